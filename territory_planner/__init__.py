@@ -1,0 +1,3 @@
+"""territory-planner: balanced, compact, stable sales territories from a linear/integer program."""
+
+__version__ = "0.1.0"

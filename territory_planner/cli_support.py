@@ -1,0 +1,112 @@
+"""Shared pieces of the command line: error handling and the problems table.
+
+Only the CLI layer talks to the terminal. Library code raises ``TerritoryPlannerError`` subclasses;
+``handle_errors`` turns them into a readable message, an ``input_errors.csv`` where an output folder is
+known, and the documented exit code (0 ok, 1 bad input or infeasible, 2 usage, 3 solver failure).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from territory_planner.errors import InfeasibleError, InputError, TerritoryPlannerError
+from territory_planner.io.writers import write_csv
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_ROWS_SHOWN = 50
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def problems_frame(error: InputError) -> pd.DataFrame:
+    return pd.DataFrame(
+        [p.as_dict() for p in error.problems], columns=["file", "row", "column", "value", "message"]
+    )
+
+
+def print_input_error(error: InputError, console: Console | None = None) -> None:
+    console = console or stderr_console()
+    table = Table(title=f"{len(error.problems)} problem(s) in the inputs", show_lines=False)
+    for col in ("file", "row", "column", "value", "message"):
+        table.add_column(col, overflow="fold")
+    for p in error.problems[:MAX_ROWS_SHOWN]:
+        d = p.as_dict()
+        table.add_row(*(str(d[c]) for c in ("file", "row", "column", "value", "message")))
+    console.print(table)
+    if len(error.problems) > MAX_ROWS_SHOWN:
+        console.print(f"... and {len(error.problems) - MAX_ROWS_SHOWN} more (see input_errors.csv)")
+
+
+def print_infeasible(error: InfeasibleError, console: Console | None = None) -> None:
+    console = console or stderr_console()
+    console.print(f"[bold red]Infeasible:[/] {error}")
+    if error.conflicts:
+        table = Table(title="constraints in conflict")
+        for col in ("family", "rep", "measure", "amount", "explanation"):
+            table.add_column(col, overflow="fold")
+        for c in error.conflicts[:MAX_ROWS_SHOWN]:
+            table.add_row(
+                c.family,
+                c.rep_id or "",
+                c.measure or "",
+                "" if c.amount is None else f"{c.amount:,.6g}",
+                c.message,
+            )
+        console.print(table)
+
+
+def write_error_table(error: InputError, out: Path | None) -> Path | None:
+    """Write ``input_errors.csv`` into ``out`` (created if needed), without touching any plan files."""
+    if out is None:
+        return None
+    path = Path(out) / "input_errors.csv"
+    write_csv(problems_frame(error), path)
+    return path
+
+
+def handle_errors(out_param: str | None = "out") -> Callable[[F], F]:
+    """Decorator for click commands: map domain errors to messages and exit codes.
+
+    ``out_param`` names the keyword argument holding the output folder, where ``input_errors.csv``
+    is written for input errors.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            console = stderr_console()
+            try:
+                return fn(*args, **kwargs)
+            except InputError as exc:
+                print_input_error(exc, console)
+                out = kwargs.get(out_param) if out_param else None
+                written = write_error_table(exc, Path(out)) if out else None
+                if written is not None:
+                    console.print(f"problems written to {written}")
+                sys.exit(exc.exit_code)
+            except InfeasibleError as exc:
+                print_infeasible(exc, console)
+                sys.exit(exc.exit_code)
+            except TerritoryPlannerError as exc:
+                console.print(f"[bold red]Error:[/] {exc}")
+                sys.exit(exc.exit_code)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)

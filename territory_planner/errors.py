@@ -1,0 +1,96 @@
+"""One exception hierarchy for the whole package.
+
+Every error carries the numbers or rows a planner needs; ``cli.py`` maps each class to an exit code
+(``InputError``/``InfeasibleError`` -> 1, ``SolverError`` -> 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the inputs: where it is and what is wrong."""
+
+    file: str
+    row: int | None  # 1-based data row (header excluded); None when the whole file/column is concerned
+    column: str | None
+    message: str
+    value: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "row": "" if self.row is None else self.row,
+            "column": self.column or "",
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+class TerritoryPlannerError(Exception):
+    """Base class of every error the package raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(TerritoryPlannerError):
+    """The inputs are wrong. Carries every problem found, not just the first."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(file="", row=None, column=None, message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        first = self.problems[0] if self.problems else None
+        summary = f"{len(self.problems)} input problem(s)"
+        if first is not None:
+            where = ", ".join(
+                p
+                for p in (
+                    first.file,
+                    f"row {first.row}" if first.row is not None else "",
+                    f"column {first.column}" if first.column else "",
+                )
+                if p
+            )
+            summary += f"; first: {where + ': ' if where else ''}{first.message}"
+        super().__init__(summary)
+
+
+@dataclass
+class Conflict:
+    """A family of constraints that cannot be satisfied together, with the numbers."""
+
+    family: str  # e.g. "balance", "lock", "family", "segment", "capacity", "disruption_budget"
+    message: str
+    rep_id: str | None = None
+    measure: str | None = None
+    amount: float | None = None  # by how much (in the measure's unit) the family is violated
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class InfeasibleError(TerritoryPlannerError):
+    """No plan satisfies the model; ``conflicts`` says which constraint families clash and by how much."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, conflicts: list[Conflict] | None = None):
+        self.conflicts = list(conflicts or [])
+        super().__init__(message)
+
+
+class SolverError(TerritoryPlannerError):
+    """The solver failed, is missing, or hit its time limit with no plan at all."""
+
+    exit_code = 3
+
+
+class OutputExistsError(TerritoryPlannerError):
+    """The output folder already holds a plan and ``--force`` was not given."""
+
+    exit_code = 1

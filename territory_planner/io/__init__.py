@@ -1,0 +1,1 @@
+"""Readers, schemas and atomic writers: the boundary between files and validated frames."""

@@ -1,0 +1,99 @@
+"""Atomic writers.
+
+A plan folder is written into a hidden staging folder next to the destination and renamed into place
+at the end, so a failed run never leaves a half-written plan and never touches an existing one unless
+``force`` is given. Single files are written to a temporary name and ``os.replace``-d.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.errors import OutputExistsError
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy where text cells starting with ``= + - @`` are prefixed with ``'``.
+
+    Spreadsheets execute such cells as formulas (CSV injection). Numeric columns are untouched, and so
+    are text cells that are plain numbers (``-3.5``).
+    """
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        as_text = series.astype("string")
+        numeric = pd.to_numeric(as_text, errors="coerce").notna()
+        risky = as_text.str.startswith(_FORMULA_PREFIXES, na=False) & ~numeric
+        if risky.any():
+            out[col] = series.astype(object).where(~risky, "'" + as_text.astype(object))
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV safely for spreadsheets, atomically."""
+    atomic_write_text(path, neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def is_nonempty_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+@contextlib.contextmanager
+def staged_output_dir(out: Path, *, force: bool) -> Iterator[Path]:
+    """Yield a staging folder; on success it replaces ``out`` in one rename, on failure it vanishes.
+
+    Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder")
+    if is_nonempty_dir(out) and not force:
+        raise OutputExistsError(
+            f"{out} already holds files; pass --force to replace it (the previous plan is kept otherwise)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old: Path | None = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        old.rmdir()
+        os.replace(out, old)
+    try:
+        os.replace(stage, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
