@@ -1,0 +1,348 @@
+"""Load and validate the CRM history folder.
+
+Every table is optional. Each CSV is read as text, column names are matched case-insensitively, and
+every value is converted with a vectorised parser; every bad cell becomes a ``Problem`` with file,
+1-based data row and column, and all problems of all tables are raised together as one ``InputError``.
+Nothing is silently dropped or coerced.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+
+log = logging.getLogger(__name__)
+
+#: A check stops listing rows after this many; one extra problem then says how many more rows share it.
+MAX_ROWS_PER_CHECK = 200
+
+TEXT, NUMBER, DATE = "text", "number", "date"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = TEXT
+    required: bool = True  # the column must exist
+    blank_ok: bool = False  # a cell may be empty
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # file stem, e.g. "opportunities"
+    columns: tuple[Column, ...]
+    id_column: str | None = None  # unique, non-empty
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+
+SPECS: dict[str, TableSpec] = {
+    s.name: s
+    for s in (
+        TableSpec(
+            "opportunities",
+            (
+                Column("opportunity_id"),
+                Column("account_id"),
+                Column("rep_id"),
+                Column("amount", NUMBER),
+                Column("status"),
+                Column("probability", NUMBER),
+                Column("created_date", DATE),
+                Column("close_date", DATE, blank_ok=True),  # blank allowed for open deals only
+            ),
+            id_column="opportunity_id",
+        ),
+        TableSpec(
+            "activities",
+            (
+                Column("activity_id"),
+                Column("rep_id"),
+                Column("account_id"),
+                Column("date", DATE),
+                Column("type"),
+            ),
+            id_column="activity_id",
+        ),
+        TableSpec(
+            "quotas",
+            (
+                Column("rep_id"),
+                Column("period_start", DATE),
+                Column("period_end", DATE),
+                Column("quota", NUMBER),
+            ),
+        ),
+        TableSpec(
+            "forecasts",
+            (
+                Column("rep_id"),
+                Column("period_start", DATE),
+                Column("period_end", DATE),
+                Column("forecast", NUMBER),
+            ),
+        ),
+        TableSpec(
+            "time_log",
+            (
+                Column("rep_id"),
+                Column("date", DATE),
+                Column("selling_hours", NUMBER),
+                Column("total_hours", NUMBER),
+            ),
+        ),
+        TableSpec(
+            "leads",
+            (
+                Column("lead_id"),
+                Column("rep_id"),
+                Column("account_id", blank_ok=True),
+                Column("contacted_at", DATE),
+                Column("responded_at", DATE, blank_ok=True),
+            ),
+            id_column="lead_id",
+        ),
+        TableSpec(
+            "reps",
+            (
+                Column("rep_id"),
+                Column("name", required=False, blank_ok=True),
+                Column("region", required=False, blank_ok=True),
+                Column("quota", NUMBER, required=False, blank_ok=True),
+            ),
+            id_column="rep_id",
+        ),
+        TableSpec(
+            "accounts",
+            (
+                Column("account_id"),
+                Column("name", required=False, blank_ok=True),
+                Column("potential", NUMBER, required=False, blank_ok=True),
+                Column("current_rep", required=False, blank_ok=True),
+            ),
+            id_column="account_id",
+        ),
+    )
+}
+
+HISTORY_TABLES = ("opportunities", "activities", "quotas", "forecasts", "time_log", "leads")
+OPPORTUNITY_STATUSES = ("open", "won", "lost")
+
+
+@dataclass
+class CrmData:
+    """The validated CRM tables (``None`` when a table is missing) and why each missing one is missing."""
+
+    tables: dict[str, pd.DataFrame | None]
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+    @property
+    def roster(self) -> pd.DataFrame | None:
+        return self.tables.get("reps")
+
+
+class _Collector:
+    """Collects problems, listing at most ``MAX_ROWS_PER_CHECK`` rows per check."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def rows(self, file: str, column: str | None, bad: pd.Series, values: pd.Series, message: str) -> None:
+        """Add one problem per True row of ``bad`` (index = 0-based data row)."""
+        idx = np.flatnonzero(bad.to_numpy(dtype=bool, na_value=False))
+        if idx.size == 0:
+            return
+        shown = idx[:MAX_ROWS_PER_CHECK]
+        vals = values.iloc[shown].astype(str).tolist()
+        self.problems.extend(
+            Problem(file=file, row=int(i) + 1, column=column, message=message, value=v)
+            for i, v in zip(shown, vals, strict=True)
+        )
+        if idx.size > MAX_ROWS_PER_CHECK:
+            self.problems.append(
+                Problem(
+                    file=file,
+                    row=None,
+                    column=column,
+                    message=f"... and {idx.size - MAX_ROWS_PER_CHECK} more rows: {message}",
+                )
+            )
+
+    def whole(self, file: str, column: str | None, message: str) -> None:
+        self.problems.append(Problem(file=file, row=None, column=column, message=message))
+
+
+def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame | None:
+    """Read a CSV with every cell as text (blank = ""), lower-cased column names; None on failure."""
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
+        )
+    except UnicodeDecodeError as exc:
+        problems.whole(file, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return None
+    except pd.errors.EmptyDataError:
+        problems.whole(file, None, "the file is empty (no header row)")
+        return None
+    except pd.errors.ParserError as exc:
+        problems.whole(file, None, f"the file is not a readable CSV: {exc}")
+        return None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    dupes = frame.columns[frame.columns.duplicated()].unique().tolist()
+    for col in dupes:
+        problems.whole(file, col, "the column appears more than once (names are case-insensitive)")
+    if dupes:
+        return None
+    return frame.reset_index(drop=True)
+
+
+def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.DataFrame:
+    """Typed frame with the spec's columns (others kept as text); bad cells reported."""
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            if col.required:
+                problems.whole(spec.file, col.name, "required column is missing")
+            continue
+        text = frame[col.name].astype("string").str.strip()
+        blank = text.eq("")
+        if not col.blank_ok:
+            problems.rows(spec.file, col.name, blank, text, "empty value")
+        if col.kind == NUMBER:
+            values = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
+            bad = values.isna() & ~blank
+            problems.rows(spec.file, col.name, bad, text, "not a number")
+            bad = ~np.isfinite(values) & values.notna()
+            problems.rows(spec.file, col.name, bad, text, "not a finite number")
+            out[col.name] = values
+        elif col.kind == DATE:
+            values = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce")
+            bad = values.isna() & ~blank
+            problems.rows(spec.file, col.name, bad, text, "not a date (use ISO 8601, e.g. 2026-07-31)")
+            out[col.name] = values
+        else:
+            out[col.name] = text
+    if spec.id_column and spec.id_column in out:
+        ids = out[spec.id_column]
+        dup = ids.duplicated(keep="first") & ids.ne("")
+        problems.rows(spec.file, spec.id_column, dup, ids, "duplicate id")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
+    """Table-specific rules beyond types."""
+    file = SPECS[name].file
+    has = df.columns.__contains__
+    if name == "opportunities":
+        if has("status"):
+            status = df["status"].str.lower()
+            df["status"] = status
+            bad = ~status.isin(OPPORTUNITY_STATUSES) & status.ne("")
+            problems.rows(file, "status", bad, status, "status must be open, won or lost")
+            if has("close_date"):
+                closed_blank = status.isin(("won", "lost")) & df["close_date"].isna()
+                problems.rows(
+                    file, "close_date", closed_blank, status, "a won or lost deal needs a close_date"
+                )
+        if has("probability"):
+            p = df["probability"]
+            problems.rows(file, "probability", (p < 0) | (p > 1), p, "probability must be between 0 and 1")
+        if has("amount"):
+            problems.rows(file, "amount", df["amount"] < 0, df["amount"], "amount must be >= 0")
+        if has("created_date") and has("close_date"):
+            bad = df["close_date"] < df["created_date"]
+            problems.rows(file, "close_date", bad, df["close_date"], "close_date is before created_date")
+    elif name == "activities" and has("type"):
+        df["type"] = df["type"].str.lower()
+    elif name in ("quotas", "forecasts"):
+        value = "quota" if name == "quotas" else "forecast"
+        if has("period_start") and has("period_end"):
+            bad = df["period_end"] < df["period_start"]
+            problems.rows(file, "period_end", bad, df["period_end"], "period_end is before period_start")
+        if has(value):
+            problems.rows(file, value, df[value] < 0, df[value], f"{value} must be >= 0")
+    elif name == "time_log" and has("selling_hours") and has("total_hours"):
+        for col in ("selling_hours", "total_hours"):
+            problems.rows(file, col, df[col] < 0, df[col], f"{col} must be >= 0")
+        bad = df["selling_hours"] > df["total_hours"]
+        problems.rows(file, "selling_hours", bad, df["selling_hours"], "selling_hours exceed total_hours")
+    elif name == "leads" and has("contacted_at") and has("responded_at"):
+        bad = df["responded_at"] < df["contacted_at"]
+        problems.rows(file, "responded_at", bad, df["responded_at"], "responded_at is before contacted_at")
+    elif name == "accounts" and has("potential"):
+        problems.rows(file, "potential", df["potential"] < 0, df["potential"], "potential must be >= 0")
+
+
+def _check_reps(name: str, df: pd.DataFrame, known_reps: pd.Index, problems: _Collector) -> None:
+    col = "current_rep" if name == "accounts" else "rep_id"
+    if col not in df.columns:
+        return
+    reps = df[col]
+    bad = ~reps.isin(known_reps) & reps.ne("")
+    problems.rows(SPECS[name].file, col, bad, reps, "unknown rep (not in the reps roster)")
+
+
+def load_crm(
+    crm_dir: Path,
+    *,
+    reps: pd.DataFrame | None = None,
+    reps_source: str = "reps.csv",
+    accounts_path: Path | None = None,
+) -> CrmData:
+    """Load every CRM table found in ``crm_dir``.
+
+    ``reps`` is the roster used to check ``rep_id`` references when the folder has no ``reps.csv``
+    (from ``--reps`` or the plan). ``accounts_path`` overrides ``crm_dir/accounts.csv``.
+    Raises ``InputError`` listing every problem in every table.
+    """
+    crm_dir = Path(crm_dir)
+    problems = _Collector()
+    if not crm_dir.is_dir():
+        raise InputError(
+            Problem(file=str(crm_dir), row=None, column=None, message="the CRM folder does not exist")
+        )
+    tables: dict[str, pd.DataFrame | None] = {}
+    missing: dict[str, str] = {}
+    paths = {name: crm_dir / SPECS[name].file for name in SPECS}
+    if accounts_path is not None:
+        paths["accounts"] = Path(accounts_path)
+    for name, path in paths.items():
+        if not path.is_file():
+            tables[name] = None
+            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/"
+            continue
+        raw = read_text_table(path, SPECS[name].file, problems)
+        if raw is None:
+            tables[name] = None
+            continue
+        typed = _convert(raw, SPECS[name], problems)
+        _check_rules(name, typed, problems)
+        tables[name] = typed
+    roster = tables.get("reps")
+    if roster is None and reps is not None:
+        roster = reps
+        tables["reps"] = reps
+        missing.pop("reps", None)
+        log.info("rep roster taken from %s", reps_source)
+    if roster is not None and "rep_id" in roster.columns:
+        known = pd.Index(roster["rep_id"].astype("string"))
+        for name in (*HISTORY_TABLES, "accounts"):
+            frame = tables.get(name)
+            if frame is not None:
+                _check_reps(name, frame, known, problems)
+    else:
+        log.warning("no reps roster: rep references in the CRM tables are not checked")
+    if problems.problems:
+        raise InputError(problems.problems)
+    return CrmData(tables=tables, missing=missing)
