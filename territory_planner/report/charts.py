@@ -1,0 +1,165 @@
+"""Small inline-SVG charts (no JavaScript, no CDN): the report stays one file that opens offline.
+
+Every label is escaped; every function returns ``markupsafe.Markup`` ready for the template.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#2f6db5", "#e08a2c", "#3a9a5b", "#b03a48", "#7a5bb0")
+Formatter = Callable[[float], str]
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def _legend(names: Sequence[str], x: float, y: float) -> str:
+    parts = []
+    for k, name in enumerate(names):
+        xx = x + k * 170
+        parts.append(
+            f'<rect x="{xx:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
+            f'<text x="{xx + 14:.1f}" y="{y:.1f}">{escape(name)}</text>'
+        )
+    return "".join(parts)
+
+
+def bar_chart(
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    fmt: Formatter,
+    title: str,
+    reference: float | None = None,
+    band: tuple[float, float] | None = None,
+) -> Markup:
+    """Horizontal grouped bars, one row per label; values may be negative (bars grow from 0).
+
+    ``reference`` draws a dashed vertical line (e.g. 100% attainment); ``band`` shades an interval
+    (e.g. the +-tolerance band of the plan). Missing values (NaN) are drawn as "n/a".
+    """
+    names = list(series)
+    k = max(len(names), 1)
+    bar_h, gap, label_w, value_w, plot_w = 12, 8, 170, 90, 420
+    row_h = k * bar_h + gap
+    top = 34
+    height = top + len(labels) * row_h + 10
+    values = [v for s in series.values() for v in _finite(s)]
+    extra = [reference] if reference is not None else []
+    extra += list(band) if band else []
+    lo = min([0.0, *values, *extra])
+    hi = max([0.0, *values, *extra])
+    if hi == lo:
+        hi = lo + 1.0
+
+    total_w = label_w + plot_w + value_w
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) / (hi - lo) * plot_w
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{total_w}"'
+        f' height="{height}" viewBox="0 0 {total_w} {height}" font-size="11">',
+        f"<title>{escape(title)}</title>",
+    ]
+    if len(names) > 1:
+        out.append(_legend(names, label_w, 14))
+    if band:
+        out.append(
+            f'<rect x="{x(band[0]):.1f}" y="{top - 4}" width="{x(band[1]) - x(band[0]):.1f}"'
+            f' height="{height - top}" fill="#e8f3e8"/>'
+        )
+    out.append(f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{height - 6}" stroke="#888"/>')
+    if reference is not None:
+        out.append(
+            f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{height - 6}"'
+            ' stroke="#b03a48" stroke-dasharray="4 3"/>'
+        )
+    for i, label in enumerate(labels):
+        y0 = top + i * row_h
+        out.append(
+            f'<text x="{label_w - 6}" y="{y0 + k * bar_h / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(label)}</text>"
+        )
+        for j, name in enumerate(names):
+            v = series[name][i]
+            yy = y0 + j * bar_h
+            if v is None or not math.isfinite(v):
+                out.append(f'<text x="{x(0) + 4:.1f}" y="{yy + 10}" fill="#888">n/a</text>')
+                continue
+            left, right = sorted((x(0), x(v)))
+            colour = PALETTE[j % len(PALETTE)]
+            out.append(
+                f'<rect x="{left:.1f}" y="{yy}" width="{max(right - left, 0.5):.1f}" height="{bar_h - 2}"'
+                f' fill="{colour}"><title>{escape(label)} · {escape(name)}: {escape(fmt(v))}</title></rect>'
+            )
+            if k == 1:
+                out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(fmt(v))}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def scatter_chart(
+    labels: Sequence[str],
+    xs: Sequence[float],
+    ys: Sequence[float],
+    *,
+    x_title: str,
+    y_title: str,
+    x_fmt: Formatter,
+    y_fmt: Formatter,
+    title: str,
+) -> Markup:
+    """A labelled scatter plot; points with a missing coordinate are left out (and listed as such)."""
+    width, height, left, bottom, top, right = 620, 360, 70, 40, 16, 20
+    pts = [
+        (lab, xv, yv)
+        for lab, xv, yv in zip(labels, xs, ys, strict=True)
+        if xv is not None and yv is not None and math.isfinite(xv) and math.isfinite(yv)
+    ]
+    skipped = [lab for lab, xv, yv in zip(labels, xs, ys, strict=True) if (lab, xv, yv) not in pts]
+    x_lo, x_hi = (min(p[1] for p in pts), max(p[1] for p in pts)) if pts else (0.0, 1.0)
+    y_lo, y_hi = (min(p[2] for p in pts), max(p[2] for p in pts)) if pts else (0.0, 1.0)
+    x_lo, y_lo = min(x_lo, 0.0), min(y_lo, 0.0)
+    x_hi, y_hi = (x_hi if x_hi > x_lo else x_lo + 1) * 1.05, (y_hi if y_hi > y_lo else y_lo + 1) * 1.08
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
+
+    def py(v: float) -> float:
+        return height - bottom - (v - y_lo) / (y_hi - y_lo) * (height - bottom - top)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" font-size="11">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"'
+        ' stroke="#888"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#888"/>',
+        f'<text x="{(left + width) / 2:.0f}" y="{height - 8}" text-anchor="middle">{escape(x_title)}</text>',
+        f'<text x="14" y="{(top + height - bottom) / 2:.0f}" text-anchor="middle"'
+        f' transform="rotate(-90 14 {(top + height - bottom) / 2:.0f})">{escape(y_title)}</text>',
+    ]
+    for frac in (0.0, 0.5, 1.0):
+        xv = x_lo + frac * (x_hi - x_lo)
+        yv = y_lo + frac * (y_hi - y_lo)
+        out.append(
+            f'<text x="{px(xv):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
+            f"{escape(x_fmt(xv))}</text>"
+        )
+        out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_fmt(yv))}</text>')
+    for lab, xv, yv in pts:
+        out.append(
+            f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="4" fill="{PALETTE[0]}" fill-opacity="0.8">'
+            f"<title>{escape(lab)}: {escape(x_fmt(xv))}, {escape(y_fmt(yv))}</title></circle>"
+            f'<text x="{px(xv) + 6:.1f}" y="{py(yv) - 4:.1f}" fill="#444">{escape(lab)}</text>'
+        )
+    out.append("</svg>")
+    if skipped:
+        out.append(f'<p class="note">Not shown (n/a): {escape(", ".join(skipped))}</p>')
+    return Markup("".join(out))

@@ -1,0 +1,280 @@
+"""KPI levels: team, rep, region, and with a plan territory / territory_current.
+
+A ``Level`` says how rows are grouped: rep-keyed levels map each row's ``rep_id`` (the rep who owned
+the deal, lead, meeting or time-log row) to a group; territory levels map each row's ``account_id`` to
+its proposed rep (``territory``) or to its current rep in the plan (``territory_current``), so a
+territory's values are the history it inherits. Accounts with history but no row in the plan (or no
+current rep) are grouped under ``(unassigned)`` so totals still add up.
+
+``compute_levels`` returns the long ``level,id,kpi,value`` frame and, per level, the KPIs that could not
+be computed with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.report import kpis as kp
+from territory_planner.report.periods import Period
+
+TEAM_ID = "all"
+UNASSIGNED = "(unassigned)"
+NO_REGION = "(no region)"
+
+#: The KPI keys in report order, with a one-line definition for the report.
+KPI_DEFINITIONS: dict[str, str] = {
+    "quota_attainment": "won amount closed in the period / quota for the period",
+    "quota_attainment_rate": "share of reps with quota attainment >= 100%",
+    "win_rate": "won / (won + lost), deals closed in the period",
+    "avg_sales_cycle_days": "mean days from creation to close, won deals closed in the period",
+    "avg_deal_size": "mean amount of won deals closed in the period",
+    "selling_time_share": "selling hours / total hours in the period",
+    "lead_response_hours": "mean hours from contact to response (leads contacted in the period)",
+    "weighted_pipeline": "sum of amount x probability, deals open at the end of the period",
+    "pipeline_velocity": "open deals x win rate x deal size / sales cycle (per day)",
+    "forecast_accuracy": "1 - |forecast - won| / won",
+    "prospect_meetings": "meetings with accounts that had not bought before (team and region: per rep)",
+    "won_amount": "won amount closed in the period",
+    "open_opportunities": "deals open at the end of the period",
+    "accounts": "accounts in the territory (plan)",
+    "potential": "revenue potential of the territory's accounts (plan)",
+}
+KPI_ORDER = list(KPI_DEFINITIONS)
+
+#: Tables each KPI needs.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "quota_attainment": ("opportunities", "quotas"),
+    "quota_attainment_rate": ("opportunities", "quotas"),
+    "win_rate": ("opportunities",),
+    "avg_sales_cycle_days": ("opportunities",),
+    "avg_deal_size": ("opportunities",),
+    "selling_time_share": ("time_log",),
+    "lead_response_hours": ("leads",),
+    "weighted_pipeline": ("opportunities",),
+    "pipeline_velocity": ("opportunities",),
+    "forecast_accuracy": ("opportunities", "forecasts"),
+    "prospect_meetings": ("activities", "opportunities"),
+    "won_amount": ("opportunities",),
+    "open_opportunities": ("opportunities",),
+}
+REP_KEYED = ("quota_attainment", "quota_attainment_rate", "forecast_accuracy", "selling_time_share")
+SHARE_OF_REPS = ("quota_attainment_rate",)  # meaningful for groups of reps only
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    ids: pd.Index
+    rep_group: pd.Series  # rep_id -> group id (also used by rep-keyed KPIs)
+    account_group: pd.Series | None = None  # account_id -> group id (territory levels)
+    reps_per_group: pd.Series | None = None  # team/region: KPIs "per rep" divide by this
+    constant: str | None = None  # team: every row in one group
+    extras: pd.DataFrame | None = None  # plan columns (accounts, potential) indexed by id
+
+    @property
+    def by_account(self) -> bool:
+        return self.account_group is not None
+
+
+@dataclass
+class LevelResult:
+    level: str
+    values: pd.DataFrame  # index = ids, columns = KPI keys
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def attach_group(frame: pd.DataFrame, level: Level) -> pd.DataFrame:
+    if level.constant is not None:
+        group = pd.Series(level.constant, index=frame.index, dtype="string")
+    elif level.account_group is not None:
+        group = frame["account_id"].map(level.account_group).fillna(UNASSIGNED)
+    else:
+        group = frame["rep_id"].map(level.rep_group)
+    return frame.assign(**{kp.GROUP: group})
+
+
+def _reason(kpi: str, level: Level, missing: dict[str, str], present: set[str]) -> str | None:
+    absent = [t for t in NEEDS.get(kpi, ()) if t not in present]
+    if absent:
+        return "; ".join(missing.get(t, f"{t}.csv not available") for t in absent)
+    if level.by_account and kpi in REP_KEYED:
+        return "kept per rep in the CRM, so it cannot be regrouped by account"
+    if kpi in SHARE_OF_REPS and level.name not in ("team", "region"):
+        return "defined for groups of reps (team, region) only"
+    if kpi in ("accounts", "potential") and level.extras is None:
+        return "plan levels only"
+    return None
+
+
+def compute_level(
+    level: Level, slices: kp.PeriodSlices, missing: dict[str, str], present: set[str]
+) -> LevelResult:
+    """All KPIs of one level as a wide frame (index = group ids)."""
+    ids = level.ids
+    unavailable: dict[str, str] = {}
+    for kpi in KPI_ORDER:
+        reason = _reason(kpi, level, missing, present)
+        if reason:
+            unavailable[kpi] = reason
+    out: dict[str, pd.Series] = {}
+    want = [k for k in KPI_ORDER if k not in unavailable]
+    if slices.closed is not None and slices.open_at_end is not None:
+        closed = attach_group(slices.closed, level)
+        open_rows = attach_group(slices.open_at_end, level)
+        out["won_amount"] = kp.won_amount(closed, ids)
+        out["win_rate"] = kp.win_rate(closed, ids)
+        out["avg_deal_size"] = kp.avg_deal_size(closed, ids)
+        out["avg_sales_cycle_days"] = kp.avg_sales_cycle_days(closed, ids)
+        out["open_opportunities"] = kp.open_opportunities(open_rows, ids)
+        out["weighted_pipeline"] = kp.weighted_pipeline(open_rows, ids)
+        out["pipeline_velocity"] = kp.pipeline_velocity(closed, open_rows, ids)
+        won_by_rep = kp.per_rep_sum(slices.closed[slices.closed["status"].eq("won")], "amount")
+        if slices.quotas is not None:
+            quota_by_rep = kp.per_rep_sum(slices.quotas, "quota")
+            out["quota_attainment"] = kp.quota_attainment(won_by_rep, quota_by_rep, level.rep_group, ids)
+            out["quota_attainment_rate"] = kp.quota_attainment_rate(
+                won_by_rep, quota_by_rep, level.rep_group, ids
+            )
+        if slices.forecasts is not None:
+            forecast_by_rep = kp.per_rep_sum(slices.forecasts, "forecast")
+            out["forecast_accuracy"] = kp.forecast_accuracy(forecast_by_rep, won_by_rep, level.rep_group, ids)
+    if slices.time_log is not None:
+        out["selling_time_share"] = kp.selling_time_share(attach_group(slices.time_log, level), ids)
+    if slices.leads is not None:
+        out["lead_response_hours"] = kp.lead_response_hours(attach_group(slices.leads, level), ids)
+    if slices.meetings is not None:
+        out["prospect_meetings"] = kp.prospect_meetings(
+            attach_group(slices.meetings, level), ids, level.reps_per_group
+        )
+    if level.extras is not None:
+        for col in ("accounts", "potential"):
+            out[col] = level.extras[col].reindex(ids, fill_value=0).astype("float64")
+    values = pd.DataFrame({k: out[k] for k in want if k in out}, index=ids)
+    return LevelResult(level.name, values, unavailable)
+
+
+def to_long(results: list[LevelResult]) -> pd.DataFrame:
+    """Long ``level,id,kpi,value`` frame; unavailable KPIs are absent, empty denominators are NaN."""
+    parts = []
+    for res in results:
+        wide = res.values
+        if wide.empty or wide.shape[1] == 0:
+            continue
+        n_ids, n_kpis = wide.shape
+        parts.append(
+            pd.DataFrame(
+                {
+                    "level": res.level,
+                    "id": np.repeat(wide.index.astype(str).to_numpy(), n_kpis),
+                    "kpi": np.tile(wide.columns.to_numpy(), n_ids),
+                    "value": wide.to_numpy(dtype="float64").reshape(-1),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"level": [], "id": [], "kpi": [], "value": []}).astype({"value": "float64"})
+    return pd.concat(parts, ignore_index=True)
+
+
+def compute_levels(
+    levels: list[Level], tables: dict[str, pd.DataFrame | None], missing: dict[str, str], period: Period
+) -> tuple[pd.DataFrame, list[LevelResult]]:
+    slices = kp.slice_period(tables, period)
+    present = {name for name, frame in tables.items() if frame is not None}
+    results = [compute_level(level, slices, missing, present) for level in levels]
+    return to_long(results), results
+
+
+# --------------------------------------------------------------------------- building the levels
+def seen_rep_ids(tables: dict[str, pd.DataFrame | None]) -> pd.Index:
+    """Every rep_id in the roster and in the history tables."""
+    parts = [f["rep_id"] for f in tables.values() if f is not None and "rep_id" in f.columns]
+    if not parts:
+        return pd.Index([], dtype="string")
+    ids = pd.concat(parts, ignore_index=True).astype("string")
+    return pd.Index(ids[ids.notna() & ids.ne("")].unique()).sort_values()
+
+
+def region_map(roster: pd.DataFrame | None, territories: pd.DataFrame | None) -> pd.Series | None:
+    """rep_id -> region from the roster, else from the plan's territories; None when neither has one."""
+    for frame in (roster, territories):
+        if frame is None or "region" not in frame.columns:
+            continue
+        region = frame["region"].astype("string").str.strip()
+        if region.fillna("").eq("").all():
+            continue
+        region = region.mask(region.isna() | region.eq(""), NO_REGION)
+        return pd.Series(region.to_numpy(), index=frame["rep_id"].astype("string").to_numpy())
+    return None
+
+
+def _territory_level(
+    name: str, key: pd.Series, assignments: pd.DataFrame, ids: pd.Index, history_accounts: pd.Index
+) -> Level:
+    key = key.astype("string")
+    key = key.mask(key.isna() | key.eq(""), UNASSIGNED)
+    account_group = pd.Series(key.to_numpy(), index=assignments["account_id"].astype("string").to_numpy())
+    extras = pd.DataFrame(
+        {
+            "accounts": key.groupby(key.to_numpy()).size(),
+            "potential": assignments["potential"].astype("float64").groupby(key.to_numpy()).sum(),
+        }
+    )
+    all_ids = ids.union(pd.Index(key.unique()))
+    if not history_accounts.isin(account_group.index).all():
+        all_ids = all_ids.union(pd.Index([UNASSIGNED]))
+    rep_group = pd.Series(all_ids.to_numpy(), index=all_ids.to_numpy())
+    return Level(name, all_ids, rep_group, account_group=account_group, extras=extras)
+
+
+def build_levels(
+    tables: dict[str, pd.DataFrame | None],
+    *,
+    assignments: pd.DataFrame | None = None,
+    territories: pd.DataFrame | None = None,
+) -> tuple[list[Level], dict[str, str]]:
+    """The levels to report and, for levels that cannot be built, why."""
+    roster = tables.get("reps")
+    rep_ids = seen_rep_ids(tables)
+    roster_ids = (
+        pd.Index(roster["rep_id"].astype("string")).unique().sort_values() if roster is not None else rep_ids
+    )
+    levels = [
+        Level(
+            "team",
+            pd.Index([TEAM_ID]),
+            pd.Series(TEAM_ID, index=rep_ids.to_numpy(), dtype="string"),
+            reps_per_group=pd.Series({TEAM_ID: float(len(roster_ids))}),
+            constant=TEAM_ID,
+        ),
+        Level("rep", roster_ids.union(rep_ids), pd.Series(rep_ids.to_numpy(), index=rep_ids.to_numpy())),
+    ]
+    skipped: dict[str, str] = {}
+    regions = region_map(roster, territories)
+    if regions is None:
+        skipped["region"] = "no region column in reps.csv (or in the plan's territories.csv)"
+    else:
+        rep_region = regions.reindex(rep_ids).fillna(NO_REGION)
+        per_region = regions[regions.index.isin(roster_ids)].value_counts().astype("float64")
+        ids = pd.Index(sorted(set(rep_region.unique()) | set(per_region.index)))
+        levels.append(Level("region", ids, rep_region, reps_per_group=per_region))
+    if assignments is not None:
+        history = [f["account_id"] for f in tables.values() if f is not None and "account_id" in f.columns]
+        history_accounts = pd.Index(pd.concat(history).unique()) if history else pd.Index([])
+        plan_ids = pd.Index(
+            territories["rep_id"].astype("string") if territories is not None else assignments["rep_id"]
+        ).unique()
+        levels.append(
+            _territory_level("territory", assignments["rep_id"], assignments, plan_ids, history_accounts)
+        )
+        levels.append(
+            _territory_level(
+                "territory_current", assignments["current_rep"], assignments, pd.Index([]), history_accounts
+            )
+        )
+    else:
+        skipped["territory"] = "no plan given"
+    return levels, skipped
