@@ -346,3 +346,27 @@ def load_crm(
     if problems.problems:
         raise InputError(problems.problems)
     return CrmData(tables=tables, missing=missing)
+
+
+def load_roster(path: Path) -> pd.DataFrame:
+    """Read a reps table (rep_id, optional name, region, quota) to check CRM rep references against."""
+    problems = _Collector()
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Problem(path.name, None, None, f"file not found: {path}"))
+    raw = read_text_table(path, path.name, problems)
+    frame = None if raw is None else _convert(raw, SPECS["reps"], problems)
+    if problems.problems or frame is None:
+        raise InputError(problems.problems)
+    return frame
+
+
+def roster_from_plan(assignments: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """The plan's reps plus every current rep of its accounts, as a roster."""
+    cols = [c for c in ("rep_id", "name", "region") if c in territories.columns]
+    roster = territories[cols].astype("string")
+    current = assignments["current_rep"].dropna().astype("string")
+    extra = pd.Index(current[current.ne("")].unique()).difference(pd.Index(roster["rep_id"]))
+    if len(extra):
+        roster = pd.concat([roster, pd.DataFrame({"rep_id": extra.astype("string")})], ignore_index=True)
+    return roster

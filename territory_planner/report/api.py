@@ -1,0 +1,149 @@
+"""Library entry points of the report: ``compute_kpis`` (frames) and ``write_report`` (files)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import atomic_write_text, write_csv
+from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
+from territory_planner.report.html import KpiSection, render_report
+from territory_planner.report.levels import build_levels, compute_levels
+from territory_planner.report.periods import Period, PeriodError, parse_period
+from territory_planner.report.plan import PlanData, load_plan
+from territory_planner.report.quota import suggest_quotas
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """The KPIs of one period: long frame (``level,id,kpi,value``) and the per-level details."""
+
+    period: Period
+    long: pd.DataFrame
+    section: KpiSection
+
+
+def as_period(period: str | Period | None) -> Period:
+    if isinstance(period, Period):
+        return period
+    if period is None:
+        raise InputError(Problem("", None, "period", "a period is required with CRM history (e.g. 2026Q3)"))
+    try:
+        return parse_period(period)
+    except PeriodError as exc:
+        raise InputError(Problem("", None, "period", str(exc), str(period))) from exc
+
+
+def _names(crm: CrmData, plan: PlanData | None) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for frame in (crm.roster, plan.territories if plan is not None else None):
+        if frame is not None and "name" in frame.columns:
+            valid = frame[frame["name"].notna()]
+            names.update(zip(valid["rep_id"].astype(str), valid["name"].astype(str), strict=True))
+    return names
+
+
+def compute_kpis(
+    crm: CrmData | Path,
+    period: str | Period,
+    *,
+    plan: PlanData | None = None,
+    reps_path: Path | None = None,
+    accounts_path: Path | None = None,
+) -> KpiReport:
+    """Every KPI at every level for ``period``. ``crm`` is a loaded ``CrmData`` or the CRM folder."""
+    per = as_period(period)
+    if not isinstance(crm, CrmData):
+        roster, source = None, "reps.csv"
+        if reps_path is not None:
+            roster, source = load_roster(reps_path), str(reps_path)
+        elif plan is not None:
+            roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
+        crm = load_crm(Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path)
+    levels, skipped = build_levels(
+        crm.tables,
+        assignments=plan.assignments if plan is not None else None,
+        territories=plan.territories if plan is not None else None,
+    )
+    long, results = compute_levels(levels, crm.tables, crm.missing, per)
+    section = KpiSection(period=per, results=results, skipped_levels=skipped, names=_names(crm, plan))
+    return KpiReport(period=per, long=long, section=section)
+
+
+QUOTA_NOTE = (
+    "Suggested quota = company target × share, share = (1 − w) × potential share + w × share of the won "
+    "revenue the territory inherits in the report period (w = {w:g}); rounded to cents so the quotas sum "
+    "exactly to the company target of {target:,.2f}."
+)
+
+
+def write_report(
+    out_dir: Path,
+    *,
+    plan_dir: Path | None = None,
+    crm_dir: Path | None = None,
+    period: str | None = None,
+    company_target: float | None = None,
+    reps_path: Path | None = None,
+    accounts_path: Path | None = None,
+    quota_history_weight: float = 0.0,
+) -> list[Path]:
+    """Write report.html (plan balance and/or KPIs), kpis.csv and suggested_quotas.csv into ``out_dir``.
+
+    ``kpis.csv`` is written when ``crm_dir`` is given (then ``period`` is required); unavailable KPIs are
+    absent from it (the report lists them with the reason) and empty denominators are blank.
+    ``suggested_quotas.csv`` is written when ``company_target`` is given (needs ``plan_dir``).
+    Returns the paths written.
+    """
+    if plan_dir is None and crm_dir is None:
+        raise InputError("nothing to report: give a plan folder, a CRM folder, or both")
+    if company_target is not None and plan_dir is None:
+        raise InputError(
+            Problem("", None, "company_target", "suggested quotas need a plan (--plan)", str(company_target))
+        )
+    if crm_dir is not None and period is None:
+        raise InputError(Problem("", None, "period", "a period is required with CRM history (e.g. 2026Q3)"))
+    out_dir = Path(out_dir)
+    plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
+    report = (
+        compute_kpis(
+            Path(crm_dir), as_period(period), plan=plan, reps_path=reps_path, accounts_path=accounts_path
+        )
+        if crm_dir is not None
+        else None
+    )
+    written: list[Path] = []
+    quotas = None
+    if company_target is not None and plan is not None:
+        inherited = None
+        if report is not None:
+            territory = report.section.level("territory")
+            if territory is not None and "won_amount" in territory.values.columns:
+                inherited = territory.values["won_amount"]
+        quotas = suggest_quotas(
+            plan.territories, company_target, inherited_won=inherited, history_weight=quota_history_weight
+        )
+        path = out_dir / "suggested_quotas.csv"
+        write_csv(quotas, path)
+        written.append(path)
+    if report is not None:
+        path = out_dir / "kpis.csv"
+        write_csv(report.long, path)
+        written.append(path)
+    html = render_report(
+        plan=plan,
+        kpis=report.section if report is not None else None,
+        quotas=quotas,
+        quota_note=QUOTA_NOTE.format(w=quota_history_weight, target=company_target or 0.0),
+    )
+    path = out_dir / "report.html"
+    atomic_write_text(path, html)
+    written.append(path)
+    log.info("report written to %s", out_dir)
+    return written

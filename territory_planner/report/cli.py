@@ -1,0 +1,109 @@
+"""The ``report`` command (registered on the main CLI by ``territory_planner.cli``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from territory_planner.cli_support import handle_errors
+from territory_planner.io.writers import staged_output_dir
+from territory_planner.report.api import write_report
+from territory_planner.report.periods import PeriodError, parse_period
+
+
+def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_period(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return value
+
+
+@click.command("report")
+@click.option(
+    "--crm",
+    "crm",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder of CRM history CSVs (opportunities, activities, quotas, forecasts, time_log, leads, reps).",
+)
+@click.option(
+    "--period",
+    required=True,
+    callback=_check_period,
+    help="START:END (ISO dates, inclusive), or 2026Q3, 2026-07, 2026.",
+)
+@click.option(
+    "--plan",
+    "plan",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A plan folder: adds the balance section and the territory levels.",
+)
+@click.option(
+    "--company-target",
+    type=click.FloatRange(min=0),
+    help="Company revenue target: writes suggested_quotas.csv (needs --plan).",
+)
+@click.option(
+    "--quota-history-weight",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Blend of inherited won revenue into the suggested quota shares (0 = potential only).",
+)
+@click.option(
+    "--reps",
+    "reps",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Reps roster, when the CRM folder has no reps.csv.",
+)
+@click.option(
+    "--accounts",
+    "accounts",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accounts table, instead of the CRM folder's accounts.csv.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (written atomically).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@handle_errors(out_param="out")
+def report_command(
+    crm: Path,
+    period: str,
+    plan: Path | None,
+    company_target: float | None,
+    quota_history_weight: float,
+    reps: Path | None,
+    accounts: Path | None,
+    out: Path,
+    force: bool,
+) -> None:
+    """Write the sales KPI report (report.html, kpis.csv) for a period.
+
+    KPIs are computed per team, rep and region, and with --plan per new territory beside the current
+    alignment. kpis.csv is long format (level,id,kpi,value); a blank value means an empty denominator.
+
+    Example:
+
+        territory-planner report --crm sample_data/crm --period 2026Q2 --plan plans/2026 --out report/
+    """
+    with staged_output_dir(out, force=force) as stage:
+        write_report(
+            stage,
+            plan_dir=plan,
+            crm_dir=crm,
+            period=period,
+            company_target=company_target,
+            reps_path=reps,
+            accounts_path=accounts,
+            quota_history_weight=quota_history_weight,
+        )
+    click.echo(f"report written to {out}")

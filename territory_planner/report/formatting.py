@@ -1,0 +1,89 @@
+"""Numbers formatted for people: currency, percentages, days, hours. Missing values read "n/a"."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+CURRENCY = "$"
+NA = "n/a"
+
+PERCENT_KPIS = (
+    "quota_attainment",
+    "quota_attainment_rate",
+    "win_rate",
+    "selling_time_share",
+    "forecast_accuracy",
+)
+CURRENCY_KPIS = ("avg_deal_size", "weighted_pipeline", "won_amount", "potential")
+#: KPIs where a smaller value is better (used to colour rep rows against the team value).
+LOWER_IS_BETTER = ("avg_sales_cycle_days", "lead_response_hours")
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(value)
+
+
+def money(value: float | None) -> str:
+    if _missing(value):
+        return NA
+    assert value is not None
+    sign = "-" if value < 0 else ""
+    return f"{sign}{CURRENCY}{abs(value):,.0f}"
+
+
+def money_short(value: float | None) -> str:
+    if _missing(value):
+        return NA
+    assert value is not None
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= size:
+            return f"{sign}{CURRENCY}{v / size:.3g}{unit}"
+    return f"{sign}{CURRENCY}{v:.0f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return NA if _missing(value) else f"{100 * value:.{digits}f}%"  # type: ignore[operator]
+
+
+def signed_percent(value: float | None) -> str:
+    """A value already in percent (``dev_pct``), with its sign."""
+    return NA if _missing(value) else f"{value:+.1f}%"
+
+
+def days(value: float | None) -> str:
+    return NA if _missing(value) else f"{value:,.1f} days"
+
+
+def hours(value: float | None) -> str:
+    return NA if _missing(value) else f"{value:,.1f} h"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    return NA if _missing(value) else f"{value:,.{digits}f}"
+
+
+def count_or_mean(value: float | None) -> str:
+    if _missing(value):
+        return NA
+    assert value is not None
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def kpi_formatter(kpi: str) -> Callable[[float | None], str]:
+    if kpi in PERCENT_KPIS:
+        return percent
+    if kpi in CURRENCY_KPIS:
+        return money
+    if kpi == "pipeline_velocity":
+        return lambda v: NA if _missing(v) else f"{money(v)}/day"
+    if kpi == "avg_sales_cycle_days":
+        return days
+    if kpi == "lead_response_hours":
+        return hours
+    return count_or_mean
+
+
+def format_kpi(kpi: str, value: float | None) -> str:
+    return kpi_formatter(kpi)(value)

@@ -1,0 +1,267 @@
+"""Build report.html: one self-contained page (inline CSS and SVG, no script, no network).
+
+The Python side prepares plain rows of already formatted, *unescaped* strings; the Jinja template
+escapes every value (``autoescape``), so names from the inputs show as text and run nothing. Only the
+SVG charts are passed as ``Markup`` (they escape their own labels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from territory_planner.report import charts
+from territory_planner.report import formatting as fm
+from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, TEAM_ID, LevelResult
+from territory_planner.report.periods import Period
+from territory_planner.report.plan import PlanData
+
+MAX_MOVED_ROWS = 50
+
+
+@dataclass
+class KpiSection:
+    period: Period
+    results: list[LevelResult]
+    skipped_levels: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # rep_id -> display name
+
+    def level(self, name: str) -> LevelResult | None:
+        return next((r for r in self.results if r.level == name), None)
+
+
+def _f(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _tolerances(summary: dict[str, Any]) -> dict[str, float]:
+    tol = (summary.get("config") or {}).get("tolerance")
+    if isinstance(tol, int | float):
+        return {"potential": float(tol), "workload": float(tol)}
+    if isinstance(tol, dict):
+        return {str(k): _f(v) for k, v in tol.items()}
+    return {}
+
+
+def plan_context(plan: PlanData) -> dict[str, Any]:
+    s = plan.summary
+    terr = plan.territories
+    measures = [c[: -len("_dev_pct")] for c in terr.columns if c.endswith("_dev_pct")]
+    tol = _tolerances(s)
+    cards = [
+        ("Status", str(s.get("status", fm.NA))),
+        ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
+        ("Objective (workload-weighted km)", fm.number(_f(s.get("objective")))),
+        ("Lower bound", fm.number(_f(s.get("lower_bound")))),
+        ("Gap", fm.percent(_f(s.get("gap")), 2)),
+        ("Solver", f"{s.get('solver', fm.NA)} in {fm.number(_f(s.get('solve_seconds')), 1)} s"),
+        ("Accounts / reps", f"{fm.number(_f(s.get('accounts', len(plan.assignments))))} / {len(terr)}"),
+        ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
+        ("Moved potential", fm.percent(_f(s.get("moved_potential_share")))),
+    ]
+    for m, v in (s.get("max_abs_dev_pct") or {}).items():
+        cards.append((f"Largest {m} deviation", f"{_f(v):.1f}%"))
+    columns = ["Rep", "Name", "Accounts"]
+    for m in measures:
+        columns += [m.capitalize(), f"{m} target", f"{m} dev."]
+    columns += ["Travel km", "Moved in", "Moved out"]
+    rows = []
+    for rec in terr.to_dict("records"):
+        cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (str(rec.get("name", "")), "")]
+        cells.append((fm.number(_f(rec.get("accounts"))), "num"))
+        for m in measures:
+            fmt = fm.money if m == "potential" else fm.number
+            dev = _f(rec.get(f"{m}_dev_pct"))
+            out_of_band = m in tol and math.isfinite(dev) and abs(dev) > 100 * tol[m] + 1e-9
+            cells += [
+                (fmt(_f(rec.get(m))), "num"),
+                (fmt(_f(rec.get(f"{m}_target"))), "num"),
+                (fm.signed_percent(dev), "num below" if out_of_band else "num"),
+            ]
+        for c in ("travel_km", "moved_in", "moved_out"):
+            cells.append((fm.number(_f(rec.get(c))), "num"))
+        rows.append(cells)
+    labels = [f"{r} {n}".strip() for r, n in zip(terr["rep_id"], terr["name"].fillna(""), strict=True)]
+    dev_series = {m: [_f(v) for v in terr[f"{m}_dev_pct"]] for m in measures}
+    band_tol = min((tol[m] for m in measures if m in tol), default=None)
+    deviation = charts.bar_chart(
+        labels,
+        dev_series,
+        fmt=fm.signed_percent,
+        title="Deviation from target per rep (%)",
+        band=(-100 * band_tol, 100 * band_tol) if band_tol is not None else None,
+    )
+    moved = plan.moved.sort_values("potential", ascending=False)
+    moved_rows = [
+        [
+            str(r.get("account_id")),
+            str(r.get("name", "") if isinstance(r.get("name"), str) else ""),
+            str(r.get("current_rep") or ""),
+            str(r.get("rep_id")),
+            fm.money(_f(r.get("potential"))),
+            fm.number(_f(r.get("distance_km")), 1),
+            str(r.get("reason", "") if isinstance(r.get("reason"), str) else ""),
+        ]
+        for r in moved.head(MAX_MOVED_ROWS).to_dict("records")
+    ]
+    total_potential = float(plan.assignments["potential"].sum())
+    return {
+        "cards": cards,
+        "columns": columns,
+        "rows": rows,
+        "deviation_chart": deviation,
+        "moved_rows": moved_rows,
+        "moved_count": int(moved.shape[0]),
+        "moved_potential": fm.money(float(moved["potential"].sum())),
+        "moved_share": fm.percent(
+            float(moved["potential"].sum()) / total_potential if total_potential else math.nan
+        ),
+        "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
+    }
+
+
+def _better(kpi: str, value: float, team: float) -> str:
+    if not (math.isfinite(value) and math.isfinite(team)) or value == team:
+        return ""
+    higher = value > team
+    return "above" if higher != (kpi in fm.LOWER_IS_BETTER) else "below"
+
+
+def kpi_context(section: KpiSection) -> dict[str, Any]:
+    team = section.level("team")
+    rep = section.level("rep")
+    team_values = team.values.loc[TEAM_ID] if team is not None else pd.Series(dtype="float64")
+    team_rows = [
+        (kpi, fm.format_kpi(kpi, _f(team_values.get(kpi))), KPI_DEFINITIONS[kpi])
+        for kpi in KPI_ORDER
+        if team is not None and kpi in team.values.columns
+    ]
+    unavailable = [(r.level, kpi, reason) for r in section.results for kpi, reason in r.unavailable.items()]
+    unavailable += [(lvl, "all KPIs", reason) for lvl, reason in section.skipped_levels.items()]
+    ctx: dict[str, Any] = {"period": section.period, "team_rows": team_rows, "unavailable": unavailable}
+    ctx["levels"] = []
+    for res in section.results:
+        if res.level == "team" or res.values.empty:
+            continue
+        values = res.values
+        sort_key = next(k for k in ("quota_attainment", "won_amount", *values.columns) if k in values.columns)
+        values = values.sort_values(sort_key, ascending=False, na_position="last")
+        cols = list(values.columns)
+        rows = []
+        for ident, rec in values.iterrows():
+            name = section.names.get(str(ident), "") if res.level != "region" else ""
+            cells = [(str(ident), ""), (name, "")]
+            for kpi in cols:
+                v = _f(rec[kpi])
+                cls = _better(kpi, v, _f(team_values.get(kpi))) if res.level in ("rep", "region") else ""
+                cells.append((fm.format_kpi(kpi, v), f"num {cls}".strip()))
+            rows.append(cells)
+        ctx["levels"].append({"name": res.level, "columns": cols, "rows": rows})
+    if rep is not None and "quota_attainment" in rep.values.columns:
+        qa = rep.values["quota_attainment"].sort_values(ascending=False, na_position="last")
+        ctx["attainment_chart"] = charts.bar_chart(
+            [f"{i} {section.names.get(str(i), '')}".strip() for i in qa.index],
+            {"quota attainment": [_f(v) for v in qa]},
+            fmt=fm.percent,
+            title="Quota attainment per rep",
+            reference=1.0,
+        )
+    if rep is not None and {"win_rate", "avg_deal_size"} <= set(rep.values.columns):
+        ctx["scatter_chart"] = charts.scatter_chart(
+            [str(i) for i in rep.values.index],
+            [_f(v) for v in rep.values["avg_deal_size"]],
+            [_f(v) for v in rep.values["win_rate"]],
+            x_title="average deal size",
+            y_title="win rate",
+            x_fmt=fm.money_short,
+            y_fmt=lambda v: fm.percent(v, 0),
+            title="Win rate vs deal size per rep",
+        )
+    ctx["inherit"] = inherit_context(section)
+    return ctx
+
+
+def inherit_context(section: KpiSection) -> dict[str, Any] | None:
+    """What each new territory inherits, beside the same numbers under the current alignment."""
+    new, cur = section.level("territory"), section.level("territory_current")
+    if new is None or cur is None:
+        return None
+    kpis = [
+        k for k in ("accounts", "potential", "won_amount", "weighted_pipeline") if k in new.values.columns
+    ]
+    ids = new.values.index
+    rows = []
+    for ident in ids:
+        cells = [(str(ident), ""), (section.names.get(str(ident), ""), "")]
+        for k in kpis:
+            before = _f(cur.values[k].get(ident)) if k in cur.values.columns else math.nan
+            after = _f(new.values.at[ident, k])
+            cells += [(fm.format_kpi(k, before), "num"), (fm.format_kpi(k, after), "num")]
+        rows.append(cells)
+    chart = None
+    if "weighted_pipeline" in kpis:
+        chart = charts.bar_chart(
+            [f"{i} {section.names.get(str(i), '')}".strip() for i in ids],
+            {
+                "current alignment": [_f(cur.values["weighted_pipeline"].get(i)) for i in ids],
+                "proposed territory": [_f(new.values.at[i, "weighted_pipeline"]) for i in ids],
+            },
+            fmt=fm.money_short,
+            title="Weighted pipeline by territory, before and after",
+        )
+    return {"kpis": kpis, "rows": rows, "chart": chart}
+
+
+def quota_context(quotas: pd.DataFrame) -> dict[str, Any]:
+    rows = [
+        [
+            (str(r["rep_id"]), ""),
+            (str(r["name"]), ""),
+            (fm.money(_f(r["potential"])), "num"),
+            (fm.percent(_f(r["potential_share"]), 2), "num"),
+            (fm.percent(_f(r["history_share"]), 2), "num"),
+            (fm.money(_f(r["suggested_quota"])), "num"),
+        ]
+        for r in quotas.to_dict("records")
+    ]
+    return {"rows": rows, "total": fm.money(float(quotas["suggested_quota"].sum()))}
+
+
+def _environment() -> jinja2.Environment:
+    text = resources.files("territory_planner.report").joinpath("templates/report.html.j2").read_text("utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.globals["definitions"] = KPI_DEFINITIONS
+    env.globals["template_text"] = text
+    return env
+
+
+def render_report(
+    *,
+    plan: PlanData | None,
+    kpis: KpiSection | None,
+    quotas: pd.DataFrame | None,
+    quota_note: str = "",
+    title: str = "Territory plan and sales KPI report",
+) -> str:
+    env = _environment()
+    template = env.from_string(env.globals["template_text"])  # type: ignore[arg-type]
+    return template.render(
+        title=title,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        plan=plan_context(plan) if plan is not None else None,
+        kpi=kpi_context(kpis) if kpis is not None else None,
+        quotas=quota_context(quotas) if quotas is not None else None,
+        quota_note=quota_note,
+        na=Markup("<span class='na'>n/a</span>"),
+    )
