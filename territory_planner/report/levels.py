@@ -141,7 +141,7 @@ def compute_level(
         if slices.forecasts is not None:
             forecast_by_rep = kp.per_rep_sum(slices.forecasts, "forecast")
             out["forecast_accuracy"] = kp.forecast_accuracy(forecast_by_rep, won_by_rep, level.rep_group, ids)
-    if slices.time_log is not None:
+    if slices.time_log is not None and not level.by_account:
         out["selling_time_share"] = kp.selling_time_share(attach_group(slices.time_log, level), ids)
     if slices.leads is not None:
         out["lead_response_hours"] = kp.lead_response_hours(attach_group(slices.leads, level), ids)
@@ -272,7 +272,7 @@ def build_levels(
         )
         levels.append(
             _territory_level(
-                "territory_current", assignments["current_rep"], assignments, pd.Index([]), history_accounts
+                "territory_current", assignments["current_rep"], assignments, plan_ids, history_accounts
             )
         )
     else:
