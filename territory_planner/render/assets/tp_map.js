@@ -1,0 +1,351 @@
+/* territory-planner map: draws the plan from compact JSON onto folium's layers.
+ *
+ * Every text that comes from the plan (ids, names, segments, reasons) reaches the page through
+ * textContent only, never innerHTML. Accounts are canvas circle markers (or canvas polygons for area
+ * units), one loop, no per-marker objects in the HTML. The before/after switch is a pair of Leaflet
+ * base layers; choosing one recolours the accounts and moves them into the layer of the rep that owns
+ * them in that view. URL fragment hooks (for tests and links): #view=before, #probe=<account_id>,
+ * #popup=1 (open the probe's popup).
+ */
+/* exported tpInit */
+function tpInit(map, L_, refs) {
+  "use strict";
+  const t0 = performance.now();
+  const D = JSON.parse(document.getElementById("tp-data").textContent);
+  const A = D.acc;
+  const R = D.reps;
+  const nReps = R.n;
+  const groups = refs.groups;
+  const other = refs.other;
+  const n = A.id.length;
+  const status = document.getElementById("tp-status");
+
+  function pane(name, z) {
+    const p = map.createPane(name);
+    p.style.zIndex = String(z);
+    return p;
+  }
+  pane("tpUnits", 405);
+  pane("tpLines", 420);
+  pane("tpPoints", 450);
+  const rUnits = L_.canvas({ pane: "tpUnits", padding: 0.3 });
+  const rLines = L_.canvas({ pane: "tpLines", padding: 0.3 });
+  const rPoints = L_.canvas({ pane: "tpPoints", padding: 0.3, tolerance: 2 });
+
+  function groupOf(rep) {
+    return rep >= 0 && rep < nReps ? groups[rep] : other;
+  }
+  function colourOf(rep) {
+    return rep >= 0 ? R.color[rep] : "#9e9e9e";
+  }
+  function repLabel(rep) {
+    if (rep < 0) return "\u2014";
+    const name = R.name[rep];
+    const suffix = rep >= nReps ? " (no longer a rep)" : "";
+    return (name && name !== R.id[rep] ? name + " (" + R.id[rep] + ")" : R.id[rep]) + suffix;
+  }
+  function fmt(v, digits) {
+    if (v === null || v === undefined) return "n/a";
+    return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits });
+  }
+
+  // Detach the layers while filling them: adding to a layer that is on the map redraws each time.
+  const onMap = new Map();
+  for (const g of groups.concat(other ? [other] : [], [refs.moved])) {
+    onMap.set(g, map.hasLayer(g));
+    map.removeLayer(g);
+  }
+
+  const unitRow = new Map();
+  if (D.units) {
+    D.units.row.forEach(function (row, k) {
+      unitRow.set(row, D.units.geom[k]);
+    });
+  }
+  const rMin = D.radius[0];
+  const rMax = D.radius[1];
+  const maxPot = D.maxPot > 0 ? D.maxPot : 1;
+  const layers = new Array(n);
+  let nMarkers = 0;
+  let nPolygons = 0;
+  for (let i = 0; i < n; i++) {
+    const rep = A.rep[i];
+    let layer;
+    const geom = unitRow.get(i);
+    if (geom) {
+      layer = L_.polygon(L_.GeoJSON.coordsToLatLngs(geom[1], geom[0]), {
+        renderer: rUnits,
+        color: "#ffffff",
+        weight: 0.6,
+        fillColor: colourOf(rep),
+        fillOpacity: 0.6,
+      });
+      nPolygons++;
+    } else {
+      const pot = A.pot[i] > 0 ? A.pot[i] : 0;
+      layer = L_.circleMarker([A.lat[i], A.lon[i]], {
+        renderer: rPoints,
+        radius: rMin + (rMax - rMin) * Math.sqrt(pot / maxPot),
+        color: "#333333",
+        weight: 0.7,
+        fillColor: colourOf(rep),
+        fillOpacity: 0.85,
+      });
+      nMarkers++;
+    }
+    layer.tpRow = i;
+    layers[i] = layer;
+    groupOf(rep).addLayer(layer);
+  }
+
+  // Territory outlines of area plans, one set per view.
+  const outlines = { after: [], before: [] };
+  if (D.units) {
+    for (const view of ["after", "before"]) {
+      for (const o of D.units[view]) {
+        const line = L_.polygon(L_.GeoJSON.coordsToLatLngs(o[2], o[1]), {
+          renderer: rUnits,
+          color: "#222222",
+          weight: 2,
+          fill: false,
+          interactive: false,
+        });
+        outlines[view].push([o[0], line]);
+      }
+    }
+    for (const o of outlines.after) groupOf(o[0]).addLayer(o[1]);
+  }
+
+  // Rep homes: a diamond in the rep colour; a dashed outline when the planner chose the centre.
+  let nHomes = 0;
+  for (let j = 0; j < nReps; j++) {
+    const h = R.home[j];
+    if (!h) continue;
+    const icon = L_.divIcon({
+      className: "tp-home" + (R.chosen[j] ? " tp-home-chosen" : ""),
+      html: '<span style="background:' + R.color[j] + '"></span>',
+      iconSize: [18, 18],
+      iconAnchor: [9, 9],
+    });
+    const marker = L_.marker(h, { icon: icon, keyboard: false, zIndexOffset: 1000 });
+    marker.tpHome = j;
+    groups[j].addLayer(marker);
+    nHomes++;
+  }
+
+  // Moved accounts: old rep's home -> account -> new rep's home.
+  let nLines = 0;
+  for (let i = 0; i < n; i++) {
+    if (!A.moved[i]) continue;
+    const pts = [];
+    const from = A.cur[i] >= 0 ? R.home[A.cur[i]] : null;
+    const to = R.home[A.rep[i]];
+    if (from) pts.push(from);
+    pts.push([A.lat[i], A.lon[i]]);
+    if (to) pts.push(to);
+    if (pts.length < 2) continue;
+    refs.moved.addLayer(
+      L_.polyline(pts, {
+        renderer: rLines,
+        color: colourOf(A.rep[i]),
+        weight: 2,
+        opacity: 0.9,
+        dashArray: "5 4",
+        interactive: false,
+      }),
+    );
+    nLines++;
+  }
+
+  // Tooltips and popups: one shared tooltip, content built with textContent.
+  function row(table, key, value) {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    const td = document.createElement("td");
+    th.textContent = key;
+    td.textContent = value;
+    tr.appendChild(th);
+    tr.appendChild(td);
+    table.appendChild(tr);
+  }
+  function accountCard(i) {
+    const box = document.createElement("div");
+    box.className = "tp-card";
+    const title = document.createElement("div");
+    title.className = "tp-card-title";
+    title.textContent = A.name[i] || A.id[i];
+    box.appendChild(title);
+    const table = document.createElement("table");
+    row(table, "Account", A.id[i]);
+    row(table, "Potential", fmt(A.pot[i], 0));
+    row(table, "Workload", fmt(A.wl[i], 1));
+    if (A.seg) row(table, "Segment", A.seg[i] || "\u2014");
+    row(table, "New rep", repLabel(A.rep[i]));
+    row(table, "Current rep", repLabel(A.cur[i]));
+    const why = D.reasons[A.why[i]];
+    row(table, "Moved", A.moved[i] ? "yes" + (why ? " (" + why + ")" : "") : "no");
+    if (A.dist[i] !== null) row(table, "To new rep", fmt(A.dist[i], 1) + " km");
+    box.appendChild(table);
+    return box;
+  }
+  function homeCard(j) {
+    const box = document.createElement("div");
+    box.className = "tp-card";
+    const title = document.createElement("div");
+    title.className = "tp-card-title";
+    title.textContent = "Home of " + repLabel(j);
+    box.appendChild(title);
+    if (R.chosen[j]) {
+      const note = document.createElement("div");
+      note.textContent = "centre chosen by the planner";
+      box.appendChild(note);
+    }
+    return box;
+  }
+  function card(layer) {
+    if (layer.tpRow !== undefined) return accountCard(layer.tpRow);
+    if (layer.tpHome !== undefined) return homeCard(layer.tpHome);
+    return null;
+  }
+  const tip = L_.tooltip({ direction: "top", offset: [0, -6], opacity: 0.95 });
+  function latlngOf(layer) {
+    return layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+  }
+  function onOver(e) {
+    const c = card(e.layer);
+    if (!c) return;
+    tip.setLatLng(e.layer.getLatLng ? e.layer.getLatLng() : e.latlng);
+    tip.setContent(c);
+    map.openTooltip(tip);
+  }
+  function onOut() {
+    map.closeTooltip(tip);
+  }
+  function openPopup(layer, latlng) {
+    const c = card(layer);
+    if (c) L_.popup({ maxWidth: 320 }).setLatLng(latlng || latlngOf(layer)).setContent(c).openOn(map);
+  }
+  for (const g of groups.concat(other ? [other] : [])) {
+    g.on("mouseover", onOver);
+    g.on("mouseout", onOut);
+    g.on("click", function (e) {
+      map.closeTooltip(tip);
+      openPopup(e.layer, e.latlng);
+    });
+  }
+
+  for (const [g, was] of onMap) if (was) map.addLayer(g);
+
+  // Legend rows zoom to their territory.
+  document.querySelectorAll("#tp-legend tr[data-rep]").forEach(function (tr) {
+    const j = R.id.indexOf(tr.dataset.rep);
+    if (j < 0 || j >= nReps) return;
+    tr.style.cursor = "pointer";
+    tr.addEventListener("click", function () {
+      const b = groups[j].getBounds();
+      if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 12 });
+    });
+  });
+
+  // Before/after.
+  let view = "after";
+  function applyView(next) {
+    if (next === view) return;
+    for (let i = 0; i < n; i++) {
+      if (A.cur[i] === A.rep[i]) continue;
+      const from = next === "before" ? A.rep[i] : A.cur[i];
+      const to = next === "before" ? A.cur[i] : A.rep[i];
+      const layer = layers[i];
+      layer.setStyle({ fillColor: colourOf(to) });
+      const gFrom = groupOf(from);
+      const gTo = groupOf(to);
+      if (gFrom !== gTo) {
+        gFrom.removeLayer(layer);
+        gTo.addLayer(layer);
+      }
+    }
+    for (const o of outlines[view]) groupOf(o[0]).removeLayer(o[1]);
+    for (const o of outlines[next]) groupOf(o[0]).addLayer(o[1]);
+    view = next;
+    document.body.classList.toggle("tp-view-before", view === "before");
+    report();
+  }
+  map.on("baselayerchange", function (e) {
+    applyView(e.layer === refs.before ? "before" : "after");
+  });
+  window.tpSwitch = function (next) {
+    const target = next === "before" ? refs.before : refs.after;
+    const input = (refs.control._layerControlInputs || []).find(function (el) {
+      return el.layerId === L_.stamp(target);
+    });
+    if (input) {
+      if (!input.checked) input.click();
+    } else {
+      map.removeLayer(next === "before" ? refs.after : refs.before);
+      map.addLayer(target);
+    }
+    return view;
+  };
+
+  // Status for tests and benchmarks, read back from the rendered DOM.
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const probeId = params.get("probe");
+  const probe = probeId === null ? -1 : A.id.indexOf(probeId);
+  function countTerritoryLayers() {
+    const ctl = refs.control._layers || [];
+    return ctl.filter(function (l) {
+      return l.overlay && groups.indexOf(l.layer) >= 0;
+    }).length;
+  }
+  function report() {
+    status.dataset.ready = "1";
+    status.dataset.view = view;
+    status.dataset.accounts = String(n);
+    status.dataset.markers = String(nMarkers);
+    status.dataset.polygons = String(nPolygons);
+    status.dataset.homes = String(nHomes);
+    status.dataset.movedLines = String(nLines);
+    status.dataset.layers = String(countTerritoryLayers());
+    status.dataset.legendRows = String(document.querySelectorAll("#tp-legend tr[data-rep]").length);
+    status.dataset.resources = performance
+      .getEntriesByType("resource")
+      .map(function (r) {
+        return r.name;
+      })
+      .filter(function (u) {
+        return !u.startsWith("data:");
+      })
+      .join(" ");
+    if (probe >= 0) {
+      const layer = layers[probe];
+      status.dataset.probeFill = layer.options.fillColor;
+      let owner = "";
+      groups.forEach(function (g, j) {
+        if (g.hasLayer(layer)) owner = R.id[j];
+      });
+      status.dataset.probeLayer = owner;
+    }
+  }
+  function probePixel() {
+    if (probe < 0 || !layers[probe].getLatLng || !map.hasLayer(layers[probe])) return;
+    const ctx = rPoints._ctx;
+    const p = map.latLngToLayerPoint(layers[probe].getLatLng()).subtract(rPoints._bounds.min);
+    const k = window.devicePixelRatio || 1;
+    const px = ctx.getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data;
+    status.dataset.probePixel = px[0] + "," + px[1] + "," + px[2] + "," + px[3];
+  }
+
+  map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+  if (params.get("view") === "before") window.tpSwitch("before");
+  report();
+  status.dataset.initMs = String(Math.round(performance.now() - t0));
+  if (probe >= 0 && params.get("popup") === "1") openPopup(layers[probe]);
+  // Canvas layers draw on animation frames, which headless browsers may not run: draw the points now
+  // (Leaflet's own drawing code) so the probe reads the pixels a user would see.
+  setTimeout(function () {
+    if (rPoints._map) rPoints._redraw();
+    probePixel();
+    status.dataset.drawn = "1";
+    status.dataset.drawnMs = String(Math.round(performance.now() - t0));
+  }, 50);
+}

@@ -1,0 +1,41 @@
+"""``territory-planner map``: re-render the map of an existing plan folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from territory_planner.cli_support import handle_errors
+from territory_planner.render.map import write_map
+
+
+@click.command(name="map")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Self-contained file: Leaflet inlined, no tile layer, no network request when opened.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the map (default: PLAN_DIR/map.html).",
+)
+@handle_errors(out_param=None)
+def map_command(plan_dir: Path, offline: bool, out: Path | None) -> None:
+    """Draw the interactive HTML map of a plan folder written by `plan`.
+
+    One colour and one layer per territory, rep homes, a before/after switch (current vs proposed
+    alignment), the moved accounts, and a summary panel with each rep's balance and the plan's gap.
+    An existing map is replaced only once the new one is complete.
+
+    \b
+    Examples:
+      territory-planner map plans/2025
+      territory-planner map plans/2025 --offline --out board/map.html
+    """
+    written = write_map(plan_dir, out, offline=offline)
+    click.echo(f"map written to {written}")

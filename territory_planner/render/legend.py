@@ -1,0 +1,113 @@
+"""The territory summary panel (legend): plan status and gap, and one row per rep.
+
+Built on the Python side with every input text passed through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+DEFAULT_TOLERANCE_PCT = 5.0
+
+
+def _compact(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}" if value != int(value) else f"{int(value)}"
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.1f}"
+
+
+def _count(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{int(value):,}"
+
+
+def _tolerance_pct(summary: dict[str, Any], measure: str) -> float:
+    config = summary.get("config")
+    tol = config.get("tolerance") if isinstance(config, dict) else None
+    if isinstance(tol, dict):
+        tol = tol.get(measure)
+    if isinstance(tol, int | float) and not isinstance(tol, bool) and tol >= 0:
+        return 100.0 * float(tol)
+    return DEFAULT_TOLERANCE_PCT
+
+
+def _status_line(summary: dict[str, Any]) -> str:
+    status = escape(str(summary.get("status", "unknown")))
+    proven = summary.get("proven_optimal")
+    parts = [f"Status <b>{status}</b>" + (" (proven optimal)" if proven is True else "")]
+    gap = summary.get("gap")
+    if isinstance(gap, int | float) and math.isfinite(gap):
+        parts.append(f"gap <b>{100 * gap:.2f}%</b>")
+    solver = summary.get("solver")
+    if solver:
+        parts.append(f"solver {escape(str(solver))}")
+    return " &middot; ".join(parts)
+
+
+def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
+    moved = summary.get("moved_accounts", n_moved)
+    text = f"Moved <b>{escape(str(moved))}</b> of {n_accounts:,} accounts"
+    share = summary.get("moved_potential_share")
+    if isinstance(share, int | float) and math.isfinite(share):
+        text += f" ({100 * share:.1f}% of potential)"
+    devs = summary.get("max_abs_dev_pct")
+    if isinstance(devs, dict) and devs:
+        shown = ", ".join(f"{escape(str(k))} {v:.1f}%" for k, v in devs.items() if isinstance(v, int | float))
+        if shown:
+            text += f" &middot; max deviation {shown}"
+    return text
+
+
+def legend_html(
+    territories: pd.DataFrame,
+    colours: list[str],
+    summary: dict[str, Any],
+    *,
+    n_accounts: int,
+    n_moved: int,
+) -> str:
+    tol_pot = _tolerance_pct(summary, "potential")
+    tol_wl = _tolerance_pct(summary, "workload")
+    rows = []
+    for (_, t), colour in zip(territories.iterrows(), colours, strict=True):
+        rep_id = str(t["rep_id"])
+        name = str(t["name"])
+        label = f"{name} ({rep_id})" if name and name != rep_id else rep_id
+        pdev = float(t["potential_dev_pct"])
+        wdev = float(t["workload_dev_pct"])
+        pcls = ' class="tp-off"' if math.isfinite(pdev) and abs(pdev) > tol_pot + 1e-9 else ""
+        wcls = ' class="tp-off"' if math.isfinite(wdev) and abs(wdev) > tol_wl + 1e-9 else ""
+        rows.append(
+            f'<tr data-rep="{escape(rep_id)}">'
+            f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
+            f"</span>{escape(label)}</td>"
+            f"<td>{_count(float(t['accounts']))}</td>"
+            f"<td>{_compact(float(t['potential']))}</td><td{pcls}>{_pct(pdev)}</td>"
+            f"<td>{_compact(float(t['workload']))}</td><td{wcls}>{_pct(wdev)}</td>"
+            f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
+        )
+    head = (
+        '<tr><th class="tp-rep">Rep</th><th>Accts</th><th>Potential</th><th title="deviation from target, %">'
+        'Δ%</th><th title="workload">Work</th><th title="deviation from target, %">Δ%</th>'
+        '<th title="accounts moved in / out">In/out</th></tr>'
+    )
+    return (
+        '<aside id="tp-legend">'
+        f"<h1>Territory plan: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
+        f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
+        f'<div class="tp-scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+        '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
+        "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home &middot; "
+        "switch <i>Current</i>/<i>Proposed</i> in the layer control</div>"
+        "</aside>"
+    )

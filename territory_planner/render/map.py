@@ -1,0 +1,247 @@
+"""The plan as one HTML map leadership can open: folium builders plus a small drawing script.
+
+Composition (folium): ``Map -> two base layers (proposed / current alignment) -> FeatureGroup per rep
+(+ "no current rep", + "moved accounts") -> LayerControl -> PlanLayer``. ``PlanLayer`` embeds the plan
+as compact JSON and the script ``assets/tp_map.js`` that fills the rep layers with canvas circle
+markers (or area polygons), rep homes and moved-account lines, so a 33,000-account map stays a few MB.
+
+``offline=True`` inlines Leaflet (from the ``xstatic-leaflet`` package) and draws no tile layer: the file
+makes no network request at all. The default keeps Leaflet from its CDN and a light OSM tile layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from functools import cache
+from html import escape
+from importlib import resources
+from pathlib import Path
+
+import folium
+from branca.element import MacroElement
+from folium.template import Template
+
+from territory_planner.io.writers import atomic_write_text
+from territory_planner.render.legend import legend_html
+from territory_planner.render.palette import NO_REP_COLOUR
+from territory_planner.render.payload import MapPayload, build_payload, script_json
+from territory_planner.render.plan_folder import PlanFolder, read_plan_folder
+
+log = logging.getLogger(__name__)
+
+LEAFLET_JS_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
+LEAFLET_CSS_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
+TILES = "OpenStreetMap"
+PROPOSED = "Proposed alignment (after)"
+CURRENT = "Current alignment (before)"
+NO_CURRENT = "No current rep / former rep"
+COLLAPSE_CONTROL_ABOVE = 12  # reps
+
+
+class OnlineMap(folium.Map):
+    """A folium Map that loads only Leaflet (folium's default also pulls jQuery, Bootstrap, icons)."""
+
+    default_js = [("leaflet", LEAFLET_JS_CDN)]
+    default_css = [("leaflet_css", LEAFLET_CSS_CDN)]
+
+
+class OfflineMap(folium.Map):
+    """A folium Map that references no external asset; ``InlineLeaflet`` provides Leaflet."""
+
+    default_js: list[tuple[str, str]] = []
+    default_css: list[tuple[str, str]] = []
+
+
+@cache
+def _asset(name: str) -> str:
+    return resources.files("territory_planner.render").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+@cache
+def leaflet_inline() -> tuple[str, str]:
+    """Leaflet's JS and CSS from xstatic-leaflet, the CSS images turned into data: URIs."""
+    import xstatic.pkg.leaflet as xleaflet
+
+    base = Path(xleaflet.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match[str]) -> str:
+        path = base / match.group(1)
+        if not path.is_file():
+            return "none"
+        return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+    if "</script" in js.lower() or "</style" in css.lower():
+        raise RuntimeError("vendored Leaflet cannot be inlined safely")
+    return js, css
+
+
+class InlineLeaflet(MacroElement):
+    """Leaflet's JS and CSS inlined into the page header."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+            <script>{{ this.js }}</script>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "InlineLeaflet"
+        self.js, self.css = leaflet_inline()
+
+
+class PlanLayer(MacroElement):
+    """The plan data, the legend, the status element and the call that draws everything."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+            <script>{{ this.js }}</script>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+            {{ this.legend }}
+            <div id="tp-status"></div>
+            <script type="application/json" id="tp-data">{{ this.data_json }}</script>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            {%- if this.offline %}
+            {{ this._parent.get_name() }}.getContainer().classList.add("tp-offline");
+            {%- endif %}
+            tpInit({{ this._parent.get_name() }}, L, {
+                groups: [{% for g in this.groups %}{{ g.get_name() }}, {% endfor %}],
+                other: {{ this.other.get_name() if this.other else "null" }},
+                moved: {{ this.moved.get_name() }},
+                after: {{ this.after.get_name() }},
+                before: {{ this.before.get_name() }},
+                control: {{ this.control.get_name() }},
+                bounds: {{ this.bounds|tojson }},
+            });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        payload: MapPayload,
+        legend: str,
+        *,
+        groups: list[folium.FeatureGroup],
+        other: folium.FeatureGroup | None,
+        moved: folium.FeatureGroup,
+        after: folium.FeatureGroup,
+        before: folium.FeatureGroup,
+        control: folium.LayerControl,
+        offline: bool,
+    ) -> None:
+        super().__init__()
+        self._name = "PlanLayer"
+        self.css = _asset("tp_map.css")
+        self.js = _asset("tp_map.js")
+        self.legend = legend
+        self.data_json = script_json(payload.data)
+        self.groups = groups
+        self.other = other
+        self.moved = moved
+        self.after = after
+        self.before = before
+        self.control = control
+        self.bounds = payload.bounds
+        self.offline = offline
+
+
+def swatch_label(text: str, colour: str) -> str:
+    """A layer-control label: Leaflet inserts it as HTML, so the text is escaped here."""
+    return f'<span class="tp-swatch" style="background:{colour}"></span>{escape(text)}'
+
+
+def base_map(payload: MapPayload, *, offline: bool) -> folium.Map:
+    (south, west), (north, east) = payload.bounds
+    centre = [(south + north) / 2, (west + east) / 2]
+    if offline:
+        m: folium.Map = OfflineMap(location=centre, zoom_start=6, tiles=None, prefer_canvas=True)
+        InlineLeaflet().add_to(m)
+    else:
+        m = OnlineMap(location=centre, zoom_start=6, tiles=None, prefer_canvas=True)
+        folium.TileLayer(TILES, control=False).add_to(m)
+    return m
+
+
+def view_layers(m: folium.Map) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
+    """The before/after switch: two (empty) base layers; the script recolours on change."""
+    after = folium.FeatureGroup(name=PROPOSED, overlay=False, show=True)
+    before = folium.FeatureGroup(name=CURRENT, overlay=False, show=False)
+    after.add_to(m)
+    before.add_to(m)
+    return after, before
+
+
+def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureGroup]:
+    groups = []
+    for rep_id, name, colour in zip(payload.rep_ids, payload.rep_names, payload.colours, strict=True):
+        label = f"{name} ({rep_id})" if name and name != rep_id else rep_id
+        group = folium.FeatureGroup(name=swatch_label(label, colour), overlay=True)
+        group.add_to(m)
+        groups.append(group)
+    return groups
+
+
+def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
+    payload = build_payload(plan)
+    m = base_map(payload, offline=offline)
+    after, before = view_layers(m)
+    groups = territory_layers(m, payload)
+    other = None
+    if payload.has_other:
+        other = folium.FeatureGroup(name=swatch_label(NO_CURRENT, NO_REP_COLOUR), overlay=True)
+        other.add_to(m)
+    moved = folium.FeatureGroup(name=f"Moved accounts ({payload.n_moved:,})", overlay=True)
+    moved.add_to(m)
+    control = folium.LayerControl(collapsed=len(groups) > COLLAPSE_CONTROL_ABOVE)
+    control.add_to(m)
+    legend = legend_html(
+        plan.territories,
+        payload.colours,
+        plan.summary,
+        n_accounts=payload.n_accounts,
+        n_moved=payload.n_moved,
+    )
+    PlanLayer(
+        payload,
+        legend,
+        groups=groups,
+        other=other,
+        moved=moved,
+        after=after,
+        before=before,
+        control=control,
+        offline=offline,
+    ).add_to(m)
+    return m
+
+
+def render_map_html(plan: PlanFolder, *, offline: bool = False) -> str:
+    html: str = build_map(plan, offline=offline).get_root().render()
+    return html
+
+
+def write_map(plan_dir: Path, out_html: Path | None = None, *, offline: bool = False) -> Path:
+    """Read the plan folder and write its map atomically (default ``plan_dir/map.html``).
+
+    Raises ``InputError`` (with every problem found) before anything is written.
+    """
+    plan_dir = Path(plan_dir)
+    out = Path(out_html) if out_html is not None else plan_dir / "map.html"
+    plan = read_plan_folder(plan_dir)
+    html = render_map_html(plan, offline=offline)
+    atomic_write_text(out, html)
+    log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
+    return out

@@ -1,0 +1,197 @@
+"""Turn a validated plan folder into the compact JSON the map's script draws.
+
+Only what the tooltips and the before/after switch need is embedded, column by column (arrays, not one
+object per account), with coordinates rounded to 5 decimals (about 1 m) and area units simplified.
+Reps are referred to by index; rep indices >= ``n_reps`` are former reps that appear only as a
+``current_rep`` (they are drawn grey, in the "no current rep" layer, in the before view).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping, shape
+
+from territory_planner.render.palette import NO_REP_COLOUR, assign_colours
+from territory_planner.render.plan_folder import PlanFolder
+
+COORD_DECIMALS = 5
+BIG_PLAN = 5_000  # accounts: above this, markers get smaller
+
+
+@dataclass(frozen=True)
+class MapPayload:
+    data: dict[str, Any]  # JSON-able, embedded in the page
+    rep_ids: list[str]  # the plan's reps, in territories.csv order
+    rep_names: list[str]
+    colours: list[str]  # one per plan rep
+    has_other: bool  # some account has no current rep, or a current rep that left
+    bounds: list[list[float]]  # [[south, west], [north, east]]
+    n_accounts: int
+    n_moved: int
+
+
+def _num(values: Iterable[float], decimals: int) -> list[float | int | None]:
+    out: list[float | int | None] = []
+    for v in values:
+        f = float(v)
+        if not math.isfinite(f):
+            out.append(None)
+            continue
+        r = round(f, decimals)
+        out.append(int(r) if r.is_integer() and abs(r) < 2**53 else r)
+    return out
+
+
+def _round_geom(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.transform(geom, lambda c: np.round(c, COORD_DECIMALS))
+
+
+def simplify_units(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    """Simplify area units so a ZIP-level plan stays light; shared borders stay shared when possible."""
+    if not geoms:
+        return []
+    arr = np.array(shapely.make_valid(np.array(geoms, dtype=object)), dtype=object)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(arr)
+    tol = max(xmax - xmin, ymax - ymin, 1e-6) * 2e-4
+    simplified = None
+    if hasattr(shapely, "coverage_simplify"):
+        try:
+            if bool(shapely.coverage_is_valid(arr)):
+                simplified = shapely.coverage_simplify(arr, tol)
+        except shapely.errors.GEOSException:
+            simplified = None
+    if simplified is None:
+        simplified = shapely.simplify(arr, tol, preserve_topology=True)
+    return [_round_geom(g) for g in simplified]
+
+
+def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
+    """[depth, coordinates] with depth 1 for a Polygon and 2 for a MultiPolygon; None when empty."""
+    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty]
+    if not polys:
+        return None
+    if len(polys) == 1:
+        return [1, mapping(polys[0])["coordinates"]]
+    return [2, [mapping(p)["coordinates"] for p in polys]]
+
+
+def _outlines(geoms: list[shapely.Geometry], labels: list[int]) -> list[list[Any]]:
+    """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]."""
+    out: list[list[Any]] = []
+    for rep in sorted(set(labels)):
+        members = [g for g, lab in zip(geoms, labels, strict=True) if lab == rep]
+        merged = _round_geom(shapely.union_all(members))
+        encoded = _geom_json(merged)
+        if encoded is not None:
+            out.append([rep, *encoded])
+    return out
+
+
+def build_payload(plan: PlanFolder) -> MapPayload:
+    a = plan.assignments
+    t = plan.territories
+    rep_ids = list(t["rep_id"])
+    rep_index = {r: i for i, r in enumerate(rep_ids)}
+    former = sorted({c for c in a["current_rep"] if c and c not in rep_index})
+    all_reps = rep_ids + former
+    index_all = {r: i for i, r in enumerate(all_reps)}
+    rep_col = [rep_index[r] for r in a["rep_id"]]
+    cur_col = [index_all.get(c, -1) if c else -1 for c in a["current_rep"]]
+
+    colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=a["lon"], labels=rep_col)
+    colours = [colour_by_rep[r] for r in rep_ids] + [NO_REP_COLOUR] * len(former)
+    has_other = any(c < 0 or c >= len(rep_ids) for c in cur_col)
+
+    reasons = sorted(set(a["reason"]) - {""})
+    reason_index = {r: i + 1 for i, r in enumerate(reasons)}
+    names = [n if n and n != i else "" for n, i in zip(a["name"], a["account_id"], strict=True)]
+    moved = [bool(m) for m in a["moved"]]
+
+    acc: dict[str, Any] = {
+        "id": list(a["account_id"]),
+        "name": names,
+        "lat": _num(a["lat"], COORD_DECIMALS),
+        "lon": _num(a["lon"], COORD_DECIMALS),
+        "pot": _num(a["potential"], 2),
+        "wl": _num(a["workload"], 2),
+        "dist": _num(a["distance_km"], 1),
+        "rep": rep_col,
+        "cur": cur_col,
+        "moved": [1 if m else 0 for m in moved],
+        "why": [reason_index.get(r, 0) for r in a["reason"]],
+    }
+    if (a["segment"] != "").any():
+        acc["seg"] = list(a["segment"])
+
+    homes = [
+        None if not (math.isfinite(la) and math.isfinite(lo)) else _num([la, lo], COORD_DECIMALS)
+        for la, lo in zip(t["home_lat"], t["home_lon"], strict=True)
+    ]
+    reps: dict[str, Any] = {
+        "id": all_reps,
+        "name": list(t["name"]) + [""] * len(former),
+        "color": colours,
+        "home": homes + [None] * len(former),
+        "chosen": [1 if c else 0 for c in t["home_chosen"]] + [0] * len(former),
+        "n": len(rep_ids),
+    }
+
+    units: dict[str, Any] | None = None
+    if plan.units:
+        rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
+        geoms = simplify_units([shape(plan.units[a["account_id"].iloc[i]]) for i in rows])
+        encoded = [_geom_json(g) for g in geoms]
+        keep = [k for k, e in enumerate(encoded) if e is not None]
+        units = {
+            "row": [rows[k] for k in keep],
+            "geom": [encoded[k] for k in keep],
+            "after": _outlines([geoms[k] for k in keep], [rep_col[rows[k]] for k in keep]),
+            "before": _outlines(
+                [geoms[k] for k in keep if cur_col[rows[k]] >= 0],
+                [cur_col[rows[k]] for k in keep if cur_col[rows[k]] >= 0],
+            ),
+        }
+
+    pot = pd.Series(a["potential"], dtype=float)
+    lats = list(a["lat"]) + [h[0] for h in homes if h]
+    lons = list(a["lon"]) + [h[1] for h in homes if h]
+    bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    data = {
+        "v": 1,
+        "reps": reps,
+        "acc": acc,
+        "reasons": ["", *reasons],
+        "units": units,
+        "radius": [3, 11 if len(a) <= BIG_PLAN else 7],
+        "maxPot": float(pot.max()) if len(pot) and math.isfinite(float(pot.max())) else 0.0,
+    }
+    return MapPayload(
+        data=data,
+        rep_ids=rep_ids,
+        rep_names=list(t["name"]),
+        colours=colours[: len(rep_ids)],
+        has_other=has_other,
+        bounds=bounds,
+        n_accounts=len(a),
+        n_moved=sum(moved),
+    )
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element: ``<``, ``>``, ``&`` and line separators escaped."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

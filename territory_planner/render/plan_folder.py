@@ -1,0 +1,243 @@
+"""Read and check a plan folder (the planner's outputs) before drawing it.
+
+Every problem is collected and raised at once as an ``InputError`` whose ``Problem`` rows name the
+file, the 1-based data row and the column, so ``territory-planner map`` can print one readable table.
+Values are read as text and parsed explicitly: nothing is silently coerced or dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+
+ASSIGNMENTS = "assignments.csv"
+TERRITORIES = "territories.csv"
+SUMMARY = "summary.json"
+UNITS = "units.geojson"
+
+ASSIGNMENT_REQUIRED = ("account_id", "rep_id", "lat", "lon")
+TERRITORY_REQUIRED = ("rep_id",)
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class PlanFolder:
+    """The parts of a plan the map needs, validated."""
+
+    assignments: pd.DataFrame  # one row per account; text columns as str, numbers as float
+    territories: pd.DataFrame  # one row per rep
+    summary: dict[str, Any]
+    units: dict[str, Any] | None  # GeoJSON geometry (dict) per account_id, or None
+
+
+def _unneutralise(value: str) -> str:
+    """Undo the CSV-injection guard of ``write_csv`` (``'=x`` was written for ``=x``)."""
+    if len(value) >= 2 and value[0] == "'" and value[1] in "=+-@\t\r":
+        return value[1:]
+    return value
+
+
+def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    if not path.is_file():
+        problems.append(Problem(path.name, None, None, f"missing from the plan folder {path.parent}"))
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(path.name, None, None, f"not UTF-8 text ({exc.reason})"))
+        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        problems.append(Problem(path.name, None, None, f"not a readable CSV: {exc}"))
+        return None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if frame.columns.duplicated().any():
+        dup = sorted(set(frame.columns[frame.columns.duplicated()]))
+        problems.append(Problem(path.name, None, ",".join(dup), "duplicate column names"))
+        return None
+    for col in frame.columns:
+        frame[col] = frame[col].astype(str).map(_unneutralise)
+    return frame
+
+
+def _require(frame: pd.DataFrame, name: str, columns: tuple[str, ...], problems: list[Problem]) -> bool:
+    missing = [c for c in columns if c not in frame.columns]
+    for col in missing:
+        problems.append(Problem(name, None, col, "required column is missing"))
+    return not missing
+
+
+def _numbers(
+    frame: pd.DataFrame,
+    name: str,
+    col: str,
+    problems: list[Problem],
+    *,
+    default: float | None,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> pd.Series:
+    """Parse a numeric column; blanks become ``default`` (a problem when default is None)."""
+    if col not in frame.columns:
+        return pd.Series(default if default is not None else math.nan, index=frame.index, dtype=float)
+    text = frame[col].str.strip()
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    blank = text == ""
+    for idx in frame.index[blank]:
+        if default is None:
+            problems.append(Problem(name, int(idx) + 1, col, "empty value", ""))
+    values = values.where(~blank, default if default is not None else math.nan)
+    bad = ~blank & (values.isna() | ~values.between(lo, hi))
+    for idx in frame.index[bad]:
+        problems.append(
+            Problem(name, int(idx) + 1, col, f"not a number between {lo:g} and {hi:g}", text[idx])
+        )
+    return values
+
+
+def _booleans(frame: pd.DataFrame, name: str, col: str, problems: list[Problem]) -> pd.Series | None:
+    if col not in frame.columns:
+        return None
+    text = frame[col].str.strip().str.lower()
+    bad = ~text.isin(_TRUE | _FALSE)
+    for idx in frame.index[bad]:
+        problems.append(Problem(name, int(idx) + 1, col, "not true/false", frame[col][idx]))
+    return text.isin(_TRUE)
+
+
+def _ids(frame: pd.DataFrame, name: str, col: str, problems: list[Problem]) -> None:
+    ids = frame[col].str.strip()
+    frame[col] = ids
+    for idx in frame.index[ids == ""]:
+        problems.append(Problem(name, int(idx) + 1, col, "empty id"))
+    dup = ids.duplicated(keep="first") & (ids != "")
+    for idx in frame.index[dup]:
+        problems.append(Problem(name, int(idx) + 1, col, "duplicate id", ids[idx]))
+
+
+def _read_territories(plan_dir: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    frame = _read_csv(plan_dir / TERRITORIES, problems)
+    if frame is None or not _require(frame, TERRITORIES, TERRITORY_REQUIRED, problems):
+        return None
+    if frame.empty:
+        problems.append(Problem(TERRITORIES, None, None, "no reps in the plan"))
+    _ids(frame, TERRITORIES, "rep_id", problems)
+    out = pd.DataFrame({"rep_id": frame["rep_id"]})
+    out["name"] = frame["name"].str.strip() if "name" in frame.columns else ""
+    for col in ("accounts", "potential", "workload", "potential_target", "workload_target", "travel_km"):
+        out[col] = _numbers(frame, TERRITORIES, col, problems, default=math.nan, lo=0)
+    for col in ("potential_dev_pct", "workload_dev_pct"):
+        out[col] = _numbers(frame, TERRITORIES, col, problems, default=math.nan)
+    for col in ("moved_in", "moved_out"):
+        out[col] = _numbers(frame, TERRITORIES, col, problems, default=math.nan, lo=0)
+    out["home_lat"] = _numbers(frame, TERRITORIES, "home_lat", problems, default=math.nan, lo=-90, hi=90)
+    out["home_lon"] = _numbers(frame, TERRITORIES, "home_lon", problems, default=math.nan, lo=-180, hi=180)
+    chosen = _booleans(frame, TERRITORIES, "home_chosen", problems)
+    out["home_chosen"] = chosen if chosen is not None else False
+    return out
+
+
+def _read_assignments(plan_dir: Path, reps: set[str] | None, problems: list[Problem]) -> pd.DataFrame | None:
+    frame = _read_csv(plan_dir / ASSIGNMENTS, problems)
+    if frame is None or not _require(frame, ASSIGNMENTS, ASSIGNMENT_REQUIRED, problems):
+        return None
+    if frame.empty:
+        problems.append(Problem(ASSIGNMENTS, None, None, "no accounts in the plan"))
+    _ids(frame, ASSIGNMENTS, "account_id", problems)
+    out = pd.DataFrame({"account_id": frame["account_id"], "rep_id": frame["rep_id"].str.strip()})
+    out["current_rep"] = frame["current_rep"].str.strip() if "current_rep" in frame.columns else ""
+    if reps is not None:
+        unknown = out["rep_id"] != ""
+        unknown &= ~out["rep_id"].isin(reps)
+        for idx in frame.index[unknown]:
+            problems.append(
+                Problem(
+                    ASSIGNMENTS, int(idx) + 1, "rep_id", f"rep is not in {TERRITORIES}", out["rep_id"][idx]
+                )
+            )
+    for idx in frame.index[out["rep_id"] == ""]:
+        problems.append(Problem(ASSIGNMENTS, int(idx) + 1, "rep_id", "empty rep"))
+    out["lat"] = _numbers(frame, ASSIGNMENTS, "lat", problems, default=None, lo=-90, hi=90)
+    out["lon"] = _numbers(frame, ASSIGNMENTS, "lon", problems, default=None, lo=-180, hi=180)
+    out["potential"] = _numbers(frame, ASSIGNMENTS, "potential", problems, default=0.0, lo=0)
+    out["workload"] = _numbers(frame, ASSIGNMENTS, "workload", problems, default=1.0, lo=0)
+    out["distance_km"] = _numbers(frame, ASSIGNMENTS, "distance_km", problems, default=math.nan, lo=0)
+    moved = _booleans(frame, ASSIGNMENTS, "moved", problems)
+    derived = (out["current_rep"] != "") & (out["current_rep"] != out["rep_id"])
+    out["moved"] = moved if moved is not None else derived
+    for col in ("reason", "name", "segment"):
+        out[col] = frame[col].str.strip() if col in frame.columns else ""
+    return out
+
+
+def _read_summary(plan_dir: Path, problems: list[Problem]) -> dict[str, Any]:
+    path = plan_dir / SUMMARY
+    if not path.is_file():
+        problems.append(Problem(SUMMARY, None, None, f"missing from the plan folder {plan_dir}"))
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(Problem(SUMMARY, None, None, f"not valid JSON: {exc}"))
+        return {}
+    if not isinstance(data, dict):
+        problems.append(Problem(SUMMARY, None, None, "must hold a JSON object"))
+        return {}
+    return data
+
+
+def _read_units(plan_dir: Path, accounts: set[str] | None, problems: list[Problem]) -> dict[str, Any] | None:
+    path = plan_dir / UNITS
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(Problem(UNITS, None, None, f"not valid GeoJSON: {exc}"))
+        return None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        problems.append(Problem(UNITS, None, None, "not a GeoJSON FeatureCollection"))
+        return None
+    geoms: dict[str, Any] = {}
+    for row, feat in enumerate(features, start=1):
+        props = (feat or {}).get("properties") or {}
+        geom = (feat or {}).get("geometry") or {}
+        account = str(props.get("account_id", "")).strip()
+        if not account:
+            problems.append(Problem(UNITS, row, "account_id", "feature has no account_id property"))
+        elif accounts is not None and account not in accounts:
+            problems.append(Problem(UNITS, row, "account_id", f"account is not in {ASSIGNMENTS}", account))
+        elif geom.get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append(
+                Problem(UNITS, row, "geometry", "expected a Polygon or MultiPolygon", str(geom.get("type")))
+            )
+        elif account in geoms:
+            problems.append(Problem(UNITS, row, "account_id", "duplicate account_id", account))
+        else:
+            geoms[account] = geom
+    return geoms
+
+
+def read_plan_folder(plan_dir: Path) -> PlanFolder:
+    """Read ``assignments.csv``, ``territories.csv``, ``summary.json`` (and ``units.geojson`` if present)."""
+    plan_dir = Path(plan_dir)
+    if not plan_dir.is_dir():
+        raise InputError(Problem(str(plan_dir), None, None, "plan folder not found"))
+    problems: list[Problem] = []
+    territories = _read_territories(plan_dir, problems)
+    reps = None if territories is None else set(territories["rep_id"])
+    assignments = _read_assignments(plan_dir, reps, problems)
+    summary = _read_summary(plan_dir, problems)
+    accounts = None if assignments is None else set(assignments["account_id"])
+    units = _read_units(plan_dir, accounts, problems)
+    if problems or territories is None or assignments is None:
+        raise InputError(problems or "the plan folder could not be read")
+    return PlanFolder(assignments=assignments, territories=territories, summary=summary, units=units)

@@ -1,0 +1,243 @@
+"""Hand-drawn plan folders for the map tests (no solver involved).
+
+The sample plan, three reps and nine accounts (lat up, lon right)::
+
+    41.2 |              A7(R3)   A8(R3, hostile name)
+    41.0 |                 [R3 home]
+    40.2 | A1(R1)  A2(R1)              A4(R2)  A5(R2)
+    40.0 | [R1 home]                   [R2 home]
+    39.8 |     A3(R1 <- R2, "balance")         A6(R2)   A9(R2, no current rep)
+         +---------------------------------------------------------------
+          -75.0   -74.8  -74.6  -74.4  -74.2  -74.0  -73.8
+
+A3 is the only moved account: proposed R1, currently R2. A9 is new (no current rep). R3's name and A8's
+name are hostile HTML; R3's home was chosen by the planner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1">'
+HOSTILE_REP = "<b onmouseover=alert(1)>Eve</b>"
+
+ACCOUNTS = [
+    # account_id, rep_id, current_rep, moved, reason, name, lat, lon, potential, workload
+    ("A1", "R1", "R1", False, "", "Acme Corp", 40.2, -75.0, 100_000, 10),
+    ("A2", "R1", "R1", False, "", "Beta & Sons", 40.2, -74.8, 50_000, 5),
+    ("A3", "R1", "R2", True, "balance", "Gamma Ltd", 39.8, -74.8, 80_000, 8),
+    ("A4", "R2", "R2", False, "", "Delta", 40.2, -74.2, 120_000, 12),
+    ("A5", "R2", "R2", False, "", "Echo", 40.2, -74.0, 30_000, 3),
+    ("A6", "R2", "R2", False, "", "Foxtrot", 39.8, -74.0, 60_000, 6),
+    ("A7", "R3", "R3", False, "", "Golf", 41.2, -74.6, 90_000, 9),
+    ("A8", "R3", "R3", False, "", HOSTILE, 41.2, -74.4, 70_000, 7),
+    ("A9", "R2", "", False, "", "India", 39.8, -73.8, 10_000, 1),
+]
+REPS = [
+    # rep_id, name, home_lat, home_lon, home_chosen
+    ("R1", "Alice", 40.0, -75.0, False),
+    ("R2", "Bob", 40.0, -74.2, False),
+    ("R3", HOSTILE_REP, 41.0, -74.5, True),
+]
+
+
+def assignments_frame() -> pd.DataFrame:
+    rows = [
+        {
+            "account_id": a,
+            "rep_id": r,
+            "current_rep": c,
+            "moved": m,
+            "distance_km": 12.5,
+            "potential": p,
+            "workload": w,
+            "reason": why,
+            "name": n,
+            "lat": lat,
+            "lon": lon,
+            "segment": "SMB" if a != "A2" else "<i>ent</i>",
+        }
+        for a, r, c, m, why, n, lat, lon, p, w in ACCOUNTS
+    ]
+    return pd.DataFrame(rows)
+
+
+def territories_frame(assignments: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    total_p = assignments["potential"].sum()
+    total_w = assignments["workload"].sum()
+    for rep_id, name, hlat, hlon, chosen in REPS:
+        mine = assignments[assignments["rep_id"] == rep_id]
+        p_t, w_t = total_p / len(REPS), total_w / len(REPS)
+        rows.append(
+            {
+                "rep_id": rep_id,
+                "name": name,
+                "accounts": len(mine),
+                "potential": mine["potential"].sum(),
+                "workload": mine["workload"].sum(),
+                "potential_target": p_t,
+                "workload_target": w_t,
+                "potential_dev_pct": 100 * (mine["potential"].sum() - p_t) / p_t,
+                "workload_dev_pct": 100 * (mine["workload"].sum() - w_t) / w_t,
+                "travel_km": 100.0,
+                "moved_in": int(((assignments["rep_id"] == rep_id) & assignments["moved"]).sum()),
+                "moved_out": int(((assignments["current_rep"] == rep_id) & assignments["moved"]).sum()),
+                "capacity": 1.0,
+                "region": "East",
+                "home_lat": hlat,
+                "home_lon": hlon,
+                "home_chosen": chosen,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summary_dict(n_accounts: int, n_reps: int, n_moved: int) -> dict[str, Any]:
+    return {
+        "status": "optimal",
+        "proven_optimal": True,
+        "objective": 1234.5,
+        "lower_bound": 1230.0,
+        "gap": 0.0036,
+        "solve_seconds": 0.4,
+        "solver": "highs",
+        "accounts": n_accounts,
+        "reps": n_reps,
+        "max_abs_dev_pct": {"potential": 4.2, "workload": 3.1},
+        "moved_accounts": n_moved,
+        "moved_potential_share": 0.129,
+        "config": {"tolerance": 0.05},
+        "inputs_sha256": "0" * 64,
+        "version": "0.1.0",
+    }
+
+
+def write_plan(
+    folder: Path,
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame,
+    summary: dict[str, Any] | None = None,
+    units: dict[str, Any] | None = None,
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    assignments.to_csv(folder / "assignments.csv", index=False)
+    territories.to_csv(folder / "territories.csv", index=False)
+    if summary is None:
+        summary = summary_dict(len(assignments), len(territories), int(assignments["moved"].sum()))
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    if units is not None:
+        (folder / "units.geojson").write_text(json.dumps(units), encoding="utf-8")
+    return folder
+
+
+def sample_plan(folder: Path) -> Path:
+    a = assignments_frame()
+    return write_plan(folder, a, territories_frame(a))
+
+
+def square(lon: float, lat: float, size: float = 0.2) -> dict[str, Any]:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def area_plan(folder: Path) -> Path:
+    """A 3x2 grid of square units::
+
+    lat 40.2 | U4(R2) U5(R2) U6(R2)
+    lat 40.0 | U1(R1) U2(R1) U3(R2 <- R1, "compactness")
+               -75.0  -74.8  -74.6
+    """
+    cells = [
+        ("U1", "R1", "R1", 40.0, -75.0),
+        ("U2", "R1", "R1", 40.0, -74.8),
+        ("U3", "R2", "R1", 40.0, -74.6),
+        ("U4", "R2", "R2", 40.2, -75.0),
+        ("U5", "R2", "R2", 40.2, -74.8),
+        ("U6", "R2", "R2", 40.2, -74.6),
+    ]
+    a = pd.DataFrame(
+        {
+            "account_id": [c[0] for c in cells],
+            "rep_id": [c[1] for c in cells],
+            "current_rep": [c[2] for c in cells],
+            "moved": [c[1] != c[2] for c in cells],
+            "distance_km": 5.0,
+            "potential": 1000.0,
+            "workload": 1.0,
+            "reason": ["compactness" if c[1] != c[2] else "" for c in cells],
+            "name": [f"ZIP {c[0]}" for c in cells],
+            "lat": [c[3] + 0.1 for c in cells],
+            "lon": [c[4] + 0.1 for c in cells],
+        }
+    )
+    t = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "name": ["North", "South"],
+            "accounts": [2, 4],
+            "potential": [2000.0, 4000.0],
+            "workload": [2.0, 4.0],
+            "potential_target": [3000.0, 3000.0],
+            "workload_target": [3.0, 3.0],
+            "potential_dev_pct": [-33.3, 33.3],
+            "workload_dev_pct": [-33.3, 33.3],
+            "travel_km": [10.0, 20.0],
+            "moved_in": [0, 1],
+            "moved_out": [1, 0],
+            "home_lat": [40.1, 40.3],
+            "home_lon": [-74.9, -74.7],
+            "home_chosen": [False, True],
+        }
+    )
+    units = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"account_id": c[0]}, "geometry": square(c[4], c[3])}
+            for c in cells
+        ],
+    }
+    return write_plan(folder, a, t, units=units)
+
+
+# --- headless Chromium -------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+
+def chromium_command(
+    url: str, profile: Path, *, screenshot: Path | None = None, budget_ms: int = 5000
+) -> list[str]:
+    """Argument list for one headless run: ``--dump-dom`` unless a screenshot path is given."""
+    cmd = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}"]
+    if screenshot is not None:
+        cmd += ["--window-size=1400,900", f"--screenshot={screenshot}"]
+    else:
+        cmd += ["--dump-dom"]
+    return [*cmd, url]
+
+
+def status_attributes(dom: str) -> dict[str, str]:
+    """The ``data-*`` attributes of ``<div id="tp-status">`` in a dumped DOM."""
+    import re
+
+    match = re.search(r'<div id="tp-status"([^>]*)>', dom)
+    if match is None:
+        return {}
+    return dict(re.findall(r'data-([\w-]+)="([^"]*)"', match.group(1)))
