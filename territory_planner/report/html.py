@@ -149,7 +149,13 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
     ]
     unavailable = [(r.level, kpi, reason) for r in section.results for kpi, reason in r.unavailable.items()]
     unavailable += [(lvl, "all KPIs", reason) for lvl, reason in section.skipped_levels.items()]
-    ctx: dict[str, Any] = {"period": section.period, "team_rows": team_rows, "unavailable": unavailable}
+    ctx: dict[str, Any] = {
+        "period": section.period,
+        "team_rows": team_rows,
+        "unavailable": unavailable,
+        "attainment_chart": None,
+        "scatter_chart": None,
+    }
     ctx["levels"] = []
     for res in section.results:
         if res.level == "team" or res.values.empty:

@@ -1,0 +1,127 @@
+"""write_report: files written, escaping, blanks for empty denominators, suggested quotas."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest_report import ASSIGNMENTS, TABLES, TERRITORIES, write_crm, write_plan
+
+from territory_planner.errors import InputError
+from territory_planner.report.api import write_report
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def test_plan_and_crm_report(tmp_path: Path) -> None:
+    crm = write_crm(tmp_path / "crm")
+    plan = write_plan(tmp_path / "plan")
+    written = write_report(plan, plan_dir=plan, crm_dir=crm, period="2026Q1", company_target=1000.0)
+    assert {p.name for p in written} == {"report.html", "kpis.csv", "suggested_quotas.csv"}
+    html = (plan / "report.html").read_text(encoding="utf-8")
+    for fragment in ('id="balance"', 'id="moved"', 'id="kpi-team"', 'id="inherit"', 'id="quotas"', "<svg"):
+        assert fragment in html
+    assert "<script" not in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "Bolt" in html
+    assert "closer to R3" in html
+    quotas = pd.read_csv(plan / "suggested_quotas.csv")
+    assert quotas["suggested_quota"].tolist() == [100.0, 300.0, 600.0]
+
+
+def test_blank_value_for_empty_denominator(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2026Q1")
+    with (out / "kpis.csv").open(encoding="utf-8") as fh:
+        rows = {(r["level"], r["id"], r["kpi"]): r["value"] for r in csv.DictReader(fh)}
+    assert rows[("rep", "R3", "win_rate")] == ""
+    assert rows[("rep", "R3", "won_amount")] in ("0.0", "0")
+    assert not (out / "report.html").read_text(encoding="utf-8").count("nan")
+
+
+def test_names_are_escaped_and_csv_cells_neutralised(tmp_path: Path) -> None:
+    reps = TABLES["reps.csv"].replace("Ann East", EVIL)
+    crm = write_crm(tmp_path / "crm", override={"reps.csv": reps})
+    plan = write_plan(
+        tmp_path / "plan",
+        assignments=ASSIGNMENTS.replace("Bolt", "=HYPERLINK(1)"),
+        territories=TERRITORIES.replace("Cy West", EVIL),
+    )
+    out = tmp_path / "out"
+    write_report(out, plan_dir=plan, crm_dir=crm, period="2026Q1", company_target=10.0)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    quotas = (out / "suggested_quotas.csv").read_text(encoding="utf-8")
+    assert "'<img" not in quotas
+    assert EVIL in quotas
+    terr = TERRITORIES.replace("Cy West", "=cmd|calc")
+    plan2 = write_plan(tmp_path / "plan2", territories=terr)
+    write_report(tmp_path / "out2", plan_dir=plan2, company_target=10.0)
+    assert "'=cmd|calc" in (tmp_path / "out2" / "suggested_quotas.csv").read_text(encoding="utf-8")
+
+
+def test_plan_only_report(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "plan")
+    written = write_report(plan, plan_dir=plan)
+    assert [p.name for p in written] == ["report.html"]
+    html = (plan / "report.html").read_text(encoding="utf-8")
+    assert 'id="balance"' in html
+    assert 'id="kpi-team"' not in html
+    assert "+80.0%" in html  # R3's potential deviation, formatted for people
+
+
+def test_missing_table_reason_in_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm", skip=("quotas.csv",)), period="2026Q1")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "quotas.csv not found" in html
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert "quota_attainment" not in set(kpis["kpi"])
+
+
+def test_quota_blend_with_history(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "plan")
+    out = tmp_path / "out"
+    write_report(
+        out,
+        plan_dir=plan,
+        crm_dir=write_crm(tmp_path / "crm"),
+        period="2026Q1",
+        company_target=1000.0,
+        quota_history_weight=0.5,
+    )
+    q = pd.read_csv(out / "suggested_quotas.csv").set_index("rep_id")
+    # inherited won revenue: R1 100, R2 60, R3 300 (of 460); potential shares 0.1, 0.3, 0.6
+    expected = {
+        r: 1000 * (0.5 * p + 0.5 * w / 460)
+        for r, p, w in (("R1", 0.1, 100), ("R2", 0.3, 60), ("R3", 0.6, 300))
+    }
+    for rep, value in expected.items():
+        assert q.at[rep, "suggested_quota"] == pytest.approx(value, abs=0.01)
+    assert q["suggested_quota"].sum() == pytest.approx(1000.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "column"),
+    [
+        ({"crm": True}, "period"),
+        ({"crm": True, "period": "2026Q5"}, "period"),
+        ({"plan": False, "crm": True, "period": "2026Q1", "company_target": 5.0}, "company_target"),
+    ],
+)
+def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict[str, object], column: str) -> None:
+    crm = write_crm(tmp_path / "crm") if kwargs.pop("crm", False) else None
+    kwargs.pop("plan", None)
+    with pytest.raises(InputError) as info:
+        write_report(tmp_path / "out", crm_dir=crm, **kwargs)  # type: ignore[arg-type]
+    assert info.value.problems[0].column == column
+
+
+def test_missing_plan_files(tmp_path: Path) -> None:
+    (tmp_path / "plan").mkdir()
+    with pytest.raises(InputError) as info:
+        write_report(tmp_path / "out", plan_dir=tmp_path / "plan")
+    assert {p.file for p in info.value.problems} == {"assignments.csv", "territories.csv", "summary.json"}

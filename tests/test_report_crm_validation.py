@@ -1,0 +1,90 @@
+"""Bad CRM rows are all reported at once, with file, 1-based row and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest_report import TABLES, write_crm
+
+from territory_planner.errors import InputError
+from territory_planner.report.crm import load_crm
+
+BAD_OPPS = """opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date
+O1,A1,R1,100,won,1,2026-01-01,2026-01-10
+O2,A1,R9,100,won,1,2026-01-01,2026-01-10
+O3,A1,R1,100,won,1.5,2026-01-01,2026-01-10
+O4,A1,R1,100,won,1,2026-02-01,2026-01-10
+O5,A1,R1,100,won,1,2026-13-45,2026-01-10
+O5,A1,R1,abc,maybe,1,2026-01-01,
+O7,A1,R1,-5,lost,0,2026-01-01,2026-01-03
+"""
+
+
+def _problems(tmp_path: Path, **override: str) -> set[tuple[str, int | None, str | None]]:
+    crm = write_crm(tmp_path / "crm", override=override)
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    return {(p.file, p.row, p.column) for p in info.value.problems}
+
+
+def test_every_bad_row_is_reported(tmp_path: Path) -> None:
+    found = _problems(tmp_path, **{"opportunities.csv": BAD_OPPS})
+    assert found == {
+        ("opportunities.csv", 2, "rep_id"),  # unknown rep
+        ("opportunities.csv", 3, "probability"),  # outside 0..1
+        ("opportunities.csv", 4, "close_date"),  # close before create
+        ("opportunities.csv", 5, "created_date"),  # unparseable date
+        ("opportunities.csv", 6, "opportunity_id"),  # duplicate id
+        ("opportunities.csv", 6, "amount"),  # not a number
+        ("opportunities.csv", 6, "status"),  # not open/won/lost
+        ("opportunities.csv", 7, "amount"),  # negative
+    }
+
+
+def test_problems_from_several_tables_together(tmp_path: Path) -> None:
+    found = _problems(
+        tmp_path,
+        **{
+            "leads.csv": TABLES["leads.csv"] + "L9,R1,A1,2026-02-02T10:00,2026-02-01T10:00\n",
+            "time_log.csv": "rep_id,date,selling_hours\nR1,2026-01-05,10\n",
+            "quotas.csv": TABLES["quotas.csv"] + "R7,2026-01-01,2026-03-31,5\n",
+        },
+    )
+    assert ("leads.csv", 5, "responded_at") in found
+    assert ("time_log.csv", None, "total_hours") in found  # missing required column
+    assert ("quotas.csv", 5, "rep_id") in found
+
+
+def test_won_deal_without_close_date_is_a_problem(tmp_path: Path) -> None:
+    text = TABLES["opportunities.csv"].replace(
+        "O8,A3,R2,60,won,1,2026-01-10,2026-01-20", "O8,A3,R2,60,won,1,2026-01-10,"
+    )
+    assert _problems(tmp_path, **{"opportunities.csv": text}) == {("opportunities.csv", 8, "close_date")}
+
+
+def test_column_names_are_case_insensitive(tmp_path: Path) -> None:
+    text = TABLES["quotas.csv"].replace("rep_id,period_start", "Rep_ID,PERIOD_START")
+    crm = load_crm(write_crm(tmp_path / "crm", override={"quotas.csv": text}))
+    quotas = crm.get("quotas")
+    assert quotas is not None
+    assert list(quotas.columns) == ["rep_id", "period_start", "period_end", "quota"]
+
+
+def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
+    crm = write_crm(tmp_path / "crm")
+    (crm / "leads.csv").write_text("", encoding="utf-8")
+    (crm / "activities.csv").write_bytes(
+        "activity_id,rep_id,account_id,date,type\nM1,R1,A1,2026-01-05,r\xe9union\n".encode("latin-1")
+    )
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    messages = {p.file: p.message for p in info.value.problems}
+    assert "empty" in messages["leads.csv"]
+    assert "UTF-8" in messages["activities.csv"]
+
+
+def test_missing_tables_are_not_errors(tmp_path: Path) -> None:
+    crm = load_crm(write_crm(tmp_path / "crm", skip=("leads.csv", "forecasts.csv")))
+    assert crm.get("leads") is None
+    assert set(crm.missing) == {"leads", "forecasts"}
