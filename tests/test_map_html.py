@@ -1,0 +1,173 @@
+"""Fragments of the generated map HTML (element ids are random: never compare whole files)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from map_fixtures import HOSTILE, HOSTILE_REP, REPS, area_plan, sample_plan
+
+from territory_planner.render.map import CURRENT, PROPOSED, write_map
+from territory_planner.render.payload import script_json
+
+
+def embedded_data(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="tp-data">(.*?)</script>', html, re.S)
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def sample_html(tmp_path: Path) -> str:
+    return write_map(sample_plan(tmp_path / "plan")).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def offline_html(tmp_path: Path) -> str:
+    return write_map(sample_plan(tmp_path / "plan"), offline=True).read_text(encoding="utf-8")
+
+
+def test_default_output_path_and_custom_out(tmp_path: Path) -> None:
+    plan = sample_plan(tmp_path / "plan")
+    assert write_map(plan) == plan / "map.html"
+    other = write_map(plan, tmp_path / "elsewhere" / "m.html")
+    assert other == tmp_path / "elsewhere" / "m.html"
+    assert other.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_one_layer_per_rep_plus_views_and_moved_overlay(sample_html: str) -> None:
+    assert sample_html.count("L.featureGroup(") == len(REPS) + 4  # + proposed, current, no-rep, moved
+    assert f'"{PROPOSED}" :' in sample_html
+    assert f'"{CURRENT}" :' in sample_html
+    assert "Moved accounts (1)" in sample_html
+    assert "L.control.layers(" in sample_html
+    assert '"preferCanvas": true' in sample_html
+
+
+def test_embedded_data_has_every_account_once(sample_html: str) -> None:
+    data = embedded_data(sample_html)
+    acc = data["acc"]
+    assert acc["id"] == [f"A{i}" for i in range(1, 10)]
+    assert data["reps"]["id"] == ["R1", "R2", "R3"]
+    a3 = acc["id"].index("A3")
+    assert (acc["rep"][a3], acc["cur"][a3], acc["moved"][a3]) == (0, 1, 1)
+    assert data["reasons"][acc["why"][a3]] == "balance"
+    assert acc["cur"][acc["id"].index("A9")] == -1
+    # Only what the tooltips need: no travel, capacity or region columns.
+    assert set(acc) == {"id", "name", "lat", "lon", "pot", "wl", "dist", "rep", "cur", "moved", "why", "seg"}
+
+
+def test_neighbouring_reps_get_distinct_colours(sample_html: str) -> None:
+    colours = embedded_data(sample_html)["reps"]["color"]
+    assert len(set(colours)) == len(REPS)
+    for colour in colours:
+        assert re.fullmatch(r"#[0-9a-f]{6}", colour)
+
+
+def test_input_text_is_escaped_everywhere(sample_html: str) -> None:
+    # No raw hostile markup anywhere in the file: not in the legend, the layer names or the JSON.
+    assert HOSTILE not in sample_html
+    assert HOSTILE_REP not in sample_html
+    assert "<i>ent</i>" not in sample_html
+    assert "<img" not in sample_html
+    # Legend and layer-control labels carry HTML-escaped text; the JSON carries \u003c escapes.
+    assert "&lt;b onmouseover=alert(1)&gt;Eve&lt;/b&gt;" in sample_html
+    assert "\\u003cimg src=x onerror=" in sample_html
+    assert HOSTILE in embedded_data(sample_html)["acc"]["name"]
+
+
+def test_script_json_cannot_close_the_script_element() -> None:
+    text = script_json({"name": "</script><script>alert(1)</script>&\u2028"})
+    assert "</" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
+    assert json.loads(text)["name"] == "</script><script>alert(1)</script>&\u2028"
+
+
+def test_legend_has_status_gap_and_a_row_per_rep(sample_html: str) -> None:
+    legend = sample_html[sample_html.index('<aside id="tp-legend">') : sample_html.index("</aside>")]
+    assert "Status <b>optimal</b> (proven optimal)" in legend
+    assert "gap <b>0.36%</b>" in legend
+    assert "Moved <b>1</b> of 9 accounts (12.9% of potential)" in legend
+    assert list(re.findall(r'<tr data-rep="([^"]+)"', legend)) == ["R1", "R2", "R3"]
+    # R1: 230k potential, +13.1% over target, one account moved in.
+    row = legend[legend.index('data-rep="R1"') :].split("</tr>")[0]
+    assert "230k" in row
+    assert '<td class="tp-off">+13.1</td>' in row
+    assert "<td>1/0</td>" in row
+
+
+def test_online_map_uses_cdn_leaflet_and_osm_tiles_only(sample_html: str) -> None:
+    srcs = re.findall(r'<script src="([^"]+)"', sample_html)
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', sample_html)
+    assert srcs == ["https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"]
+    assert links == ["https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"]
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in sample_html
+    assert "jquery" not in sample_html
+    assert "bootstrap" not in sample_html
+
+
+def test_offline_map_inlines_leaflet_and_loads_nothing(offline_html: str) -> None:
+    assert "<script src=" not in offline_html
+    assert "<link" not in offline_html
+    assert "L.tileLayer(" not in offline_html
+    assert "openstreetmap" not in offline_html.lower()
+    assert "url(images/" not in offline_html  # Leaflet CSS images inlined as data: URIs
+    assert "url(data:image/png;base64," in offline_html
+    assert "* Leaflet 1.9.3, a JS library for interactive maps." in offline_html  # Leaflet is in the page
+    assert 'classList.add("tp-offline")' in offline_html
+
+
+def test_area_plan_embeds_simplified_polygons_and_outlines(tmp_path: Path) -> None:
+    html = write_map(area_plan(tmp_path / "plan")).read_text(encoding="utf-8")
+    units = embedded_data(html)["units"]
+    assert sorted(units["row"]) == list(range(6))
+    depth, rings = units["geom"][0]
+    assert depth == 1
+    assert rings[0][0] == rings[0][-1]
+    # Dissolved outlines: proposed R1 = U1+U2 (one 0.4 x 0.2 rectangle), current R1 = U1+U2+U3.
+    after = {rep: geom for rep, _, geom in units["after"]}
+    before = {rep: geom for rep, _, geom in units["before"]}
+    xs_after = {pt[0] for pt in after[0][0]}
+    xs_before = {pt[0] for pt in before[0][0]}
+    assert min(xs_after) == pytest.approx(-75.0)
+    assert max(xs_after) == pytest.approx(-74.6)
+    assert max(xs_before) == pytest.approx(-74.4)
+    # Coordinates are rounded to 5 decimals.
+    assert all(len(str(v).split(".")[-1]) <= 5 for ring in rings for pt in ring for v in pt)
+
+
+def test_big_plan_stays_compact(tmp_path: Path) -> None:
+    """No per-marker folium objects: bytes per account stay small."""
+    import numpy as np
+    import pandas as pd
+    from map_fixtures import summary_dict, write_plan
+
+    rng = np.random.default_rng(1)
+    n, reps = 3000, 10
+    rep_ids = [f"R{j:02d}" for j in range(reps)]
+    lat = rng.uniform(30, 45, n)
+    lon = rng.uniform(-120, -75, n)
+    owner = np.minimum(((lon + 120) / 45 * reps).astype(int), reps - 1)
+    a = pd.DataFrame(
+        {
+            "account_id": [f"ACC{i:06d}" for i in range(n)],
+            "rep_id": [rep_ids[k] for k in owner],
+            "current_rep": [rep_ids[k] for k in owner],
+            "moved": False,
+            "potential": rng.uniform(0, 1e6, n).round(2),
+            "workload": rng.uniform(1, 20, n).round(1),
+            "lat": lat,
+            "lon": lon,
+            "name": [f"Company {i}" for i in range(n)],
+        }
+    )
+    t = pd.DataFrame({"rep_id": rep_ids, "home_lat": 38.0, "home_lon": np.linspace(-118, -77, reps)})
+    plan = write_plan(tmp_path / "plan", a, t, summary_dict(n, reps, 0))
+    html = write_map(plan).read_text(encoding="utf-8")
+    assert "L.circleMarker(" not in html.replace("L_.circleMarker(", "")
+    assert (len(html.encode()) - 40_000) / n < 150
