@@ -6,7 +6,7 @@ Every label is escaped; every function returns ``markupsafe.Markup`` ready for t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -31,7 +31,7 @@ def _legend(names: Sequence[str], x: float, y: float) -> str:
 
 def bar_chart(
     labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     *,
     fmt: Formatter,
     title: str,

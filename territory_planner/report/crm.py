@@ -220,17 +220,16 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
         if not col.blank_ok:
             problems.rows(spec.file, col.name, blank, text, "empty value")
         if col.kind == NUMBER:
-            values = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
-            bad = values.isna() & ~blank
-            problems.rows(spec.file, col.name, bad, text, "not a number")
-            bad = ~np.isfinite(values) & values.notna()
-            problems.rows(spec.file, col.name, bad, text, "not a finite number")
-            out[col.name] = values
+            numbers = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
+            problems.rows(spec.file, col.name, numbers.isna() & ~blank, text, "not a number")
+            infinite = numbers.isin([np.inf, -np.inf])
+            problems.rows(spec.file, col.name, infinite, text, "not a finite number")
+            out[col.name] = numbers
         elif col.kind == DATE:
-            values = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce")
-            bad = values.isna() & ~blank
+            stamps = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce")
+            bad = stamps.isna() & ~blank
             problems.rows(spec.file, col.name, bad, text, "not a date (use ISO 8601, e.g. 2026-07-31)")
-            out[col.name] = values
+            out[col.name] = stamps
         else:
             out[col.name] = text
     if spec.id_column and spec.id_column in out:

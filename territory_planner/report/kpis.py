@@ -21,7 +21,6 @@ from territory_planner.report.periods import Period
 GROUP = "group"
 CLOSED = ("won", "lost")
 DAY = pd.Timedelta(days=1)
-HOUR = pd.Timedelta(hours=1)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -150,7 +149,7 @@ def avg_deal_size(closed: pd.DataFrame, ids: pd.Index) -> pd.Series:
 def avg_sales_cycle_days(closed: pd.DataFrame, ids: pd.Index) -> pd.Series:
     """Mean days from created_date to close_date, won deals closed in the period."""
     won = closed[closed["status"].eq("won")]
-    days = (won["close_date"] - won["created_date"]) / DAY
+    days = (won["close_date"] - won["created_date"]).dt.total_seconds() / 86_400.0
     return group_mean(days, won[GROUP], ids)
 
 
@@ -179,7 +178,7 @@ def selling_time_share(time_log: pd.DataFrame, ids: pd.Index) -> pd.Series:
 def lead_response_hours(leads: pd.DataFrame, ids: pd.Index) -> pd.Series:
     """Mean hours from contacted_at to responded_at, leads contacted in the period that responded."""
     answered = leads[leads["responded_at"].notna()]
-    hours = (answered["responded_at"] - answered["contacted_at"]) / HOUR
+    hours = (answered["responded_at"] - answered["contacted_at"]).dt.total_seconds() / 3_600.0
     return group_mean(hours, answered[GROUP], ids)
 
 

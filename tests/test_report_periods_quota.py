@@ -1,0 +1,70 @@
+"""Periods, proration and the suggested quota split."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from territory_planner.report.kpis import prorate
+from territory_planner.report.periods import PeriodError, parse_period
+from territory_planner.report.quota import allocate_cents, suggest_quotas
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("2026q1", date(2026, 1, 1), date(2026, 3, 31)),
+        ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2026", date(2026, 1, 1), date(2026, 12, 31)),
+        ("2026-01-15:2026-01-15", date(2026, 1, 15), date(2026, 1, 15)),
+    ],
+)
+def test_parse_period(text: str, start: date, end: date) -> None:
+    period = parse_period(text)
+    assert (period.start, period.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "2026Q5", "2026-13", "26", "2026-02-30:2026-03-01", "2026-03-01:2026-02-01"]
+)
+def test_bad_periods(text: str) -> None:
+    with pytest.raises(PeriodError):
+        parse_period(text)
+
+
+def test_prorate_by_days() -> None:
+    rows = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "period_start": pd.to_datetime(["2026-01-01", "2026-01-01", "2025-10-01"]),
+            "period_end": pd.to_datetime(["2026-03-31", "2026-12-31", "2025-12-31"]),
+            "quota": [900.0, 365.0, 50.0],
+        }
+    )
+    got = prorate(rows, "quota", parse_period("2026-01"))
+    assert got["rep_id"].tolist() == ["R1", "R2"]  # R3's quarter does not overlap
+    assert got["quota"].tolist() == pytest.approx([900 * 31 / 90, 31.0], abs=1e-9)
+
+
+@given(
+    st.floats(0, 1e9, allow_nan=False),
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=30).filter(lambda v: sum(v) > 0),
+)
+def test_allocate_cents_sums_exactly(target: float, weights: list[float]) -> None:
+    shares = pd.Series(weights) / sum(weights)
+    cents = (allocate_cents(target, shares) * 100).round().astype("int64")
+    assert int(cents.sum()) == round(target * 100)
+
+
+def test_suggest_quotas_by_potential_and_capacity_fallback() -> None:
+    terr = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "potential": [1.0, 1.0, 1.0], "capacity": [1, 1, 1]})
+    q = suggest_quotas(terr, 100.0)
+    assert q["suggested_quota"].sum() == pytest.approx(100.0, abs=1e-9)
+    assert sorted(q["suggested_quota"].tolist()) == [33.33, 33.33, 33.34]
+    zero = terr.assign(potential=0.0, capacity=[1.0, 0.5, 0.5])
+    assert suggest_quotas(zero, 10.0)["suggested_quota"].tolist() == [5.0, 2.5, 2.5]
