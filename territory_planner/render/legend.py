@@ -108,6 +108,7 @@ def legend_html(
         f'<div class="tp-scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
         '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
         "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home &middot; "
-        "switch <i>Current</i>/<i>Proposed</i> in the layer control</div>"
+        "switch <i>Current</i>/<i>Proposed</i> and the moved-accounts lines in the layer control; "
+        "click a rep to zoom to the territory</div>"
         "</aside>"
     )

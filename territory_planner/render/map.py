@@ -38,6 +38,7 @@ PROPOSED = "Proposed alignment (after)"
 CURRENT = "Current alignment (before)"
 NO_CURRENT = "No current rep / former rep"
 COLLAPSE_CONTROL_ABOVE = 12  # reps
+SHOW_MOVED_UP_TO = 500  # moved accounts: above this the moved-lines overlay starts switched off
 
 
 class OnlineMap(folium.Map):
@@ -167,10 +168,12 @@ def base_map(payload: MapPayload, *, offline: bool) -> folium.Map:
     (south, west), (north, east) = payload.bounds
     centre = [(south + north) / 2, (west + east) / 2]
     if offline:
-        m: folium.Map = OfflineMap(location=centre, zoom_start=6, tiles=None, prefer_canvas=True)
+        m: folium.Map = OfflineMap(
+            location=centre, zoom_start=6, tiles=None, prefer_canvas=True, zoom_snap=0.25
+        )
         InlineLeaflet().add_to(m)
     else:
-        m = OnlineMap(location=centre, zoom_start=6, tiles=None, prefer_canvas=True)
+        m = OnlineMap(location=centre, zoom_start=6, tiles=None, prefer_canvas=True, zoom_snap=0.25)
         folium.TileLayer(TILES, control=False).add_to(m)
     return m
 
@@ -203,7 +206,9 @@ def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
     if payload.has_other:
         other = folium.FeatureGroup(name=swatch_label(NO_CURRENT, NO_REP_COLOUR), overlay=True)
         other.add_to(m)
-    moved = folium.FeatureGroup(name=f"Moved accounts ({payload.n_moved:,})", overlay=True)
+    moved = folium.FeatureGroup(
+        name=f"Moved accounts ({payload.n_moved:,})", overlay=True, show=payload.n_moved <= SHOW_MOVED_UP_TO
+    )
     moved.add_to(m)
     control = folium.LayerControl(collapsed=len(groups) > COLLAPSE_CONTROL_ABOVE)
     control.add_to(m)

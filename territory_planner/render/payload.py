@@ -145,11 +145,17 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     }
 
     units: dict[str, Any] | None = None
+    lats = [*a["lat"], *(h[0] for h in homes if h)]
+    lons = [*a["lon"], *(h[1] for h in homes if h)]
     if plan.units:
         rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
         geoms = simplify_units([shape(plan.units[a["account_id"].iloc[i]]) for i in rows])
         encoded = [_geom_json(g) for g in geoms]
         keep = [k for k, e in enumerate(encoded) if e is not None]
+        if keep:
+            xmin, ymin, xmax, ymax = shapely.total_bounds(np.array([geoms[k] for k in keep], dtype=object))
+            lats += [float(ymin), float(ymax)]
+            lons += [float(xmin), float(xmax)]
         units = {
             "row": [rows[k] for k in keep],
             "geom": [encoded[k] for k in keep],
@@ -161,8 +167,6 @@ def build_payload(plan: PlanFolder) -> MapPayload:
         }
 
     pot = pd.Series(a["potential"], dtype=float)
-    lats = list(a["lat"]) + [h[0] for h in homes if h]
-    lons = list(a["lon"]) + [h[1] for h in homes if h]
     bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
     data = {
         "v": 1,

@@ -135,6 +135,9 @@ function tpInit(map, L_, refs) {
 
   // Moved accounts: old rep's home -> account -> new rep's home.
   let nLines = 0;
+  const many = A.moved.reduce(function (s, m) {
+    return s + m;
+  }, 0) > 300;
   for (let i = 0; i < n; i++) {
     if (!A.moved[i]) continue;
     const pts = [];
@@ -148,8 +151,8 @@ function tpInit(map, L_, refs) {
       L_.polyline(pts, {
         renderer: rLines,
         color: colourOf(A.rep[i]),
-        weight: 2,
-        opacity: 0.9,
+        weight: many ? 1.2 : 2,
+        opacity: many ? 0.6 : 0.9,
         dashArray: "5 4",
         interactive: false,
       }),
@@ -268,8 +271,40 @@ function tpInit(map, L_, refs) {
     for (const o of outlines[next]) groupOf(o[0]).addLayer(o[1]);
     view = next;
     document.body.classList.toggle("tp-view-before", view === "before");
+    markButtons();
     report();
   }
+  // A visible two-button switch (same effect as the base layers of the layer control).
+  const buttons = {};
+  const ViewSwitch = L_.Control.extend({
+    options: { position: "topleft" },
+    onAdd: function () {
+      const box = L_.DomUtil.create("div", "leaflet-bar tp-switch");
+      for (const [key, label] of [
+        ["after", "Proposed"],
+        ["before", "Current"],
+      ]) {
+        const b = L_.DomUtil.create("button", "tp-switch-btn", box);
+        b.type = "button";
+        b.textContent = label;
+        b.title = key === "after" ? "proposed alignment (after)" : "current alignment (before)";
+        b.dataset.view = key;
+        L_.DomEvent.on(b, "click", function (e) {
+          L_.DomEvent.stop(e);
+          window.tpSwitch(key);
+        });
+        buttons[key] = b;
+      }
+      L_.DomEvent.disableClickPropagation(box);
+      return box;
+    },
+  });
+  new ViewSwitch().addTo(map);
+  function markButtons() {
+    for (const key in buttons) buttons[key].classList.toggle("tp-active", key === view);
+  }
+  markButtons();
+
   map.on("baselayerchange", function (e) {
     applyView(e.layer === refs.before ? "before" : "after");
   });
@@ -336,7 +371,9 @@ function tpInit(map, L_, refs) {
   }
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
-  if (params.get("view") === "before") window.tpSwitch("before");
+  // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
+  // path as a user's click.
+  if (params.get("view") === "before") buttons.before.click();
   report();
   status.dataset.initMs = String(Math.round(performance.now() - t0));
   if (probe >= 0 && params.get("popup") === "1") openPopup(layers[probe]);
