@@ -115,6 +115,36 @@ def synthesise(folder: Path, n_accounts: int, n_reps: int, seed: int = 7) -> Pat
     return folder
 
 
+def add_area_units(folder: Path) -> Path:
+    """Give every account a Voronoi cell with wiggly, densified borders (ZIP-like polygons)."""
+    import shapely
+    from shapely.geometry import mapping
+
+    a = pd.read_csv(folder / "assignments.csv")
+    pts = shapely.points(a["lon"].to_numpy(), a["lat"].to_numpy())
+    box = shapely.box(a["lon"].min() - 0.5, a["lat"].min() - 0.5, a["lon"].max() + 0.5, a["lat"].max() + 0.5)
+    cells = shapely.intersection(
+        np.array(shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box))), box
+    )
+    cell_of_point = shapely.STRtree(cells).query(pts, predicate="within")
+    order = np.full(len(pts), -1)
+    order[cell_of_point[0]] = cell_of_point[1]
+    cells = shapely.segmentize(cells[order], 0.01)
+
+    def wiggle(c: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [c[:, 0] + 0.004 * np.sin(c[:, 1] * 97.0), c[:, 1] + 0.004 * np.sin(c[:, 0] * 89.0)]
+        )
+
+    cells = shapely.transform(cells, wiggle)
+    features = [
+        {"type": "Feature", "properties": {"account_id": aid}, "geometry": mapping(g)}
+        for aid, g in zip(a["account_id"], cells, strict=True)
+    ]
+    (folder / "units.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return folder
+
+
 def render_seconds(html: Path, profile: Path) -> tuple[float, dict[str, str]]:
     cmd = chromium_command(html.resolve().as_uri(), profile, budget_ms=30_000)
     start = time.perf_counter()
@@ -127,6 +157,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--keep", type=Path, help="keep the plan folders and maps here")
+    parser.add_argument("--areas", action="store_true", help="also a 33,000-unit area plan (slower)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-map-"))
     have_browser = os.access(CHROMIUM, os.X_OK)
@@ -143,8 +174,11 @@ def main() -> None:
         )
         print(header)
         print("|---:|---:|---:|---:|---:|---:|---:|---|")
-        for n_accounts, n_reps in CASES:
-            plan = synthesise(work / f"plan-{n_accounts}", n_accounts, n_reps)
+        cases = [(n, r, False) for n, r in CASES] + ([(33_000, 100, True)] if args.areas else [])
+        for n_accounts, n_reps, areas in cases:
+            plan = synthesise(work / f"plan-{n_accounts}{'-areas' if areas else ''}", n_accounts, n_reps)
+            if areas:
+                add_area_units(plan)
             t0 = time.perf_counter()
             online = write_map(plan, plan / "map.html")
             t_write = time.perf_counter() - t0
@@ -153,12 +187,14 @@ def main() -> None:
                 (None, {}) if not have_browser else render_seconds(offline, work / f"p{n_accounts}")
             )
             drawn = (
-                f"{status.get('markers', '?')} markers, {status.get('layers', '?')} layers"
+                f"{status.get('markers', '?')} markers, {status.get('polygons', '?')} polygons, "
+                f"{status.get('layers', '?')} layers"
                 if status.get("drawn") == "1"
                 else "NOT DRAWN"
             )
             print(
-                f"| {n_accounts:,} | {n_reps} | {online.stat().st_size / 1e6:.2f} MB "
+                f"| {n_accounts:,}{' areas' if areas else ''} | {n_reps} "
+                f"| {online.stat().st_size / 1e6:.2f} MB "
                 f"| {offline.stat().st_size / 1e6:.2f} MB | {t_write:.2f} s "
                 f"| {'n/a' if render is None else f'{render:.2f} s'} "
                 f"| {'n/a' if idle is None else f'{idle:.2f} s'} | {drawn} |"

@@ -54,13 +54,22 @@ def _round_geom(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda c: np.round(c, COORD_DECIMALS))
 
 
-def simplify_units(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
-    """Simplify area units so a ZIP-level plan stays light; shared borders stay shared when possible."""
+def simplification_tolerance(geoms: np.ndarray) -> float:
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    return float(max(xmax - xmin, ymax - ymin, 1e-6) * 2e-4)
+
+
+def simplify_units(geoms: list[shapely.Geometry]) -> tuple[list[shapely.Geometry], bool]:
+    """Simplify area units so a ZIP-level plan stays light.
+
+    Returns the simplified units and whether neighbours still share their borders exactly (true when
+    the input is a valid coverage and GEOS can simplify it as one; otherwise each unit is simplified
+    on its own and small gaps may open between neighbours).
+    """
     if not geoms:
-        return []
+        return [], True
     arr = np.array(shapely.make_valid(np.array(geoms, dtype=object)), dtype=object)
-    xmin, ymin, xmax, ymax = shapely.total_bounds(arr)
-    tol = max(xmax - xmin, ymax - ymin, 1e-6) * 2e-4
+    tol = simplification_tolerance(arr)
     simplified = None
     if hasattr(shapely, "coverage_simplify"):
         try:
@@ -68,9 +77,10 @@ def simplify_units(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
                 simplified = shapely.coverage_simplify(arr, tol)
         except shapely.errors.GEOSException:
             simplified = None
+    shared = simplified is not None
     if simplified is None:
         simplified = shapely.simplify(arr, tol, preserve_topology=True)
-    return [_round_geom(g) for g in simplified]
+    return [_round_geom(g) for g in simplified], shared
 
 
 def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
@@ -83,12 +93,27 @@ def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
     return [2, [mapping(p)["coordinates"] for p in polys]]
 
 
-def _outlines(geoms: list[shapely.Geometry], labels: list[int]) -> list[list[Any]]:
+def _drop_specks(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
+    """Remove holes and parts smaller than a few grid cells (left over where units do not quite meet)."""
+    min_area = (50 * grid) ** 2
+    polys = []
+    for part in getattr(geom, "geoms", [geom]):
+        if part.geom_type != "Polygon" or part.area < min_area:
+            continue
+        holes = [ring for ring in part.interiors if shapely.Polygon(ring).area >= min_area]
+        polys.append(shapely.Polygon(part.exterior, holes))
+    return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
+
+
+def _outlines(geoms: list[shapely.Geometry], labels: list[int], tol: float) -> list[list[Any]]:
     """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]."""
     out: list[list[Any]] = []
+    grid = 10.0**-COORD_DECIMALS
     for rep in sorted(set(labels)):
         members = [g for g, lab in zip(geoms, labels, strict=True) if lab == rep]
-        merged = _round_geom(shapely.union_all(members))
+        # On a fine grid the shared borders of neighbouring units cancel exactly.
+        merged = shapely.union_all(members, grid_size=grid)
+        merged = _round_geom(shapely.simplify(_drop_specks(merged, grid), tol, preserve_topology=True))
         encoded = _geom_json(merged)
         if encoded is not None:
             out.append([rep, *encoded])
@@ -149,21 +174,24 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     lons = [*a["lon"], *(h[1] for h in homes if h)]
     if plan.units:
         rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
-        geoms = simplify_units([shape(plan.units[a["account_id"].iloc[i]]) for i in rows])
+        originals = [shapely.make_valid(shape(plan.units[a["account_id"].iloc[i]])) for i in rows]
+        geoms, shared = simplify_units(originals)
         encoded = [_geom_json(g) for g in geoms]
         keep = [k for k, e in enumerate(encoded) if e is not None]
+        # Outlines from the simplified units when their borders still match (fast), else from the
+        # original units (exact, slower).
+        source = geoms if shared else originals
+        tol = simplification_tolerance(np.array(originals, dtype=object)) if originals else 0.0
         if keep:
             xmin, ymin, xmax, ymax = shapely.total_bounds(np.array([geoms[k] for k in keep], dtype=object))
             lats += [float(ymin), float(ymax)]
             lons += [float(xmin), float(xmax)]
+        has_cur = [k for k in keep if cur_col[rows[k]] >= 0]
         units = {
             "row": [rows[k] for k in keep],
             "geom": [encoded[k] for k in keep],
-            "after": _outlines([geoms[k] for k in keep], [rep_col[rows[k]] for k in keep]),
-            "before": _outlines(
-                [geoms[k] for k in keep if cur_col[rows[k]] >= 0],
-                [cur_col[rows[k]] for k in keep if cur_col[rows[k]] >= 0],
-            ),
+            "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
+            "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
         }
 
     pot = pd.Series(a["potential"], dtype=float)
