@@ -336,8 +336,17 @@ function tpInit(map, L_, refs) {
     status.dataset.ready = "1";
     status.dataset.view = view;
     status.dataset.accounts = String(n);
-    status.dataset.markers = String(nMarkers);
-    status.dataset.polygons = String(nPolygons);
+    // Count what is on the map, not what was created.
+    let onMarkers = 0;
+    let onPolygons = 0;
+    for (const layer of layers) {
+      if (!layer || !map.hasLayer(layer)) continue;
+      if (layer instanceof L_.CircleMarker) onMarkers++;
+      else if (layer instanceof L_.Polygon) onPolygons++;
+    }
+    status.dataset.markers = String(onMarkers);
+    status.dataset.polygons = String(onPolygons);
+    status.dataset.created = String(nMarkers + nPolygons);
     status.dataset.homes = String(nHomes);
     status.dataset.movedLines = String(nLines);
     status.dataset.layers = String(countTerritoryLayers());
