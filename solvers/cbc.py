@@ -1,0 +1,108 @@
+"""CBC through PuLP's ``COIN_CMD`` (the fallback back-end).
+
+Needs a ``cbc`` binary: Debian/Ubuntu ``apt-get install coinor-cbc``, or ``pip install 'pulp[cbc]'``.
+CBC reports a time-limited run with an incumbent as "Optimal"; PuLP exposes the truth in
+``sol_status`` (IntegerFeasible), which is what this back-end reads. CBC gives no dual bound for a
+stopped MIP, so ``bound`` is only set when optimality was proven.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pulp
+
+from territory_planner.solvers.base import SolveOutcome, SolveStatus
+
+
+def _cbc_path() -> str | None:
+    found = shutil.which("cbc")
+    if found:
+        return found
+    try:  # pulp[cbc] ships a binary through the cbcbox/pulp extras in some versions
+        solver = pulp.COIN_CMD(msg=False)
+        return solver.path if solver.available() else None
+    except Exception:  # noqa: BLE001 - an unusable solver is simply "not available"
+        return None
+
+
+class CbcBackend:
+    name = "cbc"
+
+    def available(self) -> bool:
+        return _cbc_path() is not None
+
+    def version(self) -> str:
+        path = _cbc_path()
+        if path is None:
+            return "CBC (not installed)"
+        try:
+            out = subprocess.run([path, "-quit"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return "CBC"
+        for line in out.splitlines():
+            if line.startswith("Version:"):
+                return "CBC " + line.split(":", 1)[1].strip()
+        return "CBC"
+
+    def solve(
+        self,
+        prob: pulp.LpProblem,
+        variables: list[pulp.LpVariable],
+        constraints: list[pulp.LpConstraint],
+        *,
+        mip: bool,
+        time_limit: float | None,
+        gap: float | None,
+        seed: int,
+        threads: int | None,
+        lp_method: str = "simplex",  # noqa: ARG002 - CBC picks its own LP method
+        abs_gap: float | None = None,
+        start: np.ndarray | None = None,
+    ) -> SolveOutcome:
+        del start  # COIN_CMD warm starts need files; CBC starts cold
+        begin = time.perf_counter()
+        solver = pulp.COIN_CMD(
+            path=_cbc_path(),
+            mip=mip,
+            msg=False,
+            timeLimit=None if time_limit is None else max(1, int(np.ceil(time_limit))),
+            gapRel=gap,
+            gapAbs=abs_gap,
+            threads=threads,
+            options=[f"randomSeed {int(seed) % 2_147_483_647 or 1}", f"randomCbcSeed {int(seed) % 2_147_483_647 or 1}"],
+        )
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, time.perf_counter() - begin,
+                                np.full(len(variables), np.nan), None, str(exc))
+        st, sol = prob.status, prob.sol_status
+        if sol == pulp.const.LpSolutionOptimal:
+            status = SolveStatus.OPTIMAL
+        elif sol == pulp.const.LpSolutionIntegerFeasible:
+            status = SolveStatus.FEASIBLE
+        elif st == pulp.const.LpStatusInfeasible or sol == pulp.const.LpSolutionInfeasible:
+            status = SolveStatus.INFEASIBLE
+        elif st == pulp.const.LpStatusUnbounded:
+            status = SolveStatus.UNBOUNDED
+        else:
+            status = SolveStatus.NO_SOLUTION
+        ok = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        values = np.array([v.varValue if v.varValue is not None else np.nan for v in variables], dtype=float)
+        objective = float(pulp.value(prob.objective)) if ok else None
+        duals = None
+        if ok and not mip:
+            duals = np.array([c.pi if c.pi is not None else 0.0 for c in constraints], dtype=float)
+        return SolveOutcome(
+            status=status,
+            objective=objective,
+            bound=objective if status == SolveStatus.OPTIMAL else None,
+            seconds=time.perf_counter() - begin,
+            values=values if ok else np.full(len(variables), np.nan),
+            row_duals=duals,
+            message=pulp.LpStatus[st],
+        )

@@ -1,0 +1,165 @@
+"""Library entry points shared by the CLI, notebooks and tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.load import LoadedInputs, load_inputs
+from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.model.plan import Plan
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import centres, pipeline, prechecks
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.options import PlanOptions
+from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
+from territory_planner.solvers import get_backend
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PlanOutput:
+    plan: Plan
+    problem: TerritoryProblem
+    assignments: pd.DataFrame
+    territories: pd.DataFrame
+    summary: dict[str, Any]
+    out: Path | None
+
+
+def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
+    problems = []
+    if options.accounts is None:
+        problems.append(Problem("options", None, "accounts", "no accounts table: give --accounts or a scenario"))
+    if options.reps is None:
+        problems.append(Problem("options", None, "reps", "no reps table: give --reps or a scenario"))
+    if problems:
+        raise InputError(problems)
+    assert options.accounts is not None and options.reps is not None
+    return options.accounts, options.reps
+
+
+def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
+    accounts_path, reps_path = _require_paths(options)
+    inputs = load_inputs(accounts_path, reps_path, options.balance)
+    tol = {m: options.tol(m) for m in options.balance}
+    problem = TerritoryProblem.from_frames(inputs.accounts, inputs.reps, options.balance, tol)
+    return inputs, problem
+
+
+def build_spec(problem: TerritoryProblem, options: PlanOptions, lat: np.ndarray, lon: np.ndarray) -> ModelSpec:
+    return ModelSpec.build(
+        problem, lat, lon,
+        max_moved_share=options.max_moved_share,
+        max_moved_share_per_rep=options.max_moved_share_per_rep,
+        disruption_weight=options.disruption_weight,
+        min_accounts=options.min_accounts,
+        max_accounts=options.max_accounts,
+    )
+
+
+def validate(options: PlanOptions) -> dict[str, Any]:
+    """Load and check the inputs and run the pre-solve infeasibility checks. Raises on any problem."""
+    from territory_planner.errors import InfeasibleError
+
+    _, problem = load(options)
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    missing = problem.missing_homes
+    if missing.any():  # any centre will do for the checks: they do not depend on distances
+        lat[missing], lon[missing] = float(np.nanmean(problem.acc_lat)), float(np.nanmean(problem.acc_lon))
+    spec = build_spec(problem, options, lat, lon)
+    conflicts = prechecks.check(spec)
+    if conflicts:
+        raise InfeasibleError("no plan can satisfy the model", conflicts)
+    return {
+        "accounts": problem.n_accounts,
+        "units": problem.n_units,
+        "reps": problem.n_reps,
+        "reps_without_home": int(missing.sum()),
+        "balance_floor": prechecks.balance_floor(spec),
+        "totals": {m: float(problem.acc_amount[:, k].sum()) for k, m in enumerate(problem.measures)},
+    }
+
+
+def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOutput:
+    """Load, solve and build the output tables (nothing written)."""
+    inputs, problem = load(options)
+    backend = get_backend(options.solver)
+    start = time.perf_counter()
+    deadline = start + (options.time_limit or 1e9)
+    threads = options.threads or 1
+    free = problem.missing_homes.copy()
+    if options.choose_centres:
+        free[:] = True
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    if free.any():
+        progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
+        lat, lon = centres.choose_centres(
+            problem, free, lambda la, lo: build_spec(problem, options, la, lo), backend, seed=options.seed,
+            threads=threads, candidates=options.candidates, deadline=start + 0.3 * (deadline - start),
+            progress=progress)
+    spec = build_spec(problem, options, lat, lon)
+    remaining = None if options.time_limit is None else max(deadline - time.perf_counter(), 1.0)
+    cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
+    has = problem.acc_current >= 0
+    cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
+    unit_rep, result = pipeline.solve(
+        spec, backend, time_limit=remaining, gap=options.gap, seed=options.seed, threads=threads,
+        candidates=options.candidates, relax=options.relax, progress=progress, current_unit_rep=cur_unit)
+    result = _with_total_time(result, time.perf_counter() - start)
+    plan = Plan(unit_rep=unit_rep, account_rep=unit_rep[problem.acc_unit], home_lat=lat, home_lon=lon,
+                home_chosen=free, result=result)
+    assignments = assignments_frame(problem, plan, inputs.accounts)
+    territories = territories_frame(problem, plan, assignments)
+    summary = summary_dict(problem, spec, plan, assignments, territories, options,
+                           {"accounts": inputs.accounts_path, "reps": inputs.reps_path})
+    return PlanOutput(plan, problem, assignments, territories, summary, None)
+
+
+def _with_total_time(result: Any, seconds: float) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(result, seconds=seconds)
+
+
+def write_plan(output: PlanOutput, folder: Path, options: PlanOptions, extra: dict[str, Any] | None = None) -> None:
+    """Write every plan file into ``folder`` (a staging folder: the caller renames it into place)."""
+    write_csv(output.assignments, folder / "assignments.csv")
+    write_csv(output.territories, folder / "territories.csv")
+    summary = dict(output.summary)
+    if extra:
+        summary.update(extra)
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    from territory_planner.render.map import write_map
+
+    write_map(folder, folder / "map.html", offline=options.offline)
+    from territory_planner.report.api import write_report
+
+    write_report(folder, plan_dir=folder, crm_dir=options.crm, period=options.period,
+                 company_target=options.company_target)
+
+
+def plan(options: PlanOptions, out: Path, *, force: bool = False, progress: Progress = lambda _m: None,
+         extra: dict[str, Any] | None = None) -> PlanOutput:
+    """Solve and write the plan folder atomically (never overwriting a plan without ``force``)."""
+    from territory_planner.io.writers import is_nonempty_dir
+    from territory_planner.errors import OutputExistsError
+
+    if is_nonempty_dir(Path(out)) and not force:
+        raise OutputExistsError(f"{out} already holds files; pass --force to replace it (the previous plan is kept)")
+    output = solve(options, progress)
+    with staged_output_dir(Path(out), force=force) as stage:
+        write_plan(output, stage, options, extra)
+    output.out = Path(out)
+    return output

@@ -1,0 +1,128 @@
+"""Load and cross-check accounts and reps: every problem at once, with file, row and column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.readers import read_table
+from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
+
+
+@dataclass
+class LoadedInputs:
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    geometry: Any  # GeoSeries of account polygons (EPSG:4326) or None
+    accounts_path: Path
+    reps_path: Path
+
+
+def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departed: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    rep_ids = set(reps["rep_id"])
+    for col in ("current_rep", "locked_rep"):
+        vals = accounts[col]
+        unknown = (vals != "") & ~vals.isin(rep_ids)
+        if col == "current_rep" and departed:
+            unknown &= ~vals.isin(departed)
+        for idx in np.flatnonzero(unknown.to_numpy()):
+            problems.append(
+                Problem(afile, int(idx) + 1, col, f"{col} {vals.iloc[idx]!r} is not a rep in the reps file", vals.iloc[idx])
+            )
+    # a family locked to two different reps
+    fam = accounts[(accounts["parent_id"] != "") & (accounts["locked_rep"] != "")]
+    for parent, grp in fam.groupby("parent_id", sort=True):
+        locks = sorted(set(grp["locked_rep"]))
+        if len(locks) > 1:
+            for idx in grp.index:
+                problems.append(
+                    Problem(afile, int(idx) + 1, "locked_rep",
+                            f"family {parent!r} is locked to {len(locks)} different reps ({', '.join(locks)}); "
+                            "a family goes to one rep", accounts.at[idx, "locked_rep"])
+                )
+    # segments: someone must be able to serve each one, and a lock must respect it
+    rep_segs = {
+        r: {s.strip().lower() for s in str(v).split(";") if s.strip()} for r, v in zip(reps["rep_id"], reps["segments"])
+    }
+    open_reps = [r for r, s in rep_segs.items() if not s]
+    seg = accounts["segment"].str.lower()
+    for value in sorted(set(seg) - {""}):
+        servers = [r for r, s in rep_segs.items() if not s or value in s]
+        if not servers:
+            for idx in np.flatnonzero((seg == value).to_numpy())[:20]:
+                problems.append(Problem(afile, int(idx) + 1, "segment", f"no rep serves segment {value!r}", value))
+    if not open_reps:
+        locked = accounts["locked_rep"]
+        for idx in np.flatnonzero(((locked != "") & (seg != "")).to_numpy()):
+            rep = locked.iloc[idx]
+            if rep in rep_segs and seg.iloc[idx] not in rep_segs[rep]:
+                problems.append(
+                    Problem(afile, int(idx) + 1, "locked_rep",
+                            f"locked to {rep!r}, who does not serve segment {seg.iloc[idx]!r}", rep)
+                )
+    return problems
+
+
+def load_inputs(
+    accounts_path: Path | str,
+    reps_path: Path | str,
+    measures: tuple[str, ...] = ("potential", "workload"),
+    departed_reps: set[str] | None = None,
+    reps_frame: pd.DataFrame | None = None,
+) -> LoadedInputs:
+    """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
+
+    ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
+    validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
+    """
+    accounts_path, reps_path = Path(accounts_path), Path(reps_path)
+    problems: list[Problem] = []
+    accounts = reps = pd.DataFrame()
+    geometry = None
+    try:
+        raw_a = read_table(accounts_path)
+        geometry = raw_a.geometry
+        has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
+        if geometry is not None and not has_coords:
+            pts = geometry.representative_point()
+            raw_a.frame["lat"] = pts.y.to_numpy()
+            raw_a.frame["lon"] = pts.x.to_numpy()
+        accounts, found = parse_table(
+            raw_a, ACCOUNT_FIELDS, extra_numbers=[m for m in measures if m not in ("potential", "workload")],
+            require_coordinates=True,
+        )
+        problems += found
+    except InputError as exc:
+        problems += exc.problems
+    try:
+        if reps_frame is not None:
+            from territory_planner.io.readers import RawTable
+
+            raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
+        else:
+            raw_r = read_table(reps_path)
+        reps, found = parse_table(raw_r, REP_FIELDS)
+        problems += found
+        if not reps.empty:
+            half = reps["lat"].isna() ^ reps["lon"].isna()
+            for idx in np.flatnonzero(half.to_numpy()):
+                col = "lat" if pd.isna(reps["lat"].iloc[idx]) else "lon"
+                problems.append(Problem(str(reps_path), int(idx) + 1, col,
+                                        "home base needs both lat and lon (leave both empty to let the planner choose)"))
+    except InputError as exc:
+        problems += exc.problems
+    if not accounts.empty and not reps.empty and not problems:
+        problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
+        for m in measures:
+            if float(accounts[m].sum()) <= 0:
+                problems.append(Problem(str(accounts_path), None, m,
+                                        f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)"))
+    if problems:
+        raise InputError(problems)
+    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)

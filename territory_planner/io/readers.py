@@ -1,0 +1,119 @@
+"""Read tables by extension: CSV, Parquet, GeoJSON, GeoPackage, Shapefile.
+
+Every reader returns a frame of raw cells with lower-cased column names; parsing and validation
+happen in ``schemas``. CSV cells are read as text so nothing is coerced behind the user's back.
+Geometries are reprojected to WGS84; a file without a CRS is refused with a hint on how to set one.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+
+GEO_EXTENSIONS = {".geojson", ".gpkg", ".shp", ".fgb"}
+SUPPORTED = {".csv", ".parquet", ".pq", ".json", *GEO_EXTENSIONS}
+
+
+@dataclass
+class RawTable:
+    path: Path
+    frame: pd.DataFrame  # raw cells, lower-cased unique column names, RangeIndex
+    geometry: Any = None  # geopandas.GeoSeries in EPSG:4326, aligned with frame, or None
+
+
+def _problem(path: Path, message: str, row: int | None = None, column: str | None = None) -> InputError:
+    return InputError([Problem(file=str(path), row=row, column=column, message=message)])
+
+
+def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    lowered = [str(c).strip().lower() for c in frame.columns]
+    seen: dict[str, int] = {}
+    problems = []
+    for c in lowered:
+        seen[c] = seen.get(c, 0) + 1
+    for c, count in seen.items():
+        if count > 1:
+            problems.append(Problem(str(path), None, c, f"column {c!r} appears {count} times (names are case-insensitive)"))
+    if problems:
+        raise InputError(problems)
+    frame = frame.copy()
+    frame.columns = lowered
+    return frame.reset_index(drop=True)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    if not data.strip():
+        raise _problem(path, "the file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _problem(
+            path,
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
+            "save the file as UTF-8 (Excel: 'CSV UTF-8')",
+            row=max(line - 1, 1),
+        ) from exc
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+    except pd.errors.ParserError as exc:
+        raise _problem(path, f"cannot parse as CSV: {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise _problem(path, "the file has no header row") from exc
+    if frame.empty:
+        raise _problem(path, "the file has a header but no data rows")
+    return frame
+
+
+def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - the driver's message is what the user needs
+        raise _problem(path, f"cannot read as a geographic file: {exc}") from exc
+    if gdf.empty:
+        raise _problem(path, "the file has no features")
+    if gdf.crs is None:
+        raise _problem(
+            path,
+            "the file has no coordinate reference system (CRS); set one, e.g. "
+            "`ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` or in Python gdf.set_crs('EPSG:4326')",
+        )
+    gdf = gdf.to_crs(4326)
+    geometry = gdf.geometry.reset_index(drop=True)
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    return frame, geometry
+
+
+def read_table(path: Path | str) -> RawTable:
+    path = Path(path)
+    if not path.exists():
+        raise _problem(path, "file not found")
+    if path.is_dir():
+        raise _problem(path, "expected a file, found a folder")
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED:
+        raise _problem(path, f"unsupported file type {ext!r}; use one of {', '.join(sorted(SUPPORTED))}")
+    geometry = None
+    if ext == ".csv":
+        frame = _read_csv(path)
+    elif ext in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001
+            raise _problem(path, f"cannot read as Parquet: {exc}") from exc
+        if frame.empty:
+            raise _problem(path, "the file has no rows")
+        if "geometry" in frame.columns:
+            frame = frame.drop(columns=["geometry"])
+    else:
+        frame, geometry = _read_geo(path)
+    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry)

@@ -1,0 +1,203 @@
+"""Input contracts for accounts and reps, checked with pandera (``lazy=True``: every failure at once).
+
+Parsing is explicit: numbers are parsed from text cell by cell and a cell that is not a number is a
+problem, never a silent NaN or 0. Defaults from SPEC apply only when a whole optional column is
+absent; an empty cell in a numeric column that is present is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.readers import RawTable
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "id" | "text" | "number"
+    required: bool = False
+    default: float | None = None  # numbers only: value used when the column is absent
+    ge: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    unique: bool = False
+    allow_empty: bool = False  # numbers only: an empty cell is allowed (and stays NaN)
+
+
+ACCOUNT_FIELDS = (
+    Field("account_id", "id", required=True, unique=True),
+    Field("lat", "number", ge=-90, le=90),
+    Field("lon", "number", ge=-180, le=180),
+    Field("potential", "number", default=0.0, ge=0),
+    Field("workload", "number", default=1.0, ge=0),
+    Field("current_rep", "text"),
+    Field("locked_rep", "text"),
+    Field("parent_id", "text"),
+    Field("segment", "text"),
+    Field("name", "text"),
+)
+
+REP_FIELDS = (
+    Field("rep_id", "id", required=True, unique=True),
+    Field("lat", "number", ge=-90, le=90, allow_empty=True),
+    Field("lon", "number", ge=-180, le=180, allow_empty=True),
+    Field("capacity", "number", default=1.0, gt=0),
+    Field("segments", "text"),
+    Field("region", "text"),
+    Field("name", "text"),
+    Field("quota", "number", ge=0, allow_empty=True),
+)
+
+_CHECK_TEXT = {
+    "not_nullable": "is empty or not a number",
+    "field_uniqueness": "is a duplicate id",
+}
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Cells as stripped text; missing cells become ''."""
+    out = series.astype(object).where(series.notna(), "")
+    return out.map(lambda v: v.strip() if isinstance(v, str) else str(v)).astype(str)
+
+
+def _parse_number(raw: pd.Series, field: Field, file: str, problems: list[Problem]) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype(float)
+        bad_empty = values.isna() & (not field.allow_empty)
+        for idx in np.flatnonzero(bad_empty.to_numpy()):
+            problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
+        return values
+    text = _text(raw)
+    values = pd.to_numeric(text.str.replace(",", "", regex=False).where(text != "", None), errors="coerce")
+    values = values.astype(float)
+    empty = (text == "").to_numpy()
+    unparsed = (~empty) & values.isna().to_numpy()
+    for idx in np.flatnonzero(unparsed):
+        problems.append(
+            Problem(file, int(idx) + 1, field.name, f"{field.name} is not a number", value=str(text.iloc[idx]))
+        )
+    if not field.allow_empty:
+        for idx in np.flatnonzero(empty):
+            problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
+    return values
+
+
+def _pandera_schema(fields: Iterable[Field], present: set[str]) -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {}
+    for f in fields:
+        if f.name not in present:
+            continue
+        if f.kind == "number":
+            checks = []
+            if f.ge is not None and f.le is not None:
+                checks.append(pa.Check.in_range(f.ge, f.le))
+            elif f.ge is not None:
+                checks.append(pa.Check.ge(f.ge))
+            if f.gt is not None:
+                checks.append(pa.Check.gt(f.gt))
+            checks.append(pa.Check(lambda s: np.isfinite(s) | s.isna(), element_wise=False, name="finite"))
+            columns[f.name] = pa.Column(float, checks, nullable=True)
+        elif f.kind == "id":
+            columns[f.name] = pa.Column(
+                str, [pa.Check.str_length(min_value=1, name="non_empty")], unique=f.unique, nullable=False
+            )
+        else:
+            columns[f.name] = pa.Column(str, nullable=False)
+    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+
+
+def _describe(check: str, field: Field) -> str:
+    if check in _CHECK_TEXT:
+        return f"{field.name} {_CHECK_TEXT[check]}"
+    if check == "non_empty":
+        return f"{field.name} is empty"
+    if check == "finite":
+        return f"{field.name} must be a finite number"
+    if check.startswith("in_range"):
+        return f"{field.name} must be between {field.ge:g} and {field.le:g}"
+    if check.startswith("greater_than_or_equal_to"):
+        return f"{field.name} must be >= {field.ge:g}"
+    if check.startswith("greater_than"):
+        return f"{field.name} must be > {field.gt:g}"
+    return f"{field.name} fails check {check}"
+
+
+def parse_table(
+    table: RawTable,
+    fields: tuple[Field, ...],
+    *,
+    extra_numbers: Iterable[str] = (),
+    require_coordinates: bool = False,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse and validate one table. Returns the typed frame and every problem found."""
+    file = str(table.path)
+    raw = table.frame
+    problems: list[Problem] = []
+    declared = {f.name: f for f in fields}
+    extra = [m for m in extra_numbers if m not in declared]
+    all_fields = list(fields) + [Field(m, "number", ge=0) for m in extra]
+    for f in all_fields:
+        if f.name not in raw.columns and (f.required or f.name in extra):
+            problems.append(Problem(file, None, f.name, f"required column {f.name!r} is missing"))
+    if require_coordinates:
+        for c in ("lat", "lon"):
+            if c not in raw.columns:
+                problems.append(
+                    Problem(file, None, c, f"column {c!r} is missing (give lat/lon or a file with geometries)")
+                )
+    if problems:
+        return pd.DataFrame(), problems
+
+    out = pd.DataFrame(index=raw.index)
+    for f in all_fields:
+        if f.name in raw.columns:
+            if f.kind == "number":
+                out[f.name] = _parse_number(raw[f.name], f, file, problems)
+            else:
+                out[f.name] = _text(raw[f.name])
+        elif f.kind == "number":
+            out[f.name] = np.nan if f.default is None else f.default
+        elif f.kind == "text":
+            out[f.name] = ""
+    # columns we do not know are kept (as raw cells) for the outputs, never interpreted
+    for c in raw.columns:
+        if c not in out.columns:
+            out[c] = raw[c]
+
+    schema = _pandera_schema(all_fields, set(out.columns))
+    try:
+        schema.validate(out, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for rec in cases.itertuples(index=False):
+            col = str(rec.column)
+            field = next((f for f in all_fields if f.name == col), Field(col, "text"))
+            idx = rec.index
+            if pd.isna(idx):
+                problems.append(Problem(file, None, col, _describe(str(rec.check), field)))
+                continue
+            row = int(idx) + 1
+            value = "" if pd.isna(rec.failure_case) else str(rec.failure_case)
+            if str(rec.check) == "not_nullable" and field.kind == "number":
+                continue  # already reported while parsing (empty or not a number)
+            if str(rec.check) == "field_uniqueness":
+                first = int(np.flatnonzero((out[col] == rec.failure_case).to_numpy())[0]) + 1
+                if first == row:
+                    continue
+                problems.append(Problem(file, row, col, f"duplicate {col} (first seen on row {first})", value))
+                continue
+            problems.append(Problem(file, row, col, _describe(str(rec.check), field), value))
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return out, problems
+
+
+def raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,33 @@
+"""Result objects: explicit fields, never attributes set on the fly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: str  # "optimal" | "feasible" | "relaxed"
+    proven_optimal: bool
+    objective: float
+    compactness: float  # sum workload * km; equals objective when there is no disruption penalty
+    lower_bound: float
+    gap: float
+    seconds: float
+    solver: str
+    method: str  # which path produced the plan (e.g. "lp+repair", "full-mip")
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    notes: tuple[str, ...] = ()
+    violations: tuple[dict[str, object], ...] = ()  # only for relaxed plans
+
+
+@dataclass(frozen=True)
+class Plan:
+    unit_rep: np.ndarray  # rep index per unit
+    account_rep: np.ndarray  # rep index per account
+    home_lat: np.ndarray  # per rep, after centres were chosen
+    home_lon: np.ndarray
+    home_chosen: np.ndarray  # bool per rep: centre chosen by the planner
+    result: SolveResult

@@ -1,0 +1,1 @@
+"""Formulation, pre-checks and the solve pipeline (LP -> column generation -> repair MIP)."""

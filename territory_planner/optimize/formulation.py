@@ -1,0 +1,207 @@
+"""The PuLP formulation: one function per constraint family, every row named from the data.
+
+Columns are (unit, rep) pairs: the candidate set, not the full n x p matrix. Units not in ``free`` are
+fixed to a rep; their contribution moves to the right-hand sides. With ``elastic=True`` every balance,
+budget and count row gets a priced slack, so the model is always feasible and the slacks say by how
+much each row had to give (used for column generation's first rounds and for infeasibility reports).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from territory_planner.optimize.spec import ModelSpec
+
+GE, LE, EQ = pulp.const.LpConstraintGE, pulp.const.LpConstraintLE, pulp.const.LpConstraintEQ
+_SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def safe(label: str) -> str:
+    return _SAFE.sub("_", str(label))[:40]
+
+
+@dataclass
+class RowInfo:
+    family: str  # assign | balance_min | balance_max | budget | rep_budget | min_accounts | max_accounts
+    rep: int = -1
+    measure: int = -1
+    unit: int = -1
+
+
+@dataclass
+class Formulation:
+    prob: pulp.LpProblem
+    variables: list[pulp.LpVariable]
+    constraints: list[pulp.LpConstraint]
+    col_unit: np.ndarray
+    col_rep: np.ndarray
+    rows: list[RowInfo]
+    slack_rows: list[int]  # row index of each slack variable (after the x columns)
+    fixed_objective: float
+    fixed_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_unit)
+
+
+class _Builder:
+    def __init__(self, spec: ModelSpec, col_unit: np.ndarray, col_rep: np.ndarray, integer: bool, name: str):
+        self.spec = spec
+        self.prob = pulp.LpProblem(name, pulp.LpMinimize)
+        cat = pulp.const.LpBinary if integer else pulp.const.LpContinuous
+        self.x = [
+            self.prob.add_variable(f"x_{u}_{j}", 0, 1, cat) for u, j in zip(col_unit.tolist(), col_rep.tolist())
+        ]
+        self.col_unit, self.col_rep = col_unit, col_rep
+        self.constraints: list[pulp.LpConstraint] = []
+        self.rows: list[RowInfo] = []
+        self.slacks: list[pulp.LpVariable] = []
+        self.slack_rows: list[int] = []
+        self.slack_costs: list[float] = []
+        order = np.argsort(col_rep, kind="stable")
+        bounds = np.searchsorted(col_rep[order], np.arange(spec.problem.n_reps + 1))
+        self.by_rep = [order[bounds[j] : bounds[j + 1]] for j in range(spec.problem.n_reps)]
+
+    def add(self, terms: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float, name: str, info: RowInfo,
+            slack_cost: float | None = None) -> None:
+        expr = pulp.LpAffineExpression(terms)
+        if slack_cost is not None and sense != EQ:
+            s = self.prob.add_variable(f"slack_{len(self.slacks)}", 0, None)
+            expr = expr + (s if sense == GE else -1 * s)
+            self.slacks.append(s)
+            self.slack_rows.append(len(self.constraints))
+            self.slack_costs.append(slack_cost)
+        con = pulp.LpConstraint(expr, sense=sense, rhs=float(rhs), name=name)
+        self.prob.addConstraint(con, name=name)
+        self.constraints.append(con)
+        self.rows.append(info)
+
+    def terms(self, cols: np.ndarray, coefs: np.ndarray) -> list[tuple[pulp.LpVariable, float]]:
+        x = self.x
+        return [(x[c], float(v)) for c, v in zip(cols.tolist(), coefs.tolist()) if v != 0.0]
+
+
+def add_assignment(b: _Builder, free: np.ndarray) -> None:
+    """assign_<account>: each free unit goes to exactly one rep."""
+    order = np.argsort(b.col_unit, kind="stable")
+    units_sorted = b.col_unit[order]
+    starts = np.searchsorted(units_sorted, free, side="left")
+    ends = np.searchsorted(units_sorted, free, side="right")
+    ids = b.spec.problem.account_ids
+    first_acc = _first_account(b.spec)
+    for u, s, e in zip(free.tolist(), starts.tolist(), ends.tolist()):
+        cols = order[s:e]
+        b.add([(b.x[c], 1.0) for c in cols.tolist()], EQ, 1.0, f"assign_{safe(ids[first_acc[u]])}_{u}",
+              RowInfo("assign", unit=u))
+
+
+def _first_account(spec: ModelSpec) -> np.ndarray:
+    p = spec.problem
+    first = np.full(p.n_units, -1, dtype=np.int64)
+    first[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    return first
+
+
+def add_balance(b: _Builder, offset: np.ndarray, slack_cost: np.ndarray | None) -> None:
+    """balance_min/max_<measure>_<rep>: each rep's total within its band (fixed units in the offset)."""
+    p = b.spec.problem
+    for m, measure in enumerate(p.measures):
+        amounts = p.unit_amount[:, m]
+        for j in range(p.n_reps):
+            cols = b.by_rep[j]
+            terms = b.terms(cols, amounts[b.col_unit[cols]])
+            cost = None if slack_cost is None else float(slack_cost[m])
+            rid = safe(p.rep_ids[j])
+            b.add(terms, GE, b.spec.lower[m, j] - offset[m, j], f"balance_min_{safe(measure)}_{rid}_{j}",
+                  RowInfo("balance_min", rep=j, measure=m), cost)
+            b.add(terms, LE, b.spec.upper[m, j] - offset[m, j], f"balance_max_{safe(measure)}_{rid}_{j}",
+                  RowInfo("balance_max", rep=j, measure=m), cost)
+
+
+def add_counts(b: _Builder, fixed_counts: np.ndarray, slack_cost: float | None) -> None:
+    """min_accounts_<rep> / max_accounts_<rep>: number of accounts per rep."""
+    spec, p = b.spec, b.spec.problem
+    sizes = p.unit_size.astype(float)
+    for j in range(p.n_reps):
+        cols = b.by_rep[j]
+        terms = b.terms(cols, sizes[b.col_unit[cols]])
+        rid = safe(p.rep_ids[j])
+        if spec.min_accounts is not None:
+            b.add(terms, GE, spec.min_accounts - fixed_counts[j], f"min_accounts_{rid}_{j}",
+                  RowInfo("min_accounts", rep=j), slack_cost)
+        if spec.max_accounts is not None:
+            b.add(terms, LE, spec.max_accounts - fixed_counts[j], f"max_accounts_{rid}_{j}",
+                  RowInfo("max_accounts", rep=j), slack_cost)
+
+
+def add_disruption_budget(b: _Builder, fixed_moved: float, fixed_stay: np.ndarray, slack_cost: float | None) -> None:
+    """disruption_budget (overall moved potential) and keep_<rep> (share each rep keeps)."""
+    spec, p = b.spec, b.spec.problem
+    if spec.budget is not None:
+        all_cols = np.arange(len(b.x))
+        terms = b.terms(all_cols, spec.moved[b.col_unit, b.col_rep])
+        b.add(terms, LE, spec.budget - fixed_moved, "disruption_budget", RowInfo("budget"), slack_cost)
+    if spec.rep_budget_share is not None:
+        for j in range(p.n_reps):
+            if spec.held[j] <= 0:
+                continue
+            cols = b.by_rep[j]
+            terms = b.terms(cols, spec.stay[b.col_unit[cols], j])
+            rhs = (1 - spec.rep_budget_share) * spec.held[j] - fixed_stay[j]
+            b.add(terms, GE, rhs, f"keep_{safe(p.rep_ids[j])}_{j}", RowInfo("rep_budget", rep=j), slack_cost)
+
+
+def build(
+    spec: ModelSpec,
+    col_unit: np.ndarray,
+    col_rep: np.ndarray,
+    *,
+    free: np.ndarray | None = None,
+    fixed_rep: np.ndarray | None = None,
+    integer: bool = False,
+    elastic: bool = False,
+    slack_price: dict[str, np.ndarray] | None = None,
+    name: str = "territories",
+) -> Formulation:
+    """Build the model over candidate columns. ``fixed_rep[u] >= 0`` fixes unit u (not in ``free``)."""
+    p = spec.problem
+    if free is None:
+        free = np.arange(p.n_units)
+    if fixed_rep is None:
+        fixed_rep = np.full(p.n_units, -1, dtype=np.int64)
+    fixed_units = np.flatnonzero(fixed_rep >= 0)
+    fr = fixed_rep[fixed_units]
+    offset = np.zeros((len(p.measures), p.n_reps))
+    for m in range(len(p.measures)):
+        offset[m] = np.bincount(fr, weights=p.unit_amount[fixed_units, m], minlength=p.n_reps)
+    fixed_counts = np.bincount(fr, weights=p.unit_size[fixed_units], minlength=p.n_reps)
+    fixed_moved = float(spec.moved[fixed_units, fr].sum())
+    fixed_stay = np.bincount(fr, weights=spec.stay[fixed_units, fr], minlength=p.n_reps)
+    fixed_objective = float(spec.objective[fixed_units, fr].sum())
+
+    b = _Builder(spec, col_unit, col_rep, integer, name)
+    add_assignment(b, free)
+    price = slack_price if elastic else None
+    add_balance(b, offset, None if price is None else price["balance"])
+    add_counts(b, fixed_counts, None if price is None else float(price["count"][0]))
+    add_disruption_budget(b, fixed_moved, fixed_stay, None if price is None else float(price["budget"][0]))
+    obj = spec.objective[col_unit, col_rep]
+    terms = [(v, float(c)) for v, c in zip(b.x, obj.tolist())]
+    terms += [(s, c) for s, c in zip(b.slacks, b.slack_costs)]
+    b.prob.setObjective(pulp.LpAffineExpression(terms))
+    return Formulation(
+        prob=b.prob,
+        variables=b.x + b.slacks,
+        constraints=b.constraints,
+        col_unit=col_unit,
+        col_rep=col_rep,
+        rows=b.rows,
+        slack_rows=b.slack_rows,
+        fixed_objective=fixed_objective,
+        fixed_counts=fixed_counts,
+    )

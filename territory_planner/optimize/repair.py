@@ -1,0 +1,216 @@
+"""From the fractional LP vertex to an integer plan, and from a plan to a proof.
+
+``repair``: fix the units the LP assigned integrally, free the fractional ones plus a neighbourhood
+of cheap-to-move units (smallest Lagrangian reduced cost), and solve the small MIP over them; widen
+the neighbourhood when that MIP is infeasible or finds nothing.
+
+``exact``: reduced-cost fixing. For any feasible plan x, obj(x) >= L(y) + sum_u delta_u(j(u)), so a
+plan cheaper than the incumbent UB only uses pairs with delta_uj <= UB - L(y). The MIP over those pairs
+(units left with one pair are fixed) is the whole problem restricted to where improvements can be;
+solving it to optimality proves the plan optimal, and its dual bound is a bound on the full model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from territory_planner.optimize import formulation
+from territory_planner.optimize.lp import LpResult
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers.base import Backend, SolveStatus
+
+FRACTIONAL = 1e-6
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MipResult:
+    unit_rep: np.ndarray | None
+    objective: float | None
+    bound: float | None  # valid lower bound on the full model from this stage, if any
+    status: SolveStatus
+    free_units: int
+    columns: int
+    seconds: float
+
+
+def lp_assignment(spec: ModelSpec, lp: LpResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit: the rep with the largest LP share, and that share."""
+    n = spec.problem.n_units
+    share = np.zeros(n)
+    rep = np.full(n, -1, dtype=np.int64)
+    order = np.lexsort((lp.col_rep, -lp.x, lp.col_unit))  # per unit, largest x first, ties by rep index
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = lp.col_unit[order][1:] != lp.col_unit[order][:-1]
+    pick = order[first]
+    rep[lp.col_unit[pick]] = lp.col_rep[pick]
+    share[lp.col_unit[pick]] = lp.x[pick]
+    return rep, share
+
+
+def delta(lp: LpResult) -> np.ndarray:
+    rc = lp.rc_lagr
+    out: np.ndarray = rc - rc.min(axis=1, keepdims=True)
+    return out
+
+
+def _solve_restricted(
+    spec: ModelSpec, backend: Backend, cols: np.ndarray, fixed_rep: np.ndarray, free: np.ndarray, *,
+    deadline: float, gap: float, seed: int, threads: int | None, name: str, abs_gap: float | None = None,
+    incumbent: np.ndarray | None = None, time_cap: float | None = None,
+) -> MipResult:
+    start = time.perf_counter()
+    only_free = np.zeros(cols.shape[0], dtype=bool)
+    only_free[free] = True
+    col_unit, col_rep = np.nonzero(cols & only_free[:, None])
+    form = formulation.build(spec, col_unit, col_rep, free=free, fixed_rep=fixed_rep, integer=True, name=name)
+    remaining = deadline - time.perf_counter()
+    if time_cap is not None:
+        remaining = min(remaining, time_cap)
+    if remaining <= 0.05:
+        return MipResult(None, None, None, SolveStatus.NO_SOLUTION, len(free), len(col_unit), 0.0)
+    warm = None
+    if incumbent is not None:
+        warm = np.zeros(len(form.variables))
+        warm[: form.n_cols] = (incumbent[col_unit] == col_rep).astype(float)
+    out = backend.solve(form.prob, form.variables, form.constraints, mip=True, time_limit=remaining, gap=gap,
+                        seed=seed, threads=threads, abs_gap=abs_gap, start=warm)
+    if not out.has_solution:
+        return MipResult(None, None, None, out.status, len(free), len(col_unit), time.perf_counter() - start)
+    x = out.values[: form.n_cols] > 0.5
+    unit_rep = fixed_rep.copy()
+    unit_rep[col_unit[x]] = col_rep[x]
+    objective = float(spec.objective[np.arange(len(unit_rep)), unit_rep].sum())
+    bound = None if out.bound is None else form.fixed_objective + out.bound
+    return MipResult(unit_rep, objective, bound, out.status, len(free), len(col_unit), time.perf_counter() - start)
+
+
+def repair(
+    spec: ModelSpec, lp: LpResult, backend: Backend, *, deadline: float, seed: int, threads: int | None,
+    size: int | None = None, reps_per_unit: int = 4, abs_gap: float | None = None,
+) -> tuple[MipResult, int]:
+    """Round the LP to a plan with neighbourhood MIPs, widening until one is found or time runs out.
+
+    Returns the result and the neighbourhood size that worked (for the improvement loop)."""
+    p = spec.problem
+    n = p.n_units
+    rep0, share = lp_assignment(spec, lp)
+    frac = share < 1 - FRACTIONAL
+    d = delta(lp)
+    d_alt = d.copy()
+    d_alt[np.arange(n), rep0] = np.inf
+    cheapest_alt = d_alt.min(axis=1)
+    size = size or max(200, 8 * int(frac.sum()), n // 50)
+    support = np.zeros((n, p.n_reps), dtype=bool)
+    support[lp.col_unit[lp.x > 1e-9], lp.col_rep[lp.x > 1e-9]] = True
+    last = MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+    attempt = 0
+    while True:
+        size = min(size, n)
+        # free units spread over every rep (each needs room both ways), cheapest to move first
+        per_rep = max(2, size // max(p.n_reps, 1))
+        score = np.where(frac, -np.inf, cheapest_alt)
+        order = np.lexsort((score, rep0))  # by rep, then by score
+        rank = np.empty(n, dtype=np.int64)
+        starts = np.searchsorted(rep0[order], rep0[order], side="left")
+        rank[order] = np.arange(n) - starts
+        chosen = frac | (rank < per_rep)
+        free = np.flatnonzero(chosen)
+        fixed_rep = rep0.copy()
+        fixed_rep[free] = -1
+        k = min(reps_per_unit, p.n_reps)
+        near = np.argpartition(d[free], k - 1, axis=1)[:, :k] if k < p.n_reps else np.tile(
+            np.arange(p.n_reps), (len(free), 1))
+        cols = np.zeros((n, p.n_reps), dtype=bool)
+        cols[free[:, None], near] = True
+        cols[free] |= support[free]
+        cols[free, rep0[free]] = True
+        cols &= spec.allowed
+        cap = max(2.0 * 2**attempt, 0.03 * (deadline - time.perf_counter()))
+        attempt += 1
+        last = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=1e-4, seed=seed,
+                                 threads=threads, name="repair", abs_gap=abs_gap, time_cap=cap)
+        log.debug("repair attempt: %d units, %d columns -> %s", len(free), last.columns, last.status)
+        if last.unit_rep is not None:
+            last.bound = None  # a neighbourhood MIP bounds nothing outside it
+            return last, size
+        if time.perf_counter() >= deadline or (size >= n and reps_per_unit >= p.n_reps):
+            return last, size
+        size *= 4
+        reps_per_unit += 2
+
+
+def rep_neighbours(spec: ModelSpec, unit_rep: np.ndarray, k: int) -> np.ndarray:
+    """(p, k) nearest reps of each rep, by the workload-weighted centroids of their territories."""
+    p = spec.problem
+    acc_rep = unit_rep[p.acc_unit]
+    w = p.acc_workload + 1e-9
+    tot = np.bincount(acc_rep, weights=w, minlength=p.n_reps) + 1e-12
+    lat = np.bincount(acc_rep, weights=w * p.acc_lat, minlength=p.n_reps) / tot
+    lon = np.bincount(acc_rep, weights=w * p.acc_lon, minlength=p.n_reps) / tot
+    from territory_planner.model.geo import haversine_km
+
+    d = haversine_km(lat, lon, lat, lon)
+    np.fill_diagonal(d, np.inf)
+    k = min(k, p.n_reps - 1)
+    out: np.ndarray = np.argsort(d, axis=1)[:, :k]
+    return out
+
+
+def improve_cluster(
+    spec: ModelSpec, lp: LpResult, incumbent: np.ndarray, cluster: np.ndarray, backend: Backend, *,
+    max_units: int, deadline: float, seed: int, threads: int | None, abs_gap: float | None, time_cap: float,
+) -> MipResult:
+    """Large-neighbourhood step: re-optimise the boundary units among a cluster of neighbouring reps,
+    everything else fixed, warm-started from the incumbent (so it never gets worse)."""
+    p = spec.problem
+    n = p.n_units
+    in_cluster = np.zeros(p.n_reps, dtype=bool)
+    in_cluster[cluster] = True
+    mine = np.flatnonzero(in_cluster[incumbent])
+    allowed = spec.allowed[mine][:, cluster]
+    movable = mine[allowed.sum(axis=1) > 1]
+    if len(movable) == 0:
+        return MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+    d = delta(lp)[movable][:, cluster]
+    own = \
+        delta(lp)[movable, incumbent[movable]]
+    alt = np.where(spec.allowed[movable][:, cluster] & (cluster[None, :] != incumbent[movable][:, None]), d, np.inf)
+    slack = alt.min(axis=1) - own
+    free = np.sort(movable[np.argsort(slack, kind="stable")[:max_units]])
+    fixed_rep = incumbent.copy()
+    fixed_rep[free] = -1
+    cols = np.zeros((n, p.n_reps), dtype=bool)
+    cols[free[:, None], cluster[None, :]] = True
+    cols &= spec.allowed
+    res = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=1e-4, seed=seed,
+                            threads=threads, name="improve", abs_gap=abs_gap, incumbent=incumbent,
+                            time_cap=time_cap)
+    res.bound = None
+    return res
+
+
+def exact_columns(lp: LpResult, incumbent: np.ndarray, upper: float, bound: float) -> np.ndarray:
+    """Pairs that can appear in a plan cheaper than ``upper`` (reduced-cost fixing)."""
+    d = delta(lp)
+    room = max(upper - bound, 0.0) * (1 + 1e-9) + 1e-9 * max(abs(upper), 1.0)
+    cols: np.ndarray = d <= room
+    cols[np.arange(len(incumbent)), incumbent] = True
+    return cols
+
+
+def exact(
+    spec: ModelSpec, lp: LpResult, incumbent: np.ndarray, upper: float, bound: float, backend: Backend, *,
+    deadline: float, gap: float, seed: int, threads: int | None,
+) -> MipResult:
+    cols = exact_columns(lp, incumbent, upper, bound)
+    per_unit = cols.sum(axis=1)
+    free = np.flatnonzero(per_unit > 1)
+    fixed_rep = np.where(per_unit > 1, -1, incumbent)
+    res = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=gap, seed=seed,
+                            threads=threads, name="exact")
+    return res

@@ -1,0 +1,79 @@
+"""``ModelSpec``: the numbers of one model instance (costs, bands, budgets) derived from a problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from territory_planner.model.problem import TerritoryProblem
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    problem: TerritoryProblem
+    cost: np.ndarray  # (n_units, p) compactness: workload x km
+    moved: np.ndarray  # (n_units, p) potential that moves if the unit goes to that rep
+    stay: np.ndarray  # (n_units, p) potential that stays with its current rep
+    held: np.ndarray  # (p,) potential each rep holds today
+    disruption_price: float  # objective units per unit of moved potential
+    lower: np.ndarray  # (M, p) band
+    upper: np.ndarray  # (M, p)
+    budget: float | None  # max moved potential overall
+    rep_budget_share: float | None  # max share of held potential each rep may lose
+    min_accounts: int | None
+    max_accounts: int | None
+    allowed: np.ndarray  # (n_units, p) bool
+
+    @property
+    def objective(self) -> np.ndarray:
+        if self.disruption_price > 0:
+            out: np.ndarray = self.cost + self.disruption_price * self.moved
+            return out
+        return self.cost
+
+    @classmethod
+    def build(
+        cls,
+        problem: TerritoryProblem,
+        home_lat: np.ndarray,
+        home_lon: np.ndarray,
+        *,
+        max_moved_share: float | None = None,
+        max_moved_share_per_rep: float | None = None,
+        disruption_weight: float = 0.0,
+        min_accounts: int | None = None,
+        max_accounts: int | None = None,
+    ) -> ModelSpec:
+        cost = problem.unit_cost(home_lat, home_lon)
+        stay = problem.stay_potential()
+        unit_cur_pot = stay.sum(axis=1)
+        moved = unit_cur_pot[:, None] - stay
+        held = problem.held_potential()
+        total_pot = float(problem.acc_potential.sum())
+        price = 0.0
+        if disruption_weight > 0 and total_pot > 0:
+            # W = 1 prices moving 1% of all potential like 1% of the current alignment's travel
+            has = problem.acc_current >= 0
+            cur_travel = float(
+                (
+                    problem.acc_workload[has]
+                    * problem.account_distance(home_lat, home_lon)[np.flatnonzero(has), problem.acc_current[has]]
+                ).sum()
+            ) if has.any() else float(cost.min(axis=1).sum())
+            price = disruption_weight * max(cur_travel, 1e-9) / total_pot
+        return cls(
+            problem=problem,
+            cost=cost,
+            moved=moved,
+            stay=stay,
+            held=held,
+            disruption_price=price,
+            lower=problem.lower_band,
+            upper=problem.upper_band,
+            budget=None if max_moved_share is None else max_moved_share * total_pot,
+            rep_budget_share=max_moved_share_per_rep,
+            min_accounts=min_accounts,
+            max_accounts=max_accounts,
+            allowed=problem.allowed,
+        )

@@ -1,0 +1,143 @@
+"""Every option of ``plan`` in one frozen dataclass, shared by the CLI, scenario files and the API."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from territory_planner.errors import InputError, Problem
+
+DEFAULT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    accounts: Path | None = None
+    reps: Path | None = None
+    balance: tuple[str, ...] = ("potential", "workload")
+    tolerance: dict[str, float] = field(default_factory=dict)  # per measure; missing -> DEFAULT_TOLERANCE
+    max_moved_share: float | None = None
+    max_moved_share_per_rep: float | None = None
+    disruption_weight: float = 0.0
+    min_accounts: int | None = None
+    max_accounts: int | None = None
+    solver: str = "highs"
+    time_limit: float | None = 120.0
+    gap: float = 0.001
+    seed: int = 0
+    relax: bool = False
+    candidates: int = 8
+    threads: int | None = None
+    choose_centres: bool = False
+    offline: bool = False
+    crm: Path | None = None
+    period: str | None = None
+    company_target: float | None = None
+
+    def tol(self, measure: str) -> float:
+        return float(self.tolerance.get(measure, self.tolerance.get("*", DEFAULT_TOLERANCE)))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Path):
+                v = str(v)
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        out["tolerance"] = {m: self.tol(m) for m in self.balance}
+        return out
+
+
+OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
+PATH_OPTIONS = {"accounts", "reps", "crm"}
+
+
+def parse_tolerance(value: object, source: str) -> dict[str, float]:
+    """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}."""
+    out: dict[str, float] = {}
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, int | float):
+        items = [("*", value)]
+    else:
+        items = []
+        for part in str(value).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" in part:
+                k, v = part.split("=", 1)
+                items.append((k.strip().lower(), v.strip()))
+            else:
+                items.append(("*", part))
+    for k, v in items:
+        try:
+            tol = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(Problem(source, None, "tolerance", f"tolerance {v!r} is not a number")) from None
+        if not 0 <= tol < 1:
+            raise InputError(Problem(source, None, "tolerance", f"tolerance {tol} must be in [0, 1)"))
+        out[str(k).lower()] = tol
+    return out
+
+
+def build_options(values: dict[str, Any], source: str = "options") -> PlanOptions:
+    """Validate a flat mapping of option values (scenario + flags) into ``PlanOptions``."""
+    problems: list[Problem] = []
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key not in OPTION_NAMES:
+            problems.append(Problem(source, None, key, f"unknown option {key!r}"))
+            continue
+        try:
+            if key in PATH_OPTIONS:
+                kwargs[key] = Path(value)
+            elif key == "balance":
+                items = value if isinstance(value, list | tuple) else str(value).split(",")
+                kwargs[key] = tuple(str(m).strip().lower() for m in items if str(m).strip())
+            elif key == "tolerance":
+                kwargs[key] = parse_tolerance(value, source)
+            elif key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
+                v = float(value)
+                if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):
+                    raise ValueError(f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}")
+                kwargs[key] = v
+            elif key in {"time_limit", "company_target"}:
+                v = float(value)
+                if v <= 0:
+                    raise ValueError(f"{key} must be > 0")
+                kwargs[key] = v
+            elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads"}:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError(f"{key} must be a whole number")
+                v = int(value)
+                if v < 0 or (key in {"candidates", "threads"} and v < 1):
+                    raise ValueError(f"{key} must be {'>= 1' if key in {'candidates', 'threads'} else '>= 0'}")
+                kwargs[key] = v
+            elif key in {"relax", "choose_centres", "offline"}:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{key} must be true or false")
+                kwargs[key] = value
+            else:
+                kwargs[key] = str(value)
+        except InputError as exc:
+            problems.extend(exc.problems)
+        except (TypeError, ValueError) as exc:
+            problems.append(Problem(source, None, key, str(exc), value=str(value)))
+    if problems:
+        raise InputError(problems)
+    opts = PlanOptions(**kwargs)
+    if not opts.balance:
+        raise InputError(Problem(source, None, "balance", "balance needs at least one measure"))
+    unknown_tol = [m for m in opts.tolerance if m != "*" and m not in opts.balance]
+    if unknown_tol:
+        raise InputError(
+            Problem(source, None, "tolerance", f"tolerance given for {unknown_tol}, which are not balance measures")
+        )
+    return opts

@@ -1,0 +1,172 @@
+"""Plan -> the tables and summary of SPEC "Outputs of plan", and the reason behind every move."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner import __version__
+from territory_planner.model.plan import Plan
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize.prechecks import balance_floor, fmt
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.options import PlanOptions
+
+
+def _dev_pct(value: np.ndarray, target: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = np.where(target > 0, 100.0 * (value - target) / target, np.nan)
+    return out
+
+
+def move_reasons(
+    problem: TerritoryProblem, plan: Plan, account_km: np.ndarray, current_raw: np.ndarray
+) -> np.ndarray:
+    """Why each moved account moved: lock, segment, rep left, family, compactness or balance."""
+    n = problem.n_accounts
+    new = plan.account_rep
+    cur = problem.acc_current
+    reasons = np.full(n, "", dtype=object)
+    moved = (cur != new) & ((cur >= 0) | (current_raw != ""))
+    cur_dev = {}
+    has = cur >= 0
+    for m, measure in enumerate(problem.measures):
+        held = np.bincount(cur[has], weights=problem.acc_amount[has, m], minlength=problem.n_reps)
+        cur_dev[measure] = _dev_pct(held, problem.target[m])
+    first = problem.measures[0]
+    for i in np.flatnonzero(moved):
+        j_new, j_cur = int(new[i]), int(cur[i])
+        new_id = problem.rep_ids[j_new]
+        if problem.acc_locked[i] == j_new:
+            reasons[i] = f"lock: locked to {new_id}"
+        elif j_cur < 0:
+            reasons[i] = f"rep left: {current_raw[i]} is not in the roster"
+        elif problem.rep_segments[j_cur] and problem.acc_segment[i].lower() not in problem.rep_segments[j_cur] \
+                and problem.acc_segment[i]:
+            reasons[i] = f"segment: {problem.rep_ids[j_cur]} does not serve {problem.acc_segment[i]!r}"
+        elif problem.acc_family[i] and problem.unit_size[problem.acc_unit[i]] > 1 and bool(
+                np.any((problem.acc_unit == problem.acc_unit[i]) & (cur == j_new))):
+            reasons[i] = f"family: joins family {problem.acc_family[i]} with {new_id}"
+        elif account_km[i, j_new] < account_km[i, j_cur] - 1e-6:
+            reasons[i] = f"compactness: {account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km"
+        else:
+            dc, dn = cur_dev[first][j_cur], cur_dev[first][j_new]
+            reasons[i] = (f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, "
+                          f"{new_id} {dn:+.0f}%")
+    return reasons
+
+
+def assignments_frame(problem: TerritoryProblem, plan: Plan, accounts: pd.DataFrame) -> pd.DataFrame:
+    km = problem.account_distance(plan.home_lat, plan.home_lon)
+    new = plan.account_rep
+    current_raw = accounts["current_rep"].to_numpy(dtype=str)
+    moved = (current_raw != "") & (current_raw != problem.rep_ids[new])
+    frame = pd.DataFrame({
+        "account_id": problem.account_ids,
+        "rep_id": problem.rep_ids[new],
+        "current_rep": current_raw,
+        "moved": moved,
+        "distance_km": np.round(km[np.arange(problem.n_accounts), new], 3),
+        "potential": problem.acc_potential,
+        "workload": problem.acc_workload,
+        "reason": move_reasons(problem, plan, km, current_raw),
+        "name": problem.account_names,
+        "lat": problem.acc_lat,
+        "lon": problem.acc_lon,
+        "parent_id": problem.acc_family,
+        "segment": problem.acc_segment,
+        "locked_rep": accounts["locked_rep"].to_numpy(dtype=str),
+    })
+    for m, measure in enumerate(problem.measures):
+        if measure not in frame.columns:
+            frame[measure] = problem.acc_amount[:, m]
+    return frame
+
+
+def territories_frame(problem: TerritoryProblem, plan: Plan, assignments: pd.DataFrame) -> pd.DataFrame:
+    p = problem.n_reps
+    new = plan.account_rep
+    out = pd.DataFrame({"rep_id": problem.rep_ids, "name": problem.rep_names})
+    out["accounts"] = np.bincount(new, minlength=p)
+    measures = list(dict.fromkeys(["potential", "workload", *problem.measures]))
+    for measure in measures:
+        values = np.bincount(new, weights=assignments[measure].to_numpy(float), minlength=p)
+        if measure in problem.measures:
+            target = problem.target[problem.measures.index(measure)]
+        else:
+            col = assignments[measure].to_numpy(float)
+            target = col.sum() * problem.capacity / problem.capacity.sum()
+        out[measure] = values
+        out[f"{measure}_target"] = target
+        out[f"{measure}_dev_pct"] = np.round(_dev_pct(values, target), 4)
+    travel = np.bincount(new, weights=assignments["workload"].to_numpy(float) * assignments["distance_km"].to_numpy(float),
+                         minlength=p)
+    out["travel_km"] = np.round(travel, 3)
+    moved = assignments["moved"].to_numpy(bool)
+    out["moved_in"] = np.bincount(new[moved], minlength=p)
+    cur_idx = pd.Series(problem.acc_current)
+    out["moved_out"] = np.bincount(cur_idx[moved & (cur_idx.to_numpy() >= 0)].to_numpy(dtype=np.int64), minlength=p)
+    out["capacity"] = problem.capacity
+    out["region"] = problem.rep_regions
+    out["home_lat"] = np.round(plan.home_lat, 6)
+    out["home_lon"] = np.round(plan.home_lon, 6)
+    out["home_chosen"] = plan.home_chosen
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _clean(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+
+def summary_dict(
+    problem: TerritoryProblem, spec: ModelSpec, plan: Plan, assignments: pd.DataFrame, territories: pd.DataFrame,
+    options: PlanOptions, inputs: dict[str, Path],
+) -> dict[str, Any]:
+    r = plan.result
+    moved = assignments["moved"].to_numpy(bool)
+    total_pot = float(assignments["potential"].sum())
+    max_dev = {m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in problem.measures}
+    return {
+        "status": r.status,
+        "proven_optimal": r.proven_optimal,
+        "objective": _clean(r.objective),
+        "lower_bound": _clean(r.lower_bound),
+        "gap": _clean(r.gap),
+        "solve_seconds": round(r.seconds, 3),
+        "solver": r.solver,
+        "accounts": problem.n_accounts,
+        "reps": problem.n_reps,
+        "max_abs_dev_pct": max_dev,
+        "moved_accounts": int(moved.sum()),
+        "moved_potential_share": float(assignments.loc[moved, "potential"].sum() / total_pot) if total_pot else 0.0,
+        "config": options.to_json(),
+        "inputs_sha256": {k: file_sha256(v) for k, v in inputs.items()},
+        "version": __version__,
+        "compactness": _clean(r.compactness),
+        "disruption_price": spec.disruption_price,
+        "method": r.method,
+        "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
+        "balance_floor": balance_floor(spec),
+        "tolerance": {m: float(t) for m, t in zip(problem.measures, problem.tolerance)},
+        "units": problem.n_units,
+        "notes": list(r.notes),
+        "violations": list(r.violations),
+        "chosen_centres": [str(x) for x in problem.rep_ids[plan.home_chosen]],
+    }
+
+
+def describe_dev(value: float) -> str:
+    return fmt(value)
