@@ -27,6 +27,7 @@ class SolveOutcome:
     values: np.ndarray  # variable values, in ``variables`` order
     row_duals: np.ndarray | None = None  # constraint duals (LP only), in ``constraints`` order
     message: str = ""
+    basis: tuple[np.ndarray, np.ndarray] | None = None  # (column, row) simplex basis status codes, LP only
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -55,4 +56,5 @@ class Backend(Protocol):
         lp_method: str = "simplex",
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
+        basis: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> SolveOutcome: ...

@@ -47,6 +47,7 @@ class HighsBackend:
         lp_method: str = "simplex",
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
+        basis: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> SolveOutcome:
         import highspy
 
@@ -109,6 +110,12 @@ class HighsBackend:
         if not mip:
             h.setOptionValue("solver", lp_method)
         h.passModel(lp)
+        if basis is not None and not mip:
+            hb = highspy.HighsBasis()
+            hb.col_status = [highspy.HighsBasisStatus(int(c)) for c in basis[0]]
+            hb.row_status = [highspy.HighsBasisStatus(int(c)) for c in basis[1]]
+            hb.valid = True
+            h.setBasis(hb)
         if start is not None and mip:
             sol = highspy.HighsSolution()
             sol.col_value = np.asarray(start, dtype=float)
@@ -137,8 +144,15 @@ class HighsBackend:
             SolveStatus.FEASIBLE,
         ) else np.full(n, np.nan)
         duals = None
+        out_basis = None
         if not is_mip and status == SolveStatus.OPTIMAL and solution.dual_valid:
             duals = np.asarray(solution.row_dual, dtype=float)
+            hb = h.getBasis()
+            if hb.valid:
+                out_basis = (
+                    np.array([int(c) for c in hb.col_status], dtype=np.int8),
+                    np.array([int(c) for c in hb.row_status], dtype=np.int8),
+                )
         objective = float(info.objective_function_value) if status in (
             SolveStatus.OPTIMAL,
             SolveStatus.FEASIBLE,
@@ -155,5 +169,6 @@ class HighsBackend:
             values=values,
             row_duals=duals,
             message=h.modelStatusToString(model_status),
+            basis=out_basis,
             extra={"build_seconds": build_seconds, "mip_gap": float(info.mip_gap) if is_mip else 0.0},
         )

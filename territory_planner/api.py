@@ -52,10 +52,33 @@ def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
 
 def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
     accounts_path, reps_path = _require_paths(options)
-    inputs = load_inputs(accounts_path, reps_path, options.balance)
+    reps_frame = _edited_roster(reps_path, options) if options.reps_add or options.reps_remove else None
+    inputs = load_inputs(accounts_path, reps_path, options.balance, departed_reps=set(options.reps_remove),
+                         reps_frame=reps_frame)
     tol = {m: options.tol(m) for m in options.balance}
     problem = TerritoryProblem.from_frames(inputs.accounts, inputs.reps, options.balance, tol)
     return inputs, problem
+
+
+def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
+    """The reps table with the scenario's removed reps dropped and added reps appended (as raw text cells)."""
+    from territory_planner.io.readers import read_table
+
+    frame = read_table(reps_path).frame
+    ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
+    unknown = sorted(set(options.reps_remove) - set(ids))
+    if unknown:
+        raise InputError([Problem(str(reps_path), None, "rep_id", f"reps.remove names {r!r}, which is not in the "
+                                  "reps table", r) for r in unknown])
+    kept = frame[~ids.isin(set(options.reps_remove))]
+    from territory_planner.io.schemas import REP_FIELDS
+
+    defaults = {f.name: str(f.default) for f in REP_FIELDS if f.default is not None}
+    added = pd.DataFrame([{**defaults, **{str(k).lower(): str(v) for k, v in row.items()}}
+                          for row in options.reps_add])
+    for col in set(added.columns) - set(kept.columns):  # a column only the added reps have
+        kept = kept.assign(**{col: defaults.get(col, "")})
+    return pd.concat([kept, added], ignore_index=True).fillna("")
 
 
 def build_spec(problem: TerritoryProblem, options: PlanOptions, lat: np.ndarray, lon: np.ndarray) -> ModelSpec:
@@ -158,8 +181,14 @@ def plan(options: PlanOptions, out: Path, *, force: bool = False, progress: Prog
 
     if is_nonempty_dir(Path(out)) and not force:
         raise OutputExistsError(f"{out} already holds files; pass --force to replace it (the previous plan is kept)")
+    import datetime as dt
+
+    from territory_planner.manifest import build_manifest, write_manifest
+
+    started = dt.datetime.now(dt.timezone.utc)
     output = solve(options, progress)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
+        write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
     output.out = Path(out)
     return output

@@ -35,6 +35,8 @@ class PlanOptions:
     crm: Path | None = None
     period: str | None = None
     company_target: float | None = None
+    reps_add: tuple[dict[str, Any], ...] = ()  # extra rep rows (scenario ``[[reps.add]]``)
+    reps_remove: tuple[str, ...] = ()  # rep ids dropped from the roster; their accounts are reassigned
 
     def tol(self, measure: str) -> float:
         return float(self.tolerance.get(measure, self.tolerance.get("*", DEFAULT_TOLERANCE)))
@@ -120,6 +122,14 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 if v < 0 or (key in {"candidates", "threads"} and v < 1):
                     raise ValueError(f"{key} must be {'>= 1' if key in {'candidates', 'threads'} else '>= 0'}")
                 kwargs[key] = v
+            elif key == "reps_add":
+                rows = value if isinstance(value, list | tuple) else [value]
+                if not all(isinstance(r, dict) and str(r.get("rep_id", "")).strip() for r in rows):
+                    raise ValueError("each added rep must be a table with a rep_id")
+                kwargs[key] = tuple(dict(r) for r in rows)
+            elif key == "reps_remove":
+                ids = value if isinstance(value, list | tuple) else str(value).split(",")
+                kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
             elif key in {"relax", "choose_centres", "offline"}:
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be true or false")

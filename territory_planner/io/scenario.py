@@ -9,6 +9,26 @@
     workload = 0.10
 
 Command-line flags override the file. Unknown keys are errors (a typo must not pass silently).
+
+**Inheritance.** ``extends = "base.toml"`` (relative to the file) loads the parent first; the child's keys
+override the parent's, tables (``[tolerance]``, ``[reps]``) are merged key by key, other values (lists
+included) are replaced. Chains are allowed, cycles are an error. Paths are resolved against the file that
+names them, so a child in another folder still finds its parent's tables.
+
+**Adding and removing reps** without editing the reps table: ``reps`` may be a table instead of a path::
+
+    extends = "base.toml"
+    [reps]
+    remove = ["R07"]            # their accounts are reassigned (R07 becomes a departed rep)
+    [[reps.add]]
+    rep_id = "R21"
+    name = "New hire Dallas"
+    lat = 32.78
+    lon = -96.80
+
+``[reps] path = "reps.csv"`` names the table (inherited when omitted). Along a chain, ``add`` and ``remove``
+accumulate (a child's rows come after its parent's). The flat mapping returned by ``load_scenario`` carries
+them as the ``reps_add`` / ``reps_remove`` options; those two names are internal and not valid top-level keys.
 """
 
 from __future__ import annotations
@@ -20,28 +40,105 @@ from typing import Any
 from territory_planner.errors import InputError, Problem
 from territory_planner.options import OPTION_NAMES, PATH_OPTIONS
 
+_INTERNAL = {"reps_add", "reps_remove"}
+_REPS_KEYS = {"path", "add", "remove"}
 
-def load_scenario(path: Path | str) -> dict[str, Any]:
-    """Read a scenario file into a flat option mapping with paths resolved against the file's folder."""
-    path = Path(path)
+
+def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(Problem(str(path), None, None, "scenario file not found"))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise InputError(Problem(str(path), None, None, f"scenario file is not UTF-8: {exc}")) from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from exc
+
+
+def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Check one file's keys and resolve its paths; ``reps`` becomes a table {path?, add, remove}."""
     out: dict[str, Any] = {}
-    problems = []
+    problems: list[Problem] = []
+    src = str(path)
     for key, value in data.items():
         k = key.replace("-", "_")
-        if k not in OPTION_NAMES:
-            problems.append(Problem(str(path), None, key, f"unknown scenario key {key!r}"))
+        if k == "extends":
+            continue
+        if k not in OPTION_NAMES or k in _INTERNAL:
+            hint = " (use a [reps] table with add/remove)" if k in _INTERNAL else ""
+            problems.append(Problem(src, None, key, f"unknown scenario key {key!r}{hint}"))
+            continue
+        if k == "reps":
+            table = value if isinstance(value, dict) else {"path": value}
+            reps: dict[str, Any] = {"add": [], "remove": []}
+            for rk, rv in table.items():
+                if rk not in _REPS_KEYS:
+                    problems.append(Problem(src, None, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)"))
+                elif rk == "path":
+                    reps["path"] = (path.parent / str(rv)).resolve()
+                elif rk == "add":
+                    rows = rv if isinstance(rv, list) else [rv]
+                    if not all(isinstance(r, dict) for r in rows):
+                        problems.append(Problem(src, None, "reps.add", "reps.add must be [[reps.add]] tables"))
+                    else:
+                        reps["add"] = [dict(r) for r in rows]
+                else:
+                    ids = rv if isinstance(rv, list) else [rv]
+                    reps["remove"] = [str(r) for r in ids]
+            out["reps"] = reps
             continue
         if k in PATH_OPTIONS and isinstance(value, str):
             value = (path.parent / value).resolve()
         out[k] = value
+    return out, problems
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(parent)
+    for key, value in child.items():
+        old = out.get(key)
+        if key == "reps" and isinstance(old, dict):
+            merged = {**old, **{k: v for k, v in value.items() if k == "path"}}
+            merged["add"] = list(old.get("add", [])) + list(value.get("add", []))
+            merged["remove"] = list(old.get("remove", [])) + list(value.get("remove", []))
+            out[key] = merged
+        elif isinstance(old, dict) and isinstance(value, dict):
+            out[key] = _merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        raise InputError(Problem(str(path), None, "extends", f"scenario inheritance cycle: {chain}"))
+    data = _read_toml(path)
+    own, problems = _normalise(path, data)
     if problems:
         raise InputError(problems)
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return own
+    if not isinstance(parent_name, str):
+        raise InputError(Problem(str(path), None, "extends", "extends must be a file name", str(parent_name)))
+    parent_path = path.parent / parent_name
+    if not parent_path.is_file():
+        raise InputError(Problem(str(path), None, "extends", f"parent scenario {parent_path} not found", parent_name))
+    return _merge(_load_chain(parent_path, (*seen, path)), own)
+
+
+def load_scenario(path: Path | str) -> dict[str, Any]:
+    """Read a scenario file (and its ``extends`` chain) into a flat option mapping with paths resolved."""
+    merged = _load_chain(Path(path), ())
+    out = {k: v for k, v in merged.items() if k != "reps"}
+    reps = merged.get("reps")
+    if reps is not None:
+        if "path" in reps:
+            out["reps"] = reps["path"]
+        if reps.get("add"):
+            out["reps_add"] = reps["add"]
+        if reps.get("remove"):
+            out["reps_remove"] = reps["remove"]
     return out

@@ -21,6 +21,12 @@ from territory_planner.errors import OutputExistsError
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy where text cells starting with ``= + - @`` are prefixed with ``'``.
 
@@ -52,6 +58,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared reports must be readable
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -78,6 +85,7 @@ def staged_output_dir(out: Path, *, force: bool) -> Iterator[Path]:
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
+    os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
     except BaseException:

@@ -168,13 +168,24 @@ def solve_lp(
     best_bound = -np.inf
     escalations = 0
     rounds = 0
+    prev: tuple[np.ndarray, np.ndarray] | None = None  # basis of the last round, by (unit, rep) key
+    status_of = np.zeros(pool.shape, dtype=np.int8)
     while True:
         rounds += 1
         col_unit, col_rep = np.nonzero(pool)
         form = formulation.build(spec, col_unit, col_rep, elastic=True, slack_price=prices, name="lp")
         remaining = max(deadline - time.perf_counter(), 0.5)
+        warm = None
+        if prev is not None:  # warm start: old columns keep their status, new ones enter at their bound 0
+            warm = (np.concatenate([status_of[col_unit, col_rep], prev[0]]), prev[1])
         out = backend.solve(form.prob, form.variables, form.constraints, mip=False, time_limit=remaining,
-                            gap=None, seed=seed, threads=threads)
+                            gap=None, seed=seed, threads=threads, basis=warm)
+        if out.basis is not None:
+            status_of[:] = 0
+            status_of[col_unit, col_rep] = out.basis[0][: form.n_cols]
+            prev = (out.basis[0][form.n_cols :], out.basis[1])
+        else:
+            prev = None
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             from territory_planner.errors import SolverError
 
@@ -196,7 +207,8 @@ def solve_lp(
                  f"bound {best_bound:,.1f}, {n_neg:,} columns priced in")
         log.debug("LP round %d: cols=%d obj=%.6g slack=%.3g neg=%d", rounds, len(col_unit), objective,
                   slack_total, n_neg)
-        converged = n_neg == 0
+        # the Lagrangian bound meeting the pool LP proves the pool LP optimal for the full model
+        converged = n_neg == 0 or (slack_total <= 1e-6 and objective - best_bound <= 1e-7 * max(abs(objective), 1.0))
         if converged and slack_total > 1e-6 and escalations < 2:
             # slack left at convergence: either truly infeasible or prices too low; raise them and check
             escalations += 1

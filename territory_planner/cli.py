@@ -1,0 +1,193 @@
+"""The ``territory-planner`` command line: parse options, call ``api``, print. Nothing else lives here.
+
+Exit codes: 0 success, 1 bad input or infeasible, 2 usage error, 3 solver failure / no plan in time.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from territory_planner import __version__, api
+from territory_planner.cli_support import handle_errors, stderr_console
+from territory_planner.io.scenario import load_scenario
+from territory_planner.options import build_options
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``plan`` and ``validate``."""
+    decorators = [
+        click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path)),
+        click.option("--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."),
+        click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
+        click.option("--balance", help="Comma-separated measures to balance [default: potential,workload]."),
+        click.option("--tolerance", help="0.05, or per measure: potential=0.05,workload=0.1 [default: 0.05]."),
+        click.option("--max-moved-share", type=float, help="At most this share of potential changes rep (0..1)."),
+        click.option("--max-moved-share-per-rep", type=float, help="Each rep loses at most this share of what it holds."),
+        click.option("--disruption-weight", type=float,
+                     help="Penalty on moved potential; 1 prices moving 1%% of potential like 1%% of today's travel."),
+        click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
+        click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
+    ]
+    for d in reversed(decorators):
+        fn = d(fn)
+    return fn
+
+
+def _collect(scenario: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = load_scenario(scenario) if scenario else {}
+    for key, value in flags.items():
+        if value is not None and value is not False:
+            values[key] = value
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="territory-planner")
+def main() -> None:
+    """Design balanced, compact, stable sales territories with an integer program.
+
+    \b
+    Quick start:
+      territory-planner demo --out demo_plan
+      territory-planner plan sample_data/scenarios/base.toml --out plans/base
+    """
+
+
+@main.command()
+@model_options
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write.")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), help="Solver back-end [default: highs].")
+@click.option("--time-limit", type=float, help="Seconds; the best plan found so far is returned [default: 120].")
+@click.option("--gap", type=float, help="Stop once the proven gap is at most this [default: 0.001].")
+@click.option("--seed", type=int, help="Random seed (same inputs + seed = same plan).")
+@click.option("--candidates", type=int, help="Nearest reps per account to start from [default: 8].")
+@click.option("--threads", type=int, help="Solver threads [default: 1].")
+@click.option("--choose-centres", is_flag=True, default=None, help="Let the planner choose every rep's centre.")
+@click.option("--relax", is_flag=True, default=None, help="If infeasible, write the least-violation plan, marked.")
+@click.option("--offline", is_flag=True, default=None, help="Self-contained map.html (no CDN, no tiles).")
+@click.option("--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report.")
+@click.option("--period", help="KPI period: 2026Q2, 2026-07, 2026 or START:END.")
+@click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
+@click.option("--force", is_flag=True, help="Replace an existing plan folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--from-manifest", type=click.Path(exists=True, path_type=Path),
+              help="Re-run the plan recorded in PLAN_DIR/manifest.json (flags still override).")
+@handle_errors("out")
+def plan(scenario: Path | None, out: Path, force: bool, quiet: bool, from_manifest: Path | None = None,
+         **flags: Any) -> None:
+    """Solve a territory plan and write it to OUT.
+
+    \b
+    Examples:
+      territory-planner plan sample_data/scenarios/base.toml --out plans/base
+      territory-planner plan --accounts accounts.csv --reps reps.csv --tolerance 0.03 \\
+          --max-moved-share 0.1 --out plans/tight --time-limit 60
+    """
+    if from_manifest is not None:
+        if scenario is not None:
+            raise click.UsageError("give either a SCENARIO or --from-manifest, not both")
+        from territory_planner.manifest import load_manifest
+
+        values, warnings = load_manifest(from_manifest)
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        values.update(_collect(None, flags))
+        options = build_options(values, source=str(from_manifest))
+    else:
+        options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
+    console = stderr_console()
+    started = time.time()
+    command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    extra: dict[str, Any] = {"command_line": command}
+    if scenario is not None:
+        extra["scenario"] = str(Path(scenario).resolve())
+    if quiet:
+        output = api.plan(options, out, force=force, extra=extra)
+    else:
+        with console.status("loading inputs", spinner="dots") as status:
+            def progress(message: str) -> None:
+                status.update(f"[{time.time() - started:5.1f}s] {message}")
+            output = api.plan(options, out, force=force, progress=progress, extra=extra)
+    s = output.summary
+    gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
+    click.echo(
+        f"{s['status']}: {s['accounts']} accounts -> {s['reps']} reps | objective {s['objective']:,.1f} "
+        f"| lower bound {s['lower_bound'] or float('nan'):,.1f} | gap {gap} | {s['solve_seconds']:.1f}s"
+    )
+    devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
+    click.echo(f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
+               f"({100 * s['moved_potential_share']:.1f}% of potential)")
+    if s["status"] == "relaxed":
+        click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
+    click.echo(f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html)")
+
+
+@main.command()
+@model_options
+@handle_errors(None)
+def validate(scenario: Path | None, **flags: Any) -> None:
+    """Check the inputs and the model's feasibility pre-checks without solving.
+
+    \b
+    Example:
+      territory-planner validate --accounts accounts.csv --reps reps.csv
+    """
+    options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
+    info = api.validate(options)
+    table = Table(title="inputs are valid")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key in ("accounts", "units", "reps", "reps_without_home"):
+        table.add_row(key, f"{info[key]:,}")
+    for m, v in info["totals"].items():
+        table.add_row(f"total {m}", f"{v:,.1f}")
+    for m, v in info["balance_floor"].items():
+        table.add_row(f"balance floor {m}", f"+-{100 * v:.2f}%")
+    Console().print(table)
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+@click.option("--offline", is_flag=True, help="Self-contained map.html.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.pass_context
+def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool) -> None:
+    """Run the demo scenario on the bundled sample data (2,000 US accounts, 20 reps, CRM history).
+
+    \b
+    Example:
+      territory-planner demo --out demo_plan
+    """
+    scenario = SAMPLE_DIR / "scenarios" / "base.toml"
+    if not scenario.is_file():
+        click.echo(f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True)
+        sys.exit(1)
+    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None)
+
+
+def _register() -> None:
+    from territory_planner.render.cli import map_command
+    from territory_planner.report.cli import report_command
+
+    main.add_command(map_command)
+    main.add_command(report_command)
+
+
+_register()
+
+
+def print_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,131 @@
+"""``manifest.json``: everything needed to reproduce a plan folder.
+
+The manifest records the fully resolved options (the scenario after inheritance and command-line
+overrides, with absolute paths), the SHA-256 of every input file, the package, Python and solver versions,
+the seed, the command line and the start time, plus the hash of the assignments written. ``plan
+--from-manifest PLAN/manifest.json`` rebuilds the same options from it; ``load_manifest`` reports inputs
+or versions that changed since, because those are what make a rerun differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from territory_planner import __version__
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import atomic_write_text
+from territory_planner.options import PATH_OPTIONS, PlanOptions
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+_PACKAGES = ("pulp", "highspy", "numpy", "pandas", "scipy", "geopandas", "folium")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def path_sha256(path: Path) -> str | None:
+    """Hash of a file, or of a folder's files (names and contents, sorted); None when missing."""
+    if path.is_file():
+        return file_sha256(path)
+    if not path.is_dir():
+        return None
+    h = hashlib.sha256()
+    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(child.relative_to(path)).encode())
+        h.update(file_sha256(child).encode())
+    return h.hexdigest()
+
+
+def versions(solver: str | None = None) -> dict[str, str | None]:
+    out: dict[str, str | None] = {"territory_planner": __version__, "python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    out["solver"] = solver
+    return out
+
+
+def resolved_options(options: PlanOptions) -> dict[str, Any]:
+    """``options.to_json()`` with every path made absolute, so the manifest works from any folder."""
+    data = options.to_json()
+    for key in PATH_OPTIONS:
+        if data.get(key):
+            data[key] = str(Path(data[key]).resolve())
+    return data
+
+
+def build_manifest(
+    options: PlanOptions, summary: dict[str, Any], folder: Path, *, started: dt.datetime,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The manifest of a plan written into ``folder`` (assignments.csv must already be there)."""
+    context = context or {}
+    data = resolved_options(options)
+    inputs = {key: {"path": data[key], "sha256": path_sha256(Path(data[key]))} for key in sorted(PATH_OPTIONS)
+              if data.get(key)}
+    assignments = folder / "assignments.csv"
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "started_at": started.isoformat(timespec="seconds"),
+        "command_line": context.get("command_line"),
+        "scenario": str(context["scenario"]) if context.get("scenario") else None,
+        "seed": options.seed,
+        "options": data,
+        "inputs": inputs,
+        "versions": versions(summary.get("solver")),
+        "result": {
+            "status": summary.get("status"),
+            "objective": summary.get("objective"),
+            "assignments_sha256": file_sha256(assignments) if assignments.is_file() else None,
+        },
+    }
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
+    """Read a manifest: the option mapping for ``build_options`` and warnings about what changed since.
+
+    ``path`` is the manifest file or the plan folder holding it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(Problem(str(path), None, None, "manifest not found")) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(Problem(str(path), None, None, f"not a valid manifest: {exc}")) from None
+    if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
+        raise InputError(Problem(str(path), None, "options", "manifest has no options table"))
+    warnings: list[str] = []
+    for key, entry in (data.get("inputs") or {}).items():
+        now = path_sha256(Path(entry["path"]))
+        if now is None:
+            warnings.append(f"input {key} {entry['path']} no longer exists")
+        elif now != entry.get("sha256"):
+            warnings.append(f"input {key} {entry['path']} changed since the plan was made (hash differs)")
+    recorded = data.get("versions") or {}
+    current = versions(recorded.get("solver"))
+    for name, version in recorded.items():
+        if name != "solver" and current.get(name) != version:
+            warnings.append(f"{name} is {current.get(name)} now, the plan was made with {version}")
+    options = {k: v for k, v in data["options"].items() if v is not None}
+    return options, warnings

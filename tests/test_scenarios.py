@@ -1,0 +1,118 @@
+"""Scenario inheritance, added/removed reps, and the manifest round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scenario_fixtures import write_instance
+
+from territory_planner import api
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.io.scenario import load_scenario
+from territory_planner.manifest import load_manifest
+from territory_planner.options import build_options
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "scenarios"
+
+
+def test_child_overrides_parent_and_merges_tables(tmp_path: Path) -> None:
+    write_instance(tmp_path)
+    (tmp_path / "mid.toml").write_text(
+        'extends = "base.toml"\nmax_moved_share = 0.2\n[tolerance]\npotential = 0.03\nworkload = 0.08\n'
+    )
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "leaf.toml").write_text('extends = "../mid.toml"\nseed = 9\n[tolerance]\nworkload = 0.1\n')
+    values = load_scenario(sub / "leaf.toml")
+    assert values["seed"] == 9  # child wins
+    assert values["max_moved_share"] == 0.2  # inherited from the middle file
+    assert values["time_limit"] == 20  # inherited from the root
+    assert values["tolerance"] == {"potential": 0.03, "workload": 0.1}  # tables merged key by key
+    assert values["accounts"] == (tmp_path / "accounts.csv").resolve()  # resolved against the parent's folder
+
+
+def test_inheritance_cycle_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(InputError, match="cycle"):
+        load_scenario(tmp_path / "a.toml")
+
+
+def test_missing_parent_and_unknown_keys(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('extends = "nope.toml"\n')
+    with pytest.raises(InputError, match="not found"):
+        load_scenario(tmp_path / "a.toml")
+    (tmp_path / "b.toml").write_text('reps_remove = ["R1"]\n[reps]\nwho = 1\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "b.toml")
+    assert {p.column for p in info.value.problems} == {"reps_remove", "reps.who"}
+
+
+def test_reps_add_and_remove_accumulate_and_plan(tmp_path: Path) -> None:
+    write_instance(tmp_path)
+    (tmp_path / "drop.toml").write_text('extends = "base.toml"\n[reps]\nremove = ["R3"]\n')
+    (tmp_path / "hire.toml").write_text(
+        'extends = "drop.toml"\n[[reps.add]]\nrep_id = "R9"\nname = "New hire"\nlat = 41.0\nlon = -100.0\n'
+    )
+    values = load_scenario(tmp_path / "hire.toml")
+    assert values["reps"] == (tmp_path / "reps.csv").resolve()
+    assert values["reps_remove"] == ["R3"]
+    assert values["reps_add"][0]["rep_id"] == "R9"
+    out = api.solve(build_options(values))
+    a = out.assignments
+    assert set(a["rep_id"]) == {"R0", "R1", "R2", "R9"}
+    left = a[a["current_rep"] == "R3"]
+    assert len(left) > 0 and left["moved"].all()
+    assert left["reason"].str.contains("rep left").all()
+
+
+def test_removing_an_unknown_rep_is_an_input_error(tmp_path: Path) -> None:
+    write_instance(tmp_path)
+    (tmp_path / "bad.toml").write_text('extends = "base.toml"\n[reps]\nremove = ["R77"]\n')
+    with pytest.raises(InputError, match="R77"):
+        api.solve(build_options(load_scenario(tmp_path / "bad.toml")))
+
+
+def test_manifest_round_trip_gives_identical_assignments(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path / "inst", extra='[reps]\nremove = ["R2"]\n')
+    runner = CliRunner()
+    first = runner.invoke(main, ["plan", str(scenario), "--out", str(tmp_path / "p1"), "-q"])
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((tmp_path / "p1" / "manifest.json").read_text())
+    assert manifest["seed"] == 1
+    assert manifest["scenario"] == str(scenario.resolve())
+    assert manifest["options"]["reps_remove"] == ["R2"]
+    assert set(manifest["inputs"]) == {"accounts", "reps"}
+    assert manifest["versions"]["pulp"] and manifest["versions"]["solver"]
+    assert "plan" in manifest["command_line"] and manifest["started_at"]
+    second = runner.invoke(
+        main, ["plan", "--from-manifest", str(tmp_path / "p1" / "manifest.json"), "--out", str(tmp_path / "p2"), "-q"]
+    )
+    assert second.exit_code == 0, second.output
+    a1 = pd.read_csv(tmp_path / "p1" / "assignments.csv")
+    a2 = pd.read_csv(tmp_path / "p2" / "assignments.csv")
+    pd.testing.assert_frame_equal(a1, a2)
+    m2 = json.loads((tmp_path / "p2" / "manifest.json").read_text())
+    assert m2["result"]["assignments_sha256"] == manifest["result"]["assignments_sha256"]
+
+
+def test_manifest_warns_when_an_input_changed(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path)
+    api.plan(build_options(load_scenario(scenario)), tmp_path / "p")
+    _, warnings = load_manifest(tmp_path / "p")
+    assert warnings == []
+    with open(tmp_path / "reps.csv", "a") as fh:
+        fh.write("R5,Extra,41,-100,1\n")
+    _, warnings = load_manifest(tmp_path / "p" / "manifest.json")
+    assert any("reps" in w and "changed" in w for w in warnings)
+
+
+@pytest.mark.parametrize("name", ["base", "two_new_reps_texas", "tight_tolerance", "low_disruption", "rep_departure"])
+def test_sample_scenarios_load(name: str) -> None:
+    options = build_options(load_scenario(SAMPLE / f"{name}.toml"))
+    assert options.accounts is not None and options.accounts.is_file()
