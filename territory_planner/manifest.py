@@ -69,14 +69,21 @@ def resolved_options(options: PlanOptions) -> dict[str, Any]:
 
 
 def build_manifest(
-    options: PlanOptions, summary: dict[str, Any], folder: Path, *, started: dt.datetime,
+    options: PlanOptions,
+    summary: dict[str, Any],
+    folder: Path,
+    *,
+    started: dt.datetime,
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a plan written into ``folder`` (assignments.csv must already be there)."""
     context = context or {}
     data = resolved_options(options)
-    inputs = {key: {"path": data[key], "sha256": path_sha256(Path(data[key]))} for key in sorted(PATH_OPTIONS)
-              if data.get(key)}
+    inputs = {
+        key: {"path": data[key], "sha256": path_sha256(Path(data[key]))}
+        for key in sorted(PATH_OPTIONS)
+        if data.get(key)
+    }
     assignments = folder / "assignments.csv"
     return {
         "manifest_version": MANIFEST_VERSION,

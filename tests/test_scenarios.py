@@ -67,7 +67,8 @@ def test_reps_add_and_remove_accumulate_and_plan(tmp_path: Path) -> None:
     a = out.assignments
     assert set(a["rep_id"]) == {"R0", "R1", "R2", "R9"}
     left = a[a["current_rep"] == "R3"]
-    assert len(left) > 0 and left["moved"].all()
+    assert len(left) > 0
+    assert left["moved"].all()
     assert left["reason"].str.contains("rep left").all()
 
 
@@ -79,7 +80,9 @@ def test_removing_an_unknown_rep_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_manifest_round_trip_gives_identical_assignments(tmp_path: Path) -> None:
-    scenario = write_instance(tmp_path / "inst", extra='[reps]\nremove = ["R2"]\n')
+    write_instance(tmp_path / "inst")
+    scenario = tmp_path / "inst" / "drop.toml"
+    scenario.write_text('extends = "base.toml"\n[reps]\nremove = ["R2"]\n')
     runner = CliRunner()
     first = runner.invoke(main, ["plan", str(scenario), "--out", str(tmp_path / "p1"), "-q"])
     assert first.exit_code == 0, first.output
@@ -88,10 +91,20 @@ def test_manifest_round_trip_gives_identical_assignments(tmp_path: Path) -> None
     assert manifest["scenario"] == str(scenario.resolve())
     assert manifest["options"]["reps_remove"] == ["R2"]
     assert set(manifest["inputs"]) == {"accounts", "reps"}
-    assert manifest["versions"]["pulp"] and manifest["versions"]["solver"]
-    assert "plan" in manifest["command_line"] and manifest["started_at"]
+    assert manifest["versions"]["pulp"]
+    assert manifest["versions"]["solver"]
+    assert "plan" in manifest["command_line"]
+    assert manifest["started_at"]
     second = runner.invoke(
-        main, ["plan", "--from-manifest", str(tmp_path / "p1" / "manifest.json"), "--out", str(tmp_path / "p2"), "-q"]
+        main,
+        [
+            "plan",
+            "--from-manifest",
+            str(tmp_path / "p1" / "manifest.json"),
+            "--out",
+            str(tmp_path / "p2"),
+            "-q",
+        ],
     )
     assert second.exit_code == 0, second.output
     a1 = pd.read_csv(tmp_path / "p1" / "assignments.csv")
@@ -112,7 +125,10 @@ def test_manifest_warns_when_an_input_changed(tmp_path: Path) -> None:
     assert any("reps" in w and "changed" in w for w in warnings)
 
 
-@pytest.mark.parametrize("name", ["base", "two_new_reps_texas", "tight_tolerance", "low_disruption", "rep_departure"])
+@pytest.mark.parametrize(
+    "name", ["base", "two_new_reps_texas", "tight_tolerance", "low_disruption", "rep_departure"]
+)
 def test_sample_scenarios_load(name: str) -> None:
     options = build_options(load_scenario(SAMPLE / f"{name}.toml"))
-    assert options.accounts is not None and options.accounts.is_file()
+    assert options.accounts is not None
+    assert options.accounts.is_file()

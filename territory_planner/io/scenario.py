@@ -73,13 +73,17 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
             reps: dict[str, Any] = {"add": [], "remove": []}
             for rk, rv in table.items():
                 if rk not in _REPS_KEYS:
-                    problems.append(Problem(src, None, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)"))
+                    problems.append(
+                        Problem(src, None, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)")
+                    )
                 elif rk == "path":
                     reps["path"] = (path.parent / str(rv)).resolve()
                 elif rk == "add":
                     rows = rv if isinstance(rv, list) else [rv]
                     if not all(isinstance(r, dict) for r in rows):
-                        problems.append(Problem(src, None, "reps.add", "reps.add must be [[reps.add]] tables"))
+                        problems.append(
+                            Problem(src, None, "reps.add", "reps.add must be [[reps.add]] tables")
+                        )
                     else:
                         reps["add"] = [dict(r) for r in rows]
                 else:
@@ -125,7 +129,9 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError(Problem(str(path), None, "extends", "extends must be a file name", str(parent_name)))
     parent_path = path.parent / parent_name
     if not parent_path.is_file():
-        raise InputError(Problem(str(path), None, "extends", f"parent scenario {parent_path} not found", parent_name))
+        raise InputError(
+            Problem(str(path), None, "extends", f"parent scenario {parent_path} not found", parent_name)
+        )
     return _merge(_load_chain(parent_path, (*seen, path)), own)
 
 
