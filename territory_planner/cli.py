@@ -184,6 +184,10 @@ def _register() -> None:
 
     main.add_command(map_command)
     main.add_command(report_command)
+    from territory_planner.scenario_cli import compare_command, sweep_command
+
+    main.add_command(compare_command)
+    main.add_command(sweep_command)
 
 
 _register()

@@ -1,0 +1,267 @@
+"""Compare plan folders: which accounts move, who gains and loses what, and the balance side by side.
+
+The first plan is the baseline; every other plan is compared with it. Plans may have different rosters
+(a scenario that adds or removes reps): reps present in only one plan are listed as added or removed, and
+accounts present in only one plan appear in ``moves.csv`` with an empty rep on the other side.
+
+Outputs (written atomically into one folder):
+    moves.csv            plan_a, plan_b, account_id, rep_a, rep_b, potential, workload[, pipeline]
+    rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
+    balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
+    plans.csv            one row per plan: status, objective, gap, max deviation, moved share
+    compare.html         the tables and the plans' maps side by side (copies under maps/)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+
+MEASURES = ("potential", "workload")
+BALANCE_COLUMNS = ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km")
+
+
+@dataclass(frozen=True)
+class PlanFolder:
+    label: str
+    path: Path
+    assignments: pd.DataFrame
+    territories: pd.DataFrame
+    summary: dict[str, Any]
+    pipeline: pd.Series | None  # weighted open pipeline per account_id, when the plan has CRM history
+
+
+@dataclass(frozen=True)
+class Comparison:
+    plans: list[PlanFolder]
+    moves: pd.DataFrame
+    statement: pd.DataFrame
+    balance: pd.DataFrame
+    overview: pd.DataFrame
+
+
+def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
+    crm = (summary.get("config") or {}).get("crm")
+    path = Path(crm) / "opportunities.csv" if crm else None
+    if path is None or not path.is_file():
+        return None
+    opps = pd.read_csv(path, dtype={"account_id": str})
+    cols = {c.lower(): c for c in opps.columns}
+    if not {"account_id", "amount", "probability", "status"} <= set(cols):
+        return None
+    opps = opps.rename(columns={v: k for k, v in cols.items()})
+    open_ = opps[opps["status"].astype(str).str.lower() == "open"]
+    value = pd.to_numeric(open_["amount"], errors="coerce") * pd.to_numeric(
+        open_["probability"], errors="coerce"
+    )
+    return value.groupby(open_["account_id"]).sum()
+
+
+def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
+    """Read a plan folder written by ``plan`` (assignments.csv, territories.csv, summary.json)."""
+    path = Path(path)
+    missing = [n for n in ("assignments.csv", "territories.csv", "summary.json") if not (path / n).is_file()]
+    if missing:
+        raise InputError(Problem(str(path), None, None, f"not a plan folder: missing {', '.join(missing)}"))
+    text = {"account_id": str, "rep_id": str, "current_rep": str}
+    assignments = pd.read_csv(path / "assignments.csv", dtype=text, keep_default_na=False)
+    territories = pd.read_csv(
+        path / "territories.csv", dtype={"rep_id": str, "name": str}, keep_default_na=False
+    )
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(Problem(str(path / "summary.json"), None, None, f"not valid JSON: {exc}")) from None
+    for col in MEASURES:
+        if col not in assignments.columns:
+            assignments[col] = 0.0
+    return PlanFolder(
+        label or path.name, path, assignments, territories, summary, _weighted_pipeline(summary)
+    )
+
+
+def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
+    """Every account whose rep differs between ``a`` and ``b`` (including accounts in only one plan)."""
+    left = a.assignments[["account_id", "rep_id", *MEASURES]].rename(columns={"rep_id": "rep_a"})
+    right = b.assignments[["account_id", "rep_id", *MEASURES]].rename(columns={"rep_id": "rep_b"})
+    merged = left.merge(right, on="account_id", how="outer", suffixes=("", "_b"))
+    for m in MEASURES:
+        merged[m] = merged[m].fillna(merged[f"{m}_b"])
+    merged[["rep_a", "rep_b"]] = merged[["rep_a", "rep_b"]].fillna("")
+    moved = merged[merged["rep_a"] != merged["rep_b"]].copy()
+    out = moved[["account_id", "rep_a", "rep_b", *MEASURES]].sort_values("account_id", kind="stable")
+    out.insert(0, "plan_b", b.label)
+    out.insert(0, "plan_a", a.label)
+    pipeline = a.pipeline if a.pipeline is not None else b.pipeline
+    if pipeline is not None:
+        out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
+    return out.reset_index(drop=True)
+
+
+def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame) -> pd.DataFrame:
+    """Per rep: what it gains and loses going from plan ``a`` to plan ``b``."""
+    reps_a, reps_b = (
+        set(a.assignments["rep_id"]) | set(a.territories["rep_id"]),
+        set(b.assignments["rep_id"]) | set(b.territories["rep_id"]),
+    )
+    measures = [*MEASURES, *(["pipeline"] if "pipeline" in moves.columns else [])]
+    rows = []
+    for rep in sorted(reps_a | reps_b):
+        status = "kept" if rep in reps_a and rep in reps_b else ("removed" if rep in reps_a else "added")
+        gained, lost = moves[moves["rep_b"] == rep], moves[moves["rep_a"] == rep]
+        row: dict[str, Any] = {
+            "plan_a": a.label,
+            "plan_b": b.label,
+            "rep_id": rep,
+            "roster": status,
+            "accounts_a": int((a.assignments["rep_id"] == rep).sum()),
+            "accounts_b": int((b.assignments["rep_id"] == rep).sum()),
+            "accounts_in": len(gained),
+            "accounts_out": len(lost),
+        }
+        for m in measures:
+            row[f"{m}_in"] = float(gained[m].sum())
+            row[f"{m}_out"] = float(lost[m].sum())
+            row[f"{m}_net"] = row[f"{m}_in"] - row[f"{m}_out"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def balance_table(plans: list[PlanFolder]) -> pd.DataFrame:
+    """Rep by rep, the balance columns of every plan side by side (``label: column``); blank = not in plan."""
+    reps = sorted(set().union(*(set(p.territories["rep_id"]) for p in plans)))
+    out = pd.DataFrame({"rep_id": reps})
+    for p in plans:
+        cols = [c for c in BALANCE_COLUMNS if c in p.territories.columns]
+        t = p.territories.set_index("rep_id")[cols]
+        for c in cols:
+            out[f"{p.label}: {c}"] = out["rep_id"].map(t[c])
+    return out
+
+
+def overview_table(plans: list[PlanFolder]) -> pd.DataFrame:
+    rows = []
+    for p in plans:
+        s = p.summary
+        devs = s.get("max_abs_dev_pct") or {}
+        rows.append(
+            {
+                "plan": p.label,
+                "status": s.get("status"),
+                "reps": s.get("reps"),
+                "accounts": s.get("accounts"),
+                "objective": s.get("objective"),
+                "gap": s.get("gap"),
+                **{f"max_{m}_dev_pct": v for m, v in devs.items()},
+                "moved_accounts": s.get("moved_accounts"),
+                "moved_potential_share": s.get("moved_potential_share"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    labels = [p.resolve().name or str(p) for p in paths]
+    if len(set(labels)) < len(labels):
+        labels = [f"{i + 1}-{lab}" for i, lab in enumerate(labels)]
+    return labels
+
+
+def compare_plans(paths: list[Path]) -> Comparison:
+    if len(paths) < 2:
+        raise InputError(Problem("compare", None, None, "compare needs at least two plan folders"))
+    problems: list[Problem] = []
+    plans: list[PlanFolder] = []
+    for path, label in zip(paths, _labels(paths), strict=True):
+        try:
+            plans.append(read_plan(path, label))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    base = plans[0]
+    moves = [moves_frame(base, other) for other in plans[1:]]
+    statements = [rep_statement(base, other, mv) for other, mv in zip(plans[1:], moves, strict=True)]
+    return Comparison(
+        plans,
+        pd.concat(moves, ignore_index=True),
+        pd.concat(statements, ignore_index=True),
+        balance_table(plans),
+        overview_table(plans),
+    )
+
+
+def _table(frame: pd.DataFrame, title: str) -> str:
+    body = frame.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.2f}", border=0)
+    return f"<h2>{html.escape(title)}</h2>\n{body}"
+
+
+def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
+    labels = [p.label for p in comparison.plans]
+    frames = "".join(
+        f"<figure><figcaption>{html.escape(lab)}</figcaption>"
+        + (
+            f'<iframe src="{html.escape(maps[lab])}" title="{html.escape(lab)} map"></iframe>'
+            if lab in maps
+            else "<p>no map.html in this plan</p>"
+        )
+        + "</figure>"
+        for lab in labels
+    )
+    moves_shown = comparison.moves.head(500)
+    note = (
+        ""
+        if len(comparison.moves) <= 500
+        else f"<p>first 500 of {len(comparison.moves):,} moves: see moves.csv</p>"
+    )
+    title = "Plan comparison: " + " vs ".join(labels)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+.maps {{ display: grid; grid-template-columns: repeat({min(len(labels), 2)}, 1fr); gap: 1rem; }}
+iframe {{ width: 100%; height: 480px; border: 1px solid #ccc; }}
+table {{ border-collapse: collapse; font-size: 0.85rem; margin-bottom: 1.5rem; }}
+th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }}
+th {{ background: #f4f4f4; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.</p>
+<div class="maps">{frames}</div>
+{_table(comparison.overview, "Plans")}
+{_table(comparison.statement, "Gains and losses per rep")}
+{_table(comparison.balance, "Balance side by side")}
+{_table(moves_shown, f"Moved accounts ({len(comparison.moves):,})")}{note}
+</body></html>
+"""
+
+
+def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
+    """Compare plan folders and write the comparison folder ``out`` atomically."""
+    comparison = compare_plans([Path(p) for p in paths])
+    with staged_output_dir(Path(out), force=force) as stage:
+        write_csv(comparison.moves, stage / "moves.csv")
+        write_csv(comparison.statement, stage / "rep_statement.csv")
+        write_csv(comparison.balance, stage / "balance.csv")
+        write_csv(comparison.overview, stage / "plans.csv")
+        maps: dict[str, str] = {}
+        for i, p in enumerate(comparison.plans):
+            if (p.path / "map.html").is_file():
+                (stage / "maps").mkdir(exist_ok=True)
+                name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
+                shutil.copyfile(p.path / "map.html", stage / name)
+                maps[p.label] = name
+        atomic_write_text(stage / "compare.html", render_html(comparison, maps))
+    return comparison
+
+
+__all__ = ["Comparison", "PlanFolder", "compare", "compare_plans", "read_plan"]

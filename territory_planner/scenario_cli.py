@@ -1,0 +1,145 @@
+"""``territory-planner compare`` and ``sweep``: thin click layers over ``compare`` and ``sweep``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from territory_planner.cli_support import handle_errors, stderr_console
+
+
+@click.command(name="compare")
+@click.argument(
+    "plans", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write."
+)
+@click.option("--force", is_flag=True, help="Replace an existing comparison folder.")
+@handle_errors(None)
+def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
+    """Compare two or more plan folders (the first is the baseline).
+
+    Writes moves.csv (accounts whose rep differs), rep_statement.csv (per rep: accounts, potential and
+    workload in and out; reps added or removed between plans are listed), balance.csv and plans.csv (side by
+    side) and compare.html with the maps next to each other.
+
+    \b
+    Example:
+      territory-planner compare plans/base plans/texas --out plans/base-vs-texas
+    """
+    from territory_planner.compare import compare
+
+    if len(plans) < 2:
+        raise click.UsageError("compare needs at least two plan folders")
+    result = compare(list(plans), out, force=force)
+    for row in result.overview.itertuples(index=False):
+        click.echo(f"{row.plan}: {row.status}, {row.reps} reps, objective {row.objective}")
+    added = result.statement[result.statement["roster"] != "kept"]
+    for row in added.itertuples(index=False):
+        click.echo(f"rep {row.rep_id} {row.roster} in {row.plan_b}")
+    click.echo(
+        f"{len(result.moves):,} account moves; wrote {out}/ (moves.csv, rep_statement.csv, balance.csv, "
+        "plans.csv, compare.html)"
+    )
+
+
+@click.command(name="sweep")
+@click.argument("scenario", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--grid",
+    "grids",
+    multiple=True,
+    required=True,
+    help="NAME=V1,V2,... (a scenario key); repeat for more dimensions; every combination runs.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Sweep folder.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Points solved in parallel.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Local process pool, or a Dask cluster (see --address).",
+)
+@click.option("--address", help="Dask scheduler, e.g. tcp://HOST:8786 (default: a local Dask cluster).")
+@click.option("--time-limit", type=float, help="Seconds per point (overrides the scenario).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors(None)
+def sweep_command(
+    scenario: Path,
+    grids: tuple[str, ...],
+    out: Path,
+    workers: int,
+    executor: str,
+    address: str | None,
+    time_limit: float | None,
+    quiet: bool,
+) -> None:
+    """Solve one plan per combination of grid values and chart the balance/disruption/travel trade-off.
+
+    Writes one plan folder per point under OUT/points/, OUT/sweep.csv and OUT/sweep.html (Pareto-efficient
+    plans marked). Failed or infeasible points are recorded with their reason. Re-running the same command
+    skips points that are already complete; Ctrl-C keeps the finished points.
+
+    \b
+    Examples:
+      territory-planner sweep sample_data/scenarios/base.toml --grid tolerance=0.03,0.05,0.1 \\
+          --grid max_moved_share=0,0.05,0.1,0.2,1 --out sweeps/base --workers 4
+      territory-planner sweep base.toml --grid tolerance=0.03,0.05 --out sweeps/b \\
+          --executor dask --address tcp://scheduler:8786
+    """
+    from territory_planner.sweep import parse_grid, run_sweep
+
+    if workers < 1:
+        raise click.UsageError("--workers must be at least 1")
+    grid = parse_grid(grids)
+    overrides: dict[str, Any] = {"time_limit": time_limit} if time_limit else {}
+    progress = Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        disable=quiet,
+    )
+    task = progress.add_task("sweep", total=None)
+
+    def on_point(_row: dict[str, Any], done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    try:
+        with progress:
+            table = run_sweep(
+                scenario,
+                grid,
+                out,
+                overrides=overrides,
+                workers=workers,
+                executor=executor,
+                address=address,
+                on_point=on_point,
+            )
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished points are kept in {out}/points; run the same command to resume", err=True
+        )
+        sys.exit(130)
+    counts = table["status"].value_counts().to_dict()
+    click.echo(
+        ", ".join(f"{n} {s}" for s, n in counts.items()) + f" | {int(table['pareto'].sum())} Pareto-efficient"
+    )
+    click.echo(f"wrote {out}/sweep.csv and {out}/sweep.html")

@@ -1,0 +1,358 @@
+"""Parameter sweeps: one plan per grid point, a results table and the balance/disruption/travel trade-off.
+
+``run_sweep(scenario, {"tolerance": [0.03, 0.05], "max_moved_share": [0, 0.1]}, out)`` solves every
+combination (grid names are scenario keys) and writes::
+
+    out/points/p000_tolerance-0.03_max_moved_share-0/   a complete plan folder per point
+    out/sweep.csv                                       parameters, status, objective, gap, deviation, ...
+    out/sweep.html                                      the trade-off chart (inline SVG) and the table
+
+Points run on a local process pool (``workers``) or on a Dask cluster (``executor="dask"``); each solve uses
+one solver thread. A point that fails or is infeasible is recorded with its reason and the sweep goes on.
+A point whose folder already holds a complete ``summary.json`` is not recomputed (resume), and an
+interrupted sweep still writes the rows it finished.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import html
+import itertools
+import json
+import logging
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from territory_planner.errors import InfeasibleError, InputError, Problem, TerritoryPlannerError
+from territory_planner.io.scenario import load_scenario
+from territory_planner.io.writers import atomic_write_text, write_csv
+from territory_planner.options import OPTION_NAMES, build_options
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = [
+    "status",
+    "objective",
+    "travel",
+    "gap",
+    "max_dev_pct",
+    "moved_share",
+    "moved_accounts",
+    "seconds",
+    "pareto",
+    "error",
+]
+OnPoint = Callable[[dict[str, Any], int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    index: int
+    params: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        def fmt(v: Any) -> str:
+            return "".join(c if c.isalnum() or c in ".-" else "_" for c in str(v))
+
+        return f"p{self.index:03d}_" + "_".join(f"{k}-{fmt(v)}" for k, v in self.params.items())
+
+
+def _coerce(text: str) -> Any:
+    text = text.strip()
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def parse_grid(specs: list[str] | tuple[str, ...]) -> dict[str, list[Any]]:
+    """``["tolerance=0.03,0.05", "max_moved_share=0,0.1"]`` -> {name: values}, names checked."""
+    grid: dict[str, list[Any]] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        key = name.strip().replace("-", "_")
+        if not sep or not values.strip():
+            problems.append(Problem("--grid", None, name, f"expected NAME=V1,V2,...; got {spec!r}", spec))
+        elif key not in OPTION_NAMES or key in {"accounts", "reps", "crm", "reps_add", "reps_remove"}:
+            problems.append(
+                Problem("--grid", None, name, f"{name!r} is not an option that can be swept", spec)
+            )
+        elif key in grid:
+            problems.append(Problem("--grid", None, name, f"{name!r} is given twice", spec))
+        else:
+            grid[key] = [_coerce(v) for v in values.split(",") if v.strip()]
+    if problems:
+        raise InputError(problems)
+    return grid
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[SweepPoint]:
+    keys = list(grid)
+    return [
+        SweepPoint(i, dict(zip(keys, combo, strict=True)))
+        for i, combo in enumerate(itertools.product(*(grid[k] for k in keys)))
+    ]
+
+
+def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    devs = [v for v in (summary.get("max_abs_dev_pct") or {}).values() if v is not None]
+    travel = summary.get("compactness")
+    return {
+        "status": summary.get("status"),
+        "objective": summary.get("objective"),
+        "travel": travel if travel is not None else summary.get("objective"),
+        "gap": summary.get("gap"),
+        "max_dev_pct": max(devs) if devs else None,
+        "moved_share": summary.get("moved_potential_share"),
+        "moved_accounts": summary.get("moved_accounts"),
+        "seconds": summary.get("solve_seconds"),
+        "error": "",
+    }
+
+
+def read_complete(folder: Path) -> dict[str, Any] | None:
+    """The result row of a finished point, or None when its folder is missing or incomplete."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(summary, dict)
+        or not summary.get("status")
+        or not (folder / "assignments.csv").is_file()
+    ):
+        return None
+    return _row_from_summary(summary)
+
+
+def run_point(values: dict[str, Any], params: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure."""
+    from territory_planner import api
+
+    start = time.perf_counter()
+    try:
+        options = build_options({**values, **params, "threads": 1}, source=f"sweep point {Path(folder).name}")
+        output = api.plan(options, Path(folder), force=True)
+        return _row_from_summary(output.summary)
+    except InfeasibleError as exc:
+        reason = "; ".join([str(exc), *(c.message for c in exc.conflicts[:3])])
+        return {"status": "infeasible", "seconds": round(time.perf_counter() - start, 3), "error": reason}
+    except InputError as exc:
+        reason = "; ".join(p.message for p in exc.problems[:3])
+        return {"status": "input_error", "seconds": round(time.perf_counter() - start, 3), "error": reason}
+    except TerritoryPlannerError as exc:
+        return {"status": "failed", "seconds": round(time.perf_counter() - start, 3), "error": str(exc)}
+    except Exception as exc:  # a crash in one point must not stop the sweep; the reason is recorded
+        log.exception("sweep point %s crashed", folder)
+        return {
+            "status": "failed",
+            "seconds": round(time.perf_counter() - start, 3),
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+
+
+def pareto_mask(
+    frame: pd.DataFrame, criteria: tuple[str, ...] = ("max_dev_pct", "moved_share", "travel")
+) -> pd.Series:
+    """True for rows no other row beats on every criterion (all minimised) and strictly on one."""
+    ok = frame["status"].isin(["optimal", "feasible"]) & frame[list(criteria)].notna().all(axis=1)
+    values = frame.loc[ok, list(criteria)].astype(float).to_numpy()
+    mask = pd.Series(False, index=frame.index)
+    for pos, idx in enumerate(frame.index[ok]):
+        v = values[pos]
+        dominated = ((values <= v + 1e-9).all(axis=1) & (values < v - 1e-9).any(axis=1)).any()
+        mask[idx] = not dominated
+    return mask
+
+
+def _executor_results(
+    todo: list[SweepPoint],
+    values: dict[str, Any],
+    points_dir: Path,
+    executor: str,
+    workers: int,
+    address: str | None,
+) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
+    if executor == "dask":
+        from dask.distributed import Client, as_completed
+
+        client = (
+            Client(address) if address else Client(processes=False, n_workers=workers, threads_per_worker=1)
+        )
+        try:
+            futures = {
+                client.submit(run_point, values, p.params, str(points_dir / p.name), pure=False): p
+                for p in todo
+            }
+            try:
+                for fut in as_completed(futures):
+                    yield futures[fut], fut.result()
+            finally:
+                client.cancel(list(futures))
+        finally:
+            client.close()
+        return
+    if workers <= 1:
+        for p in todo:
+            yield p, run_point(values, p.params, str(points_dir / p.name))
+        return
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        local = {pool.submit(run_point, values, p.params, str(points_dir / p.name)): p for p in todo}
+        for fut in cf.as_completed(local):
+            yield local[fut], fut.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_sweep(
+    scenario: Path | str,
+    grid: dict[str, list[Any]],
+    out: Path | str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    workers: int = 1,
+    executor: str = "local",
+    address: str | None = None,
+    on_point: OnPoint = lambda _row, _done, _total: None,
+) -> pd.DataFrame:
+    """Run (or resume) a sweep and return the sweep.csv table; ``on_point(row, done, total)`` reports."""
+    if executor not in {"local", "dask"}:
+        raise InputError(Problem("--executor", None, None, f"unknown executor {executor!r} (local or dask)"))
+    out = Path(out)
+    values = {**load_scenario(scenario), **(overrides or {})}
+    points = grid_points(grid)
+    build_options({**values, **points[0].params})  # bad base options fail once, up front
+    points_dir = out / "points"
+    points_dir.mkdir(parents=True, exist_ok=True)
+    rows: dict[int, dict[str, Any]] = {}
+    for p in points:
+        done = read_complete(points_dir / p.name)
+        if done is not None:
+            rows[p.index] = {**done, "resumed": True}
+    total = len(points)
+    for p in points:
+        if p.index in rows:
+            on_point(rows[p.index], len(rows), total)
+    todo = [p for p in points if p.index not in rows]
+    try:
+        for point, row in _executor_results(todo, values, points_dir, executor, max(workers, 1), address):
+            rows[point.index] = {**row, "resumed": False}
+            on_point(rows[point.index], len(rows), total)
+    finally:  # Ctrl-C or a cluster failure: keep what finished
+        table = sweep_table(points, rows, grid)
+        write_outputs(table, out, list(grid))
+    return table
+
+
+def sweep_table(
+    points: list[SweepPoint], rows: dict[int, dict[str, Any]], grid: dict[str, list[Any]]
+) -> pd.DataFrame:
+    records = []
+    for p in points:
+        row = rows.get(p.index, {"status": "not_run", "error": "interrupted before this point ran"})
+        records.append(
+            {
+                "point": p.name,
+                **p.params,
+                **{c: row.get(c) for c in RESULT_COLUMNS if c != "pareto"},
+                "resumed": row.get("resumed", False),
+            }
+        )
+    table = pd.DataFrame(records, columns=["point", *grid, *RESULT_COLUMNS, "resumed"])
+    table["error"] = table["error"].fillna("")
+    table["pareto"] = pareto_mask(table)
+    return table
+
+
+def write_outputs(table: pd.DataFrame, out: Path, params: list[str]) -> None:
+    write_csv(table, out / "sweep.csv")
+    atomic_write_text(out / "sweep.html", render_html(table, params))
+
+
+def _svg(table: pd.DataFrame) -> str:
+    ok = table[
+        table["status"].isin(["optimal", "feasible"])
+        & table["max_dev_pct"].notna()
+        & table["moved_share"].notna()
+    ]
+    if ok.empty:
+        return "<p>No successful points to chart.</p>"
+    w, h, pad = 640, 400, 56
+    xs = 100 * ok["moved_share"].astype(float)
+    ys = ok["max_dev_pct"].astype(float)
+    travel = ok["travel"].astype(float)
+
+    def scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
+        return a + (b - a) * (0.5 if hi - lo < 1e-12 else (v - lo) / (hi - lo))
+
+    x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+    t0, t1 = float(travel.min()), float(travel.max())
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+        'aria-label="balance versus disruption, circle size = travel">',
+        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad / 2}" y2="{h - pad}" stroke="#444"/>',
+        f'<line x1="{pad}" y1="{pad / 2}" x2="{pad}" y2="{h - pad}" stroke="#444"/>',
+        f'<text x="{w / 2}" y="{h - 14}" text-anchor="middle" font-size="13">moved potential (%)</text>',
+        f'<text x="16" y="{h / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {h / 2})">'
+        "max deviation from target (%)</text>",
+    ]
+    for v, anchor in ((x0, "start"), (x1, "end")):
+        parts.append(
+            f'<text x="{scale(v, x0, x1, pad + 10, w - pad)}" y="{h - pad + 16}" font-size="11" '
+            f'text-anchor="{anchor}">{v:.1f}</text>'
+        )
+    for v in (y0, y1):
+        parts.append(
+            f'<text x="{pad - 6}" y="{scale(v, y0, y1, h - pad - 10, pad)}" font-size="11" '
+            f'text-anchor="end">{v:.2f}</text>'
+        )
+    for (_, r), x, y, t in zip(ok.iterrows(), xs, ys, travel, strict=True):
+        cx, cy = scale(float(x), x0, x1, pad + 10, w - pad), scale(float(y), y0, y1, h - pad - 10, pad)
+        radius = scale(float(t), t0, t1, 5, 14)
+        tip = html.escape(f"{r['point']}: moved {x:.1f}%, max dev {y:.2f}%, travel {t:,.0f}")
+        cls = "pareto" if bool(r["pareto"]) else "dominated"
+        fill = "#d9480f" if cls == "pareto" else "#adb5bd"
+        parts.append(
+            f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius:.1f}" fill="{fill}" '
+            f'fill-opacity="0.75" stroke="#222"><title>{tip}</title></circle>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def render_html(table: pd.DataFrame, params: list[str]) -> str:
+    n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
+    body = table.to_html(
+        index=False,
+        escape=True,
+        na_rep="",
+        border=0,
+        float_format=lambda v: "" if math.isnan(v) else f"{v:,.4g}",
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sweep: {html.escape(", ".join(params))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.85rem; }}
+th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }}
+th {{ background: #f4f4f4; }}
+</style></head><body>
+<h1>Trade-off sweep over {html.escape(", ".join(params))}</h1>
+<p>{len(table)} points, {n_ok} solved. Orange circles are Pareto-efficient: no other plan is at least as good
+on balance (max deviation), disruption (moved potential) and travel (circle size), and better on one.</p>
+{_svg(table)}
+{body}
+</body></html>
+"""

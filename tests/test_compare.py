@@ -1,0 +1,115 @@
+"""``compare`` on hand-made plan folders whose moves are known.
+
+account  potential workload   plan A   plan B
+A1       100       1          R1       R1
+A2       200       2          R1       R2      moves R1 -> R2
+A3       300       3          R2       R3      moves R2 -> R3 (R3 only exists in B)
+A4       400       4          R2       R2
+A5       <b>x</b>: an account name with markup, only in plan A (R1)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.compare import compare
+
+POT = {"A1": 100.0, "A2": 200.0, "A3": 300.0, "A4": 400.0, "<b>A5</b>": 50.0}
+
+
+def _plan(folder: Path, reps: dict[str, str], *, status: str = "optimal") -> Path:
+    folder.mkdir(parents=True)
+    rows = [
+        {
+            "account_id": a,
+            "rep_id": r,
+            "current_rep": "",
+            "moved": False,
+            "distance_km": 1.0,
+            "potential": POT[a],
+            "workload": POT[a] / 100,
+            "reason": "",
+        }
+        for a, r in reps.items()
+    ]
+    a = pd.DataFrame(rows)
+    a.to_csv(folder / "assignments.csv", index=False)
+    t = (
+        a.groupby("rep_id")
+        .agg(accounts=("account_id", "size"), potential=("potential", "sum"), workload=("workload", "sum"))
+        .reset_index()
+    )
+    t["name"] = t["rep_id"]
+    t["potential_dev_pct"] = 100 * (t["potential"] / t["potential"].mean() - 1)
+    t["workload_dev_pct"] = 100 * (t["workload"] / t["workload"].mean() - 1)
+    t["travel_km"] = 10.0
+    t.to_csv(folder / "territories.csv", index=False)
+    (folder / "summary.json").write_text(
+        json.dumps(
+            {
+                "status": status,
+                "objective": 1.0,
+                "gap": 0.0,
+                "reps": len(t),
+                "accounts": len(a),
+                "max_abs_dev_pct": {"potential": 1.0},
+                "moved_accounts": 0,
+                "moved_potential_share": 0.0,
+                "config": {"crm": None},
+            }
+        )
+    )
+    (folder / "map.html").write_text("<html>map</html>")
+    return folder
+
+
+def test_moves_and_rep_statement(tmp_path: Path) -> None:
+    a = _plan(tmp_path / "plan_a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2", "<b>A5</b>": "R1"})
+    b = _plan(tmp_path / "plan_b", {"A1": "R1", "A2": "R2", "A3": "R3", "A4": "R2"})
+    result = compare([a, b], tmp_path / "cmp")
+    moves = pd.read_csv(tmp_path / "cmp" / "moves.csv", keep_default_na=False)
+    assert moves[["account_id", "rep_a", "rep_b"]].values.tolist() == [
+        ["<b>A5</b>", "R1", ""],
+        ["A2", "R1", "R2"],
+        ["A3", "R2", "R3"],
+    ]
+    st = result.statement.set_index("rep_id")
+    assert st.loc["R3", "roster"] == "added"
+    assert st.loc["R1", "roster"] == "kept"
+    assert st.loc["R1", "accounts_out"] == 2
+    assert st.loc["R1", "potential_out"] == 250.0
+    assert st.loc["R2", "potential_in"] == 200.0
+    assert st.loc["R2", "potential_out"] == 300.0
+    assert st.loc["R2", "potential_net"] == -100.0
+    assert st.loc["R3", "workload_in"] == 3.0
+    balance = pd.read_csv(tmp_path / "cmp" / "balance.csv")
+    assert list(balance["rep_id"]) == ["R1", "R2", "R3"]
+    assert pd.isna(balance.set_index("rep_id").loc["R3", "plan_a: potential"])
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "<b>A5</b>" not in page
+    assert "&lt;b&gt;A5&lt;/b&gt;" in page
+    assert page.count("<iframe") == 2
+    assert (tmp_path / "cmp" / "maps" / "1_plan_a.html").is_file()
+
+
+def test_removed_rep_and_cli(tmp_path: Path) -> None:
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R2", "A3": "R3", "A4": "R3"})
+    b = _plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R1"})
+    runner = CliRunner()
+    res = runner.invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    assert "rep R3 removed in b" in res.output
+    st = pd.read_csv(tmp_path / "c" / "rep_statement.csv").set_index("rep_id")
+    assert st.loc["R3", "roster"] == "removed"
+    assert st.loc["R3", "accounts_out"] == 2
+    assert st.loc["R3", "accounts_b"] == 0
+    again = runner.invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
+    assert again.exit_code == 1  # never overwrites without --force
+    bad = runner.invoke(main, ["compare", str(a), str(tmp_path), "--out", str(tmp_path / "d")])
+    assert bad.exit_code == 1
+    assert not (tmp_path / "d" / "compare.html").exists()
