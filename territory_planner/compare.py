@@ -131,7 +131,8 @@ def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame) -> pd.DataF
         for m in measures:
             row[f"{m}_in"] = float(gained[m].sum())
             row[f"{m}_out"] = float(lost[m].sum())
-            row[f"{m}_net"] = row[f"{m}_in"] - row[f"{m}_out"]
+            row[f"{m}_net"] = round(row[f"{m}_in"] - row[f"{m}_out"], 6)
+            row[f"{m}_in"], row[f"{m}_out"] = round(row[f"{m}_in"], 6), round(row[f"{m}_out"], 6)
         rows.append(row)
     return pd.DataFrame(rows)
 

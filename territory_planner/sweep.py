@@ -272,6 +272,7 @@ def sweep_table(
         )
     table = pd.DataFrame(records, columns=["point", *grid, *RESULT_COLUMNS, "resumed"])
     table["error"] = table["error"].fillna("")
+    table["moved_accounts"] = pd.to_numeric(table["moved_accounts"]).astype("Int64")
     table["pareto"] = pareto_mask(table)
     return table
 
