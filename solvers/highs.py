@@ -10,11 +10,42 @@ time-limited MIP with an incumbent is FEASIBLE, without one NO_SOLUTION).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pulp
 
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
+
+
+_BANNER_SHOWN = False
+
+
+def new_highs() -> object:
+    """A silent ``highspy.Highs``: its first construction prints a banner on the C-level stdout, which
+    would corrupt the CLI's output; it goes to /dev/null instead."""
+    global _BANNER_SHOWN
+    import highspy
+
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 class HighsBackend:
@@ -30,8 +61,7 @@ class HighsBackend:
     def version(self) -> str:
         import highspy
 
-        h = highspy.Highs()
-        return f"HiGHS {h.version()}" if hasattr(h, "version") else "HiGHS"
+        return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
     def solve(
         self,
@@ -96,8 +126,7 @@ class HighsBackend:
             lp.integrality_ = [
                 highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
             ]
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h: Any = new_highs()
         h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
         if threads is not None:
             h.setOptionValue("threads", int(threads))

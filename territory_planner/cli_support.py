@@ -27,7 +27,10 @@ MAX_ROWS_SHOWN = 50
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # logs and pipes: do not fold messages at 80 columns
+        console = Console(stderr=True, highlight=False, soft_wrap=True, width=220)
+    return console
 
 
 def problems_frame(error: InputError) -> pd.DataFrame:

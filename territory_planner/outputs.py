@@ -94,16 +94,17 @@ def territories_frame(problem: TerritoryProblem, plan: Plan, assignments: pd.Dat
     out = pd.DataFrame({"rep_id": problem.rep_ids, "name": problem.rep_names})
     out["accounts"] = np.bincount(new, minlength=p)
     measures = list(dict.fromkeys(["potential", "workload", *problem.measures]))
-    for measure in measures:
-        values = np.bincount(new, weights=assignments[measure].to_numpy(float), minlength=p)
-        if measure in problem.measures:
-            target = problem.target[problem.measures.index(measure)]
-        else:
-            col = assignments[measure].to_numpy(float)
-            target = col.sum() * problem.capacity / problem.capacity.sum()
-        out[measure] = values
-        out[f"{measure}_target"] = target
-        out[f"{measure}_dev_pct"] = np.round(_dev_pct(values, target), 4)
+    share = problem.capacity / problem.capacity.sum()
+    values = {m: np.bincount(new, weights=assignments[m].to_numpy(float), minlength=p) for m in measures}
+    targets = {m: assignments[m].to_numpy(float).sum() * share for m in measures}
+    # SPEC order first (values, targets, deviations of potential and workload), then extra measures
+    for group in (["potential", "workload"], measures[2:]):
+        for m in group:
+            out[m] = values[m]
+        for m in group:
+            out[f"{m}_target"] = targets[m]
+        for m in group:
+            out[f"{m}_dev_pct"] = np.round(_dev_pct(values[m], targets[m]), 4)
     travel = np.bincount(new, weights=assignments["workload"].to_numpy(float) * assignments["distance_km"].to_numpy(float),
                          minlength=p)
     out["travel_km"] = np.round(travel, 3)

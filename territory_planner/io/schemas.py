@@ -29,6 +29,7 @@ class Field:
     gt: float | None = None
     unique: bool = False
     allow_empty: bool = False  # numbers only: an empty cell is allowed (and stays NaN)
+    empty_is_default: bool = False  # numbers only: an empty cell takes ``default`` (documented convention)
 
 
 ACCOUNT_FIELDS = (
@@ -48,7 +49,7 @@ REP_FIELDS = (
     Field("rep_id", "id", required=True, unique=True),
     Field("lat", "number", ge=-90, le=90, allow_empty=True),
     Field("lon", "number", ge=-180, le=180, allow_empty=True),
-    Field("capacity", "number", default=1.0, gt=0),
+    Field("capacity", "number", default=1.0, gt=0, empty_is_default=True),
     Field("segments", "text"),
     Field("region", "text"),
     Field("name", "text"),
@@ -83,7 +84,9 @@ def _parse_number(raw: pd.Series, field: Field, file: str, problems: list[Proble
         problems.append(
             Problem(file, int(idx) + 1, field.name, f"{field.name} is not a number", value=str(text.iloc[idx]))
         )
-    if not field.allow_empty:
+    if field.empty_is_default and field.default is not None:
+        values = values.where(~empty, field.default)
+    elif not field.allow_empty:
         for idx in np.flatnonzero(empty):
             problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
     return values

@@ -149,6 +149,57 @@ def initial_candidates(spec: ModelSpec, k: int, current_unit_rep: np.ndarray | N
     return pool
 
 
+def sampled_duals(
+    spec: ModelSpec, backend: Backend, *, sample_units: int, seed: int, threads: int | None, deadline: float,
+    candidates: int,
+) -> Duals | None:
+    """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
+
+    On large instances these approximate the full LP's duals well (each rep's band is a sum over many
+    units), so pricing every pair with them picks a small pool that already holds the LP's support."""
+    import dataclasses
+
+    p = spec.problem
+    if p.n_units <= sample_units or spec.min_accounts is not None or spec.max_accounts is not None:
+        return None
+    rng = np.random.default_rng(seed)
+    units = np.sort(rng.choice(p.n_units, size=sample_units, replace=False))
+    scale = p.unit_amount[units].sum(axis=0) / np.maximum(p.unit_amount.sum(axis=0), 1e-12)  # (M,)
+    first = np.full(p.n_units, -1, dtype=np.int64)
+    first[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    rep_acc = first[units]  # one representative account per sampled unit (names and potentials)
+    sub_problem = dataclasses.replace(
+        p, unit_amount=p.unit_amount[units], unit_size=p.unit_size[units], unit_locked=p.unit_locked[units],
+        allowed=p.allowed[units], acc_unit=np.arange(len(units)), acc_current=np.full(len(units), -1),
+        account_ids=p.account_ids[rep_acc], acc_potential=p.acc_potential[rep_acc],
+    )
+    sub = dataclasses.replace(
+        spec, problem=sub_problem, cost=spec.cost[units], moved=spec.moved[units], stay=spec.stay[units],
+        lower=spec.lower * scale[:, None], upper=spec.upper * scale[:, None], allowed=spec.allowed[units],
+        budget=None, rep_budget_share=None, disruption_price=spec.disruption_price,
+    )
+    pool = initial_candidates(sub, candidates)
+    try:
+        res = solve_lp(sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=6)
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
+        log.warning("sampled LP failed", exc_info=True)
+        return None
+    return res.duals
+
+
+def priced_candidates(spec: ModelSpec, duals: Duals, k_priced: int, k_near: int,
+                      current_unit_rep: np.ndarray | None = None) -> np.ndarray:
+    """Pool from (approximate) duals: the k cheapest pairs by Lagrangian reduced cost, plus nearest reps."""
+    p = spec.problem
+    rc, _ = lagrangian(spec, duals)
+    pool = initial_candidates(spec, k_near, current_unit_rep)
+    k = min(k_priced, p.n_reps)
+    best = np.argpartition(rc, k - 1, axis=1)[:, :k] if k < p.n_reps else np.tile(np.arange(p.n_reps), (p.n_units, 1))
+    pool[np.arange(p.n_units)[:, None], best] = True
+    pool &= spec.allowed
+    return pool
+
+
 def solve_lp(
     spec: ModelSpec,
     backend: Backend,

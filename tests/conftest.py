@@ -1,0 +1,50 @@
+"""Shared fixtures for the core planner tests: tiny hand-drawn instances written to tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory_planner.options import PlanOptions, build_options
+
+
+def write_instance(folder: Path, accounts: list[dict], reps: list[dict]) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    a, r = folder / "accounts.csv", folder / "reps.csv"
+    pd.DataFrame(accounts).to_csv(a, index=False)
+    pd.DataFrame(reps).to_csv(r, index=False)
+    return a, r
+
+
+def options_for(a: Path, r: Path, **kw: object) -> PlanOptions:
+    values: dict[str, object] = {"accounts": a, "reps": r, "time_limit": 30, "gap": 0.0}
+    values.update(kw)
+    return build_options(values)
+
+
+def line_instance() -> tuple[list[dict], list[dict]]:
+    """Six accounts on the equator, two reps at the ends::
+
+        R1(0)  A1(0.1) A2(0.2) A3(0.3)   A4(0.7) A5(0.8) A6(0.9)  R2(1.0)   (degrees of longitude)
+
+    Equal potential and workload: the optimum gives A1-A3 to R1 and A4-A6 to R2.
+    """
+    accounts = [
+        {"account_id": f"A{i}", "lat": 0.0, "lon": lon, "potential": 100.0, "workload": 1.0, "current_rep": cur}
+        for i, (lon, cur) in enumerate(
+            [(0.1, "R1"), (0.2, "R1"), (0.3, "R1"), (0.7, "R1"), (0.8, "R2"), (0.9, "R2")], start=1
+        )
+    ]
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0}]
+    return accounts, reps
+
+
+@pytest.fixture
+def line(tmp_path: Path) -> tuple[Path, Path]:
+    accounts, reps = line_instance()
+    return write_instance(tmp_path / "line", accounts, reps)
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
