@@ -47,14 +47,19 @@ def generate(n: int, p: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = np.argsort(dist, axis=1)[:, :2]
     cur = np.where(rng.random(n) < 0.1, order[:, 1], order[:, 0])
     rep_ids = np.array([f"R{j:03d}" for j in range(p)])
-    accounts = pd.DataFrame({
-        "account_id": [f"A{i:06d}" for i in range(n)],
-        "lat": np.round(lat, 5), "lon": np.round(lon, 5),
-        "potential": potential, "workload": workload,
-        "current_rep": rep_ids[cur],
-    })
-    reps = pd.DataFrame({"rep_id": rep_ids, "lat": np.round(rep_lat, 5), "lon": np.round(rep_lon, 5),
-                         "capacity": capacity})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:06d}" for i in range(n)],
+            "lat": np.round(lat, 5),
+            "lon": np.round(lon, 5),
+            "potential": potential,
+            "workload": workload,
+            "current_rep": rep_ids[cur],
+        }
+    )
+    reps = pd.DataFrame(
+        {"rep_id": rep_ids, "lat": np.round(rep_lat, 5), "lon": np.round(rep_lon, 5), "capacity": capacity}
+    )
     return accounts, reps
 
 
@@ -69,7 +74,9 @@ def write(n: int, p: int, seed: int, out: Path) -> tuple[Path, Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, required=True)
     parser.add_argument("--reps", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)

@@ -41,10 +41,45 @@ REPS = [
     ("R20", "Taylor Vance (new hire)", "", "", 1.0, "commercial", "Central"),
 ]
 
-PREFIXES = ["North", "Blue", "Summit", "Pioneer", "Granite", "Harbor", "Cedar", "Apex", "Liberty", "Prairie",
-            "Silver", "Keystone", "Redwood", "Lakeside", "Frontier", "Beacon", "Ironwood", "Union", "Coastal"]
-SUFFIXES = ["Logistics", "Health", "Foods", "Manufacturing", "Bank", "Energy", "Retail", "Software",
-            "Construction", "Pharma", "Insurance", "Motors", "Labs", "Hospitality", "Media", "Supply"]
+PREFIXES = [
+    "North",
+    "Blue",
+    "Summit",
+    "Pioneer",
+    "Granite",
+    "Harbor",
+    "Cedar",
+    "Apex",
+    "Liberty",
+    "Prairie",
+    "Silver",
+    "Keystone",
+    "Redwood",
+    "Lakeside",
+    "Frontier",
+    "Beacon",
+    "Ironwood",
+    "Union",
+    "Coastal",
+]
+SUFFIXES = [
+    "Logistics",
+    "Health",
+    "Foods",
+    "Manufacturing",
+    "Bank",
+    "Energy",
+    "Retail",
+    "Software",
+    "Construction",
+    "Pharma",
+    "Insurance",
+    "Motors",
+    "Labs",
+    "Hospitality",
+    "Media",
+    "Supply",
+]
 
 
 def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -78,7 +113,9 @@ def generate(n_accounts: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
             lat = lon = np.nan
         quota = round(1_800_000 * capacity, -3)
         reps.append((rep_id, name, lat, lon, capacity, segments, region, quota))
-    reps_df = pd.DataFrame(reps, columns=["rep_id", "name", "lat", "lon", "capacity", "segments", "region", "quota"])
+    reps_df = pd.DataFrame(
+        reps, columns=["rep_id", "name", "lat", "lon", "capacity", "segments", "region", "quota"]
+    )
 
     # accounts: cities drawn with probability ~ population^0.8, jittered a few km around the centre
     weights = cities["population"].to_numpy(float) ** 0.8
@@ -89,14 +126,17 @@ def generate(n_accounts: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     potential = np.minimum(potential, 400_000)
     workload = np.round(12 + potential / 4_000 + rng.gamma(2.0, 6.0, n_accounts), 1)
     names = [
-        f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)} ({cities['name'].iloc[k]}, {cities['admin1code'].iloc[k]})"
+        f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)} "
+        f"({cities['name'].iloc[k]}, {cities['admin1code'].iloc[k]})"
         for k in pick
     ]
     segment = np.where(rng.random(n_accounts) < 0.06, "public", "commercial")
 
     # the historical alignment: nearest legacy rep serving the segment, 12% drift to the second nearest
     legacy = reps_df[reps_df["lat"].notna()].reset_index(drop=True)
-    dist = haversine_km(lat[:, None], lon[:, None], legacy["lat"].to_numpy()[None, :], legacy["lon"].to_numpy()[None, :])
+    dist = haversine_km(
+        lat[:, None], lon[:, None], legacy["lat"].to_numpy()[None, :], legacy["lon"].to_numpy()[None, :]
+    )
     serves_public = legacy["segments"].str.contains("public").to_numpy()
     dist = np.where((segment == "public")[:, None] & ~serves_public[None, :], np.inf, dist)
     order = np.argsort(dist, axis=1)
@@ -104,18 +144,20 @@ def generate(n_accounts: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     chosen = np.where(second, order[:, 1], order[:, 0])
     current_rep = legacy["rep_id"].to_numpy()[chosen]
 
-    accounts = pd.DataFrame({
-        "account_id": [f"A{i:05d}" for i in range(1, n_accounts + 1)],
-        "name": names,
-        "lat": np.round(lat, 5),
-        "lon": np.round(lon, 5),
-        "potential": potential,
-        "workload": workload,
-        "current_rep": current_rep,
-        "locked_rep": "",
-        "parent_id": "",
-        "segment": segment,
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:05d}" for i in range(1, n_accounts + 1)],
+            "name": names,
+            "lat": np.round(lat, 5),
+            "lon": np.round(lon, 5),
+            "potential": potential,
+            "workload": workload,
+            "current_rep": current_rep,
+            "locked_rep": "",
+            "parent_id": "",
+            "segment": segment,
+        }
+    )
 
     # strategic accounts stay with their rep
     locked = rng.choice(n_accounts, size=15, replace=False)
@@ -136,7 +178,9 @@ def generate(n_accounts: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)

@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 import pulp
-
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
 
 
@@ -74,13 +73,23 @@ class CbcBackend:
             gapRel=gap,
             gapAbs=abs_gap,
             threads=threads,
-            options=[f"randomSeed {int(seed) % 2_147_483_647 or 1}", f"randomCbcSeed {int(seed) % 2_147_483_647 or 1}"],
+            options=[
+                f"randomSeed {int(seed) % 2_147_483_647 or 1}",
+                f"randomCbcSeed {int(seed) % 2_147_483_647 or 1}",
+            ],
         )
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
-            return SolveOutcome(SolveStatus.NO_SOLUTION, None, None, time.perf_counter() - begin,
-                                np.full(len(variables), np.nan), None, str(exc))
+            return SolveOutcome(
+                SolveStatus.NO_SOLUTION,
+                None,
+                None,
+                time.perf_counter() - begin,
+                np.full(len(variables), np.nan),
+                None,
+                str(exc),
+            )
         st, sol = prob.status, prob.sol_status
         if sol == pulp.const.LpSolutionOptimal:
             status = SolveStatus.OPTIMAL

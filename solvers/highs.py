@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 import pulp
-
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
-
 
 _BANNER_SHOWN = False
 
@@ -61,7 +59,9 @@ class HighsBackend:
     def version(self) -> str:
         import highspy
 
-        return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+        return (
+            f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+        )
 
     def solve(
         self,
@@ -124,7 +124,8 @@ class HighsBackend:
         lp.a_matrix_.value_ = a_value
         if mip and integer.any():
             lp.integrality_ = [
-                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
+                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                for flag in integer
             ]
         h: Any = new_highs()
         h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
@@ -168,10 +169,15 @@ class HighsBackend:
             status = SolveStatus.FEASIBLE
         else:
             status = SolveStatus.NO_SOLUTION
-        values = np.asarray(solution.col_value, dtype=float) if status in (
-            SolveStatus.OPTIMAL,
-            SolveStatus.FEASIBLE,
-        ) else np.full(n, np.nan)
+        values = (
+            np.asarray(solution.col_value, dtype=float)
+            if status
+            in (
+                SolveStatus.OPTIMAL,
+                SolveStatus.FEASIBLE,
+            )
+            else np.full(n, np.nan)
+        )
         duals = None
         out_basis = None
         if not is_mip and status == SolveStatus.OPTIMAL and solution.dual_valid:
@@ -182,10 +188,15 @@ class HighsBackend:
                     np.array([int(c) for c in hb.col_status], dtype=np.int8),
                     np.array([int(c) for c in hb.row_status], dtype=np.int8),
                 )
-        objective = float(info.objective_function_value) if status in (
-            SolveStatus.OPTIMAL,
-            SolveStatus.FEASIBLE,
-        ) else None
+        objective = (
+            float(info.objective_function_value)
+            if status
+            in (
+                SolveStatus.OPTIMAL,
+                SolveStatus.FEASIBLE,
+            )
+            else None
+        )
         if is_mip:
             bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
         else:

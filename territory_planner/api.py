@@ -41,20 +41,28 @@ class PlanOutput:
 def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
     problems = []
     if options.accounts is None:
-        problems.append(Problem("options", None, "accounts", "no accounts table: give --accounts or a scenario"))
+        problems.append(
+            Problem("options", None, "accounts", "no accounts table: give --accounts or a scenario")
+        )
     if options.reps is None:
         problems.append(Problem("options", None, "reps", "no reps table: give --reps or a scenario"))
     if problems:
         raise InputError(problems)
-    assert options.accounts is not None and options.reps is not None
+    assert options.accounts is not None
+    assert options.reps is not None
     return options.accounts, options.reps
 
 
 def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
     accounts_path, reps_path = _require_paths(options)
     reps_frame = _edited_roster(reps_path, options) if options.reps_add or options.reps_remove else None
-    inputs = load_inputs(accounts_path, reps_path, options.balance, departed_reps=set(options.reps_remove),
-                         reps_frame=reps_frame)
+    inputs = load_inputs(
+        accounts_path,
+        reps_path,
+        options.balance,
+        departed_reps=set(options.reps_remove),
+        reps_frame=reps_frame,
+    )
     tol = {m: options.tol(m) for m in options.balance}
     problem = TerritoryProblem.from_frames(inputs.accounts, inputs.reps, options.balance, tol)
     return inputs, problem
@@ -68,22 +76,37 @@ def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     unknown = sorted(set(options.reps_remove) - set(ids))
     if unknown:
-        raise InputError([Problem(str(reps_path), None, "rep_id", f"reps.remove names {r!r}, which is not in the "
-                                  "reps table", r) for r in unknown])
+        raise InputError(
+            [
+                Problem(
+                    str(reps_path),
+                    None,
+                    "rep_id",
+                    f"reps.remove names {r!r}, which is not in the reps table",
+                    r,
+                )
+                for r in unknown
+            ]
+        )
     kept = frame[~ids.isin(set(options.reps_remove))]
     from territory_planner.io.schemas import REP_FIELDS
 
     defaults = {f.name: str(f.default) for f in REP_FIELDS if f.default is not None}
-    added = pd.DataFrame([{**defaults, **{str(k).lower(): str(v) for k, v in row.items()}}
-                          for row in options.reps_add])
+    added = pd.DataFrame(
+        [{**defaults, **{str(k).lower(): str(v) for k, v in row.items()}} for row in options.reps_add]
+    )
     for col in set(added.columns) - set(kept.columns):  # a column only the added reps have
         kept = kept.assign(**{col: defaults.get(col, "")})
     return pd.concat([kept, added], ignore_index=True).fillna("")
 
 
-def build_spec(problem: TerritoryProblem, options: PlanOptions, lat: np.ndarray, lon: np.ndarray) -> ModelSpec:
+def build_spec(
+    problem: TerritoryProblem, options: PlanOptions, lat: np.ndarray, lon: np.ndarray
+) -> ModelSpec:
     return ModelSpec.build(
-        problem, lat, lon,
+        problem,
+        lat,
+        lon,
         max_moved_share=options.max_moved_share,
         max_moved_share_per_rep=options.max_moved_share_per_rep,
         disruption_weight=options.disruption_weight,
@@ -129,24 +152,53 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
     if free.any():
         progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
         lat, lon = centres.choose_centres(
-            problem, free, lambda la, lo: build_spec(problem, options, la, lo), backend, seed=options.seed,
-            threads=threads, candidates=options.candidates, deadline=start + 0.3 * (deadline - start),
-            progress=progress)
+            problem,
+            free,
+            lambda la, lo: build_spec(problem, options, la, lo),
+            backend,
+            seed=options.seed,
+            threads=threads,
+            candidates=options.candidates,
+            deadline=start + 0.3 * (deadline - start),
+            progress=progress,
+        )
     spec = build_spec(problem, options, lat, lon)
     remaining = None if options.time_limit is None else max(deadline - time.perf_counter(), 1.0)
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
     unit_rep, result = pipeline.solve(
-        spec, backend, time_limit=remaining, gap=options.gap, seed=options.seed, threads=threads,
-        candidates=options.candidates, relax=options.relax, progress=progress, current_unit_rep=cur_unit)
+        spec,
+        backend,
+        time_limit=remaining,
+        gap=options.gap,
+        seed=options.seed,
+        threads=threads,
+        candidates=options.candidates,
+        relax=options.relax,
+        progress=progress,
+        current_unit_rep=cur_unit,
+    )
     result = _with_total_time(result, time.perf_counter() - start)
-    plan = Plan(unit_rep=unit_rep, account_rep=unit_rep[problem.acc_unit], home_lat=lat, home_lon=lon,
-                home_chosen=free, result=result)
+    plan = Plan(
+        unit_rep=unit_rep,
+        account_rep=unit_rep[problem.acc_unit],
+        home_lat=lat,
+        home_lon=lon,
+        home_chosen=free,
+        result=result,
+    )
     assignments = assignments_frame(problem, plan, inputs.accounts)
     territories = territories_frame(problem, plan, assignments)
-    summary = summary_dict(problem, spec, plan, assignments, territories, options,
-                           {"accounts": inputs.accounts_path, "reps": inputs.reps_path})
+    summary = summary_dict(
+        problem,
+        spec,
+        plan,
+        assignments,
+        territories,
+        options,
+        {"accounts": inputs.accounts_path, "reps": inputs.reps_path},
+    )
     return PlanOutput(plan, problem, assignments, territories, summary, None)
 
 
@@ -156,7 +208,9 @@ def _with_total_time(result: Any, seconds: float) -> Any:
     return dataclasses.replace(result, seconds=seconds)
 
 
-def write_plan(output: PlanOutput, folder: Path, options: PlanOptions, extra: dict[str, Any] | None = None) -> None:
+def write_plan(
+    output: PlanOutput, folder: Path, options: PlanOptions, extra: dict[str, Any] | None = None
+) -> None:
     """Write every plan file into ``folder`` (a staging folder: the caller renames it into place)."""
     write_csv(output.assignments, folder / "assignments.csv")
     write_csv(output.territories, folder / "territories.csv")
@@ -169,23 +223,36 @@ def write_plan(output: PlanOutput, folder: Path, options: PlanOptions, extra: di
     write_map(folder, folder / "map.html", offline=options.offline)
     from territory_planner.report.api import write_report
 
-    write_report(folder, plan_dir=folder, crm_dir=options.crm, period=options.period,
-                 company_target=options.company_target)
+    write_report(
+        folder,
+        plan_dir=folder,
+        crm_dir=options.crm,
+        period=options.period,
+        company_target=options.company_target,
+    )
 
 
-def plan(options: PlanOptions, out: Path, *, force: bool = False, progress: Progress = lambda _m: None,
-         extra: dict[str, Any] | None = None) -> PlanOutput:
+def plan(
+    options: PlanOptions,
+    out: Path,
+    *,
+    force: bool = False,
+    progress: Progress = lambda _m: None,
+    extra: dict[str, Any] | None = None,
+) -> PlanOutput:
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``)."""
-    from territory_planner.io.writers import is_nonempty_dir
     from territory_planner.errors import OutputExistsError
+    from territory_planner.io.writers import is_nonempty_dir
 
     if is_nonempty_dir(Path(out)) and not force:
-        raise OutputExistsError(f"{out} already holds files; pass --force to replace it (the previous plan is kept)")
+        raise OutputExistsError(
+            f"{out} already holds files; pass --force to replace it (the previous plan is kept)"
+        )
     import datetime as dt
 
     from territory_planner.manifest import build_manifest, write_manifest
 
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     output = solve(options, progress)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)

@@ -29,14 +29,27 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``plan`` and ``validate``."""
     decorators = [
         click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path)),
-        click.option("--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."),
+        click.option(
+            "--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."
+        ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
         click.option("--balance", help="Comma-separated measures to balance [default: potential,workload]."),
-        click.option("--tolerance", help="0.05, or per measure: potential=0.05,workload=0.1 [default: 0.05]."),
-        click.option("--max-moved-share", type=float, help="At most this share of potential changes rep (0..1)."),
-        click.option("--max-moved-share-per-rep", type=float, help="Each rep loses at most this share of what it holds."),
-        click.option("--disruption-weight", type=float,
-                     help="Penalty on moved potential; 1 prices moving 1%% of potential like 1%% of today's travel."),
+        click.option(
+            "--tolerance", help="0.05, or per measure: potential=0.05,workload=0.1 [default: 0.05]."
+        ),
+        click.option(
+            "--max-moved-share", type=float, help="At most this share of potential changes rep (0..1)."
+        ),
+        click.option(
+            "--max-moved-share-per-rep",
+            type=float,
+            help="Each rep loses at most this share of what it holds.",
+        ),
+        click.option(
+            "--disruption-weight",
+            type=float,
+            help="Penalty on moved potential; 1 prices moving 1%% of potential like 1%% of today's travel.",
+        ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
     ]
@@ -67,26 +80,45 @@ def main() -> None:
 
 @main.command()
 @model_options
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+)
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), help="Solver back-end [default: highs].")
-@click.option("--time-limit", type=float, help="Seconds; the best plan found so far is returned [default: 120].")
+@click.option(
+    "--time-limit", type=float, help="Seconds; the best plan found so far is returned [default: 120]."
+)
 @click.option("--gap", type=float, help="Stop once the proven gap is at most this [default: 0.001].")
 @click.option("--seed", type=int, help="Random seed (same inputs + seed = same plan).")
 @click.option("--candidates", type=int, help="Nearest reps per account to start from [default: 8].")
 @click.option("--threads", type=int, help="Solver threads [default: 1].")
-@click.option("--choose-centres", is_flag=True, default=None, help="Let the planner choose every rep's centre.")
-@click.option("--relax", is_flag=True, default=None, help="If infeasible, write the least-violation plan, marked.")
+@click.option(
+    "--choose-centres", is_flag=True, default=None, help="Let the planner choose every rep's centre."
+)
+@click.option(
+    "--relax", is_flag=True, default=None, help="If infeasible, write the least-violation plan, marked."
+)
 @click.option("--offline", is_flag=True, default=None, help="Self-contained map.html (no CDN, no tiles).")
-@click.option("--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report.")
+@click.option(
+    "--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report."
+)
 @click.option("--period", help="KPI period: 2026Q2, 2026-07, 2026 or START:END.")
 @click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--from-manifest", type=click.Path(exists=True, path_type=Path),
-              help="Re-run the plan recorded in PLAN_DIR/manifest.json (flags still override).")
+@click.option(
+    "--from-manifest",
+    type=click.Path(exists=True, path_type=Path),
+    help="Re-run the plan recorded in PLAN_DIR/manifest.json (flags still override).",
+)
 @handle_errors("out")
-def plan(scenario: Path | None, out: Path, force: bool, quiet: bool, from_manifest: Path | None = None,
-         **flags: Any) -> None:
+def plan(
+    scenario: Path | None,
+    out: Path,
+    force: bool,
+    quiet: bool,
+    from_manifest: Path | None = None,
+    **flags: Any,
+) -> None:
     """Solve a territory plan and write it to OUT.
 
     \b
@@ -117,8 +149,10 @@ def plan(scenario: Path | None, out: Path, force: bool, quiet: bool, from_manife
         output = api.plan(options, out, force=force, extra=extra)
     else:
         with console.status("loading inputs", spinner="dots") as status:
+
             def progress(message: str) -> None:
                 status.update(f"[{time.time() - started:5.1f}s] {message}")
+
             output = api.plan(options, out, force=force, progress=progress, extra=extra)
     s = output.summary
     gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
@@ -127,8 +161,10 @@ def plan(scenario: Path | None, out: Path, force: bool, quiet: bool, from_manife
         f"| lower bound {s['lower_bound'] or float('nan'):,.1f} | gap {gap} | {s['solve_seconds']:.1f}s"
     )
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
-    click.echo(f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
-               f"({100 * s['moved_potential_share']:.1f}% of potential)")
+    click.echo(
+        f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
+        f"({100 * s['moved_potential_share']:.1f}% of potential)"
+    )
     if s["status"] == "relaxed":
         click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
     click.echo(f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html)")
@@ -159,7 +195,9 @@ def validate(scenario: Path | None, **flags: Any) -> None:
 
 
 @main.command()
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+)
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 @click.option("--offline", is_flag=True, help="Self-contained map.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
@@ -173,7 +211,9 @@ def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool)
     """
     scenario = SAMPLE_DIR / "scenarios" / "base.toml"
     if not scenario.is_file():
-        click.echo(f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True)
+        click.echo(
+            f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True
+        )
         sys.exit(1)
     ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None)
 

@@ -78,7 +78,7 @@ def parse_tolerance(value: object, source: str) -> dict[str, float]:
                 items.append(("*", part))
     for k, v in items:
         try:
-            tol = float(v)  # type: ignore[arg-type]
+            tol = float(v)
         except (TypeError, ValueError):
             raise InputError(Problem(source, None, "tolerance", f"tolerance {v!r} is not a number")) from None
         if not 0 <= tol < 1:
@@ -108,7 +108,9 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             elif key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
                 v = float(value)
                 if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):
-                    raise ValueError(f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}")
+                    raise ValueError(
+                        f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}"
+                    )
                 kwargs[key] = v
             elif key in {"time_limit", "company_target"}:
                 v = float(value)
@@ -120,7 +122,9 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                     raise ValueError(f"{key} must be a whole number")
                 v = int(value)
                 if v < 0 or (key in {"candidates", "threads"} and v < 1):
-                    raise ValueError(f"{key} must be {'>= 1' if key in {'candidates', 'threads'} else '>= 0'}")
+                    raise ValueError(
+                        f"{key} must be {'>= 1' if key in {'candidates', 'threads'} else '>= 0'}"
+                    )
                 kwargs[key] = v
             elif key == "reps_add":
                 rows = value if isinstance(value, list | tuple) else [value]
@@ -148,6 +152,11 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
     unknown_tol = [m for m in opts.tolerance if m != "*" and m not in opts.balance]
     if unknown_tol:
         raise InputError(
-            Problem(source, None, "tolerance", f"tolerance given for {unknown_tol}, which are not balance measures")
+            Problem(
+                source,
+                None,
+                "tolerance",
+                f"tolerance given for {unknown_tol}, which are not balance measures",
+            )
         )
     return opts

@@ -46,18 +46,25 @@ def move_reasons(
             reasons[i] = f"lock: locked to {new_id}"
         elif j_cur < 0:
             reasons[i] = f"rep left: {current_raw[i]} is not in the roster"
-        elif problem.rep_segments[j_cur] and problem.acc_segment[i].lower() not in problem.rep_segments[j_cur] \
-                and problem.acc_segment[i]:
+        elif (
+            problem.rep_segments[j_cur]
+            and problem.acc_segment[i].lower() not in problem.rep_segments[j_cur]
+            and problem.acc_segment[i]
+        ):
             reasons[i] = f"segment: {problem.rep_ids[j_cur]} does not serve {problem.acc_segment[i]!r}"
-        elif problem.acc_family[i] and problem.unit_size[problem.acc_unit[i]] > 1 and bool(
-                np.any((problem.acc_unit == problem.acc_unit[i]) & (cur == j_new))):
+        elif (
+            problem.acc_family[i]
+            and problem.unit_size[problem.acc_unit[i]] > 1
+            and bool(np.any((problem.acc_unit == problem.acc_unit[i]) & (cur == j_new)))
+        ):
             reasons[i] = f"family: joins family {problem.acc_family[i]} with {new_id}"
         elif account_km[i, j_new] < account_km[i, j_cur] - 1e-6:
             reasons[i] = f"compactness: {account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km"
         else:
             dc, dn = cur_dev[first][j_cur], cur_dev[first][j_new]
-            reasons[i] = (f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, "
-                          f"{new_id} {dn:+.0f}%")
+            reasons[i] = (
+                f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, {new_id} {dn:+.0f}%"
+            )
     return reasons
 
 
@@ -66,22 +73,24 @@ def assignments_frame(problem: TerritoryProblem, plan: Plan, accounts: pd.DataFr
     new = plan.account_rep
     current_raw = accounts["current_rep"].to_numpy(dtype=str)
     moved = (current_raw != "") & (current_raw != problem.rep_ids[new])
-    frame = pd.DataFrame({
-        "account_id": problem.account_ids,
-        "rep_id": problem.rep_ids[new],
-        "current_rep": current_raw,
-        "moved": moved,
-        "distance_km": np.round(km[np.arange(problem.n_accounts), new], 3),
-        "potential": problem.acc_potential,
-        "workload": problem.acc_workload,
-        "reason": move_reasons(problem, plan, km, current_raw),
-        "name": problem.account_names,
-        "lat": problem.acc_lat,
-        "lon": problem.acc_lon,
-        "parent_id": problem.acc_family,
-        "segment": problem.acc_segment,
-        "locked_rep": accounts["locked_rep"].to_numpy(dtype=str),
-    })
+    frame = pd.DataFrame(
+        {
+            "account_id": problem.account_ids,
+            "rep_id": problem.rep_ids[new],
+            "current_rep": current_raw,
+            "moved": moved,
+            "distance_km": np.round(km[np.arange(problem.n_accounts), new], 3),
+            "potential": problem.acc_potential,
+            "workload": problem.acc_workload,
+            "reason": move_reasons(problem, plan, km, current_raw),
+            "name": problem.account_names,
+            "lat": problem.acc_lat,
+            "lon": problem.acc_lon,
+            "parent_id": problem.acc_family,
+            "segment": problem.acc_segment,
+            "locked_rep": accounts["locked_rep"].to_numpy(dtype=str),
+        }
+    )
     for m, measure in enumerate(problem.measures):
         if measure not in frame.columns:
             frame[measure] = problem.acc_amount[:, m]
@@ -105,13 +114,18 @@ def territories_frame(problem: TerritoryProblem, plan: Plan, assignments: pd.Dat
             out[f"{m}_target"] = targets[m]
         for m in group:
             out[f"{m}_dev_pct"] = np.round(_dev_pct(values[m], targets[m]), 4)
-    travel = np.bincount(new, weights=assignments["workload"].to_numpy(float) * assignments["distance_km"].to_numpy(float),
-                         minlength=p)
+    travel = np.bincount(
+        new,
+        weights=assignments["workload"].to_numpy(float) * assignments["distance_km"].to_numpy(float),
+        minlength=p,
+    )
     out["travel_km"] = np.round(travel, 3)
     moved = assignments["moved"].to_numpy(bool)
     out["moved_in"] = np.bincount(new[moved], minlength=p)
     cur_idx = pd.Series(problem.acc_current)
-    out["moved_out"] = np.bincount(cur_idx[moved & (cur_idx.to_numpy() >= 0)].to_numpy(dtype=np.int64), minlength=p)
+    out["moved_out"] = np.bincount(
+        cur_idx[moved & (cur_idx.to_numpy() >= 0)].to_numpy(dtype=np.int64), minlength=p
+    )
     out["capacity"] = problem.capacity
     out["region"] = problem.rep_regions
     out["home_lat"] = np.round(plan.home_lat, 6)
@@ -133,13 +147,20 @@ def _clean(v: float) -> float | None:
 
 
 def summary_dict(
-    problem: TerritoryProblem, spec: ModelSpec, plan: Plan, assignments: pd.DataFrame, territories: pd.DataFrame,
-    options: PlanOptions, inputs: dict[str, Path],
+    problem: TerritoryProblem,
+    spec: ModelSpec,
+    plan: Plan,
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame,
+    options: PlanOptions,
+    inputs: dict[str, Path],
 ) -> dict[str, Any]:
     r = plan.result
     moved = assignments["moved"].to_numpy(bool)
     total_pot = float(assignments["potential"].sum())
-    max_dev = {m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in problem.measures}
+    max_dev = {
+        m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in problem.measures
+    }
     return {
         "status": r.status,
         "proven_optimal": r.proven_optimal,
@@ -152,7 +173,9 @@ def summary_dict(
         "reps": problem.n_reps,
         "max_abs_dev_pct": max_dev,
         "moved_accounts": int(moved.sum()),
-        "moved_potential_share": float(assignments.loc[moved, "potential"].sum() / total_pot) if total_pot else 0.0,
+        "moved_potential_share": float(assignments.loc[moved, "potential"].sum() / total_pot)
+        if total_pot
+        else 0.0,
         "config": options.to_json(),
         "inputs_sha256": {k: file_sha256(v) for k, v in inputs.items()},
         "version": __version__,
@@ -161,7 +184,7 @@ def summary_dict(
         "method": r.method,
         "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
         "balance_floor": balance_floor(spec),
-        "tolerance": {m: float(t) for m, t in zip(problem.measures, problem.tolerance)},
+        "tolerance": {m: float(t) for m, t in zip(problem.measures, problem.tolerance, strict=False)},
         "units": problem.n_units,
         "notes": list(r.notes),
         "violations": list(r.violations),

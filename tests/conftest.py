@@ -32,7 +32,14 @@ def line_instance() -> tuple[list[dict], list[dict]]:
     Equal potential and workload: the optimum gives A1-A3 to R1 and A4-A6 to R2.
     """
     accounts = [
-        {"account_id": f"A{i}", "lat": 0.0, "lon": lon, "potential": 100.0, "workload": 1.0, "current_rep": cur}
+        {
+            "account_id": f"A{i}",
+            "lat": 0.0,
+            "lon": lon,
+            "potential": 100.0,
+            "workload": 1.0,
+            "current_rep": cur,
+        }
         for i, (lon, cur) in enumerate(
             [(0.1, "R1"), (0.2, "R1"), (0.3, "R1"), (0.7, "R1"), (0.8, "R2"), (0.9, "R2")], start=1
         )

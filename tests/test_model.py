@@ -17,7 +17,7 @@ KM_PER_DEG = haversine_km(np.array([0.0]), np.array([0.0]), np.array([0.0]), np.
 
 
 def assignment(out: api.PlanOutput) -> dict[str, str]:
-    return dict(zip(out.assignments["account_id"], out.assignments["rep_id"]))
+    return dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=False))
 
 
 def test_compactness_optimum_on_a_line(line: tuple[Path, Path]) -> None:
@@ -28,7 +28,8 @@ def test_compactness_optimum_on_a_line(line: tuple[Path, Path]) -> None:
     assert out.summary["status"] == "optimal"
     assert out.summary["lower_bound"] <= out.summary["objective"] + 1e-6
     moved = out.assignments.set_index("account_id")["moved"]
-    assert moved["A4"] and moved.sum() == 1
+    assert moved["A4"]
+    assert moved.sum() == 1
     assert out.assignments.set_index("account_id").loc["A4", "reason"].startswith("compactness")
 
 
@@ -55,7 +56,8 @@ def test_lock_overrides_distance(tmp_path: Path) -> None:
     out = api.solve(options_for(a, r, tolerance=0.5))
     assert assignment(out)["A1"] == "R2"
     row = out.assignments.set_index("account_id").loc["A1"]
-    assert row["moved"] and row["reason"].startswith("lock")
+    assert row["moved"]
+    assert row["reason"].startswith("lock")
 
 
 def test_family_goes_to_one_rep(tmp_path: Path) -> None:
@@ -99,7 +101,9 @@ def test_min_accounts_impossible_is_explained(tmp_path: Path) -> None:
     a, r = write_instance(tmp_path, *line_instance())
     with pytest.raises(InfeasibleError) as exc:
         api.solve(options_for(a, r, balance="workload", tolerance=0.9, min_accounts=4))
-    assert any(c.family == "min_accounts" and "2 reps x 4 accounts = 8 > 6" in c.message for c in exc.value.conflicts)
+    assert any(
+        c.family == "min_accounts" and "2 reps x 4 accounts = 8 > 6" in c.message for c in exc.value.conflicts
+    )
 
 
 def test_capacity_scales_targets(tmp_path: Path) -> None:
@@ -151,14 +155,17 @@ def test_rep_without_home_gets_a_chosen_centre(tmp_path: Path) -> None:
     a, r = write_instance(tmp_path, accounts, reps)
     out = api.solve(options_for(a, r, balance="potential", tolerance=0.0))
     terr = out.territories.set_index("rep_id")
-    assert bool(terr.loc["R3", "home_chosen"]) and not bool(terr.loc["R1", "home_chosen"])
+    assert bool(terr.loc["R3", "home_chosen"])
+    assert not bool(terr.loc["R1", "home_chosen"])
     assert 0.0 <= terr.loc["R3", "home_lon"] <= 1.0
     assert terr["accounts"].tolist() == [2, 2, 2]
 
 
 def brute_force(a: Path, r: Path, tol: float) -> float:
     acc, reps = pd.read_csv(a), pd.read_csv(r)
-    d = haversine_km(acc["lat"].to_numpy(), acc["lon"].to_numpy(), reps["lat"].to_numpy(), reps["lon"].to_numpy())
+    d = haversine_km(
+        acc["lat"].to_numpy(), acc["lon"].to_numpy(), reps["lat"].to_numpy(), reps["lon"].to_numpy()
+    )
     cost = d * acc["workload"].to_numpy()[:, None]
     best = np.inf
     p = len(reps)
@@ -177,12 +184,19 @@ def brute_force(a: Path, r: Path, tol: float) -> float:
 def test_matches_brute_force_and_bound_is_below(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     accounts = [
-        {"account_id": f"A{i}", "lat": float(rng.uniform(40, 42)), "lon": float(rng.uniform(-90, -86)),
-         "potential": float(rng.integers(50, 150)), "workload": float(rng.integers(1, 5))}
+        {
+            "account_id": f"A{i}",
+            "lat": float(rng.uniform(40, 42)),
+            "lon": float(rng.uniform(-90, -86)),
+            "potential": float(rng.integers(50, 150)),
+            "workload": float(rng.integers(1, 5)),
+        }
         for i in range(9)
     ]
-    reps = [{"rep_id": f"R{j}", "lat": float(rng.uniform(40, 42)), "lon": float(rng.uniform(-90, -86))}
-            for j in range(3)]
+    reps = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(40, 42)), "lon": float(rng.uniform(-90, -86))}
+        for j in range(3)
+    ]
     a, r = write_instance(tmp_path, accounts, reps)
     expected = brute_force(a, r, 0.3)
     out = api.solve(options_for(a, r, tolerance=0.3))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from territory_planner.solvers import available_backends
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError
-from territory_planner.solvers import available_backends
 from tests.conftest import SAMPLE, line_instance, options_for, write_instance
 
 
@@ -24,11 +24,13 @@ def test_sample_plan_is_balanced_with_an_honest_gap() -> None:
     for m in ("potential", "workload"):
         assert s["max_abs_dev_pct"][m] <= 5.0 + 1e-6
     # every account exactly once, totals conserved
-    assert out.assignments["account_id"].is_unique and len(out.assignments) == 2000
+    assert out.assignments["account_id"].is_unique
+    assert len(out.assignments) == 2000
     assert out.territories["potential"].sum() == pytest.approx(out.assignments["potential"].sum())
     # the new hire without a home got a centre and a full territory
     r20 = out.territories.set_index("rep_id").loc["R20"]
-    assert bool(r20["home_chosen"]) and r20["accounts"] > 50
+    assert bool(r20["home_chosen"])
+    assert r20["accounts"] > 50
     # locked accounts stay locked, families stay together
     a = out.assignments
     locked = a[a["locked_rep"] != ""]
@@ -42,19 +44,27 @@ def test_time_limit_returns_the_best_plan_so_far() -> None:
     out = api.solve(opts)
     s = out.summary
     assert s["status"] == "feasible"  # a 0 gap is not proven on this instance in 8 s
-    assert s["gap"] > 0 and s["lower_bound"] < s["objective"]
+    assert s["gap"] > 0
+    assert s["lower_bound"] < s["objective"]
     assert s["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
 
 
 def test_same_seed_same_plan(line: tuple[Path, Path]) -> None:
     rng = np.random.default_rng(5)
     accounts = [
-        {"account_id": f"A{i}", "lat": float(rng.uniform(30, 45)), "lon": float(rng.uniform(-100, -80)),
-         "potential": float(rng.integers(10, 100)), "workload": float(rng.integers(1, 9))}
+        {
+            "account_id": f"A{i}",
+            "lat": float(rng.uniform(30, 45)),
+            "lon": float(rng.uniform(-100, -80)),
+            "potential": float(rng.integers(10, 100)),
+            "workload": float(rng.integers(1, 9)),
+        }
         for i in range(150)
     ]
-    reps = [{"rep_id": f"R{j}", "lat": float(rng.uniform(30, 45)), "lon": float(rng.uniform(-100, -80))}
-            for j in range(6)]
+    reps = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(30, 45)), "lon": float(rng.uniform(-100, -80))}
+        for j in range(6)
+    ]
     a, r = write_instance(line[0].parent.parent / "det", accounts, reps)
     one = api.solve(options_for(a, r, seed=11, gap=0.001))
     two = api.solve(options_for(a, r, seed=11, gap=0.001))
@@ -69,7 +79,8 @@ def test_account_larger_than_any_band_is_explained(tmp_path: Path) -> None:
     with pytest.raises(InfeasibleError) as exc:
         api.solve(options_for(a, r))
     c = exc.value.conflicts[0]
-    assert c.family == "balance" and c.measure == "potential"
+    assert c.family == "balance"
+    assert c.measure == "potential"
     assert "account A1 alone has 5,000 potential" in c.message
     assert "band" in c.message
 
@@ -86,7 +97,8 @@ def test_lp_infeasible_names_the_conflicting_family_and_relax_writes_a_marked_pl
         api.solve(options_for(a, r, balance="potential"))
     assert any(c.rep_id == "R1" and c.family == "segment" for c in exc.value.conflicts)
     out = api.solve(options_for(a, r, balance="potential", relax=True))
-    assert out.summary["status"] == "relaxed" and not out.summary["proven_optimal"]
+    assert out.summary["status"] == "relaxed"
+    assert not out.summary["proven_optimal"]
     assert out.summary["violations"]
     assert any(v["rep_id"] == "R1" for v in out.summary["violations"])
 

@@ -128,8 +128,11 @@ def test_parquet_and_geojson_inputs(tmp_path: Path) -> None:
     pd.DataFrame(accounts).to_parquet(pq)
     assert len(load_inputs(pq, r).accounts) == 6
     frame = pd.DataFrame(accounts).drop(columns=["lat", "lon"])
-    geo = gpd.GeoDataFrame(frame, geometry=[box(a["lon"] - 0.05, -0.05, a["lon"] + 0.05, 0.05) for a in accounts],
-                           crs="EPSG:4326")
+    geo = gpd.GeoDataFrame(
+        frame,
+        geometry=[box(a["lon"] - 0.05, -0.05, a["lon"] + 0.05, 0.05) for a in accounts],
+        crs="EPSG:4326",
+    )
     gj = tmp_path / "accounts.geojson"
     geo.to_file(gj, driver="GeoJSON")
     loaded = load_inputs(gj, r)

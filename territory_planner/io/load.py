@@ -33,7 +33,13 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
             unknown &= ~vals.isin(departed)
         for idx in np.flatnonzero(unknown.to_numpy()):
             problems.append(
-                Problem(afile, int(idx) + 1, col, f"{col} {vals.iloc[idx]!r} is not a rep in the reps file", vals.iloc[idx])
+                Problem(
+                    afile,
+                    int(idx) + 1,
+                    col,
+                    f"{col} {vals.iloc[idx]!r} is not a rep in the reps file",
+                    vals.iloc[idx],
+                )
             )
     # a family locked to two different reps
     fam = accounts[(accounts["parent_id"] != "") & (accounts["locked_rep"] != "")]
@@ -42,13 +48,19 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
         if len(locks) > 1:
             for idx in grp.index:
                 problems.append(
-                    Problem(afile, int(idx) + 1, "locked_rep",
-                            f"family {parent!r} is locked to {len(locks)} different reps ({', '.join(locks)}); "
-                            "a family goes to one rep", accounts.at[idx, "locked_rep"])
+                    Problem(
+                        afile,
+                        int(idx) + 1,
+                        "locked_rep",
+                        f"family {parent!r} is locked to {len(locks)} different reps ({', '.join(locks)}); "
+                        "a family goes to one rep",
+                        str(accounts.at[idx, "locked_rep"]),
+                    )
                 )
     # segments: someone must be able to serve each one, and a lock must respect it
     rep_segs = {
-        r: {s.strip().lower() for s in str(v).split(";") if s.strip()} for r, v in zip(reps["rep_id"], reps["segments"])
+        r: {s.strip().lower() for s in str(v).split(";") if s.strip()}
+        for r, v in zip(reps["rep_id"], reps["segments"], strict=False)
     }
     open_reps = [r for r, s in rep_segs.items() if not s]
     seg = accounts["segment"].str.lower()
@@ -56,15 +68,22 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
         servers = [r for r, s in rep_segs.items() if not s or value in s]
         if not servers:
             for idx in np.flatnonzero((seg == value).to_numpy())[:20]:
-                problems.append(Problem(afile, int(idx) + 1, "segment", f"no rep serves segment {value!r}", value))
+                problems.append(
+                    Problem(afile, int(idx) + 1, "segment", f"no rep serves segment {value!r}", value)
+                )
     if not open_reps:
         locked = accounts["locked_rep"]
         for idx in np.flatnonzero(((locked != "") & (seg != "")).to_numpy()):
             rep = locked.iloc[idx]
             if rep in rep_segs and seg.iloc[idx] not in rep_segs[rep]:
                 problems.append(
-                    Problem(afile, int(idx) + 1, "locked_rep",
-                            f"locked to {rep!r}, who does not serve segment {seg.iloc[idx]!r}", rep)
+                    Problem(
+                        afile,
+                        int(idx) + 1,
+                        "locked_rep",
+                        f"locked to {rep!r}, who does not serve segment {seg.iloc[idx]!r}",
+                        rep,
+                    )
                 )
     return problems
 
@@ -94,7 +113,9 @@ def load_inputs(
             raw_a.frame["lat"] = pts.y.to_numpy()
             raw_a.frame["lon"] = pts.x.to_numpy()
         accounts, found = parse_table(
-            raw_a, ACCOUNT_FIELDS, extra_numbers=[m for m in measures if m not in ("potential", "workload")],
+            raw_a,
+            ACCOUNT_FIELDS,
+            extra_numbers=[m for m in measures if m not in ("potential", "workload")],
             require_coordinates=True,
         )
         problems += found
@@ -113,16 +134,28 @@ def load_inputs(
             half = reps["lat"].isna() ^ reps["lon"].isna()
             for idx in np.flatnonzero(half.to_numpy()):
                 col = "lat" if pd.isna(reps["lat"].iloc[idx]) else "lon"
-                problems.append(Problem(str(reps_path), int(idx) + 1, col,
-                                        "home base needs both lat and lon (leave both empty to let the planner choose)"))
+                problems.append(
+                    Problem(
+                        str(reps_path),
+                        int(idx) + 1,
+                        col,
+                        "home base needs both lat and lon (leave both empty to let the planner choose)",
+                    )
+                )
     except InputError as exc:
         problems += exc.problems
     if not accounts.empty and not reps.empty and not problems:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
         for m in measures:
             if float(accounts[m].sum()) <= 0:
-                problems.append(Problem(str(accounts_path), None, m,
-                                        f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)"))
+                problems.append(
+                    Problem(
+                        str(accounts_path),
+                        None,
+                        m,
+                        f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
+                    )
+                )
     if problems:
         raise InputError(problems)
     return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)

@@ -39,7 +39,11 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         seen[c] = seen.get(c, 0) + 1
     for c, count in seen.items():
         if count > 1:
-            problems.append(Problem(str(path), None, c, f"column {c!r} appears {count} times (names are case-insensitive)"))
+            problems.append(
+                Problem(
+                    str(path), None, c, f"column {c!r} appears {count} times (names are case-insensitive)"
+                )
+            )
     if problems:
         raise InputError(problems)
     frame = frame.copy()

@@ -82,7 +82,9 @@ def _parse_number(raw: pd.Series, field: Field, file: str, problems: list[Proble
     unparsed = (~empty) & values.isna().to_numpy()
     for idx in np.flatnonzero(unparsed):
         problems.append(
-            Problem(file, int(idx) + 1, field.name, f"{field.name} is not a number", value=str(text.iloc[idx]))
+            Problem(
+                file, int(idx) + 1, field.name, f"{field.name} is not a number", value=str(text.iloc[idx])
+            )
         )
     if field.empty_is_default and field.default is not None:
         values = values.where(~empty, field.default)
@@ -153,7 +155,9 @@ def parse_table(
         for c in ("lat", "lon"):
             if c not in raw.columns:
                 problems.append(
-                    Problem(file, None, c, f"column {c!r} is missing (give lat/lon or a file with geometries)")
+                    Problem(
+                        file, None, c, f"column {c!r} is missing (give lat/lon or a file with geometries)"
+                    )
                 )
     if problems:
         return pd.DataFrame(), problems
@@ -194,7 +198,9 @@ def parse_table(
                 first = int(np.flatnonzero((out[col] == rec.failure_case).to_numpy())[0]) + 1
                 if first == row:
                     continue
-                problems.append(Problem(file, row, col, f"duplicate {col} (first seen on row {first})", value))
+                problems.append(
+                    Problem(file, row, col, f"duplicate {col} (first seen on row {first})", value)
+                )
                 continue
             problems.append(Problem(file, row, col, _describe(str(rec.check), field), value))
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))

@@ -109,7 +109,8 @@ class TerritoryProblem:
 
         p = len(rep_ids)
         segments = tuple(
-            frozenset(s.strip().lower() for s in str(v).split(";") if s.strip()) for v in reps["segments"].to_numpy()
+            frozenset(s.strip().lower() for s in str(v).split(";") if s.strip())
+            for v in reps["segments"].to_numpy()
         )
         acc_segment = accounts["segment"].to_numpy(dtype=str)
         allowed = np.ones((n_units, p), dtype=bool)
@@ -130,7 +131,11 @@ class TerritoryProblem:
             tol = np.array([tolerance.get(m, 0.05) for m in measures], dtype=float)
         else:
             tol = np.asarray(tolerance, dtype=float)
-        names = accounts["name"].to_numpy(dtype=str) if "name" in accounts else accounts["account_id"].to_numpy(str)
+        names = (
+            accounts["name"].to_numpy(dtype=str)
+            if "name" in accounts
+            else accounts["account_id"].to_numpy(str)
+        )
         return cls(
             account_ids=accounts["account_id"].to_numpy(dtype=str),
             account_names=names,

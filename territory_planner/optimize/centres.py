@@ -34,9 +34,13 @@ def initial_centres(problem: TerritoryProblem, free: np.ndarray, seed: int) -> t
         dmin = haversine_km(problem.acc_lat, problem.acc_lon, lat[fixed], lon[fixed]).min(axis=1)
     else:
         first = int(rng.choice(problem.n_accounts, p=w / w.sum()))
-        lat[np.flatnonzero(free)[0]], lon[np.flatnonzero(free)[0]] = problem.acc_lat[first], problem.acc_lon[first]
-        dmin = haversine_km(problem.acc_lat, problem.acc_lon, lat[[np.flatnonzero(free)[0]]],
-                            lon[[np.flatnonzero(free)[0]]]).ravel()
+        lat[np.flatnonzero(free)[0]], lon[np.flatnonzero(free)[0]] = (
+            problem.acc_lat[first],
+            problem.acc_lon[first],
+        )
+        dmin = haversine_km(
+            problem.acc_lat, problem.acc_lon, lat[[np.flatnonzero(free)[0]]], lon[[np.flatnonzero(free)[0]]]
+        ).ravel()
         free = free.copy()
         free[np.flatnonzero(free)[0]] = False
     for j in np.flatnonzero(free):
@@ -72,8 +76,14 @@ def choose_centres(
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for it in range(max_iterations):
         spec = build_spec(lat, lon)
-        res = lpmod.solve_lp(spec, backend, lpmod.initial_candidates(spec, candidates), deadline=deadline,
-                             seed=seed, threads=threads)
+        res = lpmod.solve_lp(
+            spec,
+            backend,
+            lpmod.initial_candidates(spec, candidates),
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+        )
         value = res.objective + (1e12 * res.slack_total)
         progress(f"centres iteration {it + 1}: LP objective {res.objective:,.1f}")
         if best is None or value < best[0] - 1e-9:
@@ -85,8 +95,9 @@ def choose_centres(
             mine = np.flatnonzero(acc_rep == j)
             if len(mine) == 0:
                 continue
-            new_lat[j], new_lon[j] = weighted_medoid(problem.acc_lat[mine], problem.acc_lon[mine],
-                                                     problem.acc_workload[mine] + 1e-9, seed + j)
+            new_lat[j], new_lon[j] = weighted_medoid(
+                problem.acc_lat[mine], problem.acc_lon[mine], problem.acc_workload[mine] + 1e-9, int(seed + j)
+            )
         moved = np.nanmax(np.abs(np.concatenate([new_lat - lat, new_lon - lon])))
         lat, lon = new_lat, new_lon
         if moved < 1e-9 or time.perf_counter() > deadline:

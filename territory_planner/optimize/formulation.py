@@ -55,7 +55,8 @@ class _Builder:
         self.prob = pulp.LpProblem(name, pulp.LpMinimize)
         cat = pulp.const.LpBinary if integer else pulp.const.LpContinuous
         self.x = [
-            self.prob.add_variable(f"x_{u}_{j}", 0, 1, cat) for u, j in zip(col_unit.tolist(), col_rep.tolist())
+            self.prob.add_variable(f"x_{u}_{j}", 0, 1, cat)
+            for u, j in zip(col_unit.tolist(), col_rep.tolist(), strict=False)
         ]
         self.col_unit, self.col_rep = col_unit, col_rep
         self.constraints: list[pulp.LpConstraint] = []
@@ -67,8 +68,15 @@ class _Builder:
         bounds = np.searchsorted(col_rep[order], np.arange(spec.problem.n_reps + 1))
         self.by_rep = [order[bounds[j] : bounds[j + 1]] for j in range(spec.problem.n_reps)]
 
-    def add(self, terms: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float, name: str, info: RowInfo,
-            slack_cost: float | None = None) -> None:
+    def add(
+        self,
+        terms: list[tuple[pulp.LpVariable, float]],
+        sense: int,
+        rhs: float,
+        name: str,
+        info: RowInfo,
+        slack_cost: float | None = None,
+    ) -> None:
         expr = pulp.LpAffineExpression(terms)
         if slack_cost is not None and sense != EQ:
             s = self.prob.add_variable(f"slack_{len(self.slacks)}", 0, None)
@@ -83,7 +91,7 @@ class _Builder:
 
     def terms(self, cols: np.ndarray, coefs: np.ndarray) -> list[tuple[pulp.LpVariable, float]]:
         x = self.x
-        return [(x[c], float(v)) for c, v in zip(cols.tolist(), coefs.tolist()) if v != 0.0]
+        return [(x[c], float(v)) for c, v in zip(cols.tolist(), coefs.tolist(), strict=False) if v != 0.0]
 
 
 def add_assignment(b: _Builder, free: np.ndarray) -> None:
@@ -94,10 +102,15 @@ def add_assignment(b: _Builder, free: np.ndarray) -> None:
     ends = np.searchsorted(units_sorted, free, side="right")
     ids = b.spec.problem.account_ids
     first_acc = _first_account(b.spec)
-    for u, s, e in zip(free.tolist(), starts.tolist(), ends.tolist()):
+    for u, s, e in zip(free.tolist(), starts.tolist(), ends.tolist(), strict=False):
         cols = order[s:e]
-        b.add([(b.x[c], 1.0) for c in cols.tolist()], EQ, 1.0, f"assign_{safe(ids[first_acc[u]])}_{u}",
-              RowInfo("assign", unit=u))
+        b.add(
+            [(b.x[c], 1.0) for c in cols.tolist()],
+            EQ,
+            1.0,
+            f"assign_{safe(ids[first_acc[u]])}_{u}",
+            RowInfo("assign", unit=u),
+        )
 
 
 def _first_account(spec: ModelSpec) -> np.ndarray:
@@ -117,10 +130,22 @@ def add_balance(b: _Builder, offset: np.ndarray, slack_cost: np.ndarray | None) 
             terms = b.terms(cols, amounts[b.col_unit[cols]])
             cost = None if slack_cost is None else float(slack_cost[m])
             rid = safe(p.rep_ids[j])
-            b.add(terms, GE, b.spec.lower[m, j] - offset[m, j], f"balance_min_{safe(measure)}_{rid}_{j}",
-                  RowInfo("balance_min", rep=j, measure=m), cost)
-            b.add(terms, LE, b.spec.upper[m, j] - offset[m, j], f"balance_max_{safe(measure)}_{rid}_{j}",
-                  RowInfo("balance_max", rep=j, measure=m), cost)
+            b.add(
+                terms,
+                GE,
+                b.spec.lower[m, j] - offset[m, j],
+                f"balance_min_{safe(measure)}_{rid}_{j}",
+                RowInfo("balance_min", rep=j, measure=m),
+                cost,
+            )
+            b.add(
+                terms,
+                LE,
+                b.spec.upper[m, j] - offset[m, j],
+                f"balance_max_{safe(measure)}_{rid}_{j}",
+                RowInfo("balance_max", rep=j, measure=m),
+                cost,
+            )
 
 
 def add_counts(b: _Builder, fixed_counts: np.ndarray, slack_cost: float | None) -> None:
@@ -132,14 +157,28 @@ def add_counts(b: _Builder, fixed_counts: np.ndarray, slack_cost: float | None) 
         terms = b.terms(cols, sizes[b.col_unit[cols]])
         rid = safe(p.rep_ids[j])
         if spec.min_accounts is not None:
-            b.add(terms, GE, spec.min_accounts - fixed_counts[j], f"min_accounts_{rid}_{j}",
-                  RowInfo("min_accounts", rep=j), slack_cost)
+            b.add(
+                terms,
+                GE,
+                spec.min_accounts - fixed_counts[j],
+                f"min_accounts_{rid}_{j}",
+                RowInfo("min_accounts", rep=j),
+                slack_cost,
+            )
         if spec.max_accounts is not None:
-            b.add(terms, LE, spec.max_accounts - fixed_counts[j], f"max_accounts_{rid}_{j}",
-                  RowInfo("max_accounts", rep=j), slack_cost)
+            b.add(
+                terms,
+                LE,
+                spec.max_accounts - fixed_counts[j],
+                f"max_accounts_{rid}_{j}",
+                RowInfo("max_accounts", rep=j),
+                slack_cost,
+            )
 
 
-def add_disruption_budget(b: _Builder, fixed_moved: float, fixed_stay: np.ndarray, slack_cost: float | None) -> None:
+def add_disruption_budget(
+    b: _Builder, fixed_moved: float, fixed_stay: np.ndarray, slack_cost: float | None
+) -> None:
     """disruption_budget (overall moved potential) and keep_<rep> (share each rep keeps)."""
     spec, p = b.spec, b.spec.problem
     if spec.budget is not None:
@@ -191,8 +230,8 @@ def build(
     add_counts(b, fixed_counts, None if price is None else float(price["count"][0]))
     add_disruption_budget(b, fixed_moved, fixed_stay, None if price is None else float(price["budget"][0]))
     obj = spec.objective[col_unit, col_rep]
-    terms = [(v, float(c)) for v, c in zip(b.x, obj.tolist())]
-    terms += [(s, c) for s, c in zip(b.slacks, b.slack_costs)]
+    terms = [(v, float(c)) for v, c in zip(b.x, obj.tolist(), strict=False)]
+    terms += [(s, c) for s, c in zip(b.slacks, b.slack_costs, strict=False)]
     b.prob.setObjective(pulp.LpAffineExpression(terms))
     return Formulation(
         prob=b.prob,

@@ -26,6 +26,7 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
+LARGE_UNITS = 4000  # above this, the LP starts from sampled duals and fixes settled units
 
 
 @dataclass
@@ -100,7 +101,9 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
     return rc, bound
 
 
-def read_duals(spec: ModelSpec, form: formulation.Formulation, row_duals: np.ndarray) -> tuple[Duals, np.ndarray]:
+def read_duals(
+    spec: ModelSpec, form: formulation.Formulation, row_duals: np.ndarray
+) -> tuple[Duals, np.ndarray]:
     p = spec.problem
     d = Duals.zeros(len(p.measures), p.n_reps)
     y_assign = np.zeros(p.n_units)
@@ -150,7 +153,13 @@ def initial_candidates(spec: ModelSpec, k: int, current_unit_rep: np.ndarray | N
 
 
 def sampled_duals(
-    spec: ModelSpec, backend: Backend, *, sample_units: int, seed: int, threads: int | None, deadline: float,
+    spec: ModelSpec,
+    backend: Backend,
+    *,
+    sample_units: int,
+    seed: int,
+    threads: int | None,
+    deadline: float,
     candidates: int,
 ) -> Duals | None:
     """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
@@ -169,35 +178,109 @@ def sampled_duals(
     first[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
     rep_acc = first[units]  # one representative account per sampled unit (names and potentials)
     sub_problem = dataclasses.replace(
-        p, unit_amount=p.unit_amount[units], unit_size=p.unit_size[units], unit_locked=p.unit_locked[units],
-        allowed=p.allowed[units], acc_unit=np.arange(len(units)), acc_current=np.full(len(units), -1),
-        account_ids=p.account_ids[rep_acc], acc_potential=p.acc_potential[rep_acc],
+        p,
+        unit_amount=p.unit_amount[units],
+        unit_size=p.unit_size[units],
+        unit_locked=p.unit_locked[units],
+        allowed=p.allowed[units],
+        acc_unit=np.arange(len(units)),
+        acc_current=np.full(len(units), -1),
+        account_ids=p.account_ids[rep_acc],
+        acc_potential=p.acc_potential[rep_acc],
     )
     sub = dataclasses.replace(
-        spec, problem=sub_problem, cost=spec.cost[units], moved=spec.moved[units], stay=spec.stay[units],
-        lower=spec.lower * scale[:, None], upper=spec.upper * scale[:, None], allowed=spec.allowed[units],
-        budget=None, rep_budget_share=None, disruption_price=spec.disruption_price,
+        spec,
+        problem=sub_problem,
+        cost=spec.cost[units],
+        moved=spec.moved[units],
+        stay=spec.stay[units],
+        lower=spec.lower * scale[:, None],
+        upper=spec.upper * scale[:, None],
+        allowed=spec.allowed[units],
+        budget=None,
+        rep_budget_share=None,
+        disruption_price=spec.disruption_price,
     )
     pool = initial_candidates(sub, candidates)
+    fixed = None
+    if sample_units > LARGE_UNITS:  # the sample is large too: warm-start it from a smaller sample
+        inner = sampled_duals(
+            sub,
+            backend,
+            sample_units=max(LARGE_UNITS // 2, sample_units // 4),
+            seed=seed + 1,
+            threads=threads,
+            deadline=deadline,
+            candidates=candidates,
+        )
+        if inner is not None:
+            pool = priced_candidates(sub, inner, 2, 2)
+            fixed = fix_clear_units(sub, inner, share=0.6)
     try:
-        res = solve_lp(sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=6)
+        res = solve_lp(
+            sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=8, fixed=fixed
+        )
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
         log.warning("sampled LP failed", exc_info=True)
         return None
     return res.duals
 
 
-def priced_candidates(spec: ModelSpec, duals: Duals, k_priced: int, k_near: int,
-                      current_unit_rep: np.ndarray | None = None) -> np.ndarray:
+def priced_candidates(
+    spec: ModelSpec, duals: Duals, k_priced: int, k_near: int, current_unit_rep: np.ndarray | None = None
+) -> np.ndarray:
     """Pool from (approximate) duals: the k cheapest pairs by Lagrangian reduced cost, plus nearest reps."""
     p = spec.problem
     rc, _ = lagrangian(spec, duals)
     pool = initial_candidates(spec, k_near, current_unit_rep)
     k = min(k_priced, p.n_reps)
-    best = np.argpartition(rc, k - 1, axis=1)[:, :k] if k < p.n_reps else np.tile(np.arange(p.n_reps), (p.n_units, 1))
+    best = (
+        np.argpartition(rc, k - 1, axis=1)[:, :k]
+        if k < p.n_reps
+        else np.tile(np.arange(p.n_reps), (p.n_units, 1))
+    )
     pool[np.arange(p.n_units)[:, None], best] = True
     pool &= spec.allowed
     return pool
+
+
+def fix_clear_units(spec: ModelSpec, duals: Duals, share: float) -> np.ndarray:
+    """Fix the ``share`` of units whose best pair (by Lagrangian reduced cost under approximate duals)
+    beats their second best by the widest margin, relative to their cost. -1 = not fixed."""
+    p = spec.problem
+    fixed = np.full(p.n_units, -1, dtype=np.int64)
+    if p.n_reps < 2 or share <= 0:
+        return fixed
+    rc, _ = lagrangian(spec, duals)
+    two = np.partition(rc, 1, axis=1)[:, :2]
+    best = np.argmin(rc, axis=1)
+    margin = (two[:, 1] - two[:, 0]) / (np.abs(two[:, 0]) + spec.objective.mean(axis=1) * 1e-3 + 1e-9)
+    margin[~np.isfinite(margin)] = np.inf
+    locked = p.unit_locked >= 0
+    fixed[locked] = p.unit_locked[locked]  # a lock is a fixing that never needs checking
+    # deepest units first, and never more than ``share`` of any rep's lower band on any measure, so the
+    # LP keeps room to balance every rep
+    order = np.argsort(-margin, kind="stable")
+    order = order[~locked[order] & np.isfinite(rc[order, best[order]])]
+    reps_of = best[order]
+    ok = np.ones(len(order), dtype=bool)
+    base = np.zeros((len(p.measures), p.n_reps))
+    for m in range(len(p.measures)):
+        base[m] = np.bincount(p.unit_locked[locked], weights=p.unit_amount[locked, m], minlength=p.n_reps)
+        amounts = p.unit_amount[order, m]
+        by_rep = np.argsort(reps_of, kind="stable")  # group by rep keeping the margin order
+        cums = np.empty(len(order))
+        grouped = amounts[by_rep]
+        starts = np.searchsorted(reps_of[by_rep], np.arange(p.n_reps))
+        c = np.cumsum(grouped)
+        offsets = np.concatenate([[0.0], c])[starts][
+            np.searchsorted(starts, np.arange(len(order)), side="right") - 1
+        ]
+        cums[by_rep] = c - offsets
+        ok &= base[m, reps_of] + cums <= share * spec.lower[m, reps_of]
+    chosen = order[ok]
+    fixed[chosen] = best[chosen]
+    return fixed
 
 
 def solve_lp(
@@ -211,74 +294,159 @@ def solve_lp(
     progress: Callable[[str], None] = lambda _m: None,
     max_add_per_unit: int = 4,
     max_rounds: int = 30,
+    fixed: np.ndarray | None = None,
 ) -> LpResult:
+    """Column generation; ``fixed[u] >= 0`` keeps unit u out of the LP at that rep until pricing shows
+    the LP would move it (then it is freed). The result is optimal for the full LP when it converges."""
     start = time.perf_counter()
     p = spec.problem
+    n = p.n_units
     prices = slack_prices(spec)
     pool = pool.copy()
+    fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
     best_bound = -np.inf
     escalations = 0
     rounds = 0
-    prev: tuple[np.ndarray, np.ndarray] | None = None  # basis of the last round, by (unit, rep) key
-    status_of = np.zeros(pool.shape, dtype=np.int8)
+    # warm start: statuses of the last basis by (unit, rep) key, assignment rows by unit, other rows in order
+    last: LpResult | None = None
+    col_status = np.zeros(pool.shape, dtype=np.int8)
+    assign_status = np.zeros(n, dtype=np.int8)
+    other: tuple[np.ndarray, np.ndarray] | None = None  # (slack column statuses, non-assignment row statuses)
     while True:
         rounds += 1
-        col_unit, col_rep = np.nonzero(pool)
-        form = formulation.build(spec, col_unit, col_rep, elastic=True, slack_price=prices, name="lp")
+        free_mask = fixed < 0
+        free = np.flatnonzero(free_mask)
+        col_unit, col_rep = np.nonzero(pool & free_mask[:, None])
+        form = formulation.build(
+            spec, col_unit, col_rep, free=free, fixed_rep=fixed, elastic=True, slack_price=prices, name="lp"
+        )
         remaining = max(deadline - time.perf_counter(), 0.5)
         warm = None
-        if prev is not None:  # warm start: old columns keep their status, new ones enter at their bound 0
-            warm = (np.concatenate([status_of[col_unit, col_rep], prev[0]]), prev[1])
-        out = backend.solve(form.prob, form.variables, form.constraints, mip=False, time_limit=remaining,
-                            gap=None, seed=seed, threads=threads, basis=warm)
-        if out.basis is not None:
-            status_of[:] = 0
-            status_of[col_unit, col_rep] = out.basis[0][: form.n_cols]
-            prev = (out.basis[0][form.n_cols :], out.basis[1])
-        else:
-            prev = None
+        if other is not None:
+            cs = col_status[col_unit, col_rep]
+            rows = np.concatenate([assign_status[free], other[1]])
+            if len(rows) == len(form.constraints) and len(other[0]) == len(form.variables) - form.n_cols:
+                warm = (np.concatenate([cs, other[0]]), rows)
+        out = backend.solve(
+            form.prob,
+            form.variables,
+            form.constraints,
+            mip=False,
+            time_limit=remaining,
+            gap=None,
+            seed=seed,
+            threads=threads,
+            basis=warm,
+        )
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
+            if last is not None and last.slack_total <= 1e-6:
+                log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
+                return last  # time is up: the previous round's LP and its (valid) bound
             from territory_planner.errors import SolverError
 
             raise SolverError(f"the LP relaxation did not solve ({out.message}); try a longer --time-limit")
-        duals, y_assign = read_duals(spec, form, out.row_duals)
+        if out.basis is not None:
+            col_status[:] = 0
+            col_status[col_unit, col_rep] = out.basis[0][: form.n_cols]
+            assign_status[free] = out.basis[1][: len(free)]
+            other = (out.basis[0][form.n_cols :], out.basis[1][len(free) :])
+        else:
+            other = None
+        duals, y_assign_free = read_duals(spec, form, out.row_duals)
         rc_l, bound = lagrangian(spec, duals)
         best_bound = max(best_bound, bound)
         x = out.values[: form.n_cols]
         slack = out.values[form.n_cols :]
         slack_total = float(slack.sum())
-        objective = float(out.objective or 0.0) - float(
-            sum(s * c for s, c in zip(slack, _slack_costs(form, prices)))
+        objective = (
+            form.fixed_objective
+            + float(out.objective or 0.0)
+            - float(sum(s * c for s, c in zip(slack, _slack_costs(form, prices), strict=False)))
         )
+        y_assign = np.where(free_mask, y_assign_free, 0.0)
+        fixed_units = np.flatnonzero(~free_mask)
+        y_assign[fixed_units] = rc_l[fixed_units, fixed[fixed_units]]
         rc = rc_l - y_assign[:, None]
-        scale = max(1.0, abs(objective) / max(p.n_units, 1))
-        neg = (rc < -1e-7 * scale) & ~pool
+        scale = max(1.0, abs(objective) / max(n, 1))
+        neg = (rc < -1e-7 * scale) & ~(pool & free_mask[:, None])
+        neg[fixed_units, fixed[fixed_units]] = False
+        if slack_total > 1e-6:
+            # duals are dominated by slack prices: only touch reps whose rows had to give, and units of theirs
+            hot = np.zeros(p.n_reps, dtype=bool)
+            for r in form.slack_rows:
+                if form.rows[r].rep >= 0:
+                    hot[form.rows[r].rep] = True
+            if hot.any():
+                owner = np.where(fixed >= 0, fixed, -1)
+                lp_rep = np.full(n, -1, dtype=np.int64)
+                big = x > 0.5
+                lp_rep[col_unit[big]] = col_rep[big]
+                owner = np.where(owner >= 0, owner, lp_rep)
+                near_hot = hot[None, :] | (owner >= 0)[:, None] & hot[np.maximum(owner, 0)][:, None]
+                neg &= near_hot
+        # a fixed unit the LP would rather move is freed (its fixed column joins the pool)
+        unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
+        neg[p.unit_locked >= 0] = False
         n_neg = int(neg.sum())
-        progress(f"LP round {rounds}: {len(col_unit):,} columns, objective {objective:,.1f}, "
-                 f"bound {best_bound:,.1f}, {n_neg:,} columns priced in")
-        log.debug("LP round %d: cols=%d obj=%.6g slack=%.3g neg=%d", rounds, len(col_unit), objective,
-                  slack_total, n_neg)
-        # the Lagrangian bound meeting the pool LP proves the pool LP optimal for the full model
-        converged = n_neg == 0 or (slack_total <= 1e-6 and objective - best_bound <= 1e-7 * max(abs(objective), 1.0))
+        progress(
+            f"LP round {rounds}: {len(free):,} free units, {len(col_unit):,} columns, objective "
+            f"{objective:,.1f}, bound {best_bound:,.1f}, {n_neg:,} columns priced in"
+        )
+        log.debug(
+            "LP round %d: free=%d cols=%d obj=%.6g slack=%.3g neg=%d",
+            rounds,
+            len(free),
+            len(col_unit),
+            objective,
+            slack_total,
+            n_neg,
+        )
+        # the Lagrangian bound meeting the LP value proves the LP optimal for the full model
+        converged = n_neg == 0 or (
+            slack_total <= 1e-6 and objective - best_bound <= 1e-7 * max(abs(objective), 1.0)
+        )
         if converged and slack_total > 1e-6 and escalations < 2:
-            # slack left at convergence: either truly infeasible or prices too low; raise them and check
-            escalations += 1
+            escalations += 1  # slack at convergence: infeasible, or prices too low; raise them and check
             prices = {k: v * 1e3 for k, v in prices.items()}
             continue
+        slack_rows = [
+            (form.rows[r], float(v)) for r, v in zip(form.slack_rows, slack, strict=True) if v > 1e-7
+        ]
+        last = LpResult(
+            np.concatenate([col_unit, fixed_units]),
+            np.concatenate([col_rep, fixed[fixed_units]]),
+            np.concatenate([x, np.ones(len(fixed_units))]),
+            objective,
+            slack_total,
+            slack_rows,
+            duals,
+            rc_l,
+            best_bound if slack_total <= 1e-6 else -np.inf,
+            converged,
+            rounds,
+            time.perf_counter() - start,
+        )
         if converged or rounds >= max_rounds or time.perf_counter() > deadline:
-            slack_rows = [(form.rows[r], float(v)) for r, v in zip(form.slack_rows, slack) if v > 1e-7]
-            return LpResult(col_unit, col_rep, x, objective, slack_total, slack_rows, duals, rc_l,
-                            best_bound if slack_total <= 1e-6 else -np.inf, converged, rounds,
-                            time.perf_counter() - start)
+            return last
+        # free the fixed units the duals want elsewhere: their fixed column enters the basis at 1
+        for u in np.flatnonzero(unfix):
+            pool[u, fixed[u]] = True
+            col_status[u, :] = 0
+            col_status[u, fixed[u]] = 1  # kBasic
+            assign_status[u] = 0
+        fixed[unfix] = -1
         # add the most negative columns of each unit
         rc_neg = np.where(neg, rc, np.inf)
         kk = min(max_add_per_unit, p.n_reps)
-        idx = np.argpartition(rc_neg, kk - 1, axis=1)[:, :kk] if kk < p.n_reps else np.tile(
-            np.arange(p.n_reps), (p.n_units, 1))
-        rows = np.repeat(np.arange(p.n_units), idx.shape[1])
-        cols = idx.ravel()
-        take = np.isfinite(rc_neg[rows, cols])
-        pool[rows[take], cols[take]] = True
+        idx = (
+            np.argpartition(rc_neg, kk - 1, axis=1)[:, :kk]
+            if kk < p.n_reps
+            else np.tile(np.arange(p.n_reps), (n, 1))
+        )
+        rows_u = np.repeat(np.arange(n), idx.shape[1])
+        cols_r = idx.ravel()
+        take = np.isfinite(rc_neg[rows_u, cols_r])
+        pool[rows_u[take], cols_r[take]] = True
 
 
 def _slack_costs(form: formulation.Formulation, prices: dict[str, np.ndarray]) -> list[float]:

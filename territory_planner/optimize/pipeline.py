@@ -1,8 +1,8 @@
 """The solve pipeline: pre-checks -> LP by column generation -> repair MIP -> improve/prove.
 
-    status "optimal"  : the gap to a proven lower bound on the full model is <= 1e-4
-    status "feasible" : a plan within every constraint, with its proven gap (time limit, --gap reached)
-    status "relaxed"  : --relax on an infeasible model: the least-violation plan, violations listed
+status "optimal"  : the gap to a proven lower bound on the full model is <= 1e-4
+status "feasible" : a plan within every constraint, with its proven gap (time limit, --gap reached)
+status "relaxed"  : --relax on an infeasible model: the least-violation plan, violations listed
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
             msg = f"{rep} {m}: band {fmt(lo)} to {fmt(hi)}; the best fractional plan is {fmt(amount)} {side}"
             out.append(Conflict(info.family, msg, rep_id=rep, measure=m, amount=amount))
         else:
-            out.append(Conflict(info.family, f"{info.family} {rep or ''} violated by {fmt(amount)}".strip(),
-                                rep_id=rep, amount=amount))
+            out.append(
+                Conflict(
+                    info.family,
+                    f"{info.family} {rep or ''} violated by {fmt(amount)}".strip(),
+                    rep_id=rep,
+                    amount=amount,
+                )
+            )
     return out
 
 
@@ -65,8 +71,9 @@ def _families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline
     for name, test in tests.items():
         if time.perf_counter() > deadline:
             break
-        res = lpmod.solve_lp(test, backend, lpmod.initial_candidates(test, 8), deadline=deadline, seed=seed,
-                             threads=1)
+        res = lpmod.solve_lp(
+            test, backend, lpmod.initial_candidates(test, 8), deadline=deadline, seed=seed, threads=1
+        )
         if res.slack_total <= 1e-6:
             found.append(name)
     return found
@@ -98,12 +105,33 @@ def solve(
     progress("solving the LP relaxation (column generation)")
     t = time.perf_counter()
     lp_deadline = start + 0.6 * (deadline - start)
-    lp = lpmod.solve_lp(spec, backend, lpmod.initial_candidates(spec, candidates, current_unit_rep),
-                        deadline=lp_deadline, seed=seed, threads=threads, progress=progress)
+    pool = lpmod.initial_candidates(spec, candidates, current_unit_rep)
+    fixed = None
+    if spec.problem.n_units > lpmod.LARGE_UNITS:
+        # large instance: duals from a sampled LP pick the pool and fix the units that are clearly settled;
+        # pricing frees any fixed unit the full LP would move, so the LP and its bound stay exact
+        progress("estimating duals on a sample of the accounts")
+        duals = lpmod.sampled_duals(
+            spec,
+            backend,
+            sample_units=max(2000, 40 * spec.problem.n_reps),
+            seed=seed,
+            threads=threads,
+            deadline=lp_deadline,
+            candidates=candidates,
+        )
+        if duals is not None:
+            pool = lpmod.priced_candidates(spec, duals, 2, 2, current_unit_rep)
+            fixed = lpmod.fix_clear_units(spec, duals, share=0.7)
+    lp = lpmod.solve_lp(
+        spec, backend, pool, deadline=lp_deadline, seed=seed, threads=threads, progress=progress, fixed=fixed
+    )
     stages["lp"] = time.perf_counter() - t
     if not lp.converged:
-        notes.append(f"column generation stopped after {lp.rounds} rounds before converging; the lower bound is "
-                     "the Lagrangian bound of the last duals")
+        notes.append(
+            f"column generation stopped after {lp.rounds} rounds before converging; the lower bound is "
+            "the Lagrangian bound of the last duals"
+        )
     if lp.slack_total > 1e-6:
         conflicts = explain_slack(spec, lp)
         if not relax:
@@ -115,19 +143,25 @@ def solve(
         return _relaxed(spec, lp, backend, start, deadline, seed, threads, conflicts, stages)
 
     bound = lp.bound
-    progress(f"LP bound {bound:,.1f}; repairing {int((repair.lp_assignment(spec, lp)[1] < 1 - 1e-6).sum())} "
-             "fractional units")
+    progress(
+        f"LP bound {bound:,.1f}; repairing {int((repair.lp_assignment(spec, lp)[1] < 1 - 1e-6).sum())} "
+        "fractional units"
+    )
     t = time.perf_counter()
     abs_gap = max(gap, OPTIMALITY_TOL) * max(abs(bound), 1.0) * 0.25
-    res, _size = repair.repair(spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap)
+    res, _size = repair.repair(
+        spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap
+    )
     stages["repair"] = time.perf_counter() - t
     if res.unit_rep is None or res.objective is None:
         if time.perf_counter() >= deadline:
             raise SolverError("the time limit was reached before any plan was found; raise --time-limit")
         raise InfeasibleError(
-            "the LP relaxation is feasible but no whole-account plan fits every band: the accounts are too lumpy "
+            "the LP relaxation is feasible but no whole-account plan fits every band: "
+            "the accounts are too lumpy "
             f"for this tolerance (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
-            [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")])
+            [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
+        )
     incumbent, upper = res.unit_rep, res.objective
     method = "lp+repair"
     proven = False
@@ -145,8 +179,18 @@ def solve(
         n_free = int((cols.sum(axis=1) > 1).sum())
         if n_free <= exact_units:
             progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
-            ex = repair.exact(spec, lp, incumbent, upper, bound, backend, deadline=deadline,
-                              gap=max(gap, OPTIMALITY_TOL) * 0.5, seed=seed, threads=threads)
+            ex = repair.exact(
+                spec,
+                lp,
+                incumbent,
+                upper,
+                bound,
+                backend,
+                deadline=deadline,
+                gap=max(gap, OPTIMALITY_TOL) * 0.5,
+                seed=seed,
+                threads=threads,
+            )
             if ex.unit_rep is not None and ex.objective is not None and ex.objective < upper - 1e-9:
                 incumbent, upper = ex.unit_rep, ex.objective
                 method = "lp+repair+exact"
@@ -158,14 +202,27 @@ def solve(
             break
         if lns_queue is None or not lns_queue:
             neighbours = repair.rep_neighbours(spec, incumbent, 3)
-            excess = np.bincount(incumbent, weights=repair.delta(lp)[np.arange(len(incumbent)), incumbent],
-                                 minlength=spec.problem.n_reps)
+            excess = np.bincount(
+                incumbent,
+                weights=repair.delta(lp)[np.arange(len(incumbent)), incumbent],
+                minlength=spec.problem.n_reps,
+            )
             lns_queue = [int(j) for j in np.argsort(-excess, kind="stable")]
         j = lns_queue.pop(0)
         cluster = np.unique(np.concatenate([[j], neighbours[j]]))
-        nb = repair.improve_cluster(spec, lp, incumbent, cluster, backend, max_units=lns_units, deadline=deadline,
-                                    seed=seed, threads=threads, abs_gap=abs_gap,
-                                    time_cap=max(1.0, 0.1 * (deadline - time.perf_counter())))
+        nb = repair.improve_cluster(
+            spec,
+            lp,
+            incumbent,
+            cluster,
+            backend,
+            max_units=lns_units,
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+            abs_gap=abs_gap,
+            time_cap=max(1.0, 0.1 * (deadline - time.perf_counter())),
+        )
         if nb.unit_rep is not None and nb.objective is not None and nb.objective < upper - 1e-6 * abs(upper):
             incumbent, upper = nb.unit_rep, nb.objective
             method = "lp+repair+lns"
@@ -199,8 +256,15 @@ def _floor_text(spec: ModelSpec) -> str:
 
 
 def _relaxed(
-    spec: ModelSpec, lp: lpmod.LpResult, backend: Backend, start: float, deadline: float, seed: int,
-    threads: int | None, conflicts: list[Conflict], stages: dict[str, float],
+    spec: ModelSpec,
+    lp: lpmod.LpResult,
+    backend: Backend,
+    start: float,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    conflicts: list[Conflict],
+    stages: dict[str, float],
 ) -> tuple[np.ndarray, SolveResult]:
     """--relax: the least-violation integer plan (elastic MIP over the LP's pool)."""
     from territory_planner.optimize import formulation
@@ -208,10 +272,25 @@ def _relaxed(
     pool = np.zeros(spec.allowed.shape, dtype=bool)
     pool[lp.col_unit, lp.col_rep] = True
     col_unit, col_rep = np.nonzero(pool)
-    form = formulation.build(spec, col_unit, col_rep, integer=True, elastic=True,
-                             slack_price=lpmod.slack_prices(spec), name="relaxed")
-    out = backend.solve(form.prob, form.variables, form.constraints, mip=True,
-                        time_limit=max(deadline - time.perf_counter(), 1.0), gap=1e-3, seed=seed, threads=threads)
+    form = formulation.build(
+        spec,
+        col_unit,
+        col_rep,
+        integer=True,
+        elastic=True,
+        slack_price=lpmod.slack_prices(spec),
+        name="relaxed",
+    )
+    out = backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=max(deadline - time.perf_counter(), 1.0),
+        gap=1e-3,
+        seed=seed,
+        threads=threads,
+    )
     if not out.has_solution:
         raise InfeasibleError("infeasible, and no least-violation plan was found in time", conflicts)
     x = out.values[: form.n_cols] > 0.5
@@ -219,21 +298,32 @@ def _relaxed(
     unit_rep[col_unit[x]] = col_rep[x]
     p = spec.problem
     violations = []
-    for r, v in zip(form.slack_rows, out.values[form.n_cols :]):
+    for r, v in zip(form.slack_rows, out.values[form.n_cols :], strict=False):
         if v > 1e-6:
             info = form.rows[r]
-            violations.append({
-                "constraint": info.family,
-                "rep_id": str(p.rep_ids[info.rep]) if info.rep >= 0 else "",
-                "measure": p.measures[info.measure] if info.measure >= 0 else "",
-                "violation": float(v),
-            })
+            violations.append(
+                {
+                    "constraint": info.family,
+                    "rep_id": str(p.rep_ids[info.rep]) if info.rep >= 0 else "",
+                    "measure": p.measures[info.measure] if info.measure >= 0 else "",
+                    "violation": float(v),
+                }
+            )
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
     objective = float(spec.objective[np.arange(len(unit_rep)), unit_rep].sum())
     return unit_rep, SolveResult(
-        status="relaxed", proven_optimal=False, objective=objective, compactness=compact,
-        lower_bound=float("nan"), gap=float("nan"), seconds=time.perf_counter() - start, solver=backend.version(),
-        method="elastic-mip", stages=stages,
-        notes=("RELAXED PLAN: the model is infeasible; this plan violates the constraints listed in violations",),
+        status="relaxed",
+        proven_optimal=False,
+        objective=objective,
+        compactness=compact,
+        lower_bound=float("nan"),
+        gap=float("nan"),
+        seconds=time.perf_counter() - start,
+        solver=backend.version(),
+        method="elastic-mip",
+        stages=stages,
+        notes=(
+            "RELAXED PLAN: the model is infeasible; this plan violates the constraints listed in violations",
+        ),
         violations=tuple(violations),
     )

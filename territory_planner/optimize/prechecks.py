@@ -45,27 +45,45 @@ def check(spec: ModelSpec) -> list[Conflict]:
         # one unit alone above every band it could go to
         cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
         for u in np.flatnonzero(p.unit_amount[:, m] > cap + 1e-9)[:20]:
-            j = int(np.argmax(np.where(spec.allowed[u], spec.upper[m], -np.inf)))
+            jb = int(np.argmax(np.where(spec.allowed[u], spec.upper[m], -np.inf)))
             fam = "family" if p.unit_size[u] > 1 else "balance"
-            conflicts.append(Conflict(
-                fam, f"{_unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}; the widest band "
-                f"it fits is {p.rep_ids[j]}'s, {fmt(spec.lower[m, j])} to {fmt(spec.upper[m, j])}",
-                rep_id=str(p.rep_ids[j]), measure=measure, amount=float(p.unit_amount[u, m] - cap[u])))
+            conflicts.append(
+                Conflict(
+                    fam,
+                    f"{_unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}; the widest band "
+                    f"it fits is {p.rep_ids[jb]}'s, {fmt(spec.lower[m, jb])} to {fmt(spec.upper[m, jb])}",
+                    rep_id=str(p.rep_ids[jb]),
+                    measure=measure,
+                    amount=float(p.unit_amount[u, m] - cap[u]),
+                )
+            )
         # locked units above a rep's band
         locked = p.unit_locked >= 0
         per_rep = np.bincount(p.unit_locked[locked], weights=p.unit_amount[locked, m], minlength=p.n_reps)
         for j in np.flatnonzero(per_rep > spec.upper[m] + 1e-9):
-            conflicts.append(Conflict(
-                "lock", f"accounts locked to {p.rep_ids[j]} carry {fmt(per_rep[j])} {measure}, above the band's "
-                f"maximum {fmt(spec.upper[m, j])}", rep_id=str(p.rep_ids[j]), measure=measure,
-                amount=float(per_rep[j] - spec.upper[m, j])))
+            conflicts.append(
+                Conflict(
+                    "lock",
+                    f"accounts locked to {p.rep_ids[j]} carry {fmt(per_rep[j])} {measure}, above the band's "
+                    f"maximum {fmt(spec.upper[m, j])}",
+                    rep_id=str(p.rep_ids[j]),
+                    measure=measure,
+                    amount=float(per_rep[j] - spec.upper[m, j]),
+                )
+            )
         # a rep cannot reach its lower band with everything it may serve
         reachable = (spec.allowed * p.unit_amount[:, m][:, None]).sum(axis=0)
         for j in np.flatnonzero(reachable < spec.lower[m] - 1e-9):
-            conflicts.append(Conflict(
-                "segment", f"{p.rep_ids[j]} may serve only {fmt(reachable[j])} {measure} in total (segments and "
-                f"locks), below the band's minimum {fmt(spec.lower[m, j])}", rep_id=str(p.rep_ids[j]),
-                measure=measure, amount=float(spec.lower[m, j] - reachable[j])))
+            conflicts.append(
+                Conflict(
+                    "segment",
+                    f"{p.rep_ids[j]} may serve only {fmt(reachable[j])} {measure} in total (segments and "
+                    f"locks), below the band's minimum {fmt(spec.lower[m, j])}",
+                    rep_id=str(p.rep_ids[j]),
+                    measure=measure,
+                    amount=float(spec.lower[m, j] - reachable[j]),
+                )
+            )
         # units that can only go to a group of reps must fit in the group's bands (Hall's condition)
         patterns, inverse = np.unique(spec.allowed, axis=0, return_inverse=True)
         inverse = inverse.ravel()
@@ -78,31 +96,59 @@ def check(spec: ModelSpec) -> list[Conflict]:
                 room = float(spec.upper[m, pattern].sum())
                 if demand > room + 1e-9 and pattern.sum() > 1:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
-                    conflicts.append(Conflict(
-                        "segment", f"{int(inside.sum())} units can only go to {names}; they carry {fmt(demand)} "
-                        f"{measure} but those reps' bands hold at most {fmt(room)}", measure=measure,
-                        amount=demand - room))
+                    conflicts.append(
+                        Conflict(
+                            "segment",
+                            f"{int(inside.sum())} units can only go to {names}; they carry {fmt(demand)} "
+                            f"{measure} but those reps' bands hold at most {fmt(room)}",
+                            measure=measure,
+                            amount=demand - room,
+                        )
+                    )
                 del k
     if spec.min_accounts is not None:
         reach = (spec.allowed * p.unit_size[:, None]).sum(axis=0)
         for j in np.flatnonzero(reach < spec.min_accounts):
-            conflicts.append(Conflict("min_accounts", f"{p.rep_ids[j]} may serve only {int(reach[j])} accounts, "
-                                      f"fewer than --min-accounts {spec.min_accounts}", rep_id=str(p.rep_ids[j]),
-                                      amount=float(spec.min_accounts - reach[j])))
+            conflicts.append(
+                Conflict(
+                    "min_accounts",
+                    f"{p.rep_ids[j]} may serve only {int(reach[j])} accounts, "
+                    f"fewer than --min-accounts {spec.min_accounts}",
+                    rep_id=str(p.rep_ids[j]),
+                    amount=float(spec.min_accounts - reach[j]),
+                )
+            )
         if spec.min_accounts * p.n_reps > p.n_accounts:
-            conflicts.append(Conflict("min_accounts", f"{p.n_reps} reps x {spec.min_accounts} accounts = "
-                                      f"{spec.min_accounts * p.n_reps} > {p.n_accounts} accounts"))
+            conflicts.append(
+                Conflict(
+                    "min_accounts",
+                    f"{p.n_reps} reps x {spec.min_accounts} accounts = "
+                    f"{spec.min_accounts * p.n_reps} > {p.n_accounts} accounts",
+                )
+            )
     if spec.max_accounts is not None and spec.max_accounts * p.n_reps < p.n_accounts:
-        conflicts.append(Conflict("max_accounts", f"{p.n_reps} reps x {spec.max_accounts} accounts = "
-                                  f"{spec.max_accounts * p.n_reps} < {p.n_accounts} accounts"))
+        conflicts.append(
+            Conflict(
+                "max_accounts",
+                f"{p.n_reps} reps x {spec.max_accounts} accounts = "
+                f"{spec.max_accounts * p.n_reps} < {p.n_accounts} accounts",
+            )
+        )
     if spec.budget is not None:
         # moves that are forced: locks and segments the current rep may not serve
         forced_units = ~spec.allowed[np.arange(p.n_units), np.maximum(_unit_current(spec), 0)] & (
-            _unit_current(spec) >= 0)
+            _unit_current(spec) >= 0
+        )
         forced = float(spec.moved[forced_units].min(axis=1).sum()) if forced_units.any() else 0.0
         if forced > spec.budget + 1e-9:
-            conflicts.append(Conflict("disruption_budget", f"locks and segments force {fmt(forced)} potential to "
-                                      f"move, above the budget {fmt(spec.budget)}", amount=forced - spec.budget))
+            conflicts.append(
+                Conflict(
+                    "disruption_budget",
+                    f"locks and segments force {fmt(forced)} potential to "
+                    f"move, above the budget {fmt(spec.budget)}",
+                    amount=forced - spec.budget,
+                )
+            )
     del n_m
     return conflicts
 

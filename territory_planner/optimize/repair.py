@@ -59,9 +59,20 @@ def delta(lp: LpResult) -> np.ndarray:
 
 
 def _solve_restricted(
-    spec: ModelSpec, backend: Backend, cols: np.ndarray, fixed_rep: np.ndarray, free: np.ndarray, *,
-    deadline: float, gap: float, seed: int, threads: int | None, name: str, abs_gap: float | None = None,
-    incumbent: np.ndarray | None = None, time_cap: float | None = None,
+    spec: ModelSpec,
+    backend: Backend,
+    cols: np.ndarray,
+    fixed_rep: np.ndarray,
+    free: np.ndarray,
+    *,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    name: str,
+    abs_gap: float | None = None,
+    incumbent: np.ndarray | None = None,
+    time_cap: float | None = None,
 ) -> MipResult:
     start = time.perf_counter()
     only_free = np.zeros(cols.shape[0], dtype=bool)
@@ -77,8 +88,18 @@ def _solve_restricted(
     if incumbent is not None:
         warm = np.zeros(len(form.variables))
         warm[: form.n_cols] = (incumbent[col_unit] == col_rep).astype(float)
-    out = backend.solve(form.prob, form.variables, form.constraints, mip=True, time_limit=remaining, gap=gap,
-                        seed=seed, threads=threads, abs_gap=abs_gap, start=warm)
+    out = backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=remaining,
+        gap=gap,
+        seed=seed,
+        threads=threads,
+        abs_gap=abs_gap,
+        start=warm,
+    )
     if not out.has_solution:
         return MipResult(None, None, None, out.status, len(free), len(col_unit), time.perf_counter() - start)
     x = out.values[: form.n_cols] > 0.5
@@ -86,12 +107,22 @@ def _solve_restricted(
     unit_rep[col_unit[x]] = col_rep[x]
     objective = float(spec.objective[np.arange(len(unit_rep)), unit_rep].sum())
     bound = None if out.bound is None else form.fixed_objective + out.bound
-    return MipResult(unit_rep, objective, bound, out.status, len(free), len(col_unit), time.perf_counter() - start)
+    return MipResult(
+        unit_rep, objective, bound, out.status, len(free), len(col_unit), time.perf_counter() - start
+    )
 
 
 def repair(
-    spec: ModelSpec, lp: LpResult, backend: Backend, *, deadline: float, seed: int, threads: int | None,
-    size: int | None = None, reps_per_unit: int = 4, abs_gap: float | None = None,
+    spec: ModelSpec,
+    lp: LpResult,
+    backend: Backend,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    size: int | None = None,
+    reps_per_unit: int = 4,
+    abs_gap: float | None = None,
 ) -> tuple[MipResult, int]:
     """Round the LP to a plan with neighbourhood MIPs, widening until one is found or time runs out.
 
@@ -123,8 +154,11 @@ def repair(
         fixed_rep = rep0.copy()
         fixed_rep[free] = -1
         k = min(reps_per_unit, p.n_reps)
-        near = np.argpartition(d[free], k - 1, axis=1)[:, :k] if k < p.n_reps else np.tile(
-            np.arange(p.n_reps), (len(free), 1))
+        near = (
+            np.argpartition(d[free], k - 1, axis=1)[:, :k]
+            if k < p.n_reps
+            else np.tile(np.arange(p.n_reps), (len(free), 1))
+        )
         cols = np.zeros((n, p.n_reps), dtype=bool)
         cols[free[:, None], near] = True
         cols[free] |= support[free]
@@ -132,8 +166,20 @@ def repair(
         cols &= spec.allowed
         cap = max(2.0 * 2**attempt, 0.03 * (deadline - time.perf_counter()))
         attempt += 1
-        last = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=1e-4, seed=seed,
-                                 threads=threads, name="repair", abs_gap=abs_gap, time_cap=cap)
+        last = _solve_restricted(
+            spec,
+            backend,
+            cols,
+            fixed_rep,
+            free,
+            deadline=deadline,
+            gap=1e-4,
+            seed=seed,
+            threads=threads,
+            name="repair",
+            abs_gap=abs_gap,
+            time_cap=cap,
+        )
         log.debug("repair attempt: %d units, %d columns -> %s", len(free), last.columns, last.status)
         if last.unit_rep is not None:
             last.bound = None  # a neighbourhood MIP bounds nothing outside it
@@ -162,8 +208,18 @@ def rep_neighbours(spec: ModelSpec, unit_rep: np.ndarray, k: int) -> np.ndarray:
 
 
 def improve_cluster(
-    spec: ModelSpec, lp: LpResult, incumbent: np.ndarray, cluster: np.ndarray, backend: Backend, *,
-    max_units: int, deadline: float, seed: int, threads: int | None, abs_gap: float | None, time_cap: float,
+    spec: ModelSpec,
+    lp: LpResult,
+    incumbent: np.ndarray,
+    cluster: np.ndarray,
+    backend: Backend,
+    *,
+    max_units: int,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    abs_gap: float | None,
+    time_cap: float,
 ) -> MipResult:
     """Large-neighbourhood step: re-optimise the boundary units among a cluster of neighbouring reps,
     everything else fixed, warm-started from the incumbent (so it never gets worse)."""
@@ -177,9 +233,10 @@ def improve_cluster(
     if len(movable) == 0:
         return MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
     d = delta(lp)[movable][:, cluster]
-    own = \
-        delta(lp)[movable, incumbent[movable]]
-    alt = np.where(spec.allowed[movable][:, cluster] & (cluster[None, :] != incumbent[movable][:, None]), d, np.inf)
+    own = delta(lp)[movable, incumbent[movable]]
+    alt = np.where(
+        spec.allowed[movable][:, cluster] & (cluster[None, :] != incumbent[movable][:, None]), d, np.inf
+    )
     slack = alt.min(axis=1) - own
     free = np.sort(movable[np.argsort(slack, kind="stable")[:max_units]])
     fixed_rep = incumbent.copy()
@@ -187,9 +244,21 @@ def improve_cluster(
     cols = np.zeros((n, p.n_reps), dtype=bool)
     cols[free[:, None], cluster[None, :]] = True
     cols &= spec.allowed
-    res = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=1e-4, seed=seed,
-                            threads=threads, name="improve", abs_gap=abs_gap, incumbent=incumbent,
-                            time_cap=time_cap)
+    res = _solve_restricted(
+        spec,
+        backend,
+        cols,
+        fixed_rep,
+        free,
+        deadline=deadline,
+        gap=1e-4,
+        seed=seed,
+        threads=threads,
+        name="improve",
+        abs_gap=abs_gap,
+        incumbent=incumbent,
+        time_cap=time_cap,
+    )
     res.bound = None
     return res
 
@@ -204,13 +273,32 @@ def exact_columns(lp: LpResult, incumbent: np.ndarray, upper: float, bound: floa
 
 
 def exact(
-    spec: ModelSpec, lp: LpResult, incumbent: np.ndarray, upper: float, bound: float, backend: Backend, *,
-    deadline: float, gap: float, seed: int, threads: int | None,
+    spec: ModelSpec,
+    lp: LpResult,
+    incumbent: np.ndarray,
+    upper: float,
+    bound: float,
+    backend: Backend,
+    *,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
 ) -> MipResult:
     cols = exact_columns(lp, incumbent, upper, bound)
     per_unit = cols.sum(axis=1)
     free = np.flatnonzero(per_unit > 1)
     fixed_rep = np.where(per_unit > 1, -1, incumbent)
-    res = _solve_restricted(spec, backend, cols, fixed_rep, free, deadline=deadline, gap=gap, seed=seed,
-                            threads=threads, name="exact")
+    res = _solve_restricted(
+        spec,
+        backend,
+        cols,
+        fixed_rep,
+        free,
+        deadline=deadline,
+        gap=gap,
+        seed=seed,
+        threads=threads,
+        name="exact",
+    )
     return res

@@ -55,12 +55,18 @@ class ModelSpec:
         if disruption_weight > 0 and total_pot > 0:
             # W = 1 prices moving 1% of all potential like 1% of the current alignment's travel
             has = problem.acc_current >= 0
-            cur_travel = float(
-                (
-                    problem.acc_workload[has]
-                    * problem.account_distance(home_lat, home_lon)[np.flatnonzero(has), problem.acc_current[has]]
-                ).sum()
-            ) if has.any() else float(cost.min(axis=1).sum())
+            cur_travel = (
+                float(
+                    (
+                        problem.acc_workload[has]
+                        * problem.account_distance(home_lat, home_lon)[
+                            np.flatnonzero(has), problem.acc_current[has]
+                        ]
+                    ).sum()
+                )
+                if has.any()
+                else float(cost.min(axis=1).sum())
+            )
             price = disruption_weight * max(cur_travel, 1e-9) / total_pot
         return cls(
             problem=problem,
