@@ -50,8 +50,18 @@ class Formulation:
 
 
 class _Builder:
-    def __init__(self, spec: ModelSpec, col_unit: np.ndarray, col_rep: np.ndarray, integer: bool, name: str):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        col_unit: np.ndarray,
+        col_rep: np.ndarray,
+        integer: bool,
+        name: str,
+        reps: np.ndarray | None = None,
+    ):
         self.spec = spec
+        # reps whose rows are written; the others' rows are constant (no free column) and left out
+        self.reps = np.arange(spec.problem.n_reps) if reps is None else np.asarray(reps)
         self.prob = pulp.LpProblem(name, pulp.LpMinimize)
         cat = pulp.const.LpBinary if integer else pulp.const.LpContinuous
         self.x = [
@@ -125,7 +135,7 @@ def add_balance(b: _Builder, offset: np.ndarray, slack_cost: np.ndarray | None) 
     p = b.spec.problem
     for m, measure in enumerate(p.measures):
         amounts = p.unit_amount[:, m]
-        for j in range(p.n_reps):
+        for j in b.reps:
             cols = b.by_rep[j]
             terms = b.terms(cols, amounts[b.col_unit[cols]])
             cost = None if slack_cost is None else float(slack_cost[m])
@@ -152,7 +162,7 @@ def add_counts(b: _Builder, fixed_counts: np.ndarray, slack_cost: float | None) 
     """min_accounts_<rep> / max_accounts_<rep>: number of accounts per rep."""
     spec, p = b.spec, b.spec.problem
     sizes = p.unit_size.astype(float)
-    for j in range(p.n_reps):
+    for j in b.reps:
         cols = b.by_rep[j]
         terms = b.terms(cols, sizes[b.col_unit[cols]])
         rid = safe(p.rep_ids[j])
@@ -186,7 +196,7 @@ def add_disruption_budget(
         terms = b.terms(all_cols, spec.moved[b.col_unit, b.col_rep])
         b.add(terms, LE, spec.budget - fixed_moved, "disruption_budget", RowInfo("budget"), slack_cost)
     if spec.rep_budget_share is not None:
-        for j in range(p.n_reps):
+        for j in b.reps:
             if spec.held[j] <= 0:
                 continue
             cols = b.by_rep[j]
@@ -206,8 +216,12 @@ def build(
     elastic: bool = False,
     slack_price: dict[str, np.ndarray] | None = None,
     name: str = "territories",
+    reps: np.ndarray | None = None,
 ) -> Formulation:
-    """Build the model over candidate columns. ``fixed_rep[u] >= 0`` fixes unit u (not in ``free``)."""
+    """Build the model over candidate columns. ``fixed_rep[u] >= 0`` fixes unit u (not in ``free``).
+
+    ``reps`` limits the per-rep rows to those reps; the caller guarantees that every other rep's rows
+    hold with the fixed units alone (they have no free column)."""
     p = spec.problem
     if free is None:
         free = np.arange(p.n_units)
@@ -223,7 +237,7 @@ def build(
     fixed_stay = np.bincount(fr, weights=spec.stay[fixed_units, fr], minlength=p.n_reps)
     fixed_objective = float(spec.objective[fixed_units, fr].sum())
 
-    b = _Builder(spec, col_unit, col_rep, integer, name)
+    b = _Builder(spec, col_unit, col_rep, integer, name, reps)
     add_assignment(b, free)
     price = slack_price if elastic else None
     add_balance(b, offset, None if price is None else price["balance"])

@@ -304,6 +304,15 @@ def solve_lp(
     prices = slack_prices(spec)
     pool = pool.copy()
     fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
+    if (fixed >= 0).any():
+        # every rep must reach its band through free units: give it its nearest free units as columns
+        free_units = np.flatnonzero(fixed < 0)
+        k = min(len(free_units), int(np.ceil(3 * len(free_units) / max(p.n_reps, 1))) + 1)
+        cost = np.where(spec.allowed[free_units], spec.cost[free_units], np.inf)
+        near = np.argpartition(cost, k - 1, axis=0)[:k] if k < len(free_units) else None
+        if near is not None:
+            pool[free_units[near], np.arange(p.n_reps)[None, :]] = True
+        pool &= spec.allowed
     best_bound = -np.inf
     escalations = 0
     rounds = 0

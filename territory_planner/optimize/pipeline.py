@@ -232,6 +232,10 @@ def solve(
             lns_pass_without_gain += 1
     stages["improve"] = time.perf_counter() - t
 
+    if not repair.feasible(spec, incumbent):  # an independent check of the solver's answer
+        raise SolverError(
+            "internal error: the solver returned a plan that violates the model; please report it"
+        )
     g = _gap(upper, bound)
     optimal = g <= OPTIMALITY_TOL or (proven and g <= OPTIMALITY_TOL * 1.0001)
     compact = float(spec.cost[np.arange(len(incumbent)), incumbent].sum())

@@ -302,3 +302,28 @@ def exact(
         name="exact",
     )
     return res
+
+
+def feasible(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> bool:
+    """Check an integer plan against every constraint of the full model (independently of any solver)."""
+    p = spec.problem
+    idx = np.arange(p.n_units)
+    if (unit_rep < 0).any() or not spec.allowed[idx, unit_rep].all():
+        return False
+    for m in range(len(p.measures)):
+        load = np.bincount(unit_rep, weights=p.unit_amount[:, m], minlength=p.n_reps)
+        slack = tol * np.maximum(spec.upper[m], 1.0)
+        if (load < spec.lower[m] - slack).any() or (load > spec.upper[m] + slack).any():
+            return False
+    counts = np.bincount(unit_rep, weights=p.unit_size, minlength=p.n_reps)
+    if spec.min_accounts is not None and (counts < spec.min_accounts).any():
+        return False
+    if spec.max_accounts is not None and (counts > spec.max_accounts).any():
+        return False
+    if spec.budget is not None and spec.moved[idx, unit_rep].sum() > spec.budget * (1 + tol) + tol:
+        return False
+    if spec.rep_budget_share is not None:
+        kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)
+        if (kept < (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).any():
+            return False
+    return True
