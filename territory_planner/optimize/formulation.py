@@ -135,7 +135,7 @@ def add_balance(b: _Builder, offset: np.ndarray, slack_cost: np.ndarray | None) 
     p = b.spec.problem
     for m, measure in enumerate(p.measures):
         amounts = p.unit_amount[:, m]
-        for j in b.reps:
+        for j in b.reps.tolist():
             cols = b.by_rep[j]
             terms = b.terms(cols, amounts[b.col_unit[cols]])
             cost = None if slack_cost is None else float(slack_cost[m])
@@ -162,7 +162,7 @@ def add_counts(b: _Builder, fixed_counts: np.ndarray, slack_cost: float | None) 
     """min_accounts_<rep> / max_accounts_<rep>: number of accounts per rep."""
     spec, p = b.spec, b.spec.problem
     sizes = p.unit_size.astype(float)
-    for j in b.reps:
+    for j in b.reps.tolist():
         cols = b.by_rep[j]
         terms = b.terms(cols, sizes[b.col_unit[cols]])
         rid = safe(p.rep_ids[j])
@@ -196,7 +196,7 @@ def add_disruption_budget(
         terms = b.terms(all_cols, spec.moved[b.col_unit, b.col_rep])
         b.add(terms, LE, spec.budget - fixed_moved, "disruption_budget", RowInfo("budget"), slack_cost)
     if spec.rep_budget_share is not None:
-        for j in b.reps:
+        for j in b.reps.tolist():
             if spec.held[j] <= 0:
                 continue
             cols = b.by_rep[j]
