@@ -164,7 +164,7 @@ def repair(
         cols[free] |= support[free]
         cols[free, rep0[free]] = True
         cols &= spec.allowed
-        cap = max(2.0 * 2**attempt, 0.03 * (deadline - time.perf_counter()))
+        cap = (0.6 + len(free) / 800) * 2**attempt  # first answers come fast; proving is left to later stages
         attempt += 1
         last = _solve_restricted(
             spec,
