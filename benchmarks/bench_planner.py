@@ -44,19 +44,31 @@ def ours(folder: Path, gap: float, time_limit: float) -> dict:
     from territory_planner import api
     from territory_planner.options import build_options
 
-    opts = build_options({"accounts": folder / "accounts.csv", "reps": folder / "reps.csv", "gap": gap,
-                          "time_limit": time_limit, "seed": 1})
+    opts = build_options(
+        {
+            "accounts": folder / "accounts.csv",
+            "reps": folder / "reps.csv",
+            "gap": gap,
+            "time_limit": time_limit,
+            "seed": 1,
+        }
+    )
     start = time.perf_counter()
     out = api.solve(opts)
     s = out.summary
-    return {"seconds": time.perf_counter() - start, "status": s["status"], "objective": s["objective"],
-            "bound": s["lower_bound"], "gap": s["gap"], "dev": max(s["max_abs_dev_pct"].values()),
-            "stages": s["stages_seconds"]}
+    return {
+        "seconds": time.perf_counter() - start,
+        "status": s["status"],
+        "objective": s["objective"],
+        "bound": s["lower_bound"],
+        "gap": s["gap"],
+        "dev": max(s["max_abs_dev_pct"].values()),
+        "stages": s["stages_seconds"],
+    }
 
 
 def baseline(folder: Path, gap: float, time_limit: float) -> dict:
     """The whole model handed to PuLP + HiGHS, as a user would write it without this package."""
-    import numpy as np
     import pandas as pd
     import pulp
 
@@ -65,12 +77,18 @@ def baseline(folder: Path, gap: float, time_limit: float) -> dict:
     start = time.perf_counter()
     acc, reps = pd.read_csv(folder / "accounts.csv"), pd.read_csv(folder / "reps.csv")
     n, p = len(acc), len(reps)
-    cost = haversine_km(acc["lat"].to_numpy(), acc["lon"].to_numpy(), reps["lat"].to_numpy(),
-                        reps["lon"].to_numpy()) * acc["workload"].to_numpy()[:, None]
+    cost = (
+        haversine_km(
+            acc["lat"].to_numpy(), acc["lon"].to_numpy(), reps["lat"].to_numpy(), reps["lon"].to_numpy()
+        )
+        * acc["workload"].to_numpy()[:, None]
+    )
     cap = reps["capacity"].to_numpy() / reps["capacity"].sum()
     prob = pulp.LpProblem("baseline", pulp.LpMinimize)
     x = {(i, j): prob.add_variable(f"x_{i}_{j}", 0, 1, pulp.LpBinary) for i in range(n) for j in range(p)}
-    prob.setObjective(pulp.LpAffineExpression([(x[i, j], float(cost[i, j])) for i in range(n) for j in range(p)]))
+    prob.setObjective(
+        pulp.LpAffineExpression([(x[i, j], float(cost[i, j])) for i in range(n) for j in range(p)])
+    )
     for i in range(n):
         prob.addConstraint(pulp.LpAffineExpression([(x[i, j], 1.0) for j in range(p)]) == 1, f"assign_{i}")
     for m in ("potential", "workload"):
@@ -86,9 +104,12 @@ def baseline(folder: Path, gap: float, time_limit: float) -> dict:
     seconds = time.perf_counter() - start
     ok = prob.sol_status in (pulp.const.LpSolutionOptimal, pulp.const.LpSolutionIntegerFeasible)
     objective = float(pulp.value(prob.objective)) if ok else None
-    values = np.array([[x[i, j].varValue or 0 for j in range(p)] for i in range(min(n, 1))]) if ok else None
-    del values
-    return {"seconds": seconds, "build": build, "status": pulp.LpSolution[prob.sol_status], "objective": objective}
+    return {
+        "seconds": seconds,
+        "build": build,
+        "status": pulp.LpSolution[prob.sol_status],
+        "objective": objective,
+    }
 
 
 def fmt(v: float | None, spec: str) -> str:
@@ -96,13 +117,21 @@ def fmt(v: float | None, spec: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="2000x20,10000x50,50000x200")
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--baseline-limit", type=float, default=120.0)
-    parser.add_argument("--no-baseline-above", type=int, default=20000,
-                        help="skip the baseline above this many accounts (n x p binaries do not fit in memory)")
-    parser.add_argument("--child", nargs=4, metavar=("KIND", "FOLDER", "GAP", "LIMIT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-baseline-above",
+        type=int,
+        default=20000,
+        help="skip the baseline above this many accounts (n x p binaries do not fit in memory)",
+    )
+    parser.add_argument(
+        "--child", nargs=4, metavar=("KIND", "FOLDER", "GAP", "LIMIT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         kind, folder, gap, limit = args.child
@@ -123,25 +152,40 @@ def main() -> None:
         write(n, p, 1, folder)
         gap = TARGET_GAP.get(n, 0.01)
         mine, wall, peak = run_child(["--child", "ours", str(folder), str(gap), str(args.time_limit)])
-        row = {"size": f"{n:,} x {p}", "target_gap": gap, "ours": mine, "ours_wall": wall, "ours_peak_mb": peak}
+        row = {
+            "size": f"{n:,} x {p}",
+            "target_gap": gap,
+            "ours": mine,
+            "ours_wall": wall,
+            "ours_peak_mb": peak,
+        }
         if n <= args.no_baseline_above:
-            base, bwall, bpeak = run_child(["--child", "baseline", str(folder), str(gap), str(args.baseline_limit)])
+            base, bwall, bpeak = run_child(
+                ["--child", "baseline", str(folder), str(gap), str(args.baseline_limit)]
+            )
             row.update(baseline=base, base_wall=bwall, base_peak_mb=bpeak)
         rows.append(row)
         print(f"done {size}: {json.dumps(row)}", file=sys.stderr, flush=True)
 
-    print("| accounts x reps | target gap | ours: time | ours: peak RSS | ours: status | objective | LP bound "
-          "| proven gap | max dev | baseline (PuLP+HiGHS, whole MIP): time | baseline status | baseline objective "
-          "| baseline gap vs our bound | baseline peak RSS |")
+    print(
+        "| accounts x reps | target gap | ours: time | ours: peak RSS | ours: status | objective | LP bound "
+        "| proven gap | max dev | baseline (PuLP+HiGHS, whole MIP): time | baseline status "
+        "| baseline objective "
+        "| baseline gap vs our bound | baseline peak RSS |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         o = r["ours"]
         b = r.get("baseline")
         if "error" in o:
-            ours_cells = f"{r['ours_wall']:.1f} s | {r['ours_peak_mb']:,.0f} MB | failed: {o['error']} | | | | "
+            ours_cells = (
+                f"{r['ours_wall']:.1f} s | {r['ours_peak_mb']:,.0f} MB | failed: {o['error']} | | | | "
+            )
         else:
-            ours_cells = (f"{o['seconds']:.1f} s | {r['ours_peak_mb']:,.0f} MB | {o['status']} | "
-                          f"{o['objective']:,.0f} | {o['bound']:,.0f} | {100 * o['gap']:.3f}% | {o['dev']:.2f}% ")
+            ours_cells = (
+                f"{o['seconds']:.1f} s | {r['ours_peak_mb']:,.0f} MB | {o['status']} | "
+                f"{o['objective']:,.0f} | {o['bound']:,.0f} | {100 * o['gap']:.3f}% | {o['dev']:.2f}% "
+            )
         if b is None:
             base_cells = "not run (n x p binaries exceed memory) | | | | "
         elif "error" in b:
@@ -150,8 +194,10 @@ def main() -> None:
             bgap = None
             if b.get("objective") and "bound" in o:
                 bgap = 100 * (b["objective"] - o["bound"]) / b["objective"]
-            base_cells = (f"{b['seconds']:.1f} s | {b['status']} | {fmt(b.get('objective'), ',.0f')} | "
-                          f"{fmt(bgap, '.3f')}{'%' if bgap is not None else ''} | {r['base_peak_mb']:,.0f} MB")
+            base_cells = (
+                f"{b['seconds']:.1f} s | {b['status']} | {fmt(b.get('objective'), ',.0f')} | "
+                f"{fmt(bgap, '.3f')}{'%' if bgap is not None else ''} | {r['base_peak_mb']:,.0f} MB"
+            )
         print(f"| {r['size']} | {100 * r['target_gap']:.1f}% | {ours_cells}| {base_cells} |")
 
 

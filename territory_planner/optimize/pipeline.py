@@ -23,6 +23,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
 OPTIMALITY_TOL = 1e-4
+REGION_REPS = 25  # above this many reps, the LP is rounded region by region
 Progress = Callable[[str], None]
 
 
@@ -149,9 +150,22 @@ def solve(
     )
     t = time.perf_counter()
     abs_gap = max(gap, OPTIMALITY_TOL) * max(abs(bound), 1.0) * 0.25
-    res, _size = repair.repair(
-        spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap
-    )
+    res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+    if spec.problem.n_reps > REGION_REPS:
+        res = repair.repair_by_regions(
+            spec,
+            lp,
+            backend,
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+            abs_gap=abs_gap,
+            max_reps=REGION_REPS,
+        )
+    if res.unit_rep is None:
+        res, _size = repair.repair(
+            spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap
+        )
     stages["repair"] = time.perf_counter() - t
     if res.unit_rep is None or res.objective is None:
         if time.perf_counter() >= deadline:

@@ -73,12 +73,15 @@ def _solve_restricted(
     abs_gap: float | None = None,
     incumbent: np.ndarray | None = None,
     time_cap: float | None = None,
+    reps: np.ndarray | None = None,
 ) -> MipResult:
     start = time.perf_counter()
     only_free = np.zeros(cols.shape[0], dtype=bool)
     only_free[free] = True
     col_unit, col_rep = np.nonzero(cols & only_free[:, None])
-    form = formulation.build(spec, col_unit, col_rep, free=free, fixed_rep=fixed_rep, integer=True, name=name)
+    form = formulation.build(
+        spec, col_unit, col_rep, free=free, fixed_rep=fixed_rep, integer=True, name=name, reps=reps
+    )
     remaining = deadline - time.perf_counter()
     if time_cap is not None:
         remaining = min(remaining, time_cap)
@@ -188,6 +191,114 @@ def repair(
             return last, size
         size *= 4
         reps_per_unit += 2
+
+
+def rep_regions(spec: ModelSpec, unit_rep: np.ndarray, max_reps: int) -> list[np.ndarray]:
+    """Split the reps into compact groups of at most ``max_reps`` (recursive bisection of their
+    territories' centroids along the longer axis)."""
+    p = spec.problem
+    acc_rep = unit_rep[p.acc_unit]
+    w = p.acc_workload + 1e-9
+    tot = np.bincount(acc_rep, weights=w, minlength=p.n_reps) + 1e-12
+    lat = np.bincount(acc_rep, weights=w * p.acc_lat, minlength=p.n_reps) / tot
+    lon = np.bincount(acc_rep, weights=w * p.acc_lon, minlength=p.n_reps) / tot
+    groups: list[np.ndarray] = []
+    stack = [np.arange(p.n_reps)]
+    while stack:
+        g = stack.pop()
+        if len(g) <= max_reps:
+            groups.append(np.sort(g))
+            continue
+        span_lat = np.ptp(lat[g])
+        span_lon = np.ptp(lon[g]) * np.cos(np.radians(np.mean(lat[g])))
+        key = lon[g] if span_lon >= span_lat else lat[g]
+        order = g[np.argsort(key, kind="stable")]
+        half = len(order) // 2
+        stack += [order[:half], order[half:]]
+    return groups
+
+
+def repair_by_regions(
+    spec: ModelSpec,
+    lp: LpResult,
+    backend: Backend,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    abs_gap: float | None = None,
+    max_reps: int = 25,
+    per_rep: int = 12,
+) -> MipResult:
+    """Round a large LP region by region: each region's reps, its fractional units and each rep's units
+    cheapest to move within the region form a small MIP; every other unit stays put, so regions are
+    independent and the work grows linearly with the number of reps."""
+    start = time.perf_counter()
+    p = spec.problem
+    n = p.n_units
+    rep0, share = lp_assignment(spec, lp)
+    frac = share < 1 - FRACTIONAL
+    d = delta(lp)
+    cur = rep0.copy()
+    total_free = total_cols = 0
+    for group in rep_regions(spec, rep0, max_reps):
+        in_group = np.zeros(p.n_reps, dtype=bool)
+        in_group[group] = True
+        members = np.flatnonzero(in_group[cur])
+        dg = np.where(spec.allowed[members][:, group], d[members][:, group], np.inf)
+        own = group.searchsorted(cur[members])
+        dg_alt = dg.copy()
+        dg_alt[np.arange(len(members)), own] = np.inf
+        score = np.where(frac[members], -np.inf, dg_alt.min(axis=1))
+        order = np.lexsort((score, cur[members]))
+        rank = np.empty(len(members), dtype=np.int64)
+        starts = np.searchsorted(cur[members][order], cur[members][order], side="left")
+        rank[order] = np.arange(len(members)) - starts
+        free = members[(rank < per_rep) | frac[members]]
+        fixed_rep = cur.copy()
+        fixed_rep[free] = -1
+        cols = np.zeros((n, p.n_reps), dtype=bool)
+        k = min(4, len(group))
+        dfree = np.where(spec.allowed[free][:, group], d[free][:, group], np.inf)
+        near = (
+            np.argpartition(dfree, k - 1, axis=1)[:, :k]
+            if k < len(group)
+            else np.tile(np.arange(len(group)), (len(free), 1))
+        )
+        cols[free[:, None], group[near]] = True
+        cols[free, cur[free]] = True
+        cols &= spec.allowed
+        res = _solve_restricted(
+            spec,
+            backend,
+            cols,
+            fixed_rep,
+            free,
+            deadline=deadline,
+            gap=1e-4,
+            seed=seed,
+            threads=threads,
+            name="repair_region",
+            abs_gap=abs_gap,
+            time_cap=(0.6 + len(free) / 800) * 2,
+            reps=group,
+        )
+        total_free += len(free)
+        total_cols += res.columns
+        if res.unit_rep is None:
+            log.debug("region of %d reps could not be rounded (%s)", len(group), res.status)
+            return MipResult(
+                None, None, None, res.status, total_free, total_cols, time.perf_counter() - start
+            )
+        cur = res.unit_rep
+    if not feasible(spec, cur):
+        return MipResult(
+            None, None, None, SolveStatus.INFEASIBLE, total_free, total_cols, time.perf_counter() - start
+        )
+    objective = float(spec.objective[np.arange(n), cur].sum())
+    return MipResult(
+        cur, objective, None, SolveStatus.FEASIBLE, total_free, total_cols, time.perf_counter() - start
+    )
 
 
 def rep_neighbours(spec: ModelSpec, unit_rep: np.ndarray, k: int) -> np.ndarray:
