@@ -26,10 +26,22 @@ def safe(label: str) -> str:
 
 @dataclass
 class RowInfo:
-    family: str  # assign | balance_min | balance_max | budget | rep_budget | min_accounts | max_accounts
+    family: (
+        str  # assign | balance_min | balance_max | budget | rep_budget | min_accounts | max_accounts | contig
+    )
     rep: int = -1
     measure: int = -1
     unit: int = -1
+    cut: int = -1  # index into the ``cuts`` list for family "contig"
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Contiguity separator cut: x[unit, rep] <= sum_{k in neighbours} x[k, rep] (rhs 0, dual <= 0)."""
+
+    rep: int
+    unit: int
+    neighbours: tuple[int, ...]
 
 
 @dataclass
@@ -205,6 +217,32 @@ def add_disruption_budget(
             b.add(terms, GE, rhs, f"keep_{safe(p.rep_ids[j])}_{j}", RowInfo("rep_budget", rep=j), slack_cost)
 
 
+def add_cuts(b: _Builder, cuts: list[Cut], fixed_rep: np.ndarray) -> None:
+    """contig_<rep>_<n>: x[i,j] - sum_{k in N(S)} x[k,j] <= 0, fixed units moved to the right-hand side."""
+    p = b.spec.problem
+    col = {
+        (int(u), int(j)): c
+        for c, (u, j) in enumerate(zip(b.col_unit.tolist(), b.col_rep.tolist(), strict=True))
+    }
+    for n, cut in enumerate(cuts):
+        j = cut.rep
+        rhs = float(sum(1 for k in cut.neighbours if fixed_rep[k] == j))
+        rhs -= 1.0 if fixed_rep[cut.unit] == j else 0.0
+        terms: list[tuple[pulp.LpVariable, float]] = []
+        c = col.get((cut.unit, j))
+        if c is not None:
+            terms.append((b.x[c], 1.0))
+        for k in cut.neighbours:
+            ck = col.get((int(k), j))
+            if ck is not None:
+                terms.append((b.x[ck], -1.0))
+        if not terms and rhs >= 0:
+            continue
+        b.add(
+            terms, LE, rhs, f"contig_{safe(p.rep_ids[j])}_{n}", RowInfo("contig", rep=j, unit=cut.unit, cut=n)
+        )
+
+
 def build(
     spec: ModelSpec,
     col_unit: np.ndarray,
@@ -217,6 +255,7 @@ def build(
     slack_price: dict[str, np.ndarray] | None = None,
     name: str = "territories",
     reps: np.ndarray | None = None,
+    cuts: list[Cut] | None = None,
 ) -> Formulation:
     """Build the model over candidate columns. ``fixed_rep[u] >= 0`` fixes unit u (not in ``free``).
 
@@ -243,6 +282,8 @@ def build(
     add_balance(b, offset, None if price is None else price["balance"])
     add_counts(b, fixed_counts, None if price is None else float(price["count"][0]))
     add_disruption_budget(b, fixed_moved, fixed_stay, None if price is None else float(price["budget"][0]))
+    if cuts:
+        add_cuts(b, cuts, fixed_rep)
     obj = spec.objective[col_unit, col_rep]
     terms = [(v, float(c)) for v, c in zip(b.x, obj.tolist(), strict=False)]
     terms += [(s, c) for s, c in zip(b.slacks, b.slack_costs, strict=False)]

@@ -37,6 +37,7 @@ class Duals:
     cnt_hi: np.ndarray  # (p,) <= 0
     budget: float  # <= 0
     keep: np.ndarray  # (p,) >= 0
+    cuts: tuple[tuple[formulation.Cut, float], ...] = ()  # contiguity cuts with their duals (<= 0)
 
     @classmethod
     def zeros(cls, m: int, p: int) -> Duals:
@@ -87,6 +88,9 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
         rc -= spec.moved * duals.budget
     if spec.rep_budget_share is not None and duals.keep.any():
         rc -= spec.stay * duals.keep[None, :]
+    for cut, y in duals.cuts:  # row x[i,j] - sum_k x[k,j] <= 0, rhs 0: no constant term
+        rc[cut.unit, cut.rep] -= y
+        rc[list(cut.neighbours), cut.rep] += y
     rc = np.where(spec.allowed, rc, np.inf)
     const = float((spec.lower * duals.bal_lo).sum() + (spec.upper * duals.bal_hi).sum())
     if spec.min_accounts is not None:
@@ -102,11 +106,15 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
 
 
 def read_duals(
-    spec: ModelSpec, form: formulation.Formulation, row_duals: np.ndarray
+    spec: ModelSpec,
+    form: formulation.Formulation,
+    row_duals: np.ndarray,
+    cuts: list[formulation.Cut] | None = None,
 ) -> tuple[Duals, np.ndarray]:
     p = spec.problem
     d = Duals.zeros(len(p.measures), p.n_reps)
     y_assign = np.zeros(p.n_units)
+    cut_duals: list[tuple[formulation.Cut, float]] = []
     for r, info in enumerate(form.rows):
         y = float(row_duals[r])
         fam = info.family
@@ -124,6 +132,9 @@ def read_duals(
             d.budget = min(y, 0.0)
         elif fam == "rep_budget":
             d.keep[info.rep] = max(y, 0.0)
+        elif fam == "contig" and cuts is not None and min(y, 0.0) < 0:
+            cut_duals.append((cuts[info.cut], min(y, 0.0)))
+    d.cuts = tuple(cut_duals)
     return d, y_assign
 
 
@@ -295,6 +306,7 @@ def solve_lp(
     max_add_per_unit: int = 4,
     max_rounds: int = 30,
     fixed: np.ndarray | None = None,
+    cuts: list[formulation.Cut] | None = None,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` keeps unit u out of the LP at that rep until pricing shows
     the LP would move it (then it is freed). The result is optimal for the full LP when it converges."""
@@ -327,7 +339,15 @@ def solve_lp(
         free = np.flatnonzero(free_mask)
         col_unit, col_rep = np.nonzero(pool & free_mask[:, None])
         form = formulation.build(
-            spec, col_unit, col_rep, free=free, fixed_rep=fixed, elastic=True, slack_price=prices, name="lp"
+            spec,
+            col_unit,
+            col_rep,
+            free=free,
+            fixed_rep=fixed,
+            elastic=True,
+            slack_price=prices,
+            name="lp",
+            cuts=cuts,
         )
         remaining = max(deadline - time.perf_counter(), 0.5)
         warm = None
@@ -361,7 +381,7 @@ def solve_lp(
             other = (out.basis[0][form.n_cols :], out.basis[1][len(free) :])
         else:
             other = None
-        duals, y_assign_free = read_duals(spec, form, out.row_duals)
+        duals, y_assign_free = read_duals(spec, form, out.row_duals, cuts)
         rc_l, bound = lagrangian(spec, duals)
         best_bound = max(best_bound, bound)
         x = out.values[: form.n_cols]

@@ -44,8 +44,10 @@ class ModelSpec:
         disruption_weight: float = 0.0,
         min_accounts: int | None = None,
         max_accounts: int | None = None,
+        cost: np.ndarray | None = None,
     ) -> ModelSpec:
-        cost = problem.unit_cost(home_lat, home_lon)
+        """``cost`` (n_units, p) replaces the great-circle compactness cost (e.g. planar distances)."""
+        cost = problem.unit_cost(home_lat, home_lon) if cost is None else np.asarray(cost, dtype=float)
         stay = problem.stay_potential()
         unit_cur_pot = stay.sum(axis=1)
         moved = unit_cur_pot[:, None] - stay

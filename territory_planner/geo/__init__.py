@@ -1,0 +1,1 @@
+"""Geographic building blocks: adjacency between units and contiguity of territories."""

@@ -1,0 +1,172 @@
+"""Adjacency between polygon units (queen / rook), from geometry or from an edge-list file.
+
+Pure arrays out: an ``Adjacency`` holds undirected edges (u < v) over ``n`` units; the optimiser never
+sees a GeoDataFrame. Geometry is compared in a metric CRS (the local UTM zone) so the sliver/gap
+tolerance is in metres.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from territory_planner.errors import InputError, Problem
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    n: int
+    u: np.ndarray  # (m,) int, u < v
+    v: np.ndarray  # (m,) int
+    bridged: tuple[tuple[int, int], ...] = ()  # edges added by ``bridge_islands``
+
+    @classmethod
+    def from_edges(cls, n: int, u: Sequence[int] | np.ndarray, v: Sequence[int] | np.ndarray) -> Adjacency:
+        a, b = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        keep = a != b
+        lo, hi = np.minimum(a, b)[keep], np.maximum(a, b)[keep]
+        pairs = np.unique(np.stack([lo, hi], axis=1), axis=0) if len(lo) else np.zeros((0, 2), np.int64)
+        return cls(n, pairs[:, 0].copy(), pairs[:, 1].copy())
+
+    def csr(self) -> sp.csr_matrix:
+        data = np.ones(2 * len(self.u))
+        rows = np.concatenate([self.u, self.v])
+        cols = np.concatenate([self.v, self.u])
+        return sp.csr_matrix((data, (rows, cols)), shape=(self.n, self.n))
+
+    def neighbours(self) -> list[np.ndarray]:
+        m = self.csr()
+        return [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in range(self.n)]
+
+    def components(self) -> np.ndarray:
+        """Component label per unit (0..k-1, numbered by first unit)."""
+        _, labels = connected_components(self.csr(), directed=False)
+        return np.asarray(labels, dtype=np.int64)
+
+    def islands(self) -> list[np.ndarray]:
+        """Every connected component but the largest (units sorted), smallest first."""
+        labels = self.components()
+        counts = np.bincount(labels)
+        if len(counts) <= 1:
+            return []
+        main = int(np.argmax(counts))
+        out = [np.flatnonzero(labels == c) for c in range(len(counts)) if c != main]
+        return sorted(out, key=lambda a: (len(a), int(a[0])))
+
+
+def from_geometries(geoms: Sequence[Any], *, rook: bool = False, tolerance: float = 0.0) -> Adjacency:
+    """Queen (touching at a point is enough) or rook (shared boundary longer than ``tolerance``) adjacency.
+
+    ``tolerance`` (in the geometries' units) absorbs slivers and gaps: two polygons whose buffered
+    shapes overlap are neighbours. Rook additionally needs the shared (buffered) boundary to be longer
+    than ``3 * tolerance`` (and than a tiny epsilon when tolerance is 0), so corner contacts do not count."""
+    import shapely
+    from shapely.strtree import STRtree
+
+    arr = np.asarray(geoms, dtype=object)
+    n = len(arr)
+    if n == 0:
+        return Adjacency.from_edges(0, [], [])
+    grown = shapely.buffer(arr, tolerance) if tolerance > 0 else arr
+    tree = STRtree(grown)
+    left, right = tree.query(grown, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if rook and len(left):
+        extent = shapely.bounds(arr)
+        size = float(np.nanmax(extent[:, 2:] - extent[:, :2])) if n else 1.0
+        eps = max(3.0 * tolerance, 1e-9 * max(size, 1.0))  # a corner overlap is 2 x tolerance long
+        if tolerance > 0:
+            # length of the shared strip: its area over the strip width
+            shared = shapely.area(shapely.intersection(grown[left], grown[right])) / (2.0 * tolerance)
+        else:
+            shared = shapely.length(
+                shapely.intersection(shapely.boundary(arr[left]), shapely.boundary(arr[right]))
+            )
+        ok = shared > eps
+        left, right = left[ok], right[ok]
+    return Adjacency.from_edges(n, left, right)
+
+
+def from_geoseries(series: Any, *, rook: bool = False, tolerance_m: float = 1.0) -> Adjacency:
+    """Adjacency of a GeoSeries in any CRS: projected to its local UTM zone, tolerance in metres."""
+    if series.crs is None:
+        raise InputError(
+            Problem("geometry", None, "geometry", "the polygons have no CRS; set one (e.g. EPSG:4326)")
+        )
+    metric = series.to_crs(series.estimate_utm_crs()) if series.crs.is_geographic else series
+    return from_geometries(list(metric.geometry), rook=rook, tolerance=tolerance_m)
+
+
+def bridge_islands(adj: Adjacency, x: np.ndarray, y: np.ndarray) -> Adjacency:
+    """Join every component to its nearest other component (closest pair of unit points), repeatedly,
+    until the graph is connected. Only call when the user asked for it: the edges are recorded."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    u, v = list(adj.u.tolist()), list(adj.v.tolist())
+    added: list[tuple[int, int]] = list(adj.bridged)
+    cur = adj
+    while True:
+        labels = cur.components()
+        k = int(labels.max()) + 1 if cur.n else 0
+        if k <= 1:
+            return Adjacency(cur.n, cur.u, cur.v, tuple(added))
+        counts = np.bincount(labels)
+        small = int(np.argmin(counts))  # bridge the smallest piece first
+        inside = np.flatnonzero(labels == small)
+        outside = np.flatnonzero(labels != small)
+        d = np.hypot(x[inside, None] - x[None, outside], y[inside, None] - y[None, outside])
+        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+        e = (int(min(inside[a], outside[b])), int(max(inside[a], outside[b])))
+        u.append(e[0])
+        v.append(e[1])
+        added.append(e)
+        cur = Adjacency.from_edges(cur.n, u, v)
+
+
+def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
+    """A CSV of undirected edges between unit ids (header ``u,v``, or two unnamed columns).
+
+    Every id that is not a known unit is reported (file, row, column) in one ``InputError``."""
+    index = {str(k): i for i, k in enumerate(ids)}
+    problems: list[Problem] = []
+    u: list[int] = []
+    v: list[int] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise InputError(Problem(str(path), None, None, "the edge list is empty"))
+    header = [c.strip().lower() for c in rows[0]]
+    names = ("u", "v")
+    start = 1
+    if len(header) >= 2 and not all(h in index for h in header[:2]):
+        if not {"u", "v"} <= set(header):
+            names = (header[0], header[1])
+        cols = (header.index(names[0]), header.index(names[1]))
+    else:
+        cols, start = (0, 1), 0
+    for r, row in enumerate(rows[start:], start=1):  # 1-based data row, header excluded
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) <= max(cols):
+            problems.append(Problem(str(path), r, None, "expected two ids on this row"))
+            continue
+        pair = []
+        for name, c in zip(names, cols, strict=True):
+            key = row[c].strip()
+            if key not in index:
+                problems.append(Problem(str(path), r, name, f"unknown unit id {key!r}", key))
+            else:
+                pair.append(index[key])
+        if len(pair) == 2:
+            u.append(pair[0])
+            v.append(pair[1])
+    if problems:
+        raise InputError(problems)
+    return Adjacency.from_edges(len(index), u, v)

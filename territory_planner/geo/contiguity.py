@@ -1,0 +1,84 @@
+"""Connected pieces of each territory on a unit adjacency graph, and enclaves.
+
+Pure functions over arrays (``Adjacency`` + rep per unit); the same functions feed the optimiser's cut
+separation, the repair step, ``summary.json`` and the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from territory_planner.geo.adjacency import Adjacency
+
+
+def piece_labels(adj: Adjacency, unit_rep: np.ndarray) -> np.ndarray:
+    """Label per unit of its piece: connected component of the subgraph of same-rep edges."""
+    same = unit_rep[adj.u] == unit_rep[adj.v]
+    u, v = adj.u[same], adj.v[same]
+    m = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(adj.n, adj.n))
+    _, labels = connected_components(m, directed=False)
+    return np.asarray(labels, dtype=np.int64)
+
+
+def pieces(adj: Adjacency, unit_rep: np.ndarray, n_reps: int) -> list[list[np.ndarray]]:
+    """Per rep, its pieces (arrays of units), largest first (ties: lowest unit first)."""
+    labels = piece_labels(adj, unit_rep)
+    out: list[list[np.ndarray]] = [[] for _ in range(n_reps)]
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    for grp in np.split(order, bounds):
+        if len(grp):
+            out[int(unit_rep[grp[0]])].append(np.sort(grp))
+    for lst in out:
+        lst.sort(key=lambda a: (-len(a), int(a[0])))
+    return out
+
+
+def count_pieces(adj: Adjacency, unit_rep: np.ndarray, n_reps: int) -> np.ndarray:
+    """(p,) number of connected pieces per territory (0 for an empty territory)."""
+    return np.array([len(x) for x in pieces(adj, unit_rep, n_reps)], dtype=np.int64)
+
+
+def is_contiguous(adj: Adjacency, unit_rep: np.ndarray, n_reps: int) -> bool:
+    return bool((count_pieces(adj, unit_rep, n_reps) <= 1).all())
+
+
+def boundary(adj: Adjacency, units: np.ndarray) -> np.ndarray:
+    """N(S): units outside S adjacent to some unit of S."""
+    inside = np.zeros(adj.n, dtype=bool)
+    inside[units] = True
+    a = np.concatenate([adj.u, adj.v])
+    b = np.concatenate([adj.v, adj.u])
+    hit = inside[a] & ~inside[b]
+    return np.unique(b[hit])
+
+
+def stray_pieces(
+    adj: Adjacency, unit_rep: np.ndarray, n_reps: int, centre: np.ndarray
+) -> list[tuple[int, np.ndarray]]:
+    """(rep, units) of every piece that does not hold the rep's centre unit (all but the largest piece
+    when the rep has no centre, ``centre[j] < 0``)."""
+    out = []
+    for j, lst in enumerate(pieces(adj, unit_rep, n_reps)):
+        if len(lst) <= 1 and (centre[j] < 0 or (lst and centre[j] in lst[0])):
+            continue
+        for k, piece in enumerate(lst):
+            holds = centre[j] in piece if centre[j] >= 0 else k == 0
+            if not holds:
+                out.append((j, piece))
+    return out
+
+
+def enclaves(adj: Adjacency, unit_rep: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(rep, surrounding rep, units): pieces whose whole boundary belongs to a single other territory."""
+    n_reps = int(unit_rep.max()) + 1 if len(unit_rep) else 0
+    out = []
+    for j, lst in enumerate(pieces(adj, unit_rep, n_reps)):
+        for piece in lst:
+            nb = boundary(adj, piece)
+            owners = np.unique(unit_rep[nb])
+            if len(owners) == 1:
+                out.append((j, int(owners[0]), piece))
+    return out
