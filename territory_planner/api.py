@@ -164,6 +164,8 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
         )
     spec = build_spec(problem, options, lat, lon)
     remaining = None if options.time_limit is None else max(deadline - time.perf_counter(), 1.0)
+    if options.contiguous and remaining is not None:
+        remaining = max(0.4 * remaining, 1.0)  # the rest goes to the contiguity cuts
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -179,6 +181,31 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
         progress=progress,
         current_unit_rep=cur_unit,
     )
+    contiguity_info = None
+    if options.contiguous:
+        from territory_planner.geo import planning
+
+        adj = planning.unit_adjacency(
+            problem,
+            inputs.geometry,
+            edges=options.adjacency,
+            rook=options.rook,
+            bridge=options.bridge_islands,
+        )
+        unit_rep, result, contiguity_info = planning.make_contiguous(
+            spec,
+            adj,
+            unit_rep,
+            result,
+            backend,
+            lat=lat,
+            lon=lon,
+            time_limit=max(deadline - time.perf_counter(), 2.0),
+            gap=options.gap,
+            seed=options.seed,
+            threads=threads,
+            progress=progress,
+        )
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
         unit_rep=unit_rep,
@@ -199,6 +226,8 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
         options,
         {"accounts": inputs.accounts_path, "reps": inputs.reps_path},
     )
+    if contiguity_info is not None:
+        summary["contiguity"] = contiguity_info
     return PlanOutput(plan, problem, assignments, territories, summary, None)
 
 

@@ -97,6 +97,23 @@ def main() -> None:
 @click.option(
     "--relax", is_flag=True, default=None, help="If infeasible, write the least-violation plan, marked."
 )
+@click.option(
+    "--contiguous", is_flag=True, default=None, help="Make every territory one connected piece of the map."
+)
+@click.option(
+    "--adjacency",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Edge list CSV (u,v account ids) for --contiguous [default: from the account polygons].",
+)
+@click.option(
+    "--rook", is_flag=True, default=None, help="Rook adjacency (shared edge), not queen (shared point)."
+)
+@click.option(
+    "--bridge-islands",
+    is_flag=True,
+    default=None,
+    help="Join islands to their nearest neighbour for --contiguous.",
+)
 @click.option("--offline", is_flag=True, default=None, help="Self-contained map.html (no CDN, no tiles).")
 @click.option(
     "--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report."
@@ -165,6 +182,18 @@ def plan(
         f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
         f"({100 * s['moved_potential_share']:.1f}% of potential)"
     )
+    if "contiguity" in s:
+        c = s["contiguity"]
+        split = sum(1 for k in c["pieces"].values() if k > 1)
+        click.echo(
+            f"contiguity ({c['method']}): "
+            + (
+                "every territory is one piece"
+                if c["contiguous"]
+                else f"{split} territories in several pieces"
+            )
+            + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
+        )
     if s["status"] == "relaxed":
         click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
     click.echo(f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html)")

@@ -37,6 +37,10 @@ class PlanOptions:
     company_target: float | None = None
     reps_add: tuple[dict[str, Any], ...] = ()  # extra rep rows (scenario ``[[reps.add]]``)
     reps_remove: tuple[str, ...] = ()  # rep ids dropped from the roster; their accounts are reassigned
+    adjacency: Path | None = None  # edge list (u,v account ids); default: from the accounts' polygons
+    contiguous: bool = False  # every territory one connected piece of the adjacency graph
+    rook: bool = False  # rook adjacency (shared edge) instead of queen (shared point)
+    bridge_islands: bool = False  # join disconnected pieces of the map to their nearest neighbour
 
     def tol(self, measure: str) -> float:
         return float(self.tolerance.get(measure, self.tolerance.get("*", DEFAULT_TOLERANCE)))
@@ -55,7 +59,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
-PATH_OPTIONS = {"accounts", "reps", "crm"}
+PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency"}
 
 
 def parse_tolerance(value: object, source: str) -> dict[str, float]:
@@ -134,7 +138,7 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             elif key == "reps_remove":
                 ids = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
-            elif key in {"relax", "choose_centres", "offline"}:
+            elif key in {"relax", "choose_centres", "offline", "contiguous", "rook", "bridge_islands"}:
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be true or false")
                 kwargs[key] = value

@@ -72,11 +72,12 @@ def stray_pieces(
 
 
 def enclaves(adj: Adjacency, unit_rep: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-    """(rep, surrounding rep, units): pieces whose whole boundary belongs to a single other territory."""
+    """(rep, surrounding rep, units): pieces other than a territory's main (largest) piece whose whole
+    boundary belongs to a single other territory."""
     n_reps = int(unit_rep.max()) + 1 if len(unit_rep) else 0
     out = []
     for j, lst in enumerate(pieces(adj, unit_rep, n_reps)):
-        for piece in lst:
+        for piece in lst[1:]:
             nb = boundary(adj, piece)
             owners = np.unique(unit_rep[nb])
             if len(owners) == 1:

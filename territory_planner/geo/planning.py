@@ -1,0 +1,175 @@
+"""The geo adapter between loaded inputs and the contiguity solver (GeoDataFrames stop here).
+
+``unit_adjacency`` turns an edge-list file or the accounts' polygons into an ``Adjacency`` over units
+(accounts merged by family); ``make_contiguous`` runs the cut loop (or the piece repair on large
+instances) from the pipeline's plan and returns the plan, an updated ``SolveResult`` and the
+``contiguity`` block of summary.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.geo import adjacency as adjmod
+from territory_planner.geo import contiguity
+from territory_planner.model.geo import haversine_km
+from territory_planner.model.plan import SolveResult
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import contiguous
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers.base import Backend
+
+MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs the cut loop is skipped for the repair
+OPTIMALITY_TOL = 1e-4
+
+
+def unit_adjacency(
+    problem: TerritoryProblem,
+    geometry: Any,
+    *,
+    edges: Path | None,
+    rook: bool,
+    bridge: bool,
+    tolerance_m: float = 1.0,
+) -> adjmod.Adjacency:
+    """Adjacency between units from an edge list of account ids or from the accounts' polygons."""
+    if edges is not None:
+        acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
+    elif geometry is not None:
+        acc = adjmod.from_geoseries(geometry, rook=rook, tolerance_m=tolerance_m)
+    else:
+        raise InputError(
+            Problem(
+                "options",
+                None,
+                "contiguous",
+                "contiguity needs polygons: give accounts as polygons (GeoJSON/GeoPackage/Shapefile) "
+                "or an --adjacency edge list (u,v account ids)",
+            )
+        )
+    adj = adjmod.Adjacency.from_edges(problem.n_units, problem.acc_unit[acc.u], problem.acc_unit[acc.v])
+    if bridge:
+        lat = np.zeros(problem.n_units)
+        lon = np.zeros(problem.n_units)
+        lat[problem.acc_unit] = problem.acc_lat
+        lon[problem.acc_unit] = problem.acc_lon
+        adj = adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
+    return adj
+
+
+def home_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none)."""
+    p = spec.problem
+    d = haversine_km(p.acc_lat, p.acc_lon, lat, lon)  # (n_acc, p)
+    unit_d = np.full((p.n_units, p.n_reps), np.inf)
+    np.minimum.at(unit_d, p.acc_unit, d)
+    unit_d = np.where(spec.allowed, unit_d, np.inf)
+    centre = np.full(p.n_reps, -1, dtype=np.int64)
+    taken = np.zeros(p.n_units, dtype=bool)
+    for j in np.argsort(unit_d.min(axis=0), kind="stable").tolist():
+        for u in np.argsort(unit_d[:, j], kind="stable").tolist():
+            if not np.isfinite(unit_d[u, j]):
+                break
+            if not taken[u]:
+                centre[j], taken[u] = u, True
+                break
+    return centre
+
+
+def make_contiguous(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    unit_rep: np.ndarray,
+    result: SolveResult,
+    backend: Backend,
+    *,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    time_limit: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    p = spec.problem
+    start = time.perf_counter()
+    centre = home_units(spec, lat, lon)
+    islands = adj.islands()
+    info: dict[str, Any] = {
+        "islands": len(islands),
+        "bridged_edges": [
+            [str(p.account_ids[np.flatnonzero(p.acc_unit == a)[0]]) for a in e] for e in adj.bridged
+        ],
+    }
+    before = contiguity.count_pieces(adj, unit_rep, p.n_reps)
+    if (before <= 1).all() and all(unit_rep[c] == j for j, c in enumerate(centre.tolist()) if c >= 0):
+        info.update(method="cuts", rounds=0, cuts=0)
+        return unit_rep, result, _with_pieces(info, p, before)
+    if int(spec.allowed.sum()) <= MAX_CUT_COLUMNS:
+        progress("enforcing contiguity (separator cuts)")
+        res = contiguous.solve_contiguous(
+            spec,
+            adj,
+            backend,
+            centre=centre,
+            time_limit=time_limit,
+            gap=gap,
+            seed=seed,
+            threads=threads,
+            start_plan=unit_rep,
+            bound=result.lower_bound,
+            progress=progress,
+        )
+        plan, method, lower = res.unit_rep, res.method, res.lower_bound
+        proven, rounds, n_cuts = res.proven_optimal, res.rounds, res.cuts
+    else:
+        plan, method, lower, proven, rounds, n_cuts = None, "repair", result.lower_bound, False, 0, 0
+    if plan is None:
+        plan = contiguous.repair_pieces(spec, adj, unit_rep, centre)
+        method = "repair"
+        proven = False
+    pieces = contiguity.count_pieces(adj, plan, p.n_reps)
+    objective = float(spec.objective[np.arange(p.n_units), plan].sum())
+    compact = float(spec.cost[np.arange(p.n_units), plan].sum())
+    lower = min(lower, objective)
+    g = max(0.0, (objective - lower) / objective) if objective > 0 else 0.0
+    notes = list(result.notes)
+    notes.append(
+        "contiguity: every territory holds the unit at its rep's home; the lower bound is valid for "
+        "contiguous plans of that kind"
+    )
+    if (pieces > 1).any():
+        notes.append(
+            f"contiguity not reached for {int((pieces > 1).sum())} territories within the time limit "
+            "(see contiguity.pieces)"
+        )
+    optimal = proven and g <= OPTIMALITY_TOL and (pieces <= 1).all()
+    stages = dict(result.stages)
+    stages["contiguity"] = time.perf_counter() - start
+    new = dataclasses.replace(
+        result,
+        status="optimal" if optimal else "feasible",
+        proven_optimal=bool(optimal),
+        objective=objective,
+        compactness=compact,
+        lower_bound=lower,
+        gap=g,
+        method=f"{result.method}+contiguity-{method}",
+        stages=stages,
+        notes=tuple(notes),
+    )
+    info.update(method=method, rounds=rounds, cuts=n_cuts)
+    return plan, new, _with_pieces(info, p, pieces)
+
+
+def _with_pieces(info: dict[str, Any], p: TerritoryProblem, pieces: np.ndarray) -> dict[str, Any]:
+    info["pieces"] = {str(r): int(k) for r, k in zip(p.rep_ids, pieces.tolist(), strict=True)}
+    info["contiguous"] = bool((pieces <= 1).all())
+    return info

@@ -1,0 +1,93 @@
+"""Adjacency from hand-drawn grids (queen vs rook, a hole, two islands) and from edge-list files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from territory_planner.errors import InputError
+from territory_planner.geo import adjacency as adjmod
+
+
+def grid(cols: int, rows: int, skip: tuple[tuple[int, int], ...] = (), dx: float = 0.0) -> list:
+    """Unit boxes, row by row; ``skip`` leaves holes, ``dx`` shifts every box right."""
+    return [
+        shapely.box(dx + c, r, dx + c + 1, r + 1)
+        for r in range(rows)
+        for c in range(cols)
+        if (c, r) not in skip
+    ]
+
+
+def edges(adj: adjmod.Adjacency) -> set[tuple[int, int]]:
+    return set(zip(adj.u.tolist(), adj.v.tolist(), strict=True))
+
+
+def test_queen_vs_rook_on_2x2() -> None:
+    """
+    2 3
+    0 1      queen: all 6 pairs touch; rook: only the 4 sharing an edge (not 0-3, not 1-2).
+    """
+    g = grid(2, 2)
+    assert edges(adjmod.from_geometries(g)) == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}
+    assert edges(adjmod.from_geometries(g, rook=True)) == {(0, 1), (0, 2), (1, 3), (2, 3)}
+    # with a sliver tolerance, corners still do not count for rook
+    assert edges(adjmod.from_geometries(g, rook=True, tolerance=0.01)) == {(0, 1), (0, 2), (1, 3), (2, 3)}
+
+
+def test_3x3_counts() -> None:
+    g = grid(3, 3)
+    assert len(adjmod.from_geometries(g).u) == 20  # 12 edges + 8 diagonals
+    assert len(adjmod.from_geometries(g, rook=True).u) == 12
+
+
+def test_gap_closed_by_tolerance() -> None:
+    """Two boxes 0.001 apart: neighbours only with a tolerance wider than half the gap."""
+    g = [shapely.box(0, 0, 1, 1), shapely.box(1.001, 0, 2, 1)]
+    assert len(adjmod.from_geometries(g).u) == 0
+    assert edges(adjmod.from_geometries(g, rook=True, tolerance=0.001)) == {(0, 1)}
+
+
+def test_4x4_with_a_hole() -> None:
+    """
+    . . . .
+    . . X .      X = hole at (2, 2): the cell is missing, the ring around it stays connected.
+    . . . .
+    . . . .
+    """
+    g = grid(4, 4, skip=((2, 2),))
+    rook = adjmod.from_geometries(g, rook=True)
+    assert len(g) == 15
+    assert len(rook.u) == 24 - 4  # the hole removes its 4 rook edges
+    assert rook.islands() == []
+
+
+def test_two_islands_reported_and_bridged() -> None:
+    g = grid(2, 2) + grid(1, 1, dx=5.0)  # a 2x2 block and one box 3 units east
+    adj = adjmod.from_geometries(g)
+    islands = adj.islands()
+    assert [i.tolist() for i in islands] == [[4]]
+    xy = np.array([[c.centroid.x, c.centroid.y] for c in g])
+    bridged = adjmod.bridge_islands(adj, xy[:, 0], xy[:, 1])
+    assert bridged.islands() == []
+    assert bridged.bridged in (((1, 4),), ((3, 4),))  # the nearest box of the block (x = 1.5)
+
+
+def test_edge_list_unknown_ids_reported(tmp_path: Path) -> None:
+    f = tmp_path / "edges.csv"
+    f.write_text("u,v\nA,B\nB,Z\nY,C\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        adjmod.read_edge_list(f, ["A", "B", "C"])
+    found = [(p.row, p.column, p.value) for p in exc.value.problems]
+    assert found == [(2, "v", "Z"), (3, "u", "Y")]
+    assert all(p.file == str(f) for p in exc.value.problems)
+
+
+def test_edge_list_ok(tmp_path: Path) -> None:
+    f = tmp_path / "edges.csv"
+    f.write_text("u,v\nA,B\nC,B\nA,B\n", encoding="utf-8")
+    adj = adjmod.read_edge_list(f, ["A", "B", "C"])
+    assert edges(adj) == {(0, 1), (1, 2)}
