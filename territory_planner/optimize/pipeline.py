@@ -105,7 +105,7 @@ def solve(
 
     progress("solving the LP relaxation (column generation)")
     t = time.perf_counter()
-    lp_deadline = start + 0.6 * (deadline - start)
+    lp_deadline = start + 0.75 * (deadline - start)  # rounding and improving are cheap next to the LP
     pool = lpmod.initial_candidates(spec, candidates, current_unit_rep)
     fixed = None
     if spec.problem.n_units > lpmod.LARGE_UNITS:
