@@ -36,6 +36,7 @@ class PlanOutput:
     territories: pd.DataFrame
     summary: dict[str, Any]
     out: Path | None
+    units_geojson: str | None = None  # unit polygons (areas or polygon accounts) for the map
 
 
 def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
@@ -54,6 +55,13 @@ def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
 
 
 def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
+    inputs, problem, _ = load_with_areas(options)
+    return inputs, problem
+
+
+def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any]:
+    """Inputs and problem; with ``--areas``, non-named accounts are merged into their area's unit
+    (the third item is the ``geo.planning.AreaUnits`` of the join, else None)."""
     accounts_path, reps_path = _require_paths(options)
     reps_frame = _edited_roster(reps_path, options) if options.reps_add or options.reps_remove else None
     inputs = load_inputs(
@@ -64,8 +72,13 @@ def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
         reps_frame=reps_frame,
     )
     tol = {m: options.tol(m) for m in options.balance}
-    problem = TerritoryProblem.from_frames(inputs.accounts, inputs.reps, options.balance, tol)
-    return inputs, problem
+    accounts, joined = inputs.accounts, None
+    if options.areas is not None:
+        from territory_planner.geo import planning
+
+        accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
+    problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
+    return inputs, problem, joined
 
 
 def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
@@ -140,7 +153,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
 
 def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOutput:
     """Load, solve and build the output tables (nothing written)."""
-    inputs, problem = load(options)
+    inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
     start = time.perf_counter()
     deadline = start + (options.time_limit or 1e9)
@@ -191,6 +204,7 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
             edges=options.adjacency,
             rook=options.rook,
             bridge=options.bridge_islands,
+            areas=joined,
         )
         unit_rep, result, contiguity_info = planning.make_contiguous(
             spec,
@@ -228,7 +242,12 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
     )
     if contiguity_info is not None:
         summary["contiguity"] = contiguity_info
-    return PlanOutput(plan, problem, assignments, territories, summary, None)
+    units = None
+    if joined is not None or inputs.geometry is not None:
+        from territory_planner.geo import planning
+
+        units = planning.units_geojson(problem, inputs.geometry, joined)
+    return PlanOutput(plan, problem, assignments, territories, summary, None, units)
 
 
 def _with_total_time(result: Any, seconds: float) -> Any:
@@ -247,6 +266,8 @@ def write_plan(
     if extra:
         summary.update(extra)
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    if output.units_geojson is not None:
+        atomic_write_text(folder / "units.geojson", output.units_geojson)
     from territory_planner.render.map import write_map
 
     write_map(folder, folder / "map.html", offline=options.offline)

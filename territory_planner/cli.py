@@ -101,6 +101,11 @@ def main() -> None:
     "--contiguous", is_flag=True, default=None, help="Make every territory one connected piece of the map."
 )
 @click.option(
+    "--areas",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Area polygons (GeoJSON/GPKG/Shapefile, area_id column): point accounts are planned by area.",
+)
+@click.option(
     "--adjacency",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Edge list CSV (u,v account ids) for --contiguous [default: from the account polygons].",

@@ -37,6 +37,7 @@ class PlanOptions:
     company_target: float | None = None
     reps_add: tuple[dict[str, Any], ...] = ()  # extra rep rows (scenario ``[[reps.add]]``)
     reps_remove: tuple[str, ...] = ()  # rep ids dropped from the roster; their accounts are reassigned
+    areas: Path | None = None  # area polygons: point accounts are merged into the area holding them
     adjacency: Path | None = None  # edge list (u,v account ids); default: from the accounts' polygons
     contiguous: bool = False  # every territory one connected piece of the adjacency graph
     rook: bool = False  # rook adjacency (shared edge) instead of queen (shared point)
@@ -59,7 +60,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
-PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency"}
+PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas"}
 
 
 def parse_tolerance(value: object, source: str) -> dict[str, float]:

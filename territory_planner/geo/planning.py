@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo import adjacency as adjmod
+from territory_planner.geo import areas as areamod
 from territory_planner.geo import contiguity
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.plan import SolveResult
@@ -25,6 +28,71 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
+
+
+@dataclass(frozen=True)
+class AreaUnits:
+    areas: areamod.Areas
+    area_of: np.ndarray  # (n_acc,) area index of each account
+    named: np.ndarray  # (n_acc,) bool: kept as a unit of its own
+
+
+def join_areas(
+    accounts: pd.DataFrame, accounts_path: Path, areas_path: Path
+) -> tuple[pd.DataFrame, AreaUnits]:
+    """Accounts with non-named ones put in their area's family, and the join (see ``geo.areas``)."""
+    from territory_planner.io.readers import read_table
+
+    areas = areamod.read_areas(areas_path)
+    area_of = areamod.join_points(
+        areas, accounts["lat"].to_numpy(float), accounts["lon"].to_numpy(float), str(accounts_path)
+    )
+    named = areamod.named_flags(accounts, read_table(accounts_path).frame)
+    return areamod.assign_families(accounts, area_of, areas, named), AreaUnits(areas, area_of, named)
+
+
+def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> str:
+    """The unit polygons for the map: the area of every area unit, or each polygon account."""
+    geoms: dict[int, Any] = {}
+    area_id: dict[int, str] = {}
+    if joined is not None:
+        polys = list(joined.areas.geometry)
+        for acc in np.flatnonzero(~joined.named).tolist():
+            u = int(problem.acc_unit[acc])
+            if u not in geoms:
+                geoms[u] = polys[int(joined.area_of[acc])]
+                area_id[u] = str(joined.areas.ids[joined.area_of[acc]])
+    elif geometry is not None:
+        polys = list(geometry)
+        for acc, u in enumerate(problem.acc_unit.tolist()):
+            geoms.setdefault(int(u), polys[acc])
+    return areamod.units_geojson(problem.account_ids, problem.acc_unit, geoms, area_id)
+
+
+def _area_unit_adjacency(
+    problem: TerritoryProblem, joined: AreaUnits, area_adj: adjmod.Adjacency
+) -> adjmod.Adjacency:
+    """Units in the same area are neighbours, and every unit of an area neighbours every unit of the
+    areas next to it (a named account sits inside its area)."""
+    k = len(joined.areas.ids)
+    members: list[set[int]] = [set() for _ in range(k)]
+    for acc, a in enumerate(joined.area_of.tolist()):
+        members[a].add(int(problem.acc_unit[acc]))
+    u: list[int] = []
+    v: list[int] = []
+    for m in members:
+        lst = sorted(m)
+        for i, x in enumerate(lst):
+            for y in lst[i + 1 :]:
+                u.append(x)
+                v.append(y)
+    for a, b in zip(area_adj.u.tolist(), area_adj.v.tolist(), strict=True):
+        for x in members[a]:
+            for y in members[b]:
+                u.append(x)
+                v.append(y)
+    return adjmod.Adjacency.from_edges(problem.n_units, u, v)
+
 
 MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs the cut loop is skipped for the repair
 OPTIMALITY_TOL = 1e-4
@@ -38,10 +106,16 @@ def unit_adjacency(
     rook: bool,
     bridge: bool,
     tolerance_m: float = 1.0,
+    areas: AreaUnits | None = None,
 ) -> adjmod.Adjacency:
-    """Adjacency between units from an edge list of account ids or from the accounts' polygons."""
+    """Adjacency between units from an edge list of account ids, the area polygons or the accounts'
+    polygons (in that order of preference)."""
     if edges is not None:
         acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
+    elif areas is not None:
+        area_adj = adjmod.from_geoseries(areas.areas.geometry, rook=rook, tolerance_m=tolerance_m)
+        adj = _area_unit_adjacency(problem, areas, area_adj)
+        return _bridge(problem, adj) if bridge else adj
     elif geometry is not None:
         acc = adjmod.from_geoseries(geometry, rook=rook, tolerance_m=tolerance_m)
     else:
@@ -55,13 +129,15 @@ def unit_adjacency(
             )
         )
     adj = adjmod.Adjacency.from_edges(problem.n_units, problem.acc_unit[acc.u], problem.acc_unit[acc.v])
-    if bridge:
-        lat = np.zeros(problem.n_units)
-        lon = np.zeros(problem.n_units)
-        lat[problem.acc_unit] = problem.acc_lat
-        lon[problem.acc_unit] = problem.acc_lon
-        adj = adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
-    return adj
+    return _bridge(problem, adj) if bridge else adj
+
+
+def _bridge(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
+    lat = np.zeros(problem.n_units)
+    lon = np.zeros(problem.n_units)
+    lat[problem.acc_unit] = problem.acc_lat
+    lon[problem.acc_unit] = problem.acc_lon
+    return adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
 
 
 def home_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -1,0 +1,120 @@
+"""Point accounts joined to area polygons: border points, points outside every area, named accounts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from territory_planner import api
+from territory_planner.errors import InputError
+from territory_planner.options import build_options
+
+
+def areas_file(folder: Path) -> Path:
+    """Four 0.1-degree squares::
+
+    Z3 Z4
+    Z1 Z2     (Z1 at lon 0..0.1, lat 0..0.1)
+    """
+    boxes = [shapely.box(0.1 * c, 0.1 * r, 0.1 * (c + 1), 0.1 * (r + 1)) for r in range(2) for c in range(2)]
+    gdf = gpd.GeoDataFrame({"area_id": ["Z1", "Z2", "Z3", "Z4"]}, geometry=boxes, crs="EPSG:4326")
+    path = folder / "areas.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    return path
+
+
+def write(folder: Path, rows: list[dict]) -> tuple[Path, Path]:
+    a, r = folder / "accounts.csv", folder / "reps.csv"
+    pd.DataFrame(rows).to_csv(a, index=False)
+    pd.DataFrame(
+        [{"rep_id": "R1", "lat": 0.05, "lon": 0.05}, {"rep_id": "R2", "lat": 0.15, "lon": 0.15}]
+    ).to_csv(r, index=False)
+    return a, r
+
+
+def acc(i: str, lat: float, lon: float, **kw: object) -> dict:
+    return {
+        "account_id": i,
+        "lat": lat,
+        "lon": lon,
+        "potential": 10.0,
+        "workload": 1.0,
+        "locked_rep": "",
+        **kw,
+    }
+
+
+def test_outside_points_reported_with_rows(tmp_path: Path) -> None:
+    a, r = write(
+        tmp_path, [acc("A", 0.05, 0.05), acc("B", 0.5, 0.5), acc("C", 0.15, 0.15), acc("D", -1, 0.0)]
+    )
+    opts = build_options({"accounts": a, "reps": r, "areas": areas_file(tmp_path), "time_limit": 10})
+    with pytest.raises(InputError) as exc:
+        api.solve(opts)
+    assert [(p.file, p.row) for p in exc.value.problems] == [(str(a), 2), (str(a), 4)]
+    assert all("outside every area" in p.message for p in exc.value.problems)
+
+
+def test_areas_become_units_border_tie_break_and_named(tmp_path: Path) -> None:
+    rows = [
+        acc("A1", 0.05, 0.05),
+        acc("A2", 0.02, 0.03),
+        acc("B", 0.05, 0.10),  # on the Z1/Z2 border: goes to Z1 (smallest id)
+        acc("C", 0.05, 0.15),
+        acc("D", 0.15, 0.05),
+        acc("E", 0.15, 0.15),
+        acc("N", 0.16, 0.16, locked_rep="R1"),  # named: stays a unit of its own inside Z4
+    ]
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {
+            "accounts": a,
+            "reps": r,
+            "areas": areas_file(tmp_path),
+            "time_limit": 10,
+            "balance": "potential",
+            "tolerance": 0.5,
+        }
+    )
+    out_dir = tmp_path / "plan"
+    out = api.plan(opts, out_dir)
+    p = out.problem
+    unit = dict(zip(p.account_ids.tolist(), p.acc_unit.tolist(), strict=True))
+    assert unit["A1"] == unit["A2"] == unit["B"]  # one Z1 unit, border point included
+    assert len({unit["C"], unit["D"], unit["E"], unit["N"], unit["A1"]}) == 5
+    assert p.n_units == 5
+    rep = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    assert rep["A1"] == rep["A2"] == rep["B"]
+    assert rep["N"] == "R1"
+    assert set(out.assignments["account_id"]) == {r["account_id"] for r in rows}  # nothing dropped
+    units = json.loads((out_dir / "units.geojson").read_text(encoding="utf-8"))
+    got = {f["properties"]["area_id"]: f["properties"]["account_id"] for f in units["features"]}
+    assert got == {"Z1": "A1", "Z2": "C", "Z3": "D", "Z4": "E"}
+    assert (out_dir / "map.html").is_file()
+
+
+def test_contiguous_by_area(tmp_path: Path) -> None:
+    """Rook adjacency of the four areas; each rep's territory must be one piece of areas."""
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {
+            "accounts": a,
+            "reps": r,
+            "areas": areas_file(tmp_path),
+            "contiguous": True,
+            "rook": True,
+            "time_limit": 10,
+            "balance": "potential",
+            "tolerance": 0.05,
+        }
+    )
+    out = api.solve(opts)
+    c = out.summary["contiguity"]
+    assert c["contiguous"] is True
+    assert c["pieces"] == {"R1": 1, "R2": 1}
