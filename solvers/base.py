@@ -57,4 +57,6 @@ class Backend(Protocol):
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
         basis: tuple[np.ndarray, np.ndarray] | None = None,
+        node_limit: int | None = None,
+        solution_limit: int | None = None,
     ) -> SolveOutcome: ...

@@ -62,6 +62,8 @@ class CbcBackend:
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
         basis: tuple[np.ndarray, np.ndarray] | None = None,
+        node_limit: int | None = None,
+        solution_limit: int | None = None,
     ) -> SolveOutcome:
         del start, basis  # COIN_CMD warm starts need files; CBC starts cold
         begin = time.perf_counter()
@@ -73,7 +75,9 @@ class CbcBackend:
             gapRel=gap,
             gapAbs=abs_gap,
             threads=threads,
-            options=[
+            options=([f"maxNodes {int(node_limit)}"] if node_limit is not None else [])
+            + ([f"maxSolutions {int(solution_limit)}"] if solution_limit is not None else [])
+            + [
                 f"randomSeed {int(seed) % 2_147_483_647 or 1}",
                 f"randomCbcSeed {int(seed) % 2_147_483_647 or 1}",
             ],

@@ -78,6 +78,8 @@ class HighsBackend:
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
         basis: tuple[np.ndarray, np.ndarray] | None = None,
+        node_limit: int | None = None,
+        solution_limit: int | None = None,
     ) -> SolveOutcome:
         import highspy
 
@@ -137,6 +139,10 @@ class HighsBackend:
             h.setOptionValue("mip_rel_gap", float(gap))
         if abs_gap is not None:
             h.setOptionValue("mip_abs_gap", float(abs_gap))
+        if node_limit is not None:  # a work limit, unlike time, gives the same answer on any machine
+            h.setOptionValue("mip_max_nodes", int(node_limit))
+        if solution_limit is not None:
+            h.setOptionValue("mip_max_improving_sols", int(solution_limit))
         if not mip:
             h.setOptionValue("solver", lp_method)
         h.passModel(lp)

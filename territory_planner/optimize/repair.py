@@ -24,6 +24,10 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 FRACTIONAL = 1e-6
+# Sub-MIPs stop after this many improving solutions: a work limit, so the same inputs and seed give the
+# same plan on any machine (time caps remain only as a safety net); the first few solutions carry most
+# of the gain, proving optimality of a neighbourhood is not worth its time.
+SOLUTION_LIMIT = 4
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +78,8 @@ def _solve_restricted(
     incumbent: np.ndarray | None = None,
     time_cap: float | None = None,
     reps: np.ndarray | None = None,
+    node_limit: int | None = None,
+    solution_limit: int | None = None,
 ) -> MipResult:
     start = time.perf_counter()
     only_free = np.zeros(cols.shape[0], dtype=bool)
@@ -102,6 +108,8 @@ def _solve_restricted(
         threads=threads,
         abs_gap=abs_gap,
         start=warm,
+        node_limit=node_limit,
+        solution_limit=solution_limit,
     )
     if not out.has_solution:
         return MipResult(None, None, None, out.status, len(free), len(col_unit), time.perf_counter() - start)
@@ -181,7 +189,8 @@ def repair(
             threads=threads,
             name="repair",
             abs_gap=abs_gap,
-            time_cap=cap,
+            time_cap=5 * cap,  # a safety net; the solution limit normally ends the search
+            solution_limit=SOLUTION_LIMIT,
         )
         log.debug("repair attempt: %d units, %d columns -> %s", len(free), last.columns, last.status)
         if last.unit_rep is not None:
@@ -280,8 +289,9 @@ def repair_by_regions(
             threads=threads,
             name="repair_region",
             abs_gap=abs_gap,
-            time_cap=(0.6 + len(free) / 800) * 2,
+            time_cap=(0.6 + len(free) / 800) * 10,  # a safety net; the solution limit normally ends it
             reps=group,
+            solution_limit=SOLUTION_LIMIT,
         )
         total_free += len(free)
         total_cols += res.columns
@@ -369,6 +379,7 @@ def improve_cluster(
         abs_gap=abs_gap,
         incumbent=incumbent,
         time_cap=time_cap,
+        solution_limit=SOLUTION_LIMIT,
     )
     res.bound = None
     return res
