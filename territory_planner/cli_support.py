@@ -64,7 +64,11 @@ def print_infeasible(error: InfeasibleError, console: Console | None = None) -> 
                 c.family,
                 c.rep_id or "",
                 c.measure or "",
-                "" if c.amount is None else f"{c.amount:,.6g}",
+                ""
+                if c.amount is None
+                else f"{c.amount:,.0f}"
+                if abs(c.amount) >= 100
+                else f"{c.amount:,.4g}",
                 c.message,
             )
         console.print(table)

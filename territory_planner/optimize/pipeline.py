@@ -44,15 +44,23 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
             side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
             msg = f"{rep} {m}: band {fmt(lo)} to {fmt(hi)}; the best fractional plan is {fmt(amount)} {side}"
             out.append(Conflict(info.family, msg, rep_id=rep, measure=m, amount=amount))
-        else:
-            out.append(
-                Conflict(
-                    info.family,
-                    f"{info.family} {rep or ''} violated by {fmt(amount)}".strip(),
-                    rep_id=rep,
-                    amount=amount,
-                )
+        elif info.family == "budget" and spec.budget is not None:
+            total = float(p.acc_potential.sum())
+            msg = (
+                f"at most {fmt(spec.budget)} potential may move ({100 * spec.budget / total:.1f}%); the "
+                f"least-violation fractional plan exceeds that by {fmt(amount)}"
             )
+            out.append(Conflict("disruption_budget", msg, amount=amount))
+        elif info.family == "rep_budget" and spec.rep_budget_share is not None:
+            msg = (
+                f"{rep} may lose at most {100 * spec.rep_budget_share:.0f}% of the "
+                f"{fmt(spec.held[info.rep])} potential it holds; balance needs {fmt(amount)} more to move"
+            )
+            out.append(Conflict("disruption_budget", msg, rep_id=rep, amount=amount))
+        else:
+            limit = spec.min_accounts if info.family == "min_accounts" else spec.max_accounts
+            msg = f"{rep}: {info.family.replace('_', ' ')} {limit} missed by {fmt(amount)} accounts"
+            out.append(Conflict(info.family, msg, rep_id=rep, amount=amount))
     return out
 
 
