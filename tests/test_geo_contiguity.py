@@ -209,3 +209,37 @@ def test_repair_moves_a_stray_piece_within_bands() -> None:
     kept = contiguous.repair_pieces(tight, adj, np.array([0, 0, 1, 1, 0]), np.array([0, 3]))
     assert kept.tolist() == [0, 0, 1, 1, 0]
     assert contiguity.count_pieces(adj, kept, 2).tolist() == [2, 1]
+
+
+def test_restricted_columns_keep_the_given_bound() -> None:
+    """With a restricted column set (large instances) the MIP bound is not a bound on the full model:
+    the result keeps the bound it was given and never claims optimality."""
+    rng = np.random.default_rng(3)
+    side, p = 5, 3
+    n = side * side
+    xy = np.array([(c, r) for r in range(side) for c in range(side)], dtype=float)
+    adj = adjmod.from_geometries([shapely.box(x, y, x + 1, y + 1) for x, y in xy], rook=True)
+    problem = planar_problem(rng.uniform(1, 3, n), p, 0.3)
+    centre = np.array([0, 12, 24])
+    d = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    nan = np.full(p, np.nan)
+    spec = ModelSpec.build(problem, nan, nan, cost=d + rng.uniform(0.0, 4.0, (n, p)))
+    cols = np.zeros((n, p), dtype=bool)
+    cols[np.arange(n)[:, None], np.argsort(d, axis=1)[:, :2]] = True
+    res = contiguous.solve_contiguous(
+        spec,
+        adj,
+        get_backend("highs"),
+        centre=centre,
+        time_limit=10,
+        gap=0.0,
+        seed=0,
+        threads=1,
+        columns=cols,
+        bound=1.0,
+    )
+    assert res.unit_rep is not None
+    assert res.lower_bound == 1.0
+    assert not res.proven_optimal
+    if res.method == "cuts":
+        assert contiguity.is_contiguous(adj, res.unit_rep, p)

@@ -94,7 +94,8 @@ def _area_unit_adjacency(
     return adjmod.Adjacency.from_edges(problem.n_units, u, v)
 
 
-MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs the cut loop is skipped for the repair
+MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs the cut MIP keeps each unit's nearest reps
+NEAREST_REPS = 8
 OPTIMALITY_TOL = 1e-4
 
 
@@ -188,25 +189,29 @@ def make_contiguous(
     if (before <= 1).all() and all(unit_rep[c] == j for j, c in enumerate(centre.tolist()) if c >= 0):
         info.update(method="cuts", rounds=0, cuts=0)
         return unit_rep, result, _with_pieces(info, p, before)
-    if int(spec.allowed.sum()) <= MAX_CUT_COLUMNS:
-        progress("enforcing contiguity (separator cuts)")
-        res = contiguous.solve_contiguous(
-            spec,
-            adj,
-            backend,
-            centre=centre,
-            time_limit=time_limit,
-            gap=gap,
-            seed=seed,
-            threads=threads,
-            start_plan=unit_rep,
-            bound=result.lower_bound,
-            progress=progress,
-        )
-        plan, method, lower = res.unit_rep, res.method, res.lower_bound
-        proven, rounds, n_cuts = res.proven_optimal, res.rounds, res.cuts
-    else:
-        plan, method, lower, proven, rounds, n_cuts = None, "repair", result.lower_bound, False, 0, 0
+    columns = None
+    if int(spec.allowed.sum()) > MAX_CUT_COLUMNS:  # large: the cut MIP over each unit's nearest reps
+        k = min(NEAREST_REPS, p.n_reps)
+        cost = np.where(spec.allowed, spec.cost, np.inf)
+        columns = np.zeros(spec.allowed.shape, dtype=bool)
+        columns[np.arange(p.n_units)[:, None], np.argpartition(cost, k - 1, axis=1)[:, :k]] = True
+    progress("enforcing contiguity (separator cuts)")
+    res = contiguous.solve_contiguous(
+        spec,
+        adj,
+        backend,
+        centre=centre,
+        time_limit=time_limit,
+        gap=gap,
+        seed=seed,
+        threads=threads,
+        start_plan=unit_rep,
+        bound=result.lower_bound,
+        progress=progress,
+        columns=columns,
+    )
+    plan, method, lower = res.unit_rep, res.method, res.lower_bound
+    proven, rounds, n_cuts = res.proven_optimal, res.rounds, res.cuts
     if plan is None:
         plan = contiguous.repair_pieces(spec, adj, unit_rep, centre)
         method = "repair"

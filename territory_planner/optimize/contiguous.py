@@ -114,6 +114,13 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
     return plan
 
 
+def _plan_mask(plan: np.ndarray | None, spec: ModelSpec) -> np.ndarray:
+    mask = np.zeros(spec.allowed.shape, dtype=bool)
+    if plan is not None:
+        mask[np.arange(len(plan)), plan] = True
+    return mask
+
+
 def solve_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
@@ -127,8 +134,10 @@ def solve_contiguous(
     start_plan: np.ndarray | None = None,
     bound: float = -np.inf,
     progress: Callable[[str], None] = lambda _m: None,
+    columns: np.ndarray | None = None,
 ) -> ContiguousResult:
-    """Cut loop over the whole candidate set (intended for up to a few thousand units x reps)."""
+    """Cut loop over the whole candidate set, or over ``columns`` ((n, p) bool; then the plan is optimal
+    only for that restricted set and the MIP bounds are not used: ``bound`` stays the lower bound)."""
     start = time.perf_counter()
     deadline = start + time_limit
     p = spec.problem
@@ -142,7 +151,11 @@ def solve_contiguous(
     lower = bound
     proven = False
     rounds = 0
-    col_unit, col_rep = np.nonzero(spec_c.allowed)
+    restricted = columns is not None
+    mask = spec_c.allowed if columns is None else (columns | _plan_mask(start_plan, spec_c)) & spec_c.allowed
+    if columns is not None:
+        mask[centre[centre >= 0], :] = spec_c.allowed[centre[centre >= 0], :]
+    col_unit, col_rep = np.nonzero(mask)
     if start_plan is not None and contiguity.is_contiguous(adj, start_plan, p.n_reps):
         ok = (start_plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all()
         if ok:
@@ -159,7 +172,7 @@ def solve_contiguous(
             form.variables,
             form.constraints,
             mip=True,
-            time_limit=max(deadline - time.perf_counter(), 0.5),
+            time_limit=max((deadline - time.perf_counter()) * (0.4 if restricted else 1.0), 0.5),
             gap=gap,
             seed=seed,
             threads=threads,
@@ -176,11 +189,11 @@ def solve_contiguous(
         if not new:
             if obj < best_obj:
                 best, best_obj = plan, obj
-            if out.bound is not None:
+            if out.bound is not None and not restricted:
                 lower = max(lower, float(out.bound))  # the cuts are valid: a bound on the contiguous model
-            proven = out.status.name == "OPTIMAL"
+            proven = out.status.name == "OPTIMAL" and not restricted
             break
-        if out.bound is not None:
+        if out.bound is not None and not restricted:
             lower = max(lower, min(float(out.bound), best_obj))
         seen.update(new)
         cuts.extend(new)
@@ -188,7 +201,7 @@ def solve_contiguous(
             f"contiguity round {rounds}: objective {obj:,.1f}, {len(new)} cuts added ({len(cuts)} in all)"
         )
     # LP with the cuts: a bound on the contiguous model
-    if cuts and time.perf_counter() < deadline:
+    if cuts and not restricted and time.perf_counter() < deadline:
         try:
             res = lpmod.solve_lp(
                 spec_c,

@@ -1,0 +1,177 @@
+"""Contiguity at county scale on a synthetic map (no shapes downloaded): a W x H grid of square cells
+(rook adjacency), two lognormal measures balanced within +-10%, p territories, centres by
+location-allocation in the plane, then the separator-cut loop over each unit's K nearest centres.
+
+    python benchmarks/bench_contiguity_scale.py [--width 64] [--height 50] [--reps 50] [--time-limit 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from territory_planner.solvers import get_backend
+
+from territory_planner.geo import contiguity
+from territory_planner.geo.adjacency import Adjacency
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import contiguous, pipeline, repair
+from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize.spec import ModelSpec
+
+
+def grid(width: int, height: int) -> tuple[np.ndarray, Adjacency]:
+    xy = np.array([(c, r) for r in range(height) for c in range(width)], dtype=float)
+    idx = np.arange(width * height).reshape(height, width)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    return xy, Adjacency.from_edges(width * height, u, v)
+
+
+def make_problem(n: int, p: int, tol: float, seed: int) -> TerritoryProblem:
+    rng = np.random.default_rng(seed)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [str(i) for i in range(n)],
+            "lat": 0.0,
+            "lon": 0.0,
+            "workload": rng.lognormal(0.0, 0.5, n),
+            "potential": rng.lognormal(0.0, 0.8, n),
+            "current_rep": "",
+            "locked_rep": "",
+            "parent_id": "",
+            "segment": "",
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"T{j}" for j in range(p)],
+            "name": "",
+            "region": "",
+            "capacity": 1.0,
+            "lat": np.nan,
+            "lon": np.nan,
+            "segments": "",
+        }
+    )
+    return TerritoryProblem.from_frames(accounts, reps, ("potential", "workload"), np.array([tol, tol]))
+
+
+def spec_for(problem: TerritoryProblem, xy: np.ndarray, centre: np.ndarray) -> ModelSpec:
+    d = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    nan = np.full(problem.n_reps, np.nan)
+    return ModelSpec.build(problem, nan, nan, cost=d * problem.unit_amount[:, 1:2])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--height", type=int, default=50)
+    ap.add_argument("--reps", type=int, default=50)
+    ap.add_argument("--tolerance", type=float, default=0.10)
+    ap.add_argument("--time-limit", type=float, default=300.0)
+    ap.add_argument("--k", type=int, default=8, help="nearest centres per unit in the cut MIP")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    start = time.perf_counter()
+    backend = get_backend("highs")
+    xy, adj = grid(args.width, args.height)
+    n, p = len(xy), args.reps
+    problem = make_problem(n, p, args.tolerance, args.seed)
+    # centres: farthest-first, then medoid moves on the balanced LP's assignment
+    cen = [int(np.argmin(np.hypot(*(xy - xy.mean(axis=0)).T)))]
+    dmin = np.hypot(*(xy - xy[cen[0]]).T)
+    while len(cen) < p:
+        cen.append(int(np.argmax(dmin)))
+        dmin = np.minimum(dmin, np.hypot(*(xy - xy[cen[-1]]).T))
+    centre = np.array(cen)
+    for _ in range(5):
+        spec = spec_for(problem, xy, centre)
+        res = lpmod.solve_lp(
+            spec,
+            backend,
+            lpmod.initial_candidates(spec, 8),
+            deadline=start + 0.2 * args.time_limit,
+            seed=0,
+            threads=1,
+        )
+        rep, _ = repair.lp_assignment(spec, res)
+        new = centre.copy()
+        for j in range(p):
+            mine = np.flatnonzero(rep == j)
+            if len(mine):
+                w = problem.unit_amount[mine, 1]
+                dd = np.hypot(xy[mine, None, 0] - xy[None, mine, 0], xy[mine, None, 1] - xy[None, mine, 1])
+                new[j] = mine[int(np.argmin(dd @ w))]
+        if (new == centre).all():
+            break
+        centre = new
+    spec = spec_for(problem, xy, centre)
+    t_centres = time.perf_counter() - start
+    remaining = args.time_limit - t_centres
+    plan0, result = pipeline.solve(
+        spec,
+        backend,
+        time_limit=0.3 * remaining,
+        gap=0.005,
+        seed=0,
+        threads=1,
+        candidates=8,
+        relax=False,
+    )
+    pieces0 = contiguity.count_pieces(adj, plan0, p)
+    cost = spec.cost
+    k = min(args.k, p)
+    cols = np.zeros((n, p), dtype=bool)
+    cols[np.arange(n)[:, None], np.argpartition(cost, k - 1, axis=1)[:, :k]] = True
+    res_c = contiguous.solve_contiguous(
+        spec,
+        adj,
+        backend,
+        centre=centre,
+        time_limit=args.time_limit - (time.perf_counter() - start),
+        gap=0.005,
+        seed=0,
+        threads=1,
+        start_plan=plan0,
+        bound=result.lower_bound,
+        columns=cols,
+    )
+    seconds = time.perf_counter() - start
+    plan = res_c.unit_rep if res_c.unit_rep is not None else plan0
+    obj = float(spec.objective[np.arange(n), plan].sum())
+    loads = np.stack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in range(2)])
+    dev = 100 * np.abs(loads - problem.target) / problem.target
+    pieces = contiguity.count_pieces(adj, plan, p)
+    cols_out = [
+        "units", "territories", "tolerance", "seconds", "objective", "lower bound", "gap", "max dev %",
+        "split territories (before -> after)", "method", "rounds", "cuts",
+    ]  # fmt: skip
+    gap = 100 * (obj - res_c.lower_bound) / obj
+    values = [
+        n,
+        p,
+        f"+-{100 * args.tolerance:g}%",
+        f"{seconds:.0f}",
+        f"{obj:,.0f}",
+        f"{res_c.lower_bound:,.0f}",
+        f"{gap:.2f}%",
+        f"{dev.max():.2f}",
+        f"{int((pieces0 > 1).sum())} -> {int((pieces > 1).sum())}",
+        res_c.method if res_c.unit_rep is not None else "none",
+        res_c.rounds,
+        res_c.cuts,
+    ]
+    print("| " + " | ".join(cols_out) + " |")
+    print("|" + "---|" * len(cols_out))
+    print("| " + " | ".join(str(v) for v in values) + " |")
+    cmd = "python benchmarks/bench_contiguity_scale.py"
+    size = f"--width {args.width} --height {args.height} --reps {p}"
+    print(f"\nreproduce: {cmd} {size} --time-limit {args.time_limit:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
