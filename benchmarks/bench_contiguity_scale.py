@@ -1,14 +1,25 @@
-"""Contiguity at county scale on a synthetic map (no shapes downloaded): a W x H grid of square cells
-(rook adjacency), two lognormal measures balanced within +-10%, p territories, centres by
+"""Contiguity at county scale: p territories, two lognormal measures balanced within +-10%, centres by
 location-allocation in the plane, then the separator-cut loop over each unit's K nearest centres.
 
+Map: a W x H grid of square cells (rook adjacency), or with ``--counties`` the 3,142 US county polygons
+of the npm package us-atlas 3.0.1 (``counties-albers-10m.json``, planar Albers coordinates; fetched once
+with ``npm pack`` into ``~/.cache/territory-planner``, never committed), queen adjacency built by
+``territory_planner.geo.adjacency`` and islands (Hawaii, Alaska, coastal islands) bridged to their nearest
+county. County measures are synthetic (us-atlas ships shapes, not data).
+
     python benchmarks/bench_contiguity_scale.py [--width 64] [--height 50] [--reps 50] [--time-limit 300]
+    python benchmarks/bench_contiguity_scale.py --counties --reps 50 --time-limit 300
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import tarfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +39,68 @@ def grid(width: int, height: int) -> tuple[np.ndarray, Adjacency]:
     u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
     v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
     return xy, Adjacency.from_edges(width * height, u, v)
+
+
+US_ATLAS = "us-atlas@3.0.1"
+
+
+def fetch_counties() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "territory-planner" / "us-atlas"
+    target = cache / "counties-albers-10m.json"
+    if not target.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(["npm", "pack", US_ATLAS], cwd=cache, check=True, capture_output=True, text=True)
+        with tarfile.open(cache / out.stdout.strip().splitlines()[-1]) as tar:
+            member = tar.getmember("package/counties-albers-10m.json")
+            member.name = target.name
+            tar.extract(member, cache, filter="data")
+    return target
+
+
+def decode_topojson(path: Path, name: str = "counties") -> tuple[list[str], list]:
+    """Polygons of one TopoJSON object (quantized, delta-encoded arcs)."""
+    import shapely
+
+    topo = json.loads(path.read_text(encoding="utf-8"))
+    sx, sy = topo["transform"]["scale"]
+    tx, ty = topo["transform"]["translate"]
+    arcs = []
+    for arc in topo["arcs"]:
+        a = np.cumsum(np.asarray(arc, dtype=float), axis=0)
+        arcs.append(np.column_stack([a[:, 0] * sx + tx, a[:, 1] * sy + ty]))
+
+    def ring(idx: list[int]) -> np.ndarray:
+        parts = [arcs[i] if i >= 0 else arcs[~i][::-1] for i in idx]
+        return np.concatenate([parts[0]] + [q[1:] for q in parts[1:]])
+
+    ids, geoms = [], []
+    for g in topo["objects"][name]["geometries"]:
+        polys = [g["arcs"]] if g["type"] == "Polygon" else g["arcs"]
+        shapes = []
+        for p in polys:
+            shell = ring(p[0])
+            if len(shell) < 4:  # a degenerate sliver after quantization
+                continue
+            shapes.append(shapely.Polygon(shell, [h for h in (ring(q) for q in p[1:]) if len(h) >= 4]))
+        if not shapes:
+            shapes = [shapely.Point(ring(polys[0][0])[0]).buffer(1e-3)]
+        ids.append(str(g["id"]))
+        geoms.append(shapes[0] if len(shapes) == 1 else shapely.MultiPolygon(shapes))
+    return ids, geoms
+
+
+def counties() -> tuple[np.ndarray, Adjacency, int]:
+    """Representative points (planar), bridged queen adjacency, and the number of bridges added."""
+    import shapely
+
+    from territory_planner.geo import adjacency as adjmod
+
+    _, geoms = decode_topojson(fetch_counties())
+    geoms = [shapely.make_valid(g) for g in geoms]
+    adj = adjmod.from_geometries(geoms, tolerance=0.01)
+    pts = np.array([[q.x, q.y] for q in (g.representative_point() for g in geoms)])
+    bridged = adjmod.bridge_islands(adj, pts[:, 0], pts[:, 1])
+    return pts, bridged, len(bridged.bridged)
 
 
 def make_problem(n: int, p: int, tol: float, seed: int) -> TerritoryProblem:
@@ -74,10 +147,20 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--k", type=int, default=8, help="nearest centres per unit in the cut MIP")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--counties", action="store_true", help="US counties (us-atlas) instead of a grid")
     args = ap.parse_args()
+    bridges = 0
+    if args.counties:
+        t0 = time.perf_counter()
+        xy, adj, bridges = counties()
+        print(
+            f"counties: {len(xy)} units, {len(adj.u)} edges, {bridges} island bridges, "
+            f"{time.perf_counter() - t0:.1f}s"
+        )
+    else:
+        xy, adj = grid(args.width, args.height)
     start = time.perf_counter()
     backend = get_backend("highs")
-    xy, adj = grid(args.width, args.height)
     n, p = len(xy), args.reps
     problem = make_problem(n, p, args.tolerance, args.seed)
     # centres: farthest-first, then medoid moves on the balanced LP's assignment
@@ -168,7 +251,8 @@ def main() -> int:
     print("|" + "---|" * len(cols_out))
     print("| " + " | ".join(str(v) for v in values) + " |")
     cmd = "python benchmarks/bench_contiguity_scale.py"
-    size = f"--width {args.width} --height {args.height} --reps {p}"
+    size = "--counties" if args.counties else f"--width {args.width} --height {args.height}"
+    size += f" --reps {p}"
     print(f"\nreproduce: {cmd} {size} --time-limit {args.time_limit:g}")
     return 0
 

@@ -114,6 +114,10 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
     return plan
 
 
+def _split(adj: Adjacency, plan: np.ndarray, centre: np.ndarray) -> int:
+    return len(contiguity.stray_pieces(adj, plan, len(centre), centre))
+
+
 def _plan_mask(plan: np.ndarray | None, spec: ModelSpec) -> np.ndarray:
     mask = np.zeros(spec.allowed.shape, dtype=bool)
     if plan is not None:
@@ -218,6 +222,8 @@ def solve_contiguous(
             log.warning("cut LP failed", exc_info=True)
     method = "cuts"
     if best is None and last_plan is not None:
+        if start_plan is not None and _split(adj, start_plan, centre) <= _split(adj, last_plan, centre):
+            last_plan = start_plan  # the cut rounds ended on a worse plan: mend the one we started from
         best = repair_pieces(spec, adj, last_plan, centre)
         best_obj = float(spec.objective[np.arange(p.n_units), best].sum())
         method = "repair"
