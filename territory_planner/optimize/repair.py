@@ -62,6 +62,23 @@ def delta(lp: LpResult) -> np.ndarray:
     return out
 
 
+def _rank_within_rep(rep: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Rank (0 = best, by ascending score) of each element among the elements with the same rep."""
+    order = np.lexsort((score, rep))
+    rank = np.empty(len(rep), dtype=np.int64)
+    starts = np.searchsorted(rep[order], rep[order], side="left")
+    rank[order] = np.arange(len(rep)) - starts
+    return rank
+
+
+def _nearest(d_rows: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k smallest entries of each row (all columns when k >= their number)."""
+    if k < d_rows.shape[1]:
+        out: np.ndarray = np.argpartition(d_rows, k - 1, axis=1)[:, :k]
+        return out
+    return np.tile(np.arange(d_rows.shape[1]), (d_rows.shape[0], 1))
+
+
 def _solve_restricted(
     spec: ModelSpec,
     backend: Backend,
@@ -155,21 +172,12 @@ def repair(
         size = min(size, n)
         # free units spread over every rep (each needs room both ways), cheapest to move first
         per_rep = max(2, size // max(p.n_reps, 1))
-        score = np.where(frac, -np.inf, cheapest_alt)
-        order = np.lexsort((score, rep0))  # by rep, then by score
-        rank = np.empty(n, dtype=np.int64)
-        starts = np.searchsorted(rep0[order], rep0[order], side="left")
-        rank[order] = np.arange(n) - starts
+        rank = _rank_within_rep(rep0, np.where(frac, -np.inf, cheapest_alt))
         chosen = frac | (rank < per_rep)
         free = np.flatnonzero(chosen)
         fixed_rep = rep0.copy()
         fixed_rep[free] = -1
-        k = min(reps_per_unit, p.n_reps)
-        near = (
-            np.argpartition(d[free], k - 1, axis=1)[:, :k]
-            if k < p.n_reps
-            else np.tile(np.arange(p.n_reps), (len(free), 1))
-        )
+        near = _nearest(d[free], reps_per_unit)
         cols = np.zeros((n, p.n_reps), dtype=bool)
         cols[free[:, None], near] = True
         cols[free] |= support[free]
@@ -258,22 +266,12 @@ def repair_by_regions(
         own = group.searchsorted(cur[members])
         dg_alt = dg.copy()
         dg_alt[np.arange(len(members)), own] = np.inf
-        score = np.where(frac[members], -np.inf, dg_alt.min(axis=1))
-        order = np.lexsort((score, cur[members]))
-        rank = np.empty(len(members), dtype=np.int64)
-        starts = np.searchsorted(cur[members][order], cur[members][order], side="left")
-        rank[order] = np.arange(len(members)) - starts
+        rank = _rank_within_rep(cur[members], np.where(frac[members], -np.inf, dg_alt.min(axis=1)))
         free = members[(rank < per_rep) | frac[members]]
         fixed_rep = cur.copy()
         fixed_rep[free] = -1
         cols = np.zeros((n, p.n_reps), dtype=bool)
-        k = min(4, len(group))
-        dfree = np.where(spec.allowed[free][:, group], d[free][:, group], np.inf)
-        near = (
-            np.argpartition(dfree, k - 1, axis=1)[:, :k]
-            if k < len(group)
-            else np.tile(np.arange(len(group)), (len(free), 1))
-        )
+        near = _nearest(np.where(spec.allowed[free][:, group], d[free][:, group], np.inf), 4)
         cols[free[:, None], group[near]] = True
         cols[free, cur[free]] = True
         cols &= spec.allowed
@@ -353,8 +351,9 @@ def improve_cluster(
     movable = mine[allowed.sum(axis=1) > 1]
     if len(movable) == 0:
         return MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
-    d = delta(lp)[movable][:, cluster]
-    own = delta(lp)[movable, incumbent[movable]]
+    d_all = delta(lp)
+    d = d_all[movable][:, cluster]
+    own = d_all[movable, incumbent[movable]]
     alt = np.where(
         spec.allowed[movable][:, cluster] & (cluster[None, :] != incumbent[movable][:, None]), d, np.inf
     )
