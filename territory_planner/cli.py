@@ -48,7 +48,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--disruption-weight",
             type=float,
-            help="Penalty on moved potential; 1 prices moving 1%% of potential like 1%% of today's travel.",
+            help="Penalty on moved potential; 1 prices moving 1% of potential like 1% of today's travel.",
         ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
