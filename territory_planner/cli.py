@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 bad input or infeasible, 2 usage error, 3 solver failur
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
@@ -265,7 +264,3 @@ def _register() -> None:
 
 
 _register()
-
-
-def print_json(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))

@@ -13,7 +13,7 @@ import pandas as pd
 from territory_planner import __version__
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize.prechecks import balance_floor, fmt
+from territory_planner.optimize.prechecks import balance_floor
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
 
@@ -190,7 +190,3 @@ def summary_dict(
         "violations": list(r.violations),
         "chosen_centres": [str(x) for x in problem.rep_ids[plan.home_chosen]],
     }
-
-
-def describe_dev(value: float) -> str:
-    return fmt(value)

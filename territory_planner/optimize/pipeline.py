@@ -171,9 +171,7 @@ def solve(
             max_reps=REGION_REPS,
         )
     if res.unit_rep is None:
-        res, _size = repair.repair(
-            spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap
-        )
+        res = repair.repair(spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap)
     stages["repair"] = time.perf_counter() - t
     if res.unit_rep is None or res.objective is None:
         if time.perf_counter() >= deadline:

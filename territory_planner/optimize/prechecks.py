@@ -40,7 +40,8 @@ def balance_floor(spec: ModelSpec) -> dict[str, float]:
 def check(spec: ModelSpec) -> list[Conflict]:
     p = spec.problem
     conflicts: list[Conflict] = []
-    n_m = len(p.measures)
+    # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
+    patterns = np.unique(spec.allowed, axis=0)
     for m, measure in enumerate(p.measures):
         # one unit alone above every band it could go to
         cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
@@ -85,10 +86,8 @@ def check(spec: ModelSpec) -> list[Conflict]:
                 )
             )
         # units that can only go to a group of reps must fit in the group's bands (Hall's condition)
-        patterns, inverse = np.unique(spec.allowed, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
         if len(patterns) <= 200:
-            for k, pattern in enumerate(patterns):
+            for pattern in patterns:
                 if pattern.all():
                     continue
                 inside = (spec.allowed & ~pattern[None, :]).sum(axis=1) == 0  # units confined to the pattern
@@ -105,7 +104,6 @@ def check(spec: ModelSpec) -> list[Conflict]:
                             amount=demand - room,
                         )
                     )
-                del k
     if spec.min_accounts is not None:
         reach = (spec.allowed * p.unit_size[:, None]).sum(axis=0)
         for j in np.flatnonzero(reach < spec.min_accounts):
@@ -149,7 +147,6 @@ def check(spec: ModelSpec) -> list[Conflict]:
                     amount=forced - spec.budget,
                 )
             )
-    del n_m
     return conflicts
 
 

@@ -151,10 +151,8 @@ def repair(
     size: int | None = None,
     reps_per_unit: int = 4,
     abs_gap: float | None = None,
-) -> tuple[MipResult, int]:
-    """Round the LP to a plan with neighbourhood MIPs, widening until one is found or time runs out.
-
-    Returns the result and the neighbourhood size that worked (for the improvement loop)."""
+) -> MipResult:
+    """Round the LP to a plan with neighbourhood MIPs, widening until one is found or time runs out."""
     p = spec.problem
     n = p.n_units
     rep0, share = lp_assignment(spec, lp)
@@ -203,9 +201,9 @@ def repair(
         log.debug("repair attempt: %d units, %d columns -> %s", len(free), last.columns, last.status)
         if last.unit_rep is not None:
             last.bound = None  # a neighbourhood MIP bounds nothing outside it
-            return last, size
+            return last
         if time.perf_counter() >= deadline or (size >= n and reps_per_unit >= p.n_reps):
-            return last, size
+            return last
         size *= 4
         reps_per_unit += 2
 
