@@ -2,10 +2,11 @@
 
 Instances: ``/work/shared/benchmarks/ctdp/DU150-*`` and ``DU200-*`` (format in that folder's README).
 Distances are Euclidean in the plane; the objective is sum over units of the distance to the territory's
-centre unit (p-median compactness). Centres come from location-allocation in the plane (balanced LP with
-centres fixed, each centre moved to its territory's medoid, until stable); then the contiguous model is
-solved by separator cuts (``territory_planner.optimize.contiguous``). The LP bound is the bound of the
-contiguous model with those centres (cuts included).
+centre unit (p-median compactness). Centres come from the planner's location-allocation
+(``territory_planner.optimize.centres`` with the planar metric: balanced LP with centres fixed, each
+centre moved to its territory's medoid, until stable, best LP kept); then the contiguous model is solved
+by the whole-model separator-cut loop (``territory_planner.optimize.contiguous``). The LP bound is the
+bound of the contiguous model with those centres (cuts included).
 
     python benchmarks/bench_ctdp.py [--folder DIR] [--pattern 'DU150-*.dat'] [--time-limit 60]
 """
@@ -22,11 +23,10 @@ import numpy as np
 import pandas as pd
 from territory_planner.solvers import get_backend
 
-from territory_planner.geo import contiguity
+from territory_planner.geo import contiguity, planning
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous, repair
-from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize import centres, contiguous
 from territory_planner.optimize.spec import ModelSpec
 
 MEASURES = ("a1", "a2", "a3")
@@ -101,44 +101,52 @@ def problem_of(inst: Instance) -> TerritoryProblem:
     return TerritoryProblem.from_frames(accounts, reps, MEASURES, inst.tol)
 
 
-def planar_spec(problem: TerritoryProblem, xy: np.ndarray, centre: np.ndarray) -> ModelSpec:
-    d = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
-    nan = np.full(problem.n_reps, np.nan)
-    return ModelSpec.build(problem, nan, nan, cost=d)
+def plane(problem: TerritoryProblem, xy: np.ndarray):  # noqa: ANN201
+    """Centres chosen in the plane (``optimize.centres`` with the planar metric): the model builder, the
+    centre positions (y, x) and the centre unit of each territory."""
+    points = (xy[:, 1], xy[:, 0])
+
+    def build(cy: np.ndarray, cx: np.ndarray) -> ModelSpec:
+        nan = np.full(problem.n_reps, np.nan)
+        cost = centres.distance_cost(problem, cy, cx, points, centres.planar_distance)
+        return ModelSpec.build(problem, nan, nan, cost=cost)
+
+    return build, points
 
 
-def choose_centres(problem: TerritoryProblem, xy: np.ndarray, backend, deadline: float) -> np.ndarray:  # noqa: ANN001
-    """Location-allocation in the plane, keeping the centres with the best balanced LP value."""
-    n, p = problem.n_units, problem.n_reps
-    d_all = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    centre = [int(np.argmin(d_all.sum(axis=1)))]  # farthest-first from the 1-median
-    while len(centre) < p:
-        centre.append(int(np.argmax(d_all[:, centre].min(axis=1))))
-    cen = np.array(centre)
-    best = (np.inf, cen.copy())
-    for _ in range(15):
-        spec = planar_spec(problem, xy, cen)
-        res = lpmod.solve_lp(spec, backend, np.ones((n, p), bool), deadline=deadline, seed=0, threads=1)
-        value = res.objective + 1e9 * res.slack_total
-        if value < best[0] - 1e-9:
-            best = (value, cen.copy())
-        rep, _ = repair.lp_assignment(spec, res)
-        new = cen.copy()
-        for j in range(p):
-            mine = np.flatnonzero(rep == j)
-            if len(mine):
-                new[j] = mine[int(np.argmin(d_all[np.ix_(mine, mine)].sum(axis=1)))]
-        if (new == cen).all() or time.perf_counter() > deadline:
-            break
-        cen = new
-    return best[1]
+def choose_centres(  # noqa: ANN201
+    problem: TerritoryProblem,
+    xy: np.ndarray,
+    backend,  # noqa: ANN001
+    deadline: float,
+    iterations: int,
+    candidates: int | None = None,
+):
+    """Location-allocation in the plane (package code), keeping the centres with the best balanced LP
+    value: (model with those centres, centre unit per territory). ``candidates``: nearest centres per
+    unit the LP starts from (default all; column generation adds the rest)."""
+    build, points = plane(problem, xy)
+    cy, cx = centres.choose_centres(
+        problem,
+        np.ones(problem.n_reps, dtype=bool),
+        build,
+        backend,
+        seed=0,
+        threads=1,
+        candidates=candidates or problem.n_reps,
+        deadline=deadline,
+        max_iterations=iterations,
+        points=points,
+        metric=centres.planar_distance,
+    )
+    spec = build(cy, cx)
+    return spec, planning.home_units(spec, cy, cx, points, centres.planar_distance)
 
 
 def run(inst: Instance, backend, time_limit: float) -> dict[str, object]:  # noqa: ANN001
     start = time.perf_counter()
     problem = problem_of(inst)
-    cen = choose_centres(problem, inst.xy, backend, start + 0.25 * time_limit)
-    spec = planar_spec(problem, inst.xy, cen)
+    spec, cen = choose_centres(problem, inst.xy, backend, start + 0.25 * time_limit, 15)
     res = contiguous.solve_contiguous(
         spec,
         inst.adj,

@@ -26,6 +26,7 @@ from territory_planner.model.geo import haversine_km
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous
+from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
@@ -141,10 +142,18 @@ def _bridge(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacenc
     return adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
 
 
-def home_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none)."""
+def home_units(
+    spec: ModelSpec,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: Metric = haversine_km,
+) -> np.ndarray:
+    """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none);
+    ``points``/``metric`` as in ``optimize.centres`` (default: accounts' lat, lon, great-circle km)."""
     p = spec.problem
-    d = haversine_km(p.acc_lat, p.acc_lon, lat, lon)  # (n_acc, p)
+    a, b = (p.acc_lat, p.acc_lon) if points is None else points
+    d = metric(a, b, lat, lon)  # (n_acc, p)
     unit_d = np.full((p.n_units, p.n_reps), np.inf)
     np.minimum.at(unit_d, p.acc_unit, d)
     unit_d = np.where(spec.allowed, unit_d, np.inf)

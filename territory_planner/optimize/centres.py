@@ -1,9 +1,13 @@
 """Location-allocation for reps without a home base (and for every rep with ``--choose-centres``).
 
-Start: free centres at workload-weighted farthest points from the fixed homes (deterministic). Then
+Start: the first free centre at the workload-weighted medoid of all accounts (when no rep has a home),
+the others at workload-weighted farthest points from the centres so far (deterministic). Then
 alternate: solve the LP relaxation with the centres fixed, give each unit to its largest LP share, move
-each free centre to its territory's weighted medoid (the account minimising sum workload x km), until
-no centre moves. The centres with the best LP objective are kept.
+each free centre to its territory's weighted medoid (the account minimising sum workload x distance),
+until no centre moves. The centres with the best LP objective are kept.
+
+Distances are great-circle km between (lat, lon) by default; ``points`` and ``metric`` put the same
+algorithm in the plane (e.g. ``planar_distance`` over projected x, y), as the benchmarks do.
 """
 
 from __future__ import annotations
@@ -23,40 +27,71 @@ from territory_planner.solvers.base import Backend
 
 log = logging.getLogger(__name__)
 MEDOID_SAMPLE = 2500
+Metric = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-def initial_centres(problem: TerritoryProblem, free: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
-    rng = np.random.default_rng(seed)
-    w = problem.acc_workload + 1e-9
-    fixed = ~free
-    if fixed.any():
-        dmin = haversine_km(problem.acc_lat, problem.acc_lon, lat[fixed], lon[fixed]).min(axis=1)
-    else:
-        first = int(rng.choice(problem.n_accounts, p=w / w.sum()))
-        lat[np.flatnonzero(free)[0]], lon[np.flatnonzero(free)[0]] = (
-            problem.acc_lat[first],
-            problem.acc_lon[first],
-        )
-        dmin = haversine_km(
-            problem.acc_lat, problem.acc_lon, lat[[np.flatnonzero(free)[0]]], lon[[np.flatnonzero(free)[0]]]
-        ).ravel()
-        free = free.copy()
-        free[np.flatnonzero(free)[0]] = False
-    for j in np.flatnonzero(free):
-        pick = int(np.argmax(w * dmin))
-        lat[j], lon[j] = problem.acc_lat[pick], problem.acc_lon[pick]
-        dmin = np.minimum(dmin, haversine_km(problem.acc_lat, problem.acc_lon, lat[[j]], lon[[j]]).ravel())
-    return lat, lon
+def planar_distance(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """Pairwise Euclidean distance between points 1 (rows) and points 2 (columns), in the plane
+    (argument order as ``haversine_km``: the second coordinate is x)."""
+    dy = np.asarray(y1, dtype=float)[:, None] - np.asarray(y2, dtype=float)[None, :]
+    dx = np.asarray(x1, dtype=float)[:, None] - np.asarray(x2, dtype=float)[None, :]
+    out: np.ndarray = np.hypot(dx, dy)
+    return out
 
 
-def weighted_medoid(lat: np.ndarray, lon: np.ndarray, w: np.ndarray, seed: int) -> tuple[float, float]:
-    cand = np.arange(len(lat))
-    if len(cand) > MEDOID_SAMPLE:
-        cand = np.sort(np.random.default_rng(seed).choice(len(lat), MEDOID_SAMPLE, replace=False))
-    d = haversine_km(lat[cand], lon[cand], lat, lon)
+def distance_cost(
+    problem: TerritoryProblem,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray],
+    metric: Metric,
+) -> np.ndarray:
+    """(n_units, p) compactness cost under any metric: sum over each unit's accounts of workload x
+    distance to the rep's centre (``TerritoryProblem.unit_cost`` with great-circle km)."""
+    d = metric(points[0], points[1], lat, lon) * problem.acc_workload[:, None]
+    return problem.unit_sum(d)
+
+
+def _sample(n: int, seed: int) -> np.ndarray:
+    if n <= MEDOID_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, MEDOID_SAMPLE, replace=False))
+
+
+def weighted_medoid(
+    lat: np.ndarray, lon: np.ndarray, w: np.ndarray, seed: int, metric: Metric = haversine_km
+) -> tuple[float, float]:
+    """The point (among a sample of at most ``MEDOID_SAMPLE`` candidates) minimising sum w x distance."""
+    cand = _sample(len(lat), seed)
+    d = metric(lat[cand], lon[cand], lat, lon)
     best = cand[int(np.argmin(d @ w))]
     return float(lat[best]), float(lon[best])
+
+
+def initial_centres(
+    problem: TerritoryProblem,
+    free: np.ndarray,
+    seed: int,
+    points: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: Metric = haversine_km,
+) -> tuple[np.ndarray, np.ndarray]:
+    a, b = (problem.acc_lat, problem.acc_lon) if points is None else points
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    w = problem.acc_workload + 1e-9
+    free = free.copy()
+    fixed = ~free
+    if not fixed.any():  # no home to start from: the first centre at the medoid of a sample
+        first = int(np.flatnonzero(free)[0])
+        some = _sample(len(a), seed)
+        lat[first], lon[first] = weighted_medoid(a[some], b[some], w[some], seed, metric)
+        free[first] = False
+        fixed = ~free
+    dmin = metric(a, b, lat[fixed], lon[fixed]).min(axis=1)
+    for j in np.flatnonzero(free):
+        pick = int(np.argmax(w * dmin))
+        lat[j], lon[j] = a[pick], b[pick]
+        dmin = np.minimum(dmin, metric(a, b, lat[[j]], lon[[j]]).ravel())
+    return lat, lon
 
 
 def choose_centres(
@@ -71,8 +106,15 @@ def choose_centres(
     deadline: float,
     max_iterations: int = 8,
     progress: Callable[[str], None] = lambda _m: None,
+    points: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: Metric = haversine_km,
 ) -> tuple[np.ndarray, np.ndarray]:
-    lat, lon = initial_centres(problem, free, seed)
+    """Centres (lat, lon) of every rep: the given homes of reps not in ``free``, chosen ones for the
+    rest (each at an account). ``points`` are per-account coordinates for ``metric`` (default: the
+    accounts' lat, lon and great-circle km); ``build_spec`` turns centres into a model."""
+    a, b = (problem.acc_lat, problem.acc_lon) if points is None else points
+    w = problem.acc_workload + 1e-9
+    lat, lon = initial_centres(problem, free, seed, (a, b), metric)
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for it in range(max_iterations):
         spec = build_spec(lat, lon)
@@ -95,9 +137,7 @@ def choose_centres(
             mine = np.flatnonzero(acc_rep == j)
             if len(mine) == 0:
                 continue
-            new_lat[j], new_lon[j] = weighted_medoid(
-                problem.acc_lat[mine], problem.acc_lon[mine], problem.acc_workload[mine] + 1e-9, int(seed + j)
-            )
+            new_lat[j], new_lon[j] = weighted_medoid(a[mine], b[mine], w[mine], int(seed + j), metric)
         moved = np.nanmax(np.abs(np.concatenate([new_lat - lat, new_lon - lon])))
         lat, lon = new_lat, new_lon
         if moved < 1e-9 or time.perf_counter() > deadline:

@@ -1,0 +1,128 @@
+"""Centres chosen by the planner (location-allocation), in the plane and through ``plan``, on a grid
+whose best centres are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from territory_planner.solvers import get_backend
+from test_geo_contiguity import planar_problem
+
+from territory_planner import api
+from territory_planner.optimize import centres
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.options import build_options
+
+COLS, ROWS, CELL = 6, 3, 0.1
+BEST = {(1, 1), (4, 1)}  # (column, row) of the two centres
+
+
+def cells() -> list[tuple[int, int]]:
+    """A 6 x 3 grid of equal cells; two reps with equal shares::
+
+    . . . . . .
+    . C . . C .      the balanced 2-median: the two 3 x 3 halves around their middle cells
+    . . . . . .
+    """
+    return [(c, r) for r in range(ROWS) for c in range(COLS)]
+
+
+def test_planar_location_allocation_finds_the_known_centres() -> None:
+    problem = planar_problem(np.ones(COLS * ROWS), 2, 0.05)
+    xy = np.array(cells(), dtype=float)
+    points = (xy[:, 1], xy[:, 0])
+
+    def build(cy: np.ndarray, cx: np.ndarray) -> ModelSpec:
+        nan = np.full(2, np.nan)
+        cost = centres.distance_cost(problem, cy, cx, points, centres.planar_distance)
+        return ModelSpec.build(problem, nan, nan, cost=cost)
+
+    cy, cx = centres.choose_centres(
+        problem,
+        np.ones(2, dtype=bool),
+        build,
+        get_backend("highs"),
+        seed=0,
+        threads=1,
+        candidates=2,
+        deadline=1e18,
+        points=points,
+        metric=centres.planar_distance,
+    )
+    assert {(int(x), int(y)) for x, y in zip(cx, cy, strict=True)} == BEST
+
+
+def boxes() -> gpd.GeoDataFrame:
+    geoms = [shapely.box(CELL * c, CELL * r, CELL * (c + 1), CELL * (r + 1)) for c, r in cells()]
+    return gpd.GeoDataFrame(
+        {"account_id": [f"c{c}_{r}" for c, r in cells()], "potential": 1.0, "workload": 1.0},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+
+
+def chosen(out: api.PlanOutput) -> set[tuple[int, int]]:
+    lat, lon = out.plan.home_lat, out.plan.home_lon
+    return {(int(round(x / CELL - 0.5)), int(round(y / CELL - 0.5))) for x, y in zip(lon, lat, strict=True)}
+
+
+def halves(out: api.PlanOutput) -> set[frozenset[str]]:
+    groups = out.assignments.groupby("rep_id")["account_id"].apply(frozenset)
+    return set(groups.tolist())
+
+
+def options(a: Path, r: Path, **kw: object):  # noqa: ANN201
+    """``plan --contiguous``, both reps' shares of potential within 5% (so exactly 9 cells each)."""
+    values = {"accounts": a, "reps": r, "contiguous": True, "balance": "potential", "tolerance": 0.05}
+    return build_options({**values, "time_limit": 20, **kw})
+
+
+EXPECTED = {
+    frozenset(f"c{c}_{r}" for c, r in cells() if c < 3),
+    frozenset(f"c{c}_{r}" for c, r in cells() if c >= 3),
+}
+
+
+def test_plan_choose_centres_contiguous_polygons(tmp_path: Path) -> None:
+    """Polygon accounts, reps with homes far away and ``--choose-centres --contiguous``: the homes are
+    replaced by the two known centres and each half is one piece."""
+    a = tmp_path / "cells.geojson"
+    boxes().to_file(a, driver="GeoJSON")
+    r = tmp_path / "reps.csv"
+    pd.DataFrame([{"rep_id": "A", "lat": 5.0, "lon": 5.0}, {"rep_id": "B", "lat": 5.0, "lon": 6.0}]).to_csv(
+        r, index=False
+    )
+    out = api.solve(options(a, r, choose_centres=True))
+    assert chosen(out) == BEST
+    assert halves(out) == EXPECTED
+    assert out.summary["contiguity"]["pieces"] == {"A": 1, "B": 1}
+    assert sorted(out.summary["chosen_centres"]) == ["A", "B"]  # both homes replaced
+
+
+def test_plan_chosen_centres_with_areas(tmp_path: Path) -> None:
+    """Point accounts joined to the grid cells as areas (``--areas``), reps without a home: the same
+    centres and halves, one piece each."""
+    areas = boxes().rename(columns={"account_id": "area_id"})[["area_id", "geometry"]]
+    ap = tmp_path / "areas.geojson"
+    areas.to_file(ap, driver="GeoJSON")
+    pts = pd.DataFrame(
+        {
+            "account_id": [f"p{c}_{r}" for c, r in cells()],
+            "lat": [CELL * (r + 0.5) for _, r in cells()],
+            "lon": [CELL * (c + 0.5) for c, _ in cells()],
+            "potential": 1.0,
+            "workload": 1.0,
+        }
+    )
+    a = tmp_path / "points.csv"
+    pts.to_csv(a, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["A", "B"]}).to_csv(r, index=False)
+    out = api.solve(options(a, r, areas=ap))
+    assert chosen(out) == BEST
+    assert {frozenset(x.replace("p", "c") for x in g) for g in halves(out)} == EXPECTED
+    assert out.summary["contiguity"]["contiguous"] is True
