@@ -1,5 +1,7 @@
 """Contiguity at county scale: p territories, two lognormal measures balanced within +-10%, centres by
-location-allocation in the plane, then the separator-cut loop over each unit's K nearest centres.
+location-allocation in the plane (``optimize.centres``), a balanced plan from the pipeline, then
+contiguity as ``plan --contiguous`` does it: the whole-model cut loop when the model is small, else the
+neighbourhood search (``optimize.contiguous``).
 
 Map: a W x H grid of square cells (rook adjacency), or with ``--counties`` the 3,142 US county polygons
 of the npm package us-atlas 3.0.1 (``counties-albers-10m.json``, planar Albers coordinates; fetched once
@@ -17,20 +19,20 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_ctdp import choose_centres
 from territory_planner.solvers import get_backend
 
-from territory_planner.geo import contiguity
+from territory_planner.geo import contiguity, planning
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, pipeline, repair
-from territory_planner.optimize import lp as lpmod
-from territory_planner.optimize.spec import ModelSpec
 
 
 def grid(width: int, height: int) -> tuple[np.ndarray, Adjacency]:
@@ -132,12 +134,6 @@ def make_problem(n: int, p: int, tol: float, seed: int) -> TerritoryProblem:
     return TerritoryProblem.from_frames(accounts, reps, ("potential", "workload"), np.array([tol, tol]))
 
 
-def spec_for(problem: TerritoryProblem, xy: np.ndarray, centre: np.ndarray) -> ModelSpec:
-    d = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
-    nan = np.full(problem.n_reps, np.nan)
-    return ModelSpec.build(problem, nan, nan, cost=d * problem.unit_amount[:, 1:2])
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--width", type=int, default=64)
@@ -145,7 +141,6 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=50)
     ap.add_argument("--tolerance", type=float, default=0.10)
     ap.add_argument("--time-limit", type=float, default=300.0)
-    ap.add_argument("--k", type=int, default=8, help="nearest centres per unit in the cut MIP")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--counties", action="store_true", help="US counties (us-atlas) instead of a grid")
     args = ap.parse_args()
@@ -163,35 +158,7 @@ def main() -> int:
     backend = get_backend("highs")
     n, p = len(xy), args.reps
     problem = make_problem(n, p, args.tolerance, args.seed)
-    # centres: farthest-first, then medoid moves on the balanced LP's assignment
-    cen = [int(np.argmin(np.hypot(*(xy - xy.mean(axis=0)).T)))]
-    dmin = np.hypot(*(xy - xy[cen[0]]).T)
-    while len(cen) < p:
-        cen.append(int(np.argmax(dmin)))
-        dmin = np.minimum(dmin, np.hypot(*(xy - xy[cen[-1]]).T))
-    centre = np.array(cen)
-    for _ in range(5):
-        spec = spec_for(problem, xy, centre)
-        res = lpmod.solve_lp(
-            spec,
-            backend,
-            lpmod.initial_candidates(spec, 8),
-            deadline=start + 0.2 * args.time_limit,
-            seed=0,
-            threads=1,
-        )
-        rep, _ = repair.lp_assignment(spec, res)
-        new = centre.copy()
-        for j in range(p):
-            mine = np.flatnonzero(rep == j)
-            if len(mine):
-                w = problem.unit_amount[mine, 1]
-                dd = np.hypot(xy[mine, None, 0] - xy[None, mine, 0], xy[mine, None, 1] - xy[None, mine, 1])
-                new[j] = mine[int(np.argmin(dd @ w))]
-        if (new == centre).all():
-            break
-        centre = new
-    spec = spec_for(problem, xy, centre)
+    spec, centre = choose_centres(problem, xy, backend, start + 0.2 * args.time_limit, 8, candidates=8)
     t_centres = time.perf_counter() - start
     remaining = args.time_limit - t_centres
     plan0, result = pipeline.solve(
@@ -204,11 +171,8 @@ def main() -> int:
         candidates=8,
         relax=False,
     )
+    t_pipeline = time.perf_counter() - start
     pieces0 = contiguity.count_pieces(adj, plan0, p)
-    cost = spec.cost
-    k = min(args.k, p)
-    cols = np.zeros((n, p), dtype=bool)
-    cols[np.arange(n)[:, None], np.argpartition(cost, k - 1, axis=1)[:, :k]] = True
     res_c = contiguous.solve_contiguous(
         spec,
         adj,
@@ -220,7 +184,8 @@ def main() -> int:
         threads=1,
         start_plan=plan0,
         bound=result.lower_bound,
-        columns=cols,
+        exact=n * p <= planning.MAX_CUT_COLUMNS,  # as ``plan --contiguous`` decides
+        progress=lambda m: print(f"{time.perf_counter() - start:6.1f}s {m}", file=sys.stderr, flush=True),
     )
     seconds = time.perf_counter() - start
     plan = res_c.unit_rep if res_c.unit_rep is not None else plan0
@@ -228,9 +193,15 @@ def main() -> int:
     loads = np.stack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in range(2)])
     dev = 100 * np.abs(loads - problem.target) / problem.target
     pieces = contiguity.count_pieces(adj, plan, p)
+    print(
+        f"centres {t_centres:.0f}s, balanced plan {t_pipeline - t_centres:.0f}s, "
+        f"contiguity {res_c.seconds:.0f}s",
+        file=sys.stderr,
+    )
     cols_out = [
         "units", "territories", "tolerance", "seconds", "objective", "lower bound", "gap", "max dev %",
-        "split territories (before -> after)", "method", "rounds", "cuts",
+        "split territories (before -> after)", "model check", "method", "MIP solves", "cuts",
+        "neighbourhoods",
     ]  # fmt: skip
     gap = 100 * (obj - res_c.lower_bound) / obj
     values = [
@@ -241,11 +212,13 @@ def main() -> int:
         f"{obj:,.0f}",
         f"{res_c.lower_bound:,.0f}",
         f"{gap:.2f}%",
-        f"{dev.max():.2f}",
+        f"{dev.max():.3f}",
         f"{int((pieces0 > 1).sum())} -> {int((pieces > 1).sum())}",
+        "pass" if repair.feasible(spec, plan) else "FAIL",  # every constraint of the full model
         res_c.method if res_c.unit_rep is not None else "none",
         res_c.rounds,
         res_c.cuts,
+        res_c.neighbourhoods,
     ]
     print("| " + " | ".join(cols_out) + " |")
     print("|" + "---|" * len(cols_out))

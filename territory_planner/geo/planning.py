@@ -1,7 +1,7 @@
 """The geo adapter between loaded inputs and the contiguity solver (GeoDataFrames stop here).
 
 ``unit_adjacency`` turns an edge-list file or the accounts' polygons into an ``Adjacency`` over units
-(accounts merged by family); ``make_contiguous`` runs the cut loop (or the piece repair on large
+(accounts merged by family); ``make_contiguous`` runs the cut loop (the neighbourhood search on large
 instances) from the pipeline's plan and returns the plan, an updated ``SolveResult`` and the
 ``contiguity`` block of summary.json.
 """
@@ -95,8 +95,7 @@ def _area_unit_adjacency(
     return adjmod.Adjacency.from_edges(problem.n_units, u, v)
 
 
-MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs the cut MIP keeps each unit's nearest reps
-NEAREST_REPS = 8
+MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs, no whole-model cut loop
 OPTIMALITY_TOL = 1e-4
 
 
@@ -196,15 +195,11 @@ def make_contiguous(
     }
     before = contiguity.count_pieces(adj, unit_rep, p.n_reps)
     if (before <= 1).all() and all(unit_rep[c] == j for j, c in enumerate(centre.tolist()) if c >= 0):
-        info.update(method="cuts", rounds=0, cuts=0)
+        info.update(method="cuts", rounds=0, cuts=0, neighbourhoods=0)
         return unit_rep, result, _with_pieces(info, p, before)
-    columns = None
-    if int(spec.allowed.sum()) > MAX_CUT_COLUMNS:  # large: the cut MIP over each unit's nearest reps
-        k = min(NEAREST_REPS, p.n_reps)
-        cost = np.where(spec.allowed, spec.cost, np.inf)
-        columns = np.zeros(spec.allowed.shape, dtype=bool)
-        columns[np.arange(p.n_units)[:, None], np.argpartition(cost, k - 1, axis=1)[:, :k]] = True
-    progress("enforcing contiguity (separator cuts)")
+    # small: the cut loop over the whole model first; large: straight to the neighbourhood search
+    exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
+    progress("enforcing contiguity (" + ("separator cuts" if exact else "neighbourhood search") + ")")
     res = contiguous.solve_contiguous(
         spec,
         adj,
@@ -217,7 +212,7 @@ def make_contiguous(
         start_plan=unit_rep,
         bound=result.lower_bound,
         progress=progress,
-        columns=columns,
+        exact=exact,
     )
     plan, method, lower = res.unit_rep, res.method, res.lower_bound
     proven, rounds, n_cuts = res.proven_optimal, res.rounds, res.cuts
@@ -255,7 +250,7 @@ def make_contiguous(
         stages=stages,
         notes=tuple(notes),
     )
-    info.update(method=method, rounds=rounds, cuts=n_cuts)
+    info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
     return plan, new, _with_pieces(info, p, pieces)
 
 

@@ -6,10 +6,19 @@ must also hold a unit of the boundary N(S), so
 
     x[i, j] <= sum_{k in N(S)} x[k, j]      for i in S      (Salazar-Aguilar et al. 2011)
 
-is valid. Each round solves the MIP over every allowed pair with the cuts so far (warm-started from the
-best contiguous plan known), separates the pieces of its answer, and repeats. The LP relaxation with
-the cuts (column generation; cut duals enter pricing) is a lower bound on the contiguous model, as is
-the MIP's dual bound. When time runs out first, the best plan's stray pieces are moved to a neighbouring
+is valid. ``solve_contiguous`` uses the cuts in two ways; its ``method`` says which settled the plan:
+
+- "cuts" (small instances, ``exact``): solve the MIP over every allowed pair with the cuts so far
+  (warm-started from the best contiguous plan known), separate the pieces of its answer, and repeat
+  until the answer is in one piece per territory. The MIP's dual bound and the LP relaxation with the
+  cuts (column generation; cut duals enter pricing) are lower bounds on the contiguous model.
+- "lns" (large instances, or when the whole-model rounds do not settle in their share of the time): the
+  neighbourhood search of ``optimize.contiguous_lns`` mends each split territory together with its
+  neighbours, then polishes; every constraint of the full model holds throughout. The bound is the one
+  given (the LP of the model without contiguity, a relaxation); no optimality is claimed.
+
+A plan to start from is mended by the LNS first, so the whole-model rounds start from a contiguous
+incumbent. If territories are still split at the end, stray pieces are moved to a neighbouring
 territory wherever both bands allow it (method "repair"), and the remaining pieces are reported.
 """
 
@@ -25,13 +34,16 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import formulation
+from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
-from territory_planner.optimize.formulation import Cut
+from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
+__all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
+
 log = logging.getLogger(__name__)
+EXACT_SHARE = 0.6  # of the time limit for the whole-model rounds before the LNS takes over
 
 
 @dataclass(frozen=True)
@@ -39,12 +51,13 @@ class ContiguousResult:
     unit_rep: np.ndarray | None
     objective: float | None
     lower_bound: float
-    method: str  # "cuts" (every territory one piece, from the cut loop) | "repair"
+    method: str  # "cuts" (the whole-model cut loop settled it) | "lns" (neighbourhood search) | "repair"
     pieces: np.ndarray  # (p,) connected pieces per territory of the returned plan
-    rounds: int
+    rounds: int  # MIP solves
     cuts: int
     proven_optimal: bool
     seconds: float
+    neighbourhoods: int = 0  # neighbourhood MIPs accepted by the LNS
 
 
 def centre_units(spec: ModelSpec) -> np.ndarray:
@@ -72,14 +85,6 @@ def with_centres(spec: ModelSpec, centre: np.ndarray) -> ModelSpec:
             allowed[u] = False
             allowed[u, j] = True
     return dataclasses.replace(spec, allowed=allowed)
-
-
-def separate(adj: Adjacency, unit_rep: np.ndarray, centre: np.ndarray) -> list[Cut]:
-    out: list[Cut] = []
-    for j, piece in contiguity.stray_pieces(adj, unit_rep, len(centre), centre):
-        nb = tuple(int(k) for k in contiguity.boundary(adj, piece))
-        out.extend(Cut(j, int(i), nb) for i in piece.tolist())
-    return out
 
 
 def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -114,17 +119,6 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
     return plan
 
 
-def _split(adj: Adjacency, plan: np.ndarray, centre: np.ndarray) -> int:
-    return len(contiguity.stray_pieces(adj, plan, len(centre), centre))
-
-
-def _plan_mask(plan: np.ndarray | None, spec: ModelSpec) -> np.ndarray:
-    mask = np.zeros(spec.allowed.shape, dtype=bool)
-    if plan is not None:
-        mask[np.arange(len(plan)), plan] = True
-    return mask
-
-
 def solve_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
@@ -138,74 +132,57 @@ def solve_contiguous(
     start_plan: np.ndarray | None = None,
     bound: float = -np.inf,
     progress: Callable[[str], None] = lambda _m: None,
-    columns: np.ndarray | None = None,
+    exact: bool = True,
 ) -> ContiguousResult:
-    """Cut loop over the whole candidate set, or over ``columns`` ((n, p) bool; then the plan is optimal
-    only for that restricted set and the MIP bounds are not used: ``bound`` stays the lower bound)."""
+    """Mend ``start_plan`` by the LNS (a contiguous incumbent), then the whole-model cut loop warm-started
+    from it (``exact``; at most ``EXACT_SHARE`` of the time when there is a start plan), then, unless the
+    cut loop settled it, the LNS again from the plan with fewest stray pieces and the polishing pass;
+    the piece repair if territories are still split.
+
+    ``bound`` is a lower bound on the model without contiguity (e.g. its LP); the result's bound is the
+    best of it and the whole-model MIP / cut-LP bounds."""
     start = time.perf_counter()
     deadline = start + time_limit
     p = spec.problem
     centre = centre_units(spec) if centre is None else centre
     spec_c = with_centres(spec, centre)
-    cuts: list[Cut] = []
-    seen: set[Cut] = set()
+    pool = CutPool()
+    search = lns.Lns(spec_c, adj, backend, centre, pool, gap, seed, threads, progress)
     best: np.ndarray | None = None  # best contiguous plan
-    best_obj = np.inf
     last_plan = start_plan
     lower = bound
-    proven = False
+    proven = settled = False
     rounds = 0
-    restricted = columns is not None
-    mask = spec_c.allowed if columns is None else (columns | _plan_mask(start_plan, spec_c)) & spec_c.allowed
-    if columns is not None:
-        mask[centre[centre >= 0], :] = spec_c.allowed[centre[centre >= 0], :]
-    col_unit, col_rep = np.nonzero(mask)
-    if start_plan is not None and contiguity.is_contiguous(adj, start_plan, p.n_reps):
-        ok = (start_plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all()
-        if ok:
-            best, best_obj = start_plan.copy(), float(spec.objective[np.arange(p.n_units), start_plan].sum())
-    while time.perf_counter() < deadline - 0.2:
+    if start_plan is not None:
+        last_plan = search.mend(start_plan, start + EXACT_SHARE * time_limit)
+        if not lns.count_split(adj, last_plan, centre):
+            best = last_plan
+    cut_deadline = start + (EXACT_SHARE * time_limit if start_plan is not None else time_limit)
+    col_unit, col_rep = np.nonzero(spec_c.allowed)
+    while exact and time.perf_counter() < cut_deadline - 0.2:
         rounds += 1
-        form = formulation.build(spec_c, col_unit, col_rep, integer=True, name="contiguous", cuts=cuts)
-        warm = None
-        if best is not None:
-            warm = np.zeros(len(form.variables))
-            warm[: form.n_cols] = (best[col_unit] == col_rep).astype(float)
-        out = backend.solve(
-            form.prob,
-            form.variables,
-            form.constraints,
-            mip=True,
-            time_limit=max((deadline - time.perf_counter()) * (0.4 if restricted else 1.0), 0.5),
-            gap=gap,
-            seed=seed,
-            threads=threads,
-            start=warm,
-        )
-        if not out.has_solution:
+        plan, out = lns.solve_mip(
+            spec_c, col_unit, col_rep, pool.cuts, backend,
+            time_limit=cut_deadline - time.perf_counter(), gap=gap, seed=seed, threads=threads, warm=best,
+        )  # fmt: skip
+        if plan is None:
             break
-        x = out.values[: form.n_cols] > 0.5
-        plan = np.full(p.n_units, -1, dtype=np.int64)
-        plan[col_unit[x]] = col_rep[x]
-        last_plan = plan
-        new = [c for c in separate(adj, plan, centre) if c not in seen]
-        obj = float(spec.objective[np.arange(p.n_units), plan].sum())
+        new = pool.add(separate(adj, plan, centre))
+        if out.bound is not None:  # the cuts are valid: a bound on the contiguous model
+            lower = max(lower, float(out.bound))
         if not new:
-            if obj < best_obj:
-                best, best_obj = plan, obj
-            if out.bound is not None and not restricted:
-                lower = max(lower, float(out.bound))  # the cuts are valid: a bound on the contiguous model
-            proven = out.status.name == "OPTIMAL" and not restricted
+            if best is None or lns.objective(spec, plan) < lns.objective(spec, best):
+                best = plan
+            proven, settled = out.status.name == "OPTIMAL", True
             break
-        if out.bound is not None and not restricted:
-            lower = max(lower, min(float(out.bound), best_obj))
-        seen.update(new)
-        cuts.extend(new)
+        if last_plan is None or lns.count_split(adj, plan, centre) <= lns.count_split(adj, last_plan, centre):
+            last_plan = plan  # the LNS's fallback start: the plan with fewest stray pieces
         progress(
-            f"contiguity round {rounds}: objective {obj:,.1f}, {len(new)} cuts added ({len(cuts)} in all)"
+            f"contiguity round {rounds}: objective {lns.objective(spec, plan):,.1f}, {len(new)} cuts added "
+            f"({len(pool.cuts)} in all)"
         )
     # LP with the cuts: a bound on the contiguous model
-    if cuts and not restricted and time.perf_counter() < deadline:
+    if exact and pool.cuts and time.perf_counter() < deadline:
         try:
             res = lpmod.solve_lp(
                 spec_c,
@@ -214,31 +191,37 @@ def solve_contiguous(
                 deadline=deadline,
                 seed=seed,
                 threads=threads,
-                cuts=cuts,
+                cuts=pool.cuts,
             )
             if res.slack_total <= 1e-6:
                 lower = max(lower, res.bound)
         except Exception:  # noqa: BLE001 - the bound from the MIP rounds stays valid
             log.warning("cut LP failed", exc_info=True)
     method = "cuts"
-    if best is None and last_plan is not None:
-        if start_plan is not None and _split(adj, start_plan, centre) <= _split(adj, last_plan, centre):
-            last_plan = start_plan  # the cut rounds ended on a worse plan: mend the one we started from
-        best = repair_pieces(spec, adj, last_plan, centre)
-        best_obj = float(spec.objective[np.arange(p.n_units), best].sum())
-        method = "repair"
-        proven = False
+    if not settled and (best is not None or last_plan is not None):
+        if best is None:
+            assert last_plan is not None
+            progress("contiguity: neighbourhood search (LNS)")
+            last_plan = search.mend(last_plan, deadline)
+            best = None if lns.count_split(adj, last_plan, centre) else last_plan
+        if best is not None:
+            best, method = search.polish(best, deadline), "lns"
+        else:
+            assert last_plan is not None
+            best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
+    rounds += search.solves
     pieces = (
         contiguity.count_pieces(adj, best, p.n_reps) if best is not None else np.zeros(p.n_reps, np.int64)
     )
     return ContiguousResult(
         best,
-        None if best is None else best_obj,
+        None if best is None else lns.objective(spec, best),
         lower,
         method,
         pieces,
         rounds,
-        len(cuts),
-        proven,
+        len(pool.cuts),
+        proven and method == "cuts",
         time.perf_counter() - start,
+        search.accepted,
     )

@@ -1,0 +1,341 @@
+"""Contiguity by neighbourhoods: the cut pool, separation, one MIP with cuts or order rows, and the
+large-neighbourhood search (LNS) that ``optimize.contiguous`` runs on large instances.
+
+A neighbourhood is a split territory with the territories touching it (and, when that fails, one or two
+more rings): their units are freed, every other unit is fixed, and the small MIP keeps every constraint
+of the full model. It is solved either with order rows (Zoltners & Sinha 1983: a unit joins a territory
+only through a neighbour that comes before it on the way out from the centre, so the territory is one
+piece by construction; one solve) or with the separator-cut loop (exact for the neighbourhood, several
+solves). ``Lns.mend`` works through the split territories; ``Lns.polish`` then re-solves each territory
+with its neighbours by the cut loop, warm-started, and keeps what is cheaper.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from territory_planner.geo import contiguity
+from territory_planner.geo.adjacency import Adjacency
+from territory_planner.optimize import formulation
+from territory_planner.optimize.formulation import Cut
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers.base import Backend, SolveOutcome
+
+# per split territory, the neighbourhoods tried in turn: (rings of touching territories, ordered MIP
+# (one solve, contiguous by construction) or cut loop)
+ATTEMPTS = ((0, True), (1, True), (0, False), (2, True), (1, False))
+SUB_ROUNDS = 40  # cut rounds per neighbourhood
+SUB_TIME_CAP = 30.0  # seconds per neighbourhood MIP
+POLISH_ROUNDS, POLISH_GAP, POLISH_TIME_CAP = 4, 1e-3, 10.0  # per neighbourhood in the polishing pass
+SUB_NEAREST = 8  # cluster reps each freed unit may go to (nearest by cost, plus its own)
+
+
+@dataclass
+class CutPool:
+    """Every cut found so far: valid for every contiguous plan holding the centres, so shared by all
+    (sub-)models."""
+
+    cuts: list[Cut] = field(default_factory=list)
+    seen: set[Cut] = field(default_factory=set)
+
+    def add(self, new: list[Cut]) -> list[Cut]:
+        fresh = [c for c in new if c not in self.seen]
+        self.seen.update(fresh)
+        self.cuts.extend(fresh)
+        return fresh
+
+
+def separate(adj: Adjacency, unit_rep: np.ndarray, centre: np.ndarray) -> list[Cut]:
+    out: list[Cut] = []
+    for j, piece in contiguity.stray_pieces(adj, unit_rep, len(centre), centre):
+        nb = tuple(int(k) for k in contiguity.boundary(adj, piece))
+        out.extend(Cut(j, int(i), nb) for i in piece.tolist())
+    return out
+
+
+def count_split(adj: Adjacency, plan: np.ndarray, centre: np.ndarray) -> int:
+    return len(contiguity.stray_pieces(adj, plan, len(centre), centre))
+
+
+def split_reps(adj: Adjacency, plan: np.ndarray, centre: np.ndarray) -> list[int]:
+    return sorted({j for j, _ in contiguity.stray_pieces(adj, plan, len(centre), centre)})
+
+
+def objective(spec: ModelSpec, plan: np.ndarray) -> float:
+    return float(spec.objective[np.arange(len(plan)), plan].sum())
+
+
+def solve_mip(
+    spec: ModelSpec,
+    col_unit: np.ndarray,
+    col_rep: np.ndarray,
+    cuts: list[Cut],
+    backend: Backend,
+    *,
+    time_limit: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    warm: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    reps: np.ndarray | None = None,
+    order: tuple[Adjacency, np.ndarray] | None = None,
+) -> tuple[np.ndarray | None, SolveOutcome]:
+    """One MIP with the cuts over the columns (units not in ``free`` fixed to ``fixed``): its plan.
+    With ``order`` (adjacency, centres) every territory grows from its centre (``add_order_rows``)."""
+    form = formulation.build(
+        spec,
+        col_unit,
+        col_rep,
+        free=free,
+        fixed_rep=fixed,
+        integer=True,
+        name="contiguous",
+        reps=reps,
+        cuts=cuts,
+    )
+    if order is not None:
+        add_order_rows(form, spec, *order)
+    start = None
+    if warm is not None:
+        start = np.zeros(len(form.variables))
+        start[: form.n_cols] = (warm[col_unit] == col_rep).astype(float)
+    out = backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=max(time_limit, 0.5),
+        gap=gap,
+        seed=seed,
+        threads=threads,
+        start=start,
+    )
+    if not out.has_solution:
+        return None, out
+    x = out.values[: form.n_cols] > 0.5
+    plan = np.full(spec.problem.n_units, -1, dtype=np.int64) if fixed is None else fixed.copy()
+    plan[col_unit[x]] = col_rep[x]
+    return plan, out
+
+
+def centre_distance(spec: ModelSpec) -> np.ndarray:
+    """(n_units, p) distance of each unit to each rep's home: the cost per unit of workload (NaN for
+    units without workload)."""
+    w = spec.problem.unit_sum(spec.problem.acc_workload)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = np.where(w[:, None] > 0, spec.cost / w[:, None], np.nan)
+    return out
+
+
+def add_order_rows(
+    form: formulation.Formulation, spec: ModelSpec, adj: Adjacency, centre: np.ndarray
+) -> None:
+    """order_<rep>_<unit>: x[i,j] <= sum of x[k,j] over the neighbours k of i that come before i on
+    the way out from j's centre (Zoltners & Sinha 1983), so every territory is one piece by construction.
+
+    "Before" is the order of shortest paths from the centre over the units with a column for j, an edge
+    weighing the change of distance to j's home along it (plus a tiny constant): a unit never needs a
+    neighbour nearer the home when it has none. Units the centre cannot reach get x[i,j] <= 0."""
+    dist = centre_distance(spec)
+    eps = 1e-6 * max(float(np.nanmax(dist, initial=0.0)), 1.0)
+    n = spec.problem.n_units
+    x = form.variables[: form.n_cols]
+    rid = spec.problem.rep_ids
+    for j in np.unique(form.col_rep).tolist():
+        cols = np.flatnonzero(form.col_rep == j)
+        units = form.col_unit[cols]
+        local = np.full(n, -1, dtype=np.int64)
+        local[units] = np.arange(len(units))
+        inside = (local[adj.u] >= 0) & (local[adj.v] >= 0)
+        a, b = local[adj.u[inside]], local[adj.v[inside]]
+        key = dist[units, j]
+        w = np.nan_to_num(np.abs(key[a] - key[b]), nan=0.0) + eps
+        g = sp.csr_matrix(
+            (np.concatenate([w, w]), (np.concatenate([a, b]), np.concatenate([b, a]))), (len(units),) * 2
+        )
+        root = int(local[centre[j]]) if centre[j] >= 0 else -1
+        if root < 0:
+            continue
+        sp_dist = dijkstra(g, indices=root)
+        for i in range(len(units)):
+            if i == root:
+                continue
+            row = g.indices[g.indptr[i] : g.indptr[i + 1]]
+            pred = row[sp_dist[row] < sp_dist[i]] if np.isfinite(sp_dist[i]) else row[:0]
+            terms = [(x[cols[i]], 1.0)] + [(x[cols[k]], -1.0) for k in pred.tolist()]
+            name = f"order_{formulation.safe(rid[j])}_{j}_{int(units[i])}"
+            con = pulp.LpConstraint(pulp.LpAffineExpression(terms), sense=formulation.LE, rhs=0.0, name=name)
+            form.prob.addConstraint(con, name=name)
+            form.constraints.append(con)
+            form.rows.append(formulation.RowInfo("order", rep=j, unit=int(units[i])))
+
+
+def _rep_graph(adj: Adjacency, plan: np.ndarray, p: int) -> np.ndarray:
+    """(p, p) bool: territories that touch (some unit of one is adjacent to some unit of the other)."""
+    g = np.zeros((p, p), dtype=bool)
+    g[plan[adj.u], plan[adj.v]] = True
+    g |= g.T
+    np.fill_diagonal(g, False)
+    return g
+
+
+def neighbourhood(adj: Adjacency, plan: np.ndarray, centre: np.ndarray, j: int, ring: int) -> np.ndarray:
+    """Territory j, those touching it, ``ring`` more rings of touching ones, and (so every freed unit
+    keeps a column) the holders of the members' centres and the owners of centres they hold."""
+    p = len(centre)
+    g = _rep_graph(adj, plan, p)
+    member = np.zeros(p, dtype=bool)
+    member[j] = True
+    for _ in range(ring + 1):
+        member |= g[member].any(axis=0)
+    has = centre >= 0
+    while True:
+        grown = member.copy()
+        grown[plan[centre[member & has]]] = True  # whoever holds a member's centre
+        grown[has & member[plan[np.maximum(centre, 0)]]] = True  # reps whose centre a member holds
+        if (grown == member).all():
+            return np.flatnonzero(member)
+        member = grown
+
+
+def _whole(adj: Adjacency, plan: np.ndarray, centre: np.ndarray, reps: np.ndarray) -> bool:
+    inside = np.zeros(len(centre), dtype=bool)
+    inside[reps] = True
+    return not any(inside[j] for j, _ in contiguity.stray_pieces(adj, plan, len(centre), centre))
+
+
+def solve_neighbourhood(
+    spec_c: ModelSpec,
+    adj: Adjacency,
+    backend: Backend,
+    plan: np.ndarray,
+    reps: np.ndarray,
+    centre: np.ndarray,
+    pool: CutPool,
+    *,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    ordered: bool = False,
+    rounds: int = SUB_ROUNDS,
+    time_cap: float = SUB_TIME_CAP,
+) -> tuple[np.ndarray | None, int]:
+    """Re-solve the units of ``reps`` (all others fixed) with the cut loop until each of those
+    territories is one piece: (plan, MIP solves); plan None when there is none (or no time)."""
+    p = spec_c.problem
+    inside = np.zeros(p.n_reps, dtype=bool)
+    inside[reps] = True
+    free = np.flatnonzero(inside[plan])
+    fixed = plan.copy()
+    fixed[free] = -1
+    cost = np.where(spec_c.allowed[free][:, reps], spec_c.objective[free][:, reps], np.inf)
+    k = min(SUB_NEAREST, len(reps))
+    keep = np.zeros(cost.shape, dtype=bool)
+    keep[np.arange(len(free))[:, None], np.argpartition(cost, k - 1, axis=1)[:, :k]] = True
+    keep[np.arange(len(free)), np.searchsorted(reps, plan[free])] = True
+    keep &= np.isfinite(cost)
+    fu, fr = np.nonzero(keep)
+    col_unit, col_rep = free[fu], reps[fr]
+    warm = plan if _whole(adj, plan, centre, reps) else None
+    for solves in range(1, rounds + 1):
+        left = deadline - time.perf_counter()
+        if left < 0.5:
+            return None, solves - 1
+        cand, _ = solve_mip(
+            spec_c,
+            col_unit,
+            col_rep,
+            [c for c in pool.cuts if inside[c.rep]],
+            backend,
+            time_limit=min(left, time_cap),
+            gap=gap,
+            seed=seed,
+            threads=threads,
+            warm=warm,
+            free=free,
+            fixed=fixed,
+            reps=reps,
+            order=(adj, centre) if ordered else None,
+        )
+        if cand is None:
+            return None, solves
+        if _whole(adj, cand, centre, reps):
+            return cand, solves
+        pool.add([c for c in separate(adj, cand, centre) if inside[c.rep]])
+    return None, rounds
+
+
+@dataclass
+class Lns:
+    """The neighbourhood search over one model: mend split territories, then polish (see the module
+    docstring). Counts the MIP solves and the neighbourhoods accepted."""
+
+    spec_c: ModelSpec
+    adj: Adjacency
+    backend: Backend
+    centre: np.ndarray
+    pool: CutPool
+    gap: float
+    seed: int
+    threads: int | None
+    progress: Callable[[str], None] = lambda _m: None
+    solves: int = 0
+    accepted: int = 0
+
+    def _step(
+        self, plan: np.ndarray, reps: np.ndarray, ordered: bool, deadline: float, polish: bool = False
+    ) -> np.ndarray | None:
+        out, solves = solve_neighbourhood(
+            self.spec_c, self.adj, self.backend, plan, reps, self.centre, self.pool,
+            deadline=deadline, seed=self.seed, threads=self.threads, ordered=ordered,
+            gap=min(self.gap, POLISH_GAP) if polish else self.gap,
+            rounds=POLISH_ROUNDS if polish else SUB_ROUNDS,
+            time_cap=POLISH_TIME_CAP if polish else SUB_TIME_CAP,
+        )  # fmt: skip
+        self.solves += solves
+        return out
+
+    def mend(self, plan: np.ndarray, deadline: float) -> np.ndarray:
+        """Each split territory (lowest index first) with its neighbours, through ``ATTEMPTS``."""
+        p = len(self.centre)
+        plan = plan.copy()
+        tried = np.zeros(p, dtype=np.int64)
+        while time.perf_counter() < deadline - 0.5:
+            split = [j for j in split_reps(self.adj, plan, self.centre) if tried[j] < len(ATTEMPTS)]
+            if not split:
+                break
+            j = split[0]
+            ring, ordered = ATTEMPTS[tried[j]]
+            reps = neighbourhood(self.adj, plan, self.centre, j, ring)
+            out = self._step(plan, reps, ordered, deadline)
+            if out is None:
+                tried[j] += 1
+                continue
+            plan, self.accepted = out, self.accepted + 1
+            left = len(split_reps(self.adj, plan, self.centre))
+            self.progress(
+                f"contiguity LNS: territory {j} mended with {len(reps) - 1} neighbours, {left} still split"
+            )
+        return plan
+
+    def polish(self, plan: np.ndarray, deadline: float) -> np.ndarray:
+        """One pass: each territory with its neighbours re-solved (cut loop, warm start), kept if
+        cheaper; every territory stays one piece."""
+        for j in range(len(self.centre)):
+            if time.perf_counter() > deadline - 0.5:
+                break
+            reps = neighbourhood(self.adj, plan, self.centre, j, 0)
+            out = self._step(plan, reps, False, deadline, polish=True)
+            if out is not None and objective(self.spec_c, out) < objective(self.spec_c, plan) - 1e-9:
+                plan, self.accepted = out, self.accepted + 1
+        return plan
