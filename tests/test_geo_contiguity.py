@@ -17,7 +17,7 @@ from territory_planner.solvers import get_backend
 from territory_planner import api
 from territory_planner.errors import InputError
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import contiguity
+from territory_planner.geo import contiguity, planning
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, contiguous_lns, repair
 from territory_planner.optimize.spec import ModelSpec
@@ -84,6 +84,22 @@ def test_strip_contiguous_from_polygons(tmp_path: Path) -> None:
     assert s["objective"] >= free.summary["objective"] - 1e-6
     assert s["max_abs_dev_pct"]["potential"] <= 20 + 1e-6
     json.dumps(s, default=str)
+
+
+def test_strip_large_model_path_reports_lns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path ``plan --contiguous`` takes on large models (no whole-model cut loop), forced on the strip:
+    the neighbourhood search mends R2 to the same contiguous answer, and summary.json says it did."""
+    monkeypatch.setattr(planning, "MAX_CUT_COLUMNS", 0)
+    a, r = strip_instance(tmp_path)
+    out = api.solve(opts(a, r, contiguous=True))
+    assert sorted(k for k, v in owners(out).items() if v == "R2") == ["c0", "c1"]
+    c = out.summary["contiguity"]
+    assert c["method"] == "lns"
+    assert c["pieces"] == {"R1": 1, "R2": 1}
+    assert c["neighbourhoods"] >= 1
+    assert out.summary["method"].endswith("+contiguity-lns")
+    assert out.summary["proven_optimal"] is False
+    assert out.summary["lower_bound"] <= out.summary["objective"] + 1e-6
 
 
 def test_strip_contiguous_from_edge_list(tmp_path: Path) -> None:
