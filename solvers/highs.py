@@ -84,55 +84,9 @@ class HighsBackend:
         import highspy
 
         begin = time.perf_counter()
-        n = len(variables)
-        index = {id(v): k for k, v in enumerate(variables)}
-        cost = np.zeros(n)
-        for var, coef in prob.objective.items():
-            cost[index[id(var)]] = coef
-        lower = np.array([0.0 if v.lowBound is None else v.lowBound for v in variables], dtype=float)
-        upper = np.array([np.inf if v.upBound is None else v.upBound for v in variables], dtype=float)
-        lower[np.isinf(lower)] = -highspy.kHighsInf
-        integer = np.array([v.cat == pulp.const.LpInteger for v in variables], dtype=bool)
-
-        rows_lo = np.empty(len(constraints))
-        rows_hi = np.empty(len(constraints))
-        starts = np.zeros(len(constraints) + 1, dtype=np.int64)
-        idx_chunks: list[np.ndarray] = []
-        val_chunks: list[np.ndarray] = []
-        for r, con in enumerate(constraints):
-            items = list(con.items())
-            cols = np.fromiter((index[id(v)] for v, _ in items), dtype=np.int64, count=len(items))
-            vals = np.fromiter((c for _, c in items), dtype=float, count=len(items))
-            idx_chunks.append(cols)
-            val_chunks.append(vals)
-            starts[r + 1] = starts[r] + len(items)
-            lb, ub = con.getLb(), con.getUb()
-            rows_lo[r] = -highspy.kHighsInf if lb is None else lb
-            rows_hi[r] = highspy.kHighsInf if ub is None else ub
-        a_index = np.concatenate(idx_chunks) if idx_chunks else np.zeros(0, dtype=np.int64)
-        a_value = np.concatenate(val_chunks) if val_chunks else np.zeros(0)
-
-        lp = highspy.HighsLp()
-        lp.num_col_ = n
-        lp.num_row_ = len(constraints)
-        lp.col_cost_ = cost
-        lp.col_lower_ = lower
-        lp.col_upper_ = np.where(np.isinf(upper), highspy.kHighsInf, upper)
-        lp.row_lower_ = rows_lo
-        lp.row_upper_ = rows_hi
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = starts
-        lp.a_matrix_.index_ = a_index
-        lp.a_matrix_.value_ = a_value
-        if mip and integer.any():
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-                for flag in integer
-            ]
+        lp, integer = _to_highs_lp(prob, variables, constraints, mip)
         h: Any = new_highs()
-        h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
-        if threads is not None:
-            h.setOptionValue("threads", int(threads))
+        _configure(h, seed, threads)
         if time_limit is not None:
             h.setOptionValue("time_limit", max(0.01, float(time_limit)))
         if gap is not None:
@@ -159,62 +113,195 @@ class HighsBackend:
             h.setSolution(sol)
         build_seconds = time.perf_counter() - begin
         h.run()
-        model_status = h.getModelStatus()
-        info = h.getInfo()
-        solution = h.getSolution()
-        ms = highspy.HighsModelStatus
-        has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        is_mip = mip and bool(integer.any())
-        if model_status == ms.kOptimal:
-            status = SolveStatus.OPTIMAL
-        elif model_status in (ms.kInfeasible,):
-            status = SolveStatus.INFEASIBLE
-        elif model_status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
-            status = SolveStatus.UNBOUNDED if model_status == ms.kUnbounded else SolveStatus.INFEASIBLE
-        elif has_primal:
-            status = SolveStatus.FEASIBLE
-        else:
-            status = SolveStatus.NO_SOLUTION
-        values = (
-            np.asarray(solution.col_value, dtype=float)
-            if status
-            in (
-                SolveStatus.OPTIMAL,
-                SolveStatus.FEASIBLE,
+        return _outcome(h, len(variables), mip and bool(integer.any()), begin, build_seconds)
+
+    def open_lp(
+        self,
+        prob: pulp.LpProblem,
+        variables: list[pulp.LpVariable],
+        constraints: list[pulp.LpConstraint],
+        *,
+        seed: int,
+        threads: int | None,
+    ) -> LiveLp:
+        """A live LP that keeps its basis between runs while columns are added and bounds or costs change
+        (column generation): only the changes cross into HiGHS, and each run is a warm-started simplex."""
+        lp, _ = _to_highs_lp(prob, variables, constraints, mip=False)
+        h: Any = new_highs()
+        _configure(h, seed, threads)
+        h.setOptionValue("solver", "simplex")
+        h.passModel(lp)
+        return LiveLp(h, len(variables))
+
+
+class LiveLp:
+    """A HiGHS LP kept in memory between runs (see ``HighsBackend.open_lp``)."""
+
+    def __init__(self, h: Any, n_cols: int):
+        self._h = h
+        self.n_cols = n_cols
+
+    def add_columns(
+        self,
+        cost: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Columns in compressed-column form (``starts`` has one entry per column); new columns enter
+        nonbasic, so the current basis stays valid."""
+        k = len(cost)
+        if k == 0:
+            return
+        self._h.addCols(
+            k,
+            np.asarray(cost, dtype=float),
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            len(index),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
+        self.n_cols += k
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        if len(cols):
+            self._h.changeColsBounds(
+                len(cols),
+                np.asarray(cols, dtype=np.int32),
+                np.asarray(lower, float),
+                np.asarray(upper, float),
             )
-            else np.full(n, np.nan)
-        )
-        duals = None
-        out_basis = None
-        if not is_mip and status == SolveStatus.OPTIMAL and solution.dual_valid:
-            duals = np.asarray(solution.row_dual, dtype=float)
-            hb = h.getBasis()
-            if hb.valid:
-                out_basis = (
-                    np.array([int(c) for c in hb.col_status], dtype=np.int8),
-                    np.array([int(c) for c in hb.row_status], dtype=np.int8),
-                )
-        objective = (
-            float(info.objective_function_value)
-            if status
-            in (
-                SolveStatus.OPTIMAL,
-                SolveStatus.FEASIBLE,
+
+    def set_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        if len(cols):
+            self._h.changeColsCost(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(cost, float))
+
+    def run(self, time_limit: float | None) -> SolveOutcome:
+        begin = time.perf_counter()
+        h = self._h
+        # HiGHS measures its time limit over the object's whole life, not per run
+        limit = np.inf if time_limit is None else h.getRunTime() + max(0.01, float(time_limit))
+        h.setOptionValue("time_limit", float(limit))
+        h.run()
+        return _outcome(h, self.n_cols, False, begin, 0.0, want_basis=False)
+
+
+def _configure(h: Any, seed: int, threads: int | None) -> None:
+    h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+
+
+def _to_highs_lp(
+    prob: pulp.LpProblem,
+    variables: list[pulp.LpVariable],
+    constraints: list[pulp.LpConstraint],
+    mip: bool,
+) -> tuple[Any, np.ndarray]:
+    """The PuLP model as one ``HighsLp`` (row-wise matrix) and the integrality flags."""
+    import highspy
+
+    n = len(variables)
+    index = {id(v): k for k, v in enumerate(variables)}
+    cost = np.zeros(n)
+    for var, coef in prob.objective.items():
+        cost[index[id(var)]] = coef
+    lower = np.array([0.0 if v.lowBound is None else v.lowBound for v in variables], dtype=float)
+    upper = np.array([np.inf if v.upBound is None else v.upBound for v in variables], dtype=float)
+    lower[np.isinf(lower)] = -highspy.kHighsInf
+    integer = np.array([v.cat == pulp.const.LpInteger for v in variables], dtype=bool)
+
+    rows_lo = np.empty(len(constraints))
+    rows_hi = np.empty(len(constraints))
+    starts = np.zeros(len(constraints) + 1, dtype=np.int64)
+    idx_chunks: list[np.ndarray] = []
+    val_chunks: list[np.ndarray] = []
+    for r, con in enumerate(constraints):
+        items = list(con.items())
+        cols = np.fromiter((index[id(v)] for v, _ in items), dtype=np.int64, count=len(items))
+        vals = np.fromiter((c for _, c in items), dtype=float, count=len(items))
+        idx_chunks.append(cols)
+        val_chunks.append(vals)
+        starts[r + 1] = starts[r] + len(items)
+        lb, ub = con.getLb(), con.getUb()
+        rows_lo[r] = -highspy.kHighsInf if lb is None else lb
+        rows_hi[r] = highspy.kHighsInf if ub is None else ub
+    a_index = np.concatenate(idx_chunks) if idx_chunks else np.zeros(0, dtype=np.int64)
+    a_value = np.concatenate(val_chunks) if val_chunks else np.zeros(0)
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = len(constraints)
+    lp.col_cost_ = cost
+    lp.col_lower_ = lower
+    lp.col_upper_ = np.where(np.isinf(upper), highspy.kHighsInf, upper)
+    lp.row_lower_ = rows_lo
+    lp.row_upper_ = rows_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = a_index
+    lp.a_matrix_.value_ = a_value
+    if mip and integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
+        ]
+    return lp, integer
+
+
+def _outcome(
+    h: Any, n: int, is_mip: bool, begin: float, build_seconds: float, want_basis: bool = True
+) -> SolveOutcome:
+    """Status, values, duals, basis and bound of the last run, read from HiGHS's own statuses."""
+    import highspy
+
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    solution = h.getSolution()
+    ms = highspy.HighsModelStatus
+    has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if model_status == ms.kOptimal:
+        status = SolveStatus.OPTIMAL
+    elif model_status in (ms.kInfeasible,):
+        status = SolveStatus.INFEASIBLE
+    elif model_status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
+        status = SolveStatus.UNBOUNDED if model_status == ms.kUnbounded else SolveStatus.INFEASIBLE
+    elif has_primal:
+        status = SolveStatus.FEASIBLE
+    else:
+        status = SolveStatus.NO_SOLUTION
+    solved = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    values = np.asarray(solution.col_value, dtype=float) if solved else np.full(n, np.nan)
+    duals = None
+    out_basis = None
+    if not is_mip and status == SolveStatus.OPTIMAL and solution.dual_valid:
+        duals = np.asarray(solution.row_dual, dtype=float)
+        hb = h.getBasis() if want_basis else None
+        if hb is not None and hb.valid:
+            out_basis = (
+                np.array([int(c) for c in hb.col_status], dtype=np.int8),
+                np.array([int(c) for c in hb.row_status], dtype=np.int8),
             )
-            else None
-        )
-        if is_mip:
-            bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
-        else:
-            bound = objective if status == SolveStatus.OPTIMAL else None
-        return SolveOutcome(
-            status=status,
-            objective=objective,
-            bound=bound,
-            seconds=time.perf_counter() - begin,
-            values=values,
-            row_duals=duals,
-            message=h.modelStatusToString(model_status),
-            basis=out_basis,
-            extra={"build_seconds": build_seconds, "mip_gap": float(info.mip_gap) if is_mip else 0.0},
-        )
+    objective = float(info.objective_function_value) if solved else None
+    if is_mip:
+        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    else:
+        bound = objective if status == SolveStatus.OPTIMAL else None
+    return SolveOutcome(
+        status=status,
+        objective=objective,
+        bound=bound,
+        seconds=time.perf_counter() - begin,
+        values=values,
+        row_duals=duals,
+        message=h.modelStatusToString(model_status),
+        basis=out_basis,
+        extra={
+            "build_seconds": build_seconds,
+            "mip_gap": float(info.mip_gap) if is_mip else 0.0,
+            "iterations": float(info.simplex_iteration_count),
+        },
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +23,24 @@ def options_for(a: Path, r: Path, **kw: object) -> PlanOptions:
     values: dict[str, object] = {"accounts": a, "reps": r, "time_limit": 30, "gap": 0.0}
     values.update(kw)
     return build_options(values)
+
+
+def random_accounts(rng: np.random.Generator, n: int, current_reps: int = 0) -> list[dict]:
+    """``n`` accounts spread over the central US with integer potential and workload; with
+    ``current_reps`` > 0 each gets a random current rep R0..R{current_reps-1}."""
+    out = []
+    for i in range(n):
+        row = {
+            "account_id": f"A{i}",
+            "lat": float(rng.uniform(30, 45)),
+            "lon": float(rng.uniform(-100, -80)),
+            "potential": float(rng.integers(10, 100)),
+            "workload": float(rng.integers(1, 9)),
+        }
+        if current_reps:
+            row["current_rep"] = f"R{int(rng.integers(0, current_reps))}"
+        out.append(row)
+    return out
 
 
 def line_instance() -> tuple[list[dict], list[dict]]:

@@ -10,7 +10,7 @@ from territory_planner.solvers import available_backends
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError
-from tests.conftest import SAMPLE, line_instance, options_for, write_instance
+from tests.conftest import SAMPLE, line_instance, options_for, random_accounts, write_instance
 
 
 def test_sample_plan_is_balanced_with_an_honest_gap() -> None:
@@ -51,16 +51,7 @@ def test_time_limit_returns_the_best_plan_so_far() -> None:
 
 def test_same_seed_same_plan(line: tuple[Path, Path]) -> None:
     rng = np.random.default_rng(5)
-    accounts = [
-        {
-            "account_id": f"A{i}",
-            "lat": float(rng.uniform(30, 45)),
-            "lon": float(rng.uniform(-100, -80)),
-            "potential": float(rng.integers(10, 100)),
-            "workload": float(rng.integers(1, 9)),
-        }
-        for i in range(150)
-    ]
+    accounts = random_accounts(rng, 150)
     reps = [
         {"rep_id": f"R{j}", "lat": float(rng.uniform(30, 45)), "lon": float(rng.uniform(-100, -80))}
         for j in range(6)

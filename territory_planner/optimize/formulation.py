@@ -299,3 +299,92 @@ def build(
         fixed_objective=fixed_objective,
         fixed_counts=fixed_counts,
     )
+
+
+@dataclass
+class RowIndex:
+    """Where each family's rows sit in a formulation (-1: no such row), for adding columns in place."""
+
+    assign: np.ndarray  # (n_units,)
+    bal_lo: np.ndarray  # (M, p)
+    bal_hi: np.ndarray  # (M, p)
+    cnt_lo: np.ndarray  # (p,)
+    cnt_hi: np.ndarray  # (p,)
+    keep: np.ndarray  # (p,)
+    budget: int
+    cut_terms: dict[tuple[int, int], list[tuple[int, float]]]  # (unit, rep) -> [(row, coefficient)]
+
+    @classmethod
+    def of(cls, spec: ModelSpec, form: Formulation, cuts: list[Cut] | None = None) -> RowIndex:
+        p = spec.problem
+        m, reps = len(p.measures), p.n_reps
+        ix = cls(
+            np.full(p.n_units, -1, dtype=np.int64),
+            np.full((m, reps), -1, dtype=np.int64),
+            np.full((m, reps), -1, dtype=np.int64),
+            np.full(reps, -1, dtype=np.int64),
+            np.full(reps, -1, dtype=np.int64),
+            np.full(reps, -1, dtype=np.int64),
+            -1,
+            {},
+        )
+        for r, info in enumerate(form.rows):
+            fam = info.family
+            if fam == "assign":
+                ix.assign[info.unit] = r
+            elif fam == "balance_min":
+                ix.bal_lo[info.measure, info.rep] = r
+            elif fam == "balance_max":
+                ix.bal_hi[info.measure, info.rep] = r
+            elif fam == "min_accounts":
+                ix.cnt_lo[info.rep] = r
+            elif fam == "max_accounts":
+                ix.cnt_hi[info.rep] = r
+            elif fam == "rep_budget":
+                ix.keep[info.rep] = r
+            elif fam == "budget":
+                ix.budget = r
+            elif fam == "contig" and cuts is not None:
+                cut = cuts[info.cut]
+                ix.cut_terms.setdefault((cut.unit, cut.rep), []).append((r, 1.0))
+                for k in cut.neighbours:
+                    ix.cut_terms.setdefault((int(k), cut.rep), []).append((r, -1.0))
+        return ix
+
+
+def column_entries(
+    spec: ModelSpec, rows: RowIndex, unit: np.ndarray, rep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Objective and compressed-column matrix entries (starts, row index, value) of the columns
+    (unit[k], rep[k]): the same coefficients ``build`` writes, computed in numpy."""
+    p = spec.problem
+    k = np.arange(len(unit))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(k, rows.assign[unit], np.ones(len(unit)))]
+    for m in range(len(p.measures)):
+        a = p.unit_amount[unit, m]
+        parts.append((k, rows.bal_lo[m, rep], a))
+        parts.append((k, rows.bal_hi[m, rep], a))
+    size = p.unit_size[unit].astype(float)
+    parts.append((k, rows.cnt_lo[rep], size))
+    parts.append((k, rows.cnt_hi[rep], size))
+    if rows.budget >= 0:
+        parts.append((k, np.full(len(unit), rows.budget), spec.moved[unit, rep]))
+    parts.append((k, rows.keep[rep], spec.stay[unit, rep]))
+    if rows.cut_terms:
+        extra = [
+            (c, r, v)
+            for c, (u, j) in enumerate(zip(unit.tolist(), rep.tolist(), strict=True))
+            for r, v in rows.cut_terms.get((u, j), ())
+        ]
+        if extra:
+            cc, rr, vv = (np.array(t) for t in zip(*extra, strict=True))
+            parts.append((cc.astype(np.int64), rr.astype(np.int64), vv.astype(float)))
+    col = np.concatenate([c for c, _, _ in parts])
+    row = np.concatenate([r for _, r, _ in parts])
+    val = np.concatenate([v for _, _, v in parts])
+    keep = (row >= 0) & (val != 0.0)
+    col, row, val = col[keep], row[keep], val[keep]
+    order = np.lexsort((row, col))
+    col, row, val = col[order], row[order], val[order]
+    starts = np.searchsorted(col, k)
+    return spec.objective[unit, rep].astype(float), starts, row, val

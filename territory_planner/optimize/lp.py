@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from territory_planner.optimize import formulation
+from territory_planner.optimize.master import Master
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
@@ -58,6 +59,9 @@ class LpResult:
     converged: bool
     rounds: int
     seconds: float
+    # reduced costs that say which units are cheap to move (the repair's choice): the exact LP duals when
+    # column generation converged, else the smoother estimate it started from; None: ``rc_lagr``
+    rc_move: np.ndarray | None = None
 
 
 def slack_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -76,6 +80,16 @@ def slack_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
         "count": np.array([100.0 * top]),
         "budget": np.array([100.0 * top / max(small_pot, 1e-9)]),
     }
+
+
+def prices_from(spec: ModelSpec, duals: Duals, factor: float = 10.0) -> dict[str, np.ndarray]:
+    """Slack prices a little above estimated duals: the first masters of a large instance use some slack
+    instead of duals inflated by huge prices that would price in columns from everywhere. Any price is
+    exact once the slack is zero, and slack left at convergence raises the prices (``solve_lp``)."""
+    prices = slack_prices(spec)
+    top = np.maximum(duals.bal_lo.max(axis=1), -duals.bal_hi.min(axis=1))  # (M,)
+    prices["balance"] = np.where(top > 0, np.minimum(factor * top, prices["balance"]), prices["balance"])
+    return prices
 
 
 def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
@@ -307,66 +321,53 @@ def solve_lp(
     max_rounds: int = 30,
     fixed: np.ndarray | None = None,
     cuts: list[formulation.Cut] | None = None,
+    stop_gap: float = 0.0,
+    bound_duals: Duals | None = None,
+    prices: dict[str, np.ndarray] | None = None,
+    smooth: float = 0.0,
+    free_on_slack: bool = True,
 ) -> LpResult:
-    """Column generation; ``fixed[u] >= 0`` keeps unit u out of the LP at that rep until pricing shows
-    the LP would move it (then it is freed). The result is optimal for the full LP when it converges."""
+    """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
+    move it (then it is freed). The result is optimal for the full LP when it converges; with
+    ``stop_gap`` > 0 it stops once the Lagrangian bound is within that share of the master's value
+    (the bound is valid either way, and the master's solution is feasible for the full LP).
+    ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round."""
     start = time.perf_counter()
     p = spec.problem
     n = p.n_units
-    prices = slack_prices(spec)
+    prices = slack_prices(spec) if prices is None else prices
     pool = pool.copy()
     fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
-    if (fixed >= 0).any():
+    is_fixed = fixed >= 0
+    if is_fixed.any():
         # every rep must reach its band through free units: give it its nearest free units as columns
-        free_units = np.flatnonzero(fixed < 0)
+        free_units = np.flatnonzero(~is_fixed)
         k = min(len(free_units), int(np.ceil(3 * len(free_units) / max(p.n_reps, 1))) + 1)
         cost = np.where(spec.allowed[free_units], spec.cost[free_units], np.inf)
         near = np.argpartition(cost, k - 1, axis=0)[:k] if k < len(free_units) else None
         if near is not None:
             pool[free_units[near], np.arange(p.n_reps)[None, :]] = True
         pool &= spec.allowed
-    best_bound = -np.inf
+    start_pool = pool.copy()  # the columns a fixed unit gets when it is freed
+    if is_fixed.any():
+        pool[is_fixed] = False  # a fixed unit has one column, held at 1 by its bounds
+        pool[np.flatnonzero(is_fixed), fixed[is_fixed]] = True
+    col_unit, col_rep = np.nonzero(pool)
+    master = Master(spec, backend, col_unit, col_rep, fixed, prices, cuts=cuts, seed=seed, threads=threads)
+    # the duals of the best bound so far, with their reduced costs: the bound, the exact stage's
+    # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
+    best_bound, best_duals, best_rc = -np.inf, Duals.zeros(len(p.measures), p.n_reps), np.zeros(0)
+    if bound_duals is not None:
+        best_rc, best_bound = lagrangian(spec, bound_duals)
+        best_duals = bound_duals
     escalations = 0
     rounds = 0
-    # warm start: statuses of the last basis by (unit, rep) key, assignment rows by unit, other rows in order
     last: LpResult | None = None
-    col_status = np.zeros(pool.shape, dtype=np.int8)
-    assign_status = np.zeros(n, dtype=np.int8)
-    other: tuple[np.ndarray, np.ndarray] | None = None  # (slack column statuses, non-assignment row statuses)
     while True:
         rounds += 1
+        fixed = master.fixed
         free_mask = fixed < 0
-        free = np.flatnonzero(free_mask)
-        col_unit, col_rep = np.nonzero(pool & free_mask[:, None])
-        form = formulation.build(
-            spec,
-            col_unit,
-            col_rep,
-            free=free,
-            fixed_rep=fixed,
-            elastic=True,
-            slack_price=prices,
-            name="lp",
-            cuts=cuts,
-        )
-        remaining = max(deadline - time.perf_counter(), 0.5)
-        warm = None
-        if other is not None:
-            cs = col_status[col_unit, col_rep]
-            rows = np.concatenate([assign_status[free], other[1]])
-            if len(rows) == len(form.constraints) and len(other[0]) == len(form.variables) - form.n_cols:
-                warm = (np.concatenate([cs, other[0]]), rows)
-        out = backend.solve(
-            form.prob,
-            form.variables,
-            form.constraints,
-            mip=False,
-            time_limit=remaining,
-            gap=None,
-            seed=seed,
-            threads=threads,
-            basis=warm,
-        )
+        out, x, slack = master.solve(max(deadline - time.perf_counter(), 0.5))
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             if last is not None and last.slack_total <= 1e-6:
                 log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
@@ -374,96 +375,117 @@ def solve_lp(
             from territory_planner.errors import SolverError
 
             raise SolverError(f"the LP relaxation did not solve ({out.message}); try a longer --time-limit")
-        if out.basis is not None:
-            col_status[:] = 0
-            col_status[col_unit, col_rep] = out.basis[0][: form.n_cols]
-            assign_status[free] = out.basis[1][: len(free)]
-            other = (out.basis[0][form.n_cols :], out.basis[1][len(free) :])
-        else:
-            other = None
-        duals, y_assign_free = read_duals(spec, form, out.row_duals, cuts)
+        form = master.form
+        duals, y_assign = read_duals(spec, form, out.row_duals, cuts)
         rc_l, bound = lagrangian(spec, duals)
-        best_bound = max(best_bound, bound)
-        x = out.values[: form.n_cols]
-        slack = out.values[form.n_cols :]
+        if bound > best_bound or not best_rc.size:
+            best_bound, best_duals, best_rc = bound, duals, rc_l
         slack_total = float(slack.sum())
-        objective = (
-            form.fixed_objective
-            + float(out.objective or 0.0)
-            - float(sum(s * c for s, c in zip(slack, _slack_costs(form, prices), strict=False)))
-        )
-        y_assign = np.where(free_mask, y_assign_free, 0.0)
+        objective = float(out.objective or 0.0) - float(slack @ master.slack_cost)
         fixed_units = np.flatnonzero(~free_mask)
+        # a fixed unit's row dual is read as the one that prices its fixed column at zero
         y_assign[fixed_units] = rc_l[fixed_units, fixed[fixed_units]]
         rc = rc_l - y_assign[:, None]
         scale = max(1.0, abs(objective) / max(n, 1))
-        neg = (rc < -1e-7 * scale) & ~(pool & free_mask[:, None])
+        in_master = master.key >= 0
+        neg = (rc < -1e-7 * scale) & ~(in_master & free_mask[:, None])
         neg[fixed_units, fixed[fixed_units]] = False
+        if smooth > 0 and slack_total <= 1e-6 and best_duals is not duals and not cuts and neg.any():
+            # stabilised pricing (Wentges): price at a point between the best-bound duals and the master's,
+            # which brings in fewer, better columns than the master's oscillating duals alone
+            ys = _blend(best_duals, duals, smooth)
+            rc_s, _ = lagrangian(spec, ys)
+            held = np.where(in_master & free_mask[:, None], rc_s, np.inf)
+            held[fixed_units, fixed[fixed_units]] = rc_s[fixed_units, fixed[fixed_units]]
+            best_held = held.min(axis=1, keepdims=True)
+            neg_s = (rc_s < best_held - 1e-7 * scale) & ~(in_master & free_mask[:, None])
+            neg_s[fixed_units, fixed[fixed_units]] = False
+            if neg_s.any():  # else mispricing: the master's own duals decide this round
+                neg, rc = neg_s, rc_s - best_held
+        refix = np.zeros(n, dtype=bool)
         if slack_total > 1e-6:
             # duals are dominated by slack prices: only touch reps whose rows had to give, and units of theirs
             hot = np.zeros(p.n_reps, dtype=bool)
-            for r in form.slack_rows:
-                if form.rows[r].rep >= 0:
+            for r, v in zip(form.slack_rows, slack, strict=True):
+                if v > 1e-9 and form.rows[r].rep >= 0:
                     hot[form.rows[r].rep] = True
+            if hot.any() and fixed_units.size and free_on_slack:
+                # the fixing was too tight around these reps (prices dominated by slack would drag in
+                # columns from everywhere): a rep short of its band gets back the fixed units that could
+                # go to it, a rep over its band its own fixed units
+                short = np.zeros(p.n_reps, dtype=bool)
+                over = np.zeros(p.n_reps, dtype=bool)
+                for r, v in zip(form.slack_rows, slack, strict=True):
+                    info = form.rows[r]
+                    if v > 1e-9 and info.rep >= 0:
+                        (over if info.family in ("balance_max", "max_accounts") else short)[info.rep] = True
+                refix = start_pool[:, short].any(axis=1) | over[np.maximum(fixed, 0)]
+                refix &= ~free_mask & (p.unit_locked < 0)
             if hot.any():
-                owner = np.where(fixed >= 0, fixed, -1)
                 lp_rep = np.full(n, -1, dtype=np.int64)
                 big = x > 0.5
-                lp_rep[col_unit[big]] = col_rep[big]
-                owner = np.where(owner >= 0, owner, lp_rep)
-                near_hot = hot[None, :] | (owner >= 0)[:, None] & hot[np.maximum(owner, 0)][:, None]
+                lp_rep[master.col_unit[big]] = master.col_rep[big]
+                near_hot = hot[None, :] | (lp_rep >= 0)[:, None] & hot[np.maximum(lp_rep, 0)][:, None]
                 neg &= near_hot
-        # a fixed unit the LP would rather move is freed (its fixed column joins the pool)
+        # a fixed unit the LP would rather move is freed (its fixed column may leave the basis)
         unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
         neg[p.unit_locked >= 0] = False
         n_neg = int(neg.sum())
         progress(
-            f"LP round {rounds}: {len(free):,} free units, {len(col_unit):,} columns, objective "
+            f"LP round {rounds}: {int(free_mask.sum()):,} free units, {master.n_cols:,} columns, objective "
             f"{objective:,.1f}, bound {best_bound:,.1f}, {n_neg:,} columns priced in"
         )
         log.debug(
-            "LP round %d: free=%d cols=%d obj=%.6g slack=%.3g neg=%d",
+            "LP round %d: free=%d cols=%d obj=%.6g bound=%.6g slack=%.3g neg=%d iters=%d %.2fs",
             rounds,
-            len(free),
-            len(col_unit),
+            int(free_mask.sum()),
+            master.n_cols,
             objective,
+            best_bound,
             slack_total,
             n_neg,
+            int(out.extra.get("iterations", 0)),
+            out.seconds,
         )
         # the Lagrangian bound meeting the LP value proves the LP optimal for the full model
-        converged = n_neg == 0 or (
-            slack_total <= 1e-6 and objective - best_bound <= 1e-7 * max(abs(objective), 1.0)
-        )
+        close = objective - best_bound <= max(stop_gap, 1e-7) * max(abs(objective), 1.0)
+        converged = n_neg == 0 or (slack_total <= 1e-6 and close)
+        exact = n_neg == 0 or objective - best_bound <= 1e-7 * max(abs(objective), 1.0)
         if converged and slack_total > 1e-6 and escalations < 2:
             escalations += 1  # slack at convergence: infeasible, or prices too low; raise them and check
             prices = {k: v * 1e3 for k, v in prices.items()}
+            master.set_prices(prices)
             continue
         slack_rows = [
             (form.rows[r], float(v)) for r, v in zip(form.slack_rows, slack, strict=True) if v > 1e-7
         ]
         last = LpResult(
-            np.concatenate([col_unit, fixed_units]),
-            np.concatenate([col_rep, fixed[fixed_units]]),
-            np.concatenate([x, np.ones(len(fixed_units))]),
+            master.col_unit.copy(),
+            master.col_rep.copy(),
+            np.clip(x, 0.0, 1.0),
             objective,
             slack_total,
             slack_rows,
-            duals,
-            rc_l,
+            best_duals,
+            best_rc,
             best_bound if slack_total <= 1e-6 else -np.inf,
             converged,
             rounds,
             time.perf_counter() - start,
+            rc_l if exact else (None if bound_duals is None else lagrangian(spec, bound_duals)[0]),
         )
         if converged or rounds >= max_rounds or time.perf_counter() > deadline:
             return last
-        # free the fixed units the duals want elsewhere: their fixed column enters the basis at 1
-        for u in np.flatnonzero(unfix):
-            pool[u, fixed[u]] = True
-            col_status[u, :] = 0
-            col_status[u, fixed[u]] = 1  # kBasic
-            assign_status[u] = 0
-        fixed[unfix] = -1
+        if slack_total <= 1e-6 and time.perf_counter() + 2 * out.seconds > deadline:
+            log.info("LP stops after round %d: another round would not end before the deadline", rounds)
+            return last
+        if refix.any():
+            freed = np.flatnonzero(refix)
+            master.unfix(freed)
+            fu, fr = np.nonzero(start_pool[freed])
+            master.add(freed[fu], fr)
+            continue
+        master.unfix(np.flatnonzero(unfix))
         # add the most negative columns of each unit
         rc_neg = np.where(neg, rc, np.inf)
         kk = min(max_add_per_unit, p.n_reps)
@@ -475,17 +497,16 @@ def solve_lp(
         rows_u = np.repeat(np.arange(n), idx.shape[1])
         cols_r = idx.ravel()
         take = np.isfinite(rc_neg[rows_u, cols_r])
-        pool[rows_u[take], cols_r[take]] = True
+        master.add(rows_u[take], cols_r[take])
 
 
-def _slack_costs(form: formulation.Formulation, prices: dict[str, np.ndarray]) -> list[float]:
-    out = []
-    for r in form.slack_rows:
-        info = form.rows[r]
-        if info.family.startswith("balance"):
-            out.append(float(prices["balance"][info.measure]))
-        elif info.family in ("min_accounts", "max_accounts"):
-            out.append(float(prices["count"][0]))
-        else:
-            out.append(float(prices["budget"][0]))
-    return out
+def _blend(a: Duals, b: Duals, w: float) -> Duals:
+    """w * a + (1 - w) * b (sign conditions hold for both, so for the blend)."""
+    return Duals(
+        w * a.bal_lo + (1 - w) * b.bal_lo,
+        w * a.bal_hi + (1 - w) * b.bal_hi,
+        w * a.cnt_lo + (1 - w) * b.cnt_lo,
+        w * a.cnt_hi + (1 - w) * b.cnt_hi,
+        w * a.budget + (1 - w) * b.budget,
+        w * a.keep + (1 - w) * b.keep,
+    )

@@ -116,6 +116,7 @@ def solve(
     lp_deadline = start + 0.75 * (deadline - start)  # rounding and improving are cheap next to the LP
     pool = lpmod.initial_candidates(spec, candidates, current_unit_rep)
     fixed = None
+    duals = None
     if spec.problem.n_units > lpmod.LARGE_UNITS:
         # large instance: duals from a sampled LP pick the pool and fix the units that are clearly settled;
         # pricing frees any fixed unit the full LP would move, so the LP and its bound stay exact
@@ -132,8 +133,21 @@ def solve(
         if duals is not None:
             pool = lpmod.priced_candidates(spec, duals, 2, 2, current_unit_rep)
             fixed = lpmod.fix_clear_units(spec, duals, share=0.7)
+    # the LP only needs to be as exact as the gap asked for: stop column generation once its bound is
+    # within a quarter of that gap of the master's value (the bound stays valid for the full model)
     lp = lpmod.solve_lp(
-        spec, backend, pool, deadline=lp_deadline, seed=seed, threads=threads, progress=progress, fixed=fixed
+        spec,
+        backend,
+        pool,
+        deadline=lp_deadline,
+        seed=seed,
+        threads=threads,
+        progress=progress,
+        fixed=fixed,
+        stop_gap=gap / 4,
+        smooth=0.5,
+        bound_duals=duals,
+        prices=None if duals is None else lpmod.prices_from(spec, duals),
     )
     stages["lp"] = time.perf_counter() - t
     if not lp.converged:
@@ -224,7 +238,7 @@ def solve(
             neighbours = repair.rep_neighbours(spec, incumbent, 3)
             excess = np.bincount(
                 incumbent,
-                weights=repair.delta(lp)[np.arange(len(incumbent)), incumbent],
+                weights=repair.delta(lp, moves=True)[np.arange(len(incumbent)), incumbent],
                 minlength=spec.problem.n_reps,
             )
             lns_queue = [int(j) for j in np.argsort(-excess, kind="stable")]

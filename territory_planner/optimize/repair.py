@@ -56,8 +56,10 @@ def lp_assignment(spec: ModelSpec, lp: LpResult) -> tuple[np.ndarray, np.ndarray
     return rep, share
 
 
-def delta(lp: LpResult) -> np.ndarray:
-    rc = lp.rc_lagr
+def delta(lp: LpResult, moves: bool = False) -> np.ndarray:
+    """How much a plan's cost bound rises per pair above each unit's best; ``moves``: for choosing units
+    cheap to move (``rc_move``), else the reduced costs of the bound's own duals (for fixing)."""
+    rc = lp.rc_move if moves and lp.rc_move is not None else lp.rc_lagr
     out: np.ndarray = rc - rc.min(axis=1, keepdims=True)
     return out
 
@@ -157,7 +159,7 @@ def repair(
     n = p.n_units
     rep0, share = lp_assignment(spec, lp)
     frac = share < 1 - FRACTIONAL
-    d = delta(lp)
+    d = delta(lp, moves=True)
     d_alt = d.copy()
     d_alt[np.arange(n), rep0] = np.inf
     cheapest_alt = d_alt.min(axis=1)
@@ -253,7 +255,7 @@ def repair_by_regions(
     n = p.n_units
     rep0, share = lp_assignment(spec, lp)
     frac = share < 1 - FRACTIONAL
-    d = delta(lp)
+    d = delta(lp, moves=True)
     cur = rep0.copy()
     total_free = total_cols = 0
     for group in rep_regions(spec, rep0, max_reps):
@@ -349,7 +351,7 @@ def improve_cluster(
     movable = mine[allowed.sum(axis=1) > 1]
     if len(movable) == 0:
         return MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
-    d_all = delta(lp)
+    d_all = delta(lp, moves=True)
     d = d_all[movable][:, cluster]
     own = d_all[movable, incumbent[movable]]
     alt = np.where(
@@ -384,7 +386,7 @@ def improve_cluster(
 
 def exact_columns(lp: LpResult, incumbent: np.ndarray, upper: float, bound: float) -> np.ndarray:
     """Pairs that can appear in a plan cheaper than ``upper`` (reduced-cost fixing)."""
-    d = delta(lp)
+    d = delta(lp, moves=False)
     room = max(upper - bound, 0.0) * (1 + 1e-9) + 1e-9 * max(abs(upper), 1.0)
     cols: np.ndarray = d <= room
     cols[np.arange(len(incumbent)), incumbent] = True
