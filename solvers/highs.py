@@ -180,9 +180,12 @@ class LiveLp:
         if len(cols):
             self._h.changeColsCost(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(cost, float))
 
-    def run(self, time_limit: float | None) -> SolveOutcome:
+    def run(self, time_limit: float | None, method: str = "simplex") -> SolveOutcome:
+        """Solve from the current basis; ``method`` "ipm" (interior point, then crossover to a vertex)
+        is faster than the simplex for a large first solve with no basis to start from."""
         begin = time.perf_counter()
         h = self._h
+        h.setOptionValue("solver", method)
         # HiGHS measures its time limit over the object's whole life, not per run
         limit = np.inf if time_limit is None else h.getRunTime() + max(0.01, float(time_limit))
         h.setOptionValue("time_limit", float(limit))

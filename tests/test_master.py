@@ -106,3 +106,37 @@ def test_column_generation_reaches_the_lp_over_all_pairs(tmp_path) -> None:  # t
     assert res.converged
     assert res.objective == pytest.approx(ref.objective, rel=1e-7)
     assert res.bound == pytest.approx(ref.objective, rel=1e-6)  # Lagrangian bound meets the LP at the end
+
+
+def test_many_reps_bound_is_that_of_the_real_bands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Above REGION_REPS the LP is solved with narrowed bands; the reported bound must still be a bound
+    for the real bands (at most their LP value), and the plan must use the real bands' room."""
+    from territory_planner.optimize import pipeline
+
+    rng = np.random.default_rng(3)
+    accounts = random_accounts(rng, 900)
+    reps = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-99, -81))}
+        for j in range(pipeline.REGION_REPS + 5)
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, gap=0.01, tolerance=0.1)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    backend = get_backend("highs")
+    real = lpmod.solve_lp(spec, backend, lpmod.initial_candidates(spec, 8), deadline=1e12, seed=1, threads=1)
+    narrow = lpmod.solve_lp(
+        pipeline._narrowed(spec, pipeline.BAND_MARGIN),
+        backend,
+        lpmod.initial_candidates(spec, 8),
+        deadline=1e12,
+        seed=1,
+        threads=1,
+    )
+    assert real.converged
+    assert narrow.objective > real.objective * (1 + 1e-6)  # the narrowing does bind on this instance
+    out = api.solve(opts)
+    s = out.summary
+    assert s["lower_bound"] <= real.objective * (1 + 1e-7)
+    assert s["lower_bound"] <= s["objective"]
+    assert s["max_abs_dev_pct"]["potential"] <= 10.0 + 1e-6

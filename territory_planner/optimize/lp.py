@@ -257,7 +257,15 @@ def priced_candidates(
     """Pool from (approximate) duals: the k cheapest pairs by Lagrangian reduced cost, plus nearest reps."""
     p = spec.problem
     rc, _ = lagrangian(spec, duals)
-    pool = initial_candidates(spec, k_near, current_unit_rep)
+    if k_near > 0:
+        pool = initial_candidates(spec, k_near, current_unit_rep)
+    else:  # only the priced pairs and the current reps
+        pool = np.zeros((p.n_units, p.n_reps), dtype=bool)
+        has = p.acc_current >= 0
+        pool[p.acc_unit[has], p.acc_current[has]] = True
+        if current_unit_rep is not None:
+            ok = current_unit_rep >= 0
+            pool[np.flatnonzero(ok), current_unit_rep[ok]] = True
     k = min(k_priced, p.n_reps)
     best = (
         np.argpartition(rc, k - 1, axis=1)[:, :k]
@@ -326,15 +334,21 @@ def solve_lp(
     prices: dict[str, np.ndarray] | None = None,
     smooth: float = 0.0,
     free_on_slack: bool = True,
+    first_method: str = "simplex",
+    bound_spec: ModelSpec | None = None,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
     move it (then it is freed). The result is optimal for the full LP when it converges; with
     ``stop_gap`` > 0 it stops once the Lagrangian bound is within that share of the master's value
     (the bound is valid either way, and the master's solution is feasible for the full LP).
-    ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round."""
+    ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round.
+    ``first_method`` "ipm" solves the first master by interior point (then crossover)."""
     start = time.perf_counter()
     p = spec.problem
     n = p.n_units
+    # ``bound_spec``: the model whose bound is reported when ``spec`` is a restriction of it (tighter
+    # bands); the reduced costs do not depend on the bands, only the bound's constant term does
+    bound_spec = spec if bound_spec is None else bound_spec
     prices = slack_prices(spec) if prices is None else prices
     pool = pool.copy()
     fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
@@ -358,7 +372,7 @@ def solve_lp(
     # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
     best_bound, best_duals, best_rc = -np.inf, Duals.zeros(len(p.measures), p.n_reps), np.zeros(0)
     if bound_duals is not None:
-        best_rc, best_bound = lagrangian(spec, bound_duals)
+        best_rc, best_bound = lagrangian(bound_spec, bound_duals)
         best_duals = bound_duals
     escalations = 0
     rounds = 0
@@ -367,7 +381,9 @@ def solve_lp(
         rounds += 1
         fixed = master.fixed
         free_mask = fixed < 0
-        out, x, slack = master.solve(max(deadline - time.perf_counter(), 0.5))
+        out, x, slack = master.solve(
+            max(deadline - time.perf_counter(), 0.5), first_method if rounds == 1 else "simplex"
+        )
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             if last is not None and last.slack_total <= 1e-6:
                 log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
@@ -377,7 +393,7 @@ def solve_lp(
             raise SolverError(f"the LP relaxation did not solve ({out.message}); try a longer --time-limit")
         form = master.form
         duals, y_assign = read_duals(spec, form, out.row_duals, cuts)
-        rc_l, bound = lagrangian(spec, duals)
+        rc_l, bound = lagrangian(bound_spec, duals)
         if bound > best_bound or not best_rc.size:
             best_bound, best_duals, best_rc = bound, duals, rc_l
         slack_total = float(slack.sum())

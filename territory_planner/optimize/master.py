@@ -101,10 +101,12 @@ class Master:
             pos = self.form.n_cols + np.arange(self.n_slack)
             self.live.set_costs(pos, self.slack_cost)
 
-    def solve(self, time_limit: float) -> tuple[SolveOutcome, np.ndarray, np.ndarray]:
+    def solve(
+        self, time_limit: float, method: str = "simplex"
+    ) -> tuple[SolveOutcome, np.ndarray, np.ndarray]:
         """Run the master; returns the outcome and, in column order, x and the slack values."""
         if self.live is not None:
-            out = self.live.run(time_limit)
+            out = self.live.run(time_limit, method)
             pos = self._position(np.arange(self.n_cols))
             n0 = self.form.n_cols
             return out, out.values[pos], out.values[n0 : n0 + self.n_slack]
@@ -128,6 +130,7 @@ class Master:
             gap=None,
             seed=self.seed,
             threads=self.threads,
+            lp_method=method,
         )
         n = self.n_cols
         return out, out.values[:n], out.values[n : n + self.n_slack]

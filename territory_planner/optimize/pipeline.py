@@ -24,6 +24,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 log = logging.getLogger(__name__)
 OPTIMALITY_TOL = 1e-4
 REGION_REPS = 25  # above this many reps, the LP is rounded region by region
+BAND_MARGIN = 0.02  # ... and solved with each band narrowed by this share of its width on both sides
 Progress = Callable[[str], None]
 
 
@@ -88,6 +89,14 @@ def _families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline
     return found
 
 
+def _narrowed(spec: ModelSpec, margin: float) -> ModelSpec:
+    """The same model with every band narrowed by ``margin`` of its width on each side (a restriction)."""
+    import dataclasses
+
+    width = spec.upper - spec.lower
+    return dataclasses.replace(spec, lower=spec.lower + margin * width, upper=spec.upper - margin * width)
+
+
 def solve(
     spec: ModelSpec,
     backend: Backend,
@@ -115,11 +124,11 @@ def solve(
     t = time.perf_counter()
     lp_deadline = start + 0.75 * (deadline - start)  # rounding and improving are cheap next to the LP
     pool = lpmod.initial_candidates(spec, candidates, current_unit_rep)
-    fixed = None
     duals = None
+    first_method = "simplex"
     if spec.problem.n_units > lpmod.LARGE_UNITS:
-        # large instance: duals from a sampled LP pick the pool and fix the units that are clearly settled;
-        # pricing frees any fixed unit the full LP would move, so the LP and its bound stay exact
+        # large instance: duals from a sampled LP pick the pool and give a first bound; pricing over all
+        # pairs then makes the LP exact
         progress("estimating duals on a sample of the accounts")
         duals = lpmod.sampled_duals(
             spec,
@@ -131,24 +140,46 @@ def solve(
             candidates=candidates,
         )
         if duals is not None:
-            pool = lpmod.priced_candidates(spec, duals, 2, 2, current_unit_rep)
-            fixed = lpmod.fix_clear_units(spec, duals, share=0.7)
+            # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
+            # LP's support; one interior-point solve of that master replaces many simplex rounds
+            pool = lpmod.priced_candidates(spec, duals, 2, 0, current_unit_rep)
+            first_method = "ipm"
     # the LP only needs to be as exact as the gap asked for: stop column generation once its bound is
-    # within a quarter of that gap of the master's value (the bound stays valid for the full model)
+    # within a quarter of that gap of the master's value (the bound stays valid for the full model).
+    # With many reps the plan is rounded region by region, and an LP vertex leaves most reps exactly on
+    # a band edge, with no room to round; the LP is then solved with bands a tenth narrower (its
+    # solution fits the real bands with room to spare) while the bound is still that of the real bands.
+    lp_spec = _narrowed(spec, BAND_MARGIN) if spec.problem.n_reps > REGION_REPS else spec
     lp = lpmod.solve_lp(
-        spec,
+        lp_spec,
         backend,
         pool,
         deadline=lp_deadline,
         seed=seed,
         threads=threads,
         progress=progress,
-        fixed=fixed,
         stop_gap=gap / 4,
         smooth=0.5,
+        first_method=first_method,
         bound_duals=duals,
         prices=None if duals is None else lpmod.prices_from(spec, duals),
+        bound_spec=spec,
     )
+    if lp.slack_total > 1e-6 and lp_spec is not spec:  # narrower bands do not fit: the real ones decide
+        pool = np.zeros_like(spec.allowed)
+        pool[lp.col_unit, lp.col_rep] = True
+        lp = lpmod.solve_lp(
+            spec,
+            backend,
+            pool,
+            deadline=lp_deadline,
+            seed=seed,
+            threads=threads,
+            progress=progress,
+            stop_gap=gap / 4,
+            smooth=0.5,
+            bound_duals=lp.duals,
+        )
     stages["lp"] = time.perf_counter() - t
     if not lp.converged:
         notes.append(

@@ -287,7 +287,9 @@ def repair_by_regions(
             threads=threads,
             name="repair_region",
             abs_gap=abs_gap,
-            time_cap=(0.6 + len(free) / 800) * 10,  # a safety net; the solution limit normally ends it
+            # a safety net (the solution limit normally ends it): a region that finds nothing soon is
+            # usually one whose units cannot be rounded inside it, and the global repair takes over
+            time_cap=(0.6 + len(free) / 800) * 3,
             reps=group,
             solution_limit=SOLUTION_LIMIT,
         )
