@@ -333,7 +333,6 @@ def solve_lp(
     bound_duals: Duals | None = None,
     prices: dict[str, np.ndarray] | None = None,
     smooth: float = 0.0,
-    free_on_slack: bool = True,
     first_method: str = "simplex",
     bound_spec: ModelSpec | None = None,
 ) -> LpResult:
@@ -371,9 +370,10 @@ def solve_lp(
     # the duals of the best bound so far, with their reduced costs: the bound, the exact stage's
     # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
     best_bound, best_duals, best_rc = -np.inf, Duals.zeros(len(p.measures), p.n_reps), np.zeros(0)
+    estimate_rc = None  # reduced costs of ``bound_duals``: which units are cheap to move until converged
     if bound_duals is not None:
         best_rc, best_bound = lagrangian(bound_spec, bound_duals)
-        best_duals = bound_duals
+        best_duals, estimate_rc = bound_duals, best_rc
     escalations = 0
     rounds = 0
     last: LpResult | None = None
@@ -421,20 +421,17 @@ def solve_lp(
         refix = np.zeros(n, dtype=bool)
         if slack_total > 1e-6:
             # duals are dominated by slack prices: only touch reps whose rows had to give, and units of theirs
-            hot = np.zeros(p.n_reps, dtype=bool)
+            short = np.zeros(p.n_reps, dtype=bool)
+            over = np.zeros(p.n_reps, dtype=bool)
             for r, v in zip(form.slack_rows, slack, strict=True):
-                if v > 1e-9 and form.rows[r].rep >= 0:
-                    hot[form.rows[r].rep] = True
-            if hot.any() and fixed_units.size and free_on_slack:
+                info = form.rows[r]
+                if v > 1e-9 and info.rep >= 0:
+                    (over if info.family in ("balance_max", "max_accounts") else short)[info.rep] = True
+            hot = short | over
+            if hot.any() and fixed_units.size:
                 # the fixing was too tight around these reps (prices dominated by slack would drag in
                 # columns from everywhere): a rep short of its band gets back the fixed units that could
                 # go to it, a rep over its band its own fixed units
-                short = np.zeros(p.n_reps, dtype=bool)
-                over = np.zeros(p.n_reps, dtype=bool)
-                for r, v in zip(form.slack_rows, slack, strict=True):
-                    info = form.rows[r]
-                    if v > 1e-9 and info.rep >= 0:
-                        (over if info.family in ("balance_max", "max_accounts") else short)[info.rep] = True
                 refix = start_pool[:, short].any(axis=1) | over[np.maximum(fixed, 0)]
                 refix &= ~free_mask & (p.unit_locked < 0)
             if hot.any():
@@ -488,7 +485,7 @@ def solve_lp(
             converged,
             rounds,
             time.perf_counter() - start,
-            rc_l if exact else (None if bound_duals is None else lagrangian(spec, bound_duals)[0]),
+            rc_l if exact else estimate_rc,
         )
         if converged or rounds >= max_rounds or time.perf_counter() > deadline:
             return last
