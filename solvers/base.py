@@ -27,7 +27,6 @@ class SolveOutcome:
     values: np.ndarray  # variable values, in ``variables`` order
     row_duals: np.ndarray | None = None  # constraint duals (LP only), in ``constraints`` order
     message: str = ""
-    basis: tuple[np.ndarray, np.ndarray] | None = None  # (column, row) simplex basis status codes, LP only
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -56,7 +55,6 @@ class Backend(Protocol):
         lp_method: str = "simplex",
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
-        basis: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
     ) -> SolveOutcome: ...

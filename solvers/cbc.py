@@ -61,11 +61,10 @@ class CbcBackend:
         lp_method: str = "simplex",  # noqa: ARG002 - CBC picks its own LP method
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
-        basis: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
     ) -> SolveOutcome:
-        del start, basis  # COIN_CMD warm starts need files; CBC starts cold
+        del start  # COIN_CMD warm starts need files; CBC starts cold
         begin = time.perf_counter()
         solver = pulp.COIN_CMD(
             path=_cbc_path(),

@@ -77,7 +77,6 @@ class HighsBackend:
         lp_method: str = "simplex",
         abs_gap: float | None = None,
         start: np.ndarray | None = None,
-        basis: tuple[np.ndarray, np.ndarray] | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
     ) -> SolveOutcome:
@@ -100,12 +99,6 @@ class HighsBackend:
         if not mip:
             h.setOptionValue("solver", lp_method)
         h.passModel(lp)
-        if basis is not None and not mip:
-            hb = highspy.HighsBasis()
-            hb.col_status = [highspy.HighsBasisStatus(int(c)) for c in basis[0]]
-            hb.row_status = [highspy.HighsBasisStatus(int(c)) for c in basis[1]]
-            hb.valid = True
-            h.setBasis(hb)
         if start is not None and mip:
             sol = highspy.HighsSolution()
             sol.col_value = np.asarray(start, dtype=float)
@@ -190,7 +183,7 @@ class LiveLp:
         limit = np.inf if time_limit is None else h.getRunTime() + max(0.01, float(time_limit))
         h.setOptionValue("time_limit", float(limit))
         h.run()
-        return _outcome(h, self.n_cols, False, begin, 0.0, want_basis=False)
+        return _outcome(h, self.n_cols, False, begin, 0.0)
 
 
 def _configure(h: Any, seed: int, threads: int | None) -> None:
@@ -255,10 +248,8 @@ def _to_highs_lp(
     return lp, integer
 
 
-def _outcome(
-    h: Any, n: int, is_mip: bool, begin: float, build_seconds: float, want_basis: bool = True
-) -> SolveOutcome:
-    """Status, values, duals, basis and bound of the last run, read from HiGHS's own statuses."""
+def _outcome(h: Any, n: int, is_mip: bool, begin: float, build_seconds: float) -> SolveOutcome:
+    """Status, values, duals and bound of the last run, read from HiGHS's own statuses."""
     import highspy
 
     model_status = h.getModelStatus()
@@ -279,15 +270,8 @@ def _outcome(
     solved = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
     values = np.asarray(solution.col_value, dtype=float) if solved else np.full(n, np.nan)
     duals = None
-    out_basis = None
     if not is_mip and status == SolveStatus.OPTIMAL and solution.dual_valid:
         duals = np.asarray(solution.row_dual, dtype=float)
-        hb = h.getBasis() if want_basis else None
-        if hb is not None and hb.valid:
-            out_basis = (
-                np.array([int(c) for c in hb.col_status], dtype=np.int8),
-                np.array([int(c) for c in hb.row_status], dtype=np.int8),
-            )
     objective = float(info.objective_function_value) if solved else None
     if is_mip:
         bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
@@ -301,7 +285,6 @@ def _outcome(
         values=values,
         row_duals=duals,
         message=h.modelStatusToString(model_status),
-        basis=out_basis,
         extra={
             "build_seconds": build_seconds,
             "mip_gap": float(info.mip_gap) if is_mip else 0.0,
