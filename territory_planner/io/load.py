@@ -144,9 +144,18 @@ def load_inputs(
                 )
     except InputError as exc:
         problems += exc.problems
-    if not accounts.empty and not reps.empty and not problems:
+    # Cross-table checks run even when the per-table checks found problems, so that one run reports
+    # everything: they only need the text columns (ids, references, families, segments), which every
+    # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
+    # missing) comes back empty and its references cannot be checked.
+    if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
+    if not accounts.empty:
+        afile = str(accounts_path)
         for m in measures:
+            # a column with bad cells is already reported; its sum would say nothing
+            if any(p.file == afile and p.column == m for p in problems):
+                continue
             if float(accounts[m].sum()) <= 0:
                 problems.append(
                     Problem(

@@ -1,0 +1,135 @@
+"""Cross-table problems (references to reps, families, segments) are reported in the same run as the
+per-table problems: one InputError, every problem with its file, row and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner import api
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+from tests.conftest import line_instance, options_for, write_instance
+
+
+def _bad_instance(folder: Path) -> tuple[Path, Path]:
+    """Row 3: negative potential (per table); row 5: unknown current_rep (cross table)."""
+    accounts, reps = line_instance()
+    accounts[2]["potential"] = -5.0
+    accounts[4]["current_rep"] = "R9"
+    return write_instance(folder, accounts, reps)
+
+
+def _where(problems: list) -> set[tuple[str, int | None, str | None]]:
+    return {(p.file, p.row, p.column) for p in problems}
+
+
+def test_load_reports_per_table_and_cross_table_problems_together(tmp_path: Path) -> None:
+    a, r = _bad_instance(tmp_path)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {(str(a), 3, "potential"), (str(a), 5, "current_rep")}
+    unknown = next(p for p in exc.value.problems if p.column == "current_rep")
+    assert unknown.value == "R9"
+    assert "not a rep in the reps file" in unknown.message
+
+
+def test_api_validate_reports_both(tmp_path: Path) -> None:
+    a, r = _bad_instance(tmp_path)
+    with pytest.raises(InputError) as exc:
+        api.validate(options_for(a, r))
+    assert _where(exc.value.problems) == {(str(a), 3, "potential"), (str(a), 5, "current_rep")}
+
+
+def test_api_plan_reports_both_and_writes_no_plan(tmp_path: Path) -> None:
+    a, r = _bad_instance(tmp_path)
+    out = tmp_path / "plan"
+    with pytest.raises(InputError) as exc:
+        api.plan(options_for(a, r), out)
+    assert _where(exc.value.problems) == {(str(a), 3, "potential"), (str(a), 5, "current_rep")}
+    assert not (out / "summary.json").exists()
+
+
+def test_cli_validate_lists_both_and_exits_1(tmp_path: Path) -> None:
+    a, r = _bad_instance(tmp_path)
+    res = CliRunner().invoke(main, ["validate", "--accounts", str(a), "--reps", str(r)])
+    assert res.exit_code == 1, res.output
+    assert "2 problem(s) in the inputs" in res.output
+    assert "potential must be >= 0" in res.output
+    assert "current_rep 'R9' is not a rep in the reps file" in res.output
+
+
+def test_cli_plan_writes_both_to_input_errors_csv(tmp_path: Path) -> None:
+    a, r = _bad_instance(tmp_path)
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q"])
+    assert res.exit_code == 1, res.output
+    table = pd.read_csv(out / "input_errors.csv", keep_default_na=False)
+    got = {(f, int(row), c) for f, row, c in zip(table["file"], table["row"], table["column"], strict=True)}
+    assert got == {(str(a), 3, "potential"), (str(a), 5, "current_rep")}
+
+
+def test_unknown_locked_rep_with_problems_in_both_tables(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    accounts[0]["lat"] = 95.0  # accounts, row 1
+    accounts[3]["locked_rep"] = "R7"  # cross table, row 4
+    reps[1]["capacity"] = 0.0  # reps, row 2 (capacity must be > 0); R1 has the default
+    reps[0]["capacity"] = ""
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {
+        (str(a), 1, "lat"),
+        (str(a), 4, "locked_rep"),
+        (str(r), 2, "capacity"),
+    }
+
+
+def test_family_and_segment_checks_run_despite_per_table_problems(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    accounts[5]["workload"] = "lots"  # row 6, not a number
+    for k, lock in ((0, "R1"), (1, "R2")):  # rows 1, 2: one family locked to two reps
+        accounts[k]["parent_id"] = "F1"
+        accounts[k]["locked_rep"] = lock
+    accounts[2]["segment"] = "mining"  # row 3: nobody serves it
+    reps[0]["segments"] = "retail"
+    reps[1]["segments"] = "retail;health"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {
+        (str(a), 6, "workload"),
+        (str(a), 1, "locked_rep"),
+        (str(a), 2, "locked_rep"),
+        (str(a), 3, "segment"),
+    }
+
+
+def test_bad_cells_in_a_measure_do_not_also_claim_it_sums_to_zero(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    for row in accounts:
+        row["potential"] = 0.0
+    accounts[0]["potential"] = "n/a"
+    accounts[1]["current_rep"] = "R9"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {(str(a), 1, "potential"), (str(a), 2, "current_rep")}
+
+
+def test_a_table_missing_its_id_column_still_reports_the_other_table(tmp_path: Path) -> None:
+    """When the reps table cannot be parsed at all, references cannot be checked, but the accounts'
+    own problems and the reps' missing column are still reported together."""
+    accounts, reps = line_instance()
+    accounts[2]["potential"] = -1.0
+    accounts[4]["current_rep"] = "R9"
+    for rep in reps:
+        rep["id"] = rep.pop("rep_id")
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {(str(a), 3, "potential"), (str(r), None, "rep_id")}
