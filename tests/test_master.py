@@ -75,7 +75,7 @@ def test_grown_master_equals_master_built_whole(tmp_path, kw) -> None:  # type: 
 
 @pytest.mark.skipif(
     "cbc" not in available_backends(),
-    reason="CBC back-end not available (no cbc binary; apt-get install coinor-cbc or pip install 'pulp[cbc]')",
+    reason="no CBC back-end (no cbc binary: apt-get install coinor-cbc, or pip install 'pulp[cbc]')",
 )
 def test_rebuilt_master_on_cbc_matches_highs(tmp_path) -> None:  # type: ignore[no-untyped-def]
     cbc = get_backend("cbc")
