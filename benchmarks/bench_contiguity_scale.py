@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from bench_ctdp import choose_centres
-from territory_planner.solvers import get_backend
 
 from territory_planner.geo import contiguity, planning
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, pipeline, repair
+from territory_planner.solvers import get_backend
 
 
 def grid(width: int, height: int) -> tuple[np.ndarray, Adjacency]:

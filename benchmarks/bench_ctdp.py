@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from territory_planner.solvers import get_backend
 
 from territory_planner.geo import contiguity, planning
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, contiguous
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers import get_backend
 
 MEASURES = ("a1", "a2", "a3")
 

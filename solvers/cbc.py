@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pulp
+
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pulp
+
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
 
 _BANNER_SHOWN = False

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from territory_planner.errors import SolverError
 from territory_planner.solvers.base import Backend
 from territory_planner.solvers.cbc import CbcBackend
 from territory_planner.solvers.highs import HighsBackend
-
-from territory_planner.errors import SolverError
 
 _BACKENDS: dict[str, type] = {"highs": HighsBackend, "cbc": CbcBackend}
 _INSTALL_HINTS = {

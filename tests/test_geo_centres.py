@@ -9,13 +9,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from territory_planner.solvers import get_backend
 from test_geo_contiguity import planar_problem
 
 from territory_planner import api
 from territory_planner.optimize import centres
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import build_options
+from territory_planner.solvers import get_backend
 
 COLS, ROWS, CELL = 6, 3, 0.1
 BEST = {(1, 1), (4, 1)}  # (column, row) of the two centres

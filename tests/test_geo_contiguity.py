@@ -12,7 +12,6 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from territory_planner.solvers import get_backend
 
 from territory_planner import api
 from territory_planner.errors import InputError
@@ -22,6 +21,7 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, contiguous_lns, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import build_options
+from territory_planner.solvers import get_backend
 
 POT = [1.5, 1.0, 1.0, 1.0, 1.5]
 

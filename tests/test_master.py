@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from territory_planner.solvers.registry import available_backends, get_backend
 
 from territory_planner import api
 from territory_planner.optimize import formulation
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.master import Master
+from territory_planner.solvers.registry import available_backends, get_backend
 from tests.conftest import options_for, random_accounts, write_instance
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from territory_planner.solvers import available_backends
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError
+from territory_planner.solvers import available_backends
 from tests.conftest import SAMPLE, line_instance, options_for, random_accounts, write_instance
 
 
