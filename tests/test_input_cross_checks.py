@@ -133,3 +133,39 @@ def test_a_table_missing_its_id_column_still_reports_the_other_table(tmp_path: P
     with pytest.raises(InputError) as exc:
         load_inputs(a, r)
     assert _where(exc.value.problems) == {(str(a), 3, "potential"), (str(r), None, "rep_id")}
+
+
+def test_lock_to_a_rep_who_does_not_serve_the_segment(tmp_path: Path) -> None:
+    """Reported even when another rep could serve the segment: the lock and the segment rule clash."""
+    accounts, reps = line_instance()
+    reps.append({"rep_id": "R3", "lat": 0.0, "lon": 0.5})  # serves any segment
+    reps[0]["segments"] = "retail"
+    reps[1]["segments"] = ""
+    reps[2]["segments"] = ""
+    accounts[0]["segment"] = "Health"
+    accounts[0]["locked_rep"] = "R1"  # row 1: R1 serves retail only
+    accounts[1]["segment"] = "retail"
+    accounts[1]["locked_rep"] = "R1"  # fine
+    accounts[2]["segment"] = "health"
+    accounts[2]["locked_rep"] = "R2"  # fine: R2 serves any segment
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {(str(a), 1, "locked_rep")}
+    assert "does not serve segment 'health'" in exc.value.problems[0].message
+
+
+def test_family_lock_and_a_members_segment(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    reps[0]["segments"] = "retail"
+    reps[1]["segments"] = ""
+    for k in (0, 1, 2):
+        accounts[k]["parent_id"] = "F1"
+    accounts[0]["locked_rep"] = "R1"
+    accounts[0]["segment"] = "retail"
+    accounts[2]["segment"] = "health"  # row 3: goes to R1 with its family, R1 does not serve health
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert _where(exc.value.problems) == {(str(a), 3, "segment")}
+    assert "family 'F1' is locked to 'R1' (row 1)" in exc.value.problems[0].message

@@ -62,7 +62,6 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
         r: {s.strip().lower() for s in str(v).split(";") if s.strip()}
         for r, v in zip(reps["rep_id"], reps["segments"], strict=False)
     }
-    open_reps = [r for r, s in rep_segs.items() if not s]
     seg = accounts["segment"].str.lower()
     for value in sorted(set(seg) - {""}):
         servers = [r for r, s in rep_segs.items() if not s or value in s]
@@ -71,20 +70,41 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
                 problems.append(
                     Problem(afile, int(idx) + 1, "segment", f"no rep serves segment {value!r}", value)
                 )
-    if not open_reps:
-        locked = accounts["locked_rep"]
-        for idx in np.flatnonzero(((locked != "") & (seg != "")).to_numpy()):
-            rep = locked.iloc[idx]
-            if rep in rep_segs and seg.iloc[idx] not in rep_segs[rep]:
-                problems.append(
-                    Problem(
-                        afile,
-                        int(idx) + 1,
-                        "locked_rep",
-                        f"locked to {rep!r}, who does not serve segment {seg.iloc[idx]!r}",
-                        rep,
-                    )
+    # a lock to a rep who lists segments, none of them the account's: the lock and the segment rule
+    # cannot both hold (whether or not other reps could serve the segment). A family goes where any of
+    # its members is locked, so its other members' segments are checked against that lock too.
+    locked = accounts["locked_rep"]
+    for idx in np.flatnonzero(((locked != "") & (seg != "")).to_numpy()):
+        rep = locked.iloc[idx]
+        if rep_segs.get(rep) and seg.iloc[idx] not in rep_segs[rep]:
+            problems.append(
+                Problem(
+                    afile,
+                    int(idx) + 1,
+                    "locked_rep",
+                    f"locked to {rep!r}, who does not serve segment {seg.iloc[idx]!r}",
+                    rep,
                 )
+            )
+    parent = accounts["parent_id"]
+    family_lock: dict[str, tuple[str, int]] = {}
+    for idx in np.flatnonzero(((parent != "") & (locked != "")).to_numpy()):
+        family_lock.setdefault(parent.iloc[idx], (locked.iloc[idx], int(idx) + 1))
+    for idx in np.flatnonzero(((parent != "") & (locked == "") & (seg != "")).to_numpy()):
+        if parent.iloc[idx] not in family_lock:
+            continue
+        rep, row = family_lock[parent.iloc[idx]]
+        if rep_segs.get(rep) and seg.iloc[idx] not in rep_segs[rep]:
+            problems.append(
+                Problem(
+                    afile,
+                    int(idx) + 1,
+                    "segment",
+                    f"family {parent.iloc[idx]!r} is locked to {rep!r} (row {row}), who does not serve "
+                    f"segment {seg.iloc[idx]!r}",
+                    seg.iloc[idx],
+                )
+            )
     return problems
 
 
