@@ -174,6 +174,10 @@ class LiveLp:
         if len(cols):
             self._h.changeColsCost(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(cost, float))
 
+    def clear(self) -> None:
+        """Forget the basis and any solver state (after a failed run)."""
+        self._h.clearSolver()
+
     def run(self, time_limit: float | None, method: str = "simplex") -> SolveOutcome:
         """Solve from the current basis; ``method`` "ipm" (interior point, then crossover to a vertex)
         is faster than the simplex for a large first solve with no basis to start from."""

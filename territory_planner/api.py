@@ -19,6 +19,7 @@ from territory_planner.io.writers import atomic_write_text, staged_output_dir, w
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
+from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
@@ -151,12 +152,15 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     }
 
 
-def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOutput:
-    """Load, solve and build the output tables (nothing written)."""
+def solve(
+    options: PlanOptions, progress: Progress = lambda _m: None, *, started: float | None = None
+) -> PlanOutput:
+    """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
+    reading) is when the command began: ``--time-limit`` counts from there, outputs included."""
+    start = time.perf_counter() if started is None else started
     inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
-    start = time.perf_counter()
-    deadline = start + (options.time_limit or 1e9)
+    budget = TimeBudget.for_command(options.time_limit, started=start, accounts=problem.n_accounts)
     threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:
@@ -172,20 +176,19 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
             seed=options.seed,
             threads=threads,
             candidates=options.candidates,
-            deadline=start + 0.3 * (deadline - start),
+            deadline=budget.share("centres"),
             progress=progress,
         )
     spec = build_spec(problem, options, lat, lon)
-    remaining = None if options.time_limit is None else max(deadline - time.perf_counter(), 1.0)
-    if options.contiguous and remaining is not None:
-        remaining = max(0.4 * remaining, 1.0)  # the rest goes to the contiguity cuts
+    # with --contiguous the base plan gets its share and the contiguity cuts the rest
+    base_budget = budget.child("base_plan") if options.contiguous and budget.limited else budget
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
     unit_rep, result = pipeline.solve(
         spec,
         backend,
-        time_limit=remaining,
+        budget=base_budget,
         gap=options.gap,
         seed=options.seed,
         threads=threads,
@@ -214,7 +217,7 @@ def solve(options: PlanOptions, progress: Progress = lambda _m: None) -> PlanOut
             backend,
             lat=lat,
             lon=lon,
-            time_limit=max(deadline - time.perf_counter(), 2.0),
+            time_limit=max(budget.remaining(), 1.0),
             gap=options.gap,
             seed=options.seed,
             threads=threads,
@@ -294,6 +297,8 @@ def plan(
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
+    begin = time.perf_counter()  # --time-limit covers the whole command, outputs included
+
     if is_nonempty_dir(Path(out)) and not force:
         raise OutputExistsError(
             f"{out} already holds files; pass --force to replace it (the previous plan is kept)"
@@ -303,7 +308,7 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress)
+    output = solve(options, progress, started=begin)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))

@@ -183,6 +183,8 @@ def summary_dict(
         "disruption_price": spec.disruption_price,
         "method": r.method,
         "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
+        "stages": list(r.stage_log),  # every stage in order: what it cost and what came of it
+        "plan_source": r.method,  # the stage that produced the plan
         "balance_floor": balance_floor(spec),
         "tolerance": {m: float(t) for m, t in zip(problem.measures, problem.tolerance, strict=False)},
         "units": problem.n_units,

@@ -21,6 +21,7 @@ class SolveResult:
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
     notes: tuple[str, ...] = ()
     violations: tuple[dict[str, object], ...] = ()  # only for relaxed plans
+    stage_log: tuple[dict[str, object], ...] = ()  # every stage that ran: name, seconds, outcome
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -43,7 +44,7 @@ from territory_planner.solvers.base import Backend
 __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
 
 log = logging.getLogger(__name__)
-EXACT_SHARE = 0.6  # of the time limit for the whole-model rounds before the LNS takes over
+EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model rounds before the LNS takes over
 
 
 @dataclass(frozen=True)

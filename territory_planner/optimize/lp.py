@@ -28,6 +28,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
 LARGE_UNITS = 4000  # above this, the LP starts from sampled duals and fixes settled units
+ESCALATION = 30.0  # slack prices are raised by this factor (at most twice) when slack remains
 
 
 @dataclass
@@ -335,6 +336,7 @@ def solve_lp(
     smooth: float = 0.0,
     first_method: str = "simplex",
     bound_spec: ModelSpec | None = None,
+    escalate: bool = True,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
     move it (then it is freed). The result is optimal for the full LP when it converges; with
@@ -384,6 +386,10 @@ def solve_lp(
         out, x, slack = master.solve(
             max(deadline - time.perf_counter(), 0.5), first_method if rounds == 1 else "simplex"
         )
+        if (out.status != SolveStatus.OPTIMAL or out.row_duals is None) and time.perf_counter() < deadline:
+            # a HiGHS error or "not set" never ends the run by itself: retry cold, with the other method
+            log.warning("LP round %d: %s; retrying without the warm start", rounds, out.message)
+            out, x, slack = master.retry(max(deadline - time.perf_counter(), 0.5))
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             if last is not None and last.slack_total <= 1e-6:
                 log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
@@ -439,7 +445,8 @@ def solve_lp(
                 big = x > 0.5
                 lp_rep[master.col_unit[big]] = master.col_rep[big]
                 near_hot = hot[None, :] | (lp_rep >= 0)[:, None] & hot[np.maximum(lp_rep, 0)][:, None]
-                neg &= near_hot
+                if (neg & near_hot).any():  # else every priced column counts: convergence must be real
+                    neg &= near_hot
         # a fixed unit the LP would rather move is freed (its fixed column may leave the basis)
         unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
         neg[p.unit_locked >= 0] = False
@@ -464,9 +471,11 @@ def solve_lp(
         close = objective - best_bound <= max(stop_gap, 1e-7) * max(abs(objective), 1.0)
         converged = n_neg == 0 or (slack_total <= 1e-6 and close)
         exact = n_neg == 0 or objective - best_bound <= 1e-7 * max(abs(objective), 1.0)
-        if converged and slack_total > 1e-6 and escalations < 2:
-            escalations += 1  # slack at convergence: infeasible, or prices too low; raise them and check
-            prices = {k: v * 1e3 for k, v in prices.items()}
+        if converged and slack_total > 1e-6 and escalate and escalations < 2:
+            # slack at convergence: infeasible, or prices too low; raise them (moderately: huge prices make
+            # the LP numerically unstable) and check. A proof of infeasibility is the phase-1 LP's job.
+            escalations += 1
+            prices = {k: v * ESCALATION for k, v in prices.items()}
             master.set_prices(prices)
             continue
         slack_rows = [

@@ -101,6 +101,23 @@ class Master:
             pos = self.form.n_cols + np.arange(self.n_slack)
             self.live.set_costs(pos, self.slack_cost)
 
+    def retry(self, time_limit: float) -> tuple[SolveOutcome, np.ndarray, np.ndarray]:
+        """After a failed run: the same LP from scratch (no basis), by interior point then by the dual
+        simplex, and finally rebuilt by PuLP and handed over whole (no live model)."""
+        import time
+
+        end = time.perf_counter() + time_limit
+        out: tuple[SolveOutcome, np.ndarray, np.ndarray] | None = None
+        if self.live is not None:
+            for method in ("ipm", "simplex"):
+                self.live.clear()
+                out = self.solve(max(end - time.perf_counter(), 0.5), method)
+                if out[0].row_duals is not None:
+                    return out
+            self.live = None  # rebuild: the next solves go through PuLP
+        out = self.solve(max(end - time.perf_counter(), 0.5), "ipm")
+        return out
+
     def solve(
         self, time_limit: float, method: str = "simplex"
     ) -> tuple[SolveOutcome, np.ndarray, np.ndarray]:

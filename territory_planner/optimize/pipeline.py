@@ -1,107 +1,146 @@
-"""The solve pipeline: pre-checks -> LP by column generation -> repair MIP -> improve/prove.
+"""The solve pipeline: a portfolio of stages that pass one ``Run`` along.
+
+    prechecks -> current alignment -> LP bound -> [infeasibility proof] -> balancing search
+              -> rounding MIPs -> whole model -> improve / prove
+
+Every stage may offer a plan; ``Run.offer`` keeps it only if the independent ``repair.feasible`` check
+passes, so no single heuristic decides whether a plan exists. Each stage's deadline is its named share
+of the time left (``budget.SHARES``); the whole model gets all the time that remains when nothing else
+found a plan. ``Run.stages`` records what ran, what it cost and what came of it; ``source`` names the
+stage that produced the final plan.
 
 status "optimal"  : the gap to a proven lower bound on the full model is <= 1e-4
 status "feasible" : a plan within every constraint, with its proven gap (time limit, --gap reached)
-status "relaxed"  : --relax on an infeasible model: the least-violation plan, violations listed
+status "relaxed"  : --relax on a model with no plan found: the least-violation plan, violations listed
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
 from territory_planner.model.plan import SolveResult
+from territory_planner.optimize import construct, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
-from territory_planner.optimize import prechecks, repair
-from territory_planner.optimize.prechecks import fmt
+from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
 OPTIMALITY_TOL = 1e-4
 REGION_REPS = 25  # above this many reps, the LP is rounded region by region
-BAND_MARGIN = 0.02  # ... and solved with each band narrowed by this share of its width on both sides
+# the LP that guides rounding is solved with each band narrowed by this share of its width on both
+# sides, so its vertex leaves room to round whole units; the bound is still that of the real bands
+BAND_MARGIN = 0.05
+WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MIP keeps every pair
+SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 Progress = Callable[[str], None]
 
 
 def _gap(upper: float, lower: float) -> float:
+    if not np.isfinite(lower):
+        return float("inf")
     if upper <= 0:
         return 0.0 if lower >= upper - 1e-9 else float("inf")
     return max(0.0, (upper - lower) / upper)
 
 
-def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
-    p = spec.problem
-    out = []
-    for info, amount in sorted(lp.slack_by_row, key=lambda t: -t[1])[:30]:
-        rep = str(p.rep_ids[info.rep]) if info.rep >= 0 else None
-        if info.family.startswith("balance"):
-            m = p.measures[info.measure]
-            lo, hi = spec.lower[info.measure, info.rep], spec.upper[info.measure, info.rep]
-            side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
-            msg = f"{rep} {m}: band {fmt(lo)} to {fmt(hi)}; the best fractional plan is {fmt(amount)} {side}"
-            out.append(Conflict(info.family, msg, rep_id=rep, measure=m, amount=amount))
-        elif info.family == "budget" and spec.budget is not None:
-            total = float(p.acc_potential.sum())
-            msg = (
-                f"at most {fmt(spec.budget)} potential may move ({100 * spec.budget / total:.1f}%); the "
-                f"least-violation fractional plan exceeds that by {fmt(amount)}"
-            )
-            out.append(Conflict("disruption_budget", msg, amount=amount))
-        elif info.family == "rep_budget" and spec.rep_budget_share is not None:
-            msg = (
-                f"{rep} may lose at most {100 * spec.rep_budget_share:.0f}% of the "
-                f"{fmt(spec.held[info.rep])} potential it holds; balance needs {fmt(amount)} more to move"
-            )
-            out.append(Conflict("disruption_budget", msg, rep_id=rep, amount=amount))
-        else:
-            limit = spec.min_accounts if info.family == "min_accounts" else spec.max_accounts
-            msg = f"{rep}: {info.family.replace('_', ' ')} {limit} missed by {fmt(amount)} accounts"
-            out.append(Conflict(info.family, msg, rep_id=rep, amount=amount))
-    return out
-
-
-def _families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline: float) -> list[str]:
-    """Which families, when dropped, make the LP feasible (each test is one more LP)."""
-    import dataclasses
-
-    p = spec.problem
-    tests: dict[str, ModelSpec] = {}
-    if spec.budget is not None or spec.rep_budget_share is not None:
-        tests["disruption budget"] = dataclasses.replace(spec, budget=None, rep_budget_share=None)
-    if spec.min_accounts is not None or spec.max_accounts is not None:
-        tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
-    if (p.unit_locked >= 0).any() or not spec.allowed.all():
-        tests["locks and segments"] = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
-    found = []
-    for name, test in tests.items():
-        if time.perf_counter() > deadline:
-            break
-        res = lpmod.solve_lp(
-            test, backend, lpmod.initial_candidates(test, 8), deadline=deadline, seed=seed, threads=1
-        )
-        if res.slack_total <= 1e-6:
-            found.append(name)
-    return found
-
-
 def _narrowed(spec: ModelSpec, margin: float) -> ModelSpec:
     """The same model with every band narrowed by ``margin`` of its width on each side (a restriction)."""
-    import dataclasses
-
     width = spec.upper - spec.lower
     return dataclasses.replace(spec, lower=spec.lower + margin * width, upper=spec.upper - margin * width)
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    outcome: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"stage": self.name, "seconds": round(self.seconds, 3), "outcome": self.outcome}
+
+
+@dataclass
+class Run:
+    """What the stages share: the model, the clock, the best plan and the best bound so far."""
+
+    spec: ModelSpec
+    backend: Backend
+    budget: TimeBudget
+    gap: float
+    seed: int
+    threads: int | None
+    candidates: int
+    progress: Progress
+    current_unit_rep: np.ndarray | None = None
+    incumbent: np.ndarray | None = None
+    upper: float = float("inf")
+    bound: float = -float("inf")
+    source: str = ""  # the stage that produced the incumbent
+    lp: lpmod.LpResult | None = None
+    partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
+    proven: bool = False
+    stages: list[Stage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _outcome: str = ""
+
+    @property
+    def deadline(self) -> float:
+        return self.budget.deadline
+
+    def objective_of(self, plan: np.ndarray) -> float:
+        return float(self.spec.objective[np.arange(len(plan)), plan].sum())
+
+    def offer(self, plan: np.ndarray | None, source: str) -> bool:
+        """Keep ``plan`` if it satisfies every constraint and beats the incumbent."""
+        if plan is None or not repair.feasible(self.spec, plan):
+            return False
+        value = self.objective_of(plan)
+        if value < self.upper - 1e-9 * max(abs(self.upper), 1.0) or self.incumbent is None:
+            self.incumbent, self.upper, self.source = plan.copy(), value, source
+            return True
+        return False
+
+    def raise_bound(self, value: float | None) -> None:
+        if value is not None and np.isfinite(value):
+            self.bound = max(self.bound, min(value, self.upper))
+
+    @property
+    def current_gap(self) -> float:
+        return _gap(self.upper, self.bound) if self.incumbent is not None else float("inf")
+
+    def done(self) -> bool:
+        return self.incumbent is not None and self.current_gap <= max(self.gap, OPTIMALITY_TOL)
+
+    def outcome(self, text: str) -> None:
+        self._outcome = text
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        self._outcome = ""
+        try:
+            yield
+        finally:
+            outcome = self._outcome or ("plan" if self.source == name else "no plan")
+            self.stages.append(Stage(name, time.perf_counter() - t, outcome))
+            log.info("stage %s: %.2fs, %s", name, time.perf_counter() - t, outcome)
 
 
 def solve(
     spec: ModelSpec,
     backend: Backend,
     *,
-    time_limit: float | None,
+    time_limit: float | None = None,
+    budget: TimeBudget | None = None,
     gap: float,
     seed: int,
     threads: int | None,
@@ -110,237 +149,421 @@ def solve(
     progress: Progress = lambda _m: None,
     current_unit_rep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, SolveResult]:
-    """Return (rep index per unit, result). Raises InfeasibleError / SolverError."""
+    """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
+    in the time given, with the stages that used it)."""
+    budget = budget if budget is not None else TimeBudget.seconds(time_limit)
+    run = Run(spec, backend, budget, gap, seed, threads, candidates, progress, current_unit_rep)
     start = time.perf_counter()
-    deadline = start + (time_limit if time_limit is not None else 1e9)
-    stages: dict[str, float] = {}
-    notes: list[str] = []
+    try:
+        stage_prechecks(run, relax)
+        stage_current(run)
+        stage_lp(run)
+        stage_construct(run)
+        if run.incumbent is None:
+            stage_round(run)
+        if run.incumbent is None:
+            stage_whole(run)
+        if run.incumbent is not None and not run.done():
+            stage_improve(run)
+    except InfeasibleError as err:
+        if not relax:
+            raise
+        return _relaxed(run, err.conflicts, start)
+    if run.incumbent is None:
+        if relax:
+            return _relaxed(run, [], start)
+        raise SolverError(_no_plan_message(run))
+    return run.incumbent, _result(run, start)
 
-    conflicts = prechecks.check(spec)
+
+def _result(run: Run, start: float) -> SolveResult:
+    assert run.incumbent is not None
+    if not repair.feasible(run.spec, run.incumbent):  # offer() checked it; a last independent check
+        raise SolverError(
+            "internal error: the solver returned a plan that violates the model; please report it"
+        )
+    g = run.current_gap
+    optimal = g <= OPTIMALITY_TOL
+    compact = float(run.spec.cost[np.arange(len(run.incumbent)), run.incumbent].sum())
+    notes = list(run.notes)
+    if not np.isfinite(run.bound):
+        notes.append("no lower bound was proven in the time given: the gap is unknown")
+    return SolveResult(
+        status="optimal" if optimal else "feasible",
+        proven_optimal=optimal,
+        objective=run.upper,
+        compactness=compact,
+        lower_bound=run.bound if np.isfinite(run.bound) else float("nan"),
+        gap=g if np.isfinite(g) else float("nan"),
+        seconds=time.perf_counter() - start,
+        solver=run.backend.version(),
+        method=run.source,
+        stages=_stage_seconds(run),
+        notes=tuple(notes),
+        stage_log=tuple(s.as_dict() for s in run.stages),
+    )
+
+
+def _stage_seconds(run: Run) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for s in run.stages:
+        out[s.name] = out.get(s.name, 0.0) + s.seconds
+    return out
+
+
+def _no_plan_message(run: Run) -> str:
+    used = sorted(run.stages, key=lambda s: -s.seconds)
+    spent = ", ".join(f"{s.name} {s.seconds:.1f}s ({s.outcome})" for s in used[:4])
+    if run.budget.limited:
+        return (
+            f"no plan found yet in the time limit of {run.budget.limit:g}s ({spent}); this is not a proof "
+            f"that no plan exists: try --time-limit {run.budget.suggest():.0f}, a wider --tolerance, or "
+            "--relax for the least-violation plan"
+        )
+    return f"no plan found ({spent}); try a wider --tolerance, or --relax for the least-violation plan"
+
+
+# ----------------------------------------------------------------------------------------------- stages
+
+
+def stage_prechecks(run: Run, relax: bool) -> None:
+    with run.stage("prechecks"):
+        conflicts = prechecks.check(run.spec)
+        run.outcome(f"{len(conflicts)} conflict(s)" if conflicts else "passed")
     if conflicts and not relax:
         raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
+    if conflicts:
+        raise InfeasibleError("no plan can satisfy the model", conflicts)
 
-    progress("solving the LP relaxation (column generation)")
-    t = time.perf_counter()
-    lp_deadline = start + 0.75 * (deadline - start)  # rounding and improving are cheap next to the LP
-    pool = lpmod.initial_candidates(spec, candidates, current_unit_rep)
+
+def stage_current(run: Run) -> None:
+    """Today's alignment, when it already satisfies the model, is a plan to beat."""
+    plan = construct.current_plan(run.spec, run.current_unit_rep)
+    if plan is None:
+        return
+    with run.stage("current_alignment"):
+        if run.offer(plan, "current_alignment"):
+            run.progress(f"today's alignment satisfies the model: objective {run.upper:,.1f}")
+        else:
+            run.outcome("does not satisfy the model")
+
+
+def stage_lp(run: Run) -> None:
+    """The LP relaxation by column generation: the lower bound and the guide for every later stage."""
+    spec = run.spec
+    with run.stage("lp"):
+        run.progress("solving the LP relaxation (column generation)")
+        lp_deadline = run.budget.share("lp")
+        try:
+            lp = _solve_lp(run, lp_deadline)
+        except SolverError as err:  # no LP at all: the other stages still look for a plan
+            run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
+            run.outcome(f"failed: {err}")
+            return
+        run.lp = lp
+        if not lp.converged:
+            run.notes.append(
+                f"column generation stopped after {lp.rounds} rounds before converging; the lower bound is "
+                "the Lagrangian bound of the best duals"
+            )
+        if lp.slack_total <= 1e-6:
+            run.raise_bound(lp.bound)
+            run.outcome(f"bound {lp.bound:,.1f} after {lp.rounds} rounds")
+        else:
+            run.outcome("needed slack: the bands may not be reachable")
+    if lp.slack_total > 1e-6:
+        with run.stage("proof"):
+            why = proofs.prove_infeasible(
+                spec,
+                run.backend,
+                lp,
+                deadline=run.budget.share("proof"),
+                seed=run.seed,
+                threads=run.threads,
+            )
+            run.notes.append(why)
+            run.outcome(why)
+
+
+def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
+    spec = run.spec
+    pool = lpmod.initial_candidates(spec, run.candidates, run.current_unit_rep)
     duals = None
     first_method = "simplex"
     if spec.problem.n_units > lpmod.LARGE_UNITS:
         # large instance: duals from a sampled LP pick the pool and give a first bound; pricing over all
         # pairs then makes the LP exact
-        progress("estimating duals on a sample of the accounts")
+        run.progress("estimating duals on a sample of the accounts")
         duals = lpmod.sampled_duals(
             spec,
-            backend,
+            run.backend,
             sample_units=max(2000, 40 * spec.problem.n_reps),
-            seed=seed,
-            threads=threads,
-            deadline=lp_deadline,
-            candidates=candidates,
+            seed=run.seed,
+            threads=run.threads,
+            deadline=deadline,
+            candidates=run.candidates,
         )
         if duals is not None:
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
             # LP's support; one interior-point solve of that master replaces many simplex rounds
-            pool = lpmod.priced_candidates(spec, duals, 2, 0, current_unit_rep)
+            pool = lpmod.priced_candidates(spec, duals, 2, 0, run.current_unit_rep)
             first_method = "ipm"
     # the LP only needs to be as exact as the gap asked for: stop column generation once its bound is
     # within a quarter of that gap of the master's value (the bound stays valid for the full model).
-    # With many reps the plan is rounded region by region, and an LP vertex leaves most reps exactly on
-    # a band edge, with no room to round; the LP is then solved with bands a tenth narrower (its
-    # solution fits the real bands with room to spare) while the bound is still that of the real bands.
-    lp_spec = _narrowed(spec, BAND_MARGIN) if spec.problem.n_reps > REGION_REPS else spec
+    # An LP vertex leaves most reps exactly on a band edge, with no room to round; the LP is solved with
+    # narrowed bands (its solution fits the real bands with room to spare) while the bound is computed
+    # for the real bands (reduced costs do not depend on the bands).
+    lp_spec = _narrowed(spec, BAND_MARGIN)
     lp = lpmod.solve_lp(
         lp_spec,
-        backend,
+        run.backend,
         pool,
-        deadline=lp_deadline,
-        seed=seed,
-        threads=threads,
-        progress=progress,
-        stop_gap=gap / 4,
+        deadline=deadline,
+        seed=run.seed,
+        threads=run.threads,
+        progress=run.progress,
+        stop_gap=run.gap / 4,
         smooth=0.5,
         first_method=first_method,
         bound_duals=duals,
         prices=None if duals is None else lpmod.prices_from(spec, duals),
         bound_spec=spec,
     )
-    if lp.slack_total > 1e-6 and lp_spec is not spec:  # narrower bands do not fit: the real ones decide
+    if lp.slack_total > 1e-6:  # the narrower bands do not fit: the real ones decide
         pool = np.zeros_like(spec.allowed)
         pool[lp.col_unit, lp.col_rep] = True
         lp = lpmod.solve_lp(
             spec,
-            backend,
+            run.backend,
             pool,
-            deadline=lp_deadline,
-            seed=seed,
-            threads=threads,
-            progress=progress,
-            stop_gap=gap / 4,
+            deadline=max(deadline, time.perf_counter() + 1.0),
+            seed=run.seed,
+            threads=run.threads,
+            progress=run.progress,
+            stop_gap=run.gap / 4,
             smooth=0.5,
-            bound_duals=lp.duals,
         )
-    stages["lp"] = time.perf_counter() - t
-    if not lp.converged:
-        notes.append(
-            f"column generation stopped after {lp.rounds} rounds before converging; the lower bound is "
-            "the Lagrangian bound of the last duals"
-        )
-    if lp.slack_total > 1e-6:
-        conflicts = explain_slack(spec, lp)
-        if not relax:
-            fams = _families_in_conflict(spec, backend, seed, deadline)
-            msg = "the model is infeasible even as a fractional LP"
-            if fams:
-                msg += "; dropping any of these makes it feasible: " + ", ".join(fams)
-            raise InfeasibleError(msg, conflicts)
-        return _relaxed(spec, lp, backend, start, deadline, seed, threads, conflicts, stages)
+    return lp
 
-    bound = lp.bound
-    progress(
-        f"LP bound {bound:,.1f}; repairing {int((repair.lp_assignment(spec, lp)[1] < 1 - 1e-6).sum())} "
-        "fractional units"
-    )
-    t = time.perf_counter()
-    abs_gap = max(gap, OPTIMALITY_TOL) * max(abs(bound), 1.0) * 0.25
-    res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
-    if spec.problem.n_reps > REGION_REPS:
-        res = repair.repair_by_regions(
+
+def stage_construct(run: Run) -> None:
+    """Round the LP (or take today's alignment, or the nearest reps) and search for balance."""
+    spec = run.spec
+    p = spec.problem
+    with run.stage("construct"):
+        extra = np.zeros((p.n_units, p.n_reps), dtype=bool)
+        if run.lp is not None:
+            start, _ = repair.lp_assignment(spec, run.lp)
+            start = np.where(start >= 0, start, construct.nearest_plan(spec))
+            extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            origin = "LP rounding"
+        elif construct.current_plan(spec, run.current_unit_rep) is not None:
+            assert run.current_unit_rep is not None
+            start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
+        else:
+            start, origin = construct.nearest_plan(spec), "nearest reps"
+        if run.current_unit_rep is not None:
+            ok = run.current_unit_rep >= 0
+            extra[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
+        cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
+        run.progress(f"balancing search from the {origin}")
+        plan, violation = construct.balance_search(spec, start, cand, deadline=run.budget.share("construct"))
+        if run.offer(plan, "construct"):
+            run.progress(f"plan found by the balancing search: objective {run.upper:,.1f}")
+            run.outcome(f"plan from the {origin}")
+        else:
+            run.partial = plan if run.partial is None else run.partial
+            run.outcome(f"from the {origin}: {violation:.3g} targets of violation left")
+
+
+def stage_round(run: Run) -> None:
+    """Decomposition: round the LP with neighbourhood MIPs (region by region when there are many reps)."""
+    if run.lp is None or run.budget.expired(0.5):
+        return
+    spec = run.spec
+    with run.stage("round"):
+        deadline = run.budget.share("round")
+        abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
+        res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+        if spec.problem.n_reps > REGION_REPS:
+            res = repair.repair_by_regions(
+                spec,
+                run.lp,
+                run.backend,
+                deadline=deadline,
+                seed=run.seed,
+                threads=run.threads,
+                abs_gap=abs_gap,
+                max_reps=REGION_REPS,
+            )
+        if res.unit_rep is None:
+            res = repair.repair(
+                spec,
+                run.lp,
+                run.backend,
+                deadline=deadline,
+                seed=run.seed,
+                threads=run.threads,
+                abs_gap=abs_gap,
+            )
+        if run.offer(res.unit_rep, "round"):
+            run.progress(f"plan found by rounding: objective {run.upper:,.1f}")
+
+
+def stage_whole(run: Run) -> None:
+    """The whole model as one MIP with all the time left: every allowed pair when that is affordable,
+    else the pairs the LP's reduced costs rank best for each unit (and its current and LP reps), with the
+    best partial assignment as a start. Only a whole model over every pair can prove infeasibility."""
+    spec = run.spec
+    p = spec.problem
+    if run.budget.expired(0.5):
+        return
+    with run.stage("whole_model"):
+        n_pairs = int(spec.allowed.sum())
+        every = n_pairs <= WHOLE_MODEL_PAIRS or run.lp is None
+        if every:
+            cols = spec.allowed.copy()
+        else:
+            assert run.lp is not None
+            k = max(4, min(p.n_reps, WHOLE_MODEL_PAIRS // max(p.n_units, 1)))
+            d = repair.delta(run.lp, moves=False)
+            near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
+            cols = np.zeros_like(spec.allowed)
+            if near is None:
+                cols[:] = True
+            else:
+                cols[np.arange(p.n_units)[:, None], near] = True
+            cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            if run.current_unit_rep is not None:
+                ok = run.current_unit_rep >= 0
+                cols[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
+            cols &= spec.allowed
+        start = run.partial
+        if start is not None and not cols[np.arange(p.n_units), start].all():
+            start = None
+        run.progress(f"whole model: {int(cols.sum()):,} pairs, {run.budget.remaining():.0f}s left")
+        free = np.arange(p.n_units)
+        res = repair._solve_restricted(
             spec,
-            lp,
-            backend,
-            deadline=deadline,
-            seed=seed,
-            threads=threads,
-            abs_gap=abs_gap,
-            max_reps=REGION_REPS,
+            run.backend,
+            cols,
+            np.full(p.n_units, -1, dtype=np.int64),
+            free,
+            deadline=run.deadline,
+            gap=max(run.gap, OPTIMALITY_TOL),
+            seed=run.seed,
+            threads=run.threads,
+            name="whole",
+            incumbent=start,
         )
-    if res.unit_rep is None:
-        res = repair.repair(spec, lp, backend, deadline=deadline, seed=seed, threads=threads, abs_gap=abs_gap)
-    stages["repair"] = time.perf_counter() - t
-    if res.unit_rep is None or res.objective is None:
-        if time.perf_counter() >= deadline:
-            raise SolverError("the time limit was reached before any plan was found; raise --time-limit")
-        raise InfeasibleError(
-            "the LP relaxation is feasible but no whole-account plan fits every band: "
-            "the accounts are too lumpy "
-            f"for this tolerance (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
-            [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
-        )
-    incumbent, upper = res.unit_rep, res.objective
-    method = "lp+repair"
-    proven = False
-    progress(f"plan found: objective {upper:,.1f}, gap {100 * _gap(upper, bound):.3f}%")
+        if every and res.status == SolveStatus.INFEASIBLE:
+            run.outcome("proven infeasible")
+            raise InfeasibleError(
+                "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
+                f"pair is infeasible (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
+                [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
+            )
+        if run.offer(res.unit_rep, "whole_model"):
+            run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
+        if every:  # a bound on the whole model
+            run.raise_bound(res.bound)
+            if res.status == SolveStatus.OPTIMAL and run.source == "whole_model":
+                run.proven = True
+        run.outcome(f"{res.status.value}, {int(cols.sum()):,} pairs" + ("" if every else " (pruned)"))
 
-    # improve / prove while the gap is above the target and time remains
-    t = time.perf_counter()
-    lns_queue: list[int] | None = None
-    exact_units = max(300, spec.problem.n_units // 20)
-    lns_pass_without_gain = 0
-    lns_units = max(150, min(600, 3 * spec.problem.n_units // max(spec.problem.n_reps, 1)))
-    neighbours = repair.rep_neighbours(spec, incumbent, 3)
-    while _gap(upper, bound) > max(gap, OPTIMALITY_TOL) and time.perf_counter() < deadline - 0.2:
-        cols = repair.exact_columns(lp, incumbent, upper, bound)
-        n_free = int((cols.sum(axis=1) > 1).sum())
-        if n_free <= exact_units:
-            progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
-            ex = repair.exact(
+
+def stage_improve(run: Run) -> None:
+    """Improve the plan and prove its gap while the gap is above the target and time remains:
+    reduced-cost fixing makes the exact MIP small enough, else large-neighbourhood search."""
+    lp = run.lp
+    if lp is None or run.incumbent is None or not np.isfinite(run.bound):
+        return
+    spec = run.spec
+    p = spec.problem
+    with run.stage("improve"):
+        start_source, start_upper = run.source, run.upper
+        abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
+        exact_units = max(300, p.n_units // 20)
+        lns_units = max(150, min(600, 3 * p.n_units // max(p.n_reps, 1)))
+        lns_queue: list[int] = []
+        without_gain = 0
+        neighbours = repair.rep_neighbours(spec, run.incumbent, 3)
+        while not run.done() and not run.budget.expired(0.2):
+            incumbent = run.incumbent
+            assert incumbent is not None
+            cols = repair.exact_columns(lp, incumbent, run.upper, run.bound)
+            n_free = int((cols.sum(axis=1) > 1).sum())
+            if n_free <= exact_units:
+                run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
+                ex = repair.exact(
+                    spec,
+                    lp,
+                    incumbent,
+                    run.upper,
+                    run.bound,
+                    run.backend,
+                    deadline=run.deadline,
+                    gap=max(run.gap, OPTIMALITY_TOL) * 0.5,
+                    seed=run.seed,
+                    threads=run.threads,
+                )
+                run.offer(ex.unit_rep, f"{start_source}+exact")
+                run.raise_bound(ex.bound)
+                if ex.status == SolveStatus.INFEASIBLE:  # no plan better than the incumbent exists
+                    run.raise_bound(run.upper)
+                run.proven = ex.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+                break
+            if without_gain >= p.n_reps:
+                break
+            if not lns_queue:
+                neighbours = repair.rep_neighbours(spec, incumbent, 3)
+                excess = np.bincount(
+                    incumbent,
+                    weights=repair.delta(lp, moves=True)[np.arange(len(incumbent)), incumbent],
+                    minlength=p.n_reps,
+                )
+                lns_queue = [int(j) for j in np.argsort(-excess, kind="stable")]
+            j = lns_queue.pop(0)
+            cluster = np.unique(np.concatenate([[j], neighbours[j]]))
+            nb = repair.improve_cluster(
                 spec,
                 lp,
                 incumbent,
-                upper,
-                bound,
-                backend,
-                deadline=deadline,
-                gap=max(gap, OPTIMALITY_TOL) * 0.5,
-                seed=seed,
-                threads=threads,
+                cluster,
+                run.backend,
+                max_units=lns_units,
+                deadline=run.deadline,
+                seed=run.seed,
+                threads=run.threads,
+                abs_gap=abs_gap,
+                time_cap=max(1.0, 0.1 * run.budget.remaining()),
             )
-            if ex.unit_rep is not None and ex.objective is not None and ex.objective < upper - 1e-9:
-                incumbent, upper = ex.unit_rep, ex.objective
-                method = "lp+repair+exact"
-            if ex.bound is not None:
-                bound = max(bound, min(ex.bound, upper))
-            proven = ex.status == SolveStatus.OPTIMAL
-            break
-        if lns_pass_without_gain >= spec.problem.n_reps:
-            break
-        if lns_queue is None or not lns_queue:
-            neighbours = repair.rep_neighbours(spec, incumbent, 3)
-            excess = np.bincount(
-                incumbent,
-                weights=repair.delta(lp, moves=True)[np.arange(len(incumbent)), incumbent],
-                minlength=spec.problem.n_reps,
-            )
-            lns_queue = [int(j) for j in np.argsort(-excess, kind="stable")]
-        j = lns_queue.pop(0)
-        cluster = np.unique(np.concatenate([[j], neighbours[j]]))
-        nb = repair.improve_cluster(
-            spec,
-            lp,
-            incumbent,
-            cluster,
-            backend,
-            max_units=lns_units,
-            deadline=deadline,
-            seed=seed,
-            threads=threads,
-            abs_gap=abs_gap,
-            time_cap=max(1.0, 0.1 * (deadline - time.perf_counter())),
-        )
-        if nb.unit_rep is not None and nb.objective is not None and nb.objective < upper - 1e-6 * abs(upper):
-            incumbent, upper = nb.unit_rep, nb.objective
-            method = "lp+repair+lns"
-            lns_pass_without_gain = 0
-            progress(f"improving: objective {upper:,.1f}, gap {100 * _gap(upper, bound):.3f}%")
-        else:
-            lns_pass_without_gain += 1
-    stages["improve"] = time.perf_counter() - t
-
-    if not repair.feasible(spec, incumbent):  # an independent check of the solver's answer
-        raise SolverError(
-            "internal error: the solver returned a plan that violates the model; please report it"
-        )
-    g = _gap(upper, bound)
-    optimal = g <= OPTIMALITY_TOL or (proven and g <= OPTIMALITY_TOL * 1.0001)
-    compact = float(spec.cost[np.arange(len(incumbent)), incumbent].sum())
-    result = SolveResult(
-        status="optimal" if optimal else "feasible",
-        proven_optimal=optimal,
-        objective=upper,
-        compactness=compact,
-        lower_bound=bound,
-        gap=g,
-        seconds=time.perf_counter() - start,
-        solver=backend.version(),
-        method=method,
-        stages=stages,
-        notes=tuple(notes),
-    )
-    return incumbent, result
+            if nb.objective is not None and nb.objective < run.upper - 1e-6 * abs(run.upper):
+                run.offer(nb.unit_rep, f"{start_source}+lns")
+                without_gain = 0
+                run.progress(f"improving: objective {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
+            else:
+                without_gain += 1
+        run.outcome(f"objective {start_upper:,.1f} -> {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
 
 
 def _floor_text(spec: ModelSpec) -> str:
     return ", ".join(f"{m} +-{100 * v:.1f}%" for m, v in prechecks.balance_floor(spec).items())
 
 
-def _relaxed(
-    spec: ModelSpec,
-    lp: lpmod.LpResult,
-    backend: Backend,
-    start: float,
-    deadline: float,
-    seed: int,
-    threads: int | None,
-    conflicts: list[Conflict],
-    stages: dict[str, float],
-) -> tuple[np.ndarray, SolveResult]:
-    """--relax: the least-violation integer plan (elastic MIP over the LP's pool)."""
+def _relaxed(run: Run, conflicts: list[Conflict], start: float) -> tuple[np.ndarray, SolveResult]:
+    """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair)."""
     from territory_planner.optimize import formulation
 
-    pool = np.zeros(spec.allowed.shape, dtype=bool)
-    pool[lp.col_unit, lp.col_rep] = True
+    spec = run.spec
+    if run.lp is not None:
+        pool = np.zeros(spec.allowed.shape, dtype=bool)
+        pool[run.lp.col_unit, run.lp.col_rep] = True
+        pool |= construct.candidate_reps(spec, SEARCH_CANDIDATES)
+    else:
+        pool = construct.candidate_reps(spec, max(SEARCH_CANDIDATES, run.candidates))
     col_unit, col_rep = np.nonzero(pool)
+    t = time.perf_counter()
     form = formulation.build(
         spec,
         col_unit,
@@ -350,49 +573,82 @@ def _relaxed(
         slack_price=lpmod.slack_prices(spec),
         name="relaxed",
     )
-    out = backend.solve(
+    warm = None
+    guess = run.partial if run.partial is not None else construct.nearest_plan(spec)
+    if pool[np.arange(len(guess)), guess].all():
+        warm = np.zeros(len(form.variables))
+        warm[: form.n_cols] = (guess[col_unit] == col_rep).astype(float)
+    out = run.backend.solve(
         form.prob,
         form.variables,
         form.constraints,
         mip=True,
-        time_limit=max(deadline - time.perf_counter(), 1.0),
+        time_limit=max(run.budget.remaining(), 1.0),
         gap=1e-3,
-        seed=seed,
-        threads=threads,
+        seed=run.seed,
+        threads=run.threads,
+        start=warm,
     )
-    if not out.has_solution:
-        raise InfeasibleError("infeasible, and no least-violation plan was found in time", conflicts)
-    x = out.values[: form.n_cols] > 0.5
-    unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
-    unit_rep[col_unit[x]] = col_rep[x]
-    p = spec.problem
-    violations = []
-    for r, v in zip(form.slack_rows, out.values[form.n_cols :], strict=False):
-        if v > 1e-6:
-            info = form.rows[r]
-            violations.append(
-                {
-                    "constraint": info.family,
-                    "rep_id": str(p.rep_ids[info.rep]) if info.rep >= 0 else "",
-                    "measure": p.measures[info.measure] if info.measure >= 0 else "",
-                    "violation": float(v),
-                }
-            )
+    run.stages.append(Stage("relaxed", time.perf_counter() - t, out.status.value))
+    if not out.has_solution:  # the search's least-violation assignment is still the best there is
+        unit_rep = guess.astype(np.int64)
+        method = "least-violation search (the elastic MIP found nothing in time)"
+    else:
+        x = out.values[: form.n_cols] > 0.5
+        unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
+        unit_rep[col_unit[x]] = col_rep[x]
+        method = "elastic-mip"
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
-    objective = float(spec.objective[np.arange(len(unit_rep)), unit_rep].sum())
     return unit_rep, SolveResult(
         status="relaxed",
         proven_optimal=False,
-        objective=objective,
+        objective=run.objective_of(unit_rep),
         compactness=compact,
         lower_bound=float("nan"),
         gap=float("nan"),
         seconds=time.perf_counter() - start,
-        solver=backend.version(),
-        method="elastic-mip",
-        stages=stages,
+        solver=run.backend.version(),
+        method=method,
+        stages=_stage_seconds(run),
         notes=(
-            "RELAXED PLAN: the model is infeasible; this plan violates the constraints listed in violations",
+            "RELAXED PLAN: no plan meets every constraint (or none was found in time); this plan "
+            "violates the constraints listed in violations",
+            *(f"{c.family}: {c.message}" for c in conflicts),
         ),
-        violations=tuple(violations),
+        violations=tuple(_violations(spec, unit_rep)),
+        stage_log=tuple(s.as_dict() for s in run.stages),
     )
+
+
+def _violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]]:
+    """Every band, count and budget the plan breaks, by how much (recomputed from the plan)."""
+    p = spec.problem
+    out: list[dict[str, object]] = []
+    for m, measure in enumerate(p.measures):
+        load = np.bincount(unit_rep, weights=p.unit_amount[:, m], minlength=p.n_reps)
+        for j in range(p.n_reps):
+            if load[j] < spec.lower[m, j] - 1e-6 * max(spec.upper[m, j], 1.0):
+                out.append(_violation("balance_min", p.rep_ids[j], measure, spec.lower[m, j] - load[j]))
+            elif load[j] > spec.upper[m, j] + 1e-6 * max(spec.upper[m, j], 1.0):
+                out.append(_violation("balance_max", p.rep_ids[j], measure, load[j] - spec.upper[m, j]))
+    counts = np.bincount(unit_rep, weights=p.unit_size, minlength=p.n_reps)
+    for j in range(p.n_reps):
+        if spec.min_accounts is not None and counts[j] < spec.min_accounts:
+            out.append(_violation("min_accounts", p.rep_ids[j], "", spec.min_accounts - counts[j]))
+        if spec.max_accounts is not None and counts[j] > spec.max_accounts:
+            out.append(_violation("max_accounts", p.rep_ids[j], "", counts[j] - spec.max_accounts))
+    idx = np.arange(p.n_units)
+    if spec.budget is not None:
+        moved = float(spec.moved[idx, unit_rep].sum())
+        if moved > spec.budget * (1 + 1e-9) + 1e-9:
+            out.append(_violation("budget", "", "", moved - spec.budget))
+    if spec.rep_budget_share is not None:
+        kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)
+        need = (1 - spec.rep_budget_share) * spec.held
+        for r in np.flatnonzero(kept < need - 1e-6 * np.maximum(spec.held, 1.0)).tolist():
+            out.append(_violation("rep_budget", p.rep_ids[r], "", need[r] - kept[r]))
+    return out
+
+
+def _violation(family: str, rep: object, measure: str, amount: float) -> dict[str, object]:
+    return {"constraint": family, "rep_id": str(rep), "measure": measure, "violation": float(amount)}

@@ -70,6 +70,7 @@ class ModelSpec:
                 else float(cost.min(axis=1).sum())
             )
             price = disruption_weight * max(cur_travel, 1e-9) / total_pot
+        lower, upper = integral_bands(problem.unit_amount, problem.lower_band, problem.upper_band)
         return cls(
             problem=problem,
             cost=cost,
@@ -77,11 +78,30 @@ class ModelSpec:
             stay=stay,
             held=held,
             disruption_price=price,
-            lower=problem.lower_band,
-            upper=problem.upper_band,
+            lower=lower,
+            upper=upper,
             budget=None if max_moved_share is None else max_moved_share * total_pot,
             rep_budget_share=max_moved_share_per_rep,
             min_accounts=min_accounts,
             max_accounts=max_accounts,
             allowed=problem.allowed,
         )
+
+
+def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bands of measures whose unit amounts are whole multiples of some g (account counts, visits) rounded
+    inwards to multiples of g: every integer plan's total is such a multiple, so no plan is lost, while
+    the LP's fractional vertex can no longer sit between two reachable totals (a rep at 40.46 accounts
+    that no whole plan can have). A band with no multiple of g inside stays empty (lower > upper), which
+    the pre-checks report."""
+    lower, upper = lower.copy(), upper.copy()
+    for m in range(amount.shape[1]):
+        a = amount[:, m]
+        if not len(a) or a.max() > 1e12 or not np.allclose(a, np.round(a), rtol=0.0, atol=1e-9):
+            continue
+        g = int(np.gcd.reduce(np.round(a).astype(np.int64)))
+        if g <= 0:
+            continue
+        lower[m] = np.ceil(lower[m] / g - 1e-9) * g
+        upper[m] = np.floor(upper[m] / g + 1e-9) * g
+    return lower, upper

@@ -1,0 +1,292 @@
+"""Start plans that need no MIP: today's alignment, and a balancing search from any assignment.
+
+``balance_search`` is a tabu local search (single moves, then pair swaps between reps) on the total band
+violation of the balance rows, the account-count rows and the disruption budget, with travel as the
+tie-breaker. Started from the LP's rounding it usually has a few reps to fix; started from the nearest
+rep it builds a plan from nothing. Whatever it returns is checked by ``repair.feasible`` before anyone
+calls it a plan; an infeasible result is still a useful MIP start.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from territory_planner.optimize.spec import ModelSpec
+
+TABU_TENURE = 12
+EPS = 1e-9
+
+
+@dataclass
+class _Rows:
+    """The rows the search balances: amounts (n, R) with bands (R, p) and a scale per row."""
+
+    amount: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    scale: np.ndarray  # (R,) violation of one unit of row r counts 1 / scale[r]
+
+
+def _rows(spec: ModelSpec) -> _Rows:
+    p = spec.problem
+    amount = [p.unit_amount[:, m] for m in range(len(p.measures))]
+    lower = [spec.lower[m] for m in range(len(p.measures))]
+    upper = [spec.upper[m] for m in range(len(p.measures))]
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        amount.append(p.unit_size.astype(float))
+        lower.append(np.full(p.n_reps, -np.inf if spec.min_accounts is None else float(spec.min_accounts)))
+        upper.append(np.full(p.n_reps, np.inf if spec.max_accounts is None else float(spec.max_accounts)))
+    a = np.column_stack(amount)
+    scale = np.maximum(a.sum(axis=0) / max(p.n_reps, 1), 1e-12)
+    return _Rows(a, np.vstack(lower), np.vstack(upper), scale)
+
+
+def _viol(load: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Scaled band violation, elementwise; ``scale`` broadcasts over the row axis (first)."""
+    out: np.ndarray = (np.maximum(lo - load, 0.0) + np.maximum(load - hi, 0.0)) / scale
+    return out
+
+
+def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> np.ndarray:
+    """(n, p) bool: each unit's k cheapest allowed reps, plus ``extra`` pairs (LP support, current rep)."""
+    p = spec.problem
+    cost = np.where(spec.allowed, spec.cost, np.inf)
+    k = min(k, p.n_reps)
+    cand = np.zeros((p.n_units, p.n_reps), dtype=bool)
+    if k < p.n_reps:
+        near = np.argpartition(cost, k - 1, axis=1)[:, :k]
+        cand[np.arange(p.n_units)[:, None], near] = True
+    else:
+        cand[:] = True
+    if extra is not None:
+        cand |= extra
+    cand &= spec.allowed
+    return cand
+
+
+def nearest_plan(spec: ModelSpec) -> np.ndarray:
+    """Every unit to its cheapest allowed rep (locks and segments respected)."""
+    out: np.ndarray = np.argmin(np.where(spec.allowed, spec.objective, np.inf), axis=1).astype(np.int64)
+    return out
+
+
+def current_plan(spec: ModelSpec, current_unit_rep: np.ndarray | None) -> np.ndarray | None:
+    """Today's alignment as a plan, when every unit has a current rep it may keep."""
+    if current_unit_rep is None or len(current_unit_rep) != spec.problem.n_units:
+        return None
+    if (current_unit_rep < 0).any():
+        return None
+    idx = np.arange(spec.problem.n_units)
+    if not spec.allowed[idx, current_unit_rep].all():
+        return None
+    return current_unit_rep.astype(np.int64).copy()
+
+
+class _State:
+    def __init__(self, spec: ModelSpec, rows: _Rows, plan: np.ndarray):
+        p = spec.problem
+        self.spec, self.rows, self.plan = spec, rows, plan.copy()
+        self.load = np.vstack(
+            [
+                np.bincount(plan, weights=rows.amount[:, r], minlength=p.n_reps)
+                for r in range(rows.amount.shape[1])
+            ]
+        )
+        idx = np.arange(p.n_units)
+        self.has_budget = spec.budget is not None
+        self.budget = float(spec.budget) if spec.budget is not None else 0.0
+        self.budget_scale = max(float(p.acc_potential.sum()) / max(p.n_reps, 1), 1e-12)
+        self.moved = float(spec.moved[idx, plan].sum()) if self.has_budget else 0.0
+
+    def violation(self) -> float:
+        r = self.rows
+        v = float(_viol(self.load, r.lower, r.upper, r.scale[:, None]).sum())
+        if self.has_budget:
+            v += max(self.moved - self.budget, 0.0) / self.budget_scale
+        return v
+
+    def rep_violation(self) -> np.ndarray:
+        r = self.rows
+        out: np.ndarray = _viol(self.load, r.lower, r.upper, r.scale[:, None]).sum(axis=0)
+        return out
+
+    def budget_delta(self, new_moved: np.ndarray) -> np.ndarray:
+        if not self.has_budget:
+            return np.zeros_like(new_moved)
+        before = max(self.moved - self.budget, 0.0)
+        out: np.ndarray = (np.maximum(self.moved + new_moved - self.budget, 0.0) - before) / self.budget_scale
+        return out
+
+    def move_delta(self, units: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """Change of total violation when each units[i] moves to rep to[i]."""
+        r = self.rows
+        frm = self.plan[units]
+        a = r.amount[units].T  # (R, k)
+        lo_f, hi_f = r.lower[:, frm], r.upper[:, frm]
+        lo_t, hi_t = r.lower[:, to], r.upper[:, to]
+        s = r.scale[:, None]
+        lf, lt = self.load[:, frm], self.load[:, to]
+        d = (
+            _viol(lf - a, lo_f, hi_f, s)
+            - _viol(lf, lo_f, hi_f, s)
+            + _viol(lt + a, lo_t, hi_t, s)
+            - _viol(lt, lo_t, hi_t, s)
+        ).sum(axis=0)
+        if self.has_budget:
+            spec = self.spec
+            d = d + self.budget_delta(spec.moved[units, to] - spec.moved[units, frm])
+        out: np.ndarray = d
+        return out
+
+    def apply(self, u: int, to: int) -> None:
+        frm = int(self.plan[u])
+        a = self.rows.amount[u]
+        self.load[:, frm] -= a
+        self.load[:, to] += a
+        if self.has_budget:
+            self.moved += float(self.spec.moved[u, to] - self.spec.moved[u, frm])
+        self.plan[u] = to
+
+
+def balance_search(
+    spec: ModelSpec,
+    start: np.ndarray,
+    cand: np.ndarray,
+    *,
+    deadline: float,
+    max_iters: int | None = None,
+) -> tuple[np.ndarray, float]:
+    """Tabu search from ``start`` towards zero band violation over the pairs in ``cand``.
+
+    Returns the best plan seen (least violation, then least objective) and its violation (0: every
+    balance, count and budget row holds; the per-rep disruption budgets are left to the caller's check).
+    """
+    p = spec.problem
+    n = p.n_units
+    rows = _rows(spec)
+    state = _State(spec, rows, start.astype(np.int64))
+    obj = spec.objective
+    idx = np.arange(n)
+    mean_cost = float(np.mean(obj[idx, state.plan])) + 1e-9
+    mu = 1e-3 / mean_cost  # one unit's average travel weighs 0.1% of a target's violation
+    locked = p.unit_locked >= 0
+    cand = cand & ~locked[:, None]
+    cu, cr = np.nonzero(cand)
+    tabu = np.zeros(n, dtype=np.int64)
+    best_plan, best_v = state.plan.copy(), state.violation()
+    best_obj = float(obj[idx, best_plan].sum())
+    max_iters = max_iters if max_iters is not None else 50 * n + 1000
+    it = 0
+    stalls = 0
+    while it < max_iters and best_v > EPS:
+        it += 1
+        if it % 16 == 0 and time.perf_counter() > deadline:
+            break
+        viol_rep = state.rep_violation() > EPS
+        if state.has_budget and state.moved > state.budget + EPS:
+            viol_rep[:] = True  # the budget is a global row: any move may help
+        touch = (viol_rep[state.plan[cu]] | viol_rep[cr]) & (cr != state.plan[cu])
+        mu_, mr = cu[touch], cr[touch]
+        current_v = state.violation()
+        if len(mu_):
+            dv = state.move_delta(mu_, mr)
+            dc = obj[mu_, mr] - obj[mu_, state.plan[mu_]]
+            allowed_move = ((tabu[mu_] < it) | (current_v + dv < best_v - EPS)) & (dv < -EPS)
+            score = np.where(allowed_move, dv + mu * dc, np.inf)
+            k = int(np.argmin(score))
+            if np.isfinite(score[k]):
+                state.apply(int(mu_[k]), int(mr[k]))
+                tabu[mu_[k]] = it + TABU_TENURE
+                stalls = 0
+                best_plan, best_v, best_obj = _keep_best(state, obj, best_plan, best_v, best_obj)
+                continue
+        if _best_swap(state, cand, tabu, it, mu, obj):
+            stalls = 0
+            best_plan, best_v, best_obj = _keep_best(state, obj, best_plan, best_v, best_obj)
+            continue
+        # stuck: take the least bad non-tabu move out of or into a violating rep (tabu keeps it from
+        # being undone at once), and give up after a long run of such steps
+        stalls += 1
+        if stalls > 200 or not len(mu_):
+            break
+        dv = state.move_delta(mu_, mr)
+        dc = obj[mu_, mr] - obj[mu_, state.plan[mu_]]
+        score = np.where(tabu[mu_] < it, dv + mu * dc, np.inf)
+        k = int(np.argmin(score))
+        if not np.isfinite(score[k]):
+            break
+        state.apply(int(mu_[k]), int(mr[k]))
+        tabu[mu_[k]] = it + TABU_TENURE + int(it % 7)
+    return best_plan, best_v
+
+
+def _keep_best(
+    state: _State, obj: np.ndarray, plan: np.ndarray, v: float, o: float
+) -> tuple[np.ndarray, float, float]:
+    cur_v = state.violation()
+    if cur_v < v - EPS or (cur_v <= v + EPS and cur_v <= EPS):
+        cur_o = float(obj[np.arange(len(state.plan)), state.plan].sum())
+        if cur_v < v - EPS or cur_o < o:
+            return state.plan.copy(), cur_v, cur_o
+    return plan, v, o
+
+
+def _best_swap(
+    state: _State, cand: np.ndarray, tabu: np.ndarray, it: int, mu: float, obj: np.ndarray
+) -> bool:
+    """Apply the best improving swap between the most violated rep and a rep it shares candidates with."""
+    rv = state.rep_violation()
+    if rv.max() <= EPS:
+        return False
+    plan = state.plan
+    rows = state.rows
+    s = rows.scale[:, None, None]
+    for j in np.argsort(-rv)[:3]:
+        if rv[j] <= EPS:
+            break
+        mine = np.flatnonzero((plan == j) & (tabu < it))
+        if not len(mine):
+            continue
+        partners = np.flatnonzero(cand[mine].any(axis=0))
+        partners = partners[partners != j]
+        best = (np.inf, -1, -1, -1)
+        for k in partners.tolist():
+            us = mine[cand[mine, k]]
+            vs = np.flatnonzero((plan == k) & (tabu < it) & cand[:, j])
+            if not len(us) or not len(vs):
+                continue
+            if len(us) * len(vs) > 250_000:  # keep each step cheap: the units that matter most first
+                us, vs = us[:500], vs[:500]
+            diff = rows.amount[us].T[:, :, None] - rows.amount[vs].T[:, None, :]  # (R, |us|, |vs|)
+            lj, lk = state.load[:, j][:, None, None], state.load[:, k][:, None, None]
+            loj, hij = rows.lower[:, j][:, None, None], rows.upper[:, j][:, None, None]
+            lok, hik = rows.lower[:, k][:, None, None], rows.upper[:, k][:, None, None]
+            dv = (
+                _viol(lj - diff, loj, hij, s)
+                - _viol(lj, loj, hij, s)
+                + _viol(lk + diff, lok, hik, s)
+                - _viol(lk, lok, hik, s)
+            ).sum(axis=0)
+            if state.has_budget:
+                spec = state.spec
+                dm = (spec.moved[us, k] - spec.moved[us, j])[:, None] + (
+                    spec.moved[vs, j] - spec.moved[vs, k]
+                )[None, :]
+                dv = dv + state.budget_delta(dm)
+            dc = (obj[us, k] - obj[us, j])[:, None] + (obj[vs, j] - obj[vs, k])[None, :]
+            score = dv + mu * dc
+            score = np.where(dv < -EPS, score, np.inf)
+            flat = int(np.argmin(score))
+            a, b = np.unravel_index(flat, score.shape)
+            if np.isfinite(score[a, b]) and score[a, b] < best[0]:
+                best = (float(score[a, b]), int(us[a]), int(vs[b]), int(k))
+        if best[1] >= 0:
+            _, u, v, k = best
+            state.apply(u, k)
+            state.apply(v, int(j))
+            tabu[u] = tabu[v] = it + TABU_TENURE
+            return True
+    return False

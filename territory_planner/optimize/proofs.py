@@ -1,0 +1,189 @@
+"""Proofs and explanations of an infeasible model, each backed by an LP that was solved to the end.
+
+"Infeasible" is said only with a proof: a pre-check (``prechecks``), a phase-1 LP over every allowed
+(unit, rep) pair whose least violation is positive (column generation converged: no pair prices in), a
+Lagrangian bound on the least moved potential above the disruption budget, or a MIP over the whole
+model that HiGHS proves infeasible. A stage that stopped early proves nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from territory_planner.errors import Conflict, InfeasibleError
+from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize.prechecks import fmt
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers.base import Backend
+
+log = logging.getLogger(__name__)
+FEASIBILITY_TOL = 1e-6  # least violation (in targets) below which the LP counts as feasible
+
+
+def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
+    p = spec.problem
+    out = []
+    for info, amount in sorted(lp.slack_by_row, key=lambda t: -t[1])[:30]:
+        rep = str(p.rep_ids[info.rep]) if info.rep >= 0 else None
+        if info.family.startswith("balance"):
+            m = p.measures[info.measure]
+            lo, hi = spec.lower[info.measure, info.rep], spec.upper[info.measure, info.rep]
+            side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
+            msg = f"{rep} {m}: band {fmt(lo)} to {fmt(hi)}; the best fractional plan is {fmt(amount)} {side}"
+            out.append(Conflict(info.family, msg, rep_id=rep, measure=m, amount=amount))
+        elif info.family == "budget" and spec.budget is not None:
+            total = float(p.acc_potential.sum())
+            msg = (
+                f"at most {fmt(spec.budget)} potential may move ({100 * spec.budget / total:.1f}%); the "
+                f"least-violation fractional plan exceeds that by {fmt(amount)}"
+            )
+            out.append(Conflict("disruption_budget", msg, amount=amount))
+        elif info.family == "rep_budget" and spec.rep_budget_share is not None:
+            msg = (
+                f"{rep} may lose at most {100 * spec.rep_budget_share:.0f}% of the "
+                f"{fmt(spec.held[info.rep])} potential it holds; balance needs {fmt(amount)} more to move"
+            )
+            out.append(Conflict("disruption_budget", msg, rep_id=rep, amount=amount))
+        else:
+            limit = spec.min_accounts if info.family == "min_accounts" else spec.max_accounts
+            msg = f"{rep}: {info.family.replace('_', ' ')} {limit} missed by {fmt(amount)} accounts"
+            out.append(Conflict(info.family, msg, rep_id=rep, amount=amount))
+    return out
+
+
+def _phase1_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """One unit of violation of any row costs 1 / (that row's typical right-hand side)."""
+    p = spec.problem
+    target = np.maximum(np.abs(spec.upper).mean(axis=1), 1e-12)  # (M,)
+    count = max(p.n_accounts / max(p.n_reps, 1), 1.0)
+    pot = max(float(p.acc_potential.sum()), 1e-12)
+    return {"balance": 1.0 / target, "count": np.array([1.0 / count]), "budget": np.array([1.0 / pot])}
+
+
+def phase1(
+    spec: ModelSpec, backend: Backend, *, deadline: float, seed: int, threads: int | None
+) -> lpmod.LpResult | None:
+    """The least total violation of the bands, counts and budgets over every allowed pair (objective 0,
+    unit-priced slacks). Converged with positive slack: the model is infeasible even fractionally.
+    None when it could not be solved before ``deadline``."""
+    zero = np.zeros_like(spec.cost)
+    test = dataclasses.replace(spec, cost=zero, disruption_price=0.0)
+    try:
+        res = lpmod.solve_lp(
+            test,
+            backend,
+            lpmod.initial_candidates(test, 8),
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+            prices=_phase1_prices(spec),
+            escalate=False,
+            max_rounds=200,
+        )
+    except Exception:  # noqa: BLE001 - a proof that could not be computed proves nothing
+        log.warning("phase-1 LP failed", exc_info=True)
+        return None
+    return res
+
+
+def scaled_violation(spec: ModelSpec, res: lpmod.LpResult) -> float:
+    """The LP's slack in targets: each row's violation over that row's typical right-hand side."""
+    prices = _phase1_prices(spec)
+    total = 0.0
+    for info, amount in res.slack_by_row:
+        if info.family.startswith("balance"):
+            total += amount * float(prices["balance"][info.measure])
+        elif info.family in ("min_accounts", "max_accounts"):
+            total += amount * float(prices["count"][0])
+        else:
+            total += amount * float(prices["budget"][0])
+    return total
+
+
+def least_moved(
+    spec: ModelSpec, backend: Backend, *, deadline: float, seed: int, threads: int | None
+) -> tuple[float, bool] | None:
+    """(a lower bound on the potential any plan meeting the other constraints must move, proven?).
+    The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged)."""
+    test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    try:
+        res = lpmod.solve_lp(
+            test,
+            backend,
+            lpmod.initial_candidates(test, 8),
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+            max_rounds=200,
+        )
+    except Exception:  # noqa: BLE001
+        log.warning("least-moved LP failed", exc_info=True)
+        return None
+    if scaled_violation(spec, res) > FEASIBILITY_TOL or not np.isfinite(res.bound):
+        return None  # balance alone is infeasible (the phase-1 proof says so) or no bound yet
+    return float(res.bound), res.converged
+
+
+def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline: float) -> list[str]:
+    """Which optional families, when dropped, make the LP feasible (each test is one more LP)."""
+    import time
+
+    p = spec.problem
+    tests: dict[str, ModelSpec] = {}
+    if spec.budget is not None or spec.rep_budget_share is not None:
+        tests["disruption budget"] = dataclasses.replace(spec, budget=None, rep_budget_share=None)
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
+    if (p.unit_locked >= 0).any() or not spec.allowed.all():
+        tests["locks and segments"] = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
+    found = []
+    for name, test in tests.items():
+        if time.perf_counter() > deadline:
+            break
+        res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
+        if res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL:
+            found.append(name)
+    return found
+
+
+def prove_infeasible(
+    spec: ModelSpec, backend: Backend, lp: lpmod.LpResult, *, deadline: float, seed: int, threads: int | None
+) -> str:
+    """Called when the LP needed slack. Raises ``InfeasibleError`` with a proof and the numbers, or
+    returns why no proof was reached (the model may still be feasible)."""
+    p = spec.problem
+    total = float(p.acc_potential.sum())
+    if spec.budget is not None and total > 0:
+        least = least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
+        if least is not None and least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+            need, budget = 100 * least[0] / total, 100 * spec.budget / total
+            raise InfeasibleError(
+                f"the disruption budget is too small: balancing needs at least {need:.1f}% of the potential "
+                f"to move, the budget allows {budget:.1f}% (--max-moved-share {spec.budget / total:.4g}); "
+                f"raise it to at least {least[0] / total:.4f} or widen --tolerance",
+                [
+                    Conflict(
+                        "disruption_budget",
+                        f"at most {fmt(spec.budget)} potential may move ({budget:.1f}%); every plan within "
+                        f"the bands moves at least {fmt(least[0])} ({need:.1f}%)",
+                        amount=least[0] - spec.budget,
+                        extra={"least_moved_share": least[0] / total, "proven_by": "LP bound"},
+                    )
+                ],
+            )
+    res = phase1(spec, backend, deadline=deadline, seed=seed, threads=threads)
+    if res is None:
+        return "the LP needed slack, and the phase-1 LP that would prove infeasibility did not finish"
+    if scaled_violation(spec, res) <= FEASIBILITY_TOL:
+        return "the LP needed slack only because of its prices: the phase-1 LP is feasible"
+    if not res.converged:
+        return "the phase-1 LP still needed slack when it stopped, before converging: no proof"
+    conflicts = explain_slack(spec, res) or explain_slack(spec, lp)
+    fams = families_in_conflict(spec, backend, seed, deadline)
+    msg = "the model is infeasible even as a fractional LP (least total violation over every pair > 0)"
+    if fams:
+        msg += "; dropping any of these makes it feasible: " + ", ".join(fams)
+    raise InfeasibleError(msg, conflicts)
