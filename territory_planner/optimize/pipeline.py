@@ -273,14 +273,18 @@ def stage_lp(run: Run) -> None:
             run.outcome("needed slack: the bands may not be reachable")
     if lp.slack_total > 1e-6:
         with run.stage("proof"):
-            why = proofs.prove_infeasible(
-                spec,
-                run.backend,
-                lp,
-                deadline=run.budget.share("proof"),
-                seed=run.seed,
-                threads=run.threads,
-            )
+            try:
+                why = proofs.prove_infeasible(
+                    spec,
+                    run.backend,
+                    lp,
+                    deadline=run.budget.share("proof"),
+                    seed=run.seed,
+                    threads=run.threads,
+                )
+            except InfeasibleError:
+                run.outcome("proven infeasible")
+                raise
             run.notes.append(why)
             run.outcome(why)
 
@@ -342,6 +346,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
             progress=run.progress,
             stop_gap=run.gap / 4,
             smooth=0.5,
+            escalate=False,  # the narrowed LP raised its prices already; slack here goes to the proof
         )
     return lp
 
