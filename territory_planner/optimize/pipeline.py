@@ -40,6 +40,7 @@ REGION_REPS = 25  # above this many reps, the LP is rounded region by region
 # sides, so its vertex leaves room to round whole units; the bound is still that of the real bands
 BAND_MARGIN = 0.05
 WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MIP keeps every pair
+BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 Progress = Callable[[str], None]
 
@@ -361,24 +362,24 @@ def stage_construct(run: Run) -> None:
             start, _ = repair.lp_assignment(spec, run.lp)
             start = np.where(start >= 0, start, construct.nearest_plan(spec))
             extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
-            origin = "LP rounding"
+            origin = "the LP rounding"
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
         else:
-            start, origin = construct.nearest_plan(spec), "nearest reps"
+            start, origin = construct.nearest_plan(spec), "the nearest reps"
         if run.current_unit_rep is not None:
             ok = run.current_unit_rep >= 0
             extra[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
         cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
-        run.progress(f"balancing search from the {origin}")
+        run.progress(f"balancing search from {origin}")
         plan, violation = construct.balance_search(spec, start, cand, deadline=run.budget.share("construct"))
         if run.offer(plan, "construct"):
             run.progress(f"plan found by the balancing search: objective {run.upper:,.1f}")
-            run.outcome(f"plan from the {origin}")
+            run.outcome(f"plan from {origin}")
         else:
             run.partial = plan if run.partial is None else run.partial
-            run.outcome(f"from the {origin}: {violation:.3g} targets of violation left")
+            run.outcome(f"from {origin}: {violation:.3g} targets of violation left")
 
 
 def stage_round(run: Run) -> None:
@@ -425,12 +426,17 @@ def stage_whole(run: Run) -> None:
         return
     with run.stage("whole_model"):
         n_pairs = int(spec.allowed.sum())
-        every = n_pairs <= WHOLE_MODEL_PAIRS or run.lp is None
+        # building the model takes time too: never more pairs than half the time left can build
+        affordable = int(0.5 * run.budget.remaining() / BUILD_SECONDS_PER_PAIR)
+        if affordable < 2 * p.n_units or (run.lp is None and affordable < n_pairs):
+            run.outcome(f"skipped: {run.budget.remaining():.1f}s left cannot build the model")
+            return
+        every = n_pairs <= min(WHOLE_MODEL_PAIRS, affordable)
         if every:
             cols = spec.allowed.copy()
         else:
             assert run.lp is not None
-            k = max(4, min(p.n_reps, WHOLE_MODEL_PAIRS // max(p.n_units, 1)))
+            k = max(2, min(p.n_reps, min(WHOLE_MODEL_PAIRS, affordable) // max(p.n_units, 1)))
             d = repair.delta(run.lp, moves=False)
             near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
             cols = np.zeros_like(spec.allowed)

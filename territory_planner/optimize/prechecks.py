@@ -43,6 +43,20 @@ def check(spec: ModelSpec) -> list[Conflict]:
     # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
     patterns = np.unique(spec.allowed, axis=0)
     for m, measure in enumerate(p.measures):
+        # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none
+        for j in np.flatnonzero(spec.lower[m] > spec.upper[m] + 1e-9)[:20]:
+            lo, hi = p.lower_band[m, j], p.upper_band[m, j]
+            conflicts.append(
+                Conflict(
+                    "balance",
+                    f"{p.rep_ids[j]}'s {measure} band {fmt(lo)} to {fmt(hi)} holds no total that whole "
+                    f"accounts can make (their {measure} values are whole multiples of "
+                    f"{fmt(_step(spec, m))}); widen --tolerance",
+                    rep_id=str(p.rep_ids[j]),
+                    measure=measure,
+                    amount=float(spec.lower[m, j] - hi),
+                )
+            )
         # one unit alone above every band it could go to
         cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
         for u in np.flatnonzero(p.unit_amount[:, m] > cap + 1e-9)[:20]:
@@ -148,6 +162,12 @@ def check(spec: ModelSpec) -> list[Conflict]:
                 )
             )
     return conflicts
+
+
+def _step(spec: ModelSpec, m: int) -> float:
+    """The whole multiple every unit amount of measure m is made of (0 when they are not whole)."""
+    a = np.round(spec.problem.unit_amount[:, m]).astype(np.int64)
+    return float(np.gcd.reduce(a)) if len(a) else 0.0
 
 
 def _unit_current(spec: ModelSpec) -> np.ndarray:

@@ -1,0 +1,256 @@
+"""The solve portfolio: start plans, the balancing search, proofs of infeasibility, honest endings,
+the one time budget, LP retries and the stage log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from territory_planner import api
+from territory_planner.cli import main
+from territory_planner.errors import InfeasibleError, SolverError
+from territory_planner.optimize import construct, pipeline, repair
+from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize.budget import SHARES, TimeBudget
+from territory_planner.optimize.spec import integral_bands
+from territory_planner.solvers import get_backend
+from tests.conftest import options_for, random_accounts, write_instance
+
+
+def _write(tmp: Path, accounts: list[dict[str, object]], reps: list[dict[str, object]]) -> tuple[Path, Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    return write_instance(tmp, accounts, reps)
+
+
+def _spec(a: Path, r: Path, **kw: object):  # type: ignore[no-untyped-def]
+    opts = options_for(a, r, **kw)
+    _, problem = api.load(opts)
+    return opts, problem, api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+
+
+def _clustered(rng: np.random.Generator, n: int, reps: int) -> tuple[list[dict], list[dict]]:
+    """Accounts in two lopsided clusters (big accounts east, many small ones west), reps spread evenly:
+    every rep must trade big for small accounts with its neighbours to balance both measures."""
+    accounts = []
+    for i in range(n):
+        east = i % 3 == 0
+        accounts.append(
+            {
+                "account_id": f"A{i}",
+                "lat": float(rng.uniform(33, 43)),
+                "lon": float(rng.uniform(-85, -75) if east else rng.uniform(-110, -90)),
+                "potential": float(np.round(rng.pareto(1.5) * 100 + (400 if east else 50), 2)),
+                "workload": 1,
+            }
+        )
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(34, 42)), "lon": float(-108 + 30 * j / max(reps - 1, 1))}
+        for j in range(reps)
+    ]
+    return accounts, rep_rows
+
+
+def test_integral_bands_round_inwards_to_whole_multiples() -> None:
+    amount = np.array([[1.0, 2.5], [3.0, 1.0], [2.0, 0.5]])
+    lower = np.array([[40.46, 10.0], [1.2, 1.2]])
+    upper = np.array([[44.72, 11.0], [1.9, 1.9]])
+    lo, hi = integral_bands(amount, lower, upper)
+    assert lo[0].tolist() == [41.0, 10.0]
+    assert hi[0].tolist() == [44.0, 11.0]
+    assert lo[1].tolist() == [1.2, 1.2]
+    assert hi[1].tolist() == [1.9, 1.9]
+    even = np.array([[2.0], [4.0], [6.0]])
+    lo, hi = integral_bands(even, np.array([[3.1]]), np.array([[7.9]]))
+    assert (lo[0, 0], hi[0, 0]) == (4.0, 6.0)  # multiples of 2
+
+
+def test_workload_band_with_no_whole_count_is_explained(tmp_path: Path) -> None:
+    """3 accounts of workload 1 for 2 reps at +-5%: each band is 1.425 to 1.575, no whole count fits."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 40 + i / 10, "lon": -100.0, "potential": 1.0} for i in range(3)
+    ]
+    reps = [{"rep_id": "R1", "lat": 40.0, "lon": -100.0}, {"rep_id": "R2", "lat": 40.2, "lon": -100.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, balance=("workload",)))
+    assert any("holds no total" in c.message and c.measure == "workload" for c in err.value.conflicts)
+
+
+def test_integer_infeasibility_is_proven_by_the_whole_model(tmp_path: Path) -> None:
+    """LP-feasible (each rep takes 1.5 accounts) but no whole plan: 3 x 1.1 potential, bands 1.57-1.73.
+    Only the MIP over every pair may say so, and it does."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 40 + i / 10, "lon": -100.0, "potential": 1.1} for i in range(3)
+    ]
+    reps = [{"rep_id": "R1", "lat": 40.0, "lon": -100.0}, {"rep_id": "R2", "lat": 40.2, "lon": -100.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError, match="MIP over every allowed"):
+        api.solve(options_for(a, r, balance=("potential",)))
+
+
+def test_balance_search_turns_an_lp_rounding_into_a_plan(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    accounts, reps = _clustered(rng, 600, 12)
+    a, r = _write(tmp_path, accounts, reps)
+    _, _, spec = _spec(a, r)
+    backend = get_backend("highs")
+    narrowed = pipeline._narrowed(spec, pipeline.BAND_MARGIN)
+    lp = lpmod.solve_lp(
+        narrowed, backend, lpmod.initial_candidates(spec, 8), deadline=1e12, seed=1, threads=1
+    )
+    start, share = repair.lp_assignment(spec, lp)
+    assert (share < 1 - 1e-6).any()  # the LP is fractional: the rounding has work to do
+    support = np.zeros(spec.allowed.shape, dtype=bool)
+    support[lp.col_unit[lp.x > 1e-9], lp.col_rep[lp.x > 1e-9]] = True
+    cand = construct.candidate_reps(spec, 10, support)
+    plan, violation = construct.balance_search(spec, start, cand, deadline=time.perf_counter() + 30)
+    assert violation == pytest.approx(0.0, abs=1e-9)
+    assert repair.feasible(spec, plan)
+    # from a far worse start (every unit at its nearest rep) it still never makes things worse
+    near = construct.nearest_plan(spec)
+    worse, v2 = construct.balance_search(spec, near, cand, deadline=time.perf_counter() + 5, max_iters=50)
+    before = construct._State(spec, construct._rows(spec), near).violation()
+    assert v2 <= before + 1e-9
+    assert spec.allowed[np.arange(len(worse)), worse].all()
+
+
+def test_todays_alignment_is_a_start_plan_when_it_satisfies_the_model(tmp_path: Path) -> None:
+    """Two mirror-image clusters, each rep already holding its own: the alignment is balanced and
+    optimal, the stage log shows it was taken, and nothing moves."""
+    accounts = []
+    for side, rep in ((-1, "R1"), (1, "R2")):
+        for i in range(20):
+            accounts.append(
+                {
+                    "account_id": f"{rep}_{i}",
+                    "lat": 40 + (i % 5) * 0.1,
+                    "lon": -95 + side * (1 + (i // 5) * 0.1),
+                    "potential": 10 + i,
+                    "current_rep": rep,
+                }
+            )
+    reps = [{"rep_id": "R1", "lat": 40.2, "lon": -96.15}, {"rep_id": "R2", "lat": 40.2, "lon": -93.85}]
+    a, r = _write(tmp_path, accounts, reps)
+    out = api.solve(options_for(a, r))
+    s = out.summary
+    stages = {st["stage"]: st for st in s["stages"]}
+    assert stages["current_alignment"]["outcome"] == "plan"
+    assert s["moved_accounts"] == 0
+    assert s["status"] == "optimal"
+    assert s["plan_source"]  # which stage produced the plan
+
+
+def test_budget_below_the_least_share_is_proven_with_the_share(tmp_path: Path) -> None:
+    """Today's alignment gives everything to R1; balancing must move about half the potential. A budget
+    of 10% is refused with the least share, which an independent LP (scipy) confirms."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(3)
+    accounts = random_accounts(rng, 40)
+    for acc in accounts:
+        acc["current_rep"] = "R1"
+        acc["workload"] = 1
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 39.0, "lon": -90.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError, match="balancing needs at least") as err:
+        api.solve(options_for(a, r, max_moved_share=0.10))
+    conflict = err.value.conflicts[0]
+    assert conflict.family == "disruption_budget"
+    least = float(conflict.extra["least_moved_share"])  # type: ignore[arg-type]
+    # independent LP: min moved potential (x2 = share of each account given to R2) within the bands;
+    # both measures are whole numbers here, so whole plans only reach whole totals: bands rounded inwards
+    pot = np.array([float(x["potential"]) for x in accounts])
+    work = np.ones(len(accounts))
+    t_pot, t_work = pot.sum() / 2, work.sum() / 2
+    a_ub = np.vstack([pot, -pot, work, -work])
+    b_ub = np.array(
+        [np.floor(1.05 * t_pot), -np.ceil(0.95 * t_pot), np.floor(1.05 * t_work), -np.ceil(0.95 * t_work)]
+    )
+    ref = linprog(pot, A_ub=a_ub, b_ub=b_ub, bounds=[(0, 1)] * len(pot), method="highs")
+    assert ref.status == 0
+    assert least == pytest.approx(ref.fun / pot.sum(), rel=1e-4, abs=1e-6)
+    # a budget just above the least share is not refused by that proof
+    out = api.solve(options_for(a, r, max_moved_share=min(1.0, least + 0.08)))
+    assert out.summary["moved_potential_share"] <= least + 0.08 + 1e-9
+
+
+def test_no_plan_in_time_is_not_called_infeasible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every plan-making stage finds nothing (simulated): the run ends with exit 3, 'no plan found yet',
+    never with an infeasibility claim."""
+    rng = np.random.default_rng(2)
+    a, r = _write(tmp_path, random_accounts(rng, 120), [{"rep_id": f"R{j}"} for j in range(4)])
+    monkeypatch.setattr(pipeline.Run, "offer", lambda *_args: False)
+    with pytest.raises(SolverError, match="not a proof that no plan exists"):
+        api.solve(options_for(a, r, time_limit=20))
+    result = CliRunner().invoke(
+        main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "o"), "--quiet"]
+    )
+    assert result.exit_code == 3
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_lp_run_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS answering 'Solve error' on a warm-started LP does not end the run: it is solved cold."""
+    from territory_planner.solvers import highs
+    from territory_planner.solvers.base import SolveOutcome, SolveStatus
+
+    rng = np.random.default_rng(4)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 200),
+        [{"rep_id": f"R{j}", "lat": 35 + j, "lon": -95 + j} for j in range(5)],
+    )
+    _, _, spec = _spec(a, r)
+    real_run = highs.LiveLp.run
+    calls = {"n": 0}
+
+    def flaky(self, time_limit, method="simplex"):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second round fails as HiGHS sometimes does
+            return SolveOutcome(
+                SolveStatus.NO_SOLUTION, None, None, 0.0, np.zeros(self.n_cols), None, "Solve error"
+            )
+        return real_run(self, time_limit, method)
+
+    monkeypatch.setattr(highs.LiveLp, "run", flaky)
+    res = lpmod.solve_lp(
+        spec, get_backend("highs"), lpmod.initial_candidates(spec, 2), deadline=1e12, seed=1, threads=1
+    )
+    monkeypatch.undo()
+    ref = lpmod.solve_lp(
+        spec, get_backend("highs"), lpmod.initial_candidates(spec, 2), deadline=1e12, seed=1, threads=1
+    )
+    assert calls["n"] > 2
+    assert res.converged
+    assert res.objective == pytest.approx(ref.objective, rel=1e-7)
+
+
+def test_time_budget_shares_and_reserve() -> None:
+    b = TimeBudget.for_command(100.0, accounts=10_000)
+    assert 95.0 < b.deadline - b.start < 100.0  # the outputs' reserve comes off first
+    stage_end = b.share("lp")
+    assert stage_end <= b.deadline
+    assert stage_end - time.perf_counter() == pytest.approx(SHARES["lp"] * b.remaining(), rel=1e-3)
+    assert not TimeBudget.for_command(None).limited
+    assert TimeBudget.for_command(4.0, accounts=10**7).deadline - time.perf_counter() >= 2.9  # capped
+
+
+def test_summary_names_the_stages_and_the_plan_source(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 300),
+        [{"rep_id": f"R{j}", "lat": 32 + 2 * j, "lon": -100 + 3 * j} for j in range(6)],
+    )
+    s = api.solve(options_for(a, r, gap=0.001)).summary
+    names = [st["stage"] for st in s["stages"]]
+    assert names[0] == "prechecks"
+    assert "lp" in names
+    assert "construct" in names
+    assert all(st["seconds"] >= 0 for st in s["stages"])
+    assert s["plan_source"].split("+")[0] in {"current_alignment", "construct", "round", "whole_model"}
+    assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
