@@ -86,21 +86,21 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
                     rep,
                 )
             )
-    parent = accounts["parent_id"]
+    parents = accounts["parent_id"]
     family_lock: dict[str, tuple[str, int]] = {}
-    for idx in np.flatnonzero(((parent != "") & (locked != "")).to_numpy()):
-        family_lock.setdefault(parent.iloc[idx], (locked.iloc[idx], int(idx) + 1))
-    for idx in np.flatnonzero(((parent != "") & (locked == "") & (seg != "")).to_numpy()):
-        if parent.iloc[idx] not in family_lock:
+    for idx in np.flatnonzero(((parents != "") & (locked != "")).to_numpy()):
+        family_lock.setdefault(parents.iloc[idx], (locked.iloc[idx], int(idx) + 1))
+    for idx in np.flatnonzero(((parents != "") & (locked == "") & (seg != "")).to_numpy()):
+        if parents.iloc[idx] not in family_lock:
             continue
-        rep, row = family_lock[parent.iloc[idx]]
+        rep, row = family_lock[parents.iloc[idx]]
         if rep_segs.get(rep) and seg.iloc[idx] not in rep_segs[rep]:
             problems.append(
                 Problem(
                     afile,
                     int(idx) + 1,
                     "segment",
-                    f"family {parent.iloc[idx]!r} is locked to {rep!r} (row {row}), who does not serve "
+                    f"family {parents.iloc[idx]!r} is locked to {rep!r} (row {row}), who does not serve "
                     f"segment {seg.iloc[idx]!r}",
                     seg.iloc[idx],
                 )
