@@ -31,7 +31,8 @@ Data sets (all offline once installed; ``pip install -e ".[bench]"``):
   points = polygon representative points. Potential = the 2009 civilian labour force of the county (BLS
   LAUS, shipped by bokeh-sampledata as ``unemployment09.csv``); the 8 counties without a 2009 row (Alaskan
   boroughs redrawn later, Kalawao HI, Oglala Lakota SD) get their state's median. Workload =
-  ``sqrt(labour force) / 10``.
+  ``sqrt(labour force) / 10``. Variant ``sqrt`` (Los Angeles County alone is 3% of the labour force, more
+  than a band with 30+ reps): potential = ``sqrt(labour force)``, workload = ``ln(labour force)``.
 
 Rosters: ``p`` reps at the largest units by potential, greedily, at least ``X`` km apart (``X`` shrinks by
 10% until ``p`` are found). With 10 or more reps, a seeded 10% are part-time (capacity 0.5).
@@ -251,7 +252,7 @@ def us_atlas_counties_json() -> Path:
     return target
 
 
-def us_counties() -> pd.DataFrame:
+def us_counties(variant: str = "labour") -> pd.DataFrame:
     path = us_atlas_counties_json()
     from bench_contiguity_scale import decode_topojson  # on sys.path now
 
@@ -277,8 +278,8 @@ def us_counties() -> pd.DataFrame:
         [names.get(f, "") for f in df["fips"]],
         df["lat"],
         df["lon"],
-        df["labour"],
-        np.sqrt(df["labour"]) / 10,
+        df["labour"] if variant == "labour" else np.sqrt(df["labour"]),
+        np.sqrt(df["labour"]) / 10 if variant == "labour" else np.log(df["labour"]),
     )
 
 
@@ -292,7 +293,7 @@ def load_data(kind: str, **kw: Any) -> pd.DataFrame:
     if kind == "georgia":
         return georgia()
     if kind == "counties":
-        return us_counties()
+        return us_counties(kw.get("variant", "labour"))
     raise ValueError(f"unknown data set {kind!r}")
 
 
@@ -893,11 +894,32 @@ RECIPES: list[Recipe] = [
         locks=10,
         families=(40, 3),
     ),
-    _r("us-counties-50", "counties", 50),
-    _r("us-counties-100-t10", "counties", 100, tol=0.10),
-    _r("us-counties-40-near-above", "counties", 40, align="nearest", budget="above"),
-    _r("us-counties-40-near-below", "counties", 40, align="nearest", budget="below"),
-    _r("us-counties-200-t2", "counties", 200, tol={"potential": 0.02, "workload": 0.05}),
+    _r("us-counties-25", "counties", 25),
+    _r("us-counties-50", "counties", 50, note="Los Angeles County's labour force exceeds every band"),
+    _r("us-counties-100-sqrt-t10", "counties", 100, tol=0.10, args={"variant": "sqrt"}),
+    _r(
+        "us-counties-40-sqrt-near-above",
+        "counties",
+        40,
+        args={"variant": "sqrt"},
+        align="nearest",
+        budget="above",
+    ),
+    _r(
+        "us-counties-40-sqrt-near-below",
+        "counties",
+        40,
+        args={"variant": "sqrt"},
+        align="nearest",
+        budget="below",
+    ),
+    _r(
+        "us-counties-200-sqrt-t2",
+        "counties",
+        200,
+        tol={"potential": 0.02, "workload": 0.05},
+        args={"variant": "sqrt"},
+    ),
     _r("ca-zips-30", "zips", 30, args={"prefixes": CA_ZIP}),
     _r("tx-zips-40-drift-above", "zips", 40, args={"prefixes": TX_ZIP}, align="drift", budget="above"),
     _r("tx-zips-40-drift-below", "zips", 40, args={"prefixes": TX_ZIP}, align="drift", budget="below"),
