@@ -21,7 +21,9 @@ BASELINE``, ``NO PLAN WHERE BASELINE HAS ONE``, ``UNPROVEN INFEASIBLE`` (ours sa
 here proves it), ``FALSE INFEASIBLE`` (ours says infeasible, a valid plan exists), ``EXIT 3 ON
 INFEASIBLE CASE`` (infeasibility provable, ours gave up), ``PLAN VIOLATES MODEL``, ``OBJECTIVE
 MISMATCH`` (summary objective != re-evaluated), ``OBJECTIVE BELOW LP`` / ``BOUND ABOVE PLAN``
-(impossible numbers), ``CRASH``. "reach": when ours ends first, the time ours needs to reach the
+(impossible numbers), ``BUDGET NOT NAMED`` (the LP proves the budget below the least moved share and
+the error does not name the disruption budget), ``CRASH``; and, lowercase, ``no plan (a witness
+exists)`` (exit 3 while the baseline found nothing either, on a case known to be feasible). "reach": when ours ends first, the time ours needs to reach the
 baseline's final (self-reported) gap: its own time if its gap is already as small, else a re-run with
 ``gap`` = the baseline's gap.
 """
@@ -259,11 +261,18 @@ def verdict(row: dict[str, Any]) -> list[str]:
             flags.append("FALSE INFEASIBLE")
         elif not proven_infeasible:
             flags.append("UNPROVEN INFEASIBLE")
+        budget, least = meta.get("max_moved_share"), meta.get("least_moved_share_lp")
+        if budget is not None and least is not None and budget < least and lp.get("status") == "infeasible":
+            named = " ".join([o.get("message", "")] + [c["family"] for c in o.get("conflicts", [])]).lower()
+            if "disruption" not in named:
+                flags.append("BUDGET NOT NAMED")  # the LP proves the budget below the least share
     else:
         if o.get("outcome") in ("crash", "killed"):
             flags.append("CRASH")
         if base_plan:
             flags.append("NO PLAN WHERE BASELINE HAS ONE")
+        elif expect == "feasible":
+            flags.append("no plan (a witness exists)")
         elif proven_infeasible:
             flags.append(
                 "EXIT 3 ON INFEASIBLE CASE" if o.get("exit_code") == 3 else "NOT REPORTED INFEASIBLE"
@@ -417,6 +426,7 @@ def main() -> int:
         "--baseline-max-pairs", type=int, default=2_000_000, help="skip the baseline above this n x p"
     )
     ap.add_argument("--no-reach", action="store_true", help="no re-run of ours to reach the baseline's gap")
+    ap.add_argument("--from-json", type=Path, default=None, help="print the table of an earlier --json file")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -427,7 +437,13 @@ def main() -> int:
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result, default=str))
         return 0
-    recs = corpus.select(args.cases, None)
+    if args.from_json:
+        rows = [json.loads(line) for line in args.from_json.read_text(encoding="utf-8").splitlines() if line]
+        for row in rows:
+            row["verdict"] = verdict(row)
+        print(table(rows))
+        return 0
+    recs = corpus.select(args.cases, args.size)  # by the data sets' sizes; the built case decides below
     rows: list[dict[str, Any]] = []
 
     def one(rec: corpus.Recipe) -> None:
