@@ -23,9 +23,9 @@ INFEASIBLE CASE`` (infeasibility provable, ours gave up), ``PLAN VIOLATES MODEL`
 MISMATCH`` (summary objective != re-evaluated), ``OBJECTIVE BELOW LP`` / ``BOUND ABOVE PLAN``
 (impossible numbers), ``BUDGET NOT NAMED`` (the LP proves the budget below the least moved share and
 the error does not name the disruption budget), ``CRASH``; and, lowercase, ``no plan (a witness
-exists)`` (exit 3 while the baseline found nothing either, on a case known to be feasible). "reach": when ours ends first, the time ours needs to reach the
-baseline's final (self-reported) gap: its own time if its gap is already as small, else a re-run with
-``gap`` = the baseline's gap.
+exists)`` (exit 3 while the baseline found nothing either, on a case known to be feasible).
+"reach": when ours ends first, the time ours needs to reach the baseline's final (self-reported) gap:
+its own time if its gap is already as small, else a re-run with ``gap`` = the baseline's gap.
 """
 
 from __future__ import annotations
