@@ -367,7 +367,7 @@ def stage_construct(run: Run) -> None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
         else:
-            start, origin = construct.nearest_plan(spec), "the nearest reps"
+            start, origin = construct.greedy_plan(spec), "the capacity-aware nearest reps"
         if run.current_unit_rep is not None:
             ok = run.current_unit_rep >= 0
             extra[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
