@@ -41,6 +41,7 @@ REGION_REPS = 25  # above this many reps, the LP is rounded region by region
 BAND_MARGIN = 0.05
 WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MIP keeps every pair
 BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
+EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 Progress = Callable[[str], None]
 
@@ -504,7 +505,9 @@ def stage_improve(run: Run) -> None:
             assert incumbent is not None
             cols = repair.exact_columns(lp, incumbent, run.upper, run.bound)
             n_free = int((cols.sum(axis=1) > 1).sum())
-            if n_free <= exact_units:
+            # the exact MIP over the pairs reduced-cost fixing keeps, warm-started from the plan: when
+            # few units are free, or when the kept pairs are few enough to hand to HiGHS whole
+            if n_free <= exact_units or int(cols.sum()) <= EXACT_PAIRS:
                 run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
                 ex = repair.exact(
                     spec,

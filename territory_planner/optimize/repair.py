@@ -423,6 +423,7 @@ def exact(
         seed=seed,
         threads=threads,
         name="exact",
+        incumbent=incumbent,  # a warm start: the MIP never ends worse than the plan it was given
     )
     return res
 
