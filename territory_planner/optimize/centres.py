@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from territory_planner.errors import SolverError
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import lp as lpmod
@@ -118,14 +119,17 @@ def choose_centres(
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for it in range(max_iterations):
         spec = build_spec(lat, lon)
-        res = lpmod.solve_lp(
-            spec,
-            backend,
-            lpmod.initial_candidates(spec, candidates),
-            deadline=deadline,
-            seed=seed,
-            threads=threads,
-        )
+        try:
+            res = lpmod.solve_lp(
+                spec,
+                backend,
+                lpmod.initial_candidates(spec, candidates),
+                deadline=deadline,
+                seed=seed,
+                threads=threads,
+            )
+        except SolverError:  # out of time: the centres so far (at worst the initial ones) are kept
+            break
         value = res.objective + (1e12 * res.slack_total)
         progress(f"centres iteration {it + 1}: LP objective {res.objective:,.1f}")
         if best is None or value < best[0] - 1e-9:
@@ -142,5 +146,6 @@ def choose_centres(
         lat, lon = new_lat, new_lon
         if moved < 1e-9 or time.perf_counter() > deadline:
             break
-    assert best is not None
+    if best is None:
+        return lat, lon
     return best[1], best[2]
