@@ -21,7 +21,8 @@ BASELINE``, ``NO PLAN WHERE BASELINE HAS ONE``, ``UNPROVEN INFEASIBLE`` (ours sa
 here proves it), ``FALSE INFEASIBLE`` (ours says infeasible, a valid plan exists), ``EXIT 3 ON
 INFEASIBLE CASE`` (infeasibility provable, ours gave up), ``PLAN VIOLATES MODEL``, ``OBJECTIVE
 MISMATCH`` (summary objective != re-evaluated), ``OBJECTIVE BELOW LP`` / ``BOUND ABOVE PLAN``
-(impossible numbers), ``BUDGET NOT NAMED`` (the LP proves the budget below the least moved share and
+(impossible numbers), ``OVER TIME LIMIT`` (api.solve took more than 1.05 x limit + 2 s),
+``BUDGET NOT NAMED`` (the LP proves the budget below the least moved share and
 the error does not name the disruption budget), ``CRASH``; and, lowercase, ``no plan (a witness
 exists)`` (exit 3 while the baseline found nothing either, on a case known to be feasible).
 "reach": when ours ends first, the time ours needs to reach the baseline's final (self-reported) gap:
@@ -234,6 +235,9 @@ def verdict(row: dict[str, Any]) -> list[str]:
     base_plan = has_plan(b)
     if b and "objective" in b and not base_plan:
         flags.append("baseline plan violates model")
+    limit = float(row.get("time_limit") or 0)
+    if limit and o.get("seconds", 0) > 1.05 * limit + 2:
+        flags.append("OVER TIME LIMIT")  # SPEC: the limit is kept within 5% + 2 s
     if o.get("outcome") == "plan":
         chk = o.get("check", {})
         obj = o.get("objective")
