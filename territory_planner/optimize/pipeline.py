@@ -43,6 +43,7 @@ WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MI
 BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
+WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
 Progress = Callable[[str], None]
 
 
@@ -159,6 +160,7 @@ def solve(
     try:
         stage_prechecks(run, relax)
         stage_current(run)
+        stage_budget(run)
         stage_lp(run)
         stage_construct(run)
         if run.incumbent is None:
@@ -236,6 +238,31 @@ def stage_prechecks(run: Run, relax: bool) -> None:
         raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
+
+
+def stage_budget(run: Run) -> None:
+    """With a disruption budget and no plan within it yet: the least share of potential that balancing
+    must move (a Lagrangian bound of the min-moved LP). Above the budget it is a proof, found before the
+    LP with its slack; below, it is noted, so the planner knows how much room the budget leaves."""
+    spec = run.spec
+    total = float(spec.problem.acc_potential.sum())
+    if spec.budget is None or total <= 0 or run.incumbent is not None:
+        return
+    with run.stage("budget_check"):
+        least = proofs.least_moved(
+            spec, run.backend, deadline=run.budget.share("proof"), seed=run.seed, threads=run.threads
+        )
+        if least is None or least[0] <= 0:
+            run.outcome("no useful bound in time")
+            return
+        if least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+            run.outcome("proven infeasible")
+            raise proofs.budget_error(spec, least[0])
+        run.notes.append(
+            f"balancing needs at least {100 * least[0] / total:.1f}% of the potential to move; the budget "
+            f"allows {100 * spec.budget / total:.1f}%"
+        )
+        run.outcome(f"least moved share {least[0] / total:.4f} <= budget {spec.budget / total:.4f}")
 
 
 def stage_current(run: Run) -> None:
@@ -375,12 +402,57 @@ def stage_construct(run: Run) -> None:
         cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
         run.progress(f"balancing search from {origin}")
         plan, violation = construct.balance_search(spec, start, cand, deadline=run.budget.share("construct"))
-        if run.offer(plan, "construct"):
+        found = run.offer(plan, "construct")
+        best_plan, best_violation = plan, violation
+        # lumpy accounts: a rounding that broke a band by more than the LP's margin; an LP with bands
+        # narrowed further leaves each rep more room to absorb a whole account
+        for margin in WIDE_MARGINS:
+            if found or run.lp is None or violation <= 0 or run.budget.expired(1.0):
+                break
+            try:
+                wide = _wide_lp(run, margin)
+            except SolverError:
+                break
+            if wide is None:
+                break
+            start, _ = repair.lp_assignment(spec, wide)
+            start = np.where(start >= 0, start, construct.nearest_plan(spec))
+            extra[wide.col_unit[wide.x > 1e-9], wide.col_rep[wide.x > 1e-9]] = True
+            cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
+            run.progress(f"balancing search from an LP with bands narrowed by {100 * margin:.0f}%")
+            plan, violation = construct.balance_search(
+                spec, start, cand, deadline=run.budget.share("construct")
+            )
+            found = run.offer(plan, "construct")
+            origin = f"an LP with bands narrowed by {100 * margin:.0f}%"
+            if violation < best_violation:
+                best_plan, best_violation = plan, violation
+        if found:
             run.progress(f"plan found by the balancing search: objective {run.upper:,.1f}")
             run.outcome(f"plan from {origin}")
         else:
-            run.partial = plan if run.partial is None else run.partial
-            run.outcome(f"from {origin}: {violation:.3g} targets of violation left")
+            run.partial = best_plan if run.partial is None else run.partial
+            run.outcome(f"from {origin}: {best_violation:.3g} targets of violation left")
+
+
+def _wide_lp(run: Run, margin: float) -> lpmod.LpResult | None:
+    """The LP over the first LP's columns (priced to convergence) with bands narrowed by ``margin``;
+    None when those bands leave no fractional plan."""
+    assert run.lp is not None
+    spec = run.spec
+    pool = np.zeros_like(spec.allowed)
+    pool[run.lp.col_unit, run.lp.col_rep] = True
+    lp = lpmod.solve_lp(
+        _narrowed(spec, margin),
+        run.backend,
+        pool,
+        deadline=run.budget.share("construct"),
+        seed=run.seed,
+        threads=run.threads,
+        stop_gap=max(run.gap, 0.01),
+        escalate=False,
+    )
+    return None if lp.slack_total > 1e-6 else lp
 
 
 def stage_round(run: Run) -> None:
@@ -391,6 +463,9 @@ def stage_round(run: Run) -> None:
     with run.stage("round"):
         deadline = run.budget.share("round")
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
+        if run.partial is not None and _mend_partial(run, run.partial, deadline, abs_gap):
+            run.outcome("plan from mending the search's best assignment")
+            return
         res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
         if spec.problem.n_reps > REGION_REPS:
             res = repair.repair_by_regions(
@@ -415,6 +490,39 @@ def stage_round(run: Run) -> None:
             )
         if run.offer(res.unit_rep, "round"):
             run.progress(f"plan found by rounding: objective {run.upper:,.1f}")
+
+
+def _mend_partial(run: Run, partial: np.ndarray, deadline: float, abs_gap: float) -> bool:
+    """The balancing search's best assignment breaks a few bands: re-solve the boundary units of the reps
+    that break them and of their neighbours as one MIP (everything else fixed), with more neighbours
+    each time it fails."""
+    assert run.lp is not None
+    spec = run.spec
+    state = construct._State(spec, construct._rows(spec), partial)
+    bad = np.flatnonzero(state.rep_violation() > construct.EPS)
+    if not len(bad) or len(bad) > 10:
+        return False
+    for k in (3, 6):
+        if time.perf_counter() > deadline:
+            return False
+        near = repair.rep_neighbours(spec, partial, k)
+        cluster = np.unique(np.concatenate([bad, near[bad].ravel()]))
+        res = repair.improve_cluster(
+            spec,
+            run.lp,
+            partial,
+            cluster,
+            run.backend,
+            max_units=min(3000, 120 * len(cluster)),
+            deadline=deadline,
+            seed=run.seed,
+            threads=run.threads,
+            abs_gap=abs_gap,
+            time_cap=max(1.0, deadline - time.perf_counter()),
+        )
+        if run.offer(res.unit_rep, "round"):
+            return True
+    return False
 
 
 def stage_whole(run: Run) -> None:

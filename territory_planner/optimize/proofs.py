@@ -54,6 +54,16 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
     return out
 
 
+WHOLE_LP_PAIRS = 400_000  # up to this many allowed pairs a proof LP starts with all of them (one solve)
+
+
+def _pool(spec: ModelSpec) -> np.ndarray:
+    if int(spec.allowed.sum()) <= WHOLE_LP_PAIRS:
+        out: np.ndarray = spec.allowed.copy()
+        return out
+    return lpmod.initial_candidates(spec, 8)
+
+
 def _phase1_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
     """One unit of violation of any row costs 1 / (that row's typical right-hand side)."""
     p = spec.problem
@@ -75,7 +85,7 @@ def phase1(
         res = lpmod.solve_lp(
             test,
             backend,
-            lpmod.initial_candidates(test, 8),
+            _pool(test),
             deadline=deadline,
             seed=seed,
             threads=threads,
@@ -129,7 +139,7 @@ def least_moved(
         res = lpmod.solve_lp(
             test,
             backend,
-            lpmod.initial_candidates(test, 8),
+            _pool(test),
             deadline=deadline,
             seed=seed,
             threads=threads,
@@ -166,6 +176,27 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
     return found
 
 
+def budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
+    """The disruption budget is below ``least``, a proven lower bound on the potential to move."""
+    assert spec.budget is not None
+    total = float(spec.problem.acc_potential.sum())
+    need, budget = 100 * least / total, 100 * spec.budget / total
+    return InfeasibleError(
+        f"the disruption budget is too small: balancing needs at least {need:.1f}% of the potential "
+        f"to move, the budget allows {budget:.1f}% (--max-moved-share {spec.budget / total:.4g}); "
+        f"raise it to at least {least / total:.4f} or widen --tolerance",
+        [
+            Conflict(
+                "disruption_budget",
+                f"at most {fmt(spec.budget)} potential may move ({budget:.1f}%); every plan within "
+                f"the bands moves at least {fmt(least)} ({need:.1f}%)",
+                amount=least - spec.budget,
+                extra={"least_moved_share": least / total, "proven_by": "LP bound"},
+            )
+        ],
+    )
+
+
 def prove_infeasible(
     spec: ModelSpec, backend: Backend, lp: lpmod.LpResult, *, deadline: float, seed: int, threads: int | None
 ) -> str:
@@ -176,21 +207,7 @@ def prove_infeasible(
     if spec.budget is not None and total > 0:
         least = least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
         if least is not None and least[0] > spec.budget * (1 + 1e-9) + 1e-9:
-            need, budget = 100 * least[0] / total, 100 * spec.budget / total
-            raise InfeasibleError(
-                f"the disruption budget is too small: balancing needs at least {need:.1f}% of the potential "
-                f"to move, the budget allows {budget:.1f}% (--max-moved-share {spec.budget / total:.4g}); "
-                f"raise it to at least {least[0] / total:.4f} or widen --tolerance",
-                [
-                    Conflict(
-                        "disruption_budget",
-                        f"at most {fmt(spec.budget)} potential may move ({budget:.1f}%); every plan within "
-                        f"the bands moves at least {fmt(least[0])} ({need:.1f}%)",
-                        amount=least[0] - spec.budget,
-                        extra={"least_moved_share": least[0] / total, "proven_by": "LP bound"},
-                    )
-                ],
-            )
+            raise budget_error(spec, least[0])
     res = phase1(spec, backend, deadline=deadline, seed=seed, threads=threads)
     if res is None:
         return "the LP needed slack, and the phase-1 LP that would prove infeasibility did not finish"
