@@ -557,13 +557,20 @@ def solve_lp(
     rounds = 0
     row_lo, row_hi = lower[nu:], upper[nu:]
     obj = bound = 0.0
-    for phase in (1, 2):
+    big_m = 1000.0 * max(1.0, nu / p)  # slack price of the composite phase, per target share
+    slack_cost = {0: big_m, 1: 1.0, 2: 0.0}
+
+    def set_phase(phase: int) -> None:
+        all_s = np.arange(ns, dtype=np.int32)
+        h.changeColsCost(ns, all_s, np.full(ns, slack_cost[phase]))
         if phase == 2:
-            all_s = np.arange(ns, dtype=np.int32)
-            h.changeColsCost(ns, all_s, np.zeros(ns))
             h.changeColsBounds(ns, all_s, np.zeros(ns), np.zeros(ns))
-            cu, cj = np.concatenate(col_u), np.concatenate(col_j)
-            h.changeColsCost(len(cu), np.arange(ns, ns + len(cu), dtype=np.int32), cost[cu, cj])
+        cu, cj = np.concatenate(col_u), np.concatenate(col_j)
+        h.changeColsCost(len(cu), np.arange(ns, ns + len(cu), dtype=np.int32), cost[cu, cj] * (phase != 1))
+
+    def loop(phase: int) -> str:
+        """Price and re-solve until no column has a negative reduced cost: optimal | proof | limit."""
+        nonlocal rounds, obj, bound
         pc = np.zeros((nu, p)) if phase == 1 else cost
         while True:
             rounds += 1
@@ -576,16 +583,16 @@ def solve_lp(
                 took = time.perf_counter() - t_run
                 print(f"phase {phase} round {rounds}: {ms} {took:.2f}s", file=sys.stderr)
             if ms != "Optimal":
-                return result("time_limit" if "limit" in ms.lower() else f"error: {ms}")
+                return "time_limit" if "limit" in ms.lower() else f"error: {ms}"
             y = np.asarray(h.getSolution().row_dual)
             obj = h.getInfo().objective_function_value
             # Lagrangian dual over all pairs: band/budget duals clipped to their valid sign (and to the
-            # slack cost 1 in phase 1); rows' bounds by the sign of their dual
+            # slack price while slacks are free); each row's bound by the sign of its dual
             yr = y[nu:].copy()
             if with_budget:
                 yr[-1] = min(yr[-1], 0.0)
-            if phase == 1:
-                yr = np.clip(yr, -1.0, 1.0)
+            if phase != 2:
+                yr = np.clip(yr, -slack_cost[phase], slack_cost[phase])
             yr = np.where(np.isfinite(np.where(yr > 0, row_lo, row_hi)), yr, 0.0)
             const = float((yr[yr > 0] * row_lo[yr > 0]).sum() + (yr[yr < 0] * row_hi[yr < 0]).sum())
             yb = yr[: M * p].reshape(M, p) / np.where(live, model.target, 1.0) * live
@@ -598,20 +605,38 @@ def solve_lp(
             rc[present] = np.inf
             neg = rc < -1e-9
             if phase == 1 and (obj <= 1e-9 or bound > 1e-7):
-                break
+                return "optimal"
             if not neg.any():
-                break
+                return "optimal"
             if time.perf_counter() > deadline:
-                return result("time_limit", None, bound * scale if phase == 2 else None)
+                return "time_limit"
             a = min(add_per_unit, p)
             best = np.argpartition(rc, a - 1, axis=1)[:, :a] if a < p else np.tile(np.arange(p), (nu, 1))
             uu = np.repeat(np.arange(nu), best.shape[1])
             jj = best.ravel()
             sel = neg[uu, jj]
             add(uu[sel], jj[sel], phase)
-        if phase == 1 and obj > 1e-9:
+
+    # column generation: first the composite phase (travel + big-M slacks), whose optimum is the LP's when
+    # no slack is left (a bound on it in any case); with slack left, the feasibility phase proves
+    # infeasibility or hands a feasible column set to the objective phase. Whole-LP path: phases 1, 2.
+    phases = [1, 2] if k == p else [0]
+    set_phase(phases[0])
+    while phases:
+        phase = phases.pop(0)
+        status = loop(phase)
+        if status != "optimal":
+            lb = bound * scale if phase in (0, 2) else None
+            return result(status, None, lb)
+        if phase == 0:
+            slack = float(np.asarray(h.getSolution().col_value)[:ns].sum())
+            if slack > 1e-9:
+                phases = [1, 2]
+        elif phase == 1 and obj > 1e-9:
             # converged with slack left, or the Lagrangian bound is positive: no fractional plan exists
             return result("infeasible", None, bound)
+        if phases:
+            set_phase(phases[0])
     value = obj * scale
     res = result("optimal", value, min(bound * scale, value))
     if keep_x:
