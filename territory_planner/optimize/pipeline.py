@@ -89,6 +89,7 @@ class Run:
     bound: float = -float("inf")
     source: str = ""  # the stage that produced the incumbent
     lp: lpmod.LpResult | None = None
+    moved_lp: lpmod.LpResult | None = None  # the least-moved-potential LP (with a disruption budget)
     partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
     proven: bool = False
     stages: list[Stage] = field(default_factory=list)
@@ -255,6 +256,7 @@ def stage_budget(run: Run) -> None:
         if least is None or least[0] <= 0:
             run.outcome("no useful bound in time")
             return
+        run.moved_lp = least[1]
         if least[0] > spec.budget * (1 + 1e-9) + 1e-9:
             run.outcome("proven infeasible")
             raise proofs.budget_error(spec, least[0])
@@ -401,16 +403,21 @@ def stage_construct(run: Run) -> None:
             extra[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
         cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
         run.progress(f"balancing search from {origin}")
-        plan, violation = construct.balance_search(spec, start, cand, deadline=run.budget.share("construct"))
+        stage_end = run.budget.share("construct")  # every try of this stage ends by then
+        first_end = time.perf_counter() + 0.5 * (stage_end - time.perf_counter())
+        plan, violation = construct.balance_search(spec, start, cand, deadline=first_end)
         found = run.offer(plan, "construct")
         best_plan, best_violation = plan, violation
         # lumpy accounts: a rounding that broke a band by more than the LP's margin; an LP with bands
         # narrowed further leaves each rep more room to absorb a whole account
-        for margin in WIDE_MARGINS:
+        # with a disruption budget, the least-moving LP's rounding starts from a plan that moves little
+        tries: list[tuple[float, lpmod.LpResult | None]] = [(-1.0, run.moved_lp)] if run.moved_lp else []
+        tries += [(m, None) for m in WIDE_MARGINS]
+        for margin, given in tries:
             if found or run.lp is None or violation <= 0 or run.budget.expired(1.0):
                 break
             try:
-                wide = _wide_lp(run, margin)
+                wide = given if given is not None else _wide_lp(run, margin, stage_end)
             except SolverError:
                 break
             if wide is None:
@@ -419,12 +426,13 @@ def stage_construct(run: Run) -> None:
             start = np.where(start >= 0, start, construct.nearest_plan(spec))
             extra[wide.col_unit[wide.x > 1e-9], wide.col_rep[wide.x > 1e-9]] = True
             cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
-            run.progress(f"balancing search from an LP with bands narrowed by {100 * margin:.0f}%")
-            plan, violation = construct.balance_search(
-                spec, start, cand, deadline=run.budget.share("construct")
+            what = (
+                "the least-moving LP" if margin < 0 else f"an LP with bands narrowed by {100 * margin:.0f}%"
             )
+            run.progress(f"balancing search from {what}")
+            plan, violation = construct.balance_search(spec, start, cand, deadline=stage_end)
             found = run.offer(plan, "construct")
-            origin = f"an LP with bands narrowed by {100 * margin:.0f}%"
+            origin = what
             if violation < best_violation:
                 best_plan, best_violation = plan, violation
         if found:
@@ -435,7 +443,7 @@ def stage_construct(run: Run) -> None:
             run.outcome(f"from {origin}: {best_violation:.3g} targets of violation left")
 
 
-def _wide_lp(run: Run, margin: float) -> lpmod.LpResult | None:
+def _wide_lp(run: Run, margin: float, deadline: float) -> lpmod.LpResult | None:
     """The LP over the first LP's columns (priced to convergence) with bands narrowed by ``margin``;
     None when those bands leave no fractional plan."""
     assert run.lp is not None
@@ -446,7 +454,7 @@ def _wide_lp(run: Run, margin: float) -> lpmod.LpResult | None:
         _narrowed(spec, margin),
         run.backend,
         pool,
-        deadline=run.budget.share("construct"),
+        deadline=deadline,
         seed=run.seed,
         threads=run.threads,
         stop_gap=max(run.gap, 0.01),
@@ -462,9 +470,14 @@ def stage_round(run: Run) -> None:
     spec = run.spec
     with run.stage("round"):
         deadline = run.budget.share("round")
+        if int(spec.allowed.sum()) <= EXACT_PAIRS:  # a small model: the whole model is the better tool
+            deadline = time.perf_counter() + 0.2 * run.budget.remaining()
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
         if run.partial is not None and _mend_partial(run, run.partial, deadline, abs_gap):
             run.outcome("plan from mending the search's best assignment")
+            return
+        if int(spec.allowed.sum()) <= EXACT_PAIRS:
+            run.outcome("small model: the whole model gets the time instead")
             return
         res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
         if spec.problem.n_reps > REGION_REPS:
@@ -563,11 +576,33 @@ def stage_whole(run: Run) -> None:
             start = None
         run.progress(f"whole model: {int(cols.sum()):,} pairs, {run.budget.remaining():.0f}s left")
         free = np.arange(p.n_units)
+        fixed_none = np.full(p.n_units, -1, dtype=np.int64)
+        res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+        if spec.budget is not None:
+            # a budget close to the least share makes any plan hard to find: the whole model with moved
+            # potential as its objective finds one first (its own objective is irrelevant here)
+            moving = dataclasses.replace(spec, cost=spec.moved, disruption_price=0.0)
+            res = repair._solve_restricted(
+                moving,
+                run.backend,
+                cols,
+                fixed_none,
+                free,
+                deadline=time.perf_counter() + 0.5 * run.budget.remaining(),
+                gap=1.0,
+                seed=run.seed,
+                threads=run.threads,
+                name="whole_least_moving",
+                solution_limit=1,
+            )
+            if run.offer(res.unit_rep, "whole_model"):
+                start = run.incumbent
+                run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
         res = repair._solve_restricted(
             spec,
             run.backend,
             cols,
-            np.full(p.n_units, -1, dtype=np.int64),
+            fixed_none,
             free,
             deadline=run.deadline,
             gap=max(run.gap, OPTIMALITY_TOL),

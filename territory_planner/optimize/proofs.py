@@ -131,9 +131,10 @@ def scaled_violation(spec: ModelSpec, res: lpmod.LpResult) -> float:
 
 def least_moved(
     spec: ModelSpec, backend: Backend, *, deadline: float, seed: int, threads: int | None
-) -> tuple[float, bool] | None:
-    """(a lower bound on the potential any plan meeting the other constraints must move, proven?).
-    The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged)."""
+) -> tuple[float, lpmod.LpResult] | None:
+    """(a lower bound on the potential any plan meeting the other constraints must move, the LP).
+    The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged); the LP's
+    solution is a start for plans that must move little."""
     test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
     try:
         res = lpmod.solve_lp(
@@ -151,7 +152,7 @@ def least_moved(
         return None
     if scaled_violation(spec, res) > FEASIBILITY_TOL or not np.isfinite(res.bound):
         return None  # balance alone is infeasible (the phase-1 proof says so) or no bound yet
-    return float(res.bound), res.converged
+    return float(res.bound), res
 
 
 def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline: float) -> list[str]:
