@@ -164,7 +164,7 @@ def solve(
         stage_budget(run)
         stage_lp(run)
         stage_construct(run)
-        if run.incumbent is None:
+        if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
         if run.incumbent is None:
             stage_whole(run)
@@ -348,7 +348,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
     # An LP vertex leaves most reps exactly on a band edge, with no room to round; the LP is solved with
     # narrowed bands (its solution fits the real bands with room to spare) while the bound is computed
     # for the real bands (reduced costs do not depend on the bands).
-    lp_spec = _narrowed(spec, BAND_MARGIN)
+    lp_spec = _narrowed(spec, BAND_MARGIN) if spec.problem.n_reps > REGION_REPS else spec
     lp = lpmod.solve_lp(
         lp_spec,
         run.backend,
@@ -364,7 +364,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
         prices=None if duals is None else lpmod.prices_from(spec, duals),
         bound_spec=spec,
     )
-    if lp.slack_total > 1e-6:  # the narrower bands do not fit: the real ones decide
+    if lp.slack_total > 1e-6 and lp_spec is not spec:  # the narrower bands do not fit: the real ones decide
         pool = np.zeros_like(spec.allowed)
         pool[lp.col_unit, lp.col_rep] = True
         lp = lpmod.solve_lp(
@@ -473,12 +473,13 @@ def stage_round(run: Run) -> None:
         if int(spec.allowed.sum()) <= EXACT_PAIRS:  # a small model: the whole model is the better tool
             deadline = time.perf_counter() + 0.2 * run.budget.remaining()
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
-        if run.partial is not None and _mend_partial(run, run.partial, deadline, abs_gap):
-            run.outcome("plan from mending the search's best assignment")
-            return
-        if int(spec.allowed.sum()) <= EXACT_PAIRS:
-            run.outcome("small model: the whole model gets the time instead")
-            return
+        if run.incumbent is None:
+            if run.partial is not None and _mend_partial(run, run.partial, deadline, abs_gap):
+                run.outcome("plan from mending the search's best assignment")
+                return
+            if int(spec.allowed.sum()) <= EXACT_PAIRS:
+                run.outcome("small model: the whole model gets the time instead")
+                return
         res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
         if spec.problem.n_reps > REGION_REPS:
             res = repair.repair_by_regions(
@@ -649,8 +650,10 @@ def stage_improve(run: Run) -> None:
             cols = repair.exact_columns(lp, incumbent, run.upper, run.bound)
             n_free = int((cols.sum(axis=1) > 1).sum())
             # the exact MIP over the pairs reduced-cost fixing keeps, warm-started from the plan: when
-            # few units are free, or when the kept pairs are few enough to hand to HiGHS whole
-            if n_free <= exact_units or int(cols.sum()) <= EXACT_PAIRS:
+            # few units are free, or once the neighbourhood search stalls and the kept pairs are few
+            # enough to hand to HiGHS whole
+            stalled = without_gain >= p.n_reps
+            if n_free <= exact_units or (stalled and int(cols.sum()) <= EXACT_PAIRS):
                 run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
                 ex = repair.exact(
                     spec,
@@ -670,7 +673,7 @@ def stage_improve(run: Run) -> None:
                     run.raise_bound(run.upper)
                 run.proven = ex.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
                 break
-            if without_gain >= p.n_reps:
+            if stalled:
                 break
             if not lns_queue:
                 neighbours = repair.rep_neighbours(spec, incumbent, 3)
