@@ -50,6 +50,25 @@ def _viol(load: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray) -
     return out
 
 
+def _shift_delta(
+    load_from: np.ndarray,
+    load_to: np.ndarray,
+    amount: np.ndarray,
+    band_from: tuple[np.ndarray, np.ndarray],
+    band_to: tuple[np.ndarray, np.ndarray],
+    scale: np.ndarray,
+) -> np.ndarray:
+    """Change of violation, summed over the rows (first axis), when ``amount`` leaves one rep for
+    another (a move, or the net amount of a swap)."""
+    out: np.ndarray = (
+        _viol(load_from - amount, *band_from, scale)
+        - _viol(load_from, *band_from, scale)
+        + _viol(load_to + amount, *band_to, scale)
+        - _viol(load_to, *band_to, scale)
+    ).sum(axis=0)
+    return out
+
+
 def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> np.ndarray:
     """(n, p) bool: each unit's k cheapest allowed reps, plus ``extra`` pairs (LP support, current rep)."""
     p = spec.problem
@@ -163,13 +182,7 @@ class _State:
         lo_f, hi_f = r.lower[:, frm], r.upper[:, frm]
         lo_t, hi_t = r.lower[:, to], r.upper[:, to]
         s = r.scale[:, None]
-        lf, lt = self.load[:, frm], self.load[:, to]
-        d = (
-            _viol(lf - a, lo_f, hi_f, s)
-            - _viol(lf, lo_f, hi_f, s)
-            + _viol(lt + a, lo_t, hi_t, s)
-            - _viol(lt, lo_t, hi_t, s)
-        ).sum(axis=0)
+        d = _shift_delta(self.load[:, frm], self.load[:, to], a, (lo_f, hi_f), (lo_t, hi_t), s)
         if self.has_budget:
             spec = self.spec
             d = d + self.budget_delta(spec.moved[units, to] - spec.moved[units, frm])
@@ -299,12 +312,7 @@ def _best_swap(
             lj, lk = state.load[:, j][:, None, None], state.load[:, k][:, None, None]
             loj, hij = rows.lower[:, j][:, None, None], rows.upper[:, j][:, None, None]
             lok, hik = rows.lower[:, k][:, None, None], rows.upper[:, k][:, None, None]
-            dv = (
-                _viol(lj - diff, loj, hij, s)
-                - _viol(lj, loj, hij, s)
-                + _viol(lk + diff, lok, hik, s)
-                - _viol(lk, lok, hik, s)
-            ).sum(axis=0)
+            dv = _shift_delta(lj, lk, diff, (loj, hij), (lok, hik), s)
             if state.has_budget:
                 spec = state.spec
                 dm = (spec.moved[us, k] - spec.moved[us, j])[:, None] + (
