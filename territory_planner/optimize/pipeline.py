@@ -41,6 +41,7 @@ REGION_REPS = 25  # above this many reps, the LP is rounded region by region
 BAND_MARGIN = 0.05
 WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MIP keeps every pair
 BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
+SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
@@ -156,6 +157,8 @@ def solve(
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
     in the time given, with the stages that used it)."""
     budget = budget if budget is not None else TimeBudget.seconds(time_limit)
+    if int(spec.allowed.sum()) <= SMALL_PAIRS:  # proving the optimum is cheap: do not stop short of it
+        gap = min(gap, OPTIMALITY_TOL)
     run = Run(spec, backend, budget, gap, seed, threads, candidates, progress, current_unit_rep)
     start = time.perf_counter()
     try:
