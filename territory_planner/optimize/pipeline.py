@@ -416,9 +416,12 @@ def stage_construct(run: Run) -> None:
         # with a disruption budget, the least-moving LP's rounding starts from a plan that moves little
         tries: list[tuple[float, lpmod.LpResult | None]] = [(-1.0, run.moved_lp)] if run.moved_lp else []
         tries += [(m, None) for m in WIDE_MARGINS]
+        small = int(spec.allowed.sum()) <= EXACT_PAIRS  # the whole model will do better: keep tries short
         for margin, given in tries:
             if found or run.lp is None or violation <= 0 or run.budget.expired(1.0):
                 break
+            if not small:  # each retry gets its own share of the time left
+                stage_end = run.budget.share("construct")
             try:
                 wide = given if given is not None else _wide_lp(run, margin, stage_end)
             except SolverError:
