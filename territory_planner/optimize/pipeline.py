@@ -162,7 +162,7 @@ def solve(
     run = Run(spec, backend, budget, gap, seed, threads, candidates, progress, current_unit_rep)
     start = time.perf_counter()
     try:
-        stage_prechecks(run, relax)
+        stage_prechecks(run)
         stage_current(run)
         stage_budget(run)
         stage_lp(run)
@@ -234,14 +234,14 @@ def _no_plan_message(run: Run) -> str:
 # ----------------------------------------------------------------------------------------------- stages
 
 
-def stage_prechecks(run: Run, relax: bool) -> None:
+def stage_prechecks(run: Run) -> None:
+    """Cheap proofs of infeasibility, with numbers (with --relax, ``solve`` turns them into the
+    least-violation plan)."""
     with run.stage("prechecks"):
         conflicts = prechecks.check(run.spec)
         run.outcome(f"{len(conflicts)} conflict(s)" if conflicts else "passed")
-    if conflicts and not relax:
-        raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
     if conflicts:
-        raise InfeasibleError("no plan can satisfy the model", conflicts)
+        raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
 
 
 def stage_budget(run: Run) -> None:

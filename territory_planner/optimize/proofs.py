@@ -81,22 +81,39 @@ def phase1(
     None when it could not be solved before ``deadline``."""
     zero = np.zeros_like(spec.cost)
     test = dataclasses.replace(spec, cost=zero, disruption_price=0.0)
+    prices = _phase1_prices(spec)
+    return _proof_lp(
+        "phase-1", test, backend, prices, deadline=deadline, seed=seed, threads=threads, escalate=False
+    )
+
+
+def _proof_lp(
+    what: str,
+    test: ModelSpec,
+    backend: Backend,
+    prices: dict[str, np.ndarray],
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    escalate: bool = True,
+) -> lpmod.LpResult | None:
+    """Column generation for a proof LP over ``test``, or None when it could not be solved in time."""
     try:
-        res = lpmod.solve_lp(
+        return lpmod.solve_lp(
             test,
             backend,
             _pool(test),
             deadline=deadline,
             seed=seed,
             threads=threads,
-            prices=_phase1_prices(spec),
-            escalate=False,
+            prices=prices,
+            escalate=escalate,
             max_rounds=200,
         )
     except Exception as err:  # noqa: BLE001 - a proof that could not be computed proves nothing
-        log.info("phase-1 LP failed: %s", err)
+        log.info("%s LP failed: %s", what, err)
         return None
-    return res
 
 
 def _least_moved_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -136,19 +153,10 @@ def least_moved(
     The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged); the LP's
     solution is a start for plans that must move little."""
     test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
-    try:
-        res = lpmod.solve_lp(
-            test,
-            backend,
-            _pool(test),
-            deadline=deadline,
-            seed=seed,
-            threads=threads,
-            max_rounds=200,
-            prices=_least_moved_prices(spec),
-        )
-    except Exception as err:  # noqa: BLE001 - a bound that could not be computed proves nothing
-        log.info("least-moved LP failed: %s", err)
+    res = _proof_lp(
+        "least-moved", test, backend, _least_moved_prices(spec), deadline=deadline, seed=seed, threads=threads
+    )
+    if res is None:
         return None
     if scaled_violation(spec, res) > FEASIBILITY_TOL or not np.isfinite(res.bound):
         return None  # balance alone is infeasible (the phase-1 proof says so) or no bound yet
