@@ -71,6 +71,7 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
         options.balance,
         departed_reps=set(options.reps_remove),
         reps_frame=reps_frame,
+        hierarchy_needs=_hierarchy_needs(options),
     )
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None
@@ -79,7 +80,24 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
 
         accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
     problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
+    if options.design_districts:  # the planner draws the districts: any district column is ignored
+        import dataclasses
+
+        problem = dataclasses.replace(problem, rep_districts=None)
     return inputs, problem, joined
+
+
+def _hierarchy_needs(options: PlanOptions) -> dict[str, str]:
+    """Hierarchy columns the options need on every rep (designed districts need none)."""
+    out: dict[str, str] = {}
+    if not options.design_districts:
+        if options.district_tolerance:
+            out["district"] = "--district-tolerance"
+        elif options.district_contiguous:
+            out["district"] = "--district-contiguous"
+    if options.region_tolerance:
+        out["region"] = "--region-tolerance"
+    return out
 
 
 def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
@@ -126,6 +144,7 @@ def build_spec(
         disruption_weight=options.disruption_weight,
         min_accounts=options.min_accounts,
         max_accounts=options.max_accounts,
+        group_tolerance=options.group_tolerance(),
     )
 
 

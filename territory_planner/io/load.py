@@ -114,11 +114,13 @@ def load_inputs(
     measures: tuple[str, ...] = ("potential", "workload"),
     departed_reps: set[str] | None = None,
     reps_frame: pd.DataFrame | None = None,
+    hierarchy_needs: dict[str, str] | None = None,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
     ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
     validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
+    ``hierarchy_needs`` {column: option}: hierarchy columns every rep must carry for the options given.
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
@@ -168,6 +170,10 @@ def load_inputs(
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
     # missing) comes back empty and its references cannot be checked.
+    if not reps.empty:
+        from territory_planner.io.hierarchy import check_reps
+
+        problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
     if not accounts.empty:

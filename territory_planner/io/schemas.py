@@ -52,6 +52,7 @@ REP_FIELDS = (
     Field("capacity", "number", default=1.0, gt=0, empty_is_default=True),
     Field("segments", "text"),
     Field("region", "text"),
+    Field("district", "text"),
     Field("name", "text"),
     Field("quota", "number", ge=0, allow_empty=True),
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
+from territory_planner.optimize import hierarchy
 from territory_planner.optimize.spec import ModelSpec
 
 GE, LE, EQ = pulp.const.LpConstraintGE, pulp.const.LpConstraintLE, pulp.const.LpConstraintEQ
@@ -33,6 +34,7 @@ class RowInfo:
     measure: int = -1
     unit: int = -1
     cut: int = -1  # index into the ``cuts`` list for family "contig"
+    group: int = -1  # district / region index for the ``hierarchy`` families
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,7 @@ def build(
     add_assignment(b, free)
     price = slack_price if elastic else None
     add_balance(b, offset, None if price is None else price["balance"])
+    hierarchy.add_group_rows(b, offset, None if price is None else price["balance"])
     add_counts(b, fixed_counts, None if price is None else float(price["count"][0]))
     add_disruption_budget(b, fixed_moved, fixed_stay, None if price is None else float(price["budget"][0]))
     if cuts:
@@ -313,6 +316,8 @@ class RowIndex:
     keep: np.ndarray  # (p,)
     budget: int
     cut_terms: dict[tuple[int, int], list[tuple[int, float]]]  # (unit, rep) -> [(row, coefficient)]
+    grp_lo: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))  # (M, G)
+    grp_hi: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
 
     @classmethod
     def of(cls, spec: ModelSpec, form: Formulation, cuts: list[Cut] | None = None) -> RowIndex:
@@ -349,6 +354,7 @@ class RowIndex:
                 ix.cut_terms.setdefault((cut.unit, cut.rep), []).append((r, 1.0))
                 for k in cut.neighbours:
                     ix.cut_terms.setdefault((int(k), cut.rep), []).append((r, -1.0))
+        ix.grp_lo, ix.grp_hi = hierarchy.row_index(spec.groups, form.rows, m)
         return ix
 
 
@@ -370,6 +376,7 @@ def column_entries(
     if rows.budget >= 0:
         parts.append((k, np.full(len(unit), rows.budget), spec.moved[unit, rep]))
     parts.append((k, rows.keep[rep], spec.stay[unit, rep]))
+    parts += hierarchy.column_parts(spec.groups, rows.grp_lo, rows.grp_hi, p.unit_amount, unit, rep)
     if rows.cut_terms:
         extra = [
             (c, r, v)

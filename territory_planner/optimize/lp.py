@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from territory_planner.optimize import formulation
+from territory_planner.optimize import formulation, hierarchy
 from territory_planner.optimize.master import Master
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
@@ -40,10 +40,13 @@ class Duals:
     budget: float  # <= 0
     keep: np.ndarray  # (p,) >= 0
     cuts: tuple[tuple[formulation.Cut, float], ...] = ()  # contiguity cuts with their duals (<= 0)
+    grp_lo: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (M, G) district/region >= 0
+    grp_hi: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (M, G) <= 0
 
     @classmethod
-    def zeros(cls, m: int, p: int) -> Duals:
-        return cls(np.zeros((m, p)), np.zeros((m, p)), np.zeros(p), np.zeros(p), 0.0, np.zeros(p))
+    def zeros(cls, m: int, p: int, g: int = 0) -> Duals:
+        z = np.zeros((m, p)), np.zeros((m, p)), np.zeros(p), np.zeros(p), 0.0, np.zeros(p)
+        return cls(*z, grp_lo=np.zeros((m, g)), grp_hi=np.zeros((m, g)))
 
 
 @dataclass
@@ -97,6 +100,7 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
     """rc'_uj for every pair (inf where not allowed) and the bound L(y)."""
     p = spec.problem
     weight = duals.bal_lo + duals.bal_hi  # (M, p)
+    weight = weight + hierarchy.rep_weight(spec.groups, duals.grp_lo, duals.grp_hi, weight.shape)
     rc = spec.objective - p.unit_amount @ weight
     rc -= p.unit_size[:, None] * (duals.cnt_lo + duals.cnt_hi)[None, :]
     if spec.budget is not None and duals.budget != 0:
@@ -108,6 +112,7 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
         rc[list(cut.neighbours), cut.rep] += y
     rc = np.where(spec.allowed, rc, np.inf)
     const = float((spec.lower * duals.bal_lo).sum() + (spec.upper * duals.bal_hi).sum())
+    const += hierarchy.constant(spec.groups, duals.grp_lo, duals.grp_hi)
     if spec.min_accounts is not None:
         const += spec.min_accounts * float(duals.cnt_lo.sum())
     if spec.max_accounts is not None:
@@ -127,7 +132,7 @@ def read_duals(
     cuts: list[formulation.Cut] | None = None,
 ) -> tuple[Duals, np.ndarray]:
     p = spec.problem
-    d = Duals.zeros(len(p.measures), p.n_reps)
+    d = Duals.zeros(len(p.measures), p.n_reps, hierarchy.n_groups(spec))
     y_assign = np.zeros(p.n_units)
     cut_duals: list[tuple[formulation.Cut, float]] = []
     for r, info in enumerate(form.rows):
@@ -147,6 +152,8 @@ def read_duals(
             d.budget = min(y, 0.0)
         elif fam == "rep_budget":
             d.keep[info.rep] = max(y, 0.0)
+        elif fam in (hierarchy.FAMILY_MIN, hierarchy.FAMILY_MAX):
+            hierarchy.read_dual(d.grp_lo, d.grp_hi, info, y)
         elif fam == "contig" and cuts is not None and min(y, 0.0) < 0:
             cut_duals.append((cuts[info.cut], min(y, 0.0)))
     d.cuts = tuple(cut_duals)
@@ -226,6 +233,7 @@ def sampled_duals(
         budget=None,
         rep_budget_share=None,
         disruption_price=spec.disruption_price,
+        groups=hierarchy.scaled(spec.groups, scale),
     )
     pool = initial_candidates(sub, candidates)
     fixed = None
@@ -531,4 +539,6 @@ def _blend(a: Duals, b: Duals, w: float) -> Duals:
         w * a.cnt_hi + (1 - w) * b.cnt_hi,
         w * a.budget + (1 - w) * b.budget,
         w * a.keep + (1 - w) * b.keep,
+        grp_lo=w * a.grp_lo + (1 - w) * b.grp_lo if a.grp_lo.shape == b.grp_lo.shape else b.grp_lo,
+        grp_hi=w * a.grp_hi + (1 - w) * b.grp_hi if a.grp_hi.shape == b.grp_hi.shape else b.grp_hi,
     )

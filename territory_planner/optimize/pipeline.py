@@ -27,7 +27,7 @@ import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import construct, prechecks, proofs, repair
+from territory_planner.optimize import construct, hierarchy, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.spec import ModelSpec
@@ -59,7 +59,8 @@ def _gap(upper: float, lower: float) -> float:
 def _narrowed(spec: ModelSpec, margin: float) -> ModelSpec:
     """The same model with every band narrowed by ``margin`` of its width on each side (a restriction)."""
     width = spec.upper - spec.lower
-    return dataclasses.replace(spec, lower=spec.lower + margin * width, upper=spec.upper - margin * width)
+    narrow = dataclasses.replace(spec, lower=spec.lower + margin * width, upper=spec.upper - margin * width)
+    return hierarchy.narrowed_spec(narrow, margin)
 
 
 @dataclass
@@ -813,7 +814,7 @@ def _violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]
         need = (1 - spec.rep_budget_share) * spec.held
         for r in np.flatnonzero(kept < need - 1e-6 * np.maximum(spec.held, 1.0)).tolist():
             out.append(_violation("rep_budget", p.rep_ids[r], "", need[r] - kept[r]))
-    return out
+    return out + hierarchy.violations(spec, unit_rep)
 
 
 def _violation(family: str, rep: object, measure: str, amount: float) -> dict[str, object]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import hierarchy
+from territory_planner.optimize.hierarchy import GroupBands
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class ModelSpec:
     min_accounts: int | None
     max_accounts: int | None
     allowed: np.ndarray  # (n_units, p) bool
+    groups: GroupBands | None = None  # district / region band rows (``optimize.hierarchy``)
 
     @property
     def objective(self) -> np.ndarray:
@@ -45,8 +48,10 @@ class ModelSpec:
         min_accounts: int | None = None,
         max_accounts: int | None = None,
         cost: np.ndarray | None = None,
+        group_tolerance: dict[str, dict[str, float]] | None = None,
     ) -> ModelSpec:
-        """``cost`` (n_units, p) replaces the great-circle compactness cost (e.g. planar distances)."""
+        """``cost`` (n_units, p) replaces the great-circle compactness cost (e.g. planar distances);
+        ``group_tolerance`` {"district" | "region": {measure or "*": tol}} adds the hierarchy's bands."""
         cost = problem.unit_cost(home_lat, home_lon) if cost is None else np.asarray(cost, dtype=float)
         stay = problem.stay_potential()
         unit_cur_pot = stay.sum(axis=1)
@@ -85,6 +90,13 @@ class ModelSpec:
             min_accounts=min_accounts,
             max_accounts=max_accounts,
             allowed=problem.allowed,
+            groups=hierarchy.build(
+                problem.unit_amount,
+                problem.target,
+                {"district": problem.districts, "region": problem.rep_regions},
+                group_tolerance or {},
+                problem.measures,
+            ),
         )
 
 
