@@ -264,6 +264,11 @@ def solve(
     )
     if contiguity_info is not None:
         summary["contiguity"] = contiguity_info
+    from territory_planner import level_outputs
+
+    hierarchy_info = level_outputs.summary_block(territories, options, {})
+    if hierarchy_info is not None:
+        summary["hierarchy"] = hierarchy_info
     units = None
     if joined is not None or inputs.geometry is not None:
         from territory_planner.geo import planning
@@ -284,6 +289,13 @@ def write_plan(
     """Write every plan file into ``folder`` (a staging folder: the caller renames it into place)."""
     write_csv(output.assignments, folder / "assignments.csv")
     write_csv(output.territories, folder / "territories.csv")
+    from territory_planner import level_outputs
+
+    for level, name in (("district", "districts.csv"), ("region", "regions.csv")):
+        if level_outputs.has_level(output.territories, level):
+            pieces = output.summary.get("hierarchy", {}).get(level, {}).get("pieces")
+            contiguous = None if pieces is None else {k: v <= 1 for k, v in pieces.items()}
+            write_csv(level_outputs.level_frame(output.territories, level, contiguous), folder / name)
     summary = dict(output.summary)
     if extra:
         summary.update(extra)

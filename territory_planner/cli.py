@@ -24,6 +24,28 @@ from territory_planner.options import build_options
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
 
+def hierarchy_options() -> list[Callable[..., Any]]:
+    """Districts and regions (reps.csv ``district``, ``region``), shared by ``plan`` and ``validate``."""
+    return [
+        click.option(
+            "--district-tolerance",
+            help="Each district's totals within (1 +- T) x its reps' targets: 0.04 or potential=0.04,...",
+        ),
+        click.option("--region-tolerance", help="Likewise for each region."),
+        click.option(
+            "--district-contiguous",
+            is_flag=True,
+            default=None,
+            help="Each district's territories together form one connected piece (needs polygons/adjacency).",
+        ),
+        click.option(
+            "--design-districts",
+            type=int,
+            help="Group the reps into N districts (ignores reps.csv district; potential +-10% by default).",
+        ),
+    ]
+
+
 def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``plan`` and ``validate``."""
     decorators = [
@@ -51,6 +73,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
+        *hierarchy_options(),
     ]
     for d in reversed(decorators):
         fn = d(fn)
@@ -186,6 +209,9 @@ def plan(
         f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
         f"({100 * s['moved_potential_share']:.1f}% of potential)"
     )
+    for level, block in (s.get("hierarchy") or {}).items():
+        devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
+        click.echo(f"{block['groups']} {level}s | max deviation: {devs}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)

@@ -135,3 +135,24 @@ def test_district_tolerance_needs_every_rep_to_have_a_district(tmp_path: Path) -
     with pytest.raises(InputError) as exc:
         api.solve(options_for(a, r, district_tolerance=0.1))
     assert [(p.row, p.column) for p in exc.value.problems] == [(3, "district")]
+
+
+def test_lp_proves_a_district_band_infeasible_that_no_precheck_sees(tmp_path: Path) -> None:
+    """Twelve accounts of segment a (potential 4) that R1-R3 serve, four of segment b (potential 1)
+    that only R4 serves; every rep holds exactly 4 accounts. West (R1, R2) must then hold 8 a-accounts,
+    32 potential, above its band 26 +- 10%, although a-accounts may also go to R3 (no pre-check
+    sees it: nothing is confined to West). The phase-1 LP proves it and names the district rows."""
+    accounts, reps = grid_rows()
+    for row in accounts:
+        b = row["lon"] == 3.0
+        row["segment"] = "b" if b else "a"
+        row["potential"] = 1.0 if b else 4.0
+    for rep in reps:
+        rep["segments"] = "b" if rep["rep_id"] == "R4" else "a"
+    a, r = write_instance(tmp_path / "seg", accounts, reps)
+    opts = options_for(a, r, tolerance="potential=0.7,workload=0", district_tolerance="potential=0.1")
+    assert api.solve(options_for(a, r, tolerance="potential=0.7,workload=0")).summary["status"] == "optimal"
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(opts)
+    assert "district/region bands" in str(exc.value)
+    assert any(c.family == "district" and "West" in c.message for c in exc.value.conflicts)

@@ -390,3 +390,19 @@ def narrowed_spec(spec: ModelSpec, margin: float) -> ModelSpec:
     if spec.groups is None:
         return spec
     return dataclasses.replace(spec, groups=narrowed(spec.groups, margin))
+
+
+def explain(spec: ModelSpec, info: Any, amount: float) -> Conflict:
+    """A group row that needed slack in a proof LP, with its numbers."""
+    from territory_planner.optimize.prechecks import fmt
+
+    g = spec.groups
+    assert g is not None
+    k, m = info.group, info.measure
+    measure = spec.problem.measures[m]
+    side = "short of the minimum" if info.family == FAMILY_MIN else "above the maximum"
+    msg = (
+        f"{g.level[k]} {g.names[k]} {measure}: band {fmt(g.lower[m, k])} to {fmt(g.upper[m, k])}; the best "
+        f"fractional plan is {fmt(amount)} {side}"
+    )
+    return _conflict(g, k, measure, msg, amount)

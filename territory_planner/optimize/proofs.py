@@ -14,6 +14,7 @@ import logging
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError
+from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import fmt
 from territory_planner.optimize.spec import ModelSpec
@@ -28,7 +29,9 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
     out = []
     for info, amount in sorted(lp.slack_by_row, key=lambda t: -t[1])[:30]:
         rep = str(p.rep_ids[info.rep]) if info.rep >= 0 else None
-        if info.family.startswith("balance"):
+        if info.family in (hierarchy.FAMILY_MIN, hierarchy.FAMILY_MAX) and spec.groups is not None:
+            out.append(hierarchy.explain(spec, info, amount))
+        elif info.family.startswith("balance"):
             m = p.measures[info.measure]
             lo, hi = spec.lower[info.measure, info.rep], spec.upper[info.measure, info.rep]
             side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
@@ -173,6 +176,8 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
         tests["disruption budget"] = dataclasses.replace(spec, budget=None, rep_budget_share=None)
     if spec.min_accounts is not None or spec.max_accounts is not None:
         tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
+    if spec.groups is not None:
+        tests["district/region bands"] = dataclasses.replace(spec, groups=None)
     if (p.unit_locked >= 0).any() or not spec.allowed.all():
         tests["locks and segments"] = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
     found = []

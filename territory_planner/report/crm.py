@@ -116,6 +116,7 @@ SPECS: dict[str, TableSpec] = {
                 Column("rep_id"),
                 Column("name", required=False, blank_ok=True),
                 Column("region", required=False, blank_ok=True),
+                Column("district", required=False, blank_ok=True),
                 Column("quota", NUMBER, required=False, blank_ok=True),
             ),
             id_column="rep_id",
@@ -362,7 +363,7 @@ def load_roster(path: Path) -> pd.DataFrame:
 
 def roster_from_plan(assignments: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
     """The plan's reps plus every current rep of its accounts, as a roster."""
-    cols = [c for c in ("rep_id", "name", "region") if c in territories.columns]
+    cols = [c for c in ("rep_id", "name", "region", "district") if c in territories.columns]
     roster = territories[cols].astype("string")
     current = assignments["current_rep"].dropna().astype("string")
     extra = pd.Index(current[current.ne("")].unique()).difference(pd.Index(roster["rep_id"]))

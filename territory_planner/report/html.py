@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from territory_planner.report import charts
+from territory_planner.report import charts, level_balance
 from territory_planner.report import formatting as fm
 from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, TEAM_ID, LevelResult
 from territory_planner.report.periods import Period
@@ -128,6 +128,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
             float(moved["potential"].sum()) / total_potential if total_potential else math.nan
         ),
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
+        "levels": level_balance.level_tables(terr, s),
     }
 
 
@@ -166,11 +167,15 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         cols = list(values.columns)
         rows = []
         for ident, rec in values.iterrows():
-            name = section.names.get(str(ident), "") if res.level != "region" else ""
+            name = section.names.get(str(ident), "") if res.level not in ("region", "district") else ""
             cells = [(str(ident), ""), (name, "")]
             for kpi in cols:
                 v = _f(rec[kpi])
-                cls = _better(kpi, v, _f(team_values.get(kpi))) if res.level in ("rep", "region") else ""
+                cls = (
+                    _better(kpi, v, _f(team_values.get(kpi)))
+                    if res.level in ("rep", "region", "district")
+                    else ""
+                )
                 cells.append((fm.format_kpi(kpi, v), f"num {cls}".strip()))
             rows.append(cells)
         ctx["levels"].append({"name": res.level, "columns": cols, "rows": rows})
