@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
+from territory_planner.render.levels import grouped_colours, level_payload
 from territory_planner.render.palette import NO_REP_COLOUR, assign_colours
 from territory_planner.render.plan_folder import PlanFolder
 
@@ -132,7 +133,11 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     cur_col = [index_all.get(c, -1) if c else -1 for c in a["current_rep"]]
 
     colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=a["lon"], labels=rep_col)
-    colours = [colour_by_rep[r] for r in rep_ids] + [NO_REP_COLOUR] * len(former)
+    colours = [colour_by_rep[r] for r in rep_ids]
+    levels = level_payload(t, a["lat"], a["lon"], rep_col)  # districts / regions (render.levels)
+    if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
+        colours = grouped_colours(levels, colours)
+    colours += [NO_REP_COLOUR] * len(former)
     has_other = any(c < 0 or c >= len(rep_ids) for c in cur_col)
 
     reasons = sorted(set(a["reason"]) - {""})
@@ -193,6 +198,12 @@ def build_payload(plan: PlanFolder) -> MapPayload:
             "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
             "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
         }
+        if levels and "district" in levels:
+            of = levels["district"]["of"]
+            with_d = [k for k in keep if of[rep_col[rows[k]]] >= 0]
+            units["district"] = _outlines(
+                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol
+            )
 
     pot = pd.Series(a["potential"], dtype=float)
     bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
@@ -204,6 +215,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
         "units": units,
         "radius": [3, 11 if len(a) <= BIG_PLAN else 7],
         "maxPot": float(pot.max()) if len(pot) and math.isfinite(float(pot.max())) else 0.0,
+        "levels": levels,
     }
     return MapPayload(
         data=data,

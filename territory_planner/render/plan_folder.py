@@ -141,6 +141,8 @@ def _read_territories(plan_dir: Path, problems: list[Problem]) -> pd.DataFrame |
     out["home_lon"] = _numbers(frame, TERRITORIES, "home_lon", problems, default=math.nan, lo=-180, hi=180)
     chosen = _booleans(frame, TERRITORIES, "home_chosen", problems)
     out["home_chosen"] = chosen if chosen is not None else False
+    for col in ("district", "region"):  # hierarchy labels for the map's level switch
+        out[col] = frame[col].fillna("").astype(str).str.strip() if col in frame.columns else ""
     return out
 
 

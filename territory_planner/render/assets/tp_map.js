@@ -35,7 +35,11 @@ function tpInit(map, L_, refs) {
   function groupOf(rep) {
     return rep >= 0 && rep < nReps ? groups[rep] : other;
   }
+  // Colouring level: "territory" (one colour per rep), "district" or "region" (one per group).
+  let level = "territory";
   function colourOf(rep) {
+    const lv = D.levels && level !== "territory" ? D.levels[level] : null;
+    if (lv && rep >= 0 && rep < nReps) return lv.of[rep] >= 0 ? lv.color[lv.of[rep]] : "#9e9e9e";
     return rep >= 0 ? R.color[rep] : "#9e9e9e";
   }
   function repLabel(rep) {
@@ -114,6 +118,22 @@ function tpInit(map, L_, refs) {
       }
     }
     for (const o of outlines.after) groupOf(o[0]).addLayer(o[1]);
+  }
+  // District outlines of area plans (proposed alignment), drawn over the territory outlines.
+  const districtLines = L_.layerGroup();
+  if (D.units && D.units.district) {
+    for (const o of D.units.district) {
+      districtLines.addLayer(
+        L_.polygon(L_.GeoJSON.coordsToLatLngs(o[2], o[1]), {
+          renderer: rLines,
+          color: "#000000",
+          weight: 4,
+          fill: false,
+          interactive: false,
+        })
+      );
+    }
+    districtLines.addTo(map);
   }
 
   // Rep homes: a diamond in the rep colour; a dashed outline when the planner chose the centre.
@@ -322,6 +342,49 @@ function tpInit(map, L_, refs) {
     return view;
   };
 
+  // Level switch (territory / district / region), when the plan has districts or regions.
+  window.tpLevel = function (next) {
+    if (!D.levels || (next !== "territory" && !D.levels[next])) return level;
+    level = next;
+    for (let i = 0; i < n; i++) {
+      layers[i].setStyle({ fillColor: colourOf(view === "before" ? A.cur[i] : A.rep[i]) });
+    }
+    if (view === "after" && D.units && D.units.district) {
+      if (level === "region") map.removeLayer(districtLines);
+      else map.addLayer(districtLines);
+    }
+    document.body.dataset.tpLevel = level;
+    if (levelSelect) levelSelect.value = level;
+    report();
+    return level;
+  };
+  let levelSelect = null;
+  if (D.levels) {
+    const LevelSwitch = L_.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        const box = L_.DomUtil.create("div", "leaflet-bar tp-level");
+        const select = L_.DomUtil.create("select", "tp-level-select", box);
+        select.title = "colour by territory, district or region";
+        for (const key of ["territory", "district", "region"]) {
+          if (key !== "territory" && !D.levels[key]) continue;
+          const opt = document.createElement("option");
+          opt.value = key;
+          opt.textContent = "Colour by " + key;
+          select.appendChild(opt);
+        }
+        L_.DomEvent.on(select, "change", function () {
+          window.tpLevel(select.value);
+        });
+        L_.DomEvent.disableClickPropagation(box);
+        levelSelect = select;
+        return box;
+      },
+    });
+    new LevelSwitch().addTo(map);
+    document.body.dataset.tpLevel = level;
+  }
+
   // Status for tests and benchmarks, read back from the rendered DOM.
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
   const probeId = params.get("probe");
@@ -335,6 +398,8 @@ function tpInit(map, L_, refs) {
   function report() {
     status.dataset.ready = "1";
     status.dataset.view = view;
+    status.dataset.level = level;
+    status.dataset.districtLines = String(map.hasLayer(districtLines) ? districtLines.getLayers().length : 0);
     status.dataset.accounts = String(n);
     // Count what is on the map, not what was created.
     let onMarkers = 0;
@@ -383,6 +448,7 @@ function tpInit(map, L_, refs) {
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
   // path as a user's click.
   if (params.get("view") === "before") buttons.before.click();
+  if (params.get("level")) window.tpLevel(params.get("level"));
   report();
   status.dataset.initMs = String(Math.round(performance.now() - t0));
   if (probe >= 0 && params.get("popup") === "1") openPopup(layers[probe]);
