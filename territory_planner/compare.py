@@ -6,6 +6,8 @@ accounts present in only one plan appear in ``moves.csv`` with an empty rep on t
 
 Outputs (written atomically into one folder):
     moves.csv            plan_a, plan_b, account_id, rep_a, rep_b, potential, workload[, pipeline]
+                         [, district_a, district_b when a plan has districts]
+    district_moves.csv   (plans with districts) accounts and measures moving from one district to another
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
     plans.csv            one row per plan: status, objective, gap, max deviation, moved share
@@ -104,7 +106,25 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
+    for plan, side in ((a, "a"), (b, "b")):  # the district of each side's rep, when a plan has districts
+        if "district" in a.territories or "district" in b.territories:
+            district = (
+                plan.territories.set_index("rep_id")["district"] if "district" in plan.territories else {}
+            )
+            out[f"district_{side}"] = out[f"rep_{side}"].map(district).fillna("").astype(str)
     return out.reset_index(drop=True)
+
+
+def district_moves(moves: pd.DataFrame) -> pd.DataFrame:
+    """Moves between districts: per (plan pair, district_a, district_b) the accounts and measures."""
+    if "district_a" not in moves:
+        return pd.DataFrame()
+    cross = moves[moves["district_a"] != moves["district_b"]]
+    keys = ["plan_a", "plan_b", "district_a", "district_b"]
+    out = cross.groupby(keys, sort=True).agg(
+        accounts=("account_id", "size"), **{m: (m, "sum") for m in MEASURES}
+    )
+    return out.reset_index()
 
 
 def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame) -> pd.DataFrame:
@@ -206,6 +226,11 @@ def _table(frame: pd.DataFrame, title: str) -> str:
     return f"<h2>{html.escape(title)}</h2>\n{body}"
 
 
+def _district_table(moves: pd.DataFrame) -> str:
+    table = district_moves(moves)
+    return "" if table.empty and "district_a" not in moves else _table(table, "Moves between districts")
+
+
 def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
     labels = [p.label for p in comparison.plans]
     frames = "".join(
@@ -241,7 +266,7 @@ th {{ background: #f4f4f4; }}
 {_table(comparison.overview, "Plans")}
 {_table(comparison.statement, "Gains and losses per rep")}
 {_table(comparison.balance, "Balance side by side")}
-{_table(moves_shown, f"Moved accounts ({len(comparison.moves):,})")}{note}
+{_district_table(comparison.moves)}{_table(moves_shown, f"Moved accounts ({len(comparison.moves):,})")}{note}
 </body></html>
 """
 
@@ -251,6 +276,8 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     comparison = compare_plans([Path(p) for p in paths])
     with staged_output_dir(Path(out), force=force) as stage:
         write_csv(comparison.moves, stage / "moves.csv")
+        if "district_a" in comparison.moves:
+            write_csv(district_moves(comparison.moves), stage / "district_moves.csv")
         write_csv(comparison.statement, stage / "rep_statement.csv")
         write_csv(comparison.balance, stage / "balance.csv")
         write_csv(comparison.overview, stage / "plans.csv")

@@ -114,3 +114,27 @@ def test_map_level_switch_in_the_browser(grid_plan: Path, tmp_path: Path) -> Non
     assert b > r  # a blue shade, like West
     px = status["district"]["probe-pixel"].split(",")
     assert (int(px[0]), int(px[1]), int(px[2])) == (0x4E, 0x79, 0xA7)  # drawn on the canvas
+
+
+def test_compare_shows_moves_between_districts(grid_plan: Path, tmp_path: Path) -> None:
+    a, r = write_grid(tmp_path)
+    free = tmp_path / "free"
+    res = CliRunner().invoke(
+        main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(free), *FLAGS]
+    )
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["compare", str(free), str(grid_plan), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    moves = pd.read_csv(tmp_path / "cmp" / "moves.csv", keep_default_na=False)
+    cross = moves[moves["district_a"] != moves["district_b"]]
+    # the quadrants put 32 potential in West; the district band (18 to 22) moves at least 10 of it east
+    west_out = cross[cross["district_a"] == "West"]["potential"].sum()
+    east_out = cross[cross["district_a"] == "East"]["potential"].sum()
+    assert west_out - east_out >= 10.0
+    table = pd.read_csv(tmp_path / "cmp" / "district_moves.csv", keep_default_na=False)
+    assert set(zip(table["district_a"], table["district_b"], strict=True)) <= {
+        ("West", "East"),
+        ("East", "West"),
+    }
+    assert table["accounts"].sum() == len(cross)
+    assert "Moves between districts" in (tmp_path / "cmp" / "compare.html").read_text()
