@@ -200,7 +200,11 @@ def solve(
         )
     spec = build_spec(problem, options, lat, lon)
     # with --contiguous the base plan gets its share and the contiguity cuts the rest
-    base_budget = budget.child("base_plan") if options.contiguous and budget.limited else budget
+    base_budget = (
+        budget.child("base_plan")
+        if (options.contiguous or options.district_contiguous) and budget.limited
+        else budget
+    )
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -216,8 +220,9 @@ def solve(
         progress=progress,
         current_unit_rep=cur_unit,
     )
-    contiguity_info = None
-    if options.contiguous:
+    contiguity_info = district_info = None
+    adj = None
+    if options.contiguous or options.district_contiguous:
         from territory_planner.geo import planning
 
         adj = planning.unit_adjacency(
@@ -228,6 +233,10 @@ def solve(
             bridge=options.bridge_islands,
             areas=joined,
         )
+    if options.contiguous:
+        from territory_planner.geo import planning
+
+        assert adj is not None
         unit_rep, result, contiguity_info = planning.make_contiguous(
             spec,
             adj,
@@ -241,6 +250,24 @@ def solve(
             seed=options.seed,
             threads=threads,
             progress=progress,
+        )
+    if options.district_contiguous:
+        from territory_planner.geo import planning
+        from territory_planner.geo.districts import make_districts_contiguous
+
+        assert adj is not None
+        unit_rep, result, district_info = make_districts_contiguous(
+            spec,
+            adj,
+            unit_rep,
+            result,
+            backend,
+            centre=planning.home_units(spec, lat, lon),
+            time_limit=max(budget.remaining(), 1.0),
+            gap=options.gap,
+            seed=options.seed,
+            threads=threads,
+            territories_too=options.contiguous,
         )
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
@@ -268,6 +295,8 @@ def solve(
 
     hierarchy_info = level_outputs.summary_block(territories, options, {})
     if hierarchy_info is not None:
+        if district_info is not None and "district" in hierarchy_info:
+            hierarchy_info["district"].update(district_info)
         summary["hierarchy"] = hierarchy_info
     units = None
     if joined is not None or inputs.geometry is not None:

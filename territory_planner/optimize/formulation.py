@@ -44,6 +44,11 @@ class Cut:
     rep: int
     unit: int
     neighbours: tuple[int, ...]
+    reps: tuple[int, ...] = ()  # a district cut: every x is the sum over these reps' columns
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        return self.reps or (self.rep,)
 
 
 @dataclass
@@ -228,16 +233,18 @@ def add_cuts(b: _Builder, cuts: list[Cut], fixed_rep: np.ndarray) -> None:
     }
     for n, cut in enumerate(cuts):
         j = cut.rep
-        rhs = float(sum(1 for k in cut.neighbours if fixed_rep[k] == j))
-        rhs -= 1.0 if fixed_rep[cut.unit] == j else 0.0
+        group = set(cut.members)
+        rhs = float(sum(1 for k in cut.neighbours if fixed_rep[k] in group))
+        rhs -= 1.0 if fixed_rep[cut.unit] in group else 0.0
         terms: list[tuple[pulp.LpVariable, float]] = []
-        c = col.get((cut.unit, j))
-        if c is not None:
-            terms.append((b.x[c], 1.0))
-        for k in cut.neighbours:
-            ck = col.get((int(k), j))
-            if ck is not None:
-                terms.append((b.x[ck], -1.0))
+        for r in cut.members:
+            c = col.get((cut.unit, r))
+            if c is not None:
+                terms.append((b.x[c], 1.0))
+            for k in cut.neighbours:
+                ck = col.get((int(k), r))
+                if ck is not None:
+                    terms.append((b.x[ck], -1.0))
         if not terms and rhs >= 0:
             continue
         b.add(
@@ -351,9 +358,10 @@ class RowIndex:
                 ix.budget = r
             elif fam == "contig" and cuts is not None:
                 cut = cuts[info.cut]
-                ix.cut_terms.setdefault((cut.unit, cut.rep), []).append((r, 1.0))
-                for k in cut.neighbours:
-                    ix.cut_terms.setdefault((int(k), cut.rep), []).append((r, -1.0))
+                for j in cut.members:
+                    ix.cut_terms.setdefault((cut.unit, j), []).append((r, 1.0))
+                    for k in cut.neighbours:
+                        ix.cut_terms.setdefault((int(k), j), []).append((r, -1.0))
         ix.grp_lo, ix.grp_hi = hierarchy.row_index(spec.groups, form.rows, m)
         return ix
 

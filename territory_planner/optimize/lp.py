@@ -108,8 +108,9 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
     if spec.rep_budget_share is not None and duals.keep.any():
         rc -= spec.stay * duals.keep[None, :]
     for cut, y in duals.cuts:  # row x[i,j] - sum_k x[k,j] <= 0, rhs 0: no constant term
-        rc[cut.unit, cut.rep] -= y
-        rc[list(cut.neighbours), cut.rep] += y
+        for j in cut.members:  # one rep, or every rep of a district (district contiguity)
+            rc[cut.unit, j] -= y
+            rc[list(cut.neighbours), j] += y
     rc = np.where(spec.allowed, rc, np.inf)
     const = float((spec.lower * duals.bal_lo).sum() + (spec.upper * duals.bal_hi).sum())
     const += hierarchy.constant(spec.groups, duals.grp_lo, duals.grp_hi)
