@@ -208,18 +208,31 @@ def solve(
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
-    unit_rep, result = pipeline.solve(
-        spec,
-        backend,
-        budget=base_budget,
-        gap=options.gap,
-        seed=options.seed,
-        threads=threads,
-        candidates=options.candidates,
-        relax=options.relax,
-        progress=progress,
-        current_unit_rep=cur_unit,
-    )
+    solve_kw: dict[str, Any] = {
+        "gap": options.gap,
+        "seed": options.seed,
+        "threads": threads,
+        "candidates": options.candidates,
+        "relax": options.relax,
+        "progress": progress,
+        "current_unit_rep": cur_unit,
+    }
+    design_info = None
+    if options.design_districts:
+        from territory_planner.design_flow import design_districts
+
+        problem, spec, unit_rep, result, design_info = design_districts(
+            problem,
+            spec,
+            lambda pr: build_spec(pr, options, lat, lon),
+            options.group_tolerance()["district"],
+            options.design_districts,
+            backend,
+            base_budget,
+            solve_kw,
+        )
+    else:
+        unit_rep, result = pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
     contiguity_info = district_info = None
     adj = None
     if options.contiguous or options.district_contiguous:
@@ -297,6 +310,8 @@ def solve(
     if hierarchy_info is not None:
         if district_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"].update(district_info)
+        if design_info is not None and "district" in hierarchy_info:
+            hierarchy_info["district"]["design"] = design_info
         summary["hierarchy"] = hierarchy_info
     units = None
     if joined is not None or inputs.geometry is not None:
