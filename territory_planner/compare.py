@@ -108,8 +108,9 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
     for plan, side in ((a, "a"), (b, "b")):  # the district of each side's rep, when a plan has districts
         if "district" in a.territories or "district" in b.territories:
-            district = (
-                plan.territories.set_index("rep_id")["district"] if "district" in plan.territories else {}
+            t = plan.territories
+            district: dict[str, str] = (
+                dict(zip(t["rep_id"], t["district"].astype(str), strict=True)) if "district" in t else {}
             )
             out[f"district_{side}"] = out[f"rep_{side}"].map(district).fillna("").astype(str)
     return out.reset_index(drop=True)

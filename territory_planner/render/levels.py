@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from territory_planner.render.palette import PALETTE, assign_colours
 
@@ -33,7 +34,7 @@ def rep_groups(territories: pd.DataFrame, level: str) -> tuple[list[int], list[s
 
 
 def level_payload(
-    territories: pd.DataFrame, lat: Sequence[float], lon: Sequence[float], account_rep: Sequence[int]
+    territories: pd.DataFrame, lat: ArrayLike, lon: ArrayLike, account_rep: Sequence[int]
 ) -> dict[str, Any] | None:
     """{level: {"names", "of" (per rep), "color" (per group)}} for the levels the plan has."""
     out: dict[str, Any] = {}
