@@ -42,7 +42,7 @@ def level_frame(
 
 def _labels(territories: pd.DataFrame, level: str) -> pd.Series:
     """The level's labels as stripped text ('' for an empty or missing cell)."""
-    out: pd.Series = territories[level].fillna("").astype(str).str.strip()
+    out: pd.Series = territories[level].astype(object).fillna("").astype(str).str.strip()
     return out.where(out.str.lower() != "nan", "")
 
 
