@@ -118,6 +118,39 @@ def test_balance_search_turns_an_lp_rounding_into_a_plan(tmp_path: Path) -> None
     assert spec.allowed[np.arange(len(worse)), worse].all()
 
 
+def test_a_rep_far_from_every_account_gets_candidates_worth_its_band(tmp_path: Path) -> None:
+    """One rep's home is an island far from all accounts (the nearest-k candidates of every account
+    miss it): its cheapest accounts worth its band are candidates, so the search can fill it."""
+    rng = np.random.default_rng(3)
+    accounts = [
+        {
+            "account_id": f"A{i}",
+            "lat": float(rng.uniform(33, 43)),
+            "lon": float(rng.uniform(-100, -80)),
+            "potential": float(rng.uniform(50, 150)),
+            "workload": 1,
+        }
+        for i in range(240)
+    ]
+    reps = [{"rep_id": f"R{j}", "lat": 38.0, "lon": float(-98 + 3 * j)} for j in range(5)]
+    reps.append({"rep_id": "ISLAND", "lat": 21.3, "lon": -157.8})  # Honolulu
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.05)
+    island = list(problem.rep_ids).index("ISLAND")
+    cand = construct.candidate_reps(spec, 3)
+    near_only = np.zeros_like(cand)
+    near_only[np.arange(problem.n_units)[:, None], np.argpartition(spec.cost, 2, axis=1)[:, :3]] = True
+    assert not near_only[:, island].any()  # no account has the island among its 3 nearest reps
+    held = problem.unit_amount[cand[:, island]].sum(axis=0)
+    assert (held >= construct.REACH * spec.upper[:, island] - 1e-9).all()
+    plan, violation = construct.balance_search(
+        spec, construct.nearest_plan(spec), cand, deadline=time.perf_counter() + 30
+    )
+    assert violation == pytest.approx(0.0, abs=1e-9)
+    assert repair.feasible(spec, plan)
+    assert (plan == island).sum() > 0
+
+
 def test_todays_alignment_is_a_start_plan_when_it_satisfies_the_model(tmp_path: Path) -> None:
     """Two mirror-image clusters, each rep already holding its own: the alignment is balanced and
     optimal, the stage log shows it was taken, and nothing moves."""
@@ -274,3 +307,33 @@ def test_greedy_plan_fills_reps_without_exceeding_a_band(tmp_path: Path) -> None
     greedy_v = construct._State(spec, rows, plan).violation()
     nearest_v = construct._State(spec, rows, construct.nearest_plan(spec)).violation()
     assert greedy_v < nearest_v
+
+
+def test_without_the_lp_the_sampled_duals_give_a_bound_and_a_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large instance whose full LP fails (here: forced) still gets the sampled LP's duals: their
+    Lagrangian bound is valid for the full model, and the cheapest rep at those prices is the start."""
+    rng = np.random.default_rng(11)
+    n = lpmod.LARGE_UNITS + 500
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, n),
+        [{"rep_id": f"R{j}", "lat": 30.0 + 3 * (j % 5), "lon": -98.0 + 4 * (j // 5)} for j in range(10)],
+    )
+    real = lpmod.solve_lp
+
+    def full_lp_fails(spec, *args, **kw):  # type: ignore[no-untyped-def]
+        if spec.problem.n_units == n:
+            raise SolverError("the LP relaxation did not solve (forced by the test)")
+        return real(spec, *args, **kw)
+
+    monkeypatch.setattr(lpmod, "solve_lp", full_lp_fails)
+    out = api.solve(options_for(a, r, tolerance=0.05, time_limit=60, gap=0.01))
+    s = out.summary
+    assert any("sampled LP's duals" in note for note in s["notes"])
+    assert s["lower_bound"] is not None
+    assert 0 < s["lower_bound"] <= s["objective"] + 1e-6
+    assert s["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
+    construct_stage = next(st for st in s["stages"] if st["stage"] == "construct")
+    assert "sampled LP's prices" in construct_stage["outcome"]

@@ -44,6 +44,8 @@ BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured 
 SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
+SAMPLE_SHARE = 0.5  # of the LP's time, for the sampled LP whose duals pick the first pool
+IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
 Progress = Callable[[str], None]
 
@@ -93,6 +95,7 @@ class Run:
     lp: lpmod.LpResult | None = None
     moved_lp: lpmod.LpResult | None = None  # the least-moved-potential LP (with a disruption budget)
     partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
+    estimate: lpmod.Duals | None = None  # duals of a sampled LP (large instances): prices without an LP
     proven: bool = False
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -292,8 +295,18 @@ def stage_lp(run: Run) -> None:
         try:
             lp = _solve_lp(run, lp_deadline)
         except SolverError as err:  # no LP at all: the other stages still look for a plan
-            run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
-            run.outcome(f"failed: {err}")
+            if run.estimate is None:
+                run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
+                run.outcome(f"failed: {err}")
+                return
+            # the sampled LP's duals still give a valid (Lagrangian) bound on the full model
+            _, bound = lpmod.lagrangian(spec, run.estimate)
+            run.raise_bound(bound)
+            run.notes.append(
+                f"the LP relaxation did not solve ({err}); the lower bound is the Lagrangian bound of "
+                "the sampled LP's duals"
+            )
+            run.outcome(f"failed: {err}; Lagrangian bound {bound:,.1f} from the sampled LP's duals")
             return
         run.lp = lp
         if not lp.converged:
@@ -339,9 +352,10 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
             sample_units=max(2000, 40 * spec.problem.n_reps),
             seed=run.seed,
             threads=run.threads,
-            deadline=deadline,
+            deadline=time.perf_counter() + SAMPLE_SHARE * (deadline - time.perf_counter()),
             candidates=run.candidates,
         )
+        run.estimate = duals
         if duals is not None:
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
             # LP's support; one interior-point solve of that master replaces many simplex rounds
@@ -400,6 +414,17 @@ def stage_construct(run: Run) -> None:
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
+        elif run.estimate is not None:
+            # no LP, but prices from the sampled LP: each unit to its cheapest rep at those prices is
+            # close to balanced (that is what the prices are for), and its two best reps are candidates
+            rc, _ = lpmod.lagrangian(spec, run.estimate)
+            two = (
+                np.argpartition(rc, 1, axis=1)[:, :2]
+                if p.n_reps > 2
+                else np.tile(np.arange(p.n_reps), (p.n_units, 1))
+            )
+            extra[np.arange(p.n_units)[:, None], two] = True
+            start, origin = np.argmin(rc, axis=1).astype(np.int64), "the sampled LP's prices"
         else:
             start, origin = construct.greedy_plan(spec), "the capacity-aware nearest reps"
         if run.current_unit_rep is not None:
@@ -412,6 +437,16 @@ def stage_construct(run: Run) -> None:
         plan, violation = construct.balance_search(spec, start, cand, deadline=first_end)
         found = run.offer(plan, "construct")
         best_plan, best_violation = plan, violation
+        if not found and run.lp is None and not _whole_affordable(run):
+            # no LP to round and no whole model to hand over: the search is the only way to a plan left,
+            # so it goes on from its best plan with the time the later stages could not use
+            run.progress("balancing search: no LP, so it keeps the time left")
+            plan, violation = construct.balance_search(
+                spec, best_plan, cand, deadline=run.budget.deadline - IMPROVE_RESERVE * run.budget.remaining()
+            )
+            found = run.offer(plan, "construct")
+            if violation < best_violation:
+                best_plan, best_violation = plan, violation
         # lumpy accounts: a rounding that broke a band by more than the LP's margin; an LP with bands
         # narrowed further leaves each rep more room to absorb a whole account
         # with a disruption budget, the least-moving LP's rounding starts from a plan that moves little
@@ -546,6 +581,18 @@ def _mend_partial(run: Run, partial: np.ndarray, deadline: float, abs_gap: float
     return False
 
 
+def _affordable_pairs(run: Run) -> int:
+    """Building the model takes time too: never more pairs than half the time left can build."""
+    return int(0.5 * run.budget.remaining() / BUILD_SECONDS_PER_PAIR)
+
+
+def _whole_affordable(run: Run) -> bool:
+    """Whether the whole-model stage has time to build its model (every pair when there is no LP)."""
+    affordable = _affordable_pairs(run)
+    n_pairs = int(run.spec.allowed.sum())
+    return not (affordable < 2 * run.spec.problem.n_units or (run.lp is None and affordable < n_pairs))
+
+
 def stage_whole(run: Run) -> None:
     """The whole model as one MIP with all the time left: every allowed pair when that is affordable,
     else the pairs the LP's reduced costs rank best for each unit (and its current and LP reps), with the
@@ -556,9 +603,8 @@ def stage_whole(run: Run) -> None:
         return
     with run.stage("whole_model"):
         n_pairs = int(spec.allowed.sum())
-        # building the model takes time too: never more pairs than half the time left can build
-        affordable = int(0.5 * run.budget.remaining() / BUILD_SECONDS_PER_PAIR)
-        if affordable < 2 * p.n_units or (run.lp is None and affordable < n_pairs):
+        affordable = _affordable_pairs(run)
+        if not _whole_affordable(run):
             run.outcome(f"skipped: {run.budget.remaining():.1f}s left cannot build the model")
             return
         every = n_pairs <= min(WHOLE_MODEL_PAIRS, affordable)
