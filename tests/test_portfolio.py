@@ -337,3 +337,31 @@ def test_without_the_lp_the_sampled_duals_give_a_bound_and_a_start(
     assert s["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
     construct_stage = next(st for st in s["stages"] if st["stage"] == "construct")
     assert "sampled LP's prices" in construct_stage["outcome"]
+
+
+def test_whole_model_without_an_lp_keeps_the_cheapest_and_reaching_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No LP (it failed) and no plan from the search, on a model above the whole-model pair cap: the
+    whole model runs over each unit's cheapest reps and each rep's reaching units, and finds a plan
+    (it used to stop on an assertion). With no bound, the gap is said to be unknown."""
+    rng = np.random.default_rng(2)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 300),
+        [{"rep_id": f"R{j}", "lat": 32.0 + 2.5 * j, "lon": -98.0 + 3 * j} for j in range(6)],
+    )
+
+    def no_lp(*_args, **_kw):  # type: ignore[no-untyped-def]
+        raise SolverError("the LP relaxation did not solve (forced by the test)")
+
+    monkeypatch.setattr(lpmod, "solve_lp", no_lp)
+    monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
+    monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 900)  # below the 1,800 pairs of this model
+    out = api.solve(options_for(a, r, tolerance=0.1, time_limit=60, gap=0.01))
+    s = out.summary
+    assert s["plan_source"] == "whole_model"
+    whole = next(st for st in s["stages"] if st["stage"] == "whole_model")
+    assert "(pruned)" in whole["outcome"]
+    assert s["max_abs_dev_pct"]["potential"] <= 10.0 + 1e-6
+    assert any("gap is unknown" in note for note in s["notes"])

@@ -195,7 +195,7 @@ def sampled_duals(
     threads: int | None,
     deadline: float,
     candidates: int,
-) -> Duals | None:
+) -> tuple[Duals, bool] | None:
     """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
 
     On large instances these approximate the full LP's duals well (each rep's band is a sum over many
@@ -249,8 +249,8 @@ def sampled_duals(
             candidates=candidates,
         )
         if inner is not None:
-            pool = priced_candidates(sub, inner, 2, 2)
-            fixed = fix_clear_units(sub, inner, share=0.6)
+            pool = priced_candidates(sub, inner[0], 2, 2)
+            fixed = fix_clear_units(sub, inner[0], share=0.6)
     try:
         res = solve_lp(
             sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=8, fixed=fixed
@@ -258,7 +258,7 @@ def sampled_duals(
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
         log.warning("sampled LP failed", exc_info=True)
         return None
-    return res.duals
+    return res.duals, res.slack_total <= 1e-6
 
 
 def priced_candidates(

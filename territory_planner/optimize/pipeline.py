@@ -346,7 +346,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
         # large instance: duals from a sampled LP pick the pool and give a first bound; pricing over all
         # pairs then makes the LP exact
         run.progress("estimating duals on a sample of the accounts")
-        duals = lpmod.sampled_duals(
+        estimate = lpmod.sampled_duals(
             spec,
             run.backend,
             sample_units=max(2000, 40 * spec.problem.n_reps),
@@ -355,8 +355,11 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
             deadline=time.perf_counter() + SAMPLE_SHARE * (deadline - time.perf_counter()),
             candidates=run.candidates,
         )
-        run.estimate = duals
-        if duals is not None:
+        if estimate is not None:
+            duals, clean = estimate
+            # duals of a sampled LP that still needed slack price the slack, not the bands: they pick a
+            # pool but are no start plan
+            run.estimate = duals if clean else None
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
             # LP's support; one interior-point solve of that master replaces many simplex rounds
             pool = lpmod.priced_candidates(spec, duals, 2, 0, run.current_unit_rep)
@@ -587,10 +590,8 @@ def _affordable_pairs(run: Run) -> int:
 
 
 def _whole_affordable(run: Run) -> bool:
-    """Whether the whole-model stage has time to build its model (every pair when there is no LP)."""
-    affordable = _affordable_pairs(run)
-    n_pairs = int(run.spec.allowed.sum())
-    return not (affordable < 2 * run.spec.problem.n_units or (run.lp is None and affordable < n_pairs))
+    """Whether the whole-model stage has time to build a model with two reps per unit."""
+    return _affordable_pairs(run) >= 2 * run.spec.problem.n_units
 
 
 def stage_whole(run: Run) -> None:
@@ -611,16 +612,20 @@ def stage_whole(run: Run) -> None:
         if every:
             cols = spec.allowed.copy()
         else:
-            assert run.lp is not None
             k = max(2, min(p.n_reps, min(WHOLE_MODEL_PAIRS, affordable) // max(p.n_units, 1)))
-            d = repair.delta(run.lp, moves=False)
-            near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
-            cols = np.zeros_like(spec.allowed)
-            if near is None:
-                cols[:] = True
+            if run.lp is None:  # no reduced costs: the cheapest reps, and the reps that can fill a band
+                cols = construct.candidate_reps(spec, max(2, k // 2))
             else:
-                cols[np.arange(p.n_units)[:, None], near] = True
-            cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+                d = repair.delta(run.lp, moves=False)
+                near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
+                cols = np.zeros_like(spec.allowed)
+                if near is None:
+                    cols[:] = True
+                else:
+                    cols[np.arange(p.n_units)[:, None], near] = True
+                cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            if run.partial is not None:
+                cols[np.arange(p.n_units), run.partial] = True
             if run.current_unit_rep is not None:
                 ok = run.current_unit_rep >= 0
                 cols[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
