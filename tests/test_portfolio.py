@@ -365,3 +365,50 @@ def test_whole_model_without_an_lp_keeps_the_cheapest_and_reaching_pairs(
     assert "(pruned)" in whole["outcome"]
     assert s["max_abs_dev_pct"]["potential"] <= 10.0 + 1e-6
     assert any("gap is unknown" in note for note in s["notes"])
+
+
+def test_elastic_start_makes_any_assignment_feasible_for_the_elastic_model(tmp_path: Path) -> None:
+    from territory_planner.optimize import formulation
+
+    rng = np.random.default_rng(4)
+    accounts, reps = _clustered(rng, 120, 4)
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.02)
+    plan = construct.nearest_plan(spec)  # far from balanced: many rows need their slack
+    cols = construct.candidate_reps(spec, 3)
+    cols[np.arange(problem.n_units), plan] = True
+    col_unit, col_rep = np.nonzero(cols)
+    form = formulation.build(
+        spec, col_unit, col_rep, integer=True, elastic=True, slack_price=lpmod.slack_prices(spec)
+    )
+    values = formulation.elastic_start(form, (plan[col_unit] == col_rep).astype(float))
+    by_id = {id(v): values[i] for i, v in enumerate(form.variables)}
+    needed = 0
+    for con in form.constraints:
+        activity = sum(c * by_id[id(v)] for v, c in con.items()) + con.constant
+        if con.sense == formulation.GE:
+            assert activity >= -1e-6
+        elif con.sense == formulation.LE:
+            assert activity <= 1e-6
+        else:
+            assert activity == pytest.approx(0.0, abs=1e-6)
+    needed = int((values[form.n_cols :] > 1e-9).sum())
+    assert needed > 0  # the nearest plan breaks bands: the start leans on its slacks
+    assert not repair.feasible(spec, plan)
+
+
+def test_the_elastic_whole_model_turns_a_near_plan_into_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search leaves a near-plan (forced: it returns its start); the whole model's elastic form,
+    started from it, reaches zero violation."""
+    rng = np.random.default_rng(7)
+    accounts, reps = _clustered(rng, 240, 6)
+    a, r = _write(tmp_path, accounts, reps)
+    monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
+    monkeypatch.setattr(pipeline, "stage_round", lambda _run: None)
+    messages: list[str] = []
+    out = api.solve(options_for(a, r, tolerance=0.05, time_limit=20, gap=0.01), messages.append)
+    assert out.summary["plan_source"] == "whole_model"
+    assert any("elastic whole model" in m for m in messages)
+    assert out.summary["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6

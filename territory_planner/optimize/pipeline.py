@@ -44,6 +44,7 @@ BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured 
 SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
+ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
 SAMPLE_SHARE = 0.5  # of the LP's time, for the sampled LP whose duals pick the first pool
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
@@ -657,6 +658,12 @@ def stage_whole(run: Run) -> None:
             if run.offer(res.unit_rep, "whole_model"):
                 start = run.incumbent
                 run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
+        if run.incumbent is None and start is not None:
+            # a near-plan (a few band rows short) is no MIP start for the model, but it is one for the
+            # elastic model, whose heuristics then work from it towards zero violation
+            _elastic_whole(run, cols, start, time.perf_counter() + ELASTIC_SHARE * run.budget.remaining())
+            if run.incumbent is not None:
+                start = run.incumbent
         res = repair._solve_restricted(
             spec,
             run.backend,
@@ -684,6 +691,44 @@ def stage_whole(run: Run) -> None:
             if res.status == SolveStatus.OPTIMAL and run.source == "whole_model":
                 run.proven = True
         run.outcome(f"{res.status.value}, {int(cols.sum()):,} pairs" + ("" if every else " (pruned)"))
+
+
+def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: float) -> None:
+    """Phase 1 of the whole model: its elastic form (band rows may give, at a price) with the violation
+    as the only objective, started from the near-plan ``start``. Any solution with no violation left is
+    optimal for it, so HiGHS stops at the first plan; the plain model then improves that plan. Its bound
+    proves nothing about the plan's objective and is not used."""
+    from territory_planner.optimize import formulation
+
+    spec = dataclasses.replace(run.spec, cost=np.zeros_like(run.spec.cost), disruption_price=0.0)
+    col_unit, col_rep = np.nonzero(cols)
+    form = formulation.build(
+        spec,
+        col_unit,
+        col_rep,
+        integer=True,
+        elastic=True,
+        slack_price=lpmod.slack_prices(run.spec),
+        name="elastic",
+    )
+    warm = formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
+    out = run.backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=max(deadline - time.perf_counter(), 0.5),
+        gap=max(run.gap, OPTIMALITY_TOL),
+        seed=run.seed,
+        threads=run.threads,
+        start=warm,
+    )
+    if out.has_solution:
+        x = out.values[: form.n_cols] > 0.5
+        unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
+        unit_rep[col_unit[x]] = col_rep[x]
+        if (unit_rep >= 0).all() and run.offer(unit_rep, "whole_model"):
+            run.progress(f"plan found by the elastic whole model (phase 1): objective {run.upper:,.1f}")
 
 
 def stage_improve(run: Run) -> None:
