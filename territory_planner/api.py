@@ -86,7 +86,7 @@ def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
     """The reps table with the scenario's removed reps dropped and added reps appended (as raw text cells)."""
     from territory_planner.io.readers import read_table
 
-    frame = read_table(reps_path).frame
+    frame = read_table(reps_path, "reps").frame
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     unknown = sorted(set(options.reps_remove) - set(ids))
     if unknown:
@@ -234,6 +234,11 @@ def solve(
     )
     assignments = assignments_frame(problem, plan, inputs.accounts)
     territories = territories_frame(problem, plan, assignments)
+    if "crm_user_id" in inputs.reps.columns:  # the owners' CRM user ids, for `export --format salesforce`
+        owner = dict(
+            zip(inputs.reps["rep_id"], inputs.reps["crm_user_id"].fillna("").astype(str), strict=True)
+        )
+        territories["crm_user_id"] = territories["rep_id"].map(owner).fillna("").str.strip()
     summary = summary_dict(
         problem,
         spec,
@@ -292,8 +297,10 @@ def plan(
     force: bool = False,
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
-    """Solve and write the plan folder atomically (never overwriting a plan without ``force``)."""
+    """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
+    ``xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
@@ -312,5 +319,9 @@ def plan(
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
+        if xlsx:
+            from territory_planner.export.api import write_plan_workbook
+
+            write_plan_workbook(stage)
     output.out = Path(out)
     return output

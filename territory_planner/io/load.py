@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.readers import read_table
+from territory_planner.io.excel import relocate
+from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 
 
@@ -124,8 +125,9 @@ def load_inputs(
     problems: list[Problem] = []
     accounts = reps = pd.DataFrame()
     geometry = None
+    raw_a = raw_r = None
     try:
-        raw_a = read_table(accounts_path)
+        raw_a = read_table(accounts_path, "accounts")
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         if geometry is not None and not has_coords:
@@ -143,11 +145,9 @@ def load_inputs(
         problems += exc.problems
     try:
         if reps_frame is not None:
-            from territory_planner.io.readers import RawTable
-
             raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
         else:
-            raw_r = read_table(reps_path)
+            raw_r = read_table(reps_path, "reps")
         reps, found = parse_table(raw_r, REP_FIELDS)
         problems += found
         if not reps.empty:
@@ -185,6 +185,6 @@ def load_inputs(
                         f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
                     )
                 )
-    if problems:
-        raise InputError(problems)
+    if problems:  # tables read from workbooks: sheet, Excel row, column letter
+        raise InputError(relocate(problems, [t.excel for t in (raw_a, raw_r) if t is not None]))
     return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)

@@ -162,6 +162,8 @@ def parse_table(
     if problems:
         return pd.DataFrame(), problems
 
+    if table.excel is not None:  # what only the cell types show: numbers stored as text
+        problems += table.excel.cell_problems({f.name: f.kind for f in all_fields if f.name in raw.columns})
     out = pd.DataFrame(index=raw.index)
     for f in all_fields:
         if f.name in raw.columns:
