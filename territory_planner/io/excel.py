@@ -36,6 +36,7 @@ STORED_AS_TEXT = "a number stored as text; store it as a number (Excel: Convert 
 NUMBER_NOT_DATE = "a number where a date is expected; format the cell as a date"
 EXCEL_ERROR = "the cell holds the Excel error"
 _CELL_MESSAGES = (STORED_AS_TEXT, NUMBER_NOT_DATE, EXCEL_ERROR)
+_ROW_IN_MESSAGE = re.compile(r"\brow (\d+)\b")
 
 
 def column_letter(index: int) -> str:
@@ -71,13 +72,16 @@ class SheetLocation:
             return name
         return f"{self.letters[name]} ({name})"
 
+    def excel_row(self, row: int) -> int:
+        return int(self.rows[row - 1]) if 1 <= row <= len(self.rows) else row
+
     def locate(self, problem: Problem) -> Problem:
         if problem.file != self.source:
             return problem
-        row = problem.row
-        if row is not None and 1 <= row <= len(self.rows):
-            row = int(self.rows[row - 1])
-        return Problem(self.label, row, self.column(problem.column), problem.message, problem.value)
+        row = None if problem.row is None else self.excel_row(problem.row)
+        # messages that point at another row ("first seen on row 2") name it as Excel does too
+        message = _ROW_IN_MESSAGE.sub(lambda m: f"row {self.excel_row(int(m.group(1)))}", problem.message)
+        return Problem(self.label, row, self.column(problem.column), message, problem.value)
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ def load_inputs(
         problems += found
     except InputError as exc:
         problems += exc.problems
+    n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     try:
         if reps_frame is not None:
             raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
@@ -164,6 +165,7 @@ def load_inputs(
                 )
     except InputError as exc:
         problems += exc.problems
+    n_reps = len(problems)  # then the reps table's; every later problem is about the accounts
     # Cross-table checks run even when the per-table checks found problems, so that one run reports
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
@@ -185,6 +187,11 @@ def load_inputs(
                         f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
                     )
                 )
-    if problems:  # tables read from workbooks: sheet, Excel row, column letter
-        raise InputError(relocate(problems, [t.excel for t in (raw_a, raw_r) if t is not None]))
+    if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
+        sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, raw_r))
+        raise InputError(
+            relocate(problems[:n_accounts], [sheet_a])
+            + relocate(problems[n_accounts:n_reps], [sheet_r])
+            + relocate(problems[n_reps:], [sheet_a])
+        )
     return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)
