@@ -53,7 +53,6 @@ class _Styles:
         self.header = book.add_format(
             {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
         )
-        self.text = book.add_format({})
         self.quoted = book.add_format({"quote_prefix": True})
         self.date = book.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
         self.out_of_band = book.add_format({"bg_color": "#F8D7DA", "font_color": "#9C0006", "bold": True})
@@ -77,13 +76,11 @@ def _width(header: str, values: pd.Series) -> float:
 
 
 def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles) -> None:
-    """A text cell that stays text, even when its content looks like a formula."""
-    if value == "":
-        sheet.write_blank(row, col, None, styles.text)
-    elif value.startswith(_FORMULA_START):
+    """A text cell that stays text, even when its content looks like a formula (empty: no cell)."""
+    if value.startswith(_FORMULA_START):
         sheet.write_string(row, col, value, styles.quoted)
-    else:
-        sheet.write_string(row, col, value, styles.text)
+    elif value:
+        sheet.write_string(row, col, value)
 
 
 def write_frame(book: Any, styles: _Styles, name: str, frame: pd.DataFrame) -> Any:
@@ -98,10 +95,8 @@ def write_frame(book: Any, styles: _Styles, name: str, frame: pd.DataFrame) -> A
         elif pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
             fmt = styles.number(number_format(str(column)))
             for r, value in enumerate(series.astype(float).tolist(), start=1):
-                if math.isfinite(value):
+                if math.isfinite(value):  # a missing number is an empty cell
                     sheet.write_number(r, c, value, fmt)
-                else:
-                    sheet.write_blank(r, c, None, fmt)
         else:
             for r, text in enumerate(series.astype(str).tolist(), start=1):
                 write_text(sheet, r, c, text, styles)
@@ -177,8 +172,8 @@ def write_summary(book: Any, styles: _Styles, plan: PlanTables) -> None:
     for r, (item, value, fmt) in enumerate(summary_rows(plan), start=1):
         sheet.write_string(r, 0, item)
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            sheet.write_blank(r, 1, None)
-        elif isinstance(value, bool):
+            continue
+        if isinstance(value, bool):
             sheet.write_boolean(r, 1, value)
         elif isinstance(value, int | float):
             sheet.write_number(r, 1, float(value), styles.number(fmt or "General"))
