@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rows:,} rows x 10 columns (+{args.reps} reps); input workbook {size_mb:.1f} MB, "
         f"plan workbook {out_mb:.1f} MB; {dt.date.today()}"
     )
-    print("| step | seconds (best of %d) |" % args.repeat)
+    print(f"| step | seconds (best of {args.repeat}) |")
     print("|---|---:|")
     for name, seconds in rows:
         print(f"| {name} | {seconds:.2f} |")

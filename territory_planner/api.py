@@ -322,6 +322,6 @@ def plan(
         if xlsx:
             from territory_planner.export.api import write_plan_workbook
 
-            write_plan_workbook(stage)
+            write_plan_workbook(stage, Path(out))
     output.out = Path(out)
     return output

@@ -150,6 +150,7 @@ def test_summary_sheet_matches_summary_json(plan_dir: Path) -> None:
     assert items["owner changes (Moves sheet)"].value == 3
     assert items["proven optimal"].data_type == "b"
     assert items["plan date"].is_date
+    assert items["plan folder"].value == str(plan_dir)  # where the plan is, not its staging folder
 
 
 def test_changes_match_the_moves_sheet_and_the_assignments(plan_dir: Path, tmp_path: Path) -> None:
@@ -314,6 +315,20 @@ def test_existing_output_needs_force_and_is_replaced_atomically(plan_dir: Path, 
     assert res.exit_code == 0, res.output
     assert openpyxl.load_workbook(target).sheetnames[0] == "Summary"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.xlsx"]  # no temporary file left behind
+
+
+def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
+    res = run("export", str(plan_dir), "--format", "changes", "--out", str(tmp_path / "moves.csv"))
+    assert res.exit_code == 0, res.output
+    assert list(read_csv(tmp_path / "moves.csv").columns) == CHANGES_COLUMNS
+    res = run("export", str(plan_dir), "--format", "xlsx", "--out", str(tmp_path / "book"))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "book.xlsx").is_file()
+    assert run("export", str(plan_dir), "--format", "xlsx", "--out", str(tmp_path / "x.csv")).exit_code == 2
+    assert (
+        run("export", str(plan_dir), "--format", "salesforce", "--out", str(tmp_path / "s.csv")).exit_code
+        == 2
+    )
 
 
 def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ replaced, so bad input never leaves a half-written output; an existing output is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import tempfile
@@ -71,8 +72,8 @@ def write_csv_files(folder: Path, frames: dict[str, pd.DataFrame], force: bool) 
 
 
 def export_workbook(plan: PlanTables, out: Path, *, force: bool = False) -> list[Path]:
-    if out.suffix.lower() != ".xlsx":
-        out = out.with_name(out.name + ".xlsx") if out.suffix == "" else out
+    if out.suffix == "":
+        out = out.with_name(out.name + ".xlsx")
     _refuse_existing([out], force)
     atomic_write_file(out, lambda tmp: write_workbook(plan, tmp))
     return [out]
@@ -101,7 +102,10 @@ def export_plan(
     if fmt == "xlsx":
         return export_workbook(plan, out, force=force)
     if fmt == "changes":
-        return write_csv_files(out, {"changes.csv": crm_files.changes_frame(plan, effective_date)}, force)
+        changes = crm_files.changes_frame(plan, effective_date)
+        if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv
+            return write_csv_files(out.parent, {out.name: changes}, force)
+        return write_csv_files(out, {"changes.csv": changes}, force)
     roster = None
     if reps is not None:
         from territory_planner.io.readers import read_table
@@ -119,9 +123,12 @@ def export_plan(
     return write_csv_files(out, frames, force)
 
 
-def write_plan_workbook(plan_dir: Path) -> Path:
-    """``plan.xlsx`` inside a (staged) plan folder: ``plan --xlsx`` and the demo."""
+def write_plan_workbook(plan_dir: Path, final_dir: Path | None = None) -> Path:
+    """``plan.xlsx`` inside a plan folder (``plan --xlsx``, the demo); ``final_dir`` is where a staged
+    folder will end up, the folder the workbook names."""
     path = Path(plan_dir) / WORKBOOK_NAME
     plan = read_plan_tables(plan_dir)
+    if final_dir is not None:
+        plan = dataclasses.replace(plan, folder=Path(final_dir))
     atomic_write_file(path, lambda tmp: write_workbook(plan, tmp))
     return path

@@ -56,7 +56,8 @@ def export_command(
     \b
     Formats:
       xlsx        one workbook: Summary, Territories, Assignments, Moves (and Districts)
-      changes     OUT/changes.csv: account_id, name, from_rep, to_rep, effective_date, reason
+      changes     OUT/changes.csv (or OUT itself when it ends in .csv): account_id, name, from_rep,
+                  to_rep, effective_date, reason
       salesforce  OUT/Account_OwnerId_update.csv (Id, OwnerId) for the accounts that change owner,
                   OUT/Territory2.csv and OUT/ObjectTerritory2Association.csv (one per account)
                   for Enterprise Territory Management
@@ -69,6 +70,10 @@ def export_command(
       territory-planner export plans/base --format salesforce --out sf --force \\
           --sf-territory-ids territory2_ids.csv
     """
+    if fmt == "xlsx" and out.suffix.lower() not in ("", ".xlsx"):
+        raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
+    if fmt == "salesforce" and out.suffix.lower() == ".csv":
+        raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
     written = export_plan(
         plan_dir,
         fmt,
