@@ -236,3 +236,16 @@ def test_plan_from_bad_xlsx_prints_the_usual_table_and_exits_1(tmp_path: Path) -
         [f"{book} (sheet 'accounts')", "4", "D (potential)", "1,000"]
     ]
     assert not (out / "assignments.csv").exists()
+
+
+def test_crm_table_in_both_formats_is_ambiguous(tmp_path: Path) -> None:
+    rows = [["rep_id", "date", "selling_hours", "total_hours"], ["R1", dt.date(2026, 1, 5), 6, 8]]
+    write_book(tmp_path / "time_log.xlsx", {"time_log": rows})
+    pd.DataFrame([rows[1]], columns=rows[0]).to_csv(tmp_path / "time_log.csv", index=False)
+    with pytest.raises(InputError) as exc:
+        load_crm(tmp_path)
+    assert "time_log.csv and time_log.xlsx both exist" in exc.value.problems[0].message
+    (tmp_path / "time_log.csv").unlink()
+    time_log = load_crm(tmp_path).get("time_log")
+    assert time_log is not None
+    assert time_log["selling_hours"].tolist() == [6.0]
