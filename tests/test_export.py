@@ -89,6 +89,10 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def export(plan: Path, fmt: str, out: Path, *options: str) -> Result:
+    return run("export", str(plan), "--format", fmt, "--out", str(out), *options)
+
+
 def sheet_frame(book: openpyxl.Workbook, name: str) -> pd.DataFrame:
     rows = list(book[name].iter_rows(values_only=True))
     return pd.DataFrame(rows[1:], columns=rows[0])
@@ -154,7 +158,7 @@ def test_summary_sheet_matches_summary_json(plan_dir: Path) -> None:
 
 
 def test_changes_match_the_moves_sheet_and_the_assignments(plan_dir: Path, tmp_path: Path) -> None:
-    res = run("export", str(plan_dir), "--format", "changes", "--out", str(tmp_path / "handoff"))
+    res = export(plan_dir, "changes", tmp_path / "handoff")
     assert res.exit_code == 0, res.output
     changes = read_csv(tmp_path / "handoff" / "changes.csv")
     assert list(changes.columns) == CHANGES_COLUMNS
@@ -170,34 +174,15 @@ def test_changes_match_the_moves_sheet_and_the_assignments(plan_dir: Path, tmp_p
     assert set(changes["effective_date"]) == {manifest["started_at"][:10]}  # the plan's date
     assert changes.set_index("account_id").loc["A8", "reason"] == NEW_OWNER_REASON
     assert changes.set_index("account_id").loc["A5", "name"] == "'" + HYPERLINK  # CSV stays inert
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "changes",
-        "--out",
-        str(tmp_path / "handoff"),
-        "--effective-date",
-        "2027-01-01",
-        "--force",
-    )
+    res = export(plan_dir, "changes", tmp_path / "handoff", "--effective-date", "2027-01-01", "--force")
     assert res.exit_code == 0, res.output
     assert set(read_csv(tmp_path / "handoff" / "changes.csv")["effective_date"]) == {"2027-01-01"}
 
 
 def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "sf"
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(out),
-        "--sf-model-id",
-        "0MCxx0000000001",
-        "--sf-type-id",
-        "0M5xx0000000001",
+    res = export(
+        plan_dir, "salesforce", out, "--sf-model-id", "0MCxx0000000001", "--sf-type-id", "0M5xx0000000001"
     )
     assert res.exit_code == 0, res.output
     owners = read_csv(out / "Account_OwnerId_update.csv")
@@ -233,16 +218,7 @@ def test_salesforce_with_territory_ids_from_the_org(plan_dir: Path, tmp_path: Pa
     mapping = tmp_path / "territory2_ids.csv"
     pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(mapping, index=False)
     out = tmp_path / "sf"
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(out),
-        "--sf-territory-ids",
-        str(mapping),
-    )
+    res = export(plan_dir, "salesforce", out, "--sf-territory-ids", str(mapping))
     assert res.exit_code == 0, res.output
     associations = read_csv(out / "ObjectTerritory2Association.csv")
     assert set(associations["Territory2Id"]) == {ids["R1"], ids["R2"]}
@@ -252,16 +228,7 @@ def test_salesforce_with_territory_ids_from_the_org(plan_dir: Path, tmp_path: Pa
     pd.DataFrame({"DeveloperName": ["R1", "R2"], "Id": ["0MI000000000003AAA", "bad id"]}).to_csv(
         mapping, index=False
     )
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(tmp_path / "sf2"),
-        "--sf-territory-ids",
-        str(mapping),
-    )
+    res = export(plan_dir, "salesforce", tmp_path / "sf2", "--sf-territory-ids", str(mapping))
     assert res.exit_code == 1
     assert "not a Salesforce Id" in res.output
     assert not (tmp_path / "sf2").exists()
@@ -270,16 +237,7 @@ def test_salesforce_with_territory_ids_from_the_org(plan_dir: Path, tmp_path: Pa
 def test_territory_ids_missing_a_territory_is_refused(plan_dir: Path, tmp_path: Path) -> None:
     mapping = tmp_path / "ids.csv"
     pd.DataFrame({"DeveloperName": ["R1"], "Id": ["0MI000000000003AAA"]}).to_csv(mapping, index=False)
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(tmp_path / "sf"),
-        "--sf-territory-ids",
-        str(mapping),
-    )
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--sf-territory-ids", str(mapping))
     assert res.exit_code == 1
     assert "territory has no Id in the mapping file" in res.output
     assert "Region_East" in res.output
@@ -290,16 +248,7 @@ def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path:
     pd.DataFrame({"rep_id": ["R1", "R2"], "crm_user_id": ["005000000000009AAA", ""]}).to_csv(
         roster, index=False
     )
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(tmp_path / "sf"),
-        "--reps",
-        str(roster),
-    )
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--reps", str(roster))
     assert res.exit_code == 1
     assert "rep 'R2' gets accounts but has no crm_user_id" in res.output
 
@@ -307,28 +256,25 @@ def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path:
 def test_existing_output_needs_force_and_is_replaced_atomically(plan_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "plan.xlsx"
     target.write_bytes(b"previous")
-    res = run("export", str(plan_dir), "--format", "xlsx", "--out", str(target))
+    res = export(plan_dir, "xlsx", target)
     assert res.exit_code == 1
     assert "pass --force" in res.output
     assert target.read_bytes() == b"previous"
-    res = run("export", str(plan_dir), "--format", "xlsx", "--out", str(target), "--force")
+    res = export(plan_dir, "xlsx", target, "--force")
     assert res.exit_code == 0, res.output
     assert openpyxl.load_workbook(target).sheetnames[0] == "Summary"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.xlsx"]  # no temporary file left behind
 
 
 def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
-    res = run("export", str(plan_dir), "--format", "changes", "--out", str(tmp_path / "moves.csv"))
+    res = export(plan_dir, "changes", tmp_path / "moves.csv")
     assert res.exit_code == 0, res.output
     assert list(read_csv(tmp_path / "moves.csv").columns) == CHANGES_COLUMNS
-    res = run("export", str(plan_dir), "--format", "xlsx", "--out", str(tmp_path / "book"))
+    res = export(plan_dir, "xlsx", tmp_path / "book")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "book.xlsx").is_file()
-    assert run("export", str(plan_dir), "--format", "xlsx", "--out", str(tmp_path / "x.csv")).exit_code == 2
-    assert (
-        run("export", str(plan_dir), "--format", "salesforce", "--out", str(tmp_path / "s.csv")).exit_code
-        == 2
-    )
+    assert export(plan_dir, "xlsx", tmp_path / "x.csv").exit_code == 2
+    assert export(plan_dir, "salesforce", tmp_path / "s.csv").exit_code == 2
 
 
 def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: Path) -> None:
@@ -345,7 +291,7 @@ def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: P
             "potential_dev_pct": [0.0],
         }
     ).to_csv(copy / "districts.csv", index=False)
-    res = run("export", str(copy), "--format", "xlsx", "--out", str(tmp_path / "d.xlsx"))
+    res = export(copy, "xlsx", tmp_path / "d.xlsx")
     assert res.exit_code == 0, res.output
     book = openpyxl.load_workbook(tmp_path / "d.xlsx")
     assert book.sheetnames[-1] == "Districts"
@@ -361,7 +307,7 @@ def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_pa
     assignments.loc[3, "moved"] = "maybe"
     assignments.to_csv(copy / "assignments.csv", index=False)
     (copy / "territories.csv").unlink()
-    res = run("export", str(copy), "--format", "changes", "--out", str(tmp_path / "c"))
+    res = export(copy, "changes", tmp_path / "c")
     assert res.exit_code == 1
     assert "territories.csv" in res.output
     assert "not true/false" in res.output
