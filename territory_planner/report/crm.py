@@ -353,7 +353,7 @@ def load_crm(
     for name, path in paths.items():
         if not path.is_file():
             tables[name] = None
-            missing[name] = f"{SPECS[name].file} (or .xlsx) not found in {crm_dir.name}/"
+            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/ (nor {name}.xlsx)"
             continue
         raw = read_any_table(path, SPECS[name], SPECS[name].file, problems)
         if raw is None:
