@@ -177,6 +177,16 @@ def _cell_text(value: Any) -> tuple[str, int]:
     return str(value), TEXT
 
 
+def _column_text(values: tuple[Any, ...]) -> tuple[list[str], np.ndarray]:
+    """A column's text cells and Excel types (a column of text alone takes the fast path)."""
+    if all(type(v) is str for v in values):
+        return list(values), np.fromiter((v != "" for v in values), dtype=bool, count=len(values)).astype(
+            np.uint8
+        ) * np.uint8(TEXT)
+    pairs = [_cell_text(v) for v in values]
+    return [p[0] for p in pairs], np.fromiter((p[1] for p in pairs), dtype=np.uint8, count=len(pairs))
+
+
 def _header_names(header: list[Any]) -> list[str]:
     return [_cell_text(v)[0].strip() for v in header]
 
@@ -356,9 +366,7 @@ def read_sheet(
     cells: dict[str, list[str]] = {}
     kinds: dict[str, np.ndarray] = {}
     for j in keep:
-        pairs = [_cell_text(v) for v in columns[j]]
-        cells[header[j]] = [p[0] for p in pairs]
-        kinds[header[j].lower()] = np.fromiter((p[1] for p in pairs), dtype=np.uint8, count=len(pairs))
+        cells[header[j]], kinds[header[j].lower()] = _column_text(columns[j])
     frame = pd.DataFrame(cells, dtype=object)
     location = SheetLocation(source, shown, name, np.asarray(nonempty, dtype=np.int64) + top + 2, letters)
     lowered = frame.set_axis([c.lower() for c in frame.columns], axis=1)
