@@ -249,3 +249,12 @@ def test_crm_table_in_both_formats_is_ambiguous(tmp_path: Path) -> None:
     time_log = load_crm(tmp_path).get("time_log")
     assert time_log is not None
     assert time_log["selling_hours"].tolist() == [6.0]
+
+
+def test_empty_id_cell_is_named_as_empty(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts[3][0] = None
+    book = write_book(tmp_path / "ids.xlsx", {"accounts": accounts, "reps": reps})
+    with pytest.raises(InputError) as exc:
+        load_inputs(book, book)
+    assert problems_of(exc) == [(f"{book} (sheet 'accounts')", 4, "A (account_id)", "account_id is empty")]

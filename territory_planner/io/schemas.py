@@ -121,7 +121,7 @@ def _pandera_schema(fields: Iterable[Field], present: set[str]) -> pa.DataFrameS
 def _describe(check: str, field: Field) -> str:
     if check in _CHECK_TEXT:
         return f"{field.name} {_CHECK_TEXT[check]}"
-    if check == "non_empty":
+    if check == "non_empty" or check.startswith("str_length"):  # pandera may report the built-in name
         return f"{field.name} is empty"
     if check == "finite":
         return f"{field.name} must be a finite number"
