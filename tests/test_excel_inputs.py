@@ -258,3 +258,19 @@ def test_empty_id_cell_is_named_as_empty(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         load_inputs(book, book)
     assert problems_of(exc) == [(f"{book} (sheet 'accounts')", 4, "A (account_id)", "account_id is empty")]
+
+
+def test_adjacency_edge_list_from_xlsx(tmp_path: Path) -> None:
+    from territory_planner.geo.adjacency import read_edge_list
+
+    rows = [["u", "v"], ["A1", "A2"], ["A2", "A3"], ["A3", "A9"]]
+    book = write_book(tmp_path / "edges.xlsx", {"adjacency": rows})
+    with pytest.raises(InputError) as exc:
+        read_edge_list(book, ["A1", "A2", "A3"])
+    assert problems_of(exc) == [(f"{book} (sheet 'adjacency')", 4, "B (v)", "unknown unit id 'A9'")]
+    rows[3][1] = "A1"
+    adjacency = read_edge_list(write_book(tmp_path / "ok.xlsx", {"Sheet1": rows}), ["A1", "A2", "A3"])
+    csv_path = tmp_path / "edges.csv"
+    pd.DataFrame(rows[1:], columns=rows[0]).to_csv(csv_path, index=False)
+    from_csv = read_edge_list(csv_path, ["A1", "A2", "A3"])
+    assert (adjacency.u.tolist(), adjacency.v.tolist()) == (from_csv.u.tolist(), from_csv.v.tolist())
