@@ -208,39 +208,50 @@ def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
     assert by_account == dict(zip(assignments["account_id"], assignments["rep_id"], strict=True))
 
 
-def test_salesforce_with_territory_ids_from_the_org(plan_dir: Path, tmp_path: Path) -> None:
-    ids = {
-        "Region_East": "0MI000000000001AAA",
-        "Region_West": "0MI000000000002AAA",
-        "R1": "0MI000000000003AAA",
-        "R2": "0MI000000000004AAA",
-    }
-    mapping = tmp_path / "territory2_ids.csv"
-    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(mapping, index=False)
+def write_ids(path: Path, ids: dict[str, str]) -> Path:
+    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(path, index=False)
+    return path
+
+
+def test_salesforce_territories_are_loaded_in_rounds_with_the_orgs_ids(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """Round 1 names territories by DeveloperName; once the regions exist, round 2 creates the reps'
+    territories under the regions' Ids; once every territory exists, the associations use Ids."""
+    ids = {"Region_East": "0MI000000000001AAA", "Region_West": "0MI000000000002AAA"}
     out = tmp_path / "sf"
-    res = export(plan_dir, "salesforce", out, "--sf-territory-ids", str(mapping))
+    res = export(plan_dir, "salesforce", out, "--sf-territory-ids", str(write_ids(tmp_path / "ids.csv", ids)))
     assert res.exit_code == 0, res.output
-    associations = read_csv(out / "ObjectTerritory2Association.csv")
-    assert set(associations["Territory2Id"]) == {ids["R1"], ids["R2"]}
-    parents = read_csv(out / "Territory2.csv").set_index("DeveloperName")["ParentTerritory2Id"]
-    assert parents["R1"] == ids["Region_East"]
+    territories = read_csv(out / "Territory2.csv")
+    assert territories[["DeveloperName", "ParentTerritory2Id"]].values.tolist() == [
+        ["R1", ids["Region_East"]],
+        ["R2", ids["Region_West"]],
+    ]
+    assert not (out / "ObjectTerritory2Association.csv").exists()
+    assert "ObjectTerritory2Association.csv not written: 2 territories have no Id" in res.output
 
-    pd.DataFrame({"DeveloperName": ["R1", "R2"], "Id": ["0MI000000000003AAA", "bad id"]}).to_csv(
-        mapping, index=False
+    ids |= {"R1": "0MI000000000003AAA", "R2": "0MI000000000004AAA"}
+    res = export(
+        plan_dir,
+        "salesforce",
+        out,
+        "--force",
+        "--sf-territory-ids",
+        str(write_ids(tmp_path / "ids.csv", ids)),
     )
-    res = export(plan_dir, "salesforce", tmp_path / "sf2", "--sf-territory-ids", str(mapping))
-    assert res.exit_code == 1
-    assert "not a Salesforce Id" in res.output
-    assert not (tmp_path / "sf2").exists()
+    assert res.exit_code == 0, res.output
+    assert read_csv(out / "Territory2.csv").empty  # nothing left to create
+    associations = read_csv(out / "ObjectTerritory2Association.csv")
+    assignments = read_csv(plan_dir / "assignments.csv")
+    assert associations["Territory2Id"].tolist() == assignments["rep_id"].map(ids).tolist()
 
 
-def test_territory_ids_missing_a_territory_is_refused(plan_dir: Path, tmp_path: Path) -> None:
-    mapping = tmp_path / "ids.csv"
-    pd.DataFrame({"DeveloperName": ["R1"], "Id": ["0MI000000000003AAA"]}).to_csv(mapping, index=False)
+def test_territory_ids_file_is_validated(plan_dir: Path, tmp_path: Path) -> None:
+    mapping = write_ids(tmp_path / "ids.csv", {"R1": "0MI000000000003AAA", "R2": "bad id"})
     res = export(plan_dir, "salesforce", tmp_path / "sf", "--sf-territory-ids", str(mapping))
     assert res.exit_code == 1
-    assert "territory has no Id in the mapping file" in res.output
-    assert "Region_East" in res.output
+    assert "not a Salesforce Id" in res.output
+    assert not (tmp_path / "sf").exists()
 
 
 def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path: Path) -> None:

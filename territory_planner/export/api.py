@@ -27,6 +27,12 @@ FORMATS = ("xlsx", "changes", "salesforce")
 WORKBOOK_NAME = "plan.xlsx"
 
 
+@dataclasses.dataclass(frozen=True)
+class Exported:
+    paths: list[Path]  # the files written
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the planner still has to do
+
+
 def atomic_write_file(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` into a temporary file next to ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +55,8 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
     existing = [p for p in paths if p.exists()]
     if existing and not force:
         names = ", ".join(str(p) for p in existing)
-        raise OutputExistsError(f"{names} already exists; pass --force to replace it")
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise OutputExistsError(f"{names} already {verb}; pass --force to replace")
     for p in existing:
         if p.is_dir():
             raise OutputExistsError(f"{p} is a folder; give the path of a file to write")
@@ -90,8 +97,8 @@ def export_plan(
     reps: Path | None = None,
     sf_model_id: str = "",
     sf_type_id: str = "",
-) -> list[Path]:
-    """Write one hand-off format for the plan in ``plan_dir``; returns the files written.
+) -> Exported:
+    """Write one hand-off format for the plan in ``plan_dir``: the files written, and notes.
 
     ``fmt``: ``xlsx`` (``out`` is the workbook), ``changes`` or ``salesforce`` (``out`` is a folder).
     """
@@ -100,19 +107,19 @@ def export_plan(
     plan = read_plan_tables(plan_dir)
     out = Path(out)
     if fmt == "xlsx":
-        return export_workbook(plan, out, force=force)
+        return Exported(export_workbook(plan, out, force=force))
     if fmt == "changes":
         changes = crm_files.changes_frame(plan, effective_date)
         if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv
-            return write_csv_files(out.parent, {out.name: changes}, force)
-        return write_csv_files(out, {"changes.csv": changes}, force)
+            return Exported(write_csv_files(out.parent, {out.name: changes}, force))
+        return Exported(write_csv_files(out, {"changes.csv": changes}, force))
     roster = None
     if reps is not None:
         from territory_planner.io.readers import read_table
 
         roster = read_table(reps, "reps").frame
     mapping = crm_files.read_territory_ids(sf_territory_ids) if sf_territory_ids is not None else None
-    frames = crm_files.salesforce_frames(
+    frames, notes = crm_files.salesforce_frames(
         plan,
         roster=roster,
         territory_ids=mapping,
@@ -120,7 +127,12 @@ def export_plan(
         model_id=sf_model_id,
         type_id=sf_type_id,
     )
-    return write_csv_files(out, frames, force)
+    if not (sf_model_id and sf_type_id):
+        notes.append(
+            "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "
+            "(or fill the columns) before loading it"
+        )
+    return Exported(write_csv_files(out, frames, force), notes)
 
 
 def write_plan_workbook(plan_dir: Path, final_dir: Path | None = None) -> Path:

@@ -74,7 +74,7 @@ def export_command(
         raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
     if fmt == "salesforce" and out.suffix.lower() == ".csv":
         raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
-    written = export_plan(
+    exported = export_plan(
         plan_dir,
         fmt,
         out,
@@ -85,11 +85,7 @@ def export_command(
         sf_model_id=sf_model_id.strip(),
         sf_type_id=sf_type_id.strip(),
     )
-    for path in written:
+    for path in exported.paths:
         click.echo(f"wrote {path}")
-    if fmt == "salesforce" and not (sf_model_id and sf_type_id):
-        click.echo(
-            "note: Territory2.csv has no Territory2ModelId/Territory2TypeId; give --sf-model-id and "
-            "--sf-type-id (or fill the columns) before loading it",
-            err=True,
-        )
+    for note in exported.notes:
+        click.echo(f"note: {note}", err=True)

@@ -9,9 +9,11 @@
   territories when the plan has them, parents first), and ``ObjectTerritory2Association.csv``
   (ObjectId, Territory2Id, AssociationCause = Territory2Manual), one row per account.
 
-Before the territories exist in the org, territories are referred to by DeveloperName. Once they are
-loaded, export their Ids (DeveloperName, Id) and pass that file as ``sf_territory_ids``: Territory2Id and
-ParentTerritory2Id then hold the Ids the Data Loader needs.
+Before the territories exist in the org, territories are referred to by DeveloperName. Data Loader needs
+Ids, so territories are loaded in rounds: load the top level, export the Ids of what exists
+(DeveloperName, Id) and pass that file as ``sf_territory_ids``: Territory2.csv then lists only the
+territories still to create, with their parents' Ids, and once every territory has an Id the
+associations are written with Territory2Id = the Id.
 """
 
 from __future__ import annotations
@@ -164,20 +166,6 @@ def read_territory_ids(path: Path) -> dict[str, str]:
     return dict(zip(names, ids, strict=True))
 
 
-def _mapped(names: list[str], mapping: dict[str, str] | None, source: str) -> list[str]:
-    if mapping is None:
-        return names
-    missing = sorted({n for n in names if n and n not in mapping})
-    if missing:
-        raise InputError(
-            [
-                Problem(source, None, "DeveloperName", "territory has no Id in the mapping file", name)
-                for name in missing
-            ]
-        )
-    return [mapping[n] if n else "" for n in names]
-
-
 def salesforce_frames(
     plan: PlanTables,
     *,
@@ -186,33 +174,48 @@ def salesforce_frames(
     ids_source: str = "",
     model_id: str = "",
     type_id: str = "",
-) -> dict[str, pd.DataFrame]:
-    """The three Salesforce files, by file name."""
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The Salesforce files by file name, and notes for the planner.
+
+    With ``territory_ids`` (the territories already in the org), Territory2.csv lists only the
+    territories still to create, their parents by Id where the parent exists; the associations are
+    written once every rep's territory has an Id (until then a note says which are missing).
+    """
     owners = owner_ids(plan, roster)
     moves = plan.moves()
     owner = pd.DataFrame({"Id": moves["account_id"], "OwnerId": moves["to_rep"].map(owners)})
+    ids = territory_ids or {}
     tree, rep_territory = territory_tree(plan)
+    to_create = [t for t in tree if t.developer_name not in ids]
     territories = pd.DataFrame(
         {
-            "DeveloperName": [t.developer_name for t in tree],
-            "Name": [t.name for t in tree],
+            "DeveloperName": [t.developer_name for t in to_create],
+            "Name": [t.name for t in to_create],
             "Territory2ModelId": model_id,
             "Territory2TypeId": type_id,
-            "ParentTerritory2Id": _mapped([t.parent for t in tree], territory_ids, ids_source),
+            "ParentTerritory2Id": [ids.get(t.parent, t.parent) for t in to_create],
         },
         columns=TERRITORY_COLUMNS,
     )
-    target = plan.assignments["rep_id"].map(rep_territory).tolist()
-    associations = pd.DataFrame(
-        {
-            "ObjectId": plan.assignments["account_id"],
-            "Territory2Id": _mapped(target, territory_ids, ids_source),
-            "AssociationCause": ASSOCIATION_CAUSE,
-        },
-        columns=ASSOCIATION_COLUMNS,
-    )
-    return {
-        "Account_OwnerId_update.csv": owner[OWNER_COLUMNS],
-        "Territory2.csv": territories,
-        "ObjectTerritory2Association.csv": associations,
-    }
+    frames = {"Account_OwnerId_update.csv": owner[OWNER_COLUMNS], "Territory2.csv": territories}
+    notes: list[str] = []
+    target = plan.assignments["rep_id"].map(rep_territory)
+    missing = sorted(set(target) - set(ids)) if territory_ids is not None else []
+    if missing:
+        notes.append(
+            f"ObjectTerritory2Association.csv not written: {len(missing)} territories have no Id in "
+            f"{ids_source} yet ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); load "
+            "Territory2.csv, export the Ids again and re-run"
+        )
+    else:
+        frames["ObjectTerritory2Association.csv"] = pd.DataFrame(
+            {
+                "ObjectId": plan.assignments["account_id"],
+                "Territory2Id": target.map(lambda name: ids.get(name, name)),
+                "AssociationCause": ASSOCIATION_CAUSE,
+            },
+            columns=ASSOCIATION_COLUMNS,
+        )
+    if territory_ids is not None and any(t.parent and t.parent not in ids for t in to_create):
+        notes.append("Territory2.csv names parents still to create by DeveloperName: load it level by level")
+    return frames, notes
