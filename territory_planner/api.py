@@ -19,7 +19,11 @@ from territory_planner.io.writers import atomic_write_text, staged_output_dir, w
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
-from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.budget import (
+    OUTPUT_SECONDS_PER_ACCOUNT,
+    WORKBOOK_SECONDS_PER_ACCOUNT,
+    TimeBudget,
+)
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
@@ -153,14 +157,22 @@ def validate(options: PlanOptions) -> dict[str, Any]:
 
 
 def solve(
-    options: PlanOptions, progress: Progress = lambda _m: None, *, started: float | None = None
+    options: PlanOptions,
+    progress: Progress = lambda _m: None,
+    *,
+    started: float | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
-    reading) is when the command began: ``--time-limit`` counts from there, outputs included."""
+    reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
+    ``xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
-    budget = TimeBudget.for_command(options.time_limit, started=start, accounts=problem.n_accounts)
+    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if xlsx else 0.0)
+    budget = TimeBudget.for_command(
+        options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
+    )
     threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:
@@ -315,7 +327,7 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress, started=begin)
+    output = solve(options, progress, started=begin, xlsx=xlsx)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))

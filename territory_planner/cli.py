@@ -29,9 +29,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path)),
         click.option(
-            "--accounts",
-            type=click.Path(path_type=Path),
-            help="Accounts table (CSV/Parquet/Excel/GeoJSON/GPKG).",
+            "--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."
         ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
         click.option("--balance", help="Comma-separated measures to balance [default: potential,workload]."),
