@@ -412,3 +412,33 @@ def test_the_elastic_whole_model_turns_a_near_plan_into_a_plan(
     assert out.summary["plan_source"] == "whole_model"
     assert any("elastic whole model" in m for m in messages)
     assert out.summary["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
+
+
+def test_least_moved_lp_stops_once_the_budget_side_is_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget check only asks whether the least-moved LP value is above the budget: with a budget
+    far above it, column generation stops at the first master without slack under the budget; the
+    bound it returns is still a valid lower bound (below the converged LP value)."""
+    from territory_planner.optimize import proofs
+
+    rng = np.random.default_rng(9)
+    accounts, reps = _clustered(rng, 600, 12)
+    for i, acc in enumerate(accounts):
+        acc["current_rep"] = f"R{i % 12}"  # scattered: balancing must move a lot
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.05, max_moved_share=0.99)
+    backend = get_backend("highs")
+    monkeypatch.setattr(proofs, "WHOLE_LP_PAIRS", 1000)  # a pruned pool: column generation has rounds
+    test = proofs.dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    prices = proofs._least_moved_prices(spec)
+    full = proofs._proof_lp("t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1)
+    early = proofs._proof_lp(
+        "t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1, stop_at=spec.budget
+    )
+    assert full is not None
+    assert early is not None
+    assert full.converged
+    assert early.rounds < full.rounds
+    assert early.objective <= spec.budget + 1e-6
+    assert early.bound <= full.objective + 1e-6 * max(1.0, abs(full.objective))
