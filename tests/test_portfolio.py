@@ -423,9 +423,9 @@ def test_least_moved_lp_stops_once_the_budget_side_is_settled(
     from territory_planner.optimize import proofs
 
     rng = np.random.default_rng(9)
-    accounts, reps = _clustered(rng, 600, 12)
-    for i, acc in enumerate(accounts):
-        acc["current_rep"] = f"R{i % 12}"  # scattered: balancing must move a lot
+    accounts, reps = _clustered(rng, 1500, 30)
+    for i, acc in enumerate(accounts):  # a third of the accounts have a (scattered) current rep
+        acc["current_rep"] = f"R{i % 30}" if rng.random() < 0.3 else None
     a, r = _write(tmp_path, accounts, reps)
     _, problem, spec = _spec(a, r, tolerance=0.05, max_moved_share=0.99)
     backend = get_backend("highs")
