@@ -71,6 +71,7 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
         options.balance,
         departed_reps=set(options.reps_remove),
         reps_frame=reps_frame,
+        locks=options.locks,
     )
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None

@@ -261,6 +261,9 @@ def _register() -> None:
 
     main.add_command(compare_command)
     main.add_command(sweep_command)
+    from territory_planner.edit_cli import edit_command
+
+    main.add_command(edit_command)
 
 
 _register()

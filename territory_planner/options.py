@@ -42,6 +42,7 @@ class PlanOptions:
     contiguous: bool = False  # every territory one connected piece of the adjacency graph
     rook: bool = False  # rook adjacency (shared edge) instead of queen (shared point)
     bridge_islands: bool = False  # join disconnected pieces of the map to their nearest neighbour
+    locks: Path | None = None  # CSV account_id,rep_id laid over locked_rep (edit --rebalance writes one)
 
     def tol(self, measure: str) -> float:
         return float(self.tolerance.get(measure, self.tolerance.get("*", DEFAULT_TOLERANCE)))
@@ -60,7 +61,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
-PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas"}
+PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 
 
 def parse_tolerance(value: object, source: str) -> dict[str, float]:

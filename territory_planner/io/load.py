@@ -114,11 +114,13 @@ def load_inputs(
     measures: tuple[str, ...] = ("potential", "workload"),
     departed_reps: set[str] | None = None,
     reps_frame: pd.DataFrame | None = None,
+    locks: Path | None = None,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
     ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
     validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
+    ``locks`` (a CSV of account_id,rep_id) overrides ``locked_rep`` before the checks.
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
@@ -126,6 +128,10 @@ def load_inputs(
     geometry = None
     try:
         raw_a = read_table(accounts_path)
+        if locks is not None:
+            from territory_planner.io.locks import apply_locks
+
+            apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         if geometry is not None and not has_coords:

@@ -192,6 +192,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
             "geom": [encoded[k] for k in keep],
             "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
             "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
+            "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
         }
 
     pot = pd.Series(a["potential"], dtype=float)

@@ -141,6 +141,7 @@ def _read_territories(plan_dir: Path, problems: list[Problem]) -> pd.DataFrame |
     out["home_lon"] = _numbers(frame, TERRITORIES, "home_lon", problems, default=math.nan, lo=-180, hi=180)
     chosen = _booleans(frame, TERRITORIES, "home_chosen", problems)
     out["home_chosen"] = chosen if chosen is not None else False
+    out["capacity"] = _numbers(frame, TERRITORIES, "capacity", problems, default=1.0, lo=0)
     return out
 
 
@@ -172,7 +173,7 @@ def _read_assignments(plan_dir: Path, reps: set[str] | None, problems: list[Prob
     moved = _booleans(frame, ASSIGNMENTS, "moved", problems)
     derived = (out["current_rep"] != "") & (out["current_rep"] != out["rep_id"])
     out["moved"] = moved if moved is not None else derived
-    for col in ("reason", "name", "segment"):
+    for col in ("reason", "name", "segment", "locked_rep", "parent_id"):
         out[col] = frame[col].str.strip() if col in frame.columns else ""
     return out
 
