@@ -384,6 +384,7 @@ function tpEdit(ctx) {
     touchedReps.clear();
     for (const f of listeners) f("change", reps);
     save();
+    ctx.report(); // the status element (tests, benchmarks) describes the map as it now is
   }
 
   const api = {

@@ -31,6 +31,22 @@ function tpInit(map, L_, refs) {
   const rUnits = L_.canvas({ pane: "tpUnits", padding: 0.3 });
   const rLines = L_.canvas({ pane: "tpLines", padding: 0.3 });
   const rPoints = L_.canvas({ pane: "tpPoints", padding: 0.3, tolerance: 2 });
+  // The canvases are stacked and only the top one gets the mouse: the moved lines take none, and a
+  // click or hover that hits no point falls through to the area units below.
+  map.getPane("tpLines").style.pointerEvents = "none";
+  for (const name of ["_onClick", "_onMouseMove"]) {
+    const own = rPoints[name];
+    rPoints[name] = function (e) {
+      if (!rUnits._map) return own.call(this, e);
+      const p = map.mouseEventToLayerPoint(e);
+      let hit = false;
+      for (let o = this._drawFirst; o && !hit; o = o.next) {
+        hit = o.layer.options.interactive && o.layer._containsPoint(p);
+      }
+      if (hit || name === "_onMouseMove") own.call(this, e);
+      if (!hit) rUnits[name](e);
+    };
+  }
 
   function groupOf(rep) {
     return rep >= 0 && rep < nReps ? groups[rep] : other;

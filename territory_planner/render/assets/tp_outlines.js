@@ -84,6 +84,9 @@ function tpOutlines(ctx, model) {
       outlines.after.push([j, line]);
       if (after) ctx.groupOf(j).addLayer(line);
     }
+    const counts = {};
+    for (const o of outlines.after) counts[ctx.D.reps.id[o[0]]] = o[1].getLatLngs().length;
+    ctx.status.dataset.outlineSegments = JSON.stringify(counts);
     // Units moved between layers were drawn again last: keep every outline above the fills.
     if (after) for (const o of outlines.after) o[1].bringToFront();
   });
