@@ -89,7 +89,8 @@ def status(page: Any) -> dict[str, str]:
 
 def test_click_a_marker_choose_a_rep_and_the_table_follows(page: Any) -> None:
     editing(page)
-    assert page.is_visible("#tp-live") and not page.is_visible("#tp-legend .tp-scroll:not(#tp-live *)")
+    assert page.is_visible("#tp-live")
+    assert not page.is_visible("#tp-legend .tp-scroll:not(#tp-live *)")
     moved_lines = int(status(page)["movedLines"])
     click_account(page, "A1")
     assert page.evaluate("territoryPlanner.selection()") == ["A1"]
@@ -177,7 +178,8 @@ def test_a_locked_account_is_refused_with_its_reason(page: Any) -> None:
     page.select_option("#tp-edit-rep", "R1")
     page.click("#tp-edit-assign")
     msg = page.locator("#tp-edit-msg")
-    assert "locked to R3" in msg.inner_text() and "Nothing was changed" in msg.inner_text()
+    assert "locked to R3" in msg.inner_text()
+    assert "Nothing was changed" in msg.inner_text()
     assert "tp-refused" in (msg.get_attribute("class") or "")
     assert page.is_visible("#tp-edit-msg")
     assert page.evaluate("territoryPlanner.edits()") == []
@@ -219,7 +221,8 @@ def test_reload_keeps_the_edits_of_this_plan_only(page: Any, maps: dict[str, str
 def test_the_api_is_the_same_model(page: Any) -> None:
     tp = "territoryPlanner"
     totals = page.evaluate(f"{tp}.totals()")
-    assert totals["R1"]["accounts"] == 3 and totals["R1"]["potential"] == 230_000
+    assert totals["R1"]["accounts"] == 3
+    assert totals["R1"]["potential"] == 230_000
     assert totals["R1"]["potential_dev_pct"] == pytest.approx(100 * (230_000 - TARGET_POT) / TARGET_POT)
     # refused: nothing changes
     assert page.evaluate(f"{tp}.assign(['A7'], 'R1')") is False
@@ -233,7 +236,8 @@ def test_the_api_is_the_same_model(page: Any) -> None:
         {"account_id": "A5", "from_rep": "R2", "to_rep": "R3"},
     ]
     after = page.evaluate(f"{tp}.totals()")
-    assert after["R3"]["accounts"] == 4 and after["R3"]["potential"] == 310_000
+    assert after["R3"]["accounts"] == 4
+    assert after["R3"]["potential"] == 310_000
     assert after["R2"]["workload"] == 22 - 15
     assert page.evaluate(f"{tp}.exportEdits()") == "account_id,rep_id\nA4,R3\nA5,R3\n"
     # the buttons' table shows what the API did

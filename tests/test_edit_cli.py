@@ -87,7 +87,8 @@ def test_edits_applied_as_they_are_make_a_manual_plan(base: Path, tmp_path: Path
     assert dict(zip(a["account_id"], a["rep_id"], strict=True)) == {
         acc: rep_of.get(acc, rep) for acc, rep in zip(a0["account_id"], a0["rep_id"], strict=True)
     }
-    assert s["status"] == "manual" and s["proven_optimal"] is False
+    assert s["status"] == "manual"
+    assert s["proven_optimal"] is False
     assert s["objective"] == pytest.approx(by_hand_objective(a0, rep_of), rel=1e-9)
     assert s["lower_bound"] == s0["lower_bound"]
     assert s["gap"] == pytest.approx((s["objective"] - s0["lower_bound"]) / s["objective"])
@@ -142,7 +143,8 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
     rep = dict(zip(a["account_id"], a["rep_id"], strict=True))
     locked = dict(zip(a["account_id"], a["locked_rep"], strict=True))
     for acc, to in moves:
-        assert rep[acc] == to and locked[acc] == to
+        assert rep[acc] == to
+        assert locked[acc] == to
     assert s["status"] in ("optimal", "feasible")
     for m in ("potential", "workload"):  # the planner rebalanced the rest: every band holds
         assert t[f"{m}_dev_pct"].abs().max() <= 10 + 1e-6
@@ -181,7 +183,8 @@ def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
     out.mkdir()
     (out / "keep.txt").write_text("previous", encoding="utf-8")
     code, output = run(str(base), "--edits", str(edits), "--out", str(out))
-    assert code == 1 and "--force" in output
+    assert code == 1
+    assert "--force" in output
     assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
     code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")
     assert code == 0, output
