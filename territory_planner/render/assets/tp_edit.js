@@ -384,7 +384,10 @@ function tpEdit(ctx) {
     touchedReps.clear();
     for (const f of listeners) f("change", reps);
     save();
-    ctx.report(); // the status element (tests, benchmarks) describes the map as it now is
+    // the status element (tests, benchmarks) describes the map as it now is; the full count of what
+    // is on the map walks every layer, so it is only redone for a probed account (#probe=)
+    ctx.status.dataset.movedLines = String(ctx.movedCount());
+    if (ctx.probing) ctx.report();
   }
 
   const api = {

@@ -421,6 +421,10 @@ function tpInit(map, L_, refs) {
     repLabel: repLabel,
     fmt: fmt,
     movedLine: movedLine,
+    movedCount: function () {
+      return nLines;
+    },
+    probing: probe >= 0,
     clickHandlers: clickHandlers,
     view: function () {
       return view;
