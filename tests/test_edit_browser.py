@@ -108,6 +108,9 @@ def test_click_a_marker_choose_a_rep_and_the_table_follows(page: Any) -> None:
         {"account_id": "A1", "from_rep": "R1", "to_rep": "R2"}
     ]
     assert int(status(page)["movedLines"]) == moved_lines + 1  # A1 now moves: its line is drawn
+    overlay = page.locator(".leaflet-control-layers-overlays label", has_text="Moved accounts")
+    assert "Moved accounts (2)" in overlay.inner_text()  # A3 and A1
+    assert overlay.locator("input[type=checkbox]").count() == 1
     assert page.evaluate("territoryPlanner.selection()") == []
 
 

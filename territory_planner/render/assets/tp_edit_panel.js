@@ -211,7 +211,10 @@ function tpEditPanel(ctx, model) {
   function updateMovedLabel(moved) {
     const labels = ctx.control.getContainer().querySelectorAll(".leaflet-control-layers-overlays label span");
     for (const s of labels) {
-      if (/^\s*Moved accounts \(/.test(s.textContent)) s.textContent = " Moved accounts (" + nf.format(moved) + ")";
+      // the label's own text span (the outer span also holds the checkbox)
+      if (s.children.length === 0 && /^\s*Moved accounts \(/.test(s.textContent)) {
+        s.textContent = " Moved accounts (" + nf.format(moved) + ")";
+      }
     }
   }
 
