@@ -187,6 +187,16 @@ def test_a_locked_account_is_refused_with_its_reason(page: Any) -> None:
     assert page.is_visible("#tp-edit-msg")
     assert page.evaluate("territoryPlanner.edits()") == []
     assert cells(page, "R3")[1] == "2"
+    # with a free account in the selection too, the planner can leave the locked one out and go on
+    click_account(page, "A8", shift=True)
+    page.click("#tp-edit-assign")
+    assert page.evaluate("territoryPlanner.edits()") == []
+    page.click("#tp-edit-drop-locked")
+    assert page.evaluate("territoryPlanner.selection()") == ["A8"]
+    page.click("#tp-edit-assign")
+    assert page.evaluate("territoryPlanner.edits()") == [
+        {"account_id": "A8", "from_rep": "R3", "to_rep": "R1"}
+    ]
 
 
 def test_download_edits_csv(page: Any) -> None:

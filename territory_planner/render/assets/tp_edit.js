@@ -142,13 +142,16 @@ function tpEdit(ctx) {
     return { rows: out, grew: grew };
   }
 
+  let lastLocked = []; // the locked accounts behind the last refusal
   function assignRows(rows, j) {
+    lastLocked = [];
     if (!(j >= 0 && j < nReps)) return refuse("choose a rep of this plan");
     if (!rows.length) return refuse("select accounts first (click, shift-click, box or lasso)");
     const fam = withFamilies(rows);
     const locked = fam.rows.filter(function (i) {
       return lockRep[i] !== -1 && lockRep[i] !== j;
     });
+    lastLocked = locked;
     if (locked.length) {
       const i = locked[0];
       const more = locked.length > 1 ? " (and " + nf.format(locked.length - 1) + " more)" : "";
@@ -421,6 +424,9 @@ function tpEdit(ctx) {
       listeners.push(f);
     },
     refuse: refuse,
+    lastLocked: function () {
+      return lastLocked;
+    },
     say: say,
   };
   const ui = tpEditPanel(ctx, model);

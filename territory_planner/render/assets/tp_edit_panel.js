@@ -110,7 +110,8 @@ function tpEditPanel(ctx, model) {
   const resetBtn = el("button", { type: "button", id: "tp-edit-reset" }, "Discard edits");
   actions.append(undoBtn, redoBtn, downloadBtn, resetBtn);
   const msg = el("div", { id: "tp-edit-msg", role: "status", "aria-live": "polite" });
-  box.append(tools, selInfo, assignLine, hint, actions, msg);
+  const dropLocked = el("button", { type: "button", id: "tp-edit-drop-locked", hidden: "" }, "");
+  box.append(tools, selInfo, assignLine, hint, actions, msg, dropLocked);
 
   // ---- the live balance table ----------------------------------------------------------------------
   const live = el("div", { id: "tp-live", hidden: "" });
@@ -239,7 +240,22 @@ function tpEditPanel(ctx, model) {
     msg.textContent = m.text;
     msg.classList.toggle("tp-refused", m.refused);
     status.dataset.message = m.text;
+    // A refusal because of locked accounts in the selection: offer to leave them out.
+    const locked = m.refused
+      ? model.lastLocked().filter(function (i) {
+          return selected[i];
+        })
+      : [];
+    dropLocked.hidden = locked.length === 0;
+    dropLocked.textContent = "Leave the " + nf.format(locked.length) + " locked account(s) out of the selection";
   }
+  dropLocked.addEventListener("click", function () {
+    const locked = model.lastLocked().filter(function (i) {
+      return selected[i];
+    });
+    select(locked, "toggle");
+    dropLocked.hidden = true;
+  });
 
   let editing = false;
   function showLive() {
