@@ -150,6 +150,12 @@ function tpEditPanel(ctx, model) {
       row.m.push(c);
     }
     tr.append(row.moved_in, row.moved_out, row.travel);
+    tr.style.cursor = "pointer";
+    tr.title = "zoom to this territory";
+    tr.addEventListener("click", function () {
+      const b = ctx.groups[j].getBounds();
+      if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 12 });
+    });
     tbody.appendChild(tr);
     cells.push(row);
   }
