@@ -30,8 +30,9 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.model.geo import haversine_km
+from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
-from territory_planner.render.plan_folder import PlanFolder, read_plan_folder
+from territory_planner.render.plan_folder import PlanFolder, _unneutralise, read_plan_folder
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,6 @@ class EditedPlan:
     territories: pd.DataFrame
     summary: dict[str, Any]
     edits: dict[str, str]  # account_id -> rep_id (only the accounts whose rep changes)
-
-
-def _unneutralise(value: str) -> str:
-    if len(value) >= 2 and value[0] == "'" and value[1] in "=+-@\t\r":
-        return value[1:]
-    return value
 
 
 def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
@@ -123,12 +118,6 @@ def _km(lat: np.ndarray, lon: np.ndarray, hlat: np.ndarray, hlon: np.ndarray) ->
     for j in np.unique(np.flatnonzero(np.isfinite(hlat) & np.isfinite(hlon))):
         rows = np.flatnonzero((hlat == hlat[j]) & (hlon == hlon[j]))
         out[rows] = haversine_km(lat[rows], lon[rows], hlat[j : j + 1], hlon[j : j + 1])[:, 0]
-    return out
-
-
-def _dev_pct(value: np.ndarray, target: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: np.ndarray = np.where(target > 0, 100.0 * (value - target) / target, np.nan)
     return out
 
 
