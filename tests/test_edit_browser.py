@@ -304,3 +304,28 @@ def test_area_plan_polygons_recolour_and_outlines_follow(browser: Any, maps: dic
     assert s["probeFill"] == colours[0]
     assert json.loads(s["outlineSegments"]) == {"R1": 8, "R2": 8}
     context.close()
+
+
+def test_compare_page_shows_both_maps_offline(browser: Any, tmp_path: Path) -> None:
+    """compare.html with no network: both plans' maps initialise in their frames, full width, and fetch
+    nothing; the summary panel opens over the map on demand."""
+    from territory_planner.compare import compare
+
+    compare([sample_plan(tmp_path / "a"), editable_plan(tmp_path / "b")], tmp_path / "cmp")
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
+    pg = context.new_page()
+    pg.goto((tmp_path / "cmp" / "compare.html").resolve().as_uri())
+    frames = [f for f in pg.frames if f.url.endswith("#embed=1")]
+    assert len(frames) == 2
+    for frame in frames:
+        frame.wait_for_selector(READY, state="attached")
+        s = frame.evaluate("Object.assign({}, document.getElementById('tp-status').dataset)")
+        assert int(s["markers"]) == 9
+        assert s["resources"] == ""
+        assert int(s["baseLines"]) > 0
+        width = frame.evaluate("document.querySelector('.folium-map').getBoundingClientRect().width")
+        assert width == frame.evaluate("window.innerWidth")  # not squeezed beside the panel
+        assert not frame.is_visible("#tp-legend")
+        frame.click("#tp-panel-toggle")
+        assert frame.is_visible("#tp-legend")
+    context.close()

@@ -320,6 +320,7 @@ function tpEditPanel(ctx, model) {
   function setEditing(on) {
     editing = !!on;
     document.body.classList.toggle("tp-editing", editing);
+    if (editing) document.body.classList.add("tp-panel-open"); // embedded maps fold the panel away
     box.hidden = !editing;
     toggleBtn.classList.toggle("tp-active", editing);
     if (editing && ctx.view() !== "after" && window.tpSwitch) window.tpSwitch("after");

@@ -9,7 +9,7 @@ function tpLayout(ctx) {
   const L_ = ctx.L;
   document.body.classList.add("tp-embed");
   const Toggle = L_.Control.extend({
-    options: { position: "topright" },
+    options: { position: "topleft" },
     onAdd: function () {
       const c = L_.DomUtil.create("div", "leaflet-bar tp-switch");
       const b = L_.DomUtil.create("button", "tp-switch-btn", c);
