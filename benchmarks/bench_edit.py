@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_map import synthesise  # noqa: E402
+from bench_map import add_area_units, synthesise  # noqa: E402
 
 from territory_planner.render.map import write_map  # noqa: E402
 
@@ -165,9 +165,14 @@ def main() -> None:
     parser.add_argument("--lasso", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--areas", action="store_true", help="every account an area polygon (slower)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-edit-"))
-    plan = synthesise(work / f"plan-{args.accounts}", args.accounts, args.reps)
+    plan = synthesise(
+        work / f"plan-{args.accounts}{'-areas' if args.areas else ''}", args.accounts, args.reps
+    )
+    if args.areas:
+        add_area_units(plan)
     html = write_map(plan, plan / "map.html", offline=True)
     print(f"{args.accounts:,} accounts, {args.reps} reps; map {html.stat().st_size / 1e6:.2f} MB")
     with sync_playwright() as p:

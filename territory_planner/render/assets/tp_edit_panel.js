@@ -331,6 +331,7 @@ function tpEditPanel(ctx, model) {
     showSelection();
     map.invalidateSize({ animate: false });
     status.dataset.editing = editing ? "1" : "0";
+    if (editing) map.fire("tpediton");
     return editing;
   }
   ui.setEditing = setEditing;

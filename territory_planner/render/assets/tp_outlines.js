@@ -46,10 +46,9 @@ function tpOutlines(ctx, model) {
     });
   }
 
-  function outlineOf(j) {
+  function outlineOf(j, rows) {
     const segs = [];
-    for (const row of U.row) {
-      if (A.rep[row] !== j) continue;
+    for (const row of rows) {
       for (const e of edgesOfRow.get(row) || []) {
         const edge = edges[e];
         const other = edge[0] === row ? edge[1] : edge[0];
@@ -58,6 +57,12 @@ function tpOutlines(ctx, model) {
     }
     return segs;
   }
+
+  // Matching the edges takes a moment on large plans (1.5 s for 33,000 units): do it when the planner
+  // opens the Edit mode, not on the first edit.
+  ctx.map.on("tpediton", function () {
+    if (!edges && U.shared) setTimeout(build, 0);
+  });
 
   model.on(function (what, reps) {
     if (what !== "change" || !reps || !reps.length) return;
@@ -71,9 +76,16 @@ function tpOutlines(ctx, model) {
     outlines.after.push(...kept);
     if (!U.shared) return;
     if (!edges) build();
+    const rowsOf = new Map();
+    for (const row of U.row) {
+      const j = A.rep[row];
+      if (!touched.has(j)) continue;
+      if (!rowsOf.has(j)) rowsOf.set(j, []);
+      rowsOf.get(j).push(row);
+    }
     for (const j of touched) {
       if (j < 0 || j >= ctx.D.reps.n) continue;
-      const segs = outlineOf(j);
+      const segs = outlineOf(j, rowsOf.get(j) || []);
       if (!segs.length) continue;
       const line = L_.polyline(segs, {
         renderer: ctx.renderers.units,
