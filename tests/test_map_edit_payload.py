@@ -79,3 +79,21 @@ def test_the_packaged_layer_is_small_and_in_the_united_states() -> None:
     assert pts[:, 1].min() > -15  # American Samoa
     assert pts[:, 1].max() < 72  # Alaska
     assert "ISC" in data["source"]
+
+
+def test_units_that_almost_tile_are_cleaned_so_neighbours_share_borders() -> None:
+    """Two squares side by side; the left one has an extra vertex on the shared edge, so the pair is not
+    a clean coverage (edges do not match vertex for vertex) until it is cleaned."""
+    import shapely
+
+    from territory_planner.render.payload import simplify_units
+
+    left = shapely.Polygon([(0, 0), (1, 0), (1, 0.5), (1, 1), (0, 1)])
+    right = shapely.box(1, 0, 2, 1)
+    assert not shapely.coverage_is_valid(np.array([left, right], dtype=object))
+    simplified, shared = simplify_units([left, right])
+    if not hasattr(shapely, "coverage_clean"):
+        pytest.skip("GEOS without coverage cleaning")
+    assert shared
+    assert shapely.coverage_is_valid(np.array(simplified, dtype=object))
+    assert shapely.area(shapely.union_all(simplified)) == pytest.approx(2.0)
