@@ -316,10 +316,48 @@ def rebalance(
             )
         )
     values, warnings = load_manifest(plan_dir)
-    values["locks"] = str(edits_path.resolve())
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
     kwargs: dict[str, Any] = {"force": force, "extra": extra}
     if progress is not None:
         kwargs["progress"] = progress
-    return api.plan(options, Path(out), **kwargs), warnings
+    previous = Path(values["locks"]) if values.get("locks") else None
+    if previous is None or not previous.is_file():
+        values["locks"] = str(edits_path.resolve())
+        options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
+        return api.plan(options, Path(out), **kwargs), warnings
+    # A plan rebalanced before: its locks stay (they are locked in the plan, so the new edits cannot
+    # touch them) and the new edits join them. The union is kept with the new plan, as locks.csv.
+    return _rebalance_with(previous, edits_path, values, plan_dir, Path(out), kwargs), warnings
+
+
+def _rebalance_with(
+    previous: Path,
+    edits_path: Path,
+    values: dict[str, Any],
+    plan_dir: Path,
+    out: Path,
+    kwargs: dict[str, Any],
+) -> Any:
+    import tempfile
+
+    from territory_planner import api
+    from territory_planner.io.locks import read_locks
+    from territory_planner.manifest import MANIFEST_NAME, file_sha256
+    from territory_planner.options import build_options
+
+    problems: list[Problem] = []
+    merged = {**read_locks(previous, problems), **read_locks(edits_path, problems)}
+    if problems:
+        raise InputError(problems)
+    table = pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})
+    with tempfile.TemporaryDirectory(prefix="tp-locks-") as tmp:
+        values["locks"] = str(Path(tmp) / "locks.csv")
+        write_csv(table, Path(values["locks"]))
+        output = api.plan(build_options(values, source=str(plan_dir / MANIFEST_NAME)), out, **kwargs)
+    kept = out / "locks.csv"
+    write_csv(table, kept)
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["options"]["locks"] = str(kept.resolve())
+    manifest.setdefault("inputs", {})["locks"] = {"path": str(kept.resolve()), "sha256": file_sha256(kept)}
+    atomic_write_text(out / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str) + "\n")
+    return output

@@ -150,6 +150,23 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
         assert t[f"{m}_dev_pct"].abs().max() <= 10 + 1e-6
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["locks"] == str(edits.resolve())
+    # edit the rebalanced plan and rebalance again: the first edits stay locked, the new ones join them
+    free = a[a["locked_rep"].isna()]
+    target = "R0" if free["rep_id"].iloc[0] != "R0" else "R1"
+    second = [(free["account_id"].iloc[0], target)]
+    edits2 = write_edits(tmp_path / "e2.csv", second)
+    code, output = run(
+        str(tmp_path / "r"), "--edits", str(edits2), "--out", str(tmp_path / "r2"), "--rebalance"
+    )
+    assert code == 0, output
+    a2, _, _ = read(tmp_path / "r2")
+    rep2 = dict(zip(a2["account_id"], a2["rep_id"], strict=True))
+    for acc, to in [*moves, *second]:
+        assert rep2[acc] == to
+    kept = pd.read_csv(tmp_path / "r2" / "locks.csv", dtype=str)
+    assert sorted(map(tuple, kept.values.tolist())) == sorted([*moves, *second])
+    manifest = json.loads((tmp_path / "r2" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["locks"] == str((tmp_path / "r2" / "locks.csv").resolve())
 
 
 def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path: Path) -> None:
