@@ -16,6 +16,18 @@ function tpOutlines(ctx, model) {
   const A = ctx.D.acc;
   const outlines = ctx.outlines;
   let edges = null; // [rowA, rowB (-1: none), [lat, lon], [lat, lon]]
+  // Redrawn outlines get a canvas of their own, above the units: replacing one redraws lines only,
+  // not the thousands of polygons under it.
+  let renderer = null;
+  function canvas() {
+    if (!renderer) {
+      const pane = ctx.map.createPane("tpOutlines");
+      pane.style.zIndex = "410";
+      pane.style.pointerEvents = "none";
+      renderer = L_.canvas({ pane: "tpOutlines", padding: 0.3 });
+    }
+    return renderer;
+  }
   let edgesOfRow = null;
 
   function build() {
@@ -88,7 +100,7 @@ function tpOutlines(ctx, model) {
       const segs = outlineOf(j, rowsOf.get(j) || []);
       if (!segs.length) continue;
       const line = L_.polyline(segs, {
-        renderer: ctx.renderers.units,
+        renderer: canvas(),
         color: "#222222",
         weight: 2,
         interactive: false,
@@ -99,7 +111,5 @@ function tpOutlines(ctx, model) {
     const counts = {};
     for (const o of outlines.after) counts[ctx.D.reps.id[o[0]]] = o[1].getLatLngs().length;
     ctx.status.dataset.outlineSegments = JSON.stringify(counts);
-    // Units moved between layers were drawn again last: keep every outline above the fills.
-    if (after) for (const o of outlines.after) o[1].bringToFront();
   });
 }
