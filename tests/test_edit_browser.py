@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from map_fixtures import CHROMIUM, HOSTILE_REP, area_plan, editable_plan, sample_plan
+from map_fixtures import CHROMIUM, HOSTILE_REP, area_plan, editable_plan, sample_plan, three_measure_plan
 
 from territory_planner.render.map import write_map
 
@@ -48,6 +48,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "plan": write_map(editable_plan(root / "plan"), offline=True).resolve().as_uri(),
         "other": write_map(sample_plan(root / "other"), offline=True).resolve().as_uri(),
         "area": write_map(area_plan(root / "area"), offline=True).resolve().as_uri(),
+        "three": write_map(three_measure_plan(root / "three"), offline=True).resolve().as_uri(),
     }
 
 
@@ -328,4 +329,21 @@ def test_compare_page_shows_both_maps_offline(browser: Any, tmp_path: Path) -> N
         assert not frame.is_visible("#tp-legend")
         frame.click("#tp-panel-toggle")
         assert frame.is_visible("#tp-legend")
+    context.close()
+
+
+def test_a_third_measure_has_its_columns_and_band(browser: Any, maps: dict[str, str]) -> None:
+    """revenue (potential / 10) is balanced within 10%: moving A1 (10,000) from R1 (23,000) to R2 leaves
+    R1 at 13,000, -36.1% of 20,333."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(maps["three"])
+    pg.wait_for_selector(READY, state="attached")
+    assert pg.evaluate("territoryPlanner.assign('A1', 'R2')") is True
+    r1 = pg.evaluate("territoryPlanner.totals()")["R1"]
+    assert r1["revenue"] == pytest.approx(13_000)
+    assert r1["revenue_dev_pct"] == pytest.approx(100 * (13_000 - 61_000 / 3) / (61_000 / 3))
+    dev = pg.locator('#tp-live tr[data-live-rep="R1"] td[data-measure="revenue"]')
+    assert dev.inner_text() == "-36.1"
+    assert "tp-out" in (dev.get_attribute("class") or "")
     context.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from map_fixtures import area_plan, editable_plan, sample_plan
+from map_fixtures import area_plan, editable_plan, sample_plan, three_measure_plan
 
 from territory_planner.render.boundaries import boundary_lines
 from territory_planner.render.edit_payload import edit_data, plan_hash
@@ -97,3 +97,13 @@ def test_units_that_almost_tile_are_cleaned_so_neighbours_share_borders() -> Non
     assert shared
     assert shapely.coverage_is_valid(np.array(simplified, dtype=object))
     assert shapely.area(shapely.union_all(simplified)) == pytest.approx(2.0)
+
+
+def test_a_third_balanced_measure_comes_with_its_values(tmp_path: Path) -> None:
+    data = edit_data(read_plan_folder(three_measure_plan(tmp_path / "p")))
+    revenue = data["measures"][2]
+    assert revenue["key"] == "revenue"
+    assert revenue["values"][:3] == [10_000, 5_000, 8_000]  # A1-A3: potential / 10
+    assert revenue["target"] == pytest.approx([61_000 / 3] * 3)
+    assert revenue["tol"] == 10.0
+    assert revenue["balanced"] is True

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from territory_planner.render.legend import DEFAULT_TOLERANCE_PCT
-from territory_planner.render.plan_folder import PlanFolder
+from territory_planner.render.plan_folder import PlanFolder, extra_measures
 
 MEASURES = (("potential", "Potential", "Pot.", "pot"), ("workload", "Workload", "Work", "wl"))
 
@@ -59,19 +59,23 @@ def _targets(plan: PlanFolder, measure: str) -> list[float]:
 
 
 def measure_specs(plan: PlanFolder) -> list[dict[str, Any]]:
+    """Potential and workload (their values are in the drawing payload), then every other measure the
+    plan balances (its values per account come along here)."""
     balanced = balanced_measures(plan.summary)
-    return [
-        {
-            "key": key,
-            "label": label,
-            "short": short,
-            "col": col,
-            "target": _targets(plan, key),
-            "tol": band_pct(plan.summary, key),
-            "balanced": key in balanced,
-        }
-        for key, label, short, col in MEASURES
+    specs: list[dict[str, Any]] = [
+        {"key": key, "label": label, "short": short, "col": col} for key, label, short, col in MEASURES
     ]
+    for m in extra_measures(plan.territories):
+        if m in plan.assignments.columns:
+            values = [round(float(v), 4) if math.isfinite(v) else 0 for v in plan.assignments[m]]
+            specs.append({"key": m, "label": m, "short": m[:8], "values": values})
+    for spec in specs:
+        spec.update(
+            target=_targets(plan, spec["key"]),
+            tol=band_pct(plan.summary, spec["key"]),
+            balanced=spec["key"] in balanced,
+        )
+    return specs
 
 
 def edit_data(plan: PlanFolder) -> dict[str, Any]:

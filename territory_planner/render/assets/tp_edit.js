@@ -43,7 +43,8 @@ function tpEdit(ctx) {
   E.fam.forEach(function (f, k) {
     for (const row of f[1]) famOf[row] = k;
   });
-  const measures = E.measures; // [{key, label, col, target: [per rep], tol (%), balanced}]
+  // [{key, label, short, col (a column of A) or values (per account), target: [per rep], tol (%), balanced}]
+  const measures = E.measures;
 
   // ---- distances (great-circle, as the planner computes them) -------------------------------------
   const RAD = Math.PI / 180;
@@ -284,7 +285,7 @@ function tpEdit(ctx) {
     const movedIn = new Float64Array(nReps);
     const movedOut = new Float64Array(nReps);
     const cols = measures.map(function (m) {
-      return A[m.col];
+      return m.values || A[m.col];
     });
     for (let i = 0; i < n; i++) {
       const j = A.rep[i];
