@@ -209,24 +209,21 @@ function tpEdit(ctx) {
     return assignRows(rows, j);
   }
 
-  function undo() {
-    const action = done.pop();
+  // Undo takes the last action back to its reps before; redo applies it again.
+  function replay(from, to, forward) {
+    const action = from.pop();
     if (!action) return false;
-    applyAction(action.rows, action.from);
-    undone.push(action);
-    say("undone: " + nf.format(action.rows.length) + " account(s) back", false);
+    applyAction(action.rows, forward ? action.to : action.from);
+    to.push(action);
+    say((forward ? "redone: " : "undone: ") + nf.format(action.rows.length) + " account(s)", false);
     commit();
     return true;
   }
-
+  function undo() {
+    return replay(done, undone, false);
+  }
   function redo() {
-    const action = undone.pop();
-    if (!action) return false;
-    applyAction(action.rows, action.to);
-    done.push(action);
-    say("redone: " + nf.format(action.rows.length) + " account(s)", false);
-    commit();
-    return true;
+    return replay(undone, done, true);
   }
 
   function reset() {
