@@ -76,6 +76,7 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
         departed_reps=set(options.reps_remove),
         reps_frame=reps_frame,
         hierarchy_needs=_hierarchy_needs(options),
+        locks=options.locks,
     )
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None

@@ -296,5 +296,9 @@ def _register() -> None:
 
     main.add_command(export_command)
 
+    from territory_planner.edit_cli import edit_command
+
+    main.add_command(edit_command)
+
 
 _register()

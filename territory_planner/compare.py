@@ -16,7 +16,6 @@ Outputs (written atomically into one folder):
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from territory_planner.compare_html import render_html
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 
@@ -231,54 +231,19 @@ def compare_plans(paths: list[Path]) -> Comparison:
     )
 
 
-def _table(frame: pd.DataFrame, title: str) -> str:
-    body = frame.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.2f}", border=0)
-    return f"<h2>{html.escape(title)}</h2>\n{body}"
+def _offline_map(plan: PlanFolder, target: Path) -> bool:
+    """The plan's map drawn again offline (it must show without network), else its map.html as is."""
+    from territory_planner.render.map import write_map
 
-
-def _district_table(moves: pd.DataFrame) -> str:
-    table = district_moves(moves)
-    return "" if table.empty and "district_a" not in moves else _table(table, "Moves between districts")
-
-
-def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
-    labels = [p.label for p in comparison.plans]
-    frames = "".join(
-        f"<figure><figcaption>{html.escape(lab)}</figcaption>"
-        + (
-            f'<iframe src="{html.escape(maps[lab])}" title="{html.escape(lab)} map"></iframe>'
-            if lab in maps
-            else "<p>no map.html in this plan</p>"
-        )
-        + "</figure>"
-        for lab in labels
-    )
-    moves_shown = comparison.moves.head(500)
-    note = (
-        ""
-        if len(comparison.moves) <= 500
-        else f"<p>first 500 of {len(comparison.moves):,} moves: see moves.csv</p>"
-    )
-    title = "Plan comparison: " + " vs ".join(labels)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-.maps {{ display: grid; grid-template-columns: repeat({min(len(labels), 2)}, 1fr); gap: 1rem; }}
-iframe {{ width: 100%; height: 480px; border: 1px solid #ccc; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; margin-bottom: 1.5rem; }}
-th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }}
-th {{ background: #f4f4f4; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.</p>
-<div class="maps">{frames}</div>
-{_table(comparison.overview, "Plans")}
-{_table(comparison.statement, "Gains and losses per rep")}
-{_table(comparison.balance, "Balance side by side")}
-{_district_table(comparison.moves)}{_table(moves_shown, f"Moved accounts ({len(comparison.moves):,})")}{note}
-</body></html>
-"""
+    target.parent.mkdir(exist_ok=True)
+    try:
+        write_map(plan.path, target, offline=True)
+        return True
+    except InputError:
+        if not (plan.path / "map.html").is_file():
+            return False
+        shutil.copyfile(plan.path / "map.html", target)
+        return True
 
 
 def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
@@ -293,10 +258,8 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
         write_csv(comparison.overview, stage / "plans.csv")
         maps: dict[str, str] = {}
         for i, p in enumerate(comparison.plans):
-            if (p.path / "map.html").is_file():
-                (stage / "maps").mkdir(exist_ok=True)
-                name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
-                shutil.copyfile(p.path / "map.html", stage / name)
+            name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
+            if _offline_map(p, stage / name):
                 maps[p.label] = name
         atomic_write_text(stage / "compare.html", render_html(comparison, maps))
     return comparison

@@ -43,6 +43,7 @@ class PlanOptions:
     contiguous: bool = False  # every territory one connected piece of the adjacency graph
     rook: bool = False  # rook adjacency (shared edge) instead of queen (shared point)
     bridge_islands: bool = False  # join disconnected pieces of the map to their nearest neighbour
+    locks: Path | None = None  # CSV account_id,rep_id laid over locked_rep (edit --rebalance writes one)
     district_tolerance: dict[str, float] = field(default_factory=dict)  # per measure ("*": all); {} none
     region_tolerance: dict[str, float] = field(default_factory=dict)
     district_contiguous: bool = False  # each district's territories together one connected piece
@@ -80,7 +81,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
-PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas"}
+PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 
 
 def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:

@@ -116,12 +116,14 @@ def load_inputs(
     departed_reps: set[str] | None = None,
     reps_frame: pd.DataFrame | None = None,
     hierarchy_needs: dict[str, str] | None = None,
+    locks: Path | None = None,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
     ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
     validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
     ``hierarchy_needs`` {column: option}: hierarchy columns every rep must carry for the options given.
+    ``locks`` (a CSV of account_id,rep_id) overrides ``locked_rep`` before the checks.
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
@@ -130,6 +132,10 @@ def load_inputs(
     raw_a = raw_r = None
     try:
         raw_a = read_table(accounts_path, "accounts")
+        if locks is not None:
+            from territory_planner.io.locks import apply_locks
+
+            apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         if geometry is not None and not has_coords:

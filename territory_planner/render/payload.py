@@ -74,9 +74,16 @@ def simplify_units(geoms: list[shapely.Geometry]) -> tuple[list[shapely.Geometry
     simplified = None
     if hasattr(shapely, "coverage_simplify"):
         try:
+            if not bool(shapely.coverage_is_valid(arr)) and hasattr(shapely, "coverage_clean"):
+                # units that almost tile (slivers, overlaps, borders digitised twice) are snapped into a
+                # clean coverage first: neighbours then share their simplified borders, which the map's
+                # outlines and its editor rely on
+                cleaned = shapely.coverage_clean(arr)
+                if not any(g is None or g.is_empty for g in cleaned):
+                    arr = np.array(cleaned, dtype=object)
             if bool(shapely.coverage_is_valid(arr)):
                 simplified = shapely.coverage_simplify(arr, tol)
-        except shapely.errors.GEOSException:
+        except (shapely.errors.GEOSException, ValueError, TypeError):  # not polygons only, or no coverage
             simplified = None
     shared = simplified is not None
     if simplified is None:
@@ -197,6 +204,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
             "geom": [encoded[k] for k in keep],
             "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
             "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
+            "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
         }
         if levels and "district" in levels:
             of = levels["district"]["of"]

@@ -129,7 +129,36 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ),
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
         "levels": level_balance.level_tables(terr, s),
+        "violations": violation_rows(s),
     }
+
+
+def violation_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """The constraints a relaxed or hand-edited plan breaks: family, rep, measure, by how much, detail."""
+    rows = []
+    for v in summary.get("violations") or []:
+        if not isinstance(v, dict):
+            continue
+        detail = ""
+        if isinstance(v.get("dev_pct"), int | float):
+            detail = (
+                f"{fm.signed_percent(_f(v['dev_pct']))} vs target (band {fm.number(_f(v.get('low')))} to "
+            )
+            detail += f"{fm.number(_f(v.get('high')))})"
+        elif v.get("reps"):
+            detail = f"family {v.get('parent_id', '')} split between {', '.join(map(str, v['reps']))}"
+        elif v.get("limit") is not None:
+            detail = f"limit {fm.number(_f(v['limit']))}"
+        rows.append(
+            [
+                str(v.get("constraint", "")),
+                str(v.get("rep_id", "")),
+                str(v.get("measure", "")),
+                fm.number(_f(v.get("violation")), 2),
+                detail,
+            ]
+        )
+    return rows
 
 
 def _better(kpi: str, value: float, team: float) -> str:

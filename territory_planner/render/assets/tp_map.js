@@ -31,6 +31,22 @@ function tpInit(map, L_, refs) {
   const rUnits = L_.canvas({ pane: "tpUnits", padding: 0.3 });
   const rLines = L_.canvas({ pane: "tpLines", padding: 0.3 });
   const rPoints = L_.canvas({ pane: "tpPoints", padding: 0.3, tolerance: 2 });
+  // The canvases are stacked and only the top one gets the mouse: the moved lines take none, and a
+  // click or hover that hits no point falls through to the area units below.
+  map.getPane("tpLines").style.pointerEvents = "none";
+  for (const name of ["_onClick", "_onMouseMove"]) {
+    const own = rPoints[name];
+    rPoints[name] = function (e) {
+      if (!rUnits._map) return own.call(this, e);
+      const p = map.mouseEventToLayerPoint(e);
+      let hit = false;
+      for (let o = this._drawFirst; o && !hit; o = o.next) {
+        hit = o.layer.options.interactive && o.layer._containsPoint(p);
+      }
+      if (hit || name === "_onMouseMove") own.call(this, e);
+      if (!hit) rUnits[name](e);
+    };
+  }
 
   function groupOf(rep) {
     return rep >= 0 && rep < nReps ? groups[rep] : other;
@@ -153,32 +169,41 @@ function tpInit(map, L_, refs) {
     nHomes++;
   }
 
-  // Moved accounts: old rep's home -> account -> new rep's home.
+  // Moved accounts: old rep's home -> account -> new rep's home (one line per account, kept in
+  // movedLines so that edits in the map can redraw the line of the accounts they move).
   let nLines = 0;
   const many = A.moved.reduce(function (s, m) {
     return s + m;
   }, 0) > 300;
-  for (let i = 0; i < n; i++) {
-    if (!A.moved[i]) continue;
+  const movedLines = new Map();
+  function movedLine(i) {
+    const old = movedLines.get(i);
+    if (old) {
+      refs.moved.removeLayer(old);
+      movedLines.delete(i);
+      nLines--;
+    }
+    if (!A.moved[i]) return;
     const pts = [];
     const from = A.cur[i] >= 0 ? R.home[A.cur[i]] : null;
     const to = R.home[A.rep[i]];
     if (from) pts.push(from);
     pts.push([A.lat[i], A.lon[i]]);
     if (to) pts.push(to);
-    if (pts.length < 2) continue;
-    refs.moved.addLayer(
-      L_.polyline(pts, {
-        renderer: rLines,
-        color: colourOf(A.rep[i]),
-        weight: many ? 1.2 : 2,
-        opacity: many ? 0.6 : 0.9,
-        dashArray: "5 4",
-        interactive: false,
-      }),
-    );
+    if (pts.length < 2) return;
+    const line = L_.polyline(pts, {
+      renderer: rLines,
+      color: colourOf(A.rep[i]),
+      weight: many ? 1.2 : 2,
+      opacity: many ? 0.6 : 0.9,
+      dashArray: "5 4",
+      interactive: false,
+    });
+    refs.moved.addLayer(line);
+    movedLines.set(i, line);
     nLines++;
   }
+  for (let i = 0; i < n; i++) if (A.moved[i]) movedLine(i);
 
   // Tooltips and popups: one shared tooltip, content built with textContent.
   function row(table, key, value) {
@@ -248,11 +273,14 @@ function tpInit(map, L_, refs) {
     const c = card(layer);
     if (c) L_.popup({ maxWidth: 320 }).setLatLng(latlng || latlngOf(layer)).setContent(c).openOn(map);
   }
+  // A click opens the popup, unless a handler (the editor) claims it first by returning true.
+  const clickHandlers = [];
   for (const g of groups.concat(other ? [other] : [])) {
     g.on("mouseover", onOver);
     g.on("mouseout", onOut);
     g.on("click", function (e) {
       map.closeTooltip(tip);
+      for (const h of clickHandlers) if (h(e)) return;
       openPopup(e.layer, e.latlng);
     });
   }
@@ -443,6 +471,37 @@ function tpInit(map, L_, refs) {
     const px = ctx.getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data;
     status.dataset.probePixel = px[0] + "," + px[1] + "," + px[2] + "," + px[3];
   }
+
+  // The editor (tp_edit.js) works on the same layers, through this context.
+  const ctx = {
+    map: map,
+    L: L_,
+    D: D,
+    layers: layers,
+    groups: groups,
+    outlines: outlines,
+    renderers: { units: rUnits, lines: rLines, points: rPoints },
+    colourOf: colourOf,
+    groupOf: groupOf,
+    repLabel: repLabel,
+    fmt: fmt,
+    movedLine: movedLine,
+    movedCount: function () {
+      return nLines;
+    },
+    probing: probe >= 0,
+    clickHandlers: clickHandlers,
+    view: function () {
+      return view;
+    },
+    report: report,
+    status: status,
+    control: refs.control,
+    movedGroup: refs.moved,
+  };
+  if (typeof tpBase === "function") tpBase(ctx);
+  if (typeof tpLayout === "function") tpLayout(ctx);
+  if (typeof tpEdit === "function") tpEdit(ctx);
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
