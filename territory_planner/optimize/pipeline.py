@@ -45,6 +45,8 @@ SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven o
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
+TINY_SEARCH_SHARE = 0.05  # of the time left: the one balancing search on a model of at most SMALL_PAIRS
+LNS_SHARE = 0.3  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
 Progress = Callable[[str], None]
@@ -437,6 +439,9 @@ def stage_construct(run: Run) -> None:
         run.progress(f"balancing search from {origin}")
         stage_end = run.budget.share("construct")  # every try of this stage ends by then
         first_end = time.perf_counter() + 0.5 * (stage_end - time.perf_counter())
+        tiny = int(spec.allowed.sum()) <= SMALL_PAIRS  # HiGHS takes the whole model: one short search
+        if tiny:
+            first_end = min(first_end, time.perf_counter() + TINY_SEARCH_SHARE * run.budget.remaining())
         plan, violation = construct.balance_search(spec, start, cand, deadline=first_end)
         found = run.offer(plan, "construct")
         best_plan, best_violation = plan, violation
@@ -457,7 +462,7 @@ def stage_construct(run: Run) -> None:
         tries += [(m, None) for m in WIDE_MARGINS]
         small = int(spec.allowed.sum()) <= EXACT_PAIRS  # the whole model will do better: keep tries short
         for margin, given in tries:
-            if found or run.lp is None or violation <= 0 or run.budget.expired(1.0):
+            if found or tiny or run.lp is None or violation <= 0 or run.budget.expired(1.0):
                 break
             if not small:  # each retry gets its own share of the time left
                 stage_end = run.budget.share("construct")
@@ -519,6 +524,9 @@ def stage_round(run: Run) -> None:
             deadline = time.perf_counter() + 0.2 * run.budget.remaining()
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
         if run.incumbent is None:
+            if int(spec.allowed.sum()) <= SMALL_PAIRS:
+                run.outcome("tiny model: the whole model gets the time instead")
+                return
             if run.partial is not None and _mend_partial(run, run.partial, deadline, abs_gap):
                 run.outcome("plan from mending the search's best assignment")
                 return
@@ -747,6 +755,10 @@ def stage_improve(run: Run) -> None:
         lns_queue: list[int] = []
         without_gain = 0
         neighbours = repair.rep_neighbours(spec, run.incumbent, 3)
+        # a model HiGHS can take whole: the neighbourhood search only gets a share of the time, then the
+        # exact MIP warm-started from its plan (a search that keeps finding tiny gains never stalls)
+        whole_ok = int(spec.allowed.sum()) <= EXACT_PAIRS
+        lns_until = time.perf_counter() + LNS_SHARE * run.budget.remaining()
         while not run.done() and not run.budget.expired(0.2):
             incumbent = run.incumbent
             assert incumbent is not None
@@ -755,7 +767,7 @@ def stage_improve(run: Run) -> None:
             # the exact MIP over the pairs reduced-cost fixing keeps, warm-started from the plan: when
             # few units are free, or once the neighbourhood search stalls and the kept pairs are few
             # enough to hand to HiGHS whole
-            stalled = without_gain >= p.n_reps
+            stalled = without_gain >= p.n_reps or (whole_ok and time.perf_counter() > lns_until)
             if n_free <= exact_units or (stalled and int(cols.sum()) <= EXACT_PAIRS):
                 run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
                 ex = repair.exact(
