@@ -28,6 +28,8 @@ import pandas as pd
 
 from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
+from territory_planner.io.readers import read_table
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
@@ -51,6 +53,12 @@ class EditedPlan:
 def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
     """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem."""
     name = str(path)
+    if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
+        raw = read_table(path, "edits")
+        try:
+            return _check_edits(raw.frame.fillna("").astype(str), name, plan)
+        except InputError as err:
+            raise InputError(relocate(err.problems, [raw.excel])) from None
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
@@ -59,6 +67,10 @@ def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
         raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
+    return _check_edits(frame, name, plan)
+
+
+def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, str]:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in ("account_id", "rep_id") if c not in frame.columns]
     if missing:

@@ -206,3 +206,35 @@ def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
     code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")
     assert code == 0, output
     assert not math.isnan(read(out)[2]["objective"])
+
+
+def test_edits_from_a_workbook_are_applied_and_their_problems_name_sheet_and_cell(
+    base: Path, tmp_path: Path
+) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    a0, _, _ = read(base)
+    moves = two_moves(a0)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "edits"
+    sheet.append(["account_id", "rep_id"])
+    for acc, rep in moves:
+        sheet.append([acc, rep])
+    good = tmp_path / "edits.xlsx"
+    book.save(good)
+    code, output = run(str(base), "--edits", str(good), "--out", str(tmp_path / "x"))
+    assert code == 0, output
+    got = pd.read_csv(tmp_path / "x" / "assignments.csv", dtype=str).set_index("account_id")["rep_id"]
+    for acc, rep in moves:
+        assert got[acc] == rep
+    sheet.append([])  # a blank row: Excel's row numbers go on counting
+    sheet.append(["NOPE", "R1"])
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+    code, output = run(str(base), "--edits", str(bad), "--out", str(tmp_path / "y"))
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "y" / "input_errors.csv", dtype=str)
+    row = errors[errors["value"] == "NOPE"].iloc[0]
+    assert "edits" in row["file"]  # the sheet
+    assert int(row["row"]) == len(moves) + 3  # header, the moves, the blank row
+    assert "account_id" in row["column"]
