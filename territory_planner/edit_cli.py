@@ -18,7 +18,7 @@ from territory_planner.cli_support import handle_errors
     "edits_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help='CSV account_id,rep_id (the map\'s "Download edits.csv").',
+    help='CSV or .xlsx account_id,rep_id (the map\'s "Download edits.csv").',
 )
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
