@@ -100,7 +100,7 @@ def sheet_frame(book: openpyxl.Workbook, name: str) -> pd.DataFrame:
 
 def test_plan_xlsx_workbook_has_typed_cells_and_the_plans_numbers(plan_dir: Path) -> None:
     book = openpyxl.load_workbook(plan_dir / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves"]
+    assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves", "Regions"]  # reps' regions
     territories = pd.read_csv(plan_dir / "territories.csv", keep_default_na=False)
     sheet = sheet_frame(book, "Territories")
     assert list(sheet.columns) == list(territories.columns)
@@ -286,28 +286,6 @@ def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "book.xlsx").is_file()
     assert export(plan_dir, "xlsx", tmp_path / "x.csv").exit_code == 2
     assert export(plan_dir, "salesforce", tmp_path / "s.csv").exit_code == 2
-
-
-def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "plan"
-    shutil.copytree(plan_dir, copy)
-    pd.DataFrame(
-        {
-            "district": ["D1"],
-            "region": ["East"],
-            "reps": [2],
-            "accounts": [8],
-            "potential": [800.0],
-            "potential_target": [800.0],
-            "potential_dev_pct": [0.0],
-        }
-    ).to_csv(copy / "districts.csv", index=False)
-    res = export(copy, "xlsx", tmp_path / "d.xlsx")
-    assert res.exit_code == 0, res.output
-    book = openpyxl.load_workbook(tmp_path / "d.xlsx")
-    assert book.sheetnames[-1] == "Districts"
-    assert book["Districts"]["A2"].data_type == "s"
-    assert book["Districts"]["D2"].value == 8
 
 
 def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_path: Path) -> None:
