@@ -310,3 +310,43 @@ def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_pa
 def test_developer_names_are_salesforce_api_names(text: str, name: str) -> None:
     assert developer_name(text) == name
     assert re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*", name)
+
+
+def test_xlsx_is_a_scenario_key_for_plans_and_sweeps(tmp_path: Path) -> None:
+    """``xlsx = true`` in a scenario (or inherited through ``extends``) writes plan.xlsx like ``--xlsx``;
+    a sweep over such a scenario writes one workbook per point; a value that is not true/false is refused."""
+    from scenario_fixtures import write_instance
+
+    from territory_planner.sweep import run_sweep
+
+    base = write_instance(tmp_path / "inst", extra="xlsx = true\n")
+    child = base.with_name("child.toml")
+    child.write_text('extends = "base.toml"\ntolerance = 0.2\n', encoding="utf-8")
+    res = run("plan", str(child), "--out", str(tmp_path / "plan"), "-q")
+    assert res.exit_code == 0, res.output
+    assert "plan.xlsx" in res.output
+    book = openpyxl.load_workbook(tmp_path / "plan" / "plan.xlsx")
+    assert (
+        sheet_frame(book, "Territories")["rep_id"].tolist()
+        == read_csv(tmp_path / "plan" / "territories.csv")["rep_id"].tolist()
+    )
+    assert json.loads((tmp_path / "plan" / "summary.json").read_text())["config"]["xlsx"] is True
+
+    table = run_sweep(base, {"tolerance": [0.1, 0.2]}, tmp_path / "sweep")
+    assert list(table["status"]) == ["optimal", "optimal"]
+    for point in table["point"]:
+        assert (
+            openpyxl.load_workbook(tmp_path / "sweep" / "points" / point / "plan.xlsx").sheetnames[0]
+            == "Summary"
+        )
+
+    plain = write_instance(tmp_path / "plain")
+    res = run("plan", str(plain), "--out", str(tmp_path / "no_book"), "-q")
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "no_book" / "plan.xlsx").exists()
+
+    bad = write_instance(tmp_path / "bad", extra='xlsx = "yes"\n')
+    res = run("plan", str(bad), "--out", str(tmp_path / "bad_plan"), "-q")
+    assert res.exit_code == 1
+    assert "xlsx must be true or false" in res.output
+    assert [p.name for p in (tmp_path / "bad_plan").iterdir()] == ["input_errors.csv"]  # and no plan
