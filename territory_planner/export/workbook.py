@@ -26,6 +26,8 @@ _FORMULA_START = tuple("=+-@")
 _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
 _COORDINATES = {"lat", "lon", "home_lat", "home_lon"}
 DEV_FORMAT = '+0.00"%";-0.00"%";0.00"%"'
+BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'
+HEADER = {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
 BAND_FORMAT = "0.0##%"  # 5.0%, 0.05%
 SUMMARY_WIDTH = 60  # characters of the Summary's value column
 MAX_WIDTH = 60
@@ -53,15 +55,19 @@ class _Styles:
 
     def __init__(self, book: Any) -> None:
         self.book = book
-        self.header = book.add_format(
-            {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
-        )
-        self.quoted = book.add_format({"quote_prefix": True})
+        self.header = book.add_format(HEADER | {"indent": 1})
+        self.header_number = book.add_format(HEADER | {"align": "right"})  # over right-aligned numbers
+        # text one space in from the cell's edge, so it never touches a right-aligned number beside it
+        self.text = book.add_format({"indent": 1})
+        self.quoted = book.add_format({"quote_prefix": True, "indent": 1})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top", "align": "left"})
+        self.quoted_wrap = book.add_format({"quote_prefix": True, "text_wrap": True, "valign": "top"})
+        # LibreOffice shows a boolean without a format as 0/1; Excel shows TRUE/FALSE whatever the format
+        self.flag = book.add_format({"num_format": BOOL_FORMAT, "align": "center"})
+        self.flag_left = book.add_format({"num_format": BOOL_FORMAT, "align": "left", "valign": "top"})
         self.date = book.add_format({"num_format": "yyyy-mm-dd", "align": "left", "valign": "top"})
         self.out_of_band = book.add_format({"bg_color": "#F8D7DA", "font_color": "#9C0006", "bold": True})
         self.label = book.add_format({"valign": "top"})
-        self.left = book.add_format({"align": "left", "valign": "top"})
         self._numbers: dict[tuple[str, bool], Any] = {}
 
     def number(self, fmt: str, *, left: bool = False) -> Any:
@@ -103,12 +109,22 @@ def _page_setup(sheet: Any) -> None:
     sheet.set_footer("&L&A&RPage &P of &N")
 
 
-def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles) -> None:
+def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles, *, wrap: bool = False) -> None:
     """A text cell that stays text, even when its content looks like a formula (empty: no cell)."""
     if value.startswith(_FORMULA_START):
-        sheet.write_string(row, col, value, styles.quoted)
+        sheet.write_string(row, col, value, styles.quoted_wrap if wrap else styles.quoted)
     elif value:
-        sheet.write_string(row, col, value)
+        sheet.write_string(row, col, value, styles.wrap if wrap else styles.text)
+
+
+def _empty(values: pd.Series) -> bool:
+    """A column without a single value: ``district`` of a plan without districts, ``contiguous`` of a
+    plan without adjacency. The workbook leaves it out rather than show an empty (or FALSE) column."""
+    if len(values) == 0:
+        return False
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return bool(values.isna().all())
+    return bool(values.astype(str).str.strip().eq("").all())
 
 
 def write_frame(
@@ -117,15 +133,15 @@ def write_frame(
     """One sheet holding ``frame``: typed cells, styled frozen header, widths, filter, and the
     ``<measure>_dev_pct`` cells outside ``bands`` shaded."""
     sheet = book.add_worksheet(name)
-    unknown = [c for c in frame.columns if pd.api.types.is_bool_dtype(frame[c]) and frame[c].isna().all()]
-    frame = frame.drop(columns=unknown)  # e.g. ``contiguous`` of a plan without adjacency: not known
+    frame = frame.drop(columns=[c for c in frame.columns if _empty(frame[c])])
     for c, column in enumerate(frame.columns):
-        sheet.write_string(0, c, str(column), styles.header)
         series = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        sheet.write_string(0, c, str(column), styles.header_number if numeric else styles.header)
         if pd.api.types.is_bool_dtype(series):
             for r, flag in enumerate(series.tolist(), start=1):
                 if flag is not pd.NA:  # unknown (an empty cell in the plan's CSV) stays empty
-                    sheet.write_boolean(r, c, bool(flag))
+                    sheet.write_boolean(r, c, bool(flag), styles.flag)
         elif pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
             fmt = styles.number(number_format(str(column)))
             for r, value in enumerate(series.astype(float).tolist(), start=1):
@@ -236,13 +252,13 @@ def write_summary(book: Any, styles: _Styles, plan: PlanTables) -> None:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             continue
         if isinstance(value, bool):
-            sheet.write_boolean(r, 1, value, styles.left)
+            sheet.write_boolean(r, 1, value, styles.flag_left)
         elif isinstance(value, int | float):
             sheet.write_number(r, 1, float(value), styles.number(fmt or "General", left=True))
         elif isinstance(value, dt.date):
             sheet.write_datetime(r, 1, dt.datetime.combine(value, dt.time()), styles.date)
         else:
-            write_text(sheet, r, 1, str(value), styles)
+            write_text(sheet, r, 1, str(value), styles, wrap=True)
             lines = _wrapped_lines(str(value), SUMMARY_WIDTH)
             if lines > 1:  # LibreOffice keeps the default height of a wrapped cell's row
                 sheet.set_row(r, 15 * lines)
