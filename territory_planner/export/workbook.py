@@ -27,6 +27,7 @@ _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
 _COORDINATES = {"lat", "lon", "home_lat", "home_lon"}
 DEV_FORMAT = '+0.00"%";-0.00"%";0.00"%"'
 BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'
+SUMMARY_VALUE = {"align": "left", "valign": "top", "indent": 1}  # the Summary: items and values
 HEADER = {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
 BAND_FORMAT = "0.0##%"  # 5.0%, 0.05%
 SUMMARY_WIDTH = 60  # characters of the Summary's value column
@@ -55,19 +56,19 @@ class _Styles:
 
     def __init__(self, book: Any) -> None:
         self.book = book
-        self.header = book.add_format(HEADER | {"indent": 1})
+        self.header = book.add_format(HEADER | {"align": "left", "indent": 1})
         self.header_number = book.add_format(HEADER | {"align": "right"})  # over right-aligned numbers
         # text one space in from the cell's edge, so it never touches a right-aligned number beside it
         self.text = book.add_format({"indent": 1})
         self.quoted = book.add_format({"quote_prefix": True, "indent": 1})
-        self.wrap = book.add_format({"text_wrap": True, "valign": "top", "align": "left"})
-        self.quoted_wrap = book.add_format({"quote_prefix": True, "text_wrap": True, "valign": "top"})
+        self.wrap = book.add_format({"text_wrap": True} | SUMMARY_VALUE)
+        self.quoted_wrap = book.add_format({"quote_prefix": True, "text_wrap": True} | SUMMARY_VALUE)
         # LibreOffice shows a boolean without a format as 0/1; Excel shows TRUE/FALSE whatever the format
         self.flag = book.add_format({"num_format": BOOL_FORMAT, "align": "center"})
-        self.flag_left = book.add_format({"num_format": BOOL_FORMAT, "align": "left", "valign": "top"})
-        self.date = book.add_format({"num_format": "yyyy-mm-dd", "align": "left", "valign": "top"})
+        self.flag_left = book.add_format({"num_format": BOOL_FORMAT} | SUMMARY_VALUE)
+        self.date = book.add_format({"num_format": "yyyy-mm-dd"} | SUMMARY_VALUE)
         self.out_of_band = book.add_format({"bg_color": "#F8D7DA", "font_color": "#9C0006", "bold": True})
-        self.label = book.add_format({"valign": "top"})
+        self.label = book.add_format(SUMMARY_VALUE)
         self._numbers: dict[tuple[str, bool], Any] = {}
 
     def number(self, fmt: str, *, left: bool = False) -> Any:
@@ -75,7 +76,7 @@ class _Styles:
         if (fmt, left) not in self._numbers:
             spec: dict[str, Any] = {"num_format": fmt}
             if left:
-                spec |= {"align": "left", "valign": "top"}
+                spec |= SUMMARY_VALUE
             self._numbers[fmt, left] = self.book.add_format(spec)
         return self._numbers[fmt, left]
 
