@@ -54,6 +54,13 @@ def write_inputs(folder: Path, n: int, seed: int, reps: pd.DataFrame) -> tuple[P
     return a, r
 
 
+def plan(accounts: Path, reps: Path, out: Path, *flags: str) -> Path:
+    """A plan folder written by ``territory-planner plan`` (the command must succeed)."""
+    res = run("plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out), "-q", *flags)
+    assert res.exit_code == 0, res.output
+    return out
+
+
 @pytest.fixture(scope="module")
 def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hierarchy_export")
@@ -68,15 +75,10 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     )
     a, r = write_inputs(folder, 60, 7, reps)
-    out = folder / "plan"
-    res = run(
-        "plan",
-        "--accounts",
-        str(a),
-        "--reps",
-        str(r),
-        "--out",
-        str(out),
+    return plan(
+        a,
+        r,
+        folder / "plan",
         "--tolerance",
         "0.25",
         "--district-tolerance",
@@ -86,10 +88,7 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--time-limit",
         "30",
         "--xlsx",
-        "-q",
     )
-    assert res.exit_code == 0, res.output
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -105,15 +104,10 @@ def relaxed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     )
     a, r = write_inputs(folder, 24, 3, reps)
-    out = folder / "plan"
-    res = run(
-        "plan",
-        "--accounts",
-        str(a),
-        "--reps",
-        str(r),
-        "--out",
-        str(out),
+    return plan(
+        a,
+        r,
+        folder / "plan",
         "--tolerance",
         "0.3",
         "--district-tolerance",
@@ -121,10 +115,7 @@ def relaxed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--relax",
         "--time-limit",
         "10",
-        "-q",
     )
-    assert res.exit_code == 0, res.output
-    return out
 
 
 def sheet_frame(book: openpyxl.Workbook, name: str) -> pd.DataFrame:
