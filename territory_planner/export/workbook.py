@@ -1,9 +1,11 @@
 """The plan as one Excel workbook for the people who read plans in Excel.
 
-Sheets: Summary, Territories, Assignments, Moves (and Districts when the plan has districts). Every cell
+Sheets: Summary, Territories, Assignments, Moves (and Districts, Regions when the plan has them). Every cell
 has its type (numbers are numbers, true/false are booleans, ids are text), headers are styled, frozen
 and filterable, columns have widths and number formats, and a dev_pct outside the measure's band is
-highlighted by a conditional format (so it stays right if someone edits a value). No cell is ever a
+highlighted by a conditional format (so it stays right if someone edits a value): the reps' band on
+Territories, the band the plan was made with at each level on Districts and Regions (summary.json ->
+hierarchy). A column without any value is left out; every sheet prints one page wide. No cell is ever a
 formula: text is written as text cells, and text that Excel would run as a formula once edited (``=``,
 ``+``, ``-``, ``@`` first) also gets Excel's quote prefix.
 
