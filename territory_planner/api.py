@@ -181,15 +181,14 @@ def solve(
     progress: Progress = lambda _m: None,
     *,
     started: float | None = None,
-    xlsx: bool = False,
 ) -> PlanOutput:
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
     reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
-    ``xlsx``, the workbook too)."""
+    ``options.xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
-    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if xlsx else 0.0)
+    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if options.xlsx else 0.0)
     budget = TimeBudget.for_command(
         options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
     )
@@ -385,10 +384,9 @@ def plan(
     force: bool = False,
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
-    xlsx: bool = False,
 ) -> PlanOutput:
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
-    ``xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
+    ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
@@ -403,11 +401,11 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress, started=begin, xlsx=xlsx)
+    output = solve(options, progress, started=begin)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
-        if xlsx:
+        if options.xlsx:
             from territory_planner.export.api import write_plan_workbook
 
             write_plan_workbook(stage, Path(out))

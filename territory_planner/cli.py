@@ -149,7 +149,12 @@ def main() -> None:
 @click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-@click.option("--xlsx", is_flag=True, help="Also write the plan as an Excel workbook, OUT/plan.xlsx.")
+@click.option(
+    "--xlsx",
+    is_flag=True,
+    default=None,
+    help="Also write the plan as an Excel workbook, OUT/plan.xlsx (scenario key: xlsx = true).",
+)
 @click.option(
     "--from-manifest",
     type=click.Path(exists=True, path_type=Path),
@@ -162,7 +167,6 @@ def plan(
     force: bool,
     quiet: bool,
     from_manifest: Path | None = None,
-    xlsx: bool = False,
     **flags: Any,
 ) -> None:
     """Solve a territory plan and write it to OUT.
@@ -192,14 +196,14 @@ def plan(
     if scenario is not None:
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:
-        output = api.plan(options, out, force=force, extra=extra, xlsx=xlsx)
+        output = api.plan(options, out, force=force, extra=extra)
     else:
         with console.status("loading inputs", spinner="dots") as status:
 
             def progress(message: str) -> None:
                 status.update(f"[{time.time() - started:5.1f}s] {message}")
 
-            output = api.plan(options, out, force=force, progress=progress, extra=extra, xlsx=xlsx)
+            output = api.plan(options, out, force=force, progress=progress, extra=extra)
     s = output.summary
     gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
     click.echo(
@@ -228,7 +232,7 @@ def plan(
         )
     if s["status"] == "relaxed":
         click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
-    workbook = ", plan.xlsx" if xlsx else ""
+    workbook = ", plan.xlsx" if options.xlsx else ""
     click.echo(
         f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html{workbook})"
     )

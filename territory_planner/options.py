@@ -48,6 +48,7 @@ class PlanOptions:
     region_tolerance: dict[str, float] = field(default_factory=dict)
     district_contiguous: bool = False  # each district's territories together one connected piece
     design_districts: int | None = None  # group the reps into this many districts
+    xlsx: bool = False  # also write the plan as an Excel workbook, plan.xlsx in the plan folder
 
     def group_tolerance(self) -> dict[str, dict[str, float]]:
         """{"district": {...}, "region": {...}} for ``ModelSpec.build`` (levels without rows left out);
@@ -167,6 +168,7 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 "rook",
                 "bridge_islands",
                 "district_contiguous",
+                "xlsx",
             }:
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be true or false")

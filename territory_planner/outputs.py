@@ -51,7 +51,7 @@ def move_reasons(
             and problem.acc_segment[i].lower() not in problem.rep_segments[j_cur]
             and problem.acc_segment[i]
         ):
-            reasons[i] = f"segment: {problem.rep_ids[j_cur]} does not serve {problem.acc_segment[i]!r}"
+            reasons[i] = f"segment: {problem.rep_ids[j_cur]} does not serve {str(problem.acc_segment[i])!r}"
         elif (
             problem.acc_family[i]
             and problem.unit_size[problem.acc_unit[i]] > 1

@@ -100,10 +100,13 @@ def sheet_frame(book: openpyxl.Workbook, name: str) -> pd.DataFrame:
 
 def test_plan_xlsx_workbook_has_typed_cells_and_the_plans_numbers(plan_dir: Path) -> None:
     book = openpyxl.load_workbook(plan_dir / "plan.xlsx")
-    assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves"]
+    assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves", "Regions"]  # reps' regions
     territories = pd.read_csv(plan_dir / "territories.csv", keep_default_na=False)
     sheet = sheet_frame(book, "Territories")
-    assert list(sheet.columns) == list(territories.columns)
+    filled = [c for c in territories.columns if territories[c].astype(str).str.strip().ne("").any()]
+    assert list(sheet.columns) == filled  # a column without any value is left out
+    assert "district" in territories.columns  # the plan writes the column ...
+    assert "district" not in filled  # ... but the reps have no district
     for col in ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km"):
         assert sheet[col].tolist() == pytest.approx(territories[col].tolist())
     ws = book["Territories"]
@@ -288,28 +291,6 @@ def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
     assert export(plan_dir, "salesforce", tmp_path / "s.csv").exit_code == 2
 
 
-def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "plan"
-    shutil.copytree(plan_dir, copy)
-    pd.DataFrame(
-        {
-            "district": ["D1"],
-            "region": ["East"],
-            "reps": [2],
-            "accounts": [8],
-            "potential": [800.0],
-            "potential_target": [800.0],
-            "potential_dev_pct": [0.0],
-        }
-    ).to_csv(copy / "districts.csv", index=False)
-    res = export(copy, "xlsx", tmp_path / "d.xlsx")
-    assert res.exit_code == 0, res.output
-    book = openpyxl.load_workbook(tmp_path / "d.xlsx")
-    assert book.sheetnames[-1] == "Districts"
-    assert book["Districts"]["A2"].data_type == "s"
-    assert book["Districts"]["D2"].value == 8
-
-
 def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "plan"
     shutil.copytree(plan_dir, copy)
@@ -332,3 +313,43 @@ def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_pa
 def test_developer_names_are_salesforce_api_names(text: str, name: str) -> None:
     assert developer_name(text) == name
     assert re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*", name)
+
+
+def test_xlsx_is_a_scenario_key_for_plans_and_sweeps(tmp_path: Path) -> None:
+    """``xlsx = true`` in a scenario (or inherited through ``extends``) writes plan.xlsx like ``--xlsx``;
+    a sweep over such a scenario writes one workbook per point; a value that is not true/false is refused."""
+    from scenario_fixtures import write_instance
+
+    from territory_planner.sweep import run_sweep
+
+    base = write_instance(tmp_path / "inst", extra="xlsx = true\n")
+    child = base.with_name("child.toml")
+    child.write_text('extends = "base.toml"\ntolerance = 0.2\n', encoding="utf-8")
+    res = run("plan", str(child), "--out", str(tmp_path / "plan"), "-q")
+    assert res.exit_code == 0, res.output
+    assert "plan.xlsx" in res.output
+    book = openpyxl.load_workbook(tmp_path / "plan" / "plan.xlsx")
+    assert (
+        sheet_frame(book, "Territories")["rep_id"].tolist()
+        == read_csv(tmp_path / "plan" / "territories.csv")["rep_id"].tolist()
+    )
+    assert json.loads((tmp_path / "plan" / "summary.json").read_text())["config"]["xlsx"] is True
+
+    table = run_sweep(base, {"tolerance": [0.1, 0.2]}, tmp_path / "sweep")
+    assert list(table["status"]) == ["optimal", "optimal"]
+    for point in table["point"]:
+        assert (
+            openpyxl.load_workbook(tmp_path / "sweep" / "points" / point / "plan.xlsx").sheetnames[0]
+            == "Summary"
+        )
+
+    plain = write_instance(tmp_path / "plain")
+    res = run("plan", str(plain), "--out", str(tmp_path / "no_book"), "-q")
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "no_book" / "plan.xlsx").exists()
+
+    bad = write_instance(tmp_path / "bad", extra='xlsx = "yes"\n')
+    res = run("plan", str(bad), "--out", str(tmp_path / "bad_plan"), "-q")
+    assert res.exit_code == 1
+    assert "xlsx must be true or false" in res.output
+    assert [p.name for p in (tmp_path / "bad_plan").iterdir()] == ["input_errors.csv"]  # and no plan

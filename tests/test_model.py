@@ -80,7 +80,8 @@ def test_segment_compatibility(tmp_path: Path) -> None:
     a, r = write_instance(tmp_path, accounts, reps)
     out = api.solve(options_for(a, r, tolerance=0.5))
     assert assignment(out)["A1"] == "R2"
-    assert out.assignments.set_index("account_id").loc["A1", "reason"].startswith("segment")
+    reason = out.assignments.set_index("account_id").loc["A1", "reason"]
+    assert reason == "segment: R1 does not serve 'public'"
 
 
 def test_min_and_max_accounts(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def export_command(
 
     \b
     Formats:
-      xlsx        one workbook: Summary, Territories, Assignments, Moves (and Districts)
+      xlsx        one workbook: Summary, Territories, Assignments, Moves (and Districts, Regions)
       changes     OUT/changes.csv (or OUT itself when it ends in .csv): account_id, name, from_rep,
                   to_rep, effective_date, reason
       salesforce  OUT/Account_OwnerId_update.csv (Id, OwnerId) for the accounts that change owner,

@@ -39,7 +39,7 @@ TEXT_COLUMNS = frozenset(
 )
 BOOL_COLUMNS = frozenset({"moved", "home_chosen", "contiguous", "named"})
 _TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
+_FALSE = {"false", "0", "no", "n", "f"}
 _GUARDED = tuple("=+-@\t\r")
 NEW_OWNER_REASON = "new owner: the account had no current rep"
 
@@ -52,6 +52,7 @@ class PlanTables:
     territories: pd.DataFrame  # one row per rep, typed
     districts: pd.DataFrame | None  # when the plan has districts (districts.csv)
     plan_date: dt.date  # the day the plan was made (manifest), else the day summary.json was written
+    regions: pd.DataFrame | None = None  # when the plan has regions (regions.csv)
 
     @property
     def measures(self) -> list[str]:
@@ -62,6 +63,22 @@ class PlanTables:
         """The band of a balanced measure (0.05 = +-5%), None for a measure that is not balanced."""
         value = (self.summary.get("tolerance") or {}).get(measure)
         return float(value) if isinstance(value, int | float) else None
+
+    def level_bands(self, level: str) -> dict[str, float]:
+        """The band of each measure at ``level`` ("district" or "region"): the tolerance the plan was
+        made with (summary.json -> hierarchy -> level -> tolerance, ``*`` for every measure); a measure
+        without a band at that level is left out."""
+        hierarchy = self.summary.get("hierarchy")
+        block = hierarchy.get(level) if isinstance(hierarchy, dict) else None
+        raw = block.get("tolerance") if isinstance(block, dict) else None
+        if not isinstance(raw, dict):
+            return {}
+        out = {}
+        for measure in self.measures:
+            value = raw.get(measure, raw.get("*"))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[measure] = float(value)
+        return out
 
     def moves(self) -> pd.DataFrame:
         """Accounts whose owner changes: moved from another rep, or given one for the first time."""
@@ -121,9 +138,10 @@ def typed(frame: pd.DataFrame, file: str, problems: list[Problem]) -> pd.DataFra
         stripped = text.str.strip()
         if col in BOOL_COLUMNS:
             lower = stripped.str.lower()
-            for idx in np.flatnonzero(~lower.isin(_TRUE | _FALSE).to_numpy()):
+            for idx in np.flatnonzero(~lower.isin(_TRUE | _FALSE | {""}).to_numpy()):
                 problems.append(Problem(file, int(idx) + 1, col, "not true/false", str(text.iloc[idx])))
-            out[col] = lower.isin(_TRUE)
+            flags = lower.isin(_TRUE).astype("boolean")
+            out[col] = flags.mask(lower.eq(""))  # an empty cell is unknown (no adjacency), not false
             continue
         numbers = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce").astype(float)
         is_number = numbers.notna() | (stripped == "")
@@ -185,12 +203,24 @@ def read_plan_tables(folder: Path | str) -> PlanTables:
             problems.append(
                 Problem("assignments.csv", int(idx) + 1, "rep_id", "rep not in territories.csv", value)
             )
-    districts = None
-    if (folder / "districts.csv").is_file():
-        raw = _read_text(folder / "districts.csv", problems)
-        districts = None if raw is None else typed(raw, "districts.csv", problems)
+    levels = {name: _level_table(folder, name, problems) for name in ("districts", "regions")}
     if problems:
         raise InputError(problems)
     return PlanTables(
-        folder, summary, tables["assignments"], tables["territories"], districts, _plan_date(folder)
+        folder,
+        summary,
+        tables["assignments"],
+        tables["territories"],
+        levels["districts"],
+        _plan_date(folder),
+        levels["regions"],
     )
+
+
+def _level_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFrame | None:
+    """``districts.csv`` / ``regions.csv`` typed, None when the plan has no such level."""
+    path = folder / f"{name}.csv"
+    if not path.is_file():
+        return None
+    raw = _read_text(path, problems)
+    return None if raw is None else typed(raw, path.name, problems)

@@ -1,9 +1,11 @@
 """The plan as one Excel workbook for the people who read plans in Excel.
 
-Sheets: Summary, Territories, Assignments, Moves (and Districts when the plan has districts). Every cell
+Sheets: Summary, Territories, Assignments, Moves (and Districts, Regions when the plan has them). Every cell
 has its type (numbers are numbers, true/false are booleans, ids are text), headers are styled, frozen
 and filterable, columns have widths and number formats, and a dev_pct outside the measure's band is
-highlighted by a conditional format (so it stays right if someone edits a value). No cell is ever a
+highlighted by a conditional format (so it stays right if someone edits a value): the reps' band on
+Territories, the band the plan was made with at each level on Districts and Regions (summary.json ->
+hierarchy). A column without any value is left out; every sheet prints one page wide. No cell is ever a
 formula: text is written as text cells, and text that Excel would run as a formula once edited (``=``,
 ``+``, ``-``, ``@`` first) also gets Excel's quote prefix.
 
@@ -17,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from territory_planner.export.plan_tables import PlanTables
@@ -25,6 +28,11 @@ _FORMULA_START = tuple("=+-@")
 _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
 _COORDINATES = {"lat", "lon", "home_lat", "home_lon"}
 DEV_FORMAT = '+0.00"%";-0.00"%";0.00"%"'
+BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'
+SUMMARY_VALUE = {"align": "left", "valign": "top", "indent": 1}  # the Summary: items and values
+HEADER = {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
+BAND_FORMAT = "0.0##%"  # 5.0%, 0.05%
+SUMMARY_WIDTH = 60  # characters of the Summary's value column
 MAX_WIDTH = 60
 
 
@@ -50,48 +58,93 @@ class _Styles:
 
     def __init__(self, book: Any) -> None:
         self.book = book
-        self.header = book.add_format(
-            {"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1, "valign": "top"}
-        )
-        self.quoted = book.add_format({"quote_prefix": True})
-        self.date = book.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
+        self.header = book.add_format(HEADER | {"align": "left", "indent": 1})
+        self.header_number = book.add_format(HEADER | {"align": "right"})  # over right-aligned numbers
+        # text one space in from the cell's edge, so it never touches a right-aligned number beside it
+        self.text = book.add_format({"indent": 1})
+        self.quoted = book.add_format({"quote_prefix": True, "indent": 1})
+        self.wrap = book.add_format({"text_wrap": True} | SUMMARY_VALUE)
+        self.quoted_wrap = book.add_format({"quote_prefix": True, "text_wrap": True} | SUMMARY_VALUE)
+        # LibreOffice shows a boolean without a format as 0/1; Excel shows TRUE/FALSE whatever the format
+        self.flag = book.add_format({"num_format": BOOL_FORMAT, "align": "center"})
+        self.flag_left = book.add_format({"num_format": BOOL_FORMAT} | SUMMARY_VALUE)
+        self.date = book.add_format({"num_format": "yyyy-mm-dd"} | SUMMARY_VALUE)
         self.out_of_band = book.add_format({"bg_color": "#F8D7DA", "font_color": "#9C0006", "bold": True})
-        self._numbers: dict[str, Any] = {}
+        self.label = book.add_format(SUMMARY_VALUE)
+        self._numbers: dict[tuple[str, bool], Any] = {}
 
-    def number(self, fmt: str) -> Any:
-        if fmt not in self._numbers:
-            self._numbers[fmt] = self.book.add_format({"num_format": fmt})
-        return self._numbers[fmt]
+    def number(self, fmt: str, *, left: bool = False) -> Any:
+        """The format showing numbers as ``fmt`` (``left``: aligned left, as in the Summary)."""
+        if (fmt, left) not in self._numbers:
+            spec: dict[str, Any] = {"num_format": fmt}
+            if left:
+                spec |= SUMMARY_VALUE
+            self._numbers[fmt, left] = self.book.add_format(spec)
+        return self._numbers[fmt, left]
+
+
+def _decimals(fmt: str) -> int:
+    """Digits after the decimal point of a number format (its positive part)."""
+    positive = fmt.split(";")[0]
+    return positive.split(".")[1].count("0") if "." in positive else 0
 
 
 def _width(header: str, values: pd.Series) -> float:
-    sample = values.iloc[:2000]
-    if pd.api.types.is_float_dtype(sample):
-        longest = 14
-    elif pd.api.types.is_bool_dtype(sample):
+    """Column width in characters: the header (and its filter button) or the widest value as shown."""
+    if pd.api.types.is_bool_dtype(values):
         longest = 6
+    elif pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(float)
+        numbers = numbers[np.isfinite(numbers)]
+        big = float(np.abs(numbers).max()) if len(numbers) else 0.0
+        longest = len(f"{-big:,.{_decimals(number_format(header))}f}") + 1  # sign, and the % of dev_pct
     else:
-        longest = int(sample.astype(str).str.len().max()) if len(sample) else 0
+        sample = values.iloc[:2000].astype(str)
+        longest = int(sample.str.len().max()) if len(sample) else 0
     return float(min(MAX_WIDTH, max(len(header) + 3, longest + 2, 8)))
 
 
-def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles) -> None:
+def _page_setup(sheet: Any) -> None:
+    """Printing (and PDF export): landscape, one page wide, the header row on every page."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer("&L&A&RPage &P of &N")
+
+
+def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles, *, wrap: bool = False) -> None:
     """A text cell that stays text, even when its content looks like a formula (empty: no cell)."""
     if value.startswith(_FORMULA_START):
-        sheet.write_string(row, col, value, styles.quoted)
+        sheet.write_string(row, col, value, styles.quoted_wrap if wrap else styles.quoted)
     elif value:
-        sheet.write_string(row, col, value)
+        sheet.write_string(row, col, value, styles.wrap if wrap else styles.text)
 
 
-def write_frame(book: Any, styles: _Styles, name: str, frame: pd.DataFrame) -> Any:
-    """One sheet holding ``frame``: typed cells, styled frozen header, widths, filter."""
+def _empty(values: pd.Series) -> bool:
+    """A column without a single value: ``district`` of a plan without districts, ``contiguous`` of a
+    plan without adjacency. The workbook leaves it out rather than show an empty (or FALSE) column."""
+    if len(values) == 0:
+        return False
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return bool(values.isna().all())
+    return bool(values.astype(str).str.strip().eq("").all())
+
+
+def write_frame(
+    book: Any, styles: _Styles, name: str, frame: pd.DataFrame, bands: dict[str, float] | None = None
+) -> Any:
+    """One sheet holding ``frame``: typed cells, styled frozen header, widths, filter, and the
+    ``<measure>_dev_pct`` cells outside ``bands`` shaded."""
     sheet = book.add_worksheet(name)
+    frame = frame.drop(columns=[c for c in frame.columns if _empty(frame[c])])
     for c, column in enumerate(frame.columns):
-        sheet.write_string(0, c, str(column), styles.header)
         series = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        sheet.write_string(0, c, str(column), styles.header_number if numeric else styles.header)
         if pd.api.types.is_bool_dtype(series):
             for r, flag in enumerate(series.tolist(), start=1):
-                sheet.write_boolean(r, c, bool(flag))
+                if flag is not pd.NA:  # unknown (an empty cell in the plan's CSV) stays empty
+                    sheet.write_boolean(r, c, bool(flag), styles.flag)
         elif pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
             fmt = styles.number(number_format(str(column)))
             for r, value in enumerate(series.astype(float).tolist(), start=1):
@@ -102,8 +155,10 @@ def write_frame(book: Any, styles: _Styles, name: str, frame: pd.DataFrame) -> A
                 write_text(sheet, r, c, text, styles)
         sheet.set_column(c, c, _width(str(column), series))
     sheet.freeze_panes(1, 1 if len(frame.columns) > 6 else 0)
+    _page_setup(sheet)
     if len(frame.columns):
         sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+    highlight_bands(sheet, frame, bands or {}, styles)
     return sheet
 
 
@@ -146,12 +201,15 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
         ("lower bound", s.get("lower_bound"), "#,##0"),
         ("gap", s.get("gap"), "0.000%"),
     ]
+    if s.get("violations"):  # a --relax plan: how many constraints it breaks (listed in summary.json)
+        rows.append(("violated constraints", len(s["violations"]), "#,##0"))
     for measure, value in (s.get("max_abs_dev_pct") or {}).items():
         rows.append((f"max |dev| {measure} (%)", value, "0.00"))
     for measure in plan.measures:
         band = plan.tolerance(measure)
         if band is not None:
-            rows.append((f"tolerance {measure}", band, "0.0%"))
+            rows.append((f"tolerance {measure}", band, BAND_FORMAT))
+    rows += level_rows(plan)
     rows += [
         ("moved accounts", s.get("moved_accounts"), "#,##0"),
         ("moved potential share", s.get("moved_potential_share"), "0.0%"),
@@ -165,35 +223,52 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
     return rows
 
 
+def level_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
+    """Summary rows of the hierarchy (summary.json -> hierarchy): groups, bands, largest deviations."""
+    hierarchy = plan.summary.get("hierarchy")
+    rows: list[tuple[str, Any, str | None]] = []
+    for level in ("district", "region"):
+        block = hierarchy.get(level) if isinstance(hierarchy, dict) else None
+        if not isinstance(block, dict):
+            continue
+        rows.append((f"{level}s", block.get("groups"), "#,##0"))
+        for measure, band in plan.level_bands(level).items():
+            rows.append((f"{level} tolerance {measure}", band, BAND_FORMAT))
+        for measure, value in (block.get("max_abs_dev_pct") or {}).items():
+            rows.append((f"max |dev| {level} {measure} (%)", value, "0.00"))
+        if "contiguous" in block:
+            rows.append((f"every {level} one piece", block["contiguous"], None))
+    return rows
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines a wrapped text takes in a column ``width`` characters wide (a little generous)."""
+    return sum(max(1, math.ceil(len(line) / (0.9 * width))) for line in text.splitlines() or [""])
+
+
 def write_summary(book: Any, styles: _Styles, plan: PlanTables) -> None:
     sheet = book.add_worksheet("Summary")
     sheet.write_string(0, 0, "item", styles.header)
     sheet.write_string(0, 1, "value", styles.header)
     for r, (item, value, fmt) in enumerate(summary_rows(plan), start=1):
-        sheet.write_string(r, 0, item)
+        sheet.write_string(r, 0, item, styles.label)
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             continue
         if isinstance(value, bool):
-            sheet.write_boolean(r, 1, value)
+            sheet.write_boolean(r, 1, value, styles.flag_left)
         elif isinstance(value, int | float):
-            sheet.write_number(r, 1, float(value), styles.number(fmt or "General"))
+            sheet.write_number(r, 1, float(value), styles.number(fmt or "General", left=True))
         elif isinstance(value, dt.date):
             sheet.write_datetime(r, 1, dt.datetime.combine(value, dt.time()), styles.date)
         else:
-            write_text(sheet, r, 1, str(value), styles)
-    sheet.set_column(0, 0, 30)
-    sheet.set_column(1, 1, 60)
+            write_text(sheet, r, 1, str(value), styles, wrap=True)
+            lines = _wrapped_lines(str(value), SUMMARY_WIDTH)
+            if lines > 1:  # LibreOffice keeps the default height of a wrapped cell's row
+                sheet.set_row(r, 15 * lines)
+    sheet.set_column(0, 0, 34)
+    sheet.set_column(1, 1, SUMMARY_WIDTH, styles.wrap)
     sheet.freeze_panes(1, 0)
-
-
-def _district_bands(plan: PlanTables) -> dict[str, float]:
-    """Bands of the district level, when summary.json gives them (``district_tolerance``)."""
-    raw = plan.summary.get("district_tolerance")
-    if isinstance(raw, int | float):
-        return dict.fromkeys(plan.measures, float(raw))
-    if isinstance(raw, dict):
-        return {str(m): float(v) for m, v in raw.items() if isinstance(v, int | float)}
-    return {}
+    _page_setup(sheet)
 
 
 def write_workbook(plan: PlanTables, path: Path) -> None:
@@ -206,12 +281,11 @@ def write_workbook(plan: PlanTables, path: Path) -> None:
         styles = _Styles(book)
         write_summary(book, styles, plan)
         bands = {m: band for m in plan.measures if (band := plan.tolerance(m)) is not None}
-        territories = write_frame(book, styles, "Territories", plan.territories)
-        highlight_bands(territories, plan.territories, bands, styles)
+        write_frame(book, styles, "Territories", plan.territories, bands)
         write_frame(book, styles, "Assignments", plan.assignments)
         write_frame(book, styles, "Moves", plan.moves())
-        if plan.districts is not None:
-            districts = write_frame(book, styles, "Districts", plan.districts)
-            highlight_bands(districts, plan.districts, _district_bands(plan), styles)
+        for level, frame in (("district", plan.districts), ("region", plan.regions)):
+            if frame is not None:
+                write_frame(book, styles, f"{level.title()}s", frame, plan.level_bands(level))
     finally:
         book.close()
