@@ -257,7 +257,10 @@ def _register() -> None:
 
     main.add_command(map_command)
     main.add_command(report_command)
+    from territory_planner.forecast.cli import forecast_command
     from territory_planner.scenario_cli import compare_command, sweep_command
+
+    main.add_command(forecast_command)
 
     main.add_command(compare_command)
     main.add_command(sweep_command)

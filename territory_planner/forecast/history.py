@@ -71,9 +71,14 @@ class History:
 
     def actuals(self, window: Window) -> np.ndarray:
         """Won amount closed inside ``window`` per node."""
+        return self.won_between(window.start, window.end)
+
+    def won_between(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """Won amount closed from ``start`` to ``end`` (days inclusive) per node."""
         d = self.deals
         close = d["close_date"]
-        mask = (d["status"].eq("won") & (close >= window.start) & (close < window.stop)).to_numpy(bool)
+        stop = end + pd.Timedelta(days=1)
+        mask = (d["status"].eq("won") & (close >= start) & (close < stop)).to_numpy(bool)
         return self.node_sums(mask, d["amount"].to_numpy(dtype="float64"))
 
 

@@ -102,6 +102,26 @@ def _weights(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
     return np.asarray(out, dtype="float64")
 
 
+def shifted(start: pd.Timestamp, end: pd.Timestamp, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end]`` moved back by ``months`` (a quarter stays a quarter, a month a whole month)."""
+    ws = start - pd.DateOffset(months=months)
+    we = end + pd.Timedelta(days=1) - pd.DateOffset(months=months) - pd.Timedelta(days=1)
+    return ws, we
+
+
+def past_periods(layout: Layout, count: int) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Up to ``count`` whole past periods like the horizon, known before the cut-off, oldest first."""
+    start, end = pd.Timestamp(layout.horizon.start), pd.Timestamp(layout.horizon.end)
+    out = []
+    for j in range(1, 400):
+        ws, we = shifted(start, end, j * layout.step)
+        if month_of(ws) < layout.first_month or len(out) == count:
+            break
+        if we < layout.cutoff:
+            out.append((_label(ws, we), ws, we))
+    return out[::-1]
+
+
 def build_layout(horizon: Period, first_date: pd.Timestamp, as_of: pd.Timestamp) -> Layout:
     """The layout for ``horizon`` given the CRM's first close date and its latest date."""
     start, end = pd.Timestamp(horizon.start), pd.Timestamp(horizon.end)
@@ -119,8 +139,7 @@ def build_layout(horizon: Period, first_date: pd.Timestamp, as_of: pd.Timestamp)
         origin = end_month - j * step
         if origin - first_month < MIN_TRAIN_MONTHS:
             break
-        ws = start - pd.DateOffset(months=j * step)
-        we = (end + pd.Timedelta(days=1) - pd.DateOffset(months=j * step)) - pd.Timedelta(days=1)
+        ws, we = shifted(start, end, j * step)
         if we >= cutoff:  # its actuals are not known yet (the export ends before the horizon)
             continue
         windows.append(Window(j, origin, ws, we, month_start(origin), _label(ws, we)))
