@@ -47,6 +47,18 @@ class ForecastReport:
         return pd.Series(rows["forecast"].to_numpy(), index=rows["id"].astype(str).to_numpy())
 
 
+#: Seconds of a plan's time limit kept for its forecast: fixed, and per rep (a rep and a territory series,
+#: each fitted at every backtest window), measured on the sample data with two workers.
+RESERVE_FIXED, RESERVE_PER_REP, RESERVE_MAX_SHARE = 3.0, 0.3, 0.4
+
+
+def forecast_reserve(reps: int, time_limit: float | None) -> float:
+    """Seconds ``plan --forecast-horizon`` keeps for the forecast out of ``--time-limit``."""
+    if time_limit is None:
+        return 0.0
+    return min(RESERVE_FIXED + RESERVE_PER_REP * reps, RESERVE_MAX_SHARE * time_limit)
+
+
 def as_horizon(horizon: str | Period) -> Period:
     if isinstance(horizon, Period):
         return horizon
