@@ -18,7 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from forecast_fixtures import synthetic_crm  # noqa: E402
 
+from territory_planner.forecast import layout  # noqa: E402
 from territory_planner.forecast.api import compute_forecast  # noqa: E402
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished workers."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> int:
@@ -27,19 +34,22 @@ def main() -> int:
     parser.add_argument("--years", type=float, default=5.0)
     parser.add_argument("--horizon", default="2026Q3")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--windows", type=int, default=None, help="backtest windows at most")
     args = parser.parse_args()
+    if args.windows is not None:
+        layout.MAX_WINDOWS = args.windows
     with tempfile.TemporaryDirectory() as tmp:
         crm = synthetic_crm(Path(tmp) / "crm", reps=args.reps, years=args.years, regions=8, seed=1)
         deals = len((crm / "opportunities.csv").read_text(encoding="utf-8").splitlines()) - 1
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), _cpu()
         report = compute_forecast(crm, args.horizon, workers=args.workers)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu0
     team = report.accuracy.set_index("level").loc["team"]
     rep = report.accuracy.set_index("level").loc["rep"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"| {args.reps} reps x {args.years:g} years | {deals:,} | {len(report.history.nodes)} | "
-        f"{len(report.history.layout.backtest)} | {seconds:.1f} s | "
+        f"{len(report.history.layout.backtest)} | {seconds:.1f} s | {cpu:.1f} s | "
         f"{team['forecast_accuracy']:.1%} vs {team['baseline_accuracy']:.1%} | "
         f"{rep['forecast_accuracy']:.1%} vs {rep['baseline_accuracy']:.1%} | "
         f"{team['interval_coverage']:.0%} / {rep['interval_coverage']:.0%} | {peak:,.0f} MB |"

@@ -65,7 +65,7 @@ def forecast_command(
     """Forecast the won amount of a period per team, region, rep (and new territory), with a backtest.
 
     Only history known before the horizon is used. Each series gets the method that did best over the
-    past periods (seasonal naive, Holt-Winters, Theta, with or without the open pipeline); the totals
+    past periods (seasonal naive, seasonal smoothing, Holt-Winters, each also with the open pipeline); totals
     are reconciled; the 80% interval comes from the backtest errors. Writes forecast.csv,
     forecast_backtest.csv (product vs seasonal naive over past periods) and forecast.html.
 

@@ -2,8 +2,8 @@
 
 The same procedure answers every window, oldest first, using only what was known at its origin:
 
-1. each node gets every candidate's forecast of the window total (seasonal naive, Holt-Winters, Theta,
-   and each fitted family plus the open pipeline);
+1. each node gets every candidate's forecast of the window total (seasonal naive, seasonal exponential
+   smoothing, Holt-Winters with a damped trend, and each of the two plus the open pipeline);
 2. the node's method is the candidate with the smallest absolute error over the earlier windows whose
    actuals were already known (at least ``MIN_SCORED``; fewer means seasonal naive); a candidate must do
    strictly better than seasonal naive to be chosen. Short (< 24 months) or sparse history falls back to
@@ -34,10 +34,10 @@ from territory_planner.forecast.reconcile import reconcile_hierarchy, reconcile_
 BASELINE = "seasonal_naive"
 CANDIDATES = (
     BASELINE,
+    "seasonal_smoothing",
     "holt_winters",
-    "theta",
+    "seasonal_smoothing+pipeline",
     "holt_winters+pipeline",
-    "theta+pipeline",
 )
 MIN_SCORED = 2
 #: A series is sparse when fewer of its last 24 months than this saw a won deal.
@@ -123,12 +123,15 @@ def _choose(
     if reason == "no history":
         return 0.0, "none (no history)"
     if reason is not None:
-        kind = BASELINE if "months" not in reason or _months(reason) >= models.SEASON else "mean month"
+        short = reason.startswith("short") and _months(reason) < models.SEASON
+        kind = "mean month" if short else BASELINE
         return float(current[0]), f"{kind} ({reason})"
+    fitted = np.all(np.isfinite(past), axis=1)  # earlier windows where every candidate had a forecast
+    past, past_actual = past[fitted], past_actual[fitted]
     if past.shape[0] < MIN_SCORED:
         return float(current[0]), f"{BASELINE} (backtest too short to choose: {past.shape[0]} windows)"
     errors = np.sum(np.abs(past - past_actual[:, None]), axis=0)
-    usable = np.all(np.isfinite(past), axis=0) & np.isfinite(current)
+    usable = np.isfinite(current)
     best = 0
     for c in range(1, len(CANDIDATES)):
         if usable[c] and errors[c] < errors[best]:

@@ -20,7 +20,7 @@ import pandas as pd
 from territory_planner.report.periods import Period
 
 #: Backtest windows at most (newest first); at least ``MIN_WINDOWS`` are reported when history allows.
-MAX_WINDOWS = 6
+MAX_WINDOWS = 8
 MIN_WINDOWS = 4
 #: A window needs this many months of training history to be scored (the seasonal naive baseline's).
 MIN_TRAIN_MONTHS = 12
