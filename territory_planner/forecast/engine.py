@@ -9,7 +9,8 @@ The same procedure answers every window, oldest first, using only what was known
    strictly better than seasonal naive to be chosen. Short (< 24 months) or sparse history falls back to
    seasonal naive (under 12 months: the mean month), and ``method`` says so;
 3. the chosen forecasts are reconciled (``reconcile``), so reps add up to regions and the team, and
-   territories to the team;
+   territories to the team; each series is weighted by its base forecasts' error variance over the same
+   earlier windows (before two are known: by its year-over-year variability);
 4. the 80% interval is ``forecast x (1 +- t * rmse)``, with ``rmse`` the root mean square relative error
    of the reconciled forecasts over the same earlier windows and ``t`` Student's 90% quantile for that
    many windows (before two are known: the series' year-over-year variability).
@@ -73,11 +74,12 @@ def _fallback(y: np.ndarray) -> str | None:
 
 
 def _variability(y: np.ndarray, months: int) -> float:
-    """Mean squared year-over-year change of ``months``-month totals (the series' own noise scale)."""
-    if y.size >= models.SEASON + months:
+    """Variance of the year-over-year change of ``months``-month totals (the series' own noise scale;
+    steady growth, a mean change, is not noise)."""
+    if y.size >= models.SEASON + months + 1:
         sums = np.convolve(y, np.ones(months), mode="valid")
         diff = sums[models.SEASON :] - sums[: -models.SEASON]
-        return float(np.mean(diff**2))
+        return float(np.var(diff))
     return float((np.mean(y) * months) ** 2) if y.size else 0.0
 
 
@@ -198,9 +200,12 @@ def run(history: History, *, workers: int | None = None) -> EngineResult:
         variability = np.array(
             [_variability(_training(history, i, window.origin), months) for i in range(n_n)]
         )
-        fc[w, h] = reconcile_hierarchy(nodes.summing, base[w, h], variability[h])
+        weights = variability
+        if len(scored) >= MIN_SCORED:  # MinT's diagonal: each base forecast's own backtest error variance
+            weights = np.mean((actual[scored] - base[scored]) ** 2, axis=0)
+        fc[w, h] = reconcile_hierarchy(nodes.summing, base[w, h], weights[h])
         if nodes.n_territories:
-            fc[w, t] = reconcile_partition(float(fc[w, 0]), base[w, t], variability[t])
+            fc[w, t] = reconcile_partition(float(fc[w, 0]), base[w, t], weights[t])
         for i in range(n_n):
             errors = actual[scored, i] - fc[scored, i]
             lower[w, i], upper[w, i] = _interval(fc[w, i], errors, fc[scored, i], variability[i])

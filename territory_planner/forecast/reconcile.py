@@ -3,8 +3,9 @@
 For the team / region / rep hierarchy with summing matrix ``S`` (nodes x reps) and base forecasts
 ``y_hat``, the reconciled forecasts are ``S (S' W^-1 S)^-1 S' W^-1 y_hat`` (Wickramasuriya, Athanasopoulos
 and Hyndman 2019, "MinT" with a diagonal ``W``): every node's forecast moves in proportion to how
-uncertain it is, and the result adds up exactly. ``W`` holds each series' own year-over-year variability
-of the horizon total, known before the cut-off. Reps are then kept non-negative and the upper levels are
+uncertain it is, and the result adds up exactly. ``W`` holds each series' base forecast error variance
+over the backtest windows known before the origin (before two are known: the variance of its
+year-over-year change of the horizon total). Reps are then kept non-negative and the upper levels are
 re-added from them, so the sums stay exact.
 
 New territories share the team total (they partition the same deals): each moves from its base forecast
