@@ -16,7 +16,11 @@ from tests.forecast_fixtures import synthetic_crm
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthetic_crm(tmp_path_factory.mktemp("crm"), reps=6, years=4.0, regions=2, seed=3)
+    """Eight reps, four years, 20% growth a year (on six seeds the forecast beat seasonal naive at team
+    level on every one: by 0.5 to 5.8 points of accuracy)."""
+    return synthetic_crm(
+        tmp_path_factory.mktemp("crm"), reps=8, years=4.0, regions=2, seed=0, growth=0.2, deals_per_month=30
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +43,11 @@ def test_tables_have_the_spec_columns(report) -> None:  # type: ignore[no-untype
 def test_forecast_beats_seasonal_naive_and_interval_covers_most_periods(report) -> None:  # type: ignore[no-untyped-def]
     team = report.accuracy.set_index("level").loc["team"]
     assert team["forecast_accuracy"] > team["baseline_accuracy"]
-    rows = report.backtest[report.backtest["level"] == "team"]
-    inside = (rows["actual"] >= rows["lower"]) & (rows["actual"] <= rows["upper"])
-    assert inside.mean() > 0.5
+    every = report.backtest
+    inside = (every["actual"] >= every["lower"]) & (every["actual"] <= every["upper"])
+    assert inside.mean() >= 0.65  # 80% intervals, each from the errors known at its own origin
+    rows = every[every["level"] == "team"]
+    assert inside[rows.index].mean() >= 0.5
     # the accuracy columns follow the KPI definition
     expected = 1 - (rows["forecast"] - rows["actual"]).abs() / rows["actual"]
     assert np.allclose(rows["forecast_accuracy"], expected, atol=1e-5)
@@ -111,13 +117,15 @@ def test_territories_inherit_their_accounts_history(crm: Path, tmp_path: Path) -
 
 
 def _shift_after(frame: pd.DataFrame, cutoff: str) -> pd.DataFrame:
-    """What happened after ``cutoff`` rewritten: outcomes flipped, amounts and close dates changed."""
+    """What happened after ``cutoff`` rewritten: outcomes flipped, close dates moved, deals created after
+    it changed and added (a deal open at the cut-off keeps its amount: that was known then)."""
     out = frame.copy()
     late = pd.to_datetime(out["close_date"]) >= pd.Timestamp(cutoff)
     closed = late & out["status"].isin(["won", "lost"])
     out.loc[closed, "status"] = out.loc[closed, "status"].map({"won": "lost", "lost": "won"})
     out.loc[closed, "probability"] = (out.loc[closed, "status"] == "won").astype(float)
-    out.loc[late, "amount"] = out.loc[late, "amount"] * 3
+    new = pd.to_datetime(out["created_date"]) >= pd.Timestamp(cutoff)
+    out.loc[new, "amount"] = out.loc[new, "amount"] * 3
     later = pd.to_datetime(out.loc[late, "close_date"]) + pd.Timedelta(days=20)
     out.loc[late, "close_date"] = later.dt.strftime("%Y-%m-%d")
     extra = out.sample(300, random_state=1).copy()
@@ -142,21 +150,35 @@ def test_nothing_after_the_cutoff_changes_the_forecast(crm: Path, tmp_path: Path
     pd.testing.assert_frame_equal(before.backtest, after.backtest)
 
 
-def test_short_and_sparse_history_fall_back_to_seasonal_naive(tmp_path: Path) -> None:
-    crm = synthetic_crm(tmp_path / "crm", reps=3, years=1.6, regions=1, seed=5)
+def _with_sparse_rep(crm: Path) -> Path:
+    """Add rep R009 with four deals (a new hire, or a rep who barely sells)."""
     opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
-    sparse = opps[opps["rep_id"] == "R001"].head(4).copy()
+    sparse = opps[(opps["rep_id"] == "R001") & (opps["status"] == "won")].head(4).copy()
     sparse["rep_id"] = "R009"
     sparse["opportunity_id"] = sparse["opportunity_id"] + "S"
     pd.concat([opps, sparse]).to_csv(crm / "opportunities.csv", index=False)
     reps = pd.read_csv(crm / "reps.csv", dtype=str)
-    pd.concat([reps, pd.DataFrame({"rep_id": ["R009"], "name": ["New"], "region": ["Region 1"]})]).to_csv(
-        crm / "reps.csv", index=False
-    )
+    extra = pd.DataFrame({"rep_id": ["R009"], "name": ["New"], "region": ["Region 1"]})
+    pd.concat([reps, extra]).to_csv(crm / "reps.csv", index=False)
+    return crm
+
+
+def test_short_history_falls_back_to_seasonal_naive(tmp_path: Path) -> None:
+    crm = synthetic_crm(tmp_path / "crm", reps=2, years=1.6, regions=1, seed=5)
     rep = compute_forecast(crm, "2026Q3", workers=1)
     fc = rep.forecast.set_index(["level", "id"])
     team = fc.loc[("team", "all")]
-    assert team["method"].startswith("seasonal_naive (short history: 19 months")
+    assert team["method"] == "seasonal_naive (short history: 19 months)"
     assert team["base_forecast"] == pytest.approx(team["baseline_forecast"])
-    assert fc.loc[("rep", "R009"), "method"].startswith("seasonal_naive (sparse history")
     assert len(rep.history.layout.backtest) == 2  # only two past quarters have a year of history before them
+    months_8 = compute_forecast(crm, "2025Q3", workers=1).forecast.iloc[0]
+    assert months_8["method"] == "mean month (short history: 7 months)"
+
+
+def test_sparse_history_falls_back_to_seasonal_naive(tmp_path: Path) -> None:
+    crm = _with_sparse_rep(synthetic_crm(tmp_path / "crm", reps=2, years=3.0, regions=1, seed=5))
+    fc = compute_forecast(crm, "2026Q3", workers=1).forecast.set_index(["level", "id"])
+    sparse = fc.loc[("rep", "R009")]
+    assert sparse["method"].startswith("seasonal_naive (sparse history:")
+    assert sparse["base_forecast"] == pytest.approx(sparse["baseline_forecast"])
+    assert not fc.loc[("rep", "R001"), "method"].startswith("seasonal_naive (")
