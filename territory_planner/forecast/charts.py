@@ -54,10 +54,10 @@ def period_chart(points: Sequence[PeriodPoint], *, fmt: Callable[[float], str], 
     ]
     legend = (("actual won", PALETTE[0]), ("forecast, 80% band", PALETTE[1]), ("seasonal naive", "#777"))
     for k, (name, colour) in enumerate(legend):
-        x = left + k * 170
+        lx = left + k * 170
         out.append(
-            f'<rect x="{x}" y="{top - 24}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14}" y="{top - 15}">{escape(name)}</text>'
+            f'<rect x="{lx}" y="{top - 24}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{lx + 14}" y="{top - 15}">{escape(name)}</text>'
         )
     for frac in (0.0, 0.5, 1.0):
         v = frac * hi

@@ -80,15 +80,15 @@ def forecast_command(
             stage, crm_dir=crm, horizon=horizon, plan_dir=plan, reps_path=reps, workers=workers
         )
     team = report.forecast.iloc[0]
-    acc = report.accuracy.set_index("level")
     click.echo(
         f"{report.horizon.label}: team forecast {team['forecast']:,.0f} "
         f"(80% interval {team['lower']:,.0f} to {team['upper']:,.0f}), method {team['method']}"
     )
-    if "team" in acc.index:
-        a = acc.loc["team"]
+    team_acc = report.accuracy[report.accuracy["level"] == "team"].to_dict("records")
+    if team_acc:
+        a = team_acc[0]
         click.echo(
-            f"backtest over {int(a['periods'])} past periods: accuracy {a['forecast_accuracy']:.1%} "
+            f"backtest over {a['periods']} past periods: accuracy {a['forecast_accuracy']:.1%} "
             f"vs seasonal naive {a['baseline_accuracy']:.1%}"
         )
     click.echo(f"wrote {out}/ (forecast.csv, forecast_backtest.csv, forecast.html)")

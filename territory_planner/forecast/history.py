@@ -62,7 +62,7 @@ class History:
         """Sum ``values`` of the deals selected by ``mask`` into every node."""
         d = self.deals
         reps = np.bincount(d["rep_code"].to_numpy()[mask], weights=values[mask], minlength=self.nodes.n_reps)
-        terr = np.zeros(self.nodes.n_territories)
+        terr: np.ndarray = np.zeros(self.nodes.n_territories)
         if self.nodes.n_territories:
             terr = np.bincount(
                 d["territory_code"].to_numpy()[mask], weights=values[mask], minlength=self.nodes.n_territories
@@ -95,7 +95,7 @@ def _nodes(
     rep_ids = rep_ids.sort_values()
     regions = region_map(roster, territories)
     levels, ids = ["team"], [TEAM_ID]
-    rows = [np.ones(len(rep_ids))]
+    rows: list[np.ndarray] = [np.ones(len(rep_ids))]
     if regions is not None:
         rep_region = regions.reindex(rep_ids).fillna(NO_REGION).astype(str)
         for region in sorted(rep_region.unique()):

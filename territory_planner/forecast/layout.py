@@ -112,7 +112,7 @@ def shifted(start: pd.Timestamp, end: pd.Timestamp, months: int) -> tuple[pd.Tim
 def past_periods(layout: Layout, count: int) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
     """Up to ``count`` whole past periods like the horizon, known before the cut-off, oldest first."""
     start, end = pd.Timestamp(layout.horizon.start), pd.Timestamp(layout.horizon.end)
-    out = []
+    out: list[tuple[str, pd.Timestamp, pd.Timestamp]] = []
     for j in range(1, 400):
         ws, we = shifted(start, end, j * layout.step)
         if month_of(ws) < layout.first_month or len(out) == count:

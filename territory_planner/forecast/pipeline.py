@@ -37,7 +37,8 @@ def _live(history: History, window: Window) -> np.ndarray:
     closed = d["status"].isin(("won", "lost")) & d["close_date"].notna()
     cycle = (d.loc[closed, "close_date"] - d.loc[closed, "created_date"]).dt.days
     typical = pd.Timedelta(days=float(cycle.median()) if len(cycle) else 90.0)
-    expected = d["close_date"].fillna(d["created_date"] + typical).clip(lower=c)
+    expected = d["close_date"].fillna(d["created_date"] + typical)
+    expected = expected.where(expected >= c, c)  # an overdue deal is expected at the cut-off
     inside = ((expected >= window.start) & (expected < window.stop)).to_numpy(bool)
     values = d["amount"].to_numpy(dtype="float64") * d["probability"].to_numpy(dtype="float64")
     return history.node_sums(open_now & inside, np.nan_to_num(values))
