@@ -49,7 +49,7 @@ class ForecastReport:
 
 #: Seconds of a plan's time limit kept for its forecast: fixed, and per rep (a rep and a territory series,
 #: each fitted at every backtest window), measured on the sample data with two workers.
-RESERVE_FIXED, RESERVE_PER_REP, RESERVE_MAX_SHARE = 3.0, 0.3, 0.4
+RESERVE_FIXED, RESERVE_PER_REP, RESERVE_MAX_SHARE = 4.0, 0.5, 0.4
 
 
 def forecast_reserve(reps: int, time_limit: float | None) -> float:
