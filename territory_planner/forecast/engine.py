@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from territory_planner.forecast import models
 from territory_planner.forecast.history import History
@@ -167,6 +168,11 @@ def _interval(
 
 def run(history: History, *, workers: int | None = None) -> EngineResult:
     """Forecast and backtest every node of ``history``."""
+    with threadpool_limits(limits=1):  # small matrices: BLAS threads only fight over the cores
+        return _run(history, workers)
+
+
+def _run(history: History, workers: int | None) -> EngineResult:
     layout, nodes = history.layout, history.nodes
     n_w, n_n = len(layout.windows), len(nodes)
     series, origins = [], []

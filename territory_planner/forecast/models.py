@@ -65,18 +65,15 @@ def smoothing(
 def fit_one(y: np.ndarray, origins: Sequence[int], steps: int) -> np.ndarray:
     """Forecasts of every family at every origin: array (len(origins), len(FAMILIES), steps).
 
-    ``origins[0]`` is the forecast itself: fitted on all its months. The others are backtest origins:
-    the smoothing parameters are fitted once, at the oldest of them, and reused at the later ones (only
-    the states are recomputed on each origin's months), so nothing after an origin leaks into its
-    forecast and the backtest costs a fraction of refitting everywhere. An origin with fewer than
+    The smoothing parameters are fitted once, at the oldest origin with enough months, and reused at every
+    later origin (the forecast's included; only the states are recomputed on each origin's months). So
+    nothing after an origin leaks into its forecast, the backtest scores exactly the procedure of the
+    forecast, and it costs a fraction of refitting everywhere. An origin with fewer than
     ``MIN_FIT_MONTHS`` months, or a fit that fails or is not finite, gives NaN (the engine then does not
     offer that family at that origin).
     """
     out = np.full((len(origins), len(FAMILIES), steps), np.nan)
-    eligible = [k for k in range(1, len(origins)) if origins[k] >= MIN_FIT_MONTHS]
-    order = ([0] if origins and origins[0] >= MIN_FIT_MONTHS else []) + sorted(
-        eligible, key=lambda k: origins[k]
-    )
+    order = sorted((k for k in range(len(origins)) if origins[k] >= MIN_FIT_MONTHS), key=lambda k: origins[k])
     shared: dict[str, Params | None] = {}
     # one BLAS thread: the optimisers make thousands of tiny calls, and threads fighting over two
     # cores made each fit 10x slower on a loaded machine
@@ -90,14 +87,14 @@ def fit_one(y: np.ndarray, origins: Sequence[int], steps: int) -> np.ndarray:
                     out[i] = 0.0
                     continue
                 for f, family in enumerate(FAMILIES):
-                    params = shared.get(family) if i > 0 else None
+                    params = shared.get(family)
                     try:  # fitted on the series divided by its mean: the optimisers converge far faster
                         fc, fitted = smoothing(
                             train / scale, steps, trend=family == "holt_winters", params=params
                         )
                     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
                         continue
-                    if i > 0 and family not in shared:
+                    if family not in shared:
                         shared[family] = fitted
                     if np.all(np.isfinite(fc)):
                         out[i, f] = fc * scale
