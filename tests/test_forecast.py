@@ -47,7 +47,7 @@ def test_forecast_beats_seasonal_naive_and_interval_covers_most_periods(report) 
     inside = (every["actual"] >= every["lower"]) & (every["actual"] <= every["upper"])
     assert inside.mean() >= 0.65  # 80% intervals, each from the errors known at its own origin
     rows = every[every["level"] == "team"]
-    assert inside[rows.index].mean() >= 0.5
+    assert inside[rows.index].mean() > 0.5  # most periods
     # the accuracy columns follow the KPI definition
     expected = 1 - (rows["forecast"] - rows["actual"]).abs() / rows["actual"]
     assert np.allclose(rows["forecast_accuracy"], expected, atol=1e-5)

@@ -14,7 +14,8 @@ from territory_planner.forecast import engine
 from territory_planner.forecast.history import History, as_of_date, build_history, first_close_date
 from territory_planner.forecast.layout import build_layout
 from territory_planner.io.writers import write_csv
-from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
+from territory_planner.report.api import load_crm_for
+from territory_planner.report.crm import CrmData
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
 
@@ -152,17 +153,6 @@ def _accuracy_table(backtest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _load(crm: CrmData | Path, plan: PlanData | None, reps_path: Path | None) -> CrmData:
-    if isinstance(crm, CrmData):
-        return crm
-    roster, source = None, "reps.csv"
-    if reps_path is not None:
-        roster, source = load_roster(reps_path), str(reps_path)
-    elif plan is not None:
-        roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
-    return load_crm(Path(crm), reps=roster, reps_source=source)
-
-
 def compute_forecast(
     crm: CrmData | Path,
     horizon: str | Period,
@@ -175,7 +165,7 @@ def compute_forecast(
     period = as_horizon(horizon)
     if isinstance(plan, Path):
         plan = load_plan(plan)
-    data = _load(crm, plan, reps_path)
+    data = load_crm_for(crm, plan=plan, reps_path=reps_path)
     opps = data.get("opportunities")
     if opps is None:
         reason = data.missing.get("opportunities", "opportunities.csv not found")

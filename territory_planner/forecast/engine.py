@@ -12,8 +12,9 @@ The same procedure answers every window, oldest first, using only what was known
    territories to the team; each series is weighted by its base forecasts' error variance over the same
    earlier windows (before two are known: by its year-over-year variability);
 4. the 80% interval is ``forecast x (1 +- t * rmse)``, with ``rmse`` the root mean square relative error
-   of the reconciled forecasts over the same earlier windows and ``t`` Student's 90% quantile for that
-   many windows (before two are known: the series' year-over-year variability).
+   of the reconciled forecasts over the same earlier windows, plus seasonal naive's past errors (the
+   series' year-over-year change at this horizon) counted as two more windows, and ``t`` Student's 90%
+   quantile for that many windows.
 
 Window 0 is the forecast itself; windows 1.. are the backtest.
 """
@@ -45,6 +46,8 @@ MIN_SCORED = 2
 #: A series is sparse when fewer of its last 24 months than this saw a won deal.
 MIN_ACTIVE_MONTHS = 12
 COVERAGE = 0.80
+#: Seasonal naive's past errors count as this many windows in the interval's error variance.
+PRIOR_WINDOWS = 2
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,18 @@ def _fallback(y: np.ndarray) -> str | None:
     return None
 
 
-def _variability(y: np.ndarray, months: int) -> float:
-    """Variance of the year-over-year change of ``months``-month totals (the series' own noise scale;
-    steady growth, a mean change, is not noise)."""
+def _year_over_year(y: np.ndarray, months: int) -> tuple[float, float]:
+    """Variance and mean square of the year-over-year change of ``months``-month totals.
+
+    The mean square is what seasonal naive's error has been at this horizon (growth included); the
+    variance is the series' own noise scale (steady growth, a mean change, is not noise).
+    """
     if y.size >= models.SEASON + months + 1:
         sums = np.convolve(y, np.ones(months), mode="valid")
         diff = sums[models.SEASON :] - sums[: -models.SEASON]
-        return float(np.var(diff))
-    return float((np.mean(y) * months) ** 2) if y.size else 0.0
+        return float(np.var(diff)), float(np.mean(diff**2))
+    rough = float((np.mean(y) * months) ** 2) if y.size else 0.0
+    return rough, rough
 
 
 def _training(history: History, node: int, origin: int) -> np.ndarray:
@@ -90,7 +97,9 @@ def _training(history: History, node: int, origin: int) -> np.ndarray:
     return history.monthly[node, history.first[node] : max(stop, history.first[node])]
 
 
-def _candidate_totals(history: History, fits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list]:
+def _candidate_totals(
+    history: History, fits: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[list[str | None]]]:
     """[window, node, candidate] totals, pipeline signal [window, node], fallback reasons [window][node]."""
     layout = history.layout
     n_w, n_n = len(layout.windows), len(history.nodes)
@@ -153,16 +162,20 @@ def _t(df: int) -> float:
 
 
 def _interval(
-    fc: float, errors: np.ndarray, forecasts: np.ndarray, variability: float
+    fc: float, errors: np.ndarray, forecasts: np.ndarray, naive_square: float
 ) -> tuple[float, float]:
+    """80% interval: relative errors of the earlier windows, with seasonal naive's past year-over-year
+    errors as ``PRIOR_WINDOWS`` pseudo-windows (so two or three lucky windows cannot make it narrow)."""
     positive = forecasts > 0
-    if positive.sum() >= MIN_SCORED:
+    if fc > 0 and positive.any():
         rel = errors[positive] / forecasts[positive]
-        half = fc * _t(rel.size) * float(np.sqrt(np.mean(rel**2)))
-    elif errors.size >= MIN_SCORED:
-        half = _t(errors.size) * float(np.sqrt(np.mean(errors**2)))
+        var = (np.sum(rel**2) + PRIOR_WINDOWS * naive_square / fc**2) / (rel.size + PRIOR_WINDOWS)
+        half = fc * _t(rel.size + PRIOR_WINDOWS) * float(np.sqrt(var))
+    elif errors.size:
+        var = (np.sum(errors**2) + PRIOR_WINDOWS * naive_square) / (errors.size + PRIOR_WINDOWS)
+        half = _t(errors.size + PRIOR_WINDOWS) * float(np.sqrt(var))
     else:
-        half = _t(0) * float(np.sqrt(variability))
+        half = _t(0) * float(np.sqrt(naive_square))
     return max(fc - half, 0.0), fc + half
 
 
@@ -203,10 +216,8 @@ def _run(history: History, workers: int | None) -> EngineResult:
             base[w, i], method[w][i] = _choose(
                 cands[w, i], cands[scored, i], actual[scored, i], reasons[w][i]
             )
-        variability = np.array(
-            [_variability(_training(history, i, window.origin), months) for i in range(n_n)]
-        )
-        weights = variability
+        yoy = np.array([_year_over_year(_training(history, i, window.origin), months) for i in range(n_n)])
+        weights = yoy[:, 0]
         if len(scored) >= MIN_SCORED:  # MinT's diagonal: each base forecast's own backtest error variance
             weights = np.mean((actual[scored] - base[scored]) ** 2, axis=0)
         fc[w, h] = reconcile_hierarchy(nodes.summing, base[w, h], weights[h])
@@ -214,5 +225,5 @@ def _run(history: History, workers: int | None) -> EngineResult:
             fc[w, t] = reconcile_partition(float(fc[w, 0]), base[w, t], weights[t])
         for i in range(n_n):
             errors = actual[scored, i] - fc[scored, i]
-            lower[w, i], upper[w, i] = _interval(fc[w, i], errors, fc[scored, i], variability[i])
+            lower[w, i], upper[w, i] = _interval(fc[w, i], errors, fc[scored, i], yoy[i, 1])
     return EngineResult(layout, cands, actual, base, fc, lower, upper, pipe, method)

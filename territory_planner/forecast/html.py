@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from territory_planner.forecast.api import ForecastReport
 from territory_planner.forecast.charts import PeriodPoint, period_chart
-from territory_planner.forecast.layout import past_periods
+from territory_planner.forecast.layout import MIN_WINDOWS, past_periods
 from territory_planner.report import formatting as fm
 
 #: Past periods drawn in the chart (backtest periods and older history).
@@ -159,6 +159,7 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         "levels": levels,
         "beats": beats,
         "windows": len(layout.backtest),
+        "min_windows": MIN_WINDOWS,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from markupsafe import Markup
@@ -17,6 +18,9 @@ from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
 from territory_planner.report.quota import suggest_quotas
+
+if TYPE_CHECKING:
+    from territory_planner.forecast.api import ForecastReport
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +136,10 @@ def check_forecast_options(
         raise InputError(problems)
 
 
-def forecast_section(report: object) -> Markup:
+def forecast_section(report: ForecastReport) -> Markup:
     from territory_planner.forecast.html import render_forecast_section
 
-    return render_forecast_section(report)  # type: ignore[arg-type]
+    return render_forecast_section(report)
 
 
 def write_report(
