@@ -69,9 +69,10 @@ def forecast_command(
     are reconciled; the 80% interval comes from the backtest errors. Writes forecast.csv,
     forecast_backtest.csv (product vs seasonal naive over past periods) and forecast.html.
 
+    \b
     Example:
-
-        territory-planner forecast --crm sample_data/crm --horizon 2026Q3 --plan plans/2026 --out fc/
+      territory-planner forecast --crm sample_data/crm --horizon 2026Q3 \\
+          --plan plans/2026 --out fc/
     """
     from territory_planner.forecast.output import write_forecast
 
