@@ -16,8 +16,8 @@ from tests.forecast_fixtures import synthetic_crm
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Eight reps, four years, 20% growth a year (on six seeds the forecast beat seasonal naive at team
-    level on every one: by 0.5 to 5.8 points of accuracy)."""
+    """Eight reps, four years, 20% growth a year (seed 0, the first tried; on seeds 0-5 the forecast beat
+    seasonal naive at team level on five, by 0.9 to 5.2 points of accuracy, and was 0.04 behind on one)."""
     return synthetic_crm(
         tmp_path_factory.mktemp("crm"), reps=8, years=4.0, regions=2, seed=0, growth=0.2, deals_per_month=30
     )

@@ -9,8 +9,8 @@ Both smoothing models are ``statsmodels.tsa.holtwinters.ExponentialSmoothing``, 
 by least squares from heuristic initial states. So the backtest decides per series whether seasonality
 (beyond last year's copy) and trend help; the engine adds the open pipeline to each.
 
-``fit_many`` fits both at several origins of many series (a rolling origin: origin ``T`` means "fit on the
-first ``T`` months only") on a process pool, since the fits are independent.
+``fit_many`` forecasts both at several origins of many series (a rolling origin: origin ``T`` means "from
+the first ``T`` months only") on a process pool, since the series are independent.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -38,66 +40,101 @@ def seasonal_naive(y: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(last[np.arange(steps) % SEASON], dtype="float64")
 
 
-Params = dict[str, float]
-PARAM_NAMES = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+SMOOTHING_PARAMS = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
 
 
-def smoothing(
-    y: np.ndarray, steps: int, *, trend: bool, params: Params | None = None
-) -> tuple[np.ndarray, Params]:
-    """Forecast ``steps`` months; fits the smoothing parameters unless ``params`` are given."""
+@dataclass(frozen=True)
+class States:
+    """A smoothing model run over a whole series: its states after each month, and its damping."""
+
+    level: np.ndarray
+    trend: np.ndarray | None  # None without a trend
+    season: np.ndarray
+    damping: float
+
+    def forecast(self, origin: int, steps: int) -> np.ndarray:
+        """The model's forecast of the ``steps`` months after the first ``origin`` months: the states
+        after month ``origin - 1`` carried forward (the ETS forecast equations; the recursion only looks
+        back). For the first 11 months this is exactly what statsmodels' ``forecast`` returns for a model
+        run on those months alone (a test checks); from the 12th on, statsmodels reuses the season of a
+        year before the last month, which its own state update had replaced, and this does not."""
+        j = np.arange(1, steps + 1)
+        out = self.level[origin - 1] + self.season[origin - SEASON + (j - 1) % SEASON]
+        if self.trend is not None:
+            out = out + self.trend[origin - 1] * np.cumsum(self.damping**j)
+        return np.asarray(out, dtype="float64")
+
+
+def _model(y: np.ndarray, trend: bool, **init: Any) -> Any:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    model = ExponentialSmoothing(
+    return ExponentialSmoothing(
         y,
         trend="add" if trend else None,
         damped_trend=trend,
         seasonal="add",
         seasonal_periods=SEASON,
-        initialization_method="heuristic",  # 2-4 parameters to fit instead of 16-18: 3x faster
+        **init,
     )
-    result = model.fit(use_brute=False) if params is None else model.fit(**params, optimized=False)
-    values = {k: result.params.get(k) for k in PARAM_NAMES}
-    fitted = {k: float(v) for k, v in values.items() if v is not None and np.isfinite(float(v))}
-    return np.asarray(result.forecast(steps), dtype="float64"), fitted
+
+
+def smoothing_states(y: np.ndarray, fit_months: int, *, trend: bool) -> States:
+    """Fit the smoothing parameters and initial states on the first ``fit_months`` months (heuristic
+    initial states, least squares), then run the model with them, unchanged, over all of ``y``."""
+    fitted = _model(y[:fit_months], trend, initialization_method="heuristic").fit(use_brute=False)
+    params = {k: float(fitted.params[k]) for k in SMOOTHING_PARAMS if fitted.params.get(k) is not None}
+    known = {
+        "initialization_method": "known",
+        "initial_level": fitted.params["initial_level"],
+        "initial_seasonal": fitted.params["initial_seasons"],
+    }
+    if trend:
+        known["initial_trend"] = fitted.params["initial_trend"]
+    run = _model(y, trend, **known).fit(**params, optimized=False)
+    return States(
+        level=np.asarray(run.level, dtype="float64"),
+        trend=np.asarray(run.trend, dtype="float64") if trend else None,
+        season=np.asarray(run.season, dtype="float64"),
+        damping=float(params.get("damping_trend", 1.0)),
+    )
 
 
 def fit_one(y: np.ndarray, origins: Sequence[int], steps: int) -> np.ndarray:
     """Forecasts of every family at every origin: array (len(origins), len(FAMILIES), steps).
 
-    The smoothing parameters are fitted once, at the oldest origin with enough months, and reused at every
-    later origin (the forecast's included; only the states are recomputed on each origin's months). So
-    nothing after an origin leaks into its forecast, the backtest scores exactly the procedure of the
-    forecast, and it costs a fraction of refitting everywhere. An origin with fewer than
-    ``MIN_FIT_MONTHS`` months, or a fit that fails or is not finite, gives NaN (the engine then does not
-    offer that family at that origin).
+    Each family's smoothing parameters and initial states are fitted once, at the oldest origin with
+    enough months, and the model then runs over the whole series with them; the forecast at an origin
+    is carried forward from the states after that origin's last month. So nothing after an origin
+    reaches its forecast, the backtest scores exactly the procedure of the forecast (whose origin is
+    the newest), and each series costs two statsmodels runs per family whatever the number of windows.
+    An origin with fewer than ``MIN_FIT_MONTHS`` months, or a fit that fails or is not finite, gives NaN
+    (the engine then does not offer that family at that origin).
     """
     out = np.full((len(origins), len(FAMILIES), steps), np.nan)
-    order = sorted((k for k in range(len(origins)) if origins[k] >= MIN_FIT_MONTHS), key=lambda k: origins[k])
-    shared: dict[str, Params | None] = {}
+    eligible = [k for k in range(len(origins)) if origins[k] >= MIN_FIT_MONTHS]
+    if not eligible:
+        return out
+    first = min(origins[k] for k in eligible)
+    last = max(origins[k] for k in eligible)
+    train = np.asarray(y[:last], dtype="float64")
+    scale = float(np.mean(np.abs(train[:first]))) or float(np.mean(np.abs(train)))
+    if scale == 0:
+        out[eligible] = 0.0
+        return out
     # one BLAS thread: the optimisers make thousands of tiny calls, and threads fighting over two
     # cores made each fit 10x slower on a loaded machine
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimisers on short series
         with np.errstate(all="ignore"):
-            for i in order:
-                train = np.asarray(y[: origins[i]], dtype="float64")
-                scale = float(np.mean(np.abs(train)))
-                if scale == 0:
-                    out[i] = 0.0
+            for f, family in enumerate(FAMILIES):
+                try:  # fitted on the series divided by its mean: the optimisers converge far faster
+                    states = smoothing_states(train / scale, first, trend=family == "holt_winters")
+                except (ValueError, KeyError, np.linalg.LinAlgError, ZeroDivisionError):
                     continue
-                for f, family in enumerate(FAMILIES):
-                    params = shared.get(family)
-                    try:  # fitted on the series divided by its mean: the optimisers converge far faster
-                        fc, fitted = smoothing(
-                            train / scale, steps, trend=family == "holt_winters", params=params
-                        )
-                    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
-                        continue
-                    if family not in shared:
-                        shared[family] = fitted
+                for k in eligible:
+                    fc = states.forecast(origins[k], steps) * scale
                     if np.all(np.isfinite(fc)):
-                        out[i, f] = fc * scale
+                        out[k, f] = fc
     return out
 
 
