@@ -67,8 +67,10 @@ class EngineResult:
 
 def _fallback(y: np.ndarray) -> str | None:
     """Why a training series cannot have a fitted model, or None."""
-    if y.size == 0 or not np.any(y):
+    if y.size == 0:
         return "no history"
+    if not np.any(y):
+        return "no won deal yet"
     if y.size < models.MIN_FIT_MONTHS:
         return f"short history: {y.size} months"
     active = int(np.count_nonzero(y[-models.MIN_FIT_MONTHS :]))
@@ -132,8 +134,8 @@ def _choose(
 ) -> tuple[float, str]:
     """The chosen base forecast and its method, from the candidates at this window (``current``) and at
     the earlier windows already known (``past``: [window, candidate], with ``past_actual``)."""
-    if reason == "no history":
-        return 0.0, "none (no history)"
+    if reason in ("no history", "no won deal yet"):
+        return 0.0, f"none ({reason})"
     if reason is not None:
         short = reason.startswith("short") and _months(reason) < models.SEASON
         kind = "mean month" if short else BASELINE
