@@ -20,7 +20,11 @@ from territory_planner.io.writers import atomic_write_text, staged_output_dir, w
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
-from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.budget import (
+    OUTPUT_SECONDS_PER_ACCOUNT,
+    WORKBOOK_SECONDS_PER_ACCOUNT,
+    TimeBudget,
+)
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
@@ -72,6 +76,8 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
         options.balance,
         departed_reps=set(options.reps_remove),
         reps_frame=reps_frame,
+        hierarchy_needs=_hierarchy_needs(options),
+        locks=options.locks,
     )
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None
@@ -80,14 +86,31 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
 
         accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
     problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
+    if options.design_districts:  # the planner draws the districts: any district column is ignored
+        import dataclasses
+
+        problem = dataclasses.replace(problem, rep_districts=None)
     return inputs, problem, joined
+
+
+def _hierarchy_needs(options: PlanOptions) -> dict[str, str]:
+    """Hierarchy columns the options need on every rep (designed districts need none)."""
+    out: dict[str, str] = {}
+    if not options.design_districts:
+        if options.district_tolerance:
+            out["district"] = "--district-tolerance"
+        elif options.district_contiguous:
+            out["district"] = "--district-contiguous"
+    if options.region_tolerance:
+        out["region"] = "--region-tolerance"
+    return out
 
 
 def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
     """The reps table with the scenario's removed reps dropped and added reps appended (as raw text cells)."""
     from territory_planner.io.readers import read_table
 
-    frame = read_table(reps_path).frame
+    frame = read_table(reps_path, "reps").frame
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     unknown = sorted(set(options.reps_remove) - set(ids))
     if unknown:
@@ -127,6 +150,7 @@ def build_spec(
         disruption_weight=options.disruption_weight,
         min_accounts=options.min_accounts,
         max_accounts=options.max_accounts,
+        group_tolerance=options.group_tolerance(),
     )
 
 
@@ -154,14 +178,22 @@ def validate(options: PlanOptions) -> dict[str, Any]:
 
 
 def solve(
-    options: PlanOptions, progress: Progress = lambda _m: None, *, started: float | None = None
+    options: PlanOptions,
+    progress: Progress = lambda _m: None,
+    *,
+    started: float | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
-    reading) is when the command began: ``--time-limit`` counts from there, outputs included."""
+    reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
+    ``xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
-    budget = TimeBudget.for_command(options.time_limit, started=start, accounts=problem.n_accounts)
+    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if xlsx else 0.0)
+    budget = TimeBudget.for_command(
+        options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
+    )
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
@@ -187,24 +219,42 @@ def solve(
         )
     spec = build_spec(problem, options, lat, lon)
     # with --contiguous the base plan gets its share and the contiguity cuts the rest
-    base_budget = budget.child("base_plan") if options.contiguous and budget.limited else budget
+    base_budget = (
+        budget.child("base_plan")
+        if (options.contiguous or options.district_contiguous) and budget.limited
+        else budget
+    )
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
-    unit_rep, result = pipeline.solve(
-        spec,
-        backend,
-        budget=base_budget,
-        gap=options.gap,
-        seed=options.seed,
-        threads=threads,
-        candidates=options.candidates,
-        relax=options.relax,
-        progress=progress,
-        current_unit_rep=cur_unit,
-    )
-    contiguity_info = None
-    if options.contiguous:
+    solve_kw: dict[str, Any] = {
+        "gap": options.gap,
+        "seed": options.seed,
+        "threads": threads,
+        "candidates": options.candidates,
+        "relax": options.relax,
+        "progress": progress,
+        "current_unit_rep": cur_unit,
+    }
+    design_info = None
+    if options.design_districts:
+        from territory_planner.design_flow import design_districts
+
+        problem, spec, unit_rep, result, design_info = design_districts(
+            problem,
+            spec,
+            lambda pr: build_spec(pr, options, lat, lon),
+            options.group_tolerance()["district"],
+            options.design_districts,
+            backend,
+            base_budget,
+            solve_kw,
+        )
+    else:
+        unit_rep, result = pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
+    contiguity_info = district_info = None
+    adj = None
+    if options.contiguous or options.district_contiguous:
         from territory_planner.geo import planning
 
         adj = planning.unit_adjacency(
@@ -215,6 +265,10 @@ def solve(
             bridge=options.bridge_islands,
             areas=joined,
         )
+    if options.contiguous:
+        from territory_planner.geo import planning
+
+        assert adj is not None
         unit_rep, result, contiguity_info = planning.make_contiguous(
             spec,
             adj,
@@ -229,6 +283,24 @@ def solve(
             threads=threads,
             progress=progress,
         )
+    if options.district_contiguous:
+        from territory_planner.geo import planning
+        from territory_planner.geo.districts import make_districts_contiguous
+
+        assert adj is not None
+        unit_rep, result, district_info = make_districts_contiguous(
+            spec,
+            adj,
+            unit_rep,
+            result,
+            backend,
+            centre=planning.home_units(spec, lat, lon),
+            time_limit=max(budget.remaining(), 1.0),
+            gap=options.gap,
+            seed=options.seed,
+            threads=threads,
+            territories_too=options.contiguous,
+        )
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
         unit_rep=unit_rep,
@@ -240,6 +312,11 @@ def solve(
     )
     assignments = assignments_frame(problem, plan, inputs.accounts)
     territories = territories_frame(problem, plan, assignments)
+    if "crm_user_id" in inputs.reps.columns:  # the owners' CRM user ids, for `export --format salesforce`
+        owner = dict(
+            zip(inputs.reps["rep_id"], inputs.reps["crm_user_id"].fillna("").astype(str), strict=True)
+        )
+        territories["crm_user_id"] = territories["rep_id"].map(owner).fillna("").str.strip()
     summary = summary_dict(
         problem,
         spec,
@@ -251,6 +328,15 @@ def solve(
     )
     if contiguity_info is not None:
         summary["contiguity"] = contiguity_info
+    from territory_planner import level_outputs
+
+    hierarchy_info = level_outputs.summary_block(territories, options, {})
+    if hierarchy_info is not None:
+        if district_info is not None and "district" in hierarchy_info:
+            hierarchy_info["district"].update(district_info)
+        if design_info is not None and "district" in hierarchy_info:
+            hierarchy_info["district"]["design"] = design_info
+        summary["hierarchy"] = hierarchy_info
     units = None
     if joined is not None or inputs.geometry is not None:
         from territory_planner.geo import planning
@@ -271,6 +357,13 @@ def write_plan(
     """Write every plan file into ``folder`` (a staging folder: the caller renames it into place)."""
     write_csv(output.assignments, folder / "assignments.csv")
     write_csv(output.territories, folder / "territories.csv")
+    from territory_planner import level_outputs
+
+    for level, name in (("district", "districts.csv"), ("region", "regions.csv")):
+        if level_outputs.has_level(output.territories, level):
+            pieces = output.summary.get("hierarchy", {}).get(level, {}).get("pieces")
+            contiguous = None if pieces is None else {k: v <= 1 for k, v in pieces.items()}
+            write_csv(level_outputs.level_frame(output.territories, level, contiguous), folder / name)
     summary = dict(output.summary)
     if extra:
         summary.update(extra)
@@ -300,8 +393,10 @@ def plan(
     force: bool = False,
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
-    """Solve and write the plan folder atomically (never overwriting a plan without ``force``)."""
+    """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
+    ``xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
@@ -316,9 +411,13 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress, started=begin)
+    output = solve(options, progress, started=begin, xlsx=xlsx)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
+        if xlsx:
+            from territory_planner.export.api import write_plan_workbook
+
+            write_plan_workbook(stage, Path(out))
     output.out = Path(out)
     return output

@@ -24,6 +24,28 @@ from territory_planner.options import build_options
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
 
+def hierarchy_options() -> list[Callable[..., Any]]:
+    """Districts and regions (reps.csv ``district``, ``region``), shared by ``plan`` and ``validate``."""
+    return [
+        click.option(
+            "--district-tolerance",
+            help="Each district's totals within (1 +- T) x its reps' targets: 0.04 or potential=0.04,...",
+        ),
+        click.option("--region-tolerance", help="Likewise for each region."),
+        click.option(
+            "--district-contiguous",
+            is_flag=True,
+            default=None,
+            help="Each district's territories together form one connected piece (needs polygons/adjacency).",
+        ),
+        click.option(
+            "--design-districts",
+            type=int,
+            help="Group the reps into N districts (ignores reps.csv district; potential +-10% by default).",
+        ),
+    ]
+
+
 def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``plan`` and ``validate``."""
     decorators = [
@@ -51,6 +73,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
+        *hierarchy_options(),
     ]
     for d in reversed(decorators):
         fn = d(fn)
@@ -132,6 +155,7 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--xlsx", is_flag=True, help="Also write the plan as an Excel workbook, OUT/plan.xlsx.")
 @click.option(
     "--from-manifest",
     type=click.Path(exists=True, path_type=Path),
@@ -144,6 +168,7 @@ def plan(
     force: bool,
     quiet: bool,
     from_manifest: Path | None = None,
+    xlsx: bool = False,
     **flags: Any,
 ) -> None:
     """Solve a territory plan and write it to OUT.
@@ -173,14 +198,14 @@ def plan(
     if scenario is not None:
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:
-        output = api.plan(options, out, force=force, extra=extra)
+        output = api.plan(options, out, force=force, extra=extra, xlsx=xlsx)
     else:
         with console.status("loading inputs", spinner="dots") as status:
 
             def progress(message: str) -> None:
                 status.update(f"[{time.time() - started:5.1f}s] {message}")
 
-            output = api.plan(options, out, force=force, progress=progress, extra=extra)
+            output = api.plan(options, out, force=force, progress=progress, extra=extra, xlsx=xlsx)
     s = output.summary
     gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
     click.echo(
@@ -192,6 +217,9 @@ def plan(
         f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
         f"({100 * s['moved_potential_share']:.1f}% of potential)"
     )
+    for level, block in (s.get("hierarchy") or {}).items():
+        devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
+        click.echo(f"{block['groups']} {level}s | max deviation: {devs}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)
@@ -206,7 +234,10 @@ def plan(
         )
     if s["status"] == "relaxed":
         click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
-    click.echo(f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html)")
+    workbook = ", plan.xlsx" if xlsx else ""
+    click.echo(
+        f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html{workbook})"
+    )
 
 
 @main.command()
@@ -254,7 +285,7 @@ def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool)
             f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True
         )
         sys.exit(1)
-    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None)
+    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None, xlsx=True)
 
 
 def _register() -> None:
@@ -270,6 +301,13 @@ def _register() -> None:
 
     main.add_command(compare_command)
     main.add_command(sweep_command)
+    from territory_planner.export.cli import export_command
+
+    main.add_command(export_command)
+
+    from territory_planner.edit_cli import edit_command
+
+    main.add_command(edit_command)
 
 
 _register()

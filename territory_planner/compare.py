@@ -6,6 +6,8 @@ accounts present in only one plan appear in ``moves.csv`` with an empty rep on t
 
 Outputs (written atomically into one folder):
     moves.csv            plan_a, plan_b, account_id, rep_a, rep_b, potential, workload[, pipeline]
+                         [, district_a, district_b when a plan has districts]
+    district_moves.csv   (plans with districts) accounts and measures moving from one district to another
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
     plans.csv            one row per plan: status, objective, gap, max deviation, moved share
@@ -14,7 +16,6 @@ Outputs (written atomically into one folder):
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from territory_planner.compare_html import render_html
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 
@@ -51,10 +53,19 @@ class Comparison:
 
 def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
     crm = (summary.get("config") or {}).get("crm")
-    path = Path(crm) / "opportunities.csv" if crm else None
-    if path is None or not path.is_file():
+    found = (
+        [p for p in (Path(crm) / f"opportunities{ext}" for ext in (".csv", ".xlsx")) if p.is_file()]
+        if crm
+        else []
+    )
+    if not found:
         return None
-    opps = pd.read_csv(path, dtype={"account_id": str})
+    if found[0].suffix == ".xlsx":
+        from territory_planner.io.excel import read_sheet
+
+        opps = read_sheet(found[0], "opportunities")[0]
+    else:
+        opps = pd.read_csv(found[0], dtype={"account_id": str})
     cols = {c.lower(): c for c in opps.columns}
     if not {"account_id", "amount", "probability", "status"} <= set(cols):
         return None
@@ -104,7 +115,26 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
+    for plan, side in ((a, "a"), (b, "b")):  # the district of each side's rep, when a plan has districts
+        if "district" in a.territories or "district" in b.territories:
+            t = plan.territories
+            district: dict[str, str] = (
+                dict(zip(t["rep_id"], t["district"].astype(str), strict=True)) if "district" in t else {}
+            )
+            out[f"district_{side}"] = out[f"rep_{side}"].map(district).fillna("").astype(str)
     return out.reset_index(drop=True)
+
+
+def district_moves(moves: pd.DataFrame) -> pd.DataFrame:
+    """Moves between districts: per (plan pair, district_a, district_b) the accounts and measures."""
+    if "district_a" not in moves:
+        return pd.DataFrame()
+    cross = moves[moves["district_a"] != moves["district_b"]]
+    keys = ["plan_a", "plan_b", "district_a", "district_b"]
+    out = cross.groupby(keys, sort=True).agg(
+        accounts=("account_id", "size"), **{m: (m, "sum") for m in MEASURES}
+    )
+    return out.reset_index()
 
 
 def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame) -> pd.DataFrame:
@@ -201,49 +231,19 @@ def compare_plans(paths: list[Path]) -> Comparison:
     )
 
 
-def _table(frame: pd.DataFrame, title: str) -> str:
-    body = frame.to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.2f}", border=0)
-    return f"<h2>{html.escape(title)}</h2>\n{body}"
+def _offline_map(plan: PlanFolder, target: Path) -> bool:
+    """The plan's map drawn again offline (it must show without network), else its map.html as is."""
+    from territory_planner.render.map import write_map
 
-
-def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
-    labels = [p.label for p in comparison.plans]
-    frames = "".join(
-        f"<figure><figcaption>{html.escape(lab)}</figcaption>"
-        + (
-            f'<iframe src="{html.escape(maps[lab])}" title="{html.escape(lab)} map"></iframe>'
-            if lab in maps
-            else "<p>no map.html in this plan</p>"
-        )
-        + "</figure>"
-        for lab in labels
-    )
-    moves_shown = comparison.moves.head(500)
-    note = (
-        ""
-        if len(comparison.moves) <= 500
-        else f"<p>first 500 of {len(comparison.moves):,} moves: see moves.csv</p>"
-    )
-    title = "Plan comparison: " + " vs ".join(labels)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-.maps {{ display: grid; grid-template-columns: repeat({min(len(labels), 2)}, 1fr); gap: 1rem; }}
-iframe {{ width: 100%; height: 480px; border: 1px solid #ccc; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; margin-bottom: 1.5rem; }}
-th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }}
-th {{ background: #f4f4f4; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.</p>
-<div class="maps">{frames}</div>
-{_table(comparison.overview, "Plans")}
-{_table(comparison.statement, "Gains and losses per rep")}
-{_table(comparison.balance, "Balance side by side")}
-{_table(moves_shown, f"Moved accounts ({len(comparison.moves):,})")}{note}
-</body></html>
-"""
+    target.parent.mkdir(exist_ok=True)
+    try:
+        write_map(plan.path, target, offline=True)
+        return True
+    except InputError:
+        if not (plan.path / "map.html").is_file():
+            return False
+        shutil.copyfile(plan.path / "map.html", target)
+        return True
 
 
 def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
@@ -251,15 +251,15 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     comparison = compare_plans([Path(p) for p in paths])
     with staged_output_dir(Path(out), force=force) as stage:
         write_csv(comparison.moves, stage / "moves.csv")
+        if "district_a" in comparison.moves:
+            write_csv(district_moves(comparison.moves), stage / "district_moves.csv")
         write_csv(comparison.statement, stage / "rep_statement.csv")
         write_csv(comparison.balance, stage / "balance.csv")
         write_csv(comparison.overview, stage / "plans.csv")
         maps: dict[str, str] = {}
         for i, p in enumerate(comparison.plans):
-            if (p.path / "map.html").is_file():
-                (stage / "maps").mkdir(exist_ok=True)
-                name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
-                shutil.copyfile(p.path / "map.html", stage / name)
+            name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
+            if _offline_map(p, stage / name):
                 maps[p.label] = name
         atomic_write_text(stage / "compare.html", render_html(comparison, maps))
     return comparison

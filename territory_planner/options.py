@@ -11,6 +11,7 @@ from territory_planner.errors import InputError, Problem
 
 DEFAULT_TOLERANCE = 0.05
 QUOTA_METHODS = ("potential", "forecast")
+DESIGN_TOLERANCE = 0.10  # district potential band of --design-districts when no --district-tolerance
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,26 @@ class PlanOptions:
     contiguous: bool = False  # every territory one connected piece of the adjacency graph
     rook: bool = False  # rook adjacency (shared edge) instead of queen (shared point)
     bridge_islands: bool = False  # join disconnected pieces of the map to their nearest neighbour
+    locks: Path | None = None  # CSV account_id,rep_id laid over locked_rep (edit --rebalance writes one)
+    district_tolerance: dict[str, float] = field(default_factory=dict)  # per measure ("*": all); {} none
+    region_tolerance: dict[str, float] = field(default_factory=dict)
+    district_contiguous: bool = False  # each district's territories together one connected piece
+    design_districts: int | None = None  # group the reps into this many districts
+
+    def group_tolerance(self) -> dict[str, dict[str, float]]:
+        """{"district": {...}, "region": {...}} for ``ModelSpec.build`` (levels without rows left out);
+        designed districts default to +-10% potential."""
+        out = {}
+        district = dict(self.district_tolerance)
+        if self.design_districts and not district:
+            district = (
+                {"potential": DESIGN_TOLERANCE} if "potential" in self.balance else {"*": DESIGN_TOLERANCE}
+            )
+        if district:
+            out["district"] = district
+        if self.region_tolerance:
+            out["region"] = dict(self.region_tolerance)
+        return out
 
     def tol(self, measure: str) -> float:
         return float(self.tolerance.get(measure, self.tolerance.get("*", DEFAULT_TOLERANCE)))
@@ -63,10 +84,10 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
-PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas"}
+PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 
 
-def parse_tolerance(value: object, source: str) -> dict[str, float]:
+def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:
     """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}."""
     out: dict[str, float] = {}
     if isinstance(value, dict):
@@ -88,9 +109,9 @@ def parse_tolerance(value: object, source: str) -> dict[str, float]:
         try:
             tol = float(v)
         except (TypeError, ValueError):
-            raise InputError(Problem(source, None, "tolerance", f"tolerance {v!r} is not a number")) from None
+            raise InputError(Problem(source, None, column, f"{column} {v!r} is not a number")) from None
         if not 0 <= tol < 1:
-            raise InputError(Problem(source, None, "tolerance", f"tolerance {tol} must be in [0, 1)"))
+            raise InputError(Problem(source, None, column, f"{column} {tol} must be in [0, 1)"))
         out[str(k).lower()] = tol
     return out
 
@@ -111,8 +132,8 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             elif key == "balance":
                 items = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(m).strip().lower() for m in items if str(m).strip())
-            elif key == "tolerance":
-                kwargs[key] = parse_tolerance(value, source)
+            elif key in {"tolerance", "district_tolerance", "region_tolerance"}:
+                kwargs[key] = parse_tolerance(value, source, key)
             elif key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
                 v = float(value)
                 if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):
@@ -125,14 +146,13 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 if v <= 0:
                     raise ValueError(f"{key} must be > 0")
                 kwargs[key] = v
-            elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads"}:
+            elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads", "design_districts"}:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError(f"{key} must be a whole number")
                 v = int(value)
-                if v < 0 or (key in {"candidates", "threads"} and v < 1):
-                    raise ValueError(
-                        f"{key} must be {'>= 1' if key in {'candidates', 'threads'} else '>= 0'}"
-                    )
+                one = {"candidates", "threads", "design_districts"}
+                if v < 0 or (key in one and v < 1):
+                    raise ValueError(f"{key} must be {'>= 1' if key in one else '>= 0'}")
                 kwargs[key] = v
             elif key == "reps_add":
                 rows = value if isinstance(value, list | tuple) else [value]
@@ -150,7 +170,15 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             elif key == "reps_remove":
                 ids = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
-            elif key in {"relax", "choose_centres", "offline", "contiguous", "rook", "bridge_islands"}:
+            elif key in {
+                "relax",
+                "choose_centres",
+                "offline",
+                "contiguous",
+                "rook",
+                "bridge_islands",
+                "district_contiguous",
+            }:
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be true or false")
                 kwargs[key] = value
@@ -178,14 +206,12 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
         raise InputError(problems)
     if not opts.balance:
         raise InputError(Problem(source, None, "balance", "balance needs at least one measure"))
-    unknown_tol = [m for m in opts.tolerance if m != "*" and m not in opts.balance]
-    if unknown_tol:
-        raise InputError(
-            Problem(
-                source,
-                None,
-                "tolerance",
-                f"tolerance given for {unknown_tol}, which are not balance measures",
+    for key in ("tolerance", "district_tolerance", "region_tolerance"):
+        unknown_tol = [m for m in getattr(opts, key) if m != "*" and m not in opts.balance]
+        if unknown_tol:
+            problems.append(
+                Problem(source, None, key, f"{key} given for {unknown_tol}, which are not balance measures")
             )
-        )
+    if problems:
+        raise InputError(problems)
     return opts

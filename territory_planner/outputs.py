@@ -127,6 +127,7 @@ def territories_frame(problem: TerritoryProblem, plan: Plan, assignments: pd.Dat
         cur_idx[moved & (cur_idx.to_numpy() >= 0)].to_numpy(dtype=np.int64), minlength=p
     )
     out["capacity"] = problem.capacity
+    out["district"] = problem.districts
     out["region"] = problem.rep_regions
     out["home_lat"] = np.round(plan.home_lat, 6)
     out["home_lon"] = np.round(plan.home_lon, 6)

@@ -140,6 +140,27 @@ def sample_plan(folder: Path) -> Path:
     return write_plan(folder, a, territories_frame(a))
 
 
+def editable_plan(folder: Path) -> Path:
+    """The sample plan with A7 locked to R3 and a family F1 = {A4, A5} (both with R2)."""
+    a = assignments_frame()
+    a["locked_rep"] = ["R3" if acc == "A7" else "" for acc in a["account_id"]]
+    a["parent_id"] = ["F1" if acc in ("A4", "A5") else "" for acc in a["account_id"]]
+    return write_plan(folder, a, territories_frame(a))
+
+
+def three_measure_plan(folder: Path) -> Path:
+    """The sample plan balancing a third measure, ``revenue`` (each account's potential / 10)."""
+    a = assignments_frame()
+    a["revenue"] = a["potential"] / 10
+    t = territories_frame(a)
+    t["revenue"] = [a.loc[a["rep_id"] == r, "revenue"].sum() for r in t["rep_id"]]
+    t["revenue_target"] = a["revenue"].sum() / len(t)
+    t["revenue_dev_pct"] = 100 * (t["revenue"] - t["revenue_target"]) / t["revenue_target"]
+    summary = summary_dict(len(a), len(t), int(a["moved"].sum()))
+    summary["config"] = {"balance": ["potential", "workload", "revenue"], "tolerance": {"revenue": 0.1}}
+    return write_plan(folder, a, t, summary)
+
+
 def square(lon: float, lat: float, size: float = 0.2) -> dict[str, Any]:
     ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
     return {"type": "Polygon", "coordinates": [ring]}

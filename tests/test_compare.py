@@ -113,3 +113,27 @@ def test_removed_rep_and_cli(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["compare", str(a), str(tmp_path), "--out", str(tmp_path / "d")])
     assert bad.exit_code == 1
     assert not (tmp_path / "d" / "compare.html").exists()
+
+
+def test_compare_page_draws_both_maps_offline_and_formats_percentages(tmp_path: Path) -> None:
+    """Two drawable plans (the map tests' sample): their maps are drawn again offline, embedded full
+    frame; the gap and shares read as percentages; wide tables get grouped headers."""
+    import json
+
+    from map_fixtures import sample_plan
+
+    a = sample_plan(tmp_path / "a")
+    b = sample_plan(tmp_path / "b")
+    summary = json.loads((b / "summary.json").read_text(encoding="utf-8"))
+    summary["gap"] = 0.0029
+    (b / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    compare([a, b], tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "0.29%" in page
+    assert "12.9%" in page  # moved_potential_share 0.129
+    assert 'src="maps/1_a.html#embed=1"' in page
+    assert '<th colspan="6" class="group">a</th>' in page  # balance: plan a's six columns
+    for name in ("1_a.html", "2_b.html"):
+        drawn = (tmp_path / "cmp" / "maps" / name).read_text(encoding="utf-8")
+        assert "tp-offline" in drawn
+        assert "cdn.jsdelivr" not in drawn

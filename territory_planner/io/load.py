@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.readers import read_table
+from territory_planner.io.excel import relocate
+from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 
 
@@ -114,18 +115,27 @@ def load_inputs(
     measures: tuple[str, ...] = ("potential", "workload"),
     departed_reps: set[str] | None = None,
     reps_frame: pd.DataFrame | None = None,
+    hierarchy_needs: dict[str, str] | None = None,
+    locks: Path | None = None,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
     ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
     validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
+    ``hierarchy_needs`` {column: option}: hierarchy columns every rep must carry for the options given.
+    ``locks`` (a CSV of account_id,rep_id) overrides ``locked_rep`` before the checks.
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
     accounts = reps = pd.DataFrame()
     geometry = None
+    raw_a = raw_r = None
     try:
-        raw_a = read_table(accounts_path)
+        raw_a = read_table(accounts_path, "accounts")
+        if locks is not None:
+            from territory_planner.io.locks import apply_locks
+
+            apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         if geometry is not None and not has_coords:
@@ -141,13 +151,12 @@ def load_inputs(
         problems += found
     except InputError as exc:
         problems += exc.problems
+    n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     try:
         if reps_frame is not None:
-            from territory_planner.io.readers import RawTable
-
             raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
         else:
-            raw_r = read_table(reps_path)
+            raw_r = read_table(reps_path, "reps")
         reps, found = parse_table(raw_r, REP_FIELDS)
         problems += found
         if not reps.empty:
@@ -164,10 +173,15 @@ def load_inputs(
                 )
     except InputError as exc:
         problems += exc.problems
+    n_reps = len(problems)  # then the reps table's; every later problem is about the accounts
     # Cross-table checks run even when the per-table checks found problems, so that one run reports
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
     # missing) comes back empty and its references cannot be checked.
+    if not reps.empty:
+        from territory_planner.io.hierarchy import check_reps
+
+        problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
     if not accounts.empty:
@@ -185,6 +199,11 @@ def load_inputs(
                         f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
                     )
                 )
-    if problems:
-        raise InputError(problems)
+    if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
+        sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, raw_r))
+        raise InputError(
+            relocate(problems[:n_accounts], [sheet_a])
+            + relocate(problems[n_accounts:n_reps], [sheet_r])
+            + relocate(problems[n_reps:], [sheet_a])
+        )
     return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)

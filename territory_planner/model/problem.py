@@ -42,6 +42,14 @@ class TerritoryProblem:
     measures: tuple[str, ...]
     tolerance: np.ndarray  # (M,)
     target: np.ndarray  # (M, p)
+    rep_districts: np.ndarray | None = None  # (p,) str district label ("" none); None: no column
+
+    @property
+    def districts(self) -> np.ndarray:
+        """(p,) district label of each rep ("" when none)."""
+        if self.rep_districts is None:
+            return np.full(self.n_reps, "", dtype=object).astype(str)
+        return self.rep_districts
 
     @property
     def n_accounts(self) -> int:
@@ -163,6 +171,7 @@ class TerritoryProblem:
             measures=tuple(measures),
             tolerance=tol,
             target=target,
+            rep_districts=reps["district"].to_numpy(dtype=str) if "district" in reps else None,
         )
 
     def account_distance(self, home_lat: np.ndarray, home_lon: np.ndarray) -> np.ndarray:

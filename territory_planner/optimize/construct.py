@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import ModelSpec, reach_pairs
 
 TABU_TENURE = 12
 EPS = 1e-9
+REACH = 2.0  # each rep's candidate units hold this many times its upper band
 
 
 @dataclass
@@ -70,7 +71,9 @@ def _shift_delta(
 
 
 def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> np.ndarray:
-    """(n, p) bool: each unit's k cheapest allowed reps, plus ``extra`` pairs (LP support, current rep)."""
+    """(n, p) bool: each unit's k cheapest allowed reps, each rep's cheapest units until they hold
+    ``REACH`` times its upper band on every measure (a rep far from everything, a home on an island or
+    in a thin region, can still fill its band), plus ``extra`` pairs (LP support, current rep)."""
     p = spec.problem
     cost = np.where(spec.allowed, spec.cost, np.inf)
     k = min(k, p.n_reps)
@@ -80,6 +83,8 @@ def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> 
         cand[np.arange(p.n_units)[:, None], near] = True
     else:
         cand[:] = True
+    if k < p.n_reps and p.unit_amount.shape[1]:
+        cand |= reach_pairs(spec, cost, REACH)
     if extra is not None:
         cand |= extra
     cand &= spec.allowed
@@ -154,18 +159,20 @@ class _State:
         self.budget = float(spec.budget) if spec.budget is not None else 0.0
         self.budget_scale = max(float(p.acc_potential.sum()) / max(p.n_reps, 1), 1e-12)
         self.moved = float(spec.moved[idx, plan].sum()) if self.has_budget else 0.0
+        self.groups = _GroupState(spec, rows, plan)
 
     def violation(self) -> float:
         r = self.rows
         v = float(_viol(self.load, r.lower, r.upper, r.scale[:, None]).sum())
         if self.has_budget:
             v += max(self.moved - self.budget, 0.0) / self.budget_scale
-        return v
+        return v + self.groups.violation()
 
     def rep_violation(self) -> np.ndarray:
+        """Per rep: its own rows' violation plus that of every district/region it belongs to."""
         r = self.rows
         out: np.ndarray = _viol(self.load, r.lower, r.upper, r.scale[:, None]).sum(axis=0)
-        return out
+        return out + self.groups.rep_violation()
 
     def budget_delta(self, new_moved: np.ndarray) -> np.ndarray:
         if not self.has_budget:
@@ -186,7 +193,7 @@ class _State:
         if self.has_budget:
             spec = self.spec
             d = d + self.budget_delta(spec.moved[units, to] - spec.moved[units, frm])
-        out: np.ndarray = d
+        out: np.ndarray = d + self.groups.shift_delta(frm, to, a)
         return out
 
     def apply(self, u: int, to: int) -> None:
@@ -194,6 +201,7 @@ class _State:
         a = self.rows.amount[u]
         self.load[:, frm] -= a
         self.load[:, to] += a
+        self.groups.apply(frm, to, a)
         if self.has_budget:
             self.moved += float(self.spec.moved[u, to] - self.spec.moved[u, frm])
         self.plan[u] = to
@@ -313,6 +321,7 @@ def _best_swap(
             loj, hij = rows.lower[:, j][:, None, None], rows.upper[:, j][:, None, None]
             lok, hik = rows.lower[:, k][:, None, None], rows.upper[:, k][:, None, None]
             dv = _shift_delta(lj, lk, diff, (loj, hij), (lok, hik), s)
+            dv = dv + state.groups.shift_delta(np.array([j]), np.array([k]), diff)
             if state.has_budget:
                 spec = state.spec
                 dm = (spec.moved[us, k] - spec.moved[us, j])[:, None] + (
@@ -333,3 +342,72 @@ def _best_swap(
             tabu[u] = tabu[v] = it + TABU_TENURE
             return True
     return False
+
+
+class _GroupState:
+    """District / region totals under the search's plan: their band violation joins the search's."""
+
+    def __init__(self, spec: ModelSpec, rows: _Rows, plan: np.ndarray):
+        g = spec.groups
+        self.on = g is not None
+        if g is None:
+            return
+        p = spec.problem
+        self.m = len(p.measures)  # group rows cover the balance measures (the first rows)
+        self.group_of = g.group_of
+        self.member = g.member
+        self.lower, self.upper = g.lower, g.upper
+        self.scale = rows.scale[: self.m]
+        rep_load = np.vstack(
+            [np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps) for m in range(self.m)]
+        )
+        self.load = rep_load @ self.member.T.astype(float)  # (M, G)
+
+    def _viol(self, load: np.ndarray, g: np.ndarray) -> np.ndarray:
+        return _viol(load, self.lower[:, g], self.upper[:, g], self.scale[:, None])
+
+    def violation(self) -> float:
+        if not self.on:
+            return 0.0
+        return float(self._viol(self.load, np.arange(self.load.shape[1])).sum())
+
+    def rep_violation(self) -> np.ndarray | float:
+        if not self.on:
+            return 0.0
+        per_group = self._viol(self.load, np.arange(self.load.shape[1])).sum(axis=0)  # (G,)
+        out: np.ndarray = per_group @ self.member.astype(float)
+        return out
+
+    def shift_delta(self, frm: np.ndarray, to: np.ndarray, amount: np.ndarray) -> np.ndarray | float:
+        """Change of group violation when ``amount`` leaves reps ``frm`` for reps ``to``: moves
+        (``amount`` (R, K), one rep pair per column) or swaps (``amount`` (R, U, V), one rep pair)."""
+        if not self.on:
+            return 0.0
+        a = amount[: self.m]
+        swap = a.ndim == 3
+        shape = (self.m, 1, 1) if swap else (self.m, -1)
+        sc = self.scale.reshape((-1,) + (1,) * (a.ndim - 1))
+        out: np.ndarray | float = 0.0
+        for row in self.group_of:
+            gf, gt = row[frm], row[to]
+            for g, sign in ((gf, -1.0), (gt, 1.0)):
+                use = (g >= 0) & (gf != gt)
+                if not use.any():
+                    continue
+                gs = np.maximum(g, 0)
+                base = self.load[:, gs].reshape(shape)
+                lo, hi = self.lower[:, gs].reshape(shape), self.upper[:, gs].reshape(shape)
+                d = (_viol(base + sign * a, lo, hi, sc) - _viol(base, lo, hi, sc)).sum(axis=0)
+                out = out + (d if swap else np.where(use, d, 0.0))
+        return out
+
+    def apply(self, frm: int, to: int, amount: np.ndarray) -> None:
+        if not self.on:
+            return
+        a = amount[: self.m]
+        for row in self.group_of:
+            if row[frm] != row[to]:
+                if row[frm] >= 0:
+                    self.load[:, row[frm]] -= a
+                if row[to] >= 0:
+                    self.load[:, row[to]] += a

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
+from territory_planner.optimize import hierarchy
 from territory_planner.optimize.spec import ModelSpec
 
 GE, LE, EQ = pulp.const.LpConstraintGE, pulp.const.LpConstraintLE, pulp.const.LpConstraintEQ
@@ -33,6 +34,7 @@ class RowInfo:
     measure: int = -1
     unit: int = -1
     cut: int = -1  # index into the ``cuts`` list for family "contig"
+    group: int = -1  # district / region index for the ``hierarchy`` families
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class Cut:
     rep: int
     unit: int
     neighbours: tuple[int, ...]
+    reps: tuple[int, ...] = ()  # a district cut: every x is the sum over these reps' columns
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        return self.reps or (self.rep,)
 
 
 @dataclass
@@ -226,16 +233,18 @@ def add_cuts(b: _Builder, cuts: list[Cut], fixed_rep: np.ndarray) -> None:
     }
     for n, cut in enumerate(cuts):
         j = cut.rep
-        rhs = float(sum(1 for k in cut.neighbours if fixed_rep[k] == j))
-        rhs -= 1.0 if fixed_rep[cut.unit] == j else 0.0
+        group = set(cut.members)
+        rhs = float(sum(1 for k in cut.neighbours if fixed_rep[k] in group))
+        rhs -= 1.0 if fixed_rep[cut.unit] in group else 0.0
         terms: list[tuple[pulp.LpVariable, float]] = []
-        c = col.get((cut.unit, j))
-        if c is not None:
-            terms.append((b.x[c], 1.0))
-        for k in cut.neighbours:
-            ck = col.get((int(k), j))
-            if ck is not None:
-                terms.append((b.x[ck], -1.0))
+        for r in cut.members:
+            c = col.get((cut.unit, r))
+            if c is not None:
+                terms.append((b.x[c], 1.0))
+            for k in cut.neighbours:
+                ck = col.get((int(k), r))
+                if ck is not None:
+                    terms.append((b.x[ck], -1.0))
         if not terms and rhs >= 0:
             continue
         b.add(
@@ -280,6 +289,7 @@ def build(
     add_assignment(b, free)
     price = slack_price if elastic else None
     add_balance(b, offset, None if price is None else price["balance"])
+    hierarchy.add_group_rows(b, offset, None if price is None else price["balance"])
     add_counts(b, fixed_counts, None if price is None else float(price["count"][0]))
     add_disruption_budget(b, fixed_moved, fixed_stay, None if price is None else float(price["budget"][0]))
     if cuts:
@@ -313,6 +323,8 @@ class RowIndex:
     keep: np.ndarray  # (p,)
     budget: int
     cut_terms: dict[tuple[int, int], list[tuple[int, float]]]  # (unit, rep) -> [(row, coefficient)]
+    grp_lo: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))  # (M, G)
+    grp_hi: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
 
     @classmethod
     def of(cls, spec: ModelSpec, form: Formulation, cuts: list[Cut] | None = None) -> RowIndex:
@@ -346,9 +358,11 @@ class RowIndex:
                 ix.budget = r
             elif fam == "contig" and cuts is not None:
                 cut = cuts[info.cut]
-                ix.cut_terms.setdefault((cut.unit, cut.rep), []).append((r, 1.0))
-                for k in cut.neighbours:
-                    ix.cut_terms.setdefault((int(k), cut.rep), []).append((r, -1.0))
+                for j in cut.members:
+                    ix.cut_terms.setdefault((cut.unit, j), []).append((r, 1.0))
+                    for k in cut.neighbours:
+                        ix.cut_terms.setdefault((int(k), j), []).append((r, -1.0))
+        ix.grp_lo, ix.grp_hi = hierarchy.row_index(spec.groups, form.rows, m)
         return ix
 
 
@@ -370,6 +384,7 @@ def column_entries(
     if rows.budget >= 0:
         parts.append((k, np.full(len(unit), rows.budget), spec.moved[unit, rep]))
     parts.append((k, rows.keep[rep], spec.stay[unit, rep]))
+    parts += hierarchy.column_parts(spec.groups, rows.grp_lo, rows.grp_hi, p.unit_amount, unit, rep)
     if rows.cut_terms:
         extra = [
             (c, r, v)
@@ -388,3 +403,19 @@ def column_entries(
     col, row, val = col[order], row[order], val[order]
     starts = np.searchsorted(col, k)
     return spec.objective[unit, rep].astype(float), starts, row, val
+
+
+def elastic_start(form: Formulation, x: np.ndarray) -> np.ndarray:
+    """Values of every variable of an elastic model for column values ``x``: each slack takes what its
+    row needs, so the start is feasible for the elastic model whatever ``x`` is."""
+    values = np.zeros(len(form.variables))
+    values[: form.n_cols] = x
+    index = {id(v): i for i, v in enumerate(form.variables[: form.n_cols])}
+    for k, r in enumerate(form.slack_rows):
+        con = form.constraints[r]
+        slack = form.variables[form.n_cols + k]
+        activity = sum(c * x[index[id(v)]] for v, c in con.items() if v is not slack and id(v) in index)
+        rhs = -float(con.constant)
+        need = rhs - activity if con.sense == GE else activity - rhs
+        values[form.n_cols + k] = max(float(need), 0.0)
+    return values

@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from territory_planner.optimize import formulation
+from territory_planner.optimize import formulation, hierarchy
 from territory_planner.optimize.master import Master
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
@@ -40,10 +40,13 @@ class Duals:
     budget: float  # <= 0
     keep: np.ndarray  # (p,) >= 0
     cuts: tuple[tuple[formulation.Cut, float], ...] = ()  # contiguity cuts with their duals (<= 0)
+    grp_lo: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (M, G) district/region >= 0
+    grp_hi: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (M, G) <= 0
 
     @classmethod
-    def zeros(cls, m: int, p: int) -> Duals:
-        return cls(np.zeros((m, p)), np.zeros((m, p)), np.zeros(p), np.zeros(p), 0.0, np.zeros(p))
+    def zeros(cls, m: int, p: int, g: int = 0) -> Duals:
+        z = np.zeros((m, p)), np.zeros((m, p)), np.zeros(p), np.zeros(p), 0.0, np.zeros(p)
+        return cls(*z, grp_lo=np.zeros((m, g)), grp_hi=np.zeros((m, g)))
 
 
 @dataclass
@@ -97,6 +100,7 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
     """rc'_uj for every pair (inf where not allowed) and the bound L(y)."""
     p = spec.problem
     weight = duals.bal_lo + duals.bal_hi  # (M, p)
+    weight = weight + hierarchy.rep_weight(spec.groups, duals.grp_lo, duals.grp_hi, weight.shape)
     rc = spec.objective - p.unit_amount @ weight
     rc -= p.unit_size[:, None] * (duals.cnt_lo + duals.cnt_hi)[None, :]
     if spec.budget is not None and duals.budget != 0:
@@ -104,10 +108,12 @@ def lagrangian(spec: ModelSpec, duals: Duals) -> tuple[np.ndarray, float]:
     if spec.rep_budget_share is not None and duals.keep.any():
         rc -= spec.stay * duals.keep[None, :]
     for cut, y in duals.cuts:  # row x[i,j] - sum_k x[k,j] <= 0, rhs 0: no constant term
-        rc[cut.unit, cut.rep] -= y
-        rc[list(cut.neighbours), cut.rep] += y
+        for j in cut.members:  # one rep, or every rep of a district (district contiguity)
+            rc[cut.unit, j] -= y
+            rc[list(cut.neighbours), j] += y
     rc = np.where(spec.allowed, rc, np.inf)
     const = float((spec.lower * duals.bal_lo).sum() + (spec.upper * duals.bal_hi).sum())
+    const += hierarchy.constant(spec.groups, duals.grp_lo, duals.grp_hi)
     if spec.min_accounts is not None:
         const += spec.min_accounts * float(duals.cnt_lo.sum())
     if spec.max_accounts is not None:
@@ -127,7 +133,7 @@ def read_duals(
     cuts: list[formulation.Cut] | None = None,
 ) -> tuple[Duals, np.ndarray]:
     p = spec.problem
-    d = Duals.zeros(len(p.measures), p.n_reps)
+    d = Duals.zeros(len(p.measures), p.n_reps, hierarchy.n_groups(spec))
     y_assign = np.zeros(p.n_units)
     cut_duals: list[tuple[formulation.Cut, float]] = []
     for r, info in enumerate(form.rows):
@@ -147,6 +153,8 @@ def read_duals(
             d.budget = min(y, 0.0)
         elif fam == "rep_budget":
             d.keep[info.rep] = max(y, 0.0)
+        elif fam in (hierarchy.FAMILY_MIN, hierarchy.FAMILY_MAX):
+            hierarchy.read_dual(d.grp_lo, d.grp_hi, info, y)
         elif fam == "contig" and cuts is not None and min(y, 0.0) < 0:
             cut_duals.append((cuts[info.cut], min(y, 0.0)))
     d.cuts = tuple(cut_duals)
@@ -187,7 +195,7 @@ def sampled_duals(
     threads: int | None,
     deadline: float,
     candidates: int,
-) -> Duals | None:
+) -> tuple[Duals, bool] | None:
     """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
 
     On large instances these approximate the full LP's duals well (each rep's band is a sum over many
@@ -226,6 +234,7 @@ def sampled_duals(
         budget=None,
         rep_budget_share=None,
         disruption_price=spec.disruption_price,
+        groups=hierarchy.scaled(spec.groups, scale),
     )
     pool = initial_candidates(sub, candidates)
     fixed = None
@@ -240,8 +249,8 @@ def sampled_duals(
             candidates=candidates,
         )
         if inner is not None:
-            pool = priced_candidates(sub, inner, 2, 2)
-            fixed = fix_clear_units(sub, inner, share=0.6)
+            pool = priced_candidates(sub, inner[0], 2, 2)
+            fixed = fix_clear_units(sub, inner[0], share=0.6)
     try:
         res = solve_lp(
             sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=8, fixed=fixed
@@ -249,7 +258,7 @@ def sampled_duals(
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
         log.warning("sampled LP failed", exc_info=True)
         return None
-    return res.duals
+    return res.duals, res.slack_total <= 1e-6
 
 
 def priced_candidates(
@@ -337,13 +346,16 @@ def solve_lp(
     first_method: str = "simplex",
     bound_spec: ModelSpec | None = None,
     escalate: bool = True,
+    stop_at: float | None = None,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
     move it (then it is freed). The result is optimal for the full LP when it converges; with
     ``stop_gap`` > 0 it stops once the Lagrangian bound is within that share of the master's value
     (the bound is valid either way, and the master's solution is feasible for the full LP).
     ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round.
-    ``first_method`` "ipm" solves the first master by interior point (then crossover)."""
+    ``first_method`` "ipm" solves the first master by interior point (then crossover).
+    ``stop_at``: only whether the LP value is above it matters (a proof against a budget); the rounds
+    stop once a master without slack is at or below it, or the bound is above it."""
     start = time.perf_counter()
     p = spec.problem
     n = p.n_units
@@ -498,6 +510,14 @@ def solve_lp(
         )
         if converged or rounds >= max_rounds or time.perf_counter() > deadline:
             return last
+        if stop_at is not None and slack_total <= 1e-6 and (objective <= stop_at or best_bound > stop_at):
+            log.info(
+                "LP stops after round %d: its value is %s %.6g",
+                rounds,
+                "above" if best_bound > stop_at else "at most",
+                stop_at,
+            )
+            return last
         if slack_total <= 1e-6 and time.perf_counter() + 2 * out.seconds > deadline:
             log.info("LP stops after round %d: another round would not end before the deadline", rounds)
             return last
@@ -531,4 +551,6 @@ def _blend(a: Duals, b: Duals, w: float) -> Duals:
         w * a.cnt_hi + (1 - w) * b.cnt_hi,
         w * a.budget + (1 - w) * b.budget,
         w * a.keep + (1 - w) * b.keep,
+        grp_lo=w * a.grp_lo + (1 - w) * b.grp_lo if a.grp_lo.shape == b.grp_lo.shape else b.grp_lo,
+        grp_hi=w * a.grp_hi + (1 - w) * b.grp_hi if a.grp_hi.shape == b.grp_hi.shape else b.grp_hi,
     )

@@ -161,7 +161,9 @@ def check(spec: ModelSpec) -> list[Conflict]:
                     amount=forced - spec.budget,
                 )
             )
-    return conflicts
+    from territory_planner.optimize import hierarchy
+
+    return conflicts + hierarchy.prechecks(spec)
 
 
 def _step(spec: ModelSpec, m: int) -> float:

@@ -14,6 +14,7 @@ import logging
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError
+from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import fmt
 from territory_planner.optimize.spec import ModelSpec
@@ -28,7 +29,9 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
     out = []
     for info, amount in sorted(lp.slack_by_row, key=lambda t: -t[1])[:30]:
         rep = str(p.rep_ids[info.rep]) if info.rep >= 0 else None
-        if info.family.startswith("balance"):
+        if info.family in (hierarchy.FAMILY_MIN, hierarchy.FAMILY_MAX) and spec.groups is not None:
+            out.append(hierarchy.explain(spec, info, amount))
+        elif info.family.startswith("balance"):
             m = p.measures[info.measure]
             lo, hi = spec.lower[info.measure, info.rep], spec.upper[info.measure, info.rep]
             side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
@@ -97,6 +100,7 @@ def _proof_lp(
     seed: int,
     threads: int | None,
     escalate: bool = True,
+    stop_at: float | None = None,
 ) -> lpmod.LpResult | None:
     """Column generation for a proof LP over ``test``, or None when it could not be solved in time."""
     try:
@@ -110,6 +114,7 @@ def _proof_lp(
             prices=prices,
             escalate=escalate,
             max_rounds=200,
+            stop_at=stop_at,
         )
     except Exception as err:  # noqa: BLE001 - a proof that could not be computed proves nothing
         log.info("%s LP failed: %s", what, err)
@@ -153,8 +158,16 @@ def least_moved(
     The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged); the LP's
     solution is a start for plans that must move little."""
     test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    # only the budget's side of the LP value matters: no need to converge once that is settled
     res = _proof_lp(
-        "least-moved", test, backend, _least_moved_prices(spec), deadline=deadline, seed=seed, threads=threads
+        "least-moved",
+        test,
+        backend,
+        _least_moved_prices(spec),
+        deadline=deadline,
+        seed=seed,
+        threads=threads,
+        stop_at=spec.budget,
     )
     if res is None:
         return None
@@ -173,6 +186,8 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
         tests["disruption budget"] = dataclasses.replace(spec, budget=None, rep_budget_share=None)
     if spec.min_accounts is not None or spec.max_accounts is not None:
         tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
+    if spec.groups is not None:
+        tests["district/region bands"] = dataclasses.replace(spec, groups=None)
     if (p.unit_locked >= 0).any() or not spec.allowed.all():
         tests["locks and segments"] = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
     found = []

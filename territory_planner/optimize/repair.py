@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.optimize import formulation
+from territory_planner.optimize import formulation, hierarchy
 from territory_planner.optimize.lp import LpResult
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
@@ -450,4 +450,4 @@ def feasible(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> bool:
         kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)
         if (kept < (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).any():
             return False
-    return True
+    return hierarchy.feasible(spec, unit_rep, tol)

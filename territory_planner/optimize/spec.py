@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import hierarchy
+from territory_planner.optimize.hierarchy import GroupBands
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class ModelSpec:
     min_accounts: int | None
     max_accounts: int | None
     allowed: np.ndarray  # (n_units, p) bool
+    groups: GroupBands | None = None  # district / region band rows (``optimize.hierarchy``)
 
     @property
     def objective(self) -> np.ndarray:
@@ -45,8 +48,10 @@ class ModelSpec:
         min_accounts: int | None = None,
         max_accounts: int | None = None,
         cost: np.ndarray | None = None,
+        group_tolerance: dict[str, dict[str, float]] | None = None,
     ) -> ModelSpec:
-        """``cost`` (n_units, p) replaces the great-circle compactness cost (e.g. planar distances)."""
+        """``cost`` (n_units, p) replaces the great-circle compactness cost (e.g. planar distances);
+        ``group_tolerance`` {"district" | "region": {measure or "*": tol}} adds the hierarchy's bands."""
         cost = problem.unit_cost(home_lat, home_lon) if cost is None else np.asarray(cost, dtype=float)
         stay = problem.stay_potential()
         unit_cur_pot = stay.sum(axis=1)
@@ -85,6 +90,13 @@ class ModelSpec:
             min_accounts=min_accounts,
             max_accounts=max_accounts,
             allowed=problem.allowed,
+            groups=hierarchy.build(
+                problem.unit_amount,
+                problem.target,
+                {"district": problem.districts, "region": problem.rep_regions},
+                group_tolerance or {},
+                problem.measures,
+            ),
         )
 
 
@@ -105,3 +117,20 @@ def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
         lower[m] = np.ceil(lower[m] / g - 1e-9) * g
         upper[m] = np.floor(upper[m] / g + 1e-9) * g
     return lower, upper
+
+
+def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:
+    """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed) whose amounts add up
+    to ``reach`` times its upper band on every measure (the mean share where a band has no upper end)."""
+    p = spec.problem
+    order = np.argsort(cost, axis=0, kind="stable")  # (n, p): units by cost, per rep
+    out = np.zeros((p.n_units, p.n_reps), dtype=bool)
+    need = np.zeros(p.n_reps, dtype=np.int64)
+    for m in range(p.unit_amount.shape[1]):
+        cum = np.cumsum(p.unit_amount[:, m][order], axis=0)  # (n, p)
+        goal = np.where(np.isfinite(spec.upper[m]), reach * spec.upper[m], reach * cum[-1] / p.n_reps)
+        need = np.maximum(need, (cum < goal[None, :]).sum(axis=0) + 1)
+    need = np.minimum(need, p.n_units)
+    take = np.arange(p.n_units)[:, None] < need[None, :]
+    out[order[take], np.nonzero(take)[1]] = True
+    return out

@@ -24,6 +24,8 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from territory_planner.io.writers import atomic_write_text
+from territory_planner.render.boundaries import boundary_lines
+from territory_planner.render.edit_payload import edit_data
 from territory_planner.render.legend import legend_html
 from territory_planner.render.palette import NO_REP_COLOUR
 from territory_planner.render.payload import MapPayload, build_payload, script_json
@@ -39,6 +41,16 @@ CURRENT = "Current alignment (before)"
 NO_CURRENT = "No current rep / former rep"
 COLLAPSE_CONTROL_ABOVE = 12  # reps
 SHOW_MOVED_UP_TO = 500  # moved accounts: above this the moved-lines overlay starts switched off
+# The page's scripts, in order: drawing (tp_map), boundary layer, page layout, the Edit mode.
+SCRIPTS = (
+    "tp_map.js",
+    "tp_base.js",
+    "tp_layout.js",
+    "tp_edit.js",
+    "tp_edit_panel.js",
+    "tp_select.js",
+    "tp_outlines.js",
+)
 
 
 class OnlineMap(folium.Map):
@@ -146,7 +158,7 @@ class PlanLayer(MacroElement):
         super().__init__()
         self._name = "PlanLayer"
         self.css = _asset("tp_map.css")
-        self.js = _asset("tp_map.js")
+        self.js = "\n".join(_asset(name) for name in SCRIPTS)
         self.legend = legend
         self.data_json = script_json(payload.data)
         self.groups = groups
@@ -199,6 +211,9 @@ def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureG
 
 def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
     payload = build_payload(plan)
+    payload.data["edit"] = edit_data(plan)
+    # without tiles, a packaged boundary layer shows where things are (county lines for area plans)
+    payload.data["base"] = boundary_lines(payload.bounds, counties=bool(plan.units)) if offline else None
     m = base_map(payload, offline=offline)
     after, before = view_layers(m)
     groups = territory_layers(m, payload)

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
+from territory_planner.render.levels import grouped_colours, level_payload
 from territory_planner.render.palette import NO_REP_COLOUR, assign_colours
 from territory_planner.render.plan_folder import PlanFolder
 
@@ -73,9 +74,16 @@ def simplify_units(geoms: list[shapely.Geometry]) -> tuple[list[shapely.Geometry
     simplified = None
     if hasattr(shapely, "coverage_simplify"):
         try:
+            if not bool(shapely.coverage_is_valid(arr)) and hasattr(shapely, "coverage_clean"):
+                # units that almost tile (slivers, overlaps, borders digitised twice) are snapped into a
+                # clean coverage first: neighbours then share their simplified borders, which the map's
+                # outlines and its editor rely on
+                cleaned = shapely.coverage_clean(arr)
+                if not any(g is None or g.is_empty for g in cleaned):
+                    arr = np.array(cleaned, dtype=object)
             if bool(shapely.coverage_is_valid(arr)):
                 simplified = shapely.coverage_simplify(arr, tol)
-        except shapely.errors.GEOSException:
+        except (shapely.errors.GEOSException, ValueError, TypeError):  # not polygons only, or no coverage
             simplified = None
     shared = simplified is not None
     if simplified is None:
@@ -132,7 +140,11 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     cur_col = [index_all.get(c, -1) if c else -1 for c in a["current_rep"]]
 
     colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=a["lon"], labels=rep_col)
-    colours = [colour_by_rep[r] for r in rep_ids] + [NO_REP_COLOUR] * len(former)
+    colours = [colour_by_rep[r] for r in rep_ids]
+    levels = level_payload(t, a["lat"], a["lon"], rep_col)  # districts / regions (render.levels)
+    if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
+        colours = grouped_colours(levels, colours)
+    colours += [NO_REP_COLOUR] * len(former)
     has_other = any(c < 0 or c >= len(rep_ids) for c in cur_col)
 
     reasons = sorted(set(a["reason"]) - {""})
@@ -192,7 +204,14 @@ def build_payload(plan: PlanFolder) -> MapPayload:
             "geom": [encoded[k] for k in keep],
             "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
             "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
+            "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
         }
+        if levels and "district" in levels:
+            of = levels["district"]["of"]
+            with_d = [k for k in keep if of[rep_col[rows[k]]] >= 0]
+            units["district"] = _outlines(
+                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol
+            )
 
     pot = pd.Series(a["potential"], dtype=float)
     bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
@@ -204,6 +223,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
         "units": units,
         "radius": [3, 11 if len(a) <= BIG_PLAN else 7],
         "maxPot": float(pot.max()) if len(pot) and math.isfinite(float(pot.max())) else 0.0,
+        "levels": levels,
     }
     return MapPayload(
         data=data,

@@ -141,10 +141,27 @@ def _read_territories(plan_dir: Path, problems: list[Problem]) -> pd.DataFrame |
     out["home_lon"] = _numbers(frame, TERRITORIES, "home_lon", problems, default=math.nan, lo=-180, hi=180)
     chosen = _booleans(frame, TERRITORIES, "home_chosen", problems)
     out["home_chosen"] = chosen if chosen is not None else False
+    out["capacity"] = _numbers(frame, TERRITORIES, "capacity", problems, default=1.0, lo=0)
+    for m in extra_measures(frame):  # other balanced measures: value, target, deviation
+        for col in (m, f"{m}_target", f"{m}_dev_pct"):
+            out[col] = _numbers(frame, TERRITORIES, col, problems, default=math.nan)
+    for col in ("district", "region"):  # hierarchy labels for the map's level switch
+        out[col] = frame[col].fillna("").astype(str).str.strip() if col in frame.columns else ""
     return out
 
 
-def _read_assignments(plan_dir: Path, reps: set[str] | None, problems: list[Problem]) -> pd.DataFrame | None:
+def extra_measures(territories: pd.DataFrame) -> list[str]:
+    """Measures other than potential and workload that territories.csv gives a target for."""
+    return [
+        c[: -len("_target")]
+        for c in territories.columns
+        if c.endswith("_target") and c[: -len("_target")] not in ("potential", "workload")
+    ]
+
+
+def _read_assignments(
+    plan_dir: Path, reps: set[str] | None, problems: list[Problem], measures: tuple[str, ...] = ()
+) -> pd.DataFrame | None:
     frame = _read_csv(plan_dir / ASSIGNMENTS, problems)
     if frame is None or not _require(frame, ASSIGNMENTS, ASSIGNMENT_REQUIRED, problems):
         return None
@@ -169,10 +186,13 @@ def _read_assignments(plan_dir: Path, reps: set[str] | None, problems: list[Prob
     out["potential"] = _numbers(frame, ASSIGNMENTS, "potential", problems, default=0.0, lo=0)
     out["workload"] = _numbers(frame, ASSIGNMENTS, "workload", problems, default=1.0, lo=0)
     out["distance_km"] = _numbers(frame, ASSIGNMENTS, "distance_km", problems, default=math.nan, lo=0)
+    for m in measures:
+        if m in frame.columns and m not in out.columns:
+            out[m] = _numbers(frame, ASSIGNMENTS, m, problems, default=0.0)
     moved = _booleans(frame, ASSIGNMENTS, "moved", problems)
     derived = (out["current_rep"] != "") & (out["current_rep"] != out["rep_id"])
     out["moved"] = moved if moved is not None else derived
-    for col in ("reason", "name", "segment"):
+    for col in ("reason", "name", "segment", "locked_rep", "parent_id"):
         out[col] = frame[col].str.strip() if col in frame.columns else ""
     return out
 
@@ -234,7 +254,8 @@ def read_plan_folder(plan_dir: Path) -> PlanFolder:
     problems: list[Problem] = []
     territories = _read_territories(plan_dir, problems)
     reps = None if territories is None else set(territories["rep_id"])
-    assignments = _read_assignments(plan_dir, reps, problems)
+    measures = () if territories is None else tuple(extra_measures(territories))
+    assignments = _read_assignments(plan_dir, reps, problems, measures)
     summary = _read_summary(plan_dir, problems)
     accounts = None if assignments is None else set(assignments["account_id"])
     units = _read_units(plan_dir, accounts, problems)

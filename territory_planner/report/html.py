@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from territory_planner.report import charts
+from territory_planner.report import charts, level_balance
 from territory_planner.report import formatting as fm
 from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, TEAM_ID, LevelResult
 from territory_planner.report.periods import Period
@@ -128,7 +128,37 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
             float(moved["potential"].sum()) / total_potential if total_potential else math.nan
         ),
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
+        "levels": level_balance.level_tables(terr, s),
+        "violations": violation_rows(s),
     }
+
+
+def violation_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """The constraints a relaxed or hand-edited plan breaks: family, rep, measure, by how much, detail."""
+    rows = []
+    for v in summary.get("violations") or []:
+        if not isinstance(v, dict):
+            continue
+        detail = ""
+        if isinstance(v.get("dev_pct"), int | float):
+            detail = (
+                f"{fm.signed_percent(_f(v['dev_pct']))} vs target (band {fm.number(_f(v.get('low')))} to "
+            )
+            detail += f"{fm.number(_f(v.get('high')))})"
+        elif v.get("reps"):
+            detail = f"family {v.get('parent_id', '')} split between {', '.join(map(str, v['reps']))}"
+        elif v.get("limit") is not None:
+            detail = f"limit {fm.number(_f(v['limit']))}"
+        rows.append(
+            [
+                str(v.get("constraint", "")),
+                str(v.get("rep_id", "")),
+                str(v.get("measure", "")),
+                fm.number(_f(v.get("violation")), 2),
+                detail,
+            ]
+        )
+    return rows
 
 
 def _better(kpi: str, value: float, team: float) -> str:
@@ -166,11 +196,15 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         cols = list(values.columns)
         rows = []
         for ident, rec in values.iterrows():
-            name = section.names.get(str(ident), "") if res.level != "region" else ""
+            name = section.names.get(str(ident), "") if res.level not in ("region", "district") else ""
             cells = [(str(ident), ""), (name, "")]
             for kpi in cols:
                 v = _f(rec[kpi])
-                cls = _better(kpi, v, _f(team_values.get(kpi))) if res.level in ("rep", "region") else ""
+                cls = (
+                    _better(kpi, v, _f(team_values.get(kpi)))
+                    if res.level in ("rep", "region", "district")
+                    else ""
+                )
                 cells.append((fm.format_kpi(kpi, v), f"num {cls}".strip()))
             rows.append(cells)
         ctx["levels"].append({"name": res.level, "columns": cols, "rows": rows})

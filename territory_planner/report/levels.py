@@ -23,6 +23,7 @@ from territory_planner.report.periods import Period
 TEAM_ID = "all"
 UNASSIGNED = "(unassigned)"
 NO_REGION = "(no region)"
+NO_DISTRICT = "(no district)"
 
 #: The KPI keys in report order, with a one-line definition for the report.
 KPI_DEFINITIONS: dict[str, str] = {
@@ -102,8 +103,8 @@ def _reason(kpi: str, level: Level, missing: dict[str, str], present: set[str]) 
         return "; ".join(missing.get(t, f"{t}.csv not available") for t in absent)
     if level.by_account and kpi in REP_KEYED:
         return "kept per rep in the CRM, so it cannot be regrouped by account"
-    if kpi in SHARE_OF_REPS and level.name not in ("team", "region"):
-        return "defined for groups of reps (team, region) only"
+    if kpi in SHARE_OF_REPS and level.name not in ("team", "region", "district"):
+        return "defined for groups of reps (team, region, district) only"
     if kpi in ("accounts", "potential") and level.extras is None:
         return "plan levels only"
     return None
@@ -198,15 +199,20 @@ def seen_rep_ids(tables: dict[str, pd.DataFrame | None]) -> pd.Index:
     return pd.Index(ids[ids.notna() & ids.ne("")].unique()).sort_values()
 
 
-def region_map(roster: pd.DataFrame | None, territories: pd.DataFrame | None) -> pd.Series | None:
-    """rep_id -> region from the roster, else from the plan's territories; None when neither has one."""
-    for frame in (roster, territories):
-        if frame is None or "region" not in frame.columns:
+def region_map(
+    roster: pd.DataFrame | None, territories: pd.DataFrame | None, column: str = "region"
+) -> pd.Series | None:
+    """rep_id -> region (or district) from the plan's territories when it has the column (designed
+    districts live only there), else from the roster; None when neither has one."""
+    for frame in (territories, roster) if column == "district" else (roster, territories):
+        if frame is None or column not in frame.columns:
             continue
-        region = frame["region"].astype("string").str.strip()
+        region = frame[column].astype("string").str.strip()
         if region.fillna("").eq("").all():
             continue
-        region = region.mask(region.isna() | region.eq(""), NO_REGION)
+        region = region.mask(
+            region.isna() | region.eq(""), NO_DISTRICT if column == "district" else NO_REGION
+        )
         return pd.Series(region.to_numpy(), index=frame["rep_id"].astype("string").to_numpy())
     return None
 
@@ -261,6 +267,12 @@ def build_levels(
         per_region = regions[regions.index.isin(roster_ids)].value_counts().astype("float64")
         ids = pd.Index(sorted(set(rep_region.unique()) | set(per_region.index)))
         levels.append(Level("region", ids, rep_region, reps_per_group=per_region))
+    districts = region_map(roster, territories, "district")
+    if districts is not None:  # reps without districts are common: no "skipped" note when absent
+        rep_district = districts.reindex(rep_ids).fillna(NO_DISTRICT)
+        per_district = districts[districts.index.isin(roster_ids)].value_counts().astype("float64")
+        ids = pd.Index(sorted(set(rep_district.unique()) | set(per_district.index)))
+        levels.append(Level("district", ids, rep_district, reps_per_group=per_district))
     if assignments is not None:
         history = [f["account_id"] for f in tables.values() if f is not None and "account_id" in f.columns]
         history_accounts = pd.Index(pd.concat(history).unique()) if history else pd.Index([])

@@ -31,11 +31,31 @@ function tpInit(map, L_, refs) {
   const rUnits = L_.canvas({ pane: "tpUnits", padding: 0.3 });
   const rLines = L_.canvas({ pane: "tpLines", padding: 0.3 });
   const rPoints = L_.canvas({ pane: "tpPoints", padding: 0.3, tolerance: 2 });
+  // The canvases are stacked and only the top one gets the mouse: the moved lines take none, and a
+  // click or hover that hits no point falls through to the area units below.
+  map.getPane("tpLines").style.pointerEvents = "none";
+  for (const name of ["_onClick", "_onMouseMove"]) {
+    const own = rPoints[name];
+    rPoints[name] = function (e) {
+      if (!rUnits._map) return own.call(this, e);
+      const p = map.mouseEventToLayerPoint(e);
+      let hit = false;
+      for (let o = this._drawFirst; o && !hit; o = o.next) {
+        hit = o.layer.options.interactive && o.layer._containsPoint(p);
+      }
+      if (hit || name === "_onMouseMove") own.call(this, e);
+      if (!hit) rUnits[name](e);
+    };
+  }
 
   function groupOf(rep) {
     return rep >= 0 && rep < nReps ? groups[rep] : other;
   }
+  // Colouring level: "territory" (one colour per rep), "district" or "region" (one per group).
+  let level = "territory";
   function colourOf(rep) {
+    const lv = D.levels && level !== "territory" ? D.levels[level] : null;
+    if (lv && rep >= 0 && rep < nReps) return lv.of[rep] >= 0 ? lv.color[lv.of[rep]] : "#9e9e9e";
     return rep >= 0 ? R.color[rep] : "#9e9e9e";
   }
   function repLabel(rep) {
@@ -115,6 +135,22 @@ function tpInit(map, L_, refs) {
     }
     for (const o of outlines.after) groupOf(o[0]).addLayer(o[1]);
   }
+  // District outlines of area plans (proposed alignment), drawn over the territory outlines.
+  const districtLines = L_.layerGroup();
+  if (D.units && D.units.district) {
+    for (const o of D.units.district) {
+      districtLines.addLayer(
+        L_.polygon(L_.GeoJSON.coordsToLatLngs(o[2], o[1]), {
+          renderer: rLines,
+          color: "#000000",
+          weight: 4,
+          fill: false,
+          interactive: false,
+        })
+      );
+    }
+    districtLines.addTo(map);
+  }
 
   // Rep homes: a diamond in the rep colour; a dashed outline when the planner chose the centre.
   let nHomes = 0;
@@ -133,32 +169,41 @@ function tpInit(map, L_, refs) {
     nHomes++;
   }
 
-  // Moved accounts: old rep's home -> account -> new rep's home.
+  // Moved accounts: old rep's home -> account -> new rep's home (one line per account, kept in
+  // movedLines so that edits in the map can redraw the line of the accounts they move).
   let nLines = 0;
   const many = A.moved.reduce(function (s, m) {
     return s + m;
   }, 0) > 300;
-  for (let i = 0; i < n; i++) {
-    if (!A.moved[i]) continue;
+  const movedLines = new Map();
+  function movedLine(i) {
+    const old = movedLines.get(i);
+    if (old) {
+      refs.moved.removeLayer(old);
+      movedLines.delete(i);
+      nLines--;
+    }
+    if (!A.moved[i]) return;
     const pts = [];
     const from = A.cur[i] >= 0 ? R.home[A.cur[i]] : null;
     const to = R.home[A.rep[i]];
     if (from) pts.push(from);
     pts.push([A.lat[i], A.lon[i]]);
     if (to) pts.push(to);
-    if (pts.length < 2) continue;
-    refs.moved.addLayer(
-      L_.polyline(pts, {
-        renderer: rLines,
-        color: colourOf(A.rep[i]),
-        weight: many ? 1.2 : 2,
-        opacity: many ? 0.6 : 0.9,
-        dashArray: "5 4",
-        interactive: false,
-      }),
-    );
+    if (pts.length < 2) return;
+    const line = L_.polyline(pts, {
+      renderer: rLines,
+      color: colourOf(A.rep[i]),
+      weight: many ? 1.2 : 2,
+      opacity: many ? 0.6 : 0.9,
+      dashArray: "5 4",
+      interactive: false,
+    });
+    refs.moved.addLayer(line);
+    movedLines.set(i, line);
     nLines++;
   }
+  for (let i = 0; i < n; i++) if (A.moved[i]) movedLine(i);
 
   // Tooltips and popups: one shared tooltip, content built with textContent.
   function row(table, key, value) {
@@ -228,11 +273,14 @@ function tpInit(map, L_, refs) {
     const c = card(layer);
     if (c) L_.popup({ maxWidth: 320 }).setLatLng(latlng || latlngOf(layer)).setContent(c).openOn(map);
   }
+  // A click opens the popup, unless a handler (the editor) claims it first by returning true.
+  const clickHandlers = [];
   for (const g of groups.concat(other ? [other] : [])) {
     g.on("mouseover", onOver);
     g.on("mouseout", onOut);
     g.on("click", function (e) {
       map.closeTooltip(tip);
+      for (const h of clickHandlers) if (h(e)) return;
       openPopup(e.layer, e.latlng);
     });
   }
@@ -322,6 +370,49 @@ function tpInit(map, L_, refs) {
     return view;
   };
 
+  // Level switch (territory / district / region), when the plan has districts or regions.
+  window.tpLevel = function (next) {
+    if (!D.levels || (next !== "territory" && !D.levels[next])) return level;
+    level = next;
+    for (let i = 0; i < n; i++) {
+      layers[i].setStyle({ fillColor: colourOf(view === "before" ? A.cur[i] : A.rep[i]) });
+    }
+    if (view === "after" && D.units && D.units.district) {
+      if (level === "region") map.removeLayer(districtLines);
+      else map.addLayer(districtLines);
+    }
+    document.body.dataset.tpLevel = level;
+    if (levelSelect) levelSelect.value = level;
+    report();
+    return level;
+  };
+  let levelSelect = null;
+  if (D.levels) {
+    const LevelSwitch = L_.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        const box = L_.DomUtil.create("div", "leaflet-bar tp-level");
+        const select = L_.DomUtil.create("select", "tp-level-select", box);
+        select.title = "colour by territory, district or region";
+        for (const key of ["territory", "district", "region"]) {
+          if (key !== "territory" && !D.levels[key]) continue;
+          const opt = document.createElement("option");
+          opt.value = key;
+          opt.textContent = "Colour by " + key;
+          select.appendChild(opt);
+        }
+        L_.DomEvent.on(select, "change", function () {
+          window.tpLevel(select.value);
+        });
+        L_.DomEvent.disableClickPropagation(box);
+        levelSelect = select;
+        return box;
+      },
+    });
+    new LevelSwitch().addTo(map);
+    document.body.dataset.tpLevel = level;
+  }
+
   // Status for tests and benchmarks, read back from the rendered DOM.
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
   const probeId = params.get("probe");
@@ -335,6 +426,8 @@ function tpInit(map, L_, refs) {
   function report() {
     status.dataset.ready = "1";
     status.dataset.view = view;
+    status.dataset.level = level;
+    status.dataset.districtLines = String(map.hasLayer(districtLines) ? districtLines.getLayers().length : 0);
     status.dataset.accounts = String(n);
     // Count what is on the map, not what was created.
     let onMarkers = 0;
@@ -379,10 +472,42 @@ function tpInit(map, L_, refs) {
     status.dataset.probePixel = px[0] + "," + px[1] + "," + px[2] + "," + px[3];
   }
 
+  // The editor (tp_edit.js) works on the same layers, through this context.
+  const ctx = {
+    map: map,
+    L: L_,
+    D: D,
+    layers: layers,
+    groups: groups,
+    outlines: outlines,
+    renderers: { units: rUnits, lines: rLines, points: rPoints },
+    colourOf: colourOf,
+    groupOf: groupOf,
+    repLabel: repLabel,
+    fmt: fmt,
+    movedLine: movedLine,
+    movedCount: function () {
+      return nLines;
+    },
+    probing: probe >= 0,
+    clickHandlers: clickHandlers,
+    view: function () {
+      return view;
+    },
+    report: report,
+    status: status,
+    control: refs.control,
+    movedGroup: refs.moved,
+  };
+  if (typeof tpBase === "function") tpBase(ctx);
+  if (typeof tpLayout === "function") tpLayout(ctx);
+  if (typeof tpEdit === "function") tpEdit(ctx);
+
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
   // path as a user's click.
   if (params.get("view") === "before") buttons.before.click();
+  if (params.get("level")) window.tpLevel(params.get("level"));
   report();
   status.dataset.initMs = String(Math.round(performance.now() - t0));
   if (probe >= 0 && params.get("popup") === "1") openPopup(layers[probe]);

@@ -1,0 +1,192 @@
+"""``compare.html``: the plans' maps side by side and the comparison tables, readable on one page.
+
+Every value is formatted for a reader: shares and gaps as percentages (a gap of 0.0029 is "0.29%"),
+deviations (already in percent) with their sign, counts and amounts with thousands separators. Wide
+tables get grouped headers (plan, then measure) instead of long ``plan: column`` names and scroll inside
+their own box, never the page. Each map is the plan's own map drawn offline (no network needed) and
+embedded full-frame, its summary panel folded behind a "Summary" button.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from territory_planner.compare import Comparison
+
+Formatter = Callable[[object], str]
+
+
+def _num(digits: int = 0) -> Formatter:
+    def fmt(v: object) -> str:
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+            return "" if v is None or (isinstance(v, float) and math.isnan(v)) else html.escape(str(v))
+        return f"{v:,.{digits}f}"
+
+    return fmt
+
+
+def _share(digits: int) -> Formatter:
+    """A fraction shown as a percentage."""
+
+    def fmt(v: object) -> str:
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+            return ""
+        return f"{100 * v:.{digits}f}%"
+
+    return fmt
+
+
+def _pct(v: object) -> str:
+    """A value already in percent (dev_pct)."""
+    if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+        return ""
+    return f"{v:+.2f}%"
+
+
+def _formatter(column: str) -> Formatter:
+    if column == "gap":
+        return _share(2)
+    if column.endswith("_share"):
+        return _share(1)
+    if column.endswith("dev_pct"):
+        return _pct
+    if column.startswith(("accounts", "moved_accounts", "reps")) or column in ("accounts_in", "accounts_out"):
+        return _num(0)
+    if column.startswith("workload"):
+        return _num(1)
+    return _num(0)
+
+
+def _cell(value: object, fmt: Formatter) -> str:
+    if isinstance(value, str):
+        return html.escape(value)
+    return fmt(value)
+
+
+def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatter] | None = None) -> str:
+    """A table whose columns may be a two-level index (group, column); text escaped, numbers formatted."""
+    formats = formats or {}
+    grouped = isinstance(frame.columns, pd.MultiIndex)
+    keys = list(frame.columns)
+    leaf = [k[-1] if grouped else k for k in keys]
+    head = ""
+    if grouped:
+        groups: list[tuple[str, int]] = []
+        for k in keys:
+            if groups and groups[-1][0] == k[0]:
+                groups[-1] = (k[0], groups[-1][1] + 1)
+            else:
+                groups.append((k[0], 1))
+        head += "<tr>" + "".join(
+            f'<th colspan="{n}" class="group">{html.escape(str(g))}</th>' for g, n in groups
+        )
+        head += "</tr>"
+    head += "<tr>" + "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in leaf) + "</tr>"
+    fmts = [formats.get(str(c), _formatter(str(c))) for c in leaf]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(v, f)}</td>" for v, f in zip(row, fmts, strict=True)) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return (
+        f'<div class="scroll"><table id="{table_id}"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
+    )
+
+
+def _statement_frame(statement: pd.DataFrame) -> pd.DataFrame:
+    """Per pair of plans, grouped: accounts (before, after, in, out), then each measure (in, out, net)."""
+    out = statement.drop(columns=["plan_a", "plan_b"])
+    columns = []
+    for c in out.columns:
+        if c in ("rep_id", "roster"):
+            columns.append(("", c))
+        elif c.startswith("accounts_"):
+            part = c.removeprefix("accounts_")
+            columns.append(("accounts", {"a": "before", "b": "after"}.get(part, part)))
+        else:
+            measure, part = c.rsplit("_", 1)
+            columns.append((measure, part))
+    out.columns = pd.MultiIndex.from_tuples(columns)
+    return out
+
+
+def _balance_frame(balance: pd.DataFrame) -> pd.DataFrame:
+    """``label: column`` headers split into (plan, column)."""
+    columns = []
+    for c in balance.columns:
+        label, _, col = c.rpartition(": ")
+        columns.append((label, col) if label else ("", c))
+    out = balance.copy()
+    out.columns = pd.MultiIndex.from_tuples(columns)
+    return out
+
+
+def _district_section(moves: pd.DataFrame) -> str:
+    """Moves between districts, when the plans have districts."""
+    from territory_planner.compare import district_moves  # compare imports this module
+
+    table = district_moves(moves)
+    if table.empty and "district_a" not in moves:
+        return ""
+    return "<h2>Moves between districts</h2>\n" + table_html(table, "district-moves") + "\n"
+
+
+def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
+    labels = [p.label for p in comparison.plans]
+    frames = "".join(
+        f"<figure><figcaption>{html.escape(lab)}</figcaption>"
+        + (
+            f'<iframe src="{html.escape(maps[lab])}#embed=1" title="{html.escape(lab)} map"></iframe>'
+            if lab in maps
+            else "<p>no map.html in this plan</p>"
+        )
+        + "</figure>"
+        for lab in labels
+    )
+    pairs: list[str] = []
+    for (a, b), part in comparison.statement.groupby(["plan_a", "plan_b"], sort=False):
+        title = f"{html.escape(str(a))} &rarr; {html.escape(str(b))}"
+        pairs.append(f"<h3>{title}</h3>" + table_html(_statement_frame(part), f"statement-{len(pairs) + 1}"))
+    moves_shown = comparison.moves.head(500)
+    note = (
+        ""
+        if len(comparison.moves) <= 500
+        else f"<p>first 500 of {len(comparison.moves):,} moves: see moves.csv</p>"
+    )
+    title = "Plan comparison: " + " vs ".join(labels)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+.maps {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 460px), 1fr)); gap: 1rem; }}
+figure {{ margin: 0; }}
+figcaption {{ font-weight: 600; margin-bottom: 0.3rem; }}
+iframe {{ width: 100%; height: 560px; border: 1px solid #ccc; }}
+.scroll {{ max-width: 100%; overflow-x: auto; margin-bottom: 1.5rem; }}
+table {{ border-collapse: collapse; font-size: 0.8rem; font-variant-numeric: tabular-nums; }}
+th, td {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }}
+th {{ background: #f4f4f4; }}
+th.group {{ text-align: center; border-left: 2px solid #fff; }}
+td:first-child, th:first-child {{ text-align: left; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.
+Gap = (objective &minus; lower bound) / objective; deviations are from each rep's target.</p>
+<div class="maps">{frames}</div>
+<h2>Plans</h2>
+{table_html(comparison.overview, "plans")}
+<h2>Gains and losses per rep</h2>
+{"".join(pairs)}
+<h2>Balance side by side</h2>
+{table_html(_balance_frame(comparison.balance), "balance")}
+{_district_section(comparison.moves)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
+{table_html(moves_shown, "moves")}{note}
+</body></html>
+"""

@@ -1,0 +1,363 @@
+"""``territory-planner edit``: apply hand edits (``edits.csv`` from the map) to a plan folder.
+
+Without ``rebalance`` the edited plan is written as it is, status ``manual``: the accounts named in the
+edits go to their new rep and nothing else changes. Its objective is recomputed exactly as the planner
+defines it (workload x great-circle km to the rep's home, plus the plan's disruption price times the
+moved potential), its gap is measured against the original plan's lower bound (a bound on every plan of
+the same model, so also on this one), and every band, count and budget it breaks is listed in
+summary.json's ``violations`` and in the report: a manual plan may break a band on purpose.
+
+With ``rebalance`` the edits become locks and the plan is solved again under its own manifest (the same
+inputs and options), so the planner rebalances everything the edits did not fix.
+
+Bad edits are reported like any bad input, every one at once, with file, row and column: unknown
+accounts or reps, duplicates, empty cells, locked accounts given to another rep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.edit_violations import violations
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.model.geo import haversine_km
+from territory_planner.outputs import _dev_pct
+from territory_planner.render.edit_payload import balanced_measures
+from territory_planner.render.plan_folder import PlanFolder, _unneutralise, read_plan_folder
+
+log = logging.getLogger(__name__)
+
+MANUAL = "manual"
+COPIED = ("units.geojson",)
+
+
+@dataclass(frozen=True)
+class EditedPlan:
+    assignments: pd.DataFrame  # the plan folder's assignments.csv columns, edited
+    territories: pd.DataFrame
+    summary: dict[str, Any]
+    edits: dict[str, str]  # account_id -> rep_id (only the accounts whose rep changes)
+
+
+def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
+    """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem."""
+    name = str(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, "edits file not found")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in ("account_id", "rep_id") if c not in frame.columns]
+    if missing:
+        raise InputError([Problem(name, None, c, "required column is missing") for c in missing])
+    a = plan.assignments
+    rep_ids = set(plan.territories["rep_id"])
+    row_of = {acc: k for k, acc in enumerate(a["account_id"])}
+    problems: list[Problem] = []
+    edits: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for k, (raw_acc, raw_rep) in enumerate(zip(frame["account_id"], frame["rep_id"], strict=True), start=1):
+        acc, rep = _unneutralise(raw_acc.strip()), _unneutralise(raw_rep.strip())
+        bad = False
+        if not acc:
+            problems.append(Problem(name, k, "account_id", "empty account id"))
+            bad = True
+        elif acc not in row_of:
+            problems.append(Problem(name, k, "account_id", "account is not in the plan", acc))
+            bad = True
+        if not rep:
+            problems.append(Problem(name, k, "rep_id", "empty rep id"))
+            bad = True
+        elif rep not in rep_ids:
+            problems.append(Problem(name, k, "rep_id", "rep is not in the plan", rep))
+            bad = True
+        if bad:
+            continue
+        if acc in first_row:
+            problems.append(
+                Problem(name, k, "account_id", f"account already edited on row {first_row[acc]}", acc)
+            )
+            continue
+        first_row[acc] = k
+        lock = a["locked_rep"].iloc[row_of[acc]]
+        if lock and lock != rep:
+            problems.append(
+                Problem(name, k, "rep_id", f"account {acc} is locked to {lock}: it cannot be moved", rep)
+            )
+            continue
+        edits[acc] = rep
+    if frame.empty:
+        problems.append(Problem(name, None, None, "no edits in the file"))
+    if problems:
+        raise InputError(problems)
+    return edits
+
+
+def _raw_assignments(plan_dir: Path) -> pd.DataFrame:
+    frame = pd.read_csv(plan_dir / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame.map(_unneutralise)
+
+
+def _km(lat: np.ndarray, lon: np.ndarray, hlat: np.ndarray, hlon: np.ndarray) -> np.ndarray:
+    """Great-circle km between matching rows (``haversine_km`` is pairwise; this is element by element)."""
+    out = np.full(len(lat), np.nan)
+    for j in np.unique(np.flatnonzero(np.isfinite(hlat) & np.isfinite(hlon))):
+        rows = np.flatnonzero((hlat == hlat[j]) & (hlon == hlon[j]))
+        out[rows] = haversine_km(lat[rows], lon[rows], hlat[j : j + 1], hlon[j : j + 1])[:, 0]
+    return out
+
+
+def _territories(
+    plan_dir: Path, plan: PlanFolder, rep: np.ndarray, moved: np.ndarray, dist: np.ndarray
+) -> pd.DataFrame:
+    """territories.csv with every column the edits change recomputed (the others as written)."""
+    out = pd.read_csv(plan_dir / "territories.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    out.columns = [str(c).strip().lower() for c in out.columns]
+    out = out.map(_unneutralise)
+    a = plan.assignments
+    p = len(out)
+    out["accounts"] = np.bincount(rep, minlength=p)
+    raw = _raw_assignments(plan_dir)
+    for m in [c[: -len("_target")] for c in out.columns if c.endswith("_target")]:
+        if m not in raw.columns:
+            continue
+        values = a[m].to_numpy(float) if m in a.columns else pd.to_numeric(raw[m]).to_numpy(float)
+        total = np.bincount(rep, weights=values, minlength=p)
+        out[m] = total
+        out[f"{m}_dev_pct"] = np.round(_dev_pct(total, pd.to_numeric(out[f"{m}_target"]).to_numpy(float)), 4)
+    out["travel_km"] = np.round(
+        np.bincount(rep, weights=a["workload"].to_numpy(float) * dist, minlength=p), 3
+    )
+    index = {r: j for j, r in enumerate(out["rep_id"])}
+    cur = np.array([index.get(c, -1) for c in a["current_rep"]], dtype=np.int64)
+    out["moved_in"] = np.bincount(rep[moved], minlength=p)
+    out["moved_out"] = np.bincount(cur[moved & (cur >= 0)], minlength=p)
+    return out
+
+
+def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
+    """The plan in ``plan_dir`` with the edits applied as they are (status ``manual``)."""
+    plan_dir, edits_path = Path(plan_dir), Path(edits_path)
+    plan = read_plan_folder(plan_dir)
+    edits = read_edits(edits_path, plan)
+    a, t = plan.assignments, plan.territories
+    index = {r: j for j, r in enumerate(t["rep_id"])}
+    row_of = {acc: k for k, acc in enumerate(a["account_id"])}
+    old = np.array([index[r] for r in a["rep_id"]], dtype=np.int64)
+    rep = old.copy()
+    for acc, rep_id in edits.items():
+        rep[row_of[acc]] = index[rep_id]
+    changed = rep != old
+    rep_ids = np.array(t["rep_id"], dtype=object)
+    lat, lon = a["lat"].to_numpy(float), a["lon"].to_numpy(float)
+    km = _km(lat, lon, t["home_lat"].to_numpy(float)[rep], t["home_lon"].to_numpy(float)[rep])
+    current = a["current_rep"].to_numpy(dtype=object)
+    moved = (current != "") & (current != rep_ids[rep])
+
+    out = _raw_assignments(plan_dir)
+    written_km = a["distance_km"].to_numpy(float)
+    dist = np.where(changed, np.round(km, 3), written_km)
+    out["rep_id"] = rep_ids[rep]
+    out["moved"] = np.where(moved, "True", "False")
+    out["distance_km"] = [f"{d:.3f}".rstrip("0").rstrip(".") if math.isfinite(d) else "" for d in dist]
+    if "reason" in out.columns:
+        manual = [
+            f"manual: given to {rep_ids[rep[k]]} by hand (the plan gave {rep_ids[old[k]]})"
+            if moved[k]
+            else ""
+            for k in range(len(out))
+        ]
+        out["reason"] = np.where(changed, manual, out["reason"])
+    territories = _territories(plan_dir, plan, rep, moved, np.nan_to_num(dist))
+    summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
+    summary["violations"] = violations(plan, rep, territories, summary)
+    return EditedPlan(
+        out, territories, summary, {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]}
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _manual_summary(
+    plan_dir: Path,
+    edits_path: Path,
+    plan: PlanFolder,
+    rep: np.ndarray,
+    km: np.ndarray,
+    moved: np.ndarray,
+    territories: pd.DataFrame,
+    n_changed: int,
+) -> dict[str, Any]:
+    from territory_planner.manifest import file_sha256
+
+    s = dict(plan.summary)
+    a = plan.assignments
+    pot = a["potential"].to_numpy(float)
+    compactness = float(np.nansum(a["workload"].to_numpy(float) * km))
+    index = {r: j for j, r in enumerate(territories["rep_id"])}
+    cur = np.array([index.get(c, -1) for c in a["current_rep"]], dtype=np.int64)
+    price = _number(s.get("disruption_price")) or 0.0
+    objective = compactness + price * float(pot[(cur >= 0) & (cur != rep)].sum())
+    lower = _number(s.get("lower_bound"))
+    gap = (objective - lower) / objective if lower is not None and objective > 0 else None
+    notes = [f"{n_changed} account(s) given to another rep by hand ({edits_path.name}) from {plan_dir}"]
+    if gap is not None and gap < 0:
+        notes.append(
+            "the objective is below the plan's lower bound: the edits break constraints the bound assumes"
+        )
+    measures = sorted(
+        balanced_measures(s) & {c[: -len("_dev_pct")] for c in territories.columns if c.endswith("_dev_pct")}
+    )
+    total = float(pot.sum())
+    s.update(
+        {
+            "status": MANUAL,
+            "proven_optimal": False,
+            "objective": objective,
+            "compactness": compactness,
+            "lower_bound": lower,
+            "gap": gap,
+            "solve_seconds": 0.0,
+            "method": MANUAL,
+            "plan_source": MANUAL,
+            "stages": [],
+            "stages_seconds": {},
+            "max_abs_dev_pct": {
+                m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in measures
+            },
+            "moved_accounts": int(moved.sum()),
+            "moved_potential_share": float(pot[moved].sum() / total) if total else 0.0,
+            "notes": [*(s.get("notes") or []), *notes],
+            "edits": {
+                "file": str(edits_path.resolve()),
+                "sha256": file_sha256(edits_path),
+                "accounts": n_changed,
+            },
+            "edited_from": {
+                "plan": str(plan_dir.resolve()),
+                "status": plan.summary.get("status"),
+                "objective": plan.summary.get("objective"),
+                "gap": plan.summary.get("gap"),
+            },
+        }
+    )
+    return s
+
+
+def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool = False) -> Path:
+    """Write the edited plan as a plan folder, atomically (the map and report included)."""
+    from territory_planner.render.map import write_map
+    from territory_planner.report.api import write_report
+
+    config = edited.summary.get("config") or {}
+    with staged_output_dir(Path(out), force=force) as stage:
+        write_csv(edited.assignments, stage / "assignments.csv")
+        write_csv(edited.territories, stage / "territories.csv")
+        atomic_write_text(stage / "summary.json", json.dumps(edited.summary, indent=2, default=str) + "\n")
+        edits = pd.DataFrame({"account_id": list(edited.edits), "rep_id": list(edited.edits.values())})
+        write_csv(edits, stage / "edits.csv")
+        for name in COPIED:
+            if (Path(plan_dir) / name).is_file():
+                atomic_write_text(stage / name, (Path(plan_dir) / name).read_text(encoding="utf-8"))
+        write_map(stage, stage / "map.html", offline=bool(config.get("offline")))
+        crm = config.get("crm")
+        write_report(
+            stage,
+            plan_dir=stage,
+            crm_dir=Path(crm) if crm and config.get("period") and Path(crm).is_dir() else None,
+            period=config.get("period") if crm and Path(crm).is_dir() else None,
+        )
+    return Path(out)
+
+
+def rebalance(
+    plan_dir: Path,
+    edits_path: Path,
+    out: Path,
+    *,
+    force: bool = False,
+    overrides: dict[str, Any] | None = None,
+    progress: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Any, list[str]]:
+    """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``
+    and the manifest's warnings (inputs or versions that changed since the plan was made)."""
+    from territory_planner import api
+    from territory_planner.manifest import MANIFEST_NAME, load_manifest
+    from territory_planner.options import build_options
+
+    plan_dir, edits_path = Path(plan_dir), Path(edits_path)
+    read_edits(edits_path, read_plan_folder(plan_dir))  # the same checks as without --rebalance
+    if not (plan_dir / MANIFEST_NAME).is_file():
+        raise InputError(
+            Problem(
+                str(plan_dir / MANIFEST_NAME),
+                None,
+                None,
+                "--rebalance needs the plan's manifest.json (written by `plan`) to solve the model again",
+            )
+        )
+    values, warnings = load_manifest(plan_dir)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    kwargs: dict[str, Any] = {"force": force, "extra": extra}
+    if progress is not None:
+        kwargs["progress"] = progress
+    previous = Path(values["locks"]) if values.get("locks") else None
+    if previous is None or not previous.is_file():
+        values["locks"] = str(edits_path.resolve())
+        options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
+        return api.plan(options, Path(out), **kwargs), warnings
+    # A plan rebalanced before: its locks stay (they are locked in the plan, so the new edits cannot
+    # touch them) and the new edits join them. The union is kept with the new plan, as locks.csv.
+    return _rebalance_with(previous, edits_path, values, plan_dir, Path(out), kwargs), warnings
+
+
+def _rebalance_with(
+    previous: Path,
+    edits_path: Path,
+    values: dict[str, Any],
+    plan_dir: Path,
+    out: Path,
+    kwargs: dict[str, Any],
+) -> Any:
+    import tempfile
+
+    from territory_planner import api
+    from territory_planner.io.locks import read_locks
+    from territory_planner.manifest import MANIFEST_NAME, file_sha256
+    from territory_planner.options import build_options
+
+    problems: list[Problem] = []
+    merged = {**read_locks(previous, problems), **read_locks(edits_path, problems)}
+    if problems:
+        raise InputError(problems)
+    table = pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})
+    with tempfile.TemporaryDirectory(prefix="tp-locks-") as tmp:
+        values["locks"] = str(Path(tmp) / "locks.csv")
+        write_csv(table, Path(values["locks"]))
+        output = api.plan(build_options(values, source=str(plan_dir / MANIFEST_NAME)), out, **kwargs)
+    kept = out / "locks.csv"
+    write_csv(table, kept)
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["options"]["locks"] = str(kept.resolve())
+    manifest.setdefault("inputs", {})["locks"] = {"path": str(kept.resolve()), "sha256": file_sha256(kept)}
+    atomic_write_text(out / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str) + "\n")
+    return output

@@ -1,0 +1,95 @@
+"""``territory-planner edit``: apply the edits made in the map (edits.csv) to a plan folder."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from territory_planner.cli_support import handle_errors
+
+
+@click.command(name="edit")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--edits",
+    "edits_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='CSV account_id,rep_id (the map\'s "Download edits.csv").',
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+)
+@click.option(
+    "--rebalance",
+    is_flag=True,
+    help="Keep the edits as locks and re-optimise the rest under the plan's own manifest.",
+)
+@click.option("--time-limit", type=float, help="With --rebalance: seconds for the new solve.")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+@handle_errors("out")
+def edit_command(
+    plan_dir: Path, edits_path: Path, out: Path, rebalance: bool, time_limit: float | None, force: bool
+) -> None:
+    """Apply hand edits to a plan and write the result as a new plan folder.
+
+    Without --rebalance the accounts simply change rep: the folder gets status `manual`, its objective,
+    its gap to the plan's lower bound and every band it breaks (in summary.json and the report).
+    With --rebalance the edits become locks and the planner rebalances everything else.
+
+    \b
+    Examples:
+      territory-planner edit plans/2025 --edits edits.csv --out plans/2025-edited
+      territory-planner edit plans/2025 --edits edits.csv --out plans/2025-rebalanced --rebalance
+    """
+    from territory_planner.errors import OutputExistsError
+    from territory_planner.io.writers import is_nonempty_dir
+
+    if is_nonempty_dir(out) and not force:
+        raise OutputExistsError(
+            f"{out} already holds files; pass --force to replace it (nothing was changed)"
+        )
+    if rebalance:
+        from territory_planner.edit import rebalance as run_rebalance
+
+        command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        output, warnings = run_rebalance(
+            plan_dir,
+            edits_path,
+            out,
+            force=force,
+            overrides={"time_limit": time_limit},
+            extra={"command_line": command},
+        )
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+        s = output.summary
+        gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
+        click.echo(
+            f"{s['status']}: rebalanced with the edits locked | objective {s['objective']:,.1f} | gap {gap}"
+        )
+    else:
+        from territory_planner.edit import apply_edits, write_edited
+
+        edited = apply_edits(plan_dir, edits_path)
+        write_edited(edited, plan_dir, out, force=force)
+        s = edited.summary
+        gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
+        was = s["edited_from"]["objective"]
+        click.echo(
+            f"manual: {len(edited.edits)} account(s) moved by hand | objective {s['objective']:,.1f}"
+            + (f" (plan: {was:,.1f})" if isinstance(was, int | float) else "")
+            + f" | gap to the plan's lower bound {gap}"
+        )
+        broken = s["violations"]
+        if broken:
+            click.echo(f"{len(broken)} constraint(s) broken (listed in summary.json and report.html):")
+            for v in broken[:10]:
+                what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "measure") if v.get(k))
+                click.echo(f"  {what}: by {v['violation']:,.2f}")
+            if len(broken) > 10:
+                click.echo(f"  ... and {len(broken) - 10} more")
+    click.echo(f"wrote {out}/")

@@ -1,0 +1,93 @@
+"""The constraints of a plan's model that an edited assignment breaks, recomputed from the plan folder.
+
+The same families and the same record shape as a relaxed plan's ``violations`` (``constraint``,
+``rep_id``, ``measure``, ``violation``: by how much), plus the numbers behind each one. Bands are the
+model's (1 +- tolerance) x target; families must stay with one rep; the account counts and the moved-
+potential budgets of the plan's configuration apply. Segments are not checked: the plan folder does not
+record which segments each rep serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.render.edit_payload import balanced_measures, band_pct
+from territory_planner.render.plan_folder import PlanFolder
+
+
+def _violation(family: str, rep: str, measure: str, amount: float, **detail: object) -> dict[str, object]:
+    return {"constraint": family, "rep_id": rep, "measure": measure, "violation": float(amount), **detail}
+
+
+def violations(
+    plan: PlanFolder, rep: np.ndarray, territories: pd.DataFrame, summary: dict[str, Any]
+) -> list[dict[str, object]]:
+    """Every band, family, count and budget of the plan's model that the edited assignment breaks."""
+    out: list[dict[str, object]] = []
+    rep_ids = list(territories["rep_id"])
+    for measure in sorted(balanced_measures(summary) & set(plan.assignments.columns)):
+        if f"{measure}_target" not in territories.columns:
+            continue
+        tol = band_pct(summary, measure) / 100.0
+        for j, rep_id in enumerate(rep_ids):
+            value = float(territories[measure].iloc[j])
+            target = float(territories[f"{measure}_target"].iloc[j])
+            low, high = (1 - tol) * target, (1 + tol) * target
+            slack = 1e-9 * max(abs(target), 1.0)
+            if value < low - slack or value > high + slack:
+                family = "balance_min" if value < low else "balance_max"
+                out.append(
+                    _violation(
+                        family,
+                        rep_id,
+                        measure,
+                        low - value if value < low else value - high,
+                        value=value,
+                        low=low,
+                        high=high,
+                        dev_pct=float(territories[f"{measure}_dev_pct"].iloc[j]),
+                    )
+                )
+    a = plan.assignments
+    family_reps: dict[str, set[str]] = {}
+    for parent, r in zip(a["parent_id"], rep, strict=True):
+        if parent:
+            family_reps.setdefault(parent, set()).add(rep_ids[r])
+    for parent, reps in sorted(family_reps.items()):
+        if len(reps) > 1:
+            out.append(_violation("family", "", "", len(reps) - 1, parent_id=parent, reps=sorted(reps)))
+    config = summary.get("config") or {}
+    counts = territories["accounts"].to_numpy(float)
+    for key, family, sign in (("min_accounts", "min_accounts", -1), ("max_accounts", "max_accounts", 1)):
+        limit = config.get(key)
+        if isinstance(limit, int | float) and not isinstance(limit, bool):
+            for r in np.flatnonzero(sign * (counts - limit) > 0).tolist():
+                out.append(_violation(family, rep_ids[r], "", abs(counts[r] - limit), limit=limit))
+    out += _budget_violations(a, rep, rep_ids, config)
+    return out
+
+
+def _budget_violations(
+    a: pd.DataFrame, rep: np.ndarray, rep_ids: list[str], config: dict[str, Any]
+) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    pot = a["potential"].to_numpy(float)
+    index = {r: j for j, r in enumerate(rep_ids)}
+    cur = np.array([index.get(c, -1) for c in a["current_rep"]], dtype=np.int64)
+    lost = (cur >= 0) & (cur != rep)
+    share = config.get("max_moved_share")
+    total = float(pot.sum())
+    if isinstance(share, int | float) and total > 0:
+        moved = float(pot[lost].sum())
+        if moved > share * total * (1 + 1e-9) + 1e-9:
+            out.append(_violation("budget", "", "potential", moved - share * total, limit=share * total))
+    per_rep = config.get("max_moved_share_per_rep")
+    if isinstance(per_rep, int | float):
+        held = np.bincount(cur[cur >= 0], weights=pot[cur >= 0], minlength=len(rep_ids))
+        gone = np.bincount(cur[lost], weights=pot[lost], minlength=len(rep_ids))
+        for j in np.flatnonzero(gone > per_rep * held + 1e-6 * np.maximum(held, 1.0)):
+            out.append(_violation("rep_budget", rep_ids[j], "potential", gone[j] - per_rep * held[j]))
+    return out

@@ -1,0 +1,75 @@
+"""districts.csv and regions.csv: the plan's totals per district and region, against the sum of their
+reps' targets, and the ``hierarchy`` block of summary.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.options import PlanOptions
+
+
+def _measures(territories: pd.DataFrame) -> list[str]:
+    return [c[: -len("_target")] for c in territories.columns if c.endswith("_target")]
+
+
+def level_frame(
+    territories: pd.DataFrame, level: str, contiguous: dict[str, bool] | None = None
+) -> pd.DataFrame:
+    """One row per group of ``level`` ("district" or "region"): its reps, accounts, each measure with
+    target and dev_pct, travel_km and (with an adjacency) whether its territories form one piece."""
+    labels = _labels(territories, level)
+    rows = []
+    for key in dict.fromkeys(v for v in labels if v):
+        grp = territories[labels == key]
+        row: dict[str, Any] = {level: key}
+        if level == "district":
+            row["region"] = str(_labels(grp, "region").iloc[0]) if "region" in grp else ""
+        row["reps"] = len(grp)
+        row["accounts"] = int(grp["accounts"].sum())
+        for m in _measures(territories):
+            value, target = float(grp[m].sum()), float(grp[f"{m}_target"].sum())
+            row[m] = value
+            row[f"{m}_target"] = target
+            row[f"{m}_dev_pct"] = round(100 * (value - target) / target, 4) if target else float("nan")
+        row["travel_km"] = round(float(grp["travel_km"].sum()), 3)
+        row["contiguous"] = "" if contiguous is None else bool(contiguous.get(key, False))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _labels(territories: pd.DataFrame, level: str) -> pd.Series:
+    """The level's labels as stripped text ('' for an empty or missing cell)."""
+    out: pd.Series = territories[level].astype(object).fillna("").astype(str).str.strip()
+    return out.where(out.str.lower() != "nan", "")
+
+
+def has_level(territories: pd.DataFrame, level: str) -> bool:
+    return level in territories and bool((_labels(territories, level) != "").any())
+
+
+def summary_block(
+    territories: pd.DataFrame, options: PlanOptions, contiguous: dict[str, dict[str, bool]]
+) -> dict[str, Any] | None:
+    """summary.json -> hierarchy: per level the tolerance, the largest deviation per measure, and
+    whether every group is one piece (when an adjacency is known)."""
+    out: dict[str, Any] = {}
+    tolerance = options.group_tolerance()
+    for level in ("district", "region"):
+        if not has_level(territories, level):
+            continue
+        frame = level_frame(territories, level)
+        dev = {
+            m: float(np.nanmax(np.abs(frame[f"{m}_dev_pct"].to_numpy(float)))) for m in _measures(territories)
+        }
+        block: dict[str, Any] = {
+            "groups": len(frame),
+            "tolerance": tolerance.get(level, {}),
+            "max_abs_dev_pct": dev,
+        }
+        if level in contiguous:
+            block["contiguous"] = all(contiguous[level].values())
+        out[level] = block
+    return out or None

@@ -1,0 +1,418 @@
+/* territory-planner map: the Edit mode's controls, selection and live balance table.
+ *
+ * The panel sits in the summary panel (#tp-legend): tools, the selection, "give to rep", undo/redo,
+ * "Download edits.csv", the last message (a refusal is shown in red, with its reason) and a balance table
+ * that is redrawn after every change: accounts, each measure with its target and deviation (cells outside
+ * the band shaded), moved in/out (against the current reps) and travel. Everything is built with
+ * createElement/textContent.
+ */
+/* exported tpEditPanel */
+function tpEditPanel(ctx, model) {
+  "use strict";
+  const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  const map = ctx.map;
+  const L_ = ctx.L;
+  const D = ctx.D;
+  const A = D.acc;
+  const R = D.reps;
+  const n = A.id.length;
+  const nReps = R.n;
+  const legend = document.getElementById("tp-legend");
+  const staticTable = legend ? legend.querySelector(".tp-scroll") : null;
+  const status = ctx.status;
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function compact(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "n/a";
+    const a = Math.abs(v);
+    for (const [size, suffix] of [
+      [1e9, "B"],
+      [1e6, "M"],
+      [1e3, "k"],
+    ]) {
+      if (a >= size) return String(Number((v / size).toPrecision(3))) + suffix;
+    }
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
+  }
+  function pct(v) {
+    return v === null || !isFinite(v) ? "n/a" : (v >= 0 ? "+" : "") + v.toFixed(1);
+  }
+
+  // ---- selection -----------------------------------------------------------------------------------
+  const selected = new Uint8Array(n);
+  let nSelected = 0;
+  const isPolygon = ctx.layers.map(function (l) {
+    return !l.getLatLng;
+  });
+  function highlight(i, on) {
+    const layer = ctx.layers[i];
+    if (isPolygon[i]) layer.setStyle(on ? { color: "#ffd400", weight: 3 } : { color: "#ffffff", weight: 0.6 });
+    else layer.setStyle(on ? { color: "#111111", weight: 3 } : { color: "#333333", weight: 0.7 });
+    if (on && isPolygon[i]) layer.bringToFront();
+  }
+  function select(rows, mode) {
+    if (mode === "replace") {
+      for (let i = 0; i < n; i++) {
+        if (selected[i]) {
+          selected[i] = 0;
+          highlight(i, false);
+        }
+      }
+      nSelected = 0;
+    }
+    for (const i of rows) {
+      const on = mode === "toggle" ? !selected[i] : true;
+      if (on === !!selected[i]) continue;
+      selected[i] = on ? 1 : 0;
+      nSelected += on ? 1 : -1;
+      highlight(i, on);
+    }
+    showSelection();
+  }
+  function selectionRows() {
+    const out = [];
+    for (let i = 0; i < n; i++) if (selected[i]) out.push(i);
+    return out;
+  }
+
+  // ---- the controls --------------------------------------------------------------------------------
+  const box = el("section", { id: "tp-edit", hidden: "" });
+  const tools = el("div", { class: "tp-edit-tools", role: "group", "aria-label": "selection tool" });
+  const toolButtons = {};
+  for (const [key, label, title] of [
+    ["pointer", "Click", "click an account to select it, shift-click to add or remove; shift-drag draws a box"],
+    ["box", "Box", "drag a rectangle to select (shift: add to the selection)"],
+    ["lasso", "Lasso", "draw around accounts to select them (shift: add to the selection)"],
+  ]) {
+    const b = el("button", { type: "button", id: "tp-tool-" + key, title: title }, label);
+    b.dataset.tool = key;
+    tools.appendChild(b);
+    toolButtons[key] = b;
+  }
+  const clearBtn = el("button", { type: "button", id: "tp-edit-clear" }, "Clear");
+  tools.appendChild(clearBtn);
+  const selInfo = el("div", { id: "tp-edit-selection", class: "tp-edit-line" }, "");
+  const assignLine = el("div", { class: "tp-edit-line" });
+  const repSelect = el("select", { id: "tp-edit-rep", "aria-label": "rep to give the selection to" });
+  for (let j = 0; j < nReps; j++) repSelect.appendChild(el("option", { value: String(R.id[j]) }, ctx.repLabel(j)));
+  const assignBtn = el("button", { type: "button", id: "tp-edit-assign" }, "Give to rep");
+  assignLine.append(el("span", {}, "Give the selection to "), repSelect, assignBtn);
+  const hint = el("div", { class: "tp-edit-hint" }, "or click a rep's home (\u25c6) on the map");
+  const actions = el("div", { class: "tp-edit-line" });
+  const undoBtn = el("button", { type: "button", id: "tp-edit-undo", title: "Ctrl+Z" }, "Undo");
+  const redoBtn = el("button", { type: "button", id: "tp-edit-redo", title: "Ctrl+Shift+Z" }, "Redo");
+  const downloadBtn = el("button", { type: "button", id: "tp-edit-download" }, "Download edits.csv");
+  const resetBtn = el("button", { type: "button", id: "tp-edit-reset" }, "Discard edits");
+  actions.append(undoBtn, redoBtn, downloadBtn, resetBtn);
+  const msg = el("div", { id: "tp-edit-msg", role: "status", "aria-live": "polite" });
+  const dropLocked = el("button", { type: "button", id: "tp-edit-drop-locked", hidden: "" }, "");
+  box.append(tools, selInfo, assignLine, hint, actions, msg, dropLocked);
+
+  // ---- the live balance table ----------------------------------------------------------------------
+  const live = el("div", { id: "tp-live", hidden: "" });
+  const liveSummary = el("div", { class: "tp-live-summary" });
+  const scroll = el("div", { class: "tp-scroll" });
+  const table = el("table");
+  const head = el("tr");
+  head.appendChild(el("th", { class: "tp-rep" }, "Rep"));
+  head.appendChild(el("th", { title: "accounts" }, "Accts"));
+  for (const m of model.measures) {
+    head.appendChild(el("th", { title: m.label }, m.short));
+    head.appendChild(el("th", { title: m.label + " target" }, "target"));
+    head.appendChild(el("th", { title: "deviation from target, % (band \u00b1" + m.tol + "%)" }, "\u0394%"));
+  }
+  head.appendChild(el("th", { title: "accounts moved in from another current rep" }, "In"));
+  head.appendChild(el("th", { title: "accounts moved out to another rep" }, "Out"));
+  head.appendChild(el("th", { title: "workload x km to the rep's home" }, "Travel"));
+  const thead = el("thead");
+  thead.appendChild(head);
+  const tbody = el("tbody");
+  const cells = [];
+  for (let j = 0; j < nReps; j++) {
+    const tr = el("tr");
+    tr.dataset.liveRep = String(R.id[j]);
+    const name = el("td", { class: "tp-rep", title: ctx.repLabel(j) });
+    const sw = el("span", { class: "tp-swatch" });
+    sw.style.background = R.color[j];
+    name.append(sw, document.createTextNode(ctx.repLabel(j)));
+    tr.appendChild(name);
+    const row = { accounts: el("td"), m: [], moved_in: el("td"), moved_out: el("td"), travel: el("td") };
+    tr.appendChild(row.accounts);
+    for (let k = 0; k < model.measures.length; k++) {
+      const c = { value: el("td"), target: el("td"), dev: el("td") };
+      c.dev.dataset.measure = model.measures[k].key;
+      tr.append(c.value, c.target, c.dev);
+      row.m.push(c);
+    }
+    tr.append(row.moved_in, row.moved_out, row.travel);
+    tr.style.cursor = "pointer";
+    tr.title = "zoom to this territory";
+    tr.addEventListener("click", function () {
+      const b = ctx.groups[j].getBounds();
+      if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 12 });
+    });
+    tbody.appendChild(tr);
+    cells.push(row);
+  }
+  table.append(thead, tbody);
+  scroll.appendChild(table);
+  live.append(liveSummary, scroll);
+
+  if (legend) {
+    const meta = legend.querySelector(".tp-meta");
+    legend.insertBefore(box, meta ? meta.nextSibling : legend.firstChild);
+    legend.insertBefore(live, box.nextSibling);
+  }
+
+  function put(cell, text) {
+    if (cell.textContent !== text) cell.textContent = text; // unchanged cells keep the layout valid
+  }
+  function drawTable() {
+    const t = model.api.totals();
+    let out = 0;
+    let travel = 0;
+    let moved = 0;
+    for (let j = 0; j < nReps; j++) {
+      const r = t[R.id[j]];
+      const c = cells[j];
+      put(c.accounts, nf.format(r.accounts));
+      model.measures.forEach(function (m, k) {
+        const dev = r[m.key + "_dev_pct"];
+        put(c.m[k].value, compact(r[m.key]));
+        put(c.m[k].target, compact(r[m.key + "_target"]));
+        put(c.m[k].dev, pct(dev));
+        const off = m.balanced && dev !== null && Math.abs(dev) > m.tol + 1e-9;
+        c.m[k].dev.classList.toggle("tp-out", off);
+        if (off) out++;
+      });
+      put(c.moved_in, nf.format(r.moved_in));
+      put(c.moved_out, nf.format(r.moved_out));
+      put(c.travel, nf.format(Math.round(r.travel_km)));
+      travel += r.travel_km;
+      moved += r.moved_in;
+    }
+    const edited = model.editedRows().length;
+    const change = model.travelPlan > 0 ? (100 * (travel - model.travelPlan)) / model.travelPlan : 0;
+    liveSummary.textContent =
+      nf.format(edited) +
+      " account(s) edited by hand \u00b7 " +
+      nf.format(moved) +
+      " moved from their current rep \u00b7 travel " +
+      nf.format(Math.round(travel)) +
+      " km (" +
+      (change >= 0 ? "+" : "") +
+      change.toFixed(1) +
+      "% vs the plan) \u00b7 " +
+      out +
+      " cell(s) out of band";
+    status.dataset.edits = String(edited);
+    status.dataset.outOfBand = String(out);
+    updateMovedLabel(moved);
+  }
+
+  function updateMovedLabel(moved) {
+    const labels = ctx.control.getContainer().querySelectorAll(".leaflet-control-layers-overlays label span");
+    for (const s of labels) {
+      // the label's own text span (the outer span also holds the checkbox)
+      if (s.children.length === 0 && /^\s*Moved accounts \(/.test(s.textContent)) {
+        s.textContent = " Moved accounts (" + nf.format(moved) + ")";
+      }
+    }
+  }
+
+  function showSelection() {
+    const rows = selectionRows();
+    let pot = 0;
+    let wl = 0;
+    for (const i of rows) {
+      pot += A.pot[i] || 0;
+      wl += A.wl[i] || 0;
+    }
+    selInfo.textContent = nSelected
+      ? nf.format(nSelected) + " selected \u00b7 potential " + compact(pot) + " \u00b7 workload " + compact(wl)
+      : "nothing selected";
+    status.dataset.selected = String(nSelected);
+    assignBtn.disabled = nSelected === 0;
+    clearBtn.disabled = nSelected === 0;
+  }
+
+  function showMessage() {
+    const m = model.message();
+    msg.textContent = m.text;
+    msg.classList.toggle("tp-refused", m.refused);
+    status.dataset.message = m.text;
+    // A refusal because of locked accounts in the selection: offer to leave them out.
+    const locked = m.refused
+      ? model.lastLocked().filter(function (i) {
+          return selected[i];
+        })
+      : [];
+    dropLocked.hidden = locked.length === 0;
+    dropLocked.textContent = "Leave the " + nf.format(locked.length) + " locked account(s) out of the selection";
+  }
+  dropLocked.addEventListener("click", function () {
+    const locked = model.lastLocked().filter(function (i) {
+      return selected[i];
+    });
+    select(locked, "toggle");
+    dropLocked.hidden = true;
+  });
+
+  let editing = false;
+  function showLive() {
+    const on = editing || model.editedRows().length > 0;
+    live.hidden = !on;
+    if (staticTable) staticTable.hidden = on;
+    undoBtn.disabled = !model.canUndo();
+    redoBtn.disabled = !model.canRedo();
+    resetBtn.disabled = model.editedRows().length === 0;
+  }
+
+  model.on(function (what) {
+    if (what === "message") showMessage();
+    else {
+      drawTable();
+      showLive();
+    }
+  });
+
+  // ---- edit mode on/off ----------------------------------------------------------------------------
+  let toggleBtn = null;
+  const EditToggle = L_.Control.extend({
+    options: { position: "topleft" },
+    onAdd: function () {
+      const c = L_.DomUtil.create("div", "leaflet-bar tp-switch");
+      toggleBtn = L_.DomUtil.create("button", "tp-switch-btn", c);
+      toggleBtn.type = "button";
+      toggleBtn.id = "tp-edit-toggle";
+      toggleBtn.textContent = "\u270e Edit";
+      toggleBtn.title = "edit the plan: select accounts and give them to a rep";
+      L_.DomEvent.on(toggleBtn, "click", function (e) {
+        L_.DomEvent.stop(e);
+        setEditing(!editing);
+      });
+      L_.DomEvent.disableClickPropagation(c);
+      return c;
+    },
+  });
+  new EditToggle().addTo(map);
+
+  const ui = {
+    select: select,
+    selectionRows: selectionRows,
+    tool: "pointer",
+    isEditing: function () {
+      return editing;
+    },
+    onTool: null,
+  };
+
+  function setTool(key) {
+    ui.tool = key;
+    for (const k in toolButtons) toolButtons[k].classList.toggle("tp-active", k === key);
+    if (ui.onTool) ui.onTool(key);
+  }
+  function setEditing(on) {
+    editing = !!on;
+    document.body.classList.toggle("tp-editing", editing);
+    if (editing) document.body.classList.add("tp-panel-open"); // embedded maps fold the panel away
+    box.hidden = !editing;
+    toggleBtn.classList.toggle("tp-active", editing);
+    if (editing && ctx.view() !== "after" && window.tpSwitch) window.tpSwitch("after");
+    if (!editing) select([], "replace");
+    setTool("pointer");
+    showLive();
+    drawTable();
+    showSelection();
+    map.invalidateSize({ animate: false });
+    status.dataset.editing = editing ? "1" : "0";
+    if (editing) map.fire("tpediton");
+    return editing;
+  }
+  ui.setEditing = setEditing;
+
+  for (const key in toolButtons) {
+    toolButtons[key].addEventListener("click", function () {
+      setTool(key);
+    });
+  }
+  clearBtn.addEventListener("click", function () {
+    select([], "replace");
+  });
+  assignBtn.addEventListener("click", function () {
+    const j = model.repOf.get(repSelect.value);
+    if (model.assignRows(selectionRows(), j)) select([], "replace");
+  });
+  undoBtn.addEventListener("click", function () {
+    model.api.undo();
+  });
+  redoBtn.addEventListener("click", function () {
+    model.api.redo();
+  });
+  resetBtn.addEventListener("click", function () {
+    model.api.reset();
+  });
+  downloadBtn.addEventListener("click", function () {
+    const blob = new Blob([model.api.exportEdits()], { type: "text/csv;charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: "edits.csv" });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 1000);
+    model.say(nf.format(model.editedRows().length) + " edit(s) downloaded as edits.csv", false);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (!editing || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+      e.preventDefault();
+      if (e.shiftKey) model.api.redo();
+      else model.api.undo();
+    } else if (e.key === "Escape") select([], "replace");
+  });
+
+  // Ids for scripts: select by account id, read the selection, and where an account or a rep's home is
+  // on the screen (page pixels), so that a test can click it with the mouse.
+  ui.selectIds = function (ids, mode) {
+    const rows = [];
+    for (const id of typeof ids === "string" ? [ids] : ids) {
+      const r = model.rowOf.get(String(id));
+      if (r !== undefined) rows.push(r);
+    }
+    select(rows, mode || "replace");
+    return nSelected;
+  };
+  ui.selectionIds = function () {
+    return selectionRows().map(function (i) {
+      return String(A.id[i]);
+    });
+  };
+  ui.point = function (id, kind) {
+    let ll;
+    if (kind === "home") {
+      const j = model.repOf.get(String(id));
+      if (j === undefined || !R.home[j]) return null;
+      ll = L_.latLng(R.home[j][0], R.home[j][1]);
+    } else {
+      const i = model.rowOf.get(String(id));
+      if (i === undefined) return null;
+      const layer = ctx.layers[i];
+      ll = layer.getLatLng ? layer.getLatLng() : L_.latLng(A.lat[i], A.lon[i]);
+    }
+    const p = map.latLngToContainerPoint(ll);
+    const r = map.getContainer().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  };
+
+  showSelection();
+  showLive();
+  status.dataset.editing = "0";
+  return ui;
+}

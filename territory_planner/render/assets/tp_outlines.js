@@ -1,0 +1,115 @@
+/* territory-planner map: territory outlines of area plans that follow the edits.
+ *
+ * The planner's outlines (dissolved in Python) are right for the plan as written. Once an edit touches a
+ * rep, that rep's outline is redrawn from the units' borders: every edge of a unit polygon is shared by
+ * at most two units (the units are simplified as one coverage, so shared edges have the same vertices);
+ * an edge is on a territory's outline when the unit on its other side belongs to another rep, or to
+ * none. When the units are not a clean coverage (D.units.shared false) the edges cannot be matched: the
+ * touched reps' outlines are then hidden rather than drawn wrong (the fill colours still show them).
+ */
+/* exported tpOutlines */
+function tpOutlines(ctx, model) {
+  "use strict";
+  const U = ctx.D.units;
+  if (!U) return;
+  const L_ = ctx.L;
+  const A = ctx.D.acc;
+  const outlines = ctx.outlines;
+  let edges = null; // [rowA, rowB (-1: none), [lat, lon], [lat, lon]]
+  // Redrawn outlines get a canvas of their own, above the units: replacing one redraws lines only,
+  // not the thousands of polygons under it.
+  let renderer = null;
+  function canvas() {
+    if (!renderer) {
+      const pane = ctx.map.createPane("tpOutlines");
+      pane.style.zIndex = "410";
+      pane.style.pointerEvents = "none";
+      renderer = L_.canvas({ pane: "tpOutlines", padding: 0.3 });
+    }
+    return renderer;
+  }
+  let edgesOfRow = null;
+
+  function build() {
+    edges = [];
+    edgesOfRow = new Map();
+    const seen = new Map();
+    U.row.forEach(function (row, k) {
+      const g = U.geom[k];
+      const polys = g[0] === 1 ? [g[1]] : g[1];
+      for (const poly of polys) {
+        for (const ring of poly) {
+          for (let t = 0; t + 1 < ring.length; t++) {
+            const p = ring[t];
+            const q = ring[t + 1];
+            const fwd = p[0] < q[0] || (p[0] === q[0] && p[1] < q[1]);
+            const key = fwd ? p[0] + "," + p[1] + "," + q[0] + "," + q[1] : q[0] + "," + q[1] + "," + p[0] + "," + p[1];
+            const e = seen.get(key);
+            if (e === undefined) {
+              seen.set(key, edges.length);
+              edges.push([row, -1, [p[1], p[0]], [q[1], q[0]]]);
+            } else if (edges[e][0] !== row) edges[e][1] = row;
+            const idx = e === undefined ? edges.length - 1 : e;
+            if (!edgesOfRow.has(row)) edgesOfRow.set(row, []);
+            edgesOfRow.get(row).push(idx);
+          }
+        }
+      }
+    });
+  }
+
+  function outlineOf(j, rows) {
+    const segs = [];
+    for (const row of rows) {
+      for (const e of edgesOfRow.get(row) || []) {
+        const edge = edges[e];
+        const other = edge[0] === row ? edge[1] : edge[0];
+        if (other < 0 || A.rep[other] !== j) segs.push([edge[2], edge[3]]);
+      }
+    }
+    return segs;
+  }
+
+  // Matching the edges takes a moment on large plans (1.5 s for 33,000 units): do it when the planner
+  // opens the Edit mode, not on the first edit.
+  ctx.map.on("tpediton", function () {
+    if (!edges && U.shared) setTimeout(build, 0);
+  });
+
+  model.on(function (what, reps) {
+    if (what !== "change" || !reps || !reps.length) return;
+    const after = ctx.view() === "after";
+    const touched = new Set(reps);
+    for (const o of outlines.after) if (touched.has(o[0]) && after) ctx.groupOf(o[0]).removeLayer(o[1]);
+    const kept = outlines.after.filter(function (o) {
+      return !touched.has(o[0]);
+    });
+    outlines.after.length = 0;
+    outlines.after.push(...kept);
+    if (!U.shared) return;
+    if (!edges) build();
+    const rowsOf = new Map();
+    for (const row of U.row) {
+      const j = A.rep[row];
+      if (!touched.has(j)) continue;
+      if (!rowsOf.has(j)) rowsOf.set(j, []);
+      rowsOf.get(j).push(row);
+    }
+    for (const j of touched) {
+      if (j < 0 || j >= ctx.D.reps.n) continue;
+      const segs = outlineOf(j, rowsOf.get(j) || []);
+      if (!segs.length) continue;
+      const line = L_.polyline(segs, {
+        renderer: canvas(),
+        color: "#222222",
+        weight: 2,
+        interactive: false,
+      });
+      outlines.after.push([j, line]);
+      if (after) ctx.groupOf(j).addLayer(line);
+    }
+    const counts = {};
+    for (const o of outlines.after) counts[ctx.D.reps.id[o[0]]] = o[1].getLatLngs().length;
+    ctx.status.dataset.outlineSegments = JSON.stringify(counts);
+  });
+}

@@ -1,0 +1,98 @@
+"""What the map's Edit mode needs on top of the drawing payload.
+
+``edit_data`` adds, to the JSON the map embeds: the plan's hash (the key under which the browser keeps
+the edits), the balance measures with each rep's target and band, the locked accounts (refused by the
+editor) and the account families (moved together, as the planner moves them). Row numbers refer to the
+payload's account columns, rep numbers to its rep list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+
+from territory_planner.render.legend import DEFAULT_TOLERANCE_PCT
+from territory_planner.render.plan_folder import PlanFolder, extra_measures
+
+MEASURES = (("potential", "Potential", "Pot.", "pot"), ("workload", "Workload", "Work", "wl"))
+
+
+def plan_hash(plan: PlanFolder) -> str:
+    """A short fingerprint of the plan as written: its reps and every account's rep."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(plan.territories["rep_id"]).encode("utf-8"))
+    h.update(b"\x1e")
+    for account, rep in zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True):
+        h.update(f"{account}\x1f{rep}\x1e".encode())
+    return h.hexdigest()[:32]
+
+
+def band_pct(summary: dict[str, Any], measure: str) -> float:
+    """The band of ``measure`` in percent of the target: summary ``tolerance``, else the config's."""
+    for source in (summary.get("tolerance"), (summary.get("config") or {}).get("tolerance")):
+        tol = source.get(measure, source.get("*")) if isinstance(source, dict) else source
+        if isinstance(tol, int | float) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
+            return 100.0 * float(tol)
+    return DEFAULT_TOLERANCE_PCT
+
+
+def balanced_measures(summary: dict[str, Any]) -> set[str]:
+    balance = (summary.get("config") or {}).get("balance")
+    if isinstance(balance, list | tuple) and balance:
+        return {str(m) for m in balance}
+    if isinstance(balance, str) and balance.strip():
+        return {m.strip() for m in balance.split(",")}
+    return {"potential", "workload"}
+
+
+def _targets(plan: PlanFolder, measure: str) -> list[float]:
+    t = plan.territories
+    given = t[f"{measure}_target"].to_numpy(float) if f"{measure}_target" in t.columns else None
+    capacity = t["capacity"].to_numpy(float) if "capacity" in t.columns else np.ones(len(t))
+    share = capacity / capacity.sum() if capacity.sum() > 0 else np.full(len(t), 1.0 / max(len(t), 1))
+    derived = float(plan.assignments[measure].sum()) * share
+    out = derived if given is None else np.where(np.isfinite(given), given, derived)
+    return [round(float(v), 6) for v in out]
+
+
+def measure_specs(plan: PlanFolder) -> list[dict[str, Any]]:
+    """Potential and workload (their values are in the drawing payload), then every other measure the
+    plan balances (its values per account come along here)."""
+    balanced = balanced_measures(plan.summary)
+    specs: list[dict[str, Any]] = [
+        {"key": key, "label": label, "short": short, "col": col} for key, label, short, col in MEASURES
+    ]
+    for m in extra_measures(plan.territories):
+        if m in plan.assignments.columns:
+            values = [round(float(v), 4) if math.isfinite(v) else 0 for v in plan.assignments[m]]
+            specs.append({"key": m, "label": m, "short": m[:8], "values": values})
+    for spec in specs:
+        spec.update(
+            target=_targets(plan, spec["key"]),
+            tol=band_pct(plan.summary, spec["key"]),
+            balanced=spec["key"] in balanced,
+        )
+    return specs
+
+
+def edit_data(plan: PlanFolder) -> dict[str, Any]:
+    a = plan.assignments
+    rep_index = {r: j for j, r in enumerate(plan.territories["rep_id"])}
+    locked = [i for i, rep in enumerate(a["locked_rep"]) if rep]
+    families: dict[str, list[int]] = {}
+    for i, parent in enumerate(a["parent_id"]):
+        if parent:
+            families.setdefault(parent, []).append(i)
+    return {
+        "hash": plan_hash(plan),
+        "measures": measure_specs(plan),
+        "lock": {
+            "row": locked,
+            "rep": [rep_index.get(a["locked_rep"].iloc[i], -2) for i in locked],
+            "id": [a["locked_rep"].iloc[i] for i in locked],
+        },
+        "fam": [[name, rows] for name, rows in sorted(families.items()) if len(rows) > 1],
+    }

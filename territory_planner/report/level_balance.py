@@ -1,0 +1,62 @@
+"""The report's balance table and chart per hierarchy level (district, region) of a plan."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from territory_planner.level_outputs import has_level, level_frame
+from territory_planner.report import charts
+from territory_planner.report import formatting as fm
+
+
+def _f(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per level present in territories.csv: columns, rows (cells outside the level's band shaded) and
+    the deviation chart."""
+    out = []
+    measures = [c[: -len("_dev_pct")] for c in territories.columns if c.endswith("_dev_pct")]
+    for level in ("district", "region"):
+        if not has_level(territories, level):
+            continue
+        frame = level_frame(territories, level)
+        tol_spec = ((summary.get("hierarchy") or {}).get(level) or {}).get("tolerance") or {}
+        tol = {m: _f(tol_spec.get(m, tol_spec.get("*"))) for m in measures}
+        columns = [level.capitalize(), "Reps", "Accounts"]
+        for m in measures:
+            columns += [m.capitalize(), f"{m} target", f"{m} dev."]
+        columns.append("Travel km")
+        rows = []
+        for rec in frame.to_dict("records"):
+            cells: list[tuple[str, str]] = [(str(rec[level]), ""), (fm.number(_f(rec["reps"])), "num")]
+            cells.append((fm.number(_f(rec["accounts"])), "num"))
+            for m in measures:
+                fmt = fm.money if m == "potential" else fm.number
+                dev = _f(rec.get(f"{m}_dev_pct"))
+                out_of_band = math.isfinite(tol[m]) and math.isfinite(dev) and abs(dev) > 100 * tol[m] + 1e-9
+                cells += [
+                    (fmt(_f(rec.get(m))), "num"),
+                    (fmt(_f(rec.get(f"{m}_target"))), "num"),
+                    (fm.signed_percent(dev), "num below" if out_of_band else "num"),
+                ]
+            cells.append((fm.number(_f(rec.get("travel_km"))), "num"))
+            rows.append(cells)
+        finite = [t for t in tol.values() if math.isfinite(t)]
+        band = (-100 * min(finite), 100 * min(finite)) if finite else None
+        chart = charts.bar_chart(
+            [str(v) for v in frame[level]],
+            {m: [_f(v) for v in frame[f"{m}_dev_pct"]] for m in measures},
+            fmt=fm.signed_percent,
+            title=f"Deviation from target per {level} (%)",
+            band=band,
+        )
+        out.append({"name": level, "columns": columns, "rows": rows, "chart": chart})
+    return out

@@ -1,0 +1,349 @@
+"""The map's Edit mode in a real Chromium, driven with Playwright: first with the mouse, as a planner
+would (click a marker, choose a rep, box and lasso, click a rep's home, undo, download, reload), then the
+same through ``window.territoryPlanner``.
+
+The plan is ``map_fixtures.editable_plan`` (nine accounts, three reps; A7 locked to R3; A4 and A5 one
+family). Targets are 203,333.33 potential and 20.33 workload per rep; before any edit R1 holds A1-A3
+(230k, 23), R2 A4-A6 and A9 (220k, 22), R3 A7-A8 (160k, 16). One browser serves the whole module; each
+test gets a fresh context (so an empty local storage) unless it says otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from map_fixtures import CHROMIUM, HOSTILE_REP, area_plan, editable_plan, sample_plan, three_measure_plan
+
+from territory_planner.render.map import write_map
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+TARGET_POT = 610_000 / 3
+READY = "#tp-status[data-drawn='1']"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("edit")
+    return {
+        "plan": write_map(editable_plan(root / "plan"), offline=True).resolve().as_uri(),
+        "other": write_map(sample_plan(root / "other"), offline=True).resolve().as_uri(),
+        "area": write_map(area_plan(root / "area"), offline=True).resolve().as_uri(),
+        "three": write_map(three_measure_plan(root / "three"), offline=True).resolve().as_uri(),
+    }
+
+
+@pytest.fixture
+def page(browser: Any, maps: dict[str, str]) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(maps["plan"])
+    pg.wait_for_selector(READY, state="attached")
+    yield pg
+    context.close()
+    assert not errors
+
+
+def editing(page: Any) -> Any:
+    page.click("#tp-edit-toggle")
+    return page
+
+
+def click_account(page: Any, account: str, *, shift: bool = False) -> None:
+    pt = page.evaluate("(id) => territoryPlanner.point(id)", account)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(pt["x"], pt["y"])
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def cells(page: Any, rep: str) -> list[str]:
+    return page.locator(f'#tp-live tr[data-live-rep="{rep}"] td').all_inner_texts()
+
+
+def status(page: Any) -> dict[str, str]:
+    data: dict[str, str] = page.evaluate("Object.assign({}, document.getElementById('tp-status').dataset)")
+    return data
+
+
+def test_click_a_marker_choose_a_rep_and_the_table_follows(page: Any) -> None:
+    editing(page)
+    assert page.is_visible("#tp-live")
+    assert not page.is_visible("#tp-legend .tp-scroll:not(#tp-live *)")
+    moved_lines = int(status(page)["movedLines"])
+    click_account(page, "A1")
+    assert page.evaluate("territoryPlanner.selection()") == ["A1"]
+    assert "1 selected" in page.inner_text("#tp-edit-selection")
+    page.select_option("#tp-edit-rep", "R2")
+    page.click("#tp-edit-assign")
+    # Rep, Accts, Pot., target, Δ%, Work, target, Δ%, In, Out, Travel
+    r1, r2 = cells(page, "R1"), cells(page, "R2")
+    assert r1[1:5] == ["2", "130k", "203k", "-36.1"]  # 130,000 vs 203,333
+    assert r2[1:5] == ["5", "320k", "203k", "+57.4"]
+    assert r2[8:10] == ["1", "1"]  # A1 moved in from R1 (its current rep); A3 moved out to R1
+    band = page.locator('#tp-live tr[data-live-rep="R2"] td[data-measure="potential"]')
+    assert "tp-out" in (band.get_attribute("class") or "")
+    assert page.evaluate("territoryPlanner.edits()") == [
+        {"account_id": "A1", "from_rep": "R1", "to_rep": "R2"}
+    ]
+    assert int(status(page)["movedLines"]) == moved_lines + 1  # A1 now moves: its line is drawn
+    overlay = page.locator(".leaflet-control-layers-overlays label", has_text="Moved accounts")
+    assert "Moved accounts (2)" in overlay.inner_text()  # A3 and A1
+    assert overlay.locator("input[type=checkbox]").count() == 1
+    assert page.evaluate("territoryPlanner.selection()") == []
+
+
+def test_box_select_then_click_a_reps_home(page: Any) -> None:
+    editing(page)
+    a1 = page.evaluate("territoryPlanner.point('A1')")
+    a2 = page.evaluate("territoryPlanner.point('A2')")
+    page.click("#tp-tool-box")
+    page.mouse.move(a1["x"] - 15, a1["y"] - 15)
+    page.mouse.down()
+    page.mouse.move(a2["x"] + 15, a2["y"] + 15, steps=6)
+    page.mouse.up()
+    assert sorted(page.evaluate("territoryPlanner.selection()")) == ["A1", "A2"]
+    home = page.evaluate("territoryPlanner.point('R3', 'home')")
+    page.mouse.click(home["x"], home["y"])
+    assert page.evaluate("territoryPlanner.edits()") == [
+        {"account_id": "A1", "from_rep": "R1", "to_rep": "R3"},
+        {"account_id": "A2", "from_rep": "R1", "to_rep": "R3"},
+    ]
+    assert cells(page, "R3")[1:3] == ["4", "310k"]
+
+
+def test_shift_click_adds_and_lasso_selects_inside_only(page: Any) -> None:
+    editing(page)
+    click_account(page, "A4")
+    click_account(page, "A6", shift=True)
+    assert sorted(page.evaluate("territoryPlanner.selection()")) == ["A4", "A6"]
+    click_account(page, "A4", shift=True)
+    assert page.evaluate("territoryPlanner.selection()") == ["A6"]
+    # a ring around A4, A5 and A6, whose corner cuts between A6 and A9 (further east on A6's row)
+    a4, a5, a6, a9 = (page.evaluate(f"territoryPlanner.point('{a}')") for a in ("A4", "A5", "A6", "A9"))
+    mid = (a6["x"] + a9["x"]) / 2
+    page.click("#tp-tool-lasso")
+    ring = [
+        (a4["x"] - 20, a4["y"] - 20),
+        (a5["x"] + 20, a5["y"] - 20),
+        (mid, a6["y"]),
+        (a4["x"] - 20, a6["y"] + 20),
+    ]
+    page.mouse.move(*ring[0])
+    page.mouse.down()
+    for x, y in [*ring[1:], ring[0]]:
+        page.mouse.move(x, y, steps=10)
+    page.mouse.up()
+    assert sorted(page.evaluate("territoryPlanner.selection()")) == ["A4", "A5", "A6"]
+
+
+def test_undo_and_redo_buttons(page: Any) -> None:
+    editing(page)
+    before = cells(page, "R1")
+    click_account(page, "A2")
+    page.select_option("#tp-edit-rep", "R3")
+    page.click("#tp-edit-assign")
+    after = cells(page, "R1")
+    assert after != before
+    page.click("#tp-edit-undo")
+    assert cells(page, "R1") == before
+    assert page.evaluate("territoryPlanner.edits()") == []
+    page.click("#tp-edit-redo")
+    assert cells(page, "R1") == after
+    page.keyboard.press("Control+z")
+    assert page.evaluate("territoryPlanner.edits()") == []
+
+
+def test_a_locked_account_is_refused_with_its_reason(page: Any) -> None:
+    editing(page)
+    click_account(page, "A7")
+    page.select_option("#tp-edit-rep", "R1")
+    page.click("#tp-edit-assign")
+    msg = page.locator("#tp-edit-msg")
+    assert "locked to R3" in msg.inner_text()
+    assert "Nothing was changed" in msg.inner_text()
+    assert "tp-refused" in (msg.get_attribute("class") or "")
+    assert page.is_visible("#tp-edit-msg")
+    assert page.evaluate("territoryPlanner.edits()") == []
+    assert cells(page, "R3")[1] == "2"
+    # with a free account in the selection too, the planner can leave the locked one out and go on
+    click_account(page, "A8", shift=True)
+    page.click("#tp-edit-assign")
+    assert page.evaluate("territoryPlanner.edits()") == []
+    page.click("#tp-edit-drop-locked")
+    assert page.evaluate("territoryPlanner.selection()") == ["A8"]
+    page.click("#tp-edit-assign")
+    assert page.evaluate("territoryPlanner.edits()") == [
+        {"account_id": "A8", "from_rep": "R3", "to_rep": "R1"}
+    ]
+
+
+def test_download_edits_csv(page: Any) -> None:
+    editing(page)
+    click_account(page, "A9")
+    page.select_option("#tp-edit-rep", "R3")
+    page.click("#tp-edit-assign")
+    with page.expect_download() as info:
+        page.click("#tp-edit-download")
+    download = info.value
+    assert download.suggested_filename == "edits.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(text))) == [["account_id", "rep_id"], ["A9", "R3"]]
+
+
+def test_reload_keeps_the_edits_of_this_plan_only(page: Any, maps: dict[str, str]) -> None:
+    editing(page)
+    click_account(page, "A1")
+    page.select_option("#tp-edit-rep", "R2")
+    page.click("#tp-edit-assign")
+    page.reload()
+    page.wait_for_selector(READY, state="attached")
+    assert page.evaluate("territoryPlanner.edits()") == [
+        {"account_id": "A1", "from_rep": "R1", "to_rep": "R2"}
+    ]
+    assert page.is_visible("#tp-live")  # the stale static table is replaced even outside edit mode
+    assert cells(page, "R2")[1] == "5"
+    assert "restored" in page.inner_text("#tp-edit-msg")
+    assert page.evaluate("territoryPlanner.undo()") is True  # the restored history can be undone
+    page.goto(maps["other"])  # same browser storage, another plan (another hash): nothing restored
+    page.wait_for_selector(READY, state="attached")
+    assert page.evaluate("territoryPlanner.edits()") == []
+
+
+def test_the_api_is_the_same_model(page: Any) -> None:
+    tp = "territoryPlanner"
+    totals = page.evaluate(f"{tp}.totals()")
+    assert totals["R1"]["accounts"] == 3
+    assert totals["R1"]["potential"] == 230_000
+    assert totals["R1"]["potential_dev_pct"] == pytest.approx(100 * (230_000 - TARGET_POT) / TARGET_POT)
+    # refused: nothing changes
+    assert page.evaluate(f"{tp}.assign(['A7'], 'R1')") is False
+    assert page.evaluate(f"{tp}.assign(['NOPE'], 'R1')") is False
+    assert page.evaluate(f"{tp}.assign(['A1'], 'R9')") is False
+    assert page.evaluate(f"{tp}.edits()") == []
+    # a family moves together
+    assert page.evaluate(f"{tp}.assign(['A4'], 'R3')") is True
+    assert page.evaluate(f"{tp}.edits()") == [
+        {"account_id": "A4", "from_rep": "R2", "to_rep": "R3"},
+        {"account_id": "A5", "from_rep": "R2", "to_rep": "R3"},
+    ]
+    after = page.evaluate(f"{tp}.totals()")
+    assert after["R3"]["accounts"] == 4
+    assert after["R3"]["potential"] == 310_000
+    assert after["R2"]["workload"] == 22 - 15
+    assert page.evaluate(f"{tp}.exportEdits()") == "account_id,rep_id\nA4,R3\nA5,R3\n"
+    # the buttons' table shows what the API did
+    assert cells(page, "R3")[1:3] == ["4", "310k"]
+    assert page.evaluate(f"{tp}.undo()") is True
+    assert page.evaluate(f"{tp}.undo()") is False
+    assert page.evaluate(f"{tp}.totals()") == totals
+
+
+def test_before_view_shows_current_reps_while_edited(browser: Any, maps: dict[str, str]) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(maps["plan"] + "#probe=A1")
+    pg.wait_for_selector(READY, state="attached")
+    assert pg.evaluate("territoryPlanner.assign('A1', 'R2')") is True
+    assert status(pg)["probeLayer"] == "R2"
+    pg.click(".tp-switch-btn[data-view='before']")
+    assert status(pg)["probeLayer"] == "R1"  # its current rep
+    pg.click(".tp-switch-btn[data-view='after']")
+    assert status(pg)["probeLayer"] == "R2"
+    context.close()
+
+
+def test_names_stay_text_in_the_editor(page: Any) -> None:
+    editing(page)
+    options = page.locator("#tp-edit-rep option").all_inner_texts()
+    assert f"{HOSTILE_REP} (R3)" in options
+    click_account(page, "A8")
+    page.select_option("#tp-edit-rep", "R1")
+    page.click("#tp-edit-assign")
+    assert page.evaluate("territoryPlanner.edits()")[0]["account_id"] == "A8"
+    assert page.evaluate("document.body.dataset.pwned") is None
+    assert page.locator("#tp-live img, #tp-edit img, #tp-live b").count() == 0
+    assert HOSTILE_REP in page.inner_text("#tp-live")
+    assert status(page)["resources"] == ""  # offline: nothing fetched
+
+
+def test_area_plan_polygons_recolour_and_outlines_follow(browser: Any, maps: dict[str, str]) -> None:
+    """U4 (R2) goes to R1: R1 becomes U1, U2, U4 (an L of 8 unit edges), R2 U3, U5, U6 (8 edges)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(maps["area"] + "#probe=U4")
+    pg.wait_for_selector(READY, state="attached")
+    editing(pg)
+    click_account(pg, "U4")
+    home = pg.evaluate("territoryPlanner.point('R1', 'home')")
+    pg.mouse.click(home["x"], home["y"])
+    s = status(pg)
+    assert s["probeLayer"] == "R1"
+    colours = pg.evaluate("JSON.parse(document.getElementById('tp-data').textContent).reps.color")
+    assert s["probeFill"] == colours[0]
+    assert json.loads(s["outlineSegments"]) == {"R1": 8, "R2": 8}
+    context.close()
+
+
+def test_compare_page_shows_both_maps_offline(browser: Any, tmp_path: Path) -> None:
+    """compare.html with no network: both plans' maps initialise in their frames, full width, and fetch
+    nothing; the summary panel opens over the map on demand."""
+    from territory_planner.compare import compare
+
+    compare([sample_plan(tmp_path / "a"), editable_plan(tmp_path / "b")], tmp_path / "cmp")
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
+    pg = context.new_page()
+    pg.goto((tmp_path / "cmp" / "compare.html").resolve().as_uri())
+    frames = [f for f in pg.frames if f.url.endswith("#embed=1")]
+    assert len(frames) == 2
+    for frame in frames:
+        frame.wait_for_selector(READY, state="attached")
+        s = frame.evaluate("Object.assign({}, document.getElementById('tp-status').dataset)")
+        assert int(s["markers"]) == 9
+        assert s["resources"] == ""
+        assert int(s["baseLines"]) > 0
+        width = frame.evaluate("document.querySelector('.folium-map').getBoundingClientRect().width")
+        assert width == frame.evaluate("window.innerWidth")  # not squeezed beside the panel
+        assert not frame.is_visible("#tp-legend")
+        frame.click("#tp-panel-toggle")
+        assert frame.is_visible("#tp-legend")
+    context.close()
+
+
+def test_a_third_measure_has_its_columns_and_band(browser: Any, maps: dict[str, str]) -> None:
+    """revenue (potential / 10) is balanced within 10%: moving A1 (10,000) from R1 (23,000) to R2 leaves
+    R1 at 13,000, -36.1% of 20,333."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(maps["three"])
+    pg.wait_for_selector(READY, state="attached")
+    assert pg.evaluate("territoryPlanner.assign('A1', 'R2')") is True
+    r1 = pg.evaluate("territoryPlanner.totals()")["R1"]
+    assert r1["revenue"] == pytest.approx(13_000)
+    assert r1["revenue_dev_pct"] == pytest.approx(100 * (13_000 - 61_000 / 3) / (61_000 / 3))
+    dev = pg.locator('#tp-live tr[data-live-rep="R1"] td[data-measure="revenue"]')
+    assert dev.inner_text() == "-36.1"
+    assert "tp-out" in (dev.get_attribute("class") or "")
+    context.close()

@@ -1,0 +1,208 @@
+"""``territory-planner edit``: hand edits applied as they are (status manual) or as locks (--rebalance).
+
+The plan is the tiny scenario of ``scenario_fixtures`` (40 accounts, four reps at the corners of a
+square, tolerance 10%), solved once for the module, with A000 locked to its current rep.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from map_fixtures import sample_plan
+from scenario_fixtures import REPS, write_instance
+
+from territory_planner.cli import main
+from territory_planner.model.geo import haversine_km
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("edit-cli")
+    scenario = write_instance(root / "inputs")
+    accounts = pd.read_csv(root / "inputs" / "accounts.csv", dtype=str)
+    accounts["locked_rep"] = ""
+    accounts.loc[0, "locked_rep"] = accounts.loc[0, "current_rep"]
+    accounts.to_csv(root / "inputs" / "accounts.csv", index=False)
+    out = root / "base"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["edit", *args])
+    return result.exit_code, result.output
+
+
+def read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    a = pd.read_csv(folder / "assignments.csv", dtype={"account_id": str, "rep_id": str})
+    t = pd.read_csv(folder / "territories.csv", dtype={"rep_id": str})
+    return a, t, json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+
+
+def write_edits(path: Path, rows: list[tuple[str, str]]) -> Path:
+    pd.DataFrame(rows, columns=["account_id", "rep_id"]).to_csv(path, index=False)
+    return path
+
+
+def by_hand_objective(a: pd.DataFrame, rep_of: dict[str, str]) -> float:
+    """Workload x great-circle km from each account to its rep's home (the reps sit at fixed homes)."""
+    homes = REPS.set_index("rep_id")
+    total = 0.0
+    for acc in a.itertuples():
+        rep = rep_of.get(acc.account_id, acc.rep_id)
+        km = haversine_km(
+            np.array([acc.lat]),
+            np.array([acc.lon]),
+            np.array([homes.at[rep, "lat"]]),
+            np.array([homes.at[rep, "lon"]]),
+        )[0, 0]
+        total += acc.workload * km
+    return total
+
+
+def two_moves(a: pd.DataFrame) -> list[tuple[str, str]]:
+    """Two accounts of the first free rep given to the rep after it."""
+    free = a[a["locked_rep"].isna() & (a["account_id"] != "A000")]
+    rep = free["rep_id"].iloc[0]
+    other = {"R0": "R1", "R1": "R2", "R2": "R3", "R3": "R0"}[rep]
+    return [(acc, other) for acc in free.loc[free["rep_id"] == rep, "account_id"].head(2)]
+
+
+def test_edits_applied_as_they_are_make_a_manual_plan(base: Path, tmp_path: Path) -> None:
+    a0, t0, s0 = read(base)
+    moves = two_moves(a0)
+    code, output = run(
+        str(base), "--edits", str(write_edits(tmp_path / "e.csv", moves)), "--out", str(tmp_path / "m")
+    )
+    assert code == 0, output
+    a, t, s = read(tmp_path / "m")
+    rep_of = dict(moves)
+    assert dict(zip(a["account_id"], a["rep_id"], strict=True)) == {
+        acc: rep_of.get(acc, rep) for acc, rep in zip(a0["account_id"], a0["rep_id"], strict=True)
+    }
+    assert s["status"] == "manual"
+    assert s["proven_optimal"] is False
+    assert s["objective"] == pytest.approx(by_hand_objective(a0, rep_of), rel=1e-9)
+    assert s["lower_bound"] == s0["lower_bound"]
+    assert s["gap"] == pytest.approx((s["objective"] - s0["lower_bound"]) / s["objective"])
+    # territories follow: counts, deviations, moved in/out
+    counts = a["rep_id"].value_counts()
+    assert list(t["accounts"]) == [int(counts.get(r, 0)) for r in t["rep_id"]]
+    pot = a.groupby("rep_id")["potential"].sum()
+    for row in t.itertuples():
+        assert row.potential_dev_pct == pytest.approx(
+            100 * (pot[row.rep_id] - row.potential_target) / row.potential_target, abs=1e-3
+        )
+    moved = a["current_rep"].notna() & (a["current_rep"] != a["rep_id"])
+    assert list(a["moved"]) == list(moved)
+    assert t["moved_in"].sum() == moved.sum()
+    # every band the edits break, by hand (tolerance 10%), and nothing else
+    broken = set()
+    for m in ("potential", "workload"):
+        for row in t.itertuples():
+            target = getattr(row, f"{m}_target")
+            if abs(getattr(row, m) - target) > 0.1 * target + 1e-9:
+                broken.add((row.rep_id, m))
+    listed = {(v["rep_id"], v["measure"]) for v in s["violations"] if v["constraint"].startswith("balance")}
+    assert listed == broken
+    report = (tmp_path / "m" / "report.html").read_text(encoding="utf-8")
+    assert "manual" in report
+    if broken:
+        assert "Violated constraints" in report
+    assert (tmp_path / "m" / "map.html").is_file()
+    assert pd.read_csv(tmp_path / "m" / "edits.csv").values.tolist() == [list(m) for m in moves]
+
+
+def test_edits_that_change_nothing_give_back_the_plans_objective(base: Path, tmp_path: Path) -> None:
+    a0, _, s0 = read(base)
+    same = list(zip(a0["account_id"].head(5), a0["rep_id"].head(5), strict=True))
+    code, output = run(
+        str(base), "--edits", str(write_edits(tmp_path / "e.csv", same)), "--out", str(tmp_path / "m")
+    )
+    assert code == 0, output
+    _, _, s = read(tmp_path / "m")
+    assert s["objective"] == pytest.approx(s0["objective"], rel=1e-7)
+    assert s["violations"] == []
+    assert s["moved_accounts"] == s0["moved_accounts"]
+
+
+def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
+    a0, _, _ = read(base)
+    moves = two_moves(a0)
+    edits = write_edits(tmp_path / "e.csv", moves)
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance")
+    assert code == 0, output
+    a, t, s = read(tmp_path / "r")
+    rep = dict(zip(a["account_id"], a["rep_id"], strict=True))
+    locked = dict(zip(a["account_id"], a["locked_rep"], strict=True))
+    for acc, to in moves:
+        assert rep[acc] == to
+        assert locked[acc] == to
+    assert s["status"] in ("optimal", "feasible")
+    for m in ("potential", "workload"):  # the planner rebalanced the rest: every band holds
+        assert t[f"{m}_dev_pct"].abs().max() <= 10 + 1e-6
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["locks"] == str(edits.resolve())
+    # edit the rebalanced plan and rebalance again: the first edits stay locked, the new ones join them
+    free = a[a["locked_rep"].isna()]
+    target = "R0" if free["rep_id"].iloc[0] != "R0" else "R1"
+    second = [(free["account_id"].iloc[0], target)]
+    edits2 = write_edits(tmp_path / "e2.csv", second)
+    code, output = run(
+        str(tmp_path / "r"), "--edits", str(edits2), "--out", str(tmp_path / "r2"), "--rebalance"
+    )
+    assert code == 0, output
+    a2, _, _ = read(tmp_path / "r2")
+    rep2 = dict(zip(a2["account_id"], a2["rep_id"], strict=True))
+    for acc, to in [*moves, *second]:
+        assert rep2[acc] == to
+    kept = pd.read_csv(tmp_path / "r2" / "locks.csv", dtype=str)
+    assert sorted(map(tuple, kept.values.tolist())) == sorted([*moves, *second])
+    manifest = json.loads((tmp_path / "r2" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["locks"] == str((tmp_path / "r2" / "locks.csv").resolve())
+
+
+def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path: Path) -> None:
+    a0, _, _ = read(base)
+    locked_to = a0.loc[a0["account_id"] == "A000", "rep_id"].iloc[0]
+    other = "R1" if locked_to != "R1" else "R2"
+    free = a0["account_id"].iloc[5]
+    rows = [("NOPE", "R1"), (free, "R9"), ("", "R1"), ("A000", other), (free, "R0"), (free, "R1")]
+    out = tmp_path / "bad"
+    code, output = run(str(base), "--edits", str(write_edits(tmp_path / "bad.csv", rows)), "--out", str(out))
+    assert code == 1
+    for text in ("NOPE", "R9", "empty account id", "locked to", "already edited on row 5"):
+        assert text in output, text
+    errors = pd.read_csv(out / "input_errors.csv", dtype=str)
+    assert list(errors["row"].astype(int)) == [1, 2, 3, 4, 6]
+    assert not (out / "assignments.csv").exists()
+
+
+def test_rebalance_needs_the_plans_manifest(tmp_path: Path) -> None:
+    plan = sample_plan(tmp_path / "plan")  # drawn by hand: no manifest
+    edits = write_edits(tmp_path / "e.csv", [("A1", "R2")])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance")
+    assert code == 1
+    assert "manifest.json" in output
+
+
+def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
+    a0, _, _ = read(base)
+    edits = write_edits(tmp_path / "e.csv", two_moves(a0))
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous", encoding="utf-8")
+    code, output = run(str(base), "--edits", str(edits), "--out", str(out))
+    assert code == 1
+    assert "--force" in output
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+    code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")
+    assert code == 0, output
+    assert not math.isnan(read(out)[2]["objective"])

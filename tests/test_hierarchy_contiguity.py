@@ -1,0 +1,75 @@
+"""--district-contiguous: each district's territories together form one piece."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from tests.conftest import write_instance
+
+
+def grid_case(folder: Path) -> tuple[Path, Path, Path]:
+    """4 x 3 grid (rook adjacency), potential 1 and workload 1 each; every rep holds 3 to 5 units::
+
+        lat 3   .    .    .          R1 (home 0,0) and R2 (home 0,2) form district A,
+        lat 2   .    .    .          R3 (home 0,1) is district B alone.
+        lat 1   .    .    .
+        lat 0   R1   R3   R2
+
+    Nearest-first, R3 takes the whole middle column and splits A into its two outer columns; connected,
+    A must keep the top of the middle column (U31) to join them.
+    """
+    accounts = [
+        {"account_id": f"U{r}{c}", "lat": float(r), "lon": float(c), "potential": 1.0, "workload": 1.0}
+        for r in range(4)
+        for c in range(3)
+    ]
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "A"},
+        {"rep_id": "R2", "lat": 0.0, "lon": 2.0, "district": "A"},
+        {"rep_id": "R3", "lat": 0.0, "lon": 1.0, "district": "B"},
+    ]
+    a, r = write_instance(folder, accounts, reps)
+    edges = [(f"U{r}{c}", f"U{r}{c + 1}") for r in range(4) for c in range(2)]
+    edges += [(f"U{r}{c}", f"U{r + 1}{c}") for r in range(3) for c in range(3)]
+    e = folder / "edges.csv"
+    pd.DataFrame(edges, columns=["u", "v"]).to_csv(e, index=False)
+    return a, r, e
+
+
+def _plan(a: Path, r: Path, e: Path, out: Path, *extra: str) -> dict:
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--out", str(out)]
+    args += ["--tolerance", "0.25", "--quiet", *extra]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "summary.json").read_text())
+
+
+def _district_of_units(out: Path) -> dict[str, str]:
+    a = pd.read_csv(out / "assignments.csv", keep_default_na=False)
+    t = pd.read_csv(out / "territories.csv", keep_default_na=False)
+    d = dict(zip(t["rep_id"], t["district"], strict=True))
+    return {u: d[rep] for u, rep in zip(a["account_id"], a["rep_id"], strict=True)}
+
+
+def test_district_contiguity_mends_a_split_district(tmp_path: Path) -> None:
+    a, r, e = grid_case(tmp_path)
+    free = _plan(a, r, e, tmp_path / "free", "--contiguous")
+    units = _district_of_units(tmp_path / "free")
+    assert all(units[f"U{k}1"] == "B" for k in range(4))  # A is split by B's middle column
+    assert {units[f"U{k}{c}"] for k in range(4) for c in (0, 2)} == {"A"}
+    joined = _plan(a, r, e, tmp_path / "joined", "--contiguous", "--district-contiguous")
+    block = joined["hierarchy"]["district"]
+    assert block["pieces"] == {"A": 1, "B": 1}
+    assert block["contiguous"] is True
+    assert joined["status"] == "optimal"
+    assert joined["objective"] > free["objective"]  # connecting A costs travel
+    assert _district_of_units(tmp_path / "joined")["U31"] == "A"
+    assert joined["lower_bound"] <= joined["objective"] + 1e-9
+    d = pd.read_csv(tmp_path / "joined" / "districts.csv", keep_default_na=False)
+    assert list(d["contiguous"]) == [True, True]
+    assert joined["contiguity"]["contiguous"] is True  # territories stay one piece each

@@ -1,0 +1,140 @@
+"""Hierarchy outputs: districts.csv / regions.csv, the CLI and scenario keys, the map's level switch
+(in the real browser, skipped without chromium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from map_fixtures import CHROMIUM, chromium_command, status_attributes
+
+from territory_planner.cli import main
+from tests.hierarchy_fixtures import write_grid
+
+FLAGS = ["--tolerance", "potential=0.7,workload=0", "--quiet", "--time-limit", "30"]
+
+
+@pytest.fixture(scope="module")
+def grid_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hier")
+    a, r = write_grid(root)
+    out = root / "plan"
+    res = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "--accounts",
+            str(a),
+            "--reps",
+            str(r),
+            "--out",
+            str(out),
+            "--district-tolerance",
+            "potential=0.1",
+        ]
+        + FLAGS,
+    )
+    assert res.exit_code == 0, res.output
+    assert "2 districts | max deviation" in res.output
+    return out
+
+
+def test_districts_and_regions_files(grid_plan: Path) -> None:
+    t = pd.read_csv(grid_plan / "territories.csv", keep_default_na=False)
+    assert list(t["district"]) == ["West", "West", "East", "East"]
+    d = pd.read_csv(grid_plan / "districts.csv", keep_default_na=False).set_index("district")
+    assert list(d.index) == ["West", "East"]
+    assert d.loc["West", "region"] == "All"
+    assert d.loc["West", "reps"] == 2
+    assert d.loc["West", "potential"] == t[t["district"] == "West"]["potential"].sum()
+    assert d.loc["West", "potential_target"] == pytest.approx(20.0)
+    assert abs(d.loc["West", "potential_dev_pct"]) <= 10.0 + 1e-9
+    assert d["accounts"].sum() == 16
+    reg = pd.read_csv(grid_plan / "regions.csv", keep_default_na=False)
+    assert list(reg["region"]) == ["All"]
+    assert reg["potential"].iloc[0] == 40.0
+    s = json.loads((grid_plan / "summary.json").read_text())
+    assert s["hierarchy"]["district"]["tolerance"] == {"potential": 0.1}
+    assert s["config"]["district_tolerance"] == {"potential": 0.1}
+    html = (grid_plan / "report.html").read_text()
+    assert 'id="balance-district"' in html
+    assert "Deviation from target per district" in html
+
+
+def test_scenario_keys(tmp_path: Path) -> None:
+    a, r = write_grid(tmp_path)
+    scen = tmp_path / "s.toml"
+    scen.write_text(
+        'accounts = "accounts.csv"\nreps = "reps.csv"\ndistrict_tolerance = 0.1\nregion_tolerance = 0.2\n'
+        "[tolerance]\npotential = 0.7\nworkload = 0.0\n"
+    )
+    res = CliRunner().invoke(main, ["plan", str(scen), "--out", str(tmp_path / "p"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "p" / "summary.json").read_text())["config"]
+    assert cfg["district_tolerance"] == {"*": 0.1}
+    assert cfg["region_tolerance"] == {"*": 0.2}
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'accounts = "accounts.csv"\nreps = "reps.csv"\ndistrict_tolerance = "x"\ndesign_districts = 0\n'
+    )
+    res = CliRunner().invoke(main, ["validate", str(bad)])
+    assert res.exit_code == 1
+    assert "district_tolerance" in res.output
+    assert "design_districts" in res.output
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
+def test_map_level_switch_in_the_browser(grid_plan: Path, tmp_path: Path) -> None:
+    from territory_planner.render.map import write_map
+
+    page = write_map(grid_plan, tmp_path / "map.html", offline=True).resolve()  # no CDN in tests
+    data = page.read_text()
+    assert '"levels":{"district":{"names":["West","East"]' in data
+    procs = {
+        lv: subprocess.Popen(
+            chromium_command(page.as_uri() + f"#probe=A00&level={lv}", tmp_path / f"prof-{lv}"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for lv in ("territory", "district", "region")
+    }
+    status = {lv: status_attributes(p.communicate(timeout=60)[0]) for lv, p in procs.items()}
+    assert [status[lv]["level"] for lv in procs] == ["territory", "district", "region"]
+    # territory view: R1 a shade of West's hue (not West's own colour); district view: West's colour
+    assert status["district"]["probe-fill"] == "#4e79a7"
+    assert status["territory"]["probe-fill"] not in ("#4e79a7", "#f28e2b")
+    r, g, b = (int(status["territory"]["probe-fill"][i : i + 2], 16) for i in (1, 3, 5))
+    assert b > r  # a blue shade, like West
+    px = status["district"]["probe-pixel"].split(",")
+    assert (int(px[0]), int(px[1]), int(px[2])) == (0x4E, 0x79, 0xA7)  # drawn on the canvas
+
+
+def test_compare_shows_moves_between_districts(grid_plan: Path, tmp_path: Path) -> None:
+    a, r = write_grid(tmp_path)
+    free = tmp_path / "free"
+    res = CliRunner().invoke(
+        main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(free), *FLAGS]
+    )
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["compare", str(free), str(grid_plan), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    moves = pd.read_csv(tmp_path / "cmp" / "moves.csv", keep_default_na=False)
+    cross = moves[moves["district_a"] != moves["district_b"]]
+    # the quadrants put 32 potential in West; the district band (18 to 22) moves at least 10 of it east
+    west_out = cross[cross["district_a"] == "West"]["potential"].sum()
+    east_out = cross[cross["district_a"] == "East"]["potential"].sum()
+    assert west_out - east_out >= 10.0
+    table = pd.read_csv(tmp_path / "cmp" / "district_moves.csv", keep_default_na=False)
+    assert set(zip(table["district_a"], table["district_b"], strict=True)) <= {
+        ("West", "East"),
+        ("East", "West"),
+    }
+    assert table["accounts"].sum() == len(cross)
+    assert "Moves between districts" in (tmp_path / "cmp" / "compare.html").read_text()
