@@ -89,7 +89,11 @@ def _plan(folder: Path, crm: Path, moves: dict[str, str]) -> Path:
     )
     reps = pd.read_csv(crm / "reps.csv", dtype=str)
     territories = pd.DataFrame({"rep_id": reps["rep_id"], "name": reps["name"], "region": reps["region"]})
-    territories["potential"] = territories["rep_id"].map(new.value_counts()).fillna(0.0)
+    territories["accounts"] = territories["rep_id"].map(new.value_counts()).fillna(0).astype(int)
+    territories["potential"] = territories["accounts"].astype(float)
+    territories["potential_target"] = territories["potential"].mean()
+    territories["potential_dev_pct"] = 100 * (territories["potential"] / territories["potential_target"] - 1)
+    territories["travel_km"] = 0.0
     folder.mkdir(parents=True, exist_ok=True)
     assignments.to_csv(folder / "assignments.csv", index=False)
     territories.to_csv(folder / "territories.csv", index=False)
