@@ -1,13 +1,16 @@
-"""Generate two years of seeded CRM history for the sample accounts and reps (re-runnable).
+"""Generate four years of seeded CRM history for the sample accounts and reps (re-runnable).
 
 Reads ``sample_data/accounts.csv`` and ``sample_data/reps.csv`` and writes ``sample_data/crm/``:
 opportunities, activities, quotas, forecasts, time_log, leads, plus copies of reps.csv and accounts.csv.
-History runs from 2024-07-01 to the export date 2026-06-30, so ``--period 2026Q2``
-(or ``2026-01-01:2026-06-30``) is the natural demo period. Realism, all vectorised and seeded:
+Opportunities run from 2022-07-01 to the export date 2026-06-30 (four years, for the forecast and its
+backtest); activities, time log and leads cover the last two years. ``--period 2026Q2`` is the natural
+KPI period and ``--forecast-horizon 2026Q3`` the natural forecast. Realism, all vectorised and seeded:
 
 * seasonality: more deals are created in spring and autumn and fewer in August and late December;
-* stage probabilities: open deals carry 0.1 / 0.25 / 0.5 / 0.75 / 0.9 by how far along their cycle they are;
-  won = 1.0, lost = 0.0;
+* growth: the rate of new deals grows by ``GROWTH`` a year, and quotas grow with it;
+* open pipeline at the export: deals that close after it are open, with their expected close date and a
+  probability that starts at the rep's win rate and moves toward the deal's fate as it progresses
+  (calibrated on average); won = 1.0, lost = 0.0;
 * rep skill: each rep has a win-rate multiplier, so some finish above quota and some below;
 * quotas are the reps' annual quota split by quarter; forecasts are per quarter with per-rep bias and noise;
 * leads: about two thirds respond (some within hours, some after days), the rest never do.
@@ -26,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-START = pd.Timestamp("2024-07-01")
+START = pd.Timestamp("2022-07-01")  # opportunities
+RECENT = pd.Timestamp("2024-07-01")  # activities, quotas, forecasts, time log, leads
 EXPORT = pd.Timestamp("2026-06-30")
-STAGES = np.array([0.1, 0.25, 0.5, 0.75, 0.9])
+GROWTH = 0.12  # per year
 
 
 def seasonal_dates(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
@@ -38,13 +42,14 @@ def seasonal_dates(rng: np.random.Generator, n: int, start: pd.Timestamp, end: p
     weight[(days.month == 8)] *= 0.7
     weight[(days.month == 12) & (days.day > 20)] *= 0.3
     weight[days.day_of_week >= 5] *= 0.15  # weekends are quiet
+    weight *= (1 + GROWTH) ** ((days - EXPORT).days.to_numpy() / 365.25)  # the business grows
     pick = rng.choice(len(days), size=n, p=weight / weight.sum())
     return pd.Series(days[pick])
 
 
 def opportunities(rng: np.random.Generator, accounts: pd.DataFrame, skill: pd.Series) -> pd.DataFrame:
     pot = accounts["potential"].to_numpy(dtype=float)
-    per_account = rng.poisson(1.0 + 4.0 * pot / pot.mean())
+    per_account = rng.poisson(2.0 * (1.0 + 4.0 * pot / pot.mean()))  # four years: twice the old two
     idx = np.repeat(np.arange(len(accounts)), per_account)
     n = idx.size
     acc = accounts.iloc[idx].reset_index(drop=True)
@@ -60,7 +65,8 @@ def opportunities(rng: np.random.Generator, accounts: pd.DataFrame, skill: pd.Se
     is_open = (close > EXPORT).to_numpy()
     status = np.where(is_open, "open", np.where(won, "won", "lost"))
     elapsed = np.clip((EXPORT - created).dt.days.to_numpy() / cycle, 0, 0.999)
-    probability = np.where(is_open, STAGES[(elapsed * len(STAGES)).astype(int)], np.where(won, 1.0, 0.0))
+    stage = np.clip(p_win + (won - p_win) * 0.8 * elapsed, 0.05, 0.95)  # fate shows as the deal advances
+    probability = np.where(is_open, np.round(stage / 0.05) * 0.05, np.where(won, 1.0, 0.0)).round(2)
     frame = pd.DataFrame(
         {
             "account_id": acc["account_id"],
@@ -79,9 +85,9 @@ def opportunities(rng: np.random.Generator, accounts: pd.DataFrame, skill: pd.Se
 
 
 def calibrate(opps: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Scale amounts so that the team wins about 97% of its quota over the two years."""
-    won = opps["status"].eq("won") & (opps["close_date"] >= START.strftime("%Y-%m-%d"))
-    target = 2.0 * reps["quota"].sum() * 0.97
+    """Scale amounts so that the team wins about 97% of its quota over the last two years."""
+    won = opps["status"].eq("won") & (opps["close_date"] >= RECENT.strftime("%Y-%m-%d"))
+    target = float(quarters()["growth"].sum()) / 4 * reps["quota"].sum() * 0.97
     factor = target / opps.loc[won, "amount"].sum()
     return opps.assign(amount=(opps["amount"] * factor).round(-1))
 
@@ -89,7 +95,7 @@ def calibrate(opps: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
 def activities(rng: np.random.Generator, accounts: pd.DataFrame, n: int) -> pd.DataFrame:
     pot = accounts["potential"].to_numpy(dtype=float)
     pick = rng.choice(len(accounts), size=n, p=(pot + pot.mean()) / (pot + pot.mean()).sum())
-    date = seasonal_dates(rng, n, START, EXPORT)
+    date = seasonal_dates(rng, n, RECENT, EXPORT)
     frame = pd.DataFrame(
         {
             "rep_id": accounts["current_rep"].to_numpy()[pick],
@@ -103,8 +109,16 @@ def activities(rng: np.random.Generator, accounts: pd.DataFrame, n: int) -> pd.D
 
 
 def quarters() -> pd.DataFrame:
-    starts = pd.date_range(START, EXPORT, freq="QS")
-    return pd.DataFrame({"period_start": starts, "period_end": starts + pd.offsets.QuarterEnd(0)})
+    """The quarters of the last two years, each with the growth factor of its quota (1 in the last year)."""
+    starts = pd.date_range(RECENT, EXPORT, freq="QS")
+    years_back = np.floor((EXPORT - starts).days.to_numpy() / 365.25)
+    return pd.DataFrame(
+        {
+            "period_start": starts,
+            "period_end": starts + pd.offsets.QuarterEnd(0),
+            "growth": (1 + GROWTH) ** -years_back,
+        }
+    )
 
 
 def quotas_and_forecasts(
@@ -112,7 +126,7 @@ def quotas_and_forecasts(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     q = quarters()
     grid = reps[["rep_id", "quota"]].merge(q, how="cross")
-    quotas = grid.assign(quota=(grid["quota"] / 4).round(-2))[
+    quotas = grid.assign(quota=(grid["quota"] / 4 * grid["growth"]).round(-2))[
         ["rep_id", "period_start", "period_end", "quota"]
     ]
     won = opps[opps["status"].eq("won")].assign(close=pd.to_datetime(opps["close_date"]))
@@ -130,7 +144,7 @@ def quotas_and_forecasts(
 
 
 def time_log(rng: np.random.Generator, reps: pd.DataFrame) -> pd.DataFrame:
-    weeks = pd.date_range(START, EXPORT, freq="W-MON")
+    weeks = pd.date_range(RECENT, EXPORT, freq="W-MON")
     grid = reps[["rep_id", "capacity"]].merge(pd.DataFrame({"date": weeks}), how="cross")
     share = (
         pd.Series(rng.uniform(0.25, 0.45, len(reps)), index=reps["rep_id"]).reindex(grid["rep_id"]).to_numpy()
@@ -149,7 +163,7 @@ def time_log(rng: np.random.Generator, reps: pd.DataFrame) -> pd.DataFrame:
 
 def leads(rng: np.random.Generator, accounts: pd.DataFrame, reps: pd.DataFrame, n: int) -> pd.DataFrame:
     pick = rng.integers(0, len(accounts), n)
-    contacted = seasonal_dates(rng, n, START, EXPORT) + pd.to_timedelta(
+    contacted = seasonal_dates(rng, n, RECENT, EXPORT) + pd.to_timedelta(
         rng.integers(8 * 60, 18 * 60, n), unit="min"
     )
     rep = accounts["current_rep"].to_numpy()[pick]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -192,6 +193,11 @@ def solve(
     budget = TimeBudget.for_command(
         options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
     )
+    if options.forecast_horizon is not None and options.crm is not None:
+        from territory_planner.forecast.api import forecast_reserve
+
+        reserve = forecast_reserve(problem.n_reps, options.time_limit)
+        budget = dataclasses.replace(budget, deadline=budget.deadline - reserve)
     threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:
@@ -374,6 +380,8 @@ def write_plan(
         crm_dir=options.crm,
         period=options.period,
         company_target=options.company_target,
+        forecast_horizon=options.forecast_horizon,
+        quota_method=options.quota_method,
     )
 
 

@@ -147,6 +147,12 @@ def main() -> None:
 )
 @click.option("--period", help="KPI period: 2026Q2, 2026-07, 2026 or START:END.")
 @click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
+@click.option("--forecast-horizon", help="With --crm: forecast this period (2026Q3, ...) in report.html.")
+@click.option(
+    "--quota-method",
+    type=click.Choice(["potential", "forecast"]),
+    help="Suggested quotas by potential [default] or by each territory's forecast.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option(
@@ -292,7 +298,10 @@ def _register() -> None:
 
     main.add_command(map_command)
     main.add_command(report_command)
+    from territory_planner.forecast.cli import forecast_command
     from territory_planner.scenario_cli import compare_command, sweep_command
+
+    main.add_command(forecast_command)
 
     main.add_command(compare_command)
     main.add_command(sweep_command)

@@ -10,6 +10,7 @@ from typing import Any
 from territory_planner.errors import InputError, Problem
 
 DEFAULT_TOLERANCE = 0.05
+QUOTA_METHODS = ("potential", "forecast")
 DESIGN_TOLERANCE = 0.10  # district potential band of --design-districts when no --district-tolerance
 
 
@@ -36,6 +37,8 @@ class PlanOptions:
     crm: Path | None = None
     period: str | None = None
     company_target: float | None = None
+    forecast_horizon: str | None = None  # with crm: forecast section in report.html, forecast*.csv
+    quota_method: str = "potential"  # suggested quotas by potential (and history) or by the forecast
     reps_add: tuple[dict[str, Any], ...] = ()  # extra rep rows (scenario ``[[reps.add]]``)
     reps_remove: tuple[str, ...] = ()  # rep ids dropped from the roster; their accounts are reassigned
     areas: Path | None = None  # area polygons: point accounts are merged into the area holding them
@@ -157,6 +160,14 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 if not all(isinstance(r, dict) and str(r.get("rep_id", "")).strip() for r in rows):
                     raise ValueError("each added rep must be a table with a rep_id")
                 kwargs[key] = tuple(dict(r) for r in rows)
+            elif key == "forecast_horizon":
+                from territory_planner.report.periods import parse_period
+
+                kwargs[key] = parse_period(str(value)).label  # a bad period fails before the solve
+            elif key == "quota_method":
+                if value not in QUOTA_METHODS:
+                    raise ValueError(f"quota_method must be one of {', '.join(QUOTA_METHODS)}")
+                kwargs[key] = value
             elif key == "reps_remove":
                 ids = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
@@ -182,6 +193,19 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
     if problems:
         raise InputError(problems)
     opts = PlanOptions(**kwargs)
+    if opts.forecast_horizon is not None and opts.crm is None:
+        problems.append(Problem(source, None, "forecast_horizon", "a forecast needs CRM history (crm)"))
+    if opts.quota_method == "forecast" and (opts.forecast_horizon is None or opts.company_target is None):
+        problems.append(
+            Problem(
+                source,
+                None,
+                "quota_method",
+                "quota_method forecast needs forecast_horizon and company_target",
+            )
+        )
+    if problems:
+        raise InputError(problems)
     if not opts.balance:
         raise InputError(Problem(source, None, "balance", "balance needs at least one measure"))
     for key in ("tolerance", "district_tolerance", "region_tolerance"):

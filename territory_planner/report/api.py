@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from markupsafe import Markup
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
@@ -16,6 +18,9 @@ from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
 from territory_planner.report.quota import suggest_quotas
+
+if TYPE_CHECKING:
+    from territory_planner.forecast.api import ForecastReport
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,24 @@ def _names(crm: CrmData, plan: PlanData | None) -> dict[str, str]:
     return names
 
 
+def load_crm_for(
+    crm: CrmData | Path,
+    *,
+    plan: PlanData | None = None,
+    reps_path: Path | None = None,
+    accounts_path: Path | None = None,
+) -> CrmData:
+    """The CRM folder loaded and checked against the roster (``--reps``, else the plan's, else reps.csv)."""
+    if isinstance(crm, CrmData):
+        return crm
+    roster, source = None, "reps.csv"
+    if reps_path is not None:
+        roster, source = load_roster(reps_path), str(reps_path)
+    elif plan is not None:
+        roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
+    return load_crm(Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path)
+
+
 def compute_kpis(
     crm: CrmData | Path,
     period: str | Period,
@@ -59,13 +82,7 @@ def compute_kpis(
 ) -> KpiReport:
     """Every KPI at every level for ``period``. ``crm`` is a loaded ``CrmData`` or the CRM folder."""
     per = as_period(period)
-    if not isinstance(crm, CrmData):
-        roster, source = None, "reps.csv"
-        if reps_path is not None:
-            roster, source = load_roster(reps_path), str(reps_path)
-        elif plan is not None:
-            roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
-        crm = load_crm(Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path)
+    crm = load_crm_for(crm, plan=plan, reps_path=reps_path, accounts_path=accounts_path)
     levels, skipped = build_levels(
         crm.tables,
         assignments=plan.assignments if plan is not None else None,
@@ -83,6 +100,48 @@ QUOTA_NOTE = (
 )
 
 
+FORECAST_QUOTA_NOTE = (
+    "Suggested quota = company target × the territory's share of the forecast won amount for {horizon} "
+    "(its accounts' history follows them to the new rep; see the forecast section); rounded to cents so "
+    "the quotas sum exactly to the company target of {target:,.2f}."
+)
+QUOTA_METHODS = ("potential", "forecast")
+
+
+def check_forecast_options(
+    crm_dir: Path | None,
+    plan_dir: Path | None,
+    forecast_horizon: str | None,
+    quota_method: str,
+    company_target: float | None,
+) -> None:
+    """Every inconsistency between the forecast options, reported at once."""
+    problems = []
+    if forecast_horizon is not None and crm_dir is None:
+        problems.append(Problem("", None, "forecast_horizon", "a forecast needs CRM history (--crm)"))
+    if quota_method not in QUOTA_METHODS:
+        problems.append(
+            Problem("", None, "quota_method", f"must be one of {', '.join(QUOTA_METHODS)}", quota_method)
+        )
+    elif quota_method == "forecast":
+        if forecast_horizon is None:
+            problems.append(
+                Problem("", None, "quota_method", "--quota-method forecast needs --forecast-horizon")
+            )
+        if plan_dir is None or company_target is None:
+            problems.append(
+                Problem("", None, "quota_method", "--quota-method forecast needs a plan and --company-target")
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def forecast_section(report: ForecastReport) -> Markup:
+    from territory_planner.forecast.html import render_forecast_section
+
+    return render_forecast_section(report)
+
+
 def write_report(
     out_dir: Path,
     *,
@@ -93,12 +152,17 @@ def write_report(
     reps_path: Path | None = None,
     accounts_path: Path | None = None,
     quota_history_weight: float = 0.0,
+    forecast_horizon: str | None = None,
+    quota_method: str = "potential",
 ) -> list[Path]:
     """Write report.html (plan balance and/or KPIs), kpis.csv and suggested_quotas.csv into ``out_dir``.
 
     ``kpis.csv`` is written when ``crm_dir`` is given (then ``period`` is required); unavailable KPIs are
     absent from it (the report lists them with the reason) and empty denominators are blank.
     ``suggested_quotas.csv`` is written when ``company_target`` is given (needs ``plan_dir``).
+    With ``forecast_horizon`` (needs ``crm_dir``) the report gains the forecast section and
+    ``forecast.csv`` / ``forecast_backtest.csv`` are written; ``quota_method="forecast"`` splits the
+    company target by the territories' forecast (needs a plan and a horizon).
     Returns the paths written.
     """
     if plan_dir is None and crm_dir is None:
@@ -109,17 +173,24 @@ def write_report(
         )
     if crm_dir is not None and period is None:
         raise InputError(Problem("", None, "period", "a period is required with CRM history (e.g. 2026Q3)"))
+    check_forecast_options(crm_dir, plan_dir, forecast_horizon, quota_method, company_target)
     out_dir = Path(out_dir)
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
-    report = (
-        compute_kpis(
-            Path(crm_dir), as_period(period), plan=plan, reps_path=reps_path, accounts_path=accounts_path
-        )
+    crm = (
+        load_crm_for(Path(crm_dir), plan=plan, reps_path=reps_path, accounts_path=accounts_path)
         if crm_dir is not None
         else None
     )
+    report = compute_kpis(crm, as_period(period), plan=plan) if crm is not None else None
     written: list[Path] = []
+    forecast = None
+    if forecast_horizon is not None and crm is not None:
+        from territory_planner.forecast.api import compute_forecast, write_forecast_tables
+
+        forecast = compute_forecast(crm, forecast_horizon, plan=plan)
+        written += write_forecast_tables(forecast, out_dir)
     quotas = None
+    by_forecast = forecast if quota_method == "forecast" else None
     if company_target is not None and plan is not None:
         inherited = None
         if report is not None:
@@ -127,7 +198,11 @@ def write_report(
             if territory is not None and "won_amount" in territory.values.columns:
                 inherited = territory.values["won_amount"]
         quotas = suggest_quotas(
-            plan.territories, company_target, inherited_won=inherited, history_weight=quota_history_weight
+            plan.territories,
+            company_target,
+            inherited_won=inherited,
+            history_weight=quota_history_weight,
+            forecast=by_forecast.level_forecast("territory") if by_forecast is not None else None,
         )
         path = out_dir / "suggested_quotas.csv"
         write_csv(quotas, path)
@@ -140,7 +215,12 @@ def write_report(
         plan=plan,
         kpis=report.section if report is not None else None,
         quotas=quotas,
-        quota_note=QUOTA_NOTE.format(w=quota_history_weight, target=company_target or 0.0),
+        quota_note=(
+            FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=company_target or 0.0)
+            if forecast is not None and quota_method == "forecast"
+            else QUOTA_NOTE.format(w=quota_history_weight, target=company_target or 0.0)
+        ),
+        forecast=forecast_section(forecast) if forecast is not None else None,
     )
     path = out_dir / "report.html"
     atomic_write_text(path, html)

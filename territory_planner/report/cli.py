@@ -55,6 +55,18 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
     help="Blend of inherited won revenue into the suggested quota shares (0 = potential only).",
 )
 @click.option(
+    "--forecast-horizon",
+    callback=_check_period,
+    help="Also forecast this period (2026Q3, ...): forecast section, forecast.csv, forecast_backtest.csv.",
+)
+@click.option(
+    "--quota-method",
+    type=click.Choice(["potential", "forecast"]),
+    default="potential",
+    show_default=True,
+    help="Split --company-target by potential (and history) or by each territory's forecast.",
+)
+@click.option(
     "--reps",
     "reps",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -81,6 +93,8 @@ def report_command(
     plan: Path | None,
     company_target: float | None,
     quota_history_weight: float,
+    forecast_horizon: str | None,
+    quota_method: str,
     reps: Path | None,
     accounts: Path | None,
     out: Path,
@@ -105,5 +119,7 @@ def report_command(
             reps_path=reps,
             accounts_path=accounts,
             quota_history_weight=quota_history_weight,
+            forecast_horizon=forecast_horizon,
+            quota_method=quota_method,
         )
     click.echo(f"report written to {out}")

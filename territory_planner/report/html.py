@@ -271,11 +271,16 @@ def quota_context(quotas: pd.DataFrame) -> dict[str, Any]:
             (fm.money(_f(r["potential"])), "num"),
             (fm.percent(_f(r["potential_share"]), 2), "num"),
             (fm.percent(_f(r["history_share"]), 2), "num"),
+            *([(fm.percent(_f(r["forecast_share"]), 2), "num")] if "forecast_share" in r else []),
             (fm.money(_f(r["suggested_quota"])), "num"),
         ]
         for r in quotas.to_dict("records")
     ]
-    return {"rows": rows, "total": fm.money(float(quotas["suggested_quota"].sum()))}
+    return {
+        "rows": rows,
+        "total": fm.money(float(quotas["suggested_quota"].sum())),
+        "forecast": "forecast_share" in quotas.columns,
+    }
 
 
 def _environment() -> jinja2.Environment:
@@ -293,6 +298,7 @@ def render_report(
     quotas: pd.DataFrame | None,
     quota_note: str = "",
     title: str = "Territory plan and sales KPI report",
+    forecast: Markup | None = None,
 ) -> str:
     env = _environment()
     template = env.from_string(env.globals["template_text"])  # type: ignore[arg-type]
@@ -303,5 +309,6 @@ def render_report(
         kpi=kpi_context(kpis) if kpis is not None else None,
         quotas=quota_context(quotas) if quotas is not None else None,
         quota_note=quota_note,
+        forecast=forecast,
         na=Markup("<span class='na'>n/a</span>"),
     )

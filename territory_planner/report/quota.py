@@ -39,11 +39,14 @@ def suggest_quotas(
     *,
     inherited_won: pd.Series | None = None,
     history_weight: float = 0.0,
+    forecast: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per territory: rep_id, name, potential, potential_share, history_share, share, suggested_quota.
 
     ``territories`` needs rep_id and potential (capacity is used only when all potential is 0).
-    ``inherited_won`` is indexed by rep_id.
+    ``inherited_won`` is indexed by rep_id. With ``forecast`` (each territory's forecast won amount,
+    indexed by rep_id; ``--quota-method forecast``) the share is the territory's share of the forecast
+    instead, and a ``forecast_share`` column is added (potential shares when the forecast total is 0).
     """
     if not np.isfinite(company_target) or company_target < 0:
         raise InputError(Problem("", None, "company_target", "must be a number >= 0", str(company_target)))
@@ -70,8 +73,12 @@ def suggest_quotas(
         if hist is not None:
             history_share = hist
             share = (1 - history_weight) * potential_share + history_weight * hist
+    forecast_share = None
+    if forecast is not None:
+        forecast_share = _shares(forecast.reindex(reps, fill_value=0.0).astype("float64").clip(lower=0))
+        share = forecast_share if forecast_share is not None else potential_share
     names = territories["name"] if "name" in territories.columns else territories["rep_id"]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "rep_id": reps,
             "name": names.astype("string").to_numpy(),
@@ -82,3 +89,6 @@ def suggest_quotas(
             "suggested_quota": allocate_cents(company_target, share).to_numpy(),
         }
     )
+    if forecast is not None:
+        frame.insert(5, "forecast_share", np.nan if forecast_share is None else forecast_share.to_numpy())
+    return frame

@@ -1,0 +1,95 @@
+"""The ``forecast`` command (registered on the main CLI by ``territory_planner.cli``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from territory_planner.cli_support import handle_errors
+from territory_planner.io.writers import staged_output_dir
+from territory_planner.report.periods import PeriodError, parse_period
+
+
+def check_horizon(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_period(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return value
+
+
+@click.command("forecast")
+@click.option(
+    "--crm",
+    "crm",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder of CRM history CSVs (opportunities.csv is required; reps.csv adds regions).",
+)
+@click.option(
+    "--horizon",
+    required=True,
+    callback=check_horizon,
+    help="Period to forecast: 2026Q3, 2026-07, 2026 or START:END (ISO dates, inclusive).",
+)
+@click.option(
+    "--plan",
+    "plan",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A plan folder: adds the new territories, each account's history following it to its new rep.",
+)
+@click.option(
+    "--reps",
+    "reps",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Reps roster (rep_id, name, region), when the CRM folder has no reps.csv.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Processes fitting the models [default: up to 2]."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (written atomically).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@handle_errors(out_param="out")
+def forecast_command(
+    crm: Path, horizon: str, plan: Path | None, reps: Path | None, workers: int | None, out: Path, force: bool
+) -> None:
+    """Forecast the won amount of a period per team, region, rep (and new territory), with a backtest.
+
+    Only history known before the horizon is used. Each series gets the method that did best over the
+    past periods (seasonal naive, seasonal smoothing, Holt-Winters, each also with the open pipeline); totals
+    are reconciled; the 80% interval comes from the backtest errors. Writes forecast.csv,
+    forecast_backtest.csv (product vs seasonal naive over past periods) and forecast.html.
+
+    \b
+    Example:
+      territory-planner forecast --crm sample_data/crm --horizon 2026Q3 \\
+          --plan plans/2026 --out fc/
+    """
+    from territory_planner.forecast.output import write_forecast
+
+    with staged_output_dir(out, force=force) as stage:
+        report, _ = write_forecast(
+            stage, crm_dir=crm, horizon=horizon, plan_dir=plan, reps_path=reps, workers=workers
+        )
+    team = report.forecast.iloc[0]
+    click.echo(
+        f"{report.horizon.label}: team forecast {team['forecast']:,.0f} "
+        f"(80% interval {team['lower']:,.0f} to {team['upper']:,.0f}), method {team['method']}"
+    )
+    team_acc = report.accuracy[report.accuracy["level"] == "team"].to_dict("records")
+    if team_acc:
+        a = team_acc[0]
+        click.echo(
+            f"backtest over {a['periods']} past periods: accuracy {a['forecast_accuracy']:.1%} "
+            f"vs seasonal naive {a['baseline_accuracy']:.1%}"
+        )
+    click.echo(f"wrote {out}/ (forecast.csv, forecast_backtest.csv, forecast.html)")

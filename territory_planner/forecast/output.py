@@ -1,0 +1,40 @@
+"""``write_forecast``: the files of the ``forecast`` command (forecast.csv, forecast_backtest.csv, .html)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
+from territory_planner.forecast.html import render_forecast_section
+from territory_planner.io.writers import atomic_write_text
+from territory_planner.report.html import render_report
+from territory_planner.report.plan import load_plan
+
+
+def forecast_page(report: ForecastReport) -> str:
+    """forecast.html: the report page with the forecast section only."""
+    return render_report(
+        plan=None,
+        kpis=None,
+        quotas=None,
+        forecast=render_forecast_section(report),
+        title=f"Sales forecast {report.horizon.label}",
+    )
+
+
+def write_forecast(
+    out_dir: Path,
+    *,
+    crm_dir: Path,
+    horizon: str,
+    plan_dir: Path | None = None,
+    reps_path: Path | None = None,
+    workers: int | None = None,
+) -> tuple[ForecastReport, list[Path]]:
+    """Compute the forecast and write its three files into ``out_dir`` (a staging folder)."""
+    plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
+    report = compute_forecast(Path(crm_dir), horizon, plan=plan, reps_path=reps_path, workers=workers)
+    written = write_forecast_tables(report, Path(out_dir))
+    page = Path(out_dir) / "forecast.html"
+    atomic_write_text(page, forecast_page(report))
+    return report, [*written, page]

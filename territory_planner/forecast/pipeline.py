@@ -1,0 +1,106 @@
+"""The open pipeline as a signal: expected won amount, inside a window, of the deals open at its cut-off.
+
+A window's won amount is what closes from deals already open at the cut-off plus what closes from deals
+created after it. ``pipeline_signal`` estimates the first part, ``pipeline_share`` says how large that part
+usually is, and the engine's pipeline candidates are ``signal + (1 - share) * time-series forecast``.
+
+* At a cut-off after the export's date (the live forecast) the CRM's own fields are what is known:
+  amount x probability of each open deal whose expected close date falls in the window (an overdue deal
+  is expected at the cut-off).
+* At an earlier cut-off (a backtest window) the export only holds today's stage, so the pipeline is
+  rebuilt from what was known then: the deals created before the cut-off and not closed by it, each with
+  its rep's win rate over the year before (shrunk toward the team's) as probability, and the chance that
+  a deal of its age closes inside the window from the sales cycles of the deals closed in the two years
+  before. Nothing closed after the cut-off is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.forecast.history import History
+from territory_planner.forecast.layout import Window, month_start
+
+#: Pseudo-deals of the team's win rate added to each rep's (shrinkage for reps with few deals).
+SHRINK_DEALS = 10.0
+#: A deal older than all but this share of past cycles is stale: not expected to close.
+STALE_TAIL = 0.02
+#: Past windows pooled into the pipeline share.
+SHARE_WINDOWS = 4
+
+
+def _live(history: History, window: Window) -> np.ndarray:
+    d = history.deals
+    c = window.cutoff
+    open_now = d["status"].eq("open").to_numpy(bool)
+    closed = d["status"].isin(("won", "lost")) & d["close_date"].notna()
+    cycle = (d.loc[closed, "close_date"] - d.loc[closed, "created_date"]).dt.days
+    typical = pd.Timedelta(days=float(cycle.median()) if len(cycle) else 90.0)
+    expected = d["close_date"].fillna(d["created_date"] + typical)
+    expected = expected.where(expected >= c, c)  # an overdue deal is expected at the cut-off
+    inside = ((expected >= window.start) & (expected < window.stop)).to_numpy(bool)
+    values = d["amount"].to_numpy(dtype="float64") * d["probability"].to_numpy(dtype="float64")
+    return history.node_sums(open_now & inside, np.nan_to_num(values))
+
+
+def _rebuilt(history: History, window: Window) -> np.ndarray:
+    d = history.deals
+    c = window.cutoff
+    created, close = d["created_date"], d["close_date"]
+    before = (created < c).to_numpy(bool)
+    open_at = before & (d["status"].eq("open") | close.ge(c)).to_numpy(bool)
+    closed_recent = (close < c) & (close >= c - pd.Timedelta(days=365)) & d["status"].isin(("won", "lost"))
+    won = (closed_recent & d["status"].eq("won")).to_numpy(float)
+    n_rep = history.nodes.n_reps
+    codes = d["rep_code"].to_numpy()
+    wins = np.bincount(codes, weights=won, minlength=n_rep)
+    tries = np.bincount(codes, weights=closed_recent.to_numpy(float), minlength=n_rep)
+    team_rate = wins.sum() / tries.sum() if tries.sum() else 0.0
+    rate = (wins + SHRINK_DEALS * team_rate) / (tries + SHRINK_DEALS)
+    cycles_mask = (close < c) & (close >= c - pd.Timedelta(days=730)) & d["status"].isin(("won", "lost"))
+    cycles = np.sort((close[cycles_mask] - created[cycles_mask]).dt.days.to_numpy(dtype="float64"))
+    if cycles.size == 0 or not open_at.any():
+        return history.node_sums(np.zeros(len(d), bool), np.zeros(len(d)))
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(cycles, x, side="right") / cycles.size
+
+    age = (c - created).dt.days.to_numpy(dtype="float64")
+    lo = float((window.start - c).days)
+    hi = float((window.stop - c).days)
+    alive = 1.0 - cdf(age)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chance = np.where(alive > STALE_TAIL, (cdf(age + hi) - cdf(age + lo)) / alive, 0.0)
+    values = d["amount"].to_numpy(dtype="float64") * rate[codes] * np.clip(chance, 0.0, 1.0)
+    return history.node_sums(open_at, np.nan_to_num(values))
+
+
+def pipeline_signal(history: History, window: Window) -> np.ndarray:
+    """Expected won amount inside ``window`` from deals open at its cut-off, per node."""
+    if window.cutoff > history.layout.as_of:
+        return _live(history, window)
+    return _rebuilt(history, window)
+
+
+def pipeline_share(history: History, window: Window) -> float:
+    """Share of the won amount of past windows (fully known at ``window``'s origin) that came from deals
+    already open when their window's forecast would have been made (team, pooled)."""
+    layout = history.layout
+    d = history.deals
+    won = d["status"].eq("won") & d["close_date"].notna()
+    close = d.loc[won, "close_date"]
+    created = d.loc[won, "created_date"]
+    amount = d.loc[won, "amount"].to_numpy(dtype="float64")
+    span = layout.steps
+    from_pipeline = total = 0.0
+    for i in range(SHARE_WINDOWS):
+        origin = window.origin - span - i * layout.step
+        lo, hi = month_start(origin + layout.gap), month_start(origin + span)
+        if origin <= layout.first_month:
+            break
+        inside = ((close >= lo) & (close < hi)).to_numpy(bool)
+        old = inside & (created < month_start(origin)).to_numpy(bool)
+        total += float(amount[inside].sum())
+        from_pipeline += float(amount[old].sum())
+    return from_pipeline / total if total > 0 else 0.0

@@ -1,0 +1,188 @@
+"""The forecast on a CRM history with a known seasonal process (``tests/forecast_fixtures.py``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory_planner.forecast.api import BACKTEST_COLUMNS, FORECAST_COLUMNS, compute_forecast
+from territory_planner.report.plan import load_plan
+from tests.forecast_fixtures import synthetic_crm
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight reps, four years, 20% growth a year (seed 0, the first tried; on seeds 0-5 the forecast beat
+    seasonal naive at team level on five, by 0.9 to 5.2 points of accuracy, and was 0.04 behind on one)."""
+    return synthetic_crm(
+        tmp_path_factory.mktemp("crm"), reps=8, years=4.0, regions=2, seed=0, growth=0.2, deals_per_month=30
+    )
+
+
+@pytest.fixture(scope="module")
+def report(crm: Path):  # type: ignore[no-untyped-def]
+    return compute_forecast(crm, "2026Q3", workers=1)
+
+
+def test_tables_have_the_spec_columns(report) -> None:  # type: ignore[no-untyped-def]
+    assert list(report.forecast.columns[: len(FORECAST_COLUMNS)]) == FORECAST_COLUMNS
+    assert list(report.backtest.columns[: len(BACKTEST_COLUMNS)]) == BACKTEST_COLUMNS
+    assert set(report.forecast["level"]) == {"team", "region", "rep"}
+    assert (report.forecast["period_start"] == "2026-07-01").all()
+    assert (report.forecast["period_end"] == "2026-09-30").all()
+    periods = report.backtest["period"].unique()
+    assert len(periods) >= 4
+    assert "2026Q2" in periods
+    assert "2026Q3" not in periods
+
+
+def test_forecast_beats_seasonal_naive_and_interval_covers_most_periods(report) -> None:  # type: ignore[no-untyped-def]
+    team = report.accuracy.set_index("level").loc["team"]
+    assert team["forecast_accuracy"] > team["baseline_accuracy"]
+    every = report.backtest
+    inside = (every["actual"] >= every["lower"]) & (every["actual"] <= every["upper"])
+    assert inside.mean() >= 0.65  # 80% intervals, each from the errors known at its own origin
+    rows = every[every["level"] == "team"]
+    assert inside[rows.index].mean() > 0.5  # most periods
+    # the accuracy columns follow the KPI definition
+    expected = 1 - (rows["forecast"] - rows["actual"]).abs() / rows["actual"]
+    assert np.allclose(rows["forecast_accuracy"], expected, atol=1e-5)
+    # the live interval brackets the forecast
+    live = report.forecast
+    assert ((live["lower"] <= live["forecast"]) & (live["forecast"] <= live["upper"])).all()
+    assert (live["lower"] >= 0).all()
+
+
+def _sum(frame: pd.DataFrame, level: str) -> float:
+    return float(frame.loc[frame["level"] == level, "forecast"].sum())
+
+
+def test_levels_add_up(report) -> None:  # type: ignore[no-untyped-def]
+    fc = report.forecast
+    team = _sum(fc, "team")
+    assert team > 0
+    assert _sum(fc, "rep") == pytest.approx(team, abs=0.05)
+    assert _sum(fc, "region") == pytest.approx(team, abs=0.05)
+    for _, part in report.backtest.groupby("period"):
+        team = _sum(part, "team")
+        assert _sum(part, "rep") == pytest.approx(team, abs=0.05)
+        assert _sum(part, "region") == pytest.approx(team, abs=0.05)
+
+
+def _plan(folder: Path, crm: Path, moves: dict[str, str]) -> Path:
+    """A plan folder: every account to its current rep, except the reps in ``moves`` (old -> new)."""
+    accounts = pd.read_csv(crm / "accounts.csv", dtype=str)
+    new = accounts["current_rep"].replace(moves)
+    assignments = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"],
+            "rep_id": new,
+            "current_rep": accounts["current_rep"],
+            "moved": new != accounts["current_rep"],
+            "potential": 1.0,
+            "workload": 1.0,
+        }
+    )
+    reps = pd.read_csv(crm / "reps.csv", dtype=str)
+    territories = pd.DataFrame({"rep_id": reps["rep_id"], "name": reps["name"], "region": reps["region"]})
+    territories["accounts"] = territories["rep_id"].map(new.value_counts()).fillna(0).astype(int)
+    territories["potential"] = territories["accounts"].astype(float)
+    territories["potential_target"] = territories["potential"].mean()
+    territories["potential_dev_pct"] = 100 * (territories["potential"] / territories["potential_target"] - 1)
+    territories["travel_km"] = 0.0
+    folder.mkdir(parents=True, exist_ok=True)
+    assignments.to_csv(folder / "assignments.csv", index=False)
+    territories.to_csv(folder / "territories.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps({"status": "optimal"}), encoding="utf-8")
+    return folder
+
+
+def test_territories_inherit_their_accounts_history(crm: Path, tmp_path: Path) -> None:
+    plan = load_plan(_plan(tmp_path / "plan", crm, {"R001": "R002"}))
+    rep = compute_forecast(crm, "2026Q3", plan=plan, workers=1)
+    bt = rep.backtest.set_index(["level", "id", "period"])["actual"]
+    for period in rep.backtest["period"].unique():
+        inherited = bt[("rep", "R001", period)] + bt[("rep", "R002", period)]
+        assert bt[("territory", "R002", period)] == pytest.approx(inherited)
+        assert bt[("territory", "R001", period)] == 0
+        assert bt[("territory", "R003", period)] == pytest.approx(bt[("rep", "R003", period)])
+    fc = rep.forecast
+    assert _sum(fc, "territory") == pytest.approx(_sum(fc, "team"), abs=0.05)
+    r001 = fc[(fc["level"] == "territory") & (fc["id"] == "R001")].iloc[0]
+    assert r001["forecast"] == 0
+    assert r001["method"] == "none (no history)"
+    r002 = fc[(fc["level"] == "territory") & (fc["id"] == "R002")].iloc[0]
+    reps = fc[fc["level"] == "rep"].set_index("id")["forecast"]
+    assert r002["forecast"] > reps["R002"]
+
+
+def _shift_after(frame: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+    """What happened after ``cutoff`` rewritten: outcomes flipped, close dates moved, deals created after
+    it changed and added (a deal open at the cut-off keeps its amount: that was known then)."""
+    out = frame.copy()
+    late = pd.to_datetime(out["close_date"]) >= pd.Timestamp(cutoff)
+    closed = late & out["status"].isin(["won", "lost"])
+    out.loc[closed, "status"] = out.loc[closed, "status"].map({"won": "lost", "lost": "won"})
+    out.loc[closed, "probability"] = (out.loc[closed, "status"] == "won").astype(float)
+    new = pd.to_datetime(out["created_date"]) >= pd.Timestamp(cutoff)
+    out.loc[new, "amount"] = out.loc[new, "amount"] * 3
+    later = pd.to_datetime(out.loc[late, "close_date"]) + pd.Timedelta(days=20)
+    out.loc[late, "close_date"] = later.dt.strftime("%Y-%m-%d")
+    extra = out.sample(300, random_state=1).copy()
+    extra["opportunity_id"] = [f"X{i:05d}" for i in range(len(extra))]
+    extra["created_date"] = "2025-08-01"
+    extra["close_date"] = "2025-09-15"
+    extra["status"], extra["probability"] = "won", 1.0
+    return pd.concat([out, extra], ignore_index=True)
+
+
+def test_nothing_after_the_cutoff_changes_the_forecast(crm: Path, tmp_path: Path) -> None:
+    later = tmp_path / "later"
+    later.mkdir()
+    for name in ("reps.csv", "accounts.csv"):
+        (later / name).write_bytes((crm / name).read_bytes())
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    opps = opps.astype({"amount": float, "probability": float})
+    _shift_after(opps, "2025-07-01").to_csv(later / "opportunities.csv", index=False)
+    before = compute_forecast(crm, "2025Q3", workers=1)
+    after = compute_forecast(later, "2025Q3", workers=1)
+    pd.testing.assert_frame_equal(before.forecast, after.forecast)
+    pd.testing.assert_frame_equal(before.backtest, after.backtest)
+
+
+def _with_sparse_rep(crm: Path) -> Path:
+    """Add rep R009 with four deals (a new hire, or a rep who barely sells)."""
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    sparse = opps[(opps["rep_id"] == "R001") & (opps["status"] == "won")].head(4).copy()
+    sparse["rep_id"] = "R009"
+    sparse["opportunity_id"] = sparse["opportunity_id"] + "S"
+    pd.concat([opps, sparse]).to_csv(crm / "opportunities.csv", index=False)
+    reps = pd.read_csv(crm / "reps.csv", dtype=str)
+    extra = pd.DataFrame({"rep_id": ["R009"], "name": ["New"], "region": ["Region 1"]})
+    pd.concat([reps, extra]).to_csv(crm / "reps.csv", index=False)
+    return crm
+
+
+def test_short_history_falls_back_to_seasonal_naive(tmp_path: Path) -> None:
+    crm = synthetic_crm(tmp_path / "crm", reps=2, years=1.6, regions=1, seed=5)
+    rep = compute_forecast(crm, "2026Q3", workers=1)
+    fc = rep.forecast.set_index(["level", "id"])
+    team = fc.loc[("team", "all")]
+    assert team["method"] == "seasonal_naive (short history: 19 months)"
+    assert team["base_forecast"] == pytest.approx(team["baseline_forecast"])
+    assert len(rep.history.layout.backtest) == 2  # only two past quarters have a year of history before them
+    months_8 = compute_forecast(crm, "2025Q3", workers=1).forecast.iloc[0]
+    assert months_8["method"] == "mean month (short history: 7 months)"
+
+
+def test_sparse_history_falls_back_to_seasonal_naive(tmp_path: Path) -> None:
+    crm = _with_sparse_rep(synthetic_crm(tmp_path / "crm", reps=2, years=3.0, regions=1, seed=5))
+    fc = compute_forecast(crm, "2026Q3", workers=1).forecast.set_index(["level", "id"])
+    sparse = fc.loc[("rep", "R009")]
+    assert sparse["method"].startswith("seasonal_naive (sparse history:")
+    assert sparse["base_forecast"] == pytest.approx(sparse["baseline_forecast"])
+    assert not fc.loc[("rep", "R001"), "method"].startswith("seasonal_naive (")

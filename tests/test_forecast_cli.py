@@ -1,0 +1,128 @@
+"""The ``forecast`` command, the forecast in ``report``, ``--quota-method forecast`` and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.forecast.pipeline import pipeline_signal
+from territory_planner.options import build_options
+from tests.forecast_fixtures import synthetic_crm
+from tests.test_forecast import _plan
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_crm(tmp_path_factory.mktemp("crm"), reps=3, years=3.0, regions=2, seed=11)
+
+
+def test_forecast_command_writes_its_folder(crm: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fc"
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out, "--workers", "1")
+    assert code == 0, output
+    assert "team forecast" in output
+    assert "seasonal naive" in output
+    assert sorted(p.name for p in out.iterdir()) == ["forecast.csv", "forecast.html", "forecast_backtest.csv"]
+    html = (out / "forecast.html").read_text(encoding="utf-8")
+    for fragment in ('id="forecast"', 'id="forecast-accuracy"', 'id="forecast-rep"', "80% band"):
+        assert fragment in html
+    fc = pd.read_csv(out / "forecast.csv")
+    assert fc.loc[fc["level"] == "team", "id"].tolist() == ["all"]
+    code, _ = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out)
+    assert code == 1  # an existing folder needs --force
+
+
+def test_report_gains_the_forecast_and_quotas_follow_it(crm: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path / "plan", crm, {"R001": "R002"})
+    out = tmp_path / "report"
+    args = ["report", "--crm", crm, "--period", "2026Q2", "--plan", plan, "--out", out]
+    args += ["--forecast-horizon", "2026Q3", "--company-target", "1000000", "--quota-method", "forecast"]
+    code, output = _run(*args)
+    assert code == 0, output
+    names = sorted(p.name for p in out.iterdir())
+    assert {"forecast.csv", "forecast_backtest.csv", "report.html", "suggested_quotas.csv"} <= set(names)
+    assert 'id="forecast-territory"' in (out / "report.html").read_text(encoding="utf-8")
+    quotas = pd.read_csv(out / "suggested_quotas.csv").set_index("rep_id")
+    assert quotas["suggested_quota"].sum() == pytest.approx(1_000_000, abs=0.001)
+    fc = pd.read_csv(out / "forecast.csv")
+    territory = fc[fc["level"] == "territory"].set_index("id")["forecast"]
+    share = territory / territory.sum()
+    assert quotas["forecast_share"].to_numpy() == pytest.approx(share.reindex(quotas.index).to_numpy())
+    assert quotas.loc["R001", "suggested_quota"] == 0  # its accounts all moved to R002
+
+
+def test_quota_method_forecast_needs_a_horizon(crm: Path, tmp_path: Path) -> None:
+    plan = _plan(tmp_path / "plan", crm, {})
+    code, output = _run(
+        "report", "--crm", crm, "--period", "2026Q2", "--plan", plan, "--company-target", "10",
+        "--quota-method", "forecast", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert code == 1
+    assert "--forecast-horizon" in output
+
+
+def test_plan_options_are_checked_before_solving() -> None:
+    with pytest.raises(InputError) as err:
+        build_options({"crm": "crm", "forecast_horizon": "2026Q5"})
+    assert err.value.problems[0].column == "forecast_horizon"
+    with pytest.raises(InputError) as err:
+        build_options({"quota_method": "forecast"})
+    assert err.value.problems[0].column == "quota_method"
+    opts = build_options(
+        {"crm": "crm", "forecast_horizon": "2026q3", "company_target": 5, "quota_method": "forecast"}
+    )
+    assert opts.forecast_horizon == "2026Q3"
+
+
+def test_bad_crm_rows_are_all_reported(crm: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "reps.csv").write_bytes((crm / "reps.csv").read_bytes())
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    opps.loc[2, "amount"] = "lots"
+    opps.loc[4, "status"] = "maybe"
+    opps.loc[6, "close_date"] = "31/12/2025"
+    opps.to_csv(bad / "opportunities.csv", index=False)
+    out = tmp_path / "out"
+    code, output = _run("forecast", "--crm", bad, "--horizon", "2026Q3", "--out", out)
+    assert code == 1
+    errors = pd.read_csv(out / "input_errors.csv")
+    found = set(zip(errors["row"], errors["column"], strict=True))
+    assert {(3, "amount"), (5, "status"), (7, "close_date")} <= found
+    assert (errors["file"] == "opportunities.csv").all()
+    assert not (out / "forecast.csv").exists()
+
+
+def test_missing_opportunities_and_bad_horizon(tmp_path: Path) -> None:
+    empty = tmp_path / "crm"
+    empty.mkdir()
+    code, output = _run("forecast", "--crm", empty, "--horizon", "2026Q3", "--out", tmp_path / "o")
+    assert code == 1
+    assert "opportunities.csv" in output
+    code, output = _run("forecast", "--crm", empty, "--horizon", "2026Q9", "--out", tmp_path / "o2")
+    assert code == 2
+
+
+def test_live_pipeline_is_amount_times_probability_by_expected_close(crm: Path) -> None:
+    from territory_planner.forecast.api import compute_forecast
+
+    report = compute_forecast(crm, "2026Q3", workers=1)
+    history = report.history
+    window = history.layout.windows[0]
+    d = history.deals
+    inside = d["status"].eq("open") & d["close_date"].between(
+        pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30")
+    )
+    expected = float((d.loc[inside, "amount"] * d.loc[inside, "probability"]).sum())
+    assert pipeline_signal(history, window)[0] == pytest.approx(expected)
+    assert expected > 0

@@ -1,0 +1,76 @@
+"""The forecast's models: one statsmodels run per series and family serves every origin, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+from territory_planner.forecast import models
+from territory_planner.forecast.reconcile import reconcile_hierarchy, reconcile_partition
+
+
+def _series(n: int = 54, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 100 * (1 + 0.01 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, 0.2, n)
+
+
+@pytest.mark.parametrize("trend", [False, True])
+def test_states_carried_forward_equal_statsmodels_own_forecast(trend: bool) -> None:
+    y = _series() / 100
+    states = models.smoothing_states(y, 30, trend=trend)
+    fitted = ExponentialSmoothing(
+        y[:30], trend="add" if trend else None, damped_trend=trend, seasonal="add", seasonal_periods=12,
+        initialization_method="heuristic",
+    ).fit(use_brute=False)  # fmt: skip
+    params = {k: fitted.params[k] for k in models.SMOOTHING_PARAMS if fitted.params.get(k) is not None}
+    init = {
+        "initial_level": fitted.params["initial_level"],
+        "initial_seasonal": fitted.params["initial_seasons"],
+    }
+    if trend:
+        init["initial_trend"] = fitted.params["initial_trend"]
+    for origin in (30, 37, 45, 54):
+        alone = ExponentialSmoothing(
+            y[:origin], trend="add" if trend else None, damped_trend=trend, seasonal="add",
+            seasonal_periods=12, initialization_method="known", **init,
+        ).fit(**params, optimized=False)  # fmt: skip
+        ours = states.forecast(origin, 15)
+        assert ours[:11] == pytest.approx(np.asarray(alone.forecast(11)), rel=1e-9)
+        # from the 12th month on statsmodels repeats the season of a year before the last month (its
+        # state array is overwritten); ours carries the latest seasonal states, as the ETS equations do
+        if not trend:
+            assert ours[12:15] == pytest.approx(ours[0:3], rel=1e-12)
+            assert ours[11] == pytest.approx(states.level[origin - 1] + states.season[origin - 1])
+
+
+def test_an_origin_never_sees_later_months() -> None:
+    y = _series()
+    origins = [54, 45, 36, 30, 12]
+    base = models.fit_one(y, origins, 5)
+    changed = y.copy()
+    changed[40:] *= 3  # everything from month 40 on
+    after = models.fit_one(changed, origins, 5)
+    assert np.array_equal(base[2:], after[2:], equal_nan=True)  # origins 36, 30 (and 12): same
+    assert np.all(np.isnan(base[4]))  # 12 months: too short to fit
+    assert not np.allclose(base[0], after[0])
+
+
+def test_seasonal_naive_repeats_last_year() -> None:
+    y = np.arange(24, dtype=float)
+    assert models.seasonal_naive(y, 14).tolist() == [*range(12, 24), 12, 13]
+
+
+def test_reconciled_levels_add_up_and_follow_the_uncertain_series() -> None:
+    summing = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    base = np.array([100.0, 70.0, 20.0, 40.0, 40.0, 25.0])  # reps say 105, the team says 100
+    variance = np.array([1.0, 1.0, 1.0, 1.0, 1e6, 1.0])  # rep 2 is the uncertain one
+    out = reconcile_hierarchy(summing, base, variance)
+    assert out[0] == pytest.approx(out[3:].sum())
+    assert out[1] == pytest.approx(out[3] + out[4])
+    assert abs(out[3] - 40) < 1 < abs(out[4] - 40)  # the adjustment goes to the uncertain rep
+    split = reconcile_partition(100.0, np.array([60.0, 50.0, 0.0]), np.array([1.0, 1.0, 0.0]))
+    assert split.sum() == pytest.approx(100.0)
+    assert split[2] == pytest.approx(0.0, abs=1e-6)
+    assert split[0] == pytest.approx(55.0)
