@@ -28,13 +28,14 @@ def level_frame(
         if level == "district":
             row["region"] = str(_labels(grp, "region").iloc[0]) if "region" in grp else ""
         row["reps"] = len(grp)
-        row["accounts"] = int(grp["accounts"].sum())
+        # a plan folder written by hand may lack the derived columns: left blank, never a crash
+        row["accounts"] = int(grp["accounts"].sum()) if "accounts" in grp else ""
         for m in _measures(territories):
             value, target = float(grp[m].sum()), float(grp[f"{m}_target"].sum())
             row[m] = value
             row[f"{m}_target"] = target
             row[f"{m}_dev_pct"] = round(100 * (value - target) / target, 4) if target else float("nan")
-        row["travel_km"] = round(float(grp["travel_km"].sum()), 3)
+        row["travel_km"] = round(float(grp["travel_km"].sum()), 3) if "travel_km" in grp else ""
         row["contiguous"] = "" if contiguous is None else bool(contiguous.get(key, False))
         rows.append(row)
     return pd.DataFrame(rows)

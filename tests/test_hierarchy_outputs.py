@@ -138,3 +138,25 @@ def test_compare_shows_moves_between_districts(grid_plan: Path, tmp_path: Path) 
     }
     assert table["accounts"].sum() == len(cross)
     assert "Moves between districts" in (tmp_path / "cmp" / "compare.html").read_text()
+
+
+def test_level_table_of_a_hand_written_territories_table_without_derived_columns() -> None:
+    import pandas as pd
+
+    from territory_planner.level_outputs import level_frame
+
+    terr = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "district": ["East", "East", "West"],
+            "region": ["North", "North", "North"],
+            "potential": [10.0, 12.0, 9.0],
+            "potential_target": [10.0, 10.0, 10.0],
+        }
+    )
+    out = level_frame(terr, "district").set_index("district")
+    assert out.loc["East", "reps"] == 2
+    assert out.loc["East", "potential"] == 22.0
+    assert out.loc["East", "potential_dev_pct"] == 10.0
+    assert out.loc["West", "accounts"] == ""
+    assert out.loc["West", "travel_km"] == ""
