@@ -442,3 +442,25 @@ def test_least_moved_lp_stops_once_the_budget_side_is_settled(
     assert early.rounds < full.rounds
     assert early.objective <= spec.budget + 1e-6
     assert early.bound <= full.objective + 1e-6 * max(1.0, abs(full.objective))
+
+
+def test_greedy_plan_follows_the_given_ranking_within_capacity(tmp_path: Path) -> None:
+    """With a ranking (reduced costs at estimated prices) instead of travel, each unit goes to the best
+    ranked rep that still has room: reversing the ranking reverses who gets the units first."""
+    rng = np.random.default_rng(5)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 60),
+        [{"rep_id": "R0", "lat": 35.0, "lon": -95.0}, {"rep_id": "R1", "lat": 40.0, "lon": -85.0}],
+    )
+    _, problem, spec = _spec(a, r, tolerance=0.1)
+    by_travel = construct.greedy_plan(spec)
+    rank = -spec.objective  # the farthest rep first
+    by_rank = construct.greedy_plan(spec, rank=rank)
+    nearest = np.argmin(spec.objective, axis=1)
+    assert (by_travel == nearest).mean() > 0.8
+    assert (by_rank != nearest).mean() > 0.8
+    for plan in (by_travel, by_rank):  # neither overfills a rep while the other has room
+        for m in range(len(problem.measures)):
+            load = np.bincount(plan, weights=problem.unit_amount[:, m], minlength=2)
+            assert (load <= spec.upper[m] + problem.unit_amount[:, m].max()).all()

@@ -97,16 +97,17 @@ def nearest_plan(spec: ModelSpec) -> np.ndarray:
     return out
 
 
-def greedy_plan(spec: ModelSpec) -> np.ndarray:
+def greedy_plan(spec: ModelSpec, rank: np.ndarray | None = None) -> np.ndarray:
     """Capacity-aware nearest assignment: units from the heaviest (relative to a target) down, each to its
     cheapest allowed rep that still has room under every upper band, else to the rep with the most room
     left. Locked units go first to their rep. No band is exceeded while room exists anywhere nearby, so
-    on heavy-tailed data this is a far better start (and LP pool) than the nearest rep."""
+    on heavy-tailed data this is a far better start (and LP pool) than the nearest rep. ``rank`` (n, p)
+    replaces the objective as each unit's order of preference (e.g. reduced costs at estimated prices)."""
     p = spec.problem
     a = p.unit_amount
     scale = np.maximum(a.sum(axis=0) / max(p.n_reps, 1), 1e-12)
     weight = (a / scale).max(axis=1) if a.shape[1] else np.zeros(p.n_units)
-    cost = np.where(spec.allowed, spec.objective, np.inf)
+    cost = np.where(spec.allowed, spec.objective if rank is None else rank, np.inf)
     order_reps = np.argsort(cost, axis=1, kind="stable")
     load = np.zeros((a.shape[1], p.n_reps))
     plan = np.full(p.n_units, -1, dtype=np.int64)

@@ -46,6 +46,7 @@ EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps 
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
 TINY_SEARCH_SHARE = 0.05  # of the time left: the one balancing search on a model of at most SMALL_PAIRS
+NO_LP_SEARCH_SHARE = 0.5  # of the time left: the balancing search when there is no LP to round
 LNS_SHARE = 0.3  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
@@ -420,8 +421,9 @@ def stage_construct(run: Run) -> None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
         elif run.estimate is not None:
-            # no LP, but prices from the sampled LP: each unit to its cheapest rep at those prices is
-            # close to balanced (that is what the prices are for), and its two best reps are candidates
+            # no LP, but prices from the sampled LP: the capacity-aware greedy ranks each unit's reps by
+            # the reduced costs at those prices (the cheapest rep alone piles ties onto one rep), and each
+            # unit's two best reps are candidates
             rc, _ = lpmod.lagrangian(spec, run.estimate)
             two = (
                 np.argpartition(rc, 1, axis=1)[:, :2]
@@ -429,7 +431,7 @@ def stage_construct(run: Run) -> None:
                 else np.tile(np.arange(p.n_reps), (p.n_units, 1))
             )
             extra[np.arange(p.n_units)[:, None], two] = True
-            start, origin = np.argmin(rc, axis=1).astype(np.int64), "the sampled LP's prices"
+            start, origin = construct.greedy_plan(spec, rank=rc), "the sampled LP's prices"
         else:
             start, origin = construct.greedy_plan(spec), "the capacity-aware nearest reps"
         if run.current_unit_rep is not None:
@@ -442,6 +444,8 @@ def stage_construct(run: Run) -> None:
         tiny = int(spec.allowed.sum()) <= SMALL_PAIRS  # HiGHS takes the whole model: one short search
         if tiny:
             first_end = min(first_end, time.perf_counter() + TINY_SEARCH_SHARE * run.budget.remaining())
+        elif run.lp is None:  # nothing to round: the search is the main way to a plan (it stops at one)
+            first_end = time.perf_counter() + NO_LP_SEARCH_SHARE * run.budget.remaining()
         plan, violation = construct.balance_search(spec, start, cand, deadline=first_end)
         found = run.offer(plan, "construct")
         best_plan, best_violation = plan, violation
