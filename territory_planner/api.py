@@ -205,6 +205,14 @@ def solve(
         if (options.contiguous or options.district_contiguous) and budget.limited
         else budget
     )
+    nested = False  # large maps with --district-contiguous: districts first, then territories in them
+    if options.district_contiguous:
+        from territory_planner.geo.districts import nested_applies
+        from territory_planner.optimize.nested_districts import BASE_SHARE
+
+        nested = nested_applies(spec)
+        if nested and budget.limited:
+            base_budget = TimeBudget.until(time.perf_counter() + BASE_SHARE * budget.remaining())
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -246,7 +254,7 @@ def solve(
             bridge=options.bridge_islands,
             areas=joined,
         )
-    if options.contiguous:
+    if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
 
         assert adj is not None
@@ -281,7 +289,10 @@ def solve(
             seed=options.seed,
             threads=threads,
             territories_too=options.contiguous,
+            progress=progress,
         )
+        if "territories" in district_info:
+            contiguity_info = district_info.pop("territories")
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
         unit_rep=unit_rep,

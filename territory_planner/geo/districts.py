@@ -1,20 +1,32 @@
-"""``--district-contiguous`` between the pipeline's plan and the outputs: run the district cut loop and
-update the ``SolveResult`` and summary.json's ``hierarchy.district`` block honestly."""
+"""``--district-contiguous`` between the pipeline's plan and the outputs: run the district cut loop (or,
+on large maps, the two-level search of ``optimize.nested_districts``, which also makes the territories
+connected with ``--contiguous``) and update the ``SolveResult`` and summary.json's
+``hierarchy.district`` block honestly."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import district_contiguity, repair
+from territory_planner.optimize import district_contiguity, nested_districts, repair
+from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 OPTIMALITY_TOL = 1e-4
+
+
+def nested_applies(spec: ModelSpec) -> bool:
+    """Too many (unit, rep) pairs for the whole-model cut loop: the two-level search instead."""
+    from territory_planner.geo.planning import MAX_CUT_COLUMNS
+
+    return int(spec.allowed.sum()) > MAX_CUT_COLUMNS
 
 
 def make_districts_contiguous(
@@ -30,7 +42,15 @@ def make_districts_contiguous(
     seed: int,
     threads: int | None,
     territories_too: bool,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    """The plan, its result and the ``hierarchy.district`` additions; on the two-level path with
+    ``territories_too`` the latter carry the ``contiguity`` block of summary.json under "territories"."""
+    if nested_applies(spec):
+        return _nested(
+            spec, adj, unit_rep, result, backend, centre=centre, time_limit=time_limit, gap=gap, seed=seed,
+            threads=threads, territories_too=territories_too, progress=progress,
+        )  # fmt: skip
     res = district_contiguity.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads,
@@ -66,4 +86,81 @@ def make_districts_contiguous(
         notes=tuple(notes),
     )
     info = {"pieces": res.pieces, "contiguous": connected, "rounds": res.rounds, "cuts": res.cuts}
+    return plan, new, info
+
+
+def _nested(
+    spec: ModelSpec,
+    adj: Adjacency,
+    unit_rep: np.ndarray,
+    result: SolveResult,
+    backend: Backend,
+    *,
+    centre: np.ndarray,
+    time_limit: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+    progress: Callable[[str], None],
+) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    from territory_planner.geo.planning import MAX_CUT_COLUMNS
+
+    res = nested_districts.solve(
+        spec, adj, backend, centre, unit_rep,
+        time_limit=time_limit, gap=gap, seed=seed, threads=threads, territories_too=territories_too,
+        max_cut_columns=MAX_CUT_COLUMNS, progress=progress,
+    )  # fmt: skip
+    plan = res.unit_rep if res.unit_rep is not None else unit_rep
+    p = spec.problem
+    of, names = labels_index(p.districts)
+    d_pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
+    t_pieces = contiguity.count_pieces(adj, plan, p.n_reps)
+    objective = float(spec.objective[np.arange(p.n_units), plan].sum())
+    lower = min(result.lower_bound, objective) if np.isfinite(result.lower_bound) else float("nan")
+    g = max(0.0, (objective - lower) / objective) if objective > 0 and np.isfinite(lower) else float("nan")
+    connected = bool((d_pieces <= 1).all())
+    notes = [
+        *result.notes,
+        "district contiguity (districts first, then territories inside them): the lower bound is the "
+        "model's without contiguity",
+    ]
+    if res.unit_rep is None:
+        notes.append(f"district contiguity not reached: {res.reason}; the plan is the one before it")
+    if territories_too and (t_pieces > 1).any():
+        notes.append(f"contiguity not reached for {int((t_pieces > 1).sum())} territories in the time given")
+    contiguous_all = connected and (not territories_too or bool((t_pieces <= 1).all()))
+    optimal = res.unit_rep is not None and contiguous_all and np.isfinite(g) and g <= OPTIMALITY_TOL
+    stages = dict(result.stages)
+    stages["district_contiguity"] = res.seconds
+    method = "nested-districts" if res.unit_rep is not None else "district-levels-failed"
+    new = dataclasses.replace(
+        result,
+        status="optimal" if optimal else "feasible",
+        proven_optimal=bool(optimal),
+        objective=objective,
+        compactness=float(spec.cost[np.arange(p.n_units), plan].sum()),
+        lower_bound=lower,
+        gap=g,
+        method=f"{result.method}+{method}",
+        stages=stages,
+        notes=tuple(notes),
+    )
+    info: dict[str, Any] = {
+        "pieces": {n: int(k) for n, k in zip(names, d_pieces.tolist(), strict=True)},
+        "contiguous": connected,
+        "method": "nested",
+        "solves": res.solves,
+    }
+    if territories_too:
+        info["territories"] = {
+            "islands": len(adj.islands()),
+            "bridged_edges": [
+                [str(p.account_ids[np.flatnonzero(p.acc_unit == a)[0]]) for a in e] for e in adj.bridged
+            ],
+            "method": method,
+            "rounds": res.solves,
+            "pieces": {str(r): int(k) for r, k in zip(p.rep_ids, t_pieces.tolist(), strict=True)},
+            "contiguous": bool((t_pieces <= 1).all()),
+        }
     return plan, new, info
