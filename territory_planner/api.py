@@ -208,11 +208,8 @@ def solve(
     nested = False  # large maps with --district-contiguous: districts first, then territories in them
     if options.district_contiguous:
         from territory_planner.geo.districts import nested_applies
-        from territory_planner.optimize.nested_districts import BASE_SHARE
 
         nested = nested_applies(spec)
-        if nested and budget.limited:
-            base_budget = TimeBudget.until(time.perf_counter() + BASE_SHARE * budget.remaining())
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -239,6 +236,11 @@ def solve(
             base_budget,
             solve_kw,
         )
+    elif nested:  # the two levels can start without a plan of the full model
+        from territory_planner.geo.districts import base_plan
+
+        start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
+        unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
     else:
         unit_rep, result = pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
     contiguity_info = district_info = None
@@ -280,7 +282,7 @@ def solve(
         unit_rep, result, district_info = make_districts_contiguous(
             spec,
             adj,
-            unit_rep,
+            None if nested and (unit_rep < 0).any() else unit_rep,
             result,
             backend,
             centre=planning.home_units(spec, lat, lon),

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from territory_planner.errors import SolverError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import district_contiguity, nested_districts, repair
+from territory_planner.optimize import district_contiguity, nested_districts, pipeline, repair
+from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -29,10 +31,26 @@ def nested_applies(spec: ModelSpec) -> bool:
     return int(spec.allowed.sum()) > MAX_CUT_COLUMNS
 
 
+def base_plan(
+    spec: ModelSpec, backend: Backend, budget: TimeBudget, solve_kw: dict[str, Any]
+) -> tuple[np.ndarray | None, SolveResult]:
+    """The pipeline's plan and bound for the full model; when it finds no plan in its share of the time,
+    no plan and no bound (the two-level search starts from scratch), said in the notes."""
+    try:
+        return pipeline.solve(spec, backend, budget=budget, **solve_kw)
+    except SolverError as err:
+        nan = float("nan")
+        note = f"no plan of the whole model in its share of the time ({err}); no lower bound"
+        return None, SolveResult(
+            status="feasible", proven_optimal=False, objective=nan, compactness=nan, lower_bound=nan,
+            gap=nan, seconds=budget.elapsed(), solver=backend.version(), method="none", notes=(note,),
+        )  # fmt: skip
+
+
 def make_districts_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
-    unit_rep: np.ndarray,
+    unit_rep: np.ndarray | None,
     result: SolveResult,
     backend: Backend,
     *,
@@ -51,6 +69,7 @@ def make_districts_contiguous(
             spec, adj, unit_rep, result, backend, centre=centre, time_limit=time_limit, gap=gap, seed=seed,
             threads=threads, territories_too=territories_too, progress=progress,
         )  # fmt: skip
+    assert unit_rep is not None  # only the two-level path starts without a plan
     res = district_contiguity.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads,
@@ -92,7 +111,7 @@ def make_districts_contiguous(
 def _nested(
     spec: ModelSpec,
     adj: Adjacency,
-    unit_rep: np.ndarray,
+    unit_rep: np.ndarray | None,
     result: SolveResult,
     backend: Backend,
     *,
@@ -112,6 +131,12 @@ def _nested(
         max_cut_columns=MAX_CUT_COLUMNS, progress=progress,
     )  # fmt: skip
     plan = res.unit_rep if res.unit_rep is not None else unit_rep
+    if plan is None:
+        raise SolverError(
+            f"no plan found in the time limit: the whole model had none in its share of the time and "
+            f"{res.reason}; this is not a proof that no plan exists: try a longer --time-limit or wider "
+            "--tolerance / --district-tolerance"
+        )
     p = spec.problem
     of, names = labels_index(p.districts)
     d_pieces = district_contiguity.district_pieces(adj, plan, of, len(names))

@@ -41,7 +41,6 @@ from territory_planner.optimize.hierarchy import GroupBands, labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
-BASE_SHARE = 0.25  # of the command's time: the plan and bound of the full model before the levels
 LEVEL1_BALANCE_SHARE = 0.15  # of the time: balanced districts (pipeline on the district model)
 LEVEL1_CONTIGUITY_SHARE = 0.35  # of the time left: connected districts
 DISTRICT_ATTEMPTS = (False, True)  # per district: the cut loop, then order rows (one solve)
