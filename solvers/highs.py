@@ -87,8 +87,6 @@ class HighsBackend:
         lp, integer = _to_highs_lp(prob, variables, constraints, mip)
         h: Any = new_highs()
         _configure(h, seed, threads)
-        if time_limit is not None:
-            h.setOptionValue("time_limit", max(0.01, float(time_limit)))
         if gap is not None:
             h.setOptionValue("mip_rel_gap", float(gap))
         if abs_gap is not None:
@@ -106,6 +104,8 @@ class HighsBackend:
             sol.value_valid = True
             h.setSolution(sol)
         build_seconds = time.perf_counter() - begin
+        if time_limit is not None:  # the caller's limit counts from the call: the transfer used some of it
+            h.setOptionValue("time_limit", max(0.01, float(time_limit) - build_seconds))
         h.run()
         return _outcome(h, len(variables), mip and bool(integer.any()), begin, build_seconds)
 

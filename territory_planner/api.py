@@ -19,7 +19,11 @@ from territory_planner.io.writers import atomic_write_text, staged_output_dir, w
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
-from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.budget import (
+    OUTPUT_SECONDS_PER_ACCOUNT,
+    WORKBOOK_SECONDS_PER_ACCOUNT,
+    TimeBudget,
+)
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
@@ -104,7 +108,7 @@ def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
     """The reps table with the scenario's removed reps dropped and added reps appended (as raw text cells)."""
     from territory_planner.io.readers import read_table
 
-    frame = read_table(reps_path).frame
+    frame = read_table(reps_path, "reps").frame
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     unknown = sorted(set(options.reps_remove) - set(ids))
     if unknown:
@@ -172,14 +176,22 @@ def validate(options: PlanOptions) -> dict[str, Any]:
 
 
 def solve(
-    options: PlanOptions, progress: Progress = lambda _m: None, *, started: float | None = None
+    options: PlanOptions,
+    progress: Progress = lambda _m: None,
+    *,
+    started: float | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
-    reading) is when the command began: ``--time-limit`` counts from there, outputs included."""
+    reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
+    ``xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined = load_with_areas(options)
     backend = get_backend(options.solver)
-    budget = TimeBudget.for_command(options.time_limit, started=start, accounts=problem.n_accounts)
+    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if xlsx else 0.0)
+    budget = TimeBudget.for_command(
+        options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
+    )
     threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:
@@ -306,6 +318,11 @@ def solve(
     )
     assignments = assignments_frame(problem, plan, inputs.accounts)
     territories = territories_frame(problem, plan, assignments)
+    if "crm_user_id" in inputs.reps.columns:  # the owners' CRM user ids, for `export --format salesforce`
+        owner = dict(
+            zip(inputs.reps["rep_id"], inputs.reps["crm_user_id"].fillna("").astype(str), strict=True)
+        )
+        territories["crm_user_id"] = territories["rep_id"].map(owner).fillna("").str.strip()
     summary = summary_dict(
         problem,
         spec,
@@ -380,8 +397,10 @@ def plan(
     force: bool = False,
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
+    xlsx: bool = False,
 ) -> PlanOutput:
-    """Solve and write the plan folder atomically (never overwriting a plan without ``force``)."""
+    """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
+    ``xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
@@ -396,9 +415,13 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress, started=begin)
+    output = solve(options, progress, started=begin, xlsx=xlsx)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
+        if xlsx:
+            from territory_planner.export.api import write_plan_workbook
+
+            write_plan_workbook(stage, Path(out))
     output.out = Path(out)
     return output

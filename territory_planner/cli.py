@@ -149,6 +149,7 @@ def main() -> None:
 @click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--xlsx", is_flag=True, help="Also write the plan as an Excel workbook, OUT/plan.xlsx.")
 @click.option(
     "--from-manifest",
     type=click.Path(exists=True, path_type=Path),
@@ -161,6 +162,7 @@ def plan(
     force: bool,
     quiet: bool,
     from_manifest: Path | None = None,
+    xlsx: bool = False,
     **flags: Any,
 ) -> None:
     """Solve a territory plan and write it to OUT.
@@ -190,14 +192,14 @@ def plan(
     if scenario is not None:
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:
-        output = api.plan(options, out, force=force, extra=extra)
+        output = api.plan(options, out, force=force, extra=extra, xlsx=xlsx)
     else:
         with console.status("loading inputs", spinner="dots") as status:
 
             def progress(message: str) -> None:
                 status.update(f"[{time.time() - started:5.1f}s] {message}")
 
-            output = api.plan(options, out, force=force, progress=progress, extra=extra)
+            output = api.plan(options, out, force=force, progress=progress, extra=extra, xlsx=xlsx)
     s = output.summary
     gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
     click.echo(
@@ -226,7 +228,10 @@ def plan(
         )
     if s["status"] == "relaxed":
         click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
-    click.echo(f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html)")
+    workbook = ", plan.xlsx" if xlsx else ""
+    click.echo(
+        f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html{workbook})"
+    )
 
 
 @main.command()
@@ -274,7 +279,7 @@ def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool)
             f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True
         )
         sys.exit(1)
-    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None)
+    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None, xlsx=True)
 
 
 def _register() -> None:
@@ -287,6 +292,9 @@ def _register() -> None:
 
     main.add_command(compare_command)
     main.add_command(sweep_command)
+    from territory_planner.export.cli import export_command
+
+    main.add_command(export_command)
 
 
 _register()

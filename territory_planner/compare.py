@@ -53,10 +53,19 @@ class Comparison:
 
 def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
     crm = (summary.get("config") or {}).get("crm")
-    path = Path(crm) / "opportunities.csv" if crm else None
-    if path is None or not path.is_file():
+    found = (
+        [p for p in (Path(crm) / f"opportunities{ext}" for ext in (".csv", ".xlsx")) if p.is_file()]
+        if crm
+        else []
+    )
+    if not found:
         return None
-    opps = pd.read_csv(path, dtype={"account_id": str})
+    if found[0].suffix == ".xlsx":
+        from territory_planner.io.excel import read_sheet
+
+        opps = read_sheet(found[0], "opportunities")[0]
+    else:
+        opps = pd.read_csv(found[0], dtype={"account_id": str})
     cols = {c.lower(): c for c in opps.columns}
     if not {"account_id", "amount", "probability", "status"} <= set(cols):
         return None

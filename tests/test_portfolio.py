@@ -118,6 +118,39 @@ def test_balance_search_turns_an_lp_rounding_into_a_plan(tmp_path: Path) -> None
     assert spec.allowed[np.arange(len(worse)), worse].all()
 
 
+def test_a_rep_far_from_every_account_gets_candidates_worth_its_band(tmp_path: Path) -> None:
+    """One rep's home is an island far from all accounts (the nearest-k candidates of every account
+    miss it): its cheapest accounts worth its band are candidates, so the search can fill it."""
+    rng = np.random.default_rng(3)
+    accounts = [
+        {
+            "account_id": f"A{i}",
+            "lat": float(rng.uniform(33, 43)),
+            "lon": float(rng.uniform(-100, -80)),
+            "potential": float(rng.uniform(50, 150)),
+            "workload": 1,
+        }
+        for i in range(240)
+    ]
+    reps = [{"rep_id": f"R{j}", "lat": 38.0, "lon": float(-98 + 3 * j)} for j in range(5)]
+    reps.append({"rep_id": "ISLAND", "lat": 21.3, "lon": -157.8})  # Honolulu
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.05)
+    island = list(problem.rep_ids).index("ISLAND")
+    cand = construct.candidate_reps(spec, 3)
+    near_only = np.zeros_like(cand)
+    near_only[np.arange(problem.n_units)[:, None], np.argpartition(spec.cost, 2, axis=1)[:, :3]] = True
+    assert not near_only[:, island].any()  # no account has the island among its 3 nearest reps
+    held = problem.unit_amount[cand[:, island]].sum(axis=0)
+    assert (held >= construct.REACH * spec.upper[:, island] - 1e-9).all()
+    plan, violation = construct.balance_search(
+        spec, construct.nearest_plan(spec), cand, deadline=time.perf_counter() + 30
+    )
+    assert violation == pytest.approx(0.0, abs=1e-9)
+    assert repair.feasible(spec, plan)
+    assert (plan == island).sum() > 0
+
+
 def test_todays_alignment_is_a_start_plan_when_it_satisfies_the_model(tmp_path: Path) -> None:
     """Two mirror-image clusters, each rep already holding its own: the alignment is balanced and
     optimal, the stage log shows it was taken, and nothing moves."""
@@ -274,3 +307,138 @@ def test_greedy_plan_fills_reps_without_exceeding_a_band(tmp_path: Path) -> None
     greedy_v = construct._State(spec, rows, plan).violation()
     nearest_v = construct._State(spec, rows, construct.nearest_plan(spec)).violation()
     assert greedy_v < nearest_v
+
+
+def test_without_the_lp_the_sampled_duals_give_a_bound_and_a_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large instance whose full LP fails (here: forced) still gets the sampled LP's duals: their
+    Lagrangian bound is valid for the full model, and the cheapest rep at those prices is the start."""
+    rng = np.random.default_rng(11)
+    n = lpmod.LARGE_UNITS + 500
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, n),
+        [{"rep_id": f"R{j}", "lat": 30.0 + 3 * (j % 5), "lon": -98.0 + 4 * (j // 5)} for j in range(10)],
+    )
+    real = lpmod.solve_lp
+
+    def full_lp_fails(spec, *args, **kw):  # type: ignore[no-untyped-def]
+        if spec.problem.n_units == n:
+            raise SolverError("the LP relaxation did not solve (forced by the test)")
+        return real(spec, *args, **kw)
+
+    monkeypatch.setattr(lpmod, "solve_lp", full_lp_fails)
+    out = api.solve(options_for(a, r, tolerance=0.05, time_limit=60, gap=0.01))
+    s = out.summary
+    assert any("sampled LP's duals" in note for note in s["notes"])
+    assert s["lower_bound"] is not None
+    assert 0 < s["lower_bound"] <= s["objective"] + 1e-6
+    assert s["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
+    construct_stage = next(st for st in s["stages"] if st["stage"] == "construct")
+    assert "sampled LP's prices" in construct_stage["outcome"]
+
+
+def test_whole_model_without_an_lp_keeps_the_cheapest_and_reaching_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No LP (it failed) and no plan from the search, on a model above the whole-model pair cap: the
+    whole model runs over each unit's cheapest reps and each rep's reaching units, and finds a plan
+    (it used to stop on an assertion). With no bound, the gap is said to be unknown."""
+    rng = np.random.default_rng(2)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 300),
+        [{"rep_id": f"R{j}", "lat": 32.0 + 2.5 * j, "lon": -98.0 + 3 * j} for j in range(6)],
+    )
+
+    def no_lp(*_args, **_kw):  # type: ignore[no-untyped-def]
+        raise SolverError("the LP relaxation did not solve (forced by the test)")
+
+    monkeypatch.setattr(lpmod, "solve_lp", no_lp)
+    monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
+    monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 900)  # below the 1,800 pairs of this model
+    out = api.solve(options_for(a, r, tolerance=0.1, time_limit=60, gap=0.01))
+    s = out.summary
+    assert s["plan_source"] == "whole_model"
+    whole = next(st for st in s["stages"] if st["stage"] == "whole_model")
+    assert "(pruned)" in whole["outcome"]
+    assert s["max_abs_dev_pct"]["potential"] <= 10.0 + 1e-6
+    assert any("gap is unknown" in note for note in s["notes"])
+
+
+def test_elastic_start_makes_any_assignment_feasible_for_the_elastic_model(tmp_path: Path) -> None:
+    from territory_planner.optimize import formulation
+
+    rng = np.random.default_rng(4)
+    accounts, reps = _clustered(rng, 120, 4)
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.02)
+    plan = construct.nearest_plan(spec)  # far from balanced: many rows need their slack
+    cols = construct.candidate_reps(spec, 3)
+    cols[np.arange(problem.n_units), plan] = True
+    col_unit, col_rep = np.nonzero(cols)
+    form = formulation.build(
+        spec, col_unit, col_rep, integer=True, elastic=True, slack_price=lpmod.slack_prices(spec)
+    )
+    values = formulation.elastic_start(form, (plan[col_unit] == col_rep).astype(float))
+    by_id = {id(v): values[i] for i, v in enumerate(form.variables)}
+    needed = 0
+    for con in form.constraints:
+        activity = sum(c * by_id[id(v)] for v, c in con.items()) + con.constant
+        if con.sense == formulation.GE:
+            assert activity >= -1e-6
+        elif con.sense == formulation.LE:
+            assert activity <= 1e-6
+        else:
+            assert activity == pytest.approx(0.0, abs=1e-6)
+    needed = int((values[form.n_cols :] > 1e-9).sum())
+    assert needed > 0  # the nearest plan breaks bands: the start leans on its slacks
+    assert not repair.feasible(spec, plan)
+
+
+def test_the_elastic_whole_model_turns_a_near_plan_into_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search leaves a near-plan (forced: it returns its start); the whole model's elastic form,
+    started from it, reaches zero violation."""
+    rng = np.random.default_rng(7)
+    accounts, reps = _clustered(rng, 240, 6)
+    a, r = _write(tmp_path, accounts, reps)
+    monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
+    monkeypatch.setattr(pipeline, "stage_round", lambda _run: None)
+    messages: list[str] = []
+    out = api.solve(options_for(a, r, tolerance=0.05, time_limit=20, gap=0.01), messages.append)
+    assert out.summary["plan_source"] == "whole_model"
+    assert any("elastic whole model" in m for m in messages)
+    assert out.summary["max_abs_dev_pct"]["potential"] <= 5.0 + 1e-6
+
+
+def test_least_moved_lp_stops_once_the_budget_side_is_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget check only asks whether the least-moved LP value is above the budget: with a budget
+    far above it, column generation stops at the first master without slack under the budget; the
+    bound it returns is still a valid lower bound (below the converged LP value)."""
+    from territory_planner.optimize import proofs
+
+    rng = np.random.default_rng(9)
+    accounts, reps = _clustered(rng, 1500, 30)
+    for i, acc in enumerate(accounts):  # a third of the accounts have a (scattered) current rep
+        acc["current_rep"] = f"R{i % 30}" if rng.random() < 0.3 else None
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.05, max_moved_share=0.99)
+    backend = get_backend("highs")
+    monkeypatch.setattr(proofs, "WHOLE_LP_PAIRS", 1000)  # a pruned pool: column generation has rounds
+    test = proofs.dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    prices = proofs._least_moved_prices(spec)
+    full = proofs._proof_lp("t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1)
+    early = proofs._proof_lp(
+        "t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1, stop_at=spec.budget
+    )
+    assert full is not None
+    assert early is not None
+    assert full.converged
+    assert early.rounds < full.rounds
+    assert early.objective <= spec.budget + 1e-6
+    assert early.bound <= full.objective + 1e-6 * max(1.0, abs(full.objective))

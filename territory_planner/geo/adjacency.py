@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.excel import EXCEL_EXTENSIONS, read_sheet, relocate
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,13 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
     problems: list[Problem] = []
     u: list[int] = []
     v: list[int] = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    sheet = None
+    if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # the sheet "adjacency", else the first one
+        frame, sheet = read_sheet(Path(path), "adjacency")
+        rows = [list(frame.columns), *frame.to_numpy(dtype=str).tolist()]
+    else:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
     if not rows:
         raise InputError(Problem(str(path), None, None, "the edge list is empty"))
     header = [c.strip().lower() for c in rows[0]]
@@ -167,6 +173,6 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
         if len(pair) == 2:
             u.append(pair[0])
             v.append(pair[1])
-    if problems:
-        raise InputError(problems)
+    if problems:  # a workbook's rows are renumbered as Excel shows them when the sheet has a header
+        raise InputError(relocate(problems, [sheet]) if start == 1 else problems)
     return Adjacency.from_edges(len(index), u, v)

@@ -42,13 +42,19 @@ def join_areas(
     accounts: pd.DataFrame, accounts_path: Path, areas_path: Path
 ) -> tuple[pd.DataFrame, AreaUnits]:
     """Accounts with non-named ones put in their area's family, and the join (see ``geo.areas``)."""
+    from territory_planner.errors import InputError
+    from territory_planner.io.excel import relocate
     from territory_planner.io.readers import read_table
 
     areas = areamod.read_areas(areas_path)
-    area_of = areamod.join_points(
-        areas, accounts["lat"].to_numpy(float), accounts["lon"].to_numpy(float), str(accounts_path)
-    )
-    named = areamod.named_flags(accounts, read_table(accounts_path).frame)
+    raw = read_table(accounts_path, "accounts")
+    try:
+        area_of = areamod.join_points(
+            areas, accounts["lat"].to_numpy(float), accounts["lon"].to_numpy(float), str(accounts_path)
+        )
+    except InputError as exc:
+        raise InputError(relocate(exc.problems, [raw.excel])) from None
+    named = areamod.named_flags(accounts, raw.frame)
     return areamod.assign_families(accounts, area_of, areas, named), AreaUnits(areas, area_of, named)
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.readers import read_table
+from territory_planner.io.excel import relocate
+from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 
 
@@ -126,8 +127,9 @@ def load_inputs(
     problems: list[Problem] = []
     accounts = reps = pd.DataFrame()
     geometry = None
+    raw_a = raw_r = None
     try:
-        raw_a = read_table(accounts_path)
+        raw_a = read_table(accounts_path, "accounts")
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         if geometry is not None and not has_coords:
@@ -143,13 +145,12 @@ def load_inputs(
         problems += found
     except InputError as exc:
         problems += exc.problems
+    n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     try:
         if reps_frame is not None:
-            from territory_planner.io.readers import RawTable
-
             raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
         else:
-            raw_r = read_table(reps_path)
+            raw_r = read_table(reps_path, "reps")
         reps, found = parse_table(raw_r, REP_FIELDS)
         problems += found
         if not reps.empty:
@@ -166,6 +167,7 @@ def load_inputs(
                 )
     except InputError as exc:
         problems += exc.problems
+    n_reps = len(problems)  # then the reps table's; every later problem is about the accounts
     # Cross-table checks run even when the per-table checks found problems, so that one run reports
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
@@ -191,6 +193,11 @@ def load_inputs(
                         f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
                     )
                 )
-    if problems:
-        raise InputError(problems)
+    if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
+        sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, raw_r))
+        raise InputError(
+            relocate(problems[:n_accounts], [sheet_a])
+            + relocate(problems[n_accounts:n_reps], [sheet_r])
+            + relocate(problems[n_reps:], [sheet_a])
+        )
     return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)

@@ -1,4 +1,4 @@
-"""Read tables by extension: CSV, Parquet, GeoJSON, GeoPackage, Shapefile.
+"""Read tables by extension: CSV, Parquet, Excel, GeoJSON, GeoPackage, Shapefile.
 
 Every reader returns a frame of raw cells with lower-cased column names; parsing and validation
 happen in ``schemas``. CSV cells are read as text so nothing is coerced behind the user's back.
@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet
 
 GEO_EXTENSIONS = {".geojson", ".gpkg", ".shp", ".fgb"}
-SUPPORTED = {".csv", ".parquet", ".pq", ".json", *GEO_EXTENSIONS}
+SUPPORTED = {".csv", ".parquet", ".pq", ".json", *GEO_EXTENSIONS, *EXCEL_EXTENSIONS}
 
 
 @dataclass
@@ -25,6 +26,7 @@ class RawTable:
     path: Path
     frame: pd.DataFrame  # raw cells, lower-cased unique column names, RangeIndex
     geometry: Any = None  # geopandas.GeoSeries in EPSG:4326, aligned with frame, or None
+    excel: ExcelInfo | None = None  # sheet, Excel rows and cell types, for tables read from a workbook
 
 
 def _problem(path: Path, message: str, row: int | None = None, column: str | None = None) -> InputError:
@@ -97,7 +99,9 @@ def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
     return frame, geometry
 
 
-def read_table(path: Path | str) -> RawTable:
+def read_table(path: Path | str, table: str | None = None) -> RawTable:
+    """Raw cells of one table; ``table`` names the sheet to read in a workbook (default: the file's stem;
+    a workbook without such a sheet is read from its first sheet)."""
     path = Path(path)
     if not path.exists():
         raise _problem(path, "file not found")
@@ -107,6 +111,9 @@ def read_table(path: Path | str) -> RawTable:
     if ext not in SUPPORTED:
         raise _problem(path, f"unsupported file type {ext!r}; use one of {', '.join(sorted(SUPPORTED))}")
     geometry = None
+    if ext in EXCEL_EXTENSIONS:
+        frame, excel = read_sheet(path, table)
+        return RawTable(path=path, frame=_lower_columns(frame, path), excel=excel)
     if ext == ".csv":
         frame = _read_csv(path)
     elif ext in (".parquet", ".pq"):

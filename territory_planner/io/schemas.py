@@ -122,7 +122,7 @@ def _pandera_schema(fields: Iterable[Field], present: set[str]) -> pa.DataFrameS
 def _describe(check: str, field: Field) -> str:
     if check in _CHECK_TEXT:
         return f"{field.name} {_CHECK_TEXT[check]}"
-    if check == "non_empty":
+    if check == "non_empty" or check.startswith("str_length"):  # pandera may report the built-in name
         return f"{field.name} is empty"
     if check == "finite":
         return f"{field.name} must be a finite number"
@@ -163,6 +163,8 @@ def parse_table(
     if problems:
         return pd.DataFrame(), problems
 
+    if table.excel is not None:  # what only the cell types show: numbers stored as text
+        problems += table.excel.cell_problems({f.name: f.kind for f in all_fields if f.name in raw.columns})
     out = pd.DataFrame(index=raw.index)
     for f in all_fields:
         if f.name in raw.columns:

@@ -24,6 +24,9 @@ SHARES = {
 # writing assignments, territories, summary, map and report: measured about 1 s + 40 us per account
 OUTPUT_SECONDS_FIXED = 1.5
 OUTPUT_SECONDS_PER_ACCOUNT = 6e-5
+WORKBOOK_SECONDS_PER_ACCOUNT = (
+    3e-4  # plan.xlsx (`plan --xlsx`): about 10 us per cell, 25-30 cells per account
+)
 NO_LIMIT = 1e9
 
 
@@ -35,12 +38,17 @@ class TimeBudget:
 
     @classmethod
     def for_command(
-        cls, time_limit: float | None, *, started: float | None = None, accounts: int = 0
+        cls,
+        time_limit: float | None,
+        *,
+        started: float | None = None,
+        accounts: int = 0,
+        per_account: float = OUTPUT_SECONDS_PER_ACCOUNT,
     ) -> TimeBudget:
         start = time.perf_counter() if started is None else started
         if time_limit is None:
             return cls(start, start + NO_LIMIT, None)
-        reserve = min(OUTPUT_SECONDS_FIXED + OUTPUT_SECONDS_PER_ACCOUNT * accounts, 0.25 * time_limit)
+        reserve = min(OUTPUT_SECONDS_FIXED + per_account * accounts, 0.25 * time_limit)
         return cls(start, start + time_limit - reserve, time_limit)
 
     @classmethod

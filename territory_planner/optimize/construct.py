@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import ModelSpec, reach_pairs
 
 TABU_TENURE = 12
 EPS = 1e-9
+REACH = 2.0  # each rep's candidate units hold this many times its upper band
 
 
 @dataclass
@@ -70,7 +71,9 @@ def _shift_delta(
 
 
 def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> np.ndarray:
-    """(n, p) bool: each unit's k cheapest allowed reps, plus ``extra`` pairs (LP support, current rep)."""
+    """(n, p) bool: each unit's k cheapest allowed reps, each rep's cheapest units until they hold
+    ``REACH`` times its upper band on every measure (a rep far from everything, a home on an island or
+    in a thin region, can still fill its band), plus ``extra`` pairs (LP support, current rep)."""
     p = spec.problem
     cost = np.where(spec.allowed, spec.cost, np.inf)
     k = min(k, p.n_reps)
@@ -80,6 +83,8 @@ def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> 
         cand[np.arange(p.n_units)[:, None], near] = True
     else:
         cand[:] = True
+    if k < p.n_reps and p.unit_amount.shape[1]:
+        cand |= reach_pairs(spec, cost, REACH)
     if extra is not None:
         cand |= extra
     cand &= spec.allowed

@@ -403,3 +403,19 @@ def column_entries(
     col, row, val = col[order], row[order], val[order]
     starts = np.searchsorted(col, k)
     return spec.objective[unit, rep].astype(float), starts, row, val
+
+
+def elastic_start(form: Formulation, x: np.ndarray) -> np.ndarray:
+    """Values of every variable of an elastic model for column values ``x``: each slack takes what its
+    row needs, so the start is feasible for the elastic model whatever ``x`` is."""
+    values = np.zeros(len(form.variables))
+    values[: form.n_cols] = x
+    index = {id(v): i for i, v in enumerate(form.variables[: form.n_cols])}
+    for k, r in enumerate(form.slack_rows):
+        con = form.constraints[r]
+        slack = form.variables[form.n_cols + k]
+        activity = sum(c * x[index[id(v)]] for v, c in con.items() if v is not slack and id(v) in index)
+        rhs = -float(con.constant)
+        need = rhs - activity if con.sense == GE else activity - rhs
+        values[form.n_cols + k] = max(float(need), 0.0)
+    return values

@@ -195,7 +195,7 @@ def sampled_duals(
     threads: int | None,
     deadline: float,
     candidates: int,
-) -> Duals | None:
+) -> tuple[Duals, bool] | None:
     """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
 
     On large instances these approximate the full LP's duals well (each rep's band is a sum over many
@@ -249,8 +249,8 @@ def sampled_duals(
             candidates=candidates,
         )
         if inner is not None:
-            pool = priced_candidates(sub, inner, 2, 2)
-            fixed = fix_clear_units(sub, inner, share=0.6)
+            pool = priced_candidates(sub, inner[0], 2, 2)
+            fixed = fix_clear_units(sub, inner[0], share=0.6)
     try:
         res = solve_lp(
             sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=8, fixed=fixed
@@ -258,7 +258,7 @@ def sampled_duals(
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
         log.warning("sampled LP failed", exc_info=True)
         return None
-    return res.duals
+    return res.duals, res.slack_total <= 1e-6
 
 
 def priced_candidates(
@@ -346,13 +346,16 @@ def solve_lp(
     first_method: str = "simplex",
     bound_spec: ModelSpec | None = None,
     escalate: bool = True,
+    stop_at: float | None = None,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
     move it (then it is freed). The result is optimal for the full LP when it converges; with
     ``stop_gap`` > 0 it stops once the Lagrangian bound is within that share of the master's value
     (the bound is valid either way, and the master's solution is feasible for the full LP).
     ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round.
-    ``first_method`` "ipm" solves the first master by interior point (then crossover)."""
+    ``first_method`` "ipm" solves the first master by interior point (then crossover).
+    ``stop_at``: only whether the LP value is above it matters (a proof against a budget); the rounds
+    stop once a master without slack is at or below it, or the bound is above it."""
     start = time.perf_counter()
     p = spec.problem
     n = p.n_units
@@ -506,6 +509,14 @@ def solve_lp(
             rc_l if exact else estimate_rc,
         )
         if converged or rounds >= max_rounds or time.perf_counter() > deadline:
+            return last
+        if stop_at is not None and slack_total <= 1e-6 and (objective <= stop_at or best_bound > stop_at):
+            log.info(
+                "LP stops after round %d: its value is %s %.6g",
+                rounds,
+                "above" if best_bound > stop_at else "at most",
+                stop_at,
+            )
             return last
         if slack_total <= 1e-6 and time.perf_counter() + 2 * out.seconds > deadline:
             log.info("LP stops after round %d: another round would not end before the deadline", rounds)

@@ -44,6 +44,8 @@ BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured 
 SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
+ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
+IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
 Progress = Callable[[str], None]
 
@@ -93,6 +95,7 @@ class Run:
     lp: lpmod.LpResult | None = None
     moved_lp: lpmod.LpResult | None = None  # the least-moved-potential LP (with a disruption budget)
     partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
+    estimate: lpmod.Duals | None = None  # duals of a sampled LP (large instances): prices without an LP
     proven: bool = False
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -292,8 +295,18 @@ def stage_lp(run: Run) -> None:
         try:
             lp = _solve_lp(run, lp_deadline)
         except SolverError as err:  # no LP at all: the other stages still look for a plan
-            run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
-            run.outcome(f"failed: {err}")
+            if run.estimate is None:
+                run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
+                run.outcome(f"failed: {err}")
+                return
+            # the sampled LP's duals still give a valid (Lagrangian) bound on the full model
+            _, bound = lpmod.lagrangian(spec, run.estimate)
+            run.raise_bound(bound)
+            run.notes.append(
+                f"the LP relaxation did not solve ({err}); the lower bound is the Lagrangian bound of "
+                "the sampled LP's duals"
+            )
+            run.outcome(f"failed: {err}; Lagrangian bound {bound:,.1f} from the sampled LP's duals")
             return
         run.lp = lp
         if not lp.converged:
@@ -333,7 +346,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
         # large instance: duals from a sampled LP pick the pool and give a first bound; pricing over all
         # pairs then makes the LP exact
         run.progress("estimating duals on a sample of the accounts")
-        duals = lpmod.sampled_duals(
+        estimate = lpmod.sampled_duals(
             spec,
             run.backend,
             sample_units=max(2000, 40 * spec.problem.n_reps),
@@ -342,7 +355,11 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
             deadline=deadline,
             candidates=run.candidates,
         )
-        if duals is not None:
+        if estimate is not None:
+            duals, clean = estimate
+            # duals of a sampled LP that still needed slack price the slack, not the bands: they pick a
+            # pool but are no start plan
+            run.estimate = duals if clean else None
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
             # LP's support; one interior-point solve of that master replaces many simplex rounds
             pool = lpmod.priced_candidates(spec, duals, 2, 0, run.current_unit_rep)
@@ -400,6 +417,17 @@ def stage_construct(run: Run) -> None:
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
+        elif run.estimate is not None:
+            # no LP, but prices from the sampled LP: each unit to its cheapest rep at those prices is
+            # close to balanced (that is what the prices are for), and its two best reps are candidates
+            rc, _ = lpmod.lagrangian(spec, run.estimate)
+            two = (
+                np.argpartition(rc, 1, axis=1)[:, :2]
+                if p.n_reps > 2
+                else np.tile(np.arange(p.n_reps), (p.n_units, 1))
+            )
+            extra[np.arange(p.n_units)[:, None], two] = True
+            start, origin = np.argmin(rc, axis=1).astype(np.int64), "the sampled LP's prices"
         else:
             start, origin = construct.greedy_plan(spec), "the capacity-aware nearest reps"
         if run.current_unit_rep is not None:
@@ -412,6 +440,16 @@ def stage_construct(run: Run) -> None:
         plan, violation = construct.balance_search(spec, start, cand, deadline=first_end)
         found = run.offer(plan, "construct")
         best_plan, best_violation = plan, violation
+        if not found and run.lp is None and not _whole_affordable(run):
+            # no LP to round and no whole model to hand over: the search is the only way to a plan left,
+            # so it goes on from its best plan with the time the later stages could not use
+            run.progress("balancing search: no LP, so it keeps the time left")
+            plan, violation = construct.balance_search(
+                spec, best_plan, cand, deadline=run.budget.deadline - IMPROVE_RESERVE * run.budget.remaining()
+            )
+            found = run.offer(plan, "construct")
+            if violation < best_violation:
+                best_plan, best_violation = plan, violation
         # lumpy accounts: a rounding that broke a band by more than the LP's margin; an LP with bands
         # narrowed further leaves each rep more room to absorb a whole account
         # with a disruption budget, the least-moving LP's rounding starts from a plan that moves little
@@ -546,6 +584,17 @@ def _mend_partial(run: Run, partial: np.ndarray, deadline: float, abs_gap: float
     return False
 
 
+def _affordable_pairs(run: Run) -> int:
+    """Building the model takes time too: never more pairs than a quarter of the time left can build at
+    the measured speed (a loaded machine builds two to three times slower)."""
+    return int(0.25 * run.budget.remaining() / BUILD_SECONDS_PER_PAIR)
+
+
+def _whole_affordable(run: Run) -> bool:
+    """Whether the whole-model stage has time to build a model with two reps per unit."""
+    return _affordable_pairs(run) >= 2 * run.spec.problem.n_units
+
+
 def stage_whole(run: Run) -> None:
     """The whole model as one MIP with all the time left: every allowed pair when that is affordable,
     else the pairs the LP's reduced costs rank best for each unit (and its current and LP reps), with the
@@ -556,25 +605,28 @@ def stage_whole(run: Run) -> None:
         return
     with run.stage("whole_model"):
         n_pairs = int(spec.allowed.sum())
-        # building the model takes time too: never more pairs than half the time left can build
-        affordable = int(0.5 * run.budget.remaining() / BUILD_SECONDS_PER_PAIR)
-        if affordable < 2 * p.n_units or (run.lp is None and affordable < n_pairs):
+        affordable = _affordable_pairs(run)
+        if not _whole_affordable(run):
             run.outcome(f"skipped: {run.budget.remaining():.1f}s left cannot build the model")
             return
         every = n_pairs <= min(WHOLE_MODEL_PAIRS, affordable)
         if every:
             cols = spec.allowed.copy()
         else:
-            assert run.lp is not None
             k = max(2, min(p.n_reps, min(WHOLE_MODEL_PAIRS, affordable) // max(p.n_units, 1)))
-            d = repair.delta(run.lp, moves=False)
-            near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
-            cols = np.zeros_like(spec.allowed)
-            if near is None:
-                cols[:] = True
+            if run.lp is None:  # no reduced costs: the cheapest reps, and the reps that can fill a band
+                cols = construct.candidate_reps(spec, max(2, k // 2))
             else:
-                cols[np.arange(p.n_units)[:, None], near] = True
-            cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+                d = repair.delta(run.lp, moves=False)
+                near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
+                cols = np.zeros_like(spec.allowed)
+                if near is None:
+                    cols[:] = True
+                else:
+                    cols[np.arange(p.n_units)[:, None], near] = True
+                cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            if run.partial is not None:
+                cols[np.arange(p.n_units), run.partial] = True
             if run.current_unit_rep is not None:
                 ok = run.current_unit_rep >= 0
                 cols[np.flatnonzero(ok), run.current_unit_rep[ok]] = True
@@ -606,6 +658,12 @@ def stage_whole(run: Run) -> None:
             if run.offer(res.unit_rep, "whole_model"):
                 start = run.incumbent
                 run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
+        if run.incumbent is None and start is not None:
+            # a near-plan (a few band rows short) is no MIP start for the model, but it is one for the
+            # elastic model, whose heuristics then work from it towards zero violation
+            _elastic_whole(run, cols, start, time.perf_counter() + ELASTIC_SHARE * run.budget.remaining())
+            if run.incumbent is not None:
+                start = run.incumbent
         res = repair._solve_restricted(
             spec,
             run.backend,
@@ -633,6 +691,44 @@ def stage_whole(run: Run) -> None:
             if res.status == SolveStatus.OPTIMAL and run.source == "whole_model":
                 run.proven = True
         run.outcome(f"{res.status.value}, {int(cols.sum()):,} pairs" + ("" if every else " (pruned)"))
+
+
+def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: float) -> None:
+    """Phase 1 of the whole model: its elastic form (band rows may give, at a price) with the violation
+    as the only objective, started from the near-plan ``start``. Any solution with no violation left is
+    optimal for it, so HiGHS stops at the first plan; the plain model then improves that plan. Its bound
+    proves nothing about the plan's objective and is not used."""
+    from territory_planner.optimize import formulation
+
+    spec = dataclasses.replace(run.spec, cost=np.zeros_like(run.spec.cost), disruption_price=0.0)
+    col_unit, col_rep = np.nonzero(cols)
+    form = formulation.build(
+        spec,
+        col_unit,
+        col_rep,
+        integer=True,
+        elastic=True,
+        slack_price=lpmod.slack_prices(run.spec),
+        name="elastic",
+    )
+    warm = formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
+    out = run.backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=max(deadline - time.perf_counter(), 0.5),
+        gap=max(run.gap, OPTIMALITY_TOL),
+        seed=run.seed,
+        threads=run.threads,
+        start=warm,
+    )
+    if out.has_solution:
+        x = out.values[: form.n_cols] > 0.5
+        unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
+        unit_rep[col_unit[x]] = col_rep[x]
+        if (unit_rep >= 0).all() and run.offer(unit_rep, "whole_model"):
+            run.progress(f"plan found by the elastic whole model (phase 1): objective {run.upper:,.1f}")
 
 
 def stage_improve(run: Run) -> None:

@@ -100,6 +100,7 @@ def _proof_lp(
     seed: int,
     threads: int | None,
     escalate: bool = True,
+    stop_at: float | None = None,
 ) -> lpmod.LpResult | None:
     """Column generation for a proof LP over ``test``, or None when it could not be solved in time."""
     try:
@@ -113,6 +114,7 @@ def _proof_lp(
             prices=prices,
             escalate=escalate,
             max_rounds=200,
+            stop_at=stop_at,
         )
     except Exception as err:  # noqa: BLE001 - a proof that could not be computed proves nothing
         log.info("%s LP failed: %s", what, err)
@@ -156,8 +158,16 @@ def least_moved(
     The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged); the LP's
     solution is a start for plans that must move little."""
     test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    # only the budget's side of the LP value matters: no need to converge once that is settled
     res = _proof_lp(
-        "least-moved", test, backend, _least_moved_prices(spec), deadline=deadline, seed=seed, threads=threads
+        "least-moved",
+        test,
+        backend,
+        _least_moved_prices(spec),
+        deadline=deadline,
+        seed=seed,
+        threads=threads,
+        stop_at=spec.budget,
     )
     if res is None:
         return None

@@ -117,3 +117,20 @@ def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
         lower[m] = np.ceil(lower[m] / g - 1e-9) * g
         upper[m] = np.floor(upper[m] / g + 1e-9) * g
     return lower, upper
+
+
+def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:
+    """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed) whose amounts add up
+    to ``reach`` times its upper band on every measure (the mean share where a band has no upper end)."""
+    p = spec.problem
+    order = np.argsort(cost, axis=0, kind="stable")  # (n, p): units by cost, per rep
+    out = np.zeros((p.n_units, p.n_reps), dtype=bool)
+    need = np.zeros(p.n_reps, dtype=np.int64)
+    for m in range(p.unit_amount.shape[1]):
+        cum = np.cumsum(p.unit_amount[:, m][order], axis=0)  # (n, p)
+        goal = np.where(np.isfinite(spec.upper[m]), reach * spec.upper[m], reach * cum[-1] / p.n_reps)
+        need = np.maximum(need, (cum < goal[None, :]).sum(axis=0) + 1)
+    need = np.minimum(need, p.n_units)
+    take = np.arange(p.n_units)[:, None] < need[None, :]
+    out[order[take], np.nonzero(take)[1]] = True
+    return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,10 @@ class _Collector:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.sheets: list[ExcelInfo] = []  # tables read from workbooks, to name their sheet, row and cell
+
+    def located(self) -> list[Problem]:
+        return relocate(self.problems, self.sheets)
 
     def rows(self, file: str, column: str | None, bad: pd.Series, values: pd.Series, message: str) -> None:
         """Add one problem per True row of ``bad`` (index = 0-based data row)."""
@@ -206,6 +211,35 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     if dupes:
         return None
     return frame.reset_index(drop=True)
+
+
+def _table_path(crm_dir: Path, name: str, problems: _Collector) -> Path:
+    """``name.csv``, else ``name.xlsx``/``name.xlsm`` in the folder (the CSV path when none exists)."""
+    found = [
+        p for p in (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS))) if p.is_file()
+    ]
+    if len(found) > 1:
+        problems.whole(
+            found[0].name,
+            None,
+            f"{' and '.join(p.name for p in found)} both exist in {crm_dir.name}/; keep one",
+        )
+    return found[0] if found else crm_dir / f"{name}.csv"
+
+
+def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector) -> pd.DataFrame | None:
+    """A CSV as text, or the table's sheet of a workbook (cells as text, their Excel types checked)."""
+    if path.suffix.lower() not in EXCEL_EXTENSIONS:
+        return read_text_table(path, file, problems)
+    try:
+        frame, info = read_sheet(path, spec.name, source=spec.file, shown=path.name)
+    except InputError as exc:
+        problems.problems.extend(exc.problems)
+        return None
+    problems.sheets.append(info)
+    problems.problems.extend(info.cell_problems({c.name: c.kind for c in spec.columns}))
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
 
 
 def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.DataFrame:
@@ -314,15 +348,15 @@ def load_crm(
         )
     tables: dict[str, pd.DataFrame | None] = {}
     missing: dict[str, str] = {}
-    paths = {name: crm_dir / SPECS[name].file for name in SPECS}
+    paths = {name: _table_path(crm_dir, name, problems) for name in SPECS}
     if accounts_path is not None:
         paths["accounts"] = Path(accounts_path)
     for name, path in paths.items():
         if not path.is_file():
             tables[name] = None
-            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/"
+            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/ (nor {name}.xlsx)"
             continue
-        raw = read_text_table(path, SPECS[name].file, problems)
+        raw = read_any_table(path, SPECS[name], SPECS[name].file, problems)
         if raw is None:
             tables[name] = None
             continue
@@ -344,7 +378,7 @@ def load_crm(
     else:
         log.warning("no reps roster: rep references in the CRM tables are not checked")
     if problems.problems:
-        raise InputError(problems.problems)
+        raise InputError(problems.located())
     return CrmData(tables=tables, missing=missing)
 
 
@@ -354,10 +388,10 @@ def load_roster(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(path.name, None, None, f"file not found: {path}"))
-    raw = read_text_table(path, path.name, problems)
+    raw = read_any_table(path, SPECS["reps"], path.name, problems)
     frame = None if raw is None else _convert(raw, SPECS["reps"], problems)
     if problems.problems or frame is None:
-        raise InputError(problems.problems)
+        raise InputError(problems.located())
     return frame
 
 

@@ -1,0 +1,146 @@
+"""``export``: a plan folder -> the workbook, the list of changes, or the Salesforce files.
+
+Every file is built in memory (or in a temporary file next to its destination) before anything is
+replaced, so bad input never leaves a half-written output; an existing output is only replaced with
+``force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.errors import OutputExistsError
+from territory_planner.export import crm_files
+from territory_planner.export.plan_tables import PlanTables, read_plan_tables
+from territory_planner.export.workbook import write_workbook
+from territory_planner.io.writers import atomic_write_text, neutralise_formulas
+
+FORMATS = ("xlsx", "changes", "salesforce")
+WORKBOOK_NAME = "plan.xlsx"
+
+
+@dataclasses.dataclass(frozen=True)
+class Exported:
+    paths: list[Path]  # the files written
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the planner still has to do
+
+
+def atomic_write_file(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` into a temporary file next to ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a shared workbook must be readable
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _refuse_existing(paths: list[Path], force: bool) -> None:
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        names = ", ".join(str(p) for p in existing)
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise OutputExistsError(f"{names} already {verb}; pass --force to replace")
+    for p in existing:
+        if p.is_dir():
+            raise OutputExistsError(f"{p} is a folder; give the path of a file to write")
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    return str(neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"))
+
+
+def write_csv_files(folder: Path, frames: dict[str, pd.DataFrame], force: bool) -> list[Path]:
+    """Write CSVs into ``folder``: all texts are built first, then each file replaced atomically."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"{folder} is a file; --out is a folder for this format")
+    paths = [folder / name for name in frames]
+    _refuse_existing(paths, force)
+    texts = {path: _csv_text(frame) for path, frame in zip(paths, frames.values(), strict=True)}
+    for path, text in texts.items():
+        atomic_write_text(path, text)
+    return paths
+
+
+def export_workbook(plan: PlanTables, out: Path, *, force: bool = False) -> list[Path]:
+    if out.suffix == "":
+        out = out.with_name(out.name + ".xlsx")
+    _refuse_existing([out], force)
+    atomic_write_file(out, lambda tmp: write_workbook(plan, tmp))
+    return [out]
+
+
+def export_plan(
+    plan_dir: Path,
+    fmt: str,
+    out: Path,
+    *,
+    force: bool = False,
+    effective_date: dt.date | None = None,
+    sf_territory_ids: Path | None = None,
+    reps: Path | None = None,
+    sf_model_id: str = "",
+    sf_type_id: str = "",
+) -> Exported:
+    """Write one hand-off format for the plan in ``plan_dir``: the files written, and notes.
+
+    ``fmt``: ``xlsx`` (``out`` is the workbook), ``changes`` or ``salesforce`` (``out`` is a folder).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    plan = read_plan_tables(plan_dir)
+    out = Path(out)
+    if fmt == "xlsx":
+        return Exported(export_workbook(plan, out, force=force))
+    if fmt == "changes":
+        changes = crm_files.changes_frame(plan, effective_date)
+        if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv
+            return Exported(write_csv_files(out.parent, {out.name: changes}, force))
+        return Exported(write_csv_files(out, {"changes.csv": changes}, force))
+    roster = None
+    if reps is not None:
+        from territory_planner.io.readers import read_table
+
+        roster = read_table(reps, "reps").frame
+    mapping = crm_files.read_territory_ids(sf_territory_ids) if sf_territory_ids is not None else None
+    frames, notes = crm_files.salesforce_frames(
+        plan,
+        roster=roster,
+        territory_ids=mapping,
+        ids_source=str(sf_territory_ids or ""),
+        model_id=sf_model_id,
+        type_id=sf_type_id,
+    )
+    if not (sf_model_id and sf_type_id):
+        notes.append(
+            "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "
+            "(or fill the columns) before loading it"
+        )
+    return Exported(write_csv_files(out, frames, force), notes)
+
+
+def write_plan_workbook(plan_dir: Path, final_dir: Path | None = None) -> Path:
+    """``plan.xlsx`` inside a plan folder (``plan --xlsx``, the demo); ``final_dir`` is where a staged
+    folder will end up, the folder the workbook names."""
+    path = Path(plan_dir) / WORKBOOK_NAME
+    plan = read_plan_tables(plan_dir)
+    if final_dir is not None:
+        plan = dataclasses.replace(plan, folder=Path(final_dir))
+    atomic_write_file(path, lambda tmp: write_workbook(plan, tmp))
+    return path

@@ -1,0 +1,91 @@
+"""``territory-planner export``: the plan as a workbook, a list of changes, or Salesforce import files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from territory_planner.cli_support import handle_errors
+from territory_planner.export.api import FORMATS, export_plan
+
+
+@click.command("export")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), help="What to write (see above).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The workbook file for xlsx; a folder for changes and salesforce.",
+)
+@click.option(
+    "--effective-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="changes: the date the new owners take over, YYYY-MM-DD [default: the plan's date].",
+)
+@click.option(
+    "--sf-territory-ids",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="salesforce: DeveloperName,Id of the territories already in the org (CSV or .xlsx); "
+    "territories are then referred to by Id.",
+)
+@click.option(
+    "--reps",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="salesforce: reps table with crm_user_id (the owners' User Ids), if the plan does not carry it.",
+)
+@click.option("--sf-model-id", default="", help="salesforce: Territory2ModelId of every territory.")
+@click.option("--sf-type-id", default="", help="salesforce: Territory2TypeId of every territory.")
+@click.option("--force", is_flag=True, help="Replace existing output files.")
+@handle_errors(None)
+def export_command(
+    plan_dir: Path,
+    fmt: str,
+    out: Path,
+    effective_date: dt.datetime | None,
+    sf_territory_ids: Path | None,
+    reps: Path | None,
+    sf_model_id: str,
+    sf_type_id: str,
+    force: bool,
+) -> None:
+    """Hand a plan to the business: an Excel workbook, the owner changes, or Salesforce files.
+
+    \b
+    Formats:
+      xlsx        one workbook: Summary, Territories, Assignments, Moves (and Districts)
+      changes     OUT/changes.csv (or OUT itself when it ends in .csv): account_id, name, from_rep,
+                  to_rep, effective_date, reason
+      salesforce  OUT/Account_OwnerId_update.csv (Id, OwnerId) for the accounts that change owner,
+                  OUT/Territory2.csv and OUT/ObjectTerritory2Association.csv (one per account)
+                  for Enterprise Territory Management
+
+    \b
+    Examples:
+      territory-planner export plans/base --format xlsx --out plans/base.xlsx
+      territory-planner export plans/base --format changes --out handoff --effective-date 2027-01-01
+      territory-planner export plans/base --format salesforce --out sf --sf-model-id 0MCxx0000000001
+      territory-planner export plans/base --format salesforce --out sf --force \\
+          --sf-territory-ids territory2_ids.csv
+    """
+    if fmt == "xlsx" and out.suffix.lower() not in ("", ".xlsx"):
+        raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
+    if fmt == "salesforce" and out.suffix.lower() == ".csv":
+        raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
+    exported = export_plan(
+        plan_dir,
+        fmt,
+        out,
+        force=force,
+        effective_date=effective_date.date() if effective_date else None,
+        sf_territory_ids=sf_territory_ids,
+        reps=reps,
+        sf_model_id=sf_model_id.strip(),
+        sf_type_id=sf_type_id.strip(),
+    )
+    for path in exported.paths:
+        click.echo(f"wrote {path}")
+    for note in exported.notes:
+        click.echo(f"note: {note}", err=True)

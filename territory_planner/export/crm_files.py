@@ -1,0 +1,221 @@
+"""The plan as files a CRM imports: the list of owner changes, and Salesforce Data Loader files.
+
+- ``changes.csv``: one row per account whose owner changes (account_id, name, from_rep, to_rep,
+  effective_date, reason). An account that had no rep is listed with an empty from_rep.
+- ``Account_OwnerId_update.csv`` (Id, OwnerId) for the same accounts: OwnerId is the rep's
+  ``crm_user_id`` (a Salesforce User Id) when the reps carry one, else the rep_id.
+- Enterprise Territory Management: ``Territory2.csv`` (DeveloperName, Name, Territory2ModelId,
+  Territory2TypeId, ParentTerritory2Id), one territory per rep (under its district and region
+  territories when the plan has them, parents first), and ``ObjectTerritory2Association.csv``
+  (ObjectId, Territory2Id, AssociationCause = Territory2Manual), one row per account.
+
+Before the territories exist in the org, territories are referred to by DeveloperName. Data Loader needs
+Ids, so territories are loaded in rounds: load the top level, export the Ids of what exists
+(DeveloperName, Id) and pass that file as ``sf_territory_ids``: Territory2.csv then lists only the
+territories still to create, with their parents' Ids, and once every territory has an Id the
+associations are written with Territory2Id = the Id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.export.plan_tables import PlanTables
+
+CHANGES_COLUMNS = ["account_id", "name", "from_rep", "to_rep", "effective_date", "reason"]
+OWNER_COLUMNS = ["Id", "OwnerId"]
+TERRITORY_COLUMNS = ["DeveloperName", "Name", "Territory2ModelId", "Territory2TypeId", "ParentTerritory2Id"]
+ASSOCIATION_COLUMNS = ["ObjectId", "Territory2Id", "AssociationCause"]
+ASSOCIATION_CAUSE = "Territory2Manual"
+_SF_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+
+
+def changes_frame(plan: PlanTables, effective_date: dt.date | None = None) -> pd.DataFrame:
+    """One row per owner change; ``effective_date`` defaults to the plan's date."""
+    moves = plan.moves()
+    day = (effective_date or plan.plan_date).isoformat()
+    out = moves[["account_id", "name", "from_rep", "to_rep"]].copy()
+    out["effective_date"] = day
+    out["reason"] = moves["reason"]
+    return out[CHANGES_COLUMNS]
+
+
+def owner_ids(plan: PlanTables, roster: pd.DataFrame | None = None) -> dict[str, str]:
+    """rep_id -> the CRM user id that owns its accounts (``crm_user_id``, else the rep_id itself).
+
+    ``roster`` (rep_id, crm_user_id) overrides the plan's territories.csv. A rep with an empty
+    crm_user_id while others have one is an error: the CRM would get an account without owner.
+    """
+    source, file = plan.territories, "territories.csv"
+    if roster is not None:
+        source, file = roster, "reps"
+    if "crm_user_id" not in source.columns:
+        return {r: r for r in plan.territories["rep_id"]}
+    ids = dict(
+        zip(
+            source["rep_id"].astype(str).str.strip(),
+            source["crm_user_id"].astype(str).str.strip(),
+            strict=True,
+        )
+    )
+    needed = sorted(set(plan.assignments["rep_id"]))
+    problems = [
+        Problem(file, None, "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id", rep)
+        for rep in needed
+        if not ids.get(rep)
+    ]
+    if problems:
+        raise InputError(problems)
+    return {r: ids[r] for r in needed}
+
+
+def developer_name(text: str, prefix: str = "") -> str:
+    """A Salesforce API name: letters, digits and single underscores, a letter first, at most 80."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{prefix}{text}").strip("_")
+    name = re.sub(r"_+", "_", name)
+    if not name or not name[0].isalpha():
+        name = f"T_{name}".rstrip("_")
+    return name[:80].rstrip("_")
+
+
+@dataclass(frozen=True)
+class Territory:
+    developer_name: str
+    name: str
+    parent: str  # DeveloperName of the parent territory, "" at the top
+
+
+def territory_tree(plan: PlanTables) -> tuple[list[Territory], dict[str, str]]:
+    """Territories, parents first, and each rep's territory DeveloperName."""
+    terr = plan.territories
+    used: set[str] = set()
+
+    def unique(name: str) -> str:
+        candidate, k = name, 2
+        while candidate.lower() in used:
+            suffix = f"_{k}"
+            candidate, k = name[: 80 - len(suffix)] + suffix, k + 1
+        used.add(candidate.lower())
+        return candidate
+
+    out: list[Territory] = []
+    parent_of_level: dict[tuple[str, str], str] = {}
+    for level in ("region", "district"):
+        if level not in terr.columns:
+            continue
+        for value in sorted(set(terr[level]) - {""}):
+            parent = ""
+            if level == "district" and "region" in terr.columns:
+                regions = sorted(set(terr.loc[terr["district"] == value, "region"]) - {""})
+                parent = parent_of_level.get(("region", regions[0]), "") if regions else ""
+            dev = unique(developer_name(value, f"{level.title()}_"))
+            parent_of_level[(level, value)] = dev
+            out.append(Territory(dev, f"{level.title()} {value}"[:80], parent))
+    rep_territory: dict[str, str] = {}
+    names = terr["name"] if "name" in terr.columns else pd.Series("", index=terr.index)
+    for idx, rep in enumerate(terr["rep_id"]):
+        parent = ""
+        for level in ("district", "region"):
+            if level in terr.columns and terr[level].iloc[idx]:
+                parent = parent_of_level[(level, terr[level].iloc[idx])]
+                break
+        dev = unique(developer_name(rep))
+        rep_territory[rep] = dev
+        label = f"{rep} - {names.iloc[idx]}" if names.iloc[idx] else rep
+        out.append(Territory(dev, label[:80], parent))
+    return out, rep_territory
+
+
+def read_territory_ids(path: Path) -> dict[str, str]:
+    """DeveloperName -> Id, from a CSV or workbook exported from the org (columns DeveloperName, Id)."""
+    from territory_planner.io.excel import relocate
+    from territory_planner.io.readers import read_table
+
+    raw = read_table(path, "Territory2")
+    frame, file = raw.frame, str(path)
+    problems = [
+        Problem(file, None, col, f"required column {col!r} is missing")
+        for col in ("developername", "id")
+        if col not in frame.columns
+    ]
+    if problems:
+        raise InputError(relocate(problems, [raw.excel]))
+    names = frame["developername"].astype(str).str.strip()
+    ids = frame["id"].astype(str).str.strip()
+    for idx, (name, sf_id) in enumerate(zip(names, ids, strict=True), start=1):
+        if not name:
+            problems.append(Problem(file, idx, "developername", "empty DeveloperName"))
+        if not _SF_ID.match(sf_id):
+            problems.append(
+                Problem(file, idx, "id", "not a Salesforce Id (15 or 18 letters and digits)", sf_id)
+            )
+    duplicated = names.duplicated(keep="first") & names.ne("")
+    problems += [
+        Problem(file, row, "developername", "duplicate DeveloperName", name)
+        for row, (name, dup) in enumerate(zip(names, duplicated, strict=True), start=1)
+        if dup
+    ]
+    if problems:
+        raise InputError(relocate(problems, [raw.excel]))
+    return dict(zip(names, ids, strict=True))
+
+
+def salesforce_frames(
+    plan: PlanTables,
+    *,
+    roster: pd.DataFrame | None = None,
+    territory_ids: dict[str, str] | None = None,
+    ids_source: str = "",
+    model_id: str = "",
+    type_id: str = "",
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The Salesforce files by file name, and notes for the planner.
+
+    With ``territory_ids`` (the territories already in the org), Territory2.csv lists only the
+    territories still to create, their parents by Id where the parent exists; the associations are
+    written once every rep's territory has an Id (until then a note says which are missing).
+    """
+    owners = owner_ids(plan, roster)
+    moves = plan.moves()
+    owner = pd.DataFrame({"Id": moves["account_id"], "OwnerId": moves["to_rep"].map(owners)})
+    ids = territory_ids or {}
+    tree, rep_territory = territory_tree(plan)
+    to_create = [t for t in tree if t.developer_name not in ids]
+    territories = pd.DataFrame(
+        {
+            "DeveloperName": [t.developer_name for t in to_create],
+            "Name": [t.name for t in to_create],
+            "Territory2ModelId": model_id,
+            "Territory2TypeId": type_id,
+            "ParentTerritory2Id": [ids.get(t.parent, t.parent) for t in to_create],
+        },
+        columns=TERRITORY_COLUMNS,
+    )
+    frames = {"Account_OwnerId_update.csv": owner[OWNER_COLUMNS], "Territory2.csv": territories}
+    notes: list[str] = []
+    target = plan.assignments["rep_id"].map(rep_territory)
+    missing = sorted(set(target) - set(ids)) if territory_ids is not None else []
+    if missing:
+        notes.append(
+            f"ObjectTerritory2Association.csv not written: {len(missing)} territories have no Id in "
+            f"{ids_source} yet ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); load "
+            "Territory2.csv, export the Ids again and re-run"
+        )
+    else:
+        frames["ObjectTerritory2Association.csv"] = pd.DataFrame(
+            {
+                "ObjectId": plan.assignments["account_id"],
+                "Territory2Id": target.map(lambda name: ids.get(name, name)),
+                "AssociationCause": ASSOCIATION_CAUSE,
+            },
+            columns=ASSOCIATION_COLUMNS,
+        )
+    if territory_ids is not None and any(t.parent and t.parent not in ids for t in to_create):
+        notes.append("Territory2.csv names parents still to create by DeveloperName: load it level by level")
+    return frames, notes

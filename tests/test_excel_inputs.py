@@ -1,0 +1,276 @@
+"""Excel (.xlsx) inputs: the same tables and the same validation as CSV, with Excel's own positions.
+
+Workbooks are written cell by cell with XlsxWriter (numbers as numbers, dates as Excel dates, text as
+text), so each test knows exactly which type every cell has in Excel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import xlsxwriter
+from click.testing import CliRunner
+from conftest import options_for, random_accounts, write_instance
+
+from territory_planner import api
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.io.excel import NUMBER_NOT_DATE, STORED_AS_TEXT, column_letter
+from territory_planner.io.load import load_inputs
+from territory_planner.io.readers import read_table
+from territory_planner.report.crm import load_crm
+
+Rows = list[list[Any]]
+
+
+def write_book(path: Path, sheets: dict[str, Rows], merge: str | None = None) -> Path:
+    """One sheet per entry, row 1 the header; ``merge`` merges a range of the first sheet."""
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_format)
+                elif value is not None:
+                    sheet.write(r, c, value)
+        if merge and name == next(iter(sheets)):
+            sheet.merge_range(merge, rows[0][0])
+    book.close()
+    return path
+
+
+def frame_rows(frame: pd.DataFrame) -> Rows:
+    """Header + rows with numbers as numbers and empty cells left empty."""
+    body = [[None if v == "" else v for v in row] for row in frame.astype(object).values.tolist()]
+    return [list(frame.columns), *body]
+
+
+def line_rows() -> tuple[Rows, Rows]:
+    accounts = [
+        ["account_id", "lat", "lon", "potential", "workload", "current_rep"],
+        *[
+            [f"A{i}", 0.0, lon, 100, 1, cur]
+            for i, (lon, cur) in enumerate(
+                [(0.1, "R1"), (0.2, "R1"), (0.3, "R1"), (0.7, "R1"), (0.8, "R2"), (0.9, "R2")], start=1
+            )
+        ],
+    ]
+    reps = [["rep_id", "lat", "lon"], ["R1", 0.0, 0.0], ["R2", 0.0, 1.0]]
+    return accounts, reps
+
+
+def problems_of(exc: pytest.ExceptionInfo[InputError]) -> list[tuple[str, int | None, str | None, str]]:
+    return [(p.file, p.row, p.column, p.message) for p in exc.value.problems]
+
+
+def test_column_letters_as_excel_numbers_them() -> None:
+    assert [column_letter(i) for i in (0, 1, 25, 26, 27, 51, 52, 701, 702)] == [
+        "A",
+        "B",
+        "Z",
+        "AA",
+        "AB",
+        "AZ",
+        "BA",
+        "ZZ",
+        "AAA",
+    ]
+
+
+def test_accounts_from_xlsx_give_the_same_plan_as_from_csv(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    accounts = pd.DataFrame(random_accounts(rng, 40, current_reps=3))
+    reps = pd.DataFrame(
+        {"rep_id": ["R0", "R1", "R2"], "lat": [32.0, 38.0, 43.0], "lon": [-95.0, -85.0, -90.0]}
+    )
+    a_csv, r_csv = write_instance(tmp_path / "csv", accounts.to_dict("records"), reps.to_dict("records"))
+    book = write_book(tmp_path / "inputs.xlsx", {"reps": frame_rows(reps), "accounts": frame_rows(accounts)})
+    from_csv = api.solve(options_for(a_csv, r_csv, tolerance={"*": 0.1}))
+    from_xlsx = api.solve(options_for(book, book, tolerance={"*": 0.1}))
+    pd.testing.assert_frame_equal(from_xlsx.assignments, from_csv.assignments)
+    pd.testing.assert_frame_equal(from_xlsx.territories, from_csv.territories)
+    assert from_xlsx.summary["objective"] == pytest.approx(from_csv.summary["objective"])
+
+
+def test_sheet_named_like_the_table_else_the_first(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    both = write_book(tmp_path / "both.xlsx", {"Reps": reps, "ACCOUNTS": accounts})
+    assert list(read_table(both, "accounts").frame.columns)[:2] == ["account_id", "lat"]
+    assert list(read_table(both, "reps").frame.columns) == ["rep_id", "lat", "lon"]
+    single = write_book(tmp_path / "export_2026.xlsx", {"Sheet1": accounts})
+    table = read_table(single, "accounts")
+    assert table.frame["account_id"].tolist() == [f"A{i}" for i in range(1, 7)]
+    assert table.frame["potential"].tolist() == ["100"] * 6  # the text a CSV would hold
+
+
+def test_bad_cells_name_the_sheet_the_excel_row_and_the_column_letter(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts[2][3] = "north"  # a word in a number column (Excel row 3, column D)
+    accounts[4][4] = "2"  # a number stored as text (row 5, column E)
+    accounts[5][0] = "A2"  # duplicate id (row 6, column A)
+    reps[2][1] = 95.0  # latitude out of range in the other sheet
+    book = write_book(tmp_path / "plan.xlsx", {"accounts": accounts, "reps": reps})
+    with pytest.raises(InputError) as exc:
+        load_inputs(book, book)
+    found = problems_of(exc)
+    sheet_a, sheet_r = f"{book} (sheet 'accounts')", f"{book} (sheet 'reps')"
+    assert (sheet_a, 3, "D (potential)", "potential is not a number") in found
+    assert (sheet_a, 5, "E (workload)", STORED_AS_TEXT) in found
+    assert (sheet_a, 6, "A (account_id)", "duplicate account_id (first seen on row 3)") in found
+    assert (sheet_r, 3, "B (lat)", "lat must be between -90 and 90") in found
+    assert len(found) == 4  # the number stored as text is reported once, not also as a parse result
+
+
+def test_blank_rows_keep_excel_row_numbers(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts.insert(3, [None] * 6)  # an empty row between rows 3 and 5
+    accounts[5][3] = -5  # data row 4 is Excel row 6 now
+    book = write_book(tmp_path / "gap.xlsx", {"accounts": accounts, "reps": reps})
+    with pytest.raises(InputError) as exc:
+        load_inputs(book, book)
+    assert [(p.row, p.column) for p in exc.value.problems] == [(6, "D (potential)")]
+
+
+def test_merged_header_and_empty_sheet_are_reported_together(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    merged = write_book(tmp_path / "accounts.xlsx", {"accounts": accounts}, merge="A1:B1")
+    empty = tmp_path / "reps.xlsx"
+    book = xlsxwriter.Workbook(str(empty))
+    book.add_worksheet("reps")
+    book.close()
+    with pytest.raises(InputError) as exc:
+        load_inputs(merged, empty)
+    found = problems_of(exc)
+    assert found[0][:3] == (f"{merged} (sheet 'accounts')", 1, "A (account_id)")
+    assert "the header has merged cells A1:B1" in found[0][3]
+    assert found[1] == (f"{empty} (sheet 'reps')", None, None, "the sheet is empty")
+
+
+def test_header_only_sheet_and_unnamed_column(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts[1].append("stray")  # column G has a value but no header
+    book = write_book(tmp_path / "x.xlsx", {"accounts": accounts, "reps": [reps[0]]})
+    with pytest.raises(InputError) as exc:
+        load_inputs(book, book)
+    messages = {(p.row, p.column): p.message for p in exc.value.problems}
+    assert messages[(1, "G")] == "the column has values but no name in the header row"
+    assert messages[(1, None)] == "the sheet has a header but no data rows"
+
+
+def test_excel_error_cells_are_reported_not_read_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "reps.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("reps")
+    sheet.write_row(0, 0, ["rep_id", "capacity"])
+    sheet.write_row(1, 0, ["R1", 1])
+    sheet.write_string(2, 0, "R2")
+    sheet.write_formula(2, 1, "=NA()", None, "#N/A")
+    book.close()
+    with pytest.raises(InputError) as exc:
+        read_table(path, "reps")
+    assert problems_of(exc) == [
+        (f"{path} (sheet 'reps')", 3, "B (capacity)", "the cell holds the Excel error #N/A")
+    ]
+
+
+def test_crm_history_from_xlsx_reads_excel_dates_as_dates(tmp_path: Path) -> None:
+    header = [
+        "opportunity_id",
+        "account_id",
+        "rep_id",
+        "amount",
+        "status",
+        "probability",
+        "created_date",
+        "close_date",
+    ]
+    rows = [
+        ["O1", "A1", "R1", 1000, "won", 1, dt.date(2026, 1, 5), dt.date(2026, 3, 1)],
+        ["O2", "A2", "R1", 2500.5, "open", 0.4, dt.date(2026, 2, 1), None],
+    ]
+    xlsx_dir, csv_dir = tmp_path / "x", tmp_path / "c"
+    xlsx_dir.mkdir()
+    csv_dir.mkdir()
+    write_book(xlsx_dir / "opportunities.xlsx", {"opportunities": [header, *rows]})
+    pd.DataFrame(rows, columns=header).to_csv(csv_dir / "opportunities.csv", index=False)
+    from_xlsx = load_crm(xlsx_dir).get("opportunities")
+    from_csv = load_crm(csv_dir).get("opportunities")
+    assert from_xlsx is not None
+    assert from_csv is not None
+    assert from_xlsx["close_date"].iloc[0] == pd.Timestamp("2026-03-01")
+    pd.testing.assert_frame_equal(from_xlsx, from_csv)
+
+
+def test_crm_xlsx_number_for_a_date_and_amount_as_text(tmp_path: Path) -> None:
+    header = ["rep_id", "period_start", "period_end", "quota"]
+    rows = [["R1", dt.date(2026, 1, 1), 46112, "90,000"]]  # a serial number with no date format
+    write_book(tmp_path / "quotas.xlsx", {"Sheet1": [header, *rows]})
+    with pytest.raises(InputError) as exc:
+        load_crm(tmp_path)
+    where = "quotas.xlsx (sheet 'Sheet1')"
+    assert problems_of(exc) == [
+        (where, 2, "C (period_end)", NUMBER_NOT_DATE),
+        (where, 2, "D (quota)", STORED_AS_TEXT),
+    ]
+
+
+def test_plan_from_bad_xlsx_prints_the_usual_table_and_exits_1(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts[3][3] = "1,000"
+    book = write_book(tmp_path / "in.xlsx", {"accounts": accounts, "reps": reps})
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(
+        main, ["plan", "--accounts", str(book), "--reps", str(book), "--out", str(out), "-q"]
+    )
+    assert res.exit_code == 1
+    assert "1 problem(s) in the inputs" in res.output
+    errors = pd.read_csv(out / "input_errors.csv", dtype=str)
+    assert errors[["file", "row", "column", "value"]].values.tolist() == [
+        [f"{book} (sheet 'accounts')", "4", "D (potential)", "1,000"]
+    ]
+    assert not (out / "assignments.csv").exists()
+
+
+def test_crm_table_in_both_formats_is_ambiguous(tmp_path: Path) -> None:
+    rows = [["rep_id", "date", "selling_hours", "total_hours"], ["R1", dt.date(2026, 1, 5), 6, 8]]
+    write_book(tmp_path / "time_log.xlsx", {"time_log": rows})
+    pd.DataFrame([rows[1]], columns=rows[0]).to_csv(tmp_path / "time_log.csv", index=False)
+    with pytest.raises(InputError) as exc:
+        load_crm(tmp_path)
+    assert "time_log.csv and time_log.xlsx both exist" in exc.value.problems[0].message
+    (tmp_path / "time_log.csv").unlink()
+    time_log = load_crm(tmp_path).get("time_log")
+    assert time_log is not None
+    assert time_log["selling_hours"].tolist() == [6.0]
+
+
+def test_empty_id_cell_is_named_as_empty(tmp_path: Path) -> None:
+    accounts, reps = line_rows()
+    accounts[3][0] = None
+    book = write_book(tmp_path / "ids.xlsx", {"accounts": accounts, "reps": reps})
+    with pytest.raises(InputError) as exc:
+        load_inputs(book, book)
+    assert problems_of(exc) == [(f"{book} (sheet 'accounts')", 4, "A (account_id)", "account_id is empty")]
+
+
+def test_adjacency_edge_list_from_xlsx(tmp_path: Path) -> None:
+    from territory_planner.geo.adjacency import read_edge_list
+
+    rows = [["u", "v"], ["A1", "A2"], ["A2", "A3"], ["A3", "A9"]]
+    book = write_book(tmp_path / "edges.xlsx", {"adjacency": rows})
+    with pytest.raises(InputError) as exc:
+        read_edge_list(book, ["A1", "A2", "A3"])
+    assert problems_of(exc) == [(f"{book} (sheet 'adjacency')", 4, "B (v)", "unknown unit id 'A9'")]
+    rows[3][1] = "A1"
+    adjacency = read_edge_list(write_book(tmp_path / "ok.xlsx", {"Sheet1": rows}), ["A1", "A2", "A3"])
+    csv_path = tmp_path / "edges.csv"
+    pd.DataFrame(rows[1:], columns=rows[0]).to_csv(csv_path, index=False)
+    from_csv = read_edge_list(csv_path, ["A1", "A2", "A3"])
+    assert (adjacency.u.tolist(), adjacency.v.tolist()) == (from_csv.u.tolist(), from_csv.v.tolist())

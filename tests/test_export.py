@@ -1,0 +1,334 @@
+"""``export`` and ``plan --xlsx``: the workbook, changes.csv and the Salesforce files, checked cell by cell.
+
+The plan is a hand-drawn line (two reps at the ends, accounts in between)::
+
+    R1(0)  A1 A2 A3 A4(0.1-0.4)     A5 007 A7 A8(0.6-0.9)  R2(1.0)      (degrees of longitude)
+
+Today A4 belongs to R2 and A5 to R1, A8 has no rep: the plan gives A1-A4 to R1 and the rest to R2,
+so the owner changes are A4 (R2 -> R1), A5 (R1 -> R2) and A8 (none -> R2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from territory_planner.cli import main
+from territory_planner.export.crm_files import (
+    ASSOCIATION_COLUMNS,
+    CHANGES_COLUMNS,
+    OWNER_COLUMNS,
+    TERRITORY_COLUMNS,
+    developer_name,
+)
+from territory_planner.export.plan_tables import NEW_OWNER_REASON
+
+HYPERLINK = '=HYPERLINK("http://example.com","click me")'
+USERS = {"R1": "005000000000001AAA", "R2": "005000000000002AAA"}
+EXPECTED_CHANGES = {"A4": ("R2", "R1"), "A5": ("R1", "R2"), "A8": ("", "R2")}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export")
+    ids = ["A1", "A2", "A3", "A4", "A5", "007", "A7", "A8"]
+    current = ["R1", "R1", "R1", "R2", "R1", "R2", "R2", ""]
+    names = ["Acme", "-5 Corp", "Beta", "Gamma", HYPERLINK, "Bond & Co", "Delta", "New Co"]
+    lons = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9]
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids,
+            "name": names,
+            "lat": 0.0,
+            "lon": lons,
+            "potential": 100.0,
+            "workload": 1.0,
+            "current_rep": current,
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "name": ["Ann", "Bob"],
+            "lat": 0.0,
+            "lon": [0.0, 1.0],
+            "region": ["East", "West"],
+            "crm_user_id": [USERS["R1"], USERS["R2"]],
+        }
+    )
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    reps.to_csv(folder / "reps.csv", index=False)
+    out = folder / "plan"
+    res = run(
+        "plan",
+        "--accounts",
+        str(folder / "accounts.csv"),
+        "--reps",
+        str(folder / "reps.csv"),
+        "--out",
+        str(out),
+        "--xlsx",
+        "-q",
+    )
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def export(plan: Path, fmt: str, out: Path, *options: str) -> Result:
+    return run("export", str(plan), "--format", fmt, "--out", str(out), *options)
+
+
+def sheet_frame(book: openpyxl.Workbook, name: str) -> pd.DataFrame:
+    rows = list(book[name].iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_plan_xlsx_workbook_has_typed_cells_and_the_plans_numbers(plan_dir: Path) -> None:
+    book = openpyxl.load_workbook(plan_dir / "plan.xlsx")
+    assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves"]
+    territories = pd.read_csv(plan_dir / "territories.csv", keep_default_na=False)
+    sheet = sheet_frame(book, "Territories")
+    assert list(sheet.columns) == list(territories.columns)
+    for col in ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km"):
+        assert sheet[col].tolist() == pytest.approx(territories[col].tolist())
+    ws = book["Territories"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("potential") + 1).data_type == "n"
+    assert ws.cell(2, header.index("potential_dev_pct") + 1).number_format == '+0.00"%";-0.00"%";0.00"%"'
+    assert ws.cell(2, header.index("home_chosen") + 1).data_type == "b"
+    assert ws.freeze_panes == "B2"
+    assert ws.cell(1, 1).font.b
+    assert ws.column_dimensions["A"].width >= 8
+
+    assignments = book["Assignments"]
+    header = [c.value for c in assignments[1]]
+    rows = {row[0].value: row for row in assignments.iter_rows(min_row=2)}
+    assert rows["007"][0].data_type == "s"  # an id that looks like a number stays text
+    name = rows["A5"][header.index("name")]
+    assert name.data_type == "s"  # not "f": Excel shows the text and never runs it
+    assert name.value == HYPERLINK
+    assert name.quotePrefix  # and stays text if someone edits it
+    assert rows["A2"][header.index("name")].value == "-5 Corp"
+    assert rows["A4"][header.index("moved")].value is True
+    assert rows["A4"][header.index("distance_km")].data_type == "n"
+
+
+def test_out_of_band_dev_pct_is_a_conditional_format(plan_dir: Path) -> None:
+    ws = openpyxl.load_workbook(plan_dir / "plan.xlsx")["Territories"]
+    header = [c.value for c in ws[1]]
+    rules = {}
+    for fmt in ws.conditional_formatting:
+        for rule in fmt.rules:
+            rules[str(fmt.sqref)] = (rule.type, rule.operator, [float(f) for f in rule.formula])
+    for measure in ("potential", "workload"):
+        letter = openpyxl.utils.get_column_letter(header.index(f"{measure}_dev_pct") + 1)
+        kind, operator, (low, high) = rules[f"{letter}2:{letter}3"]
+        assert (kind, operator) == ("cellIs", "notBetween")
+        assert (low, high) == pytest.approx((-5.0, 5.0), abs=1e-3)  # the default 5% band
+
+
+def test_summary_sheet_matches_summary_json(plan_dir: Path) -> None:
+    summary = json.loads((plan_dir / "summary.json").read_text())
+    ws = openpyxl.load_workbook(plan_dir / "plan.xlsx")["Summary"]
+    items = {row[0].value: row[1] for row in ws.iter_rows(min_row=2)}
+    assert items["status"].value == summary["status"]
+    assert items["objective (workload x km)"].value == pytest.approx(summary["objective"])
+    assert items["gap"].value == pytest.approx(summary["gap"])
+    assert items["gap"].number_format == "0.000%"
+    assert items["moved accounts"].value == summary["moved_accounts"] == 2
+    assert items["owner changes (Moves sheet)"].value == 3
+    assert items["proven optimal"].data_type == "b"
+    assert items["plan date"].is_date
+    assert items["plan folder"].value == str(plan_dir)  # where the plan is, not its staging folder
+
+
+def test_changes_match_the_moves_sheet_and_the_assignments(plan_dir: Path, tmp_path: Path) -> None:
+    res = export(plan_dir, "changes", tmp_path / "handoff")
+    assert res.exit_code == 0, res.output
+    changes = read_csv(tmp_path / "handoff" / "changes.csv")
+    assert list(changes.columns) == CHANGES_COLUMNS
+    assert {r.account_id: (r.from_rep, r.to_rep) for r in changes.itertuples()} == EXPECTED_CHANGES
+    assignments = read_csv(plan_dir / "assignments.csv")
+    changed = assignments[assignments["current_rep"] != assignments["rep_id"]]
+    assert sorted(changed["account_id"]) == sorted(changes["account_id"])
+    moves = sheet_frame(openpyxl.load_workbook(plan_dir / "plan.xlsx"), "Moves")
+    assert moves[["account_id", "from_rep", "to_rep"]].fillna("").values.tolist() == (
+        changes[["account_id", "from_rep", "to_rep"]].values.tolist()
+    )
+    manifest = json.loads((plan_dir / "manifest.json").read_text())
+    assert set(changes["effective_date"]) == {manifest["started_at"][:10]}  # the plan's date
+    assert changes.set_index("account_id").loc["A8", "reason"] == NEW_OWNER_REASON
+    assert changes.set_index("account_id").loc["A5", "name"] == "'" + HYPERLINK  # CSV stays inert
+    res = export(plan_dir, "changes", tmp_path / "handoff", "--effective-date", "2027-01-01", "--force")
+    assert res.exit_code == 0, res.output
+    assert set(read_csv(tmp_path / "handoff" / "changes.csv")["effective_date"]) == {"2027-01-01"}
+
+
+def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sf"
+    res = export(
+        plan_dir, "salesforce", out, "--sf-model-id", "0MCxx0000000001", "--sf-type-id", "0M5xx0000000001"
+    )
+    assert res.exit_code == 0, res.output
+    owners = read_csv(out / "Account_OwnerId_update.csv")
+    assert list(owners.columns) == OWNER_COLUMNS
+    assert dict(zip(owners["Id"], owners["OwnerId"], strict=True)) == {
+        acc: USERS[to] for acc, (_, to) in EXPECTED_CHANGES.items()
+    }
+    territories = read_csv(out / "Territory2.csv")
+    assert list(territories.columns) == TERRITORY_COLUMNS
+    assert territories.values.tolist() == [
+        ["Region_East", "Region East", "0MCxx0000000001", "0M5xx0000000001", ""],
+        ["Region_West", "Region West", "0MCxx0000000001", "0M5xx0000000001", ""],
+        ["R1", "R1 - Ann", "0MCxx0000000001", "0M5xx0000000001", "Region_East"],
+        ["R2", "R2 - Bob", "0MCxx0000000001", "0M5xx0000000001", "Region_West"],
+    ]
+    associations = read_csv(out / "ObjectTerritory2Association.csv")
+    assert list(associations.columns) == ASSOCIATION_COLUMNS
+    assignments = read_csv(plan_dir / "assignments.csv")
+    assert sorted(associations["ObjectId"]) == sorted(assignments["account_id"])  # one per account
+    assert associations["ObjectId"].is_unique
+    assert set(associations["AssociationCause"]) == {"Territory2Manual"}
+    by_account = dict(zip(associations["ObjectId"], associations["Territory2Id"], strict=True))
+    assert by_account == dict(zip(assignments["account_id"], assignments["rep_id"], strict=True))
+
+
+def write_ids(path: Path, ids: dict[str, str]) -> Path:
+    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(path, index=False)
+    return path
+
+
+def test_salesforce_territories_are_loaded_in_rounds_with_the_orgs_ids(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """Round 1 names territories by DeveloperName; once the regions exist, round 2 creates the reps'
+    territories under the regions' Ids; once every territory exists, the associations use Ids."""
+    ids = {"Region_East": "0MI000000000001AAA", "Region_West": "0MI000000000002AAA"}
+    out = tmp_path / "sf"
+    res = export(plan_dir, "salesforce", out, "--sf-territory-ids", str(write_ids(tmp_path / "ids.csv", ids)))
+    assert res.exit_code == 0, res.output
+    territories = read_csv(out / "Territory2.csv")
+    assert territories[["DeveloperName", "ParentTerritory2Id"]].values.tolist() == [
+        ["R1", ids["Region_East"]],
+        ["R2", ids["Region_West"]],
+    ]
+    assert not (out / "ObjectTerritory2Association.csv").exists()
+    assert "ObjectTerritory2Association.csv not written: 2 territories have no Id" in res.output
+
+    ids |= {"R1": "0MI000000000003AAA", "R2": "0MI000000000004AAA"}
+    res = export(
+        plan_dir,
+        "salesforce",
+        out,
+        "--force",
+        "--sf-territory-ids",
+        str(write_ids(tmp_path / "ids.csv", ids)),
+    )
+    assert res.exit_code == 0, res.output
+    assert read_csv(out / "Territory2.csv").empty  # nothing left to create
+    associations = read_csv(out / "ObjectTerritory2Association.csv")
+    assignments = read_csv(plan_dir / "assignments.csv")
+    assert associations["Territory2Id"].tolist() == assignments["rep_id"].map(ids).tolist()
+
+
+def test_territory_ids_file_is_validated(plan_dir: Path, tmp_path: Path) -> None:
+    mapping = write_ids(tmp_path / "ids.csv", {"R1": "0MI000000000003AAA", "R2": "bad id"})
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--sf-territory-ids", str(mapping))
+    assert res.exit_code == 1
+    assert "not a Salesforce Id" in res.output
+    assert not (tmp_path / "sf").exists()
+
+
+def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "crm_user_id": ["005000000000009AAA", ""]}).to_csv(
+        roster, index=False
+    )
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--reps", str(roster))
+    assert res.exit_code == 1
+    assert "rep 'R2' gets accounts but has no crm_user_id" in res.output
+
+
+def test_existing_output_needs_force_and_is_replaced_atomically(plan_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "plan.xlsx"
+    target.write_bytes(b"previous")
+    res = export(plan_dir, "xlsx", target)
+    assert res.exit_code == 1
+    assert "pass --force" in res.output
+    assert target.read_bytes() == b"previous"
+    res = export(plan_dir, "xlsx", target, "--force")
+    assert res.exit_code == 0, res.output
+    assert openpyxl.load_workbook(target).sheetnames[0] == "Summary"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.xlsx"]  # no temporary file left behind
+
+
+def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
+    res = export(plan_dir, "changes", tmp_path / "moves.csv")
+    assert res.exit_code == 0, res.output
+    assert list(read_csv(tmp_path / "moves.csv").columns) == CHANGES_COLUMNS
+    res = export(plan_dir, "xlsx", tmp_path / "book")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "book.xlsx").is_file()
+    assert export(plan_dir, "xlsx", tmp_path / "x.csv").exit_code == 2
+    assert export(plan_dir, "salesforce", tmp_path / "s.csv").exit_code == 2
+
+
+def test_districts_sheet_when_the_plan_has_districts(plan_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "plan"
+    shutil.copytree(plan_dir, copy)
+    pd.DataFrame(
+        {
+            "district": ["D1"],
+            "region": ["East"],
+            "reps": [2],
+            "accounts": [8],
+            "potential": [800.0],
+            "potential_target": [800.0],
+            "potential_dev_pct": [0.0],
+        }
+    ).to_csv(copy / "districts.csv", index=False)
+    res = export(copy, "xlsx", tmp_path / "d.xlsx")
+    assert res.exit_code == 0, res.output
+    book = openpyxl.load_workbook(tmp_path / "d.xlsx")
+    assert book.sheetnames[-1] == "Districts"
+    assert book["Districts"]["A2"].data_type == "s"
+    assert book["Districts"]["D2"].value == 8
+
+
+def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "plan"
+    shutil.copytree(plan_dir, copy)
+    assignments = read_csv(copy / "assignments.csv")
+    assignments.loc[2, "rep_id"] = "R9"
+    assignments.loc[3, "moved"] = "maybe"
+    assignments.to_csv(copy / "assignments.csv", index=False)
+    (copy / "territories.csv").unlink()
+    res = export(copy, "changes", tmp_path / "c")
+    assert res.exit_code == 1
+    assert "territories.csv" in res.output
+    assert "not true/false" in res.output
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("R01", "R01"), ("01 North-East", "T_01_North_East"), ("a__b_", "a_b"), ("x" * 90, "x" * 80)],
+)
+def test_developer_names_are_salesforce_api_names(text: str, name: str) -> None:
+    assert developer_name(text) == name
+    assert re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*", name)
