@@ -52,10 +52,29 @@ CASES = {
             "bridge_islands": True,
         },
     },
+    "counties-50": {
+        "label": "3,143 US counties (polygons), 50 reps, 5 given districts, +-10% / +-5% (smaller)",
+        "data": "counties",
+        "reps": 50,
+        "districts": 5,
+        "options": {
+            "tolerance": 0.10,
+            "contiguous": True,
+            "district_tolerance": 0.05,
+            "district_contiguous": True,
+            "bridge_islands": True,
+        },
+    },
     "zips": {
         "label": "33,791 ZIP points, 200 reps, --design-districts 20",
         "reps": 200,
         "options": {"tolerance": 0.05, "design_districts": 20},
+    },
+    "zips-t10": {
+        "label": "33,791 ZIP points, 200 reps, --design-districts 20, +-10% (wider)",
+        "data": "zips",
+        "reps": 200,
+        "options": {"tolerance": 0.10, "design_districts": 20},
     },
 }
 N_DISTRICTS = 10
@@ -92,7 +111,7 @@ def build(case: str) -> Path:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     spec = CASES[case]
-    if case == "counties":
+    if spec.get("data", case) == "counties":
         import geopandas as gpd
 
         base = corpus.us_counties("sqrt")
@@ -105,7 +124,8 @@ def build(case: str) -> Path:
         )
         gdf.to_file(folder / "accounts.geojson", driver="GeoJSON")
         accounts = "accounts.geojson"
-        d = kmeans_districts(reps["lat"].to_numpy(), reps["lon"].to_numpy(), N_DISTRICTS, SEED)
+        k = int(spec.get("districts", N_DISTRICTS))
+        d = kmeans_districts(reps["lat"].to_numpy(), reps["lon"].to_numpy(), k, SEED)
         reps["district"] = [f"D{k + 1:02d}" for k in d]
     else:
         base = corpus.zips()
@@ -196,6 +216,42 @@ def child(case: str, limit: float) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------- grouping
+
+
+def grouping_bench(limit: float) -> list[list[str]]:
+    """The grouping MIP of ``--design-districts 20`` at 200 reps on its own: every (rep, seat) pair vs
+    each rep's nearest seats. Travel: the ZIP case's accounts with their nearest rep (workload x km to
+    each seat's home); loads: each rep's target x U(0.95, 1.05) (a plan within +-5%), band +-10%."""
+    from territory_planner.optimize import design
+    from territory_planner.solvers import get_backend
+
+    folder = build("zips")
+    acc = pd.read_csv(folder / "accounts.csv")
+    reps = pd.read_csv(folder / "reps.csv")
+    p = len(reps)
+    d = corpus.haversine_km(acc["lat"], acc["lon"], reps["lat"], reps["lon"])
+    cost = d * acc["workload"].to_numpy()[:, None]
+    plan = d.argmin(axis=1)
+    travel = design.rep_travel(cost, plan, p)
+    cap = reps["capacity"].to_numpy(float)
+    target = np.vstack([acc[m].sum() * cap / cap.sum() for m in corpus.MEASURES])
+    load = target * np.random.default_rng(SEED).uniform(0.95, 1.05, target.shape)
+    rows = []
+    for name, cand in (("every pair", np.ones((p, p), dtype=bool)), ("nearest seats", None)):
+        t0 = time.perf_counter()
+        g = design.group_reps(
+            travel, cap, load, target, np.array([0.10, 0.10]), 20, get_backend("highs"),
+            time_limit=limit, seed=0, threads=1, candidates=cand,
+        )  # fmt: skip
+        seconds = time.perf_counter() - t0
+        rows.append(
+            [name, "-" if g is None else f"{g.pairs:,}", f"{seconds:.1f} s",
+             "none" if g is None else g.status.value, "-" if g is None else f"{g.travel:,.0f}"]
+        )  # fmt: skip
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- parent
 
 
@@ -245,7 +301,13 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--json", type=Path, help="append one JSON line per run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--grouping", action="store_true", help="only the grouping MIP at 200 reps")
     args = ap.parse_args()
+    if args.grouping:
+        print("| grouping model | (rep, seat) pairs | time | status | travel |\n|---|---|---|---|---|")
+        for r in grouping_bench(args.time_limit):
+            print("| " + " | ".join(r) + " |")
+        return 0
     if args.child:
         row = child(args.child, args.time_limit)
         row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -94,7 +94,8 @@ def design_districts(
         TimeBudget.until(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
     )
     plan1, res1 = pipeline.solve(spec, backend, budget=first_budget, **solve_kw)
-    grouping = _group(problem, spec, plan1, tol, n, backend, budget, solve_kw)
+    band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
+    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw)
     labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
     problem2 = dataclasses.replace(problem, rep_districts=labels)
     spec2 = build(problem2)

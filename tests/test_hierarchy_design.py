@@ -90,7 +90,7 @@ def test_sparse_grouping_finds_the_two_clusters() -> None:
         time_limit=30, seed=0, threads=1, candidates=design.candidate_seats(travel, 2, k=3),
     )  # fmt: skip
     assert g is not None
-    assert g.pairs == 24
+    assert 24 <= g.pairs <= 24 + 8  # 3 seats per rep, plus the greedy start's pair of each rep
     assert g.travel == pytest.approx(8.0)
     assert len(set(g.district[:4].tolist())) == 1
     assert len(set(g.district[4:].tolist())) == 1
@@ -135,3 +135,21 @@ def test_second_solve_is_skipped_when_the_district_band_is_implied(tmp_path: Pat
     )
     assert s["status"] == "optimal"
     assert s["lower_bound"] == pytest.approx(design_info["grouping_lower_bound"])
+
+
+def test_greedy_grouping_is_a_valid_start_or_none() -> None:
+    """Two clusters of 4 on a line: farthest-first seats land in both, and the greedy grouping is the
+    clusters (capacity 4 each, within 1 of the mean). With the high/low loads of the fallback case, its
+    greedy districts pair two high reps: outside the +-10% band, so no start is offered."""
+    travel = _line_travel([0, 1, 2, 3, 100, 101, 102, 103])
+    ones = np.ones((1, 8))
+    seat_of = design.greedy_grouping(travel, np.ones(8), ones, ones, np.array([np.inf]), 2)
+    assert seat_of is not None
+    assert len(set(seat_of[:4].tolist())) == 1
+    assert len(set(seat_of[4:].tolist())) == 1
+    assert seat_of[0] != seat_of[4]
+    load = np.array([[1.5, 1.5, 0.5, 0.5]])
+    none = design.greedy_grouping(
+        _line_travel([0, 1, 10, 11]), np.ones(4), load, np.ones((1, 4)), np.array([0.1]), 2
+    )
+    assert none is None

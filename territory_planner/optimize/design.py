@@ -55,6 +55,54 @@ def candidate_seats(travel: np.ndarray, n: int, k: int | None = None) -> np.ndar
     return out
 
 
+def greedy_grouping(
+    travel: np.ndarray,
+    capacity: np.ndarray,
+    load: np.ndarray,
+    target: np.ndarray,
+    tolerance: np.ndarray,
+    n: int,
+) -> np.ndarray | None:
+    """(p,) seat of each rep, or None: seats by farthest-first on travel (from the rep of least total
+    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + 1), every
+    district then checked against the capacity and potential bands. A start for ``group_reps``."""
+    p = len(capacity)
+    mean = float(capacity.sum()) / n
+    seats = [int(travel.sum(axis=0).argmin())]
+    while len(seats) < n:
+        far = travel[:, seats].min(axis=1).astype(float)
+        far[seats] = -np.inf
+        seats.append(int(far.argmax()))
+    seat_of = np.full(p, -1, dtype=np.int64)
+    seat_of[seats] = seats
+    used = {s: float(capacity[s]) for s in seats}
+    cost = travel[:, seats]
+    order = np.argsort(
+        -(np.sort(cost, axis=1)[:, 1] - cost.min(axis=1)) if n > 1 else np.arange(p), kind="stable"
+    )
+    for j in order.tolist():
+        if seat_of[j] >= 0:
+            continue
+        for k in np.argsort(cost[j], kind="stable").tolist():
+            if used[seats[k]] + capacity[j] <= mean + 1.0 + 1e-9:
+                seat_of[j] = seats[k]
+                used[seats[k]] += float(capacity[j])
+                break
+        if seat_of[j] < 0:
+            return None
+    for s in seats:
+        members = seat_of == s
+        if used[s] < mean - 1.0 - 1e-9:
+            return None
+        tot, tgt = load[:, members].sum(axis=1), target[:, members].sum(axis=1)
+        finite = np.isfinite(tolerance)
+        if ((tot < (1 - tolerance) * tgt - 1e-9) & finite).any() or (
+            (tot > (1 + tolerance) * tgt + 1e-9) & finite
+        ).any():
+            return None
+    return seat_of
+
+
 def group_reps(
     travel: np.ndarray,
     capacity: np.ndarray,
@@ -76,6 +124,10 @@ def group_reps(
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
     cand = candidate_seats(travel, n) if candidates is None else candidates | np.eye(p, dtype=bool)
+    greedy = greedy_grouping(travel, capacity, load, target, tolerance, n)
+    if greedy is not None:  # its pairs join the model, so the start is one of its points
+        cand = cand.copy()
+        cand[np.arange(p), greedy] = True
     pj, ps = np.nonzero(cand)
     prob = pulp.LpProblem("districts", pulp.LpMinimize)
     y = [prob.add_variable(f"y_{j}_{s}", 0, 1, pulp.const.LpBinary) for j, s in zip(pj, ps, strict=True)]
@@ -114,9 +166,14 @@ def group_reps(
             add(pulp.LpAffineExpression(lo), ge, 0.0, f"band_min_{m}_{s}")
             add(pulp.LpAffineExpression(hi), le, 0.0, f"band_max_{m}_{s}")
     prob.setObjective(pulp.LpAffineExpression([(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))]))
+    start = None
+    if greedy is not None:
+        start = np.zeros(len(y))
+        start[[col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
     out = backend.solve(
-        prob, y, rows, mip=True, time_limit=max(time_limit, 1.0), gap=1e-4, seed=seed, threads=threads
-    )
+        prob, y, rows, mip=True, time_limit=max(time_limit, 1.0), gap=1e-4, seed=seed, threads=threads,
+        start=start,
+    )  # fmt: skip
     if not out.has_solution:
         return None
     chosen = out.values[: len(y)] > 0.5
