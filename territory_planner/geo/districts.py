@@ -6,6 +6,7 @@ connected with ``--contiguous``) and update the ``SolveResult`` and summary.json
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,13 +16,14 @@ from territory_planner.errors import SolverError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import district_contiguity, nested_districts, pipeline, repair
+from territory_planner.optimize import contiguous, district_contiguity, nested_districts, pipeline, repair
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 OPTIMALITY_TOL = 1e-4
+FALLBACK_SECONDS = 5.0  # time left after failed district levels worth giving the territories alone
 
 
 def nested_applies(spec: ModelSpec) -> bool:
@@ -125,6 +127,7 @@ def _nested(
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
     from territory_planner.geo.planning import MAX_CUT_COLUMNS
 
+    t0 = time.perf_counter()
     res = nested_districts.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads, territories_too=territories_too,
@@ -137,6 +140,18 @@ def _nested(
             f"{res.reason}; this is not a proof that no plan exists: try a longer --time-limit or wider "
             "--tolerance / --district-tolerance"
         )
+    method = "nested-districts" if res.unit_rep is not None else "district-levels-failed"
+    left = time_limit - res.seconds
+    if res.unit_rep is None and territories_too and left > FALLBACK_SECONDS:
+        progress("districts not connected in time: the territories alone (neighbourhood search)")
+        c = contiguous.solve_contiguous(
+            spec, adj, backend, centre=centre, time_limit=left, gap=gap, seed=seed, threads=threads,
+            start_plan=plan, bound=result.lower_bound, progress=progress, exact=False,
+        )  # fmt: skip
+        cand = c.unit_rep if c.unit_rep is not None else contiguous.repair_pieces(spec, adj, plan, centre)
+        if repair.feasible(spec, cand):
+            plan = cand
+            method += "+contiguity-" + (c.method if c.unit_rep is not None else "repair")
     p = spec.problem
     of, names = labels_index(p.districts)
     d_pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
@@ -157,8 +172,7 @@ def _nested(
     contiguous_all = connected and (not territories_too or bool((t_pieces <= 1).all()))
     optimal = res.unit_rep is not None and contiguous_all and np.isfinite(g) and g <= OPTIMALITY_TOL
     stages = dict(result.stages)
-    stages["district_contiguity"] = res.seconds
-    method = "nested-districts" if res.unit_rep is not None else "district-levels-failed"
+    stages["district_contiguity"] = time.perf_counter() - t0
     new = dataclasses.replace(
         result,
         status="optimal" if optimal else "feasible",
