@@ -223,6 +223,11 @@ def solve(
         if (options.contiguous or options.district_contiguous) and budget.limited
         else budget
     )
+    nested = False  # large maps with --district-contiguous: districts first, then territories in them
+    if options.district_contiguous:
+        from territory_planner.geo.districts import nested_applies
+
+        nested = nested_applies(spec)
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -249,6 +254,11 @@ def solve(
             base_budget,
             solve_kw,
         )
+    elif nested:  # the two levels can start without a plan of the full model
+        from territory_planner.geo.districts import base_plan
+
+        start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
+        unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
     else:
         unit_rep, result = pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
     contiguity_info = district_info = None
@@ -264,7 +274,7 @@ def solve(
             bridge=options.bridge_islands,
             areas=joined,
         )
-    if options.contiguous:
+    if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
 
         assert adj is not None
@@ -290,7 +300,7 @@ def solve(
         unit_rep, result, district_info = make_districts_contiguous(
             spec,
             adj,
-            unit_rep,
+            None if nested and (unit_rep < 0).any() else unit_rep,
             result,
             backend,
             centre=planning.home_units(spec, lat, lon),
@@ -299,7 +309,10 @@ def solve(
             seed=options.seed,
             threads=threads,
             territories_too=options.contiguous,
+            progress=progress,
         )
+        if "territories" in district_info:
+            contiguity_info = district_info.pop("territories")
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
         unit_rep=unit_rep,

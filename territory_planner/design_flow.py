@@ -4,6 +4,12 @@
 The lower bound reported is that of the first solve, the model without district rows: every plan of the
 joint problem (any grouping) is a plan of that model, so it bounds the joint problem. The bound of the
 second solve holds only for the grouping chosen; summary.json gives both (``hierarchy.district.design``).
+
+The first plan always meets the district band of the chosen grouping (the grouping MIP keeps each
+district's first-plan totals within it), so it is the second solve's plan to beat (its warm start), and
+the answer when the second solve finds nothing better in time. When the district band is implied by the
+territory bands (a district tolerance at least the territory tolerance), the district rows change
+nothing: the second solve is skipped and the first one gets most of the time.
 """
 
 from __future__ import annotations
@@ -24,7 +30,47 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 FIRST_SHARE = 0.4  # of the time: the territories without district rows
+FIRST_SHARE_IMPLIED = 0.85  # the same when the district band is implied by the territory bands
 GROUPING_SHARE = 0.15  # of the time left after them: the grouping MIP
+
+
+def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarray) -> bool:
+    """Every rep band lies inside its share of the district band ((1 +- T) x its target) for every
+    measure with a district tolerance, so every district of every grouping meets the district band
+    whenever its reps meet theirs: the district rows change nothing."""
+    t = tolerance[:, None]
+    finite = np.isfinite(t)
+    lo = np.where(finite, (1 - t) * problem.target, -np.inf)
+    hi = np.where(finite, (1 + t) * problem.target, np.inf)
+    slack = 1e-9 * np.maximum(np.abs(problem.target), 1.0)
+    return bool((spec.lower >= lo - slack).all() and (spec.upper <= hi + slack).all())
+
+
+def _group(
+    problem: TerritoryProblem,
+    spec: ModelSpec,
+    plan: np.ndarray,
+    tol: np.ndarray,
+    n: int,
+    backend: Backend,
+    budget: TimeBudget,
+    solve_kw: dict[str, Any],
+) -> design.Grouping:
+    p = problem.n_reps
+    measures = range(len(problem.measures))
+    load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
+    grouping = design.group_nearest_first(
+        design.rep_travel(spec.cost, plan, p), problem.capacity, load, problem.target, tol, n, backend,
+        time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
+        seed=solve_kw["seed"], threads=solve_kw["threads"],
+    )  # fmt: skip
+    if grouping is None:
+        raise SolverError(
+            f"no grouping of the {p} reps into {n} districts within the district band was found for the "
+            "first territory plan; this is not a proof that none exists: try a wider --district-tolerance, "
+            "fewer districts or a longer --time-limit"
+        )
+    return grouping
 
 
 def design_districts(
@@ -41,36 +87,39 @@ def design_districts(
         raise InputError(
             Problem("options", None, "design_districts", f"{n} districts for {problem.n_reps} reps")
         )
+    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
+    implied = band_implied(problem, spec, tol)
+    share = FIRST_SHARE_IMPLIED if implied else FIRST_SHARE
     first_budget = (
-        TimeBudget.until(time.perf_counter() + FIRST_SHARE * budget.remaining()) if budget.limited else budget
+        TimeBudget.until(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
     )
     plan1, res1 = pipeline.solve(spec, backend, budget=first_budget, **solve_kw)
-    p = problem.n_reps
-    load = np.vstack(
-        [
-            np.bincount(plan1, weights=problem.unit_amount[:, m], minlength=p)
-            for m in range(len(problem.measures))
-        ]
-    )
-    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
-    grouping = design.group_reps(
-        design.rep_travel(spec.cost, plan1, p), problem.capacity, load, problem.target, tol, n, backend,
-        time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
-        seed=solve_kw["seed"], threads=solve_kw["threads"],
-    )  # fmt: skip
-    if grouping is None:
-        raise SolverError(
-            f"no grouping of the {p} reps into {n} districts within the district band was found for the "
-            "first territory plan; this is not a proof that none exists: try a wider --district-tolerance, "
-            "fewer districts or a longer --time-limit"
-        )
+    band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
+    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw)
     labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
     problem2 = dataclasses.replace(problem, rep_districts=labels)
     spec2 = build(problem2)
-    plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **solve_kw)
+    first_fits = repair.feasible(spec2, plan1)
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
-    if repair.feasible(spec2, plan1) and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
-        plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
+    if first_fits and implied:  # the district rows change nothing: the first plan and bound stand
+        plan2, res2, second = (
+            plan1,
+            dataclasses.replace(res1, objective=obj1),
+            "skipped (district band implied)",
+        )
+    else:
+        kw = dict(solve_kw, current_unit_rep=plan1) if first_fits else solve_kw  # a plan to beat
+        try:
+            plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **kw)
+            second = "solved"
+            if first_fits and res2.method == "current_alignment":  # the warm start stood
+                res2 = dataclasses.replace(res2, method="first_plan")
+        except SolverError:
+            if not first_fits:
+                raise
+            plan2, res2, second = plan1, dataclasses.replace(res1, objective=obj1), "no better plan in time"
+        if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
+            plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
     joint = res1.lower_bound
     gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
     optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
@@ -92,6 +141,8 @@ def design_districts(
         "districts": n,
         "seats": {f"D{k + 1:02d}": str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
         "seat_travel": grouping.travel,
+        "grouping_pairs": grouping.pairs,
+        "second_solve": second,
         "joint_lower_bound": joint,
         "grouping_lower_bound": res2.lower_bound,
     }

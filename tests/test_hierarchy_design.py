@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
+from territory_planner.optimize import design
+from territory_planner.solvers import get_backend
 from tests.hierarchy_fixtures import brute_force, grid_rows, write_grid
 
 
@@ -55,3 +58,98 @@ def test_design_districts_scenario_key(tmp_path: Path) -> None:
     s = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert s["config"]["design_districts"] == 2
     assert s["hierarchy"]["district"]["groups"] == 2
+
+
+# ------------------------------------------------------------------------ the grouping MIP on its own
+
+
+def _line_travel(x: list[float]) -> np.ndarray:
+    """travel[j, s] = |x_j - x_s|: reps on a line, each rep's cost in seat s's district."""
+    pos = np.array(x)
+    return np.abs(pos[:, None] - pos[None, :])
+
+
+def test_candidate_seats_are_the_nearest_and_every_pair_when_few_reps() -> None:
+    travel = _line_travel([0, 1, 2, 3, 10, 11])
+    cand = design.candidate_seats(travel, 2, k=2)
+    assert cand.sum(axis=1).tolist() == [2] * 6  # itself and its nearest
+    assert cand[0, 1]
+    assert cand[3, 2]
+    assert cand[4, 5]
+    assert not cand[3, 4]
+    assert design.candidate_seats(travel, 2).all()  # few reps: dense
+
+
+def test_sparse_grouping_finds_the_two_clusters() -> None:
+    """Reps at 0..3 and 100..103, two districts of 4 (capacity within 1 of 4): the clusters, each rep
+    at most 2 from its seat; travel 1 + 0 + 1 + 2 per cluster. Each rep sees only its 3 nearest seats."""
+    travel = _line_travel([0, 1, 2, 3, 100, 101, 102, 103])
+    ones = np.ones((1, 8))
+    g = design.group_reps(
+        travel, np.ones(8), ones, ones, np.array([np.inf]), 2, get_backend("highs"),
+        time_limit=30, seed=0, threads=1, candidates=design.candidate_seats(travel, 2, k=3),
+    )  # fmt: skip
+    assert g is not None
+    assert 24 <= g.pairs <= 24 + 8  # 3 seats per rep, plus the greedy start's pair of each rep
+    assert g.travel == pytest.approx(8.0)
+    assert len(set(g.district[:4].tolist())) == 1
+    assert len(set(g.district[4:].tolist())) == 1
+    assert g.district[0] != g.district[4]
+    assert set(g.seats.tolist()) <= {1, 2, 5, 6}  # a median of each cluster
+
+
+def test_grouping_falls_back_to_every_pair_when_the_nearest_seats_admit_none() -> None:
+    """Reps at 0, 1 carry 1.5 x their target, reps at 10, 11 carry 0.5 x: within +-10%, each of the two
+    districts needs one of each. With each rep's own and nearest seat only, no grouping mixes them; over
+    every pair the best ones cost 20 ({0, 10} + {1, 11} or {0, 11} + {1, 10})."""
+    travel = _line_travel([0, 1, 10, 11])
+    load = np.array([[1.5, 1.5, 0.5, 0.5]])
+    target = np.ones((1, 4))
+    args = (travel, np.ones(4), load, target, np.array([0.1]), 2, get_backend("highs"))
+    near = design.candidate_seats(travel, 2, k=2)
+    assert design.group_reps(*args, time_limit=30, seed=0, threads=1, candidates=near) is None
+    g = design.group_nearest_first(*args, time_limit=30, seed=0, threads=1, k=2)
+    assert g is not None
+    assert g.travel == pytest.approx(20.0)
+    assert g.pairs == 16
+    for d in range(2):
+        assert load[0, g.district == d].sum() == pytest.approx(2.0)
+
+
+def test_second_solve_is_skipped_when_the_district_band_is_implied(tmp_path: Path) -> None:
+    """Territories within +-10% potential (9 to 11: two 4s and two 1s each) and exactly 4 accounts: any
+    two reps together are within +-10% of their district target, so the district rows of every grouping
+    are redundant. The plan is the free optimum (brute force) and its bound stands."""
+    accounts, reps = grid_rows()
+    a, r = write_grid(tmp_path)
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "--quiet"]
+    args += ["--tolerance", "potential=0.1,workload=0", "--design-districts", "2"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    design_info = s["hierarchy"]["district"]["design"]
+    assert design_info["second_solve"] == "skipped (district band implied)"
+    assert s["objective"] == pytest.approx(
+        brute_force(accounts, reps, {"potential": 0.1, "workload": 0.0}, None)
+    )
+    assert s["status"] == "optimal"
+    assert s["lower_bound"] == pytest.approx(design_info["grouping_lower_bound"])
+
+
+def test_greedy_grouping_is_a_valid_start_or_none() -> None:
+    """Two clusters of 4 on a line: farthest-first seats land in both, and the greedy grouping is the
+    clusters (capacity 4 each, within 1 of the mean). With the high/low loads of the fallback case, its
+    greedy districts pair two high reps: outside the +-10% band, so no start is offered."""
+    travel = _line_travel([0, 1, 2, 3, 100, 101, 102, 103])
+    ones = np.ones((1, 8))
+    seat_of = design.greedy_grouping(travel, np.ones(8), ones, ones, np.array([np.inf]), 2)
+    assert seat_of is not None
+    assert len(set(seat_of[:4].tolist())) == 1
+    assert len(set(seat_of[4:].tolist())) == 1
+    assert seat_of[0] != seat_of[4]
+    load = np.array([[1.5, 1.5, 0.5, 0.5]])
+    none = design.greedy_grouping(
+        _line_travel([0, 1, 10, 11]), np.ones(4), load, np.ones((1, 4)), np.array([0.1]), 2
+    )
+    assert none is None

@@ -1,26 +1,58 @@
-"""``--district-contiguous`` between the pipeline's plan and the outputs: run the district cut loop and
-update the ``SolveResult`` and summary.json's ``hierarchy.district`` block honestly."""
+"""``--district-contiguous`` between the pipeline's plan and the outputs: run the district cut loop (or,
+on large maps, the two-level search of ``optimize.nested_districts``, which also makes the territories
+connected with ``--contiguous``) and update the ``SolveResult`` and summary.json's
+``hierarchy.district`` block honestly."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from territory_planner.errors import SolverError
+from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import district_contiguity, repair
+from territory_planner.optimize import contiguous, district_contiguity, nested_districts, pipeline, repair
+from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 OPTIMALITY_TOL = 1e-4
+FALLBACK_SECONDS = 5.0  # time left after failed district levels worth giving the territories alone
+
+
+def nested_applies(spec: ModelSpec) -> bool:
+    """Too many (unit, rep) pairs for the whole-model cut loop: the two-level search instead."""
+    from territory_planner.geo.planning import MAX_CUT_COLUMNS
+
+    return int(spec.allowed.sum()) > MAX_CUT_COLUMNS
+
+
+def base_plan(
+    spec: ModelSpec, backend: Backend, budget: TimeBudget, solve_kw: dict[str, Any]
+) -> tuple[np.ndarray | None, SolveResult]:
+    """The pipeline's plan and bound for the full model; when it finds no plan in its share of the time,
+    no plan and no bound (the two-level search starts from scratch), said in the notes."""
+    try:
+        return pipeline.solve(spec, backend, budget=budget, **solve_kw)
+    except SolverError as err:
+        nan = float("nan")
+        note = f"no plan of the whole model in its share of the time ({err}); no lower bound"
+        return None, SolveResult(
+            status="feasible", proven_optimal=False, objective=nan, compactness=nan, lower_bound=nan,
+            gap=nan, seconds=budget.elapsed(), solver=backend.version(), method="none", notes=(note,),
+        )  # fmt: skip
 
 
 def make_districts_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
-    unit_rep: np.ndarray,
+    unit_rep: np.ndarray | None,
     result: SolveResult,
     backend: Backend,
     *,
@@ -30,7 +62,16 @@ def make_districts_contiguous(
     seed: int,
     threads: int | None,
     territories_too: bool,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    """The plan, its result and the ``hierarchy.district`` additions; on the two-level path with
+    ``territories_too`` the latter carry the ``contiguity`` block of summary.json under "territories"."""
+    if nested_applies(spec):
+        return _nested(
+            spec, adj, unit_rep, result, backend, centre=centre, time_limit=time_limit, gap=gap, seed=seed,
+            threads=threads, territories_too=territories_too, progress=progress,
+        )  # fmt: skip
+    assert unit_rep is not None  # only the two-level path starts without a plan
     res = district_contiguity.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads,
@@ -66,4 +107,99 @@ def make_districts_contiguous(
         notes=tuple(notes),
     )
     info = {"pieces": res.pieces, "contiguous": connected, "rounds": res.rounds, "cuts": res.cuts}
+    return plan, new, info
+
+
+def _nested(
+    spec: ModelSpec,
+    adj: Adjacency,
+    unit_rep: np.ndarray | None,
+    result: SolveResult,
+    backend: Backend,
+    *,
+    centre: np.ndarray,
+    time_limit: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+    progress: Callable[[str], None],
+) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    from territory_planner.geo.planning import MAX_CUT_COLUMNS
+
+    t0 = time.perf_counter()
+    res = nested_districts.solve(
+        spec, adj, backend, centre, unit_rep,
+        time_limit=time_limit, gap=gap, seed=seed, threads=threads, territories_too=territories_too,
+        max_cut_columns=MAX_CUT_COLUMNS, progress=progress,
+    )  # fmt: skip
+    plan = res.unit_rep if res.unit_rep is not None else unit_rep
+    if plan is None:
+        raise SolverError(
+            f"no plan found in the time limit: the whole model had none in its share of the time and "
+            f"{res.reason}; this is not a proof that no plan exists: try a longer --time-limit or wider "
+            "--tolerance / --district-tolerance"
+        )
+    method = "nested-districts" if res.unit_rep is not None else "district-levels-failed"
+    left = time_limit - res.seconds
+    if res.unit_rep is None and territories_too and left > FALLBACK_SECONDS:
+        progress("districts not connected in time: the territories alone (neighbourhood search)")
+        c = contiguous.solve_contiguous(
+            spec, adj, backend, centre=centre, time_limit=left, gap=gap, seed=seed, threads=threads,
+            start_plan=plan, bound=result.lower_bound, progress=progress, exact=False,
+        )  # fmt: skip
+        cand = c.unit_rep if c.unit_rep is not None else contiguous.repair_pieces(spec, adj, plan, centre)
+        if repair.feasible(spec, cand):
+            plan = cand
+            method += "+contiguity-" + (c.method if c.unit_rep is not None else "repair")
+    p = spec.problem
+    of, names = labels_index(p.districts)
+    d_pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
+    t_pieces = contiguity.count_pieces(adj, plan, p.n_reps)
+    objective = float(spec.objective[np.arange(p.n_units), plan].sum())
+    lower = min(result.lower_bound, objective) if np.isfinite(result.lower_bound) else float("nan")
+    g = max(0.0, (objective - lower) / objective) if objective > 0 and np.isfinite(lower) else float("nan")
+    connected = bool((d_pieces <= 1).all())
+    notes = [
+        *result.notes,
+        "district contiguity (districts first, then territories inside them): the lower bound is the "
+        "model's without contiguity",
+    ]
+    if res.unit_rep is None:
+        notes.append(f"district contiguity not reached: {res.reason}; the plan is the one before it")
+    if territories_too and (t_pieces > 1).any():
+        notes.append(f"contiguity not reached for {int((t_pieces > 1).sum())} territories in the time given")
+    contiguous_all = connected and (not territories_too or bool((t_pieces <= 1).all()))
+    optimal = res.unit_rep is not None and contiguous_all and np.isfinite(g) and g <= OPTIMALITY_TOL
+    stages = dict(result.stages)
+    stages["district_contiguity"] = time.perf_counter() - t0
+    new = dataclasses.replace(
+        result,
+        status="optimal" if optimal else "feasible",
+        proven_optimal=bool(optimal),
+        objective=objective,
+        compactness=float(spec.cost[np.arange(p.n_units), plan].sum()),
+        lower_bound=lower,
+        gap=g,
+        method=f"{result.method}+{method}",
+        stages=stages,
+        notes=tuple(notes),
+    )
+    info: dict[str, Any] = {
+        "pieces": {n: int(k) for n, k in zip(names, d_pieces.tolist(), strict=True)},
+        "contiguous": connected,
+        "method": "nested",
+        "solves": res.solves,
+    }
+    if territories_too:
+        info["territories"] = {
+            "islands": len(adj.islands()),
+            "bridged_edges": [
+                [str(p.account_ids[np.flatnonzero(p.acc_unit == a)[0]]) for a in e] for e in adj.bridged
+            ],
+            "method": method,
+            "rounds": res.solves,
+            "pieces": {str(r): int(k) for r, k in zip(p.rep_ids, t_pieces.tolist(), strict=True)},
+            "contiguous": bool((t_pieces <= 1).all()),
+        }
     return plan, new, info

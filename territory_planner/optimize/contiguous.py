@@ -35,6 +35,7 @@ import numpy as np
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import contiguous_lns as lns
+from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
@@ -89,7 +90,8 @@ def with_centres(spec: ModelSpec, centre: np.ndarray) -> ModelSpec:
 
 
 def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Move stray pieces (smallest first) to an adjacent territory when both bands still hold."""
+    """Move stray pieces (smallest first) to an adjacent territory when both bands (and the district
+    and region bands) still hold."""
     p = spec.problem
     plan = unit_rep.copy()
     amount = p.unit_amount
@@ -109,7 +111,7 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
                     continue
                 ok_in = (loads[:, k] + take <= spec.upper[:, k] + 1e-9).all()
                 ok_out = (loads[:, j] - take >= spec.lower[:, j] - 1e-9).all()
-                if ok_in and ok_out:
+                if ok_in and ok_out and _groups_hold(spec, plan, piece, k):
                     options.append((float(spec.objective[piece, k].sum()), k))
             if options:
                 plan[piece] = min(options)[1]
@@ -118,6 +120,15 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
         if not moved:
             break
     return plan
+
+
+def _groups_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> bool:
+    """The district and region bands still hold with ``piece`` moved to rep k."""
+    if spec.groups is None:
+        return True
+    trial = plan.copy()
+    trial[piece] = k
+    return hierarchy.feasible(spec, trial)
 
 
 def solve_contiguous(

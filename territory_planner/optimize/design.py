@@ -2,15 +2,18 @@
 
 Given a territory plan, the grouping is a capacitated p-median over reps (PuLP, any back-end):
 
-    y[j, s] = 1 when rep j joins the district seated at rep s;  z[s] = 1 when s is a seat
-    sum_s y[j, s] = 1,  y[j, s] <= z[s],  sum_s z[s] = N
+    y[j, s] = 1 when rep j joins the district seated at rep s;  y[s, s] = 1 when s is a seat
+    sum_s y[j, s] = 1,  y[j, s] <= y[s, s],  sum_s y[s, s] = N
     capacity of a district within 1 of the mean capacity C / N (rep counts, by capacity)
     (1 - T) sum_j target[j] y[j, s] <= sum_j load[j] y[j, s] <= (1 + T) sum_j target[j] y[j, s]
     minimise  sum_js travel[j, s] y[j, s]   (the workload-weighted km of j's accounts to s's home)
 
 so each district is compact around its seat (the rep that minimises the district's travel) and its
-potential lies within the band the final territory model enforces. ``api`` alternates: territories
-without district rows, this grouping, territories again with the district rows.
+potential lies within the band the final territory model enforces. Up to ``DENSE_REPS`` reps every
+(rep, seat) pair is in the model; above, each rep may join only its nearest seats (``candidate_seats``:
+200 reps give 8,000 pairs instead of 40,000), which keeps the MIP small enough to solve in seconds.
+``design_flow`` alternates: territories without district rows, this grouping, territories again with
+the district rows.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import pulp
 
 from territory_planner.solvers.base import Backend, SolveStatus
 
+DENSE_REPS = 50  # up to this many reps every rep may be seat of any rep's district
+SEATS_PER_REP = 40  # above: the seats a rep may join, its nearest by travel (at least 4 districts' worth)
+
 
 @dataclass(frozen=True)
 class Grouping:
@@ -29,6 +35,72 @@ class Grouping:
     seats: np.ndarray  # (N,) the seat rep of each district
     travel: float
     status: SolveStatus
+    pairs: int  # (rep, seat) pairs in the model: p * p when dense
+
+
+def candidate_seats(travel: np.ndarray, n: int, k: int | None = None) -> np.ndarray:
+    """(p, p) bool: the seats rep j may join. Every pair up to ``DENSE_REPS`` reps; above, each rep's
+    ``k`` nearest seats by ``travel[j, s]`` (default the larger of ``SEATS_PER_REP`` and four districts'
+    worth of reps), itself included. A grouping that needs a farther seat is not seen: the grouping is
+    a heuristic step of the alternating design, and no bound rests on it."""
+    p = travel.shape[0]
+    if k is None:
+        k = p if p <= DENSE_REPS else max(SEATS_PER_REP, 4 * -(-p // n))
+    if k >= p:
+        return np.ones((p, p), dtype=bool)
+    out = np.zeros((p, p), dtype=bool)
+    near = np.argpartition(travel, k - 1, axis=1)[:, :k]
+    out[np.arange(p)[:, None], near] = True
+    np.fill_diagonal(out, True)
+    return out
+
+
+def greedy_grouping(
+    travel: np.ndarray,
+    capacity: np.ndarray,
+    load: np.ndarray,
+    target: np.ndarray,
+    tolerance: np.ndarray,
+    n: int,
+) -> np.ndarray | None:
+    """(p,) seat of each rep, or None: seats by farthest-first on travel (from the rep of least total
+    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + 1), every
+    district then checked against the capacity and potential bands. A start for ``group_reps``."""
+    p = len(capacity)
+    mean = float(capacity.sum()) / n
+    seats = [int(travel.sum(axis=0).argmin())]
+    while len(seats) < n:
+        far = travel[:, seats].min(axis=1).astype(float)
+        far[seats] = -np.inf
+        seats.append(int(far.argmax()))
+    seat_of = np.full(p, -1, dtype=np.int64)
+    seat_of[seats] = seats
+    used = {s: float(capacity[s]) for s in seats}
+    cost = travel[:, seats]
+    order = np.argsort(
+        -(np.sort(cost, axis=1)[:, 1] - cost.min(axis=1)) if n > 1 else np.arange(p), kind="stable"
+    )
+    for j in order.tolist():
+        if seat_of[j] >= 0:
+            continue
+        for k in np.argsort(cost[j], kind="stable").tolist():
+            if used[seats[k]] + capacity[j] <= mean + 1.0 + 1e-9:
+                seat_of[j] = seats[k]
+                used[seats[k]] += float(capacity[j])
+                break
+        if seat_of[j] < 0:
+            return None
+    for s in seats:
+        members = seat_of == s
+        if used[s] < mean - 1.0 - 1e-9:
+            return None
+        tot, tgt = load[:, members].sum(axis=1), target[:, members].sum(axis=1)
+        finite = np.isfinite(tolerance)
+        if ((tot < (1 - tolerance) * tgt - 1e-9) & finite).any() or (
+            (tot > (1 + tolerance) * tgt + 1e-9) & finite
+        ).any():
+            return None
+    return seat_of
 
 
 def group_reps(
@@ -43,13 +115,24 @@ def group_reps(
     time_limit: float,
     seed: int,
     threads: int | None,
+    candidates: np.ndarray | None = None,
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
-    ``tolerance`` (M,) (inf: no band). None when no grouping exists or none was found in time."""
+    ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
+    ``candidate_seats``). None when no grouping exists among them or none was found in time.
+
+    y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
+    cand = candidate_seats(travel, n) if candidates is None else candidates | np.eye(p, dtype=bool)
+    greedy = greedy_grouping(travel, capacity, load, target, tolerance, n)
+    if greedy is not None:  # its pairs join the model, so the start is one of its points
+        cand = cand.copy()
+        cand[np.arange(p), greedy] = True
+    pj, ps = np.nonzero(cand)
     prob = pulp.LpProblem("districts", pulp.LpMinimize)
-    y = [[prob.add_variable(f"y_{j}_{s}", 0, 1, pulp.const.LpBinary) for s in range(p)] for j in range(p)]
-    z = [prob.add_variable(f"seat_{s}", 0, 1, pulp.const.LpBinary) for s in range(p)]
+    y = [prob.add_variable(f"y_{j}_{s}", 0, 1, pulp.const.LpBinary) for j, s in zip(pj, ps, strict=True)]
+    col = {(int(j), int(s)): c for c, (j, s) in enumerate(zip(pj, ps, strict=True))}
+    seat = [y[col[(s, s)]] for s in range(p)]
     rows: list[pulp.LpConstraint] = []
 
     def add(expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
@@ -59,36 +142,75 @@ def group_reps(
 
     le, ge, eq = pulp.const.LpConstraintLE, pulp.const.LpConstraintGE, pulp.const.LpConstraintEQ
     mean = float(capacity.sum()) / n
+    by_rep: list[list[int]] = [[] for _ in range(p)]
+    by_seat: list[list[int]] = [[] for _ in range(p)]
+    for c, (j, s) in enumerate(zip(pj.tolist(), ps.tolist(), strict=True)):
+        by_rep[j].append(c)
+        by_seat[s].append(c)
+        if j != s:
+            add(pulp.LpAffineExpression([(y[c], 1.0), (seat[s], -1.0)]), le, 0.0, f"open_{j}_{s}")
     for j in range(p):
-        add(pulp.LpAffineExpression([(y[j][s], 1.0) for s in range(p)]), eq, 1.0, f"one_district_{j}")
-        for s in range(p):
-            add(pulp.LpAffineExpression([(y[j][s], 1.0), (z[s], -1.0)]), le, 0.0, f"open_{j}_{s}")
-    add(pulp.LpAffineExpression([(v, 1.0) for v in z]), eq, float(n), "districts")
+        add(pulp.LpAffineExpression([(y[c], 1.0) for c in by_rep[j]]), eq, 1.0, f"one_district_{j}")
+    add(pulp.LpAffineExpression([(v, 1.0) for v in seat]), eq, float(n), "districts")
     for s in range(p):
-        cap = [(y[j][s], float(capacity[j])) for j in range(p)]
-        add(pulp.LpAffineExpression([*cap, (z[s], -(mean + 1.0))]), le, 0.0, f"reps_max_{s}")
-        add(pulp.LpAffineExpression([*cap, (z[s], -max(mean - 1.0, 0.0))]), ge, 0.0, f"reps_min_{s}")
+        members = [(c, int(pj[c])) for c in by_seat[s]]
+        cap = [(y[c], float(capacity[j])) for c, j in members if c != col[(s, s)]]
+        own = float(capacity[s])
+        add(pulp.LpAffineExpression([*cap, (seat[s], own - (mean + 1.0))]), le, 0.0, f"reps_max_{s}")
+        add(pulp.LpAffineExpression([*cap, (seat[s], own - max(mean - 1.0, 0.0))]), ge, 0.0, f"reps_min_{s}")
         for m in range(load.shape[0]):
             if not np.isfinite(tolerance[m]):
                 continue
-            lo = [(y[j][s], float(load[m, j] - (1 - tolerance[m]) * target[m, j])) for j in range(p)]
-            hi = [(y[j][s], float(load[m, j] - (1 + tolerance[m]) * target[m, j])) for j in range(p)]
+            lo = [(y[c], float(load[m, j] - (1 - tolerance[m]) * target[m, j])) for c, j in members]
+            hi = [(y[c], float(load[m, j] - (1 + tolerance[m]) * target[m, j])) for c, j in members]
             add(pulp.LpAffineExpression(lo), ge, 0.0, f"band_min_{m}_{s}")
             add(pulp.LpAffineExpression(hi), le, 0.0, f"band_max_{m}_{s}")
-    prob.setObjective(
-        pulp.LpAffineExpression([(y[j][s], float(travel[j, s])) for j in range(p) for s in range(p)])
-    )
-    variables = [v for row in y for v in row] + z
+    prob.setObjective(pulp.LpAffineExpression([(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))]))
+    start = None
+    if greedy is not None:
+        start = np.zeros(len(y))
+        start[[col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
     out = backend.solve(
-        prob, variables, rows, mip=True, time_limit=max(time_limit, 1.0), gap=1e-4, seed=seed, threads=threads
-    )
+        prob, y, rows, mip=True, time_limit=max(time_limit, 1.0), gap=1e-4, seed=seed, threads=threads,
+        start=start,
+    )  # fmt: skip
     if not out.has_solution:
         return None
-    x = out.values[: p * p].reshape(p, p) > 0.5
-    seat_of = x.argmax(axis=1)
+    chosen = out.values[: len(y)] > 0.5
+    seat_of = np.full(p, -1, dtype=np.int64)
+    seat_of[pj[chosen]] = ps[chosen]
     seats = np.unique(seat_of)
     district = np.searchsorted(seats, seat_of)
-    return Grouping(district, seats, float(travel[np.arange(p), seat_of].sum()), out.status)
+    travel_sum = float(travel[np.arange(p), seat_of].sum())
+    return Grouping(district, seats, travel_sum, out.status, len(y))
+
+
+def group_nearest_first(
+    travel: np.ndarray,
+    capacity: np.ndarray,
+    load: np.ndarray,
+    target: np.ndarray,
+    tolerance: np.ndarray,
+    n: int,
+    backend: Backend,
+    *,
+    time_limit: float,
+    seed: int,
+    threads: int | None,
+    k: int | None = None,
+) -> Grouping | None:
+    """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
+    finds no grouping (each attempt gets ``time_limit``)."""
+    p = len(capacity)
+    sparse = candidate_seats(travel, n, k)
+    for cand in (sparse, np.ones((p, p), dtype=bool)) if not sparse.all() else (sparse,):
+        grouping = group_reps(
+            travel, capacity, load, target, tolerance, n, backend,
+            time_limit=time_limit, seed=seed, threads=threads, candidates=cand,
+        )  # fmt: skip
+        if grouping is not None:
+            return grouping
+    return None
 
 
 def rep_travel(unit_cost_to_reps: np.ndarray, unit_rep: np.ndarray, p: int) -> np.ndarray:

@@ -1,0 +1,146 @@
+"""The pieces that take districts to large maps: the two-level search for connected districts (forced
+here on tiny maps whose answer is known) and the piece repair that never breaks a district band."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.geo import adjacency as adjmod
+from territory_planner.geo import planning
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.optimize import contiguous, nested_districts, repair
+from territory_planner.optimize.hierarchy import labels_index
+from territory_planner.optimize.spec import ModelSpec
+from tests.test_hierarchy_contiguity import _district_of_units, grid_case
+
+
+def strip_problem(tol: float, districts: tuple[str, ...], first: float = 1.0) -> TerritoryProblem:
+    """Strip c0..c4 with potential ``first`` 1 2 2 1, a rep per entry of ``districts`` (its district)."""
+    amount = np.array([first, 1.0, 2.0, 2.0, 1.0])
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"c{i}" for i in range(5)],
+            "lat": 0.0,
+            "lon": np.arange(5, dtype=float),
+            "workload": 1.0,
+            "potential": amount,
+            "current_rep": "",
+            "locked_rep": "",
+            "parent_id": "",
+            "segment": "",
+        }
+    )
+    p = len(districts)
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"T{j}" for j in range(p)],
+            "name": "",
+            "region": "",
+            "capacity": 1.0,
+            "lat": np.nan,
+            "lon": np.nan,
+            "segments": "",
+            "district": list(districts),
+        }
+    )
+    problem = TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([tol]))
+    return problem.__class__(**{**problem.__dict__, "rep_districts": np.array(districts, dtype=str)})
+
+
+def test_piece_repair_keeps_the_district_band() -> None:
+    """Rep 0 (district A, centre c0) holds c0 c1 c4 = 3, rep 1 (district B, centre c3) c2 c3 = 4; c4 is
+    a stray piece touching only rep 1. The rep bands (+-50% of 3.5) allow the move, but with a district
+    band of +-20% district A (= rep 0) would fall to 2 < 2.8: the piece stays. At +-50% it moves."""
+    adj = adjmod.Adjacency.from_edges(5, [0, 1, 2, 3], [1, 2, 3, 4])
+    nan = np.full(2, np.nan)
+    start = np.array([0, 0, 1, 1, 0])
+    for tol, expected in ((0.2, [0, 0, 1, 1, 0]), (0.5, [0, 0, 1, 1, 1])):
+        spec = ModelSpec.build(
+            strip_problem(0.5, ("A", "B")), nan, nan, cost=np.zeros((5, 2)),
+            group_tolerance={"district": {"*": tol}},
+        )  # fmt: skip
+        assert contiguous.repair_pieces(spec, adj, start, np.array([0, 3])).tolist() == expected
+
+
+def test_district_level_model_has_the_district_bands_and_confines_homes() -> None:
+    """Reps T0, T1 in district A and T2 in B on the strip (potential 1.1 1 2 2 1: not whole numbers, so
+    no band is rounded), rep bands +-50% of 7.1/3, district band +-10%:
+    A's band is the district row's (2 x 7/3 +- 10%), inside the sum of its reps' bands; each rep's home
+    unit may only go to its own district; a unit's cost is the least over the district's reps."""
+    problem = strip_problem(0.5, ("A", "A", "B"), first=1.1)
+    nan = np.full(3, np.nan)
+    cost = np.arange(15, dtype=float).reshape(5, 3)
+    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.1}})
+    of, names = labels_index(problem.districts)
+    home = np.array([0, 1, 4])
+    spec1 = nested_districts.district_level(spec, of, names, home)
+    t = 7.1 / 3.0
+    assert spec1.lower[0].tolist() == pytest.approx([0.9 * 2 * t, 0.9 * t])
+    assert spec1.upper[0].tolist() == pytest.approx([1.1 * 2 * t, 1.1 * t])
+    assert spec1.allowed[[0, 1, 4]].tolist() == [[True, False], [True, False], [False, True]]
+    assert spec1.allowed[[2, 3]].all()
+    assert spec1.cost[:, 0].tolist() == cost[:, :2].min(axis=1).tolist()
+    assert spec1.cost[2:4, 1].tolist() == cost[2:4, 2].tolist()
+    assert spec1.problem.target[0].tolist() == pytest.approx([2 * t, t])
+
+
+def test_two_level_search_connects_the_split_district(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 4 x 3 grid of test_hierarchy_contiguity (district A = R1, R2 split by B's middle column
+    when free), with the two-level search forced: districts and territories come out connected, every
+    band holds, and the plan is the exact cut loop's optimum (A keeps the top of the middle column)."""
+    a, r, e = grid_case(tmp_path)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.25"]
+    args += ["--contiguous", "--district-contiguous", "--quiet"]
+    exact = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "exact")])
+    assert exact.exit_code == 0, exact.output
+    monkeypatch.setattr(planning, "MAX_CUT_COLUMNS", 0)
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "nested")])
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "nested" / "summary.json").read_text())
+    best = json.loads((tmp_path / "exact" / "summary.json").read_text())
+    assert s["hierarchy"]["district"]["method"] == "nested"
+    assert s["hierarchy"]["district"]["pieces"] == {"A": 1, "B": 1}
+    assert s["contiguity"]["contiguous"] is True
+    assert s["contiguity"]["pieces"] == {"R1": 1, "R2": 1, "R3": 1}
+    assert _district_of_units(tmp_path / "nested")["U31"] == "A"
+    assert s["objective"] == pytest.approx(best["objective"])
+    assert s["lower_bound"] <= s["objective"] + 1e-9
+    t = pd.read_csv(tmp_path / "nested" / "territories.csv", keep_default_na=False)
+    assert (t["potential_dev_pct"].abs() <= 25.0 + 1e-6).all()
+
+
+def test_two_level_result_keeps_every_row(tmp_path: Path) -> None:
+    """On the grid, the level-2 model lets each unit go only to its district's reps, and the plan that
+    the two levels return satisfies the full model (bands, homes)."""
+    a, r, e = grid_case(tmp_path)
+    from territory_planner import api
+    from territory_planner.options import build_options
+
+    options = build_options(
+        {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
+    )
+    _, problem, _ = api.load_with_areas(options)
+    lat, lon = problem.home_lat, problem.home_lon
+    spec = api.build_spec(problem, options, lat, lon)
+    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
+    home = planning.home_units(spec, lat, lon)
+    from territory_planner.solvers import get_backend
+
+    res = nested_districts.solve(
+        spec, adj, get_backend("highs"), home, None, time_limit=30, gap=0.0, seed=0, threads=1,
+        territories_too=True, max_cut_columns=10_000,
+    )  # fmt: skip
+    assert res.unit_rep is not None, res.reason
+    assert repair.feasible(spec, res.unit_rep)
+    assert (res.district_pieces == 1).all()
+    assert (res.territory_pieces == 1).all()
+    assert (res.unit_rep[home] == np.arange(problem.n_reps)).all()
