@@ -200,7 +200,10 @@ def group_nearest_first(
     k: int | None = None,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
-    finds no grouping (each attempt gets ``time_limit``)."""
+    finds no grouping (each attempt gets ``time_limit``). Measured at 200 reps and 20 districts
+    (benchmarks/bench_hierarchy.py --grouping): in 10 s the nearest seats find a grouping of 22.5M travel
+    against 35.4M over every pair; given a minute, every pair proves 21.3M, 5% below the nearest seats'
+    best (22.4M). The planner gives the grouping seconds, not minutes."""
     p = len(capacity)
     sparse = candidate_seats(travel, n, k)
     for cand in (sparse, np.ones((p, p), dtype=bool)) if not sparse.all() else (sparse,):
