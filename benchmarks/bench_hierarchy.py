@@ -211,6 +211,7 @@ def child(case: str, limit: float) -> dict[str, Any]:
         "connected": None if pieces is None else all(k == 1 for k in pieces.values()),
         "split_districts": None if pieces is None else sum(k > 1 for k in pieces.values()),
         "territories_contiguous": (s.get("contiguity") or {}).get("contiguous"),
+        "split_territories": sum(k > 1 for k in ((s.get("contiguity") or {}).get("pieces") or {}).values()),
         "hierarchy": s.get("hierarchy"),
         "notes": s.get("notes"),
     }
@@ -238,12 +239,13 @@ def grouping_bench(limit: float) -> list[list[str]]:
     target = np.vstack([acc[m].sum() * cap / cap.sum() for m in corpus.MEASURES])
     load = target * np.random.default_rng(SEED).uniform(0.95, 1.05, target.shape)
     rows = []
-    for name, cand in (("every pair", np.ones((p, p), dtype=bool)), ("nearest seats", None)):
+    args = (travel, cap, load, target, np.array([0.10, 0.10]), 20, get_backend("highs"))
+    for name, cand in (
+        ("every pair", np.ones((p, p), dtype=bool)),
+        ("nearest seats", None),
+    ):
         t0 = time.perf_counter()
-        g = design.group_reps(
-            travel, cap, load, target, np.array([0.10, 0.10]), 20, get_backend("highs"),
-            time_limit=limit, seed=0, threads=1, candidates=cand,
-        )  # fmt: skip
+        g = design.group_reps(*args, time_limit=limit, seed=0, threads=1, candidates=cand)
         seconds = time.perf_counter() - t0
         rows.append(
             [name, "-" if g is None else f"{g.pairs:,}", f"{seconds:.1f} s",
@@ -289,6 +291,7 @@ def fmt(row: dict[str, Any], limit: float) -> list[str]:
         "n/a (points)"
         if connected is None
         else ("yes" if connected else f"no ({row['split_districts']} split)"),
+        "-" if row.get("territories_contiguous") is None else f"{row.get('split_territories', 0)} split",
         num("max_rep_dev_pct", ".2f"),
         num("max_district_dev_pct", ".2f"),
         f"{row.get('peak_rss_mb', 0):,.0f} MB",
@@ -316,7 +319,7 @@ def main() -> int:
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} cores", file=sys.stderr)
     cols = [
         "case", "time", "status", "objective", "lower bound", "gap", "districts connected",
-        "max territory dev %", "max district dev %", "peak RSS",
+        "territories", "max territory dev %", "max district dev %", "peak RSS",
     ]  # fmt: skip
     rows = []
     for case in args.cases.split(","):

@@ -153,3 +153,16 @@ def test_greedy_grouping_is_a_valid_start_or_none() -> None:
         _line_travel([0, 1, 10, 11]), np.ones(4), load, np.ones((1, 4)), np.array([0.1]), 2
     )
     assert none is None
+
+
+def test_greedy_grouping_fills_an_outlier_seat() -> None:
+    """Reps at 0..7 and 100, three districts of 3 +- 1: farthest-first makes the outlier a seat, and the
+    regret assignment fills the two cluster seats to 4 first, leaving the outlier alone (1 < 2). The fill
+    step moves the cluster rep nearest the outlier (at 7) to it: districts of 4, 3, 2 reps."""
+    travel = _line_travel([0, 1, 2, 3, 4, 5, 6, 7, 100])
+    ones = np.ones((1, 9))
+    seat_of = design.greedy_grouping(travel, np.ones(9), ones, ones, np.array([np.inf]), 3)
+    assert seat_of is not None
+    sizes = sorted(np.unique(seat_of, return_counts=True)[1].tolist())
+    assert sizes == [2, 3, 4]
+    assert seat_of[7] == seat_of[8] == 8

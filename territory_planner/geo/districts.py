@@ -166,7 +166,7 @@ def _nested(
         "model's without contiguity",
     ]
     if res.unit_rep is None:
-        notes.append(f"district contiguity not reached: {res.reason}; the plan is the one before it")
+        notes.append(f"district contiguity not reached: {res.reason}; the plan is the whole model's")
     if territories_too and (t_pieces > 1).any():
         notes.append(f"contiguity not reached for {int((t_pieces > 1).sum())} territories in the time given")
     contiguous_all = connected and (not territories_too or bool((t_pieces <= 1).all()))

@@ -64,8 +64,9 @@ def greedy_grouping(
     n: int,
 ) -> np.ndarray | None:
     """(p,) seat of each rep, or None: seats by farthest-first on travel (from the rep of least total
-    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + 1), every
-    district then checked against the capacity and potential bands. A start for ``group_reps``."""
+    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + 1), the
+    districts below mean - 1 filled by the cheapest moves (``_fill``), every district then checked against
+    the capacity and potential bands. A start for ``group_reps``."""
     p = len(capacity)
     mean = float(capacity.sum()) / n
     seats = [int(travel.sum(axis=0).argmin())]
@@ -90,6 +91,7 @@ def greedy_grouping(
                 break
         if seat_of[j] < 0:
             return None
+    _fill(travel, capacity, seat_of, used, mean - 1.0)
     for s in seats:
         members = seat_of == s
         if used[s] < mean - 1.0 - 1e-9:
@@ -101,6 +103,30 @@ def greedy_grouping(
         ).any():
             return None
     return seat_of
+
+
+def _fill(
+    travel: np.ndarray, capacity: np.ndarray, seat_of: np.ndarray, used: dict[int, float], floor: float
+) -> None:
+    """Move reps (never a seat) into districts below ``floor`` capacity, each time the one whose move
+    adds least travel among those whose district stays at or above the floor."""
+    seats = list(used)
+    for _ in range(len(seat_of)):
+        short = [s for s in seats if used[s] < floor - 1e-9]
+        if not short:
+            return
+        s = short[0]
+        movable = [
+            j
+            for j in range(len(seat_of))
+            if seat_of[j] != s and seat_of[j] != j and used[int(seat_of[j])] - capacity[j] >= floor - 1e-9
+        ]
+        if not movable:
+            return
+        j = min(movable, key=lambda r: travel[r, s] - travel[r, seat_of[r]])
+        used[int(seat_of[j])] -= float(capacity[j])
+        used[s] += float(capacity[j])
+        seat_of[j] = s
 
 
 def group_reps(
@@ -200,7 +226,10 @@ def group_nearest_first(
     k: int | None = None,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
-    finds no grouping (each attempt gets ``time_limit``)."""
+    finds no grouping (each attempt gets ``time_limit``). Measured at 200 reps and 20 districts
+    (benchmarks/bench_hierarchy.py --grouping): in 10 s the nearest seats find a grouping of 22.5M travel
+    against 35.4M over every pair; given a minute, every pair proves 21.3M, 5% below the nearest seats'
+    best (22.4M). The planner gives the grouping seconds, not minutes."""
     p = len(capacity)
     sparse = candidate_seats(travel, n, k)
     for cand in (sparse, np.ones((p, p), dtype=bool)) if not sparse.all() else (sparse,):
