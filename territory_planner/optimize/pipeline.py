@@ -710,9 +710,35 @@ def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: floa
     as the only objective, started from the near-plan ``start``. Any solution with no violation left is
     optimal for it, so HiGHS stops at the first plan; the plain model then improves that plan. Its bound
     proves nothing about the plan's objective and is not used."""
+    violation_only = dataclasses.replace(run.spec, cost=np.zeros_like(run.spec.cost), disruption_price=0.0)
+    _, unit_rep = _elastic_mip(
+        run,
+        violation_only,
+        cols,
+        start,
+        name="elastic",
+        time_limit=max(deadline - time.perf_counter(), 0.5),
+        gap=max(run.gap, OPTIMALITY_TOL),
+    )
+    if unit_rep is not None and (unit_rep >= 0).all() and run.offer(unit_rep, "whole_model"):
+        run.progress(f"plan found by the elastic whole model (phase 1): objective {run.upper:,.1f}")
+
+
+def _elastic_mip(
+    run: Run,
+    spec: ModelSpec,
+    cols: np.ndarray,
+    start: np.ndarray | None,
+    *,
+    name: str,
+    time_limit: float,
+    gap: float,
+) -> tuple[SolveStatus, np.ndarray | None]:
+    """The elastic MIP of ``spec`` over the pairs ``cols`` (every band row may give, at the real model's
+    slack prices), started from ``start`` with the slacks it needs; its status and assignment (-1: a unit
+    with no column at 1)."""
     from territory_planner.optimize import formulation
 
-    spec = dataclasses.replace(run.spec, cost=np.zeros_like(run.spec.cost), disruption_price=0.0)
     col_unit, col_rep = np.nonzero(cols)
     form = formulation.build(
         spec,
@@ -721,26 +747,28 @@ def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: floa
         integer=True,
         elastic=True,
         slack_price=lpmod.slack_prices(run.spec),
-        name="elastic",
+        name=name,
     )
-    warm = formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
+    warm = (
+        None if start is None else formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
+    )
     out = run.backend.solve(
         form.prob,
         form.variables,
         form.constraints,
         mip=True,
-        time_limit=max(deadline - time.perf_counter(), 0.5),
-        gap=max(run.gap, OPTIMALITY_TOL),
+        time_limit=time_limit,
+        gap=gap,
         seed=run.seed,
         threads=run.threads,
         start=warm,
     )
-    if out.has_solution:
-        x = out.values[: form.n_cols] > 0.5
-        unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
-        unit_rep[col_unit[x]] = col_rep[x]
-        if (unit_rep >= 0).all() and run.offer(unit_rep, "whole_model"):
-            run.progress(f"plan found by the elastic whole model (phase 1): objective {run.upper:,.1f}")
+    if not out.has_solution:
+        return out.status, None
+    x = out.values[: form.n_cols] > 0.5
+    unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
+    unit_rep[col_unit[x]] = col_rep[x]
+    return out.status, unit_rep
 
 
 def stage_improve(run: Run) -> None:
@@ -832,7 +860,6 @@ def _floor_text(spec: ModelSpec) -> str:
 
 def _relaxed(run: Run, conflicts: list[Conflict], start: float) -> tuple[np.ndarray, SolveResult]:
     """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair)."""
-    from territory_planner.optimize import formulation
 
     spec = run.spec
     if run.lp is not None:
@@ -841,41 +868,24 @@ def _relaxed(run: Run, conflicts: list[Conflict], start: float) -> tuple[np.ndar
         pool |= construct.candidate_reps(spec, SEARCH_CANDIDATES)
     else:
         pool = construct.candidate_reps(spec, max(SEARCH_CANDIDATES, run.candidates))
-    col_unit, col_rep = np.nonzero(pool)
     t = time.perf_counter()
-    form = formulation.build(
-        spec,
-        col_unit,
-        col_rep,
-        integer=True,
-        elastic=True,
-        slack_price=lpmod.slack_prices(spec),
-        name="relaxed",
-    )
-    warm = None
     guess = run.partial if run.partial is not None else construct.nearest_plan(spec)
-    if pool[np.arange(len(guess)), guess].all():
-        warm = np.zeros(len(form.variables))
-        warm[: form.n_cols] = (guess[col_unit] == col_rep).astype(float)
-    out = run.backend.solve(
-        form.prob,
-        form.variables,
-        form.constraints,
-        mip=True,
+    fits = bool(pool[np.arange(len(guess)), guess].all())
+    status, found = _elastic_mip(
+        run,
+        spec,
+        pool,
+        guess if fits else None,
+        name="relaxed",
         time_limit=max(run.budget.remaining(), 1.0),
         gap=1e-3,
-        seed=run.seed,
-        threads=run.threads,
-        start=warm,
     )
-    run.stages.append(Stage("relaxed", time.perf_counter() - t, out.status.value))
-    if not out.has_solution:  # the search's least-violation assignment is still the best there is
+    run.stages.append(Stage("relaxed", time.perf_counter() - t, status.value))
+    if found is None:  # the search's least-violation assignment is still the best there is
         unit_rep = guess.astype(np.int64)
         method = "least-violation search (the elastic MIP found nothing in time)"
     else:
-        x = out.values[: form.n_cols] > 0.5
-        unit_rep = np.full(spec.problem.n_units, -1, dtype=np.int64)
-        unit_rep[col_unit[x]] = col_rep[x]
+        unit_rep = found
         method = "elastic-mip"
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
     return unit_rep, SolveResult(
