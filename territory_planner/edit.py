@@ -30,11 +30,11 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.readers import read_table
-from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.io.writers import atomic_write_text, staged_output_dir, unneutralise, write_csv
 from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
-from territory_planner.render.plan_folder import PlanFolder, _unneutralise, read_plan_folder
+from territory_planner.render.plan_folder import PlanFolder, read_plan_folder
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
     edits: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for k, (raw_acc, raw_rep) in enumerate(zip(frame["account_id"], frame["rep_id"], strict=True), start=1):
-        acc, rep = _unneutralise(raw_acc.strip()), _unneutralise(raw_rep.strip())
+        acc, rep = unneutralise(raw_acc.strip()), unneutralise(raw_rep.strip())
         bad = False
         if not acc:
             problems.append(Problem(name, k, "account_id", "empty account id"))
@@ -121,7 +121,7 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
 def _raw_assignments(plan_dir: Path) -> pd.DataFrame:
     frame = pd.read_csv(plan_dir / "assignments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame.map(_unneutralise)
+    return frame.map(unneutralise)
 
 
 def _km(lat: np.ndarray, lon: np.ndarray, hlat: np.ndarray, hlon: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ def _territories(
     """territories.csv with every column the edits change recomputed (the others as written)."""
     out = pd.read_csv(plan_dir / "territories.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     out.columns = [str(c).strip().lower() for c in out.columns]
-    out = out.map(_unneutralise)
+    out = out.map(unneutralise)
     a = plan.assignments
     p = len(out)
     out["accounts"] = np.bincount(rep, minlength=p)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import unneutralise
 
 TEXT_COLUMNS = frozenset(
     {
@@ -40,7 +41,6 @@ TEXT_COLUMNS = frozenset(
 BOOL_COLUMNS = frozenset({"moved", "home_chosen", "contiguous", "named"})
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_GUARDED = tuple("=+-@\t\r")
 NEW_OWNER_REASON = "new owner: the account had no current rep"
 
 
@@ -102,13 +102,6 @@ class PlanTables:
         return out[changed.to_numpy()].reset_index(drop=True)
 
 
-def unguard(value: str) -> str:
-    """Undo the CSV-injection guard of ``write_csv``: ``'=x`` was written for ``=x``."""
-    if len(value) >= 2 and value[0] == "'" and value.startswith(_GUARDED, 1):
-        return value[1:]
-    return value
-
-
 def _read_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -131,7 +124,7 @@ def typed(frame: pd.DataFrame, file: str, problems: list[Problem]) -> pd.DataFra
     """Text, boolean or number columns (see the module docstring); bad true/false cells reported."""
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
-        text = frame[col].astype(str).map(unguard)
+        text = frame[col].astype(str).map(unneutralise)
         if col in TEXT_COLUMNS:
             out[col] = text.str.strip()
             continue

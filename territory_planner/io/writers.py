@@ -46,6 +46,13 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def unneutralise(value: str) -> str:
+    """Undo ``neutralise_formulas`` for one cell read back as text: ``'=x`` was written for ``=x``."""
+    if len(value) >= 2 and value[0] == "'" and value.startswith(_FORMULA_PREFIXES, 1):
+        return value[1:]
+    return value
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV safely for spreadsheets, atomically."""
     atomic_write_text(path, neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"))

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import unneutralise
 
 ASSIGNMENTS = "assignments.csv"
 TERRITORIES = "territories.csv"
@@ -38,13 +39,6 @@ class PlanFolder:
     units: dict[str, Any] | None  # GeoJSON geometry (dict) per account_id, or None
 
 
-def _unneutralise(value: str) -> str:
-    """Undo the CSV-injection guard of ``write_csv`` (``'=x`` was written for ``=x``)."""
-    if len(value) >= 2 and value[0] == "'" and value[1] in "=+-@\t\r":
-        return value[1:]
-    return value
-
-
 def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.is_file():
         problems.append(Problem(path.name, None, None, f"missing from the plan folder {path.parent}"))
@@ -63,7 +57,7 @@ def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         problems.append(Problem(path.name, None, ",".join(dup), "duplicate column names"))
         return None
     for col in frame.columns:
-        frame[col] = frame[col].astype(str).map(_unneutralise)
+        frame[col] = frame[col].astype(str).map(unneutralise)
     return frame
 
 
