@@ -27,7 +27,7 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
-LARGE_UNITS = 4000  # above this, the LP starts from sampled duals and fixes settled units
+LARGE_UNITS = 4000  # above this, the LP starts from the duals of an LP over clusters of units
 ESCALATION = 30.0  # slack prices are raised by this factor (at most twice) when slack remains
 
 
@@ -184,81 +184,6 @@ def initial_candidates(spec: ModelSpec, k: int, current_unit_rep: np.ndarray | N
         pool[:] = True
     pool &= spec.allowed
     return pool
-
-
-def sampled_duals(
-    spec: ModelSpec,
-    backend: Backend,
-    *,
-    sample_units: int,
-    seed: int,
-    threads: int | None,
-    deadline: float,
-    candidates: int,
-) -> tuple[Duals, bool] | None:
-    """Balance-row duals from the LP of a random sample of units with proportionally scaled bands.
-
-    On large instances these approximate the full LP's duals well (each rep's band is a sum over many
-    units), so pricing every pair with them picks a small pool that already holds the LP's support."""
-    import dataclasses
-
-    p = spec.problem
-    if p.n_units <= sample_units or spec.min_accounts is not None or spec.max_accounts is not None:
-        return None
-    rng = np.random.default_rng(seed)
-    units = np.sort(rng.choice(p.n_units, size=sample_units, replace=False))
-    scale = p.unit_amount[units].sum(axis=0) / np.maximum(p.unit_amount.sum(axis=0), 1e-12)  # (M,)
-    first = np.full(p.n_units, -1, dtype=np.int64)
-    first[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
-    rep_acc = first[units]  # one representative account per sampled unit (names and potentials)
-    sub_problem = dataclasses.replace(
-        p,
-        unit_amount=p.unit_amount[units],
-        unit_size=p.unit_size[units],
-        unit_locked=p.unit_locked[units],
-        allowed=p.allowed[units],
-        acc_unit=np.arange(len(units)),
-        acc_current=np.full(len(units), -1),
-        account_ids=p.account_ids[rep_acc],
-        acc_potential=p.acc_potential[rep_acc],
-    )
-    sub = dataclasses.replace(
-        spec,
-        problem=sub_problem,
-        cost=spec.cost[units],
-        moved=spec.moved[units],
-        stay=spec.stay[units],
-        lower=spec.lower * scale[:, None],
-        upper=spec.upper * scale[:, None],
-        allowed=spec.allowed[units],
-        budget=None,
-        rep_budget_share=None,
-        disruption_price=spec.disruption_price,
-        groups=hierarchy.scaled(spec.groups, scale),
-    )
-    pool = initial_candidates(sub, candidates)
-    fixed = None
-    if sample_units > LARGE_UNITS:  # the sample is large too: warm-start it from a smaller sample
-        inner = sampled_duals(
-            sub,
-            backend,
-            sample_units=max(LARGE_UNITS // 2, sample_units // 4),
-            seed=seed + 1,
-            threads=threads,
-            deadline=deadline,
-            candidates=candidates,
-        )
-        if inner is not None:
-            pool = priced_candidates(sub, inner[0], 2, 2)
-            fixed = fix_clear_units(sub, inner[0], share=0.6)
-    try:
-        res = solve_lp(
-            sub, backend, pool, deadline=deadline, seed=seed, threads=threads, max_rounds=8, fixed=fixed
-        )
-    except Exception:  # noqa: BLE001 - a failed warm-up only costs the speed-up
-        log.warning("sampled LP failed", exc_info=True)
-        return None
-    return res.duals, res.slack_total <= 1e-6
 
 
 def priced_candidates(

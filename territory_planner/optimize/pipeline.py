@@ -27,7 +27,7 @@ import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import construct, hierarchy, prechecks, proofs, repair
+from territory_planner.optimize import aggregate, construct, hierarchy, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.spec import ModelSpec
@@ -47,7 +47,9 @@ SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plu
 ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
 TINY_SEARCH_SHARE = 0.05  # of the time left: the one balancing search on a model of at most SMALL_PAIRS
 NO_LP_SEARCH_SHARE = 0.5  # of the time left: the balancing search when there is no LP to round
-LNS_SHARE = 0.3  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
+LNS_SHARE = 0.7  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
+WHOLE_WITH_PLAN_SHARE = 0.3  # of the time left: the whole model once a plan exists (then the search)
+LNS_REPS = (3, 6, 12)  # neighbours per rep in the search's clusters, grown each time a pass finds nothing
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
 Progress = Callable[[str], None]
@@ -98,8 +100,11 @@ class Run:
     lp: lpmod.LpResult | None = None
     moved_lp: lpmod.LpResult | None = None  # the least-moved-potential LP (with a disruption budget)
     partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
-    estimate: lpmod.Duals | None = None  # duals of a sampled LP (large instances): prices without an LP
+    estimate: lpmod.Duals | None = None  # duals of the clustered LP (large instances): prices without an LP
+    cluster_lp: lpmod.LpResult | None = None  # the clustered LP's solution on the units (``aggregate``)
+    cluster_plan: np.ndarray | None = None  # that solution in whole units
     proven: bool = False
+    whole_unproven: bool = False  # the whole model ran from a plan and stopped short of a proof
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _outcome: str = ""
@@ -298,18 +303,29 @@ def stage_lp(run: Run) -> None:
         try:
             lp = _solve_lp(run, lp_deadline)
         except SolverError as err:  # no LP at all: the other stages still look for a plan
+            if run.cluster_lp is not None:
+                # the clustered LP's solution is a solution of the full LP, and its duals' Lagrangian
+                # bound is valid: it guides the later stages in the full LP's place
+                run.lp = run.cluster_lp
+                run.raise_bound(run.lp.bound)
+                run.notes.append(
+                    f"the LP relaxation did not solve in its time ({err}); the later stages use the LP over "
+                    "clusters of accounts, and the lower bound is the Lagrangian bound of its duals"
+                )
+                run.outcome(f"stopped: {err}; the LP over clusters, Lagrangian bound {run.lp.bound:,.1f}")
+                return
             if run.estimate is None:
                 run.notes.append(f"the LP relaxation did not solve ({err}); no bound from it")
                 run.outcome(f"failed: {err}")
                 return
-            # the sampled LP's duals still give a valid (Lagrangian) bound on the full model
+            # the clustered LP's duals still give a valid (Lagrangian) bound on the full model
             _, bound = lpmod.lagrangian(spec, run.estimate)
             run.raise_bound(bound)
             run.notes.append(
                 f"the LP relaxation did not solve ({err}); the lower bound is the Lagrangian bound of "
-                "the sampled LP's duals"
+                "the clustered LP's duals"
             )
-            run.outcome(f"failed: {err}; Lagrangian bound {bound:,.1f} from the sampled LP's duals")
+            run.outcome(f"failed: {err}; Lagrangian bound {bound:,.1f} from the clustered LP's duals")
             return
         run.lp = lp
         if not lp.converged:
@@ -346,26 +362,30 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
     duals = None
     first_method = "simplex"
     if spec.problem.n_units > lpmod.LARGE_UNITS:
-        # large instance: duals from a sampled LP pick the pool and give a first bound; pricing over all
-        # pairs then makes the LP exact
-        run.progress("estimating duals on a sample of the accounts")
-        estimate = lpmod.sampled_duals(
+        # large instance: duals of the LP over clusters of units (``aggregate``) pick the pool and give
+        # a first bound; pricing over all pairs then makes the LP exact
+        run.progress("estimating duals from the LP over clusters of accounts")
+        estimate = aggregate.aggregated_duals(
             spec,
             run.backend,
-            sample_units=max(2000, 40 * spec.problem.n_reps),
             seed=run.seed,
             threads=run.threads,
             deadline=deadline,
             candidates=run.candidates,
+            stop_gap=run.gap / 4,
         )
         if estimate is not None:
-            duals, clean = estimate
-            # duals of a sampled LP that still needed slack price the slack, not the bands: they pick a
+            duals = estimate.duals
+            # duals of a clustered LP that still needed slack price the slack, not the bands: they pick a
             # pool but are no start plan
-            run.estimate = duals if clean else None
+            run.estimate = duals if estimate.clean else None
+            run.cluster_lp, run.cluster_plan = estimate.lp, estimate.plan
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
-            # LP's support; one interior-point solve of that master replaces many simplex rounds
+            # LP's support; one interior-point solve of that master replaces many simplex rounds. The
+            # clustered solution's columns make the first master feasible without slack.
             pool = lpmod.priced_candidates(spec, duals, 2, 0, run.current_unit_rep)
+            if estimate.lp is not None:
+                pool[estimate.lp.col_unit, estimate.lp.col_rep] = True
             first_method = "ipm"
     # the LP only needs to be as exact as the gap asked for: stop column generation once its bound is
     # within a quarter of that gap of the master's value (the bound stays valid for the full model).
@@ -412,7 +432,10 @@ def stage_construct(run: Run) -> None:
     p = spec.problem
     with run.stage("construct"):
         extra = np.zeros((p.n_units, p.n_reps), dtype=bool)
-        if run.lp is not None:
+        if run.lp is not None and run.lp is run.cluster_lp and run.cluster_plan is not None:
+            start, origin = run.cluster_plan, "the LP over clusters, in whole accounts"
+            extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+        elif run.lp is not None:
             start, _ = repair.lp_assignment(spec, run.lp)
             start = np.where(start >= 0, start, construct.nearest_plan(spec))
             extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
@@ -421,7 +444,7 @@ def stage_construct(run: Run) -> None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
         elif run.estimate is not None:
-            # no LP, but prices from the sampled LP: the capacity-aware greedy ranks each unit's reps by
+            # no LP, but prices from the clustered LP: the capacity-aware greedy ranks each unit's reps by
             # the reduced costs at those prices (the cheapest rep alone piles ties onto one rep), and each
             # unit's two best reps are candidates
             rc, _ = lpmod.lagrangian(spec, run.estimate)
@@ -431,7 +454,7 @@ def stage_construct(run: Run) -> None:
                 else np.tile(np.arange(p.n_reps), (p.n_units, 1))
             )
             extra[np.arange(p.n_units)[:, None], two] = True
-            start, origin = construct.greedy_plan(spec, rank=rc), "the sampled LP's prices"
+            start, origin = construct.greedy_plan(spec, rank=rc), "the clustered LP's prices"
         else:
             start, origin = construct.greedy_plan(spec), "the capacity-aware nearest reps"
         if run.current_unit_rep is not None:
@@ -628,6 +651,12 @@ def stage_whole(run: Run) -> None:
             k = max(2, min(p.n_reps, min(WHOLE_MODEL_PAIRS, affordable) // max(p.n_units, 1)))
             if run.lp is None:  # no reduced costs: the cheapest reps, and the reps that can fill a band
                 cols = construct.candidate_reps(spec, max(2, k // 2))
+                if int(cols.sum()) > min(WHOLE_MODEL_PAIRS, affordable):  # reaching pairs do not fit
+                    cost = np.where(spec.allowed, spec.cost, np.inf)
+                    near = np.argpartition(cost, k - 1, axis=1)[:, :k] if k < p.n_reps else None
+                    cols = spec.allowed.copy() if near is None else np.zeros_like(spec.allowed)
+                    if near is not None:
+                        cols[np.arange(p.n_units)[:, None], near] = True
             else:
                 d = repair.delta(run.lp, moves=False)
                 near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
@@ -676,13 +705,18 @@ def stage_whole(run: Run) -> None:
             _elastic_whole(run, cols, start, time.perf_counter() + ELASTIC_SHARE * run.budget.remaining())
             if run.incumbent is not None:
                 start = run.incumbent
+        # from a plan, the whole model's tree search is one member of the portfolio: it gets a share,
+        # then the neighbourhood search works from its best plan, then the exact MIP again
+        with_plan = run.incumbent is not None and run.lp is not None
         res = repair._solve_restricted(
             spec,
             run.backend,
             cols,
             fixed_none,
             free,
-            deadline=run.deadline,
+            deadline=time.perf_counter() + WHOLE_WITH_PLAN_SHARE * run.budget.remaining()
+            if with_plan
+            else run.deadline,
             gap=max(run.gap, OPTIMALITY_TOL),
             seed=run.seed,
             threads=run.threads,
@@ -702,6 +736,7 @@ def stage_whole(run: Run) -> None:
             run.raise_bound(res.bound)
             if res.status == SolveStatus.OPTIMAL and run.source == "whole_model":
                 run.proven = True
+        run.whole_unproven = with_plan and res.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
         run.outcome(f"{res.status.value}, {int(cols.sum()):,} pairs" + ("" if every else " (pruned)"))
 
 
@@ -786,7 +821,9 @@ def stage_improve(run: Run) -> None:
         lns_units = max(150, min(600, 3 * p.n_units // max(p.n_reps, 1)))
         lns_queue: list[int] = []
         without_gain = 0
-        neighbours = repair.rep_neighbours(spec, run.incumbent, 3)
+        sizes = [k for k in LNS_REPS if k < p.n_reps - 1] or [max(1, p.n_reps - 1)]
+        size = 0  # index into sizes: the clusters grow each time a whole pass finds nothing
+        neighbours = repair.rep_neighbours(spec, run.incumbent, sizes[size])
         # a model HiGHS can take whole: the neighbourhood search only gets a share of the time, then the
         # exact MIP warm-started from its plan (a search that keeps finding tiny gains never stalls)
         whole_ok = int(spec.allowed.sum()) <= EXACT_PAIRS
@@ -794,13 +831,16 @@ def stage_improve(run: Run) -> None:
         while not run.done() and not run.budget.expired(0.2):
             incumbent = run.incumbent
             assert incumbent is not None
+            if without_gain >= p.n_reps and size + 1 < len(sizes):
+                size, without_gain, lns_queue = size + 1, 0, []
             cols = repair.exact_columns(lp, incumbent, run.upper, run.bound)
             n_free = int((cols.sum(axis=1) > 1).sum())
             # the exact MIP over the pairs reduced-cost fixing keeps, warm-started from the plan: when
-            # few units are free, or once the neighbourhood search stalls and the kept pairs are few
-            # enough to hand to HiGHS whole
+            # few units are free (unless the whole model has just had its turn), or once the
+            # neighbourhood search stalls and the kept pairs are few enough to hand to HiGHS whole
             stalled = without_gain >= p.n_reps or (whole_ok and time.perf_counter() > lns_until)
-            if n_free <= exact_units or (stalled and int(cols.sum()) <= EXACT_PAIRS):
+            few_free = n_free <= exact_units and not run.whole_unproven
+            if few_free or (stalled and int(cols.sum()) <= EXACT_PAIRS):
                 run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
                 ex = repair.exact(
                     spec,
@@ -823,7 +863,7 @@ def stage_improve(run: Run) -> None:
             if stalled:
                 break
             if not lns_queue:
-                neighbours = repair.rep_neighbours(spec, incumbent, 3)
+                neighbours = repair.rep_neighbours(spec, incumbent, sizes[size])
                 excess = np.bincount(
                     incumbent,
                     weights=repair.delta(lp, moves=True)[np.arange(len(incumbent)), incumbent],

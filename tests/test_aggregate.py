@@ -1,0 +1,115 @@
+"""The LP over clusters of units (``optimize.aggregate``): a restriction of the full LP whose duals give a
+valid bound and whose solution, on the units, is a solution of the full LP."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from territory_planner import api
+from territory_planner.optimize import aggregate
+from territory_planner.optimize import lp as lpmod
+from territory_planner.solvers import get_backend
+from tests.conftest import options_for, random_accounts, write_instance
+
+
+def _spec(tmp: Path, n: int, reps: int, seed: int, *, heavy: bool = False, segments: bool = False):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    accounts = random_accounts(rng, n)
+    if heavy:  # a heavy tail: a few accounts hold much of the potential
+        for a in accounts[:5]:
+            a["potential"] = float(a["potential"]) * 40
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
+        for j in range(reps)
+    ]
+    if segments:
+        for i, a in enumerate(accounts):
+            a["segment"] = "enterprise" if i % 4 == 0 else "smb"
+        for j, r in enumerate(rep_rows):
+            r["segments"] = "enterprise;smb" if j % 2 == 0 else "smb"
+    a, r = write_instance(tmp, accounts, rep_rows)
+    opts = options_for(a, r, tolerance=0.08)
+    _, problem = api.load(opts)
+    return api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+
+
+def _full_lp(spec):  # type: ignore[no-untyped-def]
+    pool = np.ones_like(spec.allowed) & spec.allowed
+    deadline = time.perf_counter() + 60
+    return lpmod.solve_lp(spec, get_backend("highs"), pool, deadline=deadline, seed=0, threads=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(5, 400))
+def test_clusters_partition_the_units_and_never_mix_allowed_reps(seed: int, target: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = _spec(Path(tmp), 300, 4, seed, segments=True)
+    label = aggregate.clusters(spec, target)
+    k = int(label.max()) + 1
+    assert set(np.unique(label)) == set(range(k))  # labels 0..k-1, every one used
+    patterns = len({row.tobytes() for row in spec.allowed})
+    assert patterns == 2  # enterprise accounts go to half of the reps, the others to all
+    assert min(max(target, patterns), spec.problem.n_units) <= k <= max(target, patterns)
+    for c in range(k):  # a cluster never narrows a unit's choice of reps
+        rows = spec.allowed[label == c]
+        assert (rows == rows[0]).all()
+
+
+def test_a_heavy_unit_ends_up_in_a_small_cluster(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 400, 5, 3, heavy=True)
+    label = aggregate.clusters(spec, 80)
+    sizes = np.bincount(label)
+    heaviest = int(np.argmax(spec.problem.unit_amount[:, 0]))
+    assert sizes[label[heaviest]] <= np.median(sizes)
+
+
+def test_the_clustered_lp_is_a_restriction_with_a_valid_bound(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 300, 5, 5, heavy=True)
+    full = _full_lp(spec)
+    assert full.slack_total <= 1e-6
+    label = aggregate.clusters(spec, 60)
+    agg_spec = aggregate.aggregated_spec(spec, label)
+    agg = _full_lp(agg_spec)
+    assert agg.slack_total <= 1e-6
+    # a restriction: its value is at least the full LP's; its duals' Lagrangian bound at most
+    assert agg.objective >= full.objective - 1e-6 * abs(full.objective)
+    _, bound = lpmod.lagrangian(spec, agg.duals)
+    assert bound <= full.objective + 1e-6 * abs(full.objective)
+    # its solution on the units is a solution of the full LP: each unit split in full, every band met
+    sol = aggregate.expanded(spec, label, agg)
+    per_unit = np.bincount(sol.col_unit, weights=sol.x, minlength=spec.problem.n_units)
+    assert per_unit == pytest.approx(np.ones(spec.problem.n_units), abs=1e-6)
+    assert spec.allowed[sol.col_unit, sol.col_rep].all()
+    for m in range(len(spec.problem.measures)):
+        amount = sol.x * spec.problem.unit_amount[sol.col_unit, m]
+        load = np.bincount(sol.col_rep, weights=amount, minlength=spec.problem.n_reps)
+        assert (load >= spec.lower[m] - 1e-6 * spec.upper[m]).all()
+        assert (load <= spec.upper[m] + 1e-6 * spec.upper[m]).all()
+    assert sol.objective == pytest.approx(agg.objective, rel=1e-6)
+    assert sol.bound == pytest.approx(bound)
+
+
+def test_whole_units_follow_their_clusters_shares(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 300, 5, 9)
+    label = aggregate.clusters(spec, 40)
+    agg = _full_lp(aggregate.aggregated_spec(spec, label))
+    plan = aggregate.whole_units(spec, label, agg)
+    assert (plan >= 0).all()
+    assert spec.allowed[np.arange(len(plan)), plan].all()
+    support = {(int(c), int(j)) for c, j, x in zip(agg.col_unit, agg.col_rep, agg.x, strict=True) if x > 1e-9}
+    assert all((int(label[u]), int(plan[u])) in support for u in range(len(plan)))
+    # whole units miss the clustered LP's loads by at most the split clusters' units
+    target = spec.upper.mean(axis=1)
+    agg_amount = aggregate.aggregated_spec(spec, label).problem.unit_amount
+    for m in range(len(spec.problem.measures)):
+        load = np.bincount(plan, weights=spec.problem.unit_amount[:, m], minlength=spec.problem.n_reps)
+        agg_load = np.bincount(agg.col_rep, weights=agg.x * agg_amount[agg.col_unit, m])
+        assert np.abs(load - agg_load).max() <= 0.5 * target[m]
