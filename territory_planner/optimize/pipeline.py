@@ -705,6 +705,9 @@ def stage_whole(run: Run) -> None:
             _elastic_whole(run, cols, start, time.perf_counter() + ELASTIC_SHARE * run.budget.remaining())
             if run.incumbent is not None:
                 start = run.incumbent
+        if run.budget.remaining() < 2 * BUILD_SECONDS_PER_PAIR * int(cols.sum()):  # cannot even build it
+            run.outcome(f"stopped: {run.budget.remaining():.1f}s left cannot build the model again")
+            return
         # from a plan, the whole model's tree search is one member of the portfolio: it gets a share,
         # then the neighbourhood search works from its best plan, then the exact MIP again
         with_plan = run.incumbent is not None and run.lp is not None
@@ -752,7 +755,7 @@ def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: floa
         cols,
         start,
         name="elastic",
-        time_limit=max(deadline - time.perf_counter(), 0.5),
+        deadline=deadline,
         gap=max(run.gap, OPTIMALITY_TOL),
     )
     if unit_rep is not None and (unit_rep >= 0).all() and run.offer(unit_rep, "whole_model"):
@@ -766,7 +769,7 @@ def _elastic_mip(
     start: np.ndarray | None,
     *,
     name: str,
-    time_limit: float,
+    deadline: float,
     gap: float,
 ) -> tuple[SolveStatus, np.ndarray | None]:
     """The elastic MIP of ``spec`` over the pairs ``cols`` (every band row may give, at the real model's
@@ -792,7 +795,7 @@ def _elastic_mip(
         form.variables,
         form.constraints,
         mip=True,
-        time_limit=time_limit,
+        time_limit=max(deadline - time.perf_counter(), 0.5),  # building the model took time too
         gap=gap,
         seed=run.seed,
         threads=run.threads,
@@ -917,7 +920,7 @@ def _relaxed(run: Run, conflicts: list[Conflict], start: float) -> tuple[np.ndar
         pool,
         guess if fits else None,
         name="relaxed",
-        time_limit=max(run.budget.remaining(), 1.0),
+        deadline=run.budget.deadline,
         gap=1e-3,
     )
     run.stages.append(Stage("relaxed", time.perf_counter() - t, status.value))
