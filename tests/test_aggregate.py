@@ -113,3 +113,16 @@ def test_whole_units_follow_their_clusters_shares(tmp_path: Path) -> None:
         load = np.bincount(plan, weights=spec.problem.unit_amount[:, m], minlength=spec.problem.n_reps)
         agg_load = np.bincount(agg.col_rep, weights=agg.x * agg_amount[agg.col_unit, m])
         assert np.abs(load - agg_load).max() <= 0.5 * target[m]
+
+
+def test_the_clustered_lp_applies_to_many_units_or_many_pairs() -> None:
+    large = 4000
+    assert aggregate.applies(33_791, 100, large)  # ZIPs
+    assert aggregate.applies(3_142, 200, large)  # counties x many reps: 628,400 pairs
+    assert not aggregate.applies(3_142, 100, large)  # 314,200 pairs: the full LP is quick enough
+    assert not aggregate.applies(600, 900, large)  # too few units to cluster
+    # clusters hold at least three units, and 25 per rep within 2,000-4,000
+    assert aggregate.n_clusters(3_142, 200) == 3_142 // 3
+    assert aggregate.n_clusters(33_791, 100) == 2_500
+    assert aggregate.n_clusters(50_000, 200) == 4_000
+    assert aggregate.n_clusters(10_000, 20) == 2_000

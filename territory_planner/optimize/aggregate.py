@@ -37,8 +37,19 @@ CLUSTERS_PER_REP = 25
 MAX_CLUSTERS = 4000  # the aggregated LP stays the size of a county map
 
 
+UNITS_PER_CLUSTER = 3  # at least: fewer would not make the LP smaller
+CLUSTER_PAIRS = 500_000  # above this many (unit, rep) pairs the LP starts from the clusters' LP
+
+
+def applies(n_units: int, n_reps: int, large_units: int) -> bool:
+    """Whether the full LP should start from the clusters' LP: many units, or many pairs (3,142 counties x
+    200 reps: the LP over 1,047 clusters and then the full LP converge in 14 s, the full LP alone in 63)."""
+    return n_units > large_units or (n_units * n_reps > CLUSTER_PAIRS and n_units >= 2 * MIN_CLUSTERS // 3)
+
+
 def n_clusters(n_units: int, n_reps: int) -> int:
-    return int(min(n_units, max(MIN_CLUSTERS, min(MAX_CLUSTERS, CLUSTERS_PER_REP * n_reps))))
+    wanted = max(MIN_CLUSTERS, min(MAX_CLUSTERS, CLUSTERS_PER_REP * n_reps))
+    return int(min(wanted, n_units // UNITS_PER_CLUSTER))
 
 
 def unit_coordinates(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:

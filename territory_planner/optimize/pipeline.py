@@ -361,7 +361,7 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
     pool = lpmod.initial_candidates(spec, run.candidates, run.current_unit_rep)
     duals = None
     first_method = "simplex"
-    if spec.problem.n_units > lpmod.LARGE_UNITS:
+    if aggregate.applies(spec.problem.n_units, spec.problem.n_reps, lpmod.LARGE_UNITS):
         # large instance: duals of the LP over clusters of units (``aggregate``) pick the pool and give
         # a first bound; pricing over all pairs then makes the LP exact
         run.progress("estimating duals from the LP over clusters of accounts")
