@@ -137,7 +137,7 @@ def test_two_level_result_keeps_every_row(tmp_path: Path) -> None:
 
     res = nested_districts.solve(
         spec, adj, get_backend("highs"), home, None, time_limit=30, gap=0.0, seed=0, threads=1,
-        territories_too=True, max_cut_columns=10_000,
+        territories_too=True,
     )  # fmt: skip
     assert res.unit_rep is not None, res.reason
     assert repair.feasible(spec, res.unit_rep)

@@ -31,12 +31,13 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from territory_planner.optimize.parts import PartProblem, connect_seeds, excess, grow, loads, score
 
 ROUND_MOVES = 64  # moves applied per round before the candidates are recomputed
+ROUND_TRIES = 512  # candidates tried per round (the best first)
 STUCK_ROUNDS = 3000  # escape walks without a better plan before the search gives up
 SWAP_TRIES = 32  # best exchanges tried per round when no single move helps
 WALK_MOVES = 30  # random moves of an escape walk
 WALK_TEMPERATURE = 0.2  # of the score: how much worse an escape move may be
 TABU_ROUNDS = 5  # a unit moved by a walk or an exchange stays put this many rounds
-MAX_CHUNK_SHARE = 0.5  # pieces cut off by a move may go with it up to this share of the part's units
+MAX_CHUNK_SHARE = 1.0  # pieces cut off by a move may go with it up to this share of the part's units
 EPS = 1e-12
 REGROW_SECONDS = 0.5  # flips on a recombined pair of parts
 CORRIDOR_TRIES = 6  # units of a part tried for a corridor move to each neighbouring part
@@ -65,14 +66,36 @@ class Search:
         self.anchor = np.full(pp.k, -1, dtype=np.int64)
         has = pp.fixed >= 0
         self.anchor[pp.fixed[has]] = np.flatnonzero(has)
+        gr = pp.groups
+        self.group = np.zeros(pp.k, dtype=np.int64) if gr is None else gr.of.astype(np.int64)
+        n_g = 1 if gr is None else gr.g
+        m = pp.amount.shape[1]
+        self.gload = np.zeros((m, n_g))
+        np.add.at(self.gload.T, self.group, self.load.T)
+        self.glo = (
+            np.full((m, n_g), -np.inf) if gr is None else np.where(np.isfinite(gr.lower), gr.lower, -np.inf)
+        )
+        self.ghi = (
+            np.full((m, n_g), np.inf) if gr is None else np.where(np.isfinite(gr.upper), gr.upper, np.inf)
+        )
+        self.gtarget = np.full((m, n_g), np.nan) if gr is None else gr.target
+        self.gscale = np.ones((m, n_g)) if gr is None else gr.scale
 
     # ------------------------------------------------------------------------------------ measures
 
     def violation(self) -> float:
-        return float(excess(self.load, self.lo, self.hi, self.scale).sum())
+        own = excess(self.load, self.lo, self.hi, self.scale).sum()
+        return float(own + excess(self.gload, self.glo, self.ghi, self.gscale).sum())
 
     def score(self) -> float:
-        return float(score(self.load, self.lo, self.hi, self.target, self.scale).sum())
+        own = score(self.load, self.lo, self.hi, self.target, self.scale).sum()
+        return float(own + score(self.gload, self.glo, self.ghi, self.gtarget, self.gscale).sum())
+
+    def part_scores(self) -> np.ndarray:
+        """(K,) each part's score plus its group's."""
+        gs = score(self.gload, self.glo, self.ghi, self.gtarget, self.gscale)
+        out: np.ndarray = score(self.load, self.lo, self.hi, self.target, self.scale) + gs[self.group]
+        return out
 
     def cost(self) -> float:
         return float(self.pp.cost[np.arange(self.pp.n), self.assign].sum())
@@ -96,6 +119,17 @@ class Search:
         tb = (self.lo[:, b], self.hi[:, b], self.target[:, b], self.scale[:, b])
         ds = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
         ex = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+        ga, gb = self.group[a], self.group[b]
+        cross = ga != gb
+        if cross.any():
+            la, lb = self.gload[:, ga], self.gload[:, gb]
+            na, nb = la - amt, lb + amt
+            ta = (self.glo[:, ga], self.ghi[:, ga], self.gtarget[:, ga], self.gscale[:, ga])
+            tb = (self.glo[:, gb], self.ghi[:, gb], self.gtarget[:, gb], self.gscale[:, gb])
+            dg = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
+            eg = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+            ds = ds + np.where(cross, dg, 0.0)
+            ex = ex + np.where(cross, eg, 0.0)
         return ds, ex
 
     # ------------------------------------------------------------------------------------ moves
@@ -149,23 +183,59 @@ class Search:
                     stack.append(x)
         return out
 
-    def try_move(self, u: int, b: int, in_band: bool) -> np.ndarray | None:
-        """Move ``u`` (with the pieces it cuts off) to ``b`` if that improves: the score, or with
-        ``in_band`` the cost with both bands kept. The units moved, or None."""
+    def movable(self, u: int, b: int) -> np.ndarray | None:
+        """The units that would move with ``u`` to part ``b`` (``chunk``), or None when the move is not
+        possible: ``u`` not next to ``b``, a unit not allowed in ``b``, or ``u``'s group split."""
         units = self.chunk(u) if self.touches(u, b) else None
         if units is None or not np.isfinite(self.pp.cost[units, b]).all():
             return None
-        a = int(self.assign[u])
-        ds, ex = self.deltas(self.pp.amount[units].sum(axis=0)[:, None], np.array([a]), np.array([b]))
-        if in_band:
-            dc = float(self.pp.cost[units, b].sum() - self.pp.cost[units, a].sum())
-            ok = ex[0] <= 0.0 and dc < -1e-9
-        else:
-            ok = ds[0] < -EPS
-        if not ok:
+        ga = int(self.group[self.assign[u]])
+        if ga != self.group[b] and not self.group_whole(units, ga):
+            return None
+        return units
+
+    def group_whole(self, units: np.ndarray, ga: int) -> bool:
+        """Whether group ``ga`` stays one piece without ``units`` (a search over the group)."""
+        label = self.group[self.assign]
+        gone = set(units.tolist())
+        want: set[int] = set()
+        for x in units.tolist():
+            nb = self.idx[self.ptr[x] : self.ptr[x + 1]]
+            want.update(y for y in nb[label[nb] == ga].tolist() if y not in gone)
+        if len(want) <= 1:
+            return bool(want) or not (label == ga).sum() > len(units)
+        start = next(iter(want))
+        seen, stack = {start}, [start]
+        while stack:
+            w = stack.pop()
+            for y in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
+                if y in seen or y in gone or label[y] != ga:
+                    continue
+                seen.add(y)
+                stack.append(y)
+                if want <= seen:
+                    return True
+        return want <= seen
+
+    def try_move(self, u: int, b: int, in_band: bool) -> np.ndarray | None:
+        """Move ``u`` (with the pieces it cuts off) to ``b`` if that improves: the score, or with
+        ``in_band`` the cost with both bands kept. The units moved, or None. The unit alone is priced
+        first (cheap); the connectivity search only for moves that still improve."""
+        if not self._improves(np.array([u]), b, in_band):
+            return None
+        units = self.movable(u, b)
+        if units is None or (len(units) > 1 and not self._improves(units, b, in_band)):
             return None
         self.move(units, b)
         return units
+
+    def _improves(self, units: np.ndarray, b: int, in_band: bool) -> bool:
+        a = int(self.assign[units[0]])
+        ds, ex = self.deltas(self.pp.amount[units].sum(axis=0)[:, None], np.array([a]), np.array([b]))
+        if in_band:
+            dc = float(self.pp.cost[units, b].sum() - self.pp.cost[units, a].sum())
+            return bool(ex[0] <= 0.0 and dc < -1e-9)
+        return bool(ds[0] < -EPS)
 
     def touches(self, u: int, b: int) -> bool:
         """Whether ``u`` has a neighbour in part ``b`` (candidates go stale as moves are applied)."""
@@ -174,13 +244,17 @@ class Search:
     def move(self, units: np.ndarray, b: int) -> None:
         a = self.assign[units]
         np.subtract.at(self.load.T, a, self.pp.amount[units])
+        np.subtract.at(self.gload.T, self.group[a], self.pp.amount[units])
         self.load[:, b] += self.pp.amount[units].sum(axis=0)
+        self.gload[:, self.group[b]] += self.pp.amount[units].sum(axis=0)
         np.subtract.at(self.size, a, 1)
         self.size[b] += len(units)
         self.assign[units] = b
 
 
-def balance(pp: PartProblem, assign: np.ndarray, deadline: float, seed: int = 0, *, recombine: bool = True) -> np.ndarray:
+def balance(
+    pp: PartProblem, assign: np.ndarray, deadline: float, seed: int = 0, *, recombine: bool = True
+) -> np.ndarray:
     """The best plan the flips find from ``assign`` (every part one piece) by ``deadline``: least band
     violation, then least cost. Every part stays one piece; the caller checks the bands."""
     rng = np.random.default_rng(seed)
@@ -228,8 +302,8 @@ def _apply(s: Search, u: np.ndarray, b: np.ndarray, in_band: bool, tabu: np.ndar
     """Apply the candidates in order while each still improves on the current loads; count applied."""
     applied = 0
     moved = np.zeros(s.pp.n, dtype=bool)
-    for x, k in zip(u.tolist(), b.tolist(), strict=True):
-        if applied >= ROUND_MOVES:
+    for tried, (x, k) in enumerate(zip(u.tolist(), b.tolist(), strict=True)):
+        if applied >= ROUND_MOVES or tried >= ROUND_TRIES:
             break
         if moved[x] or tabu[x] > rounds or s.assign[x] == k:
             continue
@@ -253,8 +327,7 @@ def _swap(s: Search, u: np.ndarray, b: np.ndarray, tabu: np.ndarray, rounds: int
         if not len(fwd) or not len(bwd):
             continue
         d = (amt[u[bwd]][None, :, :] - amt[u[fwd]][:, None, :]).transpose(2, 0, 1)  # (M, F, B): to pa
-        g = _part_score(s, pa, d) + _part_score(s, pb, -d)
-        g -= _part_score(s, pa, np.zeros((d.shape[0], 1, 1)))[0, 0] + _part_score(s, pb, np.zeros((d.shape[0], 1, 1)))[0, 0]
+        g = _pair_change(s, pa, pb, d)
         i, j = np.nonzero(g < -EPS)
         top = np.argsort(g[i, j])[:SWAP_TRIES]
         found.extend((float(g[i[t], j[t]]), int(u[fwd[i[t]]]), int(u[bwd[j[t]]])) for t in top)
@@ -266,22 +339,38 @@ def _swap(s: Search, u: np.ndarray, b: np.ndarray, tabu: np.ndarray, rounds: int
     return False
 
 
-def _part_score(s: Search, k: int, d: np.ndarray) -> np.ndarray:
-    """Score of part ``k`` with its load changed by ``d`` (M, ...)."""
+def _pair_change(s: Search, pa: int, pb: int, d: np.ndarray) -> np.ndarray:
+    """Score change when part ``pa``'s load changes by ``d`` (M, ...) and ``pb``'s by ``-d`` (and their
+    groups' loads, when they differ)."""
     shape = (-1,) + (1,) * (d.ndim - 1)
-    cols = (s.lo[:, k], s.hi[:, k], s.target[:, k], s.scale[:, k])
-    return score(s.load[:, k].reshape(shape) + d, *(c.reshape(shape) for c in cols))
+    zero = np.zeros((d.shape[0],) + (1,) * (d.ndim - 1))
+
+    def at(load: np.ndarray, cols: tuple[np.ndarray, ...], k: int, dd: np.ndarray) -> np.ndarray:
+        return score(load[:, k].reshape(shape) + dd, *(c[:, k].reshape(shape) for c in cols))
+
+    own = (s.lo, s.hi, s.target, s.scale)
+    out = (
+        at(s.load, own, pa, d)
+        + at(s.load, own, pb, -d)
+        - at(s.load, own, pa, zero)
+        - at(s.load, own, pb, zero)
+    )
+    ga, gb = int(s.group[pa]), int(s.group[pb])
+    if ga != gb:
+        grp = (s.glo, s.ghi, s.gtarget, s.gscale)
+        out = out + at(s.gload, grp, ga, d) + at(s.gload, grp, gb, -d)
+        out = out - at(s.gload, grp, ga, zero) - at(s.gload, grp, gb, zero)
+    return out
 
 
 def _try_swap(s: Search, x: int, y: int) -> bool:
     """x to y's part and y to x's part, each alone and each part staying one piece; else undone."""
     pa, pb = int(s.assign[x]), int(s.assign[y])
-    ux = s.chunk(x) if pa != pb and s.touches(x, pb) else None
+    ux = s.movable(x, pb) if pa != pb else None
     if ux is None or len(ux) > 1:
         return False
     s.move(ux, pb)
-    nb = s.idx[s.ptr[y] : s.ptr[y + 1]]
-    uy = s.chunk(y) if (s.assign[nb] == pa).any() else None
+    uy = s.movable(y, pa)
     if uy is not None and len(uy) == 1:
         s.move(uy, pa)
         return True
@@ -326,8 +415,10 @@ def _corridor(s: Search, rng: np.random.Generator) -> bool:
             while pred[v] >= 0:
                 v = int(pred[v])
                 path.append(v)
-            moved = _with_cut_off(s, units, np.array(path), pa)
+            moved = _with_cut_off(s, units, np.array(path))
             if moved is None or not np.isfinite(pp.cost[moved, pb]).all():
+                continue
+            if s.group[pa] != s.group[pb] and not s.group_whole(moved, int(s.group[pa])):
                 continue
             d, _ = s.deltas(pp.amount[moved].sum(axis=0)[:, None], np.array([pa]), np.array([pb]))
             if d[0] < -EPS:
@@ -336,8 +427,8 @@ def _corridor(s: Search, rng: np.random.Generator) -> bool:
     return False
 
 
-def _with_cut_off(s: Search, units: np.ndarray, path: np.ndarray, pa: int) -> np.ndarray | None:
-    """Global ids of ``path`` (local to ``units``, part ``pa``) plus the pieces its removal cuts off
+def _with_cut_off(s: Search, units: np.ndarray, path: np.ndarray) -> np.ndarray | None:
+    """Global ids of ``path`` (local to ``units``, one part) plus the pieces its removal cuts off
     from the part's fixed units; None if a fixed unit would go or the part would lose half its units."""
     keep = np.ones(len(units), dtype=bool)
     keep[path] = False
@@ -360,10 +451,12 @@ def _regrow(s: Search, rng: np.random.Generator, deadline: float) -> bool:
     are grown again from their fixed units, the less filled first (``parts.grow``, costs jittered), then
     flipped between the two alone; kept if the two score better. True if kept."""
     pp = s.pp
-    per = score(s.load, s.lo, s.hi, s.target, s.scale)
+    per = s.part_scores()
     g = pp.graph.tocoo()
     a, b = s.assign[g.row], s.assign[g.col]
-    pairs = np.unique(np.stack([a, b], 1)[(a != b) & (a >= 0) & (b >= 0)], axis=0)
+    ok = (a != b) & (a >= 0) & (b >= 0)
+    ok[ok] &= s.group[a[ok]] == s.group[b[ok]]  # within a group: its load stays as it is
+    pairs = np.unique(np.stack([a, b], 1)[ok], axis=0)
     if not len(pairs):
         return False
     w = per[pairs[:, 0]] + per[pairs[:, 1]]
@@ -382,8 +475,14 @@ def _regrow(s: Search, rng: np.random.Generator, deadline: float) -> bool:
     local = grow(sub, connect_seeds(sub, seeds))
     if (local < 0).any():
         return False
-    local = balance(dataclasses.replace(sub, cost=pp.cost[units][:, cols]), local, min(deadline, time.perf_counter() + REGROW_SECONDS), recombine=False)
-    before = per[pa] + per[pb]
+    local = balance(
+        dataclasses.replace(sub, cost=pp.cost[units][:, cols]),
+        local,
+        min(deadline, time.perf_counter() + REGROW_SECONDS),
+        recombine=False,
+    )
+    own = score(s.load[:, cols], s.lo[:, cols], s.hi[:, cols], s.target[:, cols], s.scale[:, cols])
+    before = float(own.sum())
     load = np.stack([np.bincount(local, weights=m, minlength=2) for m in sub.amount.T])
     after = float(score(load, s.lo[:, cols], s.hi[:, cols], s.target[:, cols], s.scale[:, cols]).sum())
     if after >= before - EPS or pieces_of(sub, local) > 2:
@@ -394,18 +493,26 @@ def _regrow(s: Search, rng: np.random.Generator, deadline: float) -> bool:
 
 
 def _walk(
-    s: Search, u: np.ndarray, b: np.ndarray, ds: np.ndarray, tabu: np.ndarray, rounds: int, rng: np.random.Generator
+    s: Search,
+    u: np.ndarray,
+    b: np.ndarray,
+    ds: np.ndarray,
+    tabu: np.ndarray,
+    rounds: int,
+    rng: np.random.Generator,
 ) -> None:
     """A few non-improving moves among the least bad (not tabu): out of a local minimum."""
     temp = max(s.score(), 1e-9) * WALK_TEMPERATURE
     weight = np.where(tabu[u] > rounds, 0.0, np.exp(-np.maximum(ds, 0.0) / temp))
     if weight.sum() <= 0:
         return
-    pick = rng.choice(len(u), size=min(4 * WALK_MOVES, int((weight > 0).sum())), replace=False, p=weight / weight.sum())
+    pick = rng.choice(
+        len(u), size=min(4 * WALK_MOVES, int((weight > 0).sum())), replace=False, p=weight / weight.sum()
+    )
     done = 0
     for i in pick.tolist():
         x, k = int(u[i]), int(b[i])
-        units = s.chunk(x) if s.assign[x] != k and s.touches(x, k) else None
+        units = s.movable(x, k) if s.assign[x] != k else None
         if units is None or len(units) > 1:
             continue
         s.move(units, k)

@@ -31,19 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.errors import TerritoryPlannerError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import contiguous, flip_search, parts, pipeline, repair
+from territory_planner.optimize import contiguous, nested_flips, repair
 from territory_planner.optimize import contiguous_lns as lns
-from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.hierarchy import GroupBands, labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
-LEVEL1_SHARE = 0.45  # of the time: connected, balanced districts
-FLIP_SHARE = 0.6  # of level 1: the flip search (the rest: its neighbourhood polish)
-LEVEL2_SHARE = 0.6  # of each district's even share of the time left: its territories (the rest: polish)
+LEVEL1_SHARE = 0.3  # of the time: connected districts within their bands (flip search)
+JOINT_SHARE = 0.6  # of the time left: connected territories and districts within their bands
 DISTRICT_ATTEMPTS = (False, True)  # per district: the cut loop, then order rows (one solve)
 
 
@@ -174,18 +171,15 @@ def solve(
     seed: int,
     threads: int | None,
     territories_too: bool,
-    max_cut_columns: int,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> NestedResult:
     """Connected districts (and with ``territories_too`` connected territories) by the two levels;
-    ``home`` (p,) each rep's home unit (kept by its rep); the district model's MIP fallback runs the
-    whole-model cut loop when it has at most ``max_cut_columns`` pairs."""
+    ``home`` (p,) each rep's home unit (kept by its rep)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     p = spec.problem
     of, names = labels_index(p.districts)
     n = len(names)
-    graph = adj.csr()
 
     def result(plan: np.ndarray | None, reason: str, solves: int) -> NestedResult:
         ref = plan if plan is not None else (start_plan if start_plan is not None else home[:0])
@@ -197,136 +191,90 @@ def solve(
         return NestedResult(plan, reason, dp, tp, solves, time.perf_counter() - t0)
 
     spec1 = district_level(spec, of, names, home)
-    progress(f"districts first: {n} districts as territories ({int(spec1.allowed.sum()):,} pairs)")
-    unit_district, reason, solves = district_plan(
-        spec1, adj, backend, home, of, None if start_plan is None else of[start_plan],
-        deadline=t0 + LEVEL1_SHARE * time_limit, gap=gap, seed=seed, threads=threads,
-        max_cut_columns=max_cut_columns, progress=progress,
-    )  # fmt: skip
+    progress(f"districts first: {n} districts as parts of the map, flip search")
+    unit_district, in_band = nested_flips.districts(
+        spec1, adj, home, of, t0 + LEVEL1_SHARE * time_limit, seed
+    )
     if unit_district is None:
-        return result(None, reason, solves)
-    progress("districts connected and balanced; territories inside each district")
+        return result(None, "no connected start: some home cannot be joined to its district's", 0)
+    progress(
+        f"districts connected{' and within their bands' if in_band else ', not yet within their bands'} "
+        f"in {time.perf_counter() - t0:.1f} s; territories (districts may still trade units)"
+    )
+    pp = nested_flips.joint_problem(contiguous.with_centres(spec, home), adj, home, of, spec1)
+    joint_end = time.perf_counter() + JOINT_SHARE * (deadline - time.perf_counter())
+    best, left = nested_flips.territories(pp, of, unit_district, joint_end, seed)
+    plan = best if best is not None and left <= 0.0 else None
+    solves = 0
+    if plan is None and in_band:
+        progress(f"the joint flip search left {left:.4f} band excess; territories district by district (MIP)")
+        plan, solves = _within_fixed_districts(
+            spec, adj, backend, home, start_plan, of, unit_district, deadline, gap, seed, threads,
+            territories_too,
+        )  # fmt: skip
+    if plan is None:
+        why = (
+            "no connected territories within their bands inside the connected districts" if in_band
+            else "the districts could not be brought within their bands connected"
+        )  # fmt: skip
+        if best is not None:
+            t_off, d_off = nested_flips.off_target(pp, best)
+            why += (
+                f" (the best connected plan found is up to {100 * t_off:.1f}% from a territory's target "
+                f"and {100 * d_off:.1f}% from a district's)"
+            )
+        return result(None, f"{why} in the time given", solves)
+    progress(
+        f"territories and districts connected and within their bands in {time.perf_counter() - t0:.1f} s"
+    )
+    spec2 = contiguous.with_centres(within_districts(spec, of, of[plan]), home)
+    if territories_too and time.perf_counter() < deadline - 1.0:
+        search = lns.Lns(spec2, adj, backend, home, lns.CutPool(), gap, seed, threads, progress)
+        plan = search.polish(plan, deadline)
+        solves += search.solves
+    if not repair.feasible(spec, plan):
+        return result(None, "the connected plan breaks a row the flip search does not see (a disruption "
+                      "budget or a region band)", solves)  # fmt: skip
+    return result(plan, "", solves)
+
+
+def _within_fixed_districts(
+    spec: ModelSpec,
+    adj: Adjacency,
+    backend: Backend,
+    home: np.ndarray,
+    start_plan: np.ndarray | None,
+    of: np.ndarray,
+    unit_district: np.ndarray,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+) -> tuple[np.ndarray | None, int]:
+    """Each district's territories re-solved with every other unit fixed (the neighbourhood MIP, with
+    ``territories_too`` its cut loop, then order rows): (plan or None, MIP solves)."""
     spec2 = contiguous.with_centres(within_districts(spec, of, unit_district), home)
     plan = _start_within(spec2, start_plan)
-    pp2 = parts.from_spec(spec2, graph, _fixed(p.n_units, home, np.arange(p.n_reps)))
     pool = lns.CutPool()
+    n = int(of.max()) + 1
+    solves = 0
     for d in range(n):
         reps = np.flatnonzero(of == d)
-        units = np.flatnonzero(unit_district == d)
-        share = (deadline - time.perf_counter()) / (n - d) * (LEVEL2_SHARE if territories_too else 0.5)
-        step_end = time.perf_counter() + share
-        if territories_too:
-            local = _territories_by_flips(pp2, units, reps, time.perf_counter() + share / 2, seed)
-            if local is not None:
-                plan = plan.copy()
-                plan[units] = local
-                continue
+        share = (deadline - time.perf_counter()) / (n - d) * (1.0 if territories_too else 0.5)
         out = None
         for ordered in DISTRICT_ATTEMPTS if territories_too else (False,):
             out, k = _district_step(
                 spec2, adj, backend, plan, reps, home, pool, territories_too, ordered,
-                deadline=step_end, gap=gap, seed=seed, threads=threads,
+                deadline=time.perf_counter() + share, gap=gap, seed=seed, threads=threads,
             )  # fmt: skip
             solves += k
             if out is not None:
                 break
         if out is None:
-            return result(None, f"no plan for the territories of district {names[d]} in the time given", solves)
+            return None, solves
         plan = out
-    if territories_too and time.perf_counter() < deadline - 1.0:
-        search = lns.Lns(spec2, adj, backend, home, pool, gap, seed, threads, progress)
-        plan = search.polish(plan, deadline)
-        solves += search.solves
-    if not repair.feasible(spec, plan):
-        return result(None, "the connected plan breaks a row the local search does not see (a "
-                      "disruption budget or a region band)", solves)  # fmt: skip
-    return result(plan, "", solves)
-
-
-def _fixed(n_units: int, home: np.ndarray, part: np.ndarray) -> np.ndarray:
-    out = np.full(n_units, -1, dtype=np.int64)
-    has = home >= 0
-    out[home[has]] = part[has]
-    return out
-
-
-def district_plan(
-    spec1: ModelSpec,
-    adj: Adjacency,
-    backend: Backend,
-    home: np.ndarray,
-    of: np.ndarray,
-    start: np.ndarray | None,
-    *,
-    deadline: float,
-    gap: float,
-    seed: int,
-    threads: int | None,
-    max_cut_columns: int,
-    progress: Callable[[str], None],
-) -> tuple[np.ndarray | None, str, int]:
-    """Level 1: connected districts within their bands: the flip search from a connected start, then
-    (time left) its neighbourhood polish; when the flips miss a band, the MIP route (pipeline, then
-    the contiguity machinery) if half the time is left. (plan or None, reason, MIP solves)."""
-    t0 = time.perf_counter()
-    n = spec1.problem.n_reps
-    centre = np.array([home[np.flatnonzero(of == d)[0]] for d in range(n)], dtype=np.int64)
-    pp1 = parts.from_spec(spec1, adj.csr(), _fixed(spec1.problem.n_units, home, of))
-    begin = parts.connected_start(pp1)
-    plan1 = None
-    if begin is not None:
-        flips_end = t0 + FLIP_SHARE * (deadline - t0)
-        cand = flip_search.balance(pp1, begin, flips_end, seed)
-        if repair.feasible(spec1, cand):
-            plan1 = cand
-    if plan1 is not None:
-        progress(f"districts: connected and within their bands by flips in {time.perf_counter() - t0:.1f} s")
-        if time.perf_counter() < deadline - 1.0:
-            spec1c = contiguous.with_centres(spec1, centre)
-            search = lns.Lns(spec1c, adj, backend, centre, lns.CutPool(), gap, seed, threads, progress)
-            polished = search.polish(plan1, deadline)
-            if repair.feasible(spec1, polished) and (contiguity.count_pieces(adj, polished, n) <= 1).all():
-                plan1 = polished
-            return plan1, "", search.solves
-        return plan1, "", 0
-    why = (
-        "no connected start holding every home" if begin is None
-        else "the flip search found no connected districts within the district bands"
-    )  # fmt: skip
-    if deadline - time.perf_counter() < 0.5 * (deadline - t0):
-        return None, why, 0
-    progress(f"districts: {why}; the MIP route")
-    try:
-        bal, _ = pipeline.solve(
-            spec1, backend, budget=TimeBudget.until(time.perf_counter() + 0.3 * (deadline - time.perf_counter())),
-            candidates=8, relax=False, current_unit_rep=start, gap=gap, seed=seed, threads=threads,
-        )  # fmt: skip
-    except TerritoryPlannerError as err:
-        return None, f"{why}; no balanced districts by the MIP: {err}", 0
-    c1 = contiguous.solve_contiguous(
-        spec1, adj, backend, centre=centre, start_plan=bal, progress=progress,
-        time_limit=deadline - time.perf_counter(), exact=int(spec1.allowed.sum()) <= max_cut_columns,
-        gap=gap, seed=seed, threads=threads,
-    )  # fmt: skip
-    u = c1.unit_rep
-    if u is None or (c1.pieces > 1).any() or not repair.feasible(spec1, u):
-        return None, f"{why}, nor the MIP route in the time given", c1.rounds
-    return u, "", c1.rounds
-
-
-def _territories_by_flips(
-    pp2: parts.PartProblem, units: np.ndarray, reps: np.ndarray, deadline: float, seed: int
-) -> np.ndarray | None:
-    """The reps of the district's ``units``, each territory one piece within its band, by the flip
-    search; None when it misses a band."""
-    sub = parts.restrict(pp2, units, reps)
-    begin = parts.connected_start(sub)
-    if begin is None:
-        return None
-    out = flip_search.balance(sub, begin, deadline, seed)
-    if flip_search.Search(sub, out).violation() > 0.0:
-        return None
-    return reps[out]
+    return plan, solves
 
 
 def _district_step(

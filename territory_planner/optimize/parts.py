@@ -24,6 +24,25 @@ SPREAD_WEIGHT = 100.0  # squared band excess: spreads a surplus over the parts a
 
 
 @dataclass(frozen=True)
+class Groups:
+    """A level above the parts: ``of`` (K,) group of each part; each group's band and target; the
+    union of a group's parts must be one piece as well."""
+
+    of: np.ndarray  # (K,)
+    lower: np.ndarray  # (M, G)
+    upper: np.ndarray  # (M, G)
+    target: np.ndarray  # (M, G)
+
+    @property
+    def g(self) -> int:
+        return int(self.lower.shape[1])
+
+    @property
+    def scale(self) -> np.ndarray:
+        return _scale(self.target, self.upper)
+
+
+@dataclass(frozen=True)
 class PartProblem:
     """``n`` units, ``K`` parts, ``M`` measures. ``cost`` inf = the unit may not join the part;
     ``fixed`` part a unit must keep (its seed: a rep's home, a lock), -1 = free."""
@@ -35,6 +54,7 @@ class PartProblem:
     target: np.ndarray  # (M, K)
     cost: np.ndarray  # (n, K)
     fixed: np.ndarray  # (n,)
+    groups: Groups | None = None  # parts grouped (districts of territories), each group one piece too
 
     @property
     def n(self) -> int:
@@ -46,11 +66,15 @@ class PartProblem:
 
     @property
     def scale(self) -> np.ndarray:
-        """(M, K) the measure's size for relative terms (target, else the band's upper end, else 1)."""
-        s = np.where(np.isfinite(self.target) & (self.target > 0), self.target, np.nan)
-        s = np.where(np.isnan(s) & np.isfinite(self.upper) & (self.upper > 0), self.upper, s)
-        out: np.ndarray = np.where(np.isnan(s), 1.0, s)
-        return out
+        return _scale(self.target, self.upper)
+
+
+def _scale(target: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """(M, K) the measure's size for relative terms (target, else the band's upper end, else 1)."""
+    s = np.where(np.isfinite(target) & (target > 0), target, np.nan)
+    s = np.where(np.isnan(s) & np.isfinite(upper) & (upper > 0), upper, s)
+    out: np.ndarray = np.where(np.isnan(s), 1.0, s)
+    return out
 
 
 def loads(pp: PartProblem, assign: np.ndarray) -> np.ndarray:
@@ -70,7 +94,9 @@ def excess(load: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray) 
     return out
 
 
-def score(load: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def score(
+    load: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
     """Summed over the first (measure) axis: the band excess (linear and squared, weighted) plus the
     squared relative deviation from the target; the other arrays broadcast against ``load``."""
     dev = np.where(np.isfinite(target), (load - target) / scale, 0.0)
@@ -106,7 +132,9 @@ def connect_seeds(pp: PartProblem, seeds: list[np.ndarray]) -> np.ndarray:
         for t in s[1:].tolist():
             if comp[t]:
                 continue
-            dist, pred = dijkstra(w, directed=False, indices=np.flatnonzero(comp), return_predecessors=True, min_only=True)[:2]
+            dist, pred = dijkstra(
+                w, directed=False, indices=np.flatnonzero(comp), return_predecessors=True, min_only=True
+            )[:2]
             if not np.isfinite(dist[t]):
                 continue  # unreachable through free units: the growth may still join it
             u, path = int(t), [int(t)]
@@ -208,8 +236,8 @@ def nearest_start(pp: PartProblem, seeds: list[np.ndarray]) -> np.ndarray:
 def merge_strays(pp: PartProblem, assign: np.ndarray) -> np.ndarray:
     """Pieces holding no fixed unit of their part, other than each part's largest piece when it has no
     fixed unit at all, go to the adjacent part they share most edges with (repeated until none moves)."""
-    from territory_planner.geo.contiguity import piece_labels
     from territory_planner.geo.adjacency import Adjacency
+    from territory_planner.geo.contiguity import piece_labels
 
     g = sp.triu(pp.graph, k=1).tocoo()
     adj = Adjacency(pp.n, g.row.astype(np.int64), g.col.astype(np.int64))
@@ -253,7 +281,7 @@ def restrict(pp: PartProblem, units: np.ndarray, cols: np.ndarray) -> PartProble
         pp.target[:, cols],
         pp.cost[units][:, cols],
         np.where(fixed >= 0, pos[np.maximum(fixed, 0)], -1),
-    )
+    )  # groups dropped: the caller keeps the group's units and loads as they are
 
 
 def connected_start(pp: PartProblem) -> np.ndarray | None:
