@@ -242,14 +242,18 @@ class Search:
         return bool((self.assign[self.idx[self.ptr[u] : self.ptr[u + 1]]] == b).any())
 
     def move(self, units: np.ndarray, b: int) -> None:
-        a = self.assign[units]
-        np.subtract.at(self.load.T, a, self.pp.amount[units])
-        np.subtract.at(self.gload.T, self.group[a], self.pp.amount[units])
-        self.load[:, b] += self.pp.amount[units].sum(axis=0)
-        self.gload[:, self.group[b]] += self.pp.amount[units].sum(axis=0)
+        self.reassign(units, np.full(len(units), b, dtype=np.int64))
+
+    def reassign(self, units: np.ndarray, new: np.ndarray) -> None:
+        """Units ``units`` to parts ``new`` at once (loads, group loads, sizes kept up to date)."""
+        a, amt = self.assign[units], self.pp.amount[units]
+        np.subtract.at(self.load.T, a, amt)
+        np.subtract.at(self.gload.T, self.group[a], amt)
+        np.add.at(self.load.T, new, amt)
+        np.add.at(self.gload.T, self.group[new], amt)
         np.subtract.at(self.size, a, 1)
-        self.size[b] += len(units)
-        self.assign[units] = b
+        np.add.at(self.size, new, 1)
+        self.assign[units] = new
 
 
 def balance(
@@ -487,8 +491,7 @@ def _regrow(s: Search, rng: np.random.Generator, deadline: float) -> bool:
     after = float(score(load, s.lo[:, cols], s.hi[:, cols], s.target[:, cols], s.scale[:, cols]).sum())
     if after >= before - EPS or pieces_of(sub, local) > 2:
         return False
-    for k, part in ((0, pa), (1, pb)):
-        s.move(units[(local == k) & (s.assign[units] != part)], part)
+    s.reassign(units, np.where(local == 0, pa, pb))
     return True
 
 
