@@ -4,22 +4,30 @@ The whole-model district cut loop (``district_contiguity``) needs a MIP over eve
 on 3,100 counties and 100 reps that is 310,000 binaries per round, far too many. Here the plan is built
 in two levels that each stay small:
 
-1. **Districts as territories.** A model with one column per (unit, district): the district's band
+1. **Districts as parts of the map.** A model with one column per (unit, district): the district's band
    (its rows ``district_min/max_*``, intersected with the sum of its reps' bands) as the band, the
-   least cost of the unit to any of the district's reps as the cost, every rep's home unit confined to
-   its district. 3,100 units x 10 districts = 31,000 pairs: the pipeline balances it and
-   ``contiguous.solve_contiguous`` makes every district one piece (the whole-model cut loop fits).
-2. **Territories inside each district.** The full model with each unit allowed only to the reps of
-   its district. One district at a time, the units of the district are re-solved with the others
-   fixed (``contiguous_lns.solve_neighbourhood``: every row of the full model, and with
-   ``--contiguous`` the separator-cut loop until each territory is one piece). A unit never leaves its
-   district, so the district totals and pieces of step 1 stay as they are; the polishing pass of the
-   neighbourhood search then improves the territories (units still only move inside their district).
+   least cost of the unit to any of the district's reps as the cost, every rep's home unit fixed to
+   its district. The flip search (``optimize.flip_search``, a connectivity-keeping local search) grows
+   the districts from their homes and moves boundary units until every band holds, each district one
+   piece after every move (``nested_flips.districts``). (The MIP route, pipeline then the cut loop on
+   this 31,000-pair model, did not settle in 160 s on 3,100 counties and was dropped.)
+2. **Territories, with the districts' bands and pieces kept.** One flip search over the whole map
+   whose parts are the reps and whose groups are the districts (``nested_flips.territories``): each
+   district's territories start as the graph Voronoi of its reps' homes inside it; units then move
+   between territories of a district or, when both districts' bands and pieces allow it, between
+   districts, until every territory and district band holds. If it does not get there but step 1 met
+   the district bands, the territories are solved district by district with every other unit fixed
+   (``contiguous_lns.solve_neighbourhood``: every row of the full model and, with ``--contiguous``,
+   the separator-cut loop). The neighbourhood search's polishing pass then lowers the cost, units
+   only moving inside their district, every territory staying one piece.
 
-The plan meets every constraint of the full model (checked with ``repair.feasible``), the district
-contiguity and, with ``--contiguous``, the territory contiguity. Both levels restrict the model, so no
-bound comes from them: the bound reported stays the one given (the LP of the full model without
-contiguity), a valid lower bound whose gap also holds what the two levels and contiguity cost.
+The plan meets every constraint of the full model (checked with ``repair.feasible``: the flip search
+does not see a disruption budget or region bands, so a plan that breaks one is not returned), the
+district contiguity and, with ``--contiguous``, the territory contiguity. When the flips do not reach
+the bands, no plan comes back and the reason gives how far the best connected plan was from target.
+Both levels restrict the model, so no bound comes from them: the bound reported stays the one given
+(the LP of the full model without contiguity), a valid lower bound whose gap also holds what the two
+levels and contiguity cost.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from territory_planner.optimize.spec import ModelSpec
 
@@ -288,8 +288,6 @@ def connected_start(pp: PartProblem) -> np.ndarray | None:
     """A start with every part one piece holding its fixed units: the graph Voronoi of the fixed units
     (``nearest_start``), else their linking paths grown (``connect_seeds`` + ``grow``); None when
     neither assigns every unit with every part one piece."""
-    from territory_planner.optimize.flip_search import pieces_of
-
     seeds = [np.flatnonzero(pp.fixed == k) for k in range(pp.k)]
     if any(not len(s) for s in seeds):
         return None
@@ -298,3 +296,11 @@ def connected_start(pp: PartProblem) -> np.ndarray | None:
         if (assign >= 0).all() and pieces_of(pp, assign) == pp.k:
             return assign
     return None
+
+
+def pieces_of(pp: PartProblem, assign: np.ndarray) -> int:
+    """Total number of connected pieces over all parts."""
+    g = pp.graph.tocoo()
+    same = assign[g.row] == assign[g.col]
+    m = sp.csr_matrix((g.data[same], (g.row[same], g.col[same])), shape=g.shape)
+    return int(connected_components(m, directed=False)[0])
