@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from territory_planner.optimize.parts import PartProblem, connect_seeds, grow, pieces_of, score
+from territory_planner.optimize.parts import PartProblem, connect_seeds, excess, grow, pieces_of, score
 
 if TYPE_CHECKING:
     from territory_planner.optimize.flip_search import Search
@@ -74,6 +74,13 @@ def _pair_change(s: Search, pa: int, pb: int, d: np.ndarray) -> np.ndarray:
         grp = (s.glo, s.ghi, s.gtarget, s.gscale)
         out = out + at(s.gload, grp, ga, d) + at(s.gload, grp, gb, -d)
         out = out - at(s.gload, grp, ga, zero) - at(s.gload, grp, gb, zero)
+
+        def ex(k: int, dd: np.ndarray) -> np.ndarray:
+            lo, hi, sc = (c[:, k].reshape(shape) for c in (s.glo, s.ghi, s.gscale))
+            return excess(s.gload[:, k].reshape(shape) + dd, lo, hi, sc).sum(axis=0)
+
+        grows = ex(ga, d) + ex(gb, -d) > ex(ga, zero) + ex(gb, zero) + EPS
+        out = np.where(grows, np.inf, out)  # as for single moves: a group's excess never grows
     return out
 
 

@@ -113,7 +113,9 @@ class Search:
             tb = (self.glo[:, gb], self.ghi[:, gb], self.gtarget[:, gb], self.gscale[:, gb])
             dg = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
             eg = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
-            ds = ds + np.where(cross, dg, 0.0)
+            eg0 = excess(la, ta[0], ta[1], ta[3]).sum(axis=0) + excess(lb, tb[0], tb[1], tb[3]).sum(axis=0)
+            # a group (district) holds many parts: its excess never grows for the parts' sake
+            ds = ds + np.where(cross, np.where(eg > eg0 + EPS, np.inf, dg), 0.0)
             ex = ex + np.where(cross, eg, 0.0)
         return ds, ex
 
