@@ -15,16 +15,19 @@ in two levels that each stay small:
    whose parts are the reps and whose groups are the districts (``nested_flips.territories``): each
    district's territories start as the graph Voronoi of its reps' homes inside it; units then move
    between territories of a district or, when both districts' bands and pieces allow it, between
-   districts, until every territory and district band holds. If it does not get there but step 1 met
-   the district bands, the territories are solved district by district with every other unit fixed
-   (``contiguous_lns.solve_neighbourhood``: every row of the full model and, with ``--contiguous``,
-   the separator-cut loop). The neighbourhood search's polishing pass then lowers the cost, units
-   only moving inside their district, every territory staying one piece.
+   districts, until every territory and district band holds; the neighbourhood search's polishing
+   pass then lowers the cost, units only moving inside their district, every territory one piece.
+   If the flips do not get there but step 1 met the district bands, the districts are kept: each
+   district's territories are solved by the band MIP with every other unit fixed (every row of the
+   full model, no contiguity; seconds per district on 3,100 counties), then with ``--contiguous`` the
+   neighbourhood search mends as many split territories as the time allows. The plan then has
+   connected districts within every band, and the summary counts the territories still split.
 
 The plan meets every constraint of the full model (checked with ``repair.feasible``: the flip search
 does not see a disruption budget or region bands, so a plan that breaks one is not returned), the
-district contiguity and, with ``--contiguous``, the territory contiguity. When the flips do not reach
-the bands, no plan comes back and the reason gives how far the best connected plan was from target.
+district contiguity and, with ``--contiguous``, as much territory contiguity as was reached. When the
+districts do not reach their bands connected, no plan comes back and the reason gives how far the best
+connected plan was from target.
 Both levels restrict the model, so no bound comes from them: the bound reported stays the one given
 (the LP of the full model without contiguity), a valid lower bound whose gap also holds what the two
 levels and contiguity cost.
@@ -48,7 +51,9 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 LEVEL1_SHARE = 0.3  # of the time: connected districts within their bands (flip search)
-JOINT_SHARE = 0.6  # of the time left: connected territories and districts within their bands
+JOINT_SHARE = 0.5  # of the time left: connected territories and districts within their bands
+BAND_MIP_GAP = 0.01  # the band MIP of each district stops there: the time left mends territories
+MIP_SHARE = 0.6  # of the time left then: the band MIP of each district (the rest: mending territories)
 DISTRICT_ATTEMPTS = (False, True)  # per district: the cut loop, then order rows (one solve)
 
 
@@ -215,11 +220,18 @@ def solve(
     plan = best if best is not None and left <= 0.0 else None
     solves = 0
     if plan is None and in_band:
+        # districts connected and within their bands: keep them; territories by the band MIP of each
+        # district (units confined to it), then as many made one piece as the time allows
         progress(f"the joint flip search left {left:.4f} band excess; territories district by district (MIP)")
         plan, solves = _within_fixed_districts(
-            spec, adj, backend, home, start_plan, of, unit_district, deadline, gap, seed, threads,
-            territories_too,
+            spec, adj, backend, home, start_plan, of, unit_district, time.perf_counter() + MIP_SHARE * (
+                deadline - time.perf_counter()), max(gap, BAND_MIP_GAP), seed, threads, False,
         )  # fmt: skip
+        if plan is not None and territories_too:
+            spec2 = contiguous.with_centres(within_districts(spec, of, unit_district), home)
+            search = lns.Lns(spec2, adj, backend, home, lns.CutPool(), gap, seed, threads, progress)
+            plan = search.mend(plan, deadline)
+            solves += search.solves
     if plan is None:
         why = (
             "no connected territories within their bands inside the connected districts" if in_band
@@ -232,11 +244,10 @@ def solve(
                 f"and {100 * d_off:.1f}% from a district's)"
             )
         return result(None, f"{why} in the time given", solves)
-    progress(
-        f"territories and districts connected and within their bands in {time.perf_counter() - t0:.1f} s"
-    )
+    progress(f"districts connected and every band held in {time.perf_counter() - t0:.1f} s")
     spec2 = contiguous.with_centres(within_districts(spec, of, of[plan]), home)
-    if territories_too and time.perf_counter() < deadline - 1.0:
+    whole = bool((contiguity.count_pieces(adj, plan, p.n_reps) <= 1).all())
+    if territories_too and whole and time.perf_counter() < deadline - 1.0:
         search = lns.Lns(spec2, adj, backend, home, lns.CutPool(), gap, seed, threads, progress)
         plan = search.polish(plan, deadline)
         solves += search.solves
@@ -269,7 +280,7 @@ def _within_fixed_districts(
     solves = 0
     for d in range(n):
         reps = np.flatnonzero(of == d)
-        share = (deadline - time.perf_counter()) / (n - d) * (1.0 if territories_too else 0.5)
+        share = (deadline - time.perf_counter()) / (n - d)
         out = None
         for ordered in DISTRICT_ATTEMPTS if territories_too else (False,):
             out, k = _district_step(
