@@ -137,10 +137,63 @@ def test_two_level_result_keeps_every_row(tmp_path: Path) -> None:
 
     res = nested_districts.solve(
         spec, adj, get_backend("highs"), home, None, time_limit=30, gap=0.0, seed=0, threads=1,
-        territories_too=True, max_cut_columns=10_000,
+        territories_too=True,
     )  # fmt: skip
     assert res.unit_rep is not None, res.reason
     assert repair.feasible(spec, res.unit_rep)
     assert (res.district_pieces == 1).all()
     assert (res.territory_pieces == 1).all()
     assert (res.unit_rep[home] == np.arange(problem.n_reps)).all()
+
+
+def test_two_level_search_keeps_connected_districts_when_territories_cannot_be() -> None:
+    """A strip of 10 units, potential 1 2 3 2 1 | 1 2 3 2 1; district A = reps R0 (home 0), R1 (home 4),
+    district B = R2 (home 5), R3 (home 9); territories +-15% of 4.5, districts +-5% of 9 (so each
+    district is exactly its half). No connected split of 1 2 3 2 1 meets [3.825, 5.175] (prefixes 1, 3,
+    6), but {0, 2} / {1, 3, 4} does: the two levels keep the connected districts, the band MIP gives
+    every territory its band, and the split territories are reported, not hidden."""
+    amount = np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"c{i}" for i in range(10)],
+            "lat": 0.0,
+            "lon": np.arange(10, dtype=float),
+            "workload": 1.0,
+            "potential": amount,
+            "current_rep": "",
+            "locked_rep": "",
+            "parent_id": "",
+            "segment": "",
+        }
+    )
+    districts = ("A", "A", "B", "B")
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j}" for j in range(4)],
+            "name": "",
+            "region": "",
+            "capacity": 1.0,
+            "lat": np.nan,
+            "lon": np.nan,
+            "segments": "",
+            "district": list(districts),
+        }
+    )
+    base = TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([0.15]))
+    problem = base.__class__(**{**base.__dict__, "rep_districts": np.array(districts, dtype=str)})
+    home = np.array([0, 4, 5, 9])
+    cost = np.abs(np.arange(10)[:, None] - home[None, :]).astype(float)
+    nan = np.full(4, np.nan)
+    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.05}})
+    adj = adjmod.Adjacency.from_edges(10, list(range(9)), list(range(1, 10)))
+    from territory_planner.solvers import get_backend
+
+    res = nested_districts.solve(
+        spec, adj, get_backend("highs"), home, None, time_limit=8, gap=0.0, seed=0, threads=1,
+        territories_too=True,
+    )  # fmt: skip
+    assert res.unit_rep is not None, res.reason
+    assert repair.feasible(spec, res.unit_rep)
+    assert (res.district_pieces == 1).all()
+    assert res.unit_rep[:5].tolist() in ([0, 1, 0, 1, 1], [0, 0, 1, 0, 1])  # the only two splits in band
+    assert res.territory_pieces.max() == 2  # reported: no connected split exists

@@ -125,13 +125,12 @@ def _nested(
     territories_too: bool,
     progress: Callable[[str], None],
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
-    from territory_planner.geo.planning import MAX_CUT_COLUMNS
 
     t0 = time.perf_counter()
     res = nested_districts.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads, territories_too=territories_too,
-        max_cut_columns=MAX_CUT_COLUMNS, progress=progress,
+        progress=progress,
     )  # fmt: skip
     plan = res.unit_rep if res.unit_rep is not None else unit_rep
     if plan is None:

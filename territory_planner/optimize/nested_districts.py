@@ -4,22 +4,33 @@ The whole-model district cut loop (``district_contiguity``) needs a MIP over eve
 on 3,100 counties and 100 reps that is 310,000 binaries per round, far too many. Here the plan is built
 in two levels that each stay small:
 
-1. **Districts as territories.** A model with one column per (unit, district): the district's band
+1. **Districts as parts of the map.** A model with one column per (unit, district): the district's band
    (its rows ``district_min/max_*``, intersected with the sum of its reps' bands) as the band, the
-   least cost of the unit to any of the district's reps as the cost, every rep's home unit confined to
-   its district. 3,100 units x 10 districts = 31,000 pairs: the pipeline balances it and
-   ``contiguous.solve_contiguous`` makes every district one piece (the whole-model cut loop fits).
-2. **Territories inside each district.** The full model with each unit allowed only to the reps of
-   its district. One district at a time, the units of the district are re-solved with the others
-   fixed (``contiguous_lns.solve_neighbourhood``: every row of the full model, and with
-   ``--contiguous`` the separator-cut loop until each territory is one piece). A unit never leaves its
-   district, so the district totals and pieces of step 1 stay as they are; the polishing pass of the
-   neighbourhood search then improves the territories (units still only move inside their district).
+   least cost of the unit to any of the district's reps as the cost, every rep's home unit fixed to
+   its district. The flip search (``optimize.flip_search``, a connectivity-keeping local search) grows
+   the districts from their homes and moves boundary units until every band holds, each district one
+   piece after every move (``nested_flips.districts``). (The MIP route, pipeline then the cut loop on
+   this 31,000-pair model, did not settle in 160 s on 3,100 counties and was dropped.)
+2. **Territories, with the districts' bands and pieces kept.** One flip search over the whole map
+   whose parts are the reps and whose groups are the districts (``nested_flips.territories``): each
+   district's territories start as the graph Voronoi of its reps' homes inside it; units then move
+   between territories of a district or, when both districts' bands and pieces allow it, between
+   districts, until every territory and district band holds; the neighbourhood search's polishing
+   pass then lowers the cost, units only moving inside their district, every territory one piece.
+   If the flips do not get there but step 1 met the district bands, the districts are kept: each
+   district's territories are solved by the band MIP with every other unit fixed (every row of the
+   full model, no contiguity; seconds per district on 3,100 counties), then with ``--contiguous`` the
+   neighbourhood search mends as many split territories as the time allows. The plan then has
+   connected districts within every band, and the summary counts the territories still split.
 
-The plan meets every constraint of the full model (checked with ``repair.feasible``), the district
-contiguity and, with ``--contiguous``, the territory contiguity. Both levels restrict the model, so no
-bound comes from them: the bound reported stays the one given (the LP of the full model without
-contiguity), a valid lower bound whose gap also holds what the two levels and contiguity cost.
+The plan meets every constraint of the full model (checked with ``repair.feasible``: the flip search
+does not see a disruption budget or region bands, so a plan that breaks one is not returned), the
+district contiguity and, with ``--contiguous``, as much territory contiguity as was reached. When the
+districts do not reach their bands connected, no plan comes back and the reason gives how far the best
+connected plan was from target.
+Both levels restrict the model, so no bound comes from them: the bound reported stays the one given
+(the LP of the full model without contiguity), a valid lower bound whose gap also holds what the two
+levels and contiguity cost.
 """
 
 from __future__ import annotations
@@ -31,18 +42,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.errors import TerritoryPlannerError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import contiguous, pipeline, repair
+from territory_planner.optimize import contiguous, nested_flips, repair
 from territory_planner.optimize import contiguous_lns as lns
-from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.hierarchy import GroupBands, labels_index
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
-LEVEL1_BALANCE_SHARE = 0.15  # of the time: balanced districts (pipeline on the district model)
-LEVEL1_CONTIGUITY_SHARE = 0.35  # of the time left: connected districts
+LEVEL1_SHARE = 0.3  # of the time: connected districts within their bands (flip search)
+JOINT_SHARE = 0.5  # of the time left: connected territories and districts within their bands
+BAND_MIP_GAP = 0.01  # the band MIP of each district stops there: the time left mends territories
+MIP_SHARE = 0.6  # of the time left then: the band MIP of each district (the rest: mending territories)
 DISTRICT_ATTEMPTS = (False, True)  # per district: the cut loop, then order rows (one solve)
 
 
@@ -173,12 +184,10 @@ def solve(
     seed: int,
     threads: int | None,
     territories_too: bool,
-    max_cut_columns: int,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> NestedResult:
     """Connected districts (and with ``territories_too`` connected territories) by the two levels;
-    ``home`` (p,) each rep's home unit (kept by its rep); the district model runs the whole-model cut
-    loop when it has at most ``max_cut_columns`` pairs."""
+    ``home`` (p,) each rep's home unit (kept by its rep)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     p = spec.problem
@@ -194,36 +203,84 @@ def solve(
             tp = contiguity.count_pieces(adj, ref, p.n_reps)
         return NestedResult(plan, reason, dp, tp, solves, time.perf_counter() - t0)
 
-    # level 1: districts as territories, balanced, then connected
     spec1 = district_level(spec, of, names, home)
-    root = np.array([home[np.flatnonzero(of == d)[0]] for d in range(n)], dtype=np.int64)
-    start1 = None if start_plan is None else of[start_plan]
-    progress(f"districts first: {n} districts as territories ({int(spec1.allowed.sum()):,} pairs)")
-    try:
-        plan1, _ = pipeline.solve(
-            spec1, backend,
-            budget=TimeBudget.until(t0 + LEVEL1_BALANCE_SHARE * time_limit),
-            candidates=8, relax=False, current_unit_rep=start1, gap=gap, seed=seed, threads=threads,
+    progress(f"districts first: {n} districts as parts of the map, flip search")
+    unit_district, in_band = nested_flips.districts(
+        spec1, adj, home, of, t0 + LEVEL1_SHARE * time_limit, seed
+    )
+    if unit_district is None:
+        return result(None, "no connected start: some home cannot be joined to its district's", 0)
+    progress(
+        f"districts connected{' and within their bands' if in_band else ', not yet within their bands'} "
+        f"in {time.perf_counter() - t0:.1f} s; territories (districts may still trade units)"
+    )
+    pp = nested_flips.joint_problem(contiguous.with_centres(spec, home), adj, home, of, spec1)
+    joint_end = time.perf_counter() + JOINT_SHARE * (deadline - time.perf_counter())
+    best, left = nested_flips.territories(pp, of, unit_district, joint_end, seed)
+    plan = best if best is not None and left <= 0.0 else None
+    solves = 0
+    if plan is None and in_band:
+        # districts connected and within their bands: keep them; territories by the band MIP of each
+        # district (units confined to it), then as many made one piece as the time allows
+        progress(f"the joint flip search left {left:.4f} band excess; territories district by district (MIP)")
+        plan, solves = _within_fixed_districts(
+            spec, adj, backend, home, start_plan, of, unit_district, time.perf_counter() + MIP_SHARE * (
+                deadline - time.perf_counter()), max(gap, BAND_MIP_GAP), seed, threads, False,
         )  # fmt: skip
-    except TerritoryPlannerError as err:
-        return result(None, f"no balanced districts: {err}", 0)
-    c1 = contiguous.solve_contiguous(
-        spec1, adj, backend, centre=root, start_plan=plan1, progress=progress,
-        time_limit=LEVEL1_CONTIGUITY_SHARE * (deadline - time.perf_counter()),
-        exact=int(spec1.allowed.sum()) <= max_cut_columns, gap=gap, seed=seed, threads=threads,
-    )  # fmt: skip
-    unit_district = c1.unit_rep
-    if unit_district is None or (c1.pieces > 1).any() or not repair.feasible(spec1, unit_district):
-        return result(None, "the districts could not be made connected in the time given", c1.rounds)
-    progress("districts connected; territories inside each district")
-    # level 2: territories inside each district, one district at a time
+        if plan is not None and territories_too:
+            spec2 = contiguous.with_centres(within_districts(spec, of, unit_district), home)
+            search = lns.Lns(spec2, adj, backend, home, lns.CutPool(), gap, seed, threads, progress)
+            plan = search.mend(plan, deadline)
+            solves += search.solves
+    if plan is None:
+        why = (
+            "no connected territories within their bands inside the connected districts" if in_band
+            else "the districts could not be brought within their bands connected"
+        )  # fmt: skip
+        if best is not None:
+            t_off, d_off = nested_flips.off_target(pp, best)
+            why += (
+                f" (the best connected plan found is up to {100 * t_off:.1f}% from a territory's target "
+                f"and {100 * d_off:.1f}% from a district's)"
+            )
+        return result(None, f"{why} in the time given", solves)
+    progress(f"districts connected and every band held in {time.perf_counter() - t0:.1f} s")
+    spec2 = contiguous.with_centres(within_districts(spec, of, of[plan]), home)
+    whole = bool((contiguity.count_pieces(adj, plan, p.n_reps) <= 1).all())
+    if territories_too and whole and time.perf_counter() < deadline - 1.0:
+        search = lns.Lns(spec2, adj, backend, home, lns.CutPool(), gap, seed, threads, progress)
+        plan = search.polish(plan, deadline)
+        solves += search.solves
+    if not repair.feasible(spec, plan):
+        return result(None, "the connected plan breaks a row the flip search does not see (a disruption "
+                      "budget or a region band)", solves)  # fmt: skip
+    return result(plan, "", solves)
+
+
+def _within_fixed_districts(
+    spec: ModelSpec,
+    adj: Adjacency,
+    backend: Backend,
+    home: np.ndarray,
+    start_plan: np.ndarray | None,
+    of: np.ndarray,
+    unit_district: np.ndarray,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+) -> tuple[np.ndarray | None, int]:
+    """Each district's territories re-solved with every other unit fixed (the neighbourhood MIP, with
+    ``territories_too`` its cut loop, then order rows): (plan or None, MIP solves)."""
     spec2 = contiguous.with_centres(within_districts(spec, of, unit_district), home)
     plan = _start_within(spec2, start_plan)
     pool = lns.CutPool()
-    solves = c1.rounds
+    n = int(of.max()) + 1
+    solves = 0
     for d in range(n):
         reps = np.flatnonzero(of == d)
-        share = (deadline - time.perf_counter()) / (n - d) * (1.0 if territories_too else 0.5)
+        share = (deadline - time.perf_counter()) / (n - d)
         out = None
         for ordered in DISTRICT_ATTEMPTS if territories_too else (False,):
             out, k = _district_step(
@@ -234,17 +291,9 @@ def solve(
             if out is not None:
                 break
         if out is None:
-            return result(
-                None, f"no plan for the territories of district {names[d]} in the time given", solves
-            )
+            return None, solves
         plan = out
-    if territories_too and time.perf_counter() < deadline - 1.0:
-        search = lns.Lns(spec2, adj, backend, home, pool, gap, seed, threads, progress)
-        plan = search.polish(plan, deadline)
-        solves += search.solves
-    if not repair.feasible(spec, plan):
-        return result(None, "internal: the nested plan breaks a row of the model", solves)
-    return result(plan, "", solves)
+    return plan, solves
 
 
 def _district_step(

@@ -1,0 +1,305 @@
+"""Connected, balanced parts of a unit graph by local search: boundary flips from a connected start.
+
+The standard heuristic of political districting and territory design (the flip chain of GerryChain,
+the local search of Ricca & Simeone 2008), on a ``PartProblem`` (``optimize.parts``) whose parts are
+each one piece (the start of ``parts.grow``). A move takes a boundary unit of part A to an adjacent part
+B. A must stay one piece: when the unit's neighbours in A are linked among themselves (a ring check) or a
+search over A finds them linked without it, the unit moves alone; otherwise the pieces it would cut off
+(none holding a fixed unit, together at most half of A) move with it, as one chunk that is connected to
+B through the unit. A fixed unit (a rep's home, a lock) never moves. So every part stays one piece after
+every move. Two phases:
+
+1. **Balance.** The score is the band excess of every part on every measure (relative to the target,
+   linear and squared, weighted) plus the squared relative deviation from the target (the pressure
+   that pushes a surplus through parts already inside their band). Each round computes the score change
+   of every single-unit move at once (numpy), then applies the best while they still improve on the
+   current loads. When none does: the best exchange of two units between adjacent parts (it trades one
+   measure against another, e.g. potential for workload), else a short random walk of the least bad
+   moves (tabu for a few rounds) out of the local minimum.
+2. **Cost.** With every band held, the moves that lower the cost and keep both parts' bands, until none
+   is left or the time is up.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from territory_planner.optimize import flip_escapes as escapes
+from territory_planner.optimize.parts import PartProblem, excess, loads, score
+
+ROUND_MOVES = 64  # moves applied per round before the candidates are recomputed
+ROUND_TRIES = 512  # candidates tried per round (the best first)
+STUCK_ROUNDS = 3000  # escape walks without a better plan before the search gives up
+TABU_ROUNDS = 5  # a unit moved by a walk or an exchange stays put this many rounds
+EPS = 1e-12
+
+
+class Search:
+    """The plan being searched: assignment, loads and the move primitives."""
+
+    def __init__(self, pp: PartProblem, assign: np.ndarray) -> None:
+        self.pp = pp
+        self.assign = assign.astype(np.int64).copy()
+        self.load = loads(pp, self.assign)
+        self.lo = np.where(np.isfinite(pp.lower), pp.lower, -np.inf)
+        self.hi = np.where(np.isfinite(pp.upper), pp.upper, np.inf)
+        self.target, self.scale = pp.target, pp.scale
+        self.ptr, self.idx = pp.graph.indptr, pp.graph.indices
+        self.size = np.bincount(self.assign[self.assign >= 0], minlength=pp.k)
+        self.anchor = np.full(pp.k, -1, dtype=np.int64)
+        has = pp.fixed >= 0
+        self.anchor[pp.fixed[has]] = np.flatnonzero(has)
+        gr = pp.groups
+        self.group = np.zeros(pp.k, dtype=np.int64) if gr is None else gr.of.astype(np.int64)
+        n_g = 1 if gr is None else gr.g
+        m = pp.amount.shape[1]
+        self.gload = np.zeros((m, n_g))
+        np.add.at(self.gload.T, self.group, self.load.T)
+        self.glo = (
+            np.full((m, n_g), -np.inf) if gr is None else np.where(np.isfinite(gr.lower), gr.lower, -np.inf)
+        )
+        self.ghi = (
+            np.full((m, n_g), np.inf) if gr is None else np.where(np.isfinite(gr.upper), gr.upper, np.inf)
+        )
+        self.gtarget = np.full((m, n_g), np.nan) if gr is None else gr.target
+        self.gscale = np.ones((m, n_g)) if gr is None else gr.scale
+
+    # ------------------------------------------------------------------------------------ measures
+
+    def violation(self) -> float:
+        own = excess(self.load, self.lo, self.hi, self.scale).sum()
+        return float(own + excess(self.gload, self.glo, self.ghi, self.gscale).sum())
+
+    def score(self) -> float:
+        own = score(self.load, self.lo, self.hi, self.target, self.scale).sum()
+        return float(own + score(self.gload, self.glo, self.ghi, self.gtarget, self.gscale).sum())
+
+    def part_scores(self) -> np.ndarray:
+        """(K,) each part's score plus its group's."""
+        gs = score(self.gload, self.glo, self.ghi, self.gtarget, self.gscale)
+        out: np.ndarray = score(self.load, self.lo, self.hi, self.target, self.scale) + gs[self.group]
+        return out
+
+    def cost(self) -> float:
+        return float(self.pp.cost[np.arange(self.pp.n), self.assign].sum())
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boundary moves (unit, new part): free units next to another part they may join."""
+        row = np.repeat(np.arange(self.pp.n), np.diff(self.ptr))
+        a, b = self.assign[row], self.assign[self.idx]
+        ok = (a != b) & (a >= 0) & (b >= 0) & (self.pp.fixed[row] < 0)
+        u, k = row[ok], b[ok]
+        ok = np.isfinite(self.pp.cost[u, k])
+        key = np.unique(u[ok] * self.pp.k + k[ok])
+        return key // self.pp.k, key % self.pp.k
+
+    def deltas(self, amt: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Score change and band excess after (of the two parts) of moving amounts ``amt`` (M, C) from
+        parts ``a`` (C,) to parts ``b`` (C,)."""
+        la, lb = self.load[:, a], self.load[:, b]
+        na, nb = la - amt, lb + amt
+        ta = (self.lo[:, a], self.hi[:, a], self.target[:, a], self.scale[:, a])
+        tb = (self.lo[:, b], self.hi[:, b], self.target[:, b], self.scale[:, b])
+        ds = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
+        ex = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+        ga, gb = self.group[a], self.group[b]
+        cross = ga != gb
+        if cross.any():
+            la, lb = self.gload[:, ga], self.gload[:, gb]
+            na, nb = la - amt, lb + amt
+            ta = (self.glo[:, ga], self.ghi[:, ga], self.gtarget[:, ga], self.gscale[:, ga])
+            tb = (self.glo[:, gb], self.ghi[:, gb], self.gtarget[:, gb], self.gscale[:, gb])
+            dg = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
+            eg = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+            eg0 = excess(la, ta[0], ta[1], ta[3]).sum(axis=0) + excess(lb, tb[0], tb[1], tb[3]).sum(axis=0)
+            # a group (district) holds many parts: its excess never grows for the parts' sake
+            ds = ds + np.where(cross, np.where(eg > eg0 + EPS, np.inf, dg), 0.0)
+            ex = ex + np.where(cross, eg, 0.0)
+        return ds, ex
+
+    # ------------------------------------------------------------------------------------ moves
+
+    def chunk(self, u: int) -> np.ndarray | None:
+        """The units that leave with ``u`` so that its part stays one piece (``[u]`` alone when it
+        does anyway), or None when the part would lose a fixed unit, too much, or everything."""
+        a = self.assign[u]
+        nb = self.idx[self.ptr[u] : self.ptr[u + 1]]
+        same = nb[self.assign[nb] == a].tolist()
+        if not same:
+            return None
+        if len(same) == 1 or self._linked(u, same, local=True) or self._linked(u, same, local=False):
+            return np.array([u])
+        seen = {u}
+        comps = [self._flood(s, a, seen) for s in same if s not in seen]
+        anchor = int(self.anchor[a])
+        keep = next((i for i, c in enumerate(comps) if anchor in c), None) if anchor >= 0 else None
+        if keep is None:
+            keep = int(np.argmax([len(c) for c in comps]))
+        out = np.array([u] + [x for i, c in enumerate(comps) if i != keep for x in c], dtype=np.int64)
+        if (self.pp.fixed[out] >= 0).any():
+            return None
+        return out
+
+    def _linked(self, u: int, same: list[int], local: bool) -> bool:
+        """Whether ``same`` (u's neighbours in its part) are linked without ``u``: through each other
+        only (``local``) or through the whole part."""
+        a, want = self.assign[u], set(same)
+        seen, stack = {same[0]}, [same[0]]
+        while stack:
+            w = stack.pop()
+            for x in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
+                if x == u or x in seen or self.assign[x] != a or (local and x not in want):
+                    continue
+                seen.add(x)
+                stack.append(x)
+                if want <= seen:
+                    return True
+        return want <= seen
+
+    def _flood(self, s: int, a: int, seen: set[int]) -> list[int]:
+        out, stack = [s], [s]
+        seen.add(s)
+        while stack:
+            w = stack.pop()
+            for x in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
+                if x not in seen and self.assign[x] == a:
+                    seen.add(x)
+                    out.append(x)
+                    stack.append(x)
+        return out
+
+    def movable(self, u: int, b: int) -> np.ndarray | None:
+        """The units that would move with ``u`` to part ``b`` (``chunk``), or None when the move is not
+        possible: ``u`` not next to ``b``, a unit not allowed in ``b``, or ``u``'s group split."""
+        units = self.chunk(u) if self.touches(u, b) else None
+        if units is None or not np.isfinite(self.pp.cost[units, b]).all():
+            return None
+        ga = int(self.group[self.assign[u]])
+        if ga != self.group[b] and not self.group_whole(units, ga):
+            return None
+        return units
+
+    def group_whole(self, units: np.ndarray, ga: int) -> bool:
+        """Whether group ``ga`` stays one piece without ``units`` (a search over the group)."""
+        label = self.group[self.assign]
+        gone = set(units.tolist())
+        want: set[int] = set()
+        for x in units.tolist():
+            nb = self.idx[self.ptr[x] : self.ptr[x + 1]]
+            want.update(y for y in nb[label[nb] == ga].tolist() if y not in gone)
+        if len(want) <= 1:
+            return bool(want) or not (label == ga).sum() > len(units)
+        start = next(iter(want))
+        seen, stack = {start}, [start]
+        while stack:
+            w = stack.pop()
+            for y in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
+                if y in seen or y in gone or label[y] != ga:
+                    continue
+                seen.add(y)
+                stack.append(y)
+                if want <= seen:
+                    return True
+        return want <= seen
+
+    def try_move(self, u: int, b: int, in_band: bool) -> np.ndarray | None:
+        """Move ``u`` (with the pieces it cuts off) to ``b`` if that improves: the score, or with
+        ``in_band`` the cost with both bands kept. The units moved, or None. The unit alone is priced
+        first (cheap); the connectivity search only for moves that still improve."""
+        if not self._improves(np.array([u]), b, in_band):
+            return None
+        units = self.movable(u, b)
+        if units is None or (len(units) > 1 and not self._improves(units, b, in_band)):
+            return None
+        self.move(units, b)
+        return units
+
+    def _improves(self, units: np.ndarray, b: int, in_band: bool) -> bool:
+        a = int(self.assign[units[0]])
+        ds, ex = self.deltas(self.pp.amount[units].sum(axis=0)[:, None], np.array([a]), np.array([b]))
+        if in_band:
+            dc = float(self.pp.cost[units, b].sum() - self.pp.cost[units, a].sum())
+            return bool(ex[0] <= 0.0 and dc < -1e-9)
+        return bool(ds[0] < -EPS)
+
+    def touches(self, u: int, b: int) -> bool:
+        """Whether ``u`` has a neighbour in part ``b`` (candidates go stale as moves are applied)."""
+        return bool((self.assign[self.idx[self.ptr[u] : self.ptr[u + 1]]] == b).any())
+
+    def move(self, units: np.ndarray, b: int) -> None:
+        self.reassign(units, np.full(len(units), b, dtype=np.int64))
+
+    def reassign(self, units: np.ndarray, new: np.ndarray) -> None:
+        """Units ``units`` to parts ``new`` at once (loads, group loads, sizes kept up to date)."""
+        a, amt = self.assign[units], self.pp.amount[units]
+        np.subtract.at(self.load.T, a, amt)
+        np.subtract.at(self.gload.T, self.group[a], amt)
+        np.add.at(self.load.T, new, amt)
+        np.add.at(self.gload.T, self.group[new], amt)
+        np.subtract.at(self.size, a, 1)
+        np.add.at(self.size, new, 1)
+        self.assign[units] = new
+
+
+def balance(
+    pp: PartProblem, assign: np.ndarray, deadline: float, seed: int = 0, *, recombine: bool = True
+) -> np.ndarray:
+    """The best plan the flips find from ``assign`` (every part one piece) by ``deadline``: least band
+    violation, then least cost. Every part stays one piece; the caller checks the bands."""
+    rng = np.random.default_rng(seed)
+    s = Search(pp, assign)
+    best, best_key = s.assign.copy(), (s.violation(), s.cost())
+    tabu = np.zeros(pp.n, dtype=np.int64)
+    rounds = stuck = 0
+    while time.perf_counter() < deadline:
+        rounds += 1
+        in_band = s.violation() <= 0.0
+        u, b = s.candidates()
+        if not len(u):
+            break
+        a = s.assign[u]
+        ds, ex = s.deltas(pp.amount[u].T, a, b)
+        if in_band:
+            dc = pp.cost[u, b] - pp.cost[u, a]
+            gain = np.where((ex <= 0.0) & (dc < -1e-9), dc, np.inf)
+        else:
+            gain = np.where(ds < -EPS, ds, np.inf)
+        order = np.argsort(gain, kind="stable")
+        order = order[np.isfinite(gain[order])]
+        applied = _apply(s, u[order], b[order], in_band, tabu, rounds)
+        key = (s.violation(), s.cost())
+        if key < best_key:
+            best, best_key, stuck = s.assign.copy(), key, 0
+        if applied:
+            continue
+        if in_band:
+            break  # no cheaper move keeps the bands
+        if escapes.swap(s, u, b, tabu, rounds):
+            continue
+        if escapes.corridor(s, rng):
+            continue
+        if recombine and escapes.regrow(s, rng, deadline):
+            continue
+        stuck += 1
+        if stuck > STUCK_ROUNDS:
+            break
+        escapes.walk(s, u, b, ds, tabu, rounds, rng)
+    return best
+
+
+def _apply(s: Search, u: np.ndarray, b: np.ndarray, in_band: bool, tabu: np.ndarray, rounds: int) -> int:
+    """Apply the candidates in order while each still improves on the current loads; count applied."""
+    applied = 0
+    moved = np.zeros(s.pp.n, dtype=bool)
+    for tried, (x, k) in enumerate(zip(u.tolist(), b.tolist(), strict=True)):
+        if applied >= ROUND_MOVES or tried >= ROUND_TRIES:
+            break
+        if moved[x] or tabu[x] > rounds or s.assign[x] == k:
+            continue
+        units = s.try_move(x, k, in_band)
+        if units is not None:
+            moved[units] = True
+            applied += 1
+    return applied

@@ -1,0 +1,76 @@
+"""The flip-search levels of ``optimize.nested_districts``: connected districts within their bands,
+then connected territories within theirs with the districts' bands and pieces kept (a joint search).
+
+Level 1 is the flip search (``optimize.flip_search``) on the district model: the parts are the
+districts, the bands the district rows intersected with the sums of the reps' bands, every rep's home
+unit fixed to its district. Level 2 is one search over the whole map whose parts are the reps and whose
+groups are the districts: it starts from each district's own connected start (the graph Voronoi of its
+reps' homes inside it) and moves units between territories of one district or, when the bands and
+pieces of both districts allow it, of two districts, so a territory caught in a pocket of its district
+can still reach its band. Both return plain arrays; the caller checks every row of the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from territory_planner.geo.adjacency import Adjacency
+from territory_planner.optimize import flip_search, parts, repair
+from territory_planner.optimize.spec import ModelSpec
+
+
+def fixed_units(n_units: int, home: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """(n,) the part each home unit is fixed to (``part`` (p,) per rep), -1 elsewhere."""
+    out = np.full(n_units, -1, dtype=np.int64)
+    has = home >= 0
+    out[home[has]] = part[has]
+    return out
+
+
+def districts(
+    spec1: ModelSpec, adj: Adjacency, home: np.ndarray, of: np.ndarray, deadline: float, seed: int
+) -> tuple[np.ndarray | None, bool]:
+    """Level 1: (district of each unit, every district one piece, or None without a connected start;
+    whether the plan meets every row of the district model)."""
+    pp1 = parts.from_spec(spec1, adj.csr(), fixed_units(spec1.problem.n_units, home, of))
+    begin = parts.connected_start(pp1)
+    if begin is None:
+        return None, False
+    plan = flip_search.balance(pp1, begin, deadline, seed)
+    return plan, repair.feasible(spec1, plan)
+
+
+def joint_problem(
+    spec: ModelSpec, adj: Adjacency, home: np.ndarray, of: np.ndarray, spec1: ModelSpec
+) -> parts.PartProblem:
+    """Parts = reps (homes fixed), groups = districts with the district model's bands and targets."""
+    pp = parts.from_spec(spec, adj.csr(), fixed_units(spec.problem.n_units, home, np.arange(len(of))))
+    groups = parts.Groups(of, spec1.lower, spec1.upper, spec1.problem.target)
+    return dataclasses.replace(pp, groups=groups)
+
+
+def territories(
+    pp: parts.PartProblem, of: np.ndarray, unit_district: np.ndarray, deadline: float, seed: int
+) -> tuple[np.ndarray | None, float]:
+    """Level 2: (rep of each unit, every territory and district one piece: the plan with the least band
+    violation found, None without a connected start; that violation, 0 when every band holds)."""
+    start = np.full(pp.n, -1, dtype=np.int64)
+    for d in range(int(of.max()) + 1):
+        units, reps = np.flatnonzero(unit_district == d), np.flatnonzero(of == d)
+        local = parts.connected_start(parts.restrict(pp, units, reps))
+        if local is None:
+            return None, float("inf")
+        start[units] = reps[local]
+    plan = flip_search.balance(pp, start, deadline, seed)
+    return plan, flip_search.Search(pp, plan).violation()
+
+
+def off_target(pp: parts.PartProblem, plan: np.ndarray) -> tuple[float, float]:
+    """Largest relative distance from target of any territory and of any district (group)."""
+    s = flip_search.Search(pp, plan)
+    rep = float(np.nanmax(np.abs(s.load / np.where(pp.target > 0, pp.target, np.nan) - 1.0)))
+    gt = s.gtarget
+    grp = float(np.nanmax(np.abs(s.gload / np.where(gt > 0, gt, np.nan) - 1.0)))
+    return rep, grp
