@@ -98,22 +98,13 @@ class Search:
     def deltas(self, amt: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Score change and band excess after (of the two parts) of moving amounts ``amt`` (M, C) from
         parts ``a`` (C,) to parts ``b`` (C,)."""
-        la, lb = self.load[:, a], self.load[:, b]
-        na, nb = la - amt, lb + amt
-        ta = (self.lo[:, a], self.hi[:, a], self.target[:, a], self.scale[:, a])
-        tb = (self.lo[:, b], self.hi[:, b], self.target[:, b], self.scale[:, b])
-        ds = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
-        ex = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+        part = (self.load, self.lo, self.hi, self.target, self.scale)
+        ds, ex, _ = _move_delta(part, amt, a, b)
         ga, gb = self.group[a], self.group[b]
         cross = ga != gb
         if cross.any():
-            la, lb = self.gload[:, ga], self.gload[:, gb]
-            na, nb = la - amt, lb + amt
-            ta = (self.glo[:, ga], self.ghi[:, ga], self.gtarget[:, ga], self.gscale[:, ga])
-            tb = (self.glo[:, gb], self.ghi[:, gb], self.gtarget[:, gb], self.gscale[:, gb])
-            dg = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
-            eg = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
-            eg0 = excess(la, ta[0], ta[1], ta[3]).sum(axis=0) + excess(lb, tb[0], tb[1], tb[3]).sum(axis=0)
+            group = (self.gload, self.glo, self.ghi, self.gtarget, self.gscale)
+            dg, eg, eg0 = _move_delta(group, amt, ga, gb)
             # a group (district) holds many parts: its excess never grows for the parts' sake
             ds = ds + np.where(cross, np.where(eg > eg0 + EPS, np.inf, dg), 0.0)
             ex = ex + np.where(cross, eg, 0.0)
@@ -303,3 +294,22 @@ def _apply(s: Search, u: np.ndarray, b: np.ndarray, in_band: bool, tabu: np.ndar
             moved[units] = True
             applied += 1
     return applied
+
+
+def _move_delta(
+    level: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    amt: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On one level (load, lo, hi, target, scale, each (M, K)): the score change of moving ``amt`` from
+    ``a`` to ``b``, and the two sides' band excess after and before."""
+    load, lo, hi, target, scale = level
+    la, lb = load[:, a], load[:, b]
+    na, nb = la - amt, lb + amt
+    ta = (lo[:, a], hi[:, a], target[:, a], scale[:, a])
+    tb = (lo[:, b], hi[:, b], target[:, b], scale[:, b])
+    ds = score(na, *ta) + score(nb, *tb) - score(la, *ta) - score(lb, *tb)
+    after = excess(na, ta[0], ta[1], ta[3]).sum(axis=0) + excess(nb, tb[0], tb[1], tb[3]).sum(axis=0)
+    before = excess(la, ta[0], ta[1], ta[3]).sum(axis=0) + excess(lb, tb[0], tb[1], tb[3]).sum(axis=0)
+    return ds, after, before
