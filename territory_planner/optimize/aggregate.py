@@ -156,6 +156,7 @@ class Estimate:
     clean: bool  # the clustered LP met every band without slack
     lp: lpmod.LpResult | None  # (clean only) its solution on the units: a solution of the full LP
     plan: np.ndarray | None  # (clean only) that solution in whole units: each unit to one rep
+    clusters: int = 0
 
 
 def aggregated_duals(
@@ -182,8 +183,10 @@ def aggregated_duals(
         log.warning("aggregated LP failed", exc_info=True)
         return None
     if res.slack_total > 1e-6:
-        return Estimate(res.duals, False, None, None)
-    return Estimate(res.duals, True, expanded(spec, label, res), whole_units(spec, label, res))
+        return Estimate(res.duals, False, None, None, agg.problem.n_units)
+    return Estimate(
+        res.duals, True, expanded(spec, label, res), whole_units(spec, label, res), agg.problem.n_units
+    )
 
 
 def _columns_per_unit(label: np.ndarray, res: lpmod.LpResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

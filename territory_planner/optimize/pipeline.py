@@ -380,6 +380,10 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
             # pool but are no start plan
             run.estimate = duals if estimate.clean else None
             run.cluster_lp, run.cluster_plan = estimate.lp, estimate.plan
+            run.notes.append(
+                f"the LP started from the LP over {estimate.clusters:,} clusters of accounts"
+                + ("" if estimate.clean else " (which needed slack: its duals only chose the first columns)")
+            )
             # the two best reps of every unit by those duals (and its current rep) hold nearly all of the
             # LP's support; one interior-point solve of that master replaces many simplex rounds. The
             # clustered solution's columns make the first master feasible without slack.
