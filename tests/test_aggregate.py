@@ -101,7 +101,7 @@ def test_whole_units_follow_their_clusters_shares(tmp_path: Path) -> None:
     spec = _spec(tmp_path, 300, 5, 9)
     label = aggregate.clusters(spec, 40)
     agg = _full_lp(aggregate.aggregated_spec(spec, label))
-    plan = aggregate.whole_units(spec, label, agg)
+    plan = aggregate.whole_units(spec, label, agg, aggregate.expanded(spec, label, agg))
     assert (plan >= 0).all()
     assert spec.allowed[np.arange(len(plan)), plan].all()
     support = {(int(c), int(j)) for c, j, x in zip(agg.col_unit, agg.col_rep, agg.x, strict=True) if x > 1e-9}

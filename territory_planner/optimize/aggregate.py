@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from territory_planner.optimize import lp as lpmod
+from territory_planner.optimize import repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
@@ -156,7 +157,7 @@ class Estimate:
     clean: bool  # the clustered LP met every band without slack
     lp: lpmod.LpResult | None  # (clean only) its solution on the units: a solution of the full LP
     plan: np.ndarray | None  # (clean only) that solution in whole units: each unit to one rep
-    clusters: int = 0
+    clusters: int  # how many clusters the LP had
 
 
 def aggregated_duals(
@@ -184,9 +185,8 @@ def aggregated_duals(
         return None
     if res.slack_total > 1e-6:
         return Estimate(res.duals, False, None, None, agg.problem.n_units)
-    return Estimate(
-        res.duals, True, expanded(spec, label, res), whole_units(spec, label, res), agg.problem.n_units
-    )
+    full = expanded(spec, label, res)
+    return Estimate(res.duals, True, full, whole_units(spec, label, res, full), agg.problem.n_units)
 
 
 def _columns_per_unit(label: np.ndarray, res: lpmod.LpResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,17 +228,12 @@ def expanded(spec: ModelSpec, label: np.ndarray, res: lpmod.LpResult) -> lpmod.L
     )
 
 
-def whole_units(spec: ModelSpec, label: np.ndarray, res: lpmod.LpResult) -> np.ndarray:
-    """Each unit to one rep, following its cluster's shares: a cluster held by one rep goes to it whole;
-    a split cluster's units, largest first, each go to the rep furthest below its share of the cluster
-    (in targets, summed over the measures)."""
+def whole_units(spec: ModelSpec, label: np.ndarray, res: lpmod.LpResult, full: lpmod.LpResult) -> np.ndarray:
+    """Each unit to one rep, following its cluster's shares (``res``, and ``full``: ``expanded``): a
+    cluster held by one rep goes to it whole; a split cluster's units, largest first, each go to the rep
+    furthest below its share of the cluster (in targets, summed over the measures)."""
     p = spec.problem
-    unit, rep, x = _columns_per_unit(label, res)
-    plan = np.full(p.n_units, -1, dtype=np.int64)
-    top = np.lexsort((-x, unit))
-    first = np.ones(len(top), dtype=bool)
-    first[1:] = unit[top][1:] != unit[top][:-1]
-    plan[unit[top][first]] = rep[top][first]
+    plan, _ = repair.lp_assignment(spec, full)
     target = np.maximum(spec.upper.mean(axis=1), 1e-12)  # (M,)
     size = (p.unit_amount / target).sum(axis=1)
     on = res.x > 1e-9
