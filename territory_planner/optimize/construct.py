@@ -70,10 +70,12 @@ def _shift_delta(
     return out
 
 
-def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> np.ndarray:
-    """(n, p) bool: each unit's k cheapest allowed reps, each rep's cheapest units until they hold
-    ``REACH`` times its upper band on every measure (a rep far from everything, a home on an island or
-    in a thin region, can still fill its band), plus ``extra`` pairs (LP support, current rep)."""
+def candidate_reps(
+    spec: ModelSpec, k: int, extra: np.ndarray | None = None, *, reach: bool = True
+) -> np.ndarray:
+    """(n, p) bool: each unit's k cheapest allowed reps, with ``reach`` each rep's cheapest units until
+    they hold ``REACH`` times its upper band on every measure (a rep far from everything, a home on an
+    island or in a thin region, can still fill its band), plus ``extra`` pairs (LP support, current rep)."""
     p = spec.problem
     cost = np.where(spec.allowed, spec.cost, np.inf)
     k = min(k, p.n_reps)
@@ -83,7 +85,7 @@ def candidate_reps(spec: ModelSpec, k: int, extra: np.ndarray | None = None) -> 
         cand[np.arange(p.n_units)[:, None], near] = True
     else:
         cand[:] = True
-    if k < p.n_reps and p.unit_amount.shape[1]:
+    if reach and k < p.n_reps and p.unit_amount.shape[1]:
         cand |= reach_pairs(spec, cost, REACH)
     if extra is not None:
         cand |= extra

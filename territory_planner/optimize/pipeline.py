@@ -656,11 +656,7 @@ def stage_whole(run: Run) -> None:
             if run.lp is None:  # no reduced costs: the cheapest reps, and the reps that can fill a band
                 cols = construct.candidate_reps(spec, max(2, k // 2))
                 if int(cols.sum()) > min(WHOLE_MODEL_PAIRS, affordable):  # reaching pairs do not fit
-                    cost = np.where(spec.allowed, spec.cost, np.inf)
-                    near = np.argpartition(cost, k - 1, axis=1)[:, :k] if k < p.n_reps else None
-                    cols = spec.allowed.copy() if near is None else np.zeros_like(spec.allowed)
-                    if near is not None:
-                        cols[np.arange(p.n_units)[:, None], near] = True
+                    cols = construct.candidate_reps(spec, k, reach=False)
             else:
                 d = repair.delta(run.lp, moves=False)
                 near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < p.n_reps else None
@@ -709,7 +705,7 @@ def stage_whole(run: Run) -> None:
             _elastic_whole(run, cols, start, time.perf_counter() + ELASTIC_SHARE * run.budget.remaining())
             if run.incumbent is not None:
                 start = run.incumbent
-        if run.budget.remaining() < 2 * BUILD_SECONDS_PER_PAIR * int(cols.sum()):  # cannot even build it
+        if int(cols.sum()) > 2 * _affordable_pairs(run):  # half the time left cannot build it again
             run.outcome(f"stopped: {run.budget.remaining():.1f}s left cannot build the model again")
             return
         # from a plan, the whole model's tree search is one member of the portfolio: it gets a share,
