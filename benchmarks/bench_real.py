@@ -313,7 +313,7 @@ def run_case(rec: corpus.Recipe, args: argparse.Namespace) -> dict[str, Any] | N
         ["--child", "ours", str(folder), str(limit)], hard
     )
     pairs = meta["units"] * meta["reps"]
-    earlier = _earlier_baselines(args.baseline_from).get((rec.name, limit, meta.get("recipe_key")))
+    earlier = args.earlier.get((rec.name, limit, meta.get("recipe_key")))
     if earlier is not None:  # plain PuLP + HiGHS does not change with our code: its earlier run stands
         row["baseline"], row["baseline_wall"] = earlier["baseline"], earlier.get("baseline_wall")
         row["baseline_from"] = str(args.baseline_from)
@@ -471,6 +471,7 @@ def main() -> int:
             row["verdict"] = verdict(row)
         print(table(rows))
         return 0
+    args.earlier = _earlier_baselines(args.baseline_from)  # read once, not per case
     recs = corpus.select(args.cases, args.size)  # by the data sets' sizes; the built case decides below
     rows: list[dict[str, Any]] = []
 
