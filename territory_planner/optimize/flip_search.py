@@ -136,12 +136,20 @@ class Search:
     def _linked(self, u: int, same: list[int], local: bool) -> bool:
         """Whether ``same`` (u's neighbours in its part) are linked without ``u``: through each other
         only (``local``) or through the whole part."""
-        a, want = self.assign[u], set(same)
-        seen, stack = {same[0]}, [same[0]]
+        want = set(same)
+        return self._joined(want, self.assign, int(self.assign[u]), {u}, want if local else None)
+
+    def _joined(
+        self, want: set[int], label: np.ndarray, value: int, gone: set[int], only: set[int] | None
+    ) -> bool:
+        """Whether the units ``want`` are linked through units with ``label == value``, never through
+        ``gone``, and (``only``) only through those units."""
+        start = next(iter(want))
+        seen, stack = {start}, [start]
         while stack:
             w = stack.pop()
             for x in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
-                if x == u or x in seen or self.assign[x] != a or (local and x not in want):
+                if x in seen or x in gone or label[x] != value or (only is not None and x not in only):
                     continue
                 seen.add(x)
                 stack.append(x)
@@ -182,18 +190,7 @@ class Search:
             want.update(y for y in nb[label[nb] == ga].tolist() if y not in gone)
         if len(want) <= 1:
             return bool(want) or not (label == ga).sum() > len(units)
-        start = next(iter(want))
-        seen, stack = {start}, [start]
-        while stack:
-            w = stack.pop()
-            for y in self.idx[self.ptr[w] : self.ptr[w + 1]].tolist():
-                if y in seen or y in gone or label[y] != ga:
-                    continue
-                seen.add(y)
-                stack.append(y)
-                if want <= seen:
-                    return True
-        return want <= seen
+        return self._joined(want, label, ga, gone, None)
 
     def try_move(self, u: int, b: int, in_band: bool) -> np.ndarray | None:
         """Move ``u`` (with the pieces it cuts off) to ``b`` if that improves: the score, or with
