@@ -186,6 +186,7 @@ def summary_dict(
         "stages_seconds": {k: round(v, 3) for k, v in r.stages.items()},
         "stages": list(r.stage_log),  # every stage in order: what it cost and what came of it
         "plan_source": r.method,  # the stage that produced the plan
+        "history": list(r.history),  # when each better plan or bound came: the run's gap over time
         "balance_floor": balance_floor(spec),
         "tolerance": {m: float(t) for m, t in zip(problem.measures, problem.tolerance, strict=False)},
         "units": problem.n_units,

@@ -287,6 +287,17 @@ def test_summary_names_the_stages_and_the_plan_source(tmp_path: Path) -> None:
     assert all(st["seconds"] >= 0 for st in s["stages"])
     assert s["plan_source"].split("+")[0] in {"current_alignment", "construct", "round", "whole_model"}
     assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
+    # the history: times rise, each plan beats the last, each bound the last, and it ends where the run did
+    h = s["history"]
+    assert h
+    assert all(b["seconds"] >= a["seconds"] for a, b in zip(h, h[1:], strict=False))
+    plans = [e["objective"] for e in h if e["event"] != "bound"]
+    bounds = [e["lower_bound"] for e in h if e["lower_bound"] is not None]
+    assert all(b < a for a, b in zip(plans, plans[1:], strict=False))
+    assert all(b >= a for a, b in zip(bounds, bounds[1:], strict=False))
+    assert h[-1]["objective"] == pytest.approx(s["objective"], rel=1e-9)
+    assert max(bounds) == pytest.approx(s["lower_bound"], rel=1e-9)
+    assert h[-1]["seconds"] <= s["solve_seconds"] + 1
 
 
 def test_greedy_plan_fills_reps_without_exceeding_a_band(tmp_path: Path) -> None:

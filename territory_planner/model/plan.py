@@ -22,6 +22,7 @@ class SolveResult:
     notes: tuple[str, ...] = ()
     violations: tuple[dict[str, object], ...] = ()  # only for relaxed plans
     stage_log: tuple[dict[str, object], ...] = ()  # every stage that ran: name, seconds, outcome
+    history: tuple[dict[str, object], ...] = ()  # every new best plan or bound: seconds, objective, gap
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ class Run:
     whole_unproven: bool = False  # the whole model ran from a plan and stopped short of a proof
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    history: list[dict[str, object]] = field(default_factory=list)  # each new plan or bound, in order
     _outcome: str = ""
 
     @property
@@ -123,12 +124,30 @@ class Run:
         value = self.objective_of(plan)
         if value < self.upper - 1e-9 * max(abs(self.upper), 1.0) or self.incumbent is None:
             self.incumbent, self.upper, self.source = plan.copy(), value, source
+            self._record(source)
             return True
         return False
 
     def raise_bound(self, value: float | None) -> None:
         if value is not None and np.isfinite(value):
+            before = self.bound
             self.bound = max(self.bound, min(value, self.upper))
+            if self.bound > before:
+                self._record("bound")
+
+    def _record(self, what: str) -> None:
+        """One line of the run's history: when (seconds since the command started), the best plan's
+        objective, the best bound and the gap between them after ``what`` (a stage's plan or "bound")."""
+        has_plan, has_bound = self.incumbent is not None, np.isfinite(self.bound)
+        self.history.append(
+            {
+                "seconds": round(time.perf_counter() - self.budget.start, 3),
+                "event": what,
+                "objective": self.upper if has_plan else None,
+                "lower_bound": self.bound if has_bound else None,
+                "gap": self.current_gap if has_plan and has_bound else None,
+            }
+        )
 
     @property
     def current_gap(self) -> float:
@@ -221,6 +240,7 @@ def _result(run: Run, start: float) -> SolveResult:
         stages=_stage_seconds(run),
         notes=tuple(notes),
         stage_log=tuple(s.as_dict() for s in run.stages),
+        history=tuple(run.history),
     )
 
 
