@@ -126,3 +126,35 @@ def test_the_clustered_lp_applies_to_many_units_or_many_pairs() -> None:
     assert aggregate.n_clusters(33_791, 100) == 2_500
     assert aggregate.n_clusters(50_000, 200) == 4_000
     assert aggregate.n_clusters(10_000, 20) == 2_000
+
+
+def test_the_coarse_lp_gives_the_clusters_lp_a_first_master_without_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coarse clusters are unions of the fine ones, and the coarse LP's support alone (no nearest
+    reps) already holds a solution of the fine clusters' LP that meets every band."""
+    spec = _spec(tmp_path, 600, 12, 21, heavy=True)
+    label = aggregate.clusters(spec, 120)
+    k = int(label.max()) + 1
+    monkeypatch.setattr(aggregate, "COARSE_PAIRS", 30 * spec.problem.n_reps)  # about 30 coarse clusters
+    backend = get_backend("highs")
+    support = aggregate.coarse_columns(
+        spec, label, backend, seed=0, threads=1, deadline=time.perf_counter() + 60
+    )
+    assert support is not None
+    assert support.shape == (k, spec.problem.n_reps)
+    assert support.any(axis=1).all()  # every cluster has a rep
+    coarse = aggregate.clusters(spec, 30)
+    for c in range(k):  # nested: a fine cluster lies in one coarse cluster
+        assert len(np.unique(coarse[label == c])) == 1
+    agg = aggregate.aggregated_spec(spec, label)
+    first = lpmod.solve_lp(
+        agg, backend, support, deadline=time.perf_counter() + 60, seed=0, threads=1, max_rounds=1
+    )
+    assert first.slack_total <= 1e-6
+    # small clusters' LPs are left alone
+    monkeypatch.setattr(aggregate, "COARSE_PAIRS", k * spec.problem.n_reps)
+    assert (
+        aggregate.coarse_columns(spec, label, backend, seed=0, threads=1, deadline=time.perf_counter() + 60)
+        is None
+    )

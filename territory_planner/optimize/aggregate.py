@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ MAX_CLUSTERS = 4000  # the aggregated LP stays the size of a county map
 
 
 UNITS_PER_CLUSTER = 3  # at least: fewer would not make the LP smaller
+COARSE_PAIRS = 100_000  # the coarse LP over every pair: one simplex solve of about this many columns
 CLUSTER_PAIRS = 500_000  # above this many (unit, rep) pairs the LP starts from the clusters' LP
 
 
@@ -176,6 +178,9 @@ def aggregated_duals(
     agg = aggregated_spec(spec, label)
     log.info("aggregated LP: %d units in %d clusters", p.n_units, agg.problem.n_units)
     pool = lpmod.initial_candidates(agg, candidates)
+    coarse = coarse_columns(spec, label, backend, seed=seed, threads=threads, deadline=deadline)
+    if coarse is not None:
+        pool |= coarse
     try:
         res = lpmod.solve_lp(
             agg, backend, pool, deadline=deadline, seed=seed, threads=threads, stop_gap=stop_gap, smooth=0.5
@@ -187,6 +192,41 @@ def aggregated_duals(
         return Estimate(res.duals, False, None, None, agg.problem.n_units)
     full = expanded(spec, label, res)
     return Estimate(res.duals, True, full, whole_units(spec, label, res, full), agg.problem.n_units)
+
+
+def coarse_columns(
+    spec: ModelSpec, label: np.ndarray, backend: Backend, *, seed: int, threads: int | None, deadline: float
+) -> np.ndarray | None:
+    """(clusters, reps) bool: the support of the LP over coarser clusters (each a union of ``label``'s
+    clusters: the k-d splits are nested) with every pair in it, None when the clusters' LP is small
+    enough or that LP fails.
+
+    Column generation from each cluster's nearest reps crawls when the reps sit far from where the
+    measures are (heavy-tailed ZIPs, 200 reps at 3%: each round moves the shortfall one ring of reps
+    further, ten rounds of slack). The coarse LP has every pair, so it needs no pricing, and its
+    solution, split equally over the clusters, is a solution of the clusters' LP: their first master
+    has no slack (33,791 ZIPs x 200 reps: the clusters' LP in 18 s instead of 90 s)."""
+    p = spec.problem
+    k = int(label.max()) + 1
+    if k * p.n_reps <= 2 * COARSE_PAIRS:
+        return None
+    coarse = clusters(spec, max(1, COARSE_PAIRS // p.n_reps))
+    of_cluster = np.full(k, -1, dtype=np.int64)
+    of_cluster[label[::-1]] = coarse[::-1]
+    if not (of_cluster[label] == coarse).all():  # not nested: no clean way down
+        return None
+    cs = aggregated_spec(spec, coarse)
+    until = time.perf_counter() + 0.5 * max(deadline - time.perf_counter(), 0.0)
+    try:
+        res = lpmod.solve_lp(cs, backend, cs.allowed.copy(), deadline=until, seed=seed, threads=threads)
+    except Exception:  # noqa: BLE001 - it only picks first columns
+        log.warning("coarse LP failed", exc_info=True)
+        return None
+    on = res.x > 1e-9
+    support = np.zeros((cs.problem.n_units, p.n_reps), dtype=bool)
+    support[res.col_unit[on], res.col_rep[on]] = True
+    log.info("coarse LP: %d clusters, %.1fs, slack %.3g", cs.problem.n_units, res.seconds, res.slack_total)
+    return support[of_cluster]
 
 
 def _columns_per_unit(label: np.ndarray, res: lpmod.LpResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

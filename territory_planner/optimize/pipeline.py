@@ -49,6 +49,7 @@ TINY_SEARCH_SHARE = 0.05  # of the time left: the one balancing search on a mode
 NO_LP_SEARCH_SHARE = 0.5  # of the time left: the balancing search when there is no LP to round
 LNS_SHARE = 0.7  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
 WHOLE_WITH_PLAN_SHARE = 0.3  # of the time left: the whole model once a plan exists (then the search)
+MIN_LNS_UNITS = 20  # the search's neighbourhoods shrink down to this many free units when steps time out
 LNS_REPS = (3, 6, 12)  # neighbours per rep in the search's clusters, grown each time a pass finds nothing
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
@@ -841,7 +842,8 @@ def stage_improve(run: Run) -> None:
         start_source, start_upper = run.source, run.upper
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
         exact_units = max(300, p.n_units // 20)
-        lns_units = max(150, min(600, 3 * p.n_units // max(p.n_reps, 1)))
+        most_units = max(150, min(600, 3 * p.n_units // max(p.n_reps, 1)))
+        lns_units = most_units  # adapted: halved after a step its time cap stopped, grown after a quick proof
         lns_queue: list[int] = []
         without_gain = 0
         sizes = [k for k in LNS_REPS if k < p.n_reps - 1] or [max(1, p.n_reps - 1)]
@@ -906,8 +908,9 @@ def stage_improve(run: Run) -> None:
                 seed=run.seed,
                 threads=run.threads,
                 abs_gap=abs_gap,
-                time_cap=max(1.0, 0.1 * run.budget.remaining()),
+                time_cap=(cap := max(1.0, 0.1 * run.budget.remaining())),
             )
+            lns_units = _adapt(lns_units, most_units, nb, cap)
             if nb.objective is not None and nb.objective < run.upper - 1e-6 * abs(run.upper):
                 run.offer(nb.unit_rep, f"{start_source}+lns")
                 without_gain = 0
@@ -915,6 +918,17 @@ def stage_improve(run: Run) -> None:
             else:
                 without_gain += 1
         run.outcome(f"objective {start_upper:,.1f} -> {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
+
+
+def _adapt(units: int, most: int, step: repair.MipResult, cap: float) -> int:
+    """The next neighbourhood's size: a step that HiGHS could not finish within its cap (tight bands, a
+    disruption budget) was too big, so the next frees fewer units; one it proved optimal in under a
+    fifth of its cap had room to free more (adaptive neighbourhood size, as in SCIP's LNS heuristics)."""
+    if step.status == SolveStatus.FEASIBLE and step.seconds >= 0.8 * cap:
+        return max(MIN_LNS_UNITS, units // 2)
+    if step.status == SolveStatus.OPTIMAL and step.seconds < 0.2 * cap:
+        return min(most, int(units * 1.25) + 1)
+    return units
 
 
 def _floor_text(spec: ModelSpec) -> str:

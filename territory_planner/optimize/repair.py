@@ -383,6 +383,13 @@ def improve_cluster(
         solution_limit=SOLUTION_LIMIT,
     )
     res.bound = None
+    log.debug(
+        "neighbourhood of %d reps: %d units free, %s in %.2fs",
+        len(cluster),
+        len(free),
+        res.status,
+        res.seconds,
+    )
     return res
 
 
