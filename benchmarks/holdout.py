@@ -380,9 +380,7 @@ def run_case(folder: Path, plans: Path, limit: float | None) -> dict[str, Any]:
         row.update(
             {k: s.get(k) for k in ("status", "objective", "lower_bound", "gap", "plan_source", "method")}
         )
-        row["stages"] = {
-            k: v.get("outcome") if isinstance(v, dict) else v for k, v in (s.get("stages") or {}).items()
-        }
+        row["stages"] = [f"{st['stage']} {st['seconds']}s: {st['outcome']}" for st in s.get("stages", [])]
         row["check"] = check_plan(folder, out_dir, meta)
     return row
 
