@@ -104,3 +104,14 @@ def test_a_header_of_one_column_names_the_separator_problem(tmp_path: Path) -> N
     with pytest.raises(InputError) as exc:
         load_inputs(a, r)
     assert "header is one column" in exc.value.problems[0].message
+
+
+def test_a_missing_id_column_lists_the_columns_the_file_has(tmp_path: Path) -> None:
+    r = _reps(tmp_path)
+    a = tmp_path / "accounts.csv"
+    a.write_text("FIPS,NAME,lat,lon\n37001,Alamance,36.0,-79.4\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    (problem,) = exc.value.problems
+    assert problem.column == "account_id"
+    assert "the file has 'fips', 'name', 'lat', 'lon'" in problem.message

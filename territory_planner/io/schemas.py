@@ -157,7 +157,9 @@ def parse_table(
     all_fields = list(fields) + [Field(m, "number", ge=0) for m in extra]
     for f in all_fields:
         if f.name not in raw.columns and (f.required or f.name in extra):
-            problems.append(Problem(file, None, f.name, f"required column {f.name!r} is missing"))
+            problems.append(
+                Problem(file, None, f.name, f"required column {f.name!r} is missing ({_found(raw)})")
+            )
     if require_coordinates:
         for c in ("lat", "lon"):
             if c not in raw.columns:
@@ -217,6 +219,13 @@ def parse_table(
     problems = _blank_rows_once(raw, file, problems)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return out, problems
+
+
+def _found(raw: pd.DataFrame, shown: int = 8) -> str:
+    """The columns the file has, for a message about one it lacks."""
+    names = [str(c) for c in raw.columns]
+    more = f", ... {len(names) - shown} more" if len(names) > shown else ""
+    return "the file has " + ", ".join(repr(n) for n in names[:shown]) + more
 
 
 def _blank_rows_once(raw: pd.DataFrame, file: str, problems: list[Problem]) -> list[Problem]:
