@@ -122,6 +122,7 @@ def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "Infeasible" in res.output
     assert "account A1 alone has 5,000 potential" in res.output
+    assert "more than any band it may go to holds" in " ".join(res.output.split())  # not "the band it fits"
     assert not (tmp_path / "p" / "summary.json").exists()
 
 
