@@ -223,7 +223,8 @@ def plan(
     )
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
-        click.echo(f"{block['groups']} {level}s | max deviation: {devs}")
+        n = block["groups"]
+        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)
