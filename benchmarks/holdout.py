@@ -183,6 +183,7 @@ CASES = [
     Case("de-cities-25-sqrt", "cities:DE:sqrt", 25),
     Case("de-cities-16-state-above", "cities:DE:sqrt", 16, align="region", budget="above"),
     Case("br-cities-60-log-t3", "cities:BR:count", 60, tol=0.03),
+    Case("br-cities-30-state-above", "cities:BR:sqrt", 30, align="region", budget="above"),
     Case("in-cities-150-sqrt-near", "cities:IN:sqrt", 150, align="nearest"),
     Case("ca-cities-8-raw-t10", "cities:CA:raw", 8, tol=0.10, note="Toronto is 7% of the total"),
     Case("ca-cities-12-near-above", "cities:CA:sqrt", 12, align="nearest", budget="above"),
@@ -202,6 +203,14 @@ CASES = [
         "poly:stl",
         6,
         options=("--district-tolerance", "0.05"),
+        rep_cols=(("district", "state"),),
+        note="St. Louis city's homicides exceed every workload band: infeasible, proven by the prechecks",
+    ),
+    Case(
+        "stl-6-district-pot",
+        "poly:stl",
+        6,
+        options=("--balance", "potential", "--district-tolerance", "0.05"),
         rep_cols=(("district", "state"),),
     ),
     Case(
