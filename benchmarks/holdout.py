@@ -184,6 +184,7 @@ CASES = [
     Case("de-cities-16-state-above", "cities:DE:sqrt", 16, align="region", budget="above"),
     Case("br-cities-60-log-t3", "cities:BR:count", 60, tol=0.03),
     Case("br-cities-30-state-above", "cities:BR:sqrt", 30, align="region", budget="above"),
+    Case("in-cities-60-sqrt", "cities:IN:sqrt", 60),
     Case("in-cities-150-sqrt-near", "cities:IN:sqrt", 150, align="nearest"),
     Case("ca-cities-8-raw-t10", "cities:CA:raw", 8, tol=0.10, note="Toronto is 7% of the total"),
     Case("ca-cities-12-near-above", "cities:CA:sqrt", 12, align="nearest", budget="above"),
