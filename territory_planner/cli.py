@@ -223,7 +223,8 @@ def plan(
     )
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
-        click.echo(f"{block['groups']} {level}s | max deviation: {devs}")
+        n = block["groups"]
+        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)
@@ -237,7 +238,12 @@ def plan(
             + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
         )
     if s["status"] == "relaxed":
-        click.echo("RELAXED PLAN: the model is infeasible; see violations in summary.json", err=True)
+        click.echo(
+            f"RELAXED PLAN: it breaks {len(s.get('violations') or [])} constraints (see violations in "
+            "summary.json); no plan meeting every constraint was found, which is not by itself a proof "
+            "that none exists",
+            err=True,
+        )
     workbook = ", plan.xlsx" if options.xlsx else ""
     click.echo(
         f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html{workbook})"

@@ -122,7 +122,20 @@ def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "Infeasible" in res.output
     assert "account A1 alone has 5,000 potential" in res.output
+    assert "more than any band it may go to holds" in " ".join(res.output.split())  # not "the band it fits"
     assert not (tmp_path / "p" / "summary.json").exists()
+
+
+def test_relaxed_plan_does_not_claim_a_proof(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    accounts[0]["potential"] = 5000
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--relax", "-q")
+    assert res.exit_code == 0
+    text = " ".join(res.output.split())
+    assert "RELAXED PLAN: it breaks" in text
+    assert "not by itself a proof" in text
+    assert "the model is infeasible" not in text
 
 
 def test_usage_errors_exit_2(line: tuple[Path, Path]) -> None:

@@ -83,6 +83,10 @@ def test_strip_contiguous_from_polygons(tmp_path: Path) -> None:
     assert s["lower_bound"] <= s["objective"] + 1e-6
     assert s["objective"] >= free.summary["objective"] - 1e-6
     assert s["max_abs_dev_pct"]["potential"] <= 20 + 1e-6
+    last = s["stages"][-1]  # the contiguity stage is in the stage log too, not only in stages_seconds
+    assert last["stage"] == "contiguity"
+    assert last["seconds"] == s["stages_seconds"]["contiguity"]
+    assert "every territory one piece" in last["outcome"]
     json.dumps(s, default=str)
 
 

@@ -73,3 +73,5 @@ def test_district_contiguity_mends_a_split_district(tmp_path: Path) -> None:
     d = pd.read_csv(tmp_path / "joined" / "districts.csv", keep_default_na=False)
     assert list(d["contiguous"]) == [True, True]
     assert joined["contiguity"]["contiguous"] is True  # territories stay one piece each
+    logged = [st["stage"] for st in joined["stages"]]
+    assert logged[-1] == "district_contiguity"

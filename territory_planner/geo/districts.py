@@ -94,6 +94,7 @@ def make_districts_contiguous(
     optimal = res.proven_optimal and connected and np.isfinite(g) and g <= OPTIMALITY_TOL
     stages = dict(result.stages)
     stages["district_contiguity"] = res.seconds
+    log = _logged(result, res.seconds, list(res.pieces.values()), objective, g)
     new = dataclasses.replace(
         result,
         status="optimal" if optimal else "feasible",
@@ -104,10 +105,26 @@ def make_districts_contiguous(
         gap=g,
         method=f"{result.method}+district-cuts",
         stages=stages,
+        stage_log=log,
         notes=tuple(notes),
     )
     info = {"pieces": res.pieces, "contiguous": connected, "rounds": res.rounds, "cuts": res.cuts}
     return plan, new, info
+
+
+def _logged(
+    result: SolveResult, seconds: float, pieces: list[int], objective: float, g: float
+) -> tuple[dict[str, object], ...]:
+    """The stage log with the district contiguity stage appended (summary.json -> stages)."""
+    split = sum(1 for k in pieces if k > 1)
+    shape = f"{split} of {len(pieces)} districts split" if split else "every district one piece"
+    gap = f"gap {100 * g:.3f}%" if np.isfinite(g) else "no gap"
+    before = f"{result.objective:,.1f} -> " if np.isfinite(result.objective) else ""
+    outcome = f"{shape}, objective {before}{objective:,.1f}, {gap}"
+    return (
+        *result.stage_log,
+        {"stage": "district_contiguity", "seconds": round(seconds, 3), "outcome": outcome},
+    )
 
 
 def _nested(
@@ -172,6 +189,7 @@ def _nested(
     optimal = res.unit_rep is not None and contiguous_all and np.isfinite(g) and g <= OPTIMALITY_TOL
     stages = dict(result.stages)
     stages["district_contiguity"] = time.perf_counter() - t0
+    log = _logged(result, stages["district_contiguity"], d_pieces.tolist(), objective, g)
     new = dataclasses.replace(
         result,
         status="optimal" if optimal else "feasible",
@@ -182,6 +200,7 @@ def _nested(
         gap=g,
         method=f"{result.method}+{method}",
         stages=stages,
+        stage_log=log,
         notes=tuple(notes),
     )
     info: dict[str, Any] = {

@@ -244,6 +244,15 @@ def make_contiguous(
     optimal = proven and g <= OPTIMALITY_TOL and (pieces <= 1).all()
     stages = dict(result.stages)
     stages["contiguity"] = time.perf_counter() - start
+    outcome = (
+        f"{method}: {int((pieces > 1).sum())} of {p.n_reps} territories split"
+        if (pieces > 1).any()
+        else f"{method}: every territory one piece"
+    ) + f", objective {result.objective:,.1f} -> {objective:,.1f}, gap {100 * g:.3f}%"
+    log = (
+        *result.stage_log,
+        {"stage": "contiguity", "seconds": round(stages["contiguity"], 3), "outcome": outcome},
+    )
     new = dataclasses.replace(
         result,
         status="optimal" if optimal else "feasible",
@@ -254,6 +263,7 @@ def make_contiguous(
         gap=g,
         method=f"{result.method}+contiguity-{method}",
         stages=stages,
+        stage_log=log,
         notes=tuple(notes),
     )
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)

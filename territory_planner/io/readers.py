@@ -1,7 +1,9 @@
 """Read tables by extension: CSV, Parquet, Excel, GeoJSON, GeoPackage, Shapefile.
 
 Every reader returns a frame of raw cells with lower-cased column names; parsing and validation
-happen in ``schemas``. CSV cells are read as text so nothing is coerced behind the user's back.
+happen in ``schemas``. CSV cells are read as text so nothing is coerced behind the user's back; the
+separator is the one the header line uses (comma, semicolon or tab), and a semicolon-separated file
+writes decimal commas (``io/numbers.py``).
 Geometries are reprojected to WGS84; a file without a CRS is refused with a hint on how to set one.
 """
 
@@ -27,6 +29,7 @@ class RawTable:
     frame: pd.DataFrame  # raw cells, lower-cased unique column names, RangeIndex
     geometry: Any = None  # geopandas.GeoSeries in EPSG:4326, aligned with frame, or None
     excel: ExcelInfo | None = None  # sheet, Excel rows and cell types, for tables read from a workbook
+    decimal: str = "."  # "," for a semicolon-separated CSV (see io/numbers.py)
 
 
 def _problem(path: Path, message: str, row: int | None = None, column: str | None = None) -> InputError:
@@ -53,7 +56,16 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _delimiter(text: str) -> str:
+    """The separator the header line uses most: ',' (default), ';' (Excel where the decimal separator is
+    a comma) or a tab."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     data = path.read_bytes()
     if not data.strip():
         raise _problem(path, "the file is empty")
@@ -67,15 +79,22 @@ def _read_csv(path: Path) -> pd.DataFrame:
             "save the file as UTF-8 (Excel: 'CSV UTF-8')",
             row=max(line - 1, 1),
         ) from exc
+    sep = _delimiter(text)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
         raise _problem(path, f"cannot parse as CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise _problem(path, "the file has no header row") from exc
     if frame.empty:
         raise _problem(path, "the file has a header but no data rows")
-    return frame
+    if len(frame.columns) == 1 and any(c in str(frame.columns[0]) for c in "|:"):
+        raise _problem(
+            path,
+            f"the header is one column ({str(frame.columns[0])[:60]!r}); "
+            "separate the columns with commas (or semicolons, or tabs)",
+        )
+    return frame, "," if sep == ";" else "."
 
 
 def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
@@ -111,11 +130,12 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
     if ext not in SUPPORTED:
         raise _problem(path, f"unsupported file type {ext!r}; use one of {', '.join(sorted(SUPPORTED))}")
     geometry = None
+    decimal = "."
     if ext in EXCEL_EXTENSIONS:
         frame, excel = read_sheet(path, table)
         return RawTable(path=path, frame=_lower_columns(frame, path), excel=excel)
     if ext == ".csv":
-        frame = _read_csv(path)
+        frame, decimal = _read_csv(path)
     elif ext in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
@@ -127,4 +147,4 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
             frame = frame.drop(columns=["geometry"])
     else:
         frame, geometry = _read_geo(path)
-    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry)
+    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry, decimal=decimal)

@@ -15,6 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.numbers import parse_numbers
 from territory_planner.io.readers import RawTable
 
 
@@ -57,6 +58,12 @@ REP_FIELDS = (
     Field("quota", "number", ge=0, allow_empty=True),
 )
 
+# Column names other tools use for coordinates: named in the message, never read silently.
+COORDINATE_ALIASES = {
+    "lat": ("latitude", "y", "lat_dd", "ycoord", "intptlat"),
+    "lon": ("longitude", "lng", "long", "x", "lon_dd", "xcoord", "intptlong", "intptlon"),
+}
+
 _CHECK_TEXT = {
     "not_nullable": "is empty or not a number",
     "field_uniqueness": "is a duplicate id",
@@ -69,7 +76,9 @@ def _text(series: pd.Series) -> pd.Series:
     return out.map(lambda v: v.strip() if isinstance(v, str) else str(v)).astype(str)
 
 
-def _parse_number(raw: pd.Series, field: Field, file: str, problems: list[Problem]) -> pd.Series:
+def _parse_number(
+    raw: pd.Series, field: Field, file: str, problems: list[Problem], decimal: str = "."
+) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
         bad_empty = values.isna() & (not field.allow_empty)
@@ -77,16 +86,13 @@ def _parse_number(raw: pd.Series, field: Field, file: str, problems: list[Proble
             problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
         return values
     text = _text(raw)
-    values = pd.to_numeric(text.str.replace(",", "", regex=False).where(text != "", None), errors="coerce")
-    values = values.astype(float)
+    values, hints = parse_numbers(text, decimal)
     empty = (text == "").to_numpy()
     unparsed = (~empty) & values.isna().to_numpy()
     for idx in np.flatnonzero(unparsed):
-        problems.append(
-            Problem(
-                file, int(idx) + 1, field.name, f"{field.name} is not a number", value=str(text.iloc[idx])
-            )
-        )
+        hint = hints.get(int(idx), "")
+        message = f"{field.name} is not a number" + (f" ({hint})" if hint else "")
+        problems.append(Problem(file, int(idx) + 1, field.name, message, value=str(text.iloc[idx])))
     if field.empty_is_default and field.default is not None:
         values = values.where(~empty, field.default)
     elif not field.allow_empty:
@@ -151,15 +157,19 @@ def parse_table(
     all_fields = list(fields) + [Field(m, "number", ge=0) for m in extra]
     for f in all_fields:
         if f.name not in raw.columns and (f.required or f.name in extra):
-            problems.append(Problem(file, None, f.name, f"required column {f.name!r} is missing"))
+            problems.append(
+                Problem(file, None, f.name, f"required column {f.name!r} is missing ({_found(raw)})")
+            )
     if require_coordinates:
         for c in ("lat", "lon"):
             if c not in raw.columns:
-                problems.append(
-                    Problem(
-                        file, None, c, f"column {c!r} is missing (give lat/lon or a file with geometries)"
-                    )
+                alias = next((a for a in COORDINATE_ALIASES[c] if a in raw.columns), None)
+                hint = (
+                    f"found {alias!r}: rename it to {c!r}"
+                    if alias
+                    else "give lat/lon or a file with geometries"
                 )
+                problems.append(Problem(file, None, c, f"column {c!r} is missing ({hint})"))
     if problems:
         return pd.DataFrame(), problems
 
@@ -169,7 +179,7 @@ def parse_table(
     for f in all_fields:
         if f.name in raw.columns:
             if f.kind == "number":
-                out[f.name] = _parse_number(raw[f.name], f, file, problems)
+                out[f.name] = _parse_number(raw[f.name], f, file, problems, table.decimal)
             else:
                 out[f.name] = _text(raw[f.name])
         elif f.kind == "number":
@@ -206,8 +216,29 @@ def parse_table(
                 )
                 continue
             problems.append(Problem(file, row, col, _describe(str(rec.check), field), value))
+    problems = _blank_rows_once(raw, file, problems)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return out, problems
+
+
+def _found(raw: pd.DataFrame, shown: int = 8) -> str:
+    """The columns the file has, for a message about one it lacks."""
+    names = [str(c) for c in raw.columns]
+    more = f", ... {len(names) - shown} more" if len(names) > shown else ""
+    return "the file has " + ", ".join(repr(n) for n in names[:shown]) + more
+
+
+def _blank_rows_once(raw: pd.DataFrame, file: str, problems: list[Problem]) -> list[Problem]:
+    """A row whose every cell is blank (Excel's trailing ',,,,' rows) is one problem, not one per column."""
+    cells = raw.astype(object).where(raw.notna(), "").map(lambda v: str(v).strip())
+    blank = {int(i) + 1 for i in np.flatnonzero((cells == "").all(axis=1).to_numpy())}
+    if not blank:
+        return problems
+    kept = [p for p in problems if p.row not in blank]
+    kept += [
+        Problem(file, row, None, "the row is empty (every cell blank): delete it") for row in sorted(blank)
+    ]
+    return kept
 
 
 def raise_if(problems: list[Problem]) -> None:

@@ -65,8 +65,9 @@ def check(spec: ModelSpec) -> list[Conflict]:
             conflicts.append(
                 Conflict(
                     fam,
-                    f"{_unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}; the widest band "
-                    f"it fits is {p.rep_ids[jb]}'s, {fmt(spec.lower[m, jb])} to {fmt(spec.upper[m, jb])}",
+                    f"{_unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}, more than any "
+                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {fmt(spec.lower[m, jb])} to "
+                    f"{fmt(spec.upper[m, jb])}",
                     rep_id=str(p.rep_ids[jb]),
                     measure=measure,
                     amount=float(p.unit_amount[u, m] - cap[u]),

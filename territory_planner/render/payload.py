@@ -22,6 +22,7 @@ from shapely.geometry import mapping, shape
 from territory_planner.render.levels import grouped_colours, level_payload
 from territory_planner.render.palette import NO_REP_COLOUR, assign_colours
 from territory_planner.render.plan_folder import PlanFolder
+from territory_planner.render.wrap import antimeridian_shift
 
 COORD_DECIMALS = 5
 BIG_PLAN = 5_000  # accounts: above this, markers get smaller
@@ -139,9 +140,12 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     rep_col = [rep_index[r] for r in a["rep_id"]]
     cur_col = [index_all.get(c, -1) if c else -1 for c in a["current_rep"]]
 
-    colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=a["lon"], labels=rep_col)
+    shift = antimeridian_shift([*a["lon"], *t["home_lon"]])  # one piece across the antimeridian
+    lon = shift.lon(a["lon"]) if shift else list(a["lon"])
+    home_lon = shift.lon(t["home_lon"]) if shift else list(t["home_lon"])
+    colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=lon, labels=rep_col)
     colours = [colour_by_rep[r] for r in rep_ids]
-    levels = level_payload(t, a["lat"], a["lon"], rep_col)  # districts / regions (render.levels)
+    levels = level_payload(t, a["lat"], lon, rep_col)  # districts / regions (render.levels)
     if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
         colours = grouped_colours(levels, colours)
     colours += [NO_REP_COLOUR] * len(former)
@@ -156,7 +160,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
         "id": list(a["account_id"]),
         "name": names,
         "lat": _num(a["lat"], COORD_DECIMALS),
-        "lon": _num(a["lon"], COORD_DECIMALS),
+        "lon": _num(lon, COORD_DECIMALS),
         "pot": _num(a["potential"], 2),
         "wl": _num(a["workload"], 2),
         "dist": _num(a["distance_km"], 1),
@@ -170,7 +174,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
 
     homes = [
         None if not (math.isfinite(la) and math.isfinite(lo)) else _num([la, lo], COORD_DECIMALS)
-        for la, lo in zip(t["home_lat"], t["home_lon"], strict=True)
+        for la, lo in zip(t["home_lat"], home_lon, strict=True)
     ]
     reps: dict[str, Any] = {
         "id": all_reps,
@@ -183,10 +187,12 @@ def build_payload(plan: PlanFolder) -> MapPayload:
 
     units: dict[str, Any] | None = None
     lats = [*a["lat"], *(h[0] for h in homes if h)]
-    lons = [*a["lon"], *(h[1] for h in homes if h)]
+    lons = [*lon, *(h[1] for h in homes if h)]
     if plan.units:
         rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
         originals = [shapely.make_valid(shape(plan.units[a["account_id"].iloc[i]])) for i in rows]
+        if shift:
+            originals = [shift.geometry(g) for g in originals]
         geoms, shared = simplify_units(originals)
         encoded = [_geom_json(g) for g in geoms]
         keep = [k for k, e in enumerate(encoded) if e is not None]
