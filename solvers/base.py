@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,4 +58,5 @@ class Backend(Protocol):
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> SolveOutcome: ...

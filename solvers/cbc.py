@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 
 import numpy as np
@@ -64,8 +65,10 @@ class CbcBackend:
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> SolveOutcome:
         del start  # COIN_CMD warm starts need files; CBC starts cold
+        del cancel  # a CBC run ends at its time limit (callers only cancel HiGHS: ``CANCELS``)
         begin = time.perf_counter()
         solver = pulp.COIN_CMD(
             path=_cbc_path(),

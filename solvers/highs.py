@@ -9,6 +9,7 @@ time-limited MIP with an incumbent is FEASIBLE, without one NO_SOLUTION).
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -80,7 +81,10 @@ class HighsBackend:
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> SolveOutcome:
+        """``cancel``: a run in another thread stops (with its best solution and bound) soon after the
+        event is set: HiGHS polls its interrupt callbacks during simplex, IPM and the MIP search."""
         import highspy
 
         begin = time.perf_counter()
@@ -106,6 +110,15 @@ class HighsBackend:
         build_seconds = time.perf_counter() - begin
         if time_limit is not None:  # the caller's limit counts from the call: the transfer used some of it
             h.setOptionValue("time_limit", max(0.01, float(time_limit) - build_seconds))
+        if cancel is not None:
+
+            def interrupt(event: Any) -> None:
+                if cancel.is_set():
+                    event.interrupt()
+
+            h.cbSimplexInterrupt += interrupt
+            h.cbIpmInterrupt += interrupt
+            h.cbMipInterrupt += interrupt
         h.run()
         return _outcome(h, len(variables), mip and bool(integer.any()), begin, build_seconds)
 

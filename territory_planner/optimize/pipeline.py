@@ -27,7 +27,7 @@ import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
 from territory_planner.model.plan import SolveResult
-from territory_planner.optimize import aggregate, construct, hierarchy, prechecks, proofs, repair
+from territory_planner.optimize import aggregate, background, construct, hierarchy, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.spec import ModelSpec
@@ -106,6 +106,7 @@ class Run:
     cluster_plan: np.ndarray | None = None  # that solution in whole units
     proven: bool = False
     whole_unproven: bool = False  # the whole model ran from a plan and stopped short of a proof
+    beside: background.WholeModel | None = None  # the whole model in HiGHS beside the other stages
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     history: list[dict[str, object]] = field(default_factory=list)  # each new plan or bound, in order
@@ -199,13 +200,18 @@ def solve(
         stage_budget(run)
         stage_lp(run)
         stage_construct(run)
+        _start_beside(run)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
         if run.incumbent is None:
             stage_whole(run)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
+        if run.beside is not None:  # the improve stage collects it; else it is stopped here
+            _collect_beside(run, run.beside, run.source)
     except InfeasibleError as err:
+        if run.beside is not None:
+            run.beside.finish(stop=True)
         if not relax:
             raise
         return _relaxed(run, err.conflicts, start)
@@ -729,6 +735,11 @@ def stage_whole(run: Run) -> None:
         if int(cols.sum()) > 2 * _affordable_pairs(run):  # half the time left cannot build it again
             run.outcome(f"stopped: {run.budget.remaining():.1f}s left cannot build the model again")
             return
+        if every and run.incumbent is not None and run.lp is not None:
+            _start_beside(run)
+            if run.beside is not None:
+                run.outcome("plan; the whole model goes on beside the search")
+                return
         # from a plan, the whole model's tree search is one member of the portfolio: it gets a share,
         # then the neighbourhood search works from its best plan, then the exact MIP again
         with_plan = run.incumbent is not None and run.lp is not None
@@ -853,7 +864,13 @@ def stage_improve(run: Run) -> None:
         # exact MIP warm-started from its plan (a search that keeps finding tiny gains never stalls)
         whole_ok = int(spec.allowed.sum()) <= EXACT_PAIRS
         lns_until = time.perf_counter() + LNS_SHARE * run.budget.remaining()
+        _start_beside(run)
+        beside = run.beside  # the whole model in HiGHS beside the search, on a second core
+        if beside is not None:
+            lns_until = run.deadline  # the search keeps its time: the exact MIP is already running
         while not run.done() and not run.budget.expired(0.2):
+            if beside is not None and not beside.running():
+                break  # HiGHS proved its gap (or stopped): nothing left to search for
             incumbent = run.incumbent
             assert incumbent is not None
             if without_gain >= p.n_reps and size + 1 < len(sizes):
@@ -865,7 +882,7 @@ def stage_improve(run: Run) -> None:
             # neighbourhood search stalls and the kept pairs are few enough to hand to HiGHS whole
             stalled = without_gain >= p.n_reps or (whole_ok and time.perf_counter() > lns_until)
             few_free = n_free <= exact_units and not run.whole_unproven
-            if few_free or (stalled and int(cols.sum()) <= EXACT_PAIRS):
+            if beside is None and (few_free or (stalled and int(cols.sum()) <= EXACT_PAIRS)):
                 run.progress(f"proving: reduced-cost fixing leaves {n_free:,} units free")
                 ex = repair.exact(
                     spec,
@@ -917,7 +934,52 @@ def stage_improve(run: Run) -> None:
                 run.progress(f"improving: objective {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
             else:
                 without_gain += 1
+        if beside is not None:
+            _collect_beside(run, beside, start_source)
         run.outcome(f"objective {start_upper:,.1f} -> {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
+
+
+def _start_beside(run: Run) -> None:
+    """Once there is a plan on a model HiGHS can take whole, and a second core: the whole model in HiGHS
+    in a thread for all the time left (``background``), while rounding and the search go on; it gets
+    nearly the time plain PuLP + HiGHS would."""
+    spec = run.spec
+    if run.beside is not None or run.incumbent is None or int(spec.allowed.sum()) > EXACT_PAIRS:
+        return
+    if run.lp is None or not background.available(run.backend):
+        return
+    run.progress("the whole model runs in HiGHS beside the other stages")
+    run.beside = background.WholeModel(
+        spec,
+        run.backend,
+        deadline=run.deadline,
+        gap=max(run.gap, OPTIMALITY_TOL),
+        seed=run.seed,
+        threads=run.threads,
+    )
+
+
+def _collect_beside(run: Run, beside: background.WholeModel, start_source: str) -> None:
+    """The whole model's plan and bound (every pair: its bound holds for the model), once it is proven
+    or its time is up; it is cancelled at once when the search already met the gap."""
+    res = beside.finish(stop=run.done())
+    run.beside = None
+    if res is None:
+        return
+    log.info(
+        "whole model beside: %s, objective %s, bound %s, %.1fs",
+        res.status,
+        res.objective,
+        res.bound,
+        res.seconds,
+    )
+    found = "no plan" if res.objective is None else f"a plan of {res.objective:,.1f}"
+    run.notes.append(f"the whole model ran in HiGHS beside the other stages: {res.status.value}, {found}")
+    if run.offer(res.unit_rep, f"{start_source}+whole_model"):
+        run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
+    run.raise_bound(res.bound)
+    if res.status == SolveStatus.OPTIMAL:
+        run.proven = True
 
 
 def _adapt(units: int, most: int, step: repair.MipResult, cap: float) -> int:

@@ -13,6 +13,7 @@ solving it to optimality proves the plan optimal, and its dual bound is a bound 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -99,6 +100,7 @@ def _solve_restricted(
     reps: np.ndarray | None = None,
     node_limit: int | None = None,
     solution_limit: int | None = None,
+    cancel: threading.Event | None = None,
 ) -> MipResult:
     start = time.perf_counter()
     only_free = np.zeros(cols.shape[0], dtype=bool)
@@ -129,6 +131,7 @@ def _solve_restricted(
         start=warm,
         node_limit=node_limit,
         solution_limit=solution_limit,
+        cancel=cancel,
     )
     if not out.has_solution:
         return MipResult(None, None, None, out.status, len(free), len(col_unit), time.perf_counter() - start)

@@ -1,0 +1,74 @@
+"""The whole model in HiGHS beside the other stages (``optimize.background``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from territory_planner import api
+from territory_planner.optimize import background, repair
+from territory_planner.solvers import get_backend
+from territory_planner.solvers.base import SolveStatus
+from territory_planner.solvers.cbc import CbcBackend
+from tests.conftest import options_for, random_accounts, write_instance
+
+
+def _spec(tmp: Path, n: int, reps: int, seed: int, tolerance: float):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
+        for j in range(reps)
+    ]
+    a, r = write_instance(tmp, random_accounts(rng, n), rep_rows)
+    opts = options_for(a, r, tolerance=tolerance)
+    _, problem = api.load(opts)
+    return opts, api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+
+
+def test_the_whole_model_beside_gives_a_plan_and_a_valid_bound(tmp_path: Path) -> None:
+    _, spec = _spec(tmp_path, 120, 4, 3, 0.08)
+    beside = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 60, gap=1e-4, seed=0, threads=1
+    )
+    res = beside.finish(stop=False)  # lets it prove its gap
+    assert not beside.running()
+    assert res is not None
+    assert res.unit_rep is not None
+    assert res.status == SolveStatus.OPTIMAL
+    assert repair.feasible(spec, res.unit_rep)
+    objective = float(spec.objective[np.arange(len(res.unit_rep)), res.unit_rep].sum())
+    assert res.bound is not None
+    assert res.bound <= objective * (1 + 1e-9)
+    assert objective <= res.bound * (1 + 2e-4)
+
+
+def test_a_cancelled_whole_model_stops_long_before_its_deadline(tmp_path: Path) -> None:
+    """Cancelling reaches HiGHS through its interrupt callbacks while it solves in the thread."""
+    _, spec = _spec(tmp_path, 700, 24, 5, 0.01)
+    beside = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 600, gap=0.0, seed=0, threads=1
+    )
+    time.sleep(1.5)
+    assert beside.running()  # 16,800 binaries within +-1%: far from proven after 1.5 s
+    beside.finish(stop=True)  # a cancel that did not reach HiGHS would wait for the 600 s deadline
+    assert not beside.running()
+
+
+def test_only_highs_runs_beside() -> None:
+    assert not background.available(CbcBackend())  # a CBC run cannot be cancelled from here
+    assert background.available(get_backend("highs")) == (background.cores() >= 2)
+
+
+@pytest.mark.skipif(background.cores() < 2, reason="the whole model runs beside only with two cores")
+def test_a_run_with_the_whole_model_beside_ends_with_its_bound(tmp_path: Path) -> None:
+    """A small model, a second core: the whole model ran beside the search, and the summary says so."""
+    opts, spec = _spec(tmp_path, 300, 8, 11, 0.03)
+    out = api.solve(options_for(opts.accounts, opts.reps, tolerance=0.03, time_limit=20, gap=0.0))
+    s = out.summary
+    assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
+    assert any(e["event"] == "bound" for e in s["history"])
+    assert s["gap"] <= 0.02
+    assert any("beside" in note for note in s["notes"])
