@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory_planner.errors import InputError, Problem
+from territory_planner.errors import InputError, Problem, SolverError
 from territory_planner.io.load import LoadedInputs, load_inputs
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
-from territory_planner.model.plan import Plan
+from territory_planner.model.plan import Plan, SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
 from territory_planner.optimize.budget import (
@@ -313,6 +313,7 @@ def solve(
         )
         if "territories" in district_info:
             contiguity_info = district_info.pop("territories")
+    result = _connected_or_relaxed(result, contiguity_info, district_info, options, problem.n_reps)
     result = _with_total_time(result, time.perf_counter() - start)
     plan = Plan(
         unit_rep=unit_rep,
@@ -355,6 +356,53 @@ def solve(
 
         units = planning.units_geojson(problem, inputs.geometry, joined)
     return PlanOutput(plan, problem, assignments, territories, summary, None, units)
+
+
+def _connected_or_relaxed(
+    result: SolveResult,
+    contiguity: dict[str, Any] | None,
+    districts: dict[str, Any] | None,
+    options: PlanOptions,
+    n_reps: int,
+) -> SolveResult:
+    """A plan whose territories (``--contiguous``) or districts (``--district-contiguous``) are still in
+    several pieces when the time is up breaks a constraint the user asked for: it is no plan (exit 3,
+    "not found yet", never "infeasible"), unless ``--relax`` asked for the least-violation plan, which is
+    then written with status ``relaxed`` and one violation per split territory or district."""
+    import dataclasses
+
+    split: list[tuple[str, str, int]] = []
+    for level, info in (("territory", contiguity), ("district", districts)):
+        if info is not None and not info.get("contiguous", True):
+            split += [(level, k, int(v)) for k, v in info.get("pieces", {}).items() if int(v) > 1]
+    if not split:
+        return result
+    n_t = sum(level == "territory" for level, _, _ in split)
+    n_d = len(split) - n_t
+    parts = [f"{n_t} territor{'y' if n_t == 1 else 'ies'}"] * bool(n_t)
+    parts += [f"{n_d} district{'' if n_d == 1 else 's'}"] * bool(n_d)
+    what = " and ".join(parts)
+    if not options.relax:
+        limit = options.time_limit or 120.0
+        raise SolverError(
+            f"no connected plan found yet: when the time ran out, {what} of the best plan "
+            f"{'was' if len(split) == 1 else 'were'} still in several pieces ({n_reps} territories in "
+            "all). This is not a proof that no connected plan exists: "
+            f"try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
+            "with the split territories marked"
+        )
+    violations = tuple(
+        {"constraint": f"{level}_contiguity", "rep_id": key, "measure": "pieces", "violation": float(k - 1)}
+        for level, key, k in split
+    )
+    notes = (*result.notes, f"relaxed: {what} in several pieces (see violations)")
+    return dataclasses.replace(
+        result,
+        status="relaxed",
+        proven_optimal=False,
+        violations=(*result.violations, *violations),
+        notes=notes,
+    )
 
 
 def _with_total_time(result: Any, seconds: float) -> Any:

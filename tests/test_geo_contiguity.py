@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territory_planner import api
+from territory_planner.cli import main
 from territory_planner.errors import InputError
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
@@ -343,3 +345,38 @@ def test_every_territory_reported_in_one_piece_is_connected(
     if res.method in ("cuts", "lns"):
         assert (res.pieces == 1).all()
         assert (plan[centre] == np.arange(p)).all()
+
+
+def test_a_plan_still_split_is_no_plan_unless_relaxed(tmp_path: Path) -> None:
+    """Two reps on one island, two accounts on another: every plan splits a territory. Without --relax
+    the run ends with exit 3 ("no connected plan found yet", never "infeasible") and writes nothing; with
+    --relax it writes the plan, status relaxed, one violation per split territory."""
+    a = tmp_path / "accounts.csv"
+    pd.DataFrame(
+        {
+            "account_id": ["c0", "c1", "c2", "c3"],
+            "lat": 0.0,
+            "lon": [0.0, 0.1, 1.0, 1.1],
+            "potential": 1.0,
+            "workload": 1.0,
+        }
+    ).to_csv(a, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 0.1]}).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    args += ["--tolerance", "0.5", "--time-limit", "10", "--quiet"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
+    assert res.exit_code == 3, res.output
+    assert "no connected plan found yet" in res.output
+    assert "infeasible" not in res.output.lower()
+    assert not (tmp_path / "strict").exists()
+    res = CliRunner().invoke(main, [*args, "--relax", "--out", str(tmp_path / "relaxed")])
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
+    assert s["status"] == "relaxed"
+    split = [v for v in s["violations"] if v["constraint"] == "territory_contiguity"]
+    assert len(split) == 1
+    assert split[0]["violation"] == 1.0  # two pieces: one too many
+    assert s["contiguity"]["pieces"][split[0]["rep_id"]] == 2

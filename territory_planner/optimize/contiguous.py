@@ -207,8 +207,8 @@ def solve_contiguous(
             )
             if res.slack_total <= 1e-6:
                 lower = max(lower, res.bound)
-        except Exception:  # noqa: BLE001 - the bound from the MIP rounds stays valid
-            log.warning("cut LP failed", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the bound from the MIP rounds stays valid
+            log.info("the LP with the contiguity cuts gave no bound: %s", exc)
     method = "cuts"
     if not settled and (best is not None or last_plan is not None):
         if best is None:
