@@ -72,3 +72,24 @@ def test_a_run_with_the_whole_model_beside_ends_with_its_bound(tmp_path: Path) -
     assert any(e["event"] == "bound" for e in s["history"])
     assert s["gap"] <= 0.02
     assert any("beside" in note for note in s["notes"])
+
+
+@pytest.mark.skipif(background.cores() < 2, reason="the whole model runs beside only with two cores")
+def test_the_whole_model_beside_proves_an_integer_infeasibility(tmp_path: Path) -> None:
+    """Three accounts of 1.2, 1.9 and 1.9 for two reps within 5% (2.375 to 2.625 each): the LP splits
+    them, no whole-account plan exists. The whole model running beside since the LP proves it, and the
+    run ends with exit 1 and that proof, not with "no plan yet"."""
+    from territory_planner.errors import InfeasibleError
+
+    accounts = [
+        {"account_id": f"A{i}", "lat": 35.0, "lon": -90.0 + i, "potential": v, "workload": 1.0}
+        for i, v in enumerate([1.2, 1.9, 1.9])
+    ]
+    reps = [{"rep_id": "R0", "lat": 35.0, "lon": -90.0}, {"rep_id": "R1", "lat": 35.0, "lon": -88.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    messages: list[str] = []
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, tolerance=0.05, balance=("potential",), time_limit=20), messages.append)
+    assert err.value.exit_code == 1
+    assert "every allowed (account, rep) pair is infeasible" in str(err.value)
+    assert any("beside" in m for m in messages)

@@ -199,10 +199,12 @@ def solve(
         stage_current(run)
         stage_budget(run)
         stage_lp(run)
-        stage_construct(run)
         _start_beside(run)
+        stage_construct(run)
+        _poll_beside(run)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
+        _poll_beside(run)
         if run.incumbent is None:
             stage_whole(run)
         if run.incumbent is not None and not run.done():
@@ -726,6 +728,12 @@ def stage_whole(run: Run) -> None:
             if run.offer(res.unit_rep, "whole_model"):
                 start = run.incumbent
                 run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
+        if run.incumbent is None and run.beside is not None:
+            # the whole model has been running beside since the LP: it has the time plain HiGHS would
+            run.progress("waiting for the whole model running beside")
+            _collect_beside(run, run.beside, "whole_model", stop=False)
+            run.outcome("plan from the whole model beside" if run.incumbent is not None else "no plan")
+            return
         if run.incumbent is None and start is not None:
             # a near-plan (a few band rows short) is no MIP start for the model, but it is one for the
             # elastic model, whose heuristics then work from it towards zero violation
@@ -760,11 +768,7 @@ def stage_whole(run: Run) -> None:
         )
         if every and res.status == SolveStatus.INFEASIBLE:
             run.outcome("proven infeasible")
-            raise InfeasibleError(
-                "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
-                f"pair is infeasible (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
-                [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
-            )
+            raise _whole_infeasible(spec)
         if run.offer(res.unit_rep, "whole_model"):
             run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
         if every:  # a bound on the whole model
@@ -939,12 +943,26 @@ def stage_improve(run: Run) -> None:
         run.outcome(f"objective {start_upper:,.1f} -> {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
 
 
+def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
+    return InfeasibleError(
+        "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
+        f"pair is infeasible (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
+        [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
+    )
+
+
+def _poll_beside(run: Run) -> None:
+    """Between stages: take the whole model's result once it has ended (a proof, its plan)."""
+    if run.beside is not None and not run.beside.running():
+        _collect_beside(run, run.beside, run.source or "whole_model")
+
+
 def _start_beside(run: Run) -> None:
     """Once there is a plan on a model HiGHS can take whole, and a second core: the whole model in HiGHS
     in a thread for all the time left (``background``), while rounding and the search go on; it gets
     nearly the time plain PuLP + HiGHS would."""
     spec = run.spec
-    if run.beside is not None or run.incumbent is None or int(spec.allowed.sum()) > EXACT_PAIRS:
+    if run.beside is not None or int(spec.allowed.sum()) > EXACT_PAIRS:
         return
     if run.lp is None or not background.available(run.backend):
         return
@@ -959,13 +977,18 @@ def _start_beside(run: Run) -> None:
     )
 
 
-def _collect_beside(run: Run, beside: background.WholeModel, start_source: str) -> None:
+def _collect_beside(
+    run: Run, beside: background.WholeModel, start_source: str, *, stop: bool | None = None
+) -> None:
     """The whole model's plan and bound (every pair: its bound holds for the model), once it is proven
-    or its time is up; it is cancelled at once when the search already met the gap."""
-    res = beside.finish(stop=run.done())
+    or its time is up; it is cancelled at once when the search already met the gap. Proven infeasible
+    over every allowed pair, with no plan found: the proof."""
+    res = beside.finish(stop=run.done() if stop is None else stop)
     run.beside = None
     if res is None:
         return
+    if res.status == SolveStatus.INFEASIBLE and run.incumbent is None:
+        raise _whole_infeasible(run.spec)
     log.info(
         "whole model beside: %s, objective %s, bound %s, %.1fs",
         res.status,
@@ -975,7 +998,8 @@ def _collect_beside(run: Run, beside: background.WholeModel, start_source: str) 
     )
     found = "no plan" if res.objective is None else f"a plan of {res.objective:,.1f}"
     run.notes.append(f"the whole model ran in HiGHS beside the other stages: {res.status.value}, {found}")
-    if run.offer(res.unit_rep, f"{start_source}+whole_model"):
+    source = start_source if start_source == "whole_model" else f"{start_source}+whole_model"
+    if run.offer(res.unit_rep, source):
         run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
     run.raise_bound(res.bound)
     if res.status == SolveStatus.OPTIMAL:
