@@ -212,11 +212,13 @@ def solve(
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
             _collect_beside(run, run.beside, run.source)
     except InfeasibleError as err:
-        if run.beside is not None:
-            run.beside.finish(stop=True)
+        _stop_beside(run)
         if not relax:
             raise
         return _relaxed(run, err.conflicts, start)
+    except BaseException:  # a failed stage (or Ctrl+C) leaves no HiGHS run behind in the thread
+        _stop_beside(run)
+        raise
     if run.incumbent is None:
         if relax:
             return _relaxed(run, [], start)
@@ -949,6 +951,12 @@ def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
         f"pair is infeasible (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
         [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
     )
+
+
+def _stop_beside(run: Run) -> None:
+    if run.beside is not None:
+        run.beside.finish(stop=True)
+        run.beside = None
 
 
 def _poll_beside(run: Run) -> None:
