@@ -60,8 +60,7 @@ class WholeModel:
         self.deadline = deadline
         self.cancel = threading.Event()
         self.result: repair.MipResult | None = None
-        n = spec.problem.n_units
-        args = (spec, backend, n, gap, seed, threads)
+        args = (spec, backend, gap, seed, threads)
         self._thread = threading.Thread(target=self._solve, args=args, name="whole-model", daemon=True)
         self._thread.start()
 
@@ -69,11 +68,11 @@ class WholeModel:
         self,
         spec: ModelSpec,
         backend: Backend,
-        n: int,
         gap: float,
         seed: int,
         threads: int | None,
     ) -> None:
+        n = spec.problem.n_units
         try:
             self.result = repair._solve_restricted(
                 spec,

@@ -730,11 +730,13 @@ def stage_whole(run: Run) -> None:
             if run.offer(res.unit_rep, "whole_model"):
                 start = run.incumbent
                 run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
-        if run.incumbent is None and run.beside is not None:
-            # the whole model has been running beside since the LP: it has the time plain HiGHS would
-            run.progress("waiting for the whole model running beside")
-            _collect_beside(run, run.beside, "whole_model", stop=False)
-            run.outcome("plan from the whole model beside" if run.incumbent is not None else "no plan")
+        if run.beside is not None:  # the whole model has been running beside since the LP
+            if run.incumbent is None:  # it has the time plain HiGHS would: no second copy of it here
+                run.progress("waiting for the whole model running beside")
+                _collect_beside(run, run.beside, "whole_model", stop=False)
+                run.outcome("plan from the whole model beside" if run.incumbent is not None else "no plan")
+            else:
+                run.outcome("plan; the whole model goes on beside the search")
             return
         if run.incumbent is None and start is not None:
             # a near-plan (a few band rows short) is no MIP start for the model, but it is one for the
@@ -745,11 +747,6 @@ def stage_whole(run: Run) -> None:
         if int(cols.sum()) > 2 * _affordable_pairs(run):  # half the time left cannot build it again
             run.outcome(f"stopped: {run.budget.remaining():.1f}s left cannot build the model again")
             return
-        if every and run.incumbent is not None and run.lp is not None:
-            _start_beside(run)
-            if run.beside is not None:
-                run.outcome("plan; the whole model goes on beside the search")
-                return
         # from a plan, the whole model's tree search is one member of the portfolio: it gets a share,
         # then the neighbourhood search works from its best plan, then the exact MIP again
         with_plan = run.incumbent is not None and run.lp is not None
@@ -870,7 +867,6 @@ def stage_improve(run: Run) -> None:
         # exact MIP warm-started from its plan (a search that keeps finding tiny gains never stalls)
         whole_ok = int(spec.allowed.sum()) <= EXACT_PAIRS
         lns_until = time.perf_counter() + LNS_SHARE * run.budget.remaining()
-        _start_beside(run)
         beside = run.beside  # the whole model in HiGHS beside the search, on a second core
         if beside is not None:
             lns_until = run.deadline  # the search keeps its time: the exact MIP is already running
@@ -966,9 +962,9 @@ def _poll_beside(run: Run) -> None:
 
 
 def _start_beside(run: Run) -> None:
-    """Once there is a plan on a model HiGHS can take whole, and a second core: the whole model in HiGHS
-    in a thread for all the time left (``background``), while rounding and the search go on; it gets
-    nearly the time plain PuLP + HiGHS would."""
+    """After the LP, on a model HiGHS can take whole and with a second core: the whole model in HiGHS in
+    a thread for all the time left (``background``), while the other stages go on; it gets nearly the
+    time plain PuLP + HiGHS would. Started once per run, right after the LP."""
     spec = run.spec
     if run.beside is not None or int(spec.allowed.sum()) > EXACT_PAIRS:
         return
