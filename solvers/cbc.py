@@ -68,7 +68,7 @@ class CbcBackend:
         cancel: threading.Event | None = None,
     ) -> SolveOutcome:
         del start  # COIN_CMD warm starts need files; CBC starts cold
-        del cancel  # a CBC run ends at its time limit (callers only cancel HiGHS: ``CANCELS``)
+        del cancel  # a CBC run ends at its time limit (only HiGHS runs beside: ``background.available``)
         begin = time.perf_counter()
         solver = pulp.COIN_CMD(
             path=_cbc_path(),
