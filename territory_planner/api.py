@@ -392,8 +392,7 @@ def _connected_or_relaxed(
             "with the split territories marked"
         )
     violations = tuple(
-        {"constraint": f"{level}_contiguity", "rep_id": key, "measure": "pieces", "violation": float(k - 1)}
-        for level, key, k in split
+        pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split
     )
     notes = (*result.notes, f"relaxed: {what} in several pieces (see violations)")
     return dataclasses.replace(
