@@ -21,14 +21,17 @@ from territory_planner.optimize.spec import ModelSpec
 from tests.test_hierarchy_contiguity import _district_of_units, grid_case
 
 
-def strip_problem(tol: float, districts: tuple[str, ...], first: float = 1.0) -> TerritoryProblem:
-    """Strip c0..c4 with potential ``first`` 1 2 2 1, a rep per entry of ``districts`` (its district)."""
-    amount = np.array([first, 1.0, 2.0, 2.0, 1.0])
+def strip_problem(
+    tol: float, districts: tuple[str, ...], first: float = 1.0, amount: np.ndarray | None = None
+) -> TerritoryProblem:
+    """Strip c0..c4 with potential ``first`` 1 2 2 1 (or c0.. with potential ``amount``), a rep per entry
+    of ``districts`` (its district)."""
+    amount = np.array([first, 1.0, 2.0, 2.0, 1.0]) if amount is None else amount
     accounts = pd.DataFrame(
         {
-            "account_id": [f"c{i}" for i in range(5)],
+            "account_id": [f"c{i}" for i in range(len(amount))],
             "lat": 0.0,
-            "lon": np.arange(5, dtype=float),
+            "lon": np.arange(len(amount), dtype=float),
             "workload": 1.0,
             "potential": amount,
             "current_rep": "",
@@ -152,35 +155,7 @@ def test_two_level_search_keeps_connected_districts_when_territories_cannot_be()
     district is exactly its half). No connected split of 1 2 3 2 1 meets [3.825, 5.175] (prefixes 1, 3,
     6), but {0, 2} / {1, 3, 4} does: the two levels keep the connected districts, the band MIP gives
     every territory its band, and the split territories are reported, not hidden."""
-    amount = np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2)
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"c{i}" for i in range(10)],
-            "lat": 0.0,
-            "lon": np.arange(10, dtype=float),
-            "workload": 1.0,
-            "potential": amount,
-            "current_rep": "",
-            "locked_rep": "",
-            "parent_id": "",
-            "segment": "",
-        }
-    )
-    districts = ("A", "A", "B", "B")
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"R{j}" for j in range(4)],
-            "name": "",
-            "region": "",
-            "capacity": 1.0,
-            "lat": np.nan,
-            "lon": np.nan,
-            "segments": "",
-            "district": list(districts),
-        }
-    )
-    base = TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([0.15]))
-    problem = base.__class__(**{**base.__dict__, "rep_districts": np.array(districts, dtype=str)})
+    problem = strip_problem(0.15, ("A", "A", "B", "B"), amount=np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2))
     home = np.array([0, 4, 5, 9])
     cost = np.abs(np.arange(10)[:, None] - home[None, :]).astype(float)
     nan = np.full(4, np.nan)
