@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,6 +36,39 @@ class SolveOutcome:
         return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
+class LiveMip:
+    """What a MIP solving in another thread shares with its caller while it runs: ``cancel`` stops it
+    (with its best solution and bound), it reports its proven dual bound as it rises, and the caller
+    hands it better solutions (values in variable order) for its tree search to prune with."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._bound = -math.inf
+        self._pending: np.ndarray | None = None
+        self.taken = 0  # solutions handed over so far
+
+    @property
+    def bound(self) -> float:
+        return self._bound
+
+    def report_bound(self, value: float) -> None:
+        if math.isfinite(value) and value > self._bound:
+            self._bound = value
+
+    def post(self, values: np.ndarray) -> None:
+        """A better solution for the solver; it replaces one not taken yet."""
+        with self._lock:
+            self._pending = np.asarray(values, dtype=float)
+
+    def take(self) -> np.ndarray | None:
+        with self._lock:
+            values, self._pending = self._pending, None
+        if values is not None:
+            self.taken += 1
+        return values
+
+
 class Backend(Protocol):
     name: str
 
@@ -58,5 +92,5 @@ class Backend(Protocol):
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
-        cancel: threading.Event | None = None,
+        live: LiveMip | None = None,
     ) -> SolveOutcome: ...

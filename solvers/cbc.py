@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pulp
 
-from territory_planner.solvers.base import SolveOutcome, SolveStatus
+from territory_planner.solvers.base import LiveMip, SolveOutcome, SolveStatus
 
 
 def _cbc_path() -> str | None:
@@ -65,10 +64,10 @@ class CbcBackend:
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
-        cancel: threading.Event | None = None,
+        live: LiveMip | None = None,
     ) -> SolveOutcome:
         del start  # COIN_CMD warm starts need files; CBC starts cold
-        del cancel  # a CBC run ends at its time limit (only HiGHS runs beside: ``background.available``)
+        del live  # a CBC run ends at its time limit (only HiGHS runs beside: ``background.available``)
         begin = time.perf_counter()
         solver = pulp.COIN_CMD(
             path=_cbc_path(),

@@ -9,16 +9,20 @@ time-limited MIP with an incumbent is FEASIBLE, without one NO_SOLUTION).
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import numpy as np
 import pulp
 
-from territory_planner.solvers.base import SolveOutcome, SolveStatus
+from territory_planner.solvers.base import LiveMip, SolveOutcome, SolveStatus
 
 _BANNER_SHOWN = False
+
+# HiGHS's feasibility-jump heuristic runs before the root LP and does not stop at the time limit: 25-34 s
+# on 400,000-570,000 binaries here (up to 86 us per column), so a whole model started with 14 s left ran
+# 42 s. It only runs when the time given leaves it this much per column.
+FJ_SECONDS_PER_COLUMN = 1.5e-4
 
 
 def new_highs() -> object:
@@ -81,10 +85,12 @@ class HighsBackend:
         start: np.ndarray | None = None,
         node_limit: int | None = None,
         solution_limit: int | None = None,
-        cancel: threading.Event | None = None,
+        live: LiveMip | None = None,
     ) -> SolveOutcome:
-        """``cancel``: a run in another thread stops (with its best solution and bound) soon after the
-        event is set: HiGHS polls its interrupt callbacks during simplex, IPM and the MIP search."""
+        """``live``: a run in another thread stops (with its best solution and bound) soon after
+        ``live.cancel`` is set, as HiGHS polls its interrupt callbacks during simplex, IPM and the MIP
+        search; in the MIP search it also reports its dual bound there, and takes up the solutions
+        posted to ``live`` whenever it asks for a user solution (before each dive)."""
         import highspy
 
         begin = time.perf_counter()
@@ -109,16 +115,12 @@ class HighsBackend:
             h.setSolution(sol)
         build_seconds = time.perf_counter() - begin
         if time_limit is not None:  # the caller's limit counts from the call: the transfer used some of it
-            h.setOptionValue("time_limit", max(0.01, float(time_limit) - build_seconds))
-        if cancel is not None:
-
-            def interrupt(event: Any) -> None:
-                if cancel.is_set():
-                    event.interrupt()
-
-            h.cbSimplexInterrupt += interrupt
-            h.cbIpmInterrupt += interrupt
-            h.cbMipInterrupt += interrupt
+            seconds = max(0.01, float(time_limit) - build_seconds)
+            h.setOptionValue("time_limit", seconds)
+            if mip and seconds < FJ_SECONDS_PER_COLUMN * len(variables):
+                h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+        if live is not None:
+            _connect(h, live)
         h.run()
         return _outcome(h, len(variables), mip and bool(integer.any()), begin, build_seconds)
 
@@ -202,6 +204,28 @@ class LiveLp:
         h.setOptionValue("time_limit", float(limit))
         h.run()
         return _outcome(h, self.n_cols, False, begin, 0.0)
+
+
+def _connect(h: Any, live: LiveMip) -> None:
+    """The interrupt and user-solution callbacks that serve ``live``."""
+
+    def interrupt(event: Any) -> None:
+        if live.cancel.is_set():
+            event.interrupt()
+
+    def mip_interrupt(event: Any) -> None:
+        live.report_bound(float(event.data_out.mip_dual_bound))
+        interrupt(event)
+
+    def user_solution(event: Any) -> None:
+        values = live.take()
+        if values is not None:
+            event.data_in.setSolution(values)
+
+    h.cbSimplexInterrupt += interrupt
+    h.cbIpmInterrupt += interrupt
+    h.cbMipInterrupt += mip_interrupt
+    h.cbMipUserSolution += user_solution
 
 
 def _configure(h: Any, seed: int, threads: int | None) -> None:

@@ -93,3 +93,69 @@ def test_the_whole_model_beside_proves_an_integer_infeasibility(tmp_path: Path) 
     assert err.value.exit_code == 1
     assert "every allowed (account, rep) pair is infeasible" in str(err.value)
     assert any("beside" in m for m in messages)
+
+
+def test_the_bound_read_while_the_whole_model_runs_is_valid(tmp_path: Path) -> None:
+    """HiGHS reports its dual bound through the interrupt callback while it solves: every value read
+    there is at most the objective of the plan it ends with, and at most its final bound."""
+    _, spec = _spec(tmp_path, 300, 8, 11, 0.03)
+    begin = time.perf_counter()
+    beside = background.WholeModel(
+        spec, get_backend("highs"), deadline=begin + 600, gap=0.0, seed=0, threads=1
+    )
+    seen: list[float] = []
+    while (
+        beside.running()
+        and (len(seen) < 3 or time.perf_counter() - begin < 5)
+        and time.perf_counter() - begin < 60
+    ):
+        if np.isfinite(beside.bound) and (not seen or beside.bound != seen[-1]):
+            seen.append(beside.bound)
+        time.sleep(0.01)
+    res = beside.finish(stop=True)
+    assert len(seen) >= 3  # 2,400 binaries within +-3%: HiGHS is still raising its bound after 5 s
+    assert seen == sorted(seen)
+    assert res is not None
+    assert res.unit_rep is not None
+    assert res.bound is not None
+    objective = float(spec.objective[np.arange(len(res.unit_rep)), res.unit_rep].sum())
+    assert max(seen) <= min(objective, res.bound) * (1 + 1e-9)
+
+
+def test_a_plan_handed_to_a_running_mip_is_taken_up() -> None:
+    """A MIP that stops at its first solution (``solution_limit=1``) ends with the plan handed to it
+    through ``LiveMip`` (the optimum, found by a first run), not with the worse plan it finds alone."""
+    import pulp
+
+    from territory_planner.solvers.base import LiveMip
+
+    rng = np.random.default_rng(0)
+    n, m = 150, 8
+    weight, cost = rng.integers(5, 30, n), rng.integers(1, 100, (n, m))
+    prob = pulp.LpProblem("assignment", pulp.LpMinimize)
+    x = [[prob.add_variable(f"x_{i}_{j}", 0, 1, pulp.const.LpBinary) for j in range(m)] for i in range(n)]
+    prob.setObjective(pulp.lpSum(int(cost[i, j]) * x[i][j] for i in range(n) for j in range(m)))
+    rows = [pulp.LpConstraint(pulp.lpSum(x[i]), sense=pulp.const.LpConstraintEQ, rhs=1) for i in range(n)]
+    cap = float(weight.sum() / m * 1.01)
+    rows += [
+        pulp.LpConstraint(
+            pulp.lpSum(int(weight[i]) * x[i][j] for i in range(n)), sense=pulp.const.LpConstraintLE, rhs=cap
+        )
+        for j in range(m)
+    ]
+    for k, row in enumerate(rows):
+        prob.addConstraint(row, name=f"r{k}")
+    columns = [v for row in x for v in row]
+    backend = get_backend("highs")
+    kw = {"mip": True, "time_limit": 60.0, "gap": None, "seed": 0, "threads": 1}
+    best = backend.solve(prob, columns, rows, **kw)  # type: ignore[arg-type]
+    alone = backend.solve(prob, columns, rows, solution_limit=1, **kw)  # type: ignore[arg-type]
+    assert best.status == SolveStatus.OPTIMAL
+    assert best.objective is not None
+    assert alone.objective is not None
+    assert alone.objective > best.objective + 0.5
+    live = LiveMip()
+    live.post(best.values)
+    handed = backend.solve(prob, columns, rows, solution_limit=1, live=live, **kw)  # type: ignore[arg-type]
+    assert live.taken == 1
+    assert handed.objective == pytest.approx(best.objective)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError
+from territory_planner.optimize import pipeline
 from territory_planner.solvers import available_backends
 from tests.conftest import SAMPLE, line_instance, options_for, random_accounts, write_instance
 
@@ -94,6 +96,37 @@ def test_lp_infeasible_names_the_conflicting_family_and_relax_writes_a_marked_pl
     assert any(v["rep_id"] == "R1" for v in out.summary["violations"])
 
 
+def test_relax_keeps_time_for_the_least_violation_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --relax and a time limit, the search for a plan ends at its share of the time, so that the
+    least-violation MIP has the rest when no plan was found. It used to start at the deadline, with
+    half a second, and wrote whatever the search had (183 broken bands on 3,779 Indian cities)."""
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path, accounts, reps)
+    seen: dict[str, float] = {}
+
+    def no_plan(run: pipeline.Run) -> None:  # the search finds nothing and uses its whole share
+        seen["search_deadline"] = run.deadline
+
+    for stage in ("stage_construct", "stage_round", "stage_whole"):
+        monkeypatch.setattr(pipeline, stage, no_plan)
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
+    real = pipeline._elastic_mip
+
+    def elastic(run: pipeline.Run, spec: object, cols: object, start: object, **kw: object) -> object:
+        seen[str(kw["name"])] = float(kw["deadline"])  # type: ignore[arg-type]
+        return real(run, spec, cols, start, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_elastic_mip", elastic)
+    begin = time.perf_counter()
+    out = api.solve(options_for(a, r, balance="potential", relax=True, time_limit=20))
+    assert out.summary["status"] == "relaxed"
+    assert out.summary["method"] == "elastic-mip"
+    whole = seen["relaxed"] - begin
+    assert seen["relaxed"] - seen["search_deadline"] >= 0.15 * whole
+
+
 def test_locks_over_a_band_are_explained(tmp_path: Path) -> None:
     accounts, reps = line_instance()
     for acc in accounts[:5]:
@@ -110,3 +143,34 @@ def test_cbc_backend_agrees_with_highs(line: tuple[Path, Path]) -> None:
     cbc = api.solve(options_for(*line, solver="cbc"))
     assert cbc.summary["objective"] == pytest.approx(highs.summary["objective"], rel=1e-6)
     assert cbc.summary["solver"].startswith("CBC")
+
+
+def test_highs_runs_feasibility_jump_only_when_the_time_limit_pays_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS's feasibility jump ignores the time limit (25-34 s on 400,000 binaries, so a run with 10 s
+    left overran by 25 s): a MIP given less time than it needs runs without it, one given enough keeps it."""
+    import pulp
+
+    from territory_planner.solvers import highs
+
+    made: list[object] = []
+    real = highs.new_highs
+
+    def recording() -> object:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(highs, "new_highs", recording)
+    prob = pulp.LpProblem("cover", pulp.LpMinimize)
+    xs = [prob.add_variable(f"x{i}", 0, 1, pulp.const.LpBinary) for i in range(1000)]
+    prob.setObjective(pulp.lpSum((1 + i % 7) * x for i, x in enumerate(xs)))
+    cover = pulp.LpConstraint(pulp.lpSum(xs), sense=pulp.const.LpConstraintGE, rhs=10, name="cover")
+    prob.addConstraint(cover, name="cover")
+    for limit in (0.05, 30.0):
+        out = highs.HighsBackend().solve(
+            prob, xs, [cover], mip=True, time_limit=limit, gap=None, seed=0, threads=None
+        )
+    assert out.objective == pytest.approx(10.0)  # ten of the 143 columns that cost 1
+    flags = [h.getOptionValue("mip_heuristic_run_feasibility_jump")[1] for h in made]  # type: ignore[attr-defined]
+    assert flags == [False, True]

@@ -12,6 +12,7 @@ GIL while it solves, so this needs a second core: it is only done when the proce
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -20,7 +21,7 @@ import numpy as np
 
 from territory_planner.optimize import repair
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend
+from territory_planner.solvers.base import Backend, LiveMip
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,10 @@ class WholeModel:
 
     It starts cold, as plain PuLP + HiGHS does: a poor first plan as a MIP start steers HiGHS's
     heuristics around it (Georgia counties at 8 reps with a tight disruption budget: nothing better than
-    the 289,174 start in 111 s, against 261,075 started cold), and the run keeps its own plan anyway."""
+    the 289,174 start in 111 s, against 261,075 started cold), and the run keeps its own plan anyway.
+    While it runs, the two members share what they find: each better plan of the search is handed to
+    HiGHS (``offer``), whose tree search prunes with it, and HiGHS's dual bound (``bound``) holds for the
+    whole model at any time, so the run can stop as soon as its plan and that bound meet the gap."""
 
     def __init__(
         self,
@@ -58,8 +62,12 @@ class WholeModel:
         threads: int | None,
     ) -> None:
         self.deadline = deadline
-        self.cancel = threading.Event()
+        self.live = LiveMip()
         self.result: repair.MipResult | None = None
+        n = spec.problem.n_units
+        self._cols = spec.allowed.copy()
+        self._free = np.arange(n)
+        self._col_unit, self._col_rep = repair.restricted_columns(self._cols, self._free)
         args = (spec, backend, gap, seed, threads)
         self._thread = threading.Thread(target=self._solve, args=args, name="whole-model", daemon=True)
         self._thread.start()
@@ -77,15 +85,15 @@ class WholeModel:
             self.result = repair._solve_restricted(
                 spec,
                 backend,
-                spec.allowed.copy(),
+                self._cols,
                 np.full(n, -1, dtype=np.int64),
-                np.arange(n),
+                self._free,
                 deadline=self.deadline,
                 gap=gap,
                 seed=seed,
                 threads=threads,
                 name="whole_parallel",
-                cancel=self.cancel,
+                live=self.live,
             )
         except Exception:  # noqa: BLE001 - the search's plan stands; a failed member only costs its help
             log.warning("the whole model beside the search failed", exc_info=True)
@@ -93,13 +101,22 @@ class WholeModel:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def offer(self, plan: np.ndarray) -> None:
+        """A plan of the search (it satisfies the model): HiGHS takes it up before its next dive."""
+        self.live.post((plan[self._col_unit] == self._col_rep).astype(float))
+
+    @property
+    def bound(self) -> float:
+        """HiGHS's dual bound so far (-inf before its first one): valid for the whole model."""
+        return self.live.bound if self.running() else -math.inf
+
     def finish(self, *, stop: bool) -> repair.MipResult | None:
         """Its result: ``stop`` cancels it now (the run is done), else it may use the time to its
         deadline. Never waits more than ``GRACE`` past the deadline."""
         if stop:
-            self.cancel.set()
+            self.live.cancel.set()
         self._thread.join(timeout=max(self.deadline - time.perf_counter(), 0.0) + GRACE)
         if self._thread.is_alive():
-            self.cancel.set()
+            self.live.cancel.set()
             self._thread.join(timeout=GRACE)
         return self.result

@@ -13,7 +13,6 @@ solving it to optimality proves the plan optimal, and its dual bound is a bound 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ import numpy as np
 from territory_planner.optimize import formulation, hierarchy
 from territory_planner.optimize.lp import LpResult
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 FRACTIONAL = 1e-6
 # Sub-MIPs stop after this many improving solutions: a work limit, so the same inputs and seed give the
@@ -82,6 +81,14 @@ def _nearest(d_rows: np.ndarray, k: int) -> np.ndarray:
     return np.tile(np.arange(d_rows.shape[1]), (d_rows.shape[0], 1))
 
 
+def restricted_columns(cols: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (unit, rep) of each x column of the restricted MIP, in the model's column order."""
+    only_free = np.zeros(cols.shape[0], dtype=bool)
+    only_free[free] = True
+    unit, rep = np.nonzero(cols & only_free[:, None])
+    return unit, rep
+
+
 def _solve_restricted(
     spec: ModelSpec,
     backend: Backend,
@@ -100,12 +107,10 @@ def _solve_restricted(
     reps: np.ndarray | None = None,
     node_limit: int | None = None,
     solution_limit: int | None = None,
-    cancel: threading.Event | None = None,
+    live: LiveMip | None = None,
 ) -> MipResult:
     start = time.perf_counter()
-    only_free = np.zeros(cols.shape[0], dtype=bool)
-    only_free[free] = True
-    col_unit, col_rep = np.nonzero(cols & only_free[:, None])
+    col_unit, col_rep = restricted_columns(cols, free)
     form = formulation.build(
         spec, col_unit, col_rep, free=free, fixed_rep=fixed_rep, integer=True, name=name, reps=reps
     )
@@ -131,7 +136,7 @@ def _solve_restricted(
         start=warm,
         node_limit=node_limit,
         solution_limit=solution_limit,
-        cancel=cancel,
+        live=live,
     )
     if not out.has_solution:
         return MipResult(None, None, None, out.status, len(free), len(col_unit), time.perf_counter() - start)
