@@ -1011,8 +1011,10 @@ def _collect_beside(
     """The whole model's plan and bound (every pair: its bound holds for the model), once it is proven
     or its time is up; it is cancelled at once when the search already met the gap. Proven infeasible
     over every allowed pair, with no plan found: the proof."""
-    res = beside.finish(stop=run.done() if stop is None else stop)
+    stopped = run.done() if stop is None else stop
+    res = beside.finish(stop=stopped)
     run.beside = None
+    run.raise_bound(beside.live.bound)  # its last bound, also when it found no plan
     if res is None:
         return
     if res.status == SolveStatus.INFEASIBLE and run.incumbent is None:
@@ -1024,14 +1026,24 @@ def _collect_beside(
         res.bound,
         res.seconds,
     )
-    found = "no plan" if res.objective is None else f"a plan of {res.objective:,.1f}"
-    run.notes.append(f"the whole model ran in HiGHS beside the other stages: {res.status.value}, {found}")
     source = start_source if start_source == "whole_model" else f"{start_source}+whole_model"
-    if run.offer(res.unit_rep, source):
+    kept = run.offer(res.unit_rep, source)
+    if kept:
         run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
     run.raise_bound(res.bound)
     if res.status == SolveStatus.OPTIMAL:
         run.proven = True
+    if res.objective is None:
+        found = "no plan of its own"
+    elif kept:
+        found = f"its plan ({res.objective:,.1f}) was better than the search's"
+    else:
+        found = f"its best plan ({res.objective:,.1f}) was not better than the search's"
+    how = "stopped once the run met its gap" if stopped else res.status.value
+    run.notes.append(
+        f"the whole model ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) of the "
+        f"search handed to it): {found}"
+    )
 
 
 def _adapt(units: int, most: int, step: repair.MipResult, cap: float) -> int:
