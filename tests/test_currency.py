@@ -180,13 +180,13 @@ def test_edit_re_renders_in_the_plans_currency(plans: dict[str, Path], tmp_path:
     other = next(r for r in ("R0", "R1", "R2", "R3") if r != row["rep_id"])
     edits = tmp_path / "edits.csv"
     pd.DataFrame({"account_id": [row["account_id"]], "rep_id": [other]}).to_csv(edits, index=False)
-    out = tmp_path / "edited"
-    code, output = run("edit", plans["eur"], "--edits", edits, "--out", out)
-    assert code == 0, output
-    html = report_of(out)
-    assert "$" not in html
-    for amount in potentials(out):
-        assert f"EUR{NBSP}{amount}" in html
+    for out, more in ((tmp_path / "edited", ()), (tmp_path / "rebalanced", ("--rebalance",))):
+        code, output = run("edit", plans["eur"], "--edits", edits, "--out", out, *more)
+        assert code == 0, output
+        html = report_of(out)
+        assert "$" not in html
+        for amount in potentials(out):
+            assert f"EUR{NBSP}{amount}" in html
 
 
 def test_report_command_keeps_the_plans_currency_unless_told(tmp_path: Path) -> None:
@@ -199,6 +199,7 @@ def test_report_command_keeps_the_plans_currency_unless_told(tmp_path: Path) -> 
     assert code == 0, output
     html = report_of(tmp_path / "kept")
     assert f"INR{NBSP}1,000" in html  # the suggested quotas' total
+    assert f"company target of INR{NBSP}1,000.00" in html
     assert "$" not in html
     code, output = run(*common, "--out", tmp_path / "told", "--currency", "€")
     assert code == 0, output
@@ -208,3 +209,51 @@ def test_report_command_keeps_the_plans_currency_unless_told(tmp_path: Path) -> 
     assert code == 1
     assert "--currency" in output
     assert not (tmp_path / "bad" / "report.html").exists()
+
+
+def test_forecast_page_follows_the_option_and_the_plans_currency(tmp_path: Path) -> None:
+    from tests.forecast_fixtures import synthetic_crm
+    from tests.test_forecast import _plan
+
+    crm = synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=2, seed=11)
+    common = ("forecast", "--crm", crm, "--horizon", "2026Q3", "--workers", "1")
+    code, output = run(*common, "--out", tmp_path / "usd")
+    assert code == 0, output
+    assert "$" in (tmp_path / "usd" / "forecast.html").read_text(encoding="utf-8")
+    code, output = run(*common, "--out", tmp_path / "gbp", "--currency", "£")
+    assert code == 0, output
+    html = (tmp_path / "gbp" / "forecast.html").read_text(encoding="utf-8")
+    assert "£" in html
+    assert "$" not in html
+    plan = _plan(tmp_path / "plan", crm, {})
+    (plan / "summary.json").write_text(json.dumps({"config": {"currency": "CHF"}}), encoding="utf-8")
+    code, output = run(*common, "--plan", plan, "--out", tmp_path / "chf")
+    assert code == 0, output
+    html = (tmp_path / "chf" / "forecast.html").read_text(encoding="utf-8")
+    assert f"CHF{NBSP}" in html
+    assert "$" not in html
+    code, output = run(*common, "--out", tmp_path / "bad", "--currency", "pounds")
+    assert code == 1
+    assert "--currency" in output
+    assert not (tmp_path / "bad" / "forecast.html").exists()
+
+
+def test_a_sweep_can_vary_the_currency(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path / "inputs")
+    out = tmp_path / "sweep"
+    code, output = run("sweep", scenario, "--grid", "currency=EUR,none", "--out", out, "--quiet")
+    assert code == 0, output
+    reports = {
+        json.loads((p / "summary.json").read_text(encoding="utf-8"))["config"]["currency"]: report_of(p)
+        for p in (out / "points").iterdir()
+    }
+    assert sorted(reports) == ["", "EUR"]
+    assert f"EUR{NBSP}" in reports["EUR"]
+    assert "EUR" not in reports[""]
+    assert "$" not in reports[""]
+    code, output = run("sweep", scenario, "--grid", "currency=EUR,euro", "--out", tmp_path / "bad", "-q")
+    assert code == 0, output  # a sweep records a bad point with its reason and goes on
+    table = pd.read_csv(tmp_path / "bad" / "sweep.csv", keep_default_na=False).set_index("currency")
+    assert table.loc["euro", "status"] == "input_error"
+    assert "--currency" in table.loc["euro", "error"]
+    assert table.loc["EUR", "status"] == "optimal"

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from markupsafe import Markup
 
-from territory_planner.currency import DEFAULT_CURRENCY, currency_context, plan_currency
+from territory_planner.currency import (
+    DEFAULT_CURRENCY,
+    currency_context,
+    currency_prefix,
+    plan_currency,
+)
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
@@ -97,14 +102,14 @@ def compute_kpis(
 QUOTA_NOTE = (
     "Suggested quota = company target × share, share = (1 − w) × potential share + w × share of the won "
     "revenue the territory inherits in the report period (w = {w:g}); rounded to cents so the quotas sum "
-    "exactly to the company target of {target:,.2f}."
+    "exactly to the company target of {unit}{target:,.2f}."
 )
 
 
 FORECAST_QUOTA_NOTE = (
     "Suggested quota = company target × the territory's share of the forecast won amount for {horizon} "
     "(its accounts' history follows them to the new rep; see the forecast section); rounded to cents so "
-    "the quotas sum exactly to the company target of {target:,.2f}."
+    "the quotas sum exactly to the company target of {unit}{target:,.2f}."
 )
 QUOTA_METHODS = ("potential", "forecast")
 
@@ -217,15 +222,16 @@ def write_report(
         written.append(path)
     if currency is None:
         currency = plan_currency(plan.summary) if plan is not None else DEFAULT_CURRENCY
+    target, unit = company_target or 0.0, currency_prefix(currency)
     with currency_context(currency):
         html = render_report(
             plan=plan,
             kpis=report.section if report is not None else None,
             quotas=quotas,
             quota_note=(
-                FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=company_target or 0.0)
+                FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=target, unit=unit)
                 if forecast is not None and quota_method == "forecast"
-                else QUOTA_NOTE.format(w=quota_history_weight, target=company_target or 0.0)
+                else QUOTA_NOTE.format(w=quota_history_weight, target=target, unit=unit)
             ),
             forecast=forecast_section(forecast) if forecast is not None else None,
         )
