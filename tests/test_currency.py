@@ -160,6 +160,10 @@ def test_bad_value_exits_1_naming_the_option_and_writes_no_plan(tmp_path: Path) 
     assert code == 1
     assert "--currency" in output
     assert "bucks" in output
+    code, output = run("demo", "--out", tmp_path / "demo", "--currency", "bogus", "--quiet")
+    assert code == 1  # checked before the demo solves
+    assert "--currency" in output
+    assert not (tmp_path / "demo" / "report.html").exists()
 
 
 def test_api_calls_in_one_process_do_not_share_a_currency(tmp_path: Path) -> None:
