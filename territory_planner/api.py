@@ -442,6 +442,7 @@ def write_plan(
         company_target=options.company_target,
         forecast_horizon=options.forecast_horizon,
         quota_method=options.quota_method,
+        currency=options.currency,
     )
 
 

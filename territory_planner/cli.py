@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_planner import __version__, api
-from territory_planner.cli_support import handle_errors, stderr_console
+from territory_planner.cli_support import currency_option, handle_errors, stderr_console
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options
 
@@ -161,6 +161,7 @@ def main() -> None:
     default=None,
     help="Also write the plan as an Excel workbook, OUT/plan.xlsx (scenario key: xlsx = true).",
 )
+@currency_option("$")
 @click.option(
     "--from-manifest",
     type=click.Path(exists=True, path_type=Path),
@@ -281,8 +282,11 @@ def validate(scenario: Path | None, **flags: Any) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 @click.option("--offline", is_flag=True, help="Self-contained map.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@currency_option("$")
 @click.pass_context
-def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool) -> None:
+def demo(
+    ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool, currency: str | None
+) -> None:
     """Run the demo scenario on the bundled sample data (2,000 US accounts, 20 reps, CRM history).
 
     \b
@@ -295,7 +299,16 @@ def demo(ctx: click.Context, out: Path, force: bool, offline: bool, quiet: bool)
             f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True
         )
         sys.exit(1)
-    ctx.invoke(plan, scenario=scenario, out=out, force=force, quiet=quiet, offline=offline or None, xlsx=True)
+    ctx.invoke(
+        plan,
+        scenario=scenario,
+        out=out,
+        force=force,
+        quiet=quiet,
+        offline=offline or None,
+        xlsx=True,
+        currency=currency,
+    )
 
 
 def _register() -> None:

@@ -115,5 +115,14 @@ def handle_errors(out_param: str | None = "out") -> Callable[[F], F]:
     return decorate
 
 
+def currency_option(default: str) -> Callable[[F], F]:
+    """``--currency`` of every command writing money into HTML (checked by ``currency.parse_currency``)."""
+    return click.option(
+        "--currency",
+        help="Money in the report: a symbol before the amount (€, £, $), an ISO code (EUR, INR -> "
+        f"'EUR 1,234') or none for plain numbers [default: {default}].",
+    )
+
+
 def echo_err(message: str) -> None:
     click.echo(message, err=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from territory_planner.currency import DEFAULT_CURRENCY, parse_currency
 from territory_planner.errors import InputError, Problem
 
 DEFAULT_TOLERANCE = 0.05
@@ -52,6 +53,7 @@ class PlanOptions:
     district_contiguous: bool = False  # each district's territories together one connected piece
     design_districts: int | None = None  # group the reps into this many districts
     xlsx: bool = False  # also write the plan as an Excel workbook, plan.xlsx in the plan folder
+    currency: str = DEFAULT_CURRENCY  # money in the report: "$", "€", "EUR" or "" (none: plain numbers)
 
     def group_tolerance(self) -> dict[str, dict[str, float]]:
         """{"district": {...}, "region": {...}} for ``ModelSpec.build`` (levels without rows left out);
@@ -168,6 +170,8 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 if value not in QUOTA_METHODS:
                     raise ValueError(f"quota_method must be one of {', '.join(QUOTA_METHODS)}")
                 kwargs[key] = value
+            elif key == "currency":
+                kwargs[key] = parse_currency(value, source)
             elif key == "reps_remove":
                 ids = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import handle_errors
+from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.currency import parse_currency
 from territory_planner.io.writers import staged_output_dir
 from territory_planner.report.periods import PeriodError, parse_period
 
@@ -58,9 +59,17 @@ def check_horizon(_ctx: click.Context, _param: click.Parameter, value: str | Non
     help="Output folder (written atomically).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@currency_option("the plan's, else $")
 @handle_errors(out_param="out")
 def forecast_command(
-    crm: Path, horizon: str, plan: Path | None, reps: Path | None, workers: int | None, out: Path, force: bool
+    crm: Path,
+    horizon: str,
+    plan: Path | None,
+    reps: Path | None,
+    workers: int | None,
+    out: Path,
+    force: bool,
+    currency: str | None,
 ) -> None:
     """Forecast the won amount of a period per team, region, rep (and new territory), with a backtest.
 
@@ -76,9 +85,16 @@ def forecast_command(
     """
     from territory_planner.forecast.output import write_forecast
 
+    unit = None if currency is None else parse_currency(currency)
     with staged_output_dir(out, force=force) as stage:
         report, _ = write_forecast(
-            stage, crm_dir=crm, horizon=horizon, plan_dir=plan, reps_path=reps, workers=workers
+            stage,
+            crm_dir=crm,
+            horizon=horizon,
+            plan_dir=plan,
+            reps_path=reps,
+            workers=workers,
+            currency=unit,
         )
     team = report.forecast.iloc[0]
     click.echo(

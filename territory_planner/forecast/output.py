@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from territory_planner.currency import DEFAULT_CURRENCY, currency_context, plan_currency
 from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
@@ -11,15 +12,16 @@ from territory_planner.report.html import render_report
 from territory_planner.report.plan import load_plan
 
 
-def forecast_page(report: ForecastReport) -> str:
-    """forecast.html: the report page with the forecast section only."""
-    return render_report(
-        plan=None,
-        kpis=None,
-        quotas=None,
-        forecast=render_forecast_section(report),
-        title=f"Sales forecast {report.horizon.label}",
-    )
+def forecast_page(report: ForecastReport, currency: str = DEFAULT_CURRENCY) -> str:
+    """forecast.html: the report page with the forecast section only, money in ``currency``."""
+    with currency_context(currency):
+        return render_report(
+            plan=None,
+            kpis=None,
+            quotas=None,
+            forecast=render_forecast_section(report),
+            title=f"Sales forecast {report.horizon.label}",
+        )
 
 
 def write_forecast(
@@ -30,11 +32,15 @@ def write_forecast(
     plan_dir: Path | None = None,
     reps_path: Path | None = None,
     workers: int | None = None,
+    currency: str | None = None,
 ) -> tuple[ForecastReport, list[Path]]:
-    """Compute the forecast and write its three files into ``out_dir`` (a staging folder)."""
+    """Compute the forecast and write its three files into ``out_dir`` (a staging folder); money in
+    ``currency`` (``None``: the plan's own currency, ``$`` without a plan)."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
+    if currency is None:
+        currency = plan_currency(plan.summary) if plan is not None else DEFAULT_CURRENCY
     report = compute_forecast(Path(crm_dir), horizon, plan=plan, reps_path=reps_path, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"
-    atomic_write_text(page, forecast_page(report))
+    atomic_write_text(page, forecast_page(report, currency))
     return report, [*written, page]

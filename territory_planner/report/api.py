@@ -10,6 +10,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from markupsafe import Markup
 
+from territory_planner.currency import (
+    DEFAULT_CURRENCY,
+    currency_context,
+    currency_prefix,
+    plan_currency,
+)
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
@@ -96,14 +102,14 @@ def compute_kpis(
 QUOTA_NOTE = (
     "Suggested quota = company target × share, share = (1 − w) × potential share + w × share of the won "
     "revenue the territory inherits in the report period (w = {w:g}); rounded to cents so the quotas sum "
-    "exactly to the company target of {target:,.2f}."
+    "exactly to the company target of {unit}{target:,.2f}."
 )
 
 
 FORECAST_QUOTA_NOTE = (
     "Suggested quota = company target × the territory's share of the forecast won amount for {horizon} "
     "(its accounts' history follows them to the new rep; see the forecast section); rounded to cents so "
-    "the quotas sum exactly to the company target of {target:,.2f}."
+    "the quotas sum exactly to the company target of {unit}{target:,.2f}."
 )
 QUOTA_METHODS = ("potential", "forecast")
 
@@ -154,6 +160,7 @@ def write_report(
     quota_history_weight: float = 0.0,
     forecast_horizon: str | None = None,
     quota_method: str = "potential",
+    currency: str | None = None,
 ) -> list[Path]:
     """Write report.html (plan balance and/or KPIs), kpis.csv and suggested_quotas.csv into ``out_dir``.
 
@@ -162,7 +169,9 @@ def write_report(
     ``suggested_quotas.csv`` is written when ``company_target`` is given (needs ``plan_dir``).
     With ``forecast_horizon`` (needs ``crm_dir``) the report gains the forecast section and
     ``forecast.csv`` / ``forecast_backtest.csv`` are written; ``quota_method="forecast"`` splits the
-    company target by the territories' forecast (needs a plan and a horizon).
+    company target by the territories' forecast (needs a plan and a horizon). Money in report.html is
+    written in ``currency`` (a value from ``currency.parse_currency``: "$", "€", "EUR", "" for none);
+    ``None`` keeps the currency the plan was made with (``$`` without a plan).
     Returns the paths written.
     """
     if plan_dir is None and crm_dir is None:
@@ -211,17 +220,21 @@ def write_report(
         path = out_dir / "kpis.csv"
         write_csv(report.long, path)
         written.append(path)
-    html = render_report(
-        plan=plan,
-        kpis=report.section if report is not None else None,
-        quotas=quotas,
-        quota_note=(
-            FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=company_target or 0.0)
-            if forecast is not None and quota_method == "forecast"
-            else QUOTA_NOTE.format(w=quota_history_weight, target=company_target or 0.0)
-        ),
-        forecast=forecast_section(forecast) if forecast is not None else None,
-    )
+    if currency is None:
+        currency = plan_currency(plan.summary) if plan is not None else DEFAULT_CURRENCY
+    target, unit = company_target or 0.0, currency_prefix(currency)
+    with currency_context(currency):
+        html = render_report(
+            plan=plan,
+            kpis=report.section if report is not None else None,
+            quotas=quotas,
+            quota_note=(
+                FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=target, unit=unit)
+                if forecast is not None and quota_method == "forecast"
+                else QUOTA_NOTE.format(w=quota_history_weight, target=target, unit=unit)
+            ),
+            forecast=forecast_section(forecast) if forecast is not None else None,
+        )
     path = out_dir / "report.html"
     atomic_write_text(path, html)
     written.append(path)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import handle_errors
+from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.currency import parse_currency
 from territory_planner.io.writers import staged_output_dir
 from territory_planner.report.api import write_report
 from territory_planner.report.periods import PeriodError, parse_period
@@ -86,6 +87,7 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
     help="Output folder (written atomically).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@currency_option("the plan's, else $")
 @handle_errors(out_param="out")
 def report_command(
     crm: Path,
@@ -99,6 +101,7 @@ def report_command(
     accounts: Path | None,
     out: Path,
     force: bool,
+    currency: str | None,
 ) -> None:
     """Write the sales KPI report (report.html, kpis.csv) for a period.
 
@@ -109,6 +112,7 @@ def report_command(
 
         territory-planner report --crm sample_data/crm --period 2026Q2 --plan plans/2026 --out report/
     """
+    unit = None if currency is None else parse_currency(currency)
     with staged_output_dir(out, force=force) as stage:
         write_report(
             stage,
@@ -121,5 +125,6 @@ def report_command(
             quota_history_weight=quota_history_weight,
             forecast_horizon=forecast_horizon,
             quota_method=quota_method,
+            currency=unit,
         )
     click.echo(f"report written to {out}")

@@ -1,11 +1,16 @@
-"""Numbers formatted for people: currency, percentages, days, hours. Missing values read "n/a"."""
+"""Numbers formatted for people: currency, percentages, days, hours. Missing values read "n/a".
+
+Money is written in the currency of the current ``territory_planner.currency.currency_context``
+(``$`` outside one): ``€1,234``, ``EUR 1,234`` or a plain ``1,234``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 
-CURRENCY = "$"
+from territory_planner.currency import currency_prefix
+
 NA = "n/a"
 
 PERCENT_KPIS = (
@@ -29,18 +34,18 @@ def money(value: float | None) -> str:
         return NA
     assert value is not None
     sign = "-" if value < 0 else ""
-    return f"{sign}{CURRENCY}{abs(value):,.0f}"
+    return f"{sign}{currency_prefix()}{abs(value):,.0f}"
 
 
 def money_short(value: float | None) -> str:
     if _missing(value):
         return NA
     assert value is not None
-    sign, v = ("-" if value < 0 else ""), abs(value)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+    sign, v, unit = ("-" if value < 0 else ""), abs(value), currency_prefix()
+    for suffix, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if v >= size:
-            return f"{sign}{CURRENCY}{v / size:.3g}{unit}"
-    return f"{sign}{CURRENCY}{v:.0f}"
+            return f"{sign}{unit}{v / size:.3g}{suffix}"
+    return f"{sign}{unit}{v:.0f}"
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -1,0 +1,92 @@
+"""The unit money amounts are shown in: ``--currency`` (scenario key ``currency``).
+
+Three forms, checked by ``parse_currency``:
+
+- a currency symbol, written before the amount with no space: ``€`` -> ``€1,234``; a symbol may carry up
+  to three letters in front (``R$``, ``US$``, ``HK$``);
+- an ISO 4217 code, upper-cased and written before the amount with a space: ``eur`` -> ``EUR 1,234``
+  (a no-break space, so a table cell never wraps between the code and the amount);
+- ``none`` (or an empty value): plain numbers, for a potential that is not money (population, visits).
+
+The value reaches the formatting of one render through ``currency_context`` (a ``ContextVar``), so two
+runs in one process, or two threads, never see each other's currency. Outside any context it is ``$``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from territory_planner.errors import InputError, Problem
+
+DEFAULT_CURRENCY = "$"
+NONE_WORDS = ("", "none")
+HELP = (
+    "a symbol written before the amount (€, £, $, R$), an ISO 4217 code (EUR, INR) or none for plain numbers"
+)
+
+_current: ContextVar[str] = ContextVar("territory_planner_currency", default=DEFAULT_CURRENCY)
+
+
+def _is_symbol(text: str) -> bool:
+    """One Unicode currency sign (category Sc), after at most three ASCII letters: €, ₹, R$, US$."""
+    if not 1 <= len(text) <= 4 or unicodedata.category(text[-1]) != "Sc":
+        return False
+    letters = text[:-1]
+    return letters == "" or (letters.isascii() and letters.isalpha())
+
+
+def _is_iso_code(text: str) -> bool:
+    if len(text) != 3 or not (text.isascii() and text.isalpha()):
+        return False
+    import pycountry
+
+    return pycountry.currencies.get(alpha_3=text.upper()) is not None
+
+
+def parse_currency(value: object, source: str = "command line") -> str:
+    """The canonical currency for ``value``: the symbol, the upper-case ISO code, or "" for none.
+
+    Raises ``InputError`` naming ``--currency`` for anything else (a misspelt code, a word, a number).
+    """
+    text = "" if value is None else str(value).strip()
+    if text.lower() in NONE_WORDS:
+        return ""
+    if _is_symbol(text):
+        return text
+    if _is_iso_code(text):
+        return text.upper()
+    raise InputError(
+        Problem(
+            source,
+            None,
+            "currency",
+            f"--currency (scenario key currency) {text!r} is not a currency: give {HELP}",
+            value=text,
+        )
+    )
+
+
+def currency_prefix(currency: str | None = None) -> str:
+    """What is written before an amount: "€", "EUR " (a code is followed by a no-break space) or ""."""
+    c = _current.get() if currency is None else currency
+    return f"{c}\N{NO-BREAK SPACE}" if c.isalpha() else c
+
+
+@contextmanager
+def currency_context(currency: str) -> Iterator[None]:
+    """Format money in ``currency`` (a value from ``parse_currency``) inside the block, then restore."""
+    token = _current.set(currency)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def plan_currency(summary: dict[str, object]) -> str:
+    """The currency a plan folder was made with (``summary.json`` -> config), ``$`` for older plans."""
+    config = summary.get("config")
+    value = config.get("currency") if isinstance(config, dict) else None
+    return DEFAULT_CURRENCY if value is None else parse_currency(value, source="summary.json")
