@@ -370,6 +370,7 @@ def test_whole_model_without_an_lp_keeps_the_cheapest_and_reaching_pairs(
     monkeypatch.setattr(lpmod, "solve_lp", no_lp)
     monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
     monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 900)  # below the 1,800 pairs of this model
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)  # one core: no whole model beside
     out = api.solve(options_for(a, r, tolerance=0.1, time_limit=60, gap=0.01))
     s = out.summary
     assert s["plan_source"] == "whole_model"

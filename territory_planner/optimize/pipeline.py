@@ -202,9 +202,9 @@ def solve(
     try:
         stage_prechecks(run)
         stage_current(run)
+        _start_beside(run)
         stage_budget(run)
         stage_lp(run)
-        _start_beside(run)
         stage_construct(run)
         _poll_beside(run)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
@@ -744,7 +744,7 @@ def stage_whole(run: Run) -> None:
             if run.offer(res.unit_rep, "whole_model"):
                 start = run.incumbent
                 run.progress(f"plan found by the least-moving whole model: objective {run.upper:,.1f}")
-        if run.beside is not None:  # the whole model has been running beside since the LP
+        if run.beside is not None:  # the whole model has been running beside since the prechecks
             if run.incumbent is None:  # it has the time plain HiGHS would: no second copy of it here
                 run.progress("waiting for the whole model running beside")
                 _collect_beside(run, run.beside, "whole_model", stop=False)
@@ -984,13 +984,14 @@ def _poll_beside(run: Run) -> None:
 
 
 def _start_beside(run: Run) -> None:
-    """After the LP, on a model HiGHS can take whole and with a second core: the whole model in HiGHS in
-    a thread for all the time left (``background``), while the other stages go on; it gets nearly the
-    time plain PuLP + HiGHS would. Started once per run, right after the LP."""
+    """On a model HiGHS can take whole and with a second core: the whole model in HiGHS in a thread for
+    all the time left (``background``), while the other stages go on; it gets nearly the time plain
+    PuLP + HiGHS would. Started once per run, right after the prechecks (the LP and the budget check,
+    a few seconds on such models, were time it did not have)."""
     spec = run.spec
     if run.beside is not None or int(spec.allowed.sum()) > EXACT_PAIRS:
         return
-    if run.lp is None or not background.available(run.backend):
+    if not background.available(run.backend):
         return
     run.progress("the whole model runs in HiGHS beside the other stages")
     run.beside = background.WholeModel(
