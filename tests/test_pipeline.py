@@ -127,6 +127,50 @@ def test_relax_keeps_time_for_the_least_violation_plan(
     assert seen["relaxed"] - seen["search_deadline"] >= 0.15 * whole
 
 
+def test_the_relaxed_plan_starts_from_the_search_s_least_violation_assignment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts of 3, 1, 1 and 1 for two reps within 1%: a plan gives the 3 to one rep alone. The search
+    (here: forced) ends with such a plan as its least-violation assignment, but the relaxed MIP's columns
+    leave out the big account's pair in it (and a small account's other pair, so that the plan with the
+    reps swapped is out too). Its pairs are added, so the relaxed plan breaks nothing; without them the
+    MIP could not reach a plan, and one breaking two bands was written."""
+    from territory_planner.optimize import construct
+
+    accounts = [
+        {"account_id": f"A{i}", "lat": 0.0, "lon": 0.1 * i, "potential": v, "workload": 1.0}
+        for i, v in enumerate([3.0, 1.0, 1.0, 1.0])
+    ]
+    reps = [{"rep_id": "R0", "lat": 0.0, "lon": 0.0}, {"rep_id": "R1", "lat": 0.0, "lon": 0.3}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    found: dict[str, np.ndarray] = {}
+
+    def search_without_a_plan(run: pipeline.Run) -> None:
+        amounts = run.spec.problem.unit_amount[:, 0]
+        big = int(np.argmax(amounts))
+        run.partial = np.where(np.arange(len(amounts)) == big, 0, 1).astype(np.int64)
+        found["partial"] = run.partial.copy()
+
+    def pool_without_its_pair(spec: object, *_args: object, **_kw: object) -> np.ndarray:
+        allowed = spec.allowed.copy()  # type: ignore[attr-defined]
+        partial = found["partial"]
+        big, small = int(np.argmax(partial == 0)), int(np.argmax(partial == 1))
+        allowed[big, 0] = False  # the big account's pair in the search's plan
+        allowed[small, 0] = False  # and a small one's other pair: the plan with the reps swapped is out too
+        return allowed
+
+    for stage in ("stage_lp", "stage_round", "stage_whole"):
+        monkeypatch.setattr(pipeline, stage, lambda _run: None)
+    monkeypatch.setattr(pipeline, "stage_construct", search_without_a_plan)
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
+    monkeypatch.setattr(construct, "candidate_reps", pool_without_its_pair)
+    out = api.solve(options_for(a, r, balance="potential", tolerance=0.01, relax=True, time_limit=20))
+    assert out.summary["status"] == "relaxed"
+    assert out.summary["violations"] == []
+    rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    assert rep_of["A0"] not in {rep_of["A1"], rep_of["A2"], rep_of["A3"]}
+
+
 def test_locks_over_a_band_are_explained(tmp_path: Path) -> None:
     accounts, reps = line_instance()
     for acc in accounts[:5]:
