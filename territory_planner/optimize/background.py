@@ -12,7 +12,6 @@ GIL while it solves, so this needs a second core: it is only done when the proce
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -44,12 +43,13 @@ def available(backend: Backend) -> bool:
 class WholeModel:
     """The MIP over every allowed pair, solving in a thread until ``deadline`` or ``finish(stop=True)``.
 
-    It starts cold, as plain PuLP + HiGHS does: a poor first plan as a MIP start steers HiGHS's
-    heuristics around it (Georgia counties at 8 reps with a tight disruption budget: nothing better than
-    the 289,174 start in 111 s, against 261,075 started cold), and the run keeps its own plan anyway.
-    While it runs, the two members share what they find: each better plan of the search is handed to
-    HiGHS (``offer``), whose tree search prunes with it, and HiGHS's dual bound (``bound``) holds for the
-    whole model at any time, so the run can stop as soon as its plan and that bound meet the gap."""
+    It gets no MIP start, as plain PuLP + HiGHS does not: a poor first plan as a MIP start steered
+    HiGHS's heuristics around it (Georgia counties at 8 reps with a tight disruption budget: nothing
+    better than the 289,174 start in 111 s, against 261,075 without). While it runs, the two members
+    share what they find: each plan the run keeps (today's alignment when it satisfies the model, then
+    each better plan of the search) is handed to HiGHS (``offer``) through its user-solution callback,
+    whose tree search prunes with it, and HiGHS's dual bound (``bound``) holds for the whole model at any
+    time, so the run can stop as soon as its plan and that bound meet the gap."""
 
     def __init__(
         self,
@@ -80,13 +80,12 @@ class WholeModel:
         seed: int,
         threads: int | None,
     ) -> None:
-        n = spec.problem.n_units
         try:
             self.result = repair._solve_restricted(
                 spec,
                 backend,
                 self._cols,
-                np.full(n, -1, dtype=np.int64),
+                np.full(len(self._free), -1, dtype=np.int64),
                 self._free,
                 deadline=self.deadline,
                 gap=gap,
@@ -108,7 +107,7 @@ class WholeModel:
     @property
     def bound(self) -> float:
         """HiGHS's dual bound so far (-inf before its first one): valid for the whole model."""
-        return self.live.bound if self.running() else -math.inf
+        return self.live.bound
 
     def finish(self, *, stop: bool) -> repair.MipResult | None:
         """Its result: ``stop`` cancels it now (the run is done), else it may use the time to its

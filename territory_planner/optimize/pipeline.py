@@ -977,9 +977,11 @@ def _stop_beside(run: Run) -> None:
 def _poll_beside(run: Run) -> None:
     """Between stages: HiGHS's bound so far, and the whole model's result once it has ended (a proof,
     its plan)."""
-    if run.beside is not None and run.beside.running():
+    if run.beside is None:
+        return
+    if run.beside.running():
         run.raise_bound(run.beside.bound)
-    elif run.beside is not None:
+    else:
         _collect_beside(run, run.beside, run.source or "whole_model")
 
 
@@ -1015,7 +1017,7 @@ def _collect_beside(
     stopped = run.done() if stop is None else stop
     res = beside.finish(stop=stopped)
     run.beside = None
-    run.raise_bound(beside.live.bound)  # its last bound, also when it found no plan
+    run.raise_bound(beside.bound)  # its last bound, also when it found no plan
     if res is None:
         return
     if res.status == SolveStatus.INFEASIBLE and run.incumbent is None:
