@@ -90,3 +90,10 @@ def plan_currency(summary: dict[str, object]) -> str:
     config = summary.get("config")
     value = config.get("currency") if isinstance(config, dict) else None
     return DEFAULT_CURRENCY if value is None else parse_currency(value, source="summary.json")
+
+
+def chosen_currency(given: str | None, summary: dict[str, object] | None) -> str:
+    """The currency to render in: the one given, else the plan's (``summary``), else ``$``."""
+    if given is not None:
+        return given
+    return plan_currency(summary) if summary is not None else DEFAULT_CURRENCY

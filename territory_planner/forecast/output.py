@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territory_planner.currency import DEFAULT_CURRENCY, currency_context, plan_currency
+from territory_planner.currency import DEFAULT_CURRENCY, chosen_currency, currency_context
 from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
@@ -37,8 +37,7 @@ def write_forecast(
     """Compute the forecast and write its three files into ``out_dir`` (a staging folder); money in
     ``currency`` (``None``: the plan's own currency, ``$`` without a plan)."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
-    if currency is None:
-        currency = plan_currency(plan.summary) if plan is not None else DEFAULT_CURRENCY
+    currency = chosen_currency(currency, plan.summary if plan is not None else None)
     report = compute_forecast(Path(crm_dir), horizon, plan=plan, reps_path=reps_path, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"

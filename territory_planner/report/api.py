@@ -10,12 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from markupsafe import Markup
 
-from territory_planner.currency import (
-    DEFAULT_CURRENCY,
-    currency_context,
-    currency_prefix,
-    plan_currency,
-)
+from territory_planner.currency import chosen_currency, currency_context, currency_prefix
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
@@ -220,8 +215,7 @@ def write_report(
         path = out_dir / "kpis.csv"
         write_csv(report.long, path)
         written.append(path)
-    if currency is None:
-        currency = plan_currency(plan.summary) if plan is not None else DEFAULT_CURRENCY
+    currency = chosen_currency(currency, plan.summary if plan is not None else None)
     target, unit = company_target or 0.0, currency_prefix(currency)
     with currency_context(currency):
         html = render_report(
