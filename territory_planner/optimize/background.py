@@ -110,10 +110,14 @@ class WholeModel:
         return self.live.bound
 
     def finish(self, *, stop: bool) -> repair.MipResult | None:
-        """Its result: ``stop`` cancels it now (the run is done), else it may use the time to its
-        deadline. Never waits more than ``GRACE`` past the deadline."""
+        """Its result: ``stop`` cancels it now (the run is done) and waits at most ``GRACE`` for it (HiGHS
+        does not look at the cancel during its presolve and feasibility jump: the demo, done at 7 s, used
+        to wait for its 50-s deadline; a run still in those is left to end on its own, its result unused),
+        else it may use the time to its deadline. Never waits more than ``GRACE`` past the deadline."""
         if stop:
             self.live.cancel.set()
+            self._thread.join(timeout=GRACE)
+            return None if self._thread.is_alive() else self.result
         self._thread.join(timeout=max(self.deadline - time.perf_counter(), 0.0) + GRACE)
         if self._thread.is_alive():
             self.live.cancel.set()
