@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -380,3 +381,51 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(tmp_path: Path) -> None:
     assert len(split) == 1
     assert split[0]["violation"] == 1.0  # two pieces: one too many
     assert s["contiguity"]["pieces"][split[0]["rep_id"]] == 2
+
+
+def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start plan the neighbourhood search cannot mend (here: a mend that only waits out its deadline)
+    must not starve the whole-model cut loop: its rounds still run, start at the loose gap, end at the
+    run's gap, and their bound (valid for contiguous plans) replaces the weaker one given."""
+    side, p = 5, 3
+    rng = np.random.default_rng(7)
+    xy = np.array([(c, r) for r in range(side) for c in range(side)], dtype=float)
+    adj = adjmod.from_geometries([shapely.box(x, y, x + 1, y + 1) for x, y in xy], rook=True)
+    problem = planar_problem(rng.uniform(1, 3, side * side), p, 0.3)
+    centre = np.array([0, 12, 24])
+    d = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    nan = np.full(p, np.nan)
+    spec = ModelSpec.build(problem, nan, nan, cost=d + rng.uniform(0.0, 4.0, (side * side, p)))
+    mend_deadlines: list[float] = []
+
+    def stuck_mend(_self: contiguous_lns.Lns, plan: np.ndarray, deadline: float) -> np.ndarray:
+        mend_deadlines.append(deadline)
+        while time.perf_counter() < deadline:
+            time.sleep(0.01)
+        return plan
+
+    gaps: list[float] = []
+    real_solve = contiguous_lns.solve_mip
+
+    def recording_solve(*args: object, **kw: object):  # noqa: ANN202
+        if kw.get("free") is None:  # a round of the whole-model loop, not a neighbourhood of the LNS
+            gaps.append(float(kw["gap"]))  # type: ignore[arg-type]
+        return real_solve(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contiguous_lns.Lns, "mend", stuck_mend)
+    monkeypatch.setattr(contiguous_lns, "solve_mip", recording_solve)
+    start_plan = np.argmin(np.where(np.arange(p)[None, :] == 0, 0.0, 1.0) + d, axis=1)
+    begin = time.perf_counter()
+    res = contiguous.solve_contiguous(
+        spec, adj, get_backend("highs"), centre=centre, time_limit=6, gap=1e-4, seed=0, threads=1,
+        start_plan=start_plan, bound=-1.0,
+    )  # fmt: skip
+    assert mend_deadlines
+    assert mend_deadlines[0] - begin <= contiguous.MEND_SHARE * 6 + 0.1
+    assert gaps, "the cut loop never ran"
+    assert gaps[0] == pytest.approx(contiguous.ROUND_GAP)  # loose first ...
+    assert gaps[0] > 1e-4
+    assert gaps[-1] == pytest.approx(1e-4)  # ... the run's gap at the end
+    assert res.lower_bound > 0.0  # a round's bound, not the -1 given
+    if res.unit_rep is not None:
+        assert res.lower_bound <= res.objective + 1e-6

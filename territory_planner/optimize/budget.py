@@ -16,6 +16,7 @@ SHARES = {
     "centres": 0.30,  # location-allocation for reps without a home base
     "base_plan": 0.40,  # with --contiguous: the plan before the contiguity cuts (they get the rest)
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)
+    "contiguity_mend": 0.30,  # with a cut loop: the LNS mend of the start plan before the loop's rounds
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)
     "proof": 0.60,  # the LPs that prove (or explain) an infeasible model
     "construct": 0.15,  # the LP-guided balancing search (a plan without any MIP)

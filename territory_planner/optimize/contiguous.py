@@ -11,7 +11,9 @@ is valid. ``solve_contiguous`` uses the cuts in two ways; its ``method`` says wh
 - "cuts" (small instances, ``exact``): solve the MIP over every allowed pair with the cuts so far
   (warm-started from the best contiguous plan known), separate the pieces of its answer, and repeat
   until the answer is in one piece per territory. The MIP's dual bound and the LP relaxation with the
-  cuts (column generation; cut duals enter pricing) are lower bounds on the contiguous model.
+  cuts (column generation; cut duals enter pricing) are lower bounds on the contiguous model. The rounds
+  stop at a loose gap (``ROUND_GAP``) until one settles and in the last part of their time run at the
+  run's gap: a round at 0.1% took 21 s on 262 Tokyo municipalities, so its cuts came too late.
 - "lns" (large instances, or when the whole-model rounds do not settle in their share of the time): the
   neighbourhood search of ``optimize.contiguous_lns`` mends each split territory together with its
   neighbours, then polishes; every constraint of the full model holds throughout. The bound is the one
@@ -46,6 +48,9 @@ __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "sepa
 
 log = logging.getLogger(__name__)
 EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model rounds before the LNS takes over
+MEND_SHARE = SHARES["contiguity_mend"]  # of the time: the start plan's first mend, when the cut loop runs
+ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one settles, then at the run's gap
+TIGHT_SHARE = 0.35  # (and in this last part of the cut loop's time)
 
 
 @dataclass(frozen=True)
@@ -166,25 +171,44 @@ def solve_contiguous(
     proven = settled = False
     rounds = 0
     if start_plan is not None:
-        last_plan = search.mend(start_plan, start + EXACT_SHARE * time_limit)
+        # on a model the cut loop can take whole, the mend leaves it part of the share: its rounds raise
+        # the bound on the contiguous model even when they do not settle
+        share = MEND_SHARE if exact else EXACT_SHARE
+        last_plan = search.mend(start_plan, start + share * time_limit)
         if not lns.count_split(adj, last_plan, centre):
             best = last_plan
     cut_deadline = start + (EXACT_SHARE * time_limit if start_plan is not None else time_limit)
     col_unit, col_rep = np.nonzero(spec_c.allowed)
+    round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
+    tight_from = cut_deadline - TIGHT_SHARE * max(0.0, cut_deadline - time.perf_counter())
     while exact and time.perf_counter() < cut_deadline - 0.2:
         rounds += 1
+        if time.perf_counter() >= tight_from:  # the last rounds at the run's gap: the strongest bound
+            round_gap = gap
         plan, out = lns.solve_mip(
             spec_c, col_unit, col_rep, pool.cuts, backend,
-            time_limit=cut_deadline - time.perf_counter(), gap=gap, seed=seed, threads=threads, warm=best,
+            time_limit=cut_deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads,
+            warm=best,
         )  # fmt: skip
         if plan is None:
             break
         new = pool.add(separate(adj, plan, centre))
         if out.bound is not None:  # the cuts are valid: a bound on the contiguous model
             lower = max(lower, float(out.bound))
+        log.debug(
+            "cut round %d (gap %g): %s, bound %s, %d new cuts",
+            rounds,
+            round_gap,
+            out.status,
+            out.bound,
+            len(new),
+        )
         if not new:
             if best is None or lns.objective(spec, plan) < lns.objective(spec, best):
                 best = plan
+            if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
+                round_gap = gap
+                continue
             proven, settled = out.status.name == "OPTIMAL", True
             break
         if last_plan is None or lns.count_split(adj, plan, centre) <= lns.count_split(adj, last_plan, centre):
