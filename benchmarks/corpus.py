@@ -706,22 +706,29 @@ def check_plan(
     tol: float | dict[str, float],
     max_moved_share: float | None = None,
     rel_eps: float = 1e-6,
+    balance: tuple[str, ...] = MEASURES,
 ) -> dict[str, Any]:
-    """Independent check of a plan (rep index per account) against every constraint of the model."""
+    """Independent check of a plan (rep index per account) against every constraint of the model: the
+    bands of the measures in ``balance`` (a missing workload column counts 1 per account, as SPEC says),
+    locks, families and the disruption budget. The objective only when the accounts have lat/lon."""
     p = len(reps)
     r = np.asarray(account_rep, dtype=int)
     out: dict[str, Any] = {"assigned": bool((r >= 0).all() and (r < p).all())}
     if not out["assigned"]:
         out["ok"] = False
         return out
-    d = haversine_km(acc["lat"], acc["lon"], reps["lat"], reps["lon"])
-    out["objective"] = float((acc["workload"].to_numpy(float) * d[np.arange(len(acc)), r]).sum())
+    workload = acc["workload"].to_numpy(float) if "workload" in acc else np.ones(len(acc))
+    if "lat" in acc and "lon" in acc:
+        d = haversine_km(acc["lat"], acc["lon"], reps["lat"], reps["lon"])
+        out["objective"] = float((workload * d[np.arange(len(acc)), r]).sum())
     cap = reps["capacity"].to_numpy(float)
     t = tolerances(tol)
     worst = 0.0
     dev = {}
     for m, name in enumerate(MEASURES):
-        a = acc[name].to_numpy(float)
+        if name not in balance:
+            continue
+        a = acc[name].to_numpy(float) if name in acc else np.ones(len(acc))
         load = np.bincount(r, weights=a, minlength=p)
         target = a.sum() * cap / cap.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
