@@ -51,6 +51,8 @@ NO_LP_SEARCH_SHARE = 0.5  # of the time left: the balancing search when there is
 LNS_SHARE = 0.7  # of the improve stage's time, on a model of at most EXACT_PAIRS (then the exact MIP)
 WHOLE_WITH_PLAN_SHARE = 0.3  # of the time left: the whole model once a plan exists (then the search)
 MIN_LNS_UNITS = 20  # the search's neighbourhoods shrink down to this many free units when steps time out
+BUDGET_TIGHT = 1e-3  # the disruption budget counts as used up within this share of it
+BUDGET_PARTNER_REPS = 3  # reps added to a cluster to trade moves against (see _budget_partner)
 LNS_REPS = (3, 6, 12)  # neighbours per rep in the search's clusters, grown each time a pass finds nothing
 IMPROVE_RESERVE = 0.1  # of the time left, kept for improving a plan the last balancing search finds
 WIDE_MARGINS = (0.3, 0.15)  # further narrowings tried when the first LP's rounding cannot be balanced
@@ -934,7 +936,7 @@ def stage_improve(run: Run) -> None:
                 )
                 lns_queue = [int(j) for j in np.argsort(-excess, kind="stable")]
             j = lns_queue.pop(0)
-            cluster = np.unique(np.concatenate([[j], neighbours[j]]))
+            cluster = np.unique(np.concatenate([[j], neighbours[j], _budget_partner(spec, incumbent, j)]))
             nb = repair.improve_cluster(
                 spec,
                 lp,
@@ -958,6 +960,29 @@ def stage_improve(run: Run) -> None:
         if beside is not None:
             _collect_beside(run, beside, start_source)
         run.outcome(f"objective {start_upper:,.1f} -> {run.upper:,.1f}, gap {100 * run.current_gap:.3f}%")
+
+
+def _budget_partner(spec: ModelSpec, plan: np.ndarray, j: int) -> np.ndarray:
+    """With the disruption budget used up, a cluster can only trade moves inside itself: HiGHS, over the
+    whole model, hands an account back to its current rep in one region to pay for a better move in
+    another. So the cluster of rep ``j`` gets a partner: of the reps holding at least the median moved
+    potential (of those holding any), the one farthest from ``j`` (another region), with its nearest
+    reps (``BUDGET_PARTNER_REPS`` in all). Empty when the budget has room or nobody else holds a move."""
+    if spec.budget is None:
+        return np.zeros(0, dtype=np.int64)
+    units = np.arange(len(plan))
+    moved = spec.moved[units, plan]
+    if moved.sum() < spec.budget * (1 - BUDGET_TIGHT):
+        return np.zeros(0, dtype=np.int64)
+    held = np.bincount(plan, weights=moved, minlength=spec.problem.n_reps)
+    held[j] = 0.0
+    if not (held > 0).any():
+        return np.zeros(0, dtype=np.int64)
+    rich = np.flatnonzero(held >= np.median(held[held > 0]))
+    # how far apart two reps are: how differently their homes' costs rank the accounts
+    far = rich[int(np.argmax(np.abs(spec.cost[:, rich] - spec.cost[:, [j]]).mean(axis=0)))]
+    near = np.argsort(np.abs(spec.cost - spec.cost[:, [far]]).mean(axis=0), kind="stable")
+    return np.asarray(near[:BUDGET_PARTNER_REPS], dtype=np.int64)
 
 
 def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
