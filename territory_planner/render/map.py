@@ -23,6 +23,7 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
+from territory_planner.currency import chosen_currency, currency_context, currency_prefix
 from territory_planner.io.writers import atomic_write_text
 from territory_planner.render.boundaries import boundary_lines
 from territory_planner.render.edit_payload import edit_data
@@ -210,8 +211,10 @@ def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureG
 
 
 def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
+    """The map, money in the currency of the current ``currency_context``."""
     payload = build_payload(plan)
     payload.data["edit"] = edit_data(plan)
+    payload.data["cur"] = currency_prefix()  # what the script writes before an amount: "€", "EUR " or ""
     # without tiles, a packaged boundary layer shows where things are (county lines for area plans)
     payload.data["base"] = boundary_lines(payload.bounds, counties=bool(plan.units)) if offline else None
     m = base_map(payload, offline=offline)
@@ -248,20 +251,26 @@ def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
     return m
 
 
-def render_map_html(plan: PlanFolder, *, offline: bool = False) -> str:
-    html: str = build_map(plan, offline=offline).get_root().render()
+def render_map_html(plan: PlanFolder, *, offline: bool = False, currency: str | None = None) -> str:
+    """The map page; money in ``currency`` (from ``currency.parse_currency``), ``None``: the plan's own
+    (summary.json -> config.currency, ``$`` for older plans)."""
+    with currency_context(chosen_currency(currency, plan.summary)):
+        html: str = build_map(plan, offline=offline).get_root().render()
     return html
 
 
-def write_map(plan_dir: Path, out_html: Path | None = None, *, offline: bool = False) -> Path:
-    """Read the plan folder and write its map atomically (default ``plan_dir/map.html``).
+def write_map(
+    plan_dir: Path, out_html: Path | None = None, *, offline: bool = False, currency: str | None = None
+) -> Path:
+    """Read the plan folder and write its map atomically (default ``plan_dir/map.html``); money in
+    ``currency``, ``None`` for the plan's own.
 
     Raises ``InputError`` (with every problem found) before anything is written.
     """
     plan_dir = Path(plan_dir)
     out = Path(out_html) if out_html is not None else plan_dir / "map.html"
     plan = read_plan_folder(plan_dir)
-    html = render_map_html(plan, offline=offline)
+    html = render_map_html(plan, offline=offline, currency=currency)
     atomic_write_text(out, html)
     log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
     return out
