@@ -20,13 +20,13 @@ def level_frame(
 ) -> pd.DataFrame:
     """One row per group of ``level`` ("district" or "region"): its reps, accounts, each measure with
     target and dev_pct, travel_km and (with an adjacency) whether its territories form one piece."""
-    labels = _labels(territories, level)
+    labels = level_labels(territories, level)
     rows = []
     for key in dict.fromkeys(v for v in labels if v):
         grp = territories[labels == key]
         row: dict[str, Any] = {level: key}
         if level == "district":
-            row["region"] = str(_labels(grp, "region").iloc[0]) if "region" in grp else ""
+            row["region"] = str(level_labels(grp, "region").iloc[0]) if "region" in grp else ""
         row["reps"] = len(grp)
         # a plan folder written by hand may lack the derived columns: left blank, never a crash
         row["accounts"] = int(grp["accounts"].sum()) if "accounts" in grp else ""
@@ -41,14 +41,14 @@ def level_frame(
     return pd.DataFrame(rows)
 
 
-def _labels(territories: pd.DataFrame, level: str) -> pd.Series:
+def level_labels(territories: pd.DataFrame, level: str) -> pd.Series:
     """The level's labels as stripped text ('' for an empty or missing cell)."""
     out: pd.Series = territories[level].astype(object).fillna("").astype(str).str.strip()
     return out.where(out.str.lower() != "nan", "")
 
 
 def has_level(territories: pd.DataFrame, level: str) -> bool:
-    return level in territories and bool((_labels(territories, level) != "").any())
+    return level in territories and bool((level_labels(territories, level) != "").any())
 
 
 def summary_block(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Mapping
 from functools import cache
 from html import escape
 from importlib import resources
@@ -210,9 +211,12 @@ def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureG
     return groups
 
 
-def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
-    """The map, money in the currency of the current ``currency_context``."""
-    payload = build_payload(plan)
+def build_map(
+    plan: PlanFolder, *, offline: bool = False, colours: Mapping[str, str] | None = None
+) -> folium.Map:
+    """The map, money in the currency of the current ``currency_context``; ``colours`` (rep id ->
+    colour) fixes the colours of the reps it names (compare draws every plan in the baseline's)."""
+    payload = build_payload(plan, colours)
     payload.data["edit"] = edit_data(plan)
     payload.data["cur"] = currency_prefix()  # what the script writes before an amount: "€", "EUR " or ""
     # without tiles, a packaged boundary layer shows where things are (county lines for area plans)
@@ -251,26 +255,37 @@ def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
     return m
 
 
-def render_map_html(plan: PlanFolder, *, offline: bool = False, currency: str | None = None) -> str:
+def render_map_html(
+    plan: PlanFolder,
+    *,
+    offline: bool = False,
+    currency: str | None = None,
+    colours: Mapping[str, str] | None = None,
+) -> str:
     """The map page; money in ``currency`` (from ``currency.parse_currency``), ``None``: the plan's own
     (summary.json -> config.currency, ``$`` for older plans)."""
     with currency_context(chosen_currency(currency, plan.summary)):
-        html: str = build_map(plan, offline=offline).get_root().render()
+        html: str = build_map(plan, offline=offline, colours=colours).get_root().render()
     return html
 
 
 def write_map(
-    plan_dir: Path, out_html: Path | None = None, *, offline: bool = False, currency: str | None = None
+    plan_dir: Path,
+    out_html: Path | None = None,
+    *,
+    offline: bool = False,
+    currency: str | None = None,
+    colours: Mapping[str, str] | None = None,
 ) -> Path:
     """Read the plan folder and write its map atomically (default ``plan_dir/map.html``); money in
-    ``currency``, ``None`` for the plan's own.
+    ``currency``, ``None`` for the plan's own; ``colours`` as in ``build_map``.
 
     Raises ``InputError`` (with every problem found) before anything is written.
     """
     plan_dir = Path(plan_dir)
     out = Path(out_html) if out_html is not None else plan_dir / "map.html"
     plan = read_plan_folder(plan_dir)
-    html = render_map_html(plan, offline=offline, currency=currency)
+    html = render_map_html(plan, offline=offline, currency=currency, colours=colours)
     atomic_write_text(out, html)
     log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
     return out
