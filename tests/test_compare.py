@@ -169,12 +169,15 @@ def test_cli_prints_the_objective_readably_and_every_file_written(tmp_path: Path
 
 
 def test_every_map_draws_a_rep_in_the_baselines_colour(tmp_path: Path) -> None:
-    """Plan b is plan a with R1 and R2 swapping all their accounts and a new rep R4 (one account): R1's
-    territory is R2's old one, so b's own colouring would differ; on the page R1, R2, R3 keep a's colours
-    and R4 gets a colour none of them has."""
+    """Plan b is plan a with R1 and R2 swapping all their accounts and a new rep R4 listed first (A9):
+    b's own colouring gives R4 the first colour, R1's in a; on the page R1, R2, R3 keep a's colours and R4
+    gets a colour none of them has."""
     import re
 
     from map_fixtures import REPS, assignments_frame, sample_plan, territories_frame, write_plan
+
+    from territory_planner.render.payload import plan_colours
+    from territory_planner.render.plan_folder import read_plan_folder
 
     a = sample_plan(tmp_path / "a")
     frame = assignments_frame()
@@ -182,7 +185,8 @@ def test_every_map_draws_a_rep_in_the_baselines_colour(tmp_path: Path) -> None:
     frame.loc[frame["account_id"] == "A9", "rep_id"] = "R4"
     territories = territories_frame(frame)
     extra = territories.iloc[[0]].assign(rep_id="R4", name="Dana", home_lat=39.8, home_lon=-73.8)
-    b = write_plan(tmp_path / "b", frame, pd.concat([territories, extra], ignore_index=True))
+    b = write_plan(tmp_path / "b", frame, pd.concat([extra, territories], ignore_index=True))
+    own = plan_colours(read_plan_folder(b))
     compare([a, b], tmp_path / "cmp")
 
     def colours(name: str) -> dict[str, str]:
@@ -193,6 +197,7 @@ def test_every_map_draws_a_rep_in_the_baselines_colour(tmp_path: Path) -> None:
 
     base, other = colours("1_a.html"), colours("2_b.html")
     assert len(REPS) == 3
+    assert any(own[rep] != base[rep] for rep in ("R1", "R2", "R3"))  # b alone would be drawn otherwise
     for rep in ("R1", "R2", "R3"):
         assert other[rep] == base[rep]
     assert other["R4"] not in base.values()
