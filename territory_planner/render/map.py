@@ -125,6 +125,17 @@ class PlanLayer(MacroElement):
         {% macro html(this, kwargs) %}
             {{ this.legend }}
             <div id="tp-status"></div>
+            <div id="tp-noleaflet" hidden>The map could not load its drawing library (Leaflet) from the
+            internet: this computer is offline or blocks the site. The summary panel still holds the plan.
+            For a map that needs no network, draw it again with
+            <code>territory-planner map PLAN_DIR --offline</code>.</div>
+            <script>
+            window.addEventListener("load", function () {
+                if (typeof L !== "undefined") return;
+                document.getElementById("tp-noleaflet").hidden = false;
+                document.getElementById("tp-status").dataset.error = "leaflet";
+            });
+            </script>
             <script type="application/json" id="tp-data">{{ this.data_json }}</script>
         {% endmacro %}
         {% macro script(this, kwargs) %}
