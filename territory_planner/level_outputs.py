@@ -74,3 +74,33 @@ def summary_block(
             block["contiguous"] = all(contiguous[level].values())
         out[level] = block
     return out or None
+
+
+LEVEL_FILES = {"district": "districts.csv", "region": "regions.csv"}
+
+
+def edited_levels(
+    territories: pd.DataFrame, hierarchy: dict[str, Any] | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any] | None]:
+    """districts.csv / regions.csv of a plan edited by hand, and its summary.json -> hierarchy: the
+    plan's bands kept, groups and largest deviations recomputed, and whether each group is one piece
+    left out (the plan's adjacency is not at hand)."""
+    frames: dict[str, pd.DataFrame] = {}
+    out: dict[str, Any] = {}
+    territories = territories.copy()  # an edited plan keeps territories.csv's cells as text
+    numbers = ["accounts", "travel_km", *(c for m in _measures(territories) for c in (m, f"{m}_target"))]
+    for column in numbers:
+        if column in territories:
+            territories[column] = pd.to_numeric(territories[column], errors="coerce")  # "" -> NaN
+    for level, name in LEVEL_FILES.items():
+        if not has_level(territories, level):
+            continue
+        frame = frames[name] = level_frame(territories, level)
+        before = (hierarchy or {}).get(level)
+        block = {k: v for k, v in (before if isinstance(before, dict) else {}).items() if k in ("tolerance",)}
+        block["groups"] = len(frame)
+        block["max_abs_dev_pct"] = {
+            m: float(np.nanmax(np.abs(frame[f"{m}_dev_pct"].to_numpy(float)))) for m in _measures(territories)
+        }
+        out[level] = block
+    return frames, out or None
