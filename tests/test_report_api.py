@@ -125,3 +125,17 @@ def test_missing_plan_files(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         write_report(tmp_path / "out", plan_dir=tmp_path / "plan")
     assert {p.file for p in info.value.problems} == {"assignments.csv", "territories.csv", "summary.json"}
+
+
+def test_opportunities_outside_the_plan_are_flagged(tmp_path: Path) -> None:
+    """The plan lists A4 as A4-OLD: O6 (1000) and O7 (80), 2 of the 8 opportunities and 1080 of their
+    2190 amount (49%), are on an account the plan does not have. The matching plan gets no warning."""
+    crm = write_crm(tmp_path / "crm")
+    renamed = write_plan(tmp_path / "renamed", assignments=ASSIGNMENTS.replace("\nA4,", "\nA4-OLD,"))
+    write_report(tmp_path / "out", plan_dir=renamed, crm_dir=crm, period="2026Q1")
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="warning">2 of 8 opportunities (49% of their amount) are on accounts that are not' in page
+    )
+    write_report(tmp_path / "same", plan_dir=write_plan(tmp_path / "plan"), crm_dir=crm, period="2026Q1")
+    assert 'class="warning"' not in (tmp_path / "same" / "report.html").read_text(encoding="utf-8")

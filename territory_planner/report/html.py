@@ -33,6 +33,7 @@ class KpiSection:
     results: list[LevelResult]
     skipped_levels: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # rep_id -> display name
+    warnings: list[str] = field(default_factory=list)  # shown above the KPIs (e.g. CRM and plan disagree)
 
     def level(self, name: str) -> LevelResult | None:
         return next((r for r in self.results if r.level == name), None)
@@ -186,6 +187,7 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         "unavailable": unavailable,
         "attainment_chart": None,
         "scatter_chart": None,
+        "warnings": section.warnings,
     }
     ctx["levels"] = []
     for res in section.results:
