@@ -102,27 +102,41 @@ def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
     return [2, [mapping(p)["coordinates"] for p in polys]]
 
 
-def _drop_specks(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
-    """Remove holes and parts smaller than a few grid cells (left over where units do not quite meet)."""
+def _drop_specks(
+    geom: shapely.Geometry, grid: float, occupied: shapely.STRtree | None = None
+) -> shapely.Geometry:
+    """Remove holes and parts smaller than a few grid cells (left over where units do not quite meet),
+    and, with ``occupied`` (a tree of one interior point per unit), every hole holding no unit: a gap
+    between units that were digitised apart (census tracts often are), not another territory's enclave.
+    Such gaps would otherwise be drawn as stray outline strokes inside the territory."""
     min_area = (50 * grid) ** 2
     polys = []
     for part in getattr(geom, "geoms", [geom]):
         if part.geom_type != "Polygon" or part.area < min_area:
             continue
-        holes = [ring for ring in part.interiors if shapely.Polygon(ring).area >= min_area]
+        holes = [
+            ring
+            for ring in part.interiors
+            if (hole := shapely.Polygon(ring)).area >= min_area
+            and (occupied is None or len(occupied.query(hole, predicate="contains")) > 0)
+        ]
         polys.append(shapely.Polygon(part.exterior, holes))
     return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
 
 
-def _outlines(geoms: list[shapely.Geometry], labels: list[int], tol: float) -> list[list[Any]]:
-    """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]."""
+def _outlines(
+    geoms: list[shapely.Geometry], labels: list[int], tol: float, occupied: shapely.STRtree | None = None
+) -> list[list[Any]]:
+    """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]; ``occupied`` as in
+    ``_drop_specks`` (one point per unit of the map, so a hole around a unit left out here stays)."""
     out: list[list[Any]] = []
     grid = 10.0**-COORD_DECIMALS
     for rep in sorted(set(labels)):
         members = [g for g, lab in zip(geoms, labels, strict=True) if lab == rep]
         # On a fine grid the shared borders of neighbouring units cancel exactly.
         merged = shapely.union_all(members, grid_size=grid)
-        merged = _round_geom(shapely.simplify(_drop_specks(merged, grid), tol, preserve_topology=True))
+        cleaned = _drop_specks(merged, grid, occupied)
+        merged = _round_geom(shapely.simplify(cleaned, tol, preserve_topology=True))
         encoded = _geom_json(merged)
         if encoded is not None:
             out.append([rep, *encoded])
@@ -253,18 +267,22 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
             lats += [float(ymin), float(ymax)]
             lons += [float(xmin), float(xmax)]
         has_cur = [k for k in keep if cur_col[rows[k]] >= 0]
+        inside = shapely.point_on_surface(np.array([source[k] for k in keep], dtype=object))
+        occupied = shapely.STRtree(inside)  # one point per unit: a hole holding none is a gap
         units = {
             "row": [rows[k] for k in keep],
             "geom": [encoded[k] for k in keep],
-            "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
-            "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
+            "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol, occupied),
+            "before": _outlines(
+                [source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol, occupied
+            ),
             "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
         }
         if levels and "district" in levels:
             of = levels["district"]["of"]
             with_d = [k for k in keep if of[rep_col[rows[k]]] >= 0]
             units["district"] = _outlines(
-                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol
+                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol, occupied
             )
 
     pot = pd.Series(a["potential"], dtype=float)
