@@ -270,8 +270,8 @@ def validate(scenario: Path | None, **flags: Any) -> None:
         table.add_row(key, f"{info[key]:,}")
     for m, v in info["totals"].items():
         table.add_row(f"total {m}", f"{v:,.1f}")
-    for m, v in info["balance_floor"].items():
-        table.add_row(f"balance floor {m}", f"+-{100 * v:.2f}%")
+    for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
+        table.add_row(f"--tolerance {m} needs at least", f"{100 * v:.2f}%")
     Console().print(table)
 
 
