@@ -12,8 +12,9 @@ The value reaches the formatting of one render through ``currency_context`` (a `
 runs in one process, or two threads, never see each other's currency. Outside any context it is ``$``.
 
 Only money carries the currency: ``is_money`` says which plan columns and measures are money (potential,
-revenue, quotas, amounts), for the report, the map and the workbook alike; workload, counts and km stay
-plain numbers. ``excel_format`` is the same convention as an Excel number format.
+revenue, quotas, amounts, pipeline), for the report, the map, the workbook and compare.html alike;
+workload, counts and km stay plain numbers. ``excel_format`` is the same convention as an Excel number
+format.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ HELP = (
 )
 
 #: Plan columns and balance measures that hold money (a ``_target`` column is money when its measure is).
-MONEY_COLUMNS = frozenset({"potential", "revenue", "quota", "suggested_quota", "amount"})
+MONEY_COLUMNS = frozenset({"potential", "revenue", "quota", "suggested_quota", "amount", "pipeline"})
 
 _current: ContextVar[str] = ContextVar("territory_planner_currency", default=DEFAULT_CURRENCY)
 

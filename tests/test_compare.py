@@ -201,3 +201,28 @@ def test_every_map_draws_a_rep_in_the_baselines_colour(tmp_path: Path) -> None:
     for rep in ("R1", "R2", "R3"):
         assert other[rep] == base[rep]
     assert other["R4"] not in base.values()
+
+
+def test_compare_page_writes_money_in_the_baselines_currency(tmp_path: Path) -> None:
+    """The baseline was made with --currency €: potential reads "€230,000" in the balance table (R1 holds
+    A1-A3: 100,000 + 50,000 + 80,000), moved potential "€100,000" in the moves and the gains and losses;
+    workload stays plain."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    a = assignments_frame()
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["config"]["currency"] = "€"
+    base = write_plan(tmp_path / "a", a, territories_frame(a), summary)
+    moved = assignments_frame()
+    moved.loc[moved["account_id"] == "A1", "rep_id"] = "R2"  # A1 (100,000, workload 10) goes to R2
+    other = write_plan(tmp_path / "b", moved, territories_frame(moved))
+    compare([base, other], tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    balance = page[page.index('<table id="balance">') :].split("</table>")[0]
+    assert "<td>€230,000</td>" in balance
+    assert "<td>23.0</td>" in balance  # R1's workload
+    moves = page[page.index('<table id="moves">') :].split("</table>")[0]
+    assert "<td>€100,000</td>" in moves
+    statement = page[page.index('<table id="statement-1">') :].split("</table>")[0]
+    assert "€100,000" in statement
+    assert "€10" not in statement.replace("€100,000", "")  # workload in/out stays plain
