@@ -54,6 +54,12 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."
         ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
+        click.option(
+            "--areas",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Area polygons (GeoJSON/GPKG/Shapefile, area_id column): point accounts are planned by "
+            "area.",
+        ),
         click.option("--balance", help="Comma-separated measures to balance [default: potential,workload]."),
         click.option(
             "--tolerance", help="0.05, or per measure: potential=0.05,workload=0.1 [default: 0.05]."
@@ -121,11 +127,6 @@ def main() -> None:
 )
 @click.option(
     "--contiguous", is_flag=True, default=None, help="Make every territory one connected piece of the map."
-)
-@click.option(
-    "--areas",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Area polygons (GeoJSON/GPKG/Shapefile, area_id column): point accounts are planned by area.",
 )
 @click.option(
     "--adjacency",
@@ -270,8 +271,8 @@ def validate(scenario: Path | None, **flags: Any) -> None:
         table.add_row(key, f"{info[key]:,}")
     for m, v in info["totals"].items():
         table.add_row(f"total {m}", f"{v:,.1f}")
-    for m, v in info["balance_floor"].items():
-        table.add_row(f"balance floor {m}", f"+-{100 * v:.2f}%")
+    for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
+        table.add_row(f"--tolerance {m} needs at least", f"{100 * v:.2f}%")
     Console().print(table)
 
 

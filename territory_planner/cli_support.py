@@ -116,11 +116,11 @@ def handle_errors(out_param: str | None = "out") -> Callable[[F], F]:
 
 
 def currency_option(default: str) -> Callable[[F], F]:
-    """``--currency`` of every command writing money into HTML (checked by ``currency.parse_currency``)."""
+    """``--currency`` of every command writing money (report, map, workbook; ``currency.parse_currency``)."""
     return click.option(
         "--currency",
-        help="Money in the report: a symbol before the amount (€, £, $), an ISO code (EUR, INR -> "
-        f"'EUR 1,234') or none for plain numbers [default: {default}].",
+        help="Money (potential, revenue, quotas, amounts): a symbol before the amount (€, £, $), an ISO "
+        f"code (EUR, INR -> 'EUR 1,234') or none for plain numbers [default: {default}].",
     )
 
 

@@ -11,7 +11,8 @@ Outputs (written atomically into one folder):
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
     plans.csv            one row per plan: status, objective, gap, max deviation, moved share
-    compare.html         the tables and the plans' maps side by side (copies under maps/)
+    compare.html         the tables and the plans' maps side by side (copies under maps/; a rep has the
+                         baseline's colour in every map)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pandas as pd
 from territory_planner.compare_html import render_html
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.level_outputs import has_level, level_labels
 
 MEASURES = ("potential", "workload")
 BALANCE_COLUMNS = ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km")
@@ -115,11 +117,12 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
+    with_districts = has_level(a.territories, "district") or has_level(b.territories, "district")
     for plan, side in ((a, "a"), (b, "b")):  # the district of each side's rep, when a plan has districts
-        if "district" in a.territories or "district" in b.territories:
+        if with_districts:
             t = plan.territories
             district: dict[str, str] = (
-                dict(zip(t["rep_id"], t["district"].astype(str), strict=True)) if "district" in t else {}
+                dict(zip(t["rep_id"], level_labels(t, "district"), strict=True)) if "district" in t else {}
             )
             out[f"district_{side}"] = out[f"rep_{side}"].map(district).fillna("").astype(str)
     return out.reset_index(drop=True)
@@ -231,13 +234,25 @@ def compare_plans(paths: list[Path]) -> Comparison:
     )
 
 
-def _offline_map(plan: PlanFolder, target: Path) -> bool:
-    """The plan's map drawn again offline (it must show without network), else its map.html as is."""
+def _baseline_colours(plan: PlanFolder) -> dict[str, str] | None:
+    """The colour of each rep on the baseline's map, so every map of the page draws a rep alike."""
+    from territory_planner.render.payload import plan_colours
+    from territory_planner.render.plan_folder import read_plan_folder
+
+    try:
+        return plan_colours(read_plan_folder(plan.path))
+    except InputError:  # not drawable: its map.html (if any) is copied as is
+        return None
+
+
+def _offline_map(plan: PlanFolder, target: Path, colours: dict[str, str] | None) -> bool:
+    """The plan's map drawn again offline (it must show without network), its reps in ``colours``,
+    else its map.html as is."""
     from territory_planner.render.map import write_map
 
     target.parent.mkdir(exist_ok=True)
     try:
-        write_map(plan.path, target, offline=True)
+        write_map(plan.path, target, offline=True, colours=colours)
         return True
     except InputError:
         if not (plan.path / "map.html").is_file():
@@ -257,9 +272,10 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
         write_csv(comparison.balance, stage / "balance.csv")
         write_csv(comparison.overview, stage / "plans.csv")
         maps: dict[str, str] = {}
+        colours = _baseline_colours(comparison.plans[0])
         for i, p in enumerate(comparison.plans):
             name = f"maps/{i + 1}_{''.join(c if c.isalnum() or c in '-_' else '_' for c in p.label)}.html"
-            if _offline_map(p, stage / name):
+            if _offline_map(p, stage / name, colours):
                 maps[p.label] = name
         atomic_write_text(stage / "compare.html", render_html(comparison, maps))
     return comparison

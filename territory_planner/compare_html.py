@@ -1,9 +1,10 @@
 """``compare.html``: the plans' maps side by side and the comparison tables, readable on one page.
 
 Every value is formatted for a reader: shares and gaps as percentages (a gap of 0.0029 is "0.29%"),
-deviations (already in percent) with their sign, counts and amounts with thousands separators. Wide
-tables get grouped headers (plan, then measure) instead of long ``plan: column`` names and scroll inside
-their own box, never the page. Each map is the plan's own map drawn offline (no network needed) and
+deviations (already in percent) with their sign, counts with thousands separators, money (potential,
+revenue, pipeline) in the baseline plan's currency as the report writes it. Wide tables get grouped
+headers (plan, then measure) instead of long ``plan: column`` names and scroll inside their own box, never
+the page. Each map is the plan's own map drawn offline (no network needed) and
 embedded full-frame, its summary panel folded behind a "Summary" button.
 """
 
@@ -16,6 +17,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from territory_planner.currency import chosen_currency, currency_context, is_money
+from territory_planner.report import formatting as fm
 
 if TYPE_CHECKING:
     from territory_planner.compare import Comparison
@@ -89,7 +93,11 @@ def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatt
         )
         head += "</tr>"
     head += "<tr>" + "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in leaf) + "</tr>"
-    fmts = [formats.get(str(c), _formatter(str(c))) for c in leaf]
+    # a format named after a column group (a measure of the gains and losses) serves all its columns
+    fmts = [
+        formats.get(str(k[0]) if grouped else "", formats.get(str(c), _formatter(str(c))))
+        for k, c in zip(keys, leaf, strict=True)
+    ]
     body = "".join(
         "<tr>" + "".join(f"<td>{_cell(v, f)}</td>" for v, f in zip(row, fmts, strict=True)) + "</tr>"
         for row in frame.itertuples(index=False, name=None)
@@ -137,7 +145,26 @@ def _district_section(moves: pd.DataFrame) -> str:
     return "<h2>Moves between districts</h2>\n" + table_html(table, "district-moves") + "\n"
 
 
+def _money(v: object) -> str:
+    """An amount in the currency of the current ``currency_context`` (the baseline plan's)."""
+    if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+        return ""
+    return html.escape(fm.money(float(v)))
+
+
+def _money_formats(*frames: pd.DataFrame) -> dict[str, Formatter]:
+    """The money format for every column or column group that holds money (``currency.is_money``)."""
+    names = {str(n) for f in frames for k in f.columns for n in (k if isinstance(k, tuple) else (k,))}
+    return dict.fromkeys(sorted(n for n in names if is_money(n)), _money)
+
+
 def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
+    """The page; amounts in the baseline plan's currency (summary.json -> config.currency)."""
+    with currency_context(chosen_currency(None, comparison.plans[0].summary)):
+        return _page(comparison, maps)
+
+
+def _page(comparison: Comparison, maps: dict[str, str]) -> str:
     labels = [p.label for p in comparison.plans]
     frames = "".join(
         f"<figure><figcaption>{html.escape(lab)}</figcaption>"
@@ -152,7 +179,10 @@ def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
     pairs: list[str] = []
     for (a, b), part in comparison.statement.groupby(["plan_a", "plan_b"], sort=False):
         title = f"{html.escape(str(a))} &rarr; {html.escape(str(b))}"
-        pairs.append(f"<h3>{title}</h3>" + table_html(_statement_frame(part), f"statement-{len(pairs) + 1}"))
+        frame = _statement_frame(part)
+        table = table_html(frame, f"statement-{len(pairs) + 1}", formats=_money_formats(frame))
+        pairs.append(f"<h3>{title}</h3>" + table)
+    balance = _balance_frame(comparison.balance)
     moves_shown = comparison.moves.head(500)
     note = (
         ""
@@ -185,8 +215,8 @@ Gap = (objective &minus; lower bound) / objective; deviations are from each rep'
 <h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>
-{table_html(_balance_frame(comparison.balance), "balance")}
+{table_html(balance, "balance", formats=_money_formats(balance))}
 {_district_section(comparison.moves)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
-{table_html(moves_shown, "moves")}{note}
+{table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
 </body></html>
 """

@@ -10,6 +10,11 @@ Three forms, checked by ``parse_currency``:
 
 The value reaches the formatting of one render through ``currency_context`` (a ``ContextVar``), so two
 runs in one process, or two threads, never see each other's currency. Outside any context it is ``$``.
+
+Only money carries the currency: ``is_money`` says which plan columns and measures are money (potential,
+revenue, quotas, amounts, pipeline), for the report, the map, the workbook and compare.html alike;
+workload, counts and km stay plain numbers. ``excel_format`` is the same convention as an Excel number
+format.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ NONE_WORDS = ("", "none")
 HELP = (
     "a symbol written before the amount (€, £, $, R$), an ISO 4217 code (EUR, INR) or none for plain numbers"
 )
+
+#: Plan columns and balance measures that hold money (a ``_target`` column is money when its measure is).
+MONEY_COLUMNS = frozenset({"potential", "revenue", "quota", "suggested_quota", "amount", "pipeline"})
 
 _current: ContextVar[str] = ContextVar("territory_planner_currency", default=DEFAULT_CURRENCY)
 
@@ -73,6 +81,23 @@ def currency_prefix(currency: str | None = None) -> str:
     """What is written before an amount: "€", "EUR " (a code is followed by a no-break space) or ""."""
     c = _current.get() if currency is None else currency
     return f"{c}\N{NO-BREAK SPACE}" if c.isalpha() else c
+
+
+def is_money(column: str) -> bool:
+    """Whether a plan column or measure holds money: ``potential``, ``revenue_target``, ``quota``; not
+    ``workload``, ``accounts``, ``travel_km`` or ``potential_dev_pct``."""
+    return column.lower().removesuffix("_target") in MONEY_COLUMNS
+
+
+def excel_format(currency: str, number: str = "#,##0") -> str:
+    """The Excel number format showing ``number`` in ``currency``, as the report writes amounts:
+    ``"€"#,##0`` (a symbol, quoted so Excel takes it literally), ``[$EUR] #,##0`` (an ISO code, Excel's
+    own form for currency codes) or ``#,##0`` (none). Negative amounts read ``-€1,234``."""
+    if not currency:
+        return number
+    if currency.isalpha():
+        return f"[${currency}] {number}"
+    return f'"{currency}"{number}'
 
 
 @contextmanager

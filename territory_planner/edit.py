@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.readers import read_table
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, unneutralise, write_csv
+from territory_planner.level_outputs import edited_levels
 from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
@@ -48,6 +49,7 @@ class EditedPlan:
     territories: pd.DataFrame
     summary: dict[str, Any]
     edits: dict[str, str]  # account_id -> rep_id (only the accounts whose rep changes)
+    level_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # districts.csv, regions.csv
 
 
 def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
@@ -197,8 +199,13 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     territories = _territories(plan_dir, plan, rep, moved, np.nan_to_num(dist))
     summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
     summary["violations"] = violations(plan, rep, territories, summary)
+    level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
     return EditedPlan(
-        out, territories, summary, {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]}
+        out,
+        territories,
+        summary,
+        {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]},
+        level_files,
     )
 
 
@@ -286,10 +293,16 @@ def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool =
         atomic_write_text(stage / "summary.json", json.dumps(edited.summary, indent=2, default=str) + "\n")
         edits = pd.DataFrame({"account_id": list(edited.edits), "rep_id": list(edited.edits.values())})
         write_csv(edits, stage / "edits.csv")
+        for name, frame in edited.level_files.items():
+            write_csv(frame, stage / name)
         for name in COPIED:
             if (Path(plan_dir) / name).is_file():
                 atomic_write_text(stage / name, (Path(plan_dir) / name).read_text(encoding="utf-8"))
         write_map(stage, stage / "map.html", offline=bool(config.get("offline")))
+        if config.get("xlsx"):  # the plan was made with --xlsx: its edited version gets a workbook too
+            from territory_planner.export.api import write_plan_workbook
+
+            write_plan_workbook(stage, Path(out))
         crm = config.get("crm")
         write_report(
             stage,

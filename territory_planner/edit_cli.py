@@ -78,6 +78,8 @@ def edit_command(
         write_edited(edited, plan_dir, out, force=force)
         s = edited.summary
         gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
+        if s["gap"] is not None and s["gap"] < 0:  # below a bound that holds only for plans within it
+            gap += " (below the bound: the edits break constraints the bound assumes)"
         was = s["edited_from"]["objective"]
         click.echo(
             f"manual: {len(edited.edits)} account(s) moved by hand | objective {s['objective']:,.1f}"

@@ -20,13 +20,13 @@ def level_frame(
 ) -> pd.DataFrame:
     """One row per group of ``level`` ("district" or "region"): its reps, accounts, each measure with
     target and dev_pct, travel_km and (with an adjacency) whether its territories form one piece."""
-    labels = _labels(territories, level)
+    labels = level_labels(territories, level)
     rows = []
     for key in dict.fromkeys(v for v in labels if v):
         grp = territories[labels == key]
         row: dict[str, Any] = {level: key}
         if level == "district":
-            row["region"] = str(_labels(grp, "region").iloc[0]) if "region" in grp else ""
+            row["region"] = str(level_labels(grp, "region").iloc[0]) if "region" in grp else ""
         row["reps"] = len(grp)
         # a plan folder written by hand may lack the derived columns: left blank, never a crash
         row["accounts"] = int(grp["accounts"].sum()) if "accounts" in grp else ""
@@ -41,14 +41,14 @@ def level_frame(
     return pd.DataFrame(rows)
 
 
-def _labels(territories: pd.DataFrame, level: str) -> pd.Series:
+def level_labels(territories: pd.DataFrame, level: str) -> pd.Series:
     """The level's labels as stripped text ('' for an empty or missing cell)."""
     out: pd.Series = territories[level].astype(object).fillna("").astype(str).str.strip()
     return out.where(out.str.lower() != "nan", "")
 
 
 def has_level(territories: pd.DataFrame, level: str) -> bool:
-    return level in territories and bool((_labels(territories, level) != "").any())
+    return level in territories and bool((level_labels(territories, level) != "").any())
 
 
 def summary_block(
@@ -74,3 +74,33 @@ def summary_block(
             block["contiguous"] = all(contiguous[level].values())
         out[level] = block
     return out or None
+
+
+LEVEL_FILES = {"district": "districts.csv", "region": "regions.csv"}
+
+
+def edited_levels(
+    territories: pd.DataFrame, hierarchy: dict[str, Any] | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any] | None]:
+    """districts.csv / regions.csv of a plan edited by hand, and its summary.json -> hierarchy: the
+    plan's bands kept, groups and largest deviations recomputed, and whether each group is one piece
+    left out (the plan's adjacency is not at hand)."""
+    frames: dict[str, pd.DataFrame] = {}
+    out: dict[str, Any] = {}
+    territories = territories.copy()  # an edited plan keeps territories.csv's cells as text
+    numbers = ["accounts", "travel_km", *(c for m in _measures(territories) for c in (m, f"{m}_target"))]
+    for column in numbers:
+        if column in territories:
+            territories[column] = pd.to_numeric(territories[column], errors="coerce")  # "" -> NaN
+    for level, name in LEVEL_FILES.items():
+        if not has_level(territories, level):
+            continue
+        frame = frames[name] = level_frame(territories, level)
+        before = (hierarchy or {}).get(level)
+        block = {k: v for k, v in (before if isinstance(before, dict) else {}).items() if k in ("tolerance",)}
+        block["groups"] = len(frame)
+        block["max_abs_dev_pct"] = {
+            m: float(np.nanmax(np.abs(frame[f"{m}_dev_pct"].to_numpy(float)))) for m in _measures(territories)
+        }
+        out[level] = block
+    return frames, out or None

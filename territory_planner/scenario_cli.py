@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,14 +47,15 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         raise click.UsageError("compare needs at least two plan folders")
     result = compare(list(plans), out, force=force)
     for row in result.overview.itertuples(index=False):
-        click.echo(f"{row.plan}: {row.status}, {row.reps} reps, objective {row.objective}")
+        objective = row.objective
+        known = isinstance(objective, numbers.Real) and math.isfinite(objective)
+        shown = f"{objective:,.1f}" if known else "n/a"
+        click.echo(f"{row.plan}: {row.status}, {row.reps} reps, objective {shown}")
     added = result.statement[result.statement["roster"] != "kept"]
     for row in added.itertuples(index=False):
         click.echo(f"rep {row.rep_id} {row.roster} in {row.plan_b}")
-    click.echo(
-        f"{len(result.moves):,} account moves; wrote {out}/ (moves.csv, rep_statement.csv, balance.csv, "
-        "plans.csv, compare.html)"
-    )
+    written = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in Path(out).iterdir()))
+    click.echo(f"{len(result.moves):,} account moves; wrote {out}/ ({written})")
 
 
 @click.command(name="sweep")

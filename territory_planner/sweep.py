@@ -20,8 +20,8 @@ import html
 import itertools
 import json
 import logging
-import math
 import multiprocessing
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -309,12 +309,13 @@ def _svg(table: pd.DataFrame) -> str:
         f'<text x="16" y="{h / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {h / 2})">'
         "max deviation from target (%)</text>",
     ]
-    for v, anchor in ((x0, "start"), (x1, "end")):
+    x_ticks = ((x0, "start"), (x1, "end")) if f"{x0:.1f}" != f"{x1:.1f}" else ((x0, "middle"),)
+    for v, anchor in x_ticks:
         parts.append(
             f'<text x="{scale(v, x0, x1, pad + 10, w - pad)}" y="{h - pad + 16}" font-size="11" '
             f'text-anchor="{anchor}">{v:.1f}</text>'
         )
-    for v in (y0, y1):
+    for v in dict.fromkeys((y0, y1) if f"{y0:.2f}" != f"{y1:.2f}" else (y0,)):
         parts.append(
             f'<text x="{pad - 6}" y="{scale(v, y0, y1, h - pad - 10, pad)}" font-size="11" '
             f'text-anchor="end">{v:.2f}</text>'
@@ -333,27 +334,55 @@ def _svg(table: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def _param(value: object) -> str:
+    """A grid value as written in the grid: 0.05, EUR, true."""
+    if isinstance(value, float):
+        return html.escape(f"{value:g}")
+    return "" if value is None else html.escape(str(value))
+
+
+def _options(text: str) -> str:
+    """Command-line options in a message as unbreakable code: ``--time-limit`` never wraps at its dash."""
+    return re.sub(r"(?<![\w-])(--[a-z][\w-]*)", r"<code>\1</code>", text)
+
+
+def _table(table: pd.DataFrame, params: list[str]) -> str:
+    """The points as a readable table (amounts with separators, shares as percentages, empty cells for
+    what a failed point does not have), then the reason of each point without a plan."""
+    from territory_planner.compare_html import Formatter, table_html
+
+    columns = [c for c in table.columns if c != "error"]
+    shown = table[columns].astype(object).where(table[columns].notna(), None)
+    formats: dict[str, Formatter] = dict.fromkeys((*params, "point"), _param)
+    formats["max_dev_pct"] = lambda v: f"{v:.2f}%" if isinstance(v, int | float) else ""  # a magnitude
+    failed = table[table["error"].astype(str).str.strip() != ""]
+    notes = "".join(
+        f"<li><b>{_param(r.point)}</b> ({_param(r.status)}): {_options(_param(r.error))}</li>"
+        for r in failed.itertuples(index=False)
+    )
+    listed = f"<h2>Points without a plan</h2><ul>{notes}</ul>" if notes else ""
+    return table_html(shown, "points", formats=formats) + listed
+
+
 def render_html(table: pd.DataFrame, params: list[str]) -> str:
     n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
-    body = table.to_html(
-        index=False,
-        escape=True,
-        na_rep="",
-        border=0,
-        float_format=lambda v: "" if math.isnan(v) else f"{v:,.4g}",
-    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep: {html.escape(", ".join(params))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; }}
-th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }}
+.scroll {{ max-width: 100%; overflow-x: auto; }}
+table {{ border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }}
+th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap;
+  vertical-align: top; }}
 th {{ background: #f4f4f4; }}
+td:first-child, th:first-child {{ text-align: left; }}
+li {{ margin-bottom: 0.4rem; max-width: 60rem; }}
+code {{ white-space: nowrap; }}
 </style></head><body>
 <h1>Trade-off sweep over {html.escape(", ".join(params))}</h1>
 <p>{len(table)} points, {n_ok} solved. Orange circles are Pareto-efficient: no other plan is at least as good
 on balance (max deviation), disruption (moved potential) and travel (circle size), and better on one.</p>
 {_svg(table)}
-{body}
+{_table(table, params)}
 </body></html>
 """

@@ -137,3 +137,92 @@ def test_compare_page_draws_both_maps_offline_and_formats_percentages(tmp_path: 
         drawn = (tmp_path / "cmp" / "maps" / name).read_text(encoding="utf-8")
         assert "tp-offline" in drawn
         assert "cdn.jsdelivr" not in drawn
+
+
+def test_plans_without_districts_get_no_district_columns_or_section(tmp_path: Path) -> None:
+    """territories.csv always has a district column; empty, it is no district (no empty table)."""
+    from map_fixtures import sample_plan
+
+    a = sample_plan(tmp_path / "a")
+    b = sample_plan(tmp_path / "b")
+    for plan in (a, b):
+        t = pd.read_csv(plan / "territories.csv")
+        t["district"] = ""
+        t.to_csv(plan / "territories.csv", index=False)
+    result = compare([a, b], tmp_path / "cmp")
+    assert "district_a" not in result.moves
+    assert not (tmp_path / "cmp" / "district_moves.csv").exists()
+    assert "Moves between districts" not in (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+
+
+def test_cli_prints_the_objective_readably_and_every_file_written(tmp_path: Path) -> None:
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R2", "A3": "R3", "A4": "R3"})
+    b = _plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R1"})
+    summary = json.loads((b / "summary.json").read_text(encoding="utf-8"))
+    summary["objective"] = 2036981.617545185
+    (b / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    assert "b: optimal, 2 reps, objective 2,036,981.6" in res.output
+    assert "maps/" in res.output
+    assert "compare.html" in res.output
+
+
+def test_every_map_draws_a_rep_in_the_baselines_colour(tmp_path: Path) -> None:
+    """Plan b is plan a with R1 and R2 swapping all their accounts and a new rep R4 listed first (A9):
+    b's own colouring gives R4 the first colour, R1's in a; on the page R1, R2, R3 keep a's colours and R4
+    gets a colour none of them has."""
+    import re
+
+    from map_fixtures import REPS, assignments_frame, sample_plan, territories_frame, write_plan
+
+    from territory_planner.render.payload import plan_colours
+    from territory_planner.render.plan_folder import read_plan_folder
+
+    a = sample_plan(tmp_path / "a")
+    frame = assignments_frame()
+    frame["rep_id"] = frame["rep_id"].map({"R1": "R2", "R2": "R1", "R3": "R3"})
+    frame.loc[frame["account_id"] == "A9", "rep_id"] = "R4"
+    territories = territories_frame(frame)
+    extra = territories.iloc[[0]].assign(rep_id="R4", name="Dana", home_lat=39.8, home_lon=-73.8)
+    b = write_plan(tmp_path / "b", frame, pd.concat([extra, territories], ignore_index=True))
+    own = plan_colours(read_plan_folder(b))
+    compare([a, b], tmp_path / "cmp")
+
+    def colours(name: str) -> dict[str, str]:
+        page = (tmp_path / "cmp" / "maps" / name).read_text(encoding="utf-8")
+        data = json.loads(re.search(r'id="tp-data">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+        reps = data["reps"]
+        return dict(zip(reps["id"][: reps["n"]], reps["color"][: reps["n"]], strict=True))
+
+    base, other = colours("1_a.html"), colours("2_b.html")
+    assert len(REPS) == 3
+    assert any(own[rep] != base[rep] for rep in ("R1", "R2", "R3"))  # b alone would be drawn otherwise
+    for rep in ("R1", "R2", "R3"):
+        assert other[rep] == base[rep]
+    assert other["R4"] not in base.values()
+
+
+def test_compare_page_writes_money_in_the_baselines_currency(tmp_path: Path) -> None:
+    """The baseline was made with --currency €: potential reads "€230,000" in the balance table (R1 holds
+    A1-A3: 100,000 + 50,000 + 80,000), moved potential "€100,000" in the moves and the gains and losses;
+    workload stays plain."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    a = assignments_frame()
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["config"]["currency"] = "€"
+    base = write_plan(tmp_path / "a", a, territories_frame(a), summary)
+    moved = assignments_frame()
+    moved.loc[moved["account_id"] == "A1", "rep_id"] = "R2"  # A1 (100,000, workload 10) goes to R2
+    other = write_plan(tmp_path / "b", moved, territories_frame(moved))
+    compare([base, other], tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    balance = page[page.index('<table id="balance">') :].split("</table>")[0]
+    assert "<td>€230,000</td>" in balance
+    assert "<td>23.0</td>" in balance  # R1's workload
+    moves = page[page.index('<table id="moves">') :].split("</table>")[0]
+    assert "<td>€100,000</td>" in moves
+    statement = page[page.index('<table id="statement-1">') :].split("</table>")[0]
+    assert "€100,000" in statement
+    assert "€10" not in statement.replace("€100,000", "")  # workload in/out stays plain

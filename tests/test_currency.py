@@ -43,14 +43,14 @@ def potentials(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three plans of one scenario: default, ``--currency EUR`` and scenario key ``currency = "none"``."""
+    """Three plans of one scenario: default, ``--currency EUR --xlsx``, scenario key ``currency = "none"``."""
     root = tmp_path_factory.mktemp("currency")
     scenario = write_instance(root / "inputs")
     plain = write_instance(root / "plain", extra='currency = "none"\n')
     out = {"default": root / "default", "eur": root / "eur", "none": root / "none"}
     for args in (
         (scenario, "--out", out["default"]),
-        (scenario, "--out", out["eur"], "--currency", "EUR"),
+        (scenario, "--out", out["eur"], "--currency", "EUR", "--xlsx"),
         (plain, "--out", out["none"]),
     ):
         code, output = run("plan", *args, "--quiet")
@@ -134,6 +134,19 @@ def test_eur_report_has_eur_amounts_and_no_dollar(plans: dict[str, Path]) -> Non
     assert "$" not in html
     summary = json.loads((plans["eur"] / "summary.json").read_text(encoding="utf-8"))
     assert summary["config"]["currency"] == "EUR"
+
+
+def test_eur_plan_writes_its_workbook_and_map_in_eur(plans: dict[str, Path]) -> None:
+    import openpyxl
+
+    ws = openpyxl.load_workbook(plans["eur"] / "plan.xlsx")["Territories"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("potential") + 1).number_format == "[$EUR] #,##0"
+    assert ws.cell(2, header.index("workload") + 1).number_format == "#,##0.00"
+    page = (plans["eur"] / "map.html").read_text(encoding="utf-8")
+    legend = page[page.index('<aside id="tp-legend">') : page.index("</aside>")]
+    assert legend.count(f"<td>EUR{NBSP}") == 4  # each rep's potential, nothing else
+    assert "$" not in legend
 
 
 def test_scenario_key_none_gives_plain_numbers(plans: dict[str, Path]) -> None:

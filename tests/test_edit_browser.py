@@ -49,6 +49,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "other": write_map(sample_plan(root / "other"), offline=True).resolve().as_uri(),
         "area": write_map(area_plan(root / "area"), offline=True).resolve().as_uri(),
         "three": write_map(three_measure_plan(root / "three"), offline=True).resolve().as_uri(),
+        "euro": write_map(editable_plan(root / "euro"), offline=True, currency="€").resolve().as_uri(),
     }
 
 
@@ -100,8 +101,8 @@ def test_click_a_marker_choose_a_rep_and_the_table_follows(page: Any) -> None:
     page.click("#tp-edit-assign")
     # Rep, Accts, Pot., target, Δ%, Work, target, Δ%, In, Out, Travel
     r1, r2 = cells(page, "R1"), cells(page, "R2")
-    assert r1[1:5] == ["2", "130k", "203k", "-36.1"]  # 130,000 vs 203,333
-    assert r2[1:5] == ["5", "320k", "203k", "+57.4"]
+    assert r1[1:5] == ["2", "$130k", "$203k", "-36.1"]  # 130,000 vs 203,333, in the plan's currency
+    assert r2[1:5] == ["5", "$320k", "$203k", "+57.4"]
     assert r2[8:10] == ["1", "1"]  # A1 moved in from R1 (its current rep); A3 moved out to R1
     band = page.locator('#tp-live tr[data-live-rep="R2"] td[data-measure="potential"]')
     assert "tp-out" in (band.get_attribute("class") or "")
@@ -131,7 +132,7 @@ def test_box_select_then_click_a_reps_home(page: Any) -> None:
         {"account_id": "A1", "from_rep": "R1", "to_rep": "R3"},
         {"account_id": "A2", "from_rep": "R1", "to_rep": "R3"},
     ]
-    assert cells(page, "R3")[1:3] == ["4", "310k"]
+    assert cells(page, "R3")[1:3] == ["4", "$310k"]
 
 
 def test_shift_click_adds_and_lasso_selects_inside_only(page: Any) -> None:
@@ -255,7 +256,7 @@ def test_the_api_is_the_same_model(page: Any) -> None:
     assert after["R2"]["workload"] == 22 - 15
     assert page.evaluate(f"{tp}.exportEdits()") == "account_id,rep_id\nA4,R3\nA5,R3\n"
     # the buttons' table shows what the API did
-    assert cells(page, "R3")[1:3] == ["4", "310k"]
+    assert cells(page, "R3")[1:3] == ["4", "$310k"]
     assert page.evaluate(f"{tp}.undo()") is True
     assert page.evaluate(f"{tp}.undo()") is False
     assert page.evaluate(f"{tp}.totals()") == totals
@@ -346,4 +347,23 @@ def test_a_third_measure_has_its_columns_and_band(browser: Any, maps: dict[str, 
     dev = pg.locator('#tp-live tr[data-live-rep="R1"] td[data-measure="revenue"]')
     assert dev.inner_text() == "-36.1"
     assert "tp-out" in (dev.get_attribute("class") or "")
+    context.close()
+
+
+def test_money_in_the_popup_table_and_selection_carries_the_currency(
+    browser: Any, maps: dict[str, str]
+) -> None:
+    """The map of a plan in €: A1's popup reads €100,000, the live table €230k / €203k for R1's potential
+    and its target, and the selection's potential €100k; workload stays a plain number."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(maps["euro"] + "#probe=A1&popup=1")
+    pg.wait_for_selector(READY, state="attached")
+    card = pg.locator(".tp-card tr").all_inner_texts()
+    assert "Potential\t€100,000" in card
+    assert "Workload\t10" in card
+    editing(pg)
+    assert cells(pg, "R1")[1:7] == ["3", "€230k", "€203k", "+13.1", "23", "20.3"]
+    click_account(pg, "A1")
+    assert "potential €100k · workload 10" in pg.inner_text("#tp-edit-selection")
     context.close()

@@ -238,3 +238,66 @@ def test_edits_from_a_workbook_are_applied_and_their_problems_name_sheet_and_cel
     assert "edits" in row["file"]  # the sheet
     assert int(row["row"]) == len(moves) + 3  # header, the moves, the blank row
     assert "account_id" in row["column"]
+
+
+def test_manual_edit_recomputes_the_level_tables_and_keeps_the_workbook(tmp_path: Path) -> None:
+    """The map's sample plan (R1 230k of potential, R2 220k, R3 160k; targets 203,333) with R1 in East,
+    R2 and R3 in West, made with --xlsx. A1 (100k) goes from R1 to R2: East holds 130k of its 203,333
+    target (-36.07%), West 480k of 406,667 (+18.03%); regions.csv, summary.json and plan.xlsx say so."""
+    import openpyxl
+    from map_fixtures import assignments_frame, summary_dict, territories_frame
+    from map_fixtures import write_plan as write_map_plan
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    t["region"] = ["East", "West", "West"]
+    summary = summary_dict(len(a), len(t), int(a["moved"].sum()))
+    summary["config"]["xlsx"] = True
+    summary["hierarchy"] = {
+        "region": {
+            "groups": 2,
+            "tolerance": {"potential": 0.2},
+            "max_abs_dev_pct": {"potential": 1.0, "workload": 1.0},
+            "contiguous": True,
+        }
+    }
+    plan = write_map_plan(tmp_path / "plan", a, t, summary)
+    edits = write_edits(tmp_path / "e.csv", [("A1", "R2")])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m"))
+    assert code == 0, output
+    regions = pd.read_csv(tmp_path / "m" / "regions.csv").set_index("region")
+    assert regions.loc["East", "potential"] == 130_000
+    assert regions.loc["West", "potential"] == 480_000
+    assert regions.loc["East", "potential_dev_pct"] == pytest.approx(-36.0656, abs=1e-3)
+    assert regions.loc["West", "potential_dev_pct"] == pytest.approx(18.0328, abs=1e-3)
+    block = read(tmp_path / "m")[2]["hierarchy"]["region"]
+    assert block["groups"] == 2
+    assert block["tolerance"] == {"potential": 0.2}
+    assert block["max_abs_dev_pct"]["potential"] == pytest.approx(36.0656, abs=1e-3)
+    assert "contiguous" not in block  # unknown after hand edits
+    book = openpyxl.load_workbook(tmp_path / "m" / "plan.xlsx")
+    assert "Regions" in book.sheetnames
+    rows = list(book["Regions"].iter_rows(values_only=True))
+    header = rows[0]
+    east = next(r for r in rows[1:] if r[0] == "East")
+    assert east[header.index("potential")] == 130_000
+
+
+def test_an_objective_below_the_plans_bound_is_explained(tmp_path: Path) -> None:
+    """Hand edits may break the bands the bound holds for: a negative gap is said to be one."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame
+    from map_fixtures import write_plan as write_map_plan
+
+    a = assignments_frame()
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["lower_bound"] = 1e12  # far above any objective of these nine accounts
+    plan = write_map_plan(tmp_path / "plan", a, territories_frame(a), summary)
+    edits = write_edits(tmp_path / "e.csv", [("A1", "R2")])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m"))
+    assert code == 0, output
+    assert "below the bound: the edits break constraints the bound assumes" in output
+    summary["lower_bound"] = 1.0
+    plan = write_map_plan(tmp_path / "plan2", a, territories_frame(a), summary)
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m2"))
+    assert code == 0, output
+    assert "below the bound" not in output

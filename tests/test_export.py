@@ -209,6 +209,20 @@ def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
     assert set(associations["AssociationCause"]) == {"Territory2Manual"}
     by_account = dict(zip(associations["ObjectId"], associations["Territory2Id"], strict=True))
     assert by_account == dict(zip(assignments["account_id"], assignments["rep_id"], strict=True))
+    assert "crm_user_id" not in res.output  # every rep has a User Id: no note
+
+
+def test_salesforce_without_user_ids_says_the_owners_are_rep_ids(plan_dir: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan"
+    shutil.copytree(plan_dir, plan)
+    territories = read_csv(plan / "territories.csv").drop(columns=["crm_user_id"])
+    territories.to_csv(plan / "territories.csv", index=False)
+    res = export(plan, "salesforce", tmp_path / "sf", "--sf-model-id", "0MCx", "--sf-type-id", "0M5x")
+    assert res.exit_code == 0, res.output
+    owners = read_csv(tmp_path / "sf" / "Account_OwnerId_update.csv")
+    assert set(owners["OwnerId"]) == {"R1", "R2"}
+    assert "OwnerId" in res.output
+    assert "crm_user_id" in res.output
 
 
 def write_ids(path: Path, ids: dict[str, str]) -> Path:

@@ -118,3 +118,27 @@ def test_contiguous_by_area(tmp_path: Path) -> None:
     c = out.summary["contiguity"]
     assert c["contiguous"] is True
     assert c["pieces"] == {"R1": 1, "R2": 1}
+
+
+def test_validate_takes_the_areas_of_plan(tmp_path: Path) -> None:
+    """``validate`` accepts ``--areas`` like ``plan``: the accounts are counted by area, and a point outside
+    every area is reported with its row, before any solve."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    def validate(accounts: Path, reps: Path) -> tuple[int, str]:
+        args = ["validate", "--accounts", str(accounts), "--reps", str(reps), "--areas", str(areas)]
+        res = CliRunner().invoke(main, args)
+        return res.exit_code, res.output
+
+    areas = areas_file(tmp_path)
+    rows = [acc("A1", 0.05, 0.05), acc("A2", 0.02, 0.03), acc("C", 0.05, 0.15), acc("D", 0.15, 0.05)]
+    code, output = validate(*write(tmp_path, rows))
+    assert code == 0, output
+    units = next(line for line in output.splitlines() if "│ units " in line)
+    assert units.split("│")[2].strip() == "3"  # Z1 (A1, A2), Z2 (C), Z3 (D)
+    (tmp_path / "bad").mkdir()
+    code, output = validate(*write(tmp_path / "bad", [*rows, acc("X", 0.5, 0.5)]))
+    assert code == 1
+    assert "outside every area" in output

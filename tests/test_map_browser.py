@@ -56,9 +56,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "area": area.as_uri() + "#probe=U3&view=before",
         "shot": sample.as_uri(),
     }
+    # the online map with every host unreachable: Leaflet cannot load from its CDN
+    online = write_map(sample_plan(root / "online"), offline=False).resolve()
+    jobs["no_network"] = online.as_uri()
     procs = {}
     for name, url in jobs.items():
         cmd = chromium_command(url, root / f"profile-{name}", screenshot=shot if name == "shot" else None)
+        if name == "no_network":
+            cmd.insert(-1, "--host-resolver-rules=MAP * ~NOTFOUND")
         procs[name] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = {}
     for name, proc in procs.items():
@@ -139,3 +144,15 @@ def test_screenshot_is_saved(runs: dict[str, str]) -> None:
     assert shot.is_file()
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank 1400x900 page compresses to a few kB
+
+
+def test_online_map_without_network_says_so_and_how_to_draw_it_offline(runs: dict[str, str]) -> None:
+    dom = runs["no_network"]
+    assert status_attributes(dom).get("error") == "leaflet"
+    note = dom[dom.index('<div id="tp-noleaflet"') :].split("</div>")[0]
+    assert "hidden" not in note.split(">")[0]
+    assert "--offline" in note
+    assert 'data-rep="R1"' in dom  # the summary panel is still there
+    offline = runs["after"]
+    assert status_attributes(offline).get("error") is None
+    assert 'id="tp-noleaflet" hidden' in offline

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from map_fixtures import HOSTILE, HOSTILE_REP, REPS, area_plan, sample_plan
 
@@ -171,3 +172,66 @@ def test_big_plan_stays_compact(tmp_path: Path) -> None:
     html = write_map(plan).read_text(encoding="utf-8")
     assert "L.circleMarker(" not in html.replace("L_.circleMarker(", "")
     assert (len(html.encode()) - 40_000) / n < 150
+
+
+def test_outlines_keep_enclaves_and_drop_gaps_between_units(tmp_path: Path) -> None:
+    """A 3x3 block of 0.2-degree squares: the centre C is R2's, the other eight are R1's, and the
+    top-middle square has a small hole that no unit fills (a gap in the data, as between census tracts
+    digitised apart). R1's outline keeps the hole around C (another territory's unit) and draws nothing
+    around the gap::
+
+        N1 N2(with a gap) N3
+        W  C(R2)          E
+        S1 S2             S3
+    """
+    from map_fixtures import square, write_plan
+
+    cells = {"S1": (0, 0), "S2": (1, 0), "S3": (2, 0), "W": (0, 1), "C": (1, 1), "E": (2, 1)}
+    cells |= {"N1": (0, 2), "N2": (1, 2), "N3": (2, 2)}
+    geoms = {name: square(-75.0 + 0.2 * i, 40.0 + 0.2 * j) for name, (i, j) in cells.items()}
+    gap = [[-74.72, 40.48], [-74.72, 40.50], [-74.70, 40.50], [-74.70, 40.48], [-74.72, 40.48]]
+    geoms["N2"]["coordinates"].append(gap)
+    reps = {name: "R2" if name == "C" else "R1" for name in cells}
+    a = pd.DataFrame(
+        {
+            "account_id": list(cells),
+            "rep_id": [reps[n] for n in cells],
+            "current_rep": [reps[n] for n in cells],
+            "moved": False,
+            "distance_km": 5.0,
+            "potential": 1000.0,
+            "workload": 1.0,
+            "reason": "",
+            "name": list(cells),
+            "lat": [40.1 + 0.2 * j for i, j in cells.values()],
+            "lon": [-74.9 + 0.2 * i for i, j in cells.values()],
+        }
+    )
+    t = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "name": ["Ring", "Core"],
+            "accounts": [8, 1],
+            "potential": [8000.0, 1000.0],
+            "workload": [8.0, 1.0],
+            "potential_target": [4500.0, 4500.0],
+            "workload_target": [4.5, 4.5],
+            "potential_dev_pct": [77.8, -77.8],
+            "workload_dev_pct": [77.8, -77.8],
+            "travel_km": [10.0, 1.0],
+            "moved_in": [0, 0],
+            "moved_out": [0, 0],
+            "home_lat": [40.1, 40.3],
+            "home_lon": [-74.9, -74.7],
+            "home_chosen": [False, False],
+        }
+    )
+    features = [{"type": "Feature", "properties": {"account_id": n}, "geometry": g} for n, g in geoms.items()]
+    units = {"type": "FeatureCollection", "features": features}
+    plan = write_plan(tmp_path / "plan", a, t, units=units)
+    data = embedded_data(write_map(plan).read_text(encoding="utf-8"))["units"]
+    for view in ("after", "before"):
+        ring = next(coords for rep, depth, coords in data[view] if rep == 0)
+        assert len(ring) == 2, view  # the outer boundary and C's hole; no stroke around the gap
+        xs = sorted({round(pt[0], 3) for pt in ring[1]})
+        assert xs == [-74.8, -74.6]  # the hole is C

@@ -125,3 +125,40 @@ def test_missing_plan_files(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         write_report(tmp_path / "out", plan_dir=tmp_path / "plan")
     assert {p.file for p in info.value.problems} == {"assignments.csv", "territories.csv", "summary.json"}
+
+
+def test_opportunities_outside_the_plan_are_flagged(tmp_path: Path) -> None:
+    """The plan lists A4 as A4-OLD: O6 (1000) and O7 (80), 2 of the 8 opportunities and 1080 of their
+    2190 amount (49%), are on an account the plan does not have. The matching plan gets no warning."""
+    crm = write_crm(tmp_path / "crm")
+    renamed = write_plan(tmp_path / "renamed", assignments=ASSIGNMENTS.replace("\nA4,", "\nA4-OLD,"))
+    write_report(tmp_path / "out", plan_dir=renamed, crm_dir=crm, period="2026Q1")
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="warning">2 of 8 opportunities (49% of their amount) are on accounts that are not' in page
+    )
+    write_report(tmp_path / "same", plan_dir=write_plan(tmp_path / "plan"), crm_dir=crm, period="2026Q1")
+    assert 'class="warning"' not in (tmp_path / "same" / "report.html").read_text(encoding="utf-8")
+
+
+def test_bar_chart_has_a_readable_axis() -> None:
+    """Deviation bars within a +-5% band: zero and the band's edges are written under the bars; the
+    chart's end at -5.1% is left out, as it would overlap -5.0%."""
+    import re
+
+    from territory_planner.report.charts import bar_chart
+    from territory_planner.report.formatting import signed_percent
+
+    svg = str(
+        bar_chart(
+            ["R1", "R2"],
+            {"potential": [3.0, -5.1], "workload": [1.0, 2.0]},
+            fmt=signed_percent,
+            title="deviation",
+            band=(-5.0, 5.0),
+        )
+    )
+    ticks = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" fill="#555">([^<]+)</text>', svg)
+    assert sorted(label for _, label in ticks) == ["+0.0%", "+5.0%", "-5.0%"]
+    xs = sorted(float(x) for x, _ in ticks)
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 44

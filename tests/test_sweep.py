@@ -12,7 +12,7 @@ from scenario_fixtures import write_instance
 
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from territory_planner.sweep import pareto_mask, parse_grid, run_sweep
+from territory_planner.sweep import grid_points, pareto_mask, parse_grid, render_html, run_sweep, sweep_table
 
 GRID = {"tolerance": [0.1], "max_moved_share": [0, 0.1, 1]}  # moving nothing is infeasible here
 COMPARED = [
@@ -109,3 +109,42 @@ def test_grid_parsing_and_pareto() -> None:
         }
     )
     assert list(pareto_mask(frame)) == [True, True, False, False]
+
+
+def test_page_reads_well_when_points_fail() -> None:
+    """One plan and one point without a plan: amounts with separators (no 2.037e+06), empty cells rather
+    than None or <NA>, the failure's reason listed under the table with its options unbroken, and a
+    single solved point's axis value written once."""
+    grid = {"tolerance": [0.05, 0.1]}
+    points = grid_points(grid)
+    solved = {
+        "status": "feasible",
+        "objective": 2036981.6,
+        "travel": 2036981.6,
+        "gap": 0.0224,
+        "max_dev_pct": 4.99,
+        "moved_share": 0.516,
+        "moved_accounts": 359,
+        "seconds": 38.3,
+        "error": "",
+    }
+    failed = {"status": "failed", "error": "no plan found yet: try --time-limit 40 & a wider --tolerance"}
+    table = sweep_table(points, {points[0].index: solved, points[1].index: failed}, grid)
+    page = render_html(table, list(grid))
+    body = page[page.index('<table id="points">') :]
+    assert "2,036,982" in body
+    assert "e+06" not in body
+    assert "None" not in body
+    assert "NA&gt;" not in body
+    assert "2.24%" in body  # gap
+    assert "51.6%" in body  # moved share
+    assert "4.99%" in body
+    assert "+4.99%" not in body
+    assert ">0.05<" in body
+    assert ">0.1<" in body
+    listed = body[body.index("Points without a plan") :]
+    assert f"<b>{points[1].name}</b> (failed)" in listed
+    assert "<code>--time-limit</code> 40 &amp; a wider <code>--tolerance</code>" in listed
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert chart.count(">51.6</text>") == 1
+    assert chart.count(">4.99</text>") == 1

@@ -78,11 +78,13 @@ def write_csv_files(folder: Path, frames: dict[str, pd.DataFrame], force: bool) 
     return paths
 
 
-def export_workbook(plan: PlanTables, out: Path, *, force: bool = False) -> list[Path]:
+def export_workbook(
+    plan: PlanTables, out: Path, *, force: bool = False, currency: str | None = None
+) -> list[Path]:
     if out.suffix == "":
         out = out.with_name(out.name + ".xlsx")
     _refuse_existing([out], force)
-    atomic_write_file(out, lambda tmp: write_workbook(plan, tmp))
+    atomic_write_file(out, lambda tmp: write_workbook(plan, tmp, currency))
     return [out]
 
 
@@ -97,17 +99,20 @@ def export_plan(
     reps: Path | None = None,
     sf_model_id: str = "",
     sf_type_id: str = "",
+    currency: str | None = None,
 ) -> Exported:
     """Write one hand-off format for the plan in ``plan_dir``: the files written, and notes.
 
     ``fmt``: ``xlsx`` (``out`` is the workbook), ``changes`` or ``salesforce`` (``out`` is a folder).
+    ``currency`` (xlsx; from ``currency.parse_currency``): the money columns' currency, ``None`` for the
+    plan's own. The CSV formats hold plain numbers.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     plan = read_plan_tables(plan_dir)
     out = Path(out)
     if fmt == "xlsx":
-        return Exported(export_workbook(plan, out, force=force))
+        return Exported(export_workbook(plan, out, force=force, currency=currency))
     if fmt == "changes":
         changes = crm_files.changes_frame(plan, effective_date)
         if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv

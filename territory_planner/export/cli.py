@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import handle_errors
+from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.currency import parse_currency
 from territory_planner.export.api import FORMATS, export_plan
 
 
@@ -38,6 +39,7 @@ from territory_planner.export.api import FORMATS, export_plan
 )
 @click.option("--sf-model-id", default="", help="salesforce: Territory2ModelId of every territory.")
 @click.option("--sf-type-id", default="", help="salesforce: Territory2TypeId of every territory.")
+@currency_option("the plan's, else $")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 @handle_errors(None)
 def export_command(
@@ -49,6 +51,7 @@ def export_command(
     reps: Path | None,
     sf_model_id: str,
     sf_type_id: str,
+    currency: str | None,
     force: bool,
 ) -> None:
     """Hand a plan to the business: an Excel workbook, the owner changes, or Salesforce files.
@@ -65,6 +68,7 @@ def export_command(
     \b
     Examples:
       territory-planner export plans/base --format xlsx --out plans/base.xlsx
+      territory-planner export plans/base --format xlsx --out plans/base-eur.xlsx --currency EUR
       territory-planner export plans/base --format changes --out handoff --effective-date 2027-01-01
       territory-planner export plans/base --format salesforce --out sf --sf-model-id 0MCxx0000000001
       territory-planner export plans/base --format salesforce --out sf --force \\
@@ -74,6 +78,8 @@ def export_command(
         raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
     if fmt == "salesforce" and out.suffix.lower() == ".csv":
         raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
+    if currency is not None and fmt != "xlsx":
+        raise click.BadParameter("only the xlsx workbook shows a currency", param_hint="--currency")
     exported = export_plan(
         plan_dir,
         fmt,
@@ -84,6 +90,7 @@ def export_command(
         reps=reps,
         sf_model_id=sf_model_id.strip(),
         sf_type_id=sf_type_id.strip(),
+        currency=None if currency is None else parse_currency(currency),
     )
     for path in exported.paths:
         click.echo(f"wrote {path}")

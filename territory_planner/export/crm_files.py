@@ -199,6 +199,11 @@ def salesforce_frames(
     )
     frames = {"Account_OwnerId_update.csv": owner[OWNER_COLUMNS], "Territory2.csv": territories}
     notes: list[str] = []
+    if "crm_user_id" not in (plan.territories if roster is None else roster).columns:
+        notes.append(
+            "Account_OwnerId_update.csv holds rep_ids as OwnerId (the reps have no crm_user_id): give --reps "
+            "with each rep's Salesforce User Id in a crm_user_id column before loading it"
+        )
     target = plan.assignments["rep_id"].map(rep_territory)
     missing = sorted(set(target) - set(ids)) if territory_ids is not None else []
     if missing:

@@ -5,9 +5,11 @@ has its type (numbers are numbers, true/false are booleans, ids are text), heade
 and filterable, columns have widths and number formats, and a dev_pct outside the measure's band is
 highlighted by a conditional format (so it stays right if someone edits a value): the reps' band on
 Territories, the band the plan was made with at each level on Districts and Regions (summary.json ->
-hierarchy). A column without any value is left out; every sheet prints one page wide. No cell is ever a
-formula: text is written as text cells, and text that Excel would run as a formula once edited (``=``,
-``+``, ``-``, ``@`` first) also gets Excel's quote prefix.
+hierarchy). Money columns (``currency.is_money``: potential, revenue, quotas and their targets) show the
+plan's currency (summary.json -> config.currency) in their number format: ``€12,345``, ``EUR 12,345``,
+or a plain ``12,345`` for ``none``. A column without any value is left out; every sheet prints one page
+wide. No cell is ever a formula: text is written as text cells, and text that Excel would run as a
+formula once edited (``=``, ``+``, ``-``, ``@`` first) also gets Excel's quote prefix.
 
 Written with XlsxWriter into a temporary file that replaces the destination in one rename.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from territory_planner.currency import chosen_currency, excel_format, is_money
 from territory_planner.export.plan_tables import PlanTables
 
 _FORMULA_START = tuple("=+-@")
@@ -36,8 +39,11 @@ SUMMARY_WIDTH = 60  # characters of the Summary's value column
 MAX_WIDTH = 60
 
 
-def number_format(column: str) -> str:
-    """Excel number format of a plan column, chosen by its name."""
+def number_format(column: str, currency: str = "") -> str:
+    """Excel number format of a plan column, chosen by its name; money in ``currency`` (from
+    ``currency.parse_currency``; "" for plain numbers)."""
+    if is_money(column):
+        return excel_format(currency)
     if column in _INTEGER_COLUMNS:
         return "#,##0"
     if column.endswith("_dev_pct"):
@@ -48,16 +54,15 @@ def number_format(column: str) -> str:
         return "#,##0.0"
     if column == "capacity":
         return "0.00"
-    if any(word in column for word in ("potential", "quota", "amount")):
-        return "#,##0"
     return "#,##0.00"
 
 
 class _Styles:
     """The workbook's cell formats, created once (XlsxWriter formats belong to one workbook)."""
 
-    def __init__(self, book: Any) -> None:
+    def __init__(self, book: Any, currency: str = "") -> None:
         self.book = book
+        self.currency = currency  # money columns' currency (currency.parse_currency), "" for none
         self.header = book.add_format(HEADER | {"align": "left", "indent": 1})
         self.header_number = book.add_format(HEADER | {"align": "right"})  # over right-aligned numbers
         # text one space in from the cell's edge, so it never touches a right-aligned number beside it
@@ -89,7 +94,7 @@ def _decimals(fmt: str) -> int:
     return positive.split(".")[1].count("0") if "." in positive else 0
 
 
-def _width(header: str, values: pd.Series) -> float:
+def _width(header: str, values: pd.Series, currency: str = "") -> float:
     """Column width in characters: the header (and its filter button) or the widest value as shown."""
     if pd.api.types.is_bool_dtype(values):
         longest = 6
@@ -97,7 +102,10 @@ def _width(header: str, values: pd.Series) -> float:
         numbers = values.to_numpy(float)
         numbers = numbers[np.isfinite(numbers)]
         big = float(np.abs(numbers).max()) if len(numbers) else 0.0
-        longest = len(f"{-big:,.{_decimals(number_format(header))}f}") + 1  # sign, and the % of dev_pct
+        fmt = number_format(header, currency)
+        longest = len(f"{-big:,.{_decimals(fmt)}f}") + 1  # sign, and the % of dev_pct
+        if is_money(header):
+            longest += len(currency) + (1 if currency.isalpha() else 0)  # "€", "EUR "
     else:
         sample = values.iloc[:2000].astype(str)
         longest = int(sample.str.len().max()) if len(sample) else 0
@@ -146,14 +154,14 @@ def write_frame(
                 if flag is not pd.NA:  # unknown (an empty cell in the plan's CSV) stays empty
                     sheet.write_boolean(r, c, bool(flag), styles.flag)
         elif pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
-            fmt = styles.number(number_format(str(column)))
+            fmt = styles.number(number_format(str(column), styles.currency))
             for r, value in enumerate(series.astype(float).tolist(), start=1):
                 if math.isfinite(value):  # a missing number is an empty cell
                     sheet.write_number(r, c, value, fmt)
         else:
             for r, text in enumerate(series.astype(str).tolist(), start=1):
                 write_text(sheet, r, c, text, styles)
-        sheet.set_column(c, c, _width(str(column), series))
+        sheet.set_column(c, c, _width(str(column), series, styles.currency))
     sheet.freeze_panes(1, 1 if len(frame.columns) > 6 else 0)
     _page_setup(sheet)
     if len(frame.columns):
@@ -271,14 +279,15 @@ def write_summary(book: Any, styles: _Styles, plan: PlanTables) -> None:
     _page_setup(sheet)
 
 
-def write_workbook(plan: PlanTables, path: Path) -> None:
-    """Write the workbook to ``path`` (the caller makes the write atomic)."""
+def write_workbook(plan: PlanTables, path: Path, currency: str | None = None) -> None:
+    """Write the workbook to ``path`` (the caller makes the write atomic); money in ``currency`` (from
+    ``currency.parse_currency``), ``None``: the plan's own currency (summary.json), ``$`` for older plans."""
     import xlsxwriter
 
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     book = xlsxwriter.Workbook(str(path), options)
     try:
-        styles = _Styles(book)
+        styles = _Styles(book, chosen_currency(currency, plan.summary))
         write_summary(book, styles, plan)
         bands = {m: band for m in plan.measures if (band := plan.tolerance(m)) is not None}
         write_frame(book, styles, "Territories", plan.territories, bands)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import handle_errors
+from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.currency import parse_currency
 from territory_planner.render.map import write_map
 
 
@@ -24,8 +25,9 @@ from territory_planner.render.map import write_map
     default=None,
     help="Where to write the map (default: PLAN_DIR/map.html).",
 )
+@currency_option("the plan's, else $")
 @handle_errors(out_param=None)
-def map_command(plan_dir: Path, offline: bool, out: Path | None) -> None:
+def map_command(plan_dir: Path, offline: bool, out: Path | None, currency: str | None) -> None:
     """Draw the interactive HTML map of a plan folder written by `plan`.
 
     One colour and one layer per territory, rep homes, a before/after switch (current vs proposed
@@ -36,6 +38,8 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None) -> None:
     Examples:
       territory-planner map plans/2025
       territory-planner map plans/2025 --offline --out board/map.html
+      territory-planner map plans/2025 --currency EUR --out board/map-eur.html
     """
-    written = write_map(plan_dir, out, offline=offline)
+    unit = None if currency is None else parse_currency(currency)
+    written = write_map(plan_dir, out, offline=offline, currency=unit)
     click.echo(f"map written to {written}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from territory_planner.currency import is_money
 from territory_planner.render.legend import DEFAULT_TOLERANCE_PCT
 from territory_planner.render.plan_folder import PlanFolder, extra_measures
 
@@ -74,6 +75,7 @@ def measure_specs(plan: PlanFolder) -> list[dict[str, Any]]:
             target=_targets(plan, spec["key"]),
             tol=band_pct(plan.summary, spec["key"]),
             balanced=spec["key"] in balanced,
+            money=is_money(spec["key"]),  # shown with the plan's currency
         )
     return specs
 

@@ -1,6 +1,8 @@
 """The territory summary panel (legend): plan status and gap, and one row per rep.
 
-Built on the Python side with every input text passed through ``html.escape``.
+Built on the Python side with every input text passed through ``html.escape``. Potential is money: it is
+written as the report writes short amounts (``formatting.money_short``: ``€1.2M``), in the currency of the
+current ``currency_context``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from html import escape
 from typing import Any
 
 import pandas as pd
+
+from territory_planner.report.formatting import money_short
 
 DEFAULT_TOLERANCE_PCT = 5.0
 
@@ -92,7 +96,7 @@ def legend_html(
             f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
             f"</span>{escape(label)}</td>"
             f"<td>{_count(float(t['accounts']))}</td>"
-            f"<td>{_compact(float(t['potential']))}</td><td{pcls}>{_pct(pdev)}</td>"
+            f"<td>{escape(money_short(float(t['potential'])))}</td><td{pcls}>{_pct(pdev)}</td>"
             f"<td>{_compact(float(t['workload']))}</td><td{wcls}>{_pct(wdev)}</td>"
             f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Mapping
 from functools import cache
 from html import escape
 from importlib import resources
@@ -23,6 +24,7 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
+from territory_planner.currency import chosen_currency, currency_context, currency_prefix
 from territory_planner.io.writers import atomic_write_text
 from territory_planner.render.boundaries import boundary_lines
 from territory_planner.render.edit_payload import edit_data
@@ -123,6 +125,17 @@ class PlanLayer(MacroElement):
         {% macro html(this, kwargs) %}
             {{ this.legend }}
             <div id="tp-status"></div>
+            <div id="tp-noleaflet" hidden>The map could not load its drawing library (Leaflet) from the
+            internet: this computer is offline or blocks the site. The summary panel still holds the plan.
+            For a map that needs no network, draw it again with
+            <code>territory-planner map PLAN_DIR --offline</code>.</div>
+            <script>
+            window.addEventListener("load", function () {
+                if (typeof L !== "undefined") return;
+                document.getElementById("tp-noleaflet").hidden = false;
+                document.getElementById("tp-status").dataset.error = "leaflet";
+            });
+            </script>
             <script type="application/json" id="tp-data">{{ this.data_json }}</script>
         {% endmacro %}
         {% macro script(this, kwargs) %}
@@ -209,9 +222,14 @@ def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureG
     return groups
 
 
-def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
-    payload = build_payload(plan)
+def build_map(
+    plan: PlanFolder, *, offline: bool = False, colours: Mapping[str, str] | None = None
+) -> folium.Map:
+    """The map, money in the currency of the current ``currency_context``; ``colours`` (rep id ->
+    colour) fixes the colours of the reps it names (compare draws every plan in the baseline's)."""
+    payload = build_payload(plan, colours)
     payload.data["edit"] = edit_data(plan)
+    payload.data["cur"] = currency_prefix()  # what the script writes before an amount: "€", "EUR " or ""
     # without tiles, a packaged boundary layer shows where things are (county lines for area plans)
     payload.data["base"] = boundary_lines(payload.bounds, counties=bool(plan.units)) if offline else None
     m = base_map(payload, offline=offline)
@@ -248,20 +266,37 @@ def build_map(plan: PlanFolder, *, offline: bool = False) -> folium.Map:
     return m
 
 
-def render_map_html(plan: PlanFolder, *, offline: bool = False) -> str:
-    html: str = build_map(plan, offline=offline).get_root().render()
+def render_map_html(
+    plan: PlanFolder,
+    *,
+    offline: bool = False,
+    currency: str | None = None,
+    colours: Mapping[str, str] | None = None,
+) -> str:
+    """The map page; money in ``currency`` (from ``currency.parse_currency``), ``None``: the plan's own
+    (summary.json -> config.currency, ``$`` for older plans)."""
+    with currency_context(chosen_currency(currency, plan.summary)):
+        html: str = build_map(plan, offline=offline, colours=colours).get_root().render()
     return html
 
 
-def write_map(plan_dir: Path, out_html: Path | None = None, *, offline: bool = False) -> Path:
-    """Read the plan folder and write its map atomically (default ``plan_dir/map.html``).
+def write_map(
+    plan_dir: Path,
+    out_html: Path | None = None,
+    *,
+    offline: bool = False,
+    currency: str | None = None,
+    colours: Mapping[str, str] | None = None,
+) -> Path:
+    """Read the plan folder and write its map atomically (default ``plan_dir/map.html``); money in
+    ``currency``, ``None`` for the plan's own; ``colours`` as in ``build_map``.
 
     Raises ``InputError`` (with every problem found) before anything is written.
     """
     plan_dir = Path(plan_dir)
     out = Path(out_html) if out_html is not None else plan_dir / "map.html"
     plan = read_plan_folder(plan_dir)
-    html = render_map_html(plan, offline=offline)
+    html = render_map_html(plan, offline=offline, currency=currency, colours=colours)
     atomic_write_text(out, html)
     log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
     return out

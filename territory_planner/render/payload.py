@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,9 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from territory_planner.render.levels import grouped_colours, level_payload
-from territory_planner.render.palette import NO_REP_COLOUR, assign_colours
+from territory_planner.render.palette import NO_REP_COLOUR, PALETTE, assign_colours
 from territory_planner.render.plan_folder import PlanFolder
-from territory_planner.render.wrap import antimeridian_shift
+from territory_planner.render.wrap import Shift, antimeridian_shift
 
 COORD_DECIMALS = 5
 BIG_PLAN = 5_000  # accounts: above this, markers get smaller
@@ -102,34 +102,103 @@ def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
     return [2, [mapping(p)["coordinates"] for p in polys]]
 
 
-def _drop_specks(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
-    """Remove holes and parts smaller than a few grid cells (left over where units do not quite meet)."""
+def _drop_specks(
+    geom: shapely.Geometry, grid: float, occupied: shapely.STRtree | None = None
+) -> shapely.Geometry:
+    """Remove holes and parts smaller than a few grid cells (left over where units do not quite meet),
+    and, with ``occupied`` (a tree of one interior point per unit), every hole holding no unit: a gap
+    between units that were digitised apart (census tracts often are), not another territory's enclave.
+    Such gaps would otherwise be drawn as stray outline strokes inside the territory."""
     min_area = (50 * grid) ** 2
     polys = []
     for part in getattr(geom, "geoms", [geom]):
         if part.geom_type != "Polygon" or part.area < min_area:
             continue
-        holes = [ring for ring in part.interiors if shapely.Polygon(ring).area >= min_area]
+        holes = [
+            ring
+            for ring in part.interiors
+            if (hole := shapely.Polygon(ring)).area >= min_area
+            and (occupied is None or len(occupied.query(hole, predicate="contains")) > 0)
+        ]
         polys.append(shapely.Polygon(part.exterior, holes))
     return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
 
 
-def _outlines(geoms: list[shapely.Geometry], labels: list[int], tol: float) -> list[list[Any]]:
-    """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]."""
+def _outlines(
+    geoms: list[shapely.Geometry], labels: list[int], tol: float, occupied: shapely.STRtree | None = None
+) -> list[list[Any]]:
+    """Dissolved territory outlines: [[rep_index, depth, coordinates], ...]; ``occupied`` as in
+    ``_drop_specks`` (one point per unit of the map, so a hole around a unit left out here stays)."""
     out: list[list[Any]] = []
     grid = 10.0**-COORD_DECIMALS
     for rep in sorted(set(labels)):
         members = [g for g, lab in zip(geoms, labels, strict=True) if lab == rep]
         # On a fine grid the shared borders of neighbouring units cancel exactly.
         merged = shapely.union_all(members, grid_size=grid)
-        merged = _round_geom(shapely.simplify(_drop_specks(merged, grid), tol, preserve_topology=True))
+        cleaned = _drop_specks(merged, grid, occupied)
+        merged = _round_geom(shapely.simplify(cleaned, tol, preserve_topology=True))
         encoded = _geom_json(merged)
         if encoded is not None:
             out.append([rep, *encoded])
     return out
 
 
-def build_payload(plan: PlanFolder) -> MapPayload:
+@dataclass(frozen=True)
+class _Layout:
+    """Each account's rep index and longitude (shifted across the antimeridian when the plan spans it),
+    the reps' home longitudes and the plan's levels (render.levels)."""
+
+    rep_col: list[int]
+    lon: list[float]
+    home_lon: list[float]
+    shift: Shift | None
+    levels: dict[str, Any] | None
+
+
+def _layout(plan: PlanFolder) -> _Layout:
+    a, t = plan.assignments, plan.territories
+    rep_index = {r: i for i, r in enumerate(t["rep_id"])}
+    rep_col = [rep_index[r] for r in a["rep_id"]]
+    shift = antimeridian_shift([*a["lon"], *t["home_lon"]])  # one piece across the antimeridian
+    lon = shift.lon(a["lon"]) if shift else list(a["lon"])
+    home_lon = shift.lon(t["home_lon"]) if shift else list(t["home_lon"])
+    levels = level_payload(t, a["lat"], lon, rep_col)  # districts / regions (render.levels)
+    return _Layout(rep_col, lon, home_lon, shift, levels)
+
+
+def _rep_colours(plan: PlanFolder, layout: _Layout, given: Mapping[str, str] | None) -> list[str]:
+    """One colour per plan rep: neighbouring territories differ, point plans shade their districts' hues.
+    ``given`` (rep id -> colour, from another plan's map) wins for the reps it names, so that compare.html
+    draws a rep in one colour in every plan; the other reps keep theirs unless it is taken by a given one."""
+    rep_ids = list(plan.territories["rep_id"])
+    by_rep = assign_colours(rep_ids, lat=plan.assignments["lat"], lon=layout.lon, labels=layout.rep_col)
+    colours = [by_rep[r] for r in rep_ids]
+    if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
+        colours = grouped_colours(layout.levels, colours)
+    if not given:
+        return colours
+    taken = {given[r] for r in rep_ids if r in given}
+    spare = iter([c for c in PALETTE if c not in taken])
+    out = []
+    for rep, colour in zip(rep_ids, colours, strict=True):
+        if rep in given:
+            out.append(given[rep])
+            continue
+        if colour in taken:
+            colour = next(spare, colour)
+        taken.add(colour)
+        out.append(colour)
+    return out
+
+
+def plan_colours(plan: PlanFolder) -> dict[str, str]:
+    """The colour of each rep on the plan's map (for drawing other plans' maps in the same colours)."""
+    colours = _rep_colours(plan, _layout(plan), None)
+    return dict(zip(plan.territories["rep_id"], colours, strict=True))
+
+
+def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) -> MapPayload:
+    """The map's data; ``colours`` (rep id -> colour) fixes the colours of the reps it names."""
     a = plan.assignments
     t = plan.territories
     rep_ids = list(t["rep_id"])
@@ -137,18 +206,11 @@ def build_payload(plan: PlanFolder) -> MapPayload:
     former = sorted({c for c in a["current_rep"] if c and c not in rep_index})
     all_reps = rep_ids + former
     index_all = {r: i for i, r in enumerate(all_reps)}
-    rep_col = [rep_index[r] for r in a["rep_id"]]
     cur_col = [index_all.get(c, -1) if c else -1 for c in a["current_rep"]]
 
-    shift = antimeridian_shift([*a["lon"], *t["home_lon"]])  # one piece across the antimeridian
-    lon = shift.lon(a["lon"]) if shift else list(a["lon"])
-    home_lon = shift.lon(t["home_lon"]) if shift else list(t["home_lon"])
-    colour_by_rep = assign_colours(rep_ids, lat=a["lat"], lon=lon, labels=rep_col)
-    colours = [colour_by_rep[r] for r in rep_ids]
-    levels = level_payload(t, a["lat"], lon, rep_col)  # districts / regions (render.levels)
-    if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
-        colours = grouped_colours(levels, colours)
-    colours += [NO_REP_COLOUR] * len(former)
+    layout = _layout(plan)
+    rep_col, lon, shift, levels = layout.rep_col, layout.lon, layout.shift, layout.levels
+    colours_all = _rep_colours(plan, layout, colours) + [NO_REP_COLOUR] * len(former)
     has_other = any(c < 0 or c >= len(rep_ids) for c in cur_col)
 
     reasons = sorted(set(a["reason"]) - {""})
@@ -174,12 +236,12 @@ def build_payload(plan: PlanFolder) -> MapPayload:
 
     homes = [
         None if not (math.isfinite(la) and math.isfinite(lo)) else _num([la, lo], COORD_DECIMALS)
-        for la, lo in zip(t["home_lat"], home_lon, strict=True)
+        for la, lo in zip(t["home_lat"], layout.home_lon, strict=True)
     ]
     reps: dict[str, Any] = {
         "id": all_reps,
         "name": list(t["name"]) + [""] * len(former),
-        "color": colours,
+        "color": colours_all,
         "home": homes + [None] * len(former),
         "chosen": [1 if c else 0 for c in t["home_chosen"]] + [0] * len(former),
         "n": len(rep_ids),
@@ -187,7 +249,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
 
     units: dict[str, Any] | None = None
     lats = [*a["lat"], *(h[0] for h in homes if h)]
-    lons = [*lon, *(h[1] for h in homes if h)]
+    lons: list[Any] = [*lon, *(h[1] for h in homes if h)]
     if plan.units:
         rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
         originals = [shapely.make_valid(shape(plan.units[a["account_id"].iloc[i]])) for i in rows]
@@ -205,18 +267,22 @@ def build_payload(plan: PlanFolder) -> MapPayload:
             lats += [float(ymin), float(ymax)]
             lons += [float(xmin), float(xmax)]
         has_cur = [k for k in keep if cur_col[rows[k]] >= 0]
+        inside = shapely.point_on_surface(np.array([source[k] for k in keep], dtype=object))
+        occupied = shapely.STRtree(inside)  # one point per unit: a hole holding none is a gap
         units = {
             "row": [rows[k] for k in keep],
             "geom": [encoded[k] for k in keep],
-            "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol),
-            "before": _outlines([source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol),
+            "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol, occupied),
+            "before": _outlines(
+                [source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol, occupied
+            ),
             "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
         }
         if levels and "district" in levels:
             of = levels["district"]["of"]
             with_d = [k for k in keep if of[rep_col[rows[k]]] >= 0]
             units["district"] = _outlines(
-                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol
+                [source[k] for k in with_d], [of[rep_col[rows[k]]] for k in with_d], tol, occupied
             )
 
     pot = pd.Series(a["potential"], dtype=float)
@@ -235,7 +301,7 @@ def build_payload(plan: PlanFolder) -> MapPayload:
         data=data,
         rep_ids=rep_ids,
         rep_names=list(t["name"]),
-        colours=colours[: len(rep_ids)],
+        colours=colours_all[: len(rep_ids)],
         has_other=has_other,
         bounds=bounds,
         n_accounts=len(a),

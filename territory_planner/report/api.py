@@ -90,8 +90,31 @@ def compute_kpis(
         territories=plan.territories if plan is not None else None,
     )
     long, results = compute_levels(levels, crm.tables, crm.missing, per)
-    section = KpiSection(period=per, results=results, skipped_levels=skipped, names=_names(crm, plan))
+    warnings = unplanned_opportunities(crm, plan) if plan is not None else []
+    for warning in warnings:
+        log.warning("%s", warning)
+    section = KpiSection(
+        period=per, results=results, skipped_levels=skipped, names=_names(crm, plan), warnings=warnings
+    )
     return KpiReport(period=per, long=long, section=section)
+
+
+def unplanned_opportunities(crm: CrmData, plan: PlanData) -> list[str]:
+    """A warning when opportunities of the CRM are on accounts the plan does not have (another data set,
+    or account ids written differently): their KPIs land in the territory ``(unassigned)``."""
+    opps = crm.get("opportunities")
+    if opps is None or opps.empty:
+        return []
+    outside = ~opps["account_id"].astype(str).isin(set(plan.assignments["account_id"].astype(str)))
+    if not outside.any():
+        return []
+    amount = pd.to_numeric(opps["amount"], errors="coerce").fillna(0.0)
+    share = float(amount[outside].sum() / amount.sum()) if amount.sum() > 0 else float(outside.mean())
+    return [
+        f"{int(outside.sum()):,} of {len(opps):,} opportunities ({share:.0%} of their amount) are on "
+        "accounts that are not in the plan: their territory KPIs are counted under (unassigned). Check "
+        "that the CRM and the plan use the same account ids."
+    ]
 
 
 QUOTA_NOTE = (

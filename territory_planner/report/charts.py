@@ -48,7 +48,8 @@ def bar_chart(
     bar_h, gap, label_w, value_w, plot_w = 12, 8, 170, 90, 420
     row_h = k * bar_h + gap
     top = 34
-    height = top + len(labels) * row_h + 10
+    bottom = top + len(labels) * row_h  # the axis' tick labels go below the bars
+    height = bottom + 22
     values = [v for s in series.values() for v in _finite(s)]
     extra = [reference] if reference is not None else []
     extra += list(band) if band else []
@@ -100,8 +101,24 @@ def bar_chart(
             )
             if k == 1:
                 out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(fmt(v))}</text>')
+    marks = [0.0, *(band or ()), *([reference] if reference is not None else []), lo, hi]
+    out += _axis_ticks(marks, x, fmt, bottom + 12)
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _axis_ticks(values: Sequence[float], x: Callable[[float], float], fmt: Formatter, y: float) -> list[str]:
+    """Tick labels under a bar chart, in the order of ``values`` (zero, the band's edges, the ends), each
+    left out when it would come closer than 44 px to one already placed (no overlapping labels)."""
+    placed: list[float] = []
+    out = []
+    for v in dict.fromkeys(values):
+        px = x(v)
+        if any(abs(px - q) < 44 for q in placed):
+            continue
+        placed.append(px)
+        out.append(f'<text x="{px:.1f}" y="{y:.1f}" text-anchor="middle" fill="#555">{escape(fmt(v))}</text>')
+    return out
 
 
 def scatter_chart(

@@ -17,6 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from territory_planner.currency import is_money
 from territory_planner.report import charts, level_balance
 from territory_planner.report import formatting as fm
 from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, TEAM_ID, LevelResult
@@ -32,6 +33,7 @@ class KpiSection:
     results: list[LevelResult]
     skipped_levels: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # rep_id -> display name
+    warnings: list[str] = field(default_factory=list)  # shown above the KPIs (e.g. CRM and plan disagree)
 
     def level(self, name: str) -> LevelResult | None:
         return next((r for r in self.results if r.level == name), None)
@@ -81,7 +83,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (str(rec.get("name", "")), "")]
         cells.append((fm.number(_f(rec.get("accounts"))), "num"))
         for m in measures:
-            fmt = fm.money if m == "potential" else fm.number
+            fmt = fm.money if is_money(m) else fm.number
             dev = _f(rec.get(f"{m}_dev_pct"))
             out_of_band = m in tol and math.isfinite(dev) and abs(dev) > 100 * tol[m] + 1e-9
             cells += [
@@ -185,6 +187,7 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         "unavailable": unavailable,
         "attainment_chart": None,
         "scatter_chart": None,
+        "warnings": section.warnings,
     }
     ctx["levels"] = []
     for res in section.results:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from territory_planner.currency import is_money
 from territory_planner.level_outputs import has_level, level_frame
 from territory_planner.report import charts
 from territory_planner.report import formatting as fm
@@ -39,7 +40,7 @@ def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dic
             cells: list[tuple[str, str]] = [(str(rec[level]), ""), (fm.number(_f(rec["reps"])), "num")]
             cells.append((fm.number(_f(rec["accounts"])), "num"))
             for m in measures:
-                fmt = fm.money if m == "potential" else fm.number
+                fmt = fm.money if is_money(m) else fm.number
                 dev = _f(rec.get(f"{m}_dev_pct"))
                 out_of_band = math.isfinite(tol[m]) and math.isfinite(dev) and abs(dev) > 100 * tol[m] + 1e-9
                 cells += [

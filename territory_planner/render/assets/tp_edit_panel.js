@@ -39,6 +39,9 @@ function tpEditPanel(ctx, model) {
     }
     return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
   }
+  function amount(measure, v) {
+    return measure.money ? ctx.money(v, compact) : compact(v); // money measures carry the currency
+  }
   function pct(v) {
     return v === null || !isFinite(v) ? "n/a" : (v >= 0 ? "+" : "") + v.toFixed(1);
   }
@@ -183,8 +186,8 @@ function tpEditPanel(ctx, model) {
       put(c.accounts, nf.format(r.accounts));
       model.measures.forEach(function (m, k) {
         const dev = r[m.key + "_dev_pct"];
-        put(c.m[k].value, compact(r[m.key]));
-        put(c.m[k].target, compact(r[m.key + "_target"]));
+        put(c.m[k].value, amount(m, r[m.key]));
+        put(c.m[k].target, amount(m, r[m.key + "_target"]));
         put(c.m[k].dev, pct(dev));
         const off = m.balanced && dev !== null && Math.abs(dev) > m.tol + 1e-9;
         c.m[k].dev.classList.toggle("tp-out", off);
@@ -234,7 +237,7 @@ function tpEditPanel(ctx, model) {
       wl += A.wl[i] || 0;
     }
     selInfo.textContent = nSelected
-      ? nf.format(nSelected) + " selected \u00b7 potential " + compact(pot) + " \u00b7 workload " + compact(wl)
+      ? nf.format(nSelected) + " selected \u00b7 potential " + ctx.money(pot, compact) + " \u00b7 workload " + compact(wl)
       : "nothing selected";
     status.dataset.selected = String(nSelected);
     assignBtn.disabled = nSelected === 0;

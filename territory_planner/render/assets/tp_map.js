@@ -68,6 +68,15 @@ function tpInit(map, L_, refs) {
     if (v === null || v === undefined) return "n/a";
     return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits });
   }
+  // Money as the report writes it: the plan's currency before the amount ("$1,234", "EUR 1,234",
+  // "1,234" for none); D.cur is that prefix, made on the Python side (currency.currency_prefix).
+  function money(v, text) {
+    if (v === null || v === undefined || !isFinite(v)) return "n/a";
+    return (v < 0 ? "-" : "") + (D.cur || "") + text(Math.abs(v));
+  }
+  function whole(v) {
+    return fmt(v, 0);
+  }
 
   // Detach the layers while filling them: adding to a layer that is on the map redraws each time.
   const onMap = new Map();
@@ -225,7 +234,7 @@ function tpInit(map, L_, refs) {
     box.appendChild(title);
     const table = document.createElement("table");
     row(table, "Account", A.id[i]);
-    row(table, "Potential", fmt(A.pot[i], 0));
+    row(table, "Potential", money(A.pot[i], whole));
     row(table, "Workload", fmt(A.wl[i], 1));
     if (A.seg) row(table, "Segment", A.seg[i] || "\u2014");
     row(table, "New rep", repLabel(A.rep[i]));
@@ -485,6 +494,7 @@ function tpInit(map, L_, refs) {
     groupOf: groupOf,
     repLabel: repLabel,
     fmt: fmt,
+    money: money,
     movedLine: movedLine,
     movedCount: function () {
       return nLines;
