@@ -240,6 +240,20 @@ def solve(
         "progress": progress,
         "current_unit_rep": cur_unit,
     }
+    adj = None
+    if options.contiguous or options.district_contiguous:
+        from territory_planner.geo import planning
+
+        adj = planning.unit_adjacency(
+            problem,
+            inputs.geometry,
+            edges=options.adjacency,
+            rook=options.rook,
+            bridge=options.bridge_islands,
+            areas=joined,
+        )
+        if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
+            _check_map_pieces(spec, adj, lat, lon, free)
     design_info = None
     if options.design_districts:
         from territory_planner.design_flow import design_districts
@@ -262,18 +276,6 @@ def solve(
     else:
         unit_rep, result = pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
     contiguity_info = district_info = None
-    adj = None
-    if options.contiguous or options.district_contiguous:
-        from territory_planner.geo import planning
-
-        adj = planning.unit_adjacency(
-            problem,
-            inputs.geometry,
-            edges=options.adjacency,
-            rook=options.rook,
-            bridge=options.bridge_islands,
-            areas=joined,
-        )
     if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
 
@@ -356,6 +358,19 @@ def solve(
 
         units = planning.units_geojson(problem, inputs.geometry, joined)
     return PlanOutput(plan, problem, assignments, territories, summary, None, units)
+
+
+def _check_map_pieces(
+    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
+) -> None:
+    """Pieces of the adjacency that no plan of connected territories can cover (``component_conflicts``)
+    end the run at once with exit 1 and the numbers, instead of a search that cannot succeed."""
+    from territory_planner.errors import InfeasibleError
+    from territory_planner.geo import planning
+
+    conflicts = planning.component_conflicts(spec, adj, planning.home_units(spec, lat, lon), chosen)
+    if conflicts:
+        raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
 
 
 def _connected_or_relaxed(

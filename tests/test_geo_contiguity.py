@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from territory_planner import api
 from territory_planner.cli import main
-from territory_planner.errors import InputError
+from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
 from territory_planner.model.problem import TerritoryProblem
@@ -348,10 +348,14 @@ def test_every_territory_reported_in_one_piece_is_connected(
         assert (plan[centre] == np.arange(p)).all()
 
 
-def test_a_plan_still_split_is_no_plan_unless_relaxed(tmp_path: Path) -> None:
-    """Two reps on one island, two accounts on another: every plan splits a territory. Without --relax
-    the run ends with exit 3 ("no connected plan found yet", never "infeasible") and writes nothing; with
-    --relax it writes the plan, status relaxed, one violation per split territory."""
+def test_a_plan_still_split_is_no_plan_unless_relaxed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two reps on one island, two accounts on another: every plan splits a territory. The island with
+    no home is a proof: exit 1, naming its accounts and --bridge-islands, nothing written. Were it not
+    seen (the check switched off), the search's failure is no proof: exit 3 ("no connected plan found
+    yet", never "infeasible"). With --relax the plan is written, status relaxed, one violation per split
+    territory."""
     a = tmp_path / "accounts.csv"
     pd.DataFrame(
         {
@@ -368,6 +372,12 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(tmp_path: Path) -> None:
     e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
     args += ["--tolerance", "0.5", "--time-limit", "10", "--quiet"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "proof")])
+    assert res.exit_code == 1, res.output
+    assert "c2, c3" in res.output
+    assert "--bridge-islands" in res.output
+    assert not (tmp_path / "proof").exists()
+    monkeypatch.setattr(planning, "component_conflicts", lambda *_a, **_k: [])
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
     assert res.exit_code == 3, res.output
     assert "no connected plan found yet" in res.output
@@ -429,3 +439,60 @@ def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pyte
     assert res.lower_bound > 0.0  # a round's bound, not the -1 given
     if res.unit_rep is not None:
         assert res.lower_bound <= res.objective + 1e-6
+
+
+def _strip_points(tmp_path: Path, edges: str, r2_lon: float = 0.24, r2_lat: float = 1.05) -> tuple[Path, ...]:
+    pts = tmp_path / "points.csv"
+    pd.DataFrame(
+        {
+            "account_id": [f"c{i}" for i in range(5)],
+            "lat": 0.05,
+            "lon": [0.05 + 0.1 * i for i in range(5)],
+            "potential": POT,
+        }
+    ).to_csv(pts, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame(
+        [{"rep_id": "R1", "lat": 0.05, "lon": 0.25}, {"rep_id": "R2", "lat": r2_lat, "lon": r2_lon}]
+    ).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\n" + edges, encoding="utf-8")
+    return pts, r, e
+
+
+def test_an_island_without_a_home_is_proven_at_once(tmp_path: Path) -> None:
+    """The strip with c4 cut off (no edge c3-c4) and the homes in c2 (R1) and c1 (R2): no connected
+    territory can hold c4, a proof before any solve that names it; --bridge-islands joins c4 to c3 and
+    gives a connected plan; --relax writes the least-violation plan instead of failing."""
+    pts, r, e = _strip_points(tmp_path, "c0,c1\nc1,c2\nc2,c3\n")
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(opts(pts, r, contiguous=True, adjacency=e))
+    assert {c.family for c in exc.value.conflicts} == {"contiguity"}
+    (c,) = [c for c in exc.value.conflicts if "accounts" in c.extra]
+    assert c.extra["accounts"] == ["c4"]
+    assert "--bridge-islands" in c.message
+    # and the rest, c0..c3 (4.5), is too little for the bands of R1 and R2 together (2 x 2.4)
+    (rest,) = [c for c in exc.value.conflicts if c.measure == "potential"]
+    assert rest.amount == pytest.approx(4.8 - 4.5)
+    out = api.solve(opts(pts, r, contiguous=True, adjacency=e, bridge_islands=True))
+    assert out.summary["contiguity"]["contiguous"]
+    relaxed = api.solve(opts(pts, r, contiguous=True, adjacency=e, relax=True))
+    assert relaxed.summary["status"] == "relaxed"
+
+
+def test_an_island_holding_a_home_below_its_band_is_proven(tmp_path: Path) -> None:
+    """R2's home is c4, cut off from the rest: R2's territory is c4 alone, potential 1.5, where its band
+    (+-20% of 3) needs at least 2.4 (and R1 alone would hold c0..c3, 4.5 > 3.6). The conflict gives those
+    numbers; with the edge c3-c4 there is a plan."""
+    pts, r, e = _strip_points(tmp_path, "c0,c1\nc1,c2\nc2,c3\n", r2_lon=0.45, r2_lat=0.05)
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(opts(pts, r, contiguous=True, adjacency=e))
+    (c,) = [c for c in exc.value.conflicts if "R2" in c.message]
+    assert c.measure == "potential"
+    assert c.amount == pytest.approx(2.4 - 1.5)
+    assert "R2" in c.message
+    assert "1.50" in c.message
+    assert "2.40" in c.message
+    e.write_text("u,v\nc0,c1\nc1,c2\nc2,c3\nc3,c4\n", encoding="utf-8")
+    out = api.solve(opts(pts, r, contiguous=True, adjacency=e))
+    assert out.summary["contiguity"]["contiguous"]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory_planner.errors import InputError, Problem
+from territory_planner.errors import Conflict, InputError, Problem
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import areas as areamod
 from territory_planner.geo import contiguity
@@ -172,6 +172,69 @@ def home_units(
                 centre[j], taken[u] = u, True
                 break
     return centre
+
+
+def component_conflicts(
+    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray, chosen: np.ndarray | None = None
+) -> list[Conflict]:
+    """Pieces of the map (connected components) that no plan of connected territories can cover, with
+    the numbers. A territory holds its rep's home unit and is one piece, so it lies inside the piece that
+    holds that home. A piece with no home can only be covered by reps whose centre the planner chooses
+    (``chosen``), each territory then lying inside it: none of them fits if the piece is below every such
+    rep's band. A piece holding homes must reach the sum of their reps' lower bands, and, when no rep's
+    centre is chosen, stay within the sum of their upper bands. Empty when the map is one piece or a rep
+    with a given home has no home unit."""
+    p = spec.problem
+    chosen = np.zeros(p.n_reps, dtype=bool) if chosen is None else chosen
+    if (centre[~chosen] < 0).any():
+        return []
+    label = adj.components()
+    if int(label.max(initial=0)) == 0:
+        return []
+    out: list[Conflict] = []
+    names = np.asarray(p.account_ids).astype(str)
+    first_acc = np.full(p.n_units, -1, dtype=np.int64)
+    first_acc[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    fixed = np.flatnonzero(~chosen)
+    for c in range(int(label.max()) + 1):
+        units = np.flatnonzero(label == c)
+        total = p.unit_amount[units].sum(axis=0)
+        reps = fixed[label[centre[fixed]] == c]
+        shown = ", ".join(names[first_acc[units[:5]]])
+        shown += f" and {len(units) - 5} more" if len(units) > 5 else ""
+        where = f"the piece of the map made of {len(units)} unit(s) ({shown}) touches no other account"
+        hint = "; --bridge-islands joins each such piece to its nearest neighbour (or give --adjacency)"
+        if not len(reps):
+            fits = (spec.lower[:, chosen] <= total[:, None] + 1e-9).all(axis=0)
+            if not fits.any():
+                what = "and holds no rep's home" + (
+                    ", and is below every band of the reps whose centre is chosen" if chosen.any() else ""
+                )
+                out.append(
+                    Conflict(
+                        "contiguity",
+                        f"{where} {what}, so no territory holding it can be one piece{hint}",
+                        extra={"accounts": names[first_acc[units]].tolist()},
+                    )
+                )
+            continue
+        who = ", ".join(np.asarray(p.rep_ids)[reps].astype(str))
+        for m, measure in enumerate(p.measures):
+            lo, hi = float(spec.lower[m, reps].sum()), float(spec.upper[m, reps].sum())
+            short = total[m] < lo - 1e-9 * max(1.0, abs(lo))
+            over = not chosen.any() and total[m] > hi + 1e-9 * max(1.0, abs(hi))
+            if short or over:
+                limit = f"at least {lo:,.2f}" if short else f"at most {hi:,.2f}"
+                out.append(
+                    Conflict(
+                        "contiguity",
+                        f"{where} and holds the homes of {who}, whose territories must lie inside it: its "
+                        f"{measure} is {total[m]:,.2f}, their bands together need {limit}{hint}",
+                        measure=measure,
+                        amount=float(lo - total[m] if short else total[m] - hi),
+                    )
+                )
+    return out
 
 
 def make_contiguous(
