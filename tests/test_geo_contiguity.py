@@ -110,18 +110,7 @@ def test_strip_large_model_path_reports_lns(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_strip_contiguous_from_edge_list(tmp_path: Path) -> None:
-    a, r = strip_instance(tmp_path)
-    pts = tmp_path / "points.csv"
-    pd.DataFrame(
-        {
-            "account_id": [f"c{i}" for i in range(5)],
-            "lat": 0.05,
-            "lon": [0.05 + 0.1 * i for i in range(5)],
-            "potential": POT,
-        }
-    ).to_csv(pts, index=False)
-    e = tmp_path / "edges.csv"
-    e.write_text("u,v\nc0,c1\nc1,c2\nc2,c3\nc3,c4\n", encoding="utf-8")
+    pts, r, e = _strip_points(tmp_path, "c0,c1\nc1,c2\nc2,c3\nc3,c4\n")
     out = api.solve(opts(pts, r, contiguous=True, adjacency=e))
     assert sorted(k for k, v in owners(out).items() if v == "R2") == ["c0", "c1"]
     assert out.summary["contiguity"]["pieces"] == {"R1": 1, "R2": 1}
