@@ -276,3 +276,24 @@ def test_budget_partner_only_when_the_budget_is_used_up() -> None:
     assert len(pipeline._budget_partner(free, plan, 0)) == 0
     # R7 itself asks: the only other rep holding a move is R1, so the partner is R1 and its neighbours
     assert sorted(pipeline._budget_partner(spec, plan, 7).tolist()) == [0, 1, 2]
+
+
+def test_a_tiny_model_mends_the_search_s_near_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a tiny model the rounding stage used to hand everything to the whole model beside; when that
+    has no plan yet (a loaded machine: 692 French cities x 10 reps, none in 20 s), the search's best
+    assignment, a band or two short, was left unused. Here the search (forced) ends with A4 on R1's side
+    (R1 4 accounts, R2 2: both bands broken) and nothing else runs: the mend gives the optimum."""
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path, accounts, reps)
+
+    def near_plan(run: pipeline.Run) -> None:
+        run.partial = np.array([0, 0, 0, 0, 1, 1])  # unit order = account order here
+
+    monkeypatch.setattr(pipeline, "stage_construct", near_plan)
+    monkeypatch.setattr(pipeline, "stage_whole", lambda _run: None)
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
+    out = api.solve(options_for(a, r, balance="potential", tolerance=0.1))
+    rounds = [st for st in out.summary["stages"] if st["stage"] == "round"]
+    assert rounds[0]["outcome"] == "plan from mending the search's best assignment"
+    owner = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    assert [owner[f"A{i}"] for i in range(1, 7)] == ["R1", "R1", "R1", "R2", "R2", "R2"]

@@ -325,7 +325,7 @@ def solve_lp(
         )
         if (out.status != SolveStatus.OPTIMAL or out.row_duals is None) and time.perf_counter() < deadline:
             # a HiGHS error or "not set" never ends the run by itself: retry cold, with the other method
-            log.warning("LP round %d: %s; retrying without the warm start", rounds, out.message)
+            log.info("LP round %d: %s; retrying without the warm start", rounds, out.message)
             out, x, slack = master.retry(max(deadline - time.perf_counter(), 0.5))
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             if last is not None and last.slack_total <= 1e-6:
