@@ -146,3 +146,16 @@ def sweep_command(
         ", ".join(f"{n} {s}" for s, n in counts.items()) + f" | {int(table['pareto'].sum())} Pareto-efficient"
     )
     click.echo(f"wrote {out}/sweep.csv and {out}/sweep.html")
+    code = sweep_exit_code(table["status"])
+    if code:
+        click.echo("no point of the sweep has a plan (reasons in sweep.csv and sweep.html)", err=True)
+        sys.exit(code)
+
+
+def sweep_exit_code(statuses: Any) -> int:
+    """0 when some point has a plan; otherwise the plan command's code for the points: 1 when every
+    point is bad input or proven infeasible, else 3 (no plan yet: a solver failure or the time limit)."""
+    done = set(statuses.astype(str))
+    if done & {"optimal", "feasible", "relaxed"}:
+        return 0
+    return 1 if done and done <= {"infeasible", "input_error"} else 3

@@ -148,3 +148,24 @@ def test_page_reads_well_when_points_fail() -> None:
     chart = page[page.index("<svg") : page.index("</svg>")]
     assert chart.count(">51.6</text>") == 1
     assert chart.count(">4.99</text>") == 1
+
+
+def test_a_sweep_with_no_plan_at_all_fails(scenario: Path, tmp_path: Path) -> None:
+    """Every point infeasible (moving nothing cannot balance this instance): the sweep still writes its
+    table with the reasons, but exits 1 as `plan` would, not 0; one point with a plan is success."""
+    args = ["sweep", str(scenario), "--grid", "tolerance=0.1", "-q"]
+    res = CliRunner().invoke(main, [*args, "--grid", "max_moved_share=0", "--out", str(tmp_path / "none")])
+    assert res.exit_code == 1, res.output
+    assert "no point of the sweep has a plan" in res.output
+    table = pd.read_csv(tmp_path / "none" / "sweep.csv", keep_default_na=False)
+    assert list(table["status"]) == ["infeasible"]
+    res = CliRunner().invoke(main, [*args, "--grid", "max_moved_share=0,1", "--out", str(tmp_path / "one")])
+    assert res.exit_code == 0, res.output
+
+
+def test_sweep_exit_code_follows_plan_s_codes() -> None:
+    from territory_planner.scenario_cli import sweep_exit_code
+
+    assert sweep_exit_code(pd.Series(["infeasible", "feasible"])) == 0
+    assert sweep_exit_code(pd.Series(["infeasible", "input_error"])) == 1
+    assert sweep_exit_code(pd.Series(["infeasible", "failed"])) == 3
