@@ -143,7 +143,11 @@ def test_pieces_and_enclaves() -> None:
     assert contiguity.count_pieces(queen, plan, 2).tolist() == [1, 1]  # diagonal contact joins them
 
 
-def planar_problem(amount: np.ndarray, p: int, tol: float) -> TerritoryProblem:
+def planar_problem(
+    amount: np.ndarray, p: int, tol: float, current_rep: list[str] | None = None
+) -> TerritoryProblem:
+    """Accounts "0".."n-1" with potential ``amount`` (workload 1) and reps T0..T{p-1} without homes (the
+    caller gives the cost); ``current_rep``: today's rep id of each account."""
     n = len(amount)
     accounts = pd.DataFrame(
         {
@@ -152,7 +156,7 @@ def planar_problem(amount: np.ndarray, p: int, tol: float) -> TerritoryProblem:
             "lon": 0.0,
             "workload": 1.0,
             "potential": amount,
-            "current_rep": "",
+            "current_rep": "" if current_rep is None else current_rep,
             "locked_rep": "",
             "parent_id": "",
             "segment": "",

@@ -6,12 +6,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError
-from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import pipeline
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import available_backends
@@ -226,55 +224,32 @@ def test_highs_runs_feasibility_jump_only_when_the_time_limit_pays_for_it(
 def _line_spec(budget_share: float | None) -> tuple[ModelSpec, np.ndarray]:
     """Eight reps on a line (home x = 0..7), two accounts each at x = u / 2, today with rep u // 2 (cost =
     distance on the line), and a plan that moves two of them away from today's rep."""
+    from tests.test_geo_contiguity import planar_problem
+
     n, p = 16, 8
     pot = np.ones(n)
     pot[12] = 5.0
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"A{u:02d}" for u in range(n)],
-            "lat": 0.0,
-            "lon": 0.0,
-            "workload": 1.0,
-            "potential": pot,
-            "current_rep": [f"R{u // 2}" for u in range(n)],
-            "locked_rep": "",
-            "parent_id": "",
-            "segment": "",
-        }
-    )
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"R{j}" for j in range(p)],
-            "name": "",
-            "region": "",
-            "capacity": 1.0,
-            "lat": np.nan,
-            "lon": np.nan,
-            "segments": "",
-        }
-    )
-    problem = TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([1.0]))
-    x_unit = np.arange(n) / 2.0
-    cost = np.abs(x_unit[:, None] - np.arange(p)[None, :])
+    problem = planar_problem(pot, p, 1.0, current_rep=[f"T{u // 2}" for u in range(n)])
+    cost = np.abs((np.arange(n) / 2.0)[:, None] - np.arange(p)[None, :])
     nan = np.full(p, np.nan)
     spec = ModelSpec.build(problem, nan, nan, cost=cost, max_moved_share=budget_share)
     plan = np.arange(n) // 2
-    plan[4] = 1  # account A04 (potential 1, today R2) moved to R1: R1 holds 1 moved
-    plan[12] = 7  # account A12 (potential 5, today R6) moved to R7: R7 holds 5 moved
+    plan[4] = 1  # account 4 (potential 1, today T2) moved to T1: T1 holds 1 moved
+    plan[12] = 7  # account 12 (potential 5, today T6) moved to T7: T7 holds 5 moved
     return spec, plan
 
 
 def test_budget_partner_only_when_the_budget_is_used_up() -> None:
     """Moved potential is 6 of 20 (30%). With the budget at exactly that share, rep 0's cluster gets a
-    partner: of the reps holding a move (R1: 1, R7: 5; median 3), R7, the farthest from R0, with its two
-    nearest reps R6 and R5. With room in the budget, or no budget, no partner."""
+    partner: of the reps holding a move (T1: 1, T7: 5; median 3), T7, the farthest from T0, with its two
+    nearest reps T6 and T5. With room in the budget, or no budget, no partner."""
     spec, plan = _line_spec(0.30)
     assert sorted(pipeline._budget_partner(spec, plan, 0).tolist()) == [5, 6, 7]
     roomy, _ = _line_spec(0.50)
     assert len(pipeline._budget_partner(roomy, plan, 0)) == 0
     free, _ = _line_spec(None)
     assert len(pipeline._budget_partner(free, plan, 0)) == 0
-    # R7 itself asks: the only other rep holding a move is R1, so the partner is R1 and its neighbours
+    # T7 itself asks: the only other rep holding a move is T1, so the partner is T1 and its neighbours
     assert sorted(pipeline._budget_partner(spec, plan, 7).tolist()) == [0, 1, 2]
 
 
