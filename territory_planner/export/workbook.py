@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory_planner.currency import chosen_currency, excel_format, is_money
+from territory_planner.currency import chosen_currency, currency_prefix, excel_format, is_money
 from territory_planner.export.plan_tables import PlanTables
 
 _FORMULA_START = tuple("=+-@")
@@ -105,7 +105,7 @@ def _width(header: str, values: pd.Series, currency: str = "") -> float:
         fmt = number_format(header, currency)
         longest = len(f"{-big:,.{_decimals(fmt)}f}") + 1  # sign, and the % of dev_pct
         if is_money(header):
-            longest += len(currency) + (1 if currency.isalpha() else 0)  # "€", "EUR "
+            longest += len(currency_prefix(currency))  # "€", "EUR "
     else:
         sample = values.iloc[:2000].astype(str)
         longest = int(sample.str.len().max()) if len(sample) else 0
