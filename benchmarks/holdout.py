@@ -98,6 +98,37 @@ def airports() -> pd.DataFrame:
     )
 
 
+def world_cities(lon: tuple[float, float], lat: tuple[float, float]) -> pd.DataFrame:
+    """bokeh-sampledata's world cities in a lon/lat box (no population): potential and workload 1 each."""
+    w = pd.read_csv(corpus._package_file("bokeh_sampledata", "_data", "world_cities.csv.gz"))
+    w = w[w["lng"].between(*lon) & w["lat"].between(*lat)].reset_index(drop=True)
+    ones = np.ones(len(w))
+    return corpus._base([f"W{i}" for i in w.index], w["name"], w["lat"], w["lng"], ones, ones)
+
+
+def baltimore() -> pd.DataFrame:
+    """libpysal's 211 Baltimore house sales (1978): potential = price, workload = rooms."""
+    import geopandas as gpd
+
+    g = gpd.read_file(corpus._package_file("libpysal", "examples", "baltim", "baltimore.geojson"))
+    return corpus._base(
+        "B" + g["STATION"].astype(int).astype(str),
+        "sale " + g["STATION"].astype(int).astype(str),
+        g.geometry.y,
+        g.geometry.x,
+        g["PRICE"].astype(float),
+        g["NROOM"].astype(float),
+    )
+
+
+def _labour_by_fips() -> pd.Series:
+    u = pd.read_csv(
+        corpus._package_file("bokeh_sampledata", "_data", "unemployment09.csv.gz"), header=None, dtype=str
+    )
+    fips = u[1].str.strip().str.zfill(2) + u[2].str.strip().str.zfill(3)
+    return pd.Series(u[5].str.replace(",", "").str.strip().astype(float).to_numpy(), index=fips)
+
+
 def _tokyo_measures() -> pd.DataFrame:
     # The CSV has classic-Mac line endings (CR only); its rows follow the shapefile's order (IDnum0).
     raw = corpus._package_file("libpysal", "examples", "tokyo", "Tokyomortality.csv").read_bytes()
@@ -142,6 +173,18 @@ def polygons(kind: str) -> Any:
             "potential": np.sqrt(g["PO8893"].to_numpy(float)).round(3),
             "workload": 1 + g["HC8893"].to_numpy(float),
             "state": g["STATE_NAME"].to_numpy(),
+        }
+    elif kind == "virginia":
+        # 95 counties and 41 independent cities, many of them enclaves inside a county
+        g = shp("virginia", "virginia.shp").set_crs(4326)
+        labour = g["FIPS"].astype(str).str.zfill(5).map(_labour_by_fips())
+        # Clifton Forge and South Boston became towns again before 2009: the state's smallest labour force
+        labour = labour.fillna(labour.min()).to_numpy(float)
+        out = {
+            "account_id": "VA" + g["FIPS"].astype(str),
+            "name": g["NAME"],
+            "potential": np.sqrt(labour).round(3),
+            "workload": np.log(labour).round(4),
         }
     elif kind == "mexico":
         g = shp("mexico", "mexicojoin.shp").set_crs(4326)
@@ -190,7 +233,12 @@ CASES = [
     Case("ca-cities-12-near-above", "cities:CA:sqrt", 12, align="nearest", budget="above"),
     Case("ca-cities-12-near-below", "cities:CA:sqrt", 12, align="nearest", budget="below"),
     Case("airports-20-routes-locks-fam", "airports", 20, tol=0.10, locks=4, families=True),
-    Case("nc-8-births-contig", "poly:nc", 8, options=("--balance", "potential", "--contiguous")),
+    Case(
+        "nc-8-births-contig",
+        "poly:nc",
+        8,
+        options=("--balance", "potential", "--contiguous", "--bridge-islands"),
+    ),
     Case("tokyo-10-contig", "poly:tokyo", 10, options=("--contiguous",), note="projected CRS (GPKG)"),
     Case(
         "us48-8-design2",
@@ -214,6 +262,22 @@ CASES = [
         options=("--balance", "potential", "--district-tolerance", "0.05"),
         rep_cols=(("district", "state"),),
     ),
+    Case(
+        "virginia-8-contig",
+        "poly:virginia",
+        8,
+        options=("--contiguous", "--bridge-islands"),
+        note="41 independent cities; the Eastern Shore is an island",
+    ),
+    Case(
+        "virginia-12-contig-pot-t3",
+        "poly:virginia",
+        12,
+        tol=0.03,
+        options=("--balance", "potential", "--contiguous", "--bridge-islands"),
+    ),
+    Case("baltimore-6-price-near-above", "baltimore", 6, align="nearest", budget="above"),
+    Case("europe-cities-40-count", "world:-10:30:36:60", 40, note="bokeh world cities, one unit each"),
     Case(
         "mexico-4-contig-t10", "poly:mexico", 4, tol=0.10, options=("--balance", "potential", "--contiguous")
     ),
@@ -258,6 +322,11 @@ def build_case(case: Case, root: Path, force: bool = False) -> Path:
         base = country_cities(args[0], args[1])
     elif kind == "airports":
         base = airports()
+    elif kind == "world":
+        lon0, lon1, lat0, lat1 = (float(x) for x in args)
+        base = world_cities((lon0, lon1), (lat0, lat1))
+    elif kind == "baltimore":
+        base = baltimore()
     else:
         gdf = polygons(args[0])
         base = _points_of(gdf)

@@ -397,19 +397,43 @@ def _connected_or_relaxed(
     parts = [f"{n_t} territor{'y' if n_t == 1 else 'ies'}"] * bool(n_t)
     parts += [f"{n_d} district{'' if n_d == 1 else 's'}"] * bool(n_d)
     what = " and ".join(parts)
+    proof = (contiguity or {}).get("infeasible")
+    if proof == "proven" and not options.relax:
+        from territory_planner.errors import Conflict, InfeasibleError
+
+        raise InfeasibleError(
+            "no plan of connected territories exists",
+            [
+                Conflict(
+                    "contiguity",
+                    "no plan in which every territory is one piece holding the unit at its rep's home meets "
+                    "every band: HiGHS proved the exact model (the plan's rows with flow rows for "
+                    "connectivity) infeasible. Widen --tolerance, move a rep's home, or --relax to write the "
+                    "best plan with the split territories marked",
+                )
+            ],
+        )
     if not options.relax:
         limit = options.time_limit or 120.0
         raise SolverError(
             f"no connected plan found yet: when the time ran out, {what} of the best plan "
             f"{'was' if len(split) == 1 else 'were'} still in several pieces ({n_reps} territories in "
-            "all). This is not a proof that no connected plan exists: "
-            f"try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
+            "all). "
+            + (
+                "With the centres chosen no connected plan exists (proven), but two reps' homes are nearest "
+                "the same unit and one of them got the next nearest, so this is no proof for every choice: "
+                if proof
+                else "This is not a proof that no connected plan exists: "
+            )
+            + f"try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
             "with the split territories marked"
         )
     violations = tuple(
         pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split
     )
     notes = (*result.notes, f"relaxed: {what} in several pieces (see violations)")
+    if proof:
+        notes += (f"contiguity: no plan of connected territories meets the bands ({proof})",)
     return dataclasses.replace(
         result,
         status="relaxed",

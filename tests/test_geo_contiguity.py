@@ -21,7 +21,7 @@ from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous, contiguous_lns, repair
+from territory_planner.optimize import background, contiguous, contiguous_flow, contiguous_lns, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import build_options
 from territory_planner.solvers import get_backend
@@ -81,7 +81,7 @@ def test_strip_contiguous_from_polygons(tmp_path: Path) -> None:
     c = out.summary["contiguity"]
     assert c["pieces"] == {"R1": 1, "R2": 1}
     assert c["contiguous"] is True
-    assert c["method"] == "cuts"
+    assert c["method"] in ("cuts", "flow")  # whichever exact member settles it first
     s = out.summary
     assert s["lower_bound"] <= s["objective"] + 1e-6
     assert s["objective"] >= free.summary["objective"] - 1e-6
@@ -199,7 +199,7 @@ def test_reported_contiguous_is_connected(side: int, p: int, seed: int) -> None:
     )
     if res.unit_rep is None:  # the band may be out of reach for contiguous plans: nothing claimed
         return
-    if res.method == "cuts":
+    if res.method in ("cuts", "flow"):
         plan = res.unit_rep
         assert (res.pieces == 1).all()
         assert contiguity.is_contiguous(adj, plan, p)
@@ -336,7 +336,7 @@ def test_every_territory_reported_in_one_piece_is_connected(
         assert res.pieces[j] == contiguity.count_pieces(adj, plan, p)[j]
         if res.pieces[j] == 1:
             assert connected(adj, units)
-    if res.method in ("cuts", "lns"):
+    if res.method in ("cuts", "lns", "flow"):
         assert (res.pieces == 1).all()
         assert (plan[centre] == np.arange(p)).all()
 
@@ -346,9 +346,9 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
 ) -> None:
     """Two reps on one island, two accounts on another: every plan splits a territory. The island with
     no home is a proof: exit 1, naming its accounts and --bridge-islands, nothing written. Were it not
-    seen (the check switched off), the search's failure is no proof: exit 3 ("no connected plan found
-    yet", never "infeasible"). With --relax the plan is written, status relaxed, one violation per split
-    territory."""
+    seen (the check switched off), the exact flow model proves it (exit 1); without that model too, the
+    search's failure is no proof: exit 3 ("no connected plan found yet", never "infeasible"). With
+    --relax the plan is written, status relaxed, one violation per split territory."""
     a = tmp_path / "accounts.csv"
     pd.DataFrame(
         {
@@ -371,6 +371,12 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     assert "--bridge-islands" in res.output
     assert not (tmp_path / "proof").exists()
     monkeypatch.setattr(planning, "component_conflicts", lambda *_a, **_k: [])
+    if background.available(get_backend("highs")):  # the exact flow model beside proves it too
+        res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "flow")])
+        assert res.exit_code == 1, res.output
+        assert "HiGHS proved the exact model" in " ".join(res.output.split())
+        assert not (tmp_path / "flow").exists()
+    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
     assert res.exit_code == 3, res.output
     assert "no connected plan found yet" in res.output
@@ -417,6 +423,7 @@ def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pyte
 
     monkeypatch.setattr(contiguous_lns.Lns, "mend", stuck_mend)
     monkeypatch.setattr(contiguous_lns, "solve_mip", recording_solve)
+    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)  # it would settle it first
     start_plan = np.argmin(np.where(np.arange(p)[None, :] == 0, 0.0, 1.0) + d, axis=1)
     begin = time.perf_counter()
     res = contiguous.solve_contiguous(

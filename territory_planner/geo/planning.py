@@ -157,11 +157,7 @@ def home_units(
     """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none);
     ``points``/``metric`` as in ``optimize.centres`` (default: accounts' lat, lon, great-circle km)."""
     p = spec.problem
-    a, b = (p.acc_lat, p.acc_lon) if points is None else points
-    d = metric(a, b, lat, lon)  # (n_acc, p)
-    unit_d = np.full((p.n_units, p.n_reps), np.inf)
-    np.minimum.at(unit_d, p.acc_unit, d)
-    unit_d = np.where(spec.allowed, unit_d, np.inf)
+    unit_d = _home_distance(spec, lat, lon, points, metric)
     centre = np.full(p.n_reps, -1, dtype=np.int64)
     taken = np.zeros(p.n_units, dtype=bool)
     for j in np.argsort(unit_d.min(axis=0), kind="stable").tolist():
@@ -172,6 +168,31 @@ def home_units(
                 centre[j], taken[u] = u, True
                 break
     return centre
+
+
+def _home_distance(
+    spec: ModelSpec,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: Metric = haversine_km,
+) -> np.ndarray:
+    """(n_units, p): distance from each rep's home to the nearest account of each allowed unit (inf if
+    not allowed)."""
+    p = spec.problem
+    a, b = (p.acc_lat, p.acc_lon) if points is None else points
+    d = metric(a, b, lat, lon)  # (n_acc, p)
+    unit_d = np.full((p.n_units, p.n_reps), np.inf)
+    np.minimum.at(unit_d, p.acc_unit, d)
+    return np.where(spec.allowed, unit_d, np.inf)
+
+
+def homes_own_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, centre: np.ndarray) -> bool:
+    """Every rep's centre is the unit nearest its home (no two homes share one, so ``home_units`` did
+    not pick a runner-up): the contiguous model is then exactly "each territory holds its home's unit"."""
+    unit_d = _home_distance(spec, lat, lon)
+    near = unit_d[centre, np.arange(len(centre))]
+    return bool((centre >= 0).all() and (near <= unit_d.min(axis=0) + 1e-9).all())
 
 
 def component_conflicts(
@@ -289,6 +310,16 @@ def make_contiguous(
         plan = contiguous.repair_pieces(spec, adj, unit_rep, centre)
         method = "repair"
         proven = False
+    if res.infeasible:
+        # HiGHS's proof holds for the centres the model used: it is the user's model when each is the
+        # unit at its rep's home (two homes nearest one unit: one rep got the runner-up, no proof)
+        own = homes_own_units(spec, lat, lon, centre)
+        info["infeasible"] = "proven" if own else "proven for the centres chosen"
+        progress(
+            "contiguity: no plan of connected territories meets the bands (proven)"
+            if own
+            else "contiguity: no connected plan with the centres chosen (two homes share a unit)"
+        )
     pieces = contiguity.count_pieces(adj, plan, p.n_reps)
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())

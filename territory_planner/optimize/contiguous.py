@@ -36,13 +36,13 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
+from territory_planner.optimize import contiguous_flow, hierarchy
 from territory_planner.optimize import contiguous_lns as lns
-from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend
+from territory_planner.solvers.base import Backend, SolveStatus
 
 __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
 
@@ -65,6 +65,7 @@ class ContiguousResult:
     proven_optimal: bool
     seconds: float
     neighbourhoods: int = 0  # neighbourhood MIPs accepted by the LNS
+    infeasible: bool = False  # the exact flow model is proven infeasible: no connected plan exists
 
 
 def centre_units(spec: ModelSpec) -> np.ndarray:
@@ -164,7 +165,13 @@ def solve_contiguous(
     centre = centre_units(spec) if centre is None else centre
     spec_c = with_centres(spec, centre)
     pool = CutPool()
-    search = lns.Lns(spec_c, adj, backend, centre, pool, gap, seed, threads, progress)
+    flow = (
+        contiguous_flow.start(spec_c, adj, centre, backend, deadline=deadline, gap=gap, seed=seed)
+        if exact
+        else None
+    )
+    done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
+    search = lns.Lns(spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done)
     best: np.ndarray | None = None  # best contiguous plan
     last_plan = start_plan
     lower = bound
@@ -177,11 +184,13 @@ def solve_contiguous(
         last_plan = search.mend(start_plan, start + share * time_limit)
         if not lns.count_split(adj, last_plan, centre):
             best = last_plan
+            if flow is not None:
+                flow.offer(best)
     cut_deadline = start + (EXACT_SHARE * time_limit if start_plan is not None else time_limit)
     col_unit, col_rep = np.nonzero(spec_c.allowed)
     round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
     tight_from = cut_deadline - TIGHT_SHARE * max(0.0, cut_deadline - time.perf_counter())
-    while exact and time.perf_counter() < cut_deadline - 0.2:
+    while exact and time.perf_counter() < cut_deadline - 0.2 and not done():
         rounds += 1
         if time.perf_counter() >= tight_from:  # the last rounds at the run's gap: the strongest bound
             round_gap = gap
@@ -206,6 +215,8 @@ def solve_contiguous(
         if not new:
             if best is None or lns.objective(spec, plan) < lns.objective(spec, best):
                 best = plan
+                if flow is not None:
+                    flow.offer(best)
             if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
                 round_gap = gap
                 continue
@@ -218,7 +229,7 @@ def solve_contiguous(
             f"({len(pool.cuts)} in all)"
         )
     # LP with the cuts: a bound on the contiguous model
-    if exact and pool.cuts and time.perf_counter() < deadline:
+    if exact and pool.cuts and time.perf_counter() < deadline and not done():
         try:
             res = lpmod.solve_lp(
                 spec_c,
@@ -241,9 +252,29 @@ def solve_contiguous(
             last_plan = search.mend(last_plan, deadline)
             best = None if lns.count_split(adj, last_plan, centre) else last_plan
         if best is not None:
+            if flow is not None:
+                flow.offer(best)
             best, method = search.polish(best, deadline), "lns"
-        else:
+        elif not done():
             assert last_plan is not None
+            best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
+    infeasible = False
+    if flow is not None:
+        # stopped now when the cut loop proved its plan optimal or the time is up, else its own deadline
+        fres = flow.finish(stop=proven or time.perf_counter() >= deadline - 0.2)
+        if fres is not None and fres.status is SolveStatus.INFEASIBLE:
+            infeasible = True
+            progress("contiguity: the exact flow model is infeasible: no connected plan exists")
+        elif fres is not None:
+            if fres.bound is not None:
+                lower = max(lower, fres.bound)
+            if fres.unit_rep is not None:
+                ours = np.inf if best is None else lns.objective(spec, best)
+                theirs, optimal = lns.objective(spec, fres.unit_rep), fres.status is SolveStatus.OPTIMAL
+                # better, or as good and proven (the plan it proved) where the cut loop proved nothing
+                if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
+                    best, method, proven = fres.unit_rep, "flow", optimal
+        if best is None and last_plan is not None:  # proven or not: the plan with its pieces marked
             best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
     rounds += search.solves
     pieces = (
@@ -257,7 +288,8 @@ def solve_contiguous(
         pieces,
         rounds,
         len(pool.cuts),
-        proven and method == "cuts",
+        proven,  # the cut loop settled, or the flow model's optimum is no better than this plan
         time.perf_counter() - start,
         search.accepted,
+        infeasible,
     )

@@ -289,6 +289,7 @@ class Lns:
     seed: int
     threads: int | None
     progress: Callable[[str], None] = lambda _m: None
+    stop: Callable[[], bool] = lambda: False  # another member settled the question (e.g. the flow model)
     solves: int = 0
     accepted: int = 0
 
@@ -310,7 +311,7 @@ class Lns:
         p = len(self.centre)
         plan = plan.copy()
         tried = np.zeros(p, dtype=np.int64)
-        while time.perf_counter() < deadline - 0.5:
+        while time.perf_counter() < deadline - 0.5 and not self.stop():
             split = [j for j in split_reps(self.adj, plan, self.centre) if tried[j] < len(ATTEMPTS)]
             if not split:
                 break
@@ -332,7 +333,7 @@ class Lns:
         """One pass: each territory with its neighbours re-solved (cut loop, warm start), kept if
         cheaper; every territory stays one piece."""
         for j in range(len(self.centre)):
-            if time.perf_counter() > deadline - 0.5:
+            if time.perf_counter() > deadline - 0.5 or self.stop():
                 break
             reps = neighbourhood(self.adj, plan, self.centre, j, 0)
             out = self._step(plan, reps, False, deadline, polish=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,12 +109,16 @@ def _solve_restricted(
     node_limit: int | None = None,
     solution_limit: int | None = None,
     live: LiveMip | None = None,
+    extend: Callable[[formulation.Formulation], None] | None = None,
 ) -> MipResult:
+    """``extend`` adds rows (and variables, after the model's own) to the formulation before the solve."""
     start = time.perf_counter()
     col_unit, col_rep = restricted_columns(cols, free)
     form = formulation.build(
         spec, col_unit, col_rep, free=free, fixed_rep=fixed_rep, integer=True, name=name, reps=reps
     )
+    if extend is not None:
+        extend(form)
     remaining = deadline - time.perf_counter()
     if time_cap is not None:
         remaining = min(remaining, time_cap)

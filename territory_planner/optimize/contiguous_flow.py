@@ -1,0 +1,183 @@
+"""The exact contiguous model as a flow MIP, run by HiGHS beside the cut loop on small models.
+
+The separator cuts of ``optimize.contiguous`` are added a round at a time, so the cut loop proves
+nothing until a round settles, and a round's MIP that finds no plan in its time says nothing about
+whether one exists. On a small model the exact model can be written down whole (Shirabe 2009,
+single-commodity flows): each territory j ships one unit of flow from its centre c_j to each other unit
+it holds, along edges inside the territory,
+
+    sum_in f[., i, j] - sum_out f[i, ., j] = x[i, j]            i != c_j
+    f[a, b, j] <= (n_j - 1) x[a, j],   f[a, b, j] <= (n_j - 1) x[b, j]
+
+(n_j: units with a column for j). A plan satisfies these rows for some flow exactly when every territory
+is one piece holding its centre, so HiGHS on this model returns connected plans only, its dual bound
+holds for the contiguous model, and "infeasible" from it is a proof that no plan of connected territories
+(each holding the unit at its rep's home) meets the bands. Measured (2 cores, HiGHS 1.16): on Virginia's
+136 counties and independent cities at 8 reps, +-5% on two measures, HiGHS proves this model infeasible
+in 91 s with the objective dropped, where the cut loop's first round took 28 s and the run ended with
+"no connected plan found yet".
+
+It runs in a thread (``background.WholeModel``) for the whole contiguity stage; the connected plans the
+cut loop and the neighbourhood search find are handed to it (with a flow along a spanning tree of each
+territory) so its tree search prunes with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+from scipy.sparse.csgraph import breadth_first_order
+
+from territory_planner.geo.adjacency import Adjacency
+from territory_planner.optimize import background, formulation, repair
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers.base import Backend, SolveStatus
+
+__all__ = ["FLOW_MAX_ARCS", "FlowModel", "flow_arcs", "start"]
+
+FLOW_MAX_ARCS = 60_000  # flow variables (directed edges x reps) up to which the flow model runs beside
+
+
+def flow_arcs(
+    spec: ModelSpec, adj: Adjacency, centre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tail, head, rep) of every flow variable: both ends have a column for the rep, the head is not
+    its centre."""
+    a = np.concatenate([adj.u, adj.v])
+    b = np.concatenate([adj.v, adj.u])
+    tails, heads, reps = [], [], []
+    for j in range(spec.problem.n_reps):
+        keep = spec.allowed[a, j] & spec.allowed[b, j] & (b != centre[j])
+        tails.append(a[keep])
+        heads.append(b[keep])
+        reps.append(np.full(int(keep.sum()), j, dtype=np.int64))
+    return np.concatenate(tails), np.concatenate(heads), np.concatenate(reps)
+
+
+def start(
+    spec: ModelSpec,
+    adj: Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    *,
+    deadline: float,
+    gap: float,
+    seed: int,
+) -> FlowModel | None:
+    """The flow model solving beside, or None: no second core, not HiGHS, a rep without a centre, or
+    more than ``FLOW_MAX_ARCS`` flow variables."""
+    if not background.available(backend) or (centre < 0).any():
+        return None
+    arcs = flow_arcs(spec, adj, centre)
+    if len(arcs[0]) > FLOW_MAX_ARCS:
+        return None
+    return FlowModel(spec, adj, centre, arcs, backend, deadline=deadline, gap=gap, seed=seed)
+
+
+class FlowModel(background.WholeModel):
+    """The whole model with the flow rows, solving in a thread until its deadline or ``finish``."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        adj: Adjacency,
+        centre: np.ndarray,
+        arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
+        backend: Backend,
+        *,
+        deadline: float,
+        gap: float,
+        seed: int,
+    ) -> None:
+        self._adj, self._centre, self._arcs = adj, centre, arcs
+        self._units = spec.allowed.sum(axis=0)  # n_j
+        self._model_vars = -1  # the model's own variables (x, then any slack), known once it is built
+        # one thread: the cut loop or the neighbourhood search has the other core
+        super().__init__(spec, backend, deadline=deadline, gap=gap, seed=seed, threads=1)
+
+    def _solve(self, spec: ModelSpec, backend: Backend, gap: float, seed: int, threads: int | None) -> None:
+        self.result = repair._solve_restricted(
+            spec,
+            backend,
+            self._cols,
+            np.full(len(self._free), -1, dtype=np.int64),
+            self._free,
+            deadline=self.deadline,
+            gap=gap,
+            seed=seed,
+            threads=threads,
+            name="contiguous_flow",
+            live=self.live,
+            extend=self._add_rows,
+        )
+
+    def _add_rows(self, form: formulation.Formulation) -> None:
+        """The flow variables (after the model's own) and their rows."""
+        tail, head, rep = self._arcs
+        self._model_vars = len(form.variables)
+        col = {(int(u), int(j)): k for k, (u, j) in enumerate(zip(form.col_unit, form.col_rep, strict=True))}
+        x = form.variables[: form.n_cols]
+        f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
+        rows: list[tuple[str, pulp.LpAffineExpression, float]] = []
+        inflow: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}
+        for k, (a, b, j) in enumerate(zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)):
+            inflow.setdefault((b, j), []).append((f[k], 1.0))
+            inflow.setdefault((a, j), []).append((f[k], -1.0))
+            cap = float(self._units[j] - 1)
+            for end in (a, b):
+                rows.append(
+                    (
+                        f"flowcap_{k}_{end}",
+                        pulp.LpAffineExpression([(f[k], 1.0), (x[col[end, j]], -cap)]),
+                        0.0,
+                    )
+                )
+        flow_rows: list[pulp.LpConstraint] = []
+        for (u, j), k in col.items():
+            if u == self._centre[j]:
+                continue
+            terms = [*inflow.get((u, j), []), (x[k], -1.0)]
+            flow_rows.append(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense=formulation.EQ, rhs=0.0))
+        for name, expr, rhs in rows:
+            flow_rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=rhs, name=name))
+        for j, c in enumerate(self._centre.tolist()):  # the centre is in its territory
+            flow_rows.append(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression([(x[col[c, j]], 1.0)]), sense=formulation.EQ, rhs=1.0
+                )
+            )
+        for con in flow_rows:
+            form.prob.addConstraint(con)
+            form.constraints.append(con)
+        form.variables.extend(f)
+
+    def settled(self) -> bool:
+        """It has ended with a proof: an optimal connected plan, or none exists."""
+        r = self.result
+        return (
+            not self.running() and r is not None and r.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+        )
+
+    def offer(self, plan: np.ndarray) -> None:
+        """A connected plan, with a flow along a breadth-first tree of each territory from its centre."""
+        tail, head, rep = self._arcs
+        if self._model_vars < 0:
+            return  # still building: the cut loop offers its next plan later
+        x = np.zeros(self._model_vars)
+        x[: len(self._col_unit)] = plan[self._col_unit] == self._col_rep
+        index = {(int(a), int(b), int(j)): k for k, (a, b, j) in enumerate(zip(tail, head, rep, strict=True))}
+        flow = np.zeros(len(tail))
+        graph = self._adj.csr()
+        for j, c in enumerate(self._centre.tolist()):
+            units = np.flatnonzero(plan == j)
+            local = graph[units][:, units]
+            root = int(np.searchsorted(units, c))
+            order, pred = breadth_first_order(local, root, directed=False, return_predecessors=True)
+            if len(order) != len(units):
+                return  # not connected: not a solution of this model
+            size = np.ones(len(units))
+            for node in order[::-1].tolist():  # subtree sizes, leaves first
+                if node != root:
+                    size[pred[node]] += size[node]
+                    flow[index[int(units[pred[node]]), int(units[node]), j]] = size[node]
+        self.live.post(np.concatenate([x, flow]))

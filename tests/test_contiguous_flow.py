@@ -1,0 +1,126 @@
+"""The exact flow model beside the contiguity cut loop: its proofs checked by brute force on tiny maps."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_geo_contiguity import planar_problem
+
+from territory_planner.geo import adjacency as adjmod
+from territory_planner.geo import contiguity
+from territory_planner.optimize import background, contiguous
+from territory_planner.optimize.spec import ModelSpec
+from territory_planner.solvers import get_backend
+
+pytestmark = pytest.mark.skipif(
+    not background.available(get_backend("highs")), reason="the flow model runs beside: needs two cores"
+)
+
+
+def grid(cols: int, rows: int) -> tuple[np.ndarray, adjmod.Adjacency]:
+    xy = np.array([(c, r) for r in range(rows) for c in range(cols)], dtype=float)
+    return xy, adjmod.from_geometries([shapely.box(x, y, x + 1, y + 1) for x, y in xy], rook=True)
+
+
+def brute_force(spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray) -> float:
+    """Least objective over every plan of connected territories holding their centres within the bands
+    (inf: none)."""
+    p = spec.problem
+    free = [u for u in range(p.n_units) if u not in set(centre.tolist())]
+    best = np.inf
+    for choice in itertools.product(range(p.n_reps), repeat=len(free)):
+        plan = np.empty(p.n_units, dtype=np.int64)
+        plan[centre] = np.arange(p.n_reps)
+        plan[free] = choice
+        if not spec.allowed[np.arange(p.n_units), plan].all():
+            continue
+        loads = np.stack(
+            [
+                np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps)
+                for m in range(len(p.measures))
+            ]
+        )
+        if (loads < spec.lower - 1e-9).any() or (loads > spec.upper + 1e-9).any():
+            continue
+        if not contiguity.is_contiguous(adj, plan, p.n_reps):
+            continue
+        best = min(best, float(spec.objective[np.arange(p.n_units), plan].sum()))
+    return best
+
+
+def solve(spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray) -> contiguous.ContiguousResult:
+    return contiguous.solve_contiguous(
+        spec, adj, get_backend("highs"), centre=centre, time_limit=20, gap=0.0, seed=0, threads=1
+    )
+
+
+def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
+    """0 - 1 - 2 - 3, rep T0 at 0 and T1 at 1, each must hold two units: T0 cannot reach past T1's
+    centre, so no connected plan exists (the split plan {0, 2}, {1, 3} meets the bands)."""
+    xy, adj = grid(4, 1)
+    problem = planar_problem(np.ones(4), 2, 0.01)
+    centre = np.array([0, 1])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
+    )
+    assert brute_force(spec, adj, centre) == np.inf
+    res = solve(spec, adj, centre)
+    assert res.infeasible
+    assert res.unit_rep is None or (res.pieces > 1).any()  # at most a plan with its pieces marked
+    assert not res.proven_optimal
+
+
+def test_a_connected_optimum_is_proven_by_one_exact_member() -> None:
+    xy, adj = grid(3, 3)
+    problem = planar_problem(np.array([1.0, 2, 1, 3, 1, 1, 2, 1, 1]), 3, 0.2)
+    centre = np.array([0, 4, 8])
+    cost = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    spec = ModelSpec.build(problem, np.full(3, np.nan), np.full(3, np.nan), cost=cost)
+    res = solve(spec, adj, centre)
+    best = brute_force(spec, adj, centre)
+    assert np.isfinite(best)
+    assert not res.infeasible
+    assert res.objective == pytest.approx(best, rel=1e-6)
+    assert res.proven_optimal
+    assert res.method in ("cuts", "flow")
+    assert res.lower_bound <= res.objective + 1e-6
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.sampled_from([(3, 2), (4, 2), (3, 3), (5, 1)]),
+    p=st.integers(2, 3),
+    tol=st.sampled_from([0.02, 0.1, 0.3]),
+    seed=st.integers(0, 10_000),
+)
+def test_every_infeasibility_claim_and_every_proof_matches_brute_force(
+    shape: tuple[int, int], p: int, tol: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    xy, adj = grid(*shape)
+    n = len(xy)
+    problem = planar_problem(np.round(rng.pareto(1.5, n) + 1, 2), p, tol)  # heavy-tailed
+    centre = rng.choice(n, size=p, replace=False)
+    cost = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    spec = ModelSpec.build(
+        problem, np.full(p, np.nan), np.full(p, np.nan), cost=cost + rng.uniform(0, 2, (n, p))
+    )
+    best = brute_force(spec, adj, centre)
+    res = solve(spec, adj, centre)
+    if res.infeasible:
+        assert best == np.inf  # a claim of "no connected plan" is true
+    if np.isfinite(best):
+        assert not res.infeasible
+    if res.unit_rep is not None and (res.pieces <= 1).all():
+        assert res.objective is not None
+        assert res.objective >= best - 1e-6
+        if res.proven_optimal:
+            assert res.objective == pytest.approx(best, rel=1e-6)
+    if res.proven_optimal:
+        assert res.unit_rep is not None
+        assert contiguity.is_contiguous(adj, res.unit_rep, p)
