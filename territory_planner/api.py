@@ -364,13 +364,19 @@ def _check_map_pieces(
     spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
 ) -> None:
     """Pieces of the adjacency that no plan of connected territories can cover (``component_conflicts``)
-    end the run at once with exit 1 and the numbers, instead of a search that cannot succeed."""
+    and reps walled in by other homes (``walled_in_conflicts``) end the run at once with exit 1 and the
+    numbers, instead of a search that cannot succeed."""
     from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
 
-    conflicts = planning.component_conflicts(spec, adj, planning.home_units(spec, lat, lon), chosen)
+    centre = planning.home_units(spec, lat, lon)
+    conflicts = planning.component_conflicts(spec, adj, centre, chosen)
     if conflicts:
         raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
+    if planning.homes_own_units(spec, lat, lon, centre):  # else a home moved to a runner-up unit
+        conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
+        if conflicts:
+            raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
 
 
 def _connected_or_relaxed(

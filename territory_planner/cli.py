@@ -242,8 +242,14 @@ def plan(
     if s["status"] == "relaxed":
         click.echo(
             f"RELAXED PLAN: it breaks {len(s.get('violations') or [])} constraints (see violations in "
-            "summary.json); no plan meeting every constraint was found, which is not by itself a proof "
-            "that none exists",
+            "summary.json); "
+            + (
+                "no plan meeting every constraint exists: HiGHS proved that no plan of connected "
+                "territories meets the bands"
+                if (s.get("contiguity") or {}).get("infeasible") == "proven"
+                else "no plan meeting every constraint was found, which is not by itself a proof that none "
+                "exists"
+            ),
             err=True,
         )
     workbook = ", plan.xlsx" if options.xlsx else ""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from test_geo_contiguity import planar_problem
 
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import contiguity
+from territory_planner.geo import contiguity, planning
 from territory_planner.optimize import background, contiguous
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import get_backend
@@ -69,6 +69,10 @@ def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
         problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
     )
     assert brute_force(spec, adj, centre) == np.inf
+    (walled,) = planning.walled_in_conflicts(spec, adj, centre)  # the quick proof, with the numbers
+    assert walled.rep_id == "T0"
+    assert walled.amount == pytest.approx(1.0)  # it reaches one unit of potential, its band needs two
+    assert "(T1)" in walled.message
     res = solve(spec, adj, centre)
     assert res.infeasible
     assert res.unit_rep is None or (res.pieces > 1).any()  # at most a plan with its pieces marked
@@ -111,6 +115,8 @@ def test_every_infeasibility_claim_and_every_proof_matches_brute_force(
         problem, np.full(p, np.nan), np.full(p, np.nan), cost=cost + rng.uniform(0, 2, (n, p))
     )
     best = brute_force(spec, adj, centre)
+    if planning.walled_in_conflicts(spec, adj, centre):
+        assert best == np.inf
     res = solve(spec, adj, centre)
     if res.infeasible:
         assert best == np.inf  # a claim of "no connected plan" is true

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import Conflict, InputError, Problem
 from territory_planner.geo import adjacency as adjmod
@@ -213,16 +214,13 @@ def component_conflicts(
     if int(label.max(initial=0)) == 0:
         return []
     out: list[Conflict] = []
-    names = np.asarray(p.account_ids).astype(str)
-    first_acc = np.full(p.n_units, -1, dtype=np.int64)
-    first_acc[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    unit_name = _unit_names(p)
     fixed = np.flatnonzero(~chosen)
     for c in range(int(label.max()) + 1):
         units = np.flatnonzero(label == c)
         total = p.unit_amount[units].sum(axis=0)
         reps = fixed[label[centre[fixed]] == c]
-        shown = ", ".join(names[first_acc[units[:5]]])
-        shown += f" and {len(units) - 5} more" if len(units) > 5 else ""
+        shown = _listed(unit_name[units])
         where = f"the piece of the map made of {len(units)} unit(s) ({shown}) touches no other account"
         hint = "; --bridge-islands joins each such piece to its nearest neighbour (or give --adjacency)"
         if not len(reps):
@@ -235,7 +233,7 @@ def component_conflicts(
                     Conflict(
                         "contiguity",
                         f"{where} {what}, so no territory holding it can be one piece{hint}",
-                        extra={"accounts": names[first_acc[units]].tolist()},
+                        extra={"accounts": unit_name[units].tolist()},
                     )
                 )
             continue
@@ -253,6 +251,70 @@ def component_conflicts(
                         f"{measure} is {total[m]:,.2f}, their bands together need {limit}{hint}",
                         measure=measure,
                         amount=float(lo - total[m] if short else total[m] - hi),
+                    )
+                )
+    return out
+
+
+def _unit_names(p: TerritoryProblem) -> np.ndarray:
+    """The first account id of each unit."""
+    first_acc = np.full(p.n_units, -1, dtype=np.int64)
+    first_acc[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    out: np.ndarray = np.asarray(p.account_ids).astype(str)[first_acc]
+    return out
+
+
+def _listed(names: np.ndarray, k: int = 5) -> str:
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def walled_in_conflicts(
+    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray, chosen: np.ndarray | None = None
+) -> list[Conflict]:
+    """Reps walled in by other reps' homes, with the numbers. A territory is one piece holding its rep's
+    home unit and no other rep's, so it lies in the part of the map its home reaches without crossing
+    another home unit (here: the home unit and the pieces of the map, homes taken out, that touch it):
+    when that part holds less of a measure than the rep's band needs, no connected plan exists. Only
+    reps with a given home count (a chosen centre can move); empty when a given home has no unit."""
+    p = spec.problem
+    chosen = np.zeros(p.n_reps, dtype=bool) if chosen is None else chosen
+    fixed = np.flatnonzero(~chosen)
+    if len(fixed) < 2 or (centre[fixed] < 0).any():
+        return []
+    walls = np.zeros(p.n_units, dtype=bool)
+    walls[centre[fixed]] = True
+    keep = ~walls[adj.u] & ~walls[adj.v]
+    _, label = connected_components(
+        adjmod.Adjacency(p.n_units, adj.u[keep], adj.v[keep]).csr(), directed=False
+    )
+    neighbours = adj.neighbours()
+    unit_name = _unit_names(p)
+    owner = np.full(p.n_units, -1, dtype=np.int64)
+    owner[centre[fixed]] = fixed
+    out: list[Conflict] = []
+    for j in fixed.tolist():
+        home = int(centre[j])
+        near = neighbours[home]
+        reach = np.flatnonzero(np.isin(label, np.unique(label[near[~walls[near]]])) & ~walls)
+        reach = np.concatenate([[home], reach])
+        total = p.unit_amount[reach].sum(axis=0)
+        border = np.unique(np.concatenate([neighbours[u] for u in reach.tolist()]))
+        by = np.asarray(p.rep_ids)[owner[border[walls[border] & (border != home)]]].astype(str)
+        for m, measure in enumerate(p.measures):
+            lo = float(spec.lower[m, j])
+            if total[m] < lo - 1e-9 * max(1.0, abs(lo)):
+                out.append(
+                    Conflict(
+                        "contiguity",
+                        f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} "
+                        f"unit(s) without crossing the home unit of another rep ({_listed(by)}): "
+                        f"{_listed(unit_name[reach])}. They hold {total[m]:,.2f} {measure}, its band needs "
+                        f"at least {lo:,.2f}; a territory is one piece holding its home's unit, so no "
+                        "connected plan exists. Move a home, widen --tolerance, or --relax",
+                        rep_id=str(p.rep_ids[j]),
+                        measure=measure,
+                        amount=lo - float(total[m]),
+                        extra={"accounts": unit_name[reach].tolist()},
                     )
                 )
     return out
@@ -332,8 +394,9 @@ def make_contiguous(
     )
     if (pieces > 1).any():
         notes.append(
-            f"contiguity not reached for {int((pieces > 1).sum())} territories within the time limit "
-            "(see contiguity.pieces)"
+            f"contiguity not reached for {int((pieces > 1).sum())} territories "
+            + ("(no connected plan exists)" if res.infeasible else "within the time limit")
+            + " (see contiguity.pieces)"
         )
     optimal = proven and g <= OPTIMALITY_TOL and (pieces <= 1).all()
     stages = dict(result.stages)
