@@ -155,10 +155,11 @@ def build_spec(
 
 
 def validate(options: PlanOptions) -> dict[str, Any]:
-    """Load and check the inputs and run the pre-solve infeasibility checks. Raises on any problem."""
+    """Load and check the inputs and run the pre-solve infeasibility checks (with ``contiguous``, the map's
+    too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
     from territory_planner.errors import InfeasibleError
 
-    _, problem = load(options)
+    inputs, problem, joined = load_with_areas(options)
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     missing = problem.missing_homes
     if missing.any():  # any centre will do for the checks: they do not depend on distances
@@ -167,6 +168,19 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     conflicts = prechecks.check(spec)
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
+    if options.contiguous and not options.relax:  # the map checks of `plan --contiguous`
+        from territory_planner.geo import planning
+
+        adj = planning.unit_adjacency(
+            problem,
+            inputs.geometry,
+            edges=options.adjacency,
+            rook=options.rook,
+            bridge=options.bridge_islands,
+            areas=joined,
+        )
+        free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
+        _check_map_pieces(spec, adj, lat, lon, free)
     return {
         "accounts": problem.n_accounts,
         "units": problem.n_units,

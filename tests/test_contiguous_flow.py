@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_geo_contiguity import planar_problem
 
+from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
 from territory_planner.optimize import background, contiguous
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import get_backend
 
-pytestmark = pytest.mark.skipif(
+needs_flow = pytest.mark.skipif(
     not background.available(get_backend("highs")), reason="the flow model runs beside: needs two cores"
 )
 
@@ -59,6 +63,7 @@ def solve(spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray) -> contigu
     )
 
 
+@needs_flow
 def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
     """0 - 1 - 2 - 3, rep T0 at 0 and T1 at 1, each must hold two units: T0 cannot reach past T1's
     centre, so no connected plan exists (the split plan {0, 2}, {1, 3} meets the bands)."""
@@ -79,6 +84,7 @@ def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
     assert not res.proven_optimal
 
 
+@needs_flow
 def test_a_connected_optimum_is_proven_by_one_exact_member() -> None:
     xy, adj = grid(3, 3)
     problem = planar_problem(np.array([1.0, 2, 1, 3, 1, 1, 2, 1, 1]), 3, 0.2)
@@ -95,6 +101,7 @@ def test_a_connected_optimum_is_proven_by_one_exact_member() -> None:
     assert res.lower_bound <= res.objective + 1e-6
 
 
+@needs_flow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.sampled_from([(3, 2), (4, 2), (3, 3), (5, 1)]),
@@ -130,3 +137,28 @@ def test_every_infeasibility_claim_and_every_proof_matches_brute_force(
     if res.proven_optimal:
         assert res.unit_rep is not None
         assert contiguity.is_contiguous(adj, res.unit_rep, p)
+
+
+def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
+    """c0 - c1 - c2 - c3 with R1's home at c0 and R2's at c1: R1 can only hold c0, a quarter of the
+    potential, where its band needs about half. `validate --contiguous` and `plan --contiguous` end with
+    exit 1 naming R1, the rep walling it in and the numbers; without --contiguous the inputs are valid."""
+    a = tmp_path / "accounts.csv"
+    pd.DataFrame(
+        {"account_id": ["c0", "c1", "c2", "c3"], "lat": 0.0, "lon": [0.0, 0.1, 0.2, 0.3], "potential": 1.0}
+    ).to_csv(a, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 0.1]}).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nc0,c1\nc1,c2\nc2,c3\n", encoding="utf-8")
+    base = ["--accounts", str(a), "--reps", str(r), "--tolerance", "0.1", "--balance", "potential"]
+    assert CliRunner().invoke(main, ["validate", *base]).exit_code == 0
+    contiguous = [*base, "--contiguous", "--adjacency", str(e)]
+    for cmd in (["validate"], ["plan", "--out", str(tmp_path / "plan"), "--time-limit", "10"]):
+        res = CliRunner().invoke(main, [*cmd, *contiguous])
+        assert res.exit_code == 1, res.output
+        text = " ".join(res.output.split())
+        assert "walled in" in text
+        assert "the home unit of R1 (c0) reaches only 1 unit(s)" in text
+        assert "(R2)" in text
+    assert not (tmp_path / "plan").exists()
