@@ -22,7 +22,11 @@ Data sets (all offline once installed; none of them is in the corpus):
   municipalities in a projected CRS, GPKG; potential = expected deaths aged 25-64, workload = POP65 x 100),
   ``us48`` (states; potential = 2009 per-capita income), ``stl`` (St Louis region counties in MO and IL;
   potential = sqrt(population 1988-93), workload = 1 + homicides 1988-93), ``mexico`` (states; potential =
-  per-capita GDP 2000).
+  per-capita GDP 2000), ``virginia`` (95 counties and 41 independent cities, many of them enclaves; the
+  Eastern Shore is an island: potential = sqrt(2009 labour force from bokeh-sampledata's unemployment
+  table), workload = its log).
+* ``world``: bokeh-sampledata's world cities in a lon/lat box (no population: potential and workload 1
+  each), e.g. the 15,465 places of Europe.
 
 Rosters, alignments, locks, families and the least moved share reuse corpus.py (``make_reps``,
 ``nearest_alignment``, ``region_alignment``, ``add_locks``, ``solve_lp``). ``run`` calls the installed CLI
@@ -104,21 +108,6 @@ def world_cities(lon: tuple[float, float], lat: tuple[float, float]) -> pd.DataF
     w = w[w["lng"].between(*lon) & w["lat"].between(*lat)].reset_index(drop=True)
     ones = np.ones(len(w))
     return corpus._base([f"W{i}" for i in w.index], w["name"], w["lat"], w["lng"], ones, ones)
-
-
-def baltimore() -> pd.DataFrame:
-    """libpysal's 211 Baltimore house sales (1978): potential = price, workload = rooms."""
-    import geopandas as gpd
-
-    g = gpd.read_file(corpus._package_file("libpysal", "examples", "baltim", "baltimore.geojson"))
-    return corpus._base(
-        "B" + g["STATION"].astype(int).astype(str),
-        "sale " + g["STATION"].astype(int).astype(str),
-        g.geometry.y,
-        g.geometry.x,
-        g["PRICE"].astype(float),
-        g["NROOM"].astype(float),
-    )
 
 
 def _labour_by_fips() -> pd.Series:
@@ -276,7 +265,6 @@ CASES = [
         tol=0.03,
         options=("--balance", "potential", "--contiguous", "--bridge-islands"),
     ),
-    Case("baltimore-6-price-near-above", "baltimore", 6, align="nearest", budget="above"),
     Case("europe-cities-40-count", "world:-10:30:36:60", 40, note="bokeh world cities, one unit each"),
     Case(
         "mexico-4-contig-t10", "poly:mexico", 4, tol=0.10, options=("--balance", "potential", "--contiguous")
@@ -325,8 +313,7 @@ def build_case(case: Case, root: Path, force: bool = False) -> Path:
     elif kind == "world":
         lon0, lon1, lat0, lat1 = (float(x) for x in args)
         base = world_cities((lon0, lon1), (lat0, lat1))
-    elif kind == "baltimore":
-        base = baltimore()
+
     else:
         gdf = polygons(args[0])
         base = _points_of(gdf)
