@@ -112,6 +112,12 @@ def test_bad_input_exits_1_with_a_table_and_no_plan(tmp_path: Path) -> None:
     assert errors[["row", "column"]].values.tolist() == [[3, "potential"], [5, "lat"]]
     assert not (out / "assignments.csv").exists()
     assert not (out / "summary.json").exists()
+    # the inputs fixed, the same command runs without --force: the failed run's error list is no plan
+    a, r = write_instance(tmp_path, *line_instance())
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    assert (out / "assignments.csv").exists()
+    assert not (out / "input_errors.csv").exists()
 
 
 def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:

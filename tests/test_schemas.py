@@ -141,5 +141,11 @@ def test_parquet_and_geojson_inputs(tmp_path: Path) -> None:
     nocrs = tmp_path / "nocrs.gpkg"
     with pytest.warns(UserWarning, match="crs"):  # pyogrio warns that the file will have no CRS: the point
         geo.set_crs(None, allow_override=True).to_file(nocrs, driver="GPKG")
-    with pytest.raises(InputError, match="no coordinate reference system"):
+    with pytest.raises(InputError, match="no coordinate reference system.*fit longitude/latitude"):
         load_inputs(nocrs, r)
+    # the same polygons in metres (a state plane without its .prj): the message says they are projected
+    projected = tmp_path / "projected.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        geo.to_crs(3857).set_crs(None, allow_override=True).to_file(projected, driver="GPKG")
+    with pytest.raises(InputError, match="projected .metres or feet.: set the EPSG code of that projection"):
+        load_inputs(projected, r)

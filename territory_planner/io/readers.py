@@ -107,10 +107,18 @@ def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
     if gdf.empty:
         raise _problem(path, "the file has no features")
     if gdf.crs is None:
+        x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+        lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
+        what = (
+            "its coordinates fit longitude/latitude: if they are, set EPSG:4326"
+            if lonlat
+            else f"its coordinates run from ({x0:,.0f}, {y0:,.0f}) to ({x1:,.0f}, {y1:,.0f}), so they are "
+            "projected (metres or feet): set the EPSG code of that projection, not EPSG:4326"
+        )
         raise _problem(
             path,
-            "the file has no coordinate reference system (CRS); set one, e.g. "
-            "`ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` or in Python gdf.set_crs('EPSG:4326')",
+            f"the file has no coordinate reference system (CRS); {what}, e.g. "
+            "`ogr2ogr -a_srs EPSG:XXXX out.gpkg in.shp` or in Python gdf.set_crs('EPSG:XXXX')",
         )
     gdf = gdf.to_crs(4326)
     geometry = gdf.geometry.reset_index(drop=True)

@@ -74,7 +74,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def is_nonempty_dir(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
+    """A folder holding files, other than the ``input_errors.csv`` a failed run left in it (so the run
+    after the inputs are fixed needs no --force)."""
+    return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
 
 
 @contextlib.contextmanager
