@@ -307,6 +307,7 @@ def solve(
             seed=options.seed,
             threads=threads,
             progress=progress,
+            chosen=free,
         )
     if options.district_contiguous:
         from territory_planner.geo import planning
@@ -440,8 +441,8 @@ def _connected_or_relaxed(
             f"{'was' if len(split) == 1 else 'were'} still in several pieces ({n_reps} territories in "
             "all). "
             + (
-                "With the centres chosen no connected plan exists (proven), but two reps' homes are nearest "
-                "the same unit and one of them got the next nearest, so this is no proof for every choice: "
+                "With the centres used no connected plan exists (proven), but the planner chose them (reps "
+                "without a home, or two homes nearest one unit), so this is no proof for every choice: "
                 if proof
                 else "This is not a proof that no connected plan exists: "
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from test_geo_contiguity import planar_problem
 from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
-from territory_planner.optimize import background, contiguous
+from territory_planner.optimize import background, contiguous, pipeline
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import get_backend
 
@@ -162,3 +163,26 @@ def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
         assert "the home unit of R1 (c0) reaches only 1 unit(s)" in text
         assert "(R2)" in text
     assert not (tmp_path / "plan").exists()
+
+
+@needs_flow
+@pytest.mark.parametrize("chosen", [False, True])
+def test_the_proof_is_claimed_only_for_homes_the_user_gave(chosen: bool) -> None:
+    """The walled-in path again, through ``make_contiguous`` with the homes at c0 and c1: with given homes
+    the flow model's "infeasible" is the user's answer ("proven"); when the planner chose those centres,
+    the proof holds for them only, and the info says so."""
+    xy, adj = grid(4, 1)
+    problem = planar_problem(np.ones(4), 2, 0.01)
+    lat, lon = np.zeros(2), np.array([0.0, 1.0])  # homes on units 0 and 1 (the accounts' lat/lon)
+    problem = dataclasses.replace(problem, acc_lon=xy[:, 0].copy())
+    spec = ModelSpec.build(problem, lat, lon, cost=np.abs(xy[:, :1] - xy[[0, 1], 0]))
+    backend = get_backend("highs")
+    unit_rep, result = pipeline.solve(
+        spec, backend, time_limit=10, gap=0.0, seed=0, threads=1, candidates=2, relax=False
+    )
+    _, _, info = planning.make_contiguous(
+        spec, adj, unit_rep, result, backend, lat=lat, lon=lon, time_limit=10, gap=0.0, seed=0, threads=1,
+        chosen=np.array([chosen, False]),
+    )  # fmt: skip
+    assert info["infeasible"] == ("proven for the centres chosen" if chosen else "proven")
+    assert not info["contiguous"]

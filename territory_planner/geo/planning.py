@@ -334,7 +334,10 @@ def make_contiguous(
     seed: int,
     threads: int | None,
     progress: Callable[[str], None] = lambda _m: None,
+    chosen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
+    """``chosen``: reps whose centre the planner chose (``lat``/``lon`` hold it): a proof that no connected
+    plan exists then holds for those centres only."""
     p = spec.problem
     start = time.perf_counter()
     centre = home_units(spec, lat, lon)
@@ -375,14 +378,18 @@ def make_contiguous(
     if res.infeasible:
         # HiGHS's proof holds for the centres the model used: it is the user's model when each is the
         # unit at its rep's home (two homes nearest one unit: one rep got the runner-up, no proof)
-        own = homes_own_units(spec, lat, lon, centre)
+        own = homes_own_units(spec, lat, lon, centre) and (chosen is None or not chosen.any())
         info["infeasible"] = "proven" if own else "proven for the centres chosen"
         progress(
             "contiguity: no plan of connected territories meets the bands (proven)"
             if own
-            else "contiguity: no connected plan with the centres chosen (two homes share a unit)"
+            else "contiguity: no connected plan with the centres chosen (chosen by the planner, or two homes "
+            "nearest one unit)"
         )
+    # a territory without its home's unit misses the piece that must hold it: one more piece (the model
+    # is "one piece holding the home's unit", and its bounds and proofs are for that model)
     pieces = contiguity.count_pieces(adj, plan, p.n_reps)
+    pieces += np.array([c >= 0 and plan[c] != j for j, c in enumerate(centre.tolist())], dtype=np.int64)
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())
     lower = min(lower, objective)
