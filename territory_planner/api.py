@@ -169,16 +169,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
     if options.contiguous and not options.relax:  # the map checks of `plan --contiguous`
-        from territory_planner.geo import planning
-
-        adj = planning.unit_adjacency(
-            problem,
-            inputs.geometry,
-            edges=options.adjacency,
-            rook=options.rook,
-            bridge=options.bridge_islands,
-            areas=joined,
-        )
+        adj = _adjacency(options, problem, inputs, joined)
         free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
         _check_map_pieces(spec, adj, lat, lon, free)
     return {
@@ -256,16 +247,7 @@ def solve(
     }
     adj = None
     if options.contiguous or options.district_contiguous:
-        from territory_planner.geo import planning
-
-        adj = planning.unit_adjacency(
-            problem,
-            inputs.geometry,
-            edges=options.adjacency,
-            rook=options.rook,
-            bridge=options.bridge_islands,
-            areas=joined,
-        )
+        adj = _adjacency(options, problem, inputs, joined)
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
             _check_map_pieces(spec, adj, lat, lon, free)
     design_info = None
@@ -373,6 +355,20 @@ def solve(
 
         units = planning.units_geojson(problem, inputs.geometry, joined)
     return PlanOutput(plan, problem, assignments, territories, summary, None, units)
+
+
+def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> Any:
+    """The units' adjacency from ``--adjacency``, the account polygons or the areas, as the options say."""
+    from territory_planner.geo import planning
+
+    return planning.unit_adjacency(
+        problem,
+        inputs.geometry,
+        edges=options.adjacency,
+        rook=options.rook,
+        bridge=options.bridge_islands,
+        areas=joined,
+    )
 
 
 def _check_map_pieces(

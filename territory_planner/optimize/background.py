@@ -15,10 +15,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from territory_planner.optimize import repair
+from territory_planner.optimize import formulation, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, LiveMip
 
@@ -72,6 +73,9 @@ class WholeModel:
         self._thread = threading.Thread(target=self._solve, args=args, name="whole-model", daemon=True)
         self._thread.start()
 
+    name = "whole_parallel"  # the model's name (a subclass adds rows through ``extend``)
+    extend: Callable[[formulation.Formulation], None] | None = None
+
     def _solve(
         self,
         spec: ModelSpec,
@@ -91,11 +95,12 @@ class WholeModel:
                 gap=gap,
                 seed=seed,
                 threads=threads,
-                name="whole_parallel",
+                name=self.name,
                 live=self.live,
+                extend=self.extend,
             )
         except Exception:  # noqa: BLE001 - the search's plan stands; a failed member only costs its help
-            log.warning("the whole model beside the search failed", exc_info=True)
+            log.warning("the %s model beside the search failed", self.name, exc_info=True)
 
     def running(self) -> bool:
         return self._thread.is_alive()

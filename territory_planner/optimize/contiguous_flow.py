@@ -29,7 +29,7 @@ import pulp
 from scipy.sparse.csgraph import breadth_first_order
 
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import background, formulation, repair
+from territory_planner.optimize import background, formulation
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
@@ -95,23 +95,9 @@ class FlowModel(background.WholeModel):
         # one thread: the cut loop or the neighbourhood search has the other core
         super().__init__(spec, backend, deadline=deadline, gap=gap, seed=seed, threads=1)
 
-    def _solve(self, spec: ModelSpec, backend: Backend, gap: float, seed: int, threads: int | None) -> None:
-        self.result = repair._solve_restricted(
-            spec,
-            backend,
-            self._cols,
-            np.full(len(self._free), -1, dtype=np.int64),
-            self._free,
-            deadline=self.deadline,
-            gap=gap,
-            seed=seed,
-            threads=threads,
-            name="contiguous_flow",
-            live=self.live,
-            extend=self._add_rows,
-        )
+    name = "contiguous_flow"
 
-    def _add_rows(self, form: formulation.Formulation) -> None:
+    def extend(self, form: formulation.Formulation) -> None:
         """The flow variables (after the model's own) and their rows."""
         tail, head, rep = self._arcs
         self._model_vars = len(form.variables)
