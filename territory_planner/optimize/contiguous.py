@@ -36,7 +36,7 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import contiguous_flow, hierarchy
+from territory_planner.optimize import background, contiguous_flow, hierarchy
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
@@ -165,9 +165,11 @@ def solve_contiguous(
     centre = centre_units(spec) if centre is None else centre
     spec_c = with_centres(spec, centre)
     pool = CutPool()
+    # it ends a grace period before the stage, as HiGHS may take a moment to stop and hand its answer back
+    flow_deadline = deadline - background.GRACE
     flow = (
-        contiguous_flow.start(spec_c, adj, centre, backend, deadline=deadline, gap=gap, seed=seed)
-        if exact
+        contiguous_flow.start(spec_c, adj, centre, backend, deadline=flow_deadline, gap=gap, seed=seed)
+        if exact and flow_deadline - start > background.GRACE
         else None
     )
     done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
@@ -261,7 +263,7 @@ def solve_contiguous(
     infeasible = False
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or the time is up, else its own deadline
-        fres = flow.finish(stop=proven or time.perf_counter() >= deadline - 0.2)
+        fres = flow.finish(stop=proven or time.perf_counter() >= flow_deadline)
         if fres is not None and fres.status is SolveStatus.INFEASIBLE:
             infeasible = True
             progress("contiguity: the exact flow model is infeasible: no connected plan exists")
