@@ -168,11 +168,18 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     conflicts = prechecks.check(spec)
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
+    checked: dict[str, Any] = {}
     if options.contiguous and not options.relax:  # the map checks of `plan --contiguous`
         adj = _adjacency(options, problem, inputs, joined)
         free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
-        _check_map_pieces(spec, adj, lat, lon, free)
+        walls = _check_map_pieces(spec, adj, lat, lon, free)
+        checked = {
+            "map_pieces": int(adj.components().max(initial=0)) + 1,
+            "bridged_edges": len(adj.bridged),
+            "walled_in_checked": walls,
+        }
     return {
+        **checked,
         "accounts": problem.n_accounts,
         "units": problem.n_units,
         "reps": problem.n_reps,
@@ -373,10 +380,11 @@ def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> 
 
 def _check_map_pieces(
     spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
-) -> None:
+) -> bool:
     """Pieces of the adjacency that no plan of connected territories can cover (``component_conflicts``)
     and reps walled in by other homes (``walled_in_conflicts``) end the run at once with exit 1 and the
-    numbers, instead of a search that cannot succeed."""
+    numbers, instead of a search that cannot succeed. False when the walled-in check could not run (a
+    home's unit is not its own: two homes nearest one unit)."""
     from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
 
@@ -384,10 +392,12 @@ def _check_map_pieces(
     conflicts = planning.component_conflicts(spec, adj, centre, chosen)
     if conflicts:
         raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
-    if planning.homes_own_units(spec, lat, lon, centre):  # else a home moved to a runner-up unit
-        conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
-        if conflicts:
-            raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
+    if not planning.homes_own_units(spec, lat, lon, centre):  # a home moved to a runner-up unit
+        return False
+    conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
+    if conflicts:
+        raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
+    return True
 
 
 def _connected_or_relaxed(

@@ -299,6 +299,13 @@ def validate(scenario: Path | None, **flags: Any) -> None:
         table.add_row(f"total {m}", f"{v:,.1f}")
     for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
         table.add_row(f"--tolerance {m} needs at least", f"{100 * v:.2f}%")
+    if "map_pieces" in info:  # --contiguous: the map checks ran and passed
+        table.add_row("pieces of the map", f"{info['map_pieces']:,}")
+        table.add_row("edges bridged (--bridge-islands)", f"{info['bridged_edges']:,}")
+        table.add_row(
+            "reps walled in by other homes",
+            "none" if info["walled_in_checked"] else "not checked (two homes are nearest one unit)",
+        )
     Console().print(table)
 
 

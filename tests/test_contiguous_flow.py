@@ -163,6 +163,14 @@ def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
         assert "the home unit of R1 (c0) reaches only 1 unit(s)" in text
         assert "(R2)" in text
     assert not (tmp_path / "plan").exists()
+    # a band R1 can meet alone (+-60%: at least 0.8 of the 2 units a rep is due): the checks pass, and say so
+    wide = [*contiguous[: contiguous.index("--tolerance")], "--tolerance", "0.6", "--balance", "potential"]
+    wide += ["--contiguous", "--adjacency", str(e)]
+    res = CliRunner().invoke(main, ["validate", *wide])
+    assert res.exit_code == 0, res.output
+    assert "pieces of the map" in res.output
+    assert "reps walled in by other homes" in res.output
+    assert res.output.split("reps walled in by other homes")[1].split()[1] == "none"
 
 
 @needs_flow
