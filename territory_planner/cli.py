@@ -79,6 +79,29 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
+        click.option(
+            "--contiguous",
+            is_flag=True,
+            default=None,
+            help="Make every territory one connected piece of the map.",
+        ),
+        click.option(
+            "--adjacency",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Edge list CSV (u,v account ids) for --contiguous [default: from the account polygons].",
+        ),
+        click.option(
+            "--rook",
+            is_flag=True,
+            default=None,
+            help="Rook adjacency (shared edge), not queen (shared point).",
+        ),
+        click.option(
+            "--bridge-islands",
+            is_flag=True,
+            default=None,
+            help="Join islands to their nearest neighbour for --contiguous.",
+        ),
         *hierarchy_options(),
     ]
     for d in reversed(decorators):
@@ -106,39 +129,6 @@ def main() -> None:
     """
 
 
-def map_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--contiguous and the adjacency it uses (plan, validate)."""
-    for deco in reversed(
-        [
-            click.option(
-                "--contiguous",
-                is_flag=True,
-                default=None,
-                help="Make every territory one connected piece of the map.",
-            ),
-            click.option(
-                "--adjacency",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                help="Edge list CSV (u,v account ids) for --contiguous [default: from the account polygons].",
-            ),
-            click.option(
-                "--rook",
-                is_flag=True,
-                default=None,
-                help="Rook adjacency (shared edge), not queen (shared point).",
-            ),
-            click.option(
-                "--bridge-islands",
-                is_flag=True,
-                default=None,
-                help="Join islands to their nearest neighbour for --contiguous.",
-            ),
-        ]
-    ):
-        fn = deco(fn)
-    return fn
-
-
 @main.command()
 @model_options
 @click.option(
@@ -158,7 +148,6 @@ def map_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--relax", is_flag=True, default=None, help="If infeasible, write the least-violation plan, marked."
 )
-@map_options
 @click.option("--offline", is_flag=True, default=None, help="Self-contained map.html (no CDN, no tiles).")
 @click.option(
     "--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report."
@@ -277,7 +266,6 @@ def plan(
 
 @main.command()
 @model_options
-@map_options
 @handle_errors(None)
 def validate(scenario: Path | None, **flags: Any) -> None:
     """Check the inputs and the model's feasibility pre-checks without solving (with --contiguous, the
