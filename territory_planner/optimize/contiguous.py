@@ -257,9 +257,6 @@ def solve_contiguous(
             if flow is not None:
                 flow.offer(best)
             best, method = search.polish(best, deadline), "lns"
-        elif not done():
-            assert last_plan is not None
-            best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
     infeasible = False
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or the time is up, else its own deadline
@@ -276,8 +273,8 @@ def solve_contiguous(
                 # better, or as good and proven (the plan it proved) where the cut loop proved nothing
                 if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
                     best, method, proven = fres.unit_rep, "flow", optimal
-        if best is None and last_plan is not None:  # proven or not: the plan with its pieces marked
-            best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
+    if best is None and last_plan is not None:  # no connected plan (proven or not): its pieces marked
+        best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
     rounds += search.solves
     pieces = (
         contiguity.count_pieces(adj, best, p.n_reps) if best is not None else np.zeros(p.n_reps, np.int64)
