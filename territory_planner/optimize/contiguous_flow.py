@@ -75,7 +75,9 @@ def start(
 
 
 class FlowModel(background.WholeModel):
-    """The whole model with the flow rows, solving in a thread until its deadline or ``finish``."""
+    """The whole model with the flow rows, solving in a thread until its deadline or ``finish``. ``spec``
+    carries the centres (``contiguous.with_centres``: a centre's unit has a column for its rep only), so
+    each territory holds its centre without a row of its own."""
 
     def __init__(
         self,
@@ -92,6 +94,8 @@ class FlowModel(background.WholeModel):
         self._adj, self._centre, self._arcs = adj, centre, arcs
         self._units = spec.allowed.sum(axis=0)  # n_j
         self._model_vars = -1  # the model's own variables (x, then any slack), known once it is built
+        self._graph = adj.csr()
+        self._arc_index: dict[tuple[int, int, int], int] | None = None  # (tail, head, rep) -> flow variable
         # one thread: the cut loop or the neighbourhood search has the other core
         super().__init__(spec, backend, deadline=deadline, gap=gap, seed=seed, threads=1)
 
@@ -104,35 +108,20 @@ class FlowModel(background.WholeModel):
         col = {(int(u), int(j)): k for k, (u, j) in enumerate(zip(form.col_unit, form.col_rep, strict=True))}
         x = form.variables[: form.n_cols]
         f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
-        rows: list[tuple[str, pulp.LpAffineExpression, float]] = []
-        inflow: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}
+        rows: list[pulp.LpConstraint] = []
+        net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, rep): flow terms
         for k, (a, b, j) in enumerate(zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)):
-            inflow.setdefault((b, j), []).append((f[k], 1.0))
-            inflow.setdefault((a, j), []).append((f[k], -1.0))
+            net_in.setdefault((b, j), []).append((f[k], 1.0))
+            net_in.setdefault((a, j), []).append((f[k], -1.0))
             cap = float(self._units[j] - 1)
             for end in (a, b):
-                rows.append(
-                    (
-                        f"flowcap_{k}_{end}",
-                        pulp.LpAffineExpression([(f[k], 1.0), (x[col[end, j]], -cap)]),
-                        0.0,
-                    )
-                )
-        flow_rows: list[pulp.LpConstraint] = []
+                expr = pulp.LpAffineExpression([(f[k], 1.0), (x[col[end, j]], -cap)])
+                rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=0.0, name=f"flowcap_{k}_{end}"))
         for (u, j), k in col.items():
-            if u == self._centre[j]:
-                continue
-            terms = [*inflow.get((u, j), []), (x[k], -1.0)]
-            flow_rows.append(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense=formulation.EQ, rhs=0.0))
-        for name, expr, rhs in rows:
-            flow_rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=rhs, name=name))
-        for j, c in enumerate(self._centre.tolist()):  # the centre is in its territory
-            flow_rows.append(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression([(x[col[c, j]], 1.0)]), sense=formulation.EQ, rhs=1.0
-                )
-            )
-        for con in flow_rows:
+            if u != self._centre[j]:
+                expr = pulp.LpAffineExpression([*net_in.get((u, j), []), (x[k], -1.0)])
+                rows.append(pulp.LpConstraint(expr, sense=formulation.EQ, rhs=0.0))
+        for con in rows:
             form.prob.addConstraint(con)
             form.constraints.append(con)
         form.variables.extend(f)
@@ -146,14 +135,16 @@ class FlowModel(background.WholeModel):
 
     def offer(self, plan: np.ndarray) -> None:
         """A connected plan, with a flow along a breadth-first tree of each territory from its centre."""
-        tail, head, rep = self._arcs
         if self._model_vars < 0:
             return  # still building: the cut loop offers its next plan later
         x = np.zeros(self._model_vars)
         x[: len(self._col_unit)] = plan[self._col_unit] == self._col_rep
-        index = {(int(a), int(b), int(j)): k for k, (a, b, j) in enumerate(zip(tail, head, rep, strict=True))}
-        flow = np.zeros(len(tail))
-        graph = self._adj.csr()
+        if self._arc_index is None:  # built on the first offer, reused by the next ones
+            tail, head, rep = self._arcs
+            arcs = zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)
+            self._arc_index = {arc: k for k, arc in enumerate(arcs)}
+        index, graph = self._arc_index, self._graph
+        flow = np.zeros(len(self._arcs[0]))
         for j, c in enumerate(self._centre.tolist()):
             units = np.flatnonzero(plan == j)
             local = graph[units][:, units]
