@@ -384,15 +384,15 @@ def _check_map_pieces(
     """Pieces of the adjacency that no plan of connected territories can cover (``component_conflicts``)
     and reps walled in by other homes (``walled_in_conflicts``) end the run at once with exit 1 and the
     numbers, instead of a search that cannot succeed. False when the walled-in check could not run (a
-    home's unit is not its own: two homes nearest one unit)."""
+    given home's unit is not its own: another home is nearer that unit)."""
     from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
 
-    centre = planning.home_units(spec, lat, lon)
+    centre, own = planning.home_units_owned(spec, lat, lon, chosen)
     conflicts = planning.component_conflicts(spec, adj, centre, chosen)
     if conflicts:
         raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
-    if not planning.homes_own_units(spec, lat, lon, centre):  # a home moved to a runner-up unit
+    if not own:  # a given home moved to a runner-up unit: the walls are not the homes' own units
         return False
     conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
     if conflicts:

@@ -157,10 +157,29 @@ def home_units(
 ) -> np.ndarray:
     """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none);
     ``points``/``metric`` as in ``optimize.centres`` (default: accounts' lat, lon, great-circle km)."""
-    p = spec.problem
-    unit_d = _home_distance(spec, lat, lon, points, metric)
-    centre = np.full(p.n_reps, -1, dtype=np.int64)
-    taken = np.zeros(p.n_units, dtype=bool)
+    return _distinct_nearest(_home_distance(spec, lat, lon, points, metric))
+
+
+def home_units_owned(
+    spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray | None = None
+) -> tuple[np.ndarray, bool]:
+    """``home_units``, and whether every home the user gave (reps not ``chosen``) got the unit nearest it
+    (no runner-up because another home is nearer that unit): the contiguous model is then exactly "each
+    territory holds its home's unit" for those reps."""
+    unit_d = _home_distance(spec, lat, lon)
+    centre = _distinct_nearest(unit_d)
+    given = np.flatnonzero(~chosen) if chosen is not None else np.arange(len(centre))
+    if (centre[given] < 0).any():
+        return centre, False
+    nearest = unit_d[:, given].min(axis=0)
+    return centre, bool((unit_d[centre[given], given] <= nearest + 1e-9).all())
+
+
+def _distinct_nearest(unit_d: np.ndarray) -> np.ndarray:
+    """Per rep (column), its nearest finite unit (row) not taken by a rep nearer its own; -1 if none."""
+    n_units, n_reps = unit_d.shape
+    centre = np.full(n_reps, -1, dtype=np.int64)
+    taken = np.zeros(n_units, dtype=bool)
     for j in np.argsort(unit_d.min(axis=0), kind="stable").tolist():
         for u in np.argsort(unit_d[:, j], kind="stable").tolist():
             if not np.isfinite(unit_d[u, j]):
@@ -186,14 +205,6 @@ def _home_distance(
     unit_d = np.full((p.n_units, p.n_reps), np.inf)
     np.minimum.at(unit_d, p.acc_unit, d)
     return np.where(spec.allowed, unit_d, np.inf)
-
-
-def homes_own_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, centre: np.ndarray) -> bool:
-    """Every rep's centre is the unit nearest its home (no two homes share one, so ``home_units`` did
-    not pick a runner-up): the contiguous model is then exactly "each territory holds its home's unit"."""
-    unit_d = _home_distance(spec, lat, lon)
-    near = unit_d[centre, np.arange(len(centre))]
-    return bool((centre >= 0).all() and (near <= unit_d.min(axis=0) + 1e-9).all())
 
 
 def component_conflicts(
@@ -340,7 +351,7 @@ def make_contiguous(
     plan exists then holds for those centres only."""
     p = spec.problem
     start = time.perf_counter()
-    centre = home_units(spec, lat, lon)
+    centre, own = home_units_owned(spec, lat, lon)
     islands = adj.islands()
     info: dict[str, Any] = {
         "islands": len(islands),
@@ -378,7 +389,7 @@ def make_contiguous(
     if res.infeasible:
         # HiGHS's proof holds for the centres the model used: it is the user's model when each is the
         # unit at its rep's home (two homes nearest one unit: one rep got the runner-up, no proof)
-        own = homes_own_units(spec, lat, lon, centre) and (chosen is None or not chosen.any())
+        own = own and (chosen is None or not chosen.any())
         info["infeasible"] = "proven" if own else "proven for the centres chosen"
         progress(
             "contiguity: no plan of connected territories meets the bands (proven)"
