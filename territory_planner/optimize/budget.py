@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 # share of the time left when the stage starts
 SHARES = {
+    "unit_fit": 0.03,  # the pre-check for accounts that fit in no territory (``unit_fit``)
     "centres": 0.30,  # location-allocation for reps without a home base
     "base_plan": 0.40,  # with --contiguous: the plan before the contiguity cuts (they get the rest)
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)

@@ -290,7 +290,7 @@ def stage_prechecks(run: Run) -> None:
     """Cheap proofs of infeasibility, with numbers (with --relax, ``solve`` turns them into the
     least-violation plan)."""
     with run.stage("prechecks"):
-        conflicts = prechecks.check(run.spec)
+        conflicts = prechecks.check(run.spec, fit_deadline=run.budget.share("unit_fit"))
         run.outcome(f"{len(conflicts)} conflict(s)" if conflicts else "passed")
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from territory_planner.errors import Conflict
 from territory_planner.optimize.spec import ModelSpec
+
+FIT_SECONDS = 1.0  # the unit_fit test's time when the caller gives none (validate)
 
 
 def fmt(v: float) -> str:
@@ -17,7 +21,7 @@ def fmt(v: float) -> str:
     return f"{v:,.4g}"
 
 
-def _unit_label(spec: ModelSpec, u: int) -> str:
+def unit_label(spec: ModelSpec, u: int) -> str:
     p = spec.problem
     members = np.flatnonzero(p.acc_unit == u)
     if len(members) > 1:
@@ -37,7 +41,9 @@ def balance_floor(spec: ModelSpec) -> dict[str, float]:
     return out
 
 
-def check(spec: ModelSpec) -> list[Conflict]:
+def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflict]:
+    """Every conflict found, with numbers. ``fit_deadline`` ends the accounts-that-fit-nowhere test
+    (``unit_fit``; default: one second from now); the other checks are instant."""
     p = spec.problem
     conflicts: list[Conflict] = []
     # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
@@ -65,7 +71,7 @@ def check(spec: ModelSpec) -> list[Conflict]:
             conflicts.append(
                 Conflict(
                     fam,
-                    f"{_unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}, more than any "
+                    f"{unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}, more than any "
                     f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {fmt(spec.lower[m, jb])} to "
                     f"{fmt(spec.upper[m, jb])}",
                     rep_id=str(p.rep_ids[jb]),
@@ -162,8 +168,11 @@ def check(spec: ModelSpec) -> list[Conflict]:
                     amount=forced - spec.budget,
                 )
             )
-    from territory_planner.optimize import hierarchy
+    from territory_planner.optimize import hierarchy, unit_fit
 
+    if not conflicts:  # a unit above every band is already the simpler story
+        deadline = time.perf_counter() + FIT_SECONDS if fit_deadline is None else fit_deadline
+        conflicts += unit_fit.check(spec, deadline=deadline)
     return conflicts + hierarchy.prechecks(spec)
 
 

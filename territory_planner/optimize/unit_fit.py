@@ -1,0 +1,234 @@
+"""Accounts that fit in no territory: a pre-check that looks at what must come with a big account.
+
+The single-unit check in ``prechecks`` asks whether an account alone overflows every band. On real data
+with two balance measures of different shapes that is rarely the problem; the problem is what the rest of
+the territory must be. Los Angeles County as one account (sqrt of the labour force as potential, its log
+as workload) fills 91% of a potential band at +-2% but only 10% of the workload band, so whichever rep
+holds it needs 127 more workload from accounts carrying at most 323 potential; the least potential that
+much workload comes with, even taking fractions of accounts, is 399. No plan exists, and the LP relaxation
+cannot see it (it splits the county between reps).
+
+For an account u and a rep j it may go to, the test is the LP "some fraction of each other account j may
+serve, plus j's locked accounts, plus u, meets every one of j's band rows". When that LP is infeasible for
+every rep u may go to, no plan exists: that is a proof. Reps with the same bands, the same allowed accounts
+and the same locks are tested once. Accounts are tested from the largest share of a band down, within a
+time cap; when the cap runs out, nothing is claimed about the accounts not tested.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeResult, linprog
+
+from territory_planner.errors import Conflict
+from territory_planner.optimize.prechecks import fmt, unit_label
+from territory_planner.optimize.spec import ModelSpec
+
+MIN_SHARE = 0.2  # accounts below this share of every band they may go to are not tested
+RUN_OF_FITS = 30  # accounts are tested largest first; this many fitting in a row ends the test
+MARGIN = 1e-6  # a claim needs the forced total beyond the band by this much (relative to the band)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    amount: np.ndarray  # (n, R): the balance measures, then account counts when min/max accounts are set
+    lower: np.ndarray  # (R, p)
+    upper: np.ndarray  # (R, p)
+    names: list[str]
+
+
+def _rows(spec: ModelSpec) -> _Rows:
+    p = spec.problem
+    amount = [p.unit_amount[:, m] for m in range(len(p.measures))]
+    lower = [spec.lower[m] for m in range(len(p.measures))]
+    upper = [spec.upper[m] for m in range(len(p.measures))]
+    names = list(p.measures)
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        amount.append(p.unit_size.astype(float))
+        lower.append(np.full(p.n_reps, -np.inf if spec.min_accounts is None else float(spec.min_accounts)))
+        upper.append(np.full(p.n_reps, np.inf if spec.max_accounts is None else float(spec.max_accounts)))
+        names.append("accounts")
+    return _Rows(np.column_stack(amount), np.vstack(lower), np.vstack(upper), names)
+
+
+def _classes(spec: ModelSpec, rows: _Rows) -> np.ndarray:
+    """(p,) class id per rep: reps with the same bands, allowed accounts and locks are the same test."""
+    p = spec.problem
+    keys: dict[bytes, int] = {}
+    out = np.empty(p.n_reps, dtype=np.int64)
+    for j in range(p.n_reps):
+        key = (
+            np.round(rows.lower[:, j], 9).tobytes()
+            + np.round(rows.upper[:, j], 9).tobytes()
+            + np.packbits(spec.allowed[:, j]).tobytes()
+            + np.packbits(p.unit_locked == j).tobytes()
+        )
+        out[j] = keys.setdefault(key, len(keys))
+    return out
+
+
+def _complement(
+    spec: ModelSpec, rows: _Rows, u: int, j: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The free accounts' amounts (k, R), the room (R,) each row leaves them, low and high, when rep j
+    holds u and its locked accounts, and what u and those locked accounts bring (R,)."""
+    p = spec.problem
+    locked_j = p.unit_locked == j
+    free = spec.allowed[:, j] & (p.unit_locked < 0)
+    free[u] = False
+    fixed = rows.amount[locked_j].sum(axis=0) + (0.0 if locked_j[u] else rows.amount[u])
+    return rows.amount[free], rows.lower[:, j] - fixed, rows.upper[:, j] - fixed, fixed
+
+
+def _solve(
+    a: np.ndarray, lo: np.ndarray, hi: np.ndarray, objective: np.ndarray, skip: int = -1
+) -> OptimizeResult:
+    """linprog over x in [0, 1]^k with lo <= a.T x <= hi on every row but ``skip`` (an infinite side or a
+    lower side at or below 0 is no row)."""
+    a_ub, b_ub = [], []
+    for r in range(a.shape[1]):
+        if r == skip:
+            continue
+        if np.isfinite(hi[r]):
+            a_ub.append(a[:, r])
+            b_ub.append(hi[r])
+        if np.isfinite(lo[r]) and lo[r] > 0:
+            a_ub.append(-a[:, r])
+            b_ub.append(-lo[r])
+    return linprog(
+        objective,
+        A_ub=np.vstack(a_ub) if a_ub else None,
+        b_ub=np.array(b_ub) if b_ub else None,
+        bounds=(0.0, 1.0),
+        method="highs",
+    )
+
+
+def _fits(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Is there x in [0, 1]^k with lo <= a.T x <= hi?"""
+    top = a.sum(axis=0)
+    if np.any(lo > top) or np.any(hi < 0):
+        return False
+    if not len(a):
+        return True  # no free account, and 0 is within every row's room
+    return bool(_solve(a, lo, hi, np.zeros(len(a))).status != 2)  # solved, or not settled: no claim
+
+
+def _extreme(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int, sign: float) -> float | None:
+    """min (sign=1) or max (sign=-1) of row r's total over the other rows' bands; None if not solved."""
+    if not len(a):
+        others = [q for q in range(a.shape[1]) if q != r]
+        return 0.0 if all(lo[q] <= 0 <= hi[q] for q in others) else None
+    res = _solve(a, lo, hi, sign * a[:, r], skip=r)
+    return float(sign * res.fun) if res.status == 0 else None
+
+
+def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
+    """Accounts (units) that fit in no band they may go to, each with the numbers of one rep's band."""
+    p = spec.problem
+    if p.n_units < 2 or p.n_reps < 1 or not len(p.measures):
+        return []
+    rows = _rows(spec)
+    share = np.zeros(p.n_units)  # each unit's largest share of the narrowest band it may go to
+    for r in range(rows.amount.shape[1]):
+        narrowest = np.where(spec.allowed, rows.upper[r][None, :], np.inf).min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(narrowest > 0, rows.amount[:, r] / narrowest, 0.0)
+        share = np.maximum(share, np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0))
+    classes = _classes(spec, rows)
+    size = p.target.sum(axis=0)  # the widest bands first: one fit ends the test of u
+    conflicts: list[Conflict] = []
+    run = 0
+    for u in np.argsort(-share, kind="stable").tolist():
+        if (
+            share[u] < MIN_SHARE
+            or time.perf_counter() > deadline
+            or len(conflicts) >= 10
+            or run >= RUN_OF_FITS
+        ):
+            break
+        reps = np.flatnonzero(spec.allowed[u])
+        reps = reps[np.argsort(-size[reps], kind="stable")]
+        firsts: dict[int, int] = {}
+        for j in reps.tolist():
+            firsts.setdefault(int(classes[j]), j)
+        fits = False
+        for j in firsts.values():
+            if time.perf_counter() > deadline:
+                return conflicts  # not every class tested: nothing claimed for u
+            if _fits(*_complement(spec, rows, u, j)[:3]):
+                fits = True
+                break
+        # a claim needs every class's "infeasible" confirmed by a row forced out of its band
+        told = [] if fits else [_conflict(spec, rows, u, j) for j in firsts.values()]
+        confirmed = [c for c in told if c is not None]
+        if told and len(confirmed) == len(told):
+            run = 0
+            conflicts.append(confirmed[0])
+        else:
+            run += 1
+    return conflicts
+
+
+def _conflict(spec: ModelSpec, rows: _Rows, u: int, j: int) -> Conflict | None:
+    """The proof for u, told with rep j's band (the widest u may go to): the row whose total the other
+    rows' bands force out of its own band, by a clear margin. None when no row shows it (the LP's
+    "infeasible" was within its tolerances, or only several rows together explain it): no claim."""
+    p = spec.problem
+    a, lo, hi, base = _complement(spec, rows, u, j)
+    amounts = ", ".join(f"{fmt(rows.amount[u, r])} {rows.names[r]}" for r in range(len(rows.names)))
+    where = "any territory it may go to" if spec.allowed[u].sum() > 1 else f"{p.rep_ids[j]}'s territory"
+    head = f"{unit_label(spec, u)} ({amounts}) fits in no territory: "
+    for r in range(a.shape[1]):
+        others = " and ".join(rows.names[q] for q in range(a.shape[1]) if q != r)
+        met = f"with its {others} band met, " if others else ""
+        least = _extreme(a, lo, hi, r, 1.0) if np.isfinite(hi[r]) else None
+        if least is not None and least > hi[r] + MARGIN * max(1.0, abs(rows.upper[r, j])):
+            total = base[r] + least
+            return _make(
+                spec,
+                j,
+                r,
+                rows,
+                head + f"{met}{where} (e.g. {p.rep_ids[j]}'s) holds at least "
+                f"{fmt(total)} {rows.names[r]}, above the band's maximum {fmt(rows.upper[r, j])}",
+                total - rows.upper[r, j],
+                total,
+            )
+        most = _extreme(a, lo, hi, r, -1.0) if np.isfinite(lo[r]) else None
+        if most is not None and most < lo[r] - MARGIN * max(1.0, abs(rows.lower[r, j])):
+            total = base[r] + most
+            return _make(
+                spec,
+                j,
+                r,
+                rows,
+                head + f"{met}{where} (e.g. {p.rep_ids[j]}'s) holds at most "
+                f"{fmt(total)} {rows.names[r]}, below the band's minimum {fmt(rows.lower[r, j])}",
+                rows.lower[r, j] - total,
+                total,
+            )
+    return None
+
+
+def _make(
+    spec: ModelSpec, j: int, r: int, rows: _Rows, message: str, amount: float, total: float
+) -> Conflict:
+    p = spec.problem
+    if r < len(p.measures):
+        target = float(p.target[r, j])
+        if target > 0:
+            message += (
+                f"; with the other tolerances as they are, it needs a {rows.names[r]} tolerance of at "
+                f"least {100 * abs(total / target - 1):.1f}% (or a rep with more capacity)"
+            )
+    return Conflict(
+        "balance",
+        message,
+        rep_id=str(p.rep_ids[j]),
+        measure=rows.names[r] if r < len(p.measures) else None,
+        amount=float(amount),
+    )
