@@ -253,6 +253,8 @@ def plan(
                 "no plan meeting every constraint exists: HiGHS proved that no plan of connected "
                 "territories meets the bands"
                 if (s.get("contiguity") or {}).get("infeasible") == "proven"
+                else "no plan meeting every constraint exists (proven; the notes in summary.json say why)"
+                if s.get("proven_infeasible")
                 else "no plan meeting every constraint was found, which is not by itself a proof that none "
                 "exists"
             ),

@@ -165,6 +165,7 @@ def summary_dict(
     return {
         "status": r.status,
         "proven_optimal": r.proven_optimal,
+        "proven_infeasible": r.proven_infeasible,
         "objective": _clean(r.objective),
         "lower_bound": _clean(r.lower_bound),
         "gap": _clean(r.gap),

@@ -132,7 +132,8 @@ def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:
     assert not (tmp_path / "p" / "summary.json").exists()
 
 
-def test_relaxed_plan_does_not_claim_a_proof(tmp_path: Path) -> None:
+def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:
+    # one account above every band: a pre-check's proof, so the relaxed plan may say none exists
     accounts, reps = line_instance()
     accounts[0]["potential"] = 5000
     a, r = write_instance(tmp_path, accounts, reps)
@@ -140,8 +141,9 @@ def test_relaxed_plan_does_not_claim_a_proof(tmp_path: Path) -> None:
     assert res.exit_code == 0
     text = " ".join(res.output.split())
     assert "RELAXED PLAN: it breaks" in text
-    assert "not by itself a proof" in text
-    assert "the model is infeasible" not in text
+    assert "no plan meeting every constraint exists (proven" in text
+    assert "not by itself a proof" not in text
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["proven_infeasible"] is True
 
 
 def test_usage_errors_exit_2(line: tuple[Path, Path]) -> None:

@@ -165,7 +165,10 @@ def test_plan_and_validate_end_with_exit_1_and_the_account(tmp_path: Path) -> No
         + ["--out", str(tmp_path / "relaxed")],
     )
     assert res.exit_code == 0, res.output
+    assert "no plan meeting every constraint exists (proven" in " ".join(res.output.split())
     summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
     assert summary["status"] == "relaxed"
+    assert summary["proven_infeasible"] is True
+    assert any("fits in no territory" in note for note in summary["notes"])
     assigned = pd.read_csv(tmp_path / "relaxed" / "assignments.csv")
     assert sorted(assigned["account_id"]) == sorted(acc["account_id"] for acc in _big_city())

@@ -23,6 +23,7 @@ class SolveResult:
     violations: tuple[dict[str, object], ...] = ()  # only for relaxed plans
     stage_log: tuple[dict[str, object], ...] = ()  # every stage that ran: name, seconds, outcome
     history: tuple[dict[str, object], ...] = ()  # every new best plan or bound: seconds, objective, gap
+    proven_infeasible: bool = False  # relaxed: no plan meets every constraint, proven (notes say how)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured 
 PRESOLVE_SECONDS_PER_PAIR = 3e-5  # HiGHS's MIP presolve, which ignores its time limit (measured 18-25 us)
 SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
+RELAX_SEARCH_SHARE = 0.3  # --relax, no partial plan yet: the least-violation search before the MIP
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
 TINY_SEARCH_SHARE = 0.05  # of the time left: the one balancing search on a model of at most SMALL_PAIRS
@@ -1105,7 +1106,14 @@ def _relaxed(
     else:
         pool = construct.candidate_reps(spec, max(SEARCH_CANDIDATES, run.candidates))
     t = time.perf_counter()
-    guess = run.partial if run.partial is not None else construct.nearest_plan(spec)
+    guess = run.partial
+    if guess is None:  # stopped before any stage made one (a pre-check's proof): the search's, from scratch
+        guess, _ = construct.balance_search(
+            spec,
+            construct.greedy_plan(spec),
+            construct.candidate_reps(spec, SEARCH_CANDIDATES),
+            deadline=t + RELAX_SEARCH_SHARE * max(deadline - t, 0.0),
+        )
     # the search's least-violation assignment is the MIP's start, so the plan written is never worse than
     # it (its pairs were not always in the pool: 3,779 cities x 150 reps got a plan breaking 173 bands by
     # up to 21%, where the search's was 0.6 targets short in all)
@@ -1146,6 +1154,7 @@ def _relaxed(
         ),
         violations=tuple(_violations(spec, unit_rep)),
         stage_log=tuple(s.as_dict() for s in run.stages),
+        proven_infeasible=bool(conflicts),  # they come with an InfeasibleError: a proof
     )
 
 
