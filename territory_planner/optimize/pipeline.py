@@ -225,6 +225,8 @@ def solve(
         _stop_beside(run)
         if not relax:
             raise
+        if run.lp is None and run.partial is None:  # a pre-check's proof: the LP-guided search's
+            _least_violation_start(run)  # least-violation assignment is a far better MIP start
         return _relaxed(run, err.conflicts, start, full.deadline)
     except BaseException:  # a failed stage (or Ctrl+C) leaves no HiGHS run behind in the thread
         _stop_beside(run)
@@ -1091,6 +1093,16 @@ def _adapt(units: int, most: int, step: repair.MipResult, cap: float) -> int:
 
 def _floor_text(spec: ModelSpec) -> str:
     return ", ".join(f"{m} +-{100 * v:.1f}%" for m, v in prechecks.balance_floor(spec).items())
+
+
+def _least_violation_start(run: Run) -> None:
+    """After a pre-check's proof under --relax: the LP and the balancing search, for ``run.partial``
+    (their own proofs or failures only mean there is no such start)."""
+    try:
+        stage_lp(run)
+        stage_construct(run)
+    except (InfeasibleError, SolverError):
+        pass
 
 
 def _relaxed(
