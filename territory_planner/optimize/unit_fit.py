@@ -71,13 +71,16 @@ def _classes(spec: ModelSpec, rows: _Rows) -> np.ndarray:
 
 
 def _complement(
-    spec: ModelSpec, rows: _Rows, u: int, j: int
+    spec: ModelSpec, rows: _Rows, u: int, j: int, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The free accounts' amounts (k, R), the room (R,) each row leaves them, low and high, when rep j
-    holds u and its locked accounts, and what u and those locked accounts bring (R,)."""
+    holds u and its locked accounts, and what u and those locked accounts bring (R,). ``within`` (bool per
+    unit) limits the free accounts further (e.g. the part of the map a home can reach)."""
     p = spec.problem
     locked_j = p.unit_locked == j
     free = spec.allowed[:, j] & (p.unit_locked < 0)
+    if within is not None:
+        free &= within
     free[u] = False
     fixed = rows.amount[locked_j].sum(axis=0) + (0.0 if locked_j[u] else rows.amount[u])
     return rows.amount[free], rows.lower[:, j] - fixed, rows.upper[:, j] - fixed, fixed
@@ -173,62 +176,86 @@ def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
     return conflicts
 
 
-def _conflict(spec: ModelSpec, rows: _Rows, u: int, j: int) -> Conflict | None:
-    """The proof for u, told with rep j's band (the widest u may go to): the row whose total the other
-    rows' bands force out of its own band, by a clear margin. None when no row shows it (the LP's
-    "infeasible" was within its tolerances, or only several rows together explain it): no claim."""
+@dataclass(frozen=True)
+class Shortfall:
+    """Why rep j's territory holding a unit cannot meet its bands: with the other rows in their bands, row
+    ``name``'s total is at least (``side`` "above") or at most ("below") ``total``, beyond ``bound``."""
+
+    rep: int
+    row: int
+    name: str
+    others: str  # the rows held in their bands, "" when there are none
+    side: str
+    total: float
+    bound: float
+    needed_tolerance: float | None  # the tolerance of that measure that would admit ``total``
+
+    @property
+    def amount(self) -> float:
+        return abs(self.total - self.bound)
+
+    def text(self, where: str) -> str:
+        met = f"with its {self.others} band met, " if self.others else ""
+        least = "at least" if self.side == "above" else "at most"
+        limit = "maximum" if self.side == "above" else "minimum"
+        out = (
+            f"{met}{where} holds {least} {fmt(self.total)} {self.name}, {self.side} the band's {limit} "
+            f"{fmt(self.bound)}"
+        )
+        if self.needed_tolerance is not None:
+            out += (
+                f"; with the other tolerances as they are, it needs a {self.name} tolerance of at least "
+                f"{100 * self.needed_tolerance:.1f}%"
+            )
+        return out
+
+
+def shortfall(spec: ModelSpec, u: int, j: int, within: np.ndarray | None = None) -> Shortfall | None:
+    """The proof that rep j's territory cannot hold unit u (and j's locked units) within its bands, using
+    only the units in ``within``: a row the other rows' bands force out of its own band by a clear
+    margin. None when it fits, or when no single row shows it (then nothing is claimed)."""
+    rows = _rows(spec)
+    a, lo, hi, base = _complement(spec, rows, u, j, within)
+    if _fits(a, lo, hi):
+        return None
+    return _shortfall(spec, rows, j, a, lo, hi, base)
+
+
+def _shortfall(
+    spec: ModelSpec, rows: _Rows, j: int, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, base: np.ndarray
+) -> Shortfall | None:
     p = spec.problem
-    a, lo, hi, base = _complement(spec, rows, u, j)
-    amounts = ", ".join(f"{fmt(rows.amount[u, r])} {rows.names[r]}" for r in range(len(rows.names)))
-    where = "any territory it may go to" if spec.allowed[u].sum() > 1 else f"{p.rep_ids[j]}'s territory"
-    head = f"{unit_label(spec, u)} ({amounts}) fits in no territory: "
     for r in range(a.shape[1]):
         others = " and ".join(rows.names[q] for q in range(a.shape[1]) if q != r)
-        met = f"with its {others} band met, " if others else ""
-        least = _extreme(a, lo, hi, r, 1.0) if np.isfinite(hi[r]) else None
-        if least is not None and least > hi[r] + MARGIN * max(1.0, abs(rows.upper[r, j])):
-            total = base[r] + least
-            return _make(
-                spec,
-                j,
-                r,
-                rows,
-                head + f"{met}{where} (e.g. {p.rep_ids[j]}'s) holds at least "
-                f"{fmt(total)} {rows.names[r]}, above the band's maximum {fmt(rows.upper[r, j])}",
-                total - rows.upper[r, j],
-                total,
-            )
-        most = _extreme(a, lo, hi, r, -1.0) if np.isfinite(lo[r]) else None
-        if most is not None and most < lo[r] - MARGIN * max(1.0, abs(rows.lower[r, j])):
-            total = base[r] + most
-            return _make(
-                spec,
-                j,
-                r,
-                rows,
-                head + f"{met}{where} (e.g. {p.rep_ids[j]}'s) holds at most "
-                f"{fmt(total)} {rows.names[r]}, below the band's minimum {fmt(rows.lower[r, j])}",
-                rows.lower[r, j] - total,
-                total,
-            )
+        for sign, side in ((1.0, "above"), (-1.0, "below")):
+            bound = rows.upper[r, j] if side == "above" else rows.lower[r, j]
+            room = hi[r] if side == "above" else lo[r]
+            if not np.isfinite(room):
+                continue
+            value = _extreme(a, lo, hi, r, sign)
+            if value is None or sign * (value - room) <= MARGIN * max(1.0, abs(bound)):
+                continue
+            total = float(base[r] + value)
+            target = float(p.target[r, j]) if r < len(p.measures) else 0.0
+            need = abs(total / target - 1) if target > 0 else None
+            return Shortfall(j, r, rows.names[r], others, side, total, float(bound), need)
     return None
 
 
-def _make(
-    spec: ModelSpec, j: int, r: int, rows: _Rows, message: str, amount: float, total: float
-) -> Conflict:
+def _conflict(spec: ModelSpec, rows: _Rows, u: int, j: int) -> Conflict | None:
+    """The proof for u, told with rep j's band (the widest u may go to); None when not confirmed."""
     p = spec.problem
-    if r < len(p.measures):
-        target = float(p.target[r, j])
-        if target > 0:
-            message += (
-                f"; with the other tolerances as they are, it needs a {rows.names[r]} tolerance of at "
-                f"least {100 * abs(total / target - 1):.1f}% (or a rep with more capacity)"
-            )
+    why = _shortfall(spec, rows, j, *_complement(spec, rows, u, j))
+    if why is None:
+        return None
+    amounts = ", ".join(f"{fmt(rows.amount[u, r])} {rows.names[r]}" for r in range(len(rows.names)))
+    where = "any territory it may go to" if spec.allowed[u].sum() > 1 else f"{p.rep_ids[j]}'s territory"
+    where = f"{where} (e.g. {p.rep_ids[j]}'s)" if spec.allowed[u].sum() > 1 else where
+    text = why.text(where) + (" (or a rep with more capacity)" if why.needed_tolerance is not None else "")
     return Conflict(
         "balance",
-        message,
+        f"{unit_label(spec, u)} ({amounts}) fits in no territory: {text}",
         rep_id=str(p.rep_ids[j]),
-        measure=rows.names[r] if r < len(p.measures) else None,
-        amount=float(amount),
+        measure=why.name if why.row < len(p.measures) else None,
+        amount=why.amount,
     )
