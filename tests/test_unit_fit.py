@@ -96,6 +96,31 @@ def test_a_rep_with_room_for_the_big_account_lifts_the_claim(tmp_path: Path) -> 
     assert "R1's territory" in conflicts[0].message
 
 
+def test_two_big_accounts_that_only_one_band_holds_are_named_together(tmp_path: Path) -> None:
+    # rep R0 has capacity 2 of 5: its potential band is 1,600 to 2,400 at +-20%, the others' 800 to 1,200.
+    # A0 (1,300) and A1 (1,250) are too big for any band but R0's, and together (2,550) overflow it.
+    accounts = [_account(0, 1300.0, 5.0), _account(1, 1250.0, 5.0)]
+    accounts += [_account(i, 2450.0 / 8, 5.0) for i in range(2, 10)]  # 5,000 in all
+    reps = _reps(4, (2.0, 1.0, 1.0, 1.0))
+    spec = _spec(tmp_path, accounts, reps, tolerance=0.2)
+    conflicts = unit_fit.crowded(spec)
+    assert len(conflicts) == 1
+    c = conflicts[0]
+    assert c.rep_id == "R0"
+    assert c.measure == "potential"
+    assert c.amount == pytest.approx(2550.0 - 2400.0)
+    assert c.message.startswith("account A0 (1,300), account A1 (1,250): too big in potential")
+    assert "any band but R0's (1,600 to 2,400)" in c.message
+    brute = brute_force(
+        [a | {"current_rep": ""} for a in accounts], [r | {"segments": ""} for r in reps], {"tolerance": 0.2}
+    )
+    assert not brute.exact.any()
+    # one of them small enough for another rep: no claim
+    accounts[1] = accounts[1] | {"potential": 1150.0}
+    spec = _spec(tmp_path, accounts, reps, tolerance=0.2)
+    assert unit_fit.crowded(spec) == []
+
+
 def test_no_claim_once_the_time_is_up(tmp_path: Path) -> None:
     spec = _spec(tmp_path, _big_city(), _reps(4), tolerance=0.05)
     assert unit_fit.check(spec, deadline=time.perf_counter() - 1.0) == []
@@ -126,7 +151,7 @@ def test_every_claim_is_true_by_brute_force(case: tuple[list[dict], list[dict], 
         except Exception:  # inputs the loader rejects (a unit no rep may serve) are not this test's
             event("input error")
             return
-        conflicts = unit_fit.check(spec, deadline=time.perf_counter() + 30)
+        conflicts = unit_fit.check(spec, deadline=time.perf_counter() + 30) + unit_fit.crowded(spec)
     if not conflicts:
         event("no claim")
         return

@@ -86,6 +86,23 @@ def slack_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
     }
 
 
+def relax_prices(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """--relax: violation priced in targets (one unit of violation of a row costs ``K`` / the mean rep's
+    amount on that row), so the least-violation plan is the one with the least violation counted in
+    targets, as the balancing search counts it; ``K`` is 100 times the travel of every unit's cheapest rep,
+    so a hundredth of a target outweighs any travel and travel only breaks ties."""
+    p = spec.problem
+    nearest = np.min(np.where(spec.allowed, spec.objective, np.inf), axis=1)
+    k = 100.0 * max(float(nearest[np.isfinite(nearest)].sum()), 1.0)
+    reps = max(p.n_reps, 1)
+    mean = np.maximum(p.unit_amount.sum(axis=0) / reps, 1e-12)
+    return {
+        "balance": k / mean,
+        "count": np.array([k / max(p.n_accounts / reps, 1e-12)]),
+        "budget": np.array([k / max(float(p.acc_potential.sum()) / reps, 1e-12)]),
+    }
+
+
 def prices_from(spec: ModelSpec, duals: Duals, factor: float = 10.0) -> dict[str, np.ndarray]:
     """Slack prices a little above estimated duals: the first masters of a large instance use some slack
     instead of duals inflated by huge prices that would price in columns from everywhere. Any price is

@@ -171,6 +171,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     from territory_planner.optimize import hierarchy, unit_fit
 
     if not conflicts:  # a unit above every band is already the simpler story
+        conflicts += unit_fit.crowded(spec)
+    if not conflicts:
         deadline = time.perf_counter() + FIT_SECONDS if fit_deadline is None else fit_deadline
         conflicts += unit_fit.check(spec, deadline=deadline)
     return conflicts + hierarchy.prechecks(spec)

@@ -259,3 +259,63 @@ def _conflict(spec: ModelSpec, rows: _Rows, u: int, j: int) -> Conflict | None:
         measure=why.name if why.row < len(p.measures) else None,
         amount=why.amount,
     )
+
+
+def crowded(spec: ModelSpec) -> list[Conflict]:
+    """Big accounts that only a few reps' bands are wide enough for, more than those bands hold together.
+
+    Hall's condition on the reps each unit's size leaves it: a unit fits (alone) only the bands at least as
+    large as it on every row; the units confined that way to a set of reps must fit in those reps' bands
+    together. (The segment pre-check does the same on the reps segments and locks allow; this one only
+    reports sets that size narrowed.) Harris County (1.98M) and Dallas County (1.19M) both fit only the one
+    capacity-2 rep's band (2.09M to 2.30M) of ten Texas reps: together they overflow it."""
+    p = spec.problem
+    rows = _rows(spec)
+    fit = spec.allowed.copy()
+    for r in range(rows.amount.shape[1]):
+        fit &= rows.amount[:, r][:, None] <= rows.upper[r][None, :] * (1 + 1e-12) + 1e-12
+    placed = fit.any(axis=1)  # a unit no band holds is the single-unit check's
+    narrowed = placed & (fit.sum(axis=1) < spec.allowed.sum(axis=1))
+    if not narrowed.any():
+        return []
+    patterns = np.unique(fit[narrowed], axis=0)
+    if len(patterns) > 200:
+        patterns = patterns[np.argsort(patterns.sum(axis=1), kind="stable")[:200]]  # the tightest sets
+    out: list[Conflict] = []
+    for pattern in patterns:
+        confined = placed & ~(fit & ~pattern[None, :]).any(axis=1)
+        if not (confined & narrowed).any():
+            continue
+        for r in range(rows.amount.shape[1]):
+            demand = float(rows.amount[confined, r].sum())
+            room = float(rows.upper[r, pattern].sum())
+            if not np.isfinite(room) or demand <= room * (1 + MARGIN) + MARGIN:
+                continue
+            big = np.flatnonzero(confined & narrowed)
+            big = big[np.argsort(-rows.amount[big, r], kind="stable")]
+            named = ", ".join(f"{unit_label(spec, u)} ({fmt(rows.amount[u, r])})" for u in big[:5].tolist())
+            named += f" and {len(big) - 5} more" if len(big) > 5 else ""
+            reps = [str(x) for x in p.rep_ids[pattern]]
+            bands = "; ".join(
+                f"{rid}'s {fmt(rows.lower[r, j])} to {fmt(rows.upper[r, j])}"
+                for rid, j in zip(reps[:5], np.flatnonzero(pattern)[:5].tolist(), strict=True)
+            )
+            others = int(confined.sum()) - len(big)
+            extra = f", with {others} account(s) only they may serve," if others else ""
+            if len(reps) == 1:
+                where, limit, advice = f"{reps[0]}'s ({bands[len(reps[0]) + 3 :]})", "its maximum", reps[0]
+            else:
+                where, limit, advice = f"those of {bands}", "the most those bands hold,", "those reps"
+            out.append(
+                Conflict(
+                    "balance",
+                    f"{named}: too big in {rows.names[r]} for any band but {where}; together{extra} they "
+                    f"hold {fmt(demand)} {rows.names[r]}, above {limit} {fmt(room)}; widen --tolerance or "
+                    f"give {advice} more capacity",
+                    rep_id=reps[0] if len(reps) == 1 else None,
+                    measure=rows.names[r] if r < len(p.measures) else None,
+                    amount=demand - room,
+                )
+            )
+            break
+    return out
