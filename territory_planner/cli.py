@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_planner import __version__, api
-from territory_planner.cli_support import currency_option, handle_errors, stderr_console
+from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options
 
@@ -268,8 +268,14 @@ def plan(
 
 @main.command()
 @model_options
-@handle_errors(None)
-def validate(scenario: Path | None, **flags: Any) -> None:
+@click.option(
+    "--errors",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every problem in the inputs to this CSV (file, row, column, value, message); the screen "
+    f"shows the first {MAX_ROWS_SHOWN}. Written on every run: the header alone when there is none.",
+)
+@handle_errors(None, errors_param="errors")
+def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None:  # noqa: ARG001
     """Check the inputs and the model's feasibility pre-checks without solving (with --contiguous, the
     map's too: pieces no connected plan can cover, reps walled in by other reps' homes).
 
@@ -277,6 +283,7 @@ def validate(scenario: Path | None, **flags: Any) -> None:
     Example:
       territory-planner validate --accounts accounts.csv --reps reps.csv
       territory-planner validate --accounts counties.geojson --reps reps.csv --contiguous
+      territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
     options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
     info = api.validate(options)

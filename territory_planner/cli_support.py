@@ -39,7 +39,8 @@ def problems_frame(error: InputError) -> pd.DataFrame:
     )
 
 
-def print_input_error(error: InputError, console: Console | None = None) -> None:
+def print_input_error(error: InputError, console: Console | None = None, full_list: str = "") -> None:
+    """The problems table, at most ``MAX_ROWS_SHOWN`` rows; ``full_list`` says where the rest can be read."""
     console = console or stderr_console()
     table = Table(title=f"{len(error.problems)} problem(s) in the inputs", show_lines=False)
     for col in ("file", "row", "column", "value", "message"):
@@ -49,7 +50,8 @@ def print_input_error(error: InputError, console: Console | None = None) -> None
         table.add_row(*(str(d[c]) for c in ("file", "row", "column", "value", "message")))
     console.print(table)
     if len(error.problems) > MAX_ROWS_SHOWN:
-        console.print(f"... and {len(error.problems) - MAX_ROWS_SHOWN} more (see input_errors.csv)")
+        more = f"... and {len(error.problems) - MAX_ROWS_SHOWN} more"
+        console.print(f"{more} ({full_list})" if full_list else more)
 
 
 def print_infeasible(error: InfeasibleError, console: Console | None = None) -> None:
@@ -83,32 +85,60 @@ def write_error_table(error: InputError, out: Path | None) -> Path | None:
     return path
 
 
-def handle_errors(out_param: str | None = "out") -> Callable[[F], F]:
+def _write_errors_file(error: InputError, path: Path, console: Console) -> Path | None:
+    """Write the full problems table to ``path`` (a file the user named); None, said, when it cannot be."""
+    try:
+        write_csv(problems_frame(error), path)
+    except OSError as exc:
+        console.print(f"[bold red]Error:[/] cannot write the problems to {path}: {exc}")
+        return None
+    return path
+
+
+def handle_errors(out_param: str | None = "out", errors_param: str | None = None) -> Callable[[F], F]:
     """Decorator for click commands: map domain errors to messages and exit codes.
 
     ``out_param`` names the keyword argument holding the output folder, where ``input_errors.csv``
-    is written for input errors.
+    is written for input errors. ``errors_param`` names one holding a file (``validate --errors``) that
+    gets the full problems table on every run: every problem, or none (the header alone) when the inputs
+    were read without one, so an old list never stays behind.
     """
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             console = stderr_console()
+            errors_file = kwargs.get(errors_param) if errors_param else None
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except InputError as exc:
-                print_input_error(exc, console)
                 out = kwargs.get(out_param) if out_param else None
                 written = write_error_table(exc, Path(out)) if out else None
+                if errors_file is not None:
+                    written = _write_errors_file(exc, Path(errors_file), console)
+                print_input_error(
+                    exc,
+                    console,
+                    f"all {len(exc.problems)} are in {written}"
+                    if written is not None
+                    else "pass --errors FILE to write them all"
+                    if errors_param
+                    else "",
+                )
                 if written is not None:
                     console.print(f"problems written to {written}")
                 sys.exit(exc.exit_code)
             except InfeasibleError as exc:
+                if errors_file is not None:
+                    _write_errors_file(InputError([]), Path(errors_file), console)
                 print_infeasible(exc, console)
                 sys.exit(exc.exit_code)
             except TerritoryPlannerError as exc:
                 console.print(f"[bold red]Error:[/] {exc}")
                 sys.exit(exc.exit_code)
+            if errors_file is not None:
+                _write_errors_file(InputError([]), Path(errors_file), console)
+            return result
 
         return wrapper  # type: ignore[return-value]
 

@@ -61,15 +61,17 @@ def test_decimal_comma_in_a_comma_file_is_a_problem_not_ten_times_the_value(tmp_
     assert bad[3].message == "potential is not a number"
 
 
-def test_dot_grouping_next_to_decimal_commas_is_ambiguous() -> None:
-    values, hints = parse_numbers(pd.Series(["51,7", "1.234", "2.5", "1.234,5"]), decimal=",")
+def test_dot_grouping_under_the_decimal_comma_is_thousands() -> None:
+    # was "ambiguous next to decimal commas in the same column"; with the comma as the file's decimal
+    # separator a dot can only group thousands (tests/test_csv_decimal_convention.py has the file rule)
+    values, hints = parse_numbers(pd.Series(["51,7", "1.234", "2.5", "1.234,5"]), ",")
     assert values.tolist()[0] == 51.7
-    assert values.tolist()[2] == 2.5
+    assert values.tolist()[1] == 1234.0
     assert values.tolist()[3] == 1234.5
-    assert pd.isna(values.iloc[1])
-    assert "ambiguous" in hints[1]
-    plain, none = parse_numbers(pd.Series(["1.234", ""]), decimal=",")  # no decimal comma in the column
-    assert plain.iloc[0] == 1.234
+    assert pd.isna(values.iloc[2])
+    assert "a decimal point in a file whose decimal separator is the comma? write 2,5" in hints[2]
+    plain, none = parse_numbers(pd.Series(["1.234", ""]), ",")  # no decimal comma in the column
+    assert plain.iloc[0] == 1234.0
     assert pd.isna(plain.iloc[1])
     assert none == {}
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import relocate
-from territory_planner.io.readers import RawTable, read_table
+from territory_planner.io.readers import RawTable, csv_separator, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 
 
@@ -109,6 +109,16 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
     return problems
 
 
+def _missing_geometries(geometry: Any) -> dict[int, str]:
+    """Rows (1-based) of a geographic file with no geometry or an empty one, and what to say about each."""
+    missing = geometry.isna().to_numpy()
+    empty = ~missing & geometry.is_empty.to_numpy()
+    fix = "draw the account's polygon or point, or give the file lat and lon columns"
+    out = {int(i) + 1: f"the geometry is missing (the row has none): {fix}" for i in np.flatnonzero(missing)}
+    out.update({int(i) + 1: f"the geometry is empty: {fix}" for i in np.flatnonzero(empty)})
+    return dict(sorted(out.items()))
+
+
 def load_inputs(
     accounts_path: Path | str,
     reps_path: Path | str,
@@ -138,23 +148,33 @@ def load_inputs(
             apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
+        no_geometry: dict[int, str] = {}  # data row -> problem, for rows whose lat/lon come from nothing
         if geometry is not None and not has_coords:
             pts = geometry.representative_point()
             raw_a.frame["lat"] = pts.y.to_numpy()
             raw_a.frame["lon"] = pts.x.to_numpy()
+            no_geometry = _missing_geometries(geometry)
         accounts, found = parse_table(
             raw_a,
             ACCOUNT_FIELDS,
             extra_numbers=[m for m in measures if m not in ("potential", "workload")],
             require_coordinates=True,
         )
+        if no_geometry:  # lat/lon were taken from the geometry: the geometry is what is missing
+            found = [p for p in found if not (p.row in no_geometry and p.column in ("lat", "lon"))]
+            found += [Problem(str(accounts_path), row, "geometry", m) for row, m in no_geometry.items()]
+            found.sort(key=lambda p: (p.row or 0, p.column or ""))
         problems += found
     except InputError as exc:
         problems += exc.problems
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     try:
         if reps_frame is not None:
-            raw_r = RawTable(reps_path, reps_frame.rename(columns=str.lower).reset_index(drop=True))
+            raw_r = RawTable(
+                reps_path,
+                reps_frame.rename(columns=str.lower).reset_index(drop=True),
+                separator=csv_separator(reps_path),  # the roster's numbers keep its decimal separator
+            )
         else:
             raw_r = read_table(reps_path, "reps")
         reps, found = parse_table(raw_r, REP_FIELDS)

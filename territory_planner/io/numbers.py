@@ -1,55 +1,192 @@
 """Numbers written as text, read the way the file's locale wrote them, never guessed.
 
-A comma-separated (or tab-separated) file writes numbers with a decimal point; a comma in a number is
-accepted only as strict thousands grouping (``1,234,567.5``), so a decimal comma (``"51,7"``) is a
-problem with a hint rather than 517. A semicolon-separated file is what Excel writes where the decimal
-separator is a comma (de-DE, fr-FR, pt-BR, ...): there ``51,7`` is 51.7 and dots in such a cell must be
-strict grouping (``1.234,5``). A cell without a comma keeps its point as the decimal point, except that a
-strictly grouped ``1.234`` next to decimal commas in the same column is ambiguous and reported.
+Every cell has a reading under each of the two conventions spreadsheets use: the decimal point (``.``
+decimals, ``,`` thousands: ``1,234,567.5``) and the decimal comma (``,`` decimals, ``.`` thousands:
+``1.234.567,5``). Grouping must be strict (groups of three digits, the first not starting with 0). A cell
+readable under one convention only is evidence for it (``31,79177``, ``3,96``, ``1.188.945`` and
+``1.234,5`` for the comma; ``3.96``, ``0.123``, ``1,982,505`` and ``1,234.5`` for the point); a cell both
+read alike (``945``) says nothing; a cell they read differently (``21.846``: 21846 or 21.846; ``1,234``:
+1.234 or 1234) is decided by the file's convention, and is a problem when the file has none.
+
+The file's convention (``decide``):
+
+- comma-separated: the decimal point (the separator itself rules a decimal comma out); a decimal comma
+  such as ``"51,7"`` is a problem with a hint, never 517;
+- semicolon- or tab-separated: the evidence in the columns read as numbers decides. Evidence for one
+  convention only: that one. No evidence at all: the decimal comma for a semicolon file (Excel writes
+  ``;`` where the decimal separator is a comma: de-DE, fr-FR, pt-BR, ...), none for a tab file. Evidence
+  for both: none;
+- no convention: cells read alike under both are read, the others are reported as ambiguous with the
+  evidence (or its absence) named.
+
+Tables that are not CSV (Excel text cells, Parquet or GeoPackage text columns) use the decimal point.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-_COMMA_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_DOT_GROUPED = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+([eE][+-]?\d+)?$")
+POINT, COMMA = ".", ","
+
+_SIGN = r"[+-]?"
+_EXP = r"(?:[eE][+-]?\d+)?"
+# the decimal point: plain digits or strict comma groups, then an optional point fraction
+_POINT_NUMBER = re.compile(
+    rf"^{_SIGN}(?:[1-9]\d{{0,2}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d*)?{_EXP}|\.\d+{_EXP})$"
+)
+# the decimal comma: plain digits or strict dot groups, then an optional comma fraction
+_COMMA_NUMBER = re.compile(
+    rf"^{_SIGN}(?:[1-9]\d{{0,2}}(?:\.\d{{3}})+(?:,\d+)?|\d+(?:,\d*)?{_EXP}|,\d+{_EXP})$"
+)
+# thousands written with a space (fr-FR writes a no-break space) or an apostrophe (de-CH): the same under
+# both conventions, so they are dropped before reading
+_SPACE_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:[ \u00a0\u202f'\u2019]\d{3})+(?:[.,]\d+)?$")
+_SPACES = re.compile(r"[ \u00a0\u202f'\u2019]")
+# a cell holding none of these is read alike by both conventions
+_MARKS = "[.,' \u00a0\u202f\u2019]"
+_POINT_MARKS = "[,' \u00a0\u202f\u2019]"
+_COMMA_DECIMAL_HINT = re.compile(r"^[+-]?\d+,\d+$")
 
 
-def _point_text(cell: str, decimal: str) -> str | None:
-    """The cell rewritten with a decimal point and no grouping, or None when it cannot be read."""
-    if "," not in cell:
-        return cell
-    if decimal == "," and _DECIMAL_COMMA.match(cell):
-        return cell.replace(".", "").replace(",", ".")
-    if _COMMA_GROUPED.match(cell):
-        return cell.replace(",", "")
-    return None
-
-
-def parse_numbers(text: pd.Series, decimal: str = ".") -> tuple[pd.Series, dict[int, str]]:
-    """Floats for stripped text cells ('' -> NaN), and a hint per position that could not be read."""
-    hints: dict[int, str] = {}
-    rewritten: list[str | None] = []
-    for cell in text.tolist():
-        rewritten.append(None if cell == "" else _point_text(cell, decimal))
-    values = pd.to_numeric(pd.Series(rewritten, index=text.index, dtype=object), errors="coerce").astype(
-        float
+def _readings(cells: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's value under the decimal comma and under the decimal point (NaN: not a number there)."""
+    grouped = cells.str.match(_SPACE_GROUPED).to_numpy(dtype=bool)
+    if grouped.any():
+        cells = cells.where(~grouped, cells.str.replace(_SPACES, "", regex=True))
+    comma_text = cells.where(cells.str.match(_COMMA_NUMBER).to_numpy(dtype=bool))
+    comma_text = comma_text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    point_text = cells.where(cells.str.match(_POINT_NUMBER).to_numpy(dtype=bool)).str.replace(
+        ",", "", regex=False
     )
-    comma_decimals = decimal == "," and any("," in c for c in text.tolist())
-    for pos, (cell, new) in enumerate(zip(text.tolist(), rewritten, strict=True)):
-        if cell == "":
-            continue
-        if new is None:
-            hints[pos] = (
-                "a decimal comma? in a comma-separated file write 51.7"
-                if decimal == "." and re.fullmatch(r"[+-]?\d+,\d+", cell)
-                else ""
+    return (
+        pd.to_numeric(comma_text, errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(point_text, errors="coerce").to_numpy(dtype=float),
+    )
+
+
+def _shown(value: float) -> str:
+    return f"{value:.15g}"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A cell that shows a decimal convention: where it is and what it holds."""
+
+    column: str
+    row: int  # 1-based data row
+    cell: str
+
+    def __str__(self) -> str:
+        return f"{self.column} {self.cell!r} on row {self.row}"
+
+
+@dataclass(frozen=True)
+class Convention:
+    """The decimal separator a table's numbers use, and why; ``decimal`` None when the file does not say."""
+
+    decimal: str | None
+    comma_seen: Seen | None = None
+    point_seen: Seen | None = None
+
+    def ambiguity(self) -> str:
+        """Why a cell read differently by the two conventions cannot be read (``decimal`` is None)."""
+        if self.comma_seen and self.point_seen:
+            return (
+                f"the file has both decimal commas ({self.comma_seen}) and decimal points ({self.point_seen})"
             )
-        elif comma_decimals and _DOT_GROUPED.match(cell):
-            hints[pos] = "ambiguous next to decimal commas in this column: write 1234 or 1,234"
-            values.iloc[pos] = float("nan")
-    return values, hints
+        return "no number in the file shows its decimal separator (such as 3,5 or 3.5)"
+
+
+FIXED_POINT = Convention(POINT)
+
+
+def _marked(cells: pd.Series, marks: str = _MARKS) -> np.ndarray:
+    """Positions of the cells the two conventions may read differently (a mark or a group separator)."""
+    return np.flatnonzero(cells.str.contains(marks, regex=True).to_numpy(dtype=bool))
+
+
+def decide(columns: Mapping[str, pd.Series], separator: str | None) -> Convention:
+    """The convention of a table whose number columns hold ``columns`` (stripped text cells).
+
+    ``separator`` is the CSV's separator (``,``, ``;`` or a tab), None for a table that is not a CSV.
+    """
+    if separator in (None, ","):
+        return FIXED_POINT
+    comma_seen = point_seen = None
+    for name, cells in columns.items():
+        marked = _marked(cells)
+        comma, point = _readings(cells.iloc[marked])
+        only_comma = np.flatnonzero(~np.isnan(comma) & np.isnan(point))
+        only_point = np.flatnonzero(np.isnan(comma) & ~np.isnan(point))
+        if comma_seen is None and only_comma.size:
+            pos = int(marked[only_comma[0]])
+            comma_seen = Seen(name, pos + 1, str(cells.iloc[pos]))
+        if point_seen is None and only_point.size:
+            pos = int(marked[only_point[0]])
+            point_seen = Seen(name, pos + 1, str(cells.iloc[pos]))
+    if comma_seen and not point_seen:
+        return Convention(COMMA, comma_seen=comma_seen)
+    if point_seen and not comma_seen:
+        return Convention(POINT, point_seen=point_seen)
+    if not comma_seen and separator == ";":
+        return Convention(COMMA)  # no evidence either way: Excel writes ';' where the decimal is a comma
+    return Convention(None, comma_seen, point_seen)
+
+
+def parse_numbers(
+    text: pd.Series, convention: Convention | str = FIXED_POINT
+) -> tuple[pd.Series, dict[int, str]]:
+    """Floats for stripped text cells ('' -> NaN), and a hint per position that could not be read.
+
+    ``convention`` may be given as its decimal separator (``"."`` or ``","``).
+    """
+    if isinstance(convention, str):
+        convention = Convention(convention)
+    text = text.astype(str)
+    # with the decimal point, a cell whose only mark is a point is what float() reads
+    marked = _marked(text, _POINT_MARKS if convention.decimal == POINT else _MARKS)
+    plain = text.copy()
+    plain.iloc[marked] = ""
+    # cells without marks: what float() reads ("12", "-3", "1e5"; "nan" and "inf" are left to the checks)
+    values = pd.to_numeric(plain.where(plain != ""), errors="coerce").to_numpy(dtype=float, copy=True)
+    comma, point = _readings(text.iloc[marked])
+    if convention.decimal == COMMA:
+        chosen = comma
+    elif convention.decimal == POINT:
+        chosen = point
+    else:  # the file does not say: a cell is read when the two readings agree or only one exists
+        chosen = np.where(np.isnan(comma), point, comma)
+    ambiguous = (convention.decimal is None) & ~np.isnan(comma) & ~np.isnan(point) & (comma != point)
+    chosen = np.where(ambiguous, np.nan, chosen)
+    values[marked] = chosen
+    ambiguous_at = set(marked[ambiguous].tolist())
+    hints: dict[int, str] = {}
+    bad = np.flatnonzero(np.isnan(values) & (text != "").to_numpy(dtype=bool))  # few: read again for a hint
+    for pos, cell, c, p in zip(
+        bad.tolist(), text.iloc[bad].tolist(), *_readings(text.iloc[bad]), strict=True
+    ):
+        if pos in ambiguous_at:
+            hints[pos] = (
+                f"ambiguous: {_shown(c)} if the file's decimal separator is the comma, {_shown(p)} "
+                f"if it is the point, and {convention.ambiguity()}; write it without thousands separators"
+            )
+        elif hint := _hint(cell, convention.decimal, float(c), float(p)):
+            hints[pos] = hint
+    return pd.Series(values, index=text.index, dtype=float), hints
+
+
+def _hint(cell: str, decimal: str | None, comma: float, point: float) -> str:
+    if decimal == POINT and not math.isnan(comma):
+        if _COMMA_DECIMAL_HINT.match(cell):
+            return "a decimal comma? in a comma-separated file write 51.7"
+        return f"'.' for thousands or a decimal comma? in a comma-separated file write {_shown(comma)}"
+    if decimal == COMMA and not math.isnan(point):
+        written = _shown(point).replace(".", ",")
+        return f"a decimal point in a file whose decimal separator is the comma? write {written}"
+    return ""

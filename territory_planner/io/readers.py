@@ -2,8 +2,8 @@
 
 Every reader returns a frame of raw cells with lower-cased column names; parsing and validation
 happen in ``schemas``. CSV cells are read as text so nothing is coerced behind the user's back; the
-separator is the one the header line uses (comma, semicolon or tab), and a semicolon-separated file
-writes decimal commas (``io/numbers.py``).
+separator is the one the header line uses (comma, semicolon or tab), and it is kept with the table: the
+decimal separator of its numbers depends on it (``io/numbers.py``).
 Geometries are reprojected to WGS84; a file without a CRS is refused with a hint on how to set one.
 """
 
@@ -29,7 +29,7 @@ class RawTable:
     frame: pd.DataFrame  # raw cells, lower-cased unique column names, RangeIndex
     geometry: Any = None  # geopandas.GeoSeries in EPSG:4326, aligned with frame, or None
     excel: ExcelInfo | None = None  # sheet, Excel rows and cell types, for tables read from a workbook
-    decimal: str = "."  # "," for a semicolon-separated CSV (see io/numbers.py)
+    separator: str | None = None  # a CSV's column separator (",", ";" or a tab; see io/numbers.py)
 
 
 def _problem(path: Path, message: str, row: int | None = None, column: str | None = None) -> InputError:
@@ -65,6 +65,18 @@ def _delimiter(text: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
+def csv_separator(path: Path) -> str | None:
+    """The separator of a CSV file (None for other files or a file that cannot be read as text)."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            header = next((line for line in fh if line.strip()), "")
+    except OSError:
+        return None
+    return _delimiter(header)
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     data = path.read_bytes()
     if not data.strip():
@@ -94,7 +106,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             f"the header is one column ({str(frame.columns[0])[:60]!r}); "
             "separate the columns with commas (or semicolons, or tabs)",
         )
-    return frame, "," if sep == ";" else "."
+    return frame, sep
 
 
 def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
@@ -138,12 +150,12 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
     if ext not in SUPPORTED:
         raise _problem(path, f"unsupported file type {ext!r}; use one of {', '.join(sorted(SUPPORTED))}")
     geometry = None
-    decimal = "."
+    separator = None
     if ext in EXCEL_EXTENSIONS:
         frame, excel = read_sheet(path, table)
         return RawTable(path=path, frame=_lower_columns(frame, path), excel=excel)
     if ext == ".csv":
-        frame, decimal = _read_csv(path)
+        frame, separator = _read_csv(path)
     elif ext in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
@@ -155,4 +167,4 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
             frame = frame.drop(columns=["geometry"])
     else:
         frame, geometry = _read_geo(path)
-    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry, decimal=decimal)
+    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry, separator=separator)

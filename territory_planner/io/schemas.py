@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.numbers import parse_numbers
+from territory_planner.io.numbers import FIXED_POINT, Convention, decide, parse_numbers
 from territory_planner.io.readers import RawTable
 
 
@@ -77,7 +77,7 @@ def _text(series: pd.Series) -> pd.Series:
 
 
 def _parse_number(
-    raw: pd.Series, field: Field, file: str, problems: list[Problem], decimal: str = "."
+    raw: pd.Series, field: Field, file: str, problems: list[Problem], convention: Convention = FIXED_POINT
 ) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
@@ -86,7 +86,7 @@ def _parse_number(
             problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
         return values
     text = _text(raw)
-    values, hints = parse_numbers(text, decimal)
+    values, hints = parse_numbers(text, convention)
     empty = (text == "").to_numpy()
     unparsed = (~empty) & values.isna().to_numpy()
     for idx in np.flatnonzero(unparsed):
@@ -176,10 +176,15 @@ def parse_table(
     if table.excel is not None:  # what only the cell types show: numbers stored as text
         problems += table.excel.cell_problems({f.name: f.kind for f in all_fields if f.name in raw.columns})
     out = pd.DataFrame(index=raw.index)
+    numbers = [f for f in all_fields if f.kind == "number" and f.name in raw.columns]
+    convention = decide(
+        {f.name: _text(raw[f.name]) for f in numbers if not pd.api.types.is_numeric_dtype(raw[f.name])},
+        table.separator,
+    )
     for f in all_fields:
         if f.name in raw.columns:
             if f.kind == "number":
-                out[f.name] = _parse_number(raw[f.name], f, file, problems, table.decimal)
+                out[f.name] = _parse_number(raw[f.name], f, file, problems, convention)
             else:
                 out[f.name] = _text(raw[f.name])
         elif f.kind == "number":

@@ -1,0 +1,89 @@
+"""How input problems reach the planner: every one reachable, each saying what is wrong.
+
+Found by QA: ``validate`` cut its table with "... and N more (see input_errors.csv)" but wrote no such file
+(only ``plan`` does, in its --out folder); a polygon row without geometry was reported as "lat is empty".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.cli_support import MAX_ROWS_SHOWN
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+from tests.conftest import line_instance, write_instance
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _many_problems(tmp_path: Path, n: int = MAX_ROWS_SHOWN + 7) -> tuple[Path, Path]:
+    """``n`` accounts, each with a negative potential: ``n`` problems."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 0.0, "lon": 0.5, "potential": -1, "workload": 1} for i in range(n)
+    ]
+    return write_instance(tmp_path, accounts, line_instance()[1])
+
+
+def test_validate_does_not_point_at_a_file_it_did_not_write(tmp_path: Path) -> None:
+    a, r = _many_problems(tmp_path)
+    res = run("validate", "--accounts", str(a), "--reps", str(r))
+    assert res.exit_code == 1
+    assert "... and 7 more (pass --errors FILE to write them all)" in res.output
+    assert "input_errors.csv" not in res.output
+    assert not list(tmp_path.rglob("input_errors.csv"))
+
+
+def test_validate_errors_writes_every_problem(tmp_path: Path) -> None:
+    a, r = _many_problems(tmp_path)
+    errors = tmp_path / "checks" / "problems.csv"
+    res = run("validate", "--accounts", str(a), "--reps", str(r), "--errors", str(errors))
+    assert res.exit_code == 1
+    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {errors})" in res.output
+    table = pd.read_csv(errors, keep_default_na=False)
+    assert list(table.columns) == ["file", "row", "column", "value", "message"]
+    assert table["row"].tolist() == list(range(1, MAX_ROWS_SHOWN + 8))
+    assert set(table["message"]) == {"potential must be >= 0"}
+    # the inputs fixed: the file says so rather than keeping the old list
+    a, r = write_instance(tmp_path, *line_instance())
+    res = run("validate", "--accounts", str(a), "--reps", str(r), "--errors", str(errors))
+    assert res.exit_code == 0, res.output
+    assert errors.read_text(encoding="utf-8").splitlines() == ["file,row,column,value,message"]
+
+
+def test_plan_names_the_input_errors_file_it_wrote(tmp_path: Path) -> None:
+    a, r = _many_problems(tmp_path)
+    out = tmp_path / "plan"
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q")
+    assert res.exit_code == 1
+    written = out / "input_errors.csv"
+    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {written})" in res.output
+    assert len(pd.read_csv(written)) == MAX_ROWS_SHOWN + 7
+
+
+def test_a_polygon_row_without_geometry_is_reported_as_such(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    accounts, reps = line_instance()
+    _, r = write_instance(tmp_path, [], reps)
+    shapes = [box(a["lon"] - 0.05, -0.05, a["lon"] + 0.05, 0.05) for a in accounts]
+    shapes[1] = None  # the row has no geometry
+    shapes[4] = Polygon()  # an empty one
+    frame = pd.DataFrame(accounts).drop(columns=["lat", "lon"])
+    path = tmp_path / "accounts.gpkg"
+    gpd.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326").to_file(path, driver="GPKG")
+    with pytest.raises(InputError) as exc:
+        load_inputs(path, r)
+    found = [(p.row, p.column, p.message.split(":")[0]) for p in exc.value.problems]
+    assert found == [
+        (2, "geometry", "the geometry is missing (the row has none)"),
+        (5, "geometry", "the geometry is empty"),
+    ]
