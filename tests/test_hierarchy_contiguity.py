@@ -75,3 +75,19 @@ def test_district_contiguity_mends_a_split_district(tmp_path: Path) -> None:
     assert joined["contiguity"]["contiguous"] is True  # territories stay one piece each
     logged = [st["stage"] for st in joined["stages"]]
     assert logged[-1] == "district_contiguity"
+
+
+def test_district_contiguity_stops_at_once_when_the_plan_is_connected_and_within_gap(tmp_path: Path) -> None:
+    # the same grid with R3 in district A: nearest-first, A is the left and middle columns, one piece, and
+    # the plan is optimal, so the district stage has nothing to do (it used to run its cut loop anyway)
+    a, r, e = grid_case(tmp_path)
+    reps = pd.read_csv(r)
+    reps["district"] = ["A", "B", "A"]
+    reps.to_csv(r, index=False)
+    joined = _plan(a, r, e, tmp_path / "joined", "--contiguous", "--district-contiguous")
+    block = joined["hierarchy"]["district"]
+    assert block["pieces"] == {"A": 1, "B": 1}
+    assert block["rounds"] == 0
+    assert joined["gap"] <= 1e-3
+    units = _district_of_units(tmp_path / "joined")
+    assert {units[f"U{k}{c}"] for k in range(4) for c in (0, 1)} == {"A"}

@@ -99,6 +99,9 @@ def solve(
     lower, proven, rounds = bound, False, 0
     if not stray(start_plan) and (start_plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all():
         best = start_plan
+        value = lns.objective(spec, best)
+        if np.isfinite(lower) and value - lower <= gap * max(abs(value), 1e-9):
+            deadline = t0  # connected already, and within --gap of the bound: nothing left to do
     while best is None or not proven:
         if time.perf_counter() > deadline - 0.5:
             break
