@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem, SolverError
+from territory_planner.geo.repair import repair_notes, repair_polygons
 from territory_planner.io.load import LoadedInputs, load_inputs
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.model.plan import Plan, SolveResult
@@ -24,6 +25,7 @@ from territory_planner.optimize.budget import (
     OUTPUT_SECONDS_PER_ACCOUNT,
     WORKBOOK_SECONDS_PER_ACCOUNT,
     TimeBudget,
+    output_reserve,
 )
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
@@ -68,6 +70,13 @@ def load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem]:
 def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any]:
     """Inputs and problem; with ``--areas``, non-named accounts are merged into their area's unit
     (the third item is the ``geo.planning.AreaUnits`` of the join, else None)."""
+    inputs, problem, joined, _ = _load(options)
+    return inputs, problem, joined
+
+
+def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, list[Problem]]:
+    """``load_with_areas`` and the rows whose invalid polygon was repaired (``geo.repair``), accounts
+    file first, then the areas file."""
     accounts_path, reps_path = _require_paths(options)
     reps_frame = _edited_roster(reps_path, options) if options.reps_add or options.reps_remove else None
     inputs = load_inputs(
@@ -79,18 +88,20 @@ def load_with_areas(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProble
         hierarchy_needs=_hierarchy_needs(options),
         locks=options.locks,
     )
+    fixed = repair_polygons(inputs.geometry, str(accounts_path))
+    inputs = dataclasses.replace(inputs, geometry=fixed.geometry)
+    repaired = list(fixed.repaired)
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None
     if options.areas is not None:
         from territory_planner.geo import planning
 
         accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
+        repaired += joined.areas.repaired
     problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
     if options.design_districts:  # the planner draws the districts: any district column is ignored
-        import dataclasses
-
         problem = dataclasses.replace(problem, rep_districts=None)
-    return inputs, problem, joined
+    return inputs, problem, joined, repaired
 
 
 def _hierarchy_needs(options: PlanOptions) -> dict[str, str]:
@@ -159,7 +170,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
     from territory_planner.errors import InfeasibleError
 
-    inputs, problem, joined = load_with_areas(options)
+    inputs, problem, joined, repaired = _load(options)
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     missing = problem.missing_homes
     if missing.any():  # any centre will do for the checks: they do not depend on distances
@@ -186,6 +197,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         "reps_without_home": int(missing.sum()),
         "balance_floor": prechecks.balance_floor(spec),
         "totals": {m: float(problem.acc_amount[:, k].sum()) for k, m in enumerate(problem.measures)},
+        "repaired_geometries": repair_notes(repaired),
     }
 
 
@@ -199,12 +211,21 @@ def solve(
     reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
     ``options.xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
-    inputs, problem, joined = load_with_areas(options)
+    inputs, problem, joined, repaired = _load(options)
     backend = get_backend(options.solver)
+    units = None  # the map's unit polygons, made first: their size sets the time kept for the outputs
+    if joined is not None or inputs.geometry is not None:
+        from territory_planner.geo import planning
+
+        units = planning.units_geojson(problem, inputs.geometry, joined)
     per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if options.xlsx else 0.0)
-    budget = TimeBudget.for_command(
-        options.time_limit, started=start, accounts=problem.n_accounts, per_account=per_account
+    reserve = output_reserve(
+        problem.n_accounts,
+        per_account=per_account,
+        polygons=0 if units is None else units.polygons,
+        vertices=0 if units is None else units.vertices,
     )
+    budget = TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
@@ -356,12 +377,11 @@ def solve(
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
         summary["hierarchy"] = hierarchy_info
-    units = None
-    if joined is not None or inputs.geometry is not None:
-        from territory_planner.geo import planning
-
-        units = planning.units_geojson(problem, inputs.geometry, joined)
-    return PlanOutput(plan, problem, assignments, territories, summary, None, units)
+    if repaired:  # never a silent change: the rows, and why each polygon was invalid
+        summary["notes"] = [*summary.get("notes", []), *repair_notes(repaired)]
+        summary["repaired_geometries"] = [p.as_dict() for p in repaired]
+    geojson = None if units is None else units.geojson
+    return PlanOutput(plan, problem, assignments, territories, summary, None, geojson)
 
 
 def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> Any:

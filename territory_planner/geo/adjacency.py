@@ -75,6 +75,10 @@ def from_geometries(geoms: Sequence[Any], *, rook: bool = False, tolerance: floa
     n = len(arr)
     if n == 0:
         return Adjacency.from_edges(0, [], [])
+    bad = ~shapely.is_valid(arr)
+    if bad.any():  # made invalid by the projection (the inputs are repaired when read, geo.repair):
+        arr = arr.copy()  # buffering an invalid polygon can drop part of it, make_valid keeps all
+        arr[bad] = shapely.make_valid(arr[bad])
     grown = shapely.buffer(arr, tolerance) if tolerance > 0 else arr
     tree = STRtree(grown)
     left, right = tree.query(grown, predicate="intersects")

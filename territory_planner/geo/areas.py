@@ -26,12 +26,24 @@ AREA_PREFIX = "area:"
 @dataclass(frozen=True)
 class Areas:
     ids: np.ndarray  # (k,) str
-    geometry: Any  # GeoSeries, EPSG:4326
+    geometry: Any  # GeoSeries, EPSG:4326 (invalid polygons repaired, see ``geo.repair``)
     path: Path
+    repaired: tuple[Problem, ...] = ()  # the rows whose polygon was invalid and repaired
+
+
+@dataclass(frozen=True)
+class UnitShapes:
+    """The unit polygons the map draws (``units.geojson``) and their size, which sets how long the map
+    takes to write (``optimize.budget.output_reserve``)."""
+
+    geojson: str
+    polygons: int  # features written
+    vertices: int  # coordinates written, after the display simplification
 
 
 def read_areas(path: Path) -> Areas:
     """Areas file (GeoJSON/GeoPackage/Shapefile with a CRS): id column ``area_id`` (or ``id``)."""
+    from territory_planner.geo.repair import repair_polygons
     from territory_planner.io.readers import read_table
 
     raw = read_table(Path(path))
@@ -49,7 +61,8 @@ def read_areas(path: Path) -> Areas:
     ]
     if problems:
         raise InputError(problems)
-    return Areas(ids, raw.geometry.reset_index(drop=True), Path(path))
+    fixed = repair_polygons(raw.geometry.reset_index(drop=True), str(path))
+    return Areas(ids, fixed.geometry, Path(path), fixed.repaired)
 
 
 def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: str) -> np.ndarray:
@@ -104,25 +117,41 @@ def assign_families(
     return out
 
 
+DISPLAY_SHARE = 1e-4  # of the map's extent: half the map's own simplification (render/payload.py)
+MIN_DISPLAY_TOLERANCE = 1e-4  # degrees, about 10 m
+
+
+def display_tolerance(geoms: np.ndarray) -> float:
+    """How far (degrees) units.geojson may move a vertex: 1e-4 of the units' extent (a US map of counties:
+    about 600 m, half of what the map draws), never below 10 m (a city's ZIPs keep their detail)."""
+    import shapely
+
+    if not len(geoms):
+        return MIN_DISPLAY_TOLERANCE
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    return float(max(DISPLAY_SHARE * max(xmax - xmin, ymax - ymin), MIN_DISPLAY_TOLERANCE))
+
+
 def units_geojson(
     account_ids: np.ndarray, acc_unit: np.ndarray, unit_geometry: dict[int, Any], unit_area: dict[int, str]
-) -> str:
-    """One feature per unit with a polygon: the unit's first account_id, its area id, WGS84, simplified."""
+) -> UnitShapes:
+    """One feature per unit with a polygon: the unit's first account_id, its area id, WGS84, simplified
+    once for display (``display_tolerance``) and serialised once."""
     import shapely
 
     first: dict[int, str] = {}
     for a, u in zip(account_ids.tolist(), acc_unit.tolist(), strict=True):
         first.setdefault(int(u), str(a))
-    feats = []
-    for u, geom in unit_geometry.items():
-        if geom is None or u not in first:
-            continue
-        g = shapely.simplify(geom, 1e-4, preserve_topology=True)
-        feats.append(
-            {
-                "type": "Feature",
-                "properties": {"account_id": first[u], "area_id": unit_area.get(u, "")},
-                "geometry": json.loads(shapely.to_geojson(g)),
-            }
-        )
-    return json.dumps({"type": "FeatureCollection", "features": feats})
+    units = [u for u, geom in unit_geometry.items() if geom is not None and u in first]
+    geoms = np.empty(len(units), dtype=object)
+    geoms[:] = [unit_geometry[u] for u in units]
+    simple = shapely.simplify(geoms, display_tolerance(geoms), preserve_topology=True)
+    props = [json.dumps({"account_id": first[u], "area_id": unit_area.get(u, "")}) for u in units]
+    feats = [
+        f'{{"type": "Feature", "properties": {p}, "geometry": {g}}}'
+        for p, g in zip(props, shapely.to_geojson(simple).tolist(), strict=True)
+    ]
+    vertices = int(shapely.get_num_coordinates(simple).sum()) if len(units) else 0
+    return UnitShapes(
+        '{"type": "FeatureCollection", "features": [' + ", ".join(feats) + "]}", len(units), vertices
+    )

@@ -59,7 +59,7 @@ def join_areas(
     return areamod.assign_families(accounts, area_of, areas, named), AreaUnits(areas, area_of, named)
 
 
-def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> str:
+def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> areamod.UnitShapes:
     """The unit polygons for the map: the area of every area unit, or each polygon account."""
     geoms: dict[int, Any] = {}
     area_id: dict[int, str] = {}

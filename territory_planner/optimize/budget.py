@@ -30,7 +30,32 @@ OUTPUT_SECONDS_PER_ACCOUNT = 6e-5
 WORKBOOK_SECONDS_PER_ACCOUNT = (
     3e-4  # plan.xlsx (`plan --xlsx`): about 10 us per cell, 25-30 cells per account
 )
+# polygon units (polygon accounts or --areas): the map dissolves, cleans and simplifies them, so its time
+# grows with the vertices units.geojson holds (``geo.areas.display_tolerance``), not with the file's: US
+# counties (3,109 units, 53k to 250k vertices written) and subsets of them (300 to 1,609 units) wrote in
+# 0.8-7.6 s on 2 shared cores, about 0.4 ms per unit + 20-25 us per vertex on top of the terms above
+# (the 3,109 counties at the display tolerance: 71k vertices, 4.4 s, reserve 4.7 s).
+OUTPUT_SECONDS_PER_POLYGON = 4e-4
+OUTPUT_SECONDS_PER_VERTEX = 2.5e-5
+MAX_RESERVE_SHARE = 0.25  # of --time-limit: the solve keeps at least three quarters
 NO_LIMIT = 1e9
+
+
+def output_reserve(
+    accounts: int,
+    *,
+    per_account: float = OUTPUT_SECONDS_PER_ACCOUNT,
+    polygons: int = 0,
+    vertices: int = 0,
+) -> float:
+    """Seconds to keep for writing the plan folder: a fixed part, ``per_account`` (more with the
+    workbook), and the map's unit polygons (``geo.areas.UnitShapes``: features and vertices written)."""
+    return (
+        OUTPUT_SECONDS_FIXED
+        + per_account * accounts
+        + OUTPUT_SECONDS_PER_POLYGON * polygons
+        + OUTPUT_SECONDS_PER_VERTEX * vertices
+    )
 
 
 @dataclass
@@ -47,11 +72,16 @@ class TimeBudget:
         started: float | None = None,
         accounts: int = 0,
         per_account: float = OUTPUT_SECONDS_PER_ACCOUNT,
+        reserve: float | None = None,
     ) -> TimeBudget:
+        """The command's budget; ``reserve`` (seconds, see ``output_reserve``) defaults to the reserve
+        of ``accounts`` point accounts. At most ``MAX_RESERVE_SHARE`` of the limit is kept back."""
         start = time.perf_counter() if started is None else started
         if time_limit is None:
             return cls(start, start + NO_LIMIT, None)
-        reserve = min(OUTPUT_SECONDS_FIXED + per_account * accounts, 0.25 * time_limit)
+        if reserve is None:
+            reserve = output_reserve(accounts, per_account=per_account)
+        reserve = min(reserve, MAX_RESERVE_SHARE * time_limit)
         return cls(start, start + time_limit - reserve, time_limit)
 
     @classmethod

@@ -1,0 +1,113 @@
+"""Invalid polygons (self-intersecting rings, nested shells ...) repaired without losing any of their area.
+
+A bow-tie ring drawn by hand is common in edited shapefiles. ``buffer(0)``-style fixes keep one lobe and
+drop the other, which can cut a unit off from its neighbours and turn into a false "the map is in
+pieces" proof. ``shapely.make_valid`` keeps every part; its polygonal parts are the repaired unit. Every
+repair is reported (file, row, the reason ``shapely.is_valid_reason`` gives), and a geometry that has no
+area left once valid (a ring collapsed to a line) is an input error, never dropped or changed silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from territory_planner.errors import InputError, Problem
+
+log = logging.getLogger(__name__)
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+SHOWN = 10  # repaired rows named in the console warning (summary.json lists them all)
+
+
+@dataclass(frozen=True)
+class Repairs:
+    geometry: Any  # the GeoSeries with every invalid polygon replaced by its repair (same index)
+    repaired: tuple[Problem, ...]  # one per repaired row: file, row, "geometry", what was wrong and done
+
+
+def repair_notes(repaired: list[Problem] | tuple[Problem, ...]) -> list[str]:
+    """One line per repaired row, for summary.json's notes and ``validate``."""
+    return [f"{p.file} row {p.row}: {p.message}" for p in repaired]
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygonal parts of ``make_valid``'s result (lines and points of a collapsed ring dropped)."""
+    import shapely
+
+    parts = [geom]
+    polys = []
+    while parts:
+        g = parts.pop()
+        if g.geom_type == "Polygon" and not g.is_empty:
+            polys.append(g)
+        elif g.geom_type in ("MultiPolygon", "GeometryCollection"):
+            parts.extend(shapely.get_parts(g).tolist())
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys[::-1])
+
+
+def repair_polygons(geometry: Any, file: str) -> Repairs:
+    """Repair every invalid (Multi)Polygon of ``geometry`` (a GeoSeries, or None) with ``make_valid``.
+
+    Raises ``InputError`` naming file, row and column for each polygon that has no area once valid.
+    Rows are 1-based data rows, as in every other input problem."""
+    import shapely
+
+    if geometry is None:
+        return Repairs(None, ())
+    arr = np.asarray(geometry.to_numpy(), dtype=object)
+    present = np.array([g is not None for g in arr], dtype=bool)
+    valid = np.ones(len(arr), dtype=bool)
+    valid[present] = shapely.is_valid(arr[present])
+    bad = [int(i) for i in np.flatnonzero(~valid) if arr[i].geom_type in POLYGONAL and not arr[i].is_empty]
+    if not bad:
+        return Repairs(geometry, ())
+    fixed = arr.copy()
+    repaired: list[Problem] = []
+    problems: list[Problem] = []
+    for i in bad:
+        reason = str(shapely.is_valid_reason(arr[i]))
+        poly = _polygonal(shapely.make_valid(arr[i]))
+        if poly is None:
+            problems.append(
+                Problem(
+                    file,
+                    i + 1,
+                    "geometry",
+                    f"invalid polygon ({reason}) with no area once made valid "
+                    "(shapely.make_valid leaves only lines or points): redraw it",
+                    reason,
+                )
+            )
+            continue
+        fixed[i] = poly
+        n = len(shapely.get_parts(poly))
+        repaired.append(
+            Problem(
+                file,
+                i + 1,
+                "geometry",
+                f"invalid polygon ({reason}) repaired with shapely.make_valid into {n} polygon(s), "
+                "keeping all of its area",
+                reason,
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    shown = "; ".join(f"row {p.row} ({p.value})" for p in repaired[:SHOWN])
+    more = f" and {len(repaired) - SHOWN} more" if len(repaired) > SHOWN else ""
+    log.warning(
+        "%s: %d invalid polygon(s) repaired with shapely.make_valid (every part kept): %s%s",
+        file,
+        len(repaired),
+        shown,
+        more,
+    )
+    import geopandas as gpd
+
+    return Repairs(gpd.GeoSeries(fixed, index=geometry.index, crs=geometry.crs), tuple(repaired))

@@ -1,0 +1,91 @@
+"""Invalid polygons are repaired with make_valid (every part kept) and reported, never changed silently.
+
+The hand-drawn map (lon/lat, 0.01 degree squares)::
+
+    +----+\\  /|        A: a square (row 1), home of the only rep
+    | A  | \\/ |        B: a bow-tie (row 2), its ring crossing itself at (0.01, 0.01)
+    |    | /\\ |
+    +----+/  \\|        B touches A only along x = 0, the edge of B's left lobe
+
+``buffer(0)`` keeps B's right lobe only: B would touch no other account and ``--contiguous`` would
+"prove" that the map is in pieces.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from territory_planner import api
+from territory_planner.errors import InputError
+from territory_planner.geo.repair import repair_polygons
+from territory_planner.options import PlanOptions
+
+SQUARE = shapely.box(-0.02, 0.0, 0.0, 0.02)
+BOWTIE = shapely.Polygon([(0, 0), (0.02, 0.02), (0.02, 0), (0, 0.02), (0, 0)])
+
+
+def _inputs(tmp_path: Path) -> tuple[Path, Path]:
+    accounts = tmp_path / "units.gpkg"
+    gpd.GeoDataFrame(
+        {"account_id": ["A", "B"], "potential": [10.0, 10.0], "workload": [1.0, 1.0]},
+        geometry=[SQUARE, BOWTIE],
+        crs="EPSG:4326",
+    ).to_file(accounts, driver="GPKG")
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,lat,lon\nR1,0.01,-0.01\n")
+    return accounts, reps
+
+
+def test_the_picture() -> None:
+    assert not BOWTIE.is_valid
+    assert not BOWTIE.buffer(0).intersects(SQUARE)  # the lossy repair cuts B off
+    assert shapely.make_valid(BOWTIE).intersects(SQUARE)
+
+
+def test_validate_contiguous_sees_the_repaired_bowtie_touch_its_neighbour(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts, reps = _inputs(tmp_path)
+    info = api.validate(PlanOptions(accounts=accounts, reps=reps, contiguous=True))
+    assert info["map_pieces"] == 1  # no "map in pieces" proof about a map the user never gave
+    (note,) = info["repaired_geometries"]
+    assert f"{accounts} row 2:" in note
+    assert "Self-intersection" in note
+    assert "make_valid" in note
+    assert "row 2 (Self-intersection" in caplog.text  # the console hears it too
+
+
+def test_plan_summary_lists_the_repair(tmp_path: Path) -> None:
+    accounts, reps = _inputs(tmp_path)
+    out = tmp_path / "plan"
+    api.plan(PlanOptions(accounts=accounts, reps=reps, contiguous=True, time_limit=20), out)
+    summary = json.loads((out / "summary.json").read_text())
+    (repair,) = summary["repaired_geometries"]
+    assert (repair["row"], repair["column"]) == (2, "geometry")
+    assert repair["value"].startswith("Self-intersection")
+    assert any("row 2: invalid polygon (Self-intersection" in n for n in summary["notes"])
+    units = json.loads((out / "units.geojson").read_text())
+    drawn = shapely.from_geojson(json.dumps(units["features"][1]["geometry"]))
+    assert drawn.area == pytest.approx(shapely.make_valid(BOWTIE).area, rel=1e-6)  # both lobes
+
+
+def test_valid_polygons_are_left_alone() -> None:
+    series = gpd.GeoSeries([SQUARE, None], crs="EPSG:4326")
+    fixed = repair_polygons(series, "units.gpkg")
+    assert fixed.geometry is series
+    assert fixed.repaired == ()
+
+
+def test_a_polygon_with_no_area_is_bad_input_with_file_row_column() -> None:
+    flat = shapely.Polygon([(0, 0), (1, 0), (2, 0), (0, 0)])  # collapses to a line
+    series = gpd.GeoSeries([SQUARE, BOWTIE, flat], crs="EPSG:4326")
+    with pytest.raises(InputError) as exc:
+        repair_polygons(series, "units.gpkg")
+    (problem,) = exc.value.problems
+    assert (problem.file, problem.row, problem.column) == ("units.gpkg", 3, "geometry")
+    assert "no area" in problem.message
