@@ -2,7 +2,8 @@
 
 A bow-tie ring drawn by hand is common in edited shapefiles. ``buffer(0)``-style fixes keep one lobe and
 drop the other, which can cut a unit off from its neighbours and turn into a false "the map is in
-pieces" proof. ``shapely.make_valid`` keeps every part; its polygonal parts are the repaired unit. Every
+pieces" proof. ``shapely.make_valid`` keeps every ring (where rings overlap, the even-odd rule says
+what is inside: a shell nested in a shell becomes a hole); its polygonal parts are the repaired unit. Every
 repair is reported (file, row, the reason ``shapely.is_valid_reason`` gives), and a geometry that has no
 area left once valid (a ring collapsed to a line) is an input error, never dropped or changed silently.
 """
@@ -92,8 +93,8 @@ def repair_polygons(geometry: Any, file: str) -> Repairs:
                 file,
                 i + 1,
                 "geometry",
-                f"invalid polygon ({reason}) repaired with shapely.make_valid into {n} polygon(s), "
-                "keeping all of its area",
+                f"invalid polygon ({reason}) repaired with shapely.make_valid into {n} polygon(s): "
+                "every ring kept, area inside an even number of rings (a nested shell) left out",
                 reason,
             )
         )
