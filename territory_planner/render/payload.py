@@ -124,6 +124,20 @@ def _drop_specks(
     return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
 
 
+def _union(members: list[shapely.Geometry], grid: float) -> shapely.Geometry:
+    """The units' union. On a fine grid the shared borders of neighbouring units cancel exactly; where
+    snapping to it breaks GEOS ("unable to assign free hole to a shell", seen on Florida's counties), the
+    units are made valid and unioned without the grid, and as a last resort each is buffered by 0."""
+    try:
+        return shapely.union_all(members, grid_size=grid)
+    except shapely.errors.GEOSException:
+        pass
+    try:
+        return shapely.union_all(shapely.make_valid(np.asarray(members, dtype=object)))
+    except shapely.errors.GEOSException:
+        return shapely.union_all(shapely.buffer(np.asarray(members, dtype=object), 0))
+
+
 def _outlines(
     geoms: list[shapely.Geometry], labels: list[int], tol: float, occupied: shapely.STRtree | None = None
 ) -> list[list[Any]]:
@@ -133,8 +147,7 @@ def _outlines(
     grid = 10.0**-COORD_DECIMALS
     for rep in sorted(set(labels)):
         members = [g for g, lab in zip(geoms, labels, strict=True) if lab == rep]
-        # On a fine grid the shared borders of neighbouring units cancel exactly.
-        merged = shapely.union_all(members, grid_size=grid)
+        merged = _union(members, grid)
         cleaned = _drop_specks(merged, grid, occupied)
         merged = _round_geom(shapely.simplify(cleaned, tol, preserve_topology=True))
         encoded = _geom_json(merged)
