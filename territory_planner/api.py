@@ -526,9 +526,25 @@ def _base_plan(
 
 
 def _with_total_time(result: Any, seconds: float) -> Any:
+    """The result with the command's seconds, and its history closed by the plan and bound written when
+    a stage after the pipeline (contiguity, districts) changed them."""
     import dataclasses
 
-    return dataclasses.replace(result, seconds=seconds)
+    def finite(v: float) -> float | None:
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    last = result.history[-1] if result.history else {}
+    now = {"objective": finite(result.objective), "lower_bound": finite(result.lower_bound)}
+    history = tuple(result.history)
+
+    def same(a: Any, b: float | None) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return abs(float(a) - b) <= 1e-9 * max(1.0, abs(b))
+
+    if not all(same(last.get(k), v) for k, v in now.items()):
+        history += ({"seconds": round(seconds, 3), "event": "final", **now, "gap": finite(result.gap)},)
+    return dataclasses.replace(result, seconds=seconds, history=history)
 
 
 def write_plan(

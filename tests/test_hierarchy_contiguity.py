@@ -75,6 +75,9 @@ def test_district_contiguity_mends_a_split_district(tmp_path: Path) -> None:
     assert joined["contiguity"]["contiguous"] is True  # territories stay one piece each
     logged = [st["stage"] for st in joined["stages"]]
     assert logged[-1] == "district_contiguity"
+    # the history ends with the plan and bound written, not the pipeline's last plan
+    assert joined["history"][-1]["objective"] == joined["objective"]
+    assert joined["history"][-1]["lower_bound"] == joined["lower_bound"]
 
 
 def test_district_contiguity_stops_at_once_when_the_plan_is_connected_and_within_gap(tmp_path: Path) -> None:
