@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from territory_planner import api
 from territory_planner.cli import main
-from territory_planner.optimize import prechecks, unit_fit
+from territory_planner.optimize import pipeline, prechecks, unit_fit
 from territory_planner.optimize.spec import ModelSpec
 from tests.conftest import options_for, write_instance
 from tests.test_properties import brute_force, tiny_instances
@@ -197,3 +198,44 @@ def test_plan_and_validate_end_with_exit_1_and_the_account(tmp_path: Path) -> No
     assert any("fits in no territory" in note for note in summary["notes"])
     assigned = pd.read_csv(tmp_path / "relaxed" / "assignments.csv")
     assert sorted(assigned["account_id"]) == sorted(acc["account_id"] for acc in _big_city())
+
+
+def test_relaxed_travel_pass_breaks_no_band_more_than_the_least_violation_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # towns spread out so travel matters; the city fits nowhere, so --relax runs both passes
+    rng = np.random.default_rng(3)
+    accounts = [_account(0, 1000.5, 10.5)] + [
+        _account(i, float(rng.uniform(60, 140)), float(rng.uniform(8, 12)), lat=40 + rng.uniform(-3, 3))
+        for i in range(1, 41)
+    ]
+    for acc in accounts[1:]:
+        acc["lon"] = -90.0 + float(rng.uniform(-4, 4))
+    a, r = write_instance(tmp_path, accounts, _reps(4))
+    seen: dict[str, np.ndarray] = {}
+    real = pipeline._elastic_mip
+
+    def elastic(run, spec, cols, start, **kw):  # type: ignore[no-untyped-def]
+        status, plan = real(run, spec, cols, start, **kw)
+        if kw["name"] == "relaxed_violation" and plan is not None:
+            seen["least"] = plan
+        return status, plan
+
+    monkeypatch.setattr(pipeline, "_elastic_mip", elastic)
+    out = api.solve(options_for(a, r, tolerance=0.05, relax=True, time_limit=8))
+    assert out.summary["status"] == "relaxed"
+    assert out.summary["method"] == "elastic-mip+travel"
+    spec = _spec(tmp_path / "again", accounts, _reps(4), tolerance=0.05)
+    p = spec.problem
+    final = out.plan.unit_rep
+
+    def excess(plan: np.ndarray) -> np.ndarray:
+        load = np.vstack([np.bincount(plan, weights=p.unit_amount[:, m], minlength=4) for m in range(2)])
+        return np.maximum(spec.lower - load, 0) + np.maximum(load - spec.upper, 0)
+
+    assert (excess(final) <= excess(seen["least"]) + 1e-6).all()
+
+    def travel(plan: np.ndarray) -> float:
+        return float(spec.objective[np.arange(p.n_units), plan].sum())
+
+    assert travel(final) <= travel(seen["least"]) * (1 + 1e-9)

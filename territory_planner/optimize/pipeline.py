@@ -193,9 +193,11 @@ def solve(
     relax: bool,
     progress: Progress = lambda _m: None,
     current_unit_rep: np.ndarray | None = None,
+    start_plan: np.ndarray | None = None,
 ) -> tuple[np.ndarray, SolveResult]:
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
-    in the time given, with the stages that used it)."""
+    in the time given, with the stages that used it). ``start_plan``, when it satisfies the model, is the
+    first incumbent."""
     full = budget if budget is not None else TimeBudget.seconds(time_limit)
     if int(spec.allowed.sum()) <= SMALL_PAIRS:  # proving the optimum is cheap: do not stop short of it
         gap = min(gap, OPTIMALITY_TOL)
@@ -206,6 +208,8 @@ def solve(
     try:
         stage_prechecks(run)
         stage_current(run)
+        if start_plan is not None:
+            run.offer(start_plan, "start")
         _start_beside(run)
         stage_budget(run)
         stage_lp(run)
@@ -1149,28 +1153,43 @@ def _relaxed(
     )
     run.stages.append(Stage("relaxed_violation", time.perf_counter() - t, first.value))
     t = time.perf_counter()
-    start_plan = (
-        first_plan if first_plan is not None and (first_plan >= 0).all() else (guess if fits else None)
-    )
-    status, found = _elastic_mip(
-        run,
-        spec,
-        pool & spec.allowed,
-        start_plan,
-        name="relaxed",
-        deadline=deadline,
-        gap=1e-3,
-        prices=prices,
-    )
-    if found is None or (found < 0).any():  # the travel pass found nothing: the violation pass's plan
-        found = first_plan if first_plan is not None and (first_plan >= 0).all() else None
-    run.stages.append(Stage("relaxed", time.perf_counter() - t, status.value))
+    least = first_plan if first_plan is not None and (first_plan >= 0).all() else (guess if fits else None)
+    wide = None if least is None else _widened(spec, least)
+    found: np.ndarray | None
+    if wide is not None and least is not None:
+        # travel with no band's violation above the least one's: the model with each band widened just
+        # enough for that plan, solved by this pipeline (its travel stages), started from that plan
+        try:
+            found, res = solve(
+                wide, run.backend, budget=TimeBudget.until(deadline), gap=run.gap, seed=run.seed,
+                threads=run.threads, candidates=run.candidates, relax=False, progress=run.progress,
+                start_plan=least,
+            )  # fmt: skip
+            outcome = f"{res.status}, travel {run.objective_of(least):,.1f} -> {res.objective:,.1f}"
+        except (InfeasibleError, SolverError) as err:  # cannot happen (least fits): keep least, say why
+            found, outcome = least, f"kept the least-violation plan ({err})"
+        run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))
+        method = "elastic-mip+travel"
+    else:  # it breaks a count or budget row, which cannot be widened per rep: the elastic MIP with travel
+        status, found = _elastic_mip(
+            run,
+            spec,
+            pool & spec.allowed,
+            least,
+            name="relaxed",
+            deadline=deadline,
+            gap=1e-3,
+            prices=prices,
+        )
+        if found is None or (found < 0).any():  # the travel pass found nothing: the violation pass's plan
+            found = least
+        run.stages.append(Stage("relaxed", time.perf_counter() - t, status.value))
+        method = "elastic-mip"
     if found is None:  # the search's least-violation assignment is still the best there is
         unit_rep = guess.astype(np.int64)
         method = "least-violation search (the elastic MIP found nothing in time)"
     else:
         unit_rep = found
-        method = "elastic-mip"
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
     return unit_rep, SolveResult(
         status="relaxed",
@@ -1192,6 +1211,22 @@ def _relaxed(
         stage_log=tuple(s.as_dict() for s in run.stages),
         proven_infeasible=bool(conflicts),  # they come with an InfeasibleError: a proof
     )
+
+
+def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:
+    """``spec`` with each rep's and each district's / region's balance band widened just enough to hold
+    ``plan``'s totals; None when the plan breaks a row of another kind (account counts, budgets)."""
+    p = spec.problem
+    load = np.vstack(
+        [np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps) for m in range(len(p.measures))]
+    )
+    wide = dataclasses.replace(spec, lower=np.minimum(spec.lower, load), upper=np.maximum(spec.upper, load))
+    if spec.groups is not None:
+        g = spec.groups
+        gload = load @ g.member.T.astype(float)
+        groups = dataclasses.replace(g, lower=np.minimum(g.lower, gload), upper=np.maximum(g.upper, gload))
+        wide = dataclasses.replace(wide, groups=groups)
+    return wide if repair.feasible(wide, plan) else None
 
 
 def _violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]]:
