@@ -85,6 +85,34 @@ def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
     assert not res.proven_optimal
 
 
+def test_a_walled_in_rep_whose_region_has_each_measure_but_not_both_is_proven() -> None:
+    """0 - 1 - ... - 7, T0 at 0 and T1 at 4: T0 reaches 0..3 only. They hold 12 potential (band 5.25 to
+    8.75) and 4 workload (band 3 to 5), enough of each; but three of them (workload 3) already carry 9
+    potential, so no territory of them meets both bands."""
+    xy, adj = grid(8, 1)
+    one = planar_problem(np.array([3.0, 3, 3, 3, 0.5, 0.5, 0.5, 0.5]), 2, 0.25)  # potential only
+    problem = dataclasses.replace(
+        one,
+        measures=("potential", "workload"),
+        tolerance=np.array([0.25, 0.25]),
+        unit_amount=np.column_stack([one.unit_amount[:, 0], np.ones(8)]),
+        acc_amount=np.column_stack([one.acc_amount[:, 0], np.ones(8)]),
+        target=np.vstack([one.target, np.full(2, 4.0)]),
+    )
+    centre = np.array([0, 4])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
+    )
+    assert brute_force(spec, adj, centre) == np.inf
+    (walled,) = planning.walled_in_conflicts(spec, adj, centre)
+    assert walled.rep_id == "T0"
+    assert walled.measure == "potential"
+    assert walled.amount == pytest.approx(9.0 - 8.75)
+    assert "with its workload band met, any territory of them holds at least 9 potential" in walled.message
+    # one more unit of workload in reach (T1 one unit further) and the proof is gone, as it should be
+    assert planning.walled_in_conflicts(spec, adj, np.array([0, 5])) == []
+
+
 @needs_flow
 def test_a_connected_optimum_is_proven_by_one_exact_member() -> None:
     xy, adj = grid(3, 3)

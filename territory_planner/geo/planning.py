@@ -26,7 +26,7 @@ from territory_planner.geo import contiguity
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous
+from territory_planner.optimize import contiguous, unit_fit
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -311,9 +311,11 @@ def walled_in_conflicts(
         total = p.unit_amount[reach].sum(axis=0)
         border = np.unique(np.concatenate([neighbours[u] for u in reach.tolist()]))
         by = np.asarray(p.rep_ids)[owner[border[walls[border] & (border != home)]]].astype(str)
+        short = False
         for m, measure in enumerate(p.measures):
             lo = float(spec.lower[m, j])
             if total[m] < lo - 1e-9 * max(1.0, abs(lo)):
+                short = True
                 out.append(
                     Conflict(
                         "contiguity",
@@ -328,6 +330,28 @@ def walled_in_conflicts(
                         extra={"accounts": unit_name[reach].tolist()},
                     )
                 )
+        if short or len(p.measures) < 2:
+            continue
+        # enough of each measure, but not of both at once (a region too rich in potential for its
+        # workload): the LP over fractions of the units it reaches, home unit included
+        within = np.zeros(p.n_units, dtype=bool)
+        within[reach] = True
+        why = unit_fit.shortfall(spec, home, j, within)
+        if why is not None:
+            out.append(
+                Conflict(
+                    "contiguity",
+                    f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} "
+                    f"unit(s) without crossing the home unit of another rep ({_listed(by)}): "
+                    f"{_listed(unit_name[reach])}. {why.text('any territory of them')}; a territory is one "
+                    "piece holding its home's unit, so no connected plan exists. Move a home, widen "
+                    "--tolerance, or --relax",
+                    rep_id=str(p.rep_ids[j]),
+                    measure=why.name if why.row < len(p.measures) else None,
+                    amount=why.amount,
+                    extra={"accounts": unit_name[reach].tolist()},
+                )
+            )
     return out
 
 
