@@ -51,6 +51,7 @@ class Comparison:
     statement: pd.DataFrame
     balance: pd.DataFrame
     overview: pd.DataFrame
+    warnings: tuple[str, ...] = ()  # e.g. plans of different accounts
 
 
 def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
@@ -231,6 +232,24 @@ def compare_plans(paths: list[Path]) -> Comparison:
         pd.concat(statements, ignore_index=True),
         balance_table(plans),
         overview_table(plans),
+        tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))),
+    )
+
+
+def _overlap_warning(a: PlanFolder, b: PlanFolder) -> str:
+    """A warning when two plans hold mostly different accounts: their moves are then not moves."""
+    ids_a, ids_b = set(a.assignments["account_id"]), set(b.assignments["account_id"])
+    both, either = len(ids_a & ids_b), len(ids_a | ids_b)
+    if either == 0 or both >= 0.5 * either:
+        return ""
+    if both == 0:
+        return (
+            f"{a.label} and {b.label} have no account in common: every account counts as a move "
+            "(are these plans of the same accounts?)"
+        )
+    return (
+        f"{a.label} and {b.label} have only {both:,} of {either:,} accounts in common: the accounts in one "
+        "plan only count as moves"
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from territory_planner.cli_support import handle_errors
+from territory_planner.cli_support import handle_errors, stderr_console
 
 
 @click.command(name="edit")
@@ -30,9 +32,16 @@ from territory_planner.cli_support import handle_errors
 )
 @click.option("--time-limit", type=float, help="With --rebalance: seconds for the new solve.")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (with --rebalance).")
 @handle_errors("out")
 def edit_command(
-    plan_dir: Path, edits_path: Path, out: Path, rebalance: bool, time_limit: float | None, force: bool
+    plan_dir: Path,
+    edits_path: Path,
+    out: Path,
+    rebalance: bool,
+    time_limit: float | None,
+    force: bool,
+    quiet: bool,
 ) -> None:
     """Apply hand edits to a plan and write the result as a new plan folder.
 
@@ -56,14 +65,26 @@ def edit_command(
         from territory_planner.edit import rebalance as run_rebalance
 
         command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        output, warnings = run_rebalance(
-            plan_dir,
-            edits_path,
-            out,
-            force=force,
-            overrides={"time_limit": time_limit},
-            extra={"command_line": command},
-        )
+
+        def solve(progress: Any = None) -> Any:
+            return run_rebalance(
+                plan_dir,
+                edits_path,
+                out,
+                force=force,
+                overrides={"time_limit": time_limit},
+                extra={"command_line": command},
+                progress=progress,
+            )
+
+        if quiet:
+            output, warnings = solve()
+        else:
+            started = time.time()
+            with stderr_console().status("loading the plan and the edits", spinner="dots") as status:
+                output, warnings = solve(
+                    lambda message: status.update(f"[{time.time() - started:5.1f}s] {message}")
+                )
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         s = output.summary

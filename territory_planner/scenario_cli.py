@@ -46,6 +46,8 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
     if len(plans) < 2:
         raise click.UsageError("compare needs at least two plan folders")
     result = compare(list(plans), out, force=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for row in result.overview.itertuples(index=False):
         objective = row.objective
         known = isinstance(objective, numbers.Real) and math.isfinite(objective)

@@ -226,3 +226,18 @@ def test_compare_page_writes_money_in_the_baselines_currency(tmp_path: Path) -> 
     statement = page[page.index('<table id="statement-1">') :].split("</table>")[0]
     assert "€100,000" in statement
     assert "€10" not in statement.replace("€100,000", "")  # workload in/out stays plain
+
+
+def test_plans_of_different_accounts_are_warned_about(tmp_path: Path) -> None:
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R2"})
+    b = _plan(tmp_path / "b", {"A3": "R1", "A4": "R2"})
+    c = _plan(tmp_path / "c", {"A1": "R2", "A2": "R2", "A3": "R1", "A4": "R1", "<b>A5</b>": "R1"})
+    d = _plan(tmp_path / "d", {"A1": "R2", "A2": "R1"})
+    res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "ab")])
+    assert res.exit_code == 0, res.output
+    assert "warning: a and b have no account in common" in res.output
+    result = compare([a, c], tmp_path / "ac")  # 2 of 5 accounts in both
+    assert result.warnings == (
+        "a and c have only 2 of 5 accounts in common: the accounts in one plan only count as moves",
+    )
+    assert compare([a, d], tmp_path / "ad").warnings == ()  # the same accounts: moves are moves

@@ -156,8 +156,8 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
     second = [(free["account_id"].iloc[0], target)]
     edits2 = write_edits(tmp_path / "e2.csv", second)
     code, output = run(
-        str(tmp_path / "r"), "--edits", str(edits2), "--out", str(tmp_path / "r2"), "--rebalance"
-    )
+        str(tmp_path / "r"), "--edits", str(edits2), "--out", str(tmp_path / "r2"), "--rebalance", "-q"
+    )  # -q: no progress display, as for plan
     assert code == 0, output
     a2, _, _ = read(tmp_path / "r2")
     rep2 = dict(zip(a2["account_id"], a2["rep_id"], strict=True))

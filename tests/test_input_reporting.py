@@ -87,3 +87,17 @@ def test_a_polygon_row_without_geometry_is_reported_as_such(tmp_path: Path) -> N
         (2, "geometry", "the geometry is missing (the row has none)"),
         (5, "geometry", "the geometry is empty"),
     ]
+
+
+def test_swapped_coordinates_get_a_hint(tmp_path: Path) -> None:
+    accounts = tmp_path / "a.csv"
+    accounts.write_text(
+        "account_id,lat,lon,potential,workload\nA1,-97.7,30.3,10,1\nA2,30.1,-97.5,10,1\nA3,95.0,120.0,10,1\n"
+    )
+    reps = tmp_path / "r.csv"
+    reps.write_text("rep_id,lat,lon\nR1,30.2,-97.6\n")
+    res = CliRunner().invoke(main, ["validate", "--accounts", str(accounts), "--reps", str(reps)])
+    assert res.exit_code == 1
+    text = " ".join(res.output.split())
+    assert "(lat and lon swapped? this row's lon is 30.3)" in text
+    assert text.count("swapped?") == 1  # row 3's lon (120) is no latitude: no hint there

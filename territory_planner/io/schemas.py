@@ -7,6 +7,7 @@ absent; an empty cell in a numeric column that is present is reported.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -222,8 +223,26 @@ def parse_table(
                 continue
             problems.append(Problem(file, row, col, _describe(str(rec.check), field), value))
     problems = _blank_rows_once(raw, file, problems)
+    problems = _swapped_coordinates(out, problems)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return out, problems
+
+
+def _swapped_coordinates(out: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+    """A lat outside -90..90 whose lon would be a valid latitude (and itself a valid longitude) reads like
+    the two columns swapped: say so next to the range message."""
+    if "lat" not in out.columns or "lon" not in out.columns:
+        return problems
+    fixed = []
+    for p in problems:
+        if p.column == "lat" and p.row is not None and "between" in p.message:
+            lat, lon = out["lat"].get(p.row - 1), out["lon"].get(p.row - 1)  # rows are index + 1
+            if pd.notna(lat) and pd.notna(lon) and abs(float(lat)) <= 180 and abs(float(lon)) <= 90:
+                p = dataclasses.replace(
+                    p, message=f"{p.message} (lat and lon swapped? this row's lon is {float(lon):g})"
+                )
+        fixed.append(p)
+    return fixed
 
 
 def _found(raw: pd.DataFrame, shown: int = 8) -> str:
