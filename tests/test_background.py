@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -159,3 +160,49 @@ def test_a_plan_handed_to_a_running_mip_is_taken_up() -> None:
     handed = backend.solve(prob, columns, rows, solution_limit=1, live=live, **kw)  # type: ignore[arg-type]
     assert live.taken == 1
     assert handed.objective == pytest.approx(best.objective)
+
+
+class _Member:
+    """A stand-in for a whole model in a thread: running until ``ends`` (perf_counter), then its result."""
+
+    def __init__(self, result: repair.MipResult | None, ends: float) -> None:
+        self.result, self.ends, self.bound, self.stopped = result, ends, -np.inf, False
+        self.live = SimpleNamespace(taken=0)
+
+    def running(self) -> bool:
+        return not self.stopped and time.perf_counter() < self.ends
+
+    def finish(self, *, stop: bool) -> repair.MipResult | None:
+        self.stopped = self.stopped or stop
+        return None if stop and time.perf_counter() < self.ends else self.result
+
+
+def test_with_no_plan_the_wait_is_raced_by_a_copy_with_highs_default_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    _, spec = _spec(tmp_path, 60, 3, 5, 0.1)
+    plan = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 30, gap=1e-4, seed=0, threads=1
+    ).finish(stop=False)
+    assert plan is not None
+    assert plan.unit_rep is not None
+    seeds: list[int] = []
+
+    def twin(*_args: object, seed: int, **_kw: object) -> _Member:  # ends at once with the plan
+        seeds.append(seed)
+        return _Member(plan, time.perf_counter())
+
+    monkeypatch.setattr(background, "WholeModel", twin)
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 1, 1, 8, lambda _m: None)
+    beside = _Member(None, time.perf_counter() + 60)  # the run's own seed (1): nothing for a long time
+    started = time.perf_counter()
+    assert pipeline._race_beside(run, beside)  # type: ignore[arg-type]
+    assert seeds == [0]  # --seed 1: the copy runs HiGHS's own seed, as plain PuLP would
+    assert run.incumbent is not None
+    assert (run.incumbent == plan.unit_rep).all()
+    assert beside.stopped  # the slower member is stopped once a plan is in
+    assert time.perf_counter() - started < 5
