@@ -111,7 +111,7 @@ def edit_command(
         if broken:
             click.echo(f"{len(broken)} constraint(s) broken (listed in summary.json and report.html):")
             for v in broken[:10]:
-                what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "measure") if v.get(k))
+                what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "group", "measure") if v.get(k))
                 click.echo(f"  {what}: by {v['violation']:,.2f}")
             if len(broken) > 10:
                 click.echo(f"  ... and {len(broken) - 10} more")

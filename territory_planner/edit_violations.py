@@ -2,7 +2,8 @@
 
 The same families and the same record shape as a relaxed plan's ``violations`` (``constraint``,
 ``rep_id``, ``measure``, ``violation``: by how much), plus the numbers behind each one. Bands are the
-model's (1 +- tolerance) x target; families must stay with one rep; the account counts and the moved-
+model's (1 +- tolerance) x target, for reps and for districts / regions with a band; families must stay
+with one rep; the account counts and the moved-
 potential budgets of the plan's configuration apply. Segments are not checked: the plan folder does not
 record which segments each rep serves.
 """
@@ -51,6 +52,7 @@ def violations(
                         dev_pct=float(territories[f"{measure}_dev_pct"].iloc[j]),
                     )
                 )
+    out += _group_violations(summary, territories)
     a = plan.assignments
     family_reps: dict[str, set[str]] = {}
     for parent, r in zip(a["parent_id"], rep, strict=True):
@@ -67,6 +69,42 @@ def violations(
             for r in np.flatnonzero(sign * (counts - limit) > 0).tolist():
                 out.append(_violation(family, rep_ids[r], "", abs(counts[r] - limit), limit=limit))
     out += _budget_violations(a, rep, rep_ids, config)
+    return out
+
+
+def _group_violations(summary: dict[str, Any], territories: pd.DataFrame) -> list[dict[str, object]]:
+    """District and region bands (the plan's ``--district-tolerance`` / ``--region-tolerance``, as in
+    summary.json ``hierarchy``) that the edited territories break, in the relaxed plan's record shape."""
+    out: list[dict[str, object]] = []
+    for level in ("district", "region"):
+        tolerance = ((summary.get("hierarchy") or {}).get(level) or {}).get("tolerance") or {}
+        if not tolerance or level not in territories.columns:
+            continue
+        named = territories[territories[level].fillna("").astype(str).str.strip() != ""]
+        for measure in sorted(balanced_measures(summary)):
+            tol = tolerance.get(measure, tolerance.get("*"))
+            if tol is None or measure not in named.columns or f"{measure}_target" not in named.columns:
+                continue
+            amounts = named[[measure, f"{measure}_target"]].apply(pd.to_numeric, errors="coerce")
+            sums = amounts.groupby(named[level].astype(str)).sum()
+            for name, row in sums.iterrows():
+                value, target = float(row[measure]), float(row[f"{measure}_target"])
+                low, high = (1 - float(tol)) * target, (1 + float(tol)) * target
+                slack = 1e-9 * max(abs(target), 1.0)
+                if low - slack <= value <= high + slack:
+                    continue
+                record = _violation(
+                    f"{level}_min" if value < low else f"{level}_max",
+                    "",
+                    measure,
+                    low - value if value < low else value - high,
+                    group=str(name),
+                    value=value,
+                    low=low,
+                    high=high,
+                    dev_pct=100.0 * (value / target - 1) if target else float("nan"),
+                )
+                out.append(record)
     return out
 
 

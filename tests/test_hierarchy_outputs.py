@@ -160,3 +160,27 @@ def test_level_table_of_a_hand_written_territories_table_without_derived_columns
     assert out.loc["East", "potential_dev_pct"] == 10.0
     assert out.loc["West", "accounts"] == ""
     assert out.loc["West", "travel_km"] == ""
+
+
+def test_an_edit_that_breaks_a_district_band_lists_it(grid_plan: Path, tmp_path: Path) -> None:
+    a = pd.read_csv(grid_plan / "assignments.csv", keep_default_na=False)
+    t = pd.read_csv(grid_plan / "territories.csv", keep_default_na=False)
+    district = dict(zip(t["rep_id"], t["district"], strict=True))
+    east = a[a["rep_id"].map(district) == "East"].sort_values("potential", ascending=False)
+    moved = east.iloc[0]  # East's heaviest account goes to R1 in the West
+    west = float(t[t["district"] == "West"]["potential"].sum()) + float(moved["potential"])
+    assert west > 22.0  # the band is 18 to 22 (20 +- 10%): the edit breaks it on both sides
+    edits = tmp_path / "edits.csv"
+    edits.write_text(f"account_id,rep_id\n{moved['account_id']},R1\n")
+    res = CliRunner().invoke(
+        main, ["edit", str(grid_plan), "--edits", str(edits), "--out", str(tmp_path / "e")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "district_max West potential" in res.output
+    assert "district_min East potential" in res.output
+    s = json.loads((tmp_path / "e" / "summary.json").read_text())
+    broken = {(v["constraint"], v.get("group")): v for v in s["violations"]}
+    assert broken[("district_max", "West")]["violation"] == pytest.approx(west - 22.0)
+    assert broken[("district_min", "East")]["violation"] == pytest.approx(18.0 - (40.0 - west))
+    html = (tmp_path / "e" / "report.html").read_text()
+    assert "<td>district_max</td><td>West</td>" in html

@@ -154,7 +154,7 @@ def violation_rows(summary: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 str(v.get("constraint", "")),
-                str(v.get("rep_id", "")),
+                str(v.get("rep_id") or v.get("group") or ""),  # a district / region band: its name
                 str(v.get("measure", "")),
                 fm.number(_f(v.get("violation")), 2),
                 detail,
