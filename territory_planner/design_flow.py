@@ -59,16 +59,29 @@ def _group(
     p = problem.n_reps
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
+    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
+    nested = regions is not None and bool((np.char.strip(regions) != "").any())
+    same = (regions[:, None] == regions[None, :]) if nested and regions is not None else None
     grouping = design.group_nearest_first(
         design.rep_travel(spec.cost, plan, p), problem.capacity, load, problem.target, tol, n, backend,
         time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
-        seed=solve_kw["seed"], threads=solve_kw["threads"],
+        seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same,
     )  # fmt: skip
     if grouping is None:
+        within = ""
+        if nested and regions is not None:
+            names, counts = np.unique(regions, return_counts=True)
+            sizes = ", ".join(f"{k} {c}" for k, c in zip(names.tolist(), counts.tolist(), strict=True))
+            counts_ok = design.nesting_counts(problem.capacity, regions)
+            within = (
+                f", each district within one region (reps per region: {sizes}; a district holds "
+                f"{problem.capacity.sum() / n:.1f} +- 1 reps by capacity; numbers of districts the "
+                f"regions' rep counts allow at best: {', '.join(map(str, counts_ok)) or 'none'})"
+            )
         raise SolverError(
-            f"no grouping of the {p} reps into {n} districts within the district band was found for the "
-            "first territory plan; this is not a proof that none exists: try a wider --district-tolerance, "
-            "fewer districts or a longer --time-limit"
+            f"no grouping of the {p} reps into {n} districts within the district band{within} was found "
+            "for the first territory plan; this is not a proof that none exists: try a wider "
+            "--district-tolerance, another number of districts or a longer --time-limit"
         )
     return grouping
 

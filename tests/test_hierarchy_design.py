@@ -166,3 +166,28 @@ def test_greedy_grouping_fills_an_outlier_seat() -> None:
     sizes = sorted(np.unique(seat_of, return_counts=True)[1].tolist())
     assert sizes == [2, 3, 4]
     assert seat_of[7] == seat_of[8] == 8
+
+
+def test_designed_districts_nest_in_the_reps_regions() -> None:
+    """Reps at 0, 1, 10, 11: the cheapest two districts are {0, 1} and {10, 11}, but 0 and 10 are in
+    region North, 1 and 11 in South, so nested districts are {0, 10} and {1, 11} (travel 20)."""
+    travel = _line_travel([0, 1, 10, 11])
+    ones = np.ones((1, 4))
+    regions = np.array(["North", "South", "North", "South"])
+    args = (travel, np.ones(4), ones, ones, np.array([np.inf]), 2, get_backend("highs"))
+    free = design.group_nearest_first(*args, time_limit=30, seed=0, threads=1)
+    assert free is not None
+    assert free.district[0] == free.district[1]  # without regions: the two clusters
+    same = regions[:, None] == regions[None, :]
+    g = design.group_nearest_first(*args, time_limit=30, seed=0, threads=1, allowed=same)
+    assert g is not None
+    assert g.district[0] == g.district[2]
+    assert g.district[1] == g.district[3]
+    assert g.travel == pytest.approx(20.0)
+    # 17 reps (one half-time) in regions of 4, 4, 4 and 4.5 capacity: 4 or 8 districts can nest, 5 cannot
+    capacity = np.array([1.0] * 16 + [0.5])
+    by_region = np.array(["C"] * 4 + ["E"] * 4 + ["S"] * 4 + ["W"] * 5)
+    counts = design.nesting_counts(capacity, by_region)
+    assert counts[:2] == [4, 8]
+    assert 5 not in counts
+    assert 6 not in counts

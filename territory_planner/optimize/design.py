@@ -142,15 +142,25 @@ def group_reps(
     seed: int,
     threads: int | None,
     candidates: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
     ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
-    ``candidate_seats``). None when no grouping exists among them or none was found in time.
+    ``candidate_seats``); ``allowed`` (p, p) bool the only pairs there may be (e.g. the same region). None
+    when no grouping exists among them or none was found in time.
 
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
     cand = candidate_seats(travel, n) if candidates is None else candidates | np.eye(p, dtype=bool)
-    greedy = greedy_grouping(travel, capacity, load, target, tolerance, n)
+    if allowed is not None:
+        cand = cand & (allowed | np.eye(p, dtype=bool))
+        # the greedy start sees a pair across regions as very far, and is dropped if it still uses one
+        travel_g = np.where(allowed, travel, travel.max(initial=0.0) * 1e3 + 1.0)
+        greedy = greedy_grouping(travel_g, capacity, load, target, tolerance, n)
+        if greedy is not None and not allowed[np.arange(p), greedy].all():
+            greedy = None
+    else:
+        greedy = greedy_grouping(travel, capacity, load, target, tolerance, n)
     if greedy is not None:  # its pairs join the model, so the start is one of its points
         cand = cand.copy()
         cand[np.arange(p), greedy] = True
@@ -224,22 +234,41 @@ def group_nearest_first(
     seed: int,
     threads: int | None,
     k: int | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
-    finds no grouping (each attempt gets ``time_limit``). Measured at 200 reps and 20 districts
-    (benchmarks/bench_hierarchy.py --grouping): in 10 s the nearest seats find a grouping of 22.5M travel
-    against 35.4M over every pair; given a minute, every pair proves 21.3M, 5% below the nearest seats'
-    best (22.4M). The planner gives the grouping seconds, not minutes."""
+    finds no grouping (each attempt gets ``time_limit``); ``allowed`` as in ``group_reps``. Measured at
+    200 reps and 20 districts (benchmarks/bench_hierarchy.py --grouping): in 10 s the nearest seats find
+    a grouping of 22.5M travel against 35.4M over every pair; given a minute, every pair proves 21.3M,
+    5% below the nearest seats' best (22.4M). The planner gives the grouping seconds, not minutes."""
     p = len(capacity)
     sparse = candidate_seats(travel, n, k)
     for cand in (sparse, np.ones((p, p), dtype=bool)) if not sparse.all() else (sparse,):
         grouping = group_reps(
             travel, capacity, load, target, tolerance, n, backend,
-            time_limit=time_limit, seed=seed, threads=threads, candidates=cand,
+            time_limit=time_limit, seed=seed, threads=threads, candidates=cand, allowed=allowed,
         )  # fmt: skip
         if grouping is not None:
             return grouping
     return None
+
+
+def nesting_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
+    """The numbers of districts N for which each region's reps could make whole districts of mean +- 1
+    capacity (mean = total / N): a region of capacity C can hold k districts only if k (mean - 1) <= C <=
+    k (mean + 1). Necessary, not sufficient (reps are indivisible)."""
+    total = float(capacity.sum())
+    per_region = [float(capacity[regions == r].sum()) for r in np.unique(regions)]
+    out = []
+    for n in range(1, len(capacity) + 1):
+        lo, hi = max(total / n - 1.0, 0.0), total / n + 1.0
+        reachable = {0}
+        for c in per_region:
+            ks = [k for k in range(1, n + 1) if k * lo <= c + 1e-9 and c <= k * hi + 1e-9]
+            reachable = {a + k for a in reachable for k in ks if a + k <= n}
+        if n in reachable:
+            out.append(n)
+    return out
 
 
 def rep_travel(unit_cost_to_reps: np.ndarray, unit_rep: np.ndarray, p: int) -> np.ndarray:
