@@ -225,9 +225,15 @@ def plan(
         f"| lower bound {s['lower_bound'] or float('nan'):,.1f} | gap {gap} | {s['solve_seconds']:.1f}s"
     )
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
+    budgeted = s.get("budgeted_moved_share", s["moved_potential_share"])
+    departed = (
+        f"; {100 * budgeted:.1f}% from reps who stay, the share --max-moved-share limits"
+        if abs(budgeted - s["moved_potential_share"]) > 5e-4
+        else ""
+    )
     click.echo(
         f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
-        f"({100 * s['moved_potential_share']:.1f}% of potential)"
+        f"({100 * s['moved_potential_share']:.1f}% of potential{departed})"
     )
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())

@@ -70,6 +70,12 @@ def test_reps_add_and_remove_accumulate_and_plan(tmp_path: Path) -> None:
     assert len(left) > 0
     assert left["moved"].all()
     assert left["reason"].str.contains("rep left").all()
+    # the departed rep's accounts move, but the budget share counts only moves away from reps who stay
+    total = a["potential"].sum()
+    stay = a[a["moved"] & (a["current_rep"] != "R3") & (a["current_rep"] != "")]["potential"].sum()
+    assert out.summary["moved_potential_share"] == pytest.approx(a[a["moved"]]["potential"].sum() / total)
+    assert out.summary["budgeted_moved_share"] == pytest.approx(stay / total)
+    assert out.summary["budgeted_moved_share"] < out.summary["moved_potential_share"]
 
 
 def test_removing_an_unknown_rep_is_an_input_error(tmp_path: Path) -> None:
