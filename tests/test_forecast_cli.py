@@ -126,3 +126,42 @@ def test_live_pipeline_is_amount_times_probability_by_expected_close(crm: Path) 
     expected = float((d.loc[inside, "amount"] * d.loc[inside, "probability"]).sum())
     assert pipeline_signal(history, window)[0] == pytest.approx(expected)
     assert expected > 0
+
+
+def test_forecast_command_with_too_short_a_history_for_any_backtest(tmp_path: Path) -> None:
+    """Ten months of history (QA2 E1): no backtest period at all. The command used to print the forecast
+    and then crash (KeyError 'level' on the empty accuracy table, exit 1); it must exit 0 and say that the
+    forecast fell back to the mean month and that there is no backtest."""
+    crm = synthetic_crm(tmp_path / "crm", reps=2, years=10 / 12, regions=1, seed=3, as_of="2026-03-31")
+    out = tmp_path / "fc"
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q2", "--out", out, "--workers", "1")
+    assert code == 0, output
+    assert "method mean month (short history: 10 months)" in output
+    assert "note: the team forecast falls back to mean month (short history: 10 months" in output
+    assert "note: no backtest" in output
+    assert pd.read_csv(out / "forecast_backtest.csv").empty
+    html = (out / "forecast.html").read_text(encoding="utf-8")
+    assert "Note: the team forecast falls back to mean month" in html
+    assert "did not beat the seasonal naive" not in html  # nothing was compared
+
+
+def test_reconciled_forecasts_are_labelled_as_reconciled(crm: Path) -> None:
+    """QA2 E10: a region's row read 'seasonal_naive' beside a number 27% away from seasonal naive's own
+    forecast (reconciliation moved it). A moved number is labelled with the move and its base figure."""
+    from territory_planner.forecast.api import compute_forecast
+    from territory_planner.forecast.html import method_label, render_forecast_section
+
+    assert (
+        method_label({"method": "holt_winters", "forecast": 100.0, "base_forecast": 100.2}) == "holt_winters"
+    )
+    assert (
+        method_label({"method": "seasonal_naive", "forecast": 314_051.0, "base_forecast": 246_901.0})
+        == "seasonal_naive, reconciled +27.2% (its own forecast $246,901)"
+    )
+    report = compute_forecast(crm, "2026Q3", workers=1)
+    fc = report.forecast
+    moved = fc[(fc["forecast"] - fc["base_forecast"]).abs() > 0.005 * fc["base_forecast"].abs().clip(lower=1)]
+    assert len(moved), "the fixture should have a series moved by reconciliation"
+    html = str(render_forecast_section(report))
+    for rec in moved.to_dict("records"):
+        assert f"{rec['method']}, reconciled" in html

@@ -43,6 +43,24 @@ class ForecastReport:
     backtest: pd.DataFrame  # forecast_backtest.csv
     accuracy: pd.DataFrame  # per level: pooled accuracy of the product and of the baseline
 
+    def fallback_notes(self) -> list[str]:
+        """What a reader must know when the history is too short: no backtest period, and the team's
+        simpler method (the ``forecast`` command prints these; the HTML says the same)."""
+        notes = []
+        team_method = str(self.forecast.iloc[0]["method"]) if len(self.forecast) else ""
+        if " (" in team_method:  # "mean month (short history: 10 months)", "seasonal_naive (sparse ...)"
+            kind, why = team_method.split(" (", 1)
+            note = f"the team forecast falls back to {kind.replace('_', ' ')} ({why}"
+            if kind == "mean month":
+                note += "; seasonal naive needs 12 months"
+            notes.append(note)
+        if self.backtest.empty:
+            notes.append(
+                "no backtest: no past period of the horizon's length has a year of history before it, "
+                "so the forecast's accuracy cannot be measured yet"
+            )
+        return notes
+
     def level_forecast(self, level: str) -> pd.Series:
         rows = self.forecast[self.forecast["level"] == level]
         return pd.Series(rows["forecast"].to_numpy(), index=rows["id"].astype(str).to_numpy())
@@ -132,8 +150,19 @@ def _backtest_frame(history: History, res: engine.EngineResult) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+ACCURACY_COLUMNS = [
+    "level",
+    "series",
+    "periods",
+    "forecast_accuracy",
+    "baseline_accuracy",
+    "interval_coverage",
+]
+
+
 def _accuracy_table(backtest: pd.DataFrame) -> pd.DataFrame:
-    """Per level, pooled over ids and windows: 1 - sum|error| / sum actual, product vs baseline."""
+    """Per level, pooled over ids and windows: 1 - sum|error| / sum actual, product vs baseline (no rows,
+    same columns, when the history is too short for any backtest period)."""
     rows = []
     for level, part in backtest.groupby("level", sort=False):
         act = part["actual"].to_numpy(dtype="float64")
@@ -151,7 +180,7 @@ def _accuracy_table(backtest: pd.DataFrame) -> pd.DataFrame:
                 "interval_coverage": float(inside.mean()) if len(part) else np.nan,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
 
 
 def compute_forecast(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -72,6 +73,23 @@ def _node_accuracy(backtest: pd.DataFrame) -> dict[tuple[str, str], tuple[float,
     }
 
 
+#: A reconciled forecast this far (relative) from its base method's own number is labelled as reconciled.
+RECONCILED_TOLERANCE = 0.005
+
+
+def method_label(rec: Mapping[Hashable, Any]) -> str:
+    """The series' method, and when reconciliation moved its number, by how much from the method's own
+    forecast (``base_forecast``): a reader must not take a reconciled figure for the method's."""
+    method = str(rec["method"])
+    fc, base = _f(rec.get("forecast")), _f(rec.get("base_forecast"))
+    if not (math.isfinite(fc) and math.isfinite(base)) or abs(fc - base) <= RECONCILED_TOLERANCE * max(
+        abs(base), 1.0
+    ):
+        return method
+    change = f" {fm.signed_percent(100 * (fc - base) / base)}" if base > 0 else ""
+    return f"{method}, reconciled{change} (its own forecast {fm.money(base)})"
+
+
 def _level_rows(
     report: ForecastReport, level: str, node_acc: dict[tuple[str, str], tuple[float, float]]
 ) -> list[list[tuple[str, str]]]:
@@ -86,7 +104,7 @@ def _level_rows(
                 (str(rec.get("name") or ""), ""),
                 (fm.money(_f(rec["forecast"])), "num"),
                 (f"{fm.money(_f(rec['lower']))} – {fm.money(_f(rec['upper']))}", "num"),
-                (str(rec["method"]), "note"),
+                (method_label(rec), "note"),
                 (fm.money(_f(rec["baseline_forecast"])), "num"),
                 (fm.money(_f(rec["pipeline"])), "num"),
                 (fm.percent(prod), f"num {better}".strip()),
@@ -137,7 +155,7 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         ("Horizon", f"{report.horizon.label} ({report.horizon.start} to {report.horizon.end})"),
         ("Team forecast", fm.money(_f(team["forecast"]))),
         ("80% interval", f"{fm.money_short(_f(team['lower']))} – {fm.money_short(_f(team['upper']))}"),
-        ("Team method", str(team["method"])),
+        ("Team method", method_label(team.to_dict())),
         ("Open pipeline, expected", fm.money(_f(team["pipeline"]))),
         (
             "Backtest accuracy (team)",
@@ -160,6 +178,7 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         "beats": beats,
         "windows": len(layout.backtest),
         "min_windows": MIN_WINDOWS,
+        "notes": report.fallback_notes(),
     }
 
 
