@@ -206,3 +206,24 @@ def test_no_plan_means_no_territory_levels(tmp_path: Path) -> None:
     report = compute_kpis(write_crm(tmp_path / "crm"), "2026Q1")
     assert set(report.long["level"]) == {"team", "rep", "region"}
     assert "territory" in report.section.skipped_levels
+
+
+def test_team_quota_attainment_counts_only_reps_with_a_quota(tmp_path: Path) -> None:
+    """QA2 E9: R1 has a quota of 0 for 2026Q1 but wins 400 (O1 100 + O3 300); R2 wins 60 against its
+    prorated yearly quota 146 x 90 / 365 = 36; R3 wins nothing against 100. Team and region figures pool
+    the reps with a quota only, the same reps ``quota_attainment_rate`` counts:
+    team 60 / (36 + 100) (it was (400 + 60) / 136 = 3.38 when R1's won counted without its quota),
+    East 60 / 36 (R2 alone), West 0 / 100; rate 1 / 2 (R2 of R2, R3)."""
+    quotas = """rep_id,period_start,period_end,quota
+R1,2026-01-01,2026-03-31,0
+R2,2026-01-01,2026-12-31,146
+R3,2026-01-01,2026-03-31,100
+"""
+    long = compute_kpis(write_crm(tmp_path / "crm", override={"quotas.csv": quotas}), "2026Q1").long
+    assert _value(long, "team", "all", "quota_attainment") == pytest.approx(60 / 136, rel=1e-12)
+    assert _value(long, "team", "all", "quota_attainment_rate") == pytest.approx(1 / 2, rel=1e-12)
+    assert _value(long, "region", "East", "quota_attainment") == pytest.approx(60 / 36, rel=1e-12)
+    assert _value(long, "region", "East", "quota_attainment_rate") == 1
+    assert _value(long, "region", "West", "quota_attainment") == 0
+    assert math.isnan(_value(long, "rep", "R1", "quota_attainment"))  # no quota: n/a, not 400 / 0
+    assert _value(long, "team", "all", "won_amount") == 460  # the won amount itself still counts everyone

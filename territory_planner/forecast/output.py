@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territory_planner.currency import DEFAULT_CURRENCY, chosen_currency, currency_context
+from territory_planner.currency import DEFAULT_CURRENCY, currency_context
 from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
+from territory_planner.report.api import load_crm_for, report_currency
 from territory_planner.report.html import render_report
 from territory_planner.report.plan import load_plan
 
@@ -35,10 +36,11 @@ def write_forecast(
     currency: str | None = None,
 ) -> tuple[ForecastReport, list[Path]]:
     """Compute the forecast and write its three files into ``out_dir`` (a staging folder); money in
-    ``currency`` (``None``: the plan's own currency, ``$`` without a plan)."""
+    ``currency`` (``None``: the plan's own currency, else the CRM's ``currency`` column, else ``$``)."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
-    currency = chosen_currency(currency, plan.summary if plan is not None else None)
-    report = compute_forecast(Path(crm_dir), horizon, plan=plan, reps_path=reps_path, workers=workers)
+    crm = load_crm_for(Path(crm_dir), plan=plan, reps_path=reps_path)
+    currency = report_currency(currency, plan, crm)
+    report = compute_forecast(crm, horizon, plan=plan, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"
     atomic_write_text(page, forecast_page(report, currency))

@@ -10,10 +10,17 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from markupsafe import Markup
 
-from territory_planner.currency import chosen_currency, currency_context, currency_prefix
+from territory_planner.currency import chosen_currency, currency_context, currency_prefix, parse_currency
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
-from territory_planner.report.crm import CrmData, load_crm, load_roster, roster_from_plan
+from territory_planner.report.crm import (
+    CrmData,
+    crm_currency,
+    data_range,
+    load_crm,
+    load_roster,
+    roster_from_plan,
+)
 from territory_planner.report.html import KpiSection, render_report
 from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
@@ -46,13 +53,42 @@ def as_period(period: str | Period | None) -> Period:
         raise InputError(Problem("", None, "period", str(exc), str(period))) from exc
 
 
+DEPARTED_NAME = "(departed: not in the roster)"
+
+
 def _names(crm: CrmData, plan: PlanData | None) -> dict[str, str]:
-    names: dict[str, str] = {}
+    names: dict[str, str] = dict.fromkeys(crm.departed, DEPARTED_NAME)
     for frame in (crm.roster, plan.territories if plan is not None else None):
         if frame is not None and "name" in frame.columns:
             valid = frame[frame["name"].notna()]
             names.update(zip(valid["rep_id"].astype(str), valid["name"].astype(str), strict=True))
     return names
+
+
+def period_coverage(crm: CrmData, period: Period) -> tuple[bool, str | None]:
+    """Whether ``period`` lies wholly outside the CRM history's date range (then no KPI has data to be
+    computed from), and the warning to show when it lies wholly or partly outside."""
+    span = data_range(crm.tables)
+    if span is None:
+        return False, None
+    first, last = span
+    what = f"the period {period.label} ({period.start} to {period.end})"
+    data = f"the CRM history runs from {first.date()} to {last.date()}"
+    empty = "there is no data to compute its KPIs from, so they are n/a (not 0)"
+    if period.start_ts > last:
+        return True, (
+            f"{what} lies after the CRM data ({data}): {empty}. Is the export older than the period, "
+            "or the period mistyped?"
+        )
+    if period.stop_ts <= first:
+        return True, f"{what} lies before the CRM data ({data}): {empty}. Is the period mistyped?"
+    if period.stop_ts - pd.Timedelta(days=1) > last:
+        days = (period.stop_ts - pd.Timedelta(days=1) - last).days
+        return False, f"{what} ends after the CRM data ({data}): its last {days} day(s) have no data yet."
+    if period.start_ts < first:
+        days = (first - period.start_ts).days
+        return False, f"{what} starts before the CRM data ({data}): its first {days} day(s) have no data."
+    return False, None
 
 
 def load_crm_for(
@@ -73,6 +109,17 @@ def load_crm_for(
     return load_crm(Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path)
 
 
+def report_currency(given: str | None, plan: PlanData | None, crm: CrmData | None) -> str:
+    """The currency money is written in: the one given, else the plan's, else the CRM's own ``currency``
+    column (one value, the loader refuses mixed ones) when it is an ISO code, else ``$``."""
+    if given is None and plan is None and crm is not None and (code := crm_currency(crm)) is not None:
+        try:
+            return parse_currency(code, "the CRM's currency column")
+        except InputError:
+            log.warning("the CRM's currency %r is not an ISO 4217 code: money is written with $", code)
+    return chosen_currency(given, plan.summary if plan is not None else None)
+
+
 def compute_kpis(
     crm: CrmData | Path,
     period: str | Period,
@@ -89,10 +136,13 @@ def compute_kpis(
         assignments=plan.assignments if plan is not None else None,
         territories=plan.territories if plan is not None else None,
     )
-    long, results = compute_levels(levels, crm.tables, crm.missing, per)
-    warnings = unplanned_opportunities(crm, plan) if plan is not None else []
+    outside, coverage = period_coverage(crm, per)
+    long, results = compute_levels(levels, crm.tables, crm.missing, per, no_data=outside)
+    warnings = [coverage] if coverage is not None else []
+    warnings += unplanned_opportunities(crm, plan) if plan is not None else []
     for warning in warnings:
         log.warning("%s", warning)
+    warnings += crm.warnings  # logged by the loader
     section = KpiSection(
         period=per, results=results, skipped_levels=skipped, names=_names(crm, plan), warnings=warnings
     )
@@ -238,7 +288,7 @@ def write_report(
         path = out_dir / "kpis.csv"
         write_csv(report.long, path)
         written.append(path)
-    currency = chosen_currency(currency, plan.summary if plan is not None else None)
+    currency = report_currency(currency, plan, crm)
     target, unit = company_target or 0.0, currency_prefix(currency)
     with currency_context(currency):
         html = render_report(

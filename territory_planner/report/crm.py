@@ -34,6 +34,12 @@ class Column:
     blank_ok: bool = False  # a cell may be empty
 
 
+#: A CRM export's currency of each amount (Salesforce's CurrencyIsoCode): optional; one value throughout.
+CURRENCY_COLUMN = Column("currency", required=False, blank_ok=True)
+#: The tables whose numbers are money, checked for one currency.
+MONEY_TABLES = ("opportunities", "quotas", "forecasts")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str  # file stem, e.g. "opportunities"
@@ -59,6 +65,7 @@ SPECS: dict[str, TableSpec] = {
                 Column("probability", NUMBER),
                 Column("created_date", DATE),
                 Column("close_date", DATE, blank_ok=True),  # blank allowed for open deals only
+                CURRENCY_COLUMN,
             ),
             id_column="opportunity_id",
         ),
@@ -80,6 +87,7 @@ SPECS: dict[str, TableSpec] = {
                 Column("period_start", DATE),
                 Column("period_end", DATE),
                 Column("quota", NUMBER),
+                CURRENCY_COLUMN,
             ),
         ),
         TableSpec(
@@ -89,6 +97,7 @@ SPECS: dict[str, TableSpec] = {
                 Column("period_start", DATE),
                 Column("period_end", DATE),
                 Column("forecast", NUMBER),
+                CURRENCY_COLUMN,
             ),
         ),
         TableSpec(
@@ -145,6 +154,8 @@ class CrmData:
 
     tables: dict[str, pd.DataFrame | None]
     missing: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # loaded anyway, but the reader must know
+    departed: tuple[str, ...] = ()  # rep_ids in the history but not in the roster
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -318,13 +329,109 @@ def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
         problems.rows(file, "potential", df["potential"] < 0, df["potential"], "potential must be >= 0")
 
 
+def _check_currencies(tables: dict[str, pd.DataFrame | None], problems: _Collector) -> None:
+    """Amounts in several currencies cannot be summed: every row whose currency differs from the one most
+    rows use (over opportunities, quotas and forecasts together) is a problem, and so is an empty currency
+    among filled ones. The product has no exchange rates; the planner converts first."""
+    codes = {
+        name: frame["currency"].str.upper()
+        for name in MONEY_TABLES
+        if (frame := tables.get(name)) is not None and "currency" in frame.columns
+    }
+    filled = pd.concat([c[c.ne("")] for c in codes.values()]) if codes else pd.Series(dtype="string")
+    if filled.empty:
+        return
+    counts = filled.value_counts()
+    main = str(counts.index[0])
+    if len(counts) > 1:
+        listed = ", ".join(sorted(map(str, counts.index)))
+        message = f"mixed currencies {listed} (most rows {main}); convert to one currency first"
+        for name, code in codes.items():
+            problems.rows(SPECS[name].file, "currency", code.ne(main) & code.ne(""), code, message)
+    for name, code in codes.items():
+        problems.rows(
+            SPECS[name].file,
+            "currency",
+            code.eq(""),
+            code,
+            f"empty currency while other rows give {main}: fill it in",
+        )
+
+
+def crm_currency(crm: CrmData) -> str | None:
+    """The one currency code of the CRM's money tables, or None when they carry no currency column."""
+    for name in MONEY_TABLES:
+        frame = crm.get(name)
+        if frame is not None and "currency" in frame.columns:
+            filled = frame["currency"][frame["currency"].ne("")]
+            if len(filled):
+                return str(filled.iloc[0]).upper()
+    return None
+
+
+#: Dated columns of the history tables: what the CRM's date range is made of (an open deal's close date
+#: is a plan, not data; quotas and forecasts are targets, not activity). The opportunities come first:
+#: their first creation to their latest creation or close is the export's span (the forecast's "latest
+#: date"); the other tables give the span only without them (activities often hold meetings planned
+#: after the export).
+DATED_COLUMNS = {
+    "opportunities": ("created_date", "close_date"),
+    "activities": ("date",),
+    "time_log": ("date",),
+    "leads": ("contacted_at", "responded_at"),
+}
+
+
+def data_range(tables: dict[str, pd.DataFrame | None]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last day of the CRM history (see ``DATED_COLUMNS``); None when it has no dated row."""
+    for names in (("opportunities",), ("activities", "time_log", "leads")):
+        parts = []
+        for name in names:
+            frame = tables.get(name)
+            for col in DATED_COLUMNS[name] if frame is not None else ():
+                if frame is None or col not in frame.columns:
+                    continue
+                dates = frame[col]
+                if col == "close_date" and "status" in frame.columns:
+                    dates = dates[frame["status"].isin(("won", "lost"))]
+                parts.append(dates.dropna())
+        dates = pd.concat(parts) if parts else pd.Series(dtype="datetime64[ns]")
+        if not dates.empty:
+            return pd.Timestamp(dates.min()).normalize(), pd.Timestamp(dates.max()).normalize()
+    return None
+
+
 def _check_reps(name: str, df: pd.DataFrame, known_reps: pd.Index, problems: _Collector) -> None:
-    col = "current_rep" if name == "accounts" else "rep_id"
+    """An account's current rep must be in the roster (the plan starts from it)."""
+    col = "current_rep"
     if col not in df.columns:
         return
     reps = df[col]
     bad = ~reps.isin(known_reps) & reps.ne("")
     problems.rows(SPECS[name].file, col, bad, reps, "unknown rep (not in the reps roster)")
+
+
+def departed_reps(
+    tables: dict[str, pd.DataFrame | None], known_reps: pd.Index, roster_source: str
+) -> tuple[tuple[str, ...], list[str]]:
+    """Reps in the history tables but not in the roster: reps who left (every CRM has them). Their history
+    is kept (it is the team's), under their own rep row; one warning per rep says where they appear."""
+    rows: dict[str, list[str]] = {}
+    for name in HISTORY_TABLES:
+        frame = tables.get(name)
+        if frame is None or "rep_id" not in frame.columns:
+            continue
+        reps = frame["rep_id"]
+        unknown = reps[~reps.isin(known_reps) & reps.ne("")]
+        for rep, count in unknown.value_counts(sort=False).sort_index().items():
+            rows.setdefault(str(rep), []).append(f"{SPECS[name].file} {count:,} row(s)")
+    warnings = [
+        f"rep {rep} ({', '.join(where)}) is not in the reps roster ({roster_source}): taken as a departed "
+        "rep; the history counts in the team's KPIs and shows on its own rep row, in no region or "
+        "district. Add the rep to the roster (or give --reps) to place it."
+        for rep, where in rows.items()
+    ]
+    return tuple(rows), warnings
 
 
 def load_crm(
@@ -363,23 +470,28 @@ def load_crm(
         typed = _convert(raw, SPECS[name], problems)
         _check_rules(name, typed, problems)
         tables[name] = typed
+    _check_currencies(tables, problems)
     roster = tables.get("reps")
     if roster is None and reps is not None:
         roster = reps
         tables["reps"] = reps
         missing.pop("reps", None)
         log.info("rep roster taken from %s", reps_source)
+    departed: tuple[str, ...] = ()
+    warnings: list[str] = []
     if roster is not None and "rep_id" in roster.columns:
         known = pd.Index(roster["rep_id"].astype("string"))
-        for name in (*HISTORY_TABLES, "accounts"):
-            frame = tables.get(name)
-            if frame is not None:
-                _check_reps(name, frame, known, problems)
+        accounts = tables.get("accounts")
+        if accounts is not None:
+            _check_reps("accounts", accounts, known, problems)
+        departed, warnings = departed_reps(tables, known, reps_source)
     else:
         log.warning("no reps roster: rep references in the CRM tables are not checked")
     if problems.problems:
         raise InputError(problems.located())
-    return CrmData(tables=tables, missing=missing)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed)
 
 
 def load_roster(path: Path) -> pd.DataFrame:

@@ -194,10 +194,14 @@ def prospect_meetings(meetings: pd.DataFrame, ids: pd.Index, reps_per_group: pd.
 def quota_attainment(
     won_by_rep: pd.Series, quota_by_rep: pd.Series, rep_group: pd.Series, ids: pd.Index
 ) -> pd.Series:
-    """Won amount / quota, both summed over the group's reps (team: total won / summed quota).
+    """Won amount / quota, both summed over the group's reps *with a quota* (> 0) for the period (team:
+    their won / their summed quota). A rep without a quota adds to neither side (its won revenue has no
+    target to count against), so the group's figure and ``quota_attainment_rate`` use the same reps.
 
     ``won_by_rep``/``quota_by_rep`` are indexed by rep_id; ``rep_group`` maps rep_id -> group.
     """
+    quota_by_rep = quota_by_rep[quota_by_rep > 0]
+    won_by_rep = won_by_rep.reindex(quota_by_rep.index, fill_value=0.0)
     won = won_by_rep.groupby(rep_group.reindex(won_by_rep.index)).sum().reindex(ids, fill_value=0.0)
     quota = quota_by_rep.groupby(rep_group.reindex(quota_by_rep.index)).sum().reindex(ids, fill_value=0.0)
     return ratio(won, quota)

@@ -27,8 +27,11 @@ NO_DISTRICT = "(no district)"
 
 #: The KPI keys in report order, with a one-line definition for the report.
 KPI_DEFINITIONS: dict[str, str] = {
-    "quota_attainment": "won amount closed in the period / quota for the period",
-    "quota_attainment_rate": "share of reps with quota attainment >= 100%",
+    "quota_attainment": (
+        "won amount closed in the period / quota for the period (team, region, district: summed over "
+        "the reps with a quota; won revenue of reps without one is left out)"
+    ),
+    "quota_attainment_rate": "share of the reps with a quota whose attainment is >= 100%",
     "win_rate": "won / (won + lost), deals closed in the period",
     "avg_sales_cycle_days": "mean days from creation to close, won deals closed in the period",
     "avg_deal_size": "mean amount of won deals closed in the period",
@@ -180,12 +183,27 @@ def to_long(results: list[LevelResult]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+#: KPIs that come from the plan, not from the CRM history (still known for a period without data).
+PLAN_KPIS = ("accounts", "potential")
+
+
 def compute_levels(
-    levels: list[Level], tables: dict[str, pd.DataFrame | None], missing: dict[str, str], period: Period
+    levels: list[Level],
+    tables: dict[str, pd.DataFrame | None],
+    missing: dict[str, str],
+    period: Period,
+    *,
+    no_data: bool = False,
 ) -> tuple[pd.DataFrame, list[LevelResult]]:
+    """Every level's KPIs. ``no_data``: the period lies outside the history's date range, so every
+    history KPI is NaN (n/a): a count of 0 or an attainment of 0% would claim knowledge there is none of."""
     slices = kp.slice_period(tables, period)
     present = {name for name, frame in tables.items() if frame is not None}
     results = [compute_level(level, slices, missing, present) for level in levels]
+    if no_data:
+        for res in results:
+            history = [c for c in res.values.columns if c not in PLAN_KPIS]
+            res.values[history] = np.nan
     return to_long(results), results
 
 
