@@ -1,4 +1,5 @@
-"""The territory summary panel (legend): plan status and gap, and one row per rep.
+"""The territory summary panel (legend): plan status and gap, one row per rep, and (with districts or
+regions) one table per level, shown when the map is coloured by that level.
 
 Built on the Python side with every input text passed through ``html.escape``. Potential is money: it is
 written as the report writes short amounts (``formatting.money_short``: ``€1.2M``), in the currency of the
@@ -8,11 +9,13 @@ current ``currency_context``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
 import pandas as pd
 
+from territory_planner.level_outputs import level_frame, level_labels
 from territory_planner.report.formatting import money_short
 
 DEFAULT_TOLERANCE_PCT = 5.0
@@ -72,6 +75,66 @@ def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
     return text
 
 
+def _group_tolerance_pct(summary: dict[str, Any], level: str, measure: str) -> float | None:
+    """The level's band in % (summary.json -> hierarchy -> level -> tolerance), None without one."""
+    block = summary.get("hierarchy")
+    block = block.get(level) if isinstance(block, dict) else None
+    tol = block.get("tolerance") if isinstance(block, dict) else None
+    value = tol.get(measure, tol.get("*")) if isinstance(tol, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return 100.0 * float(value)
+    return None
+
+
+def _dev_cell(dev: float, tol_pct: float | None) -> str:
+    off = tol_pct is not None and math.isfinite(dev) and abs(dev) > tol_pct + 1e-9
+    return ('<td class="tp-off">' if off else "<td>") + _pct(dev) + "</td>"
+
+
+def _numbers(row: pd.Series) -> Callable[[str], float]:
+    """col -> the row's number (nan when blank or missing)."""
+
+    def num(col: str) -> float:
+        value = pd.to_numeric(pd.Series([row.get(col, math.nan)]), errors="coerce").iloc[0]
+        return float(value)
+
+    return num
+
+
+def level_table(
+    territories: pd.DataFrame, level: str, names: list[str], colours: list[str], summary: dict[str, Any]
+) -> str:
+    """The legend of "Colour by district / region": per group its swatch and name, its reps, and its
+    totals against the sum of its reps' targets (as in districts.csv / regions.csv); hidden until the
+    map's level switch shows it."""
+    frame = level_frame(territories, level).set_index(level)
+    labels = level_labels(territories, level)
+    rows = []
+    for name, colour in zip(names, colours, strict=True):
+        members = territories[labels == name]
+        reps = ", ".join(str(r) for r in members["rep_id"])
+        row = frame.loc[name] if name in frame.index else None
+        num = _numbers(row if isinstance(row, pd.Series) else pd.Series(dtype=float))
+        rows.append(
+            f'<tr data-group="{escape(name)}">'
+            f'<td class="tp-rep" title="{escape(name)}"><span class="tp-swatch" style="background:{colour}">'
+            f"</span>{escape(name)}</td>"
+            f'<td class="tp-reps" title="{escape(reps)}">{escape(reps)}</td>'
+            f"<td>{_count(num('accounts'))}</td>"
+            f"<td>{escape(money_short(num('potential')))}</td>"
+            + _dev_cell(num("potential_dev_pct"), _group_tolerance_pct(summary, level, "potential"))
+            + f"<td>{_compact(num('workload'))}</td>"
+            + _dev_cell(num("workload_dev_pct"), _group_tolerance_pct(summary, level, "workload"))
+            + "</tr>"
+        )
+    dev = '<th title="deviation from the sum of its reps&#39; targets, %">Δ%</th>'
+    head = (
+        f'<tr><th class="tp-rep">{level.capitalize()}</th><th class="tp-reps">Reps</th><th>Accts</th>'
+        f'<th>Potential</th>{dev}<th title="workload">Work</th>{dev}</tr>'
+    )
+    return f'<table data-level="{level}" hidden><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def legend_html(
     territories: pd.DataFrame,
     colours: list[str],
@@ -79,7 +142,10 @@ def legend_html(
     *,
     n_accounts: int,
     n_moved: int,
+    levels: dict[str, Any] | None = None,
 ) -> str:
+    """The summary panel; ``levels`` (the map payload's districts / regions, render.levels) adds a
+    table per level that the level switch shows in place of the rep table."""
     tol_pot = _tolerance_pct(summary, "potential")
     tol_wl = _tolerance_pct(summary, "workload")
     rows = []
@@ -105,11 +171,17 @@ def legend_html(
         'Δ%</th><th title="workload">Work</th><th title="deviation from target, %">Δ%</th>'
         '<th title="accounts moved in / out">In/out</th></tr>'
     )
+    groups = "".join(
+        level_table(territories, level, lv["names"], lv["color"], summary)
+        for level, lv in (levels or {}).items()
+        if level in territories
+    )
     return (
         '<aside id="tp-legend">'
         f"<h1>Territory plan: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
-        f'<div class="tp-scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f'<div class="tp-scroll"><table data-level="territory"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
         "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home &middot; "
         "switch <i>Current</i>/<i>Proposed</i> and the moved-accounts lines in the layer control; "

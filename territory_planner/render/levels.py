@@ -2,14 +2,14 @@
 
 ``level_payload`` adds ``levels`` to the map's JSON: per level present in territories.csv, the group
 index of each rep and one colour per group (neighbouring groups differ). ``grouped_colours`` gives
-each rep a shade of its district's hue, so the districts of a point plan read at a glance in the
-territory view; area plans get dissolved district outlines instead (``district_labels``).
+each rep a colour of its district's family, clearly apart from every other rep's (render.rep_colours),
+so the districts of a point plan read at a glance in the territory view without two reps looking
+alike; area plans get dissolved district outlines instead.
 """
 
 from __future__ import annotations
 
-import colorsys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from territory_planner.render.palette import PALETTE, assign_colours
+from territory_planner.render.rep_colours import distinct_colours
 
 LEVELS = ("district", "region")
 
@@ -55,31 +56,20 @@ def level_payload(
     return out or None
 
 
-def grouped_colours(levels: dict[str, Any] | None, colours: list[str]) -> list[str]:
-    """Each rep a shade of its district's colour (lighter and darker steps around it); reps without a
-    district keep their own colour."""
-    if not levels or "district" not in levels:
-        return colours
-    d = levels["district"]
-    out = list(colours)
-    members: dict[int, list[int]] = {}
-    for j, g in enumerate(d["of"]):
-        if g >= 0:
-            members.setdefault(g, []).append(j)
-    for g, reps in members.items():
-        base = d["color"][g]
-        for k, j in enumerate(reps):
-            out[j] = shade(base, k, len(reps))
-    return out
+def grouped_colours(
+    levels: dict[str, Any] | None,
+    colours: list[str],
+    neighbours: Sequence[set[int]] | None = None,
+    fixed: Mapping[int, str] | None = None,
+) -> list[str]:
+    """Each rep a colour of its district's family (nearer its district's colour than any other's) and
+    clearly apart from every other rep's (render.rep_colours); reps without a district prefer their own
+    colour. Without districts: the given colours, moved apart where two look alike."""
+    d = levels.get("district") if levels else None
+    if not d:
+        return distinct_colours(colours, neighbours=neighbours, fixed=fixed)
+    preferred = [d["color"][g] if g >= 0 else c for g, c in zip(d["of"], colours, strict=True)]
+    return distinct_colours(preferred, neighbours=neighbours, groups=d["of"], centres=d["color"], fixed=fixed)
 
 
-def shade(colour: str, k: int, n: int) -> str:
-    """The k-th of n shades of ``colour``: lightness spread over 0.3-0.75, hue kept."""
-    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    h, _, s = colorsys.rgb_to_hls(r, g, b)
-    light = 0.52 if n <= 1 else 0.3 + 0.45 * k / (n - 1)
-    r2, g2, b2 = colorsys.hls_to_rgb(h, light, max(s, 0.45))
-    return "#" + "".join(f"{round(255 * c):02x}" for c in (r2, g2, b2))
-
-
-__all__ = ["LEVELS", "PALETTE", "grouped_colours", "level_payload", "rep_groups", "shade"]
+__all__ = ["LEVELS", "PALETTE", "grouped_colours", "level_payload", "rep_groups"]

@@ -251,6 +251,7 @@ def build_map(
         plan.summary,
         n_accounts=payload.n_accounts,
         n_moved=payload.n_moved,
+        levels=payload.data.get("levels"),
     )
     PlanLayer(
         payload,

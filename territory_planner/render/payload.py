@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from territory_planner.render.levels import grouped_colours, level_payload
-from territory_planner.render.palette import NO_REP_COLOUR, PALETTE, assign_colours
+from territory_planner.render.palette import NO_REP_COLOUR, PALETTE, greedy_colouring, rep_adjacency
 from territory_planner.render.plan_folder import PlanFolder
 from territory_planner.render.wrap import Shift, antimeridian_shift
 
@@ -180,28 +180,17 @@ def _layout(plan: PlanFolder) -> _Layout:
 
 
 def _rep_colours(plan: PlanFolder, layout: _Layout, given: Mapping[str, str] | None) -> list[str]:
-    """One colour per plan rep: neighbouring territories differ, point plans shade their districts' hues.
+    """One colour per plan rep: neighbouring territories differ and no two reps look alike
+    (render.rep_colours); point plans draw each rep in its district's family of colours.
     ``given`` (rep id -> colour, from another plan's map) wins for the reps it names, so that compare.html
-    draws a rep in one colour in every plan; the other reps keep theirs unless it is taken by a given one."""
+    draws a rep in one colour in every plan; the other reps get colours apart from the given ones."""
     rep_ids = list(plan.territories["rep_id"])
-    by_rep = assign_colours(rep_ids, lat=plan.assignments["lat"], lon=layout.lon, labels=layout.rep_col)
-    colours = [by_rep[r] for r in rep_ids]
-    if not plan.units:  # point plans: rep hues grouped by district (area plans get district outlines)
-        colours = grouped_colours(layout.levels, colours)
-    if not given:
-        return colours
-    taken = {given[r] for r in rep_ids if r in given}
-    spare = iter([c for c in PALETTE if c not in taken])
-    out = []
-    for rep, colour in zip(rep_ids, colours, strict=True):
-        if rep in given:
-            out.append(given[rep])
-            continue
-        if colour in taken:
-            colour = next(spare, colour)
-        taken.add(colour)
-        out.append(colour)
-    return out
+    neighbours = rep_adjacency(len(rep_ids), plan.assignments["lat"], layout.lon, layout.rep_col)
+    colours = [PALETTE[c] for c in greedy_colouring(neighbours)]
+    fixed = {k: given[r] for k, r in enumerate(rep_ids) if given and r in given}
+    # point plans: rep colours grouped by district (area plans get district outlines instead)
+    levels = None if plan.units else layout.levels
+    return grouped_colours(levels, colours, neighbours, fixed)
 
 
 def plan_colours(plan: PlanFolder) -> dict[str, str]:

@@ -163,17 +163,22 @@ function tpInit(map, L_, refs) {
 
   // Rep homes: a diamond in the rep colour; a dashed outline when the planner chose the centre.
   let nHomes = 0;
-  for (let j = 0; j < nReps; j++) {
-    const h = R.home[j];
-    if (!h) continue;
-    const icon = L_.divIcon({
+  const homeMarkers = [];
+  function homeIcon(j) {
+    return L_.divIcon({
       className: "tp-home" + (R.chosen[j] ? " tp-home-chosen" : ""),
-      html: '<span style="background:' + R.color[j] + '"></span>',
+      html: '<span style="background:' + colourOf(j) + '"></span>',
       iconSize: [18, 18],
       iconAnchor: [9, 9],
     });
+  }
+  for (let j = 0; j < nReps; j++) {
+    const h = R.home[j];
+    if (!h) continue;
+    const icon = homeIcon(j);
     const marker = L_.marker(h, { icon: icon, keyboard: false, zIndexOffset: 1000 });
     marker.tpHome = j;
+    homeMarkers.push(marker);
     groups[j].addLayer(marker);
     nHomes++;
   }
@@ -208,6 +213,7 @@ function tpInit(map, L_, refs) {
       dashArray: "5 4",
       interactive: false,
     });
+    line.tpRow = i;
     refs.moved.addLayer(line);
     movedLines.set(i, line);
     nLines++;
@@ -278,9 +284,73 @@ function tpInit(map, L_, refs) {
   function onOut() {
     map.closeTooltip(tip);
   }
+  // Popups pan the map so that they are inside it and clear of the controls in its top corners (the
+  // view switch, the level switch, Edit, the layer control): Leaflet's own autopan knows only the edges.
+  function cornerBox(side) {
+    let box = null;
+    map
+      .getContainer()
+      .querySelectorAll(".leaflet-top.leaflet-" + side + " .leaflet-control")
+      .forEach(function (c) {
+        const r = c.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) return;
+        box = box
+          ? {
+              left: Math.min(box.left, r.left),
+              right: Math.max(box.right, r.right),
+              top: Math.min(box.top, r.top),
+              bottom: Math.max(box.bottom, r.bottom),
+            }
+          : { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+      });
+    return box;
+  }
+  function overlaps(p, c) {
+    return !(p.left >= c.right || p.right <= c.left || p.top >= c.bottom || p.bottom <= c.top);
+  }
+  function shifted(r, dx, dy) {
+    return { left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy };
+  }
+  function fitPopup(popup) {
+    const el = popup.getElement();
+    if (!el) return;
+    const m = map.getContainer().getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    const gap = 8;
+    let dx = 0;
+    let dy = 0;
+    if (r.top < m.top + gap) dy = m.top + gap - r.top;
+    if (r.left < m.left + gap) dx = m.left + gap - r.left;
+    else if (r.right > m.right - gap) dx = m.right - gap - r.right;
+    const boxes = [];
+    for (const side of ["left", "right"]) {
+      const c = cornerBox(side);
+      if (c) boxes.push(Object.assign({ side: side }, c));
+    }
+    const p = shifted(r, dx, dy);
+    if (boxes.some((c) => overlaps(p, c))) {
+      // the shortest move that clears every control: sideways past one corner (staying inside the
+      // map), or down below the controls it spans
+      const clear = (q) => !boxes.some((c) => overlaps(q, c)) && q.left >= m.left && q.right <= m.right;
+      const below = boxes.filter((c) => !(p.left >= c.right || p.right <= c.left));
+      const down = Math.max(...below.map((c) => c.bottom)) + gap - p.top;
+      let best = [0, down];
+      for (const c of boxes) {
+        const sx = c.side === "left" ? c.right + gap - p.left : c.left - gap - p.right;
+        if (Math.abs(sx) < Math.abs(best[0]) + Math.abs(best[1]) && clear(shifted(p, sx, 0))) best = [sx, 0];
+      }
+      dx += best[0];
+      dy += best[1];
+    }
+    if (dx || dy) map.panBy([-dx, -dy], { animate: false });
+    status.dataset.popupPan = Math.round(dx) + "," + Math.round(dy);
+  }
   function openPopup(layer, latlng) {
     const c = card(layer);
-    if (c) L_.popup({ maxWidth: 320 }).setLatLng(latlng || latlngOf(layer)).setContent(c).openOn(map);
+    if (!c) return;
+    const popup = L_.popup({ maxWidth: 320, autoPan: false });
+    popup.setLatLng(latlng || latlngOf(layer)).setContent(c).openOn(map);
+    fitPopup(popup);
   }
   // A click opens the popup, unless a handler (the editor) claims it first by returning true.
   const clickHandlers = [];
@@ -380,12 +450,22 @@ function tpInit(map, L_, refs) {
   };
 
   // Level switch (territory / district / region), when the plan has districts or regions.
+  // The legend follows: the panel shows the table of the chosen level (rep, district or region rows);
+  // rep homes and moved-account lines take the level's colours too.
+  function showLevelLegend() {
+    document.querySelectorAll("#tp-legend table[data-level]").forEach(function (table) {
+      table.hidden = table.dataset.level !== level;
+    });
+    for (const marker of homeMarkers) marker.setIcon(homeIcon(marker.tpHome));
+    for (const line of movedLines.values()) line.setStyle({ color: colourOf(A.rep[line.tpRow]) });
+  }
   window.tpLevel = function (next) {
     if (!D.levels || (next !== "territory" && !D.levels[next])) return level;
     level = next;
     for (let i = 0; i < n; i++) {
       layers[i].setStyle({ fillColor: colourOf(view === "before" ? A.cur[i] : A.rep[i]) });
     }
+    showLevelLegend();
     if (view === "after" && D.units && D.units.district) {
       if (level === "region") map.removeLayer(districtLines);
       else map.addLayer(districtLines);
@@ -453,6 +533,8 @@ function tpInit(map, L_, refs) {
     status.dataset.movedLines = String(nLines);
     status.dataset.layers = String(countTerritoryLayers());
     status.dataset.legendRows = String(document.querySelectorAll("#tp-legend tr[data-rep]").length);
+    const shown = document.querySelector("#tp-legend table[data-level]:not([hidden])");
+    status.dataset.legendLevel = shown ? shown.dataset.level : "";
     status.dataset.resources = performance
       .getEntriesByType("resource")
       .map(function (r) {
