@@ -121,6 +121,28 @@ def _axis_ticks(values: Sequence[float], x: Callable[[float], float], fmt: Forma
     return out
 
 
+def _label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float]]:
+    """Where each point's label goes (dx, dy from the point): right and above, unless that covers a
+    label already placed, then the next free one of a few spots around the point."""
+    spots = ((6, -4), (6, 11), (-6, -4), (-6, 11), (6, -15), (-6, -15), (6, 22), (-6, 22))
+    placed: list[tuple[float, float, float, float]] = []
+    out: list[tuple[float, float]] = []
+    for x, y, text in points:
+        w, h = 6.2 * len(text) + 2, 11.0
+        choice: tuple[float, float] = spots[0]
+        for dx, dy in spots:
+            x0 = x + dx if dx > 0 else x + dx - w
+            box = (x0, y + dy - h + 2, x0 + w, y + dy + 2)
+            if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
+                choice = (dx, dy)
+                break
+        cx, cy = choice
+        x0 = x + cx if cx > 0 else x + cx - w
+        placed.append((x0, y + cy - h + 2, x0 + w, y + cy + 2))
+        out.append(choice)
+    return out
+
+
 def scatter_chart(
     labels: Sequence[str],
     xs: Sequence[float],
@@ -131,8 +153,11 @@ def scatter_chart(
     x_fmt: Formatter,
     y_fmt: Formatter,
     title: str,
+    y_max: float | None = None,
 ) -> Markup:
-    """A labelled scatter plot; points with a missing coordinate are left out (and listed as such)."""
+    """A labelled scatter plot; points with a missing coordinate are left out (and listed as such).
+    ``y_max``: the largest value y can take (1.0 for a rate): the axis stops there instead of running
+    past it; labels that would cover one another are moved to a free spot around their point."""
     width, height, left, bottom, top, right = 620, 360, 70, 40, 16, 20
     pts = [
         (lab, xv, yv)
@@ -144,6 +169,8 @@ def scatter_chart(
     y_lo, y_hi = (min(p[2] for p in pts), max(p[2] for p in pts)) if pts else (0.0, 1.0)
     x_lo, y_lo = min(x_lo, 0.0), min(y_lo, 0.0)
     x_hi, y_hi = (x_hi if x_hi > x_lo else x_lo + 1) * 1.05, (y_hi if y_hi > y_lo else y_lo + 1) * 1.08
+    if y_max is not None and y_lo < y_max and all(p[2] <= y_max for p in pts):
+        y_hi = min(y_hi, y_max)
 
     def px(v: float) -> float:
         return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
@@ -170,11 +197,13 @@ def scatter_chart(
             f"{escape(x_fmt(xv))}</text>"
         )
         out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_fmt(yv))}</text>')
-    for lab, xv, yv in pts:
+    offsets = _label_offsets([(px(xv), py(yv), lab) for lab, xv, yv in pts])
+    for (lab, xv, yv), (dx, dy) in zip(pts, offsets, strict=True):
+        anchor = "" if dx > 0 else ' text-anchor="end"'
         out.append(
             f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="4" fill="{PALETTE[0]}" fill-opacity="0.8">'
             f"<title>{escape(lab)}: {escape(x_fmt(xv))}, {escape(y_fmt(yv))}</title></circle>"
-            f'<text x="{px(xv) + 6:.1f}" y="{py(yv) - 4:.1f}" fill="#444">{escape(lab)}</text>'
+            f'<text x="{px(xv) + dx:.1f}" y="{py(yv) + dy:.1f}" fill="#444"{anchor}>{escape(lab)}</text>'
         )
     out.append("</svg>")
     if skipped:

@@ -230,6 +230,7 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
             x_fmt=fm.money_short,
             y_fmt=lambda v: fm.percent(v, 0),
             title="Win rate vs deal size per rep",
+            y_max=1.0,  # a rate: the axis ends at 100%
         )
     ctx["inherit"] = inherit_context(section)
     return ctx

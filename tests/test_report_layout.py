@@ -1,0 +1,89 @@
+"""report.html layout (QA E10): the win-rate axis stops at 100%, scatter labels do not cover one
+another, and wide KPI tables fit the page (headers wrap, first column sticky, landscape print)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest_report import write_crm
+from map_fixtures import CHROMIUM
+
+from territory_planner.report import formatting as fm
+from territory_planner.report.api import write_report
+from territory_planner.report.charts import scatter_chart
+
+
+def scatter(ys: list[float], y_max: float | None = 1.0) -> str:
+    return str(
+        scatter_chart(
+            ["W00", "S00", "C00"],
+            [2205.0, 2252.0, 846.0],
+            ys,
+            x_title="average deal size",
+            y_title="win rate",
+            x_fmt=fm.money_short,
+            y_fmt=lambda v: fm.percent(v, 0),
+            title="t",
+            y_max=y_max,
+        )
+    )
+
+
+def test_win_rate_axis_ends_at_100_percent() -> None:
+    """Two reps at 100% win rate: the axis used to run to 108%."""
+    svg = scatter([1.0, 1.0, 0.446])
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert ticks == ["0%", "50%", "100%"]
+    assert "108%" not in svg
+    # a chart without a bound keeps its headroom
+    assert "108%" in scatter([1.0, 1.0, 0.446], y_max=None)
+
+
+def test_scatter_labels_of_close_points_do_not_overlap() -> None:
+    """W00 ($2,205, 100%) and S00 ($2,252, 100%) sit 5 px apart: their labels go to different spots."""
+    svg = scatter([1.0, 1.0, 0.446])
+    spots = {
+        lab: (float(x), float(y))
+        for x, y, lab in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" fill="#444"[^>]*>(\w+)<', svg)
+    }
+    (xw, yw), (xs, ys) = spots["W00"], spots["S00"]
+    assert abs(yw - ys) >= 11 or abs(xw - xs) >= 6.2 * 3
+
+
+def test_kpi_table_headers_wrap_and_print_is_landscape(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2026Q1")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "win_<wbr>rate" in html
+    assert "@page { size: A4 landscape" in html
+    assert re.search(r"\.scroll td:first-child[^{]*\{[^}]*position: sticky", html)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
+def test_kpi_tables_fit_the_page_on_screen_and_in_print(tmp_path: Path) -> None:
+    """In a 1400 px window and on a landscape A4 page (about 1047 px) no KPI table is wider than its box."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out = tmp_path / "rep"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2026Q1")
+    url = (out / "report.html").resolve().as_uri()
+    measure = (
+        "Array.from(document.querySelectorAll('table.kpi-level'))"
+        ".map(t => [t.id, t.scrollWidth, t.parentElement.clientWidth])"
+    )
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page: Any = b.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        screen = page.evaluate(measure)
+        page.set_viewport_size({"width": 1047, "height": 740})
+        page.emulate_media(media="print")
+        printed = page.evaluate(measure)
+        b.close()
+    assert screen
+    for table_id, width, box in screen + printed:
+        assert width <= box + 1, table_id
