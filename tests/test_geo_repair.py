@@ -22,7 +22,7 @@ import shapely
 
 from territory_planner import api
 from territory_planner.errors import InputError
-from territory_planner.geo.repair import repair_polygons
+from territory_planner.geo.repair import STRUCTURE, repair_polygons
 from territory_planner.options import PlanOptions
 
 SQUARE = shapely.box(-0.02, 0.0, 0.0, 0.02)
@@ -89,3 +89,16 @@ def test_a_polygon_with_no_area_is_bad_input_with_file_row_column() -> None:
     (problem,) = exc.value.problems
     assert (problem.file, problem.row, problem.column) == ("units.gpkg", 3, "geometry")
     assert "no area" in problem.message
+
+
+@pytest.mark.skipif(not STRUCTURE, reason="make_valid's 'structure' method needs shapely 2.1 and GEOS 3.10")
+def test_a_shell_nested_in_its_own_shell_stays_whole() -> None:
+    # a county drawn as a square with a second, smaller square inside it (GEOS: "Nested shells"): the
+    # even-odd rule would cut the inner square out as a hole; the unit keeps its whole area
+    outer = shapely.box(0.0, 0.0, 0.04, 0.04)
+    nested = shapely.MultiPolygon([outer, shapely.box(0.01, 0.01, 0.02, 0.02)])
+    assert not nested.is_valid
+    fixed = repair_polygons(gpd.GeoSeries([nested, BOWTIE], crs="EPSG:4326"), "units.gpkg")
+    assert fixed.geometry.iloc[0].area == pytest.approx(outer.area)
+    assert fixed.geometry.iloc[1].area == pytest.approx(BOWTIE.envelope.area / 2)  # both lobes
+    assert "overlapping shells united" in fixed.repaired[0].message

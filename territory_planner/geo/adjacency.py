@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.geo.repair import make_valid
 from territory_planner.io.excel import EXCEL_EXTENSIONS, read_sheet, relocate
 
 
@@ -78,7 +79,9 @@ def from_geometries(geoms: Sequence[Any], *, rook: bool = False, tolerance: floa
     bad = ~shapely.is_valid(arr)
     if bad.any():  # made invalid by the projection (the inputs are repaired when read, geo.repair):
         arr = arr.copy()  # buffering an invalid polygon can drop part of it, make_valid keeps all
-        arr[bad] = shapely.make_valid(arr[bad])
+        valid = np.empty(int(bad.sum()), dtype=object)
+        valid[:] = [make_valid(g) for g in arr[bad]]
+        arr[bad] = valid
     grown = shapely.buffer(arr, tolerance) if tolerance > 0 else arr
     tree = STRtree(grown)
     left, right = tree.query(grown, predicate="intersects")

@@ -2,8 +2,10 @@
 
 A bow-tie ring drawn by hand is common in edited shapefiles. ``buffer(0)``-style fixes keep one lobe and
 drop the other, which can cut a unit off from its neighbours and turn into a false "the map is in
-pieces" proof. ``shapely.make_valid`` keeps every ring (where rings overlap, the even-odd rule says
-what is inside: a shell nested in a shell becomes a hole); its polygonal parts are the repaired unit. Every
+pieces" proof. ``shapely.make_valid`` with its "structure" method (shapely 2.1, GEOS 3.10) keeps
+every lobe and takes the union of overlapping shells, minus the holes: a county drawn as a shell nested
+in its own shell stays whole (the older "linework" method, used where "structure" is missing, applies
+the even-odd rule and leaves the inner shell out as a hole). Its polygonal parts are the repaired unit. Every
 repair is reported (file, row, the reason ``shapely.is_valid_reason`` gives), and a geometry that has no
 area left once valid (a ring collapsed to a line) is an input error, never dropped or changed silently.
 """
@@ -52,6 +54,28 @@ def _polygonal(geom: Any) -> Any:
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys[::-1])
 
 
+def _structure_supported() -> bool:
+    import shapely
+
+    try:
+        shapely.make_valid(shapely.Point(0, 0), method="structure")
+    except Exception:  # noqa: BLE001 - an older shapely (no ``method``) or GEOS (before 3.10)
+        return False
+    return True
+
+
+STRUCTURE = _structure_supported()
+
+
+def make_valid(geom: Any) -> Any:
+    """``shapely.make_valid`` with the "structure" method where shapely and GEOS have it."""
+    import shapely
+
+    if STRUCTURE:
+        return shapely.make_valid(geom, method="structure", keep_collapsed=False)
+    return shapely.make_valid(geom)
+
+
 def repair_polygons(geometry: Any, file: str) -> Repairs:
     """Repair every invalid (Multi)Polygon of ``geometry`` (a GeoSeries, or None) with ``make_valid``.
 
@@ -73,7 +97,7 @@ def repair_polygons(geometry: Any, file: str) -> Repairs:
     problems: list[Problem] = []
     for i in bad:
         reason = str(shapely.is_valid_reason(arr[i]))
-        poly = _polygonal(shapely.make_valid(arr[i]))
+        poly = _polygonal(make_valid(arr[i]))
         if poly is None:
             problems.append(
                 Problem(
@@ -94,7 +118,11 @@ def repair_polygons(geometry: Any, file: str) -> Repairs:
                 i + 1,
                 "geometry",
                 f"invalid polygon ({reason}) repaired with shapely.make_valid into {n} polygon(s): "
-                "every ring kept, area inside an even number of rings (a nested shell) left out",
+                + (
+                    "every part kept, overlapping shells united"
+                    if STRUCTURE
+                    else "every ring kept, area inside an even number of rings (a nested shell) left out"
+                ),
                 reason,
             )
         )
