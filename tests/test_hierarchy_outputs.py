@@ -184,3 +184,5 @@ def test_an_edit_that_breaks_a_district_band_lists_it(grid_plan: Path, tmp_path:
     assert broken[("district_min", "East")]["violation"] == pytest.approx(18.0 - (40.0 - west))
     html = (tmp_path / "e" / "report.html").read_text()
     assert "<td>district_max</td><td>West</td>" in html
+    assert 'class="k">Edited from</div>' in html  # no solver ran: not "HiGHS in 0.0 s"
+    assert 'class="k">Solver</div>' not in html

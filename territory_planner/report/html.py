@@ -56,6 +56,16 @@ def _tolerances(summary: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
+def _gap_text(s: dict[str, Any]) -> str:
+    """The gap; a hand-edited plan below its plan's lower bound says why (the bound holds only for plans
+    that keep every constraint, and the edits break some)."""
+    text = fm.percent(_f(s.get("gap")), 2)
+    gap = _f(s.get("gap"))
+    if s.get("status") == "manual" and math.isfinite(gap) and gap < 0:
+        text += " (below the plan's bound: the edits break constraints it assumes)"
+    return text
+
+
 def plan_context(plan: PlanData) -> dict[str, Any]:
     s = plan.summary
     terr = plan.territories
@@ -66,8 +76,12 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
         ("Objective (workload-weighted km)", fm.number(_f(s.get("objective")))),
         ("Lower bound", fm.number(_f(s.get("lower_bound")))),
-        ("Gap", fm.percent(_f(s.get("gap")), 2)),
-        ("Solver", f"{s.get('solver', fm.NA)} in {fm.number(_f(s.get('solve_seconds')), 1)} s"),
+        ("Gap", _gap_text(s)),
+        (
+            ("Edited from", str((s.get("edited_from") or {}).get("plan", fm.NA)))
+            if s.get("status") == "manual"  # moved by hand: no solver ran
+            else ("Solver", f"{s.get('solver', fm.NA)} in {fm.number(_f(s.get('solve_seconds')), 1)} s")
+        ),
         ("Accounts / reps", f"{fm.number(_f(s.get('accounts', len(plan.assignments))))} / {len(terr)}"),
         ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
         ("Moved potential", fm.percent(_f(s.get("moved_potential_share")))),
