@@ -166,9 +166,15 @@ def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
                 fits = True
                 break
         # a claim needs every class's "infeasible" confirmed by a row forced out of its band
-        told = [] if fits else [_conflict(spec, rows, u, j) for j in firsts.values()]
-        confirmed = [c for c in told if c is not None]
-        if told and len(confirmed) == len(told):
+        confirmed: list[Conflict] = []
+        for j in [] if fits else firsts.values():
+            if time.perf_counter() > deadline:
+                return conflicts  # not every class confirmed: nothing claimed for u
+            told = _conflict(spec, rows, u, j)
+            if told is None:
+                break
+            confirmed.append(told)
+        if confirmed and len(confirmed) == len(firsts):
             run = 0
             conflicts.append(confirmed[0])
         else:
