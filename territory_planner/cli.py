@@ -266,10 +266,15 @@ def plan(
             ),
             err=True,
         )
-    workbook = ", plan.xlsx" if options.xlsx else ""
-    click.echo(
-        f"wrote {out}/ (assignments.csv, territories.csv, summary.json, map.html, report.html{workbook})"
-    )
+    click.echo(f"wrote {out}/ ({_written(Path(out))})")
+
+
+def _written(folder: Path) -> str:
+    """The files of a plan folder, the main ones first, then the others in name order (districts.csv,
+    kpis.csv, forecast.csv, plan.xlsx, ... when the plan has them)."""
+    main_files = ["assignments.csv", "territories.csv", "summary.json", "map.html", "report.html"]
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+    return ", ".join([n for n in main_files if n in names] + [n for n in names if n not in main_files])
 
 
 @main.command()

@@ -41,6 +41,8 @@ def grid_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert res.exit_code == 0, res.output
     assert "2 districts | max deviation" in res.output
+    # the closing line names every file written, the level files too
+    assert "summary.json, map.html, report.html, districts.csv," in " ".join(res.output.split())
     return out
 
 
