@@ -17,7 +17,7 @@ from territory_planner.errors import InfeasibleError, SolverError
 from territory_planner.optimize import construct, pipeline, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES, TimeBudget
-from territory_planner.optimize.spec import integral_bands
+from territory_planner.optimize.spec import band_rows, integral_bands
 from territory_planner.solvers import get_backend
 from tests.conftest import options_for, random_accounts, write_instance
 
@@ -114,7 +114,7 @@ def test_balance_search_turns_an_lp_rounding_into_a_plan(tmp_path: Path) -> None
     # from a far worse start (every unit at its nearest rep) it still never makes things worse
     near = construct.nearest_plan(spec)
     worse, v2 = construct.balance_search(spec, near, cand, deadline=time.perf_counter() + 5, max_iters=50)
-    before = construct._State(spec, construct._rows(spec), near).violation()
+    before = construct._State(spec, band_rows(spec), near).violation()
     assert v2 <= before + 1e-9
     assert spec.allowed[np.arange(len(worse)), worse].all()
 
@@ -315,7 +315,7 @@ def test_greedy_plan_fills_reps_without_exceeding_a_band(tmp_path: Path) -> None
     for m in range(len(problem.measures)):
         load = np.bincount(plan, weights=problem.unit_amount[:, m], minlength=problem.n_reps)
         assert (load <= spec.upper[m] + 1e-9).all()
-    rows = construct._rows(spec)
+    rows = band_rows(spec)
     greedy_v = construct._State(spec, rows, plan).violation()
     nearest_v = construct._State(spec, rows, construct.nearest_plan(spec)).violation()
     assert greedy_v < nearest_v

@@ -10,39 +10,14 @@ calls it a plan; an infeasible result is still a useful MIP start.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from territory_planner.optimize.spec import ModelSpec, reach_pairs
+from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows, reach_pairs
 
 TABU_TENURE = 12
 EPS = 1e-9
 REACH = 2.0  # each rep's candidate units hold this many times its upper band
-
-
-@dataclass
-class _Rows:
-    """The rows the search balances: amounts (n, R) with bands (R, p) and a scale per row."""
-
-    amount: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    scale: np.ndarray  # (R,) violation of one unit of row r counts 1 / scale[r]
-
-
-def _rows(spec: ModelSpec) -> _Rows:
-    p = spec.problem
-    amount = [p.unit_amount[:, m] for m in range(len(p.measures))]
-    lower = [spec.lower[m] for m in range(len(p.measures))]
-    upper = [spec.upper[m] for m in range(len(p.measures))]
-    if spec.min_accounts is not None or spec.max_accounts is not None:
-        amount.append(p.unit_size.astype(float))
-        lower.append(np.full(p.n_reps, -np.inf if spec.min_accounts is None else float(spec.min_accounts)))
-        upper.append(np.full(p.n_reps, np.inf if spec.max_accounts is None else float(spec.max_accounts)))
-    a = np.column_stack(amount)
-    scale = np.maximum(a.sum(axis=0) / max(p.n_reps, 1), 1e-12)
-    return _Rows(a, np.vstack(lower), np.vstack(upper), scale)
 
 
 def _viol(load: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -148,7 +123,7 @@ def current_plan(spec: ModelSpec, current_unit_rep: np.ndarray | None) -> np.nda
 
 
 class _State:
-    def __init__(self, spec: ModelSpec, rows: _Rows, plan: np.ndarray):
+    def __init__(self, spec: ModelSpec, rows: BandRows, plan: np.ndarray):
         p = spec.problem
         self.spec, self.rows, self.plan = spec, rows, plan.copy()
         self.load = np.vstack(
@@ -225,7 +200,7 @@ def balance_search(
     """
     p = spec.problem
     n = p.n_units
-    rows = _rows(spec)
+    rows = band_rows(spec)
     state = _State(spec, rows, start.astype(np.int64))
     obj = spec.objective
     idx = np.arange(n)
@@ -350,7 +325,7 @@ def _best_swap(
 class _GroupState:
     """District / region totals under the search's plan: their band violation joins the search's."""
 
-    def __init__(self, spec: ModelSpec, rows: _Rows, plan: np.ndarray):
+    def __init__(self, spec: ModelSpec, rows: BandRows, plan: np.ndarray):
         g = spec.groups
         self.on = g is not None
         if g is None:

@@ -30,7 +30,7 @@ from territory_planner.model.plan import SolveResult
 from territory_planner.optimize import aggregate, background, construct, hierarchy, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import TimeBudget
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import ModelSpec, band_rows
 from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
@@ -648,7 +648,7 @@ def _mend_partial(run: Run, partial: np.ndarray, deadline: float, abs_gap: float
     each time it fails."""
     assert run.lp is not None
     spec = run.spec
-    state = construct._State(spec, construct._rows(spec), partial)
+    state = construct._State(spec, band_rows(spec), partial)
     bad = np.flatnonzero(state.rep_violation() > construct.EPS)
     if not len(bad) or len(bad) > 10:
         return False
@@ -1258,7 +1258,7 @@ def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:
     wide = dataclasses.replace(spec, lower=np.minimum(spec.lower, load), upper=np.maximum(spec.upper, load))
     if spec.groups is not None:
         g = spec.groups
-        gload = load @ g.member.T.astype(float)
+        gload = hierarchy.loads(g, p.unit_amount, plan)
         groups = dataclasses.replace(g, lower=np.minimum(g.lower, gload), upper=np.maximum(g.upper, gload))
         wide = dataclasses.replace(wide, groups=groups)
     return wide if repair.feasible(wide, plan) else None

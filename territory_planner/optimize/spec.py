@@ -100,6 +100,35 @@ class ModelSpec:
         )
 
 
+@dataclass(frozen=True)
+class BandRows:
+    """Every per-rep band row of a model: the balance measures, then the account count when --min-accounts
+    or --max-accounts is set; amounts (n_units, R), bands (R, p), the rows' names, and each row's mean
+    amount per rep (``scale``: violation counted in targets, as the balancing search and --relax do)."""
+
+    amount: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    names: tuple[str, ...]
+    scale: np.ndarray  # (R,)
+
+
+def band_rows(spec: ModelSpec) -> BandRows:
+    p = spec.problem
+    amount = [p.unit_amount[:, m] for m in range(len(p.measures))]
+    lower = [spec.lower[m] for m in range(len(p.measures))]
+    upper = [spec.upper[m] for m in range(len(p.measures))]
+    names = list(p.measures)
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        amount.append(p.unit_size.astype(float))
+        lower.append(np.full(p.n_reps, -np.inf if spec.min_accounts is None else float(spec.min_accounts)))
+        upper.append(np.full(p.n_reps, np.inf if spec.max_accounts is None else float(spec.max_accounts)))
+        names.append("accounts")
+    a = np.column_stack(amount)
+    scale = np.maximum(a.sum(axis=0) / max(p.n_reps, 1), 1e-12)
+    return BandRows(a, np.vstack(lower), np.vstack(upper), tuple(names), scale)
+
+
 def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bands of measures whose unit amounts are whole multiples of some g (account counts, visits) rounded
     inwards to multiples of g: every integer plan's total is such a multiple, so no plan is lost, while

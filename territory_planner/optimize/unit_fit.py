@@ -25,36 +25,14 @@ from scipy.optimize import OptimizeResult, linprog
 
 from territory_planner.errors import Conflict
 from territory_planner.optimize.prechecks import fmt, unit_label
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows
 
 MIN_SHARE = 0.2  # accounts below this share of every band they may go to are not tested
 RUN_OF_FITS = 30  # accounts are tested largest first; this many fitting in a row ends the test
 MARGIN = 1e-6  # a claim needs the forced total beyond the band by this much (relative to the band)
 
 
-@dataclass(frozen=True)
-class _Rows:
-    amount: np.ndarray  # (n, R): the balance measures, then account counts when min/max accounts are set
-    lower: np.ndarray  # (R, p)
-    upper: np.ndarray  # (R, p)
-    names: list[str]
-
-
-def _rows(spec: ModelSpec) -> _Rows:
-    p = spec.problem
-    amount = [p.unit_amount[:, m] for m in range(len(p.measures))]
-    lower = [spec.lower[m] for m in range(len(p.measures))]
-    upper = [spec.upper[m] for m in range(len(p.measures))]
-    names = list(p.measures)
-    if spec.min_accounts is not None or spec.max_accounts is not None:
-        amount.append(p.unit_size.astype(float))
-        lower.append(np.full(p.n_reps, -np.inf if spec.min_accounts is None else float(spec.min_accounts)))
-        upper.append(np.full(p.n_reps, np.inf if spec.max_accounts is None else float(spec.max_accounts)))
-        names.append("accounts")
-    return _Rows(np.column_stack(amount), np.vstack(lower), np.vstack(upper), names)
-
-
-def _classes(spec: ModelSpec, rows: _Rows) -> np.ndarray:
+def _classes(spec: ModelSpec, rows: BandRows) -> np.ndarray:
     """(p,) class id per rep: reps with the same bands, allowed accounts and locks are the same test."""
     p = spec.problem
     keys: dict[bytes, int] = {}
@@ -71,7 +49,7 @@ def _classes(spec: ModelSpec, rows: _Rows) -> np.ndarray:
 
 
 def _complement(
-    spec: ModelSpec, rows: _Rows, u: int, j: int, within: np.ndarray | None = None
+    spec: ModelSpec, rows: BandRows, u: int, j: int, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The free accounts' amounts (k, R), the room (R,) each row leaves them, low and high, when rep j
     holds u and its locked accounts, and what u and those locked accounts bring (R,). ``within`` (bool per
@@ -134,7 +112,7 @@ def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
     p = spec.problem
     if p.n_units < 2 or p.n_reps < 1 or not len(p.measures):
         return []
-    rows = _rows(spec)
+    rows = band_rows(spec)
     share = np.zeros(p.n_units)  # each unit's largest share of the narrowest band it may go to
     for r in range(rows.amount.shape[1]):
         narrowest = np.where(spec.allowed, rows.upper[r][None, :], np.inf).min(axis=1)
@@ -187,7 +165,6 @@ class Shortfall:
     """Why rep j's territory holding a unit cannot meet its bands: with the other rows in their bands, row
     ``name``'s total is at least (``side`` "above") or at most ("below") ``total``, beyond ``bound``."""
 
-    rep: int
     row: int
     name: str
     others: str  # the rows held in their bands, "" when there are none
@@ -220,7 +197,7 @@ def shortfall(spec: ModelSpec, u: int, j: int, within: np.ndarray | None = None)
     """The proof that rep j's territory cannot hold unit u (and j's locked units) within its bands, using
     only the units in ``within``: a row the other rows' bands force out of its own band by a clear
     margin. None when it fits, or when no single row shows it (then nothing is claimed)."""
-    rows = _rows(spec)
+    rows = band_rows(spec)
     a, lo, hi, base = _complement(spec, rows, u, j, within)
     if _fits(a, lo, hi):
         return None
@@ -228,7 +205,7 @@ def shortfall(spec: ModelSpec, u: int, j: int, within: np.ndarray | None = None)
 
 
 def _shortfall(
-    spec: ModelSpec, rows: _Rows, j: int, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, base: np.ndarray
+    spec: ModelSpec, rows: BandRows, j: int, a: np.ndarray, lo: np.ndarray, hi: np.ndarray, base: np.ndarray
 ) -> Shortfall | None:
     p = spec.problem
     for r in range(a.shape[1]):
@@ -244,19 +221,21 @@ def _shortfall(
             total = float(base[r] + value)
             target = float(p.target[r, j]) if r < len(p.measures) else 0.0
             need = abs(total / target - 1) if target > 0 else None
-            return Shortfall(j, r, rows.names[r], others, side, total, float(bound), need)
+            return Shortfall(r, rows.names[r], others, side, total, float(bound), need)
     return None
 
 
-def _conflict(spec: ModelSpec, rows: _Rows, u: int, j: int) -> Conflict | None:
+def _conflict(spec: ModelSpec, rows: BandRows, u: int, j: int) -> Conflict | None:
     """The proof for u, told with rep j's band (the widest u may go to); None when not confirmed."""
     p = spec.problem
     why = _shortfall(spec, rows, j, *_complement(spec, rows, u, j))
     if why is None:
         return None
     amounts = ", ".join(f"{fmt(rows.amount[u, r])} {rows.names[r]}" for r in range(len(rows.names)))
-    where = "any territory it may go to" if spec.allowed[u].sum() > 1 else f"{p.rep_ids[j]}'s territory"
-    where = f"{where} (e.g. {p.rep_ids[j]}'s)" if spec.allowed[u].sum() > 1 else where
+    rid = p.rep_ids[j]
+    where = (
+        f"any territory it may go to (e.g. {rid}'s)" if spec.allowed[u].sum() > 1 else f"{rid}'s territory"
+    )
     text = why.text(where) + (" (or a rep with more capacity)" if why.needed_tolerance is not None else "")
     return Conflict(
         "balance",
@@ -276,7 +255,7 @@ def crowded(spec: ModelSpec) -> list[Conflict]:
     reports sets that size narrowed.) Harris County (1.98M) and Dallas County (1.19M) both fit only the one
     capacity-2 rep's band (2.09M to 2.30M) of ten Texas reps: together they overflow it."""
     p = spec.problem
-    rows = _rows(spec)
+    rows = band_rows(spec)
     fit = spec.allowed.copy()
     for r in range(rows.amount.shape[1]):
         fit &= rows.amount[:, r][:, None] <= rows.upper[r][None, :] * (1 + 1e-12) + 1e-12
@@ -302,16 +281,16 @@ def crowded(spec: ModelSpec) -> list[Conflict]:
             named = ", ".join(f"{unit_label(spec, u)} ({fmt(rows.amount[u, r])})" for u in big[:5].tolist())
             named += f" and {len(big) - 5} more" if len(big) > 5 else ""
             reps = [str(x) for x in p.rep_ids[pattern]]
-            bands = "; ".join(
-                f"{rid}'s {fmt(rows.lower[r, j])} to {fmt(rows.upper[r, j])}"
-                for rid, j in zip(reps[:5], np.flatnonzero(pattern)[:5].tolist(), strict=True)
-            )
+            band = [
+                f"{fmt(rows.lower[r, j])} to {fmt(rows.upper[r, j])}" for j in np.flatnonzero(pattern)[:5]
+            ]
             others = int(confined.sum()) - len(big)
             extra = f", with {others} account(s) only they may serve," if others else ""
             if len(reps) == 1:
-                where, limit, advice = f"{reps[0]}'s ({bands[len(reps[0]) + 3 :]})", "its maximum", reps[0]
+                where, limit, advice = f"{reps[0]}'s ({band[0]})", "its maximum", reps[0]
             else:
-                where, limit, advice = f"those of {bands}", "the most those bands hold,", "those reps"
+                listed = "; ".join(f"{rid}'s {b}" for rid, b in zip(reps[:5], band[:5], strict=True))
+                where, limit, advice = f"those of {listed}", "the most those bands hold,", "those reps"
             out.append(
                 Conflict(
                     "balance",
