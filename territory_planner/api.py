@@ -434,8 +434,6 @@ def _connected_or_relaxed(
     several pieces when the time is up breaks a constraint the user asked for: it is no plan (exit 3,
     "not found yet", never "infeasible"), unless ``--relax`` asked for the least-violation plan, which is
     then written with status ``relaxed`` and one violation per split territory or district."""
-    import dataclasses
-
     split: list[tuple[str, str, int]] = []
     for level, info in (("territory", contiguity), ("district", districts)):
         if info is not None and not info.get("contiguous", True):
@@ -528,7 +526,6 @@ def _base_plan(
 def _with_total_time(result: Any, seconds: float) -> Any:
     """The result with the command's seconds, and its history closed by the plan and bound written when
     a stage after the pipeline (contiguity, districts) changed them."""
-    import dataclasses
 
     def finite(v: float) -> float | None:
         return float(v) if v is not None and np.isfinite(v) else None

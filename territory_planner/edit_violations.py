@@ -34,24 +34,17 @@ def violations(
             continue
         tol = band_pct(summary, measure) / 100.0
         for j, rep_id in enumerate(rep_ids):
-            value = float(territories[measure].iloc[j])
-            target = float(territories[f"{measure}_target"].iloc[j])
-            low, high = (1 - tol) * target, (1 + tol) * target
-            slack = 1e-9 * max(abs(target), 1.0)
-            if value < low - slack or value > high + slack:
-                family = "balance_min" if value < low else "balance_max"
-                out.append(
-                    _violation(
-                        family,
-                        rep_id,
-                        measure,
-                        low - value if value < low else value - high,
-                        value=value,
-                        low=low,
-                        high=high,
-                        dev_pct=float(territories[f"{measure}_dev_pct"].iloc[j]),
-                    )
-                )
+            broken = _band(
+                "balance",
+                rep_id,
+                measure,
+                float(territories[measure].iloc[j]),
+                float(territories[f"{measure}_target"].iloc[j]),
+                tol,
+                float(territories[f"{measure}_dev_pct"].iloc[j]),
+            )
+            if broken is not None:
+                out.append(broken)
     out += _group_violations(summary, territories)
     a = plan.assignments
     family_reps: dict[str, set[str]] = {}
@@ -89,23 +82,39 @@ def _group_violations(summary: dict[str, Any], territories: pd.DataFrame) -> lis
             sums = amounts.groupby(named[level].astype(str)).sum()
             for name, row in sums.iterrows():
                 value, target = float(row[measure]), float(row[f"{measure}_target"])
-                low, high = (1 - float(tol)) * target, (1 + float(tol)) * target
-                slack = 1e-9 * max(abs(target), 1.0)
-                if low - slack <= value <= high + slack:
-                    continue
-                record = _violation(
-                    f"{level}_min" if value < low else f"{level}_max",
-                    "",
-                    measure,
-                    low - value if value < low else value - high,
-                    group=str(name),
-                    value=value,
-                    low=low,
-                    high=high,
-                    dev_pct=100.0 * (value / target - 1) if target else float("nan"),
-                )
-                out.append(record)
+                dev = 100.0 * (value / target - 1) if target else float("nan")
+                broken = _band(level, "", measure, value, target, float(tol), dev, group=str(name))
+                if broken is not None:
+                    out.append(broken)
     return out
+
+
+def _band(
+    family: str,
+    rep: str,
+    measure: str,
+    value: float,
+    target: float,
+    tol: float,
+    dev_pct: float,
+    **detail: object,
+) -> dict[str, object] | None:
+    """``<family>_min`` / ``<family>_max`` when ``value`` lies outside (1 +- tol) x target, else None."""
+    low, high = (1 - tol) * target, (1 + tol) * target
+    slack = 1e-9 * max(abs(target), 1.0)
+    if low - slack <= value <= high + slack:
+        return None
+    return _violation(
+        f"{family}_min" if value < low else f"{family}_max",
+        rep,
+        measure,
+        low - value if value < low else value - high,
+        **detail,
+        value=value,
+        low=low,
+        high=high,
+        dev_pct=dev_pct,
+    )
 
 
 def _budget_violations(

@@ -147,12 +147,6 @@ def _clean(v: float) -> float | None:
     return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
 
 
-def _budgeted_share(problem: TerritoryProblem, plan: Plan, total: float) -> float:
-    has = problem.acc_current >= 0
-    lost = has & (plan.account_rep != problem.acc_current)
-    return float(problem.acc_potential[lost].sum() / total) if total else 0.0
-
-
 def summary_dict(
     problem: TerritoryProblem,
     spec: ModelSpec,
@@ -186,7 +180,9 @@ def summary_dict(
         else 0.0,
         # what --max-moved-share limits: moves away from a rep still on the roster (the accounts of a
         # rep who left must move, and are not counted against the budget)
-        "budgeted_moved_share": _budgeted_share(problem, plan, total_pot),
+        "budgeted_moved_share": float(spec.moved[np.arange(problem.n_units), plan.unit_rep].sum() / total_pot)
+        if total_pot
+        else 0.0,
         "config": options.to_json(),
         "inputs_sha256": {k: file_sha256(v) for k, v in inputs.items()},
         "version": __version__,

@@ -311,6 +311,14 @@ def walled_in_conflicts(
         total = p.unit_amount[reach].sum(axis=0)
         border = np.unique(np.concatenate([neighbours[u] for u in reach.tolist()]))
         by = np.asarray(p.rep_ids)[owner[border[walls[border] & (border != home)]]].astype(str)
+        head = (
+            f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} unit(s) without "
+            f"crossing the home unit of another rep ({_listed(by)}): {_listed(unit_name[reach])}."
+        )
+        tail = (
+            "a territory is one piece holding its home's unit, so no connected plan exists. Move a home, "
+            "widen --tolerance, or --relax"
+        )
         short = False
         for m, measure in enumerate(p.measures):
             lo = float(spec.lower[m, j])
@@ -319,11 +327,8 @@ def walled_in_conflicts(
                 out.append(
                     Conflict(
                         "contiguity",
-                        f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} "
-                        f"unit(s) without crossing the home unit of another rep ({_listed(by)}): "
-                        f"{_listed(unit_name[reach])}. They hold {total[m]:,.2f} {measure}, its band needs "
-                        f"at least {lo:,.2f}; a territory is one piece holding its home's unit, so no "
-                        "connected plan exists. Move a home, widen --tolerance, or --relax",
+                        f"{head} They hold {total[m]:,.2f} {measure}, its band needs at least {lo:,.2f}; "
+                        + tail,
                         rep_id=str(p.rep_ids[j]),
                         measure=measure,
                         amount=lo - float(total[m]),
@@ -341,11 +346,7 @@ def walled_in_conflicts(
             out.append(
                 Conflict(
                     "contiguity",
-                    f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} "
-                    f"unit(s) without crossing the home unit of another rep ({_listed(by)}): "
-                    f"{_listed(unit_name[reach])}. {why.text('any territory of them')}; a territory is one "
-                    "piece holding its home's unit, so no connected plan exists. Move a home, widen "
-                    "--tolerance, or --relax",
+                    f"{head} {why.text('any territory of them')}; {tail}",
                     rep_id=str(p.rep_ids[j]),
                     measure=why.name if why.row < len(p.measures) else None,
                     amount=why.amount,

@@ -156,11 +156,9 @@ def group_reps(
         cand = cand & (allowed | np.eye(p, dtype=bool))
         # the greedy start sees a pair across regions as very far, and is dropped if it still uses one
         travel_g = np.where(allowed, travel, travel.max(initial=0.0) * 1e3 + 1.0)
-        greedy = greedy_grouping(travel_g, capacity, load, target, tolerance, n)
-        if greedy is not None and not allowed[np.arange(p), greedy].all():
-            greedy = None
-    else:
-        greedy = greedy_grouping(travel, capacity, load, target, tolerance, n)
+    greedy = greedy_grouping(travel if allowed is None else travel_g, capacity, load, target, tolerance, n)
+    if greedy is not None and allowed is not None and not allowed[np.arange(p), greedy].all():
+        greedy = None
     if greedy is not None:  # its pairs join the model, so the start is one of its points
         cand = cand.copy()
         cand[np.arange(p), greedy] = True
