@@ -65,7 +65,10 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--tolerance", help="0.05, or per measure: potential=0.05,workload=0.1 [default: 0.05]."
         ),
         click.option(
-            "--max-moved-share", type=float, help="At most this share of potential changes rep (0..1)."
+            "--max-moved-share",
+            type=float,
+            help="At most this share of potential changes rep (0..1); the accounts of a rep no longer in "
+            "the roster must move and do not count.",
         ),
         click.option(
             "--max-moved-share-per-rep",
