@@ -9,7 +9,7 @@ from unittest import mock
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
@@ -79,6 +79,7 @@ def checked_moves(seen: list[int]) -> mock._patch[object]:
     seed=st.integers(0, 10_000),
     tol=st.sampled_from([0.0, 0.05, 0.2]),
 )
+@example(w=5, h=3, k=3, seed=1803, tol=0.0)  # a costlier plan kept on a violation lower by round-off only
 def test_every_part_stays_one_piece_at_every_step(w: int, h: int, k: int, seed: int, tol: float) -> None:
     rng = np.random.default_rng(seed)
     homes = rng.choice(w * h, size=k, replace=False)

@@ -258,7 +258,7 @@ def balance(
         order = order[np.isfinite(gain[order])]
         applied = _apply(s, u[order], b[order], in_band, tabu, rounds)
         key = (s.violation(), s.cost())
-        if key < best_key:
+        if _better(key, best_key):
             best, best_key, stuck = s.assign.copy(), key, 0
         if applied:
             continue
@@ -275,6 +275,16 @@ def balance(
             break
         escapes.walk(s, u, b, ds, tabu, rounds, rng)
     return best
+
+
+def _better(key: tuple[float, float], best: tuple[float, float]) -> bool:
+    """Less violation, then less cost. The loads are updated move by move, so a violation equal to the
+    best's may differ from it in the last bits: within ``EPS`` (relative) it counts as equal, and the
+    cost decides (a plan of more travel once replaced the start on round-off alone)."""
+    tol = EPS * max(1.0, abs(best[0]))
+    if key[0] < best[0] - tol:
+        return True
+    return key[0] <= best[0] + tol and key[1] < best[1]
 
 
 def _apply(s: Search, u: np.ndarray, b: np.ndarray, in_band: bool, tabu: np.ndarray, rounds: int) -> int:
