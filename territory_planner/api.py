@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem, SolverError
-from territory_planner.geo.repair import repair_notes, repair_polygons
+from territory_planner.geo.repair import repair_notes
 from territory_planner.io.load import LoadedInputs, load_inputs
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.model.plan import Plan, SolveResult
@@ -88,9 +88,7 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
         hierarchy_needs=_hierarchy_needs(options),
         locks=options.locks,
     )
-    fixed = repair_polygons(inputs.geometry, str(accounts_path))
-    inputs = dataclasses.replace(inputs, geometry=fixed.geometry)
-    repaired = list(fixed.repaired)
+    repaired = list(inputs.repaired)  # load_inputs repairs the polygons before taking their points
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None
     if options.areas is not None:

@@ -102,3 +102,57 @@ def test_a_shell_nested_in_its_own_shell_stays_whole() -> None:
     assert fixed.geometry.iloc[0].area == pytest.approx(outer.area)
     assert fixed.geometry.iloc[1].area == pytest.approx(BOWTIE.envelope.area / 2)  # both lobes
     assert "overlapping shells united" in fixed.repaired[0].message
+
+
+# A bow-tie whose ring crosses itself at its centre with the crossing on the horizontal midline: GEOS
+# puts the representative point of the invalid ring on a corner (0, 0), outside both repaired lobes.
+MIDLINE_BOWTIE = shapely.Polygon([(0, 0), (0.02, 0), (0, 0.02), (0.02, 0.02), (0, 0)])
+
+
+def test_an_accounts_point_is_taken_from_its_repaired_polygon(tmp_path: Path) -> None:
+    assert not MIDLINE_BOWTIE.is_valid
+    repaired = shapely.make_valid(MIDLINE_BOWTIE)
+    assert not repaired.contains(MIDLINE_BOWTIE.representative_point())  # the trap this test guards
+    accounts = tmp_path / "units.gpkg"
+    gpd.GeoDataFrame(
+        {"account_id": ["A", "B"], "potential": [10.0, 10.0], "workload": [1.0, 1.0]},
+        geometry=[SQUARE, MIDLINE_BOWTIE],
+        crs="EPSG:4326",
+    ).to_file(accounts, driver="GPKG")
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,lat,lon\nR1,0.01,-0.01\n")
+    inputs, _problem = api.load(PlanOptions(accounts=accounts, reps=reps))
+    b = inputs.accounts.set_index("account_id").loc["B"]
+    assert repaired.contains(shapely.Point(b["lon"], b["lat"]))
+    assert [p.row for p in inputs.repaired] == [2]
+
+
+def _wrapped_ring() -> shapely.Polygon:
+    """An island at the antimeridian drawn as on a sphere (as world-atlas draws Fiji and Russia): its
+    ring goes from 179.5 E straight on to 179.5 W, a 359-degree jump on a flat map."""
+    return shapely.Polygon([(179.5, -17.0), (-179.5, -17.0), (-179.5, -16.0), (179.5, -16.0)])
+
+
+def test_a_polygon_wrapped_across_the_antimeridian_is_an_input_error(tmp_path: Path) -> None:
+    accounts = tmp_path / "world.geojson"
+    gpd.GeoDataFrame(
+        {"account_id": ["NZ", "FJ"], "potential": [10.0, 10.0], "workload": [1.0, 1.0]},
+        geometry=[shapely.box(172.0, -41.0, 175.0, -38.0), _wrapped_ring()],
+        crs="EPSG:4326",
+    ).to_file(accounts, driver="GeoJSON")
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,lat,lon\nR1,-41.3,174.8\n")
+    with pytest.raises(InputError) as err:
+        api.validate(PlanOptions(accounts=accounts, reps=reps))
+    (problem,) = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(accounts), 2, "geometry")
+    assert "antimeridian" in problem.message
+    assert problem.value == "359.0"
+
+
+def test_a_wrapped_polygon_that_is_also_invalid_is_not_repaired_into_a_world_band() -> None:
+    wrapped = shapely.Polygon([(179.5, 0), (-179.5, 1), (-179.5, 0), (179.5, 1)])  # a bow-tie too
+    assert not wrapped.is_valid
+    with pytest.raises(InputError) as err:
+        repair_polygons(gpd.GeoSeries([SQUARE, wrapped], crs="EPSG:4326"), "units.gpkg")
+    assert [(p.row, "antimeridian" in p.message) for p in err.value.problems] == [(2, True)]

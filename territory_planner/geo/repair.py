@@ -76,10 +76,41 @@ def make_valid(geom: Any) -> Any:
     return shapely.make_valid(geom)
 
 
+ANTIMERIDIAN_JUMP = 180.0  # degrees of longitude between two consecutive vertices of a ring
+
+
+def antimeridian_jumps(geoms: np.ndarray) -> dict[int, float]:
+    """{index: largest jump} of the (Multi)Polygons (EPSG:4326) with a ring edge longer than 180 degrees
+    of longitude: a ring drawn across the antimeridian as on a sphere (world-atlas' Russia, Fiji and
+    Antarctica go from 179.9 to -179.9), which a flat map reads as a band around the whole world."""
+    import shapely
+
+    polygonal = np.array(
+        [g is not None and g.geom_type in POLYGONAL and not g.is_empty for g in geoms], dtype=bool
+    )
+    rows = np.flatnonzero(polygonal)
+    if not len(rows):
+        return {}
+    parts, part_row = shapely.get_parts(geoms[rows], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    if len(xy) < 2:
+        return {}
+    same = coord_ring[1:] == coord_ring[:-1]
+    jump = np.abs(np.diff(xy[:, 0]))
+    hit = same & (jump > ANTIMERIDIAN_JUMP)
+    out: dict[int, float] = {}
+    for k in np.flatnonzero(hit):
+        row = int(rows[part_row[ring_part[coord_ring[k]]]])
+        out[row] = max(out.get(row, 0.0), float(jump[k]))
+    return out
+
+
 def repair_polygons(geometry: Any, file: str) -> Repairs:
     """Repair every invalid (Multi)Polygon of ``geometry`` (a GeoSeries, or None) with ``make_valid``.
 
-    Raises ``InputError`` naming file, row and column for each polygon that has no area once valid.
+    Raises ``InputError`` naming file, row and column for each polygon that has no area once valid, and
+    for each polygon drawn across the antimeridian (``antimeridian_jumps``: no repair makes it right).
     Rows are 1-based data rows, as in every other input problem."""
     import shapely
 
@@ -89,12 +120,32 @@ def repair_polygons(geometry: Any, file: str) -> Repairs:
     present = np.array([g is not None for g in arr], dtype=bool)
     valid = np.ones(len(arr), dtype=bool)
     valid[present] = shapely.is_valid(arr[present])
-    bad = [int(i) for i in np.flatnonzero(~valid) if arr[i].geom_type in POLYGONAL and not arr[i].is_empty]
+    wrapped = antimeridian_jumps(arr)
+    problems: list[Problem] = [
+        Problem(
+            file,
+            i + 1,
+            "geometry",
+            "the polygon crosses the antimeridian (180 degrees of longitude) without being cut there: one "
+            f"of its edges jumps {jump:.1f} degrees of longitude, so on a flat map it wraps around the whole "
+            "world (its point for distances would be far from the area): split it into parts on either "
+            "side of +-180 degrees (the `antimeridian` Python package does: fix_geojson, or its command line "
+            "`antimeridian fix in.json > out.json`)",
+            f"{jump:.1f}",
+        )
+        for i, jump in sorted(wrapped.items())
+    ]
+    bad = [
+        int(i)
+        for i in np.flatnonzero(~valid)
+        if arr[i].geom_type in POLYGONAL and not arr[i].is_empty and int(i) not in wrapped
+    ]
     if not bad:
+        if problems:
+            raise InputError(problems)
         return Repairs(geometry, ())
     fixed = arr.copy()
     repaired: list[Problem] = []
-    problems: list[Problem] = []
     for i in bad:
         reason = str(shapely.is_valid_reason(arr[i]))
         poly = _polygonal(make_valid(arr[i]))
@@ -127,7 +178,7 @@ def repair_polygons(geometry: Any, file: str) -> Repairs:
             )
         )
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: p.row or 0))
     shown = "; ".join(f"row {p.row} ({p.value})" for p in repaired[:SHOWN])
     more = f" and {len(repaired) - SHOWN} more" if len(repaired) > SHOWN else ""
     log.warning(

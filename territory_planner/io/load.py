@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import relocate
 from territory_planner.io.readers import RawTable, csv_separator, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
@@ -19,9 +20,10 @@ from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 class LoadedInputs:
     accounts: pd.DataFrame
     reps: pd.DataFrame
-    geometry: Any  # GeoSeries of account polygons (EPSG:4326) or None
+    geometry: Any  # GeoSeries of account polygons (EPSG:4326) or None, invalid polygons repaired
     accounts_path: Path
     reps_path: Path
+    repaired: tuple[Problem, ...] = ()  # the rows whose invalid polygon was repaired (``geo.repair``)
 
 
 def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departed: set[str]) -> list[Problem]:
@@ -139,6 +141,7 @@ def load_inputs(
     problems: list[Problem] = []
     accounts = reps = pd.DataFrame()
     geometry = None
+    repaired: tuple[Problem, ...] = ()
     raw_a = raw_r = None
     try:
         raw_a = read_table(accounts_path, "accounts")
@@ -147,6 +150,12 @@ def load_inputs(
 
             apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
+        if geometry is not None:  # repaired before its points are taken: an invalid ring's point can
+            try:  # lie outside the area (a bow-tie's is a corner), and a wrapped ring's far from it
+                fixed = repair_polygons(geometry, str(accounts_path))
+                geometry, repaired = fixed.geometry, fixed.repaired
+            except InputError as exc:
+                problems += exc.problems
         has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
         no_geometry: dict[int, str] = {}  # data row -> problem, for rows whose lat/lon come from nothing
         if geometry is not None and not has_coords:
@@ -226,4 +235,4 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], [sheet_a])
         )
-    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path)
+    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path, repaired)
