@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-from territory_planner.forecast import models
+from territory_planner.forecast import engine, models
 from territory_planner.forecast.reconcile import reconcile_hierarchy, reconcile_partition
 
 
@@ -74,3 +74,19 @@ def test_reconciled_levels_add_up_and_follow_the_uncertain_series() -> None:
     assert split.sum() == pytest.approx(100.0)
     assert split[2] == pytest.approx(0.0, abs=1e-6)
     assert split[0] == pytest.approx(55.0)
+
+
+def test_a_rep_with_no_history_stays_exactly_zero_after_reconciliation() -> None:
+    """QA3b: a rep with base 0 and a floored (zero) variance came out of the solve as 7.7e-05; the
+    interval's relative error over that backtest window (error / 7.7e-05) gave an 80% interval up to
+    1.8e22 on the bokeh airports CRM. Round-off is 0, so that window is scored in absolute terms."""
+    summing = np.array([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    base = np.array([8.9e6, 5e6, 3.8e6, 0.0])
+    out = reconcile_hierarchy(summing, base, np.array([1e12, 1e11, 2e11, 0.0]))
+    assert out[3] == 0.0
+    assert out[0] == pytest.approx(out[1:].sum())
+    split = reconcile_partition(8.9e6, np.array([5e6, 3.8e6, 0.0]), np.array([1e11, 2e11, 0.0]))
+    assert split[2] == 0.0
+    assert split.sum() == pytest.approx(8.9e6)
+    lower, upper = engine._interval(124458.59, np.array([94346.4]), out[3:], 1.8e10)
+    assert upper < 10 * 124458.59

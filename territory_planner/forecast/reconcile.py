@@ -18,12 +18,23 @@ import numpy as np
 
 #: Weights are floored at this share of the largest, so a series of zeros does not get an infinite weight.
 MIN_WEIGHT_SHARE = 1e-9
+#: A reconciled forecast below this share of the largest base forecast is the solve's round-off: it is 0.
+#: (A rep with no history and a floored weight came out as 7.7e-05 instead of 0; the backtest's relative
+#: error over such a window, error / 7.7e-05, gave an 80% interval up to 1.8e22.)
+ROUND_OFF_SHARE = 1e-9
 
 
 def _floor(v: np.ndarray) -> np.ndarray:
     top = float(np.max(v)) if v.size and np.isfinite(v).any() else 1.0
     floor = max(top, 1.0) * MIN_WEIGHT_SHARE
     return np.where(np.isfinite(v) & (v > floor), v, floor)
+
+
+def _snap(values: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """``values`` clipped at 0, with round-off (below ``ROUND_OFF_SHARE`` of the base scale) set to 0."""
+    finite = np.abs(base[np.isfinite(base)])
+    scale = max(float(finite.max()) if finite.size else 0.0, 1.0)
+    return np.where(values > scale * ROUND_OFF_SHARE, values, 0.0)
 
 
 def reconcile_hierarchy(summing: np.ndarray, base: np.ndarray, variance: np.ndarray) -> np.ndarray:
@@ -35,7 +46,7 @@ def reconcile_hierarchy(summing: np.ndarray, base: np.ndarray, variance: np.ndar
         bottom = np.linalg.solve(gram, rhs)
     except np.linalg.LinAlgError:
         bottom = np.linalg.lstsq(gram, rhs, rcond=None)[0]
-    bottom = np.clip(bottom, 0.0, None)
+    bottom = _snap(bottom, base)
     return np.asarray(summing @ bottom, dtype="float64")
 
 
@@ -45,7 +56,7 @@ def reconcile_partition(total: float, base: np.ndarray, variance: np.ndarray) ->
         return base.astype("float64")
     w = _floor(variance)
     out = base + w / w.sum() * (total - base.sum())
-    out = np.clip(out, 0.0, None)
+    out = _snap(out, np.append(base, total))
     s = out.sum()
     if s > 0:
         out = out * (total / s)
