@@ -162,3 +162,29 @@ def test_bar_chart_has_a_readable_axis() -> None:
     assert sorted(label for _, label in ticks) == ["+0.0%", "+5.0%", "-5.0%"]
     xs = sorted(float(x) for x, _ in ticks)
     assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 44
+
+
+def test_bar_chart_labels_fit_their_column() -> None:
+    """QA3b: the quota chart's label column was a fixed 170 px, so "R16 (departed: not in the roster)"
+    showed as "6 (departed: not in the roster)", its start cut off at the chart's left edge. The column
+    now widens for long labels; a label longer than its maximum is cut with an ellipsis, and every
+    label keeps its full text as a tooltip."""
+    import re
+
+    from territory_planner.report.charts import CHAR_W, bar_chart
+    from territory_planner.report.formatting import percent
+
+    departed = "R16 (departed: not in the roster)"
+    huge = "R17 " + "Maximilian-Alexander von Hohenzollern-Sigmaringen " * 3
+    svg = str(
+        bar_chart([departed, "R01 Ana", huge], {"quota attainment": [0.5, 1.2, 0.9]}, fmt=percent, title="t")
+    )
+    labels = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end"><title>([^<]+)</title>([^<]+)</text>', svg
+    )
+    assert [full for _, full, _ in labels] == [departed, "R01 Ana", huge]
+    for x, _full, shown in labels:
+        assert CHAR_W * len(shown) <= float(x), shown  # the text ends at x: it starts inside the chart
+    assert labels[0][2] == departed
+    assert labels[2][2].endswith("\u2026")
+    assert len(labels[2][2]) < len(huge)

@@ -87,3 +87,68 @@ def test_kpi_tables_fit_the_page_on_screen_and_in_print(tmp_path: Path) -> None:
     assert screen
     for table_id, width, box in screen + printed:
         assert width <= box + 1, table_id
+
+
+def _level_cells(html: str, level: str) -> dict[str, list[str]]:
+    """{kpi: [css class of each row's cell]} of one KPI level table of report.html."""
+    table = html.split(f'id="kpi-{level}"', 1)[1].split("</table>", 1)[0]
+    head, body = table.split("</thead>", 1)
+    columns = [
+        re.sub(r"<wbr>", "", c) for c in re.findall(r"<th title=\"[^\"]*\">([^<]+(?:<wbr>[^<]+)*)</th>", head)
+    ]
+    out: dict[str, list[str]] = {c: [] for c in columns}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S):
+        classes = re.findall(r'<td class="([^"]*)">', row)[2:]  # after Id and Name
+        for c, cls in zip(columns, classes, strict=True):
+            out[c].append(cls)
+    return out
+
+
+def test_totals_are_not_coloured_against_the_team_total(tmp_path: Path) -> None:
+    """QA3b: every rep's won_amount, weighted_pipeline, pipeline_velocity and open_opportunities was red
+    ("worse than the team value"): a rep's total was compared with the team's total. Ratios and
+    averages are still compared."""
+    out = tmp_path / "rep"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2026Q1")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for level in ("rep", "region"):
+        cells = _level_cells(html, level)
+        for kpi in ("won_amount", "weighted_pipeline", "open_opportunities"):
+            assert cells[kpi], (level, kpi)
+            assert all(cls == "num" for cls in cells[kpi]), (level, kpi, cells[kpi])
+    rep = _level_cells(html, "rep")
+    assert any(cls in ("num above", "num below") for cls in rep["win_rate"])
+    assert "Totals (won amount, pipeline, velocity, open deals) are not compared" in html
+
+
+def test_not_available_kpis_are_grouped_by_reason(tmp_path: Path) -> None:
+    """A report with a plan listed "plan levels only" once per level and KPI (eight rows for accounts and
+    potential at team, rep, region, district). Levels missing the same KPIs for the same reason now
+    share one row, and a KPI is named once per reason."""
+    from conftest_report import write_plan
+
+    from territory_planner.report.html import unavailable_rows
+
+    items = [
+        ("team", "accounts", "plan levels only"),
+        ("team", "potential", "plan levels only"),
+        ("rep", "quota_attainment_rate", "groups only"),
+        ("rep", "accounts", "plan levels only"),
+        ("rep", "potential", "plan levels only"),
+        ("territory", "quota_attainment", "per rep"),
+        ("territory_current", "quota_attainment", "per rep"),
+        ("region", "accounts", "plan levels only"),
+    ]
+    assert unavailable_rows(items) == [
+        ("team, rep", "accounts, potential", "plan levels only"),
+        ("region", "accounts", "plan levels only"),
+        ("rep", "quota_attainment_rate", "groups only"),
+        ("territory, territory_current", "quota_attainment", "per rep"),
+    ]
+    out = tmp_path / "rep"
+    write_report(
+        out, plan_dir=write_plan(tmp_path / "plan"), crm_dir=write_crm(tmp_path / "crm"), period="2026Q1"
+    )
+    html = (out / "report.html").read_text(encoding="utf-8")
+    table = html.split('id="kpi-unavailable"', 1)[1].split("</table>", 1)[0]
+    assert table.count("plan levels only") == 1

@@ -12,6 +12,21 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#2f6db5", "#e08a2c", "#3a9a5b", "#b03a48", "#7a5bb0")
 Formatter = Callable[[float], str]
+#: Width of one character at the charts' font size (11 px sans-serif), a generous estimate.
+CHAR_W = 6.2
+#: A bar chart's label column: at least this wide, wider for long labels up to the maximum, beyond which
+#: a label is cut with an ellipsis (the full text in its tooltip).
+LABEL_W, MAX_LABEL_W = 170, 320
+
+
+def _label_width(labels: Sequence[str]) -> int:
+    longest = max((len(t) for t in labels), default=0)
+    return int(min(max(LABEL_W, math.ceil(CHAR_W * longest) + 12), MAX_LABEL_W))
+
+
+def _fit_label(label: str, width: float) -> str:
+    room = max(int((width - 12) / CHAR_W), 4)
+    return label if len(label) <= room else label[: room - 1].rstrip() + "\u2026"
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -45,7 +60,8 @@ def bar_chart(
     """
     names = list(series)
     k = max(len(names), 1)
-    bar_h, gap, label_w, value_w, plot_w = 12, 8, 170, 90, 420
+    bar_h, gap, value_w, plot_w = 12, 8, 90, 420
+    label_w = _label_width(labels)  # a fixed 170 px cut "R16 (departed: not in the roster)" to "6 (dep..."
     row_h = k * bar_h + gap
     top = 34
     bottom = top + len(labels) * row_h  # the axis' tick labels go below the bars
@@ -85,7 +101,7 @@ def bar_chart(
         y0 = top + i * row_h
         out.append(
             f'<text x="{label_w - 6}" y="{y0 + k * bar_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{escape(label)}</text>"
+            f"<title>{escape(label)}</title>{escape(_fit_label(label, label_w))}</text>"
         )
         for j, name in enumerate(names):
             v = series[name][i]

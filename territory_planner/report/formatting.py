@@ -23,6 +23,16 @@ PERCENT_KPIS = (
 CURRENCY_KPIS = ("avg_deal_size", "weighted_pipeline", "won_amount", "potential")
 #: KPIs where a smaller value is better (used to colour rep rows against the team value).
 LOWER_IS_BETTER = ("avg_sales_cycle_days", "lead_response_hours")
+#: Totals that grow with the group's size: a rep's or region's total is never comparable with the team's,
+#: so these cells are not coloured (every rep's won amount was "worse" than the team's before).
+TOTAL_KPIS = (
+    "won_amount",
+    "weighted_pipeline",
+    "pipeline_velocity",
+    "open_opportunities",
+    "accounts",
+    "potential",
+)
 
 
 def _missing(value: float | None) -> bool:

@@ -178,10 +178,28 @@ def violation_rows(summary: dict[str, Any]) -> list[list[str]]:
 
 
 def _better(kpi: str, value: float, team: float) -> str:
-    if not (math.isfinite(value) and math.isfinite(team)) or value == team:
+    """``above`` / ``below`` the team value (the CSS class of a rep, region or district cell), or ``""``
+    for a total (``fm.TOTAL_KPIS``), which grows with the group's size and has nothing to compare."""
+    if kpi in fm.TOTAL_KPIS or not (math.isfinite(value) and math.isfinite(team)) or value == team:
         return ""
     higher = value > team
     return "above" if higher != (kpi in fm.LOWER_IS_BETTER) else "below"
+
+
+def unavailable_rows(items: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(levels, KPIs, why) rows of the "Not available" table: the (level, kpi, reason) items grouped by
+    reason, and the levels missing the same KPIs for that reason in one row. One row per level and KPI
+    said "plan levels only" eight times over on a report with a plan (QA leftover)."""
+    by_reason: dict[str, dict[str, list[str]]] = {}
+    for level, kpi, reason in items:
+        by_reason.setdefault(reason, {}).setdefault(level, []).append(kpi)
+    rows = []
+    for reason, levels in by_reason.items():
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for level, kpis in levels.items():
+            groups.setdefault(tuple(kpis), []).append(level)
+        rows += [(", ".join(lvls), ", ".join(kpis), reason) for kpis, lvls in groups.items()]
+    return rows
 
 
 def kpi_context(section: KpiSection) -> dict[str, Any]:
@@ -193,8 +211,10 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         for kpi in KPI_ORDER
         if team is not None and kpi in team.values.columns
     ]
-    unavailable = [(r.level, kpi, reason) for r in section.results for kpi, reason in r.unavailable.items()]
-    unavailable += [(lvl, "all KPIs", reason) for lvl, reason in section.skipped_levels.items()]
+    unavailable = unavailable_rows(
+        [(r.level, kpi, reason) for r in section.results for kpi, reason in r.unavailable.items()]
+        + [(lvl, "all KPIs", reason) for lvl, reason in section.skipped_levels.items()]
+    )
     ctx: dict[str, Any] = {
         "period": section.period,
         "team_rows": team_rows,
