@@ -78,6 +78,29 @@ def test_reps_add_and_remove_accumulate_and_plan(tmp_path: Path) -> None:
     assert out.summary["budgeted_moved_share"] < out.summary["moved_potential_share"]
 
 
+def test_added_rep_segments_may_be_a_toml_list(tmp_path: Path) -> None:
+    """QA3b: ``segments = ["enterprise", "mid"]`` was turned into the one segment
+    "['enterprise', 'mid']", so the hire could serve no account and the plan was "infeasible". A list
+    of names is the ``;``-separated cell of reps.csv; any other list or table is an input error."""
+    (tmp_path / "hire.toml").write_text(
+        '[[reps.add]]\nrep_id = "R9"\nsegments = ["enterprise", " mid "]\n'
+        '[[reps.add]]\nrep_id = "R10"\nsegments = "smb"\n'
+    )
+    added = load_scenario(tmp_path / "hire.toml")["reps_add"]
+    assert [r["segments"] for r in added] == ["enterprise;mid", "smb"]
+    (tmp_path / "bad.toml").write_text(
+        '[[reps.add]]\nrep_id = "R9"\nsegments = ["enterprise", 3]\nquota = [1, 2]\n'
+        '[reps.add.region]\nname = "West"\n'
+    )
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "bad.toml")
+    assert {p.column for p in info.value.problems} == {
+        "reps.add[1].segments",
+        "reps.add[1].quota",
+        "reps.add[1].region",
+    }
+
+
 def test_removing_an_unknown_rep_is_an_input_error(tmp_path: Path) -> None:
     write_instance(tmp_path)
     (tmp_path / "bad.toml").write_text('extends = "base.toml"\n[reps]\nremove = ["R77"]\n')

@@ -85,7 +85,8 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
                             Problem(src, None, "reps.add", "reps.add must be [[reps.add]] tables")
                         )
                     else:
-                        reps["add"] = [dict(r) for r in rows]
+                        added = [_added_rep(src, i, r, problems) for i, r in enumerate(rows, start=1)]
+                        reps["add"] = added
                 else:
                     ids = rv if isinstance(rv, list) else [rv]
                     reps["remove"] = [str(r) for r in ids]
@@ -95,6 +96,26 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
             value = (path.parent / value).resolve()
         out[k] = value
     return out, problems
+
+
+def _added_rep(src: str, index: int, row: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """One ``[[reps.add]]`` table as the roster's text cells: ``segments`` may be a TOML list (written
+    ``a;b`` as in reps.csv); any other list or table is reported, never turned into its Python text
+    (``segments = ["enterprise", "mid"]`` became the one segment "['enterprise', 'mid']", and the rep
+    could serve nothing)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        where = f"reps.add[{index}].{key}"
+        if isinstance(value, list) and str(key).lower() == "segments":
+            if all(isinstance(v, str) and v.strip() and ";" not in v for v in value):
+                out[key] = ";".join(v.strip() for v in value)
+                continue
+            problems.append(Problem(src, None, where, "segments must be a list of segment names", str(value)))
+        elif isinstance(value, list | dict):
+            problems.append(Problem(src, None, where, f"{key} must be a single value", str(value)))
+        else:
+            out[key] = value
+    return out
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
