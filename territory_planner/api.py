@@ -175,6 +175,11 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         lat[missing], lon[missing] = float(np.nanmean(problem.acc_lat)), float(np.nanmean(problem.acc_lon))
     spec = build_spec(problem, options, lat, lon)
     conflicts = prechecks.check(spec)
+    if options.design_districts:
+        from territory_planner.design_flow import nesting_conflict
+
+        nesting = nesting_conflict(problem, options.design_districts)
+        conflicts = [*conflicts, nesting] if nesting is not None else conflicts
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
     checked: dict[str, Any] = {}

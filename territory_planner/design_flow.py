@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from territory_planner.errors import InputError, Problem, SolverError
+from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import design, pipeline, repair
@@ -44,6 +44,36 @@ def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarr
     hi = np.where(finite, (1 + t) * problem.target, np.inf)
     slack = 1e-9 * np.maximum(np.abs(problem.target), 1.0)
     return bool((spec.lower >= lo - slack).all() and (spec.upper <= hi + slack).all())
+
+
+def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
+    """The proof, before any solve, that no grouping of the reps into ``n`` districts nests in their
+    regions: a district holds mean +- 1 reps by capacity and lies in one region, so a region of capacity C
+    holds k districts only if k (mean - 1) <= C <= k (mean + 1), and no choice of k per region adds up to
+    ``n`` (``design.nesting_counts``, a necessary condition). None when the reps have no regions or ``n``
+    passes that test."""
+    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
+    if regions is None or not bool((np.char.strip(regions) != "").any()):
+        return None
+    counts_ok = design.nesting_counts(problem.capacity, regions)
+    if n in counts_ok:
+        return None
+    mean = float(problem.capacity.sum()) / n
+    names = np.unique(regions)
+    per_region = ", ".join(
+        f"{'(no region)' if not r.strip() else r} {float(problem.capacity[regions == r].sum()):g}"
+        for r in names.tolist()
+    )
+    return Conflict(
+        family="district_design",
+        message=(
+            f"{n} districts hold {mean:.2f} +- 1 reps by capacity each, and a district lies in one region; "
+            f"the regions' capacities ({per_region}) cannot be cut into {n} such districts: numbers of "
+            f"districts they allow: {', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with "
+            "--design-districts, or change the reps' region column"
+        ),
+        extra={"allowed": counts_ok, "capacity_by_region": per_region},
+    )
 
 
 def _group(
@@ -99,6 +129,13 @@ def design_districts(
     if n > problem.n_reps:
         raise InputError(
             Problem("options", None, "design_districts", f"{n} districts for {problem.n_reps} reps")
+        )
+    conflict = nesting_conflict(problem, n)
+    if conflict is not None:  # proven before any solve: no grouping nests in the regions
+        raise InfeasibleError(
+            f"no grouping of the {problem.n_reps} reps into {n} districts can keep each district in one "
+            "region",
+            [conflict],
         )
     tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
     implied = band_implied(problem, spec, tol)

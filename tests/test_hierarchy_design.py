@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from territory_planner.optimize import design
 from territory_planner.solvers import get_backend
+from tests.conftest import write_instance
 from tests.hierarchy_fixtures import brute_force, grid_rows, write_grid
 
 
@@ -191,3 +192,33 @@ def test_designed_districts_nest_in_the_reps_regions() -> None:
     assert counts[:2] == [4, 8]
     assert 5 not in counts
     assert 6 not in counts
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_district_count_the_regions_cannot_nest_is_proven_infeasible_before_solving(
+    tmp_path: Path, command: str
+) -> None:
+    """Reps in three regions (West R1, R2; South R3; North R4) cannot make two districts that each lie in
+    one region: every region needs a district of its own. ``design.nesting_counts`` proves it before any
+    solve, so the run says "infeasible" (exit 1) with the numbers it allows, not "no grouping found, not
+    a proof" (exit 3) after a solve (QA3a: 6 St. Louis-area reps in regions of 5.3 and 1.7 capacity)."""
+    accounts, reps = grid_rows()
+    for rep, region in zip(reps, ["West", "West", "South", "North"], strict=True):
+        rep["region"] = region
+        del rep["district"]  # the grid's own districts would straddle these regions
+    a, r = write_instance(tmp_path, accounts, reps)
+    out = tmp_path / "plan"
+    args = [command, "--accounts", str(a), "--reps", str(r), "--tolerance", "potential=0.7,workload=0"]
+    args += ["--design-districts", "2"] + (["--out", str(out), "--quiet"] if command == "plan" else [])
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 1, res.output
+    assert "district_design" in res.output
+    assert "numbers of districts they allow: 3, 4" in res.output
+    assert "not a proof" not in res.output
+    assert not (out / "summary.json").exists()
+    # three districts can nest (West 2 reps, South 1, North 1): the same reps make a plan
+    if command == "plan":
+        args[args.index("--design-districts") + 1] = "3"
+        args += ["--district-tolerance", "0.99"]  # the quadrants hold 16, 16, 4, 4: no tight band here
+        res = CliRunner().invoke(main, args, terminal_width=250)
+        assert res.exit_code == 0, res.output
