@@ -230,10 +230,7 @@ def balance_search(
             dc = obj[mu_, mr] - obj[mu_, state.plan[mu_]]
             allowed_move = ((tabu[mu_] < it) | (current_v + dv < best_v - EPS)) & (dv < -EPS)
             score = np.where(allowed_move, dv + mu * dc, np.inf)
-            k = int(np.argmin(score))
-            if np.isfinite(score[k]):
-                state.apply(int(mu_[k]), int(mr[k]))
-                tabu[mu_[k]] = it + TABU_TENURE
+            if _apply_batch(state, mu_, mr, score, tabu, it):
                 stalls = 0
                 best_plan, best_v, best_obj = _keep_best(state, obj, best_plan, best_v, best_obj)
                 continue
@@ -255,6 +252,44 @@ def balance_search(
         state.apply(int(mu_[k]), int(mr[k]))
         tabu[mu_[k]] = it + TABU_TENURE + int(it % 7)
     return best_plan, best_v
+
+
+def _apply_batch(
+    state: _State,
+    units: np.ndarray,
+    to: np.ndarray,
+    score: np.ndarray,
+    tabu: np.ndarray,
+    it: int,
+) -> bool:
+    """Apply the best move, then the next best ones whose two reps no earlier move of this batch touched,
+    each only if its change of violation, recomputed on the loads so far, still lowers it (district,
+    region and budget rows are shared by several reps, so a move's gain may have changed). On a large
+    map many reps break their band at once, far apart: one move per step took 33,791 ZIPs x 200 reps
+    23 s to balance. Returns whether any move was applied."""
+    finite = np.flatnonzero(np.isfinite(score))
+    if not len(finite):
+        return False
+    cap = int(np.count_nonzero(state.rep_violation() > EPS)) + 1
+    order = finite[np.argsort(score[finite], kind="stable")]
+    touched = np.zeros(state.load.shape[1], dtype=bool)
+    applied = 0
+    for i in order.tolist():
+        u, r = int(units[i]), int(to[i])
+        frm = int(state.plan[u])
+        if touched[frm] or touched[r]:
+            continue
+        if applied:  # the first move's score is exact; later ones are checked against the loads so far
+            dv = float(state.move_delta(np.array([u]), np.array([r]))[0])
+            if dv >= -EPS:
+                continue
+        state.apply(u, r)
+        tabu[u] = it + TABU_TENURE
+        touched[frm] = touched[r] = True
+        applied += 1
+        if applied >= cap:
+            break
+    return applied > 0
 
 
 def _keep_best(
