@@ -241,3 +241,82 @@ def test_plans_of_different_accounts_are_warned_about(tmp_path: Path) -> None:
         "a and c have only 2 of 5 accounts in common: the accounts in one plan only count as moves",
     )
     assert compare([a, d], tmp_path / "ad").warnings == ()  # the same accounts: moves are moves
+
+
+def _strip_plan(folder: Path, mirrored: bool) -> Path:
+    """Six reps with homes along a line of latitude, 60 accounts along it; each account with the rep whose
+    home is nearest, or (``mirrored``) with the rep mirrored across the line's middle: the territories'
+    neighbours differ between the two plans, the roster and the homes do not."""
+    import numpy as np
+    from map_fixtures import write_plan
+
+    rng = np.random.default_rng(0)
+    lat, lon = 40 + rng.uniform(-1, 1, 60), -100 + rng.uniform(-1, 16, 60)
+    homes = [-100.0 + 3 * j for j in range(6)]
+    near = [int(np.argmin([abs(x - h) for h in homes])) for x in lon]
+    rep = [f"R{5 - j if mirrored else j}" for j in near]
+    a = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(60)],
+            "rep_id": rep,
+            "current_rep": rep,
+            "moved": False,
+            "distance_km": 1.0,
+            "potential": 1000.0,
+            "workload": 1.0,
+            "reason": "",
+            "name": "",
+            "lat": lat,
+            "lon": lon,
+        }
+    )
+    t = pd.DataFrame(
+        [
+            {
+                "rep_id": f"R{j}",
+                "name": f"R{j}",
+                "accounts": int((a["rep_id"] == f"R{j}").sum()),
+                "potential": 1000.0 * int((a["rep_id"] == f"R{j}").sum()),
+                "workload": float((a["rep_id"] == f"R{j}").sum()),
+                "potential_target": 10_000.0,
+                "workload_target": 10.0,
+                "potential_dev_pct": 0.0,
+                "workload_dev_pct": 0.0,
+                "travel_km": 0.0,
+                "moved_in": 0,
+                "moved_out": 0,
+                "home_lat": 40.0,
+                "home_lon": h,
+                "home_chosen": False,
+            }
+            for j, h in enumerate(homes)
+        ]
+    )
+    return write_plan(folder, a, t)
+
+
+def test_a_rep_has_one_colour_in_every_plans_own_map_and_in_compare(tmp_path: Path) -> None:
+    """QA3a: compare.html drew the second plan's reps in the baseline's colours, its own map.html in
+    others (the territories swapped colours between the pages). Colours now follow the roster and the
+    reps' homes, not the accounts a plan gives them: both plans' own maps and both maps of the comparison
+    draw every rep alike."""
+    import re
+
+    from territory_planner.render.map import write_map
+
+    a, b = _strip_plan(tmp_path / "a", False), _strip_plan(tmp_path / "b", True)
+    write_map(a)
+    write_map(b)
+    compare([a, b], tmp_path / "cmp")
+
+    def colours(page: Path) -> dict[str, str]:
+        text = page.read_text(encoding="utf-8")
+        data = json.loads(re.search(r'id="tp-data">(.*?)</script>', text, re.S).group(1))  # type: ignore[union-attr]
+        reps = data["reps"]
+        return dict(zip(reps["id"][: reps["n"]], reps["color"][: reps["n"]], strict=True))
+
+    own_a, own_b = colours(a / "map.html"), colours(b / "map.html")
+    assert len(set(own_a.values())) == 6
+    assert own_a == own_b
+    assert colours(tmp_path / "cmp" / "maps" / "1_a.html") == own_a
+    assert colours(tmp_path / "cmp" / "maps" / "2_b.html") == own_b

@@ -107,3 +107,65 @@ def test_a_third_balanced_measure_comes_with_its_values(tmp_path: Path) -> None:
     assert revenue["target"] == pytest.approx([61_000 / 3] * 3)
     assert revenue["tol"] == 10.0
     assert revenue["balanced"] is True
+
+
+def _moved_plan(folder: Path, lat: list[float], lon: list[float], current: list[str] | None = None) -> Path:
+    """The sample plan with its nine accounts (and the reps' homes) put elsewhere."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["lat"], a["lon"] = lat, lon
+    if current is not None:
+        a["current_rep"] = current
+        a["moved"] = a["current_rep"] != a["rep_id"]
+    t = territories_frame(a)
+    t["home_lat"], t["home_lon"] = lat[:3], lon[:3]
+    return write_plan(folder, a, t)
+
+
+EUROPE = (
+    [48.9, 52.5, 41.9, 40.4, 59.3, 55.8, 52.2, 51.5, 38.7],
+    [2.3, 13.4, 12.5, -3.7, 18.1, 37.6, 21.0, -0.1, -9.1],
+)
+
+
+def test_an_offline_map_of_europe_draws_no_us_outlines(tmp_path: Path) -> None:
+    """QA3a: the offline map of a European plan drew the United States as its only background."""
+    lat, lon = EUROPE
+    data = embedded(render_map_html(read_plan_folder(_moved_plan(tmp_path / "eu", lat, lon)), offline=True))
+    assert data["base"] is None
+
+
+def test_offline_lines_follow_the_accounts_not_their_bounding_box(tmp_path: Path) -> None:
+    """Eight European accounts and one in Honolulu: the bounding box covers the whole United States, but
+    only Hawaii's lines are near an account."""
+    lat, lon = list(EUROPE[0]), list(EUROPE[1])
+    lat[8], lon[8] = 21.3, -157.9  # A9, not a rep's home
+    data = embedded(render_map_html(read_plan_folder(_moved_plan(tmp_path / "p", lat, lon)), offline=True))
+    base = data["base"]
+    pts = np.vstack([decode(line, base["grid"]) for line in base["states"]])
+    assert len(pts)
+    assert pts[:, 0].max() < -150  # Hawaii only: no line of the lower 48 (east of -125) or Alaska's mainland
+    assert pts[:, 1].max() < 25
+
+
+def test_the_grey_layer_is_named_for_what_it_holds(tmp_path: Path) -> None:
+    """QA3a: the layer control listed "No current rep / former rep" for a plan where no account has a current
+    rep (so there is no current alignment, and no former rep). Listed only when some account has a current
+    rep; named for what the Current view draws grey."""
+    import re
+
+    def layer_names(html: str) -> list[str]:
+        return re.findall(r'background:#9e9e9e\\"\\u003e\\u003c/span\\u003e([^"]*)"', html)
+
+    lat, lon = EUROPE
+    none_current = render_map_html(read_plan_folder(_moved_plan(tmp_path / "n", lat, lon, [""] * 9)))
+    assert "former rep" not in none_current.lower()
+    assert layer_names(none_current) == []  # nothing listed: there is no current alignment
+    assert "no account has a current rep" in none_current
+    some = render_map_html(read_plan_folder(sample_plan(tmp_path / "s")))  # A9 alone has no current rep
+    assert layer_names(some) == ["No current rep"]
+    assert "no account has a current rep" not in some
+    left = ["R1", "R1", "R2", "R2", "R2", "R2", "R3", "R3", "R9"]  # R9 left the roster
+    former = render_map_html(read_plan_folder(_moved_plan(tmp_path / "f", *EUROPE, left)))
+    assert layer_names(former) == ["Former rep"]

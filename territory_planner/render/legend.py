@@ -143,9 +143,11 @@ def legend_html(
     n_accounts: int,
     n_moved: int,
     levels: dict[str, Any] | None = None,
+    no_current_alignment: bool = False,
 ) -> str:
     """The summary panel; ``levels`` (the map payload's districts / regions, render.levels) adds a
-    table per level that the level switch shows in place of the rep table."""
+    table per level that the level switch shows in place of the rep table; ``no_current_alignment``
+    (no account has a current rep) says that the Current view has nothing to show."""
     tol_pot = _tolerance_pct(summary, "potential")
     tol_wl = _tolerance_pct(summary, "workload")
     rows = []
@@ -185,6 +187,13 @@ def legend_html(
         '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
         "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home &middot; "
         "switch <i>Current</i>/<i>Proposed</i> and the moved-accounts lines in the layer control; "
-        "click a rep to zoom to the territory</div>"
+        "click a rep to zoom to the territory"
+        + (
+            " &middot; no account has a current rep (no current_rep column or an empty one): the "
+            "<i>Current</i> view draws every account grey"
+            if no_current_alignment
+            else ""
+        )
+        + "</div>"
         "</aside>"
     )

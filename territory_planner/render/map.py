@@ -26,7 +26,7 @@ from folium.template import Template
 
 from territory_planner.currency import chosen_currency, currency_context, currency_prefix
 from territory_planner.io.writers import atomic_write_text
-from territory_planner.render.boundaries import boundary_lines
+from territory_planner.render.boundaries import lines_near
 from territory_planner.render.edit_payload import edit_data
 from territory_planner.render.legend import legend_html
 from territory_planner.render.palette import NO_REP_COLOUR
@@ -40,7 +40,19 @@ LEAFLET_CSS_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
 TILES = "OpenStreetMap"
 PROPOSED = "Proposed alignment (after)"
 CURRENT = "Current alignment (before)"
-NO_CURRENT = "No current rep / former rep"
+NO_CURRENT = "No current rep"
+FORMER = "Former rep"
+
+
+def other_label(no_current: int, former: int) -> str:
+    """The layer of the accounts the Current view draws grey, named for what it holds: accounts with no
+    current rep, accounts whose current rep left the roster, or both."""
+    parts = ([NO_CURRENT] if no_current else []) + (
+        [FORMER if former == 1 else "Former reps"] if former else []
+    )
+    return " / ".join(parts) or NO_CURRENT
+
+
 COLLAPSE_CONTROL_ABOVE = 12  # reps
 SHOW_MOVED_UP_TO = 500  # moved accounts: above this the moved-lines overlay starts switched off
 # The page's scripts, in order: drawing (tp_map), boundary layer, page layout, the Edit mode.
@@ -231,13 +243,17 @@ def build_map(
     payload.data["edit"] = edit_data(plan)
     payload.data["cur"] = currency_prefix()  # what the script writes before an amount: "€", "EUR " or ""
     # without tiles, a packaged boundary layer shows where things are (county lines for area plans)
-    payload.data["base"] = boundary_lines(payload.bounds, counties=bool(plan.units)) if offline else None
+    payload.data["base"] = lines_near(payload.places, counties=bool(plan.units)) if offline else None
     m = base_map(payload, offline=offline)
     after, before = view_layers(m)
     groups = territory_layers(m, payload)
     other = None
     if payload.has_other:
-        other = folium.FeatureGroup(name=swatch_label(NO_CURRENT, NO_REP_COLOUR), overlay=True)
+        # the accounts drawn grey in the Current view; listed in the layer control only when some
+        # account has a current rep (else the plan has no current alignment: the legend says so)
+        label = other_label(payload.no_current, len(payload.former))
+        listed = payload.no_current < payload.n_accounts or bool(payload.former)
+        other = folium.FeatureGroup(name=swatch_label(label, NO_REP_COLOUR), overlay=True, control=listed)
         other.add_to(m)
     moved = folium.FeatureGroup(
         name=f"Moved accounts ({payload.n_moved:,})", overlay=True, show=payload.n_moved <= SHOW_MOVED_UP_TO
@@ -251,6 +267,7 @@ def build_map(
         plan.summary,
         n_accounts=payload.n_accounts,
         n_moved=payload.n_moved,
+        no_current_alignment=payload.n_accounts > 0 and payload.no_current == payload.n_accounts,
         levels=payload.data.get("levels"),
     )
     PlanLayer(

@@ -36,6 +36,11 @@ class MapPayload:
     colours: list[str]  # one per plan rep
     has_other: bool  # some account has no current rep, or a current rep that left
     bounds: list[list[float]]  # [[south, west], [north, east]]
+    places: (
+        np.ndarray
+    )  # (n, 4) west, south, east, north of every account, unit and home (boundaries.lines_near)
+    no_current: int  # accounts with no current rep
+    former: list[str]  # current reps no longer on the roster
     n_accounts: int
     n_moved: int
 
@@ -159,13 +164,28 @@ def _outlines(
 @dataclass(frozen=True)
 class _Layout:
     """Each account's rep index and longitude (shifted across the antimeridian when the plan spans it),
-    the reps' home longitudes and the plan's levels (render.levels)."""
+    the reps' home longitudes, each rep's anchor (its home, else the centre of its accounts) and the
+    plan's levels (render.levels)."""
 
     rep_col: list[int]
     lon: list[float]
     home_lon: list[float]
     shift: Shift | None
     levels: dict[str, Any] | None
+    anchor: np.ndarray  # (reps, 2) lat, lon
+
+
+def _anchors(
+    t: pd.DataFrame, home_lon: list[float], lat: Any, lon: list[float], rep_col: list[int]
+) -> np.ndarray:
+    """Each rep's place for colouring: its home, else (no home given or chosen) the mean of its accounts."""
+    out = np.column_stack([np.asarray(t["home_lat"], dtype=float), np.asarray(home_lon, dtype=float)])
+    lat_a, lon_a, lab = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float), np.asarray(rep_col)
+    for j in np.flatnonzero(~np.isfinite(out).all(axis=1)):
+        mine = (lab == j) & np.isfinite(lat_a) & np.isfinite(lon_a)
+        if mine.any():
+            out[j] = [lat_a[mine].mean(), lon_a[mine].mean()]
+    return out
 
 
 def _layout(plan: PlanFolder) -> _Layout:
@@ -175,17 +195,25 @@ def _layout(plan: PlanFolder) -> _Layout:
     shift = antimeridian_shift([*a["lon"], *t["home_lon"]])  # one piece across the antimeridian
     lon = shift.lon(a["lon"]) if shift else list(a["lon"])
     home_lon = shift.lon(t["home_lon"]) if shift else list(t["home_lon"])
-    levels = level_payload(t, a["lat"], lon, rep_col)  # districts / regions (render.levels)
-    return _Layout(rep_col, lon, home_lon, shift, levels)
+    anchor = _anchors(t, home_lon, a["lat"], lon, rep_col)
+    # districts / regions (render.levels), coloured by where their reps are, not by the plan's accounts
+    levels = level_payload(t, anchor[:, 0], anchor[:, 1], list(range(len(t))))
+    return _Layout(rep_col, lon, home_lon, shift, levels, anchor)
 
 
 def _rep_colours(plan: PlanFolder, layout: _Layout, given: Mapping[str, str] | None) -> list[str]:
-    """One colour per plan rep: neighbouring territories differ and no two reps look alike
-    (render.rep_colours); point plans draw each rep in its district's family of colours.
-    ``given`` (rep id -> colour, from another plan's map) wins for the reps it names, so that compare.html
-    draws a rep in one colour in every plan; the other reps get colours apart from the given ones."""
+    """One colour per plan rep: no two reps look alike (render.rep_colours) and reps next to each other
+    differ most; point plans draw each rep in its district's family of colours.
+
+    The colours depend on the roster and where the reps are (homes, or the centre of their accounts for
+    a rep without one), never on which accounts the plan gives them: two plans of one roster draw every
+    rep alike, in their own map.html and in compare.html (QA3a: the territories swapped colours between
+    the two pages). ``given`` (rep id -> colour, from another plan's map) wins for the reps it names
+    (compare draws every plan in the baseline's colours, whatever its roster); the other reps get
+    colours apart from the given ones."""
     rep_ids = list(plan.territories["rep_id"])
-    neighbours = rep_adjacency(len(rep_ids), plan.assignments["lat"], layout.lon, layout.rep_col)
+    n = len(rep_ids)
+    neighbours = rep_adjacency(n, layout.anchor[:, 0], layout.anchor[:, 1], list(range(n)))
     colours = [PALETTE[c] for c in greedy_colouring(neighbours)]
     fixed = {k: given[r] for k, r in enumerate(rep_ids) if given and r in given}
     # point plans: rep colours grouped by district (area plans get district outlines instead)
@@ -252,6 +280,8 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
     units: dict[str, Any] | None = None
     lats = [*a["lat"], *(h[0] for h in homes if h)]
     lons: list[Any] = [*lon, *(h[1] for h in homes if h)]
+    pts = np.column_stack([np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)])
+    places = np.hstack([pts, pts]) if len(pts) else np.empty((0, 4))
     if plan.units:
         rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
         originals = [shapely.make_valid(shape(plan.units[a["account_id"].iloc[i]])) for i in rows]
@@ -265,7 +295,9 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
         source = geoms if shared else originals
         tol = simplification_tolerance(np.array(originals, dtype=object)) if originals else 0.0
         if keep:
-            xmin, ymin, xmax, ymax = shapely.total_bounds(np.array([geoms[k] for k in keep], dtype=object))
+            kept = np.array([geoms[k] for k in keep], dtype=object)
+            places = np.vstack([places, shapely.bounds(kept)])
+            xmin, ymin, xmax, ymax = shapely.total_bounds(kept)
             lats += [float(ymin), float(ymax)]
             lons += [float(xmin), float(xmax)]
         has_cur = [k for k in keep if cur_col[rows[k]] >= 0]
@@ -306,6 +338,9 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
         colours=colours_all[: len(rep_ids)],
         has_other=has_other,
         bounds=bounds,
+        places=places,
+        no_current=sum(1 for c in cur_col if c < 0),
+        former=former,
         n_accounts=len(a),
         n_moved=sum(moved),
     )
