@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem, SolverError
 from territory_planner.geo.repair import repair_notes
 from territory_planner.io.load import LoadedInputs, load_inputs
-from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.io.writers import atomic_write_text, json_text, staged_output_dir, write_csv
 from territory_planner.model.plan import Plan, SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import centres, pipeline, prechecks
@@ -232,7 +231,8 @@ def solve(
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
-        reserve = forecast_reserve(problem.n_reps, options.time_limit)
+        runs = 2 if options.quota_method == "forecast" and options.company_target is not None else 1
+        reserve = forecast_reserve(problem.n_reps, options.time_limit, runs)
         budget = dataclasses.replace(budget, deadline=budget.deadline - reserve)
     threads = options.threads or 1
     free = problem.missing_homes.copy()
@@ -383,6 +383,8 @@ def solve(
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
         summary["hierarchy"] = hierarchy_info
+    if inputs.warnings:  # accepted inputs worth a look (families spanning the country)
+        summary["notes"] = [*summary.get("notes", []), *inputs.warnings]
     if repaired:  # never a silent change: the rows, and why each polygon was invalid
         summary["notes"] = [*summary.get("notes", []), *repair_notes(repaired)]
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
@@ -563,7 +565,7 @@ def write_plan(
     summary = dict(output.summary)
     if extra:
         summary.update(extra)
-    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    atomic_write_text(folder / "summary.json", json_text(summary))
     if output.units_geojson is not None:
         atomic_write_text(folder / "units.geojson", output.units_geojson)
     from territory_planner.render.map import write_map
@@ -579,6 +581,7 @@ def write_plan(
         company_target=options.company_target,
         forecast_horizon=options.forecast_horizon,
         quota_method=options.quota_method,
+        quota_history_weight=options.quota_history_weight,
         currency=options.currency,
     )
 

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 bad input or infeasible, 2 usage error, 3 solver failur
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 import time
@@ -161,7 +162,15 @@ def main() -> None:
 @click.option(
     "--quota-method",
     type=click.Choice(["potential", "forecast"]),
-    help="Suggested quotas by potential [default] or by each territory's forecast.",
+    help="Suggested quotas by potential [default] or by potential blended with each territory's forecast for "
+    "the 12 months from the horizon's start (see --quota-history-weight).",
+)
+@click.option(
+    "--quota-history-weight",
+    type=click.FloatRange(0, 1),
+    help="Weight w of the history (inherited won revenue, or the forecast with --quota-method forecast) in "
+    "the quota shares, against potential; forecast shares stay within 1/1.5 to 1.5 x the potential share "
+    "[default: 0, or 0.5 with --quota-method forecast].",
 )
 @click.option("--force", is_flag=True, help="Replace an existing plan folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
@@ -222,10 +231,11 @@ def plan(
 
             output = api.plan(options, out, force=force, progress=progress, extra=extra)
     s = output.summary
-    gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.3f}%"
     click.echo(
-        f"{s['status']}: {s['accounts']} accounts -> {s['reps']} reps | objective {s['objective']:,.1f} "
-        f"| lower bound {s['lower_bound'] or float('nan'):,.1f} | gap {gap} | {s['solve_seconds']:.1f}s"
+        f"{s['status']}: {s['accounts']} accounts -> {s['reps']} reps "
+        f"| objective {_shown(s['objective'], ',.1f')} "
+        f"| lower bound {_shown(s['lower_bound'], ',.1f')} "
+        f"| gap {_shown(s['gap'], '.3%')} | {s['solve_seconds']:.1f}s"
     )
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
     budgeted = s.get("budgeted_moved_share", s["moved_potential_share"])
@@ -278,6 +288,13 @@ def _written(folder: Path) -> str:
     main_files = ["assignments.csv", "territories.csv", "summary.json", "map.html", "report.html"]
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
     return ", ".join([n for n in main_files if n in names] + [n for n in names if n not in main_files])
+
+
+def _shown(value: Any, spec: str) -> str:
+    """A summary number for the console; "n/a" when the plan has none (a relaxed plan has no bound)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return format(value, spec)
+    return "n/a"
 
 
 @main.command()

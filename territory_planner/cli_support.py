@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_planner.errors import InfeasibleError, InputError, TerritoryPlannerError
-from territory_planner.io.writers import write_csv
+from territory_planner.io.writers import is_nonempty_dir, write_csv
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,13 +76,41 @@ def print_infeasible(error: InfeasibleError, console: Console | None = None) -> 
         console.print(table)
 
 
+ERRORS_NAME = "input_errors.csv"
+
+
+def beside(out: Path) -> Path:
+    """Where the problems of a failed run go when ``out`` already holds a plan (or any other output):
+    next to it, ``plans/2025.input_errors.csv``, so the folder keeps only what its own run wrote."""
+    out = Path(out)
+    return out.with_name(f"{out.name}.{ERRORS_NAME}")
+
+
+def error_table_path(out: Path) -> Path:
+    """``out/input_errors.csv`` when ``out`` is new or holds nothing but an earlier failed run's list,
+    else ``beside(out)``: a failed run never writes into an existing plan folder (``--force`` replaces
+    a folder only with a finished plan)."""
+    return beside(out) if Path(out).exists() and is_nonempty_dir(Path(out)) else Path(out) / ERRORS_NAME
+
+
 def write_error_table(error: InputError, out: Path | None) -> Path | None:
-    """Write ``input_errors.csv`` into ``out`` (created if needed), without touching any plan files."""
+    """Write the problems to ``error_table_path(out)`` (its folder created if needed); nothing else in
+    ``out`` is touched. Written inside ``out``, it replaces a list an earlier failed run left beside
+    it (that plan folder is gone), so the one list left is this run's."""
     if out is None:
         return None
-    path = Path(out) / "input_errors.csv"
+    path = error_table_path(Path(out))
     write_csv(problems_frame(error), path)
+    if path != beside(Path(out)):
+        beside(Path(out)).unlink(missing_ok=True)
     return path
+
+
+def clear_error_tables(out: Path | None) -> None:
+    """After a run that wrote its output: an error list a failed run left beside ``out`` is stale (the
+    one inside ``out`` went with the folder the run replaced)."""
+    if out is not None:
+        beside(Path(out)).unlink(missing_ok=True)
 
 
 def _write_errors_file(error: InputError, path: Path, console: Console) -> Path | None:
@@ -138,6 +166,8 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 sys.exit(exc.exit_code)
             if errors_file is not None:
                 _write_errors_file(InputError([]), Path(errors_file), console)
+            if out_param and kwargs.get(out_param):
+                clear_error_tables(Path(kwargs[out_param]))
             return result
 
         return wrapper  # type: ignore[return-value]

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,13 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.readers import read_table
-from territory_planner.io.writers import atomic_write_text, staged_output_dir, unneutralise, write_csv
+from territory_planner.io.writers import (
+    atomic_write_text,
+    json_text,
+    staged_output_dir,
+    unneutralise,
+    write_csv,
+)
 from territory_planner.level_outputs import edited_levels
 from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
@@ -72,6 +80,32 @@ def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
     return _check_edits(frame, name, plan)
 
 
+_NUMBER_AS_TEXT = re.compile(r"^(\d+)(?:\.0+)?$")  # 3356, or 3356.0 from a number cell
+
+
+def _unpadded(ids: Iterable[str]) -> dict[str, list[str]]:
+    """The ids written with leading zeros (``003356``), by their digits without them (``3356``)."""
+    out: dict[str, list[str]] = {}
+    for i in ids:
+        if len(i) > 1 and i.startswith("0") and i.isdigit():
+            out.setdefault(i.lstrip("0") or "0", []).append(i)
+    return out
+
+
+def _zeros_hint(value: str, padded: dict[str, list[str]]) -> str:
+    """ " (did you mean 003356? ...)" when ``value`` is a padded id that lost its leading zeros (a
+    spreadsheet reads 003356 as the number 3356 and writes it back so), else ""."""
+    m = _NUMBER_AS_TEXT.match(value)
+    found = padded.get(m.group(1).lstrip("0") or "0", []) if m else []
+    if not found:
+        return ""
+    shown = " or ".join(found[:3])
+    return (
+        f" (did you mean {shown}? a spreadsheet drops an id's leading zeros when it reads the column as "
+        "numbers: keep the column as text)"
+    )
+
+
 def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, str]:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in ("account_id", "rep_id") if c not in frame.columns]
@@ -80,6 +114,7 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
     a = plan.assignments
     rep_ids = set(plan.territories["rep_id"])
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
+    padded_accounts, padded_reps = _unpadded(row_of), _unpadded(rep_ids)
     problems: list[Problem] = []
     edits: dict[str, str] = {}
     first_row: dict[str, int] = {}
@@ -90,13 +125,16 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
             problems.append(Problem(name, k, "account_id", "empty account id"))
             bad = True
         elif acc not in row_of:
-            problems.append(Problem(name, k, "account_id", "account is not in the plan", acc))
+            message = "account is not in the plan" + _zeros_hint(acc, padded_accounts)
+            problems.append(Problem(name, k, "account_id", message, acc))
             bad = True
         if not rep:
             problems.append(Problem(name, k, "rep_id", "empty rep id"))
             bad = True
         elif rep not in rep_ids:
-            problems.append(Problem(name, k, "rep_id", "rep is not in the plan", rep))
+            problems.append(
+                Problem(name, k, "rep_id", "rep is not in the plan" + _zeros_hint(rep, padded_reps), rep)
+            )
             bad = True
         if bad:
             continue
@@ -290,7 +328,7 @@ def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool =
     with staged_output_dir(Path(out), force=force) as stage:
         write_csv(edited.assignments, stage / "assignments.csv")
         write_csv(edited.territories, stage / "territories.csv")
-        atomic_write_text(stage / "summary.json", json.dumps(edited.summary, indent=2, default=str) + "\n")
+        atomic_write_text(stage / "summary.json", json_text(edited.summary))
         edits = pd.DataFrame({"account_id": list(edited.edits), "rep_id": list(edited.edits.values())})
         write_csv(edits, stage / "edits.csv")
         for name, frame in edited.level_files.items():
@@ -384,5 +422,5 @@ def _rebalance_with(
     manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
     manifest["options"]["locks"] = str(kept.resolve())
     manifest.setdefault("inputs", {})["locks"] = {"path": str(kept.resolve()), "sha256": file_sha256(kept)}
-    atomic_write_text(out / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str) + "\n")
+    atomic_write_text(out / MANIFEST_NAME, json_text(manifest))
     return output

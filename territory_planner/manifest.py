@@ -19,7 +19,7 @@ from typing import Any
 
 from territory_planner import __version__
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.writers import atomic_write_text
+from territory_planner.io.writers import atomic_write_text, json_text
 from territory_planner.options import PATH_OPTIONS, PlanOptions
 
 MANIFEST_NAME = "manifest.json"
@@ -103,7 +103,7 @@ def build_manifest(
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=2, default=str) + "\n")
+    atomic_write_text(folder / MANIFEST_NAME, json_text(manifest))
 
 
 def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:

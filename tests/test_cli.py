@@ -146,6 +146,48 @@ def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["proven_infeasible"] is True
 
 
+def test_a_relaxed_plan_without_a_bound_prints_n_a_and_writes_no_nan(tmp_path: Path) -> None:
+    """QA3a: the console said "lower bound nan" after a --relax run; summary.json must hold null, never
+    NaN (which strict JSON readers reject)."""
+    accounts, reps = line_instance()
+    accounts[0]["potential"] = 5000
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--relax", "-q")
+    assert res.exit_code == 0, res.output
+    assert "lower bound n/a | gap n/a" in res.output
+    assert "nan" not in res.output.lower()
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in summary.json")
+
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text(), parse_constant=refuse)
+    assert summary["lower_bound"] is None
+    assert summary["gap"] is None
+
+
+def test_a_failed_forced_plan_keeps_the_old_plan_and_puts_its_errors_beside_it(
+    line: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """QA3b: `plan --force` on bad inputs kept the previous plan but added input_errors.csv to it, a stale
+    error table inside a valid plan. The list goes beside the folder, and the next good run removes it."""
+    a, r = line
+    out = tmp_path / "plan"
+    assert run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    accounts, reps = line_instance()
+    accounts[2]["potential"] = -1
+    bad_a, bad_r = write_instance(tmp_path / "bad", accounts, reps)
+    res = run("plan", "--accounts", str(bad_a), "--reps", str(bad_r), "--out", str(out), "-q", "--force")
+    assert res.exit_code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    beside = tmp_path / "plan.input_errors.csv"
+    assert pd.read_csv(beside)[["row", "column"]].values.tolist() == [[3, "potential"]]
+    assert f"problems written to {beside}" in " ".join(res.output.split())
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q", "--force")
+    assert res.exit_code == 0, res.output
+    assert not beside.exists()
+
+
 def test_usage_errors_exit_2(line: tuple[Path, Path]) -> None:
     res = run("plan", "--accounts", str(line[0]))
     assert res.exit_code == 2

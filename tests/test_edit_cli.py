@@ -301,3 +301,46 @@ def test_an_objective_below_the_plans_bound_is_explained(tmp_path: Path) -> None
     code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m2"))
     assert code == 0, output
     assert "below the bound" not in output
+
+
+def _zero_padded_plan(folder: Path) -> Path:
+    """The map's sample plan with account ids written as zero-padded numbers: A1 -> 00101, ..."""
+    from map_fixtures import assignments_frame, territories_frame
+    from map_fixtures import write_plan as write_map_plan
+
+    a = assignments_frame()
+    a["account_id"] = [f"00{100 + int(i[1:])}" for i in a["account_id"]]
+    return write_map_plan(folder, a, territories_frame(a))
+
+
+def test_an_id_that_lost_its_leading_zeros_gets_a_hint(tmp_path: Path) -> None:
+    """QA3b: Excel reads 003356 as the number 3356; the edit said only "not in the plan"."""
+    plan = _zero_padded_plan(tmp_path / "plan")
+    edits = write_edits(tmp_path / "e.csv", [("101", "R2"), ("00102", "R3"), ("999", "R1")])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "out"))
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "out" / "input_errors.csv", dtype=str).set_index("value")
+    assert "did you mean 00101?" in errors.loc["101", "message"]
+    assert "leading zeros" in errors.loc["101", "message"]
+    assert errors.loc["999", "message"] == "account is not in the plan"  # no padded id matches
+    assert "00102" not in errors.index  # a good row
+
+
+def test_a_failed_edit_leaves_the_plan_folder_as_it_was(tmp_path: Path) -> None:
+    """The problems of a failed edit go to input_errors.csv in --out when that folder holds no plan (as for
+    plan), and beside it when it does (--out the plan itself, with --force): the plan folder is never
+    altered by a failed edit. The next good run removes the list left beside it."""
+    plan = _zero_padded_plan(tmp_path / "plan")
+    before = {p.name: p.read_bytes() for p in plan.iterdir()}
+    edits = write_edits(tmp_path / "e.csv", [("NOPE", "R2")])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(plan), "--force")
+    assert code == 1
+    assert {p.name: p.read_bytes() for p in plan.iterdir()} == before
+    beside = tmp_path / "plan.input_errors.csv"
+    assert pd.read_csv(beside, dtype=str)["value"].tolist() == ["NOPE"]
+    assert str(beside) in " ".join(output.split())
+    good = write_edits(tmp_path / "g.csv", [("00101", "R2")])
+    code, output = run(str(plan), "--edits", str(good), "--out", str(plan), "--force")
+    assert code == 0, output
+    assert not beside.exists()
+    assert not (plan / "input_errors.csv").exists()

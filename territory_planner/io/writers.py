@@ -8,11 +8,14 @@ at the end, so a failed run never leaves a half-written plan and never touches a
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -71,6 +74,26 @@ def atomic_write_text(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf, numpy's too) replaced by None, recursively:
+    JSON has no NaN, and a strict reader (JavaScript's JSON.parse, jq) rejects the ``NaN`` Python
+    writes by default."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):  # numpy floats are floats too
+        return None
+    if hasattr(value, "item") and hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
+        return finite_json(value.item())  # numpy scalars
+    return value
+
+
+def json_text(value: Any) -> str:
+    """Indented JSON with no NaN or infinity (they become null), for summary.json and the manifests."""
+    return json.dumps(finite_json(value), indent=2, default=str, allow_nan=False) + "\n"
 
 
 def is_nonempty_dir(path: Path) -> bool:
