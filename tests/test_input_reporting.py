@@ -101,3 +101,39 @@ def test_swapped_coordinates_get_a_hint(tmp_path: Path) -> None:
     text = " ".join(res.output.split())
     assert "(lat and lon swapped? this row's lon is 30.3)" in text
     assert text.count("swapped?") == 1  # row 3's lon (120) is no latitude: no hint there
+
+
+def test_a_number_cell_is_shown_as_written(tmp_path: Path) -> None:
+    """QA3b: a potential of 1e400 was shown as "inf" in the problems table, a latitude of 91 as 91.0."""
+    accounts, reps = line_instance()
+    accounts[1]["potential"] = "1e400"
+    accounts[2]["lat"] = "91"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    shown = {(p.row, p.column): p.value for p in info.value.problems}
+    assert shown[(2, "potential")] == "1e400"
+    assert shown[(3, "lat")] == "91"
+
+
+def test_a_family_spanning_the_country_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA3b: a parent_id made of a city name joined Portland, Maine and Portland, Oregon (4,000 km) into
+    one family, accepted silently. The load warns, naming the family, the distance and the rows."""
+    accounts, reps = line_instance()
+    for acc in accounts:
+        acc["parent_id"] = ""
+    accounts[0].update(parent_id="CITY-Portland", lat=43.65, lon=-70.26)  # Portland, Maine
+    accounts[1].update(parent_id="CITY-Portland", lat=45.52, lon=-122.68)  # Portland, Oregon
+    accounts[2]["parent_id"] = accounts[3]["parent_id"] = "NEAR"  # a family of neighbours: no warning
+    a, r = write_instance(tmp_path, accounts, reps)
+    with caplog.at_level("WARNING"):
+        loaded = load_inputs(a, r)
+    assert len(loaded.warnings) == 1
+    warning = loaded.warnings[0]
+    assert "'CITY-Portland'" in warning
+    km = float(warning.split(" spans ")[1].split(" km")[0].replace(",", ""))
+    assert km == pytest.approx(4_070, rel=0.02)
+    assert "rows 1 and 2" in warning
+    assert warning in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,12 @@ from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import relocate
 from territory_planner.io.readers import RawTable, csv_separator, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
+from territory_planner.model.geo import haversine_km
+
+log = logging.getLogger(__name__)
+
+WIDE_FAMILY_KM = 1_000.0  # a family whose accounts lie farther apart is warned about (a bad parent_id?)
+WIDE_FAMILIES_SHOWN = 5
 
 
 @dataclass
@@ -24,6 +31,7 @@ class LoadedInputs:
     accounts_path: Path
     reps_path: Path
     repaired: tuple[Problem, ...] = ()  # the rows whose invalid polygon was repaired (``geo.repair``)
+    warnings: tuple[str, ...] = ()  # accepted but worth a look (``wide_families``); logged as warnings
 
 
 def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departed: set[str]) -> list[Problem]:
@@ -109,6 +117,43 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
                 )
             )
     return problems
+
+
+def wide_families(accounts: pd.DataFrame, file: str, limit_km: float = WIDE_FAMILY_KM) -> list[str]:
+    """A warning for the families (``parent_id``) whose accounts lie more than ``limit_km`` apart: one
+    rep gets all of them, so a key that joins unrelated accounts (a city name shared by Portland, Maine
+    and Portland, Oregon) sends that rep across the country. Each names the family, the distance and two
+    rows that far apart (the farthest member from the family's centre, and the farthest from that one:
+    at least half the family's true span, usually all of it)."""
+    if accounts.empty or "parent_id" not in accounts:
+        return []
+    fam = accounts[(accounts["parent_id"] != "") & accounts["lat"].notna() & accounts["lon"].notna()]
+    wide: list[tuple[float, str, int, int]] = []
+    for parent, grp in fam.groupby("parent_id", sort=True):
+        if len(grp) < 2:
+            continue
+        lat, lon = grp["lat"].to_numpy(float), grp["lon"].to_numpy(float)
+        lat_r, lon_r = np.radians(lat), np.radians(lon)
+        xyz = np.column_stack([np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)])
+        c = xyz.mean(axis=0)
+        if np.linalg.norm(c) < 1e-9:  # antipodal members: any one will do as the start
+            c = xyz[0]
+        c_lat, c_lon = np.degrees(np.arctan2(c[2], np.hypot(c[0], c[1]))), np.degrees(np.arctan2(c[1], c[0]))
+        a = int(np.argmax(haversine_km(lat, lon, np.array([c_lat]), np.array([c_lon]))[:, 0]))
+        d = haversine_km(lat, lon, lat[a : a + 1], lon[a : a + 1])[:, 0]
+        b = int(np.argmax(d))
+        if d[b] > limit_km:
+            rows = sorted((int(grp.index[a]) + 1, int(grp.index[b]) + 1))
+            wide.append((float(d[b]), str(parent), rows[0], rows[1]))
+    wide.sort(key=lambda w: (-w[0], w[1]))
+    out = [
+        f"{file}: family {parent!r} (parent_id) spans {km:,.0f} km (rows {r1} and {r2}): one rep gets all "
+        "of it; check that the key does not join unrelated accounts"
+        for km, parent, r1, r2 in wide[:WIDE_FAMILIES_SHOWN]
+    ]
+    if len(wide) > WIDE_FAMILIES_SHOWN:
+        out.append(f"{file}: {len(wide) - WIDE_FAMILIES_SHOWN} more families span over {limit_km:,.0f} km")
+    return out
 
 
 def _missing_geometries(geometry: Any) -> dict[int, str]:
@@ -235,4 +280,7 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], [sheet_a])
         )
-    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path, repaired)
+    warnings = tuple(wide_families(accounts, str(accounts_path)))
+    for warning in warnings:
+        log.warning("%s", warning)
+    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path, repaired, warnings)

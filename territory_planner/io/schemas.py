@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,16 @@ def _parse_number(
         for idx in np.flatnonzero(empty):
             problems.append(Problem(file, int(idx) + 1, field.name, f"{field.name} is empty"))
     return values
+
+
+def _as_written(raw: pd.Series, idx: Any, parsed: str) -> str:
+    """The cell of a number column as the file holds it (``1e400``, not the ``inf`` it reads as; ``91``,
+    not ``91.0``); ``parsed`` when the file stores numbers (Excel, Parquet), whose text is the number."""
+    try:
+        cell = raw.loc[idx]
+    except KeyError:
+        return parsed
+    return cell.strip() if isinstance(cell, str) and cell.strip() else parsed
 
 
 def _pandera_schema(fields: Iterable[Field], present: set[str]) -> pa.DataFrameSchema:
@@ -211,6 +222,8 @@ def parse_table(
                 continue
             row = int(idx) + 1
             value = "" if pd.isna(rec.failure_case) else str(rec.failure_case)
+            if field.kind == "number" and col in raw.columns:
+                value = _as_written(raw[col], idx, value)
             if str(rec.check) == "not_nullable" and field.kind == "number":
                 continue  # already reported while parsing (empty or not a number)
             if str(rec.check) == "field_uniqueness":
