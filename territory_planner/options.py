@@ -40,6 +40,7 @@ class PlanOptions:
     company_target: float | None = None
     forecast_horizon: str | None = None  # with crm: forecast section in report.html, forecast*.csv
     quota_method: str = "potential"  # suggested quotas by potential (and history) or by the forecast
+    quota_history_weight: float | None = None  # history/forecast weight in the quota shares (None: default)
     reps_add: tuple[dict[str, Any], ...] = ()  # extra rep rows (scenario ``[[reps.add]]``)
     reps_remove: tuple[str, ...] = ()  # rep ids dropped from the roster; their accounts are reassigned
     areas: Path | None = None  # area polygons: point accounts are merged into the area holding them
@@ -137,6 +138,11 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 kwargs[key] = tuple(str(m).strip().lower() for m in items if str(m).strip())
             elif key in {"tolerance", "district_tolerance", "region_tolerance"}:
                 kwargs[key] = parse_tolerance(value, source, key)
+            elif key == "quota_history_weight":
+                v = float(value)
+                if not 0 <= v <= 1:
+                    raise ValueError("quota_history_weight must be in [0, 1]")
+                kwargs[key] = v
             elif key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
                 v = float(value)
                 if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):

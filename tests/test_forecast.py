@@ -186,3 +186,46 @@ def test_sparse_history_falls_back_to_seasonal_naive(tmp_path: Path) -> None:
     assert sparse["method"].startswith("seasonal_naive (sparse history:")
     assert sparse["base_forecast"] == pytest.approx(sparse["baseline_forecast"])
     assert not fc.loc[("rep", "R001"), "method"].startswith("seasonal_naive (")
+
+
+def test_a_departed_rep_has_no_forecast_its_accounts_history_goes_to_their_current_reps(
+    crm: Path, tmp_path: Path
+) -> None:
+    """QA3b N2: a rep in the history but not in the roster got a rep row and a '(no region)' region with
+    a forecast, read as revenue someone will bring in. Its deals follow their accounts: to the accounts'
+    current reps at the rep level, to the new territories under a plan; a note says so."""
+    gone = tmp_path / "crm"
+    gone.mkdir()
+    (gone / "opportunities.csv").write_bytes((crm / "opportunities.csv").read_bytes())
+    reps = pd.read_csv(crm / "reps.csv", dtype=str)
+    reps[reps["rep_id"] != "R008"].to_csv(gone / "reps.csv", index=False)
+    accounts = pd.read_csv(crm / "accounts.csv", dtype=str)
+    heirs = {
+        a: ("R001" if k % 2 else "R002")
+        for k, a in enumerate(accounts.loc[accounts["current_rep"] == "R008", "account_id"])
+    }
+    accounts["current_rep"] = accounts["account_id"].map(heirs).fillna(accounts["current_rep"])
+    accounts.to_csv(gone / "accounts.csv", index=False)
+    plan = load_plan(_plan(tmp_path / "plan", gone, {}))
+    before = compute_forecast(crm, "2026Q3", workers=1)
+    rep = compute_forecast(gone, "2026Q3", plan=plan, workers=1)
+    fc = rep.forecast
+    assert "R008" not in set(fc.loc[fc["level"] == "rep", "id"])
+    assert set(fc.loc[fc["level"] == "region", "id"]) == set(reps["region"])  # no "(no region)"
+    assert _sum(fc, "rep") == pytest.approx(_sum(fc, "team"), abs=0.05)
+    assert _sum(fc, "territory") == pytest.approx(_sum(fc, "team"), abs=0.05)
+    bt = rep.backtest.set_index(["level", "id", "period"])["actual"]
+    old = before.backtest.set_index(["level", "id", "period"])["actual"]
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str)
+    r008 = opps[opps["rep_id"] == "R008"].assign(amount=lambda d: d["amount"].astype(float))
+    for period, start, end in (
+        rep.backtest[["period", "period_start", "period_end"]].drop_duplicates().to_numpy()
+    ):
+        won = r008[(r008["status"] == "won") & r008["close_date"].between(start, end)]
+        to_r001 = won.loc[won["account_id"].map(heirs) == "R001", "amount"].sum()
+        assert bt[("rep", "R001", period)] == pytest.approx(old[("rep", "R001", period)] + to_r001)
+        assert bt[("team", "all", period)] == pytest.approx(old[("team", "all", period)])
+        assert bt[("territory", "R002", period)] == pytest.approx(bt[("rep", "R002", period)])
+    notes = rep.fallback_notes()
+    assert any(n.startswith("rep R008 is not in the roster (departed)") and "R001" in n for n in notes)
+    assert any("follow their accounts to the new territories" in n for n in notes)

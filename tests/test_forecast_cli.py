@@ -12,6 +12,7 @@ from territory_planner.cli import main
 from territory_planner.errors import InputError
 from territory_planner.forecast.pipeline import pipeline_signal
 from territory_planner.options import build_options
+from territory_planner.report.plan import load_plan
 from tests.forecast_fixtures import synthetic_crm
 from tests.test_forecast import _plan
 
@@ -54,11 +55,46 @@ def test_report_gains_the_forecast_and_quotas_follow_it(crm: Path, tmp_path: Pat
     assert 'id="forecast-territory"' in (out / "report.html").read_text(encoding="utf-8")
     quotas = pd.read_csv(out / "suggested_quotas.csv").set_index("rep_id")
     assert quotas["suggested_quota"].sum() == pytest.approx(1_000_000, abs=0.001)
-    fc = pd.read_csv(out / "forecast.csv")
-    territory = fc[fc["level"] == "territory"].set_index("id")["forecast"]
+    # the quota year's forecast (12 months from the horizon's start), not one quarter's
+    from territory_planner.forecast.api import compute_forecast
+
+    year = compute_forecast(crm, "2026-07-01:2027-06-30", plan=load_plan(plan), workers=1)
+    territory = year.level_forecast("territory")
+    assert quotas["forecast"].to_numpy() == pytest.approx(
+        territory.reindex(quotas.index).to_numpy(), abs=0.01
+    )
     share = territory / territory.sum()
     assert quotas["forecast_share"].to_numpy() == pytest.approx(share.reindex(quotas.index).to_numpy())
-    assert quotas.loc["R001", "suggested_quota"] == 0  # its accounts all moved to R002
+    assert quotas.loc["R001", "suggested_quota"] == 0  # its accounts all moved to R002 (no potential)
+    ratio = quotas["share"] / quotas["potential_share"]
+    assert ratio.dropna().between(1 / 1.5 - 1e-9, 1.5 + 1e-9).all()  # damped toward the potential share
+
+
+def test_quota_method_forecast_splits_the_year_blended_and_damped() -> None:
+    """QA3b N4: one quarter's forecast split an annual target, with no damping toward potential and the
+    history weight ignored (R05 got 15.5% of the target for a 7.3% potential share, R08 0.87% for 3.4%)."""
+    from territory_planner.forecast.api import quota_year
+    from territory_planner.report.periods import parse_period
+    from territory_planner.report.quota import suggest_quotas
+
+    year = quota_year(parse_period("2026Q3"))
+    assert (year.start.isoformat(), year.end.isoformat()) == ("2026-07-01", "2027-06-30")
+    assert quota_year(parse_period("2027")) == parse_period("2027")
+    terr = pd.DataFrame({"rep_id": ["R05", "R08", "R01", "R02"], "potential": [73.0, 34.0, 446.5, 446.5]})
+    lucky = pd.Series({"R05": 155.0, "R08": 8.7, "R01": 418.15, "R02": 418.15})  # one quarter's shares
+    q = suggest_quotas(terr, 120e6, forecast=lucky).set_index("rep_id")
+    ratio = q["share"] / q["potential_share"]
+    assert ratio.max() <= 1.5 + 1e-9
+    assert ratio.min() >= 1 / 1.5 - 1e-9
+    assert ratio["R05"] == pytest.approx(1.5)
+    assert ratio["R08"] == pytest.approx(1 / 1.5)
+    assert q["suggested_quota"].sum() == pytest.approx(120e6, abs=0.001)
+    potential_only = suggest_quotas(terr, 120e6, forecast=lucky, history_weight=0.0).set_index("rep_id")
+    assert potential_only["share"].to_numpy() == pytest.approx(potential_only["potential_share"].to_numpy())
+    mild = pd.Series({"R05": 80.0, "R08": 30.0, "R01": 445.0, "R02": 445.0})
+    q = suggest_quotas(terr, 100.0, forecast=mild, history_weight=0.2).set_index("rep_id")
+    blend = 0.8 * q["potential_share"] + 0.2 * q["forecast_share"]  # inside the bounds: the plain blend
+    assert q["share"].to_numpy() == pytest.approx(blend.to_numpy())
 
 
 def test_quota_method_forecast_needs_a_horizon(crm: Path, tmp_path: Path) -> None:
@@ -78,6 +114,10 @@ def test_plan_options_are_checked_before_solving() -> None:
     with pytest.raises(InputError) as err:
         build_options({"quota_method": "forecast"})
     assert err.value.problems[0].column == "quota_method"
+    with pytest.raises(InputError) as err:
+        build_options({"quota_history_weight": 1.5})
+    assert err.value.problems[0].column == "quota_history_weight"
+    assert build_options({"quota_history_weight": 0.25}).quota_history_weight == 0.25
     opts = build_options(
         {"crm": "crm", "forecast_horizon": "2026q3", "company_target": 5, "quota_method": "forecast"}
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-from territory_planner.forecast import engine, models
+from territory_planner.forecast import engine, models, reconcile
 from territory_planner.forecast.reconcile import reconcile_hierarchy, reconcile_partition
 
 
@@ -88,5 +88,43 @@ def test_a_rep_with_no_history_stays_exactly_zero_after_reconciliation() -> None
     split = reconcile_partition(8.9e6, np.array([5e6, 3.8e6, 0.0]), np.array([1e11, 2e11, 0.0]))
     assert split[2] == 0.0
     assert split.sum() == pytest.approx(8.9e6)
-    lower, upper = engine._interval(124458.59, np.array([94346.4]), out[3:], 1.8e10)
+    lower, upper = engine._interval(124458.59, 124458.59, np.array([94346.4]), out[3:], 1.8e10)
     assert upper < 10 * 124458.59
+
+
+def test_reconciliation_never_wipes_out_a_series_with_history() -> None:
+    """QA3b N3: the team said 8.90M, the territories 9.31M; MinT gave the territory with a large error
+    variance but a small base ($41k; its accounts won $195k in the same quarter a year before) the whole
+    cut and clipped it to $0. A series is cut by at most half its base; the others take the rest."""
+    base = np.array([787038.7, 733414.4, 650669.7, 1265084.3, 41163.0, 402276.5, 5428908.8])
+    sd = np.array([556977.0, 427202.0, 601699.0, 456002.0, 538760.0, 91841.0, 1.2e6])
+    split = reconcile_partition(8902962.06, base, sd**2)
+    assert split.sum() == pytest.approx(8902962.06)
+    assert split[4] >= (1 - reconcile.MAX_CUT) * base[4] - 1e-6
+    assert (split >= (1 - reconcile.MAX_CUT) * base - 1e-6).all()
+    assert (split <= base + 1e-6).all()  # a cut stays a cut for everyone
+    # hierarchy: a rep with a small base and a large variance keeps half of it, levels still add up
+    summing = np.array([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    out = reconcile_hierarchy(summing, np.array([800.0, 500.0, 400.0, 40.0]), np.array([1.0, 1.0, 1.0, 1e6]))
+    assert out[3] == pytest.approx(20.0, rel=1e-6)
+    assert out[0] == pytest.approx(out[1:].sum())
+    # a total below every floor: all cut by the same share, still coherent and positive
+    tiny = reconcile_partition(100.0, np.array([300.0, 100.0]), np.array([1.0, 1e6]))
+    assert tiny == pytest.approx([75.0, 25.0])
+
+
+def test_interval_is_scaled_by_the_level_not_by_tiny_past_forecasts() -> None:
+    """QA3b N1: rep R14's past forecasts included $271 against an actual of $51,826; the relative error
+    (190) gave an 80% interval up to $44.3M for a $500k forecast. Errors are now scaled by the mean of each
+    window's forecast and the series' level at its origin."""
+    past_fc = np.array([36942.17, 0.0, 127561.11, 98937.11, 271.42, 84795.89, 51307.24])
+    actual = np.array([0.0, 82428.42, 52398.69, 204993.63, 51825.56, 505896.30, 270713.0])
+    level = np.array([60000.0, 50000.0, 55000.0, 70000.0, 80000.0, 90000.0, 160000.0])
+    fc, level_now = 499890.03, 207000.0
+    scales = engine.level_scale(past_fc, level)
+    lower, upper = engine._interval(
+        fc, float(engine.level_scale(fc, level_now)), actual - past_fc, scales, 1.8e10
+    )
+    assert 0 <= lower < fc < upper < 5 * fc
+    # and a window whose own forecast is 0 does not make the scale 0 while the series has a level
+    assert engine.level_scale(np.array([0.0]), np.array([1000.0]))[0] == pytest.approx(500.0)

@@ -16,10 +16,14 @@ from territory_planner.forecast.layout import build_layout
 from territory_planner.io.writers import write_csv
 from territory_planner.report.api import load_crm_for
 from territory_planner.report.crm import CrmData
+from territory_planner.report.levels import UNASSIGNED
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
 
 log = logging.getLogger(__name__)
+
+#: A departed rep's note names at most this many of the reps who take over its accounts.
+MAX_HEIRS_LISTED = 6
 
 FORECAST_COLUMNS = ["level", "id", "period_start", "period_end", "forecast", "lower", "upper", "method"]
 BACKTEST_COLUMNS = [
@@ -54,10 +58,37 @@ class ForecastReport:
             if kind == "mean month":
                 note += "; seasonal naive needs 12 months"
             notes.append(note)
+        notes += self.departed_notes()
         if self.backtest.empty:
             notes.append(
                 "no backtest: no past period of the horizon's length has a year of history before it, "
                 "so the forecast's accuracy cannot be measured yet"
+            )
+        return notes
+
+    def departed_notes(self) -> list[str]:
+        """One note per rep in the history but not in the roster: it has no forecast row, its deals are
+        forecast under its accounts' current reps (and, under a plan, follow them to the new territories)."""
+        moved = self.history.reassigned
+        if moved.empty:
+            return []
+        plan = self.history.nodes.n_territories > 0
+        notes = []
+        for rep, part in moved.groupby("departed_rep", sort=True):
+            heirs = [r for r in part["rep_id"] if r != UNASSIGNED]
+            listed = ", ".join(heirs[:MAX_HEIRS_LISTED]) + (
+                f" and {len(heirs) - MAX_HEIRS_LISTED} more" if len(heirs) > MAX_HEIRS_LISTED else ""
+            )
+            where = f"their accounts' current reps ({listed})" if heirs else ""
+            orphans = part[part["rep_id"] == UNASSIGNED]
+            if len(orphans):
+                lost = f"{int(orphans['deals'].sum()):,} deals of accounts with no current rep in the roster"
+                where += (" and " if where else "") + f"the rep row {UNASSIGNED} ({lost})"
+            notes.append(
+                f"rep {rep} is not in the roster (departed): no forecast of its own; its "
+                f"{int(part['deals'].sum()):,} deals ({part['won_amount'].sum():,.0f} won before the "
+                f"cut-off) are forecast under {where}"
+                + ("; under the plan they follow their accounts to the new territories" if plan else "")
             )
         return notes
 
@@ -72,11 +103,23 @@ class ForecastReport:
 RESERVE_FIXED, RESERVE_PER_REP, RESERVE_MAX_SHARE = 3.0, 0.35, 0.4
 
 
-def forecast_reserve(reps: int, time_limit: float | None) -> float:
-    """Seconds ``plan --forecast-horizon`` keeps for the forecast out of ``--time-limit``."""
+def forecast_reserve(reps: int, time_limit: float | None, runs: int = 1) -> float:
+    """Seconds ``plan --forecast-horizon`` keeps for the forecast out of ``--time-limit`` (``runs`` = 2
+    when ``--quota-method forecast`` forecasts the quota year too)."""
     if time_limit is None:
         return 0.0
-    return min(RESERVE_FIXED + RESERVE_PER_REP * reps, RESERVE_MAX_SHARE * time_limit)
+    return min(runs * (RESERVE_FIXED + RESERVE_PER_REP * reps), RESERVE_MAX_SHARE * time_limit)
+
+
+def quota_year(horizon: Period) -> Period:
+    """The period ``--quota-method forecast`` splits an annual target by: the 12 months from the horizon's
+    start (the horizon itself when it is a year or longer)."""
+    if horizon.days >= 365:
+        return horizon
+    start = pd.Timestamp(horizon.start)
+    end = (start + pd.DateOffset(months=12) - pd.Timedelta(days=1)).date()
+    label = str(start.year) if (start.month, start.day) == (1, 1) else f"{horizon.start.isoformat()}:{end}"
+    return Period(horizon.start, end, label)
 
 
 def as_horizon(horizon: str | Period) -> Period:
@@ -183,6 +226,20 @@ def _accuracy_table(backtest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
 
 
+def current_owners(accounts: pd.DataFrame | None, plan: PlanData | None) -> pd.Series:
+    """account_id -> current rep, from the CRM's accounts.csv, the plan's current_rep where it has one."""
+    parts = []
+    for frame in (accounts, plan.assignments if plan is not None else None):
+        if frame is not None and {"account_id", "current_rep"} <= set(frame.columns):
+            rep = frame["current_rep"].astype("string")
+            keep = rep.notna() & rep.ne("")
+            parts.append(pd.Series(rep[keep].to_numpy(str), index=frame.loc[keep, "account_id"].astype(str)))
+    if not parts:
+        return pd.Series(dtype=str)
+    out = pd.concat(parts)
+    return out[~out.index.duplicated(keep="last")]
+
+
 def compute_forecast(
     crm: CrmData | Path,
     horizon: str | Period,
@@ -217,6 +274,7 @@ def compute_forecast(
         roster=data.roster,
         assignments=plan.assignments if plan is not None else None,
         territories=plan.territories if plan is not None else None,
+        owners=current_owners(data.get("accounts"), plan),
     )
     result = engine.run(history, workers=workers)
     backtest = _backtest_frame(history, result)

@@ -10,11 +10,15 @@ The same procedure answers every window, oldest first, using only what was known
    seasonal naive (under 12 months: the mean month), and ``method`` says so;
 3. the chosen forecasts are reconciled (``reconcile``), so reps add up to regions and the team, and
    territories to the team; each series is weighted by its base forecasts' error variance over the same
-   earlier windows (before two are known: by its year-over-year variability);
-4. the 80% interval is ``forecast x (1 +- t * rmse)``, with ``rmse`` the root mean square relative error
-   of the reconciled forecasts over the same earlier windows, plus seasonal naive's past errors (the
-   series' year-over-year change at this horizon) counted as two more windows, and ``t`` Student's 90%
-   quantile for that many windows.
+   earlier windows (before two are known: by its year-over-year variability), and none is cut below half
+   its base forecast;
+4. the 80% interval is ``forecast +- t * scale * rms``: each earlier window's error of the reconciled
+   forecast is divided by that window's scale (``level_scale``: the mean of its forecast and the series'
+   level, its mean horizon-length total over the year before the origin, both known then), seasonal
+   naive's past errors (the series' year-over-year change at this horizon, over this window's scale)
+   count as two more windows, ``rms`` is their root mean square and ``t`` Student's 90% quantile for that
+   many windows. (Dividing by the past forecasts alone gave a $271 forecast against a $51,826 actual a
+   relative error of 190, and bands 50-90x the forecast.)
 
 Window 0 is the forecast itself; windows 1.. are the backtest.
 """
@@ -163,22 +167,38 @@ def _t(df: int) -> float:
     return float(stats.t.ppf(0.5 + COVERAGE / 2, df)) if df > 0 else float(stats.norm.ppf(0.5 + COVERAGE / 2))
 
 
+def level_scale(forecast: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The scale of a window's errors: the mean of its forecast and the series' level (its mean
+    horizon-length total over the year before the origin), both known at the origin. Never below half of
+    either, so neither a tiny forecast nor a tiny level can blow the scaled errors up."""
+    return (forecast + level) / 2.0
+
+
 def _interval(
-    fc: float, errors: np.ndarray, forecasts: np.ndarray, naive_square: float
+    fc: float, scale: float, errors: np.ndarray, scales: np.ndarray, naive_square: float
 ) -> tuple[float, float]:
-    """80% interval: relative errors of the earlier windows, with seasonal naive's past year-over-year
-    errors as ``PRIOR_WINDOWS`` pseudo-windows (so two or three lucky windows cannot make it narrow)."""
-    positive = forecasts > 0
-    if fc > 0 and positive.any():
-        rel = errors[positive] / forecasts[positive]
-        var = (np.sum(rel**2) + PRIOR_WINDOWS * naive_square / fc**2) / (rel.size + PRIOR_WINDOWS)
-        half = fc * _t(rel.size + PRIOR_WINDOWS) * float(np.sqrt(var))
+    """80% interval: the earlier windows' errors, each divided by its own scale (``scales``, known at its
+    origin), with seasonal naive's past year-over-year errors as ``PRIOR_WINDOWS`` pseudo-windows (so two
+    or three lucky windows cannot make it narrow); the root mean square is brought back to this window's
+    ``scale``. A series with no level and no forecast (nothing won in the last year) is scored in
+    absolute terms."""
+    if scale > 0:
+        known = scales > 0
+        z = errors[known] / scales[known]
+        var = (np.sum(z**2) + PRIOR_WINDOWS * naive_square / scale**2) / (z.size + PRIOR_WINDOWS)
+        half = scale * _t(z.size + PRIOR_WINDOWS) * float(np.sqrt(var))
     elif errors.size:
         var = (np.sum(errors**2) + PRIOR_WINDOWS * naive_square) / (errors.size + PRIOR_WINDOWS)
         half = _t(errors.size + PRIOR_WINDOWS) * float(np.sqrt(var))
     else:
         half = _t(0) * float(np.sqrt(naive_square))
     return max(fc - half, 0.0), fc + half
+
+
+def _level(y: np.ndarray, months: float) -> float:
+    """Mean won amount of ``months`` months over the last year of ``y`` (all of it when shorter)."""
+    last = y[-models.SEASON :]
+    return float(np.mean(last) * months) if last.size else 0.0
 
 
 def run(history: History, *, workers: int | None = None) -> EngineResult:
@@ -211,6 +231,13 @@ def _run(history: History, workers: int | None) -> EngineResult:
     position = {window.index: w for w, window in enumerate(layout.windows)}
     h, t = slice(0, nodes.n_hierarchy), nodes.territory_slice
     months = max(round(float(layout.weights.sum())), 1)
+    level = np.array(
+        [
+            [_level(_training(history, i, window.origin), float(layout.weights.sum())) for i in range(n_n)]
+            for window in layout.windows
+        ]
+    )
+    scale = np.zeros((n_w, n_n))
     for w in range(n_w - 1, -1, -1):  # oldest first: earlier windows' reconciled errors feed the intervals
         window = layout.windows[w]
         scored = [position[s.index] for s in layout.scored_before(window)]
@@ -225,7 +252,8 @@ def _run(history: History, workers: int | None) -> EngineResult:
         fc[w, h] = reconcile_hierarchy(nodes.summing, base[w, h], weights[h])
         if nodes.n_territories:
             fc[w, t] = reconcile_partition(float(fc[w, 0]), base[w, t], weights[t])
+        scale[w] = level_scale(fc[w], level[w])
         for i in range(n_n):
             errors = actual[scored, i] - fc[scored, i]
-            lower[w, i], upper[w, i] = _interval(fc[w, i], errors, fc[scored, i], yoy[i, 1])
+            lower[w, i], upper[w, i] = _interval(fc[w, i], scale[w, i], errors, scale[scored, i], yoy[i, 1])
     return EngineResult(layout, cands, actual, base, fc, lower, upper, pipe, method)

@@ -4,6 +4,11 @@ Nodes are the team, the regions and the reps (one hierarchy: ``summing`` adds re
 team), and under a plan the new territories, where each deal follows its account to the account's new rep
 (deals of accounts outside the plan are grouped as ``(unassigned)`` so the territories add up to the team).
 
+With a roster, the rep level holds the roster's reps only: a forecast per rep is what a rep on the team
+will bring in. The deals of a rep who is not in the roster (a departed rep) follow their accounts to the
+accounts' current reps (``(unassigned)`` when an account has none in the roster), so the reps still add up
+to the team; ``History.reassigned`` says where they went.
+
 Only opportunities created before the cut-off exist; only won deals closed before it enter the series.
 Everything later is invisible, whatever the export holds.
 """
@@ -53,6 +58,8 @@ class History:
     deals: pd.DataFrame  # opportunities created before the cut-off, with rep_code / territory_code
     monthly: np.ndarray  # nodes x months (layout.first_month .. end_month - 1): won amount
     first: np.ndarray  # per node: first month (relative) with any opportunity of that node
+    #: departed reps' deals moved to their accounts' current reps: departed_rep, rep_id, deals, won_amount
+    reassigned: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def aggregate(self, rep_values: np.ndarray, territory_values: np.ndarray) -> np.ndarray:
         """Per-node totals from per-rep and per-territory values (the hierarchy adds the reps up)."""
@@ -82,17 +89,59 @@ class History:
         return self.node_sums(mask, d["amount"].to_numpy(dtype="float64"))
 
 
+REASSIGNED_COLUMNS = ["departed_rep", "rep_id", "deals", "won_amount"]
+
+
+def _rep_of_deals(
+    deals: pd.DataFrame, roster: pd.DataFrame | None, owners: pd.Series | None
+) -> tuple[pd.Series, pd.Index]:
+    """Per deal the rep whose series it enters, and the rep ids: the roster's reps, a departed rep's deals
+    going to the account's current rep (``UNASSIGNED`` without one in the roster)."""
+    rep = deals["rep_id"].astype(str)
+    if roster is None or "rep_id" not in roster.columns:
+        return rep, pd.Index(rep.unique()).sort_values()
+    roster_ids = pd.Index(roster["rep_id"].astype(str).unique())
+    departed = ~rep.isin(roster_ids)
+    if departed.any():
+        owner = owners.astype(str) if owners is not None else pd.Series(dtype=str)
+        owner = owner[owner.isin(roster_ids)]
+        owner = owner[~owner.index.duplicated(keep="last")]
+        heir = deals.loc[departed, "account_id"].astype(str).map(owner).fillna(UNASSIGNED)
+        rep = rep.copy()
+        rep[departed] = heir.to_numpy()
+    ids = roster_ids.sort_values()
+    if rep.eq(UNASSIGNED).any():
+        ids = ids.append(pd.Index([UNASSIGNED]))
+    return rep, ids
+
+
+def _reassigned(deals: pd.DataFrame, rep: pd.Series, cutoff: pd.Timestamp) -> pd.DataFrame:
+    moved = deals["rep_id"].astype(str).ne(rep)
+    if not moved.any():
+        return pd.DataFrame(columns=REASSIGNED_COLUMNS)
+    part = deals[moved]
+    won = part["status"].eq("won") & part["close_date"].lt(cutoff)
+    frame = pd.DataFrame(
+        {
+            "departed_rep": part["rep_id"].astype(str),
+            "rep_id": rep[moved],
+            "deals": 1,
+            "won_amount": part["amount"].astype("float64").where(won, 0.0),
+        }
+    )
+    out = frame.groupby(["departed_rep", "rep_id"], as_index=False).sum()
+    return out.sort_values(["departed_rep", "won_amount"], ascending=[True, False], ignore_index=True)
+
+
 def _nodes(
     deals: pd.DataFrame,
     roster: pd.DataFrame | None,
     assignments: pd.DataFrame | None,
     territories: pd.DataFrame | None,
+    deal_rep: pd.Series,
+    rep_ids: pd.Index,
 ) -> tuple[Nodes, np.ndarray, np.ndarray]:
     """The nodes, and per deal its rep code and territory code."""
-    rep_ids = pd.Index(deals["rep_id"].astype(str).unique())
-    if roster is not None and "rep_id" in roster.columns:
-        rep_ids = rep_ids.union(pd.Index(roster["rep_id"].astype(str)))
-    rep_ids = rep_ids.sort_values()
     regions = region_map(roster, territories)
     levels, ids = ["team"], [TEAM_ID]
     rows: list[np.ndarray] = [np.ones(len(rep_ids))]
@@ -105,7 +154,7 @@ def _nodes(
     levels += ["rep"] * len(rep_ids)
     ids += list(rep_ids)
     summing = np.vstack([*rows, np.eye(len(rep_ids))])
-    rep_code = rep_ids.get_indexer(deals["rep_id"].astype(str))
+    rep_code = rep_ids.get_indexer(pd.Index(deal_rep))
     terr_code = np.zeros(len(deals), dtype=np.int64)
     n_terr = 0
     if assignments is not None:
@@ -153,14 +202,17 @@ def build_history(
     roster: pd.DataFrame | None = None,
     assignments: pd.DataFrame | None = None,
     territories: pd.DataFrame | None = None,
+    owners: pd.Series | None = None,
 ) -> History:
-    """The nodes and monthly series known at ``layout.cutoff``."""
+    """The nodes and monthly series known at ``layout.cutoff``. ``owners`` (account_id -> current rep)
+    places the deals of reps who are not in ``roster``."""
     cols = ["opportunity_id", "account_id", "rep_id", "amount", "status", "probability"]
     deals = opportunities.loc[opportunities["created_date"] < layout.cutoff, cols].copy()
     deals["created_date"] = opportunities["created_date"]
     deals["close_date"] = opportunities["close_date"]
     deals = deals.reset_index(drop=True)
-    nodes, rep_code, terr_code = _nodes(deals, roster, assignments, territories)
+    deal_rep, rep_ids = _rep_of_deals(deals, roster, owners)
+    nodes, rep_code, terr_code = _nodes(deals, roster, assignments, territories, deal_rep, rep_ids)
     deals["rep_code"] = rep_code
     deals["territory_code"] = terr_code
     n_months = layout.end_month - layout.first_month
@@ -192,4 +244,4 @@ def build_history(
     )
     first = np.concatenate([first_hier, first_terr])
     first[0] = 0  # the team's history starts with the CRM's
-    return History(layout, nodes, deals, monthly, first)
+    return History(layout, nodes, deals, monthly, first, _reassigned(deals, deal_rep, layout.cutoff))

@@ -25,7 +25,7 @@ from territory_planner.report.html import KpiSection, render_report
 from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
-from territory_planner.report.quota import suggest_quotas
+from territory_planner.report.quota import MAX_SHARE_RATIO, default_history_weight, suggest_quotas
 
 if TYPE_CHECKING:
     from territory_planner.forecast.api import ForecastReport
@@ -175,9 +175,10 @@ QUOTA_NOTE = (
 
 
 FORECAST_QUOTA_NOTE = (
-    "Suggested quota = company target × the territory's share of the forecast won amount for {horizon} "
-    "(its accounts' history follows them to the new rep; see the forecast section); rounded to cents so "
-    "the quotas sum exactly to the company target of {unit}{target:,.2f}."
+    "Suggested quota = company target × share, share = (1 − w) × potential share + w × the territory's "
+    "share of the forecast won amount for the quota year {year} (w = {w:g}; its accounts' history follows "
+    "them to the new rep), scaled to sum to 1 with every share kept within 1/{r:g} to {r:g} × its potential "
+    "share; rounded to cents so the quotas sum exactly to the company target of {unit}{target:,.2f}."
 )
 QUOTA_METHODS = ("potential", "forecast")
 
@@ -225,7 +226,7 @@ def write_report(
     company_target: float | None = None,
     reps_path: Path | None = None,
     accounts_path: Path | None = None,
-    quota_history_weight: float = 0.0,
+    quota_history_weight: float | None = None,
     forecast_horizon: str | None = None,
     quota_method: str = "potential",
     currency: str | None = None,
@@ -237,9 +238,10 @@ def write_report(
     ``suggested_quotas.csv`` is written when ``company_target`` is given (needs ``plan_dir``).
     With ``forecast_horizon`` (needs ``crm_dir``) the report gains the forecast section and
     ``forecast.csv`` / ``forecast_backtest.csv`` are written; ``quota_method="forecast"`` splits the
-    company target by the territories' forecast (needs a plan and a horizon). Money in report.html is
-    written in ``currency`` (a value from ``currency.parse_currency``: "$", "€", "EUR", "" for none);
-    ``None`` keeps the currency the plan was made with (``$`` without a plan).
+    company target by the territories' forecast for the quota year (``quota.py``; needs a plan and a
+    horizon). ``quota_history_weight`` None: 0 by potential, ``quota.FORECAST_WEIGHT`` by forecast.
+    Money in report.html is written in ``currency`` (a value from ``currency.parse_currency``: "$", "€",
+    "EUR", "" for none); ``None`` keeps the currency the plan was made with (``$`` without a plan).
     Returns the paths written.
     """
     if plan_dir is None and crm_dir is None:
@@ -267,7 +269,13 @@ def write_report(
         forecast = compute_forecast(crm, forecast_horizon, plan=plan)
         written += write_forecast_tables(forecast, out_dir)
     quotas = None
-    by_forecast = forecast if quota_method == "forecast" else None
+    weight = default_history_weight(quota_method) if quota_history_weight is None else quota_history_weight
+    by_forecast = None
+    if forecast is not None and quota_method == "forecast" and crm is not None:
+        from territory_planner.forecast.api import compute_forecast, quota_year
+
+        year = quota_year(forecast.horizon)
+        by_forecast = forecast if year == forecast.horizon else compute_forecast(crm, year, plan=plan)
     if company_target is not None and plan is not None:
         inherited = None
         if report is not None:
@@ -278,7 +286,7 @@ def write_report(
             plan.territories,
             company_target,
             inherited_won=inherited,
-            history_weight=quota_history_weight,
+            history_weight=weight,
             forecast=by_forecast.level_forecast("territory") if by_forecast is not None else None,
         )
         path = out_dir / "suggested_quotas.csv"
@@ -296,9 +304,11 @@ def write_report(
             kpis=report.section if report is not None else None,
             quotas=quotas,
             quota_note=(
-                FORECAST_QUOTA_NOTE.format(horizon=forecast.horizon.label, target=target, unit=unit)
-                if forecast is not None and quota_method == "forecast"
-                else QUOTA_NOTE.format(w=quota_history_weight, target=target, unit=unit)
+                FORECAST_QUOTA_NOTE.format(
+                    year=by_forecast.horizon.label, w=weight, r=MAX_SHARE_RATIO, target=target, unit=unit
+                )
+                if by_forecast is not None
+                else QUOTA_NOTE.format(w=weight, target=target, unit=unit)
             ),
             forecast=forecast_section(forecast) if forecast is not None else None,
         )

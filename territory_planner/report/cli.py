@@ -51,9 +51,9 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option(
     "--quota-history-weight",
     type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Blend of inherited won revenue into the suggested quota shares (0 = potential only).",
+    help="Weight w of history in the suggested quota shares: (1 - w) x potential share + w x share of the "
+    "inherited won revenue, or of the quota year's forecast with --quota-method forecast (then kept within "
+    "1/1.5 to 1.5 x the potential share) [default: 0, or 0.5 with --quota-method forecast].",
 )
 @click.option(
     "--forecast-horizon",
@@ -65,7 +65,8 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
     type=click.Choice(["potential", "forecast"]),
     default="potential",
     show_default=True,
-    help="Split --company-target by potential (and history) or by each territory's forecast.",
+    help="Split --company-target by potential (and inherited history) or by potential blended with each "
+    "territory's forecast for the 12 months from the horizon's start (see --quota-history-weight).",
 )
 @click.option(
     "--reps",
@@ -94,7 +95,7 @@ def report_command(
     period: str,
     plan: Path | None,
     company_target: float | None,
-    quota_history_weight: float,
+    quota_history_weight: float | None,
     forecast_horizon: str | None,
     quota_method: str,
     reps: Path | None,
