@@ -520,3 +520,34 @@ def test_balance_search_mends_far_apart_reps_in_the_same_step(tmp_path: Path) ->
     assert violation == pytest.approx(0.0, abs=1e-9)
     assert repair.feasible(spec, plan)
     assert (plan != start).sum() == 2  # one account moved in each pair, nothing else
+
+
+def test_travel_descent_swaps_back_what_balance_allows_and_keeps_every_row(tmp_path: Path) -> None:
+    """Two reps with mirror-image clusters of equal accounts; a balanced plan that gives three accounts of
+    each cluster to the far rep. No single move keeps both bands (+-5% of 10 accounts), so the descent
+    swaps them back in pairs: the nearest-rep plan, still balanced."""
+    accounts, reps = [], []
+    for side, lon in (("W", -100.0), ("E", -90.0)):
+        reps.append({"rep_id": side, "lat": 40.0, "lon": lon})
+        accounts += [
+            {"account_id": f"{side}{i}", "lat": 40.0 + i / 20, "lon": lon + 0.5, "potential": 1.0}
+            for i in range(10)
+        ]
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance=0.05, balance=("potential",))
+    rep_of = {rid: j for j, rid in enumerate(problem.rep_ids)}
+    bad = np.empty(problem.n_units, dtype=np.int64)
+    for i, acc in enumerate(accounts):
+        side, k = str(acc["account_id"])[0], int(str(acc["account_id"])[1:])
+        other = "E" if side == "W" else "W"
+        bad[problem.acc_unit[i]] = rep_of[other if k < 3 else side]
+    assert repair.feasible(spec, bad)
+    cand = construct.candidate_reps(spec, 2)
+    better = construct.travel_descent(spec, bad, cand, deadline=time.perf_counter() + 30)
+    assert repair.feasible(spec, better)
+    assert (better == construct.nearest_plan(spec)).all()
+    idx = np.arange(problem.n_units)
+    assert spec.objective[idx, better].sum() < spec.objective[idx, bad].sum()
+    # a plan that breaks a band is handed back untouched (the descent only keeps rows that hold)
+    lopsided = np.full(problem.n_units, rep_of["W"], dtype=np.int64)
+    assert construct.travel_descent(spec, lopsided, cand, deadline=time.perf_counter() + 30) is lopsided

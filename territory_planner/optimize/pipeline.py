@@ -565,7 +565,9 @@ def stage_construct(run: Run) -> None:
             origin = what
             if violation < best_violation:
                 best_plan, best_violation = plan, violation
-        if found:
+        if found:  # the search stops at the first balanced plan: shorten its travel, keeping every row
+            assert run.incumbent is not None
+            run.offer(construct.travel_descent(spec, run.incumbent, cand, deadline=stage_end), "construct")
             run.progress(f"plan found by the balancing search: objective {run.upper:,.1f}")
             run.outcome(f"plan from {origin}")
         else:
