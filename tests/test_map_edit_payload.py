@@ -63,8 +63,12 @@ def test_offline_maps_embed_the_state_lines_near_the_plan(tmp_path: Path) -> Non
     assert area["base"]["counties"]
 
 
-def test_nothing_is_embedded_outside_the_united_states() -> None:
-    assert boundary_lines([[48.0, 1.0], [49.0, 3.0]], counties=True) is None  # Paris
+def test_no_us_line_is_embedded_outside_the_united_states() -> None:
+    base = boundary_lines([[48.0, 1.0], [49.0, 3.0]], counties=True)  # Paris
+    assert base is not None
+    assert "states" not in base
+    assert "counties" not in base
+    assert base["countries"]  # the world layer: France's borders and coast
 
 
 def test_the_packaged_layer_is_small_and_in_the_united_states() -> None:
@@ -133,7 +137,9 @@ def test_an_offline_map_of_europe_draws_no_us_outlines(tmp_path: Path) -> None:
     """QA3a: the offline map of a European plan drew the United States as its only background."""
     lat, lon = EUROPE
     data = embedded(render_map_html(read_plan_folder(_moved_plan(tmp_path / "eu", lat, lon)), offline=True))
-    assert data["base"] is None
+    assert "states" not in data["base"]
+    pts = np.vstack([decode(line, data["base"]["grid"]) for line in data["base"]["countries"]])
+    assert pts[:, 0].min() > -30  # Europe's country lines only (the westernmost account is Lisbon, -9.1)
 
 
 def test_offline_lines_follow_the_accounts_not_their_bounding_box(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ def test_wheel_ships_solvers_inside_the_package(tmp_path: Path) -> None:
     assert "territory_planner/solvers/registry.py" in names
     assert not any(n.startswith("solvers/") for n in names)
     assert "territory_planner/render/assets/tp_map.js" in names
+    for layer in ("us_boundaries", "world_boundaries"):  # the offline maps' boundary layers and licences
+        assert f"territory_planner/render/assets/{layer}.json" in names
+        assert f"territory_planner/render/assets/{layer}.LICENSE" in names
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = (

@@ -1,6 +1,7 @@
-/* territory-planner map: state (and county) outlines from the packaged boundary layer, for maps
- * without tiles. D.base holds delta-encoded lines on a grid (see render/boundaries.py); they are drawn
- * under everything else, on their own canvas, and take no clicks. */
+/* territory-planner map: country, state (and county) outlines from the packaged boundary layers, for
+ * maps without tiles. D.base holds delta-encoded lines on a grid (see render/boundaries.py); they are
+ * drawn under everything else, on their own canvas, and take no clicks. The country lines hold no US
+ * border or coast (the state lines draw them), so nothing is drawn twice. */
 /* exported tpBase */
 function tpBase(ctx) {
   "use strict";
@@ -26,9 +27,10 @@ function tpBase(ctx) {
   const styles = {
     counties: { color: "#b9c2cc", weight: 0.6, opacity: 0.9 },
     states: { color: "#7d8894", weight: 1.3, opacity: 0.9 },
+    countries: { color: "#7d8894", weight: 1.3, opacity: 0.9 },
   };
   let drawn = 0;
-  for (const kind of ["counties", "states"]) {
+  for (const kind of ["countries", "counties", "states"]) {
     if (!B[kind] || !B[kind].length) continue;
     L_.polyline(B[kind].map(decode), Object.assign({ renderer: renderer, interactive: false }, styles[kind])).addTo(
       map,
