@@ -22,6 +22,7 @@ SHARES = {
     "proof": 0.60,  # the LPs that prove (or explain) an infeasible model
     "construct": 0.15,  # the LP-guided balancing search (a plan without any MIP)
     "round": 0.50,  # decomposition: rounding the LP with neighbourhood MIPs
+    "round_with_plan": 0.20,  # the same when the balancing search already made a plan
     "before_relax": 0.80,  # with --relax: the search for a plan; the least-violation MIP keeps the rest
 }
 # writing assignments, territories, summary, map and report: measured about 1 s + 40 us per account

@@ -602,7 +602,9 @@ def stage_round(run: Run) -> None:
         return
     spec = run.spec
     with run.stage("round"):
-        deadline = run.budget.share("round")
+        # with a plan already (the balancing search's), the rounding is a second start, not the way to a
+        # first plan: a smaller share, so the neighbourhood search keeps more time
+        deadline = run.budget.share("round" if run.incumbent is None else "round_with_plan")
         abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
         if int(spec.allowed.sum()) <= EXACT_PAIRS:  # a small model: the whole model is the better tool
             deadline = time.perf_counter() + 0.2 * run.budget.remaining()
