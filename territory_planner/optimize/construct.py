@@ -174,6 +174,23 @@ class _State:
         out: np.ndarray = d + self.groups.shift_delta(frm, to, a)
         return out
 
+    def swap_delta(self, j: int, k: int, us: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        """(|us|, |vs|): change of total violation when us[a] (held by j) goes to k and vs[b] (held by k)
+        goes to j."""
+        r = self.rows
+        diff = r.amount[us].T[:, :, None] - r.amount[vs].T[:, None, :]  # (R, |us|, |vs|)
+        lj, lk = self.load[:, j][:, None, None], self.load[:, k][:, None, None]
+        band_j = (r.lower[:, j][:, None, None], r.upper[:, j][:, None, None])
+        band_k = (r.lower[:, k][:, None, None], r.upper[:, k][:, None, None])
+        dv = _shift_delta(lj, lk, diff, band_j, band_k, r.scale[:, None, None])
+        dv = dv + self.groups.shift_delta(np.array([j]), np.array([k]), diff)
+        if self.has_budget:
+            moved = self.spec.moved
+            dm = (moved[us, k] - moved[us, j])[:, None] + (moved[vs, j] - moved[vs, k])[None, :]
+            dv = dv + self.budget_delta(dm)
+        out: np.ndarray = dv
+        return out
+
     def apply(self, u: int, to: int) -> None:
         frm = int(self.plan[u])
         a = self.rows.amount[u]
@@ -309,9 +326,7 @@ def _swap_round(state: _State, cand: np.ndarray, obj: np.ndarray, per_side: int 
     """For each pair of reps that share candidates, the swap of one unit each way that saves the most
     travel and keeps every row; the best swaps over disjoint pairs of reps are applied."""
     plan = state.plan
-    rows = state.rows
     p = state.spec.problem
-    s = rows.scale[:, None, None]
     found: list[tuple[float, int, int, int, int]] = []
     for j in range(p.n_reps):
         mine = np.flatnonzero((plan == j) & cand.any(axis=1))
@@ -331,18 +346,7 @@ def _swap_round(state: _State, cand: np.ndarray, obj: np.ndarray, per_side: int 
             dc = gu[:, None] + gv[None, :]
             if dc.min() >= -1e-9:
                 continue
-            diff = rows.amount[us].T[:, :, None] - rows.amount[vs].T[:, None, :]
-            lj, lk = state.load[:, j][:, None, None], state.load[:, k][:, None, None]
-            band_j = (rows.lower[:, j][:, None, None], rows.upper[:, j][:, None, None])
-            band_k = (rows.lower[:, k][:, None, None], rows.upper[:, k][:, None, None])
-            dv = _shift_delta(lj, lk, diff, band_j, band_k, s)
-            dv = dv + state.groups.shift_delta(np.array([j]), np.array([k]), diff)
-            if state.has_budget:
-                spec = state.spec
-                dm = (spec.moved[us, k] - spec.moved[us, j])[:, None] + (
-                    spec.moved[vs, j] - spec.moved[vs, k]
-                )[None, :]
-                dv = dv + state.budget_delta(dm)
+            dv = state.swap_delta(j, k, us, vs)
             score = np.where((dv <= EPS) & (dc < -1e-9), dc, np.inf)
             a, b = np.unravel_index(int(np.argmin(score)), score.shape)
             if np.isfinite(score[a, b]):
@@ -421,8 +425,6 @@ def _best_swap(
     if rv.max() <= EPS:
         return False
     plan = state.plan
-    rows = state.rows
-    s = rows.scale[:, None, None]
     for j in np.argsort(-rv)[:3]:
         if rv[j] <= EPS:
             break
@@ -439,18 +441,7 @@ def _best_swap(
                 continue
             if len(us) * len(vs) > 250_000:  # keep each step cheap: the units that matter most first
                 us, vs = us[:500], vs[:500]
-            diff = rows.amount[us].T[:, :, None] - rows.amount[vs].T[:, None, :]  # (R, |us|, |vs|)
-            lj, lk = state.load[:, j][:, None, None], state.load[:, k][:, None, None]
-            loj, hij = rows.lower[:, j][:, None, None], rows.upper[:, j][:, None, None]
-            lok, hik = rows.lower[:, k][:, None, None], rows.upper[:, k][:, None, None]
-            dv = _shift_delta(lj, lk, diff, (loj, hij), (lok, hik), s)
-            dv = dv + state.groups.shift_delta(np.array([j]), np.array([k]), diff)
-            if state.has_budget:
-                spec = state.spec
-                dm = (spec.moved[us, k] - spec.moved[us, j])[:, None] + (
-                    spec.moved[vs, j] - spec.moved[vs, k]
-                )[None, :]
-                dv = dv + state.budget_delta(dm)
+            dv = state.swap_delta(int(j), k, us, vs)
             dc = (obj[us, k] - obj[us, j])[:, None] + (obj[vs, j] - obj[vs, k])[None, :]
             score = dv + mu * dc
             score = np.where(dv < -EPS, score, np.inf)
