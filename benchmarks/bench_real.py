@@ -200,8 +200,13 @@ def child_lp(folder: Path, limit: float) -> dict[str, Any]:
 
 def run_child(args: list[str], timeout: float) -> tuple[dict[str, Any], float, float]:
     start = time.perf_counter()
+    # faulthandler: a child killed by a signal (once: superstore-10-t10, no output, empty stderr) leaves
+    # its Python and thread stacks in stderr, which the crash verdict quotes
     proc = subprocess.Popen(
-        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-X", "faulthandler", __file__, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -216,7 +221,15 @@ def run_child(args: list[str], timeout: float) -> tuple[dict[str, Any], float, f
     wall = time.perf_counter() - start
     lines = [ln for ln in out.strip().splitlines() if ln.startswith("{")]
     try:
-        data = json.loads(lines[-1]) if lines else {"outcome": "crash", "error": err.strip()[-500:]}
+        data = (
+            json.loads(lines[-1])
+            if lines
+            else {
+                "outcome": "crash",
+                "error": f"exit {proc.returncode} (negative: killed by that signal), "
+                f"no result line; stderr: {err.strip()[-500:]!r}",
+            }
+        )
     except json.JSONDecodeError:
         data = {"outcome": "crash", "error": out[-300:]}
     if proc.returncode != 0 and "error" not in data:
