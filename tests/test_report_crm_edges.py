@@ -132,6 +132,9 @@ def test_a_departed_rep_is_warned_and_kept_on_its_own_row(tmp_path: Path) -> Non
     warning = next(w for w in report.section.warnings if "rep R9" in w)
     assert "opportunities.csv 1 row(s), activities.csv 1 row(s)" in warning
     assert "departed" in warning
+    # the rep row is the KPI report's; the forecast gives the deals to the accounts' reps (QA3b)
+    assert "in the KPI report" in warning
+    assert "the forecast instead gives its deals" in warning
     long = report.long
     assert _values(long, "team", "all")["won_amount"] == 460
     assert _values(long, "rep", "R9")["won_amount"] == 100

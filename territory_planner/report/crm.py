@@ -427,8 +427,9 @@ def departed_reps(
             rows.setdefault(str(rep), []).append(f"{SPECS[name].file} {count:,} row(s)")
     warnings = [
         f"rep {rep} ({', '.join(where)}) is not in the reps roster ({roster_source}): taken as a departed "
-        "rep; the history counts in the team's KPIs and shows on its own rep row, in no region or "
-        "district. Add the rep to the roster (or give --reps) to place it."
+        "rep; in the KPI report its history counts in the team's KPIs and shows on its own rep row, in "
+        "no region or district (the forecast instead gives its deals to its accounts' reps). Add the rep "
+        "to the roster (or give --reps) to place it."
         for rep, where in rows.items()
     ]
     return tuple(rows), warnings
