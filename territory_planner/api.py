@@ -240,6 +240,7 @@ def solve(
         free[:] = True
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     centres_seconds = 0.0
+    centre_notes: list[str] = []
     if free.any():
         centres_started = time.perf_counter()
         progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
@@ -255,6 +256,9 @@ def solve(
             progress=progress,
         )
         centres_seconds = time.perf_counter() - centres_started
+        centre_notes = centres.far_from_district(problem, free, lat, lon)
+        for note in centre_notes:
+            log.warning(note)
     spec = build_spec(problem, options, lat, lon)
     # with --contiguous the base plan gets its share and the contiguity cuts the rest
     base_budget = (
@@ -385,6 +389,8 @@ def solve(
         summary["hierarchy"] = hierarchy_info
     if inputs.warnings:  # accepted inputs worth a look (families spanning the country)
         summary["notes"] = [*summary.get("notes", []), *inputs.warnings]
+    if centre_notes:  # chosen centres far from their district's homes
+        summary["notes"] = [*summary.get("notes", []), *centre_notes]
     if repaired:  # never a silent change: the rows, and why each polygon was invalid
         summary["notes"] = [*summary.get("notes", []), *repair_notes(repaired)]
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]

@@ -126,3 +126,32 @@ def test_plan_chosen_centres_with_areas(tmp_path: Path) -> None:
     assert chosen(out) == BEST
     assert {frozenset(x.replace("p", "c") for x in g) for g in halves(out)} == EXPECTED
     assert out.summary["contiguity"]["contiguous"] is True
+
+
+def test_a_chosen_centre_far_from_its_districts_homes_is_noted(tmp_path: Path) -> None:
+    """Two Texas reps with homes in Houston and Dallas and a hire of district Texas without one: a centre
+    in Austin is fine, one in interior Alaska (QA: the model's best place for far-flung airports) is
+    noted with the distance to the nearest Texas home; nothing is moved."""
+    from tests.conftest import write_instance
+
+    accounts = [
+        {"account_id": f"A{i}", "lat": 30.0 + i / 10, "lon": -97.0, "potential": 1.0} for i in range(6)
+    ]
+    reps = [
+        {"rep_id": "HOU", "lat": 29.76, "lon": -95.37, "district": "Texas"},
+        {"rep_id": "DAL", "lat": 32.78, "lon": -96.80, "district": "Texas"},
+        {"rep_id": "NEW", "district": "Texas"},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    _, problem = api.load(build_options({"accounts": a, "reps": r}))
+    free = problem.missing_homes.copy()
+    assert free.tolist() == [False, False, True]
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    lat[2], lon[2] = 30.27, -97.74  # Austin
+    assert centres.far_from_district(problem, free, lat, lon) == []
+    lat[2], lon[2] = 65.99, -153.70  # interior Alaska
+    (note,) = centres.far_from_district(problem, free, lat, lon)
+    assert "rep NEW (district Texas)" in note
+    assert "nearest home of its district (DAL)" in note
+    km = float(note.split(" km from")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert 4500 < km < 5500

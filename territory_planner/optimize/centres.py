@@ -149,3 +149,37 @@ def choose_centres(
     if best is None:
         return lat, lon
     return best[1], best[2]
+
+
+FAR_FLOOR_KM = 500.0  # a chosen centre this close to its district's nearest home is never worth a note
+
+
+def far_from_district(
+    problem: TerritoryProblem, free: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> list[str]:
+    """A note per chosen centre that lies farther from every given home of its rep's district than that
+    district's given homes lie apart (and over ``FAR_FLOOR_KM``): the model's best place, yet likely not
+    where the planner meant the hire to sit (QA: a new hire of district Texas got a centre in interior
+    Alaska, its objective 1.5% better than Houston's). Nothing is changed; a home base in reps.csv
+    fixes it."""
+    districts = problem.districts
+    notes: list[str] = []
+    for j in np.flatnonzero(free):
+        label = str(districts[j])
+        given = np.flatnonzero(~free & (districts == label)) if label else np.array([], dtype=np.int64)
+        if not len(given):
+            continue
+        to_given = haversine_km(lat[[j]], lon[[j]], lat[given], lon[given])[0]
+        spread = haversine_km(lat[given], lon[given], lat[given], lon[given]).max()
+        if to_given.min() > max(spread, FAR_FLOOR_KM):
+            near = given[int(np.argmin(to_given))]
+            apart = (
+                f", farther than that district's homes lie apart ({spread:,.0f} km)" if len(given) > 1 else ""
+            )
+            notes.append(
+                f"rep {problem.rep_ids[j]} (district {label}) has no home base: its chosen centre "
+                f"({lat[j]:.2f}, {lon[j]:.2f}) is {to_given.min():,.0f} km from the nearest home of its "
+                f"district ({problem.rep_ids[near]}){apart}; give it a home base in the reps file to keep "
+                "it in the district"
+            )
+    return notes
