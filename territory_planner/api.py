@@ -387,12 +387,12 @@ def solve(
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
         summary["hierarchy"] = hierarchy_info
-    if inputs.warnings:  # accepted inputs worth a look (families spanning the country)
-        summary["notes"] = [*summary.get("notes", []), *inputs.warnings]
-    if centre_notes:  # chosen centres far from their district's homes
-        summary["notes"] = [*summary.get("notes", []), *centre_notes]
-    if repaired:  # never a silent change: the rows, and why each polygon was invalid
-        summary["notes"] = [*summary.get("notes", []), *repair_notes(repaired)]
+    # accepted inputs worth a look (families spanning the country), chosen centres far from their
+    # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
+    extra_notes = [*inputs.warnings, *centre_notes, *repair_notes(repaired)]
+    if extra_notes:
+        summary["notes"] = [*summary.get("notes", []), *extra_notes]
+    if repaired:
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
     geojson = None if units is None else units.geojson
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson)

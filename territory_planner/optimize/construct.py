@@ -298,28 +298,38 @@ def travel_descent(
         if len(better):
             dv = state.move_delta(cu[better], cr[better])
             ok = better[dv <= EPS]
-            moved = _apply_neutral(state, cu[ok], cr[ok], dc[ok])
+            order = np.argsort(dc[ok], kind="stable")  # most travel saved first
+            moved = len(_apply_disjoint(state, cu[ok], cr[ok], order, improve=False, cap=len(ok)))
         if not moved and not _swap_round(state, cand, obj):
             break
     return state.plan if state.violation() <= EPS else plan
 
 
-def _apply_neutral(state: _State, units: np.ndarray, to: np.ndarray, gain: np.ndarray) -> int:
-    """Apply the moves in order of travel saved, one per pair of reps untouched so far, each re-checked
-    to keep the violation at 0."""
+def _apply_disjoint(
+    state: _State, units: np.ndarray, to: np.ndarray, order: np.ndarray, *, improve: bool, cap: int
+) -> list[int]:
+    """Apply the moves ``units[i] -> to[i]`` in ``order``, at most one per rep (a move whose rep, either
+    end, an earlier move touched is skipped), at most ``cap`` of them. The first move's change of
+    violation is the caller's, exact; each later one is re-checked on the loads so far (district, region
+    and budget rows are shared by several reps, so its gain may have changed) and kept only if it still
+    lowers the violation (``improve``) or leaves it at 0. Returns the units moved."""
     touched = np.zeros(state.load.shape[1], dtype=bool)
-    applied = 0
-    for i in np.argsort(gain, kind="stable").tolist():
+    moved: list[int] = []
+    for i in order.tolist():
         u, r = int(units[i]), int(to[i])
         frm = int(state.plan[u])
         if touched[frm] or touched[r]:
             continue
-        if applied and float(state.move_delta(np.array([u]), np.array([r]))[0]) > EPS:
-            continue
+        if moved:
+            dv = float(state.move_delta(np.array([u]), np.array([r]))[0])
+            if (dv >= -EPS) if improve else (dv > EPS):
+                continue
         state.apply(u, r)
         touched[frm] = touched[r] = True
-        applied += 1
-    return applied
+        moved.append(u)
+        if len(moved) >= cap:
+            break
+    return moved
 
 
 def _swap_round(state: _State, cand: np.ndarray, obj: np.ndarray, per_side: int = 60) -> bool:
@@ -356,12 +366,11 @@ def _swap_round(state: _State, cand: np.ndarray, obj: np.ndarray, per_side: int 
     for _, u, v, j, k in sorted(found):
         if touched[j] or touched[k]:
             continue
-        before = state.plan.copy()[[u, v]]
         state.apply(u, k)
         state.apply(v, j)
         if applied and state.violation() > EPS:  # a shared district, region or budget row broke
-            state.apply(u, int(before[0]))
-            state.apply(v, int(before[1]))
+            state.apply(u, j)
+            state.apply(v, k)
             continue
         touched[j] = touched[k] = True
         applied += 1
@@ -376,34 +385,18 @@ def _apply_batch(
     tabu: np.ndarray,
     it: int,
 ) -> bool:
-    """Apply the best move, then the next best ones whose two reps no earlier move of this batch touched,
-    each only if its change of violation, recomputed on the loads so far, still lowers it (district,
-    region and budget rows are shared by several reps, so a move's gain may have changed). On a large
-    map many reps break their band at once, far apart: one move per step took 33,791 ZIPs x 200 reps
-    23 s to balance. Returns whether any move was applied."""
+    """Apply the best move, then the next best ones between reps no earlier move of this step touched,
+    each only if it still lowers the violation (``_apply_disjoint``), as many as reps break a band. On a
+    large map many reps break their band at once, far apart: one move per step took 33,791 ZIPs x 200
+    reps 23 s to balance. Returns whether any move was applied."""
     finite = np.flatnonzero(np.isfinite(score))
     if not len(finite):
         return False
     cap = int(np.count_nonzero(state.rep_violation() > EPS)) + 1
     order = finite[np.argsort(score[finite], kind="stable")]
-    touched = np.zeros(state.load.shape[1], dtype=bool)
-    applied = 0
-    for i in order.tolist():
-        u, r = int(units[i]), int(to[i])
-        frm = int(state.plan[u])
-        if touched[frm] or touched[r]:
-            continue
-        if applied:  # the first move's score is exact; later ones are checked against the loads so far
-            dv = float(state.move_delta(np.array([u]), np.array([r]))[0])
-            if dv >= -EPS:
-                continue
-        state.apply(u, r)
-        tabu[u] = it + TABU_TENURE
-        touched[frm] = touched[r] = True
-        applied += 1
-        if applied >= cap:
-            break
-    return applied > 0
+    moved = _apply_disjoint(state, units, to, order, improve=True, cap=cap)
+    tabu[moved] = it + TABU_TENURE
+    return bool(moved)
 
 
 def _keep_best(

@@ -605,12 +605,13 @@ def stage_round(run: Run) -> None:
         # with a plan already (the balancing search's), the rounding is a second start, not the way to a
         # first plan: a smaller share, so the neighbourhood search keeps more time
         deadline = run.budget.share("round" if run.incumbent is None else "round_with_plan")
-        abs_gap = max(run.gap, OPTIMALITY_TOL) * max(abs(run.bound), 1.0) * 0.25
-        if int(spec.allowed.sum()) <= EXACT_PAIRS:  # a small model: the whole model is the better tool
+        small = int(spec.allowed.sum()) <= EXACT_PAIRS
+        if small:  # a small model: the whole model is the better tool
             deadline = time.perf_counter() + 0.2 * run.budget.remaining()
-            # its rounding is a start for the search and the exact MIP, which prove: it stops at a
-            # quarter of ROUND_GAP (ma-cities-5, superstore-10: the first plan in 0.5-2 s, not 3.5 s)
-            abs_gap = max(abs_gap, ROUND_GAP * max(abs(run.bound), 1.0) * 0.25)
+        # on a small model the rounding is a start for the search and the exact MIP, which prove: it stops
+        # at a quarter of ROUND_GAP (ma-cities-5, superstore-10: the first plan in 0.5-2 s, not 3.5 s)
+        rel_gap = max(run.gap, OPTIMALITY_TOL, ROUND_GAP if small else 0.0)
+        abs_gap = rel_gap * max(abs(run.bound), 1.0) * 0.25
         if run.incumbent is None:
             # the search's best assignment, a few bands short, is mended by a small MIP around the reps
             # that break them (seconds), on a tiny model too: the whole model beside may take long to
