@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +56,7 @@ sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
 
 REL = 1e-6
+RESULT_ENV = "BENCH_REAL_RESULT"  # the file a child writes its result line to
 
 
 # ---------------------------------------------------------------------------------------------- children
@@ -200,38 +203,42 @@ def child_lp(folder: Path, limit: float) -> dict[str, Any]:
 
 def run_child(args: list[str], timeout: float) -> tuple[dict[str, Any], float, float]:
     start = time.perf_counter()
-    # faulthandler: a child killed by a signal (once: superstore-10-t10, no output, empty stderr) leaves
-    # its Python and thread stacks in stderr, which the crash verdict quotes
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", __file__, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        return (
-            {"outcome": "killed", "error": f"killed after {timeout:.0f}s"},
-            time.perf_counter() - start,
-            0.0,
+    # faulthandler: a child killed by a signal leaves its Python and thread stacks in stderr, which the
+    # crash verdict quotes. The result comes back in a file, not on stdout: twice a child ended with exit 0
+    # and no result line on stdout (superstore-10-t10, a fuzz case), which C libraries share with it.
+    with tempfile.TemporaryDirectory(prefix="bench_real_") as tmp:
+        result_file = Path(tmp) / "result.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", __file__, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, RESULT_ENV: str(result_file)},
         )
-    wall = time.perf_counter() - start
-    lines = [ln for ln in out.strip().splitlines() if ln.startswith("{")]
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            return (
+                {"outcome": "killed", "error": f"killed after {timeout:.0f}s"},
+                time.perf_counter() - start,
+                0.0,
+            )
+        wall = time.perf_counter() - start
+        text = result_file.read_text(encoding="utf-8") if result_file.exists() else ""
     try:
         data = (
-            json.loads(lines[-1])
-            if lines
+            json.loads(text)
+            if text
             else {
                 "outcome": "crash",
                 "error": f"exit {proc.returncode} (negative: killed by that signal), "
-                f"no result line; stderr: {err.strip()[-500:]!r}",
+                f"no result; stdout: {out.strip()[-300:]!r}; stderr: {err.strip()[-500:]!r}",
             }
         )
     except json.JSONDecodeError:
-        data = {"outcome": "crash", "error": out[-300:]}
+        data = {"outcome": "crash", "error": f"unreadable result: {text[-300:]!r}"}
     if proc.returncode != 0 and "error" not in data:
         data.update(outcome="crash", error=f"exit {proc.returncode}: {err.strip()[-400:]}")
     return data, wall, float(data.get("peak_rss_mb", 0.0))
@@ -517,7 +524,10 @@ def main() -> int:
         extra = [float(rest[0])] if kind == "ours" and rest else [None] if kind == "ours" else []
         result = fn(Path(folder), float(limit), *extra)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result, default=str))
+        line = json.dumps(result, default=str)
+        if os.environ.get(RESULT_ENV):
+            Path(os.environ[RESULT_ENV]).write_text(line, encoding="utf-8")
+        print(line)
         return 0
     if args.from_json:
         rows = [json.loads(line) for line in args.from_json.read_text(encoding="utf-8").splitlines() if line]
