@@ -162,12 +162,36 @@ def build_spec(
     )
 
 
+def check_crm(options: PlanOptions) -> None:
+    """The CRM history of ``crm`` read and checked before any solve: every problem in its tables (file, row,
+    column) and, with ``forecast_horizon``, whether it holds anything to forecast from. The KPI report and
+    the forecast are written after the solve, so a bad table used to end the run only then (exit 1 after
+    the whole time limit, no plan). The console's warnings about the history (departed reps, ...) come
+    once, with the report; rep ids are checked against the plan's roster there too."""
+    if options.crm is None:
+        return
+    from territory_planner.report.crm import load_crm
+
+    crm_log = logging.getLogger("territory_planner.report.crm")
+    level = crm_log.level
+    crm_log.setLevel(logging.ERROR)
+    try:
+        data = load_crm(options.crm)
+    finally:
+        crm_log.setLevel(level)
+    if options.forecast_horizon is not None:
+        from territory_planner.forecast.api import forecast_history
+
+        forecast_history(data, options.forecast_horizon)
+
+
 def validate(options: PlanOptions) -> dict[str, Any]:
     """Load and check the inputs and run the pre-solve infeasibility checks (with ``contiguous``, the map's
     too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
     from territory_planner.errors import InfeasibleError
 
     inputs, problem, joined, repaired = _load(options)
+    check_crm(options)
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     missing = problem.missing_homes
     if missing.any():  # any centre will do for the checks: they do not depend on distances
@@ -214,6 +238,7 @@ def solve(
     ``options.xlsx``, the workbook too)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined, repaired = _load(options)
+    check_crm(options)
     backend = get_backend(options.solver)
     units = None  # the map's unit polygons, made first: their size sets the time kept for the outputs
     if joined is not None or inputs.geometry is not None:

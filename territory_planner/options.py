@@ -172,6 +172,11 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                 from territory_planner.report.periods import parse_period
 
                 kwargs[key] = parse_period(str(value)).label  # a bad period fails before the solve
+            elif key == "period":
+                from territory_planner.report.periods import parse_period
+
+                parse_period(str(value))  # a bad period fails before the solve, not after it
+                kwargs[key] = str(value)
             elif key == "quota_method":
                 if value not in QUOTA_METHODS:
                     raise ValueError(f"quota_method must be one of {', '.join(QUOTA_METHODS)}")
@@ -205,6 +210,10 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
     opts = PlanOptions(**kwargs)
     if opts.forecast_horizon is not None and opts.crm is None:
         problems.append(Problem(source, None, "forecast_horizon", "a forecast needs CRM history (crm)"))
+    if opts.crm is not None and opts.period is None:  # the KPI report, written after the solve, needs it
+        problems.append(
+            Problem(source, None, "period", "a KPI period is required with CRM history (crm), e.g. 2026Q3")
+        )
     if opts.quota_method == "forecast" and (opts.forecast_horizon is None or opts.company_target is None):
         problems.append(
             Problem(

@@ -119,7 +119,13 @@ def test_plan_options_are_checked_before_solving() -> None:
     assert err.value.problems[0].column == "quota_history_weight"
     assert build_options({"quota_history_weight": 0.25}).quota_history_weight == 0.25
     opts = build_options(
-        {"crm": "crm", "forecast_horizon": "2026q3", "company_target": 5, "quota_method": "forecast"}
+        {
+            "crm": "crm",
+            "period": "2026Q2",
+            "forecast_horizon": "2026q3",
+            "company_target": 5,
+            "quota_method": "forecast",
+        }
     )
     assert opts.forecast_horizon == "2026Q3"
 

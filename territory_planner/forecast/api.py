@@ -12,7 +12,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.forecast import engine
 from territory_planner.forecast.history import History, as_of_date, build_history, first_close_date
-from territory_planner.forecast.layout import build_layout
+from territory_planner.forecast.layout import Layout, build_layout
 from territory_planner.io.writers import write_csv
 from territory_planner.report.api import load_crm_for
 from territory_planner.report.crm import CrmData
@@ -240,19 +240,11 @@ def current_owners(accounts: pd.DataFrame | None, plan: PlanData | None) -> pd.S
     return out[~out.index.duplicated(keep="last")]
 
 
-def compute_forecast(
-    crm: CrmData | Path,
-    horizon: str | Period,
-    *,
-    plan: PlanData | Path | None = None,
-    reps_path: Path | None = None,
-    workers: int | None = None,
-) -> ForecastReport:
-    """Forecast won amount for ``horizon`` per team, region, rep (and territory under ``plan``)."""
+def forecast_history(data: CrmData, horizon: str | Period) -> tuple[pd.DataFrame, Layout]:
+    """The opportunities and the monthly layout a forecast of ``horizon`` needs from the loaded CRM;
+    an ``InputError`` when there is nothing to forecast from (no opportunities table, or no whole month
+    of closed deals before the cut-off). ``plan --forecast-horizon`` checks this before solving."""
     period = as_horizon(horizon)
-    if isinstance(plan, Path):
-        plan = load_plan(plan)
-    data = load_crm_for(crm, plan=plan, reps_path=reps_path)
     opps = data.get("opportunities")
     if opps is None:
         reason = data.missing.get("opportunities", "opportunities.csv not found")
@@ -268,6 +260,23 @@ def compute_forecast(
                 "nothing to forecast from",
             )
         )
+    return opps, layout
+
+
+def compute_forecast(
+    crm: CrmData | Path,
+    horizon: str | Period,
+    *,
+    plan: PlanData | Path | None = None,
+    reps_path: Path | None = None,
+    workers: int | None = None,
+) -> ForecastReport:
+    """Forecast won amount for ``horizon`` per team, region, rep (and territory under ``plan``)."""
+    period = as_horizon(horizon)
+    if isinstance(plan, Path):
+        plan = load_plan(plan)
+    data = load_crm_for(crm, plan=plan, reps_path=reps_path)
+    opps, layout = forecast_history(data, period)
     history = build_history(
         opps,
         layout,

@@ -12,8 +12,10 @@ Command-line flags override the file. Unknown keys are errors (a typo must not p
 
 **Inheritance.** ``extends = "base.toml"`` (relative to the file) loads the parent first; the child's keys
 override the parent's, tables (``[tolerance]``, ``[reps]``) are merged key by key, other values (lists
-included) are replaced. Chains are allowed, cycles are an error. Paths are resolved against the file that
-names them, so a child in another folder still finds its parent's tables.
+included) are replaced. An empty string unsets a path option (``crm = ""``, ``areas = ""``, ...), ``period``
+or ``forecast_horizon``, so a child can drop what its parent sets. Chains are allowed, cycles are an error.
+Paths are resolved against the file that names them, so a child in another folder still finds its parent's
+tables.
 
 **Adding and removing reps** without editing the reps table: ``reps`` may be a table instead of a path::
 
@@ -41,6 +43,9 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.options import OPTION_NAMES, PATH_OPTIONS
 
 _INTERNAL = {"reps_add", "reps_remove"}
+# an empty string unsets these (a child scenario clears its parent's value); as a path it named the
+# scenario's own folder: `crm = ""` read the folder as CRM history and failed after the solve
+_CLEARABLE = {*PATH_OPTIONS, "period", "forecast_horizon"}
 _REPS_KEYS = {"path", "add", "remove"}
 
 
@@ -91,6 +96,9 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
                     ids = rv if isinstance(rv, list) else [rv]
                     reps["remove"] = [str(r) for r in ids]
             out["reps"] = reps
+            continue
+        if k in _CLEARABLE and isinstance(value, str) and not value.strip():
+            out[k] = None  # unset: `crm = ""` drops the parent's CRM (TOML has no null)
             continue
         if k in PATH_OPTIONS and isinstance(value, str):
             value = (path.parent / value).resolve()
