@@ -499,17 +499,21 @@ def _connected_or_relaxed(
         )
     if not options.relax:
         limit = options.time_limit or 120.0
-        raise SolverError(
-            f"no connected plan found yet: when the time ran out, {what} of the best plan "
-            f"{'was' if len(split) == 1 else 'were'} still in several pieces ({n_reps} territories in "
-            "all). "
-            + (
-                "With the centres used no connected plan exists (proven), but the planner chose them (reps "
-                "without a home, or two homes nearest one unit), so this is no proof for every choice: "
-                if proof
-                else "This is not a proof that no connected plan exists: "
+        were = "was" if len(split) == 1 else "were"
+        if proof:  # proven for the centres used: more time gives the same centres and the same proof
+            raise SolverError(
+                "no connected plan for the centres used: HiGHS proved that no plan of connected territories "
+                f"around them meets the bands ({what} of the best plan {were} in several pieces, {n_reps} "
+                "territories in all). The planner chose those centres (--choose-centres, reps without a "
+                "home, or two homes nearest one unit), so this is no proof for every choice of centres; more "
+                "time helps only through other centres. Give the reps home bases (lat, lon in the reps "
+                "table), widen --tolerance, or --relax to write that plan with the split territories "
+                "marked"
             )
-            + f"try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
+        raise SolverError(
+            f"no connected plan found yet: when the time ran out, {what} of the best plan {were} still in "
+            f"several pieces ({n_reps} territories in all). This is not a proof that no connected plan "
+            f"exists: try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
             "with the split territories marked"
         )
     violations = tuple(

@@ -67,3 +67,25 @@ def test_empty_string_in_a_child_scenario_unsets_the_parents_crm(tmp_path: Path)
     assert options.crm is None
     assert options.period is None
     assert options.forecast_horizon is None
+
+
+def test_split_plan_proven_for_chosen_centres_does_not_blame_the_time_limit() -> None:
+    """QA4: `--contiguous --choose-centres` on the us_income states ended after 19 s of a 60-s limit, the
+    flow model having proven that no connected plan exists around the chosen centres, yet the message said
+    "when the time ran out" and suggested --time-limit 120."""
+    from territory_planner.errors import SolverError
+    from territory_planner.model.plan import SolveResult
+
+    result = SolveResult("feasible", False, 1.0, 1.0, 1.0, 0.0, 19.0, "HiGHS", "round")
+    options = build_options({"contiguous": True, "choose_centres": True, "time_limit": 60})
+    info = {"contiguous": False, "pieces": {"R1": 2, "R2": 1}, "infeasible": "proven for the centres chosen"}
+    with pytest.raises(SolverError) as err:
+        api._connected_or_relaxed(result, info, None, options, 2)
+    text = str(err.value)
+    assert "time ran out" not in text
+    assert "--time-limit 120" not in text
+    assert "proved" in text
+    assert "home bases" in text
+    unproven = {"contiguous": False, "pieces": {"R1": 2, "R2": 1}}
+    with pytest.raises(SolverError, match="when the time ran out.*--time-limit 120"):
+        api._connected_or_relaxed(result, unproven, None, options, 2)
