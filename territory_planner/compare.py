@@ -10,7 +10,7 @@ Outputs (written atomically into one folder):
     district_moves.csv   (plans with districts) accounts and measures moving from one district to another
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
-    plans.csv            one row per plan: status, objective, gap, max deviation, moved share
+    plans.csv            one row per plan: status, objective, gap, violations, max deviation, moved share
     compare.html         the tables and the plans' maps side by side (copies under maps/; a rep has the
                          baseline's colour in every map)
 """
@@ -196,6 +196,8 @@ def overview_table(plans: list[PlanFolder]) -> pd.DataFrame:
                 "accounts": s.get("accounts"),
                 "objective": s.get("objective"),
                 "gap": s.get("gap"),
+                # a manual (edited) or relaxed plan may break bands: its gap can then be negative
+                "violations": len(s.get("violations") or []),
                 **{f"max_{m}_dev_pct": v for m, v in devs.items()},
                 "moved_accounts": s.get("moved_accounts"),
                 "moved_potential_share": s.get("moved_potential_share"),

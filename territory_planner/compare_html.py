@@ -208,7 +208,10 @@ td:first-child, th:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.
-Gap = (objective &minus; lower bound) / objective; deviations are from each rep's target.</p>
+Gap = (objective &minus; lower bound) / objective; deviations are from each rep's target.
+Violations: the constraints a plan breaks (a hand-edited <i>manual</i> plan, or a <i>relaxed</i> one, listed
+in its summary.json); a manual plan's gap is to its original plan's lower bound, and is negative when the
+edits break constraints that bound assumes.</p>
 <div class="maps">{frames}</div>
 <h2>Plans</h2>
 {table_html(comparison.overview, "plans")}
