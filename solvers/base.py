@@ -38,15 +38,18 @@ class SolveOutcome:
 
 class LiveMip:
     """What a MIP solving in another thread shares with its caller while it runs: ``cancel`` stops it
-    (with its best solution and bound), it reports its proven dual bound as it rises, and the caller
-    hands it better solutions (values in variable order) for its tree search to prune with."""
+    (with its best solution and bound), it reports its proven dual bound and each new best solution as
+    they come, and the caller hands it better solutions (values in variable order) for its tree search to
+    prune with."""
 
     def __init__(self) -> None:
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._bound = -math.inf
         self._pending: np.ndarray | None = None
+        self._solution: np.ndarray | None = None
         self.taken = 0  # solutions handed over so far
+        self.found = 0  # improving solutions the solver reported so far
 
     @property
     def bound(self) -> float:
@@ -60,6 +63,18 @@ class LiveMip:
         """A better solution for the solver; it replaces one not taken yet."""
         with self._lock:
             self._pending = np.asarray(values, dtype=float)
+
+    def report_solution(self, values: np.ndarray) -> None:
+        """The solver's new best solution (values in variable order), readable while it runs."""
+        copy = np.array(values, dtype=float)
+        with self._lock:
+            self._solution = copy
+            self.found += 1
+
+    def solution(self) -> tuple[int, np.ndarray | None]:
+        """(how many improving solutions so far, the last one or None)."""
+        with self._lock:
+            return self.found, self._solution
 
     def take(self) -> np.ndarray | None:
         with self._lock:

@@ -207,7 +207,7 @@ class LiveLp:
 
 
 def _connect(h: Any, live: LiveMip) -> None:
-    """The interrupt and user-solution callbacks that serve ``live``."""
+    """The interrupt, user-solution and improving-solution callbacks that serve ``live``."""
 
     def interrupt(event: Any) -> None:
         if live.cancel.is_set():
@@ -222,10 +222,14 @@ def _connect(h: Any, live: LiveMip) -> None:
         if values is not None:
             event.data_in.setSolution(values)
 
+    def improving(event: Any) -> None:
+        live.report_solution(event.data_out.mip_solution)
+
     h.cbSimplexInterrupt += interrupt
     h.cbIpmInterrupt += interrupt
     h.cbMipInterrupt += mip_interrupt
     h.cbMipUserSolution += user_solution
+    h.cbMipImprovingSolution += improving
 
 
 def _configure(h: Any, seed: int, threads: int | None) -> None:

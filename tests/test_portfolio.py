@@ -217,7 +217,7 @@ def test_no_plan_in_time_is_not_called_infeasible(tmp_path: Path, monkeypatch: p
     never with an infeasibility claim."""
     rng = np.random.default_rng(2)
     a, r = _write(tmp_path, random_accounts(rng, 120), [{"rep_id": f"R{j}"} for j in range(4)])
-    monkeypatch.setattr(pipeline.Run, "offer", lambda *_args: False)
+    monkeypatch.setattr(pipeline.Run, "offer", lambda *_args, **_kw: False)
     with pytest.raises(SolverError, match="not a proof that no plan exists"):
         api.solve(options_for(a, r, time_limit=20))
     result = CliRunner().invoke(

@@ -69,6 +69,7 @@ class WholeModel:
         self._cols = spec.allowed.copy()
         self._free = np.arange(n)
         self._col_unit, self._col_rep = repair.restricted_columns(self._cols, self._free)
+        self._seen = 0  # improving plans of HiGHS already handed to the caller (``new_plan``)
         args = (spec, backend, gap, seed, threads)
         self._thread = threading.Thread(target=self._solve, args=args, name="whole-model", daemon=True)
         self._thread.start()
@@ -108,6 +109,18 @@ class WholeModel:
     def offer(self, plan: np.ndarray) -> None:
         """A plan of the search (it satisfies the model): HiGHS takes it up before its next dive."""
         self.live.post((plan[self._col_unit] == self._col_rep).astype(float))
+
+    def new_plan(self) -> np.ndarray | None:
+        """HiGHS's best plan (a rep per unit) while it runs, when it has reported one since the last
+        call: the search takes it up without waiting for the end. None otherwise."""
+        found, values = self.live.solution()
+        if found == self._seen or values is None or len(values) < len(self._col_unit):
+            return None
+        self._seen = found
+        take = values[: len(self._col_unit)] > 0.5
+        plan = np.full(len(self._free), -1, dtype=np.int64)
+        plan[self._col_unit[take]] = self._col_rep[take]
+        return plan if (plan >= 0).all() else None
 
     @property
     def bound(self) -> float:
