@@ -98,6 +98,12 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
     problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
     if options.design_districts:  # the planner draws the districts: any district column is ignored
         problem = dataclasses.replace(problem, rep_districts=None)
+    if joined is not None or inputs.geometry is not None:  # a home's unit is the polygon that holds it
+        from territory_planner.geo import planning
+
+        problem = dataclasses.replace(
+            problem, home_unit=planning.home_unit_polygons(problem, inputs.geometry, joined)
+        )
     return inputs, problem, joined, repaired
 
 

@@ -77,6 +77,40 @@ def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | 
     return areamod.units_geojson(problem.account_ids, problem.acc_unit, geoms, area_id)
 
 
+def home_unit_polygons(
+    problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None
+) -> np.ndarray | None:
+    """(p,) per rep, the unit whose polygon holds its home (the lowest unit when the home lies on a
+    border), -1 when no polygon holds it or the home is not given; None without polygons. The unit whose
+    account point lies nearest is not always it: on the lower-48 states, Chicago is nearer Indiana's
+    representative point than Illinois's, and Dallas nearer Oklahoma's than Texas's (QA4)."""
+    import shapely
+
+    if joined is not None:
+        polys = list(joined.areas.geometry)
+        unit_of = np.full(len(polys), -1, dtype=np.int64)  # an area's unit: its accounts not kept apart
+        for acc in np.flatnonzero(~joined.named).tolist():
+            a = int(joined.area_of[acc])
+            if unit_of[a] < 0:
+                unit_of[a] = int(problem.acc_unit[acc])
+    elif geometry is not None:
+        polys = list(geometry)
+        unit_of = problem.acc_unit.astype(np.int64)
+    else:
+        return None
+    out = np.full(problem.n_reps, -1, dtype=np.int64)
+    given = np.flatnonzero(np.isfinite(problem.home_lat) & np.isfinite(problem.home_lon))
+    if not len(given) or not polys:
+        return out
+    points = shapely.points(problem.home_lon[given], problem.home_lat[given])
+    rep_k, poly_k = shapely.STRtree(polys).query(points, predicate="intersects")
+    units = unit_of[poly_k]
+    keep = units >= 0
+    for k, u in sorted(zip(rep_k[keep].tolist(), units[keep].tolist(), strict=True), reverse=True):
+        out[given[k]] = u  # sorted descending: the lowest unit of each home is written last
+    return out
+
+
 def _area_unit_adjacency(
     problem: TerritoryProblem, joined: AreaUnits, area_adj: adjmod.Adjacency
 ) -> adjmod.Adjacency:
@@ -155,7 +189,8 @@ def home_units(
     points: tuple[np.ndarray, np.ndarray] | None = None,
     metric: Metric = haversine_km,
 ) -> np.ndarray:
-    """Per rep, the allowed unit whose account lies nearest its home (distinct units, -1 if none);
+    """Per rep, the allowed unit whose polygon holds its home, else whose account lies nearest it
+    (distinct units, -1 if none);
     ``points``/``metric`` as in ``optimize.centres`` (default: accounts' lat, lon, great-circle km)."""
     return _distinct_nearest(_home_distance(spec, lat, lon, points, metric))
 
@@ -198,12 +233,15 @@ def _home_distance(
     metric: Metric = haversine_km,
 ) -> np.ndarray:
     """(n_units, p): distance from each rep's home to the nearest account of each allowed unit (inf if
-    not allowed)."""
+    not allowed); 0 to the unit whose polygon holds a home the user gave (``home_unit_polygons``)."""
     p = spec.problem
     a, b = (p.acc_lat, p.acc_lon) if points is None else points
     d = metric(a, b, lat, lon)  # (n_acc, p)
     unit_d = np.full((p.n_units, p.n_reps), np.inf)
     np.minimum.at(unit_d, p.acc_unit, d)
+    if p.home_unit is not None:  # the polygon that holds a given home is its unit, whatever lies nearer
+        j = np.flatnonzero((p.home_unit >= 0) & (lat == p.home_lat) & (lon == p.home_lon))
+        unit_d[p.home_unit[j], j] = 0.0
     return np.where(spec.allowed, unit_d, np.inf)
 
 

@@ -43,6 +43,7 @@ class TerritoryProblem:
     tolerance: np.ndarray  # (M,)
     target: np.ndarray  # (M, p)
     rep_districts: np.ndarray | None = None  # (p,) str district label ("" none); None: no column
+    home_unit: np.ndarray | None = None  # (p,) unit whose polygon holds the home, -1 none; None: no polygons
 
     @property
     def districts(self) -> np.ndarray:
