@@ -1010,10 +1010,54 @@ def _budget_partner(spec: ModelSpec, plan: np.ndarray, j: int) -> np.ndarray:
 
 
 def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
+    """HiGHS proved the MIP over every allowed pair infeasible. The proof covers the whole model, so the
+    message names every family of rows in it besides the bands (any of them may be what to relax: QA4's
+    sweep point with a 30% disruption budget said only "widen --tolerance", where 50% made it feasible)."""
+    p = spec.problem
+    conflicts = [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")]
+    fixes = ["widen --tolerance"]
+    total = float(spec.held.sum())
+    if spec.budget is not None:
+        share = f" ({spec.budget / total:.1%} of the potential)" if total > 0 else ""
+        conflicts.append(
+            Conflict(
+                "disruption_budget",
+                f"at most {spec.budget:,.0f} potential may move{share}; with whole accounts balancing may "
+                "need more than the least share the LP proves",
+            )
+        )
+        fixes.append("raise --max-moved-share")
+    if spec.rep_budget_share is not None:
+        conflicts.append(
+            Conflict(
+                "disruption_budget", f"no rep may lose more than {spec.rep_budget_share:.0%} of its potential"
+            )
+        )
+        fixes.append("raise --max-moved-share-per-rep")
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        lo = "-" if spec.min_accounts is None else str(spec.min_accounts)
+        hi = "-" if spec.max_accounts is None else str(spec.max_accounts)
+        conflicts.append(Conflict("account_count", f"every territory holds {lo} to {hi} accounts"))
+    if spec.groups is not None:
+        for level in spec.groups.levels:
+            conflicts.append(Conflict(level, f"every {level}'s sum of territories stays within its band"))
+            fixes.append(f"widen --{level}-tolerance")
+    locked = int((p.unit_locked >= 0).sum())
+    if locked:
+        conflicts.append(Conflict("lock", f"{locked} unit(s) locked to their rep"))
+    families = len({f for f in p.acc_family.tolist() if f})
+    if families:
+        conflicts.append(Conflict("family", f"{families} famil{'y' if families == 1 else 'ies'} kept whole"))
+    barred = int((~p.allowed & (p.unit_locked < 0)[:, None]).sum())
+    if barred:
+        conflicts.append(Conflict("segment", f"{barred:,} (unit, rep) pair(s) barred by segments"))
+    others = ", ".join(c.family.replace("_", " ") for c in conflicts[1:])
+    rows = f"; the model also holds: {others}, and the proof covers them together" if others else ""
     return InfeasibleError(
         "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
-        f"pair is infeasible (balance floor: {_floor_text(spec)}); widen --tolerance or use --relax",
-        [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")],
+        f"pair is infeasible (balance floor: {_floor_text(spec)}){rows}; "
+        f"{', '.join(fixes)} or use --relax",
+        conflicts,
     )
 
 
