@@ -21,7 +21,7 @@ from territory_planner.errors import OutputExistsError
 from territory_planner.export import crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
-from territory_planner.io.writers import atomic_write_text, neutralise_formulas
+from territory_planner.io.writers import atomic_write_text, csv_text
 
 FORMATS = ("xlsx", "changes", "salesforce")
 WORKBOOK_NAME = "plan.xlsx"
@@ -62,17 +62,13 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
             raise OutputExistsError(f"{p} is a folder; give the path of a file to write")
 
 
-def _csv_text(frame: pd.DataFrame) -> str:
-    return str(neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"))
-
-
 def write_csv_files(folder: Path, frames: dict[str, pd.DataFrame], force: bool) -> list[Path]:
     """Write CSVs into ``folder``: all texts are built first, then each file replaced atomically."""
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"{folder} is a file; --out is a folder for this format")
     paths = [folder / name for name in frames]
     _refuse_existing(paths, force)
-    texts = {path: _csv_text(frame) for path, frame in zip(paths, frames.values(), strict=True)}
+    texts = {path: csv_text(frame) for path, frame in zip(paths, frames.values(), strict=True)}
     for path, text in texts.items():
         atomic_write_text(path, text)
     return paths

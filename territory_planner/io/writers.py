@@ -56,9 +56,21 @@ def unneutralise(value: str) -> str:
     return value
 
 
+def _float_text(value: object) -> str:
+    """A float as Python writes it once rounded to 12 significant digits: sums of measures keep their
+    meaning without the noise of binary fractions (171.29999999999998 is 171.3)."""
+    return repr(float(f"{float(value):.12g}"))  # type: ignore[arg-type]
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV text of a table: safe for spreadsheets (``neutralise_formulas``), floats without noise."""
+    out = neutralise_formulas(frame).to_csv(index=False, lineterminator="\n", float_format=_float_text)
+    return str(out)
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV safely for spreadsheets, atomically."""
-    atomic_write_text(path, neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(path, csv_text(frame))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
