@@ -11,7 +11,12 @@ With ``rebalance`` the edits become locks and the plan is solved again under its
 inputs and options), so the planner rebalances everything the edits did not fix.
 
 Bad edits are reported like any bad input, every one at once, with file, row and column: unknown
-accounts or reps, duplicates, empty cells, locked accounts given to another rep.
+accounts or reps, duplicates, empty cells, locked accounts given to another rep, accounts given to a rep
+who does not serve their segment (territories.csv's ``segments``; a plan folder written before that
+column existed cannot say, and its edits are not checked against segments: the summary's notes say so).
+A segment, like a lock, decides which reps an account may go to at all: the model never crosses it, not
+even with ``--relax``, and ``--rebalance`` could not keep such an edit as a lock. Bands, families, counts
+and budgets are what a manual plan may break on purpose; they are listed as violations instead.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ from territory_planner.level_outputs import edited_levels
 from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
-from territory_planner.render.plan_folder import PlanFolder, read_plan_folder
+from territory_planner.render.plan_folder import (
+    PlanFolder,
+    read_plan_folder,
+    served_segments,
+    serves,
+    unchecked_segments_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +69,19 @@ class EditedPlan:
     summary: dict[str, Any]
     edits: dict[str, str]  # account_id -> rep_id (only the accounts whose rep changes)
     level_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # districts.csv, regions.csv
+    warnings: list[str] = field(default_factory=list)  # what was not checked (also in summary notes)
 
 
-def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
-    """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem."""
+def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) -> dict[str, str]:
+    """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem.
+
+    ``whole_families``: each edit takes its account's whole family along (``--rebalance`` locks the
+    family), so every member's segment must be one the rep serves, not only the edited account's."""
     name = str(path)
     if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
         raw = read_table(path, "edits")
         try:
-            return _check_edits(raw.frame.fillna("").astype(str), name, plan)
+            return _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
             raise InputError(relocate(err.problems, [raw.excel])) from None
     try:
@@ -77,7 +92,7 @@ def read_edits(path: Path, plan: PlanFolder) -> dict[str, str]:
         raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
-    return _check_edits(frame, name, plan)
+    return _check_edits(frame, name, plan, whole_families)
 
 
 _NUMBER_AS_TEXT = re.compile(r"^(\d+)(?:\.0+)?$")  # 3356, or 3356.0 from a number cell
@@ -106,7 +121,46 @@ def _zeros_hint(value: str, padded: dict[str, list[str]]) -> str:
     )
 
 
-def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, str]:
+def _segment_problem(
+    plan: PlanFolder,
+    segments: list[frozenset[str]],
+    row: int,
+    rep: str,
+    families: dict[str, list[int]] | None,
+) -> str | None:
+    """Why ``rep`` may not have the account on ``row`` of the plan (nor, when ``families`` is given, the
+    rest of its family: parent_id -> rows), or None."""
+    a = plan.assignments
+    rep_ids = list(plan.territories["rep_id"])
+    served = segments[rep_ids.index(rep)]
+    acc = a["account_id"].iloc[row]
+    barred = [row] if not serves(served, a["segment"].iloc[row]) else []
+    parent = a["parent_id"].iloc[row]
+    if not barred and families is not None and parent:
+        barred = [k for k in families.get(parent, []) if not serves(served, a["segment"].iloc[k])]
+    if not barred:
+        return None
+    segment = a["segment"].iloc[barred[0]]
+    others = [r for r, s in zip(rep_ids, segments, strict=True) if serves(s, segment)]
+    who = (
+        f"reps who serve it: {', '.join(others[:6])}{', ...' if len(others) > 6 else ''}"
+        if others
+        else "no rep of the plan serves it"
+    )
+    what = f"{rep} serves only {', '.join(sorted(served))}; {who}"
+    if barred[0] == row:
+        return f"{rep} does not serve segment {segment!r} of account {acc} ({what})"
+    more = f" (and {len(barred) - 1} more member(s))" if len(barred) > 1 else ""
+    return (
+        f"account {acc} belongs to family {parent!r}, which --rebalance locks to {rep} as a whole, and "
+        f"{rep} does not serve segment {segment!r} of its member {a['account_id'].iloc[barred[0]]}{more} "
+        f"({what})"
+    )
+
+
+def _check_edits(
+    frame: pd.DataFrame, name: str, plan: PlanFolder, whole_families: bool = False
+) -> dict[str, str]:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in ("account_id", "rep_id") if c not in frame.columns]
     if missing:
@@ -115,6 +169,13 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
     rep_ids = set(plan.territories["rep_id"])
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
     padded_accounts, padded_reps = _unpadded(row_of), _unpadded(rep_ids)
+    segments = served_segments(plan.territories)  # None: the plan folder does not record them
+    families: dict[str, list[int]] | None = None
+    if whole_families and segments is not None:
+        families = {}
+        for k, parent in enumerate(a["parent_id"]):
+            if parent:
+                families.setdefault(parent, []).append(k)
     problems: list[Problem] = []
     edits: dict[str, str] = {}
     first_row: dict[str, int] = {}
@@ -149,6 +210,10 @@ def _check_edits(frame: pd.DataFrame, name: str, plan: PlanFolder) -> dict[str, 
             problems.append(
                 Problem(name, k, "rep_id", f"account {acc} is locked to {lock}: it cannot be moved", rep)
             )
+            continue
+        barred = None if segments is None else _segment_problem(plan, segments, row_of[acc], rep, families)
+        if barred:
+            problems.append(Problem(name, k, "rep_id", barred, rep))
             continue
         edits[acc] = rep
     if frame.empty:
@@ -238,12 +303,14 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
     summary["violations"] = violations(plan, rep, territories, summary)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
+    unchecked = unchecked_segments_note(plan)
     return EditedPlan(
         out,
         territories,
         summary,
         {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]},
         level_files,
+        [unchecked] if unchecked else [],
     )
 
 
@@ -276,6 +343,9 @@ def _manual_summary(
     lower = _number(s.get("lower_bound"))
     gap = (objective - lower) / objective if lower is not None and objective > 0 else None
     notes = [f"{n_changed} account(s) given to another rep by hand ({edits_path.name}) from {plan_dir}"]
+    unchecked = unchecked_segments_note(plan)
+    if unchecked:
+        notes.append(unchecked)
     if gap is not None and gap < 0:
         notes.append(
             "the objective is below the plan's lower bound: the edits break constraints the bound assumes"
@@ -368,7 +438,8 @@ def rebalance(
     from territory_planner.options import build_options
 
     plan_dir, edits_path = Path(plan_dir), Path(edits_path)
-    read_edits(edits_path, read_plan_folder(plan_dir))  # the same checks as without --rebalance
+    # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
+    read_edits(edits_path, read_plan_folder(plan_dir), whole_families=True)
     if not (plan_dir / MANIFEST_NAME).is_file():
         raise InputError(
             Problem(

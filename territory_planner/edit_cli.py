@@ -107,11 +107,20 @@ def edit_command(
             + (f" (plan: {was:,.1f})" if isinstance(was, int | float) else "")
             + f" | gap to the plan's lower bound {gap}"
         )
+        for warning in edited.warnings:
+            click.echo(f"warning: {warning}", err=True)
         broken = s["violations"]
         if broken:
             click.echo(f"{len(broken)} constraint(s) broken (listed in summary.json and report.html):")
             for v in broken[:10]:
                 what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "group", "measure") if v.get(k))
+                if v.get("constraint") == "segment":  # accounts with a rep who does not serve their segment
+                    held = list(v.get("accounts") or [])
+                    shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+                    click.echo(
+                        f"  {what}: {len(held)} account(s) of a segment the rep does not serve ({shown})"
+                    )
+                    continue
                 click.echo(f"  {what}: by {v['violation']:,.2f}")
             if len(broken) > 10:
                 click.echo(f"  ... and {len(broken) - 10} more")

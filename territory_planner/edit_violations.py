@@ -4,8 +4,10 @@ The same families and the same record shape as a relaxed plan's ``violations`` (
 ``rep_id``, ``measure``, ``violation``: by how much), plus the numbers behind each one. Bands are the
 model's (1 +- tolerance) x target, for reps and for districts / regions with a band; families must stay
 with one rep; the account counts and the moved-
-potential budgets of the plan's configuration apply. Segments are not checked: the plan folder does not
-record which segments each rep serves.
+potential budgets of the plan's configuration apply. Segments (territories.csv's ``segments``: what each
+rep serves) are refused earlier, as bad edits (``edit.read_edits``), like locks; an account that still sits
+with a rep who does not serve its segment (a plan folder changed by other means) is listed here as
+``segment``, per rep. A plan folder without the ``segments`` column does not say, and is not checked.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.render.edit_payload import balanced_measures, band_pct
-from territory_planner.render.plan_folder import PlanFolder
+from territory_planner.render.plan_folder import PlanFolder, served_segments, serves
 
 
 def _violation(family: str, rep: str, measure: str, amount: float, **detail: object) -> dict[str, object]:
@@ -62,7 +64,32 @@ def violations(
             for r in np.flatnonzero(sign * (counts - limit) > 0).tolist():
                 out.append(_violation(family, rep_ids[r], "", abs(counts[r] - limit), limit=limit))
     out += _budget_violations(a, rep, rep_ids, config)
+    out += _segment_violations(plan, rep, rep_ids)
     return out
+
+
+def _segment_violations(plan: PlanFolder, rep: np.ndarray, rep_ids: list[str]) -> list[dict[str, object]]:
+    """Per rep, the accounts it holds whose segment it does not serve (by how much: how many)."""
+    segments = served_segments(plan.territories)
+    if segments is None:
+        return []
+    barred: dict[int, list[int]] = {}
+    for i, (j, segment) in enumerate(zip(rep.tolist(), plan.assignments["segment"], strict=True)):
+        if not serves(segments[j], segment):
+            barred.setdefault(j, []).append(i)
+    ids, seg = plan.assignments["account_id"], plan.assignments["segment"]
+    return [
+        _violation(
+            "segment",
+            rep_ids[j],
+            "",
+            len(rows),
+            accounts=[str(ids.iloc[i]) for i in rows],
+            segments=sorted({str(seg.iloc[i]) for i in rows}),
+            serves=sorted(segments[j]),
+        )
+        for j, rows in sorted(barred.items())
+    ]
 
 
 def _group_violations(summary: dict[str, Any], territories: pd.DataFrame) -> list[dict[str, object]]:

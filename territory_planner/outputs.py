@@ -132,7 +132,20 @@ def territories_frame(problem: TerritoryProblem, plan: Plan, assignments: pd.Dat
     out["home_lat"] = np.round(plan.home_lat, 6)
     out["home_lon"] = np.round(plan.home_lon, 6)
     out["home_chosen"] = plan.home_chosen
+    out["segments"] = served_segments_column(problem, assignments)
     return out
+
+
+def served_segments_column(problem: TerritoryProblem, assignments: pd.DataFrame) -> list[str]:
+    """Each rep's served segments as ``;``-separated text (empty = every segment), for territories.csv:
+    ``edit`` and the map's editor check hand edits against it. The model compares segments without case;
+    a segment is spelled as the accounts spell it where one does (else in lower case), in sorted order."""
+    spelling: dict[str, str] = {}
+    if "segment" in assignments.columns:
+        for value in assignments["segment"].astype(str):
+            if value.strip():
+                spelling.setdefault(value.strip().lower(), value.strip())
+    return [";".join(spelling.get(s, s) for s in sorted(segs)) for segs in problem.rep_segments]
 
 
 def file_sha256(path: Path) -> str:

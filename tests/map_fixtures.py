@@ -148,6 +148,20 @@ def editable_plan(folder: Path) -> Path:
     return write_plan(folder, a, territories_frame(a))
 
 
+def segment_plan(folder: Path, *, recorded: bool = True) -> Path:
+    """The editable plan with segments: every account "SMB" except A2 (a hostile "<i>ent</i>") and A5 ("ent",
+    in family F1 with A4). R1 serves every segment (empty), R2 "SMB;<i>ent</i>;ent", R3 only "smb".
+    ``recorded=False``: territories.csv has no ``segments`` column (a plan folder written before it)."""
+    a = assignments_frame()
+    a["locked_rep"] = ["R3" if acc == "A7" else "" for acc in a["account_id"]]
+    a["parent_id"] = ["F1" if acc in ("A4", "A5") else "" for acc in a["account_id"]]
+    a.loc[a["account_id"] == "A5", "segment"] = "ent"
+    t = territories_frame(a)
+    if recorded:
+        t["segments"] = ["", "SMB;<i>ent</i>;ent", "smb"]
+    return write_plan(folder, a, t)
+
+
 def three_measure_plan(folder: Path) -> Path:
     """The sample plan balancing a third measure, ``revenue`` (each account's potential / 10)."""
     a = assignments_frame()

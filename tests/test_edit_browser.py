@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from map_fixtures import CHROMIUM, HOSTILE_REP, area_plan, editable_plan, sample_plan, three_measure_plan
+from map_fixtures import (
+    CHROMIUM,
+    HOSTILE_REP,
+    area_plan,
+    editable_plan,
+    sample_plan,
+    segment_plan,
+    three_measure_plan,
+)
 
 from territory_planner.render.map import write_map
 
@@ -50,6 +58,8 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "area": write_map(area_plan(root / "area"), offline=True).resolve().as_uri(),
         "three": write_map(three_measure_plan(root / "three"), offline=True).resolve().as_uri(),
         "euro": write_map(editable_plan(root / "euro"), offline=True, currency="€").resolve().as_uri(),
+        "seg": write_map(segment_plan(root / "seg"), offline=True).resolve().as_uri(),
+        "seg_old": write_map(segment_plan(root / "seg_old", recorded=False), offline=True).resolve().as_uri(),
     }
 
 
@@ -367,3 +377,65 @@ def test_money_in_the_popup_table_and_selection_carries_the_currency(
     click_account(pg, "A1")
     assert "potential €100k · workload 10" in pg.inner_text("#tp-edit-selection")
     context.close()
+
+
+def open_map(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(url)
+    pg.wait_for_selector(READY, state="attached")
+    return context, pg, errors
+
+
+def test_an_account_of_a_segment_the_rep_does_not_serve_is_refused(
+    browser: Any, maps: dict[str, str]
+) -> None:
+    """QA4 O2: the editor gave any account to any rep. ``segment_plan``: R3 serves only "smb"; A2 is of the
+    (hostile) segment "<i>ent</i>", A5 of "ent" (in family F1 with A4); R1 serves every segment."""
+    context, pg, errors = open_map(browser, maps["seg"])
+    tp = "territoryPlanner"
+    editing(pg)
+    assert not pg.is_visible("#tp-edit-seg-note")  # the plan records the reps' segments: they are checked
+    # with the mouse: A1 (smb) and A2 to R3 is refused, A2 can be left out, and A1 goes
+    click_account(pg, "A1")
+    click_account(pg, "A2", shift=True)
+    pg.select_option("#tp-edit-rep", "R3")
+    pg.click("#tp-edit-assign")
+    msg = pg.locator("#tp-edit-msg")
+    text = msg.inner_text()
+    assert "does not serve segment \u201c<i>ent</i>\u201d of Beta & Sons (A2)" in text  # as text, not HTML
+    assert "it serves smb; reps who serve it: R1, R2" in text
+    assert "Nothing was changed" in text
+    assert "tp-refused" in (msg.get_attribute("class") or "")
+    assert pg.evaluate(f"{tp}.edits()") == []
+    drop = pg.locator("#tp-edit-drop-locked")
+    assert "1 account(s) of a segment this rep does not serve" in drop.inner_text()
+    drop.click()
+    assert pg.evaluate(f"{tp}.selection()") == ["A1"]
+    pg.click("#tp-edit-assign")
+    assert pg.evaluate(f"{tp}.edits()") == [{"account_id": "A1", "from_rep": "R1", "to_rep": "R3"}]
+    # through the API: a family member of another segment refuses the whole family
+    assert pg.evaluate(f"{tp}.assign(['A4'], 'R3')") is False
+    assert "\u201cent\u201d of Echo (A5) (family of the selection)" in msg.inner_text()
+    assert pg.evaluate(f"{tp}.edits()") == [{"account_id": "A1", "from_rep": "R1", "to_rep": "R3"}]
+    # segments compare without case; a rep listing none serves every segment
+    assert pg.evaluate(f"{tp}.assign(['A4'], 'R2')") is True  # already R2's: nothing to change
+    assert pg.evaluate(f"{tp}.assign(['A2'], 'R2')") is True  # R2 serves "<i>ent</i>"
+    assert pg.evaluate(f"{tp}.assign(['A6'], 'R3')") is True  # "SMB" to a rep serving "smb"
+    assert pg.evaluate(f"{tp}.assign(['A4', 'A5'], 'R1')") is True
+    assert pg.evaluate("document.body.dataset.pwned") is None
+    context.close()
+    assert not errors
+
+
+def test_an_older_plan_folder_says_segments_are_not_checked(browser: Any, maps: dict[str, str]) -> None:
+    context, pg, errors = open_map(browser, maps["seg_old"])
+    editing(pg)
+    note = pg.locator("#tp-edit-seg-note")
+    assert pg.is_visible("#tp-edit-seg-note")
+    assert "segments not checked" in note.inner_text()
+    assert pg.evaluate("territoryPlanner.assign(['A2'], 'R3')") is True  # nothing to check against
+    context.close()
+    assert not errors

@@ -2,8 +2,10 @@
 
 ``edit_data`` adds, to the JSON the map embeds: the plan's hash (the key under which the browser keeps
 the edits), the balance measures with each rep's target and band, the locked accounts (refused by the
-editor) and the account families (moved together, as the planner moves them). Row numbers refer to the
-payload's account columns, rep numbers to its rep list.
+editor) and the account families (moved together, as the planner moves them), and the segments each rep
+serves (an account of another segment is refused; ``None`` when the plan folder does not record them, and
+then the editor says segments are not checked). Row numbers refer to the payload's account columns, rep
+numbers to its rep list; the accounts' segments are the drawing payload's ``acc.seg``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import numpy as np
 
 from territory_planner.currency import is_money
 from territory_planner.render.legend import DEFAULT_TOLERANCE_PCT
-from territory_planner.render.plan_folder import PlanFolder, extra_measures
+from territory_planner.render.plan_folder import (
+    PlanFolder,
+    extra_measures,
+    served_segments,
+    unchecked_segments_note,
+)
 
 MEASURES = (("potential", "Potential", "Pot.", "pot"), ("workload", "Workload", "Work", "wl"))
 
@@ -97,4 +104,15 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
             "id": [a["locked_rep"].iloc[i] for i in locked],
         },
         "fam": [[name, rows] for name, rows in sorted(families.items()) if len(rows) > 1],
+        "seg": _segments(plan),
+        "segNote": unchecked_segments_note(plan) or "",
     }
+
+
+def _segments(plan: PlanFolder) -> list[list[str]] | None:
+    """Per rep, the segments it serves in lower case ([] = every segment); None when not recorded or when
+    no account has a segment (nothing to check)."""
+    served = served_segments(plan.territories)
+    if served is None or not (plan.assignments["segment"] != "").any():
+        return None
+    return [sorted(s) for s in served]

@@ -22,6 +22,7 @@ ASSIGNMENTS = "assignments.csv"
 TERRITORIES = "territories.csv"
 SUMMARY = "summary.json"
 UNITS = "units.geojson"
+SEGMENTS = "segments"  # territories.csv: the segments each rep serves (";"-separated, empty = all)
 
 ASSIGNMENT_REQUIRED = ("account_id", "rep_id", "lat", "lon")
 TERRITORY_REQUIRED = ("rep_id",)
@@ -141,7 +142,37 @@ def _read_territories(plan_dir: Path, problems: list[Problem]) -> pd.DataFrame |
             out[col] = _numbers(frame, TERRITORIES, col, problems, default=math.nan)
     for col in ("district", "region"):  # hierarchy labels for the map's level switch
         out[col] = frame[col].fillna("").astype(str).str.strip() if col in frame.columns else ""
+    if SEGMENTS in frame.columns:  # absent from folders written before it was recorded: not checked
+        out[SEGMENTS] = frame[SEGMENTS].fillna("").astype(str).str.strip()
     return out
+
+
+def served_segments(territories: pd.DataFrame) -> list[frozenset[str]] | None:
+    """Each rep's served segments, lower case (an empty set serves every segment), from territories.csv's
+    ``segments`` column; None when the plan folder does not record them (written before the column was)."""
+    if SEGMENTS not in territories.columns:
+        return None
+    return [
+        frozenset(s.strip().lower() for s in str(v).split(";") if s.strip()) for v in territories[SEGMENTS]
+    ]
+
+
+def serves(segments: frozenset[str], segment: str) -> bool:
+    """Whether a rep serving ``segments`` may have an account of ``segment`` (as the model decides it:
+    a rep listing no segment serves all, an account without a segment goes to anyone, case ignored)."""
+    segment = str(segment).strip().lower()
+    return not segments or not segment or segment in segments
+
+
+def unchecked_segments_note(plan: PlanFolder) -> str | None:
+    """Why hand edits of this plan are not checked against segments, when its accounts have segments
+    but its territories.csv does not say which segments each rep serves; else None."""
+    if served_segments(plan.territories) is not None or not (plan.assignments["segment"] != "").any():
+        return None
+    return (
+        "segments not checked: this plan's territories.csv has no segments column (the plan was written "
+        "before plans recorded which segments each rep serves); run plan again to have edits checked"
+    )
 
 
 def extra_measures(territories: pd.DataFrame) -> list[str]:

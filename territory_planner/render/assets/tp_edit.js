@@ -39,6 +39,22 @@ function tpEdit(ctx) {
     lockRep[row] = E.lock.rep[k];
     lockText.set(row, E.lock.id[k]);
   });
+  // The segments each rep serves (lower case; an empty set serves all). Null when the plan folder does not
+  // record them (E.segNote then says so) or no account has a segment: nothing is checked.
+  const repSegs =
+    E.seg && A.seg
+      ? E.seg.map(function (s) {
+          return new Set(s);
+        })
+      : null;
+  function segmentOf(i) {
+    return String(A.seg[i] || "").trim();
+  }
+  function serves(j, i) {
+    if (!repSegs || !repSegs[j] || !repSegs[j].size) return true;
+    const s = segmentOf(i).toLowerCase();
+    return s === "" || repSegs[j].has(s);
+  }
   const famOf = new Int32Array(n).fill(-1);
   E.fam.forEach(function (f, k) {
     for (const row of f[1]) famOf[row] = k;
@@ -143,22 +159,44 @@ function tpEdit(ctx) {
     return { rows: out, grew: grew };
   }
 
-  let lastLocked = []; // the locked accounts behind the last refusal
+  // the accounts behind the last refusal: locked ones, or ones whose segment the rep does not serve
+  let lastBlocked = { rows: [], why: "" };
   function assignRows(rows, j) {
-    lastLocked = [];
+    lastBlocked = { rows: [], why: "" };
     if (!(j >= 0 && j < nReps)) return refuse("choose a rep of this plan");
     if (!rows.length) return refuse("select accounts first (click, shift-click, box or lasso)");
     const fam = withFamilies(rows);
     const locked = fam.rows.filter(function (i) {
       return lockRep[i] !== -1 && lockRep[i] !== j;
     });
-    lastLocked = locked;
+    lastBlocked = { rows: locked, why: "locked" };
     if (locked.length) {
       const i = locked[0];
       const more = locked.length > 1 ? " (and " + nf.format(locked.length - 1) + " more)" : "";
       return refuse(
         accountLabel(i) + " is locked to " + lockText.get(i) + more + ": a locked account cannot be moved. " +
           "Nothing was changed.",
+      );
+    }
+    // A segment decides who may serve an account at all (the planner never crosses one): refused like a
+    // lock, with the segment, what the rep serves and who serves it.
+    const barred = fam.rows.filter(function (i) {
+      return !serves(j, i);
+    });
+    if (barred.length) {
+      lastBlocked = { rows: barred, why: "segment" };
+      const i = barred[0];
+      const seg = segmentOf(i);
+      const others = [];
+      for (let k = 0; k < nReps; k++) if (k !== j && serves(k, i)) others.push(String(R.id[k]));
+      const picked = rows.indexOf(i) >= 0 ? "" : " (family of the selection)";
+      const more = barred.length > 1 ? " (and " + nf.format(barred.length - 1) + " more)" : "";
+      const who = others.length
+        ? "reps who serve it: " + others.slice(0, 6).join(", ") + (others.length > 6 ? ", ..." : "")
+        : "no other rep of this plan serves it";
+      return refuse(
+        ctx.repLabel(j) + " does not serve segment \u201c" + seg + "\u201d of " + accountLabel(i) + picked + more +
+          ": it serves " + Array.from(repSegs[j]).sort().join(", ") + "; " + who + ". Nothing was changed.",
       );
     }
     const change = fam.rows.filter(function (i) {
@@ -422,9 +460,10 @@ function tpEdit(ctx) {
       listeners.push(f);
     },
     refuse: refuse,
-    lastLocked: function () {
-      return lastLocked;
+    lastBlocked: function () {
+      return lastBlocked;
     },
+    segNote: E.segNote || "",
     say: say,
   };
   const ui = tpEditPanel(ctx, model);

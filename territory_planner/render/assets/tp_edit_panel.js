@@ -106,6 +106,9 @@ function tpEditPanel(ctx, model) {
   const assignBtn = el("button", { type: "button", id: "tp-edit-assign" }, "Give to rep");
   assignLine.append(el("span", {}, "Give the selection to "), repSelect, assignBtn);
   const hint = el("div", { class: "tp-edit-hint" }, "or click a rep's home (\u25c6) on the map");
+  // an older plan folder does not say which segments each rep serves: say that they are not checked
+  const segNote = el("div", { class: "tp-edit-hint", id: "tp-edit-seg-note" }, model.segNote);
+  if (!model.segNote) segNote.hidden = true;
   const actions = el("div", { class: "tp-edit-line" });
   const undoBtn = el("button", { type: "button", id: "tp-edit-undo", title: "Ctrl+Z" }, "Undo");
   const redoBtn = el("button", { type: "button", id: "tp-edit-redo", title: "Ctrl+Shift+Z" }, "Redo");
@@ -114,7 +117,7 @@ function tpEditPanel(ctx, model) {
   actions.append(undoBtn, redoBtn, downloadBtn, resetBtn);
   const msg = el("div", { id: "tp-edit-msg", role: "status", "aria-live": "polite" });
   const dropLocked = el("button", { type: "button", id: "tp-edit-drop-locked", hidden: "" }, "");
-  box.append(tools, selInfo, assignLine, hint, actions, msg, dropLocked);
+  box.append(tools, selInfo, assignLine, hint, segNote, actions, msg, dropLocked);
 
   // ---- the live balance table ----------------------------------------------------------------------
   const live = el("div", { id: "tp-live", hidden: "" });
@@ -249,17 +252,23 @@ function tpEditPanel(ctx, model) {
     msg.textContent = m.text;
     msg.classList.toggle("tp-refused", m.refused);
     status.dataset.message = m.text;
-    // A refusal because of locked accounts in the selection: offer to leave them out.
+    // A refusal because of locked accounts, or accounts of a segment the rep does not serve, in the
+    // selection: offer to leave them out.
+    const blocked = model.lastBlocked();
     const locked = m.refused
-      ? model.lastLocked().filter(function (i) {
+      ? blocked.rows.filter(function (i) {
           return selected[i];
         })
       : [];
     dropLocked.hidden = locked.length === 0;
-    dropLocked.textContent = "Leave the " + nf.format(locked.length) + " locked account(s) out of the selection";
+    dropLocked.textContent =
+      "Leave the " +
+      nf.format(locked.length) +
+      (blocked.why === "segment" ? " account(s) of a segment this rep does not serve" : " locked account(s)") +
+      " out of the selection";
   }
   dropLocked.addEventListener("click", function () {
-    const locked = model.lastLocked().filter(function (i) {
+    const locked = model.lastBlocked().rows.filter(function (i) {
       return selected[i];
     });
     select(locked, "toggle");
