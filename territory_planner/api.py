@@ -365,13 +365,15 @@ def solve(
         from territory_planner.geo.districts import make_districts_contiguous
 
         assert adj is not None
+        centre, own = planning.home_units_owned(spec, lat, lon, free)
         unit_rep, result, district_info = make_districts_contiguous(
             spec,
             adj,
             None if nested and (unit_rep < 0).any() else unit_rep,
             result,
             backend,
-            centre=planning.home_units(spec, lat, lon),
+            centre=centre,
+            proof_holds=own and not free.any(),
             time_limit=max(budget.remaining(), 1.0),
             gap=options.gap,
             seed=options.seed,
@@ -487,19 +489,25 @@ def _connected_or_relaxed(
     parts = [f"{n_t} territor{'y' if n_t == 1 else 'ies'}"] * bool(n_t)
     parts += [f"{n_d} district{'' if n_d == 1 else 's'}"] * bool(n_d)
     what = " and ".join(parts)
-    proof = (contiguity or {}).get("infeasible")
+    proof = (contiguity or {}).get("infeasible") or (districts or {}).get("infeasible")
+    of = "territories" if (contiguity or {}).get("infeasible") else "districts"
     if proof == "proven" and not options.relax:
         from territory_planner.errors import Conflict, InfeasibleError
 
+        shape = (
+            "every territory is one piece holding the unit at its rep's home"
+            if of == "territories"
+            else "every district's territories together form one piece holding its reps' home units"
+        )
+        widen = "--tolerance" if of == "territories" else "--tolerance or --district-tolerance"
         raise InfeasibleError(
-            "no plan of connected territories exists",
+            f"no plan of connected {of} exists",
             [
                 Conflict(
                     "contiguity",
-                    "no plan in which every territory is one piece holding the unit at its rep's home meets "
-                    "every band: HiGHS proved the exact model (the plan's rows with flow rows for "
-                    "connectivity) infeasible. Widen --tolerance, move a rep's home, or --relax to write the "
-                    "best plan with the split territories marked",
+                    f"no plan in which {shape} meets every band: HiGHS proved the exact model (the plan's "
+                    f"rows with flow rows for connectivity) infeasible. Widen {widen}, move a rep's home, "
+                    f"or --relax to write the best plan with the split {of} marked",
                 )
             ],
         )
@@ -508,7 +516,7 @@ def _connected_or_relaxed(
         were = "was" if len(split) == 1 else "were"
         if proof:  # proven for the centres used: more time gives the same centres and the same proof
             raise SolverError(
-                "no connected plan for the centres used: HiGHS proved that no plan of connected territories "
+                f"no connected plan for the centres used: HiGHS proved that no plan of connected {of} "
                 f"around them meets the bands ({what} of the best plan {were} in several pieces, {n_reps} "
                 "territories in all). The planner chose those centres (--choose-centres, reps without a "
                 "home, or two homes nearest one unit), so this is no proof for every choice of centres; more "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -94,3 +95,68 @@ def test_district_contiguity_stops_at_once_when_the_plan_is_connected_and_within
     assert joined["gap"] <= 1e-3
     units = _district_of_units(tmp_path / "joined")
     assert {units[f"U{k}{c}"] for k in range(4) for c in (0, 1)} == {"A"}
+
+
+def _path_case(folder: Path) -> tuple[Path, Path, Path]:
+    """Five units in a row, U0 - U1 - U2 - U3 - U4; district A has the reps at both ends (R1 at U0, R2 at
+    U4), district B the rep in the middle (R3 at U2). A connected A holds U0 and U4, so it holds U2, which
+    stays with R3: no plan of connected districts exists, whatever the bands."""
+    one = {"lat": 0.0, "potential": 1.0, "workload": 1.0}
+    accounts = [{"account_id": f"U{k}", "lon": float(k), **one} for k in range(5)]
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "A"},
+        {"rep_id": "R2", "lat": 0.0, "lon": 4.0, "district": "A"},
+        {"rep_id": "R3", "lat": 0.0, "lon": 2.0, "district": "B"},
+    ]
+    a, r = write_instance(folder, accounts, reps)
+    e = folder / "edges.csv"
+    pd.DataFrame([(f"U{k}", f"U{k + 1}") for k in range(4)], columns=["u", "v"]).to_csv(e, index=False)
+    return a, r, e
+
+
+def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Path) -> None:
+    """The exact flow model beside the district cut loop proves it (exit 1, the proof named); with
+    --relax the plan is written with the split district marked."""
+    a, r, e = _path_case(tmp_path)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.9"]
+    args += ["--district-contiguous", "--time-limit", "20", "--quiet"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
+    assert res.exit_code == 1, res.output
+    assert "no plan of connected districts exists" in res.output
+    assert not (tmp_path / "strict").exists()
+    res = CliRunner().invoke(main, [*args, "--relax", "--out", str(tmp_path / "relaxed")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
+    assert summary["status"] == "relaxed"
+    assert summary["hierarchy"]["district"]["infeasible"] == "proven"
+    assert any(v["constraint"] == "district_contiguity" for v in summary["violations"])
+
+
+def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path) -> None:
+    """Without an objective the flow model stops at its first plan: connected districts meeting every row."""
+    import numpy as np
+
+    from territory_planner import api
+    from territory_planner.geo import planning
+    from territory_planner.optimize import district_contiguity, repair
+    from territory_planner.optimize.contiguous import with_centres
+    from territory_planner.optimize.hierarchy import labels_index
+    from territory_planner.options import build_options
+    from territory_planner.solvers import get_backend
+
+    a, r, e = grid_case(tmp_path)
+    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
+    opts = build_options(values)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
+    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
+    of, names = labels_index(problem.districts)
+    parts = [(np.flatnonzero(of == d), int(centre[np.flatnonzero(of == d)[0]])) for d in range(len(names))]
+    plan, infeasible = district_contiguity._connected_start(
+        with_centres(spec, centre), adj, parts, get_backend("highs"), time.perf_counter() + 20, seed=0
+    )
+    assert not infeasible
+    assert plan is not None
+    assert repair.feasible(spec, plan)
+    assert list(district_contiguity.district_pieces(adj, plan, of, len(names))) == [1, 1]

@@ -63,9 +63,12 @@ def make_districts_contiguous(
     threads: int | None,
     territories_too: bool,
     progress: Callable[[str], None] = lambda _m: None,
+    proof_holds: bool = True,
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
     """The plan, its result and the ``hierarchy.district`` additions; on the two-level path with
-    ``territories_too`` the latter carry the ``contiguity`` block of summary.json under "territories"."""
+    ``territories_too`` the latter carry the ``contiguity`` block of summary.json under "territories".
+    ``proof_holds``: every centre is the unit at its rep's own home, so a proof that no plan of connected
+    districts exists is one for the user's model (else for the centres used only)."""
     if nested_applies(spec):
         return _nested(
             spec, adj, unit_rep, result, backend, centre=centre, time_limit=time_limit, gap=gap, seed=seed,
@@ -90,7 +93,12 @@ def make_districts_contiguous(
     ]
     if not connected:
         split = sum(1 for k in res.pieces.values() if k > 1)
-        notes.append(f"district contiguity not reached for {split} districts in the time given")
+        notes.append(
+            f"no plan of connected districts exists: HiGHS proved the exact flow model infeasible ({split} "
+            "districts of this plan are split)"
+            if res.infeasible
+            else f"district contiguity not reached for {split} districts in the time given"
+        )
     optimal = res.proven_optimal and connected and np.isfinite(g) and g <= OPTIMALITY_TOL
     stages = dict(result.stages)
     stages["district_contiguity"] = res.seconds
@@ -103,12 +111,21 @@ def make_districts_contiguous(
         compactness=float(spec.cost[np.arange(p.n_units), plan].sum()),
         lower_bound=lower,
         gap=g,
-        method=f"{result.method}+district-cuts",
+        method=f"{result.method}+district-{res.method}",
         stages=stages,
         stage_log=log,
         notes=tuple(notes),
     )
-    info = {"pieces": res.pieces, "contiguous": connected, "rounds": res.rounds, "cuts": res.cuts}
+    info: dict[str, Any] = {
+        "pieces": res.pieces,
+        "contiguous": connected,
+        "rounds": res.rounds,
+        "cuts": res.cuts,
+        "method": res.method,
+    }
+    if res.infeasible:
+        info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
+        progress("district contiguity: no plan of connected districts meets the bands (proven)")
     return plan, new, info
 
 

@@ -168,7 +168,15 @@ def solve_contiguous(
     # it ends a grace period before the stage, as HiGHS may take a moment to stop and hand its answer back
     flow_deadline = deadline - background.GRACE
     flow = (
-        contiguous_flow.start(spec_c, adj, centre, backend, deadline=flow_deadline, gap=gap, seed=seed)
+        contiguous_flow.start(
+            spec_c,
+            adj,
+            contiguous_flow.territory_parts(centre),
+            backend,
+            deadline=flow_deadline,
+            gap=gap,
+            seed=seed,
+        )
         if exact and flow_deadline - start > background.GRACE
         else None
     )

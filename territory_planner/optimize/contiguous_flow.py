@@ -20,6 +20,11 @@ in 91 s with the objective dropped, where the cut loop's first round took 28 s a
 It runs in a thread (``background.WholeModel``) for the whole contiguity stage; the connected plans the
 cut loop and the neighbourhood search find are handed to it (with a flow along a spanning tree of each
 territory) so its tree search prunes with them.
+
+The rows are written for *parts*: a part is a set of reps with a root unit, its membership of unit i
+z[i] = sum of x[i, j] over its reps. A territory is the part of one rep rooted at its centre; a district
+(``--district-contiguous``, ``optimize.district_contiguity``) is the part of its reps rooted at its first
+rep's centre, and both kinds can be in one model.
 """
 
 from __future__ import annotations
@@ -33,57 +38,66 @@ from territory_planner.optimize import background, formulation
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
-__all__ = ["FLOW_MAX_ARCS", "FlowModel", "flow_arcs", "start"]
+__all__ = ["FLOW_MAX_ARCS", "FlowModel", "Part", "flow_arcs", "start", "territory_parts"]
 
 FLOW_MAX_ARCS = 60_000  # flow variables (directed edges x reps) up to which the flow model runs beside
 
 
+Part = tuple[np.ndarray, int]  # (reps, root unit)
+
+
+def territory_parts(centre: np.ndarray) -> list[Part]:
+    """One part per rep, rooted at its centre."""
+    return [(np.array([j], dtype=np.int64), int(c)) for j, c in enumerate(centre.tolist())]
+
+
 def flow_arcs(
-    spec: ModelSpec, adj: Adjacency, centre: np.ndarray
+    spec: ModelSpec, adj: Adjacency, parts: list[Part]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(tail, head, rep) of every flow variable: both ends have a column for the rep, the head is not
-    its centre."""
+    """(tail, head, part) of every flow variable: both ends have a column for a rep of the part, the head
+    is not its root."""
     a = np.concatenate([adj.u, adj.v])
     b = np.concatenate([adj.v, adj.u])
-    tails, heads, reps = [], [], []
-    for j in range(spec.problem.n_reps):
-        keep = spec.allowed[a, j] & spec.allowed[b, j] & (b != centre[j])
+    tails, heads, which = [], [], []
+    for k, (reps, root) in enumerate(parts):
+        held: np.ndarray = np.asarray(spec.allowed[:, reps].any(axis=1))
+        keep = held[a] & held[b] & (b != root)
         tails.append(a[keep])
         heads.append(b[keep])
-        reps.append(np.full(int(keep.sum()), j, dtype=np.int64))
-    return np.concatenate(tails), np.concatenate(heads), np.concatenate(reps)
+        which.append(np.full(int(keep.sum()), k, dtype=np.int64))
+    return np.concatenate(tails), np.concatenate(heads), np.concatenate(which)
 
 
 def start(
     spec: ModelSpec,
     adj: Adjacency,
-    centre: np.ndarray,
+    parts: list[Part],
     backend: Backend,
     *,
     deadline: float,
     gap: float,
     seed: int,
 ) -> FlowModel | None:
-    """The flow model solving beside, or None: no second core, not HiGHS, a rep without a centre, or
-    more than ``FLOW_MAX_ARCS`` flow variables."""
-    if not background.available(backend) or (centre < 0).any():
+    """The flow model solving beside, or None: no second core, not HiGHS, a part without a root, or more
+    than ``FLOW_MAX_ARCS`` flow variables. ``spec`` carries the centres (``contiguous.with_centres``)."""
+    if not background.available(backend) or any(root < 0 for _, root in parts):
         return None
-    arcs = flow_arcs(spec, adj, centre)
+    arcs = flow_arcs(spec, adj, parts)
     if len(arcs[0]) > FLOW_MAX_ARCS:
         return None
-    return FlowModel(spec, adj, centre, arcs, backend, deadline=deadline, gap=gap, seed=seed)
+    return FlowModel(spec, adj, parts, arcs, backend, deadline=deadline, gap=gap, seed=seed)
 
 
 class FlowModel(background.WholeModel):
     """The whole model with the flow rows, solving in a thread until its deadline or ``finish``. ``spec``
     carries the centres (``contiguous.with_centres``: a centre's unit has a column for its rep only), so
-    each territory holds its centre without a row of its own."""
+    each part holds its root without a row of its own."""
 
     def __init__(
         self,
         spec: ModelSpec,
         adj: Adjacency,
-        centre: np.ndarray,
+        parts: list[Part],
         arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
         backend: Backend,
         *,
@@ -91,11 +105,13 @@ class FlowModel(background.WholeModel):
         gap: float,
         seed: int,
     ) -> None:
-        self._adj, self._centre, self._arcs = adj, centre, arcs
-        self._units = spec.allowed.sum(axis=0)  # n_j
+        self._adj, self._parts, self._arcs = adj, parts, arcs
+        self._units = [
+            int(spec.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts
+        ]  # units a part may hold
         self._model_vars = -1  # the model's own variables (x, then any slack), known once it is built
         self._graph = adj.csr()
-        self._arc_index: dict[tuple[int, int, int], int] | None = None  # (tail, head, rep) -> flow variable
+        self._arc_index: dict[tuple[int, int, int], int] | None = None  # (tail, head, part) -> flow variable
         # one thread: the cut loop or the neighbourhood search has the other core
         super().__init__(spec, backend, deadline=deadline, gap=gap, seed=seed, threads=1)
 
@@ -103,23 +119,28 @@ class FlowModel(background.WholeModel):
 
     def extend(self, form: formulation.Formulation) -> None:
         """The flow variables (after the model's own) and their rows."""
-        tail, head, rep = self._arcs
+        tail, head, part = self._arcs
         self._model_vars = len(form.variables)
-        col = {(int(u), int(j)): k for k, (u, j) in enumerate(zip(form.col_unit, form.col_rep, strict=True))}
         x = form.variables[: form.n_cols]
+        part_of = {int(j): k for k, (reps, _) in enumerate(self._parts) for j in reps.tolist()}
+        member: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): its x terms
+        for c, (u, j) in enumerate(zip(form.col_unit.tolist(), form.col_rep.tolist(), strict=True)):
+            if j in part_of:
+                member.setdefault((u, part_of[j]), []).append((x[c], 1.0))
         f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
         rows: list[pulp.LpConstraint] = []
-        net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, rep): flow terms
-        for k, (a, b, j) in enumerate(zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)):
-            net_in.setdefault((b, j), []).append((f[k], 1.0))
-            net_in.setdefault((a, j), []).append((f[k], -1.0))
-            cap = float(self._units[j] - 1)
+        net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): flow terms
+        for k, (a, b, q) in enumerate(zip(tail.tolist(), head.tolist(), part.tolist(), strict=True)):
+            net_in.setdefault((b, q), []).append((f[k], 1.0))
+            net_in.setdefault((a, q), []).append((f[k], -1.0))
+            cap = float(self._units[q] - 1)
             for end in (a, b):
-                expr = pulp.LpAffineExpression([(f[k], 1.0), (x[col[end, j]], -cap)])
+                terms = [(v, -cap) for v, _ in member[end, q]]
+                expr = pulp.LpAffineExpression([(f[k], 1.0), *terms])
                 rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=0.0, name=f"flowcap_{k}_{end}"))
-        for (u, j), k in col.items():
-            if u != self._centre[j]:
-                expr = pulp.LpAffineExpression([*net_in.get((u, j), []), (x[k], -1.0)])
+        for (u, q), terms in member.items():
+            if u != self._parts[q][1]:
+                expr = pulp.LpAffineExpression([*net_in.get((u, q), []), *((v, -1.0) for v, _ in terms)])
                 rows.append(pulp.LpConstraint(expr, sense=formulation.EQ, rhs=0.0))
         for con in rows:
             form.prob.addConstraint(con)
@@ -134,7 +155,7 @@ class FlowModel(background.WholeModel):
         )
 
     def offer(self, plan: np.ndarray) -> None:
-        """A connected plan, with a flow along a breadth-first tree of each territory from its centre."""
+        """A connected plan, with a flow along a breadth-first tree of each part from its root."""
         if self._model_vars < 0:
             return  # still building: the cut loop offers its next plan later
         x = np.zeros(self._model_vars)
@@ -145,8 +166,8 @@ class FlowModel(background.WholeModel):
             self._arc_index = {arc: k for k, arc in enumerate(arcs)}
         index, graph = self._arc_index, self._graph
         flow = np.zeros(len(self._arcs[0]))
-        for j, c in enumerate(self._centre.tolist()):
-            units = np.flatnonzero(plan == j)
+        for j, (reps, c) in enumerate(self._parts):
+            units = np.flatnonzero(np.isin(plan, reps))
             local = graph[units][:, units]
             root = int(np.searchsorted(units, c))
             order, pred = breadth_first_order(local, root, directed=False, return_predecessors=True)
