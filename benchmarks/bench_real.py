@@ -541,7 +541,11 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
 
     def one(rec: corpus.Recipe) -> None:
-        row = run_case(rec, args)
+        try:
+            row = run_case(rec, args)
+        except RuntimeError as exc:  # a recipe the corpus cannot build (e.g. a budget case with no moves)
+            print(f"{rec.name}: not built: {exc}", file=sys.stderr, flush=True)
+            return
         if row is None:
             return
         rows.append(row)
