@@ -385,6 +385,7 @@ def solve(
             contiguity_info = district_info.pop("territories")
     result = _connected_or_relaxed(result, contiguity_info, district_info, options, problem.n_reps)
     result = _with_total_time(result, time.perf_counter() - start)
+    design_notes: list[str] = []
     plan = Plan(
         unit_rep=unit_rep,
         account_rep=unit_rep[problem.acc_unit],
@@ -419,10 +420,25 @@ def solve(
             hierarchy_info["district"].update(district_info)
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
+        known = options.adjacency is not None or inputs.geometry is not None or joined is not None
+        if district_info is None and "district" in hierarchy_info and known:
+            adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
+            hierarchy_info["district"].update(_district_shape(problem, adj, unit_rep))
+            if not hierarchy_info["district"]["contiguous"]:
+                split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
+                design_notes.append(
+                    f"{split} district(s) in several pieces: they were not asked to be connected (add "
+                    "--district-contiguous)"
+                    + (
+                        " and --design-districts does not itself connect them"
+                        if options.design_districts
+                        else ""
+                    )
+                )
         summary["hierarchy"] = hierarchy_info
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
     # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
-    extra_notes = [*inputs.warnings, *centre_notes, *repair_notes(repaired)]
+    extra_notes = [*inputs.warnings, *centre_notes, *design_notes, *repair_notes(repaired)]
     if extra_notes:
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
     if repaired:
@@ -465,6 +481,20 @@ def _check_map_pieces(
     if conflicts:
         raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
     return True
+
+
+def _district_shape(problem: TerritoryProblem, adj: Any, unit_rep: np.ndarray) -> dict[str, Any]:
+    """Pieces of each district on the units' adjacency, for a plan that did not ask for connected
+    districts: districts.csv's ``contiguous`` column then says what the plan is instead of staying blank."""
+    from territory_planner.optimize.district_contiguity import district_pieces
+    from territory_planner.optimize.hierarchy import labels_index
+
+    of, names = labels_index(problem.districts)
+    pieces = district_pieces(adj, unit_rep, of, len(names))
+    return {
+        "pieces": {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)},
+        "contiguous": bool((pieces <= 1).all()),
+    }
 
 
 def _connected_or_relaxed(

@@ -160,3 +160,14 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path
     assert plan is not None
     assert repair.feasible(spec, plan)
     assert list(district_contiguity.district_pieces(adj, plan, of, len(names))) == [1, 1]
+
+
+def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:
+    """With an adjacency but no --district-contiguous, districts.csv's contiguous column is the plan's
+    shape (it was left blank) and the notes say how to ask for connected districts (QA4)."""
+    a, r, e = grid_case(tmp_path)
+    free = _plan(a, r, e, tmp_path / "free", "--contiguous")
+    d = pd.read_csv(tmp_path / "free" / "districts.csv", keep_default_na=False)
+    assert dict(zip(d["district"], d["contiguous"], strict=True)) == {"A": False, "B": True}
+    assert free["hierarchy"]["district"]["pieces"] == {"A": 2, "B": 1}
+    assert any("--district-contiguous" in n for n in free["notes"])
