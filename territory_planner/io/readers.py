@@ -9,6 +9,7 @@ Geometries are reprojected to WGS84; a file without a CRS is refused with a hint
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet
+from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, column_letter, read_sheet
 
 GEO_EXTENSIONS = {".geojson", ".gpkg", ".shp", ".fgb"}
 SUPPORTED = {".csv", ".parquet", ".pq", ".json", *GEO_EXTENSIONS, *EXCEL_EXTENSIONS}
@@ -77,6 +78,85 @@ def csv_separator(path: Path) -> str | None:
     return _delimiter(header)
 
 
+def _column_label(index: int, name: str) -> str:
+    return f"{column_letter(index)} ({name})" if name else f"{column_letter(index)} (no name)"
+
+
+def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> tuple[list[Problem], int]:
+    """What pandas would read wrongly without a word, found on the raw rows: a column name used twice
+    (pandas renames the second ``potential.1`` and the first alone is read), values under a column with
+    no name, and a row with more cells than the header has names (pandas would take the first column as
+    the row index and shift every column by one; a trailing separator, blank cells, is accepted).
+    Returns the problems and the header's width. Rows are data rows as in every other problem: 1 is the
+    first row under the header, completely empty lines not counted."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    header: list[str] | None = None
+    problems: list[Problem] = []
+    unnamed_with_values: dict[int, int] = {}
+    long_rows: list[tuple[int, int]] = []
+    data_row = 0
+    for row in rows:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line: pandas skips it
+        if header is None:
+            header = [c.strip() for c in row]
+            continue
+        data_row += 1
+        for j in range(min(len(row), len(header))):
+            if not header[j] and j not in unnamed_with_values and row[j].strip():
+                unnamed_with_values[j] = data_row
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            long_rows.append((data_row, len(row)))
+    if header is None:
+        return [], 0
+    first: dict[str, int] = {}
+    for j, name in enumerate(header):
+        key = name.lower()
+        if not key:
+            continue
+        if key in first:
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    _column_label(j, name),
+                    f"the header names column {name!r} twice (columns {column_letter(first[key])} and "
+                    f"{column_letter(j)}; names are case-insensitive): keep one",
+                )
+            )
+        else:
+            first[key] = j
+    for j, row_no in sorted(unnamed_with_values.items()):
+        problems.append(
+            Problem(
+                file,
+                row_no,
+                _column_label(j, ""),
+                "the column has values but no name in the header row: name it or delete it",
+            )
+        )
+    for row_no, count in long_rows[:limit]:
+        problems.append(
+            Problem(
+                file,
+                row_no,
+                None,
+                f"the row has {count} cells but the header names {len(header)} columns: a separator too "
+                "many, or a value with the separator in it that is not in quotes",
+            )
+        )
+    if len(long_rows) > limit:
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"... and {len(long_rows) - limit} more rows with more cells than the header",
+            )
+        )
+    return problems, len(header)
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     data = path.read_bytes()
     if not data.strip():
@@ -92,8 +172,15 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             row=max(line - 1, 1),
         ) from exc
     sep = _delimiter(text)
+    problems, width = csv_structure_problems(text, sep, str(path))
+    if problems:
+        raise InputError(problems)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        # usecols: a row's extra cells (checked blank above: a trailing separator) are not read, and
+        # pandas never takes a first column as the index when the rows are longer than the header
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, usecols=range(width)
+        )
     except pd.errors.ParserError as exc:
         raise _problem(path, f"cannot parse as CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:

@@ -1,0 +1,76 @@
+"""QA5: what pandas reads wrongly without a word from a CSV as spreadsheets and CRMs write it.
+
+A column name used twice was renamed ``current_rep.1`` by pandas and the first (blank) column was read,
+so every account silently had no current rep; values under a column with no name were dropped; data rows
+with one cell more than the header made pandas take account_id as the index and shift every column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+from territory_planner.io.readers import read_table
+
+REPS = "rep_id,lat,lon\nR1,40.7,-74.0\nR2,42.4,-71.1\n"
+
+
+def _load(tmp_path: Path, accounts: str) -> list[tuple[int | None, str | None, str]]:
+    a = tmp_path / "accounts.csv"
+    a.write_text(accounts, encoding="utf-8")
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    return [(p.row, p.column, p.message) for p in info.value.problems]
+
+
+def test_a_column_named_twice_is_reported_not_renamed(tmp_path: Path) -> None:
+    problems = _load(
+        tmp_path,
+        "account_id,current_rep,lat,lon,potential,Current_Rep\nA1,,40.7,-74.0,5,R1\nA2,,42.3,-71.0,5,R2\n",
+    )
+    assert len(problems) == 1
+    row, column, message = problems[0]
+    assert row is None
+    assert column == "F (Current_Rep)"
+    assert "'Current_Rep' twice (columns B and F" in message
+
+
+def test_values_under_a_column_without_a_name_are_reported(tmp_path: Path) -> None:
+    problems = _load(
+        tmp_path, "account_id,lat,lon,potential,\nA1,40.7,-74.0,5,\nA2,42.3,-71.0,5,key account\n"
+    )
+    assert problems == [
+        (2, "E (no name)", "the column has values but no name in the header row: name it or delete it")
+    ]
+
+
+def test_a_row_with_a_cell_too_many_is_reported_with_its_row(tmp_path: Path) -> None:
+    problems = _load(
+        tmp_path,
+        "account_id,lat,lon,potential\nA1,40.7,-74.0,5\n\nA2,42.3,-71.0,1,234\nA3,42.3,-71.0,5\n",
+    )
+    assert len(problems) == 1
+    row, column, message = problems[0]
+    assert (row, column) == (2, None)  # the blank line is not a row
+    assert "the row has 5 cells but the header names 4 columns" in message
+
+
+def test_a_trailing_separator_on_every_data_row_does_not_shift_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("account_id;lat;lon;potential\nA1;40,7;-74,0;5;\nA2;42,3;-71,0;6;\n")
+    frame = read_table(path).frame
+    assert list(frame.columns) == ["account_id", "lat", "lon", "potential"]
+    assert frame["account_id"].tolist() == ["A1", "A2"]
+    assert frame["potential"].tolist() == ["5", "6"]
+
+
+def test_blank_unnamed_columns_and_a_bom_are_still_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("\ufeffaccount_id,lat,lon,potential,,\nA1,40.7,-74.0,5,,\n", encoding="utf-8")
+    frame = read_table(path).frame
+    assert frame["account_id"].tolist() == ["A1"]
