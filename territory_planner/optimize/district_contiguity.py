@@ -169,6 +169,8 @@ def solve(
             time_limit=deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads, warm=best,
         )  # fmt: skip
         if plan is None:
+            # every cut holds for any plan of connected districts: over every allowed pair, none is left
+            infeasible = out.status is SolveStatus.INFEASIBLE
             break
         if out.bound is not None:
             lower = max(lower, float(out.bound))
