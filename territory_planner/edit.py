@@ -21,6 +21,7 @@ and budgets are what a manual plan may break on purpose; they are listed as viol
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ import pandas as pd
 from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
-from territory_planner.io.readers import read_table
+from territory_planner.io.readers import csv_separator, csv_structure_problems, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
     json_text,
@@ -79,13 +80,24 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
     family), so every member's segment must be one the rep serves, not only the edited account's."""
     name = str(path)
     if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
-        raw = read_table(path, "edits")
+        raw = read_table(path, _edits_sheet(Path(path)))
         try:
             return _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
             raise InputError(relocate(err.problems, [raw.excel])) from None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        text = Path(path).read_bytes().decode("utf-8-sig")
+        sep = csv_separator(Path(path)) or ","  # Excel writes ';' where the decimal separator is a comma
+        structure, width = csv_structure_problems(text, sep, name)
+        if structure:
+            raise InputError(structure)
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            usecols=range(width) if width else None,
+        )
     except FileNotFoundError:
         raise InputError(Problem(name, None, None, "edits file not found")) from None
     except UnicodeDecodeError as exc:
@@ -93,6 +105,21 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
     return _check_edits(frame, name, plan, whole_families)
+
+
+def _edits_sheet(path: Path) -> str:
+    """The sheet of an edits workbook to read: ``edits``, else ``Assignments`` (the sheet of the workbook
+    ``export --format xlsx`` writes, whose rep_id cells a planner changes by hand: unchanged rows are no
+    edit), else the first sheet (``read_table``'s fallback for a name no sheet has)."""
+    try:
+        import python_calamine
+
+        names = [
+            str(n).strip().lower() for n in python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+        ]
+    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
+        return "edits"
+    return "assignments" if "edits" not in names and "assignments" in names else "edits"
 
 
 _NUMBER_AS_TEXT = re.compile(r"^(\d+)(?:\.0+)?$")  # 3356, or 3356.0 from a number cell

@@ -344,3 +344,49 @@ def test_a_failed_edit_leaves_the_plan_folder_as_it_was(tmp_path: Path) -> None:
     assert code == 0, output
     assert not beside.exists()
     assert not (plan / "input_errors.csv").exists()
+
+
+def test_the_exported_workbook_with_rep_ids_changed_by_hand_is_read_as_edits(
+    base: Path, tmp_path: Path
+) -> None:
+    """QA5: `export --format xlsx` gives the planner a workbook (Summary, Territories, Assignments, ...);
+    `edit --edits` on it read the Summary sheet (the first) and said account_id and rep_id are missing.
+    The Assignments sheet is read; rows whose rep did not change are no edit."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book_path = tmp_path / "plan.xlsx"
+    result = CliRunner().invoke(main, ["export", str(base), "--format", "xlsx", "--out", str(book_path)])
+    assert result.exit_code == 0, result.output
+    a0, _, _ = read(base)
+    moves = dict(two_moves(a0))
+    book = openpyxl.load_workbook(book_path)
+    sheet = book["Assignments"]
+    header = [c.value for c in sheet[1]]
+    acc_col, rep_col = header.index("account_id"), header.index("rep_id")
+    for row in sheet.iter_rows(min_row=2):
+        if row[acc_col].value in moves:
+            row[rep_col].value = moves[row[acc_col].value]
+    book.save(book_path)
+    code, output = run(str(base), "--edits", str(book_path), "--out", str(tmp_path / "x"))
+    assert code == 0, output
+    a1, _, summary = read(tmp_path / "x")
+    got = a1.set_index("account_id")["rep_id"]
+    for acc, rep in moves.items():
+        assert got[acc] == rep
+    assert (a1["rep_id"] != a0["rep_id"]).sum() == len(moves)
+    assert summary["status"] == "manual"
+
+
+def test_edits_saved_by_a_european_excel_with_semicolons_are_read(base: Path, tmp_path: Path) -> None:
+    """QA5: an edits CSV saved by Excel where the decimal separator is a comma uses ';' (and a BOM); it
+    was read as one column and refused with 'required column is missing' for account_id and rep_id."""
+    a0, _, _ = read(base)
+    moves = two_moves(a0)
+    edits = tmp_path / "edits.csv"
+    edits.write_text(
+        "account_id;rep_id\r\n" + "".join(f"{a};{r}\r\n" for a, r in moves), encoding="utf-8-sig"
+    )
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "x"))
+    assert code == 0, output
+    got = read(tmp_path / "x")[0].set_index("account_id")["rep_id"]
+    for acc, rep in moves:
+        assert got[acc] == rep
