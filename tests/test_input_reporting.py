@@ -137,3 +137,33 @@ def test_a_family_spanning_the_country_is_warned_about(
     assert km == pytest.approx(4_070, rel=0.02)
     assert "rows 1 and 2" in warning
     assert warning in caplog.text
+
+
+def test_coordinates_in_range_but_typed_wrong_are_warned_about(tmp_path: Path) -> None:
+    """QA5: a Boston account written lat -71.5, lon 41.6 (swapped, both in range: the Southern Ocean) and a
+    New York one with lon +73.9 (the sign lost: Pakistan) passed without a word, and the plan sent a rep
+    13,819 km for them. They are accepted and named, in the log and in summary.json's notes; a far
+    account that no typo explains (Honolulu) is not."""
+    accounts = tmp_path / "a.csv"
+    accounts.write_text(
+        "account_id,lat,lon,potential,workload\n"
+        "A1,42.36,-71.06,10,1\nA2,-71.48,41.64,10,1\nA3,40.66,73.90,10,1\nA4,21.31,-157.86,10,1\n"
+        "A5,41.88,-87.63,10,1\nA6,42.0,-71.5,10,1\n"
+    )
+    reps = tmp_path / "r.csv"
+    reps.write_text("rep_id,lat,lon\nR1,42.36,-71.06\nR2,40.71,-74.01\nR3,-87.6,41.9\n")
+    loaded = load_inputs(accounts, reps)
+    text = "\n".join(loaded.warnings)
+    assert "row 2 (account A2, lat -71.48, lon 41.64) lies" in text
+    assert "with lat and lon swapped it would lie" in text
+    assert "row 3 (account A3, lat 40.66, lon 73.9)" in text
+    assert "with the sign of lon flipped it would lie 11 km from R2's" in text
+    assert "A4" not in text
+    assert "row 3 (rep R3, lat -87.6, lon 41.9) lies" in text  # a home typed swapped, far from every account
+    out = tmp_path / "plan"
+    res = run("plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out), "--quiet")
+    assert res.exit_code == 0, res.output
+    import json
+
+    notes = json.loads((out / "summary.json").read_text(encoding="utf-8"))["notes"]
+    assert any("account A2" in n for n in notes)
