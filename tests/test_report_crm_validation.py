@@ -87,3 +87,54 @@ def test_missing_tables_are_not_errors(tmp_path: Path) -> None:
     crm = load_crm(write_crm(tmp_path / "crm", skip=("leads.csv", "forecasts.csv")))
     assert crm.get("leads") is None
     assert set(crm.missing) == {"leads", "forecasts"}
+
+
+def _amounts(tmp_path: Path, opportunities: str) -> list[float]:
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": opportunities})
+    frame = load_crm(crm).get("opportunities")
+    assert frame is not None
+    return frame["amount"].tolist()
+
+
+def test_a_crm_export_from_a_european_excel_is_read_in_its_convention(tmp_path: Path) -> None:
+    """QA5: an opportunities.csv saved by Excel in de-DE / fr-FR (';' separator, decimal comma, '.' for
+    thousands, a BOM) was read as one column: eight 'required column is missing' problems. Comma files
+    with thousands separators ('9,010', as the accounts table already reads them) were 'not a number'."""
+    semicolon = (
+        "\ufeffopportunity_id;account_id;rep_id;amount;status;probability;created_date;close_date\n"
+        "O1;A1;R1;1.234,50;won;1;2026-01-01;2026-01-10\nO2;A1;R1;980;open;0,25;2026-01-01;\n"
+    )
+    assert _amounts(tmp_path / "a", semicolon) == [1234.5, 980.0]
+    comma = (
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        'O1,A1,R1,"9,010",won,1,2026-01-01,2026-01-10\nO2,A1,R1,"1,234,567.5",open,0.25,2026-01-01,\n'
+    )
+    assert _amounts(tmp_path / "b", comma) == [9010.0, 1234567.5]
+
+
+def test_a_decimal_comma_in_a_comma_file_is_reported_with_a_hint(tmp_path: Path) -> None:
+    crm = write_crm(
+        tmp_path / "crm",
+        override={
+            "opportunities.csv": "opportunity_id,account_id,rep_id,amount,status,probability,created_date,"
+            'close_date\nO1,A1,R1,"51,7",won,1,2026-01-01,2026-01-10\nO2,A1,R1,abc,won,1,2026-01-01,2026-01-10\n'
+        },
+    )
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    got = {(p.row, p.column): p.message for p in info.value.problems}
+    assert got[(1, "amount")] == "not a number (a decimal comma? in a comma-separated file write 51.7)"
+    assert got[(2, "amount")] == "not a number"
+
+
+def test_a_crm_column_named_twice_is_reported_not_renamed(tmp_path: Path) -> None:
+    """QA5: pandas renamed the second rep_id column rep_id.1 and the first, blank one was read: 200 'empty
+    value' rows (and had the blank one come second, it would have been dropped without a word)."""
+    found = _problems(
+        tmp_path,
+        **{
+            "opportunities.csv": "opportunity_id,account_id,rep_id,Rep_ID,amount,status,probability,"
+            "created_date,close_date\nO1,A1,,R1,100,won,1,2026-01-01,2026-01-10\n"
+        },
+    )
+    assert found == {("opportunities.csv", None, "D (Rep_ID)")}

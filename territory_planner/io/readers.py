@@ -57,7 +57,7 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _delimiter(text: str) -> str:
+def header_separator(text: str) -> str:
     """The separator the header line uses most: ',' (default), ';' (Excel where the decimal separator is
     a comma) or a tab."""
     header = next((line for line in text.splitlines() if line.strip()), "")
@@ -75,7 +75,7 @@ def csv_separator(path: Path) -> str | None:
             header = next((line for line in fh if line.strip()), "")
     except OSError:
         return None
-    return _delimiter(header)
+    return header_separator(header)
 
 
 def _column_label(index: int, name: str) -> str:
@@ -171,7 +171,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             "save the file as UTF-8 (Excel: 'CSV UTF-8')",
             row=max(line - 1, 1),
         ) from exc
-    sep = _delimiter(text)
+    sep = header_separator(text)
     problems, width = csv_structure_problems(text, sep, str(path))
     if problems:
         raise InputError(problems)

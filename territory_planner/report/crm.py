@@ -8,6 +8,7 @@ Nothing is silently dropped or coerced.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
+from territory_planner.io.numbers import decide, parse_numbers
+from territory_planner.io.readers import csv_structure_problems, header_separator
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +204,28 @@ class _Collector:
 
 
 def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame | None:
-    """Read a CSV with every cell as text (blank = ""), lower-cased column names; None on failure."""
+    """Read a CSV with every cell as text (blank = ""), lower-cased column names; None on failure.
+
+    The separator is the one the header uses (``,``, ``;`` as Excel writes it where the decimal separator
+    is a comma, or a tab), kept in ``frame.attrs["separator"]`` for the numbers (``io/numbers.py``); the
+    raw rows are checked first (``csv_structure_problems``: a column named twice, which pandas would
+    rename and drop, values under no name, a row with more cells than the header)."""
     try:
+        text = path.read_bytes().decode("utf-8-sig")
+        sep = header_separator(text)
+        structure, width = csv_structure_problems(text, sep, file)
+        if structure:
+            problems.problems.extend(structure)
+            return None
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=False,
+            usecols=range(width) if width else None,
         )
+        frame.attrs["separator"] = sep
     except UnicodeDecodeError as exc:
         problems.whole(file, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")
         return None
@@ -254,8 +274,18 @@ def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector)
 
 
 def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.DataFrame:
-    """Typed frame with the spec's columns (others kept as text); bad cells reported."""
+    """Typed frame with the spec's columns (others kept as text); bad cells reported. Numbers are read
+    in the file's decimal convention (``io/numbers.py``): a comma-separated file's ``1,234`` is 1234, a
+    semicolon file's ``1.234,5`` is 1234.5; workbooks and other tables use the decimal point."""
     out: dict[str, pd.Series] = {}
+    convention = decide(
+        {
+            c.name: frame[c.name].astype("string").fillna("").str.strip().astype(str)
+            for c in spec.columns
+            if c.kind == NUMBER and c.name in frame.columns
+        },
+        frame.attrs.get("separator"),
+    )
     for col in spec.columns:
         if col.name not in frame.columns:
             if col.required:
@@ -266,8 +296,12 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
         if not col.blank_ok:
             problems.rows(spec.file, col.name, blank, text, "empty value")
         if col.kind == NUMBER:
-            numbers = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
-            problems.rows(spec.file, col.name, numbers.isna() & ~blank, text, "not a number")
+            numbers, hints = parse_numbers(text.fillna(""), convention)
+            unread = numbers.isna() & ~blank
+            problems.rows(spec.file, col.name, unread & ~_hinted(hints, text.index), text, "not a number")
+            for hint in sorted(set(hints.values())):
+                at = _hinted({k: v for k, v in hints.items() if v == hint}, text.index)
+                problems.rows(spec.file, col.name, unread & at, text, f"not a number ({hint})")
             infinite = numbers.isin([np.inf, -np.inf])
             problems.rows(spec.file, col.name, infinite, text, "not a finite number")
             out[col.name] = numbers
@@ -283,6 +317,13 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
         dup = ids.duplicated(keep="first") & ids.ne("")
         problems.rows(spec.file, spec.id_column, dup, ids, "duplicate id")
     return pd.DataFrame(out, index=frame.index)
+
+
+def _hinted(hints: dict[int, str], index: pd.Index) -> pd.Series:
+    """True at the positions ``hints`` has (positions of a frame with ``index``)."""
+    mask = np.zeros(len(index), dtype=bool)
+    mask[list(hints)] = True
+    return pd.Series(mask, index=index)
 
 
 def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
