@@ -138,3 +138,22 @@ def test_a_crm_column_named_twice_is_reported_not_renamed(tmp_path: Path) -> Non
         },
     )
     assert found == {("opportunities.csv", None, "D (Rep_ID)")}
+
+
+def test_won_deals_closing_after_the_export_are_warned_about(tmp_path: Path) -> None:
+    """QA5: won deals with a close_date months after every opportunity's creation (an expected close date
+    on a deal marked won) stretched the history: a later --period got a 100% win rate from them alone,
+    with no word. They are kept and named (rows, dates); a close within a month of the last creation
+    (an export taken a few weeks after it) is not."""
+    opps = (
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        "O1,A1,R1,100,won,1,2026-01-01,2026-01-10\nO2,A1,R1,100,won,1,2026-06-30,2026-07-20\n"
+        "O3,A1,R1,100,won,1,2026-02-01,2026-11-15\nO4,A1,R1,100,open,0.5,2026-02-01,2027-03-01\n"
+    )
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": opps})
+    warnings = [w for w in load_crm(crm).warnings if "cannot close after the export" in w]
+    assert len(warnings) == 1
+    assert "1 won/lost deal(s) close after 2026-07-31" in warnings[0]
+    assert (
+        "latest opportunity was created (2026-06-30), from 2026-11-15 to 2026-11-15 (rows 3)" in warnings[0]
+    )

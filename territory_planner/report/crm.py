@@ -476,6 +476,39 @@ def departed_reps(
     return tuple(rows), warnings
 
 
+#: A won or lost deal closing this long after the latest opportunity was created is warned about.
+LATE_CLOSE_DAYS = 31
+
+
+def late_closes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[str]:
+    """A warning for won/lost deals closing over ``LATE_CLOSE_DAYS`` after the latest creation of any
+    opportunity (the nearest the export says of its own date): a closed deal cannot close after the
+    export, so such a close_date is an expected date typed on a deal marked won (or a typo, 2062). They
+    are kept (counted as closed on that date) but named: they stretch the CRM history's span past the
+    export, so a later --period gets KPIs from them alone (QA5: 20 such deals made 2026Q4's win rate
+    100% where the history ended in June)."""
+    opps = tables.get("opportunities")
+    if opps is None or not {"status", "created_date", "close_date"} <= set(opps.columns):
+        return []
+    latest = opps["created_date"].max()
+    if pd.isna(latest):
+        return []
+    limit = pd.Timestamp(latest).normalize() + pd.Timedelta(days=LATE_CLOSE_DAYS)
+    late = opps["status"].isin(("won", "lost")) & (opps["close_date"] > limit)
+    idx = np.flatnonzero(late.to_numpy(dtype=bool, na_value=False))
+    if idx.size == 0:
+        return []
+    closes = opps["close_date"].iloc[idx]
+    rows = ", ".join(str(int(i) + 1) for i in idx[:shown]) + (", ..." if idx.size > shown else "")
+    return [
+        f"{SPECS['opportunities'].file}: {idx.size:,} won/lost deal(s) close after {limit.date()}, over "
+        f"{LATE_CLOSE_DAYS} days after the latest opportunity was created ({pd.Timestamp(latest).date()}), "
+        f"from {closes.min().date()} to {closes.max().date()} (rows {rows}): a deal cannot close after "
+        "the export was taken. If these are expected close dates the deals are open; as they stand they "
+        "count as closed on those dates, and the CRM history is taken to run until the last of them."
+    ]
+
+
 def load_crm(
     crm_dir: Path,
     *,
@@ -531,6 +564,7 @@ def load_crm(
         log.warning("no reps roster: rep references in the CRM tables are not checked")
     if problems.problems:
         raise InputError(problems.located())
+    warnings = [*warnings, *late_closes(tables)]
     for warning in warnings:
         log.warning("%s", warning)
     return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed)
