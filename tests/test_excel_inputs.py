@@ -20,7 +20,7 @@ from conftest import options_for, random_accounts, write_instance
 from territory_planner import api
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from territory_planner.io.excel import NUMBER_NOT_DATE, STORED_AS_TEXT, column_letter
+from territory_planner.io.excel import NUMBER_NOT_DATE, STORED_AS_TEXT, UNSAVED_FORMULA, column_letter
 from territory_planner.io.load import load_inputs
 from territory_planner.io.readers import read_table
 from territory_planner.report.crm import load_crm
@@ -180,6 +180,32 @@ def test_excel_error_cells_are_reported_not_read_as_empty(tmp_path: Path) -> Non
     assert problems_of(exc) == [
         (f"{path} (sheet 'reps')", 3, "B (capacity)", "the cell holds the Excel error #N/A")
     ]
+
+
+def test_a_formula_without_a_saved_value_is_reported_not_read_as_empty(tmp_path: Path) -> None:
+    """QA5: a workbook written by openpyxl (or pandas) holds formulas with no computed value until a
+    spreadsheet saves it; calamine reads them as empty and the planner said only 'capacity is empty'.
+    A formula with its saved value (as Excel writes it) is read as that value."""
+    openpyxl = pytest.importorskip("openpyxl")
+    path = tmp_path / "reps.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "reps"
+    sheet.append(["rep_id", "capacity"])
+    sheet.append(["R1", 1])
+    sheet.append(["R2", "=1/2"])
+    book.save(path)
+    with pytest.raises(InputError) as exc:
+        read_table(path, "reps")
+    assert problems_of(exc) == [(f"{path} (sheet 'reps')", 3, "B (capacity)", UNSAVED_FORMULA)]
+    saved = tmp_path / "saved.xlsx"
+    book2 = xlsxwriter.Workbook(str(saved))
+    sheet2 = book2.add_worksheet("reps")
+    sheet2.write_row(0, 0, ["rep_id", "capacity"])
+    sheet2.write_string(1, 0, "R2")
+    sheet2.write_formula(1, 1, "=1/2", None, 0.5)
+    book2.close()
+    assert read_table(saved, "reps").frame["capacity"].tolist() == ["0.5"]
 
 
 def test_crm_history_from_xlsx_reads_excel_dates_as_dates(tmp_path: Path) -> None:

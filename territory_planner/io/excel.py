@@ -251,6 +251,36 @@ _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(.*?
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
 
 
+_CELL = re.compile(rb"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
+_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_SAVED_VALUE = re.compile(rb"<v>[^<]|<is>", re.S)
+UNSAVED_FORMULA = (
+    "the cell holds a formula with no saved value (the workbook was written by a program and never "
+    "saved by a spreadsheet, which computes it): open and save it in Excel or LibreOffice, or write the "
+    "value instead of the formula"
+)
+
+
+def unsaved_formulas(path: Path, sheet: str) -> list[tuple[str, int]]:
+    """(column letter, Excel row) of every formula cell without a saved value. calamine reads such a cell
+    as empty, and a validator would say only that it is empty (QA5: ``=1000*2`` written by openpyxl)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml = _sheet_xml(archive, sheet)
+    except (zipfile.BadZipFile, OSError):
+        return []
+    if xml is None or b"<f" not in xml:
+        return []
+    out = []
+    for match in _CELL.finditer(xml):
+        inner = match.group(2)
+        if b"<f" in inner and not _SAVED_VALUE.search(inner):
+            ref = _REF.search(match.group(1))
+            if ref:
+                out.append((ref.group(1).decode(), int(ref.group(2))))
+    return out
+
+
 def _sheet_xml(archive: zipfile.ZipFile, sheet: str) -> bytes | None:
     """The worksheet part of ``sheet`` (calamine reads error cells as empty: we look at the XML)."""
     try:
@@ -356,6 +386,9 @@ def read_sheet(
     for letter, row, text in errors:
         column = f"{letter} ({by_letter[letter]})" if letter in by_letter else letter
         problems.append(Problem(label, row, column, f"{EXCEL_ERROR} {text}", text))
+    for letter, row in unsaved_formulas(path, name):
+        column = f"{letter} ({by_letter[letter]})" if letter in by_letter else letter
+        problems.append(Problem(label, row, column, UNSAVED_FORMULA))
     nonempty = [i for i, row in enumerate(body) if any(v not in ("", None) for v in row)]
     if not nonempty and not problems:
         raise InputError(Problem(label, top + 1, None, "the sheet has a header but no data rows"))
