@@ -245,7 +245,7 @@ def plan(
         else ""
     )
     click.echo(
-        f"max deviation from target: {devs} | moved {s['moved_accounts']} accounts "
+        f"max deviation from target: {devs} | moved {s['moved_accounts']:,} accounts "
         f"({100 * s['moved_potential_share']:.1f}% of potential{departed})"
     )
     for level, block in (s.get("hierarchy") or {}).items():

@@ -235,3 +235,12 @@ def test_outlines_keep_enclaves_and_drop_gaps_between_units(tmp_path: Path) -> N
         assert len(ring) == 2, view  # the outer boundary and C's hole; no stroke around the gap
         xs = sorted({round(pt[0], 3) for pt in ring[1]})
         assert xs == [-74.8, -74.6]  # the hole is C
+
+
+def test_a_large_moved_count_has_thousands_separators() -> None:
+    """QA5: on 33,791 ZIPs the map panel said 'Moved 20820 of 33,791 accounts' (and the console 'moved
+    20820 accounts')."""
+    from territory_planner.render.legend import _moved_line
+
+    line = _moved_line({"moved_accounts": 20820, "moved_potential_share": 0.635}, 0, 33791)
+    assert line.startswith("Moved <b>20,820</b> of 33,791 accounts (63.5% of potential)")

@@ -63,7 +63,8 @@ def _status_line(summary: dict[str, Any]) -> str:
 
 def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
     moved = summary.get("moved_accounts", n_moved)
-    text = f"Moved <b>{escape(str(moved))}</b> of {n_accounts:,} accounts"
+    shown_moved = f"{moved:,}" if isinstance(moved, int) and not isinstance(moved, bool) else str(moved)
+    text = f"Moved <b>{escape(shown_moved)}</b> of {n_accounts:,} accounts"
     share = summary.get("moved_potential_share")
     if isinstance(share, int | float) and math.isfinite(share):
         text += f" ({100 * share:.1f}% of potential)"
