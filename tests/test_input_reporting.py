@@ -167,3 +167,22 @@ def test_coordinates_in_range_but_typed_wrong_are_warned_about(tmp_path: Path) -
 
     notes = json.loads((out / "summary.json").read_text(encoding="utf-8"))["notes"]
     assert any("account A2" in n for n in notes)
+
+
+def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_path: Path) -> None:
+    """QA5: an accounts sheet with current_rep written once per block (merged cells), saved as CSV, has
+    blank cells under each rep; those accounts were planned as new (never moved, outside the budget)
+    without a word. A file with no current reps at all (a first plan) gets no warning."""
+    accounts, reps = line_instance()
+    for i, acc in enumerate(accounts):
+        acc["current_rep"] = (
+            reps[0]["rep_id"] if i in (0, 3) else ("" if i in (1, 2, 4) else reps[1]["rep_id"])
+        )
+    a, r = write_instance(tmp_path, accounts, reps)
+    warnings = [w for w in load_inputs(a, r).warnings if "no current_rep" in w]
+    assert len(warnings) == 1
+    assert f"3 of {len(accounts)} accounts have no current_rep (rows 2-3, 5)" in warnings[0]
+    for acc in accounts:
+        acc["current_rep"] = ""
+    a, r = write_instance(tmp_path / "none", accounts, reps)
+    assert not [w for w in load_inputs(a, r).warnings if "no current_rep" in w]

@@ -245,6 +245,36 @@ def misplaced_coordinates(
     return out
 
 
+def _row_ranges(rows: list[int], shown: int = 5) -> str:
+    """``2-6, 9, 14-15, ...``: 1-based rows as ranges, the first ``shown`` ranges."""
+    ranges: list[list[int]] = []
+    for r in rows:
+        if ranges and r == ranges[-1][1] + 1:
+            ranges[-1][1] = r
+        else:
+            ranges.append([r, r])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in ranges[:shown])
+    return text + (", ..." if len(ranges) > shown else "")
+
+
+def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
+    """A warning when some accounts have a current_rep and others none: the blank ones count as new
+    accounts (never moved, outside the disruption budget). A spreadsheet's merged cells (one rep written
+    once for a block of its accounts) save as exactly that (QA5: five accounts under a merged current_rep
+    cell were planned as new, without a word)."""
+    if accounts.empty or "current_rep" not in accounts:
+        return []
+    blank = accounts["current_rep"].eq("").to_numpy()
+    if not blank.any() or blank.all():
+        return []
+    rows = [int(i) + 1 for i in np.flatnonzero(blank)]
+    return [
+        f"{file}: {len(rows):,} of {len(blank):,} accounts have no current_rep (rows {_row_ranges(rows)}): "
+        "they are planned as new accounts, never counted as moved nor against --max-moved-share; if a "
+        "spreadsheet had merged cells there, fill every cell"
+    ]
+
+
 def _missing_geometries(geometry: Any) -> dict[int, str]:
     """Rows (1-based) of a geographic file with no geometry or an empty one, and what to say about each."""
     missing = geometry.isna().to_numpy()
@@ -371,6 +401,7 @@ def load_inputs(
         )
     warnings = tuple(
         wide_families(accounts, str(accounts_path))
+        + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
     )
     for warning in warnings:
