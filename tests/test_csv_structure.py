@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from territory_planner.errors import InputError
@@ -19,6 +20,7 @@ REPS = "rep_id,lat,lon\nR1,40.7,-74.0\nR2,42.4,-71.1\n"
 
 
 def _load(tmp_path: Path, accounts: str) -> list[tuple[int | None, str | None, str]]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     a = tmp_path / "accounts.csv"
     a.write_text(accounts, encoding="utf-8")
     r = tmp_path / "reps.csv"
@@ -74,3 +76,37 @@ def test_blank_unnamed_columns_and_a_bom_are_still_accepted(tmp_path: Path) -> N
     path.write_text("\ufeffaccount_id,lat,lon,potential,,\nA1,40.7,-74.0,5,,\n", encoding="utf-8")
     frame = read_table(path).frame
     assert frame["account_id"].tolist() == ["A1"]
+
+
+def test_known_columns_written_with_spaces_are_read_as_them(tmp_path: Path) -> None:
+    """QA5: 'Current Rep' (as a CRM export or a hand-made sheet names it) was not current_rep, and being
+    optional it was ignored without a word: every account was planned as new. A known name written with
+    spaces or hyphens is that column; other names keep their spaces; both spellings at once are a problem."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        "Account ID,lat,lon,potential,Current Rep,Locked-Rep,Sales 2025\n"
+        "A1,40.7,-74.0,5,R1,,3\nA2,42.3,-71.0,5,R2,R2,4\n"
+    )
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    accounts = load_inputs(a, r).accounts
+    assert accounts["account_id"].tolist() == ["A1", "A2"]
+    assert accounts["current_rep"].tolist() == ["R1", "R2"]
+    assert accounts["locked_rep"].tolist() == ["", "R2"]
+    assert "sales 2025" in accounts.columns
+    problems = _load(tmp_path / "both", "account_id,lat,lon,current_rep,Current Rep\nA1,40.7,-74.0,R1,R1\n")
+    assert any(c == "current_rep" and "appears 2 times" in m for _, c, m in problems)
+
+
+def test_crm_headers_as_a_crm_exports_them_are_read(tmp_path: Path) -> None:
+    from territory_planner.report.crm import load_crm
+
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    (crm / "opportunities.csv").write_text(
+        "Opportunity ID,Account ID,Rep ID,Amount,Status,Probability,Created Date,Close Date\n"
+        "O1,A1,R1,100,won,1,2026-01-01,2026-01-10\n"
+    )
+    opps = load_crm(crm).get("opportunities")
+    assert opps is not None
+    assert opps["close_date"].tolist() == [pd.Timestamp("2026-01-10")]

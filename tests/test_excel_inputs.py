@@ -302,3 +302,21 @@ def test_adjacency_edge_list_from_xlsx(tmp_path: Path) -> None:
     pd.DataFrame(rows[1:], columns=rows[0]).to_csv(csv_path, index=False)
     from_csv = read_edge_list(csv_path, ["A1", "A2", "A3"])
     assert (adjacency.u.tolist(), adjacency.v.tolist()) == (from_csv.u.tolist(), from_csv.v.tolist())
+
+
+def test_a_known_column_with_spaces_in_a_workbook_keeps_its_letter(tmp_path: Path) -> None:
+    """QA5: 'Current Rep' in a workbook is current_rep, and its problems still name the cell's column."""
+    path = write_book(
+        tmp_path / "accounts.xlsx",
+        {
+            "accounts": [
+                ["Account ID", "lat", "lon", "potential", "Current Rep"],
+                ["A1", 40.7, -74.0, 5, "R9"],
+            ]
+        },
+    )
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,lat,lon\nR1,40.7,-74.0\n")
+    with pytest.raises(InputError) as exc:
+        load_inputs(path, reps)
+    assert [(p.row, p.column) for p in exc.value.problems] == [(2, "E (current_rep)")]

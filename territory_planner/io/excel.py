@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,16 @@ class ExcelInfo:
     location: SheetLocation
     kinds: dict[str, np.ndarray]  # lower-case column -> Excel type of each data row's cell
     values: pd.DataFrame  # the text cells, lower-case column names
+
+    def renamed(self, names: dict[str, str]) -> ExcelInfo:
+        """The same cells under other lower-case column names (``{"current rep": "current_rep"}``)."""
+        if not names:
+            return self
+        location = replace(
+            self.location, letters={names.get(k, k): v for k, v in self.location.letters.items()}
+        )
+        kinds = {names.get(k, k): v for k, v in self.kinds.items()}
+        return ExcelInfo(location, kinds, self.values.rename(columns=names))
 
     def cell_problems(self, column_kinds: dict[str, str]) -> list[Problem]:
         """Cells whose Excel type contradicts the column: ``{"potential": "number", "close_date": "date"}``.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +39,27 @@ def _problem(path: Path, message: str, row: int | None = None, column: str | Non
     return InputError([Problem(file=str(path), row=row, column=column, message=message)])
 
 
+_NAME_GAPS = re.compile(r"[\s\-]+")
+
+
+def canonical_name(name: object, known: Iterable[str]) -> str:
+    """A header as the product reads it: stripped, lower-cased, and written with ``_`` when it is one of
+    the ``known`` column names spelled with spaces or hyphens (a CRM's ``Account ID``, ``Current Rep``,
+    ``Close Date``). Other names keep their spaces (a balanced measure is named as its header)."""
+    lowered = str(name).strip().lower()
+    joined = _NAME_GAPS.sub("_", lowered)
+    return joined if joined != lowered and joined in set(known) else lowered
+
+
+def _known_columns() -> frozenset[str]:
+    from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS
+
+    return frozenset(f.name for f in (*ACCOUNT_FIELDS, *REP_FIELDS)) | {"crm_user_id"}
+
+
 def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    lowered = [str(c).strip().lower() for c in frame.columns]
+    known = _known_columns()
+    lowered = [canonical_name(c, known) for c in frame.columns]
     seen: dict[str, int] = {}
     problems = []
     for c in lowered:
@@ -240,7 +261,13 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
     separator = None
     if ext in EXCEL_EXTENSIONS:
         frame, excel = read_sheet(path, table)
-        return RawTable(path=path, frame=_lower_columns(frame, path), excel=excel)
+        known = _known_columns()
+        names = {str(c).strip().lower(): canonical_name(c, known) for c in frame.columns}
+        return RawTable(
+            path=path,
+            frame=_lower_columns(frame, path),
+            excel=excel.renamed({k: v for k, v in names.items() if k != v}),
+        )
     if ext == ".csv":
         frame, separator = _read_csv(path)
     elif ext in (".parquet", ".pq"):

@@ -19,7 +19,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
 from territory_planner.io.numbers import decide, parse_numbers
-from territory_planner.io.readers import csv_structure_problems, header_separator
+from territory_planner.io.readers import canonical_name, csv_structure_problems, header_separator
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,11 @@ class _Collector:
         self.problems.append(Problem(file=file, row=None, column=column, message=message))
 
 
+#: Every column name of the CRM tables: a header that is one of them written with spaces or hyphens
+#: (``Opportunity ID``, ``Close Date``) reads as it (``io.readers.canonical_name``).
+_KNOWN_COLUMNS = frozenset(c.name for spec in SPECS.values() for c in spec.columns)
+
+
 def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame | None:
     """Read a CSV with every cell as text (blank = ""), lower-cased column names; None on failure.
 
@@ -235,7 +240,7 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     except pd.errors.ParserError as exc:
         problems.whole(file, None, f"the file is not a readable CSV: {exc}")
         return None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame.columns = [canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns]
     dupes = frame.columns[frame.columns.duplicated()].unique().tolist()
     for col in dupes:
         problems.whole(file, col, "the column appears more than once (names are case-insensitive)")
@@ -267,9 +272,11 @@ def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector)
     except InputError as exc:
         problems.problems.extend(exc.problems)
         return None
+    names = {str(c).strip().lower(): canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns}
+    info = info.renamed({k: v for k, v in names.items() if k != v})
     problems.sheets.append(info)
     problems.problems.extend(info.cell_problems({c.name: c.kind for c in spec.columns}))
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame.columns = [canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns]
     return frame
 
 
