@@ -441,6 +441,8 @@ def solve(
     extra_notes = [*inputs.warnings, *centre_notes, *design_notes, *repair_notes(repaired)]
     if extra_notes:
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
+        # the same, apart from the solver's own notes: report.html shows these to its readers
+        summary["input_warnings"] = extra_notes
     if repaired:
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
     geojson = None if units is None else units.geojson

@@ -165,8 +165,14 @@ def test_coordinates_in_range_but_typed_wrong_are_warned_about(tmp_path: Path) -
     assert res.exit_code == 0, res.output
     import json
 
-    notes = json.loads((out / "summary.json").read_text(encoding="utf-8"))["notes"]
-    assert any("account A2" in n for n in notes)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert any("account A2" in n for n in summary["notes"])
+    # the report leadership reads shows them too, without the solver's own notes (QA5)
+    assert any("account A2" in n for n in summary["input_warnings"])
+    assert not any("HiGHS" in n for n in summary["input_warnings"])
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Notes on the inputs" in report
+    assert "row 3 (account A3, lat 40.66, lon 73.9)" in report
 
 
 def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_path: Path) -> None:

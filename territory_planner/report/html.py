@@ -146,6 +146,9 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
         "levels": level_balance.level_tables(terr, s),
         "violations": violation_rows(s),
+        # inputs accepted with a warning (coordinates typed wrong, blank current reps, repaired polygons, far
+        # chosen centres): leadership reads the report, not the console (QA5)
+        "input_warnings": [str(w) for w in s.get("input_warnings") or []],
     }
 
 
