@@ -33,7 +33,7 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import background, contiguous_flow
+from territory_planner.optimize import background, contiguous_flow, nested_districts, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize.contiguous import with_centres
 from territory_planner.optimize.formulation import Cut
@@ -43,6 +43,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connected, then at the run's gap
 FEASIBLE_SHARE = 0.4  # of the time, at most: the flow model with no objective, for a first connected plan
+WITHIN_SHARE = 0.3  # of the time left then: its territories re-solved inside its districts
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,34 @@ def _connected_start(
     return res.unit_rep, res.status is SolveStatus.INFEASIBLE and res.unit_rep is None
 
 
+def _within_districts(
+    spec: ModelSpec,
+    adj: Adjacency,
+    backend: Backend,
+    centre: np.ndarray,
+    plan: np.ndarray,
+    of: np.ndarray,
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+) -> np.ndarray:
+    """The objective-free plan has connected districts but territories drawn anyhow: each district's
+    territories re-solved by the band MIP with its units kept in it (``nested_districts``), so the
+    districts stay as they are. The better plan of the two (it must meet every row, and keep its
+    territories connected with ``territories_too``)."""
+    out, _ = nested_districts._within_fixed_districts(
+        spec, adj, backend, centre, plan, of, of[plan], deadline,
+        max(gap, nested_districts.BAND_MIP_GAP), seed, threads, territories_too,
+    )  # fmt: skip
+    if out is None or not repair.feasible(spec, out) or lns.objective(spec, out) >= lns.objective(spec, plan):
+        return plan
+    if territories_too and lns.separate(adj, out, centre):
+        return plan
+    return out
+
+
 def solve(
     spec: ModelSpec,
     adj: Adjacency,
@@ -146,11 +175,15 @@ def solve(
         parts += contiguous_flow.territory_parts(centre)
     infeasible = False
     if best is None and deadline - t0 > 2 * background.GRACE:
-        best, infeasible = _connected_start(
-            spec_c, adj, parts, backend, t0 + FEASIBLE_SHARE * time_limit, seed
-        )
+        until = t0 + FEASIBLE_SHARE * time_limit
+        best, infeasible = _connected_start(spec_c, adj, parts, backend, until, seed)
         if infeasible:
             deadline = t0  # proven: no plan of connected districts; nothing left to search for
+        elif best is not None:
+            until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
+            best = _within_districts(
+                spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
+            )
     flow_deadline = deadline - background.GRACE
     flow = (
         contiguous_flow.start(spec_c, adj, parts, backend, deadline=flow_deadline, gap=gap, seed=seed)
