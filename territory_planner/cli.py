@@ -223,6 +223,8 @@ def plan(
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:
         output = api.plan(options, out, force=force, extra=extra)
+    elif not console.is_terminal:  # a log or a pipe: the spinner shows nothing there, so lines instead
+        output = api.plan(options, out, force=force, progress=_log_lines(console, started), extra=extra)
     else:
         with console.status("loading inputs", spinner="dots") as status:
 
@@ -288,6 +290,23 @@ def _written(folder: Path) -> str:
     main_files = ["assignments.csv", "territories.csv", "summary.json", "map.html", "report.html"]
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
     return ", ".join([n for n in main_files if n in names] + [n for n in names if n not in main_files])
+
+
+def _log_lines(console: Any, started: float, every: float = 5.0) -> Callable[[str], None]:
+    """Progress as timestamped lines on stderr, for a run whose stderr is a file or a pipe (a scheduled
+    job's log showed nothing until the end, QA5): each new step at once, the repeats of one step (the
+    neighbourhood search's improvements) at most every ``every`` seconds."""
+    last_step = [""]
+    last_at = [-float("inf")]
+
+    def progress(message: str) -> None:
+        now = time.time() - started
+        step = message.split(":")[0]
+        if step != last_step[0] or now - last_at[0] >= every:
+            console.print(f"[{now:5.1f}s] {message}", markup=False, highlight=False)
+            last_step[0], last_at[0] = step, now
+
+    return progress
 
 
 def _shown(value: Any, spec: str) -> str:

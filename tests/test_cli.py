@@ -84,6 +84,21 @@ def test_plan_writes_the_spec_outputs(line: tuple[Path, Path], tmp_path: Path) -
     assert territories["potential_dev_pct"].tolist() == pytest.approx(dev.tolist(), abs=1e-3)
 
 
+def test_progress_goes_to_a_log_as_lines_when_stderr_is_no_terminal(
+    line: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """QA5: with stderr in a file the spinner showed nothing until the end; a log gets timestamped lines
+    (on stderr, so stdout keeps only the result)."""
+    a, r = line
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "plan"))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
+    assert any("LP relaxation" in ln or "whole model" in ln for ln in lines)
+    assert all(ln[1:7].strip().rstrip("s").replace(".", "").isdigit() for ln in lines)
+    assert "accounts -> 2 reps" in res.stdout
+    assert not any(ln.startswith("[") for ln in res.stdout.splitlines())
+
+
 def test_existing_plan_is_never_overwritten_without_force(line: tuple[Path, Path], tmp_path: Path) -> None:
     a, r = line
     out = tmp_path / "plan"
