@@ -42,7 +42,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend
 
 __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
 
@@ -268,19 +268,14 @@ def solve_contiguous(
     infeasible = False
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or the time is up, else its own deadline
-        fres = flow.finish(stop=proven or time.perf_counter() >= flow_deadline)
-        if fres is not None and fres.status is SolveStatus.INFEASIBLE:
-            infeasible = True
+        merged = contiguous_flow.merge(
+            flow, spec, best, lower, proven, stop=proven or time.perf_counter() >= flow_deadline
+        )
+        infeasible, best, lower, proven = merged.infeasible, merged.best, merged.lower, merged.proven
+        if merged.from_flow:
+            method = "flow"
+        if infeasible:
             progress("contiguity: the exact flow model is infeasible: no connected plan exists")
-        elif fres is not None:
-            if fres.bound is not None:
-                lower = max(lower, fres.bound)
-            if fres.unit_rep is not None:
-                ours = np.inf if best is None else lns.objective(spec, best)
-                theirs, optimal = lns.objective(spec, fres.unit_rep), fres.status is SolveStatus.OPTIMAL
-                # better, or as good and proven (the plan it proved) where the cut loop proved nothing
-                if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
-                    best, method, proven = fres.unit_rep, "flow", optimal
     if best is None and last_plan is not None:  # no connected plan (proven or not): its pieces marked
         best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
     rounds += search.solves

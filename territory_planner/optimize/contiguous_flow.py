@@ -29,16 +29,19 @@ rep's centre, and both kinds can be in one model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pulp
 from scipy.sparse.csgraph import breadth_first_order
 
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import background, formulation
+from territory_planner.optimize.contiguous_lns import objective
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
-__all__ = ["FLOW_MAX_ARCS", "FlowModel", "Part", "flow_arcs", "start", "territory_parts"]
+__all__ = ["FLOW_MAX_ARCS", "FlowModel", "Merged", "Part", "flow_arcs", "merge", "start", "territory_parts"]
 
 FLOW_MAX_ARCS = 60_000  # flow variables (directed edges x reps) up to which the flow model runs beside
 
@@ -179,3 +182,36 @@ class FlowModel(background.WholeModel):
                     size[pred[node]] += size[node]
                     flow[index[int(units[pred[node]]), int(units[node]), j]] = size[node]
         self.live.post(np.concatenate([x, flow]))
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The flow model's answer merged with the cut loop's: ``infeasible`` (proven: no connected plan),
+    the best connected plan, the best bound, whether that plan is proven optimal, and whether it is the
+    flow model's (method ``flow``)."""
+
+    infeasible: bool
+    best: np.ndarray | None
+    lower: float
+    proven: bool
+    from_flow: bool
+
+
+def merge(
+    flow: FlowModel, spec: ModelSpec, best: np.ndarray | None, lower: float, proven: bool, *, stop: bool
+) -> Merged:
+    """Finish ``flow`` (``stop``: cancel it now) and merge its answer: "infeasible", else its bound, and
+    its plan when better, or as good and proven where the cut loop proved nothing."""
+    fres = flow.finish(stop=stop)
+    if fres is not None and fres.status is SolveStatus.INFEASIBLE:
+        return Merged(True, best, lower, proven, False)
+    if fres is None:
+        return Merged(False, best, lower, proven, False)
+    if fres.bound is not None:
+        lower = max(lower, float(fres.bound))
+    if fres.unit_rep is not None:
+        ours = np.inf if best is None else objective(spec, best)
+        theirs, optimal = objective(spec, fres.unit_rep), fres.status is SolveStatus.OPTIMAL
+        if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
+            return Merged(False, fres.unit_rep, lower, optimal, True)
+    return Merged(False, best, lower, proven, False)

@@ -221,17 +221,13 @@ def solve(
         last = plan
     method = "cuts"
     if flow is not None:
-        fres = flow.finish(stop=proven or time.perf_counter() >= flow_deadline)
-        if fres is not None and fres.status is SolveStatus.INFEASIBLE:
-            infeasible = True
-        elif fres is not None:
-            if fres.bound is not None:
-                lower = max(lower, float(fres.bound))
-            if fres.unit_rep is not None:
-                ours = np.inf if best is None else lns.objective(spec, best)
-                theirs, optimal = lns.objective(spec, fres.unit_rep), fres.status is SolveStatus.OPTIMAL
-                if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
-                    best, method, proven = fres.unit_rep, "flow", optimal
+        merged = contiguous_flow.merge(
+            flow, spec, best, lower, proven, stop=proven or time.perf_counter() >= flow_deadline
+        )
+        infeasible = infeasible or merged.infeasible
+        best, lower, proven = merged.best, merged.lower, merged.proven
+        if merged.from_flow:
+            method = "flow"
     final = best if best is not None else last
     pieces = district_pieces(adj, final, of, len(names))
     return DistrictResult(

@@ -1083,6 +1083,13 @@ def _poll_beside(run: Run) -> None:
         _collect_beside(run, run.beside, run.source or "whole_model")
 
 
+def _with_whole_model(source: str) -> str:
+    """The source of a plan the whole model found, starting from ``source``'s plan."""
+    if source.endswith("whole_model"):
+        return source
+    return f"{source}+whole_model" if source else "whole_model"
+
+
 def _take_beside_plan(run: Run, member: background.WholeModel) -> bool:
     """HiGHS's best plan so far, reported by its improving-solution callback while it runs, kept when
     it beats the run's (checked like any plan): the search then works from it at once, where it used to
@@ -1090,9 +1097,7 @@ def _take_beside_plan(run: Run, member: background.WholeModel) -> bool:
     plan = member.new_plan()
     if plan is None:
         return False
-    src = run.source
-    source = src if src.endswith("whole_model") else (f"{src}+whole_model" if src else "whole_model")
-    kept = run.offer(plan, source, echo=member is not run.beside)
+    kept = run.offer(plan, _with_whole_model(run.source), echo=member is not run.beside)
     if kept:
         run.progress(f"plan from the whole model beside: objective {run.upper:,.1f}")
     return kept
@@ -1145,17 +1150,14 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
         while beside.running() and twin.running() and time.perf_counter() < run.deadline:
             time.sleep(0.1)
             run.raise_bound(max(beside.bound, twin.bound))  # each dual bound holds for the model
-            for member in (beside, twin):
-                if _take_beside_plan(run, member) and kept is None:
-                    kept = member
-            if kept is not None and run.lp is not None and not run.done():
+            finders = [member for member in (beside, twin) if _take_beside_plan(run, member)]
+            if finders and run.lp is not None and not run.done():
                 # a plan: the neighbourhood search works on it on this core, beside the member that
                 # found it (fz1-17, 73 Minnesota cities x 20 reps at +-2%: both copies ran to the end and
                 # their first plans, 6.9% above plain HiGHS's, were all the run had)
-                other = twin if kept is beside else beside
-                _collect_beside(run, other, "whole_model", stop=True)
+                kept = finders[0]
+                _collect_beside(run, twin if kept is beside else beside, "whole_model", stop=True)
                 return True
-            kept = None
         first, second = (twin, beside) if beside.running() else (beside, twin)
         _collect_beside(run, first, "whole_model", stop=False)  # proven infeasible: raises
         _collect_beside(run, second, "whole_model", stop=run.incumbent is not None or run.done())
@@ -1188,8 +1190,7 @@ def _collect_beside(
         res.bound,
         res.seconds,
     )
-    source = start_source if start_source == "whole_model" else f"{start_source}+whole_model"
-    kept = run.offer(res.unit_rep, source)
+    kept = run.offer(res.unit_rep, _with_whole_model(start_source))
     if kept:
         run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
     run.raise_bound(res.bound)
