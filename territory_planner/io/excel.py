@@ -274,11 +274,7 @@ UNSAVED_FORMULA = (
 def unsaved_formulas(path: Path, sheet: str) -> list[tuple[str, int]]:
     """(column letter, Excel row) of every formula cell without a saved value. calamine reads such a cell
     as empty, and a validator would say only that it is empty (QA5: ``=1000*2`` written by openpyxl)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            xml = _sheet_xml(archive, sheet)
-    except (zipfile.BadZipFile, OSError):
-        return []
+    xml = _read_sheet_xml(path, sheet)
     if xml is None or b"<f" not in xml:
         return []
     out = []
@@ -289,6 +285,15 @@ def unsaved_formulas(path: Path, sheet: str) -> list[tuple[str, int]]:
             if ref:
                 out.append((ref.group(1).decode(), int(ref.group(2))))
     return out
+
+
+def _read_sheet_xml(path: Path, sheet: str) -> bytes | None:
+    """``_sheet_xml`` of the workbook at ``path``; None when it is no readable zip archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _sheet_xml(archive, sheet)
+    except (zipfile.BadZipFile, OSError):
+        return None
 
 
 def _sheet_xml(archive: zipfile.ZipFile, sheet: str) -> bytes | None:
@@ -331,11 +336,7 @@ def _unescape(raw: bytes) -> str:
 
 def error_cells(path: Path, sheet: str) -> list[tuple[str, int, str]]:
     """(column letter, Excel row, error text) of every cell holding an Excel error such as ``#N/A``."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            xml = _sheet_xml(archive, sheet)
-    except (zipfile.BadZipFile, OSError):
-        return []
+    xml = _read_sheet_xml(path, sheet)
     if xml is None or b't="e"' not in xml:
         return []
     out = []
