@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
+from territory_planner.optimize import background
+from territory_planner.solvers import get_backend
 from tests.conftest import write_instance
 
 
@@ -132,6 +135,9 @@ def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Pa
     assert any(v["constraint"] == "district_contiguity" for v in summary["violations"])
 
 
+@pytest.mark.skipif(
+    not background.available(get_backend("highs")), reason="the flow model runs beside: needs two cores"
+)
 def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path) -> None:
     """Without an objective the flow model stops at its first plan: connected districts meeting every row."""
     import numpy as np
