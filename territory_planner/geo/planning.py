@@ -60,9 +60,12 @@ def join_areas(
 
 
 def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> areamod.UnitShapes:
-    """The unit polygons for the map: the area of every area unit, or each polygon account."""
+    """The unit polygons for the map: the area of every area unit, or each polygon account's own polygon
+    (a family of polygon accounts is one unit for the model but every member is drawn: QA6, Orange and
+    Chatham counties were blank beside their family's first member, Alamance)."""
     geoms: dict[int, Any] = {}
     area_id: dict[int, str] = {}
+    acc_unit = problem.acc_unit
     if joined is not None:
         polys = list(joined.areas.geometry)
         for acc in np.flatnonzero(~joined.named).tolist():
@@ -71,10 +74,9 @@ def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | 
                 geoms[u] = polys[int(joined.area_of[acc])]
                 area_id[u] = str(joined.areas.ids[joined.area_of[acc]])
     elif geometry is not None:
-        polys = list(geometry)
-        for acc, u in enumerate(problem.acc_unit.tolist()):
-            geoms.setdefault(int(u), polys[acc])
-    return areamod.units_geojson(problem.account_ids, problem.acc_unit, geoms, area_id)
+        geoms = dict(enumerate(geometry))
+        acc_unit = np.arange(len(problem.account_ids))
+    return areamod.units_geojson(problem.account_ids, acc_unit, geoms, area_id)
 
 
 def home_unit_polygons(
