@@ -44,6 +44,7 @@ RESULT_COLUMNS = [
     "gap",
     "max_dev_pct",
     "moved_share",
+    "budgeted_share",
     "moved_accounts",
     "seconds",
     "pareto",
@@ -115,6 +116,8 @@ def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
         "gap": summary.get("gap"),
         "max_dev_pct": max(devs) if devs else None,
         "moved_share": summary.get("moved_potential_share"),
+        # the share --max-moved-share limits: moves from reps who stay (a departed rep's accounts must move)
+        "budgeted_share": summary.get("budgeted_moved_share", summary.get("moved_potential_share")),
         "moved_accounts": summary.get("moved_accounts"),
         "seconds": summary.get("solve_seconds"),
         "error": "",
@@ -364,6 +367,19 @@ def _table(table: pd.DataFrame, params: list[str]) -> str:
     return table_html(shown, "points", formats=formats) + listed
 
 
+def _departed_note(table: pd.DataFrame) -> str:
+    """Why a point's moved share can exceed its --max-moved-share: accounts of reps no longer in the roster
+    must move and are outside the budget (QA6: "max moved share 0.2, moved share 31.2%")."""
+    both = table[["moved_share", "budgeted_share"]].apply(pd.to_numeric, errors="coerce").dropna()
+    if not (both["moved_share"] - both["budgeted_share"] > 1e-9).any():
+        return ""
+    return (
+        "<p>Moved share counts every account that changes rep, including the accounts of reps no longer in "
+        "the roster, which must move; budgeted share leaves those out: it is the share "
+        "<code>--max-moved-share</code> limits.</p>"
+    )
+
+
 def render_html(table: pd.DataFrame, params: list[str]) -> str:
     n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
     return f"""<!doctype html>
@@ -383,6 +399,7 @@ code {{ white-space: nowrap; }}
 <p>{len(table)} points, {n_ok} solved. Orange circles are Pareto-efficient: no other plan is at least as good
 on balance (max deviation), disruption (moved potential) and travel (circle size), and better on one.</p>
 {_svg(table)}
+{_departed_note(table)}
 {_table(table, params)}
 </body></html>
 """

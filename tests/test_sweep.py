@@ -169,3 +169,21 @@ def test_sweep_exit_code_follows_plan_s_codes() -> None:
     assert sweep_exit_code(pd.Series(["infeasible", "feasible"])) == 0
     assert sweep_exit_code(pd.Series(["infeasible", "input_error"])) == 1
     assert sweep_exit_code(pd.Series(["infeasible", "failed"])) == 3
+
+
+def test_a_departed_reps_accounts_are_told_apart_from_the_budgeted_moves(tmp_path: Path) -> None:
+    """QA6 (NC counties, R07 leaving): a point with --max-moved-share 0.2 showed 'moved share 31.2%', as
+    if the budget were broken; the departed rep's accounts must move and are outside the budget. The
+    sweep now shows the share the budget limits beside the total, and says why they differ."""
+    base = write_instance(tmp_path / "inst")
+    scenario = base.with_name("departure.toml")
+    scenario.write_text('extends = "base.toml"\n[reps]\nremove = ["R3"]\n', encoding="utf-8")
+    out = tmp_path / "sweep"
+    run_sweep(scenario, {"max_moved_share": [0.2]}, out)
+    row = pd.read_csv(out / "sweep.csv").iloc[0]
+    assert row["status"] in ("optimal", "feasible")
+    assert float(row["moved_share"]) > 0.2  # R3's quarter of the accounts all move
+    assert float(row["budgeted_share"]) <= 0.2 + 1e-9
+    page = (out / "sweep.html").read_text()
+    assert "budgeted share" in page
+    assert "reps no longer in the roster" in page
