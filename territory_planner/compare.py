@@ -5,7 +5,7 @@ The first plan is the baseline; every other plan is compared with it. Plans may 
 accounts present in only one plan appear in ``moves.csv`` with an empty rep on the other side.
 
 Outputs (written atomically into one folder):
-    moves.csv            plan_a, plan_b, account_id, rep_a, rep_b, potential, workload[, pipeline]
+    moves.csv            plan_a, plan_b, account_id[, name], rep_a, rep_b, potential, workload[, pipeline]
                          [, district_a, district_b when a plan has districts]
     district_moves.csv   (plans with districts) accounts and measures moving from one district to another
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
@@ -86,7 +86,7 @@ def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
     missing = [n for n in ("assignments.csv", "territories.csv", "summary.json") if not (path / n).is_file()]
     if missing:
         raise InputError(Problem(str(path), None, None, f"not a plan folder: missing {', '.join(missing)}"))
-    text = {"account_id": str, "rep_id": str, "current_rep": str}
+    text = {"account_id": str, "rep_id": str, "current_rep": str, "name": str}
     assignments = pd.read_csv(path / "assignments.csv", dtype=text, keep_default_na=False)
     territories = pd.read_csv(
         path / "territories.csv", dtype={"rep_id": str, "name": str}, keep_default_na=False
@@ -113,6 +113,14 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     merged[["rep_a", "rep_b"]] = merged[["rep_a", "rep_b"]].fillna("")
     moved = merged[merged["rep_a"] != merged["rep_b"]].copy()
     out = moved[["account_id", "rep_a", "rep_b", *MEASURES]].sort_values("account_id", kind="stable")
+    named = [
+        p.assignments.loc[p.assignments["name"] != "", ["account_id", "name"]]
+        for p in (b, a)
+        if "name" in p.assignments
+    ]
+    if any(len(n) for n in named):  # the account's name, as the plans give it (plan b's first)
+        name = pd.concat(named).drop_duplicates("account_id").set_index("account_id")["name"]
+        out.insert(1, "name", out["account_id"].map(name).fillna(""))
     out.insert(0, "plan_b", b.label)
     out.insert(0, "plan_a", a.label)
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline

@@ -320,3 +320,21 @@ def test_a_rep_has_one_colour_in_every_plans_own_map_and_in_compare(tmp_path: Pa
     assert own_a == own_b
     assert colours(tmp_path / "cmp" / "maps" / "1_a.html") == own_a
     assert colours(tmp_path / "cmp" / "maps" / "2_b.html") == own_b
+
+
+def test_moved_accounts_carry_their_names(tmp_path: Path) -> None:
+    """QA6: the 56 moved NC counties were listed as FIPS codes only (37001, 37003, ...) in moves.csv and
+    compare.html; the plans' assignments.csv name them (Alamance County, ...)."""
+    a = _plan(tmp_path / "plan_a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+    b = _plan(tmp_path / "plan_b", {"A1": "R1", "A2": "R2", "A3": "R3", "A4": "R2"})
+    for plan in (a, b):
+        frame = pd.read_csv(plan / "assignments.csv")
+        frame["name"] = frame["account_id"].map({"A2": "Alamance County", "A3": "<i>Ashe</i>"})
+        frame.to_csv(plan / "assignments.csv", index=False)
+    compare([a, b], tmp_path / "cmp")
+    moves = pd.read_csv(tmp_path / "cmp" / "moves.csv", keep_default_na=False)
+    assert moves[["account_id", "name"]].values.tolist() == [["A2", "Alamance County"], ["A3", "<i>Ashe</i>"]]
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    listed = page[page.index('<table id="moves">') :].split("</table>")[0]
+    assert "Alamance County" in listed
+    assert "&lt;i&gt;Ashe&lt;/i&gt;" in listed
