@@ -138,13 +138,19 @@ def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Pa
 @pytest.mark.skipif(
     not background.available(get_backend("highs")), reason="the flow model runs beside: needs two cores"
 )
-def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path) -> None:
-    """Without an objective the flow model stops at its first plan: connected districts meeting every row."""
+@pytest.mark.parametrize("territories_too", [False, True])
+def test_the_flow_model_gives_a_first_connected_plan_of_districts(
+    tmp_path: Path, territories_too: bool
+) -> None:
+    """Without an objective the flow model stops at its first plan: connected districts meeting every row;
+    with a part per territory too (--contiguous), each rep is in two parts (its territory's and its
+    district's) and the territories are connected as well (a rep once kept only its last part's rows)."""
     import numpy as np
 
     from territory_planner import api
     from territory_planner.geo import planning
-    from territory_planner.optimize import district_contiguity, repair
+    from territory_planner.geo.contiguity import count_pieces
+    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize.contiguous import with_centres
     from territory_planner.optimize.hierarchy import labels_index
     from territory_planner.options import build_options
@@ -159,6 +165,8 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path
     centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
     of, names = labels_index(problem.districts)
     parts = [(np.flatnonzero(of == d), int(centre[np.flatnonzero(of == d)[0]])) for d in range(len(names))]
+    if territories_too:
+        parts += contiguous_flow.territory_parts(centre)
     plan, infeasible = district_contiguity._connected_start(
         with_centres(spec, centre), adj, parts, get_backend("highs"), time.perf_counter() + 20, seed=0
     )
@@ -166,6 +174,8 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(tmp_path: Path
     assert plan is not None
     assert repair.feasible(spec, plan)
     assert list(district_contiguity.district_pieces(adj, plan, of, len(names))) == [1, 1]
+    if territories_too:
+        assert count_pieces(adj, plan, problem.n_reps).tolist() == [1, 1, 1]
 
 
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:

@@ -125,11 +125,14 @@ class FlowModel(background.WholeModel):
         tail, head, part = self._arcs
         self._model_vars = len(form.variables)
         x = form.variables[: form.n_cols]
-        part_of = {int(j): k for k, (reps, _) in enumerate(self._parts) for j in reps.tolist()}
+        part_of: dict[int, list[int]] = {}  # a rep's parts: its territory's and its district's
+        for k, (reps, _) in enumerate(self._parts):
+            for j in reps.tolist():
+                part_of.setdefault(int(j), []).append(k)
         member: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): its x terms
         for c, (u, j) in enumerate(zip(form.col_unit.tolist(), form.col_rep.tolist(), strict=True)):
-            if j in part_of:
-                member.setdefault((u, part_of[j]), []).append((x[c], 1.0))
+            for k in part_of.get(j, []):
+                member.setdefault((u, k), []).append((x[c], 1.0))
         f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
         rows: list[pulp.LpConstraint] = []
         net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): flow terms
