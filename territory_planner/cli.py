@@ -21,6 +21,7 @@ from territory_planner import __version__, api
 from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options
+from territory_planner.report.formatting import budgeted_share
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -240,10 +241,10 @@ def plan(
         f"| gap {_shown(s['gap'], '.3%')} | {s['solve_seconds']:.1f}s"
     )
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
-    budgeted = s.get("budgeted_moved_share", s["moved_potential_share"])
+    budgeted = budgeted_share(s)
     departed = (
         f"; {100 * budgeted:.1f}% from reps who stay, the share --max-moved-share limits"
-        if abs(budgeted - s["moved_potential_share"]) > 5e-4
+        if budgeted is not None
         else ""
     )
     click.echo(

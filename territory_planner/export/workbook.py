@@ -26,6 +26,7 @@ import pandas as pd
 
 from territory_planner.currency import chosen_currency, currency_prefix, excel_format, is_money
 from territory_planner.export.plan_tables import PlanTables
+from territory_planner.report.formatting import budgeted_share
 
 _FORMULA_START = tuple("=+-@")
 _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
@@ -221,6 +222,11 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
     rows += [
         ("moved accounts", s.get("moved_accounts"), "#,##0"),
         ("moved potential share", s.get("moved_potential_share"), "0.0%"),
+        *(
+            [("moved potential share, reps who stay (budgeted)", budgeted, "0.0%")]
+            if (budgeted := budgeted_share(s)) is not None
+            else []
+        ),
         ("owner changes (Moves sheet)", len(plan.moves()), "#,##0"),
         ("solver", s.get("solver"), None),
         ("solve seconds", s.get("solve_seconds"), "0.0"),

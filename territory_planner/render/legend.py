@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.level_outputs import level_frame, level_labels
-from territory_planner.report.formatting import money_short
+from territory_planner.report.formatting import budgeted_share, money_short
 
 DEFAULT_TOLERANCE_PCT = 5.0
 
@@ -67,7 +67,9 @@ def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
     text = f"Moved <b>{escape(shown_moved)}</b> of {n_accounts:,} accounts"
     share = summary.get("moved_potential_share")
     if isinstance(share, int | float) and math.isfinite(share):
-        text += f" ({100 * share:.1f}% of potential)"
+        budgeted = budgeted_share(summary)
+        stay = "" if budgeted is None else f"; {100 * budgeted:.1f}% from reps who stay, the budgeted share"
+        text += f" ({100 * share:.1f}% of potential{stay})"
     devs = summary.get("max_abs_dev_pct")
     if isinstance(devs, dict) and devs:
         shown = ", ".join(f"{escape(str(k))} {v:.1f}%" for k, v in devs.items() if isinstance(v, int | float))

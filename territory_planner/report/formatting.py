@@ -7,7 +7,8 @@ Money is written in the currency of the current ``territory_planner.currency.cur
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from territory_planner.currency import currency_prefix
 
@@ -56,6 +57,15 @@ def money_short(value: float | None) -> str:
         if v >= size:
             return f"{sign}{unit}{v / size:.3g}{suffix}"
     return f"{sign}{unit}{v:.0f}"
+
+
+def budgeted_share(summary: Mapping[str, Any]) -> float | None:
+    """The moved share that --max-moved-share limits (moves from reps who stay), when it differs from the
+    plan's moved share: a departed rep's accounts must move and are outside the budget. None otherwise."""
+    total, budgeted = summary.get("moved_potential_share"), summary.get("budgeted_moved_share")
+    if not isinstance(total, int | float) or not isinstance(budgeted, int | float):
+        return None
+    return float(budgeted) if abs(budgeted - total) > 5e-4 else None
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -56,6 +56,13 @@ def _tolerances(summary: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
+def _moved_share_text(s: dict[str, Any]) -> str:
+    """The moved share, and the share the budget limits when a departed rep's accounts make them differ."""
+    text = fm.percent(_f(s.get("moved_potential_share")))
+    budgeted = fm.budgeted_share(s)
+    return text if budgeted is None else f"{text} ({fm.percent(budgeted)} from reps who stay)"
+
+
 def _gap_text(s: dict[str, Any]) -> str:
     """The gap; a hand-edited plan below its plan's lower bound says why (the bound holds only for plans
     that keep every constraint, and the edits break some)."""
@@ -84,7 +91,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ),
         ("Accounts / reps", f"{fm.number(_f(s.get('accounts', len(plan.assignments))))} / {len(terr)}"),
         ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
-        ("Moved potential", fm.percent(_f(s.get("moved_potential_share")))),
+        ("Moved potential", _moved_share_text(s)),
     ]
     for m, v in (s.get("max_abs_dev_pct") or {}).items():
         cards.append((f"Largest {m} deviation", f"{_f(v):.1f}%"))
