@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from territory_planner import __version__, api
@@ -344,9 +345,9 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
     for key in ("accounts", "units", "reps", "reps_without_home"):
         table.add_row(key, f"{info[key]:,}")
     for m, v in info["totals"].items():
-        table.add_row(f"total {m}", f"{v:,.1f}")
+        table.add_row(escape(f"total {m}"), f"{v:,.1f}")
     for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
-        table.add_row(f"--tolerance {m} needs at least", f"{100 * v:.2f}%")
+        table.add_row(escape(f"--tolerance {m} needs at least"), f"{100 * v:.2f}%")
     if "map_pieces" in info:  # --contiguous: the map checks ran and passed
         table.add_row("pieces of the map", f"{info['map_pieces']:,}")
         table.add_row("edges bridged (--bridge-islands)", f"{info['bridged_edges']:,}")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from territory_planner.errors import InfeasibleError, InputError, TerritoryPlannerError
@@ -47,31 +48,31 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
         table.add_column(col, overflow="fold")
     for p in error.problems[:MAX_ROWS_SHOWN]:
         d = p.as_dict()
-        table.add_row(*(str(d[c]) for c in ("file", "row", "column", "value", "message")))
+        table.add_row(*(escape(str(d[c])) for c in ("file", "row", "column", "value", "message")))
     console.print(table)
     if len(error.problems) > MAX_ROWS_SHOWN:
         more = f"... and {len(error.problems) - MAX_ROWS_SHOWN} more"
-        console.print(f"{more} ({full_list})" if full_list else more)
+        console.print(escape(f"{more} ({full_list})" if full_list else more))
 
 
 def print_infeasible(error: InfeasibleError, console: Console | None = None) -> None:
     console = console or stderr_console()
-    console.print(f"[bold red]Infeasible:[/] {error}")
+    console.print(f"[bold red]Infeasible:[/] {escape(str(error))}")
     if error.conflicts:
         table = Table(title="constraints in conflict")
         for col in ("family", "rep", "measure", "amount", "explanation"):
             table.add_column(col, overflow="fold")
         for c in error.conflicts[:MAX_ROWS_SHOWN]:
             table.add_row(
-                c.family,
-                c.rep_id or "",
-                c.measure or "",
+                escape(c.family),
+                escape(c.rep_id or ""),
+                escape(c.measure or ""),
                 ""
                 if c.amount is None
                 else f"{c.amount:,.0f}"
                 if abs(c.amount) >= 100
                 else f"{c.amount:,.4g}",
-                c.message,
+                escape(c.message),
             )
         console.print(table)
 
@@ -118,7 +119,7 @@ def _write_errors_file(error: InputError, path: Path, console: Console) -> Path 
     try:
         write_csv(problems_frame(error), path)
     except OSError as exc:
-        console.print(f"[bold red]Error:[/] cannot write the problems to {path}: {exc}")
+        console.print(f"[bold red]Error:[/] {escape(f'cannot write the problems to {path}: {exc}')}")
         return None
     return path
 
@@ -154,7 +155,7 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                     else "",
                 )
                 if written is not None:
-                    console.print(f"problems written to {written}")
+                    console.print(escape(f"problems written to {written}"))
                 sys.exit(exc.exit_code)
             except InfeasibleError as exc:
                 if errors_file is not None:
@@ -162,7 +163,7 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 print_infeasible(exc, console)
                 sys.exit(exc.exit_code)
             except TerritoryPlannerError as exc:
-                console.print(f"[bold red]Error:[/] {exc}")
+                console.print(f"[bold red]Error:[/] {escape(str(exc))}")
                 sys.exit(exc.exit_code)
             if errors_file is not None:
                 _write_errors_file(InputError([]), Path(errors_file), console)
