@@ -225,6 +225,20 @@ def test_salesforce_without_user_ids_says_the_owners_are_rep_ids(plan_dir: Path,
     assert "crm_user_id" in res.output
 
 
+def test_a_new_hire_without_a_user_id_is_told_how_to_give_one(plan_dir: Path, tmp_path: Path) -> None:
+    """QA6: a rep added by a scenario's [[reps.add]] without crm_user_id got "rep 'R12' gets accounts but
+    has no crm_user_id" and no way forward; export --reps can supply the User Ids."""
+    plan = tmp_path / "plan"
+    shutil.copytree(plan_dir, plan)
+    territories = read_csv(plan / "territories.csv")
+    territories.loc[territories["rep_id"] == "R2", "crm_user_id"] = ""
+    territories.to_csv(plan / "territories.csv", index=False)
+    res = export(plan, "salesforce", tmp_path / "sf")
+    assert res.exit_code == 1
+    assert "--reps" in res.output
+    assert "[[reps.add]]" in res.output
+
+
 def write_ids(path: Path, ids: dict[str, str]) -> Path:
     pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(path, index=False)
     return path

@@ -65,8 +65,14 @@ def owner_ids(plan: PlanTables, roster: pd.DataFrame | None = None) -> dict[str,
         )
     )
     needed = sorted(set(plan.assignments["rep_id"]))
+    fix = (
+        "fill it in that file"
+        if roster is not None
+        else "give --reps, a table of rep_id and crm_user_id, or put it in the reps table (or the "
+        "scenario's [[reps.add]] entry) and plan again"
+    )
     problems = [
-        Problem(file, None, "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id", rep)
+        Problem(file, None, "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id: {fix}", rep)
         for rep in needed
         if not ids.get(rep)
     ]
