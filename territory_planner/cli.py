@@ -21,7 +21,7 @@ from rich.table import Table
 from territory_planner import __version__, api
 from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
 from territory_planner.io.scenario import load_scenario
-from territory_planner.options import build_options
+from territory_planner.options import build_options, parse_tolerance
 from territory_planner.report.formatting import budgeted_share
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
@@ -115,11 +115,32 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _collect(scenario: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = load_scenario(scenario) if scenario else {}
+_TOLERANCES = ("tolerance", "district_tolerance", "region_tolerance")
+
+
+def _names_measures(value: object) -> bool:
+    """``potential=0.05,workload=0.1``: every part names its measure (a bare ``0.05`` sets them all)."""
+    parts = [p for p in str(value).split(",") if p.strip()]
+    return bool(parts) and all("=" in p for p in parts)
+
+
+def _collect(
+    scenario: Path | None, flags: dict[str, Any], base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The scenario's (or ``base``'s) values with the flags given on top. A tolerance flag that names its
+    measures overrides those measures only (QA6: `--tolerance potential=0.05` on a scenario with workload
+    0.15 planned workload at the default 0.05)."""
+    values: dict[str, Any] = dict(base) if base is not None else load_scenario(scenario) if scenario else {}
     for key, value in flags.items():
-        if value is not None and value is not False:
-            values[key] = value
+        if value is None or value is False:
+            continue
+        if key in _TOLERANCES and values.get(key) not in (None, "", {}) and _names_measures(value):
+            source = str(scenario or "command line")
+            value = {
+                **parse_tolerance(values[key], source, key),
+                **parse_tolerance(value, "command line", key),
+            }
+        values[key] = value
     return values
 
 
@@ -213,8 +234,7 @@ def plan(
         values, warnings = load_manifest(from_manifest)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
-        values.update(_collect(None, flags))
-        options = build_options(values, source=str(from_manifest))
+        options = build_options(_collect(None, flags, values), source=str(from_manifest))
     else:
         options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
     console = stderr_console()

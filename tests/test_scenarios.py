@@ -161,3 +161,28 @@ def test_sample_scenarios_load(name: str) -> None:
     options = build_options(load_scenario(SAMPLE / f"{name}.toml"))
     assert options.accounts is not None
     assert options.accounts.is_file()
+
+
+def test_a_per_measure_tolerance_flag_overrides_only_the_measures_it_names(tmp_path: Path) -> None:
+    """QA6: base.toml had [tolerance] potential = 0.10, workload = 0.15; `plan base.toml --tolerance
+    potential=0.05` (tighten potential only) planned workload at the default 0.05, silently. A flag naming
+    measures now overrides those measures; a bare value still sets every measure."""
+    write_instance(tmp_path / "inst", extra="[tolerance]\npotential = 0.3\nworkload = 0.4\n")
+    scenario = tmp_path / "inst" / "base.toml"
+    scenario.write_text(scenario.read_text().replace("tolerance = 0.1\n", ""))
+    runner = CliRunner()
+
+    def tolerance(*args: str) -> dict[str, float]:
+        out = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+        res = runner.invoke(main, ["plan", *args, "--out", str(out), "-q", "--time-limit", "10"])
+        assert res.exit_code == 0, res.output
+        return json.loads((out / "summary.json").read_text())["config"]["tolerance"]
+
+    assert tolerance(str(scenario)) == {"potential": 0.3, "workload": 0.4}
+    assert tolerance(str(scenario), "--tolerance", "potential=0.2") == {"potential": 0.2, "workload": 0.4}
+    assert tolerance(str(scenario), "--tolerance", "0.35") == {"potential": 0.35, "workload": 0.35}
+    manifest = str(tmp_path / "p1" / "manifest.json")
+    assert tolerance("--from-manifest", manifest, "--tolerance", "workload=0.25") == {
+        "potential": 0.3,
+        "workload": 0.25,
+    }
