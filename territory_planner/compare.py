@@ -209,6 +209,8 @@ def overview_table(plans: list[PlanFolder]) -> pd.DataFrame:
                 **{f"max_{m}_dev_pct": v for m, v in devs.items()},
                 "moved_accounts": s.get("moved_accounts"),
                 "moved_potential_share": s.get("moved_potential_share"),
+                # the share --max-moved-share limits (a departed rep's accounts must move, outside it)
+                "budgeted_moved_share": s.get("budgeted_moved_share", s.get("moved_potential_share")),
             }
         )
     return pd.DataFrame(rows)

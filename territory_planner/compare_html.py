@@ -158,6 +158,15 @@ def _money_formats(*frames: pd.DataFrame) -> dict[str, Formatter]:
     return dict.fromkeys(sorted(n for n in names if is_money(n)), _money)
 
 
+def _departed_note(overview: pd.DataFrame) -> str:
+    """Said when a plan's moved share differs from its budgeted share (QA6: 39.5% beside a 30% budget)."""
+    shares = overview.reindex(columns=["moved_potential_share", "budgeted_moved_share"])
+    both = shares.apply(pd.to_numeric, errors="coerce").dropna()
+    if not (both.iloc[:, 0] - both.iloc[:, 1] > 5e-4).any():
+        return ""
+    return f"<p>{fm.departed_moves_note('moved potential share', 'budgeted moved share')}</p>"
+
+
 def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
     """The page; amounts in the baseline plan's currency (summary.json -> config.currency)."""
     with currency_context(chosen_currency(None, comparison.plans[0].summary)):
@@ -214,7 +223,7 @@ in its summary.json); a manual plan's gap is to its original plan's lower bound,
 edits break constraints that bound assumes.</p>
 <div class="maps">{frames}</div>
 <h2>Plans</h2>
-{table_html(comparison.overview, "plans")}
+{table_html(comparison.overview, "plans")}{_departed_note(comparison.overview)}
 <h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>

@@ -371,13 +371,11 @@ def _departed_note(table: pd.DataFrame) -> str:
     """Why a point's moved share can exceed its --max-moved-share: accounts of reps no longer in the roster
     must move and are outside the budget (QA6: "max moved share 0.2, moved share 31.2%")."""
     both = table[["moved_share", "budgeted_share"]].apply(pd.to_numeric, errors="coerce").dropna()
-    if not (both["moved_share"] - both["budgeted_share"] > 1e-9).any():
+    if not (both["moved_share"] - both["budgeted_share"] > 5e-4).any():
         return ""
-    return (
-        "<p>Moved share counts every account that changes rep, including the accounts of reps no longer in "
-        "the roster, which must move; budgeted share leaves those out: it is the share "
-        "<code>--max-moved-share</code> limits.</p>"
-    )
+    from territory_planner.report.formatting import departed_moves_note
+
+    return f"<p>{departed_moves_note('moved share', 'budgeted share')}</p>"
 
 
 def render_html(table: pd.DataFrame, params: list[str]) -> str:

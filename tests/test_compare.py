@@ -338,3 +338,19 @@ def test_moved_accounts_carry_their_names(tmp_path: Path) -> None:
     listed = page[page.index('<table id="moves">') :].split("</table>")[0]
     assert "Alamance County" in listed
     assert "&lt;i&gt;Ashe&lt;/i&gt;" in listed
+
+
+def test_a_departed_reps_forced_moves_are_told_apart_in_the_plans_table(tmp_path: Path) -> None:
+    """QA6: `compare p1 p3` showed p3 (R07 left, --max-moved-share 0.3) with moved potential share 39.5%;
+    28.3% came from reps who stay, the share the budget limits. plans.csv and the page now show both."""
+    a = _plan(tmp_path / "plan_a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+    b = _plan(tmp_path / "plan_b", {"A1": "R1", "A2": "R2", "A3": "R1", "A4": "R2"})
+    summary = json.loads((b / "summary.json").read_text())
+    summary.update(moved_potential_share=0.395, budgeted_moved_share=0.283)
+    (b / "summary.json").write_text(json.dumps(summary))
+    compare([a, b], tmp_path / "cmp")
+    plans = pd.read_csv(tmp_path / "cmp" / "plans.csv")
+    assert plans["budgeted_moved_share"].tolist() == [0.0, 0.283]
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "28.3%" in page
+    assert "reps no longer in the roster" in page

@@ -68,6 +68,15 @@ def budgeted_share(summary: Mapping[str, Any]) -> float | None:
     return float(budgeted) if abs(budgeted - total) > 5e-4 else None
 
 
+def departed_moves_note(total: str, budgeted: str) -> str:
+    """Why a moved share (column ``total``) can exceed --max-moved-share (column ``budgeted``), as HTML."""
+    return (
+        f"{total.capitalize()} counts every account that changes rep, including the accounts of reps no "
+        f"longer in the roster, which must move; {budgeted} leaves those out: it is the share "
+        "<code>--max-moved-share</code> limits."
+    )
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     return NA if _missing(value) else f"{100 * value:.{digits}f}%"  # type: ignore[operator]
 
