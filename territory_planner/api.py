@@ -33,6 +33,9 @@ from territory_planner.solvers import get_backend
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+# a contiguity proof over a model that holds --design-districts' grouping (its district rows, or each unit
+# kept in its district): no proof for the user's model, where any grouping may be chosen
+DESIGNED_ONLY = "proven for the designed districts"
 
 
 @dataclass
@@ -320,9 +323,19 @@ def solve(
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
             _check_map_pieces(spec, adj, lat, lon, free)
     design_info = None
+    known = options.adjacency is not None or inputs.geometry is not None or joined is not None
     if options.design_districts:
         from territory_planner.design_flow import design_districts
 
+        if known and adj is None:  # designed districts are connected when an adjacency is known
+            adj = _adjacency(options, problem, inputs, joined)
+        if adj is not None and base_budget is not budget:  # the design connects them itself
+            base_budget = budget.child("design_on_map")
+        connect = shape = None
+        if adj is not None:
+            connect, shape = _connectors(adj, backend, options, lat, lon, free, progress)
+            if not options.contiguous:
+                shape = None
         problem, spec, unit_rep, result, design_info = design_districts(
             problem,
             spec,
@@ -332,6 +345,9 @@ def solve(
             backend,
             base_budget,
             solve_kw,
+            adj,
+            connect,
+            shape,
         )
     elif nested:  # the two levels can start without a plan of the full model
         from territory_planner.geo.districts import base_plan
@@ -383,6 +399,10 @@ def solve(
         )
         if "territories" in district_info:
             contiguity_info = district_info.pop("territories")
+    if design_info is not None and (design_info["connected"] or not design_info["band_implied"]):
+        for info in (contiguity_info, district_info):  # the model holds the grouping's rows
+            if info is not None and info.get("infeasible"):
+                info["infeasible"] = DESIGNED_ONLY
     result = _connected_or_relaxed(result, contiguity_info, district_info, options, problem.n_reps)
     result = _with_total_time(result, time.perf_counter() - start)
     design_notes: list[str] = []
@@ -420,7 +440,6 @@ def solve(
             hierarchy_info["district"].update(district_info)
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
-        known = options.adjacency is not None or inputs.geometry is not None or joined is not None
         if district_info is None and "district" in hierarchy_info and known:
             adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
             hierarchy_info["district"].update(_district_shape(problem, adj, unit_rep))
@@ -430,7 +449,7 @@ def solve(
                     f"{split} district(s) in several pieces: they were not asked to be connected (add "
                     "--district-contiguous)"
                     + (
-                        " and --design-districts does not itself connect them"
+                        "; --design-districts found no connected grouping for its first plan"
                         if options.design_districts
                         else ""
                     )
@@ -447,6 +466,52 @@ def solve(
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
     geojson = None if units is None else units.geojson
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson)
+
+
+def _connectors(
+    adj: Any,
+    backend: Any,
+    options: PlanOptions,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    free: np.ndarray,
+    progress: Progress,
+) -> tuple[Any, Any]:
+    """For --design-districts on a map: the district contiguity stage (``--district-contiguous``'s) and
+    the territory contiguity stage (``--contiguous``'s), each as a function of (spec, plan, result,
+    seconds) giving a plan that is connected at its level and meets every row of ``spec`` with the
+    stage's result, or None."""
+    from territory_planner.geo import planning
+    from territory_planner.geo.districts import make_districts_contiguous
+    from territory_planner.optimize import repair
+
+    kw: dict[str, Any] = {
+        "gap": options.gap,
+        "seed": options.seed,
+        "threads": options.threads or 1,
+        "progress": progress,
+    }
+
+    def districts(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> tuple[np.ndarray, Any] | None:
+        centre, _ = planning.home_units_owned(spec, lat, lon, free)
+        progress("connecting the designed districts (district contiguity)")
+        moved, res, info = make_districts_contiguous(
+            spec, adj, plan, result, backend, centre=centre, time_limit=seconds,
+            territories_too=options.contiguous, **kw,
+        )  # fmt: skip
+        return (moved, res) if info.get("contiguous") and repair.feasible(spec, moved) else None
+
+    def territories(
+        spec: Any, plan: np.ndarray, result: Any, seconds: float
+    ) -> tuple[np.ndarray, Any] | None:
+        moved, res, info = planning.make_contiguous(
+            spec, adj, plan, result, backend, lat=lat, lon=lon, time_limit=seconds, chosen=free, **kw
+        )
+        if info.get("infeasible") == "proven" and not options.relax:  # the user's model, before any
+            _connected_or_relaxed(res, info, None, options, spec.problem.n_reps)  # grouping: raises
+        return (moved, res) if info.get("contiguous") and repair.feasible(spec, moved) else None
+
+    return districts, territories
 
 
 def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> Any:
@@ -546,6 +611,15 @@ def _connected_or_relaxed(
     if not options.relax:
         limit = options.time_limit or 120.0
         were = "was" if len(split) == 1 else "were"
+        if proof == DESIGNED_ONLY:
+            raise SolverError(
+                f"no connected plan within the designed districts: HiGHS proved that no plan of connected "
+                f"{of} meets the bands with the grouping --design-districts chose; {what} of the best plan "
+                f"{were} in several pieces. This is no proof for other groupings: try another number of "
+                "districts, a wider --tolerance or --district-tolerance, or --relax to write that plan with "
+                "the split "
+                f"{of} marked"
+            )
         if proof:  # proven for the centres used: more time gives the same centres and the same proof
             raise SolverError(
                 f"no connected plan for the centres used: HiGHS proved that no plan of connected {of} "

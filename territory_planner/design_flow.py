@@ -10,6 +10,17 @@ district's first-plan totals within it), so it is the second solve's plan to bea
 the answer when the second solve finds nothing better in time. When the district band is implied by the
 territory bands (a district tolerance at least the territory tolerance), the district rows change
 nothing: the second solve is skipped and the first one gets most of the time.
+
+With an adjacency (areas, polygon accounts, ``--adjacency``) the districts are connected (SPEC): the
+grouping joins reps whose first-plan pieces form one piece per district (``design.Pieces``, cut
+rounds), and the second solve keeps each unit in its first-plan district (a unit may only go to the
+reps of its district), so every district is the same connected set of units. When no grouping of the
+first plan's pieces is connected (its territories are scattered, or regions fix the grouping), the
+district contiguity stage (``--district-contiguous``'s) moves units until the chosen grouping's
+districts are connected, and the second solve starts from its plan; when it finds none either, the
+districts are not all connected and a note says so (the plan is not withheld). With ``--contiguous``
+the first plan's territories are made connected before the grouping (each is then one piece, and the
+grouping joins neighbouring territories), and the district contiguity stage keeps them connected.
 """
 
 from __future__ import annotations
@@ -22,16 +33,23 @@ from typing import Any
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
+from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import design, pipeline, repair
 from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.nested_districts import within_districts
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 FIRST_SHARE = 0.4  # of the time: the territories without district rows
 FIRST_SHARE_IMPLIED = 0.85  # the same when the district band is implied by the territory bands
+FIRST_SHARE_CONNECT = 0.6  # the same with an adjacency: time kept to connect the districts
 GROUPING_SHARE = 0.15  # of the time left after them: the grouping MIP
+CONTIGUOUS_SHARE = 0.6  # of the time left after the first plan, with --contiguous: its territories connected
+CONNECT_SHARE = 0.6  # of the time left after it, when no connected grouping: the district contiguity stage
+
+Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], tuple[np.ndarray, SolveResult] | None]
 
 
 def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarray) -> bool:
@@ -85,6 +103,7 @@ def _group(
     backend: Backend,
     budget: TimeBudget,
     solve_kw: dict[str, Any],
+    adj: Adjacency | None,
 ) -> design.Grouping:
     p = problem.n_reps
     measures = range(len(problem.measures))
@@ -96,6 +115,7 @@ def _group(
         design.rep_travel(spec.cost, plan, p), problem.capacity, load, problem.target, tol, n, backend,
         time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
         seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same,
+        pieces=None if adj is None else design.Pieces.of_plan(adj, plan, p),
     )  # fmt: skip
     if grouping is None:
         within = ""
@@ -125,7 +145,15 @@ def design_districts(
     backend: Backend,
     budget: TimeBudget,
     solve_kw: dict[str, Any],
+    adj: Adjacency | None = None,
+    connect: Connect | None = None,
+    contiguous: Connect | None = None,
 ) -> tuple[TerritoryProblem, ModelSpec, np.ndarray, SolveResult, dict[str, Any]]:
+    """``adj`` (the units' adjacency, when known): the districts are made connected (module docstring);
+    ``connect(spec, plan, result, seconds)`` a plan of connected districts of the chosen grouping near
+    ``plan``, or None (the district contiguity stage), when the grouping's districts are not;
+    ``contiguous`` likewise a plan of connected territories (``--contiguous``) made from the first plan
+    before the grouping."""
     if n > problem.n_reps:
         raise InputError(
             Problem("options", None, "design_districts", f"{n} districts for {problem.n_reps} reps")
@@ -139,23 +167,41 @@ def design_districts(
         )
     tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
     implied = band_implied(problem, spec, tol)
-    share = FIRST_SHARE_IMPLIED if implied else FIRST_SHARE
+    share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
     first_budget = (
         TimeBudget.until(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
     )
     plan1, res1 = pipeline.solve(spec, backend, budget=first_budget, **solve_kw)
+    shaped = None
+    if contiguous is not None:  # connected territories first: the grouping then joins whole territories
+        seconds = CONTIGUOUS_SHARE * budget.remaining() if budget.limited else float("inf")
+        shaped = contiguous(spec, plan1, res1, max(seconds, 1.0))
+        if shaped is not None:  # its bound holds for connected territories: the plans asked for
+            plan1, res1 = shaped
+    shaped_ok = shaped is not None
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
-    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw)
+    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj)
     labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
     problem2 = dataclasses.replace(problem, rep_districts=labels)
     spec2 = build(problem2)
+    connected, connect_note = grouping.connected, ""
+    if connected is False and connect is not None:  # the units move until the districts are connected
+        seconds = CONNECT_SHARE * budget.remaining() if budget.limited else float("inf")
+        moved = connect(spec2, plan1, res1, max(seconds, 1.0))
+        if moved is not None:  # its bound holds for the grouping only: the joint bound stays res1's
+            plan1, connected = moved[0], True
+            connect_note = " (the first plan's units moved by the district contiguity stage)"
+    if connected:  # each unit stays in its district: the districts stay connected
+        spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
     first_fits = repair.feasible(spec2, plan1)
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
-    if first_fits and implied:  # the district rows change nothing: the first plan and bound stand
+    if first_fits and (implied or shaped_ok):  # the first plan and its bound stand
+        # implied: the district rows change nothing; connected territories: a second solve would not
+        # keep them connected, and the contiguity stage already optimised them
         plan2, res2, second = (
             plan1,
             dataclasses.replace(res1, objective=obj1),
-            "skipped (district band implied)",
+            "skipped (district band implied)" if implied else "skipped (connected first plan kept)",
         )
     else:
         kw = dict(solve_kw, current_unit_rep=plan1) if first_fits else solve_kw  # a plan to beat
@@ -173,17 +219,26 @@ def design_districts(
     joint = res1.lower_bound
     gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
     optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
+    kept = f" with each unit kept in its district{connect_note}" if connected else ""
     note = (
         f"designed districts (alternating): the lower bound is that of the model without district rows "
-        f"({joint:,.1f}), valid for any grouping; for the chosen grouping it is {res2.lower_bound:,.1f}"
+        f"({joint:,.1f}), valid for any grouping; for the chosen grouping{kept} it is "
+        f"{res2.lower_bound:,.1f}"
     )
+    notes = [note]
+    if connected is False:
+        notes.append(
+            f"no grouping of the reps into {n} connected districts within the district band was found for "
+            f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
+            "connected districts for the grouping chosen; the districts are not all connected"
+        )
     result = dataclasses.replace(
         res2,
         status="optimal" if optimal else "feasible",
         proven_optimal=optimal,
         lower_bound=min(joint, res2.objective),
         gap=gap,
-        notes=(*res2.notes, note),
+        notes=(*res2.notes, *notes),
         method=f"design({res1.method})+{res2.method}",
     )
     info = {
@@ -192,7 +247,13 @@ def design_districts(
         "seats": {f"D{k + 1:02d}": str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
         "seat_travel": grouping.travel,
         "grouping_pairs": grouping.pairs,
+        "grouping_rounds": grouping.rounds,
+        "connected": connected,
+        "connected_by": (
+            None if not connected else "grouping" if grouping.connected else "district_contiguity"
+        ),
         "second_solve": second,
+        "band_implied": implied,
         "joint_lower_bound": joint,
         "grouping_lower_bound": res2.lower_bound,
     }

@@ -187,3 +187,18 @@ def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_p
     assert dict(zip(d["district"], d["contiguous"], strict=True)) == {"A": False, "B": True}
     assert free["hierarchy"]["district"]["pieces"] == {"A": 2, "B": 1}
     assert any("--district-contiguous" in n for n in free["notes"])
+
+
+def test_designed_districts_with_connected_territories(tmp_path: Path) -> None:
+    """--design-districts 2 --contiguous on the grid: the first plan's territories are made connected
+    before the grouping, so two of the three (neighbouring) territories form one district, and the
+    plan keeps both levels connected."""
+    a, r, e = grid_case(tmp_path)
+    out = tmp_path / "plan"
+    s = _plan(a, r, e, out, "--contiguous", "--design-districts", "2", "--time-limit", "30")
+    design_info = s["hierarchy"]["district"]["design"]
+    assert design_info["connected"] is True
+    assert s["contiguity"]["contiguous"] is True
+    d = pd.read_csv(out / "districts.csv", keep_default_na=False)
+    assert d["contiguous"].astype(str).tolist() == ["True", "True"]
+    assert sorted(d["reps"].tolist()) == [1, 2]

@@ -222,3 +222,138 @@ def test_a_district_count_the_regions_cannot_nest_is_proven_infeasible_before_so
         args += ["--district-tolerance", "0.99"]  # the quadrants hold 16, 16, 4, 4: no tight band here
         res = CliRunner().invoke(main, args, terminal_width=250)
         assert res.exit_code == 0, res.output
+
+
+# ------------------------------------------------------------------------ connected designed districts
+
+
+def _path_instance(folder: Path, edges: bool, pot: tuple[float, ...] = (10.0, 30.0, 10.0, 30.0)) -> list[str]:
+    """Four accounts on a path A0 - A1 - A2 - A3 (the adjacency), each at its own rep's home, potentials
+    10, 30, 10, 30 (targets 20; +-60% makes each account its own territory). Districts of two within
+    +-10% of 40 pair a 10 with a 30: {A0, A1} + {A2, A3} (both along the path) or {A0, A3} + {A1, A2}.
+    A0 and A3 lie 0.1 degree apart, as do A1 and A2, a degree from the others, so the most compact
+    grouping is the second, whose {A0, A3} is no piece of the path."""
+    spots = [(40.0, -90.0), (40.0, -89.0), (40.1, -89.0), (40.1, -90.0)]
+    accounts = [
+        {"account_id": f"A{i}", "lat": la, "lon": lo, "potential": pot[i], "workload": 1.0}
+        for i, (la, lo) in enumerate(spots)
+    ]
+    reps = [{"rep_id": f"R{i}", "name": f"R{i}", "lat": la, "lon": lo} for i, (la, lo) in enumerate(spots)]
+    a, r = write_instance(folder, accounts, reps)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--quiet", "--balance", "potential"]
+    args += ["--tolerance", "0.6"]
+    args += ["--design-districts", "2", "--district-tolerance", "potential=0.1", "--time-limit", "30"]
+    if edges:
+        e = folder / "edges.csv"
+        e.write_text("u,v\nA0,A1\nA1,A2\nA2,A3\n")
+        args += ["--adjacency", str(e)]
+    return args
+
+
+def test_designed_districts_are_connected_when_an_adjacency_is_known(tmp_path: Path) -> None:
+    pairs = {}
+    for edges in (False, True):
+        out = tmp_path / f"plan{int(edges)}"
+        res = CliRunner().invoke(
+            main, [*_path_instance(tmp_path / f"in{int(edges)}", edges), "--out", str(out)]
+        )
+        assert res.exit_code == 0, res.output
+        t = pd.read_csv(out / "territories.csv", keep_default_na=False).set_index("rep_id")
+        pairs[edges] = {frozenset(g.index) for _, g in t.groupby("district")}
+        d = pd.read_csv(out / "districts.csv", keep_default_na=False)
+        assert (d["potential_dev_pct"].abs() <= 10.0 + 1e-9).all()
+        s = json.loads((out / "summary.json").read_text())
+        info = s["hierarchy"]["district"]
+        if edges:
+            assert info["design"]["connected"] is True
+            assert info["design"]["connected_by"] == "grouping"
+            assert info["design"]["grouping_rounds"] >= 2  # the compact grouping was cut off
+            assert d["contiguous"].astype(str).tolist() == ["True", "True"]
+        else:
+            assert info["design"]["connected"] is None  # no adjacency: nothing asked
+    assert pairs[False] == {frozenset({"R0", "R3"}), frozenset({"R1", "R2"})}
+    assert pairs[True] == {frozenset({"R0", "R1"}), frozenset({"R2", "R3"})}
+
+
+def test_pieces_cuts_admit_exactly_the_connected_groupings() -> None:
+    """The grouping MIP with the path's pieces: the compact grouping {0, 3} + {1, 2} is cut off, and
+    the answer is connected; on a path where 0 - 3 is an edge too (a ring), the compact one stands."""
+    travel = _line_travel([0.0, 1.0, 1.1, 0.1])
+    load = np.array([[10.0, 30.0, 10.0, 30.0]])
+    target = np.full((1, 4), 20.0)
+    args = (travel, np.ones(4), load, target, np.array([0.1]), 2, get_backend("highs"))
+    from territory_planner.geo.adjacency import Adjacency
+
+    plan = np.arange(4)
+    for ring, expect in ((False, {(0, 1), (2, 3)}), (True, {(0, 3), (1, 2)})):
+        u, v = ([0, 1, 2, 0], [1, 2, 3, 3]) if ring else ([0, 1, 2], [1, 2, 3])
+        pieces = design.Pieces.of_plan(Adjacency.from_edges(4, u, v), plan, 4)
+        g = design.group_reps(*args, time_limit=30, seed=0, threads=1, pieces=pieces)
+        assert g is not None
+        assert g.connected is True
+        got = {tuple(np.flatnonzero(g.district == k).tolist()) for k in range(2)}
+        assert got == expect
+        assert (g.rounds >= 2) == (not ring)
+
+
+def test_a_grouping_no_cut_round_can_connect_is_kept_and_marked() -> None:
+    """Territory 0 in two pieces at both ends of the path (units 0 and 4), the other reps' in between:
+    rep 0's district must hold all of 1..3 to be connected, which the capacity (2 +- 1 reps) forbids. The
+    first round's grouping is kept, marked not connected."""
+    travel = _line_travel([0.0, 1.0, 2.0, 3.0])
+    ones = np.ones((1, 4))
+    from territory_planner.geo.adjacency import Adjacency
+
+    adj = Adjacency.from_edges(5, [0, 1, 2, 3], [1, 2, 3, 4])
+    pieces = design.Pieces.of_plan(adj, np.array([0, 1, 2, 3, 0]), 4)
+    assert pieces.owner.tolist().count(0) == 2
+    g = design.group_reps(
+        travel, np.ones(4), ones, ones, np.array([np.inf]), 2, get_backend("highs"),
+        time_limit=30, seed=0, threads=1, pieces=pieces,
+    )  # fmt: skip
+    assert g is not None
+    assert g.connected is False
+    assert g.rounds >= 2
+    assert len(g.seats) == 2
+    assert set(np.bincount(g.district).tolist()) <= {1, 2, 3}
+
+
+def test_designed_districts_no_grouping_can_connect_are_written_and_marked(tmp_path: Path) -> None:
+    """Potentials 10, 10, 30, 30 along the path: every grouping within the district band pairs a 10 with
+    a 30, and none of those pairs ({A0, A2}, {A1, A3}, {A0, A3}) lies along the path but {A1, A2},
+    whose partner {A0, A3} does not. Each account must stay its own territory (the bands), so the
+    district contiguity stage cannot mend it either: the plan is written, its districts marked split."""
+    out = tmp_path / "plan"
+    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
+    res = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    design_info = s["hierarchy"]["district"]["design"]
+    assert design_info["connected"] is False
+    assert design_info["connected_by"] is None
+    d = pd.read_csv(out / "districts.csv", keep_default_na=False)
+    assert "False" in d["contiguous"].astype(str).tolist()
+    assert (d["potential_dev_pct"].abs() <= 10.0 + 1e-9).all()
+    assert any("connected districts" in n for n in s["notes"])
+
+
+def test_a_contiguity_proof_under_the_designed_districts_is_no_infeasibility() -> None:
+    """A proof made over the model holding --design-districts' grouping says nothing of other groupings:
+    no plan yet (exit 3, SolverError), never 'infeasible' (exit 1)."""
+    from territory_planner import api
+    from territory_planner.errors import InfeasibleError, SolverError
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.options import build_options
+
+    opts = build_options({"accounts": Path("a.csv"), "reps": Path("r.csv"), "design_districts": 2})
+    result = SolveResult(
+        status="feasible", objective=1.0, lower_bound=1.0, gap=0.0, proven_optimal=False, compactness=1.0,
+        seconds=1.0, solver="highs", method="test",
+    )  # fmt: skip
+    for proof, error in (("proven", InfeasibleError), (api.DESIGNED_ONLY, SolverError)):
+        info = {"contiguous": False, "pieces": {"R1": 2}, "infeasible": proof}
+        with pytest.raises(error) as caught:
+            api._connected_or_relaxed(result, info, None, opts, 4)
+        if error is SolverError:
+            assert not isinstance(caught.value, InfeasibleError)
+            assert "no proof for other groupings" in str(caught.value)

@@ -16,6 +16,9 @@ SHARES = {
     "unit_fit": 0.03,  # the pre-check for accounts that fit in no territory (``unit_fit``)
     "centres": 0.30,  # location-allocation for reps without a home base
     "base_plan": 0.40,  # with --contiguous: the plan before the contiguity cuts (they get the rest)
+    # --design-districts on a map with --contiguous or --district-contiguous: the design connects its
+    # territories and districts itself; the contiguity stages after it get the rest (their fallback)
+    "design_on_map": 0.85,
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)
     "contiguity_mend": 0.30,  # with a cut loop: the LNS mend of the start plan before the loop's rounds
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)

@@ -14,15 +14,32 @@ potential lies within the band the final territory model enforces. Up to ``DENSE
 200 reps give 8,000 pairs instead of 40,000), which keeps the MIP small enough to solve in seconds.
 ``design_flow`` alternates: territories without district rows, this grouping, territories again with
 the district rows.
+
+Connected districts (an adjacency known): the plan's territories are cut into their connected pieces
+(``Pieces``: a piece graph, each piece owned by one rep), and a district is connected when its reps'
+pieces are. The grouping MIP is solved in rounds: each district of the round's grouping that falls in
+several components gets, for each component C away from the seat's piece d, the cuts
+
+    y[j, s'] (+ y[owner(d), s'] - 1) <= sum over the reps r owning a piece next to C of y[r, s']
+
+for every rep j with a piece in C and every seat s' (the pieces next to C separate C from d, so a
+connected district holding both holds one of them; the bracket is dropped when the seat owns d or j
+does). The rounds end when every district is connected, or when the cuts leave no grouping (none is
+connected for this plan) or the time is up: then the first round's grouping is kept, marked not
+connected.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pulp
 
+from territory_planner.geo.adjacency import Adjacency
+from territory_planner.geo.contiguity import boundary, piece_labels
 from territory_planner.solvers.base import Backend, SolveStatus
 
 DENSE_REPS = 50  # up to this many reps every rep may be seat of any rep's district
@@ -36,6 +53,52 @@ class Grouping:
     travel: float
     status: SolveStatus
     pairs: int  # (rep, seat) pairs in the model: p * p when dense
+    connected: bool | None = None  # every district in one piece (None: no adjacency asked for)
+    rounds: int = 1  # MIP solves (connectivity cut rounds)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A territory plan's connected pieces on the units' adjacency, as a graph: ``owner`` (k,) the rep
+    of each piece, ``graph`` the pieces' adjacency, ``root`` (p,) each rep's largest piece (-1: none)."""
+
+    owner: np.ndarray
+    graph: Adjacency
+    root: np.ndarray
+
+    @classmethod
+    def of_plan(cls, adj: Adjacency, unit_rep: np.ndarray, p: int) -> Pieces:
+        labels = piece_labels(adj, unit_rep)
+        _, labels = np.unique(labels, return_inverse=True)  # 0..k-1
+        k = int(labels.max(initial=-1)) + 1
+        owner = np.zeros(k, dtype=np.int64)
+        owner[labels] = unit_rep
+        size = np.bincount(labels, minlength=k)
+        root = np.full(p, -1, dtype=np.int64)
+        for piece in np.argsort(size, kind="stable"):  # the largest piece written last
+            root[owner[piece]] = piece
+        return cls(owner, Adjacency.from_edges(k, labels[adj.u], labels[adj.v]), root)
+
+    def split_districts(self, seat_of: np.ndarray) -> list[tuple[int, np.ndarray, int]]:
+        """For a grouping (seat of each rep): (seat, pieces of one component, root piece) for each
+        component of a district that does not hold the district's root (the seat's largest piece, or
+        the district's largest component when the seat has no piece)."""
+        district = seat_of[self.owner]
+        comp = piece_labels(self.graph, district)
+        out: list[tuple[int, np.ndarray, int]] = []
+        for s in np.unique(district).tolist():
+            mine = np.flatnonzero(district == s)
+            labels = np.unique(comp[mine])
+            if len(labels) <= 1:
+                continue
+            root = int(self.root[s])
+            if root < 0:
+                big = np.bincount(comp[mine]).argmax()
+                root = int(mine[comp[mine] == big][0])
+            for c in labels.tolist():
+                if c != comp[root]:
+                    out.append((s, mine[comp[mine] == c], root))
+        return out
 
 
 def candidate_seats(travel: np.ndarray, n: int, k: int | None = None) -> np.ndarray:
@@ -143,11 +206,14 @@ def group_reps(
     threads: int | None,
     candidates: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
+    pieces: Pieces | None = None,
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
     ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
     ``candidate_seats``); ``allowed`` (p, p) bool the only pairs there may be (e.g. the same region). None
-    when no grouping exists among them or none was found in time.
+    when no grouping exists among them or none was found in time. ``pieces`` (a plan's pieces on an
+    adjacency): connectivity cut rounds until every district is connected (module docstring); a grouping
+    not connected when the rounds find none (``connected`` False).
 
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
@@ -204,19 +270,63 @@ def group_reps(
     if greedy is not None:
         start = np.zeros(len(y))
         start[[col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
-    out = backend.solve(
-        prob, y, rows, mip=True, time_limit=max(time_limit, 1.0), gap=1e-4, seed=seed, threads=threads,
-        start=start,
-    )  # fmt: skip
-    if not out.has_solution:
-        return None
-    chosen = out.values[: len(y)] > 0.5
-    seat_of = np.full(p, -1, dtype=np.int64)
-    seat_of[pj[chosen]] = ps[chosen]
-    seats = np.unique(seat_of)
-    district = np.searchsorted(seats, seat_of)
-    travel_sum = float(travel[np.arange(p), seat_of].sum())
-    return Grouping(district, seats, travel_sum, out.status, len(y))
+    deadline = time.perf_counter() + max(time_limit, 1.0)
+    first: Grouping | None = None
+    rounds = 0
+    while True:
+        rounds += 1
+        out = backend.solve(
+            prob, y, rows, mip=True, time_limit=max(deadline - time.perf_counter(), 1.0), gap=1e-4,
+            seed=seed, threads=threads, start=start,
+        )  # fmt: skip
+        if not out.has_solution:  # the cuts left no grouping (or none in time): the first round's, if any
+            return None if first is None else dataclasses.replace(first, rounds=rounds)
+        chosen = out.values[: len(y)] > 0.5
+        seat_of = np.full(p, -1, dtype=np.int64)
+        seat_of[pj[chosen]] = ps[chosen]
+        seats = np.unique(seat_of)
+        district = np.searchsorted(seats, seat_of)
+        travel_sum = float(travel[np.arange(p), seat_of].sum())
+        split = pieces.split_districts(seat_of) if pieces is not None else []
+        grouping = Grouping(
+            district, seats, travel_sum, out.status, len(y),
+            connected=None if pieces is None else not split, rounds=rounds,
+        )  # fmt: skip
+        if pieces is None or not split:
+            return grouping
+        first = first or grouping
+        if time.perf_counter() >= deadline - 1.0:
+            return dataclasses.replace(first, rounds=rounds)
+        start = None  # the round's grouping breaks the new cuts
+        for k, (_, comp, root) in enumerate(split):
+            for row, (expr, rhs) in enumerate(_separator_cuts(pieces, comp, root, col, y, p)):
+                add(expr, le, rhs, f"connect_{rounds}_{k}_{row}")
+
+
+def _separator_cuts(
+    pieces: Pieces,
+    comp: np.ndarray,
+    root: int,
+    col: dict[tuple[int, int], int],
+    y: list[pulp.LpVariable],
+    p: int,
+) -> list[tuple[pulp.LpAffineExpression, float]]:
+    """The cuts that keep the pieces ``comp`` from sharing a district with the piece ``root`` unless a
+    piece next to ``comp`` joins them, for every seat (module docstring)."""
+    near = np.unique(pieces.owner[boundary(pieces.graph, comp)]).tolist()
+    jd = int(pieces.owner[root])
+    out = []
+    for j in np.unique(pieces.owner[comp]).tolist():
+        for s in range(p):
+            if (j, s) not in col:
+                continue
+            strong = j == jd or s == jd
+            if not strong and (jd, s) not in col:
+                continue  # d's owner cannot join s's district: the cut holds trivially
+            terms = [(y[col[(j, s)]], 1.0)] + ([] if strong else [(y[col[(jd, s)]], 1.0)])
+            terms += [(y[col[(r, s)]], -1.0) for r in near if (r, s) in col]
+            out.append((pulp.LpAffineExpression(terms), 0.0 if strong else 1.0))
+    return out
 
 
 def group_nearest_first(
@@ -233,22 +343,27 @@ def group_nearest_first(
     threads: int | None,
     k: int | None = None,
     allowed: np.ndarray | None = None,
+    pieces: Pieces | None = None,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
-    finds no grouping (each attempt gets ``time_limit``); ``allowed`` as in ``group_reps``. Measured at
+    finds no grouping, or with ``pieces`` no connected one (each attempt gets ``time_limit``; the first
+    grouping found is the answer when neither is connected); ``allowed`` as in ``group_reps``. Measured at
     200 reps and 20 districts (benchmarks/bench_hierarchy.py --grouping): in 10 s the nearest seats find
     a grouping of 22.5M travel against 35.4M over every pair; given a minute, every pair proves 21.3M,
     5% below the nearest seats' best (22.4M). The planner gives the grouping seconds, not minutes."""
     p = len(capacity)
     sparse = candidate_seats(travel, n, k)
+    fallback = None
     for cand in (sparse, np.ones((p, p), dtype=bool)) if not sparse.all() else (sparse,):
         grouping = group_reps(
             travel, capacity, load, target, tolerance, n, backend,
             time_limit=time_limit, seed=seed, threads=threads, candidates=cand, allowed=allowed,
+            pieces=pieces,
         )  # fmt: skip
-        if grouping is not None:
+        if grouping is not None and grouping.connected is not False:
             return grouping
-    return None
+        fallback = fallback or grouping
+    return fallback
 
 
 def nesting_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
