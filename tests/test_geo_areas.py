@@ -142,3 +142,24 @@ def test_validate_takes_the_areas_of_plan(tmp_path: Path) -> None:
     code, output = validate(*write(tmp_path / "bad", [*rows, acc("X", 0.5, 0.5)]))
     assert code == 1
     assert "outside every area" in output
+
+
+def test_a_named_column_keeps_big_accounts_out_of_their_area(tmp_path: Path) -> None:
+    """QA6: NC cities planned by county (--areas) with a `named` column (True for the ten largest, so that
+    Raleigh does not make Wake County one unit too big for any band) crashed with a traceback,
+    "ValueError: output array is read-only" (pandas 3 hands out read-only arrays)."""
+    rows = [
+        acc("A1", 0.05, 0.05, named=False),
+        acc("A2", 0.02, 0.03, named=True),  # a unit of its own inside Z1
+        acc("C", 0.05, 0.15, named=False),
+        acc("D", 0.15, 0.05, named=False),
+        acc("E", 0.15, 0.15, named=False),
+    ]
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {"accounts": a, "reps": r, "areas": areas_file(tmp_path), "balance": "potential", "tolerance": 0.5}
+    )
+    out = api.plan(opts, tmp_path / "plan")
+    unit = dict(zip(out.problem.account_ids.tolist(), out.problem.acc_unit.tolist(), strict=True))
+    assert unit["A1"] != unit["A2"]
+    assert out.problem.n_units == 5

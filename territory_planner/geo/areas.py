@@ -97,11 +97,12 @@ def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: s
 
 
 def named_flags(accounts: pd.DataFrame, raw: pd.DataFrame | None) -> np.ndarray:
-    named = accounts["locked_rep"].astype(str).str.strip().ne("").to_numpy()
+    named = accounts["locked_rep"].astype(str).str.strip().ne("").to_numpy(dtype=bool)
     if raw is not None:
         cols = {c.lower(): c for c in raw.columns}
-        if "named" in cols:
-            named |= raw[cols["named"]].astype(str).str.strip().str.lower().isin(TRUE).to_numpy()
+        if "named" in cols:  # a new array: pandas 3 hands out read-only ones, `|=` failed on them (QA6)
+            flags = raw[cols["named"]].astype(str).str.strip().str.lower().isin(TRUE).to_numpy(dtype=bool)
+            named = named | flags
     return np.asarray(named, dtype=bool)
 
 
