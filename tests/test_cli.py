@@ -147,6 +147,19 @@ def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:
     assert not (tmp_path / "p" / "summary.json").exists()
 
 
+def test_an_account_too_big_for_every_band_is_named_by_its_name(tmp_path: Path) -> None:
+    """QA6: NC cities with `validate`: "account C4460243 alone has 3.65M potential" (Charlotte) and, on
+    the counties, "account 37119" (Mecklenburg): ids a planner has to look up."""
+    accounts, reps = line_instance()
+    accounts[0]["potential"] = 5000
+    for a in accounts:
+        a["name"] = "Charlotte" if a["account_id"] == "A1" else ""
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("validate", "--accounts", str(a), "--reps", str(r))
+    assert res.exit_code == 1
+    assert "account A1 (Charlotte) alone has 5,000 potential" in " ".join(res.output.split())
+
+
 def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:
     # one account above every band: a pre-check's proof, so the relaxed plan may say none exists
     accounts, reps = line_instance()

@@ -52,6 +52,16 @@ class TerritoryProblem:
             return np.full(self.n_reps, "", dtype=object).astype(str)
         return self.rep_districts
 
+    def unit_label(self, u: int) -> str:
+        """How messages name unit ``u``: ``account A1 (Charlotte)``, or ``family F (3 accounts)``."""
+        members = np.flatnonzero(self.acc_unit == u)
+        if len(members) > 1:
+            return f"family {self.acc_family[members[0]]} ({len(members)} accounts)"
+        acc = members[0]
+        account, name = str(self.account_ids[acc]), str(self.account_names[acc]).strip()
+        named = name and name != account and name.lower() != "nan"
+        return f"account {account} ({name})" if named else f"account {account}"
+
     @property
     def n_accounts(self) -> int:
         return len(self.account_ids)

@@ -295,10 +295,7 @@ def _group_checks(
 
 
 def _unit(p: Any, u: int) -> str:
-    members = np.flatnonzero(p.acc_unit == u)
-    if len(members) > 1:
-        return f"family {p.acc_family[members[0]]} ({len(members)} accounts)"
-    return f"account {p.account_ids[members[0]]}"
+    return str(p.unit_label(u))
 
 
 def _conflict(g: GroupBands, k: int, measure: str, message: str, amount: float) -> Conflict:

@@ -22,11 +22,7 @@ def fmt(v: float) -> str:
 
 
 def unit_label(spec: ModelSpec, u: int) -> str:
-    p = spec.problem
-    members = np.flatnonzero(p.acc_unit == u)
-    if len(members) > 1:
-        return f"family {p.acc_family[members[0]]} ({len(members)} accounts)"
-    return f"account {p.account_ids[members[0]]}"
+    return spec.problem.unit_label(u)
 
 
 def balance_floor(spec: ModelSpec) -> dict[str, float]:
