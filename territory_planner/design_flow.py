@@ -46,7 +46,7 @@ FIRST_SHARE = 0.4  # of the time: the territories without district rows
 FIRST_SHARE_IMPLIED = 0.85  # the same when the district band is implied by the territory bands
 FIRST_SHARE_CONNECT = 0.6  # the same with an adjacency: time kept to connect the districts
 GROUPING_SHARE = 0.15  # of the time left after them: the grouping MIP
-CONTIGUOUS_SHARE = 0.6  # of the time left after the first plan, with --contiguous: its territories connected
+CONTIGUOUS_SHARE = 0.9  # of the time left after the first plan, with --contiguous: territories connected
 CONNECT_SHARE = 0.6  # of the time left after it, when no connected grouping: the district contiguity stage
 
 Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], tuple[np.ndarray, SolveResult] | None]
