@@ -1020,7 +1020,7 @@ def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
     p = spec.problem
     conflicts = [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")]
     fixes = ["widen --tolerance"]
-    total = float(spec.held.sum())
+    total = float(p.acc_potential.sum())  # as --max-moved-share is defined (departed reps' included)
     if spec.budget is not None:
         share = f" ({spec.budget / total:.1%} of the potential)" if total > 0 else ""
         conflicts.append(
@@ -1059,7 +1059,7 @@ def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
     rows = f"; the model also holds: {others}, and the proof covers them together" if others else ""
     return InfeasibleError(
         "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
-        f"pair is infeasible (balance floor: {_floor_text(spec)}){rows}; "
+        f"pair is infeasible{_floor_text(spec)}{rows}; "
         f"{', '.join(fixes)} or use --relax",
         conflicts,
     )
@@ -1221,7 +1221,13 @@ def _adapt(units: int, most: int, step: repair.MipResult, cap: float) -> int:
 
 
 def _floor_text(spec: ModelSpec) -> str:
-    return ", ".join(f"{m} +-{100 * v:.1f}%" for m, v in prechecks.balance_floor(spec).items())
+    """The least tolerance the largest accounts force on each measure, when any does (QA6: "balance floor:
+    +-0.0%" read as if the bands were +-0%)."""
+    floor = {m: v for m, v in prechecks.balance_floor(spec).items() if v >= 5e-4}
+    if not floor:
+        return ""
+    need = ", ".join(f"{m} +-{100 * v:.1f}%" for m, v in floor.items())
+    return f" (the largest accounts alone need bands of at least {need})"
 
 
 def _least_violation_start(run: Run) -> None:
@@ -1353,16 +1359,19 @@ def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:
 
 
 def _violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]]:
-    """Every band, count and budget the plan breaks, by how much (recomputed from the plan)."""
+    """Every band, count and budget the plan breaks, by how much (recomputed from the plan). Bands are the
+    user's, not the model's rounded inwards to a measure's step (``integral_bands``): a whole-multiple
+    total breaks one exactly when it breaks the other, and the amount is the one `edit` reports (QA6)."""
     p = spec.problem
     out: list[dict[str, object]] = []
     for m, measure in enumerate(p.measures):
         load = np.bincount(unit_rep, weights=p.unit_amount[:, m], minlength=p.n_reps)
+        lo, hi = p.lower_band[m], p.upper_band[m]
         for j in range(p.n_reps):
-            if load[j] < spec.lower[m, j] - 1e-6 * max(spec.upper[m, j], 1.0):
-                out.append(_violation("balance_min", p.rep_ids[j], measure, spec.lower[m, j] - load[j]))
-            elif load[j] > spec.upper[m, j] + 1e-6 * max(spec.upper[m, j], 1.0):
-                out.append(_violation("balance_max", p.rep_ids[j], measure, load[j] - spec.upper[m, j]))
+            if load[j] < lo[j] - 1e-6 * max(hi[j], 1.0):
+                out.append(_violation("balance_min", p.rep_ids[j], measure, lo[j] - load[j]))
+            elif load[j] > hi[j] + 1e-6 * max(hi[j], 1.0):
+                out.append(_violation("balance_max", p.rep_ids[j], measure, load[j] - hi[j]))
     counts = np.bincount(unit_rep, weights=p.unit_size, minlength=p.n_reps)
     for j in range(p.n_reps):
         if spec.min_accounts is not None and counts[j] < spec.min_accounts:
