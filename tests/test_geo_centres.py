@@ -155,3 +155,33 @@ def test_a_chosen_centre_far_from_its_districts_homes_is_noted(tmp_path: Path) -
     assert "nearest home of its district (DAL)" in note
     km = float(note.split(" km from")[0].rsplit(" ", 1)[1].replace(",", ""))
     assert 4500 < km < 5500
+
+
+def test_choose_centres_starts_each_rep_with_a_home_at_it_and_never_ends_worse(tmp_path: Path) -> None:
+    """--choose-centres keeps the search's start at the reps' own homes (QA6: from farthest points the
+    NC plan cost 947k against 807k at the homes, Raleigh's rep centred in Asheville): the homes are the
+    first centres tried, and a rep without a home still gets a farthest point. The chosen centres' plan
+    is then no worse than the homes' (both solved to the optimum on this small case)."""
+    from tests.conftest import random_accounts, write_instance
+
+    rng = np.random.default_rng(11)
+    rows = random_accounts(rng, 60)
+    reps = [
+        {"rep_id": "R0", "lat": 33.0, "lon": -95.0},
+        {"rep_id": "R1", "lat": 42.0, "lon": -85.0},
+        {"rep_id": "R2", "lat": 36.0, "lon": -88.0},
+        {"rep_id": "R3"},  # no home
+    ]
+    a, r = write_instance(tmp_path, rows, reps)
+    base = {"accounts": a, "reps": r, "time_limit": 30, "gap": 0.0, "tolerance": 0.15}
+    _, problem = api.load(build_options({**base, "choose_centres": True}))
+    lat, lon = centres.initial_centres(problem, np.ones(4, dtype=bool), seed=0)
+    assert lat[:3].tolist() == [33.0, 42.0, 36.0]
+    assert lon[:3].tolist() == [-95.0, -85.0, -88.0]
+    assert np.isfinite(lat[3])  # a farthest point for the rep without a home
+    assert float(lat[3]) in problem.acc_lat.tolist()
+    reps[3].update(lat=39.0, lon=-92.0)  # the same roster with a home for R3, for the comparison
+    a2, r2 = write_instance(tmp_path / "homes", rows, reps)
+    at_homes = api.solve(build_options({**base, "accounts": a2, "reps": r2})).summary["objective"]
+    chosen = api.solve(build_options({**base, "accounts": a2, "reps": r2, "choose_centres": True}))
+    assert chosen.summary["objective"] <= at_homes * (1 + 1e-6)
