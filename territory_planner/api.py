@@ -442,7 +442,7 @@ def solve(
             hierarchy_info["district"]["design"] = design_info
         if district_info is None and "district" in hierarchy_info and known:
             adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
-            hierarchy_info["district"].update(_district_shape(problem, adj, unit_rep))
+            hierarchy_info["district"].update(_level_shape(problem.districts, adj, unit_rep))
             if not hierarchy_info["district"]["contiguous"]:
                 split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
                 design_notes.append(
@@ -454,6 +454,9 @@ def solve(
                         else ""
                     )
                 )
+        if "region" in hierarchy_info and known and problem.rep_regions is not None:  # QA6: blank before
+            adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
+            hierarchy_info["region"].update(_level_shape(problem.rep_regions, adj, unit_rep))
         summary["hierarchy"] = hierarchy_info
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
     # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
@@ -550,13 +553,14 @@ def _check_map_pieces(
     return True
 
 
-def _district_shape(problem: TerritoryProblem, adj: Any, unit_rep: np.ndarray) -> dict[str, Any]:
-    """Pieces of each district on the units' adjacency, for a plan that did not ask for connected
-    districts: districts.csv's ``contiguous`` column then says what the plan is instead of staying blank."""
+def _level_shape(labels: np.ndarray, adj: Any, unit_rep: np.ndarray) -> dict[str, Any]:
+    """Pieces of each district (or region: ``labels`` per rep) on the units' adjacency, for a plan that did
+    not ask for connected ones: districts.csv's (regions.csv's) ``contiguous`` column then says what the
+    plan is instead of staying blank."""
     from territory_planner.optimize.district_contiguity import district_pieces
     from territory_planner.optimize.hierarchy import labels_index
 
-    of, names = labels_index(problem.districts)
+    of, names = labels_index(labels)
     pieces = district_pieces(adj, unit_rep, of, len(names))
     return {
         "pieces": {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)},

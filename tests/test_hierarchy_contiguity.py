@@ -189,6 +189,19 @@ def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_p
     assert any("--district-contiguous" in n for n in free["notes"])
 
 
+def test_regions_csv_says_whether_regions_are_connected(tmp_path: Path) -> None:
+    """regions.csv's contiguous column is the plan's shape too (QA6 O8: blank on polygon plans): with
+    the districts as regions, region A falls in two pieces as district A does."""
+    a, r, e = grid_case(tmp_path)
+    reps = pd.read_csv(r)
+    reps["region"] = reps["district"]
+    reps.to_csv(r, index=False)
+    s = _plan(a, r, e, tmp_path / "free", "--contiguous")
+    g = pd.read_csv(tmp_path / "free" / "regions.csv", keep_default_na=False)
+    assert dict(zip(g["region"], g["contiguous"], strict=True)) == {"A": False, "B": True}
+    assert s["hierarchy"]["region"]["pieces"] == {"A": 2, "B": 1}
+
+
 def test_designed_districts_with_connected_territories(tmp_path: Path) -> None:
     """--design-districts 2 --contiguous on the grid: the first plan's territories are made connected
     before the grouping, so two of the three (neighbouring) territories form one district, and the
