@@ -64,10 +64,10 @@ def _accounts_file(folder: Path) -> Path:
     raise FileNotFoundError(f"{folder}: no polygon accounts")
 
 
-def recount(accounts: Path, plan: Path) -> dict[str, Any]:
+def recount(accounts: Path, plan: Path, bridge: bool) -> dict[str, Any]:
     """Districts in one piece and territories in several, from the plan's assignments and the polygons'
-    adjacency (queen contiguity, islands bridged as the planner's --bridge-islands does not matter here:
-    a district across water counts as split)."""
+    adjacency (queen contiguity; with ``bridge``, as the case's --bridge-islands, each island joined to
+    its nearest other piece of the map by the representative points, as the planner does)."""
     import geopandas as gpd
 
     from territory_planner.geo import adjacency, contiguity
@@ -75,6 +75,14 @@ def recount(accounts: Path, plan: Path) -> dict[str, Any]:
     gdf = gpd.read_file(accounts)
     ids = gdf["account_id"].astype(str).tolist()
     adj = adjacency.from_geoseries(gdf.geometry)
+    if bridge:
+        pts = (
+            gdf.geometry.to_crs(4326).representative_point()
+            if gdf.crs
+            else gdf.geometry.representative_point()
+        )
+        lat, lon = pts.y.to_numpy(), pts.x.to_numpy()
+        adj = adjacency.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
     a = pd.read_csv(plan / "assignments.csv", dtype={"account_id": str}, keep_default_na=False)
     t = pd.read_csv(plan / "territories.csv", keep_default_na=False)
     rep_of = dict(zip(a["account_id"], a["rep_id"], strict=True))
@@ -113,7 +121,7 @@ def run(name: str, folder: Path, options: tuple[str, ...], limit: float) -> dict
             gap_pct=100 * s["gap"] if s.get("gap") is not None else None,
             connected_by=design.get("connected_by", "n/a"),
             second_solve=design.get("second_solve"),
-            **recount(accounts, out),
+            **recount(accounts, out, "--bridge-islands" in options),
         )
         return row
 

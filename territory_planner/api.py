@@ -331,11 +331,14 @@ def solve(
             adj = _adjacency(options, problem, inputs, joined)
         if adj is not None and base_budget is not budget:  # the design connects them itself
             base_budget = budget.child("design_on_map")
-        connect = shape = None
+        connect = shape = centre = None
         if adj is not None:
             connect, shape = _connectors(adj, backend, options, lat, lon, free, progress)
             if not options.contiguous:
                 shape = None
+            from territory_planner.geo import planning
+
+            centre = planning.home_units_owned(spec, lat, lon, free)[0]
         problem, spec, unit_rep, result, design_info = design_districts(
             problem,
             spec,
@@ -348,6 +351,7 @@ def solve(
             adj,
             connect,
             shape,
+            centre,
         )
     elif nested:  # the two levels can start without a plan of the full model
         from territory_planner.geo.districts import base_plan

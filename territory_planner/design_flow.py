@@ -104,19 +104,32 @@ def _group(
     budget: TimeBudget,
     solve_kw: dict[str, Any],
     adj: Adjacency | None,
+    centre: np.ndarray | None = None,
 ) -> design.Grouping:
+    """The grouping of the reps around seats; with ``adj``, connected over the plan's pieces, else (the
+    plan's territories scattered) over the cells of the reps' homes (``centre``: their units), which
+    the district contiguity stage then makes the plan follow."""
     p = problem.n_reps
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
     regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
     nested = regions is not None and bool((np.char.strip(regions) != "").any())
     same = (regions[:, None] == regions[None, :]) if nested and regions is not None else None
-    grouping = design.group_nearest_first(
-        design.rep_travel(spec.cost, plan, p), problem.capacity, load, problem.target, tol, n, backend,
-        time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
-        seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same,
-        pieces=None if adj is None else design.Pieces.of_plan(adj, plan, p),
-    )  # fmt: skip
+
+    def group(basis: np.ndarray, pieces: design.Pieces | None) -> design.Grouping | None:
+        return design.group_nearest_first(
+            design.rep_travel(spec.cost, basis, p), problem.capacity, load, problem.target, tol, n, backend,
+            time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
+            seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
+        )  # fmt: skip
+
+    grouping = group(plan, None if adj is None else design.Pieces.of_plan(adj, plan, p))
+    if grouping is not None and grouping.connected is False and centre is not None and (centre >= 0).any():
+        assert adj is not None
+        cells = design.home_cells(adj, centre, spec.cost)
+        around = group(cells, design.Pieces.of_plan(adj, cells, p))
+        if around is not None and around.connected:  # connected cells; the plan's districts are not yet
+            grouping = dataclasses.replace(around, connected=False, basis="homes")
     if grouping is None:
         within = ""
         if nested and regions is not None:
@@ -148,12 +161,14 @@ def design_districts(
     adj: Adjacency | None = None,
     connect: Connect | None = None,
     contiguous: Connect | None = None,
+    centre: np.ndarray | None = None,
 ) -> tuple[TerritoryProblem, ModelSpec, np.ndarray, SolveResult, dict[str, Any]]:
     """``adj`` (the units' adjacency, when known): the districts are made connected (module docstring);
     ``connect(spec, plan, result, seconds)`` a plan of connected districts of the chosen grouping near
     ``plan``, or None (the district contiguity stage), when the grouping's districts are not;
     ``contiguous`` likewise a plan of connected territories (``--contiguous``) made from the first plan
-    before the grouping."""
+    before the grouping; ``centre`` the reps' home units (-1: none), for grouping them by the cells of
+    their homes when the first plan's pieces admit no connected grouping."""
     if n > problem.n_reps:
         raise InputError(
             Problem("options", None, "design_districts", f"{n} districts for {problem.n_reps} reps")
@@ -180,7 +195,7 @@ def design_districts(
             plan1, res1 = shaped
     shaped_ok = shaped is not None
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
-    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj)
+    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre)
     labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
     problem2 = dataclasses.replace(problem, rep_districts=labels)
     spec2 = build(problem2)
@@ -195,7 +210,7 @@ def design_districts(
         spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
     first_fits = repair.feasible(spec2, plan1)
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
-    if first_fits and (implied or shaped_ok):  # the first plan and its bound stand
+    if first_fits and (implied or shaped_ok) and not connect_note:  # the first plan and its bound stand
         # implied: the district rows change nothing; connected territories: a second solve would not
         # keep them connected, and the contiguity stage already optimised them
         plan2, res2, second = (
@@ -248,6 +263,7 @@ def design_districts(
         "seat_travel": grouping.travel,
         "grouping_pairs": grouping.pairs,
         "grouping_rounds": grouping.rounds,
+        "grouping_basis": grouping.basis,
         "connected": connected,
         "connected_by": (
             None if not connected else "grouping" if grouping.connected else "district_contiguity"

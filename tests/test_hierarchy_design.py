@@ -357,3 +357,21 @@ def test_a_contiguity_proof_under_the_designed_districts_is_no_infeasibility() -
         if error is SolverError:
             assert not isinstance(caught.value, InfeasibleError)
             assert "no proof for other groupings" in str(caught.value)
+
+
+def test_home_cells_are_the_graph_voronoi_of_the_homes() -> None:
+    """A path of 7 units, homes at units 0 and 6, cost = distance along the line to the home: each rep's
+    cell is its half (unit 3, equidistant, to the first rep reaching it: either way one piece each); a
+    unit no home reaches (8, off the path) goes to its cheapest rep."""
+    from territory_planner.geo.adjacency import Adjacency
+    from territory_planner.geo.contiguity import count_pieces
+
+    adj = Adjacency.from_edges(9, [0, 1, 2, 3, 4, 5, 7], [1, 2, 3, 4, 5, 6, 8])
+    x = np.array([0, 1, 2, 3, 4, 5, 6, 0.5, 5.5])
+    cost = np.abs(x[:, None] - np.array([0.0, 6.0])[None, :])
+    cells = design.home_cells(adj, np.array([0, 6]), cost)
+    assert cells[:3].tolist() == [0, 0, 0]
+    assert cells[4:7].tolist() == [1, 1, 1]
+    assert cells[7] == 0  # off the path, nearer the first home
+    assert cells[8] == 1
+    assert count_pieces(Adjacency.from_edges(7, adj.u[:6], adj.v[:6]), cells[:7], 2).tolist() == [1, 1]

@@ -55,6 +55,7 @@ class Grouping:
     pairs: int  # (rep, seat) pairs in the model: p * p when dense
     connected: bool | None = None  # every district in one piece (None: no adjacency asked for)
     rounds: int = 1  # MIP solves (connectivity cut rounds)
+    basis: str = "plan"  # whose pieces the cuts were over: the plan's, or the homes' cells ("homes")
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,31 @@ def group_nearest_first(
             return grouping
         fallback = fallback or grouping
     return fallback
+
+
+def home_cells(adj: Adjacency, centre: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """(n,) a rep per unit: the graph Voronoi of the reps' home units (``centre``, -1: none), grown
+    cheapest first by ``cost`` (n, p) along the adjacency, so each rep's cell is one piece around its home;
+    units no home reaches go to their cheapest rep. The map's own shape of the reps, for grouping them
+    into connected districts when a plan's scattered territories admit none."""
+    import heapq
+
+    n, p = cost.shape
+    out = np.full(n, -1, dtype=np.int64)
+    heap = [(0.0, int(u), j) for j, u in enumerate(centre.tolist()) if u >= 0]
+    heapq.heapify(heap)
+    nbrs = adj.neighbours()
+    while heap:
+        _, u, j = heapq.heappop(heap)
+        if out[u] >= 0:
+            continue
+        out[u] = j
+        for v in nbrs[u].tolist():
+            if out[v] < 0 and np.isfinite(cost[v, j]):
+                heapq.heappush(heap, (float(cost[v, j]), v, j))
+    left = out < 0
+    out[left] = np.argmin(cost[left], axis=1)
+    return out
 
 
 def nesting_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
