@@ -184,7 +184,7 @@ def legend_rows(page: Any) -> list[str]:
 def test_legend_follows_the_colour_by_switch(page: Any) -> None:
     """Colour by district: the panel lists West and East with their map colour and reps; by region:
     All; back to territory: the three reps."""
-    assert legend_rows(page)[:1] == ["Alice (R1)"]
+    assert legend_rows(page)[:1] == ["R1 Alice"]
     page.select_option("select.tp-level-select", "district")
     assert legend_rows(page) == ["West", "East"]
     assert page.get_attribute("#tp-status", "data-legend-level") == "district"
@@ -207,7 +207,7 @@ def test_legend_follows_the_colour_by_switch(page: Any) -> None:
     r, g, b = (int(region[i : i + 2], 16) for i in (1, 3, 5))
     assert home == f"rgb({r}, {g}, {b})"
     page.select_option("select.tp-level-select", "territory")
-    assert legend_rows(page)[0].startswith("Alice")
+    assert legend_rows(page)[0].startswith("R1 Alice")
     assert len(legend_rows(page)) == 3
 
 

@@ -158,6 +158,9 @@ def legend_html(
         rep_id = str(t["rep_id"])
         name = str(t["name"])
         label = f"{name} ({rep_id})" if name and name != rep_id else rep_id
+        # the id leads: a long name is cut with an ellipsis, and "José Álvarez – Sen..." no longer hid
+        # which of two José Álvarez it was (QA7, 200 reps); the full label is the tooltip
+        shown = f"{rep_id} {name}" if name and name != rep_id else rep_id
         pdev = float(t["potential_dev_pct"])
         wdev = float(t["workload_dev_pct"])
         pcls = ' class="tp-off"' if math.isfinite(pdev) and abs(pdev) > tol_pot + 1e-9 else ""
@@ -165,7 +168,7 @@ def legend_html(
         rows.append(
             f'<tr data-rep="{escape(rep_id)}">'
             f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
-            f"</span>{escape(label)}</td>"
+            f"</span>{escape(shown)}</td>"
             f"<td>{_count(float(t['accounts']))}</td>"
             f"<td>{escape(money_short(float(t['potential'])))}</td><td{pcls}>{_pct(pdev)}</td>"
             f"<td>{_compact(float(t['workload']))}</td><td{wcls}>{_pct(wdev)}</td>"

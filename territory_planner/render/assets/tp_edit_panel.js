@@ -145,7 +145,7 @@ function tpEditPanel(ctx, model) {
     const name = el("td", { class: "tp-rep", title: ctx.repLabel(j) });
     const sw = el("span", { class: "tp-swatch" });
     sw.style.background = R.color[j];
-    name.append(sw, document.createTextNode(ctx.repLabel(j)));
+    name.append(sw, document.createTextNode(ctx.repCell(j)));
     tr.appendChild(name);
     const row = { accounts: el("td"), m: [], moved_in: el("td"), moved_out: el("td"), travel: el("td") };
     tr.appendChild(row.accounts);
