@@ -188,3 +188,83 @@ def test_bar_chart_labels_fit_their_column() -> None:
     assert labels[0][2] == departed
     assert labels[2][2].endswith("\u2026")
     assert len(labels[2][2]) < len(huge)
+
+
+def test_bar_chart_labels_in_japanese_fit_their_column() -> None:
+    """QA7, Tokyo: "R12 吉田 一郎兵衛左衛門之助 (首都圏第二営業本部 特別法人営業部 部長代理)" was measured as
+    42 characters of 6.2 px, drawn at twice that (a CJK glyph is a whole 11-px em), and showed as
+    "兵衛左衛門之助 (首都圏第二営業本部 ...": its start, the rep id included, off the chart's left edge.
+    Now a wide character counts 11 px: the label is cut at its end, and a short one is kept whole."""
+    import re
+    import unicodedata
+
+    from territory_planner.report.charts import CHAR_W, bar_chart
+    from territory_planner.report.formatting import percent
+
+    long_jp = "R12 吉田 一郎兵衛左衛門之助 (首都圏第二営業本部 特別法人営業部 部長代理)"
+    short_jp = "R01 佐藤 健太"
+    svg = str(bar_chart([long_jp, short_jp], {"potential": [0.05, -0.02]}, fmt=percent, title="t"))
+    labels = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end"><title>([^<]+)</title>([^<]+)</text>', svg
+    )
+
+    def drawn(text: str) -> float:
+        return sum(11.0 if unicodedata.east_asian_width(c) in ("W", "F") else CHAR_W for c in text)
+
+    assert [full for _, full, _ in labels] == [long_jp, short_jp]
+    for x, _full, shown in labels:
+        assert drawn(shown) <= float(x), shown
+    assert labels[0][2].startswith("R12 吉田")
+    assert labels[0][2].endswith("\u2026")
+    assert labels[1][2] == short_jp
+
+
+def test_bar_chart_lines_stop_above_the_tick_labels() -> None:
+    """QA7: the zero line (and the dashed reference line) ran down through the "+0.0%" tick label."""
+    import re
+
+    from territory_planner.report.charts import bar_chart
+    from territory_planner.report.formatting import percent
+
+    svg = str(bar_chart(["a", "b"], {"x": [0.5, 1.2]}, fmt=percent, title="t", reference=1.0))
+    ticks = [float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="middle"', svg)]
+    lines = [float(y) for y in re.findall(r'<line [^>]*y2="([\d.]+)"', svg)]
+    assert ticks
+    assert len(lines) == 2
+    assert max(lines) <= min(ticks) - 11  # the labels' 11-px glyphs sit above their baseline
+
+
+def test_a_tall_bar_chart_shows_its_scale_above_the_bars_too() -> None:
+    """QA7, 200 reps: the deviation chart was 6,400 px tall with its only scale (-15%, 0, +15%) under the
+    last bar. A chart of more than 25 rows repeats the tick labels above the first bar, clear of the
+    legend; a short chart keeps one scale."""
+    import re
+
+    from territory_planner.report.charts import bar_chart
+    from territory_planner.report.formatting import signed_percent
+
+    def ticks(n: int) -> list[tuple[str, float]]:
+        labels = [f"R{k:03d}" for k in range(n)]
+        svg = str(
+            bar_chart(
+                labels,
+                {"potential": [(-1) ** k * 5.0 for k in range(n)], "workload": [3.0] * n},
+                fmt=signed_percent,
+                title="t",
+                band=(-15.0, 15.0),
+            )
+        )
+        bars = re.findall(
+            r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="10" fill="#\w+"><title>', svg
+        )
+        first_bar = min(float(y) for y in bars)
+        legend = max(
+            float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)">(?:potential|workload)<', svg)
+        )
+        found = re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="middle" fill="#555">([^<]+)<', svg)
+        above = [(t, float(y)) for y, t in found if float(y) < first_bar]
+        assert all(legend + 11 <= y for _, y in above)  # clear of the legend's line
+        return above
+
+    assert ticks(10) == []
+    assert sorted(t for t, _ in ticks(200)) == sorted(["-15.0%", "+0.0%", "+15.0%"])

@@ -6,6 +6,7 @@ Every label is escaped; every function returns ``markupsafe.Markup`` ready for t
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
@@ -17,16 +18,40 @@ CHAR_W = 6.2
 #: A bar chart's label column: at least this wide, wider for long labels up to the maximum, beyond which
 #: a label is cut with an ellipsis (the full text in its tooltip).
 LABEL_W, MAX_LABEL_W = 170, 320
+#: A bar chart with more rows than this shows its scale above the bars too.
+TICKS_ABOVE_ROWS = 25
+
+
+#: A wide character (CJK ideographs, kana, full-width forms) takes a whole em at 11 px.
+WIDE_CHAR_W = 11.0
+
+
+def _char_width(ch: str) -> float:
+    return WIDE_CHAR_W if unicodedata.east_asian_width(ch) in ("W", "F") else CHAR_W
+
+
+def _text_width(text: str) -> float:
+    """Estimated width in px: counting characters put a label of Japanese names at half its width, and
+    its start ran off the chart's left edge (QA7: "R12 吉田 一郎兵衛..." showed as "兵衛左衛門之助 (...")."""
+    return sum(_char_width(ch) for ch in text)
 
 
 def _label_width(labels: Sequence[str]) -> int:
-    longest = max((len(t) for t in labels), default=0)
-    return int(min(max(LABEL_W, math.ceil(CHAR_W * longest) + 12), MAX_LABEL_W))
+    widest = max((_text_width(t) for t in labels), default=0.0)
+    return int(min(max(LABEL_W, math.ceil(widest) + 12), MAX_LABEL_W))
 
 
 def _fit_label(label: str, width: float) -> str:
-    room = max(int((width - 12) / CHAR_W), 4)
-    return label if len(label) <= room else label[: room - 1].rstrip() + "\u2026"
+    room = max(width - 12, 4 * CHAR_W)
+    if _text_width(label) <= room:
+        return label
+    out, used = "", CHAR_W  # the ellipsis
+    for ch in label:
+        used += _char_width(ch)
+        if used > room:
+            break
+        out += ch
+    return out.rstrip() + "\u2026"
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -63,7 +88,9 @@ def bar_chart(
     bar_h, gap, value_w, plot_w = 12, 8, 90, 420
     label_w = _label_width(labels)  # a fixed 170 px cut "R16 (departed: not in the roster)" to "6 (dep..."
     row_h = k * bar_h + gap
-    top = 34
+    # a tall chart (200 reps: 6,400 px) repeats its scale above the bars, where the reader starts (QA7)
+    ticks_above = len(labels) > TICKS_ABOVE_ROWS
+    top = 34 + (16 if ticks_above else 0)
     bottom = top + len(labels) * row_h  # the axis' tick labels go below the bars
     height = bottom + 22
     values = [v for s in series.values() for v in _finite(s)]
@@ -91,10 +118,11 @@ def bar_chart(
             f'<rect x="{x(band[0]):.1f}" y="{top - 4}" width="{x(band[1]) - x(band[0]):.1f}"'
             f' height="{height - top}" fill="#e8f3e8"/>'
         )
-    out.append(f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{height - 6}" stroke="#888"/>')
+    # the lines stop above the tick labels: the zero line ran through "+0.0%" (QA7)
+    out.append(f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{bottom}" stroke="#888"/>')
     if reference is not None:
         out.append(
-            f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{height - 6}"'
+            f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{bottom}"'
             ' stroke="#b03a48" stroke-dasharray="4 3"/>'
         )
     for i, label in enumerate(labels):
@@ -119,6 +147,8 @@ def bar_chart(
                 out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(fmt(v))}</text>')
     marks = [0.0, *(band or ()), *([reference] if reference is not None else []), lo, hi]
     out += _axis_ticks(marks, x, fmt, bottom + 12)
+    if ticks_above:
+        out += _axis_ticks(marks, x, fmt, top - 8)
     out.append("</svg>")
     return Markup("".join(out))
 
