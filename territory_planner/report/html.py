@@ -153,7 +153,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ),
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
         "levels": level_balance.level_tables(terr, s),
-        "violations": violation_rows(s),
+        "violations": violation_rows(s, terr),
         # inputs accepted with a warning (coordinates typed wrong, blank current reps, repaired polygons, far
         # chosen centres): leadership reads the report, not the console (QA5)
         "input_warnings": input_notes(s),
@@ -197,28 +197,69 @@ def input_notes(summary: dict[str, Any]) -> list[str]:
     return notes
 
 
-def violation_rows(summary: dict[str, Any]) -> list[list[str]]:
-    """The constraints a relaxed or hand-edited plan breaks: family, rep, measure, by how much, detail."""
+def _amount(measure: str, value: float, digits: int = 0) -> str:
+    """An amount of ``measure`` in the report's words: money in the plan's currency, else a number."""
+    return fm.money(value) if is_money(measure) else fm.number(value, digits)
+
+
+def _band_detail(v: dict[str, Any], territories: pd.DataFrame | None, tol: dict[str, float]) -> str:
+    """A rep's value against its band, from territories.csv and the plan's tolerance, for a violation
+    that does not carry them (a relaxed plan's)."""
+    measure, rep = str(v.get("measure", "")), str(v.get("rep_id") or "")
+    if territories is None or not rep or measure not in territories or measure not in tol:
+        return ""
+    row = territories[territories["rep_id"].astype(str) == rep]
+    if row.empty or f"{measure}_target" not in row:
+        return ""
+    value, target = float(row[measure].iloc[0]), float(row[f"{measure}_target"].iloc[0])
+    if not (math.isfinite(value) and math.isfinite(target) and target):
+        return ""
+    low, high = (1 - tol[measure]) * target, (1 + tol[measure]) * target
+    dev = 100 * (value - target) / target
+    return (
+        f"{_amount(measure, value)}, {fm.signed_percent(dev)} vs target "
+        f"(band {_amount(measure, low)} to {_amount(measure, high)})"
+    )
+
+
+def violation_rows(summary: dict[str, Any], territories: pd.DataFrame | None = None) -> list[list[str]]:
+    """The constraints a relaxed or hand-edited plan breaks: family, rep, measure, by how much, detail.
+
+    Amounts of a money measure (potential) and of the disruption budget are in the plan's currency; a
+    relaxed plan's band and budget rows say where the rep or the plan stands (QA7: a relaxed Tokyo plan
+    listed "balance_min R01 potential 300,699,509.68" and "budget 7,228,201,500.00" with no detail).
+    """
+    tol = _tolerances(summary)
     rows = []
     for v in summary.get("violations") or []:
         if not isinstance(v, dict):
             continue
+        measure = str(v.get("measure", ""))
         detail = ""
         if isinstance(v.get("dev_pct"), int | float):
             detail = (
-                f"{fm.signed_percent(_f(v['dev_pct']))} vs target (band {fm.number(_f(v.get('low')))} to "
+                f"{fm.signed_percent(_f(v['dev_pct']))} vs target (band {_amount(measure, _f(v.get('low')))} "
+                f"to {_amount(measure, _f(v.get('high')))})"
             )
-            detail += f"{fm.number(_f(v.get('high')))})"
         elif v.get("reps"):
             detail = f"family {v.get('parent_id', '')} split between {', '.join(map(str, v['reps']))}"
         elif v.get("limit") is not None:
             detail = f"limit {fm.number(_f(v['limit']))}"
+        elif v.get("constraint") == "budget":
+            share = fm.budgeted_share(summary)
+            share = _f(summary.get("moved_potential_share")) if share is None else share
+            limit = _f((summary.get("config") or {}).get("max_moved_share"))
+            if math.isfinite(share) and math.isfinite(limit):
+                detail = f"moved {fm.percent(share)} of potential; the budget is {fm.percent(limit)}"
+        elif str(v.get("constraint", "")).startswith("balance"):
+            detail = _band_detail(v, territories, tol)
+        budget = v.get("constraint") == "budget"
         rows.append(
             [
                 str(v.get("constraint", "")),
                 str(v.get("rep_id") or v.get("group") or ""),  # a district / region band: its name
-                str(v.get("measure", "")),
-                fm.number(_f(v.get("violation")), 2),
+                measure,
+                fm.money(_f(v.get("violation"))) if budget else _amount(measure, _f(v.get("violation")), 2),
                 detail,
             ]
         )

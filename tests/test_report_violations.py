@@ -1,0 +1,44 @@
+"""report.html's "Violated constraints" table for a relaxed plan (QA7).
+
+A relaxed Tokyo plan (+-2% bands, a 10% disruption budget, yen) listed "balance_min | R01 | potential |
+300,699,509.68 |" and "budget | | | 7,228,201,500.00 |": amounts with cents and no currency, and an empty
+detail column, so leadership could not tell where R01 stood or what the budget was.
+
+The plan is map_fixtures' sample plan (R1 holds A1-A3, 230,000 of 610,000 potential, target 203,333.33;
++-5%: band 193,166.67 to 213,500), relaxed, in euro.
+"""
+
+from __future__ import annotations
+
+import json
+from html import unescape
+from pathlib import Path
+
+from map_fixtures import sample_plan
+
+from territory_planner.report.api import write_report
+
+
+def test_a_relaxed_plans_violations_read_in_money_with_the_band_and_budget(tmp_path: Path) -> None:
+    plan = sample_plan(tmp_path / "p")
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    summary["status"] = "relaxed"
+    summary["config"] = {"tolerance": 0.05, "max_moved_share": 0.1, "currency": "€"}
+    summary["moved_potential_share"] = 0.25
+    summary["violations"] = [
+        {"constraint": "balance_max", "rep_id": "R1", "measure": "potential", "violation": 16500.0},
+        {"constraint": "budget", "rep_id": "", "measure": "", "violation": 91500.0},
+    ]
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    write_report(tmp_path / "out", plan_dir=plan)
+    html = unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    table = html[html.index('<table id="violations">') :]
+    table = table[: table.index("</table>")]
+    assert (
+        '<td>balance_max</td><td>R1</td><td>potential</td><td class="num">€16,500</td>'
+        "<td>€230,000, +13.1% vs target (band €193,167 to €213,500)</td>"
+    ) in table
+    assert (
+        '<td>budget</td><td></td><td></td><td class="num">€91,500</td>'
+        "<td>moved 25.0% of potential; the budget is 10.0%</td>"
+    ) in table
