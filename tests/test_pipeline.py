@@ -342,3 +342,27 @@ def test_a_relaxed_plans_violations_are_against_the_users_band(tmp_path: Path) -
         if v["measure"] == "potential"
     )
     assert amounts == [("balance_max", 3.75), ("balance_min", 3.75)]
+
+
+def test_with_no_plan_after_every_stage_the_search_goes_on_with_the_time_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA5: 33,791 ZIPs x 150 reps ended 8 s early with no plan (the whole model could not be built in
+    the time left). Here the search (forced) ends with every account on R1 and neither the rounding nor
+    the whole model runs: the search goes on from that assignment in the time left and finds the plan."""
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path, accounts, reps)
+
+    def all_on_r1(run: pipeline.Run) -> None:
+        run.partial = np.zeros(6, dtype=np.int64)
+
+    monkeypatch.setattr(pipeline, "stage_construct", all_on_r1)
+    monkeypatch.setattr(pipeline, "stage_round", lambda _run: None)
+    monkeypatch.setattr(pipeline, "stage_whole", lambda _run: None)
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
+    out = api.solve(options_for(a, r, balance="potential", tolerance=0.1))
+    rest = [st for st in out.summary["stages"] if st["stage"] == "search_rest"]
+    assert rest
+    assert rest[0]["outcome"] == "plan"
+    owner = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    assert sorted(owner.values()).count("R1") == 3
