@@ -38,6 +38,12 @@ BACKTEST_COLUMNS = [
 ]
 
 
+def _listed(ids: list[str]) -> str:
+    """The first ``MAX_HEIRS_LISTED`` ids, "and N more" for the rest."""
+    more = len(ids) - MAX_HEIRS_LISTED
+    return ", ".join(ids[:MAX_HEIRS_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
 @dataclass(frozen=True)
 class ForecastReport:
     horizon: Period
@@ -59,6 +65,7 @@ class ForecastReport:
                 note += "; seasonal naive needs 12 months"
             notes.append(note)
         notes += self.departed_notes()
+        notes += self.without_territory_notes()
         if self.backtest.empty:
             notes.append(
                 "no backtest: no past period of the horizon's length has a year of history before it, "
@@ -76,10 +83,7 @@ class ForecastReport:
         notes = []
         for rep, part in moved.groupby("departed_rep", sort=True):
             heirs = [r for r in part["rep_id"] if r != UNASSIGNED]
-            listed = ", ".join(heirs[:MAX_HEIRS_LISTED]) + (
-                f" and {len(heirs) - MAX_HEIRS_LISTED} more" if len(heirs) > MAX_HEIRS_LISTED else ""
-            )
-            where = f"their accounts' current reps ({listed})" if heirs else ""
+            where = f"their accounts' current reps ({_listed(heirs)})" if heirs else ""
             orphans = part[part["rep_id"] == UNASSIGNED]
             if len(orphans):
                 lost = f"{int(orphans['deals'].sum()):,} deals of accounts with no current rep in the roster"
@@ -89,6 +93,31 @@ class ForecastReport:
                 f"{int(part['deals'].sum()):,} deals ({part['won_amount'].sum():,.0f} won before the "
                 f"cut-off) are forecast under {where}"
                 + ("; under the plan they follow their accounts to the new territories" if plan else "")
+            )
+        return notes
+
+    def without_territory_notes(self) -> list[str]:
+        """Under a plan, one note per rep of the rep level that has no territory in it (a rep the plan
+        removes, or one the CRM has no roster to call departed): the rep level is the CRM's, so the rep keeps
+        its row there, while its accounts' history follows them to the plan's territories."""
+        nodes, deals = self.history.nodes, self.history.deals
+        if not nodes.n_territories:
+            return []
+        territories = list(nodes.ids[nodes.territory_slice])
+        won = deals["status"].eq("won") & deals["close_date"].lt(self.history.layout.cutoff)
+        amount = deals["amount"].astype("float64").where(won, 0.0)
+        notes = []
+        for code, rep in enumerate(nodes.ids[nodes.rep_slice]):
+            mine = deals["rep_code"].eq(code).to_numpy(bool)
+            if rep in territories or rep == UNASSIGNED or not mine.any():
+                continue
+            codes = deals.loc[mine, "territory_code"].to_numpy()
+            to = amount[mine].groupby(codes).sum().sort_values(ascending=False, kind="stable")
+            listed = _listed([territories[int(c)] for c in to.index])
+            notes.append(
+                f"rep {rep} has no territory in the plan: its rep row forecasts its accounts as they are "
+                f"today (the team, region and rep forecasts do not depend on the plan); under the plan its "
+                f"{int(mine.sum()):,} deals follow their accounts to the territories {listed}"
             )
         return notes
 
@@ -226,17 +255,14 @@ def _accuracy_table(backtest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
 
 
-def current_owners(accounts: pd.DataFrame | None, plan: PlanData | None) -> pd.Series:
-    """account_id -> current rep, from the CRM's accounts.csv, the plan's current_rep where it has one."""
-    parts = []
-    for frame in (accounts, plan.assignments if plan is not None else None):
-        if frame is not None and {"account_id", "current_rep"} <= set(frame.columns):
-            rep = frame["current_rep"].astype("string")
-            keep = rep.notna() & rep.ne("")
-            parts.append(pd.Series(rep[keep].to_numpy(str), index=frame.loc[keep, "account_id"].astype(str)))
-    if not parts:
+def current_owners(accounts: pd.DataFrame | None) -> pd.Series:
+    """account_id -> current rep, from the CRM's accounts.csv (a plan's ``current_rep`` is not read: the
+    rep level is the same with or without a plan)."""
+    if accounts is None or not {"account_id", "current_rep"} <= set(accounts.columns):
         return pd.Series(dtype=str)
-    out = pd.concat(parts)
+    rep = accounts["current_rep"].astype("string")
+    keep = rep.notna() & rep.ne("")
+    out = pd.Series(rep[keep].to_numpy(str), index=accounts.loc[keep, "account_id"].astype(str))
     return out[~out.index.duplicated(keep="last")]
 
 
@@ -269,13 +295,22 @@ def compute_forecast(
     *,
     plan: PlanData | Path | None = None,
     reps_path: Path | None = None,
+    accounts_path: Path | None = None,
     workers: int | None = None,
 ) -> ForecastReport:
-    """Forecast won amount for ``horizon`` per team, region, rep (and territory under ``plan``)."""
+    """Forecast won amount for ``horizon`` per team, region, rep (and territory under ``plan``).
+
+    The team, regions and reps are the CRM's own: its roster (reps.csv, else ``reps_path``), its accounts'
+    current reps and its history, so they are one set of numbers per CRM and horizon whatever ``plan`` is
+    given; ``plan`` only adds its territories, reconciled to add up to the same team total (QA6 O1: the
+    team's forecast was 9,398,793 without a plan, 9,247,383 under one and 9,403,553 under another, because
+    the regions and the roster came from each plan). A ``crm`` folder is loaded without the plan's roster;
+    a loaded ``CrmData`` is taken as it is, so load it without the plan too
+    (``load_crm_for(crm_dir, reps_path=...)``): one loaded with ``plan=`` carries the plan's roster."""
     period = as_horizon(horizon)
     if isinstance(plan, Path):
         plan = load_plan(plan)
-    data = load_crm_for(crm, plan=plan, reps_path=reps_path)
+    data = load_crm_for(crm, reps_path=reps_path, accounts_path=accounts_path)
     opps, layout = forecast_history(data, period)
     history = build_history(
         opps,
@@ -283,7 +318,7 @@ def compute_forecast(
         roster=data.roster,
         assignments=plan.assignments if plan is not None else None,
         territories=plan.territories if plan is not None else None,
-        owners=current_owners(data.get("accounts"), plan),
+        owners=current_owners(data.get("accounts")),
     )
     result = engine.run(history, workers=workers)
     backtest = _backtest_frame(history, result)

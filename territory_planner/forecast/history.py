@@ -3,6 +3,9 @@
 Nodes are the team, the regions and the reps (one hierarchy: ``summing`` adds reps into regions and the
 team), and under a plan the new territories, where each deal follows its account to the account's new rep
 (deals of accounts outside the plan are grouped as ``(unassigned)`` so the territories add up to the team).
+The hierarchy is the CRM's own: its reps and regions come from the CRM's roster (reps.csv or ``--reps``)
+and its history, never from the plan, so a plan adds the territories and changes nothing above them (QA6
+O1: regions taken from the plan's roster moved the team's reconciled forecast from plan to plan).
 
 With a roster, the rep level holds the roster's reps only: a forecast per rep is what a rep on the team
 will bring in. The deals of a rep who is not in the roster (a departed rep) follow their accounts to the
@@ -106,7 +109,8 @@ def _rep_of_deals(
         owner = owners.astype(str) if owners is not None else pd.Series(dtype=str)
         owner = owner[owner.isin(roster_ids)]
         owner = owner[~owner.index.duplicated(keep="last")]
-        heir = deals.loc[departed, "account_id"].astype(str).map(owner).fillna(UNASSIGNED)
+        heir = deals.loc[departed, "account_id"].astype(str).map(owner).astype("object")
+        heir = heir.where(heir.notna(), UNASSIGNED)  # (float NaN when no owner is known: no fillna("..."))
         rep = rep.copy()
         rep[departed] = heir.to_numpy()
     ids = roster_ids.sort_values()
@@ -141,8 +145,9 @@ def _nodes(
     deal_rep: pd.Series,
     rep_ids: pd.Index,
 ) -> tuple[Nodes, np.ndarray, np.ndarray]:
-    """The nodes, and per deal its rep code and territory code."""
-    regions = region_map(roster, territories)
+    """The nodes, and per deal its rep code and territory code (regions from ``roster`` alone: the plan's
+    ``territories`` name the territories, they do not regroup the reps)."""
+    regions = region_map(roster, None)
     levels, ids = ["team"], [TEAM_ID]
     rows: list[np.ndarray] = [np.ones(len(rep_ids))]
     if regions is not None:

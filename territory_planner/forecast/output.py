@@ -38,7 +38,7 @@ def write_forecast(
     """Compute the forecast and write its three files into ``out_dir`` (a staging folder); money in
     ``currency`` (``None``: the plan's own currency, else the CRM's ``currency`` column, else ``$``)."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
-    crm = load_crm_for(Path(crm_dir), plan=plan, reps_path=reps_path)
+    crm = load_crm_for(Path(crm_dir), reps_path=reps_path)  # the CRM's own roster: the plan adds territories
     currency = report_currency(currency, plan, crm)
     report = compute_forecast(crm, horizon, plan=plan, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
