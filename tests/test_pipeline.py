@@ -169,8 +169,8 @@ def test_the_relaxed_plan_starts_from_the_search_s_least_violation_assignment(
         allowed[small, 0] = False  # and a small one's other pair: the plan with the reps swapped is out too
         return allowed
 
-    for stage in ("stage_lp", "stage_round", "stage_whole"):
-        monkeypatch.setattr(pipeline, stage, lambda _run: None)
+    for stage in ("stage_lp", "stage_round", "stage_whole", "stage_search_rest"):  # a search that ends
+        monkeypatch.setattr(pipeline, stage, lambda _run: None)  # without a plan, however long it runs
     monkeypatch.setattr(pipeline, "stage_construct", search_without_a_plan)
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
     monkeypatch.setattr(construct, "candidate_reps", pool_without_its_pair)
