@@ -142,7 +142,9 @@ def _district_section(moves: pd.DataFrame) -> str:
     table = district_moves(moves)
     if table.empty and "district_a" not in moves:
         return ""
-    return "<h2>Moves between districts</h2>\n" + table_html(table, "district-moves") + "\n"
+    # the potential in the plans' currency, as in the other tables (QA7: "1,038,344,000" beside "¥...")
+    table_text = table_html(table, "district-moves", formats=_money_formats(table))
+    return "<h2>Moves between districts</h2>\n" + table_text + "\n"
 
 
 def _money(v: object) -> str:
@@ -214,6 +216,17 @@ th, td {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; text-align: rig
 th {{ background: #f4f4f4; }}
 th.group {{ text-align: center; border-left: 2px solid #fff; }}
 td:first-child, th:first-child {{ text-align: left; }}
+@media print {{
+  @page {{ size: A4 landscape; margin: 10mm; }}
+  body {{ margin: 0; font-size: 9pt; }}
+  * {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+  figure, tr {{ break-inside: avoid; }}
+  h2, h3 {{ break-after: avoid; }}
+  .scroll {{ overflow: visible; }}
+  table {{ font-size: 6pt; }}
+  th {{ white-space: normal; }}
+  th, td {{ padding: 0.1rem 0.15rem; }}
+}}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Baseline: {html.escape(labels[0])}. Moves and gains/losses are relative to the baseline.

@@ -354,3 +354,62 @@ def test_a_departed_reps_forced_moves_are_told_apart_in_the_plans_table(tmp_path
     page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert "28.3%" in page
     assert "reps no longer in the roster" in page
+
+
+def _district_plans(tmp_path: Path, n: int) -> list[Path]:
+    """The map_fixtures sample plan in euro with R1 in district West, R2 and R3 in East; plan k (k >= 1)
+    gives A1 (100,000, workload 10) from R1 to R2 in the first and to R3 in the others."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    plans = []
+    for k in range(n):
+        a = assignments_frame()
+        if k:
+            a.loc[a["account_id"] == "A1", "rep_id"] = "R2" if k == 1 else "R3"
+        t = territories_frame(a)
+        t["district"] = ["West", "East", "East"]
+        summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+        summary["config"]["currency"] = "€"
+        plans.append(write_plan(tmp_path / f"p{k}", a, t, summary))
+    return plans
+
+
+def test_moves_between_districts_are_in_the_plans_currency(tmp_path: Path) -> None:
+    """QA7, Tokyo in yen: every table said "¥1,038,344,000" but "Moves between districts" said
+    "1,038,344,000"."""
+    compare(_district_plans(tmp_path, 2), tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    table = page[page.index('<table id="district-moves">') :].split("</table>")[0]
+    assert "<td>West</td><td>East</td><td>1</td><td>€100,000</td><td>10.0</td>" in table
+
+
+def test_three_plans_print_every_column_on_a_landscape_page(tmp_path: Path) -> None:
+    """QA7: printed (or saved as PDF), compare.html cut every wide table at the page edge with a
+    scrollbar drawn under it: "Balance side by side" of three plans lost the third plan, the plans table
+    its last columns. In print the page is landscape, the tables small and not scrolled."""
+    import os
+
+    import pytest
+    from map_fixtures import CHROMIUM
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    compare(_district_plans(tmp_path, 3), tmp_path / "cmp")
+    page_html = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "size: A4 landscape" in page_html
+    url = (tmp_path / "cmp" / "compare.html").resolve().as_uri()
+    measure = (
+        "Array.from(document.querySelectorAll('table'))"
+        ".map(t => [t.id, t.getBoundingClientRect().right, document.documentElement.clientWidth])"
+    )
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = b.new_page(viewport={"width": 1047, "height": 740})  # A4 landscape less 10-mm margins
+        page.goto(url)
+        page.emulate_media(media="print")
+        printed = page.evaluate(measure)
+        b.close()
+    assert {t for t, _, _ in printed} >= {"plans", "balance", "moves", "district-moves"}
+    for table_id, right, width in printed:
+        assert right <= width + 1, table_id
