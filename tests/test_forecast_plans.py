@@ -127,3 +127,20 @@ def test_the_forecast_command_prints_one_team_forecast_with_or_without_a_plan(
         fc = pd.read_csv(tmp_path / f"fc{k}" / "forecast.csv")
         assert "region" not in set(fc["level"])  # the plan's regions are not the CRM's
     assert lines[1:] == lines[:1] * 3
+
+
+def test_the_report_forecasts_the_same_team_as_the_forecast_command(full: Path, tmp_path: Path) -> None:
+    """`report --plan P --crm C --forecast-horizon H` (and `plan --crm ... --forecast-horizon`, which writes
+    the report the same way) loaded the CRM with the plan's roster for its forecast: a CRM without a roster
+    got the plan's regions, and the team total moved with the plan (QA6 O1, left there by the forecast
+    command's fix)."""
+    from territory_planner.report.api import write_report
+
+    crm = _crm(full, tmp_path / "crm", "no roster")
+    alone = _team(compute_forecast(crm, HORIZON, workers=1))
+    out = tmp_path / "report"
+    plan = _plans(full, tmp_path / "plans")["base"]
+    write_report(out, plan_dir=plan, crm_dir=crm, period="2026Q2", forecast_horizon=HORIZON)
+    fc = pd.read_csv(out / "forecast.csv")
+    assert float(fc.loc[fc["level"] == "team", "forecast"].iloc[0]) == pytest.approx(alone, abs=0.005)
+    assert "region" not in set(fc["level"])

@@ -266,7 +266,11 @@ def write_report(
     if forecast_horizon is not None and crm is not None:
         from territory_planner.forecast.api import compute_forecast, write_forecast_tables
 
-        forecast = compute_forecast(crm, forecast_horizon, plan=plan)
+        # the CRM's own roster, not the plan's: one forecast per CRM and horizon whatever the plan (QA6 O1)
+        source = Path(crm_dir) if crm_dir is not None else crm
+        forecast = compute_forecast(
+            source, forecast_horizon, plan=plan, reps_path=reps_path, accounts_path=accounts_path
+        )
         written += write_forecast_tables(forecast, out_dir)
     quotas = None
     weight = default_history_weight(quota_method) if quota_history_weight is None else quota_history_weight
@@ -275,7 +279,11 @@ def write_report(
         from territory_planner.forecast.api import compute_forecast, quota_year
 
         year = quota_year(forecast.horizon)
-        by_forecast = forecast if year == forecast.horizon else compute_forecast(crm, year, plan=plan)
+        by_forecast = (
+            forecast
+            if year == forecast.horizon
+            else compute_forecast(source, year, plan=plan, reps_path=reps_path, accounts_path=accounts_path)
+        )
     if company_target is not None and plan is not None:
         inherited = None
         if report is not None:
