@@ -38,14 +38,22 @@ def move_reasons(
     for m, measure in enumerate(problem.measures):
         held = np.bincount(cur[has], weights=problem.acc_amount[has, m], minlength=problem.n_reps)
         cur_dev[measure] = _dev_pct(held, problem.target[m])
+    final_dev = {
+        measure: _dev_pct(
+            np.bincount(new, weights=problem.acc_amount[:, m], minlength=problem.n_reps), problem.target[m]
+        )
+        for m, measure in enumerate(problem.measures)
+    }
     first = problem.measures[0]
-    for i in np.flatnonzero(moved):
+    for i in np.flatnonzero(moved).tolist():
         j_new, j_cur = int(new[i]), int(cur[i])
         new_id = problem.rep_ids[j_new]
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
         elif j_cur < 0:
-            reasons[i] = f"rep left: {current_raw[i]} is not in the roster"
+            reasons[i] = f"rep left: {current_raw[i]} is not in the roster" + _why_not_nearest(
+                problem, i, j_new, account_km, final_dev
+            )
         elif (
             problem.rep_segments[j_cur]
             and problem.acc_segment[i].lower() not in problem.rep_segments[j_cur]
@@ -66,6 +74,36 @@ def move_reasons(
                 f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, {new_id} {dn:+.0f}%"
             )
     return reasons
+
+
+def _why_not_nearest(
+    problem: TerritoryProblem, i: int, j_new: int, account_km: np.ndarray, final_dev: dict[str, np.ndarray]
+) -> str:
+    """For an account of a rep who left that went to another rep than the nearest one it may go to: the
+    distances, and where the nearest rep ends on each measure against its band (QA6: Gaston County, next
+    to Charlotte, went to Wilmington 318 km away with only "rep left" as its reason; Charlotte's rep was
+    at +9.6% of a +-10% band)."""
+    allowed = np.flatnonzero(problem.allowed[problem.acc_unit[i]])
+    if not len(allowed):
+        return ""
+    near = int(allowed[np.argmin(account_km[i, allowed])])
+    if near == j_new or account_km[i, near] >= account_km[i, j_new] - 1e-6:
+        return ""
+    stands = []
+    for m, measure in enumerate(problem.measures):
+        target = float(problem.target[m, near])
+        lo, hi = float(problem.lower_band[m, near]), float(problem.upper_band[m, near])
+        band = ""
+        if target > 0 and np.isfinite(hi) and np.isfinite(lo):
+            down, up = 100 * (target - lo) / target, 100 * (hi - target) / target
+            size = 100 * float(problem.acc_amount[i, m]) / target
+            band = f"band +-{up:.1f}%" if abs(up - down) < 0.05 else f"band -{down:.1f}% to +{up:.1f}%"
+            band = f" ({band}; this account is {size:.1f}% of its target)"
+        stands.append(f"{measure} {final_dev[measure][near]:+.1f}%{band}")
+    return (
+        f"; to {problem.rep_ids[j_new]} ({account_km[i, j_new]:,.0f} km), not the nearest rep "
+        f"{problem.rep_ids[near]} ({account_km[i, near]:,.0f} km), who ends at {', '.join(stands)}"
+    )
 
 
 def assignments_frame(problem: TerritoryProblem, plan: Plan, accounts: pd.DataFrame) -> pd.DataFrame:

@@ -186,3 +186,40 @@ def test_a_per_measure_tolerance_flag_overrides_only_the_measures_it_names(tmp_p
         "potential": 0.3,
         "workload": 0.25,
     }
+
+
+def test_a_departed_reps_account_says_why_it_did_not_go_to_the_nearest_rep(tmp_path: Path) -> None:
+    """QA6: Gaston County (next to Charlotte) went 318 km to Wilmington with only "rep left" as its
+    reason. Here A4 (60 potential) of the departed R9 lies nearest R1, who ends at its target with the
+    band +-10%: taking A4 would put R1 18% over, so A4 goes to R2, and its reason says so."""
+    from tests.conftest import write_instance as write_rows
+
+    pot = {"A1": 110.0, "A2": 110.0, "A3": 110.0, "A4": 60.0, "A5": 90.0, "A6": 90.0, "A7": 90.0}
+    lon = {"A1": 0.1, "A2": 0.2, "A3": 0.3, "A4": 0.35, "A5": 0.7, "A6": 0.8, "A7": 0.9}
+    cur = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R9", "A5": "R2", "A6": "R2", "A7": "R2"}
+    accounts = [
+        {
+            "account_id": k,
+            "lat": 0.0,
+            "lon": lon[k],
+            "potential": pot[k],
+            "workload": 1.0,
+            "current_rep": cur[k],
+        }
+        for k in pot
+    ]
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0},
+        {"rep_id": "R2", "lat": 0.0, "lon": 1.0},
+        {"rep_id": "R9", "lat": 0.0, "lon": 0.4},
+    ]
+    a, r = write_rows(tmp_path, accounts, reps)
+    values = {"accounts": a, "reps": r, "reps_remove": ["R9"], "balance": "potential", "tolerance": 0.1}
+    out = api.solve(build_options({**values, "time_limit": 30, "gap": 0.0}))
+    row = out.assignments.set_index("account_id").loc["A4"]
+    assert row["rep_id"] == "R2"
+    assert row["reason"].startswith("rep left: R9 is not in the roster; to R2 (")
+    assert "not the nearest rep R1 (" in row["reason"]
+    assert "who ends at potential +0.0% (band +-10.0%; this account is 18.2% of its target)" in row["reason"]
+    near = out.assignments.set_index("account_id").loc["A1"]
+    assert near["reason"] == ""  # not moved
