@@ -34,6 +34,7 @@ from territory_planner.errors import InfeasibleError, InputError, Problem, Terri
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.options import OPTION_NAMES, build_options
+from territory_planner.report.charts import label_offsets
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +305,9 @@ def _svg(table: pd.DataFrame) -> str:
     x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
     t0, t1 = float(travel.min()), float(travel.max())
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
-        'aria-label="balance versus disruption, circle size = travel">',
+        # scales down to a phone's width (QA7: a fixed 640 px made the page scroll sideways at 390 px)
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        'style="max-width: 100%; height: auto" aria-label="balance versus disruption, circle size = travel">',
         f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad / 2}" y2="{h - pad}" stroke="#444"/>',
         f'<line x1="{pad}" y1="{pad / 2}" x2="{pad}" y2="{h - pad}" stroke="#444"/>',
         f'<text x="{w / 2}" y="{h - 14}" text-anchor="middle" font-size="13">moved potential (%)</text>',
@@ -323,15 +325,32 @@ def _svg(table: pd.DataFrame) -> str:
             f'<text x="{pad - 6}" y="{scale(v, y0, y1, h - pad - 10, pad)}" font-size="11" '
             f'text-anchor="end">{v:.2f}</text>'
         )
-    for (_, r), x, y, t in zip(ok.iterrows(), xs, ys, travel, strict=True):
-        cx, cy = scale(float(x), x0, x1, pad + 10, w - pad), scale(float(y), y0, y1, h - pad - 10, pad)
-        radius = scale(float(t), t0, t1, 5, 14)
+    circles = [
+        (
+            scale(float(x), x0, x1, pad + 10, w - pad),
+            scale(float(y), y0, y1, h - pad - 10, pad),
+            scale(t, t0, t1, 5, 14),
+        )
+        for x, y, t in zip(xs, ys, travel, strict=True)
+    ]
+    # each circle names its point as the table's first column starts ("p003"): on paper, and for 20 points,
+    # a tooltip alone does not say which plan a circle is (QA7)
+    labels = [str(p).split("_", 1)[0] for p in ok["point"]]
+    offsets = label_offsets([(cx, cy, lab) for (cx, cy, _), lab in zip(circles, labels, strict=True)])
+    for (_, r), x, y, t, (cx, cy, radius), lab, (dx, dy) in zip(
+        ok.iterrows(), xs, ys, travel, circles, labels, offsets, strict=True
+    ):
         tip = html.escape(f"{r['point']}: moved {x:.1f}%, max dev {y:.2f}%, travel {t:,.0f}")
         cls = "pareto" if bool(r["pareto"]) else "dominated"
         fill = "#d9480f" if cls == "pareto" else "#adb5bd"
         parts.append(
             f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius:.1f}" fill="{fill}" '
             f'fill-opacity="0.75" stroke="#222"><title>{tip}</title></circle>'
+        )
+        lx = cx + dx + (radius - 4 if dx > 0 else 4 - radius)  # clear of the circle's edge
+        parts.append(
+            f'<text class="point-label" x="{lx:.1f}" y="{cy + dy:.1f}" font-size="11" fill="#333" '
+            f'text-anchor="{"start" if dx > 0 else "end"}">{html.escape(lab)}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -382,6 +401,7 @@ def render_html(table: pd.DataFrame, params: list[str]) -> str:
     n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep: {html.escape(", ".join(params))}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 .scroll {{ max-width: 100%; overflow-x: auto; }}

@@ -167,7 +167,7 @@ def _axis_ticks(values: Sequence[float], x: Callable[[float], float], fmt: Forma
     return out
 
 
-def _label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float]]:
+def label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float]]:
     """Where each point's label goes (dx, dy from the point): right and above, unless that covers a
     label already placed, then the next free one of a few spots around the point."""
     spots = ((6, -4), (6, 11), (-6, -4), (-6, 11), (6, -15), (-6, -15), (6, 22), (-6, 22))
@@ -243,7 +243,7 @@ def scatter_chart(
             f"{escape(x_fmt(xv))}</text>"
         )
         out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_fmt(yv))}</text>')
-    offsets = _label_offsets([(px(xv), py(yv), lab) for lab, xv, yv in pts])
+    offsets = label_offsets([(px(xv), py(yv), lab) for lab, xv, yv in pts])
     for (lab, xv, yv), (dx, dy) in zip(pts, offsets, strict=True):
         anchor = "" if dx > 0 else ' text-anchor="end"'
         out.append(
