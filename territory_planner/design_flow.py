@@ -37,17 +37,17 @@ from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import design, pipeline, repair
-from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.nested_districts import within_districts
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
-FIRST_SHARE = 0.4  # of the time: the territories without district rows
-FIRST_SHARE_IMPLIED = 0.85  # the same when the district band is implied by the territory bands
-FIRST_SHARE_CONNECT = 0.6  # the same with an adjacency: time kept to connect the districts
-GROUPING_SHARE = 0.15  # of the time left after them: the grouping MIP
-CONTIGUOUS_SHARE = 0.9  # of the time left after the first plan, with --contiguous: territories connected
-CONNECT_SHARE = 0.6  # of the time left after it, when no connected grouping: the district contiguity stage
+FIRST_SHARE = SHARES["design_first"]  # of the time: the territories without district rows
+FIRST_SHARE_IMPLIED = SHARES["design_first_implied"]  # the same when the district band is implied
+FIRST_SHARE_CONNECT = SHARES["design_first_connect"]  # the same with an adjacency
+GROUPING_SHARE = SHARES["design_grouping"]  # of the time left after them: the grouping MIP
+CONTIGUOUS_SHARE = SHARES["design_contiguous"]  # with --contiguous: the first plan's territories connected
+CONNECT_SHARE = SHARES["design_connect"]  # no connected grouping: the district contiguity stage
 
 Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], tuple[np.ndarray, SolveResult] | None]
 

@@ -19,6 +19,14 @@ SHARES = {
     # --design-districts on a map with --contiguous or --district-contiguous: the design connects its
     # territories and districts itself; the contiguity stages after it get the rest (their fallback)
     "design_on_map": 0.85,
+    # --design-districts (design_flow): the territories without district rows, then the grouping MIP and,
+    # on a map, the stages that connect territories and districts, each a share of the time left then
+    "design_first": 0.40,  # the first plan (without district rows)
+    "design_first_implied": 0.85,  # the same when the district band is implied by the territory bands
+    "design_first_connect": 0.60,  # the same with an adjacency: time kept to connect the districts
+    "design_grouping": 0.15,  # the grouping MIP (each attempt)
+    "design_contiguous": 0.90,  # with --contiguous: the first plan's territories connected
+    "design_connect": 0.60,  # no connected grouping: the district contiguity stage for the one chosen
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)
     "contiguity_mend": 0.30,  # with a cut loop: the LNS mend of the start plan before the loop's rounds
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)
