@@ -381,3 +381,28 @@ def test_xlsx_is_a_scenario_key_for_plans_and_sweeps(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "xlsx must be true or false" in res.output
     assert [p.name for p in (tmp_path / "bad_plan").iterdir()] == ["input_errors.csv"]  # and no plan
+
+
+def test_the_summary_sheet_notes_give_repaired_polygons_as_one_note(plan_dir: Path, tmp_path: Path) -> None:
+    """QA7, Tokyo: the workbook's "notes" cell held ten "/tmp/qa7/tokyo/accounts.gpkg row 3: invalid
+    polygon (Ring Self-intersection[140.153190404306 35.8960078280465]) repaired with ..." lines; it now
+    says it once per file, as report.html does."""
+    plan = tmp_path / "plan"
+    shutil.copytree(plan_dir, plan)
+    summary = json.loads((plan / "summary.json").read_text())
+    message = "invalid polygon (Ring Self-intersection[1 2]) repaired with make_valid into 1 part: kept"
+    repaired = [{"file": "/home/x/accounts.gpkg", "row": r, "message": message} for r in (3, 10)]
+    summary["repaired_geometries"] = repaired
+    summary["notes"] = [
+        "a solver note",
+        *(f"/home/x/accounts.gpkg row {r['row']}: {message}" for r in repaired),
+    ]
+    (plan / "summary.json").write_text(json.dumps(summary))
+    res = export(plan, "xlsx", tmp_path / "p.xlsx")
+    assert res.exit_code == 0, res.output
+    ws = openpyxl.load_workbook(tmp_path / "p.xlsx")["Summary"]
+    notes = {row[0].value: row[1].value for row in ws.iter_rows(min_row=2)}["notes"]
+    assert notes == (
+        "a solver note; 2 invalid polygons in accounts.gpkg (rows 3, 10) repaired with shapely.make_valid: "
+        "kept; each row's reason is in summary.json (repaired_geometries)"
+    )

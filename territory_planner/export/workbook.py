@@ -26,7 +26,7 @@ import pandas as pd
 
 from territory_planner.currency import chosen_currency, currency_prefix, excel_format, is_money
 from territory_planner.export.plan_tables import PlanTables
-from territory_planner.report.formatting import budgeted_share
+from territory_planner.report.formatting import budgeted_share, group_repair_notes
 
 _FORMULA_START = tuple("=+-@")
 _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
@@ -232,7 +232,8 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
         ("solve seconds", s.get("solve_seconds"), "0.0"),
         ("plan source", s.get("plan_source") or s.get("method"), None),
         ("territory-planner version", s.get("version"), None),
-        ("notes", "; ".join(str(n) for n in s.get("notes") or []), None),
+        # repaired polygons as one note per file, as report.html gives them (QA7: ten GEOS lines in one cell)
+        ("notes", "; ".join(group_repair_notes([str(n) for n in s.get("notes") or []], s)), None),
     ]
     return rows
 

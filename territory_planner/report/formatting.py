@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from territory_planner.currency import currency_prefix
@@ -121,3 +122,35 @@ def kpi_formatter(kpi: str) -> Callable[[float | None], str]:
 
 def format_kpi(kpi: str, value: float | None) -> str:
     return kpi_formatter(kpi)(value)
+
+
+#: At most this many row numbers of repaired polygons are listed in a note.
+MAX_NOTE_ROWS = 12
+
+
+def group_repair_notes(notes: list[str], summary: Mapping[str, Any]) -> list[str]:
+    """``notes`` with the one-line-per-row notes of repaired polygons (summary.json's
+    ``repaired_geometries``) replaced by one note per file: how many, the file's name (not its folder), the
+    rows and what was kept; each row's reason stays in summary.json. For report.html and the workbook."""
+    repaired = [r for r in summary.get("repaired_geometries") or [] if isinstance(r, dict)]
+    if not repaired:
+        return list(notes)
+    one_each = {f"{r.get('file')} row {r.get('row')}: {r.get('message')}" for r in repaired}
+    out = [n for n in notes if n not in one_each]
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for r in repaired:
+        by_file.setdefault(str(r.get("file") or ""), []).append(r)
+    for file, rows in by_file.items():
+        numbers = [str(r.get("row")) for r in rows]
+        shown = ", ".join(numbers[:MAX_NOTE_ROWS])
+        if len(numbers) > MAX_NOTE_ROWS:
+            shown += f" and {len(numbers) - MAX_NOTE_ROWS} more"
+        kept = str(rows[0].get("message") or "").rpartition(": ")[2]
+        s = "s" if len(rows) != 1 else ""
+        name = PurePath(file).name or "the accounts"
+        out.append(
+            f"{len(rows)} invalid polygon{s} in {name} (row{s} {shown}) repaired with shapely.make_valid"
+            + (f": {kept}" if kept else "")
+            + "; each row's reason is in summary.json (repaired_geometries)"
+        )
+    return out

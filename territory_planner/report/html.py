@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -160,41 +159,14 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     }
 
 
-#: At most this many row numbers of repaired polygons are listed in the report's note.
-MAX_NOTE_ROWS = 12
-
-
 def input_notes(summary: dict[str, Any]) -> list[str]:
     """summary.json's input warnings for the report, with the repaired polygons of a file in one note.
 
     QA7, Tokyo's 262 municipalities: ten boxes of "/tmp/.../accounts.gpkg row 3: invalid polygon (Ring
     Self-intersection[140.153190404306 35.8960078280465]) repaired with ..." came before the balance table
-    (1,700 px on a phone), with the planner's absolute path. The report says how many, in which file and
-    rows, and what was kept; each row's reason stays in summary.json (repaired_geometries).
+    (1,700 px on a phone), with the planner's absolute path.
     """
-    warnings = [str(w) for w in summary.get("input_warnings") or []]
-    repaired = [r for r in summary.get("repaired_geometries") or [] if isinstance(r, dict)]
-    if not repaired:
-        return warnings
-    one_each = {f"{r.get('file')} row {r.get('row')}: {r.get('message')}" for r in repaired}
-    notes = [w for w in warnings if w not in one_each]
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for r in repaired:
-        by_file.setdefault(str(r.get("file") or ""), []).append(r)
-    for file, rows in by_file.items():
-        numbers = [str(r.get("row")) for r in rows]
-        shown = ", ".join(numbers[:MAX_NOTE_ROWS])
-        if len(numbers) > MAX_NOTE_ROWS:
-            shown += f" and {len(numbers) - MAX_NOTE_ROWS} more"
-        kept = str(rows[0].get("message") or "").rpartition(": ")[2]
-        plural = len(rows) != 1
-        notes.append(
-            f"{len(rows)} invalid polygon{'s' if plural else ''} in {Path(file).name or 'the accounts'} "
-            f"(row{'s' if plural else ''} {shown}) repaired with shapely.make_valid"
-            + (f": {kept}" if kept else "")
-            + "; each row's reason is in summary.json (repaired_geometries)"
-        )
-    return notes
+    return fm.group_repair_notes([str(w) for w in summary.get("input_warnings") or []], summary)
 
 
 def _amount(measure: str, value: float, digits: int = 0) -> str:
