@@ -106,7 +106,10 @@ def load_crm_for(
         roster, source = load_roster(reps_path), str(reps_path)
     elif plan is not None:
         roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
-    return load_crm(Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path)
+    return load_crm(
+        Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path,
+        roster_of_plan=reps_path is None and plan is not None,
+    )  # fmt: skip
 
 
 def report_currency(given: str | None, plan: PlanData | None, crm: CrmData | None) -> str:

@@ -459,6 +459,22 @@ def _check_reps(name: str, df: pd.DataFrame, known_reps: pd.Index, problems: _Co
     problems.rows(SPECS[name].file, col, bad, reps, "unknown rep (not in the reps roster)")
 
 
+def _owners_outside(accounts: pd.DataFrame, known_reps: pd.Index, roster_source: str) -> list[str]:
+    """With the plan's roster standing in for the CRM's, accounts.csv's owners missing from it are reps
+    the plan dropped (a plan's scenario removed them), not typing errors: one warning per
+    rep, never an error (found writing the forecast's plan tests: `report --plan` of a plan without R008
+    refused a roster-less CRM whose accounts R008 still owns)."""
+    if "current_rep" not in accounts.columns:
+        return []
+    reps = accounts["current_rep"]
+    unknown = reps[~reps.isin(known_reps) & reps.ne("")]
+    return [
+        f"rep {rep} owns {count:,} account(s) in {SPECS['accounts'].file} but is not in the reps roster "
+        f"({roster_source}): taken as a rep who left"
+        for rep, count in unknown.value_counts(sort=False).sort_index().items()
+    ]
+
+
 def departed_reps(
     tables: dict[str, pd.DataFrame | None], known_reps: pd.Index, roster_source: str
 ) -> tuple[tuple[str, ...], list[str]]:
@@ -522,11 +538,14 @@ def load_crm(
     reps: pd.DataFrame | None = None,
     reps_source: str = "reps.csv",
     accounts_path: Path | None = None,
+    roster_of_plan: bool = False,
 ) -> CrmData:
     """Load every CRM table found in ``crm_dir``.
 
     ``reps`` is the roster used to check ``rep_id`` references when the folder has no ``reps.csv``
-    (from ``--reps`` or the plan). ``accounts_path`` overrides ``crm_dir/accounts.csv``.
+    (from ``--reps`` or the plan; ``roster_of_plan``: the plan's, so an account owner missing from it is
+    a rep the plan's scenario dropped, warned about, not an error). ``accounts_path`` overrides
+    ``crm_dir/accounts.csv``.
     Raises ``InputError`` listing every problem in every table.
     """
     crm_dir = Path(crm_dir)
@@ -554,7 +573,9 @@ def load_crm(
         tables[name] = typed
     _check_currencies(tables, problems)
     roster = tables.get("reps")
-    if roster is None and reps is not None:
+    borrowed = roster is None and reps is not None
+    lenient = borrowed and roster_of_plan
+    if borrowed:
         roster = reps
         tables["reps"] = reps
         missing.pop("reps", None)
@@ -564,9 +585,12 @@ def load_crm(
     if roster is not None and "rep_id" in roster.columns:
         known = pd.Index(roster["rep_id"].astype("string"))
         accounts = tables.get("accounts")
-        if accounts is not None:
+        if accounts is not None and not lenient:
             _check_reps("accounts", accounts, known, problems)
-        departed, warnings = departed_reps(tables, known, reps_source)
+        elif accounts is not None:
+            warnings += _owners_outside(accounts, known, reps_source)
+        departed, notes = departed_reps(tables, known, reps_source)
+        warnings += notes
     else:
         log.warning("no reps roster: rep references in the CRM tables are not checked")
     if problems.problems:
