@@ -133,19 +133,19 @@ def test_the_report_forecasts_the_same_team_as_the_forecast_command(full: Path, 
     """`report --plan P --crm C --forecast-horizon H` (and `plan --crm ... --forecast-horizon`, which writes
     the report the same way) loaded the CRM with the plan's roster for its forecast: a CRM without a roster
     got the plan's regions, and the team total moved with the plan (QA6 O1, left there by the forecast
-    command's fix). Under the plan without R008 (a scenario removed it), R008 still owns accounts in the
-    roster-less CRM: checked against the plan's roster it was refused as an unknown rep; it is a rep the
-    plan dropped, which a warning names."""
+    command's fix). The plan made from accounts already realigned away from R008 has no R008 anywhere,
+    while the roster-less CRM's accounts.csv still names it: checked against the plan's roster it was
+    refused as an unknown rep; it is a rep the plan dropped, which a warning names."""
     from territory_planner.report.api import load_crm_for, write_report
 
     crm = _crm(full, tmp_path / "crm", "no roster")
     alone = _team(compute_forecast(crm, HORIZON, workers=1))
     plans = _plans(full, tmp_path / "plans")
-    for name in ("base", "removed"):
+    for name in ("base", "removed", "realigned"):
         out = tmp_path / f"report_{name}"
         write_report(out, plan_dir=plans[name], crm_dir=crm, period="2026Q2", forecast_horizon=HORIZON)
         fc = pd.read_csv(out / "forecast.csv")
         assert float(fc.loc[fc["level"] == "team", "forecast"].iloc[0]) == pytest.approx(alone, abs=0.005)
         assert "region" not in set(fc["level"])
-    data = load_crm_for(crm, plan=load_plan(plans["removed"]))
+    data = load_crm_for(crm, plan=load_plan(plans["realigned"]))
     assert any(w.startswith("rep R008 owns") and "taken as a rep who left" in w for w in data.warnings)
