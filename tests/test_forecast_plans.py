@@ -149,3 +149,32 @@ def test_the_report_forecasts_the_same_team_as_the_forecast_command(full: Path, 
         assert "region" not in set(fc["level"])
     data = load_crm_for(crm, plan=load_plan(plans["realigned"]))
     assert any(w.startswith("rep R008 owns") and "taken as a rep who left" in w for w in data.warnings)
+
+
+def test_every_table_of_the_forecast_page_scrolls_in_its_box(full: Path, tmp_path: Path) -> None:
+    """QA7: forecast.html was 479 px wide on a 390-px phone: the backtest accuracy table was the one
+    table not in a scrolling box (report.html's `.scroll`)."""
+    import re
+
+    crm = _crm(full, tmp_path / "crm", "roster and accounts")
+    result = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--crm",
+            str(crm),
+            "--horizon",
+            HORIZON,
+            "--out",
+            str(tmp_path / "fc"),
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "fc" / "forecast.html").read_text(encoding="utf-8")
+    tables = [m.start() for m in re.finditer(r"<table[ >]", html)]
+    assert len(tables) >= 3
+    for at in tables:
+        assert html[:at].rstrip().endswith('<div class="scroll">'), html[at - 80 : at + 40]
+    assert ".scroll {" in html or ".scroll{" in html
