@@ -334,8 +334,6 @@ def solve(
         connect = shape = centre = None
         if adj is not None:
             connect, shape = _connectors(adj, backend, options, lat, lon, free, progress)
-            if not options.contiguous:
-                shape = None
             from territory_planner.geo import planning
 
             centre = planning.home_units_owned(spec, lat, lon, free)[0]
@@ -444,8 +442,11 @@ def solve(
             hierarchy_info["district"].update(district_info)
         if design_info is not None and "district" in hierarchy_info:
             hierarchy_info["district"]["design"] = design_info
-        if district_info is None and "district" in hierarchy_info and known:
-            adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
+        shaped_district = district_info is None and "district" in hierarchy_info
+        shaped_region = "region" in hierarchy_info and problem.rep_regions is not None
+        if known and adj is None and (shaped_district or shaped_region):
+            adj = _adjacency(options, problem, inputs, joined)
+        if shaped_district and known:
             hierarchy_info["district"].update(_level_shape(problem.districts, adj, unit_rep))
             if not hierarchy_info["district"]["contiguous"]:
                 split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
@@ -458,8 +459,7 @@ def solve(
                         else ""
                     )
                 )
-        if "region" in hierarchy_info and known and problem.rep_regions is not None:  # QA6: blank before
-            adj = adj if adj is not None else _adjacency(options, problem, inputs, joined)
+        if shaped_region and known:  # QA6: regions.csv's contiguous column was blank
             hierarchy_info["region"].update(_level_shape(problem.rep_regions, adj, unit_rep))
         summary["hierarchy"] = hierarchy_info
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
@@ -484,10 +484,10 @@ def _connectors(
     free: np.ndarray,
     progress: Progress,
 ) -> tuple[Any, Any]:
-    """For --design-districts on a map: the district contiguity stage (``--district-contiguous``'s) and
-    the territory contiguity stage (``--contiguous``'s), each as a function of (spec, plan, result,
-    seconds) giving a plan that is connected at its level and meets every row of ``spec`` with the
-    stage's result, or None."""
+    """For --design-districts on a map: the district contiguity stage (``--district-contiguous``'s) and,
+    with --contiguous, the territory contiguity stage (else None), each as a function of (spec, plan,
+    result, seconds) giving a plan that is connected at its level and meets every row of ``spec`` with
+    the stage's result, or None."""
     from territory_planner.geo import planning
     from territory_planner.geo.districts import make_districts_contiguous
     from territory_planner.optimize import repair
@@ -518,7 +518,7 @@ def _connectors(
             _connected_or_relaxed(res, info, None, options, spec.problem.n_reps)  # grouping: raises
         return (moved, res) if info.get("contiguous") and repair.feasible(spec, moved) else None
 
-    return districts, territories
+    return districts, territories if options.contiguous else None
 
 
 def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> Any:
@@ -625,8 +625,7 @@ def _connected_or_relaxed(
                 f"{of} meets the bands with the grouping --design-districts chose; {what} of the best plan "
                 f"{were} in several pieces. This is no proof for other groupings: try another number of "
                 "districts, a wider --tolerance or --district-tolerance, or --relax to write that plan with "
-                "the split "
-                f"{of} marked"
+                f"the split {of} marked"
             )
         if proof:  # proven for the centres used: more time gives the same centres and the same proof
             raise SolverError(

@@ -193,24 +193,22 @@ def design_districts(
         shaped = contiguous(spec, plan1, res1, max(seconds, 1.0))
         if shaped is not None:  # its bound holds for connected territories: the plans asked for
             plan1, res1 = shaped
-    shaped_ok = shaped is not None
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
     grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre)
     labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
     problem2 = dataclasses.replace(problem, rep_districts=labels)
     spec2 = build(problem2)
-    connected, connect_note = grouping.connected, ""
+    connected, reconnected = grouping.connected, False
     if connected is False and connect is not None:  # the units move until the districts are connected
         seconds = CONNECT_SHARE * budget.remaining() if budget.limited else float("inf")
         moved = connect(spec2, plan1, res1, max(seconds, 1.0))
         if moved is not None:  # its bound holds for the grouping only: the joint bound stays res1's
-            plan1, connected = moved[0], True
-            connect_note = " (the first plan's units moved by the district contiguity stage)"
+            plan1, connected, reconnected = moved[0], True, True
     if connected:  # each unit stays in its district: the districts stay connected
         spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
     first_fits = repair.feasible(spec2, plan1)
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
-    if first_fits and (implied or shaped_ok) and not connect_note:  # the first plan and its bound stand
+    if first_fits and (implied or shaped is not None) and not reconnected:  # the first plan stands
         # implied: the district rows change nothing; connected territories: a second solve would not
         # keep them connected, and the contiguity stage already optimised them
         plan2, res2, second = (
@@ -234,7 +232,8 @@ def design_districts(
     joint = res1.lower_bound
     gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
     optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
-    kept = f" with each unit kept in its district{connect_note}" if connected else ""
+    moved_by = " (the first plan's units moved by the district contiguity stage)" if reconnected else ""
+    kept = f" with each unit kept in its district{moved_by}" if connected else ""
     note = (
         f"designed districts (alternating): the lower bound is that of the model without district rows "
         f"({joint:,.1f}), valid for any grouping; for the chosen grouping{kept} it is "

@@ -491,11 +491,11 @@ def stage_construct(run: Run) -> None:
         extra = np.zeros((p.n_units, p.n_reps), dtype=bool)
         if run.lp is not None and run.lp is run.cluster_lp and run.cluster_plan is not None:
             start, origin = run.cluster_plan, "the LP over clusters, in whole accounts"
-            extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            _mark_support(extra, run.lp)
         elif run.lp is not None:
             start, _ = repair.lp_assignment(spec, run.lp)
             start = np.where(start >= 0, start, construct.nearest_plan(spec))
-            extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            _mark_support(extra, run.lp)
             origin = "the LP rounding"
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
@@ -558,7 +558,7 @@ def stage_construct(run: Run) -> None:
                 break
             start, _ = repair.lp_assignment(spec, wide)
             start = np.where(start >= 0, start, construct.nearest_plan(spec))
-            extra[wide.col_unit[wide.x > 1e-9], wide.col_rep[wide.x > 1e-9]] = True
+            _mark_support(extra, wide)
             cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
             what = (
                 "the least-moving LP" if margin < 0 else f"an LP with bands narrowed by {100 * margin:.0f}%"
@@ -590,7 +590,7 @@ def stage_search_rest(run: Run) -> None:
     with run.stage("search_rest"):
         extra = np.zeros((p.n_units, p.n_reps), dtype=bool)
         if run.lp is not None:
-            extra[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+            _mark_support(extra, run.lp)
         cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
         before = construct._State(spec, band_rows(spec), run.partial).violation()
         run.progress(f"balancing search goes on with the time left ({before:.3g} targets of violation)")
@@ -603,6 +603,12 @@ def stage_search_rest(run: Run) -> None:
         if violation < before:
             run.partial = plan
         run.outcome(f"{min(violation, before):.3g} targets of violation left")
+
+
+def _mark_support(pairs: np.ndarray, lp: lpmod.LpResult) -> None:
+    """Set the (unit, rep) pairs of ``lp``'s solution (its support) in the bool matrix ``pairs``."""
+    used = lp.x > 1e-9
+    pairs[lp.col_unit[used], lp.col_rep[used]] = True
 
 
 def _wide_lp(run: Run, margin: float, deadline: float) -> lpmod.LpResult | None:
@@ -762,7 +768,7 @@ def stage_whole(run: Run) -> None:
                     cols[:] = True
                 else:
                     cols[np.arange(p.n_units)[:, None], near] = True
-                cols[run.lp.col_unit[run.lp.x > 1e-9], run.lp.col_rep[run.lp.x > 1e-9]] = True
+                _mark_support(cols, run.lp)
             if run.partial is not None:
                 cols[np.arange(p.n_units), run.partial] = True
             if run.current_unit_rep is not None:
