@@ -187,13 +187,15 @@ def legend_html(
     return (
         '<aside id="tp-legend">'
         f"<h1>Territory plan: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
+        # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
+        '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
         f'<div class="tp-scroll"><table data-level="territory"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
-        "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home &middot; "
-        "switch <i>Current</i>/<i>Proposed</i> and the moved-accounts lines in the layer control; "
-        "click a rep to zoom to the territory"
+        "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home"
+        '<span class="tp-screen-only"> &middot; switch <i>Current</i>/<i>Proposed</i> and the moved-accounts '
+        "lines in the layer control; click a rep to zoom to the territory</span>"
         + (
             " &middot; no account has a current rep (no current_rep column or an empty one): the "
             "<i>Current</i> view draws every account grey"

@@ -55,7 +55,7 @@ def other_label(no_current: int, former: int) -> str:
 
 COLLAPSE_CONTROL_ABOVE = 12  # reps
 SHOW_MOVED_UP_TO = 500  # moved accounts: above this the moved-lines overlay starts switched off
-# The page's scripts, in order: drawing (tp_map), boundary layer, page layout, the Edit mode.
+# The page's scripts, in order: drawing (tp_map), boundary layer, page layout, the Edit mode, printing.
 SCRIPTS = (
     "tp_map.js",
     "tp_base.js",
@@ -64,6 +64,7 @@ SCRIPTS = (
     "tp_edit_panel.js",
     "tp_select.js",
     "tp_outlines.js",
+    "tp_print.js",
 )
 
 

@@ -604,8 +604,12 @@ function tpInit(map, L_, refs) {
   if (typeof tpBase === "function") tpBase(ctx);
   if (typeof tpLayout === "function") tpLayout(ctx);
   if (typeof tpEdit === "function") tpEdit(ctx);
+  if (typeof tpPrint === "function") tpPrint(ctx);
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+  // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
+  ctx.planBounds = refs.bounds;
+  ctx.homeView = { center: map.getCenter(), zoom: map.getZoom() };
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
   // path as a user's click.
   if (params.get("view") === "before") buttons.before.click();
