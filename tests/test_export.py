@@ -336,7 +336,17 @@ def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_pa
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("R01", "R01"), ("01 North-East", "T_01_North_East"), ("a__b_", "a_b"), ("x" * 90, "x" * 80)],
+    [
+        ("R01", "R01"),
+        ("01 North-East", "T_01_North_East"),
+        ("a__b_", "a_b"),
+        ("x" * 90, "x" * 80),
+        # accented letters keep their base letter (QA8: 'District Île-de-France' was District_le_de_France)
+        ("Île-de-France", "Ile_de_France"),
+        ("Zoë Ørsted", "Zoe_Orsted"),
+        ("Łódź Straße", "Lodz_Strasse"),
+        ("Ñuñoa", "Nunoa"),
+    ],
 )
 def test_developer_names_are_salesforce_api_names(text: str, name: str) -> None:
     assert developer_name(text) == name

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,24 @@ def owner_ids(plan: PlanTables, roster: pd.DataFrame | None = None) -> dict[str,
     return {r: ids[r] for r in needed}
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark
+_LATIN_LETTERS = str.maketrans(
+    {"ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+     "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "ı": "i"}
+)  # fmt: skip
+
+
+def ascii_letters(text: str) -> str:
+    """Accented Latin letters as their base letters (Île -> Ile, Zoë -> Zoe, Łódź -> Lodz, Straße ->
+    Strasse); other characters that are not ASCII are dropped."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN_LETTERS))
+    return "".join(c for c in decomposed if c.isascii())
+
+
 def developer_name(text: str, prefix: str = "") -> str:
-    """A Salesforce API name: letters, digits and single underscores, a letter first, at most 80."""
-    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{prefix}{text}").strip("_")
+    """A Salesforce API name: letters, digits and single underscores, a letter first, at most 80.
+    Accented letters keep their base letter: ``District Île-de-France`` -> ``District_Ile_de_France``."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", ascii_letters(f"{prefix}{text}")).strip("_")
     name = re.sub(r"_+", "_", name)
     if not name or not name[0].isalpha():
         name = f"T_{name}".rstrip("_")
