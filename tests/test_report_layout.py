@@ -179,3 +179,60 @@ def test_the_report_does_not_scroll_sideways_on_a_phone(tmp_path: Path) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         b.close()
     assert width <= 390
+
+
+def test_charts_have_a_min_width_and_a_box_to_scroll_in(tmp_path: Path) -> None:
+    """QA7 O5: the charts shrank with the page (6-px labels on a phone). Each chart now stops shrinking at
+    80% of its size (labels 8.8 px) and sits in a box that scrolls sideways."""
+    from conftest_report import write_plan
+
+    svg = str(scatter([1.0, 1.0, 0.446]))
+    assert 'width="620"' in svg
+    assert 'style="min-width: 496px"' in svg
+    out = tmp_path / "rep"
+    write_report(
+        out, plan_dir=write_plan(tmp_path / "plan"), crm_dir=write_crm(tmp_path / "crm"), period="2026Q1"
+    )
+    html = (out / "report.html").read_text(encoding="utf-8")
+    charts = re.findall(r"(.{40})<svg [^>]*class=\"chart\"", html, flags=re.S)
+    assert len(charts) >= 4  # deviation, region balance, attainment, scatter
+    assert all(before.endswith('<div class="scroll chart-box">') for before in charts), charts
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
+def test_charts_on_a_phone_keep_readable_labels_and_scroll_in_their_box(tmp_path: Path) -> None:
+    from conftest_report import write_plan
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out = tmp_path / "rep"
+    write_report(
+        out, plan_dir=write_plan(tmp_path / "plan"), crm_dir=write_crm(tmp_path / "crm"), period="2026Q1"
+    )
+    measure = """Array.from(document.querySelectorAll('svg.chart')).map(s => {
+        const box = s.closest('.scroll');
+        return {
+          scale: s.getBoundingClientRect().width / s.viewBox.baseVal.width,
+          boxed: !!box,
+          scrolls: box ? box.scrollWidth > box.clientWidth : false,
+        };
+    })"""
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page: Any = b.new_page(viewport={"width": 390, "height": 844})
+        page.goto((out / "report.html").resolve().as_uri())
+        phone = page.evaluate(measure)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        wide = page.evaluate(measure)
+        b.close()
+    assert len(phone) >= 4
+    assert width <= 390
+    for chart in phone:
+        assert chart["scale"] >= 0.8 - 1e-3, chart
+        assert chart["boxed"], chart
+        assert chart["scrolls"], chart
+    # on a wide screen the charts keep their size and nothing scrolls
+    for chart in wide:
+        assert chart["scale"] == pytest.approx(1.0), chart
+        assert not chart["scrolls"], chart

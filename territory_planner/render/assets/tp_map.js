@@ -605,6 +605,7 @@ function tpInit(map, L_, refs) {
   if (typeof tpLayout === "function") tpLayout(ctx);
   if (typeof tpEdit === "function") tpEdit(ctx);
   if (typeof tpPrint === "function") tpPrint(ctx);
+  if (typeof tpScrollCues === "function") tpScrollCues(ctx);
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
   // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
