@@ -169,3 +169,20 @@ def test_family_lock_and_a_members_segment(tmp_path: Path) -> None:
         load_inputs(a, r)
     assert _where(exc.value.problems) == {(str(a), 3, "segment")}
     assert "family 'F1' is locked to 'R1' (row 1)" in exc.value.problems[0].message
+
+
+def test_an_unknown_current_rep_says_how_to_plan_a_departure(tmp_path: Path) -> None:
+    """A current_rep missing from this year's roster is usually a rep who left (QA8, Texas counties: 26 rows
+    'current_rep 'R12' is not a rep in the reps file' and no word of the way a departure is planned). The
+    message names it: keep the rep in the reps file and remove it in the scenario; an unknown locked_rep
+    (no departure makes a lock to a stranger right) gets no such hint."""
+    a, r = _bad_instance(tmp_path)
+    acc = pd.read_csv(a, dtype=str, keep_default_na=False)
+    acc.loc[1, "locked_rep"] = "R7"
+    acc.to_csv(a, index=False)
+    with pytest.raises(InputError) as exc:
+        api.validate(options_for(a, r))
+    by_column = {p.column: p.message for p in exc.value.problems}
+    assert '[reps] remove = ["R9"]' in by_column["current_rep"]
+    assert "keep R9 in the reps file" in by_column["current_rep"]
+    assert by_column["locked_rep"] == "locked_rep 'R7' is not a rep in the reps file"

@@ -43,14 +43,17 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
         if col == "current_rep" and departed:
             unknown &= ~vals.isin(departed)
         for idx in np.flatnonzero(unknown.to_numpy()):
+            rep = vals.iloc[idx]
+            # today's owner who is no longer on the roster: the usual way is a departure, which the
+            # scenario says (the accounts then must move and do not count against the budget)
+            left = (
+                f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
+                f'[reps] remove = ["{rep}"]: its accounts are then reassigned)'
+                if col == "current_rep"
+                else ""
+            )
             problems.append(
-                Problem(
-                    afile,
-                    int(idx) + 1,
-                    col,
-                    f"{col} {vals.iloc[idx]!r} is not a rep in the reps file",
-                    vals.iloc[idx],
-                )
+                Problem(afile, int(idx) + 1, col, f"{col} {rep!r} is not a rep in the reps file{left}", rep)
             )
     # a family locked to two different reps
     fam = accounts[(accounts["parent_id"] != "") & (accounts["locked_rep"] != "")]
