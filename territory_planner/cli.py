@@ -20,9 +20,10 @@ from rich.table import Table
 
 from territory_planner import __version__, api
 from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
+from territory_planner.currency import currency_context, is_money
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options, parse_tolerance
-from territory_planner.report.formatting import budgeted_share
+from territory_planner.report.formatting import budgeted_share, count_or_mean, money
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -346,6 +347,7 @@ def _shown(value: Any, spec: str) -> str:
     help="Write every problem in the inputs to this CSV (file, row, column, value, message); the screen "
     f"shows the first {MAX_ROWS_SHOWN}. Written on every run: the header alone when there is none.",
 )
+@currency_option("$")
 @handle_errors(None, errors_param="errors")
 def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None:  # noqa: ARG001
     """Check the inputs and the model's feasibility pre-checks without solving (with --contiguous, the
@@ -364,8 +366,9 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
     table.add_column("value", justify="right")
     for key in ("accounts", "units", "reps", "reps_without_home"):
         table.add_row(key, f"{info[key]:,}")
-    for m, v in info["totals"].items():
-        table.add_row(escape(f"total {m}"), f"{v:,.1f}")
+    with currency_context(options.currency):  # money as the report writes it: ¥48,257,455,000, no ".0"
+        for m, v in info["totals"].items():
+            table.add_row(escape(f"total {m}"), escape(money(v) if is_money(m) else count_or_mean(v)))
     for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
         table.add_row(escape(f"--tolerance {m} needs at least"), f"{100 * v:.2f}%")
     if "map_pieces" in info:  # --contiguous: the map checks ran and passed

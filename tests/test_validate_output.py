@@ -1,0 +1,46 @@
+"""`validate`'s totals as the report writes them (QA7 O6: "total potential 48,257,455,000.0" for a plan in
+yen): money in the scenario's currency (or --currency), whole amounts, no trailing ".0"; other measures
+as plain numbers.
+
+The instance: six accounts of 1,000,000,000.25 potential and workload 1 (1.25 for A1 and A4), two reps.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from tests.conftest import line_instance, write_instance
+
+
+def totals(*args: str) -> dict[str, str]:
+    res = CliRunner().invoke(main, ["validate", *args], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return dict(re.findall(r"│ total (\w+)\s+│\s+(.+?) │", res.output))
+
+
+def instance(tmp_path: Path) -> tuple[Path, Path]:
+    accounts, reps = line_instance()
+    for account in accounts:
+        account["potential"] = 1_000_000_000.25
+    accounts[0]["workload"] = accounts[3]["workload"] = 1.25
+    return write_instance(tmp_path, accounts, reps)
+
+
+def test_totals_in_the_scenarios_currency_without_a_trailing_zero(tmp_path: Path) -> None:
+    a, r = instance(tmp_path)
+    scenario = tmp_path / "yen.toml"
+    scenario.write_text(f'accounts = "{a.name}"\nreps = "{r.name}"\ncurrency = "¥"\n', encoding="utf-8")
+    assert totals(str(scenario)) == {"potential": "¥6,000,000,002", "workload": "6.5"}
+    # the flag overrides the scenario, as for plan and report
+    assert totals(str(scenario), "--currency", "EUR")["potential"] == "EUR\N{NO-BREAK SPACE}6,000,000,002"
+    assert totals(str(scenario), "--currency", "none")["potential"] == "6,000,000,002"
+
+
+def test_totals_default_to_dollars_and_whole_numbers_stay_whole(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path, accounts, reps)
+    assert totals("--accounts", str(a), "--reps", str(r)) == {"potential": "$600", "workload": "6"}
