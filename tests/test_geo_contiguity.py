@@ -390,6 +390,24 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     assert len(split) == 1
     assert split[0]["violation"] == 1.0  # two pieces: one too many
     assert s["contiguity"]["pieces"][split[0]["rep_id"]] == 2
+    # a split plan has no gap to the bound of connected plans (QA8, Texas counties with --relax: the bound
+    # was cut down to the split plan's objective, and summary/report said gap 0.000%)
+    assert s["gap"] is None
+    assert s["lower_bound"] is None or s["lower_bound"] >= s["objective"] - 1e-6
+    assert (
+        "no gap: the plan is split"
+        in next(st for st in s["stages"] if st["stage"] == "contiguity")["outcome"]
+    )
+
+
+def test_a_split_plans_bound_is_not_cut_down_to_its_objective() -> None:
+    """The contiguity stage's bound holds for connected plans: a connected plan caps it, a split one (written
+    only with --relax) keeps it and gets no gap."""
+    assert contiguity.bound_and_gap(120.0, 100.0, connected=False)[0] == 120.0
+    assert np.isnan(contiguity.bound_and_gap(120.0, 100.0, connected=False)[1])
+    assert contiguity.bound_and_gap(120.0, 100.0, connected=True) == (100.0, 0.0)
+    assert contiguity.bound_and_gap(90.0, 100.0, connected=True) == (90.0, pytest.approx(0.1))
+    assert all(np.isnan(v) for v in contiguity.bound_and_gap(float("nan"), 100.0, connected=True))
 
 
 def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:

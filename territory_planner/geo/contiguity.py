@@ -13,6 +13,20 @@ from scipy.sparse.csgraph import connected_components
 from territory_planner.geo.adjacency import Adjacency
 
 
+def bound_and_gap(lower: float, objective: float, *, connected: bool) -> tuple[float, float]:
+    """The lower bound and gap of a plan after a contiguity stage, whose bound holds for connected plans.
+    A connected plan's objective caps the bound (the bound is the least a connected plan can cost); a plan
+    still in several pieces is no plan of that model (written only with ``--relax``): its objective may lie
+    below the bound, which is kept as it is, and it has no gap to it (n/a, as the other relaxed plans;
+    before, the bound was cut down to the split plan's objective and the report said gap 0.000%)."""
+    if not np.isfinite(lower):
+        return float("nan"), float("nan")
+    if not connected:
+        return lower, float("nan")
+    lower = min(lower, objective)
+    return lower, max(0.0, (objective - lower) / objective) if objective > 0 else 0.0
+
+
 def piece_labels(adj: Adjacency, unit_rep: np.ndarray) -> np.ndarray:
     """Label per unit of its piece: connected component of the subgraph of same-rep edges."""
     same = unit_rep[adj.u] == unit_rep[adj.v]

@@ -468,8 +468,7 @@ def make_contiguous(
     pieces += np.array([c >= 0 and plan[c] != j for j, c in enumerate(centre.tolist())], dtype=np.int64)
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())
-    lower = min(lower, objective)
-    g = max(0.0, (objective - lower) / objective) if objective > 0 else 0.0
+    lower, g = contiguity.bound_and_gap(lower, objective, connected=bool((pieces <= 1).all()))
     notes = list(result.notes)
     notes.append(
         "contiguity: every territory holds the unit at its rep's home; the lower bound is valid for "
@@ -485,10 +484,14 @@ def make_contiguous(
     stages = dict(result.stages)
     stages["contiguity"] = time.perf_counter() - start
     outcome = (
-        f"{method}: {int((pieces > 1).sum())} of {p.n_reps} territories split"
-        if (pieces > 1).any()
-        else f"{method}: every territory one piece"
-    ) + f", objective {result.objective:,.1f} -> {objective:,.1f}, gap {100 * g:.3f}%"
+        (
+            f"{method}: {int((pieces > 1).sum())} of {p.n_reps} territories split"
+            if (pieces > 1).any()
+            else f"{method}: every territory one piece"
+        )
+        + f", objective {result.objective:,.1f} -> {objective:,.1f}, "
+        + (f"gap {100 * g:.3f}%" if np.isfinite(g) else "no gap: the plan is split")
+    )
     log = (
         *result.stage_log,
         {"stage": "contiguity", "seconds": round(stages["contiguity"], 3), "outcome": outcome},
