@@ -487,7 +487,8 @@ def _connectors(
     """For --design-districts on a map: the district contiguity stage (``--district-contiguous``'s) and,
     with --contiguous, the territory contiguity stage (else None), each as a function of (spec, plan,
     result, seconds) giving a plan that is connected at its level and meets every row of ``spec`` with
-    the stage's result, or None."""
+    the stage's result, or none, and whether HiGHS proved there is none (``design_flow.Attempt``)."""
+    from territory_planner.design_flow import Attempt
     from territory_planner.geo import planning
     from territory_planner.geo.districts import make_districts_contiguous
     from territory_planner.optimize import repair
@@ -499,24 +500,24 @@ def _connectors(
         "progress": progress,
     }
 
-    def districts(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> tuple[np.ndarray, Any] | None:
+    def districts(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> Attempt:
         centre, _ = planning.home_units_owned(spec, lat, lon, free)
         progress("connecting the designed districts (district contiguity)")
         moved, res, info = make_districts_contiguous(
             spec, adj, plan, result, backend, centre=centre, time_limit=seconds,
             territories_too=options.contiguous, **kw,
         )  # fmt: skip
-        return (moved, res) if info.get("contiguous") and repair.feasible(spec, moved) else None
+        found = info.get("contiguous") and repair.feasible(spec, moved)
+        return Attempt((moved, res) if found else None, str(info.get("infeasible", "")).startswith("proven"))
 
-    def territories(
-        spec: Any, plan: np.ndarray, result: Any, seconds: float
-    ) -> tuple[np.ndarray, Any] | None:
+    def territories(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> Attempt:
         moved, res, info = planning.make_contiguous(
             spec, adj, plan, result, backend, lat=lat, lon=lon, time_limit=seconds, chosen=free, **kw
         )
         if info.get("infeasible") == "proven" and not options.relax:  # the user's model, before any
             _connected_or_relaxed(res, info, None, options, spec.problem.n_reps)  # grouping: raises
-        return (moved, res) if info.get("contiguous") and repair.feasible(spec, moved) else None
+        found = info.get("contiguous") and repair.feasible(spec, moved)
+        return Attempt((moved, res) if found else None)
 
     return districts, territories if options.contiguous else None
 

@@ -17,10 +17,13 @@ rounds), and the second solve keeps each unit in its first-plan district (a unit
 reps of its district), so every district is the same connected set of units. When no grouping of the
 first plan's pieces is connected (its territories are scattered, or regions fix the grouping), the
 district contiguity stage (``--district-contiguous``'s) moves units until the chosen grouping's
-districts are connected, and the second solve starts from its plan; when it finds none either, the
-districts are not all connected and a note says so (the plan is not withheld). With ``--contiguous``
-the first plan's territories are made connected before the grouping (each is then one piece, and the
-grouping joins neighbouring territories), and the district contiguity stage keeps them connected.
+districts are connected, and the second solve starts from its plan. When HiGHS proves that grouping
+impossible to connect within the bands, the homes' cells are grouped again without it (a no-good row
+excludes that partition whatever its seats) and the stage tries the next grouping, while time is left;
+when it finds none, the districts are not all connected and a note says so (the plan is not withheld).
+With ``--contiguous`` the first plan's territories are made connected before the grouping (each is then
+one piece, and the grouping joins neighbouring territories), and the district contiguity stage keeps them
+connected.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,8 +52,20 @@ FIRST_SHARE_CONNECT = SHARES["design_first_connect"]  # the same with an adjacen
 GROUPING_SHARE = SHARES["design_grouping"]  # of the time left after them: the grouping MIP
 CONTIGUOUS_SHARE = SHARES["design_contiguous"]  # with --contiguous: the first plan's territories connected
 CONNECT_SHARE = SHARES["design_connect"]  # no connected grouping: the district contiguity stage
+RETRY_SECONDS = 3.0  # time left below which no other grouping is tried after a proof for one
 
-Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], tuple[np.ndarray, SolveResult] | None]
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a contiguity stage gave: a plan connected at its level that meets every row of the model it
+    was given (``found``: the plan and the stage's result), or none; ``proven_none``: HiGHS proved that
+    model has no such plan (for the designed districts: that grouping cannot be connected)."""
+
+    found: tuple[np.ndarray, SolveResult] | None = None
+    proven_none: bool = False
+
+
+Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], Attempt]
 
 
 def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarray) -> bool:
@@ -105,10 +121,13 @@ def _group(
     solve_kw: dict[str, Any],
     adj: Adjacency | None,
     centre: np.ndarray | None = None,
-) -> design.Grouping:
+    exclude: tuple[np.ndarray, ...] = (),
+) -> design.Grouping | None:
     """The grouping of the reps around seats; with ``adj``, connected over the plan's pieces, else (the
     plan's territories scattered) over the cells of the reps' homes (``centre``: their units), which
-    the district contiguity stage then makes the plan follow."""
+    the district contiguity stage then makes the plan follow. ``exclude``: groupings already proven
+    impossible to connect; with any, only the homes' cells are grouped (the plan's pieces admitted no
+    connected grouping the first time). None when no grouping was found."""
     p = problem.n_reps
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
@@ -121,8 +140,15 @@ def _group(
             design.rep_travel(spec.cost, basis, p), problem.capacity, load, problem.target, tol, n, backend,
             time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
             seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
+            exclude=exclude,
         )  # fmt: skip
 
+    if exclude:  # a later try: the homes' cells, or nothing
+        assert adj is not None
+        assert centre is not None
+        cells = design.home_cells(adj, centre, spec.cost)
+        around = group(cells, design.Pieces.of_plan(adj, cells, p))
+        return dataclasses.replace(around, connected=False, basis="homes") if around else None
     grouping = group(plan, None if adj is None else design.Pieces.of_plan(adj, plan, p))
     if grouping is not None and grouping.connected is False and centre is not None and (centre >= 0).any():
         assert adj is not None
@@ -190,20 +216,41 @@ def design_districts(
     shaped = None
     if contiguous is not None:  # connected territories first: the grouping then joins whole territories
         seconds = CONTIGUOUS_SHARE * budget.remaining() if budget.limited else float("inf")
-        shaped = contiguous(spec, plan1, res1, max(seconds, 1.0))
+        shaped = contiguous(spec, plan1, res1, max(seconds, 1.0)).found
         if shaped is not None:  # its bound holds for connected territories: the plans asked for
             plan1, res1 = shaped
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
     grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre)
-    labels = np.array([f"D{k + 1:02d}" for k in grouping.district], dtype=str)
-    problem2 = dataclasses.replace(problem, rep_districts=labels)
-    spec2 = build(problem2)
+    assert grouping is not None  # _group raises when the first grouping finds none
+
+    def grouped(g: design.Grouping) -> tuple[TerritoryProblem, ModelSpec]:
+        labels = np.array([f"D{k + 1:02d}" for k in g.district], dtype=str)
+        pr = dataclasses.replace(problem, rep_districts=labels)
+        return pr, build(pr)
+
+    problem2, spec2 = grouped(grouping)
     connected, reconnected = grouping.connected, False
-    if connected is False and connect is not None:  # the units move until the districts are connected
+    proven: list[np.ndarray] = []  # groupings the district contiguity stage proved impossible to connect
+    unproven = False  # the last grouping tried was neither connected nor proven impossible
+    trial, trial_problem, trial_spec = grouping, problem2, spec2
+    while connected is False and connect is not None:  # the units move until the districts are connected
         seconds = CONNECT_SHARE * budget.remaining() if budget.limited else float("inf")
-        moved = connect(spec2, plan1, res1, max(seconds, 1.0))
-        if moved is not None:  # its bound holds for the grouping only: the joint bound stays res1's
-            plan1, connected, reconnected = moved[0], True, True
+        attempt = connect(trial_spec, plan1, res1, max(seconds, 1.0))
+        if attempt.found is not None:  # its bound holds for the grouping only: the joint bound stays res1's
+            plan1, connected, reconnected = attempt.found[0], True, True
+            grouping, problem2, spec2 = trial, trial_problem, trial_spec
+            break
+        if not attempt.proven_none:
+            unproven = True  # no proof, so another grouping would meet the same search
+            break
+        proven.append(trial.district)  # another grouping of the homes' cells, not this one
+        if budget.limited and budget.remaining() < RETRY_SECONDS:
+            break
+        again = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, tuple(proven))
+        if again is None:
+            break
+        trial = again
+        trial_problem, trial_spec = grouped(trial)
     if connected:  # each unit stays in its district: the districts stay connected
         spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
     first_fits = repair.feasible(spec2, plan1)
@@ -233,6 +280,11 @@ def design_districts(
     gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
     optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
     moved_by = " (the first plan's units moved by the district contiguity stage)" if reconnected else ""
+    if reconnected and proven:
+        moved_by = (
+            f" (the first plan's units moved by the district contiguity stage, after HiGHS proved that "
+            f"{len(proven)} other grouping(s) cannot be connected within the bands)"
+        )
     kept = f" with each unit kept in its district{moved_by}" if connected else ""
     note = (
         f"designed districts (alternating): the lower bound is that of the model without district rows "
@@ -244,7 +296,7 @@ def design_districts(
         notes.append(
             f"no grouping of the reps into {n} connected districts within the district band was found for "
             f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
-            "connected districts for the grouping chosen; the districts are not all connected"
+            f"connected districts for {_tried(len(proven), unproven)}; the districts are not all connected"
         )
     result = dataclasses.replace(
         res2,
@@ -264,6 +316,7 @@ def design_districts(
         "grouping_rounds": grouping.rounds,
         "grouping_basis": grouping.basis,
         "connected": connected,
+        "groupings_proven_unconnectable": len(proven),
         "connected_by": (
             None if not connected else "grouping" if grouping.connected else "district_contiguity"
         ),
@@ -273,3 +326,15 @@ def design_districts(
         "grouping_lower_bound": res2.lower_bound,
     }
     return problem2, spec2, plan2, result, info
+
+
+def _tried(proven: int, unproven: bool) -> str:
+    """The groupings the district contiguity stage was given, as the note tells them: ``proven`` of them
+    proven impossible to connect, and whether the last one tried ended without a plan or a proof."""
+    if not proven:
+        return "the grouping chosen"
+    what = "the grouping chosen" if proven == 1 else f"the first {proven} groupings tried"
+    out = f"{what} (HiGHS proved that {'it' if proven == 1 else 'each'} cannot be connected within the bands"
+    if unproven:
+        return out + "), nor for the next grouping in the time left"
+    return out + "; no other grouping was found, or no time was left to try one)"

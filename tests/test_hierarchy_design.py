@@ -375,3 +375,71 @@ def test_home_cells_are_the_graph_voronoi_of_the_homes() -> None:
     assert cells[7] == 0  # off the path, nearer the first home
     assert cells[8] == 1
     assert count_pieces(Adjacency.from_edges(7, adj.u[:6], adj.v[:6]), cells[:7], 2).tolist() == [1, 1]
+
+
+def test_an_excluded_grouping_never_comes_back_whatever_its_seats() -> None:
+    """Four reps, two districts of 1 to 3 reps, no band: seven partitions. Excluding each answer in turn
+    (with labels unlike the seats the MIP would use) gives every partition once, then none."""
+    travel = _line_travel([0.0, 1.0, 10.0, 11.0])
+    ones = np.ones((1, 4))
+    args = (travel, np.ones(4), ones, ones, np.array([np.inf]), 2, get_backend("highs"))
+    seen: list[np.ndarray] = []
+    for _ in range(8):
+        g = design.group_reps(*args, time_limit=30, seed=0, threads=1, exclude=tuple(seen))
+        if g is None:
+            break
+        assert not any(design.same_grouping(g.district, old) for old in seen)
+        seen.append(np.where(g.district == g.district[0], 7, 3))  # other labels, same partition
+    assert len(seen) == 7
+    assert design.same_grouping(seen[0], np.array([0, 0, 1, 1]))  # the compact one first
+
+
+def test_same_grouping_ignores_labels() -> None:
+    assert design.same_grouping(np.array([4, 4, 9, 2]), np.array([0, 0, 1, 2]))
+    assert not design.same_grouping(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
+    assert not design.same_grouping(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+
+
+def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) -> None:
+    """Potentials 10, 10, 30, 30 on the path: no grouping of the plan's pieces is connected, so the
+    district contiguity stage gets a grouping. When it proves that grouping impossible, the next one it
+    gets is another partition of the reps, and the one it connects is the plan's."""
+    from territory_planner import api
+    from territory_planner.design_flow import Attempt, design_districts
+    from territory_planner.geo import planning
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.optimize.spec import ModelSpec
+    from territory_planner.options import build_options
+
+    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
+    val = {k: args[args.index(k) + 1] for k in ("--accounts", "--reps", "--adjacency")}
+    opts = build_options(
+        {
+            "accounts": Path(val["--accounts"]), "reps": Path(val["--reps"]), "balance": "potential",
+            "tolerance": 0.6, "adjacency": Path(val["--adjacency"]), "design_districts": 2,
+            "district_tolerance": "potential=0.1", "time_limit": 30,
+        }
+    )  # fmt: skip
+    inputs, problem, joined, _ = api._load(opts)
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    spec = api.build_spec(problem, opts, lat, lon)
+    adj = api._adjacency(opts, problem, inputs, joined)
+    centre = planning.home_units_owned(spec, lat, lon, np.zeros(problem.n_reps, dtype=bool))[0]
+    offered: list[np.ndarray] = []
+    kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": opts.candidates, "relax": False}
+
+    def connect(spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
+        offered.append(np.asarray(spec2.problem.rep_districts))
+        return Attempt(None, proven_none=True) if len(offered) == 1 else Attempt((plan, result))
+
+    problem2, _, _, result, info = design_districts(
+        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
+        get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
+    )  # fmt: skip
+    assert len(offered) == 2
+    assert not design.same_grouping(offered[0], offered[1])
+    assert design.same_grouping(np.asarray(problem2.rep_districts), offered[1])
+    assert info["connected"] is True
+    assert info["groupings_proven_unconnectable"] == 1
+    assert any("1 other grouping(s) cannot be connected" in n for n in result.notes)

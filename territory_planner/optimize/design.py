@@ -208,13 +208,15 @@ def group_reps(
     candidates: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     pieces: Pieces | None = None,
+    exclude: tuple[np.ndarray, ...] = (),
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
     ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
     ``candidate_seats``); ``allowed`` (p, p) bool the only pairs there may be (e.g. the same region). None
     when no grouping exists among them or none was found in time. ``pieces`` (a plan's pieces on an
     adjacency): connectivity cut rounds until every district is connected (module docstring); a grouping
-    not connected when the rounds find none (``connected`` False).
+    not connected when the rounds find none (``connected`` False). ``exclude``: groupings (a district
+    label per rep) the answer must not be, whatever its seats (``_no_good``).
 
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
@@ -225,6 +227,8 @@ def group_reps(
         travel_g = np.where(allowed, travel, travel.max(initial=0.0) * 1e3 + 1.0)
     greedy = greedy_grouping(travel if allowed is None else travel_g, capacity, load, target, tolerance, n)
     if greedy is not None and allowed is not None and not allowed[np.arange(p), greedy].all():
+        greedy = None
+    if greedy is not None and any(same_grouping(greedy, old) for old in exclude):
         greedy = None
     if greedy is not None:  # its pairs join the model, so the start is one of its points
         cand = cand.copy()
@@ -266,6 +270,8 @@ def group_reps(
             hi = [(y[c], float(load[m, j] - (1 + tolerance[m]) * target[m, j])) for c, j in members]
             add(pulp.LpAffineExpression(lo), ge, 0.0, f"band_min_{m}_{s}")
             add(pulp.LpAffineExpression(hi), le, 0.0, f"band_max_{m}_{s}")
+    for k, old in enumerate(exclude):
+        add(_no_good(old, col, y), le, float(p - 1), f"not_grouping_{k}")
     prob.setObjective(pulp.LpAffineExpression([(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))]))
     start = None
     if greedy is not None:
@@ -302,6 +308,24 @@ def group_reps(
         for k, (_, comp, root) in enumerate(split):
             for row, (expr, rhs) in enumerate(_separator_cuts(pieces, comp, root, col, y, p)):
                 add(expr, le, rhs, f"connect_{rounds}_{k}_{row}")
+
+
+def same_grouping(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same partition of the reps, whatever the labels (seat ids or district numbers)."""
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    pairs = np.unique(np.column_stack([ia, ib]), axis=0)
+    return bool(len(pairs) == len(np.unique(ia)) == len(np.unique(ib)))
+
+
+def _no_good(
+    old: np.ndarray, col: dict[tuple[int, int], int], y: list[pulp.LpVariable]
+) -> pulp.LpAffineExpression:
+    """sum of y[j, s] over the pairs whose rep and seat share a district of ``old`` (a label per rep):
+    at most p - 1 excludes that partition with any seats and nothing else. Each rep adds at most 1 (it has
+    one seat); p means every district of the answer lies inside one of ``old``'s, and a refinement into
+    as many districts is the partition itself."""
+    return pulp.LpAffineExpression([(y[c], 1.0) for (j, s), c in col.items() if old[j] == old[s]])
 
 
 def _separator_cuts(
@@ -345,6 +369,7 @@ def group_nearest_first(
     k: int | None = None,
     allowed: np.ndarray | None = None,
     pieces: Pieces | None = None,
+    exclude: tuple[np.ndarray, ...] = (),
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
     finds no grouping, or with ``pieces`` no connected one (each attempt gets ``time_limit``; the first
@@ -359,7 +384,7 @@ def group_nearest_first(
         grouping = group_reps(
             travel, capacity, load, target, tolerance, n, backend,
             time_limit=time_limit, seed=seed, threads=threads, candidates=cand, allowed=allowed,
-            pieces=pieces,
+            pieces=pieces, exclude=exclude,
         )  # fmt: skip
         if grouping is not None and grouping.connected is not False:
             return grouping
