@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,10 +241,12 @@ def solve(
     progress: Progress = lambda _m: None,
     *,
     started: float | None = None,
+    warm_start: Mapping[str, str] | None = None,
 ) -> PlanOutput:
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
     reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
-    ``options.xlsx``, the workbook too)."""
+    ``options.xlsx``, the workbook too). ``warm_start`` (account_id -> rep_id, e.g. the plan of a sweep
+    point this one relaxes) is the search's first plan when it is a plan of this model (``_start_plan``)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined, repaired = _load(options)
     check_crm(options)
@@ -357,7 +359,8 @@ def solve(
         start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
         unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
     else:
-        unit_rep, result = _base_plan(spec, backend, base_budget, budget, solve_kw, centres_seconds, progress)
+        seeded = {**solve_kw, "start_plan": _start_plan(spec, warm_start)}  # the first plan, if it is one
+        unit_rep, result = _base_plan(spec, backend, base_budget, budget, seeded, centres_seconds, progress)
     contiguity_info = district_info = None
     if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
@@ -659,6 +662,29 @@ def _connected_or_relaxed(
     )
 
 
+def _start_plan(spec: ModelSpec, warm_start: Mapping[str, str] | None) -> np.ndarray | None:
+    """``warm_start`` (account_id -> rep_id) as a rep per unit, when it names a rep of this plan for every
+    account, keeps each unit whole and satisfies every row of ``spec`` (the independent
+    ``repair.feasible``); else None."""
+    if not warm_start:
+        return None
+    from territory_planner.optimize import repair
+
+    p = spec.problem
+    rep_index = {str(r): j for j, r in enumerate(p.rep_ids)}
+    units = np.full(p.n_units, -1, dtype=np.int64)
+    for account, unit in zip(p.account_ids.tolist(), p.acc_unit.tolist(), strict=True):
+        j = rep_index.get(warm_start.get(str(account), ""), -1)
+        if j < 0 or units[unit] not in (-1, j):
+            log.info("warm start: account %s has no rep of this plan, or splits its unit", account)
+            return None
+        units[unit] = j
+    if not repair.feasible(spec, units):
+        log.info("warm start: not a plan of this model")
+        return None
+    return units
+
+
 def _base_plan(
     spec: ModelSpec,
     backend: Any,
@@ -756,9 +782,10 @@ def plan(
     force: bool = False,
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
+    warm_start: Mapping[str, str] | None = None,
 ) -> PlanOutput:
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
-    ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``."""
+    ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
 
@@ -773,7 +800,7 @@ def plan(
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
-    output = solve(options, progress, started=begin)
+    output = solve(options, progress, started=begin, warm_start=warm_start)
     with staged_output_dir(Path(out), force=force) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))

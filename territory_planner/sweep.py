@@ -11,11 +11,18 @@ Points run on a local process pool (``workers``) or on a Dask cluster (``executo
 one solver thread. A point that fails or is infeasible is recorded with its reason and the sweep goes on.
 A point whose folder already holds a complete ``summary.json`` is not recomputed (resume), and an
 interrupted sweep still writes the rows it finished.
+
+A point that relaxes others (a wider band, a larger moved-potential budget, ...: every plan of those points
+is a plan of this one, ``relaxes``) runs after them and starts from the best of their plans, so that it is
+never worse than a stricter point: within the solver's gap a looser point could come out worse, and the
+chart then said that allowing more moves costs travel (QA7 O3). ``seeded_from`` names the point whose plan
+it started from (empty when none was feasible for it).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import html
 import itertools
 import json
@@ -33,7 +40,7 @@ import pandas as pd
 from territory_planner.errors import InfeasibleError, InputError, Problem, TerritoryPlannerError
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, write_csv
-from territory_planner.options import OPTION_NAMES, build_options
+from territory_planner.options import OPTION_NAMES, PlanOptions, build_options
 from territory_planner.report.charts import label_offsets
 
 log = logging.getLogger(__name__)
@@ -49,9 +56,11 @@ RESULT_COLUMNS = [
     "moved_accounts",
     "seconds",
     "pareto",
+    "seeded_from",
     "error",
 ]
 OnPoint = Callable[[dict[str, Any], int, int], None]
+SOLVED = ("optimal", "feasible")
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,78 @@ def grid_points(grid: dict[str, list[Any]]) -> list[SweepPoint]:
     ]
 
 
+#: Options that change no constraint of the model: a plan of one value is a plan of another.
+NEUTRAL = frozenset({"time_limit", "gap", "seed", "solver", "threads", "xlsx", "offline", "currency"})
+
+
+def _band_looser(loose: dict[str, float], strict: dict[str, float], measures: set[str]) -> bool:
+    """Every band of ``loose`` (per measure, "*" for the rest; a measure without one has no rows) at
+    least as wide as ``strict``'s."""
+    for m in measures:
+        wide, narrow = loose.get(m, loose.get("*")), strict.get(m, strict.get("*"))
+        if wide is not None and (narrow is None or wide < narrow):
+            return False
+    return True
+
+
+def _at_least(loose: float | None, strict: float | None) -> bool:
+    """A limit that binds less when larger; None is no limit."""
+    return loose is None or (strict is not None and loose >= strict)
+
+
+def _at_most(loose: float | None, strict: float | None) -> bool:
+    return loose is None or (strict is not None and loose <= strict)
+
+
+def relaxes(loose: PlanOptions, strict: PlanOptions) -> bool:
+    """Whether every plan satisfying ``strict``'s model satisfies ``loose``'s, for options that differ
+    only where the model's rows get looser: each balance band (1 +- tolerance) x target at least as wide
+    (district and region bands too, or none), the moved-potential budgets (overall, per rep) and
+    ``max_accounts`` at least as large, ``min_accounts`` at most as large, contiguity asked no more
+    (a connected plan is a plan without it). Every other option that differs (the measures balanced, the
+    disruption weight, the candidates, centres, locks, ...) changes the model or its objective otherwise:
+    no relation. Options that change no row (time limit, gap, seed, solver) may differ."""
+    differs = {
+        f.name for f in dataclasses.fields(PlanOptions) if getattr(loose, f.name) != getattr(strict, f.name)
+    } - NEUTRAL
+    rules: dict[str, Callable[[], bool]] = {
+        "tolerance": lambda: all(loose.tol(m) >= strict.tol(m) for m in strict.balance),
+        "district_tolerance": lambda: _groups_looser(loose, strict, "district"),
+        "region_tolerance": lambda: _groups_looser(loose, strict, "region"),
+        "max_moved_share": lambda: _at_least(loose.max_moved_share, strict.max_moved_share),
+        "max_moved_share_per_rep": lambda: _at_least(
+            loose.max_moved_share_per_rep, strict.max_moved_share_per_rep
+        ),
+        "max_accounts": lambda: _at_least(loose.max_accounts, strict.max_accounts),
+        "min_accounts": lambda: _at_most(loose.min_accounts, strict.min_accounts),
+        "contiguous": lambda: strict.contiguous or not loose.contiguous,
+        "district_contiguous": lambda: strict.district_contiguous or not loose.district_contiguous,
+    }
+    return all(key in rules and rules[key]() for key in differs)
+
+
+def _groups_looser(loose: PlanOptions, strict: PlanOptions, level: str) -> bool:
+    wide = loose.group_tolerance().get(level, {})
+    narrow = strict.group_tolerance().get(level, {})
+    measures = (set(strict.balance) | set(wide) | set(narrow)) - {"*"}
+    return _band_looser(wide, narrow, measures)
+
+
+def stricter_points(points: list[SweepPoint], values: dict[str, Any]) -> dict[int, list[int]]:
+    """For each point, the other points it relaxes (``relaxes``): their plans are plans of it."""
+    built: dict[int, PlanOptions] = {}
+    for p in points:
+        try:
+            built[p.index] = build_options({**values, **p.params})
+        except InputError:  # the point fails on its own when it runs
+            continue
+    # strictly: two points that relax each other (the same bands written two ways) are not ordered
+    return {
+        q: [p for p in built if p != q and relaxes(built[q], built[p]) and not relaxes(built[p], built[q])]
+        for q in built
+    }
+
+
 def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
     devs = [v for v in (summary.get("max_abs_dev_pct") or {}).values() if v is not None]
     travel = summary.get("compactness")
@@ -140,15 +221,37 @@ def read_complete(folder: Path) -> dict[str, Any] | None:
     return _row_from_summary(summary)
 
 
-def run_point(values: dict[str, Any], params: dict[str, Any], folder: str) -> dict[str, Any]:
-    """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure."""
+def _seed_plan(folder: str | None) -> dict[str, str] | None:
+    """account_id -> rep_id of the plan in ``folder`` (a point this one relaxes), None when unreadable."""
+    if folder is None:
+        return None
+    try:
+        frame = pd.read_csv(
+            Path(folder) / "assignments.csv",
+            dtype=str,
+            keep_default_na=False,
+            usecols=["account_id", "rep_id"],
+        )
+    except (OSError, ValueError):
+        return None
+    return dict(zip(frame["account_id"], frame["rep_id"], strict=True))
+
+
+def run_point(
+    values: dict[str, Any], params: dict[str, Any], folder: str, seed: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure.
+    ``seed``: (name, folder) of a point this one relaxes, whose plan the solve starts from when it is a
+    plan of this point's model (``api.solve``'s ``start``; checked by ``repair.feasible``)."""
     from territory_planner import api
 
     start = time.perf_counter()
     try:
         options = build_options({**values, **params, "threads": 1}, source=f"sweep point {Path(folder).name}")
-        output = api.plan(options, Path(folder), force=True)
-        return _row_from_summary(output.summary)
+        output = api.plan(options, Path(folder), force=True, warm_start=_seed_plan(seed[1] if seed else None))
+        row = _row_from_summary(output.summary)
+        used = any(h.get("event") == "start" for h in output.summary.get("history") or [])
+        return {**row, "seeded_from": seed[0] if seed and used else ""}
     except InfeasibleError as exc:
         reason = "; ".join([str(exc), *(c.message for c in exc.conflicts[:3])])
         return {"status": "infeasible", "seconds": round(time.perf_counter() - start, 3), "error": reason}
@@ -180,6 +283,17 @@ def pareto_mask(
     return mask
 
 
+def best_seed(stricter: list[int], rows: dict[int, dict[str, Any]]) -> int | None:
+    """Of the finished points a point relaxes, the one with the best plan (lowest objective: the same
+    model objective, since only bands, budgets and limits differ), None when none has a plan."""
+    solved = [
+        (float(rows[p]["objective"]), p)
+        for p in stricter
+        if p in rows and rows[p].get("status") in SOLVED and rows[p].get("objective") is not None
+    ]
+    return min(solved)[1] if solved else None
+
+
 def _executor_results(
     todo: list[SweepPoint],
     values: dict[str, Any],
@@ -187,35 +301,64 @@ def _executor_results(
     executor: str,
     workers: int,
     address: str | None,
+    order: tuple[dict[int, list[int]], dict[int, dict[str, Any]], dict[int, str]] = ({}, {}, {}),
 ) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
+    """Each point's result as it finishes. ``order`` = (the points each point relaxes, the finished points'
+    rows, every point's name): a point starts once every point it relaxes has finished (or was resumed),
+    seeded with the best of their plans. The caller adds each result to the rows before asking for the
+    next one."""
+    stricter, rows, names = order
+    waiting = sorted(todo, key=lambda p: p.index)
+
+    def take_ready(idle: bool, limit: int | None = None) -> list[tuple[Any, ...]]:
+        """The waiting points whose stricter points have all finished, in grid order, with their run
+        arguments. ``idle`` (nothing running): never none while points wait (a stricter point that is
+        not in this run cannot hold the sweep up)."""
+        ready = [p for p in waiting if all(q in rows for q in stricter.get(p.index, []))]
+        out = []
+        for point in (ready or (waiting[:1] if idle else []))[:limit]:
+            waiting.remove(point)
+            best = best_seed(stricter.get(point.index, []), rows)
+            seed = None if best is None else (names[best], str(points_dir / names[best]))
+            out.append((point, (values, point.params, str(points_dir / point.name), seed)))
+        return out
+
     if executor == "dask":
         from dask.distributed import Client, as_completed
 
         client = (
             Client(address) if address else Client(processes=False, n_workers=workers, threads_per_worker=1)
         )
+        futures: dict[Any, SweepPoint] = {}
         try:
-            futures = {
-                client.submit(run_point, values, p.params, str(points_dir / p.name), pure=False): p
-                for p in todo
-            }
+            running = as_completed()
             try:
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
+                while waiting or futures:
+                    for point, args in take_ready(not futures):
+                        job = client.submit(run_point, *args, pure=False)
+                        futures[job] = point
+                        running.add(job)
+                    finished = next(running)
+                    yield futures.pop(finished), finished.result()
             finally:
                 client.cancel(list(futures))
         finally:
             client.close()
         return
     if workers <= 1:
-        for p in todo:
-            yield p, run_point(values, p.params, str(points_dir / p.name))
+        while waiting:  # one at a time, so that the next point can start from this one's plan
+            for point, args in take_ready(True, 1):
+                yield point, run_point(*args)
         return
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        local = {pool.submit(run_point, values, p.params, str(points_dir / p.name)): p for p in todo}
-        for fut in cf.as_completed(local):
-            yield local[fut], fut.result()
+        local: dict[cf.Future[dict[str, Any]], SweepPoint] = {}
+        while waiting or local:
+            for point, args in take_ready(not local):
+                local[pool.submit(run_point, *args)] = point
+            done, _ = cf.wait(list(local), return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                yield local.pop(fut), fut.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -250,8 +393,11 @@ def run_sweep(
         if p.index in rows:
             on_point(rows[p.index], len(rows), total)
     todo = [p for p in points if p.index not in rows]
+    order = (stricter_points(points, values), rows, {p.index: p.name for p in points})
     try:
-        for point, row in _executor_results(todo, values, points_dir, executor, max(workers, 1), address):
+        for point, row in _executor_results(
+            todo, values, points_dir, executor, max(workers, 1), address, order
+        ):
             rows[point.index] = {**row, "resumed": False}
             on_point(rows[point.index], len(rows), total)
     finally:  # Ctrl-C or a cluster failure: keep what finished
