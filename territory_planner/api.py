@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from territory_planner.currency import currency_context
 from territory_planner.errors import InputError, Problem, SolverError
 from territory_planner.geo.repair import repair_notes
 from territory_planner.io.load import LoadedInputs, load_inputs
@@ -47,6 +49,10 @@ class PlanOutput:
     summary: dict[str, Any]
     out: Path | None
     units_geojson: str | None = None  # unit polygons (areas or polygon accounts) for the map
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
@@ -194,6 +200,20 @@ def check_crm(options: PlanOptions) -> None:
         forecast_history(data, options.forecast_horizon)
 
 
+def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Concatenate[PlanOptions, P], R]:
+    """Run ``fn(options, ...)`` with money in its messages (pre-checks, proofs, budgets) in the run's
+    --currency: "at most ¥9,651.49M potential may move", not "$". A ``currency_context``, so it holds in
+    this thread only, as each sweep point's own solve does."""
+
+    @functools.wraps(fn)
+    def wrapped(options: PlanOptions, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with currency_context(options.currency):
+            return fn(options, *args, **kwargs)
+
+    return wrapped
+
+
+@_in_currency
 def validate(options: PlanOptions) -> dict[str, Any]:
     """Load and check the inputs and run the pre-solve infeasibility checks (with ``contiguous``, the map's
     too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
@@ -236,6 +256,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     }
 
 
+@_in_currency
 def solve(
     options: PlanOptions,
     progress: Progress = lambda _m: None,
@@ -246,7 +267,8 @@ def solve(
     """Load, solve and build the output tables (nothing written). ``started`` (a ``perf_counter``
     reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
     ``options.xlsx``, the workbook too). ``warm_start`` (account_id -> rep_id, e.g. the plan of a sweep
-    point this one relaxes) is the search's first plan when it is a plan of this model (``_start_plan``)."""
+    point this one relaxes) is kept instead of the search's plan when it is a plan of this model and a
+    better one (``seeding.keep_better``; not with contiguity, whose stages describe their own plan)."""
     start = time.perf_counter() if started is None else started
     inputs, problem, joined, repaired = _load(options)
     check_crm(options)
@@ -359,8 +381,12 @@ def solve(
         start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
         unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
     else:
-        seeded = {**solve_kw, "start_plan": _start_plan(spec, warm_start)}  # the first plan, if it is one
-        unit_rep, result = _base_plan(spec, backend, base_budget, budget, seeded, centres_seconds, progress)
+        unit_rep, result = _base_plan(spec, backend, base_budget, budget, solve_kw, centres_seconds, progress)
+        if warm_start and not (options.contiguous or options.district_contiguous):
+            from territory_planner import seeding
+
+            seed = seeding.start_plan(spec, warm_start)
+            unit_rep, result = seeding.keep_better(spec, unit_rep, result, seed, time.perf_counter() - start)
     contiguity_info = district_info = None
     if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
@@ -660,29 +686,6 @@ def _connected_or_relaxed(
         violations=(*result.violations, *violations),
         notes=notes,
     )
-
-
-def _start_plan(spec: ModelSpec, warm_start: Mapping[str, str] | None) -> np.ndarray | None:
-    """``warm_start`` (account_id -> rep_id) as a rep per unit, when it names a rep of this plan for every
-    account, keeps each unit whole and satisfies every row of ``spec`` (the independent
-    ``repair.feasible``); else None."""
-    if not warm_start:
-        return None
-    from territory_planner.optimize import repair
-
-    p = spec.problem
-    rep_index = {str(r): j for j, r in enumerate(p.rep_ids)}
-    units = np.full(p.n_units, -1, dtype=np.int64)
-    for account, unit in zip(p.account_ids.tolist(), p.acc_unit.tolist(), strict=True):
-        j = rep_index.get(warm_start.get(str(account), ""), -1)
-        if j < 0 or units[unit] not in (-1, j):
-            log.info("warm start: account %s has no rep of this plan, or splits its unit", account)
-            return None
-        units[unit] = j
-    if not repair.feasible(spec, units):
-        log.info("warm start: not a plan of this model")
-        return None
-    return units
 
 
 def _base_plan(

@@ -13,10 +13,10 @@ A point whose folder already holds a complete ``summary.json`` is not recomputed
 interrupted sweep still writes the rows it finished.
 
 A point that relaxes others (a wider band, a larger moved-potential budget, ...: every plan of those points
-is a plan of this one, ``relaxes``) runs after them and starts from the best of their plans, so that it is
-never worse than a stricter point: within the solver's gap a looser point could come out worse, and the
-chart then said that allowing more moves costs travel (QA7 O3). ``seeded_from`` names the point whose plan
-it started from (empty when none was feasible for it).
+is a plan of this one, ``relaxes``) runs after them and keeps the best of their plans when its own search
+ends with a worse one (``seeding.keep_better``), so that it is never worse than a stricter point: within
+the solver's gap a looser point could come out worse, and the chart then said that allowing more moves
+costs travel (QA7 O3). ``plan_from`` names the point whose plan was kept (empty: the point's own).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ RESULT_COLUMNS = [
     "moved_accounts",
     "seconds",
     "pareto",
-    "seeded_from",
+    "plan_from",
     "error",
 ]
 OnPoint = Callable[[dict[str, Any], int, int], None]
@@ -241,8 +241,8 @@ def run_point(
     values: dict[str, Any], params: dict[str, Any], folder: str, seed: tuple[str, str] | None = None
 ) -> dict[str, Any]:
     """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure.
-    ``seed``: (name, folder) of a point this one relaxes, whose plan the solve starts from when it is a
-    plan of this point's model (``api.solve``'s ``start``; checked by ``repair.feasible``)."""
+    ``seed``: (name, folder) of a point this one relaxes, whose plan is kept when it beats the search's
+    (``api.solve``'s ``warm_start``: only a plan of this point's model, checked by ``repair.feasible``)."""
     from territory_planner import api
 
     start = time.perf_counter()
@@ -250,8 +250,8 @@ def run_point(
         options = build_options({**values, **params, "threads": 1}, source=f"sweep point {Path(folder).name}")
         output = api.plan(options, Path(folder), force=True, warm_start=_seed_plan(seed[1] if seed else None))
         row = _row_from_summary(output.summary)
-        used = any(h.get("event") == "start" for h in output.summary.get("history") or [])
-        return {**row, "seeded_from": seed[0] if seed and used else ""}
+        used = any(h.get("event") == "warm_start" for h in output.summary.get("history") or [])
+        return {**row, "plan_from": seed[0] if seed and used else ""}
     except InfeasibleError as exc:
         reason = "; ".join([str(exc), *(c.message for c in exc.conflicts[:3])])
         return {"status": "infeasible", "seconds": round(time.perf_counter() - start, 3), "error": reason}
@@ -305,8 +305,8 @@ def _executor_results(
 ) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
     """Each point's result as it finishes. ``order`` = (the points each point relaxes, the finished points'
     rows, every point's name): a point starts once every point it relaxes has finished (or was resumed),
-    seeded with the best of their plans. The caller adds each result to the rows before asking for the
-    next one."""
+    with the best of their plans as its warm start. The caller adds each result to the rows before asking
+    for the next one."""
     stricter, rows, names = order
     waiting = sorted(todo, key=lambda p: p.index)
 
