@@ -150,25 +150,34 @@ def simplify_for_display(geoms: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def units_geojson(
-    account_ids: np.ndarray, acc_unit: np.ndarray, unit_geometry: dict[int, Any], unit_area: dict[int, str]
+    account_ids: np.ndarray,
+    acc_unit: np.ndarray,
+    unit_geometry: dict[int, Any],
+    unit_area: dict[int, str],
+    named_areas: dict[str, tuple[Any, list[str]]] | None = None,
 ) -> UnitShapes:
     """One feature per unit with a polygon: the unit's first account_id, its area id, WGS84, simplified
-    once for display (``display_tolerance``) and serialised once."""
+    once for display (``display_tolerance``) and serialised once. ``named_areas`` (area id -> polygon and
+    the named accounts in it) are the areas that hold named accounts only: no unit, so no account_id, but
+    a feature with ``named_accounts`` that the map draws in the colour of the rep holding most of their
+    potential (QA6: Guilford, Durham and New Hanover were white holes in the NC cities' map)."""
     import shapely
 
     first: dict[int, str] = {}
     for a, u in zip(account_ids.tolist(), acc_unit.tolist(), strict=True):
         first.setdefault(int(u), str(a))
     units = [u for u, geom in unit_geometry.items() if geom is not None and u in first]
-    geoms = np.empty(len(units), dtype=object)
-    geoms[:] = [unit_geometry[u] for u in units]
-    simple = simplify_for_display(geoms, display_tolerance(geoms))
+    named = [(k, v) for k, v in (named_areas or {}).items() if v[0] is not None and v[1]]
+    geoms = np.empty(len(units) + len(named), dtype=object)
+    geoms[:] = [unit_geometry[u] for u in units] + [geom for _, (geom, _) in named]
+    simple = simplify_for_display(geoms, display_tolerance(geoms))  # one coverage: borders stay shared
     props = [json.dumps({"account_id": first[u], "area_id": unit_area.get(u, "")}) for u in units]
+    props += [json.dumps({"area_id": k, "named_accounts": ids}) for k, (_, ids) in named]
     feats = [
         f'{{"type": "Feature", "properties": {p}, "geometry": {g}}}'
         for p, g in zip(props, shapely.to_geojson(simple).tolist(), strict=True)
     ]
-    vertices = int(shapely.get_num_coordinates(simple).sum()) if len(units) else 0
+    vertices = int(shapely.get_num_coordinates(simple).sum()) if len(geoms) else 0
     return UnitShapes(
-        '{"type": "FeatureCollection", "features": [' + ", ".join(feats) + "]}", len(units), vertices
+        '{"type": "FeatureCollection", "features": [' + ", ".join(feats) + "]}", len(geoms), vertices
     )

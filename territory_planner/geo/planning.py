@@ -62,9 +62,11 @@ def join_areas(
 def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> areamod.UnitShapes:
     """The unit polygons for the map: the area of every area unit, or each polygon account's own polygon
     (a family of polygon accounts is one unit for the model but every member is drawn: QA6, Orange and
-    Chatham counties were blank beside their family's first member, Alamance)."""
+    Chatham counties were blank beside their family's first member, Alamance), and each area holding named
+    accounts only, with their ids (``areas.units_geojson``)."""
     geoms: dict[int, Any] = {}
     area_id: dict[int, str] = {}
+    named_only: dict[str, tuple[Any, list[str]]] = {}  # areas holding named accounts only (no unit)
     acc_unit = problem.acc_unit
     if joined is not None:
         polys = list(joined.areas.geometry)
@@ -73,10 +75,17 @@ def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | 
             if u not in geoms:
                 geoms[u] = polys[int(joined.area_of[acc])]
                 area_id[u] = str(joined.areas.ids[joined.area_of[acc]])
+        drawn = set(area_id.values())
+        for acc in np.flatnonzero(joined.named).tolist():
+            k = int(joined.area_of[acc])
+            if str(joined.areas.ids[k]) not in drawn:
+                named_only.setdefault(str(joined.areas.ids[k]), (polys[k], []))[1].append(
+                    str(problem.account_ids[acc])
+                )
     elif geometry is not None:
         geoms = dict(enumerate(geometry))
         acc_unit = np.arange(len(problem.account_ids))
-    return areamod.units_geojson(problem.account_ids, acc_unit, geoms, area_id)
+    return areamod.units_geojson(problem.account_ids, acc_unit, geoms, area_id, named_only)
 
 
 def home_unit_polygons(

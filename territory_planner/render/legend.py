@@ -147,10 +147,12 @@ def legend_html(
     n_moved: int,
     levels: dict[str, Any] | None = None,
     no_current_alignment: bool = False,
+    named_areas: bool = False,
 ) -> str:
     """The summary panel; ``levels`` (the map payload's districts / regions, render.levels) adds a
     table per level that the level switch shows in place of the rep table; ``no_current_alignment``
-    (no account has a current rep) says that the Current view has nothing to show."""
+    (no account has a current rep) says that the Current view has nothing to show; ``named_areas`` (the
+    map draws areas holding named accounts only) says what their hatching means."""
     tol_pot = _tolerance_pct(summary, "potential")
     tol_wl = _tolerance_pct(summary, "workload")
     rows = []
@@ -194,8 +196,14 @@ def legend_html(
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
         "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home"
-        '<span class="tp-screen-only"> &middot; switch <i>Current</i>/<i>Proposed</i> and the moved-accounts '
-        "lines in the layer control; click a rep to zoom to the territory</span>"
+        + (
+            " &middot; hatched area, dashed outline: it holds named accounts only (no area unit), in the "
+            "colour of the rep holding most of their potential"
+            if named_areas
+            else ""
+        )
+        + '<span class="tp-screen-only"> &middot; switch <i>Current</i>/<i>Proposed</i> and the '
+        "moved-accounts lines in the layer control; click a rep to zoom to the territory</span>"
         + (
             " &middot; no account has a current rep (no current_rep column or an empty one): the "
             "<i>Current</i> view draws every account grey"

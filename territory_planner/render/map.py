@@ -270,6 +270,7 @@ def build_map(
         n_moved=payload.n_moved,
         no_current_alignment=payload.n_accounts > 0 and payload.no_current == payload.n_accounts,
         levels=payload.data.get("levels"),
+        named_areas=bool(payload.data["units"] and payload.data["units"].get("named")),
     )
     PlanLayer(
         payload,

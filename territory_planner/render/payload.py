@@ -282,12 +282,30 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
     lons: list[Any] = [*lon, *(h[1] for h in homes if h)]
     pts = np.column_stack([np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)])
     places = np.hstack([pts, pts]) if len(pts) else np.empty((0, 4))
-    if plan.units:
-        rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in plan.units]
-        originals = [shapely.make_valid(shape(plan.units[a["account_id"].iloc[i]])) for i in rows]
+    if plan.units or plan.named_areas:
+        units_of = plan.units or {}
+        rows = [i for i, acc_id in enumerate(a["account_id"]) if acc_id in units_of]
+        originals = [shapely.make_valid(shape(units_of[a["account_id"].iloc[i]])) for i in rows]
+        # areas holding named accounts only, simplified with the units so that their borders stay shared
+        row_of = {acc_id: i for i, acc_id in enumerate(a["account_id"])}
+        named_rows = [[row_of[acc] for acc in na.accounts] for na in plan.named_areas]
+        named_geoms = [shapely.make_valid(shape(na.geometry)) for na in plan.named_areas]
         if shift:
             originals = [shift.geometry(g) for g in originals]
-        geoms, shared = simplify_units(originals)
+            named_geoms = [shift.geometry(g) for g in named_geoms]
+        simplified, shared = simplify_units(originals + named_geoms)
+        geoms, named_simple = simplified[: len(originals)], simplified[len(originals) :]
+        named_areas = [
+            [shape_json, members, na.area_id]
+            for na, members, g in zip(plan.named_areas, named_rows, named_simple, strict=True)
+            if (shape_json := _geom_json(g)) is not None
+        ]
+        if named_simple:
+            named_array = np.array(named_simple, dtype=object)
+            places = np.vstack([places, shapely.bounds(named_array)])
+            xmin, ymin, xmax, ymax = shapely.total_bounds(named_array)
+            lats += [float(ymin), float(ymax)]
+            lons += [float(xmin), float(xmax)]
         encoded = [_geom_json(g) for g in geoms]
         keep = [k for k, e in enumerate(encoded) if e is not None]
         # Outlines from the simplified units when their borders still match (fast), else from the
@@ -311,6 +329,9 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
                 [source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol, occupied
             ),
             "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
+            # [[depth, coordinates], [row of each named account], area id]: drawn hatched in the colour of
+            # the rep holding most of their potential (QA6: they were white holes)
+            "named": named_areas,
         }
         if levels and "district" in levels:
             of = levels["district"]["of"]

@@ -31,6 +31,16 @@ _FALSE = {"false", "0", "no", "n", "f", ""}
 
 
 @dataclass(frozen=True)
+class NamedArea:
+    """An area (``--areas``) that holds named accounts only: it is no unit of the plan, but the map draws
+    it, in the colour of the rep holding most of its named potential (units.geojson ``named_accounts``)."""
+
+    area_id: str
+    geometry: dict[str, Any]  # GeoJSON
+    accounts: tuple[str, ...]  # the named accounts in it
+
+
+@dataclass(frozen=True)
 class PlanFolder:
     """The parts of a plan the map needs, validated."""
 
@@ -38,6 +48,7 @@ class PlanFolder:
     territories: pd.DataFrame  # one row per rep
     summary: dict[str, Any]
     units: dict[str, Any] | None  # GeoJSON geometry (dict) per account_id, or None
+    named_areas: tuple[NamedArea, ...] = ()
 
 
 def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
@@ -238,7 +249,10 @@ def _read_summary(plan_dir: Path, problems: list[Problem]) -> dict[str, Any]:
     return data
 
 
-def _read_units(plan_dir: Path, accounts: set[str] | None, problems: list[Problem]) -> dict[str, Any] | None:
+def _read_units(
+    plan_dir: Path, accounts: set[str] | None, problems: list[Problem], named: list[NamedArea]
+) -> dict[str, Any] | None:
+    """GeoJSON geometry per account_id; the areas holding named accounts only go to ``named``."""
     path = plan_dir / UNITS
     if not path.is_file():
         return None
@@ -256,14 +270,24 @@ def _read_units(plan_dir: Path, accounts: set[str] | None, problems: list[Proble
         props = (feat or {}).get("properties") or {}
         geom = (feat or {}).get("geometry") or {}
         account = str(props.get("account_id", "")).strip()
-        if not account:
+        members = props.get("named_accounts")  # an area holding named accounts only (no account_id)
+        listed = [str(m) for m in members] if isinstance(members, list) and not account else []
+        named_area = bool(listed)
+        unknown = [m for m in listed if accounts is not None and m not in accounts]
+        if named_area and unknown:
+            problems.append(
+                Problem(UNITS, row, "named_accounts", f"account is not in {ASSIGNMENTS}", unknown[0])
+            )
+        elif not account and not named_area:
             problems.append(Problem(UNITS, row, "account_id", "feature has no account_id property"))
-        elif accounts is not None and account not in accounts:
+        elif accounts is not None and account and account not in accounts:
             problems.append(Problem(UNITS, row, "account_id", f"account is not in {ASSIGNMENTS}", account))
         elif geom.get("type") not in ("Polygon", "MultiPolygon"):
             problems.append(
                 Problem(UNITS, row, "geometry", "expected a Polygon or MultiPolygon", str(geom.get("type")))
             )
+        elif named_area:
+            named.append(NamedArea(str(props.get("area_id", "")), geom, tuple(listed)))
         elif account in geoms:
             problems.append(Problem(UNITS, row, "account_id", "duplicate account_id", account))
         else:
@@ -283,7 +307,14 @@ def read_plan_folder(plan_dir: Path) -> PlanFolder:
     assignments = _read_assignments(plan_dir, reps, problems, measures)
     summary = _read_summary(plan_dir, problems)
     accounts = None if assignments is None else set(assignments["account_id"])
-    units = _read_units(plan_dir, accounts, problems)
+    named: list[NamedArea] = []
+    units = _read_units(plan_dir, accounts, problems, named)
     if problems or territories is None or assignments is None:
         raise InputError(problems or "the plan folder could not be read")
-    return PlanFolder(assignments=assignments, territories=territories, summary=summary, units=units)
+    return PlanFolder(
+        assignments=assignments,
+        territories=territories,
+        summary=summary,
+        units=units,
+        named_areas=tuple(named),
+    )

@@ -421,6 +421,7 @@ function tpEdit(ctx) {
   function commit() {
     const reps = Array.from(touchedReps);
     touchedReps.clear();
+    ctx.refreshNamed(); // areas of named accounts only take the colour of their new majority rep
     for (const f of listeners) f("change", reps);
     save();
     // the status element (tests, benchmarks) describes the map as it now is; the full count of what

@@ -228,6 +228,101 @@ function tpInit(map, L_, refs) {
   }
   for (let i = 0; i < n; i++) if (A.moved[i]) movedLine(i);
 
+  // Areas holding named accounts only (--areas with named accounts): no unit of the plan, so no polygon of
+  // their own; drawn hatched in the colour of the rep holding most of their named potential, with a dashed
+  // outline, so that the county does not read as unassigned (QA6: Guilford, Durham and New Hanover were
+  // white holes in the NC cities' map). Recoloured with the view, the level and the editor's changes.
+  const namedGroup = L_.featureGroup();
+  const namedAreas = ((D.units && D.units.named) || []).map(function (na, k) {
+    const layer = L_.polygon(L_.GeoJSON.coordsToLatLngs(na[0][1], na[0][0]), {
+      renderer: rUnits,
+      color: "#333333",
+      weight: 1.2,
+      dashArray: "5 4",
+      fillOpacity: 1,
+    });
+    layer.tpNamed = k;
+    namedGroup.addLayer(layer);
+    return { layer: layer, rows: na[1], area: na[2], owner: -1, share: 0 };
+  });
+  const hatches = new Map();
+  // A canvas pattern as the fill (Leaflet's canvas renderer hands fillColor to fillStyle): the rep's
+  // colour, light, crossed by stripes of it.
+  function hatch(colour) {
+    if (!hatches.has(colour)) {
+      const c = document.createElement("canvas");
+      c.width = c.height = 8;
+      const g = c.getContext("2d");
+      g.globalAlpha = 0.3;
+      g.fillStyle = colour;
+      g.fillRect(0, 0, 8, 8);
+      g.globalAlpha = 0.95;
+      g.strokeStyle = colour;
+      g.lineWidth = 2;
+      g.beginPath();
+      for (const o of [-8, 0, 8]) {
+        g.moveTo(o, 8);
+        g.lineTo(o + 8, 0);
+      }
+      g.stroke();
+      hatches.set(colour, g.createPattern(c, "repeat"));
+    }
+    return hatches.get(colour);
+  }
+  function namedOwner(rows, before) {
+    const pot = new Map();
+    let total = 0;
+    for (const i of rows) {
+      const j = before ? A.cur[i] : A.rep[i];
+      const v = Math.max(A.pot[i] || 0, 0);
+      pot.set(j, (pot.get(j) || 0) + v);
+      total += v;
+    }
+    let best = -1;
+    let most = -1;
+    for (const [j, v] of pot) {
+      if (v > most || (v === most && j >= 0 && (best < 0 || j < best))) {
+        best = j;
+        most = v;
+      }
+    }
+    return [best, total > 0 ? most / total : 1];
+  }
+  function namedCard(k) {
+    const na = namedAreas[k];
+    const box = document.createElement("div");
+    box.className = "tp-card";
+    const title = document.createElement("div");
+    title.className = "tp-card-title";
+    title.textContent = "Area " + na.area + ": named accounts only";
+    box.appendChild(title);
+    const table = document.createElement("table");
+    row(
+      table,
+      "Accounts",
+      na.rows
+        .map(function (i) {
+          return A.name[i] || A.id[i];
+        })
+        .join(", "),
+    );
+    row(table, "Coloured as", repLabel(na.owner) + " (" + Math.round(100 * na.share) + "% of their potential)");
+    box.appendChild(table);
+    return box;
+  }
+  function refreshNamed() {
+    const before = view === "before";
+    for (const na of namedAreas) {
+      [na.owner, na.share] = namedOwner(na.rows, before);
+      na.layer.setStyle({ fillColor: hatch(colourOf(na.owner)) });
+    }
+    status.dataset.namedAreas = namedAreas
+      .map(function (na) {
+        return na.area + ":" + (na.owner >= 0 ? R.id[na.owner] : "");
+      })
+      .join(",");
+  }
+
   // Tooltips and popups: one shared tooltip, content built with textContent.
   function row(table, key, value) {
     const tr = document.createElement("tr");
@@ -276,6 +371,7 @@ function tpInit(map, L_, refs) {
   function card(layer) {
     if (layer.tpRow !== undefined) return accountCard(layer.tpRow);
     if (layer.tpHome !== undefined) return homeCard(layer.tpHome);
+    if (layer.tpNamed !== undefined) return namedCard(layer.tpNamed);
     return null;
   }
   const tip = L_.tooltip({ direction: "top", offset: [0, -6], opacity: 0.95 });
@@ -362,7 +458,7 @@ function tpInit(map, L_, refs) {
   }
   // A click opens the popup, unless a handler (the editor) claims it first by returning true.
   const clickHandlers = [];
-  for (const g of groups.concat(other ? [other] : [])) {
+  for (const g of groups.concat(other ? [other] : [], [namedGroup])) {
     g.on("mouseover", onOver);
     g.on("mouseout", onOut);
     g.on("click", function (e) {
@@ -373,6 +469,7 @@ function tpInit(map, L_, refs) {
   }
 
   for (const [g, was] of onMap) if (was) map.addLayer(g);
+  if (namedAreas.length) namedGroup.addTo(map);
   refs.control.addTo(map);
 
   // Legend rows zoom to their territory.
@@ -407,6 +504,7 @@ function tpInit(map, L_, refs) {
     for (const o of outlines[next]) groupOf(o[0]).addLayer(o[1]);
     view = next;
     document.body.classList.toggle("tp-view-before", view === "before");
+    refreshNamed();
     markButtons();
     report();
   }
@@ -440,6 +538,7 @@ function tpInit(map, L_, refs) {
     for (const key in buttons) buttons[key].classList.toggle("tp-active", key === view);
   }
   markButtons();
+  refreshNamed();
 
   map.on("baselayerchange", function (e) {
     applyView(e.layer === refs.before ? "before" : "after");
@@ -475,6 +574,7 @@ function tpInit(map, L_, refs) {
       layers[i].setStyle({ fillColor: colourOf(view === "before" ? A.cur[i] : A.rep[i]) });
     }
     showLevelLegend();
+    refreshNamed();
     if (view === "after" && D.units && D.units.district) {
       if (level === "region") map.removeLayer(districtLines);
       else map.addLayer(districtLines);
@@ -581,6 +681,7 @@ function tpInit(map, L_, refs) {
     groups: groups,
     outlines: outlines,
     renderers: { units: rUnits, lines: rLines, points: rPoints },
+    refreshNamed: refreshNamed,
     colourOf: colourOf,
     groupOf: groupOf,
     repLabel: repLabel,
