@@ -142,7 +142,7 @@ def test_infeasible_exits_1_with_numbers(tmp_path: Path) -> None:
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "-q")
     assert res.exit_code == 1
     assert "Infeasible" in res.output
-    assert "account A1 alone has 5,000 potential" in res.output
+    assert "account A1 alone has $5,000 potential" in res.output
     assert "more than any band it may go to holds" in " ".join(res.output.split())  # not "the band it fits"
     assert not (tmp_path / "p" / "summary.json").exists()
 
@@ -157,7 +157,7 @@ def test_an_account_too_big_for_every_band_is_named_by_its_name(tmp_path: Path) 
     a, r = write_instance(tmp_path, accounts, reps)
     res = run("validate", "--accounts", str(a), "--reps", str(r))
     assert res.exit_code == 1
-    assert "account A1 (Charlotte) alone has 5,000 potential" in " ".join(res.output.split())
+    assert "account A1 (Charlotte) alone has $5,000 potential" in " ".join(res.output.split())
 
 
 def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:

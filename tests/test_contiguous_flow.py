@@ -108,7 +108,7 @@ def test_a_walled_in_rep_whose_region_has_each_measure_but_not_both_is_proven() 
     assert walled.rep_id == "T0"
     assert walled.measure == "potential"
     assert walled.amount == pytest.approx(9.0 - 8.75)
-    assert "with its workload band met, any territory of them holds at least 9 potential" in walled.message
+    assert "with its workload band met, any territory of them holds at least $9 potential" in walled.message
     # one more unit of workload in reach (T1 one unit further) and the proof is gone, as it should be
     assert planning.walled_in_conflicts(spec, adj, np.array([0, 5])) == []
 

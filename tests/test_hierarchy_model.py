@@ -97,7 +97,7 @@ def test_precheck_locked_account_overflows_its_district(tmp_path: Path) -> None:
         api.solve(options_for(a, r, tolerance="potential=0.99,workload=0", district_tolerance=0.1))
     msgs = [c.message for c in exc.value.conflicts if c.family == "district"]
     assert any(
-        "account A00 (locked to R1) alone has 100 potential" in m and "West is 62 to 74" in m for m in msgs
+        "account A00 (locked to R1) alone has $100 potential" in m and "West is $62 to $74" in m for m in msgs
     ), msgs
 
 

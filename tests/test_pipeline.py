@@ -75,7 +75,7 @@ def test_account_larger_than_any_band_is_explained(tmp_path: Path) -> None:
     c = exc.value.conflicts[0]
     assert c.family == "balance"
     assert c.measure == "potential"
-    assert "account A1 alone has 5,000 potential" in c.message
+    assert "account A1 alone has $5,000 potential" in c.message
     assert "band" in c.message
 
 

@@ -4,6 +4,7 @@ the one time budget, LP retries and the stage log."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -210,6 +211,24 @@ def test_budget_below_the_least_share_is_proven_with_the_share(tmp_path: Path) -
     # a budget just above the least share is not refused by that proof
     out = api.solve(options_for(a, r, max_moved_share=min(1.0, least + 0.08)))
     assert out.summary["moved_potential_share"] <= least + 0.08 + 1e-9
+
+
+def test_the_budget_proof_states_money_in_the_runs_currency(tmp_path: Path) -> None:
+    """QA7: sweep.html for a plan in yen read "at most 9,651.49M potential may move". The proof's amounts
+    carry --currency (none: plain numbers), and the default stays $."""
+    rng = np.random.default_rng(3)
+    accounts = random_accounts(rng, 40)
+    for acc in accounts:
+        acc["current_rep"] = "R1"
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 39.0, "lon": -90.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    for currency, sign in (("¥", "¥"), ("", ""), (None, "$")):
+        kw = {} if currency is None else {"currency": currency}
+        with pytest.raises(InfeasibleError) as err:
+            api.solve(options_for(a, r, max_moved_share=0.10, **kw))
+        message = err.value.conflicts[0].message
+        assert re.search(rf"at most {re.escape(sign)}[0-9][^ ]* potential may move", message), message
+        assert re.search(rf"moves at least {re.escape(sign)}[0-9]", message), message
 
 
 def test_no_plan_in_time_is_not_called_infeasible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from territory_planner import api
 from territory_planner.cli import main
+from territory_planner.currency import currency_context
 from territory_planner.optimize import pipeline, prechecks, unit_fit
 from territory_planner.optimize.spec import ModelSpec
 from tests.conftest import options_for, write_instance
@@ -110,8 +111,12 @@ def test_two_big_accounts_that_only_one_band_holds_are_named_together(tmp_path: 
     assert c.rep_id == "R0"
     assert c.measure == "potential"
     assert c.amount == pytest.approx(2550.0 - 2400.0)
-    assert c.message.startswith("account A0 (1,300), account A1 (1,250): too big in potential")
-    assert "any band but R0's (1,600 to 2,400)" in c.message
+    assert c.message.startswith("account A0 ($1,300), account A1 ($1,250): too big in potential")
+    assert "any band but R0's ($1,600 to $2,400)" in c.message
+    eur = "EUR\N{NO-BREAK SPACE}"
+    for currency, band in (("EUR", f"{eur}1,600 to {eur}2,400"), ("", "1,600 to 2,400")):
+        with currency_context(currency):  # the run's --currency; workload would stay plain
+            assert f"any band but R0's ({band})" in unit_fit.crowded(spec)[0].message
     brute = brute_force(
         [a | {"current_rep": ""} for a in accounts], [r | {"segments": ""} for r in reps], {"tolerance": 0.2}
     )

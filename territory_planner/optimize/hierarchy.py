@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -256,8 +257,9 @@ def _locked_in(p: Any, member_k: np.ndarray, locked: np.ndarray) -> np.ndarray:
 def _group_checks(
     spec: ModelSpec, k: int, m: int, measure: str, a: np.ndarray, confined: np.ndarray, reach: np.ndarray
 ) -> list[Conflict]:
-    from territory_planner.optimize.prechecks import fmt
+    from territory_planner.optimize.prechecks import amount
 
+    fmt = partial(amount, measure=measure)
     g = spec.groups
     assert g is not None
     p = spec.problem
@@ -391,7 +393,7 @@ def narrowed_spec(spec: ModelSpec, margin: float) -> ModelSpec:
 
 def explain(spec: ModelSpec, info: Any, amount: float) -> Conflict:
     """A group row that needed slack in a proof LP, with its numbers."""
-    from territory_planner.optimize.prechecks import fmt
+    from territory_planner.optimize.prechecks import amount as money_or
 
     g = spec.groups
     assert g is not None
@@ -399,7 +401,7 @@ def explain(spec: ModelSpec, info: Any, amount: float) -> Conflict:
     measure = spec.problem.measures[m]
     side = "short of the minimum" if info.family == FAMILY_MIN else "above the maximum"
     msg = (
-        f"{g.level[k]} {g.names[k]} {measure}: band {fmt(g.lower[m, k])} to {fmt(g.upper[m, k])}; the best "
-        f"fractional plan is {fmt(amount)} {side}"
+        f"{g.level[k]} {g.names[k]} {measure}: band {money_or(g.lower[m, k], measure)} to "
+        f"{money_or(g.upper[m, k], measure)}; the best fractional plan is {money_or(amount, measure)} {side}"
     )
     return _conflict(g, k, measure, msg, amount)

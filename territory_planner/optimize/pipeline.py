@@ -1060,8 +1060,8 @@ def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
         conflicts.append(
             Conflict(
                 "disruption_budget",
-                f"at most {spec.budget:,.0f} potential may move{share}; with whole accounts balancing may "
-                "need more than the least share the LP proves",
+                f"at most {prechecks.money(spec.budget)} potential may move{share}; with whole accounts "
+                "balancing may need more than the least share the LP proves",
             )
         )
         fixes.append("raise --max-moved-share")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 
+from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict
 from territory_planner.optimize.spec import ModelSpec
 
@@ -19,6 +21,18 @@ def fmt(v: float) -> str:
     if a >= 1e4:
         return f"{v / 1e3:,.1f}k"
     return f"{v:,.4g}"
+
+
+def money(v: float) -> str:
+    """``fmt`` in the currency of the current ``currency_context`` (the run's --currency): $1.23M,
+    -€450.0k, EUR 12.5k; plain when the currency is none."""
+    sign = "-" if v < 0 else ""
+    return f"{sign}{currency_prefix()}{fmt(abs(v))}"
+
+
+def amount(v: float, measure: str) -> str:
+    """``fmt``, or ``money`` when the measure holds money (potential, revenue: ``currency.is_money``)."""
+    return money(v) if is_money(measure) else fmt(v)
 
 
 def unit_label(spec: ModelSpec, u: int) -> str:
@@ -45,15 +59,16 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
     patterns = np.unique(spec.allowed, axis=0)
     for m, measure in enumerate(p.measures):
+        amt = partial(amount, measure=measure)
         # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none
         for j in np.flatnonzero(spec.lower[m] > spec.upper[m] + 1e-9)[:20]:
             lo, hi = p.lower_band[m, j], p.upper_band[m, j]
             conflicts.append(
                 Conflict(
                     "balance",
-                    f"{p.rep_ids[j]}'s {measure} band {fmt(lo)} to {fmt(hi)} holds no total that whole "
+                    f"{p.rep_ids[j]}'s {measure} band {amt(lo)} to {amt(hi)} holds no total that whole "
                     f"accounts can make (their {measure} values are whole multiples of "
-                    f"{fmt(_step(spec, m))}); widen --tolerance",
+                    f"{amt(_step(spec, m))}); widen --tolerance",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(spec.lower[m, j] - hi),
@@ -67,9 +82,9 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     fam,
-                    f"{unit_label(spec, u)} alone has {fmt(p.unit_amount[u, m])} {measure}, more than any "
-                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {fmt(spec.lower[m, jb])} to "
-                    f"{fmt(spec.upper[m, jb])}",
+                    f"{unit_label(spec, u)} alone has {amt(p.unit_amount[u, m])} {measure}, more than any "
+                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {amt(spec.lower[m, jb])} "
+                    f"to {amt(spec.upper[m, jb])}",
                     rep_id=str(p.rep_ids[jb]),
                     measure=measure,
                     amount=float(p.unit_amount[u, m] - cap[u]),
@@ -82,8 +97,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "lock",
-                    f"accounts locked to {p.rep_ids[j]} carry {fmt(per_rep[j])} {measure}, above the band's "
-                    f"maximum {fmt(spec.upper[m, j])}",
+                    f"accounts locked to {p.rep_ids[j]} carry {amt(per_rep[j])} {measure}, above the "
+                    f"band's maximum {amt(spec.upper[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(per_rep[j] - spec.upper[m, j]),
@@ -95,8 +110,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "segment",
-                    f"{p.rep_ids[j]} may serve only {fmt(reachable[j])} {measure} in total (segments and "
-                    f"locks), below the band's minimum {fmt(spec.lower[m, j])}",
+                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total (segments "
+                    f"and locks), below the band's minimum {amt(spec.lower[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(spec.lower[m, j] - reachable[j]),
@@ -115,8 +130,9 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     conflicts.append(
                         Conflict(
                             "segment",
-                            f"{int(inside.sum())} units can only go to {names}; they carry {fmt(demand)} "
-                            f"{measure} but those reps' bands hold at most {fmt(room)}",
+                            f"{int(inside.sum())} units can only go to {names}; they carry "
+                            f"{amt(demand)} {measure} but those reps' bands hold at most "
+                            f"{amt(room)}",
                             measure=measure,
                             amount=demand - room,
                         )
@@ -159,8 +175,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "disruption_budget",
-                    f"locks and segments force {fmt(forced)} potential to "
-                    f"move, above the budget {fmt(spec.budget)}",
+                    f"locks and segments force {money(forced)} potential to "
+                    f"move, above the budget {money(spec.budget)}",
                     amount=forced - spec.budget,
                 )
             )

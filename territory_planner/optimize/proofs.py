@@ -16,7 +16,8 @@ import numpy as np
 from territory_planner.errors import Conflict, InfeasibleError
 from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
-from territory_planner.optimize.prechecks import fmt
+from territory_planner.optimize.prechecks import amount as money_or
+from territory_planner.optimize.prechecks import fmt, money
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
@@ -35,19 +36,22 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
             m = p.measures[info.measure]
             lo, hi = spec.lower[info.measure, info.rep], spec.upper[info.measure, info.rep]
             side = "short of the minimum" if info.family == "balance_min" else "above the maximum"
-            msg = f"{rep} {m}: band {fmt(lo)} to {fmt(hi)}; the best fractional plan is {fmt(amount)} {side}"
+            msg = (
+                f"{rep} {m}: band {money_or(lo, m)} to {money_or(hi, m)}; the best fractional plan is "
+                f"{money_or(amount, m)} {side}"
+            )
             out.append(Conflict(info.family, msg, rep_id=rep, measure=m, amount=amount))
         elif info.family == "budget" and spec.budget is not None:
             total = float(p.acc_potential.sum())
             msg = (
-                f"at most {fmt(spec.budget)} potential may move ({100 * spec.budget / total:.1f}%); the "
-                f"least-violation fractional plan exceeds that by {fmt(amount)}"
+                f"at most {money(spec.budget)} potential may move ({100 * spec.budget / total:.1f}%); the "
+                f"least-violation fractional plan exceeds that by {money(amount)}"
             )
             out.append(Conflict("disruption_budget", msg, amount=amount))
         elif info.family == "rep_budget" and spec.rep_budget_share is not None:
             msg = (
                 f"{rep} may lose at most {100 * spec.rep_budget_share:.0f}% of the "
-                f"{fmt(spec.held[info.rep])} potential it holds; balance needs {fmt(amount)} more to move"
+                f"{money(spec.held[info.rep])} potential it holds; balance needs {money(amount)} more to move"
             )
             out.append(Conflict("disruption_budget", msg, rep_id=rep, amount=amount))
         else:
@@ -212,8 +216,8 @@ def budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
         [
             Conflict(
                 "disruption_budget",
-                f"at most {fmt(spec.budget)} potential may move ({budget:.1f}%); every plan within "
-                f"the bands moves at least {fmt(least)} ({need:.1f}%)",
+                f"at most {money(spec.budget)} potential may move ({budget:.1f}%); every plan within "
+                f"the bands moves at least {money(least)} ({need:.1f}%)",
                 amount=least - spec.budget,
                 extra={"least_moved_share": least / total, "proven_by": "LP bound"},
             )

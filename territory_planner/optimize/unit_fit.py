@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.optimize import OptimizeResult, linprog
 
 from territory_planner.errors import Conflict
-from territory_planner.optimize.prechecks import fmt, unit_label
+from territory_planner.optimize.prechecks import amount, unit_label
 from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows
 
 MIN_SHARE = 0.2  # accounts below this share of every band they may go to are not tested
@@ -182,8 +183,8 @@ class Shortfall:
         least = "at least" if self.side == "above" else "at most"
         limit = "maximum" if self.side == "above" else "minimum"
         out = (
-            f"{met}{where} holds {least} {fmt(self.total)} {self.name}, {self.side} the band's {limit} "
-            f"{fmt(self.bound)}"
+            f"{met}{where} holds {least} {amount(self.total, self.name)} {self.name}, {self.side} the "
+            f"band's {limit} {amount(self.bound, self.name)}"
         )
         if self.needed_tolerance is not None:
             out += (
@@ -231,7 +232,7 @@ def _conflict(spec: ModelSpec, rows: BandRows, u: int, j: int) -> Conflict | Non
     why = _shortfall(spec, rows, j, *_complement(spec, rows, u, j))
     if why is None:
         return None
-    amounts = ", ".join(f"{fmt(rows.amount[u, r])} {rows.names[r]}" for r in range(len(rows.names)))
+    amounts = ", ".join(f"{amount(rows.amount[u, r], name)} {name}" for r, name in enumerate(rows.names))
     rid = p.rep_ids[j]
     where = (
         f"any territory it may go to (e.g. {rid}'s)" if spec.allowed[u].sum() > 1 else f"{rid}'s territory"
@@ -278,6 +279,7 @@ def crowded(spec: ModelSpec) -> list[Conflict]:
                 continue
             big = np.flatnonzero(confined & narrowed)
             big = big[np.argsort(-rows.amount[big, r], kind="stable")]
+            fmt = partial(amount, measure=rows.names[r])
             named = ", ".join(f"{unit_label(spec, u)} ({fmt(rows.amount[u, r])})" for u in big[:5].tolist())
             named += f" and {len(big) - 5} more" if len(big) > 5 else ""
             reps = [str(x) for x in p.rep_ids[pattern]]
