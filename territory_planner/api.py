@@ -480,13 +480,11 @@ def solve(
             if not hierarchy_info["district"]["contiguous"]:
                 split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
                 design_notes.append(
-                    f"{split} district(s) in several pieces: they were not asked to be connected (add "
+                    f"{split} district(s) in several pieces: --design-districts found no plan of connected "
+                    "districts (its note says what was tried)"
+                    if options.design_districts
+                    else f"{split} district(s) in several pieces: they were not asked to be connected (add "
                     "--district-contiguous)"
-                    + (
-                        "; --design-districts found no connected grouping for its first plan"
-                        if options.design_districts
-                        else ""
-                    )
                 )
         if shaped_region and known:  # QA6: regions.csv's contiguous column was blank
             hierarchy_info["region"].update(_level_shape(problem.rep_regions, adj, unit_rep))

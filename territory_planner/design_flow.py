@@ -52,6 +52,7 @@ FIRST_SHARE_CONNECT = SHARES["design_first_connect"]  # the same with an adjacen
 GROUPING_SHARE = SHARES["design_grouping"]  # of the time left after them: the grouping MIP
 CONTIGUOUS_SHARE = SHARES["design_contiguous"]  # with --contiguous: the first plan's territories connected
 CONNECT_SHARE = SHARES["design_connect"]  # no connected grouping: the district contiguity stage
+CONNECT_SHARE_IMPLIED = SHARES["design_connect_implied"]  # the same, no second solve needed after it
 RETRY_SECONDS = 3.0  # time left below which no other grouping is tried after a proof for one
 
 
@@ -234,7 +235,8 @@ def design_districts(
     unproven = False  # the last grouping tried was neither connected nor proven impossible
     trial, trial_problem, trial_spec = grouping, problem2, spec2
     while connected is False and connect is not None:  # the units move until the districts are connected
-        seconds = CONNECT_SHARE * budget.remaining() if budget.limited else float("inf")
+        share = CONNECT_SHARE_IMPLIED if implied else CONNECT_SHARE  # implied: the first plan stands
+        seconds = share * budget.remaining() if budget.limited else float("inf")
         attempt = connect(trial_spec, plan1, res1, max(seconds, 1.0))
         if attempt.found is not None:  # its bound holds for the grouping only: the joint bound stays res1's
             plan1, connected, reconnected = attempt.found[0], True, True

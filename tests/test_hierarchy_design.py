@@ -335,6 +335,9 @@ def test_designed_districts_no_grouping_can_connect_are_written_and_marked(tmp_p
     assert "False" in d["contiguous"].astype(str).tolist()
     assert (d["potential_dev_pct"].abs() <= 10.0 + 1e-9).all()
     assert any("connected districts" in n for n in s["notes"])
+    # QA8 O4: --design-districts asked for connected districts; no note may say they were not asked
+    assert not any("not asked to be connected" in n for n in s["notes"]), s["notes"]
+    assert any("--design-districts found no plan of connected districts" in n for n in s["notes"])
 
 
 def test_a_contiguity_proof_under_the_designed_districts_is_no_infeasibility() -> None:

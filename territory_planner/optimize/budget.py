@@ -27,6 +27,7 @@ SHARES = {
     "design_grouping": 0.15,  # the grouping MIP (each attempt)
     "design_contiguous": 0.90,  # with --contiguous: the first plan's territories connected
     "design_connect": 0.60,  # no connected grouping: the district contiguity stage for the one chosen
+    "design_connect_implied": 0.90,  # the same when the district band is implied: no second solve to keep
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)
     "contiguity_mend": 0.30,  # with a cut loop: the LNS mend of the start plan before the loop's rounds
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)
