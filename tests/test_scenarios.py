@@ -101,6 +101,61 @@ def test_added_rep_segments_may_be_a_toml_list(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("body", "says", "fixed"),
+    [
+        (  # QA8 O2: what a planner writes first when adding a removal to a scenario naming its reps file
+            'accounts = "accounts.csv"\nreps = "reps.csv"\n\n[reps]\nremove = ["R3"]\n',
+            "as a value on line 2 and as the table [reps] on line 4; name the file inside the table instead: "
+            'delete line 2 and write path = "reps.csv" under [reps], beside add/remove',
+            'accounts = "accounts.csv"\n\n[reps]\npath = "reps.csv"\nremove = ["R3"]\n',
+        ),
+        (
+            'accounts = "accounts.csv"\nreps = "reps.csv"  # the roster\n[[reps.add]]\nrep_id = "R9"\n',
+            "as a value on line 2 and as the table [[reps.add]] on line 3; name the file in a [reps] table "
+            'instead: delete line 2 and write [reps] with path = "reps.csv" under it above line 3',
+            'accounts = "accounts.csv"\n[reps]\npath = "reps.csv"\n[[reps.add]]\nrep_id = "R9"\n',
+        ),
+        (
+            'accounts = "accounts.csv"\nreps = "reps.csv"\nreps.remove = ["R3"]\n',
+            "as a value on line 2 and as the key reps.remove on line 3; "
+            'write the file as reps.path = "reps.csv" on line 2 instead',
+            'accounts = "accounts.csv"\nreps.path = "reps.csv"\nreps.remove = ["R3"]\n',
+        ),
+    ],
+    ids=["table", "array_of_tables", "dotted_key"],
+)
+def test_a_reps_file_beside_a_reps_table_says_what_to_write(
+    tmp_path: Path, body: str, says: str, fixed: str
+) -> None:
+    write_instance(tmp_path)
+    (tmp_path / "bad.toml").write_text(body)
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "bad.toml")
+    (problem,) = info.value.problems
+    assert problem.file == str(tmp_path / "bad.toml")
+    assert problem.column == "reps"
+    assert problem.message.startswith(f"reps is given twice: {says}")
+    assert "Cannot overwrite" not in problem.message
+    (tmp_path / "good.toml").write_text(fixed)  # what the message says to write loads
+    values = load_scenario(tmp_path / "good.toml")
+    assert values["reps"] == (tmp_path / "reps.csv").resolve()
+
+
+def test_another_value_opened_as_a_table_names_both_lines(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("seed = 1\ntolerance = 0.05\n[tolerance]\npotential = 0.1\n")
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "bad.toml")
+    (problem,) = info.value.problems
+    assert problem.column == "tolerance"
+    assert "tolerance is given twice: as a value on line 2 and as the table [tolerance] on line 3" in (
+        problem.message
+    )
+    (tmp_path / "other.toml").write_text("[x]\na = 1\na.b = 2\n")  # an unknown shape keeps TOML's words
+    with pytest.raises(InputError, match="not valid TOML: Cannot overwrite a value"):
+        load_scenario(tmp_path / "other.toml")
+
+
 def test_removing_an_unknown_rep_is_an_input_error(tmp_path: Path) -> None:
     write_instance(tmp_path)
     (tmp_path / "bad.toml").write_text('extends = "base.toml"\n[reps]\nremove = ["R77"]\n')

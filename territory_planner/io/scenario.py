@@ -35,6 +35,7 @@ them as the ``reps_add`` / ``reps_remove`` options; those two names are internal
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,73 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InputError(Problem(str(path), None, None, f"scenario file is not UTF-8: {exc}")) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(str(path), None, None, f"not valid TOML: {exc}")) from exc
+        problem = _value_and_table(path, exc)
+        raise InputError(problem or Problem(str(path), None, None, f"not valid TOML: {exc}")) from exc
+
+
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_KEY = r'\s*(?:"([^"]+)"|\'([^\']+)\'|([A-Za-z0-9_-]+))\s*'
+_TABLE_HEADER = re.compile(r"^\s*\[\[?" + _KEY)  # [reps], [[reps.add]], [reps.add]
+_DOTTED_KEY = re.compile(r"^" + _KEY + r"\.")  # reps.remove = [...]
+_ASSIGNMENT = re.compile(r"^" + _KEY + r"=")
+
+
+def _key_of(match: re.Match[str]) -> str:
+    return next(g for g in match.groups() if g is not None)
+
+
+def _value_and_table(path: Path, exc: tomllib.TOMLDecodeError) -> Problem | None:
+    """Say what to write when a top-level key is also opened as a table (TOML's bare "Cannot overwrite a
+    value"): a planner adding ``[reps] remove = [...]`` to a scenario with ``reps = "reps.csv"`` writes just
+    that. None when the error is another one."""
+    if "Cannot overwrite a value" not in str(exc):
+        return None
+    found = getattr(exc, "lineno", None) or (m.group(1) if (m := _AT_LINE.search(str(exc))) else None)
+    if found is None:
+        return None
+    table_line = int(found)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not 1 <= table_line <= len(lines):
+        return None
+    root = list(enumerate(lines[: table_line - 1], start=1))
+    header = _TABLE_HEADER.match(lines[table_line - 1])
+    dotted = None if header else _DOTTED_KEY.match(lines[table_line - 1])
+    if header is None and (dotted is None or any(_TABLE_HEADER.match(t) for _, t in root)):
+        return None  # a dotted key inside a table names that table's key, not the top-level one
+    key = _key_of(header or dotted)  # type: ignore[arg-type]
+    value_line, value = None, None
+    for number, text in root:
+        if _TABLE_HEADER.match(text):
+            break  # the top-level keys end at the first table
+        assignment = _ASSIGNMENT.match(text)
+        if assignment and _key_of(assignment) == key:
+            value_line = number
+            try:
+                value = tomllib.loads(text).get(key)
+            except tomllib.TOMLDecodeError:
+                value = None  # a value over several lines: its line is still named
+    if value_line is None:
+        return None
+    opened_text = lines[table_line - 1].split("#")[0].split("=")[0].strip()
+    opened = f"the table {opened_text}" if header else f"the key {opened_text}"
+    told = f"{key} is given twice: as a value on line {value_line} and as {opened} on line {table_line}"
+    if key == "reps":
+        name = f'"{value}"' if isinstance(value, str) else '"reps.csv"'
+        if dotted:
+            fix = f"write the file as reps.path = {name} on line {value_line} instead, beside {opened_text}"
+        elif re.fullmatch(r"\[" + _KEY + r"\]", opened_text):
+            fix = (
+                f"name the file inside the table instead: delete line {value_line} and write "
+                f"path = {name} under [reps], beside add/remove"
+            )
+        else:
+            fix = (
+                f"name the file in a [reps] table instead: delete line {value_line} and write [reps] "
+                f"with path = {name} under it above line {table_line}, beside add/remove"
+            )
+    else:
+        fix = f"TOML allows one of them: keep either the value on line {value_line} or the table"
+    return Problem(str(path), None, key, f"{told}; {fix}", "" if value is None else str(value))
 
 
 def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
