@@ -133,6 +133,8 @@ def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Pa
     assert summary["status"] == "relaxed"
     assert summary["hierarchy"]["district"]["infeasible"] == "proven"
     assert any(v["constraint"] == "district_contiguity" for v in summary["violations"])
+    # QA8 O3: a split plan has no gap to the bound of connected plans (it was cut to 0.000%)
+    assert summary["gap"] is None, summary["gap"]
 
 
 @pytest.mark.skipif(

@@ -83,9 +83,9 @@ def make_districts_contiguous(
     plan = res.unit_rep if repair.feasible(spec, res.unit_rep) else unit_rep
     p = spec.problem
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
-    lower = min(res.lower_bound, objective) if np.isfinite(res.lower_bound) else float("nan")
-    g = max(0.0, (objective - lower) / objective) if objective > 0 and np.isfinite(lower) else float("nan")
     connected = all(k <= 1 for k in res.pieces.values())
+    # the bound holds for connected districts: a split plan (written only with --relax) keeps it, gap n/a
+    lower, g = contiguity.bound_and_gap(res.lower_bound, objective, connected=connected)
     notes = [
         *result.notes,
         "district contiguity: every rep keeps the unit at its home; the lower bound is valid for plans "
