@@ -370,7 +370,8 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
         for m, v in info["totals"].items():
             table.add_row(escape(f"total {m}"), escape(money(v) if is_money(m) else count_or_mean(v)))
     for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
-        table.add_row(escape(f"--tolerance {m} needs at least"), f"{100 * v:.2f}%")
+        if v > 0:  # only when the largest accounts force a floor ("needs at least 0.00%" read as +-0%)
+            table.add_row(escape(f"--tolerance {m} needs at least"), f"{100 * v:.2f}%")
     if "map_pieces" in info:  # --contiguous: the map checks ran and passed
         table.add_row("pieces of the map", f"{info['map_pieces']:,}")
         table.add_row("edges bridged (--bridge-islands)", f"{info['bridged_edges']:,}")

@@ -44,3 +44,20 @@ def test_totals_default_to_dollars_and_whole_numbers_stay_whole(tmp_path: Path) 
     accounts, reps = line_instance()
     a, r = write_instance(tmp_path, accounts, reps)
     assert totals("--accounts", str(a), "--reps", str(r)) == {"potential": "$600", "workload": "6"}
+
+
+def test_a_tolerance_floor_is_shown_only_when_an_account_forces_one(tmp_path: Path) -> None:
+    """QA8 O9: "--tolerance potential needs at least 0.00%" read as a +-0% band. With no account above a
+    target there is no floor to tell; an account of 1,000 against targets of 750 (1,500 over two reps)
+    forces 33.33%."""
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path / "even", accounts, reps)
+    res = CliRunner().invoke(main, ["validate", "--accounts", str(a), "--reps", str(r)])
+    assert res.exit_code == 0, res.output
+    assert "needs at least" not in res.output
+    accounts[0]["potential"] = 1000.0
+    a, r = write_instance(tmp_path / "big", accounts, reps)
+    res = CliRunner().invoke(main, ["validate", "--accounts", str(a), "--reps", str(r), "--tolerance", "0.5"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"--tolerance potential needs at least\s+│\s+33\.33%", res.output), res.output
+    assert "--tolerance workload needs at least" not in res.output
