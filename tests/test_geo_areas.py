@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from territory_planner import api
 from territory_planner.errors import InputError
+from territory_planner.geo.areas import join_points, nearest_area, read_areas
 from territory_planner.options import build_options
 
 
@@ -118,6 +120,79 @@ def test_contiguous_by_area(tmp_path: Path) -> None:
     c = out.summary["contiguity"]
     assert c["contiguous"] is True
     assert c["pieces"] == {"R1": 1, "R2": 1}
+
+
+def test_an_outside_point_names_the_account_and_the_nearest_area(tmp_path: Path) -> None:
+    """QA8 O5: Puerto Peñasco, 0.5 km off the coarse Sonora polygon, was "the account lies outside every
+    area". Around the four squares (Z1..Z4, 0..0.2 degrees)::
+
+        D is at lon 0.5, lat 0.5 (far: 47.2 km from Z4's corner 0.2, 0.2)
+        Z3 Z4
+        Z1 Z2 .B      B: 0.01 degrees of longitude east of Z2 (1.1 km at the equator)
+        E (lat -1, lon 0.05, no name): one degree of latitude south of Z1, 111.2 km
+    """
+    rows = [
+        acc("A", 0.05, 0.05, name="Inland"),
+        acc("B", 0.05, 0.21, name="Puerto Peñasco"),
+        acc("D", 0.5, 0.5, name="Far away"),
+        acc("E", -1.0, 0.05, name=""),
+    ]
+    a, r = write(tmp_path, rows)
+    opts = build_options({"accounts": a, "reps": r, "areas": areas_file(tmp_path), "time_limit": 10})
+    with pytest.raises(InputError) as exc:
+        api.validate(opts)
+    got = [(p.file, p.row, p.column, p.message) for p in exc.value.problems]
+    assert got == [
+        (
+            str(a),
+            2,
+            "lat/lon",
+            "account B (Puerto Peñasco) lies 1.1 km outside every area; the nearest area is Z2: a coastal or "
+            "border point on a coarse polygon? (move it inside, or use finer areas)",
+        ),
+        (
+            str(a),
+            3,
+            "lat/lon",
+            "account D (Far away) lies 47.2 km outside every area; the nearest area is Z4: the areas file "
+            "does not cover it",
+        ),
+        (
+            str(a),
+            4,
+            "lat/lon",
+            "account E lies 111.2 km outside every area; the nearest area is Z1: the areas file does not "
+            "cover it",
+        ),
+    ]
+
+
+def test_a_swapped_lat_lon_pair_is_pointed_out(tmp_path: Path) -> None:
+    boxes = gpd.GeoDataFrame({"area_id": ["Lyon"]}, geometry=[shapely.box(4.7, 45.6, 4.9, 45.9)], crs=4326)
+    boxes.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    a, _ = write(tmp_path, [acc("A", 4.8, 45.7, name="Swapped")])
+    areas = read_areas(tmp_path / "areas.geojson")
+    with pytest.raises(InputError) as exc:
+        join_points(areas, np.array([4.8]), np.array([45.7]), str(a))
+    assert exc.value.problems[0].message.endswith(
+        "the nearest area is Lyon; lat and lon swapped? (45.7, 4.8) lies in Lyon"
+    )
+    assert exc.value.problems[0].message.startswith("account A (Swapped) lies 6,0")  # about 6,000 km
+
+
+def test_the_nearest_area_is_nearest_in_km_not_in_degrees() -> None:
+    """At 60 degrees north a degree of longitude is half a degree of latitude long::
+
+    N            N: 0.2 degrees north of the point (22.2 km)
+    .   E        E: 0.3 degrees of longitude east (0.3 x cos 60 x 111.2 = 16.7 km): the nearest
+    """
+    from shapely.strtree import STRtree
+
+    north = shapely.box(-0.1, 60.2, 0.1, 60.4)
+    east = shapely.box(0.3, 59.9, 0.5, 60.1)
+    nearest, km = nearest_area(STRtree([north, east]), 60.0, 0.0)
+    assert nearest == 1
+    assert km == pytest.approx(0.3 * np.cos(np.radians(60)) * 111.195, rel=2e-3)
 
 
 def test_validate_takes_the_areas_of_plan(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 Every non-named account goes into the area that contains it (a point on a shared border goes to the
 area with the smallest id, so the join is deterministic); a point outside every area is an input error
-(file and row), never dropped. Named accounts (``locked_rep`` set, or a true ``named`` column) stay
-units of their own. The join works by families: an area is a family ``area:<id>``, so the problem's
-unit totals are the sums of the area's accounts.
+(file and row, the account's id and name, the nearest area and how far it is), never dropped. Named
+accounts (``locked_rep`` set, or a true ``named`` column) stay units of their own. The join works by
+families: an area is a family ``area:<id>``, so the problem's unit totals are the sums of the area's
+accounts.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: s
 
     pts = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
     geoms = np.asarray(list(areas.geometry), dtype=object)
-    pt_idx, area_idx = STRtree(geoms).query(pts, predicate="intersects")
+    tree = STRtree(geoms)
+    pt_idx, area_idx = tree.query(pts, predicate="intersects")
     rank = np.argsort(np.argsort(areas.ids, kind="stable"), kind="stable")  # rank of each area by id
     out = np.full(len(pts), -1, dtype=np.int64)
     order = np.lexsort((rank[area_idx], pt_idx))
@@ -81,18 +83,98 @@ def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: s
     out[pt_idx[order][first]] = area_idx[order][first]
     missing = np.flatnonzero(out < 0)
     if len(missing):
+        labels = _account_labels(accounts_file, missing)
         raise InputError(
             [
                 Problem(
                     accounts_file,
                     int(i) + 1,
                     "lat/lon",
-                    "the account lies outside every area",
+                    _outside_message(areas, tree, float(lat[i]), float(lon[i]), labels.get(int(i))),
                     f"{lat[i]}, {lon[i]}",
                 )
                 for i in missing
             ]
         )
+    return out
+
+
+NEAR_EDGE_KM = 25.0  # closer than this to an area, a point outside every area is on a coast or a border
+
+
+def _outside_message(areas: Areas, tree: Any, lat: float, lon: float, label: str | None) -> str:
+    """``account MX3991347 (Puerto Peñasco) lies 0.5 km outside every area; the nearest area is Sonora: a
+    coastal or border point on a coarse polygon?``; far from every area, a swapped lat/lon pair that lands
+    in an area is pointed out (QA8: two Mexican coastal cities outside the coarse
+    state polygons were reported as "the account lies outside every area", with nothing to look for)."""
+    import shapely
+
+    who = label or "the account"
+    if not (np.isfinite(lat) and np.isfinite(lon)) or not len(areas.ids):
+        return f"{who} lies outside every area"
+    nearest, km = nearest_area(tree, lat, lon)
+    told = f"{who} lies {_km(km)} outside every area; the nearest area is {areas.ids[nearest]}"
+    if km <= NEAR_EDGE_KM:
+        return f"{told}: a coastal or border point on a coarse polygon? (move it inside, or use finer areas)"
+    if abs(lon) <= 90:  # lat and lon swapped: the pair read the other way round lands in an area
+        inside = tree.query(shapely.points(lat, lon), predicate="intersects")
+        if len(inside):
+            return f"{told}; lat and lon swapped? ({lon}, {lat}) lies in {areas.ids[int(min(inside))]}"
+    return f"{told}: the areas file does not cover it"
+
+
+def _km(km: float) -> str:
+    return "less than 0.1 km" if km < 0.05 else f"{km:,.1f} km"
+
+
+def nearest_area(tree: Any, lat: float, lon: float) -> tuple[int, float]:
+    """Index of the area nearest the point (``tree``: a shapely STRtree of the areas) and the great-circle
+    distance (km) to its nearest edge point.
+    Distances are measured in a local equirectangular frame around the point (degrees of longitude scaled
+    by cos(lat)), so a nearer area to the east or west is not passed over for one to the north; the
+    candidates are the areas within the nearest one's unscaled distance divided by cos(lat)."""
+    import shapely
+
+    from territory_planner.model.geo import haversine_km
+
+    geoms = tree.geometries
+    point = shapely.points(lon, lat)
+    first = int(tree.query_nearest(point)[0])
+    scale = max(float(np.cos(np.radians(lat))), 1e-3)
+    reach = float(shapely.distance(point, geoms[first])) / scale
+    candidates = tree.query(point, predicate="dwithin", distance=reach * (1 + 1e-9) + 1e-12)
+    best, best_km = first, np.inf
+    for k in sorted(set(candidates.tolist()) | {first}):
+        local = shapely.transform(
+            geoms[k], lambda xy: np.column_stack(((xy[:, 0] - lon) * scale, xy[:, 1] - lat))
+        )
+        x, y = shapely.get_coordinates(shapely.shortest_line(shapely.points(0.0, 0.0), local))[1]
+        to = (np.array([lat + y]), np.array([lon + x / scale]))  # the area's nearest point, in degrees
+        km = float(haversine_km(np.array([lat]), np.array([lon]), *to)[0, 0])
+        if km < best_km:
+            best, best_km = k, km
+    return best, best_km
+
+
+def _account_labels(accounts_file: str, rows: np.ndarray) -> dict[int, str]:
+    """``account <id> (<name>)`` for the given 0-based rows of the accounts file, as the optimiser's
+    messages name accounts (``TerritoryProblem.unit_label``); {} when the file cannot be read again."""
+    from territory_planner.io.readers import read_table
+
+    try:
+        frame = read_table(Path(accounts_file), "accounts").frame
+    except (InputError, OSError, ValueError):
+        return {}
+    if "account_id" not in frame.columns:
+        return {}
+    out: dict[int, str] = {}
+    for i in rows.tolist():
+        if i >= len(frame):
+            continue
+        account = str(frame["account_id"].iloc[i]).strip()
+        name = str(frame["name"].iloc[i]).strip() if "name" in frame.columns else ""
+        named = name and name != account and name.lower() not in {"nan", "none", "<na>"}
+        out[int(i)] = f"account {account} ({name})" if named else f"account {account}"
     return out
 
 
