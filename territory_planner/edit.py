@@ -37,6 +37,7 @@ import pandas as pd
 from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
+from territory_planner.io.labels import account_label
 from territory_planner.io.readers import csv_separator, csv_structure_problems, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
@@ -160,7 +161,6 @@ def _segment_problem(
     a = plan.assignments
     rep_ids = list(plan.territories["rep_id"])
     served = segments[rep_ids.index(rep)]
-    acc = a["account_id"].iloc[row]
     barred = [row] if not serves(served, a["segment"].iloc[row]) else []
     parent = a["parent_id"].iloc[row]
     if not barred and families is not None and parent:
@@ -176,13 +176,19 @@ def _segment_problem(
     )
     what = f"{rep} serves only {', '.join(sorted(served))}; {who}"
     if barred[0] == row:
-        return f"{rep} does not serve segment {segment!r} of account {acc} ({what})"
+        return f"{rep} does not serve segment {segment!r} of {_label(a, row)}: {what}"
     more = f" (and {len(barred) - 1} more member(s))" if len(barred) > 1 else ""
+    member = _label(a, barred[0]).removeprefix("account ")
     return (
-        f"account {acc} belongs to family {parent!r}, which --rebalance locks to {rep} as a whole, and "
-        f"{rep} does not serve segment {segment!r} of its member {a['account_id'].iloc[barred[0]]}{more} "
-        f"({what})"
+        f"{_label(a, row)} belongs to family {parent!r}, which --rebalance locks to {rep} as a whole, and "
+        f"{rep} does not serve segment {segment!r} of its member {member}{more}: {what}"
     )
+
+
+def _label(assignments: pd.DataFrame, row: int) -> str:
+    """``account FR2988507 (Paris)``: the plan's account on ``row`` with its name when it has one (QA8:
+    edit problems named accounts by id only, where the optimiser's messages give the name too)."""
+    return account_label(assignments["account_id"].iloc[row], assignments["name"].iloc[row])
 
 
 def _check_edits(
@@ -227,16 +233,14 @@ def _check_edits(
         if bad:
             continue
         if acc in first_row:
-            problems.append(
-                Problem(name, k, "account_id", f"account already edited on row {first_row[acc]}", acc)
-            )
+            message = f"{_label(a, row_of[acc])} already edited on row {first_row[acc]}"
+            problems.append(Problem(name, k, "account_id", message, acc))
             continue
         first_row[acc] = k
         lock = a["locked_rep"].iloc[row_of[acc]]
         if lock and lock != rep:
-            problems.append(
-                Problem(name, k, "rep_id", f"account {acc} is locked to {lock}: it cannot be moved", rep)
-            )
+            message = f"{_label(a, row_of[acc])} is locked to {lock}: it cannot be moved"
+            problems.append(Problem(name, k, "rep_id", message, rep))
             continue
         barred = None if segments is None else _segment_problem(plan, segments, row_of[acc], rep, families)
         if barred:

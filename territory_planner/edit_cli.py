@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from territory_planner.cli_support import handle_errors, stderr_console
+from territory_planner.io.labels import account_label
 
 
 @click.command(name="edit")
@@ -110,15 +111,19 @@ def edit_command(
         for warning in edited.warnings:
             click.echo(f"warning: {warning}", err=True)
         broken = s["violations"]
+        a = edited.assignments
+        names = dict(zip(a["account_id"], a["name"], strict=True)) if "name" in a.columns else {}
         if broken:
             click.echo(f"{len(broken)} constraint(s) broken (listed in summary.json and report.html):")
             for v in broken[:10]:
                 what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "group", "measure") if v.get(k))
                 if v.get("constraint") == "segment":  # accounts with a rep who does not serve their segment
-                    held = list(v.get("accounts") or [])
-                    shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+                    held = [str(i) for i in v.get("accounts") or []]
+                    shown = ", ".join(
+                        account_label(i, names.get(i, "")).removeprefix("account ") for i in held[:5]
+                    ) + (", ..." if len(held) > 5 else "")
                     click.echo(
-                        f"  {what}: {len(held)} account(s) of a segment the rep does not serve ({shown})"
+                        f"  {what}: {len(held)} account(s) of a segment the rep does not serve: {shown}"
                     )
                     continue
                 click.echo(f"  {what}: by {v['violation']:,.2f}")

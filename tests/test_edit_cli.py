@@ -185,6 +185,40 @@ def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path:
     assert not (out / "assignments.csv").exists()
 
 
+def test_a_locked_or_twice_edited_account_is_named(base: Path, tmp_path: Path) -> None:
+    """QA8 O6: "account FR2988507 is locked to R01" named Paris by its CRM id only; the accounts table's
+    name is added as the optimiser's messages add it ("account FR2988507 (Paris)")."""
+    import shutil
+
+    named = tmp_path / "named"
+    shutil.copytree(base, named)
+    a = pd.read_csv(named / "assignments.csv", dtype=str, keep_default_na=False)
+    free = a["account_id"].iloc[5]
+    a["name"] = a["account_id"].map({"A000": "Paris", free: "Île-de-Ré"}).fillna("")
+    a.to_csv(named / "assignments.csv", index=False)
+    locked_to = a.loc[a["account_id"] == "A000", "rep_id"].iloc[0]
+    other = "R1" if locked_to != "R1" else "R2"
+    free_other = a["account_id"].iloc[6]
+    rows = [
+        ("A000", other),
+        (free, "R0"),
+        (free, "R1"),
+        (free_other, "R9"),
+        (free_other, "R2"),
+        (free_other, "R3"),
+    ]
+    out = tmp_path / "bad"
+    code, output = run(str(named), "--edits", str(write_edits(tmp_path / "bad.csv", rows)), "--out", str(out))
+    assert code == 1, output
+    errors = pd.read_csv(out / "input_errors.csv", dtype=str, keep_default_na=False)
+    assert list(zip(errors["row"].astype(int), errors["column"], errors["message"], strict=True)) == [
+        (1, "rep_id", f"account A000 (Paris) is locked to {locked_to}: it cannot be moved"),
+        (3, "account_id", f"account {free} (Île-de-Ré) already edited on row 2"),
+        (4, "rep_id", "rep is not in the plan"),
+        (6, "account_id", f"account {free_other} already edited on row 5"),  # no name: the id alone
+    ]
+
+
 def test_rebalance_needs_the_plans_manifest(tmp_path: Path) -> None:
     plan = sample_plan(tmp_path / "plan")  # drawn by hand: no manifest
     edits = write_edits(tmp_path / "e.csv", [("A1", "R2")])

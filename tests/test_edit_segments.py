@@ -3,7 +3,8 @@ serve its segment was not reported, because the plan folder did not record the r
 
 The plan is the tiny scenario of ``scenario_fixtures`` with segments: even accounts "ent", odd ones "smb";
 R0 serves "ENT" (spelled in capitals in reps.csv), R1 "smb", R2 and R3 every segment. A001 (smb) and A002
-(ent) are one family, which only R2 or R3 can take whole.
+(ent) are one family, which only R2 or R3 can take whole. Accounts are named "Clinique <n>" (A001
+"Hôpital Nord", A002 no name), so problems can name them as the optimiser's messages do (QA8 O6).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from territory_planner.render.edit_payload import edit_data
 from territory_planner.render.plan_folder import read_plan_folder
 
 SERVES = {"R0": "ENT", "R1": "smb", "R2": "", "R3": ""}
+NAMES = {"A001": "Hôpital Nord", "A002": ""}
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     accounts = pd.read_csv(root / "inputs" / "accounts.csv", dtype=str)
     accounts["segment"] = ["ent" if k % 2 == 0 else "smb" for k in range(len(accounts))]
     accounts["parent_id"] = ["F1" if acc in ("A001", "A002") else "" for acc in accounts["account_id"]]
+    accounts["name"] = [NAMES.get(acc, f"Clinique {int(acc[1:])}") for acc in accounts["account_id"]]
     accounts.to_csv(root / "inputs" / "accounts.csv", index=False)
     reps = pd.read_csv(root / "inputs" / "reps.csv", dtype=str)
     reps["segments"] = reps["rep_id"].map(SERVES)
@@ -85,10 +88,10 @@ def test_an_edit_to_a_rep_who_does_not_serve_the_segment_is_refused(base: Path, 
     assert list(errors["row"].astype(int)) == [1]  # row 2: R2 serves every segment
     assert errors["column"].iloc[0] == "rep_id"
     assert errors["file"].iloc[0].endswith("e.csv")
-    message = errors["message"].iloc[0]
-    assert f"R0 does not serve segment 'smb' of account {smb}" in message
-    assert "R0 serves only ent" in message
-    assert "reps who serve it: R1, R2, R3" in message
+    assert errors["message"].iloc[0] == (
+        f"R0 does not serve segment 'smb' of account {smb} (Clinique {int(smb[1:])}): R0 serves only ent; "
+        "reps who serve it: R1, R2, R3"
+    )
     assert not (out / "assignments.csv").exists()
 
 
@@ -133,8 +136,8 @@ def test_rebalance_locks_the_whole_family_so_every_members_segment_counts(base: 
     assert code == 1, output
     errors = pd.read_csv(tmp_path / "r" / "input_errors.csv", dtype=str, keep_default_na=False)
     message = errors["message"].iloc[0]
-    assert "account A002 belongs to family 'F1'" in message
-    assert "R0 does not serve segment 'smb' of its member A001" in message
+    assert message.startswith("account A002 belongs to family 'F1'")  # no name: no parentheses
+    assert "R0 does not serve segment 'smb' of its member A001 (Hôpital Nord): R0 serves only ent" in message
 
 
 def test_an_older_plan_folder_loads_and_says_segments_are_not_checked(base: Path, tmp_path: Path) -> None:
@@ -178,7 +181,10 @@ def test_a_plan_folder_changed_by_other_means_lists_the_segment_violation(base: 
     assert segment[0]["rep_id"] == "R0"
     assert segment[0]["accounts"] == [smb]
     assert segment[0]["serves"] == ["ent"]
-    assert f"segment R0: 1 account(s) of a segment the rep does not serve ({smb})" in output
+    assert (
+        f"segment R0: 1 account(s) of a segment the rep does not serve: {smb} (Clinique {int(smb[1:])})"
+        in (output)
+    )
 
 
 def test_the_map_payload_carries_the_segments_each_rep_serves(tmp_path: Path) -> None:

@@ -157,8 +157,9 @@ def nearest_area(tree: Any, lat: float, lon: float) -> tuple[int, float]:
 
 
 def _account_labels(accounts_file: str, rows: np.ndarray) -> dict[int, str]:
-    """``account <id> (<name>)`` for the given 0-based rows of the accounts file, as the optimiser's
-    messages name accounts (``TerritoryProblem.unit_label``); {} when the file cannot be read again."""
+    """``account <id> (<name>)`` (``io.labels.account_label``) for the given 0-based rows of the accounts
+    file; {} when the file cannot be read again."""
+    from territory_planner.io.labels import account_label
     from territory_planner.io.readers import read_table
 
     try:
@@ -167,15 +168,12 @@ def _account_labels(accounts_file: str, rows: np.ndarray) -> dict[int, str]:
         return {}
     if "account_id" not in frame.columns:
         return {}
-    out: dict[int, str] = {}
-    for i in rows.tolist():
-        if i >= len(frame):
-            continue
-        account = str(frame["account_id"].iloc[i]).strip()
-        name = str(frame["name"].iloc[i]).strip() if "name" in frame.columns else ""
-        named = name and name != account and name.lower() not in {"nan", "none", "<na>"}
-        out[int(i)] = f"account {account} ({name})" if named else f"account {account}"
-    return out
+    names = frame["name"] if "name" in frame.columns else None
+    return {
+        int(i): account_label(frame["account_id"].iloc[i], "" if names is None else names.iloc[i])
+        for i in rows.tolist()
+        if i < len(frame)
+    }
 
 
 def named_flags(accounts: pd.DataFrame, raw: pd.DataFrame | None) -> np.ndarray:
