@@ -175,6 +175,21 @@ def three_measure_plan(folder: Path) -> Path:
     return write_plan(folder, a, t, summary)
 
 
+def potential_only_plan(folder: Path, *, district_band: float | None = None) -> Path:
+    """The sample plan balancing potential only, at +-10% (``balance = ["potential"]``): workload has no
+    band. R1 is +13.1% on both measures (230k and 23 against 203,333 and 20.33). ``district_band``: every
+    rep in district D1, with a district band for every measure (``"*"``)."""
+    a = assignments_frame()
+    t = territories_frame(a)
+    summary = summary_dict(len(a), len(t), int(a["moved"].sum()))
+    summary["config"] = {"balance": ["potential"], "tolerance": {"potential": 0.1}}
+    summary["max_abs_dev_pct"] = {"potential": 13.1}
+    if district_band is not None:
+        t["district"] = ["D1", "D1", "D2"]
+        summary["hierarchy"] = {"district": {"tolerance": {"*": district_band}}}
+    return write_plan(folder, a, t, summary)
+
+
 def square(lon: float, lat: float, size: float = 0.2) -> dict[str, Any]:
     ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
     return {"type": "Polygon", "coordinates": [ring]}

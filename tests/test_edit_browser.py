@@ -24,6 +24,7 @@ from map_fixtures import (
     HOSTILE_REP,
     area_plan,
     editable_plan,
+    potential_only_plan,
     sample_plan,
     segment_plan,
     three_measure_plan,
@@ -60,6 +61,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "euro": write_map(editable_plan(root / "euro"), offline=True, currency="€").resolve().as_uri(),
         "seg": write_map(segment_plan(root / "seg"), offline=True).resolve().as_uri(),
         "seg_old": write_map(segment_plan(root / "seg_old", recorded=False), offline=True).resolve().as_uri(),
+        "pot_only": write_map(potential_only_plan(root / "pot_only"), offline=True).resolve().as_uri(),
     }
 
 
@@ -439,3 +441,30 @@ def test_an_older_plan_folder_says_segments_are_not_checked(browser: Any, maps: 
     assert pg.evaluate("territoryPlanner.assign(['A2'], 'R3')") is True  # nothing to check against
     context.close()
     assert not errors
+
+
+def test_a_measure_the_plan_does_not_balance_has_no_band_in_the_live_table(
+    page: Any, maps: dict[str, str]
+) -> None:
+    # balance = ["potential"] at +-10% (QA8 O1): workload's deviation is muted and never shaded
+    page.goto(maps["pot_only"])
+    page.wait_for_selector(READY, state="attached")
+    editing(page)
+    assert page.evaluate("territoryPlanner.assign(['A1'], 'R2')")
+    assert cells(page, "R2")[4:8] == ["+57.4", "32", "20.3", "+57.4"]  # potential and workload alike
+    pot = page.locator('#tp-live tr[data-live-rep="R2"] td[data-measure="potential"]')
+    wl = page.locator('#tp-live tr[data-live-rep="R2"] td[data-measure="workload"]')
+    assert "tp-out" in (pot.get_attribute("class") or "")
+    assert (wl.get_attribute("class") or "").split() == ["tp-unbal"]
+    assert status(page)["outOfBand"] == "3"  # R1 -36.1, R2 +57.4, R3 -21.3 on potential only
+    heads = page.locator("#tp-live th").all()
+    titles = {
+        h.get_attribute("title"): h.get_attribute("class") for h in heads if h.inner_text() == "\u0394%"
+    }
+    assert titles == {
+        "deviation from target, % (band \u00b110%)": None,
+        "deviation from target, %; Workload is not balanced in this plan: no band": "tp-unbal",
+    }
+    # the muted cells read as such: grey, not the red of a cell outside the band
+    assert wl.evaluate("e => getComputedStyle(e).color") == "rgb(128, 134, 143)"
+    assert "not balanced in this plan" in page.inner_text("#tp-legend .tp-key")

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from territory_planner.currency import is_money
-from territory_planner.render.legend import DEFAULT_TOLERANCE_PCT
+from territory_planner.render.bands import balanced_measures, measure_band_pct
+from territory_planner.render.bands import band_pct as band_pct  # edit_violations imports it from here
 from territory_planner.render.plan_folder import (
     PlanFolder,
     extra_measures,
@@ -36,24 +37,6 @@ def plan_hash(plan: PlanFolder) -> str:
     for account, rep in zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True):
         h.update(f"{account}\x1f{rep}\x1e".encode())
     return h.hexdigest()[:32]
-
-
-def band_pct(summary: dict[str, Any], measure: str) -> float:
-    """The band of ``measure`` in percent of the target: summary ``tolerance``, else the config's."""
-    for source in (summary.get("tolerance"), (summary.get("config") or {}).get("tolerance")):
-        tol = source.get(measure, source.get("*")) if isinstance(source, dict) else source
-        if isinstance(tol, int | float) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
-            return 100.0 * float(tol)
-    return DEFAULT_TOLERANCE_PCT
-
-
-def balanced_measures(summary: dict[str, Any]) -> set[str]:
-    balance = (summary.get("config") or {}).get("balance")
-    if isinstance(balance, list | tuple) and balance:
-        return {str(m) for m in balance}
-    if isinstance(balance, str) and balance.strip():
-        return {m.strip() for m in balance.split(",")}
-    return {"potential", "workload"}
 
 
 def _targets(plan: PlanFolder, measure: str) -> list[float]:
@@ -80,7 +63,7 @@ def measure_specs(plan: PlanFolder) -> list[dict[str, Any]]:
     for spec in specs:
         spec.update(
             target=_targets(plan, spec["key"]),
-            tol=band_pct(plan.summary, spec["key"]),
+            tol=measure_band_pct(plan.summary, spec["key"]),  # None: not balanced, no band
             balanced=spec["key"] in balanced,
             money=is_money(spec["key"]),  # shown with the plan's currency
         )

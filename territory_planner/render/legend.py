@@ -16,9 +16,8 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.level_outputs import level_frame, level_labels
+from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
 from territory_planner.report.formatting import budgeted_share, money_short
-
-DEFAULT_TOLERANCE_PCT = 5.0
 
 
 def _compact(value: float) -> str:
@@ -36,16 +35,6 @@ def _pct(value: float) -> str:
 
 def _count(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{int(value):,}"
-
-
-def _tolerance_pct(summary: dict[str, Any], measure: str) -> float:
-    config = summary.get("config")
-    tol = config.get("tolerance") if isinstance(config, dict) else None
-    if isinstance(tol, dict):
-        tol = tol.get(measure)
-    if isinstance(tol, int | float) and not isinstance(tol, bool) and tol >= 0:
-        return 100.0 * float(tol)
-    return DEFAULT_TOLERANCE_PCT
 
 
 def _status_line(summary: dict[str, Any]) -> str:
@@ -78,20 +67,39 @@ def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
     return text
 
 
-def _group_tolerance_pct(summary: dict[str, Any], level: str, measure: str) -> float | None:
-    """The level's band in % (summary.json -> hierarchy -> level -> tolerance), None without one."""
-    block = summary.get("hierarchy")
-    block = block.get(level) if isinstance(block, dict) else None
-    tol = block.get("tolerance") if isinstance(block, dict) else None
-    value = tol.get(measure, tol.get("*")) if isinstance(tol, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return 100.0 * float(value)
-    return None
-
-
-def _dev_cell(dev: float, tol_pct: float | None) -> str:
+def _dev_cell(dev: float, tol_pct: float | None, *, balanced: bool = True) -> str:
+    """A deviation cell: shaded outside the band; muted (``tp-unbal``) for a measure the plan does not
+    balance, which has no band."""
+    if not balanced:
+        return '<td class="tp-unbal">' + _pct(dev) + "</td>"
     off = tol_pct is not None and math.isfinite(dev) and abs(dev) > tol_pct + 1e-9
     return ('<td class="tp-off">' if off else "<td>") + _pct(dev) + "</td>"
+
+
+def _dev_head(measure: str, balanced: bool, title: str) -> str:
+    """The Δ% header; for a measure the plan does not balance it says so (muted, like its cells)."""
+    if balanced:
+        return f'<th title="{title}">Δ%</th>'
+    return f'<th class="tp-unbal" title="{title}; {measure} is not balanced in this plan: no band">Δ%</th>'
+
+
+def unbalanced_key(summary: dict[str, Any], measures: tuple[str, ...] = ("potential", "workload")) -> str:
+    """The key line for the shown measures the plan does not balance ("" when it balances them all)."""
+    balanced = balanced_measures(summary)
+    off = [m for m in measures if m not in balanced]
+    if not off:
+        return ""
+    bands = [f"{m} &plusmn;{_band_text(measure_band_pct(summary, m))}%" for m in measures if m in balanced]
+    verb = "is" if len(off) == 1 else "are"
+    text = f'<span class="tp-unbal">grey &Delta;%</span>: {" and ".join(off)} {verb} not balanced in this '
+    text += "plan (no band; shown for information)"
+    if bands:
+        text += f'; <span class="tp-off">red</span>: outside the band ({", ".join(bands)})'
+    return text
+
+
+def _band_text(pct: float | None) -> str:
+    return "n/a" if pct is None else f"{pct:g}"
 
 
 def _numbers(row: pd.Series) -> Callable[[str], float]:
@@ -112,6 +120,7 @@ def level_table(
     map's level switch shows it."""
     frame = level_frame(territories, level).set_index(level)
     labels = level_labels(territories, level)
+    bal = balanced_measures(summary)
     rows = []
     for name, colour in zip(names, colours, strict=True):
         members = territories[labels == name]
@@ -125,15 +134,24 @@ def level_table(
             f'<td class="tp-reps" title="{escape(reps)}">{escape(reps)}</td>'
             f"<td>{_count(num('accounts'))}</td>"
             f"<td>{escape(money_short(num('potential')))}</td>"
-            + _dev_cell(num("potential_dev_pct"), _group_tolerance_pct(summary, level, "potential"))
+            + _dev_cell(
+                num("potential_dev_pct"),
+                group_band_pct(summary, level, "potential"),
+                balanced="potential" in bal,
+            )
             + f"<td>{_compact(num('workload'))}</td>"
-            + _dev_cell(num("workload_dev_pct"), _group_tolerance_pct(summary, level, "workload"))
+            + _dev_cell(
+                num("workload_dev_pct"),
+                group_band_pct(summary, level, "workload"),
+                balanced="workload" in bal,
+            )
             + "</tr>"
         )
-    dev = '<th title="deviation from the sum of its reps&#39; targets, %">Δ%</th>'
+    dev = "deviation from the sum of its reps&#39; targets, %"
     head = (
         f'<tr><th class="tp-rep">{level.capitalize()}</th><th class="tp-reps">Reps</th><th>Accts</th>'
-        f'<th>Potential</th>{dev}<th title="workload">Work</th>{dev}</tr>'
+        f'<th>Potential</th>{_dev_head("potential", "potential" in bal, dev)}<th title="workload">Work</th>'
+        f"{_dev_head('workload', 'workload' in bal, dev)}</tr>"
     )
     return f'<table data-level="{level}" hidden><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -153,8 +171,8 @@ def legend_html(
     table per level that the level switch shows in place of the rep table; ``no_current_alignment``
     (no account has a current rep) says that the Current view has nothing to show; ``named_areas`` (the
     map draws areas holding named accounts only) says what their hatching means."""
-    tol_pot = _tolerance_pct(summary, "potential")
-    tol_wl = _tolerance_pct(summary, "workload")
+    bal = balanced_measures(summary)
+    tol_pot, tol_wl = measure_band_pct(summary, "potential"), measure_band_pct(summary, "workload")
     rows = []
     for (_, t), colour in zip(territories.iterrows(), colours, strict=True):
         rep_id = str(t["rep_id"])
@@ -165,22 +183,24 @@ def legend_html(
         shown = f"{rep_id} {name}" if name and name != rep_id else rep_id
         pdev = float(t["potential_dev_pct"])
         wdev = float(t["workload_dev_pct"])
-        pcls = ' class="tp-off"' if math.isfinite(pdev) and abs(pdev) > tol_pot + 1e-9 else ""
-        wcls = ' class="tp-off"' if math.isfinite(wdev) and abs(wdev) > tol_wl + 1e-9 else ""
         rows.append(
             f'<tr data-rep="{escape(rep_id)}">'
             f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
             f"</span>{escape(shown)}</td>"
             f"<td>{_count(float(t['accounts']))}</td>"
-            f"<td>{escape(money_short(float(t['potential'])))}</td><td{pcls}>{_pct(pdev)}</td>"
-            f"<td>{_compact(float(t['workload']))}</td><td{wcls}>{_pct(wdev)}</td>"
-            f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
+            f"<td>{escape(money_short(float(t['potential'])))}</td>"
+            + _dev_cell(pdev, tol_pot, balanced="potential" in bal)
+            + f"<td>{_compact(float(t['workload']))}</td>"
+            + _dev_cell(wdev, tol_wl, balanced="workload" in bal)
+            + f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
         )
+    dev = "deviation from target, %"
     head = (
-        '<tr><th class="tp-rep">Rep</th><th>Accts</th><th>Potential</th><th title="deviation from target, %">'
-        'Δ%</th><th title="workload">Work</th><th title="deviation from target, %">Δ%</th>'
-        '<th title="accounts moved in / out">In/out</th></tr>'
+        '<tr><th class="tp-rep">Rep</th><th>Accts</th><th>Potential</th>'
+        f'{_dev_head("potential", "potential" in bal, dev)}<th title="workload">Work</th>'
+        f'{_dev_head("workload", "workload" in bal, dev)}<th title="accounts moved in / out">In/out</th></tr>'
     )
+    unbalanced = unbalanced_key(summary)
     groups = "".join(
         level_table(territories, level, lv["names"], lv["color"], summary)
         for level, lv in (levels or {}).items()
@@ -194,7 +214,9 @@ def legend_html(
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
         f'<div class="tp-scroll"><table data-level="territory"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
-        '<div class="tp-key">&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: '
+        '<div class="tp-key">'
+        + (f'<span class="tp-key-bands">{unbalanced}</span><br>' if unbalanced else "")
+        + "&#9670; rep home (dashed: centre chosen by the planner) &middot; circle area: "
         "potential &middot; dashed lines: moved accounts, old home &rarr; account &rarr; new home"
         + (
             " &middot; hatched area, dashed outline: it holds named accounts only (no area unit), in the "

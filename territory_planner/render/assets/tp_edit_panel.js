@@ -130,7 +130,16 @@ function tpEditPanel(ctx, model) {
   for (const m of model.measures) {
     head.appendChild(el("th", { title: m.label }, m.short));
     head.appendChild(el("th", { title: m.label + " target" }, "target"));
-    head.appendChild(el("th", { title: "deviation from target, % (band \u00b1" + m.tol + "%)" }, "\u0394%"));
+    // a measure the plan does not balance has no band (tol null): muted, never shaded (QA8 O1)
+    head.appendChild(
+      m.balanced && m.tol !== null
+        ? el("th", { title: "deviation from target, % (band \u00b1" + m.tol + "%)" }, "\u0394%")
+        : el(
+            "th",
+            { class: "tp-unbal", title: "deviation from target, %; " + m.label + " is not balanced in this plan: no band" },
+            "\u0394%"
+          )
+    );
   }
   head.appendChild(el("th", { title: "accounts moved in from another current rep" }, "In"));
   head.appendChild(el("th", { title: "accounts moved out to another rep" }, "Out"));
@@ -152,6 +161,7 @@ function tpEditPanel(ctx, model) {
     for (let k = 0; k < model.measures.length; k++) {
       const c = { value: el("td"), target: el("td"), dev: el("td") };
       c.dev.dataset.measure = model.measures[k].key;
+      if (!model.measures[k].balanced || model.measures[k].tol === null) c.dev.className = "tp-unbal";
       tr.append(c.value, c.target, c.dev);
       row.m.push(c);
     }
@@ -192,7 +202,7 @@ function tpEditPanel(ctx, model) {
         put(c.m[k].value, amount(m, r[m.key]));
         put(c.m[k].target, amount(m, r[m.key + "_target"]));
         put(c.m[k].dev, pct(dev));
-        const off = m.balanced && dev !== null && Math.abs(dev) > m.tol + 1e-9;
+        const off = m.balanced && m.tol !== null && dev !== null && Math.abs(dev) > m.tol + 1e-9;
         c.m[k].dev.classList.toggle("tp-out", off);
         if (off) out++;
       });
