@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -211,3 +213,65 @@ def test_reconciled_forecasts_are_labelled_as_reconciled(crm: Path) -> None:
     html = str(render_forecast_section(report))
     for rec in moved.to_dict("records"):
         assert f"{rec['method']}, reconciled" in html
+
+
+def _axis(svg: str) -> list[str]:
+    """The chart's period labels, left to right (the notes under a label are ``class="partial"``)."""
+    return re.findall(r'<text x="[\d.]+" y="270" text-anchor="middle">([^<]+)</text>', svg)
+
+
+def test_the_period_the_export_ends_in_is_drawn_partial_and_explained(tmp_path: Path) -> None:
+    """QA8 O8: a CRM ending 2026-09-29 and --horizon 2026Q4: 2026Q3 was neither a backtest period nor on
+    the chart (the actual line ended at 2026Q2, the axis jumped to 2026Q4). Its known days are drawn as a
+    hollow dot marked partial, off the line, and the page says what is known and what is forecast."""
+    crm = synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=1, seed=11, as_of="2026-09-29")
+    out = tmp_path / "fc"
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q4", "--out", out, "--workers", "1")
+    assert code == 0, output
+    opps = pd.read_csv(crm / "opportunities.csv", parse_dates=["close_date"])
+    won = opps[(opps["status"] == "won") & opps["close_date"].between("2026-07-01", "2026-09-29")]
+    so_far = won["amount"].sum()
+    assert so_far > 0
+    assert (
+        f"note: 2026Q3 is only partly known: the CRM export ends 2026-09-29, and {so_far:,.0f} was won from "
+        "2026-07-01 to 2026-09-29 (the chart marks it partial); it is no backtest period until it ends"
+    ) in output
+    assert (
+        "note: the models learn from whole months only, up to 2026-08; 2026-09 (known only to 2026-09-29) "
+        "is forecast too, outside the 2026Q4 figure"
+    ) in output
+    assert "2026Q3" not in set(pd.read_csv(out / "forecast_backtest.csv")["period"])
+    html = (out / "forecast.html").read_text(encoding="utf-8")
+    svg = html[html.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert _axis(svg)[-3:] == ["2026Q2", "2026Q3", "2026Q4"]  # no jump from 2026Q2 to 2026Q4
+    assert re.findall(r'<text class="partial"[^>]*>([^<]+)<title>', svg) == ["partial"]
+    (dot,) = re.findall(r'<circle class="partial"[^>]*><title>([^<]+)</title>', svg)
+    assert html_module.unescape(dot) == (
+        f"2026Q3 (2026-07-01 to 2026-09-30) partial: ${so_far:,.0f} won to 2026-09-29, the CRM export's "
+        "latest date; the rest is not known yet"
+    )
+    line = re.search(r'<polyline points="([^"]+)"', svg)
+    assert line is not None
+    assert len(line.group(1).split()) == len(_axis(svg)) - 2  # the line stops at 2026Q2: 2026Q3 is off it
+    assert f"2026Q3 is only partly known: the CRM export ends 2026-09-29, and ${so_far:,.0f} was won" in html
+    assert "won so far (partial)" in svg
+
+
+def test_a_period_wholly_after_the_export_has_its_place_on_the_axis(tmp_path: Path) -> None:
+    crm = synthetic_crm(tmp_path / "crm", reps=2, years=3.0, regions=1, seed=11, as_of="2026-06-30")
+    out = tmp_path / "fc"
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q4", "--out", out, "--workers", "1")
+    assert code == 0, output
+    assert "note: 2026Q3 is not in the CRM export (its latest date is 2026-06-30)" in output
+    assert (
+        "note: the models learn from whole months only, up to 2026-06; 2026-07 to 2026-09 are forecast"
+        in (output)
+    )
+    html = (out / "forecast.html").read_text(encoding="utf-8")
+    svg = html[html.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert _axis(svg)[-3:] == ["2026Q2", "2026Q3", "2026Q4"]
+    assert re.findall(r'<text class="partial"[^>]*>([^<]+)<title>', svg) == ["no data"]
+    assert '<circle class="partial"' not in svg  # nothing known: no dot
+    assert "won so far (partial)" not in svg

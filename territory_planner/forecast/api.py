@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.forecast import engine
 from territory_planner.forecast.history import History, as_of_date, build_history, first_close_date
-from territory_planner.forecast.layout import Layout, build_layout
+from territory_planner.forecast.layout import Layout, build_layout, month_label, open_periods
 from territory_planner.io.writers import write_csv
 from territory_planner.report.api import load_crm_for
 from territory_planner.report.crm import CrmData
@@ -70,6 +71,37 @@ class ForecastReport:
             notes.append(
                 "no backtest: no past period of the horizon's length has a year of history before it, "
                 "so the forecast's accuracy cannot be measured yet"
+            )
+        return notes
+
+    def open_period_notes(self, money: Callable[[float], str] = "{:,.0f}".format) -> list[str]:
+        """What is known and what is forecast when the export ends before the horizon: one note per period
+        like the horizon that is only partly known (its won amount so far) or not known at all, and the
+        months forecast besides the horizon (the ``forecast`` command prints these, the page shows them by
+        the chart, which draws such a period marked partial)."""
+        layout = self.history.layout
+        periods = open_periods(layout)
+        if not periods:
+            return []
+        as_of = layout.as_of.date().isoformat()
+        notes = []
+        for p in periods:
+            if p.known_to is None:
+                notes.append(f"{p.label} is not in the CRM export (its latest date is {as_of})")
+                continue
+            won = float(self.history.won_between(p.start, p.known_to)[0])
+            notes.append(
+                f"{p.label} is only partly known: the CRM export ends {as_of}, and {money(won)} was won from "
+                f"{p.start.date().isoformat()} to {p.known_to.date().isoformat()} (the chart marks it "
+                "partial); it is no backtest period until it ends"
+            )
+        if layout.gap:
+            first, last = month_label(layout.end_month), month_label(layout.end_month + layout.gap - 1)
+            partly = f" (known only to {as_of})" if layout.cutoff.day != 1 else ""
+            months = f"{first}{partly}" + (f" to {last} are" if layout.gap > 1 else " is")
+            notes.append(
+                f"the models learn from whole months only, up to {month_label(layout.end_month - 1)}; "
+                f"{months} forecast too, outside the {self.horizon.label} figure"
             )
         return notes
 

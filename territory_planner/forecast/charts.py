@@ -1,5 +1,9 @@
 """Inline SVG chart of the forecast: won amount per period, the backtest's forecasts, the forecast's band.
 
+A period the CRM export ends in (or before) is drawn apart: its won amount so far as a hollow dashed dot
+off the actual line, and a note ("partial", "no data") under its label, so the axis runs on to the
+horizon without a jump and the partial amount does not read as a drop.
+
 Same conventions as ``report.charts``: no script, every label escaped, ``Markup`` out.
 """
 
@@ -22,6 +26,11 @@ class PeriodPoint:
     lower: float = math.nan
     upper: float = math.nan
     baseline: float = math.nan
+    partial: str = ""  # an unfinished period: the note under its label ("partial", "no data"); "" whole
+    detail: str = ""  # an unfinished period: its tooltip (what is known of it)
+
+
+_PARTIAL_DOT = f'fill="white" stroke="{PALETTE[0]}" stroke-width="2" stroke-dasharray="2 2"'
 
 
 def _ok(v: float) -> bool:
@@ -52,20 +61,27 @@ def period_chart(points: Sequence[PeriodPoint], *, fmt: Callable[[float], str], 
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"'
         ' stroke="#888"/>',
     ]
-    legend = (("actual won", PALETTE[0]), ("forecast, 80% band", PALETTE[1]), ("seasonal naive", "#777"))
+    legend = [("actual won", PALETTE[0]), ("forecast, 80% band", PALETTE[1]), ("seasonal naive", "#777")]
+    so_far = any(p.partial and _ok(p.actual) for p in points)
+    if so_far:
+        legend.append(("won so far (partial)", ""))
     for k, (name, colour) in enumerate(legend):
-        lx = left + k * 170
-        out.append(
+        lx = left + k * 160
+        mark = (
             f'<rect x="{lx}" y="{top - 24}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14}" y="{top - 15}">{escape(name)}</text>'
+            if colour
+            else f'<circle cx="{lx + 5}" cy="{top - 19}" r="4" {_PARTIAL_DOT}/>'
         )
+        out.append(f'{mark}<text x="{lx + 14}" y="{top - 15}">{escape(name)}</text>')
     for frac in (0.0, 0.5, 1.0):
         v = frac * hi
         out.append(
             f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{escape(fmt(v))}</text>'
             f'<line x1="{left}" y1="{py(v):.1f}" x2="{width - right}" y2="{py(v):.1f}" stroke="#eee"/>'
         )
-    line = [f"{px(i):.1f},{py(p.actual):.1f}" for i, p in enumerate(points) if _ok(p.actual)]
+    line = [
+        f"{px(i):.1f},{py(p.actual):.1f}" for i, p in enumerate(points) if _ok(p.actual) and not p.partial
+    ]
     if len(line) > 1:
         out.append(
             f'<polyline points="{" ".join(line)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>'
@@ -73,11 +89,22 @@ def period_chart(points: Sequence[PeriodPoint], *, fmt: Callable[[float], str], 
     step = max(1, math.ceil(n / 16))
     for i, p in enumerate(points):
         x = px(i)
-        if i % step == 0 or i == n - 1:
+        if i % step == 0 or i == n - 1 or p.partial:
             out.append(
                 f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{escape(p.label)}</text>'
             )
-        if _ok(p.actual):
+        if p.partial:
+            out.append(
+                f'<text class="partial" x="{x:.1f}" y="{height - bottom + 30}" text-anchor="middle"'
+                f' font-style="italic" fill="#555">{escape(p.partial)}'
+                f"<title>{escape(p.detail)}</title></text>"
+            )
+            if _ok(p.actual):
+                out.append(
+                    f'<circle class="partial" cx="{x:.1f}" cy="{py(p.actual):.1f}" r="4" {_PARTIAL_DOT}>'
+                    f"<title>{escape(p.detail or p.label)}</title></circle>"
+                )
+        elif _ok(p.actual):
             out.append(
                 f'<circle cx="{x:.1f}" cy="{py(p.actual):.1f}" r="3" fill="{PALETTE[0]}">'
                 f"<title>{escape(p.label)} actual: {escape(fmt(p.actual))}</title></circle>"

@@ -101,7 +101,7 @@ def forecast_command(
         f"{report.horizon.label}: team forecast {team['forecast']:,.0f} "
         f"(80% interval {team['lower']:,.0f} to {team['upper']:,.0f}), method {team['method']}"
     )
-    for note in report.fallback_notes():
+    for note in [*report.open_period_notes(), *report.fallback_notes()]:
         click.echo(f"note: {note}")
     team_acc = report.accuracy[report.accuracy["level"] == "team"].to_dict("records")
     if team_acc:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from territory_planner.forecast.api import ForecastReport
 from territory_planner.forecast.charts import PeriodPoint, period_chart
-from territory_planner.forecast.layout import MIN_WINDOWS, past_periods
+from territory_planner.forecast.layout import MIN_WINDOWS, open_periods, past_periods
 from territory_planner.report import formatting as fm
 
 #: Past periods drawn in the chart (backtest periods and older history).
@@ -44,6 +44,30 @@ def _chart(report: ForecastReport) -> Markup:
                 _f(row["lower"]) if row is not None else math.nan,
                 _f(row["upper"]) if row is not None else math.nan,
                 _f(row["baseline_forecast"]) if row is not None else math.nan,
+            )
+        )
+    for period in open_periods(history.layout):  # the export ends in (or before) them: what is known
+        known = period.known_to
+        when = f"{period.start.date().isoformat()} to {period.end.date().isoformat()}"
+        if known is None:
+            points.append(
+                PeriodPoint(
+                    period.label,
+                    math.nan,
+                    partial="no data",
+                    detail=f"{period.label} ({when}): not in the CRM export, whose latest date is "
+                    f"{history.layout.as_of.date().isoformat()}",
+                )
+            )
+            continue
+        so_far = float(history.won_between(period.start, known)[0])
+        points.append(
+            PeriodPoint(
+                period.label,
+                so_far,
+                partial="partial",
+                detail=f"{period.label} ({when}) partial: {fm.money(so_far)} won to "
+                f"{known.date().isoformat()}, the CRM export's latest date; the rest is not known yet",
             )
         )
     team = report.forecast.iloc[0]
@@ -179,6 +203,7 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         "windows": len(layout.backtest),
         "min_windows": MIN_WINDOWS,
         "notes": report.fallback_notes(),
+        "open_notes": [note[0].upper() + note[1:] for note in report.open_period_notes(fm.money)],
     }
 
 

@@ -122,6 +122,38 @@ def past_periods(layout: Layout, count: int) -> list[tuple[str, pd.Timestamp, pd
     return out[::-1]
 
 
+@dataclass(frozen=True)
+class OpenPeriod:
+    """A period like the horizon between the last whole past period and the horizon, when the export ends
+    before the horizon: partly known (``known_to`` its last known day) or not known at all (None). It is
+    no backtest period (its actual is not whole); the chart shows what is known of it, marked so."""
+
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    known_to: pd.Timestamp | None
+
+
+def open_periods(layout: Layout) -> list[OpenPeriod]:
+    """The periods like the horizon that end on or after the cut-off and start before the horizon,
+    oldest first (QA8: a CRM ending 2026-09-29 and horizon 2026Q4 left 2026Q3 out of the chart, whose
+    axis went from 2026Q2 to 2026Q4)."""
+    start, end = pd.Timestamp(layout.horizon.start), pd.Timestamp(layout.horizon.end)
+    out: list[OpenPeriod] = []
+    for j in range(1, 400):
+        ws, we = shifted(start, end, j * layout.step)
+        if we < layout.cutoff:
+            break
+        if we < start:  # a shifted window reaching into the horizon is not a period before it
+            known = layout.cutoff - pd.Timedelta(days=1) if ws < layout.cutoff else None
+            out.append(OpenPeriod(_label(ws, we), ws, we, known))
+    return out[::-1]
+
+
+def month_label(m: int) -> str:
+    return f"{m // 12}-{m % 12 + 1:02d}"
+
+
 def build_layout(horizon: Period, first_date: pd.Timestamp, as_of: pd.Timestamp) -> Layout:
     """The layout for ``horizon`` given the CRM's first close date and its latest date."""
     start, end = pd.Timestamp(horizon.start), pd.Timestamp(horizon.end)
