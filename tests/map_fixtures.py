@@ -190,6 +190,15 @@ def potential_only_plan(folder: Path, *, district_band: float | None = None) -> 
     return write_plan(folder, a, t, summary)
 
 
+def millions_plan(folder: Path) -> Path:
+    """The sample plan in millions: R1 9.00M (A1 5M, A2 2.5M, A3 1.5M), R2 8.49M (A4 5M, A5 2M, A6 1.49M,
+    A9 0), R3 4.50M (A7 4M, A8 0.5M); targets 7.33M. Short amounts read 9M beside 8.49M."""
+    a = assignments_frame()
+    millions = {"A1": 5, "A2": 2.5, "A3": 1.5, "A4": 5, "A5": 2, "A6": 1.49, "A7": 4, "A8": 0.5, "A9": 0}
+    a["potential"] = [millions[acc] * 1e6 for acc in a["account_id"]]
+    return write_plan(folder, a, territories_frame(a))
+
+
 def square(lon: float, lat: float, size: float = 0.2) -> dict[str, Any]:
     ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
     return {"type": "Polygon", "coordinates": [ring]}

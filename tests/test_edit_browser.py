@@ -24,6 +24,7 @@ from map_fixtures import (
     HOSTILE_REP,
     area_plan,
     editable_plan,
+    millions_plan,
     potential_only_plan,
     sample_plan,
     segment_plan,
@@ -62,6 +63,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "seg": write_map(segment_plan(root / "seg"), offline=True).resolve().as_uri(),
         "seg_old": write_map(segment_plan(root / "seg_old", recorded=False), offline=True).resolve().as_uri(),
         "pot_only": write_map(potential_only_plan(root / "pot_only"), offline=True).resolve().as_uri(),
+        "millions": write_map(millions_plan(root / "millions"), offline=True).resolve().as_uri(),
     }
 
 
@@ -468,3 +470,18 @@ def test_a_measure_the_plan_does_not_balance_has_no_band_in_the_live_table(
     # the muted cells read as such: grey, not the red of a cell outside the band
     assert wl.evaluate("e => getComputedStyle(e).color") == "rgb(128, 134, 143)"
     assert "not balanced in this plan" in page.inner_text("#tp-legend .tp-key")
+
+
+def test_each_money_column_of_the_live_table_keeps_one_precision(page: Any, maps: dict[str, str]) -> None:
+    # QA8 O7: "$9M" beside "$8.49M"; R1 9.00M, R2 8.49M, R3 4.50M against 7.33M each
+    page.goto(maps["millions"])
+    page.wait_for_selector(READY, state="attached")
+    editing(page)
+
+    def potential() -> list[list[str]]:
+        return [cells(page, rep)[2:4] for rep in ("R1", "R2", "R3")]
+
+    assert potential() == [["$9.00M", "$7.33M"], ["$8.49M", "$7.33M"], ["$4.50M", "$7.33M"]]
+    # A6 (1.49M) to R1: 10.49M leads the column, which now reads to one decimal
+    assert page.evaluate("territoryPlanner.assign(['A6'], 'R1')")
+    assert potential() == [["$10.5M", "$7.33M"], ["$7.0M", "$7.33M"], ["$4.5M", "$7.33M"]]

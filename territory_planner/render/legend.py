@@ -2,8 +2,8 @@
 regions) one table per level, shown when the map is coloured by that level.
 
 Built on the Python side with every input text passed through ``html.escape``. Potential is money: it is
-written as the report writes short amounts (``formatting.money_short``: ``€1.2M``), in the currency of the
-current ``currency_context``.
+written as the report writes short amounts, in the currency of the current ``currency_context``; each
+column with one unit and one number of decimals (``formatting.short_column``: ``€9.00M`` beside ``€8.49M``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,7 @@ import pandas as pd
 
 from territory_planner.level_outputs import level_frame, level_labels
 from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
-from territory_planner.report.formatting import budgeted_share, money_short
-
-
-def _compact(value: float) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{suffix}"
-    return f"{value:.3g}" if value != int(value) else f"{int(value)}"
+from territory_planner.report.formatting import budgeted_share, money_short_column, short_column
 
 
 def _pct(value: float) -> str:
@@ -121,25 +112,29 @@ def level_table(
     frame = level_frame(territories, level).set_index(level)
     labels = level_labels(territories, level)
     bal = balanced_measures(summary)
+    nums = []
+    for name in names:
+        row = frame.loc[name] if name in frame.index else None
+        nums.append(_numbers(row if isinstance(row, pd.Series) else pd.Series(dtype=float)))
+    potential = money_short_column([num("potential") for num in nums])
+    workload = short_column([num("workload") for num in nums])
     rows = []
-    for name, colour in zip(names, colours, strict=True):
+    for name, colour, num, pot, wl in zip(names, colours, nums, potential, workload, strict=True):
         members = territories[labels == name]
         reps = ", ".join(str(r) for r in members["rep_id"])
-        row = frame.loc[name] if name in frame.index else None
-        num = _numbers(row if isinstance(row, pd.Series) else pd.Series(dtype=float))
         rows.append(
             f'<tr data-group="{escape(name)}">'
             f'<td class="tp-rep" title="{escape(name)}"><span class="tp-swatch" style="background:{colour}">'
             f"</span>{escape(name)}</td>"
             f'<td class="tp-reps" title="{escape(reps)}">{escape(reps)}</td>'
             f"<td>{_count(num('accounts'))}</td>"
-            f"<td>{escape(money_short(num('potential')))}</td>"
+            f"<td>{escape(pot)}</td>"
             + _dev_cell(
                 num("potential_dev_pct"),
                 group_band_pct(summary, level, "potential"),
                 balanced="potential" in bal,
             )
-            + f"<td>{_compact(num('workload'))}</td>"
+            + f"<td>{escape(wl)}</td>"
             + _dev_cell(
                 num("workload_dev_pct"),
                 group_band_pct(summary, level, "workload"),
@@ -173,8 +168,10 @@ def legend_html(
     map draws areas holding named accounts only) says what their hatching means."""
     bal = balanced_measures(summary)
     tol_pot, tol_wl = measure_band_pct(summary, "potential"), measure_band_pct(summary, "workload")
+    potential = money_short_column([float(v) for v in territories["potential"]])
+    workload = short_column([float(v) for v in territories["workload"]])
     rows = []
-    for (_, t), colour in zip(territories.iterrows(), colours, strict=True):
+    for (_, t), colour, pot, wl in zip(territories.iterrows(), colours, potential, workload, strict=True):
         rep_id = str(t["rep_id"])
         name = str(t["name"])
         label = f"{name} ({rep_id})" if name and name != rep_id else rep_id
@@ -188,9 +185,9 @@ def legend_html(
             f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
             f"</span>{escape(shown)}</td>"
             f"<td>{_count(float(t['accounts']))}</td>"
-            f"<td>{escape(money_short(float(t['potential'])))}</td>"
+            f"<td>{escape(pot)}</td>"
             + _dev_cell(pdev, tol_pot, balanced="potential" in bal)
-            + f"<td>{_compact(float(t['workload']))}</td>"
+            + f"<td>{escape(wl)}</td>"
             + _dev_cell(wdev, tol_wl, balanced="workload" in bal)
             + f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
         )

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from territory_planner.report.formatting import column_texts
+
 PALETTE = ("#2f6db5", "#e08a2c", "#3a9a5b", "#b03a48", "#7a5bb0")
 Formatter = Callable[[float], str]
 #: Width of one character at the charts' font size (11 px sans-serif), a generous estimate.
@@ -134,6 +136,8 @@ def bar_chart(
             f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{bottom}"'
             ' stroke="#b03a48" stroke-dasharray="4 3"/>'
         )
+    # the value labels of a single series are one column: one unit and one number of decimals (QA8 O7)
+    column = column_texts(fmt, list(series[names[0]])) if k == 1 and names else []
     for i, label in enumerate(labels):
         y0 = top + i * row_h
         out.append(
@@ -153,7 +157,7 @@ def bar_chart(
                 f' fill="{colour}"><title>{escape(label)} · {escape(name)}: {escape(fmt(v))}</title></rect>'
             )
             if k == 1:
-                out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(fmt(v))}</text>')
+                out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(column[i])}</text>')
     marks = [0.0, *(band or ()), *([reference] if reference is not None else []), lo, hi]
     out += _axis_ticks(marks, x, fmt, bottom + 12)
     if ticks_above:
@@ -166,14 +170,18 @@ def _axis_ticks(values: Sequence[float], x: Callable[[float], float], fmt: Forma
     """Tick labels under a bar chart, in the order of ``values`` (zero, the band's edges, the ends), each
     left out when it would come closer than 44 px to one already placed (no overlapping labels)."""
     placed: list[float] = []
-    out = []
+    kept = []
     for v in dict.fromkeys(values):
         px = x(v)
         if any(abs(px - q) < 44 for q in placed):
             continue
         placed.append(px)
-        out.append(f'<text x="{px:.1f}" y="{y:.1f}" text-anchor="middle" fill="#555">{escape(fmt(v))}</text>')
-    return out
+        kept.append(v)
+    # one scale, one unit and one number of decimals ("$0", "$0.50M", "$1.25M"; QA8 O7)
+    return [
+        f'<text x="{px:.1f}" y="{y:.1f}" text-anchor="middle" fill="#555">{escape(text)}</text>'
+        for px, text in zip(placed, column_texts(fmt, kept), strict=True)
+    ]
 
 
 def label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float]]:
@@ -243,14 +251,17 @@ def scatter_chart(
         f'<text x="14" y="{(top + height - bottom) / 2:.0f}" text-anchor="middle"'
         f' transform="rotate(-90 14 {(top + height - bottom) / 2:.0f})">{escape(y_title)}</text>',
     ]
-    for frac in (0.0, 0.5, 1.0):
-        xv = x_lo + frac * (x_hi - x_lo)
-        yv = y_lo + frac * (y_hi - y_lo)
+    fracs = (0.0, 0.5, 1.0)
+    x_ticks = [x_lo + frac * (x_hi - x_lo) for frac in fracs]
+    y_ticks = [y_lo + frac * (y_hi - y_lo) for frac in fracs]
+    # each axis' scale is one column: one unit and one number of decimals (QA8 O7)
+    for xv, yv, x_text, y_text in zip(
+        x_ticks, y_ticks, column_texts(x_fmt, x_ticks), column_texts(y_fmt, y_ticks), strict=True
+    ):
         out.append(
-            f'<text x="{px(xv):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
-            f"{escape(x_fmt(xv))}</text>"
+            f'<text x="{px(xv):.1f}" y="{height - bottom + 14}" text-anchor="middle">{escape(x_text)}</text>'
         )
-        out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_fmt(yv))}</text>')
+        out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_text)}</text>')
     offsets = label_offsets([(px(xv), py(yv), lab) for lab, xv, yv in pts])
     for (lab, xv, yv), (dx, dy) in zip(pts, offsets, strict=True):
         anchor = "" if dx > 0 else ' text-anchor="end"'

@@ -42,6 +42,44 @@ function tpEditPanel(ctx, model) {
   function amount(measure, v) {
     return measure.money ? ctx.money(v, compact) : compact(v); // money measures carry the currency
   }
+  // One column of the table: one unit (the largest value's) and one number of decimals (three
+  // significant digits for the largest value) in every row, "$9.00M" beside "$8.49M" (QA8 O7); below
+  // 1,000 money and whole numbers stay whole; a value too small for the column's precision keeps its own
+  // short form. As formatting.short_column on the Python side.
+  function columnTexts(measure, values) {
+    const finite = values.filter(function (v) {
+      return v !== null && v !== undefined && isFinite(v);
+    });
+    let top = 0;
+    for (const v of finite) top = Math.max(top, Math.abs(v));
+    top = Number(top.toPrecision(3)); // as it reads: 999,600 is 1.00M
+    let size = 1;
+    let suffix = "";
+    for (const [s, x] of [
+      [1e9, "B"],
+      [1e6, "M"],
+      [1e3, "k"],
+    ]) {
+      if (top >= s) {
+        size = s;
+        suffix = x;
+        break;
+      }
+    }
+    const whole = size === 1 && (measure.money || finite.every(Number.isInteger));
+    const digits = whole || top <= 0 ? 0 : Math.min(Math.max(2 - Math.floor(Math.log10(top / size)), 0), 3);
+    return values.map(function (v) {
+      if (v === null || v === undefined || !isFinite(v)) return "n/a";
+      const text = (Math.abs(v) / size).toFixed(digits);
+      if (v !== 0 && Number(text) === 0) return amount(measure, v);
+      const shown = v === 0 ? "0" : text + suffix;
+      return measure.money
+        ? ctx.money(v, function () {
+            return shown;
+          })
+        : (v < 0 ? "-" : "") + shown;
+    });
+  }
   function pct(v) {
     return v === null || !isFinite(v) ? "n/a" : (v >= 0 ? "+" : "") + v.toFixed(1);
   }
@@ -190,6 +228,14 @@ function tpEditPanel(ctx, model) {
   }
   function drawTable() {
     const t = model.api.totals();
+    const columns = model.measures.map(function (m) {
+      const of = function (key) {
+        return R.id.map(function (id) {
+          return t[id][key];
+        });
+      };
+      return { value: columnTexts(m, of(m.key)), target: columnTexts(m, of(m.key + "_target")) };
+    });
     let out = 0;
     let travel = 0;
     let moved = 0;
@@ -199,8 +245,8 @@ function tpEditPanel(ctx, model) {
       put(c.accounts, nf.format(r.accounts));
       model.measures.forEach(function (m, k) {
         const dev = r[m.key + "_dev_pct"];
-        put(c.m[k].value, amount(m, r[m.key]));
-        put(c.m[k].target, amount(m, r[m.key + "_target"]));
+        put(c.m[k].value, columns[k].value[j]);
+        put(c.m[k].target, columns[k].target[j]);
         put(c.m[k].dev, pct(dev));
         const off = m.balanced && m.tol !== null && dev !== null && Math.abs(dev) > m.tol + 1e-9;
         c.m[k].dev.classList.toggle("tp-out", off);
