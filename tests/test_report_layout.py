@@ -236,3 +236,23 @@ def test_charts_on_a_phone_keep_readable_labels_and_scroll_in_their_box(tmp_path
     for chart in wide:
         assert chart["scale"] == pytest.approx(1.0), chart
         assert not chart["scrolls"], chart
+
+
+def test_every_table_of_a_full_report_scrolls_in_its_box(tmp_path: Path) -> None:
+    """The demo's report (a plan, a CRM and a company target) was 501 px wide on a 390-px phone: the
+    suggested-quotas table was the one table outside a scrolling box. Every table now sits in one."""
+    from conftest_report import write_plan
+
+    out = tmp_path / "rep"
+    write_report(
+        out,
+        plan_dir=write_plan(tmp_path / "plan"),
+        crm_dir=write_crm(tmp_path / "crm"),
+        period="2026Q1",
+        company_target=1_000_000.0,
+    )
+    html = (out / "report.html").read_text(encoding="utf-8")
+    tables = re.findall(r"(.{21})<table\b", html, flags=re.S)
+    assert any('id="quotas"' in t for t in re.findall(r"<table[^>]*>", html))
+    assert len(tables) >= 5
+    assert all(before.endswith('<div class="scroll">') for before in tables), tables
