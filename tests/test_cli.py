@@ -266,8 +266,9 @@ def test_validate(line: tuple[Path, Path], tmp_path: Path) -> None:
     res = run("validate", "--accounts", str(a), "--reps", str(r))
     assert res.exit_code == 0
     assert "inputs are valid" in res.output
-    # the largest account against the largest target it may join: no band narrower than that can hold
-    assert "--tolerance potential needs at least" in res.output
+    # no account of the line is above a target: no floor to tell (the row comes only when one forces it,
+    # test_validate_output)
+    assert "needs at least" not in res.output
     assert "+-" not in res.output
     accounts, reps = line_instance()
     accounts[0]["locked_rep"] = "R7"
