@@ -45,12 +45,14 @@ def acc(i: str, lat: float, lon: float, potential: float, current: str, named: b
     }
 
 
-@pytest.fixture(scope="module")
-def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("named")
+def solved(folder: Path, names: list[str] | None = None) -> Path:
+    """The plan above; ``names``: the areas file's ``NAME`` column (Z1..Z4)."""
     boxes = [shapely.box(0.1 * c, 0.1 * r, 0.1 * (c + 1), 0.1 * (r + 1)) for r in range(2) for c in range(2)]
     areas = folder / "areas.geojson"
-    gpd.GeoDataFrame({"area_id": ["Z1", "Z2", "Z3", "Z4"]}, geometry=boxes, crs="EPSG:4326").to_file(areas)
+    columns: dict[str, Any] = {"area_id": ["Z1", "Z2", "Z3", "Z4"]}
+    if names is not None:
+        columns["NAME"] = names
+    gpd.GeoDataFrame(columns, geometry=boxes, crs="EPSG:4326").to_file(areas)
     rows = [
         acc("A1", 0.05, 0.05, 20, "R1", False),
         acc("N1", 0.05, 0.15, 30, "R2", True),
@@ -74,6 +76,19 @@ def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return api.plan(options, folder / "plan").out or folder / "plan"
 
 
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return solved(tmp_path_factory.mktemp("named"))
+
+
+@pytest.fixture(scope="module")
+def county_plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The areas file names its areas (as a county file does): Z2 is "Guilford County"."""
+    return solved(
+        tmp_path_factory.mktemp("county"), ["Alamance County", " Guilford County ", "", "Durham County"]
+    )
+
+
 def test_units_geojson_holds_the_area_of_named_accounts_only(plan_dir: Path) -> None:
     features = json.loads((plan_dir / "units.geojson").read_text(encoding="utf-8"))["features"]
     props = {f["properties"]["area_id"]: f["properties"] for f in features}
@@ -83,6 +98,19 @@ def test_units_geojson_holds_the_area_of_named_accounts_only(plan_dir: Path) -> 
     plan = read_plan_folder(plan_dir)
     assert [(n.area_id, n.accounts) for n in plan.named_areas] == [("Z2", ("N1", "N2"))]
     assert set(plan.units or {}) == {"A1", "C", "D"}
+
+
+def test_it_carries_the_areas_name_when_the_areas_file_has_one(county_plan_dir: Path) -> None:
+    # polish8: the tooltip said "Area 37081", not "Guilford County"
+    features = json.loads((county_plan_dir / "units.geojson").read_text(encoding="utf-8"))["features"]
+    props = {f["properties"]["area_id"]: f["properties"] for f in features}
+    assert props["Z2"] == {"area_id": "Z2", "name": "Guilford County", "named_accounts": ["N1", "N2"]}
+    plan = read_plan_folder(county_plan_dir)
+    assert [(n.area_id, n.name) for n in plan.named_areas] == [("Z2", "Guilford County")]
+
+
+def test_an_area_without_a_name_keeps_its_id(plan_dir: Path) -> None:
+    assert [(n.area_id, n.name) for n in read_plan_folder(plan_dir).named_areas] == [("Z2", "")]
 
 
 def test_a_plan_folder_naming_an_unknown_account_in_a_named_area_is_refused(
@@ -159,3 +187,42 @@ def test_the_map_draws_it_in_the_majority_reps_colour(plan_dir: Path) -> None:
     colour = hex_rgb(colours["color"][colours["id"].index(rep_of["N1"])])
     assert all(px[3] > 0 for px in pixels), pixels
     assert any(max(abs(c - e) for c, e in zip(px[:3], colour, strict=True)) <= 12 for px in pixels), pixels
+
+
+def hover_card(page: Any, lat: float, lon: float) -> str:
+    """The tooltip's text with the mouse on (lat, lon)."""
+    pt = page.evaluate(
+        """([lat, lon]) => {
+  let map = null;
+  for (const k in window) if (k.startsWith('map_') && window[k] && window[k].eachLayer) map = window[k];
+  const p = map.latLngToContainerPoint([lat, lon]);
+  const box = map.getContainer().getBoundingClientRect();
+  return {x: box.left + p.x, y: box.top + p.y};
+}""",
+        [lat, lon],
+    )
+    page.mouse.move(pt["x"] - 3, pt["y"] - 3)
+    page.mouse.move(pt["x"], pt["y"])
+    page.wait_for_selector(".leaflet-tooltip .tp-card-title")
+    text: str = page.inner_text(".leaflet-tooltip")
+    return text
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
+def test_its_tooltip_names_the_area(plan_dir: Path, county_plan_dir: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        cards = []
+        for folder in (county_plan_dir, plan_dir):
+            page: Any = b.new_page(viewport={"width": 1200, "height": 800})
+            page.goto(write_map(folder, offline=True).resolve().as_uri())
+            page.wait_for_selector('#tp-status[data-drawn="1"]', state="attached")
+            cards.append(hover_card(page, 0.015, 0.185))  # Z2's corner, off N1's and N2's circles
+            page.close()
+        b.close()
+    named, plain = cards
+    assert named.splitlines()[0] == "Guilford County: named accounts only"
+    assert "Area\tZ2" in named  # the id beside the name
+    assert plain.splitlines()[0] == "Area Z2: named accounts only"

@@ -30,6 +30,7 @@ class Areas:
     geometry: Any  # GeoSeries, EPSG:4326 (invalid polygons repaired, see ``geo.repair``)
     path: Path
     repaired: tuple[Problem, ...] = ()  # the rows whose polygon was invalid and repaired
+    names: np.ndarray | None = None  # (k,) str, "" when blank: the file's ``name`` column, if it has one
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class UnitShapes:
 
 
 def read_areas(path: Path) -> Areas:
-    """Areas file (GeoJSON/GeoPackage/Shapefile with a CRS): id column ``area_id`` (or ``id``)."""
+    """Areas file (GeoJSON/GeoPackage/Shapefile with a CRS): id column ``area_id`` (or ``id``), and an
+    optional display name ``name`` (or ``area_name``), shown for the areas the map draws on their own."""
     from territory_planner.geo.repair import repair_polygons
     from territory_planner.io.readers import read_table
 
@@ -63,7 +65,11 @@ def read_areas(path: Path) -> Areas:
     if problems:
         raise InputError(problems)
     fixed = repair_polygons(raw.geometry.reset_index(drop=True), str(path))
-    return Areas(ids, fixed.geometry, Path(path), fixed.repaired)
+    name_col = cols.get("name") or cols.get("area_name")
+    names = None
+    if name_col is not None:
+        names = raw.frame[name_col].fillna("").astype(str).str.strip().to_numpy()
+    return Areas(ids, fixed.geometry, Path(path), fixed.repaired, names)
 
 
 def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: str) -> np.ndarray:
@@ -235,12 +241,14 @@ def units_geojson(
     unit_geometry: dict[int, Any],
     unit_area: dict[int, str],
     named_areas: dict[str, tuple[Any, list[str]]] | None = None,
+    area_names: dict[str, str] | None = None,
 ) -> UnitShapes:
     """One feature per unit with a polygon: the unit's first account_id, its area id, WGS84, simplified
     once for display (``display_tolerance``) and serialised once. ``named_areas`` (area id -> polygon and
     the named accounts in it) are the areas that hold named accounts only: no unit, so no account_id, but
     a feature with ``named_accounts`` that the map draws in the colour of the rep holding most of their
-    potential (QA6: Guilford, Durham and New Hanover were white holes in the NC cities' map)."""
+    potential (QA6: Guilford, Durham and New Hanover were white holes in the NC cities' map), with the
+    area's ``name`` when ``area_names`` (area id -> name) has one, for the map's tooltip."""
     import shapely
 
     first: dict[int, str] = {}
@@ -252,7 +260,11 @@ def units_geojson(
     geoms[:] = [unit_geometry[u] for u in units] + [geom for _, (geom, _) in named]
     simple = simplify_for_display(geoms, display_tolerance(geoms))  # one coverage: borders stay shared
     props = [json.dumps({"account_id": first[u], "area_id": unit_area.get(u, "")}) for u in units]
-    props += [json.dumps({"area_id": k, "named_accounts": ids}) for k, (_, ids) in named]
+    names = area_names or {}
+    props += [
+        json.dumps({"area_id": k, **({"name": names[k]} if names.get(k) else {}), "named_accounts": ids})
+        for k, (_, ids) in named
+    ]
     feats = [
         f'{{"type": "Feature", "properties": {p}, "geometry": {g}}}'
         for p, g in zip(props, shapely.to_geojson(simple).tolist(), strict=True)

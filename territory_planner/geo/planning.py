@@ -63,10 +63,11 @@ def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | 
     """The unit polygons for the map: the area of every area unit, or each polygon account's own polygon
     (a family of polygon accounts is one unit for the model but every member is drawn: QA6, Orange and
     Chatham counties were blank beside their family's first member, Alamance), and each area holding named
-    accounts only, with their ids (``areas.units_geojson``)."""
+    accounts only, with their ids and the area's name (``areas.units_geojson``)."""
     geoms: dict[int, Any] = {}
     area_id: dict[int, str] = {}
     named_only: dict[str, tuple[Any, list[str]]] = {}  # areas holding named accounts only (no unit)
+    names: dict[str, str] = {}  # their names, when the areas file has a name column
     acc_unit = problem.acc_unit
     if joined is not None:
         polys = list(joined.areas.geometry)
@@ -82,10 +83,12 @@ def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | 
                 named_only.setdefault(str(joined.areas.ids[k]), (polys[k], []))[1].append(
                     str(problem.account_ids[acc])
                 )
+                if joined.areas.names is not None:
+                    names[str(joined.areas.ids[k])] = str(joined.areas.names[k])
     elif geometry is not None:
         geoms = dict(enumerate(geometry))
         acc_unit = np.arange(len(problem.account_ids))
-    return areamod.units_geojson(problem.account_ids, acc_unit, geoms, area_id, named_only)
+    return areamod.units_geojson(problem.account_ids, acc_unit, geoms, area_id, named_only, names)
 
 
 def home_unit_polygons(

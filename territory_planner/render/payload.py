@@ -296,7 +296,7 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
         simplified, shared = simplify_units(originals + named_geoms)
         geoms, named_simple = simplified[: len(originals)], simplified[len(originals) :]
         named_areas = [
-            [shape_json, members, na.area_id]
+            [shape_json, members, na.area_id, na.name]
             for na, members, g in zip(plan.named_areas, named_rows, named_simple, strict=True)
             if (shape_json := _geom_json(g)) is not None
         ]
@@ -329,8 +329,8 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
                 [source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol, occupied
             ),
             "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
-            # [[depth, coordinates], [row of each named account], area id]: drawn hatched in the colour of
-            # the rep holding most of their potential (QA6: they were white holes)
+            # [[depth, coordinates], [row of each named account], area id, name ("" without one)]: drawn
+            # hatched in the colour of the rep holding most of their potential (QA6: they were white holes)
             "named": named_areas,
         }
         if levels and "district" in levels:

@@ -38,6 +38,7 @@ class NamedArea:
     area_id: str
     geometry: dict[str, Any]  # GeoJSON
     accounts: tuple[str, ...]  # the named accounts in it
+    name: str = ""  # the areas file's name for it ("Guilford County"), "" without one
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,15 @@ def _read_units(
                 Problem(UNITS, row, "geometry", "expected a Polygon or MultiPolygon", str(geom.get("type")))
             )
         elif named_area:
-            named.append(NamedArea(str(props.get("area_id", "")), geom, tuple(listed)))
+            name = props.get("name")
+            named.append(
+                NamedArea(
+                    str(props.get("area_id", "")),
+                    geom,
+                    tuple(listed),
+                    name.strip() if isinstance(name, str) else "",
+                )
+            )
         elif account in geoms:
             problems.append(Problem(UNITS, row, "account_id", "duplicate account_id", account))
         else:

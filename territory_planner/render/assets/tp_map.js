@@ -243,7 +243,7 @@ function tpInit(map, L_, refs) {
     });
     layer.tpNamed = k;
     namedGroup.addLayer(layer);
-    return { layer: layer, rows: na[1], area: na[2], owner: -1, share: 0 };
+    return { layer: layer, rows: na[1], area: na[2], name: na[3] || "", owner: -1, share: 0 };
   });
   const hatches = new Map();
   // A canvas pattern as the fill (Leaflet's canvas renderer hands fillColor to fillStyle): the rep's
@@ -294,9 +294,11 @@ function tpInit(map, L_, refs) {
     box.className = "tp-card";
     const title = document.createElement("div");
     title.className = "tp-card-title";
-    title.textContent = "Area " + na.area + ": named accounts only";
+    // the areas file's name ("Guilford County") when it has one, its id beside it (polish8: "Area 37081")
+    title.textContent = (na.name || "Area " + na.area) + ": named accounts only";
     box.appendChild(title);
     const table = document.createElement("table");
+    if (na.name) row(table, "Area", na.area);
     row(
       table,
       "Accounts",
