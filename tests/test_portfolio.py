@@ -231,6 +231,29 @@ def test_the_budget_proof_states_money_in_the_runs_currency(tmp_path: Path) -> N
         assert re.search(rf"moves at least {re.escape(sign)}[0-9]", message), message
 
 
+def test_a_precheck_conflict_and_a_small_budget_are_named_in_one_run(tmp_path: Path) -> None:
+    """fz4-07: an account that fits in no band was the only reason given, and the too-small disruption
+    budget came only on the next run. Both are named now, each with its numbers."""
+    rng = np.random.default_rng(3)
+    accounts = random_accounts(rng, 40)
+    for acc in accounts:
+        acc["current_rep"] = "R1"
+    accounts[0]["potential"] = 10 * sum(float(a["potential"]) for a in accounts[1:])  # above any band
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 39.0, "lon": -90.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, max_moved_share=0.10))
+    families = [c.family for c in err.value.conflicts]
+    assert "balance" in families
+    assert "disruption_budget" in families
+    budget = next(c for c in err.value.conflicts if c.family == "disruption_budget")
+    assert float(budget.extra["least_moved_share"]) > 0.10  # type: ignore[arg-type]
+    # a budget balancing can live with adds nothing
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, max_moved_share=1.0))
+    assert [c.family for c in err.value.conflicts] == ["balance"]
+
+
 def test_no_plan_in_time_is_not_called_infeasible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every plan-making stage finds nothing (simulated): the run ends with exit 3, 'no plan found yet',
     never with an infeasibility claim."""
