@@ -57,10 +57,9 @@ class TerritoryProblem:
         members = np.flatnonzero(self.acc_unit == u)
         if len(members) > 1:
             return f"family {self.acc_family[members[0]]} ({len(members)} accounts)"
-        acc = members[0]
-        account, name = str(self.account_ids[acc]), str(self.account_names[acc]).strip()
-        named = name and name != account and name.lower() != "nan"
-        return f"account {account} ({name})" if named else f"account {account}"
+        from territory_planner.io.labels import account_label
+
+        return account_label(self.account_ids[members[0]], self.account_names[members[0]])
 
     @property
     def n_accounts(self) -> int:
