@@ -23,14 +23,18 @@ def _f(value: Any) -> float:
 def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Per level present in territories.csv: columns, rows (cells outside the level's band shaded) and
     the deviation chart."""
+    from territory_planner.render.bands import balanced_measures
+
     out = []
     measures = [c[: -len("_dev_pct")] for c in territories.columns if c.endswith("_dev_pct")]
+    balanced = balanced_measures(summary)
     for level in ("district", "region"):
         if not has_level(territories, level):
             continue
         frame = level_frame(territories, level)
         tol_spec = ((summary.get("hierarchy") or {}).get(level) or {}).get("tolerance") or {}
-        tol = {m: _f(tol_spec.get(m, tol_spec.get("*"))) for m in measures}
+        # a measure the plan does not balance has no band at any level, whatever "*" says (QA8 O1)
+        tol = {m: _f(tol_spec.get(m, tol_spec.get("*"))) if m in balanced else math.nan for m in measures}
         columns = [level.capitalize(), "Reps", "Accounts"]
         for m in measures:
             columns += [m.capitalize(), f"{m} target", f"{m} dev."]

@@ -1,0 +1,45 @@
+"""report.html's district and region tables shade a deviation only for a measure the plan balances
+(QA8 O1's report side: with balance = ["potential"] and --district-tolerance 0.1, the district table
+shaded workload's deviation, which has no band)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from territory_planner.report.level_balance import level_tables
+
+
+def _territories() -> pd.DataFrame:
+    # two districts of two reps; D1 is 20% over on potential and 50% over on workload
+    rows = []
+    for rep, district, pot, work in (("R1", "D1", 120.0, 15.0), ("R2", "D1", 120.0, 15.0)):
+        rows.append((rep, district, pot, work))
+    for rep, district, pot, work in (("R3", "D2", 80.0, 5.0), ("R4", "D2", 80.0, 5.0)):
+        rows.append((rep, district, pot, work))
+    frame = pd.DataFrame(rows, columns=["rep_id", "district", "potential", "workload"])
+    frame["potential_target"] = 100.0
+    frame["workload_target"] = 10.0
+    for m in ("potential", "workload"):
+        frame[f"{m}_dev_pct"] = 100 * (frame[m] - frame[f"{m}_target"]) / frame[f"{m}_target"]
+    frame["accounts"] = 3
+    frame["travel_km"] = 10.0
+    return frame
+
+
+def _shaded(balance: list[str] | None) -> dict[str, bool]:
+    summary: dict[str, object] = {"hierarchy": {"district": {"tolerance": {"*": 0.1}}}}
+    if balance is not None:
+        summary["config"] = {"balance": balance}
+    (table,) = level_tables(_territories(), summary)
+    d1 = table["rows"][0]
+    cols = table["columns"]
+    return {m: "below" in d1[cols.index(f"{m} dev.")][1] for m in ("potential", "workload")}
+
+
+def test_an_unbalanced_measure_is_not_shaded_at_the_district_level() -> None:
+    assert _shaded(["potential"]) == {"potential": True, "workload": False}
+
+
+def test_both_measures_are_shaded_when_both_are_balanced() -> None:
+    assert _shaded(["potential", "workload"]) == {"potential": True, "workload": True}
+    assert _shaded(None) == {"potential": True, "workload": True}  # the default balances both
