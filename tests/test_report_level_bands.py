@@ -43,3 +43,21 @@ def test_an_unbalanced_measure_is_not_shaded_at_the_district_level() -> None:
 def test_both_measures_are_shaded_when_both_are_balanced() -> None:
     assert _shaded(["potential", "workload"]) == {"potential": True, "workload": True}
     assert _shaded(None) == {"potential": True, "workload": True}  # the default balances both
+
+
+def test_the_workbook_gives_an_unbalanced_measure_no_district_band() -> None:
+    """plan.xlsx's Districts sheet shades dev_pct by ``PlanTables.level_bands``: a "*" district tolerance
+    gives a band to the balanced measures only."""
+    import datetime as dt
+    from pathlib import Path
+
+    from territory_planner.export.plan_tables import PlanTables
+
+    def bands(balanced: dict[str, float]) -> dict[str, float]:
+        summary = {"tolerance": balanced, "hierarchy": {"district": {"tolerance": {"*": 0.1}}}}
+        t = _territories()
+        plan = PlanTables(Path("."), summary, pd.DataFrame(), t, None, dt.date(2026, 1, 1))
+        return plan.level_bands("district")
+
+    assert bands({"potential": 0.05}) == {"potential": 0.1}
+    assert bands({"potential": 0.05, "workload": 0.05}) == {"potential": 0.1, "workload": 0.1}

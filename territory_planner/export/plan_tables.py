@@ -67,7 +67,8 @@ class PlanTables:
     def level_bands(self, level: str) -> dict[str, float]:
         """The band of each measure at ``level`` ("district" or "region"): the tolerance the plan was
         made with (summary.json -> hierarchy -> level -> tolerance, ``*`` for every measure); a measure
-        without a band at that level is left out."""
+        without a band at that level, or one the plan does not balance (no band at any level), is left
+        out."""
         hierarchy = self.summary.get("hierarchy")
         block = hierarchy.get(level) if isinstance(hierarchy, dict) else None
         raw = block.get("tolerance") if isinstance(block, dict) else None
@@ -75,6 +76,8 @@ class PlanTables:
             return {}
         out = {}
         for measure in self.measures:
+            if self.tolerance(measure) is None:  # not balanced: "*" does not give it a band
+                continue
             value = raw.get(measure, raw.get("*"))
             if isinstance(value, int | float) and not isinstance(value, bool):
                 out[measure] = float(value)
