@@ -96,8 +96,8 @@ def with_centres(spec: ModelSpec, centre: np.ndarray) -> ModelSpec:
 
 
 def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Move stray pieces (smallest first) to an adjacent territory when both bands (and the district
-    and region bands) still hold."""
+    """Move stray pieces (smallest first) to an adjacent territory when both bands, the district and
+    region bands, the account counts and the disruption budgets (overall and per rep) still hold."""
     p = spec.problem
     plan = unit_rep.copy()
     amount = p.unit_amount
@@ -117,7 +117,7 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
                     continue
                 ok_in = (loads[:, k] + take <= spec.upper[:, k] + 1e-9).all()
                 ok_out = (loads[:, j] - take >= spec.lower[:, j] - 1e-9).all()
-                if ok_in and ok_out and _groups_hold(spec, plan, piece, k):
+                if ok_in and ok_out and _rows_hold(spec, plan, piece, k):
                     options.append((float(spec.objective[piece, k].sum()), k))
             if options:
                 plan[piece] = min(options)[1]
@@ -128,13 +128,32 @@ def repair_pieces(spec: ModelSpec, adj: Adjacency, unit_rep: np.ndarray, centre:
     return plan
 
 
-def _groups_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> bool:
-    """The district and region bands still hold with ``piece`` moved to rep k."""
-    if spec.groups is None:
-        return True
+def _rows_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> bool:
+    """No row other than the rep bands breaks with ``piece`` moved to rep k that held before: account
+    counts, the disruption budget overall and per rep, the district and region bands (a relaxed start
+    may break some already). QA9 F1: a repaired plan that took a rep below what
+    --max-moved-share-per-rep lets it keep was written as a feasible plan, beside the flow model's
+    proof that no connected plan exists."""
     trial = plan.copy()
     trial[piece] = k
-    return hierarchy.feasible(spec, trial)
+    before, after = _rows(spec, plan), _rows(spec, trial)
+    return all(now or not was for was, now in zip(before, after, strict=True))
+
+
+def _rows(spec: ModelSpec, plan: np.ndarray, tol: float = 1e-6) -> tuple[bool, ...]:
+    """Whether each row family other than the rep bands holds (as ``repair.feasible`` checks them)."""
+    p = spec.problem
+    idx = np.arange(p.n_units)
+    counts = np.bincount(plan, weights=p.unit_size, minlength=p.n_reps)
+    kept = np.bincount(plan, weights=spec.stay[idx, plan], minlength=p.n_reps)
+    return (
+        spec.min_accounts is None or bool((counts >= spec.min_accounts).all()),
+        spec.max_accounts is None or bool((counts <= spec.max_accounts).all()),
+        spec.budget is None or bool(spec.moved[idx, plan].sum() <= spec.budget * (1 + tol) + tol),
+        spec.rep_budget_share is None
+        or bool((kept >= (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).all()),
+        spec.groups is None or hierarchy.feasible(spec, plan, tol),
+    )
 
 
 def solve_contiguous(
