@@ -83,8 +83,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 Conflict(
                     fam,
                     f"{unit_label(spec, u)} alone has {amt(p.unit_amount[u, m])} {measure}, more than any "
-                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {amt(spec.lower[m, jb])} "
-                    f"to {amt(spec.upper[m, jb])}",
+                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {amt(p.lower_band[m, jb])} "
+                    f"to {amt(p.upper_band[m, jb])}",
                     rep_id=str(p.rep_ids[jb]),
                     measure=measure,
                     amount=float(p.unit_amount[u, m] - cap[u]),
@@ -98,7 +98,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 Conflict(
                     "lock",
                     f"accounts locked to {p.rep_ids[j]} carry {amt(per_rep[j])} {measure}, above the "
-                    f"band's maximum {amt(spec.upper[m, j])}",
+                    f"band's maximum {amt(p.upper_band[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(per_rep[j] - spec.upper[m, j]),
@@ -111,7 +111,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 Conflict(
                     "segment",
                     f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total (segments "
-                    f"and locks), below the band's minimum {amt(spec.lower[m, j])}",
+                    f"and locks), below the band's minimum {amt(p.lower_band[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(spec.lower[m, j] - reachable[j]),
