@@ -633,15 +633,26 @@ def _connected_or_relaxed(
             else "every district's territories together form one piece holding its reps' home units"
         )
         widen = "--tolerance" if of == "territories" else "--tolerance or --district-tolerance"
+        rows = _other_rows(options)
+        asks = ["every band", *(text for _, text, _ in rows)]
+        meets = ", ".join(asks[:-1]) + " and " + asks[-1] if len(asks) > 1 else asks[0]
+        levers = [flag for _, _, flag in rows if flag not in widen]
+        if levers:
+            widen = f"{widen}, " + ", ".join(levers[:-1]) + (" or " if len(levers) > 1 else "") + levers[-1]
         raise InfeasibleError(
             f"no plan of connected {of} exists",
             [
                 Conflict(
                     "contiguity",
-                    f"no plan in which {shape} meets every band: HiGHS proved the exact model (the plan's "
-                    f"rows with flow rows for connectivity) infeasible. Widen {widen}, move a rep's home, "
-                    f"or --relax to write the best plan with the split {of} marked",
-                )
+                    f"no plan in which {shape} meets {meets}: HiGHS proved the exact model (the plan's "
+                    f"rows with flow rows for connectivity) infeasible. {'Loosen' if levers else 'Widen'} "
+                    f"{widen}, move a rep's home, or --relax to write the best plan with the split {of} "
+                    "marked",
+                ),
+                *(
+                    Conflict(family, f"{text}: part of the model HiGHS proved infeasible with contiguity")
+                    for family, text, _ in rows
+                ),
             ],
         )
     if not options.relax:
@@ -684,6 +695,27 @@ def _connected_or_relaxed(
         violations=(*result.violations, *violations),
         notes=notes,
     )
+
+
+def _other_rows(options: PlanOptions) -> list[tuple[str, str, str]]:
+    """The rows of the model besides the rep bands that a proof over the whole model also rests on:
+    (conflict family, what they ask, the option that loosens them). QA9 F3: with --max-moved-share 0.25
+    the flow model's proof said only "meets every band ... widen --tolerance", where the budget was the
+    row to loosen."""
+    out: list[tuple[str, str, str]] = []
+    if options.max_moved_share is not None:
+        share = f"{options.max_moved_share:g}"
+        out.append(("disruption_budget", f"the disruption budget ({share})", "--max-moved-share"))
+    if options.max_moved_share_per_rep is not None:
+        share = f"{options.max_moved_share_per_rep:g}"
+        out.append(("disruption_budget", f"the per-rep budget ({share})", "--max-moved-share-per-rep"))
+    if options.min_accounts is not None:
+        out.append(("min_accounts", f"at least {options.min_accounts} accounts per rep", "--min-accounts"))
+    if options.max_accounts is not None:
+        out.append(("max_accounts", f"at most {options.max_accounts} accounts per rep", "--max-accounts"))
+    for level in options.group_tolerance():
+        out.append((level, f"the {level} bands", f"--{level}-tolerance"))
+    return out
 
 
 def _base_plan(
