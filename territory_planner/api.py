@@ -388,6 +388,7 @@ def solve(
             seed = seeding.start_plan(spec, warm_start)
             unit_rep, result = seeding.keep_better(spec, unit_rep, result, seed, time.perf_counter() - start)
     contiguity_info = district_info = None
+    relaxed = result.status == "relaxed"
     if options.contiguous and not nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
 
@@ -434,6 +435,8 @@ def solve(
         for info in (contiguity_info, district_info):  # the model holds the grouping's rows
             if info is not None and info.get("infeasible"):
                 info["infeasible"] = DESIGNED_ONLY
+    if relaxed and (contiguity_info is not None or district_info is not None):
+        result = _still_relaxed(spec, unit_rep, result)
     result = _connected_or_relaxed(result, contiguity_info, district_info, options, problem.n_reps)
     result = _with_total_time(result, time.perf_counter() - start)
     design_notes: list[str] = []
@@ -694,6 +697,19 @@ def _connected_or_relaxed(
         proven_optimal=False,
         violations=(*result.violations, *violations),
         notes=notes,
+    )
+
+
+def _still_relaxed(spec: ModelSpec, unit_rep: np.ndarray, result: SolveResult) -> SolveResult:
+    """A relaxed plan after the contiguity stages (which set "optimal" or "feasible" for the plans they
+    make) stays relaxed while it breaks a row, with its violations recomputed for the plan it now is.
+    QA9 F4: a --relax plan that broke 9 bands was written with status "feasible" after the district
+    contiguity stage."""
+    violations = tuple(pipeline._violations(spec, unit_rep))
+    if not violations:
+        return result
+    return dataclasses.replace(
+        result, status="relaxed", proven_optimal=False, gap=float("nan"), violations=violations
     )
 
 
