@@ -514,3 +514,34 @@ def test_an_island_holding_a_home_below_its_band_is_proven(tmp_path: Path) -> No
     e.write_text("u,v\nc0,c1\nc1,c2\nc2,c3\nc3,c4\n", encoding="utf-8")
     out = api.solve(opts(pts, r, contiguous=True, adjacency=e))
     assert out.summary["contiguity"]["contiguous"]
+
+
+def test_a_home_whose_account_is_locked_elsewhere_is_anchored_and_says_so(tmp_path: Path) -> None:
+    """QA9 O1: R1's home lies at A1, which is locked to R0. R1's territory cannot hold it; it is anchored
+    at the nearest unit R1 may serve, and the summary's note says so instead of claiming that every
+    territory holds its rep's home unit."""
+    from tests.conftest import write_instance
+
+    grid = [(35.0, -90.0), (35.0, -89.5), (35.0, -89.0), (35.5, -90.0), (35.5, -89.5), (35.5, -89.0)]
+    pot = [1.5, 21.0, 13.0, 17.0, 0.0, 51.0]
+    work = [0.0, 6.0, 0.0, 4.0, 0.0, 6.0]
+    accounts = [
+        {"account_id": f"A{i}", "lat": la, "lon": lo, "potential": pot[i], "workload": work[i],
+         "locked_rep": "R0" if i == 1 else ""}
+        for i, (la, lo) in enumerate(grid)
+    ]  # fmt: skip
+    reps = [
+        {"rep_id": "R0", "lat": 35.0, "lon": -89.0, "capacity": 1.0},
+        {"rep_id": "R1", "lat": 35.0, "lon": -89.5, "capacity": 1.5},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nA0,A1\nA0,A3\nA1,A2\nA1,A4\nA2,A5\nA3,A4\nA4,A5\n")
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    res = CliRunner().invoke(main, [*args, "--tolerance", "0.8", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    owner = pd.read_csv(out / "assignments.csv").set_index("account_id")["rep_id"]
+    assert owner["A1"] == "R0"  # the lock holds: R1's home unit is not R1's
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("nearest unit it may serve" in n for n in notes), notes

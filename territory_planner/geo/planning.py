@@ -483,8 +483,9 @@ def make_contiguous(
     lower, g = contiguity.bound_and_gap(lower, objective, connected=bool((pieces <= 1).all()))
     notes = list(result.notes)
     notes.append(
-        "contiguity: every territory holds the unit at its rep's home; the lower bound is valid for "
-        "contiguous plans of that kind"
+        "contiguity: every territory holds the unit at its rep's home (for a rep who may not serve that "
+        "unit, a locked or other-segment account, the nearest unit it may serve); the lower bound is valid "
+        "for contiguous plans of that kind"
     )
     if (pieces > 1).any():
         notes.append(
