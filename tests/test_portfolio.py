@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -619,3 +620,22 @@ def test_rounding_a_small_model_stops_within_a_quarter_of_round_gap(
     assert seen, "the rounding stage ran (after the balancing search's plan)"
     abs_gap, lp_value = seen[0]
     assert abs_gap >= pipeline.ROUND_GAP * 0.25 * lp_value * (1 - 1e-6)
+
+
+def test_every_family_the_lp_proof_names_has_a_conflict() -> None:
+    """QA9 O3: "dropping any of these makes it feasible: disruption budget, district/region bands" came
+    with a budget conflict only. Each family the headline names gets a conflict when none stands for it."""
+    from types import SimpleNamespace
+
+    from territory_planner.errors import Conflict
+    from territory_planner.optimize import proofs
+
+    budget = Conflict("disruption_budget", "R0 may lose at most 30% ...")
+    spec: Any = SimpleNamespace(groups=SimpleNamespace(levels=("district", "region")))
+    fams = ["disruption budget", "district/region bands", "min/max accounts"]
+    added = proofs._named_families(spec, fams, [budget])
+    assert [c.family for c in added] == ["district", "min_accounts"]
+    assert "without the district/region bands" in added[0].message
+    only_regions: Any = SimpleNamespace(groups=SimpleNamespace(levels=("region",)))
+    assert [c.family for c in proofs._named_families(only_regions, fams[1:2], [])] == ["region"]
+    assert proofs._named_families(spec, ["disruption budget"], [budget]) == []

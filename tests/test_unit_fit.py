@@ -244,3 +244,33 @@ def test_relaxed_travel_pass_breaks_no_band_more_than_the_least_violation_plan(
         return float(spec.objective[np.arange(p.n_units), plan].sum())
 
     assert travel(final) <= travel(seen["least"]) * (1 + 1e-9)
+
+
+def test_a_proof_that_needs_the_account_count_limits_names_them(tmp_path: Path) -> None:
+    """QA9 O2: six accounts, two reps, revenue within 5%, three accounts each. A0 (39 of 81.6 revenue)
+    fits in no territory only because each holds exactly three accounts; the proof named 'balance'
+    alone. The count limits are families in conflict too."""
+    from territory_planner.errors import InfeasibleError
+
+    rows = [
+        ("A0", 36.2, -99.6, 39.0, "", ""), ("A1", 40.4, -94.2, 23.0, "", ""),
+        ("A2", 32.9, -88.6, 5.0, "", "b"), ("A3", 38.6, -98.2, 0.7, "R1", "b"),
+        ("A4", 43.6, -86.7, 4.9, "R0", ""), ("A5", 43.3, -84.8, 9.0, "R1", ""),
+    ]  # fmt: skip
+    accounts = [
+        {"account_id": i, "lat": la, "lon": lo, "revenue": rev, "current_rep": cur, "segment": seg}
+        for i, la, lo, rev, cur, seg in rows
+    ]
+    reps = [
+        {"rep_id": "R0", "lat": 33.5, "lon": -82.6, "segments": ""},
+        {"rep_id": "R1", "lat": 34.0, "lon": -95.1, "segments": "a;b"},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    kw = {"balance": "revenue,workload", "tolerance": "revenue=0.05,workload=0.95", "time_limit": 10}
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, min_accounts=3, max_accounts=3, **kw))
+    families = [c.family for c in err.value.conflicts]
+    assert "balance" in families
+    assert {"min_accounts", "max_accounts"} <= set(families), families
+    counts = next(c for c in err.value.conflicts if c.family == "min_accounts")
+    assert "account A0" in counts.message

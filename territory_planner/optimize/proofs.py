@@ -248,4 +248,34 @@ def prove_infeasible(
     msg = "the model is infeasible even as a fractional LP (least total violation over every pair > 0)"
     if fams:
         msg += "; dropping any of these makes it feasible: " + ", ".join(fams)
-    raise InfeasibleError(msg, conflicts)
+    raise InfeasibleError(msg, conflicts + _named_families(spec, fams, conflicts))
+
+
+# families_in_conflict's names -> the conflict families that stand for them (the first is used)
+_FAMILY_OF = {
+    "disruption budget": ("disruption_budget",),
+    "min/max accounts": ("min_accounts", "max_accounts"),
+    "district/region bands": ("district", "region"),
+    "locks and segments": ("lock", "segment"),
+}
+
+
+def _named_families(spec: ModelSpec, fams: list[str], conflicts: list[Conflict]) -> list[Conflict]:
+    """A conflict for each family the headline names that no conflict of the proof stands for (QA9 O3:
+    "dropping any of these makes it feasible: disruption budget, district/region bands" with a budget
+    conflict only), so the list of families in conflict agrees with the headline."""
+    have = {c.family for c in conflicts}
+    out = []
+    for name in fams:
+        families = _FAMILY_OF.get(name, ())
+        if not families or have & set(families):
+            continue
+        family = families[0]
+        if (
+            name == "district/region bands"
+            and spec.groups is not None
+            and "district" not in spec.groups.levels
+        ):
+            family = "region"
+        out.append(Conflict(family, f"without the {name} the fractional LP is feasible"))
+    return out
