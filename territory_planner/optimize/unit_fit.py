@@ -156,23 +156,25 @@ def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
         if confirmed and len(confirmed) == len(firsts):
             run = 0
             conflicts.append(confirmed[0])
-            conflicts += _count_families(spec, rows, u, list(firsts.values()))
+            conflicts += _count_families(spec, rows, u, list(firsts.values()), deadline)
         else:
             run += 1
     return conflicts
 
 
-def _count_families(spec: ModelSpec, rows: BandRows, u: int, reps: list[int]) -> list[Conflict]:
+def _count_families(
+    spec: ModelSpec, rows: BandRows, u: int, reps: list[int], deadline: float
+) -> list[Conflict]:
     """The account-count limits as families in conflict when the proof for ``u`` needs them: without the
     count row, ``u`` fits some class's territory (QA9 O2: the proof rested on --min-accounts /
-    --max-accounts, and only ``balance`` was named)."""
+    --max-accounts, and only ``balance`` was named). Nothing added once ``deadline`` has passed."""
     if rows.names[-1] != "accounts" or len(rows.names) < 2:
         return []
     kept = slice(0, len(rows.names) - 1)
     plain = BandRows(
         rows.amount[:, kept], rows.lower[kept], rows.upper[kept], rows.names[kept], rows.scale[kept]
     )
-    if not any(_fits(*_complement(spec, plain, u, j)[:3]) for j in reps):
+    if not any(time.perf_counter() < deadline and _fits(*_complement(spec, plain, u, j)[:3]) for j in reps):
         return []
     label = unit_label(spec, u)
     out = []
