@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,18 @@ def test_a_departed_rep_has_no_forecast_its_accounts_history_goes_to_their_curre
     notes = rep.fallback_notes()
     assert any(n.startswith("rep R008 is not in the roster (departed)") and "R001" in n for n in notes)
     assert any("follow their accounts to the new territories" in n for n in notes)
+
+
+def test_the_forecast_charts_scale_keeps_one_unit_and_decimals() -> None:
+    """QA8 O7 / render8: the forecast chart wrote its scale value by value ('$0', '$9M', '$18M' beside
+    other charts' '$9.0M'); it is one column now, as the report's charts."""
+    import re
+
+    from territory_planner.forecast.charts import PeriodPoint, period_chart
+    from territory_planner.report.formatting import money_short
+
+    hi = 18e6 / 1.08  # the chart's top is the largest value + 8%: the scale reads 0, 9M, 18M
+    points = [PeriodPoint("2026Q1", hi), PeriodPoint("2026Q2", math.nan, forecast=hi / 2)]
+    svg = str(period_chart(points, fmt=money_short, title="won"))
+    scale = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert scale == ["$0", "$9.0M", "$18.0M"], scale

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from territory_planner.report.charts import PALETTE
+from territory_planner.report.formatting import column_texts
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ def period_chart(points: Sequence[PeriodPoint], *, fmt: Callable[[float], str], 
             else f'<circle cx="{lx + 5}" cy="{top - 19}" r="4" {_PARTIAL_DOT}/>'
         )
         out.append(f'{mark}<text x="{lx + 14}" y="{top - 15}">{escape(name)}</text>')
-    for frac in (0.0, 0.5, 1.0):
-        v = frac * hi
+    scale = [frac * hi for frac in (0.0, 0.5, 1.0)]
+    for v, text in zip(scale, column_texts(fmt, scale), strict=True):  # one unit and decimals (QA8 O7)
         out.append(
-            f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{escape(fmt(v))}</text>'
+            f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{escape(text)}</text>'
             f'<line x1="{left}" y1="{py(v):.1f}" x2="{width - right}" y2="{py(v):.1f}" stroke="#eee"/>'
         )
     line = [
