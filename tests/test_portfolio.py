@@ -639,3 +639,33 @@ def test_every_family_the_lp_proof_names_has_a_conflict() -> None:
     only_regions: Any = SimpleNamespace(groups=SimpleNamespace(levels=("region",)))
     assert [c.family for c in proofs._named_families(only_regions, fams[1:2], [])] == ["region"]
     assert proofs._named_families(spec, ["disruption budget"], [budget]) == []
+
+
+def test_a_budget_proof_that_rests_on_a_lock_names_it(tmp_path: Path) -> None:
+    """QA9 O4: R1 holds A0 (30) and three accounts of 10, R2 four of 10; balance needs one account to
+    move (10 of 100). A0 locked to R2 moves 30 and two accounts must come back: at least 50 moves, above a
+    40% budget, while the lock alone forces only 30. The proof names the lock as well as the budget.
+    Below 30% the pre-check refuses it before any LP (it never did: it took the least move of a forced
+    account over every rep, its current one included, so a forced move counted 0)."""
+    accounts = [{"account_id": "A0", "lat": 38.0, "lon": -95.0, "potential": 30, "workload": 1,
+                 "current_rep": "R1", "locked_rep": "R2"}]  # fmt: skip
+    for i in range(1, 8):
+        accounts.append(
+            {"account_id": f"A{i}", "lat": 38.0 + i / 10, "lon": -94.0 if i < 4 else -91.0,
+             "potential": 10, "workload": 1, "current_rep": "R1" if i < 4 else "R2", "locked_rep": ""}
+        )  # fmt: skip
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 39.0, "lon": -90.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    kw = {"balance": "potential", "tolerance": 0.05}
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, max_moved_share=0.4, **kw))
+    families = [c.family for c in err.value.conflicts]
+    assert families[0] == "disruption_budget", families
+    assert "lock" in families, families
+    lock = next(c for c in err.value.conflicts if c.family == "lock")
+    assert "balancing needs only $10" in lock.message, lock.message
+    # below what the lock alone forces (30), the pre-check says so, naming the lock and the account
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(options_for(a, r, max_moved_share=0.2, **kw))
+    assert [c.family for c in err.value.conflicts] == ["disruption_budget", "lock"]
+    assert "account A0 must leave its current rep" in err.value.conflicts[1].message

@@ -324,7 +324,11 @@ def _budget_too(run: Run, conflicts: list[Conflict]) -> list[Conflict]:
     )
     if least is None or least[0] <= spec.budget * (1 + 1e-9) + 1e-9:
         return []
-    return list(proofs.budget_error(spec, least[0]).conflicts)
+    deadline = run.budget.share("proof")
+    err = proofs.budget_error(
+        spec, least[0], run.backend, deadline=deadline, seed=run.seed, threads=run.threads
+    )
+    return list(err.conflicts)
 
 
 def stage_budget(run: Run) -> None:
@@ -345,7 +349,10 @@ def stage_budget(run: Run) -> None:
         run.moved_lp = least[1]
         if least[0] > spec.budget * (1 + 1e-9) + 1e-9:
             run.outcome("proven infeasible")
-            raise proofs.budget_error(spec, least[0])
+            raise proofs.budget_error(
+                spec, least[0], run.backend, deadline=run.budget.share("proof"), seed=run.seed,
+                threads=run.threads,
+            )  # fmt: skip
         run.notes.append(
             f"balancing needs at least {100 * least[0] / total:.1f}% of the potential to move; the budget "
             f"allows {100 * spec.budget / total:.1f}%"

@@ -170,7 +170,9 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
         forced_units = ~spec.allowed[np.arange(p.n_units), np.maximum(_unit_current(spec), 0)] & (
             _unit_current(spec) >= 0
         )
-        forced = float(spec.moved[forced_units].min(axis=1).sum()) if forced_units.any() else 0.0
+        # the least each such unit moves, over the reps it may go to (its current rep is not one of them)
+        least_move = np.where(spec.allowed, spec.moved, np.inf)[forced_units].min(axis=1)
+        forced = float(least_move[np.isfinite(least_move)].sum()) if forced_units.any() else 0.0
         if forced > spec.budget + 1e-9:
             conflicts.append(
                 Conflict(
@@ -180,6 +182,14 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     amount=forced - spec.budget,
                 )
             )
+            # the families it rests on (QA9 O4): a lock away from the current rep, a segment it lacks
+            by_lock = forced_units & (p.unit_locked >= 0)
+            for family, units in (("lock", by_lock), ("segment", forced_units & ~by_lock)):
+                if units.any():
+                    names = ", ".join(unit_label(spec, int(u)) for u in np.flatnonzero(units)[:3])
+                    more = f" and {int(units.sum()) - 3} more" if units.sum() > 3 else ""
+                    whose = "its" if units.sum() == 1 else "their"
+                    conflicts.append(Conflict(family, f"{names}{more} must leave {whose} current rep"))
     from territory_planner.optimize import hierarchy, unit_fit
 
     if not conflicts:  # a unit above every band is already the simpler story

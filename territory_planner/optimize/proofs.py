@@ -204,7 +204,61 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
     return found
 
 
-def budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
+def budget_error(
+    spec: ModelSpec,
+    least: float,
+    backend: Backend | None = None,
+    *,
+    deadline: float = 0.0,
+    seed: int = 0,
+    threads: int | None = None,
+) -> InfeasibleError:
+    """The disruption budget is below ``least``, a proven lower bound on the potential to move. With a
+    ``backend`` and time left before ``deadline``, locks and segments are named too when the bound rests
+    on them (``_locks_too``)."""
+    err = _budget_error(spec, least)
+    if backend is not None:
+        err.conflicts.extend(_locks_too(spec, backend, deadline=deadline, seed=seed, threads=threads))
+    return err
+
+
+def _locks_too(
+    spec: ModelSpec, backend: Backend, *, deadline: float, seed: int, threads: int | None
+) -> list[Conflict]:
+    """QA9 O4: a budget proof whose bound needs the locks or segments (dropped, the least moved share is
+    within the budget) names them as well. Nothing when the model has none, or the LP without them says
+    nothing in time."""
+    import time
+
+    p = spec.problem
+    if spec.budget is None or (spec.allowed.all() and not (p.unit_locked >= 0).any()):
+        return []
+    if time.perf_counter() >= deadline:
+        return []
+    free = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
+    least = least_moved(free, backend, deadline=deadline, seed=seed, threads=threads)
+    if least is None or least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+        return []
+    total = float(p.acc_potential.sum())
+    share = f" ({100 * least[0] / total:.1f}%)" if total > 0 else ""
+    families = (["lock"] if (p.unit_locked >= 0).any() else []) + (
+        ["segment"] if not spec.allowed.all() and not _locks_only(spec) else []
+    )
+    text = (
+        f"with the locks and segments dropped, balancing needs only {money(least[0])}{share} to move, "
+        "within the budget: the bound above rests on them"
+    )
+    return [Conflict(family, text) for family in families]
+
+
+def _locks_only(spec: ModelSpec) -> bool:
+    """Every pair the model forbids is a locked unit's pair to another rep (no segment restrictions)."""
+    p = spec.problem
+    locked = p.unit_locked >= 0
+    return bool(spec.allowed[~locked].all())
+
+
+def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
     """The disruption budget is below ``least``, a proven lower bound on the potential to move."""
     assert spec.budget is not None
     total = float(spec.problem.acc_potential.sum())
@@ -235,7 +289,7 @@ def prove_infeasible(
     if spec.budget is not None and total > 0:
         least = least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
         if least is not None and least[0] > spec.budget * (1 + 1e-9) + 1e-9:
-            raise budget_error(spec, least[0])
+            raise budget_error(spec, least[0], backend, deadline=deadline, seed=seed, threads=threads)
     res = phase1(spec, backend, deadline=deadline, seed=seed, threads=threads)
     if res is None:
         return "the LP needed slack, and the phase-1 LP that would prove infeasibility did not finish"
