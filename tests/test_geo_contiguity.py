@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -377,6 +379,22 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
         assert "HiGHS proved the exact model" in " ".join(res.output.split())
         assert not (tmp_path / "flow").exists()
     monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)
+    # without the flow model, the cut loop's MIP over every pair proves it (QA9 O6)
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "cuts")])
+    assert res.exit_code == 1, res.output
+    assert "no plan of connected territories exists" in " ".join(res.output.split())
+    # and when no stage proves anything (the cut loop's MIP stops without an answer), exit 3
+    from territory_planner.solvers.base import SolveStatus
+
+    whole_mip = contiguous_lns.solve_mip
+
+    def no_proof(*a: Any, **k: Any) -> Any:
+        plan, out = whole_mip(*a, **k)
+        if plan is None and k.get("free") is None and out.status is SolveStatus.INFEASIBLE:
+            out = dataclasses.replace(out, status=SolveStatus.NO_SOLUTION)
+        return plan, out
+
+    monkeypatch.setattr(contiguous_lns, "solve_mip", no_proof)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
     assert res.exit_code == 3, res.output
     assert "no connected plan found yet" in res.output
@@ -545,3 +563,28 @@ def test_a_home_whose_account_is_locked_elsewhere_is_anchored_and_says_so(tmp_pa
     assert owner["A1"] == "R0"  # the lock holds: R1's home unit is not R1's
     notes = json.loads((out / "summary.json").read_text())["notes"]
     assert any("nearest unit it may serve" in n for n in notes), notes
+
+
+def test_the_cut_loop_proves_a_tiny_map_has_no_connected_plan(tmp_path: Path) -> None:
+    """QA9 O6 (found by test_properties_brute): R0's home at A0, R1's at A2; A3 hangs off A2 only and
+    carries R1's workload, so R1 cannot also reach A5 (potential) past A1. Brute force: no connected plan.
+    The cut loop's MIP over every pair became infeasible and the run ended with exit 3, 'when the time
+    ran out', at 1.8 s of 5; that infeasibility is a proof (every cut holds for any connected plan)."""
+    from tests.conftest import write_instance
+
+    spots = [(35.0, -90.0), (35.0, -89.5), (35.0, -89.0), (35.0, -88.5), (35.5, -90.0), (35.5, -89.5)]
+    pot, work = [0, 1, 0, 0, 0, 1], [0, 1, 0, 1, 0, 0]
+    accounts = [
+        {"account_id": f"A{i}", "lat": la, "lon": lo, "potential": pot[i], "workload": work[i]}
+        for i, (la, lo) in enumerate(spots)
+    ]
+    reps = [{"rep_id": "R0", "lat": 35.0, "lon": -90.0}, {"rep_id": "R1", "lat": 35.0, "lon": -89.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nA0,A1\nA0,A4\nA1,A2\nA1,A5\nA2,A3\nA4,A5\n")
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    args += ["--tolerance", "0.5", "--time-limit", "5", "--gap", "0", "--quiet"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 1, res.output
+    assert "no plan of connected territories exists" in " ".join(res.output.split())
+    assert not (tmp_path / "plan").exists()
