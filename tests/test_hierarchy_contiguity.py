@@ -217,3 +217,36 @@ def test_designed_districts_with_connected_territories(tmp_path: Path) -> None:
     d = pd.read_csv(out / "districts.csv", keep_default_na=False)
     assert d["contiguous"].astype(str).tolist() == ["True", "True"]
     assert sorted(d["reps"].tolist()) == [1, 2]
+
+
+def test_a_district_whose_rep_lost_its_home_unit_is_not_connected(tmp_path: Path) -> None:
+    """Found by test_properties_brute (seed 12): R2 (district D2, capacity 0.5) must hold revenue 0.5 to
+    1.5, but its home unit A2 carries 2, so no plan keeps every home with its rep and the flow model
+    proves it. The stage's plan broke a row, so the start plan was kept, with A2 given to R1 and D2 = {A4}:
+    reported connected ("every rep keeps the unit at its home"), exit 0. Counted on the plan returned,
+    with the homes, it is not: exit 1 with the proof."""
+    rows = [("A0", -90.0, 2.0), ("A1", -89.5, 0.0), ("A2", -89.0, 2.0), ("A3", -88.5, 0.0)]
+    accounts = [
+        {"account_id": i, "lat": 35.0, "lon": lo, "revenue": rev, "potential": 0, "workload": 0,
+         "current_rep": "R0"}
+        for i, lo, rev in rows
+    ] + [{"account_id": "A4", "lat": 35.5, "lon": -90.0, "revenue": 1.0, "potential": 0, "workload": 0,
+          "current_rep": "R0"}]  # fmt: skip
+    reps = [
+        {"rep_id": "R0", "lat": 35.0, "lon": -90.0, "capacity": 1.0, "district": "D1"},
+        {"rep_id": "R1", "lat": 35.0, "lon": -89.5, "capacity": 1.0, "district": "D1"},
+        {"rep_id": "R2", "lat": 35.0, "lon": -89.0, "capacity": 0.5, "district": "D2"},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nA0,A1\nA0,A4\nA1,A2\nA2,A3\n")
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--balance", "revenue"]
+    args += ["--tolerance", "0.5", "--district-tolerance", "revenue=0.4", "--district-contiguous"]
+    res = CliRunner().invoke(main, [*args, "--time-limit", "5", "--gap", "0", "--out", str(tmp_path / "p")])
+    assert res.exit_code in (1, 3), res.output  # never a plan: exit 1 with the flow model's proof
+    assert not (tmp_path / "p").exists()
+    relaxed = CliRunner().invoke(main, [*args, "--relax", "--time-limit", "5", "--out", str(tmp_path / "r")])
+    assert relaxed.exit_code == 0, relaxed.output
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["status"] == "relaxed"
+    assert s["hierarchy"]["district"]["pieces"]["D2"] >= 2 or not s["hierarchy"]["district"]["contiguous"]

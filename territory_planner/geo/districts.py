@@ -83,6 +83,11 @@ def make_districts_contiguous(
     plan = res.unit_rep if repair.feasible(spec, res.unit_rep) else unit_rep
     p = spec.problem
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
+    # counted on the plan returned (the stage's, or the start plan when the stage's breaks a row), with
+    # every rep keeping its home unit, as the model asks: a district whose rep lost its home unit counts
+    # one piece more (the test against brute force: the start plan, with R2's home unit given to a rep of
+    # the other district, was reported connected, and "every rep keeps the unit at its home")
+    res = dataclasses.replace(res, pieces=_pieces_with_homes(adj, plan, centre, p.districts))
     connected = all(k <= 1 for k in res.pieces.values())
     # the bound holds for connected districts: a split plan (written only with --relax) keeps it, gap n/a
     lower, g = contiguity.bound_and_gap(res.lower_bound, objective, connected=connected)
@@ -127,6 +132,19 @@ def make_districts_contiguous(
         info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
         progress("district contiguity: no plan of connected districts meets the bands (proven)")
     return plan, new, info
+
+
+def _pieces_with_homes(
+    adj: Adjacency, plan: np.ndarray, centre: np.ndarray, districts: np.ndarray
+) -> dict[str, int]:
+    """Pieces of each district of ``plan``, plus one for a district one of whose reps does not hold the
+    unit at its home (``centre``, -1: none)."""
+    of, names = labels_index(districts)
+    pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
+    for j, c in enumerate(centre.tolist()):
+        if c >= 0 and plan[c] != j and of[j] >= 0:
+            pieces[of[j]] += 1
+    return {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)}
 
 
 def _logged(
