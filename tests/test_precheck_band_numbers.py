@@ -29,6 +29,16 @@ def _account(i: int, lon: float, potential: float, workload: float, **extra: str
     }
 
 
+def _refused(tmp_path: Path, accounts: list[dict[str, object]], homes: tuple[float, ...]) -> list[str]:
+    """The messages of the conflicts that refuse the model (reps R0.. at longitudes ``homes``, potential
+    within 95%, workload within 5%)."""
+    reps = [{"rep_id": f"R{j}", "lat": 35.0, "lon": lon} for j, lon in enumerate(homes)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as info:
+        api.solve(options_for(a, r, time_limit=10, tolerance={"potential": 0.95, "workload": 0.05}))
+    return [c.message for c in info.value.conflicts]
+
+
 def test_an_account_over_every_band_is_compared_with_the_band_asked_for(tmp_path: Path) -> None:
     accounts = [
         _account(0, -98.0, 57.0, 3.0),
@@ -37,11 +47,7 @@ def test_an_account_over_every_band_is_compared_with_the_band_asked_for(tmp_path
         _account(3, -96.0, 24.5, 3.0),
         _account(4, -83.0, 26.0, 0.0),
     ]
-    reps = [{"rep_id": f"R{j}", "lat": 35.0, "lon": lon} for j, lon in enumerate((-85.0, -84.0, -98.0))]
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InfeasibleError) as info:
-        api.solve(options_for(a, r, time_limit=10, tolerance={"potential": 0.95, "workload": 0.05}))
-    messages = [c.message for c in info.value.conflicts]
+    messages = _refused(tmp_path, accounts, (-85.0, -84.0, -98.0))
     alone = [m for m in messages if m.startswith("account A1 alone has 6 workload")]
     assert alone, messages
     assert alone[0].endswith("the widest is R0's, 4.75 to 5.25"), alone[0]
@@ -57,11 +63,7 @@ def test_locked_accounts_are_compared_with_the_band_asked_for(tmp_path: Path) ->
         _account(4, -85.0, 10.0, 2.0),
         _account(5, -84.0, 10.0, 0.0),
     ]
-    reps = [{"rep_id": f"R{j}", "lat": 35.0, "lon": lon} for j, lon in enumerate((-98.0, -90.0, -84.0))]
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InfeasibleError) as info:
-        api.solve(options_for(a, r, time_limit=10, tolerance={"potential": 0.95, "workload": 0.05}))
-    messages = [c.message for c in info.value.conflicts]
+    messages = _refused(tmp_path, accounts, (-98.0, -90.0, -84.0))
     lock = [m for m in messages if m.startswith("accounts locked to R0")]
     assert lock, messages
     assert lock[0].endswith("above the band's maximum 3.5"), lock[0]
