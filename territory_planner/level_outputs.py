@@ -62,9 +62,11 @@ def summary_block(
         if not has_level(territories, level):
             continue
         frame = level_frame(territories, level)
-        dev = {
-            m: float(np.nanmax(np.abs(frame[f"{m}_dev_pct"].to_numpy(float)))) for m in _measures(territories)
-        }
+        dev = {}
+        for m in _measures(territories):  # a measure whose targets are all 0 has no deviation ("nan%")
+            values = np.abs(frame[f"{m}_dev_pct"].to_numpy(float))
+            if np.isfinite(values).any():
+                dev[m] = float(np.nanmax(values))
         block: dict[str, Any] = {
             "groups": len(frame),
             "tolerance": tolerance.get(level, {}),

@@ -61,3 +61,24 @@ def test_the_workbook_gives_an_unbalanced_measure_no_district_band() -> None:
 
     assert bands({"potential": 0.05}) == {"potential": 0.1}
     assert bands({"potential": 0.05, "workload": 0.05}) == {"potential": 0.1, "workload": 0.1}
+
+
+def test_a_measure_with_no_target_has_no_level_deviation() -> None:
+    """A measure whose targets are all 0 (potential left at 0 while revenue is balanced) has no deviation
+    at a level: the console printed 'max deviation: potential nan%' (and numpy warned)."""
+    import warnings
+
+    from territory_planner.level_outputs import summary_block
+    from territory_planner.options import build_options
+
+    t = _territories()
+    t["potential"] = 0.0
+    t["potential_target"] = 0.0
+    t["potential_dev_pct"] = float("nan")
+    options = build_options({"balance": "workload", "district_tolerance": 0.1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        block = summary_block(t, options, {})
+    assert block is not None
+    assert set(block["district"]["max_abs_dev_pct"]) == {"workload"}
+    assert block["district"]["max_abs_dev_pct"]["workload"] == 50.0
