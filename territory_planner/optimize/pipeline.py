@@ -1302,9 +1302,15 @@ def _least_violation_start(run: Run) -> None:
 def _relaxed(
     run: Run, conflicts: list[Conflict], start: float, deadline: float
 ) -> tuple[np.ndarray, SolveResult]:
-    """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair)."""
+    """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair).
 
-    spec = run.spec
+    The violation is measured against the user's bands, not the model's rounded inwards to a measure's
+    step (``integral_bands``): rounding keeps every plan of a feasible model, but it can leave both reps'
+    bands empty and make every plan break them alike, so travel chose (the brute-force property test: a
+    plan 2.8 targets out where 1.2 was the least)."""
+
+    p = run.spec.problem
+    spec = dataclasses.replace(run.spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
     if run.lp is not None:
         pool = np.zeros(spec.allowed.shape, dtype=bool)
         pool[run.lp.col_unit, run.lp.col_rep] = True
