@@ -36,7 +36,7 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import background, contiguous_flow, hierarchy
+from territory_planner.optimize import background, contiguous_flow, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
@@ -136,24 +136,8 @@ def _rows_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> 
     proof that no connected plan exists."""
     trial = plan.copy()
     trial[piece] = k
-    before, after = _rows(spec, plan), _rows(spec, trial)
+    before, after = repair.other_rows(spec, plan), repair.other_rows(spec, trial)
     return all(now or not was for was, now in zip(before, after, strict=True))
-
-
-def _rows(spec: ModelSpec, plan: np.ndarray, tol: float = 1e-6) -> tuple[bool, ...]:
-    """Whether each row family other than the rep bands holds (as ``repair.feasible`` checks them)."""
-    p = spec.problem
-    idx = np.arange(p.n_units)
-    counts = np.bincount(plan, weights=p.unit_size, minlength=p.n_reps)
-    kept = np.bincount(plan, weights=spec.stay[idx, plan], minlength=p.n_reps)
-    return (
-        spec.min_accounts is None or bool((counts >= spec.min_accounts).all()),
-        spec.max_accounts is None or bool((counts <= spec.max_accounts).all()),
-        spec.budget is None or bool(spec.moved[idx, plan].sum() <= spec.budget * (1 + tol) + tol),
-        spec.rep_budget_share is None
-        or bool((kept >= (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).all()),
-        spec.groups is None or hierarchy.feasible(spec, plan, tol),
-    )
 
 
 def solve_contiguous(

@@ -459,15 +459,22 @@ def feasible(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> bool:
         slack = tol * np.maximum(spec.upper[m], 1.0)
         if (load < spec.lower[m] - slack).any() or (load > spec.upper[m] + slack).any():
             return False
+    return all(other_rows(spec, unit_rep, tol))
+
+
+def other_rows(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> tuple[bool, ...]:
+    """Whether each family of rows other than the rep bands holds for a plan (every unit assigned):
+    the account counts (min, max), the disruption budget overall and per rep, and the district and region
+    bands. ``feasible`` needs them all; the piece repair of ``contiguous`` keeps every one that held."""
+    p = spec.problem
+    idx = np.arange(p.n_units)
     counts = np.bincount(unit_rep, weights=p.unit_size, minlength=p.n_reps)
-    if spec.min_accounts is not None and (counts < spec.min_accounts).any():
-        return False
-    if spec.max_accounts is not None and (counts > spec.max_accounts).any():
-        return False
-    if spec.budget is not None and spec.moved[idx, unit_rep].sum() > spec.budget * (1 + tol) + tol:
-        return False
-    if spec.rep_budget_share is not None:
-        kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)
-        if (kept < (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).any():
-            return False
-    return hierarchy.feasible(spec, unit_rep, tol)
+    kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)
+    return (
+        spec.min_accounts is None or bool((counts >= spec.min_accounts).all()),
+        spec.max_accounts is None or bool((counts <= spec.max_accounts).all()),
+        spec.budget is None or bool(spec.moved[idx, unit_rep].sum() <= spec.budget * (1 + tol) + tol),
+        spec.rep_budget_share is None
+        or bool((kept >= (1 - spec.rep_budget_share) * spec.held - tol * np.maximum(spec.held, 1.0)).all()),
+        spec.groups is None or hierarchy.feasible(spec, unit_rep, tol),
+    )
