@@ -322,7 +322,7 @@ def _budget_too(run: Run, conflicts: list[Conflict]) -> list[Conflict]:
     least = proofs.least_moved(
         spec, run.backend, deadline=run.budget.share("proof"), seed=run.seed, threads=run.threads
     )
-    if least is None or least[0] <= spec.budget * (1 + 1e-9) + 1e-9:
+    if least is None or not proofs.above_budget(spec, least[0]):
         return []
     deadline = run.budget.share("proof")
     err = proofs.budget_error(
@@ -347,7 +347,7 @@ def stage_budget(run: Run) -> None:
             run.outcome("no useful bound in time")
             return
         run.moved_lp = least[1]
-        if least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+        if proofs.above_budget(spec, least[0]):
             run.outcome("proven infeasible")
             raise proofs.budget_error(
                 spec, least[0], run.backend, deadline=run.budget.share("proof"), seed=run.seed,
@@ -1446,7 +1446,7 @@ def _violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]
     idx = np.arange(p.n_units)
     if spec.budget is not None:
         moved = float(spec.moved[idx, unit_rep].sum())
-        if moved > spec.budget * (1 + 1e-9) + 1e-9:
+        if proofs.above_budget(spec, moved):
             out.append(_violation("budget", "", "", moved - spec.budget))
     if spec.rep_budget_share is not None:
         kept = np.bincount(unit_rep, weights=spec.stay[idx, unit_rep], minlength=p.n_reps)

@@ -204,6 +204,11 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
     return found
 
 
+def above_budget(spec: ModelSpec, moved: float) -> bool:
+    """``moved`` potential (a plan's, or a proven least) is beyond the disruption budget, past rounding."""
+    return spec.budget is not None and moved > spec.budget * (1 + 1e-9) + 1e-9
+
+
 def budget_error(
     spec: ModelSpec,
     least: float,
@@ -231,31 +236,22 @@ def _locks_too(
     import time
 
     p = spec.problem
-    if spec.budget is None or (spec.allowed.all() and not (p.unit_locked >= 0).any()):
-        return []
-    if time.perf_counter() >= deadline:
+    locked = p.unit_locked >= 0
+    # a lock forbids its unit's other reps; a segment restriction forbids a pair of an unlocked unit
+    families = (["lock"] if locked.any() else []) + ([] if spec.allowed[~locked].all() else ["segment"])
+    if spec.budget is None or not families or time.perf_counter() >= deadline:
         return []
     free = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
     least = least_moved(free, backend, deadline=deadline, seed=seed, threads=threads)
-    if least is None or least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+    if least is None or above_budget(spec, least[0]):
         return []
     total = float(p.acc_potential.sum())
     share = f" ({100 * least[0] / total:.1f}%)" if total > 0 else ""
-    families = (["lock"] if (p.unit_locked >= 0).any() else []) + (
-        ["segment"] if not spec.allowed.all() and not _locks_only(spec) else []
-    )
     text = (
         f"with the locks and segments dropped, balancing needs only {money(least[0])}{share} to move, "
         "within the budget: the bound above rests on them"
     )
     return [Conflict(family, text) for family in families]
-
-
-def _locks_only(spec: ModelSpec) -> bool:
-    """Every pair the model forbids is a locked unit's pair to another rep (no segment restrictions)."""
-    p = spec.problem
-    locked = p.unit_locked >= 0
-    return bool(spec.allowed[~locked].all())
 
 
 def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
@@ -288,7 +284,7 @@ def prove_infeasible(
     total = float(p.acc_potential.sum())
     if spec.budget is not None and total > 0:
         least = least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
-        if least is not None and least[0] > spec.budget * (1 + 1e-9) + 1e-9:
+        if least is not None and above_budget(spec, least[0]):
             raise budget_error(spec, least[0], backend, deadline=deadline, seed=seed, threads=threads)
     res = phase1(spec, backend, deadline=deadline, seed=seed, threads=threads)
     if res is None:
