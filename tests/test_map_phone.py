@@ -63,6 +63,11 @@ def open_editor(browser: Any, url: str, width: int, height: int) -> Any:
 
 def test_the_live_table_on_a_phone_says_it_scrolls_and_keeps_the_rep_in_view(browser: Any, url: str) -> None:
     page = open_editor(browser, url, 390, 844)
+    # the cue follows the Edit mode's layout through a ResizeObserver, one frame after the click (CI once
+    # read the state before that frame); wait for it rather than race it, and fail if it never comes
+    page.wait_for_function(
+        "!document.querySelector('#tp-live .tp-scroll').nextElementSibling.hidden", timeout=10_000
+    )
     state = page.evaluate(STATE)
     assert state["page"] <= 390
     assert state["panel"] <= 390
