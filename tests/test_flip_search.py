@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from territory_planner.optimize import flip_search, parts
 from territory_planner.optimize.flip_search import Search
@@ -174,3 +174,84 @@ def test_a_cut_off_piece_moves_with_the_unit_that_holds_it() -> None:
     pp = PartProblem(graph, amount, lo, hi, lo, np.zeros((5, 2)), np.array([0, -1, -1, -1, 1]))
     out = flip_search.balance(pp, np.array([0, 0, 0, 0, 1]), time.perf_counter() + 0.5, 0)
     assert out.tolist() == [0, 0, 1, 1, 1]
+
+
+def _reference_chunk(s: Search, u: int) -> set[int] | None:
+    """What ``Search.chunk`` must return, from scipy's connected components of u's (connected) part
+    without u: u alone when the part stays one piece, else u with every piece but the anchor's (or,
+    without an anchor, the largest); None when a fixed unit would leave or u is the part's last unit."""
+    a = int(s.assign[u])
+    inside = np.flatnonzero((s.assign == a) & (np.arange(s.pp.n) != u))
+    if not len(inside):
+        return None
+    n_comp, label = connected_components(s.pp.graph[inside][:, inside], directed=False)
+    if n_comp == 1:
+        return {u}
+    anchor = int(s.anchor[a])
+    if anchor >= 0 and anchor != u:
+        keep = int(label[np.flatnonzero(inside == anchor)[0]])
+    else:
+        keep = int(np.argmax(np.bincount(label)))
+    out = {u} | {int(x) for x in inside[label != keep]}
+    return None if (s.pp.fixed[list(out)] >= 0).any() else out
+
+
+def _connected(graph: sp.csr_matrix, units: np.ndarray) -> bool:
+    return len(units) > 0 and connected_components(graph[units][:, units], directed=False)[0] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    w=st.integers(3, 9),
+    h=st.integers(3, 9),
+    k=st.integers(2, 6),
+    seed=st.integers(0, 10_000),
+    anchored=st.booleans(),
+)
+def test_chunk_and_group_check_agree_with_connected_components(
+    w: int, h: int, k: int, seed: int, anchored: bool
+) -> None:
+    """The search that finds the pieces a move cuts off grows from every neighbour at once and stops
+    early (``Search._split``); on random connected parts of random grids (winding parts, parts wrapped
+    round others, with fixed units or none) it must give exactly the units of a full connected-
+    components count, and the group check must agree with one too."""
+    rng = np.random.default_rng(seed)
+    n = w * h
+    graph = grid(w, h)
+    # connected parts: the regions of a multi-source shortest-path search over random edge weights
+    g = graph.tocoo()
+    weighted = sp.csr_matrix((rng.random(len(g.row)) ** 3 + 1e-3, (g.row, g.col)), shape=g.shape)
+    weighted = weighted.maximum(weighted.T)
+    seeds = rng.choice(n, size=k, replace=False)
+    _, _, source = dijkstra(weighted, indices=seeds, min_only=True, return_predecessors=True)
+    assign = np.searchsorted(seeds[np.argsort(seeds)], source)
+    assign = np.argsort(seeds)[assign].astype(np.int64)
+    fixed = np.full(n, -1)
+    if anchored:
+        fixed[seeds] = np.arange(k)
+    amount = np.ones((n, 1))
+    target = np.full((1, k), n / k)
+    groups = Groups(np.arange(k) % 2, np.zeros((1, 2)), np.full((1, 2), n), np.full((1, 2), n / 2))
+    pp = PartProblem(graph, amount, 0 * target, 2 * target, target, np.zeros((n, k)), fixed, groups)
+    s = Search(pp, assign)
+    checked = 0
+    for u in range(n):
+        a = int(assign[u])
+        inside = np.flatnonzero((assign == a) & (np.arange(n) != u))
+        ref = _reference_chunk(s, u)
+        if ref is not None and not anchored and len(ref) > 1:
+            sizes = np.bincount(connected_components(graph[inside][:, inside], directed=False)[1])
+            tie = (sizes == sizes.max()).sum() > 1  # "the largest piece" is either: skip
+        else:
+            tie = False
+        if not tie:
+            got = s.chunk(u)
+            assert (None if got is None else set(got.tolist())) == ref, u
+            checked += 1
+        # the group check, on groups that are one piece (as in the search): still one without u?
+        ga = int(s.group[a])
+        group = np.flatnonzero(s.group[assign] == ga)
+        rest = group[group != u]
+        if len(rest) and _connected(graph, group):
+            assert s.group_whole(np.array([u]), ga) == _connected(graph, rest), u
+    assert checked > 0
