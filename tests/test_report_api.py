@@ -164,6 +164,42 @@ def test_bar_chart_has_a_readable_axis() -> None:
     assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 44
 
 
+def test_bar_chart_shades_each_series_in_its_own_band() -> None:
+    """Potential at +-5% and workload at +-10%: each bar is shaded in its own measure's band (one band
+    for all drew the tightest, so a workload bar at +8% looked out of band); a measure without a band
+    (not balanced) gets no shade; the same band for every series is one shade behind the chart."""
+    import re
+
+    from territory_planner.report.charts import bar_chart
+    from territory_planner.report.formatting import signed_percent
+
+    def strips(svg: str) -> list[tuple[float, float, str]]:
+        found = re.findall(
+            r'<rect class="tp-band" x="([\d.]+)" y="[\d.-]+" width="([\d.]+)"[^>]*><title>(\w+)', svg
+        )
+        return [(float(x), float(w), name) for x, w, name in found]
+
+    args = (
+        ["R1", "R2", "R3"],
+        {"potential": [3.0, -4.0, 1.0], "workload": [8.0, -9.0, 0.0], "pipeline": [20.0, 1.0, 0.0]},
+    )
+    svg = str(
+        bar_chart(
+            *args, fmt=signed_percent, title="d", band={"potential": (-5.0, 5.0), "workload": (-10.0, 10.0)}
+        )
+    )
+    got = strips(svg)
+    assert sorted(name for _, _, name in got) == ["potential"] * 3 + ["workload"] * 3
+    width = {name: w for _, w, name in got}
+    assert width["workload"] == pytest.approx(2 * width["potential"], rel=1e-2)
+    assert 'fill="#e8f3e8"/>' not in svg  # no shade behind the whole chart
+    ticks = re.findall(r'text-anchor="middle" fill="#555">([^<]+)</text>', svg)
+    assert {"+10.0%", "-10.0%"} <= set(ticks)
+    same = str(bar_chart(*args, fmt=signed_percent, title="d", band=dict.fromkeys(args[1], (-5.0, 5.0))))
+    assert not strips(same)
+    assert same.count('fill="#e8f3e8"/>') == 1
+
+
 def test_bar_chart_labels_fit_their_column() -> None:
     """QA3b: the quota chart's label column was a fixed 170 px, so "R16 (departed: not in the roster)"
     showed as "6 (departed: not in the roster)", its start cut off at the chart's left edge. The column

@@ -88,14 +88,22 @@ def bar_chart(
     fmt: Formatter,
     title: str,
     reference: float | None = None,
-    band: tuple[float, float] | None = None,
+    band: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
 ) -> Markup:
     """Horizontal grouped bars, one row per label; values may be negative (bars grow from 0).
 
     ``reference`` draws a dashed vertical line (e.g. 100% attainment); ``band`` shades an interval
-    (e.g. the +-tolerance band of the plan). Missing values (NaN) are drawn as "n/a".
+    (e.g. the +-tolerance band of the plan): one for every series, or per series name (a series
+    without one has none). When the series' bands differ, each bar is shaded in its own series' band,
+    not behind the whole chart: one band for all made workload bars at +8% of a +-10% band look out of
+    a +-5% potential band. Missing values (NaN) are drawn as "n/a".
     """
     names = list(series)
+    bands = dict.fromkeys(names, band) if band is None or isinstance(band, tuple) else dict(band)
+    edges = sorted({e for b in bands.values() if b for e in b})
+    # one band behind the whole chart when every series has the same one
+    same = {bands.get(n) for n in names}
+    shared = same.pop() if len(same) == 1 else None
     k = max(len(names), 1)
     bar_h, gap, value_w, plot_w = 12, 8, 90, 420
     label_w = _label_width(labels)  # a fixed 170 px cut "R16 (departed: not in the roster)" to "6 (dep..."
@@ -107,7 +115,7 @@ def bar_chart(
     height = bottom + 22
     values = [v for s in series.values() for v in _finite(s)]
     extra = [reference] if reference is not None else []
-    extra += list(band) if band else []
+    extra += edges
     lo = min([0.0, *values, *extra])
     hi = max([0.0, *values, *extra])
     if hi == lo:
@@ -124,9 +132,9 @@ def bar_chart(
     ]
     if len(names) > 1:
         out.append(_legend(names, label_w, 14))
-    if band:
+    if shared:
         out.append(
-            f'<rect x="{x(band[0]):.1f}" y="{top - 4}" width="{x(band[1]) - x(band[0]):.1f}"'
+            f'<rect x="{x(shared[0]):.1f}" y="{top - 4}" width="{x(shared[1]) - x(shared[0]):.1f}"'
             f' height="{height - top}" fill="#e8f3e8"/>'
         )
     # the lines stop above the tick labels: the zero line ran through "+0.0%" (QA7)
@@ -147,6 +155,13 @@ def bar_chart(
         for j, name in enumerate(names):
             v = series[name][i]
             yy = y0 + j * bar_h
+            own = bands.get(name)
+            if own and not shared:
+                left_b, width_b = x(own[0]), x(own[1]) - x(own[0])
+                out.append(
+                    f'<rect class="tp-band" x="{left_b:.1f}" y="{yy - 1}" width="{width_b:.1f}"'
+                    f' height="{bar_h}" fill="#e8f3e8"><title>{escape(name)} band</title></rect>'
+                )
             if v is None or not math.isfinite(v):
                 out.append(f'<text x="{x(0) + 4:.1f}" y="{yy + 10}" fill="#888">n/a</text>')
                 continue
@@ -158,7 +173,7 @@ def bar_chart(
             )
             if k == 1:
                 out.append(f'<text x="{label_w + plot_w + 6}" y="{yy + 10}">{escape(column[i])}</text>')
-    marks = [0.0, *(band or ()), *([reference] if reference is not None else []), lo, hi]
+    marks = [0.0, *edges, *([reference] if reference is not None else []), lo, hi]
     out += _axis_ticks(marks, x, fmt, bottom + 12)
     if ticks_above:
         out += _axis_ticks(marks, x, fmt, top - 8)

@@ -117,13 +117,12 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         rows.append(cells)
     labels = [f"{r} {n}".strip() for r, n in zip(terr["rep_id"], terr["name"].fillna(""), strict=True)]
     dev_series = {m: [_f(v) for v in terr[f"{m}_dev_pct"]] for m in measures}
-    band_tol = min((tol[m] for m in measures if m in tol), default=None)
     deviation = charts.bar_chart(
         labels,
         dev_series,
         fmt=fm.signed_percent,
         title="Deviation from target per rep (%)",
-        band=(-100 * band_tol, 100 * band_tol) if band_tol is not None else None,
+        band={m: (-100 * tol[m], 100 * tol[m]) for m in measures if m in tol},
     )
     moved = plan.moved.sort_values("potential", ascending=False)
     moved_rows = [

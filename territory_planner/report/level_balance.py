@@ -54,8 +54,7 @@ def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dic
                 ]
             cells.append((fm.number(_f(rec.get("travel_km"))), "num"))
             rows.append(cells)
-        finite = [t for t in tol.values() if math.isfinite(t)]
-        band = (-100 * min(finite), 100 * min(finite)) if finite else None
+        band = {m: (-100 * tol[m], 100 * tol[m]) for m in measures if m in tol and math.isfinite(tol[m])}
         chart = charts.bar_chart(
             [str(v) for v in frame[level]],
             {m: [_f(v) for v in frame[f"{m}_dev_pct"]] for m in measures},
