@@ -318,17 +318,17 @@ def solve(
         for note in centre_notes:
             log.warning(note)
     spec = build_spec(problem, options, lat, lon)
-    # with --contiguous the base plan gets its share and the contiguity cuts the rest
-    base_budget = (
-        budget.child("base_plan")
-        if (options.contiguous or options.district_contiguous) and budget.limited
-        else budget
-    )
     nested = False  # large maps with --district-contiguous: districts first, then territories in them
     if options.district_contiguous:
         from territory_planner.geo.districts import nested_applies
 
         nested = nested_applies(spec)
+    # with --contiguous the base plan gets its share and the contiguity cuts the rest
+    base_budget = (
+        budget.child("nested_base" if nested else "base_plan")
+        if (options.contiguous or options.district_contiguous) and budget.limited
+        else budget
+    )
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
