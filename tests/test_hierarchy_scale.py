@@ -149,18 +149,23 @@ def test_two_level_result_keeps_every_row(tmp_path: Path) -> None:
     assert (res.unit_rep[home] == np.arange(problem.n_reps)).all()
 
 
+def two_strips() -> tuple[ModelSpec, adjmod.Adjacency, np.ndarray]:
+    """The strip 1 2 3 2 1 | 1 2 3 2 1 of the two tests below: (model, adjacency, homes)."""
+    problem = strip_problem(0.15, ("A", "A", "B", "B"), amount=np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2))
+    home = np.array([0, 4, 5, 9])
+    cost = np.abs(np.arange(10)[:, None] - home[None, :]).astype(float)
+    nan = np.full(4, np.nan)
+    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.05}})
+    return spec, adjmod.Adjacency.from_edges(10, list(range(9)), list(range(1, 10))), home
+
+
 def test_two_level_search_keeps_connected_districts_when_territories_cannot_be() -> None:
     """A strip of 10 units, potential 1 2 3 2 1 | 1 2 3 2 1; district A = reps R0 (home 0), R1 (home 4),
     district B = R2 (home 5), R3 (home 9); territories +-15% of 4.5, districts +-5% of 9 (so each
     district is exactly its half). No connected split of 1 2 3 2 1 meets [3.825, 5.175] (prefixes 1, 3,
     6), but {0, 2} / {1, 3, 4} does: the two levels keep the connected districts, the band MIP gives
     every territory its band, and the split territories are reported, not hidden."""
-    problem = strip_problem(0.15, ("A", "A", "B", "B"), amount=np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2))
-    home = np.array([0, 4, 5, 9])
-    cost = np.abs(np.arange(10)[:, None] - home[None, :]).astype(float)
-    nan = np.full(4, np.nan)
-    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.05}})
-    adj = adjmod.Adjacency.from_edges(10, list(range(9)), list(range(1, 10)))
+    spec, adj, home = two_strips()
     from territory_planner.solvers import get_backend
 
     res = nested_districts.solve(
@@ -180,12 +185,7 @@ def test_two_level_search_gives_free_territories_to_the_pipeline(monkeypatch: py
     keeps every territory one piece: more than is asked, and on 3,142 counties in 10 districts it ended
     5x off target where the pipeline had every band in seconds). The strip of the test above: every row
     holds, each district is its half, and the flip search over territories is never called."""
-    problem = strip_problem(0.15, ("A", "A", "B", "B"), amount=np.array([1.0, 2.0, 3.0, 2.0, 1.0] * 2))
-    home = np.array([0, 4, 5, 9])
-    cost = np.abs(np.arange(10)[:, None] - home[None, :]).astype(float)
-    nan = np.full(4, np.nan)
-    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.05}})
-    adj = adjmod.Adjacency.from_edges(10, list(range(9)), list(range(1, 10)))
+    spec, adj, home = two_strips()
     from territory_planner.optimize import nested_flips
     from territory_planner.solvers import get_backend
 
