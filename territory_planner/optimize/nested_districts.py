@@ -11,15 +11,19 @@ in two levels that each stay small:
    the districts from their homes and moves boundary units until every band holds, each district one
    piece after every move (``nested_flips.districts``). (The MIP route, pipeline then the cut loop on
    this 31,000-pair model, did not settle in 160 s on 3,100 counties and was dropped.)
-2. **Territories, with the districts' bands and pieces kept.** One flip search over the whole map
+2. **Territories, with the districts' bands and pieces kept.** Without ``--contiguous`` (territories
+   free), the pipeline on the model with each unit kept in its district and each home with its rep
+   (``_within_by_pipeline``), at the run's gap; the flip search below only if it finds no plan.
+   With ``--contiguous``: one flip search over the whole map
    whose parts are the reps and whose groups are the districts (``nested_flips.territories``): each
    district's territories start as the graph Voronoi of its reps' homes inside it; units then move
    between territories of a district or, when both districts' bands and pieces allow it, between
    districts, until every territory and district band holds; the neighbourhood search's polishing
    pass then lowers the cost, units only moving inside their district, every territory one piece.
    If the flips do not get there but step 1 met the district bands, the districts are kept: each
-   district's territories are solved by the band MIP with every other unit fixed (every row of the
-   full model, no contiguity; seconds per district on 3,100 counties), then with ``--contiguous`` the
+   territories come from that pipeline inside the districts (every row of the full model, no
+   contiguity; seconds on 3,100 counties, where a band MIP per district had no plan for a district of
+   16 reps in 20 s), then with ``--contiguous`` the
    neighbourhood search mends as many split territories as the time allows. The plan then has
    connected districts within every band, and the summary counts the territories still split.
 
