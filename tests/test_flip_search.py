@@ -8,6 +8,7 @@ import time
 from unittest import mock
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -255,3 +256,25 @@ def test_chunk_and_group_check_agree_with_connected_components(
         if len(rest) and _connected(graph, group):
             assert s.group_whole(np.array([u]), ga) == _connected(graph, rest), u
     assert checked > 0
+
+
+def test_a_stalled_search_hands_its_time_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bands no plan can meet (two parts of a 4 x 4 grid of whole weights adding up to 17, each part
+    within 0.1% of 8.5): the search keeps escaping without a better plan. On a clock that advances a second per
+    reading, it stops once no better plan has come for ``STALL_SECONDS`` (and for as long as the last
+    took), long before its deadline, and returns the best plan it had."""
+    clock = iter(float(t) for t in range(10**6))
+    monkeypatch.setattr(flip_search.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(flip_search, "STUCK_ROUNDS", 10**9)  # only the stall rule may end it
+    monkeypatch.setattr(flip_search, "STALL_SECONDS", 50.0)
+    homes = np.array([0, 15])
+    amount = np.ones((16, 1))
+    amount[7] = 2.0
+    pp = problem(4, 4, homes, amount, 0.001)
+    start = np.where(np.arange(16) < 8, 0, 1)
+    plan = flip_search.balance(pp, start, deadline=10**5, seed=1)
+    stopped_at = next(clock)
+    assert stopped_at < 10**4  # far from the deadline
+    assert pieces(pp.graph, plan) == 2
+    s = Search(pp, plan)
+    assert s.violation() <= Search(pp, start).violation() + 1e-12
