@@ -97,3 +97,49 @@ def _coords(encoded: object) -> list[list[float]]:
         elif isinstance(item, dict):
             stack.extend(item.values())
     return out
+
+
+def test_a_unit_the_antimeridian_cuts_is_drawn_in_one_piece() -> None:
+    """Aleutians West (us-atlas): islands at 172-179.9 E and at 179.9-178 W in one unit. Its larger side
+    stays, the other moves by 360 degrees (the Near Islands at -188 to -180.1); a single ring whose
+    vertices jump across the line is mended vertex by vertex; a unit that does not cross is unchanged."""
+    from territory_planner.render.wrap import unwrap
+
+    east = shapely.box(172.0, 52.0, 179.9, 53.0)  # 7.9 degrees wide
+    west = shapely.box(-179.9, 51.0, -166.0, 52.5)  # 13.9 degrees wide, more area
+    moved = unwrap(shapely.MultiPolygon([east, west]))
+    xmin, _, xmax, _ = moved.bounds
+    assert (xmin, xmax) == pytest.approx((-188.0, -166.0))
+    assert moved.area == pytest.approx(east.area + west.area)
+    ring = shapely.Polygon([(179.0, 0.0), (-179.0, 0.0), (-179.0, 1.0), (-178.0, 1.0), (179.0, 1.0)])
+    mended = unwrap(ring)
+    assert mended.bounds[2] - mended.bounds[0] == pytest.approx(3.0)
+    assert mended.bounds[0] == pytest.approx(-181.0)
+    alone = shapely.box(-150.0, 60.0, -140.0, 61.0)
+    assert unwrap(alone).equals(alone)
+
+
+def test_a_county_plan_with_the_aleutians_opens_on_the_states(tmp_path: Path) -> None:
+    """A plan of polygon units, one of them cut by the antimeridian: the map's bounds are those of the
+    states and Alaska (about 120 degrees), not the whole world."""
+    a = assignments_frame()
+    lons = [-176.0, -150.0, -149.0, -120.0, -100.0, -80.0, -70.0, -90.0, -95.0][: len(a)]
+    a["lon"] = lons
+    t = territories_frame(a)
+    features = []
+    for r in a.itertuples():
+        geom = square(r.lon, r.lat)
+        if r.lon == -176.0:  # the Aleutians: a part either side of the line
+            geom = shapely.geometry.mapping(
+                shapely.MultiPolygon(
+                    [shapely.box(172.0, 52.0, 179.9, 52.5), shapely.box(-179.9, 51.0, -170.0, 52.5)]
+                )
+            )
+        features.append({"type": "Feature", "properties": {"account_id": r.account_id}, "geometry": geom})
+    units = {"type": "FeatureCollection", "features": features}
+    payload = build_payload(read_plan_folder(write_plan(tmp_path / "plan", a, t, units=units)))
+    (_, west), (_, east) = payload.bounds
+    assert east - west < 130
+    xs = [c[0] for g in payload.data["units"]["geom"] for c in _coords(g)]
+    assert min(xs) > -190
+    assert max(xs) < -60

@@ -22,7 +22,7 @@ from shapely.geometry import mapping, shape
 from territory_planner.render.levels import grouped_colours, level_payload
 from territory_planner.render.palette import NO_REP_COLOUR, PALETTE, greedy_colouring, rep_adjacency
 from territory_planner.render.plan_folder import PlanFolder
-from territory_planner.render.wrap import Shift, antimeridian_shift
+from territory_planner.render.wrap import Shift, antimeridian_shift, unwrap
 
 COORD_DECIMALS = 5
 BIG_PLAN = 5_000  # accounts: above this, markers get smaller
@@ -290,6 +290,8 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
         row_of = {acc_id: i for i, acc_id in enumerate(a["account_id"])}
         named_rows = [[row_of[acc] for acc in na.accounts] for na in plan.named_areas]
         named_geoms = [shapely.make_valid(shape(na.geometry)) for na in plan.named_areas]
+        originals = [unwrap(g) for g in originals]  # a unit the antimeridian cuts, in one piece
+        named_geoms = [unwrap(g) for g in named_geoms]
         if shift:
             originals = [shift.geometry(g) for g in originals]
             named_geoms = [shift.geometry(g) for g in named_geoms]

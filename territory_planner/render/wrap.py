@@ -49,3 +49,32 @@ def antimeridian_shift(lons: Iterable[float]) -> Shift | None:
     cut = float(x[k] + x[k + 1]) / 2  # mid-gap: a unit's representative point falls on its point's side
     west, east = int((finite <= cut).sum()), int((finite > cut).sum())  # move the side with fewer points
     return Shift(cut, -360.0) if east <= west else Shift(cut, 360.0)
+
+
+def unwrap(geom: shapely.Geometry) -> shapely.Geometry:
+    """One unit that the antimeridian cuts (Alaska's Aleutians West: islands at 172 E to 180 and at 180 to
+    167 W) drawn in one piece: the parts on the side of less area move by 360 degrees to lie next to the
+    others. In [-180, 180] its bounds spanned the world, so the map of a US county plan opened zoomed out
+    to a strip of ocean with the Near Islands at its right edge. A polygon that itself crosses the line
+    (its vertices jump from 179 to -179) has its vertices on the smaller side moved instead."""
+    if geom is None or geom.is_empty:
+        return geom
+    xmin, _, xmax, _ = geom.bounds
+    if xmax - xmin <= 180.0:
+        return geom
+    parts = list(getattr(geom, "geoms", [geom]))
+    if len(parts) == 1:
+        coords = shapely.get_coordinates(geom)
+        east = coords[:, 0] > 0
+        delta = -360.0 if east.sum() <= (~east).sum() else 360.0
+        step = np.array([delta, 0.0])
+        return shapely.transform(geom, lambda c: c + np.where((c[:, :1] > 0) == (delta < 0), step, 0.0))
+    x = np.array([shapely.get_x(p.representative_point()) for p in parts])
+    area = np.array([p.area for p in parts])
+    east = x > 0
+    delta = -360.0 if area[east].sum() <= area[~east].sum() else 360.0
+    moved = [
+        shapely.transform(p, lambda c, d=delta: c + np.array([d, 0.0])) if (xe > 0) == (delta < 0) else p
+        for p, xe in zip(parts, x, strict=True)
+    ]
+    return type(geom)(moved) if isinstance(geom, shapely.MultiPolygon) else shapely.GeometryCollection(moved)
