@@ -37,6 +37,7 @@ TABU_ROUNDS = 5  # a unit moved by a walk or an exchange stays put this many rou
 # find: on 3,142 counties the territories' joint search had its best at 0.5 s and went on for 100 s to
 # the same band excess, while the districts' search improved at least every 1.7 s until in band
 STALL_SECONDS = 15.0
+STALL_PROGRESS = 1e-4  # out of the bands, only this much less violation counts as progress (not less cost)
 EPS = 1e-12
 
 
@@ -359,8 +360,9 @@ def balance(
         applied = _apply(s, u[order], b[order], in_band, tabu, rounds)
         key = (s.violation(), s.cost())
         if _better(key, best_key):
+            if key[0] <= 0.0 or key[0] < best_key[0] * (1.0 - STALL_PROGRESS):
+                found = time.perf_counter()  # progress: less violation, or less cost within the bands
             best, best_key, stuck = s.assign.copy(), key, 0
-            found = time.perf_counter()
         if applied:
             continue
         if in_band:
