@@ -260,9 +260,9 @@ def test_chunk_and_group_check_agree_with_connected_components(
 
 def test_a_stalled_search_hands_its_time_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bands no plan can meet (two parts of a 4 x 4 grid of whole weights adding up to 17, each part
-    within 0.1% of 8.5): the search keeps escaping without a better plan. On a clock that advances a second per
-    reading, it stops once no better plan has come for ``STALL_SECONDS`` (and for as long as the last
-    took), long before its deadline, and returns the best plan it had."""
+    within 0.1% of 8.5): the search keeps escaping without a better plan. On a clock that advances a
+    second per reading, it stops once no better plan has come for ``STALL_SECONDS`` (and for as long as
+    the last took), long before its deadline, and returns the best plan it had."""
     clock = iter(float(t) for t in range(10**6))
     monkeypatch.setattr(flip_search.time, "perf_counter", lambda: next(clock))
     monkeypatch.setattr(flip_search, "STUCK_ROUNDS", 10**9)  # only the stall rule may end it
