@@ -225,18 +225,18 @@ def solve(
     plan = best = None
     left = float("inf")
     solves = 0
-    if in_band and not territories_too:
+    free_first = in_band and not territories_too
+    if free_first:
         # territories need not be one piece: the whole pipeline on the model with each unit kept in its
         # district, before any flip search (which keeps every territory one piece, more than is asked)
         progress("territories inside the connected districts (the model with each unit kept in its district)")
         until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
         plan = _within_by_pipeline(spec, backend, home, of, unit_district, until, gap, seed, threads)
-        # (at the run's gap: nothing follows it)
     if plan is None:
         joint_end = time.perf_counter() + JOINT_SHARE * (deadline - time.perf_counter())
         best, left = nested_flips.territories(pp, of, unit_district, joint_end, seed)
         plan = best if best is not None and left <= 0.0 else None
-    if plan is None and in_band:
+    if plan is None and in_band and not free_first:  # (not the same pipeline twice)
         # districts connected and within their bands: keep them; territories by the pipeline on the
         # model with each unit kept in its district, then as many made one piece as the time allows
         progress(f"the joint flip search left {left:.4f} band excess; territories inside the districts")
