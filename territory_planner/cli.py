@@ -276,7 +276,7 @@ def plan(
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
         n = block["groups"]
-        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}")
+        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}{_pieces_note(level, block)}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)
@@ -305,6 +305,18 @@ def plan(
             err=True,
         )
     click.echo(f"wrote {out}/ ({_written(Path(out))})")
+
+
+def _pieces_note(level: str, block: dict[str, Any]) -> str:
+    """' | 2 districts in several pieces (D03: 5 pieces, ...)' for a level whose groups the plan's map
+    splits (QA10: a --design-districts plan with split districts said so only in summary.json); '' when
+    the map is unknown or every group is one piece."""
+    split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
+    if not split:
+        return ""
+    shown = ", ".join(f"{g}: {k} pieces" for g, k in list(split.items())[:5])
+    more = f", ... {len(split) - 5} more" if len(split) > 5 else ""
+    return f" | {len(split)} {level}{'' if len(split) == 1 else 's'} in several pieces ({shown}{more})"
 
 
 def _written(folder: Path) -> str:

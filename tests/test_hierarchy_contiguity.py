@@ -250,3 +250,15 @@ def test_a_district_whose_rep_lost_its_home_unit_is_not_connected(tmp_path: Path
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["status"] == "relaxed"
     assert s["hierarchy"]["district"]["pieces"]["D2"] >= 2 or not s["hierarchy"]["district"]["contiguous"]
+
+
+def test_console_says_which_districts_are_in_several_pieces(tmp_path: Path) -> None:
+    """The console's district line says when districts are split (QA10 O3: a --design-districts plan
+    with 2 of 4 districts in pieces printed only their deviations; the pieces were in summary.json)."""
+    a, r, e = grid_case(tmp_path)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e)]
+    args += ["--out", str(tmp_path / "free"), "--tolerance", "0.25", "--quiet", "--contiguous"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("2 districts |"))
+    assert line.endswith("| 1 district in several pieces (A: 2 pieces)"), line
