@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from map_fixtures import CHROMIUM, chromium_command, status_attributes
 
 from territory_planner.cli import main
+from territory_planner.io.hierarchy import lone_labels
 from tests.hierarchy_fixtures import write_grid
 
 FLAGS = ["--tolerance", "potential=0.7,workload=0", "--quiet", "--time-limit", "30"]
@@ -188,3 +189,29 @@ def test_an_edit_that_breaks_a_district_band_lists_it(grid_plan: Path, tmp_path:
     assert "<td>district_max</td><td>West</td>" in html
     assert 'class="k">Edited from</div>' in html  # no solver ran: not "HiGHS in 0.0 s"
     assert 'class="k">Solver</div>' not in html
+
+
+def test_a_district_name_typo_for_one_rep_is_warned(tmp_path: Path) -> None:
+    """A district typed differently for one rep ('Esat' beside 'East') makes a district of that rep
+    alone, which every band accepts: the plan warns with the file, row and column, in summary.json's
+    notes too (QA10); one-rep districts whose names differ by a digit only (D1, D2) are not warned."""
+    a, r = write_grid(tmp_path)
+    reps = pd.read_csv(r)
+    reps["district"] = ["D1", "D2", "East", "Esat"]
+    reps.to_csv(r, index=False)
+    # the lone labels alone, each with the close one
+    assert lone_labels(reps.fillna(""), "reps.csv") == [
+        "reps.csv: row 3, column district: district 'East' has one rep (R3); 'Esat' (1 rep) is close: "
+        "a typo?",
+        "reps.csv: row 4, column district: district 'Esat' has one rep (R4); 'East' (1 rep) is close: "
+        "a typo?",
+    ]
+    reps["district"] = ["West", "West", "East", "Eats"]
+    reps.to_csv(r, index=False)
+    out = tmp_path / "p"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), *FLAGS]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    warned = "row 4, column district: district 'Eats' has one rep (R4); 'East' (1 rep) is close"
+    assert any(warned in n for n in notes)

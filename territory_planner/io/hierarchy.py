@@ -3,6 +3,9 @@ level need every rep to carry it."""
 
 from __future__ import annotations
 
+import difflib
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -46,3 +49,39 @@ def check_reps(reps: pd.DataFrame, file: str, need: dict[str, str]) -> list[Prob
                 )
             )
     return problems
+
+
+def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:
+    """A warning per district or region label held by one rep whose name is close to another label's
+    (``D-Nvoa`` beside ``D-Nova``): a typo makes a district of one rep, which every band accepts (QA10)."""
+    warnings: list[str] = []
+    for column in ("district", "region"):
+        if column not in reps:
+            continue
+        values = reps[column].astype(str).tolist()
+        counts: dict[str, int] = {}
+        for v in values:
+            if v:
+                counts[v] = counts.get(v, 0) + 1
+        for label, n in counts.items():
+            if n != 1:
+                continue
+            close = [
+                other
+                for other in counts
+                if other != label
+                and re.sub(r"\d", "#", other) != re.sub(r"\d", "#", label)  # District 1 beside District 2
+                and (
+                    sorted(other.strip().casefold()) == sorted(label.strip().casefold())  # D-nova, Esat
+                    or difflib.SequenceMatcher(None, other.casefold(), label.casefold()).ratio() >= 0.8
+                )
+            ]
+            if not close:
+                continue
+            row = values.index(label)
+            others = " or ".join(f"{o!r} ({counts[o]} rep{'' if counts[o] == 1 else 's'})" for o in close[:3])
+            warnings.append(
+                f"{file}: row {row + 1}, column {column}: {column} {label!r} has one rep "
+                f"({reps['rep_id'].iloc[row]}); {others} is close: a typo?"
+            )
+    return warnings

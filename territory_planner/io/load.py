@@ -402,10 +402,13 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], [sheet_a])
         )
+    from territory_planner.io.hierarchy import lone_labels
+
     warnings = tuple(
         wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
+        + lone_labels(reps, str(reps_path))
     )
     for warning in warnings:
         log.warning("%s", warning)
