@@ -206,6 +206,9 @@ def test_a_district_name_typo_for_one_rep_is_warned(tmp_path: Path) -> None:
         "reps.csv: row 4, column district: district 'Esat' has one rep (R4); 'East' (1 rep) is close: "
         "a typo?",
     ]
+    # Oeste and Leste (west and east in Portuguese) differ in their first letter: two names
+    assert lone_labels(reps.assign(district=["Oeste", "Leste", "Leste", "Leste"]).fillna(""), "r") == []
+    assert lone_labels(reps.assign(district=["D-Nvoa", "D-Nova", "D-Nova", "D-Noav"]).fillna(""), "r")
     reps["district"] = ["West", "West", "East", "Eats"]
     reps.to_csv(r, index=False)
     out = tmp_path / "p"

@@ -73,7 +73,10 @@ def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:
                 and re.sub(r"\d", "#", other) != re.sub(r"\d", "#", label)  # District 1 beside District 2
                 and (
                     sorted(other.strip().casefold()) == sorted(label.strip().casefold())  # D-nova, Esat
-                    or difflib.SequenceMatcher(None, other.casefold(), label.casefold()).ratio() >= 0.8
+                    or (  # a typo keeps the first letter: Oeste and Leste (west, east) are two names
+                        other[:1].casefold() == label[:1].casefold()
+                        and difflib.SequenceMatcher(None, other.casefold(), label.casefold()).ratio() >= 0.8
+                    )
                 )
             ]
             if not close:
