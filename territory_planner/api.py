@@ -684,11 +684,17 @@ def _connected_or_relaxed(
             )
         # the stages may also end early without a plan or a proof (QA9 O6: at 1.8 s of 5)
         when = "when the time ran out" if result.seconds >= 0.8 * limit else "when the search ended"
+        # name what is split, out of how many (QA10: 4 split districts read "(16 territories in all)",
+        # "the split territories marked")
+        n_groups = len((districts or {}).get("pieces", {}))
+        among = [f"{n_reps} territories"] * bool(n_t) + [f"{n_groups} districts"] * bool(n_d)
+        kinds = " and ".join(["territories"] * bool(n_t) + ["districts"] * bool(n_d))
         raise SolverError(
             f"no connected plan found yet: {when}, {what} of the best plan {were} still in "
-            f"several pieces ({n_reps} territories in all). This is not a proof that no connected plan "
-            f"exists: try --time-limit {int(2 * limit)}, a wider --tolerance, or --relax to write that plan "
-            "with the split territories marked"
+            f"several pieces (of {' and '.join(among)}). This is not a proof that no connected plan "
+            f"exists: try --time-limit {int(2 * limit)}, a wider --tolerance"
+            + (" or --district-tolerance" if n_d else "")
+            + f", or --relax to write that plan with the split {kinds} marked"
         )
     violations = tuple(
         pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split

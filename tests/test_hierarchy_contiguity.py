@@ -262,3 +262,23 @@ def test_console_says_which_districts_are_in_several_pieces(tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     line = next(x for x in res.output.splitlines() if x.startswith("2 districts |"))
     assert line.endswith("| 1 district in several pieces (A: 2 pieces)"), line
+
+
+def test_not_found_yet_message_names_the_split_districts() -> None:
+    """Exit 3 with districts (not territories) split says so: out of how many districts, the district
+    band as a lever, and --relax marking the split districts (QA10: it read "(16 territories in all)"
+    and "the split territories marked" when 4 of 4 districts were split)."""
+    from types import SimpleNamespace
+
+    from territory_planner import api
+    from territory_planner.errors import SolverError
+
+    districts = {"contiguous": False, "pieces": {"A": 3, "B": 1, "C": 2}}
+    options = SimpleNamespace(relax=False, time_limit=60.0)
+    result = SimpleNamespace(seconds=59.0)
+    with pytest.raises(SolverError) as err:
+        api._connected_or_relaxed(result, None, districts, options, 16)  # type: ignore[arg-type]
+    text = str(err.value)
+    assert "2 districts of the best plan were still in several pieces (of 3 districts)" in text
+    assert "a wider --tolerance or --district-tolerance, or --relax to write that plan" in text
+    assert text.endswith("split districts marked")
