@@ -218,3 +218,25 @@ def test_a_district_name_typo_for_one_rep_is_warned(tmp_path: Path) -> None:
     notes = json.loads((out / "summary.json").read_text())["notes"]
     warned = "row 4, column district: district 'Eats' has one rep (R4); 'East' (1 rep) is close"
     assert any(warned in n for n in notes)
+
+
+def test_report_level_table_shows_the_pieces_of_split_districts() -> None:
+    """With a known map the report's district table has a Pieces column, a split district's cell
+    shaded (QA10: designed districts in 5 and 9 pieces read like connected ones)."""
+    from territory_planner.report.level_balance import level_tables
+
+    terr = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "district": ["East", "East", "West"],
+            "potential": [10.0, 12.0, 9.0],
+            "potential_target": [10.0, 10.0, 10.0],
+            "potential_dev_pct": [0.0, 20.0, -10.0],
+        }
+    )
+    summary = {"hierarchy": {"district": {"tolerance": {"*": 0.2}, "pieces": {"East": 3, "West": 1}}}}
+    (table,) = level_tables(terr, summary)
+    assert table["columns"][-1] == "Pieces"
+    assert [row[-1] for row in table["rows"]] == [("3", "num below"), ("1", "num")]
+    del summary["hierarchy"]["district"]["pieces"]  # no map: no column
+    assert level_tables(terr, summary)[0]["columns"][-1] == "Travel km"

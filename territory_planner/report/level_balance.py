@@ -39,6 +39,11 @@ def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dic
         for m in measures:
             columns += [m.capitalize(), f"{m} target", f"{m} dev."]
         columns.append("Travel km")
+        # the pieces on the map, when the plan knows its map (QA10: two designed districts in 5 and 9
+        # pieces showed as any other row; only a note said "2 district(s) in several pieces")
+        pieces = ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {}
+        if pieces:
+            columns.append("Pieces")
         rows = []
         for rec in frame.to_dict("records"):
             cells: list[tuple[str, str]] = [(str(rec[level]), ""), (fm.number(_f(rec["reps"])), "num")]
@@ -53,6 +58,9 @@ def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dic
                     (fm.signed_percent(dev), "num below" if out_of_band else "num"),
                 ]
             cells.append((fm.number(_f(rec.get("travel_km"))), "num"))
+            if pieces:
+                k = pieces.get(str(rec[level]))
+                cells.append(("" if k is None else str(k), "num below" if k is not None and k > 1 else "num"))
             rows.append(cells)
         band = {m: (-100 * tol[m], 100 * tol[m]) for m in measures if m in tol and math.isfinite(tol[m])}
         chart = charts.bar_chart(
