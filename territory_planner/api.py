@@ -484,7 +484,7 @@ def solve(
                 split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
                 design_notes.append(
                     f"{split} district(s) in several pieces: --design-districts found no plan of connected "
-                    "districts (its note says what was tried)"
+                    "districts (what was tried: the notes in summary.json)"
                     if options.design_districts
                     else f"{split} district(s) in several pieces: they were not asked to be connected (add "
                     "--district-contiguous)"

@@ -338,6 +338,12 @@ def test_designed_districts_no_grouping_can_connect_are_written_and_marked(tmp_p
     # QA8 O4: --design-districts asked for connected districts; no note may say they were not asked
     assert not any("not asked to be connected" in n for n in s["notes"]), s["notes"]
     assert any("--design-districts found no plan of connected districts" in n for n in s["notes"])
+    # QA10: report.html shows this note among the notes on the inputs, not the solver's note it named
+    # ("its note says what was tried"): it points to summary.json; the console names the split districts
+    report = (out / "report.html").read_text()
+    assert "its note says" not in report
+    assert "(what was tried: the notes in summary.json)" in report
+    assert "1 district in several pieces (" in res.output or "2 districts in several pieces (" in res.output
 
 
 def test_a_contiguity_proof_under_the_designed_districts_is_no_infeasibility() -> None:
