@@ -240,3 +240,22 @@ def test_report_level_table_shows_the_pieces_of_split_districts() -> None:
     assert [row[-1] for row in table["rows"]] == [("3", "num below"), ("1", "num")]
     del summary["hierarchy"]["district"]["pieces"]  # no map: no column
     assert level_tables(terr, summary)[0]["columns"][-1] == "Travel km"
+
+
+def test_map_level_legend_names_the_split_districts() -> None:
+    """The map's "Colour by district" table ends with the districts the map splits (QA10)."""
+    from territory_planner.render.legend import level_table
+
+    terr = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "district": ["East", "East", "West"],
+            "potential": [10.0, 12.0, 9.0],
+            "potential_target": [10.0, 10.0, 10.0],
+        }
+    )
+    summary = {"hierarchy": {"district": {"tolerance": {"*": 0.2}, "pieces": {"East": 3, "West": 1}}}}
+    html = level_table(terr, "district", ["East", "West"], ["#111111", "#222222"], summary)
+    assert '<tfoot><tr><td colspan="7">In several pieces on the map: East (3)</td></tr></tfoot>' in html
+    summary["hierarchy"]["district"]["pieces"] = {"East": 1, "West": 1}
+    assert "tfoot" not in level_table(terr, "district", ["East", "West"], ["#111111", "#222222"], summary)

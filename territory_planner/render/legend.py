@@ -148,7 +148,14 @@ def level_table(
         f'<th>Potential</th>{_dev_head("potential", "potential" in bal, dev)}<th title="workload">Work</th>'
         f"{_dev_head('workload', 'workload' in bal, dev)}</tr>"
     )
-    return f'<table data-level="{level}" hidden><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    # the groups the map splits (QA10: designed districts in 5 and 9 pieces showed as connected ones)
+    pieces = ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {}
+    split = ", ".join(f"{escape(str(g))} ({int(k)})" for g, k in pieces.items() if int(k) > 1)
+    foot = ""
+    if split:
+        foot = f'<tfoot><tr><td colspan="7">In several pieces on the map: {split}</td></tr></tfoot>'
+    body = "".join(rows)
+    return f'<table data-level="{level}" hidden><thead>{head}</thead><tbody>{body}</tbody>{foot}</table>'
 
 
 def legend_html(
