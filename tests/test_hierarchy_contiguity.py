@@ -282,3 +282,22 @@ def test_not_found_yet_message_names_the_split_districts() -> None:
     assert "2 districts of the best plan were still in several pieces (of 3 districts)" in text
     assert "a wider --tolerance or --district-tolerance, or --relax to write that plan" in text
     assert text.endswith("split districts marked")
+
+
+def test_not_found_yet_counts_the_command_time() -> None:
+    """ "When the time ran out" is judged on the command's seconds, not the pipeline's (QA10: 179.7 s of
+    180 read "when the search ended", the pipeline's result having stopped at 26 s)."""
+    from types import SimpleNamespace
+
+    from territory_planner import api
+    from territory_planner.errors import SolverError
+
+    districts = {"contiguous": False, "pieces": {"A": 3, "B": 1}}
+    options = SimpleNamespace(relax=False, time_limit=180.0)
+    result = SimpleNamespace(seconds=26.0)
+    with pytest.raises(SolverError) as err:
+        api._connected_or_relaxed(result, None, districts, options, 4, elapsed=179.7)  # type: ignore[arg-type]
+    assert "when the time ran out" in str(err.value)
+    with pytest.raises(SolverError) as err:
+        api._connected_or_relaxed(result, None, districts, options, 4, elapsed=30.0)  # type: ignore[arg-type]
+    assert "when the search ended" in str(err.value)
