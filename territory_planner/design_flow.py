@@ -136,9 +136,11 @@ def _group(
     nested = regions is not None and bool((np.char.strip(regions) != "").any())
     same = (regions[:, None] == regions[None, :]) if nested and regions is not None else None
 
-    def group(basis: np.ndarray, pieces: design.Pieces | None) -> design.Grouping | None:
+    def group(
+        basis: np.ndarray, pieces: design.Pieces | None, band: np.ndarray = tol
+    ) -> design.Grouping | None:
         return design.group_nearest_first(
-            design.rep_travel(spec.cost, basis, p), problem.capacity, load, problem.target, tol, n, backend,
+            design.rep_travel(spec.cost, basis, p), problem.capacity, load, problem.target, band, n, backend,
             time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
             seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
             exclude=exclude,
@@ -157,6 +159,15 @@ def _group(
         around = group(cells, design.Pieces.of_plan(adj, cells, p))
         if around is not None and around.connected:  # connected cells; the plan's districts are not yet
             grouping = dataclasses.replace(around, connected=False, basis="homes")
+    if grouping is None and np.isfinite(tol).any():
+        # no grouping of the first plan's territories meets the district band (QA10 O2: 761 Brazilian
+        # cities, 16 reps in 2 regions, districts at +-4%: exit 3 at 37 s of 90, though the reps' own
+        # districts meet the band): group the reps by travel alone, regions kept, and let the second solve
+        # put the district rows on that grouping
+        pieces = None if adj is None else design.Pieces.of_plan(adj, plan, p)
+        free = group(plan, pieces, np.full_like(tol, np.inf))
+        if free is not None:
+            return dataclasses.replace(free, basis="travel, band left to the second solve")
     if grouping is None:
         within = ""
         if nested and regions is not None:
@@ -272,6 +283,14 @@ def design_districts(
             second = "solved"
             if first_fits and res2.method == "current_alignment":  # the warm start stood
                 res2 = dataclasses.replace(res2, method="first_plan")
+        except InfeasibleError as err:
+            # a proof for this grouping only (the first plan did not meet its district band): another
+            # grouping may have plans, so the run has no plan and no proof
+            raise SolverError(
+                f"no plan found for the grouping chosen ({', '.join(_members(problem, grouping))}): HiGHS "
+                f"proved that grouping infeasible ({err}), which is not a proof for every grouping: try a "
+                "wider --district-tolerance, another number of districts or a longer --time-limit"
+            ) from err
         except SolverError:
             if not first_fits:
                 raise
@@ -294,6 +313,11 @@ def design_districts(
         f"{res2.lower_bound:,.1f}"
     )
     notes = [note]
+    if grouping.basis.startswith("travel"):
+        notes.append(
+            "no grouping of the first plan's territories met the district band: the reps were grouped by "
+            "travel alone (regions kept) and the second solve put the district rows on that grouping"
+        )
     if connected is False:
         notes.append(
             f"no grouping of the reps into {n} connected districts within the district band was found for "
@@ -328,6 +352,15 @@ def design_districts(
         "grouping_lower_bound": res2.lower_bound,
     }
     return problem2, spec2, plan2, result, info
+
+
+def _members(problem: TerritoryProblem, grouping: design.Grouping) -> list[str]:
+    """Each district of ``grouping`` as 'D01: R1 R2'."""
+    ids = np.asarray(problem.rep_ids, dtype=str)
+    return [
+        f"D{k + 1:02d}: {' '.join(ids[grouping.district == k].tolist())}"
+        for k in range(int(grouping.district.max()) + 1)
+    ]
 
 
 def _tried(proven: int, unproven: bool) -> str:

@@ -452,3 +452,56 @@ def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) ->
     assert info["connected"] is True
     assert info["groupings_proven_unconnectable"] == 1
     assert any("1 other grouping(s) cannot be connected" in n for n in result.notes)
+
+
+def _line_with_regions(folder: Path) -> list[str]:
+    """Eight accounts of potential 1 on a line at x = 0, 1, 2, 3, 4, 9, 10, 11 (degrees of longitude at
+    the equator); reps R0, R1 at 0 and 1 in region West, R2, R3 at 10 and 11 in region East; territories
+    within +-50% of 2, districts of two within +-1% of 4. The least travel gives West the units at 0 to 4
+    (5) and East 3, and the regions fix the only grouping ({R0, R1}, {R2, R3}), so no grouping of that
+    plan meets the district band; with the district rows the unit at 4 goes East (4 and 4)."""
+    xs = [0.0, 1.0, 2.0, 3.0, 4.0, 9.0, 10.0, 11.0]
+    accounts = [{"account_id": f"A{i}", "lat": 0.0, "lon": x, "potential": 1.0} for i, x in enumerate(xs)]
+    reps = [
+        {"rep_id": f"R{i}", "name": f"R{i}", "lat": 0.0, "lon": x, "region": reg}
+        for i, (x, reg) in enumerate([(0.0, "West"), (1.0, "West"), (10.0, "East"), (11.0, "East")])
+    ]
+    a, r = write_instance(folder, accounts, reps)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--quiet", "--balance", "potential"]
+    return args + ["--tolerance", "0.5", "--design-districts", "2", "--district-tolerance", "0.01"]
+
+
+def test_no_grouping_of_the_first_plan_in_the_band_goes_to_the_second_solve(tmp_path: Path) -> None:
+    """QA10 O2: a grouping that no first-plan grouping meets (regions fix it) ended with exit 3 "no
+    grouping ... was found for the first territory plan" with most of the time left. Now the reps are
+    grouped by travel (regions kept) and the second solve puts the district rows on that grouping: a plan
+    whose districts hold 4 and 4, the grouping's basis and a note saying so."""
+    args = _line_with_regions(tmp_path) + ["--out", str(tmp_path / "p"), "--time-limit", "30"]
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "p" / "summary.json").read_text())
+    design_info = s["hierarchy"]["district"]["design"]
+    assert design_info["grouping_basis"].startswith("travel")
+    assert any("grouped by travel alone" in n for n in s["notes"])
+    d = pd.read_csv(tmp_path / "p" / "districts.csv")
+    assert sorted(d["potential"].tolist()) == pytest.approx([4.0, 4.0])
+    t = pd.read_csv(tmp_path / "p" / "territories.csv")
+    by_rep = dict(zip(t["rep_id"], t["district"], strict=True))
+    assert by_rep["R0"] == by_rep["R1"] != by_rep["R2"] == by_rep["R3"]
+
+
+def test_an_infeasible_grouping_after_the_band_was_dropped_is_no_proof(tmp_path: Path) -> None:
+    """The same line with a ninth unit at x = 5: districts of 4.5 +- 1% of whole units cannot be met by
+    any plan of that grouping. HiGHS proves the grouping's model infeasible, which says nothing of other
+    groupings in general: exit 3 naming the grouping and "not a proof", never exit 1 "infeasible"."""
+    args = _line_with_regions(tmp_path)
+    accounts = pd.read_csv(tmp_path / "accounts.csv")
+    extra = accounts.iloc[[0]].assign(account_id="A8", lon=5.0)
+    pd.concat([accounts, extra]).to_csv(tmp_path / "accounts.csv", index=False)
+    res = CliRunner().invoke(
+        main, [*args, "--out", str(tmp_path / "p"), "--time-limit", "30"], terminal_width=250
+    )
+    assert res.exit_code == 3, res.output
+    assert "D01: R0 R1" in res.output.replace("\n", " ")
+    assert "not a proof" in res.output
+    assert not (tmp_path / "p" / "summary.json").exists()
