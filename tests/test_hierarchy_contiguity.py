@@ -301,3 +301,18 @@ def test_not_found_yet_counts_the_command_time() -> None:
     with pytest.raises(SolverError) as err:
         api._connected_or_relaxed(result, None, districts, options, 4, elapsed=30.0)  # type: ignore[arg-type]
     assert "when the search ended" in str(err.value)
+
+
+def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> None:
+    """QA10 O1: the stage printed nothing for 154 s. On the grid whose free optimum splits district A,
+    the progress lines say when it looks for a connected start and, per cut round, the objective and the
+    cuts added, until a round's plan has every district in one piece."""
+    a, r, e = grid_case(tmp_path)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.25"]
+    res = CliRunner().invoke(main, [*args, "--district-contiguous", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    lines = [x for x in res.output.splitlines() if "district contiguity" in x]
+    assert any("a plan of connected districts" in x for x in lines), res.output
+    rounds = [x for x in lines if "district contiguity round" in x]
+    assert "cuts added" in rounds[0]
+    assert rounds[-1].endswith("every district one piece")

@@ -78,7 +78,7 @@ def make_districts_contiguous(
     res = district_contiguity.solve(
         spec, adj, backend, centre, unit_rep,
         time_limit=time_limit, gap=gap, seed=seed, threads=threads,
-        territories_too=territories_too, bound=result.lower_bound,
+        territories_too=territories_too, bound=result.lower_bound, progress=progress,
     )  # fmt: skip
     plan = res.unit_rep if repair.feasible(spec, res.unit_rep) else unit_rep
     p = spec.problem

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +144,7 @@ def solve(
     threads: int | None,
     territories_too: bool,
     bound: float,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> DistrictResult:
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -176,10 +178,13 @@ def solve(
     infeasible = False
     if best is None and deadline - t0 > 2 * background.GRACE:
         until = t0 + FEASIBLE_SHARE * time_limit
+        # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
+        progress("district contiguity: a plan of connected districts (the flow model without objective)")
         best, infeasible = _connected_start(spec_c, adj, parts, backend, until, seed)
         if infeasible:
             deadline = t0  # proven: no plan of connected districts; nothing left to search for
         elif best is not None:
+            progress("district contiguity: connected districts found; territories re-solved inside them")
             until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
             best = _within_districts(
                 spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
@@ -208,6 +213,10 @@ def solve(
         if out.bound is not None:
             lower = max(lower, float(out.bound))
         new = pool.add(stray(plan))
+        progress(
+            f"district contiguity round {rounds}: objective {lns.objective(spec, plan):,.1f}, "
+            + (f"{len(new)} cuts added ({len(pool.cuts)} in all)" if new else "every district one piece")
+        )
         if not new:
             if best is None or lns.objective(spec, plan) <= lns.objective(spec, best):
                 best = plan
