@@ -236,7 +236,7 @@ def design_districts(
     assert grouping is not None  # _group raises when the first grouping finds none
 
     def grouped(g: design.Grouping) -> tuple[TerritoryProblem, ModelSpec]:
-        labels = np.array([f"D{k + 1:02d}" for k in g.district], dtype=str)
+        labels = np.array([district_label(k) for k in g.district], dtype=str)
         pr = dataclasses.replace(problem, rep_districts=labels)
         return pr, build(pr)
 
@@ -336,7 +336,7 @@ def design_districts(
     info = {
         "method": "alternating",
         "districts": n,
-        "seats": {f"D{k + 1:02d}": str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
+        "seats": {district_label(k): str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
         "seat_travel": grouping.travel,
         "grouping_pairs": grouping.pairs,
         "grouping_rounds": grouping.rounds,
@@ -354,11 +354,16 @@ def design_districts(
     return problem2, spec2, plan2, result, info
 
 
+def district_label(k: int) -> str:
+    """The name of designed district ``k`` (0-based): D01, D02, ..."""
+    return f"D{k + 1:02d}"
+
+
 def _members(problem: TerritoryProblem, grouping: design.Grouping) -> list[str]:
     """Each district of ``grouping`` as 'D01: R1 R2'."""
     ids = np.asarray(problem.rep_ids, dtype=str)
     return [
-        f"D{k + 1:02d}: {' '.join(ids[grouping.district == k].tolist())}"
+        f"{district_label(k)}: {' '.join(ids[grouping.district == k].tolist())}"
         for k in range(int(grouping.district.max()) + 1)
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -59,10 +60,7 @@ def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:
         if column not in reps:
             continue
         values = reps[column].astype(str).tolist()
-        counts: dict[str, int] = {}
-        for v in values:
-            if v:
-                counts[v] = counts.get(v, 0) + 1
+        counts = Counter(v for v in values if v)
         for label, n in counts.items():
             if n != 1:
                 continue

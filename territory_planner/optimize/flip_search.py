@@ -134,7 +134,7 @@ class Search:
         same = [x for x in self.nb[u] if self.part_of[x] == a]
         if not same:
             return None
-        if len(same) == 1 or self._linked(u, same):
+        if len(same) == 1 or self._linked(same):
             return np.array([u])
         split = self._split(same, self.part_of, a, {u})
         if split is None:
@@ -156,26 +156,17 @@ class Search:
             return None
         return out
 
-    def _linked(self, u: int, same: list[int]) -> bool:
-        """Whether ``same`` (u's neighbours in its part) are linked through each other alone (the ring
-        check: the usual case, and cheap)."""
+    def _linked(self, same: list[int]) -> bool:
+        """Whether ``same`` (a unit's neighbours in its part) are linked through each other alone, not
+        through the unit (the ring check: the usual case, and cheap; ``_split`` searches the part)."""
         want = set(same)
-        return self._joined(want, self.part_of, self.part_of[u], {u}, want)
-
-    def _joined(
-        self, want: set[int], label: list[int], value: int, gone: set[int], only: set[int] | None
-    ) -> bool:
-        """Whether the units ``want`` are linked through units with ``label == value``, never through
-        ``gone``, and (``only``) only through those units."""
-        if only is None:
-            return self._split(list(want), label, value, gone) is None
-        start = next(iter(want))
+        start = same[0]
         seen, stack = {start}, [start]
         nb = self.nb
         while stack:
             w = stack.pop()
             for x in nb[w]:
-                if x in seen or x in gone or label[x] != value or x not in only:
+                if x in seen or x not in want:  # the unit itself is not in want: never crossed
                     continue
                 seen.add(x)
                 stack.append(x)
@@ -283,7 +274,7 @@ class Search:
             want.update(y for y in self.nb[x] if label[y] == ga and y not in gone)
         if len(want) <= 1:
             return bool(want) or not (self.group[self.assign] == ga).sum() > len(units)
-        return self._joined(want, label, ga, gone, None)
+        return self._split(list(want), label, ga, gone) is None
 
     def try_move(self, u: int, b: int, in_band: bool) -> np.ndarray | None:
         """Move ``u`` (with the pieces it cuts off) to ``b`` if that improves: the score, or with

@@ -57,7 +57,7 @@ from territory_planner.solvers.base import Backend
 
 LEVEL1_SHARE = 0.3  # of the time: connected districts within their bands (flip search)
 JOINT_SHARE = 0.5  # of the time left: connected territories and districts within their bands
-BAND_MIP_GAP = 0.01  # the band MIP of each district stops there: the time left mends territories
+BAND_MIP_GAP = 0.01  # the solves of territories inside districts stop there: the time left mends them
 MIP_SHARE = 0.6  # of the time left then: the territories inside the districts (the rest: mending them)
 PIPELINE_CANDIDATES = 8  # the pipeline's candidate reps per unit (``--candidates``' default)
 WITHIN_SHARE = 0.7  # territories need not be connected: the pipeline inside the districts (the rest: flips)
