@@ -431,6 +431,15 @@ def solve(
         )
         if "territories" in district_info:
             contiguity_info = district_info.pop("territories")
+        elif contiguity_info is not None:
+            # the district stage may change the plan the contiguity stage counted: its territories'
+            # pieces are counted again on the plan returned (the brute-force property test: R0 held
+            # two units with no edge between them after the district stage, reported as one piece
+            # each and written as a feasible connected plan)
+            from territory_planner.geo import contiguity as contiguity_count
+
+            pieces = contiguity_count.count_pieces(adj, unit_rep, problem.n_reps)
+            contiguity_info = planning.with_pieces(contiguity_info, problem, pieces)
     if design_info is not None and (design_info["connected"] or not design_info["band_implied"]):
         for info in (contiguity_info, district_info):  # the model holds the grouping's rows
             if info is not None and info.get("infeasible"):

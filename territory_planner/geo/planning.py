@@ -439,7 +439,7 @@ def make_contiguous(
     before = contiguity.count_pieces(adj, unit_rep, p.n_reps)
     if (before <= 1).all() and all(unit_rep[c] == j for j, c in enumerate(centre.tolist()) if c >= 0):
         info.update(method="cuts", rounds=0, cuts=0, neighbourhoods=0)
-        return unit_rep, result, _with_pieces(info, p, before)
+        return unit_rep, result, with_pieces(info, p, before)
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
     progress("enforcing contiguity (" + ("separator cuts" if exact else "neighbourhood search") + ")")
@@ -523,10 +523,10 @@ def make_contiguous(
         notes=tuple(notes),
     )
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
-    return plan, new, _with_pieces(info, p, pieces)
+    return plan, new, with_pieces(info, p, pieces)
 
 
-def _with_pieces(info: dict[str, Any], p: TerritoryProblem, pieces: np.ndarray) -> dict[str, Any]:
+def with_pieces(info: dict[str, Any], p: TerritoryProblem, pieces: np.ndarray) -> dict[str, Any]:
     info["pieces"] = {str(r): int(k) for r, k in zip(p.rep_ids, pieces.tolist(), strict=True)}
     info["contiguous"] = bool((pieces <= 1).all())
     return info
