@@ -639,13 +639,22 @@ def _connected_or_relaxed(
     what = " and ".join(parts)
     proof = (contiguity or {}).get("infeasible") or (districts or {}).get("infeasible")
     of = "territories" if (contiguity or {}).get("infeasible") else "districts"
+    # with --contiguous the district stage's model keeps the territories connected too: its proof is
+    # for both levels at once (each alone may have a plan, as in the brute-force test's example)
+    both = of == "districts" and (districts or {}).get("proven_for") == "districts and territories"
+    if both:
+        of = "districts and territories"
     if proof == "proven" and not options.relax:
         from territory_planner.errors import Conflict, InfeasibleError
 
+        territory_shape = "every territory is one piece holding the unit at its rep's home"
+        district_shape = "every district's territories together form one piece holding its reps' home units"
         shape = (
-            "every territory is one piece holding the unit at its rep's home"
+            territory_shape
             if of == "territories"
-            else "every district's territories together form one piece holding its reps' home units"
+            else f"{district_shape} and {territory_shape}"
+            if both
+            else district_shape
         )
         widen = "--tolerance" if of == "territories" else "--tolerance or --district-tolerance"
         rows = _other_rows(options)

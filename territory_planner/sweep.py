@@ -256,7 +256,7 @@ def run_point(
         reason = "; ".join([str(exc), *(c.message for c in exc.conflicts[:3])])
         return {"status": "infeasible", "seconds": round(time.perf_counter() - start, 3), "error": reason}
     except InputError as exc:
-        reason = "; ".join(p.message for p in exc.problems[:3])
+        reason = "; ".join(_located(p) for p in exc.problems[:3])
         return {"status": "input_error", "seconds": round(time.perf_counter() - start, 3), "error": reason}
     except TerritoryPlannerError as exc:
         return {"status": "failed", "seconds": round(time.perf_counter() - start, 3), "error": str(exc)}
@@ -267,6 +267,17 @@ def run_point(
             "seconds": round(time.perf_counter() - start, 3),
             "error": f"{type(exc).__name__}: {exc}",
         }
+
+
+def _located(problem: Problem) -> str:
+    """An input problem with its place first, as ``plan`` shows it: "reps.csv, row 4, column district:
+    ...". The cell then names where to look, and a message that starts with its option's name
+    ("--region-tolerance needs ...") no longer starts the cell with "-", which the CSV's formula guard
+    quotes (QA10: the cell read "'--region-tolerance needs ...")."""
+    place = [Path(problem.file).name] * bool(problem.file)
+    place += [f"row {problem.row}"] * (problem.row is not None)
+    place += [f"column {problem.column}"] * bool(problem.column)
+    return f"{', '.join(place)}: {problem.message}" if place else problem.message
 
 
 def pareto_mask(

@@ -316,3 +316,38 @@ def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> 
     rounds = [x for x in lines if "district contiguity round" in x]
     assert "cuts added" in rounds[0]
     assert rounds[-1].endswith("every district one piece")
+
+
+def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
+    """The brute-force test's example (7 units, 3 reps, districts D1 = R0 + R1 and D2 = R2): connected
+    territories alone have a plan, connected districts alone have one, both at once have none. The
+    district stage's model with --contiguous keeps the territories connected too, so its proof is for
+    both levels, and the message says so (it used to say "no plan of connected districts exists")."""
+    cells = [(35.0, -90.0, 0, 1), (35.0, -89.5, 1, 1), (35.0, -89.0, 0, 0), (35.0, -88.5, 0, 0),
+             (35.5, -90.0, 1, 0), (35.5, -89.5, 1, 2), (35.5, -89.0, 1, 1)]  # fmt: skip
+    accounts = [
+        {"account_id": f"A{i}", "lat": la, "lon": lo, "workload": float(w), "revenue": float(v)}
+        for i, (la, lo, w, v) in enumerate(cells)
+    ]
+    reps = [
+        {"rep_id": "R0", "lat": 35.0, "lon": -90.0, "capacity": 1.0, "district": "D1", "region": "X"},
+        {"rep_id": "R1", "lat": 35.0, "lon": -89.0, "capacity": 1.0, "district": "D1", "region": "X"},
+        {"rep_id": "R2", "lat": 35.0, "lon": -89.5, "capacity": 1.5, "district": "D2", "region": "X"},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    pairs = [(0, 1), (0, 4), (1, 2), (1, 5), (2, 3), (2, 6), (4, 5), (5, 6)]
+    pd.DataFrame([(f"A{u}", f"A{v}") for u, v in pairs], columns=["u", "v"]).to_csv(e, index=False)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e)]
+    args += ["--balance", "revenue,workload"]
+    args += ["--tolerance", "0.8", "--region-tolerance", "0.4", "--time-limit", "10", "--gap", "0", "--quiet"]
+    for k, flags in enumerate((["--contiguous"], ["--district-contiguous"])):
+        res = CliRunner().invoke(main, [*args, *flags, "--out", str(tmp_path / f"one{k}")])
+        assert res.exit_code == 0, (flags, res.output)
+    both = ["--contiguous", "--district-contiguous", "--out", str(tmp_path / "both")]
+    res = CliRunner().invoke(main, [*args, *both])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "no plan of connected districts and territories exists" in text
+    assert "and every territory is one piece holding the unit at its rep's home" in text
+    assert not (tmp_path / "both").exists()

@@ -220,3 +220,16 @@ def test_every_circle_is_labelled_and_the_chart_fits_a_phone() -> None:
     labels = re.findall(r'<text class="point-label"[^>]*>([^<]+)</text>', svg)
     assert labels == ["p000", "p001", "p002", "p003"]
     assert page.count("<circle") == 4
+
+
+def test_an_input_error_cell_names_its_place_and_is_not_quoted(scenario: Path, tmp_path: Path) -> None:
+    """QA10 O9: a point whose option needs a column the reps table lacks ("--region-tolerance needs a
+    'region' column") is recorded with its file and column first, as `plan` reports it; the cell no
+    longer starts with "-", which the CSV's formula guard quoted ("'--region-tolerance needs ...")."""
+    args = ["sweep", str(scenario), "--grid", "region_tolerance=0.1", "-q", "--out", str(tmp_path / "s")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1, res.output
+    table = pd.read_csv(tmp_path / "s" / "sweep.csv", keep_default_na=False)
+    assert list(table["status"]) == ["input_error"]
+    cell = table["error"].iloc[0]
+    assert cell.startswith("reps.csv, column region: --region-tolerance needs"), cell

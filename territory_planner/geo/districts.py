@@ -96,10 +96,11 @@ def make_districts_contiguous(
         "district contiguity: every rep keeps the unit at its home; the lower bound is valid for plans "
         "of that kind",
     ]
+    levels = "districts and territories" if territories_too else "districts"  # the flow model's rows
     if not connected:
         split = sum(1 for k in res.pieces.values() if k > 1)
         notes.append(
-            f"no plan of connected districts exists: HiGHS proved the exact flow model infeasible ({split} "
+            f"no plan of connected {levels} exists: HiGHS proved the exact flow model infeasible ({split} "
             "districts of this plan are split)"
             if res.infeasible
             else f"district contiguity not reached for {split} districts in the time given"
@@ -130,7 +131,8 @@ def make_districts_contiguous(
     }
     if res.infeasible:
         info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
-        progress("district contiguity: no plan of connected districts meets the bands (proven)")
+        info["proven_for"] = levels
+        progress(f"district contiguity: no plan of connected {levels} meets the bands (proven)")
     return plan, new, info
 
 
