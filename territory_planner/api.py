@@ -113,6 +113,13 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
         problem = dataclasses.replace(
             problem, home_unit=planning.home_unit_polygons(problem, inputs.geometry, joined)
         )
+    if options.keep_home is not None:  # accounts at a rep's home stay with a rep based there
+        from territory_planner.model.homes import keep_homes
+
+        problem, kept = keep_homes(problem, options.keep_home)
+        for note in kept.notes()[1:]:
+            log.warning(note)
+        inputs = dataclasses.replace(inputs, warnings=(*inputs.warnings, *kept.notes()))
     return inputs, problem, joined, repaired
 
 
@@ -505,7 +512,15 @@ def solve(
         summary["hierarchy"] = hierarchy_info
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
     # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
-    extra_notes = [*inputs.warnings, *centre_notes, *design_notes, *repair_notes(repaired)]
+    from territory_planner.model.homes import HOME_KM, lost_homes
+
+    km = HOME_KM if options.keep_home is None else options.keep_home
+    home_notes = lost_homes(
+        problem, plan.account_rep, lat, lon, ~free, km=km, kept=options.keep_home is not None
+    )
+    for note in home_notes:  # QA10 O7: Guarulhos, R01's home, went to a rep 543 km away unremarked
+        log.warning(note)
+    extra_notes = [*inputs.warnings, *centre_notes, *design_notes, *home_notes, *repair_notes(repaired)]
     if extra_notes:
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
         # the same, apart from the solver's own notes: report.html shows these to its readers

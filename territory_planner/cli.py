@@ -87,6 +87,13 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
         click.option(
+            "--keep-home",
+            type=click.FloatRange(min=0),
+            metavar="KM",
+            help="Accounts within KM km of a rep's home stay with a rep based there (one rep: a lock; "
+            "reps sharing an office: one of them). A locked_rep of the user's wins.",
+        ),
+        click.option(
             "--contiguous",
             is_flag=True,
             default=None,

@@ -34,6 +34,7 @@ class PlanOptions:
     candidates: int = 8
     threads: int | None = None
     choose_centres: bool = False
+    keep_home: float | None = None  # km: accounts this near a rep's home stay with a rep based there
     offline: bool = False
     crm: Path | None = None
     period: str | None = None
@@ -149,6 +150,11 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
                     raise ValueError(
                         f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}"
                     )
+                kwargs[key] = v
+            elif key == "keep_home":
+                v = float(value)
+                if not 0 <= v < float("inf"):
+                    raise ValueError("keep_home must be a distance in km, >= 0")
                 kwargs[key] = v
             elif key in {"time_limit", "company_target"}:
                 v = float(value)

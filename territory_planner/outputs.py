@@ -50,6 +50,10 @@ def move_reasons(
         new_id = problem.rep_ids[j_new]
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
+        elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
+            reasons[i] = (
+                f"home: at {new_id}'s home base ({account_km[i, j_new]:,.1f} km), kept by --keep-home"
+            )
         elif j_cur < 0:
             reasons[i] = f"rep left: {current_raw[i]} is not in the roster" + _why_not_nearest(
                 problem, i, j_new, account_km, final_dev

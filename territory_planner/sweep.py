@@ -143,7 +143,8 @@ def relaxes(loose: PlanOptions, strict: PlanOptions) -> bool:
     """Whether every plan satisfying ``strict``'s model satisfies ``loose``'s, for options that differ
     only where the model's rows get looser: each balance band (1 +- tolerance) x target at least as wide
     (district and region bands too, or none), the moved-potential budgets (overall, per rep) and
-    ``max_accounts`` at least as large, ``min_accounts`` at most as large, contiguity asked no more
+    ``max_accounts`` at least as large, ``min_accounts`` and ``keep_home`` at most as large (none the
+    least), contiguity asked no more
     (a connected plan is a plan without it). Every other option that differs (the measures balanced, the
     disruption weight, the candidates, centres, locks, ...) changes the model or its objective otherwise:
     no relation. Options that change no row (time limit, gap, seed, solver) may differ."""
@@ -160,6 +161,8 @@ def relaxes(loose: PlanOptions, strict: PlanOptions) -> bool:
         ),
         "max_accounts": lambda: _at_least(loose.max_accounts, strict.max_accounts),
         "min_accounts": lambda: _at_most(loose.min_accounts, strict.min_accounts),
+        # a smaller radius keeps a subset of the same accounts, each with the same reps
+        "keep_home": lambda: _at_most(loose.keep_home, strict.keep_home),
         "contiguous": lambda: strict.contiguous or not loose.contiguous,
         "district_contiguous": lambda: strict.district_contiguous or not loose.district_contiguous,
     }

@@ -9,6 +9,7 @@ import numpy as np
 
 from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict
+from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.spec import ModelSpec
 
 FIT_SECONDS = 1.0  # the unit_fit test's time when the caller gives none (validate)
@@ -97,8 +98,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "lock",
-                    f"accounts locked to {p.rep_ids[j]} carry {amt(per_rep[j])} {measure}, above the "
-                    f"band's maximum {amt(p.upper_band[m, j])}",
+                    f"accounts locked to {p.rep_ids[j]}{_kept_of(p, locked & (p.unit_locked == j))} carry "
+                    f"{amt(per_rep[j])} {measure}, above the band's maximum {amt(p.upper_band[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(per_rep[j] - spec.upper[m, j]),
@@ -110,8 +111,9 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "segment",
-                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total (segments "
-                    f"and locks), below the band's minimum {amt(p.lower_band[m, j])}",
+                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total (segments"
+                    f"{', locks and --keep-home' if _kept_any(p) else ' and locks'}), below the band's "
+                    f"minimum {amt(p.lower_band[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(spec.lower[m, j] - reachable[j]),
@@ -177,8 +179,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "disruption_budget",
-                    f"locks and segments force {money(forced)} potential to "
-                    f"move, above the budget {money(spec.budget)}",
+                    f"locks{', --keep-home' if _kept_any(p) else ''} and segments force {money(forced)} "
+                    f"potential to move, above the budget {money(spec.budget)}",
                     amount=forced - spec.budget,
                 )
             )
@@ -212,3 +214,16 @@ def _unit_current(spec: ModelSpec) -> np.ndarray:
     has = p.acc_current >= 0
     cur[p.acc_unit[has]] = p.acc_current[has]
     return cur
+
+
+def _kept_of(p: TerritoryProblem, units: np.ndarray) -> str:
+    """ " (3 of them kept at its home by --keep-home)" when some of ``units`` are, else ""."""
+    if p.unit_home_kept is None:
+        return ""
+    k = int((units & p.unit_home_kept).sum())
+    return f" ({k} of them kept at its home by --keep-home)" if k else ""
+
+
+def _kept_any(p: TerritoryProblem) -> bool:
+    """--keep-home confined some unit: its rows act as locks, and the messages say so."""
+    return p.unit_home_kept is not None and bool(p.unit_home_kept.any())

@@ -1,0 +1,170 @@
+"""--keep-home KM: accounts at a rep's home stay with a rep based there; without it, a plan that gives a
+rep's home account away says so (QA10 O7: Guarulhos, R01's home, went to a rep 543 km away)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.model.homes import keep_homes, lost_homes
+from territory_planner.model.problem import TerritoryProblem
+from territory_planner.options import PlanOptions, build_options
+from territory_planner.sweep import relaxes
+from tests.conftest import write_instance
+
+
+def _problem(accounts: list[dict], reps: list[dict]) -> TerritoryProblem:
+    a = pd.DataFrame(accounts)
+    for col, default in (("current_rep", ""), ("locked_rep", ""), ("parent_id", ""), ("segment", "")):
+        if col not in a:
+            a[col] = default
+    a = a.fillna("")
+    r = pd.DataFrame(reps)
+    for col, default in (("capacity", 1.0), ("segments", ""), ("name", ""), ("region", "")):
+        if col not in r:
+            r[col] = default
+    return TerritoryProblem.from_frames(a, r, ("potential", "workload"), {"potential": 0.1, "workload": 0.1})
+
+
+def test_units_near_homes_are_confined_to_the_reps_based_there() -> None:
+    """One rep at a home: a lock. Two reps sharing an office: either of them. A user's lock to a rep based
+    elsewhere wins; a unit whose segment no rep based near it serves keeps its reps; a family is kept
+    when one of its accounts is near; far units are untouched."""
+    acc = [
+        {"account_id": "H1", "lat": 0.0, "lon": 0.0},  # at R1's home
+        {"account_id": "OF", "lat": 0.0, "lon": 5.0},  # at the office of R2 and R3
+        {"account_id": "UL", "lat": 0.0, "lon": 0.003, "locked_rep": "R2"},  # near R1, locked to R2
+        {"account_id": "SG", "lat": 0.0, "lon": 5.002, "segment": "gov"},  # R2 and R3 do not serve gov
+        {"account_id": "F1", "lat": 0.0, "lon": 0.004, "parent_id": "F"},  # a family: one member near R1
+        {"account_id": "F2", "lat": 2.0, "lon": 2.0, "parent_id": "F"},
+        {"account_id": "FAR", "lat": 3.0, "lon": 3.0},
+    ]
+    for row in acc:
+        row.update(potential=1.0, workload=1.0)
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0},
+        {"rep_id": "R2", "lat": 0.0, "lon": 5.0, "segments": "retail"},
+        {"rep_id": "R3", "lat": 0.0, "lon": 5.0, "segments": "retail"},
+        {"rep_id": "R4", "lat": 9.0, "lon": 9.0},
+    ]
+    p = _problem(acc, reps)
+    kept, info = keep_homes(p, 1.0)
+    unit = {aid: int(p.acc_unit[i]) for i, aid in enumerate(p.account_ids)}
+    rows = {aid: kept.allowed[unit[aid]].tolist() for aid in unit}
+    assert rows["H1"] == [True, False, False, False]
+    assert kept.unit_locked[unit["H1"]] == 0
+    assert rows["OF"] == [False, True, True, False]
+    assert kept.unit_locked[unit["OF"]] == -1
+    assert rows["UL"] == [False, True, False, False]  # the user's lock, as before
+    assert rows["SG"] == p.allowed[unit["SG"]].tolist()  # nobody based there serves it
+    assert rows["F1"] == [True, False, False, False]
+    assert unit["F1"] == unit["F2"]
+    assert rows["FAR"] == [True, True, True, True]
+    assert (info.units, info.shared, info.user_locked, info.unserved) == (3, 1, 1, 1)
+    assert kept.unit_home_kept is not None
+    assert sorted(aid for aid in unit if kept.unit_home_kept[unit[aid]]) == ["F1", "F2", "H1", "OF"]
+    assert np.array_equal(kept.acc_locked, p.acc_locked)  # the user's locked_rep column is unchanged
+
+
+def _line(folder: Path, extra: list[dict] | None = None) -> tuple[Path, Path]:
+    """R1 at lon 0 with H (R1's home city: potential 6, almost no workload), R2 at lon 1; X at lon 0.1
+    (potential 6, workload 10). Balancing potential, each rep needs about 6: the cheapest plan gives H to
+    R2 (1.1 km-weighted: H's workload is 0.01) and keeps X with R1, 11 km away; keeping H with R1 sends
+    X 100 km to R2 instead."""
+    accounts = [
+        {"account_id": "H", "name": "Home City", "lat": 0.0, "lon": 0.0, "potential": 6.0, "workload": 0.01},
+        {"account_id": "X", "lat": 0.0, "lon": 0.1, "potential": 6.0, "workload": 10.0},
+        *(extra or []),
+    ]
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0}]
+    return write_instance(folder, accounts, reps)
+
+
+def _plan(folder: Path, a: Path, r: Path, *more: str) -> tuple[int, str]:
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--balance", "potential", "--tolerance", "0.1"]
+    args += ["--gap", "0", "--time-limit", "20", "-q", *more, "--out", str(folder)]
+    res = CliRunner().invoke(main, args)
+    return res.exit_code, res.output
+
+
+def test_a_home_account_given_away_is_named_and_keep_home_keeps_it(tmp_path: Path) -> None:
+    a, r = _line(tmp_path / "in")
+    code, out = _plan(tmp_path / "free", a, r)
+    assert code == 0, out
+    plan = pd.read_csv(tmp_path / "free" / "assignments.csv").set_index("account_id")
+    assert plan.loc["H", "rep_id"] == "R2"  # the optimum without the option
+    notes = json.loads((tmp_path / "free" / "summary.json").read_text())["notes"]
+    lost = [n for n in notes if "of a rep's home go to a rep based elsewhere" in n]
+    assert len(lost) == 1, notes
+    assert "R1's home account H (Home City) goes to R2, 111 km from it" in lost[0]
+    assert "--keep-home 1 keeps them" in lost[0]
+
+    code, out = _plan(tmp_path / "kept", a, r, "--keep-home", "1")
+    assert code == 0, out
+    kept = pd.read_csv(tmp_path / "kept" / "assignments.csv").set_index("account_id")
+    assert kept.loc["H", "rep_id"] == "R1"
+    assert kept.loc["X", "rep_id"] == "R2"
+    summary = json.loads((tmp_path / "kept" / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+    assert summary["config"]["keep_home"] == 1.0
+    assert not any("go to a rep based elsewhere" in n for n in summary["notes"])
+    assert any(n.startswith("--keep-home 1: 1 unit(s) within 1 km") for n in summary["notes"])
+    free = json.loads((tmp_path / "free" / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(10 * 100.07, rel=0.01)  # X goes 0.9 degrees to R2
+    assert free["objective"] < summary["objective"] / 5
+
+
+def test_moved_home_accounts_give_keep_home_as_their_reason(tmp_path: Path) -> None:
+    """Today H is R2's: with --keep-home it moves to R1, based there, and the reason says why."""
+    a, r = _line(tmp_path / "in")
+    frame = pd.read_csv(a)
+    frame["current_rep"] = ["R2", "R1"]
+    frame.to_csv(a, index=False)
+    code, out = _plan(tmp_path / "kept", a, r, "--keep-home", "1")
+    assert code == 0, out
+    plan = pd.read_csv(tmp_path / "kept" / "assignments.csv").set_index("account_id")
+    assert plan.loc["H", "rep_id"] == "R1"
+    assert plan.loc["H", "reason"] == "home: at R1's home base (0.0 km), kept by --keep-home"
+
+
+def test_homes_that_overflow_a_band_are_explained_before_solving(tmp_path: Path) -> None:
+    """A second big account at R1's home: kept together they carry 16 potential, above R1's 13.2 (total
+    24, +-10%); without the option R1 may take H2 and Y, or H and X."""
+    second = {"account_id": "H2", "lat": 0.0, "lon": 0.001, "potential": 10.0, "workload": 1.0}
+    far = {"account_id": "Y", "lat": 0.0, "lon": 1.0, "potential": 2.0, "workload": 1.0}
+    a, r = _line(tmp_path / "in", [second, far])
+    code, out = _plan(tmp_path / "none", a, r, "--keep-home", "1")
+    text = " ".join(out.split())
+    assert code == 1, out
+    assert "accounts locked to R1 (2 of them kept at its home by --keep-home) carry $16 potential" in text
+    assert not (tmp_path / "none").exists()
+    code, out = _plan(tmp_path / "some", a, r)
+    assert code == 0, out
+
+
+def test_keep_home_as_an_option_and_in_sweeps() -> None:
+    assert build_options({"keep_home": 2}).keep_home == 2.0
+    with pytest.raises(InputError, match="keep_home must be a distance"):
+        build_options({"keep_home": -1})
+    strict, looser = PlanOptions(keep_home=2.0), PlanOptions(keep_home=0.5)
+    assert relaxes(looser, strict)
+    assert relaxes(PlanOptions(), strict)
+    assert not relaxes(strict, looser)
+    assert not relaxes(strict, PlanOptions())
+
+
+def test_lost_homes_ignores_centres_the_planner_chose() -> None:
+    """A rep without a given home has no home account to lose, whatever its chosen centre."""
+    acc = [{"account_id": "H", "lat": 0.0, "lon": 0.0, "potential": 1.0, "workload": 1.0}]
+    p = _problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0}])
+    to_r2 = np.array([1])
+    lat, lon = p.home_lat, p.home_lon
+    assert len(lost_homes(p, to_r2, lat, lon, np.array([True, True]))) == 1
+    assert lost_homes(p, to_r2, lat, lon, np.array([False, True])) == []
