@@ -242,15 +242,22 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     if conflicts:
         raise InfeasibleError("no plan can satisfy the model", conflicts)
     checked: dict[str, Any] = {}
+    free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
+    district_homes = options.district_contiguous and not options.design_districts and not options.relax
     if options.contiguous and not options.relax:  # the map checks of `plan --contiguous`
         adj = _adjacency(options, problem, inputs, joined)
-        free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
         walls = _check_map_pieces(spec, adj, lat, lon, free)
         checked = {
             "map_pieces": int(adj.components().max(initial=0)) + 1,
             "bridged_edges": len(adj.bridged),
             "walled_in_checked": walls,
         }
+    if district_homes:  # and of `plan --district-contiguous`
+        _check_district_homes(spec, _adjacency(options, problem, inputs, joined), lat, lon, free)
+        checked["district_homes_checked"] = True
+    warnings = _district_home_notes(problem, options)
+    if warnings:
+        checked["warnings"] = warnings
     return {
         **checked,
         "accounts": problem.n_accounts,
@@ -353,6 +360,9 @@ def solve(
         adj = _adjacency(options, problem, inputs, joined)
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
             _check_map_pieces(spec, adj, lat, lon, free)
+        if options.district_contiguous and not options.design_districts and not options.relax:
+            _check_district_homes(spec, adj, lat, lon, free)
+    district_notes = _district_home_notes(problem, options)
     design_info = None
     known = options.adjacency is not None or inputs.geometry is not None or joined is not None
     if options.design_districts:
@@ -520,7 +530,8 @@ def solve(
     )
     for note in home_notes:  # QA10 O7: Guarulhos, R01's home, went to a rep 543 km away unremarked
         log.warning(note)
-    extra_notes = [*inputs.warnings, *centre_notes, *design_notes, *home_notes, *repair_notes(repaired)]
+    extra_notes = [*inputs.warnings, *centre_notes, *district_notes, *design_notes, *home_notes]
+    extra_notes += repair_notes(repaired)
     if extra_notes:
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
         # the same, apart from the solver's own notes: report.html shows these to its readers
@@ -612,6 +623,39 @@ def _check_map_pieces(
     if conflicts:
         raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
     return True
+
+
+def _check_district_homes(
+    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
+) -> None:
+    """``--district-contiguous``: a district whose reps' home units the other districts' homes cut apart
+    ends the run at once with exit 1, naming the reps and the walls (``district_home_conflicts``: a
+    connected district holds its reps' home units and none of another district's), instead of a search
+    that cannot succeed (QA10 O10: the plan ran 60 s into exit 3). Not when a given home's unit is not
+    its own (another home is nearer it), as for the territories' walls."""
+    from territory_planner.errors import InfeasibleError
+    from territory_planner.geo import planning
+    from territory_planner.geo.district_homes import district_home_conflicts
+
+    centre, own = planning.home_units_owned(spec, lat, lon, chosen)
+    conflicts = district_home_conflicts(spec, adj, centre, chosen) if own else []
+    if conflicts:
+        raise InfeasibleError(
+            "no plan of connected districts exists: a district's homes are walled apart", conflicts
+        )
+
+
+def _district_home_notes(problem: TerritoryProblem, options: PlanOptions) -> list[str]:
+    """Reps whose district's nearest home lies beyond the homes of two other districts (QA10 O10: R15
+    moved into a district 820 km east, and validate said nothing): logged, and in the notes."""
+    if not options.district_contiguous or options.design_districts:
+        return []
+    from territory_planner.geo.district_homes import district_home_warnings
+
+    notes = district_home_warnings(problem)
+    for note in notes:
+        log.warning(note)
+    return notes
 
 
 def _level_shape(labels: np.ndarray, adj: Any, unit_rep: np.ndarray) -> dict[str, Any]:

@@ -118,15 +118,22 @@ def _path_case(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Path) -> None:
-    """The exact flow model beside the district cut loop proves it (exit 1, the proof named); with
-    --relax the plan is written with the split district marked."""
+    """Before any solve, the walls are named (QA10 O10: `validate` said nothing, the plan ran into exit
+    3): R3's home, district B's, cuts A's homes apart (exit 1, in `validate` too). With --relax the check
+    is skipped, and the exact flow model beside the district cut loop proves it: the plan is written
+    with the split district marked."""
     a, r, e = _path_case(tmp_path)
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.9"]
     args += ["--district-contiguous", "--time-limit", "20", "--quiet"]
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
     assert res.exit_code == 1, res.output
-    assert "no plan of connected districts exists" in res.output
+    text = " ".join(res.output.split())
+    assert "no plan of connected districts exists: a district's homes are walled apart" in text
+    assert "R3 (district B" in text
     assert not (tmp_path / "strict").exists()
+    check = CliRunner().invoke(main, ["validate", *args[1:-3]])
+    assert check.exit_code == 1, check.output
+    assert "walled apart" in " ".join(check.output.split())
     res = CliRunner().invoke(main, [*args, "--relax", "--out", str(tmp_path / "relaxed")])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
@@ -351,3 +358,65 @@ def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
     assert "no plan of connected districts and territories exists" in text
     assert "and every territory is one piece holding the unit at its rep's home" in text
     assert not (tmp_path / "both").exists()
+
+
+def test_a_district_too_small_when_connected_is_proven_by_the_flow_model(tmp_path: Path) -> None:
+    """U0 - U1 - U2 - U3 - U4, potential 1 each; district A is R1 at U0, district B is R2 at U1 and R3
+    at U4. A's band (+-25% of 5/3) needs two units, and a connected A holding U0 and not B's home U1 is
+    U0 alone: no homes are walled apart (the pre-check passes, in `validate` too), but no plan of
+    connected districts exists, and the flow model proves it. Without --district-contiguous, A takes U0
+    and another unit."""
+    accounts = [{"account_id": f"U{k}", "lat": 0.0, "lon": float(k), "potential": 1.0} for k in range(5)]
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "A"},
+        {"rep_id": "R2", "lat": 0.0, "lon": 1.0, "district": "B"},
+        {"rep_id": "R3", "lat": 0.0, "lon": 4.0, "district": "B"},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    pd.DataFrame([(f"U{k}", f"U{k + 1}") for k in range(4)], columns=["u", "v"]).to_csv(e, index=False)
+    args = ["--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--balance", "potential"]
+    args += ["--tolerance", "0.9", "--district-tolerance", "0.25"]
+    check = CliRunner().invoke(main, ["validate", *args, "--district-contiguous"])
+    assert check.exit_code == 0, check.output
+    assert "districts walled apart by other homes" in check.output
+    run = ["plan", *args, "--time-limit", "20", "--quiet"]
+    res = CliRunner().invoke(main, [*run, "--out", str(tmp_path / "free")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, [*run, "--district-contiguous", "--out", str(tmp_path / "strict")])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "no plan of connected districts exists" in text
+    assert "walled apart" not in text
+    assert "HiGHS proved the exact model" in text
+
+
+def test_a_rep_far_from_its_district_is_warned_in_validate(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Homes on a line, A at lon 0, B at 1, C at 2, and R4 of district A at 3: B's and C's homes lie
+    nearer to R4 than A's other home, and to R1 likewise (QA10 O10: a rep moved into a district 820 km
+    east passed `validate` in silence). Warned, not refused: the map may go around them."""
+    accounts = [
+        {"account_id": f"U{k}{row}", "lat": float(row), "lon": float(k), "potential": 1.0}
+        for k in range(4)
+        for row in range(2)
+    ]
+    reps = [{"rep_id": f"R{k + 1}", "lat": 0.0, "lon": float(k), "district": d} for k, d in enumerate("ABCA")]
+    a, r = write_instance(tmp_path, accounts, reps)
+    args = ["--accounts", str(a), "--reps", str(r), "--rook", "--balance", "potential"]
+    args += ["--tolerance", "0.9"]
+    e = tmp_path / "edges.csv"
+    edges = [(f"U{k}{row}", f"U{k + 1}{row}") for k in range(3) for row in range(2)]
+    edges += [(f"U{k}0", f"U{k}1") for k in range(4)]
+    pd.DataFrame(edges, columns=["u", "v"]).to_csv(e, index=False)
+    res = CliRunner().invoke(main, ["validate", *args, "--adjacency", str(e), "--district-contiguous"])
+    assert res.exit_code == 0, res.output
+    assert "warnings (above) │ 2" in " ".join(res.output.split())
+    warned = [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"]
+    assert [w.split("'s home")[0] for w in warned] == ["district A: R1", "district A: R4"], warned
+    assert "homes of districts B, C (2 reps) are nearer" in warned[1]
+    caplog.clear()
+    res = CliRunner().invoke(main, ["validate", *args, "--adjacency", str(e)])
+    assert res.exit_code == 0, res.output
+    assert not caplog.records  # only with --district-contiguous
