@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +223,103 @@ def test_the_proof_is_claimed_only_for_homes_the_user_gave(chosen: bool) -> None
     )  # fmt: skip
     assert info["infeasible"] == ("proven for the centres chosen" if chosen else "proven")
     assert not info["contiguous"]
+
+
+@needs_flow
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.sampled_from([(3, 2), (4, 2), (3, 3), (5, 1)]),
+    p=st.integers(2, 3),
+    tol=st.sampled_from([0.02, 0.1, 0.3]),
+    seed=st.integers(0, 10_000),
+)
+def test_the_phased_flow_model_matches_brute_force(
+    shape: tuple[int, int], p: int, tol: float, seed: int
+) -> None:
+    """The flow model in two phases (the objective dropped, with the neighbour rows; then with it): its
+    "infeasible" holds, its optimum is brute force's, any plan it returns is connected and no better than
+    the optimum, and a bound comes only with the second phase."""
+    from territory_planner.optimize import contiguous_flow
+    from territory_planner.solvers.base import SolveStatus
+
+    rng = np.random.default_rng(seed)
+    xy, adj = grid(*shape)
+    n = len(xy)
+    problem = planar_problem(np.round(rng.pareto(1.5, n) + 1, 2), p, tol)
+    centre = rng.choice(n, size=p, replace=False)
+    cost = np.hypot(xy[:, None, 0] - xy[None, centre, 0], xy[:, None, 1] - xy[None, centre, 1])
+    spec = ModelSpec.build(
+        problem, np.full(p, np.nan), np.full(p, np.nan), cost=cost + rng.uniform(0, 2, (n, p))
+    )
+    best = brute_force(spec, adj, centre)
+    spec_c = contiguous.with_centres(spec, centre)
+    flow = contiguous_flow.start_phased(
+        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
+        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
+    )  # fmt: skip
+    assert flow is not None
+    res = flow.finish(stop=False)
+    assert res is not None
+    if res.status is SolveStatus.INFEASIBLE:
+        assert best == np.inf
+        assert flow.proved.is_set()
+        return
+    assert np.isfinite(best)
+    assert res.unit_rep is not None
+    assert contiguity.is_contiguous(adj, res.unit_rep, p)
+    value = float(spec.objective[np.arange(n), res.unit_rep].sum())
+    assert value >= best - 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert value == pytest.approx(best, rel=1e-6)
+        assert res.bound is not None
+        assert res.bound <= best + 1e-6
+
+
+@needs_flow
+def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path() -> None:
+    """0 - 1 - 2 - 3 - 4 - 5, T0 rooted at 0 and T1 at 5, three units each: only {0, 1, 2} | {3, 4, 5}.
+    Each phase must keep it (a neighbour row that looked only at the higher neighbour of unit 1 or 2
+    would push T0 past its band and claim "infeasible")."""
+    from territory_planner.optimize import contiguous_flow
+    from territory_planner.solvers.base import SolveStatus
+
+    xy, adj = grid(6, 1)
+    problem = planar_problem(np.ones(6), 2, 0.01)
+    centre = np.array([0, 5])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
+    )
+    spec_c = contiguous.with_centres(spec, centre)
+    flow = contiguous_flow.start_phased(
+        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
+        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
+    )  # fmt: skip
+    assert flow is not None
+    res = flow.finish(stop=False)
+    assert res is not None
+    assert res.status is SolveStatus.OPTIMAL, res
+    assert res.unit_rep is not None
+    assert res.unit_rep.tolist() == [0, 0, 0, 1, 1, 1]
+    assert flow.proved.is_set()
+
+
+def test_the_first_phase_s_plan_proves_nothing() -> None:
+    """With the objective dropped every connected plan is "optimal" at 0: as the stage's answer it is a
+    plan with its real objective, status feasible and no bound."""
+    from territory_planner.optimize import contiguous_flow, repair
+    from territory_planner.solvers.base import SolveStatus
+
+    xy, adj = grid(3, 1)
+    problem = planar_problem(np.ones(3), 2, 0.6)
+    centre = np.array([0, 2])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
+    )
+    plan = np.array([0, 0, 1])
+    first = repair.MipResult(plan, 0.0, 0.0, SolveStatus.OPTIMAL, 3, 6, 0.1)
+    out = contiguous_flow._unproven(spec, first)
+    assert out is not None
+    assert out.status is SolveStatus.FEASIBLE
+    assert out.bound is None
+    assert out.objective == pytest.approx(float(spec.objective[np.arange(3), plan].sum()))
+    assert contiguous_flow._unproven(spec, None) is None

@@ -378,7 +378,7 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
         assert res.exit_code == 1, res.output
         assert "HiGHS proved the exact model" in " ".join(res.output.split())
         assert not (tmp_path / "flow").exists()
-    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
     # without the flow model, the cut loop's MIP over every pair proves it (QA9 O6)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "cuts")])
     assert res.exit_code == 1, res.output
@@ -459,7 +459,7 @@ def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pyte
 
     monkeypatch.setattr(contiguous_lns.Lns, "mend", stuck_mend)
     monkeypatch.setattr(contiguous_lns, "solve_mip", recording_solve)
-    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)  # it would settle it first
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)  # it would settle it first
     start_plan = np.argmin(np.where(np.arange(p)[None, :] == 0, 0.0, 1.0) + d, axis=1)
     begin = time.perf_counter()
     res = contiguous.solve_contiguous(

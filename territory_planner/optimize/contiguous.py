@@ -42,7 +42,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
 
@@ -171,7 +171,7 @@ def solve_contiguous(
     # it ends a grace period before the stage, as HiGHS may take a moment to stop and hand its answer back
     flow_deadline = deadline - background.GRACE
     flow = (
-        contiguous_flow.start(
+        contiguous_flow.start_phased(
             spec_c,
             adj,
             contiguous_flow.territory_parts(centre),
@@ -184,6 +184,10 @@ def solve_contiguous(
         else None
     )
     done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
+    cancelled_by_flow = None  # a cut round's MIP stops when the flow model proves the answer
+    if flow is not None and background.available(backend):
+        cancelled_by_flow = LiveMip()
+        cancelled_by_flow.cancel = flow.proved
     search = lns.Lns(spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done)
     best: np.ndarray | None = None  # best contiguous plan
     last_plan = start_plan
@@ -211,7 +215,7 @@ def solve_contiguous(
         plan, out = lns.solve_mip(
             spec_c, col_unit, col_rep, pool.cuts, backend,
             time_limit=cut_deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads,
-            warm=best,
+            warm=best, live=cancelled_by_flow,
         )  # fmt: skip
         if plan is None:
             # every cut holds for any connected plan holding the centres; over every allowed pair, HiGHS's

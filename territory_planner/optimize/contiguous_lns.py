@@ -26,7 +26,7 @@ from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import formulation
 from territory_planner.optimize.formulation import Cut
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveOutcome
+from territory_planner.solvers.base import Backend, LiveMip, SolveOutcome
 
 # per split territory, the neighbourhoods tried in turn: (rings of touching territories, ordered MIP
 # (one solve, contiguous by construction) or cut loop)
@@ -88,9 +88,11 @@ def solve_mip(
     fixed: np.ndarray | None = None,
     reps: np.ndarray | None = None,
     order: tuple[Adjacency, np.ndarray] | None = None,
+    live: LiveMip | None = None,
 ) -> tuple[np.ndarray | None, SolveOutcome]:
     """One MIP with the cuts over the columns (units not in ``free`` fixed to ``fixed``): its plan.
-    With ``order`` (adjacency, centres) every territory grows from its centre (``add_order_rows``)."""
+    With ``order`` (adjacency, centres) every territory grows from its centre (``add_order_rows``).
+    ``live``: setting its ``cancel`` stops the solve (with its best plan so far)."""
     form = formulation.build(
         spec,
         col_unit,
@@ -118,6 +120,7 @@ def solve_mip(
         seed=seed,
         threads=threads,
         start=start,
+        live=live,
     )
     if not out.has_solution:
         return None, out
