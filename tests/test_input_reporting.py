@@ -171,7 +171,7 @@ def test_coordinates_in_range_but_typed_wrong_are_warned_about(tmp_path: Path) -
     assert any("account A2" in n for n in summary["input_warnings"])
     assert not any("HiGHS" in n for n in summary["input_warnings"])
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "Notes on the inputs" in report
+    assert "Notes on the inputs and the plan" in report
     assert "row 3 (account A3, lat 40.66, lon 73.9)" in report
 
 
