@@ -168,3 +168,28 @@ def test_lost_homes_ignores_centres_the_planner_chose() -> None:
     lat, lon = p.home_lat, p.home_lon
     assert len(lost_homes(p, to_r2, lat, lon, np.array([True, True]))) == 1
     assert lost_homes(p, to_r2, lat, lon, np.array([False, True])) == []
+
+
+@pytest.mark.parametrize("km", [0.0, 1.0, 50.0, 900.0])
+def test_the_pairs_within_reach_are_those_of_the_full_distance_matrix(km: float) -> None:
+    """``within`` (a k-d tree, no accounts x reps matrix) finds exactly the pairs the haversine matrix
+    puts within ``km``, for reps given as a subset, with a rep at an account's very spot."""
+    from territory_planner.model.geo import haversine_km
+    from territory_planner.model.homes import within
+
+    rng = np.random.default_rng(int(km))
+    acc = [
+        {"account_id": f"A{i}", "lat": float(la), "lon": float(lo), "potential": 1.0, "workload": 1.0}
+        for i, (la, lo) in enumerate(zip(rng.uniform(40, 42, 300), rng.uniform(-1, 1, 300), strict=True))
+    ]
+    homes = zip(rng.uniform(40, 42, 6), rng.uniform(-1, 1, 6), strict=True)
+    reps = [{"rep_id": f"R{j}", "lat": float(la), "lon": float(lo)} for j, (la, lo) in enumerate(homes)]
+    reps[0].update(lat=acc[7]["lat"], lon=acc[7]["lon"])
+    p = _problem(acc, reps)
+    subset = np.array([0, 2, 3, 5])
+    a, r, d = within(p, p.home_lat, p.home_lon, subset, km)
+    full = haversine_km(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon)
+    want = {(i, j) for i, j in zip(*np.nonzero(full <= km), strict=True) if j in set(subset.tolist())}
+    assert set(zip(a.tolist(), r.tolist(), strict=True)) == want
+    assert (7, 0) in want
+    np.testing.assert_allclose(d, full[a, r], atol=1e-9)

@@ -17,9 +17,10 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from territory_planner.io.labels import account_label
-from territory_planner.model.geo import haversine_km
+from territory_planner.model.geo import EARTH_RADIUS_KM
 from territory_planner.model.problem import TerritoryProblem
 
 HOME_KM = 1.0  # "at a rep's home" for the note on a plan that gives home accounts away
@@ -52,18 +53,47 @@ class KeptHomes:
         return out
 
 
+def arc_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle km between points 1 and points 2, element by element (``haversine_km`` is pairwise)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return out
+
+
+def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def within(
+    problem: TerritoryProblem, lat: np.ndarray, lon: np.ndarray, reps: np.ndarray, km: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, rep, km) of every account within ``km`` of the point (lat, lon) of a rep in ``reps``
+    (indices), by a k-d tree on the unit sphere: no accounts x reps matrix (33,791 ZIPs x 200 reps would be
+    54 MB per temporary)."""
+    p = problem
+    if not len(reps):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    chord = (
+        2.0 * np.sin(min(km / (2.0 * EARTH_RADIUS_KM), np.pi / 2)) * 1.000001
+    )  # the arc's chord, a hair wider
+    hits = cKDTree(_xyz(lat[reps], lon[reps])).query_ball_point(_xyz(p.acc_lat, p.acc_lon), chord)
+    acc = np.repeat(np.arange(p.n_accounts), [len(h) for h in hits])
+    rep = reps[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])] if len(acc) else acc
+    d = arc_km(p.acc_lat[acc], p.acc_lon[acc], lat[rep], lon[rep])
+    keep = d <= km
+    return acc[keep], rep[keep], d[keep]
+
+
 def near_homes(problem: TerritoryProblem, km: float) -> np.ndarray:
     """(n_units, p) bool: some account of the unit lies within ``km`` of the rep's home (reps without a
     home: never), or the unit is the polygon that holds the rep's home."""
     p = problem
-    has = ~p.missing_homes
     near = np.zeros((p.n_units, p.n_reps), dtype=bool)
-    if has.any():
-        d = haversine_km(p.acc_lat, p.acc_lon, p.home_lat[has], p.home_lon[has])
-        close = np.zeros((p.n_accounts, p.n_reps), dtype=bool)
-        close[:, has] = d <= km
-        acc, rep = np.nonzero(close)
-        near[p.acc_unit[acc], rep] = True
+    acc, rep, _ = within(p, p.home_lat, p.home_lon, np.flatnonzero(~p.missing_homes), km)
+    near[p.acc_unit[acc], rep] = True
     if p.home_unit is not None:
         j = np.flatnonzero(p.home_unit >= 0)
         near[p.home_unit[j], j] = True
@@ -112,29 +142,29 @@ def lost_homes(
     ``show`` by potential, then how many more. ``kept``: --keep-home was given (what is left are locks
     and segments)."""
     p = problem
-    has = given & ~p.missing_homes
-    if not has.any():
-        return []
-    home = np.full((p.n_accounts, p.n_reps), np.inf)
-    home[:, has] = haversine_km(p.acc_lat, p.acc_lon, p.home_lat[has], p.home_lon[has])
-    near = home <= km
+    acc, rep, d = within(p, p.home_lat, p.home_lon, np.flatnonzero(given & ~p.missing_homes), km)
     owner = np.asarray(account_rep)
-    lost = near.any(axis=1) & ~near[np.arange(p.n_accounts), owner]
-    if not lost.any():
+    held = np.zeros(p.n_accounts, dtype=bool)
+    held[acc[owner[acc] == rep]] = True  # a rep based within km of it has it
+    order = np.lexsort((d, acc))  # per account, the nearest home first
+    acc, rep = acc[order], rep[order]
+    first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
+    lost, at = acc[first], rep[first]
+    gone = ~held[lost]
+    lost, at = lost[gone], at[gone]
+    if not len(lost):
         return []
-    order = np.flatnonzero(lost)[np.argsort(-p.acc_potential[lost], kind="stable")]
-    to = haversine_km(p.acc_lat[order[:show]], p.acc_lon[order[:show]], centre_lat, centre_lon)
-    lines = []
-    for k, i in enumerate(order[:show].tolist()):
-        at = int(np.argmin(home[i]))
-        j = int(owner[i])
-        lines.append(
-            f"{p.rep_ids[at]}'s home {account_label(p.account_ids[i], p.account_names[i])} goes to "
-            f"{p.rep_ids[j]}, {to[k, j]:,.0f} km from it"
-        )
-    more = f"; and {len(order) - show} more" if len(order) > show else ""
+    by = np.argsort(-p.acc_potential[lost], kind="stable")
+    lost, at = lost[by], at[by]
+    to = arc_km(p.acc_lat[lost], p.acc_lon[lost], centre_lat[owner[lost]], centre_lon[owner[lost]])
+    lines = [
+        f"{p.rep_ids[j]}'s home {account_label(p.account_ids[i], p.account_names[i])} goes to "
+        f"{p.rep_ids[owner[i]]}, {to[k]:,.0f} km from it"
+        for k, (i, j) in enumerate(zip(lost[:show].tolist(), at[:show].tolist(), strict=True))
+    ]
+    more = f"; and {len(lost) - show} more" if len(lost) > show else ""
     return [
-        f"{len(order)} account(s) within {km:g} km of a rep's home go to a rep based elsewhere: "
+        f"{len(lost)} account(s) within {km:g} km of a rep's home go to a rep based elsewhere: "
         + "; ".join(lines)
         + more
         + (
