@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.currency import currency_context
-from territory_planner.errors import InputError, Problem, SolverError
+from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
 from territory_planner.geo.repair import repair_notes
 from territory_planner.io.load import LoadedInputs, load_inputs
 from territory_planner.io.writers import atomic_write_text, json_text, staged_output_dir, write_csv
@@ -215,9 +215,26 @@ def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Conca
     @functools.wraps(fn)
     def wrapped(options: PlanOptions, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with currency_context(options.currency):
-            return fn(options, *args, **kwargs)
+            try:
+                return fn(options, *args, **kwargs)
+            except InfeasibleError as exc:
+                if options.keep_home is not None and not any(c.family == "keep_home" for c in exc.conflicts):
+                    exc.conflicts.append(_keep_home_lever(options.keep_home))
+                raise
 
     return wrapped
+
+
+def _keep_home_lever(km: float) -> Conflict:
+    """--keep-home's rows in an infeasible model: its locks act as the user's own, and the pre-checks and
+    proofs above count them without naming the option (QA11 O3: "a rep is walled in" at --keep-home 30,
+    a valid model at 20)."""
+    return Conflict(
+        "keep_home",
+        f"--keep-home {km:g} was in force: every account within {km:g} km of a rep's home may go only to a "
+        "rep based there, and the rows above hold with that. Where they involve such accounts, a smaller "
+        "--keep-home (or none) frees them",
+    )
 
 
 @_in_currency
@@ -360,9 +377,9 @@ def solve(
         adj = _adjacency(options, problem, inputs, joined)
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
             _check_map_pieces(spec, adj, lat, lon, free)
-        if options.district_contiguous and not options.design_districts and not options.relax:
-            _check_district_homes(spec, adj, lat, lon, free)
     district_notes = _district_home_notes(problem, options)
+    if adj is not None and options.district_contiguous and not options.design_districts:
+        district_notes = _check_district_homes(spec, adj, lat, lon, free, options.relax) + district_notes
     design_info = None
     known = options.adjacency is not None or inputs.geometry is not None or joined is not None
     if options.design_districts:
@@ -525,9 +542,7 @@ def solve(
     from territory_planner.model.homes import HOME_KM, lost_homes
 
     km = HOME_KM if options.keep_home is None else options.keep_home
-    home_notes = lost_homes(
-        problem, plan.account_rep, lat, lon, ~free, km=km, kept=options.keep_home is not None
-    )
+    home_notes = lost_homes(problem, unit_rep, lat, lon, ~free, km=km, kept=options.keep_home is not None)
     for note in home_notes:  # QA10 O7: Guarulhos, R01's home, went to a rep 543 km away unremarked
         log.warning(note)
     extra_notes = [*inputs.warnings, *centre_notes, *district_notes, *design_notes, *home_notes]
@@ -626,23 +641,25 @@ def _check_map_pieces(
 
 
 def _check_district_homes(
-    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
-) -> None:
+    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray, relax: bool = False
+) -> list[str]:
     """``--district-contiguous``: a district whose reps' home units the other districts' homes cut apart
     ends the run at once with exit 1, naming the reps and the walls (``district_home_conflicts``: a
     connected district holds its reps' home units and none of another district's), instead of a search
     that cannot succeed (QA10 O10: the plan ran 60 s into exit 3). Not when a given home's unit is not
-    its own (another home is nearer it), as for the territories' walls."""
+    its own (another home is nearer it), as for the territories' walls. With ``relax`` the conflicts
+    are returned as notes for the least-violation plan (QA11 O2: its notes did not say why)."""
     from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
     from territory_planner.geo.district_homes import district_home_conflicts
 
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
     conflicts = district_home_conflicts(spec, adj, centre, chosen) if own else []
-    if conflicts:
+    if conflicts and not relax:
         raise InfeasibleError(
             "no plan of connected districts exists: a district's homes are walled apart", conflicts
         )
+    return [f"no plan of connected districts exists (proven before solving): {c.message}" for c in conflicts]
 
 
 def _district_home_notes(problem: TerritoryProblem, options: PlanOptions) -> list[str]:
@@ -715,7 +732,9 @@ def _connected_or_relaxed(
             if both
             else district_shape
         )
-        widen = "--tolerance" if of == "territories" else "--tolerance or --district-tolerance"
+        # --district-tolerance only where district bands are in the model (QA11 O13)
+        banded = bool(options.district_tolerance or options.design_districts)
+        widen = "--tolerance or --district-tolerance" if of != "territories" and banded else "--tolerance"
         rows = _other_rows(options)
         asks = ["every band", *(text for _, text, _ in rows)]
         meets = ", ".join(asks[:-1]) + " and " + asks[-1] if len(asks) > 1 else asks[0]
@@ -783,8 +802,8 @@ def _connected_or_relaxed(
         pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split
     )
     notes = (*result.notes, f"relaxed: {what} in several pieces (see violations)")
-    if proof:
-        notes += (f"contiguity: no plan of connected territories meets the bands ({proof})",)
+    if proof:  # the level the proof is for (QA11 O2: "territories" after a proof for districts)
+        notes += (f"contiguity: no plan of connected {of} meets the bands ({proof})",)
     return dataclasses.replace(
         result,
         status="relaxed",

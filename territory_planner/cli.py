@@ -297,13 +297,21 @@ def plan(
             + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
         )
     if s["status"] == "relaxed":
+        district = (s.get("hierarchy") or {}).get("district") or {}
+        proven = (
+            "territories"
+            if (s.get("contiguity") or {}).get("infeasible") == "proven"
+            else district.get("proven_for", "districts")
+            if district.get("infeasible") == "proven"
+            else None
+        )  # QA11 O2: a proof for districts read "not by itself a proof"
         click.echo(
             f"RELAXED PLAN: it breaks {len(s.get('violations') or [])} constraints (see violations in "
             "summary.json); "
             + (
                 "no plan meeting every constraint exists: HiGHS proved that no plan of connected "
-                "territories meets the bands"
-                if (s.get("contiguity") or {}).get("infeasible") == "proven"
+                f"{proven} meets the bands"
+                if proven
                 else "no plan meeting every constraint exists (proven; the notes in summary.json say why)"
                 if s.get("proven_infeasible")
                 else "no plan meeting every constraint was found, which is not by itself a proof that none "

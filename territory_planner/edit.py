@@ -345,6 +345,14 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     )
 
 
+def _home_km(summary: dict[str, Any]) -> float:
+    """The plan's --keep-home distance, else the 1 km of the note on home accounts given away."""
+    from territory_planner.model.homes import HOME_KM
+
+    km = _number((summary.get("config") or {}).get("keep_home"))
+    return HOME_KM if km is None else km
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
@@ -362,6 +370,7 @@ def _manual_summary(
     n_changed: int,
 ) -> dict[str, Any]:
     from territory_planner.manifest import file_sha256
+    from territory_planner.model.homes import edited_notes
 
     s = dict(plan.summary)
     a = plan.assignments
@@ -403,7 +412,7 @@ def _manual_summary(
             },
             "moved_accounts": int(moved.sum()),
             "moved_potential_share": float(pot[moved].sum() / total) if total else 0.0,
-            "notes": [*(s.get("notes") or []), *notes],
+            "notes": [*edited_notes(list(s.get("notes") or []), a, territories, rep, _home_km(s)), *notes],
             "edits": {
                 "file": str(edits_path.resolve()),
                 "sha256": file_sha256(edits_path),

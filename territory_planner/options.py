@@ -90,6 +90,11 @@ class PlanOptions:
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
 PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
+NUMBER_OPTIONS = {
+    "keep_home", "max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight", "time_limit",
+    "company_target", "quota_history_weight", "min_accounts", "max_accounts", "seed", "candidates",
+    "threads", "design_districts",
+}  # fmt: skip
 
 
 def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:
@@ -132,6 +137,8 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             problems.append(Problem(source, None, key, f"unknown option {key!r}"))
             continue
         try:
+            if key in NUMBER_OPTIONS and isinstance(value, bool):  # TOML's true is no 1 (QA11 O10)
+                raise ValueError(f"{key} must be a number, not {str(value).lower()}")
             if key in PATH_OPTIONS:
                 kwargs[key] = Path(value)
             elif key == "balance":

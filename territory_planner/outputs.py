@@ -51,9 +51,7 @@ def move_reasons(
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
         elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
-            reasons[i] = (
-                f"home: at {new_id}'s home base ({account_km[i, j_new]:,.1f} km), kept by --keep-home"
-            )
+            reasons[i] = _home_reason(problem, i, j_new)
         elif j_cur < 0:
             reasons[i] = f"rep left: {current_raw[i]} is not in the roster" + _why_not_nearest(
                 problem, i, j_new, account_km, final_dev
@@ -78,6 +76,21 @@ def move_reasons(
                 f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, {new_id} {dn:+.0f}%"
             )
     return reasons
+
+
+def _home_reason(problem: TerritoryProblem, i: int, j: int) -> str:
+    """Why --keep-home took account ``i`` to rep ``j``: it lies at j's home (the distance to the home the
+    user gave, not to a chosen centre: QA11 O11), or its family or area does (QA11 O1: "at R10's home base
+    (526.7 km)" for a family member 527 km away)."""
+    from territory_planner.model.homes import arc_km
+
+    p, rep = problem, problem.rep_ids[j]
+    d = float(arc_km(p.acc_lat[i], p.acc_lon[i], p.home_lat[j], p.home_lon[j]))
+    in_polygon = p.home_unit is not None and p.home_unit[j] == p.acc_unit[i]
+    if in_polygon or (p.home_km is not None and d <= p.home_km):
+        return f"home: at {rep}'s home base ({d:,.1f} km), kept by --keep-home"
+    whose = f"family {p.acc_family[i]}" if p.acc_family[i] else "area"
+    return f"home: its {whose} is at {rep}'s home base, kept by --keep-home ({d:,.0f} km from that home)"
 
 
 def _why_not_nearest(

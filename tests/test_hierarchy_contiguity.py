@@ -139,6 +139,10 @@ def test_walled_districts_are_proven_disconnected_by_the_flow_model(tmp_path: Pa
     summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
     assert summary["status"] == "relaxed"
     assert summary["hierarchy"]["district"]["infeasible"] == "proven"
+    # the pre-check's reason is in the relaxed plan's notes too (QA11 O2)
+    walls = [n for n in summary["notes"] if "(proven before solving)" in n]
+    assert len(walls) == 1, summary["notes"]
+    assert "R3 (district B" in walls[0]
     assert any(v["constraint"] == "district_contiguity" for v in summary["violations"])
     # QA8 O3: a split plan has no gap to the bound of connected plans (it was cut to 0.000%)
     assert summary["gap"] is None, summary["gap"]
@@ -357,7 +361,17 @@ def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
     text = " ".join(res.output.split())
     assert "no plan of connected districts and territories exists" in text
     assert "and every territory is one piece holding the unit at its rep's home" in text
+    assert "--district-tolerance" not in text  # no district band in this model (QA11 O13)
     assert not (tmp_path / "both").exists()
+    # QA11 O2: the relaxed plan said "not by itself a proof", and its notes named territories alone
+    relaxed = ["--contiguous", "--district-contiguous", "--relax", "--out", str(tmp_path / "relaxed")]
+    res = CliRunner().invoke(main, [*args[:-1], *relaxed])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "HiGHS proved that no plan of connected districts and territories meets the bands" in text
+    notes = json.loads((tmp_path / "relaxed" / "summary.json").read_text())["notes"]
+    assert "contiguity: no plan of connected districts and territories meets the bands (proven)" in notes
+    assert not any("connected territories meets" in n for n in notes)
 
 
 def test_a_district_too_small_when_connected_is_proven_by_the_flow_model(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ def test_a_home_account_given_away_is_named_and_keep_home_keeps_it(tmp_path: Pat
     plan = pd.read_csv(tmp_path / "free" / "assignments.csv").set_index("account_id")
     assert plan.loc["H", "rep_id"] == "R2"  # the optimum without the option
     notes = json.loads((tmp_path / "free" / "summary.json").read_text())["notes"]
-    lost = [n for n in notes if "of a rep's home go to a rep based elsewhere" in n]
+    lost = [n for n in notes if "at a rep's home (within 1 km) go to a rep based elsewhere" in n]
     assert len(lost) == 1, notes
     assert "R1's home account H (Home City) goes to R2, 111 km from it" in lost[0]
     assert "--keep-home 1 keeps them" in lost[0]
@@ -144,6 +144,7 @@ def test_homes_that_overflow_a_band_are_explained_before_solving(tmp_path: Path)
     text = " ".join(out.split())
     assert code == 1, out
     assert "accounts locked to R1 (2 of them kept at its home by --keep-home) carry $16 potential" in text
+    assert "--keep-home 1 was in force" in text  # named as a lever whatever check found it (QA11 O3)
     assert not (tmp_path / "none").exists()
     code, out = _plan(tmp_path / "some", a, r)
     assert code == 0, out
@@ -153,6 +154,9 @@ def test_keep_home_as_an_option_and_in_sweeps() -> None:
     assert build_options({"keep_home": 2}).keep_home == 2.0
     with pytest.raises(InputError, match="keep_home must be a distance"):
         build_options({"keep_home": -1})
+    for key in ("keep_home", "time_limit"):  # TOML's `true` is no number (QA11 O10)
+        with pytest.raises(InputError, match=f"{key} must be a number, not true"):
+            build_options({key: True})
     strict, looser = PlanOptions(keep_home=2.0), PlanOptions(keep_home=0.5)
     assert relaxes(looser, strict)
     assert relaxes(PlanOptions(), strict)
@@ -187,9 +191,76 @@ def test_the_pairs_within_reach_are_those_of_the_full_distance_matrix(km: float)
     reps[0].update(lat=acc[7]["lat"], lon=acc[7]["lon"])
     p = _problem(acc, reps)
     subset = np.array([0, 2, 3, 5])
-    a, r, d = within(p, p.home_lat, p.home_lon, subset, km)
+    a, r, d = within(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon, subset, km)
     full = haversine_km(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon)
     want = {(i, j) for i, j in zip(*np.nonzero(full <= km), strict=True) if j in set(subset.tolist())}
     assert set(zip(a.tolist(), r.tolist(), strict=True)) == want
     assert (7, 0) in want
     np.testing.assert_allclose(d, full[a, r], atol=1e-9)
+
+
+def test_a_home_locked_elsewhere_is_named_with_its_lock_and_no_keep_home_hint() -> None:
+    """QA11 O7: the note suggested --keep-home for an account the user locked to another rep, where the
+    lock wins anyway. A unit whose polygon holds a home counts as at the home (QA11 O4: a state holding
+    R6's home went 1,130 km away unremarked)."""
+    import dataclasses
+
+    acc = [
+        {"account_id": "H", "lat": 0.0, "lon": 0.0, "potential": 5.0, "workload": 1.0, "locked_rep": "R2"},
+        {"account_id": "P", "name": "Big State", "lat": 0.0, "lon": 3.0, "potential": 1.0, "workload": 1.0},
+    ]
+    p = _problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0},
+                       {"rep_id": "R3", "lat": 0.5, "lon": 3.0}])  # fmt: skip
+    p = dataclasses.replace(p, home_unit=np.array([-1, -1, 1]))  # R3's home lies in P's polygon, 55 km off
+    plan = np.array([1, 1])  # both to R2
+    (note,) = lost_homes(p, plan, p.home_lat, p.home_lon, np.ones(3, dtype=bool))
+    assert note.startswith("2 unit(s) at a rep's home (within 1 km) go to a rep based elsewhere")
+    assert "R1's home account H goes to R2, 111 km from it (locked to R2)" in note
+    assert "R3's home account P (Big State) goes to R2, 222 km from it" in note
+    assert note.endswith(
+        "--keep-home 1 keeps the 1 not locked elsewhere or of another segment with a rep based there"
+    )
+    plan = np.array([1, 2])
+    (note,) = lost_homes(p, plan, p.home_lat, p.home_lon, np.ones(3, dtype=bool))
+    assert "--keep-home" not in note  # only the locked one is left: nothing to suggest
+
+
+def test_a_family_member_kept_by_its_family_says_so() -> None:
+    """QA11 O1: a family with one account at R1's home and one at R2's, 111 km apart, goes to R2; the
+    member at R1's home is not "at R2's home base (111 km)": its family is."""
+    from territory_planner.model.plan import Plan
+    from territory_planner.outputs import move_reasons
+
+    acc = [
+        {"account_id": "A", "lat": 0.0, "lon": 0.0, "potential": 1.0, "workload": 1.0, "parent_id": "F",
+         "current_rep": "R1"},
+        {"account_id": "B", "lat": 0.0, "lon": 1.0, "potential": 1.0, "workload": 1.0, "parent_id": "F",
+         "current_rep": "R1"},
+    ]  # fmt: skip
+    p, _ = keep_homes(_problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0},
+                                    {"rep_id": "R2", "lat": 0.0, "lon": 1.0}]), 1.0)  # fmt: skip
+    plan = Plan(np.array([1]), np.array([1, 1]), p.home_lat, p.home_lon, np.zeros(2, dtype=bool), None)  # type: ignore[arg-type]
+    km = p.account_distance(p.home_lat, p.home_lon)
+    reasons = move_reasons(p, plan, km, np.array(["R1", "R1"]))
+    assert (
+        reasons[0] == "home: its family F is at R2's home base, kept by --keep-home (111 km from that home)"
+    )
+    assert reasons[1] == "home: at R2's home base (0.0 km), kept by --keep-home"
+
+
+def test_an_edit_that_gives_a_home_away_replaces_the_plan_s_home_notes(tmp_path: Path) -> None:
+    """QA11 O5: `edit` copied "--keep-home 1: 1 unit(s) ... stay" after H, R1's home account, was given to
+    R2 by hand, and did not say so; now the copied home notes go and the edited plan's are written."""
+    a, r = _line(tmp_path / "in")
+    code, out = _plan(tmp_path / "kept", a, r, "--keep-home", "1")
+    assert code == 0, out
+    edits = tmp_path / "edits.csv"
+    edits.write_text("account_id,rep_id\nH,R2\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["edit", str(tmp_path / "kept"), "--edits", str(edits), "--out", str(tmp_path / "e")]
+    )
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "e" / "summary.json").read_text())["notes"]
+    assert not any(n.startswith("--keep-home") for n in notes), notes
+    (lost,) = [n for n in notes if "at a rep's home (within 1 km)" in n]
+    assert "in the edited plan: R1's home account H (Home City) goes to R2, 111 km from it" in lost

@@ -93,8 +93,8 @@ def make_districts_contiguous(
     lower, g = contiguity.bound_and_gap(res.lower_bound, objective, connected=connected)
     notes = [
         *result.notes,
-        "district contiguity: every rep keeps the unit at its home; the lower bound is valid for plans "
-        "of that kind",
+        "district contiguity: the lower bound is valid for plans in which every rep keeps the unit at "
+        "its home, as the connected plans of this stage do",
     ]
     levels = "districts and territories" if territories_too else "districts"  # the flow model's rows
     if not connected:

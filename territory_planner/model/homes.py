@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 from territory_planner.io.labels import account_label
@@ -68,21 +69,19 @@ def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def within(
-    problem: TerritoryProblem, lat: np.ndarray, lon: np.ndarray, reps: np.ndarray, km: float
+    acc_lat: np.ndarray, acc_lon: np.ndarray, lat: np.ndarray, lon: np.ndarray, reps: np.ndarray, km: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(account, rep, km) of every account within ``km`` of the point (lat, lon) of a rep in ``reps``
     (indices), by a k-d tree on the unit sphere: no accounts x reps matrix (33,791 ZIPs x 200 reps would be
     54 MB per temporary)."""
-    p = problem
     if not len(reps):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    chord = (
-        2.0 * np.sin(min(km / (2.0 * EARTH_RADIUS_KM), np.pi / 2)) * 1.000001
-    )  # the arc's chord, a hair wider
-    hits = cKDTree(_xyz(lat[reps], lon[reps])).query_ball_point(_xyz(p.acc_lat, p.acc_lon), chord)
-    acc = np.repeat(np.arange(p.n_accounts), [len(h) for h in hits])
+    # the chord of the arc on the unit sphere, a hair wider: the arc re-checks every pair found
+    chord = 2.0 * np.sin(min(km / (2.0 * EARTH_RADIUS_KM), np.pi / 2)) * 1.000001
+    hits = cKDTree(_xyz(lat[reps], lon[reps])).query_ball_point(_xyz(acc_lat, acc_lon), chord)
+    acc = np.repeat(np.arange(len(acc_lat)), [len(h) for h in hits])
     rep = reps[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])] if len(acc) else acc
-    d = arc_km(p.acc_lat[acc], p.acc_lon[acc], lat[rep], lon[rep])
+    d = arc_km(acc_lat[acc], acc_lon[acc], lat[rep], lon[rep])
     keep = d <= km
     return acc[keep], rep[keep], d[keep]
 
@@ -92,7 +91,7 @@ def near_homes(problem: TerritoryProblem, km: float) -> np.ndarray:
     home: never), or the unit is the polygon that holds the rep's home."""
     p = problem
     near = np.zeros((p.n_units, p.n_reps), dtype=bool)
-    acc, rep, _ = within(p, p.home_lat, p.home_lon, np.flatnonzero(~p.missing_homes), km)
+    acc, rep, _ = within(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon, np.flatnonzero(~p.missing_homes), km)
     near[p.acc_unit[acc], rep] = True
     if p.home_unit is not None:
         j = np.flatnonzero(p.home_unit >= 0)
@@ -123,12 +122,35 @@ def keep_homes(problem: TerritoryProblem, km: float) -> tuple[TerritoryProblem, 
         user_locked=int(user_locked.sum()),
         unserved=int(unserved.sum()),
     )
-    return dataclasses.replace(p, allowed=allowed, unit_locked=unit_locked, unit_home_kept=keep), info
+    out = dataclasses.replace(p, allowed=allowed, unit_locked=unit_locked, unit_home_kept=keep, home_km=km)
+    return out, info
+
+
+def _home_pairs(
+    problem: TerritoryProblem, reps: np.ndarray, km: float
+) -> dict[int, list[tuple[float, int, int]]]:
+    """Per unit near a home of ``reps``: (km, rep, account) for each such rep, the account of the unit
+    nearest that home; a unit whose polygon holds a rep's home counts at 0 km (as ``near_homes``)."""
+    p = problem
+    out: dict[int, dict[int, tuple[float, int, int]]] = {}
+    acc, rep, d = within(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon, reps, km)
+    for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
+        u = int(p.acc_unit[i])
+        if j not in out.setdefault(u, {}) or dist < out[u][j][0]:
+            out[u][j] = (dist, j, i)
+    if p.home_unit is not None:
+        for j in reps.tolist():
+            u = int(p.home_unit[j])
+            if u >= 0:
+                members = np.flatnonzero(p.acc_unit == u)
+                near = arc_km(p.acc_lat[members], p.acc_lon[members], p.home_lat[j], p.home_lon[j])
+                out.setdefault(u, {})[j] = (0.0, j, int(members[np.argmin(near)]))
+    return {u: sorted(v.values()) for u, v in out.items()}
 
 
 def lost_homes(
     problem: TerritoryProblem,
-    account_rep: np.ndarray,
+    unit_rep: np.ndarray,
     centre_lat: np.ndarray,
     centre_lon: np.ndarray,
     given: np.ndarray,
@@ -136,40 +158,90 @@ def lost_homes(
     show: int = 5,
     kept: bool = False,
 ) -> list[str]:
-    """Notes on accounts within ``km`` of a rep's own home (``given``: reps whose home the user gave, not
-    a centre the planner chose) that the plan gives to a rep based farther than ``km`` from them: "R08's
-    home account BH (Belo Horizonte) goes to R10, 354 km from it" (to R10's centre in the plan); the first
-    ``show`` by potential, then how many more. ``kept``: --keep-home was given (what is left are locks
-    and segments)."""
+    """Notes on the units at a rep's own home (an account within ``km`` of it, or the polygon that holds
+    it; ``given``: reps whose home the user gave, not a centre the planner chose) that the plan gives to
+    a rep based elsewhere: "R08's home account BH (Belo Horizonte) goes to R10, 354 km from it" (to
+    R10's centre in the plan), with the reason when a lock or a segment forced it; the first ``show`` by
+    potential, then how many more. ``kept``: --keep-home was given, so only those reasons are left."""
     p = problem
-    acc, rep, d = within(p, p.home_lat, p.home_lon, np.flatnonzero(given & ~p.missing_homes), km)
-    owner = np.asarray(account_rep)
-    held = np.zeros(p.n_accounts, dtype=bool)
-    held[acc[owner[acc] == rep]] = True  # a rep based within km of it has it
-    order = np.lexsort((d, acc))  # per account, the nearest home first
-    acc, rep = acc[order], rep[order]
-    first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
-    lost, at = acc[first], rep[first]
-    gone = ~held[lost]
-    lost, at = lost[gone], at[gone]
-    if not len(lost):
+    pairs = _home_pairs(p, np.flatnonzero(given & ~p.missing_homes), km)
+    owner = np.asarray(unit_rep)
+    lost = [(u, near) for u, near in pairs.items() if int(owner[u]) not in {j for _, j, _ in near}]
+    if not lost:
         return []
-    by = np.argsort(-p.acc_potential[lost], kind="stable")
-    lost, at = lost[by], at[by]
-    to = arc_km(p.acc_lat[lost], p.acc_lon[lost], centre_lat[owner[lost]], centre_lon[owner[lost]])
-    lines = [
-        f"{p.rep_ids[j]}'s home {account_label(p.account_ids[i], p.account_names[i])} goes to "
-        f"{p.rep_ids[owner[i]]}, {to[k]:,.0f} km from it"
-        for k, (i, j) in enumerate(zip(lost[:show].tolist(), at[:show].tolist(), strict=True))
-    ]
+    potential = p.unit_sum(p.acc_potential)
+    lost.sort(key=lambda item: -float(potential[item[0]]))
+    lines, free = [], 0
+    for k, (u, near) in enumerate(lost):
+        _, at, i = near[0]
+        j = int(owner[u])
+        why = _forced(p, u, [r for _, r, _ in near])
+        free += not why
+        if k >= show:
+            continue
+        single = p.unit_size[u] == 1 and (p.home_unit is None or at not in np.flatnonzero(p.home_unit == u))
+        what = account_label(p.account_ids[i], p.account_names[i]) if single else p.unit_label(u)
+        to = float(arc_km(p.acc_lat[i], p.acc_lon[i], centre_lat[j], centre_lon[j]))
+        lines.append(f"{p.rep_ids[at]}'s home {what} goes to {p.rep_ids[j]}, {to:,.0f} km from it{why}")
     more = f"; and {len(lost) - show} more" if len(lost) > show else ""
+    hint = ""
+    if free and not kept:
+        them = "them" if free == len(lost) else f"the {free} not locked elsewhere or of another segment"
+        hint = f". --keep-home {km:g} keeps {them} with a rep based there"
+    what = "unit(s)" if any(p.unit_size[u] > 1 for u, _ in lost) or p.home_unit is not None else "account(s)"
     return [
-        f"{len(lost)} account(s) within {km:g} km of a rep's home go to a rep based elsewhere: "
+        f"{len(lost)} {what} at a rep's home (within {km:g} km) go to a rep based elsewhere: "
         + "; ".join(lines)
         + more
-        + (
-            " (the locked_rep column, or a segment no rep based there serves)"
-            if kept
-            else f". --keep-home {km:g} keeps them with a rep based there"
-        )
+        + hint
+    ]
+
+
+def _forced(p: TerritoryProblem, u: int, near: list[int]) -> str:
+    """Why unit ``u`` cannot go to the reps based near it: " (locked to R2)", " (no rep based there
+    serves its segment)", or "" (nothing forces it)."""
+    locked = p.acc_locked[p.acc_unit == u]
+    locked = locked[locked >= 0]
+    if len(locked):
+        return f" (locked to {p.rep_ids[int(locked[0])]})"
+    if not p.allowed[u, near].any():
+        return " (no rep based there serves its segment)"
+    return ""
+
+
+def edited_notes(
+    notes: list[str], assignments: pd.DataFrame, territories: pd.DataFrame, owner: np.ndarray, km: float
+) -> list[str]:
+    """An edited plan's notes (``edit`` without ``--rebalance``): the plan's notes on home accounts were
+    about the plan before the edits (QA11 O5: "16 unit(s) ... stay" after Belo Horizonte was given away
+    by hand), so they are dropped and the accounts within ``km`` of a given home that the edited plan
+    gives to a rep based elsewhere are named again, by point distance. ``owner``: each account's rep
+    (index into ``territories``) in the edited plan."""
+    kept = [n for n in notes if not n.startswith("--keep-home") and "at a rep's home (within" not in n]
+    given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
+    lat, lon = territories["home_lat"].to_numpy(float), territories["home_lon"].to_numpy(float)
+    reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
+    a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
+    acc, rep, d = within(a_lat, a_lon, lat, lon, reps, km)
+    held = np.zeros(len(owner), dtype=bool)
+    held[acc[owner[acc] == rep]] = True
+    order = np.lexsort((d, acc))
+    acc, rep = acc[order], rep[order]
+    first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
+    lost = [(int(i), int(j)) for i, j in zip(acc[first], rep[first], strict=True) if not held[i]]
+    if not lost:
+        return kept
+    ids, names = assignments["account_id"].astype(str).to_numpy(), assignments.get("name")
+    lines = []
+    for i, j in lost[:5]:
+        o = int(owner[i])
+        to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
+        label = account_label(ids[i], None if names is None else names.iloc[i])
+        rep_ids = territories["rep_id"].astype(str).to_numpy()
+        lines.append(f"{rep_ids[j]}'s home {label} goes to {rep_ids[o]}, {to:,.0f} km from it")
+    more = f"; and {len(lost) - 5} more" if len(lost) > 5 else ""
+    return [
+        *kept,
+        f"{len(lost)} account(s) at a rep's home (within {km:g} km) go to a rep based elsewhere in the "
+        "edited plan: " + "; ".join(lines) + more,
     ]

@@ -45,6 +45,7 @@ class TerritoryProblem:
     rep_districts: np.ndarray | None = None  # (p,) str district label ("" none); None: no column
     home_unit: np.ndarray | None = None  # (p,) unit whose polygon holds the home, -1 none; None: no polygons
     unit_home_kept: np.ndarray | None = None  # (n_units,) bool: confined to reps based near it (--keep-home)
+    home_km: float | None = None  # --keep-home's distance
 
     @property
     def districts(self) -> np.ndarray:
