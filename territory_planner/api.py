@@ -269,10 +269,11 @@ def validate(options: PlanOptions) -> dict[str, Any]:
             "bridged_edges": len(adj.bridged),
             "walled_in_checked": walls,
         }
+    warnings = []
     if district_homes:  # and of `plan --district-contiguous`
-        _check_district_homes(spec, _adjacency(options, problem, inputs, joined), lat, lon, free)
-        checked["district_homes_checked"] = True
-    warnings = _district_home_notes(problem, options)
+        warnings = _check_district_homes(spec, _adjacency(options, problem, inputs, joined), lat, lon, free)
+        checked["district_homes_checked"] = not warnings  # not checked when two homes share a unit
+    warnings += _district_home_notes(problem, options)
     if warnings:
         checked["warnings"] = warnings
     return {
@@ -655,11 +656,41 @@ def _check_district_homes(
 
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
     conflicts = district_home_conflicts(spec, adj, centre, chosen) if own else []
+    shared = [] if own else _shared_home_units(spec, lat, lon, chosen)
+    for note in shared:
+        log.warning(note)
     if conflicts and not relax:
         raise InfeasibleError(
             "no plan of connected districts exists: a district's homes are walled apart", conflicts
         )
-    return [f"no plan of connected districts exists (proven before solving): {c.message}" for c in conflicts]
+    proofs = [
+        f"no plan of connected districts exists (proven before solving): {c.message}" for c in conflicts
+    ]
+    return proofs + shared
+
+
+def _shared_home_units(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray) -> list[str]:
+    """Reps of different districts whose given homes are nearest the same unit (QA11 O12: R13 of
+    D-Ribeirão based on Guarulhos, R01's home of D-Guarulhos, passed `validate` in silence and the plan
+    ran into exit 3): a connected district holds its reps' home units and no other district's, so one of
+    them is planned from a runner-up unit and the walls are not checked."""
+    from territory_planner.geo import planning
+
+    p = spec.problem
+    nearest = planning._home_distance(spec, lat, lon).argmin(axis=0)
+    districts = p.districts
+    out = []
+    for u in np.unique(nearest[~chosen]).tolist():
+        reps = np.flatnonzero((nearest == u) & ~chosen)
+        if len({str(districts[j]) for j in reps.tolist()}) > 1:
+            who = ", ".join(f"{p.rep_ids[j]} ({districts[j]})" for j in reps.tolist())
+            out.append(
+                f"the homes of {who} lie nearest one unit ({p.unit_label(u)}): a connected district holds "
+                "its reps' home units and no other district's, so one of them is planned from the next "
+                "nearest unit and the districts' walls are not checked; give those reps one district or "
+                "move a home"
+            )
+    return out
 
 
 def _district_home_notes(problem: TerritoryProblem, options: PlanOptions) -> list[str]:

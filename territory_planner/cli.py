@@ -406,8 +406,11 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
             "reps walled in by other homes",
             "none" if info["walled_in_checked"] else "not checked (two homes are nearest one unit)",
         )
-    if info.get("district_homes_checked"):  # --district-contiguous: no district's homes walled apart
-        table.add_row("districts walled apart by other homes", "none")
+    if "district_homes_checked" in info:  # --district-contiguous: no district's homes walled apart
+        table.add_row(
+            "districts walled apart by other homes",
+            "none" if info["district_homes_checked"] else "not checked (two homes are nearest one unit)",
+        )
     if info.get("warnings"):
         table.add_row("warnings (above)", f"{len(info['warnings']):,}")
     Console().print(table)

@@ -434,3 +434,33 @@ def test_a_rep_far_from_its_district_is_warned_in_validate(
     res = CliRunner().invoke(main, ["validate", *args, "--adjacency", str(e)])
     assert res.exit_code == 0, res.output
     assert not caplog.records  # only with --district-contiguous
+
+
+def test_two_districts_sharing_a_home_unit_are_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA11 O12: R3 (district B) based on R1's home unit (district A) passed `validate` in silence; a
+    connected district holds its reps' home units and no other district's, so one of them is planned
+    from a runner-up unit, and the walls check cannot run: warned, and said in validate's table."""
+    a, r, e = grid_case(tmp_path)
+    reps = pd.read_csv(r)
+    reps.loc[reps["rep_id"] == "R3", ["lat", "lon"]] = (0.0, 0.0)
+    reps.to_csv(r, index=False)
+    args = [
+        "validate",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--adjacency",
+        str(e),
+        "--district-contiguous",
+    ]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "not checked (two homes are nearest" in text  # the table may wrap the rest
+    warned = [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"]
+    assert any(
+        w.startswith("the homes of R1 (A), R3 (B) lie nearest one unit (account U00)") for w in warned
+    ), warned

@@ -43,8 +43,8 @@ class KeptHomes:
         ]
         if self.user_locked:
             out.append(
-                f"--keep-home: {self.user_locked} unit(s) near a home are locked by the locked_rep column to "
-                "a rep based elsewhere; the lock wins"
+                f"--keep-home: {self.user_locked} unit(s) near a home are locked to a rep based elsewhere "
+                "(the locked_rep column, or the edits that edit --rebalance locks); the lock wins"
             )
         if self.unserved:
             out.append(
