@@ -276,6 +276,8 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     warnings += _district_home_notes(problem, options)
     if warnings:
         checked["warnings"] = warnings
+    if problem.unit_home_kept is not None:  # QA11 O13: validate said nothing of what --keep-home keeps
+        checked["kept_near_homes"] = int(problem.unit_home_kept.sum())
     return {
         **checked,
         "accounts": problem.n_accounts,

@@ -406,6 +406,8 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
             "reps walled in by other homes",
             "none" if info["walled_in_checked"] else "not checked (two homes are nearest one unit)",
         )
+    if "kept_near_homes" in info:
+        table.add_row("units kept near a rep's home (--keep-home)", f"{info['kept_near_homes']:,}")
     if "district_homes_checked" in info:  # --district-contiguous: no district's homes walled apart
         table.add_row(
             "districts walled apart by other homes",

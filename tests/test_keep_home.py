@@ -148,6 +148,20 @@ def test_homes_that_overflow_a_band_are_explained_before_solving(tmp_path: Path)
     assert not (tmp_path / "none").exists()
     code, out = _plan(tmp_path / "some", a, r)
     assert code == 0, out
+    check = [
+        "validate",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--balance",
+        "potential",
+        "--tolerance",
+        "0.1",
+    ]
+    check = CliRunner().invoke(main, [*check, "--keep-home", "0.01"])  # H and Y, at R1's and R2's homes
+    assert check.exit_code == 0, check.output
+    assert "units kept near a rep's home (--keep-home) │ 2" in " ".join(check.output.split())
 
 
 def test_keep_home_as_an_option_and_in_sweeps() -> None:
