@@ -132,6 +132,11 @@ def _names_measures(value: object) -> bool:
     return bool(parts) and all("=" in p for p in parts)
 
 
+def _given(flags: dict[str, Any]) -> frozenset[str]:
+    """The options given on the command line (their problems name it, not the scenario file)."""
+    return frozenset(k for k, v in flags.items() if v is not None and v is not False)
+
+
 def _collect(
     scenario: Path | None, flags: dict[str, Any], base: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -244,7 +249,9 @@ def plan(
             click.echo(f"warning: {warning}", err=True)
         options = build_options(_collect(None, flags, values), source=str(from_manifest))
     else:
-        options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
+        options = build_options(
+            _collect(scenario, flags), source=str(scenario or "command line"), flags=_given(flags)
+        )
     console = stderr_console()
     started = time.time()
     command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -386,7 +393,9 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
       territory-planner validate --accounts counties.geojson --reps reps.csv --contiguous
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
-    options = build_options(_collect(scenario, flags), source=str(scenario or "command line"))
+    options = build_options(
+        _collect(scenario, flags), source=str(scenario or "command line"), flags=_given(flags)
+    )
     info = api.validate(options)
     table = Table(title="inputs are valid")
     table.add_column("item")

@@ -126,13 +126,19 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
     return out
 
 
-def build_options(values: dict[str, Any], source: str = "options") -> PlanOptions:
-    """Validate a flat mapping of option values (scenario + flags) into ``PlanOptions``."""
+def build_options(
+    values: dict[str, Any], source: str = "options", flags: frozenset[str] = frozenset()
+) -> PlanOptions:
+    """Validate a flat mapping of option values (scenario + flags) into ``PlanOptions``. ``flags``: the
+    keys given on the command line, whose problems name it instead of ``source`` (QA11 O9: a bad
+    --keep-home was blamed on the scenario file)."""
     problems: list[Problem] = []
     kwargs: dict[str, Any] = {}
+    scenario_source = source
     for key, value in values.items():
         if value is None:
             continue
+        source = "command line" if key in flags else scenario_source
         if key not in OPTION_NAMES:
             problems.append(Problem(source, None, key, f"unknown option {key!r}"))
             continue
@@ -218,6 +224,7 @@ def build_options(values: dict[str, Any], source: str = "options") -> PlanOption
             problems.extend(exc.problems)
         except (TypeError, ValueError) as exc:
             problems.append(Problem(source, None, key, str(exc), value=str(value)))
+    source = scenario_source
     if problems:
         raise InputError(problems)
     opts = PlanOptions(**kwargs)

@@ -278,3 +278,18 @@ def test_an_edit_that_gives_a_home_away_replaces_the_plan_s_home_notes(tmp_path:
     assert not any(n.startswith("--keep-home") for n in notes), notes
     (lost,) = [n for n in notes if "at a rep's home (within 1 km)" in n]
     assert "in the edited plan: R1's home account H (Home City) goes to R2, 111 km from it" in lost
+
+
+def test_a_bad_flag_beside_a_scenario_names_the_command_line(tmp_path: Path) -> None:
+    """QA11 O9: `validate base.toml --keep-home nan` blamed base.toml, which has no keep_home."""
+    a, r = _line(tmp_path)
+    scenario = tmp_path / "base.toml"
+    scenario.write_text('accounts = "accounts.csv"\nreps = "reps.csv"\nkeep_home = -3\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--keep-home", "nan"])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "command line │ │ keep_home │ nan" in text
+    assert "base.toml" not in text
+    res = CliRunner().invoke(main, ["validate", str(scenario)])  # the scenario's own bad value is its own
+    assert res.exit_code == 1, res.output
+    assert "base.toml │ │ keep_home │ -3" in " ".join(res.output.split())
