@@ -293,3 +293,33 @@ def test_a_bad_flag_beside_a_scenario_names_the_command_line(tmp_path: Path) -> 
     res = CliRunner().invoke(main, ["validate", str(scenario)])  # the scenario's own bad value is its own
     assert res.exit_code == 1, res.output
     assert "base.toml │ │ keep_home │ -3" in " ".join(res.output.split())
+
+
+def test_a_shared_office_overflowing_its_reps_is_put_on_keep_home(tmp_path: Path) -> None:
+    """QA11 O8: units confined to a group of reps by --keep-home alone were reported as family "segment"
+    with no segment in the data. Three accounts at the office of R1 and R2 carry 30 potential; their
+    bands (+-10% of 10) hold at most 22."""
+    accounts = [
+        {"account_id": f"O{k}", "lat": 0.0, "lon": 0.001 * k, "potential": 10.0, "workload": 1.0}
+        for k in range(3)
+    ]
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 0.0},
+            {"rep_id": "R3", "lat": 0.0, "lon": 2.0}]  # fmt: skip
+    a, r = write_instance(tmp_path, accounts, reps)
+    args = [
+        "validate",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--balance",
+        "potential",
+        "--tolerance",
+        "0.1",
+    ]
+    res = CliRunner().invoke(main, [*args, "--keep-home", "1"])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "3 units (3 of them kept at their reps' homes by --keep-home) can only go to R1, R2" in text
+    assert "│ keep_home │ │ potential │ 8 │ 3 units" in text
+    assert CliRunner().invoke(main, args).exit_code == 0

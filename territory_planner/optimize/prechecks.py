@@ -129,10 +129,11 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 room = float(spec.upper[m, pattern].sum())
                 if demand > room + 1e-9 and pattern.sum() > 1:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
+                    kept = _kept_of(p, inside).replace("its home", "their reps' homes")
                     conflicts.append(
                         Conflict(
-                            "segment",
-                            f"{int(inside.sum())} units can only go to {names}; they carry "
+                            "keep_home" if kept else "segment",  # QA11 O8: "segment" with no segments
+                            f"{int(inside.sum())} units{kept} can only go to {names}; they carry "
                             f"{amt(demand)} {measure} but those reps' bands hold at most "
                             f"{amt(room)}",
                             measure=measure,
