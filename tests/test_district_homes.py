@@ -279,3 +279,16 @@ def test_a_district_with_a_chosen_centre_is_skipped(chosen: np.ndarray | None) -
     adj = adjmod.Adjacency.from_edges(5, [0, 1, 2, 3], [1, 2, 3, 4])
     found = district_home_conflicts(_spec(problem), adj, np.array([0, 4, 2, 3]), chosen)
     assert len(found) == (chosen is None)
+
+
+def test_the_walls_are_named_with_the_accounts_names(tmp_path: Path) -> None:
+    """QA11 O13: "A1's home (MXMX03)"; other pre-checks give the name too ("VA51059 (Fairfax)")."""
+    a, r, e = _path_case(tmp_path)
+    accounts = pd.read_csv(a)
+    accounts["name"] = ["West End", "Mill", "Centre", "Ford", "East End"]
+    accounts.to_csv(a, index=False)
+    spec, adj, centre = _loaded(a, r, e)
+    (conflict,) = district_home_conflicts(spec, adj, centre)
+    assert "R1's home (U0 (West End))" in conflict.message
+    assert "R3 (district B, U2 (Centre))" in conflict.message
+    assert conflict.extra["accounts"] == ["U0", "U4"]  # ids, not names, for whoever reads them

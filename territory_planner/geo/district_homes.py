@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import Conflict
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo.planning import _listed, _unit_names
+from territory_planner.geo.planning import _listed, _unit_names, _unit_titles
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.hierarchy import labels_index
@@ -82,11 +82,12 @@ def _conflict(
     names: list[str],
 ) -> Conflict:
     rep_ids = np.asarray(p.rep_ids).astype(str)
+    unit_title = _unit_titles(p)  # names in the text, ids in ``extra``
 
     def homes(reps: np.ndarray) -> str:
         if len(reps) == 1:
-            return f"{rep_ids[reps[0]]}'s home ({unit_name[centre[reps[0]]]})"
-        return "the homes of " + ", ".join(f"{rep_ids[j]} ({unit_name[centre[j]]})" for j in reps.tolist())
+            return f"{rep_ids[reps[0]]}'s home ({unit_title[centre[reps[0]]]})"
+        return "the homes of " + ", ".join(f"{rep_ids[j]} ({unit_title[centre[j]]})" for j in reps.tolist())
 
     if len(parts) == 2:
         verb = "is" if len(parts[0]) == 1 else "are"
@@ -96,7 +97,7 @@ def _conflict(
     if len(wall_reps):
         by = np.array(
             [
-                f"{rep_ids[j]} ({f'district {names[of[j]]}, ' if of[j] >= 0 else ''}{unit_name[centre[j]]})"
+                f"{rep_ids[j]} ({f'district {names[of[j]]}, ' if of[j] >= 0 else ''}{unit_title[centre[j]]})"
                 for j in wall_reps.tolist()
             ]
         )

@@ -327,6 +327,18 @@ def _unit_names(p: TerritoryProblem) -> np.ndarray:
     return out
 
 
+def _unit_titles(p: TerritoryProblem) -> np.ndarray:
+    """How messages name each unit: its first account id, with the account's name when it has another
+    one ("VA51059 (Fairfax)"; QA11 O13: the walls named "MXMX03" where other pre-checks say the name)."""
+    ids = _unit_names(p)
+    first_acc = np.full(p.n_units, -1, dtype=np.int64)
+    first_acc[p.acc_unit[::-1]] = np.arange(p.n_accounts)[::-1]
+    names = np.asarray(p.account_names).astype(str)[first_acc]
+    named = (names != ids) & (np.char.strip(names) != "") & (np.char.lower(names) != "nan")
+    out: np.ndarray = np.where(named, np.char.add(np.char.add(ids, " ("), np.char.add(names, ")")), ids)
+    return out
+
+
 def _listed(names: np.ndarray, k: int = 5) -> str:
     return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
 
@@ -351,7 +363,7 @@ def walled_in_conflicts(
         adjmod.Adjacency(p.n_units, adj.u[keep], adj.v[keep]).csr(), directed=False
     )
     neighbours = adj.neighbours()
-    unit_name = _unit_names(p)
+    unit_name, unit_title = _unit_names(p), _unit_titles(p)
     owner = np.full(p.n_units, -1, dtype=np.int64)
     owner[centre[fixed]] = fixed
     out: list[Conflict] = []
@@ -364,8 +376,8 @@ def walled_in_conflicts(
         border = np.unique(np.concatenate([neighbours[u] for u in reach.tolist()]))
         by = np.asarray(p.rep_ids)[owner[border[walls[border] & (border != home)]]].astype(str)
         head = (
-            f"the home unit of {p.rep_ids[j]} ({unit_name[home]}) reaches only {len(reach)} unit(s) without "
-            f"crossing the home unit of another rep ({_listed(by)}): {_listed(unit_name[reach])}."
+            f"the home unit of {p.rep_ids[j]} ({unit_title[home]}) reaches only {len(reach)} unit(s) "
+            f"without crossing the home unit of another rep ({_listed(by)}): {_listed(unit_title[reach])}."
         )
         tail = (
             "a territory is one piece holding its home's unit, so no connected plan exists. Move a home, "
