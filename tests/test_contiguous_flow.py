@@ -232,13 +232,25 @@ def test_the_proof_is_claimed_only_for_homes_the_user_gave(chosen: bool) -> None
     p=st.integers(2, 3),
     tol=st.sampled_from([0.02, 0.1, 0.3]),
     seed=st.integers(0, 10_000),
+    switch=st.sampled_from([0.0, 0.2]),
 )
 def test_the_phased_flow_model_matches_brute_force(
-    shape: tuple[int, int], p: int, tol: float, seed: int
+    shape: tuple[int, int], p: int, tol: float, seed: int, switch: float
 ) -> None:
-    """The flow model in two phases (the objective dropped, with the neighbour rows; then with it): its
-    "infeasible" holds, its optimum is brute force's, any plan it returns is connected and no better than
-    the optimum, and a bound comes only with the second phase."""
+    """The flow model with its phases (``switch`` 0: the feasibility phase at once, the objective dropped
+    and the neighbour rows added, then the objective back; 0.2: the costed model, which settles these
+    before the switch): its "infeasible" holds, its optimum is brute force's, any plan it returns is
+    connected and no better than the optimum, and a bound comes only with a costed phase."""
+    from territory_planner.optimize import contiguous_flow
+
+    saved, contiguous_flow.SWITCH_SHARE = contiguous_flow.SWITCH_SHARE, switch
+    try:
+        _phased_matches_brute_force(shape, p, tol, seed)
+    finally:
+        contiguous_flow.SWITCH_SHARE = saved
+
+
+def _phased_matches_brute_force(shape: tuple[int, int], p: int, tol: float, seed: int) -> None:
     from territory_planner.optimize import contiguous_flow
     from territory_planner.solvers.base import SolveStatus
 
@@ -276,12 +288,17 @@ def test_the_phased_flow_model_matches_brute_force(
 
 
 @needs_flow
-def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path() -> None:
+@pytest.mark.parametrize("switch", [0.0, 0.2])
+def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path(
+    switch: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """0 - 1 - 2 - 3 - 4 - 5, T0 rooted at 0 and T1 at 5, three units each: only {0, 1, 2} | {3, 4, 5}.
     Each phase must keep it (a neighbour row that looked only at the higher neighbour of unit 1 or 2
     would push T0 past its band and claim "infeasible")."""
     from territory_planner.optimize import contiguous_flow
     from territory_planner.solvers.base import SolveStatus
+
+    monkeypatch.setattr(contiguous_flow, "SWITCH_SHARE", switch)
 
     xy, adj = grid(6, 1)
     problem = planar_problem(np.ones(6), 2, 0.01)

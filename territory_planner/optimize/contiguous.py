@@ -184,11 +184,13 @@ def solve_contiguous(
         else None
     )
     done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
-    cancelled_by_flow = None  # a cut round's MIP stops when the flow model proves the answer
+    cancelled_by_flow = None  # a cut round's or neighbourhood's MIP stops when the flow model proves it
     if flow is not None and background.available(backend):
         cancelled_by_flow = LiveMip()
         cancelled_by_flow.cancel = flow.proved
-    search = lns.Lns(spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done)
+    search = lns.Lns(
+        spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done, live=cancelled_by_flow
+    )
     best: np.ndarray | None = None  # best contiguous plan
     last_plan = start_plan
     lower = bound

@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 FLOW_MAX_ARCS = 60_000  # flow variables (directed edges x reps) up to which the flow model runs beside
+SWITCH_SHARE = 0.2  # of its time: with no connected plan known by then, the flow model drops its objective
 
 
 Part = tuple[np.ndarray, int]  # (reps, root unit)
@@ -241,12 +242,15 @@ def _neighbour_rows(
 
 
 class PhasedFlow:
-    """The flow model in two phases, for a stage that has no connected plan yet: first with the objective
-    dropped (and ``_neighbour_rows``), so that HiGHS stops at its first connected plan or proves that none
-    exists, then with the objective from that plan (and the best plan offered meanwhile) to the deadline.
-    A plan offered in the first phase ends it at once (any connected plan is optimal there). With its
-    objective, Virginia's proof took HiGHS 37 s; without it 16-26 s (QA: the run's proof came at 58-60 s
-    of 60, or not at all). Same interface as ``FlowModel`` for ``contiguous.solve``."""
+    """The flow model with its objective, switching to a feasibility phase when nobody has a connected plan
+    by ``SWITCH_SHARE`` of its time: then the objective is dropped (and ``_neighbour_rows`` added), so
+    HiGHS stops at its first connected plan or proves that none exists, and the objective comes back from
+    that plan (and the best plan offered meanwhile) to the deadline. A plan offered in the feasibility
+    phase ends it at once (any connected plan is optimal there). Measured: Virginia's proof took HiGHS 37 s
+    with the objective, 16-26 s without it (the run's proof came at 58-60 s of 60, or not at all); on NC's
+    100 counties, where the search finds a connected plan in 5 s, starting with the feasibility phase
+    left the costed model 4.5% from its bound at 60 s where starting with it reached 0.1%. Same interface
+    as ``FlowModel`` for ``contiguous.solve``."""
 
     def __init__(
         self,
@@ -265,13 +269,11 @@ class PhasedFlow:
         self._gap, self._seed = gap, seed
         self._lock = threading.Lock()
         self._stopped = False
-        self._offered: np.ndarray | None = None  # the best plan offered, for the second phase's start
-        zero = dataclasses.replace(spec, cost=np.zeros_like(spec.cost), disruption_price=0.0)
-        self._model = FlowModel(
-            zero, adj, parts, arcs, backend, deadline=deadline, gap=1.0, seed=seed, neighbour_rows=True
-        )
-        self._second = False
+        self._offered: np.ndarray | None = None  # the best plan offered, for a costed phase's start
         self._began = time.perf_counter()
+        self._switch_at = self._began + SWITCH_SHARE * max(0.0, deadline - self._began)
+        self._model = FlowModel(*self._args, deadline=deadline, gap=gap, seed=seed)
+        self._feasibility = False  # the phase running drops the objective
         self.result: repair.MipResult | None = None
         # set once it has proven the answer (no connected plan, or the optimum): a cut round's MIP
         # solving then is cancelled through it (``contiguous.solve``), instead of running out its time
@@ -287,24 +289,43 @@ class PhasedFlow:
                 self.proved.set()
 
     def _phases(self) -> None:
+        spec, adj, parts, arcs, backend = self._args
+        costed = self._model
+        while costed.running() and time.perf_counter() < self._switch_at and not self._stopped:
+            time.sleep(0.05)
+        with self._lock:
+            known = self._offered is not None or costed.live.found > 0
+            if known or self._stopped or not costed.running():
+                switch = False
+            else:  # nobody has a connected plan: whether one exists first
+                switch = True
+                zero = dataclasses.replace(spec, cost=np.zeros_like(spec.cost), disruption_price=0.0)
+                self._model = FlowModel(
+                    zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed,
+                    neighbour_rows=True,
+                )  # fmt: skip
+                self._feasibility = True
+        if not switch:
+            self.result = costed.finish(stop=self._stopped)
+            return
+        costed.finish(stop=True)
         first = self._model.finish(stop=False)
-        spec = self._args[0]
+        log.info(
+            "flow model, feasibility phase (objective dropped): %s after %.1fs",
+            "no answer" if first is None else first.status.name,
+            time.perf_counter() - self._began,
+        )
         if first is not None and first.status is SolveStatus.INFEASIBLE and first.unit_rep is None:
             self.result = first  # proven: no connected plan
             return
         found = first.unit_rep if first is not None else None
-        log.info(
-            "flow model, first phase (objective dropped): %s after %.1fs",
-            "no answer" if first is None else first.status.name,
-            time.perf_counter() - self._began,
-        )
         with self._lock:
             if self._stopped or time.perf_counter() >= self.deadline - background.GRACE:
-                # the first phase's plan is connected, not proven optimal: no bound from it
+                # the feasibility phase's plan is connected, not proven optimal: no bound from it
                 self.result = _unproven(spec, first)
                 return
             self._model = FlowModel(*self._args, deadline=self.deadline, gap=self._gap, seed=self._seed)
-            self._second = True
+            self._feasibility = False
             starts = [x for x in (found, self._offered) if x is not None]
         # HiGHS takes up posted plans once its model is built: post them until then
         while starts and self._model._model_vars < 0 and self._model.running():
@@ -312,30 +333,28 @@ class PhasedFlow:
         for plan in sorted(starts, key=lambda x: objective(spec, x)):
             self._model.offer(plan)
         second = self._model.finish(stop=False)
-        log.info(
-            "flow model, second phase: %s, objective %s, bound %s, after %.1fs",
-            "no answer" if second is None else second.status.name,
-            None if second is None else second.objective,
-            None if second is None else second.bound,
-            time.perf_counter() - self._began,
-        )
         self.result = second if second is not None else _unproven(spec, first)
 
     def running(self) -> bool:
         return self._thread.is_alive()
 
     def settled(self) -> bool:
-        """It has ended with a proof: an optimal connected plan (of the second phase), or none exists."""
+        """It has ended with a proof: an optimal connected plan (of a costed phase), or none exists."""
         return _proved(self.running(), self.result)
 
     def offer(self, plan: np.ndarray) -> None:
-        """A connected plan: to the phase running (the first then stops), and kept for the second."""
+        """A connected plan: to the costed phase running; a feasibility phase, whose only question it
+        answers, is cancelled instead (HiGHS takes up a posted plan only once its model is built), and the
+        plan is kept for the next costed phase's start."""
         spec = self._args[0]
         with self._lock:
             if self._offered is None or objective(spec, plan) < objective(spec, self._offered):
                 self._offered = plan
-            model = self._model
-        model.offer(plan)
+            model, feasibility = self._model, self._feasibility
+        if feasibility:
+            model.live.cancel.set()
+        else:
+            model.offer(plan)
 
     def finish(self, *, stop: bool) -> repair.MipResult | None:
         """As ``FlowModel.finish``: ``stop`` cancels the phase running and no second phase starts."""

@@ -232,6 +232,7 @@ def solve_neighbourhood(
     ordered: bool = False,
     rounds: int = SUB_ROUNDS,
     time_cap: float = SUB_TIME_CAP,
+    live: LiveMip | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """Re-solve the units of ``reps`` (all others fixed) with the cut loop until each of those
     territories is one piece: (plan, MIP solves); plan None when there is none (or no time)."""
@@ -269,6 +270,7 @@ def solve_neighbourhood(
             fixed=fixed,
             reps=reps,
             order=(adj, centre) if ordered else None,
+            live=live,
         )
         if cand is None:
             return None, solves
@@ -293,6 +295,7 @@ class Lns:
     threads: int | None
     progress: Callable[[str], None] = lambda _m: None
     stop: Callable[[], bool] = lambda: False  # another member settled the question (e.g. the flow model)
+    live: LiveMip | None = None  # its ``cancel`` stops a neighbourhood's MIP solving then (``solve_mip``)
     solves: int = 0
     accepted: int = 0
 
@@ -304,7 +307,7 @@ class Lns:
             deadline=deadline, seed=self.seed, threads=self.threads, ordered=ordered,
             gap=min(self.gap, POLISH_GAP) if polish else self.gap,
             rounds=POLISH_ROUNDS if polish else SUB_ROUNDS,
-            time_cap=POLISH_TIME_CAP if polish else SUB_TIME_CAP,
+            time_cap=POLISH_TIME_CAP if polish else SUB_TIME_CAP, live=self.live,
         )  # fmt: skip
         self.solves += solves
         return out
