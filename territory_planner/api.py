@@ -274,6 +274,10 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         warnings = _check_district_homes(spec, _adjacency(options, problem, inputs, joined), lat, lon, free)
         checked["district_homes_checked"] = not warnings  # not checked when two homes share a unit
     warnings += _district_home_notes(problem, options)
+    # the load's warnings are printed above the table too (QA12 N6), not --keep-home's count of kept units
+    warnings += [
+        w for w in inputs.warnings if not (w.startswith("--keep-home ") and " km of a rep's home" in w)
+    ]
     if warnings:
         checked["warnings"] = warnings
     if problem.unit_home_kept is not None:  # QA11 O13: validate said nothing of what --keep-home keeps
@@ -841,6 +845,8 @@ def _connected_or_relaxed(
         result,
         status="relaxed",
         proven_optimal=False,
+        # a proof for the user's model came first (QA12 N3: false after a district-level proof)
+        proven_infeasible=result.proven_infeasible or proof == "proven",
         violations=(*result.violations, *violations),
         notes=notes,
     )

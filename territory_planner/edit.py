@@ -413,6 +413,10 @@ def _manual_summary(
             "moved_accounts": int(moved.sum()),
             "moved_potential_share": float(pot[moved].sum() / total) if total else 0.0,
             "notes": [*edited_notes(list(s.get("notes") or []), a, territories, rep, _home_km(s)), *notes],
+            # what report.html shows (QA12 N1: it still said Belo Horizonte "goes to R10" after the edit)
+            "input_warnings": edited_notes(
+                list(s.get("input_warnings") or []), a, territories, rep, _home_km(s)
+            ),
             "edits": {
                 "file": str(edits_path.resolve()),
                 "sha256": file_sha256(edits_path),

@@ -3,6 +3,7 @@ rep's home account away says so (QA10 O7: Guarulhos, R01's home, went to a rep 5
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -228,7 +229,9 @@ def test_a_home_locked_elsewhere_is_named_with_its_lock_and_no_keep_home_hint() 
     p = dataclasses.replace(p, home_unit=np.array([-1, -1, 1]))  # R3's home lies in P's polygon, 55 km off
     plan = np.array([1, 1])  # both to R2
     (note,) = lost_homes(p, plan, p.home_lat, p.home_lon, np.ones(3, dtype=bool))
-    assert note.startswith("2 unit(s) at a rep's home (within 1 km) go to a rep based elsewhere")
+    assert note.startswith(
+        "2 unit(s) at a rep's home (its polygon, or within 1 km) go to a rep based elsewhere"
+    )
     assert "R1's home account H goes to R2, 111 km from it (locked to R2)" in note
     assert "R3's home account P (Big State) goes to R2, 222 km from it" in note
     assert note.endswith(
@@ -278,6 +281,11 @@ def test_an_edit_that_gives_a_home_away_replaces_the_plan_s_home_notes(tmp_path:
     assert not any(n.startswith("--keep-home") for n in notes), notes
     (lost,) = [n for n in notes if "at a rep's home (within 1 km)" in n]
     assert "in the edited plan: R1's home account H (Home City) goes to R2, 111 km from it" in lost
+    # and what report.html shows (QA12 N1)
+    shown = json.loads((tmp_path / "e" / "summary.json").read_text())["input_warnings"]
+    assert shown == [lost]
+    page = html.unescape((tmp_path / "e" / "report.html").read_text())
+    assert "in the edited plan: R1's home account H" in page
 
 
 def test_a_bad_flag_beside_a_scenario_names_the_command_line(tmp_path: Path) -> None:

@@ -189,8 +189,10 @@ def lost_homes(
         them = "them" if free == len(lost) else f"the {free} not locked elsewhere or of another segment"
         hint = f". --keep-home {km:g} keeps {them} with a rep based there"
     what = "unit(s)" if any(p.unit_size[u] > 1 for u, _ in lost) or p.home_unit is not None else "account(s)"
+    # QA12 N5: "(within 0 km)" for a polygon that holds the home
+    where = f"its polygon, or within {km:g} km" if p.home_unit is not None else f"within {km:g} km"
     return [
-        f"{len(lost)} {what} at a rep's home (within {km:g} km) go to a rep based elsewhere: "
+        f"{len(lost)} {what} at a rep's home ({where}) go to a rep based elsewhere: "
         + "; ".join(lines)
         + more
         + hint
@@ -214,34 +216,66 @@ def edited_notes(
 ) -> list[str]:
     """An edited plan's notes (``edit`` without ``--rebalance``): the plan's notes on home accounts were
     about the plan before the edits (QA11 O5: "16 unit(s) ... stay" after Belo Horizonte was given away
-    by hand), so they are dropped and the accounts within ``km`` of a given home that the edited plan
-    gives to a rep based elsewhere are named again, by point distance. ``owner``: each account's rep
-    (index into ``territories``) in the edited plan."""
-    kept = [n for n in notes if not n.startswith("--keep-home") and "at a rep's home (within" not in n]
+    by hand), so they are dropped and the homes the edited plan gives to a rep based elsewhere are named
+    again, by the plan's rule as far as its folder tells (QA12 N2): an account within ``km`` of a given
+    home, its family (``parent_id``) with it, and what forced it (a lock, a segment). ``owner``: each
+    account's rep (index into ``territories``) in the edited plan. Polygons are not read: a home's
+    polygon farther than ``km`` from its point is not counted here."""
+    kept = [n for n in notes if not _home_note(n)]
     given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
     lat, lon = territories["home_lat"].to_numpy(float), territories["home_lon"].to_numpy(float)
     reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
     a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
     acc, rep, d = within(a_lat, a_lon, lat, lon, reps, km)
-    held = np.zeros(len(owner), dtype=bool)
-    held[acc[owner[acc] == rep]] = True
-    order = np.lexsort((d, acc))
-    acc, rep = acc[order], rep[order]
-    first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
-    lost = [(int(i), int(j)) for i, j in zip(acc[first], rep[first], strict=True) if not held[i]]
+    family = assignments.get("parent_id", pd.Series("", index=assignments.index)).fillna("").astype(str)
+    unit = np.where(
+        family.to_numpy() != "", "F:" + family.to_numpy(), "A:" + np.arange(len(owner)).astype(str)
+    )
+    near: dict[str, list[tuple[float, int, int]]] = {}
+    for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
+        near.setdefault(str(unit[i]), []).append((dist, j, i))
+    rep_ids = territories["rep_id"].astype(str).to_numpy()
+    locked = assignments.get("locked_rep", pd.Series("", index=assignments.index)).fillna("").astype(str)
+    segment = assignments.get("segment", pd.Series("", index=assignments.index)).fillna("").astype(str)
+    serves = territories.get("segments", pd.Series("", index=territories.index)).fillna("").astype(str)
+    lines: list[str] = []
+    lost = 0
+    for pairs in near.values():
+        pairs.sort()
+        _, at, i = pairs[0]
+        o = int(owner[i])
+        if o in {j for _, j, _ in pairs}:
+            continue
+        lost += 1
+        if len(lines) >= 5:
+            continue
+        members = np.flatnonzero(unit == unit[i])
+        why = ""
+        locks = [x for x in locked.to_numpy()[members] if x]
+        if locks:
+            why = f" (locked to {locks[0]})"
+        elif segment.iloc[i] and all(
+            serves.iloc[j] and segment.iloc[i].lower() not in serves.iloc[j].lower().split(";")
+            for _, j, _ in pairs
+        ):
+            why = " (no rep based there serves its segment)"
+        to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
+        names = assignments.get("name")
+        label = account_label(
+            assignments["account_id"].astype(str).iloc[i], None if names is None else names.iloc[i]
+        )
+        lines.append(f"{rep_ids[at]}'s home {label} goes to {rep_ids[o]}, {to:,.0f} km from it{why}")
     if not lost:
         return kept
-    ids, names = assignments["account_id"].astype(str).to_numpy(), assignments.get("name")
-    lines = []
-    for i, j in lost[:5]:
-        o = int(owner[i])
-        to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
-        label = account_label(ids[i], None if names is None else names.iloc[i])
-        rep_ids = territories["rep_id"].astype(str).to_numpy()
-        lines.append(f"{rep_ids[j]}'s home {label} goes to {rep_ids[o]}, {to:,.0f} km from it")
-    more = f"; and {len(lost) - 5} more" if len(lost) > 5 else ""
+    more = f"; and {lost - 5} more" if lost > 5 else ""
     return [
         *kept,
-        f"{len(lost)} account(s) at a rep's home (within {km:g} km) go to a rep based elsewhere in the "
-        "edited plan: " + "; ".join(lines) + more,
+        f"{lost} unit(s) at a rep's home (within {km:g} km) go to a rep based elsewhere in the edited plan: "
+        + "; ".join(lines)
+        + more,
     ]
+
+
+def _home_note(note: str) -> bool:
+    """A note on home accounts: --keep-home's own, or one that names homes given away."""
+    return note.startswith("--keep-home") or "at a rep's home (" in note
