@@ -126,6 +126,15 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
     return out
 
 
+def _as_written(value: object) -> str:
+    """A value as a scenario file wrote it: true, "5", a list."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}" (a text)'
+    return "a list" if isinstance(value, list | tuple) else type(value).__name__
+
+
 def build_options(
     values: dict[str, Any], source: str = "options", flags: frozenset[str] = frozenset()
 ) -> PlanOptions:
@@ -143,8 +152,9 @@ def build_options(
             problems.append(Problem(source, None, key, f"unknown option {key!r}"))
             continue
         try:
-            if key in NUMBER_OPTIONS and isinstance(value, bool):  # TOML's true is no 1 (QA11 O10)
-                raise ValueError(f"{key} must be a number, not {str(value).lower()}")
+            if key in NUMBER_OPTIONS and (isinstance(value, bool) or not isinstance(value, int | float)):
+                # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
+                raise ValueError(f"{key} must be a number, not {_as_written(value)}")
             if key in PATH_OPTIONS:
                 kwargs[key] = Path(value)
             elif key == "balance":

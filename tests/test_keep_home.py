@@ -172,6 +172,10 @@ def test_keep_home_as_an_option_and_in_sweeps() -> None:
     for key in ("keep_home", "time_limit"):  # TOML's `true` is no number (QA11 O10)
         with pytest.raises(InputError, match=f"{key} must be a number, not true"):
             build_options({key: True})
+    with pytest.raises(InputError, match='keep_home must be a number, not "5" \\(a text\\)'):
+        build_options({"keep_home": "5"})  # QA12 N4: was read as 5
+    with pytest.raises(InputError, match="seed must be a number, not a list"):
+        build_options({"seed": [1]})
     strict, looser = PlanOptions(keep_home=2.0), PlanOptions(keep_home=0.5)
     assert relaxes(looser, strict)
     assert relaxes(PlanOptions(), strict)
