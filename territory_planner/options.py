@@ -116,6 +116,10 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
             else:
                 items.append(("*", part))
     for k, v in items:
+        if isinstance(v, bool):  # TOML's false is no 0 (QA12 N4: bands at a tolerance of 0)
+            raise InputError(
+                Problem(source, None, column, f"{column} must be a number, not {str(v).lower()}")
+            )
         try:
             tol = float(v)
         except (TypeError, ValueError):

@@ -176,6 +176,9 @@ def test_keep_home_as_an_option_and_in_sweeps() -> None:
         build_options({"keep_home": "5"})  # QA12 N4: was read as 5
     with pytest.raises(InputError, match="seed must be a number, not a list"):
         build_options({"seed": [1]})
+    for tolerance in (False, {"potential": True}):
+        with pytest.raises(InputError, match="tolerance must be a number, not (false|true)"):
+            build_options({"tolerance": tolerance})
     strict, looser = PlanOptions(keep_home=2.0), PlanOptions(keep_home=0.5)
     assert relaxes(looser, strict)
     assert relaxes(PlanOptions(), strict)
