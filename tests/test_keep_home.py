@@ -338,3 +338,15 @@ def test_a_shared_office_overflowing_its_reps_is_put_on_keep_home(tmp_path: Path
     assert "3 units (3 of them kept at their reps' homes by --keep-home) can only go to R1, R2" in text
     assert "│ keep_home │ │ potential │ 10 │" in text
     assert CliRunner().invoke(main, args).exit_code == 0
+
+
+def test_an_area_unit_is_named_as_an_area() -> None:
+    """QA12 N7: the accounts --areas merged into one unit were named "family area:MXMX06 (5 accounts)"."""
+    acc = [
+        {"account_id": f"C{k}", "lat": 0.0, "lon": 0.1 * k, "potential": 1.0, "workload": 1.0,
+         "parent_id": "area:MXMX06" if k < 2 else "F"}
+        for k in range(4)
+    ]  # fmt: skip
+    p = _problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}])
+    assert p.unit_label(int(p.acc_unit[0])) == "area MXMX06 (2 accounts)"
+    assert p.unit_label(int(p.acc_unit[2])) == "family F (2 accounts)"
