@@ -316,8 +316,8 @@ def plan(
             f"RELAXED PLAN: it breaks {len(s.get('violations') or [])} constraints (see violations in "
             "summary.json); "
             + (
-                "no plan meeting every constraint exists: HiGHS proved that no plan of connected "
-                f"{proven} meets the bands"
+                f"no plan meeting every constraint exists: no plan of connected {proven} meets the bands "
+                "(proven; the notes in summary.json say how)"  # a pre-check or HiGHS (QA12 N7)
                 if proven
                 else "no plan meeting every constraint exists (proven; the notes in summary.json say why)"
                 if s.get("proven_infeasible")
