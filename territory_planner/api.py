@@ -117,7 +117,7 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
         from territory_planner.model.homes import keep_homes
 
         problem, kept = keep_homes(problem, options.keep_home)
-        for note in kept.notes()[1:]:
+        for note in kept.warnings():
             log.warning(note)
         inputs = dataclasses.replace(inputs, warnings=(*inputs.warnings, *kept.notes()))
     return inputs, problem, joined, repaired
@@ -241,8 +241,6 @@ def _keep_home_lever(km: float) -> Conflict:
 def validate(options: PlanOptions) -> dict[str, Any]:
     """Load and check the inputs and run the pre-solve infeasibility checks (with ``contiguous``, the map's
     too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
-    from territory_planner.errors import InfeasibleError
-
     inputs, problem, joined, repaired = _load(options)
     check_crm(options)
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
@@ -275,9 +273,9 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         checked["district_homes_checked"] = not warnings  # not checked when two homes share a unit
     warnings += _district_home_notes(problem, options)
     # the load's warnings are printed above the table too (QA12 N6), not --keep-home's count of kept units
-    warnings += [
-        w for w in inputs.warnings if not (w.startswith("--keep-home ") and " km of a rep's home" in w)
-    ]
+    from territory_planner.model.homes import is_kept_count
+
+    warnings += [w for w in inputs.warnings if not is_kept_count(w)]
     if warnings:
         checked["warnings"] = warnings
     if problem.unit_home_kept is not None:  # QA11 O13: validate said nothing of what --keep-home keeps
@@ -632,7 +630,6 @@ def _check_map_pieces(
     and reps walled in by other homes (``walled_in_conflicts``) end the run at once with exit 1 and the
     numbers, instead of a search that cannot succeed. False when the walled-in check could not run (a
     given home's unit is not its own: another home is nearer that unit)."""
-    from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
 
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
@@ -656,7 +653,6 @@ def _check_district_homes(
     that cannot succeed (QA10 O10: the plan ran 60 s into exit 3). Not when a given home's unit is not
     its own (another home is nearer it), as for the territories' walls. With ``relax`` the conflicts
     are returned as notes for the least-violation plan (QA11 O2: its notes did not say why)."""
-    from territory_planner.errors import InfeasibleError
     from territory_planner.geo import planning
     from territory_planner.geo.district_homes import district_home_conflicts
 
@@ -758,8 +754,6 @@ def _connected_or_relaxed(
     if both:
         of = "districts and territories"
     if proof == "proven" and not options.relax:
-        from territory_planner.errors import Conflict, InfeasibleError
-
         territory_shape = "every territory is one piece holding the unit at its rep's home"
         district_shape = "every district's territories together form one piece holding its reps' home units"
         shape = (

@@ -25,6 +25,7 @@ from territory_planner.model.geo import EARTH_RADIUS_KM
 from territory_planner.model.problem import TerritoryProblem
 
 HOME_KM = 1.0  # "at a rep's home" for the note on a plan that gives home accounts away
+SHOW = 5  # homes named in that note; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,17 @@ class KeptHomes:
     unserved: int  # units within km of a home whose reps based there may not serve (segments)
 
     def notes(self) -> list[str]:
+        """What --keep-home did: the count of units it kept (a note), then ``warnings``."""
         shared = f" ({self.shared} near several homes, shared by their reps)" if self.shared else ""
-        out = [
+        count = (
             f"--keep-home {self.km:g}: {self.units} unit(s) within {self.km:g} km of a rep's home stay "
             f"with a rep based there{shared}"
-        ]
+        )
+        return [count, *self.warnings()]
+
+    def warnings(self) -> list[str]:
+        """Units near a home that --keep-home could not keep: logged as warnings."""
+        out = []
         if self.user_locked:
             out.append(
                 f"--keep-home: {self.user_locked} unit(s) near a home are locked to a rep based elsewhere "
@@ -52,6 +59,11 @@ class KeptHomes:
                 "serves; they go to any rep that serves them"
             )
         return out
+
+
+def is_kept_count(note: str) -> bool:
+    """The first of ``KeptHomes.notes``, the count of units kept, which is not a warning."""
+    return note.startswith("--keep-home ") and " km of a rep's home stay with a rep based there" in note
 
 
 def arc_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -155,7 +167,7 @@ def lost_homes(
     centre_lon: np.ndarray,
     given: np.ndarray,
     km: float = HOME_KM,
-    show: int = 5,
+    show: int = SHOW,
     kept: bool = False,
 ) -> list[str]:
     """Notes on the units at a rep's own home (an account within ``km`` of it, or the polygon that holds
@@ -183,7 +195,6 @@ def lost_homes(
         what = account_label(p.account_ids[i], p.account_names[i]) if single else p.unit_label(u)
         to = float(arc_km(p.acc_lat[i], p.acc_lon[i], centre_lat[j], centre_lon[j]))
         lines.append(f"{p.rep_ids[at]}'s home {what} goes to {p.rep_ids[j]}, {to:,.0f} km from it{why}")
-    more = f"; and {len(lost) - show} more" if len(lost) > show else ""
     hint = ""
     if free and not kept:
         them = "them" if free == len(lost) else f"the {free} not locked elsewhere or of another segment"
@@ -191,12 +202,14 @@ def lost_homes(
     what = "unit(s)" if any(p.unit_size[u] > 1 for u, _ in lost) or p.home_unit is not None else "account(s)"
     # QA12 N5: "(within 0 km)" for a polygon that holds the home
     where = f"its polygon, or within {km:g} km" if p.home_unit is not None else f"within {km:g} km"
-    return [
-        f"{len(lost)} {what} at a rep's home ({where}) go to a rep based elsewhere: "
-        + "; ".join(lines)
-        + more
-        + hint
-    ]
+    return [_lost_note(len(lost), f"{what} at a rep's home ({where})", "", lines, show) + hint]
+
+
+def _lost_note(count: int, what: str, plan: str, lines: list[str], show: int) -> str:
+    """The one note naming the homes a plan gives away (``lost_homes``, ``edited_notes``): "5 account(s)
+    at a rep's home (within 1 km) go to a rep based elsewhere: ...; and 2 more"."""
+    more = f"; and {count - show} more" if count > show else ""
+    return f"{count} {what} go to a rep based elsewhere{plan}: " + "; ".join(lines[:show]) + more
 
 
 def _forced(p: TerritoryProblem, u: int, near: list[int]) -> str:
@@ -227,17 +240,18 @@ def edited_notes(
     reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
     a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
     acc, rep, d = within(a_lat, a_lon, lat, lon, reps, km)
-    family = assignments.get("parent_id", pd.Series("", index=assignments.index)).fillna("").astype(str)
+    family = _column(assignments, "parent_id").astype(str)
     unit = np.where(
-        family.to_numpy() != "", "F:" + family.to_numpy(), "A:" + np.arange(len(owner)).astype(str)
+        family != "", np.char.add("F:", family), np.char.add("A:", np.arange(len(owner)).astype(str))
     )
     near: dict[str, list[tuple[float, int, int]]] = {}
     for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
         near.setdefault(str(unit[i]), []).append((dist, j, i))
     rep_ids = territories["rep_id"].astype(str).to_numpy()
-    locked = assignments.get("locked_rep", pd.Series("", index=assignments.index)).fillna("").astype(str)
-    segment = assignments.get("segment", pd.Series("", index=assignments.index)).fillna("").astype(str)
-    serves = territories.get("segments", pd.Series("", index=territories.index)).fillna("").astype(str)
+    ids = assignments["account_id"].astype(str).to_numpy()
+    names = _column(assignments, "name")
+    locked, segment = _column(assignments, "locked_rep"), _column(assignments, "segment")
+    serves = _column(territories, "segments")
     lines: list[str] = []
     lost = 0
     for pairs in near.values():
@@ -247,33 +261,30 @@ def edited_notes(
         if o in {j for _, j, _ in pairs}:
             continue
         lost += 1
-        if len(lines) >= 5:
+        if len(lines) >= SHOW:
             continue
-        members = np.flatnonzero(unit == unit[i])
+        locks = [x for x in locked[unit == unit[i]] if x]
         why = ""
-        locks = [x for x in locked.to_numpy()[members] if x]
         if locks:
             why = f" (locked to {locks[0]})"
-        elif segment.iloc[i] and all(
-            serves.iloc[j] and segment.iloc[i].lower() not in serves.iloc[j].lower().split(";")
-            for _, j, _ in pairs
+        elif segment[i] and all(
+            serves[j] and segment[i].lower() not in serves[j].lower().split(";") for _, j, _ in pairs
         ):
             why = " (no rep based there serves its segment)"
         to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
-        names = assignments.get("name")
-        label = account_label(
-            assignments["account_id"].astype(str).iloc[i], None if names is None else names.iloc[i]
-        )
+        label = account_label(ids[i], names[i] or None)
         lines.append(f"{rep_ids[at]}'s home {label} goes to {rep_ids[o]}, {to:,.0f} km from it{why}")
     if not lost:
         return kept
-    more = f"; and {lost - 5} more" if lost > 5 else ""
-    return [
-        *kept,
-        f"{lost} unit(s) at a rep's home (within {km:g} km) go to a rep based elsewhere in the edited plan: "
-        + "; ".join(lines)
-        + more,
-    ]
+    what = f"unit(s) at a rep's home (within {km:g} km)"
+    return [*kept, _lost_note(lost, what, " in the edited plan", lines, SHOW)]
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column of a plan table as strings, "" where empty or absent."""
+    if name not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[name].fillna("").astype(str).to_numpy()
 
 
 def _home_note(note: str) -> bool:

@@ -272,7 +272,7 @@ class PhasedFlow:
         self._offered: np.ndarray | None = None  # the best plan offered, for a costed phase's start
         self._began = time.perf_counter()
         self._switch_at = self._began + SWITCH_SHARE * max(0.0, deadline - self._began)
-        self._model = FlowModel(*self._args, deadline=deadline, gap=gap, seed=seed)
+        self._model = self._costed()
         self._feasibility = False  # the phase running drops the objective
         self.result: repair.MipResult | None = None
         # set once it has proven the answer (no connected plan, or the optimum): a cut round's MIP
@@ -280,6 +280,10 @@ class PhasedFlow:
         self.proved = threading.Event()
         self._thread = threading.Thread(target=self._run, name="phased-flow", daemon=True)
         self._thread.start()
+
+    def _costed(self) -> FlowModel:
+        """The flow model with the objective, to the deadline at the run's gap."""
+        return FlowModel(*self._args, deadline=self.deadline, gap=self._gap, seed=self._seed)
 
     def _run(self) -> None:
         try:
@@ -324,7 +328,7 @@ class PhasedFlow:
                 # the feasibility phase's plan is connected, not proven optimal: no bound from it
                 self.result = _unproven(spec, first)
                 return
-            self._model = FlowModel(*self._args, deadline=self.deadline, gap=self._gap, seed=self._seed)
+            self._model = self._costed()
             self._feasibility = False
             starts = [x for x in (found, self._offered) if x is not None]
         # HiGHS takes up posted plans once its model is built: post them until then
