@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from territory_planner.model.problem import TerritoryProblem
 from territory_planner.options import PlanOptions, build_options
 
 
@@ -17,6 +18,25 @@ def write_instance(folder: Path, accounts: list[dict], reps: list[dict]) -> tupl
     pd.DataFrame(accounts).to_csv(a, index=False)
     pd.DataFrame(reps).to_csv(r, index=False)
     return a, r
+
+
+def problem_from_rows(
+    accounts: list[dict],
+    reps: list[dict],
+    measures: tuple[str, ...],
+    tolerance: dict[str, float] | np.ndarray,
+) -> TerritoryProblem:
+    """A ``TerritoryProblem`` from account and rep rows, the optional columns filled as ``io.load`` fills
+    them (no lock, family, segment or current rep; capacity 1)."""
+    a = pd.DataFrame(accounts)
+    for col in ("current_rep", "locked_rep", "parent_id", "segment"):
+        if col not in a:
+            a[col] = ""
+    r = pd.DataFrame(reps)
+    for col, default in (("capacity", 1.0), ("segments", ""), ("name", ""), ("region", "")):
+        if col not in r:
+            r[col] = default
+    return TerritoryProblem.from_frames(a.fillna(""), r, measures, tolerance)
 
 
 def options_for(a: Path, r: Path, **kw: object) -> PlanOptions:

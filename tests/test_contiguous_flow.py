@@ -19,7 +19,7 @@ from test_geo_contiguity import planar_problem
 from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
-from territory_planner.optimize import background, contiguous, pipeline
+from territory_planner.optimize import background, contiguous, contiguous_flow, pipeline, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import get_backend
 
@@ -241,7 +241,6 @@ def test_the_phased_flow_model_matches_brute_force(
     and the neighbour rows added, then the objective back; 0.2: the costed model, which settles these
     before the switch): its "infeasible" holds, its optimum is brute force's, any plan it returns is
     connected and no better than the optimum, and a bound comes only with a costed phase."""
-    from territory_planner.optimize import contiguous_flow
 
     saved, contiguous_flow.SWITCH_SHARE = contiguous_flow.SWITCH_SHARE, switch
     try:
@@ -250,8 +249,23 @@ def test_the_phased_flow_model_matches_brute_force(
         contiguous_flow.SWITCH_SHARE = saved
 
 
+def _phased(
+    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray
+) -> tuple[contiguous_flow.PhasedFlow, repair.MipResult]:
+    """The phased flow model on ``spec`` with its territories rooted at ``centre``, run to its answer
+    (20 s at most)."""
+    spec_c = contiguous.with_centres(spec, centre)
+    flow = contiguous_flow.start_phased(
+        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
+        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
+    )  # fmt: skip
+    assert flow is not None
+    res = flow.finish(stop=False)
+    assert res is not None
+    return flow, res
+
+
 def _phased_matches_brute_force(shape: tuple[int, int], p: int, tol: float, seed: int) -> None:
-    from territory_planner.optimize import contiguous_flow
     from territory_planner.solvers.base import SolveStatus
 
     rng = np.random.default_rng(seed)
@@ -264,14 +278,7 @@ def _phased_matches_brute_force(shape: tuple[int, int], p: int, tol: float, seed
         problem, np.full(p, np.nan), np.full(p, np.nan), cost=cost + rng.uniform(0, 2, (n, p))
     )
     best = brute_force(spec, adj, centre)
-    spec_c = contiguous.with_centres(spec, centre)
-    flow = contiguous_flow.start_phased(
-        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
-        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
-    )  # fmt: skip
-    assert flow is not None
-    res = flow.finish(stop=False)
-    assert res is not None
+    flow, res = _phased(spec, adj, centre)
     if res.status is SolveStatus.INFEASIBLE:
         assert best == np.inf
         assert flow.proved.is_set()
@@ -295,7 +302,6 @@ def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path(
     """0 - 1 - 2 - 3 - 4 - 5, T0 rooted at 0 and T1 at 5, three units each: only {0, 1, 2} | {3, 4, 5}.
     Each phase must keep it (a neighbour row that looked only at the higher neighbour of unit 1 or 2
     would push T0 past its band and claim "infeasible")."""
-    from territory_planner.optimize import contiguous_flow
     from territory_planner.solvers.base import SolveStatus
 
     monkeypatch.setattr(contiguous_flow, "SWITCH_SHARE", switch)
@@ -306,14 +312,7 @@ def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path(
     spec = ModelSpec.build(
         problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
     )
-    spec_c = contiguous.with_centres(spec, centre)
-    flow = contiguous_flow.start_phased(
-        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
-        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
-    )  # fmt: skip
-    assert flow is not None
-    res = flow.finish(stop=False)
-    assert res is not None
+    flow, res = _phased(spec, adj, centre)
     assert res.status is SolveStatus.OPTIMAL, res
     assert res.unit_rep is not None
     assert res.unit_rep.tolist() == [0, 0, 0, 1, 1, 1]
@@ -323,7 +322,6 @@ def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path(
 def test_the_first_phase_s_plan_proves_nothing() -> None:
     """With the objective dropped every connected plan is "optimal" at 0: as the stage's answer it is a
     plan with its real objective, status feasible and no bound."""
-    from territory_planner.optimize import contiguous_flow, repair
     from territory_planner.solvers.base import SolveStatus
 
     xy, adj = grid(3, 1)

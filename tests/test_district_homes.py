@@ -18,6 +18,7 @@ from territory_planner.geo.district_homes import district_home_conflicts, distri
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import build_options
+from tests.conftest import problem_from_rows
 from tests.test_hierarchy_contiguity import _path_case, grid_case
 
 
@@ -36,33 +37,15 @@ def _loaded(a: Path, r: Path, e: Path) -> tuple[ModelSpec, adjmod.Adjacency, np.
 
 def _problem(n_units: int, districts: list[str], lat: list[float], lon: list[float]) -> TerritoryProblem:
     """Accounts U0..U{n-1} (one unit each) and reps R1..Rp with the given districts and homes."""
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"U{k}" for k in range(n_units)],
-            "lat": 0.0,
-            "lon": np.arange(n_units, dtype=float),
-            "workload": 1.0,
-            "potential": 1.0,
-            "current_rep": "",
-            "locked_rep": "",
-            "parent_id": "",
-            "segment": "",
-        }
-    )
-    p = len(districts)
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"R{j + 1}" for j in range(p)],
-            "name": "",
-            "region": "",
-            "capacity": 1.0,
-            "lat": lat,
-            "lon": lon,
-            "segments": "",
-            "district": districts,
-        }
-    )
-    return TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([0.5]))
+    accounts = [
+        {"account_id": f"U{k}", "lat": 0.0, "lon": float(k), "workload": 1.0, "potential": 1.0}
+        for k in range(n_units)
+    ]
+    reps = [
+        {"rep_id": f"R{j + 1}", "lat": la, "lon": lo, "district": d}
+        for j, (d, la, lo) in enumerate(zip(districts, lat, lon, strict=True))
+    ]
+    return problem_from_rows(accounts, reps, ("potential",), np.array([0.5]))
 
 
 def _spec(problem: TerritoryProblem) -> ModelSpec:

@@ -18,20 +18,26 @@ from territory_planner.model.homes import keep_homes, lost_homes
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.options import PlanOptions, build_options
 from territory_planner.sweep import relaxes
-from tests.conftest import write_instance
+from tests.conftest import problem_from_rows, write_instance
 
 
 def _problem(accounts: list[dict], reps: list[dict]) -> TerritoryProblem:
-    a = pd.DataFrame(accounts)
-    for col, default in (("current_rep", ""), ("locked_rep", ""), ("parent_id", ""), ("segment", "")):
-        if col not in a:
-            a[col] = default
-    a = a.fillna("")
-    r = pd.DataFrame(reps)
-    for col, default in (("capacity", 1.0), ("segments", ""), ("name", ""), ("region", "")):
-        if col not in r:
-            r[col] = default
-    return TerritoryProblem.from_frames(a, r, ("potential", "workload"), {"potential": 0.1, "workload": 0.1})
+    return problem_from_rows(accounts, reps, ("potential", "workload"), {"potential": 0.1, "workload": 0.1})
+
+
+def _validate_args(a: Path, r: Path) -> list[str]:
+    """`validate` on the instance, balancing potential at +-10%."""
+    return [
+        "validate",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--balance",
+        "potential",
+        "--tolerance",
+        "0.1",
+    ]
 
 
 def test_units_near_homes_are_confined_to_the_reps_based_there() -> None:
@@ -149,17 +155,7 @@ def test_homes_that_overflow_a_band_are_explained_before_solving(tmp_path: Path)
     assert not (tmp_path / "none").exists()
     code, out = _plan(tmp_path / "some", a, r)
     assert code == 0, out
-    check = [
-        "validate",
-        "--accounts",
-        str(a),
-        "--reps",
-        str(r),
-        "--balance",
-        "potential",
-        "--tolerance",
-        "0.1",
-    ]
+    check = _validate_args(a, r)
     check = CliRunner().invoke(main, [*check, "--keep-home", "0.01"])  # H and Y, at R1's and R2's homes
     assert check.exit_code == 0, check.output
     assert "units kept near a rep's home (--keep-home) │ 2" in " ".join(check.output.split())
@@ -321,17 +317,7 @@ def test_a_shared_office_overflowing_its_reps_is_put_on_keep_home(tmp_path: Path
     reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 0.0},
             {"rep_id": "R3", "lat": 0.0, "lon": 2.0}]  # fmt: skip
     a, r = write_instance(tmp_path, accounts, reps)
-    args = [
-        "validate",
-        "--accounts",
-        str(a),
-        "--reps",
-        str(r),
-        "--balance",
-        "potential",
-        "--tolerance",
-        "0.1",
-    ]
+    args = _validate_args(a, r)
     res = CliRunner().invoke(main, [*args, "--keep-home", "1"])
     assert res.exit_code == 1, res.output
     text = " ".join(res.output.split())
