@@ -21,6 +21,7 @@ from rich.table import Table
 from territory_planner import __version__, api
 from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
 from territory_planner.currency import currency_context, is_money
+from territory_planner.errors import COMMAND_LINE
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options, parse_tolerance
 from territory_planner.report.formatting import budgeted_share, count_or_mean, money
@@ -148,10 +149,10 @@ def _collect(
         if value is None or value is False:
             continue
         if key in _TOLERANCES and values.get(key) not in (None, "", {}) and _names_measures(value):
-            source = str(scenario or "command line")
+            source = str(scenario or COMMAND_LINE)
             value = {
                 **parse_tolerance(values[key], source, key),
-                **parse_tolerance(value, "command line", key),
+                **parse_tolerance(value, COMMAND_LINE, key),
             }
         values[key] = value
     return values
@@ -250,7 +251,7 @@ def plan(
         options = build_options(_collect(None, flags, values), source=str(from_manifest))
     else:
         options = build_options(
-            _collect(scenario, flags), source=str(scenario or "command line"), flags=_given(flags)
+            _collect(scenario, flags), source=str(scenario or COMMAND_LINE), flags=_given(flags)
         )
     console = stderr_console()
     started = time.time()
@@ -394,7 +395,7 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
     options = build_options(
-        _collect(scenario, flags), source=str(scenario or "command line"), flags=_given(flags)
+        _collect(scenario, flags), source=str(scenario or COMMAND_LINE), flags=_given(flags)
     )
     info = api.validate(options)
     table = Table(title="inputs are valid")

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from territory_planner.errors import InputError, Problem
+from territory_planner.errors import COMMAND_LINE, InputError, Problem
 
 DEFAULT_CURRENCY = "$"
 NONE_WORDS = ("", "none")
@@ -54,7 +54,7 @@ def _is_iso_code(text: str) -> bool:
     return pycountry.currencies.get(alpha_3=text.upper()) is not None
 
 
-def parse_currency(value: object, source: str = "command line") -> str:
+def parse_currency(value: object, source: str = COMMAND_LINE) -> str:
     """The canonical currency for ``value``: the symbol, the upper-case ISO code, or "" for none.
 
     Raises ``InputError`` naming ``--currency`` for anything else (a misspelt code, a word, a number).

@@ -35,10 +35,12 @@ class TerritoryPlannerError(Exception):
     exit_code = 1
 
 
-class InputError(TerritoryPlannerError):
-    """The inputs are wrong. Carries every problem found, not just the first."""
+COMMAND_LINE = "command line"  # the ``file`` of a problem with a flag's value
 
-    exit_code = 1
+
+class InputError(TerritoryPlannerError):
+    """The inputs are wrong. Carries every problem found, not just the first. Exit code 1 (bad input),
+    or 2 (a usage error, as click's own checks of flag values) when every problem is in a flag's value."""
 
     def __init__(self, problems: list[Problem] | Problem | str):
         if isinstance(problems, str):
@@ -60,6 +62,11 @@ class InputError(TerritoryPlannerError):
             )
             summary += f"; first: {where + ': ' if where else ''}{first.message}"
         super().__init__(summary)
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        usage = bool(self.problems) and all(p.file == COMMAND_LINE for p in self.problems)
+        return 2 if usage else 1
 
 
 @dataclass

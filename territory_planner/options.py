@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from territory_planner.currency import DEFAULT_CURRENCY, parse_currency
-from territory_planner.errors import InputError, Problem
+from territory_planner.errors import COMMAND_LINE, InputError, Problem
 
 DEFAULT_TOLERANCE = 0.05
 QUOTA_METHODS = ("potential", "forecast")
@@ -139,6 +139,11 @@ def _as_written(value: object) -> str:
     return "a list" if isinstance(value, list | tuple) else type(value).__name__
 
 
+def _column(key: str, source: str) -> str:
+    """A problem's column: the flag (``--keep-home``) for a value given on the command line."""
+    return "--" + key.replace("_", "-") if source == COMMAND_LINE else key
+
+
 def build_options(
     values: dict[str, Any], source: str = "options", flags: frozenset[str] = frozenset()
 ) -> PlanOptions:
@@ -151,7 +156,7 @@ def build_options(
     for key, value in values.items():
         if value is None:
             continue
-        source = "command line" if key in flags else scenario_source
+        source = COMMAND_LINE if key in flags else scenario_source
         if key not in OPTION_NAMES:
             problems.append(Problem(source, None, key, f"unknown option {key!r}"))
             continue
@@ -165,7 +170,7 @@ def build_options(
                 items = value if isinstance(value, list | tuple) else str(value).split(",")
                 kwargs[key] = tuple(str(m).strip().lower() for m in items if str(m).strip())
             elif key in {"tolerance", "district_tolerance", "region_tolerance"}:
-                kwargs[key] = parse_tolerance(value, source, key)
+                kwargs[key] = parse_tolerance(value, source, _column(key, source))
             elif key == "quota_history_weight":
                 v = float(value)
                 if not 0 <= v <= 1:
@@ -237,7 +242,9 @@ def build_options(
         except InputError as exc:
             problems.extend(exc.problems)
         except (TypeError, ValueError) as exc:
-            problems.append(Problem(source, None, key, str(exc), value=str(value)))
+            column = _column(key, source)
+            message = str(exc).replace(key, column, 1)  # "--keep-home must be ..." for a flag
+            problems.append(Problem(source, None, column, message, value=str(value)))
     source = scenario_source
     if problems:
         raise InputError(problems)

@@ -159,11 +159,11 @@ def test_scenario_key_none_gives_plain_numbers(plans: dict[str, Path]) -> None:
     assert config["currency"] == ""
 
 
-def test_bad_value_exits_1_naming_the_option_and_writes_no_plan(tmp_path: Path) -> None:
+def test_bad_value_is_refused_naming_the_option_and_writes_no_plan(tmp_path: Path) -> None:
     scenario = write_instance(tmp_path / "inputs")
     out = tmp_path / "bad"
     code, output = run("plan", scenario, "--out", out, "--currency", "EURO", "--quiet")
-    assert code == 1
+    assert code == 2  # a flag's value: a usage error
     assert "--currency" in output
     assert "EURO" in output
     assert not (out / "report.html").exists()
@@ -174,7 +174,7 @@ def test_bad_value_exits_1_naming_the_option_and_writes_no_plan(tmp_path: Path) 
     assert "--currency" in output
     assert "bucks" in output
     code, output = run("demo", "--out", tmp_path / "demo", "--currency", "bogus", "--quiet")
-    assert code == 1  # checked before the demo solves
+    assert code == 2  # checked before the demo solves
     assert "--currency" in output
     assert not (tmp_path / "demo" / "report.html").exists()
 
@@ -223,7 +223,7 @@ def test_report_command_keeps_the_plans_currency_unless_told(tmp_path: Path) -> 
     assert "€1,000" in report_of(tmp_path / "told")
     assert "INR" not in report_of(tmp_path / "told")
     code, output = run(*common, "--out", tmp_path / "bad", "--currency", "Rupees")
-    assert code == 1
+    assert code == 2
     assert "--currency" in output
     assert not (tmp_path / "bad" / "report.html").exists()
 
@@ -250,7 +250,7 @@ def test_forecast_page_follows_the_option_and_the_plans_currency(tmp_path: Path)
     assert f"CHF{NBSP}" in html
     assert "$" not in html
     code, output = run(*common, "--out", tmp_path / "bad", "--currency", "pounds")
-    assert code == 1
+    assert code == 2
     assert "--currency" in output
     assert not (tmp_path / "bad" / "forecast.html").exists()
 

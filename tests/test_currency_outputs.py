@@ -114,7 +114,7 @@ def test_workbook_column_is_wide_enough_for_the_currency_code(tmp_path: Path) ->
 def test_export_refuses_a_bad_currency_and_a_currency_for_csv_formats(tmp_path: Path) -> None:
     plan = plan_in(tmp_path / "plan", "EUR")
     res = run("export", plan, "--format", "xlsx", "--out", tmp_path / "x.xlsx", "--currency", "EURO")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--currency" in res.output
     assert not (tmp_path / "x.xlsx").exists()
     res = run("export", plan, "--format", "changes", "--out", tmp_path / "changes", "--currency", "EUR")
@@ -141,7 +141,7 @@ def test_map_command_currency_overrides_the_plans(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "₹230k" in legend_row((tmp_path / "inr.html").read_text(encoding="utf-8"), "R1")
     res = run("map", plan, "--currency", "rupees", "--out", tmp_path / "bad.html")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--currency" in res.output
     assert not (tmp_path / "bad.html").exists()
 

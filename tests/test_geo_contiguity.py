@@ -588,3 +588,15 @@ def test_the_cut_loop_proves_a_tiny_map_has_no_connected_plan(tmp_path: Path) ->
     assert res.exit_code == 1, res.output
     assert "no plan of connected territories exists" in " ".join(res.output.split())
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_plan_before_the_stage_below_its_bound_is_explained() -> None:
+    """QA12 N7: the notes called the whole model's plan (187,664.4) better, and the relaxed plan's bound
+    was 188,289.2: a plan made before a contiguity stage may lie below that stage's bound, and says why."""
+    (note,) = contiguity.below_bound("contiguity", 187_664.4, 188_289.2, "splits a territory")
+    assert "(187,664.4) lies below its lower bound (188,289.2)" in note
+    assert "splits a territory" in note
+    assert contiguity.below_bound("contiguity", 188_289.2, 188_289.2, "x") == []  # at the bound: nothing
+    assert contiguity.below_bound("contiguity", 190_000.0, 188_289.2, "x") == []
+    assert contiguity.below_bound("contiguity", None, 188_289.2, "x") == []
+    assert contiguity.below_bound("contiguity", 1.0, float("nan"), "x") == []

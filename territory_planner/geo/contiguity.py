@@ -27,6 +27,18 @@ def bound_and_gap(lower: float, objective: float, *, connected: bool) -> tuple[f
     return lower, max(0.0, (objective - lower) / objective) if objective > 0 else 0.0
 
 
+def below_bound(stage: str, before: float | None, lower: float, what: str) -> list[str]:
+    """The note for a plan made before a contiguity stage whose objective lies below that stage's bound
+    (QA12 N7: the notes called the whole model's 187,664.4 "better", and the plan's bound was 188,289.2):
+    that plan is no plan of the stage's model, which ``what`` names."""
+    if before is None or not np.isfinite(lower) or before >= lower - 1e-9 * max(1.0, abs(lower)):
+        return []
+    return [
+        f"{stage}: the plan before this stage ({before:,.1f}) lies below its lower bound ({lower:,.1f}): "
+        f"it {what}, so it is no plan of the connected model and the bound is not contradicted"
+    ]
+
+
 def piece_labels(adj: Adjacency, unit_rep: np.ndarray) -> np.ndarray:
     """Label per unit of its piece: connected component of the subgraph of same-rep edges."""
     same = unit_rep[adj.u] == unit_rep[adj.v]

@@ -95,6 +95,9 @@ def make_districts_contiguous(
         *result.notes,
         "district contiguity: the lower bound is valid for plans in which every rep keeps the unit at "
         "its home, as the connected plans of this stage do",
+        *contiguity.below_bound(
+            "district contiguity", result.objective, lower, "splits a district or gives a home unit away"
+        ),
     ]
     levels = "districts and territories" if territories_too else "districts"  # the flow model's rows
     if not connected:

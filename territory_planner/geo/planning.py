@@ -499,6 +499,9 @@ def make_contiguous(
         "unit, a locked or other-segment account, the nearest unit it may serve); the lower bound is valid "
         "for contiguous plans of that kind"
     )
+    notes += contiguity.below_bound(
+        "contiguity", result.objective, lower, "splits a territory or gives a rep's home unit away"
+    )
     if (pieces > 1).any():
         notes.append(
             f"contiguity not reached for {int((pieces > 1).sum())} territories "
