@@ -5,7 +5,10 @@ edits go to their new rep and nothing else changes. Its objective is recomputed 
 defines it (workload x great-circle km to the rep's home, plus the plan's disruption price times the
 moved potential), its gap is measured against the original plan's lower bound (a bound on every plan of
 the same model, so also on this one), and every band, count and budget it breaks is listed in
-summary.json's ``violations`` and in the report: a manual plan may break a band on purpose.
+summary.json's ``violations`` and in the report: a manual plan may break a band on purpose. What the plan's
+summary.json says of the run that made it (the solver's notes, stages and history) is not carried over,
+nor is proven optimality once an account changes rep; its notes on the inputs are, with the homes given
+away found again by the plan's rule (``model.homes.home_pairs``, units.geojson's polygons included).
 
 With ``rebalance`` the edits become locks and the plan is solved again under its own manifest (the same
 inputs and options), so the planner rebalances everything the edits did not fix.
@@ -333,6 +336,9 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     territories = _territories(plan_dir, plan, rep, moved, np.nan_to_num(dist))
     summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
     summary["violations"] = violations(plan, rep, territories, summary)
+    bound = _bound_note(summary)
+    if bound is not None:
+        summary["notes"].append(bound)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
     unchecked = unchecked_segments_note(plan)
     return EditedPlan(
@@ -359,6 +365,66 @@ def _number(value: object) -> float | None:
     return None
 
 
+# what summary.json says of the run that made the plan (how it was solved), not of its assignment: an
+# edited plan is made by no run, so these are emptied (the plan's own summary.json keeps them)
+RUN_RECORD: dict[str, Any] = {
+    "solver": None,
+    "solve_seconds": 0.0,
+    "method": MANUAL,
+    "plan_source": MANUAL,
+    "stages": [],
+    "stages_seconds": {},
+    "history": [],
+}
+# summary.json's "contiguity" entries that hold for the model whatever the assignment (the others, the
+# pieces of each territory and how the solver joined them, were about the plan before the edits)
+CONTIGUITY_KEPT = ("islands", "bridged_edges", "infeasible")
+
+
+def _plan_notes(summary: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A plan's notes in two kinds: on its inputs and what came of them (summary.json's
+    ``input_warnings``: accepted inputs, repaired polygons, far chosen centres, homes given away), and
+    on how it was solved (the rest: solver stages, bounds, proofs, what was tried), which hold for that
+    plan only."""
+    inputs = [str(n) for n in summary.get("input_warnings") or []]
+    on_inputs = set(inputs)
+    return inputs, [str(n) for n in summary.get("notes") or [] if str(n) not in on_inputs]
+
+
+def _about_the_assignment(note: str) -> bool:
+    """An input note that describes the plan's assignment and that the edits may make untrue: the
+    districts in several pieces (``edit`` has no adjacency to count them again)."""
+    return " district(s) in several pieces: " in note
+
+
+def _polygon_homes(plan: PlanFolder, given: np.ndarray) -> np.ndarray | None:
+    """Per rep, the unit (``family_units``) whose polygon in units.geojson holds its home, -1 none (on a
+    border, the first unit, as ``geo.planning.home_unit_polygons`` picks for ``plan``); None when the
+    plan has no polygons. ``given``: the reps whose home the user gave (the others are never looked up).
+    units.geojson's polygons are the plan's simplified for display (by about 1e-4 of the map's extent),
+    so a home that close to a border may fall on its other side."""
+    if not plan.units:
+        return None
+    import shapely
+
+    from territory_planner.model.homes import family_units
+
+    t, a = plan.territories, plan.assignments
+    lat, lon = t["home_lat"].to_numpy(float), t["home_lon"].to_numpy(float)
+    out = np.full(len(t), -1, dtype=np.int64)
+    reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
+    if not len(reps):
+        return out
+    unit = family_units(a["parent_id"].fillna("").astype(str).to_numpy())
+    row_of = {acc: k for k, acc in enumerate(a["account_id"])}
+    unit_of = np.array([unit[row_of[acc]] for acc in plan.units], dtype=np.int64)
+    polys = shapely.from_geojson([json.dumps(g) for g in plan.units.values()])
+    rep_k, poly_k = shapely.STRtree(polys).query(shapely.points(lon[reps], lat[reps]), predicate="intersects")
+    for k, u in sorted(zip(rep_k.tolist(), unit_of[poly_k].tolist(), strict=True), reverse=True):
+        out[reps[k]] = u  # sorted descending: the first unit of each home is written last
+    return out
+
+
 def _manual_summary(
     plan_dir: Path,
     edits_path: Path,
@@ -369,6 +435,11 @@ def _manual_summary(
     territories: pd.DataFrame,
     n_changed: int,
 ) -> dict[str, Any]:
+    """summary.json of the edited plan: the plan's, with what the edits change recomputed and what no
+    longer holds dropped. The objective is evaluated again; the plan's lower bound stays (a bound on
+    every plan of the same model); the record of the run that made the plan (the solver's notes, stages
+    and history) is left in the plan's summary.json, and its proven optimality holds only when the edits
+    change no account's rep."""
     from territory_planner.manifest import file_sha256
     from territory_planner.model.homes import edited_notes
 
@@ -379,44 +450,64 @@ def _manual_summary(
     index = {r: j for j, r in enumerate(territories["rep_id"])}
     cur = np.array([index.get(c, -1) for c in a["current_rep"]], dtype=np.int64)
     price = _number(s.get("disruption_price")) or 0.0
-    objective = compactness + price * float(pot[(cur >= 0) & (cur != rep)].sum())
+    budgeted = float(pot[(cur >= 0) & (cur != rep)].sum())  # what --max-moved-share limits
+    objective = compactness + price * budgeted
     lower = _number(s.get("lower_bound"))
     gap = (objective - lower) / objective if lower is not None and objective > 0 else None
-    notes = [f"{n_changed} account(s) given to another rep by hand ({edits_path.name}) from {plan_dir}"]
+    on_inputs, on_the_solve = _plan_notes(s)
+    given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
+    inputs = edited_notes(
+        [n for n in on_inputs if not _about_the_assignment(n)],
+        a,
+        territories,
+        rep,
+        _home_km(s),
+        _polygon_homes(plan, given),
+    )
+    notes = [
+        f"hand-edited: {n_changed} account(s) given to another rep by hand ({edits_path.name}) from the "
+        f"plan in {plan_dir}"
+    ]
     unchecked = unchecked_segments_note(plan)
     if unchecked:
         notes.append(unchecked)
-    if gap is not None and gap < 0:
+    unchanged = n_changed == 0
+    if unchanged:
+        gap_was = _number(s.get("gap"))
+        was = f"{s.get('status')}" + ("" if gap_was is None else f", gap {100 * gap_was:.2f}%")
         notes.append(
-            "the objective is below the plan's lower bound: the edits break constraints the bound assumes"
+            f"the edits change no account's rep: this is the plan as solved ({was}); its {len(on_the_solve)} "
+            f"note(s) on how it was made are in {plan_dir / 'summary.json'}"
+        )
+    else:  # the plan's status and gap are in edited_from
+        notes.append(
+            f"the plan's {len(on_the_solve)} note(s) on how it was made (solver stages, bounds, proofs) "
+            f"hold for that plan, not this one: see {plan_dir / 'summary.json'}"
         )
     measures = sorted(
         balanced_measures(s) & {c[: -len("_dev_pct")] for c in territories.columns if c.endswith("_dev_pct")}
     )
     total = float(pot.sum())
+    if isinstance(s.get("contiguity"), dict):
+        s["contiguity"] = {k: v for k, v in s["contiguity"].items() if k in CONTIGUITY_KEPT}
+    s.update(RUN_RECORD)
     s.update(
         {
             "status": MANUAL,
-            "proven_optimal": False,
+            "proven_optimal": bool(unchanged and s.get("proven_optimal") is True),
             "objective": objective,
             "compactness": compactness,
             "lower_bound": lower,
             "gap": gap,
-            "solve_seconds": 0.0,
-            "method": MANUAL,
-            "plan_source": MANUAL,
-            "stages": [],
-            "stages_seconds": {},
             "max_abs_dev_pct": {
                 m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in measures
             },
             "moved_accounts": int(moved.sum()),
             "moved_potential_share": float(pot[moved].sum() / total) if total else 0.0,
-            "notes": [*edited_notes(list(s.get("notes") or []), a, territories, rep, _home_km(s)), *notes],
+            "budgeted_moved_share": budgeted / total if total else 0.0,
+            "notes": [*inputs, *notes],
             # what report.html shows (QA12 N1: it still said Belo Horizonte "goes to R10" after the edit)
-            "input_warnings": edited_notes(
-                list(s.get("input_warnings") or []), a, territories, rep, _home_km(s)
-            ),
+            "input_warnings": inputs,
             "edits": {
                 "file": str(edits_path.resolve()),
                 "sha256": file_sha256(edits_path),
@@ -431,6 +522,34 @@ def _manual_summary(
         }
     )
     return s
+
+
+def _bound_note(summary: dict[str, Any]) -> str | None:
+    """What the plan's lower bound says of the edited plan: a bound on every plan of the same model, so
+    on this one when the edits break none of the model's constraints; the objective above it by the
+    gap, never called optimal for it."""
+    lower, objective, gap = summary.get("lower_bound"), summary["objective"], summary.get("gap")
+    if lower is None or gap is None:
+        return None
+    was = summary["edited_from"].get("objective")
+    text = (
+        f"objective {objective:,.1f} evaluated again for the edited plan"
+        + (f" (the plan's: {was:,.1f})" if isinstance(was, int | float) else "")
+        + f"; the plan's lower bound {lower:,.1f} bounds every plan of the same model"
+    )
+    broken = len(summary.get("violations") or [])
+    config = summary.get("config") or {}
+    if broken:
+        text += (
+            f", and the edits break {broken} of its constraint(s) (violations), so it need not bound this one"
+        )
+    elif config.get("contiguous") or config.get("district_contiguous"):
+        text += ", if the edited territories are still connected (not checked: no adjacency in the plan)"
+    else:
+        text += ", this one too"
+    if gap < 0:
+        return text + f": the objective is {100 * -gap:.2f}% below it"
+    return text + f": the objective is {100 * gap:.2f}% above it"
 
 
 def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool = False) -> Path:

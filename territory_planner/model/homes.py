@@ -98,16 +98,59 @@ def within(
     return acc[keep], rep[keep], d[keep]
 
 
+def home_pairs(
+    acc_lat: np.ndarray,
+    acc_lon: np.ndarray,
+    acc_unit: np.ndarray,
+    home_lat: np.ndarray,
+    home_lon: np.ndarray,
+    reps: np.ndarray,
+    km: float,
+    home_unit: np.ndarray | None = None,
+) -> dict[int, list[tuple[float, int, int]]]:
+    """The rule for a unit "at a rep's home", written once for ``plan`` (``near_homes`` for --keep-home,
+    ``lost_homes`` for the note) and ``edit`` (``edited_notes``): a unit is at the home of a rep in
+    ``reps`` (indices, homes given) when one of its accounts lies within ``km`` of it, or when its polygon
+    holds it (``home_unit``: per rep, the unit whose polygon holds its home, -1 none; None: no polygons),
+    counted at 0 km. Per such unit: (km, rep, account) for each of those reps, nearest first, with the
+    unit's account nearest that home."""
+    out: dict[int, dict[int, tuple[float, int, int]]] = {}
+    acc, rep, d = within(acc_lat, acc_lon, home_lat, home_lon, reps, km)
+    for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
+        u = int(acc_unit[i])
+        if j not in out.setdefault(u, {}) or dist < out[u][j][0]:
+            out[u][j] = (dist, j, i)
+    if home_unit is not None:
+        for j in reps.tolist():
+            u = int(home_unit[j])
+            if u >= 0:
+                members = np.flatnonzero(acc_unit == u)
+                near = arc_km(acc_lat[members], acc_lon[members], home_lat[j], home_lon[j])
+                out.setdefault(u, {})[j] = (0.0, j, int(members[np.argmin(near)]))
+    return {u: sorted(v.values()) for u, v in out.items()}
+
+
+def family_units(parent_id: np.ndarray) -> np.ndarray:
+    """Each account's unit as ``TerritoryProblem.from_frames`` numbers them: one per family
+    (``parent_id``), one per account without one, in order of first appearance; for a plan folder, whose
+    assignments.csv lists the accounts in input order (an area's accounts carry ``area:ID``)."""
+    family = np.asarray(parent_id, dtype=str)
+    keys = np.where(
+        family != "", np.char.add("F:", family), np.char.add("A:", np.arange(len(family)).astype(str))
+    )
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    out: np.ndarray = rank[inverse.reshape(-1)]
+    return out
+
+
 def near_homes(problem: TerritoryProblem, km: float) -> np.ndarray:
-    """(n_units, p) bool: some account of the unit lies within ``km`` of the rep's home (reps without a
-    home: never), or the unit is the polygon that holds the rep's home."""
+    """(n_units, p) bool: the unit is at the rep's home (``home_pairs``; reps without a home: never)."""
     p = problem
     near = np.zeros((p.n_units, p.n_reps), dtype=bool)
-    acc, rep, _ = within(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon, np.flatnonzero(~p.missing_homes), km)
-    near[p.acc_unit[acc], rep] = True
-    if p.home_unit is not None:
-        j = np.flatnonzero(p.home_unit >= 0)
-        near[p.home_unit[j], j] = True
+    for u, pairs in _home_pairs(p, np.flatnonzero(~p.missing_homes), km).items():
+        near[u, [j for _, j, _ in pairs]] = True
     return near
 
 
@@ -141,23 +184,9 @@ def keep_homes(problem: TerritoryProblem, km: float) -> tuple[TerritoryProblem, 
 def _home_pairs(
     problem: TerritoryProblem, reps: np.ndarray, km: float
 ) -> dict[int, list[tuple[float, int, int]]]:
-    """Per unit near a home of ``reps``: (km, rep, account) for each such rep, the account of the unit
-    nearest that home; a unit whose polygon holds a rep's home counts at 0 km (as ``near_homes``)."""
+    """``home_pairs`` on the problem's units and homes."""
     p = problem
-    out: dict[int, dict[int, tuple[float, int, int]]] = {}
-    acc, rep, d = within(p.acc_lat, p.acc_lon, p.home_lat, p.home_lon, reps, km)
-    for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
-        u = int(p.acc_unit[i])
-        if j not in out.setdefault(u, {}) or dist < out[u][j][0]:
-            out[u][j] = (dist, j, i)
-    if p.home_unit is not None:
-        for j in reps.tolist():
-            u = int(p.home_unit[j])
-            if u >= 0:
-                members = np.flatnonzero(p.acc_unit == u)
-                near = arc_km(p.acc_lat[members], p.acc_lon[members], p.home_lat[j], p.home_lon[j])
-                out.setdefault(u, {})[j] = (0.0, j, int(members[np.argmin(near)]))
-    return {u: sorted(v.values()) for u, v in out.items()}
+    return home_pairs(p.acc_lat, p.acc_lon, p.acc_unit, p.home_lat, p.home_lon, reps, km, p.home_unit)
 
 
 def lost_homes(
@@ -225,28 +254,29 @@ def _forced(p: TerritoryProblem, u: int, near: list[int]) -> str:
 
 
 def edited_notes(
-    notes: list[str], assignments: pd.DataFrame, territories: pd.DataFrame, owner: np.ndarray, km: float
+    notes: list[str],
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame,
+    owner: np.ndarray,
+    km: float,
+    home_unit: np.ndarray | None = None,
 ) -> list[str]:
     """An edited plan's notes (``edit`` without ``--rebalance``): the plan's notes on home accounts were
     about the plan before the edits (QA11 O5: "16 unit(s) ... stay" after Belo Horizonte was given away
     by hand), so they are dropped and the homes the edited plan gives to a rep based elsewhere are named
-    again, by the plan's rule as far as its folder tells (QA12 N2): an account within ``km`` of a given
-    home, its family (``parent_id``) with it, and what forced it (a lock, a segment). ``owner``: each
-    account's rep (index into ``territories``) in the edited plan. Polygons are not read: a home's
-    polygon farther than ``km`` from its point is not counted here."""
+    again, by the plan's rule (``home_pairs``; QA12 N2): a unit (an account, or its family or area by
+    ``parent_id``) with an account within ``km`` of a given home, or whose polygon holds it
+    (``home_unit``: per rep, the unit of ``family_units`` whose polygon holds its home, -1 none; None: the
+    plan has no polygons), and what forced it (a lock, a segment). ``owner``: each account's rep (index
+    into ``territories``) in the edited plan."""
     kept = [n for n in notes if not _home_note(n)]
     given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
     lat, lon = territories["home_lat"].to_numpy(float), territories["home_lon"].to_numpy(float)
     reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
     a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
-    acc, rep, d = within(a_lat, a_lon, lat, lon, reps, km)
-    family = _column(assignments, "parent_id").astype(str)
-    unit = np.where(
-        family != "", np.char.add("F:", family), np.char.add("A:", np.arange(len(owner)).astype(str))
-    )
-    near: dict[str, list[tuple[float, int, int]]] = {}
-    for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
-        near.setdefault(str(unit[i]), []).append((dist, j, i))
+    unit = family_units(_column(assignments, "parent_id").astype(str))
+    near = home_pairs(a_lat, a_lon, unit, lat, lon, reps, km, home_unit)
+    potential = np.bincount(unit, weights=np.nan_to_num(assignments["potential"].to_numpy(float)))
     rep_ids = territories["rep_id"].astype(str).to_numpy()
     ids = assignments["account_id"].astype(str).to_numpy()
     names = _column(assignments, "name")
@@ -254,8 +284,8 @@ def edited_notes(
     serves = _column(territories, "segments")
     lines: list[str] = []
     lost = 0
-    for pairs in near.values():
-        pairs.sort()
+    for u in sorted(near, key=lambda u: (-float(potential[u]), u)):  # the largest first, as ``lost_homes``
+        pairs = near[u]
         _, at, i = pairs[0]
         o = int(owner[i])
         if o in {j for _, j, _ in pairs}:
@@ -263,7 +293,7 @@ def edited_notes(
         lost += 1
         if len(lines) >= SHOW:
             continue
-        locks = [x for x in locked[unit == unit[i]] if x]
+        locks = [x for x in locked[unit == u] if x]
         why = ""
         if locks:
             why = f" (locked to {locks[0]})"
@@ -276,8 +306,8 @@ def edited_notes(
         lines.append(f"{rep_ids[at]}'s home {label} goes to {rep_ids[o]}, {to:,.0f} km from it{why}")
     if not lost:
         return kept
-    what = f"unit(s) at a rep's home (within {km:g} km)"
-    return [*kept, _lost_note(lost, what, " in the edited plan", lines, SHOW)]
+    where = f"its polygon, or within {km:g} km" if home_unit is not None else f"within {km:g} km"
+    return [*kept, _lost_note(lost, f"unit(s) at a rep's home ({where})", " in the edited plan", lines, SHOW)]
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
