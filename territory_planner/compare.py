@@ -10,7 +10,11 @@ Outputs (written atomically into one folder):
     district_moves.csv   (plans with districts) accounts and measures moving from one district to another
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
-    plans.csv            one row per plan: status, objective, gap, violations, max deviation, moved share
+    plans.csv            one row per plan: status, objective, gap, violations, max deviation, moved share,
+                         then ``option_<name>`` for each option whose value differs between the plans
+    options.csv          every option the plans were made with (summary.json -> config), one row per
+                         option, a column per plan ("not recorded" for a plan written before the option
+                         existed) and ``differs``
     compare.html         the tables and the plans' maps side by side (copies under maps/; a rep has the
                          baseline's colour in every map)
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ from territory_planner.compare_html import render_html
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.level_outputs import has_level, level_labels
+from territory_planner.options import DEFAULT_TOLERANCE, PlanOptions
 
 MEASURES = ("potential", "workload")
 BALANCE_COLUMNS = ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km")
@@ -52,6 +57,24 @@ class Comparison:
     balance: pd.DataFrame
     overview: pd.DataFrame
     warnings: tuple[str, ...] = ()  # e.g. plans of different accounts
+    options: pd.DataFrame = field(default_factory=pd.DataFrame)  # options_table's
+
+    def differing_options(self) -> list[str]:
+        """The options whose recorded values differ between the plans, in options.csv's order."""
+        if self.options.empty:
+            return []
+        return [str(n) for n in self.options.loc[self.options["differs"], "option"]]
+
+    def options_line(self) -> str:
+        """One line for the console: which options differ."""
+        differ = self.differing_options()
+        if differ:
+            return "options that differ: " + ", ".join(option_flag(n) for n in differ)
+        unrecorded = not self.options.empty and (self.options[self.labels()] == NOT_RECORDED).any(axis=None)
+        return "all recorded options are equal" if unrecorded else "all options are equal"
+
+    def labels(self) -> list[str]:
+        return [p.label for p in self.plans]
 
 
 def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
@@ -191,7 +214,123 @@ def balance_table(plans: list[PlanFolder]) -> pd.DataFrame:
     return out
 
 
-def overview_table(plans: list[PlanFolder]) -> pd.DataFrame:
+NOT_RECORDED = "not recorded"
+OPTION_ORDER = ("scenario", *PlanOptions.__dataclass_fields__)  # the scenario file, then PlanOptions'
+_NO_FLAG = {"reps_add": "reps.add", "reps_remove": "reps.remove", "locks": "locks", "scenario": "scenario"}
+
+
+def option_flag(name: str) -> str:
+    """How a user sets the option: its flag (``--keep-home``), or its scenario key when it has no flag."""
+    return _NO_FLAG.get(name, "--" + name.replace("_", "-"))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One option of one plan: ``value`` normalised (equal settings are equal values), ``key`` what
+    compares (for accounts and reps the file's SHA-256 when recorded: the same table under another path
+    is the same setting)."""
+
+    value: Any
+    key: str
+
+
+def _bands(raw: object, measures: list[str], default: float | None) -> dict[str, float]:
+    """A tolerance as {measure: band} over the balanced measures, whether it was given as one number
+    (``"*"``) or per measure; a measure without a band is left out (``default`` None) or gets ``default``."""
+    given = {}
+    for k, v in raw.items() if isinstance(raw, dict) else ():
+        try:
+            given[str(k)] = float(v)
+        except (TypeError, ValueError):  # a summary.json edited by hand: that band is not compared
+            continue
+    out = {}
+    for m in measures:
+        band = given.get(m, given.get("*", default))
+        if band is not None:
+            out[m] = band
+    return out
+
+
+def _key(value: object) -> str:
+    def rounded(v: object) -> object:
+        if isinstance(v, float):
+            return round(v, 10)
+        if isinstance(v, dict):
+            return {str(k): rounded(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [rounded(x) for x in v]
+        return v
+
+    return json.dumps(rounded(value), sort_keys=True, default=str)
+
+
+def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
+    """The options a plan was made with (summary.json -> config, and the scenario file the CLI records),
+    normalised so that equal settings compare equal: a tolerance given as one number equals the same
+    tolerance given per measure, and designed districts without a ``district_tolerance`` have the band
+    the model gave them. An option missing here was not recorded (a plan written by an older version)."""
+    config = summary.get("config")
+    if not isinstance(config, dict):
+        return {}
+    out: dict[str, Setting] = {}
+    balance = config.get("balance") or summary.get("tolerance") or {}  # older plans: the measures banded
+    measures = [str(m).strip() for m in (balance.split(",") if isinstance(balance, str) else balance)]
+    for name, value in config.items():
+        if name == "tolerance":
+            value = _bands(value or summary.get("tolerance"), measures, DEFAULT_TOLERANCE)
+        elif name in ("district_tolerance", "region_tolerance"):
+            value = _bands(value, measures, None)
+            if name == "district_tolerance" and not value and config.get("design_districts"):
+                designed = PlanOptions(balance=tuple(measures), design_districts=1).group_tolerance()
+                value = _bands(designed.get("district"), measures, None)
+        out[name] = Setting(value, _key(value))
+    hashes = summary.get("inputs_sha256")
+    for name in ("accounts", "reps"):
+        sha = hashes.get(name) if isinstance(hashes, dict) else None
+        if name in out and sha:
+            out[name] = Setting(out[name].value, f"sha256 {sha}")
+    if "scenario" in summary or "command_line" in summary:  # the CLI records the scenario file it read
+        scenario = summary.get("scenario")
+        out["scenario"] = Setting(scenario, _key(scenario))
+    return out
+
+
+def csv_text(value: object) -> str:
+    """A setting as a scenario file or flag spells it: 0.05, true, potential=0.05,workload=0.1; none: ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={csv_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return ",".join(value)
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def options_table(plans: list[PlanFolder]) -> pd.DataFrame:
+    """One row per option (its scenario key): each plan's value as ``csv_text`` writes it (or "not
+    recorded") and whether the recorded values differ (a plan that does not record it is not counted)."""
+    settings = [plan_settings(p.summary) for p in plans]
+    names = {n for s in settings for n in s}
+    ordered = [n for n in OPTION_ORDER if n in names] + sorted(names - set(OPTION_ORDER))
+    rows = []
+    for name in ordered:
+        row: dict[str, Any] = {"option": name}
+        for p, s in zip(plans, settings, strict=True):
+            row[p.label] = csv_text(s[name].value) if name in s else NOT_RECORDED
+        row["differs"] = len({s[name].key for s in settings if name in s}) > 1
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["option", *(p.label for p in plans), "differs"])
+
+
+def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per plan; with ``options`` (``options_table``'s) a column ``option_<name>`` per option that
+    differs between the plans."""
     rows = []
     for p in plans:
         s = p.summary
@@ -213,7 +352,11 @@ def overview_table(plans: list[PlanFolder]) -> pd.DataFrame:
                 "budgeted_moved_share": s.get("budgeted_moved_share", s.get("moved_potential_share")),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if options is not None and not options.empty:
+        for _, row in options[options["differs"]].iterrows():
+            out[f"option_{row['option']}"] = [row[p.label] for p in plans]
+    return out
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -238,13 +381,15 @@ def compare_plans(paths: list[Path]) -> Comparison:
     base = plans[0]
     moves = [moves_frame(base, other) for other in plans[1:]]
     statements = [rep_statement(base, other, mv) for other, mv in zip(plans[1:], moves, strict=True)]
+    options = options_table(plans)
     return Comparison(
         plans,
         pd.concat(moves, ignore_index=True),
         pd.concat(statements, ignore_index=True),
         balance_table(plans),
-        overview_table(plans),
+        overview_table(plans, options),
         tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))),
+        options,
     )
 
 
@@ -302,6 +447,7 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
         write_csv(comparison.statement, stage / "rep_statement.csv")
         write_csv(comparison.balance, stage / "balance.csv")
         write_csv(comparison.overview, stage / "plans.csv")
+        write_csv(comparison.options, stage / "options.csv")
         maps: dict[str, str] = {}
         colours = _baseline_colours(comparison.plans[0])
         for i, p in enumerate(comparison.plans):
@@ -312,4 +458,4 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     return comparison
 
 
-__all__ = ["Comparison", "PlanFolder", "compare", "compare_plans", "read_plan"]
+__all__ = ["Comparison", "PlanFolder", "compare", "compare_plans", "plan_settings", "read_plan"]

@@ -5,7 +5,8 @@ deviations (already in percent) with their sign, counts with thousands separator
 revenue, pipeline) in the baseline plan's currency as the report writes it. Wide tables get grouped
 headers (plan, then measure) instead of long ``plan: column`` names and scroll inside their own box, never
 the page. Each map is the plan's own map drawn offline (no network needed) and
-embedded full-frame, its summary panel folded behind a "Summary" button.
+embedded full-frame, its summary panel folded behind a "Summary" button. Below the plans, "Options that
+differ" sets side by side each option whose values differ, as a planner says it (potential ±5%, 1 km, off).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from territory_planner.currency import chosen_currency, currency_context, is_mon
 from territory_planner.report import formatting as fm
 
 if TYPE_CHECKING:
-    from territory_planner.compare import Comparison
+    from territory_planner.compare import Comparison, Setting
 
 Formatter = Callable[[object], str]
 
@@ -169,6 +170,100 @@ def _departed_note(overview: pd.DataFrame) -> str:
     return f"<p>{fm.departed_moves_note('moved potential share', 'budgeted moved share')}</p>"
 
 
+_NONE_SAYS = {  # what an option left unset means
+    "keep_home": "off",
+    "max_moved_share": "no limit",
+    "max_moved_share_per_rep": "no limit",
+    "min_accounts": "no limit",
+    "max_accounts": "no limit",
+    "threads": "default",
+    "quota_history_weight": "default",
+    "scenario": "none (flags only)",
+}
+_SHARES = {"max_moved_share", "max_moved_share_per_rep", "gap"}
+
+
+def _share_text(v: float) -> str:
+    return f"{100 * v:.4g}%"
+
+
+def setting_text(name: str, value: object) -> str:
+    """A setting for a reader: tolerances as bands (potential ±5%), shares as percentages, km and
+    seconds with their unit, yes/no, and what an unset option means (--keep-home: off)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return _NONE_SAYS.get(name, "none")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict) and all(isinstance(v, numbers.Real) for v in value.values()):
+        return ", ".join(f"{k} ±{_share_text(float(v))}" for k, v in value.items())
+    if isinstance(value, list):
+        ids = [str(v.get("rep_id", v)) if isinstance(v, dict) else str(v) for v in value]
+        return ", ".join(ids)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if name in _SHARES:
+            return _share_text(v)
+        if name == "company_target":
+            return fm.money(v)
+        unit = {"keep_home": " km", "time_limit": " s"}.get(name, "")
+        return f"{v:,.0f}{unit}" if v.is_integer() else f"{v:,g}{unit}"
+    if name == "scenario":
+        return str(value).replace("\\", "/").rsplit("/", 1)[-1]
+    return str(value)
+
+
+def _options_section(comparison: Comparison) -> str:
+    """The options whose values differ between the plans, a row each with every plan's value; a sentence
+    when none differ, and which plans do not record which options (written by an older version)."""
+    from territory_planner.compare import NOT_RECORDED, option_flag, plan_settings
+
+    settings = [plan_settings(p.summary) for p in comparison.plans]
+    rows = []
+    for name in comparison.differing_options():
+        cells = [s.get(name) for s in settings]
+        shown = "".join(
+            f"<td>{html.escape(t)}</td>" if c is not None else f'<td class="unset">{NOT_RECORDED}</td>'
+            for c, t in zip(cells, _told_apart(name, cells), strict=True)
+        )
+        rows.append(f"<tr><td>{html.escape(option_flag(name))}</td>{shown}</tr>")
+    unrecorded = []
+    for label, s in zip(comparison.labels(), settings, strict=True):
+        missing = [option_flag(n) for n in comparison.options["option"] if n not in s]
+        if missing:
+            unrecorded.append(f"{label}: {'every option' if not s else ', '.join(missing)}")
+    note = (
+        f"<p>{NOT_RECORDED.capitalize()} in summary.json (a plan written by an older version), so not "
+        f"compared: {html.escape('; '.join(unrecorded))}.</p>"
+        if unrecorded
+        else ""
+    )
+    if not rows:
+        said = (
+            "All recorded options are equal."
+            if unrecorded
+            else "All options are equal: the plans were made with the same settings."
+        )
+        return f"<h2>Options that differ</h2>\n<p>{said}</p>{note}\n"
+    head = "".join(f"<th>{html.escape(lab)}</th>" for lab in comparison.labels())
+    return (
+        '<h2>Options that differ</h2>\n<div class="scroll"><table id="options">'
+        f"<thead><tr><th>option</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{note}\n"
+    )
+
+
+def _told_apart(name: str, cells: list[Setting | None]) -> list[str]:
+    """Each plan's value of a differing option for a reader; when that would show two different values
+    alike (the same path to a changed file, one scenario name in two folders), as a scenario spells
+    them, else with what tells them apart (the file's SHA-256)."""
+    from territory_planner.compare import csv_text
+
+    recorded = [c for c in cells if c is not None]
+    for text in (lambda c: setting_text(name, c.value), lambda c: csv_text(c.value)):
+        if all(a.key == b.key or text(a) != text(b) for a in recorded for b in recorded):
+            return [text(c) if c is not None else "" for c in cells]
+    return [f"{csv_text(c.value)} ({c.key[:19]})" if c is not None else "" for c in cells]
+
+
 def render_html(comparison: Comparison, maps: dict[str, str]) -> str:
     """The page; amounts in the baseline plan's currency (summary.json -> config.currency)."""
     with currency_context(chosen_currency(None, comparison.plans[0].summary)):
@@ -194,6 +289,8 @@ def _page(comparison: Comparison, maps: dict[str, str]) -> str:
         table = table_html(frame, f"statement-{len(pairs) + 1}", formats=_money_formats(frame))
         pairs.append(f"<h3>{title}</h3>" + table)
     balance = _balance_frame(comparison.balance)
+    # the options that differ have their own table, a row per option
+    overview = comparison.overview.loc[:, ~comparison.overview.columns.str.startswith("option_")]
     moves_shown = comparison.moves.head(500)
     note = (
         ""
@@ -216,6 +313,9 @@ th, td {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; text-align: rig
 th {{ background: #f4f4f4; }}
 th.group {{ text-align: center; border-left: 2px solid #fff; }}
 td:first-child, th:first-child {{ text-align: left; }}
+#options td, #options th {{ text-align: left; }}
+#options td + td {{ white-space: normal; min-width: 8rem; }}
+td.unset {{ color: #888; font-style: italic; }}
 @media print {{
   @page {{ size: A4 landscape; margin: 10mm; }}
   body {{ margin: 0; font-size: 9pt; }}
@@ -236,8 +336,8 @@ in its summary.json); a manual plan's gap is to its original plan's lower bound,
 edits break constraints that bound assumes.</p>
 <div class="maps">{frames}</div>
 <h2>Plans</h2>
-{table_html(comparison.overview, "plans")}{_departed_note(comparison.overview)}
-<h2>Gains and losses per rep</h2>
+{table_html(overview, "plans")}{_departed_note(overview)}
+{_options_section(comparison)}<h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>
 {table_html(balance, "balance", formats=_money_formats(balance))}
