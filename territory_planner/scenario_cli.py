@@ -35,7 +35,8 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
 
     Writes moves.csv (accounts whose rep differs), rep_statement.csv (per rep: accounts, potential and
     workload in and out; reps added or removed between plans are listed), balance.csv and plans.csv (side by
-    side) and compare.html with the maps next to each other.
+    side), options.csv (the options each plan was made with; those that differ are printed too) and
+    compare.html with the maps next to each other.
 
     \b
     Example:
@@ -53,6 +54,7 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         known = isinstance(objective, numbers.Real) and math.isfinite(objective)
         shown = f"{objective:,.1f}" if known else "n/a"
         click.echo(f"{row.plan}: {row.status}, {row.reps} reps, objective {shown}")
+    click.echo(result.options_line())
     added = result.statement[result.statement["roster"] != "kept"]
     for row in added.itertuples(index=False):
         click.echo(f"rep {row.rep_id} {row.roster} in {row.plan_b}")

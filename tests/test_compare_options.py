@@ -228,3 +228,16 @@ def test_a_setting_reads_as_a_planner_would_say_it(name: str, value: object, tex
     from territory_planner.compare_html import setting_text
 
     assert setting_text(name, value) == text
+
+
+def test_the_compare_command_prints_the_options_that_differ(plans: dict[str, Path], tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        main, ["compare", str(plans["tight"]), str(plans["home"]), "--out", str(tmp_path / "cli")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "options that differ: --tolerance, --keep-home" in res.output
+    res = CliRunner().invoke(
+        main, ["compare", str(plans["tight"]), str(plans["same"]), "--out", str(tmp_path / "same")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "all options are equal" in res.output
