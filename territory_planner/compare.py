@@ -33,7 +33,7 @@ from territory_planner.compare_html import render_html
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
 from territory_planner.level_outputs import has_level, level_labels
-from territory_planner.options import DEFAULT_TOLERANCE, PlanOptions
+from territory_planner.options import DEFAULT_TOLERANCE, PlanOptions, flag_name
 
 MEASURES = ("potential", "workload")
 BALANCE_COLUMNS = ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km")
@@ -221,7 +221,7 @@ _NO_FLAG = {"reps_add": "reps.add", "reps_remove": "reps.remove", "locks": "lock
 
 def option_flag(name: str) -> str:
     """How a user sets the option: its flag (``--keep-home``), or its scenario key when it has no flag."""
-    return _NO_FLAG.get(name, "--" + name.replace("_", "-"))
+    return _NO_FLAG.get(name, flag_name(name))
 
 
 @dataclass(frozen=True)

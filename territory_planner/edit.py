@@ -397,31 +397,28 @@ def _about_the_assignment(note: str) -> bool:
     return " district(s) in several pieces: " in note
 
 
-def _polygon_homes(plan: PlanFolder, given: np.ndarray) -> np.ndarray | None:
+def _polygon_homes(plan: PlanFolder) -> np.ndarray | None:
     """Per rep, the unit (``family_units``) whose polygon in units.geojson holds its home, -1 none (on a
-    border, the first unit, as ``geo.planning.home_unit_polygons`` picks for ``plan``); None when the
-    plan has no polygons. ``given``: the reps whose home the user gave (the others are never looked up).
-    units.geojson's polygons are the plan's simplified for display (by about 1e-4 of the map's extent),
-    so a home that close to a border may fall on its other side."""
+    border, the lowest unit, as ``plan`` picks: ``geo.planning.units_at_points``); None when the plan
+    has no polygons. Only homes the user gave are looked up. units.geojson's polygons are the plan's
+    simplified for display (by about 1e-4 of the map's extent), so a home that close to a border may
+    fall on its other side."""
     if not plan.units:
         return None
     import shapely
 
-    from territory_planner.model.homes import family_units
+    from territory_planner.geo.planning import units_at_points
+    from territory_planner.model.homes import family_units, given_homes
 
     t, a = plan.territories, plan.assignments
-    lat, lon = t["home_lat"].to_numpy(float), t["home_lon"].to_numpy(float)
     out = np.full(len(t), -1, dtype=np.int64)
-    reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
-    if not len(reps):
-        return out
+    reps = given_homes(t)
     unit = family_units(a["parent_id"].fillna("").astype(str).to_numpy())
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
     unit_of = np.array([unit[row_of[acc]] for acc in plan.units], dtype=np.int64)
-    polys = shapely.from_geojson([json.dumps(g) for g in plan.units.values()])
-    rep_k, poly_k = shapely.STRtree(polys).query(shapely.points(lon[reps], lat[reps]), predicate="intersects")
-    for k, u in sorted(zip(rep_k.tolist(), unit_of[poly_k].tolist(), strict=True), reverse=True):
-        out[reps[k]] = u  # sorted descending: the first unit of each home is written last
+    polys = list(shapely.from_geojson([json.dumps(g) for g in plan.units.values()]))
+    lat, lon = t["home_lat"].to_numpy(float), t["home_lon"].to_numpy(float)
+    out[reps] = units_at_points(polys, unit_of, lat[reps], lon[reps])
     return out
 
 
@@ -455,14 +452,13 @@ def _manual_summary(
     lower = _number(s.get("lower_bound"))
     gap = (objective - lower) / objective if lower is not None and objective > 0 else None
     on_inputs, on_the_solve = _plan_notes(s)
-    given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
     inputs = edited_notes(
         [n for n in on_inputs if not _about_the_assignment(n)],
         a,
         territories,
         rep,
         _home_km(s),
-        _polygon_homes(plan, given),
+        _polygon_homes(plan),
     )
     notes = [
         f"hand-edited: {n_changed} account(s) given to another rep by hand ({edits_path.name}) from the "

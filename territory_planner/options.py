@@ -139,9 +139,14 @@ def _as_written(value: object) -> str:
     return "a list" if isinstance(value, list | tuple) else type(value).__name__
 
 
+def flag_name(key: str) -> str:
+    """The command-line flag of an option: ``keep_home`` -> ``--keep-home``."""
+    return "--" + key.replace("_", "-")
+
+
 def _column(key: str, source: str) -> str:
     """A problem's column: the flag (``--keep-home``) for a value given on the command line."""
-    return "--" + key.replace("_", "-") if source == COMMAND_LINE else key
+    return flag_name(key) if source == COMMAND_LINE else key
 
 
 def build_options(

@@ -9,6 +9,7 @@ with current reps given by quadrant, so the base plan is close to the status quo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +55,26 @@ def write_instance(folder: Path, *, tolerance: float = 0.1, extra: str = "") -> 
         encoding="utf-8",
     )
     return scenario
+
+
+def strip_map(folder: Path, r1: tuple[float, float] = (0.5, 9.5)) -> tuple[Path, Path]:
+    """Three polygon accounts in a row: a long strip A (lon 0-10), then B (10-11) and C (11-12); R1's
+    home at ``r1`` (lat, lon; by default inside A, 1 degree from B's point and about 4.5 from A's), R2's
+    inside C. The keep-home and edit tests of a home held by a polygon far from its point."""
+    features = []
+    for name, (x0, x1) in {"A": (0.0, 10.0), "B": (10.0, 11.0), "C": (11.0, 12.0)}.items():
+        ring = [[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"account_id": name, "potential": 1.0, "workload": 1.0},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts = folder / "accounts.geojson"
+    accounts.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    reps = folder / "reps.csv"
+    rows = [{"rep_id": "R1", "lat": r1[0], "lon": r1[1]}, {"rep_id": "R2", "lat": 0.5, "lon": 11.5}]
+    pd.DataFrame(rows).to_csv(reps, index=False)
+    return accounts, reps

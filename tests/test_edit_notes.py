@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from scenario_fixtures import write_instance
+from scenario_fixtures import strip_map, write_instance
 
 from territory_planner import api
 from territory_planner.cli import main
@@ -123,30 +123,8 @@ def test_the_edited_objective_lies_above_the_plan_s_lower_bound(base: Path, tmp_
     assert (f"the edits break {broken} of its constraint(s)" in note) == (broken > 0)
 
 
-def _strip_map(folder: Path) -> tuple[Path, Path]:
-    """Accounts A, B, C (the picture above); R1's home in A, R2's in C."""
-    features = []
-    for name, (x0, x1) in {"A": (0.0, 10.0), "B": (10.0, 11.0), "C": (11.0, 12.0)}.items():
-        ring = [[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {"account_id": name, "potential": 1.0, "workload": 1.0},
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-            }
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    accounts = folder / "accounts.geojson"
-    accounts.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    reps = folder / "reps.csv"
-    pd.DataFrame(
-        [{"rep_id": "R1", "lat": 0.5, "lon": 9.5}, {"rep_id": "R2", "lat": 0.5, "lon": 11.5}]
-    ).to_csv(reps, index=False)
-    return accounts, reps
-
-
 def test_edit_finds_a_home_by_its_polygon_as_plan_does(tmp_path: Path) -> None:
-    accounts, reps = _strip_map(tmp_path / "in")
+    accounts, reps = strip_map(tmp_path / "in")
     plan = tmp_path / "plan"
     args = ["plan", "--accounts", str(accounts), "--reps", str(reps), "--tolerance", "0.9", "-q"]
     result = CliRunner().invoke(main, [*args, "--out", str(plan)])

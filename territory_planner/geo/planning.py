@@ -98,8 +98,6 @@ def home_unit_polygons(
     border), -1 when no polygon holds it or the home is not given; None without polygons. The unit whose
     account point lies nearest is not always it: on the lower-48 states, Chicago is nearer Indiana's
     representative point than Illinois's, and Dallas nearer Oklahoma's than Texas's (QA4)."""
-    import shapely
-
     if joined is not None:
         polys = list(joined.areas.geometry)
         unit_of = np.full(len(polys), -1, dtype=np.int64)  # an area's unit: its accounts not kept apart
@@ -114,14 +112,24 @@ def home_unit_polygons(
         return None
     out = np.full(problem.n_reps, -1, dtype=np.int64)
     given = np.flatnonzero(np.isfinite(problem.home_lat) & np.isfinite(problem.home_lon))
-    if not len(given) or not polys:
+    out[given] = units_at_points(polys, unit_of, problem.home_lat[given], problem.home_lon[given])
+    return out
+
+
+def units_at_points(polys: list[Any], unit_of: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Per point, the unit (``unit_of`` per polygon, -1 = none) whose polygon holds it: the lowest when
+    the point lies on a border, -1 when none does. ``home_unit_polygons`` for ``plan``, and ``edit`` on
+    units.geojson."""
+    import shapely
+
+    out = np.full(len(lat), -1, dtype=np.int64)
+    if not len(lat) or not len(polys):
         return out
-    points = shapely.points(problem.home_lon[given], problem.home_lat[given])
-    rep_k, poly_k = shapely.STRtree(polys).query(points, predicate="intersects")
+    k_of, poly_k = shapely.STRtree(polys).query(shapely.points(lon, lat), predicate="intersects")
     units = unit_of[poly_k]
     keep = units >= 0
-    for k, u in sorted(zip(rep_k[keep].tolist(), units[keep].tolist(), strict=True), reverse=True):
-        out[given[k]] = u  # sorted descending: the lowest unit of each home is written last
+    for k, u in sorted(zip(k_of[keep].tolist(), units[keep].tolist(), strict=True), reverse=True):
+        out[k] = u  # sorted descending: the lowest unit of each point is written last
     return out
 
 

@@ -253,6 +253,15 @@ def _forced(p: TerritoryProblem, u: int, near: list[int]) -> str:
     return ""
 
 
+def given_homes(territories: pd.DataFrame) -> np.ndarray:
+    """A plan folder's reps (indices into territories.csv) whose home the user gave, with coordinates
+    (a home the planner chose is no rep's office)."""
+    chosen = territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
+    lat, lon = territories["home_lat"].to_numpy(float), territories["home_lon"].to_numpy(float)
+    out: np.ndarray = np.flatnonzero(~chosen & np.isfinite(lat) & np.isfinite(lon))
+    return out
+
+
 def edited_notes(
     notes: list[str],
     assignments: pd.DataFrame,
@@ -270,9 +279,8 @@ def edited_notes(
     plan has no polygons), and what forced it (a lock, a segment). ``owner``: each account's rep (index
     into ``territories``) in the edited plan."""
     kept = [n for n in notes if not _home_note(n)]
-    given = ~territories["home_chosen"].astype(str).str.lower().eq("true").to_numpy()
     lat, lon = territories["home_lat"].to_numpy(float), territories["home_lon"].to_numpy(float)
-    reps = np.flatnonzero(given & np.isfinite(lat) & np.isfinite(lon))
+    reps = given_homes(territories)
     a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
     unit = family_units(_column(assignments, "parent_id").astype(str))
     near = home_pairs(a_lat, a_lon, unit, lat, lon, reps, km, home_unit)
