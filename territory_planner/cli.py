@@ -240,12 +240,16 @@ def plan(
       territory-planner plan --accounts accounts.csv --reps reps.csv --tolerance 0.03 \\
           --max-moved-share 0.1 --out plans/tight --time-limit 60
     """
+    extra: dict[str, Any] = {}
     if from_manifest is not None:
         if scenario is not None:
             raise click.UsageError("give either a SCENARIO or --from-manifest, not both")
-        from territory_planner.manifest import load_manifest
+        from territory_planner.manifest import load_manifest, manifest_path, recorded_scenario
 
         values, warnings = load_manifest(from_manifest)
+        # the rerun is made from the same scenario: record it (compare reads it) and the manifest it came by
+        extra["scenario"] = recorded_scenario(from_manifest)
+        extra["from_manifest"] = str(manifest_path(from_manifest).resolve())
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         options = build_options(_collect(None, flags, values), source=str(from_manifest))
@@ -256,7 +260,7 @@ def plan(
     console = stderr_console()
     started = time.time()
     command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    extra: dict[str, Any] = {"command_line": command}
+    extra["command_line"] = command
     if scenario is not None:
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:

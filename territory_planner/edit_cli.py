@@ -47,7 +47,7 @@ def edit_command(
     """Apply hand edits to a plan and write the result as a new plan folder.
 
     Without --rebalance the accounts simply change rep: the folder gets status `manual`, its objective,
-    its gap to the plan's lower bound and every band it breaks (in summary.json and the report).
+    how far above the plan's lower bound it lies and every band it breaks (in summary.json and the report).
     With --rebalance the edits become locks and the planner rebalances everything else.
 
     \b
@@ -99,14 +99,20 @@ def edit_command(
         edited = apply_edits(plan_dir, edits_path)
         write_edited(edited, plan_dir, out, force=force)
         s = edited.summary
-        gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
-        if s["gap"] is not None and s["gap"] < 0:  # below a bound that holds only for plans within it
-            gap += " (below the bound: the edits break constraints the bound assumes)"
+        if s["gap"] is None:
+            gap = "no lower bound recorded"
+        elif s["gap"] < 0:  # below a bound that holds only for plans within it
+            gap = (
+                f"{-100 * s['gap']:.2f}% below the plan's lower bound "
+                "(the edits break constraints the bound assumes)"
+            )
+        else:
+            gap = f"{100 * s['gap']:.2f}% above the plan's lower bound"
         was = s["edited_from"]["objective"]
         click.echo(
             f"manual: {len(edited.edits)} account(s) moved by hand | objective {s['objective']:,.1f}"
             + (f" (plan: {was:,.1f})" if isinstance(was, int | float) else "")
-            + f" | gap to the plan's lower bound {gap}"
+            + f" | {gap}"
         )
         for warning in edited.warnings:
             click.echo(f"warning: {warning}", err=True)

@@ -90,6 +90,7 @@ def build_manifest(
         "started_at": started.isoformat(timespec="seconds"),
         "command_line": context.get("command_line"),
         "scenario": str(context["scenario"]) if context.get("scenario") else None,
+        "from_manifest": context.get("from_manifest"),  # the manifest a --from-manifest rerun came from
         "seed": options.seed,
         "options": data,
         "inputs": inputs,
@@ -106,14 +107,29 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     atomic_write_text(folder / MANIFEST_NAME, json_text(manifest))
 
 
+def manifest_path(path: Path | str) -> Path:
+    """The manifest file itself, given the file or the plan folder holding it."""
+    path = Path(path)
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+def recorded_scenario(path: Path | str) -> str | None:
+    """The scenario file a manifest's plan was made from (None: flags only, or an unreadable manifest,
+    which ``load_manifest`` reports)."""
+    try:
+        data = json.loads(manifest_path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    scenario = data.get("scenario") if isinstance(data, dict) else None
+    return str(scenario) if scenario else None
+
+
 def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
     """Read a manifest: the option mapping for ``build_options`` and warnings about what changed since.
 
     ``path`` is the manifest file or the plan folder holding it.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
+    path = manifest_path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

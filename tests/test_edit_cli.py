@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -329,12 +330,15 @@ def test_an_objective_below_the_plans_bound_is_explained(tmp_path: Path) -> None
     edits = write_edits(tmp_path / "e.csv", [("A1", "R2")])
     code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m"))
     assert code == 0, output
-    assert "below the bound: the edits break constraints the bound assumes" in output
+    assert re.search(
+        r"\| [0-9.]+% below the plan's lower bound \(the edits break constraints the bound", output
+    )
     summary["lower_bound"] = 1.0
     plan = write_map_plan(tmp_path / "plan2", a, territories_frame(a), summary)
     code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m2"))
     assert code == 0, output
-    assert "below the bound" not in output
+    assert "below the plan's lower bound" not in output
+    assert re.search(r"\| [0-9.]+% above the plan's lower bound", output)
 
 
 def _zero_padded_plan(folder: Path) -> Path:

@@ -196,6 +196,12 @@ def test_manifest_round_trip_gives_identical_assignments(tmp_path: Path) -> None
     pd.testing.assert_frame_equal(a1, a2)
     m2 = json.loads((tmp_path / "p2" / "manifest.json").read_text())
     assert m2["result"]["assignments_sha256"] == manifest["result"]["assignments_sha256"]
+    # the rerun records the scenario it was made from (compare reads it) and the manifest it came by
+    assert m2["scenario"] == str(scenario.resolve())
+    assert m2["from_manifest"] == str((tmp_path / "p1" / "manifest.json").resolve())
+    s2 = json.loads((tmp_path / "p2" / "summary.json").read_text())
+    assert s2["scenario"] == str(scenario.resolve())
+    assert manifest["from_manifest"] is None
 
 
 def test_manifest_warns_when_an_input_changed(tmp_path: Path) -> None:
