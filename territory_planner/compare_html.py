@@ -23,7 +23,8 @@ from territory_planner.currency import chosen_currency, currency_context, is_mon
 from territory_planner.report import formatting as fm
 
 if TYPE_CHECKING:
-    from territory_planner.compare import Comparison, Setting
+    from territory_planner.compare import Comparison
+    from territory_planner.compare_options import Setting
 
 Formatter = Callable[[object], str]
 
@@ -215,7 +216,7 @@ def setting_text(name: str, value: object) -> str:
 def _options_section(comparison: Comparison) -> str:
     """The options whose values differ between the plans, a row each with every plan's value; a sentence
     when none differ, and which plans do not record which options (written by an older version)."""
-    from territory_planner.compare import NOT_RECORDED, option_flag, plan_settings
+    from territory_planner.compare_options import NOT_RECORDED, option_flag, plan_settings
 
     settings = [plan_settings(p.summary) for p in comparison.plans]
     rows = []
@@ -255,7 +256,7 @@ def _told_apart(name: str, cells: list[Setting | None]) -> list[str]:
     """Each plan's value of a differing option for a reader; when that would show two different values
     alike (the same path to a changed file, one scenario name in two folders), as a scenario spells
     them, else with what tells them apart (the file's SHA-256)."""
-    from territory_planner.compare import csv_text
+    from territory_planner.compare_options import csv_text
 
     recorded = [c for c in cells if c is not None]
     for text in (lambda c: setting_text(name, c.value), lambda c: csv_text(c.value)):

@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from conftest import line_instance, write_instance
 
 from territory_planner.cli import main
-from territory_planner.compare import compare, compare_plans, plan_settings
+from territory_planner.compare import compare, compare_plans
+from territory_planner.compare_options import plan_settings
 
 FLAGS = {
     "tight": ["--tolerance", "0.05"],

@@ -1,0 +1,132 @@
+"""The options plans were made with, side by side (compare's options.csv and its "Options that differ").
+
+Each plan's summary.json records its options (``config``) and the CLI the scenario file it read. Settings
+are normalised so that equal settings compare equal: a tolerance given as one number equals the same bands
+per measure, and the input tables compare by their SHA-256, not their paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from territory_planner.options import DEFAULT_TOLERANCE, PlanOptions, flag_name
+
+if TYPE_CHECKING:
+    from territory_planner.compare import PlanFolder
+
+NOT_RECORDED = "not recorded"
+OPTION_ORDER = ("scenario", *PlanOptions.__dataclass_fields__)  # the scenario file, then PlanOptions'
+_NO_FLAG = {"reps_add": "reps.add", "reps_remove": "reps.remove", "locks": "locks", "scenario": "scenario"}
+
+
+def option_flag(name: str) -> str:
+    """How a user sets the option: its flag (``--keep-home``), or its scenario key when it has no flag."""
+    return _NO_FLAG.get(name, flag_name(name))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One option of one plan: ``value`` normalised (equal settings are equal values), ``key`` what
+    compares (for accounts and reps the file's SHA-256 when recorded: the same table under another path
+    is the same setting)."""
+
+    value: Any
+    key: str
+
+
+def _bands(raw: object, measures: list[str], default: float | None) -> dict[str, float]:
+    """A tolerance as {measure: band} over the balanced measures, whether it was given as one number
+    (``"*"``) or per measure; a measure without a band is left out (``default`` None) or gets ``default``."""
+    given = {}
+    for k, v in raw.items() if isinstance(raw, dict) else ():
+        try:
+            given[str(k)] = float(v)
+        except (TypeError, ValueError):  # a summary.json edited by hand: that band is not compared
+            continue
+    out = {}
+    for m in measures:
+        band = given.get(m, given.get("*", default))
+        if band is not None:
+            out[m] = band
+    return out
+
+
+def _key(value: object) -> str:
+    def rounded(v: object) -> object:
+        if isinstance(v, float):
+            return round(v, 10)
+        if isinstance(v, dict):
+            return {str(k): rounded(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [rounded(x) for x in v]
+        return v
+
+    return json.dumps(rounded(value), sort_keys=True, default=str)
+
+
+def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
+    """The options a plan was made with (summary.json -> config, and the scenario file the CLI records),
+    normalised so that equal settings compare equal: a tolerance given as one number equals the same
+    tolerance given per measure, and designed districts without a ``district_tolerance`` have the band
+    the model gave them. An option missing here was not recorded (a plan written by an older version)."""
+    config = summary.get("config")
+    if not isinstance(config, dict):
+        return {}
+    out: dict[str, Setting] = {}
+    balance = config.get("balance") or summary.get("tolerance") or {}  # older plans: the measures banded
+    measures = [str(m).strip() for m in (balance.split(",") if isinstance(balance, str) else balance)]
+    for name, value in config.items():
+        if name == "tolerance":
+            value = _bands(value or summary.get("tolerance"), measures, DEFAULT_TOLERANCE)
+        elif name in ("district_tolerance", "region_tolerance"):
+            value = _bands(value, measures, None)
+            if name == "district_tolerance" and not value and config.get("design_districts"):
+                designed = PlanOptions(balance=tuple(measures), design_districts=1).group_tolerance()
+                value = _bands(designed.get("district"), measures, None)
+        out[name] = Setting(value, _key(value))
+    hashes = summary.get("inputs_sha256")
+    for name in ("accounts", "reps"):
+        sha = hashes.get(name) if isinstance(hashes, dict) else None
+        if name in out and sha:
+            out[name] = Setting(out[name].value, f"sha256 {sha}")
+    if "scenario" in summary or "command_line" in summary:  # the CLI records the scenario file it read
+        scenario = summary.get("scenario")
+        out["scenario"] = Setting(scenario, _key(scenario))
+    return out
+
+
+def csv_text(value: object) -> str:
+    """A setting as a scenario file or flag spells it: 0.05, true, potential=0.05,workload=0.1; none: ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={csv_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return ",".join(value)
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def options_table(plans: list[PlanFolder]) -> pd.DataFrame:
+    """One row per option (its scenario key): each plan's value as ``csv_text`` writes it (or "not
+    recorded") and whether the recorded values differ (a plan that does not record it is not counted)."""
+    settings = [plan_settings(p.summary) for p in plans]
+    names = {n for s in settings for n in s}
+    ordered = [n for n in OPTION_ORDER if n in names] + sorted(names - set(OPTION_ORDER))
+    rows = []
+    for name in ordered:
+        row: dict[str, Any] = {"option": name}
+        for p, s in zip(plans, settings, strict=True):
+            row[p.label] = csv_text(s[name].value) if name in s else NOT_RECORDED
+        row["differs"] = len({s[name].key for s in settings if name in s}) > 1
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["option", *(p.label for p in plans), "differs"])
