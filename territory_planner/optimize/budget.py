@@ -34,6 +34,11 @@ SHARES = {
     "design_connect_implied": 0.90,  # the same when the district band is implied: no second solve to keep
     "contiguity_cuts": 0.60,  # with --contiguous and a start plan: the whole-model cut loop (LNS: the rest)
     "contiguity_mend": 0.30,  # with a cut loop: the LNS mend of the start plan before the loop's rounds
+    # the mend left territories split: the flip search (QA10 O1: 761 Brazilian cities x 16 reps at +-8%,
+    # where the mend and the cut loop found no connected plan in 60 s or 180 s and the flip search one
+    # within the bands in 18 s alone). Before the cut loop, whose rounds then start from its plan: a
+    # plan first, the bound after
+    "contiguity_flips": 0.60,
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)
     "proof": 0.60,  # the LPs that prove (or explain) an infeasible model
     "construct": 0.15,  # the LP-guided balancing search (a plan without any MIP)

@@ -20,8 +20,12 @@ is valid. ``solve_contiguous`` uses the cuts in two ways; its ``method`` says wh
   given (the LP of the model without contiguity, a relaxation); no optimality is claimed.
 
 A plan to start from is mended by the LNS first, so the whole-model rounds start from a contiguous
-incumbent. If territories are still split at the end, stray pieces are moved to a neighbouring
-territory wherever both bands allow it (method "repair"), and the remaining pieces are reported.
+incumbent. When the mend leaves territories split (or there is no plan to start from), the flip search of
+``optimize.flip_search`` (method "flips") balances a plan whose territories are one piece from the start:
+the graph Voronoi of the centres, each territory kept whole by every move; its plan counts when it meets
+every row of the model, and the LNS then polishes it. If territories are still split at the end, stray
+pieces are moved to a neighbouring territory wherever both bands allow it (method "repair"), and the
+remaining pieces are reported.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import background, contiguous_flow, repair
+from territory_planner.optimize import background, contiguous_flow, flip_search, parts, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
@@ -49,6 +53,8 @@ __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "sepa
 log = logging.getLogger(__name__)
 EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model rounds before the LNS takes over
 MEND_SHARE = SHARES["contiguity_mend"]  # of the time: the start plan's first mend, when the cut loop runs
+FLIP_SHARE = SHARES["contiguity_flips"]  # of the time left: the flip search, when the mend left splits
+STALL_PER_UNIT = 0.02  # seconds per unit the flip search goes on without progress (at most STALL_SECONDS)
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one settles, then at the run's gap
 TIGHT_SHARE = 0.35  # (and in this last part of the cut loop's time)
 
@@ -58,7 +64,9 @@ class ContiguousResult:
     unit_rep: np.ndarray | None
     objective: float | None
     lower_bound: float
-    method: str  # "cuts" (the whole-model cut loop settled it) | "lns" (neighbourhood search) | "repair"
+    # "cuts" (the whole-model cut loop settled it) | "lns" (neighbourhood search) | "flips" / "flips+lns"
+    # (the flip search found the first connected plan, then the LNS polished it) | "repair" | "flow"
+    method: str
     pieces: np.ndarray  # (p,) connected pieces per territory of the returned plan
     rounds: int  # MIP solves
     cuts: int
@@ -140,6 +148,68 @@ def _rows_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> 
     return all(now or not was for was, now in zip(before, after, strict=True))
 
 
+def flip_plan(
+    spec_c: ModelSpec,
+    adj: Adjacency,
+    centre: np.ndarray,
+    deadline: float,
+    seed: int,
+    stop: Callable[[], bool] | None = None,
+) -> np.ndarray | None:
+    """A connected plan by the flip search (each centre, and each locked unit, fixed to its rep, so every
+    territory stays one piece holding its centre) from the graph Voronoi of the centres
+    (``parts.connected_start``), then from sectors around the centre of the first measure
+    (``parts.sector_start``); None: no such start, or by ``deadline`` no plan that meets every row
+    of the model (bands, counts, budgets, district and region bands: ``repair.feasible``); ``stop()``
+    ends the search early."""
+    p = spec_c.problem
+    if (centre < 0).any():
+        return None
+    fixed = np.full(p.n_units, -1, dtype=np.int64)
+    fixed[centre] = np.arange(p.n_reps)
+    pp = parts.from_spec(spec_c, adj.csr(), fixed)
+    pp = dataclasses.replace(pp, groups=_band_groups(spec_c, pp.amount.shape[1]))
+    lat, lon = (p.unit_sum(v) / np.maximum(p.unit_sum(np.ones_like(v)), 1.0) for v in (p.acc_lat, p.acc_lon))
+    x = (lon - lon.mean()) * np.cos(np.radians(lat.mean()))
+    # a small map is searched through sooner: its stall window shrinks with it (1 s for 50 units or fewer)
+    stall = max(1.0, min(flip_search.STALL_SECONDS, STALL_PER_UNIT * p.n_units))
+    # the graph Voronoi first (on QA10's 761 cities with district bands: in band in 18 s, where the sectors
+    # stalled out of band at 25 s; without district bands 12 s from sectors, 20 s from the Voronoi); the
+    # sectors with the time left when the first search stalls out of the bands (``STALL_SECONDS``)
+    for make in (parts.connected_start, lambda q: parts.sector_start(q, x, lat)):
+        if time.perf_counter() >= deadline - 0.5 or (begin := make(pp)) is None:
+            continue
+        plan = flip_search.balance(pp, begin, deadline, seed, stop=stop, stall=stall)
+        if not lns.count_split(adj, plan, centre) and repair.feasible(spec_c, plan):
+            return plan
+    return None
+
+
+def _band_groups(spec: ModelSpec, n_measures: int) -> parts.Groups | None:
+    """The district bands (else the region bands) as the flip search's groups, without their being one
+    piece: the search keeps one level; a plan it finds is checked against every level's rows after."""
+    gb = spec.groups
+    if gb is None:
+        return None
+    li = gb.levels.index("district") if "district" in gb.levels else 0
+    row = gb.group_of[li]
+    ids = np.unique(row[row >= 0])
+    of = np.searchsorted(ids, row)
+    lower, upper, target = gb.lower[:, ids], gb.upper[:, ids], gb.target[:, ids]
+    loners = np.flatnonzero(row < 0)  # a rep outside every group of the level: a group of its own
+    of[loners] = len(ids) + np.arange(len(loners))
+    m = len(spec.problem.measures)
+    wide = np.full((m, len(loners)), np.inf)
+    lower, upper = np.hstack([lower, -wide]), np.hstack([upper, wide])
+    target = np.hstack([target, np.full((m, len(loners)), np.nan)])
+    extra = n_measures - m
+    if extra:  # the account counts as one more measure (``parts.from_spec``): no group band on them
+        lower = np.vstack([lower, np.full((extra, lower.shape[1]), -np.inf)])
+        upper = np.vstack([upper, np.full((extra, upper.shape[1]), np.inf)])
+        target = np.vstack([target, np.full((extra, target.shape[1]), np.nan)])
+    return parts.Groups(of.astype(np.int64), lower, upper, target, whole=False)
+
+
 def solve_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
@@ -206,7 +276,22 @@ def solve_contiguous(
             best = last_plan
             if flow is not None:
                 flow.offer(best)
+    flipped = flip_ran = False  # the first connected plan came from the flip search; it ran
+    if best is None and not done() and (now := time.perf_counter()) < deadline - 1.0:
+        flip_ran = True
+        progress("contiguity: flip search from connected territories")
+        # it stops when the flow model settles the question (a tiny map's proof comes in a second)
+        best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=done)
+        if best is not None:
+            flipped = True
+            value = lns.objective(spec, best)
+            progress(f"contiguity: connected plan found by the flip search: objective {value:,.1f}")
+            if flow is not None:
+                flow.offer(best)
     cut_deadline = start + (EXACT_SHARE * time_limit if start_plan is not None else time_limit)
+    if flip_ran:  # the rounds keep their share of what the flips left (a proof on a tiny map needs them)
+        now = time.perf_counter()
+        cut_deadline = max(cut_deadline, now + EXACT_SHARE * (deadline - now))
     col_unit, col_rep = np.nonzero(spec_c.allowed)
     round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
     tight_from = cut_deadline - TIGHT_SHARE * max(0.0, cut_deadline - time.perf_counter())
@@ -237,7 +322,7 @@ def solve_contiguous(
         )
         if not new:
             if best is None or lns.objective(spec, plan) < lns.objective(spec, best):
-                best = plan
+                best, flipped = plan, False
                 if flow is not None:
                     flow.offer(best)
             if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
@@ -279,7 +364,7 @@ def solve_contiguous(
         if best is not None:
             if flow is not None:
                 flow.offer(best)
-            best, method = search.polish(best, deadline), "lns"
+            best, method = search.polish(best, deadline), "flips+lns" if flipped else "lns"
     infeasible = cut_infeasible
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or infeasible or the time is up, else its

@@ -23,6 +23,7 @@ every move. Two phases:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,6 +59,7 @@ class Search:
         self.anchor[pp.fixed[has]] = np.flatnonzero(has)
         gr = pp.groups
         self.group = np.zeros(pp.k, dtype=np.int64) if gr is None else gr.of.astype(np.int64)
+        self.whole_groups = gr is not None and gr.whole
         n_g = 1 if gr is None else gr.g
         m = pp.amount.shape[1]
         self.gload = np.zeros((m, n_g))
@@ -261,7 +263,7 @@ class Search:
         if units is None or not np.isfinite(self.pp.cost[units, b]).all():
             return None
         ga = int(self.group[self.assign[u]])
-        if ga != self.group[b] and not self.group_whole(units, ga):
+        if ga != self.group[b] and self.whole_groups and not self.group_whole(units, ga):
             return None
         return units
 
@@ -320,11 +322,20 @@ class Search:
 
 
 def balance(
-    pp: PartProblem, assign: np.ndarray, deadline: float, seed: int = 0, *, recombine: bool = True
+    pp: PartProblem,
+    assign: np.ndarray,
+    deadline: float,
+    seed: int = 0,
+    *,
+    recombine: bool = True,
+    stop: Callable[[], bool] | None = None,
+    stall: float | None = None,
 ) -> np.ndarray:
     """The best plan the flips find from ``assign`` (every part one piece) by ``deadline``, or earlier
-    when the search stalls (``STALL_SECONDS``): least band violation, then least cost. Every part stays
-    one piece; the caller checks the bands."""
+    when the search stalls (no progress for ``stall`` seconds, default ``STALL_SECONDS``, and for as
+    long as the last progress took) or ``stop()`` says so (checked every round): least band
+    violation, then least cost. Every part stays one piece; the caller checks the bands."""
+    stall = STALL_SECONDS if stall is None else stall
     rng = np.random.default_rng(seed)
     s = Search(pp, assign)
     best, best_key = s.assign.copy(), (s.violation(), s.cost())
@@ -332,8 +343,10 @@ def balance(
     rounds = stuck = 0
     began = found = time.perf_counter()
     while (now := time.perf_counter()) < deadline:
-        if recombine and now - found > max(STALL_SECONDS, found - began):
+        if recombine and now - found > max(stall, found - began):
             break  # stalled (a recombination's own two-part search has a short deadline instead)
+        if stop is not None and stop():
+            break
         rounds += 1
         in_band = s.violation() <= 0.0
         u, b = s.candidates()

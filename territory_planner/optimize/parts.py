@@ -25,13 +25,14 @@ SPREAD_WEIGHT = 100.0  # squared band excess: spreads a surplus over the parts a
 
 @dataclass(frozen=True)
 class Groups:
-    """A level above the parts: ``of`` (K,) group of each part; each group's band and target; the
-    union of a group's parts must be one piece as well."""
+    """A level above the parts: ``of`` (K,) group of each part; each group's band and target; with
+    ``whole`` the union of a group's parts must be one piece as well."""
 
     of: np.ndarray  # (K,)
     lower: np.ndarray  # (M, G)
     upper: np.ndarray  # (M, G)
     target: np.ndarray  # (M, G)
+    whole: bool = True  # each group one piece (district contiguity); False: its band alone
 
     @property
     def g(self) -> int:
@@ -296,6 +297,33 @@ def connected_start(pp: PartProblem) -> np.ndarray | None:
         if (assign >= 0).all() and pieces_of(pp, assign) == pp.k:
             return assign
     return None
+
+
+def sector_start(pp: PartProblem, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Sectors around the centre of the first measure (x, y: each unit's planar position): each unit to
+    the part whose fixed unit lies nearest in angle, stray pieces merged (``merge_strays``); None unless
+    every part is one piece holding its fixed units. Where one measure crowds into a centre and the other
+    spreads out (a metro's potential, its hinterland's workload), sectors from the centre to the edge
+    hold both in proportion, where the graph Voronoi's compact parts hold one or the other (QA10 O1: 761
+    Brazilian cities x 16 reps at +-8%, the flip search in band in 8 s from sectors, 20 s from the
+    Voronoi)."""
+    has = pp.fixed >= 0
+    owner = np.full(pp.k, -1, dtype=np.int64)
+    owner[pp.fixed[has]] = np.flatnonzero(has)  # one fixed unit per part
+    if (owner < 0).any():
+        return None
+    w = np.maximum(pp.amount[:, 0], 0.0)
+    if w.sum() <= 0:
+        return None
+    angle = np.arctan2(y - np.average(y, weights=w), x - np.average(x, weights=w))
+    apart = np.abs((angle[:, None] - angle[owner][None, :] + np.pi) % (2 * np.pi) - np.pi)
+    apart[~np.isfinite(pp.cost)] = np.inf
+    assign = np.argmin(apart, axis=1).astype(np.int64)
+    assign[has] = pp.fixed[has]
+    assign = merge_strays(pp, assign)
+    if not np.isfinite(pp.cost[np.arange(pp.n), assign]).all() or pieces_of(pp, assign) != pp.k:
+        return None
+    return assign
 
 
 def pieces_of(pp: PartProblem, assign: np.ndarray) -> int:
