@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
+from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
@@ -267,6 +268,7 @@ def design_districts(
     if connected:  # each unit stays in its district: the districts stay connected
         spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
     first_fits = repair.feasible(spec2, plan1)
+    restricted = False  # the second solve kept units in their districts, found none, and freed them
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
     if first_fits and (implied or shaped is not None) and not reconnected:  # the first plan stands
         # implied: the district rows change nothing; connected territories: a second solve would not
@@ -279,17 +281,30 @@ def design_districts(
     else:
         kw = dict(solve_kw, current_unit_rep=plan1) if first_fits else solve_kw  # a plan to beat
         try:
-            plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **kw)
-            second = "solved"
+            try:
+                plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **kw)
+                second = "solved"
+            except InfeasibleError:
+                if not connected:
+                    raise
+                # each unit kept in its district of the first plan fixes every district's sums: a proof
+                # for that restriction, not for the grouping (QA13 3: "proved that grouping infeasible",
+                # where the same grouping as given districts had a plan). The grouping's own model, units
+                # free; its districts are connected only if its plan says so
+                spec2 = grouped(grouping)[1]
+                plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **solve_kw)
+                second = "solved with units free to leave their districts (kept in them, none fits)"
+                connected = bool(adj is not None and (_district_pieces(adj, grouping, plan2) == 1).all())
+                restricted = True
             if first_fits and res2.method == "current_alignment":  # the warm start stood
                 res2 = dataclasses.replace(res2, method="first_plan")
         except InfeasibleError as err:
             # a proof for this grouping only (the first plan did not meet its district band): another
             # grouping may have plans, so the run has no plan and no proof
             raise SolverError(
-                f"no plan found for the grouping chosen ({', '.join(_members(problem, grouping))}): HiGHS "
-                f"proved that grouping infeasible ({err}), which is not a proof for every grouping: try a "
-                "wider --district-tolerance, another number of districts or a longer --time-limit"
+                f"no plan found for the grouping chosen ({', '.join(_members(problem, grouping))}): that "
+                f"grouping is proven infeasible ({err}), which is not a proof for every grouping: try a "
+                "wider --district-tolerance or another number of districts"
             ) from err
         except SolverError:
             if not first_fits:
@@ -306,13 +321,23 @@ def design_districts(
             f" (the first plan's units moved by the district contiguity stage, after HiGHS proved that "
             f"{len(proven)} other grouping(s) cannot be connected within the bands)"
         )
-    kept = f" with each unit kept in its district{moved_by}" if connected else ""
+    kept = f" with each unit kept in its district{moved_by}" if connected and not restricted else ""
     note = (
         f"designed districts (alternating): the lower bound is that of the model without district rows "
         f"({joint:,.1f}), valid for any grouping; for the chosen grouping{kept} it is "
         f"{res2.lower_bound:,.1f}"
     )
     notes = [note]
+    if restricted:
+        notes.append(
+            "with each unit kept in its district of the first plan no plan meets the district band (each "
+            "district's sums are then fixed), so the second solve let units change district"
+            + (
+                "; its districts are each one piece"
+                if connected
+                else " (whether each district ends up one piece: districts.csv, column contiguous)"
+            )
+        )
     if grouping.basis.startswith("travel"):
         notes.append(
             "no grouping of the first plan's territories met the district band: the reps were grouped by "
@@ -322,7 +347,8 @@ def design_districts(
         notes.append(
             f"no grouping of the reps into {n} connected districts within the district band was found for "
             f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
-            f"connected districts for {_tried(len(proven), unproven)}; the districts are not all connected"
+            f"connected districts for {_tried(len(proven), unproven)}; the districts may not all be "
+            "connected (districts.csv, column contiguous, says which are)"
         )
     result = dataclasses.replace(
         res2,
@@ -352,6 +378,12 @@ def design_districts(
         "grouping_lower_bound": res2.lower_bound,
     }
     return problem2, spec2, plan2, result, info
+
+
+def _district_pieces(adj: Adjacency, grouping: design.Grouping, plan: np.ndarray) -> np.ndarray:
+    """(n,) connected pieces of each district of ``grouping`` in ``plan``."""
+    district = grouping.district[plan]
+    return contiguity.count_pieces(adj, district, int(grouping.district.max()) + 1)
 
 
 def district_label(k: int) -> str:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
-from territory_planner.optimize import design
+from territory_planner.optimize import design, repair
 from territory_planner.solvers import get_backend
 from tests.conftest import write_instance
 from tests.hierarchy_fixtures import brute_force, grid_rows, write_grid
@@ -452,6 +452,67 @@ def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) ->
     assert info["connected"] is True
     assert info["groupings_proven_unconnectable"] == 1
     assert any("1 other grouping(s) cannot be connected" in n for n in result.notes)
+
+
+def test_a_proof_for_units_kept_in_their_districts_is_no_proof_for_the_grouping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA13 3: the second solve keeps each unit in its district of the first plan, which fixes every
+    district's sums; when that restricted model is infeasible, the run said "proved that grouping
+    infeasible" and ended with no plan, where the grouping (as given districts) had one. Now the
+    grouping's own model is solved with units free, and the run has a plan."""
+    from territory_planner import api, design_flow
+    from territory_planner.design_flow import Attempt, design_districts
+    from territory_planner.errors import InfeasibleError
+    from territory_planner.geo import planning
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.optimize.spec import ModelSpec
+    from territory_planner.options import build_options
+
+    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
+    val = {k: args[args.index(k) + 1] for k in ("--accounts", "--reps", "--adjacency")}
+    opts = build_options(
+        {
+            "accounts": Path(val["--accounts"]), "reps": Path(val["--reps"]), "balance": "potential",
+            "tolerance": 0.6, "adjacency": Path(val["--adjacency"]), "design_districts": 2,
+            "district_tolerance": "potential=0.1", "time_limit": 30,
+        }
+    )  # fmt: skip
+    inputs, problem, joined, _ = api._load(opts)
+    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
+    spec = api.build_spec(problem, opts, lat, lon)
+    adj = api._adjacency(opts, problem, inputs, joined)
+    centre = planning.home_units_owned(spec, lat, lon, np.zeros(problem.n_reps, dtype=bool))[0]
+    kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": opts.candidates, "relax": False}
+    restricted: list[ModelSpec] = []
+    keep_within, solve = design_flow.within_districts, pipeline.solve
+
+    def within(*a: object) -> ModelSpec:
+        restricted.append(keep_within(*a))  # type: ignore[arg-type]
+        return restricted[-1]
+
+    def solve_or_prove(spec2: ModelSpec, *a: object, **k: object) -> tuple[np.ndarray, SolveResult]:
+        if any(spec2 is r for r in restricted):
+            raise InfeasibleError("no plan can satisfy the model (found before solving)", [])
+        return solve(spec2, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(design_flow, "within_districts", within)
+    monkeypatch.setattr(design_flow.pipeline, "solve", solve_or_prove)
+
+    def connect(_spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
+        return Attempt((plan, result))  # "connected" as the first plan stands: units kept in districts
+
+    problem2, spec2, plan2, result, info = design_districts(
+        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
+        get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
+    )  # fmt: skip
+    assert restricted  # the restricted model was built and "proven" infeasible
+    assert not any(spec2 is r for r in restricted)  # the plan is of the grouping's own model
+    assert info["second_solve"].startswith("solved with units free to leave their districts")
+    assert any("let units change district" in n for n in result.notes)
+    assert repair.feasible(spec2, plan2)
 
 
 def _line_with_regions(folder: Path) -> list[str]:
