@@ -27,7 +27,7 @@ def _dev_pct(value: np.ndarray, target: np.ndarray) -> np.ndarray:
 def move_reasons(
     problem: TerritoryProblem, plan: Plan, account_km: np.ndarray, current_raw: np.ndarray
 ) -> np.ndarray:
-    """Why each moved account moved: lock, segment, rep left, family, compactness or balance."""
+    """Why each moved account moved: lock, segment, rep left, family, compactness, balance or chain."""
     n = problem.n_accounts
     new = plan.account_rep
     cur = problem.acc_current
@@ -45,9 +45,12 @@ def move_reasons(
         for m, measure in enumerate(problem.measures)
     }
     first = problem.measures[0]
+    gave = np.bincount(cur[moved & has], minlength=problem.n_reps)  # accounts each rep passes on
+    took = np.bincount(new[moved], minlength=problem.n_reps)  # and takes in
     for i in np.flatnonzero(moved).tolist():
         j_new, j_cur = int(new[i]), int(cur[i])
         new_id = problem.rep_ids[j_new]
+        km = f"{account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km" if j_cur >= 0 else ""
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
         elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
@@ -69,13 +72,49 @@ def move_reasons(
         ):
             reasons[i] = f"family: joins family {problem.acc_family[i]} with {new_id}"
         elif account_km[i, j_new] < account_km[i, j_cur] - 1e-6:
-            reasons[i] = f"compactness: {account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km"
+            reasons[i] = f"compactness: {km}"
         else:
-            dc, dn = cur_dev[first][j_cur], cur_dev[first][j_new]
-            reasons[i] = (
-                f"balance: {problem.rep_ids[j_cur]} held {dc:+.0f}% {first} vs target, {new_id} {dn:+.0f}%"
+            reasons[i] = _balance_reason(problem, j_cur, j_new, cur_dev, gave[j_new], took[j_cur]) or (
+                f"plan: neither toward balance ({_held(problem, j_cur, j_new, cur_dev, first)}) nor closer "
+                f"({km}) on its own; part of the plan as a whole"
             )
     return reasons
+
+
+def _pcts(a: float, b: float) -> tuple[str, str]:
+    """Two deviations shown with the fewest decimals (up to 2) that tell them apart (none if nothing does)."""
+    for d in (0, 1, 2):
+        if f"{a:+.{d}f}" != f"{b:+.{d}f}":
+            return f"{a:+.{d}f}", f"{b:+.{d}f}"
+    return f"{a:+.0f}", f"{b:+.0f}"
+
+
+def _held(
+    problem: TerritoryProblem, j_cur: int, j_new: int, cur_dev: dict[str, np.ndarray], measure: str
+) -> str:
+    dc, dn = _pcts(float(cur_dev[measure][j_cur]), float(cur_dev[measure][j_new]))
+    return f"{problem.rep_ids[j_cur]} held {dc}% {measure} vs target, {problem.rep_ids[j_new]} {dn}%"
+
+
+def _balance_reason(
+    problem: TerritoryProblem, j_cur: int, j_new: int, cur_dev: dict[str, np.ndarray], gave: int, took: int
+) -> str:
+    """A move that is neither closer nor forced: "balance" on the first measure on which the giver held
+    more against its target than the receiver (told apart at the precision shown), else "chain" when
+    the receiver passes accounts on or the giver takes others in (QA13 item 4: "balance: IT04 held +45%
+    potential vs target, IT02 +65%" for Aosta, which went to the rep further over target), else ""."""
+    for measure in problem.measures:
+        dc, dn = float(cur_dev[measure][j_cur]), float(cur_dev[measure][j_new])
+        if dc > dn and len({*_pcts(dc, dn)}) == 2:
+            return f"balance: {_held(problem, j_cur, j_new, cur_dev, measure)}"
+    if not gave and not took:
+        return ""
+    cur_id, new_id = problem.rep_ids[j_cur], problem.rep_ids[j_new]
+    chain = [f"{new_id} gives {gave} account(s) to others"] * bool(gave) + [
+        f"{cur_id} receives {took} from others"
+    ] * bool(took)
+    held = _held(problem, j_cur, j_new, cur_dev, problem.measures[0])
+    return f"chain: {held}; part of a chain of moves that rebalances several reps ({', '.join(chain)})"
 
 
 def _home_reason(problem: TerritoryProblem, i: int, j: int) -> str:

@@ -184,7 +184,7 @@ def parse_numbers(
 def _hint(cell: str, decimal: str | None, comma: float, point: float) -> str:
     if decimal == POINT and not math.isnan(comma):
         if _COMMA_DECIMAL_HINT.match(cell):
-            return "a decimal comma? in a comma-separated file write 51.7"
+            return f"a decimal comma? in a comma-separated file write {_shown(comma)}"
         return f"'.' for thousands or a decimal comma? in a comma-separated file write {_shown(comma)}"
     if decimal == COMMA and not math.isnan(point):
         written = _shown(point).replace(".", ",")

@@ -1,0 +1,38 @@
+"""QA13 item 8: the decimal-comma hint quotes the cell's own value with a dot, not a fixed "51.7"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+from territory_planner.io.numbers import parse_numbers
+from tests.conftest import line_instance, write_instance
+
+
+def test_the_hint_names_each_cells_own_value_with_a_dot() -> None:
+    values, hints = parse_numbers(pd.Series(["3,25", "12,7", "1.5", "-0,5"]), ".")  # a comma-separated file
+    assert values.isna().tolist() == [True, True, False, True]
+    assert values.iloc[2] == 1.5
+    assert hints[0] == "a decimal comma? in a comma-separated file write 3.25"
+    assert hints[1] == "a decimal comma? in a comma-separated file write 12.7"
+    assert hints[3] == "a decimal comma? in a comma-separated file write -0.5"
+
+
+def test_each_problem_quotes_its_own_corrected_cell(tmp_path: Path) -> None:
+    """/tmp/qa13/bad/acc_eurodec2.csv: workload "3,25" and "12,7" both said "write 51.7"."""
+    reps = write_instance(tmp_path, [], line_instance()[1])[1]
+    accounts = tmp_path / "acc_eurodec2.csv"
+    accounts.write_text(
+        'account_id,lat,lon,potential,workload\nA1,0,0.1,5,"3,25"\nA2,0,0.5,5,2\nA3,0,0.9,5,"12,7"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as exc:
+        load_inputs(accounts, reps)
+    assert [(p.row, p.value, p.message) for p in exc.value.problems] == [
+        (1, "3,25", "workload is not a number (a decimal comma? in a comma-separated file write 3.25)"),
+        (3, "12,7", "workload is not a number (a decimal comma? in a comma-separated file write 12.7)"),
+    ]
