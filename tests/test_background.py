@@ -172,9 +172,12 @@ class _Member:
     def running(self) -> bool:
         return not self.stopped and time.perf_counter() < self.ends
 
-    def finish(self, *, stop: bool) -> repair.MipResult | None:
+    def finish(self, *, stop: bool, grace: float = background.GRACE) -> repair.MipResult | None:  # noqa: ARG002
         self.stopped = self.stopped or stop
         return None if stop and time.perf_counter() < self.ends else self.result
+
+    def new_plan(self) -> np.ndarray | None:  # no plan reported by a callback while it ran
+        return None
 
 
 def test_with_no_plan_the_wait_is_raced_by_a_copy_with_highs_default_seed(
@@ -206,3 +209,21 @@ def test_with_no_plan_the_wait_is_raced_by_a_copy_with_highs_default_seed(
     assert (run.incumbent == plan.unit_rep).all()
     assert beside.stopped  # the slower member is stopped once a plan is in
     assert time.perf_counter() - started < 5
+
+
+def test_a_member_not_ended_by_its_deadline_is_not_waited_for(tmp_path: Path) -> None:
+    """QA13 2: the run waited for the whole model to end and hand back its solution, up to two
+    ``GRACE`` past its deadline (2.9 s on 1,300 cities x 40 reps; --time-limit 30 took 35.7 s). With the
+    run's short ``grace`` it waits at most twice that past the deadline and gets None (the caller takes
+    the member's best plan from its callback instead)."""
+
+    class Slow(background.WholeModel):
+        def _solve(self, *_args: object) -> None:  # a run that ignores its deadline and the cancel
+            time.sleep(3.0)
+
+    _, spec = _spec(tmp_path, 20, 2, 5, 0.1)
+    member = Slow(spec, get_backend("highs"), deadline=time.perf_counter() + 0.2, gap=1e-4, seed=0, threads=1)
+    began = time.perf_counter()
+    assert member.finish(stop=False, grace=background.HANDBACK) is None
+    assert time.perf_counter() - began < 0.2 + 2 * background.HANDBACK + 0.3
+    assert member.live.cancel.is_set()  # it was told to stop

@@ -1235,10 +1235,11 @@ def _collect_beside(
     or its time is up; it is cancelled at once when the search already met the gap. Proven infeasible
     over every allowed pair, with no plan found: the proof."""
     stopped = run.done() if stop is None else stop
-    res = beside.finish(stop=stopped)
+    res = beside.finish(stop=stopped, grace=background.HANDBACK)
     run.beside = None
     run.raise_bound(beside.bound)  # its last bound, also when it found no plan
-    if res is None:
+    if res is None:  # not ended in time: its best plan so far, as its callback reported it
+        _take_beside_plan(run, beside)
         return
     if res.status == SolveStatus.INFEASIBLE and run.incumbent is None:
         raise _whole_infeasible(run.spec)
