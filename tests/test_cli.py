@@ -172,6 +172,12 @@ def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:
     assert "no plan meeting every constraint exists (proven" in text
     assert "not by itself a proof" not in text
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["proven_infeasible"] is True
+    # the report leadership reads says why too (QA13 13: only the violations table was there)
+    report = " ".join((tmp_path / "p" / "report.html").read_text().split())
+    why = report.index("Why this plan breaks constraints")
+    assert why < report.index("Violated constraints")
+    assert "account A1 alone has $5,000 potential" in report[why:]
+    assert "RELAXED PLAN" in report[why:]
 
 
 def test_a_relaxed_plan_without_a_bound_prints_n_a_and_writes_no_nan(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ SVG charts are passed as ``Markup`` (they escape their own labels).
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -152,10 +154,32 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         "moved_truncated": max(int(moved.shape[0]) - MAX_MOVED_ROWS, 0),
         "levels": level_balance.level_tables(terr, s),
         "violations": violation_rows(s, terr),
+        "relaxed_because": relaxed_because(s),
         # inputs accepted with a warning (coordinates typed wrong, blank current reps, repaired polygons, far
         # chosen centres): leadership reads the report, not the console (QA5)
         "input_warnings": input_notes(s),
     }
+
+
+_CONFLICT_NOTE = re.compile(r"^[a-z_]+: ")  # "balance: account A1 alone has ...": a conflict, as noted
+
+
+def relaxed_because(summary: dict[str, Any]) -> list[str]:
+    """Why a relaxed plan breaks constraints, for the report (QA13 13: the console and summary.json gave
+    the proof, "account JP1850147 (Tokyo) alone has $121.67M potential, more than any band it may go
+    to holds", the report only the violations): the "RELAXED PLAN" note and the conflicts noted right
+    after it, and the note of the territories or districts left in pieces. Empty for other plans."""
+    if summary.get("status") != "relaxed":
+        return []
+    notes = [str(n) for n in summary.get("notes") or []]
+    out: list[str] = []
+    for i, note in enumerate(notes):
+        if note.startswith("RELAXED PLAN"):
+            out.append(note)
+            out += itertools.takewhile(lambda n: bool(_CONFLICT_NOTE.match(n)), notes[i + 1 :])
+        elif note.startswith("relaxed: "):
+            out.append(note)
+    return list(dict.fromkeys(out))
 
 
 def input_notes(summary: dict[str, Any]) -> list[str]:
