@@ -350,6 +350,16 @@ def design_districts(
             f"connected districts for {_tried(len(proven), unproven)}; the districts may not all be "
             "connected (districts.csv, column contiguous, says which are)"
         )
+        islands = adj.islands() if adj is not None else []
+        if islands:  # a district holding one can never be one piece (QA13 5: no hint, 3 of 3 split)
+            names = ", ".join(problem.unit_label(int(u)) for u in np.concatenate(islands)[:3])
+            more = sum(len(i) for i in islands) - 3
+            notes.append(
+                f"the map has {len(islands)} island(s) apart from the rest ({names}"
+                + (f" and {more} more unit(s)" if more > 0 else "")
+                + "): a district holding one cannot be one piece; --bridge-islands joins each to its "
+                "nearest neighbour"
+            )
     result = dataclasses.replace(
         res2,
         status="optimal" if optimal else "feasible",

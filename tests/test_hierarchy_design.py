@@ -566,3 +566,19 @@ def test_an_infeasible_grouping_after_the_band_was_dropped_is_no_proof(tmp_path:
     assert "D01: R0 R1" in res.output.replace("\n", " ")
     assert "not a proof" in res.output
     assert not (tmp_path / "p" / "summary.json").exists()
+
+
+def test_an_island_that_keeps_designed_districts_apart_is_named_with_the_bridge_hint(tmp_path: Path) -> None:
+    """QA13 5: the map's island left the designed districts unconnected with no word of it. Here the
+    adjacency is two pieces, A0 - A1 and A2 - A3 (potentials 10, 10, 30, 30): every district within +-10%
+    of 40 pairs a 10 with a 30 across them, so no district can be one piece, and the notes say which
+    units lie apart and that --bridge-islands joins them."""
+    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
+    (tmp_path / "in" / "edges.csv").write_text("u,v\nA0,A1\nA2,A3\n")
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "p" / "summary.json").read_text())["notes"]
+    island = [n for n in notes if "island" in n]
+    assert len(island) == 1
+    assert "--bridge-islands" in island[0]
+    assert "A0" in island[0] or "A2" in island[0]
