@@ -124,6 +124,9 @@ def _write_errors_file(error: InputError, path: Path, console: Console) -> Path 
     return path
 
 
+INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT), as shells report it
+
+
 def handle_errors(out_param: str | None = "out", errors_param: str | None = None) -> Callable[[F], F]:
     """Decorator for click commands: map domain errors to messages and exit codes.
 
@@ -165,6 +168,14 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
             except TerritoryPlannerError as exc:
                 console.print(f"[bold red]Error:[/] {escape(str(exc))}")
                 sys.exit(exc.exit_code)
+            except KeyboardInterrupt:
+                # Ctrl-C: the shell's code for SIGINT, not bad input's 1 (QA13 9); outputs are staged and
+                # moved into place whole, so nothing half-written is left and no earlier plan is touched
+                console.print(
+                    "[bold red]Interrupted:[/] the command stopped before it finished; an output folder "
+                    "is only ever moved into place whole, so any earlier one is as it was"
+                )
+                sys.exit(INTERRUPTED)
             if errors_file is not None:
                 _write_errors_file(InputError([]), Path(errors_file), console)
             if out_param and kwargs.get(out_param):

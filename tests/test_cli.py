@@ -309,3 +309,25 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert done.returncode == 0
     assert "territory-planner, version" in done.stdout
+
+
+def test_ctrl_c_exits_130_and_leaves_the_earlier_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA13 9: Ctrl-C during `plan` exited 1, the code of bad input and infeasibility; now the shell's 130
+    for SIGINT, with the earlier plan folder untouched."""
+    from territory_planner import api
+
+    a, r = write_instance(tmp_path, *line_instance())
+    out = tmp_path / "p"
+    assert run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q").exit_code == 0
+    before = (out / "assignments.csv").read_bytes()
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "plan", interrupted)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "--force", "-q")
+    assert res.exit_code == 130
+    assert "Interrupted" in res.output
+    assert (out / "assignments.csv").read_bytes() == before
