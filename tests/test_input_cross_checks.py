@@ -186,3 +186,19 @@ def test_an_unknown_current_rep_says_how_to_plan_a_departure(tmp_path: Path) -> 
     assert '[reps] remove = ["R9"]' in by_column["current_rep"]
     assert "keep R9 in the reps file" in by_column["current_rep"]
     assert by_column["locked_rep"] == "locked_rep 'R7' is not a rep in the reps file"
+
+
+def test_a_rep_id_in_other_letter_case_gets_did_you_mean(tmp_path: Path) -> None:
+    """QA13 11: current_rep 'es01' where the reps file has ES01 got the "a rep who left?" hint; the same
+    id in other case (or with spaces) is named instead, for current_rep and locked_rep alike."""
+    accounts, reps = line_instance()
+    rep = str(reps[0]["rep_id"])
+    accounts[1]["current_rep"] = rep.lower()
+    accounts[2]["locked_rep"] = f" {rep.lower()} "
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    by_col = {p.column: p for p in exc.value.problems}
+    assert f"did you mean {rep!r}?" in by_col["current_rep"].message
+    assert "a rep who left" not in by_col["current_rep"].message
+    assert f"did you mean {rep!r}?" in by_col["locked_rep"].message

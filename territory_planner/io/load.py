@@ -37,6 +37,9 @@ class LoadedInputs:
 def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departed: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     rep_ids = set(reps["rep_id"])
+    folded: dict[str, list[str]] = {}  # rep ids by their case-folded, trimmed spelling
+    for rid in sorted(rep_ids):
+        folded.setdefault(str(rid).strip().casefold(), []).append(str(rid))
     for col in ("current_rep", "locked_rep"):
         vals = accounts[col]
         unknown = (vals != "") & ~vals.isin(rep_ids)
@@ -46,8 +49,12 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
             rep = vals.iloc[idx]
             # today's owner who is no longer on the roster: the usual way is a departure, which the
             # scenario says (the accounts then must move and do not count against the budget)
+            alike = folded.get(str(rep).strip().casefold(), [])
             left = (
-                f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
+                # the same id in other letter case or with spaces (QA13 11: 'es01' for ES01)
+                f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
+                if alike
+                else f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
                 f'[reps] remove = ["{rep}"]: its accounts are then reassigned)'
                 if col == "current_rep"
                 else ""
