@@ -293,6 +293,14 @@ def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path:
     res = export(plan_dir, "salesforce", tmp_path / "sf", "--reps", str(roster))
     assert res.exit_code == 1
     assert "rep 'R2' gets accounts but has no crm_user_id" in res.output
+    # named by the file given and R2's row in it (QA13 11: file "reps", no row)
+    from territory_planner.errors import InputError
+    from territory_planner.export.api import export_plan
+
+    with pytest.raises(InputError) as exc:
+        export_plan(plan_dir, "salesforce", tmp_path / "sf2", reps=roster)
+    (problem,) = exc.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(roster), 2, "crm_user_id")
 
 
 def test_existing_output_needs_force_and_is_replaced_atomically(plan_dir: Path, tmp_path: Path) -> None:

@@ -127,6 +127,7 @@ def export_plan(
         ids_source=str(sf_territory_ids or ""),
         model_id=sf_model_id,
         type_id=sf_type_id,
+        roster_file=str(reps or "reps"),
     )
     if not (sf_model_id and sf_type_id):
         notes.append(

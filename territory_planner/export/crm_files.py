@@ -47,15 +47,18 @@ def changes_frame(plan: PlanTables, effective_date: dt.date | None = None) -> pd
     return out[CHANGES_COLUMNS]
 
 
-def owner_ids(plan: PlanTables, roster: pd.DataFrame | None = None) -> dict[str, str]:
+def owner_ids(
+    plan: PlanTables, roster: pd.DataFrame | None = None, roster_file: str = "reps"
+) -> dict[str, str]:
     """rep_id -> the CRM user id that owns its accounts (``crm_user_id``, else the rep_id itself).
 
-    ``roster`` (rep_id, crm_user_id) overrides the plan's territories.csv. A rep with an empty
-    crm_user_id while others have one is an error: the CRM would get an account without owner.
+    ``roster`` (rep_id, crm_user_id; read from ``roster_file``) overrides the plan's territories.csv. A
+    rep with an empty crm_user_id while others have one is an error, named by file and row: the CRM would
+    get an account without owner.
     """
     source, file = plan.territories, "territories.csv"
     if roster is not None:
-        source, file = roster, "reps"
+        source, file = roster, roster_file
     if "crm_user_id" not in source.columns:
         return {r: r for r in plan.territories["rep_id"]}
     ids = dict(
@@ -72,8 +75,12 @@ def owner_ids(plan: PlanTables, roster: pd.DataFrame | None = None) -> dict[str,
         else "give --reps, a table of rep_id and crm_user_id, or put it in the reps table (or the "
         "scenario's [[reps.add]] entry) and plan again"
     )
+    keys = source["rep_id"].astype(str).str.strip().tolist()
+    row = {rep: keys.index(rep) + 1 for rep in needed if rep in keys}  # data rows from 1, as elsewhere
     problems = [
-        Problem(file, None, "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id: {fix}", rep)
+        Problem(
+            file, row.get(rep), "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id: {fix}", rep
+        )
         for rep in needed
         if not ids.get(rep)
     ]
@@ -196,6 +203,7 @@ def salesforce_frames(
     ids_source: str = "",
     model_id: str = "",
     type_id: str = "",
+    roster_file: str = "reps",
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The Salesforce files by file name, and notes for the planner.
 
@@ -203,7 +211,7 @@ def salesforce_frames(
     territories still to create, their parents by Id where the parent exists; the associations are
     written once every rep's territory has an Id (until then a note says which are missing).
     """
-    owners = owner_ids(plan, roster)
+    owners = owner_ids(plan, roster, roster_file)
     moves = plan.moves()
     owner = pd.DataFrame({"Id": moves["account_id"], "OwnerId": moves["to_rep"].map(owners)})
     ids = territory_ids or {}
