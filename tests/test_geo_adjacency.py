@@ -86,6 +86,19 @@ def test_edge_list_unknown_ids_reported(tmp_path: Path) -> None:
     assert all(p.file == str(f) for p in exc.value.problems)
 
 
+def test_edge_list_empty_ids_and_self_loops_reported(tmp_path: Path) -> None:
+    """QA13 11: an empty id read "unknown unit id ''" and a unit next to itself was taken silently."""
+    f = tmp_path / "edges.csv"
+    f.write_text("u,v\nA,B\n,C\nB,B\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        adjmod.read_edge_list(f, ["A", "B", "C"])
+    found = [(p.row, p.column, p.message) for p in exc.value.problems]
+    assert found == [
+        (2, "u", "the unit id is empty"),
+        (3, "v", "an edge from 'B' to itself: an edge joins two units"),
+    ]
+
+
 def test_edge_list_ok(tmp_path: Path) -> None:
     f = tmp_path / "edges.csv"
     f.write_text("u,v\nA,B\nC,B\nA,B\n", encoding="utf-8")

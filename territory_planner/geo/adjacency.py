@@ -173,11 +173,17 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
         pair = []
         for name, c in zip(names, cols, strict=True):
             key = row[c].strip()
-            if key not in index:
+            if not key:  # QA13 11: reported as "unknown unit id ''"
+                problems.append(Problem(str(path), r, name, "the unit id is empty", key))
+            elif key not in index:
                 problems.append(Problem(str(path), r, name, f"unknown unit id {key!r}", key))
             else:
                 pair.append(index[key])
-        if len(pair) == 2:
+        if len(pair) == 2 and pair[0] == pair[1]:  # QA13 11: a unit next to itself was taken silently
+            key = row[cols[0]].strip()
+            text = f"an edge from {key!r} to itself: an edge joins two units"
+            problems.append(Problem(str(path), r, names[1], text, key))
+        elif len(pair) == 2:
             u.append(pair[0])
             v.append(pair[1])
     if problems:  # a workbook's rows are renumbered as Excel shows them when the sheet has a header
