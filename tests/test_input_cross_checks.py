@@ -202,3 +202,25 @@ def test_a_rep_id_in_other_letter_case_gets_did_you_mean(tmp_path: Path) -> None
     assert f"did you mean {rep!r}?" in by_col["current_rep"].message
     assert "a rep who left" not in by_col["current_rep"].message
     assert f"did you mean {rep!r}?" in by_col["locked_rep"].message
+
+
+def test_a_balance_measure_whose_column_is_missing_says_so(tmp_path: Path) -> None:
+    """QA13 11: an accounts file without a potential column (it defaults to 0), balanced on potential,
+    read "balance measure 'potential' sums to 0: nothing to balance" with no word of the missing column;
+    a column present but all zeros keeps the short message."""
+    accounts, reps = line_instance()
+    for row in accounts:
+        del row["potential"]
+    a, r = write_instance(tmp_path / "missing", accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    (problem,) = [p for p in exc.value.problems if p.column == "potential"]
+    assert "the file has no 'potential' column" in problem.message
+    for row in accounts:
+        row["potential"] = 0.0
+    a, r = write_instance(tmp_path / "zeros", accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    (problem,) = [p for p in exc.value.problems if p.column == "potential"]
+    assert "sums to 0" in problem.message
+    assert "has no 'potential' column" not in problem.message

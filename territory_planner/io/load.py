@@ -394,12 +394,19 @@ def load_inputs(
             if any(p.file == afile and p.column == m for p in problems):
                 continue
             if float(accounts[m].sum()) <= 0:
+                header = {str(c).strip().lower() for c in raw_a.frame.columns} if raw_a is not None else {m}
+                why = (
+                    f": the file has no {m!r} column, so every account's is 0 (add the column, or drop "
+                    f"{m} from --balance)"  # QA13 11: the column was missing, the message did not say so
+                    if m not in header
+                    else " (drop it from --balance)"
+                )
                 problems.append(
                     Problem(
                         str(accounts_path),
                         None,
                         m,
-                        f"balance measure {m!r} sums to 0: nothing to balance (drop it from --balance)",
+                        f"balance measure {m!r} sums to 0: nothing to balance{why}",
                     )
                 )
     if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
