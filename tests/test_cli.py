@@ -331,3 +331,18 @@ def test_ctrl_c_exits_130_and_leaves_the_earlier_plan(
     assert res.exit_code == 130
     assert "Interrupted" in res.output
     assert (out / "assignments.csv").read_bytes() == before
+
+
+def test_a_reps_file_without_names_shows_no_none_in_the_report(tmp_path: Path) -> None:
+    """The balance table's Name column read "None" for every rep of a reps file without a name column."""
+    accounts, reps = line_instance()
+    for rep in reps:
+        rep.pop("name", None)
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "-q")
+    assert res.exit_code == 0, res.output
+    report = (tmp_path / "p" / "report.html").read_text()
+    balance = report[report.index('<table id="balance">') :]
+    balance = balance[: balance.index("</table>")]
+    assert "None" not in balance
+    assert "<td>R1</td>" in balance.replace(' class=""', "")

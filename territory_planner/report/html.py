@@ -103,7 +103,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     columns += ["Travel km", "Moved in", "Moved out"]
     rows = []
     for rec in terr.to_dict("records"):
-        cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (str(rec.get("name", "")), "")]
+        cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (_text(rec.get("name")), "")]
         cells.append((fm.number(_f(rec.get("accounts"))), "num"))
         for m in measures:
             fmt = fm.money if is_money(m) else fm.number
@@ -180,6 +180,13 @@ def relaxed_because(summary: dict[str, Any]) -> list[str]:
         elif note.startswith("relaxed: "):
             out.append(note)
     return list(dict.fromkeys(out))
+
+
+def _text(value: object) -> str:
+    """A cell's text: empty for a missing value (a reps file without names showed "None")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
 
 
 def input_notes(summary: dict[str, Any]) -> list[str]:
@@ -389,7 +396,7 @@ def quota_context(quotas: pd.DataFrame) -> dict[str, Any]:
     rows = [
         [
             (str(r["rep_id"]), ""),
-            (str(r["name"]), ""),
+            (_text(r["name"]), ""),
             (fm.money(_f(r["potential"])), "num"),
             (fm.percent(_f(r["potential_share"]), 2), "num"),
             (fm.percent(_f(r["history_share"]), 2), "num"),
