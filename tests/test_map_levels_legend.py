@@ -211,6 +211,32 @@ def test_legend_follows_the_colour_by_switch(page: Any) -> None:
     assert len(legend_rows(page)) == 3
 
 
+def _rgb(colour: str) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
+def test_layer_control_swatches_follow_the_colour_by_switch(page: Any) -> None:
+    """QA13 12: coloured by district, the layer control still showed each territory in its own colour.
+    Its swatches now take the level's colours (R1 and R2 in West's, R3 in East's) and return to the reps'
+    colours with the territory level."""
+    data = page.evaluate("JSON.parse(document.getElementById('tp-data').textContent)")
+
+    def swatches() -> list[str]:
+        return page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays label .tp-swatch",
+            "els => els.slice(0, 3).map(e => getComputedStyle(e).backgroundColor)",
+        )
+
+    page.select_option("select.tp-level-select", "district")
+    district = data["levels"]["district"]
+    assert swatches() == [_rgb(district["color"][district["of"][j]]) for j in range(3)]
+    page.select_option("select.tp-level-select", "territory")
+    assert swatches() == [_rgb(c) for c in data["reps"]["color"][:3]]
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
 def test_popups_open_clear_of_the_map_controls(page: Any) -> None:

@@ -568,6 +568,14 @@ function tpInit(map, L_, refs) {
     });
     for (const marker of homeMarkers) marker.setIcon(homeIcon(marker.tpHome));
     for (const line of movedLines.values()) line.setStyle({ color: colourOf(A.rep[line.tpRow]) });
+    // the layer control's swatches too: a territory's swatch in its district's colour (QA13 12: the
+    // map in district colours, the control still in territory colours)
+    for (const entry of refs.control._layers || []) {
+      const j = groups.indexOf(entry.layer);
+      if (j < 0 || typeof entry.name !== "string") continue;
+      entry.name = entry.name.replace(/background:[^";]*/, "background:" + colourOf(j));
+    }
+    if (refs.control._map) refs.control._update();
   }
   window.tpLevel = function (next) {
     if (!D.levels || (next !== "territory" && !D.levels[next])) return level;
