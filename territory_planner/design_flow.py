@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
-from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import design, pipeline, repair
 from territory_planner.optimize.budget import SHARES, TimeBudget
+from territory_planner.optimize.district_contiguity import district_pieces
 from territory_planner.optimize.nested_districts import within_districts
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -294,7 +294,9 @@ def design_districts(
                 spec2 = grouped(grouping)[1]
                 plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **solve_kw)
                 second = "solved with units free to leave their districts (kept in them, none fits)"
-                connected = bool(adj is not None and (_district_pieces(adj, grouping, plan2) == 1).all())
+                connected = bool(
+                    adj is not None and (district_pieces(adj, plan2, grouping.district, n) == 1).all()
+                )
                 restricted = True
             if first_fits and res2.method == "current_alignment":  # the warm start stood
                 res2 = dataclasses.replace(res2, method="first_plan")
@@ -388,12 +390,6 @@ def design_districts(
         "grouping_lower_bound": res2.lower_bound,
     }
     return problem2, spec2, plan2, result, info
-
-
-def _district_pieces(adj: Adjacency, grouping: design.Grouping, plan: np.ndarray) -> np.ndarray:
-    """(n,) connected pieces of each district of ``grouping`` in ``plan``."""
-    district = grouping.district[plan]
-    return contiguity.count_pieces(adj, district, int(grouping.district.max()) + 1)
 
 
 def district_label(k: int) -> str:

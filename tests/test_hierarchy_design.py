@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -409,16 +410,13 @@ def test_same_grouping_ignores_labels() -> None:
     assert not design.same_grouping(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
 
 
-def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) -> None:
-    """Potentials 10, 10, 30, 30 on the path: no grouping of the plan's pieces is connected, so the
-    district contiguity stage gets a grouping. When it proves that grouping impossible, the next one it
-    gets is another partition of the reps, and the one it connects is the plan's."""
+def _design_on_the_path(tmp_path: Path, connect: Any) -> tuple[Any, Any, np.ndarray, Any, dict[str, Any]]:
+    """``design_districts`` on the path with potentials 10, 10, 30, 30 (two districts within +-10% of
+    40), its district contiguity stage replaced by ``connect``: (problem, spec, plan, result, info)."""
     from territory_planner import api
-    from territory_planner.design_flow import Attempt, design_districts
+    from territory_planner.design_flow import design_districts
     from territory_planner.geo import planning
-    from territory_planner.model.plan import SolveResult
     from territory_planner.optimize.budget import TimeBudget
-    from territory_planner.optimize.spec import ModelSpec
     from territory_planner.options import build_options
 
     args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
@@ -435,17 +433,28 @@ def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) ->
     spec = api.build_spec(problem, opts, lat, lon)
     adj = api._adjacency(opts, problem, inputs, joined)
     centre = planning.home_units_owned(spec, lat, lon, np.zeros(problem.n_reps, dtype=bool))[0]
-    offered: list[np.ndarray] = []
     kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": opts.candidates, "relax": False}
+    return design_districts(
+        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
+        get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
+    )  # fmt: skip
+
+
+def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) -> None:
+    """Potentials 10, 10, 30, 30 on the path: no grouping of the plan's pieces is connected, so the
+    district contiguity stage gets a grouping. When it proves that grouping impossible, the next one it
+    gets is another partition of the reps, and the one it connects is the plan's."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.spec import ModelSpec
+
+    offered: list[np.ndarray] = []
 
     def connect(spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
         offered.append(np.asarray(spec2.problem.rep_districts))
         return Attempt(None, proven_none=True) if len(offered) == 1 else Attempt((plan, result))
 
-    problem2, _, _, result, info = design_districts(
-        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
-        get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
-    )  # fmt: skip
+    problem2, _, _, result, info = _design_on_the_path(tmp_path, connect)
     assert len(offered) == 2
     assert not design.same_grouping(offered[0], offered[1])
     assert design.same_grouping(np.asarray(problem2.rep_districts), offered[1])
@@ -461,31 +470,13 @@ def test_a_proof_for_units_kept_in_their_districts_is_no_proof_for_the_grouping(
     district's sums; when that restricted model is infeasible, the run said "proved that grouping
     infeasible" and ended with no plan, where the grouping (as given districts) had one. Now the
     grouping's own model is solved with units free, and the run has a plan."""
-    from territory_planner import api, design_flow
-    from territory_planner.design_flow import Attempt, design_districts
+    from territory_planner import design_flow
+    from territory_planner.design_flow import Attempt
     from territory_planner.errors import InfeasibleError
-    from territory_planner.geo import planning
     from territory_planner.model.plan import SolveResult
     from territory_planner.optimize import pipeline
-    from territory_planner.optimize.budget import TimeBudget
     from territory_planner.optimize.spec import ModelSpec
-    from territory_planner.options import build_options
 
-    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
-    val = {k: args[args.index(k) + 1] for k in ("--accounts", "--reps", "--adjacency")}
-    opts = build_options(
-        {
-            "accounts": Path(val["--accounts"]), "reps": Path(val["--reps"]), "balance": "potential",
-            "tolerance": 0.6, "adjacency": Path(val["--adjacency"]), "design_districts": 2,
-            "district_tolerance": "potential=0.1", "time_limit": 30,
-        }
-    )  # fmt: skip
-    inputs, problem, joined, _ = api._load(opts)
-    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
-    spec = api.build_spec(problem, opts, lat, lon)
-    adj = api._adjacency(opts, problem, inputs, joined)
-    centre = planning.home_units_owned(spec, lat, lon, np.zeros(problem.n_reps, dtype=bool))[0]
-    kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": opts.candidates, "relax": False}
     restricted: list[ModelSpec] = []
     keep_within, solve = design_flow.within_districts, pipeline.solve
 
@@ -504,10 +495,7 @@ def test_a_proof_for_units_kept_in_their_districts_is_no_proof_for_the_grouping(
     def connect(_spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
         return Attempt((plan, result))  # "connected" as the first plan stands: units kept in districts
 
-    problem2, spec2, plan2, result, info = design_districts(
-        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
-        get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
-    )  # fmt: skip
+    _, spec2, plan2, result, info = _design_on_the_path(tmp_path, connect)
     assert restricted  # the restricted model was built and "proven" infeasible
     assert not any(spec2 is r for r in restricted)  # the plan is of the grouping's own model
     assert info["second_solve"].startswith("solved with units free to leave their districts")

@@ -40,7 +40,7 @@ import numpy as np
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import background, contiguous_flow, flip_search, parts, repair
+from territory_planner.optimize import aggregate, background, contiguous_flow, flip_search, parts, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
@@ -169,7 +169,7 @@ def flip_plan(
     fixed[centre] = np.arange(p.n_reps)
     pp = parts.from_spec(spec_c, adj.csr(), fixed)
     pp = dataclasses.replace(pp, groups=_band_groups(spec_c, pp.amount.shape[1]))
-    lat, lon = (p.unit_sum(v) / np.maximum(p.unit_sum(np.ones_like(v)), 1.0) for v in (p.acc_lat, p.acc_lon))
+    lat, lon = aggregate.unit_coordinates(spec_c)
     x = (lon - lon.mean()) * np.cos(np.radians(lat.mean()))
     # a small map is searched through sooner: its stall window shrinks with it (1 s for 50 units or fewer)
     stall = max(1.0, min(flip_search.STALL_SECONDS, STALL_PER_UNIT * p.n_units))

@@ -309,7 +309,7 @@ def sector_start(pp: PartProblem, x: np.ndarray, y: np.ndarray) -> np.ndarray | 
     Voronoi)."""
     has = pp.fixed >= 0
     owner = np.full(pp.k, -1, dtype=np.int64)
-    owner[pp.fixed[has]] = np.flatnonzero(has)  # one fixed unit per part
+    owner[pp.fixed[has]] = np.flatnonzero(has)  # a fixed unit of each part (with locks, its last one)
     if (owner < 0).any():
         return None
     w = np.maximum(pp.amount[:, 0], 0.0)
