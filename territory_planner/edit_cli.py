@@ -15,7 +15,7 @@ from territory_planner.io.labels import account_label
 
 
 @click.command(name="edit")
-@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("plan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--edits",
     "edits_path",

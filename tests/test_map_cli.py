@@ -67,8 +67,8 @@ def test_missing_file_is_exit_1_and_keeps_the_old_map(tmp_path: Path, missing: s
 
 def test_missing_plan_folder(tmp_path: Path) -> None:
     result = invoke(str(tmp_path / "nope"))
-    assert result.exit_code == 1
-    assert "plan folder not found" in result.output
+    assert result.exit_code == 2  # a usage error, as in compare (QA13 9)
+    assert "'" + str(tmp_path / "nope") + "' does not exist" in result.output
 
 
 def test_unknown_reps_are_reported_with_row_and_column(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from territory_planner.export.api import FORMATS, export_plan
 
 
 @click.command("export")
-@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("plan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), help="What to write (see above).")
 @click.option(
     "--out",

@@ -12,7 +12,7 @@ from territory_planner.render.map import write_map
 
 
 @click.command(name="map")
-@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("plan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--offline",
     is_flag=True,
