@@ -21,6 +21,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.spec import band_rows, integral_bands
 from territory_planner.solvers import get_backend
+from territory_planner.solvers.base import SolveStatus
 from tests.conftest import options_for, random_accounts, write_instance
 
 
@@ -689,3 +690,44 @@ def test_relax_measures_the_violation_against_the_bands_asked_for(tmp_path: Path
     assert out.summary["status"] == "relaxed"
     owner = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     assert owner["A4"] == "R1"
+
+
+def test_a_small_model_gives_the_mend_of_a_near_plan_its_own_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a model HiGHS takes whole, the mend of the search's near-plan is the one member of the portfolio
+    besides the whole model: with no plan yet it gets ``mend_small`` of the time left (QA13: 507
+    Canadian cities x 12 reps at --time-limit 6, whose mend needs 0.7-2.4 s and got 0.7 s), with a plan
+    only ``round_small``."""
+    rng = np.random.default_rng(4)
+    a, r = _write(
+        tmp_path,
+        random_accounts(rng, 120),
+        [{"rep_id": f"R{j}", "lat": 33.0 + 2 * j, "lon": -97.0 + 2 * j} for j in range(4)],
+    )
+    _, _, spec = _spec(a, r, tolerance=0.05)
+    backend = get_backend("highs")
+    lp = lpmod.solve_lp(spec, backend, lpmod.initial_candidates(spec, 2), deadline=1e12, seed=1, threads=1)
+    seen: list[float] = []
+
+    def spy(run, _partial, deadline, _abs_gap):  # type: ignore[no-untyped-def]
+        seen.append((deadline - time.perf_counter()) / run.budget.remaining())
+        return False
+
+    rounded: list[float] = []
+
+    def rounding(*_a, deadline, **_k):  # type: ignore[no-untyped-def]
+        rounded.append(deadline - time.perf_counter())
+        return repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+
+    monkeypatch.setattr(pipeline, "_mend_partial", spy)
+    monkeypatch.setattr(repair, "repair", rounding)
+    for incumbent in (None, construct.nearest_plan(spec)):
+        run = pipeline.Run(spec, backend, TimeBudget.seconds(100), 1e-4, 1, 1, 8, lambda _m: None)
+        run.lp, run.partial, run.incumbent = lp, construct.nearest_plan(spec), incumbent
+        pipeline.stage_round(run)
+    assert len(seen) == 1  # the mend is for a run without a plan
+    assert seen[0] == pytest.approx(SHARES["mend_small"], abs=0.01)
+    assert len(rounded) == 1  # with a plan, the rounding is a second start, in its smaller share
+    assert rounded[0] == pytest.approx(SHARES["round_small"] * 100, rel=0.02)
+    assert SHARES["mend_small"] > SHARES["round_small"]

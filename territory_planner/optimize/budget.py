@@ -44,6 +44,11 @@ SHARES = {
     "construct": 0.15,  # the LP-guided balancing search (a plan without any MIP)
     "round": 0.50,  # decomposition: rounding the LP with neighbourhood MIPs
     "round_with_plan": 0.20,  # the same when the balancing search already made a plan
+    "round_small": 0.20,  # the same on a small model (the whole model is the better tool there)
+    # a small model and no plan yet: the mend of the search's near-plan (507 Canadian cities x 12 reps at
+    # --time-limit 6, QA13: its MIP found a plan in 0.7-2.4 s, where 0.2 of the time left gave it 0.7 s
+    # and the whole model beside none in 5 s)
+    "mend_small": 0.45,
     "before_relax": 0.80,  # with --relax: the search for a plan; the least-violation MIP keeps the rest
 }
 # writing assignments, territories, summary, map and report: measured about 1 s + 40 us per account

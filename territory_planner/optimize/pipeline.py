@@ -666,8 +666,9 @@ def stage_round(run: Run) -> None:
         # first plan: a smaller share, so the neighbourhood search keeps more time
         deadline = run.budget.share("round" if run.incumbent is None else "round_with_plan")
         small = int(spec.allowed.sum()) <= EXACT_PAIRS
-        if small:  # a small model: the whole model is the better tool
-            deadline = time.perf_counter() + 0.2 * run.budget.remaining()
+        if small:  # a small model: the whole model is the better tool, and the mend of a near-plan the
+            # other member of the portfolio (the whole model runs beside, or after it without a plan)
+            deadline = run.budget.share("mend_small" if run.incumbent is None else "round_small")
         # on a small model the rounding is a start for the search and the exact MIP, which prove: it stops
         # at a quarter of ROUND_GAP (ma-cities-5, superstore-10: the first plan in 0.5-2 s, not 3.5 s)
         rel_gap = max(run.gap, OPTIMALITY_TOL, ROUND_GAP if small else 0.0)
