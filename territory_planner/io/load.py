@@ -13,6 +13,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import relocate
+from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, csv_separator, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 from territory_planner.model.geo import haversine_km
@@ -163,95 +164,6 @@ def wide_families(accounts: pd.DataFrame, file: str, limit_km: float = WIDE_FAMI
     ]
     if len(wide) > WIDE_FAMILIES_SHOWN:
         out.append(f"{file}: {len(wide) - WIDE_FAMILIES_SHOWN} more families span over {limit_km:,.0f} km")
-    return out
-
-
-MISPLACED_KM = 1_000.0  # an account this far from every rep home (a home this far from every account) ...
-MISPLACED_FIX_KM = 300.0  # ... that a swap or a sign flip brings this close is warned about
-MISPLACED_SHOWN = 5
-
-
-def _alternatives(lat: np.ndarray, lon: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """The coordinates a typo could have turned into these: lat and lon swapped, or a sign lost."""
-    swappable = np.abs(lon) <= 90
-    return [
-        ("with lat and lon swapped", np.where(swappable, lon, np.nan), np.where(swappable, lat, np.nan)),
-        ("with the sign of lon flipped", lat, -lon),
-        ("with the sign of lat flipped", -lat, lon),
-        ("with lat and lon swapped and a sign flipped", np.where(swappable, -lon, np.nan), lat),
-        ("with lat and lon swapped and a sign flipped", np.where(swappable, lon, np.nan), -lat),
-    ]
-
-
-def _misplaced(
-    lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray
-) -> list[tuple[int, float, str, float, int]]:
-    """Rows (0-based) of the points lying over ``MISPLACED_KM`` from every target point that one typo
-    (``_alternatives``) brings within ``MISPLACED_FIX_KM`` of one: (row, km, what, km after, target)."""
-    if len(lat) == 0 or len(to_lat) == 0:
-        return []
-    out = []
-    far = np.flatnonzero(haversine_km(lat, lon, to_lat, to_lon).min(axis=1) > MISPLACED_KM)
-    if far.size == 0:
-        return []
-    d0 = haversine_km(lat[far], lon[far], to_lat, to_lon).min(axis=1)
-    best = np.full(far.size, np.inf)
-    what = [""] * far.size
-    target = np.zeros(far.size, dtype=int)
-    for label, alat, alon in _alternatives(lat[far], lon[far]):
-        ok = ~np.isnan(alat)
-        if not ok.any():
-            continue
-        d = np.full((far.size, len(to_lat)), np.inf)
-        d[ok] = haversine_km(alat[ok], alon[ok], to_lat, to_lon)
-        k = d.argmin(axis=1)
-        dk = d[np.arange(far.size), k]
-        for i in np.flatnonzero(dk < best):
-            best[i], what[i], target[i] = dk[i], label, k[i]
-    for i in np.flatnonzero(best <= MISPLACED_FIX_KM):
-        out.append((int(far[i]), float(d0[i]), what[i], float(best[i]), int(target[i])))
-    return out
-
-
-def misplaced_coordinates(
-    accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, rfile: str, has_geometry: bool = False
-) -> list[str]:
-    """Warnings for coordinates that look typed wrong: an account over 1,000 km from every rep home that
-    swapping its lat and lon, or flipping a sign, brings within 300 km of one (a US account at lat -71.5,
-    lon 41.6 is in the Southern Ocean; at -73.9, lon 73.9 in Pakistan), and a rep home likewise far from
-    every account. Such rows pass every range check and the plan would send a rep across the world for
-    them; they are accepted (a real outpost is possible) but named. Polygon accounts are not checked."""
-    if accounts.empty or reps.empty:
-        return []
-    homes = reps[reps["lat"].notna() & reps["lon"].notna()]
-    if homes.empty:
-        return []
-    h_lat, h_lon = homes["lat"].to_numpy(float), homes["lon"].to_numpy(float)
-    pts = accounts[accounts["lat"].notna() & accounts["lon"].notna()]
-    a_lat, a_lon = pts["lat"].to_numpy(float), pts["lon"].to_numpy(float)
-    found: list[str] = []
-    if not has_geometry:
-        for row, km, what, after, k in _misplaced(a_lat, a_lon, h_lat, h_lon):
-            found.append(
-                f"{afile}: row {int(pts.index[row]) + 1} (account {pts['account_id'].iloc[row]}, lat "
-                f"{a_lat[row]:g}, lon {a_lon[row]:g}) lies {km:,.0f} km from every rep home; {what} it would "
-                f"lie {after:,.0f} km from {homes['rep_id'].iloc[k]}'s: check its coordinates"
-            )
-    accounts_shown = len(found)
-    for row, km, what, after, _ in _misplaced(h_lat, h_lon, a_lat, a_lon):
-        found.append(
-            f"{rfile}: row {int(homes.index[row]) + 1} (rep {homes['rep_id'].iloc[row]}, lat {h_lat[row]:g}, "
-            f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account; {what} it would lie {after:,.0f} km "
-            "from one: check its home's coordinates"
-        )
-    out = found[:accounts_shown][:MISPLACED_SHOWN] + found[accounts_shown:][:MISPLACED_SHOWN]
-    if accounts_shown > MISPLACED_SHOWN:
-        out.append(
-            f"{afile}: {accounts_shown - MISPLACED_SHOWN} more accounts whose coordinates look typed wrong"
-        )
-    if len(found) - accounts_shown > MISPLACED_SHOWN:
-        more = len(found) - accounts_shown - MISPLACED_SHOWN
-        out.append(f"{rfile}: {more} more rep homes whose coordinates look typed wrong")
     return out
 
 

@@ -1,0 +1,230 @@
+"""Coordinates that look typed wrong: lat and lon swapped, or a sign lost, in a row or in a whole file.
+
+Rows: an account over ``MISPLACED_KM`` from every rep home that one typo brings within ``MISPLACED_FIX_KM``
+of one (a US account at lat -71.5, lon 41.6 is in the Southern Ocean), and a rep home likewise far from
+every account. Such rows pass every range check and the plan would send a rep across the world for them;
+they are accepted (a real outpost is possible) but named.
+
+Files: when a whole file is typed wrong (its lat and lon columns swapped), every row of *both* files is far
+from the other file, and naming each correct rep home as well (QA13 10) hides which file to fix. So the
+readings "as written", "the accounts file typed wrong as a whole" and "the reps file typed wrong as a
+whole" are compared by how many rows of either file they leave far from the other file. A whole-file
+reading is taken when it leaves at most half as many; the file is then named once, and the other file's
+rows are judged against it read the right way (a correct home is no longer named; a home typed wrong on
+its own still is). The coordinates alone cannot tell "the accounts are swapped" from "the homes are
+swapped" when the two fit equally well: the accounts file is then named, and the message says that the
+other reading fits as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.model.geo import haversine_km
+
+MISPLACED_KM = 1_000.0  # an account this far from every rep home (a home this far from every account) ...
+MISPLACED_FIX_KM = 300.0  # ... that a swap or a sign flip brings this close is warned about
+MISPLACED_SHOWN = 5
+_CELLS = 2_000_000  # distances computed at once (memory bound for many accounts x many homes)
+
+
+def _alternatives(lat: np.ndarray, lon: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The coordinates a typo could have turned into these: lat and lon swapped, or a sign lost."""
+    swappable = np.abs(lon) <= 90
+    return [
+        ("with lat and lon swapped", np.where(swappable, lon, np.nan), np.where(swappable, lat, np.nan)),
+        ("with the sign of lon flipped", lat, -lon),
+        ("with the sign of lat flipped", -lat, lon),
+        ("with lat and lon swapped and a sign flipped", np.where(swappable, -lon, np.nan), lat),
+        ("with lat and lon swapped and a sign flipped", np.where(swappable, lon, np.nan), -lat),
+    ]
+
+
+def _nearest(
+    lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (km) from each point to the nearest target point, and that target; inf (target 0) for a
+    point without coordinates (NaN) or when there is no target."""
+    km = np.full(len(lat), np.inf)
+    target = np.zeros(len(lat), dtype=int)
+    ok = np.flatnonzero(~(np.isnan(lat) | np.isnan(lon)))
+    if len(to_lat) == 0 or ok.size == 0:
+        return km, target
+    step = max(1, _CELLS // len(to_lat))
+    for start in range(0, ok.size, step):
+        rows = ok[start : start + step]
+        d = haversine_km(lat[rows], lon[rows], to_lat, to_lon)
+        target[rows] = d.argmin(axis=1)
+        km[rows] = d[np.arange(rows.size), target[rows]]
+    return km, target
+
+
+def _misplaced(
+    lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray
+) -> list[tuple[int, float, str, float, int]]:
+    """Rows (0-based) of the points lying over ``MISPLACED_KM`` from every target point that one typo
+    (``_alternatives``) brings within ``MISPLACED_FIX_KM`` of one: (row, km, what, km after, target)."""
+    if len(lat) == 0 or len(to_lat) == 0:
+        return []
+    d0, _ = _nearest(lat, lon, to_lat, to_lon)
+    far = np.flatnonzero(np.isfinite(d0) & (d0 > MISPLACED_KM))
+    if far.size == 0:
+        return []
+    best = np.full(far.size, np.inf)
+    what = [""] * far.size
+    target = np.zeros(far.size, dtype=int)
+    for label, alat, alon in _alternatives(lat[far], lon[far]):
+        dk, k = _nearest(alat, alon, to_lat, to_lon)
+        for i in np.flatnonzero(dk < best):
+            best[i], what[i], target[i] = dk[i], label, k[i]
+    return [
+        (int(far[i]), float(d0[far[i]]), what[i], float(best[i]), int(target[i]))
+        for i in np.flatnonzero(best <= MISPLACED_FIX_KM)
+    ]
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The coordinates of the two files as one reading takes them: ``side`` ("accounts" or "reps") is the
+    file read ``label`` as a whole, None for both as written; ``far``: rows of either file left over
+    ``MISPLACED_KM`` from every point of the other file."""
+
+    side: str | None
+    label: str
+    a_lat: np.ndarray
+    a_lon: np.ndarray
+    h_lat: np.ndarray
+    h_lon: np.ndarray
+    far: int
+
+
+def _far(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray) -> int:
+    ok = ~(np.isnan(to_lat) | np.isnan(to_lon))
+    return int((_nearest(lat, lon, to_lat[ok], to_lon[ok])[0] > MISPLACED_KM).sum())
+
+
+def _reading(
+    side: str | None, label: str, a: tuple[np.ndarray, np.ndarray], h: tuple[np.ndarray, np.ndarray]
+) -> _Reading:
+    far = _far(*a, *h) + _far(*h, *a)
+    return _Reading(side, label, a[0], a[1], h[0], h[1], far)
+
+
+def _readings(
+    a_lat: np.ndarray, a_lon: np.ndarray, h_lat: np.ndarray, h_lon: np.ndarray, accounts_checked: bool
+) -> tuple[_Reading, list[_Reading]]:
+    """The reading as written and the best whole-file reading of each file (accounts first), each kept
+    only when it leaves at most half as many rows far (and fewer), best first."""
+    written = _reading(None, "", (a_lat, a_lon), (h_lat, h_lon))
+    best: list[_Reading] = []
+    for side in ("accounts", "reps") if accounts_checked else ("reps",):
+        lat, lon = (a_lat, a_lon) if side == "accounts" else (h_lat, h_lon)
+        options = [
+            _reading(side, label, (alat, alon), (h_lat, h_lon))
+            if side == "accounts"
+            else _reading(side, label, (a_lat, a_lon), (alat, alon))
+            for label, alat, alon in _alternatives(lat, lon)
+        ]
+        top = min(options, key=lambda r: r.far)  # the first of equals: a swap before a sign
+        if top.far < written.far and 2 * top.far <= written.far:
+            best.append(top)
+    return written, sorted(best, key=lambda r: r.far)  # stable: the accounts file first on a tie
+
+
+def misplaced_coordinates(
+    accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, rfile: str, has_geometry: bool = False
+) -> list[str]:
+    """Warnings for coordinates that look typed wrong (see the module's text): a whole file, then up to
+    ``MISPLACED_SHOWN`` rows of each file and how many more. Polygon accounts are not checked (their
+    points come from the polygons), but the rep homes are checked against them."""
+    if accounts.empty or reps.empty:
+        return []
+    homes = reps[reps["lat"].notna() & reps["lon"].notna()]
+    if homes.empty:
+        return []
+    h_lat, h_lon = homes["lat"].to_numpy(float), homes["lon"].to_numpy(float)
+    pts = accounts[accounts["lat"].notna() & accounts["lon"].notna()]
+    a_lat, a_lon = pts["lat"].to_numpy(float), pts["lon"].to_numpy(float)
+    if len(a_lat) == 0:
+        return []
+    written, better = _readings(a_lat, a_lon, h_lat, h_lon, not has_geometry)
+    reading = better[0] if better else written
+    head: list[str] = []
+    account_rows = range(len(a_lat))
+    home_rows = range(len(h_lat))
+    note_a = note_h = ""
+    if reading.side is not None:
+        head.append(_whole_file(reading, written, better, afile, rfile))
+    if reading.side == "accounts":
+        # the homes judged against the accounts read the right way; the accounts against the homes
+        # that fit them (a home typed wrong on its own would otherwise hide the accounts near it)
+        home_flags = _misplaced(h_lat, h_lon, reading.a_lat, reading.a_lon)
+        wrong = {row for row, *_ in home_flags}
+        kept = [i for i in home_rows if i not in wrong] or list(home_rows)
+        account_flags = _misplaced(a_lat, a_lon, h_lat[kept], h_lon[kept])
+        account_flags = [(row, km, what, after, kept[k]) for row, km, what, after, k in account_flags]
+        note_h = f" (the accounts read {reading.label})"
+        left_out = [f"{homes['rep_id'].iloc[i]}'s" for i in home_rows if i not in kept]
+        if left_out:
+            names = ", ".join(left_out[:3]) + (f" and {len(left_out) - 3} more" if len(left_out) > 3 else "")
+            note_a = f" but {names}, named below"
+    elif reading.side == "reps":
+        account_flags = _misplaced(a_lat, a_lon, reading.h_lat, reading.h_lon)
+        wrong = {row for row, *_ in account_flags}
+        if has_geometry:  # a polygon's point comes from the polygon: never left out
+            account_flags, wrong = [], set()
+        kept = [i for i in account_rows if i not in wrong] or list(account_rows)
+        home_flags = _misplaced(h_lat, h_lon, a_lat[kept], a_lon[kept])
+        note_a = f" (the rep homes read {reading.label})"
+        if len(kept) < len(account_rows):
+            note_h = f" but the {len(account_rows) - len(kept):,} named above"
+    else:
+        account_flags = [] if has_geometry else _misplaced(a_lat, a_lon, h_lat, h_lon)
+        home_flags = _misplaced(h_lat, h_lon, a_lat, a_lon)
+    found_a = [
+        f"{afile}: row {int(pts.index[row]) + 1} (account {pts['account_id'].iloc[row]}, lat "
+        f"{a_lat[row]:g}, lon {a_lon[row]:g}) lies {km:,.0f} km from every rep home{note_a}; {what} it "
+        f"would lie {after:,.0f} km from {homes['rep_id'].iloc[k]}'s: check its coordinates"
+        for row, km, what, after, k in account_flags
+    ]
+    found_h = [
+        f"{rfile}: row {int(homes.index[row]) + 1} (rep {homes['rep_id'].iloc[row]}, lat {h_lat[row]:g}, "
+        f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account{note_h}; {what} it would lie "
+        f"{after:,.0f} km from one: check its home's coordinates"
+        for row, km, what, after, _ in home_flags
+    ]
+    out = head + found_a[:MISPLACED_SHOWN] + found_h[:MISPLACED_SHOWN]
+    if len(found_a) > MISPLACED_SHOWN:
+        more = len(found_a) - MISPLACED_SHOWN
+        out.append(f"{afile}: {more} more accounts whose coordinates look typed wrong")
+    if len(found_h) > MISPLACED_SHOWN:
+        more = len(found_h) - MISPLACED_SHOWN
+        out.append(f"{rfile}: {more} more rep homes whose coordinates look typed wrong")
+    return out
+
+
+def _whole_file(reading: _Reading, written: _Reading, better: list[_Reading], afile: str, rfile: str) -> str:
+    """The line naming the file that looks typed wrong as a whole, with the rows near the other file as
+    written and as read; says so when the other file read the same way would fit as well."""
+    if reading.side == "accounts":
+        file, other, rows, near = afile, rfile, "accounts", "a rep home"
+        n = len(reading.a_lat)
+        before = n - _far(written.a_lat, written.a_lon, written.h_lat, written.h_lon)
+        after = n - _far(reading.a_lat, reading.a_lon, reading.h_lat, reading.h_lon)
+    else:
+        file, other, rows, near = rfile, afile, "rep homes", "an account"
+        n = len(reading.h_lat)
+        before = n - _far(written.h_lat, written.h_lon, written.a_lat, written.a_lon)
+        after = n - _far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+    text = (
+        f"{file}: the file's coordinates look typed wrong as a whole: as written {before:,} of its {n:,} "
+        f"{rows} lie within {MISPLACED_KM:,.0f} km of {near} in {other}, {reading.label} {after:,} do; "
+        f"check its lat and lon columns"
+    )
+    rival = [r for r in better if r.side != reading.side and r.far == reading.far]
+    if rival:
+        text += f" ({other} is taken as right: read {rival[0].label}, it would fit as well)"
+    return text

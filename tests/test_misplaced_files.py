@@ -1,0 +1,118 @@
+"""Which file has its coordinates typed wrong (QA13 10: every account of a file with lat and lon swapped was
+named, and so was every correct rep home, "check its home's coordinates").
+
+Three reps in Spain, two accounts near each::
+
+        A3 A4
+          R2 Barcelona (41.4, 2.2)
+    A1
+    R1 A2 Madrid (40.4, -3.7)
+
+    A5 R3 A6 Sevilla (37.4, -6.0)
+
+Typed with lat and lon swapped, a point lies in East Africa, over 5,000 km from Spain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.io.load import load_inputs
+from territory_planner.io.misplaced import misplaced_coordinates
+
+REPS = [("R1", 40.42, -3.70), ("R2", 41.39, 2.17), ("R3", 37.39, -5.98)]
+ACCOUNTS = [
+    ("A1", 40.45, -3.60),
+    ("A2", 40.30, -3.80),
+    ("A3", 41.40, 2.10),
+    ("A4", 41.50, 2.25),
+    ("A5", 37.40, -5.90),
+    ("A6", 37.20, -6.00),
+]
+
+
+def _swap(
+    rows: list[tuple[str, float, float]], ids: set[str] | None = None
+) -> list[tuple[str, float, float]]:
+    return [(i, lon, lat) if ids is None or i in ids else (i, lat, lon) for i, lat, lon in rows]
+
+
+def _accounts(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["account_id", "lat", "lon"])
+
+
+def _reps(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["rep_id", "lat", "lon"])
+
+
+def warnings(accounts: list, reps: list, has_geometry: bool = False) -> list[str]:
+    return misplaced_coordinates(_accounts(accounts), _reps(reps), "a.csv", "r.csv", has_geometry)
+
+
+def test_both_files_right_no_warning() -> None:
+    assert warnings(ACCOUNTS, REPS) == []
+
+
+def test_accounts_swapped_names_the_accounts_file_and_no_rep_home() -> None:
+    found = warnings(_swap(ACCOUNTS), REPS)
+    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
+    assert "as written 0 of its 6 accounts lie within 1,000 km of a rep home in r.csv" in found[0]
+    assert "with lat and lon swapped 6 do" in found[0]
+    assert sum(w.startswith("a.csv: row ") for w in found) == 5  # the first five accounts, then "1 more"
+    assert "a.csv: 1 more accounts whose coordinates look typed wrong" in found
+    assert not [w for w in found if w.startswith("r.csv")]  # the correct homes are not named
+
+
+def test_accounts_swapped_and_one_home_swapped_too_names_that_home() -> None:
+    """R3's home typed swapped lies near the swapped accounts: as written it fits them, yet it is the one
+    home that does not fit the accounts read the right way."""
+    found = warnings(_swap(ACCOUNTS), _swap(REPS, {"R3"}))
+    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
+    homes = [w for w in found if w.startswith("r.csv")]
+    assert len(homes) == 1
+    assert "row 3 (rep R3, lat -5.98, lon 37.39)" in homes[0]
+    assert "(the accounts read with lat and lon swapped)" in homes[0]
+    assert "with lat and lon swapped it would lie" in homes[0]
+    # the accounts are measured against the homes that fit them, not R3's typed wrong, and say so
+    assert (
+        "a.csv: row 1 (account A1, lat -3.6, lon 40.45) lies 6,326 km from every rep home but R3's, "
+        in (found[1])
+    )
+    assert not [w for w in found if "from R3's" in w]
+
+
+def test_one_home_swapped_accounts_right_names_only_that_home() -> None:
+    found = warnings(ACCOUNTS, _swap(REPS, {"R3"}))
+    assert len(found) == 1
+    assert found[0].startswith("r.csv: row 3 (rep R3, lat -5.98, lon 37.39) lies ")
+    assert "with lat and lon swapped it would lie" in found[0]
+
+
+def test_every_home_swapped_against_polygon_accounts_names_the_reps_file() -> None:
+    """Polygon accounts' points come from their polygons, so only the homes can be typed wrong."""
+    found = warnings(ACCOUNTS, _swap(REPS), has_geometry=True)
+    assert found[0].startswith("r.csv: the file's coordinates look typed wrong as a whole")
+    assert "as written 0 of its 3 rep homes lie within 1,000 km of an account in a.csv" in found[0]
+    assert "with lat and lon swapped 3 do" in found[0]
+    assert not [w for w in found if w.startswith("a.csv")]
+    assert len([w for w in found if w.startswith("r.csv: row ")]) == 3
+
+
+def test_every_home_swapped_says_the_other_reading_fits_as_well() -> None:
+    """Swapping either file makes the two agree: the coordinates cannot tell which one is wrong. The
+    accounts file is named and the message says that the reps file read swapped would fit as well."""
+    found = warnings(ACCOUNTS, _swap(REPS))
+    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
+    assert "(r.csv is taken as right: read with lat and lon swapped, it would fit as well)" in found[0]
+    assert not [w for w in found if w.startswith("r.csv")]
+
+
+def test_the_load_warns_once_for_the_file(tmp_path: Path) -> None:
+    accounts, reps = tmp_path / "acc.csv", tmp_path / "reps.csv"
+    _accounts(_swap(ACCOUNTS)).assign(potential=10, workload=1).to_csv(accounts, index=False)
+    _reps(REPS).to_csv(reps, index=False)
+    loaded = load_inputs(accounts, reps)
+    assert sum("look typed wrong as a whole" in w for w in loaded.warnings) == 1
+    assert not [w for w in loaded.warnings if "check its home's coordinates" in w]
