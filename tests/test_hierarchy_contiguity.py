@@ -191,6 +191,55 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(
         assert count_pieces(adj, plan, problem.n_reps).tolist() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("territories_too", [False, True])
+def test_the_two_levels_give_a_first_plan_when_the_exact_models_find_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, territories_too: bool
+) -> None:
+    """The first connected plan of the district stage comes from a portfolio: the two levels (districts
+    grown by the flip search, then territories inside them) first, then the flow model. With the flow
+    model, its exact twin beside and the cut loop all finding nothing (tokyo's 262 municipalities: 18 s
+    and 43 s without a plan), the stage still returns connected districts meeting every row, each rep
+    with its home unit."""
+    import numpy as np
+
+    from territory_planner import api
+    from territory_planner.geo import planning
+    from territory_planner.geo.contiguity import count_pieces
+    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
+    from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.optimize.hierarchy import labels_index
+    from territory_planner.options import build_options
+    from territory_planner.solvers.base import SolveStatus
+
+    a, r, e = grid_case(tmp_path)
+    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
+    opts = build_options(values)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
+    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
+    of, names = labels_index(problem.districts)
+    nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
+    assert list(district_contiguity.district_pieces(adj, nearest, of, len(names))) == [2, 1]
+
+    class NoPlan:
+        status = SolveStatus.NO_SOLUTION
+        bound = None
+
+    monkeypatch.setattr(district_contiguity, "_connected_start", lambda *_a, **_k: (None, False))
+    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)
+    monkeypatch.setattr(lns, "solve_mip", lambda *_a, **_k: (None, NoPlan()))
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
+        territories_too=territories_too, bound=0.0,
+    )  # fmt: skip
+    assert repair.feasible(spec, res.unit_rep)
+    assert res.pieces == {"A": 1, "B": 1}
+    assert (res.unit_rep[centre] == np.arange(problem.n_reps)).all()
+    if territories_too:
+        assert count_pieces(adj, res.unit_rep, problem.n_reps).tolist() == [1, 1, 1]
+
+
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:
     """With an adjacency but no --district-contiguous, districts.csv's contiguous column is the plan's
     shape (it was left blank) and the notes say how to ask for connected districts (QA4)."""

@@ -8,7 +8,10 @@ also holds a unit of the boundary N(S):
     z[i, D] <= sum_{k in N(S)} z[k, D]        for i in S
 
 These are ``formulation.Cut`` rows with ``reps`` = the district's reps; they pass through the same
-formulation, column entries and Lagrangian terms as the per-territory cuts. ``solve`` runs the cut loop
+formulation, column entries and Lagrangian terms as the per-territory cuts. Without a connected start
+plan, a first one comes from the two levels of ``nested_districts`` (districts grown from their homes by
+the flip search, then territories inside them: seconds), else from the flow model with its objective
+dropped. ``solve`` then runs the cut loop
 on the whole model (every allowed pair), warm-started from the best connected plan known, separating the
 district pieces (and the territory pieces with ``--contiguous``) of each answer. The MIP's dual bound
 with the cuts is a lower bound on the model with connected districts; when the loop does not settle in
@@ -43,7 +46,10 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connected, then at the run's gap
-FEASIBLE_SHARE = 0.4  # of the time, at most: the flow model with no objective, for a first connected plan
+# a first plan of connected districts: the two levels of ``nested_districts`` (flip search, seconds),
+# then, if they find none, the flow model with no objective (each a share of the stage's time, at most)
+TWO_LEVEL_SHARE = 0.3
+FEASIBLE_SHARE = 0.4
 WITHIN_SHARE = 0.3  # of the time left then: its territories re-solved inside its districts
 
 
@@ -101,6 +107,42 @@ def _connected_start(
     if res is None:
         return None, False
     return res.unit_rep, res.status is SolveStatus.INFEASIBLE and res.unit_rep is None
+
+
+def _two_level_start(
+    spec: ModelSpec,
+    adj: Adjacency,
+    backend: Backend,
+    centre: np.ndarray,
+    start_plan: np.ndarray,
+    stray: Callable[[np.ndarray], list[Cut]],
+    deadline: float,
+    gap: float,
+    seed: int,
+    threads: int | None,
+    territories_too: bool,
+    progress: Callable[[str], None],
+) -> np.ndarray | None:
+    """A first plan of connected districts by the two levels of ``nested_districts`` (districts grown
+    from their homes by the flip search, then territories inside them), or None. It meets every row of
+    the model, each rep keeps its home unit, and no district (nor territory with ``territories_too``) is
+    in pieces: the cut loop and the exact flow model then start from it. On tokyo's 262 municipalities x
+    10 reps in 2 designed districts (potential +-10%), the flow model without objective found no plan in
+    18 s and the cut loop none in 43 s; the two levels found one in 1.6-3 s."""
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return None
+    res = nested_districts.solve(
+        spec, adj, backend, centre, start_plan, time_limit=left, gap=gap, seed=seed, threads=threads,
+        territories_too=territories_too, progress=progress,
+    )  # fmt: skip
+    plan = res.unit_rep
+    if plan is None or not repair.feasible(spec, plan) or stray(plan):
+        return None
+    own = centre >= 0
+    if not (plan[centre[own]] == np.flatnonzero(own)).all():
+        return None
+    return plan
 
 
 def _within_districts(
@@ -177,7 +219,13 @@ def solve(
         parts += contiguous_flow.territory_parts(centre)
     infeasible = False
     if best is None and deadline - t0 > 2 * background.GRACE:
-        until = t0 + FEASIBLE_SHARE * time_limit
+        progress("district contiguity: a plan of connected districts, districts first (two levels)")
+        best = _two_level_start(
+            spec, adj, backend, centre, start_plan, stray, t0 + TWO_LEVEL_SHARE * time_limit, gap, seed,
+            threads, territories_too, progress,
+        )  # fmt: skip
+    if best is None and deadline - time.perf_counter() > 2 * background.GRACE:
+        until = time.perf_counter() + FEASIBLE_SHARE * (deadline - time.perf_counter())
         # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
         progress("district contiguity: a plan of connected districts (the flow model without objective)")
         best, infeasible = _connected_start(spec_c, adj, parts, backend, until, seed)
