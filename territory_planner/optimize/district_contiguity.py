@@ -9,9 +9,9 @@ also holds a unit of the boundary N(S):
 
 These are ``formulation.Cut`` rows with ``reps`` = the district's reps; they pass through the same
 formulation, column entries and Lagrangian terms as the per-territory cuts. Without a connected start
-plan, a first one comes from the two levels of ``nested_districts`` (districts grown from their homes by
-the flip search, then territories inside them: seconds), else from the flow model with its objective
-dropped. ``solve`` then runs the cut loop
+plan, a first one comes from the flow model with its objective dropped (or its proof that none exists),
+else from the two levels of ``nested_districts`` (districts grown from their homes by the flip search,
+then territories inside them: seconds). ``solve`` then runs the cut loop
 on the whole model (every allowed pair), warm-started from the best connected plan known, separating the
 district pieces (and the territory pieces with ``--contiguous``) of each answer. The MIP's dual bound
 with the cuts is a lower bound on the model with connected districts; when the loop does not settle in
@@ -46,10 +46,11 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, SolveStatus
 
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connected, then at the run's gap
-# a first plan of connected districts: the two levels of ``nested_districts`` (flip search, seconds),
-# then, if they find none, the flow model with no objective (each a share of the stage's time, at most)
-TWO_LEVEL_SHARE = 0.3
+# a first plan of connected districts: the flow model with no objective (a share of the stage's time at
+# most: its plan, or its proof that none exists), then, with neither, the two levels of
+# ``nested_districts`` (flip search, seconds; a share of the time left then)
 FEASIBLE_SHARE = 0.4
+TWO_LEVEL_SHARE = 0.5
 WITHIN_SHARE = 0.3  # of the time left then: its territories re-solved inside its districts
 
 
@@ -128,7 +129,9 @@ def _two_level_start(
     the model, each rep keeps its home unit, and no district (nor territory with ``territories_too``) is
     in pieces: the cut loop and the exact flow model then start from it. On tokyo's 262 municipalities x
     10 reps in 2 designed districts (potential +-10%), the flow model without objective found no plan in
-    18 s and the cut loop none in 43 s; the two levels found one in 1.6-3 s."""
+    18 s and the cut loop none in 43 s; the two levels found one in 1.6-5 s. They come after the flow
+    model, whose proof settles a grouping that cannot be connected in seconds (48 US states x 8 reps in
+    3 districts: 3-7 s per grouping), where the flip search would search until its time is up."""
     left = deadline - time.perf_counter()
     if left <= 0:
         return None
@@ -219,13 +222,7 @@ def solve(
         parts += contiguous_flow.territory_parts(centre)
     infeasible = False
     if best is None and deadline - t0 > 2 * background.GRACE:
-        progress("district contiguity: a plan of connected districts, districts first (two levels)")
-        best = _two_level_start(
-            spec, adj, backend, centre, start_plan, stray, t0 + TWO_LEVEL_SHARE * time_limit, gap, seed,
-            threads, territories_too, progress,
-        )  # fmt: skip
-    if best is None and deadline - time.perf_counter() > 2 * background.GRACE:
-        until = time.perf_counter() + FEASIBLE_SHARE * (deadline - time.perf_counter())
+        until = t0 + FEASIBLE_SHARE * time_limit
         # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
         progress("district contiguity: a plan of connected districts (the flow model without objective)")
         best, infeasible = _connected_start(spec_c, adj, parts, backend, until, seed)
@@ -237,6 +234,14 @@ def solve(
             best = _within_districts(
                 spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
             )
+    if best is None and not infeasible and deadline - time.perf_counter() > 2 * background.GRACE:
+        # neither a plan nor a proof from the flow model: the two levels, districts first
+        progress("district contiguity: a plan of connected districts, districts first (two levels)")
+        until = time.perf_counter() + TWO_LEVEL_SHARE * (deadline - time.perf_counter())
+        best = _two_level_start(
+            spec, adj, backend, centre, start_plan, stray, until, gap, seed, threads, territories_too,
+            progress,
+        )  # fmt: skip
     flow_deadline = deadline - background.GRACE
     flow = (
         contiguous_flow.start(spec_c, adj, parts, backend, deadline=flow_deadline, gap=gap, seed=seed)
