@@ -21,10 +21,11 @@ from rich.table import Table
 from territory_planner import __version__, api
 from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
 from territory_planner.currency import currency_context, is_money
-from territory_planner.errors import COMMAND_LINE
+from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
+from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.pipeline import SMALL_PAIRS
-from territory_planner.options import build_options, parse_tolerance
+from territory_planner.options import PlanOptions, build_options, parse_tolerance
 from territory_planner.report.formatting import budgeted_share, count_or_mean, money
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
@@ -140,12 +141,17 @@ def _given(flags: dict[str, Any]) -> frozenset[str]:
 
 
 def _collect(
-    scenario: Path | None, flags: dict[str, Any], base: dict[str, Any] | None = None
+    scenario: Path | None,
+    flags: dict[str, Any],
+    base: dict[str, Any] | None = None,
+    problems: list[Problem] | None = None,
 ) -> dict[str, Any]:
     """The scenario's (or ``base``'s) values with the flags given on top. A tolerance flag that names its
     measures overrides those measures only (QA6: `--tolerance potential=0.05` on a scenario with workload
-    0.15 planned workload at the default 0.05)."""
-    values: dict[str, Any] = dict(base) if base is not None else load_scenario(scenario) if scenario else {}
+    0.15 planned workload at the default 0.05). With ``problems``, the scenario's bad keys go there."""
+    values: dict[str, Any] = (
+        dict(base) if base is not None else load_scenario(scenario, problems) if scenario else {}
+    )
     for key, value in flags.items():
         if value is None or value is False:
             continue
@@ -157,6 +163,21 @@ def _collect(
             }
         values[key] = value
     return values
+
+
+def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
+    """The options of a scenario file and flags, every problem of both reported at once (QA13 7: the
+    scenario's unknown keys first, its bad values in a second run, a tolerance for a measure not
+    balanced in a third), a scenario's with the file of its chain and the line that writes the key."""
+    problems: list[Problem] = []
+    values = _collect(scenario, flags, problems=problems)
+    try:
+        options = build_options(values, source=str(scenario or COMMAND_LINE), flags=_given(flags))
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(locate(scenario, problems) if scenario else problems)
+    return options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -261,9 +282,7 @@ def plan(
             click.echo(f"warning: {warning}", err=True)
         options = build_options(_collect(None, flags, values), source=str(from_manifest))
     else:
-        options = build_options(
-            _collect(scenario, flags), source=str(scenario or COMMAND_LINE), flags=_given(flags)
-        )
+        options = _options(scenario, flags)
     console = stderr_console()
     started = time.time()
     command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -405,9 +424,7 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
       territory-planner validate --accounts counties.geojson --reps reps.csv --contiguous
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
-    options = build_options(
-        _collect(scenario, flags), source=str(scenario or COMMAND_LINE), flags=_given(flags)
-    )
+    options = _options(scenario, flags)
     info = api.validate(options)
     table = Table(title="inputs are valid")
     table.add_column("item")

@@ -14,7 +14,7 @@ class Problem:
     """One problem found in the inputs: where it is and what is wrong."""
 
     file: str
-    row: int | None  # 1-based data row (header excluded); None when the whole file/column is concerned
+    row: int | None  # 1-based data row (header excluded), a scenario file's line; None: the whole file/column
     column: str | None
     message: str
     value: str = ""

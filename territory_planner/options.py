@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ def build_options(
     --keep-home was blamed on the scenario file)."""
     problems: list[Problem] = []
     kwargs: dict[str, Any] = {}
+    bad: set[str] = set()  # keys whose value is reported: the checks across keys leave them out
     scenario_source = source
     for key, value in values.items():
         if value is None:
@@ -165,6 +167,7 @@ def build_options(
         if key not in OPTION_NAMES:
             problems.append(Problem(source, None, key, f"unknown option {key!r}"))
             continue
+        before = len(problems)
         try:
             if key in NUMBER_OPTIONS and (isinstance(value, bool) or not isinstance(value, int | float)):
                 # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
@@ -250,35 +253,60 @@ def build_options(
             column = _column(key, source)
             message = str(exc).replace(key, column, 1)  # "--keep-home must be ..." for a flag
             problems.append(Problem(source, None, column, message, value=str(value)))
+        if len(problems) > before:
+            bad.add(key)
     source = scenario_source
-    if problems:
-        raise InputError(problems)
-    opts = PlanOptions(**kwargs)
-    if opts.forecast_horizon is not None and opts.crm is None:
-        problems.append(Problem(source, None, "forecast_horizon", "a forecast needs CRM history (crm)"))
-    if opts.crm is not None and opts.period is None:  # the KPI report, written after the solve, needs it
-        problems.append(
-            Problem(source, None, "period", "a KPI period is required with CRM history (crm), e.g. 2026Q3")
-        )
-    if opts.quota_method == "forecast" and (opts.forecast_horizon is None or opts.company_target is None):
-        problems.append(
-            Problem(
-                source,
-                None,
-                "quota_method",
-                "quota_method forecast needs forecast_horizon and company_target",
-            )
-        )
-    if problems:
-        raise InputError(problems)
-    if not opts.balance:
-        raise InputError(Problem(source, None, "balance", "balance needs at least one measure"))
+    opts = PlanOptions(**kwargs)  # the good values: every check below runs in the same pass (QA13 7)
+
+    def check(keys: set[str], failed: bool, column: str, message: str) -> None:
+        if failed and not keys & bad:  # a check over a reported value would only repeat it
+            problems.append(Problem(source, None, column, message))
+
+    check(
+        {"forecast_horizon", "crm"},
+        opts.forecast_horizon is not None and opts.crm is None,
+        "forecast_horizon",
+        "a forecast needs CRM history (crm)",
+    )
+    check(  # the KPI report, written after the solve, needs it
+        {"crm", "period"},
+        opts.crm is not None and opts.period is None,
+        "period",
+        "a KPI period is required with CRM history (crm), e.g. 2026Q3",
+    )
+    check(
+        {"quota_method", "forecast_horizon", "company_target"},
+        opts.quota_method == "forecast" and (opts.forecast_horizon is None or opts.company_target is None),
+        "quota_method",
+        "quota_method forecast needs forecast_horizon and company_target",
+    )
+    check({"balance"}, not opts.balance, "balance", "balance needs at least one measure")
     for key in ("tolerance", "district_tolerance", "region_tolerance"):
-        unknown_tol = [m for m in getattr(opts, key) if m != "*" and m not in opts.balance]
-        if unknown_tol:
-            problems.append(
-                Problem(source, None, key, f"{key} given for {unknown_tol}, which are not balance measures")
-            )
+        if not opts.balance or {key, "balance"} & bad:
+            continue
+        # a flag's own measures are its (a flag naming measures over a scenario's table is merged into
+        # it by the CLI, and a measure there may be the file's)
+        given = key in flags and not isinstance(values.get(key), dict)
+        where = COMMAND_LINE if given else scenario_source
+        problems.extend(
+            _not_balanced(where, _column(key, where), m, opts.balance)
+            for m in getattr(opts, key)
+            if m != "*" and m not in opts.balance
+        )
     if problems:
         raise InputError(problems)
     return opts
+
+
+def _not_balanced(source: str, column: str, measure: str, balance: tuple[str, ...]) -> Problem:
+    """A tolerance for a measure that is not balanced: one problem per measure (its line in a scenario
+    file, ``scenario.locate``), with the balance measure it is probably a typo of."""
+    close = difflib.get_close_matches(measure, balance, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]!r}?" if close else "add it to balance to balance it"
+    return Problem(
+        source,
+        None,
+        column,
+        f"{column} given for {measure!r}, which is not a balance measure ({', '.join(balance)}): {hint}",
+        measure,
+    )

@@ -303,7 +303,7 @@ def test_a_bad_flag_beside_a_scenario_names_the_command_line(tmp_path: Path) -> 
     assert "base.toml" not in text
     res = CliRunner().invoke(main, ["validate", str(scenario)])  # the scenario's own bad value is its own
     assert res.exit_code == 1, res.output
-    assert "base.toml │ │ keep_home │ -3" in " ".join(res.output.split())
+    assert "base.toml │ 3 │ keep_home │ -3" in " ".join(res.output.split())  # its line (QA13 7)
 
 
 def test_a_shared_office_overflowing_its_reps_is_put_on_keep_home(tmp_path: Path) -> None:

@@ -35,12 +35,14 @@ them as the ``reps_add`` / ``reps_remove`` options; those two names are internal
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.scenario_lines import TABLE_OPTIONS, key_lines
 from territory_planner.options import OPTION_NAMES, PATH_OPTIONS
 
 _INTERNAL = {"reps_add", "reps_remove"}
@@ -50,16 +52,16 @@ _CLEARABLE = {*PATH_OPTIONS, "period", "forecast_horizon"}
 _REPS_KEYS = {"path", "add", "remove"}
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     if not path.is_file():
-        raise InputError(Problem(str(path), None, None, "scenario file not found"))
+        raise InputError(Problem(shown, None, None, "scenario file not found"))
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(str(path), None, None, f"scenario file is not UTF-8: {exc}")) from exc
+        raise InputError(Problem(shown, None, None, f"scenario file is not UTF-8: {exc}")) from exc
     except tomllib.TOMLDecodeError as exc:
-        problem = _value_and_table(path, exc)
-        raise InputError(problem or Problem(str(path), None, None, f"not valid TOML: {exc}")) from exc
+        problem = _value_and_table(path, shown, exc)
+        raise InputError(problem or Problem(shown, None, None, f"not valid TOML: {exc}")) from exc
 
 
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
@@ -73,7 +75,7 @@ def _key_of(match: re.Match[str]) -> str:
     return next(g for g in match.groups() if g is not None)
 
 
-def _value_and_table(path: Path, exc: tomllib.TOMLDecodeError) -> Problem | None:
+def _value_and_table(path: Path, shown: str, exc: tomllib.TOMLDecodeError) -> Problem | None:
     """Say what to write when a top-level key is also opened as a table (TOML's bare "Cannot overwrite a
     value"): a planner adding ``[reps] remove = [...]`` to a scenario with ``reps = "reps.csv"`` writes just
     that. None when the error is another one."""
@@ -124,29 +126,60 @@ def _value_and_table(path: Path, exc: tomllib.TOMLDecodeError) -> Problem | None
             )
     else:
         fix = f"TOML allows one of them: keep either the value on line {value_line} or the table"
-    return Problem(str(path), None, key, f"{told}; {fix}", "" if value is None else str(value))
+    return Problem(shown, table_line, key, f"{told}; {fix}", "" if value is None else str(value))
 
 
-def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    """Check one file's keys and resolve its paths; ``reps`` becomes a table {path?, add, remove}."""
+def _toml_text(value: Any) -> str:
+    """A value as TOML writes it, for a message saying what to write."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _unknown_key_hint(k: str, value: Any, data: dict[str, Any], lines: dict[tuple[str, ...], int]) -> str:
+    """What the writer of an unknown key probably meant: a per-measure tolerance written as one key
+    (``tolerance_potential = 0.2``; the file's other keys ``data`` say whether a value for every measure
+    stands in the table's way), the nearest key name (``time_limt``), or the [reps] table."""
+    if k in _INTERNAL:
+        return " (use a [reps] table with add/remove)"
+    for table in TABLE_OPTIONS:
+        measure = k[len(table) + 1 :] if k.startswith(table + "_") else ""
+        if not measure:
+            continue
+        hint = f" (a tolerance per measure is a table: write [{table}] with {measure} = {_toml_text(value)}"
+        other = data.get(table)
+        if other is not None and not isinstance(other, dict):
+            line = lines.get((table,))
+            at = f" on line {line}" if line else ""
+            hint += f" and the other measures, in place of {table} = {_toml_text(other)}{at}"
+        return hint + ")"
+    close = difflib.get_close_matches(k, sorted(OPTION_NAMES - _INTERNAL), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _normalise(
+    path: Path, data: dict[str, Any], src: str, lines: dict[tuple[str, ...], int]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check one file's keys and resolve its paths; ``reps`` becomes a table {path?, add, remove}. ``src``
+    names the file in problems, ``lines`` (``key_lines``) gives their line."""
     out: dict[str, Any] = {}
     problems: list[Problem] = []
-    src = str(path)
     for key, value in data.items():
         k = key.replace("-", "_")
         if k == "extends":
             continue
         if k not in OPTION_NAMES or k in _INTERNAL:
-            hint = " (use a [reps] table with add/remove)" if k in _INTERNAL else ""
-            problems.append(Problem(src, None, key, f"unknown scenario key {key!r}{hint}"))
+            message = f"unknown scenario key {key!r}{_unknown_key_hint(k, value, data, lines)}"
+            problems.append(Problem(src, lines.get((key,)), key, message))
             continue
         if k == "reps":
             table = value if isinstance(value, dict) else {"path": value}
             reps: dict[str, Any] = {"add": [], "remove": []}
             for rk, rv in table.items():
+                line = lines.get((key, rk), lines.get((key,)))
                 if rk not in _REPS_KEYS:
                     problems.append(
-                        Problem(src, None, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)")
+                        Problem(src, line, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)")
                     )
                 elif rk == "path":
                     reps["path"] = (path.parent / str(rv)).resolve()
@@ -154,10 +187,13 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
                     rows = rv if isinstance(rv, list) else [rv]
                     if not all(isinstance(r, dict) for r in rows):
                         problems.append(
-                            Problem(src, None, "reps.add", "reps.add must be [[reps.add]] tables")
+                            Problem(src, line, "reps.add", "reps.add must be [[reps.add]] tables")
                         )
                     else:
-                        added = [_added_rep(src, i, r, problems) for i, r in enumerate(rows, start=1)]
+                        added = [
+                            _added_rep(src, i, r, problems, lines, (key, rk))
+                            for i, r in enumerate(rows, start=1)
+                        ]
                         reps["add"] = added
                 else:
                     ids = rv if isinstance(rv, list) else [rv]
@@ -173,7 +209,14 @@ def _normalise(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any], list[P
     return out, problems
 
 
-def _added_rep(src: str, index: int, row: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+def _added_rep(
+    src: str,
+    index: int,
+    row: dict[str, Any],
+    problems: list[Problem],
+    lines: dict[tuple[str, ...], int],
+    at: tuple[str, ...],
+) -> dict[str, Any]:
     """One ``[[reps.add]]`` table as the roster's text cells: ``segments`` may be a TOML list (written
     ``a;b`` as in reps.csv); any other list or table is reported, never turned into its Python text
     (``segments = ["enterprise", "mid"]`` became the one segment "['enterprise', 'mid']", and the rep
@@ -181,13 +224,14 @@ def _added_rep(src: str, index: int, row: dict[str, Any], problems: list[Problem
     out: dict[str, Any] = {}
     for key, value in row.items():
         where = f"reps.add[{index}].{key}"
+        line = lines.get((*at, f"[{index}]", key), lines.get(at))
         if isinstance(value, list) and str(key).lower() == "segments":
             if all(isinstance(v, str) and v.strip() and ";" not in v for v in value):
                 out[key] = ";".join(v.strip() for v in value)
                 continue
-            problems.append(Problem(src, None, where, "segments must be a list of segment names", str(value)))
+            problems.append(Problem(src, line, where, "segments must be a list of segment names", str(value)))
         elif isinstance(value, list | dict):
-            problems.append(Problem(src, None, where, f"{key} must be a single value", str(value)))
+            problems.append(Problem(src, line, where, f"{key} must be a single value", str(value)))
         else:
             out[key] = value
     return out
@@ -209,31 +253,42 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _load_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[Problem]) -> dict[str, Any]:
+    """The merged values of ``path`` and its parents; the problems of every file's keys go to
+    ``problems`` (all of them, the parents' too), a file that cannot be read ends the load at once.
+    ``shown``: the file's name in problems (as given for the file named on the command line)."""
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
-        raise InputError(Problem(str(path), None, "extends", f"scenario inheritance cycle: {chain}"))
-    data = _read_toml(path)
-    own, problems = _normalise(path, data)
-    if problems:
-        raise InputError(problems)
+        raise InputError(Problem(shown, None, "extends", f"scenario inheritance cycle: {chain}"))
+    data = _read_toml(path, shown)
+    lines = key_lines(path.read_text(encoding="utf-8"))
+    own, found = _normalise(path, data, shown, lines)
+    problems.extend(found)
     parent_name = data.get("extends")
     if parent_name is None:
         return own
+    line = lines.get(("extends",))
     if not isinstance(parent_name, str):
-        raise InputError(Problem(str(path), None, "extends", "extends must be a file name", str(parent_name)))
+        raise InputError(Problem(shown, line, "extends", "extends must be a file name", str(parent_name)))
     parent_path = path.parent / parent_name
     if not parent_path.is_file():
         raise InputError(
-            Problem(str(path), None, "extends", f"parent scenario {parent_path} not found", parent_name)
+            Problem(shown, line, "extends", f"parent scenario {parent_path} not found", parent_name)
         )
-    return _merge(_load_chain(parent_path, (*seen, path)), own)
+    return _merge(_load_chain(parent_path, str(parent_path.resolve()), (*seen, path), problems), own)
 
 
-def load_scenario(path: Path | str) -> dict[str, Any]:
-    """Read a scenario file (and its ``extends`` chain) into a flat option mapping with paths resolved."""
-    merged = _load_chain(Path(path), ())
+def load_scenario(path: Path | str, problems: list[Problem] | None = None) -> dict[str, Any]:
+    """Read a scenario file (and its ``extends`` chain) into a flat option mapping with paths resolved.
+    Every bad key of the chain is reported at once: raised as one ``InputError``, or, with ``problems``,
+    added to it and the good keys returned (so that their values can be checked in the same run)."""
+    found: list[Problem] = []
+    merged = _load_chain(Path(path), str(path), (), found)
+    if problems is None and found:
+        raise InputError(found)
+    if problems is not None:
+        problems.extend(found)
     out = {k: v for k, v in merged.items() if k != "reps"}
     reps = merged.get("reps")
     if reps is not None:

@@ -1,0 +1,120 @@
+"""Where a scenario file writes each key: tomllib keeps no positions, so problems found in the values
+(``options.build_options``) get their file and line from a scan of the text (``key_lines``, ``locate``)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from territory_planner.errors import Problem
+
+TABLE_OPTIONS = ("district_tolerance", "region_tolerance", "tolerance")  # per-measure tables; longest first
+
+_PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
+_DOTTED = _PART + r"(?:\s*\.\s*" + _PART + r")*"
+_HEADER_LINE = re.compile(r"^\s*(\[\[?)\s*(" + _DOTTED + r")\s*\]\]?\s*(?:#.*)?$")
+_KEY_LINE = re.compile(r"^\s*(" + _DOTTED + r")\s*=(.*)$")
+
+
+def _key_path(text: str) -> tuple[str, ...]:
+    return tuple(
+        next(g for g in m.groups() if g is not None)
+        for m in re.finditer(r"""(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""", text)
+    )
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line (1-based) where each key of a TOML text is written, by its path: ``("seed",)``,
+    ``("tolerance",)`` (the table's header, or its first dotted key), ``("tolerance", "potential")``;
+    the n-th ``[[reps.add]]`` table's keys as ``("reps", "add", "[n]", "rep_id")``. tomllib keeps no
+    positions, so the text is scanned line by line: lines inside a multi-line string or array are skipped
+    (brackets inside strings there can mislead the count), keys of inline tables are not found (their
+    problems then have no line)."""
+    out: dict[tuple[str, ...], int] = {}
+    prefix: tuple[str, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    open_quote, depth = "", 0  # inside a multi-line string; brackets open in a multi-line array
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_quote:
+            if line.count(open_quote) % 2 == 1:
+                open_quote = ""
+            continue
+        if depth > 0:
+            depth += line.count("[") - line.count("]")
+            continue
+        header = _HEADER_LINE.match(line)
+        if header:
+            path = _key_path(header.group(2))
+            out.setdefault(path, number)
+            if header.group(1) == "[[":
+                counts[path] = counts.get(path, 0) + 1
+                prefix = (*path, f"[{counts[path]}]")
+                out.setdefault(prefix, number)
+            else:
+                prefix = path
+            continue
+        assignment = _KEY_LINE.match(line)
+        if not assignment:
+            continue
+        path = (*prefix, *_key_path(assignment.group(1)))
+        for end in range(len(prefix) + 1, len(path) + 1):
+            out.setdefault(path[:end], number)
+        rest = assignment.group(2)
+        open_quote = next((q for q in ('"""', "'''") if rest.count(q) % 2 == 1), "")
+        depth = 0 if open_quote else rest.split("#")[0].count("[") - rest.split("#")[0].count("]")
+    return out
+
+
+def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int]]]:
+    """Each file of a scenario's chain, child first: its name in problems and its keys' lines."""
+    out: list[tuple[str, dict[tuple[str, ...], int]]] = []
+    shown, current, seen = str(path), Path(path).resolve(), set()
+    while current.is_file() and current not in seen:
+        seen.add(current)
+        text = current.read_text(encoding="utf-8")
+        out.append((shown, key_lines(text)))
+        try:
+            parent = tomllib.loads(text).get("extends")
+        except tomllib.TOMLDecodeError:
+            break
+        if not isinstance(parent, str):
+            break
+        current = (current.parent / parent).resolve()
+        shown = str(current)
+    return out
+
+
+_FLAT_KEYS = {"reps": ("reps", "path"), "reps_add": ("reps", "add"), "reps_remove": ("reps", "remove")}
+
+
+def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
+    """The problems of a scenario's values (``build_options``: file = the scenario as given, no row) with
+    the file of its chain that writes the key and the line: the child's when both do, as it wins. A
+    tolerance's problem about one measure (its value) points at that measure's line. Sorted by file
+    (child first) and line."""
+    chain = _chain_lines(Path(path))
+    out = []
+    for p in problems:
+        if p.file != str(path) or p.row is not None or not p.column:
+            out.append(p)
+            continue
+        key = p.column
+        paths = [_FLAT_KEYS.get(key, (key,)), (key.replace("_", "-"),)]
+        if key in TABLE_OPTIONS and p.value:
+            paths.insert(0, (key, p.value))
+        if key in _FLAT_KEYS:
+            paths.append((key.split("_")[0],))
+        where = next(
+            ((shown, lines[k]) for k in paths for shown, lines in chain if k in lines),
+            None,
+        )
+        out.append(p if where is None else Problem(where[0], where[1], p.column, p.message, p.value))
+    files = [shown for shown, _ in chain]
+
+    def order(p: Problem) -> tuple[int, float]:  # file by file down the chain, line by line
+        if p.file not in files:
+            return len(files), 0  # the command line's, after the files' (in the order found)
+        return files.index(p.file), float("inf") if p.row is None else p.row
+
+    return sorted(out, key=order)

@@ -1,0 +1,138 @@
+"""Every problem of a scenario file in one run, each with its file and line (QA13 7: unknown keys first,
+then a bad value in a second run, then a tolerance for a measure that is not balanced in a third; the row
+column was empty for scenario keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.io.scenario import load_scenario
+from territory_planner.io.scenario_lines import key_lines
+
+
+def problems_of(tmp_path: Path, scenario: Path, *flags: str) -> tuple[int, pd.DataFrame]:
+    errors = tmp_path / "problems.csv"
+    res = CliRunner().invoke(main, ["validate", str(scenario), *flags, "--errors", str(errors)])
+    table = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    return res.exit_code, table
+
+
+def test_typos_bad_values_and_unknown_measures_come_in_one_run(tmp_path: Path) -> None:
+    scenario = tmp_path / "it.toml"
+    scenario.write_text(
+        'accounts = "accounts.csv"\n'  # 1
+        'reps = "reps.csv"\n'  # 2
+        "max_move_share = 0.3\n"  # 3
+        "time_limt = 20\n"  # 4
+        'seed = "7"\n'  # 5
+        "[tolerance]\n"  # 6
+        "potental = 0.25\n"  # 7
+        "workload = 0.08\n",  # 8
+        encoding="utf-8",
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    assert set(table["file"]) == {str(scenario)}
+    rows = list(zip(table["row"], table["column"], table["value"], strict=True))
+    assert rows == [
+        ("3", "max_move_share", ""),
+        ("4", "time_limt", ""),
+        ("5", "seed", "7"),
+        ("7", "tolerance", "potental"),
+    ]
+    messages = list(table["message"])
+    assert "did you mean 'max_moved_share'?" in messages[0]
+    assert "did you mean 'time_limit'?" in messages[1]
+    assert 'seed must be a number, not "7" (a text)' in messages[2]
+    assert messages[3] == (
+        "tolerance given for 'potental', which is not a balance measure (potential, workload): "
+        "did you mean 'potential'?"
+    )
+
+
+def test_a_tolerance_per_measure_written_as_one_key_says_to_write_a_table(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(
+        'max_moved_share = "30%"\ntolerance = 0.05\ntolerance_potential = 0.2\n', encoding="utf-8"
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    assert list(table["row"]) == ["1", "3"]
+    assert list(table["column"]) == ["max_moved_share", "tolerance_potential"]
+    assert table["message"][1] == (
+        "unknown scenario key 'tolerance_potential' (a tolerance per measure is a table: write [tolerance] "
+        "with potential = 0.2 and the other measures, in place of tolerance = 0.05 on line 2)"
+    )
+
+
+def test_problems_along_an_extends_chain_name_the_file_that_writes_the_key(tmp_path: Path) -> None:
+    parent = tmp_path / "base.toml"
+    parent.write_text("seed = 1\n\nkeep_home = -3\n[tolerance]\nworkload = 0.1\nrevenue = 0.2\n")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "base.toml"\nseeds = 3\n[tolerance]\nworkload = 0.2\n')
+    code, table = problems_of(tmp_path, child)
+    assert code == 1
+    rows = list(zip(table["file"], table["row"], table["column"], strict=True))
+    assert rows == [
+        (str(child), "2", "seeds"),  # the file as given first, then its parent
+        (str(parent.resolve()), "3", "keep_home"),
+        (str(parent.resolve()), "6", "tolerance"),  # revenue: the parent's table, merged into the child's
+    ]
+    assert "add it to balance to balance it" in table["message"][2]
+
+
+def test_a_flag_s_unknown_measure_is_the_command_line_s(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("seed = 1\n")
+    code, table = problems_of(tmp_path, scenario, "--district-tolerance", "potental=0.1")
+    assert code == 2  # only a flag is wrong: a usage error
+    column = table["column"].str.removeprefix("'")  # the CSV guards a cell starting with '-'
+    assert list(zip(table["file"], table["row"], column, strict=True)) == [
+        ("command line", "", "--district-tolerance")
+    ]
+
+
+def test_load_scenario_raises_every_key_of_the_chain_at_once(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text("time_limt = 3\n")
+    (tmp_path / "child.toml").write_text(
+        'extends = "base.toml"\nmax_move_share = 0.1\n[[reps.add]]\nrep_id = "R9"\nsegments = [1]\n'
+    )
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "child.toml")
+    found = [(p.row, p.column) for p in info.value.problems]
+    assert found == [(2, "max_move_share"), (5, "reps.add[1].segments"), (1, "time_limt")]
+
+
+def test_key_lines_follow_tables_arrays_and_skip_strings() -> None:
+    text = (
+        "a = 1\n"  # 1
+        'b = """\n'  # 2
+        "c = 2\n"  # 3: inside a string
+        '"""\n'  # 4
+        "grid = [\n"  # 5
+        "  [1],\n"  # 6: inside an array, not a table
+        "]\n"  # 7
+        "tolerance.potential = 0.1  # [x]\n"  # 8
+        "[[reps.add]]\n"  # 9
+        'rep_id = "x"\n'  # 10
+        "[[reps.add]]\n"  # 11
+        '"rep_id" = "y"\n'  # 12
+        "[ district_tolerance ]\n"  # 13
+        "workload = 0.2\n"  # 14
+    )
+    lines = key_lines(text)
+    assert lines[("a",)] == 1
+    assert lines[("b",)] == 2
+    assert ("c",) not in lines
+    assert lines[("grid",)] == 5
+    assert ("1",) not in lines
+    assert lines[("tolerance",)] == lines[("tolerance", "potential")] == 8
+    assert lines[("reps", "add", "[1]", "rep_id")] == 10
+    assert lines[("reps", "add", "[2]", "rep_id")] == 12
+    assert lines[("district_tolerance", "workload")] == 14
