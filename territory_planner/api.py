@@ -248,19 +248,27 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     if missing.any():  # any centre will do for the checks: they do not depend on distances
         lat[missing], lon[missing] = float(np.nanmean(problem.acc_lat)), float(np.nanmean(problem.acc_lon))
     spec = build_spec(problem, options, lat, lon)
+    district_homes = options.district_contiguous and not options.design_districts and not options.relax
+    adj, unusable = None, None
+    if (options.contiguous and not options.relax) or district_homes:
+        try:  # an option the data cannot carry (contiguity of point accounts) is said with any proof below
+            adj = _adjacency(options, problem, inputs, joined)
+        except InputError as exc:
+            unusable = exc
     conflicts = prechecks.check(spec)
     if options.design_districts:
         from territory_planner.design_flow import nesting_conflict
 
         nesting = nesting_conflict(problem, options.design_districts)
         conflicts = [*conflicts, nesting] if nesting is not None else conflicts
-    if conflicts:
-        raise InfeasibleError("no plan can satisfy the model", conflicts)
+    proof = InfeasibleError("no plan can satisfy the model", conflicts) if conflicts else None
+    if unusable is not None:  # QA13 7: the proof alone was shown, the option's problem only once it passed
+        raise InputError(unusable.problems, proof=proof)
+    if proof is not None:
+        raise proof
     checked: dict[str, Any] = {}
     free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
-    district_homes = options.district_contiguous and not options.design_districts and not options.relax
-    if options.contiguous and not options.relax:  # the map checks of `plan --contiguous`
-        adj = _adjacency(options, problem, inputs, joined)
+    if options.contiguous and not options.relax and adj is not None:  # the map checks of `plan --contiguous`
         walls = _check_map_pieces(spec, adj, lat, lon, free)
         checked = {
             "map_pieces": int(adj.components().max(initial=0)) + 1,
@@ -268,8 +276,8 @@ def validate(options: PlanOptions) -> dict[str, Any]:
             "walled_in_checked": walls,
         }
     warnings = []
-    if district_homes:  # and of `plan --district-contiguous`
-        warnings = _check_district_homes(spec, _adjacency(options, problem, inputs, joined), lat, lon, free)
+    if district_homes and adj is not None:  # and of `plan --district-contiguous`
+        warnings = _check_district_homes(spec, adj, lat, lon, free)
         checked["district_homes_checked"] = not warnings  # not checked when two homes share a unit
     warnings += _district_home_notes(problem, options)
     # the load's warnings are printed above the table too (QA12 N6), not --keep-home's count of kept units

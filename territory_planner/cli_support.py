@@ -159,6 +159,8 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 )
                 if written is not None:
                     console.print(escape(f"problems written to {written}"))
+                if exc.proof is not None:  # found in the same run: said now, not after a second one
+                    print_infeasible(exc.proof, console)
                 sys.exit(exc.exit_code)
             except InfeasibleError as exc:
                 if errors_file is not None:

@@ -40,9 +40,12 @@ COMMAND_LINE = "command line"  # the ``file`` of a problem with a flag's value
 
 class InputError(TerritoryPlannerError):
     """The inputs are wrong. Carries every problem found, not just the first. Exit code 1 (bad input),
-    or 2 (a usage error, as click's own checks of flag values) when every problem is in a flag's value."""
+    or 2 (a usage error, as click's own checks of flag values) when every problem is in a flag's value.
+    ``proof``: an infeasibility proven in the same run (``validate``), shown after the problems, so that
+    neither waits for the other to be fixed (QA13 7)."""
 
-    def __init__(self, problems: list[Problem] | Problem | str):
+    def __init__(self, problems: list[Problem] | Problem | str, *, proof: InfeasibleError | None = None):
+        self.proof = proof
         if isinstance(problems, str):
             problems = [Problem(file="", row=None, column=None, message=problems)]
         elif isinstance(problems, Problem):
