@@ -7,6 +7,7 @@ evenly, so each territory needs a share of the metro and a share of the hinterla
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -147,6 +148,19 @@ def test_sectors_run_from_the_centre_of_the_first_measure() -> None:
     # unit 0) go to part 0, 3 and 5 to part 1, 7 and 9 to part 2; 2, 6 and 10 lie halfway (either side)
     assert start[[0, 1, 11, 3, 4, 5, 7, 8, 9]].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert parts.pieces_of(pp, start) == k
+    # part 1 also holds a locked unit at 180 degrees (unit 6): measured from its last fixed unit, part
+    # 1's sector turns to 180 degrees and unit 3 (90 degrees) falls to part 0; from its anchor (the
+    # home, unit 4 at 120 degrees) unit 3 stays with part 1
+    locked = fixed.copy()
+    locked[6] = 1
+    pp_lock = dataclasses.replace(pp, fixed=locked)
+    turned = parts.sector_start(pp_lock, x, y)
+    anchored = parts.sector_start(pp_lock, x, y, np.array([0, 4, 8]))
+    assert turned is not None
+    assert anchored is not None
+    assert turned[3] == 0
+    assert anchored[[3, 4, 5, 6]].tolist() == [1, 1, 1, 1]
+    assert parts.pieces_of(pp_lock, anchored) == k
     # a fourth part without a fixed unit has no sector: no start
     four = (np.full((2, 4), -np.inf), np.full((2, 4), np.inf), np.full((2, 4), np.nan), np.zeros((n, 4)))
     assert parts.sector_start(parts.PartProblem(g, amount, *four, fixed), x, y) is None

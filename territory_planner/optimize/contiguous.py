@@ -176,7 +176,7 @@ def flip_plan(
     # the graph Voronoi first (on QA10's 761 cities with district bands: in band in 18 s, where the sectors
     # stalled out of band at 25 s; without district bands 12 s from sectors, 20 s from the Voronoi); the
     # sectors with the time left when the first search stalls out of the bands (``STALL_SECONDS``)
-    for make in (parts.connected_start, lambda q: parts.sector_start(q, x, lat)):
+    for make in (parts.connected_start, lambda q: parts.sector_start(q, x, lat, centre)):
         if time.perf_counter() >= deadline - 0.5 or (begin := make(pp)) is None:
             continue
         plan = flip_search.balance(pp, begin, deadline, seed, stop=stop, stall=stall)

@@ -299,10 +299,14 @@ def connected_start(pp: PartProblem) -> np.ndarray | None:
     return None
 
 
-def sector_start(pp: PartProblem, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+def sector_start(
+    pp: PartProblem, x: np.ndarray, y: np.ndarray, anchor: np.ndarray | None = None
+) -> np.ndarray | None:
     """Sectors around the centre of the first measure (x, y: each unit's planar position): each unit to
-    the part whose fixed unit lies nearest in angle, stray pieces merged (``merge_strays``); None unless
-    every part is one piece holding its fixed units. Where one measure crowds into a centre and the other
+    the part whose anchor lies nearest in angle, stray pieces merged (``merge_strays``); None unless
+    every part is one piece holding its fixed units. ``anchor`` (K,) the unit each part's angle is
+    measured from (a rep's centre: a locked account far from the home would turn its sector); by default
+    one of the part's fixed units. Where one measure crowds into a centre and the other
     spreads out (a metro's potential, its hinterland's workload), sectors from the centre to the edge
     hold both in proportion, where the graph Voronoi's compact parts hold one or the other (QA10 O1: 761
     Brazilian cities x 16 reps at +-8%, the flip search in band in 8 s from sectors, 20 s from the
@@ -310,6 +314,8 @@ def sector_start(pp: PartProblem, x: np.ndarray, y: np.ndarray) -> np.ndarray | 
     has = pp.fixed >= 0
     owner = np.full(pp.k, -1, dtype=np.int64)
     owner[pp.fixed[has]] = np.flatnonzero(has)  # a fixed unit of each part (with locks, its last one)
+    if anchor is not None:
+        owner = np.where(anchor >= 0, anchor, owner)
     if (owner < 0).any():
         return None
     w = np.maximum(pp.amount[:, 0], 0.0)
