@@ -1,4 +1,4 @@
-from territory_planner.cli import main
+from territory_planner.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -5,10 +5,13 @@ Exit codes: 0 success, 1 bad input or infeasible, 2 usage error, 3 solver failur
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import shlex
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from territory_planner import __version__, api
-from territory_planner.cli_support import MAX_ROWS_SHOWN, currency_option, handle_errors, stderr_console
+from territory_planner.cli_support import (
+    INTERRUPTED,
+    MAX_ROWS_SHOWN,
+    currency_option,
+    handle_errors,
+    stderr_console,
+)
 from territory_planner.currency import currency_context, is_money
 from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
@@ -178,6 +187,35 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
     if problems:
         raise InputError(locate(scenario, problems) if scenario else problems)
     return options
+
+
+def run() -> None:
+    """The console script: the CLI, then its exit code. When HiGHS still runs in a thread (a member
+    cancelled at the deadline, still in its presolve), the process ends at once with ``os._exit`` after
+    flushing: leaving the interpreter with it running aborts the process (SIGABRT, exit 134) after the
+    plan was written."""
+    code = 0
+    try:
+        main.main(standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except KeyboardInterrupt:  # outside a command's own handling (which says "Interrupted")
+        code = INTERRUPTED
+    except BaseException:  # noqa: BLE001 - shown as Python would, then the same safe exit
+        traceback.print_exc()
+        code = 1
+    from territory_planner.optimize import background
+
+    if background.solver_running():
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

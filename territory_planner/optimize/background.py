@@ -32,6 +32,18 @@ GRACE = 2.0  # seconds a cancelled HiGHS run may take to stop and hand back its 
 HANDBACK = 0.25
 
 
+# names of the threads in which HiGHS solves beside the search (this module's and the flow model's)
+SOLVER_THREADS = frozenset({"whole-model", "phased-flow"})
+
+
+def solver_running() -> bool:
+    """Whether HiGHS still runs in a thread beside the caller: a member cancelled at the deadline that is
+    still in its presolve (which does not look at the cancel) is left to end on its own. Leaving the
+    interpreter then aborts the process (std::terminate in HiGHS's thread pool, exit 134: QA14, a plan
+    written and the command killed by SIGABRT), so the console script ends with ``os._exit`` instead."""
+    return any(t.name in SOLVER_THREADS and t.is_alive() for t in threading.enumerate())
+
+
 def cores() -> int:
     """CPU cores this process may use."""
     try:
