@@ -570,3 +570,42 @@ def test_an_island_that_keeps_designed_districts_apart_is_named_with_the_bridge_
     assert len(island) == 1
     assert "--bridge-islands" in island[0]
     assert "A0" in island[0] or "A2" in island[0]
+
+
+def test_no_first_plan_in_its_share_is_not_the_end_of_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA14: the first plan (without district rows) gets a share of the time; when that share ended with
+    no plan, the run ended with exit 3 at 13 s of 30. The search now goes on with ``design_first_retry``
+    of the time left and the grouping follows: here the first solve is made to find nothing, and the run
+    still ends with the brute-force optimum's districts and plan."""
+    from territory_planner.errors import SolverError
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import SHARES
+
+    accounts, reps = grid_rows()
+    a, r = write_grid(tmp_path)
+    real = pipeline.solve
+    calls: list[float] = []
+
+    def first_finds_nothing(spec, backend, *, budget, **kw):  # type: ignore[no-untyped-def]
+        calls.append(budget.remaining())
+        if len(calls) == 1:
+            raise SolverError("no plan found yet in the time limit (made to fail)")
+        return real(spec, backend, budget=budget, **kw)
+
+    monkeypatch.setattr(pipeline, "solve", first_finds_nothing)
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "--quiet"]
+    args += ["--tolerance", "potential=0.7,workload=0", "--design-districts", "2", "--time-limit", "60"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert len(calls) >= 2
+    assert calls[1] == pytest.approx(SHARES["design_first_retry"] * 60, rel=0.1)  # the rest kept back
+    t = pd.read_csv(out / "territories.csv", keep_default_na=False).set_index("rep_id")
+    assert t.loc["R1", "district"] == t.loc["R3", "district"]
+    assert t.loc["R2", "district"] == t.loc["R4", "district"]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["objective"] == pytest.approx(
+        brute_force(accounts, reps, {"potential": 0.7, "workload": 0.0}, None)
+    )

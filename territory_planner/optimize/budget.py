@@ -28,6 +28,7 @@ SHARES = {
     "design_first": 0.40,  # the first plan (without district rows)
     "design_first_implied": 0.85,  # the same when the district band is implied by the territory bands
     "design_first_connect": 0.60,  # the same with an adjacency: time kept to connect the districts
+    "design_first_retry": 0.70,  # no plan in that share: the search again, the grouping keeps the rest
     "design_grouping": 0.15,  # the grouping MIP (each attempt)
     "design_contiguous": 0.90,  # with --contiguous: the first plan's territories connected
     "design_connect": 0.60,  # no connected grouping: the district contiguity stage for the one chosen
