@@ -227,3 +227,20 @@ def test_a_member_not_ended_by_its_deadline_is_not_waited_for(tmp_path: Path) ->
     assert member.finish(stop=False, grace=background.HANDBACK) is None
     assert time.perf_counter() - began < 0.2 + 2 * background.HANDBACK + 0.3
     assert member.live.cancel.is_set()  # it was told to stop
+
+
+def test_the_exit_hook_cancels_the_members_still_running_and_waits_for_them(tmp_path: Path) -> None:
+    """At interpreter exit a member still running (never cancelled, its deadline far off) would be torn
+    down inside HiGHS (SIGABRT). The exit hook cancels it and waits for its thread, long before the
+    deadline."""
+    _, spec = _spec(tmp_path, 700, 24, 5, 0.01)
+    beside = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 600, gap=0.0, seed=0, threads=1
+    )
+    time.sleep(1.5)
+    assert background.solver_running()
+    start = time.perf_counter()
+    background._join_solvers()
+    assert not beside.running()
+    assert not background.solver_running()
+    assert time.perf_counter() - start < background.EXIT_WAIT

@@ -11,10 +11,12 @@ GIL while it solves, so this needs a second core: it is only done when the proce
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -42,6 +44,27 @@ def solver_running() -> bool:
     interpreter then aborts the process (std::terminate in HiGHS's thread pool, exit 134: QA14, a plan
     written and the command killed by SIGABRT), so the console script ends with ``os._exit`` instead."""
     return any(t.name in SOLVER_THREADS and t.is_alive() for t in threading.enumerate())
+
+
+_MEMBERS: weakref.WeakSet[WholeModel] = weakref.WeakSet()  # every member started (flow models too)
+EXIT_WAIT = 60.0  # seconds the interpreter's exit waits, at most, for cancelled members to end
+
+
+def _join_solvers() -> None:
+    """At interpreter exit (``atexit``, before daemon threads are torn down): cancel every member still
+    running and wait for its thread to end, so a script that calls the API and returns does not end in
+    SIGABRT (a member cancelled at the deadline may still be in its presolve). The console script does
+    not wait: it ends with ``os._exit`` (``cli.run``)."""
+    end = time.perf_counter() + EXIT_WAIT
+    while solver_running() and time.perf_counter() < end:
+        for member in list(_MEMBERS):
+            member.live.cancel.set()
+        for t in threading.enumerate():
+            if t.name in SOLVER_THREADS and t.is_alive():
+                t.join(timeout=0.2)
+
+
+atexit.register(_join_solvers)
 
 
 def cores() -> int:
@@ -88,6 +111,7 @@ class WholeModel:
         self._seen = 0  # improving plans of HiGHS already handed to the caller (``new_plan``)
         args = (spec, backend, gap, seed, threads)
         self._thread = threading.Thread(target=self._solve, args=args, name="whole-model", daemon=True)
+        _MEMBERS.add(self)
         self._thread.start()
 
     name = "whole_parallel"  # the model's name (a subclass adds rows through ``extend``)
