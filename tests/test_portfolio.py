@@ -731,3 +731,36 @@ def test_a_small_model_gives_the_mend_of_a_near_plan_its_own_share(
     assert len(rounded) == 1  # with a plan, the rounding is a second start, in its smaller share
     assert rounded[0] == pytest.approx(SHARES["round_small"] * 100, rel=0.02)
     assert SHARES["mend_small"] > SHARES["round_small"]
+
+
+def test_a_rep_at_its_potential_cap_and_short_of_workload_is_mended_in_a_small_group(tmp_path: Path) -> None:
+    """Potential and workload drawn from one size (big accounts: potential 4, workload 2.01; small: 1
+    and 1), as real potential ~ population and workload ~ its square root are. Targets 10 and 8.01,
+    bands +-10% and +-2.5%. R0 holds both big accounts and 3 small ones (potential 11, at its cap;
+    workload 7.02, short of 7.81); R1 holds 9 small ones. No single move or swap lowers the violation:
+    R0 must give a big account for three small ones. The small-group MIP over R0 and R1 makes the plan
+    (QA14: 1,139 German cities x 16 reps, the balancing search 0.001 targets short)."""
+    accounts = [
+        {"account_id": f"B{i}", "lat": 40.0, "lon": -100.0 + 0.1 * i, "potential": 4.0, "workload": 2.01}
+        for i in range(2)
+    ] + [
+        {"account_id": f"S{i}", "lat": 40.5, "lon": -100.0 + 0.1 * i, "potential": 1.0, "workload": 1.0}
+        for i in range(12)
+    ]
+    reps = [{"rep_id": "R0", "lat": 40.0, "lon": -100.0}, {"rep_id": "R1", "lat": 40.5, "lon": -99.0}]
+    a, r = _write(tmp_path, accounts, reps)
+    _, problem, spec = _spec(a, r, tolerance={"potential": 0.1, "workload": 0.025})
+    start = np.ones(problem.n_units, dtype=np.int64)
+    r0 = [i for i, acc in enumerate(problem.account_ids) if acc in {"B0", "B1", "S0", "S1", "S2"}]
+    start[problem.acc_unit[r0]] = 0
+    assert not repair.feasible(spec, start)
+    state = construct._State(spec, band_rows(spec), start)
+    units = np.arange(problem.n_units)
+    assert (state.move_delta(units, 1 - start) >= -1e-12).all()  # no single move helps
+    mine, theirs = np.flatnonzero(start == 0), np.flatnonzero(start == 1)
+    assert (state.swap_delta(0, 1, mine, theirs) >= -1e-12).all()  # nor any swap
+    mended = repair.mend_in_groups(
+        spec, start, get_backend("highs"), deadline=time.perf_counter() + 20, seed=1, threads=1
+    )
+    assert repair.feasible(spec, mended)
+    assert sorted(np.bincount(mended, minlength=2).tolist()) == [7, 7]  # a big and six small each

@@ -674,6 +674,9 @@ def stage_round(run: Run) -> None:
         rel_gap = max(run.gap, OPTIMALITY_TOL, ROUND_GAP if small else 0.0)
         abs_gap = rel_gap * max(abs(run.bound), 1.0) * 0.25
         if run.incumbent is None:
+            if run.partial is not None and _mend_in_groups(run):
+                run.outcome("plan from mending the search's best assignment, a few reps at a time")
+                return
             # the search's best assignment, a few bands short, is mended by a small MIP around the reps
             # that break them (seconds), on a tiny model too: the whole model beside may take long to
             # find a first plan (a loaded machine left 692 French cities x 10 reps without one in 20 s)
@@ -710,6 +713,22 @@ def stage_round(run: Run) -> None:
             )
         if run.offer(res.unit_rep, "round"):
             run.progress(f"plan found by rounding: objective {run.upper:,.1f}")
+
+
+def _mend_in_groups(run: Run) -> bool:
+    """The search's best assignment mended a few reps at a time (``repair.mend_in_groups``); a plan is
+    offered, a smaller violation kept as the next mend's start."""
+    assert run.partial is not None
+    mended = repair.mend_in_groups(
+        run.spec, run.partial, run.backend, deadline=run.budget.share("mend_groups"), seed=run.seed,
+        threads=run.threads,
+    )  # fmt: skip
+    if run.offer(mended, "round"):
+        run.progress(f"plan found by mending the search's assignment in small groups: {run.upper:,.1f}")
+        return True
+    if not np.array_equal(mended, run.partial):
+        run.partial = mended
+    return False
 
 
 def _mend_partial(run: Run, partial: np.ndarray, deadline: float, abs_gap: float) -> bool:
