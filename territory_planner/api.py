@@ -367,12 +367,6 @@ def solve(
         from territory_planner.geo.districts import nested_applies
 
         nested = nested_applies(spec)
-    # with --contiguous the base plan gets its share and the contiguity cuts the rest
-    base_budget = (
-        budget.child("nested_base" if nested else "base_plan")
-        if (options.contiguous or options.district_contiguous) and budget.limited
-        else budget
-    )
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
@@ -390,6 +384,12 @@ def solve(
         adj = _adjacency(options, problem, inputs, joined)
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
             _check_map_pieces(spec, adj, lat, lon, free)
+    # with --contiguous the base plan gets its share and the contiguity stages the rest
+    base_budget = (
+        budget.child(_base_share(options, nested, adj, problem.n_reps, backend))
+        if (options.contiguous or options.district_contiguous) and budget.limited
+        else budget
+    )
     district_notes = _district_home_notes(problem, options)
     if adj is not None and options.district_contiguous and not options.design_districts:
         district_notes = _check_district_homes(spec, adj, lat, lon, free, options.relax) + district_notes
@@ -886,6 +886,19 @@ def _other_rows(options: PlanOptions) -> list[tuple[str, str, str]]:
     for level in options.group_tolerance():
         out.append((level, f"the {level} bands", f"--{level}-tolerance"))
     return out
+
+
+def _base_share(options: PlanOptions, nested: bool, adj: Any, n_reps: int, backend: Any) -> str:
+    """The share of the plan before the contiguity stages: smaller on a map whose exact flow model runs
+    beside those stages (``contiguous_flow.fits_beside``), which settles contiguity itself."""
+    if nested:
+        return "nested_base"
+    if options.contiguous and adj is not None:
+        from territory_planner.optimize import contiguous_flow
+
+        if contiguous_flow.fits_beside(adj, n_reps, backend):
+            return "base_plan_exact"
+    return "base_plan"
 
 
 def _base_plan(

@@ -515,3 +515,33 @@ def test_two_districts_sharing_a_home_unit_are_warned(
     assert any(
         w.startswith("the homes of R1 (A), R3 (B) lie nearest one unit (account U00)") for w in warned
     ), warned
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_the_plan_before_contiguity_gets_less_time_when_the_flow_model_runs_beside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact: bool
+) -> None:
+    """On a map small enough for the exact flow model beside the contiguity stages, the plan before
+    them is only a start: it gets ``base_plan_exact`` of the time, not ``base_plan`` (QA14: 48 US
+    states x 8 reps, the proof at 24 s of 30 with the larger share, 18 s with the smaller)."""
+    from territory_planner import api
+    from territory_planner.optimize import contiguous_flow
+    from territory_planner.optimize.budget import SHARES
+    from territory_planner.options import build_options
+
+    a, r, e = grid_case(tmp_path)
+    monkeypatch.setattr(background, "cores", lambda: 2)
+    if not exact:
+        monkeypatch.setattr(contiguous_flow, "FLOW_MAX_ARCS", 0)
+    seen: list[float] = []
+    real = api._base_plan
+
+    def spy(spec, backend, base_budget, budget, *args, **kw):  # type: ignore[no-untyped-def]
+        seen.append((base_budget.deadline - time.perf_counter()) / budget.remaining())
+        return real(spec, backend, base_budget, budget, *args, **kw)
+
+    monkeypatch.setattr(api, "_base_plan", spy)
+    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "contiguous": True}
+    api.solve(build_options({**values, "time_limit": 60}))
+    share = SHARES["base_plan_exact" if exact else "base_plan"]
+    assert seen[0] == pytest.approx(share, abs=0.02)

@@ -16,6 +16,11 @@ SHARES = {
     "unit_fit": 0.03,  # the pre-check for accounts that fit in no territory (``unit_fit``)
     "centres": 0.30,  # location-allocation for reps without a home base
     "base_plan": 0.40,  # with --contiguous: the plan before the contiguity cuts (they get the rest)
+    # the same on a map whose exact flow model runs beside the contiguity stages: it settles contiguity
+    # (a plan, its bound or the proof that none exists) and needs the time, the plan before it only a
+    # start (QA14: 48 US states x 8 reps at +-10%, the proof at 24 s of 30 with 0.40, 18 s with 0.15;
+    # exit 3 in one run of three with 0.40)
+    "base_plan_exact": 0.15,
     # --district-contiguous on a large map (districts first, then territories inside them): the plan of
     # the whole model is only the lower bound and a start, as a plan with split districts is no plan; on
     # 3,142 counties its 0.40 was 119 s, 87 s of them improving a plan the two levels then replaced

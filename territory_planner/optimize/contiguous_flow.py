@@ -107,6 +107,13 @@ def start(
     return FlowModel(spec, adj, parts, arcs, backend, deadline=deadline, gap=gap, seed=seed)
 
 
+def fits_beside(adj: Adjacency, n_reps: int, backend: Backend) -> bool:
+    """Whether the territories' flow model will run beside the contiguity stages: a second core, HiGHS,
+    and at most ``FLOW_MAX_ARCS`` flow variables (counted here as every directed edge for every rep, an
+    upper bound on ``flow_arcs``)."""
+    return background.available(backend) and 2 * len(adj.u) * n_reps <= FLOW_MAX_ARCS
+
+
 def _arcs_beside(
     spec: ModelSpec, adj: Adjacency, parts: list[Part], backend: Backend
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
