@@ -197,6 +197,25 @@ def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
     ]
 
 
+def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
+    """(whether every account with a geometry is a point: a layer of point accounts, planned as points
+    at those coordinates; the problems of points among areas, one per row). QA14: a GeoPackage of 324
+    Soho addresses passed validate, then plan solved it and exited 1 on units.geojson, a file it writes
+    itself, 'expected a Polygon or MultiPolygon'."""
+    kind = geometry.geom_type
+    present = (kind.notna() & ~geometry.is_empty).to_numpy()
+    point = kind.isin(["Point", "MultiPoint"]).to_numpy() & present
+    if not present.any() or not point.any():
+        return False, []
+    if point[present].all():
+        return True, []
+    fix = "every account of a file is an area (polygon) or every one a point: draw its area, or give points"
+    rows = np.flatnonzero(point)
+    return False, [
+        Problem(path, int(i) + 1, "geometry", f"a point among areas: {fix}", "Point") for i in rows
+    ]
+
+
 def _missing_geometries(geometry: Any) -> dict[int, str]:
     """Rows (1-based) of a geographic file with no geometry or an empty one, and what to say about each."""
     missing = geometry.isna().to_numpy()
@@ -236,8 +255,12 @@ def load_inputs(
 
             apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
         geometry = raw_a.geometry
-        if geometry is not None:  # repaired before its points are taken: an invalid ring's point can
-            try:  # lie outside the area (a bow-tie's is a corner), and a wrapped ring's far from it
+        points_layer = False
+        if geometry is not None:
+            points_layer, mixed = _point_rows(geometry, str(accounts_path))
+            problems += mixed
+        if geometry is not None and not points_layer:  # repaired before its points are taken: an invalid
+            try:  # ring's point can lie outside the area (a bow-tie's is a corner), a wrapped ring's far off
                 fixed = repair_polygons(geometry, str(accounts_path))
                 geometry, repaired = fixed.geometry, fixed.repaired
             except InputError as exc:
@@ -260,6 +283,8 @@ def load_inputs(
             found += [Problem(str(accounts_path), row, "geometry", m) for row, m in no_geometry.items()]
             found.sort(key=lambda p: (p.row or 0, p.column or ""))
         problems += found
+        if points_layer:  # a layer of points: point accounts at those points (their lat/lon), no areas
+            geometry = None
     except InputError as exc:
         problems += exc.problems
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
