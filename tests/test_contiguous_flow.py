@@ -338,3 +338,36 @@ def test_the_first_phase_s_plan_proves_nothing() -> None:
     assert out.bound is None
     assert out.objective == pytest.approx(float(spec.objective[np.arange(3), plan].sum()))
     assert contiguous_flow._unproven(spec, None) is None
+
+
+def test_with_no_connected_plan_the_least_split_plan_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the contiguity stage ends without a connected plan, the plan written (with --relax) is the
+    least split of the stage's and the one before it: fewest stray pieces, then split territories, then
+    travel (QA14: 48 US states, the stage's plan split 7 territories at 410,622 where the plan before it
+    split 6 at 368,778). Here a path of 6 units, homes at both ends: the start plan has one stray piece per
+    rep, the stage's (made up) three."""
+    xy, adj = grid(6, 1)
+    problem = planar_problem(np.ones(6), 2, 0.01)
+    lat, lon = np.zeros(2), np.array([0.0, 5.0])
+    problem = dataclasses.replace(problem, acc_lon=xy[:, 0].copy())
+    spec = ModelSpec.build(problem, lat, lon, cost=np.abs(xy[:, :1] - xy[[0, 5], 0]))
+    start = np.array([0, 0, 1, 0, 1, 1])
+    worse = np.array([0, 1, 0, 1, 0, 1])
+    assert repair.feasible(spec, start)
+    assert repair.feasible(spec, worse)
+
+    def stage(*_a, **_k):  # type: ignore[no-untyped-def]
+        return contiguous.ContiguousResult(worse, None, 0.0, "lns", np.array([3, 3]), 1, 0, False, 0.1)
+
+    monkeypatch.setattr(contiguous, "solve_contiguous", stage)
+    _, result = pipeline.solve(
+        spec, get_backend("highs"), time_limit=5, gap=0.0, seed=0, threads=1, candidates=2, relax=True
+    )
+    plan, out, info = planning.make_contiguous(
+        spec, adj, start, result, get_backend("highs"), lat=lat, lon=lon, time_limit=5, gap=0.0, seed=0,
+        threads=1,
+    )  # fmt: skip
+    assert plan.tolist() == start.tolist()
+    assert not info["contiguous"]
+    assert info["method"] == "start-kept"
+    assert out.method.endswith("contiguity-start-kept")
