@@ -107,6 +107,7 @@ class Run:
     source: str = ""  # the stage that produced the incumbent
     lp: lpmod.LpResult | None = None
     moved_lp: lpmod.LpResult | None = None  # the least-moved-potential LP (with a disruption budget)
+    moved_least: float | None = None  # that LP's bound: the least potential any plan must move
     partial: np.ndarray | None = None  # the best assignment that is not (yet) a plan: a MIP start
     estimate: lpmod.Duals | None = None  # duals of the clustered LP (large instances): prices without an LP
     cluster_lp: lpmod.LpResult | None = None  # the clustered LP's solution on the units (``aggregate``)
@@ -346,7 +347,7 @@ def stage_budget(run: Run) -> None:
         if least is None or least[0] <= 0:
             run.outcome("no useful bound in time")
             return
-        run.moved_lp = least[1]
+        run.moved_lp, run.moved_least = least[1], least[0]
         if proofs.above_budget(spec, least[0]):
             run.outcome("proven infeasible")
             raise proofs.budget_error(
@@ -885,7 +886,7 @@ def stage_whole(run: Run) -> None:
         )
         if every and res.status == SolveStatus.INFEASIBLE:
             run.outcome("proven infeasible")
-            raise _whole_infeasible(spec)
+            raise _whole_infeasible(spec, run.moved_least)
         if run.offer(res.unit_rep, "whole_model"):
             run.progress(f"plan found by the whole model: objective {run.upper:,.1f}")
         if every:  # a bound on the whole model
@@ -1092,21 +1093,32 @@ def _budget_partner(spec: ModelSpec, plan: np.ndarray, j: int) -> np.ndarray:
     return np.asarray(near[:BUDGET_PARTNER_REPS], dtype=np.int64)
 
 
-def _whole_infeasible(spec: ModelSpec) -> InfeasibleError:
+def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> InfeasibleError:
     """HiGHS proved the MIP over every allowed pair infeasible. The proof covers the whole model, so the
     message names every family of rows in it besides the bands (any of them may be what to relax: QA4's
-    sweep point with a 30% disruption budget said only "widen --tolerance", where 50% made it feasible)."""
+    sweep point with a 30% disruption budget said only "widen --tolerance", where 50% made it feasible).
+    ``moved_least``: the least potential the min-moved LP proves must move (``stage_budget``), told with
+    the budget so the planner sees what share to try (QA14 10)."""
     p = spec.problem
     conflicts = [Conflict("balance", "integer rounding: no assignment of whole accounts meets every band")]
     fixes = ["widen --tolerance"]
     total = float(p.acc_potential.sum())  # as --max-moved-share is defined (departed reps' included)
     if spec.budget is not None:
         share = f" ({spec.budget / total:.1%} of the potential)" if total > 0 else ""
+        known = moved_least is not None and moved_least > 0 and total > 0
+        need = (
+            f"the LP proves balancing must move at least {prechecks.money(moved_least)} "
+            f"({moved_least / total:.1%}), and with whole accounts it may need more"
+            if known and moved_least is not None
+            else "with whole accounts balancing may need more than the least share the LP proves"
+        )
         conflicts.append(
             Conflict(
                 "disruption_budget",
-                f"at most {prechecks.money(spec.budget)} potential may move{share}; with whole accounts "
-                "balancing may need more than the least share the LP proves",
+                f"at most {prechecks.money(spec.budget)} potential may move{share}; {need}",
+                extra={"least_moved_share": moved_least / total, "proven_by": "LP bound"}
+                if known and moved_least is not None
+                else {},
             )
         )
         fixes.append("raise --max-moved-share")
@@ -1262,7 +1274,7 @@ def _collect_beside(
         _take_beside_plan(run, beside)
         return
     if res.status == SolveStatus.INFEASIBLE and run.incumbent is None:
-        raise _whole_infeasible(run.spec)
+        raise _whole_infeasible(run.spec, run.moved_least)
     log.info(
         "whole model beside: %s, objective %s, bound %s, %.1fs",
         res.status,

@@ -1,0 +1,37 @@
+"""QA14 10: when the whole model is proven infeasible with a disruption budget, the message gave the
+budget but not the least share balancing must move, which the budget stage's LP had already proved.
+
+Two reps, four accounts of potential 10, 10, 10 and 13, all R1's today, bands +-5% of 21.5 (20.43 to
+22.57, rounded inwards to 21 to 22 for integer potentials): no two of them make 21 or 22, so no plan of
+whole accounts exists, while the LP meets the bands by splitting an account. R2 must receive at least
+21 of the 43 (48.8%), within a 60% budget: the budget alone proves nothing, and the message tells the
+share so the planner knows what to try.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from territory_planner import api
+from territory_planner.errors import InfeasibleError
+from tests.conftest import options_for, write_instance
+
+
+def test_the_whole_model_proof_tells_the_least_share_the_lp_proves(tmp_path: Path) -> None:
+    accounts = [
+        {"account_id": f"A{i}", "lat": 38.0 + 0.1 * i, "lon": -95.0, "potential": p, "current_rep": "R1"}
+        for i, p in enumerate([10, 10, 10, 13])
+    ]
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 38.3, "lon": -95.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, balance="potential", tolerance=0.05, max_moved_share=0.6, time_limit=10)
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(opts)
+    families = [c.family for c in err.value.conflicts]
+    assert families[:2] == ["balance", "disruption_budget"]
+    budget = err.value.conflicts[1]
+    assert "at most $25.8 potential may move (60.0% of the potential)" in budget.message
+    assert "the LP proves balancing must move at least $21 (48.8%)" in budget.message
+    assert budget.extra["least_moved_share"] == pytest.approx(21 / 43)
