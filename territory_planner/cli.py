@@ -246,7 +246,13 @@ def main() -> None:
     "allowed (unit, rep) pairs goes on to a proven optimum (gap 0.01%) within --time-limit, as proving "
     "it is usually cheap there.",
 )
-@click.option("--seed", type=int, help="Random seed (same inputs + seed = same plan).")
+@click.option(
+    "--seed",
+    type=int,
+    help="Random seed. The same inputs, options and seed give the same plan when the run ends by a proof "
+    "(optimal or infeasible) before --time-limit; a run stopped by the clock may give another, equally "
+    "valid plan.",
+)
 @click.option("--candidates", type=int, help="Nearest reps per account to start from [default: 8].")
 @click.option("--threads", type=int, help="Solver threads [default: 1].")
 @click.option(
