@@ -95,7 +95,8 @@ def test_district_contiguity_stops_at_once_when_the_plan_is_connected_and_within
     block = joined["hierarchy"]["district"]
     assert block["pieces"] == {"A": 1, "B": 1}
     assert block["rounds"] == 0
-    assert joined["gap"] <= 1e-3
+    assert joined["gap"] <= 1e-4
+    assert joined["status"] == "optimal"  # within the tolerance of a valid bound, however it came (QA14)
     units = _district_of_units(tmp_path / "joined")
     assert {units[f"U{k}{c}"] for k in range(4) for c in (0, 1)} == {"A"}
 

@@ -108,7 +108,9 @@ def make_districts_contiguous(
             if res.infeasible
             else f"district contiguity not reached for {split} districts in the time given"
         )
-    optimal = res.proven_optimal and connected and np.isfinite(g) and g <= OPTIMALITY_TOL
+    # a gap within the tolerance to a valid bound is a proof however the plan came (QA14: Chicago's 77
+    # areas, a plan equal to its bound said "feasible, gap 0.000%")
+    optimal = connected and np.isfinite(g) and g <= OPTIMALITY_TOL
     stages = dict(result.stages)
     stages["district_contiguity"] = res.seconds
     log = _logged(result, res.seconds, list(res.pieces.values()), objective, g)
