@@ -206,7 +206,7 @@ def _first_plan(
             raise
         progress = solve_kw.get("progress") or (lambda _m: None)
         progress(f"no plan in the first plan's share: the search goes on with {budget.remaining():.0f}s left")
-        retry = TimeBudget.until(budget.share("design_first_retry"))
+        retry = budget.within(budget.share("design_first_retry"))
         return pipeline.solve(spec, backend, budget=retry, **solve_kw)
 
 
@@ -245,7 +245,7 @@ def design_districts(
     implied = band_implied(problem, spec, tol)
     share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
     first_budget = (
-        TimeBudget.until(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
+        budget.within(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
     )
     plan1, res1 = _first_plan(spec, backend, first_budget, budget, solve_kw)
     shaped = None

@@ -587,9 +587,11 @@ def test_no_first_plan_in_its_share_is_not_the_end_of_the_run(
     a, r = write_grid(tmp_path)
     real = pipeline.solve
     calls: list[float] = []
+    limits: list[float] = []
 
     def first_finds_nothing(spec, backend, *, budget, **kw):  # type: ignore[no-untyped-def]
         calls.append(budget.remaining())
+        limits.append(budget.limit)
         if len(calls) == 1:
             raise SolverError("no plan found yet in the time limit (made to fail)")
         return real(spec, backend, budget=budget, **kw)
@@ -602,6 +604,7 @@ def test_no_first_plan_in_its_share_is_not_the_end_of_the_run(
     assert res.exit_code == 0, res.output
     assert len(calls) >= 2
     assert calls[1] == pytest.approx(SHARES["design_first_retry"] * 60, rel=0.1)  # the rest kept back
+    assert set(limits) == {60}  # a stage's share is not the user's --time-limit (QA14: "of 11.2426s")
     t = pd.read_csv(out / "territories.csv", keep_default_na=False).set_index("rep_id")
     assert t.loc["R1", "district"] == t.loc["R3", "district"]
     assert t.loc["R2", "district"] == t.loc["R4", "district"]

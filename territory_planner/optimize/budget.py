@@ -153,6 +153,11 @@ class TimeBudget:
         """A budget for a sub-command (e.g. the base plan under --contiguous) ending at its share."""
         return TimeBudget(time.perf_counter(), self.share(name), self.limit)
 
+    def within(self, deadline: float) -> TimeBudget:
+        """A budget from now to ``deadline`` that keeps the command's limit (for its messages: QA14, a
+        stage's 11.2426 s was shown as the user's --time-limit, with "try --time-limit 30" at 30)."""
+        return TimeBudget(time.perf_counter(), deadline, self.limit)
+
     def suggest(self) -> float:
         """A --time-limit worth trying when this one was too short for any plan."""
         base = self.limit if self.limit is not None else self.elapsed()
