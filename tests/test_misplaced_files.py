@@ -116,3 +116,29 @@ def test_the_load_warns_once_for_the_file(tmp_path: Path) -> None:
     loaded = load_inputs(accounts, reps)
     assert sum("look typed wrong as a whole" in w for w in loaded.warnings) == 1
     assert not [w for w in loaded.warnings if "check its home's coordinates" in w]
+
+
+TURKEY = [
+    ("Istanbul", 41.01, 28.95),
+    ("Ankara", 39.92, 32.85),
+    ("Izmir", 38.41, 27.14),
+    ("Gaziantep", 37.06, 37.38),
+    ("Diyarbakir", 37.91, 40.22),
+    ("Adana", 36.99, 35.33),
+    ("Kayseri", 38.73, 35.49),
+    ("Konya", 37.87, 32.48),
+]
+
+
+def test_one_account_swapped_names_that_row_not_the_reps_file() -> None:
+    """QA14: Turkey's lat and lon ranges overlap, so every home read swapped lies within 1,000 km of an
+    account, and the one account typed swapped lies on Izmir's home read swapped. That reading left no
+    row far where the file as written left one, and a whole file was named as typed wrong (the reps file
+    on the QA data, the accounts file here, as either file read swapped fits); a whole-file reading now
+    needs to bring at least two rows near, and the row alone is named."""
+    reps = [(f"R{i}", lat, lon) for i, (_, lat, lon) in enumerate(TURKEY)]
+    accounts = [(f"A{i}", lat + 0.05, lon + 0.05) for i, (_, lat, lon) in enumerate(TURKEY)]
+    found = warnings(_swap(accounts, {"A2"}), reps)
+    assert len(found) == 1
+    assert found[0].startswith("a.csv: row 3 (account A2, lat 27.19, lon 38.46) lies ")
+    assert "with lat and lon swapped it would lie 7 km from R2's" in found[0]

@@ -5,6 +5,16 @@ of one (a US account at lat -71.5, lon 41.6 is in the Southern Ocean), and a rep
 every account. Such rows pass every range check and the plan would send a rep across the world for them;
 they are accepted (a real outpost is possible) but named.
 
+A country-sized data set never reaches ``MISPLACED_KM`` (QA14 8: Glasgow with the sign of its lon lost lies
+in the North Sea, 345 km from every account), so the distances are also judged against the data's own
+scale: the spacing of the accounts (``SPACING_QUANTILE`` of each account's distance to its nearest other
+account) and, for a home, the other homes' typical (median) distance to their nearest account. A home
+over ``FAR_FACTOR`` times that scale from every account, or an account that far from every other account
+(and further from every rep home than most accounts are), is named when one typo brings it within
+``FIX_FACTOR`` times the scale of an account, and at most ``FIX_RATIO`` of the distance it lies at as
+written. A point that is far but whose typed-wrong readings are no nearer (an island, a remote town) is not
+named.
+
 Files: when a whole file is typed wrong (its lat and lon columns swapped), every row of *both* files is far
 from the other file, and naming each correct rep home as well (QA13 10) hides which file to fix. So the
 readings "as written", "the accounts file typed wrong as a whole" and "the reps file typed wrong as a
@@ -29,6 +39,12 @@ from territory_planner.model.geo import EARTH_RADIUS_KM
 MISPLACED_KM = 1_000.0  # an account this far from every rep home (a home this far from every account) ...
 MISPLACED_FIX_KM = 300.0  # ... that a swap or a sign flip brings this close is warned about
 MISPLACED_SHOWN = 5
+SPACING_QUANTILE = 0.9  # the accounts' spacing: this quantile of their distances to the nearest other one
+FAR_FACTOR = 5.0  # a point this many times the data's scale from every account is far ...
+FAR_MIN_KM = 50.0  # ... and at least this far (a typo that moves a point less is not worth a warning)
+FIX_FACTOR = 2.0  # ... and is named when a typo brings it within this many times the scale of an account
+FIX_MIN_KM = 10.0
+FIX_RATIO = 0.25  # ... and at most this share of its distance as written
 
 
 def _alternatives(lat: np.ndarray, lon: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -66,15 +82,45 @@ def _nearest(
     return km, target
 
 
+def _spacing(lat: np.ndarray, lon: np.ndarray) -> float:
+    """The points' spacing (km): ``SPACING_QUANTILE`` of each one's distance to its nearest other point."""
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    if ok.sum() < 2:
+        return 0.0
+    chord, _ = cKDTree(_xyz(lat[ok], lon[ok])).query(_xyz(lat[ok], lon[ok]), k=2)
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0))
+    return float(np.quantile(km, SPACING_QUANTILE))
+
+
+def _far_km(scale: float) -> float:
+    return min(MISPLACED_KM, max(FAR_MIN_KM, FAR_FACTOR * scale))
+
+
+def _fix_km(scale: float) -> float:
+    return min(MISPLACED_FIX_KM, max(FIX_MIN_KM, FIX_FACTOR * scale))
+
+
 def _misplaced(
-    lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray
+    lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray, scaled: bool = False
 ) -> list[tuple[int, float, str, float, int]]:
-    """Rows (0-based) of the points lying over ``MISPLACED_KM`` from every target point that one typo
-    (``_alternatives``) brings within ``MISPLACED_FIX_KM`` of one: (row, km, what, km after, target)."""
+    """Rows (0-based) of the points that look typed wrong against the target points: over
+    ``MISPLACED_KM`` from every target point and one typo (``_alternatives``) away from
+    ``MISPLACED_FIX_KM`` of one; with ``scaled`` (rep homes against the accounts), also far by the data's
+    scale (the targets' spacing, the other points' median distance to a target) and a typo away from
+    near one: (row, km, what, km after, target)."""
     if len(lat) == 0 or len(to_lat) == 0:
         return []
     d0, _ = _nearest(lat, lon, to_lat, to_lon)
-    far = np.flatnonzero(np.isfinite(d0) & (d0 > MISPLACED_KM))
+    finite = np.isfinite(d0)
+    spacing = _spacing(to_lat, to_lon) if scaled else np.inf  # inf: MISPLACED_KM alone
+    scale = np.full(len(d0), spacing)
+    candidates = np.flatnonzero(finite & (d0 > _far_km(spacing))) if scaled else np.zeros(0, dtype=int)
+    for i in candidates:  # few rows: the other points' median distance for each
+        others = np.delete(d0, i)
+        others = others[np.isfinite(others)]
+        scale[i] = max(spacing, float(np.median(others))) if others.size else spacing
+    far_km = np.array([_far_km(v) for v in scale])
+    far = np.flatnonzero(finite & ((d0 > MISPLACED_KM) | (d0 > far_km)))
     if far.size == 0:
         return []
     best = np.full(far.size, np.inf)
@@ -85,10 +131,44 @@ def _misplaced(
         dk, k = _nearest(alat, alon, to_lat, to_lon)
         closer = dk < best
         best[closer], what[closer], target[closer] = dk[closer], n, k[closer]
+    fix = np.array([_fix_km(v) for v in scale[far]])
+    named = ((d0[far] > MISPLACED_KM) & (best <= MISPLACED_FIX_KM)) | (
+        (d0[far] > far_km[far]) & (best <= fix) & (best <= FIX_RATIO * d0[far])
+    )
     return [
         (int(far[i]), float(d0[far[i]]), alternatives[what[i]][0], float(best[i]), int(target[i]))
-        for i in np.flatnonzero(best <= MISPLACED_FIX_KM)
+        for i in np.flatnonzero(named)
     ]
+
+
+def _isolated(
+    lat: np.ndarray, lon: np.ndarray, h_lat: np.ndarray, h_lon: np.ndarray
+) -> list[tuple[int, float, str, float, int, float]]:
+    """Rows (0-based) of the accounts that lie far from every other account by the accounts' spacing,
+    further from every rep home than most accounts, and that one typo brings among the other accounts:
+    (row, km from the nearest other account, what, km after, that account, km from the nearest home)."""
+    if len(lat) < 3:
+        return []
+    tree = cKDTree(_xyz(lat, lon))
+    chord, _ = tree.query(_xyz(lat, lon), k=2)
+    nn0 = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0))
+    spacing = float(np.quantile(nn0, SPACING_QUANTILE))
+    d_home, _ = _nearest(lat, lon, h_lat, h_lon)
+    usual = float(np.quantile(d_home, SPACING_QUANTILE)) if np.isfinite(d_home).all() else np.inf
+    out = []
+    for i in np.flatnonzero((nn0 > _far_km(spacing)) & (d_home > usual)).tolist():
+        best, what, target = np.inf, "", 0
+        for label, alat, alon in _alternatives(lat[i : i + 1], lon[i : i + 1]):
+            if np.isnan(alat[0]):
+                continue
+            c, k = tree.query(_xyz(alat, alon), k=2)
+            n = 1 if int(k[0, 0]) == i else 0  # the nearest other than itself
+            km = float(2 * EARTH_RADIUS_KM * np.arcsin(min(float(c[0, n]) / 2, 1.0)))
+            if km < best:
+                best, what, target = km, label, int(k[0, n])
+        if best <= _fix_km(spacing) and best <= FIX_RATIO * nn0[i]:
+            out.append((i, float(nn0[i]), what, best, target, float(d_home[i])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -122,7 +202,7 @@ def _readings(
     a_lat: np.ndarray, a_lon: np.ndarray, h_lat: np.ndarray, h_lon: np.ndarray, accounts_checked: bool
 ) -> tuple[_Reading, list[_Reading]]:
     """The reading as written and the best whole-file reading of each file (accounts first), each kept
-    only when it leaves at most half as many rows far (and fewer), best first."""
+    only when it leaves at most half as many rows far (and at least two fewer), best first."""
     written = _reading(None, "", (a_lat, a_lon), (h_lat, h_lon))
     best: list[_Reading] = []
     if written.far == 0:
@@ -136,7 +216,9 @@ def _readings(
             for label, alat, alon in _alternatives(lat, lon)
         ]
         top = min(options, key=lambda r: r.far)  # the first of equals: a swap before a sign
-        if top.far < written.far and 2 * top.far <= written.far:
+        # and it must bring at least two rows near: one row typed wrong is that row's (QA14: a Turkish
+        # account with lat and lon swapped named the reps file, whose homes read swapped lay near it)
+        if top.far < written.far - 1 and 2 * top.far <= written.far:
             best.append(top)
     return written, sorted(best, key=lambda r: r.far)  # stable: the accounts file first on a tie
 
@@ -165,10 +247,11 @@ def misplaced_coordinates(
     note_a = note_h = ""
     if reading.side is not None:
         head.append(_whole_file(reading, written, better, afile, rfile))
+    isolated: list[tuple[int, float, str, float, int, float]] = []
     if reading.side == "accounts":
         # the homes judged against the accounts read the right way; the accounts against the homes
         # that fit them (a home typed wrong on its own would otherwise hide the accounts near it)
-        home_flags = _misplaced(h_lat, h_lon, reading.a_lat, reading.a_lon)
+        home_flags = _misplaced(h_lat, h_lon, reading.a_lat, reading.a_lon, scaled=True)
         wrong = {row for row, *_ in home_flags}
         kept = [i for i in home_rows if i not in wrong] or list(home_rows)
         account_flags = _misplaced(a_lat, a_lon, h_lat[kept], h_lon[kept])
@@ -180,37 +263,79 @@ def misplaced_coordinates(
             note_a = f" but {names}, named below"
     elif reading.side == "reps":
         account_flags = _misplaced(a_lat, a_lon, reading.h_lat, reading.h_lon)
-        wrong = {row for row, *_ in account_flags}
+        isolated = _isolated_rows(a_lat, a_lon, reading.h_lat, reading.h_lon, account_flags, has_geometry)
+        wrong = {row for row, *_ in account_flags} | {row for row, *_ in isolated}
         if has_geometry:  # a polygon's point comes from the polygon: never left out
             account_flags, wrong = [], set()
         kept = [i for i in account_rows if i not in wrong] or list(account_rows)
-        home_flags = _misplaced(h_lat, h_lon, a_lat[kept], a_lon[kept])
+        home_flags = _misplaced(h_lat, h_lon, a_lat[kept], a_lon[kept], scaled=True)
+        home_flags = [(row, km, what, after, kept[k]) for row, km, what, after, k in home_flags]
         note_a = f" (the rep homes read {reading.label})"
         if len(kept) < len(account_rows):
             note_h = f" but the {len(account_rows) - len(kept):,} named above"
     else:
-        account_flags = [] if has_geometry else _misplaced(a_lat, a_lon, h_lat, h_lon)
-        home_flags = _misplaced(h_lat, h_lon, a_lat, a_lon)
+        # the accounts judged against the homes not named (a home typed wrong leaves the accounts near
+        # its true place far from every home; their typos would be sought near the wrong place)
+        home_flags = _misplaced(h_lat, h_lon, a_lat, a_lon, scaled=True)
+        wrong = {row for row, *_ in home_flags}
+        kept = [i for i in home_rows if i not in wrong] or list(home_rows)
+        account_flags = [] if has_geometry else _misplaced(a_lat, a_lon, h_lat[kept], h_lon[kept])
+        account_flags = [(row, km, what, after, kept[k]) for row, km, what, after, k in account_flags]
+        isolated = _isolated_rows(a_lat, a_lon, h_lat[kept], h_lon[kept], account_flags, has_geometry)
     found_a = [
         f"{afile}: row {int(pts.index[row]) + 1} (account {pts['account_id'].iloc[row]}, lat "
         f"{a_lat[row]:g}, lon {a_lon[row]:g}) lies {km:,.0f} km from every rep home{note_a}; {what} it "
         f"would lie {after:,.0f} km from {homes['rep_id'].iloc[k]}'s: check its coordinates"
         for row, km, what, after, k in account_flags[:MISPLACED_SHOWN]
     ]
+    shown = MISPLACED_SHOWN - len(found_a)
+    found_a += [
+        f"{afile}: row {int(pts.index[row]) + 1} (account {pts['account_id'].iloc[row]}, lat "
+        f"{a_lat[row]:g}, lon {a_lon[row]:g}) lies {km:,.0f} km from every other account and "
+        f"{home_km:,.0f} km from every rep home; {what} it would lie {after:,.0f} km from account "
+        f"{pts['account_id'].iloc[k]}, among the others: check its coordinates"
+        for row, km, what, after, k, home_km in isolated[: max(0, shown)]
+    ]
     found_h = [
         f"{rfile}: row {int(homes.index[row]) + 1} (rep {homes['rep_id'].iloc[row]}, lat {h_lat[row]:g}, "
         f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account{note_h}; {what} it would lie "
-        f"{after:,.0f} km from one: check its home's coordinates"
-        for row, km, what, after, _ in home_flags[:MISPLACED_SHOWN]
+        f"{after:,.0f} km from account {pts['account_id'].iloc[k]}{_same_name(homes, row, pts, k)}: check "
+        f"its home's coordinates"
+        for row, km, what, after, k in home_flags[:MISPLACED_SHOWN]
     ]
     out = head + found_a + found_h
-    if len(account_flags) > MISPLACED_SHOWN:
-        more = len(account_flags) - MISPLACED_SHOWN
+    if len(account_flags) + len(isolated) > MISPLACED_SHOWN:
+        more = len(account_flags) + len(isolated) - MISPLACED_SHOWN
         out.append(f"{afile}: {more} more accounts whose coordinates look typed wrong")
     if len(home_flags) > MISPLACED_SHOWN:
         more = len(home_flags) - MISPLACED_SHOWN
         out.append(f"{rfile}: {more} more rep homes whose coordinates look typed wrong")
     return out
+
+
+def _isolated_rows(
+    a_lat: np.ndarray,
+    a_lon: np.ndarray,
+    h_lat: np.ndarray,
+    h_lon: np.ndarray,
+    flagged: list[tuple[int, float, str, float, int]],
+    has_geometry: bool,
+) -> list[tuple[int, float, str, float, int, float]]:
+    """``_isolated``'s accounts not already named (polygon accounts are not checked)."""
+    if has_geometry:
+        return []
+    named = {row for row, *_ in flagged}
+    return [f for f in _isolated(a_lat, a_lon, h_lat, h_lon) if f[0] not in named]
+
+
+def _same_name(homes: pd.DataFrame, row: int, pts: pd.DataFrame, k: int) -> str:
+    """ ", named X as the rep is" when the home's rep and the account share a name (both files have one)."""
+    if "name" not in homes.columns or "name" not in pts.columns:
+        return ""
+    rep, account = str(homes["name"].iloc[row]).strip(), str(pts["name"].iloc[k]).strip()
+    if not rep or rep.lower() in {"nan", "none"} or rep.casefold() != account.casefold():
+        return ""
+    return f", named {account} as the rep is"
 
 
 def _whole_file(reading: _Reading, written: _Reading, better: list[_Reading], afile: str, rfile: str) -> str:

@@ -1,0 +1,89 @@
+"""Coordinates typed wrong in a country-sized data set, where no distance reaches 1,000 km (QA14 8: a rep
+home in Glasgow with the sign of its lon lost lies in the North Sea, 345 km from every account, and was
+accepted without a word).
+
+Forty-five towns on a grid over Great Britain, 0.5 degrees apart (33 km east-west, 56 km north-south),
+three rep homes on towns::
+
+    56.0  T . . . .
+    55.5  R1. . . .
+    55.0  . . . . .          lon -4.0 (left) to -2.0 (right), R1 on the town at (55.5, -4.0),
+    ...   . . R3. .          R3 on (54.0, -3.0), R2 on (53.0, -2.0)
+    53.0  . . . . R2
+    52.0  . . . . .
+
+Read with the sign of lon flipped, R1 lies at (55.5, +4.0), 380 km from every town: far beyond the
+towns' spacing, while flipping it back puts it on a town of the same name. A genuinely remote home
+(Lerwick, 60.15, -1.15) and a remote account (Stornoway, 58.2, -6.4) are as far, but no typo brings
+them nearer: they are not named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.io.load import load_inputs
+from territory_planner.io.misplaced import misplaced_coordinates
+
+TOWNS = [
+    (f"T{i}{j}", f"Town {i}{j}", 52.0 + 0.5 * i, -4.0 + 0.5 * j) for i in range(9) for j in range(5)
+]  # T70 is at (55.5, -4.0), T40 at (54.0, -4.0), T42 at (54.0, -3.0), T24 at (53.0, -2.0)
+REPS = [("R1", "Town 70", 55.5, -4.0), ("R2", "Town 24", 53.0, -2.0), ("R3", "Town 42", 54.0, -3.0)]
+
+
+def _accounts(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["account_id", "name", "lat", "lon"])
+
+
+def _reps(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["rep_id", "name", "lat", "lon"])
+
+
+def _flip(rows: list[tuple[str, str, float, float]], ident: str) -> list[tuple[str, str, float, float]]:
+    return [(i, n, lat, -lon if i == ident else lon) for i, n, lat, lon in rows]
+
+
+def warnings(towns: list, reps: list) -> list[str]:
+    return misplaced_coordinates(_accounts(towns), _reps(reps), "a.csv", "r.csv")
+
+
+def test_the_grid_as_written_has_no_warning() -> None:
+    assert warnings(TOWNS, REPS) == []
+
+
+def test_a_home_with_its_lon_sign_flipped_is_named_with_the_fix() -> None:
+    found = warnings(TOWNS, _flip(REPS, "R1"))
+    assert found == [
+        "r.csv: row 1 (rep R1, lat 55.5, lon 4) lies 378 km from every account; with the sign of lon "
+        "flipped it would lie 0 km from account T70, named Town 70 as the rep is: check its home's "
+        "coordinates"
+    ]
+
+
+def test_an_account_with_its_lon_sign_flipped_is_named_with_the_fix() -> None:
+    found = warnings(_flip(TOWNS, "T40"), REPS)  # (54.0, +4.0): in the North Sea
+    assert found == [
+        "a.csv: row 21 (account T40, lat 54, lon 4) lies 392 km from every other account and 412 km from "
+        "every rep home; with the sign of lon flipped it would lie 33 km from account T41, among the "
+        "others: check its coordinates"
+    ]
+
+
+def test_remote_but_correct_points_are_not_named() -> None:
+    """Lerwick's home and Stornoway's account lie further from the others than the flipped home does,
+    but no typo brings them nearer; the flipped home in the same data is still named."""
+    towns = [*TOWNS, ("S1", "Stornoway", 58.2, -6.4)]
+    reps = [*_flip(REPS, "R1"), ("R4", "Lerwick", 60.15, -1.15)]
+    found = warnings(towns, reps)
+    assert len(found) == 1
+    assert found[0].startswith("r.csv: row 1 (rep R1, ")
+
+
+def test_the_load_warns_of_the_flipped_home(tmp_path: Path) -> None:
+    accounts, reps = tmp_path / "acc.csv", tmp_path / "reps.csv"
+    _accounts(TOWNS).assign(potential=10, workload=1).to_csv(accounts, index=False)
+    _reps(_flip(REPS, "R1")).to_csv(reps, index=False)
+    loaded = load_inputs(accounts, reps)
+    assert [w for w in loaded.warnings if "rep R1" in w and "sign of lon flipped" in w]
