@@ -21,7 +21,7 @@ from territory_planner.io.load import LoadedInputs, load_inputs
 from territory_planner.io.writers import atomic_write_text, json_text, staged_output_dir, write_csv
 from territory_planner.model.plan import Plan, SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import centres, pipeline, prechecks
+from territory_planner.optimize import centres, pipeline, prechecks, unit_fit
 from territory_planner.optimize.budget import (
     OUTPUT_SECONDS_PER_ACCOUNT,
     WORKBOOK_SECONDS_PER_ACCOUNT,
@@ -294,7 +294,8 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         "units": problem.n_units,
         "reps": problem.n_reps,
         "reps_without_home": int(missing.sum()),
-        "balance_floor": prechecks.balance_floor(spec),
+        # the least tolerance with the other bands held (QA14 9), not the largest unit alone
+        "balance_floor": unit_fit.least_tolerance(spec, deadline=time.perf_counter() + prechecks.FIT_SECONDS),
         "totals": {m: float(problem.acc_amount[:, k].sum()) for k, m in enumerate(problem.measures)},
         "repaired_geometries": repair_notes(repaired),
     }

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult, linprog
 
 from territory_planner.errors import Conflict
-from territory_planner.optimize.prechecks import amount, unit_label
+from territory_planner.optimize.prechecks import amount, balance_floor, unit_label
 from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows
 
 MIN_SHARE = 0.2  # accounts below this share of every band they may go to are not tested
@@ -108,18 +108,85 @@ def _extreme(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, r: int, sign: float)
     return float(sign * res.fun) if res.status == 0 else None
 
 
+def _shares(spec: ModelSpec, rows: BandRows) -> np.ndarray:
+    """(n_units,) each unit's largest share of the narrowest band it may go to."""
+    share = np.zeros(spec.problem.n_units)
+    for r in range(rows.amount.shape[1]):
+        narrowest = np.where(spec.allowed, rows.upper[r][None, :], np.inf).min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(narrowest > 0, rows.amount[:, r] / narrowest, 0.0)
+        share = np.maximum(share, np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0))
+    return share
+
+
+def least_tolerance(spec: ModelSpec, *, deadline: float) -> dict[str, float]:
+    """Per measure, a least tolerance no plan can go below with the other rows' bands as they are (QA14 9:
+    validate's table said Mumbai alone needs +-3.97% of potential, where Mumbai with its workload band met
+    needs +-27.6%, as the same tool proves when the tolerance is below that). For the largest units, as
+    in ``check``: whichever rep u goes to, the least and the most of the measure its territory can hold
+    (fractions of the other accounts, the other rows in their bands) set how far from the target it must
+    be; the bound is the smallest over u's reps, and the largest over the units tested. Starts from
+    ``prechecks.balance_floor`` (the unit alone); units not tested by ``deadline`` add nothing."""
+    p = spec.problem
+    out = balance_floor(spec)
+    if p.n_units < 2 or p.n_reps < 1 or not len(p.measures):
+        return out
+    rows = band_rows(spec)
+    share = _shares(spec, rows)
+    classes = _classes(spec, rows)
+    run = 0
+    for u in np.argsort(-share, kind="stable").tolist():
+        if share[u] < MIN_SHARE or run >= RUN_OF_FITS or time.perf_counter() > deadline:
+            break
+        firsts: dict[int, int] = {}
+        for j in np.flatnonzero(spec.allowed[u]).tolist():
+            firsts.setdefault(int(classes[j]), j)
+        raised = False
+        for m, measure in enumerate(p.measures):
+            need = _least_need(spec, rows, u, list(firsts.values()), m, deadline)
+            if need is not None and need > out[measure]:
+                out[measure], raised = need, True
+        run = 0 if raised else run + 1
+    return out
+
+
+def _least_need(
+    spec: ModelSpec, rows: BandRows, u: int, reps: list[int], m: int, deadline: float
+) -> float | None:
+    """The least tolerance of measure ``m`` over ``reps`` (one per class) that lets some rep's territory
+    hold u with the other rows in their bands; None when an LP is not settled or time runs out (no
+    claim), and not counted for a rep whose other rows cannot be met at all (no tolerance of m helps)."""
+    p = spec.problem
+    best = np.inf
+    for j in reps:
+        if time.perf_counter() > deadline:
+            return None
+        target = float(p.target[m, j])
+        if target <= 0:
+            return None
+        a, lo, hi, base = _complement(spec, rows, u, j)
+        if not len(a):
+            if all(lo[q] <= 0 <= hi[q] for q in range(a.shape[1]) if q != m):
+                best = min(best, abs(base[m] / target - 1))
+            continue
+        least = _solve(a, lo, hi, a[:, m], skip=m)
+        if least.status == 2:
+            continue  # the other rows alone cannot be met at j
+        most = _solve(a, lo, hi, -a[:, m], skip=m)
+        if least.status != 0 or most.status != 0:
+            return None
+        low, high = base[m] + float(least.fun), base[m] - float(most.fun)
+        best = min(best, max(0.0, low / target - 1, 1 - high / target))
+    return float(best) if np.isfinite(best) else None
+
+
 def check(spec: ModelSpec, *, deadline: float) -> list[Conflict]:
     """Accounts (units) that fit in no band they may go to, each with the numbers of one rep's band."""
     p = spec.problem
     if p.n_units < 2 or p.n_reps < 1 or not len(p.measures):
         return []
     rows = band_rows(spec)
-    share = np.zeros(p.n_units)  # each unit's largest share of the narrowest band it may go to
-    for r in range(rows.amount.shape[1]):
-        narrowest = np.where(spec.allowed, rows.upper[r][None, :], np.inf).min(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where(narrowest > 0, rows.amount[:, r] / narrowest, 0.0)
-        share = np.maximum(share, np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0))
+    share = _shares(spec, rows)
     classes = _classes(spec, rows)
     size = p.target.sum(axis=0)  # the widest bands first: one fit ends the test of u
     conflicts: list[Conflict] = []
