@@ -87,3 +87,29 @@ def test_the_load_warns_of_the_flipped_home(tmp_path: Path) -> None:
     _reps(_flip(REPS, "R1")).to_csv(reps, index=False)
     loaded = load_inputs(accounts, reps)
     assert [w for w in loaded.warnings if "rep R1" in w and "sign of lon flipped" in w]
+
+
+def test_an_account_typed_wrong_does_not_name_the_home_of_its_name() -> None:
+    """The account of a rep's name typed wrong lies far from every other account: it is the one named,
+    not the home that a sign flip would bring onto it (QA14: GB03 Glasgow was named for account Glasgow's
+    typo)."""
+    reps = [*REPS, ("R4", "Town 40", 54.0, -4.0)]
+    found = warnings(_flip(TOWNS, "T40"), reps)
+    assert len(found) == 1
+    assert found[0].startswith("a.csv: row 21 (account T40, ")
+
+
+# East of the grid's towns, a row of towns across the prime meridian: a home with its lon sign flipped
+# lands on another town there, so no distance tells; the account of its rep's name does.
+ROW = [(f"E{j}", f"East {j}", 52.5, -2.0 + 0.5 * j) for j in range(9)]  # lon -2.0 to +2.0
+
+
+def test_a_flipped_home_among_the_towns_is_named_by_its_reps_name() -> None:
+    reps = [("R1", "East 1", 52.5, 1.5), ("R2", "East 8", 52.5, 2.0)]  # East 1 is at lon -1.5
+    found = warnings(ROW, reps)
+    assert found == [
+        "r.csv: row 1 (rep R1, lat 52.5, lon 1.5) lies 203 km from account E1, named East 1 as the rep is; "
+        "with the sign of lon flipped it would lie 0 km from it: check its home's coordinates"
+    ]
+    # without a name to tell, a home on a town is not named
+    assert warnings(ROW, [("R1", "Ann", 52.5, 1.5), ("R2", "East 8", 52.5, 2.0)]) == []

@@ -45,6 +45,8 @@ FAR_MIN_KM = 50.0  # ... and at least this far (a typo that moves a point less i
 FIX_FACTOR = 2.0  # ... and is named when a typo brings it within this many times the scale of an account
 FIX_MIN_KM = 10.0
 FIX_RATIO = 0.25  # ... and at most this share of its distance as written
+NAME_FIX_KM = 2.0  # a home a typo brings this close to the account of its rep's name ...
+NAME_FAR_KM = 50.0  # ... while as written it lies this far from it, is named whatever the distances
 
 
 def _alternatives(lat: np.ndarray, lon: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -139,6 +141,52 @@ def _misplaced(
         (int(far[i]), float(d0[far[i]]), alternatives[what[i]][0], float(best[i]), int(target[i]))
         for i in np.flatnonzero(named)
     ]
+
+
+def _by_name(
+    flags: list[tuple[int, float, str, float, int]],
+    h: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+    a: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+) -> tuple[list[tuple[int, float, str, float, int]], set[int]]:
+    """``flags`` (homes named by distance) and the homes a typo brings onto (``NAME_FIX_KM``) an account of
+    their rep's name that they lie ``NAME_FAR_KM`` from as written (QA14 8: Birmingham's home with its lon
+    sign lost lies among the towns of East Anglia; flipped back, it is on the account named Birmingham).
+    ``h`` and ``a``: lat, lon and names (None when the file has no name column). The rows added carry
+    the distance to the account of their name as written, and are returned apart too."""
+    (h_lat, h_lon, h_names), (a_lat, a_lon, a_names) = h, a
+    if h_names is None or a_names is None or len(a_lat) == 0:
+        return flags, set()
+    keys = np.array([_key(v) for v in h_names], dtype=object)
+    account_keys = np.array([_key(v) for v in a_names], dtype=object)
+    done = {row for row, *_ in flags}
+    out = list(flags)
+    added: set[int] = set()
+    alike = np.isin(account_keys, [k for k in keys.tolist() if k])
+    if not alike.any():
+        return flags, set()
+    # an account of that name lying far from every other account is the one typed wrong, not the home
+    tree = cKDTree(_xyz(a_lat, a_lon))
+    chord, _ = tree.query(_xyz(a_lat[alike], a_lon[alike]), k=min(2, len(a_lat)))
+    nn = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.atleast_2d(chord)[:, -1] / 2, 0.0, 1.0))
+    alike[np.flatnonzero(alike)[nn > _far_km(_spacing(a_lat, a_lon))]] = False
+    for i, key in enumerate(keys.tolist()):
+        same = np.flatnonzero(alike & (account_keys == key)) if key and i not in done else np.zeros(0, int)
+        if same.size == 0:
+            continue
+        for label, alat, alon in _alternatives(h_lat[i : i + 1], h_lon[i : i + 1]):
+            km, k = _nearest(alat, alon, a_lat[same], a_lon[same])
+            target = int(same[k[0]])
+            written = _nearest(h_lat[i : i + 1], h_lon[i : i + 1], a_lat[[target]], a_lon[[target]])[0][0]
+            if km[0] <= NAME_FIX_KM and written >= NAME_FAR_KM:
+                out.append((i, float(written), label, float(km[0]), target))
+                added.add(i)
+                break
+    return sorted(out), added
+
+
+def _key(name: object) -> str:
+    text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
+    return text.strip().casefold()
 
 
 def _isolated(
@@ -239,6 +287,8 @@ def misplaced_coordinates(
     a_lat, a_lon = pts["lat"].to_numpy(float), pts["lon"].to_numpy(float)
     if len(a_lat) == 0:
         return []
+    h_names = homes["name"].to_numpy(object) if "name" in homes.columns else None
+    a_names = pts["name"].to_numpy(object) if "name" in pts.columns else None
     written, better = _readings(a_lat, a_lon, h_lat, h_lon, not has_geometry)
     reading = better[0] if better else written
     head: list[str] = []
@@ -252,6 +302,9 @@ def misplaced_coordinates(
         # the homes judged against the accounts read the right way; the accounts against the homes
         # that fit them (a home typed wrong on its own would otherwise hide the accounts near it)
         home_flags = _misplaced(h_lat, h_lon, reading.a_lat, reading.a_lon, scaled=True)
+        home_flags, by_name = _by_name(
+            home_flags, (h_lat, h_lon, h_names), (reading.a_lat, reading.a_lon, a_names)
+        )
         wrong = {row for row, *_ in home_flags}
         kept = [i for i in home_rows if i not in wrong] or list(home_rows)
         account_flags = _misplaced(a_lat, a_lon, h_lat[kept], h_lon[kept])
@@ -269,6 +322,10 @@ def misplaced_coordinates(
             account_flags, wrong = [], set()
         kept = [i for i in account_rows if i not in wrong] or list(account_rows)
         home_flags = _misplaced(h_lat, h_lon, a_lat[kept], a_lon[kept], scaled=True)
+        kept_names = None if a_names is None else a_names[kept]
+        home_flags, by_name = _by_name(
+            home_flags, (h_lat, h_lon, h_names), (a_lat[kept], a_lon[kept], kept_names)
+        )
         home_flags = [(row, km, what, after, kept[k]) for row, km, what, after, k in home_flags]
         note_a = f" (the rep homes read {reading.label})"
         if len(kept) < len(account_rows):
@@ -277,6 +334,7 @@ def misplaced_coordinates(
         # the accounts judged against the homes not named (a home typed wrong leaves the accounts near
         # its true place far from every home; their typos would be sought near the wrong place)
         home_flags = _misplaced(h_lat, h_lon, a_lat, a_lon, scaled=True)
+        home_flags, by_name = _by_name(home_flags, (h_lat, h_lon, h_names), (a_lat, a_lon, a_names))
         wrong = {row for row, *_ in home_flags}
         kept = [i for i in home_rows if i not in wrong] or list(home_rows)
         account_flags = [] if has_geometry else _misplaced(a_lat, a_lon, h_lat[kept], h_lon[kept])
@@ -298,9 +356,14 @@ def misplaced_coordinates(
     ]
     found_h = [
         f"{rfile}: row {int(homes.index[row]) + 1} (rep {homes['rep_id'].iloc[row]}, lat {h_lat[row]:g}, "
-        f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account{note_h}; {what} it would lie "
-        f"{after:,.0f} km from account {pts['account_id'].iloc[k]}{_same_name(homes, row, pts, k)}: check "
-        f"its home's coordinates"
+        + (
+            f"lon {h_lon[row]:g}) lies {km:,.0f} km from account {pts['account_id'].iloc[k]}"
+            f"{_same_name(homes, row, pts, k)}{note_h}; {what} it would lie {after:,.0f} km from it"
+            if row in by_name
+            else f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account{note_h}; {what} it would lie "
+            f"{after:,.0f} km from account {pts['account_id'].iloc[k]}{_same_name(homes, row, pts, k)}"
+        )
+        + ": check its home's coordinates"
         for row, km, what, after, k in home_flags[:MISPLACED_SHOWN]
     ]
     out = head + found_a + found_h
