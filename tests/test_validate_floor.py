@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
@@ -43,3 +44,15 @@ def test_the_floor_agrees_with_the_proof_below_it(tmp_path: Path) -> None:
     """At potential +-40% the pre-check proves the same 52% (the row and the proof are one bound)."""
     out = " ".join(_validate(tmp_path, "potential=0.4,workload=0.1").split())
     assert "it needs a potential tolerance of at least 52.0%" in out, out
+
+
+def test_a_large_map_shows_the_floor_of_the_unit_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``LEAST_TOLERANCE_UNITS`` the LPs take seconds each (33,791 ZIPs: validate 29 s instead of
+    5), so the row falls back to the largest account alone: 20% here."""
+    from territory_planner.optimize import unit_fit
+
+    monkeypatch.setattr(unit_fit, "LEAST_TOLERANCE_UNITS", 5)
+    out = _validate(tmp_path, "potential=0.6,workload=0.1")
+    assert re.search(r"--tolerance potential needs at least\s+│\s+20\.00%", out), out
