@@ -45,6 +45,24 @@ def grid_case(folder: Path) -> tuple[Path, Path, Path]:
     return a, r, e
 
 
+def _grid_model(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The grid case's problem, model, adjacency, home units and districts (index and names)."""
+    from territory_planner import api
+    from territory_planner.geo import planning
+    from territory_planner.optimize.hierarchy import labels_index
+    from territory_planner.options import build_options
+
+    a, r, e = grid_case(tmp_path)
+    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
+    opts = build_options(values)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
+    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
+    of, names = labels_index(problem.districts)
+    return problem, spec, adj, centre, of, names
+
+
 def _plan(a: Path, r: Path, e: Path, out: Path, *extra: str) -> dict:
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--out", str(out)]
     args += ["--tolerance", "0.25", "--quiet", *extra]
@@ -161,23 +179,12 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(
     district's) and the territories are connected as well (a rep once kept only its last part's rows)."""
     import numpy as np
 
-    from territory_planner import api
-    from territory_planner.geo import planning
     from territory_planner.geo.contiguity import count_pieces
     from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize.contiguous import with_centres
-    from territory_planner.optimize.hierarchy import labels_index
-    from territory_planner.options import build_options
     from territory_planner.solvers import get_backend
 
-    a, r, e = grid_case(tmp_path)
-    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
-    opts = build_options(values)
-    _, problem = api.load(opts)
-    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
-    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
-    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
-    of, names = labels_index(problem.districts)
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
     parts = [(np.flatnonzero(of == d), int(centre[np.flatnonzero(of == d)[0]])) for d in range(len(names))]
     if territories_too:
         parts += contiguous_flow.territory_parts(centre)
@@ -203,23 +210,12 @@ def test_the_two_levels_give_a_first_plan_when_the_exact_models_find_none(
     with its home unit."""
     import numpy as np
 
-    from territory_planner import api
-    from territory_planner.geo import planning
     from territory_planner.geo.contiguity import count_pieces
     from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize import contiguous_lns as lns
-    from territory_planner.optimize.hierarchy import labels_index
-    from territory_planner.options import build_options
     from territory_planner.solvers.base import SolveStatus
 
-    a, r, e = grid_case(tmp_path)
-    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
-    opts = build_options(values)
-    _, problem = api.load(opts)
-    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
-    adj = planning.unit_adjacency(problem, None, edges=e, rook=False, bridge=False)
-    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
-    of, names = labels_index(problem.districts)
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
     nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
     assert list(district_contiguity.district_pieces(adj, nearest, of, len(names))) == [2, 1]
 
