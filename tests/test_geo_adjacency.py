@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from territory_planner.errors import InputError
+from territory_planner.errors import InputError, Problem
 from territory_planner.geo import adjacency as adjmod
 
 
@@ -76,23 +76,25 @@ def test_two_islands_reported_and_bridged() -> None:
     assert bridged.bridged in (((1, 4),), ((3, 4),))  # the nearest box of the block (x = 1.5)
 
 
-def test_edge_list_unknown_ids_reported(tmp_path: Path) -> None:
+def _edge_list_problems(tmp_path: Path, text: str) -> list[Problem]:
+    """The problems read_edge_list reports for an edge list over units A, B, C; each names the file."""
     f = tmp_path / "edges.csv"
-    f.write_text("u,v\nA,B\nB,Z\nY,C\n", encoding="utf-8")
+    f.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as exc:
         adjmod.read_edge_list(f, ["A", "B", "C"])
-    found = [(p.row, p.column, p.value) for p in exc.value.problems]
-    assert found == [(2, "v", "Z"), (3, "u", "Y")]
     assert all(p.file == str(f) for p in exc.value.problems)
+    return exc.value.problems
+
+
+def test_edge_list_unknown_ids_reported(tmp_path: Path) -> None:
+    problems = _edge_list_problems(tmp_path, "u,v\nA,B\nB,Z\nY,C\n")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "v", "Z"), (3, "u", "Y")]
 
 
 def test_edge_list_empty_ids_and_self_loops_reported(tmp_path: Path) -> None:
     """QA13 11: an empty id read "unknown unit id ''" and a unit next to itself was taken silently."""
-    f = tmp_path / "edges.csv"
-    f.write_text("u,v\nA,B\n,C\nB,B\n", encoding="utf-8")
-    with pytest.raises(InputError) as exc:
-        adjmod.read_edge_list(f, ["A", "B", "C"])
-    found = [(p.row, p.column, p.message) for p in exc.value.problems]
+    problems = _edge_list_problems(tmp_path, "u,v\nA,B\n,C\nB,B\n")
+    found = [(p.row, p.column, p.message) for p in problems]
     assert found == [
         (2, "u", "the unit id is empty"),
         (3, "v", "an edge from 'B' to itself: an edge joins two units"),

@@ -38,12 +38,17 @@ HANDBACK = 0.25
 SOLVER_THREADS = frozenset({"whole-model", "phased-flow"})
 
 
+def _solver_threads() -> list[threading.Thread]:
+    """The threads in which HiGHS still solves beside the caller."""
+    return [t for t in threading.enumerate() if t.name in SOLVER_THREADS and t.is_alive()]
+
+
 def solver_running() -> bool:
     """Whether HiGHS still runs in a thread beside the caller: a member cancelled at the deadline that is
     still in its presolve (which does not look at the cancel) is left to end on its own. Leaving the
     interpreter then aborts the process (std::terminate in HiGHS's thread pool, exit 134: QA14, a plan
     written and the command killed by SIGABRT), so the console script ends with ``os._exit`` instead."""
-    return any(t.name in SOLVER_THREADS and t.is_alive() for t in threading.enumerate())
+    return bool(_solver_threads())
 
 
 _MEMBERS: weakref.WeakSet[WholeModel] = weakref.WeakSet()  # every member started (flow models too)
@@ -59,9 +64,8 @@ def _join_solvers() -> None:
     while solver_running() and time.perf_counter() < end:
         for member in list(_MEMBERS):
             member.live.cancel.set()
-        for t in threading.enumerate():
-            if t.name in SOLVER_THREADS and t.is_alive():
-                t.join(timeout=0.2)
+        for t in _solver_threads():
+            t.join(timeout=0.2)
 
 
 atexit.register(_join_solvers)

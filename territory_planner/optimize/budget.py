@@ -62,8 +62,8 @@ SHARES = {
 }
 # writing assignments, territories, summary, map and report: measured about 1 s + 40 us per account on
 # the first machine; on this one (2026-12-03, loaded) 0.23-0.24 s for 507-865 accounts, 0.68 s for 2,000
-# and 1.88 s for 33,791: 1.0 s + 60 us per account keeps 1.6x to 4.5x of that (it was 1.5 s: a third of
-# a 6-s run's solve went unused, QA13/QA14's short runs)
+# and 1.88 s for 33,791: 1.0 s + 60 us per account keeps 1.6x to 4.5x of that (it was 1.5 s, of which a
+# 6-s run of 507 accounts used 0.24 s: about 1.2 s of its solve time went unused, QA13/QA14's short runs)
 OUTPUT_SECONDS_FIXED = 1.0
 OUTPUT_SECONDS_PER_ACCOUNT = 6e-5
 WORKBOOK_SECONDS_PER_ACCOUNT = (

@@ -116,7 +116,7 @@ def _two_level_start(
     backend: Backend,
     centre: np.ndarray,
     start_plan: np.ndarray,
-    stray: Callable[[np.ndarray], list[Cut]],
+    connected: Callable[[np.ndarray], bool],
     deadline: float,
     gap: float,
     seed: int,
@@ -126,12 +126,12 @@ def _two_level_start(
 ) -> np.ndarray | None:
     """A first plan of connected districts by the two levels of ``nested_districts`` (districts grown
     from their homes by the flip search, then territories inside them), or None. It meets every row of
-    the model, each rep keeps its home unit, and no district (nor territory with ``territories_too``) is
-    in pieces: the cut loop and the exact flow model then start from it. On tokyo's 262 municipalities x
-    10 reps in 2 designed districts (potential +-10%), the flow model without objective found no plan in
-    18 s and the cut loop none in 43 s; the two levels found one in 1.6-5 s. They come after the flow
-    model, whose proof settles a grouping that cannot be connected in seconds (48 US states x 8 reps in
-    3 districts: 3-7 s per grouping), where the flip search would search until its time is up."""
+    the model and is ``connected``: the cut loop and the exact flow model then start from it. On tokyo's
+    262 municipalities x 10 reps in 2 designed districts (potential +-10%), the flow model without
+    objective found no plan in 18 s and the cut loop none in 43 s; the two levels found one in 1.6-5 s.
+    They come after the flow model, whose proof settles a grouping that cannot be connected in seconds
+    (48 US states x 8 reps in 3 districts: 3-7 s per grouping), where the flip search would search until
+    its time is up."""
     left = deadline - time.perf_counter()
     if left <= 0:
         return None
@@ -140,12 +140,7 @@ def _two_level_start(
         territories_too=territories_too, progress=progress,
     )  # fmt: skip
     plan = res.unit_rep
-    if plan is None or not repair.feasible(spec, plan) or stray(plan):
-        return None
-    own = centre >= 0
-    if not (plan[centre[own]] == np.flatnonzero(own)).all():
-        return None
-    return plan
+    return plan if plan is not None and repair.feasible(spec, plan) and connected(plan) else None
 
 
 def _within_districts(
@@ -207,10 +202,14 @@ def solve(
             cuts += lns.separate(adj, plan, centre)
         return cuts
 
+    def connected(plan: np.ndarray) -> bool:
+        """Every district (and territory with ``territories_too``) one piece, each rep with its home unit."""
+        return not stray(plan) and bool((plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all())
+
     best: np.ndarray | None = None
     last = start_plan
     lower, proven, rounds = bound, False, 0
-    if not stray(start_plan) and (start_plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all():
+    if connected(start_plan):
         best = start_plan
         value = lns.objective(spec, best)
         if np.isfinite(lower) and value - lower <= gap * max(abs(value), 1e-9):
@@ -239,7 +238,7 @@ def solve(
         progress("district contiguity: a plan of connected districts, districts first (two levels)")
         until = time.perf_counter() + TWO_LEVEL_SHARE * (deadline - time.perf_counter())
         best = _two_level_start(
-            spec, adj, backend, centre, start_plan, stray, until, gap, seed, threads, territories_too,
+            spec, adj, backend, centre, start_plan, connected, until, gap, seed, threads, territories_too,
             progress,
         )  # fmt: skip
     flow_deadline = deadline - background.GRACE

@@ -727,8 +727,7 @@ def _mend_in_groups(run: Run) -> bool:
     if run.offer(mended, "round"):
         run.progress(f"plan found by mending the search's assignment in small groups: {run.upper:,.1f}")
         return True
-    if not np.array_equal(mended, run.partial):
-        run.partial = mended
+    run.partial = mended  # the input when nothing helped
     return False
 
 
@@ -1105,20 +1104,19 @@ def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> Infe
     total = float(p.acc_potential.sum())  # as --max-moved-share is defined (departed reps' included)
     if spec.budget is not None:
         share = f" ({spec.budget / total:.1%} of the potential)" if total > 0 else ""
-        known = moved_least is not None and moved_least > 0 and total > 0
-        need = (
-            f"the LP proves balancing must move at least {prechecks.money(moved_least)} "
-            f"({moved_least / total:.1%}), and with whole accounts it may need more"
-            if known and moved_least is not None
-            else "with whole accounts balancing may need more than the least share the LP proves"
-        )
+        if moved_least is not None and moved_least > 0 and total > 0:
+            need = (
+                f"the LP proves balancing must move at least {prechecks.money(moved_least)} "
+                f"({moved_least / total:.1%}), and with whole accounts it may need more"
+            )
+            extra: dict[str, object] = {"least_moved_share": moved_least / total, "proven_by": "LP bound"}
+        else:
+            need, extra = "with whole accounts balancing may need more than the least share the LP proves", {}
         conflicts.append(
             Conflict(
                 "disruption_budget",
                 f"at most {prechecks.money(spec.budget)} potential may move{share}; {need}",
-                extra={"least_moved_share": moved_least / total, "proven_by": "LP bound"}
-                if known and moved_least is not None
-                else {},
+                extra=extra,
             )
         )
         fixes.append("raise --max-moved-share")

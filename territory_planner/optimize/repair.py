@@ -16,12 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
-from territory_planner.optimize import formulation, hierarchy
+from territory_planner.optimize import construct, formulation, hierarchy
 from territory_planner.optimize.lp import LpResult
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows
 from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 FRACTIONAL = 1e-6
@@ -363,47 +364,53 @@ def mend_in_groups(
     cap and short of workload must trade one big unit for two smaller ones (QA14: 1,139 German cities
     x 16 reps, the search 0.001 targets short, mended in 0.02 s, where the mend of 7 reps took 3-5 s).
     Returns the best plan seen (the input when nothing helped); the caller checks every row."""
-    from itertools import combinations
-
-    from territory_planner.optimize import construct
-    from territory_planner.optimize.spec import band_rows
-
     rows = band_rows(spec)
     best = plan.copy()
     state = construct._State(spec, rows, best)
     if state.has_budget and state.moved > state.budget + construct.EPS:
         return best  # a global row the groups' MIPs do not hold (507 Canadian cities: 24 MIPs, 0.5 s, none)
-    tried: set[tuple[int, ...]] = set()
     while time.perf_counter() < deadline:
-        per_rep = state.rep_violation()
-        bad = np.flatnonzero(per_rep > construct.EPS)
-        if not len(bad):
+        better = _helpful_group(
+            spec, rows, best, state, backend, neighbours, largest, deadline, seed, threads
+        )
+        if better is None:
             break
-        near = rep_neighbours(spec, best, neighbours)
-        found = None
-        for a in bad[np.argsort(-per_rep[bad], kind="stable")].tolist():
-            groups = [
-                tuple(sorted({a, *others}))
-                for size in range(1, largest)
-                for others in combinations(near[a].tolist(), size)
-            ]
-            for group in groups:
+        best, state = better
+    return best
+
+
+def _helpful_group(
+    spec: ModelSpec,
+    rows: BandRows,
+    plan: np.ndarray,
+    state: construct._State,
+    backend: Backend,
+    neighbours: int,
+    largest: int,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+) -> tuple[np.ndarray, construct._State] | None:
+    """The first group (the reps breaking their bands most first, each with one or two of its nearest
+    reps) whose MIP lowers the plan's total violation: (its plan, that plan's state), or None."""
+    per_rep = state.rep_violation()
+    bad = np.flatnonzero(per_rep > construct.EPS)
+    near = rep_neighbours(spec, plan, neighbours)
+    tried: set[tuple[int, ...]] = set()
+    for a in bad[np.argsort(-per_rep[bad], kind="stable")].tolist():
+        for size in range(1, largest):
+            for others in combinations(near[a].tolist(), size):
+                group = tuple(sorted({a, *others}))
                 if group in tried or time.perf_counter() >= deadline:
                     continue
                 tried.add(group)
-                found = _group_mip(spec, best, np.array(group), backend, deadline, seed, threads)
-                if found is not None:
-                    after = construct._State(spec, rows, found)
-                    if after.violation() < state.violation() - construct.EPS:
-                        best, state = found, after
-                        tried.clear()
-                        break
-                    found = None
-            if found is not None:
-                break
-        if found is None:
-            break
-    return best
+                found = _group_mip(spec, plan, np.array(group), backend, deadline, seed, threads)
+                if found is None:
+                    continue
+                after = construct._State(spec, rows, found)
+                if after.violation() < state.violation() - construct.EPS:
+                    return found, after
+    return None
 
 
 def _group_mip(
