@@ -9,6 +9,7 @@ time-limited MIP with an incumbent is FEASIBLE, without one NO_SOLUTION).
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ import pulp
 from territory_planner.solvers.base import LiveMip, SolveOutcome, SolveStatus
 
 _BANNER_SHOWN = False
+_BANNER_LOCK = threading.Lock()
 
 # HiGHS's feasibility-jump heuristic runs before the root LP and does not stop at the time limit: 25-34 s
 # on 400,000-570,000 binaries here (up to 86 us per column), so a whole model started with 14 s left ran
@@ -27,27 +29,33 @@ FJ_SECONDS_PER_COLUMN = 1.5e-4
 
 def new_highs() -> object:
     """A silent ``highspy.Highs``: its first construction prints a banner on the C-level stdout, which
-    would corrupt the CLI's output; it goes to /dev/null instead."""
+    would corrupt the CLI's output; it goes to /dev/null instead. The first construction holds a lock:
+    two threads in it at once (the whole model beside and the LP, both started 0.3 s into a run) each
+    saved fd 1 and put /dev/null there, and the one that saved /dev/null restored it last, so the run's
+    summary lines went nowhere (GB, 865 cities, one run in five)."""
     global _BANNER_SHOWN
     import highspy
 
-    if _BANNER_SHOWN:
-        h = highspy.Highs()
-    else:
-        import os
-        import sys
+    if not _BANNER_SHOWN:
+        with _BANNER_LOCK:
+            if not _BANNER_SHOWN:
+                import os
+                import sys
 
-        sys.stdout.flush()
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _BANNER_SHOWN = True
+                sys.stdout.flush()
+                saved = os.dup(1)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(devnull, 1)
+                    first = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                    os.close(devnull)
+                _BANNER_SHOWN = True
+                first.setOptionValue("output_flag", False)
+                return first
+    h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h
 

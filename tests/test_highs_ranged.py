@@ -84,3 +84,41 @@ def test_the_optimum_is_the_same_with_ranged_rows() -> None:
     )
     assert np.isfinite(best)
     assert out.objective == pytest.approx(best)
+
+
+def test_first_highs_built_by_several_threads_at_once_keeps_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first ``highspy.Highs`` is built with fd 1 on /dev/null (its banner). Built by several
+    threads at once (the whole model beside and the LP start together), fd 1 must still be the
+    process's stdout afterwards: without the lock one thread restored the /dev/null another had put
+    there, and the run's summary lines were lost."""
+    import os
+    import threading
+    import time
+
+    import highspy
+
+    from solvers import highs
+
+    class Slow:  # a constructor slow enough for the threads to overlap in it
+        def __init__(self) -> None:
+            time.sleep(0.05)
+
+        def setOptionValue(self, *_args: object) -> None:  # noqa: N802 - highspy's name
+            pass
+
+    monkeypatch.setattr(highspy, "Highs", Slow)
+    monkeypatch.setattr(highs, "_BANNER_SHOWN", False)
+    before = os.fstat(1)
+    gate = threading.Barrier(6)
+
+    def build() -> None:
+        gate.wait()
+        highs.new_highs()
+
+    threads = [threading.Thread(target=build) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
