@@ -180,9 +180,12 @@ class _Member:
         return None
 
 
-def test_with_no_plan_the_wait_is_raced_by_a_copy_with_highs_default_seed(
+def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_runs_seed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Plain PuLP + HiGHS's own path (HiGHS's default seed) is the member started first, whatever
+    --seed says; with no plan yet the wait is raced by a copy with the run's seed (1 when the run has
+    the default one), and the first plan ends the race."""
     from territory_planner.optimize import pipeline
     from territory_planner.optimize.budget import TimeBudget
 
@@ -193,22 +196,30 @@ def test_with_no_plan_the_wait_is_raced_by_a_copy_with_highs_default_seed(
     assert plan is not None
     assert plan.unit_rep is not None
     seeds: list[int] = []
+    slow = _Member(None, time.perf_counter() + 60)  # nothing for a long time
+    fast = _Member(plan, time.perf_counter())  # ends at once with the plan
 
-    def twin(*_args: object, seed: int, **_kw: object) -> _Member:  # ends at once with the plan
+    def member(*_args: object, seed: int, **_kw: object) -> _Member:
         seeds.append(seed)
-        return _Member(plan, time.perf_counter())
+        return slow if len(seeds) == 1 else fast
 
-    monkeypatch.setattr(background, "WholeModel", twin)
+    monkeypatch.setattr(background, "WholeModel", member)
     monkeypatch.setattr(background, "available", lambda _backend: True)
-    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 1, 1, 8, lambda _m: None)
-    beside = _Member(None, time.perf_counter() + 60)  # the run's own seed (1): nothing for a long time
-    started = time.perf_counter()
-    assert pipeline._race_beside(run, beside)  # type: ignore[arg-type]
-    assert seeds == [0]  # --seed 1: the copy runs HiGHS's own seed, as plain PuLP would
-    assert run.incumbent is not None
-    assert (run.incumbent == plan.unit_rep).all()
-    assert beside.stopped  # the slower member is stopped once a plan is in
-    assert time.perf_counter() - started < 5
+    for run_seed, copy_seed in ((7, 7), (0, 1)):
+        seeds.clear()
+        slow.stopped = False
+        run = pipeline.Run(
+            spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, run_seed, 1, 8, lambda _m: None
+        )
+        pipeline._start_beside(run)
+        assert run.beside is slow
+        started = time.perf_counter()
+        assert pipeline._race_beside(run, slow)  # type: ignore[arg-type]
+        assert seeds == [0, copy_seed]
+        assert run.incumbent is not None
+        assert (run.incumbent == plan.unit_rep).all()
+        assert slow.stopped  # the slower member is stopped once a plan is in
+        assert time.perf_counter() - started < 5
 
 
 def test_a_member_not_ended_by_its_deadline_is_not_waited_for(tmp_path: Path) -> None:
