@@ -62,9 +62,11 @@ SHARES = {
 }
 # writing assignments, territories, summary, map and report: measured about 1 s + 40 us per account on
 # the first machine; on this one (2026-12-03, loaded) 0.23-0.24 s for 507-865 accounts, 0.68 s for 2,000
-# and 1.88 s for 33,791: 1.0 s + 60 us per account keeps 1.6x to 4.5x of that (it was 1.5 s, of which a
-# 6-s run of 507 accounts used 0.24 s: about 1.2 s of its solve time went unused, QA13/QA14's short runs)
-OUTPUT_SECONDS_FIXED = 1.0
+# and 1.88 s for 33,791; unloaded (2026-12-03, twelfth session) 0.24 s for 865 and 0.28-0.29 s for the
+# 2,000 sample accounts. 0.5 s + 60 us per account keeps 1.3x to 2.3x of that (1.0 s fixed kept 4x on
+# the short runs: GB's 865 cities at 8 s got their whole model's first plan at 6.8-7.0 s, one run in
+# four a little after the solve's deadline at 6.95 s, where plain PuLP + HiGHS had until 7.7 s)
+OUTPUT_SECONDS_FIXED = 0.5
 OUTPUT_SECONDS_PER_ACCOUNT = 6e-5
 WORKBOOK_SECONDS_PER_ACCOUNT = (
     3e-4  # plan.xlsx (`plan --xlsx`): about 10 us per cell, 25-30 cells per account
