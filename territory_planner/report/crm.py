@@ -174,6 +174,13 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.sheets: list[ExcelInfo] = []  # tables read from workbooks, to name their sheet, row and cell
+        self.written: dict[str, dict[str, pd.Series]] = {}  # file -> column -> its cells as written
+
+    def cells(self, file: str, df: pd.DataFrame, column: str) -> pd.Series:
+        """The cells of ``column`` as ``file`` writes them (stripped), to show in a problem; the values
+        as read when the file's text is not known."""
+        cells = self.written.get(file, {}).get(column)
+        return cells if cells is not None else df[column]
 
     def located(self) -> list[Problem]:
         return relocate(self.problems, self.sheets)
@@ -283,8 +290,12 @@ def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector)
 def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.DataFrame:
     """Typed frame with the spec's columns (others kept as text); bad cells reported. Numbers are read
     in the file's decimal convention (``io/numbers.py``): a comma-separated file's ``1,234`` is 1234, a
-    semicolon file's ``1.234,5`` is 1234.5; workbooks and other tables use the decimal point."""
+    semicolon file's ``1.234,5`` is 1234.5; workbooks and other tables use the decimal point.
+
+    The cells as written (stripped) are kept in ``problems.written``, so that the later rules show a
+    bad cell as the file has it (``Closed Won``, ``-500``), not as read."""
     out: dict[str, pd.Series] = {}
+    written: dict[str, pd.Series] = {}
     convention = decide(
         {
             c.name: frame[c.name].astype("string").fillna("").str.strip().astype(str)
@@ -299,6 +310,7 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
                 problems.whole(spec.file, col.name, "required column is missing")
             continue
         text = frame[col.name].astype("string").str.strip()
+        written[col.name] = text
         blank = text.eq("")
         if not col.blank_ok:
             problems.rows(spec.file, col.name, blank, text, "empty value")
@@ -323,6 +335,7 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
         ids = out[spec.id_column]
         dup = ids.duplicated(keep="first") & ids.ne("")
         problems.rows(spec.file, spec.id_column, dup, ids, "duplicate id")
+    problems.written[spec.file] = written
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -334,47 +347,150 @@ def _hinted(hints: dict[int, str], index: pd.Index) -> pd.Series:
 
 
 def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
-    """Table-specific rules beyond types."""
+    """Table-specific rules beyond types. A bad cell is shown as written (``written_cells``)."""
     file = SPECS[name].file
     has = df.columns.__contains__
+
+    def rows(column: str, bad: pd.Series, message: str) -> None:
+        problems.rows(file, column, bad, problems.cells(file, df, column), message)
+
     if name == "opportunities":
         if has("status"):
             status = df["status"].str.lower()
             df["status"] = status
             bad = ~status.isin(OPPORTUNITY_STATUSES) & status.ne("")
-            problems.rows(file, "status", bad, status, "status must be open, won or lost")
+            rows("status", bad, "status must be open, won or lost")
             if has("close_date"):
                 closed_blank = status.isin(("won", "lost")) & df["close_date"].isna()
                 problems.rows(
-                    file, "close_date", closed_blank, status, "a won or lost deal needs a close_date"
+                    file,
+                    "close_date",
+                    closed_blank,
+                    problems.cells(file, df, "status"),
+                    "a won or lost deal needs a close_date",
                 )
         if has("probability"):
             p = df["probability"]
-            problems.rows(file, "probability", (p < 0) | (p > 1), p, "probability must be between 0 and 1")
+            rows("probability", (p < 0) | (p > 1), "probability must be between 0 and 1")
         if has("amount"):
-            problems.rows(file, "amount", df["amount"] < 0, df["amount"], "amount must be >= 0")
+            rows("amount", df["amount"] < 0, "amount must be >= 0")
         if has("created_date") and has("close_date"):
-            bad = df["close_date"] < df["created_date"]
-            problems.rows(file, "close_date", bad, df["close_date"], "close_date is before created_date")
+            rows("close_date", df["close_date"] < df["created_date"], "close_date is before created_date")
     elif name == "activities" and has("type"):
         df["type"] = df["type"].str.lower()
     elif name in ("quotas", "forecasts"):
         value = "quota" if name == "quotas" else "forecast"
         if has("period_start") and has("period_end"):
-            bad = df["period_end"] < df["period_start"]
-            problems.rows(file, "period_end", bad, df["period_end"], "period_end is before period_start")
+            rows("period_end", df["period_end"] < df["period_start"], "period_end is before period_start")
+            if has("rep_id"):
+                problems.problems.extend(
+                    overlapping_periods(df, file, value, problems.cells(file, df, "period_start"))
+                )
         if has(value):
-            problems.rows(file, value, df[value] < 0, df[value], f"{value} must be >= 0")
+            rows(value, df[value] < 0, f"{value} must be >= 0")
     elif name == "time_log" and has("selling_hours") and has("total_hours"):
         for col in ("selling_hours", "total_hours"):
-            problems.rows(file, col, df[col] < 0, df[col], f"{col} must be >= 0")
-        bad = df["selling_hours"] > df["total_hours"]
-        problems.rows(file, "selling_hours", bad, df["selling_hours"], "selling_hours exceed total_hours")
+            rows(col, df[col] < 0, f"{col} must be >= 0")
+        rows("selling_hours", df["selling_hours"] > df["total_hours"], "selling_hours exceed total_hours")
     elif name == "leads" and has("contacted_at") and has("responded_at"):
-        bad = df["responded_at"] < df["contacted_at"]
-        problems.rows(file, "responded_at", bad, df["responded_at"], "responded_at is before contacted_at")
+        rows("responded_at", df["responded_at"] < df["contacted_at"], "responded_at is before contacted_at")
     elif name == "accounts" and has("potential"):
-        problems.rows(file, "potential", df["potential"] < 0, df["potential"], "potential must be >= 0")
+        rows("potential", df["potential"] < 0, "potential must be >= 0")
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return str(pd.Timestamp(ts).date())
+
+
+def overlapping_periods(df: pd.DataFrame, file: str, value: str, shown: pd.Series) -> list[Problem]:
+    """A rep's quota (or forecast) rows must not cover a day twice: the report sums every row that
+    overlaps the period (pro rata), so a row written twice, or a month's quota next to the quarter's that
+    holds it, would silently double the target. One problem per such row (the later one of the pair,
+    periods ordered by start, then file order), naming the row it overlaps; dates are inclusive, so
+    ``2026-04-01 to 2026-06-30`` and ``2026-06-30 to 2026-09-30`` share one day. ``shown``: the
+    period_start cells as written.
+    """
+    ok = (
+        df["rep_id"].ne("")
+        & df["period_start"].notna()
+        & df["period_end"].notna()
+        & (df["period_end"] >= df["period_start"])
+    ).to_numpy(dtype=bool, na_value=False)
+    pos = np.flatnonzero(ok)
+    if pos.size < 2:
+        return []
+    rows = pd.DataFrame(
+        {
+            "rep": df["rep_id"].to_numpy()[pos],
+            "start": df["period_start"].dt.normalize().to_numpy()[pos],
+            "end": df["period_end"].dt.normalize().to_numpy()[pos],
+            "pos": pos,
+        }
+    ).sort_values(["rep", "start", "pos"], kind="mergesort")
+    amounts = df[value] if value in df.columns else None
+    problems: list[Problem] = []
+    # rep -> the period seen so far that ends last: (start, end, position)
+    widest: dict[str, tuple[pd.Timestamp, pd.Timestamp, int]] = {}
+    for rep, start, end, at in rows.itertuples(index=False, name=None):
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        seen = widest.get(rep)
+        if seen is not None and start <= seen[1]:
+            o_start, o_end, other = seen
+            problems.append(
+                Problem(
+                    file=file,
+                    row=int(at) + 1,
+                    column="period_start",
+                    message=_overlap_message(
+                        rep, value, (start, end), (o_start, o_end), other + 1, amounts, int(at), other
+                    ),
+                    value=str(shown.iloc[at]),
+                )
+            )
+        if seen is None or end > seen[1]:
+            widest[rep] = (start, end, int(at))
+    return problems
+
+
+def _overlap_message(
+    rep: str,
+    value: str,
+    this: tuple[pd.Timestamp, pd.Timestamp],
+    that: tuple[pd.Timestamp, pd.Timestamp],
+    that_row: int,
+    amounts: pd.Series | None,
+    this_pos: int,
+    that_pos: int,
+) -> str:
+    """Why two of a rep's period rows cannot both count (see ``overlapping_periods``)."""
+    (s, e), (os_, oe) = this, that
+    span = f"{_day(s)} to {_day(e)}"
+    other = f"{_day(os_)} to {_day(oe)} (row {that_row})"
+    fix = f"keep one {value} per rep and day (delete or split a row)"
+    if (s, e) == (os_, oe):
+        same = (
+            amounts is not None
+            and float(amounts.iloc[this_pos]) == float(amounts.iloc[that_pos])  # both read
+        )
+        what = "the same row written twice" if same else f"two {value}s for one period"
+        return (
+            f"duplicate {value}: rep {rep} already has a {value} for {span} in row {that_row} ({what}); "
+            f"the report would add them up, so {fix}"
+        )
+    days = (min(e, oe) - max(s, os_)).days + 1
+    if os_ <= s and e <= oe:
+        how = f"lies inside its {value} for {other}"
+    elif s <= os_ and oe <= e:
+        how = f"contains its {value} for {other}"
+    else:
+        how = f"overlaps its {value} for {other} on {days} day(s), {_day(max(s, os_))} to {_day(min(e, oe))}"
+    hint = ""
+    if days == 1 and s == oe:
+        hint = " (is period_end the next period's first day? Dates are inclusive: write the last day)"
+    return (
+        f"overlapping {value} periods: rep {rep}'s {value} for {span} {how}; the days in both would "
+        f"count twice{hint}, so {fix}"
+    )
 
 
 def _check_currencies(tables: dict[str, pd.DataFrame | None], problems: _Collector) -> None:
@@ -395,7 +511,9 @@ def _check_currencies(tables: dict[str, pd.DataFrame | None], problems: _Collect
         listed = ", ".join(sorted(map(str, counts.index)))
         message = f"mixed currencies {listed} (most rows {main}); convert to one currency first"
         for name, code in codes.items():
-            problems.rows(SPECS[name].file, "currency", code.ne(main) & code.ne(""), code, message)
+            frame = tables[name]
+            shown = code if frame is None else problems.cells(SPECS[name].file, frame, "currency")
+            problems.rows(SPECS[name].file, "currency", code.ne(main) & code.ne(""), shown, message)
     for name, code in codes.items():
         problems.rows(
             SPECS[name].file,
