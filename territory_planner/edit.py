@@ -591,14 +591,20 @@ def rebalance(
     extra: dict[str, Any] | None = None,
 ) -> tuple[Any, list[str]]:
     """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``
-    and the manifest's warnings (inputs or versions that changed since the plan was made)."""
-    from territory_planner import api
-    from territory_planner.manifest import MANIFEST_NAME, load_manifest
-    from territory_planner.options import build_options
+    and the manifest's warnings (inputs or versions that changed since the plan was made).
 
-    plan_dir, edits_path = Path(plan_dir), Path(edits_path)
+    The locks the new plan is solved with (the plan's own, if it had any, and the edits) are kept in the
+    new folder as ``locks.csv``, which its manifest names, so that the folder reruns by itself (QA15 M2:
+    the first rebalance named the user's edits file, and ``plan --from-manifest`` ran with whatever that
+    file held later). The manifest keeps the plan's scenario (QA15 L3)."""
+    from territory_planner.errors import OutputExistsError
+    from territory_planner.io.writers import is_nonempty_dir
+    from territory_planner.manifest import MANIFEST_NAME, load_manifest, recorded_scenario
+
+    plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
     # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
-    read_edits(edits_path, read_plan_folder(plan_dir), whole_families=True)
+    plan = read_plan_folder(plan_dir)
+    read_edits(edits_path, plan, whole_families=True)
     if not (plan_dir / MANIFEST_NAME).is_file():
         raise InputError(
             Problem(
@@ -608,49 +614,108 @@ def rebalance(
                 "--rebalance needs the plan's manifest.json (written by `plan`) to solve the model again",
             )
         )
+    if is_nonempty_dir(out) and not force:  # before the solve, not after it
+        raise OutputExistsError(
+            f"{out} already holds files; pass --force to replace it (nothing was changed)"
+        )
     values, warnings = load_manifest(plan_dir)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    kwargs: dict[str, Any] = {"force": force, "extra": extra}
+    context = {
+        **(extra or {}),
+        "scenario": recorded_scenario(plan_dir),
+        "rebalanced_from": {
+            "plan": str(plan_dir.resolve()),
+            "edits": str(edits_path.resolve()),
+            "edits_sha256": _sha256(edits_path),
+        },
+    }
+    kwargs: dict[str, Any] = {"extra": context}
     if progress is not None:
         kwargs["progress"] = progress
-    previous = Path(values["locks"]) if values.get("locks") else None
-    if previous is None or not previous.is_file():
-        values["locks"] = str(edits_path.resolve())
-        options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
-        return api.plan(options, Path(out), **kwargs), warnings
-    # A plan rebalanced before: its locks stay (they are locked in the plan, so the new edits cannot
-    # touch them) and the new edits join them. The union is kept with the new plan, as locks.csv.
-    return _rebalance_with(previous, edits_path, values, plan_dir, Path(out), kwargs), warnings
+    locks = _rebalance_locks(values.get("locks"), edits_path, plan, warnings)
+    return _rebalance_with(locks, values, plan_dir, out, force, kwargs), warnings
+
+
+def _sha256(path: Path) -> str:
+    from territory_planner.manifest import file_sha256
+
+    return file_sha256(path)
+
+
+def _rebalance_locks(
+    previous: object, edits_path: Path, plan: PlanFolder, warnings: list[str]
+) -> pd.DataFrame:
+    """account_id, rep_id: the plan's locks file (if it had one) with the edits laid over it. The plan's
+    locks are locked in the plan, so the edits cannot touch them. A locks file that no longer exists is
+    replaced by the locks the plan was solved with (assignments.csv's ``locked_rep``), with a warning."""
+    from territory_planner.io.locks import read_locks
+
+    problems: list[Problem] = []
+    merged: dict[str, str] = {}
+    if previous:
+        if Path(str(previous)).is_file():
+            merged = read_locks(Path(str(previous)), problems)
+        else:
+            a = plan.assignments
+            held = a["locked_rep"].fillna("").astype(str)
+            merged = dict(zip(a["account_id"][held != ""], held[held != ""], strict=True))
+            warnings.append(
+                f"the plan's locks file {previous} no longer exists: the {len(merged)} lock(s) the plan was "
+                "solved with (assignments.csv, locked_rep) are kept instead"
+            )
+    merged.update(read_locks(edits_path, problems))
+    if problems:
+        raise InputError(problems)
+    return pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})
 
 
 def _rebalance_with(
-    previous: Path,
-    edits_path: Path,
+    table: pd.DataFrame,
     values: dict[str, Any],
     plan_dir: Path,
     out: Path,
+    force: bool,
     kwargs: dict[str, Any],
 ) -> Any:
+    """Solve with the locks ``table`` into a folder beside ``out``, keep the locks there as locks.csv
+    (summary.json and manifest.json naming it at its final place), then put the folder in place in one
+    rename: on failure nothing is left and an existing ``out`` is untouched."""
+    import os
+    import shutil
     import tempfile
 
     from territory_planner import api
-    from territory_planner.io.locks import read_locks
     from territory_planner.manifest import MANIFEST_NAME, file_sha256
     from territory_planner.options import build_options
 
-    problems: list[Problem] = []
-    merged = {**read_locks(previous, problems), **read_locks(edits_path, problems)}
-    if problems:
-        raise InputError(problems)
-    table = pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})
-    with tempfile.TemporaryDirectory(prefix="tp-locks-") as tmp:
-        values["locks"] = str(Path(tmp) / "locks.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.rebalance.", dir=out.parent))
+    try:
+        values["locks"] = str(work / "locks.csv")
         write_csv(table, Path(values["locks"]))
-        output = api.plan(build_options(values, source=str(plan_dir / MANIFEST_NAME)), out, **kwargs)
-    kept = out / "locks.csv"
-    write_csv(table, kept)
-    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-    manifest["options"]["locks"] = str(kept.resolve())
-    manifest.setdefault("inputs", {})["locks"] = {"path": str(kept.resolve()), "sha256": file_sha256(kept)}
-    atomic_write_text(out / MANIFEST_NAME, json_text(manifest))
+        solved = work / "plan"
+        output = api.plan(build_options(values, source=str(plan_dir / MANIFEST_NAME)), solved, **kwargs)
+        kept = out.resolve() / "locks.csv"
+        write_csv(table, solved / "locks.csv")
+        summary = json.loads((solved / "summary.json").read_text(encoding="utf-8"))
+        if isinstance(summary.get("config"), dict):
+            summary["config"]["locks"] = str(kept)
+        atomic_write_text(solved / "summary.json", json_text(summary))
+        manifest = json.loads((solved / MANIFEST_NAME).read_text(encoding="utf-8"))
+        manifest["options"]["locks"] = str(kept)
+        manifest.setdefault("inputs", {})["locks"] = {
+            "path": str(kept),
+            "sha256": file_sha256(solved / "locks.csv"),
+        }
+        atomic_write_text(solved / MANIFEST_NAME, json_text(manifest))
+        if (solved / "plan.xlsx").is_file():  # the workbook names its folder: the final one
+            from territory_planner.export.api import write_plan_workbook
+
+            write_plan_workbook(solved, out)
+        with staged_output_dir(out, force=force) as stage:
+            for child in solved.iterdir():
+                os.replace(child, stage / child.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    output.out = out
     return output

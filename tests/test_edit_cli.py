@@ -19,6 +19,7 @@ from map_fixtures import sample_plan
 from scenario_fixtures import REPS, write_instance
 
 from territory_planner.cli import main
+from territory_planner.manifest import load_manifest
 from territory_planner.model.geo import haversine_km
 
 
@@ -149,8 +150,23 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
     assert s["status"] in ("optimal", "feasible")
     for m in ("potential", "workload"):  # the planner rebalanced the rest: every band holds
         assert t[f"{m}_dev_pct"].abs().max() <= 10 + 1e-6
+    # QA15 M2: the locks are kept in the folder, not read from the edits file, which the map's next
+    # "Download edits.csv" overwrites; QA15 L3: the plan's scenario is kept
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["options"]["locks"] == str(edits.resolve())
+    kept_path = str((tmp_path / "r" / "locks.csv").resolve())
+    assert manifest["options"]["locks"] == kept_path
+    assert manifest["inputs"]["locks"]["path"] == kept_path
+    assert s["config"]["locks"] == kept_path
+    source = json.loads((base / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scenario"] == source["scenario"]
+    assert manifest["scenario"]
+    assert s["rebalanced_from"]["edits"] == str(edits.resolve())
+    assert sorted(map(tuple, pd.read_csv(kept_path, dtype=str).values.tolist())) == sorted(moves)
+    write_edits(edits, [(moves[0][0], a0.loc[a0["account_id"] == moves[0][0], "rep_id"].iloc[0])])
+    values, warnings = load_manifest(tmp_path / "r")
+    assert warnings == []
+    assert values["locks"] == kept_path
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.")]  # no work folder left
     # edit the rebalanced plan and rebalance again: the first edits stay locked, the new ones join them
     free = a[a["locked_rep"].isna()]
     target = "R0" if free["rep_id"].iloc[0] != "R0" else "R1"
@@ -168,6 +184,16 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
     assert sorted(map(tuple, kept.values.tolist())) == sorted([*moves, *second])
     manifest = json.loads((tmp_path / "r2" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["locks"] == str((tmp_path / "r2" / "locks.csv").resolve())
+    # the plan's locks file gone: the locks the plan was solved with (its locked_rep) stay, with a warning
+    (tmp_path / "r" / "locks.csv").unlink()
+    code, output = run(
+        str(tmp_path / "r"), "--edits", str(edits2), "--out", str(tmp_path / "r3"), "--rebalance", "-q"
+    )
+    assert code == 0, output
+    assert "locks file" in output
+    assert "no longer exists" in output
+    kept = pd.read_csv(tmp_path / "r3" / "locks.csv", dtype=str)
+    assert set(map(tuple, kept.values.tolist())) >= {*moves, *second}
 
 
 def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path: Path) -> None:
