@@ -42,3 +42,27 @@ def test_a_relaxed_plans_violations_read_in_money_with_the_band_and_budget(tmp_p
         '<td>budget</td><td></td><td></td><td class="num">€91,500</td>'
         "<td>moved 25.0% of potential; the budget is 10.0%</td>"
     ) in table
+
+
+def test_a_hand_edited_plans_budget_limit_carries_the_currency(tmp_path: Path) -> None:
+    """QA15 L7: an edited plan's budget row read "By PLN 192,500 ... limit 10,066,200": the limit (the
+    potential that may move) is money too."""
+    plan = sample_plan(tmp_path / "p")
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    summary["status"] = "manual"
+    summary["config"] = {"tolerance": 0.05, "currency": "PLN"}
+    summary["violations"] = [
+        {
+            "constraint": "budget",
+            "rep_id": "",
+            "measure": "potential",
+            "violation": 192500.0,
+            "limit": 10066200.0,
+        }
+    ]
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    write_report(tmp_path / "out", plan_dir=plan)
+    html = unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    table = html[html.index('<table id="violations">') :]
+    table = table[: table.index("</table>")].replace("\xa0", " ")
+    assert '<td class="num">PLN 192,500</td><td>limit PLN 10,066,200</td>' in table

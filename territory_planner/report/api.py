@@ -13,6 +13,7 @@ from markupsafe import Markup
 from territory_planner.currency import chosen_currency, currency_context, currency_prefix, parse_currency
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import atomic_write_text, write_csv
+from territory_planner.report import formatting as fm
 from territory_planner.report.crm import (
     CrmData,
     crm_currency,
@@ -164,7 +165,7 @@ def unplanned_opportunities(crm: CrmData, plan: PlanData) -> list[str]:
     amount = pd.to_numeric(opps["amount"], errors="coerce").fillna(0.0)
     share = float(amount[outside].sum() / amount.sum()) if amount.sum() > 0 else float(outside.mean())
     return [
-        f"{int(outside.sum()):,} of {len(opps):,} opportunities ({share:.0%} of their amount) are on "
+        f"{int(outside.sum()):,} of {len(opps):,} opportunities ({fm.share(share)} of their amount) are on "
         "accounts that are not in the plan: their territory KPIs are counted under (unassigned). Check "
         "that the CRM and the plan use the same account ids."
     ]

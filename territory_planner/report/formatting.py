@@ -155,6 +155,19 @@ def percent(value: float | None, digits: int = 1) -> str:
     return NA if _missing(value) else f"{100 * value:.{digits}f}%"  # type: ignore[operator]
 
 
+def share(value: float | None) -> str:
+    """A part of a whole, never 0% or 100% for a part that is neither: ``<0.1%``, ``0.3%``, ``>99.9%``
+    (QA15 L5: "1 of 3,532 opportunities (0% of their amount)")."""
+    if _missing(value):
+        return NA
+    assert value is not None
+    if 0 < value < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= value < 1:
+        return ">99.9%"
+    return percent(value)
+
+
 def signed_percent(value: float | None) -> str:
     """A value already in percent (``dev_pct``), with its sign."""
     return NA if _missing(value) else f"{value:+.1f}%"

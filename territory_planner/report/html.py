@@ -245,8 +245,11 @@ def violation_rows(summary: dict[str, Any], territories: pd.DataFrame | None = N
             )
         elif v.get("reps"):
             detail = f"family {v.get('parent_id', '')} split between {', '.join(map(str, v['reps']))}"
-        elif v.get("limit") is not None:
-            detail = f"limit {fm.number(_f(v['limit']))}"
+        elif v.get("limit") is not None:  # the budget's: potential that may move, in the plan's currency
+            limit = _f(v["limit"])
+            detail = (
+                f"limit {fm.money(limit) if v.get('constraint') == 'budget' else _amount(measure, limit)}"
+            )
         elif v.get("constraint") == "budget":
             share = fm.budgeted_share(summary)
             share = _f(summary.get("moved_potential_share")) if share is None else share
