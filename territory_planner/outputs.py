@@ -53,6 +53,8 @@ def move_reasons(
         km = f"{account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km" if j_cur >= 0 else ""
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
+        elif problem.unit_locked[problem.acc_unit[i]] == j_new:  # a member's lock takes the family along
+            reasons[i] = _family_lock_reason(problem, i, j_new)
         elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
             reasons[i] = _home_reason(problem, i, j_new)
         elif j_cur < 0:
@@ -79,6 +81,24 @@ def move_reasons(
                 f"({km}) on its own; part of the plan as a whole"
             )
     return reasons
+
+
+def _family_lock_reason(problem: TerritoryProblem, i: int, j: int) -> str:
+    """Account ``i`` follows a member of its family locked to rep ``j`` (a ``locked_rep``, ``--locks`` or
+    an edit that ``edit --rebalance`` keeps as a lock): QA15 M6, PLA0101 went to PL05 with PLA0100 locked
+    there and said "balance: PL01 held +105% potential vs target"."""
+    from territory_planner.io.labels import account_label
+
+    unit = problem.acc_unit[i]
+    locked = np.flatnonzero((problem.acc_unit == unit) & (problem.acc_locked == j)).tolist()
+    shown = ", ".join(
+        account_label(problem.account_ids[k], problem.account_names[k]).removeprefix("account ")
+        for k in locked[:3]
+    ) + (", ..." if len(locked) > 3 else "")
+    family = f"family {problem.acc_family[i]}" if problem.acc_family[i] else "its group"
+    rep = problem.rep_ids[j]
+    who = "its member {} is" if len(locked) == 1 else "its members {} are"
+    return f"family: joins {family} with {rep}: {who.format(shown)} locked to {rep}"
 
 
 def _pcts(a: float, b: float) -> tuple[str, str]:

@@ -72,3 +72,24 @@ def test_a_move_with_no_chain_and_no_gain_says_so() -> None:
         "plan: neither toward balance (R1 held +0% potential vs target, R2 +0%) nor closer (56 km -> 56 km) "
         "on its own; part of the plan as a whole"
     )
+
+
+def test_a_family_member_of_a_locked_account_says_family_not_balance() -> None:
+    """QA15 M6: PLA0100 (family FAM0) locked to PL05 took PLA0101 along, whose reason read "balance: PL01
+    held +105% potential vs target, PL05 -8%". Here F1 and F2 (family F, both R1's, R1 at +100%) go to
+    R2 because F1 is locked there: F2's reason is the lock of its family, not balance."""
+    acc = [
+        {"account_id": a, "name": name, "lat": 0.0, "lon": lon, "potential": pot, "workload": pot,
+         "current_rep": "R1", "parent_id": "F" if a.startswith("F") else "", "locked_rep": lock}
+        for a, name, lon, pot, lock in (
+            ("F1", "Zawiercie", 0.0, 1.0, "R2"), ("F2", "", 0.1, 1.0, ""), ("A", "", 0.0, 4.0, ""),
+        )
+    ]  # fmt: skip
+    reps = [*_REPS[:2], {"rep_id": "R3", "lat": 0.0, "lon": 9.0}]
+    p = problem_from_rows(acc, reps, ("potential", "workload"), {"potential": 0.1, "workload": 0.1})
+    new = np.array([1, 1, 0])
+    result = Plan(new, new, p.home_lat, p.home_lon, np.zeros(3, dtype=bool), None)  # type: ignore[arg-type]
+    km = p.account_distance(p.home_lat, p.home_lon)
+    reasons = move_reasons(p, result, km, np.array(["R1"] * 3)).tolist()
+    assert reasons[0] == "lock: locked to R2"
+    assert reasons[1] == ("family: joins family F with R2: its member F1 (Zawiercie) is locked to R2")
