@@ -124,6 +124,18 @@ def recorded_scenario(path: Path | str) -> str | None:
     return str(scenario) if scenario else None
 
 
+def changed_inputs(inputs: object) -> list[tuple[str, str, bool]]:
+    """The inputs a manifest records (``inputs``: {key: {path, sha256}}) whose file is not the one
+    hashed then: (key, path, whether it still exists)."""
+    out = []
+    for key, entry in inputs.items() if isinstance(inputs, dict) else ():
+        where = str(entry.get("path")) if isinstance(entry, dict) else ""
+        now = path_sha256(Path(where)) if where else None
+        if now is None or now != entry.get("sha256"):
+            out.append((str(key), where, now is not None))
+    return out
+
+
 def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
     """Read a manifest: the option mapping for ``build_options`` and warnings about what changed since.
 
@@ -139,12 +151,11 @@ def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
         raise InputError(Problem(str(path), None, "options", "manifest has no options table"))
     warnings: list[str] = []
-    for key, entry in (data.get("inputs") or {}).items():
-        now = path_sha256(Path(entry["path"]))
-        if now is None:
-            warnings.append(f"input {key} {entry['path']} no longer exists")
-        elif now != entry.get("sha256"):
-            warnings.append(f"input {key} {entry['path']} changed since the plan was made (hash differs)")
+    for key, where, exists in changed_inputs(data.get("inputs")):
+        if not exists:
+            warnings.append(f"input {key} {where} no longer exists")
+        else:
+            warnings.append(f"input {key} {where} changed since the plan was made (hash differs)")
     recorded = data.get("versions") or {}
     current = versions(recorded.get("solver"))
     for name, version in recorded.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -98,7 +99,10 @@ def sweep_command(
 
     Writes one plan folder per point under OUT/points/, OUT/sweep.csv and OUT/sweep.html (Pareto-efficient
     plans marked). Failed or infeasible points are recorded with their reason. Re-running the same command
-    skips points that are already complete; Ctrl-C keeps the finished points.
+    skips points that are already complete: solved from the same scenario, input files and options (a
+    point solved from others is solved again, and a note says why); Ctrl-C keeps the finished points.
+    Every grid name and value is checked before any point is solved (a bad one is a usage error, exit 2);
+    a value listed twice is solved once.
 
     \b
     Examples:
@@ -107,12 +111,13 @@ def sweep_command(
       territory-planner sweep base.toml --grid tolerance=0.03,0.05 --out sweeps/b \\
           --executor dask --address tcp://scheduler:8786
     """
-    from territory_planner.sweep import parse_grid, run_sweep
+    from territory_planner.sweep import parse_grid, prepare_sweep, run_sweep
 
     if workers < 1:
         raise click.UsageError("--workers must be at least 1")
     grid = parse_grid(grids)
     overrides: dict[str, Any] = {"time_limit": time_limit} if time_limit else {}
+    prepare_sweep(scenario, grid, overrides)  # a bad grid value stops here, before the progress bar
     progress = Progress(
         TextColumn("sweep"),
         BarColumn(),
@@ -128,6 +133,9 @@ def sweep_command(
     def on_point(_row: dict[str, Any], done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
 
+    def on_note(message: str) -> None:  # above the progress bar, as it goes
+        progress.console.print(escape(f"note: {message}"))
+
     try:
         with progress:
             table = run_sweep(
@@ -139,6 +147,7 @@ def sweep_command(
                 executor=executor,
                 address=address,
                 on_point=on_point,
+                on_note=on_note,
             )
     except KeyboardInterrupt:
         click.echo(
@@ -146,8 +155,13 @@ def sweep_command(
         )
         sys.exit(130)
     counts = table["status"].value_counts().to_dict()
+    resumed = int(table["resumed"].sum())
+    same = "solved earlier from the same scenario, inputs and options"
+    kept = f" | {resumed} resumed ({same})" if resumed else ""
     click.echo(
-        ", ".join(f"{n} {s}" for s, n in counts.items()) + f" | {int(table['pareto'].sum())} Pareto-efficient"
+        ", ".join(f"{n} {s}" for s, n in counts.items())
+        + f" | {int(table['pareto'].sum())} Pareto-efficient"
+        + kept
     )
     click.echo(f"wrote {out}/sweep.csv and {out}/sweep.html")
     code = sweep_exit_code(table["status"])

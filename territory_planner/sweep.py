@@ -9,8 +9,11 @@ combination (grid names are scenario keys) and writes::
 
 Points run on a local process pool (``workers``) or on a Dask cluster (``executor="dask"``); each solve uses
 one solver thread. A point that fails or is infeasible is recorded with its reason and the sweep goes on.
-A point whose folder already holds a complete ``summary.json`` is not recomputed (resume), and an
-interrupted sweep still writes the rows it finished.
+A point whose folder already holds a complete plan solved from the same options (the scenario after
+inheritance, the grid values and the base options such as ``--time-limit``) and the same input files (their
+SHA-256 in the point's ``manifest.json``) is not recomputed (resume), and an interrupted sweep still writes
+the rows it finished. A point solved from anything else is solved again, and ``on_note`` says why (QA15 H2:
+after the scenario file changed, the old plans were reported as current).
 
 A point that relaxes others (a wider band, a larger moved-potential budget, ...: every plan of those points
 is a plan of this one, ``relaxes``) runs after them and keeps the best of their plans when its own search
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import difflib
 import html
 import itertools
 import json
 import logging
 import multiprocessing
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,10 +42,10 @@ from typing import Any
 
 import pandas as pd
 
-from territory_planner.errors import InfeasibleError, InputError, Problem, TerritoryPlannerError
+from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, Problem, TerritoryPlannerError
 from territory_planner.io.scenario import load_scenario
-from territory_planner.io.writers import atomic_write_text, write_csv
-from territory_planner.options import OPTION_NAMES, PlanOptions, build_options
+from territory_planner.io.writers import atomic_write_text, json_text, write_csv
+from territory_planner.options import OPTION_NAMES, PlanOptions, build_options, flag_name
 from territory_planner.report.charts import label_offsets
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,9 @@ RESULT_COLUMNS = [
     "error",
 ]
 OnPoint = Callable[[dict[str, Any], int, int], None]
+OnNote = Callable[[str], None]
+#: scenario keys a grid cannot vary: the tables (a sweep compares options on the same data)
+NOT_SWEPT = frozenset({"accounts", "reps", "crm", "reps_add", "reps_remove"})
 SOLVED = ("optimal", "feasible")
 
 
@@ -86,26 +94,86 @@ def _coerce(text: str) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def _not_swept(name: str, key: str) -> str:
+    """Why ``name`` is no grid key, with the key the user probably meant (as scenario files say it)."""
+    if key in NOT_SWEPT:
+        return f"{name!r} is not an option that can be swept (a sweep varies options over the same tables)"
+    close = difflib.get_close_matches(key, sorted(OPTION_NAMES - NOT_SWEPT), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{name!r} is not an option that can be swept{hint}"
+
+
 def parse_grid(specs: list[str] | tuple[str, ...]) -> dict[str, list[Any]]:
-    """``["tolerance=0.03,0.05", "max_moved_share=0,0.1"]`` -> {name: values}, names checked."""
+    """``["tolerance=0.03,0.05", "max_moved_share=0,0.1"]`` -> {name: values}, names checked. Problems
+    are the command line's (a usage error, exit 2, QA15 M1); the values are checked by ``check_grid``."""
     grid: dict[str, list[Any]] = {}
     problems: list[Problem] = []
     for spec in specs:
         name, sep, values = spec.partition("=")
         key = name.strip().replace("-", "_")
         if not sep or not values.strip():
-            problems.append(Problem("--grid", None, name, f"expected NAME=V1,V2,...; got {spec!r}", spec))
-        elif key not in OPTION_NAMES or key in {"accounts", "reps", "crm", "reps_add", "reps_remove"}:
-            problems.append(
-                Problem("--grid", None, name, f"{name!r} is not an option that can be swept", spec)
-            )
+            message = f"expected NAME=V1,V2,...; got {spec!r}"
+            problems.append(Problem(COMMAND_LINE, None, "--grid", message, spec))
+        elif key not in OPTION_NAMES or key in NOT_SWEPT:
+            problems.append(Problem(COMMAND_LINE, None, "--grid", _not_swept(name.strip(), key), spec))
         elif key in grid:
-            problems.append(Problem("--grid", None, name, f"{name!r} is given twice", spec))
+            problems.append(Problem(COMMAND_LINE, None, "--grid", f"{name!r} is given twice", spec))
         else:
             grid[key] = [_coerce(v) for v in values.split(",") if v.strip()]
     if problems:
         raise InputError(problems)
     return grid
+
+
+def _same_key(value: Any) -> tuple[bool, Any]:
+    """Equal grid values have one key (0.3 and 0.30, 1 and 1.0); true is no 1."""
+    try:
+        hash(value)
+    except TypeError:  # a list (balance) from the library's caller
+        return False, _short(value)
+    return isinstance(value, bool), value
+
+
+def dedupe_grid(grid: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
+    """The grid with each value once (``0.3,0.3`` or ``0.3,0.30`` is one point, not the same plan solved
+    twice, QA15 L2), and a note for every value given more than once."""
+    out: dict[str, list[Any]] = {}
+    notes: list[str] = []
+    for key, values in grid.items():
+        first: dict[tuple[bool, Any], Any] = {}  # each value as first written, in the grid's order
+        count: dict[tuple[bool, Any], int] = {}
+        for v in values:
+            first.setdefault(_same_key(v), v)
+            count[_same_key(v)] = count.get(_same_key(v), 0) + 1
+        out[key] = list(first.values())
+        notes += [
+            f"--grid {key} lists {_param_text(first[k])} {n} times: its points are solved once"
+            for k, n in count.items()
+            if n > 1
+        ]
+    return out, notes
+
+
+def _grid_words(message: str, key: str) -> str:
+    return re.sub(rf"(?<![\w-]){re.escape(flag_name(key))}(?![\w-])", key, message)
+
+
+def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) -> list[Problem]:
+    """Every grid value that is no value of its option, as a command-line problem (a usage error: the
+    grid is a flag, QA15 M1: ``max_moved_share=0.3,abc`` solved 0.3 and exited 0 with an input_error
+    row). Checked on the scenario's values, before any point is solved."""
+    problems: list[Problem] = []
+    for key, options in grid.items():
+        for v in options:
+            try:
+                build_options({**values, key: v}, source=source, flags=frozenset({key}))
+            except InputError as exc:
+                problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
+                    Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
+                    for p in exc.problems
+                    if p.file == COMMAND_LINE
+                ]
+    return list(dict.fromkeys(problems))
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[SweepPoint]:
@@ -191,6 +259,40 @@ def stricter_points(points: list[SweepPoint], values: dict[str, Any]) -> dict[in
     }
 
 
+def point_options(values: dict[str, Any], params: dict[str, Any], name: str) -> PlanOptions:
+    """The options a point is solved with: the scenario's, its grid values, one solver thread."""
+    return build_options({**values, **params, "threads": 1}, source=f"sweep point {name}")
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def solved_otherwise(folder: Path, options: PlanOptions) -> str:
+    """Why the plan in ``folder`` is not this run's point (``options``), "" when it is: its manifest
+    records other options (the scenario changed, or the base options such as --time-limit) or input files
+    that have changed since (their SHA-256)."""
+    from territory_planner.manifest import MANIFEST_NAME, changed_inputs, resolved_options
+
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("options"), dict):
+        return f"its {MANIFEST_NAME} (what it was solved from) is missing or unreadable"
+    now = json.loads(json_text(resolved_options(options)))
+    then = manifest["options"]
+    differ = [k for k in now if now.get(k) != then.get(k)] + [k for k in then if k not in now]
+    if differ:
+        told = ", ".join(f"{k} {_short(then.get(k))} then, {_short(now.get(k))} now" for k in differ)
+        return f"options changed since it was solved ({told})"
+    changed = changed_inputs(manifest.get("inputs"))
+    if changed:
+        told = ", ".join(f"{k} {path}" + ("" if exists else " (gone)") for k, path, exists in changed)
+        return f"inputs changed since it was solved ({told})"
+    return ""
+
+
 def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
     devs = [v for v in (summary.get("max_abs_dev_pct") or {}).values() if v is not None]
     travel = summary.get("compactness")
@@ -210,7 +312,9 @@ def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_complete(folder: Path) -> dict[str, Any] | None:
-    """The result row of a finished point, or None when its folder is missing or incomplete."""
+    """The result row of a finished point, or None when its folder is missing or incomplete (whether it
+    was solved from this run's options and inputs is ``solved_otherwise``'s question). ``plan_from``: the
+    point whose plan it kept, as recorded when it was solved (QA15 L1: a resumed row lost it)."""
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -221,7 +325,9 @@ def read_complete(folder: Path) -> dict[str, Any] | None:
         or not (folder / "assignments.csv").is_file()
     ):
         return None
-    return _row_from_summary(summary)
+    seed = (summary.get("sweep") or {}).get("seed") if isinstance(summary.get("sweep"), dict) else None
+    used = any(isinstance(h, dict) and h.get("event") == "warm_start" for h in summary.get("history") or [])
+    return {**_row_from_summary(summary), "plan_from": str(seed) if seed and used else ""}
 
 
 def _seed_plan(folder: str | None) -> dict[str, str] | None:
@@ -241,17 +347,29 @@ def _seed_plan(folder: str | None) -> dict[str, str] | None:
 
 
 def run_point(
-    values: dict[str, Any], params: dict[str, Any], folder: str, seed: tuple[str, str] | None = None
+    values: dict[str, Any],
+    params: dict[str, Any],
+    folder: str,
+    seed: tuple[str, str] | None = None,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
     """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure.
     ``seed``: (name, folder) of a point this one relaxes, whose plan is kept when it beats the search's
-    (``api.solve``'s ``warm_start``: only a plan of this point's model, checked by ``repair.feasible``)."""
+    (``api.solve``'s ``warm_start``: only a plan of this point's model, checked by ``repair.feasible``).
+    The plan records the scenario file and the seed's name (summary.json ``sweep``), so that a resumed
+    sweep still says which point's plan it kept."""
     from territory_planner import api
 
     start = time.perf_counter()
     try:
-        options = build_options({**values, **params, "threads": 1}, source=f"sweep point {Path(folder).name}")
-        output = api.plan(options, Path(folder), force=True, warm_start=_seed_plan(seed[1] if seed else None))
+        options = point_options(values, params, Path(folder).name)
+        extra = {
+            "scenario": scenario,
+            "sweep": {"point": Path(folder).name, "seed": seed[0] if seed else None},
+        }
+        output = api.plan(
+            options, Path(folder), force=True, warm_start=_seed_plan(seed[1] if seed else None), extra=extra
+        )
         row = _row_from_summary(output.summary)
         used = any(h.get("event") == "warm_start" for h in output.summary.get("history") or [])
         return {**row, "plan_from": seed[0] if seed and used else ""}
@@ -316,6 +434,7 @@ def _executor_results(
     workers: int,
     address: str | None,
     order: tuple[dict[int, list[int]], dict[int, dict[str, Any]], dict[int, str]] = ({}, {}, {}),
+    scenario: str | None = None,
 ) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
     """Each point's result as it finishes. ``order`` = (the points each point relaxes, the finished points'
     rows, every point's name): a point starts once every point it relaxes has finished (or was resumed),
@@ -334,7 +453,7 @@ def _executor_results(
             waiting.remove(point)
             best = best_seed(stricter.get(point.index, []), rows)
             seed = None if best is None else (names[best], str(points_dir / names[best]))
-            out.append((point, (values, point.params, str(points_dir / point.name), seed)))
+            out.append((point, (values, point.params, str(points_dir / point.name), seed, scenario)))
         return out
 
     if executor == "dask":
@@ -377,6 +496,21 @@ def _executor_results(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def prepare_sweep(
+    scenario: Path | str, grid: dict[str, list[Any]], overrides: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
+    """The scenario's values (with ``overrides``), the grid with each value once and the notes about
+    values given twice; raises ``InputError`` for a bad grid value (a usage error) or bad base options,
+    before anything is solved or written."""
+    values = {**load_scenario(scenario), **(overrides or {})}
+    grid, notes = dedupe_grid(grid)
+    bad = check_grid(values, grid, str(scenario))
+    if bad:
+        raise InputError(bad)
+    build_options({**values, **grid_points(grid)[0].params})  # bad base options fail once, up front
+    return values, grid, notes
+
+
 def run_sweep(
     scenario: Path | str,
     grid: dict[str, list[Any]],
@@ -387,21 +521,33 @@ def run_sweep(
     executor: str = "local",
     address: str | None = None,
     on_point: OnPoint = lambda _row, _done, _total: None,
+    on_note: OnNote = lambda _message: None,
 ) -> pd.DataFrame:
-    """Run (or resume) a sweep and return the sweep.csv table; ``on_point(row, done, total)`` reports."""
+    """Run (or resume) a sweep and return the sweep.csv table; ``on_point(row, done, total)`` reports,
+    ``on_note(message)`` says what the run does otherwise than asked (a value given twice, a point
+    solved again because it was solved from other options or inputs). Every grid value is checked before
+    any point is solved (``check_grid``)."""
     if executor not in {"local", "dask"}:
         raise InputError(Problem("--executor", None, None, f"unknown executor {executor!r} (local or dask)"))
     out = Path(out)
-    values = {**load_scenario(scenario), **(overrides or {})}
+    values, grid, notes = prepare_sweep(scenario, grid, overrides)
     points = grid_points(grid)
-    build_options({**values, **points[0].params})  # bad base options fail once, up front
+    for note in notes:
+        on_note(note)
     points_dir = out / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     rows: dict[int, dict[str, Any]] = {}
     for p in points:
-        done = read_complete(points_dir / p.name)
-        if done is not None:
-            rows[p.index] = {**done, "resumed": True}
+        folder = points_dir / p.name
+        done = read_complete(folder)
+        if done is None:
+            continue
+        why = solved_otherwise(folder, point_options(values, p.params, p.name))
+        if why:  # not this run's point: its plan goes (a failed re-solve must not leave it as current)
+            on_note(f"{p.name}: {why}; solved again")
+            shutil.rmtree(folder)
+            continue
+        rows[p.index] = {**done, "resumed": True}
     total = len(points)
     for p in points:
         if p.index in rows:
@@ -410,7 +556,7 @@ def run_sweep(
     order = (stricter_points(points, values), rows, {p.index: p.name for p in points})
     try:
         for point, row in _executor_results(
-            todo, values, points_dir, executor, max(workers, 1), address, order
+            todo, values, points_dir, executor, max(workers, 1), address, order, str(Path(scenario).resolve())
         ):
             rows[point.index] = {**row, "resumed": False}
             on_point(rows[point.index], len(rows), total)
@@ -521,6 +667,13 @@ def _param(value: object) -> str:
     if isinstance(value, float):
         return html.escape(f"{value:g}")
     return "" if value is None else html.escape(str(value))
+
+
+def _param_text(value: object) -> str:
+    """A grid value as written (unescaped): 0.05, EUR, true."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def _options(text: str) -> str:

@@ -125,3 +125,8 @@ def test_the_looser_point_runs_after_and_keeps_the_stricter_plan_when_better(
         assert list(kept["rep_id"]) == list(ref["rep_id"])
     csv = pd.read_csv(tmp_path / "sw" / "sweep.csv", keep_default_na=False)
     assert list(csv["plan_from"]) == [rows[(0.3, 0)].point, rows[(0.3, 1)].point, "", ""]
+    # the same sweep again resumes every point and still says whose plan each kept (QA15 L1: lost)
+    again = run_sweep(scenario, {"max_moved_share": [0.6, 0.3], "disruption_weight": [0, 1]}, tmp_path / "sw")
+    assert list(again["resumed"]) == [True] * 4
+    csv = pd.read_csv(tmp_path / "sw" / "sweep.csv", keep_default_na=False)
+    assert list(csv["plan_from"]) == [rows[(0.3, 0)].point, rows[(0.3, 1)].point, "", ""]

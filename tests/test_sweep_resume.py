@@ -1,0 +1,149 @@
+"""Resuming a sweep, and the grid checked before anything is solved (QA15).
+
+- H2: a point is only complete for this run when it was solved from the same options (the scenario after
+  inheritance, the grid values, the base options such as --time-limit) and the same input files (their
+  SHA-256 in the point's manifest.json); otherwise it is solved again and a note says why. The stale plan
+  does not stay behind when the new solve fails.
+- M1: a grid key or value that is not valid is a usage error (exit 2) before any point is solved, with a
+  "did you mean" for a misspelt key.
+- L2: a value listed twice is one point, solved once, and the run says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scenario_fixtures import write_instance
+
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.sweep import dedupe_grid, parse_grid, run_sweep
+
+POINT = "p000_max_moved_share-1"
+
+
+def _sweep(scenario: Path, out: Path, **kw: object) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    table = run_sweep(scenario, {"max_moved_share": [1]}, out, on_note=notes.append, **kw)  # type: ignore[arg-type]
+    return table, notes
+
+
+def _config(out: Path, point: str = POINT) -> dict[str, object]:
+    summary = json.loads((out / "points" / point / "summary.json").read_text(encoding="utf-8"))
+    return dict(summary["config"])
+
+
+def test_a_point_solved_from_another_scenario_or_inputs_is_solved_again(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    first, notes = _sweep(scenario, out)
+    assert list(first["resumed"]) == [False]
+    assert notes == []
+
+    again, notes = _sweep(scenario, out)  # the identical run: resumed, nothing said
+    assert list(again["resumed"]) == [True]
+    assert notes == []
+    pd.testing.assert_frame_equal(first.drop(columns="resumed"), again.drop(columns="resumed"))
+
+    # the scenario's band widened: the old plan (10% band) is not this scenario's point
+    scenario.write_text(scenario.read_text().replace("tolerance = 0.1", "tolerance = 0.3"))
+    wider, notes = _sweep(scenario, out)
+    assert list(wider["resumed"]) == [False]
+    assert len(notes) == 1
+    assert notes[0].startswith(f"{POINT}: options changed since it was solved (tolerance ")
+    assert notes[0].endswith("; solved again")
+    assert _config(out)["tolerance"] == {"potential": 0.3, "workload": 0.3}
+
+    # an input file changed (same path): solved again
+    accounts = scenario.parent / "accounts.csv"
+    frame = pd.read_csv(accounts)
+    frame.loc[0, "potential"] += 500
+    frame.to_csv(accounts, index=False)
+    _, notes = _sweep(scenario, out)
+    assert notes == [
+        f"{POINT}: inputs changed since it was solved (accounts {accounts.resolve()}); solved again"
+    ]
+
+    # a base option of the run (--time-limit) changed: solved again; then the same run resumes
+    _, notes = _sweep(scenario, out, overrides={"time_limit": 7})
+    assert len(notes) == 1
+    assert "time_limit 20.0 then, 7.0 now" in notes[0]
+    table, notes = _sweep(scenario, out, overrides={"time_limit": 7})
+    assert (list(table["resumed"]), notes) == ([True], [])
+
+
+def test_a_stale_plan_does_not_stay_when_its_new_solve_fails(tmp_path: Path) -> None:
+    """Moving nothing cannot balance the tiny instance: after the scenario says so, the point is
+    infeasible and its folder no longer holds the plan of the old scenario."""
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    table = run_sweep(scenario, {"tolerance": [0.1]}, out)
+    assert list(table["status"]) == ["optimal"]
+    scenario.write_text(scenario.read_text() + "max_moved_share = 0\n")
+    notes: list[str] = []
+    table = run_sweep(scenario, {"tolerance": [0.1]}, out, on_note=notes.append)
+    assert list(table["status"]) == ["infeasible"]
+    assert list(table["resumed"]) == [False]
+    assert "max_moved_share null then, 0.0 now" in notes[0]
+    assert not (out / "points" / table.loc[0, "point"]).exists()
+
+
+def test_the_cli_says_which_point_is_solved_again_and_how_many_were_resumed(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path / "inst")
+    args = ["sweep", str(scenario), "--grid", "max_moved_share=1", "--out", str(tmp_path / "sw"), "-q"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "1 resumed (solved earlier from the same scenario, inputs and options)" in res.stdout
+    scenario.write_text(scenario.read_text().replace("seed = 1", "seed = 2"))
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert (
+        f"note: {POINT}: options changed since it was solved (seed 1 then, 2 now); solved again" in res.stderr
+    )
+    assert "resumed" not in res.stdout
+
+
+def test_bad_grid_keys_and_values_are_usage_errors_before_any_solve(tmp_path: Path) -> None:
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    res = CliRunner().invoke(main, ["sweep", str(scenario), "--grid", "tolerence=0.1,0.2", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "'tolerence' is not an option that can be swept (did you mean 'tolerance'?)" in res.output
+    grid = ["--grid", "max_moved_share=1,abc,2", "--grid", "tolerance=x"]
+    res = CliRunner().invoke(main, ["sweep", str(scenario), *grid, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert 'max_moved_share must be a number, not "abc"' in res.output
+    assert "max_moved_share must be in [0, 1]" in res.output
+    assert "tolerance 'x' is not a number" in res.output
+    assert not out.exists()  # nothing solved, nothing written
+    with pytest.raises(InputError) as caught:
+        run_sweep(scenario, {"max_moved_share": [1, "abc"]}, out)
+    assert caught.value.exit_code == 2
+    assert [(p.column, p.value) for p in caught.value.problems] == [("--grid max_moved_share", "abc")]
+    assert not out.exists()
+    with pytest.raises(InputError) as caught:
+        parse_grid(["accounts=a.csv"])
+    assert caught.value.exit_code == 2
+
+
+def test_a_value_listed_twice_is_solved_once(tmp_path: Path) -> None:
+    assert dedupe_grid({"max_moved_share": [0.3, 0.3, 0.5, 0.30], "seed": [1, 1.0, True]}) == (
+        {"max_moved_share": [0.3, 0.5], "seed": [1, True]},
+        [
+            "--grid max_moved_share lists 0.3 3 times: its points are solved once",
+            "--grid seed lists 1 2 times: its points are solved once",
+        ],
+    )
+    scenario = write_instance(tmp_path / "inst")
+    args = ["sweep", str(scenario), "--grid", "max_moved_share=1,1", "--out", str(tmp_path / "sw"), "-q"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "note: --grid max_moved_share lists 1 2 times: its points are solved once" in res.stderr
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert list(table["point"]) == [POINT]
+    assert [p.name for p in (tmp_path / "sw" / "points").iterdir()] == [POINT]
