@@ -139,6 +139,7 @@ def compute_kpis(
         crm.tables,
         assignments=plan.assignments if plan is not None else None,
         territories=plan.territories if plan is not None else None,
+        roster_source=crm.roster_source,
     )
     outside, coverage = period_coverage(crm, per)
     long, results = compute_levels(levels, crm.tables, crm.missing, per, no_data=outside)

@@ -159,6 +159,7 @@ class CrmData:
     missing: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # loaded anyway, but the reader must know
     departed: tuple[str, ...] = ()  # rep_ids in the history but not in the roster
+    roster_source: str = "reps.csv"  # where the roster comes from, as the warnings name it
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -693,10 +694,12 @@ def load_crm(
     roster = tables.get("reps")
     borrowed = roster is None and reps is not None
     lenient = borrowed and roster_of_plan
+    source = f"{crm_dir.name}/{paths['reps'].name}"  # the CRM's own roster wins over --reps and the plan's
     if borrowed:
         roster = reps
         tables["reps"] = reps
         missing.pop("reps", None)
+        source = reps_source
         log.info("rep roster taken from %s", reps_source)
     departed: tuple[str, ...] = ()
     warnings: list[str] = []
@@ -706,8 +709,8 @@ def load_crm(
         if accounts is not None and not lenient:
             _check_reps("accounts", accounts, known, problems)
         elif accounts is not None:
-            warnings += _owners_outside(accounts, known, reps_source)
-        departed, notes = departed_reps(tables, known, reps_source)
+            warnings += _owners_outside(accounts, known, source)
+        departed, notes = departed_reps(tables, known, source)
         warnings += notes
     else:
         log.warning("no reps roster: rep references in the CRM tables are not checked")
@@ -716,7 +719,7 @@ def load_crm(
     warnings = [*warnings, *late_closes(tables)]
     for warning in warnings:
         log.warning("%s", warning)
-    return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed)
+    return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed, roster_source=source)
 
 
 def load_roster(path: Path) -> pd.DataFrame:

@@ -220,19 +220,22 @@ def seen_rep_ids(tables: dict[str, pd.DataFrame | None]) -> pd.Index:
 def region_map(
     roster: pd.DataFrame | None, territories: pd.DataFrame | None, column: str = "region"
 ) -> pd.Series | None:
-    """rep_id -> region (or district) from the plan's territories when it has the column (designed
-    districts live only there), else from the roster; None when neither has one."""
-    for frame in (territories, roster) if column == "district" else (roster, territories):
-        if frame is None or column not in frame.columns:
-            continue
-        region = frame[column].astype("string").str.strip()
-        if region.fillna("").eq("").all():
-            continue
-        region = region.mask(
-            region.isna() | region.eq(""), NO_DISTRICT if column == "district" else NO_REGION
-        )
-        return pd.Series(region.to_numpy(), index=frame["rep_id"].astype("string").to_numpy())
-    return None
+    """rep_id -> region (or district) from the roster; from the plan's territories only when there is no
+    roster at all; None when the frame used has no such column (or only blank cells).
+
+    One roster gives the rep, region and district levels: the CRM's (its reps.csv, else ``--reps``, else
+    the plan's, ``crm.roster_from_plan``). The plan's districts once came first for the district level
+    while the region came from the CRM's roster, so a rep the plan removes left its district but stayed in
+    its region, and the districts no longer added up to their region (QA15 H3).
+    """
+    frame = roster if roster is not None else territories
+    if frame is None or column not in frame.columns:
+        return None
+    region = frame[column].astype("string").str.strip()
+    if region.fillna("").eq("").all():
+        return None
+    region = region.mask(region.isna() | region.eq(""), NO_DISTRICT if column == "district" else NO_REGION)
+    return pd.Series(region.to_numpy(), index=frame["rep_id"].astype("string").to_numpy())
 
 
 def _territory_level(
@@ -259,8 +262,11 @@ def build_levels(
     *,
     assignments: pd.DataFrame | None = None,
     territories: pd.DataFrame | None = None,
+    roster_source: str = "reps.csv",
 ) -> tuple[list[Level], dict[str, str]]:
-    """The levels to report and, for levels that cannot be built, why."""
+    """The levels to report and, for levels that cannot be built, why. The team, rep, region and district
+    levels group the history by the roster ``tables["reps"]`` (``roster_source`` names it); a plan
+    (``assignments``, ``territories``) adds the territory levels only."""
     roster = tables.get("reps")
     rep_ids = seen_rep_ids(tables)
     roster_ids = (
@@ -279,7 +285,11 @@ def build_levels(
     skipped: dict[str, str] = {}
     regions = region_map(roster, territories)
     if regions is None:
-        skipped["region"] = "no region column in reps.csv (or in the plan's territories.csv)"
+        skipped["region"] = (
+            f"no region column in the reps roster ({roster_source})"
+            if roster is not None
+            else "no reps roster (reps.csv in the CRM folder, --reps or a plan)"
+        )
     else:
         rep_region = regions.reindex(rep_ids).fillna(NO_REGION)
         per_region = regions[regions.index.isin(roster_ids)].value_counts().astype("float64")
