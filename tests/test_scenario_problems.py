@@ -40,9 +40,9 @@ def test_typos_bad_values_and_unknown_measures_come_in_one_run(tmp_path: Path) -
     assert code == 1
     assert set(table["file"]) == {str(scenario)}
     rows = list(zip(table["row"], table["column"], table["value"], strict=True))
-    assert rows == [
-        ("3", "max_move_share", ""),
-        ("4", "time_limt", ""),
+    assert rows == [  # an unknown key's value as written (QA15 M7: the cell was empty)
+        ("3", "max_move_share", "0.3"),
+        ("4", "time_limt", "20"),
         ("5", "seed", "7"),
         ("7", "tolerance", "potental"),
     ]
@@ -136,3 +136,26 @@ def test_key_lines_follow_tables_arrays_and_skip_strings() -> None:
     assert lines[("reps", "add", "[1]", "rep_id")] == 10
     assert lines[("reps", "add", "[2]", "rep_id")] == 12
     assert lines[("district_tolerance", "workload")] == 14
+
+
+def test_a_value_the_options_cannot_read_is_shown_as_the_file_writes_it(tmp_path: Path) -> None:
+    """QA15 M7: `validate bad_child.toml` left the value cell empty for `time_limt = 10` (an unknown key)
+    and `district_tolerance = "abc"` (a value that is no number); a comment after the value is not part
+    of it, a value over several lines has no single cell."""
+    (tmp_path / "base.toml").write_text('accounts = "accounts.csv"\nreps = "reps.csv"\n', encoding="utf-8")
+    scenario = tmp_path / "child.toml"
+    scenario.write_text(
+        'extends = "base.toml"\n'  # 1
+        "time_limt = 10  # seconds\n"  # 2
+        'district_tolerance = "abc" # "#" in a comment\n'  # 3
+        "balance = [\n"  # 4
+        '  "potential",\n'  # 5
+        "]\n"  # 6
+        "[tolerence]\n"  # 7
+        "potential = 0.1\n",  # 8
+        encoding="utf-8",
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    rows = list(zip(table["row"], table["column"], table["value"], strict=True))
+    assert rows == [("2", "time_limt", "10"), ("3", "district_tolerance", '"abc"'), ("7", "tolerence", "")]

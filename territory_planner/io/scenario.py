@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.scenario_lines import TABLE_OPTIONS, key_lines
+from territory_planner.io.scenario_lines import TABLE_OPTIONS, as_written, key_lines
 from territory_planner.options import OPTION_NAMES, PATH_OPTIONS
 
 _INTERNAL = {"reps_add", "reps_remove"}
@@ -158,10 +158,11 @@ def _unknown_key_hint(k: str, value: Any, data: dict[str, Any], lines: dict[tupl
 
 
 def _normalise(
-    path: Path, data: dict[str, Any], src: str, lines: dict[tuple[str, ...], int]
+    path: Path, data: dict[str, Any], src: str, lines: dict[tuple[str, ...], int], text: list[str]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Check one file's keys and resolve its paths; ``reps`` becomes a table {path?, add, remove}. ``src``
-    names the file in problems, ``lines`` (``key_lines``) gives their line."""
+    names the file in problems, ``lines`` (``key_lines``) gives their line and ``text`` (the file's lines)
+    the value as written."""
     out: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, value in data.items():
@@ -170,7 +171,8 @@ def _normalise(
             continue
         if k not in OPTION_NAMES or k in _INTERNAL:
             message = f"unknown scenario key {key!r}{_unknown_key_hint(k, value, data, lines)}"
-            problems.append(Problem(src, lines.get((key,)), key, message))
+            line = lines.get((key,))
+            problems.append(Problem(src, line, key, message, as_written(text, line)))
             continue
         if k == "reps":
             table = value if isinstance(value, dict) else {"path": value}
@@ -262,8 +264,9 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[P
         chain = " -> ".join(p.name for p in (*seen, path))
         raise InputError(Problem(shown, None, "extends", f"scenario inheritance cycle: {chain}"))
     data = _read_toml(path, shown)
-    lines = key_lines(path.read_text(encoding="utf-8"))
-    own, found = _normalise(path, data, shown, lines)
+    text = path.read_text(encoding="utf-8")
+    lines = key_lines(text)
+    own, found = _normalise(path, data, shown, lines, text.splitlines())
     problems.extend(found)
     parent_name = data.get("extends")
     if parent_name is None:

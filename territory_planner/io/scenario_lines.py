@@ -66,14 +66,33 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return out
 
 
-def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int]]]:
-    """Each file of a scenario's chain, child first: its name in problems and its keys' lines."""
-    out: list[tuple[str, dict[tuple[str, ...], int]]] = []
+def as_written(text_lines: list[str], line: int | None) -> str:
+    """The value of the ``key = value`` on ``line`` (1-based) as the file writes it, without its comment:
+    ``10``, ``"abc"``, ``["R07"]``; "" for a table header or a value that goes on over more lines (a
+    problem's ``value`` cell shows the cell as written, QA15 M7)."""
+    if line is None or not 1 <= line <= len(text_lines):
+        return ""
+    assignment = _KEY_LINE.match(text_lines[line - 1])
+    if assignment is None:
+        return ""
+    rest = assignment.group(2)
+    for end in [i for i, c in enumerate(rest) if c == "#"] + [len(rest)]:
+        try:
+            tomllib.loads("v = " + rest[:end])
+        except tomllib.TOMLDecodeError:
+            continue
+        return rest[:end].strip()
+    return ""
+
+
+def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int], list[str]]]:
+    """Each file of a scenario's chain, child first: its name in problems, its keys' lines, its text."""
+    out: list[tuple[str, dict[tuple[str, ...], int], list[str]]] = []
     shown, current, seen = str(path), Path(path).resolve(), set()
     while current.is_file() and current not in seen:
         seen.add(current)
         text = current.read_text(encoding="utf-8")
-        out.append((shown, key_lines(text)))
+        out.append((shown, key_lines(text), text.splitlines()))
         try:
             parent = tomllib.loads(text).get("extends")
         except tomllib.TOMLDecodeError:
@@ -91,8 +110,9 @@ _FLAT_KEYS = {"reps": ("reps", "path"), "reps_add": ("reps", "add"), "reps_remov
 def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
     """The problems of a scenario's values (``build_options``: file = the scenario as given, no row) with
     the file of its chain that writes the key and the line: the child's when both do, as it wins. A
-    tolerance's problem about one measure (its value) points at that measure's line. Sorted by file
-    (child first) and line."""
+    tolerance's problem about one measure (its value) points at that measure's line. A problem without a
+    value gets the value as that line writes it (``district_tolerance = "abc"``). Sorted by file (child
+    first) and line."""
     chain = _chain_lines(Path(path))
     out = []
     for p in problems:
@@ -106,11 +126,15 @@ def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
         if key in _FLAT_KEYS:
             paths.append((key.split("_")[0],))
         where = next(
-            ((shown, lines[k]) for k in paths for shown, lines in chain if k in lines),
+            ((shown, lines[k], text) for k in paths for shown, lines, text in chain if k in lines),
             None,
         )
-        out.append(p if where is None else Problem(where[0], where[1], p.column, p.message, p.value))
-    files = [shown for shown, _ in chain]
+        if where is None:
+            out.append(p)
+            continue
+        value = p.value or as_written(where[2], where[1])
+        out.append(Problem(where[0], where[1], p.column, p.message, value))
+    files = [shown for shown, _, _ in chain]
 
     def order(p: Problem) -> tuple[int, float]:  # file by file down the chain, line by line
         if p.file not in files:
