@@ -285,6 +285,68 @@ def test_territory_ids_file_is_validated(plan_dir: Path, tmp_path: Path) -> None
     assert not (tmp_path / "sf").exists()
 
 
+def test_territory_ids_problems_name_the_columns_as_the_file_writes_them(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """QA15 L6: a file headed DeveloperName,Id had its problems under ``developername`` and ``id``."""
+    from territory_planner.errors import InputError
+    from territory_planner.export.api import export_plan
+
+    mapping = write_ids(tmp_path / "ids.csv", {"R1": "0MI0001", "R2": "0MI000000000003AAA"})
+    text = mapping.read_text(encoding="utf-8").replace("R2,", "R1,")  # R1 twice
+    mapping.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        export_plan(plan_dir, "salesforce", tmp_path / "sf", sf_territory_ids=mapping)
+    assert [(p.row, p.column) for p in exc.value.problems] == [(1, "Id"), (2, "DeveloperName")]
+
+
+def _roster(path: Path, users: list[str]) -> Path:
+    pd.DataFrame({"rep_id": ["R1", "R2"], "crm_user_id": users}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("user", "says"),
+    [
+        ("abc", "3 characters; a User Id has 15 or 18 letters and digits and starts with 005"),
+        ("0MI000000000003", "it starts with 0MI, the key prefix of another kind of record"),
+        ("5000000000003", "(005000000000003?)"),  # read as a number by a spreadsheet
+        ("005-00000000003", "15 characters"),
+    ],
+)
+def test_a_crm_user_id_that_is_no_salesforce_user_id_is_refused(
+    plan_dir: Path, tmp_path: Path, user: str, says: str
+) -> None:
+    """QA15 M3: crm_user_id 'abc' went into OwnerId as it was; Account.OwnerId takes a User Id: 15 or 18
+    letters and digits with the User key prefix 005. Reported with file, row and column, nothing written."""
+    from territory_planner.errors import InputError
+    from territory_planner.export.api import export_plan
+
+    roster = _roster(tmp_path / "reps.csv", [USERS["R1"], user])
+    with pytest.raises(InputError) as exc:
+        export_plan(plan_dir, "salesforce", tmp_path / "sf", reps=roster)
+    (problem,) = exc.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (str(roster), 2, "crm_user_id", user)
+    assert problem.message.startswith("rep 'R2': not a Salesforce User Id")
+    assert says in problem.message
+    assert not (tmp_path / "sf").exists()
+
+
+def test_two_reps_with_one_user_id_are_refused_unless_shared_owners(plan_dir: Path, tmp_path: Path) -> None:
+    """QA15 M3: PL05 with PL04's User Id merged both books under one owner silently. The 18-character
+    form of the same Id is the same User."""
+    roster = _roster(tmp_path / "reps.csv", ["005000000000001", USERS["R1"]])
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--reps", str(roster))
+    assert res.exit_code == 1, res.output
+    assert "rep 'R2' has the same Salesforce User as rep 'R1' (row 1)" in " ".join(res.output.split())
+    assert not (tmp_path / "sf").exists()
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--reps", str(roster), "--shared-owners")
+    assert res.exit_code == 0, res.output
+    assert "one Salesforce User owns the accounts of two reps" in res.output
+    owners = read_csv(tmp_path / "sf" / "Account_OwnerId_update.csv")
+    assert set(owners["OwnerId"]) <= {"005000000000001", USERS["R1"]}
+
+
 def test_owner_ids_from_a_roster_and_a_rep_without_one(plan_dir: Path, tmp_path: Path) -> None:
     roster = tmp_path / "reps.csv"
     pd.DataFrame({"rep_id": ["R1", "R2"], "crm_user_id": ["005000000000009AAA", ""]}).to_csv(

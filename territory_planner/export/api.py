@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from territory_planner.errors import OutputExistsError
+from territory_planner.errors import InputError, OutputExistsError
 from territory_planner.export import crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
@@ -96,12 +96,14 @@ def export_plan(
     sf_model_id: str = "",
     sf_type_id: str = "",
     currency: str | None = None,
+    shared_owners: bool = False,
 ) -> Exported:
     """Write one hand-off format for the plan in ``plan_dir``: the files written, and notes.
 
     ``fmt``: ``xlsx`` (``out`` is the workbook), ``changes`` or ``salesforce`` (``out`` is a folder).
     ``currency`` (xlsx; from ``currency.parse_currency``): the money columns' currency, ``None`` for the
-    plan's own. The CSV formats hold plain numbers.
+    plan's own. The CSV formats hold plain numbers. ``shared_owners`` (salesforce): two reps may have
+    the same crm_user_id (refused otherwise).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -114,21 +116,28 @@ def export_plan(
         if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv
             return Exported(write_csv_files(out.parent, {out.name: changes}, force))
         return Exported(write_csv_files(out, {"changes.csv": changes}, force))
-    roster = None
+    roster, excel = None, None
     if reps is not None:
         from territory_planner.io.readers import read_table
 
-        roster = read_table(reps, "reps").frame
+        raw = read_table(reps, "reps")
+        roster, excel = raw.frame, raw.excel
     mapping = crm_files.read_territory_ids(sf_territory_ids) if sf_territory_ids is not None else None
-    frames, notes = crm_files.salesforce_frames(
-        plan,
-        roster=roster,
-        territory_ids=mapping,
-        ids_source=str(sf_territory_ids or ""),
-        model_id=sf_model_id,
-        type_id=sf_type_id,
-        roster_file=str(reps or "reps"),
-    )
+    try:
+        frames, notes = crm_files.salesforce_frames(
+            plan,
+            roster=roster,
+            territory_ids=mapping,
+            ids_source=str(sf_territory_ids or ""),
+            model_id=sf_model_id,
+            type_id=sf_type_id,
+            roster_file=str(reps or "reps"),
+            shared_owners=shared_owners,
+        )
+    except InputError as err:  # a workbook roster: its problems name sheet, Excel row and cell
+        from territory_planner.io.excel import relocate
+
+        raise InputError(relocate(err.problems, [excel])) from None
     if not (sf_model_id and sf_type_id):
         notes.append(
             "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "

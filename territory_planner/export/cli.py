@@ -37,6 +37,12 @@ from territory_planner.export.api import FORMATS, export_plan
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="salesforce: reps table with crm_user_id (the owners' User Ids), if the plan does not carry it.",
 )
+@click.option(
+    "--shared-owners",
+    is_flag=True,
+    help="salesforce: let two reps have the same crm_user_id (one person holding both seats); refused "
+    "otherwise, since their books would merge under one User.",
+)
 @click.option("--sf-model-id", default="", help="salesforce: Territory2ModelId of every territory.")
 @click.option("--sf-type-id", default="", help="salesforce: Territory2TypeId of every territory.")
 @currency_option("the plan's, else $")
@@ -49,6 +55,7 @@ def export_command(
     effective_date: dt.datetime | None,
     sf_territory_ids: Path | None,
     reps: Path | None,
+    shared_owners: bool,
     sf_model_id: str,
     sf_type_id: str,
     currency: str | None,
@@ -78,6 +85,8 @@ def export_command(
         raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
     if fmt == "salesforce" and out.suffix.lower() == ".csv":
         raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
+    if shared_owners and fmt != "salesforce":
+        raise click.BadParameter("only the salesforce files have owners", param_hint="--shared-owners")
     if currency is not None and fmt != "xlsx":
         raise click.BadParameter("only the xlsx workbook shows a currency", param_hint="--currency")
     exported = export_plan(
@@ -91,6 +100,7 @@ def export_command(
         sf_model_id=sf_model_id.strip(),
         sf_type_id=sf_type_id.strip(),
         currency=None if currency is None else parse_currency(currency),
+        shared_owners=shared_owners,
     )
     for path in exported.paths:
         click.echo(f"wrote {path}")

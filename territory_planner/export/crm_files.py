@@ -18,6 +18,7 @@ associations are written with Territory2Id = the Id.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -48,19 +49,29 @@ def changes_frame(plan: PlanTables, effective_date: dt.date | None = None) -> pd
 
 
 def owner_ids(
-    plan: PlanTables, roster: pd.DataFrame | None = None, roster_file: str = "reps"
-) -> dict[str, str]:
-    """rep_id -> the CRM user id that owns its accounts (``crm_user_id``, else the rep_id itself).
+    plan: PlanTables,
+    roster: pd.DataFrame | None = None,
+    roster_file: str = "reps",
+    *,
+    shared_owners: bool = False,
+) -> tuple[dict[str, str], list[str]]:
+    """rep_id -> the CRM user id that owns its accounts (``crm_user_id``, else the rep_id itself), and
+    notes for the planner.
 
-    ``roster`` (rep_id, crm_user_id; read from ``roster_file``) overrides the plan's territories.csv. A
-    rep with an empty crm_user_id while others have one is an error, named by file and row: the CRM would
-    get an account without owner.
+    ``roster`` (rep_id, crm_user_id; read from ``roster_file``) overrides the plan's territories.csv.
+    Every problem of the reps that get accounts is an error named by file, row and column, all at once:
+    an empty crm_user_id while others have one (the CRM would get an account without owner), a value
+    that is not a Salesforce User Id (``user_id_problem``), and two reps with the same User Id (QA15 M3:
+    the owner file silently merged PL04's and PL05's books under one User). Unless ``shared_owners``
+    (one person knowingly holds both seats: then a note names them), the same User for two reps is
+    refused: an owner update is a mass change in the CRM that is hard to undo, and two reps with one Id
+    are far more often a row copied in the roster than one person with two territories.
     """
     source, file = plan.territories, "territories.csv"
     if roster is not None:
         source, file = roster, roster_file
     if "crm_user_id" not in source.columns:
-        return {r: r for r in plan.territories["rep_id"]}
+        return {r: r for r in plan.territories["rep_id"]}, []
     ids = dict(
         zip(
             source["rep_id"].astype(str).str.strip(),
@@ -77,16 +88,72 @@ def owner_ids(
     )
     keys = source["rep_id"].astype(str).str.strip().tolist()
     row = {rep: keys.index(rep) + 1 for rep in needed if rep in keys}  # data rows from 1, as elsewhere
-    problems = [
-        Problem(
-            file, row.get(rep), "crm_user_id", f"rep {rep!r} gets accounts but has no crm_user_id: {fix}", rep
+    problems: list[Problem] = []
+    first: dict[str, str] = {}  # User Id (its 15 case-sensitive characters) -> the first rep with it
+    shared: list[str] = []
+    for rep in sorted(needed, key=lambda r: (row.get(r, len(keys) + 1), r)):
+        user = ids.get(rep, "")
+        if not user:
+            message = f"rep {rep!r} gets accounts but has no crm_user_id: {fix}"
+            problems.append(Problem(file, row.get(rep), "crm_user_id", message, rep))
+            continue
+        bad = user_id_problem(user)
+        if bad:
+            problems.append(Problem(file, row.get(rep), "crm_user_id", f"rep {rep!r}: {bad}", user))
+            continue
+        other = first.setdefault(user[:15], rep)
+        if other == rep:
+            continue
+        where = f" (row {row[other]})" if other in row else ""
+        if shared_owners:
+            shared.append(f"{other} and {rep} ({user})")
+            continue
+        problems.append(
+            Problem(
+                file,
+                row.get(rep),
+                "crm_user_id",
+                f"rep {rep!r} has the same Salesforce User as rep {other!r}{where}: both books would go to "
+                "one User in Account_OwnerId_update.csv; give each rep its own User Id, or pass "
+                "--shared-owners if one person holds both seats",
+                user,
+            )
         )
-        for rep in needed
-        if not ids.get(rep)
-    ]
     if problems:
         raise InputError(problems)
-    return {r: ids[r] for r in needed}
+    notes = (
+        [f"one Salesforce User owns the accounts of two reps (--shared-owners): {'; '.join(shared)}"]
+        if shared
+        else []
+    )
+    return {r: ids[r] for r in needed}, notes
+
+
+USER_PREFIX = "005"  # the key prefix of Salesforce User records (Account.OwnerId must be a User)
+
+
+def user_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a Salesforce User Id, or None. A record Id has 15 case-sensitive letters and
+    digits, or 18 (the 15 plus 3 characters that encode their case), and its first three characters,
+    the key prefix, name the object: 005 for User. An Id of only digits shorter than 15 is most likely
+    005... read as a number by a spreadsheet, which drops the leading zeros."""
+    if not _SF_ID.match(value):
+        if value.isdigit() and len(value) < 15:
+            return (
+                f"not a Salesforce User Id: {len(value)} digits; a spreadsheet drops an Id's leading zeros "
+                f"when it reads the column as numbers ({'0' * (15 - len(value))}{value}?): keep the column "
+                "as text"
+            )
+        return (
+            f"not a Salesforce User Id ({len(value)} characters; a User Id has 15 or 18 letters and digits "
+            f"and starts with {USER_PREFIX})"
+        )
+    if not value.startswith(USER_PREFIX):
+        return (
+            f"not a Salesforce User Id: it starts with {value[:3]}, the key prefix of another kind of "
+            f"record (a User Id starts with {USER_PREFIX})"
+        )
+    return None
 
 
 # Latin letters that Unicode does not decompose into a base letter and a mark
@@ -162,19 +229,27 @@ def territory_tree(plan: PlanTables) -> tuple[list[Territory], dict[str, str]]:
 
 
 def read_territory_ids(path: Path) -> dict[str, str]:
-    """DeveloperName -> Id, from a CSV or workbook exported from the org (columns DeveloperName, Id)."""
+    """DeveloperName -> Id, from a CSV or workbook exported from the org (columns DeveloperName, Id).
+    Problems name the columns as the file writes them (QA15 L6: ``id``/``developername`` for a file
+    headed ``Id,DeveloperName``)."""
     from territory_planner.io.excel import relocate
     from territory_planner.io.readers import read_table
 
     raw = read_table(path, "Territory2")
     frame, file = raw.frame, str(path)
+    written = {"developername": "DeveloperName", "id": "Id", **_written_headers(path, raw.separator)}
+
+    def report(problems: list[Problem]) -> InputError:
+        located = relocate(problems, [raw.excel])
+        return InputError([_renamed_column(p, written) for p in located])
+
     problems = [
-        Problem(file, None, col, f"required column {col!r} is missing")
+        Problem(file, None, col, f"required column {written[col]!r} is missing")
         for col in ("developername", "id")
         if col not in frame.columns
     ]
     if problems:
-        raise InputError(relocate(problems, [raw.excel]))
+        raise report(problems)
     names = frame["developername"].astype(str).str.strip()
     ids = frame["id"].astype(str).str.strip()
     for idx, (name, sf_id) in enumerate(zip(names, ids, strict=True), start=1):
@@ -191,8 +266,37 @@ def read_territory_ids(path: Path) -> dict[str, str]:
         if dup
     ]
     if problems:
-        raise InputError(relocate(problems, [raw.excel]))
+        raise report(problems)
     return dict(zip(names, ids, strict=True))
+
+
+def _written_headers(path: Path, separator: str | None) -> dict[str, str]:
+    """A CSV's header names as written, by the lower-case name the readers give them ({} for a
+    workbook or a file whose header cannot be read again)."""
+    import csv
+
+    if separator is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            line = next((text for text in fh if text.strip()), "")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    header = next(csv.reader([line], delimiter=separator), [])
+    return {name.strip().lower(): name.strip() for name in header if name.strip()}
+
+
+def _renamed_column(problem: Problem, written: dict[str, str]) -> Problem:
+    """``problem`` with its column as the file writes it: ``id`` -> ``Id``, ``B (id)`` -> ``B (Id)``."""
+    column = problem.column
+    if column is None:
+        return problem
+    for low, name in written.items():
+        if column == low:
+            column = name
+        elif column.endswith(f"({low})"):
+            column = column[: -len(low) - 1] + f"{name})"
+    return dataclasses.replace(problem, column=column)
 
 
 def salesforce_frames(
@@ -204,6 +308,7 @@ def salesforce_frames(
     model_id: str = "",
     type_id: str = "",
     roster_file: str = "reps",
+    shared_owners: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The Salesforce files by file name, and notes for the planner.
 
@@ -211,7 +316,7 @@ def salesforce_frames(
     territories still to create, their parents by Id where the parent exists; the associations are
     written once every rep's territory has an Id (until then a note says which are missing).
     """
-    owners = owner_ids(plan, roster, roster_file)
+    owners, notes = owner_ids(plan, roster, roster_file, shared_owners=shared_owners)
     moves = plan.moves()
     owner = pd.DataFrame({"Id": moves["account_id"], "OwnerId": moves["to_rep"].map(owners)})
     ids = territory_ids or {}
@@ -228,7 +333,6 @@ def salesforce_frames(
         columns=TERRITORY_COLUMNS,
     )
     frames = {"Account_OwnerId_update.csv": owner[OWNER_COLUMNS], "Territory2.csv": territories}
-    notes: list[str] = []
     if "crm_user_id" not in (plan.territories if roster is None else roster).columns:
         notes.append(
             "Account_OwnerId_update.csv holds rep_ids as OwnerId (the reps have no crm_user_id): give --reps "
