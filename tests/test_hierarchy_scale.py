@@ -230,3 +230,93 @@ def test_the_whole_models_plan_gets_a_small_share_before_the_two_levels(
     assert len(seen) == 1
     assert seen[0] == pytest.approx(SHARES["nested_base"] * 100, rel=0.1)
     assert seen[0] < 0.5 * SHARES["base_plan"] * 100
+
+
+def _lopsided_strip() -> tuple[ModelSpec, adjmod.Adjacency, np.ndarray]:
+    """A strip of 9 units with two measures; district A = T0 (home 0: potential 3.8, workload 0.5) and
+    T1 (home 1), district B = T2 (home 8), T3 (home 7); territories +-30%, districts +-50%."""
+    potential = np.array([3.8, 1.2, 2.4, 1.2, 1.7, 3.8, 1.3, 1.3, 0.9])
+    workload = np.array([0.5, 1.9, 0.3, 1.8, 1.1, 2.6, 1.0, 0.6, 1.4])
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"c{i}" for i in range(9)],
+            "lat": 0.0,
+            "lon": np.arange(9, dtype=float),
+            "workload": workload,
+            "potential": potential,
+            "current_rep": "",
+            "locked_rep": "",
+            "parent_id": "",
+            "segment": "",
+        }
+    )
+    districts = ("A", "A", "B", "B")
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"T{j}" for j in range(4)],
+            "name": "",
+            "region": "",
+            "capacity": 1.0,
+            "lat": np.nan,
+            "lon": np.nan,
+            "segments": "",
+            "district": list(districts),
+        }
+    )
+    problem = TerritoryProblem.from_frames(accounts, reps, ("potential", "workload"), np.array([0.3, 0.3]))
+    problem = problem.__class__(**{**problem.__dict__, "rep_districts": np.array(districts, dtype=str)})
+    home = np.array([0, 1, 8, 7])
+    cost = np.abs(np.arange(9)[:, None] - home[None, :]).astype(float)
+    nan = np.full(4, np.nan)
+    spec = ModelSpec.build(problem, nan, nan, cost=cost, group_tolerance={"district": {"*": 0.5}})
+    return spec, adjmod.Adjacency.from_edges(9, list(range(8)), list(range(1, 9))), home
+
+
+def _plan_inside(spec: ModelSpec, unit_district: np.ndarray, home: np.ndarray, of: np.ndarray) -> bool:
+    """Brute force: whether some plan with each unit kept in its district and each home with its rep
+    meets every row."""
+    import itertools
+
+    choices = [np.flatnonzero(of == d) for d in unit_district]
+    for combo in itertools.product(*choices):
+        plan = np.array(combo)
+        if (plan[home] == np.arange(len(home))).all() and repair.feasible(spec, plan):
+            return True
+    return False
+
+
+def test_districts_are_grown_again_until_their_reps_territories_can_meet_their_bands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The strip above: grown from their homes, the districts (A = units 0-4, B = 5-8) meet their own
+    bands but leave T2 no territory within its band (brute force: no plan inside them). B's band is
+    moved by what T2 lacks and the districts grown again: A = 0-3, B = 4-8, the only connected split
+    with a plan inside it (brute force), and the plan comes from the pipeline inside those districts,
+    without the territory flip search (which may trade units between districts)."""
+    from territory_planner.optimize import nested_flips
+    from territory_planner.solvers import get_backend
+
+    spec, adj, home = _lopsided_strip()
+    of, names = labels_index(spec.problem.districts)
+    spec1 = nested_districts.district_level(spec, of, names, home)
+    grown, in_band = nested_flips.districts(spec1, adj, home, of, 1e18, 0)
+    assert grown is not None
+    assert in_band
+    assert grown.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]
+    assert not _plan_inside(spec, grown, home, of)
+    splits = [k for k in range(2, 8) if _plan_inside(spec, np.array([0] * k + [1] * (9 - k)), home, of)]
+    assert splits == [4]
+
+    def no_flips(*_a: object, **_k: object) -> None:
+        raise AssertionError("the territory flip search ran")
+
+    monkeypatch.setattr(nested_flips, "territories", no_flips)
+    res = nested_districts.solve(
+        spec, adj, get_backend("highs"), home, None, time_limit=20, gap=0.0, seed=0, threads=1,
+        territories_too=False,
+    )  # fmt: skip
+    assert res.unit_rep is not None, res.reason
+    assert repair.feasible(spec, res.unit_rep)
+    assert of[res.unit_rep].tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1]
+    assert (res.unit_rep[home] == np.arange(4)).all()
+    assert (res.district_pieces == 1).all()

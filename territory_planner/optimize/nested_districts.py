@@ -12,8 +12,11 @@ in two levels that each stay small:
    piece after every move (``nested_flips.districts``). (The MIP route, pipeline then the cut loop on
    this 31,000-pair model, did not settle in 160 s on 3,100 counties and was dropped.)
 2. **Territories, with the districts' bands and pieces kept.** Without ``--contiguous`` (territories
-   free), the pipeline on the model with each unit kept in its district and each home with its rep
-   (``_within_by_pipeline``), at the run's gap; the flip search below only if it finds no plan.
+   free), the districts are first grown again until the balancing search finds every rep's territory
+   within its band inside them (``_districts_by_feedback``: a district can meet its own band and still
+   leave one of its reps none), then the pipeline on the model with each unit kept in its district and
+   each home with its rep (``_within_by_pipeline``), at the run's gap; the flip search below only if it
+   finds no plan.
    With ``--contiguous``: one flip search over the whole map
    whose parts are the reps and whose groups are the districts (``nested_flips.territories``): each
    district's territories start as the graph Voronoi of its reps' homes inside it; units then move
@@ -49,7 +52,7 @@ import numpy as np
 from territory_planner.errors import InfeasibleError, SolverError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import contiguous, nested_flips, pipeline, repair
+from territory_planner.optimize import construct, contiguous, nested_flips, pipeline, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize.hierarchy import GroupBands, labels_index
 from territory_planner.optimize.spec import ModelSpec
@@ -61,6 +64,10 @@ BAND_MIP_GAP = 0.01  # the solves of territories inside districts stop there: th
 MIP_SHARE = 0.6  # of the time left then: the territories inside the districts (the rest: mending them)
 PIPELINE_CANDIDATES = 8  # the pipeline's candidate reps per unit (``--candidates``' default)
 WITHIN_SHARE = 0.7  # territories need not be connected: the pipeline inside the districts (the rest: flips)
+# of the time left: districts grown again with their bands moved by what their reps' territories lacked
+# (``_districts_by_feedback``), each round's balancing search inside them given FEEDBACK_SEARCH seconds
+FEEDBACK_SHARE = 0.5
+FEEDBACK_SEARCH = 0.8
 DISTRICT_ATTEMPTS = (False, True)  # per district: the cut loop, then order rows (one solve)
 
 
@@ -228,10 +235,15 @@ def solve(
     free_first = in_band and not territories_too
     if free_first:
         # territories need not be one piece: the whole pipeline on the model with each unit kept in its
-        # district, before any flip search (which keeps every territory one piece, more than is asked)
+        # district, before any flip search (which keeps every territory one piece, more than is asked);
+        # first the districts are made to hold territories that can meet their bands
+        until = time.perf_counter() + FEEDBACK_SHARE * (deadline - time.perf_counter())
+        unit_district, start = _districts_by_feedback(spec, spec1, adj, home, of, unit_district, until, seed)
         progress("territories inside the connected districts (the model with each unit kept in its district)")
         until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
-        plan = _within_by_pipeline(spec, backend, home, of, unit_district, until, gap, seed, threads)
+        plan = _within_by_pipeline(spec, backend, home, of, unit_district, until, gap, seed, threads, start)
+        if plan is None:
+            plan = start
     if plan is None:
         joint_end = time.perf_counter() + JOINT_SHARE * (deadline - time.perf_counter())
         best, left = nested_flips.territories(pp, of, unit_district, joint_end, seed)
@@ -273,6 +285,93 @@ def solve(
     return result(plan, "", solves)
 
 
+def _districts_by_feedback(
+    spec: ModelSpec,
+    spec1: ModelSpec,
+    adj: Adjacency,
+    home: np.ndarray,
+    of: np.ndarray,
+    unit_district: np.ndarray,
+    deadline: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Connected districts whose reps' territories can meet their bands, and a plan inside them that
+    meets every row of the model (None when no round found one: then the districts of the round that
+    came nearest). Level 1 holds each district's totals within the sum of its reps' bands, which a
+    district can meet while one of its reps cannot: on Texas's 254 counties (11 reps, 3 districts, both
+    measures +-10%), Houston's rep holds Harris County (79.3M of a 74.3M-90.8M potential band) and needs
+    workload from counties of little potential, which its district, grown around the Gulf, lacked (the
+    model inside the districts was infeasible before solving).
+
+    Each round: the balancing search inside the districts (``FEEDBACK_SEARCH`` seconds); what its best
+    assignment leaves a rep short of (or over) in a measure moves its district's band that way, and
+    level 1 grows the districts again with those bands. Two series of rounds, each from the first
+    bands, half of the time each: in the first, a measure the rep meets also moves the other way, in
+    target proportion (a rep over on potential with its workload met needs more workload per unit of
+    potential: Texas, a plan inside connected districts in the fifth round, 4.8 s offline, none without
+    it in 17 s); in the second it stays (a district short of potential that must take a unit with both
+    measures: the strip of the test)."""
+    best: tuple[float, np.ndarray] = (np.inf, unit_district)
+    for opposite in (True, False):
+        until = deadline if not opposite else time.perf_counter() + 0.5 * (deadline - time.perf_counter())
+        ud, plan, violation = _feedback_rounds(
+            spec, spec1, adj, home, of, unit_district, until, seed, opposite
+        )
+        if plan is not None:
+            return ud, plan
+        if violation < best[0]:
+            best = (violation, ud)
+    return best[1], None
+
+
+def _feedback_rounds(
+    spec: ModelSpec,
+    spec1: ModelSpec,
+    adj: Adjacency,
+    home: np.ndarray,
+    of: np.ndarray,
+    unit_district: np.ndarray,
+    deadline: float,
+    seed: int,
+    opposite: bool,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """One series of ``_districts_by_feedback``'s rounds: (the districts, a plan meeting every row or
+    None, and then the districts of least violation with that violation)."""
+    p = spec.problem
+    scale = p.target.sum(axis=1)  # (M,) measure totals, for moving a met measure's band in proportion
+    best: tuple[float, np.ndarray] = (np.inf, unit_district)
+    ud: np.ndarray | None = unit_district
+    while ud is not None and time.perf_counter() < deadline:
+        spec2 = contiguous.with_centres(within_districts(spec, of, ud), home)
+        plan, violation = construct.balance_search(
+            spec2,
+            construct.greedy_plan(spec2),
+            construct.candidate_reps(spec2, PIPELINE_CANDIDATES),
+            deadline=min(deadline, time.perf_counter() + FEEDBACK_SEARCH),
+        )
+        if violation <= 0.0 and repair.feasible(spec, plan):
+            return ud, plan, 0.0
+        if violation < best[0]:
+            best = (violation, ud)
+        load = np.stack([np.bincount(plan, weights=a, minlength=p.n_reps) for a in p.unit_amount.T])
+        lower, upper = spec1.lower.copy(), spec1.upper.copy()
+        need = np.maximum(spec2.lower - load, 0.0) - np.maximum(load - spec2.upper, 0.0)  # (M, p)
+        for r in np.flatnonzero((need != 0).any(axis=0)):
+            d = of[r]
+            lower[:, d] += np.maximum(need[:, r], 0.0)  # short of a measure: the district needs more
+            upper[:, d] += np.minimum(need[:, r], 0.0)  # over: less
+            if opposite:
+                met = need[:, r] == 0
+                push = float((need[~met, r] / np.maximum(scale[~met], 1e-12)).sum()) * scale[met]
+                upper[met, d] -= np.maximum(push, 0.0)
+                lower[met, d] -= np.minimum(push, 0.0)
+        if (lower > upper).any():  # the moves crossed a band: no district map meets them
+            break
+        spec1 = dataclasses.replace(spec1, lower=lower, upper=upper)
+        ud, _ = nested_flips.districts(spec1, adj, home, of, deadline, seed)
+    return best[1], None, best[0]
+
+
 def _within_by_pipeline(
     spec: ModelSpec,
     backend: Backend,
@@ -283,10 +382,12 @@ def _within_by_pipeline(
     gap: float,
     seed: int,
     threads: int | None,
+    start: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The pipeline's plan for the model with each unit kept in its district (``unit_district``) and
-    each rep's home unit kept by it; None when it finds none in time. A proof that this restricted model
-    is infeasible says nothing of the full model, so it is only a reason to return None.
+    each rep's home unit kept by it (from ``start`` when given, a plan inside those districts); None
+    when it finds none in time. A proof that this restricted model is infeasible says nothing of the
+    full model, so it is only a reason to return None.
 
     It replaced a band MIP per district: on 3,142 counties in 10 districts, the district of 16 reps had
     no plan from HiGHS in 20 s (one came at 120 s), where the pipeline's balancing search had every
@@ -298,7 +399,7 @@ def _within_by_pipeline(
     try:
         plan, _ = pipeline.solve(
             spec2, backend, time_limit=limit, gap=gap, seed=seed,
-            threads=threads, candidates=PIPELINE_CANDIDATES, relax=False,
+            threads=threads, candidates=PIPELINE_CANDIDATES, relax=False, start_plan=start,
         )  # fmt: skip
     except (InfeasibleError, SolverError):
         return None
