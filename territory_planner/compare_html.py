@@ -29,11 +29,19 @@ if TYPE_CHECKING:
 Formatter = Callable[[object], str]
 
 
+def unsigned_zero(text: str, plus: bool = False) -> str:
+    """A number that reads as zero without the minus its tiny negative value left (QA15 L4: a workload net
+    of -0.3 read "-0"); ``plus``: "+0.00%" as a signed format writes an exact zero."""
+    if "-" in text and not any(c in "123456789" for c in text):
+        return text.replace("-", "+" if plus else "", 1)
+    return text
+
+
 def _num(digits: int = 0) -> Formatter:
     def fmt(v: object) -> str:
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
             return "" if v is None or (isinstance(v, float) and math.isnan(v)) else html.escape(str(v))
-        return f"{v:,.{digits}f}"
+        return unsigned_zero(f"{v:,.{digits}f}")
 
     return fmt
 
@@ -44,7 +52,7 @@ def _share(digits: int) -> Formatter:
     def fmt(v: object) -> str:
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
             return ""
-        return f"{100 * v:.{digits}f}%"
+        return unsigned_zero(f"{100 * v:.{digits}f}%")
 
     return fmt
 
@@ -53,7 +61,7 @@ def _pct(v: object) -> str:
     """A value already in percent (dev_pct)."""
     if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
         return ""
-    return f"{v:+.2f}%"
+    return unsigned_zero(f"{v:+.2f}%", plus=True)
 
 
 def _formatter(column: str) -> Formatter:
@@ -153,7 +161,15 @@ def _money(v: object) -> str:
     """An amount in the currency of the current ``currency_context`` (the baseline plan's)."""
     if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
         return ""
-    return html.escape(fm.money(float(v)))
+    return html.escape(unsigned_zero(fm.money(float(v))))
+
+
+def _statement_formats(frame: pd.DataFrame) -> dict[str, Formatter]:
+    """Each measure group of a rep statement formatted as the measure (money; workload with one decimal,
+    as in the balance table): as bare "in"/"out"/"net" columns, workload's net of -0.5 read "-0" next to
+    in 36 and out 36 (QA15 L4)."""
+    groups = {str(k[0]) for k in frame.columns} - {"", "accounts"}
+    return {**{g: _formatter(g) for g in groups}, **_money_formats(frame)}
 
 
 def _money_formats(*frames: pd.DataFrame) -> dict[str, Formatter]:
@@ -287,7 +303,7 @@ def _page(comparison: Comparison, maps: dict[str, str]) -> str:
     for (a, b), part in comparison.statement.groupby(["plan_a", "plan_b"], sort=False):
         title = f"{html.escape(str(a))} &rarr; {html.escape(str(b))}"
         frame = _statement_frame(part)
-        table = table_html(frame, f"statement-{len(pairs) + 1}", formats=_money_formats(frame))
+        table = table_html(frame, f"statement-{len(pairs) + 1}", formats=_statement_formats(frame))
         pairs.append(f"<h3>{title}</h3>" + table)
     balance = _balance_frame(comparison.balance)
     # the options that differ have their own table, a row per option

@@ -413,3 +413,48 @@ def test_three_plans_print_every_column_on_a_landscape_page(tmp_path: Path) -> N
     assert {t for t, _, _ in printed} >= {"plans", "balance", "moves", "district-moves"}
     for table_id, right, width in printed:
         assert right <= width + 1, table_id
+
+
+def test_the_rep_statement_never_shows_a_negative_zero() -> None:
+    """QA15 L4: compare.html's rep statement read "PL02 ... 36 36 -0": workload's in, out and net (35.5,
+    36.0, -0.5) were shown without decimals, and a net that rounds to zero kept its minus. Workload has
+    one decimal as in the balance table, and nothing that reads as zero is signed."""
+    import re
+
+    from territory_planner.compare_html import (
+        _pct,
+        _share,
+        _statement_formats,
+        _statement_frame,
+        table_html,
+        unsigned_zero,
+    )
+
+    statement = pd.DataFrame(
+        {
+            "plan_a": ["a", "a"],
+            "plan_b": ["b", "b"],
+            "rep_id": ["PL02", "PL12"],
+            "roster": ["kept", "kept"],
+            "accounts_a": [33, 31],
+            "accounts_b": [34, 30],
+            "accounts_in": [2, 4],
+            "accounts_out": [1, 5],
+            "potential_in": [50300.0, 1000.0],
+            "potential_out": [50300.4, 1000.0],
+            "potential_net": [-0.4, 0.0],
+            "workload_in": [35.5, 79.1],
+            "workload_out": [36.0, 79.12],
+            "workload_net": [-0.5, -0.02],
+        }
+    )
+    frame = _statement_frame(statement)
+    page = table_html(frame, "statement-1", formats=_statement_formats(frame))
+    rows = [re.findall(r"<td>([^<]*)</td>", r) for r in re.findall(r"<tr>(<td>.*?)</tr>", page)]
+    assert [r[-3:] for r in rows] == [["35.5", "36.0", "-0.5"], ["79.1", "79.1", "0.0"]]
+    assert not [c for r in rows for c in r if c.startswith("-") and not re.search(r"[1-9]", c)]
+    assert unsigned_zero("-0") == "0"
+    assert unsigned_zero("-1,000") == "-1,000"
+    assert _pct(-0.001) == "+0.00%"
+    assert _pct(-0.01) == "-0.01%"
+    assert _share(1)(-0.0001) == "0.0%"
