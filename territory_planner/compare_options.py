@@ -68,11 +68,27 @@ def _key(value: object) -> str:
     return json.dumps(rounded(value), sort_keys=True, default=str)
 
 
+def _effective(name: str, value: Any, config: dict[str, Any]) -> Any:
+    """The value a blank option takes when the plan is made: ``plan`` records --threads as given (blank
+    by default) and ``sweep`` its points' 1, the same setting (QA15 L10: listed as an option that
+    differs); a blank quota history weight is its quota method's default."""
+    if value is not None:
+        return value
+    if name == "threads":
+        return 1  # api.solve: options.threads or 1
+    if name == "quota_history_weight":
+        from territory_planner.report.quota import default_history_weight
+
+        return default_history_weight(str(config.get("quota_method") or "potential"))
+    return value
+
+
 def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
     """The options a plan was made with (summary.json -> config, and the scenario file the CLI records),
     normalised so that equal settings compare equal: a tolerance given as one number equals the same
-    tolerance given per measure, and designed districts without a ``district_tolerance`` have the band
-    the model gave them. An option missing here was not recorded (a plan written by an older version)."""
+    tolerance given per measure, designed districts without a ``district_tolerance`` have the band
+    the model gave them, and a blank option the value it took (``_effective``: --threads 1). An option
+    missing here was not recorded (a plan written by an older version)."""
     config = summary.get("config")
     if not isinstance(config, dict):
         return {}
@@ -87,6 +103,8 @@ def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
             if name == "district_tolerance" and not value and config.get("design_districts"):
                 designed = PlanOptions(balance=tuple(measures), design_districts=1).group_tolerance()
                 value = _bands(designed.get("district"), measures, None)
+        else:
+            value = _effective(name, value, config)
         out[name] = Setting(value, _key(value))
     hashes = summary.get("inputs_sha256")
     for name in ("accounts", "reps"):

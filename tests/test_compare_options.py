@@ -242,3 +242,29 @@ def test_the_compare_command_prints_the_options_that_differ(plans: dict[str, Pat
     )
     assert res.exit_code == 0, res.output
     assert "all options are equal" in res.output
+
+
+def test_a_blank_option_equals_the_value_it_took(plans: dict[str, Path], tmp_path: Path) -> None:
+    """QA15 L10: `plan` records --threads blank by default, a sweep point 1; both ran one solver thread,
+    yet compare listed --threads among the options that differ. A blank quota history weight is its
+    quota method's default likewise."""
+    point = shutil.copytree(plans["tight"], tmp_path / "point")
+    summary = json.loads((point / "summary.json").read_text(encoding="utf-8"))
+    assert summary["config"]["threads"] is None
+    summary["config"]["threads"] = 1
+    summary["config"]["quota_history_weight"] = 0.0
+    (point / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    comparison = compare([plans["tight"], point], tmp_path / "cmp")
+    assert comparison.differing_options() == []
+    table = comparison.options.set_index("option")
+    assert list(table.loc["threads", ["tight", "point"]]) == ["1", "1"]
+    summary["config"]["threads"] = 2
+    (point / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert compare([plans["tight"], point], tmp_path / "cmp2").differing_options() == ["threads"]
+
+    def weight(**config: object) -> str:
+        return plan_settings({"config": {"quota_history_weight": None, **config}})["quota_history_weight"].key
+
+    assert weight(quota_method="forecast") == weight(quota_method="forecast", quota_history_weight=0.5)
+    assert weight() == weight(quota_history_weight=0.0)
+    assert weight() != weight(quota_method="forecast")
