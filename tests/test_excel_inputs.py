@@ -182,6 +182,34 @@ def test_excel_error_cells_are_reported_not_read_as_empty(tmp_path: Path) -> Non
     ]
 
 
+def test_an_error_cell_and_a_number_stored_as_text_are_reported_in_one_run(tmp_path: Path) -> None:
+    """QA15 M4: with a #N/A in the sheet, only the #N/A was reported; the number stored as text two rows
+    above came out once the #N/A was fixed. Every problem comes at once, the #N/A cell once (not also as
+    'workload is not a number'), and a missing column of the other sheet with them."""
+    accounts, reps = line_rows()
+    accounts[2][3] = "100"  # a number stored as text (Excel row 3, column D)
+    path = tmp_path / "plan.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    sheet = book.add_worksheet("accounts")
+    for r, row in enumerate(accounts):
+        sheet.write_row(r, 0, row)
+    sheet.write_formula(4, 4, "=NA()", None, "#N/A")  # workload of Excel row 5
+    other = book.add_worksheet("reps")
+    other.write_row(0, 0, ["id", "lat", "lon", "capacity"])  # rep_id missing
+    other.write_row(1, 0, ["R1", 0.0, 0.0])
+    other.write_formula(1, 3, "=NA()", None, "#N/A")
+    book.close()
+    with pytest.raises(InputError) as exc:
+        load_inputs(path, path)
+    found = problems_of(exc)
+    sheet_a, sheet_r = f"{path} (sheet 'accounts')", f"{path} (sheet 'reps')"
+    assert (sheet_a, 3, "D (potential)", STORED_AS_TEXT) in found
+    assert (sheet_a, 5, "E (workload)", "the cell holds the Excel error #N/A") in found
+    assert (sheet_r, 2, "D (capacity)", "the cell holds the Excel error #N/A") in found
+    assert any(p[:3] == (sheet_r, None, "rep_id") for p in found)
+    assert len(found) == 4, found
+
+
 def test_a_formula_without_a_saved_value_is_reported_not_read_as_empty(tmp_path: Path) -> None:
     """QA5: a workbook written by openpyxl (or pandas) holds formulas with no computed value until a
     spreadsheet saves it; calamine reads them as empty and the planner said only 'capacity is empty'.

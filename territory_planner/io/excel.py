@@ -91,6 +91,9 @@ class ExcelInfo:
     location: SheetLocation
     kinds: dict[str, np.ndarray]  # lower-case column -> Excel type of each data row's cell
     values: pd.DataFrame  # the text cells, lower-case column names
+    # cells found wrong while reading (Excel errors, formulas never calculated), already located, when
+    # the reader was asked to leave them to the table's validation (``read_sheet(defer_cells=True)``)
+    problems: tuple[Problem, ...] = ()
 
     def renamed(self, names: dict[str, str]) -> ExcelInfo:
         """The same cells under other lower-case column names (``{"current rep": "current_rep"}``)."""
@@ -100,15 +103,17 @@ class ExcelInfo:
             self.location, letters={names.get(k, k): v for k, v in self.location.letters.items()}
         )
         kinds = {names.get(k, k): v for k, v in self.kinds.items()}
-        return ExcelInfo(location, kinds, self.values.rename(columns=names))
+        problems = tuple(_renamed_column(p, names) for p in self.problems)
+        return ExcelInfo(location, kinds, self.values.rename(columns=names), problems)
 
     def cell_problems(self, column_kinds: dict[str, str]) -> list[Problem]:
-        """Cells whose Excel type contradicts the column: ``{"potential": "number", "close_date": "date"}``.
+        """Cells whose Excel type contradicts the column: ``{"potential": "number", "close_date": "date"}``,
+        after the cells found wrong while reading (``problems``).
 
         A number stored as text would pass a CSV-style parser unnoticed; it is reported instead.
         Other wrong cells (a word in a number column) are left to the column's own validator.
         """
-        problems: list[Problem] = []
+        problems: list[Problem] = list(self.problems)
         source = self.location.source
         for name, kind in column_kinds.items():
             cells = self.kinds.get(name)
@@ -125,6 +130,16 @@ class ExcelInfo:
                         Problem(source, int(idx) + 1, name, NUMBER_NOT_DATE, self.values[name].iloc[idx])
                     )
         return problems
+
+
+def _renamed_column(problem: Problem, names: dict[str, str]) -> Problem:
+    """A located problem's column ``F (current rep)`` as ``F (current_rep)``, the name its table uses."""
+    column = problem.column or ""
+    letter, _, rest = column.partition(" (")
+    name = rest.removesuffix(")")
+    if not rest or name not in names:
+        return problem
+    return replace(problem, column=f"{letter} ({names[name]})")
 
 
 def _stored_as_text(source: str, name: str, rows: np.ndarray, values: pd.Series) -> list[Problem]:
@@ -147,10 +162,9 @@ def relocate(problems: Iterable[Problem], infos: Iterable[ExcelInfo | None]) -> 
     out = list(problems)
     for location in locations:
         out = [location.locate(p) for p in out]
-    flagged = {(p.file, p.row, p.column) for p in out if p.message.startswith(_CELL_MESSAGES)}
-    return [
-        p for p in out if p.message.startswith(_CELL_MESSAGES) or (p.file, p.row, p.column) not in flagged
-    ]
+    cell = (*_CELL_MESSAGES, UNSAVED_FORMULA)  # a formula never calculated reads as empty to a validator
+    flagged = {(p.file, p.row, p.column) for p in out if p.message.startswith(cell)}
+    return [p for p in out if p.message.startswith(cell) or (p.file, p.row, p.column) not in flagged]
 
 
 # ---------------------------------------------------------------- reading
@@ -368,7 +382,12 @@ def _open_sheet(path: Path, table: str | None, label: str) -> tuple[Any, str]:
 
 
 def read_sheet(
-    path: Path, table: str | None = None, *, source: str | None = None, shown: str | None = None
+    path: Path,
+    table: str | None = None,
+    *,
+    source: str | None = None,
+    shown: str | None = None,
+    defer_cells: bool = False,
 ) -> tuple[pd.DataFrame, ExcelInfo]:
     """Read the table's sheet as text cells (original header names) plus the ``ExcelInfo`` of its cells.
 
@@ -377,6 +396,10 @@ def read_sheet(
 
     Raises ``InputError`` with every structural problem at once: an empty sheet, a header without data,
     merged cells, a column with values but no name, a name used twice, cells holding Excel errors.
+    ``defer_cells``: a sheet whose only problems are cells (Excel errors, formulas never calculated) is
+    read, those problems kept in ``ExcelInfo.problems`` for the caller's validation to report with the
+    table's own (``cell_problems``), so that every problem comes in one run (QA15 M4: a number stored as
+    text went unreported while the sheet held a #N/A).
     """
     source = source or str(path)
     shown = shown or source
@@ -390,6 +413,7 @@ def read_sheet(
     header = _header_names(rows[0])
     body = rows[1:]
     problems = _structure_problems(label, header, (top, left), body, sheet.merged_cell_ranges or [])
+    structural = bool(problems)
     errors = error_cells(path, name)
     keep = [j for j, h in enumerate(header) if h]
     letters = {header[j].lower(): column_letter(left + j) for j in keep}
@@ -403,8 +427,9 @@ def read_sheet(
     nonempty = [i for i, row in enumerate(body) if any(v not in ("", None) for v in row)]
     if not nonempty and not problems:
         raise InputError(Problem(label, top + 1, None, "the sheet has a header but no data rows"))
-    if problems:
-        raise InputError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    if problems and (structural or not defer_cells or not nonempty):
+        raise InputError(problems)
     width = len(header)
     columns = list(zip(*(body[i] + [""] * (width - len(body[i])) for i in nonempty), strict=True))
     cells: dict[str, list[str]] = {}
@@ -414,4 +439,4 @@ def read_sheet(
     frame = pd.DataFrame(cells, dtype=object)
     location = SheetLocation(source, shown, name, np.asarray(nonempty, dtype=np.int64) + top + 2, letters)
     lowered = frame.set_axis([c.lower() for c in frame.columns], axis=1)
-    return frame, ExcelInfo(location, kinds, lowered)
+    return frame, ExcelInfo(location, kinds, lowered, tuple(problems))

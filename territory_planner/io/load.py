@@ -249,7 +249,7 @@ def load_inputs(
     repaired: tuple[Problem, ...] = ()
     raw_a = raw_r = None
     try:
-        raw_a = read_table(accounts_path, "accounts")
+        raw_a = read_table(accounts_path, "accounts", defer_cells=True)
         if locks is not None:
             from territory_planner.io.locks import apply_locks
 
@@ -296,7 +296,7 @@ def load_inputs(
                 separator=csv_separator(reps_path),  # the roster's numbers keep its decimal separator
             )
         else:
-            raw_r = read_table(reps_path, "reps")
+            raw_r = read_table(reps_path, "reps", defer_cells=True)
         reps, found = parse_table(raw_r, REP_FIELDS)
         problems += found
         if not reps.empty:

@@ -246,9 +246,10 @@ def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
     return frame, geometry
 
 
-def read_table(path: Path | str, table: str | None = None) -> RawTable:
+def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool = False) -> RawTable:
     """Raw cells of one table; ``table`` names the sheet to read in a workbook (default: the file's stem;
-    a workbook without such a sheet is read from its first sheet)."""
+    a workbook without such a sheet is read from its first sheet). ``defer_cells``: a workbook's error
+    cells are left in ``excel.problems`` for the table's validation (``read_sheet``)."""
     path = Path(path)
     if not path.exists():
         raise _problem(path, "file not found")
@@ -260,7 +261,7 @@ def read_table(path: Path | str, table: str | None = None) -> RawTable:
     geometry = None
     separator = None
     if ext in EXCEL_EXTENSIONS:
-        frame, excel = read_sheet(path, table)
+        frame, excel = read_sheet(path, table, defer_cells=defer_cells)
         known = _known_columns()
         names = {str(c).strip().lower(): canonical_name(c, known) for c in frame.columns}
         return RawTable(

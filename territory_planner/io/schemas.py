@@ -182,8 +182,8 @@ def parse_table(
                     else "give lat/lon or a file with geometries"
                 )
                 problems.append(Problem(file, None, c, f"column {c!r} is missing ({hint})"))
-    if problems:
-        return pd.DataFrame(), problems
+    if problems:  # the cells found wrong while reading the sheet, too (every problem in one run)
+        return pd.DataFrame(), [*(table.excel.problems if table.excel is not None else ()), *problems]
 
     if table.excel is not None:  # what only the cell types show: numbers stored as text
         problems += table.excel.cell_problems({f.name: f.kind for f in all_fields if f.name in raw.columns})
