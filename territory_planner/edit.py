@@ -152,6 +152,23 @@ def _zeros_hint(value: str, padded: dict[str, list[str]]) -> str:
     )
 
 
+def _by_case(ids: Iterable[str]) -> dict[str, list[str]]:
+    """The ids by their lower-case spelling, for the hint on an id written in another case."""
+    out: dict[str, list[str]] = {}
+    for i in ids:
+        out.setdefault(i.lower(), []).append(i)
+    return out
+
+
+def _case_hint(value: str, by_case: dict[str, list[str]]) -> str:
+    """ " (did you mean PLA0032? ...)" when ``value`` differs from ids of the plan only in case (ids are
+    compared as written: a CRM's 15-character Ids differ by case alone), else ""."""
+    found = [i for i in by_case.get(value.lower(), []) if i != value]
+    if not found:
+        return ""
+    return f" (did you mean {' or '.join(found[:3])}? ids are compared with their case)"
+
+
 def _segment_problem(
     plan: PlanFolder,
     segments: list[frozenset[str]],
@@ -205,6 +222,7 @@ def _check_edits(
     rep_ids = set(plan.territories["rep_id"])
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
     padded_accounts, padded_reps = _unpadded(row_of), _unpadded(rep_ids)
+    cased_accounts, cased_reps = _by_case(row_of), _by_case(rep_ids)
     segments = served_segments(plan.territories)  # None: the plan folder does not record them
     families: dict[str, list[int]] | None = None
     if whole_families and segments is not None:
@@ -222,16 +240,17 @@ def _check_edits(
             problems.append(Problem(name, k, "account_id", "empty account id"))
             bad = True
         elif acc not in row_of:
-            message = "account is not in the plan" + _zeros_hint(acc, padded_accounts)
+            message = "account is not in the plan" + (
+                _zeros_hint(acc, padded_accounts) or _case_hint(acc, cased_accounts)
+            )
             problems.append(Problem(name, k, "account_id", message, acc))
             bad = True
         if not rep:
             problems.append(Problem(name, k, "rep_id", "empty rep id"))
             bad = True
         elif rep not in rep_ids:
-            problems.append(
-                Problem(name, k, "rep_id", "rep is not in the plan" + _zeros_hint(rep, padded_reps), rep)
-            )
+            hint = _zeros_hint(rep, padded_reps) or _case_hint(rep, cased_reps)
+            problems.append(Problem(name, k, "rep_id", "rep is not in the plan" + hint, rep))
             bad = True
         if bad:
             continue

@@ -390,6 +390,22 @@ def test_an_id_that_lost_its_leading_zeros_gets_a_hint(tmp_path: Path) -> None:
     assert "00102" not in errors.index  # a good row
 
 
+def test_an_id_in_another_case_gets_a_hint(base: Path, tmp_path: Path) -> None:
+    """QA15 L9: "pla0032;pl02" said only "account is not in the plan"; ids are compared as written (CRM
+    Ids differ by case alone), so the edit is refused, naming the id of the plan."""
+    edits = tmp_path / "e.csv"
+    edits.write_text("account_id;rep_id\na003;r1\n", encoding="utf-8")
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "out"))
+    assert code == 1, output
+    errors = pd.read_csv(tmp_path / "out" / "input_errors.csv", dtype=str).set_index("column")
+    assert errors.loc["account_id", "message"] == (
+        "account is not in the plan (did you mean A003? ids are compared with their case)"
+    )
+    assert errors.loc["rep_id", "message"] == (
+        "rep is not in the plan (did you mean R1? ids are compared with their case)"
+    )
+
+
 def test_a_failed_edit_leaves_the_plan_folder_as_it_was(tmp_path: Path) -> None:
     """The problems of a failed edit go to input_errors.csv in --out when that folder holds no plan (as for
     plan), and beside it when it does (--out the plan itself, with --force): the plan folder is never
