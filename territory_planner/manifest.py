@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -124,13 +125,16 @@ def recorded_scenario(path: Path | str) -> str | None:
     return str(scenario) if scenario else None
 
 
-def changed_inputs(inputs: object) -> list[tuple[str, str, bool]]:
+def changed_inputs(
+    inputs: object, sha: Callable[[Path], str | None] = path_sha256
+) -> list[tuple[str, str, bool]]:
     """The inputs a manifest records (``inputs``: {key: {path, sha256}}) whose file is not the one
-    hashed then: (key, path, whether it still exists)."""
+    hashed then: (key, path, whether it still exists). ``sha``: the hash of a path (a cache of
+    ``path_sha256`` when many manifests name the same files)."""
     out = []
     for key, entry in inputs.items() if isinstance(inputs, dict) else ():
         where = str(entry.get("path")) if isinstance(entry, dict) else ""
-        now = path_sha256(Path(where)) if where else None
+        now = sha(Path(where)) if where else None
         if now is None or now != entry.get("sha256"):
             out.append((str(key), where, now is not None))
     return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import difflib
+import functools
 import html
 import itertools
 import json
@@ -158,6 +159,19 @@ def _grid_words(message: str, key: str) -> str:
     return re.sub(rf"(?<![\w-]){re.escape(flag_name(key))}(?![\w-])", key, message)
 
 
+def _unknown_solver(name: object) -> str:
+    """The registry's message for a solver name it does not know, "" for a known one (one that is not
+    installed fails when its point runs, as a solver failure)."""
+    from territory_planner.errors import SolverError
+    from territory_planner.solvers.registry import get_backend
+
+    try:
+        get_backend(str(name))
+    except SolverError as exc:
+        return str(exc) if str(exc).startswith("unknown solver") else ""
+    return ""
+
+
 def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) -> list[Problem]:
     """Every grid value that is no value of its option, as a command-line problem (a usage error: the
     grid is a flag, QA15 M1: ``max_moved_share=0.3,abc`` solved 0.3 and exited 0 with an input_error
@@ -165,6 +179,9 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
     problems: list[Problem] = []
     for key, options in grid.items():
         for v in options:
+            if key == "solver" and (unknown := _unknown_solver(v)):
+                problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
+                continue
             try:
                 build_options({**values, key: v}, source=source, flags=frozenset({key}))
             except InputError as exc:
@@ -268,11 +285,13 @@ def _short(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def solved_otherwise(folder: Path, options: PlanOptions) -> str:
+def solved_otherwise(
+    folder: Path, options: PlanOptions, sha: Callable[[Path], str | None] | None = None
+) -> str:
     """Why the plan in ``folder`` is not this run's point (``options``), "" when it is: its manifest
     records other options (the scenario changed, or the base options such as --time-limit) or input files
-    that have changed since (their SHA-256)."""
-    from territory_planner.manifest import MANIFEST_NAME, changed_inputs, resolved_options
+    that have changed since (their SHA-256; ``sha`` hashes a path, by default ``path_sha256``)."""
+    from territory_planner.manifest import MANIFEST_NAME, changed_inputs, path_sha256, resolved_options
 
     try:
         manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
@@ -286,7 +305,7 @@ def solved_otherwise(folder: Path, options: PlanOptions) -> str:
     if differ:
         told = ", ".join(f"{k} {_short(then.get(k))} then, {_short(now.get(k))} now" for k in differ)
         return f"options changed since it was solved ({told})"
-    changed = changed_inputs(manifest.get("inputs"))
+    changed = changed_inputs(manifest.get("inputs"), sha or path_sha256)
     if changed:
         told = ", ".join(f"{k} {path}" + ("" if exists else " (gone)") for k, path, exists in changed)
         return f"inputs changed since it was solved ({told})"
@@ -537,12 +556,15 @@ def run_sweep(
     points_dir = out / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     rows: dict[int, dict[str, Any]] = {}
+    from territory_planner.manifest import path_sha256
+
+    sha = functools.cache(path_sha256)  # every point names the same tables: each hashed once
     for p in points:
         folder = points_dir / p.name
         done = read_complete(folder)
         if done is None:
             continue
-        why = solved_otherwise(folder, point_options(values, p.params, p.name))
+        why = solved_otherwise(folder, point_options(values, p.params, p.name), sha)
         if why:  # not this run's point: its plan goes (a failed re-solve must not leave it as current)
             on_note(f"{p.name}: {why}; solved again")
             shutil.rmtree(folder)

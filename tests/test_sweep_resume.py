@@ -114,12 +114,13 @@ def test_bad_grid_keys_and_values_are_usage_errors_before_any_solve(tmp_path: Pa
     res = CliRunner().invoke(main, ["sweep", str(scenario), "--grid", "tolerence=0.1,0.2", "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert "'tolerence' is not an option that can be swept (did you mean 'tolerance'?)" in res.output
-    grid = ["--grid", "max_moved_share=1,abc,2", "--grid", "tolerance=x"]
+    grid = ["--grid", "max_moved_share=1,abc,2", "--grid", "tolerance=x", "--grid", "solver=highs,gurobi"]
     res = CliRunner().invoke(main, ["sweep", str(scenario), *grid, "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert 'max_moved_share must be a number, not "abc"' in res.output
     assert "max_moved_share must be in [0, 1]" in res.output
     assert "tolerance 'x' is not a number" in res.output
+    assert "unknown solver 'gurobi'; choose one of: cbc, highs" in res.output
     assert not out.exists()  # nothing solved, nothing written
     with pytest.raises(InputError) as caught:
         run_sweep(scenario, {"max_moved_share": [1, "abc"]}, out)
