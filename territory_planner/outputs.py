@@ -45,6 +45,11 @@ def move_reasons(
         for m, measure in enumerate(problem.measures)
     }
     first = problem.measures[0]
+    # each unit's lock from its accounts' own (locked_rep, --locks, edits kept by --rebalance), not
+    # --keep-home's, which locks a unit too and has its own reason
+    user_locked = np.full(problem.n_units, -1, dtype=np.int64)
+    has_lock = problem.acc_locked >= 0
+    user_locked[problem.acc_unit[has_lock]] = problem.acc_locked[has_lock]
     gave = np.bincount(cur[moved & has], minlength=problem.n_reps)  # accounts each rep passes on
     took = np.bincount(new[moved], minlength=problem.n_reps)  # and takes in
     for i in np.flatnonzero(moved).tolist():
@@ -53,7 +58,7 @@ def move_reasons(
         km = f"{account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km" if j_cur >= 0 else ""
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
-        elif problem.unit_locked[problem.acc_unit[i]] == j_new:  # a member's lock takes the family along
+        elif user_locked[problem.acc_unit[i]] == j_new:  # a member's lock takes the family along
             reasons[i] = _family_lock_reason(problem, i, j_new)
         elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
             reasons[i] = _home_reason(problem, i, j_new)
