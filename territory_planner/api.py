@@ -553,9 +553,9 @@ def solve(
         summary["hierarchy"] = hierarchy_info
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
     # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
-    from territory_planner.model.homes import HOME_KM, lost_homes
+    from territory_planner.model.homes import lost_homes, note_km
 
-    km = HOME_KM if options.keep_home is None else options.keep_home
+    km = note_km(problem.acc_lat, problem.acc_lon) if options.keep_home is None else options.keep_home
     home_notes = lost_homes(problem, unit_rep, lat, lon, ~free, km=km, kept=options.keep_home is not None)
     for note in home_notes:  # QA10 O7: Guarulhos, R01's home, went to a rep 543 km away unremarked
         log.warning(note)

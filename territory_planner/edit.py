@@ -370,12 +370,15 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     )
 
 
-def _home_km(summary: dict[str, Any]) -> float:
-    """The plan's --keep-home distance, else the 1 km of the note on home accounts given away."""
-    from territory_planner.model.homes import HOME_KM
+def _home_km(summary: dict[str, Any], assignments: pd.DataFrame) -> float:
+    """The plan's --keep-home distance, else the distance of the note on home accounts given away (1 km,
+    or the accounts' typical spacing when smaller: ``model.homes.note_km``, as ``plan`` takes it)."""
+    from territory_planner.model.homes import note_km
 
     km = _number((summary.get("config") or {}).get("keep_home"))
-    return HOME_KM if km is None else km
+    if km is not None:
+        return km
+    return note_km(assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float))
 
 
 def _number(value: object) -> float | None:
@@ -476,7 +479,7 @@ def _manual_summary(
         a,
         territories,
         rep,
-        _home_km(s),
+        _home_km(s, a),
         _polygon_homes(plan),
     )
     notes = [

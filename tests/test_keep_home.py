@@ -336,3 +336,32 @@ def test_an_area_unit_is_named_as_an_area() -> None:
     p = _problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}])
     assert p.unit_label(int(p.acc_unit[0])) == "area MXMX06 (2 accounts)"
     assert p.unit_label(int(p.acc_unit[2])) == "family F (2 accounts)"
+
+
+def test_the_home_note_scales_with_the_accounts_spacing() -> None:
+    """QA15 L8: 2,203 Berlin listings some 25 m apart; 2,090 lay within 1 km of a rep's home and the note
+    named 59 'home accounts' given away. The note's distance is the accounts' typical spacing when that is
+    under 1 km; a country's cities keep 1 km."""
+    from territory_planner.model.homes import HOME_KM, note_km
+
+    lon = np.arange(40) * 0.0009  # a street of accounts 100 m apart on the equator
+    assert note_km(np.zeros(40), lon) == pytest.approx(0.1)
+    assert note_km(np.zeros(3), np.array([0.0, 1.0, 2.0])) == HOME_KM  # cities 111 km apart
+    assert note_km(np.zeros(3), np.zeros(3)) == HOME_KM  # one location: no spacing to go by
+    # R1's home on the street, by S20 (17 m) and H (13 m), 83 m from S21: 3 within 100 m, 21 within 1 km
+    acc = [{"account_id": f"S{k}", "lat": 0.0, "lon": float(x)} for k, x in enumerate(lon)]
+    acc.append({"account_id": "H", "name": "Home", "lat": 0.0, "lon": 0.01827})
+    for row in acc:
+        row.update(potential=1.0, workload=1.0)
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.01815}, {"rep_id": "R2", "lat": 0.0, "lon": 0.0}]
+    p = _problem(acc, reps)
+    rep = np.ones(p.n_units, dtype=np.int64)  # everything to R2, based 2 km away
+    given = np.ones(2, dtype=bool)
+    km = note_km(p.acc_lat, p.acc_lon)
+    assert km == pytest.approx(0.1)
+    (note,) = lost_homes(p, rep, p.home_lat, p.home_lon, given, km=km)
+    assert note.startswith("3 account(s) at a rep's home (within 100 m) go to a rep based elsewhere: ")
+    assert "R1's home account H (Home) goes to R2, 2.0 km from it" in note  # one decimal under 10 km
+    assert "--keep-home 0.1 keeps them" in note
+    (wide,) = lost_homes(p, rep, p.home_lat, p.home_lon, given, km=HOME_KM)
+    assert wide.startswith("21 account(s) at a rep's home (within 1 km)")
