@@ -22,7 +22,7 @@ PERCENT_KPIS = (
     "selling_time_share",
     "forecast_accuracy",
 )
-CURRENCY_KPIS = ("avg_deal_size", "weighted_pipeline", "won_amount", "potential")
+CURRENCY_KPIS = ("avg_deal_size", "weighted_pipeline", "weighted_pipeline_rebuilt", "won_amount", "potential")
 #: KPIs where a smaller value is better (used to colour rep rows against the team value).
 LOWER_IS_BETTER = ("avg_sales_cycle_days", "lead_response_hours")
 #: Totals that grow with the group's size: a rep's or region's total is never comparable with the team's,
@@ -30,6 +30,7 @@ LOWER_IS_BETTER = ("avg_sales_cycle_days", "lead_response_hours")
 TOTAL_KPIS = (
     "won_amount",
     "weighted_pipeline",
+    "weighted_pipeline_rebuilt",
     "pipeline_velocity",
     "open_opportunities",
     "accounts",

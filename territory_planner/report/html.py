@@ -22,7 +22,7 @@ from markupsafe import Markup
 from territory_planner.currency import is_money
 from territory_planner.report import charts, level_balance
 from territory_planner.report import formatting as fm
-from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, TEAM_ID, LevelResult
+from territory_planner.report.levels import KPI_DEFINITIONS, KPI_ORDER, REBUILT, TEAM_ID, LevelResult
 from territory_planner.report.periods import Period
 from territory_planner.report.plan import PlanData
 
@@ -369,9 +369,8 @@ def inherit_context(section: KpiSection) -> dict[str, Any] | None:
     new, cur = section.level("territory"), section.level("territory_current")
     if new is None or cur is None:
         return None
-    kpis = [
-        k for k in ("accounts", "potential", "won_amount", "weighted_pipeline") if k in new.values.columns
-    ]
+    pipeline = next((k for k in ("weighted_pipeline", REBUILT) if k in new.values.columns), None)
+    kpis = [k for k in ("accounts", "potential", "won_amount", pipeline) if k and k in new.values.columns]
     ids = new.values.index
     rows = []
     for ident in ids:
@@ -382,15 +381,16 @@ def inherit_context(section: KpiSection) -> dict[str, Any] | None:
             cells += [(fm.format_kpi(k, before), "num"), (fm.format_kpi(k, after), "num")]
         rows.append(cells)
     chart = None
-    if "weighted_pipeline" in kpis:
+    if pipeline is not None and pipeline in cur.values.columns:
+        rebuilt = " (probabilities rebuilt as of the period's end)" if pipeline == REBUILT else ""
         chart = charts.bar_chart(
             [f"{i} {section.names.get(str(i), '')}".strip() for i in ids],
             {
-                "current alignment": [_f(cur.values["weighted_pipeline"].get(i)) for i in ids],
-                "proposed territory": [_f(new.values.at[i, "weighted_pipeline"]) for i in ids],
+                "current alignment": [_f(cur.values[pipeline].get(i)) for i in ids],
+                "proposed territory": [_f(new.values.at[i, pipeline]) for i in ids],
             },
             fmt=fm.money_short,
-            title="Weighted pipeline by territory, before and after",
+            title=f"Weighted pipeline by territory, before and after{rebuilt}",
         )
     return {"kpis": kpis, "rows": rows, "chart": chart}
 

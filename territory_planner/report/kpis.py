@@ -77,6 +77,50 @@ class PeriodSlices:
     time_log: pd.DataFrame | None
     quotas: pd.DataFrame | None  # rep_id, quota (prorated to the period)
     forecasts: pd.DataFrame | None  # rep_id, forecast (prorated to the period)
+    #: The export was taken after the period ended: its probabilities are today's, not the period end's
+    #: (``hindsight``); ``open_at_end`` then carries ``rebuilt_probability``.
+    past: bool = False
+    #: How many of the deals open at the end have closed since (their probability now 1 or 0).
+    closed_since: int = 0
+
+
+#: Pseudo-deals of the team's win rate added to each rep's when a probability is rebuilt (as the forecast's
+#: backtest pipeline does, ``forecast/pipeline.py``).
+SHRINK_DEALS = 10.0
+#: The win rate that stands in for a past period's probabilities is the one of the deals closed this long
+#: before the period's end.
+RATE_DAYS = 365
+
+
+def export_date(opps: pd.DataFrame) -> pd.Timestamp | None:
+    """The day the export was taken, as far as it says: its latest creation, or close of a won/lost deal
+    (an open deal's close date is a plan)."""
+    closed = opps["status"].isin(CLOSED)
+    dates = pd.concat([opps["created_date"], opps.loc[closed, "close_date"]]).dropna()
+    return None if dates.empty else pd.Timestamp(dates.max()).normalize()
+
+
+def hindsight(opps: pd.DataFrame, period: Period) -> bool:
+    """Whether the export postdates the period's end: a CRM export keeps only today's stage and
+    probability, so a deal open at the end and won since shows probability 1 (QA15 M5: the "pipeline at
+    the end of 2025Q4" was the amount later won)."""
+    last = export_date(opps)
+    return last is not None and last >= period.stop_ts
+
+
+def rebuilt_probability(opps: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
+    """Each deal's probability as it could be known at ``cutoff``: its rep's win rate over the deals closed
+    in the ``RATE_DAYS`` before, shrunk toward the team's by ``SHRINK_DEALS`` (a rep with few closed deals
+    gets nearly the team's rate). NaN for every deal when no deal closed in that year."""
+    close, status = opps["close_date"], opps["status"]
+    recent = status.isin(CLOSED) & (close < cutoff) & (close >= cutoff - pd.Timedelta(days=RATE_DAYS))
+    tries = recent.groupby(opps["rep_id"]).sum().astype("float64")
+    wins = (recent & status.eq("won")).groupby(opps["rep_id"]).sum().astype("float64")
+    if tries.sum() == 0:
+        return pd.Series(float("nan"), index=opps.index)
+    team = float(wins.sum() / tries.sum())
+    rate = (wins + SHRINK_DEALS * team) / (tries + SHRINK_DEALS)
+    return opps["rep_id"].map(rate).astype("float64").fillna(team)
 
 
 def closed_in_period(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -87,13 +131,13 @@ def closed_in_period(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
 def open_at_end(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Open at the end of the period: created by ``end`` and not won/lost by ``end``.
 
-    A deal won or lost *after* the period was still open at its end and counts here, with the
-    probability recorded in the export.
+    A deal won or lost *after* the period was still open at its end and counts here; the probability
+    recorded in the export is today's (see ``hindsight``).
     """
     stop = period.stop_ts
     closed_by_end = opps["status"].isin(CLOSED) & (opps["close_date"] < stop)
     mask = (opps["created_date"] < stop) & ~closed_by_end
-    return opps.loc[mask, ["account_id", "rep_id", "amount", "probability"]]
+    return opps.loc[mask, ["account_id", "rep_id", "amount", "probability", "status"]]
 
 
 def prospect_flags(meetings: pd.DataFrame, opps: pd.DataFrame) -> pd.Series:
@@ -117,14 +161,23 @@ def slice_period(tables: dict[str, pd.DataFrame | None], period: Period) -> Peri
             acts["type"].eq("meeting") & in_period(acts["date"], period), ["rep_id", "account_id", "date"]
         ]
         meetings = m.assign(prospect=prospect_flags(m, opps))
+    open_rows, past = None, False
+    if opps is not None:
+        open_rows = open_at_end(opps, period)
+        past = hindsight(opps, period)
+        if past:
+            rebuilt = rebuilt_probability(opps, period.stop_ts)
+            open_rows = open_rows.assign(rebuilt_probability=rebuilt.reindex(open_rows.index))
     return PeriodSlices(
         closed=None if opps is None else closed_in_period(opps, period),
-        open_at_end=None if opps is None else open_at_end(opps, period),
+        open_at_end=open_rows,
         meetings=meetings,
         leads=None if leads is None else leads[in_period(leads["contacted_at"], period)],
         time_log=None if tlog is None else tlog[in_period(tlog["date"], period)],
         quotas=None if quotas is None else prorate(quotas, "quota", period),
         forecasts=None if forecasts is None else prorate(forecasts, "forecast", period),
+        past=past,
+        closed_since=0 if open_rows is None else int(open_rows["status"].isin(CLOSED).sum()),
     )
 
 
@@ -158,10 +211,13 @@ def open_opportunities(open_rows: pd.DataFrame, ids: pd.Index) -> pd.Series:
     return group_count(open_rows, ids)
 
 
-def weighted_pipeline(open_rows: pd.DataFrame, ids: pd.Index) -> pd.Series:
-    """Sum of amount x probability over deals open at the end of the period."""
-    weighted = open_rows.assign(weighted=open_rows["amount"] * open_rows["probability"])
-    return group_sum(weighted, "weighted", ids)
+def weighted_pipeline(open_rows: pd.DataFrame, ids: pd.Index, probability: str = "probability") -> pd.Series:
+    """Sum of amount x probability over deals open at the end of the period (``probability``: the export's,
+    or ``rebuilt_probability`` for a past period). A group whose open deals have no probability is NaN;
+    one without open deals 0."""
+    weighted = open_rows.assign(weighted=open_rows["amount"] * open_rows[probability])
+    sums = weighted.groupby(GROUP, observed=True)["weighted"].sum(min_count=1)
+    return sums.reindex(ids, fill_value=0.0).astype("float64")
 
 
 def pipeline_velocity(closed: pd.DataFrame, open_rows: pd.DataFrame, ids: pd.Index) -> pd.Series:

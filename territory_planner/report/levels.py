@@ -37,8 +37,19 @@ KPI_DEFINITIONS: dict[str, str] = {
     "avg_deal_size": "mean amount of won deals closed in the period",
     "selling_time_share": "selling hours / total hours in the period",
     "lead_response_hours": "mean hours from contact to response (leads contacted in the period)",
-    "weighted_pipeline": "sum of amount x probability, deals open at the end of the period",
-    "pipeline_velocity": "open deals x win rate x deal size / sales cycle (per day)",
+    "weighted_pipeline": (
+        "sum of amount x probability, deals open at the end of the period, with the export's probabilities "
+        "(given only when the export was taken by the period's end)"
+    ),
+    "weighted_pipeline_rebuilt": (
+        "a period that ended before the export: sum of amount x the deal's rep's win rate over the year "
+        "before the period's end (shrunk toward the team's), deals open at the end of the period; the "
+        "export's probabilities are today's (a deal won since shows 1)"
+    ),
+    "pipeline_velocity": (
+        "open deals x win rate x deal size / sales cycle (per day); counts and closed deals only, no "
+        "probabilities, so a past period's is as of its end"
+    ),
     "forecast_accuracy": "1 - |forecast - won| / won",
     "prospect_meetings": "meetings with accounts that had not bought before (team and region: per rep)",
     "won_amount": "won amount closed in the period",
@@ -58,12 +69,15 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "selling_time_share": ("time_log",),
     "lead_response_hours": ("leads",),
     "weighted_pipeline": ("opportunities",),
+    "weighted_pipeline_rebuilt": ("opportunities",),
     "pipeline_velocity": ("opportunities",),
     "forecast_accuracy": ("opportunities", "forecasts"),
     "prospect_meetings": ("activities", "opportunities"),
     "won_amount": ("opportunities",),
     "open_opportunities": ("opportunities",),
 }
+#: A past period's weighted pipeline, with probabilities rebuilt as of its end (``kpis.rebuilt_probability``).
+REBUILT = "weighted_pipeline_rebuilt"
 REP_KEYED = ("quota_attainment", "quota_attainment_rate", "forecast_accuracy", "selling_time_share")
 SHARE_OF_REPS = ("quota_attainment_rate",)  # meaningful for groups of reps only
 
@@ -121,8 +135,12 @@ def compute_level(
     unavailable: dict[str, str] = {}
     for kpi in KPI_ORDER:
         reason = _reason(kpi, level, missing, present)
+        if kpi == REBUILT and not slices.past:
+            continue  # the stand-in for a past period's weighted pipeline: nothing to say otherwise
         if reason:
             unavailable[kpi] = reason
+    if slices.past and "weighted_pipeline" not in unavailable:
+        unavailable["weighted_pipeline"] = hindsight_reason(slices)
     out: dict[str, pd.Series] = {}
     want = [k for k in KPI_ORDER if k not in unavailable]
     if slices.closed is not None and slices.open_at_end is not None:
@@ -133,7 +151,10 @@ def compute_level(
         out["avg_deal_size"] = kp.avg_deal_size(closed, ids)
         out["avg_sales_cycle_days"] = kp.avg_sales_cycle_days(closed, ids)
         out["open_opportunities"] = kp.open_opportunities(open_rows, ids)
-        out["weighted_pipeline"] = kp.weighted_pipeline(open_rows, ids)
+        if slices.past:
+            out[REBUILT] = kp.weighted_pipeline(open_rows, ids, "rebuilt_probability")
+        else:
+            out["weighted_pipeline"] = kp.weighted_pipeline(open_rows, ids)
         out["pipeline_velocity"] = kp.pipeline_velocity(closed, open_rows, ids)
         won_by_rep = kp.per_rep_sum(slices.closed[slices.closed["status"].eq("won")], "amount")
         if slices.quotas is not None:
@@ -158,6 +179,21 @@ def compute_level(
             out[col] = level.extras[col].reindex(ids, fill_value=0).astype("float64")
     values = pd.DataFrame({k: out[k] for k in want if k in out}, index=ids)
     return LevelResult(level.name, values, unavailable)
+
+
+def hindsight_reason(slices: kp.PeriodSlices) -> str:
+    """Why a past period has no ``weighted_pipeline`` (one text for every level, so the report lists it
+    once)."""
+    closed = (
+        f"{slices.closed_since:,} of the {len(slices.open_at_end):,} deals open at its end have closed "
+        "since (probability now 1 or 0)"
+        if slices.open_at_end is not None
+        else "its deals may have changed stage since"
+    )
+    return (
+        f"the period ended before the export was taken and a CRM export keeps only today's probabilities: "
+        f"{closed}, so their amount x probability would be hindsight; see {REBUILT}"
+    )
 
 
 def to_long(results: list[LevelResult]) -> pd.DataFrame:

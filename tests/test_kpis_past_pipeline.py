@@ -1,0 +1,68 @@
+"""A past period's weighted pipeline is not the export's hindsight (QA15 M5).
+
+A CRM export keeps only today's probabilities: a deal open at the end of 2025Q4 and won since shows 1, so
+"the weighted pipeline at the end of 2025Q4" came out as the amount later won. For a period that ended
+before the export, ``weighted_pipeline`` is left out (the report says why) and
+``weighted_pipeline_rebuilt`` weights each deal open at the end by its rep's win rate of the year before.
+
+Fixture (``conftest_report``): the export's latest date is 2026-04-02 (O7 created).
+"""
+
+from __future__ import annotations
+
+import math
+from html import unescape
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest_report import write_crm, write_plan
+
+from territory_planner.report.api import compute_kpis, write_report
+from territory_planner.report.kpis import rebuilt_probability
+
+
+def _team(long: pd.DataFrame) -> dict[str, float]:
+    rows = long[long["level"] == "team"]
+    return dict(zip(rows["kpi"], rows["value"], strict=True))
+
+
+def test_a_period_ending_at_the_export_uses_the_exports_probabilities(tmp_path: Path) -> None:
+    """Open on 2026-04-02: O6 (1000 x 0.5) and O7 (80 x 0.25); O5 was lost on 2026-04-01."""
+    team = _team(compute_kpis(write_crm(tmp_path / "crm"), "2026-01-01:2026-04-02").long)
+    assert team["weighted_pipeline"] == pytest.approx(1000 * 0.5 + 80 * 0.25, abs=1e-9)
+    assert "weighted_pipeline_rebuilt" not in team
+
+
+def test_a_period_before_the_export_has_no_hindsight_pipeline(tmp_path: Path) -> None:
+    """2026Q1: O5 (50, lost on 2026-04-01, probability 0 today) and O6 (1000, 0.5) were open at its end.
+    The export's figure would be 500; the rebuilt one weights both by R2's shrunk win rate, 10/12."""
+    crm = write_crm(tmp_path / "crm")
+    write_report(tmp_path / "out", crm_dir=crm, plan_dir=write_plan(tmp_path / "plan"), period="2026Q1")
+    long = pd.read_csv(tmp_path / "out" / "kpis.csv")
+    team = _team(long)
+    assert "weighted_pipeline" not in team
+    assert team["weighted_pipeline_rebuilt"] == pytest.approx(1050 * 10 / 12, abs=1e-9)
+    assert team["pipeline_velocity"] == pytest.approx(2 * 0.75 * (460 / 3) / (80 / 3), abs=1e-9)
+    page = unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert (
+        "the period ended before the export was taken and a CRM export keeps only today's probabilities: "
+        "1 of the 2 deals open at its end have closed since (probability now 1 or 0)"
+    ) in page
+    assert "rep's win rate over the year before the period's end" in page  # the rebuilt KPI's definition
+    assert "Weighted pipeline by territory, before and after (probabilities rebuilt" in page
+
+
+def test_no_closed_deal_in_the_year_before_gives_no_rebuilt_probability() -> None:
+    opps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "status": ["open", "won"],
+            "close_date": pd.to_datetime([None, "2024-01-05"]),
+        }
+    )
+    rebuilt = rebuilt_probability(opps, pd.Timestamp("2026-01-01"))
+    assert rebuilt.isna().all()
+    rebuilt = rebuilt_probability(opps, pd.Timestamp("2024-06-01"))  # R2's win counts; R1 has none
+    assert rebuilt.tolist() == [1.0, 1.0]
+    assert not math.isnan(rebuilt.iloc[0])
