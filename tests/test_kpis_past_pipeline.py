@@ -66,3 +66,13 @@ def test_no_closed_deal_in_the_year_before_gives_no_rebuilt_probability() -> Non
     rebuilt = rebuilt_probability(opps, pd.Timestamp("2024-06-01"))  # R2's win counts; R1 has none
     assert rebuilt.tolist() == [1.0, 1.0]
     assert not math.isnan(rebuilt.iloc[0])
+
+
+def test_a_period_before_the_history_says_why_without_a_count(tmp_path: Path) -> None:
+    """2025Q2 lies before the fixture's history: nothing was open at its end, so no "0 of the 0 deals"."""
+    report = compute_kpis(write_crm(tmp_path / "crm"), "2025Q2")
+    team = report.section.level("team")
+    assert team is not None
+    reason = team.unavailable["weighted_pipeline"]
+    assert "0 of the 0" not in reason
+    assert "the deals open at its end may have changed stage since" in reason

@@ -187,8 +187,8 @@ def hindsight_reason(slices: kp.PeriodSlices) -> str:
     closed = (
         f"{slices.closed_since:,} of the {len(slices.open_at_end):,} deals open at its end have closed "
         "since (probability now 1 or 0)"
-        if slices.open_at_end is not None
-        else "its deals may have changed stage since"
+        if slices.open_at_end is not None and slices.closed_since
+        else "the deals open at its end may have changed stage since"
     )
     return (
         f"the period ended before the export was taken and a CRM export keeps only today's probabilities: "
