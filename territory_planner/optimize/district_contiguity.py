@@ -50,7 +50,7 @@ ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connect
 # most: its plan, or its proof that none exists), then, with neither, the two levels of
 # ``nested_districts`` (flip search, seconds; a share of the time left then)
 FEASIBLE_SHARE = 0.4
-TWO_LEVEL_SHARE = 0.5
+TWO_LEVEL_SHARE = 0.8
 WITHIN_SHARE = 0.3  # of the time left then: its territories re-solved inside its districts
 
 
