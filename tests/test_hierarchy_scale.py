@@ -22,17 +22,21 @@ from tests.test_hierarchy_contiguity import _district_of_units, grid_case
 
 
 def strip_problem(
-    tol: float, districts: tuple[str, ...], first: float = 1.0, amount: np.ndarray | None = None
+    tol: float,
+    districts: tuple[str, ...],
+    first: float = 1.0,
+    amount: np.ndarray | None = None,
+    workload: np.ndarray | None = None,
 ) -> TerritoryProblem:
     """Strip c0..c4 with potential ``first`` 1 2 2 1 (or c0.. with potential ``amount``), a rep per entry
-    of ``districts`` (its district)."""
+    of ``districts`` (its district); with ``workload``, both measures are balanced within ``tol``."""
     amount = np.array([first, 1.0, 2.0, 2.0, 1.0]) if amount is None else amount
     accounts = pd.DataFrame(
         {
             "account_id": [f"c{i}" for i in range(len(amount))],
             "lat": 0.0,
             "lon": np.arange(len(amount), dtype=float),
-            "workload": 1.0,
+            "workload": 1.0 if workload is None else workload,
             "potential": amount,
             "current_rep": "",
             "locked_rep": "",
@@ -53,8 +57,26 @@ def strip_problem(
             "district": list(districts),
         }
     )
-    problem = TerritoryProblem.from_frames(accounts, reps, ("potential",), np.array([tol]))
+    measures = ("potential",) if workload is None else ("potential", "workload")
+    problem = TerritoryProblem.from_frames(accounts, reps, measures, np.full(len(measures), tol))
     return problem.__class__(**{**problem.__dict__, "rep_districts": np.array(districts, dtype=str)})
+
+
+def _solve_without_territory_flips(
+    spec: ModelSpec, adj: adjmod.Adjacency, home: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> nested_districts.NestedResult:
+    """The two levels with free territories, failing if the territory flip search runs."""
+    from territory_planner.optimize import nested_flips
+    from territory_planner.solvers import get_backend
+
+    def no_flips(*_a: object, **_k: object) -> None:
+        raise AssertionError("the territory flip search ran")
+
+    monkeypatch.setattr(nested_flips, "territories", no_flips)
+    return nested_districts.solve(
+        spec, adj, get_backend("highs"), home, None, time_limit=20, gap=0.0, seed=0, threads=1,
+        territories_too=False,
+    )  # fmt: skip
 
 
 def test_piece_repair_keeps_the_district_band() -> None:
@@ -186,17 +208,7 @@ def test_two_level_search_gives_free_territories_to_the_pipeline(monkeypatch: py
     5x off target where the pipeline had every band in seconds). The strip of the test above: every row
     holds, each district is its half, and the flip search over territories is never called."""
     spec, adj, home = two_strips()
-    from territory_planner.optimize import nested_flips
-    from territory_planner.solvers import get_backend
-
-    def no_flips(*_a: object, **_k: object) -> None:
-        raise AssertionError("the territory flip search ran")
-
-    monkeypatch.setattr(nested_flips, "territories", no_flips)
-    res = nested_districts.solve(
-        spec, adj, get_backend("highs"), home, None, time_limit=20, gap=0.0, seed=0, threads=1,
-        territories_too=False,
-    )  # fmt: skip
+    res = _solve_without_territory_flips(spec, adj, home, monkeypatch)
     assert res.unit_rep is not None, res.reason
     assert repair.feasible(spec, res.unit_rep)
     assert (res.district_pieces == 1).all()
@@ -237,34 +249,7 @@ def _lopsided_strip() -> tuple[ModelSpec, adjmod.Adjacency, np.ndarray]:
     T1 (home 1), district B = T2 (home 8), T3 (home 7); territories +-30%, districts +-50%."""
     potential = np.array([3.8, 1.2, 2.4, 1.2, 1.7, 3.8, 1.3, 1.3, 0.9])
     workload = np.array([0.5, 1.9, 0.3, 1.8, 1.1, 2.6, 1.0, 0.6, 1.4])
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"c{i}" for i in range(9)],
-            "lat": 0.0,
-            "lon": np.arange(9, dtype=float),
-            "workload": workload,
-            "potential": potential,
-            "current_rep": "",
-            "locked_rep": "",
-            "parent_id": "",
-            "segment": "",
-        }
-    )
-    districts = ("A", "A", "B", "B")
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"T{j}" for j in range(4)],
-            "name": "",
-            "region": "",
-            "capacity": 1.0,
-            "lat": np.nan,
-            "lon": np.nan,
-            "segments": "",
-            "district": list(districts),
-        }
-    )
-    problem = TerritoryProblem.from_frames(accounts, reps, ("potential", "workload"), np.array([0.3, 0.3]))
-    problem = problem.__class__(**{**problem.__dict__, "rep_districts": np.array(districts, dtype=str)})
+    problem = strip_problem(0.3, ("A", "A", "B", "B"), amount=potential, workload=workload)
     home = np.array([0, 1, 8, 7])
     cost = np.abs(np.arange(9)[:, None] - home[None, :]).astype(float)
     nan = np.full(4, np.nan)
@@ -294,7 +279,6 @@ def test_districts_are_grown_again_until_their_reps_territories_can_meet_their_b
     with a plan inside it (brute force), and the plan comes from the pipeline inside those districts,
     without the territory flip search (which may trade units between districts)."""
     from territory_planner.optimize import nested_flips
-    from territory_planner.solvers import get_backend
 
     spec, adj, home = _lopsided_strip()
     of, names = labels_index(spec.problem.districts)
@@ -307,14 +291,7 @@ def test_districts_are_grown_again_until_their_reps_territories_can_meet_their_b
     splits = [k for k in range(2, 8) if _plan_inside(spec, np.array([0] * k + [1] * (9 - k)), home, of)]
     assert splits == [4]
 
-    def no_flips(*_a: object, **_k: object) -> None:
-        raise AssertionError("the territory flip search ran")
-
-    monkeypatch.setattr(nested_flips, "territories", no_flips)
-    res = nested_districts.solve(
-        spec, adj, get_backend("highs"), home, None, time_limit=20, gap=0.0, seed=0, threads=1,
-        territories_too=False,
-    )  # fmt: skip
+    res = _solve_without_territory_flips(spec, adj, home, monkeypatch)
     assert res.unit_rep is not None, res.reason
     assert repair.feasible(spec, res.unit_rep)
     assert of[res.unit_rep].tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1]
