@@ -348,3 +348,41 @@ def test_a_known_column_with_spaces_in_a_workbook_keeps_its_letter(tmp_path: Pat
     with pytest.raises(InputError) as exc:
         load_inputs(path, reps)
     assert [(p.row, p.column) for p in exc.value.problems] == [(2, "E (current_rep)")]
+
+
+def test_crm_error_cell_does_not_hide_the_tables_other_problems(tmp_path: Path) -> None:
+    """A #N/A in a CRM workbook was the only problem reported (the reader stopped at it); the amount stored
+    as text, the bad status and the unknown date came out one run later. Every problem comes at once, the
+    #N/A cell once (not also as 'not a number')."""
+    header = ["opportunity_id", "account_id", "rep_id", "amount", "status", "probability"]
+    header += ["created_date", "close_date"]
+    day = dt.date(2026, 1, 5)
+    rows = [
+        ["O1", "A1", "R1", "1000", "won", 1, day, day],  # amount stored as text
+        ["O2", "A2", "R1", 2500, "maybe", 0.4, day, ""],  # not a status
+        ["O3", "A3", "R1", 0, "open", 0.5, "soon", ""],  # amount becomes #N/A; created_date is not a date
+    ]
+    path = tmp_path / "opportunities.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet = book.add_worksheet("opportunities")
+    for r, row in enumerate([header, *rows]):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.date):
+                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_format)
+            else:
+                sheet.write(r, c, value)
+    sheet.write_formula(3, 3, "=NA()", None, "#N/A")  # amount of Excel row 4
+    book.close()
+    with pytest.raises(InputError) as exc:
+        load_crm(tmp_path)
+    where = "opportunities.xlsx (sheet 'opportunities')"
+    found = sorted(problems_of(exc), key=lambda p: (p[1] or 0, p[2] or ""))
+    assert [p[:3] for p in found] == [
+        (where, 2, "D (amount)"),
+        (where, 3, "E (status)"),
+        (where, 4, "D (amount)"),
+        (where, 4, "G (created_date)"),
+    ], found
+    assert found[0][3] == STORED_AS_TEXT
+    assert found[2][3] == "the cell holds the Excel error #N/A"

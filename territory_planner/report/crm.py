@@ -272,11 +272,14 @@ def _table_path(crm_dir: Path, name: str, problems: _Collector) -> Path:
 
 
 def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector) -> pd.DataFrame | None:
-    """A CSV as text, or the table's sheet of a workbook (cells as text, their Excel types checked)."""
+    """A CSV as text, or the table's sheet of a workbook (cells as text, their Excel types checked).
+
+    A sheet's Excel error cells (``#N/A``) and formulas never calculated are reported with the table's
+    other problems, not alone (``read_sheet(defer_cells=True)``, as for accounts and reps)."""
     if path.suffix.lower() not in EXCEL_EXTENSIONS:
         return read_text_table(path, file, problems)
     try:
-        frame, info = read_sheet(path, spec.name, source=spec.file, shown=path.name)
+        frame, info = read_sheet(path, spec.name, source=spec.file, shown=path.name, defer_cells=True)
     except InputError as exc:
         problems.problems.extend(exc.problems)
         return None
