@@ -15,8 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from click.testing import CliRunner
 from conftest_report import TABLES, write_crm, write_plan
 
+from territory_planner.cli import main
 from territory_planner.report.api import compute_kpis
 from territory_planner.report.plan import load_plan
 
@@ -78,3 +81,32 @@ def test_the_departed_rep_warning_names_the_roster_used(tmp_path: Path) -> None:
     (crm / "reps.csv").unlink()
     without = compute_kpis(crm, "2026Q1", plan=plan).section.warnings
     assert any("rep R77" in w and "is not in the reps roster (the plan)" in w for w in without)
+
+
+def test_reps_given_beside_the_crms_own_roster_is_said_to_be_unused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CRM's reps.csv wins over --reps (documented), but the console said nothing: the command now
+    names both files and the one used."""
+    crm = write_crm(tmp_path / "crm", override={"reps.csv": REPS})
+    given = tmp_path / "roster.csv"
+    given.write_text(TABLES["reps.csv"], encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["report", "--crm", str(crm), "--period", "2026Q1", "--reps", str(given), "--out", str(out)]
+    with caplog.at_level("WARNING"):
+        res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    said = f"--reps {given} is not used: the CRM folder has its own roster crm/reps.csv, which is used"
+    assert any(r.getMessage().startswith(said) for r in caplog.records if r.levelname == "WARNING")
+    (crm / "reps.csv").unlink()  # without the CRM's roster, --reps is the roster and nothing is said
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        res = CliRunner().invoke(main, [*args, "--force"])
+    assert res.exit_code == 0, res.output
+    assert not any("is not used" in r.getMessage() for r in caplog.records)
+
+
+def test_the_plans_roster_beside_the_crms_own_is_not_warned_about(tmp_path: Path) -> None:
+    crm = write_crm(tmp_path / "crm", override={"reps.csv": REPS})
+    warnings = compute_kpis(crm, "2026Q1", plan=load_plan(_plan(tmp_path))).section.warnings
+    assert not any("is not used" in w for w in warnings)

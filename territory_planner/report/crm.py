@@ -666,7 +666,8 @@ def load_crm(
 
     ``reps`` is the roster used to check ``rep_id`` references when the folder has no ``reps.csv``
     (from ``--reps`` or the plan; ``roster_of_plan``: the plan's, so an account owner missing from it is
-    a rep the plan's scenario dropped, warned about, not an error). ``accounts_path`` overrides
+    a rep the plan's scenario dropped, warned about, not an error); a ``--reps`` roster the folder's own
+    overrides is warned about, naming both files. ``accounts_path`` overrides
     ``crm_dir/accounts.csv``.
     Raises ``InputError`` listing every problem in every table.
     """
@@ -706,6 +707,11 @@ def load_crm(
         log.info("rep roster taken from %s", reps_source)
     departed: tuple[str, ...] = ()
     warnings: list[str] = []
+    if reps is not None and not borrowed and not roster_of_plan:  # documented, but said: --reps is unused
+        warnings.append(
+            f"--reps {reps_source} is not used: the CRM folder has its own roster {source}, which is used "
+            f"(remove it from the folder to use {reps_source})"
+        )
     if roster is not None and "rep_id" in roster.columns:
         known = pd.Index(roster["rep_id"].astype("string"))
         accounts = tables.get("accounts")
