@@ -161,7 +161,7 @@ def _money(v: object) -> str:
     """An amount in the currency of the current ``currency_context`` (the baseline plan's)."""
     if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
         return ""
-    return html.escape(unsigned_zero(fm.money(float(v))))
+    return html.escape(fm.money(float(v)))  # never a negative zero (fm.money)
 
 
 def _statement_formats(frame: pd.DataFrame) -> dict[str, Formatter]:

@@ -73,3 +73,19 @@ def test_a_charts_value_labels_and_scale_are_columns() -> None:
     ticks = re.findall(r'<text x="[^"]*" y="[^"]*" text-anchor="middle">([^<]*)</text>', svg)
     assert ticks[0] == "deal size"  # the axis title, then the scale
     assert ticks[1:] == ["$0", "$5.2M", "$10.5M"]  # "$5.25M" beside "$10.5M" before
+
+
+def test_a_tiny_negative_amount_is_never_a_negative_zero() -> None:
+    """QA15: a net of -0.4 was written "-PLN 0" (compare.html guarded its own cells in 07457df; every
+    page writes money through ``fm.money``). An amount that reads as zero has no minus; one that does not
+    keeps it."""
+    with currency_context("PLN"):
+        pln = fm.currency_prefix()
+        assert fm.money(-0.4) == f"{pln}0"
+        assert fm.money(-0.0) == f"{pln}0"
+        assert fm.money(-0.5) == f"{pln}0"  # rounds half to even, as the digits do
+        assert fm.money(-0.6) == f"-{pln}1"
+        assert fm.money(-1_234.4) == f"-{pln}1,234"
+        assert fm.money_short(-0.3) == f"{pln}0"
+        assert fm.money_short(-2.5e6) == f"-{pln}2.5M"
+        assert fm.money_short_column([9e6, -0.2]) == [f"{pln}9.00M", f"{pln}0"]

@@ -42,12 +42,19 @@ def _missing(value: float | None) -> bool:
     return value is None or not math.isfinite(value)
 
 
+def _sign(value: float, shown: str) -> str:
+    """The minus of a negative ``value`` whose magnitude reads as ``shown``; none when ``shown`` is zero
+    (-0.4 is ``PLN 0``, never ``-PLN 0``)."""
+    return "-" if value < 0 and any(c in "123456789" for c in shown) else ""
+
+
 def money(value: float | None) -> str:
+    """A whole amount with the currency: ``-€1,234``; a tiny negative amount is ``€0``."""
     if _missing(value):
         return NA
     assert value is not None
-    sign = "-" if value < 0 else ""
-    return f"{sign}{currency_prefix()}{abs(value):,.0f}"
+    shown = f"{abs(value):,.0f}"
+    return f"{_sign(value, shown)}{currency_prefix()}{shown}"
 
 
 _UNITS = (("B", 1e9), ("M", 1e6), ("k", 1e3))
@@ -66,9 +73,10 @@ def money_short(value: float | None) -> str:
     if _missing(value):
         return NA
     assert value is not None
-    sign, v, unit = ("-" if value < 0 else ""), abs(value), currency_prefix()
+    v, unit = abs(value), currency_prefix()
     suffix, size = _unit(v)
-    return f"{sign}{unit}{v / size:.3g}{suffix}" if suffix else f"{sign}{unit}{v:.0f}"
+    shown = f"{v / size:.3g}{suffix}" if suffix else f"{v:.0f}"
+    return f"{_sign(value, shown)}{unit}{shown}"
 
 
 def short_column(values: Sequence[float | None], *, money: bool = False) -> list[str]:
