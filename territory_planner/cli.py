@@ -34,7 +34,7 @@ from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.pipeline import SMALL_PAIRS
-from territory_planner.options import PlanOptions, build_options, parse_tolerance
+from territory_planner.options import PlanOptions, build_options, flag_name, parse_tolerance
 from territory_planner.report.formatting import budgeted_share, count_or_mean, money
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
@@ -168,7 +168,7 @@ def _collect(
             source = str(scenario or COMMAND_LINE)
             value = {
                 **parse_tolerance(values[key], source, key),
-                **parse_tolerance(value, COMMAND_LINE, key),
+                **parse_tolerance(value, COMMAND_LINE, flag_name(key)),
             }
         values[key] = value
     return values

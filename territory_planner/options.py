@@ -99,8 +99,12 @@ NUMBER_OPTIONS = {
 
 
 def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:
-    """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}."""
+    """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}.
+
+    A flag's problem shows the value as written (``abc``, ``potential=abc``); a scenario file's gets it
+    from the line that writes it (``io.scenario_lines.locate``, which finds a measure's line by it)."""
     out: dict[str, float] = {}
+    shown = str(value).strip() if source == COMMAND_LINE else ""
     if isinstance(value, dict):
         items = list(value.items())
     elif isinstance(value, int | float):
@@ -118,15 +122,16 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
                 items.append(("*", part))
     for k, v in items:
         if isinstance(v, bool):  # TOML's false is no 0 (QA12 N4: bands at a tolerance of 0)
-            raise InputError(
-                Problem(source, None, column, f"{column} must be a number, not {str(v).lower()}")
-            )
+            message = f"{column} must be a number, not {str(v).lower()}"
+            raise InputError(Problem(source, None, column, message, value=shown))
         try:
             tol = float(v)
         except (TypeError, ValueError):
-            raise InputError(Problem(source, None, column, f"{column} {v!r} is not a number")) from None
+            message = f"{column} {v!r} is not a number"
+            raise InputError(Problem(source, None, column, message, value=shown)) from None
         if not 0 <= tol < 1:
-            raise InputError(Problem(source, None, column, f"{column} {tol} must be in [0, 1)"))
+            message = f"{column} {tol} must be in [0, 1)"
+            raise InputError(Problem(source, None, column, message, value=shown))
         out[str(k).lower()] = tol
     return out
 

@@ -4,11 +4,13 @@ column was empty for scenario keys)."""
 
 from __future__ import annotations
 
+from contextlib import chdir
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scenario_fixtures import write_instance
 
 from territory_planner.cli import main
 from territory_planner.errors import InputError
@@ -159,3 +161,21 @@ def test_a_value_the_options_cannot_read_is_shown_as_the_file_writes_it(tmp_path
     assert code == 1
     rows = list(zip(table["row"], table["column"], table["value"], strict=True))
     assert rows == [("2", "time_limt", "10"), ("3", "district_tolerance", '"abc"'), ("7", "tolerence", "")]
+
+
+@pytest.mark.parametrize("written", ["abc", "potential=abc", "potential=0.1,workload=abc", "2"])
+def test_a_tolerance_flag_the_options_cannot_read_is_shown_as_written(tmp_path: Path, written: str) -> None:
+    """`plan --tolerance abc` left the value cell empty (a flag has no line to show it from); the value
+    is shown as the command line writes it, per-measure forms too, over a scenario's tolerance or not."""
+    scenario = write_instance(tmp_path / "in")
+    out = tmp_path / "plan"
+    for given in (["--accounts", "in/accounts.csv", "--reps", "in/reps.csv"], [str(scenario)]):
+        args = ["plan", *given, "--tolerance", written, "--out", str(out), "--force", "-q"]
+        with chdir(tmp_path):
+            res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2, res.output  # only a flag is wrong: a usage error
+        table = pd.read_csv(out / "input_errors.csv", dtype=str, keep_default_na=False)
+        column = table["column"].str.removeprefix("'")  # the CSV guards a cell starting with '-'
+        assert list(zip(table["file"], column, table["value"], strict=True)) == [
+            ("command line", "--tolerance", written)
+        ]
