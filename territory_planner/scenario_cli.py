@@ -83,7 +83,12 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
 )
 @click.option("--address", help="Dask scheduler, e.g. tcp://HOST:8786 (default: a local Dask cluster).")
 @click.option("--time-limit", type=float, help="Seconds per point (overrides the scenario).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar, and no point's notes (they are in its summary.json).",
+)
 @handle_errors(None)
 def sweep_command(
     scenario: Path,
@@ -148,6 +153,7 @@ def sweep_command(
                 address=address,
                 on_point=on_point,
                 on_note=on_note,
+                quiet=quiet,  # each point's notes stay in its summary.json
             )
     except KeyboardInterrupt:
         click.echo(

@@ -35,8 +35,10 @@ import logging
 import multiprocessing
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,18 +367,49 @@ def _seed_plan(folder: str | None) -> dict[str, str] | None:
     return dict(zip(frame["account_id"], frame["rep_id"], strict=True))
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet_points = 0  # points running in this process with their notes unlogged
+_quiet_level = logging.NOTSET  # the package logger's level before the first of them
+
+
+@contextmanager
+def _notes_unlogged(quiet: bool) -> Iterator[None]:
+    """With ``quiet``, the package logs only errors while a point runs: a plan's warnings (a home account
+    given away, ...) are in the point's summary.json, and a quiet sweep prints only its table. The level
+    comes back when the last quiet point of the process ends (points may run in threads)."""
+    global _quiet_points, _quiet_level
+    if not quiet:
+        yield
+        return
+    logger = logging.getLogger("territory_planner")
+    with _QUIET_LOCK:
+        if _quiet_points == 0:
+            _quiet_level = logger.level
+            logger.setLevel(logging.ERROR)
+        _quiet_points += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _quiet_points -= 1
+            if _quiet_points == 0:
+                logger.setLevel(_quiet_level)
+
+
 def run_point(
     values: dict[str, Any],
     params: dict[str, Any],
     folder: str,
     seed: tuple[str, str] | None = None,
     scenario: str | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Solve one grid point into ``folder`` (one solver thread). Never raises for a planning failure.
     ``seed``: (name, folder) of a point this one relaxes, whose plan is kept when it beats the search's
     (``api.solve``'s ``warm_start``: only a plan of this point's model, checked by ``repair.feasible``).
     The plan records the scenario file and the seed's name (summary.json ``sweep``), so that a resumed
-    sweep still says which point's plan it kept."""
+    sweep still says which point's plan it kept. ``quiet``: the plan's warnings are not logged (they are
+    in its summary.json), only errors."""
     from territory_planner import api
 
     start = time.perf_counter()
@@ -386,9 +419,14 @@ def run_point(
             "scenario": scenario,
             "sweep": {"point": Path(folder).name, "seed": seed[0] if seed else None},
         }
-        output = api.plan(
-            options, Path(folder), force=True, warm_start=_seed_plan(seed[1] if seed else None), extra=extra
-        )
+        with _notes_unlogged(quiet):
+            output = api.plan(
+                options,
+                Path(folder),
+                force=True,
+                warm_start=_seed_plan(seed[1] if seed else None),
+                extra=extra,
+            )
         row = _row_from_summary(output.summary)
         used = any(h.get("event") == "warm_start" for h in output.summary.get("history") or [])
         return {**row, "plan_from": seed[0] if seed and used else ""}
@@ -454,6 +492,7 @@ def _executor_results(
     address: str | None,
     order: tuple[dict[int, list[int]], dict[int, dict[str, Any]], dict[int, str]] = ({}, {}, {}),
     scenario: str | None = None,
+    quiet: bool = False,
 ) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
     """Each point's result as it finishes. ``order`` = (the points each point relaxes, the finished points'
     rows, every point's name): a point starts once every point it relaxes has finished (or was resumed),
@@ -472,7 +511,7 @@ def _executor_results(
             waiting.remove(point)
             best = best_seed(stricter.get(point.index, []), rows)
             seed = None if best is None else (names[best], str(points_dir / names[best]))
-            out.append((point, (values, point.params, str(points_dir / point.name), seed, scenario)))
+            out.append((point, (values, point.params, str(points_dir / point.name), seed, scenario, quiet)))
         return out
 
     if executor == "dask":
@@ -541,11 +580,13 @@ def run_sweep(
     address: str | None = None,
     on_point: OnPoint = lambda _row, _done, _total: None,
     on_note: OnNote = lambda _message: None,
+    quiet: bool = False,
 ) -> pd.DataFrame:
     """Run (or resume) a sweep and return the sweep.csv table; ``on_point(row, done, total)`` reports,
     ``on_note(message)`` says what the run does otherwise than asked (a value given twice, a point
     solved again because it was solved from other options or inputs). Every grid value is checked before
-    any point is solved (``check_grid``)."""
+    any point is solved (``check_grid``). ``quiet``: the points' plans log no warnings (each point's
+    notes are in its summary.json), as ``sweep --quiet`` prints only its table."""
     if executor not in {"local", "dask"}:
         raise InputError(Problem("--executor", None, None, f"unknown executor {executor!r} (local or dask)"))
     out = Path(out)
@@ -578,7 +619,15 @@ def run_sweep(
     order = (stricter_points(points, values), rows, {p.index: p.name for p in points})
     try:
         for point, row in _executor_results(
-            todo, values, points_dir, executor, max(workers, 1), address, order, str(Path(scenario).resolve())
+            todo,
+            values,
+            points_dir,
+            executor,
+            max(workers, 1),
+            address,
+            order,
+            str(Path(scenario).resolve()),
+            quiet,
         ):
             rows[point.index] = {**row, "resumed": False}
             on_point(rows[point.index], len(rows), total)

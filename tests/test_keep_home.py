@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -365,3 +366,28 @@ def test_the_home_note_scales_with_the_accounts_spacing() -> None:
     assert "--keep-home 0.1 keeps them" in note
     (wide,) = lost_homes(p, rep, p.home_lat, p.home_lon, given, km=HOME_KM)
     assert wide.startswith("21 account(s) at a rep's home (within 1 km)")
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_quiet_sweep_leaves_each_points_home_note_in_its_summary(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, quiet: bool
+) -> None:
+    """`sweep --quiet` printed every point's "account(s) at a rep's home ... go to a rep based elsewhere"
+    note on stderr; it prints only its table, the notes being in each point's summary.json. Without
+    --quiet the notes are said as before."""
+    a, r = _line(tmp_path / "in")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        f'accounts = "{a.as_posix()}"\nreps = "{r.as_posix()}"\nbalance = ["potential"]\ngap = 0\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "sw"
+    args = ["sweep", str(scenario), "--grid", "tolerance=0.1", "--out", str(out), "--time-limit", "20"]
+    with caplog.at_level("WARNING"):
+        res = CliRunner().invoke(main, [*args, *(["--quiet"] if quiet else [])])
+    assert res.exit_code == 0, res.output
+    said = [rec.getMessage() for rec in caplog.records if "go to a rep based elsewhere" in rec.getMessage()]
+    assert len(said) == (0 if quiet else 1), said
+    summary = json.loads((out / "points" / "p000_tolerance-0.1" / "summary.json").read_text())
+    assert any("R1's home account H (Home City) goes to R2" in n for n in summary["notes"])
+    assert logging.getLogger("territory_planner").level == logging.NOTSET  # the level comes back
