@@ -21,9 +21,8 @@ import pandas as pd
 
 from territory_planner.forecast.history import History
 from territory_planner.forecast.layout import Window, month_start
+from territory_planner.report.kpis import RATE_DAYS, SHRINK_DEALS  # the report's rebuilt probability too
 
-#: Pseudo-deals of the team's win rate added to each rep's (shrinkage for reps with few deals).
-SHRINK_DEALS = 10.0
 #: A deal older than all but this share of past cycles is stale: not expected to close.
 STALE_TAIL = 0.02
 #: Past windows pooled into the pipeline share.
@@ -50,7 +49,8 @@ def _rebuilt(history: History, window: Window) -> np.ndarray:
     created, close = d["created_date"], d["close_date"]
     before = (created < c).to_numpy(bool)
     open_at = before & (d["status"].eq("open") | close.ge(c)).to_numpy(bool)
-    closed_recent = (close < c) & (close >= c - pd.Timedelta(days=365)) & d["status"].isin(("won", "lost"))
+    year_before = close >= c - pd.Timedelta(days=RATE_DAYS)
+    closed_recent = (close < c) & year_before & d["status"].isin(("won", "lost"))
     won = (closed_recent & d["status"].eq("won")).to_numpy(float)
     n_rep = history.nodes.n_reps
     codes = d["rep_code"].to_numpy()

@@ -84,8 +84,8 @@ class PeriodSlices:
     closed_since: int = 0
 
 
-#: Pseudo-deals of the team's win rate added to each rep's when a probability is rebuilt (as the forecast's
-#: backtest pipeline does, ``forecast/pipeline.py``).
+#: Pseudo-deals of the team's win rate added to each rep's when a probability is rebuilt (here and in the
+#: forecast's backtest pipeline, ``forecast/pipeline.py``, which takes both constants from here).
 SHRINK_DEALS = 10.0
 #: The win rate that stands in for a past period's probabilities is the one of the deals closed this long
 #: before the period's end.
