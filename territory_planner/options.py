@@ -105,6 +105,7 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
     from the line that writes it (``io.scenario_lines.locate``, which finds a measure's line by it)."""
     out: dict[str, float] = {}
     shown = str(value).strip() if source == COMMAND_LINE else ""
+    table = isinstance(value, dict) and source != COMMAND_LINE  # a scenario's [tolerance] table
     if isinstance(value, dict):
         items = list(value.items())
     elif isinstance(value, int | float):
@@ -121,17 +122,19 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
             else:
                 items.append(("*", part))
     for k, v in items:
+        # in a [tolerance] table the problem names its measure, by which ``locate`` finds its line
+        where = str(k) if table else shown
         if isinstance(v, bool):  # TOML's false is no 0 (QA12 N4: bands at a tolerance of 0)
             message = f"{column} must be a number, not {str(v).lower()}"
-            raise InputError(Problem(source, None, column, message, value=shown))
+            raise InputError(Problem(source, None, column, message, value=where))
         try:
             tol = float(v)
         except (TypeError, ValueError):
             message = f"{column} {v!r} is not a number"
-            raise InputError(Problem(source, None, column, message, value=shown)) from None
+            raise InputError(Problem(source, None, column, message, value=where)) from None
         if not 0 <= tol < 1:
             message = f"{column} {tol} must be in [0, 1)"
-            raise InputError(Problem(source, None, column, message, value=shown))
+            raise InputError(Problem(source, None, column, message, value=where))
         out[str(k).lower()] = tol
     return out
 

@@ -46,7 +46,7 @@ def test_typos_bad_values_and_unknown_measures_come_in_one_run(tmp_path: Path) -
         ("3", "max_move_share", "0.3"),
         ("4", "time_limt", "20"),
         ("5", "seed", "7"),
-        ("7", "tolerance", "potental"),
+        ("7", "tolerance", "0.25"),  # the line's value; the message names the measure
     ]
     messages = list(table["message"])
     assert "did you mean 'max_moved_share'?" in messages[0]
@@ -179,3 +179,25 @@ def test_a_tolerance_flag_the_options_cannot_read_is_shown_as_written(tmp_path: 
         assert list(zip(table["file"], column, table["value"], strict=True)) == [
             ("command line", "--tolerance", written)
         ]
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "value"),
+    [
+        ('potential = 0.05\nworkload = "abc"\n', "5", '"abc"'),  # no number
+        ("potential = 1.5\nworkload = 0.1\n", "4", "1.5"),  # out of [0, 1)
+        ("potential = 0.05\nrevenue = 0.1\n", "5", "0.1"),  # a measure that is not balanced
+    ],
+)
+def test_a_bad_measure_of_a_tolerance_table_points_at_its_line_with_its_value(
+    tmp_path: Path, table: str, row: str, value: str
+) -> None:
+    """A [tolerance] table's bad entry: its own line and its value as written (the value cell was empty,
+    or showed the measure's name, and the row was the [tolerance] line's)."""
+    (tmp_path / "base.toml").write_text('accounts = "accounts.csv"\nreps = "reps.csv"\n', encoding="utf-8")
+    scenario = tmp_path / "it.toml"
+    scenario.write_text('extends = "base.toml"\ntime_limit = 10\n[tolerance]\n' + table, encoding="utf-8")
+    code, problems = problems_of(tmp_path, scenario)
+    assert code == 1
+    rows = list(zip(problems["row"], problems["column"], problems["value"], strict=True))
+    assert rows == [(row, "tolerance", value)]

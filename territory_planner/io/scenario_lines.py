@@ -121,19 +121,22 @@ def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
             continue
         key = p.column
         paths = [_FLAT_KEYS.get(key, (key,)), (key.replace("_", "-"),)]
-        if key in TABLE_OPTIONS and p.value:
-            paths.insert(0, (key, p.value))
+        measure = (key, p.value) if key in TABLE_OPTIONS and p.value else None
+        if measure is not None:
+            paths.insert(0, measure)
         if key in _FLAT_KEYS:
             paths.append((key.split("_")[0],))
         where = next(
-            ((shown, lines[k], text) for k in paths for shown, lines, text in chain if k in lines),
+            ((k, shown, lines[k], text) for k in paths for shown, lines, text in chain if k in lines),
             None,
         )
         if where is None:
             out.append(p)
             continue
-        value = p.value or as_written(where[2], where[1])
-        out.append(Problem(where[0], where[1], p.column, p.message, value))
+        found, shown, line, text = where
+        # a measure's line: its value as written there (the problem's value only named the measure)
+        value = as_written(text, line) if found == measure or not p.value else p.value
+        out.append(Problem(shown, line, p.column, p.message, value))
     files = [shown for shown, _, _ in chain]
 
     def order(p: Problem) -> tuple[int, float]:  # file by file down the chain, line by line
