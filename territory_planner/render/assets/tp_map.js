@@ -170,15 +170,42 @@ function tpInit(map, L_, refs) {
   }
 
   // Rep homes: a diamond in the rep colour; a dashed outline when the planner chose the centre.
+  // Its size follows the zoom: homes a few km apart in one city overlapped one another and hid the
+  // small tracts downtown at the opening zoom (QA13 12), so a diamond is never wider than the gap to the
+  // nearest other home on screen (an 18-px icon at most, 8 px at least).
   let nHomes = 0;
   const homeMarkers = [];
+  const HOME_MAX = 18;
+  const HOME_MIN = 8;
+  let homeSize = HOME_MAX;
   function homeIcon(j) {
+    const inner = Math.round((12 * homeSize) / HOME_MAX);
+    const margin = Math.max(0, Math.floor((homeSize - inner - 4) / 2));
     return L_.divIcon({
       className: "tp-home" + (R.chosen[j] ? " tp-home-chosen" : ""),
-      html: '<span style="background:' + colourOf(j) + '"></span>',
-      iconSize: [18, 18],
-      iconAnchor: [9, 9],
+      html:
+        '<span style="background:' + colourOf(j) + ";width:" + inner + "px;height:" + inner +
+        "px;margin:" + margin + 'px"></span>',
+      iconSize: [homeSize, homeSize],
+      iconAnchor: [homeSize / 2, homeSize / 2],
     });
+  }
+  function fitHomes() {
+    const points = homeMarkers.map(function (m) {
+      return map.project(m.getLatLng());  // not rounded to whole pixels, as latLngToLayerPoint is
+    });
+    let gap = Infinity;
+    for (let a = 0; a < points.length; a++) {
+      for (let b = a + 1; b < points.length; b++) {
+        const d = points[a].distanceTo(points[b]);
+        if (d > 0) gap = Math.min(gap, d);  // two reps at one place share it whatever the size
+      }
+    }
+    // the diamond is a square turned 45 degrees: its width on screen is about 1.3 times the icon's
+    const size = Math.max(HOME_MIN, Math.min(HOME_MAX, Math.floor(gap / 1.3)));
+    if (size === homeSize) return;
+    homeSize = size;
+    for (const marker of homeMarkers) marker.setIcon(homeIcon(marker.tpHome));
   }
   for (let j = 0; j < nReps; j++) {
     const h = R.home[j];
@@ -649,6 +676,7 @@ function tpInit(map, L_, refs) {
     status.dataset.polygons = String(onPolygons);
     status.dataset.created = String(nMarkers + nPolygons);
     status.dataset.homes = String(nHomes);
+    status.dataset.homeSize = String(homeSize);
     status.dataset.movedLines = String(nLines);
     status.dataset.layers = String(countTerritoryLayers());
     status.dataset.legendRows = String(document.querySelectorAll("#tp-legend tr[data-rep]").length);
@@ -719,6 +747,8 @@ function tpInit(map, L_, refs) {
   if (typeof tpScrollCues === "function") tpScrollCues(ctx);
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+  fitHomes();
+  map.on("zoomend", fitHomes);
   // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
   ctx.planBounds = refs.bounds;
   ctx.homeView = { center: map.getCenter(), zoom: map.getZoom() };
