@@ -36,28 +36,33 @@ def new_highs() -> object:
     global _BANNER_SHOWN
     import highspy
 
+    h = None
     if not _BANNER_SHOWN:
         with _BANNER_LOCK:
             if not _BANNER_SHOWN:
-                import os
-                import sys
-
-                sys.stdout.flush()
-                saved = os.dup(1)
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                try:
-                    os.dup2(devnull, 1)
-                    first = highspy.Highs()
-                finally:
-                    os.dup2(saved, 1)
-                    os.close(saved)
-                    os.close(devnull)
+                h = _first_highs(highspy)
                 _BANNER_SHOWN = True
-                first.setOptionValue("output_flag", False)
-                return first
-    h = highspy.Highs()
+    if h is None:
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h
+
+
+def _first_highs(highspy: Any) -> Any:
+    """The process's first ``Highs``, built with fd 1 on /dev/null (its banner)."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 class HighsBackend:
