@@ -177,12 +177,14 @@ def n_groups(spec: ModelSpec) -> int:
 # ------------------------------------------------------------------------- checks of a plan
 
 
+def rep_loads(unit_amount: np.ndarray, unit_rep: np.ndarray, n_reps: int) -> np.ndarray:
+    """(M, p) each rep's totals under a plan (``unit_amount`` (n, M), ``unit_rep`` (n,))."""
+    return np.stack([np.bincount(unit_rep, weights=a, minlength=n_reps) for a in unit_amount.T])
+
+
 def loads(groups: GroupBands, unit_amount: np.ndarray, unit_rep: np.ndarray) -> np.ndarray:
     """(M, G) each group's totals under a plan."""
-    p = groups.group_of.shape[1]
-    rep_load = np.vstack(
-        [np.bincount(unit_rep, weights=unit_amount[:, m], minlength=p) for m in range(unit_amount.shape[1])]
-    )
+    rep_load = rep_loads(unit_amount, unit_rep, groups.group_of.shape[1])
     out: np.ndarray = rep_load @ groups.member.T.astype(float)
     return out
 

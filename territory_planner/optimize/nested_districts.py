@@ -54,7 +54,7 @@ from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import construct, contiguous, nested_flips, pipeline, repair
 from territory_planner.optimize import contiguous_lns as lns
-from territory_planner.optimize.hierarchy import GroupBands, labels_index
+from territory_planner.optimize.hierarchy import GroupBands, labels_index, rep_loads
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
@@ -311,22 +311,15 @@ def _districts_by_feedback(
     on potential with its workload met needs more workload per unit of potential); in the other it
     stays (a district short of potential that must take a unit with both measures: the strip of the
     test). Texas offline: a plan inside connected districts after 4.5-13.6 s, by either series."""
+    if time.perf_counter() >= deadline:
+        return unit_district, None
+    first = _feedback_search(spec, unit_district, home, of, deadline)  # the same for both series
     best: tuple[float, np.ndarray] = (np.inf, unit_district)
-    series: list[tuple[ModelSpec, np.ndarray, bool]] = [
-        (spec1, unit_district, True),
-        (spec1, unit_district, False),
-    ]
-    first: tuple[np.ndarray, float] | None = None  # the first round is the same for both series
+    Round = tuple[ModelSpec, np.ndarray, bool, tuple[ModelSpec, np.ndarray, float] | None]
+    series: list[Round] = [(spec1, unit_district, True, first), (spec1, unit_district, False, first)]
     while series and time.perf_counter() < deadline:
-        bands, ud, opposite = series.pop(0)
-        if first is None:
-            spec2, plan, violation = _feedback_search(spec, ud, home, of, deadline)
-            first = (plan, violation)
-        elif ud is unit_district:
-            spec2 = contiguous.with_centres(within_districts(spec, of, ud), home)
-            plan, violation = first
-        else:
-            spec2, plan, violation = _feedback_search(spec, ud, home, of, deadline)
+        bands, ud, opposite, searched = series.pop(0)
+        spec2, plan, violation = searched or _feedback_search(spec, ud, home, of, deadline)
         if violation <= 0.0 and repair.feasible(spec, plan):
             return ud, plan
         if violation < best[0]:
@@ -337,7 +330,7 @@ def _districts_by_feedback(
         until = min(deadline, time.perf_counter() + FEEDBACK_FLIPS)  # bands it cannot meet: not all the time
         grown, _ = nested_flips.districts(moved, adj, home, of, until, seed)
         if grown is not None:
-            series.append((moved, grown, opposite))
+            series.append((moved, grown, opposite, None))
     return best[1], None
 
 
@@ -363,7 +356,7 @@ def _moved_bands(
     districts, model ``spec2``) leaves its reps short of or over; None when a band would cross."""
     p = spec.problem
     scale = p.target.sum(axis=1)  # (M,) measure totals, for moving a met measure's band in proportion
-    load = np.stack([np.bincount(plan, weights=a, minlength=p.n_reps) for a in p.unit_amount.T])
+    load = rep_loads(p.unit_amount, plan, p.n_reps)
     lower, upper = spec1.lower.copy(), spec1.upper.copy()
     need = np.maximum(spec2.lower - load, 0.0) - np.maximum(load - spec2.upper, 0.0)  # (M, p)
     for r in np.flatnonzero((need != 0).any(axis=0)):

@@ -1235,7 +1235,7 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
         run.backend,
         deadline=run.deadline,
         gap=max(run.gap, OPTIMALITY_TOL),
-        seed=run.seed if run.seed else 1,
+        seed=run.seed or 1,
         threads=run.threads,
     )
     kept: background.WholeModel | None = None  # the member that found the first plan, kept beside
@@ -1446,9 +1446,7 @@ def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:
     """``spec`` with each rep's and each district's / region's balance band widened just enough to hold
     ``plan``'s totals; None when the plan breaks a row of another kind (account counts, budgets)."""
     p = spec.problem
-    load = np.vstack(
-        [np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps) for m in range(len(p.measures))]
-    )
+    load = hierarchy.rep_loads(p.unit_amount, plan, p.n_reps)
     wide = dataclasses.replace(spec, lower=np.minimum(spec.lower, load), upper=np.maximum(spec.upper, load))
     if spec.groups is not None:
         g = spec.groups
