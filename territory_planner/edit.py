@@ -621,7 +621,7 @@ def rebalance(
     file held later). The manifest keeps the plan's scenario (QA15 L3)."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir
-    from territory_planner.manifest import MANIFEST_NAME, load_manifest, recorded_scenario
+    from territory_planner.manifest import MANIFEST_NAME, file_sha256, load_manifest, recorded_scenario
 
     plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
     # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
@@ -648,7 +648,7 @@ def rebalance(
         "rebalanced_from": {
             "plan": str(plan_dir.resolve()),
             "edits": str(edits_path.resolve()),
-            "edits_sha256": _sha256(edits_path),
+            "edits_sha256": file_sha256(edits_path),
         },
     }
     kwargs: dict[str, Any] = {"extra": context}
@@ -656,12 +656,6 @@ def rebalance(
         kwargs["progress"] = progress
     locks = _rebalance_locks(values.get("locks"), edits_path, plan, warnings)
     return _rebalance_with(locks, values, plan_dir, out, force, kwargs), warnings
-
-
-def _sha256(path: Path) -> str:
-    from territory_planner.manifest import file_sha256
-
-    return file_sha256(path)
 
 
 def _rebalance_locks(

@@ -146,8 +146,9 @@ def dedupe_grid(grid: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], list[
         first: dict[tuple[bool, Any], Any] = {}  # each value as first written, in the grid's order
         count: dict[tuple[bool, Any], int] = {}
         for v in values:
-            first.setdefault(_same_key(v), v)
-            count[_same_key(v)] = count.get(_same_key(v), 0) + 1
+            key_of_v = _same_key(v)
+            first.setdefault(key_of_v, v)
+            count[key_of_v] = count.get(key_of_v, 0) + 1
         out[key] = list(first.values())
         notes += [
             f"--grid {key} lists {_param_text(first[k])} {n} times: its points are solved once"
@@ -346,9 +347,14 @@ def read_complete(folder: Path) -> dict[str, Any] | None:
         or not (folder / "assignments.csv").is_file()
     ):
         return None
-    seed = (summary.get("sweep") or {}).get("seed") if isinstance(summary.get("sweep"), dict) else None
-    used = any(isinstance(h, dict) and h.get("event") == "warm_start" for h in summary.get("history") or [])
-    return {**_row_from_summary(summary), "plan_from": str(seed) if seed and used else ""}
+    sweep = summary.get("sweep")
+    seed = sweep.get("seed") if isinstance(sweep, dict) else None
+    return {**_row_from_summary(summary), "plan_from": str(seed) if seed and _warm_started(summary) else ""}
+
+
+def _warm_started(summary: dict[str, Any]) -> bool:
+    """Whether the plan kept the plan it was offered (``api.solve``'s ``warm_start`` event)."""
+    return any(isinstance(h, dict) and h.get("event") == "warm_start" for h in summary.get("history") or [])
 
 
 def _seed_plan(folder: str | None) -> dict[str, str] | None:
@@ -428,8 +434,7 @@ def run_point(
                 extra=extra,
             )
         row = _row_from_summary(output.summary)
-        used = any(h.get("event") == "warm_start" for h in output.summary.get("history") or [])
-        return {**row, "plan_from": seed[0] if seed and used else ""}
+        return {**row, "plan_from": seed[0] if seed and _warm_started(output.summary) else ""}
     except InfeasibleError as exc:
         reason = "; ".join([str(exc), *(c.message for c in exc.conflicts[:3])])
         return {"status": "infeasible", "seconds": round(time.perf_counter() - start, 3), "error": reason}
