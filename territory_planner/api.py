@@ -17,7 +17,7 @@ import pandas as pd
 from territory_planner.currency import currency_context
 from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
 from territory_planner.geo.repair import repair_notes
-from territory_planner.io.load import LoadedInputs, load_inputs
+from territory_planner.io.load import LoadedInputs, RosterEdits, load_inputs
 from territory_planner.io.writers import atomic_write_text, json_text, staged_output_dir, write_csv
 from territory_planner.model.plan import Plan, SolveResult
 from territory_planner.model.problem import TerritoryProblem
@@ -86,13 +86,17 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
     """``load_with_areas`` and the rows whose invalid polygon was repaired (``geo.repair``), accounts
     file first, then the areas file."""
     accounts_path, reps_path = _require_paths(options)
-    reps_frame = _edited_roster(reps_path, options) if options.reps_add or options.reps_remove else None
+    edits = (
+        RosterEdits(options.reps_remove, options.reps_add)
+        if options.reps_add or options.reps_remove
+        else None
+    )
     inputs = load_inputs(
         accounts_path,
         reps_path,
         options.balance,
         departed_reps=set(options.reps_remove),
-        reps_frame=reps_frame,
+        roster_edits=edits,
         hierarchy_needs=_hierarchy_needs(options),
         locks=options.locks,
     )
@@ -134,38 +138,6 @@ def _hierarchy_needs(options: PlanOptions) -> dict[str, str]:
     if options.region_tolerance:
         out["region"] = "--region-tolerance"
     return out
-
-
-def _edited_roster(reps_path: Path, options: PlanOptions) -> pd.DataFrame:
-    """The reps table with the scenario's removed reps dropped and added reps appended (as raw text cells)."""
-    from territory_planner.io.readers import read_table
-
-    frame = read_table(reps_path, "reps").frame
-    ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
-    unknown = sorted(set(options.reps_remove) - set(ids))
-    if unknown:
-        raise InputError(
-            [
-                Problem(
-                    str(reps_path),
-                    None,
-                    "rep_id",
-                    f"reps.remove names {r!r}, which is not in the reps table",
-                    r,
-                )
-                for r in unknown
-            ]
-        )
-    kept = frame[~ids.isin(set(options.reps_remove))]
-    from territory_planner.io.schemas import REP_FIELDS
-
-    defaults = {f.name: str(f.default) for f in REP_FIELDS if f.default is not None}
-    added = pd.DataFrame(
-        [{**defaults, **{str(k).lower(): str(v) for k, v in row.items()}} for row in options.reps_add]
-    )
-    for col in set(added.columns) - set(kept.columns):  # a column only the added reps have
-        kept = kept.assign(**{col: defaults.get(col, "")})
-    return pd.concat([kept, added], ignore_index=True).fillna("")
 
 
 def build_spec(

@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 
 from territory_planner.errors import InputError
-from territory_planner.io.load import load_inputs
+from territory_planner.io.load import RosterEdits, load_inputs
 from territory_planner.io.numbers import COMMA, POINT, decide, parse_numbers
-from territory_planner.io.readers import read_table
 from tests.conftest import line_instance, write_instance
 
 
@@ -124,10 +123,10 @@ def test_the_reps_of_a_scenario_keep_their_files_decimal_comma(tmp_path: Path) -
     a = write_instance(tmp_path, line_instance()[0], line_instance()[1])[0]
     r = tmp_path / "reps_de.csv"
     r.write_text("rep_id;lat;lon;capacity;quota\nR1;0;0;0,5;1.200.000\nR2;0;1;1;950.000\n", encoding="utf-8")
-    roster = read_table(r, "reps").frame  # what a scenario's [reps] add/remove starts from
-    reps = load_inputs(a, r, reps_frame=roster).reps
-    assert reps["capacity"].tolist() == [0.5, 1.0]
-    assert reps["quota"].tolist() == [1200000.0, 950000.0]
+    added = ({"rep_id": "R3", "lat": 1, "lon": 1, "capacity": 1},)  # a scenario's [[reps.add]]
+    reps = load_inputs(a, r, roster_edits=RosterEdits(add=added)).reps
+    assert reps["capacity"].tolist() == [0.5, 1.0, 1.0]
+    assert reps["quota"].tolist()[:2] == [1200000.0, 950000.0]
 
 
 @pytest.mark.parametrize(

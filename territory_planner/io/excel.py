@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -37,6 +37,11 @@ NUMBER_NOT_DATE = "a number where a date is expected; format the cell as a date"
 EXCEL_ERROR = "the cell holds the Excel error"
 _CELL_MESSAGES = (STORED_AS_TEXT, NUMBER_NOT_DATE, EXCEL_ERROR)
 _ROW_IN_MESSAGE = re.compile(r"\brow (\d+)\b")
+
+
+def rows_in_message(message: str, where: Callable[[int], str]) -> str:
+    """A message whose "row N" (another row it points at: "first seen on row 2") is said as ``where(N)``."""
+    return _ROW_IN_MESSAGE.sub(lambda m: where(int(m.group(1))), message)
 
 
 def column_letter(index: int) -> str:
@@ -80,7 +85,7 @@ class SheetLocation:
             return problem
         row = None if problem.row is None else self.excel_row(problem.row)
         # messages that point at another row ("first seen on row 2") name it as Excel does too
-        message = _ROW_IN_MESSAGE.sub(lambda m: f"row {self.excel_row(int(m.group(1)))}", problem.message)
+        message = rows_in_message(problem.message, lambda r: f"row {self.excel_row(r)}")
         return Problem(self.label, row, self.column(problem.column), message, problem.value)
 
 

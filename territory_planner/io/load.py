@@ -12,9 +12,9 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import repair_polygons
-from territory_planner.io.excel import relocate
+from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_message
 from territory_planner.io.misplaced import misplaced_coordinates
-from territory_planner.io.readers import RawTable, csv_separator, read_table
+from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 from territory_planner.model.geo import haversine_km
 
@@ -22,6 +22,86 @@ log = logging.getLogger(__name__)
 
 WIDE_FAMILY_KM = 1_000.0  # a family whose accounts lie farther apart is warned about (a bad parent_id?)
 WIDE_FAMILIES_SHOWN = 5
+
+
+ADDED_REPS = "scenario [[reps.add]]"  # the file a problem of a rep the scenario adds names
+
+
+@dataclass(frozen=True)
+class RosterEdits:
+    """A scenario's changes to the roster: rep ids dropped (``[reps] remove``) and rows appended
+    (``[[reps.add]]``, raw values by column)."""
+
+    remove: tuple[str, ...] = ()
+    add: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class _EditedRoster:
+    table: RawTable  # the kept rows, then the added ones
+    origin: np.ndarray  # per row: its 1-based data row in the file, or -k for the k-th added rep
+    problems: list[Problem]  # removals of reps the file does not have; the kept rows' Excel cells
+
+
+def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
+    """The roster with the scenario's removed reps dropped and added reps appended (as raw text cells),
+    and where each row came from, so that a problem names the file's own row (or the added rep)."""
+    from territory_planner.io.schemas import REP_FIELDS
+
+    frame, file = raw.frame, str(raw.path)
+    ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
+    problems = [
+        Problem(file, None, "rep_id", f"reps.remove names {r!r}, which is not in the reps table", r)
+        for r in sorted(set(edits.remove) - set(ids))
+    ]
+    keep = ~ids.isin(set(edits.remove)).to_numpy() if len(ids) else np.ones(len(frame), dtype=bool)
+    kept = frame[keep]
+    defaults = {f.name: str(f.default) for f in REP_FIELDS if f.default is not None}
+    added = pd.DataFrame(
+        [{**defaults, **{str(k).lower(): str(v) for k, v in row.items()}} for row in edits.add]
+    )
+    for col in set(added.columns) - set(kept.columns):  # a column only the added reps have
+        kept = kept.assign(**{col: defaults.get(col, "")})
+    edited = pd.concat([kept, added], ignore_index=True).fillna("")
+    rows = np.flatnonzero(keep) + 1
+    origin = np.concatenate([rows, -np.arange(1, len(added) + 1)])
+    excel = None
+    if raw.excel is not None:  # cell types of the kept rows; an added rep's cells have none
+        kinds = {
+            c: np.concatenate([k[keep], np.full(len(added), EMPTY, dtype=k.dtype)])
+            for c, k in raw.excel.kinds.items()
+        }
+        excel = ExcelInfo(raw.excel.location, kinds, edited.reindex(columns=raw.excel.values.columns), ())
+        problems += [p for p in raw.excel.problems if p.row is None or p.row in set(rows.tolist())]
+    table = RawTable(raw.path, edited, excel=excel, separator=raw.separator)
+    return _EditedRoster(table, origin, problems)
+
+
+def _in_file_rows(problems: list[Problem], file: str, origin: np.ndarray) -> list[Problem]:
+    """Problems of an edited roster (rows numbered as edited) with the file's own rows; a problem of an
+    added rep names the scenario's ``[[reps.add]]`` entry instead."""
+
+    def where(row: int) -> str:
+        o = int(origin[row - 1]) if 1 <= row <= len(origin) else row
+        return f"row {o}" if o > 0 else f"reps.add[{-o}]"
+
+    out = []
+    for p in problems:
+        if p.file != file or p.row is None or not 1 <= p.row <= len(origin):
+            out.append(p)
+            continue
+        o = int(origin[p.row - 1])
+        message = rows_in_message(p.message, where)
+        if o > 0:
+            out.append(Problem(file, o, p.column, message, p.value))
+        else:
+            column = f"reps.add[{-o}]" + (f".{p.column}" if p.column else "")
+            out.append(Problem(ADDED_REPS, None, column, message, p.value))
+    return out
+
+
+def _same_book(a: ExcelInfo | None, b: ExcelInfo) -> bool:
+    return a is not None and a.location.source == b.location.source
 
 
 @dataclass
@@ -231,14 +311,15 @@ def load_inputs(
     reps_path: Path | str,
     measures: tuple[str, ...] = ("potential", "workload"),
     departed_reps: set[str] | None = None,
-    reps_frame: pd.DataFrame | None = None,
+    roster_edits: RosterEdits | None = None,
     hierarchy_needs: dict[str, str] | None = None,
     locks: Path | None = None,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
-    ``reps_frame`` replaces the reps file's content (scenarios that add or remove reps); it is still
-    validated with the same contract. ``departed_reps`` may appear as ``current_rep`` only.
+    ``roster_edits`` (a scenario that adds or removes reps) changes the reps file's rows before they are
+    validated with the same contract; every problem still names the file's own row (or the added rep).
+    ``departed_reps`` may appear as ``current_rep`` only.
     ``hierarchy_needs`` {column: option}: hierarchy columns every rep must carry for the options given.
     ``locks`` (a CSV of account_id,rep_id) overrides ``locked_rep`` before the checks.
     """
@@ -288,15 +369,12 @@ def load_inputs(
     except InputError as exc:
         problems += exc.problems
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
+    edited = None
     try:
-        if reps_frame is not None:
-            raw_r = RawTable(
-                reps_path,
-                reps_frame.rename(columns=str.lower).reset_index(drop=True),
-                separator=csv_separator(reps_path),  # the roster's numbers keep its decimal separator
-            )
-        else:
-            raw_r = read_table(reps_path, "reps", defer_cells=True)
+        raw_r = read_table(reps_path, "reps", defer_cells=True)
+        if roster_edits is not None:
+            edited = _edit_roster(raw_r, roster_edits)
+            raw_r = edited.table
         reps, found = parse_table(raw_r, REP_FIELDS)
         problems += found
         if not reps.empty:
@@ -346,12 +424,19 @@ def load_inputs(
                         f"balance measure {m!r} sums to 0: nothing to balance{why}",
                     )
                 )
+    if edited is not None:  # rows as the reps file numbers them, then the edit's own problems
+        file, origin = str(reps_path), edited.origin
+        own = _in_file_rows(problems[n_accounts:n_reps], file, origin) + edited.problems
+        problems = problems[:n_accounts] + own + _in_file_rows(problems[n_reps:], file, origin)
+        n_reps = n_accounts + len(own)
     if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
         sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, raw_r))
+        # the cross-table checks name either file; one workbook holding both tables is located once
+        both = [sheet_a] + ([sheet_r] if sheet_r is not None and not _same_book(sheet_a, sheet_r) else [])
         raise InputError(
             relocate(problems[:n_accounts], [sheet_a])
             + relocate(problems[n_accounts:n_reps], [sheet_r])
-            + relocate(problems[n_reps:], [sheet_a])
+            + relocate(problems[n_reps:], both)
         )
     from territory_planner.io.hierarchy import lone_labels
 

@@ -1,0 +1,89 @@
+"""A scenario's ``[reps] remove`` / ``[[reps.add]]`` edit the roster before it is validated; a problem must
+still name the reps file's own row (and a workbook's Excel row and column letter), and a problem of an added
+rep must name that ``[[reps.add]]`` entry, not a row the file does not have.
+
+Before: the edited roster was renumbered, so with R03 removed a blank district of R13 (data row 13) was
+reported on row 12, the message's "on row 10" pointed one row up as well, an added rep's problem named a
+row past the end of reps.csv, and an .xlsx roster lost its sheet, Excel rows and column letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory_planner.errors import InputError, Problem
+from territory_planner.io.load import ADDED_REPS, RosterEdits, load_inputs
+from tests.conftest import line_instance, write_instance
+
+
+def _roster(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rep_id": [f"R{i:02d}" for i in range(1, n + 1)],
+            "lat": 0.0,
+            "lon": [i / n for i in range(n)],
+            "capacity": 1.0,
+            "district": ["D1", "D1", "D1", "D2", "D2", "D2"][:n],
+            "region": ["East", "East", "East", "West", "West", "East"][:n],
+        }
+    )
+
+
+def _problems(accounts: Path, reps: Path, edits: RosterEdits) -> list[Problem]:
+    with pytest.raises(InputError) as info:
+        load_inputs(accounts, reps, roster_edits=edits, hierarchy_needs={"district": "--district-tolerance"})
+    return info.value.problems
+
+
+def _files(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    accounts, _ = write_instance(tmp_path, *line_instance())
+    roster = _roster()
+    roster.loc[4, "district"] = ""  # R05, data row 5: no district
+    return accounts, roster
+
+
+def test_a_csv_roster_keeps_its_rows_after_a_removal(tmp_path: Path) -> None:
+    accounts, roster = _files(tmp_path)
+    reps = tmp_path / "reps.csv"
+    roster.to_csv(reps, index=False)
+    found = _problems(accounts, reps, RosterEdits(remove=("R02",)))
+    where = {(p.row, p.column): p.message for p in found if p.file == str(reps)}
+    assert (5, "district") in where  # R05 is on data row 5 of the file, whatever was removed above it
+    assert "R05" in where[(5, "district")]
+    # R06 (row 6) puts D2 in another region than the first D2 rep of the file, R04 on row 4
+    assert "on row 4" in where[(6, "region")]
+
+
+def test_an_added_reps_problem_names_its_entry(tmp_path: Path) -> None:
+    accounts, roster = _files(tmp_path)
+    reps = tmp_path / "reps.csv"
+    roster.to_csv(reps, index=False)
+    added = (
+        {"rep_id": "R07", "lat": 0, "lon": 1, "district": "D1", "region": "East"},
+        {"rep_id": "R08", "lat": 0, "lon": 1, "capacity": -1},
+    )
+    found = _problems(accounts, reps, RosterEdits(remove=("R01", "R99"), add=added))
+    of_added = {(p.column, p.value) for p in found if p.file == ADDED_REPS}
+    assert of_added == {("reps.add[2].capacity", "-1"), ("reps.add[2].district", "")}
+    assert all(p.row is None or p.row <= len(roster) for p in found if p.file == str(reps))
+    unknown = [p for p in found if "R99" in p.message]
+    assert [(p.file, p.row, p.column) for p in unknown] == [(str(reps), None, "rep_id")]
+
+
+def test_a_workbook_roster_keeps_its_excel_rows_and_letters(tmp_path: Path) -> None:
+    accounts, roster = _files(tmp_path)
+    roster["capacity"] = roster["capacity"].astype(object)
+    roster.loc[5, "capacity"] = "many"  # R06: data row 6, Excel row 7
+    reps = tmp_path / "reps.xlsx"
+    roster.to_excel(reps, sheet_name="reps", index=False)
+    found = _problems(accounts, reps, RosterEdits(remove=("R03",)))
+    book = [p for p in found if p.file == f"{reps} (sheet 'reps')"]
+    cells = {(p.row, p.column) for p in book}
+    # the letters: rep_id A, lat B, lon C, capacity D, district E, region F; Excel row = data row + 1
+    assert (7, "D (capacity)") in cells
+    assert (6, "E (district)") in cells  # a cross-table check of the roster, located like the others
+    assert not any(p.row == 4 for p in book)  # R03's row is gone from the plan, not reported
+    assert all(p.file == str(accounts) for p in found if p not in book)  # nothing else is about the roster
+    assert any("on row 5" in p.message for p in book)  # R04, the first D2 rep: data row 4, Excel row 5
