@@ -371,8 +371,9 @@ def solve(
     if options.design_districts:
         from territory_planner.design_flow import design_districts
 
+        island_note = None
         if known and adj is None:  # designed districts are connected when an adjacency is known
-            adj = _adjacency(options, problem, inputs, joined)
+            adj, island_note = _design_adjacency(options, problem, inputs, joined)
         if adj is not None and base_budget is not budget:  # the design connects them itself
             base_budget = budget.child("design_on_map")
         connect = shape = centre = None
@@ -395,6 +396,8 @@ def solve(
             shape,
             centre,
         )
+        if island_note is not None:
+            result = dataclasses.replace(result, notes=(*result.notes, island_note))
     elif nested:  # the two levels can start without a plan of the full model
         from territory_planner.geo.districts import base_plan
 
@@ -602,6 +605,30 @@ def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> 
         bridge=options.bridge_islands,
         areas=joined,
     )
+
+
+def _design_adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> tuple[Any, str | None]:
+    """The adjacency that ``--design-districts`` connects its districts over (no territory or district
+    contiguity asked), and a note when it bridged islands. An island (a unit or piece with no neighbour in
+    the rest of the map) keeps the district that holds it in two pieces whatever the grouping, so HiGHS
+    proved every grouping unconnectable and all the districts were left split (QA13 5: Albuquerque's
+    tracts, one island, 3 of 3 districts split after 16 groupings): the design joins each island to its
+    nearest unit, as --bridge-islands does, and says so."""
+    from territory_planner.geo import planning
+
+    adj = _adjacency(options, problem, inputs, joined)
+    islands = [] if options.bridge_islands else adj.islands()
+    if not islands:
+        return adj, None
+    units = np.concatenate(islands)
+    names = ", ".join(problem.unit_label(int(u)) for u in units[:3])
+    more = f" and {len(units) - 3} more unit(s)" if len(units) > 3 else ""
+    note = (
+        f"the map has {len(islands)} island(s) apart from the rest ({names}{more}): the designed districts "
+        "join each to its nearest unit, as --bridge-islands does, so a district holding one is one piece "
+        "with it across the gap (districts.csv, column contiguous, counts it so)"
+    )
+    return planning.bridged(problem, adj), note
 
 
 def _check_map_pieces(

@@ -556,20 +556,30 @@ def test_an_infeasible_grouping_after_the_band_was_dropped_is_no_proof(tmp_path:
     assert not (tmp_path / "p" / "summary.json").exists()
 
 
-def test_an_island_that_keeps_designed_districts_apart_is_named_with_the_bridge_hint(tmp_path: Path) -> None:
-    """QA13 5: the map's island left the designed districts unconnected with no word of it. Here the
-    adjacency is two pieces, A0 - A1 and A2 - A3 (potentials 10, 10, 30, 30): every district within +-10%
-    of 40 pairs a 10 with a 30 across them, so no district can be one piece, and the notes say which
-    units lie apart and that --bridge-islands joins them."""
-    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
-    (tmp_path / "in" / "edges.csv").write_text("u,v\nA0,A1\nA2,A3\n")
+def test_an_island_joins_the_designed_district_of_its_nearest_unit(tmp_path: Path) -> None:
+    """QA13 5: an island (a unit with no neighbour) keeps the district holding it in two pieces whatever the
+    grouping, so HiGHS proved every grouping unconnectable and all the districts were left split
+    (Albuquerque's tracts: 3 of 3, after 16 groupings). The design now joins each island to its nearest
+    unit, as --bridge-islands does, and says so. Here the adjacency is the path A0 - A1 - A2 and A3 alone;
+    A3 lies 0.1 degree from A0 (the bridge). Potentials 10, 30, 10, 30: districts within +-10% of 40 pair a
+    10 with a 30, and the one connected grouping over the bridge is {A0, A3} + {A1, A2}."""
+    args = _path_instance(tmp_path / "in", True)
+    (tmp_path / "in" / "edges.csv").write_text("u,v\nA0,A1\nA1,A2\n")
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "p")])
     assert res.exit_code == 0, res.output
-    notes = json.loads((tmp_path / "p" / "summary.json").read_text())["notes"]
-    island = [n for n in notes if "island" in n]
+    s = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert s["hierarchy"]["district"]["design"]["connected"] is True
+    t = pd.read_csv(tmp_path / "p" / "territories.csv", keep_default_na=False).set_index("rep_id")
+    assert {frozenset(g.index) for _, g in t.groupby("district")} == {
+        frozenset({"R0", "R3"}),
+        frozenset({"R1", "R2"}),
+    }
+    d = pd.read_csv(tmp_path / "p" / "districts.csv", keep_default_na=False)
+    assert d["contiguous"].astype(str).tolist() == ["True", "True"]
+    island = [n for n in s["notes"] if "island" in n]
     assert len(island) == 1
+    assert "A3" in island[0]
     assert "--bridge-islands" in island[0]
-    assert "A0" in island[0] or "A2" in island[0]
 
 
 def test_no_first_plan_in_its_share_is_not_the_end_of_the_run(

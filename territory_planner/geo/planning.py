@@ -196,6 +196,12 @@ def unit_adjacency(
     return _bridge(problem, adj) if bridge else adj
 
 
+def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
+    """``adj`` with each island (a piece of the map apart from the rest) joined to its nearest unit, as
+    ``--bridge-islands`` does."""
+    return _bridge(problem, adj)
+
+
 def _bridge(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
     lat = np.zeros(problem.n_units)
     lon = np.zeros(problem.n_units)
