@@ -101,6 +101,7 @@ class SolverError(TerritoryPlannerError):
 
 
 class OutputExistsError(TerritoryPlannerError):
-    """The output folder already holds a plan and ``--force`` was not given."""
+    """The output folder already holds a plan and ``--force`` was not given: a usage error (exit 2), as a
+    plan folder that does not exist is; the inputs are not at fault (QA16 F7)."""
 
-    exit_code = 1
+    exit_code = 2

@@ -105,7 +105,7 @@ def test_existing_plan_is_never_overwritten_without_force(line: tuple[Path, Path
     assert run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q").exit_code == 0
     before = (out / "assignments.csv").read_bytes()
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q", "--tolerance", "0.5")
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a usage error: the inputs are fine
     assert "already holds files; pass --force" in res.output
     assert (out / "assignments.csv").read_bytes() == before
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q", "--force")

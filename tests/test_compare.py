@@ -109,7 +109,7 @@ def test_removed_rep_and_cli(tmp_path: Path) -> None:
     assert st.loc["R3", "accounts_out"] == 2
     assert st.loc["R3", "accounts_b"] == 0
     again = runner.invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
-    assert again.exit_code == 1  # never overwrites without --force
+    assert again.exit_code == 2  # never overwrites without --force: a usage error
     bad = runner.invoke(main, ["compare", str(a), str(tmp_path), "--out", str(tmp_path / "d")])
     assert bad.exit_code == 1
     assert not (tmp_path / "d" / "compare.html").exists()

@@ -261,7 +261,7 @@ def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
     out.mkdir()
     (out / "keep.txt").write_text("previous", encoding="utf-8")
     code, output = run(str(base), "--edits", str(edits), "--out", str(out))
-    assert code == 1
+    assert code == 2  # a usage error
     assert "--force" in output
     assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
     code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")

@@ -369,7 +369,7 @@ def test_existing_output_needs_force_and_is_replaced_atomically(plan_dir: Path, 
     target = tmp_path / "plan.xlsx"
     target.write_bytes(b"previous")
     res = export(plan_dir, "xlsx", target)
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "pass --force" in res.output
     assert target.read_bytes() == b"previous"
     res = export(plan_dir, "xlsx", target, "--force")

@@ -42,7 +42,7 @@ def test_forecast_command_writes_its_folder(crm: Path, tmp_path: Path) -> None:
     fc = pd.read_csv(out / "forecast.csv")
     assert fc.loc[fc["level"] == "team", "id"].tolist() == ["all"]
     code, _ = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out)
-    assert code == 1  # an existing folder needs --force
+    assert code == 2  # an existing folder needs --force: a usage error
 
 
 def test_report_gains_the_forecast_and_quotas_follow_it(crm: Path, tmp_path: Path) -> None:

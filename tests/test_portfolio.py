@@ -197,6 +197,8 @@ def test_budget_below_the_least_share_is_proven_with_the_share(tmp_path: Path) -
         api.solve(options_for(a, r, max_moved_share=0.10))
     conflict = err.value.conflicts[0]
     assert conflict.family == "disruption_budget"
+    # the share suggested is the LP's: the message does not pass it off as enough (QA16 F5)
+    assert "a plan of whole accounts may need a little more" in str(err.value)
     least = float(conflict.extra["least_moved_share"])  # type: ignore[arg-type]
     # independent LP: min moved potential (x2 = share of each account given to R2) within the bands;
     # both measures are whole numbers here, so whole plans only reach whole totals: bands rounded inwards
@@ -479,7 +481,12 @@ def test_least_moved_lp_stops_once_the_budget_side_is_settled(
 ) -> None:
     """The budget check only asks whether the least-moved LP value is above the budget: with a budget
     far above it, column generation stops at the first master without slack under the budget; the
-    bound it returns is still a valid lower bound (below the converged LP value)."""
+    bound it returns is still a valid lower bound (below the converged LP value).
+
+    Which round's master is the first without slack depends on HiGHS's path (the same HiGHS 1.16 gave
+    the converged round at +-2% on one machine and the round before it on another), so the bands are
+    tried at +-2%, +-3% and +-1% until one has a master free of slack before the LP converges; every
+    one tried must stop exactly at its first such round."""
     from territory_planner.optimize import proofs
 
     rng = np.random.default_rng(9)
@@ -487,29 +494,42 @@ def test_least_moved_lp_stops_once_the_budget_side_is_settled(
     for i, acc in enumerate(accounts):  # a third of the accounts have a (scattered) current rep
         acc["current_rep"] = f"R{i % 30}" if rng.random() < 0.3 else None
     a, r = _write(tmp_path, accounts, reps)
-    # +-2%: the master is free of slack a round before the LP converges (HiGHS 1.16; at +-5% the first
-    # round without slack is the converged one)
-    _, problem, spec = _spec(a, r, tolerance=0.02, max_moved_share=0.99)
     backend = get_backend("highs")
     monkeypatch.setattr(proofs, "WHOLE_LP_PAIRS", 1000)  # a pruned pool: column generation has rounds
-    test = proofs.dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
-    prices = proofs._least_moved_prices(spec)
     caplog.set_level(logging.DEBUG, logger="territory_planner.optimize.lp")
-    full = proofs._proof_lp("t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1)
-    slack = [float(m.split("slack=")[1].split()[0]) for m in caplog.messages if m.startswith("LP round")]
-    early = proofs._proof_lp(
-        "t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1, stop_at=spec.budget
-    )
-    assert full is not None
-    assert early is not None
-    assert full.converged
-    assert len(slack) == full.rounds
-    # the first round whose master has no slack (its value is far under the budget) is the last one
-    first_clean = next(r for r, v in enumerate(slack, start=1) if v <= 1e-6)
-    assert early.rounds == first_clean
-    assert early.rounds < full.rounds
-    assert early.objective <= spec.budget + 1e-6
-    assert early.bound <= full.objective + 1e-6 * max(1.0, abs(full.objective))
+    saved = False
+    for tolerance in (0.02, 0.03, 0.01):
+        _, problem, spec = _spec(a, r, tolerance=tolerance, max_moved_share=0.99)
+        test = proofs.dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+        prices = proofs._least_moved_prices(spec)
+        caplog.clear()
+        full = proofs._proof_lp(
+            "t", test, backend, prices, deadline=time.perf_counter() + 60, seed=0, threads=1
+        )
+        slack = [float(m.split("slack=")[1].split()[0]) for m in caplog.messages if m.startswith("LP round")]
+        early = proofs._proof_lp(
+            "t",
+            test,
+            backend,
+            prices,
+            deadline=time.perf_counter() + 60,
+            seed=0,
+            threads=1,
+            stop_at=spec.budget,
+        )
+        assert full is not None
+        assert early is not None
+        assert full.converged
+        assert len(slack) == full.rounds
+        # the first round whose master has no slack (its value is far under the budget) is the last one
+        first_clean = next(r for r, v in enumerate(slack, start=1) if v <= 1e-6)
+        assert early.rounds == first_clean
+        assert early.objective <= spec.budget + 1e-6
+        assert early.bound <= full.objective + 1e-6 * max(1.0, abs(full.objective))
+        if early.rounds < full.rounds:
+            saved = True
+            break
+    assert saved  # at one of the bands at least, the stop saved the rounds after the first clean master
 
 
 def test_greedy_plan_follows_the_given_ranking_within_capacity(tmp_path: Path) -> None:

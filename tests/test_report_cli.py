@@ -30,7 +30,7 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
     out.mkdir()
     (out / "keep.txt").write_text("previous", encoding="utf-8")
     code, _ = _run("--crm", crm, "--period", "2026-01", "--out", out)
-    assert code == 1
+    assert code == 2  # a usage error
     assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
     code, _ = _run("--crm", crm, "--period", "2026-01", "--out", out, "--force")
     assert code == 0

@@ -262,7 +262,8 @@ def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
     return InfeasibleError(
         f"the disruption budget is too small: balancing needs at least {need:.1f}% of the potential "
         f"to move, the budget allows {budget:.1f}% (--max-moved-share {spec.budget / total:.4g}); "
-        f"raise it to at least {least / total:.4f} or widen --tolerance",
+        f"raise it to at least {least / total:.4f} or widen --tolerance (a bound from the LP, where an "
+        "account may be split: a plan of whole accounts may need a little more)",
         [
             Conflict(
                 "disruption_budget",
