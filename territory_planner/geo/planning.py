@@ -179,7 +179,7 @@ def unit_adjacency(
     elif areas is not None:
         area_adj = adjmod.from_geoseries(areas.areas.geometry, rook=rook, tolerance_m=tolerance_m)
         adj = _area_unit_adjacency(problem, areas, area_adj)
-        return _bridge(problem, adj) if bridge else adj
+        return bridged(problem, adj) if bridge else adj
     elif geometry is not None:
         acc = adjmod.from_geoseries(geometry, rook=rook, tolerance_m=tolerance_m)
     else:
@@ -193,16 +193,12 @@ def unit_adjacency(
             )
         )
     adj = adjmod.Adjacency.from_edges(problem.n_units, problem.acc_unit[acc.u], problem.acc_unit[acc.v])
-    return _bridge(problem, adj) if bridge else adj
+    return bridged(problem, adj) if bridge else adj
 
 
 def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
     """``adj`` with each island (a piece of the map apart from the rest) joined to its nearest unit, as
     ``--bridge-islands`` does."""
-    return _bridge(problem, adj)
-
-
-def _bridge(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
     lat = np.zeros(problem.n_units)
     lon = np.zeros(problem.n_units)
     lat[problem.acc_unit] = problem.acc_lat

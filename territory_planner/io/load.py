@@ -46,8 +46,6 @@ class _EditedRoster:
 def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
     """The roster with the scenario's removed reps dropped and added reps appended (as raw text cells),
     and where each row came from, so that a problem names the file's own row (or the added rep)."""
-    from territory_planner.io.schemas import REP_FIELDS
-
     frame, file = raw.frame, str(raw.path)
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     problems = [
@@ -72,7 +70,8 @@ def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
             for c, k in raw.excel.kinds.items()
         }
         excel = ExcelInfo(raw.excel.location, kinds, edited.reindex(columns=raw.excel.values.columns), ())
-        problems += [p for p in raw.excel.problems if p.row is None or p.row in set(rows.tolist())]
+        kept_rows = set(rows.tolist())
+        problems += [p for p in raw.excel.problems if p.row is None or p.row in kept_rows]
     table = RawTable(raw.path, edited, excel=excel, separator=raw.separator)
     return _EditedRoster(table, origin, problems)
 
