@@ -262,6 +262,17 @@ def test_budget_partner_only_when_the_budget_is_used_up() -> None:
     assert sorted(pipeline._budget_partner(spec, plan, 7).tolist()) == [0, 1, 2]
 
 
+def test_budget_with_less_room_than_an_account_counts_as_used_up() -> None:
+    """Moved 6 of 20; a budget of 34% leaves 0.8 of room, less than any staying account would move (the
+    staying accounts hold 1 each, one of them 5): no account can move without another going back, so the
+    cluster gets its partner (Nigeria's 269 cities at a budget of 0.24: 3.3 of 733 left, accounts of 9.6
+    and more, and 4-rep clusters that could not trade a move). With 1.6 accounts of room (38%), none."""
+    tight, plan = _line_spec(0.34)
+    assert sorted(pipeline._budget_partner(tight, plan, 0).tolist()) == [5, 6, 7]
+    roomy, _ = _line_spec(0.38)
+    assert len(pipeline._budget_partner(roomy, plan, 0)) == 0
+
+
 def test_a_tiny_model_mends_the_search_s_near_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a tiny model the rounding stage used to hand everything to the whole model beside; when that
     has no plan yet (a loaded machine: 692 French cities x 10 reps, none in 20 s), the search's best

@@ -1089,7 +1089,7 @@ def _budget_partner(spec: ModelSpec, plan: np.ndarray, j: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     units = np.arange(len(plan))
     moved = spec.moved[units, plan]
-    if moved.sum() < spec.budget * (1 - BUDGET_TIGHT):
+    if spec.budget - moved.sum() > _budget_step(spec, moved):
         return np.zeros(0, dtype=np.int64)
     held = np.bincount(plan, weights=moved, minlength=spec.problem.n_reps)
     held[j] = 0.0
@@ -1100,6 +1100,19 @@ def _budget_partner(spec: ModelSpec, plan: np.ndarray, j: int) -> np.ndarray:
     far = rich[int(np.argmax(np.abs(spec.cost[:, rich] - spec.cost[:, [j]]).mean(axis=0)))]
     near = np.argsort(np.abs(spec.cost - spec.cost[:, [far]]).mean(axis=0), kind="stable")
     return np.asarray(near[:BUDGET_PARTNER_REPS], dtype=np.int64)
+
+
+def _budget_step(spec: ModelSpec, moved: np.ndarray) -> float:
+    """Room in the disruption budget below which it counts as used up: the median potential an account
+    that stays would move (Nigeria's 269 cities at a budget of 0.24: 3.3 of 733 left, every account
+    holds at least 9.6, so no account could move without another going back), and at least
+    ``BUDGET_TIGHT`` of the budget."""
+    assert spec.budget is not None
+    staying = moved == 0
+    would = spec.moved[staying].max(axis=1) if staying.any() else np.zeros(0)
+    would = would[would > 0]
+    step = float(np.median(would)) if len(would) else 0.0
+    return max(step, BUDGET_TIGHT * spec.budget)
 
 
 def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> InfeasibleError:
