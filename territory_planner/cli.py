@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner import __version__, api
+from territory_planner import __version__
 from territory_planner.cli_support import (
     INTERRUPTED,
     MAX_ROWS_SHOWN,
@@ -33,7 +33,7 @@ from territory_planner.currency import currency_context, is_money
 from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
-from territory_planner.optimize.pipeline import SMALL_PAIRS
+from territory_planner.optimize.sizes import SMALL_PAIRS
 from territory_planner.options import PlanOptions, build_options, flag_name, parse_tolerance
 from territory_planner.report.formatting import budgeted_share, count_or_mean, money
 
@@ -208,9 +208,8 @@ def run() -> None:
     except BaseException:  # noqa: BLE001 - shown as Python would, then the same safe exit
         traceback.print_exc()
         code = 1
-    from territory_planner.optimize import background
-
-    if background.solver_running():
+    background = sys.modules.get("territory_planner.optimize.background")  # loaded by a solve only
+    if background is not None and background.solver_running():
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -327,6 +326,8 @@ def plan(
         options = build_options(_collect(None, flags, values), source=str(from_manifest))
     else:
         options = _options(scenario, flags)
+    from territory_planner import api  # the solver's stack loads for a plan, not for --help
+
     console = stderr_console()
     started = time.time()
     command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -468,6 +469,8 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
       territory-planner validate --accounts counties.geojson --reps reps.csv --contiguous
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
+    from territory_planner import api
+
     options = _options(scenario, flags)
     info = api.validate(options)
     table = Table(title="inputs are valid")

@@ -11,20 +11,34 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from territory_planner.errors import InfeasibleError, InputError, TerritoryPlannerError
-from territory_planner.io.writers import is_nonempty_dir, write_csv
+
+if TYPE_CHECKING:  # pandas loads in a command's body, not for --help and usage errors
+    import pandas as pd
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_ROWS_SHOWN = 50
+
+
+def check_period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: a period option (2026Q2, 2026-07, 2026 or START:END) that parses, as given."""
+    if value is None:
+        return None
+    from territory_planner.report.periods import PeriodError, parse_period
+
+    try:
+        parse_period(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return value
 
 
 def stderr_console() -> Console:
@@ -35,6 +49,8 @@ def stderr_console() -> Console:
 
 
 def problems_frame(error: InputError) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         [p.as_dict() for p in error.problems], columns=["file", "row", "column", "value", "message"]
     )
@@ -91,6 +107,8 @@ def error_table_path(out: Path) -> Path:
     """``out/input_errors.csv`` when ``out`` is new or holds nothing but an earlier failed run's list,
     else ``beside(out)``: a failed run never writes into an existing plan folder (``--force`` replaces
     a folder only with a finished plan)."""
+    from territory_planner.io.writers import is_nonempty_dir
+
     return beside(out) if Path(out).exists() and is_nonempty_dir(Path(out)) else Path(out) / ERRORS_NAME
 
 
@@ -100,6 +118,8 @@ def write_error_table(error: InputError, out: Path | None) -> Path | None:
     it (that plan folder is gone), so the one list left is this run's."""
     if out is None:
         return None
+    from territory_planner.io.writers import write_csv
+
     path = error_table_path(Path(out))
     write_csv(problems_frame(error), path)
     if path != beside(Path(out)):
@@ -116,6 +136,8 @@ def clear_error_tables(out: Path | None) -> None:
 
 def _write_errors_file(error: InputError, path: Path, console: Console) -> Path | None:
     """Write the full problems table to ``path`` (a file the user named); None, said, when it cannot be."""
+    from territory_planner.io.writers import write_csv
+
     try:
         write_csv(problems_frame(error), path)
     except OSError as exc:

@@ -18,12 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from territory_planner.errors import InputError, OutputExistsError
-from territory_planner.export import crm_files
+from territory_planner.export import FORMATS, crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
 from territory_planner.io.writers import atomic_write_text, csv_text
 
-FORMATS = ("xlsx", "changes", "salesforce")
 WORKBOOK_NAME = "plan.xlsx"
 
 

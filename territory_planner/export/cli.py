@@ -9,7 +9,7 @@ import click
 
 from territory_planner.cli_support import currency_option, handle_errors
 from territory_planner.currency import parse_currency
-from territory_planner.export.api import FORMATS, export_plan
+from territory_planner.export import FORMATS
 
 
 @click.command("export")
@@ -89,6 +89,8 @@ def export_command(
         raise click.BadParameter("only the salesforce files have owners", param_hint="--shared-owners")
     if currency is not None and fmt != "xlsx":
         raise click.BadParameter("only the xlsx workbook shows a currency", param_hint="--currency")
+    from territory_planner.export.api import export_plan
+
     exported = export_plan(
         plan_dir,
         fmt,

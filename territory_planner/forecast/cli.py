@@ -6,20 +6,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.cli_support import check_period, currency_option, handle_errors
 from territory_planner.currency import parse_currency
-from territory_planner.io.writers import staged_output_dir
-from territory_planner.report.periods import PeriodError, parse_period
-
-
-def check_horizon(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_period(value)
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    return value
 
 
 @click.command("forecast")
@@ -33,7 +21,7 @@ def check_horizon(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option(
     "--horizon",
     required=True,
-    callback=check_horizon,
+    callback=check_period,
     help="Period to forecast: 2026Q3, 2026-07, 2026 or START:END (ISO dates, inclusive).",
 )
 @click.option(
@@ -84,6 +72,7 @@ def forecast_command(
           --plan plans/2026 --out fc/
     """
     from territory_planner.forecast.output import write_forecast
+    from territory_planner.io.writers import staged_output_dir
 
     unit = None if currency is None else parse_currency(currency)
     with staged_output_dir(out, force=force) as stage:

@@ -30,6 +30,7 @@ from territory_planner.model.plan import SolveResult
 from territory_planner.optimize import aggregate, background, construct, hierarchy, prechecks, proofs, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import TimeBudget
+from territory_planner.optimize.sizes import SMALL_PAIRS
 from territory_planner.optimize.spec import ModelSpec, band_rows
 from territory_planner.solvers.base import Backend, SolveStatus
 
@@ -42,7 +43,6 @@ BAND_MARGIN = 0.05
 WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MIP keeps every pair
 BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
 PRESOLVE_SECONDS_PER_PAIR = 3e-5  # HiGHS's MIP presolve, which ignores its time limit (measured 18-25 us)
-SMALL_PAIRS = 10_000  # up to this many allowed pairs the run aims at a proven optimum whatever --gap says
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 ROUND_GAP = 0.01  # on a model of at most EXACT_PAIRS, the rounding MIPs stop within a quarter of this
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left

@@ -8,7 +8,6 @@ import click
 
 from territory_planner.cli_support import currency_option, handle_errors
 from territory_planner.currency import parse_currency
-from territory_planner.render.map import write_map
 
 
 @click.command(name="map")
@@ -40,6 +39,8 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None, currency: str |
       territory-planner map plans/2025 --offline --out board/map.html
       territory-planner map plans/2025 --currency EUR --out board/map-eur.html
     """
+    from territory_planner.render.map import write_map  # folium: loaded for a map, not for --help
+
     unit = None if currency is None else parse_currency(currency)
     written = write_map(plan_dir, out, offline=offline, currency=unit)
     click.echo(f"map written to {written}")

@@ -6,21 +6,8 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.cli_support import check_period, currency_option, handle_errors
 from territory_planner.currency import parse_currency
-from territory_planner.io.writers import staged_output_dir
-from territory_planner.report.api import write_report
-from territory_planner.report.periods import PeriodError, parse_period
-
-
-def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_period(value)
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    return value
 
 
 @click.command("report")
@@ -34,7 +21,7 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option(
     "--period",
     required=True,
-    callback=_check_period,
+    callback=check_period,
     help="START:END (ISO dates, inclusive), or 2026Q3, 2026-07, 2026.",
 )
 @click.option(
@@ -57,7 +44,7 @@ def _check_period(_ctx: click.Context, _param: click.Parameter, value: str | Non
 )
 @click.option(
     "--forecast-horizon",
-    callback=_check_period,
+    callback=check_period,
     help="Also forecast this period (2026Q3, ...): forecast section, forecast.csv, forecast_backtest.csv.",
 )
 @click.option(
@@ -113,6 +100,9 @@ def report_command(
 
         territory-planner report --crm sample_data/crm --period 2026Q2 --plan plans/2026 --out report/
     """
+    from territory_planner.io.writers import staged_output_dir
+    from territory_planner.report.api import write_report
+
     unit = None if currency is None else parse_currency(currency)
     with staged_output_dir(out, force=force) as stage:
         write_report(
