@@ -70,7 +70,10 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
     "grids",
     multiple=True,
     required=True,
-    help="NAME=V1,V2,... (a scenario key); repeat for more dimensions; every combination runs.",
+    help=(
+        "NAME=V1,V2,... (a scenario key); repeat for more dimensions; every combination runs. A balance "
+        "value joins its measures with +: balance=potential,potential+workload."
+    ),
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Sweep folder.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Points solved in parallel.")

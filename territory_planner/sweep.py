@@ -82,7 +82,7 @@ class SweepPoint:
     @property
     def name(self) -> str:
         def fmt(v: Any) -> str:
-            return "".join(c if c.isalnum() or c in ".-" else "_" for c in str(v))
+            return "".join(c if c.isalnum() or c in ".-+" else "_" for c in _param_text(v))
 
         return f"p{self.index:03d}_" + "_".join(f"{k}-{fmt(v)}" for k, v in self.params.items())
 
@@ -95,6 +95,14 @@ def _coerce(text: str) -> Any:
         except ValueError:
             pass
     return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _grid_value(key: str, text: str) -> Any:
+    """One grid value; a balance value joins its measures with ``+``
+    (``balance=potential,potential+workload``: the grid's comma separates the points)."""
+    if key == "balance" and "+" in text:
+        return [m.strip() for m in text.split("+") if m.strip()]
+    return _coerce(text)
 
 
 def _not_swept(name: str, key: str) -> str:
@@ -122,7 +130,7 @@ def parse_grid(specs: list[str] | tuple[str, ...]) -> dict[str, list[Any]]:
         elif key in grid:
             problems.append(Problem(COMMAND_LINE, None, "--grid", f"{name!r} is given twice", spec))
         else:
-            grid[key] = [_coerce(v) for v in values.split(",") if v.strip()]
+            grid[key] = [_grid_value(key, v) for v in values.split(",") if v.strip()]
     if problems:
         raise InputError(problems)
     return grid
@@ -178,22 +186,64 @@ def _unknown_solver(name: object) -> str:
 def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) -> list[Problem]:
     """Every grid value that is no value of its option, as a command-line problem (a usage error: the
     grid is a flag, QA15 M1: ``max_moved_share=0.3,abc`` solved 0.3 and exited 0 with an input_error
-    row). Checked on the scenario's values, before any point is solved."""
+    row). Checked on the scenario's values, before any point is solved: a value's own problems, those
+    it makes with the scenario's other keys (``balance=potential`` beside a ``[tolerance]`` table that
+    names workload), and a balance measure the accounts file has no column for."""
     problems: list[Problem] = []
+    base = {(p.file, p.column, p.message) for p in _option_problems(values, source, frozenset())}
+    columns: frozenset[str] | None = None
     for key, options in grid.items():
         for v in options:
             if key == "solver" and (unknown := _unknown_solver(v)):
                 problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
                 continue
-            try:
-                build_options({**values, key: v}, source=source, flags=frozenset({key}))
-            except InputError as exc:
-                problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
-                    Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
-                    for p in exc.problems
-                    if p.file == COMMAND_LINE
+            found = _option_problems({**values, key: v}, source, frozenset({key}))
+            problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
+                Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
+                for p in found
+                if p.file == COMMAND_LINE or (p.file, p.column, p.message) not in base
+            ]
+            if key == "balance" and not found:
+                columns = _account_columns(values) if columns is None else columns
+                measures = build_options({**values, key: v}).balance
+                problems += [
+                    Problem(COMMAND_LINE, None, f"--grid {key}", message, _param_text(v))
+                    for message in _missing_measures(measures, columns, values)
                 ]
     return list(dict.fromkeys(problems))
+
+
+def _option_problems(values: dict[str, Any], source: str, flags: frozenset[str]) -> list[Problem]:
+    try:
+        build_options(values, source=source, flags=flags)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _account_columns(values: dict[str, Any]) -> frozenset[str]:
+    """The accounts file's column names as the loader reads them; empty when it cannot be read (each
+    point then reports the file's problem itself)."""
+    from territory_planner.io.readers import read_table
+
+    try:
+        raw = read_table(Path(values["accounts"]), "accounts")
+    except (KeyError, TypeError, InputError, OSError):
+        return frozenset()
+    return frozenset(str(c).strip().lower() for c in raw.frame.columns)
+
+
+def _missing_measures(
+    measures: tuple[str, ...], columns: frozenset[str], values: dict[str, Any]
+) -> list[str]:
+    """A message per balance measure the accounts file has no column for (none when it was unread)."""
+    if not columns:
+        return []
+    name = Path(values["accounts"]).name
+    shown = ", ".join(sorted(columns)[:8]) + (", ..." if len(columns) > 8 else "")
+    return [
+        f"{name} has no column {m!r} to balance (its columns: {shown})" for m in measures if m not in columns
+    ]
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[SweepPoint]:
@@ -651,7 +701,7 @@ def sweep_table(
         records.append(
             {
                 "point": p.name,
-                **p.params,
+                **{k: _param_text(v) if isinstance(v, list) else v for k, v in p.params.items()},
                 **{c: row.get(c) for c in RESULT_COLUMNS if c != "pareto"},
                 "resumed": row.get("resumed", False),
             }
@@ -749,6 +799,8 @@ def _param_text(value: object) -> str:
     """A grid value as written (unescaped): 0.05, EUR, true."""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, list | tuple):  # balance measures, as the grid writes them
+        return "+".join(str(v) for v in value)
     return str(value)
 
 

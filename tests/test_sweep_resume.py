@@ -21,7 +21,7 @@ from scenario_fixtures import write_instance
 
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from territory_planner.sweep import dedupe_grid, parse_grid, run_sweep
+from territory_planner.sweep import dedupe_grid, grid_points, parse_grid, run_sweep, sweep_table
 
 POINT = "p000_max_moved_share-1"
 
@@ -130,6 +130,34 @@ def test_bad_grid_keys_and_values_are_usage_errors_before_any_solve(tmp_path: Pa
     with pytest.raises(InputError) as caught:
         parse_grid(["accounts=a.csv"])
     assert caught.value.exit_code == 2
+
+
+def test_balance_values_are_checked_against_the_accounts_and_the_scenario(tmp_path: Path) -> None:
+    """A balance measure the accounts file has no column for, and a balance value that leaves a measure of
+    the scenario's [tolerance] table unbalanced, are usage errors before any point is solved (the first
+    was recorded as an input_error row after the other points were solved, exit 0; the second ended the
+    sweep at its first point with exit 1). ``+`` joins a value's measures."""
+    grid = parse_grid(["balance=potential,potential+workload"])
+    assert grid == {"balance": ["potential", ["potential", "workload"]]}
+    points = grid_points(grid)
+    assert [p.name for p in points] == ["p000_balance-potential", "p001_balance-potential+workload"]
+    assert sweep_table(points, {}, grid)["balance"].tolist() == ["potential", "potential+workload"]
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    flags = ["--grid", "balance=potential,potential+revenu"]
+    res = CliRunner().invoke(main, ["sweep", str(scenario), *flags, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "accounts.csv has no column 'revenu' to balance" in res.output
+    assert "potential+revenu" in res.output
+    table = scenario.with_name("table.toml")
+    text = scenario.read_text(encoding="utf-8").replace("tolerance = 0.1\n", "")
+    table.write_text(text + "[tolerance]\npotential = 0.1\nworkload = 0.1\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["sweep", str(table), "--grid", "balance=potential+workload,workload", "--out", str(out)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "tolerance given for 'potential', which is not a balance measure (workload)" in res.output
+    assert not out.exists()
 
 
 def test_a_value_listed_twice_is_solved_once(tmp_path: Path) -> None:
