@@ -29,7 +29,7 @@ from territory_planner.optimize.budget import (
     output_reserve,
 )
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.options import PlanOptions
+from territory_planner.options import PATH_OPTIONS, PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
 from territory_planner.solvers import get_backend
 
@@ -991,6 +991,11 @@ def write_plan(
     )
 
 
+def _input_paths(options: PlanOptions) -> list[Path | None]:
+    """The files a plan run reads (``PATH_OPTIONS``)."""
+    return [getattr(options, name) for name in sorted(PATH_OPTIONS)]
+
+
 def plan(
     options: PlanOptions,
     out: Path,
@@ -1003,10 +1008,11 @@ def plan(
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
     ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``."""
     from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir
+    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
 
     begin = time.perf_counter()  # --time-limit covers the whole command, outputs included
-
+    inputs = (*_input_paths(options), *((extra or {}).get(k) for k in ("scenario", "from_manifest")))
+    refuse_replacing_inputs(Path(out), inputs)
     if is_nonempty_dir(Path(out)) and not force:
         raise OutputExistsError(
             f"{out} already holds files; pass --force to replace it (the previous plan is kept)"
@@ -1017,7 +1023,7 @@ def plan(
 
     started = dt.datetime.now(dt.UTC)
     output = solve(options, progress, started=begin, warm_start=warm_start)
-    with staged_output_dir(Path(out), force=force) as stage:
+    with staged_output_dir(Path(out), force=force, inputs=inputs) as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
         if options.xlsx:

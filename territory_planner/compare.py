@@ -32,7 +32,12 @@ import pandas as pd
 from territory_planner.compare_html import render_html
 from territory_planner.compare_options import NOT_RECORDED, option_flag, options_table
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.writers import atomic_write_text, staged_output_dir, write_csv
+from territory_planner.io.writers import (
+    atomic_write_text,
+    refuse_replacing_inputs,
+    staged_output_dir,
+    write_csv,
+)
 from territory_planner.level_outputs import has_level, level_labels
 
 MEASURES = ("potential", "workload")
@@ -325,8 +330,9 @@ def _offline_map(plan: PlanFolder, target: Path, colours: dict[str, str] | None)
 
 def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     """Compare plan folders and write the comparison folder ``out`` atomically."""
+    refuse_replacing_inputs(Path(out), paths)  # before reading them
     comparison = compare_plans([Path(p) for p in paths])
-    with staged_output_dir(Path(out), force=force) as stage:
+    with staged_output_dir(Path(out), force=force, inputs=paths) as stage:
         write_csv(comparison.moves, stage / "moves.csv")
         if "district_a" in comparison.moves:
             write_csv(district_moves(comparison.moves), stage / "district_moves.csv")

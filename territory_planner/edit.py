@@ -576,7 +576,7 @@ def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool =
     from territory_planner.report.api import write_report
 
     config = edited.summary.get("config") or {}
-    with staged_output_dir(Path(out), force=force) as stage:
+    with staged_output_dir(Path(out), force=force, inputs=(plan_dir,), replaceable=Path(plan_dir)) as stage:
         write_csv(edited.assignments, stage / "assignments.csv")
         write_csv(edited.territories, stage / "territories.csv")
         atomic_write_text(stage / "summary.json", json_text(edited.summary))
@@ -620,7 +620,7 @@ def rebalance(
     the first rebalance named the user's edits file, and ``plan --from-manifest`` ran with whatever that
     file held later). The manifest keeps the plan's scenario (QA15 L3)."""
     from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir
+    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
     from territory_planner.manifest import MANIFEST_NAME, file_sha256, load_manifest, recorded_scenario
 
     plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
@@ -636,6 +636,7 @@ def rebalance(
                 "--rebalance needs the plan's manifest.json (written by `plan`) to solve the model again",
             )
         )
+    refuse_replacing_inputs(out, (plan_dir, edits_path), replaceable=plan_dir)
     if is_nonempty_dir(out) and not force:  # before the solve, not after it
         raise OutputExistsError(
             f"{out} already holds files; pass --force to replace it (nothing was changed)"

@@ -56,8 +56,9 @@ def edit_command(
       territory-planner edit plans/2025 --edits edits.csv --out plans/2025-rebalanced --rebalance
     """
     from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir
+    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
 
+    refuse_replacing_inputs(out, (plan_dir, edits_path), replaceable=plan_dir)  # in place, with --force
     if is_nonempty_dir(out) and not force:
         raise OutputExistsError(
             f"{out} already holds files; pass --force to replace it (nothing was changed)"

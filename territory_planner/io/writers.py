@@ -13,7 +13,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,13 +114,43 @@ def is_nonempty_dir(path: Path) -> bool:
     return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
 
 
+def refuse_replacing_inputs(
+    out: Path, inputs: Iterable[Path | str | None], *, replaceable: Path | None = None
+) -> None:
+    """Raise ``OutputExistsError`` when ``out`` is one of the run's inputs or holds one: the output
+    replaces the folder whole, so ``report --plan p --out p --force`` deleted the plan it reported on
+    (QA17 F1), and ``plan --out data --force`` would delete ``data/accounts.csv``. ``replaceable`` is an
+    input ``out`` may be (not hold): a plan replaced by its edited self, with --force."""
+    target = Path(out).resolve()
+    for p in inputs:
+        if p is None:
+            continue
+        source = Path(p).resolve()
+        if source == target and replaceable is not None and source == Path(replaceable).resolve():
+            continue
+        if source == target:
+            what = f"the output folder {out} is also an input of this run"
+        elif target in source.parents:
+            what = f"the output folder {out} holds {p}, an input of this run"
+        else:
+            continue
+        raise OutputExistsError(
+            f"{what}: the output replaces that folder whole, so writing it there would delete the input "
+            "(with --force too); choose another folder"
+        )
+
+
 @contextlib.contextmanager
-def staged_output_dir(out: Path, *, force: bool) -> Iterator[Path]:
+def staged_output_dir(
+    out: Path, *, force: bool, inputs: Iterable[Path | str | None] = (), replaceable: Path | None = None
+) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``out`` in one rename, on failure it vanishes.
 
-    Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false.
+    Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false, or
+    when it is or holds one of ``inputs`` (``refuse_replacing_inputs``; it may be ``replaceable``).
     """
     out = Path(out)
+    refuse_replacing_inputs(out, inputs, replaceable=replaceable)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     if is_nonempty_dir(out) and not force:

@@ -1,0 +1,84 @@
+"""An output folder that is, or holds, one of the run's inputs is refused before anything runs (QA17 F1:
+``report --plan p --out p --force`` replaced the plan folder it reported on by report.html and
+kpis.csv; ``plan --out data --force`` would have deleted ``data/accounts.csv``). A usage error, exit 2,
+with --force too; the inputs stay as they were. ``edit PLAN --out PLAN --force`` replaces the plan by
+its edited self, as before."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.errors import OutputExistsError
+from territory_planner.io.writers import refuse_replacing_inputs, staged_output_dir
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_rule(tmp_path: Path) -> None:
+    plan = tmp_path / "plans" / "2026"
+    plan.mkdir(parents=True)
+    with pytest.raises(OutputExistsError, match="the output folder .* is also an input of this run"):
+        refuse_replacing_inputs(plan, [None, plan])
+    with pytest.raises(OutputExistsError, match="holds .*2026, an input of this run"):
+        refuse_replacing_inputs(tmp_path / "plans", [plan])
+    with pytest.raises(OutputExistsError, match="is also an input"):  # the same folder written otherwise
+        refuse_replacing_inputs(tmp_path / "plans" / "x" / "..", [tmp_path / "plans"])
+    refuse_replacing_inputs(plan / "report", [plan])  # a folder inside the input: nothing of it is replaced
+    refuse_replacing_inputs(tmp_path / "plans" / "2026-report", [plan])  # a sibling
+    with pytest.raises(OutputExistsError), staged_output_dir(plan, force=True, inputs=[plan]):
+        pass
+    assert plan.is_dir()
+
+
+def test_plan_into_the_folder_of_its_accounts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("accounts.csv", "reps.csv"):
+        shutil.copy(SAMPLE / name, data / name)
+    before = _files(data)
+    args = ["plan", "--accounts", str(data / "accounts.csv"), "--reps", str(data / "reps.csv")]
+    res = CliRunner().invoke(main, [*args, "--out", str(data), "--force", "--time-limit", "5", "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert "accounts.csv, an input of this run" in res.output
+    assert _files(data) == before
+
+
+@pytest.mark.parametrize("command", ["report", "forecast"])
+def test_report_and_forecast_into_their_crm_folder(tmp_path: Path, command: str) -> None:
+    crm = tmp_path / "crm"
+    shutil.copytree(SAMPLE / "crm", crm)
+    before = _files(crm)
+    period = ["--period", "2026Q2"] if command == "report" else ["--horizon", "2026Q3"]
+    res = CliRunner().invoke(main, [command, "--crm", str(crm), *period, "--out", str(crm), "--force"])
+    assert res.exit_code == 2, res.output
+    assert "is also an input of this run" in res.output
+    assert _files(crm) == before
+
+
+def test_compare_and_edit_into_a_plan_they_read(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "assignments.csv").write_text("account_id,rep_id\n", encoding="utf-8")
+    edits = tmp_path / "edits.csv"
+    edits.write_text("account_id,rep_id\n", encoding="utf-8")
+    before = _files(tmp_path)
+    res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(a), "--force"])
+    assert res.exit_code == 2, res.output
+    # an edit may replace its own plan (with --force), not a folder that holds it or its edits
+    res = CliRunner().invoke(main, ["edit", str(b), "--edits", str(edits), "--out", str(b), "--force"])
+    assert "an input of this run" not in res.output
+    res = CliRunner().invoke(main, ["edit", str(b), "--edits", str(edits), "--out", str(tmp_path), "--force"])
+    assert res.exit_code == 2, res.output
+    after = _files(tmp_path)  # the in-place edit failed on the bare plan: its problems are listed beside it
+    assert after.pop("b.input_errors.csv")
+    assert after == before
