@@ -157,3 +157,41 @@ def test_won_deals_closing_after_the_export_are_warned_about(tmp_path: Path) -> 
     assert (
         "latest opportunity was created (2026-06-30), from 2026-11-15 to 2026-11-15 (rows 3)" in warnings[0]
     )
+
+
+def test_stamps_with_an_offset_are_read_on_one_clock(tmp_path: Path) -> None:
+    """QA17 F2: Salesforce and HubSpot export stamps with an offset (``Z``, ``+02:00``); they crashed every
+    period comparison. They are read in UTC, mixed offsets in one column too: R1's lead L2, contacted at
+    23:00 on 31 March at -01:00, is contacted on 1 April in UTC (out of 2026Q1), so R1's Q1 response time
+    is L1's alone, 09:00Z to 14:00+02:00 = 3 h (2.5 h with the stamps as written)."""
+    import csv
+
+    from territory_planner.report.api import write_report
+
+    leads = TABLES["leads.csv"].replace(
+        "2026-01-01T09:00,2026-01-01T12:00", "2026-01-01T09:00:00Z,2026-01-01T14:00:00+02:00"
+    )
+    leads = leads.replace(
+        "2026-03-31T23:00,2026-04-01T01:00", "2026-03-31T23:00:00-01:00,2026-04-01T02:00:00.000+01:00"
+    )
+    opps = TABLES["opportunities.csv"].replace(
+        "2025-12-01,2026-01-10", "2025-12-01T08:00:00.000Z,2026-01-10T17:30:00.000Z"
+    )
+    crm = write_crm(tmp_path / "crm", override={"leads.csv": leads, "opportunities.csv": opps})
+    out = tmp_path / "out"
+    write_report(out, crm_dir=crm, period="2026Q1")
+    with (out / "kpis.csv").open(encoding="utf-8") as fh:
+        rows = {(r["level"], r["id"], r["kpi"]): r["value"] for r in csv.DictReader(fh)}
+    assert float(rows[("rep", "R1", "lead_response_hours")]) == pytest.approx(3.0)
+    assert float(rows[("rep", "R1", "won_amount")]) == pytest.approx(400.0)  # O1 (stamped) and O3
+
+
+def test_a_close_date_that_is_no_date_is_reported_once(tmp_path: Path) -> None:
+    """QA17 F6: an unreadable close_date of a won deal was reported again as "a won or lost deal needs a
+    close_date", with the status as the cell's value."""
+    text = TABLES["opportunities.csv"].replace("2026-01-10,2026-01-20", "2026-01-10,01/20/2026")
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": text})
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    found = [(p.row, p.column, p.value) for p in info.value.problems]
+    assert found == [(8, "close_date", "01/20/2026")]
