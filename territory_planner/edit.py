@@ -345,10 +345,11 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     out["moved"] = np.where(moved, "True", "False")
     out["distance_km"] = [f"{d:.3f}".rstrip("0").rstrip(".") if math.isfinite(d) else "" for d in dist]
     if "reason" in out.columns:
+        # an edit back to today's rep is no move, but it is a hand edit all the same (QA17 F4: its row
+        # was left without a reason)
         manual = [
-            f"manual: given to {rep_ids[rep[k]]} by hand (the plan gave {rep_ids[old[k]]})"
-            if moved[k]
-            else ""
+            f"manual: {'given to' if moved[k] else 'kept with'} {rep_ids[rep[k]]} by hand "
+            f"(the plan gave {rep_ids[old[k]]})"
             for k in range(len(out))
         ]
         out["reason"] = np.where(changed, manual, out["reason"])
@@ -570,8 +571,11 @@ def _bound_note(summary: dict[str, Any]) -> str | None:
     return text + f": the objective is {100 * gap:.2f}% above it"
 
 
-def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool = False) -> Path:
-    """Write the edited plan as a plan folder, atomically (the map and report included)."""
+def write_edited(
+    edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool = False, command_line: str | None = None
+) -> Path:
+    """Write the edited plan as a plan folder, atomically (the map and report included), with a
+    manifest when the plan has one (``_edited_manifest``)."""
     from territory_planner.render.map import write_map
     from territory_planner.report.api import write_report
 
@@ -582,6 +586,7 @@ def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool =
         atomic_write_text(stage / "summary.json", json_text(edited.summary))
         edits = pd.DataFrame({"account_id": list(edited.edits), "rep_id": list(edited.edits.values())})
         write_csv(edits, stage / "edits.csv")
+        _edited_manifest(edited, Path(plan_dir), stage, Path(out), command_line)
         for name, frame in edited.level_files.items():
             write_csv(frame, stage / name)
         for name in COPIED:
@@ -600,6 +605,45 @@ def write_edited(edited: EditedPlan, plan_dir: Path, out: Path, *, force: bool =
             period=config.get("period") if crm and Path(crm).is_dir() else None,
         )
     return Path(out)
+
+
+def _edited_manifest(
+    edited: EditedPlan, plan_dir: Path, stage: Path, out: Path, command_line: str | None
+) -> None:
+    """The edited folder's manifest.json (QA17 F3: it had none, so a hand-edited plan could never be
+    rebalanced, and an edit in place dropped the plan's): the plan's own, with the locks the plan was
+    solved with (assignments.csv's ``locked_rep``) and the hand edits laid over them kept as locks.csv.
+    So ``edit --rebalance`` on the edited folder keeps this round's edits, and ``plan --from-manifest``
+    re-solves the model around them. Its result is the edited plan's (status manual)."""
+    import datetime as dt
+
+    from territory_planner.manifest import MANIFEST_NAME, file_sha256
+
+    source = plan_dir / MANIFEST_NAME
+    try:
+        manifest = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return  # no manifest (or none readable): the edited folder has none either, as before
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("options"), dict):
+        return
+    a = edited.assignments
+    held = a["locked_rep"].fillna("").astype(str) if "locked_rep" in a else pd.Series("", index=a.index)
+    locks = dict(zip(a["account_id"][held != ""].astype(str), held[held != ""], strict=True))
+    locks.update(edited.edits)
+    write_csv(pd.DataFrame({"account_id": list(locks), "rep_id": list(locks.values())}), stage / "locks.csv")
+    kept = str(out.resolve() / "locks.csv")
+    manifest["options"]["locks"] = kept
+    manifest.setdefault("inputs", {})["locks"] = {"path": kept, "sha256": file_sha256(stage / "locks.csv")}
+    manifest["command_line"] = command_line
+    manifest["started_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")  # the edited plan's date
+    manifest["edited_from"] = {"plan": str(plan_dir.resolve()), "manifest_sha256": file_sha256(source)}
+    summary = edited.summary
+    manifest["result"] = {
+        "status": summary.get("status"),
+        "objective": summary.get("objective"),
+        "assignments_sha256": file_sha256(stage / "assignments.csv"),
+    }
+    atomic_write_text(stage / MANIFEST_NAME, json_text(manifest))
 
 
 def rebalance(

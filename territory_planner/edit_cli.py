@@ -98,7 +98,8 @@ def edit_command(
         from territory_planner.edit import apply_edits, write_edited
 
         edited = apply_edits(plan_dir, edits_path)
-        write_edited(edited, plan_dir, out, force=force)
+        command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        write_edited(edited, plan_dir, out, force=force, command_line=command)
         s = edited.summary
         if s["gap"] is None:
             gap = "no lower bound recorded"
@@ -132,6 +133,10 @@ def edit_command(
                     click.echo(
                         f"  {what}: {len(held)} account(s) of a segment the rep does not serve: {shown}"
                     )
+                    continue
+                if v.get("constraint") == "family":  # as report.html says it (QA17 F4: "family: by 1.00")
+                    reps = ", ".join(map(str, v.get("reps") or []))
+                    click.echo(f"  family {v.get('parent_id')} split between {reps}")
                     continue
                 click.echo(f"  {what}: by {v['violation']:,.2f}")
             if len(broken) > 10:

@@ -470,3 +470,63 @@ def test_edits_saved_by_a_european_excel_with_semicolons_are_read(base: Path, tm
     got = read(tmp_path / "x")[0].set_index("account_id")["rep_id"]
     for acc, rep in moves:
         assert got[acc] == rep
+
+
+def test_an_edited_plan_keeps_a_manifest_and_can_be_rebalanced(base: Path, tmp_path: Path) -> None:
+    """QA17 F3: the edited folder had no manifest.json, so it could never be rebalanced (and an edit in
+    place dropped the plan's). It now carries the plan's manifest with the plan's locks and the hand
+    edits as locks.csv, its own result (status manual, its assignments' SHA-256); a rebalance of it keeps
+    the first round's edits locked beside the second's. QA17 F4: an edit that gives an account back to
+    its current rep is a hand edit too, and its row says so."""
+    from territory_planner.manifest import file_sha256
+
+    a, _, _ = read(base)
+    first = two_moves(a)
+    back = a[(a["current_rep"] != a["rep_id"]) & a["locked_rep"].isna()]
+    assert len(back), "the fixture plan moves no free account: nothing to give back"
+    rows = [*first, (str(back["account_id"].iloc[0]), str(back["current_rep"].iloc[0]))]
+    edited = tmp_path / "edited"
+    code, output = run(
+        str(base), "--edits", str(write_edits(tmp_path / "e1.csv", rows)), "--out", str(edited)
+    )
+    assert code == 0, output
+    manifest = json.loads((edited / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["result"]["status"] == "manual"
+    assert manifest["result"]["assignments_sha256"] == file_sha256(edited / "assignments.csv")
+    assert manifest["edited_from"]["plan"] == str(base.resolve())
+    locks = pd.read_csv(edited / "locks.csv", dtype=str)
+    assert dict(zip(locks["account_id"], locks["rep_id"], strict=True)) == {
+        "A000": a.at[0, "locked_rep"],
+        **dict(rows),
+    }
+    values, warnings = load_manifest(edited)
+    assert values["locks"] == str((edited / "locks.csv").resolve())
+    assert warnings == []
+    ea, _, _ = read(edited)
+    reasons = dict(zip(ea["account_id"], ea["reason"].fillna(""), strict=True))
+    for acc, rep in rows:
+        assert reasons[acc].startswith(
+            f"manual: {'kept with' if acc in set(back['account_id']) else 'given to'} {rep} by hand"
+        )
+    # the second round: another account, rebalanced; the first round's edits stay where the hand put them
+    free = ea[ea["locked_rep"].isna() & ~ea["account_id"].isin([r[0] for r in rows] + ["A000"])]
+    second = [
+        (
+            str(free["account_id"].iloc[0]),
+            {"R0": "R1", "R1": "R2", "R2": "R3", "R3": "R0"}[free["rep_id"].iloc[0]],
+        )
+    ]
+    again = tmp_path / "again"
+    code, output = run(
+        str(edited),
+        "--edits",
+        str(write_edits(tmp_path / "e2.csv", second)),
+        "--out",
+        str(again),
+        "--rebalance",
+        "--quiet",
+    )
+    assert code == 0, output
+    ra, _, _ = read(again)
+    rep_of = dict(zip(ra["account_id"], ra["rep_id"], strict=True))
+    assert all(rep_of[acc] == rep for acc, rep in rows + second)

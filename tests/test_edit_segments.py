@@ -131,6 +131,8 @@ def test_rebalance_locks_the_whole_family_so_every_members_segment_counts(base: 
     assert code == 0, output
     summary = json.loads((tmp_path / "m" / "summary.json").read_text(encoding="utf-8"))
     assert [v["constraint"] for v in summary["violations"] if v["constraint"] == "family"] == ["family"]
+    held = a.loc[a["account_id"] == "A001", "rep_id"].iloc[0]
+    assert f"family F1 split between {', '.join(sorted({'R0', held}))}" in output  # as report.html says it
     # --rebalance locks the family to R0 whole: A001 (smb) cannot go there
     code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance", "-q")
     assert code == 1, output
