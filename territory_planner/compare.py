@@ -114,6 +114,10 @@ def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
     missing = [n for n in ("assignments.csv", "territories.csv", "summary.json") if not (path / n).is_file()]
     if missing:
         raise InputError(Problem(str(path), None, None, f"not a plan folder: missing {', '.join(missing)}"))
+    from territory_planner.manifest import changed_by_hand
+
+    if changed := changed_by_hand(path):
+        raise InputError(changed)
     text = {"account_id": str, "rep_id": str, "current_rep": str, "name": str}
     assignments = pd.read_csv(path / "assignments.csv", dtype=text, keep_default_na=False)
     territories = pd.read_csv(

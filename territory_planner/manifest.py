@@ -140,6 +140,34 @@ def changed_inputs(
     return out
 
 
+def changed_by_hand(folder: Path | str) -> Problem | None:
+    """A problem when the folder's assignments.csv is not the one its run wrote (its SHA-256 differs
+    from ``manifest.json``'s ``assignments_sha256``): territories.csv, summary.json and the map no longer
+    describe it, so the workbook, the comparison and the map would contradict each other (QA17 F8: an
+    account's rep changed in a spreadsheet). None without a manifest that records it. ``edit`` reads
+    such a folder (it recounts everything), and is the way to change a plan by hand."""
+    folder = Path(folder)
+    try:
+        recorded = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"][
+            "assignments_sha256"
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    assignments = folder / "assignments.csv"
+    if not isinstance(recorded, str) or not assignments.is_file() or file_sha256(assignments) == recorded:
+        return None
+    return Problem(
+        str(assignments),
+        None,
+        None,
+        "changed after the plan was written (its SHA-256 is not the one manifest.json records): "
+        "territories.csv, summary.json and the map no longer describe it. Changes by hand go through "
+        "`territory-planner edit PLAN --edits EDITS.csv --out NEW` (a row account_id,rep_id per account), "
+        "which recounts every territory and band: restore the plan's assignments.csv and give the "
+        "changes as edits",
+    )
+
+
 def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
     """Read a manifest: the option mapping for ``build_options`` and warnings about what changed since.
 

@@ -172,7 +172,9 @@ def read_plan_tables(folder: Path | str) -> PlanTables:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(Problem(str(folder), None, None, "the plan folder does not exist"))
-    problems: list[Problem] = []
+    from territory_planner.manifest import changed_by_hand
+
+    problems: list[Problem] = [p] if (p := changed_by_hand(folder)) else []
     summary: dict[str, Any] = {}
     try:
         loaded = json.loads((folder / "summary.json").read_text(encoding="utf-8"))

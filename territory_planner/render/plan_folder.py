@@ -304,12 +304,16 @@ def _read_units(
     return geoms
 
 
-def read_plan_folder(plan_dir: Path) -> PlanFolder:
-    """Read ``assignments.csv``, ``territories.csv``, ``summary.json`` (and ``units.geojson`` if present)."""
+def read_plan_folder(plan_dir: Path, *, changed_ok: bool = False) -> PlanFolder:
+    """Read ``assignments.csv``, ``territories.csv``, ``summary.json`` (and ``units.geojson`` if present).
+    ``changed_ok``: an assignments.csv changed after the plan was written is read (``edit`` recounts
+    everything from it); otherwise it is a problem (``manifest.changed_by_hand``)."""
+    from territory_planner.manifest import changed_by_hand
+
     plan_dir = Path(plan_dir)
     if not plan_dir.is_dir():
         raise InputError(Problem(str(plan_dir), None, None, "plan folder not found"))
-    problems: list[Problem] = []
+    problems: list[Problem] = [] if changed_ok or not (p := changed_by_hand(plan_dir)) else [p]
     territories = _read_territories(plan_dir, problems)
     reps = None if territories is None else set(territories["rep_id"])
     measures = () if territories is None else tuple(extra_measures(territories))

@@ -53,8 +53,10 @@ def _as_bool(series: pd.Series) -> pd.Series:
 
 def load_plan(plan_dir: Path) -> PlanData:
     """Load the three plan files; raises ``InputError`` naming every missing file or column."""
+    from territory_planner.manifest import changed_by_hand
+
     plan_dir = Path(plan_dir)
-    problems: list[Problem] = []
+    problems: list[Problem] = [p] if (p := changed_by_hand(plan_dir)) else []
     assignments = _read(plan_dir / "assignments.csv", problems)
     territories = _read(plan_dir / "territories.csv", problems)
     summary: dict[str, Any] = {}

@@ -1,0 +1,83 @@
+"""A plan folder whose assignments.csv was changed after the plan was written (an account's rep changed in a
+spreadsheet) is refused by export, compare, map and report, naming the file (QA17 F8: the workbook's
+territories sheet, its assignments sheet and the comparison's balance then contradicted each other, exit
+0). manifest.json records the file's SHA-256. ``edit`` reads such a folder: it recounts everything."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scenario_fixtures import write_instance
+
+from territory_planner.cli import main
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("integrity")
+    scenario = write_instance(root / "inputs")
+    plan = root / "plan"
+    res = CliRunner().invoke(
+        main, ["plan", str(scenario), "--out", str(plan), "--quiet", "--time-limit", "10"]
+    )
+    assert res.exit_code == 0, res.output
+    changed = root / "changed"
+    shutil.copytree(plan, changed)
+    a = pd.read_csv(changed / "assignments.csv", dtype=str, keep_default_na=False)
+    a.loc[1, "rep_id"] = "R3" if a.loc[1, "rep_id"] != "R3" else "R2"
+    a.to_csv(changed / "assignments.csv", index=False)
+    return plan, changed
+
+
+MESSAGE = "changed after the plan was written"
+CRM = Path(__file__).resolve().parents[1] / "sample_data" / "crm"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "{changed}", "--format", "xlsx", "--out", "{tmp}/p.xlsx"],
+        ["export", "{changed}", "--format", "salesforce", "--out", "{tmp}/sf"],
+        ["compare", "{plan}", "{changed}", "--out", "{tmp}/cmp"],
+        ["map", "{changed}", "--out", "{tmp}/map.html"],
+        ["report", "--crm", "{crm}", "--period", "2026Q2", "--plan", "{changed}", "--out", "{tmp}/rep"],
+    ],
+    ids=lambda a: " ".join(a[:3]),
+)
+def test_a_plan_changed_by_hand_is_refused(plans: tuple[Path, Path], tmp_path: Path, args: list[str]) -> None:
+    plan, changed = plans
+    argv = [a.format(plan=plan, changed=changed, tmp=tmp_path, crm=CRM) for a in args]
+    res = CliRunner().invoke(main, argv)
+    assert res.exit_code == 1, res.output
+    assert MESSAGE in res.output
+    assert "assignments.csv" in res.output
+    written = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(name.endswith("input_errors.csv") for name in written), written  # no output
+
+
+def test_the_plan_as_written_passes_and_edit_reads_the_changed_one(
+    plans: tuple[Path, Path], tmp_path: Path
+) -> None:
+    plan, changed = plans
+    res = CliRunner().invoke(
+        main, ["export", str(plan), "--format", "xlsx", "--out", str(tmp_path / "p.xlsx")]
+    )
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(changed / "assignments.csv", dtype=str, keep_default_na=False)
+    rep = "R0" if a.loc[2, "rep_id"] != "R0" else "R1"
+    edits = tmp_path / "e.csv"
+    edits.write_text(f"account_id,rep_id\n{a.loc[2, 'account_id']},{rep}\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["edit", str(changed), "--edits", str(edits), "--out", str(tmp_path / "ed")]
+    )
+    assert res.exit_code == 0, res.output
+    edited = pd.read_csv(tmp_path / "ed" / "assignments.csv", dtype=str, keep_default_na=False)
+    assert edited.loc[1, "rep_id"] == a.loc[1, "rep_id"]  # the spreadsheet's change, recounted
+    res = CliRunner().invoke(
+        main, ["export", str(tmp_path / "ed"), "--format", "xlsx", "--out", str(tmp_path / "e.xlsx")]
+    )
+    assert res.exit_code == 0, res.output
