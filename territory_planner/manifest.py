@@ -156,6 +156,8 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
     assignments = folder / "assignments.csv"
     if not isinstance(recorded, str) or not assignments.is_file() or file_sha256(assignments) == recorded:
         return None
+    if _same_totals(assignments, folder / "territories.csv"):
+        return None  # saved again (by Excel, say) with the same reps: the other files still describe it
     return Problem(
         str(assignments),
         None,
@@ -166,6 +168,32 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
         "which recounts every territory and band: restore the plan's assignments.csv and give the "
         "changes as edits",
     )
+
+
+def _same_totals(assignments: Path, territories: Path) -> bool:
+    """Whether each rep's account count and measure sums in ``assignments`` are those ``territories``
+    lists (within 1e-6); False when either cannot be read."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        a = pd.read_csv(assignments, dtype={"rep_id": str}, keep_default_na=False)
+        t = pd.read_csv(territories, dtype={"rep_id": str}, keep_default_na=False).set_index("rep_id")
+        counted = a.groupby("rep_id").size().reindex(t.index, fill_value=0)
+        if len(set(a["rep_id"]) - set(t.index)) or not np.array_equal(
+            counted.to_numpy(), t["accounts"].to_numpy()
+        ):
+            return False
+        for m in ("potential", "workload"):
+            if m in a.columns and m in t.columns:
+                sums = pd.to_numeric(a[m]).groupby(a["rep_id"]).sum().reindex(t.index, fill_value=0.0)
+                if not np.allclose(
+                    sums.to_numpy(float), pd.to_numeric(t[m]).to_numpy(float), rtol=1e-6, atol=1e-6
+                ):
+                    return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:

@@ -81,3 +81,19 @@ def test_the_plan_as_written_passes_and_edit_reads_the_changed_one(
         main, ["export", str(tmp_path / "ed"), "--format", "xlsx", "--out", str(tmp_path / "e.xlsx")]
     )
     assert res.exit_code == 0, res.output
+
+
+def test_a_file_saved_again_with_the_same_reps_is_read(plans: tuple[Path, Path], tmp_path: Path) -> None:
+    """Opened in Excel and saved (other line ends, other quoting): the bytes differ from the recorded
+    SHA-256, every rep's count and sums do not, and the plan is read."""
+    plan, _ = plans
+    resaved = tmp_path / "resaved"
+    shutil.copytree(plan, resaved)
+    a = pd.read_csv(resaved / "assignments.csv", dtype=str, keep_default_na=False)
+    (resaved / "assignments.csv").write_text(
+        a.to_csv(index=False, lineterminator="\r\n", quoting=1), encoding="utf-8"
+    )
+    res = CliRunner().invoke(
+        main, ["export", str(resaved), "--format", "xlsx", "--out", str(tmp_path / "p.xlsx")]
+    )
+    assert res.exit_code == 0, res.output
