@@ -195,3 +195,32 @@ def test_a_close_date_that_is_no_date_is_reported_once(tmp_path: Path) -> None:
         load_crm(crm)
     found = [(p.row, p.column, p.value) for p in info.value.problems]
     assert found == [(8, "close_date", "01/20/2026")]
+
+
+def test_activity_types_that_hold_the_word_meeting_are_meetings(tmp_path: Path) -> None:
+    """QA17 F9: a CRM's activity types are a free picklist; "Customer Meeting" was not counted, and
+    prospect_meetings read 0 without a word. It is counted, and a warning says which types were."""
+    from territory_planner.report.kpis import slice_period
+    from territory_planner.report.periods import parse_period
+
+    plain = load_crm(write_crm(tmp_path / "plain"))
+    acts = TABLES["activities.csv"].replace("2026-02-01,Meeting", "2026-02-01,Customer Meeting")
+    acts = acts.replace("2026-01-01,meeting", "2026-01-01,Meeting - onsite")
+    custom = load_crm(write_crm(tmp_path / "custom", override={"activities.csv": acts}))
+    period = parse_period("2026Q1")
+    count = [len(slice_period(crm.tables, period).meetings) for crm in (plain, custom)]  # type: ignore[arg-type]
+    assert count[0] == count[1] > 0
+    assert any(
+        "counted as meetings besides 'meeting': 'customer meeting' (1), 'meeting - onsite' (1)" in w
+        for w in custom.warnings
+    )
+    assert not any("meeting" in w for w in plain.warnings)
+    calls = (
+        "\n".join(
+            ",".join([*line.split(",")[:4], "call"]) if i else line
+            for i, line in enumerate(TABLES["activities.csv"].strip().splitlines())
+        )
+        + "\n"
+    )
+    none = load_crm(write_crm(tmp_path / "none", override={"activities.csv": calls}))
+    assert any("no activity is a meeting (types: 'call' (" in w for w in none.warnings)

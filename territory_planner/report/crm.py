@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -389,6 +390,9 @@ def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
             rows("close_date", df["close_date"] < df["created_date"], "close_date is before created_date")
     elif name == "activities" and has("type"):
         df["type"] = df["type"].str.lower()
+        # a CRM's activity types are a free picklist: "Customer Meeting", "Meeting - onsite" are meetings
+        # too (QA17 F9: prospect_meetings was 0 everywhere, without a word); ``meeting_notes`` says which
+        df["meeting"] = df["type"].fillna("").str.contains(MEETING_WORD, regex=True)
     elif name in ("quotas", "forecasts"):
         value = "quota" if name == "quotas" else "forecast"
         if has("period_start") and has("period_end"):
@@ -632,6 +636,35 @@ def departed_reps(
 LATE_CLOSE_DAYS = 31
 
 
+MEETING_WORD = r"\bmeetings?\b"  # an activity whose type holds this word is a meeting
+
+
+def meeting_notes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[str]:
+    """What prospect_meetings counts, when it is not plain: the activity types other than ``meeting``
+    counted as meetings, or, when no activity is a meeting, the types there are (its 0 is then a
+    naming question as much as a fact)."""
+    acts = tables.get("activities")
+    if acts is None or acts.empty or "meeting" not in acts.columns:
+        return []
+    counts = acts["type"].fillna("").value_counts()
+    meetings = counts[[bool(re.search(MEETING_WORD, t)) for t in counts.index]]
+
+    def listed(c: pd.Series) -> str:
+        return ", ".join(f"{t!r} ({n:,})" for t, n in c.head(shown).items()) + (
+            ", ..." if len(c) > shown else ""
+        )
+
+    if meetings.empty:
+        return [
+            f"activities.csv: no activity is a meeting (types: {listed(counts)}): prospect_meetings is 0 "
+            "everywhere; a meeting's type is 'meeting' or holds the word (Customer Meeting)"
+        ]
+    other = meetings.drop("meeting", errors="ignore")
+    if other.empty:
+        return []
+    return [f"activities.csv: activity types counted as meetings besides 'meeting': {listed(other)}"]
+
+
 def late_closes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[str]:
     """A warning for won/lost deals closing over ``LATE_CLOSE_DAYS`` after the latest creation of any
     opportunity (the nearest the export says of its own date): a closed deal cannot close after the
@@ -732,7 +765,7 @@ def load_crm(
         log.warning("no reps roster: rep references in the CRM tables are not checked")
     if problems.problems:
         raise InputError(problems.located())
-    warnings = [*warnings, *late_closes(tables)]
+    warnings = [*warnings, *late_closes(tables), *meeting_notes(tables)]
     for warning in warnings:
         log.warning("%s", warning)
     return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed, roster_source=source)

@@ -157,9 +157,7 @@ def slice_period(tables: dict[str, pd.DataFrame | None], period: Period) -> Peri
     forecasts = tables.get("forecasts")
     meetings = None
     if acts is not None and opps is not None:
-        m = acts.loc[
-            acts["type"].eq("meeting") & in_period(acts["date"], period), ["rep_id", "account_id", "date"]
-        ]
+        m = acts.loc[acts["meeting"] & in_period(acts["date"], period), ["rep_id", "account_id", "date"]]
         meetings = m.assign(prospect=prospect_flags(m, opps))
     open_rows, past = None, False
     if opps is not None:
