@@ -567,8 +567,17 @@ def _bound_note(summary: dict[str, Any]) -> str | None:
     else:
         text += ", this one too"
     if gap < 0:
-        return text + f": the objective is {100 * -gap:.2f}% below it"
+        return (
+            text
+            + f": the objective is {below_bound_pct(objective, lower):.2f}% below it (gap {100 * gap:.2f}%)"
+        )
     return text + f": the objective is {100 * gap:.2f}% above it"
+
+
+def below_bound_pct(objective: float, lower: float) -> float:
+    """How far below the bound an objective lies, in % of the bound (QA17 F10: the gap, which is relative
+    to the objective, read "108.80% below" for an objective at 48% of the bound)."""
+    return 100.0 * (lower - objective) / abs(lower) if lower else 0.0
 
 
 def write_edited(

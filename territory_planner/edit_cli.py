@@ -104,9 +104,11 @@ def edit_command(
         if s["gap"] is None:
             gap = "no lower bound recorded"
         elif s["gap"] < 0:  # below a bound that holds only for plans within it
+            from territory_planner.edit import below_bound_pct
+
             gap = (
-                f"{-100 * s['gap']:.2f}% below the plan's lower bound "
-                "(the edits break constraints the bound assumes)"
+                f"{below_bound_pct(s['objective'], s['lower_bound']):.2f}% below the plan's lower bound "
+                f"(gap {100 * s['gap']:.2f}%; the edits break constraints the bound assumes)"
             )
         else:
             gap = f"{100 * s['gap']:.2f}% above the plan's lower bound"
