@@ -275,3 +275,30 @@ def test_a_period_wholly_after_the_export_has_its_place_on_the_axis(tmp_path: Pa
     assert re.findall(r'<text class="partial"[^>]*>([^<]+)<title>', svg) == ["no data"]
     assert '<circle class="partial"' not in svg  # nothing known: no dot
     assert "won so far (partial)" not in svg
+
+
+def test_an_export_with_no_opportunities_or_no_won_deal(crm: Path, tmp_path: Path) -> None:
+    """QA17 F12: opportunities.csv with a header and no rows (an export filtered to nothing) crashed the
+    forecast with a traceback; it is a problem naming the file. QA17 F13: with no won deal, the backtest's
+    accuracy printed as "nan%"; it is n/a."""
+    import shutil
+
+    headed = tmp_path / "headed"
+    shutil.copytree(crm, headed)
+    opps = headed / "opportunities.csv"
+    opps.write_text(opps.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    code, output = _run("forecast", "--crm", headed, "--horizon", "2026Q3", "--out", tmp_path / "o")
+    assert code == 1, output
+    assert "no opportunities: nothing to forecast from" in output
+    assert "Traceback" not in output
+    lost = tmp_path / "lost"
+    shutil.copytree(crm, lost)
+    table = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    table["status"] = table["status"].replace("won", "lost")
+    table.to_csv(lost / "opportunities.csv", index=False)
+    code, output = _run(
+        "forecast", "--crm", lost, "--horizon", "2026Q3", "--out", tmp_path / "o2", "--workers", "1"
+    )
+    assert code == 0, output
+    assert "nan" not in output
+    assert re.search(r"accuracy n/a vs seasonal naive n/a", output)

@@ -307,6 +307,10 @@ def forecast_history(data: CrmData, horizon: str | Period) -> tuple[pd.DataFrame
     if opps is None:
         reason = data.missing.get("opportunities", "opportunities.csv not found")
         raise InputError(Problem("opportunities.csv", None, None, f"the forecast needs won deals: {reason}"))
+    if opps.empty or opps["created_date"].isna().all():  # a header and no rows (QA17 F12: a traceback)
+        raise InputError(
+            Problem("opportunities.csv", None, None, "no opportunities: nothing to forecast from")
+        )
     layout = build_layout(period, first_close_date(opps), as_of_date(opps))
     if layout.end_month <= layout.first_month:
         raise InputError(

@@ -96,7 +96,17 @@ def forecast_command(
     if team_acc:
         a = team_acc[0]
         click.echo(
-            f"backtest over {a['periods']} past periods: accuracy {a['forecast_accuracy']:.1%} "
-            f"vs seasonal naive {a['baseline_accuracy']:.1%}"
+            f"backtest over {a['periods']} past periods: accuracy {_share(a['forecast_accuracy'])} "
+            f"vs seasonal naive {_share(a['baseline_accuracy'])}"
         )
     click.echo(f"wrote {out}/ (forecast.csv, forecast_backtest.csv, forecast.html)")
+
+
+def _share(value: object) -> str:
+    """A backtest accuracy as a percentage; n/a when it has no value (no won deal in the past periods:
+    QA17 F13 printed "accuracy nan%")."""
+    import math
+
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.1%}"
