@@ -1004,13 +1004,16 @@ def plan(
     progress: Progress = lambda _m: None,
     extra: dict[str, Any] | None = None,
     warm_start: Mapping[str, str] | None = None,
+    begun: float | None = None,
 ) -> PlanOutput:
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
-    ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``."""
+    ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``.
+    ``begun``: the ``perf_counter`` at which the command began (the CLI's start, its imports included),
+    from which ``--time-limit`` counts; by default, now."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
 
-    begin = time.perf_counter()  # --time-limit covers the whole command, outputs included
+    begin = time.perf_counter() if begun is None else begun  # --time-limit covers the whole command
     inputs = (*_input_paths(options), *((extra or {}).get(k) for k in ("scenario", "from_manifest")))
     refuse_replacing_inputs(Path(out), inputs)
     if is_nonempty_dir(Path(out)) and not force:
