@@ -119,13 +119,14 @@ def sweep_command(
       territory-planner sweep base.toml --grid tolerance=0.03,0.05 --out sweeps/b \\
           --executor dask --address tcp://scheduler:8786
     """
-    from territory_planner.sweep import parse_grid, prepare_sweep, run_sweep
+    from territory_planner.sweep import check_out, parse_grid, prepare_sweep, run_sweep
 
     if workers < 1:
         raise click.UsageError("--workers must be at least 1")
     grid = parse_grid(grids)
     overrides: dict[str, Any] = {"time_limit": time_limit} if time_limit else {}
     prepare_sweep(scenario, grid, overrides)  # a bad grid value stops here, before the progress bar
+    check_out(out)  # and a folder that is not a sweep's
     progress = Progress(
         TextColumn("sweep"),
         BarColumn(),

@@ -609,6 +609,26 @@ def _executor_results(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+SWEEP_FILES = frozenset({"points", "sweep.csv", "sweep.html", "input_errors.csv"})
+
+
+def check_out(out: Path) -> None:
+    """A sweep writes into its folder (it resumes there): a folder that holds anything else, a plan
+    folder say, is refused (QA17 F18: the sweep's files were added among a plan's), as a usage error."""
+    from territory_planner.errors import OutputExistsError
+
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder")
+    names = [p.name for p in out.iterdir()] if out.is_dir() else []
+    other = sorted(n for n in names if n not in SWEEP_FILES and not n.startswith("."))  # no staging leftovers
+    if other:
+        shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+        raise OutputExistsError(
+            f"{out} holds files that are not a sweep's ({shown}): give a new folder, or a sweep folder "
+            "to resume"
+        )
+
+
 def prepare_sweep(
     scenario: Path | str, grid: dict[str, list[Any]], overrides: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
@@ -647,9 +667,19 @@ def run_sweep(
     out = Path(out)
     values, grid, notes = prepare_sweep(scenario, grid, overrides)
     points = grid_points(grid)
+    check_out(out)
     for note in notes:
         on_note(note)
     points_dir = out / "points"
+    if points_dir.is_dir():
+        names = {p.name for p in points}
+        stale = sorted(f.name for f in points_dir.iterdir() if f.is_dir() and f.name not in names)
+        if stale:  # QA17 F18: an earlier grid's points stayed, unlisted, beside this one's
+            shown = ", ".join(stale[:5]) + (", ..." if len(stale) > 5 else "")
+            on_note(
+                f"{out / 'points'} holds {len(stale)} point(s) of an earlier grid that this sweep does not "
+                f"list ({shown}): they are left as they are; delete them, or give another --out"
+            )
     points_dir.mkdir(parents=True, exist_ok=True)
     rows: dict[int, dict[str, Any]] = {}
     from territory_planner.manifest import path_sha256

@@ -176,3 +176,28 @@ def test_a_value_listed_twice_is_solved_once(tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
     assert list(table["point"]) == [POINT]
     assert [p.name for p in (tmp_path / "sw" / "points").iterdir()] == [POINT]
+
+
+def test_a_folder_that_is_not_a_sweep_s_is_refused_and_stale_points_are_named(tmp_path: Path) -> None:
+    """QA17 F18: sweep --out a plan folder added the sweep's files among the plan's (exit 0); a sweep
+    folder of an earlier grid kept that grid's points beside the new one's without a word."""
+    scenario = write_instance(tmp_path / "inst")
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "assignments.csv").write_text("account_id,rep_id\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["sweep", str(scenario), "--grid", "max_moved_share=1", "--out", str(plan)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "holds files that are not a sweep's (assignments.csv)" in res.output
+    assert sorted(p.name for p in plan.iterdir()) == ["assignments.csv"]
+    out = tmp_path / "sw"
+    stale = out / "points" / "p000_tolerance-0.05"
+    stale.mkdir(parents=True)
+    table, notes = _sweep(scenario, out)
+    assert table["status"].tolist() == ["optimal"] or table["status"].tolist() == ["feasible"]
+    assert any(
+        "holds 1 point(s) of an earlier grid that this sweep does not list (p000_tolerance-0.05)" in n
+        for n in notes
+    )
+    assert stale.is_dir()  # left as it is: the note says so
