@@ -748,7 +748,22 @@ def write_outputs(table: pd.DataFrame, out: Path, params: list[str]) -> None:
     atomic_write_text(out / "sweep.html", render_html(table, params))
 
 
+def _nice_ticks(top: float, count: int = 5) -> list[float]:
+    """Ticks from 0 to at least ``top`` at a round step (1, 2, 2.5 or 5 times a power of ten)."""
+    import math
+
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    n = math.ceil(top / step - 1e-9)
+    return [round(k * step, 10) for k in range(n + 1)]
+
+
 def _svg(table: pd.DataFrame) -> str:
+    """Balance against disruption, both axes from 0 (QA17 F14: min-max axes made a one-point difference
+    span the chart), circle area proportional to travel, with a size key."""
     ok = table[
         table["status"].isin(["optimal", "feasible"])
         & table["max_dev_pct"].notna()
@@ -760,56 +775,69 @@ def _svg(table: pd.DataFrame) -> str:
     xs = 100 * ok["moved_share"].astype(float)
     ys = ok["max_dev_pct"].astype(float)
     travel = ok["travel"].astype(float)
+    x_ticks, y_ticks = _nice_ticks(float(xs.max())), _nice_ticks(float(ys.max()))
+    x1, y1 = x_ticks[-1], y_ticks[-1]
+    t1 = max(float(travel.max()), 1e-12)
+    r_max = 14.0
 
-    def scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
-        return a + (b - a) * (0.5 if hi - lo < 1e-12 else (v - lo) / (hi - lo))
+    def radius(t: float) -> float:  # area proportional to travel
+        return max(2.0, r_max * (max(t, 0.0) / t1) ** 0.5)
 
-    x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
-    t0, t1 = float(travel.min()), float(travel.max())
+    def sx(v: float) -> float:
+        return pad + 10 + (w - 1.5 * pad - 10 - 90) * v / x1  # 90 px on the right for the size key
+
+    def sy(v: float) -> float:
+        return h - pad - 10 - (h - 1.5 * pad - 10) * v / y1
+
     parts = [
         # scales down to a phone's width (QA7: a fixed 640 px made the page scroll sideways at 390 px)
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-        'style="max-width: 100%; height: auto" aria-label="balance versus disruption, circle size = travel">',
-        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad / 2}" y2="{h - pad}" stroke="#444"/>',
+        'style="max-width: 100%; height: auto" aria-label="balance versus disruption, circle area = travel">',
+        f'<line x1="{pad}" y1="{h - pad}" x2="{sx(x1) + 6:.1f}" y2="{h - pad}" stroke="#444"/>',
         f'<line x1="{pad}" y1="{pad / 2}" x2="{pad}" y2="{h - pad}" stroke="#444"/>',
-        f'<text x="{w / 2}" y="{h - 14}" text-anchor="middle" font-size="13">moved potential (%)</text>',
+        f'<text x="{(pad + sx(x1)) / 2:.1f}" y="{h - 14}" text-anchor="middle" font-size="13">'
+        "moved potential (%)</text>",
         f'<text x="16" y="{h / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {h / 2})">'
         "max deviation from target (%)</text>",
     ]
-    x_ticks = ((x0, "start"), (x1, "end")) if f"{x0:.1f}" != f"{x1:.1f}" else ((x0, "middle"),)
-    for v, anchor in x_ticks:
+    for v in x_ticks:
         parts.append(
-            f'<text x="{scale(v, x0, x1, pad + 10, w - pad)}" y="{h - pad + 16}" font-size="11" '
-            f'text-anchor="{anchor}">{v:.1f}</text>'
+            f'<line x1="{sx(v):.1f}" y1="{h - pad}" x2="{sx(v):.1f}" y2="{h - pad + 4}" stroke="#444"/>'
+            f'<text x="{sx(v):.1f}" y="{h - pad + 16}" font-size="11" text-anchor="middle">{v:g}</text>'
         )
-    for v in dict.fromkeys((y0, y1) if f"{y0:.2f}" != f"{y1:.2f}" else (y0,)):
+    for v in y_ticks:
         parts.append(
-            f'<text x="{pad - 6}" y="{scale(v, y0, y1, h - pad - 10, pad)}" font-size="11" '
-            f'text-anchor="end">{v:.2f}</text>'
+            f'<line x1="{pad - 4}" y1="{sy(v):.1f}" x2="{pad}" y2="{sy(v):.1f}" stroke="#444"/>'
+            f'<text x="{pad - 6}" y="{sy(v) + 4:.1f}" font-size="11" text-anchor="end">{v:g}</text>'
         )
-    circles = [
-        (
-            scale(float(x), x0, x1, pad + 10, w - pad),
-            scale(float(y), y0, y1, h - pad - 10, pad),
-            scale(t, t0, t1, 5, 14),
+    # the size key: the largest travel and half of it, as circles of those areas
+    kx, ky = w - 60, pad + 4
+    parts.append(
+        f'<text class="size-key" x="{kx}" y="{ky}" font-size="11" text-anchor="middle">travel</text>'
+    )
+    for k, t in enumerate((t1, t1 / 2)):
+        cy = ky + 22 + 40 * k
+        parts.append(
+            f'<circle class="size-key" cx="{kx}" cy="{cy}" r="{radius(t):.1f}" fill="none" stroke="#666"/>'
+            f'<text class="size-key" x="{kx}" y="{cy + radius(t1) + 12:.1f}" font-size="10" '
+            f'text-anchor="middle">{t:,.0f}</text>'
         )
-        for x, y, t in zip(xs, ys, travel, strict=True)
-    ]
+    circles = [(sx(float(x)), sy(float(y)), radius(float(t))) for x, y, t in zip(xs, ys, travel, strict=True)]
     # each circle names its point as the table's first column starts ("p003"): on paper, and for 20 points,
     # a tooltip alone does not say which plan a circle is (QA7)
     labels = [str(p).split("_", 1)[0] for p in ok["point"]]
     offsets = label_offsets([(cx, cy, lab) for (cx, cy, _), lab in zip(circles, labels, strict=True)])
-    for (_, r), x, y, t, (cx, cy, radius), lab, (dx, dy) in zip(
+    for (_, r), x, y, t, (cx, cy, rad), lab, (dx, dy) in zip(
         ok.iterrows(), xs, ys, travel, circles, labels, offsets, strict=True
     ):
         tip = html.escape(f"{r['point']}: moved {x:.1f}%, max dev {y:.2f}%, travel {t:,.0f}")
         cls = "pareto" if bool(r["pareto"]) else "dominated"
         fill = "#d9480f" if cls == "pareto" else "#adb5bd"
         parts.append(
-            f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius:.1f}" fill="{fill}" '
+            f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="{rad:.1f}" fill="{fill}" '
             f'fill-opacity="0.75" stroke="#222"><title>{tip}</title></circle>'
         )
-        lx = cx + dx + (radius - 4 if dx > 0 else 4 - radius)  # clear of the circle's edge
+        lx = cx + dx + (rad - 4 if dx > 0 else 4 - rad)  # clear of the circle's edge
         parts.append(
             f'<text class="point-label" x="{lx:.1f}" y="{cy + dy:.1f}" font-size="11" fill="#333" '
             f'text-anchor="{"start" if dx > 0 else "end"}">{html.escape(lab)}</text>'
@@ -886,7 +914,7 @@ code {{ white-space: nowrap; }}
 </style></head><body>
 <h1>Trade-off sweep over {html.escape(", ".join(params))}</h1>
 <p>{len(table)} points, {n_ok} solved. Orange circles are Pareto-efficient: no other plan is at least as good
-on balance (max deviation), disruption (moved potential) and travel (circle size), and better on one.</p>
+on balance (max deviation), disruption (moved potential) and travel (circle area), and better on one.</p>
 {_svg(table)}
 {_departed_note(table)}
 {_table(table, params)}

@@ -146,8 +146,8 @@ def test_page_reads_well_when_points_fail() -> None:
     assert f"<b>{points[1].name}</b> (failed)" in listed
     assert "<code>--time-limit</code> 40 &amp; a wider <code>--tolerance</code>" in listed
     chart = page[page.index("<svg") : page.index("</svg>")]
-    assert chart.count(">51.6</text>") == 1
-    assert chart.count(">4.99</text>") == 1
+    assert "moved 51.6%, max dev 4.99%" in chart  # the point's values in its tooltip; the axes from 0
+    assert chart.count(">0</text>") == 2
 
 
 def test_a_sweep_with_no_plan_at_all_fails(scenario: Path, tmp_path: Path) -> None:
@@ -219,7 +219,41 @@ def test_every_circle_is_labelled_and_the_chart_fits_a_phone() -> None:
     assert "max-width: 100%" in svg
     labels = re.findall(r'<text class="point-label"[^>]*>([^<]+)</text>', svg)
     assert labels == ["p000", "p001", "p002", "p003"]
-    assert page.count("<circle") == 4
+    assert len(re.findall(r'<circle class="(?:pareto|dominated)"', svg)) == 4
+    assert len(re.findall(r'<circle class="size-key"', svg)) == 2
+
+
+def test_the_chart_starts_its_axes_at_zero_and_sizes_circles_by_area() -> None:
+    """QA17 F14: axes from the smallest to the largest value made a one-point difference in moved
+    potential span the whole chart, and radii scaled from 5 to 14 px gave a circle 7% less travel one
+    eighth of the area. Both axes start at 0 with round ticks; a circle's area is proportional to its
+    travel; a size key shows the largest travel and half of it."""
+    import re
+
+    grid = {"tolerance": [0.05, 0.1]}
+    points = grid_points(grid)
+    results = {
+        p.index: {
+            "status": "feasible",
+            "objective": t,
+            "travel": t,
+            "gap": 0.01,
+            "max_dev_pct": d,
+            "moved_share": m,
+            "moved_accounts": 10,
+            "seconds": 1.0,
+            "error": "",
+        }  # fmt: skip
+        for p, t, d, m in zip(points, (653_658.0, 609_219.0), (4.9, 9.8), (0.335, 0.325), strict=True)
+    }
+    svg = render_html(sweep_table(points, results, grid), list(grid))
+    svg = svg[svg.index("<svg") : svg.index("</svg>")]
+    r = [float(v) for v in re.findall(r'<circle class="(?:pareto|dominated)"[^>]* r="([0-9.]+)"', svg)]
+    assert (r[1] / r[0]) ** 2 == pytest.approx(609_219 / 653_658, rel=0.02)
+    ticks = re.findall(r'text-anchor="middle">([0-9.]+)</text>', svg)
+    assert ticks[0] == "0"
+    assert ">travel</text>" in svg
+    assert "653,658" in svg
 
 
 def test_an_input_error_cell_names_its_place_and_is_not_quoted(scenario: Path, tmp_path: Path) -> None:
