@@ -63,6 +63,10 @@ def edit_command(
         raise OutputExistsError(
             f"{out} already holds files; pass --force to replace it (nothing was changed)"
         )
+    if time_limit is not None and not rebalance:  # QA17 F15: it was ignored without a word
+        raise click.BadParameter(
+            "only a --rebalance solves: without it nothing is timed", param_hint="--time-limit"
+        )
     if rebalance:
         from territory_planner.edit import rebalance as run_rebalance
 

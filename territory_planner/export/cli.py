@@ -89,6 +89,17 @@ def export_command(
         raise click.BadParameter("only the salesforce files have owners", param_hint="--shared-owners")
     if currency is not None and fmt != "xlsx":
         raise click.BadParameter("only the xlsx workbook shows a currency", param_hint="--currency")
+    # an option that does not apply to the format is refused, not ignored (QA17 F15)
+    if effective_date is not None and fmt != "changes":
+        raise click.BadParameter("only the changes list has an effective date", param_hint="--effective-date")
+    for given, flag in (
+        (sf_territory_ids, "--sf-territory-ids"),
+        (reps, "--reps"),
+        (sf_model_id.strip(), "--sf-model-id"),
+        (sf_type_id.strip(), "--sf-type-id"),
+    ):
+        if given and fmt != "salesforce":
+            raise click.BadParameter("only the salesforce files use it", param_hint=flag)
     from territory_planner.export.api import export_plan
 
     exported = export_plan(

@@ -100,6 +100,13 @@ def report_command(
 
         territory-planner report --crm sample_data/crm --period 2026Q2 --plan plans/2026 --out report/
     """
+    if company_target is None:  # the quota options shape suggested quotas only (QA17 F15: ignored)
+        if quota_history_weight is not None:
+            raise click.BadParameter(
+                "it weighs the suggested quotas of --company-target", param_hint="--quota-history-weight"
+            )
+        if quota_method != "potential":
+            raise click.BadParameter("it splits --company-target", param_hint="--quota-method")
     from territory_planner.io.writers import staged_output_dir
     from territory_planner.report.api import write_report
 

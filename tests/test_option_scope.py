@@ -1,0 +1,66 @@
+"""An option that cannot apply to the command as given is a usage error (exit 2), not ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["edit", "{d}", "--edits", "{f}", "--out", "{tmp}/o", "--time-limit", "5"], "--time-limit"),
+        (
+            [
+                "report",
+                "--crm",
+                "{d}",
+                "--period",
+                "2026Q2",
+                "--quota-history-weight",
+                "0.5",
+                "--out",
+                "{tmp}/r",
+            ],
+            "--quota-history-weight",
+        ),
+        (
+            [
+                "report",
+                "--crm",
+                "{d}",
+                "--period",
+                "2026Q2",
+                "--quota-method",
+                "forecast",
+                "--out",
+                "{tmp}/r",
+            ],
+            "--quota-method",
+        ),
+        (
+            ["export", "{d}", "--format", "xlsx", "--out", "{tmp}/x.xlsx", "--effective-date", "2027-01-01"],
+            "--effective-date",
+        ),
+        (
+            ["export", "{d}", "--format", "changes", "--out", "{tmp}/c", "--sf-model-id", "0MCxx0000000001"],
+            "--sf-model-id",
+        ),
+        (["export", "{d}", "--format", "xlsx", "--out", "{tmp}/x.xlsx", "--reps", "{f}"], "--reps"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
+def test_an_option_that_cannot_apply_is_a_usage_error(tmp_path: Path, args: list[str], flag: str) -> None:
+    """QA17 F15: edit's --time-limit without --rebalance, report's quota options without
+    --company-target, export's options of another format were ignored without a word (exit 0)."""
+    folder, file = tmp_path / "d", tmp_path / "f.csv"
+    folder.mkdir()
+    file.write_text("account_id,rep_id\n", encoding="utf-8")
+    argv = [a.format(d=folder, f=file, tmp=tmp_path) for a in args]
+    res = CliRunner().invoke(main, argv)
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for {flag}" in res.output
