@@ -36,6 +36,7 @@ from territory_planner.io.writers import (
     atomic_write_text,
     refuse_replacing_inputs,
     staged_output_dir,
+    unneutralise,
     write_csv,
 )
 from territory_planner.level_outputs import has_level, level_labels
@@ -123,6 +124,10 @@ def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
     territories = pd.read_csv(
         path / "territories.csv", dtype={"rep_id": str, "name": str}, keep_default_na=False
     )
+    for frame in (assignments, territories):  # the spreadsheet guard is the CSV's, not the name's (QA17 F11)
+        for col in ("name", "reason"):
+            if col in frame.columns:
+                frame[col] = frame[col].astype(str).map(unneutralise)
     try:
         summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

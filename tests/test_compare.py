@@ -458,3 +458,20 @@ def test_the_rep_statement_never_shows_a_negative_zero() -> None:
     assert _pct(-0.001) == "+0.00%"
     assert _pct(-0.01) == "-0.01%"
     assert _share(1)(-0.0001) == "0.0%"
+
+
+def test_a_guarded_name_shows_as_the_name(tmp_path: Path) -> None:
+    """QA17 F11: a name a plan folder's CSV holds with the spreadsheet guard ('=HYPERLINK...) showed with
+    the apostrophe in compare.html; moves.csv keeps the guard (it is a CSV a spreadsheet opens)."""
+    a = _plan(tmp_path / "plan_a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+    b = _plan(tmp_path / "plan_b", {"A1": "R2", "A2": "R1", "A3": "R2", "A4": "R2"})
+    for folder in (a, b):
+        t = pd.read_csv(folder / "assignments.csv", dtype=str, keep_default_na=False)
+        t["name"] = ["'=HYPERLINK(1)", "x", "y", "z"]
+        t.to_csv(folder / "assignments.csv", index=False)
+    compare([a, b], tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "=HYPERLINK(1)" in page
+    assert "&#x27;=HYPERLINK" not in page
+    assert "'=HYPERLINK" not in page
+    assert "'=HYPERLINK(1)" in (tmp_path / "cmp" / "moves.csv").read_text(encoding="utf-8")

@@ -61,6 +61,13 @@ def test_names_are_escaped_and_csv_cells_neutralised(tmp_path: Path) -> None:
     plan2 = write_plan(tmp_path / "plan2", territories=terr)
     write_report(tmp_path / "out2", plan_dir=plan2, company_target=10.0)
     assert "'=cmd|calc" in (tmp_path / "out2" / "suggested_quotas.csv").read_text(encoding="utf-8")
+    # a plan folder's CSV holds the name guarded ('=cmd|calc); the page shows the name (QA17 F11)
+    plan3 = write_plan(tmp_path / "plan3", territories=TERRITORIES.replace("Cy West", "'=cmd|calc"))
+    write_report(tmp_path / "out3", plan_dir=plan3)
+    page = (tmp_path / "out3" / "report.html").read_text(encoding="utf-8")
+    assert "=cmd|calc" in page
+    assert "&#x27;=cmd" not in page
+    assert "'=cmd" not in page
 
 
 def test_plan_only_report(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.writers import unneutralise
 
 ID_COLUMNS = ("account_id", "rep_id", "current_rep", "name", "region", "reason", "parent_id", "segment")
 REQUIRED = {
@@ -39,6 +40,9 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         problems.append(Problem(path.name, None, None, f"cannot read the file: {exc}"))
         return None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    for col in frame.columns:  # the spreadsheet guard is the CSV's, not the name's (QA17 F11)
+        if not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+            frame[col] = frame[col].map(lambda v: unneutralise(v) if isinstance(v, str) else v)
     for col in REQUIRED.get(path.name, ()):
         if col not in frame.columns:
             problems.append(Problem(path.name, None, col, "required column is missing"))
