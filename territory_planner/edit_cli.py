@@ -140,6 +140,9 @@ def edit_command(
                         f"  {what}: {len(held)} account(s) of a segment the rep does not serve: {shown}"
                     )
                     continue
+                if v.get("pieces"):  # a territory or district cut apart (QA17 F22)
+                    click.echo(f"  {what}: {v['pieces']} pieces, not one")
+                    continue
                 if v.get("constraint") == "family":  # as report.html says it (QA17 F4: "family: by 1.00")
                     reps = ", ".join(map(str, v.get("reps") or []))
                     click.echo(f"  family {v.get('parent_id')} split between {reps}")

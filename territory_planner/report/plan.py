@@ -30,6 +30,9 @@ class PlanData:
         return self.assignments[self.assignments["moved"]]
 
 
+GUARDED = r"^'[=+\-@\t\r]"  # a cell ``io.writers.neutralise_formulas`` prefixed
+
+
 def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.is_file():
         problems.append(Problem(path.name, None, None, f"not found in the plan folder {path.parent}"))
@@ -42,7 +45,10 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     for col in frame.columns:  # the spreadsheet guard is the CSV's, not the name's (QA17 F11)
         if not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
-            frame[col] = frame[col].map(lambda v: unneutralise(v) if isinstance(v, str) else v)
+            text = frame[col].astype("string")
+            guarded = text.str.match(GUARDED, na=False)  # the column keeps its dtype (all-blank names too)
+            if guarded.any():
+                frame.loc[guarded, col] = text[guarded].map(unneutralise)
     for col in REQUIRED.get(path.name, ()):
         if col not in frame.columns:
             problems.append(Problem(path.name, None, col, "required column is missing"))

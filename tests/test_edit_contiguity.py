@@ -1,0 +1,65 @@
+"""A hand edit that cuts a territory of a contiguous plan apart is listed as a ``contiguity`` violation
+(QA17 F22: 100 North Carolina counties, Tyrrell on the coast given to the Asheville rep, was listed as a
+workload band only). Six unit squares in a row, two reps at the ends, ``--contiguous``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("edit-contiguity")
+    features = []
+    for k in range(6):
+        ring = [[k, 0.0], [k + 1, 0.0], [k + 1, 1.0], [k, 1.0], [k, 0.0]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    (root / "accounts.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 5.5}]).to_csv(
+        root / "reps.csv", index=False
+    )
+    out = root / "plan"
+    args = ["plan", "--accounts", str(root / "accounts.geojson"), "--reps", str(root / "reps.csv")]
+    res = CliRunner().invoke(
+        main, [*args, "--contiguous", "--tolerance", "0.5", "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(out / "assignments.csv", dtype=str)
+    assert a["rep_id"].tolist() == ["R1"] * 3 + ["R2"] * 3
+    return out
+
+
+def _edit(plan: Path, tmp_path: Path, rows: str) -> tuple[str, list[dict[str, object]]]:
+    edits = tmp_path / "e.csv"
+    edits.write_text("account_id,rep_id\n" + rows, encoding="utf-8")
+    res = CliRunner().invoke(main, ["edit", str(plan), "--edits", str(edits), "--out", str(tmp_path / "ed")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "ed" / "summary.json").read_text(encoding="utf-8"))
+    return res.output, [v for v in summary["violations"] if v["constraint"] == "contiguity"]
+
+
+def test_an_edit_that_cuts_a_territory_apart_is_listed(plan: Path, tmp_path: Path) -> None:
+    output, found = _edit(plan, tmp_path, "S0,R2\n")  # R2: S0 and S3-S5, two pieces
+    assert found == [
+        {"constraint": "contiguity", "rep_id": "R2", "measure": "", "violation": 1.0, "pieces": 2}
+    ]
+    assert "contiguity R2: 2 pieces, not one" in output
+    assert "2 pieces, not one" in (tmp_path / "ed" / "report.html").read_text(encoding="utf-8")
+
+
+def test_an_edit_along_the_border_keeps_both_in_one_piece(plan: Path, tmp_path: Path) -> None:
+    _, found = _edit(plan, tmp_path, "S2,R2\n")  # R1: S0-S1, R2: S2-S5
+    assert found == []
