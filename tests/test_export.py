@@ -486,3 +486,48 @@ def test_the_summary_sheet_notes_give_repaired_polygons_as_one_note(plan_dir: Pa
         "a solver note; 2 invalid polygons in accounts.gpkg (rows 3, 10) repaired with shapely.make_valid: "
         "kept; each row's reason is in summary.json (repaired_geometries)"
     )
+
+
+def test_the_hand_off_says_when_the_plan_breaks_its_bands_and_changes_open_in_excel(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """QA17 F19: a manual plan breaking its bands went to the CRM files without a word. QA17 F20:
+    changes.csv, the list people open in Excel, had no byte-order mark (San José read as San JosÃ©)."""
+    edits = tmp_path / "e.csv"
+    edits.write_text("account_id,rep_id\nA1,R2\nA2,R2\nA3,R2\n", encoding="utf-8")
+    res = run("edit", str(plan_dir), "--edits", str(edits), "--out", str(tmp_path / "manual"))
+    assert res.exit_code == 0, res.output
+    assert "constraint(s) broken" in res.output
+    for fmt, out in (("changes", tmp_path / "ch"), ("salesforce", tmp_path / "sf")):
+        res = export(tmp_path / "manual", fmt, out)
+        assert res.exit_code == 0, res.output
+        assert "the plan (manual) breaks" in res.output
+        assert "these owner changes leave territories outside their bands" in res.output
+    assert (tmp_path / "ch" / "changes.csv").read_bytes().startswith(b"\xef\xbb\xbfaccount_id,")
+    assert not (tmp_path / "sf" / "Territory2.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    res = export(plan_dir, "changes", tmp_path / "ch2")
+    assert "breaks" not in res.output  # the solved plan keeps its bands
+    assert "accounts are areas" not in export(plan_dir, "salesforce", tmp_path / "sf2").output
+
+
+def test_the_salesforce_files_of_an_area_plan_say_its_accounts_are_areas(tmp_path: Path) -> None:
+    """QA17 F23: counties as accounts went out as Account Ids without a word."""
+    from scenario_fixtures import strip_map
+
+    accounts, reps = strip_map(tmp_path / "in")
+    res = run(
+        "plan",
+        "--accounts",
+        str(accounts),
+        "--reps",
+        str(reps),
+        "--tolerance",
+        "0.9",
+        "--out",
+        str(tmp_path / "p"),
+        "-q",
+    )
+    assert res.exit_code == 0, res.output
+    res = export(tmp_path / "p", "salesforce", tmp_path / "sf")
+    assert res.exit_code == 0, res.output
+    assert "the plan's accounts are areas (polygons in units.geojson" in res.output

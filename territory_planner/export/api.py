@@ -61,13 +61,20 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
             raise OutputExistsError(f"{p} is a folder; give the path of a file to write")
 
 
-def write_csv_files(folder: Path, frames: dict[str, pd.DataFrame], force: bool) -> list[Path]:
-    """Write CSVs into ``folder``: all texts are built first, then each file replaced atomically."""
+def write_csv_files(
+    folder: Path, frames: dict[str, pd.DataFrame], force: bool, *, bom: bool = False
+) -> list[Path]:
+    """Write CSVs into ``folder``: all texts are built first, then each file replaced atomically.
+    ``bom``: UTF-8 with a byte-order mark, for a file people open in Excel, which reads a CSV without
+    one in the Windows code page (QA17 F20: San José showed as San JosÃ©)."""
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"{folder} is a file; --out is a folder for this format")
     paths = [folder / name for name in frames]
     _refuse_existing(paths, force)
-    texts = {path: csv_text(frame) for path, frame in zip(paths, frames.values(), strict=True)}
+    texts = {
+        path: ("\ufeff" if bom else "") + csv_text(frame)
+        for path, frame in zip(paths, frames.values(), strict=True)
+    }
     for path, text in texts.items():
         atomic_write_text(path, text)
     return paths
@@ -112,9 +119,10 @@ def export_plan(
         return Exported(export_workbook(plan, out, force=force, currency=currency))
     if fmt == "changes":
         changes = crm_files.changes_frame(plan, effective_date)
+        notes = _broken_note(plan)
         if out.suffix.lower() == ".csv":  # the file itself rather than a folder holding changes.csv
-            return Exported(write_csv_files(out.parent, {out.name: changes}, force))
-        return Exported(write_csv_files(out, {"changes.csv": changes}, force))
+            return Exported(write_csv_files(out.parent, {out.name: changes}, force, bom=True), notes)
+        return Exported(write_csv_files(out, {"changes.csv": changes}, force, bom=True), notes)
     roster, excel = None, None
     if reps is not None:
         from territory_planner.io.readers import read_table
@@ -137,12 +145,41 @@ def export_plan(
         from territory_planner.io.excel import relocate
 
         raise InputError(relocate(err.problems, [excel])) from None
+    notes = _broken_note(plan) + _area_note(plan) + notes
     if not (sf_model_id and sf_type_id):
         notes.append(
             "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "
             "(or fill the columns) before loading it"
         )
     return Exported(write_csv_files(out, frames, force), notes)
+
+
+def _broken_note(plan: PlanTables) -> list[str]:
+    """A plan that breaks constraints of its own model (a manual or a relaxed plan) said before its owner
+    changes go out (QA17 F19: only the workbook shaded the cells)."""
+    broken = [v for v in plan.summary.get("violations") or [] if isinstance(v, dict)]
+    if not broken:
+        return []
+    shown = "; ".join(
+        " ".join(str(v[k]) for k in ("constraint", "rep_id", "group", "measure") if v.get(k))
+        for v in broken[:3]
+    ) + ("; ..." if len(broken) > 3 else "")
+    return [
+        f"the plan ({plan.summary.get('status')}) breaks {len(broken)} of its constraint(s) ({shown}, in "
+        "summary.json): these owner changes leave territories outside their bands"
+    ]
+
+
+def _area_note(plan: PlanTables) -> list[str]:
+    """The accounts of an area plan (counties, ZIPs as polygons) are no CRM accounts (QA17 F23)."""
+    if not (plan.folder / "units.geojson").is_file() or (plan.summary.get("config") or {}).get("areas"):
+        return []
+    first = str(plan.assignments["account_id"].iloc[0]) if len(plan.assignments) else ""
+    return [
+        f"the plan's accounts are areas (polygons in units.geojson, e.g. {first}), not CRM accounts: "
+        "Account_OwnerId_update.csv and ObjectTerritory2Association.csv hold their ids as Account Ids; "
+        "put each area's Salesforce accounts in their place before loading"
+    ]
 
 
 def write_plan_workbook(plan_dir: Path, final_dir: Path | None = None) -> Path:
