@@ -361,13 +361,15 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         summary["notes"].append(bound)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
     unchecked = unchecked_segments_note(plan)
+    split = _split_families(a, rep, rep_ids, edits)
+    summary["notes"] += split
     return EditedPlan(
         out,
         territories,
         summary,
         {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]},
         level_files,
-        [unchecked] if unchecked else [],
+        ([unchecked] if unchecked else []) + split,
     )
 
 
@@ -402,6 +404,30 @@ RUN_RECORD: dict[str, Any] = {
 # summary.json's "contiguity" entries that hold for the model whatever the assignment (the others, the
 # pieces of each territory and how the solver joined them, were about the plan before the edits)
 CONTIGUITY_KEPT = ("islands", "bridged_edges", "infeasible")
+
+
+def _split_families(
+    a: pd.DataFrame, rep: np.ndarray, rep_ids: np.ndarray, edits: dict[str, str]
+) -> list[str]:
+    """A note per family an edit split: the map moves a family whole, an edits file moves the rows it
+    lists (QA17 F21: the same single-member edit gave two plans), so the file's user is told how."""
+    if "parent_id" not in a.columns:
+        return []
+    parents = a["parent_id"].fillna("").astype(str).to_numpy()
+    ids = a["account_id"].astype(str).to_numpy()
+    out = []
+    for parent in sorted({parents[k] for k, acc in enumerate(ids) if acc in edits and parents[k]}):
+        members = np.flatnonzero(parents == parent)
+        held = sorted({str(rep_ids[rep[k]]) for k in members})
+        if len(held) > 1:
+            left = [str(ids[k]) for k in members if ids[k] not in edits]
+            shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
+            out.append(
+                f"family {parent} is split between {', '.join(held)}: the edits file moves only the rows "
+                f"it lists ({shown} not listed); the map moves a family whole, so list every member to do "
+                "the same"
+            )
+    return out
 
 
 def _plan_notes(summary: dict[str, Any]) -> tuple[list[str], list[str]]:

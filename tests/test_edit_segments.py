@@ -133,6 +133,12 @@ def test_rebalance_locks_the_whole_family_so_every_members_segment_counts(base: 
     assert [v["constraint"] for v in summary["violations"] if v["constraint"] == "family"] == ["family"]
     held = a.loc[a["account_id"] == "A001", "rep_id"].iloc[0]
     assert f"family F1 split between {', '.join(sorted({'R0', held}))}" in output  # as report.html says it
+    # the map moves a family whole, an edits file the rows it lists: the split is explained (QA17 F21)
+    assert (
+        "the edits file moves only the rows it lists (A001 not listed); the map moves a family whole"
+        in output
+    )
+    assert any("family F1 is split" in n for n in summary["notes"])
     # --rebalance locks the family to R0 whole: A001 (smb) cannot go there
     code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance", "-q")
     assert code == 1, output
