@@ -690,9 +690,11 @@ def rebalance(
     overrides: dict[str, Any] | None = None,
     progress: Any = None,
     extra: dict[str, Any] | None = None,
+    begun: float | None = None,
 ) -> tuple[Any, list[str]]:
     """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``
-    and the manifest's warnings (inputs or versions that changed since the plan was made).
+    and the manifest's warnings (inputs or versions that changed since the plan was made). ``begun``: as
+    for ``api.plan`` (the console script's start, from which --time-limit counts).
 
     The locks the new plan is solved with (the plan's own, if it had any, and the edits) are kept in the
     new folder as ``locks.csv``, which its manifest names, so that the folder reruns by itself (QA15 M2:
@@ -731,7 +733,7 @@ def rebalance(
             "edits_sha256": file_sha256(edits_path),
         },
     }
-    kwargs: dict[str, Any] = {"extra": context}
+    kwargs: dict[str, Any] = {"extra": context, "begun": begun}
     if progress is not None:
         kwargs["progress"] = progress
     locks = _rebalance_locks(values.get("locks"), edits_path, plan, warnings)

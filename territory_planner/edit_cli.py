@@ -68,6 +68,7 @@ def edit_command(
             "only a --rebalance solves: without it nothing is timed", param_hint="--time-limit"
         )
     if rebalance:
+        from territory_planner import cli
         from territory_planner.edit import rebalance as run_rebalance
 
         command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -81,6 +82,7 @@ def edit_command(
                 overrides={"time_limit": time_limit},
                 extra={"command_line": command},
                 progress=progress,
+                begun=cli.COMMAND_BEGUN,  # QA17 F24: --time-limit counts the command's start-up too
             )
 
         if quiet:
