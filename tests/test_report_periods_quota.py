@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,3 +69,24 @@ def test_suggest_quotas_by_potential_and_capacity_fallback() -> None:
     assert sorted(q["suggested_quota"].tolist()) == [33.33, 33.33, 33.34]
     zero = terr.assign(potential=0.0, capacity=[1.0, 0.5, 0.5])
     assert suggest_quotas(zero, 10.0)["suggested_quota"].tolist() == [5.0, 2.5, 2.5]
+
+
+def test_a_period_holding_part_of_a_quota_row_says_it_is_pro_rata(tmp_path: Path) -> None:
+    """QA17 F7: a month's report took 28/90 of the quarter's quota and forecast without a word. R1's
+    and R3's quotas are 2026Q1's, R2's the year's."""
+    from conftest_report import write_crm
+
+    from territory_planner.report.crm import load_crm
+    from territory_planner.report.kpis import prorated_notes
+
+    crm = load_crm(write_crm(tmp_path / "crm"))
+    month = [n for n in prorated_notes(crm.tables, parse_period("2026-02")) if n.startswith("quotas.csv")]
+    assert month == [
+        "quotas.csv: 2026-02 holds only part of 3 quota row(s), counted pro rata by days "
+        "(e.g. R1's 2026-01-01 to 2026-03-31: 28 of 90 days)"
+    ]
+    quarter = [n for n in prorated_notes(crm.tables, parse_period("2026Q1")) if n.startswith("quotas.csv")]
+    assert quarter == [
+        "quotas.csv: 2026Q1 holds only part of 1 quota row(s), counted pro rata by days "
+        "(e.g. R2's 2026-01-01 to 2026-12-31: 90 of 365 days)"
+    ]

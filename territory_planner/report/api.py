@@ -23,6 +23,7 @@ from territory_planner.report.crm import (
     roster_from_plan,
 )
 from territory_planner.report.html import KpiSection, render_report
+from territory_planner.report.kpis import prorated_notes
 from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
@@ -145,6 +146,7 @@ def compute_kpis(
     long, results = compute_levels(levels, crm.tables, crm.missing, per, no_data=outside)
     warnings = [coverage] if coverage is not None else []
     warnings += unplanned_opportunities(crm, plan) if plan is not None else []
+    warnings += prorated_notes(crm.tables, per)
     for warning in warnings:
         log.warning("%s", warning)
     warnings += crm.warnings  # logged by the loader

@@ -65,6 +65,33 @@ def prorate(rows: pd.DataFrame, value: str, period: Period) -> pd.DataFrame:
     return out[overlap > 0]
 
 
+def prorated_notes(tables: dict[str, pd.DataFrame | None], period: Period) -> list[str]:
+    """A note per table (quotas, forecasts) whose rows the period holds only part of: their targets are
+    taken pro rata by days (QA17 F7: a month's report used 28/90 of the quarter's quota without a word)."""
+    out = []
+    for name, value in (("quotas", "quota"), ("forecasts", "forecast")):
+        rows = tables.get(name)
+        if rows is None or rows.empty:
+            continue
+        ps, pe = rows["period_start"].dt.normalize(), rows["period_end"].dt.normalize()
+        lo, hi = ps.clip(lower=period.start_ts), pe.clip(upper=period.stop_ts - DAY)
+        overlap = ((hi - lo) / DAY + 1).clip(lower=0)
+        length = (pe - ps) / DAY + 1
+        part = (overlap > 0) & (overlap < length)
+        if not part.any():
+            continue
+        k = part.to_numpy().nonzero()[0][0]
+        first = (
+            f"{rows['rep_id'].iloc[k]}'s {ps.iloc[k].date()} to {pe.iloc[k].date()}: "
+            f"{int(overlap.iloc[k])} of {int(length.iloc[k])} days"
+        )
+        out.append(
+            f"{name}.csv: {period.label} holds only part of {int(part.sum())} {value} row(s), counted "
+            f"pro rata by days (e.g. {first})"
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- period slices
 @dataclass(frozen=True)
 class PeriodSlices:
