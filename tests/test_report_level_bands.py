@@ -82,3 +82,46 @@ def test_a_measure_with_no_target_has_no_level_deviation() -> None:
     assert block is not None
     assert set(block["district"]["max_abs_dev_pct"]) == {"workload"}
     assert block["district"]["max_abs_dev_pct"]["workload"] == 50.0
+
+
+def test_a_plan_with_its_own_districts_gets_a_district_plan_level() -> None:
+    """QA17 F17: under a plan with designed districts the district KPIs followed the roster's districts
+    while the balance table showed the plan's. The history is regrouped by the plan's districts too
+    (each account by its proposed rep's district), as a level of its own; none when they are the
+    roster's."""
+    import pandas as pd
+
+    from territory_planner.report.levels import build_levels, compute_levels
+    from territory_planner.report.periods import parse_period
+
+    roster = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["Old", "Old", "Other"]}, dtype="string")
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "account_id": ["A1", "A2", "A3"],
+            "rep_id": ["R1", "R2", "R3"],
+            "amount": [100.0, 200.0, 400.0],
+            "status": ["won", "won", "won"],
+            "probability": [1.0, 1.0, 1.0],
+            "created_date": pd.to_datetime(["2026-01-02"] * 3),
+            "close_date": pd.to_datetime(["2026-02-01"] * 3),
+        }
+    ).astype({"opportunity_id": "string", "account_id": "string", "rep_id": "string", "status": "string"})
+    assignments = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "rep_id": ["R1", "R3", "R3"],
+            "current_rep": ["R1", "R2", "R3"],
+            "potential": [1.0, 1.0, 1.0],
+        }  # fmt: skip
+    )
+    designed = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["D01", "D01", "D02"]})
+    tables = {"reps": roster, "opportunities": opps}
+    levels, _ = build_levels(tables, assignments=assignments, territories=designed)
+    assert [lv.name for lv in levels][-1] == "district_plan"
+    long, _ = compute_levels(levels, tables, {}, parse_period("2026Q1"))
+    won = long[(long["level"] == "district_plan") & (long["kpi"] == "won_amount")].set_index("id")["value"]
+    assert won.to_dict() == {"D01": 100.0, "D02": 600.0}  # A2 goes to R3, so to D02
+    same = designed.assign(district=["Old", "Old", "Other"])
+    levels, _ = build_levels(tables, assignments=assignments, territories=same)
+    assert "district_plan" not in [lv.name for lv in levels]

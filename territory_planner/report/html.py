@@ -329,7 +329,8 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         cols = list(values.columns)
         rows = []
         for ident, rec in values.iterrows():
-            name = section.names.get(str(ident), "") if res.level not in ("region", "district") else ""
+            groups = ("region", "district", "district_plan")
+            name = section.names.get(str(ident), "") if res.level not in groups else ""
             cells = [(str(ident), ""), (name, "")]
             for kpi in cols:
                 v = _f(rec[kpi])

@@ -12,6 +12,7 @@ be computed with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -293,6 +294,32 @@ def _territory_level(
     return Level(name, all_ids, rep_group, account_group=account_group, extras=extras)
 
 
+def _plan_district_level(
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame | None,
+    roster_districts: pd.Series | None,
+    history_accounts: pd.Index,
+) -> Level | None:
+    """``district_plan``: the history regrouped by the plan's districts (each account by the district of
+    its proposed rep), when they are not the roster's (designed districts; QA17 F17: the district KPIs
+    followed the roster's districts while the balance table showed the plan's). None otherwise."""
+    if territories is None or "district" not in territories.columns:
+        return None
+    rep_district = territories.set_index(territories["rep_id"].astype("string"))["district"].astype("string")
+    rep_district = rep_district[rep_district.notna() & rep_district.ne("")]
+    if rep_district.empty:
+        return None
+    if roster_districts is not None:
+        same = roster_districts.astype("string").reindex(rep_district.index)
+        if same.eq(rep_district).fillna(False).all():
+            return None
+    key = assignments["rep_id"].astype("string").map(rep_district)
+    level = _territory_level(
+        "district_plan", key, assignments, pd.Index(rep_district.unique()), history_accounts
+    )
+    return dataclasses.replace(level, rep_group=rep_district)
+
+
 def build_levels(
     tables: dict[str, pd.DataFrame | None],
     *,
@@ -351,6 +378,9 @@ def build_levels(
                 "territory_current", assignments["current_rep"], assignments, plan_ids, history_accounts
             )
         )
+        planned = _plan_district_level(assignments, territories, districts, history_accounts)
+        if planned is not None:
+            levels.append(planned)
     else:
         skipped["territory"] = "no plan given"
     return levels, skipped
