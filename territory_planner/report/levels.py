@@ -198,12 +198,16 @@ def hindsight_reason(slices: kp.PeriodSlices) -> str:
 
 
 def to_long(results: list[LevelResult]) -> pd.DataFrame:
-    """Long ``level,id,kpi,value`` frame; unavailable KPIs are absent, empty denominators are NaN."""
+    """Long ``level,id,kpi,value`` frame; unavailable KPIs are absent, empty denominators are NaN. A past
+    period's ``weighted_pipeline`` is there, blank, beside ``weighted_pipeline_rebuilt`` (QA17 F5: a
+    dashboard reading the key found no row for any closed quarter)."""
     parts = []
     for res in results:
         wide = res.values
         if wide.empty or wide.shape[1] == 0:
             continue
+        if REBUILT in wide.columns and "weighted_pipeline" in res.unavailable:
+            wide = wide.assign(weighted_pipeline=np.nan)
         n_ids, n_kpis = wide.shape
         parts.append(
             pd.DataFrame(
