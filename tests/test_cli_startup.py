@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,13 @@ def test_the_console_script_counts_the_time_limit_from_its_start(
     monkeypatch.setattr(cli, "COMMAND_BEGUN", None)
     CliRunner().invoke(cli.main, argv)
     monkeypatch.setattr(sys, "argv", ["territory-planner", *argv])
+    monkeypatch.setattr(cli, "_RUNS", 0)  # the process's first command
     with pytest.raises(SystemExit):
         cli.run()
     assert seen == [None, cli.IMPORTED]
+    assert cli.COMMAND_BEGUN is None  # a later command in the process does not count from this one's start
+    before = time.perf_counter()
+    with pytest.raises(SystemExit):
+        cli.run()
+    assert seen[2] is not None
+    assert before <= seen[2] <= time.perf_counter()
