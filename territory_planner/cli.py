@@ -10,6 +10,7 @@ import math
 import os
 import shlex
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -217,13 +218,18 @@ def run() -> None:
         traceback.print_exc()
         code = 1
     COMMAND_BEGUN = None  # no later command in this process counts from this one's start
-    background = sys.modules.get("territory_planner.optimize.background")  # loaded by a solve only
-    if background is not None and background.solver_running():
+    if threading.active_count() > 1 and _solver_running():  # one thread (help, a usage error): no import
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _solver_running() -> bool:
+    from territory_planner.optimize import background
+
+    return background.solver_running()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

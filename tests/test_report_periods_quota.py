@@ -85,6 +85,11 @@ def test_a_period_holding_part_of_a_quota_row_says_it_is_pro_rata(tmp_path: Path
         "quotas.csv: 2026-02 holds only part of 3 quota row(s), counted pro rata by days "
         "(e.g. R1's 2026-01-01 to 2026-03-31: 28 of 90 days)"
     ]
+    from territory_planner.report.api import compute_kpis
+
+    section = compute_kpis(write_crm(tmp_path / "crm2"), "2026-02").section
+    assert month[0] in section.notes  # report.html's note under the KPIs, not a warning
+    assert month[0] not in section.warnings
     quarter = [n for n in prorated_notes(crm.tables, parse_period("2026Q1")) if n.startswith("quotas.csv")]
     assert quarter == [
         "quotas.csv: 2026Q1 holds only part of 1 quota row(s), counted pro rata by days "

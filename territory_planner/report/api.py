@@ -146,12 +146,19 @@ def compute_kpis(
     long, results = compute_levels(levels, crm.tables, crm.missing, per, no_data=outside)
     warnings = [coverage] if coverage is not None else []
     warnings += unplanned_opportunities(crm, plan) if plan is not None else []
-    warnings += prorated_notes(crm.tables, per)
+    notes = prorated_notes(crm.tables, per)  # how the targets were taken: a note, not a warning
+    for note in notes:
+        log.info("%s", note)
     for warning in warnings:
         log.warning("%s", warning)
     warnings += crm.warnings  # logged by the loader
     section = KpiSection(
-        period=per, results=results, skipped_levels=skipped, names=_names(crm, plan), warnings=warnings
+        period=per,
+        results=results,
+        skipped_levels=skipped,
+        names=_names(crm, plan),
+        warnings=warnings,
+        notes=notes,
     )
     return KpiReport(period=per, long=long, section=section)
 

@@ -36,6 +36,7 @@ class KpiSection:
     skipped_levels: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # rep_id -> display name
     warnings: list[str] = field(default_factory=list)  # shown above the KPIs (e.g. CRM and plan disagree)
+    notes: list[str] = field(default_factory=list)  # how a figure was taken (quotas pro rata), not a problem
 
     def level(self, name: str) -> LevelResult | None:
         return next((r for r in self.results if r.level == name), None)
@@ -318,6 +319,7 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
         "attainment_chart": None,
         "scatter_chart": None,
         "warnings": section.warnings,
+        "notes": section.notes,
     }
     ctx["levels"] = []
     for res in section.results:
