@@ -75,6 +75,7 @@ class EditedPlan:
     edits: dict[str, str]  # account_id -> rep_id (only the accounts whose rep changes)
     level_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # districts.csv, regions.csv
     warnings: list[str] = field(default_factory=list)  # what was not checked (also in summary notes)
+    listed: dict[str, str] = field(default_factory=dict)  # every row of the edits file (kept as locks)
 
 
 def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) -> dict[str, str]:
@@ -370,6 +371,7 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]},
         level_files,
         ([unchecked] if unchecked else []) + split,
+        dict(edits),
     )
 
 
@@ -664,7 +666,15 @@ def _edited_manifest(
     a = edited.assignments
     held = a["locked_rep"].fillna("").astype(str) if "locked_rep" in a else pd.Series("", index=a.index)
     locks = dict(zip(a["account_id"][held != ""].astype(str), held[held != ""], strict=True))
-    locks.update(edited.edits)
+    previous = manifest["options"].get("locks")  # an earlier round's hand edits (QA18 F1: they were lost)
+    if previous and Path(str(previous)).is_file():
+        from territory_planner.io.locks import read_locks
+
+        problems: list[Problem] = []
+        earlier = read_locks(Path(str(previous)), problems)
+        if not problems:
+            locks.update(earlier)
+    locks.update(edited.listed or edited.edits)  # every row the file lists, a confirmation too (QA18 F2)
     write_csv(pd.DataFrame({"account_id": list(locks), "rep_id": list(locks.values())}), stage / "locks.csv")
     kept = str(out.resolve() / "locks.csv")
     manifest["options"]["locks"] = kept

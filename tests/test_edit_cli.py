@@ -516,6 +516,20 @@ def test_an_edited_plan_keeps_a_manifest_and_can_be_rebalanced(base: Path, tmp_p
             {"R0": "R1", "R1": "R2", "R2": "R3", "R3": "R0"}[free["rep_id"].iloc[0]],
         )
     ]
+    # QA18 F1: a second manual round keeps the first round's locks (they were rebuilt from locked_rep)
+    # QA18 F2: a row that confirms an account's rep is a decision too: it is kept as a lock
+    confirm = (str(free["account_id"].iloc[1]), str(free["rep_id"].iloc[1]))
+    round2 = tmp_path / "round2"
+    edits2 = write_edits(tmp_path / "r2.csv", [*second, confirm])
+    code, output = run(str(edited), "--edits", str(edits2), "--out", str(round2))
+    assert code == 0, output
+    kept = pd.read_csv(round2 / "locks.csv", dtype=str)
+    assert dict(zip(kept["account_id"], kept["rep_id"], strict=True)) == {
+        "A000": a.at[0, "locked_rep"],
+        **dict(rows),
+        **dict(second),
+        **dict([confirm]),
+    }
     again = tmp_path / "again"
     code, output = run(
         str(edited),
