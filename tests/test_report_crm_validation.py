@@ -177,13 +177,21 @@ def test_stamps_with_an_offset_are_read_on_one_clock(tmp_path: Path) -> None:
     opps = TABLES["opportunities.csv"].replace(
         "2025-12-01,2026-01-10", "2025-12-01T08:00:00.000Z,2026-01-10T17:30:00.000Z"
     )
-    crm = write_crm(tmp_path / "crm", override={"leads.csv": leads, "opportunities.csv": opps})
+    # a date keeps its writer's calendar day (QA18 F6): O3, closed 23:30 on 31 March in New York, is Q1's
+    opps = opps.replace("2026-03-01,2026-03-31", "2026-03-01,2026-03-31T23:30:00-05:00")
+    quotas = TABLES["quotas.csv"].replace(
+        "R1,2026-01-01,2026-03-31,800", "R1,2026-01-01T00:00:00+02:00,2026-03-31T23:59:59+02:00,800"
+    )
+    crm = write_crm(
+        tmp_path / "crm", override={"leads.csv": leads, "opportunities.csv": opps, "quotas.csv": quotas}
+    )
     out = tmp_path / "out"
     write_report(out, crm_dir=crm, period="2026Q1")
     with (out / "kpis.csv").open(encoding="utf-8") as fh:
         rows = {(r["level"], r["id"], r["kpi"]): r["value"] for r in csv.DictReader(fh)}
     assert float(rows[("rep", "R1", "lead_response_hours")]) == pytest.approx(3.0)
     assert float(rows[("rep", "R1", "won_amount")]) == pytest.approx(400.0)  # O1 (stamped) and O3
+    assert float(rows[("rep", "R1", "quota_attainment")]) == pytest.approx(400 / 800)  # the quarter's quota
 
 
 def test_a_close_date_that_is_no_date_is_reported_once(tmp_path: Path) -> None:

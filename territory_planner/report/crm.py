@@ -330,11 +330,17 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
             problems.rows(spec.file, col.name, infinite, text, "not a finite number")
             out[col.name] = numbers
         elif col.kind == DATE:
-            # a stamp with an offset (2025-04-01T17:30:00Z, +02:00: Salesforce's and HubSpot's exports)
-            # is read on one clock, UTC, as are stamps with different offsets in one column; a stamp
-            # without one is taken as written (QA17 F2: an offset crashed every period comparison)
-            stamps = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce", utc=True)
-            stamps = stamps.dt.tz_localize(None)
+            # a stamp with an offset (2025-04-01T17:30:00Z, +02:00: Salesforce's and HubSpot's exports;
+            # QA17 F2: an offset crashed every period comparison). An instant (a lead's contacted_at,
+            # responded_at: durations) is read on one clock, UTC; a date (close_date, period_start, a
+            # time log's day) keeps its writer's calendar day, the offset dropped (QA18 F6: a quota
+            # period written 2023-04-01T00:00:00+02:00 became 2023-03-31 in UTC)
+            if col.name.endswith("_at"):
+                stamps = pd.to_datetime(text.mask(blank), format="ISO8601", errors="coerce", utc=True)
+                stamps = stamps.dt.tz_localize(None)
+            else:
+                local = text.str.replace(LOCAL_OFFSET, r"\1", regex=True)
+                stamps = pd.to_datetime(local.mask(blank), format="ISO8601", errors="coerce")
             bad = stamps.isna() & ~blank
             problems.rows(spec.file, col.name, bad, text, "not a date (use ISO 8601, e.g. 2026-07-31)")
             out[col.name] = stamps
@@ -635,6 +641,8 @@ def departed_reps(
 #: A won or lost deal closing this long after the latest opportunity was created is warned about.
 LATE_CLOSE_DAYS = 31
 
+
+LOCAL_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"  # a time's offset
 
 MEETING_WORD = r"\bmeetings?\b"  # an activity whose type holds this word is a meeting
 
