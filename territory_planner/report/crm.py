@@ -398,7 +398,7 @@ def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
         df["type"] = df["type"].str.lower()
         # a CRM's activity types are a free picklist: "Customer Meeting", "Meeting - onsite" are meetings
         # too (QA17 F9: prospect_meetings was 0 everywhere, without a word); ``meeting_notes`` says which
-        df["meeting"] = df["type"].fillna("").str.contains(MEETING_WORD, regex=True)
+        df["meeting"] = df["type"].fillna("").map(is_meeting).astype(bool)
     elif name in ("quotas", "forecasts"):
         value = "quota" if name == "quotas" else "forecast"
         if has("period_start") and has("period_end"):
@@ -644,7 +644,16 @@ LATE_CLOSE_DAYS = 31
 
 LOCAL_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"  # a time's offset
 
-MEETING_WORD = r"\bmeetings?\b"  # an activity whose type holds this word is a meeting
+# a meeting's type: "meeting", qualified before ("customer meeting") or after a dash, colon or bracket
+# ("meeting - onsite"), but not an email, a request or a cancellation about one (QA18 F7)
+MEETING_TYPE = re.compile(r"^(?:[\w&/ ]+\s)?meetings?(?:\s*[-:(/,].*)?$")
+NOT_A_MEETING = re.compile(r"\b(?:cancel\w*|no[- ]show|request\w*|e-?mails?|reschedul\w*|invit\w*)\b")
+
+
+def is_meeting(activity_type: str) -> bool:
+    """Whether an activity type (lower case, stripped) names a meeting held."""
+    text = activity_type.strip()
+    return bool(MEETING_TYPE.match(text)) and not NOT_A_MEETING.search(text)
 
 
 def meeting_notes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[str]:
@@ -655,7 +664,7 @@ def meeting_notes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> lis
     if acts is None or acts.empty or "meeting" not in acts.columns:
         return []
     counts = acts["type"].fillna("").value_counts()
-    meetings = counts[[bool(re.search(MEETING_WORD, t)) for t in counts.index]]
+    meetings = counts[[is_meeting(t) for t in counts.index]]
 
     def listed(c: pd.Series) -> str:
         return ", ".join(f"{t!r} ({n:,})" for t, n in c.head(shown).items()) + (
@@ -665,7 +674,8 @@ def meeting_notes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> lis
     if meetings.empty:
         return [
             f"activities.csv: no activity is a meeting (types: {listed(counts)}): prospect_meetings is 0 "
-            "everywhere; a meeting's type is 'meeting' or holds the word (Customer Meeting)"
+            "everywhere; a meeting's type is 'meeting', qualified or detailed (Customer Meeting, "
+            "Meeting - onsite)"
         ]
     other = meetings.drop("meeting", errors="ignore")
     if other.empty:
