@@ -654,7 +654,7 @@ def _edited_manifest(
     re-solves the model around them. Its result is the edited plan's (status manual)."""
     import datetime as dt
 
-    from territory_planner.manifest import MANIFEST_NAME, file_sha256
+    from territory_planner.manifest import MANIFEST_NAME, file_sha256, rows_sha256
 
     source = plan_dir / MANIFEST_NAME
     try:
@@ -687,6 +687,7 @@ def _edited_manifest(
         "status": summary.get("status"),
         "objective": summary.get("objective"),
         "assignments_sha256": file_sha256(stage / "assignments.csv"),
+        "assignments_rows_sha256": rows_sha256(stage / "assignments.csv"),
     }
     atomic_write_text(stage / MANIFEST_NAME, json_text(manifest))
 

@@ -100,6 +100,7 @@ def build_manifest(
             "status": summary.get("status"),
             "objective": summary.get("objective"),
             "assignments_sha256": file_sha256(assignments) if assignments.is_file() else None,
+            "assignments_rows_sha256": rows_sha256(assignments) if assignments.is_file() else None,
         },
     }
 
@@ -140,6 +141,33 @@ def changed_inputs(
     return out
 
 
+ROW_COLUMNS = ("account_id", "rep_id", "current_rep", "moved", "locked_rep")  # what a hand change alters
+
+
+def rows_sha256(assignments: Path) -> str | None:
+    """SHA-256 of assignments.csv's rows as the planner reads them: each account's rep, current rep, moved
+    and lock, the cells stripped and true/false in one spelling, so that Excel saving the file again
+    (other line ends, quoting, TRUE) keeps it and any change of those cells does not (QA18 F3: per-rep
+    totals let a changed current_rep through). None when the file cannot be read."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(assignments, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError):
+        return None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    cols = [c for c in ROW_COLUMNS if c in frame.columns]
+    cells = frame[cols].apply(lambda s: s.str.strip())
+    if "moved" in cells:
+        cells["moved"] = (
+            cells["moved"].str.lower().replace({"1": "true", "0": "false", "1.0": "true", "0.0": "false"})
+        )
+    text = "\n".join(
+        [",".join(cols), *("\x1f".join(row) for row in cells.itertuples(index=False, name=None))]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def changed_by_hand(folder: Path | str) -> Problem | None:
     """A problem when the folder's assignments.csv is not the one its run wrote (its SHA-256 differs
     from ``manifest.json``'s ``assignments_sha256``): territories.csv, summary.json and the map no longer
@@ -156,8 +184,12 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
     assignments = folder / "assignments.csv"
     if not isinstance(recorded, str) or not assignments.is_file() or file_sha256(assignments) == recorded:
         return None
-    if _same_totals(assignments, folder / "territories.csv"):
-        return None  # saved again (by Excel, say) with the same reps: the other files still describe it
+    rows = _recorded_rows(folder)
+    if rows is not None:  # the rows as read: saved again by Excel with the same cells, it is the plan's
+        if rows_sha256(assignments) == rows:
+            return None
+    elif _same_totals(assignments, folder / "territories.csv"):
+        return None  # a manifest from before the rows' hash: per-rep counts and sums are what can be told
     return Problem(
         str(assignments),
         None,
@@ -168,6 +200,16 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
         "which recounts every territory and band: restore the plan's assignments.csv and give the "
         "changes as edits",
     )
+
+
+def _recorded_rows(folder: Path) -> str | None:
+    try:
+        value = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"][
+            "assignments_rows_sha256"
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _same_totals(assignments: Path, territories: Path) -> bool:

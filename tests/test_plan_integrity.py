@@ -97,3 +97,31 @@ def test_a_file_saved_again_with_the_same_reps_is_read(plans: tuple[Path, Path],
         main, ["export", str(resaved), "--format", "xlsx", "--out", str(tmp_path / "p.xlsx")]
     )
     assert res.exit_code == 0, res.output
+
+
+def test_a_changed_current_rep_is_caught_though_the_totals_agree(
+    plans: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """QA18 F3: per-rep counts and sums let a changed current_rep (or moved, or a swap of like accounts)
+    through, and the owner-change files followed it. The manifest records the rows as read; Excel's TRUE
+    for True is the same row."""
+    plan, _ = plans
+    changed = tmp_path / "changed"
+    shutil.copytree(plan, changed)
+    a = pd.read_csv(changed / "assignments.csv", dtype=str, keep_default_na=False)
+    a.loc[0, "current_rep"] = "R3" if a.loc[0, "current_rep"] != "R3" else "R2"
+    a.to_csv(changed / "assignments.csv", index=False)
+    res = CliRunner().invoke(
+        main, ["export", str(changed), "--format", "changes", "--out", str(tmp_path / "ch")]
+    )
+    assert res.exit_code == 1, res.output
+    assert MESSAGE in res.output
+    excel = tmp_path / "excel"
+    shutil.copytree(plan, excel)
+    a = pd.read_csv(excel / "assignments.csv", dtype=str, keep_default_na=False)
+    a["moved"] = a["moved"].str.upper()
+    (excel / "assignments.csv").write_text(a.to_csv(index=False, lineterminator="\r\n"), encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["export", str(excel), "--format", "changes", "--out", str(tmp_path / "ch2")]
+    )
+    assert res.exit_code == 0, res.output
