@@ -142,8 +142,10 @@ def edit_command(
                         f"  {what}: {len(held)} account(s) of a segment the rep does not serve: {shown}"
                     )
                     continue
-                if v.get("pieces"):  # a territory or district cut apart (QA17 F22)
-                    click.echo(f"  {what}: {v['pieces']} pieces, not one")
+                if v.get("measure") == "pieces":  # a territory or district cut apart (QA17 F22)
+                    click.echo(
+                        f"  {v['constraint']} {v['rep_id']}: {int(v['violation']) + 1} pieces, not one"
+                    )
                     continue
                 if v.get("constraint") == "family":  # as report.html says it (QA17 F4: "family: by 1.00")
                     reps = ", ".join(map(str, v.get("reps") or []))

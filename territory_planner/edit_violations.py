@@ -78,7 +78,7 @@ def _contiguity_violations(
     islands by). QA17 F22: a hand edit that cut a territory in two was not listed. ``violation`` is the
     pieces beyond the first. Not checked without an adjacency the folder can give."""
     config = summary.get("config") or {}
-    levels = [("contiguity", "rep_id")] if config.get("contiguous") else []
+    levels = [("territory_contiguity", "rep_id")] if config.get("contiguous") else []
     if config.get("district_contiguous") and "district" in territories.columns:
         levels.append(("district_contiguity", "district"))
     if not levels:
@@ -95,12 +95,8 @@ def _contiguity_violations(
         for label in sorted(set(group.tolist())):
             members = np.flatnonzero(group == label)
             pieces, _ = connected_components(graph[members][:, members], directed=False)
-            if pieces > 1:
-                rep_id = label if column == "rep_id" else ""
-                detail = (
-                    {"pieces": int(pieces)} if column == "rep_id" else {"group": label, "pieces": int(pieces)}
-                )
-                out.append(_violation(family, rep_id, "", pieces - 1, **detail))
+            if pieces > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
+                out.append(_violation(family, label, "pieces", pieces - 1))
     return out
 
 

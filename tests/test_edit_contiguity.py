@@ -48,15 +48,15 @@ def _edit(plan: Path, tmp_path: Path, rows: str) -> tuple[str, list[dict[str, ob
     res = CliRunner().invoke(main, ["edit", str(plan), "--edits", str(edits), "--out", str(tmp_path / "ed")])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "ed" / "summary.json").read_text(encoding="utf-8"))
-    return res.output, [v for v in summary["violations"] if v["constraint"] == "contiguity"]
+    return res.output, [v for v in summary["violations"] if v["constraint"] == "territory_contiguity"]
 
 
 def test_an_edit_that_cuts_a_territory_apart_is_listed(plan: Path, tmp_path: Path) -> None:
     output, found = _edit(plan, tmp_path, "S0,R2\n")  # R2: S0 and S3-S5, two pieces
     assert found == [
-        {"constraint": "contiguity", "rep_id": "R2", "measure": "", "violation": 1.0, "pieces": 2}
+        {"constraint": "territory_contiguity", "rep_id": "R2", "measure": "pieces", "violation": 1.0}
     ]
-    assert "contiguity R2: 2 pieces, not one" in output
+    assert "territory_contiguity R2: 2 pieces, not one" in output
     assert "2 pieces, not one" in (tmp_path / "ed" / "report.html").read_text(encoding="utf-8")
 
 

@@ -502,7 +502,7 @@ def test_the_hand_off_says_when_the_plan_breaks_its_bands_and_changes_open_in_ex
         res = export(tmp_path / "manual", fmt, out)
         assert res.exit_code == 0, res.output
         assert "the plan (manual) breaks" in res.output
-        assert "these owner changes leave territories outside their bands" in res.output
+        assert "these files hand it over as it is" in res.output
     assert (tmp_path / "ch" / "changes.csv").read_bytes().startswith(b"\xef\xbb\xbfaccount_id,")
     assert not (tmp_path / "sf" / "Territory2.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     res = export(plan_dir, "changes", tmp_path / "ch2")

@@ -166,7 +166,7 @@ def _broken_note(plan: PlanTables) -> list[str]:
     ) + ("; ..." if len(broken) > 3 else "")
     return [
         f"the plan ({plan.summary.get('status')}) breaks {len(broken)} of its constraint(s) ({shown}, in "
-        "summary.json): these owner changes leave territories outside their bands"
+        "summary.json): these files hand it over as it is"
     ]
 
 

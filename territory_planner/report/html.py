@@ -246,8 +246,8 @@ def violation_rows(summary: dict[str, Any], territories: pd.DataFrame | None = N
             )
         elif v.get("reps"):
             detail = f"family {v.get('parent_id', '')} split between {', '.join(map(str, v['reps']))}"
-        elif v.get("pieces"):  # a territory (district) a hand edit cut apart
-            detail = f"{v['pieces']} pieces, not one"
+        elif measure == "pieces":  # a territory (district) in several pieces: relaxed, or cut apart by hand
+            detail = f"{int(_f(v.get('violation'))) + 1} pieces, not one"
         elif v.get("limit") is not None:  # the budget's: potential that may move, in the plan's currency
             limit = _f(v["limit"])
             detail = (
