@@ -55,6 +55,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# the KPI report a plan writes with --crm and --period: 1.58 s for the sample's 2,000 accounts and CRM on
+# 2 loaded cores (2026-12-03; 0.09 s without the CRM), beside the folder's other files
+KPI_REPORT_SECONDS = 1.2
+
+
+def _preload_outputs(options: PlanOptions) -> None:
+    """Import what writing the folder needs (folium, the report's templates, the workbook) before the
+    solve: since the command line stopped importing them for --help, they loaded inside the output
+    phase, after the solve's deadline (QA18 F5: 0.4-1.5 s over the limit on the sample data)."""
+    import territory_planner.render.map
+    import territory_planner.report.api  # noqa: F401
+
+    if options.xlsx:
+        import territory_planner.export.workbook  # noqa: F401
+
+
 def _require_paths(options: PlanOptions) -> tuple[Path, Path]:
     problems = []
     if options.accounts is None:
@@ -287,6 +303,7 @@ def solve(
     point this one relaxes) is kept instead of the search's plan when it is a plan of this model and a
     better one (``seeding.keep_better``; not with contiguity, whose stages describe their own plan)."""
     start = time.perf_counter() if started is None else started
+    _preload_outputs(options)
     inputs, problem, joined, repaired = _load(options)
     check_crm(options)
     backend = get_backend(options.solver)
@@ -302,6 +319,8 @@ def solve(
         polygons=0 if units is None else units.polygons,
         vertices=0 if units is None else units.vertices,
     )
+    if options.crm is not None and options.period is not None:
+        reserve += KPI_REPORT_SECONDS  # the plan's report.html computes the period's KPIs too
     budget = TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
@@ -404,7 +423,10 @@ def solve(
         start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
         unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
     else:
-        unit_rep, result = _base_plan(spec, backend, base_budget, budget, solve_kw, centres_seconds, progress)
+        unit_rep, result = _base_plan(
+            spec, backend, base_budget, budget, solve_kw, centres_seconds, progress,
+            forecast=options.forecast_horizon is not None and options.crm is not None,
+        )  # fmt: skip
         if warm_start and not (options.contiguous or options.district_contiguous):
             from territory_planner import seeding
 
@@ -909,12 +931,14 @@ def _base_plan(
     solve_kw: dict[str, Any],
     centres_seconds: float,
     progress: Any,
+    forecast: bool = False,
 ) -> tuple[np.ndarray, SolveResult]:
     """The plan before contiguity. With --contiguous it gets a share of the time and the contiguity
     stages the rest; when that share ends with no plan at all, those stages have nothing to work on, so
     the search goes on with all the time left instead of ending the run with time unused. An exit 3
     names the time the centres took as well."""
     failure: SolverError
+    began = time.perf_counter()  # what came before the solve is named in an exit 3 (QA18 F4)
     try:
         return pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
     except SolverError as first:
@@ -927,6 +951,16 @@ def _base_plan(
             return pipeline.solve(spec, backend, budget=budget, **solve_kw)
         except SolverError as second:
             failure = second
+    if budget.limited:
+        assert budget.limit is not None
+        parts = [f"{began - budget.start - centres_seconds:.1f}s went to reading the inputs"]
+        if centres_seconds > 0:
+            parts.append(f"{centres_seconds:.1f}s to choosing the reps' centres")
+        kept = budget.start + budget.limit - budget.deadline
+        parts.append(f"{kept:.1f}s are kept for writing the plan" + (" and its forecast" if forecast else ""))
+        raise SolverError(
+            f"{failure} (of the {budget.limit:g}s, {', '.join(parts[:-1])} and {parts[-1]})"
+        ) from failure
     if centres_seconds > 0:
         took = f"choosing the reps' centres took {centres_seconds:.1f}s before that"
         raise SolverError(f"{failure} ({took})") from failure

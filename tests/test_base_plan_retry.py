@@ -38,13 +38,18 @@ def test_no_second_try_without_a_share_and_the_centres_time_is_named(monkeypatch
     budgets: list[TimeBudget] = []
     monkeypatch.setattr(api.pipeline, "solve", _fake_solve([SolverError("no plan found yet")], budgets))
     full = TimeBudget.seconds(60.0)
-    with pytest.raises(SolverError, match=r"no plan found yet \(choosing the reps' centres took 7.5s"):
-        api._base_plan(None, None, full, full, {}, 7.5, lambda _m: None)  # type: ignore[arg-type]
+    # QA18 F4: what came before the solve is named, out of the limit
+    pattern = (
+        r"no plan found yet \(of the 60s, -?[0-9.]+s went to reading the inputs, 7.5s to choosing the reps' "
+        r"centres and [0-9.]+s are kept for writing the plan and its forecast\)"
+    )
+    with pytest.raises(SolverError, match=pattern):
+        api._base_plan(None, None, full, full, {}, 7.5, lambda _m: None, forecast=True)  # type: ignore[arg-type]
     assert budgets == [full]
     # a share that failed twice: the second failure is the one told
     budgets.clear()
     errors = [SolverError("first"), SolverError("second")]
     monkeypatch.setattr(api.pipeline, "solve", _fake_solve(errors, budgets))
-    with pytest.raises(SolverError, match="^second$"):
+    with pytest.raises(SolverError, match=r"^second \(of the 60s"):
         api._base_plan(None, None, full.child("base_plan"), full, {}, 0.0, lambda _m: None)  # type: ignore[arg-type]
     assert len(budgets) == 2
