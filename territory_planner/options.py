@@ -282,6 +282,12 @@ def build_options(
         "period",
         "a KPI period is required with CRM history (crm), e.g. 2026Q3",
     )
+    check(  # QA18 F8: it was ignored without a word
+        {"crm", "period"},
+        opts.period is not None and opts.crm is None,
+        "period",
+        "a KPI period needs CRM history (crm) to report on",
+    )
     check(
         {"quota_method", "forecast_horizon", "company_target"},
         opts.quota_method == "forecast" and (opts.forecast_horizon is None or opts.company_target is None),

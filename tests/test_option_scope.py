@@ -64,3 +64,13 @@ def test_an_option_that_cannot_apply_is_a_usage_error(tmp_path: Path, args: list
     res = CliRunner().invoke(main, argv)
     assert res.exit_code == 2, res.output
     assert f"Invalid value for {flag}" in res.output
+
+
+def test_a_kpi_period_without_crm_history_is_refused() -> None:
+    """QA18 F8: plan --period without --crm wrote no KPI report and said nothing."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match="a KPI period needs CRM history"):
+        build_options({"accounts": "a.csv", "reps": "r.csv", "period": "2026Q2"})
+    build_options({"accounts": "a.csv", "reps": "r.csv", "period": "2026Q2", "crm": "crm"})
