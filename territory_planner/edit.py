@@ -735,6 +735,12 @@ def rebalance(
         )
     values, warnings = load_manifest(plan_dir)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    from territory_planner.options import PATH_OPTIONS
+
+    # the plan's own inputs (accounts, reps, CRM, ...) are this run's too (QA18 F11: --out their folder
+    # with --force deleted them)
+    # (its locks file is read before the solve and rewritten into the new folder: an in-place rebalance)
+    refuse_replacing_inputs(out, [values.get(k) for k in sorted(PATH_OPTIONS - {"locks"})])
     context = {
         **(extra or {}),
         "scenario": recorded_scenario(plan_dir),

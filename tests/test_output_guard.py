@@ -82,3 +82,28 @@ def test_compare_and_edit_into_a_plan_they_read(tmp_path: Path) -> None:
     after = _files(tmp_path)  # the in-place edit failed on the bare plan: its problems are listed beside it
     assert after.pop("b.input_errors.csv")
     assert after == before
+
+
+def test_a_rebalance_into_the_folder_of_the_plan_s_inputs_is_refused(tmp_path: Path) -> None:
+    """QA18 F11: edit --rebalance --force --out the folder holding the accounts and reps the plan's
+    manifest names deleted them; they are the rebalance's inputs too."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("accounts.csv", "reps.csv"):
+        shutil.copy(SAMPLE / name, data / name)
+    plan = tmp_path / "plan"
+    args = ["plan", "--accounts", str(data / "accounts.csv"), "--reps", str(data / "reps.csv")]
+    res = CliRunner().invoke(main, [*args, "--out", str(plan), "--time-limit", "5", "--quiet"])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    a = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False)
+    other = next(r for r in sorted(set(a["rep_id"])) if r != a.loc[0, "rep_id"])
+    edits = tmp_path / "e.csv"
+    edits.write_text(f"account_id,rep_id\n{a.loc[0, 'account_id']},{other}\n", encoding="utf-8")
+    before = _files(data)
+    argv = ["edit", str(plan), "--edits", str(edits), "--out", str(data), "--force", "--rebalance", "-q"]
+    res = CliRunner().invoke(main, argv)
+    assert res.exit_code == 2, res.output
+    assert "accounts.csv, an input of this run" in res.output
+    assert _files(data) == before
