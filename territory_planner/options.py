@@ -184,7 +184,11 @@ def build_options(
                 kwargs[key] = Path(value)
             elif key == "balance":
                 items = value if isinstance(value, list | tuple) else str(value).split(",")
-                kwargs[key] = tuple(str(m).strip().lower() for m in items if str(m).strip())
+                measures = tuple(str(m).strip().lower() for m in items if str(m).strip())
+                twice = sorted({m for m in measures if measures.count(m) > 1})
+                if twice:  # QA18 F12: two band rows of one name crashed the model's build
+                    raise ValueError(f"balance lists {', '.join(map(repr, twice))} twice")
+                kwargs[key] = measures
             elif key in {"tolerance", "district_tolerance", "region_tolerance"}:
                 kwargs[key] = parse_tolerance(value, source, _column(key, source))
             elif key == "quota_history_weight":

@@ -140,8 +140,8 @@ def _same_key(value: Any) -> tuple[bool, Any]:
     """Equal grid values have one key (0.3 and 0.30, 1 and 1.0); true is no 1."""
     try:
         hash(value)
-    except TypeError:  # a list (balance) from the library's caller
-        return False, _short(value)
+    except TypeError:  # a list (balance): its measures in any order are one value (QA18 F12)
+        return False, _short(sorted(value) if isinstance(value, list) else value)
     return isinstance(value, bool), value
 
 

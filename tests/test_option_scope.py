@@ -74,3 +74,17 @@ def test_a_kpi_period_without_crm_history_is_refused() -> None:
     with pytest.raises(InputError, match="a KPI period needs CRM history"):
         build_options({"accounts": "a.csv", "reps": "r.csv", "period": "2026Q2"})
     build_options({"accounts": "a.csv", "reps": "r.csv", "period": "2026Q2", "crm": "crm"})
+
+
+def test_a_measure_listed_twice_in_balance_is_a_problem_and_one_set_is_one_point() -> None:
+    """QA18 F12: --balance potential,potential crashed the model's build (two band rows of one name);
+    balance=potential+workload,workload+potential was solved as two points."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+    from territory_planner.sweep import dedupe_grid, parse_grid
+
+    with pytest.raises(InputError, match="balance lists 'potential' twice"):
+        build_options({"accounts": "a.csv", "reps": "r.csv", "balance": "potential,potential"})
+    grid, notes = dedupe_grid(parse_grid(["balance=potential+workload,workload+potential"]))
+    assert grid == {"balance": [["potential", "workload"]]}
+    assert len(notes) == 1
