@@ -126,6 +126,23 @@ def recorded_scenario(path: Path | str) -> str | None:
     return str(scenario) if scenario else None
 
 
+def _own_locks(data: dict[str, Any], folder: Path) -> None:
+    """A folder's own locks.csv (an edited or rebalanced plan's) when the path its manifest records is
+    gone or holds another file and the folder's copy is the one hashed then: a plan folder renamed, copied
+    or shared keeps its hand edits (QA18 F10: a renamed folder was rebalanced without them)."""
+    entry = (data.get("inputs") or {}).get("locks")
+    if not isinstance(entry, dict) or Path(str(entry.get("path", ""))).name != "locks.csv":
+        return
+    own = folder / "locks.csv"
+    if Path(str(entry["path"])) == own or not own.is_file():
+        return
+    if path_sha256(Path(str(entry["path"]))) != entry.get("sha256") and path_sha256(own) == entry.get(
+        "sha256"
+    ):
+        entry["path"] = str(own.resolve())
+        data["options"]["locks"] = str(own.resolve())
+
+
 def changed_inputs(
     inputs: object, sha: Callable[[Path], str | None] = path_sha256
 ) -> list[tuple[str, str, bool]]:
@@ -252,6 +269,7 @@ def load_manifest(path: Path | str) -> tuple[dict[str, Any], list[str]]:
         raise InputError(Problem(str(path), None, None, f"not a valid manifest: {exc}")) from None
     if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
         raise InputError(Problem(str(path), None, "options", "manifest has no options table"))
+    _own_locks(data, path.parent)
     warnings: list[str] = []
     for key, where, exists in changed_inputs(data.get("inputs")):
         if not exists:

@@ -544,3 +544,22 @@ def test_an_edited_plan_keeps_a_manifest_and_can_be_rebalanced(base: Path, tmp_p
     ra, _, _ = read(again)
     rep_of = dict(zip(ra["account_id"], ra["rep_id"], strict=True))
     assert all(rep_of[acc] == rep for acc, rep in rows + second)
+
+
+def test_a_renamed_edited_folder_keeps_its_locks(base: Path, tmp_path: Path) -> None:
+    """QA18 F10: the manifest names locks.csv by its absolute path; a renamed (or copied) folder was
+    rebalanced without its hand edits. Its own locks.csv, the one hashed then, is used."""
+    import shutil
+
+    from territory_planner.manifest import load_manifest
+
+    a, _, _ = read(base)
+    rows = two_moves(a)
+    edited = tmp_path / "edited"
+    code, output = run(str(base), "--edits", str(write_edits(tmp_path / "e.csv", rows)), "--out", str(edited))
+    assert code == 0, output
+    moved = tmp_path / "moved"
+    shutil.move(edited, moved)
+    values, warnings = load_manifest(moved)
+    assert values["locks"] == str((moved / "locks.csv").resolve())
+    assert not [w for w in warnings if "locks" in w]
