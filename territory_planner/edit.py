@@ -362,15 +362,22 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         summary["notes"].append(bound)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
     unchecked = unchecked_segments_note(plan)
-    split = _split_families(a, rep, rep_ids, edits)
-    summary["notes"] += split
+    told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too
+    if (plan_dir / "forecast.csv").is_file():  # QA18 F13: the edited folder had none, without a word
+        config = summary.get("config") or {}
+        told.append(
+            "the plan's forecast is not made again for the hand edits: run `territory-planner forecast "
+            f"--crm {config.get('crm') or 'CRM'} --horizon {config.get('forecast_horizon') or 'PERIOD'} "
+            "--plan <this folder> --out <a folder>` for the new territories' forecast"
+        )
+    summary["notes"] += told
     return EditedPlan(
         out,
         territories,
         summary,
         {k: v for k, v in edits.items() if v != a["rep_id"].iloc[row_of[k]]},
         level_files,
-        ([unchecked] if unchecked else []) + split,
+        ([unchecked] if unchecked else []) + told,
         dict(edits),
     )
 

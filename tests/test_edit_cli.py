@@ -563,3 +563,22 @@ def test_a_renamed_edited_folder_keeps_its_locks(base: Path, tmp_path: Path) -> 
     values, warnings = load_manifest(moved)
     assert values["locks"] == str((moved / "locks.csv").resolve())
     assert not [w for w in warnings if "locks" in w]
+
+
+def test_an_edit_says_the_plan_s_forecast_is_not_made_again(base: Path, tmp_path: Path) -> None:
+    """QA18 F13: a hand edit of a plan made with a forecast dropped forecast.csv without a word."""
+    import shutil
+
+    plan = tmp_path / "plan"
+    shutil.copytree(base, plan)
+    (plan / "forecast.csv").write_text("level,id\n", encoding="utf-8")
+    a, _, _ = read(plan)
+    code, output = run(
+        str(plan),
+        "--edits",
+        str(write_edits(tmp_path / "e.csv", two_moves(a))),
+        "--out",
+        str(tmp_path / "ed"),
+    )
+    assert code == 0, output
+    assert "the plan's forecast is not made again for the hand edits" in output
