@@ -135,6 +135,10 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
         if not 0 <= tol < 1:
             message = f"{column} {tol} must be in [0, 1)"
             raise InputError(Problem(source, None, column, message, value=where))
+        if str(k).lower() in out and out[str(k).lower()] != tol:  # QA18 F12: the last one was kept
+            name = "every measure" if k == "*" else repr(str(k).lower())
+            message = f"{column} gives {name} twice ({out[str(k).lower()]:g} and {tol:g})"
+            raise InputError(Problem(source, None, column, message, value=where))
         out[str(k).lower()] = tol
     return out
 

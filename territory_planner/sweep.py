@@ -100,8 +100,9 @@ def _coerce(text: str) -> Any:
 def _grid_value(key: str, text: str) -> Any:
     """One grid value; a balance value joins its measures with ``+``
     (``balance=potential,potential+workload``: the grid's comma separates the points)."""
-    if key == "balance" and "+" in text:
-        return [m.strip() for m in text.split("+") if m.strip()]
+    parts = [m.strip() for m in text.split("+")]
+    if key == "balance" and len(parts) > 1 and all(parts):  # "potential+" is no measure set (QA18 F12)
+        return parts
     return _coerce(text)
 
 

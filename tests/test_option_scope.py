@@ -88,3 +88,14 @@ def test_a_measure_listed_twice_in_balance_is_a_problem_and_one_set_is_one_point
     grid, notes = dedupe_grid(parse_grid(["balance=potential+workload,workload+potential"]))
     assert grid == {"balance": [["potential", "workload"]]}
     assert len(notes) == 1
+    assert parse_grid(["balance=potential+"]) == {"balance": ["potential+"]}  # no set: a column it lacks
+
+
+def test_a_tolerance_given_twice_for_one_measure_is_a_problem() -> None:
+    """QA18 F12: --tolerance potential=0.05,potential=0.1 kept the last value without a word."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match=r"tolerance gives 'potential' twice \(0.05 and 0.1\)"):
+        build_options({"accounts": "a.csv", "reps": "r.csv", "tolerance": "potential=0.05,potential=0.1"})
+    build_options({"accounts": "a.csv", "reps": "r.csv", "tolerance": "potential=0.05,workload=0.1"})
