@@ -276,7 +276,10 @@ def build_options(
 
     def check(keys: set[str], failed: bool, column: str, message: str) -> None:
         if failed and not keys & bad:  # a check over a reported value would only repeat it
-            problems.append(Problem(source, None, column, message))
+            # the option it is about, given as a flag, is the command line's (QA18 F8: such a problem
+            # was blamed on the scenario file, which did not set it)
+            where = COMMAND_LINE if column in flags else source
+            problems.append(Problem(where, None, _column(column, where), message))
 
     check(
         {"forecast_horizon", "crm"},

@@ -99,3 +99,16 @@ def test_a_tolerance_given_twice_for_one_measure_is_a_problem() -> None:
     with pytest.raises(InputError, match=r"tolerance gives 'potential' twice \(0.05 and 0.1\)"):
         build_options({"accounts": "a.csv", "reps": "r.csv", "tolerance": "potential=0.05,potential=0.1"})
     build_options({"accounts": "a.csv", "reps": "r.csv", "tolerance": "potential=0.05,workload=0.1"})
+
+
+def test_a_flag_s_cross_option_problem_is_the_command_line_s(tmp_path: Path) -> None:
+    """QA18 F8: plan --quota-method forecast (without a target) was exit 1, blamed on the scenario file,
+    which did not set it; report's same mistake is a usage error."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('accounts = "a.csv"\nreps = "r.csv"\n', encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["plan", str(scenario), "--quota-method", "forecast", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "command line" in res.output
+    assert "--quota-method" in res.output
