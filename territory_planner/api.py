@@ -1060,7 +1060,7 @@ def plan(
 
     started = dt.datetime.now(dt.UTC)
     output = solve(options, progress, started=begin, warm_start=warm_start)
-    with staged_output_dir(Path(out), force=force, inputs=inputs) as stage:
+    with staged_output_dir(Path(out), force=force) as stage:  # the inputs were checked before the solve
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
         if options.xlsx:

@@ -735,19 +735,19 @@ def rebalance(
                 "--rebalance needs the plan's manifest.json (written by `plan`) to solve the model again",
             )
         )
-    refuse_replacing_inputs(out, (plan_dir, edits_path), replaceable=plan_dir)
-    if is_nonempty_dir(out) and not force:  # before the solve, not after it
-        raise OutputExistsError(
-            f"{out} already holds files; pass --force to replace it (nothing was changed)"
-        )
     values, warnings = load_manifest(plan_dir)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     from territory_planner.options import PATH_OPTIONS
 
     # the plan's own inputs (accounts, reps, CRM, ...) are this run's too (QA18 F11: --out their folder
-    # with --force deleted them)
-    # (its locks file is read before the solve and rewritten into the new folder: an in-place rebalance)
-    refuse_replacing_inputs(out, [values.get(k) for k in sorted(PATH_OPTIONS - {"locks"})])
+    # with --force deleted them); its locks file is read before the solve and rewritten into the new
+    # folder, so the plan may be replaced in place
+    inputs = [plan_dir, edits_path, *(values.get(k) for k in sorted(PATH_OPTIONS - {"locks"}))]
+    refuse_replacing_inputs(out, inputs, replaceable=plan_dir)
+    if is_nonempty_dir(out) and not force:  # before the solve, not after it
+        raise OutputExistsError(
+            f"{out} already holds files; pass --force to replace it (nothing was changed)"
+        )
     context = {
         **(extra or {}),
         "scenario": recorded_scenario(plan_dir),

@@ -193,16 +193,14 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
     such a folder (it recounts everything), and is the way to change a plan by hand."""
     folder = Path(folder)
     try:
-        recorded = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"][
-            "assignments_sha256"
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
+        result = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"]
+        recorded, rows = result["assignments_sha256"], result.get("assignments_rows_sha256")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     assignments = folder / "assignments.csv"
     if not isinstance(recorded, str) or not assignments.is_file() or file_sha256(assignments) == recorded:
         return None
-    rows = _recorded_rows(folder)
-    if rows is not None:  # the rows as read: saved again by Excel with the same cells, it is the plan's
+    if isinstance(rows, str):  # the rows as read: saved again by Excel with the same cells, it is the plan's
         if rows_sha256(assignments) == rows:
             return None
     elif _same_totals(assignments, folder / "territories.csv"):
@@ -217,16 +215,6 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
         "which recounts every territory and band: restore the plan's assignments.csv and give the "
         "changes as edits",
     )
-
-
-def _recorded_rows(folder: Path) -> str | None:
-    try:
-        value = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"][
-            "assignments_rows_sha256"
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 def _same_totals(assignments: Path, territories: Path) -> bool:

@@ -191,35 +191,36 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
     it makes with the scenario's other keys (``balance=potential`` beside a ``[tolerance]`` table that
     names workload), and a balance measure the accounts file has no column for."""
     problems: list[Problem] = []
-    base = {(p.file, p.column, p.message) for p in _option_problems(values, source, frozenset())}
+    base = {(p.file, p.column, p.message) for p in _built(values, source, frozenset())[1]}
     columns: frozenset[str] | None = None
     for key, options in grid.items():
         for v in options:
             if key == "solver" and (unknown := _unknown_solver(v)):
                 problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
                 continue
-            found = _option_problems({**values, key: v}, source, frozenset({key}))
+            built, found = _built({**values, key: v}, source, frozenset({key}))
             problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
                 Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
                 for p in found
                 if p.file == COMMAND_LINE or (p.file, p.column, p.message) not in base
             ]
-            if key == "balance" and not found:
+            if key == "balance" and built is not None:
                 columns = _account_columns(values) if columns is None else columns
-                measures = build_options({**values, key: v}).balance
                 problems += [
                     Problem(COMMAND_LINE, None, f"--grid {key}", message, _param_text(v))
-                    for message in _missing_measures(measures, columns, values)
+                    for message in _missing_measures(built.balance, columns, values)
                 ]
     return list(dict.fromkeys(problems))
 
 
-def _option_problems(values: dict[str, Any], source: str, flags: frozenset[str]) -> list[Problem]:
+def _built(
+    values: dict[str, Any], source: str, flags: frozenset[str]
+) -> tuple[PlanOptions | None, list[Problem]]:
+    """The options ``values`` make, or None and their problems."""
     try:
-        build_options(values, source=source, flags=flags)
+        return build_options(values, source=source, flags=flags), []
     except InputError as exc:
-        return list(exc.problems)
-    return []
+        return None, list(exc.problems)
 
 
 def _account_columns(values: dict[str, Any]) -> frozenset[str]:

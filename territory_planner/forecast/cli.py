@@ -8,6 +8,7 @@ import click
 
 from territory_planner.cli_support import check_period, currency_option, handle_errors
 from territory_planner.currency import parse_currency
+from territory_planner.report.formatting import percent
 
 
 @click.command("forecast")
@@ -96,17 +97,7 @@ def forecast_command(
     if team_acc:
         a = team_acc[0]
         click.echo(
-            f"backtest over {a['periods']} past periods: accuracy {_share(a['forecast_accuracy'])} "
-            f"vs seasonal naive {_share(a['baseline_accuracy'])}"
+            f"backtest over {a['periods']} past periods: accuracy {percent(a['forecast_accuracy'])} "
+            f"vs seasonal naive {percent(a['baseline_accuracy'])}"  # n/a without a won deal (QA17 F13)
         )
     click.echo(f"wrote {out}/ (forecast.csv, forecast_backtest.csv, forecast.html)")
-
-
-def _share(value: object) -> str:
-    """A backtest accuracy as a percentage; n/a when it has no value (no won deal in the past periods:
-    QA17 F13 printed "accuracy nan%")."""
-    import math
-
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    return f"{value:.1%}"

@@ -54,15 +54,19 @@ def prorate(rows: pd.DataFrame, value: str, period: Period) -> pd.DataFrame:
     A quarterly quota row counts in full for that quarter, a third for one of its months, and not at all
     outside it. Returns ``rep_id`` and ``value`` (prorated) for rows that overlap the period.
     """
+    overlap, length = _days_in(rows, period)
+    share = overlap / length
+    out = pd.DataFrame({"rep_id": rows["rep_id"], value: rows[value] * share})
+    return out[overlap > 0]
+
+
+def _days_in(rows: pd.DataFrame, period: Period) -> tuple[pd.Series, pd.Series]:
+    """Per (period_start, period_end) row: its days inside ``period`` (0 outside it) and its length."""
     ps = rows["period_start"].dt.normalize()
     pe = rows["period_end"].dt.normalize()
     lo = ps.clip(lower=period.start_ts)
     hi = pe.clip(upper=period.stop_ts - DAY)
-    overlap = ((hi - lo) / DAY + 1).clip(lower=0)
-    length = (pe - ps) / DAY + 1
-    share = overlap / length
-    out = pd.DataFrame({"rep_id": rows["rep_id"], value: rows[value] * share})
-    return out[overlap > 0]
+    return ((hi - lo) / DAY + 1).clip(lower=0), (pe - ps) / DAY + 1
 
 
 def prorated_notes(tables: dict[str, pd.DataFrame | None], period: Period) -> list[str]:
@@ -73,16 +77,14 @@ def prorated_notes(tables: dict[str, pd.DataFrame | None], period: Period) -> li
         rows = tables.get(name)
         if rows is None or rows.empty:
             continue
-        ps, pe = rows["period_start"].dt.normalize(), rows["period_end"].dt.normalize()
-        lo, hi = ps.clip(lower=period.start_ts), pe.clip(upper=period.stop_ts - DAY)
-        overlap = ((hi - lo) / DAY + 1).clip(lower=0)
-        length = (pe - ps) / DAY + 1
+        overlap, length = _days_in(rows, period)
         part = (overlap > 0) & (overlap < length)
         if not part.any():
             continue
         k = part.to_numpy().nonzero()[0][0]
         first = (
-            f"{rows['rep_id'].iloc[k]}'s {ps.iloc[k].date()} to {pe.iloc[k].date()}: "
+            f"{rows['rep_id'].iloc[k]}'s {rows['period_start'].iloc[k].date()} to "
+            f"{rows['period_end'].iloc[k].date()}: "
             f"{int(overlap.iloc[k])} of {int(length.iloc[k])} days"
         )
         out.append(
