@@ -87,13 +87,13 @@ def test_compare_and_edit_into_a_plan_they_read(tmp_path: Path) -> None:
 def test_a_rebalance_into_the_folder_of_the_plan_s_inputs_is_refused(tmp_path: Path) -> None:
     """QA18 F11: edit --rebalance --force --out the folder holding the accounts and reps the plan's
     manifest names deleted them; they are the rebalance's inputs too."""
+    from scenario_fixtures import write_instance
+
     data = tmp_path / "data"
-    data.mkdir()
-    for name in ("accounts.csv", "reps.csv"):
-        shutil.copy(SAMPLE / name, data / name)
+    write_instance(data)  # 40 accounts, 4 reps: a plan in well under a second, on a loaded machine too
     plan = tmp_path / "plan"
     args = ["plan", "--accounts", str(data / "accounts.csv"), "--reps", str(data / "reps.csv")]
-    res = CliRunner().invoke(main, [*args, "--out", str(plan), "--time-limit", "5", "--quiet"])
+    res = CliRunner().invoke(main, [*args, "--out", str(plan), "--time-limit", "20", "--quiet"])
     assert res.exit_code == 0, res.output
     import pandas as pd
 
