@@ -228,9 +228,8 @@ def walk(
     weight = np.where(tabu[u] > rounds, 0.0, np.exp(-np.maximum(ds, 0.0) / temp))
     if weight.sum() <= 0:
         return
-    pick = rng.choice(
-        len(u), size=min(4 * WALK_MOVES, int((weight > 0).sum())), replace=False, p=weight / weight.sum()
-    )
+    p = weight / weight.sum()  # a weight of 1e-320 is > 0 but its share is 0: count the shares
+    pick = rng.choice(len(u), size=min(4 * WALK_MOVES, int((p > 0).sum())), replace=False, p=p)
     done = 0
     for i in pick.tolist():
         x, k = int(u[i]), int(b[i])
