@@ -40,7 +40,7 @@ import pandas as pd
 from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
-from territory_planner.io.labels import account_label
+from territory_planner.io.labels import account_label, first_few
 from territory_planner.io.readers import csv_separator, csv_structure_problems, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
@@ -430,7 +430,7 @@ def _split_families(
         held = sorted({str(rep_ids[rep[k]]) for k in members})
         if len(held) > 1:
             left = [str(ids[k]) for k in members if ids[k] not in edits]
-            shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
+            shown = first_few(left)
             out.append(
                 f"family {parent} is split between {', '.join(held)}: the edits file moves only the rows "
                 f"it lists ({shown} not listed); the map moves a family whole, so list every member to do "

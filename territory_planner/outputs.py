@@ -92,14 +92,17 @@ def _family_lock_reason(problem: TerritoryProblem, i: int, j: int) -> str:
     """Account ``i`` follows a member of its family locked to rep ``j`` (a ``locked_rep``, ``--locks`` or
     an edit that ``edit --rebalance`` keeps as a lock): QA15 M6, PLA0101 went to PL05 with PLA0100 locked
     there and said "balance: PL01 held +105% potential vs target"."""
-    from territory_planner.io.labels import account_label
+    from territory_planner.io.labels import account_label, first_few
 
     unit = problem.acc_unit[i]
     locked = np.flatnonzero((problem.acc_unit == unit) & (problem.acc_locked == j)).tolist()
-    shown = ", ".join(
-        account_label(problem.account_ids[k], problem.account_names[k]).removeprefix("account ")
-        for k in locked[:3]
-    ) + (", ..." if len(locked) > 3 else "")
+    shown = first_few(
+        (
+            account_label(problem.account_ids[k], problem.account_names[k]).removeprefix("account ")
+            for k in locked
+        ),
+        3,
+    )
     family = f"family {problem.acc_family[i]}" if problem.acc_family[i] else "its group"
     rep = problem.rep_ids[j]
     who = "its member {} is" if len(locked) == 1 else "its members {} are"

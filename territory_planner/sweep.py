@@ -46,6 +46,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, Problem, TerritoryPlannerError
+from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
 from territory_planner.options import OPTION_NAMES, PlanOptions, build_options, flag_name
@@ -624,7 +625,7 @@ def check_out(out: Path) -> None:
     names = [p.name for p in out.iterdir()] if out.is_dir() else []
     other = sorted(n for n in names if n not in SWEEP_FILES and not n.startswith("."))  # no staging leftovers
     if other:
-        shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+        shown = first_few(other)
         raise OutputExistsError(
             f"{out} holds files that are not a sweep's ({shown}): give a new folder, or a sweep folder "
             "to resume"
@@ -677,7 +678,7 @@ def run_sweep(
         names = {p.name for p in points}
         stale = sorted(f.name for f in points_dir.iterdir() if f.is_dir() and f.name not in names)
         if stale:  # QA17 F18: an earlier grid's points stayed, unlisted, beside this one's
-            shown = ", ".join(stale[:5]) + (", ..." if len(stale) > 5 else "")
+            shown = first_few(stale)
             on_note(
                 f"{out / 'points'} holds {len(stale)} point(s) of an earlier grid that this sweep does not "
                 f"list ({shown}): they are left as they are; delete them, or give another --out"

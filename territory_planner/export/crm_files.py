@@ -29,6 +29,7 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.export.plan_tables import PlanTables
+from territory_planner.io.labels import first_few
 
 CHANGES_COLUMNS = ["account_id", "name", "from_rep", "to_rep", "effective_date", "reason"]
 OWNER_COLUMNS = ["Id", "OwnerId"]
@@ -343,7 +344,7 @@ def salesforce_frames(
     if missing:
         notes.append(
             f"ObjectTerritory2Association.csv not written: {len(missing)} territories have no Id in "
-            f"{ids_source} yet ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); load "
+            f"{ids_source} yet ({first_few(missing)}); load "
             "Territory2.csv, export the Ids again and re-run"
         )
     else:

@@ -5,7 +5,9 @@ planner reads the city or customer, not only a CRM id."""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable
 
 _NO_NAME = {"", "nan", "none", "<na>"}
 
@@ -17,3 +19,10 @@ def account_label(account_id: object, name: object = "") -> str:
     text = str(name).strip()
     named = text.lower() not in _NO_NAME and text != account
     return f"account {account} ({text})" if named else f"account {account}"
+
+
+def first_few(items: Iterable[object], shown: int = 5) -> str:
+    """``'a, b, c, d, e, ...'``: the first ``shown`` items joined, and ``...`` when there are more; how
+    messages list what they name (accounts, files, territories) without flooding the terminal."""
+    listed = [str(item) for item in itertools.islice(items, shown + 1)]
+    return ", ".join(listed[:shown]) + (", ..." if len(listed) > shown else "")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
+from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
 from territory_planner.io.readers import canonical_name, csv_structure_problems, header_separator
 
@@ -667,9 +668,7 @@ def meeting_notes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> lis
     meetings = counts[[is_meeting(t) for t in counts.index]]
 
     def listed(c: pd.Series) -> str:
-        return ", ".join(f"{t!r} ({n:,})" for t, n in c.head(shown).items()) + (
-            ", ..." if len(c) > shown else ""
-        )
+        return first_few((f"{t!r} ({n:,})" for t, n in c.items()), shown)
 
     if meetings.empty:
         return [
@@ -702,7 +701,7 @@ def late_closes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[
     if idx.size == 0:
         return []
     closes = opps["close_date"].iloc[idx]
-    rows = ", ".join(str(int(i) + 1) for i in idx[:shown]) + (", ..." if idx.size > shown else "")
+    rows = first_few((int(i) + 1 for i in idx), shown)
     return [
         f"{SPECS['opportunities'].file}: {idx.size:,} won/lost deal(s) close after {limit.date()}, over "
         f"{LATE_CLOSE_DAYS} days after the latest opportunity was created ({pd.Timestamp(latest).date()}), "
