@@ -42,8 +42,8 @@ class LiveMip:
     they come, and the caller hands it better solutions (values in variable order) for its tree search to
     prune with."""
 
-    def __init__(self) -> None:
-        self.cancel = threading.Event()
+    def __init__(self, cancel: threading.Event | None = None) -> None:
+        self.cancel = threading.Event() if cancel is None else cancel  # may be shared by several runs
         self._lock = threading.Lock()
         self._bound = -math.inf
         self._pending: np.ndarray | None = None

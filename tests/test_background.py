@@ -255,3 +255,77 @@ def test_the_exit_hook_cancels_the_members_still_running_and_waits_for_them(tmp_
     assert not beside.running()
     assert not background.solver_running()
     assert time.perf_counter() - start < background.EXIT_WAIT
+
+
+def test_the_interpreter_hands_the_gil_over_quickly_while_a_member_solves(tmp_path: Path) -> None:
+    """HiGHS's callbacks from the member's thread wait for the GIL; while a member runs, the switch
+    interval is FAST_SWITCH, and the interpreter's own value comes back when the last member ends."""
+    import sys
+
+    _, spec = _spec(tmp_path, 700, 24, 5, 0.01)
+    before = sys.getswitchinterval()
+    assert before > background.FAST_SWITCH
+    members = [
+        background.WholeModel(
+            spec, get_backend("highs"), deadline=time.perf_counter() + 600, gap=0.0, seed=s, threads=1
+        )
+        for s in (0, 1)
+    ]
+    time.sleep(1.0)
+    assert all(m.running() for m in members)
+    assert sys.getswitchinterval() == pytest.approx(background.FAST_SWITCH)
+    assert not any(m.ended.is_set() for m in members)
+    members[0].finish(stop=True)
+    assert members[0].ended.is_set()
+    assert sys.getswitchinterval() == pytest.approx(background.FAST_SWITCH)  # the other one still runs
+    members[1].finish(stop=True)
+    assert members[1].ended.is_set()
+    assert sys.getswitchinterval() == pytest.approx(before)
+
+
+def test_a_neighbourhood_step_whose_cancel_is_set_stops_with_the_incumbent(tmp_path: Path) -> None:
+    """An improve step told to stop (the whole model beside has ended) is interrupted at once and ends
+    with the plan it was warm-started from; the same step not told to stop improves that plan."""
+    import threading
+
+    from territory_planner.optimize import lp as lpmod
+
+    _, spec = _spec(tmp_path, 300, 6, 11, 0.02)
+    beside = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 60, gap=0.05, seed=0, threads=1
+    )
+    first = beside.finish(stop=False)
+    assert first is not None
+    assert first.unit_rep is not None
+    plan = first.unit_rep
+    pool = spec.allowed.copy()
+    lp = lpmod.solve_lp(
+        spec, get_backend("highs"), pool, deadline=time.perf_counter() + 60, seed=0, threads=1
+    )
+    before = float(spec.objective[np.arange(len(plan)), plan].sum())
+    outcomes = {}
+    for told in (True, False):
+        cancel = threading.Event()
+        if told:
+            cancel.set()
+        step = repair.improve_cluster(
+            spec,
+            lp,
+            plan,
+            np.arange(spec.problem.n_reps),
+            get_backend("highs"),
+            max_units=300,
+            deadline=time.perf_counter() + 120,
+            seed=0,
+            threads=1,
+            abs_gap=None,
+            time_cap=120.0,
+            cancel=cancel,
+        )
+        assert step.unit_rep is not None
+        assert repair.feasible(spec, step.unit_rep)
+        after = float(spec.objective[np.arange(len(plan)), step.unit_rep].sum())
+        assert after <= before * (1 + 1e-9)
+        outcomes[told] = after
+    assert outcomes[True] == pytest.approx(before, rel=1e-12)  # interrupted at once: the start
+    assert outcomes[False] < before * (1 - 1e-6)  # the same step, not told to stop, improves it

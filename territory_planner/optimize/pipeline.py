@@ -1066,6 +1066,9 @@ def stage_improve(run: Run) -> None:
                 threads=run.threads,
                 abs_gap=abs_gap,
                 time_cap=(cap := max(1.0, 0.1 * run.budget.remaining())),
+                # the step stops when the whole model beside ends (a proof, mostly): 1.7 s of 3.4 on
+                # 159 Georgia counties x 4 reps went to a step after HiGHS had proven the optimum
+                cancel=None if beside is None else beside.ended,
             )
             lns_units = _adapt(lns_units, most_units, nb, cap)
             if nb.objective is not None and nb.objective < run.upper - 1e-6 * abs(run.upper):

@@ -13,6 +13,7 @@ solving it to optimality proves the plan optimal, and its dual bound is a bound 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -450,9 +451,11 @@ def improve_cluster(
     threads: int | None,
     abs_gap: float | None,
     time_cap: float,
+    cancel: threading.Event | None = None,
 ) -> MipResult:
     """Large-neighbourhood step: re-optimise the boundary units among a cluster of neighbouring reps,
-    everything else fixed, warm-started from the incumbent (so it never gets worse)."""
+    everything else fixed, warm-started from the incumbent (so it never gets worse). ``cancel`` stops
+    the step's MIP at once, with its best plan so far (the whole model beside has ended: proven)."""
     p = spec.problem
     n = p.n_units
     in_cluster = np.zeros(p.n_reps, dtype=bool)
@@ -490,6 +493,7 @@ def improve_cluster(
         incumbent=incumbent,
         time_cap=time_cap,
         solution_limit=SOLUTION_LIMIT,
+        live=None if cancel is None else LiveMip(cancel),
     )
     res.bound = None
     log.debug(
