@@ -81,6 +81,21 @@ def test_remote_but_correct_points_are_not_named() -> None:
     assert found[0].startswith("r.csv: row 1 (rep R1, ")
 
 
+def test_two_remote_points_that_mirror_each_other_do_not_vouch_for_each_other() -> None:
+    """QA19 F3: Leticia (-4.21, -69.94) and Cumaribo (4.45, -69.80), two real remote Colombian towns,
+    each lay 30 km from the other once its lat sign was flipped, and each was named with the other as
+    the company it would be in. Here two towns far south of the grid sit at (48.0, -3.0) and (48.0,
+    3.1): flipping one's lon brings it near the other, which is as far from the grid; not named. An
+    account typed wrong in the same data (T40) is still named, near the grid."""
+    towns = [*TOWNS, ("F1", "Far 1", 48.0, -3.0), ("F2", "Far 2", 48.0, 3.1)]
+    found = warnings(towns, REPS)
+    assert found == []
+    found = warnings(_flip(towns, "T40"), REPS)
+    assert len(found) == 1
+    assert "account T40" in found[0]
+    assert "among the others" in found[0]
+
+
 def test_the_load_warns_of_the_flipped_home(tmp_path: Path) -> None:
     accounts, reps = tmp_path / "acc.csv", tmp_path / "reps.csv"
     _accounts(TOWNS).assign(potential=10, workload=1).to_csv(accounts, index=False)

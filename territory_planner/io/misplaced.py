@@ -203,17 +203,24 @@ def _isolated(
     spacing = float(np.quantile(nn0, SPACING_QUANTILE))
     d_home, _ = _nearest(lat, lon, h_lat, h_lon)
     usual = float(np.quantile(d_home, SPACING_QUANTILE)) if np.isfinite(d_home).all() else np.inf
+    far = (nn0 > _far_km(spacing)) & (d_home > usual)
+    # "among the others": a typo's reading is judged against the accounts that are not far themselves
+    # (QA19 F3: Leticia and Cumaribo, two real remote Colombian towns 30 km apart once Leticia's lat
+    # sign is flipped, each named the other as the company it would be in)
+    others = np.flatnonzero(~far)
+    if len(others) == 0:
+        return []
+    among = cKDTree(_xyz(lat[others], lon[others]))
     out = []
-    for i in np.flatnonzero((nn0 > _far_km(spacing)) & (d_home > usual)).tolist():
+    for i in np.flatnonzero(far).tolist():
         best, what, target = np.inf, "", 0
         for label, alat, alon in _alternatives(lat[i : i + 1], lon[i : i + 1]):
             if np.isnan(alat[0]):
                 continue
-            c, k = tree.query(_xyz(alat, alon), k=2)
-            n = 1 if int(k[0, 0]) == i else 0  # the nearest other than itself
-            km = float(2 * EARTH_RADIUS_KM * np.arcsin(min(float(c[0, n]) / 2, 1.0)))
+            c, k = among.query(_xyz(alat, alon), k=1)
+            km = float(2 * EARTH_RADIUS_KM * np.arcsin(min(float(c[0]) / 2, 1.0)))
             if km < best:
-                best, what, target = km, label, int(k[0, n])
+                best, what, target = km, label, int(others[int(k[0])])
         if best <= _fix_km(spacing) and best <= FIX_RATIO * nn0[i]:
             out.append((i, float(nn0[i]), what, best, target, float(d_home[i])))
     return out
