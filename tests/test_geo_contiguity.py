@@ -565,6 +565,47 @@ def test_a_home_whose_account_is_locked_elsewhere_is_anchored_and_says_so(tmp_pa
     assert any("nearest unit it may serve" in n for n in notes), notes
 
 
+def test_the_first_solves_history_and_notes_say_they_are_without_contiguity(tmp_path: Path) -> None:
+    """QA19 F1: with --contiguous the history listed the first solve's plans (split territories, lower
+    objectives) as the run's, and its whole-model note called a plan below the final one "not better".
+    Every history entry before the final one is marked as of the model without contiguity, every note
+    of the first solve says so, and the final entry is the plan written."""
+    from tests.conftest import write_instance
+
+    grid = [(35.0 + 0.1 * i, -90.0 + 0.1 * j) for i in range(6) for j in range(6)]
+    rng = np.random.default_rng(4)
+    accounts = [
+        {"account_id": f"A{k}", "lat": la, "lon": lo, "potential": float(rng.uniform(1, 9)),
+         "workload": float(rng.uniform(1, 9))}
+        for k, (la, lo) in enumerate(grid)
+    ]  # fmt: skip
+    reps = [
+        {"rep_id": f"R{j}", "lat": grid[k][0], "lon": grid[k][1], "capacity": 1.0}
+        for j, k in enumerate((0, 5, 30, 35))
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    edges = [(k, k + 1) for k in range(36) if k % 6 != 5] + [(k, k + 6) for k in range(30)]
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\n" + "".join(f"A{u},A{v}\n" for u, v in edges))
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    res = CliRunner().invoke(main, [*args, "--tolerance", "0.15", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    history = summary["history"]
+    assert len(history) >= 2
+    assert all(h.get("model") == "without contiguity" for h in history[:-1]), history
+    assert history[-1]["event"] == "final"
+    assert "model" not in history[-1]
+    assert history[-1]["objective"] == pytest.approx(summary["objective"])
+    solver_notes = [n for n in summary["notes"] if n not in summary.get("input_warnings", [])]
+    assert any(n.startswith("contiguity: every territory holds") for n in solver_notes)
+    whole = [n for n in solver_notes if "whole model ran in HiGHS" in n]
+    assert all(n.startswith("before contiguity: the whole model ran") for n in whole), whole
+    if background.available(get_backend("highs")):  # the whole model runs beside on a second core
+        assert whole
+
+
 def test_the_cut_loop_proves_a_tiny_map_has_no_connected_plan(tmp_path: Path) -> None:
     """QA9 O6 (found by test_properties_brute): R0's home at A0, R1's at A2; A3 hangs off A2 only and
     carries R1's workload, so R1 cannot also reach A5 (potential) past A1. Brute force: no connected plan.
