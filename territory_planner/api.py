@@ -667,13 +667,25 @@ def _check_map_pieces(
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
     conflicts = planning.component_conflicts(spec, adj, centre, chosen)
     if conflicts:
+        _bands_first(spec)
         raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
     if not own:  # a given home moved to a runner-up unit: the walls are not the homes' own units
         return False
     conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
     if conflicts:
+        _bands_first(spec)
         raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
     return True
+
+
+def _bands_first(spec: ModelSpec) -> None:
+    """Before a map check's proof: the model's own pre-checks, which need no map. When the bands alone
+    leave no plan, that is the cause to name (QA19 F4: Mecklenburg, a rep's home county, above every
+    territory's potential band, was reported as "a rep is walled in ... reaches only 89 unit(s)", 89 being
+    every county but the other homes, and the user told to move a home), as ``validate`` does."""
+    conflicts = prechecks.check(spec)
+    if conflicts:
+        raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
 
 
 def _check_district_homes(

@@ -606,6 +606,36 @@ def test_the_first_solves_history_and_notes_say_they_are_without_contiguity(tmp_
         assert whole
 
 
+def test_a_home_unit_above_every_band_is_named_as_a_balance_problem_not_a_wall(tmp_path: Path) -> None:
+    """QA19 F4: a rep's home county above every territory's potential band was reported with
+    --contiguous as "a rep is walled in" (its home reaching every unit but the other homes) and the user
+    told to move a home; the bands alone leave no plan, and that is what is said, as without --contiguous.
+    A line A0-A5, R0's home A0 holding 10 of 15 potential: 7.5 +-10% each."""
+    from tests.conftest import write_instance
+
+    pot = [10.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    accounts = [
+        {"account_id": f"A{i}", "lat": 35.0, "lon": -90.0 + 0.2 * i, "potential": pot[i], "workload": 1.0}
+        for i in range(6)
+    ]
+    reps = [
+        {"rep_id": "R0", "lat": 35.0, "lon": -90.0, "capacity": 1.0},
+        {"rep_id": "R1", "lat": 35.0, "lon": -89.0, "capacity": 1.0},
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\n" + "".join(f"A{i},A{i + 1}\n" for i in range(5)))
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    res = CliRunner().invoke(main, [*args, "--tolerance", "0.1", "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "walled in" not in text
+    assert "Move a home" not in text
+    assert "account A0" in text
+    assert "balance" in text
+    assert "alone has $10 potential, more than any band" in text
+
+
 def test_the_cut_loop_proves_a_tiny_map_has_no_connected_plan(tmp_path: Path) -> None:
     """QA9 O6 (found by test_properties_brute): R0's home at A0, R1's at A2; A3 hangs off A2 only and
     carries R1's workload, so R1 cannot also reach A5 (potential) past A1. Brute force: no connected plan.
