@@ -167,6 +167,7 @@ class _Member:
 
     def __init__(self, result: repair.MipResult | None, ends: float) -> None:
         self.result, self.ends, self.bound, self.stopped = result, ends, -np.inf, False
+        self.deadline = ends
         self.live = SimpleNamespace(taken=0)
 
     def running(self) -> bool:
@@ -329,3 +330,25 @@ def test_a_neighbourhood_step_whose_cancel_is_set_stops_with_the_incumbent(tmp_p
         outcomes[told] = after
     assert outcomes[True] == pytest.approx(before, rel=1e-12)  # interrupted at once: the start
     assert outcomes[False] < before * (1 - 1e-6)  # the same step, not told to stop, improves it
+
+
+def test_a_run_whose_time_ends_before_the_members_does_not_wait_for_it(tmp_path: Path) -> None:
+    """A solve given less time than the member beside it (``then_share``: the improve stage ends at a
+    share of the time left) collects the member at its own end, cancelling it, instead of waiting for
+    the member's deadline."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    _, spec = _spec(tmp_path, 700, 24, 5, 0.01)
+    member = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 600, gap=0.0, seed=0, threads=1
+    )
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(1.0), 0.0, 0, 1, 8, lambda _m: None)
+    time.sleep(1.0)
+    assert member.running()
+    start = time.perf_counter()
+    pipeline._collect_beside(run, member, "whole_model")
+    assert time.perf_counter() - start < 60.0  # not the member's 600-s deadline
+    assert member.live.cancel.is_set()  # cancelled
+    member.finish(stop=True)
+    assert not member.running()

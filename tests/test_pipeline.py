@@ -377,3 +377,54 @@ def test_with_no_plan_after_every_stage_the_search_goes_on_with_the_time_left(
     assert rest[0]["outcome"] == "plan"
     owner = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     assert sorted(owner.values()).count("R1") == 3
+
+
+@pytest.mark.parametrize("then_share", ["base_plan_exact", None])
+def test_a_solve_told_to_leave_time_after_its_first_plan_improves_for_its_share_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then_share: str | None
+) -> None:
+    """QA19 F5: under --contiguous the base plan's second attempt (no plan in its share) went on improving
+    its first plan until the time was nearly up, and the contiguity stages had 2 s of 60. With
+    ``then_share`` the improve stage's budget ends at that share of the time left once a plan exists;
+    without it, at the solve's own deadline. The improve stage is replaced by a spy of its budget (and
+    the whole model beside, which would run to the deadline, is not started)."""
+    from territory_planner.optimize.budget import SHARES, TimeBudget
+    from territory_planner.solvers import get_backend
+
+    rng = np.random.default_rng(8)
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
+        for j in range(12)
+    ]
+    a, r = write_instance(tmp_path, random_accounts(rng, 600), rep_rows)
+    opts = options_for(a, r, tolerance=0.03, gap=0.0)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    seen: dict[str, float] = {}
+
+    def spy(run: pipeline.Run) -> None:
+        seen.update(now=time.perf_counter(), deadline=run.budget.deadline)
+
+    monkeypatch.setattr(pipeline, "stage_improve", spy)
+    monkeypatch.setattr(pipeline, "OPTIMALITY_TOL", 0.0)  # the search's plan is not proven before it
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)  # nothing left running after it
+    budget = TimeBudget.seconds(600.0)
+    plan, _ = pipeline.solve(
+        spec,
+        get_backend("highs"),
+        budget=budget,
+        gap=0.0,
+        seed=1,
+        threads=1,
+        candidates=opts.candidates,
+        relax=False,
+        then_share=then_share,
+    )
+    assert (plan >= 0).all()
+    assert seen, "the improve stage did not run"
+    if then_share is None:
+        assert seen["deadline"] == budget.deadline
+    else:
+        left = budget.deadline - seen["now"]
+        assert seen["deadline"] == pytest.approx(seen["now"] + SHARES[then_share] * left, abs=5.0)
+        assert seen["deadline"] < seen["now"] + 0.5 * left

@@ -44,6 +44,7 @@ WHOLE_MODEL_PAIRS = 400_000  # up to this many allowed pairs, the whole-model MI
 BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured (26 us per pair)
 PRESOLVE_SECONDS_PER_PAIR = 3e-5  # HiGHS's MIP presolve, which ignores its time limit (measured 18-25 us)
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
+BESIDE_PAIRS = 60_000  # the whole model runs beside the other stages on models of at most this many pairs
 ROUND_GAP = 0.01  # on a model of at most EXACT_PAIRS, the rounding MIPs stop within a quarter of this
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left
 RELAX_VIOLATION_SHARE = 0.5  # --relax: the elastic MIP on the violation alone, before travel joins it
@@ -198,10 +199,12 @@ def solve(
     progress: Progress = lambda _m: None,
     current_unit_rep: np.ndarray | None = None,
     start_plan: np.ndarray | None = None,
+    then_share: str | None = None,
 ) -> tuple[np.ndarray, SolveResult]:
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
     in the time given, with the stages that used it). ``start_plan``, when it satisfies the model, is the
-    first incumbent."""
+    first incumbent. ``then_share`` (a ``budget.SHARES`` name): once a plan exists, the improve stage ends
+    at that share of the time left (the stages after this solve keep the rest)."""
     full = budget if budget is not None else TimeBudget.seconds(time_limit)
     if int(spec.allowed.sum()) <= SMALL_PAIRS:  # proving the optimum is cheap: do not stop short of it
         gap = min(gap, OPTIMALITY_TOL)
@@ -228,6 +231,8 @@ def solve(
             stage_search_rest(run)
         if run.incumbent is not None:  # a plan: the time kept back for --relax is the search's again
             run.budget = full
+            if then_share is not None:
+                run.budget = TimeBudget(full.start, full.share(then_share), full.limit)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
@@ -1228,7 +1233,7 @@ def _start_beside(run: Run) -> None:
     workload +-5%, 8 s (QA14): with seeds 3 and 4 the member ran those seeds from 0.3 s and found no
     plan, and the copy with the default seed, started at 1.9 s, needed until 8.1 s (plain: 6.4 s)."""
     spec = run.spec
-    if run.beside is not None or int(spec.allowed.sum()) > EXACT_PAIRS:
+    if run.beside is not None or int(spec.allowed.sum()) > BESIDE_PAIRS:
         return
     if not background.available(run.backend):
         return
@@ -1295,7 +1300,9 @@ def _collect_beside(
     or its time is up; it is cancelled at once when the search already met the gap. Proven infeasible
     over every allowed pair, with no plan found: the proof."""
     stopped = run.done() if stop is None else stop
-    res = beside.finish(stop=stopped, grace=background.HANDBACK)
+    # a run whose budget ends before the member's (``then_share``) does not wait for it
+    cut = not stopped and beside.deadline > run.deadline + background.GRACE
+    res = beside.finish(stop=stopped or cut, grace=background.HANDBACK)
     run.beside = None
     run.raise_bound(beside.bound)  # its last bound, also when it found no plan
     if res is None:  # not ended in time: its best plan so far, as its callback reported it
@@ -1323,6 +1330,9 @@ def _collect_beside(
     else:
         found = f"its best plan ({res.objective:,.1f}) was not better than the search's"
     how = "stopped once the run met its gap" if stopped else res.status.value
+    if cut and res.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
+        how = "stopped at the end of the time given to this solve"
+
     run.notes.append(
         f"the whole model ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) of the "
         f"search handed to it): {found}"
