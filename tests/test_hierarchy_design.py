@@ -622,3 +622,26 @@ def test_no_first_plan_in_its_share_is_not_the_end_of_the_run(
     assert s["objective"] == pytest.approx(
         brute_force(accounts, reps, {"potential": 0.7, "workload": 0.0}, None)
     )
+
+
+def test_a_bound_proven_for_the_chosen_grouping_only_is_not_the_runs_bound() -> None:
+    """QA19 F6: with --design-districts and --district-contiguous the district stage solved the model
+    with the chosen grouping's rows, and its bound (452,586.5, gap 3.44%) became the run's, where the
+    design's note gave 423,968.4 as the bound for any grouping. The run's bound is the one for any
+    grouping; the stage's is kept in a note. A lower stage bound stands as it is."""
+    from territory_planner import api
+    from territory_planner.model.plan import SolveResult
+
+    stage = SolveResult("feasible", False, 468_712.7, 468_712.7, 452_586.5, 0.0344, 1.0, "HiGHS", "x")
+    res = api._bound_for_any_grouping(stage, 423_968.4)
+    assert res.lower_bound == pytest.approx(423_968.4)
+    assert res.gap == pytest.approx((468_712.7 - 423_968.4) / 468_712.7)
+    assert res.status == "feasible"
+    assert not res.proven_optimal
+    assert any("452,586.5 for the chosen grouping only" in n for n in res.notes)
+    proven = SolveResult("optimal", True, 100.0, 100.0, 100.0, 0.0, 1.0, "HiGHS", "x")
+    res = api._bound_for_any_grouping(proven, 90.0)
+    assert res.status == "feasible"  # optimal for the grouping is not optimal for the model
+    assert res.gap == pytest.approx(0.1)
+    lower = SolveResult("feasible", False, 100.0, 100.0, 80.0, 0.2, 1.0, "HiGHS", "x")
+    assert api._bound_for_any_grouping(lower, 90.0) is lower
