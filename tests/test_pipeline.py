@@ -428,3 +428,23 @@ def test_a_solve_told_to_leave_time_after_its_first_plan_improves_for_its_share_
         left = budget.deadline - seen["now"]
         assert seen["deadline"] == pytest.approx(seen["now"] + SHARES[then_share] * left, abs=5.0)
         assert seen["deadline"] < seen["now"] + 0.5 * left
+
+
+def test_the_whole_models_proof_names_no_tolerance_floor_below_the_users_tolerance(tmp_path: Path) -> None:
+    """QA19 F9: "the largest accounts alone need bands of at least potential +-1.9%" under --tolerance
+    0.15 explained nothing (the cause lay elsewhere). The floor is named only when it is above the
+    measure's own tolerance."""
+    rng = np.random.default_rng(3)
+    accounts = random_accounts(rng, 30)
+    for i, row in enumerate(accounts):
+        row["potential"] = 1.0
+        row["workload"] = 1.0 + (i % 3)
+    accounts[0]["potential"] = 1.019 * 29 / (3 - 1.019)  # 1.9% above a third of the total
+    reps = [{"rep_id": f"R{j}", "lat": 35.0 + j, "lon": -90.0} for j in range(3)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    for tolerance, shown in ((0.15, False), (0.01, True)):
+        opts = options_for(a, r, tolerance=tolerance)
+        _, problem = api.load(opts)
+        spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+        text = pipeline._floor_text(spec)
+        assert ("largest accounts alone need" in text) == shown, (tolerance, text)
