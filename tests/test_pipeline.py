@@ -448,3 +448,31 @@ def test_the_whole_models_proof_names_no_tolerance_floor_below_the_users_toleran
         spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
         text = pipeline._floor_text(spec)
         assert ("largest accounts alone need" in text) == shown, (tolerance, text)
+
+
+def test_an_account_that_fits_nowhere_because_of_locks_names_the_locks(tmp_path: Path) -> None:
+    """QA19 F10: Bogota, Cali and Medellin locked to one rep were explained as Bogota fitting in no
+    territory, with tolerance and capacity as the fixes. A0 (6 potential) and A1 (4) are locked to R0:
+    10 of R0's 9-11 potential but 2 of its 9-11 workload, and the workload the others bring adds at least
+    3.9 potential. The explanation says that A0 is locked there, with A1, and that unlocking is a way out."""
+    accounts = [
+        {"account_id": "A0", "name": "Big", "lat": 35.0, "lon": -90.0, "potential": 6.0, "workload": 1.0},
+        {"account_id": "A1", "name": "Second", "lat": 35.1, "lon": -90.0, "potential": 4.0, "workload": 1.0},
+    ]
+    accounts += [
+        {"account_id": f"B{i}", "lat": 35.0 + 0.1 * i, "lon": -89.0, "potential": 10 / 9, "workload": 2.0}
+        for i in range(9)
+    ]
+    for acc in accounts:
+        acc["locked_rep"] = "R0" if acc["account_id"] in ("A0", "A1") else ""
+    reps = [{"rep_id": "R0", "lat": 35.0, "lon": -90.0}, {"rep_id": "R1", "lat": 35.0, "lon": -89.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, tolerance=0.1))
+    texts = [
+        c.message
+        for c in exc.value.conflicts
+        if c.family == "balance" and "fits in no territory" in c.message
+    ]
+    assert texts, [c.message for c in exc.value.conflicts]
+    assert any("it is locked to R0" in t and "A1 (Second)" in t and "unlocking" in t for t in texts), texts

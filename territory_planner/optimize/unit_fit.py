@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult, linprog
 
 from territory_planner.errors import Conflict
+from territory_planner.io.labels import first_few
 from territory_planner.optimize.prechecks import amount, balance_floor, unit_label
 from territory_planner.optimize.spec import BandRows, ModelSpec, band_rows
 
@@ -341,6 +342,7 @@ def _conflict(spec: ModelSpec, rows: BandRows, u: int, j: int) -> Conflict | Non
         f"any territory it may go to (e.g. {rid}'s)" if spec.allowed[u].sum() > 1 else f"{rid}'s territory"
     )
     text = why.text(where) + (" (or a rep with more capacity)" if why.needed_tolerance is not None else "")
+    text += _locks_text(spec, u, j)
     return Conflict(
         "balance",
         f"{unit_label(spec, u)} ({amounts}) fits in no territory: {text}",
@@ -348,6 +350,22 @@ def _conflict(spec: ModelSpec, rows: BandRows, u: int, j: int) -> Conflict | Non
         measure=why.name if why.row < len(p.measures) else None,
         amount=why.amount,
     )
+
+
+def _locks_text(spec: ModelSpec, u: int, j: int) -> str:
+    """What locks put into rep j's territory in a proof about unit u: u's own lock and the other units
+    locked to j count in it whatever the plan (QA19 F10: Bogota, Cali and Medellin, locked to one rep,
+    were explained as Bogota fitting nowhere, with tolerance and capacity as the fixes)."""
+    p = spec.problem
+    others = [int(k) for k in np.flatnonzero(p.unit_locked == j) if k != u]
+    if p.unit_locked[u] != j and not others:
+        return ""
+    rid = p.rep_ids[j]
+    parts = [f"it is locked to {rid}"] if p.unit_locked[u] == j else []
+    if others:
+        named = first_few((unit_label(spec, k).removeprefix("account ") for k in others), 3)
+        parts.append(f"{len(others)} other account(s) locked to {rid} count in that territory too ({named})")
+    return f"; {' and '.join(parts)}: unlocking some of them is another way out"
 
 
 def crowded(spec: ModelSpec) -> list[Conflict]:
