@@ -1332,7 +1332,6 @@ def _collect_beside(
     how = "stopped once the run met its gap" if stopped else res.status.value
     if cut and res.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
         how = "stopped at the end of the time given to this solve"
-
     run.notes.append(
         f"the whole model ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) of the "
         f"search handed to it): {found}"
