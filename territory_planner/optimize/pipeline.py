@@ -1353,14 +1353,12 @@ def _floor_text(spec: ModelSpec) -> str:
     """The least tolerance the largest accounts force on each measure, when any does and it is above the
     measure's own tolerance (QA6: "balance floor: +-0.0%" read as if the bands were +-0%; QA19 F9: "need
     bands of at least potential +-1.9%" under --tolerance 0.15, which explains nothing)."""
-    p = spec.problem
-    floor = {}
-    for m, (measure, v) in enumerate(prechecks.balance_floor(spec).items()):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            widths = np.where(p.target[m] > 0, spec.upper[m] / p.target[m] - 1, 0.0)
-        tolerance = float(np.nanmax(np.where(np.isfinite(widths), widths, np.inf), initial=0.0))
-        if v >= 5e-4 and v > tolerance:
-            floor[measure] = v
+    tolerance = spec.problem.tolerance
+    floor = {
+        measure: v
+        for m, (measure, v) in enumerate(prechecks.balance_floor(spec).items())
+        if v >= 5e-4 and v > tolerance[m]
+    }
     if not floor:
         return ""
     need = ", ".join(f"{m} +-{100 * v:.1f}%" for m, v in floor.items())
