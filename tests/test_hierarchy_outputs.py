@@ -239,7 +239,7 @@ def test_report_level_table_shows_the_pieces_of_split_districts() -> None:
     assert table["columns"][-1] == "Pieces"
     assert [row[-1] for row in table["rows"]] == [("3", "num below"), ("1", "num")]
     del summary["hierarchy"]["district"]["pieces"]  # no map: no column
-    assert level_tables(terr, summary)[0]["columns"][-1] == "Travel km"
+    assert level_tables(terr, summary)[0]["columns"][-1] == "Travel (workload \u00d7 km)"
 
 
 def test_map_level_legend_names_the_split_districts() -> None:

@@ -101,7 +101,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     columns = ["Rep", "Name", "Accounts"]
     for m in measures:
         columns += [m.capitalize(), f"{m} target", f"{m} dev."]
-    columns += ["Travel km", "Moved in", "Moved out"]
+    columns += [level_balance.TRAVEL, "Moved in", "Moved out"]
     rows = []
     for rec in terr.to_dict("records"):
         cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (_text(rec.get("name")), "")]

@@ -12,6 +12,9 @@ from territory_planner.level_outputs import has_level, level_frame
 from territory_planner.report import charts
 from territory_planner.report import formatting as fm
 
+# travel_km (SPEC's column) sums workload x km to the rep's home, not kilometres driven: the header says so
+TRAVEL = "Travel (workload \u00d7 km)"
+
 
 def _f(value: Any) -> float:
     try:
@@ -38,7 +41,7 @@ def level_tables(territories: pd.DataFrame, summary: dict[str, Any]) -> list[dic
         columns = [level.capitalize(), "Reps", "Accounts"]
         for m in measures:
             columns += [m.capitalize(), f"{m} target", f"{m} dev."]
-        columns.append("Travel km")
+        columns.append(TRAVEL)
         # the pieces on the map, when the plan knows its map (QA10: two designed districts in 5 and 9
         # pieces showed as any other row; only a note said "2 district(s) in several pieces")
         pieces = ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {}
