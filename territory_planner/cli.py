@@ -344,7 +344,9 @@ def plan(
     from territory_planner import api  # the solver's stack loads for a plan, not for --help
 
     console = stderr_console()
-    started = time.time()
+    # the progress lines count from where --time-limit counts (the command's start-up, imports included),
+    # so that their seconds and the summary's agree (they were 1.7 s apart: the solver's imports)
+    started = COMMAND_BEGUN if COMMAND_BEGUN is not None else time.perf_counter()
     command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     extra["command_line"] = command
     if scenario is not None:
@@ -359,7 +361,7 @@ def plan(
         with console.status("loading inputs", spinner="dots") as status:
 
             def progress(message: str) -> None:
-                status.update(f"[{time.time() - started:5.1f}s] {message}")
+                status.update(f"[{time.perf_counter() - started:5.1f}s] {message}")
 
             output = api.plan(options, out, force=force, progress=progress, extra=extra, begun=COMMAND_BEGUN)
     s = output.summary
@@ -443,14 +445,15 @@ def _written(folder: Path) -> str:
 
 
 def _log_lines(console: Any, started: float, every: float = 5.0) -> Callable[[str], None]:
-    """Progress as timestamped lines on stderr, for a run whose stderr is a file or a pipe (a scheduled
-    job's log showed nothing until the end, QA5): each new step at once, the repeats of one step (the
-    neighbourhood search's improvements) at most every ``every`` seconds."""
+    """Progress as timestamped lines on stderr (seconds since ``started``, a ``perf_counter`` reading),
+    for a run whose stderr is a file or a pipe (a scheduled job's log showed nothing until the end, QA5):
+    each new step at once, the repeats of one step (the neighbourhood search's improvements) at most
+    every ``every`` seconds."""
     last_step = [""]
     last_at = [-float("inf")]
 
     def progress(message: str) -> None:
-        now = time.time() - started
+        now = time.perf_counter() - started
         step = message.split(":")[0]
         if step != last_step[0] or now - last_at[0] >= every:
             console.print(f"[{now:5.1f}s] {message}", markup=False, highlight=False)

@@ -88,10 +88,11 @@ def edit_command(
         if quiet:
             output, warnings = solve()
         else:
-            started = time.time()
+            begun = cli.COMMAND_BEGUN
+            started = begun if begun is not None else time.perf_counter()  # where --time-limit counts from
             with stderr_console().status("loading the plan and the edits", spinner="dots") as status:
                 output, warnings = solve(
-                    lambda message: status.update(f"[{time.time() - started:5.1f}s] {message}")
+                    lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}")
                 )
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
