@@ -7,7 +7,9 @@ accounts present in only one plan appear in ``moves.csv`` with an empty rep on t
 Outputs (written atomically into one folder):
     moves.csv            plan_a, plan_b, account_id[, name], rep_a, rep_b, potential, workload[, pipeline]
                          [, district_a, district_b when a plan has districts]
-    district_moves.csv   (plans with districts) accounts and measures moving from one district to another
+    district_moves.csv   (plans with districts) accounts and measures moving from one district to another:
+                         every account whose district differs, moved to a rep of another district or kept
+                         by a rep who changed district (``accounts_same_rep`` counts those)
     rep_statement.csv    per rep and pair: roster status, accounts/potential/workload[/pipeline] in and out
     balance.csv          per rep: accounts, potential, workload, deviations and travel in every plan
     plans.csv            one row per plan: status, objective, gap, violations, max deviation, moved share,
@@ -64,6 +66,8 @@ class Comparison:
     overview: pd.DataFrame
     warnings: tuple[str, ...] = ()  # e.g. plans of different accounts
     options: pd.DataFrame = field(default_factory=pd.DataFrame)  # options_table's
+    # every account whose district differs between the baseline and a plan (``district_changes``)
+    districts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def differing_options(self) -> list[str]:
         """The options whose recorded values differ between the plans, in options.csv's order."""
@@ -140,14 +144,21 @@ def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
     )
 
 
-def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
-    """Every account whose rep differs between ``a`` and ``b`` (including accounts in only one plan)."""
+def _side_by_side(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
+    """Every account of either plan: its rep in each (``rep_a``, ``rep_b``; "" where it is not in the
+    plan) and its measures (plan ``a``'s, else ``b``'s)."""
     left = a.assignments[["account_id", "rep_id", *MEASURES]].rename(columns={"rep_id": "rep_a"})
     right = b.assignments[["account_id", "rep_id", *MEASURES]].rename(columns={"rep_id": "rep_b"})
     merged = left.merge(right, on="account_id", how="outer", suffixes=("", "_b"))
     for m in MEASURES:
         merged[m] = merged[m].fillna(merged[f"{m}_b"])
     merged[["rep_a", "rep_b"]] = merged[["rep_a", "rep_b"]].fillna("")
+    return merged
+
+
+def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
+    """Every account whose rep differs between ``a`` and ``b`` (including accounts in only one plan)."""
+    merged = _side_by_side(a, b)
     moved = merged[merged["rep_a"] != merged["rep_b"]].copy()
     out = moved[["account_id", "rep_a", "rep_b", *MEASURES]].sort_values("account_id", kind="stable")
     named = [
@@ -163,25 +174,52 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
-    with_districts = has_level(a.territories, "district") or has_level(b.territories, "district")
-    for plan, side in ((a, "a"), (b, "b")):  # the district of each side's rep, when a plan has districts
-        if with_districts:
-            t = plan.territories
-            district: dict[str, str] = (
-                dict(zip(t["rep_id"], level_labels(t, "district"), strict=True)) if "district" in t else {}
-            )
-            out[f"district_{side}"] = out[f"rep_{side}"].map(district).fillna("").astype(str)
+    if _with_districts(a, b):  # the district of each side's rep
+        for plan, side in ((a, "a"), (b, "b")):
+            out[f"district_{side}"] = out[f"rep_{side}"].map(_rep_districts(plan)).fillna("").astype(str)
     return out.reset_index(drop=True)
 
 
-def district_moves(moves: pd.DataFrame) -> pd.DataFrame:
-    """Moves between districts: per (plan pair, district_a, district_b) the accounts and measures."""
-    if "district_a" not in moves:
+def _with_districts(a: PlanFolder, b: PlanFolder) -> bool:
+    return has_level(a.territories, "district") or has_level(b.territories, "district")
+
+
+def _rep_districts(plan: PlanFolder) -> dict[str, str]:
+    t = plan.territories
+    return dict(zip(t["rep_id"], level_labels(t, "district"), strict=True)) if "district" in t else {}
+
+
+def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
+    """Every account whose district differs between ``a`` and ``b``: given to a rep of another district,
+    or kept by its rep when the rep changed district (a re-organisation: QA20 F6, one rep moved from D0
+    to D3 took 56 accounts with it, and a table of rep changes alone showed 2 of the 58 that changed
+    district). Accounts in one plan only have an empty district on the other side. Empty when neither
+    plan has districts."""
+    if not _with_districts(a, b):
         return pd.DataFrame()
-    cross = moves[moves["district_a"] != moves["district_b"]]
+    merged = _side_by_side(a, b)
+    for plan, side in ((a, "a"), (b, "b")):
+        merged[f"district_{side}"] = merged[f"rep_{side}"].map(_rep_districts(plan)).fillna("").astype(str)
+    out = merged[merged["district_a"] != merged["district_b"]]
+    out = out[["account_id", "rep_a", "rep_b", "district_a", "district_b", *MEASURES]].copy()
+    out.insert(0, "plan_b", b.label)
+    out.insert(0, "plan_a", a.label)
+    return out.sort_values("account_id", kind="stable").reset_index(drop=True)
+
+
+def district_moves(changes: pd.DataFrame) -> pd.DataFrame:
+    """Moves between districts: per (plan pair, district_a, district_b) the accounts whose district
+    changes (``district_changes``), how many of them keep their rep (the rep changed district), and the
+    measures."""
+    if "district_a" not in changes:
+        return pd.DataFrame()
+    cross = changes[changes["district_a"] != changes["district_b"]].copy()
+    cross["same_rep"] = (cross["rep_a"] == cross["rep_b"]).astype(int)
     keys = ["plan_a", "plan_b", "district_a", "district_b"]
     out = cross.groupby(keys, sort=True).agg(
-        accounts=("account_id", "size"), **{m: (m, "sum") for m in MEASURES}
+        accounts=("account_id", "size"),
+        accounts_same_rep=("same_rep", "sum"),
+        **{m: (m, "sum") for m in MEASURES},
     )
     return out.reset_index()
 
@@ -282,6 +320,7 @@ def compare_plans(paths: list[Path]) -> Comparison:
     moves = [moves_frame(base, other) for other in plans[1:]]
     statements = [rep_statement(base, other, mv) for other, mv in zip(plans[1:], moves, strict=True)]
     options = options_table(plans)
+    changes = [district_changes(base, other) for other in plans[1:]]
     return Comparison(
         plans,
         pd.concat(moves, ignore_index=True),
@@ -290,6 +329,7 @@ def compare_plans(paths: list[Path]) -> Comparison:
         overview_table(plans, options),
         tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))),
         options,
+        pd.concat(changes, ignore_index=True),
     )
 
 
@@ -343,8 +383,8 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     comparison = compare_plans([Path(p) for p in paths])
     with staged_output_dir(Path(out), force=force) as stage:
         write_csv(comparison.moves, stage / "moves.csv")
-        if "district_a" in comparison.moves:
-            write_csv(district_moves(comparison.moves), stage / "district_moves.csv")
+        if "district_a" in comparison.districts:
+            write_csv(district_moves(comparison.districts), stage / "district_moves.csv")
         write_csv(comparison.statement, stage / "rep_statement.csv")
         write_csv(comparison.balance, stage / "balance.csv")
         write_csv(comparison.overview, stage / "plans.csv")

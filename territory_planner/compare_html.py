@@ -145,16 +145,21 @@ def _balance_frame(balance: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _district_section(moves: pd.DataFrame) -> str:
-    """Moves between districts, when the plans have districts."""
+def _district_section(changes: pd.DataFrame) -> str:
+    """Moves between districts, when the plans have districts: every account whose district changes
+    (``compare.district_changes``), those kept by a rep who changed district counted apart."""
     from territory_planner.compare import district_moves  # compare imports this module
 
-    table = district_moves(moves)
-    if table.empty and "district_a" not in moves:
+    table = district_moves(changes)
+    if table.empty and "district_a" not in changes:
         return ""
     # the potential in the plans' currency, as in the other tables (QA7: "1,038,344,000" beside "¥...")
     table_text = table_html(table, "district-moves", formats=_money_formats(table))
-    return "<h2>Moves between districts</h2>\n" + table_text + "\n"
+    why = (
+        "<p>Every account whose district changes: given to a rep of another district, or kept by its rep "
+        "when the rep changed district (<code>accounts_same_rep</code>).</p>\n"
+    )
+    return "<h2>Moves between districts</h2>\n" + why + table_text + "\n"
 
 
 def _money(v: object) -> str:
@@ -358,7 +363,7 @@ edits break constraints that bound assumes.</p>
 {"".join(pairs)}
 <h2>Balance side by side</h2>
 {table_html(balance, "balance", formats=_money_formats(balance))}
-{_district_section(comparison.moves)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
+{_district_section(comparison.districts)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
 </body></html>
 """

@@ -380,7 +380,7 @@ def test_moves_between_districts_are_in_the_plans_currency(tmp_path: Path) -> No
     compare(_district_plans(tmp_path, 2), tmp_path / "cmp")
     page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     table = page[page.index('<table id="district-moves">') :].split("</table>")[0]
-    assert "<td>West</td><td>East</td><td>1</td><td>€100,000</td><td>10.0</td>" in table
+    assert "<td>West</td><td>East</td><td>1</td><td>0</td><td>€100,000</td><td>10.0</td>" in table
 
 
 def test_three_plans_print_every_column_on_a_landscape_page(tmp_path: Path) -> None:
