@@ -764,11 +764,15 @@ def load_crm(
         log.info("rep roster taken from %s", reps_source)
     departed: tuple[str, ...] = ()
     warnings: list[str] = []
-    if reps is not None and not borrowed and not roster_of_plan:  # documented, but said: --reps is unused
-        warnings.append(
-            f"--reps {reps_source} is not used: the CRM folder has its own roster {source}, which is used "
-            f"(remove it from the folder to use {reps_source})"
-        )
+    if reps is not None and not borrowed and roster is not None:
+        roster, note = districts_from_other_roster(roster, source, reps, reps_source)
+        tables["reps"] = roster
+        if not note and not roster_of_plan:  # documented, but said: --reps is unused
+            note = [
+                f"--reps {reps_source} is not used: the CRM folder has its own roster {source}, which is "
+                f"used (remove it from the folder to use {reps_source})"
+            ]
+        warnings += note
     if roster is not None and "rep_id" in roster.columns:
         known = pd.Index(roster["rep_id"].astype("string"))
         accounts = tables.get("accounts")
@@ -786,6 +790,56 @@ def load_crm(
     for warning in warnings:
         log.warning("%s", warning)
     return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed, roster_source=source)
+
+
+def _labels(frame: pd.DataFrame, column: str) -> pd.Series:
+    """rep_id -> the column's stripped text ("" for a blank or missing cell)."""
+    values = frame[column].astype("string").str.strip().fillna("") if column in frame else ""
+    return pd.Series(values, index=frame.index).set_axis(frame["rep_id"].astype("string").to_numpy())
+
+
+def districts_from_other_roster(
+    roster: pd.DataFrame, source: str, other: pd.DataFrame, other_source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The CRM's own roster (``source``) when it has no districts and the other roster (``--reps`` or the
+    plan's, ``other_source``) has them for the same reps: their districts, so that ``kpis.csv`` has its
+    district level (QA20 F1: reps.csv with 7 districts and the sample CRM's roster without the column:
+    no district KPIs and no word why). Not when the two rosters put a rep in different regions: the
+    districts would then not add up to the CRM's regions (QA15 H3); a warning says so. Returns the roster
+    and the warnings."""
+    if "rep_id" not in roster or "rep_id" not in other:
+        return roster, []
+    if (_labels(roster, "district") != "").any() or not (_labels(other, "district") != "").any():
+        return roster, []
+    ids = roster["rep_id"].astype("string")
+    theirs = _labels(other, "district")
+    theirs = theirs[~theirs.index.duplicated()]
+    filled = ids.map(theirs).fillna("")
+    if not (filled != "").any():
+        return roster, []
+    if "region" in roster and "region" in other:
+        ours_r, theirs_r = _labels(roster, "region"), _labels(other, "region")
+        theirs_r = theirs_r[~theirs_r.index.duplicated()]
+        common = ours_r.index.intersection(theirs_r.index)
+        a, b = ours_r[~ours_r.index.duplicated()].reindex(common), theirs_r.reindex(common)
+        differ = common[(a != "").to_numpy() & (b != "").to_numpy() & (a != b).to_numpy()]
+        if len(differ):
+            first = str(differ[0])
+            return roster, [
+                f"the CRM's roster {source} has no district column, and the districts of {other_source} "
+                f"are not used for it: the two rosters put {len(differ)} rep(s) in different regions "
+                f"(e.g. {first}: {a[first]} in {source}, {b[first]} in {other_source}), so their districts "
+                f"would not add up to the regions. kpis.csv has no district level: add a district column "
+                f"to {source}"
+            ]
+    out = roster.copy()
+    out["district"] = pd.array(filled.to_numpy(), dtype="string")
+    missing = int((filled == "").sum())
+    tail = f"; {missing} of its reps have none there" if missing else ""
+    return out, [
+        f"the CRM's roster {source} is used and has no district column: the districts of {other_source} "
+        f"are used for its reps (kpis.csv level district){tail}"
+    ]
 
 
 def load_roster(path: Path) -> pd.DataFrame:
