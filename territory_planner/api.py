@@ -638,6 +638,7 @@ def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> 
         rook=options.rook,
         bridge=options.bridge_islands,
         areas=joined,
+        option="--contiguous" if options.contiguous else "--district-contiguous",
     )
 
 

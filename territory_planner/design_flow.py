@@ -232,7 +232,14 @@ def design_districts(
     their homes when the first plan's pieces admit no connected grouping."""
     if n > problem.n_reps:
         raise InputError(
-            Problem("options", None, "design_districts", f"{n} districts for {problem.n_reps} reps")
+            Problem(
+                "options",
+                None,
+                "--design-districts",
+                f"{n} districts for {problem.n_reps} reps: at most {problem.n_reps} (each district needs a "
+                "rep)",
+                str(n),
+            )
         )
     conflict = nesting_conflict(problem, n)
     if conflict is not None:  # proven before any solve: no grouping nests in the regions

@@ -124,7 +124,7 @@ def test_contiguous_needs_polygons_or_edges(tmp_path: Path) -> None:
     pd.DataFrame({"account_id": ["x", "y"], "lat": 0.0, "lon": [0.0, 0.1], "potential": 1.0}).to_csv(
         pts, index=False
     )
-    with pytest.raises(InputError, match="contiguity needs polygons"):
+    with pytest.raises(InputError, match="--contiguous needs polygons"):
         api.solve(opts(pts, r, contiguous=True))
 
 

@@ -171,9 +171,11 @@ def unit_adjacency(
     bridge: bool,
     tolerance_m: float = 1.0,
     areas: AreaUnits | None = None,
+    option: str = "--contiguous",
 ) -> adjmod.Adjacency:
     """Adjacency between units from an edge list of account ids, the area polygons or the accounts'
-    polygons (in that order of preference)."""
+    polygons (in that order of preference). ``option``: the flag that asked for it, named when there is
+    none of them."""
     if edges is not None:
         acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
     elif areas is not None:
@@ -187,9 +189,9 @@ def unit_adjacency(
             Problem(
                 "options",
                 None,
-                "contiguous",
-                "contiguity needs polygons: give accounts as polygons (GeoJSON/GeoPackage/Shapefile) "
-                "or an --adjacency edge list (u,v account ids)",
+                option,
+                f"{option} needs polygons: give accounts as polygons (GeoJSON/GeoPackage/Shapefile), "
+                "--areas with polygons, or an --adjacency edge list (u,v account ids)",
             )
         )
     adj = adjmod.Adjacency.from_edges(problem.n_units, problem.acc_unit[acc.u], problem.acc_unit[acc.v])

@@ -18,24 +18,33 @@ def check_reps(reps: pd.DataFrame, file: str, need: dict[str, str]) -> list[Prob
     problems: list[Problem] = []
     district = reps["district"] if "district" in reps else pd.Series([""] * len(reps))
     region = reps["region"] if "region" in reps else pd.Series([""] * len(reps))
-    first: dict[str, tuple[str, int]] = {}
+    rows: dict[str, dict[str, list[int]]] = {}  # district -> region -> its rows (1-based)
     for idx, (d, r) in enumerate(zip(district.tolist(), region.tolist(), strict=True)):
-        if not d:
+        if d:
+            rows.setdefault(d, {}).setdefault(r, []).append(idx + 1)
+    for d, by_region in rows.items():
+        if len(by_region) < 2:
             continue
-        if d not in first:
-            first[d] = (r, idx + 1)
-        elif first[d][0] != r:
-            seen, row = first[d]
-            problems.append(
-                Problem(
-                    file,
-                    idx + 1,
-                    "region",
-                    f"district {d!r} is in region {seen!r} on row {row} and in {r!r} here; a district "
-                    "belongs to one region",
-                    r,
+        # the region of most of the district's rows (the first seen on a tie) is the district's: the rows
+        # that differ are flagged, not the consistent ones (QA20 F2: seven rows flagged for one odd row)
+        main = max(by_region, key=lambda r: (len(by_region[r]), -by_region[r][0]))
+        held = by_region[main]
+        where = f"on row {held[0]}" if len(held) == 1 else f"on {len(held)} rows (first: row {held[0]})"
+        for r, at in by_region.items():
+            if r == main or (not r and "region" in need):  # a blank region needed: said once, below
+                continue
+            here = f"in {r!r} here" if r else "has no region here"
+            for row in at:
+                problems.append(
+                    Problem(
+                        file,
+                        row,
+                        "region",
+                        f"district {d!r} is in region {main!r} {where} and {here}; a district belongs to "
+                        "one region",
+                        r,
+                    )
                 )
-            )
     for column, option in need.items():
         values = reps[column] if column in reps else pd.Series([""] * len(reps))
         if column not in reps or (values == "").all():
