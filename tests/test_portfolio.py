@@ -85,10 +85,13 @@ def test_workload_band_with_no_whole_count_is_explained(tmp_path: Path) -> None:
 
 
 def test_integer_infeasibility_is_proven_by_the_whole_model(tmp_path: Path) -> None:
-    """LP-feasible (each rep takes 1.5 accounts) but no whole plan: 3 x 1.1 potential, bands 1.57-1.73.
-    Only the MIP over every pair may say so, and it does."""
+    """LP-feasible (each rep takes 1.5 accounts) but no whole plan: 3 x about 1.1 potential, bands about
+    1.57-1.73. Only the MIP over every pair may say so, and it does. (With exactly 1.1 each, the pre-checks
+    prove it first: no multiple of 1.1 lies in the band, ``test_band_step``.)"""
+    potentials = (1.1, 1.1 + 1e-7, 1.1 - 1e-7)  # no common step of at most four decimals
     accounts = [
-        {"account_id": f"A{i}", "lat": 40 + i / 10, "lon": -100.0, "potential": 1.1} for i in range(3)
+        {"account_id": f"A{i}", "lat": 40 + i / 10, "lon": -100.0, "potential": v}
+        for i, v in enumerate(potentials)
     ]
     reps = [{"rep_id": "R1", "lat": 40.0, "lon": -100.0}, {"rep_id": "R2", "lat": 40.2, "lon": -100.0}]
     a, r = _write(tmp_path, accounts, reps)

@@ -259,7 +259,8 @@ def _locked_in(p: Any, member_k: np.ndarray, locked: np.ndarray) -> np.ndarray:
 def _group_checks(
     spec: ModelSpec, k: int, m: int, measure: str, a: np.ndarray, confined: np.ndarray, reach: np.ndarray
 ) -> list[Conflict]:
-    from territory_planner.optimize.prechecks import amount
+    from territory_planner.optimize.prechecks import amount, exact
+    from territory_planner.optimize.spec import amount_step, holds_no_multiple
 
     fmt = partial(amount, measure=measure)
     g = spec.groups
@@ -270,9 +271,15 @@ def _group_checks(
         return []
     band = f"the {measure} band of {what} is {fmt(lo)} to {fmt(hi)}"
     flag = f"--{g.level[k]}-tolerance"
-    if lo > hi + 1e-9:
-        msg = f"{band}, which holds no total whole accounts can make; widen {flag}"
-        return [_conflict(g, k, measure, msg, lo - hi)]
+    step = amount_step(a)
+    if lo > hi + 1e-9 or holds_no_multiple(lo, hi, step):
+        # the band's ends to every digit: "34,279.455 to 34,279.455", not "34.3k to 34.3k" (QA20 F5)
+        ends = f"the {measure} band of {what} is {exact(lo, measure)} to {exact(hi, measure)}"
+        msg = (
+            f"{ends}, which holds no total whole accounts can make (their {measure} values are whole "
+            f"multiples of {exact(step, measure)}); widen {flag}"
+        )
+        return [_conflict(g, k, measure, msg, float(np.ceil(lo / step - 1e-9) * step - hi) if step else 0.0)]
     out: list[Conflict] = []
     heavy = np.flatnonzero(confined & (a > hi + 1e-9))
     for u in heavy[:5].tolist():

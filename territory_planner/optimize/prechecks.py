@@ -10,7 +10,7 @@ import numpy as np
 from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize.spec import ModelSpec
+from territory_planner.optimize.spec import ModelSpec, amount_step, holds_no_multiple
 
 FIT_SECONDS = 1.0  # the unit_fit test's time when the caller gives none (validate)
 
@@ -61,18 +61,23 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     patterns = np.unique(spec.allowed, axis=0)
     for m, measure in enumerate(p.measures):
         amt = partial(amount, measure=measure)
-        # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none
-        for j in np.flatnonzero(spec.lower[m] > spec.upper[m] + 1e-9)[:20]:
+        # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none; or, for
+        # amounts with decimals (potential to the cent, QA20 F5), a band holding no multiple of their step
+        step = amount_step(p.unit_amount[:, m])
+        empty = spec.lower[m] > spec.upper[m] + 1e-9
+        bands = zip(spec.lower[m], spec.upper[m], strict=True)
+        empty |= np.array([holds_no_multiple(lo, hi, step) for lo, hi in bands], dtype=bool)
+        for j in np.flatnonzero(empty)[:20]:
             lo, hi = p.lower_band[m, j], p.upper_band[m, j]
             conflicts.append(
                 Conflict(
                     "balance",
-                    f"{p.rep_ids[j]}'s {measure} band {amt(lo)} to {amt(hi)} holds no total that whole "
-                    f"accounts can make (their {measure} values are whole multiples of "
-                    f"{amt(_step(spec, m))}); widen --tolerance",
+                    f"{p.rep_ids[j]}'s {measure} band {exact(lo, measure)} to {exact(hi, measure)} holds "
+                    f"no total that whole accounts can make (their {measure} values are whole multiples of "
+                    f"{exact(step, measure)}); widen --tolerance",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
-                    amount=float(spec.lower[m, j] - hi),
+                    amount=float(np.ceil(spec.lower[m, j] / step - 1e-9) * step - hi) if step else 0.0,
                 )
             )
         # one unit alone above every band it could go to
@@ -203,10 +208,15 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     return conflicts + hierarchy.prechecks(spec)
 
 
-def _step(spec: ModelSpec, m: int) -> float:
-    """The whole multiple every unit amount of measure m is made of (0 when they are not whole)."""
-    a = np.round(spec.problem.unit_amount[:, m]).astype(np.int64)
-    return float(np.gcd.reduce(a)) if len(a) else 0.0
+def exact(v: float, measure: str) -> str:
+    """An amount as the step argument needs it: every digit up to the last that is not zero (34,279.455,
+    not 34.3k), at most six decimals; in the run's currency when the measure holds money."""
+    text = f"{abs(v):,.6f}"
+    for d in range(7):
+        if abs(v - round(v, d)) <= 1e-9 * max(1.0, abs(v)):
+            text = f"{abs(v):,.{d}f}"
+            break
+    return ("-" if v < 0 else "") + (currency_prefix() if is_money(measure) else "") + text
 
 
 def _unit_current(spec: ModelSpec) -> np.ndarray:

@@ -148,6 +148,32 @@ def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
     return lower, upper
 
 
+def amount_step(a: np.ndarray, max_decimals: int = 4) -> float:
+    """The largest step g (a whole number times 10^-d, d <= ``max_decimals``) of which every amount is a
+    whole multiple: every plan's total is then one too. 0 when there is none (amounts such as square
+    roots of populations)."""
+    a = np.asarray(a, dtype=float)
+    if not len(a) or not np.isfinite(a).all():
+        return 0.0
+    for d in range(max_decimals + 1):
+        scaled = a * 10.0**d
+        if np.abs(scaled).max() > 1e15:
+            return 0.0
+        whole = np.round(scaled)
+        # only float noise apart from whole (a value such as 1.0000001 is not taken for 1)
+        if np.allclose(scaled, whole, rtol=1e-12, atol=1e-9):
+            g = int(np.gcd.reduce(np.abs(whole).astype(np.int64)))
+            return g / 10.0**d if g > 0 else 0.0
+    return 0.0
+
+
+def holds_no_multiple(lower: float, upper: float, step: float) -> bool:
+    """Whether the band [lower, upper] holds no whole multiple of ``step`` (> 0)."""
+    if step <= 0 or not (np.isfinite(lower) and np.isfinite(upper)):
+        return False
+    return bool(np.ceil(lower / step - 1e-9) > np.floor(upper / step + 1e-9))
+
+
 def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:
     """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed) whose amounts add up
     to ``reach`` times its upper band on every measure (the mean share where a band has no upper end)."""

@@ -1,0 +1,65 @@
+"""A band that holds no total whole accounts can make is a proof found before solving, for amounts with
+decimals too (QA20 F5: --district-tolerance 0 with potentials given to 0.1: district D4's band was
+34,279.455 to 34,279.455 and the run said only that the MIP was infeasible)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from territory_planner import api
+from territory_planner.errors import InfeasibleError
+from territory_planner.optimize.spec import amount_step, holds_no_multiple
+from tests.conftest import options_for, write_instance
+
+
+def test_amount_step() -> None:
+    assert amount_step(np.array([4.0, 6.0, 10.0])) == 2.0
+    assert amount_step(np.array([0.3, 1.2, 2.1])) == pytest.approx(0.3)
+    assert amount_step(np.array([12.25, 0.5])) == pytest.approx(0.25)
+    assert amount_step(np.sqrt(np.array([2.0, 3.0]))) == 0.0  # no step of at most 4 decimals
+    assert amount_step(np.array([])) == 0.0
+    assert amount_step(np.array([1.0000001, 2.0])) == 0.0  # seven decimals: no step of at most four
+    assert amount_step(np.array([0.1 + 0.2, 0.6])) == pytest.approx(0.3)  # float noise is not a decimal
+
+
+def test_holds_no_multiple() -> None:
+    assert holds_no_multiple(34_279.455, 34_279.455, 0.1)
+    assert not holds_no_multiple(34_279.4, 34_279.455, 0.1)
+    assert not holds_no_multiple(1.0, 2.0, 0.0)  # no step: nothing proven
+    assert not holds_no_multiple(1.05, np.inf, 0.1)
+
+
+def _instance(tmp_path: Path, potentials: list[float]) -> tuple[Path, Path]:
+    accounts = [
+        {"account_id": f"A{k}", "lat": 0.0, "lon": 0.1 * k, "potential": v, "workload": 1.0}
+        for k, v in enumerate(potentials)
+    ]
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "D1", "region": "X"},
+        {"rep_id": "R2", "lat": 0.0, "lon": 0.3, "district": "D1", "region": "X"},
+        {"rep_id": "R3", "lat": 0.0, "lon": 0.6, "district": "D2", "region": "X"},
+    ]
+    return write_instance(tmp_path, accounts, reps)
+
+
+def test_a_district_band_between_two_reachable_totals_is_proven_before_solving(tmp_path: Path) -> None:
+    # total 10.0: D1 (two reps of three) is 6.666..., no sum of tenths; rep bands +-50% hold plans
+    a, r = _instance(tmp_path, [1.2, 2.3, 0.5, 3.1, 1.4, 1.5])
+    tolerances = {"tolerance": "potential=0.5,workload=0.9", "district_tolerance": {"potential": 0.0}}
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, **tolerances))
+    text = " ".join(c.message for c in exc.value.conflicts)
+    assert "district D1 is 6.666667 to 6.666667" in text or "district D1 is $6.666667 to $6.666667" in text
+    assert "whole multiples of" in text
+    assert "0.1" in text
+
+
+def test_a_rep_band_between_two_reachable_totals_is_proven_before_solving(tmp_path: Path) -> None:
+    # three reps share 10.0: each band is 3.333... exactly, which no sum of tenths makes
+    a, r = _instance(tmp_path, [1.2, 2.3, 0.5, 3.1, 1.4, 1.5])
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, tolerance="potential=0,workload=0.9"))
+    assert any("holds no total that whole accounts can make" in c.message for c in exc.value.conflicts)
