@@ -244,3 +244,19 @@ def test_a_large_moved_count_has_thousands_separators() -> None:
 
     line = _moved_line({"moved_accounts": 20820, "moved_potential_share": 0.635}, 0, 33791)
     assert line.startswith("Moved <b>20,820</b> of 33,791 accounts (63.5% of potential)")
+
+
+def test_the_maps_amounts_add_up_to_the_plans_totals(tmp_path: Path) -> None:
+    """Edit mode sums the embedded amounts into its band checks: at two decimals a rep 0.0024 points inside
+    its band read as out of it before any edit (QA20 F8: 629.31 against the plan's 629.285)."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["workload"] = [15.047, 14.496, 14.224, 9.0015, 1.25, 3.333333, 7.1, 2.0, 11.875]
+    a["potential"] = a["potential"] + 0.004567
+    data = embedded_data(write_map(write_plan(tmp_path / "plan", a, territories_frame(a))).read_text())
+    acc = data["acc"]
+    for column, key in (("workload", "wl"), ("potential", "pot")):
+        sums = pd.Series(acc[key], index=acc["id"]).groupby(a.set_index("account_id")["rep_id"]).sum()
+        exact = a.groupby("rep_id")[column].sum()
+        assert (sums - exact).abs().max() < 1e-5, (column, sums, exact)

@@ -248,7 +248,8 @@ function tpEditPanel(ctx, model) {
         put(c.m[k].value, columns[k].value[j]);
         put(c.m[k].target, columns[k].target[j]);
         put(c.m[k].dev, pct(dev));
-        const off = m.balanced && m.tol !== null && dev !== null && Math.abs(dev) > m.tol + 1e-9;
+        // the planner's own check allows 1e-6 of a band's end (float sums): 1e-4 of a percent here
+        const off = m.balanced && m.tol !== null && dev !== null && Math.abs(dev) > m.tol + 1e-4;
         c.m[k].dev.classList.toggle("tp-out", off);
         if (off) out++;
       });
