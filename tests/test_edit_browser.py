@@ -459,7 +459,7 @@ def test_a_measure_the_plan_does_not_balance_has_no_band_in_the_live_table(
     assert "tp-out" in (pot.get_attribute("class") or "")
     assert (wl.get_attribute("class") or "").split() == ["tp-unbal"]
     assert status(page)["outOfBand"] == "3"  # R1 -36.1, R2 +57.4, R3 -21.3 on potential only
-    heads = page.locator("#tp-live th").all()
+    heads = page.locator("#tp-live table:not([data-level]) th").all()  # not the level tables
     titles = {
         h.get_attribute("title"): h.get_attribute("class") for h in heads if h.inner_text() == "\u0394%"
     }
@@ -485,3 +485,50 @@ def test_each_money_column_of_the_live_table_keeps_one_precision(page: Any, maps
     # A6 (1.49M) to R1: 10.49M leads the column, which now reads to one decimal
     assert page.evaluate("territoryPlanner.assign(['A6'], 'R1')")
     assert potential() == [["$10.5M", "$7.33M"], ["$7.0M", "$7.33M"], ["$4.5M", "$7.33M"]]
+
+
+def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> None:
+    """QA20 F9: in Edit mode the district and region tables of the summary panel kept their values from
+    before the edits. R1 (West) holds A1-A3, 230k potential and workload 23; R2 and R3 (East) 380k and 38;
+    districts at +-5% of the sum of their reps' targets (203,333 and 406,667). A1 (100k, 10) to R2: West
+    130k, -36.1%; East 480k, +18.0%; both outside the band."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    t["district"] = ["West", "East", "East"]
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["hierarchy"] = {"district": {"tolerance": {"*": 0.05}}}
+    uri = write_map(write_plan(tmp_path / "plan", a, t, summary), offline=True).resolve().as_uri()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(uri + "#level=district")
+    pg.wait_for_selector(READY, state="attached")
+
+    def row(group: str) -> list[str]:
+        cells_: list[str] = pg.locator(
+            f'table[data-level="district"] tr[data-group="{group}"] td'
+        ).all_inner_texts()
+        return cells_
+
+    def shaded(group: str) -> list[bool]:
+        tds = pg.locator(f'table[data-level="district"] tr[data-group="{group}"] td')
+        return ["tp-off" in (tds.nth(k).get_attribute("class") or "") for k in (4, 6)]
+
+    # District, Reps, Accts, Potential, Δ%, Work, Δ%
+    assert row("West")[2:] == ["3", "$230k", "+13.1", "23", "+13.1"]
+    editing(pg)
+    assert pg.is_visible("#tp-live")
+    assert pg.is_visible('table[data-level="district"]')  # under the live rep table while editing
+    assert pg.evaluate("territoryPlanner.assign(['A1'], 'R2')") is True
+    assert row("West")[2:] == ["2", "$130k", "-36.1", "13", "-36.1"]
+    assert row("East")[2:] == ["7", "$480k", "+18.0", "48", "+18.0"]
+    assert shaded("West") == [True, True]
+    assert shaded("East") == [True, True]
+    assert pg.evaluate("territoryPlanner.undo()") is True
+    assert row("East")[2:] == ["6", "$380k", "-6.6", "38", "-6.6"]
+    assert shaded("East") == [True, True]  # -6.6% is outside +-5% too
+    context.close()
+    assert not errors

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from territory_planner.currency import is_money
-from territory_planner.render.bands import balanced_measures, measure_band_pct
+from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
 from territory_planner.render.bands import band_pct as band_pct  # edit_violations imports it from here
+from territory_planner.render.levels import rep_groups
 from territory_planner.render.plan_folder import (
     PlanFolder,
     extra_measures,
@@ -58,7 +59,7 @@ def measure_specs(plan: PlanFolder) -> list[dict[str, Any]]:
     ]
     for m in extra_measures(plan.territories):
         if m in plan.assignments.columns:
-            values = [round(float(v), 4) if math.isfinite(v) else 0 for v in plan.assignments[m]]
+            values = [round(float(v), 6) if math.isfinite(v) else 0 for v in plan.assignments[m]]
             specs.append({"key": m, "label": m, "short": m[:8], "values": values})
     for spec in specs:
         spec.update(
@@ -89,6 +90,13 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
         "fam": [[name, rows] for name, rows in sorted(families.items()) if len(rows) > 1],
         "seg": _segments(plan),
         "segNote": unchecked_segments_note(plan) or "",
+        # per level the plan has, its band per measure in percent (None: no band): the level tables of the
+        # summary panel follow the edits with it (QA20 F9: they kept their values from before the edits)
+        "levelTol": {
+            level: {m: group_band_pct(plan.summary, level, m) for m in ("potential", "workload")}
+            for level in ("district", "region")
+            if rep_groups(plan.territories, level) is not None
+        },
     }
 
 

@@ -226,8 +226,63 @@ function tpEditPanel(ctx, model) {
   function put(cell, text) {
     if (cell.textContent !== text) cell.textContent = text; // unchanged cells keep the layout valid
   }
+  // The level tables of the summary panel (district, region: legend.level_table) follow the edits: per
+  // group its accounts, potential and workload summed over its reps, against the sum of their targets,
+  // shaded outside the level's band (QA20 F9: they kept their values from before the edits).
+  function drawLevels(t) {
+    if (!D.levels || !legend) return;
+    const tolOf = (D.edit && D.edit.levelTol) || {};
+    const keys = ["potential", "workload"];
+    const measures = keys.map(function (key) {
+      return model.measures.find(function (m) {
+        return m.key === key;
+      });
+    });
+    for (const level in D.levels) {
+      const lv = D.levels[level];
+      const tableEl = legend.querySelector('table[data-level="' + level + '"]');
+      if (!tableEl || !tableEl.tBodies.length) continue;
+      const G = lv.names.length;
+      const accounts = new Array(G).fill(0);
+      const sums = keys.map(function () {
+        return new Array(G).fill(0);
+      });
+      const targets = keys.map(function () {
+        return new Array(G).fill(0);
+      });
+      for (let j = 0; j < nReps; j++) {
+        const g = lv.of[j];
+        if (g === undefined || g < 0) continue;
+        const r = t[R.id[j]];
+        accounts[g] += r.accounts;
+        keys.forEach(function (key, k) {
+          sums[k][g] += r[key] || 0;
+          targets[k][g] += r[key + "_target"] || 0;
+        });
+      }
+      const texts = keys.map(function (key, k) {
+        return measures[k] ? columnTexts(measures[k], sums[k]) : sums[k].map(compact);
+      });
+      const tol = tolOf[level] || {};
+      for (const tr of tableEl.tBodies[0].rows) {
+        const g = lv.names.indexOf(tr.dataset.group);
+        if (g < 0 || tr.cells.length < 7) continue;
+        put(tr.cells[2], nf.format(accounts[g]));
+        keys.forEach(function (key, k) {
+          const dev = targets[k][g] > 0 ? (100 * (sums[k][g] - targets[k][g])) / targets[k][g] : null;
+          const cell = tr.cells[4 + 2 * k];
+          put(tr.cells[3 + 2 * k], texts[k][g]);
+          put(cell, pct(dev));
+          const band = tol[key];
+          const off = band !== null && band !== undefined && dev !== null && Math.abs(dev) > band + 1e-4;
+          if (!cell.classList.contains("tp-unbal")) cell.classList.toggle("tp-off", off);
+        });
+      }
+    }
+  }
   function drawTable() {
     const t = model.api.totals();
+    drawLevels(t);
     const columns = model.measures.map(function (m) {
       const of = function (key) {
         return R.id.map(function (id) {
@@ -333,10 +388,22 @@ function tpEditPanel(ctx, model) {
   });
 
   let editing = false;
+  // the district and region tables (shown by the level switch) stay in view while the live table
+  // replaces the rep table: they move under it, and back when the edits are gone (QA20 F9)
+  const levelTables = staticTable
+    ? Array.prototype.filter.call(staticTable.querySelectorAll("table[data-level]"), function (tbl) {
+        return tbl.dataset.level !== "territory";
+      })
+    : [];
+  let levelsLive = false;
   function showLive() {
     const on = editing || model.editedRows().length > 0;
     live.hidden = !on;
     if (staticTable) staticTable.hidden = on;
+    if (on !== levelsLive) {
+      for (const tbl of levelTables) (on ? scroll : staticTable).appendChild(tbl);
+      levelsLive = on;
+    }
     undoBtn.disabled = !model.canUndo();
     redoBtn.disabled = !model.canRedo();
     resetBtn.disabled = model.editedRows().length === 0;
