@@ -308,13 +308,21 @@ def _to_highs_lp(
     starts = np.zeros(len(constraints) + 1, dtype=np.int64)
     idx_chunks: list[np.ndarray] = []
     val_chunks: list[np.ndarray] = []
+    leading: dict[int, bool] = {}  # id of a formulation's x list -> whether ``variables`` starts with it
     for r, con in enumerate(constraints):
-        items = list(con.items())
-        cols = np.fromiter((index[id(v)] for v, _ in items), dtype=np.int64, count=len(items))
-        vals = np.fromiter((c for _, c in items), dtype=float, count=len(items))
+        arrays = _row_arrays(con, variables, leading)
+        if arrays is None:  # a row written without arrays (cuts, flow rows): term by term
+            items = list(con.items())
+            cols = np.fromiter((index[id(v)] for v, _ in items), dtype=np.int64, count=len(items))
+            vals = np.fromiter((c for _, c in items), dtype=float, count=len(items))
+        else:
+            cols, vals = arrays
+            if getattr(con, "tp_slack", None) is not None:
+                cols = np.append(cols, index[id(con.tp_slack)])
+                vals = np.append(vals, con.tp_slack_coef)
         idx_chunks.append(cols)
         val_chunks.append(vals)
-        starts[r + 1] = starts[r] + len(items)
+        starts[r + 1] = starts[r] + len(cols)
         lb, ub = con.getLb(), con.getUb()
         rows_lo[r] = -highspy.kHighsInf if lb is None else lb
         rows_hi[r] = highspy.kHighsInf if ub is None else ub
@@ -341,6 +349,23 @@ def _to_highs_lp(
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
         ]
     return lp, integer
+
+
+def _row_arrays(
+    con: Any, variables: list[pulp.LpVariable], leading: dict[int, bool]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A formulation row's x terms as the arrays it was written from (``formulation.Terms``), when the
+    variables passed begin with that formulation's x columns in order; None otherwise."""
+    x = getattr(con, "tp_x", None)
+    if x is None:
+        return None
+    ok = leading.get(id(x))
+    if ok is None:
+        ok = len(variables) >= len(x) and all(a is b for a, b in zip(variables, x, strict=False))
+        leading[id(x)] = ok
+    if not ok:
+        return None
+    return con.tp_cols, con.tp_vals
 
 
 def _outcome(h: Any, n: int, is_mip: bool, begin: float, build_seconds: float) -> SolveOutcome:

@@ -68,6 +68,16 @@ class Formulation:
         return len(self.col_unit)
 
 
+class Terms(list[tuple[pulp.LpVariable, float]]):
+    """A row's terms over the builder's x columns, as PuLP takes them, with the same terms as arrays
+    (``cols``: x indices, distinct; ``vals``): the HiGHS back-end reads the row from the arrays instead of
+    walking the PuLP expression term by term (10.5 s of a 22-s build on 3,355 cities x 60 reps with
+    district and region rows, QA20 F10)."""
+
+    cols: np.ndarray
+    vals: np.ndarray
+
+
 class _Builder:
     def __init__(
         self,
@@ -115,13 +125,23 @@ class _Builder:
             self.slack_rows.append(len(self.constraints))
             self.slack_costs.append(slack_cost)
         con = pulp.LpConstraint(expr, sense=sense, rhs=float(rhs), name=name)
+        if isinstance(terms, Terms):  # the row as arrays for the back-end (``solvers.highs``)
+            has_slack = self.slack_rows[-1:] == [len(self.constraints)]
+            con.tp_x = self.x
+            con.tp_cols, con.tp_vals = terms.cols, terms.vals
+            con.tp_slack = self.slacks[-1] if has_slack else None
+            con.tp_slack_coef = 1.0 if sense == GE else -1.0
         self.prob.addConstraint(con, name=name)
         self.constraints.append(con)
         self.rows.append(info)
 
-    def terms(self, cols: np.ndarray, coefs: np.ndarray) -> list[tuple[pulp.LpVariable, float]]:
+    def terms(self, cols: np.ndarray, coefs: np.ndarray) -> Terms:
         x = self.x
-        return [(x[c], float(v)) for c, v in zip(cols.tolist(), coefs.tolist(), strict=False) if v != 0.0]
+        cols, coefs = np.asarray(cols, dtype=np.int64), np.asarray(coefs, dtype=float)
+        keep = coefs != 0.0
+        out = Terms((x[c], v) for c, v in zip(cols[keep].tolist(), coefs[keep].tolist(), strict=True))
+        out.cols, out.vals = cols[keep], coefs[keep]
+        return out
 
 
 def add_assignment(b: _Builder, free: np.ndarray) -> None:
@@ -135,7 +155,7 @@ def add_assignment(b: _Builder, free: np.ndarray) -> None:
     for u, s, e in zip(free.tolist(), starts.tolist(), ends.tolist(), strict=False):
         cols = order[s:e]
         b.add(
-            [(b.x[c], 1.0) for c in cols.tolist()],
+            b.terms(cols, np.ones(len(cols))),
             EQ,
             1.0,
             f"assign_{safe(ids[first_acc[u]])}_{u}",
