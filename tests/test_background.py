@@ -169,11 +169,14 @@ class _Member:
         self.result, self.ends, self.bound, self.stopped = result, ends, -np.inf, False
         self.deadline = ends
         self.live = SimpleNamespace(taken=0)
+        self.waits: list[float] = []  # the grace of each ``finish(stop=True)``
 
     def running(self) -> bool:
         return not self.stopped and time.perf_counter() < self.ends
 
-    def finish(self, *, stop: bool, grace: float = background.GRACE) -> repair.MipResult | None:  # noqa: ARG002
+    def finish(self, *, stop: bool, grace: float = background.GRACE) -> repair.MipResult | None:
+        if stop:
+            self.waits.append(grace)
         self.stopped = self.stopped or stop
         return None if stop and time.perf_counter() < self.ends else self.result
 
@@ -209,6 +212,7 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
     for run_seed, copy_seed in ((7, 7), (0, 1)):
         seeds.clear()
         slow.stopped = False
+        slow.waits.clear()
         run = pipeline.Run(
             spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, run_seed, 1, 8, lambda _m: None
         )
@@ -221,6 +225,30 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
         assert (run.incumbent == plan.unit_rep).all()
         assert slow.stopped  # the slower member is stopped once a plan is in
         assert time.perf_counter() - started < 5
+
+
+def test_members_still_running_at_the_deadline_are_cancelled_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA20 F11: with no plan at the deadline, both copies were stopped with a wait of up to ``GRACE``
+    each (HiGHS in its presolve does not look at the cancel): an exit 3 at --time-limit 30 took 34.9 s.
+    Their results are not used: they are cancelled and the run goes on at once."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    _, spec = _spec(tmp_path, 20, 2, 5, 0.1)
+    members = [_Member(None, time.perf_counter() + 60), _Member(None, time.perf_counter() + 60)]
+    monkeypatch.setattr(background, "WholeModel", lambda *_a, **_k: members[1])
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(2.5), 1e-3, 0, 1, 8, lambda _m: None)
+    for member in members:  # given the run's deadline, and ignoring it and the cancel, as HiGHS in presolve
+        member.deadline = run.deadline
+    assert pipeline._race_beside(run, members[0])  # type: ignore[arg-type]
+    assert run.incumbent is None
+    for member in members:
+        assert member.stopped
+        assert member.waits  # cancelled
+        assert max(member.waits) <= background.HANDBACK  # never GRACE
 
 
 def test_a_member_not_ended_by_its_deadline_is_not_waited_for(tmp_path: Path) -> None:
