@@ -924,7 +924,8 @@ def _within_bands(
     that time and the run lost the proof). The plan is kept as it was when the search finds none, or
     when the base model is proven infeasible (then the relaxed plan is the least violation)."""
     left = budget.remaining()
-    if info.get("contiguous", True) or left < 1.0 or not pipeline._violations(spec, unit_rep):
+    broken = pipeline._violations(spec, unit_rep)
+    if info.get("contiguous", True) or left < 1.0 or not broken:
         return unit_rep, result, info
     progress(f"relaxed plan breaks bands: searching for a plan within every band in the {left:.0f}s left")
     began = time.perf_counter()
@@ -938,17 +939,15 @@ def _within_bands(
     p = spec.problem
     centre, _ = planning.home_units_owned(spec, lat, lon)
     pieces = planning._home_pieces(adj, unit_rep2, centre, p.n_reps)
-    before = {**info}
+    n_before = sum(int(v) > 1 for v in info.get("pieces", {}).values())
     info = planning.with_pieces(info, p, pieces)
     info["method"] = "bands kept"
-    n_split = int((pieces > 1).sum())
-    n_before = sum(int(v) > 1 for v in before.get("pieces", {}).values())
     note = (
-        f"relaxed: the plan meets every band and splits {n_split} territories, found after the contiguity "
-        f"stages in {time.perf_counter() - began:.1f}s; the plan they left split {n_before} and broke "
-        f"{len(pipeline._violations(spec, unit_rep))} rows"
+        f"relaxed: the plan meets every band and splits {int((pieces > 1).sum())} territories, found after "
+        f"the contiguity stages in {time.perf_counter() - began:.1f}s; the plan they left split {n_before} "
+        f"and broke {len(broken)} rows"
     )
-    history = tuple({**entry, "model": "without contiguity"} for entry in base.history)
+    history = _before_contiguity(base).history
     return (
         unit_rep2,
         dataclasses.replace(
