@@ -232,6 +232,8 @@ def _violation(family: str, group: str, measure: str, amount: float) -> dict[str
 
 def prechecks(spec: ModelSpec) -> list[Conflict]:
     """Group bands no plan can meet, each with its numbers."""
+    from territory_planner.optimize.spec import amount_step
+
     g = spec.groups
     if g is None:
         return []
@@ -244,9 +246,10 @@ def prechecks(spec: ModelSpec) -> list[Conflict]:
     out: list[Conflict] = []
     for m, measure in enumerate(p.measures):
         a = p.unit_amount[:, m]
+        step = amount_step(a)  # every total is a multiple of it: once per measure, not per group
         for k in range(g.n_groups):
             out += _group_checks(
-                spec, k, m, measure, a, confined[:, k] | _locked_in(p, member[k], locked), reach[:, k]
+                spec, k, m, measure, a, step, confined[:, k] | _locked_in(p, member[k], locked), reach[:, k]
             )
     return out
 
@@ -257,10 +260,18 @@ def _locked_in(p: Any, member_k: np.ndarray, locked: np.ndarray) -> np.ndarray:
 
 
 def _group_checks(
-    spec: ModelSpec, k: int, m: int, measure: str, a: np.ndarray, confined: np.ndarray, reach: np.ndarray
+    spec: ModelSpec,
+    k: int,
+    m: int,
+    measure: str,
+    a: np.ndarray,
+    step: float,
+    confined: np.ndarray,
+    reach: np.ndarray,
 ) -> list[Conflict]:
+    """``step``: the measure's ``spec.amount_step``."""
     from territory_planner.optimize.prechecks import amount, exact
-    from territory_planner.optimize.spec import amount_step, holds_no_multiple
+    from territory_planner.optimize.spec import holds_no_multiple
 
     fmt = partial(amount, measure=measure)
     g = spec.groups
@@ -271,7 +282,6 @@ def _group_checks(
         return []
     band = f"the {measure} band of {what} is {fmt(lo)} to {fmt(hi)}"
     flag = f"--{g.level[k]}-tolerance"
-    step = amount_step(a)
     if lo > hi + 1e-9 or holds_no_multiple(lo, hi, step):
         # the band's ends to every digit: "34,279.455 to 34,279.455", not "34.3k to 34.3k" (QA20 F5)
         ends = f"the {measure} band of {what} is {exact(lo, measure)} to {exact(hi, measure)}"
