@@ -23,6 +23,9 @@ def test_amount_step() -> None:
     assert amount_step(np.array([])) == 0.0
     assert amount_step(np.array([1.0000001, 2.0])) == 0.0  # seven decimals: no step of at most four
     assert amount_step(np.array([0.1 + 0.2, 0.6])) == pytest.approx(0.3)  # float noise is not a decimal
+    assert amount_step(np.array([1_234_567.891, 0.5])) == pytest.approx(0.001)
+    # five decimals at a large magnitude: no step of at most four (a relative 1e-12 took it for one)
+    assert amount_step(np.array([123_456_789.12345, 1.0])) == 0.0
 
 
 def test_holds_no_multiple() -> None:

@@ -160,8 +160,9 @@ def amount_step(a: np.ndarray, max_decimals: int = 4) -> float:
         if np.abs(scaled).max() > 1e15:
             return 0.0
         whole = np.round(scaled)
-        # only float noise apart from whole (a value such as 1.0000001 is not taken for 1)
-        if np.allclose(scaled, whole, rtol=1e-12, atol=1e-9):
+        # only float noise apart from whole, a few units in the last place (a value such as 1.0000001 is
+        # not taken for 1; nor, at 1e12 after scaling, a fifth decimal: a relative tolerance was too wide)
+        if (np.abs(scaled - whole) <= 1e-9 + 8 * np.spacing(np.abs(whole))).all():
             g = int(np.gcd.reduce(np.abs(whole).astype(np.int64)))
             return g / 10.0**d if g > 0 else 0.0
     return 0.0
