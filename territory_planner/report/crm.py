@@ -793,9 +793,13 @@ def load_crm(
 
 
 def _labels(frame: pd.DataFrame, column: str) -> pd.Series:
-    """rep_id -> the column's stripped text ("" for a blank or missing cell)."""
-    values = frame[column].astype("string").str.strip().fillna("") if column in frame else ""
-    return pd.Series(values, index=frame.index).set_axis(frame["rep_id"].astype("string").to_numpy())
+    """rep_id -> the column's label (``level_outputs.level_labels``; "" for a blank cell or no such
+    column), the first row of a rep listed twice."""
+    from territory_planner.level_outputs import level_labels
+
+    values = level_labels(frame, column).to_numpy() if column in frame else [""] * len(frame)
+    out = pd.Series(values, index=frame["rep_id"].astype("string").to_numpy(), dtype=object)
+    return out[~out.index.duplicated()]
 
 
 def districts_from_other_roster(
@@ -811,17 +815,13 @@ def districts_from_other_roster(
         return roster, []
     if (_labels(roster, "district") != "").any() or not (_labels(other, "district") != "").any():
         return roster, []
-    ids = roster["rep_id"].astype("string")
-    theirs = _labels(other, "district")
-    theirs = theirs[~theirs.index.duplicated()]
-    filled = ids.map(theirs).fillna("")
+    filled = roster["rep_id"].astype("string").map(_labels(other, "district")).fillna("")
     if not (filled != "").any():
         return roster, []
     if "region" in roster and "region" in other:
         ours_r, theirs_r = _labels(roster, "region"), _labels(other, "region")
-        theirs_r = theirs_r[~theirs_r.index.duplicated()]
         common = ours_r.index.intersection(theirs_r.index)
-        a, b = ours_r[~ours_r.index.duplicated()].reindex(common), theirs_r.reindex(common)
+        a, b = ours_r.reindex(common), theirs_r.reindex(common)
         differ = common[(a != "").to_numpy() & (b != "").to_numpy() & (a != b).to_numpy()]
         if len(differ):
             first = str(differ[0])
