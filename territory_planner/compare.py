@@ -174,9 +174,8 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
-    if _with_districts(a, b):  # the district of each side's rep
-        for plan, side in ((a, "a"), (b, "b")):
-            out[f"district_{side}"] = out[f"rep_{side}"].map(_rep_districts(plan)).fillna("").astype(str)
+    if _with_districts(a, b):
+        _add_districts(out, a, b)
     return out.reset_index(drop=True)
 
 
@@ -184,9 +183,12 @@ def _with_districts(a: PlanFolder, b: PlanFolder) -> bool:
     return has_level(a.territories, "district") or has_level(b.territories, "district")
 
 
-def _rep_districts(plan: PlanFolder) -> dict[str, str]:
-    t = plan.territories
-    return dict(zip(t["rep_id"], level_labels(t, "district"), strict=True)) if "district" in t else {}
+def _add_districts(frame: pd.DataFrame, a: PlanFolder, b: PlanFolder) -> None:
+    """``district_a`` and ``district_b``: the district of each side's rep ("" for none) in ``frame``."""
+    for plan, side in ((a, "a"), (b, "b")):
+        t = plan.territories
+        district = dict(zip(t["rep_id"], level_labels(t, "district"), strict=True)) if "district" in t else {}
+        frame[f"district_{side}"] = frame[f"rep_{side}"].map(district).fillna("").astype(str)
 
 
 def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
@@ -198,8 +200,7 @@ def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     if not _with_districts(a, b):
         return pd.DataFrame()
     merged = _side_by_side(a, b)
-    for plan, side in ((a, "a"), (b, "b")):
-        merged[f"district_{side}"] = merged[f"rep_{side}"].map(_rep_districts(plan)).fillna("").astype(str)
+    _add_districts(merged, a, b)
     out = merged[merged["district_a"] != merged["district_b"]]
     out = out[["account_id", "rep_a", "rep_b", "district_a", "district_b", *MEASURES]].copy()
     out.insert(0, "plan_b", b.label)

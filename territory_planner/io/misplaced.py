@@ -66,6 +66,11 @@ def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
+def _chord_km(chord: np.ndarray | float) -> np.ndarray:
+    """Great-circle km of a chord between points on the unit sphere (``_xyz``)."""
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0.0, 1.0))
+
+
 def _nearest(
     lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +84,7 @@ def _nearest(
     if len(to_lat) == 0 or not ok.any():
         return km, target
     chord, k = cKDTree(_xyz(to_lat, to_lon)).query(_xyz(lat[ok], lon[ok]))
-    km[ok] = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0.0, 1.0))
+    km[ok] = _chord_km(chord)
     target[ok] = k
     return km, target
 
@@ -90,7 +95,7 @@ def _spacing(lat: np.ndarray, lon: np.ndarray) -> float:
     if ok.sum() < 2:
         return 0.0
     chord, _ = cKDTree(_xyz(lat[ok], lon[ok])).query(_xyz(lat[ok], lon[ok]), k=2)
-    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0))
+    km = _chord_km(chord[:, 1])
     return float(np.quantile(km, SPACING_QUANTILE))
 
 
@@ -167,7 +172,7 @@ def _by_name(
     # an account of that name lying far from every other account is the one typed wrong, not the home
     tree = cKDTree(_xyz(a_lat, a_lon))
     chord, _ = tree.query(_xyz(a_lat[alike], a_lon[alike]), k=min(2, len(a_lat)))
-    nn = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.atleast_2d(chord)[:, -1] / 2, 0.0, 1.0))
+    nn = _chord_km(np.atleast_2d(chord)[:, -1])
     alike[np.flatnonzero(alike)[nn > _far_km(_spacing(a_lat, a_lon))]] = False
     for i, key in enumerate(keys.tolist()):
         same = np.flatnonzero(alike & (account_keys == key)) if key and i not in done else np.zeros(0, int)
@@ -197,9 +202,9 @@ def _isolated(
     (row, km from the nearest other account, what, km after, that account, km from the nearest home)."""
     if len(lat) < 3:
         return []
-    tree = cKDTree(_xyz(lat, lon))
-    chord, _ = tree.query(_xyz(lat, lon), k=2)
-    nn0 = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0))
+    xyz = _xyz(lat, lon)
+    chord, _ = cKDTree(xyz).query(xyz, k=2)
+    nn0 = _chord_km(chord[:, 1])
     spacing = float(np.quantile(nn0, SPACING_QUANTILE))
     d_home, _ = _nearest(lat, lon, h_lat, h_lon)
     usual = float(np.quantile(d_home, SPACING_QUANTILE)) if np.isfinite(d_home).all() else np.inf
@@ -218,7 +223,7 @@ def _isolated(
             if np.isnan(alat[0]):
                 continue
             c, k = among.query(_xyz(alat, alon), k=1)
-            km = float(2 * EARTH_RADIUS_KM * np.arcsin(min(float(c[0]) / 2, 1.0)))
+            km = float(_chord_km(c[0]))
             if km < best:
                 best, what, target = km, label, int(others[int(k[0])])
         if best <= _fix_km(spacing) and best <= FIX_RATIO * nn0[i]:
