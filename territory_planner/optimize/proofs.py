@@ -62,6 +62,8 @@ def explain_slack(spec: ModelSpec, lp: lpmod.LpResult) -> list[Conflict]:
 
 
 WHOLE_LP_PAIRS = 400_000  # up to this many allowed pairs a proof LP starts with all of them (one solve)
+LEAST_MOVED_WHOLE_PAIRS = 20_000  # above this the least-moved LP is column generation (``least_moved``)
+LEAST_MOVED_NEAREST = 8  # its first columns: each unit's current rep and this many nearest reps
 
 
 def _pool(spec: ModelSpec) -> np.ndarray:
@@ -105,13 +107,15 @@ def _proof_lp(
     threads: int | None,
     escalate: bool = True,
     stop_at: float | None = None,
+    pool: np.ndarray | None = None,
 ) -> lpmod.LpResult | None:
-    """Column generation for a proof LP over ``test``, or None when it could not be solved in time."""
+    """Column generation for a proof LP over ``test`` (from ``pool``, by default every pair when that
+    is affordable), or None when it could not be solved in time."""
     try:
         return lpmod.solve_lp(
             test,
             backend,
-            _pool(test),
+            _pool(test) if pool is None else pool,
             deadline=deadline,
             seed=seed,
             threads=threads,
@@ -162,7 +166,14 @@ def least_moved(
     The bound is the Lagrangian bound of the min-moved LP (valid whether or not it converged); the LP's
     solution is a start for plans that must move little."""
     test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
-    # only the budget's side of the LP value matters: no need to converge once that is settled
+    whole = int(spec.allowed.sum()) <= LEAST_MOVED_WHOLE_PAIRS
+    # Over every pair: one solve, exact. Above that size, column generation from each unit's current
+    # rep and its nearest reps by travel (the moved potential ties every other rep, so it cannot pick
+    # them) converges in 4 to 6 rounds, 1.2x to 3x faster than building every pair in PuLP (F10: 4.7 s
+    # against 14.3 s on 3,407 cities x 60 reps with district and region rows). It runs to convergence,
+    # not only until its value is known to be within the budget: the converged LP is the start of
+    # plans that must move little, and its value the note on how much room the budget leaves.
+    pool = _pool(test) if whole else lpmod.initial_candidates(spec, LEAST_MOVED_NEAREST)
     res = _proof_lp(
         "least-moved",
         test,
@@ -171,7 +182,8 @@ def least_moved(
         deadline=deadline,
         seed=seed,
         threads=threads,
-        stop_at=spec.budget,
+        stop_at=spec.budget if whole else None,
+        pool=pool,
     )
     if res is None:
         return None
