@@ -268,6 +268,10 @@ def fix_clear_units(spec: ModelSpec, duals: Duals, share: float) -> np.ndarray:
     return fixed
 
 
+class LpInfeasibleError(Exception):
+    """A ``hard`` LP (slacks held at 0) that HiGHS found infeasible."""
+
+
 def solve_lp(
     spec: ModelSpec,
     backend: Backend,
@@ -289,6 +293,7 @@ def solve_lp(
     bound_spec: ModelSpec | None = None,
     escalate: bool = True,
     stop_at: float | None = None,
+    hard: bool = False,
 ) -> LpResult:
     """Column generation; ``fixed[u] >= 0`` holds unit u at that rep until pricing shows the LP would
     move it (then it is freed). The result is optimal for the full LP when it converges; with
@@ -297,7 +302,9 @@ def solve_lp(
     ``bound_duals`` (e.g. from a sampled LP) give a first Lagrangian bound before any round.
     ``first_method`` "ipm" solves the first master by interior point (then crossover).
     ``stop_at``: only whether the LP value is above it matters (a proof against a budget); the rounds
-    stop once a master without slack is at or below it, or the bound is above it."""
+    stop once a master without slack is at or below it, or the bound is above it.
+    ``hard``: the slacks held at 0 (``Master.hold_slacks``; for a pool of every allowed pair): the LP is
+    then solved as it is, and ``LpInfeasibleError`` is raised when it has no solution."""
     start = time.perf_counter()
     p = spec.problem
     n = p.n_units
@@ -323,6 +330,7 @@ def solve_lp(
         pool[np.flatnonzero(is_fixed), fixed[is_fixed]] = True
     col_unit, col_rep = np.nonzero(pool)
     master = Master(spec, backend, col_unit, col_rep, fixed, prices, cuts=cuts, seed=seed, threads=threads)
+    hard = hard and master.hold_slacks()
     # the duals of the best bound so far, with their reduced costs: the bound, the exact stage's
     # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
     best_bound, best_duals, best_rc = -np.inf, Duals.zeros(len(p.measures), p.n_reps), np.zeros(0)
@@ -340,6 +348,8 @@ def solve_lp(
         out, x, slack = master.solve(
             max(deadline - time.perf_counter(), 0.5), first_method if rounds == 1 else "simplex"
         )
+        if hard and out.status == SolveStatus.INFEASIBLE:
+            raise LpInfeasibleError("the LP has no solution within its rows (no slack allowed)")
         if (out.status != SolveStatus.OPTIMAL or out.row_duals is None) and time.perf_counter() < deadline:
             # a HiGHS error or "not set" never ends the run by itself: retry cold, with the other method
             log.info("LP round %d: %s; retrying without the warm start", rounds, out.message)
