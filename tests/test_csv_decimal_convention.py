@@ -70,6 +70,36 @@ def test_semicolon_file_with_decimal_points_reads_them_as_points(tmp_path: Path)
     assert load_inputs(a, _reps(tmp_path)).accounts["potential"].tolist() == [21.846, 1234.0]
 
 
+def test_point_coordinates_do_not_decide_a_column_of_point_grouped_whole_numbers(tmp_path: Path) -> None:
+    """QA22 M1: coordinates pasted with decimal points into a de-DE semicolon export whose potential
+    column Excel wrote grouped (``92.604`` for 92,604): read as the file's point, every potential was
+    1,000 times too small, silently. Such a column is ambiguous, with the reason; a point of its own
+    (``12.5``) decides it, and coordinates alone are not evidence against their own column."""
+    r = _reps(tmp_path)
+    rows = ["A1;52.52437;13.41053;92.604;1", "A2;40.4165;-3.70256;500;2", "A3;48.85;2.35;1.234;3"]
+    problems = _problems(_accounts(tmp_path, rows), r)
+    assert set(problems) == {(1, "potential"), (3, "potential")}
+    message = problems[(1, "potential")]
+    assert (
+        "ambiguous: 92604 if the file's decimal separator is the comma, 92.604 if it is the point" in message
+    )
+    assert "the file's other columns use a decimal point (lat '52.52437' on row 1)" in message
+    assert "every potential cell with a point, such as '92.604', reads as a whole number grouped" in message
+    # a cell only the decimal comma reads (1.234.567) decides the column for the comma
+    rows[2] = "A3;48.85;2.35;1.234.567;3"
+    assert load_inputs(_accounts(tmp_path, rows), r).accounts["potential"].tolist() == [
+        92604.0,
+        500.0,
+        1234567.0,
+    ]
+    # the column shows its own decimal point: read as points
+    a = _accounts(tmp_path, ["A1;52.52437;13.41053;92.604;1", "A2;40.4165;-3.70256;12.5;2"])
+    assert load_inputs(a, r).accounts["potential"].tolist() == [92.604, 12.5]
+    # a comma-separated file: the point is the decimal, as always
+    a = _accounts(tmp_path, ["A1,52.52437,13.41053,92.604,1", "A2,40.4165,-3.70256,500,2"], sep=",")
+    assert load_inputs(a, r).accounts["potential"].tolist() == [92.604, 500.0]
+
+
 def test_a_file_showing_both_conventions_reports_the_ambiguous_cells(tmp_path: Path) -> None:
     a = _accounts(tmp_path, ["A1;31,79177;-95,5;21.846;1", "A2;32,1;-95,6;945;3.5", "A3;32,2;-95,7;1,234;2"])
     problems = _problems(a, _reps(tmp_path))

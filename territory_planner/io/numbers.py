@@ -15,7 +15,9 @@ The file's convention (``decide``):
 - semicolon- or tab-separated: the evidence in the columns read as numbers decides. Evidence for one
   convention only: that one. No evidence at all: the decimal comma for a semicolon file (Excel writes
   ``;`` where the decimal separator is a comma: de-DE, fr-FR, pt-BR, ...), none for a tab file. Evidence
-  for both: none;
+  for both: none, but a column whose own cells show one convention only is read by it;
+- a semicolon file whose point is shown by some columns only (coordinates pasted from a geocoder) and a
+  column of whole numbers grouped by points (``92.604``) and nothing else: that column has no convention;
 - no convention: cells read alike under both are read, the others are reported as ambiguous with the
   evidence (or its absence) named.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -93,9 +95,19 @@ class Convention:
     decimal: str | None
     comma_seen: Seen | None = None
     point_seen: Seen | None = None
+    reason: str | None = None  # why the file's convention does not hold for a column (``for_column``)
+    # columns the file's decimal point does not decide (``decide``): each column's own convention
+    columns: Mapping[str, Convention] = field(default_factory=dict)
+
+    def for_column(self, name: str) -> Convention:
+        """The convention of the number column ``name``: the file's, unless ``decide`` found that column
+        written otherwise."""
+        return self.columns.get(name, self)
 
     def ambiguity(self) -> str:
         """Why a cell read differently by the two conventions cannot be read (``decimal`` is None)."""
+        if self.reason:
+            return self.reason
         if self.comma_seen and self.point_seen:
             return (
                 f"the file has both decimal commas ({self.comma_seen}) and decimal points ({self.point_seen})"
@@ -119,24 +131,62 @@ def decide(columns: Mapping[str, pd.Series], separator: str | None) -> Conventio
     if separator in (None, ","):
         return FIXED_POINT
     comma_seen = point_seen = None
+    own: dict[str, tuple[Seen | None, Seen | None]] = {}  # each column's first cell of each convention
     for name, cells in columns.items():
         marked = _marked(cells)
         comma, point = _readings(cells.iloc[marked])
         only_comma = np.flatnonzero(~np.isnan(comma) & np.isnan(point))
         only_point = np.flatnonzero(np.isnan(comma) & ~np.isnan(point))
-        if comma_seen is None and only_comma.size:
-            pos = int(marked[only_comma[0]])
-            comma_seen = Seen(name, pos + 1, str(cells.iloc[pos]))
-        if point_seen is None and only_point.size:
-            pos = int(marked[only_point[0]])
-            point_seen = Seen(name, pos + 1, str(cells.iloc[pos]))
+        seen = [
+            Seen(name, int(marked[only[0]]) + 1, str(cells.iloc[int(marked[only[0]])])) if only.size else None
+            for only in (only_comma, only_point)
+        ]
+        own[name] = (seen[0], seen[1])
+        comma_seen = comma_seen or seen[0]
+        point_seen = point_seen or seen[1]
     if comma_seen and not point_seen:
         return Convention(COMMA, comma_seen=comma_seen)
     if point_seen and not comma_seen:
-        return Convention(POINT, point_seen=point_seen)
+        return Convention(POINT, point_seen=point_seen, columns=_grouped_columns(columns, point_seen))
     if not comma_seen and separator == ";":
         return Convention(COMMA)  # no evidence either way: Excel writes ';' where the decimal is a comma
-    return Convention(None, comma_seen, point_seen)
+    # both (or, in a tab file, neither): a column showing one convention only is read by it (QA22 M1:
+    # coordinates pasted with points beside potentials Excel wrote 1.234.567); the others' cells the two
+    # conventions read differently are ambiguous
+    by_column = {
+        name: Convention(COMMA, comma_seen=c) if c else Convention(POINT, point_seen=pt)
+        for name, (c, pt) in own.items()
+        if (c is None) != (pt is None)
+    }
+    return Convention(None, comma_seen, point_seen, columns=by_column)
+
+
+# a whole number grouped by points (``92.604``, ``1.234.567``): thousands under the decimal comma
+_POINT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+$")
+
+
+def _grouped_columns(columns: Mapping[str, pd.Series], point_seen: Seen) -> dict[str, Convention]:
+    """QA22 M1: a semicolon file whose decimal point is shown by some columns (coordinates pasted from a
+    geocoder, ``52.52437``) and a column whose every cell with a point reads as a whole number grouped
+    by points (``92.604``: what de-DE Excel writes for 92,604), with no point of its own that only the
+    decimal point reads. The file's point does not decide that column: it read 1,000 times too small,
+    silently. Its grouped cells are ambiguous, with the reason (a cell only the decimal comma reads,
+    ``1.234.567``, is evidence for both conventions in the file: ``decide`` reads that column by it)."""
+    out: dict[str, Convention] = {}
+    for name, cells in columns.items():
+        if name == point_seen.column:
+            continue
+        marked = cells.iloc[_marked(cells)]
+        if marked.empty or not marked.str.match(_POINT_GROUPED).to_numpy(dtype=bool).all():
+            continue
+        example = str(marked.iloc[0])
+        reason = (
+            f"the file's other columns use a decimal point ({point_seen}), but every {name} cell with a "
+            f"point, such as {example!r}, reads as a whole number grouped by points, as a semicolon "
+            "file's spreadsheet writes it"
+        )
+        out[name] = Convention(None, point_seen=point_seen, reason=reason)
+    return out
 
 
 def parse_numbers(

@@ -196,7 +196,7 @@ def parse_table(
     for f in all_fields:
         if f.name in raw.columns:
             if f.kind == "number":
-                out[f.name] = _parse_number(raw[f.name], f, file, problems, convention)
+                out[f.name] = _parse_number(raw[f.name], f, file, problems, convention.for_column(f.name))
             else:
                 out[f.name] = _text(raw[f.name])
         elif f.kind == "number":

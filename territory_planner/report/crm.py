@@ -321,7 +321,7 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
         if not col.blank_ok:
             problems.rows(spec.file, col.name, blank, text, "empty value")
         if col.kind == NUMBER:
-            numbers, hints = parse_numbers(text.fillna(""), convention)
+            numbers, hints = parse_numbers(text.fillna(""), convention.for_column(col.name))
             unread = numbers.isna() & ~blank
             problems.rows(spec.file, col.name, unread & ~_hinted(hints, text.index), text, "not a number")
             for hint in sorted(set(hints.values())):
