@@ -1172,16 +1172,12 @@ def plan(
     ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``.
     ``begun``: the ``perf_counter`` at which the command began (the CLI's start, its imports included),
     from which ``--time-limit`` counts; by default, now."""
-    from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
+    from territory_planner.io.writers import check_replace, refuse_replacing_inputs
 
     begin = time.perf_counter() if begun is None else begun  # --time-limit covers the whole command
     inputs = (*_input_paths(options), *((extra or {}).get(k) for k in ("scenario", "from_manifest")))
     refuse_replacing_inputs(Path(out), inputs)
-    if is_nonempty_dir(Path(out)) and not force:
-        raise OutputExistsError(
-            f"{out} already holds files; pass --force to replace it (the previous plan is kept)"
-        )
+    check_replace(Path(out), force, "the previous plan is kept")
     import datetime as dt
 
     from territory_planner.manifest import build_manifest, write_manifest

@@ -718,8 +718,7 @@ def rebalance(
     new folder as ``locks.csv``, which its manifest names, so that the folder reruns by itself (QA15 M2:
     the first rebalance named the user's edits file, and ``plan --from-manifest`` ran with whatever that
     file held later). The manifest keeps the plan's scenario (QA15 L3)."""
-    from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
+    from territory_planner.io.writers import check_replace, refuse_replacing_inputs
     from territory_planner.manifest import MANIFEST_NAME, file_sha256, load_manifest, recorded_scenario
 
     plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
@@ -744,10 +743,7 @@ def rebalance(
     # folder, so the plan may be replaced in place
     inputs = [plan_dir, edits_path, *(values.get(k) for k in sorted(PATH_OPTIONS - {"locks"}))]
     refuse_replacing_inputs(out, inputs, replaceable=plan_dir)
-    if is_nonempty_dir(out) and not force:  # before the solve, not after it
-        raise OutputExistsError(
-            f"{out} already holds files; pass --force to replace it (nothing was changed)"
-        )
+    check_replace(out, force, "nothing was changed")  # before the solve, not after it
     context = {
         **(extra or {}),
         "scenario": recorded_scenario(plan_dir),

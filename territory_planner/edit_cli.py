@@ -55,14 +55,11 @@ def edit_command(
       territory-planner edit plans/2025 --edits edits.csv --out plans/2025-edited
       territory-planner edit plans/2025 --edits edits.csv --out plans/2025-rebalanced --rebalance
     """
-    from territory_planner.errors import OutputExistsError
-    from territory_planner.io.writers import is_nonempty_dir, refuse_replacing_inputs
+    from territory_planner.io.writers import check_replace, refuse_replacing_inputs
 
     refuse_replacing_inputs(out, (plan_dir, edits_path), replaceable=plan_dir)  # in place, with --force
-    if is_nonempty_dir(out) and not force:
-        raise OutputExistsError(
-            f"{out} already holds files; pass --force to replace it (nothing was changed)"
-        )
+    if not rebalance:  # a rebalance checks its folder against its plan's inputs as well (``edit.py``)
+        check_replace(out, force, "nothing was changed")
     if time_limit is not None and not rebalance:  # QA17 F15: it was ignored without a word
         raise click.BadParameter(
             "only a --rebalance solves: without it nothing is timed", param_hint="--time-limit"

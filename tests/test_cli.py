@@ -346,3 +346,30 @@ def test_a_reps_file_without_names_shows_no_none_in_the_report(tmp_path: Path) -
     balance = balance[: balance.index("</table>")]
     assert "None" not in balance
     assert "<td>R1</td>" in balance.replace(' class=""', "")
+
+
+def test_force_replaces_a_folder_of_an_earlier_run_only(line: tuple[Path, Path], tmp_path: Path) -> None:
+    """QA22 M10: `plan --out myfolder --force` deleted the user's own files in that folder (the output
+    replaces the folder whole). --force replaces a folder an earlier command wrote; any other is kept."""
+    a, r = line
+    mine = tmp_path / "myfolder"
+    mine.mkdir()
+    (mine / "important.txt").write_text("my notes")
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(mine), "-q", "--force")
+    assert res.exit_code == 2
+    assert "holds files territory-planner did not write (important.txt)" in " ".join(res.output.split())
+    assert [p.name for p in mine.iterdir()] == ["important.txt"]
+    # a report's folder is refused the same way
+    crm = Path(__file__).resolve().parents[1] / "sample_data" / "crm"
+    res = run("report", "--crm", str(crm), "--period", "2026Q1", "--out", str(mine), "--force")
+    assert res.exit_code == 2
+    assert "holds files territory-planner did not write" in " ".join(res.output.split())
+    assert (mine / "important.txt").read_text() == "my notes"
+    # an earlier plan is replaced, even with a file of the user's added to it
+    out = tmp_path / "plan"
+    assert run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q").exit_code == 0
+    (out / "notes.txt").write_text("draft")
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q", "--force")
+    assert res.exit_code == 0
+    assert (out / "summary.json").is_file()
+    assert not (out / "notes.txt").exists()

@@ -264,6 +264,13 @@ def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
     assert code == 2  # a usage error
     assert "--force" in output
     assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+    # QA22 M10: --force replaces the folder of an earlier run only, never the user's own files
+    code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")
+    assert code == 2
+    assert "did not write (keep.txt)" in " ".join(output.split())
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+    (out / "keep.txt").unlink()
+    assert run(str(base), "--edits", str(edits), "--out", str(out))[0] == 0
     code, output = run(str(base), "--edits", str(edits), "--out", str(out), "--force")
     assert code == 0, output
     assert not math.isnan(read(out)[2]["objective"])

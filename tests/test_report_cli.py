@@ -32,6 +32,13 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
     code, _ = _run("--crm", crm, "--period", "2026-01", "--out", out)
     assert code == 2  # a usage error
     assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+    # QA22 M10: --force replaces the folder of an earlier run only, never the user's own files
+    code, _ = _run("--crm", crm, "--period", "2026-01", "--out", out, "--force")
+    assert code == 2
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+    (out / "keep.txt").unlink()
+    assert _run("--crm", crm, "--period", "2026-01", "--out", out)[0] == 0
+    (out / "keep.txt").write_text("previous", encoding="utf-8")  # a file added to the report's folder
     code, _ = _run("--crm", crm, "--period", "2026-01", "--out", out, "--force")
     assert code == 0
     assert not (out / "keep.txt").exists()

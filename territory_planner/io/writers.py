@@ -114,6 +114,34 @@ def is_nonempty_dir(path: Path) -> bool:
     return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
 
 
+# a folder holding one of these was written by a command of this tool (a plan, an edit, a report, a
+# comparison, a forecast): --force may replace it
+OUTPUT_SIGNATURES = frozenset(
+    {"manifest.json", "summary.json", "assignments.csv", "report.html", "kpis.csv", "compare.html",
+     "moves.csv", "forecast.csv", "forecast.html"}
+)  # fmt: skip
+
+
+def check_replace(out: Path, force: bool, kept: str) -> None:
+    """Raise ``OutputExistsError`` when writing ``out`` would replace files: without ``force`` always
+    (``kept`` says what is kept), and with it when the folder holds none of this tool's outputs (QA22
+    M10: ``--out myfolder --force`` deleted the user's own files in it; a typo of ``--out ~/Documents``
+    would have deleted the documents)."""
+    from territory_planner.errors import OutputExistsError
+    from territory_planner.io.labels import first_few
+
+    if not is_nonempty_dir(out):
+        return
+    if not force:
+        raise OutputExistsError(f"{out} already holds files; pass --force to replace it ({kept})")
+    names = sorted(p.name for p in out.iterdir())
+    if not OUTPUT_SIGNATURES.intersection(names):
+        raise OutputExistsError(
+            f"{out} holds files territory-planner did not write ({first_few(names)}): --force replaces a "
+            "folder of an earlier run only, and this one would be deleted whole; choose another folder"
+        )
+
+
 def refuse_replacing_inputs(
     out: Path, inputs: Iterable[Path | str | None], *, replaceable: Path | None = None
 ) -> None:
@@ -153,10 +181,7 @@ def staged_output_dir(
     refuse_replacing_inputs(out, inputs, replaceable=replaceable)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
-    if is_nonempty_dir(out) and not force:
-        raise OutputExistsError(
-            f"{out} already holds files; pass --force to replace it (the previous plan is kept otherwise)"
-        )
+    check_replace(out, force, "the previous plan is kept otherwise")
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
     os.chmod(stage, 0o777 & ~_umask())
