@@ -1,7 +1,7 @@
 """The least-moved LP (the budget check's proof, and the start of plans that must move little).
 
-Up to ``WHOLE_LP_PAIRS`` it is one LP over every pair with its slacks held at 0 (QA21 Q1: with them the
-simplex took over 60 s on 2,223 European cities x 80 reps), its first master built by PuLP over a cover of
+Up to ``LEAST_MOVED_WHOLE_PAIRS`` it is one LP over every pair, its slacks held at 0 (QA21 Q1: with them
+the simplex took over 60 s on 2,223 European cities x 80 reps), its first master built by PuLP over a cover of
 the columns and the rest added as arrays (QA20 F10: the PuLP build took most of 14 s on 3,407 cities x 60
 reps with district and region rows). Above it, column generation from each unit's current rep and its
 nearest reps. All of them must give the same least share and the same proof."""
@@ -57,13 +57,15 @@ def test_column_generation_gives_the_whole_lps_least_share(
     backend = get_backend("highs")
     spec, opts = _spec(tmp_path, seed, 0.5, districts)
     assert int(spec.allowed.sum()) > 1_000
+    # the least-moved LP's own threshold decides, not the other proof LPs' (over every pair, slacks held)
+    monkeypatch.setattr(proofs, "WHOLE_LP_PAIRS", 0)
     whole = proofs.least_moved(spec, backend, deadline=1e12, seed=0, threads=1)
     assert whole is not None
     total = float(spec.problem.acc_potential.sum())
     assert whole[0] / total > 0.01  # the drift leaves something to move
     assert whole[1].converged
     assert whole[0] == pytest.approx(whole[1].objective, rel=1e-6)  # every pair: the bound is the LP value
-    monkeypatch.setattr(proofs, "WHOLE_LP_PAIRS", 0)
+    monkeypatch.setattr(proofs, "LEAST_MOVED_WHOLE_PAIRS", 0)
     monkeypatch.setattr(proofs, "LEAST_MOVED_NEAREST", 1)  # few first columns: pricing must bring the rest
     # a budget just below the least share: column generation goes on until its bound proves it
     below = dataclasses.replace(spec, budget=0.999 * whole[0])
