@@ -78,6 +78,13 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def universal_newlines(text: str) -> str:
+    """Line ends as ``\n`` whatever wrote them: CRLF (Windows), CR alone (Excel for Mac's "CSV
+    (Macintosh)") or a mix of files pasted together, as Python's text mode and Excel read them. The csv
+    module stopped on a CR inside what it took as one line (QA22 M23: a traceback for every reader)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def header_separator(text: str) -> str:
     """The separator the header line uses most: ',' (default), ';' (Excel where the decimal separator is
     a comma) or a tab."""
@@ -183,7 +190,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     if not data.strip():
         raise _problem(path, "the file is empty")
     try:
-        text = data.decode("utf-8-sig")
+        text = universal_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _problem(
