@@ -8,6 +8,7 @@ absent; an empty cell in a numeric column that is present is reported.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,57 @@ COORDINATE_ALIASES = {
     "lat": ("latitude", "y", "lat_dd", "ycoord", "intptlat"),
     "lon": ("longitude", "lng", "long", "x", "lon_dd", "xcoord", "intptlong", "intptlon"),
 }
+
+# Headers other tools write for an optional column (compared as letters and digits only, a trailing
+# unit in brackets dropped: ``Workload (h)``, ``Parent Account ID``, ``OwnerId``), with what the plan
+# would lose without the column. A column read as none of them would be left out without a word (QA22
+# M20-M22: every workload 1, families split, "moved 0 accounts" with an owner column in the file).
+NEAR_NAMES = {
+    "workload": ({"workload", "workloadhours", "hours"}, "every account's workload would be 1"),
+    "potential": ({"potential"}, "every account's potential would be 0"),
+    "capacity": ({"capacity", "fte"}, "every rep's capacity would be 1"),
+    "current_rep": (
+        {"currentrep", "accountowner", "accountownerid", "ownerid", "owner", "currentowner", "repid"},
+        "no account would have a current rep: nothing counts as moved, and a disruption budget means nothing",
+    ),
+    "locked_rep": ({"lockedrep", "lock", "locked"}, "no account would be locked"),
+    "parent_id": (
+        {"parentid", "parentaccountid", "parentaccount", "parent"},
+        "the accounts of one family could go to different reps",
+    ),
+    "segment": ({"segment"}, "every account would be of no segment"),
+    "segments": ({"segments", "segment"}, "every rep would serve every segment"),
+}
+_UNIT = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
+
+
+def _letters(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", _UNIT.sub("", name.lower()))
+
+
+def near_miss_columns(columns: Iterable[str], fields: Iterable[Field], file: str) -> list[Problem]:
+    """A problem for each column that is not read but looks like an optional column the table lacks."""
+    columns = [str(c) for c in columns]
+    names = {f.name for f in fields}
+    out = []
+    for name in names - set(columns):
+        if name not in NEAR_NAMES:
+            continue
+        spellings, loss = NEAR_NAMES[name]
+        for c in columns:
+            if c not in names and _letters(c) in spellings:
+                out.append(
+                    Problem(
+                        file,
+                        None,
+                        c,
+                        f"column {c!r} is not read: the planner reads {name!r}, and without it {loss}; "
+                        f"rename the column to {name!r} (or drop it, if it holds something else)",
+                    )
+                )
+                break
+    return out
+
 
 _CHECK_TEXT = {
     "not_nullable": "is empty or not a number",
@@ -172,6 +224,7 @@ def parse_table(
             problems.append(
                 Problem(file, None, f.name, f"required column {f.name!r} is missing ({_found(raw)})")
             )
+    problems += near_miss_columns(raw.columns, all_fields, file)
     if require_coordinates:
         for c in ("lat", "lon"):
             if c not in raw.columns:
