@@ -116,6 +116,7 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
         hierarchy_needs=_hierarchy_needs(options),
         locks=options.locks,
     )
+    _disruption_needs_current(options, inputs.accounts, accounts_path)
     repaired = list(inputs.repaired)  # load_inputs repairs the polygons before taking their points
     tol = {m: options.tol(m) for m in options.balance}
     accounts, joined = inputs.accounts, None
@@ -141,6 +142,36 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
             log.warning(note)
         inputs = dataclasses.replace(inputs, warnings=(*inputs.warnings, *kept.notes()))
     return inputs, problem, joined, repaired
+
+
+def _disruption_needs_current(options: PlanOptions, accounts: pd.DataFrame, path: Path) -> None:
+    """A disruption budget or weight measures what moves from today's alignment: with no account holding
+    a current rep it means nothing, and the plan said "moved 0 accounts" (QA22 M21)."""
+    asked = [
+        (flag, value)
+        for flag, value in (
+            ("--max-moved-share", options.max_moved_share),
+            ("--max-moved-share-per-rep", options.max_moved_share_per_rep),
+            ("--disruption-weight", options.disruption_weight or None),
+        )
+        if value is not None
+    ]
+    current = accounts["current_rep"] if "current_rep" in accounts.columns else None
+    if not asked or (current is not None and (current.astype(str).str.strip() != "").any()):
+        return
+    flag, value = asked[0]
+    raise InputError(
+        [
+            Problem(
+                str(path),
+                None,
+                "current_rep",
+                f"{flag} {value:g} measures what moves from today's alignment, but no account has a current "
+                "rep (the current_rep column is missing or empty): give each account's current rep, or drop "
+                f"{flag}",
+            )
+        ]
+    )
 
 
 def _hierarchy_needs(options: PlanOptions) -> dict[str, str]:

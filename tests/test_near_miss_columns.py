@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from territory_planner import api
 from territory_planner.errors import InputError
 from territory_planner.io.load import load_inputs
-from tests.conftest import line_instance, write_instance
+from tests.conftest import line_instance, options_for, write_instance
 
 
 def _problems(a: Path, r: Path, balance: tuple[str, ...] = ("potential", "workload")) -> dict[str, str]:
@@ -62,3 +63,29 @@ def test_a_balanced_measure_of_that_name_is_read(tmp_path: Path) -> None:
     assert "hours" in _problems(a, r)
     inputs = load_inputs(a, r, ("potential", "hours"))
     assert inputs.accounts["hours"].tolist() == [3.0] * len(accounts)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "flag"),
+    [
+        ("max_moved_share", 0.1, "--max-moved-share 0.1"),
+        ("max_moved_share_per_rep", 0.2, "--max-moved-share-per-rep 0.2"),
+        ("disruption_weight", 2.0, "--disruption-weight 2"),
+    ],
+)
+def test_a_disruption_option_without_any_current_rep_is_refused(
+    tmp_path: Path, option: str, value: float, flag: str
+) -> None:
+    """QA22 M21: with no current alignment a budget measured nothing: "moved 0 accounts (0.0%)"."""
+    accounts, reps = line_instance()
+    for row in accounts:
+        row.pop("current_rep")
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        api.solve(options_for(a, r, **{option: value}))
+    (problem,) = exc.value.problems
+    assert problem.column == "current_rep"
+    assert f"{flag} measures what moves from today's alignment, but no account has a current rep" in (
+        problem.message
+    )
+    assert api.solve(options_for(a, r)).summary["status"] in ("optimal", "feasible")  # without it: a plan
