@@ -34,8 +34,13 @@ EMPTY, TEXT, NUMBER, DATE, TIME, BOOL = range(6)
 
 STORED_AS_TEXT = "a number stored as text; store it as a number (Excel: Convert to Number)"
 NUMBER_NOT_DATE = "a number where a date is expected; format the cell as a date"
+DATE_NOT_ID = (
+    "a date where an id is expected: Excel turned the id into a date (the id it was is lost); format the "
+    "column as Text and type the id again"
+)
+ID_COLUMNS = frozenset({"account_id", "rep_id", "current_rep", "locked_rep", "parent_id"})
 EXCEL_ERROR = "the cell holds the Excel error"
-_CELL_MESSAGES = (STORED_AS_TEXT, NUMBER_NOT_DATE, EXCEL_ERROR)
+_CELL_MESSAGES = (STORED_AS_TEXT, NUMBER_NOT_DATE, DATE_NOT_ID, EXCEL_ERROR)
 _ROW_IN_MESSAGE = re.compile(r"\brow (\d+)\b")
 
 
@@ -133,6 +138,11 @@ class ExcelInfo:
                 for idx in np.flatnonzero(cells == NUMBER):
                     problems.append(
                         Problem(source, int(idx) + 1, name, NUMBER_NOT_DATE, self.values[name].iloc[idx])
+                    )
+            if name in ID_COLUMNS:  # QA22 M6: ids typed 1-1 or MAR1 that Excel made dates
+                for idx in np.flatnonzero(cells == DATE):
+                    problems.append(
+                        Problem(source, int(idx) + 1, name, DATE_NOT_ID, self.values[name].iloc[idx])
                     )
         return problems
 

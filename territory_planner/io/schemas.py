@@ -18,6 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.excel import ID_COLUMNS
 from territory_planner.io.numbers import FIXED_POINT, Convention, decide, parse_numbers
 from territory_planner.io.readers import RawTable
 
@@ -92,6 +93,26 @@ _UNIT = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 
 def _letters(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", _UNIT.sub("", name.lower()))
+
+
+_SCIENTIFIC = re.compile(r"^[+-]?\d[.,]\d+[eE]\+\d{2,}$")  # as Excel shows a long number: 1.23457E+11
+
+
+def _scientific_ids(ids: pd.Series, name: str, file: str) -> list[Problem]:
+    """QA22 M15: a 12-digit id that a spreadsheet showed and saved as ``1.23457E+11`` has lost its last
+    digits: it matches nothing in the CRM, and when two of them collide only "duplicate" was said."""
+    bad = np.flatnonzero(ids.str.match(_SCIENTIFIC).to_numpy(dtype=bool))
+    return [
+        Problem(
+            file,
+            int(i) + 1,
+            name,
+            f"{name} {ids.iloc[i]!r} is in scientific notation: a spreadsheet dropped the id's digits; "
+            "format the column as Text and export it again",
+            str(ids.iloc[i]),
+        )
+        for i in bad
+    ]
 
 
 def near_miss_columns(columns: Iterable[str], fields: Iterable[Field], file: str) -> list[Problem]:
@@ -252,6 +273,8 @@ def parse_table(
                 out[f.name] = _parse_number(raw[f.name], f, file, problems, convention.for_column(f.name))
             else:
                 out[f.name] = _text(raw[f.name])
+                if f.name in ID_COLUMNS:
+                    problems += _scientific_ids(out[f.name], f.name, file)
         elif f.kind == "number":
             out[f.name] = np.nan if f.default is None else f.default
         elif f.kind == "text":

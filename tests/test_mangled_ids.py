@@ -1,0 +1,62 @@
+"""Ids a spreadsheet mangled are input problems with their row, never ids that match nothing in the CRM:
+an id Excel turned into a date (QA22 M6, typed ``1-1`` or ``MAR1``) and an id saved in scientific
+notation with its last digits gone (QA22 M15, ``1.23457E+11``; when two collided only "duplicate" was
+said)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+from tests.conftest import line_instance, write_instance
+
+
+def test_ids_in_scientific_notation_are_named(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    accounts[0]["account_id"] = "1.23456E+11"
+    accounts[1]["current_rep"] = "1.2E+15"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    found = [(p.row, p.column, p.message) for p in exc.value.problems]
+    assert any(
+        (row, col) == (1, "account_id") and "account_id '1.23456E+11' is in scientific notation" in m
+        for row, col, m in found
+    )
+    assert any(
+        (row, col) == (2, "current_rep") and "current_rep '1.2E+15' is in scientific notation" in m
+        for row, col, m in found
+    )
+    # ids that only hold an E are ids
+    accounts, reps = line_instance()
+    accounts[0]["account_id"] = "2E4"
+    accounts[1]["account_id"] = "A1E+5"
+    a, r = write_instance(tmp_path / "ok", accounts, reps)
+    assert load_inputs(a, r).accounts["account_id"].tolist()[:2] == ["2E4", "A1E+5"]
+
+
+def test_a_date_cell_in_an_id_column_of_a_workbook_is_named(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    accounts, reps = line_instance()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "accounts"
+    columns = list(accounts[0])
+    sheet.append(columns)
+    for i, row in enumerate(accounts):
+        values = [row[c] for c in columns]
+        if i == 1:
+            values[0] = dt.datetime(2026, 1, 2)  # what Excel makes of an id typed 1-2
+        sheet.append(values)
+    path = tmp_path / "accounts.xlsx"
+    book.save(path)
+    r = write_instance(tmp_path, [], reps)[1]
+    with pytest.raises(InputError) as exc:
+        load_inputs(path, r)
+    (problem,) = [p for p in exc.value.problems if "a date where an id is expected" in p.message]
+    assert problem.row == 3  # the Excel row: header on row 1
+    assert problem.column == "A (account_id)"
