@@ -60,3 +60,23 @@ def test_a_date_cell_in_an_id_column_of_a_workbook_is_named(tmp_path: Path) -> N
     (problem,) = [p for p in exc.value.problems if "a date where an id is expected" in p.message]
     assert problem.row == 3  # the Excel row: header on row 1
     assert problem.column == "A (account_id)"
+
+
+def test_an_account_at_lat_0_lon_0_far_from_the_others_is_warned_about(tmp_path: Path) -> None:
+    """QA22 M3: an account a geocoder left at (0, 0) went to another rep "for compactness", unnamed."""
+    accounts, reps = line_instance()
+    for row in accounts:
+        row["lat"] = 43.2
+        row["lon"] -= 2.9  # the Bay of Biscay's coast
+    for rep in reps:
+        rep["lat"] = 43.2
+        rep["lon"] -= 2.9
+    accounts[3].update(lat=0.0, lon=0.0)  # row 4
+    a, r = write_instance(tmp_path, accounts, reps)
+    warned = [w for w in load_inputs(a, r).warnings if "lat 0, lon 0" in w]
+    assert len(warned) == 1
+    assert "row 4 (account A4) at lat 0, lon 0, 4,8" in warned[0]
+    assert "a geocoder's missing value?" in warned[0]
+    # on the equator, beside the others (the tests' own line of accounts): nothing to say
+    a, r = write_instance(tmp_path / "line", *line_instance())
+    assert not [w for w in load_inputs(a, r).warnings if "lat 0, lon 0" in w]

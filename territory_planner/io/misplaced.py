@@ -378,13 +378,52 @@ def misplaced_coordinates(
         + ": check its home's coordinates"
         for row, km, what, after, k in home_flags[:MISPLACED_SHOWN]
     ]
-    out = head + found_a + found_h
+    out = head + _null_island_warning(pts, homes, afile, rfile) + found_a + found_h
     if len(account_flags) + len(isolated) > MISPLACED_SHOWN:
         more = len(account_flags) + len(isolated) - MISPLACED_SHOWN
         out.append(f"{afile}: {more} more accounts whose coordinates look typed wrong")
     if len(home_flags) > MISPLACED_SHOWN:
         more = len(home_flags) - MISPLACED_SHOWN
         out.append(f"{rfile}: {more} more rep homes whose coordinates look typed wrong")
+    return out
+
+
+def _null_island(
+    lat: np.ndarray, lon: np.ndarray, others: tuple[np.ndarray, np.ndarray], scale: float
+) -> tuple[np.ndarray, float]:
+    """Rows at lat 0, lon 0 (a geocoder's missing value: nothing lies there but sea) and how far every
+    other point lies, when that is far by the data's own scale (QA22 M3: Bilbao at (0, 0), 4,406 km from
+    every other account, went to another rep "for compactness" and no check named it: no typo of
+    (0, 0) brings it anywhere)."""
+    at = np.flatnonzero((lat == 0) & (lon == 0))
+    o_lat, o_lon = others
+    keep = ~((o_lat == 0) & (o_lon == 0))
+    if not at.size or not keep.any():
+        return at[:0], 0.0
+    km = float(_nearest(np.zeros(1), np.zeros(1), o_lat[keep], o_lon[keep])[0][0])
+    return (at, km) if km > _far_km(scale) else (at[:0], 0.0)
+
+
+def _null_island_warning(pts: pd.DataFrame, homes: pd.DataFrame, afile: str, rfile: str) -> list[str]:
+    a_lat, a_lon = pts["lat"].to_numpy(float), pts["lon"].to_numpy(float)
+    h_lat, h_lon = homes["lat"].to_numpy(float), homes["lon"].to_numpy(float)
+    every = (np.concatenate([a_lat, h_lat]), np.concatenate([a_lon, h_lon]))
+    scale = _spacing(a_lat, a_lon)
+    out = []
+    for frame, file, what, (lat, lon) in (
+        (pts, afile, "account", (a_lat, a_lon)),
+        (homes, rfile, "rep", (h_lat, h_lon)),
+    ):
+        rows, km = _null_island(lat, lon, every, scale)
+        if rows.size:
+            ids = frame["account_id" if what == "account" else "rep_id"].iloc[rows]
+            named = ", ".join(
+                f"row {int(frame.index[r]) + 1} ({what} {i})" for r, i in zip(rows[:5], ids[:5], strict=False)
+            ) + (f" and {rows.size - 5} more" if rows.size > 5 else "")
+            out.append(
+                f"{file}: {named} at lat 0, lon 0, {km:,.0f} km from every other point: a geocoder's "
+                "missing value? give the coordinates"
+            )
     return out
 
 
