@@ -201,3 +201,19 @@ def test_a_bad_measure_of_a_tolerance_table_points_at_its_line_with_its_value(
     assert code == 1
     rows = list(zip(problems["row"], problems["column"], problems["value"], strict=True))
     assert rows == [(row, "tolerance", value)]
+
+
+def test_a_scenario_saved_by_notepad_is_read_and_utf16_is_named(tmp_path: Path) -> None:
+    """QA22 M24: a scenario saved as "UTF-8 with BOM" with CRLF (Windows Notepad) was refused as "Invalid
+    statement (at line 1, column 1)"; one saved as UTF-16 got Python's codec text."""
+    text = 'accounts = "accounts.csv"\r\nreps = "reps.csv"\r\ntolerance = 0.1\r\n'
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    values = load_scenario(bom)
+    assert values["tolerance"] == pytest.approx(0.1)
+    assert Path(values["accounts"]).name == "accounts.csv"
+    utf16 = tmp_path / "utf16.toml"
+    utf16.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputError) as exc:
+        load_scenario(utf16)
+    assert "scenario file is not UTF-8: it is UTF-16" in str(exc.value.problems[0].message)

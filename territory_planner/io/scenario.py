@@ -56,9 +56,13 @@ def _read_toml(path: Path, shown: str) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(Problem(shown, None, None, "scenario file not found"))
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(shown, None, None, f"scenario file is not UTF-8: {exc}")) from exc
+        utf16 = path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+        why = "it is UTF-16 (Notepad's 'Unicode')" if utf16 else str(exc)
+        raise InputError(
+            Problem(shown, None, None, f"scenario file is not UTF-8: {why}; save it as UTF-8")
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         problem = _value_and_table(path, shown, exc)
         raise InputError(problem or Problem(shown, None, None, f"not valid TOML: {exc}")) from exc
@@ -85,7 +89,7 @@ def _value_and_table(path: Path, shown: str, exc: tomllib.TOMLDecodeError) -> Pr
     if found is None:
         return None
     table_line = int(found)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
     if not 1 <= table_line <= len(lines):
         return None
     root = list(enumerate(lines[: table_line - 1], start=1))
@@ -264,7 +268,7 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[P
         chain = " -> ".join(p.name for p in (*seen, path))
         raise InputError(Problem(shown, None, "extends", f"scenario inheritance cycle: {chain}"))
     data = _read_toml(path, shown)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     lines = key_lines(text)
     own, found = _normalise(path, data, shown, lines, text.splitlines())
     problems.extend(found)

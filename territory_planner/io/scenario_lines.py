@@ -91,7 +91,7 @@ def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int], list
     shown, current, seen = str(path), Path(path).resolve(), set()
     while current.is_file() and current not in seen:
         seen.add(current)
-        text = current.read_text(encoding="utf-8")
+        text = current.read_text(encoding="utf-8-sig")
         out.append((shown, key_lines(text), text.splitlines()))
         try:
             parent = tomllib.loads(text).get("extends")
