@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,10 @@ NUMBER_OPTIONS = {
 }  # fmt: skip
 
 
+_DECIMAL_COMMA = re.compile(r"^(\d+),(\d+)$")
+_MEASURE_DECIMAL_COMMA = re.compile(r"=\s*(\d+),(\d+)(?=\s*(?:,\s*[A-Za-z_]|$))")
+
+
 def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:
     """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}.
 
@@ -111,8 +116,14 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
     elif isinstance(value, int | float):
         items = [("*", value)]
     else:
+        text = str(value).strip()
+        # QA22 M9: "0,05" was read as 0 and 5, and "5.0 must be in [0, 1)" quoted a number never written
+        if "=" not in text and _DECIMAL_COMMA.match(text) or _MEASURE_DECIMAL_COMMA.search(text):
+            point = _MEASURE_DECIMAL_COMMA.sub(r"=\1.\2", _DECIMAL_COMMA.sub(r"\1.\2", text))
+            message = f"{column} {text!r} has a decimal comma: write {point}"
+            raise InputError(Problem(source, None, column, message, value=shown or text))
         items = []
-        for part in str(value).split(","):
+        for part in text.split(","):
             part = part.strip()
             if not part:
                 continue
