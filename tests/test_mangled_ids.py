@@ -80,3 +80,30 @@ def test_an_account_at_lat_0_lon_0_far_from_the_others_is_warned_about(tmp_path:
     # on the equator, beside the others (the tests' own line of accounts): nothing to say
     a, r = write_instance(tmp_path / "line", *line_instance())
     assert not [w for w in load_inputs(a, r).warnings if "lat 0, lon 0" in w]
+
+
+@pytest.mark.parametrize(
+    ("rep_id", "written", "hint"),
+    [
+        ("1", "1.0", "did you mean '1'?"),  # a float export of a whole-number id
+        ("007", "7", "did you mean '007'?"),  # leading zeros lost
+        ("Jos\u00e9", "Jose\u0301", "did you mean 'Jos\u00e9'?"),  # another Unicode form (macOS NFD)
+        ("R1", "#N/A", "an Excel error value"),
+    ],
+)
+def test_a_current_rep_written_otherwise_than_its_rep_id_gets_a_hint(
+    tmp_path: Path, rep_id: str, written: str, hint: str
+) -> None:
+    """QA22 M2, M5, M25: such cells were called "a rep who left?", with advice to add that id."""
+    accounts, reps = line_instance()
+    reps[0]["rep_id"] = rep_id
+    for row in accounts:
+        row["current_rep"] = rep_id
+    accounts[2]["current_rep"] = written
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    (problem,) = exc.value.problems
+    assert (problem.row, problem.column) == (3, "current_rep")
+    assert hint in problem.message
+    assert "a rep who left" not in problem.message

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,22 @@ class _EditedRoster:
     table: RawTable  # the kept rows, then the added ones
     origin: np.ndarray  # per row: its 1-based data row in the file, or -k for the k-th added rep
     problems: list[Problem]  # removals of reps the file does not have; the kept rows' Excel cells
+
+
+_EXCEL_ERRORS = frozenset(
+    {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!"}
+)
+
+
+def _rep_keys(rep: str) -> set[str]:
+    """Spellings under which two rep ids are taken for one another in a hint (never for a match):
+    case, spaces and Unicode form aside, a whole number written as a decimal and leading zeros."""
+    key = unicodedata.normalize("NFC", rep).strip().casefold()
+    keys = {key}
+    if re.fullmatch(r"\d+(\.0+)?", key):
+        whole = key.split(".")[0]
+        keys |= {whole, whole.lstrip("0") or "0"}
+    return keys
 
 
 def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
@@ -119,7 +137,8 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
     rep_ids = set(reps["rep_id"])
     folded: dict[str, list[str]] = {}  # rep ids by their case-folded, trimmed spelling
     for rid in sorted(rep_ids):
-        folded.setdefault(str(rid).strip().casefold(), []).append(str(rid))
+        for key in _rep_keys(str(rid)):
+            folded.setdefault(key, []).append(str(rid))
     for col in ("current_rep", "locked_rep"):
         vals = accounts[col]
         unknown = (vals != "") & ~vals.isin(rep_ids)
@@ -129,11 +148,16 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
             rep = vals.iloc[idx]
             # today's owner who is no longer on the roster: the usual way is a departure, which the
             # scenario says (the accounts then must move and do not count against the budget)
-            alike = folded.get(str(rep).strip().casefold(), [])
+            alike = sorted({a for key in _rep_keys(str(rep)) for a in folded.get(key, [])})
             left = (
-                # the same id in other letter case or with spaces (QA13 11: 'es01' for ES01)
+                # the same id in other letter case or with spaces (QA13 11: 'es01' for ES01), written
+                # as a decimal by a float export (1.0 for 1), without its leading zeros (7 for 007) or in
+                # another Unicode form (QA22 M2, M5, M25)
                 f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
                 if alike
+                else f" ({rep}: an Excel error value, what a formula that found nothing shows; fix the "
+                "formula or leave the cell empty)"
+                if str(rep).strip().upper() in _EXCEL_ERRORS
                 else f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
                 f'[reps] remove = ["{rep}"]: its accounts are then reassigned)'
                 if col == "current_rep"
