@@ -380,3 +380,23 @@ def test_a_run_whose_time_ends_before_the_members_does_not_wait_for_it(tmp_path:
     assert member.live.cancel.is_set()  # cancelled
     member.finish(stop=True)
     assert not member.running()
+
+
+@pytest.mark.parametrize("budget", [None, 0.9])
+def test_with_a_budget_the_whole_model_runs_beside_on_larger_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: float | None
+) -> None:
+    """QA21 Q7: on 62,520 pairs with a tight budget the stages found no plan and the whole model, which
+    finds one, did not run (its limit was 60,000 pairs with or without a budget)."""
+    from territory_planner.optimize import pipeline
+
+    rng = np.random.default_rng(5)
+    rep_rows = [{"rep_id": f"R{j}", "lat": 35.0 + j, "lon": -95.0 + j} for j in range(4)]
+    a, r = write_instance(tmp_path, random_accounts(rng, 60, current_reps=4), rep_rows)
+    pairs = 60 * 4
+    monkeypatch.setattr(pipeline, "BESIDE_PAIRS", pairs - 1)
+    monkeypatch.setattr(pipeline, "BESIDE_PAIRS_BUDGET", pairs)
+    said: list[str] = []
+    api.solve(options_for(a, r, tolerance=0.1, max_moved_share=budget, time_limit=20), said.append)
+    beside = any("the whole model runs in HiGHS beside" in m for m in said)
+    assert beside == (budget is not None)

@@ -45,6 +45,12 @@ BUILD_SECONDS_PER_PAIR = 3e-5  # PuLP model and its transfer to HiGHS, measured 
 PRESOLVE_SECONDS_PER_PAIR = 3e-5  # HiGHS's MIP presolve, which ignores its time limit (measured 18-25 us)
 EXACT_PAIRS = 60_000  # the exact stage runs whenever reduced-cost fixing keeps at most this many pairs
 BESIDE_PAIRS = 60_000  # the whole model runs beside the other stages on models of at most this many pairs
+# ... and with a disruption budget on models of at most this many, where the heuristic stages often find
+# no plan under the budget: QA21 Q7, 1,563 cities x 40 reps (62,520 pairs) at --max-moved-share 0.39,
+# 20 s: exit 3 twice, where plain PuLP + HiGHS has a plan at 10 s; with the whole model beside, a plan at
+# 8 s (21.4M, plain's at 20 s: 35.4M). Not without a budget: on 3,407 cities x 40 reps, where the stages
+# reach the gap in 4.2 s, building the model beside made it 5.7 s.
+BESIDE_PAIRS_BUDGET = 150_000
 ROUND_GAP = 0.01  # on a model of at most EXACT_PAIRS, the rounding MIPs stop within a quarter of this
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left
 RELAX_VIOLATION_SHARE = 0.5  # --relax: the elastic MIP on the violation alone, before travel joins it
@@ -1233,7 +1239,9 @@ def _start_beside(run: Run) -> None:
     workload +-5%, 8 s (QA14): with seeds 3 and 4 the member ran those seeds from 0.3 s and found no
     plan, and the copy with the default seed, started at 1.9 s, needed until 8.1 s (plain: 6.4 s)."""
     spec = run.spec
-    if run.beside is not None or int(spec.allowed.sum()) > BESIDE_PAIRS:
+    budgeted = spec.budget is not None or spec.rep_budget_share is not None
+    most = BESIDE_PAIRS_BUDGET if budgeted else BESIDE_PAIRS
+    if run.beside is not None or int(spec.allowed.sum()) > most:
         return
     if not background.available(run.backend):
         return
