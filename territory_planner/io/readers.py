@@ -85,6 +85,18 @@ def universal_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
+
+
+def separator_line(text: str) -> tuple[str | None, str]:
+    """Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI tools write for Excel where
+    the list separator is not a comma (QA22 M12: its header was taken for the line under it, 22 problems):
+    the separator it names and the text after it; else (None, the text)."""
+    first, _, rest = text.partition("\n")
+    found = _SEP_LINE.match(first.strip("\ufeff"))
+    return (found.group(1), rest) if found else (None, text)
+
+
 def header_separator(text: str) -> str:
     """The separator the header line uses most: ',' (default), ';' (Excel where the decimal separator is
     a comma) or a tab."""
@@ -199,7 +211,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             "save the file as UTF-8 (Excel: 'CSV UTF-8')",
             row=max(line - 1, 1),
         ) from exc
-    sep = header_separator(text)
+    named, text = separator_line(text)
+    sep = named or header_separator(text)
     problems, width = csv_structure_problems(text, sep, str(path))
     if problems:
         raise InputError(problems)

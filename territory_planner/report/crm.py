@@ -25,6 +25,7 @@ from territory_planner.io.readers import (
     canonical_name,
     csv_structure_problems,
     header_separator,
+    separator_line,
     universal_newlines,
 )
 
@@ -231,8 +232,8 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     raw rows are checked first (``csv_structure_problems``: a column named twice, which pandas would
     rename and drop, values under no name, a row with more cells than the header)."""
     try:
-        text = universal_newlines(path.read_bytes().decode("utf-8-sig"))
-        sep = header_separator(text)
+        named, text = separator_line(universal_newlines(path.read_bytes().decode("utf-8-sig")))
+        sep = named or header_separator(text)
         structure, width = csv_structure_problems(text, sep, file)
         if structure:
             problems.problems.extend(structure)
@@ -380,6 +381,10 @@ def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
             status = df["status"].str.lower()
             df["status"] = status
             bad = ~status.isin(OPPORTUNITY_STATUSES) & status.ne("")
+            # QA22 M13: a CRM's own spellings (Salesforce's Closed Won / Closed Lost) get the one meant
+            for spelled, meant in (("closed won", "won"), ("closed lost", "lost")):
+                rows("status", bad & status.eq(spelled), f"status must be open, won or lost (write {meant})")
+                bad &= status.ne(spelled)
             rows("status", bad, "status must be open, won or lost")
             if has("close_date"):
                 # a close_date that is written but no date is reported once, as such (QA17 F6)
@@ -395,7 +400,10 @@ def _check_rules(name: str, df: pd.DataFrame, problems: _Collector) -> None:
                 )
         if has("probability"):
             p = df["probability"]
-            rows("probability", (p < 0) | (p > 1), "probability must be between 0 and 1")
+            scale_100 = bool(p.dropna().between(0, 100).all())  # a CRM's Probability (%) field: 0 to 100
+            percent = (p > 1) & (p <= 100) & scale_100
+            rows("probability", percent, "probability must be between 0 and 1 (a percentage? divide by 100)")
+            rows("probability", ((p < 0) | (p > 1)) & ~percent, "probability must be between 0 and 1")
         if has("amount"):
             rows("amount", df["amount"] < 0, "amount must be >= 0")
         if has("created_date") and has("close_date"):
