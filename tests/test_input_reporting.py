@@ -192,3 +192,28 @@ def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_pa
         acc["current_rep"] = ""
     a, r = write_instance(tmp_path / "none", accounts, reps)
     assert not [w for w in load_inputs(a, r).warnings if "no current_rep" in w]
+
+
+def test_a_list_cut_per_check_is_not_called_all(tmp_path: Path) -> None:
+    """QA22 M13: "all 201 are in input_errors.csv" where 18,668 rows were bad: a CRM check failing on many
+    rows lists its first ones and "... and N more rows"; the console says so instead of "all"."""
+    from territory_planner.report.crm import MAX_ROWS_PER_CHECK
+
+    crm = Path(__file__).resolve().parents[1] / "sample_data" / "crm"
+    copy = tmp_path / "crm"
+    copy.mkdir()
+    for f in crm.glob("*.csv"):
+        (copy / f.name).write_bytes(f.read_bytes())
+    opps = pd.read_csv(copy / "opportunities.csv", dtype=str, keep_default_na=False)
+    assert len(opps) > MAX_ROWS_PER_CHECK + 10
+    opps["status"] = "closed"
+    opps.to_csv(copy / "opportunities.csv", index=False)
+    out = tmp_path / "report"
+    res = run("report", "--crm", str(copy), "--period", "2026Q1", "--out", str(out))
+    assert res.exit_code == 1
+    said = " ".join(res.output.split())
+    assert "a check failing on many rows gives its first ones and how many more" in said
+    assert " are in " not in said
+    table = pd.read_csv(out / "input_errors.csv", keep_default_na=False)
+    more = table[table["message"].str.startswith("... and ")]
+    assert f"... and {len(opps) - MAX_ROWS_PER_CHECK} more rows" in more["message"].iloc[0]
