@@ -107,3 +107,32 @@ def test_a_current_rep_written_otherwise_than_its_rep_id_gets_a_hint(
     assert (problem.row, problem.column) == (3, "current_rep")
     assert hint in problem.message
     assert "a rep who left" not in problem.message
+
+
+@pytest.mark.parametrize("blank_rows", [0, 1])
+def test_a_title_row_above_a_workbooks_header_is_named(tmp_path: Path, blank_rows: int) -> None:
+    """QA22 M7: a title in A1 with the header below it was reported as columns with "values but no name
+    in the header row"; the row taken as the header and the one that seems to be it are named."""
+    openpyxl = pytest.importorskip("openpyxl")
+    accounts, reps = line_instance()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "accounts"
+    sheet.append(["Accounts FY2027 (EUR)"])
+    for _ in range(blank_rows):
+        sheet.append([])
+    columns = list(accounts[0])
+    sheet.append(columns)
+    for row in accounts:
+        sheet.append([row[c] for c in columns])
+    path = tmp_path / "accounts.xlsx"
+    book.save(path)
+    r = write_instance(tmp_path, [], reps)[1]
+    with pytest.raises(InputError) as exc:
+        load_inputs(path, r)
+    (problem,) = exc.value.problems
+    assert problem.row == 1
+    assert (
+        f"row 1 ('Accounts FY2027 (EUR)') is taken as the header, but the header seems to be row "
+        f"{2 + blank_rows} (account_id, lat, lon, potential, workload, current_rep): delete the rows above it"
+    ) in problem.message

@@ -396,6 +396,28 @@ def _open_sheet(path: Path, table: str | None, label: str) -> tuple[Any, str]:
     return book.get_sheet_by_name(name), name
 
 
+def _title_above_header(label: str, header: list[str], body: list[list[Any]], top: int) -> None:
+    """QA22 M7: a title in the first row ("Accounts FY2027 (EUR)") with the header a row or two below was
+    reported as every other column having "values but no name in the header row". A first row of one cell
+    above a row of several text cells (within the next 10) is named as such."""
+    filled = [h for h in header if h]
+    if len(filled) != 1:
+        return
+    for i, row in enumerate(body[:10]):
+        cells = [v for v in row if v not in ("", None)]
+        if len(cells) >= 2 and all(isinstance(v, str) for v in cells):
+            names = ", ".join(str(v).strip() for v in cells[:6]) + (", ..." if len(cells) > 6 else "")
+            raise InputError(
+                Problem(
+                    label,
+                    top + 1,
+                    None,
+                    f"row {top + 1} ({filled[0]!r}) is taken as the header, but the header seems to be row "
+                    f"{top + 2 + i} ({names}): delete the rows above it",
+                )
+            )
+
+
 def read_sheet(
     path: Path,
     table: str | None = None,
@@ -427,6 +449,7 @@ def read_sheet(
     top, left = start
     header = _header_names(rows[0])
     body = rows[1:]
+    _title_above_header(label, header, body, top)
     problems = _structure_problems(label, header, (top, left), body, sheet.merged_cell_ranges or [])
     structural = bool(problems)
     errors = error_cells(path, name)
