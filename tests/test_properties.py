@@ -273,6 +273,15 @@ def test_planner_agrees_with_brute_force(case: tuple[list[dict], list[dict], dic
         return
     if isinstance(failure, InputError):
         event("input error")
+        budgeted = (
+            options.get("max_moved_share") is not None or options.get("max_moved_share_per_rep") is not None
+        )
+        if budgeted and not any(a["current_rep"] for a in accounts):
+            # a budget with no current alignment measures nothing: refused (QA22 M21), whatever the bands
+            assert all("measures what moves from today's alignment" in p.message for p in failure.problems), (
+                f"unexpected input error {[p.message for p in failure.problems]}\n{where}"
+            )
+            return
         # only a real input contradiction: a segment or lock that leaves some unit no rep at all
         assert (~brute.allowed.any(axis=1)).any(), (
             f"unexpected input error {[p.message for p in failure.problems]}\n{where}"
