@@ -1183,6 +1183,11 @@ def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> Infe
         conflicts.append(Conflict("segment", f"{barred:,} (unit, rep) pair(s) barred by segments"))
     others = ", ".join(c.family.replace("_", " ") for c in conflicts[1:])
     rows = f"; the model also holds: {others}, and the proof covers them together" if others else ""
+    if others:  # QA21 Q3: read alone, the bands' row was false (whole accounts met them without the rest)
+        conflicts[0] = Conflict(
+            "balance",
+            "integer rounding: no assignment of whole accounts meets every band together with the rows below",
+        )
     return InfeasibleError(
         "no plan of whole accounts satisfies the model: the MIP over every allowed (account, rep) "
         f"pair is infeasible{_floor_text(spec)}{rows}; "
