@@ -41,7 +41,7 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.labels import account_label, first_few
-from territory_planner.io.readers import csv_separator, csv_structure_problems, read_table, universal_newlines
+from territory_planner.io.readers import csv_structure_problems, csv_text, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
     json_text,
@@ -91,8 +91,7 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
         except InputError as err:
             raise InputError(relocate(err.problems, [raw.excel])) from None
     try:
-        text = universal_newlines(Path(path).read_bytes().decode("utf-8-sig"))
-        sep = csv_separator(Path(path)) or ","  # Excel writes ';' where the decimal separator is a comma
+        text, sep = csv_text(Path(path).read_bytes())  # ';' as Excel writes it where decimals are commas
         structure, width = csv_structure_problems(text, sep, name)
         if structure:
             raise InputError(structure)

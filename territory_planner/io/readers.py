@@ -78,23 +78,21 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def universal_newlines(text: str) -> str:
-    """Line ends as ``\n`` whatever wrote them: CRLF (Windows), CR alone (Excel for Mac's "CSV
-    (Macintosh)") or a mix of files pasted together, as Python's text mode and Excel read them. The csv
-    module stopped on a CR inside what it took as one line (QA22 M23: a traceback for every reader)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 _SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
 
 
-def separator_line(text: str) -> tuple[str | None, str]:
-    """Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI tools write for Excel where
-    the list separator is not a comma (QA22 M12: its header was taken for the line under it, 22 problems):
-    the separator it names and the text after it; else (None, the text)."""
+def csv_text(data: bytes) -> tuple[str, str]:
+    """A CSV file's text as every reader parses it, and its separator. UTF-8 (a byte-order mark dropped;
+    ``UnicodeDecodeError`` is the caller's to report); line ends as ``\n`` whatever wrote them: CRLF, CR
+    alone (Excel for Mac's "CSV (Macintosh)") or a mix of files pasted together, as Python's text mode
+    and Excel read them (QA22 M23: the csv module stopped on a CR inside what it took as one line, a
+    traceback in every reader). Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI
+    tools write, names the separator and is dropped (QA22 M12: it was taken for the header); else the
+    header's separator (``header_separator``)."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     first, _, rest = text.partition("\n")
-    found = _SEP_LINE.match(first.strip("\ufeff"))
-    return (found.group(1), rest) if found else (None, text)
+    named = _SEP_LINE.match(first)
+    return (rest, named.group(1)) if named else (text, header_separator(text))
 
 
 def header_separator(text: str) -> str:
@@ -104,18 +102,6 @@ def header_separator(text: str) -> str:
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > counts[","] else ","
-
-
-def csv_separator(path: Path) -> str | None:
-    """The separator of a CSV file (None for other files or a file that cannot be read as text)."""
-    if path.suffix.lower() != ".csv":
-        return None
-    try:
-        with path.open(encoding="utf-8-sig", errors="replace") as fh:
-            header = next((line for line in fh if line.strip()), "")
-    except OSError:
-        return None
-    return header_separator(header)
 
 
 def _column_label(index: int, name: str) -> str:
@@ -202,7 +188,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     if not data.strip():
         raise _problem(path, "the file is empty")
     try:
-        text = universal_newlines(data.decode("utf-8-sig"))
+        text, sep = csv_text(data)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _problem(
@@ -211,8 +197,6 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             "save the file as UTF-8 (Excel: 'CSV UTF-8')",
             row=max(line - 1, 1),
         ) from exc
-    named, text = separator_line(text)
-    sep = named or header_separator(text)
     problems, width = csv_structure_problems(text, sep, str(path))
     if problems:
         raise InputError(problems)

@@ -21,13 +21,7 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
-from territory_planner.io.readers import (
-    canonical_name,
-    csv_structure_problems,
-    header_separator,
-    separator_line,
-    universal_newlines,
-)
+from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +226,7 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     raw rows are checked first (``csv_structure_problems``: a column named twice, which pandas would
     rename and drop, values under no name, a row with more cells than the header)."""
     try:
-        named, text = separator_line(universal_newlines(path.read_bytes().decode("utf-8-sig")))
-        sep = named or header_separator(text)
+        text, sep = csv_text(path.read_bytes())
         structure, width = csv_structure_problems(text, sep, file)
         if structure:
             problems.problems.extend(structure)
