@@ -386,3 +386,34 @@ def test_crm_error_cell_does_not_hide_the_tables_other_problems(tmp_path: Path) 
     ], found
     assert found[0][3] == STORED_AS_TEXT
     assert found[2][3] == "the cell holds the Excel error #N/A"
+
+
+def test_zip_codes_formatted_with_leading_zeros_keep_them(tmp_path: Path) -> None:
+    """QA22: a ZIP code 00501 typed in a cell formatted "00000" (Excel's Special > Zip Code) is stored as the
+    number 501; Excel shows it, and saves it to CSV, as 00501. It was read as 501 and matched no other
+    table's 00501. Cells without such a format keep their plain number (a rep id 7 stays "7")."""
+    path = tmp_path / "zips.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    zip5, zip4 = book.add_format({"num_format": "00000"}), book.add_format({"num_format": "00000\\-0000"})
+    decimals = book.add_format({"num_format": "0.00"})
+    sheet = book.add_worksheet("accounts")
+    sheet.write_row(0, 0, ["account_id", "zip4", "lat", "lon", "potential", "workload", "current_rep"])
+    for r, (zip_code, plus4, rep) in enumerate([(501, 12345678, 7), (90210, 902101234, 7), (2134, 5, 8)], 1):
+        sheet.write_number(r, 0, zip_code, zip5)
+        sheet.write_number(r, 1, plus4, zip4)
+        sheet.write_row(r, 2, [40.0 + r, -71.0])
+        sheet.write_number(r, 4, 100 * r, decimals)  # a number format without zero padding: plain number
+        sheet.write_row(r, 5, [1, rep])
+    sheet = book.add_worksheet("reps")
+    sheet.write_row(0, 0, ["rep_id", "lat", "lon"])
+    sheet.write_row(1, 0, [7, 41.0, -71.0])
+    sheet.write_row(2, 0, [8, 43.0, -71.0])
+    book.close()
+    table = read_table(path, "accounts")
+    assert table.frame["account_id"].tolist() == ["00501", "90210", "02134"]
+    assert table.frame["zip4"].tolist() == ["01234-5678", "90210-1234", "00000-0005"]
+    assert table.frame["potential"].tolist() == ["100", "200", "300"]
+    assert table.frame["current_rep"].tolist() == ["7", "7", "8"]
+    loaded = load_inputs(path, path)  # the current reps match the reps table's ids
+    assert loaded.accounts["account_id"].tolist() == ["00501", "90210", "02134"]
+    assert loaded.accounts["current_rep"].tolist() == ["7", "7", "8"]

@@ -377,6 +377,79 @@ def error_cells(path: Path, sheet: str) -> list[tuple[str, int, str]]:
     return out
 
 
+_NUM_FMT = re.compile(rb'<numFmt\b[^>]*?\bnumFmtId="(\d+)"[^>]*?\bformatCode="([^"]*)"')
+_CELL_XFS = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
+_XF = re.compile(rb"<xf\b([^>]*)")
+_FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_NUMBER_CELL = re.compile(rb'<c\b([^>]*?\bs="[1-9]\d*"[^>]*?)(?<!/)>\s*<v>([^<]*)</v>')
+_PADDED = re.compile(r"^[0\-\s]*0[0\-\s]*$")  # digit placeholders only, with - or space between
+
+
+def _padding(code: str) -> str | None:
+    """The digit pattern of a number format that pads with zeros ("00000" for ZIP codes, "00000-0000" for
+    ZIP+4, "000-00-0000"), else None. Quotes and backslash escapes around the separators are dropped."""
+    plain = code.replace("\\", "").replace('"', "")
+    return plain if _PADDED.match(plain) and plain.count("0") >= 2 else None
+
+
+def zero_padded_cells(path: Path, sheet: str) -> dict[tuple[str, int], str]:
+    """(column letter, Excel row) -> the text Excel shows, for every whole-number cell whose number
+    format pads it with zeros: a ZIP code 00501 typed in a cell formatted "00000" (Excel's Special > Zip
+    Code) is stored as the number 501, shown and exported to CSV as 00501. calamine gives the number only
+    (QA22: such ids were read as 501, and matched no other table's 00501)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                styles = archive.read("xl/styles.xml")
+            except KeyError:
+                return {}
+            codes = {int(i): _padding(_unescape(c)) for i, c in _NUM_FMT.findall(styles)}
+            if not any(codes.values()):
+                return {}
+            xfs = _CELL_XFS.search(styles)
+            if xfs is None:
+                return {}
+            pattern: dict[int, str] = {}
+            for k, attrs in enumerate(_XF.findall(xfs.group(1))):
+                fid = _FMT_ID.search(attrs)
+                code = codes.get(int(fid.group(1))) if fid else None
+                if code:
+                    pattern[k] = code
+            xml = _sheet_xml(archive, sheet) if pattern else None
+    except (zipfile.BadZipFile, OSError):
+        return {}
+    if xml is None:
+        return {}
+    out: dict[tuple[str, int], str] = {}
+    for attrs, value in _NUMBER_CELL.findall(xml):
+        style, ref = _STYLE.search(attrs), _REF.search(attrs)
+        if style is None or ref is None or b' t="' in attrs:  # t="n" is rare; text, bool, error: not numbers
+            continue
+        code = pattern.get(int(style.group(1)))
+        text = _padded_text(value.decode(), code) if code else None
+        if text is not None:
+            out[(ref.group(1).decode(), int(ref.group(2)))] = text
+    return out
+
+
+def _padded_text(value: str, code: str) -> str | None:
+    """``value`` (a stored number) laid into ``code``'s digit placeholders; None unless it is a whole,
+    non-negative number with no more digits than the pattern has (Excel then shows it otherwise)."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if number < 0 or not number.is_integer():
+        return None
+    digits = str(int(number))
+    width = code.count("0")
+    if len(digits) > width:
+        return None
+    it = iter(digits.zfill(width))
+    return "".join(next(it) if ch == "0" else ch for ch in code)
+
+
 def _open_sheet(path: Path, table: str | None, label: str) -> tuple[Any, str]:
     import python_calamine
 
@@ -472,9 +545,16 @@ def read_sheet(
     columns = list(zip(*(body[i] + [""] * (width - len(body[i])) for i in nonempty), strict=True))
     cells: dict[str, list[str]] = {}
     kinds: dict[str, np.ndarray] = {}
+    padded = zero_padded_cells(path, name)
+    excel_rows = np.asarray(nonempty, dtype=np.int64) + top + 2
     for j in keep:
         cells[header[j]], kinds[header[j].lower()] = _column_text(columns[j])
+        letter = column_letter(left + j)
+        for i in np.flatnonzero(kinds[header[j].lower()] == NUMBER) if padded else ():
+            shown_text = padded.get((letter, int(excel_rows[i])))
+            if shown_text is not None:
+                cells[header[j]][i] = shown_text
     frame = pd.DataFrame(cells, dtype=object)
-    location = SheetLocation(source, shown, name, np.asarray(nonempty, dtype=np.int64) + top + 2, letters)
+    location = SheetLocation(source, shown, name, excel_rows, letters)
     lowered = frame.set_axis([c.lower() for c in frame.columns], axis=1)
     return frame, ExcelInfo(location, kinds, lowered, tuple(problems))
