@@ -49,9 +49,9 @@ def _instance(tmp_path: Path, districts: bool = False) -> tuple[Path, Path]:
     return write_instance(tmp_path, accounts, reps)
 
 
-def _model(tmp_path: Path, districts: bool = False, **kw: object):  # type: ignore[no-untyped-def]
+def _model(tmp_path: Path, districts: bool = False, tolerance: float = 0.10, **kw: object):  # type: ignore[no-untyped-def]
     a, r = _instance(tmp_path, districts)
-    opts = options_for(a, r, tolerance=0.10, **kw)
+    opts = options_for(a, r, tolerance=tolerance, **kw)
     _, problem = api.load(opts)
     spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
     ids = {a: i for i, a in enumerate(problem.account_ids)}

@@ -45,6 +45,10 @@ SHARES = {
     # within the bands in 18 s alone). Before the cut loop, whose rounds then start from its plan: a
     # plan first, the bound after
     "contiguity_flips": 0.60,
+    # the flips ended connected with a few territories just outside their bands (3,142 counties x 100 reps,
+    # +-5%: metro counties of 10-18% of a territory each, that no single move passes on): neighbourhood
+    # MIPs around them, with this share of the time left when the whole-model cut loop follows
+    "contiguity_rebalance": 0.50,
     "lp": 0.60,  # the LP relaxation by column generation (the lower bound and every later stage's guide)
     "proof": 0.60,  # the LPs that prove (or explain) an infeasible model
     "construct": 0.15,  # the LP-guided balancing search (a plan without any MIP)

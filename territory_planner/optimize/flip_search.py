@@ -40,6 +40,9 @@ TABU_ROUNDS = 5  # a unit moved by a walk or an exchange stays put this many rou
 STALL_SECONDS = 15.0
 STALL_PROGRESS = 1e-4  # out of the bands, only this much less violation counts as progress (not less cost)
 EPS = 1e-12
+# band excess (relative, summed) that counts as within the bands: a plan from a MIP sits on band edges
+# within the solver's tolerance, and loads kept move by move drift in the last bits
+BAND_TOL = 1e-9
 
 
 class Search:
@@ -295,7 +298,7 @@ class Search:
         ds, ex = self.deltas(self.pp.amount[units].sum(axis=0)[:, None], np.array([a]), np.array([b]))
         if in_band:
             dc = float(self.pp.cost[units, b].sum() - self.pp.cost[units, a].sum())
-            return bool(ex[0] <= 0.0 and dc < -1e-9)
+            return bool(ex[0] <= BAND_TOL and dc < -1e-9)
         return bool(ds[0] < -EPS)
 
     def touches(self, u: int, b: int) -> bool:
@@ -348,7 +351,7 @@ def balance(
         if stop is not None and stop():
             break
         rounds += 1
-        in_band = s.violation() <= 0.0
+        in_band = s.violation() <= BAND_TOL
         u, b = s.candidates()
         if not len(u):
             break
@@ -356,7 +359,7 @@ def balance(
         ds, ex = s.deltas(pp.amount[u].T, a, b)
         if in_band:
             dc = pp.cost[u, b] - pp.cost[u, a]
-            gain = np.where((ex <= 0.0) & (dc < -1e-9), dc, np.inf)
+            gain = np.where((ex <= BAND_TOL) & (dc < -1e-9), dc, np.inf)
         else:
             gain = np.where(ds < -EPS, ds, np.inf)
         order = np.argsort(gain, kind="stable")
@@ -364,7 +367,7 @@ def balance(
         applied = _apply(s, u[order], b[order], in_band, tabu, rounds)
         key = (s.violation(), s.cost())
         if _better(key, best_key):
-            if key[0] <= 0.0 or key[0] < best_key[0] * (1.0 - STALL_PROGRESS):
+            if key[0] <= BAND_TOL or key[0] < best_key[0] * (1.0 - STALL_PROGRESS):
                 found = time.perf_counter()  # progress: less violation, or less cost within the bands
             best, best_key, stuck = s.assign.copy(), key, 0
         if applied:

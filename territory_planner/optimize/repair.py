@@ -554,12 +554,22 @@ def feasible(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> bool:
     idx = np.arange(p.n_units)
     if (unit_rep < 0).any() or not spec.allowed[idx, unit_rep].all():
         return False
+    if (band_excess(spec, unit_rep, tol) > 0).any():
+        return False
+    return all(other_rows(spec, unit_rep, tol))
+
+
+def band_excess(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """(p,) each rep's largest excess outside its band over the measures, relative to the band's upper
+    end (0 within the band, as ``feasible`` counts it)."""
+    p = spec.problem
+    out = np.zeros(p.n_reps)
     for m in range(len(p.measures)):
         load = np.bincount(unit_rep, weights=p.unit_amount[:, m], minlength=p.n_reps)
-        slack = tol * np.maximum(spec.upper[m], 1.0)
-        if (load < spec.lower[m] - slack).any() or (load > spec.upper[m] + slack).any():
-            return False
-    return all(other_rows(spec, unit_rep, tol))
+        scale = np.maximum(spec.upper[m], 1.0)
+        over = np.maximum(load - spec.upper[m], spec.lower[m] - load) / scale
+        out = np.maximum(out, np.where(over > tol, over, 0.0))
+    return out
 
 
 def other_rows(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> tuple[bool, ...]:

@@ -1,0 +1,128 @@
+"""The contiguity stage when the flip search stalls just outside the bands: ``Lns.rebalance`` re-solves
+each territory out of its band with its neighbours (bands hard, every territory one piece), and
+``contiguous.cost_flips`` then shortens the travel with every band kept (3,142 US counties x 100 reps at
++-5%: the flips ended connected with territories up to 0.9% over the band, each ringed by full ones and
+made of metro counties of 10-18% of a territory; two neighbourhoods put them within it).
+
+The map is the flip tests' 10 x 10 grid (potential crowded into a metro, workload spread evenly)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from territory_planner.geo import contiguity
+from territory_planner.optimize import contiguous, flip_search, parts, repair
+from territory_planner.optimize import contiguous_lns as lns
+from territory_planner.solvers import get_backend
+from tests.test_contiguity_flips import _connected_and_feasible, _model
+
+
+def _voronoi(spec_c, adj, centre) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The graph Voronoi of the homes: connected, each territory holding its home, far out of the bands."""
+    plan = parts.connected_start(contiguous._flip_problem(spec_c, adj, centre))
+    assert plan is not None
+    return plan
+
+
+def _near(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The model, and a connected plan just outside its bands: the flips' plan (within them) with
+    boundary units moved one at a time from a territory to a neighbour, each territory kept one piece,
+    until two or more territories are out of band."""
+    spec, adj, centre = _model(tmp_path)
+    spec_c = contiguous.with_centres(spec, centre)
+    plan = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20, 0)
+    assert plan is not None
+    s = flip_search.Search(contiguous._flip_problem(spec_c, adj, centre), plan)
+    u, b = s.candidates()
+    for x, k in zip(u.tolist(), b.tolist(), strict=True):
+        units = s.movable(x, k)
+        if units is not None and len(units) == 1:
+            s.move(units, k)
+            if (repair.band_excess(spec_c, s.assign) > 0).sum() >= 2:
+                break
+    start = s.assign.copy()
+    assert not lns.count_split(adj, start, centre)
+    assert (repair.band_excess(spec_c, start) > 0).sum() >= 2
+    return spec, spec_c, adj, centre, start
+
+
+def test_band_excess_is_what_feasible_counts(tmp_path: Path) -> None:
+    spec, adj, centre = _model(tmp_path)
+    plan = _voronoi(contiguous.with_centres(spec, centre), adj, centre)
+    miss = repair.band_excess(spec, plan)
+    p = spec.problem
+    load = np.stack([np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps) for m in range(2)])
+    outside = ((load > spec.upper + 1e-6) | (load < spec.lower - 1e-6)).any(axis=0)
+    assert ((miss > 0) == outside).all()
+    assert outside.any()  # the metro's territory holds far too much potential
+    j = int(np.argmax(miss))
+    worst = max((load[:, j] - spec.upper[:, j]).max(), (spec.lower[:, j] - load[:, j]).max())
+    assert miss[j] == pytest.approx(worst / max(spec.upper[:, j].max(), 1.0), rel=0.5)
+    assert repair.feasible(spec, plan) == (not outside.any())
+
+
+def test_rebalance_brings_a_connected_plan_within_its_bands(tmp_path: Path) -> None:
+    _, spec_c, adj, centre, start = _near(tmp_path)
+    said: list[str] = []
+    search = lns.Lns(spec_c, adj, get_backend("highs"), centre, lns.CutPool(), 1e-4, 0, 1, said.append)
+    plan = search.rebalance(start, time.perf_counter() + 30.0)
+    _connected_and_feasible(spec_c, adj, centre, plan)
+    assert search.accepted >= 1
+    assert any("brought within its band" in m for m in said)
+
+
+def test_rebalance_says_none_when_no_neighbourhood_can(tmp_path: Path) -> None:
+    """Bands no plan meets (+-0.01% on 100 lumpy accounts): every attempt fails, and the answer is None,
+    never the start plan passed off as within the bands."""
+    spec, adj, centre = _model(tmp_path, tolerance=0.0001)
+    spec_c = contiguous.with_centres(spec, centre)
+    search = lns.Lns(spec_c, adj, get_backend("highs"), centre, lns.CutPool(), 1e-4, 0, 1)
+    assert search.rebalance(_voronoi(spec_c, adj, centre), time.perf_counter() + 20.0) is None
+
+
+def test_the_stage_rebalances_when_the_flips_stall_out_of_band(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flips made to stall at once (they return their start): the stage takes their connected plan
+    out of band, rebalances it and shortens it; the plan meets every row and every territory is one
+    piece, and the travel is no longer than the rebalanced plan's."""
+    spec, _, adj, centre, start = _near(tmp_path)
+    # the flips stall at once, on the plan they start from: the near plan given as their start
+    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
+    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+    rebalanced: list[np.ndarray] = []
+    rebalance = lns.Lns.rebalance
+
+    def recorded(self: lns.Lns, plan: np.ndarray, deadline: float) -> np.ndarray | None:
+        out = rebalance(self, plan, deadline)
+        if out is not None:
+            rebalanced.append(out.copy())
+        return out
+
+    monkeypatch.setattr(lns.Lns, "rebalance", recorded)
+    said: list[str] = []
+    out = contiguous.solve_contiguous(
+        spec, adj, get_backend("highs"), centre=centre, time_limit=20.0, gap=1e-4, seed=0, threads=1,
+        exact=False, progress=said.append,
+    )  # fmt: skip
+    assert any("out of band: rebalancing" in m for m in said)
+    assert rebalanced
+    assert out.method == "flips+lns"
+    _connected_and_feasible(contiguous.with_centres(spec, centre), adj, centre, out.unit_rep)
+    assert (contiguity.count_pieces(adj, out.unit_rep, spec.problem.n_reps) == 1).all()
+    assert out.objective is not None
+    assert out.objective <= lns.objective(spec, rebalanced[0]) + 1e-6
+
+
+def test_cost_flips_shorten_and_keep_every_band(tmp_path: Path) -> None:
+    spec, spec_c, adj, centre, start = _near(tmp_path)
+    search = lns.Lns(spec_c, adj, get_backend("highs"), centre, lns.CutPool(), 1e-4, 0, 1)
+    plan = search.rebalance(start, time.perf_counter() + 30.0)
+    assert plan is not None
+    out = contiguous.cost_flips(spec_c, adj, centre, plan, time.perf_counter() + 10.0, 0)
+    _connected_and_feasible(spec_c, adj, centre, out)
+    assert lns.objective(spec, out) <= lns.objective(spec, plan) + 1e-9
