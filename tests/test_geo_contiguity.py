@@ -443,7 +443,7 @@ def test_cut_loop_keeps_time_when_the_mend_uses_all_of_its_own(monkeypatch: pyte
     spec = ModelSpec.build(problem, nan, nan, cost=d + rng.uniform(0.0, 4.0, (side * side, p)))
     mend_deadlines: list[float] = []
 
-    def stuck_mend(_self: contiguous_lns.Lns, plan: np.ndarray, deadline: float) -> np.ndarray:
+    def stuck_mend(_self: contiguous_lns.Lns, plan: np.ndarray, deadline: float, **_kw: object) -> np.ndarray:
         mend_deadlines.append(deadline)
         while time.perf_counter() < deadline:
             time.sleep(0.01)

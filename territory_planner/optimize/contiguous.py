@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model rounds before the LNS takes over
 MEND_SHARE = SHARES["contiguity_mend"]  # of the time: the start plan's first mend, when the cut loop runs
 FLIP_SHARE = SHARES["contiguity_flips"]  # of the time left: the flip search, when the mend left splits
-FLIPS_FIRST = 0.25  # share of territories split in the start plan above which a large model skips the mend
 REBALANCE_SHARE = SHARES["contiguity_rebalance"]  # of the time left: the flips' plan brought into its bands
 STALL_PER_UNIT = 0.02  # seconds per unit the flip search goes on without progress (at most STALL_SECONDS)
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one settles, then at the run's gap
@@ -296,16 +295,13 @@ def solve_contiguous(
     proven = settled = False
     cut_infeasible = False  # the cut loop's MIP over every allowed pair has no plan: a proof
     rounds = 0
-    # a large model whose start plan has many territories in pieces: the flips first (3,142 counties x
-    # 100 reps, 43 of them split: the mend's 106 s accepted no neighbourhood; the flips and the
-    # rebalance then had too little of the time left)
-    many = FLIPS_FIRST * p.n_reps
-    flips_first = start_plan is not None and not exact and lns.count_split(adj, start_plan, centre) > many
-    if start_plan is not None and not flips_first:
+    if start_plan is not None:
         # on a model the cut loop can take whole, the mend leaves it part of the share: its rounds raise
-        # the bound on the contiguous model even when they do not settle
+        # the bound on the contiguous model even when they do not settle. On a large one it gives up
+        # when its first neighbourhoods all fail: the flips then have the time (3,142 counties x 100
+        # reps, 43 split: the mend's 106 s accepted no neighbourhood)
         share = MEND_SHARE if exact else EXACT_SHARE
-        last_plan = search.mend(start_plan, start + share * time_limit)
+        last_plan = search.mend(start_plan, start + share * time_limit, give_up=not exact)
         if not lns.count_split(adj, last_plan, centre):
             best = last_plan
             if flow is not None:
@@ -412,7 +408,8 @@ def solve_contiguous(
         if best is not None:
             if flow is not None:
                 flow.offer(best)
-            best, method = search.polish(best, deadline), "flips+lns" if flipped else "lns"
+            # no whole-model cut loop (a large model): neighbourhoods with order rows, one solve each
+            best, method = search.polish(best, deadline, ordered=not exact), "flips+lns" if flipped else "lns"
     infeasible = cut_infeasible
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or infeasible or the time is up, else its
