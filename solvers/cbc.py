@@ -19,14 +19,19 @@ from territory_planner.solvers.base import LiveMip, SolveOutcome, SolveStatus
 
 
 def _cbc_path() -> str | None:
+    """``cbc`` on the PATH (e.g. Debian's coinor-cbc), else the binary PuLP's wheel ships (CBC 2.10.3 in
+    pulp 3.3 for Linux, macOS and Windows), so the fallback back-end works on a fresh machine too."""
     found = shutil.which("cbc")
     if found:
         return found
-    try:  # pulp[cbc] ships a binary through the cbcbox/pulp extras in some versions
-        solver = pulp.COIN_CMD(msg=False)
-        return solver.path if solver.available() else None
-    except Exception:  # noqa: BLE001 - an unusable solver is simply "not available"
-        return None
+    for make in (pulp.PULP_CBC_CMD, pulp.COIN_CMD):
+        try:
+            solver = make(msg=False)
+            if solver.available() and solver.path:
+                return str(solver.path)
+        except Exception:  # noqa: BLE001 - an unusable solver is simply "not available"
+            continue
+    return None
 
 
 class CbcBackend:

@@ -17,6 +17,8 @@ name are hostile HTML; R3's home was chosen by the planner.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +267,14 @@ def area_plan(folder: Path) -> Path:
 
 # --- headless Chromium -------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
+# the browser the tests drive: $CHROMIUM, else chromium (or chromium-browser) on PATH, else Debian's path;
+# the browser tests skip when it is not there
+CHROMIUM = (
+    os.environ.get("CHROMIUM")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
+    or "/usr/bin/chromium"
+)
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
