@@ -302,3 +302,14 @@ def test_an_export_with_no_opportunities_or_no_won_deal(crm: Path, tmp_path: Pat
     assert code == 0, output
     assert "nan" not in output
     assert re.search(r"accuracy n/a vs seasonal naive n/a", output)
+
+
+def test_an_accuracy_below_minus_100_percent_is_named_not_printed() -> None:
+    """QA22 M11: the demo's new hire won $6,272 in the backtest against forecasts of more, and the report
+    printed -1449.2%: below -100% the figure says nothing a reader can use."""
+    from territory_planner.forecast.html import accuracy_text
+
+    assert accuracy_text(-14.492) == "below -100%"
+    assert accuracy_text(-1.0) != "below -100%"
+    assert "88.8" in accuracy_text(0.888)
+    assert accuracy_text(float("nan")) == "n/a"

@@ -84,6 +84,13 @@ def _chart(report: ForecastReport) -> Markup:
     return period_chart(points, fmt=fm.money_short, title="Team won amount per period and forecast")
 
 
+def accuracy_text(value: float) -> str:
+    """A forecast accuracy (1 - |forecast - actual| / actual) as a percentage; below -100% (a series that
+    won next to nothing in the backtest, such as a new hire's: -1449.2% in the demo) as "below -100%",
+    a figure no reader can use. forecast_backtest.csv keeps the number."""
+    return "below -100%" if math.isfinite(value) and value < -1.0 else fm.percent(value)
+
+
 def _node_accuracy(backtest: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
     """(level, id) -> pooled backtest accuracy of the product and of seasonal naive."""
 
@@ -131,8 +138,8 @@ def _level_rows(
                 (method_label(rec), "note"),
                 (fm.money(_f(rec["baseline_forecast"])), "num"),
                 (fm.money(_f(rec["pipeline"])), "num"),
-                (fm.percent(prod), f"num {better}".strip()),
-                (fm.percent(base), "num"),
+                (accuracy_text(prod), f"num {better}".strip()),
+                (accuracy_text(base), "num"),
             ]
         )
     return rows
@@ -147,8 +154,8 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
             level,
             str(int(r["series"])),
             str(int(r["periods"])),
-            fm.percent(_f(r["forecast_accuracy"])),
-            fm.percent(_f(r["baseline_accuracy"])),
+            accuracy_text(_f(r["forecast_accuracy"])),
+            accuracy_text(_f(r["baseline_accuracy"])),
             fm.percent(_f(r["interval_coverage"]), 0),
         ]
         for level, r in acc.iterrows()
@@ -160,9 +167,9 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
             fm.money(_f(r["actual"])),
             fm.money(_f(r["forecast"])),
             f"{fm.money(_f(r['lower']))} – {fm.money(_f(r['upper']))}",
-            fm.percent(_f(r["forecast_accuracy"])),
+            accuracy_text(_f(r["forecast_accuracy"])),
             fm.money(_f(r["baseline_forecast"])),
-            fm.percent(_f(r["baseline_accuracy"])),
+            accuracy_text(_f(r["baseline_accuracy"])),
             str(r["method"]),
         ]
         for r in team_bt.to_dict("records")
@@ -183,11 +190,11 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         ("Open pipeline, expected", fm.money(_f(team["pipeline"]))),
         (
             "Backtest accuracy (team)",
-            fm.percent(_f(team_acc["forecast_accuracy"])) if team_acc is not None else fm.NA,
+            accuracy_text(_f(team_acc["forecast_accuracy"])) if team_acc is not None else fm.NA,
         ),
         (
             "Seasonal naive (team)",
-            fm.percent(_f(team_acc["baseline_accuracy"])) if team_acc is not None else fm.NA,
+            accuracy_text(_f(team_acc["baseline_accuracy"])) if team_acc is not None else fm.NA,
         ),
     ]
     return {
