@@ -158,3 +158,29 @@ def test_a_mend_that_may_give_up_stops_when_its_first_neighbourhoods_all_fail(
     calls.clear()
     search.mend(split, time.perf_counter() + 60.0)
     assert len(calls) == len(lns.ATTEMPTS) * len(lns.split_reps(adj, split, centre))
+
+
+def test_the_path_neighbourhood_runs_to_the_nearest_territory_with_room(tmp_path: Path) -> None:
+    """A territory ringed by full ones passes its surplus along a chain: j, the territories on a shortest
+    path to the nearest one with room, and the touching ones of both ends; None when none has room."""
+    spec, spec_c, adj, centre, start = _near(tmp_path)
+    p = spec.problem.n_reps
+    touching = lns._rep_graph(adj, start, p)
+    j = 0
+    far = [k for k in range(p) if k != j and not touching[j, k]]
+    assert far  # the grid's five territories: some do not touch territory 0
+    room = np.zeros(p, dtype=bool)
+    room[far[0]] = True
+    reps = lns.path_neighbourhood(adj, start, centre, j, room)
+    assert reps is not None
+    assert {j, far[0]} <= set(reps.tolist())
+    assert set(np.flatnonzero(touching[j]).tolist()) <= set(reps.tolist())
+    assert lns.path_neighbourhood(adj, start, centre, j, np.zeros(p, dtype=bool)) is None
+    search = lns.Lns(spec_c, adj, get_backend("highs"), centre, lns.CutPool(), 1e-4, 0, 1)
+    over = int(np.argmax(repair.band_excess(spec_c, start)))
+    room = search._room(start, over)
+    assert not room[over]
+    load = spec.problem.unit_amount.T @ (start[:, None] == np.arange(p)[None, :])
+    for k in np.flatnonzero(room).tolist():  # each can take the excess within its own band
+        need = np.maximum(load[:, over] - spec_c.upper[:, over], 0.0)
+        assert (spec_c.upper[:, k] - load[:, k] >= need - 1e-9).all()

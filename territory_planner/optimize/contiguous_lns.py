@@ -33,6 +33,9 @@ from territory_planner.solvers.base import Backend, LiveMip, SolveOutcome
 # per split territory, the neighbourhoods tried in turn: (rings of touching territories, ordered MIP
 # (one solve, contiguous by construction) or cut loop)
 ATTEMPTS = ((0, True), (1, True), (0, False), (2, True), (1, False))
+# per territory out of band in a connected plan (``Lns.rebalance``): as ATTEMPTS, ring -1 = the chain of
+# territories to the nearest with room (``path_neighbourhood``)
+REBALANCE_ATTEMPTS = ((0, True), (-1, True), (1, True), (0, False), (-1, False), (2, True), (1, False))
 SUB_ROUNDS = 40  # cut rounds per neighbourhood
 SUB_TIME_CAP = 30.0  # seconds per neighbourhood MIP
 POLISH_ROUNDS, POLISH_GAP, POLISH_TIME_CAP = 4, 1e-3, 10.0  # per neighbourhood in the polishing pass
@@ -206,6 +209,43 @@ def neighbourhood(adj: Adjacency, plan: np.ndarray, centre: np.ndarray, j: int, 
     member[j] = True
     for _ in range(ring + 1):
         member |= g[member].any(axis=0)
+    return _with_centres(plan, centre, member)
+
+
+def path_neighbourhood(
+    adj: Adjacency, plan: np.ndarray, centre: np.ndarray, j: int, room: np.ndarray
+) -> np.ndarray | None:
+    """Territory j and the territories on a shortest path (through touching territories) to the
+    nearest one with ``room`` (True: it can take what j must pass on), with the touching ones of both
+    ends: a surplus is passed along a chain (3,142 counties: a territory ringed by full ones, that no ring
+    of neighbours fixed in 150 s). None when no territory has room."""
+    p = len(centre)
+    g = _rep_graph(adj, plan, p)
+    parent = np.full(p, -1)
+    parent[j] = j
+    frontier = [j]
+    while frontier:
+        nxt = []
+        for x in frontier:
+            for y in np.flatnonzero(g[x] & (parent < 0)).tolist():
+                parent[y] = x
+                if room[y]:
+                    member = np.zeros(p, dtype=bool)
+                    member[j] = member[y] = True
+                    member |= g[j] | g[y]
+                    while y != j:
+                        y = int(parent[y])
+                        member[y] = True
+                    return _with_centres(plan, centre, member)
+                nxt.append(y)
+        frontier = nxt
+    return None
+
+
+def _with_centres(plan: np.ndarray, centre: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """``member`` (p,) grown until it holds every rep whose centre a member holds and every holder of a
+    member's centre (so every freed unit keeps a column): the reps, sorted."""
+    member = member.copy()
     has = centre >= 0
     while True:
         grown = member.copy()
@@ -358,9 +398,10 @@ class Lns:
 
     def rebalance(self, plan: np.ndarray, deadline: float) -> np.ndarray | None:
         """A connected plan with territories out of their band (the flip search's best, whose moves of
-        single counties could not pass a metro's surplus on) made one that meets the model: the worst
+        single counties could not pass a metro's surplus on) made one that meets the model: each
         territory out of band with its neighbours, through ``ATTEMPTS`` (each attempt at most
-        ``SUB_TIME_CAP`` seconds), the neighbourhood's bands hard and each of its territories one piece.
+        ``SUB_TIME_CAP`` seconds; every territory's first attempt before any one's second), the
+        neighbourhood's bands hard and each of its territories one piece.
         On 3,142 counties x 100 reps (+-5%, potential alone) the flips stalled with two territories up
         to 0.9% over the band; two neighbourhoods (4 and 11 territories) put both within it. None when a
         territory stays out of its band (no neighbourhood solved, or no time)."""
@@ -370,12 +411,21 @@ class Lns:
             miss = repair.band_excess(self.spec_c, plan)
             if not (miss > 0).any():
                 break
-            open_ = np.flatnonzero((miss > 0) & (tried < len(ATTEMPTS)))
+            open_ = np.flatnonzero((miss > 0) & (tried < len(REBALANCE_ATTEMPTS)))
             if not len(open_):
                 return None
-            j = int(open_[np.argmax(miss[open_])])
-            ring, ordered = ATTEMPTS[tried[j]]
-            reps = neighbourhood(self.adj, plan, self.centre, j, ring)
+            # round robin over the attempts: a territory no neighbourhood mends does not keep the others
+            # waiting (the first that fails every attempt would take 5 x 30 s); the worst first per round
+            j = int(open_[np.lexsort((-miss[open_], tried[open_]))[0]])
+            ring, ordered = REBALANCE_ATTEMPTS[tried[j]]
+            reps = (
+                neighbourhood(self.adj, plan, self.centre, j, ring)
+                if ring >= 0
+                else path_neighbourhood(self.adj, plan, self.centre, j, self._room(plan, j))
+            )
+            if reps is None:
+                tried[j] += 1
+                continue
             out = self._step(plan, reps, ordered, min(deadline, time.perf_counter() + SUB_TIME_CAP))
             if out is None:
                 tried[j] += 1
@@ -388,6 +438,21 @@ class Lns:
             )
         whole = not count_split(self.adj, plan, self.centre)
         return plan if whole and repair.feasible(self.spec_c, plan) else None
+
+    def _room(self, plan: np.ndarray, j: int) -> np.ndarray:
+        """(p,) territories that can take territory j's excess over its band (or give its shortfall)
+        on every measure where j is out, within their own bands."""
+        p = self.spec_c.problem
+        load = np.stack([np.bincount(plan, weights=a, minlength=p.n_reps) for a in p.unit_amount.T])
+        lower, upper = self.spec_c.lower, self.spec_c.upper
+        over, under = load[:, j] - upper[:, j], lower[:, j] - load[:, j]
+        room = np.ones(p.n_reps, dtype=bool)
+        for m in np.flatnonzero(over > 0):
+            room &= upper[m] - load[m] >= over[m]
+        for m in np.flatnonzero(under > 0):
+            room &= load[m] - lower[m] >= under[m]
+        room[j] = False
+        return room
 
     def polish(self, plan: np.ndarray, deadline: float, ordered: bool = False) -> np.ndarray:
         """One pass: each territory with its neighbours re-solved (cut loop, warm start; ``ordered``:
