@@ -109,6 +109,13 @@ def test_quota_blend_with_history(tmp_path: Path) -> None:
     for rep, value in expected.items():
         assert q.at[rep, "suggested_quota"] == pytest.approx(value, abs=0.01)
     assert q["suggested_quota"].sum() == pytest.approx(1000.0, abs=1e-9)
+    # QA22 M11: the page shows each quota to the cent, as the note says they are rounded, and what it
+    # shows adds up to the company target (whole amounts did not)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    shown = [f"${v:,.2f}" for v in q["suggested_quota"]]
+    assert all(text in html for text in shown)
+    assert "$1,000.00" in html
+    assert sum(float(t[1:].replace(",", "")) for t in shown) == pytest.approx(1000.0, abs=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,16 @@ def money(value: float | None) -> str:
     return f"{_sign(value, shown)}{currency_prefix()}{shown}"
 
 
+def money_cents(value: float | None) -> str:
+    """An amount to the cent with the currency: ``€1,234.56`` (suggested quotas, which are rounded to
+    cents so that they sum exactly to the company target: whole amounts did not add up on the page)."""
+    if _missing(value):
+        return NA
+    assert value is not None
+    shown = f"{abs(value):,.2f}"
+    return f"{_sign(value, shown)}{currency_prefix()}{shown}"
+
+
 _UNITS = (("B", 1e9), ("M", 1e6), ("k", 1e3))
 
 

@@ -409,13 +409,13 @@ def quota_context(quotas: pd.DataFrame) -> dict[str, Any]:
             (fm.percent(_f(r["potential_share"]), 2), "num"),
             (fm.percent(_f(r["history_share"]), 2), "num"),
             *([(fm.percent(_f(r["forecast_share"]), 2), "num")] if "forecast_share" in r else []),
-            (fm.money(_f(r["suggested_quota"])), "num"),
+            (fm.money_cents(_f(r["suggested_quota"])), "num"),
         ]
         for r in quotas.to_dict("records")
     ]
     return {
         "rows": rows,
-        "total": fm.money(float(quotas["suggested_quota"].sum())),
+        "total": fm.money_cents(float(quotas["suggested_quota"].sum())),
         "forecast": "forecast_share" in quotas.columns,
     }
 
