@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import formulation, repair
+from territory_planner.optimize import formulation, hierarchy, repair
 from territory_planner.optimize.formulation import Cut
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend, LiveMip, SolveOutcome
@@ -399,12 +399,12 @@ class Lns:
     def rebalance(self, plan: np.ndarray, deadline: float) -> np.ndarray | None:
         """A connected plan with territories out of their band (the flip search's best, whose moves of
         single counties could not pass a metro's surplus on) made one that meets the model: each
-        territory out of band with its neighbours, through ``ATTEMPTS`` (each attempt at most
-        ``SUB_TIME_CAP`` seconds; every territory's first attempt before any one's second), the
-        neighbourhood's bands hard and each of its territories one piece.
-        On 3,142 counties x 100 reps (+-5%, potential alone) the flips stalled with two territories up
-        to 0.9% over the band; two neighbourhoods (4 and 11 territories) put both within it. None when a
-        territory stays out of its band (no neighbourhood solved, or no time)."""
+        territory out of band with its neighbours or its chain to room, through ``REBALANCE_ATTEMPTS``
+        (each attempt at most ``SUB_TIME_CAP`` seconds; every territory's first attempt before any one's
+        second), the neighbourhood's bands hard and each of its territories one piece.
+        On 3,142 counties x 100 reps (+-5%, potential alone) the flips stalled with one or two
+        territories up to 0.9% over the band; a ring of 4 territories and a chain of 6 put both within
+        it in 7 s. None when a territory stays out of its band (no neighbourhood solved, or no time)."""
         plan = plan.copy()
         tried = np.zeros(len(self.centre), dtype=np.int64)
         while time.perf_counter() < deadline - 0.5 and not self.stop():
@@ -443,7 +443,7 @@ class Lns:
         """(p,) territories that can take territory j's excess over its band (or give its shortfall)
         on every measure where j is out, within their own bands."""
         p = self.spec_c.problem
-        load = np.stack([np.bincount(plan, weights=a, minlength=p.n_reps) for a in p.unit_amount.T])
+        load = hierarchy.rep_loads(p.unit_amount, plan, p.n_reps)
         lower, upper = self.spec_c.lower, self.spec_c.upper
         over, under = load[:, j] - upper[:, j], lower[:, j] - load[:, j]
         room = np.ones(p.n_reps, dtype=bool)

@@ -563,12 +563,9 @@ def band_excess(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> np.
     """(p,) each rep's largest excess outside its band over the measures, relative to the band's upper
     end (0 within the band, as ``feasible`` counts it)."""
     p = spec.problem
-    out = np.zeros(p.n_reps)
-    for m in range(len(p.measures)):
-        load = np.bincount(unit_rep, weights=p.unit_amount[:, m], minlength=p.n_reps)
-        scale = np.maximum(spec.upper[m], 1.0)
-        over = np.maximum(load - spec.upper[m], spec.lower[m] - load) / scale
-        out = np.maximum(out, np.where(over > tol, over, 0.0))
+    load = hierarchy.rep_loads(p.unit_amount, unit_rep, p.n_reps)
+    over = np.maximum(load - spec.upper, spec.lower - load) / np.maximum(spec.upper, 1.0)
+    out: np.ndarray = np.where(over > tol, over, 0.0).max(axis=0, initial=0.0)
     return out
 
 
