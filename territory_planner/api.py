@@ -488,6 +488,7 @@ def solve(
             threads=threads,
             progress=progress,
             chosen=free,
+            relax=options.relax,
         )
     if options.district_contiguous:
         from territory_planner.geo import planning

@@ -26,7 +26,7 @@ from territory_planner.geo import contiguity
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous, unit_fit
+from territory_planner.optimize import contiguous, pipeline, repair, unit_fit
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -448,6 +448,33 @@ def _split_key(spec: ModelSpec, plan: np.ndarray, pieces: np.ndarray) -> tuple[i
     return stray, int((pieces > 1).sum()), objective
 
 
+def _stray_share(spec: ModelSpec, adj: adjmod.Adjacency, plan: np.ndarray, centre: np.ndarray) -> float:
+    """How much of the territories lies outside the piece holding the home unit: per stray piece, its
+    largest measure relative to its rep's upper band, summed (a whole territory elsewhere counts 1)."""
+    p = spec.problem
+    out = 0.0
+    for j, units in contiguity.stray_pieces(adj, plan, p.n_reps, centre):
+        load = p.unit_amount[units].sum(axis=0)
+        out += float((load / np.maximum(spec.upper[:, j], 1.0)).max())
+    return out
+
+
+def _near_is_less(
+    spec: ModelSpec, adj: adjmod.Adjacency, plan: np.ndarray, near: np.ndarray, centre: np.ndarray
+) -> tuple[bool, float, float]:
+    """Whether the flip search's connected plan (``near``, each territory one piece holding its home unit,
+    a few out of their bands) breaks less than ``plan`` (split): its band excess over the territories,
+    relative to each upper band, against the split plan's stray share plus its own band excess. Both are
+    parts of a territory's band: a territory 3% over its band against a county group of 20% of one lying
+    apart. Only a plan that keeps every other row (budgets, counts, district bands) is a candidate."""
+    apart = (_home_pieces(adj, near, centre, spec.problem.n_reps) > 1).any()
+    if apart or not all(repair.other_rows(spec, near)):
+        return False, np.inf, np.inf
+    near_miss = float(repair.band_excess(spec, near).sum())
+    split_miss = _stray_share(spec, adj, plan, centre) + float(repair.band_excess(spec, plan).sum())
+    return near_miss < split_miss, near_miss, split_miss
+
+
 def make_contiguous(
     spec: ModelSpec,
     adj: adjmod.Adjacency,
@@ -463,9 +490,12 @@ def make_contiguous(
     threads: int | None,
     progress: Callable[[str], None] = lambda _m: None,
     chosen: np.ndarray | None = None,
+    relax: bool = False,
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any]]:
     """``chosen``: reps whose centre the planner chose (``lat``/``lon`` hold it): a proof that no connected
-    plan exists then holds for those centres only."""
+    plan exists then holds for those centres only. ``relax`` (``--relax``): when no connected plan meets
+    the bands, the least-violation plan is the split one or the flip search's connected one out of a few
+    bands, whichever breaks less (``_near_is_less``); the latter comes back with status ``relaxed``."""
     p = spec.problem
     start = time.perf_counter()
     centre, own = home_units_owned(spec, lat, lon)
@@ -523,6 +553,20 @@ def make_contiguous(
         at_start = _home_pieces(adj, unit_rep, centre, p.n_reps)
         if _split_key(spec, unit_rep, at_start) < _split_key(spec, plan, pieces):
             plan, pieces, method = unit_rep, at_start, "start-kept"
+    near_note = None
+    if relax and (pieces > 1).any() and res.near is not None:
+        less, near_miss, split_miss = _near_is_less(spec, adj, plan, res.near, centre)
+        if less:
+            n_split = int((pieces > 1).sum())
+            plan, pieces, method = res.near, _home_pieces(adj, res.near, centre, p.n_reps), "flips-near"
+            n_out = int((repair.band_excess(spec, plan) > 0).sum())
+            near_note = (
+                f"relaxed: every territory is one piece and {n_out} break their bands by {near_miss:.1%} "
+                f"of a band in all (see violations), where the best plan within the bands split {n_split} "
+                f"territories with {split_miss:.1%} of a band outside their home pieces"
+                + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
+            )
+            progress(near_note)
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())
     lower, g = contiguity.bound_and_gap(lower, objective, connected=bool((pieces <= 1).all()))
@@ -572,6 +616,15 @@ def make_contiguous(
         stage_log=log,
         notes=tuple(notes),
     )
+    if near_note is not None:  # connected, out of some bands: the least violation, marked
+        new = dataclasses.replace(
+            new,
+            status="relaxed",
+            proven_optimal=False,
+            gap=float("nan"),
+            violations=tuple(pipeline._violations(spec, plan)),
+            notes=(*new.notes, near_note),
+        )
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
     return plan, new, with_pieces(info, p, pieces)
 

@@ -75,6 +75,9 @@ class ContiguousResult:
     seconds: float
     neighbourhoods: int = 0  # neighbourhood MIPs accepted by the LNS
     infeasible: bool = False  # the exact flow model is proven infeasible: no connected plan exists
+    # no connected plan within the bands: the flip search's connected plan of least band excess, if it
+    # ran (``--relax`` may write it: ``planning.make_contiguous``)
+    near: np.ndarray | None = None
 
 
 def centre_units(spec: ModelSpec) -> np.ndarray:
@@ -307,11 +310,11 @@ def solve_contiguous(
             if flow is not None:
                 flow.offer(best)
     flipped = flip_ran = False  # the first connected plan came from the flip search; it ran
+    near: list[np.ndarray] = []  # the flips' connected plan of least band excess, when none meets the bands
     if best is None and not done() and (now := time.perf_counter()) < deadline - 1.0:
         flip_ran = True
         progress("contiguity: flip search from connected territories")
         # it stops when the flow model settles the question (a tiny map's proof comes in a second)
-        near: list[np.ndarray] = []
         best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=done, near=near)
         if best is None and near and not done() and (now := time.perf_counter()) < deadline - 1.0:
             # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
@@ -440,4 +443,5 @@ def solve_contiguous(
         time.perf_counter() - start,
         search.accepted,
         infeasible,
+        near[0] if near and (pieces > 1).any() else None,
     )
