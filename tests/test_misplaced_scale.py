@@ -128,3 +128,20 @@ def test_a_flipped_home_among_the_towns_is_named_by_its_reps_name() -> None:
     ]
     # without a name to tell, a home on a town is not named
     assert warnings(ROW, [("R1", "Ann", 52.5, 1.5), ("R2", "East 8", 52.5, 2.0)]) == []
+
+
+def test_a_home_across_the_world_is_named_though_no_typo_brings_it_near() -> None:
+    """QA25 F2: a rep row pasted from another roster (Noumea, New Caledonia) beside homes on the accounts
+    got 52 accounts and 91% of the travel without a word: no swap or sign flip brings it near them."""
+    found = warnings(TOWNS, [*REPS, ("R9", "Noumea", -22.27, 166.44)])
+    assert len(found) == 1
+    assert found[0].startswith("r.csv: row 4 (rep R9, lat -22.27, lon 166.44) lies 16,")
+    assert "the other homes lie at an account" in found[0]
+    assert "no swap or lost sign brings it near one" in found[0]
+
+
+def test_homes_that_all_lie_far_are_not_named() -> None:
+    """Every home 1,100 to 1,400 km from the towns (a team based abroad): far, but as far as each other,
+    so no home is named for it."""
+    abroad = [("R1", "A", 64.1, -21.9), ("R2", "B", 64.2, -21.5), ("R3", "C", 63.9, -22.4)]  # Iceland
+    assert not any("every account" in w for w in warnings(TOWNS, abroad))

@@ -378,6 +378,18 @@ def misplaced_coordinates(
         + ": check its home's coordinates"
         for row, km, what, after, k in home_flags[:MISPLACED_SHOWN]
     ]
+    named = {row for row, *_ in home_flags} | {
+        int(i) for i in np.flatnonzero((reading.h_lat == 0) & (reading.h_lon == 0))
+    }  # at (0, 0): named by the null-island check
+    found_h += [
+        f"{rfile}: row {int(homes.index[row]) + 1} (rep {homes['rep_id'].iloc[row]}, lat {h_lat[row]:g}, "
+        f"lon {h_lon[row]:g}) lies {km:,.0f} km from every account{note_h}, where the other homes lie "
+        + ("at an account" if usual < 0.5 else f"{usual:,.0f} km from their nearest one (median)")
+        + ", and no swap or lost sign brings it near one: the rep would travel that far for every "
+        "account; check its home's coordinates"
+        for row, km, usual in _remote_homes(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+        if row not in named
+    ][: max(0, MISPLACED_SHOWN - len(found_h))]
     out = head + _null_island_warning(pts, homes, afile, rfile) + found_a + found_h
     if len(account_flags) + len(isolated) > MISPLACED_SHOWN:
         more = len(account_flags) + len(isolated) - MISPLACED_SHOWN
@@ -385,6 +397,25 @@ def misplaced_coordinates(
     if len(home_flags) > MISPLACED_SHOWN:
         more = len(home_flags) - MISPLACED_SHOWN
         out.append(f"{rfile}: {more} more rep homes whose coordinates look typed wrong")
+    return out
+
+
+def _remote_homes(
+    h_lat: np.ndarray, h_lon: np.ndarray, a_lat: np.ndarray, a_lon: np.ndarray
+) -> list[tuple[int, float, float]]:
+    """Rep homes over ``MISPLACED_KM`` from every account and over ``FAR_FACTOR`` times as far as the
+    other homes lie from their nearest account (median), whatever a typo would give: (row, km, that
+    median). QA25 F2: a home pasted from another roster in Noumea, 16,514 km from the French accounts,
+    was given 52 of them and 91% of the plan's travel without a word. A roster whose homes all lie far
+    (an inside-sales team abroad) names none."""
+    d0, _ = _nearest(h_lat, h_lon, a_lat, a_lon)
+    out = []
+    for i in np.flatnonzero(np.isfinite(d0) & (d0 > MISPLACED_KM)).tolist():
+        others = np.delete(d0, i)
+        others = others[np.isfinite(others)]
+        usual = float(np.median(others)) if others.size else 0.0
+        if others.size and d0[i] > FAR_FACTOR * usual:
+            out.append((i, float(d0[i]), usual))
     return out
 
 
