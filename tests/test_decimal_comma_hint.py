@@ -36,3 +36,22 @@ def test_each_problem_quotes_its_own_corrected_cell(tmp_path: Path) -> None:
         (1, "3,25", "workload is not a number (a decimal comma? in a comma-separated file write 3.25)"),
         (3, "12,7", "workload is not a number (a decimal comma? in a comma-separated file write 12.7)"),
     ]
+
+
+def test_an_amount_with_its_currency_is_refused_with_the_bare_amount() -> None:
+    """QA25 F3: 692 rows of "potential is not a number" said nothing of the euro sign in each. The cell
+    is still refused (nothing is coerced), and the hint gives the amount it holds once the sign is out."""
+    cells = ["€2,277,307", "2 277 307 €", "$1,200.50", "EUR 12", "12 USD", "£", "abc €", "12"]
+    values, hints = parse_numbers(pd.Series(cells), ".")
+    assert values.isna().tolist() == [True] * 7 + [False]
+    said = "in the cell? write the amount alone, {}; --currency sets the sign the outputs show"
+    assert hints[0] == "a currency sign '€' " + said.format("2277307")
+    assert hints[1] == "a currency sign '€' " + said.format("2277307")
+    assert hints[2] == "a currency sign '$' " + said.format("1200.5")
+    assert hints[3] == "a currency sign 'EUR' " + said.format("12")
+    assert hints[4] == "a currency sign 'USD' " + said.format("12")
+    assert 5 not in hints  # a sign alone, or with words, holds no amount
+    assert 6 not in hints
+    # a decimal-comma file: the amount read by its own convention
+    _, hints = parse_numbers(pd.Series(["1.234,5 €"]), ",")
+    assert hints[0] == "a currency sign '€' " + said.format("1234.5")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -226,9 +227,32 @@ def parse_numbers(
                 f"ambiguous: {_shown(c)} if the file's decimal separator is the comma, {_shown(p)} "
                 f"if it is the point, and {convention.ambiguity()}; write it without thousands separators"
             )
-        elif hint := _hint(cell, convention.decimal, float(c), float(p)):
+        elif hint := _currency_hint(cell, convention) or _hint(cell, convention.decimal, float(c), float(p)):
             hints[pos] = hint
     return pd.Series(values, index=text.index, dtype=float), hints
+
+
+_CODE = re.compile(r"^([A-Z]{3})\s*(?=[+\-\d])|(?<=\d)\s*([A-Z]{3})$")  # EUR 12, 12 USD
+
+
+def _currency_hint(cell: str, convention: Convention) -> str:
+    """A cell that holds an amount with its currency (``€2,277,307``, ``2 277 307 €``, ``$1,200.00``,
+    ``EUR 12``): the amount it reads as once the sign is taken out, and where the sign belongs (QA25 F3:
+    692 rows of "potential is not a number" said nothing of the euro sign in each)."""
+    signs = "".join(ch for ch in cell if unicodedata.category(ch) == "Sc")
+    code = _CODE.search(cell)
+    if not signs and code is None:
+        return ""
+    bare = "".join(ch for ch in cell if unicodedata.category(ch) != "Sc")
+    bare = _CODE.sub("", bare).strip()
+    values, _ = parse_numbers(pd.Series([bare]), convention)
+    if not bare or math.isnan(values[0]):
+        return ""
+    sign = signs or (code.group(1) or code.group(2) if code is not None else "")
+    return (
+        f"a currency sign {sign!r} in the cell? write the amount alone, {_shown(float(values[0]))}; "
+        "--currency sets the sign the outputs show"
+    )
 
 
 def _hint(cell: str, decimal: str | None, comma: float, point: float) -> str:
