@@ -1423,6 +1423,8 @@ def _relaxed(
     # up to 21%, where the search's was 0.6 targets short in all)
     pool[np.arange(len(guess)), guess] = True
     fits = bool(spec.allowed[np.arange(len(guess)), guess].all())
+    if fits:
+        guess = _largest_unit_at_nearest(spec, pool, guess)
     prices = lpmod.relax_prices(spec)
     # first the violation alone (travel priced at zero: HiGHS's heuristics then aim at the violation only;
     # with travel in, 254 Texas counties x 10 reps kept the search's 0.27 targets for 12 s, where the
@@ -1497,6 +1499,42 @@ def _relaxed(
         stage_log=tuple(s.as_dict() for s in run.stages),
         proven_infeasible=bool(conflicts),  # they come with an InfeasibleError: a proof
     )
+
+
+def _largest_unit_at_nearest(spec: ModelSpec, pool: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """--relax, before the MIP on the violation alone: the largest unit (against the bands) goes to the
+    rep of least cost among the reps interchangeable with the one ``guess`` gives it (the same bands and
+    the same units allowed), ``guess`` with those two reps' territories swapped, and ``pool`` keeps no
+    other rep of that class for it. Swapping two interchangeable reps changes no violation, so the least
+    violation stays within reach; the travel stage after it keeps each rep's band as wide as the least-
+    violation plan needs, and can then keep the unit where it is cheapest. QA25 F1: Berlin, above every
+    band, went with a rep based 150 km away, as the MIP on the violation alone prices travel at zero, while
+    the rep based in Berlin had the same band. Not where a row tells the reps apart (district bands,
+    disruption budgets, whose moved potential depends on who holds what)."""
+    if spec.groups is not None or spec.budget is not None or spec.rep_budget_share is not None:
+        return guess
+    p = spec.problem
+    size = (p.unit_amount / np.maximum(spec.upper.max(axis=1), 1e-12)[None, :]).max(axis=1)
+    u = int(np.argmax(size))
+    a = int(guess[u])
+
+    def alike(j: int) -> bool:
+        return bool(
+            np.array_equal(spec.lower[:, j], spec.lower[:, a])
+            and np.array_equal(spec.upper[:, j], spec.upper[:, a])
+            and np.array_equal(spec.allowed[:, j], spec.allowed[:, a])
+        )
+
+    twins = [j for j in range(p.n_reps) if alike(j)]
+    b = min(twins, key=lambda j: (float(spec.objective[u, j]), j))
+    pool[u, twins] = False
+    pool[u, b] = True
+    if b == a:
+        return guess
+    swapped = guess.copy()
+    swapped[guess == a], swapped[guess == b] = b, a
+    pool[np.arange(len(swapped)), swapped] = True
+    return swapped
 
 
 def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:
