@@ -171,6 +171,8 @@ def test_relaxed_plan_says_its_proof(tmp_path: Path) -> None:
     assert "RELAXED PLAN: it breaks" in text
     assert "no plan meeting every constraint exists (proven" in text
     assert "not by itself a proof" not in text
+    # the MIP on the violation had every pair and ended optimal: the least violation is proven (QA25 F1)
+    assert "; the violation is proven least (HiGHS, within 0.1%)" in text
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["proven_infeasible"] is True
     # the report leadership reads says why too (QA13 13: only the violations table was there)
     report = " ".join((tmp_path / "p" / "report.html").read_text().split())

@@ -87,3 +87,25 @@ def test_a_relaxed_plan_keeps_the_metro_with_the_rep_based_there(tmp_path: Path)
     )
     plan = np.array([int(rep_of[a][1:]) for a in p.account_ids])
     assert _violation(spec, plan) <= least * (1 + 1e-6) + 1e-9
+
+
+def test_the_least_violation_is_claimed_only_with_every_pair_and_a_proof(tmp_path: Path) -> None:
+    """The note on whether the violation is least: proven only when the MIP on it had every allowed pair
+    and ended optimal; with every pair but no proof, HiGHS's bound as a share of it; else "not proven"."""
+    from territory_planner.solvers.base import SolveOutcome, SolveStatus
+
+    spec = _spec(tmp_path)
+    every, some = True, False
+
+    def outcome(status: SolveStatus, bound: float) -> SolveOutcome:
+        return SolveOutcome(status, 200.0, bound, 1.0, np.zeros(0))
+
+    optimal, stopped = outcome(SolveStatus.OPTIMAL, 199.9), outcome(SolveStatus.FEASIBLE, 150.0)
+    assert pipeline._least_proof(spec, every, optimal, True).endswith("proven least (HiGHS, within 0.1%)")
+    assert "at least 75.0% of it (HiGHS's bound)" in pipeline._least_proof(spec, every, stopped, True)
+    for said in (
+        pipeline._least_proof(spec, some, optimal, True),  # a pair left out: its bound proves nothing
+        pipeline._least_proof(spec, every, optimal, False),  # the plan is not the MIP's
+    ):
+        assert "not proven least" in said
+        assert "HiGHS's bound" not in said
