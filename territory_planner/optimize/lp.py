@@ -415,9 +415,18 @@ def solve_lp(
         unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
         neg[p.unit_locked >= 0] = False
         n_neg = int(neg.sum())
+        # while rows still give (slack in use) the prices of that slack drive the duals, and the bound
+        # they give can lie far above the objective (QA25 F4: "objective 13,170,722.9, bound
+        # 2,419,081,574,541.8" read as nonsense): say so
+        giving = (
+            f" (rows still short by {slack_total:,.3g}: while they are, the bound rests on the price of "
+            "that shortfall and can lie far above the objective)"
+            if slack_total > 1e-6 and best_bound > objective
+            else ""
+        )
         progress(
             f"LP round {rounds}: {int(free_mask.sum()):,} free units, {master.n_cols:,} columns, objective "
-            f"{objective:,.1f}, bound {best_bound:,.1f}, {n_neg:,} columns priced in"
+            f"{objective:,.1f}, bound {best_bound:,.1f}{giving}, {n_neg:,} columns priced in"
         )
         log.debug(
             "LP round %d: free=%d cols=%d obj=%.6g bound=%.6g slack=%.3g neg=%d iters=%d %.2fs",

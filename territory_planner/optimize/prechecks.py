@@ -198,6 +198,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     more = f" and {int(units.sum()) - 3} more" if units.sum() > 3 else ""
                     whose = "its" if units.sum() == 1 else "their"
                     conflicts.append(Conflict(family, f"{names}{more} must leave {whose} current rep"))
+    conflicts += _rep_budget(spec)
     from territory_planner.optimize import hierarchy, unit_fit
 
     if not conflicts:  # a unit above every band is already the simpler story
@@ -206,6 +207,49 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
         deadline = time.perf_counter() + FIT_SECONDS if fit_deadline is None else fit_deadline
         conflicts += unit_fit.check(spec, deadline=deadline)
     return conflicts + hierarchy.prechecks(spec)
+
+
+def _rep_budget(spec: ModelSpec) -> list[Conflict]:
+    """--max-moved-share-per-rep: each rep keeps at least (1 - share) of the potential it holds today. A
+    rep that may keep less of it (locks, segments), or whose potential band ends below that, has no plan
+    (QA25 F4: a Brazilian rep holding 2.43 times its target, which must give away 57.3% where the option
+    allows 50%, was blamed on "integer rounding" by the MIP's proof after 21 s)."""
+    share = spec.rep_budget_share
+    if share is None:
+        return []
+    p = spec.problem
+    need = (1 - share) * spec.held
+    out = []
+    may_keep = np.where(spec.allowed, spec.stay, 0.0).sum(axis=0)
+    for j in np.flatnonzero(may_keep < need - 1e-6 * np.maximum(spec.held, 1.0))[:20]:
+        out.append(
+            Conflict(
+                "disruption_budget",
+                f"{p.rep_ids[j]} holds {money(spec.held[j])} potential today and --max-moved-share-per-rep "
+                f"{share:g} has it keep at least {money(need[j])}, but locks and segments let it keep only "
+                f"{money(may_keep[j])}",
+                rep_id=str(p.rep_ids[j]),
+                amount=float(need[j] - may_keep[j]),
+            )
+        )
+    if "potential" in p.measures:
+        m = list(p.measures).index("potential")
+        top = p.upper_band[m]  # the user's band: the message's numbers prove it alone
+        for j in np.flatnonzero(need > top + 1e-6 * np.maximum(top, 1.0))[:20]:
+            must = 1 - top[j] / spec.held[j]
+            out.append(
+                Conflict(
+                    "disruption_budget",
+                    f"{p.rep_ids[j]} holds {money(spec.held[j])} potential today, and its potential band "
+                    f"ends at {money(top[j])}: it must give away at least {100 * must:.1f}% of "
+                    f"it, where --max-moved-share-per-rep {share:g} lets a rep give away "
+                    f"{100 * share:g}%",
+                    rep_id=str(p.rep_ids[j]),
+                    measure="potential",
+                    amount=float(need[j] - top[j]),
+                )
+            )
+    return out
 
 
 def exact(v: float, measure: str) -> str:
