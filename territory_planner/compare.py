@@ -318,6 +318,22 @@ def compare_plans(paths: list[Path]) -> Comparison:
     if problems:
         raise InputError(problems)
     base = plans[0]
+    ids = set(base.assignments["account_id"])
+    apart = [other for other in plans[1:] if ids.isdisjoint(other.assignments["account_id"])]
+    if apart:  # every account a "move": nothing the comparison would say means anything (QA25 F5)
+        raise InputError(
+            [
+                Problem(
+                    str(other.path),
+                    None,
+                    None,
+                    f"{other.label} has no account in common with {base.label} (the baseline): they are "
+                    "plans of different accounts, so no account moves between them; compare plans of the "
+                    "same accounts",
+                )
+                for other in apart
+            ]
+        )
     moves = [moves_frame(base, other) for other in plans[1:]]
     statements = [rep_statement(base, other, mv) for other, mv in zip(plans[1:], moves, strict=True)]
     options = options_table(plans)
@@ -328,9 +344,24 @@ def compare_plans(paths: list[Path]) -> Comparison:
         pd.concat(statements, ignore_index=True),
         balance_table(plans),
         overview_table(plans, options),
-        tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))),
+        tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))) + _currency_warning(plans),
         options,
         pd.concat(changes, ignore_index=True),
+    )
+
+
+def _currency_warning(plans: list[PlanFolder]) -> tuple[str, ...]:
+    """A warning when the plans were written in different currencies: their amounts are compared as
+    numbers, shown in the baseline's currency (QA25 F5: $ beside EUR without a word)."""
+    from territory_planner.currency import plan_currency
+
+    signs = [plan_currency(p.summary) for p in plans]
+    if len(set(signs)) < 2:
+        return ()
+    each = ", ".join(f"{p.label} in {s}" for p, s in zip(plans, signs, strict=True))
+    return (
+        f"the plans were written in different currencies ({each}): amounts are compared as numbers and "
+        f"shown in {signs[0]}, the baseline's, without conversion",
     )
 
 
@@ -340,11 +371,6 @@ def _overlap_warning(a: PlanFolder, b: PlanFolder) -> str:
     both, either = len(ids_a & ids_b), len(ids_a | ids_b)
     if either == 0 or both >= 0.5 * either:
         return ""
-    if both == 0:
-        return (
-            f"{a.label} and {b.label} have no account in common: every account counts as a move "
-            "(are these plans of the same accounts?)"
-        )
     return (
         f"{a.label} and {b.label} have only {both:,} of {either:,} accounts in common: the accounts in one "
         "plan only count as moves"

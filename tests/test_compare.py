@@ -216,7 +216,14 @@ def test_compare_page_writes_money_in_the_baselines_currency(tmp_path: Path) -> 
     moved = assignments_frame()
     moved.loc[moved["account_id"] == "A1", "rep_id"] = "R2"  # A1 (100,000, workload 10) goes to R2
     other = write_plan(tmp_path / "b", moved, territories_frame(moved))
-    compare([base, other], tmp_path / "cmp")
+    result = compare([base, other], tmp_path / "cmp")
+    # b was written in dollars (no currency in its summary): said, never converted (QA25 F5)
+    assert result.warnings == (
+        "the plans were written in different currencies (a in €, b in $): amounts are compared as numbers "
+        "and shown in €, the baseline's, without conversion",
+    )
+    same = write_plan(tmp_path / "c", moved, territories_frame(moved), summary)
+    assert compare([base, same], tmp_path / "cmp2").warnings == ()
     page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     balance = page[page.index('<table id="balance">') :].split("</table>")[0]
     assert "<td>€230,000</td>" in balance
@@ -228,14 +235,16 @@ def test_compare_page_writes_money_in_the_baselines_currency(tmp_path: Path) -> 
     assert "€10" not in statement.replace("€100,000", "")  # workload in/out stays plain
 
 
-def test_plans_of_different_accounts_are_warned_about(tmp_path: Path) -> None:
+def test_plans_of_different_accounts_are_refused_or_warned_about(tmp_path: Path) -> None:
     a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R2"})
     b = _plan(tmp_path / "b", {"A3": "R1", "A4": "R2"})
     c = _plan(tmp_path / "c", {"A1": "R2", "A2": "R2", "A3": "R1", "A4": "R1", "<b>A5</b>": "R1"})
     d = _plan(tmp_path / "d", {"A1": "R2", "A2": "R1"})
+    # no account in common: every account a "move", so it is refused and nothing is written (QA25 F5)
     res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "ab")])
-    assert res.exit_code == 0, res.output
-    assert "warning: a and b have no account in common" in res.output
+    assert res.exit_code == 1, res.output
+    assert "b has no account in common with a (the baseline)" in " ".join(res.output.split())
+    assert not (tmp_path / "ab").exists()
     result = compare([a, c], tmp_path / "ac")  # 2 of 5 accounts in both
     assert result.warnings == (
         "a and c have only 2 of 5 accounts in common: the accounts in one plan only count as moves",
