@@ -909,12 +909,26 @@ def _connected_or_relaxed(
         n_groups = len((districts or {}).get("pieces", {}))
         among = [f"{n_reps} territories"] * bool(n_t) + [f"{n_groups} districts"] * bool(n_d)
         kinds = " and ".join(["territories"] * bool(n_t) + ["districts"] * bool(n_d))
+        # the flip search's connected plan out of some bands, the other plan --relax may write (QA25: its
+        # progress line named "8 territories out of band", the error "10 ... in several pieces" alone)
+        near = (contiguity or {}).get("near_out_of_band")
+        near_text = (
+            f"; the best connected plan found leaves {near} territor{'y' if near == 1 else 'ies'} out of "
+            "their bands"
+            if near
+            else ""
+        )
+        relax_text = (
+            ", or --relax to write whichever of the two breaks less, marked"
+            if near
+            else f", or --relax to write that plan with the split {kinds} marked"
+        )
         raise SolverError(
-            f"no connected plan found yet: {when}, {what} of the best plan {were} still in "
-            f"several pieces (of {' and '.join(among)}). This is not a proof that no connected plan "
-            f"exists: try --time-limit {int(2 * limit)}, a wider --tolerance"
+            f"no connected plan found yet: {when}, {what} of the best plan within the bands {were} still "
+            f"in several pieces (of {' and '.join(among)}){near_text}. This is not a proof that no "
+            f"connected plan exists: try --time-limit {int(2 * limit)}, a wider --tolerance"
             + (" or --district-tolerance" if n_d else "")
-            + f", or --relax to write that plan with the split {kinds} marked"
+            + relax_text
         )
     violations = tuple(
         pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split

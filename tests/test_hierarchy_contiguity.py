@@ -336,7 +336,8 @@ def test_not_found_yet_message_names_the_split_districts() -> None:
     with pytest.raises(SolverError) as err:
         api._connected_or_relaxed(result, None, districts, options, 16)  # type: ignore[arg-type]
     text = str(err.value)
-    assert "2 districts of the best plan were still in several pieces (of 3 districts)" in text
+    said = "2 districts of the best plan within the bands were still in several pieces (of 3 districts)"
+    assert said in text
     assert "a wider --tolerance or --district-tolerance, or --relax to write that plan" in text
     assert text.endswith("split districts marked")
 

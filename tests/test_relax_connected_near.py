@@ -141,3 +141,28 @@ def test_relax_keeps_the_split_plan_when_the_connected_one_breaks_more(
     assert (plan == split).all()
     assert not info["contiguous"]
     assert result.status == "feasible"  # marked relaxed later, by the split territories (api)
+
+
+def test_exit_3_names_both_plans_that_relax_chooses_between(tmp_path: Path) -> None:
+    """QA25 (Georgia counties, 10 reps, 60 s): the progress said "the flips' connected plan has 8
+    territories out of band", the error only "10 territories of the best plan were still in several
+    pieces", two different "best" plans. The error names both, and what --relax then writes."""
+    from territory_planner import api
+    from territory_planner.errors import SolverError
+    from tests.conftest import options_for
+    from tests.test_contiguity_flips import _instance
+
+    spec, _, _ = _model(tmp_path / "m")
+    result = _result(spec, np.zeros(spec.problem.n_units, dtype=np.int64))
+    options = options_for(*_instance(tmp_path / "o"), time_limit=60)
+    info = {"contiguous": False, "pieces": {"R0": 3, "R1": 2, "R2": 1}, "near_out_of_band": 4}
+    with pytest.raises(SolverError) as exc:
+        api._connected_or_relaxed(result, info, None, options, 5)
+    said = str(exc.value)
+    assert "2 territories of the best plan within the bands were still in several pieces (of 5 " in said
+    assert "; the best connected plan found leaves 4 territories out of their bands." in said
+    assert said.endswith("or --relax to write whichever of the two breaks less, marked")
+    del info["near_out_of_band"]  # no connected plan from the flips: --relax writes the split one
+    with pytest.raises(SolverError) as exc:
+        api._connected_or_relaxed(result, info, None, options, 5)
+    assert str(exc.value).endswith("or --relax to write that plan with the split territories marked")

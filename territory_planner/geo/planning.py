@@ -554,6 +554,8 @@ def make_contiguous(
         if _split_key(spec, unit_rep, at_start) < _split_key(spec, plan, pieces):
             plan, pieces, method = unit_rep, at_start, "start-kept"
     near_note = None
+    if (pieces > 1).any() and res.near is not None:  # named when the run ends without a plan (QA25)
+        info["near_out_of_band"] = int((repair.band_excess(spec, res.near) > 0).sum())
     if relax and (pieces > 1).any() and res.near is not None:
         less, near_miss, split_miss = _near_is_less(spec, adj, plan, res.near, centre)
         if less:
