@@ -59,3 +59,27 @@ def test_points_among_areas_are_named_with_the_users_file_and_row(tmp_path: Path
     assert list(errors["file"].map(lambda f: Path(f).name)) == ["mixed.geojson"]
     assert errors["row"].tolist() == [5]
     assert "a point among areas" in errors["message"].iloc[0]
+
+
+def test_an_area_among_points_is_the_row_named(tmp_path: Path) -> None:
+    """QA25 F6: one polygon among 690 points named the 690 points, "a point among areas", one row each,
+    and never the polygon. The fewer kind is the one named."""
+    a, r, rows = _files(tmp_path)
+    frame = pd.DataFrame(rows).drop(columns=["lat", "lon"])
+    shapes = [Point(x["lon"], x["lat"]) for x in rows]
+    shapes[2] = box(rows[2]["lon"] - 0.1, rows[2]["lat"] - 0.1, rows[2]["lon"] + 0.1, rows[2]["lat"] + 0.1)
+    path = tmp_path / "mixed.geojson"
+    gpd.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    code, out = _plan("--accounts", str(path), "--reps", str(r), "--out", str(tmp_path / "o"))
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "o" / "input_errors.csv", keep_default_na=False)
+    assert errors["row"].tolist() == [3]
+    assert errors["value"].tolist() == ["Polygon"]
+    assert (
+        errors["message"]
+        .iloc[0]
+        .startswith(
+            f"an area among points: every account of a file is an area or every one a point, and {len(rows) - 1} "
+            "of this file's are points"
+        )
+    )

@@ -312,6 +312,17 @@ def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
         return False, []
     if point[present].all():
         return True, []
+    # the fewer kind is the one named (QA25 F6: one polygon among 690 points named the 690 points)
+    areas = present & ~point
+    if areas.sum() < point.sum():
+        fix = (
+            f"every account of a file is an area or every one a point, and {int(point.sum()):,} of this "
+            "file's are points: draw this account as a point too, or every account as an area"
+        )
+        return False, [
+            Problem(path, int(i) + 1, "geometry", f"an area among points: {fix}", str(kind.iloc[i]))
+            for i in np.flatnonzero(areas)
+        ]
     fix = "every account of a file is an area (polygon) or every one a point: draw its area, or give points"
     rows = np.flatnonzero(point)
     return False, [
