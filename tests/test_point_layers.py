@@ -75,11 +75,5 @@ def test_an_area_among_points_is_the_row_named(tmp_path: Path) -> None:
     errors = pd.read_csv(tmp_path / "o" / "input_errors.csv", keep_default_na=False)
     assert errors["row"].tolist() == [3]
     assert errors["value"].tolist() == ["Polygon"]
-    assert (
-        errors["message"]
-        .iloc[0]
-        .startswith(
-            f"an area among points: every account of a file is an area or every one a point, and {len(rows) - 1} "
-            "of this file's are points"
-        )
-    )
+    said = "an area among points: every account of a file is an area or every one a point, and "
+    assert errors["message"].iloc[0].startswith(f"{said}{len(rows) - 1} of this file's are points")
