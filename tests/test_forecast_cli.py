@@ -313,3 +313,33 @@ def test_an_accuracy_below_minus_100_percent_is_named_not_printed() -> None:
     assert accuracy_text(-1.0) != "below -100%"
     assert "88.8" in accuracy_text(0.888)
     assert accuracy_text(float("nan")) == "n/a"
+
+
+def test_stale_open_deals_are_left_out_of_the_live_pipeline_and_named(tmp_path: Path) -> None:
+    """QA25: 95 of 196 open deals of a CRM export were over a year old, each "expected at the cut-off",
+    and the forecast was twice the best quarter ever. An open deal past its expected close date and older
+    than 98% of the recent cycles is stale: left out of the live pipeline (as the backtest's rebuilt
+    pipeline already counts it), and named in a note with its amount. The synthetic CRM's cycles are
+    gamma (mean 50 days); ten open deals 500 days old, overdue since last year, are added."""
+    from territory_planner.forecast.api import compute_forecast
+
+    crm = synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=2, seed=11)
+    deals = pd.read_csv(crm / "opportunities.csv")
+    before = compute_forecast(crm, "2026Q3", workers=1)
+    old = deals[deals["status"] == "open"].head(10).copy()
+    old["opportunity_id"] = [f"STALE{i}" for i in range(len(old))]
+    old["created_date"] = "2025-02-15"
+    old["close_date"] = "2025-06-30"
+    old["amount"] = 100000.0
+    old["probability"] = 0.5
+    pd.concat([deals, old]).to_csv(crm / "opportunities.csv", index=False)
+    after = compute_forecast(crm, "2026Q3", workers=1)
+    window = after.history.layout.windows[0]
+    # the 500,000 of weighted stale amount is not in the pipeline signal (the window's own deals are)
+    assert pipeline_signal(after.history, window)[0] == pytest.approx(
+        pipeline_signal(before.history, before.history.layout.windows[0])[0]
+    )
+    notes = [n for n in after.fallback_notes() if "stale" in n]
+    assert len(notes) == 1
+    assert notes[0].startswith("10 open deals (1,000,000 in all, 500,000 weighted by their probability)")
+    assert not [n for n in before.fallback_notes() if "stale" in n]

@@ -67,6 +67,7 @@ class ForecastReport:
             notes.append(note)
         notes += self.departed_notes()
         notes += self.without_territory_notes()
+        notes += self.stale_notes()
         if self.backtest.empty:
             notes.append(
                 "no backtest: no past period of the horizon's length has a year of history before it, "
@@ -104,6 +105,28 @@ class ForecastReport:
                 f"{months} forecast too, outside the {self.horizon.label} figure"
             )
         return notes
+
+    def stale_notes(self) -> list[str]:
+        """The open deals the forecast leaves out as stale (``pipeline.stale_open``): how many, their amount,
+        and the age beyond which a deal counts as stale."""
+        from territory_planner.forecast.pipeline import STALE_TAIL, stale_open
+
+        layout = self.history.layout
+        if layout.cutoff <= layout.as_of:  # no live forecast: the backtest's pipeline is rebuilt
+            return []
+        stale, oldest = stale_open(self.history, layout.cutoff)
+        if not stale.any():
+            return []
+        d = self.history.deals
+        amount = d["amount"].to_numpy(dtype="float64")[stale]
+        weighted = amount * d["probability"].to_numpy(dtype="float64")[stale]
+        return [
+            f"{int(stale.sum()):,} open deals ({np.nansum(amount):,.0f} in all, {np.nansum(weighted):,.0f} "
+            f"weighted by their probability) are past their expected close date and older than "
+            f"{oldest:,.0f} days, longer than {100 * (1 - STALE_TAIL):g}% of the deals closed in the two "
+            "years before the cut-off took: stale, they are left out of the forecast's open pipeline "
+            "(close or update them in the CRM)"
+        ]
 
     def departed_notes(self) -> list[str]:
         """One note per rep in the history but not in the roster: it has no forecast row, its deals are

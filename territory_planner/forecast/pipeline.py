@@ -6,7 +6,8 @@ usually is, and the engine's pipeline candidates are ``signal + (1 - share) * ti
 
 * At a cut-off after the export's date (the live forecast) the CRM's own fields are what is known:
   amount x probability of each open deal whose expected close date falls in the window (an overdue deal
-  is expected at the cut-off).
+  is expected at the cut-off, unless it is stale: older than all but ``STALE_TAIL`` of the recent
+  cycles, as the rebuilt pipeline below counts it; ``stale_open``).
 * At an earlier cut-off (a backtest window) the export only holds today's stage, so the pipeline is
   rebuilt from what was known then: the deals created before the cut-off and not closed by it, each with
   its rep's win rate over the year before (shrunk toward the team's) as probability, and the chance that
@@ -29,10 +30,30 @@ STALE_TAIL = 0.02
 SHARE_WINDOWS = 4
 
 
+def stale_open(history: History, cutoff: pd.Timestamp) -> tuple[np.ndarray, float]:
+    """Open deals the live forecast leaves out as stale: overdue at ``cutoff`` (their expected close
+    date before it, or none) and older than all but ``STALE_TAIL`` of the cycles of the deals closed in
+    the two years before it, as the backtest's rebuilt pipeline counts them (QA25: 95 of 196 open deals of
+    a CRM export were over a year old and all "expected at the cut-off", and the forecast was twice the
+    best quarter ever). Also the age in days beyond which a deal is that old."""
+    d = history.deals
+    open_now = d["status"].eq("open").to_numpy(bool)
+    close, created = d["close_date"], d["created_date"]
+    recent = (close < cutoff) & (close >= cutoff - pd.Timedelta(days=730)) & d["status"].isin(("won", "lost"))
+    cycles = (close[recent] - created[recent]).dt.days.to_numpy(dtype="float64")
+    if cycles.size == 0:
+        return np.zeros(len(d), dtype=bool), np.inf
+    oldest = float(np.quantile(cycles, 1.0 - STALE_TAIL))
+    overdue = (close.isna() | (close < cutoff)).to_numpy(bool)
+    age = (cutoff - created).dt.days.to_numpy(dtype="float64")
+    out: np.ndarray = open_now & overdue & (age > oldest)
+    return out, oldest
+
+
 def _live(history: History, window: Window) -> np.ndarray:
     d = history.deals
     c = window.cutoff
-    open_now = d["status"].eq("open").to_numpy(bool)
+    open_now = d["status"].eq("open").to_numpy(bool) & ~stale_open(history, c)[0]
     closed = d["status"].isin(("won", "lost")) & d["close_date"].notna()
     cycle = (d.loc[closed, "close_date"] - d.loc[closed, "created_date"]).dt.days
     typical = pd.Timedelta(days=float(cycle.median()) if len(cycle) else 90.0)
