@@ -54,6 +54,10 @@ BESIDE_PAIRS_BUDGET = 150_000
 ROUND_GAP = 0.01  # on a model of at most EXACT_PAIRS, the rounding MIPs stop within a quarter of this
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left
 RELAX_VIOLATION_SHARE = 0.5  # --relax: the elastic MIP on the violation alone, before travel joins it
+# --relax: up to this many allowed pairs, the MIP on the violation has every pair (its least violation and
+# bound then hold for every plan); above, the LP's pairs and each unit's nearest reps (QA25 F1: 1,139
+# German cities x 25 reps, the nearest reps' pool reached 0.33 targets where 0.27 exists)
+RELAX_WHOLE_PAIRS = 60_000
 RELAX_SEARCH_SHARE = 0.3  # --relax, no partial plan yet: the least-violation search before the MIP
 SEARCH_CANDIDATES = 10  # reps per unit the balancing search may move it to (plus the LP's support)
 ELASTIC_SHARE = 0.6  # of the whole model's time, for its elastic form started from the best near-plan
@@ -1403,7 +1407,9 @@ def _relaxed(
 
     p = run.spec.problem
     spec = dataclasses.replace(run.spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
-    if run.lp is not None:
+    if int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS:  # every pair: the least violation is within reach
+        pool = spec.allowed.copy()
+    elif run.lp is not None:
         pool = np.zeros(spec.allowed.shape, dtype=bool)
         pool[run.lp.col_unit, run.lp.col_rep] = True
         pool |= construct.candidate_reps(spec, SEARCH_CANDIDATES)
