@@ -343,3 +343,21 @@ def test_stale_open_deals_are_left_out_of_the_live_pipeline_and_named(tmp_path: 
     assert len(notes) == 1
     assert notes[0].startswith("10 open deals (1,000,000 in all, 500,000 weighted by their probability)")
     assert not [n for n in before.fallback_notes() if "stale" in n]
+
+
+def test_a_backtest_that_never_used_the_forecasts_method_says_so(tmp_path: Path) -> None:
+    """QA25 F8: the page showed "holt_winters+pipeline" as the team's method beside a backtest accuracy
+    that six periods of seasonal naive made (the history at their cut-offs was too short for the model).
+    With 2.5 years of history the forecast uses Holt-Winters and no backtest period does: a note says
+    whose accuracy it is; with 3 years the last two periods use the forecast's method: no note."""
+    from territory_planner.forecast.api import compute_forecast
+
+    short = compute_forecast(synthetic_crm(tmp_path / "a", reps=3, years=2.5, regions=2, seed=11), "2026Q3")
+    assert str(short.forecast.iloc[0]["method"]) == "holt_winters"
+    assert short.backtest_method_notes() == [
+        "the team's backtest accuracy is that of seasonal naive in 6 of 6 past periods, not of holt winters, "
+        "the forecast's method, which no past period used"
+    ]
+    assert short.backtest_method_notes()[0] in short.fallback_notes()
+    longer = compute_forecast(synthetic_crm(tmp_path / "b", reps=3, years=3.0, regions=2, seed=11), "2026Q3")
+    assert longer.backtest_method_notes() == []

@@ -68,6 +68,7 @@ class ForecastReport:
         notes += self.departed_notes()
         notes += self.without_territory_notes()
         notes += self.stale_notes()
+        notes += self.backtest_method_notes()
         if self.backtest.empty:
             notes.append(
                 "no backtest: no past period of the horizon's length has a year of history before it, "
@@ -105,6 +106,26 @@ class ForecastReport:
                 f"{months} forecast too, outside the {self.horizon.label} figure"
             )
         return notes
+
+    def backtest_method_notes(self) -> list[str]:
+        """When no backtest period of the team used the method of the team's forecast (e.g. a history
+        too short at those cut-offs for it), the backtest accuracy is that of other methods: said, so that
+        it is not read as the forecast method's (QA25 F8: "holt_winters+pipeline" beside a backtest
+        accuracy that six periods of seasonal naive made)."""
+        team = self.forecast[self.forecast["level"] == "team"]
+        past = self.backtest[self.backtest["level"] == "team"] if not self.backtest.empty else self.backtest
+        if team.empty or past.empty or "method" not in past:
+            return []
+        live = str(team.iloc[0]["method"]).split(" (", 1)[0]
+        used = past["method"].astype(str).str.split(" (", n=1, regex=False).str[0]
+        if (used == live).any():
+            return []
+        counts = used.value_counts()
+        methods = ", ".join(f"{m.replace('_', ' ')} in {k} of {len(used)}" for m, k in counts.items())
+        return [
+            f"the team's backtest accuracy is that of {methods} past periods, not of "
+            f"{live.replace('_', ' ')}, the forecast's method, which no past period used"
+        ]
 
     def stale_notes(self) -> list[str]:
         """The open deals the forecast leaves out as stale (``pipeline.stale_open``): how many, their amount,
