@@ -121,7 +121,8 @@ class ForecastReport:
         if (used == live).any():
             return []
         counts = used.value_counts()
-        methods = ", ".join(f"{m.replace('_', ' ')} in {k} of {len(used)}" for m, k in counts.items())
+        names = [str(m).replace("_", " ") for m in counts.index]
+        methods = ", ".join(f"{m} in {k} of {len(used)}" for m, k in zip(names, counts.tolist(), strict=True))
         return [
             f"the team's backtest accuracy is that of {methods} past periods, not of "
             f"{live.replace('_', ' ')}, the forecast's method, which no past period used"
