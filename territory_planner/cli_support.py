@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.errors import InfeasibleError, InputError, TerritoryPlannerError
+from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, TerritoryPlannerError
 
 if TYPE_CHECKING:  # pandas loads in a command's body, not for --help and usage errors
     import pandas as pd
@@ -56,10 +56,17 @@ def problems_frame(error: InputError) -> pd.DataFrame:
     )
 
 
+def _command_line_only(error: InputError) -> bool:
+    """Every problem is a flag's value (``--time-limit 0``): a usage error, no input file to blame (QA25
+    F9: "1 problem(s) in the inputs" above "command line | --time-limit must be > 0")."""
+    return bool(error.problems) and all(p.file == COMMAND_LINE for p in error.problems)
+
+
 def print_input_error(error: InputError, console: Console | None = None, full_list: str = "") -> None:
     """The problems table, at most ``MAX_ROWS_SHOWN`` rows; ``full_list`` says where the rest can be read."""
     console = console or stderr_console()
-    table = Table(title=f"{len(error.problems)} problem(s) in the inputs", show_lines=False)
+    where = "on the command line" if _command_line_only(error) else "in the inputs"
+    table = Table(title=f"{len(error.problems)} problem(s) {where}", show_lines=False)
     for col in ("file", "row", "column", "value", "message"):
         table.add_column(col, overflow="fold")
     for p in error.problems[:MAX_ROWS_SHOWN]:

@@ -217,3 +217,12 @@ def test_a_scenario_saved_by_notepad_is_read_and_utf16_is_named(tmp_path: Path) 
     with pytest.raises(InputError) as exc:
         load_scenario(utf16)
     assert "scenario file is not UTF-8: it is UTF-16" in str(exc.value.problems[0].message)
+
+
+def test_a_flag_alone_wrong_is_titled_a_command_line_problem(tmp_path: Path) -> None:
+    """QA25 F9: `--time-limit 0` was listed under "1 problem(s) in the inputs"; no input file is wrong."""
+    scenario = write_instance(tmp_path / "in")
+    res = CliRunner().invoke(main, ["plan", str(scenario), "--time-limit", "0", "--out", str(tmp_path / "p")])
+    assert res.exit_code == 2, res.output
+    assert "1 problem(s) on the command line" in res.output
+    assert "in the inputs" not in res.output
