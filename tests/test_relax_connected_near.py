@@ -166,3 +166,39 @@ def test_exit_3_names_both_plans_that_relax_chooses_between(tmp_path: Path) -> N
     with pytest.raises(SolverError) as exc:
         api._connected_or_relaxed(result, info, None, options, 5)
     assert str(exc.value).endswith("or --relax to write that plan with the split territories marked")
+
+
+def test_relax_looks_for_a_connected_plan_after_a_proof_that_none_meets_the_bands(tmp_path: Path) -> None:
+    """QA26: 159 Georgia counties x 12 reps, Fulton above every band, `--contiguous --relax`: the bands'
+    proof settled the contiguity stage before the flip search ran, and the plan written had all 12
+    territories in 4 to 15 pieces and 11 bands broken. The flips now look for the connected plan of least
+    band excess, and it is written when it breaks less. Here the metro's centre cell holds more potential
+    than any band."""
+    import pandas as pd
+
+    from territory_planner import api
+    from tests.conftest import options_for
+    from tests.test_contiguity_flips import _instance
+
+    a, r = _instance(tmp_path)
+    accounts = pd.read_csv(a)
+    accounts.loc[accounts["account_id"] == "A2_7", "potential"] = 3000.0  # a band is about 1,100
+    accounts.to_csv(a, index=False)
+    edges = [(f"A{x}_{y}", f"A{x + 1}_{y}") for y in range(10) for x in range(9)]
+    edges += [(f"A{x}_{y}", f"A{x}_{y + 1}") for y in range(9) for x in range(10)]
+    pd.DataFrame(edges, columns=["u", "v"]).to_csv(tmp_path / "edges.csv", index=False)
+    out = api.solve(
+        options_for(
+            a, r, tolerance=0.1, contiguous=True, adjacency=tmp_path / "edges.csv", relax=True, time_limit=20
+        )
+    )
+    s = out.summary
+    assert s["status"] == "relaxed"
+    assert s["proven_infeasible"]
+    assert s["contiguity"]["method"] == "flips-near"
+    assert s["contiguity"]["contiguous"]
+    assert set(s["contiguity"]["pieces"].values()) == {1}
+    assert not any(v["constraint"] == "territory_contiguity" for v in s["violations"])
+    said = [n for n in s["notes"] if n.startswith("relaxed: every territory is one piece")]
+    assert len(said) == 1
+    assert "and broke bands by" in said[0]  # the plan in pieces broke its bands too

@@ -255,6 +255,7 @@ def solve_contiguous(
     bound: float = -np.inf,
     progress: Callable[[str], None] = lambda _m: None,
     exact: bool = True,
+    relax: bool = False,
 ) -> ContiguousResult:
     """Mend ``start_plan`` by the LNS (a contiguous incumbent), then the whole-model cut loop warm-started
     from it (``exact``; at most ``EXACT_SHARE`` of the time when there is a start plan), then, unless the
@@ -425,6 +426,13 @@ def solve_contiguous(
             method = "flow"
         if infeasible:
             progress("contiguity: the exact flow model is infeasible: no connected plan exists")
+    if relax and best is None and not near and not flip_ran and (now := time.perf_counter()) < deadline - 1.0:
+        # --relax, the question settled before the flips ran (a proof: e.g. an account above every band):
+        # their connected plan of least band excess, for ``--relax`` to weigh against the split one (QA26:
+        # 159 Georgia counties x 12 reps, Fulton above every band, a plan with all 12 territories in 4 to
+        # 15 pieces at 8 s of 40)
+        progress("contiguity: flip search for the connected plan of least band excess (--relax)")
+        flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, near=near)
     if best is None and last_plan is not None:  # no connected plan (proven or not): its pieces marked
         best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
     rounds += search.solves
