@@ -308,7 +308,9 @@ def design_districts(
             "skipped (district band implied)" if implied else "skipped (connected first plan kept)",
         )
     else:
-        kw = dict(solve_kw, current_unit_rep=plan1) if first_fits else solve_kw  # a plan to beat
+        # a plan to beat, named as what it is in the progress lines (QA26 F2)
+        first = {"current_unit_rep": plan1, "current_name": "the plan of the first solve"}
+        kw = {**solve_kw, **first} if first_fits else solve_kw
         try:
             try:
                 plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **kw)

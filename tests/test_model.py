@@ -255,3 +255,27 @@ def test_an_lp_round_whose_rows_still_give_says_why_its_bound_tops_the_objective
     above = [s for s in rounds if float(s.split("bound ")[1].split()[0].replace(",", "")) > 133.5]
     assert above  # the bound above the objective (133.4)
     assert all("rows still short by 60: while they are, the bound rests on the price" in s for s in above)
+
+
+def test_a_plan_to_beat_that_is_not_todays_alignment_is_named_as_what_it_is(tmp_path: Path) -> None:
+    """QA26 F2: `--design-districts` hands its first plan to the second solve as a plan to beat, and the
+    progress said "today's alignment satisfies the model" on accounts without any current rep."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.solvers import get_backend
+
+    accounts, reps = line_instance()
+    for acc in accounts:
+        acc["current_rep"] = ""
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, tolerance=0.1)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    kw = {"gap": 1e-4, "seed": 0, "threads": 1, "candidates": 4, "relax": False, "time_limit": 10.0}
+    first, _ = pipeline.solve(spec, get_backend("highs"), **kw)
+    said: list[str] = []
+    pipeline.solve(
+        spec, get_backend("highs"), **kw, progress=said.append, current_unit_rep=first,
+        current_name="the plan of the first solve",
+    )  # fmt: skip
+    assert any(s.startswith("the plan of the first solve satisfies the model: objective") for s in said)
+    assert not any("today's alignment" in s for s in said)

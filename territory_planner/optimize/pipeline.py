@@ -113,6 +113,7 @@ class Run:
     candidates: int
     progress: Progress
     current_unit_rep: np.ndarray | None = None
+    current_name: str = "today's alignment"  # what ``current_unit_rep`` is, as the progress lines say it
     incumbent: np.ndarray | None = None
     upper: float = float("inf")
     bound: float = -float("inf")
@@ -211,17 +212,20 @@ def solve(
     current_unit_rep: np.ndarray | None = None,
     start_plan: np.ndarray | None = None,
     then_share: str | None = None,
+    current_name: str = "today's alignment",
 ) -> tuple[np.ndarray, SolveResult]:
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
     in the time given, with the stages that used it). ``start_plan``, when it satisfies the model, is the
     first incumbent. ``then_share`` (a ``budget.SHARES`` name): once a plan exists, the improve stage ends
-    at that share of the time left (the stages after this solve keep the rest)."""
+    at that share of the time left (the stages after this solve keep the rest). ``current_name``: what
+    ``current_unit_rep`` is, when it is not today's alignment (a plan of an earlier solve: QA26 F2,
+    "today's alignment satisfies the model" where there was none)."""
     full = budget if budget is not None else TimeBudget.seconds(time_limit)
     if int(spec.allowed.sum()) <= SMALL_PAIRS:  # proving the optimum is cheap: do not stop short of it
         gap = min(gap, OPTIMALITY_TOL)
     # with --relax, the least-violation MIP needs time of its own if no plan is found: it is kept back
     budget = full.child("before_relax") if relax and full.limited else full
-    run = Run(spec, backend, budget, gap, seed, threads, candidates, progress, current_unit_rep)
+    run = Run(spec, backend, budget, gap, seed, threads, candidates, progress, current_unit_rep, current_name)
     start = time.perf_counter()
     try:
         stage_prechecks(run)
@@ -384,7 +388,7 @@ def stage_current(run: Run) -> None:
         return
     with run.stage("current_alignment"):
         if run.offer(plan, "current_alignment"):
-            run.progress(f"today's alignment satisfies the model: objective {run.upper:,.1f}")
+            run.progress(f"{run.current_name} satisfies the model: objective {run.upper:,.1f}")
         else:
             run.outcome("does not satisfy the model")
 
@@ -541,7 +545,7 @@ def stage_construct(run: Run) -> None:
             origin = "the LP rounding"
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
-            start, origin = run.current_unit_rep.astype(np.int64), "today's alignment"
+            start, origin = run.current_unit_rep.astype(np.int64), run.current_name
         elif run.estimate is not None:
             # no LP, but prices from the clustered LP: the capacity-aware greedy ranks each unit's reps by
             # the reduced costs at those prices (the cheapest rep alone piles ties onto one rep), and each
