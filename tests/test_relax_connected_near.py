@@ -202,3 +202,23 @@ def test_relax_looks_for_a_connected_plan_after_a_proof_that_none_meets_the_band
     said = [n for n in s["notes"] if n.startswith("relaxed: every territory is one piece")]
     assert len(said) == 1
     assert "and broke bands by" in said[0]  # the plan in pieces broke its bands too
+
+
+def test_a_plan_already_connected_is_said_so(tmp_path: Path) -> None:
+    """QA26 F3: `--design-districts --contiguous` made the territories connected in the design stage (the
+    flow model), and summary.json's contiguity block then said method "cuts" with 0 rounds and 0 cuts, the
+    console "contiguity (cuts)". A plan handed to the stage already connected is said so."""
+    spec, adj, centre = _model(tmp_path)
+    spec_c = contiguous.with_centres(spec, centre)
+    plan = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20, 0)
+    assert plan is not None
+    p = spec.problem
+    lat = np.array([float(p.home_lat[j]) for j in range(p.n_reps)])
+    lon = np.array([float(p.home_lon[j]) for j in range(p.n_reps)])
+    kept, result, info = planning.make_contiguous(
+        spec, adj, plan, _result(spec, plan), get_backend("highs"), lat=lat, lon=lon, time_limit=5.0,
+        gap=1e-4, seed=0, threads=1,
+    )  # fmt: skip
+    assert (kept == plan).all()
+    assert info["method"] == "already connected"
+    assert (info["rounds"], info["cuts"], info["contiguous"]) == (0, 0, True)

@@ -508,7 +508,9 @@ def make_contiguous(
     }
     before = contiguity.count_pieces(adj, unit_rep, p.n_reps)
     if (before <= 1).all() and all(unit_rep[c] == j for j, c in enumerate(centre.tolist()) if c >= 0):
-        info.update(method="cuts", rounds=0, cuts=0, neighbourhoods=0)
+        # nothing to do: said as it is, not as the cut loop's (QA26 F3: --design-districts made the
+        # territories connected with the flow model, and summary.json said "cuts", 0 rounds)
+        info.update(method="already connected", rounds=0, cuts=0, neighbourhoods=0)
         return unit_rep, result, with_pieces(info, p, before)
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
