@@ -488,7 +488,9 @@ def solve(
             threads=threads,
             progress=progress,
             chosen=free,
-            relax=options.relax,
+            # the connected plan out of some bands is weighed against the split one for territories alone:
+            # the district stage after it works from one plan (QA26 F4)
+            relax=options.relax and not options.district_contiguous,
         )
     if options.district_contiguous:
         from territory_planner.geo import planning
@@ -911,7 +913,7 @@ def _connected_or_relaxed(
         kinds = " and ".join(["territories"] * bool(n_t) + ["districts"] * bool(n_d))
         # the flip search's connected plan out of some bands, the other plan --relax may write (QA25: its
         # progress line named "8 territories out of band", the error "10 ... in several pieces" alone)
-        near = (contiguity or {}).get("near_out_of_band")
+        near = (contiguity or {}).get("near_out_of_band") if districts is None else None
         near_text = (
             f"; the best connected plan found leaves {near} territor{'y' if near == 1 else 'ies'} out of "
             "their bands"

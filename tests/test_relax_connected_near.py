@@ -162,6 +162,13 @@ def test_exit_3_names_both_plans_that_relax_chooses_between(tmp_path: Path) -> N
     assert "2 territories of the best plan within the bands were still in several pieces (of 5 " in said
     assert "; the best connected plan found leaves 4 territories out of their bands." in said
     assert said.endswith("or --relax to write whichever of the two breaks less, marked")
+    # with --district-contiguous the district stage works from one plan: no comparison promised (QA26 F4)
+    districts = {"contiguous": False, "pieces": {"West": 3, "East": 1}}
+    with pytest.raises(SolverError) as exc:
+        api._connected_or_relaxed(result, info, districts, options, 5)
+    assert "whichever" not in str(exc.value)
+    assert "best connected plan" not in str(exc.value)
+    assert str(exc.value).endswith("split territories and districts marked")
     del info["near_out_of_band"]  # no connected plan from the flips: --relax writes the split one
     with pytest.raises(SolverError) as exc:
         api._connected_or_relaxed(result, info, None, options, 5)
