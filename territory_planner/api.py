@@ -916,7 +916,7 @@ def _connected_or_relaxed(
         near = (contiguity or {}).get("near_out_of_band") if districts is None else None
         near_text = (
             f"; the best connected plan found leaves {near} territor{'y' if near == 1 else 'ies'} out of "
-            "their bands"
+            + ("its band" if near == 1 else "their bands")
             if near
             else ""
         )

@@ -346,9 +346,11 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     out["distance_km"] = [f"{d:.3f}".rstrip("0").rstrip(".") if math.isfinite(d) else "" for d in dist]
     if "reason" in out.columns:
         # an edit back to today's rep is no move, but it is a hand edit all the same (QA17 F4: its row
-        # was left without a reason)
+        # was left without a reason); "kept with" only then: an account with no current rep is given
+        # (QA26 F5: "kept with R04 by hand" of an account moved from the plan's R10, no current rep)
+        back = current == rep_ids[rep]
         manual = [
-            f"manual: {'given to' if moved[k] else 'kept with'} {rep_ids[rep[k]]} by hand "
+            f"manual: {'kept with' if back[k] else 'given to'} {rep_ids[rep[k]]} by hand "
             f"(the plan gave {rep_ids[old[k]]})"
             for k in range(len(out))
         ]

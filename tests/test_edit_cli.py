@@ -589,3 +589,25 @@ def test_an_edit_says_the_plan_s_forecast_is_not_made_again(base: Path, tmp_path
     )
     assert code == 0, output
     assert "the plan's forecast is not made again for the hand edits" in output
+
+
+def test_a_hand_edit_of_an_account_without_a_current_rep_reads_given_to(tmp_path: Path) -> None:
+    """QA26 F5: NC counties with no current_rep; an account the hand moved from the plan's R10 to R04
+    read "manual: kept with R04 by hand". "kept with" is for an edit back to today's rep only."""
+    scenario = write_instance(tmp_path / "inputs")
+    accounts = pd.read_csv(tmp_path / "inputs" / "accounts.csv", dtype=str)
+    accounts["current_rep"] = ""
+    accounts.to_csv(tmp_path / "inputs" / "accounts.csv", index=False)
+    plan = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(plan), "--quiet"])
+    assert result.exit_code == 0, result.output
+    a, _, _ = read(plan)
+    acc, was = str(a["account_id"].iloc[3]), str(a["rep_id"].iloc[3])
+    to = next(r for r in sorted(set(a["rep_id"])) if r != was)
+    code, output = run(
+        str(plan), "--edits", str(write_edits(tmp_path / "e.csv", [(acc, to)])), "--out", str(tmp_path / "e")
+    )
+    assert code == 0, output
+    edited, _, _ = read(tmp_path / "e")
+    reason = dict(zip(edited["account_id"], edited["reason"].fillna(""), strict=True))[acc]
+    assert reason == f"manual: given to {to} by hand (the plan gave {was})"

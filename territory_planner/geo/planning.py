@@ -567,11 +567,13 @@ def make_contiguous(
             split_bands = float(repair.band_excess(spec, plan).sum())
             plan, pieces, method = res.near, _home_pieces(adj, res.near, centre, p.n_reps), "flips-near"
             n_out = int((repair.band_excess(spec, plan) > 0).sum())
-            broke = f" and broke bands by {split_bands:.1%} of a band" if split_bands > 0 else ""
+            # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
+            top = "of a territory's band maximum"
+            broke = f" and broke bands by {split_bands:.1%} {top}" if split_bands > 0 else ""
             near_note = (
                 f"relaxed: every territory is one piece and {n_out} break their bands by {near_miss:.1%} "
-                f"of a band in all (see violations), where the best plan in pieces split {n_split} "
-                f"territories with {split_miss - split_bands:.1%} of a band outside their home pieces{broke}"
+                f"{top} in all (see violations), where the best plan in pieces split {n_split} "
+                f"territories with {split_miss - split_bands:.1%} {top} outside their home pieces{broke}"
                 + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
             )
             progress(near_note)
