@@ -942,6 +942,7 @@ def _connected_or_relaxed(
         result,
         status="relaxed",
         proven_optimal=False,
+        gap=float("nan"),  # a plan in pieces has no gap (QA26 F8: 11.49% after --design-districts)
         # a proof for the user's model came first (QA12 N3: false after a district-level proof)
         proven_infeasible=result.proven_infeasible or proof == "proven",
         violations=(*result.violations, *violations),
@@ -979,7 +980,10 @@ def _within_bands(
     began = time.perf_counter()
     try:
         unit_rep2, base = pipeline.solve(spec, backend, budget=budget, **{**solve_kw, "relax": False})
-    except (SolverError, InfeasibleError) as err:
+    except InfeasibleError as err:  # a proof, not a time-out (QA26: it read as one)
+        note = f"relaxed: no plan within every band exists ({err})"
+        return unit_rep, dataclasses.replace(result, notes=(*result.notes, note)), info
+    except SolverError as err:
         note = f"relaxed: no plan within every band found in the {left:.0f}s left after contiguity ({err})"
         return unit_rep, dataclasses.replace(result, notes=(*result.notes, note)), info
     from territory_planner.geo import planning

@@ -229,3 +229,25 @@ def test_a_plan_already_connected_is_said_so(tmp_path: Path) -> None:
     assert (kept == plan).all()
     assert info["method"] == "already connected"
     assert (info["rounds"], info["cuts"], info["contiguous"]) == (0, 0, True)
+
+
+def test_a_relaxed_plan_in_pieces_has_no_gap(tmp_path: Path) -> None:
+    """QA26 F8: `--design-districts --contiguous --district-contiguous --relax` wrote a plan with 10
+    territories and 2 districts in pieces as "relaxed ... gap 11.493%": a plan in pieces has no gap."""
+    import math
+
+    from territory_planner import api
+    from tests.conftest import options_for
+    from tests.test_contiguity_flips import _instance
+
+    spec, _, _ = _model(tmp_path / "m")
+    result = _result(spec, np.zeros(spec.problem.n_units, dtype=np.int64))
+    assert math.isfinite(result.gap)
+    options = options_for(*_instance(tmp_path / "o"), time_limit=60, relax=True)
+    info = {"contiguous": False, "pieces": {"R0": 3, "R1": 1}}
+    districts = {"contiguous": False, "pieces": {"West": 2, "East": 1}}
+    out = api._connected_or_relaxed(result, info, districts, options, 5)
+    assert out.status == "relaxed"
+    assert math.isnan(out.gap)
+    kinds = sorted(str(v["constraint"]) for v in out.violations)
+    assert kinds == ["district_contiguity", "territory_contiguity"]
