@@ -269,7 +269,7 @@ def solve(
         new = pool.add(stray(plan))
         progress(
             f"district contiguity round {rounds}: objective {lns.objective(spec, plan):,.1f}, "
-            + (f"{len(new)} cuts added ({len(pool.cuts)} in all)" if new else "every district one piece")
+            + (f"{len(new)} cuts added ({len(pool.cuts)} in the pool)" if new else "every district one piece")
         )
         if not new:
             if best is None or lns.objective(spec, plan) <= lns.objective(spec, best):
