@@ -11,6 +11,7 @@ The map is the flip tests' 10 x 10 grid."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -246,8 +247,13 @@ def test_a_relaxed_plan_in_pieces_has_no_gap(tmp_path: Path) -> None:
     options = options_for(*_instance(tmp_path / "o"), time_limit=60, relax=True)
     info = {"contiguous": False, "pieces": {"R0": 3, "R1": 1}}
     districts = {"contiguous": False, "pieces": {"West": 2, "East": 1}}
+    stale = "contiguity not reached for 8 territories in the time given"  # an earlier stage's count
+    result = dataclasses.replace(result, notes=(stale, "an unrelated note"))
     out = api._connected_or_relaxed(result, info, districts, options, 5)
     assert out.status == "relaxed"
     assert math.isnan(out.gap)
+    assert stale not in out.notes  # QA26 F8: the final count only
+    assert "an unrelated note" in out.notes
+    assert "relaxed: 1 territory and 1 district in several pieces (see violations)" in out.notes
     kinds = sorted(str(v["constraint"]) for v in out.violations)
     assert kinds == ["district_contiguity", "territory_contiguity"]
