@@ -123,9 +123,8 @@ def _misplaced(
     scale = np.full(len(d0), spacing)
     candidates = np.flatnonzero(finite & (d0 > _far_km(spacing))) if scaled else np.zeros(0, dtype=int)
     for i in candidates:  # few rows: the other points' median distance for each
-        others = np.delete(d0, i)
-        others = others[np.isfinite(others)]
-        scale[i] = max(spacing, float(np.median(others))) if others.size else spacing
+        usual = _others_median(d0, i)
+        scale[i] = spacing if usual is None else max(spacing, usual)
     far_km = np.array([_far_km(v) for v in scale])
     far = np.flatnonzero(finite & ((d0 > MISPLACED_KM) | (d0 > far_km)))
     if far.size == 0:
@@ -411,12 +410,17 @@ def _remote_homes(
     d0, _ = _nearest(h_lat, h_lon, a_lat, a_lon)
     out = []
     for i in np.flatnonzero(np.isfinite(d0) & (d0 > MISPLACED_KM)).tolist():
-        others = np.delete(d0, i)
-        others = others[np.isfinite(others)]
-        usual = float(np.median(others)) if others.size else 0.0
-        if others.size and d0[i] > FAR_FACTOR * usual:
+        usual = _others_median(d0, i)
+        if usual is not None and d0[i] > FAR_FACTOR * usual:
             out.append((i, float(d0[i]), usual))
     return out
+
+
+def _others_median(d0: np.ndarray, i: int) -> float | None:
+    """The median of the finite distances ``d0`` of every point but ``i``; None when there is none."""
+    others = np.delete(d0, i)
+    others = others[np.isfinite(others)]
+    return float(np.median(others)) if others.size else None
 
 
 def _null_island(
