@@ -123,7 +123,7 @@ def _misplaced(
     scale = np.full(len(d0), spacing)
     candidates = np.flatnonzero(finite & (d0 > _far_km(spacing))) if scaled else np.zeros(0, dtype=int)
     for i in candidates:  # few rows: the other points' median distance for each
-        usual = _others_median(d0, i)
+        usual = _others_median(d0, int(i))
         scale[i] = spacing if usual is None else max(spacing, usual)
     far_km = np.array([_far_km(v) for v in scale])
     far = np.flatnonzero(finite & ((d0 > MISPLACED_KM) | (d0 > far_km)))
