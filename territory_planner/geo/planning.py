@@ -557,16 +557,17 @@ def make_contiguous(
         if _split_key(spec, unit_rep, at_start) < _split_key(spec, plan, pieces):
             plan, pieces, method = unit_rep, at_start, "start-kept"
     near_note = None
-    if (pieces > 1).any() and res.near is not None:  # named when the run ends without a plan (QA25)
-        info["near_out_of_band"] = int((repair.band_excess(spec, res.near) > 0).sum())
-    if relax and (pieces > 1).any() and res.near is not None:
-        less, near_miss, split_miss = _near_is_less(spec, adj, plan, res.near, centre)
+    if (pieces > 1).any() and res.near is not None:
+        # named when the run ends without a plan (QA25); with --relax, the plan written if it breaks less
+        n_out = info["near_out_of_band"] = int((repair.band_excess(spec, res.near) > 0).sum())
+        less, near_miss, split_miss = (
+            _near_is_less(spec, adj, plan, res.near, centre) if relax else (False, 0.0, 0.0)
+        )
         if less:
             n_split = int((pieces > 1).sum())
             # the split plan meets the bands, unless the plan before the stage broke them (QA26)
             split_bands = float(repair.band_excess(spec, plan).sum())
             plan, pieces, method = res.near, _home_pieces(adj, res.near, centre, p.n_reps), "flips-near"
-            n_out = int((repair.band_excess(spec, plan) > 0).sum())
             # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
             top = "of a territory's band maximum"
             broke = f" and broke bands by {split_bands:.1%} {top}" if split_bands > 0 else ""
