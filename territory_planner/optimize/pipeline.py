@@ -1412,7 +1412,8 @@ def _relaxed(
 
     p = run.spec.problem
     spec = dataclasses.replace(run.spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
-    if int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS:  # every pair: the least violation is within reach
+    every_pair = int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS  # the least violation is within reach
+    if every_pair:
         pool = spec.allowed.copy()
     elif run.lp is not None:
         pool = np.zeros(spec.allowed.shape, dtype=bool)
@@ -1433,7 +1434,7 @@ def _relaxed(
     # it (its pairs were not always in the pool: 3,779 cities x 150 reps got a plan breaking 173 bands by
     # up to 21%, where the search's was 0.6 targets short in all)
     fits = bool(spec.allowed[np.arange(len(guess)), guess].all())
-    if fits and int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS:
+    if fits and every_pair:
         # the search again, free to give any unit to any rep it may serve: a rep holding an account above
         # every band needs the units of least potential per workload from anywhere (QA25 F1: 1,139 German
         # cities x 25 reps, 0.334 targets of violation over the nearest reps, 0.269 over all in 5.7 s,
