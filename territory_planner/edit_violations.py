@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.render.edit_payload import balanced_measures, band_pct
-from territory_planner.render.plan_folder import PlanFolder, served_segments, serves
+from territory_planner.render.plan_folder import PlanFolder, plan_adjacency, served_segments, serves
 
 
 def _violation(family: str, rep: str, measure: str, amount: float, **detail: object) -> dict[str, object]:
@@ -83,7 +83,7 @@ def _contiguity_violations(
         levels.append(("district_contiguity", "district"))
     if not levels:
         return []
-    adj = _plan_adjacency(plan, config, summary)
+    adj = plan_adjacency(plan, summary)
     if adj is None:
         return []
     from territory_planner.geo.contiguity import count_pieces
@@ -97,42 +97,6 @@ def _contiguity_violations(
             if pieces > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
                 out.append(_violation(family, label, "pieces", pieces - 1))
     return out
-
-
-def _plan_adjacency(plan: PlanFolder, config: dict[str, Any], summary: dict[str, Any]) -> Any:
-    """The adjacency between the plan's accounts (``geo.adjacency.Adjacency`` over assignments.csv's
-    rows), or None when the folder cannot give it (no edge list, no polygon for every account)."""
-    from pathlib import Path
-
-    import geopandas as gpd
-    import shapely.geometry
-
-    from territory_planner.errors import InputError
-    from territory_planner.geo import adjacency as adjmod
-
-    ids = [str(a) for a in plan.assignments["account_id"]]
-    edges = config.get("adjacency")
-    adj = None
-    if edges and Path(str(edges)).is_file():
-        try:
-            adj = adjmod.read_edge_list(Path(str(edges)), ids)
-        except InputError:
-            return None
-    elif plan.units is not None and all(a in plan.units for a in ids):
-        shapes = gpd.GeoSeries([shapely.geometry.shape(plan.units[a]) for a in ids], crs="EPSG:4326")
-        adj = adjmod.from_geoseries(shapes, rook=bool(config.get("rook")), tolerance_m=1.0)
-    if adj is None:
-        return None
-    index = {a: k for k, a in enumerate(ids)}
-    bridged = (summary.get("contiguity") or {}).get("bridged_edges") or []
-    pairs = [
-        (index[a], index[b]) for a, b in (e for e in bridged if len(e) == 2) if a in index and b in index
-    ]
-    if pairs:
-        adj = adjmod.Adjacency.from_edges(
-            adj.n, [*adj.u.tolist(), *(p[0] for p in pairs)], [*adj.v.tolist(), *(p[1] for p in pairs)]
-        )
-    return adj
 
 
 def _segment_violations(plan: PlanFolder, rep: np.ndarray, rep_ids: list[str]) -> list[dict[str, object]]:

@@ -23,6 +23,7 @@ from territory_planner.render.levels import rep_groups
 from territory_planner.render.plan_folder import (
     PlanFolder,
     extra_measures,
+    plan_adjacency,
     served_segments,
     unchecked_segments_note,
 )
@@ -90,6 +91,7 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
         "fam": [[name, rows] for name, rows in sorted(families.items()) if len(rows) > 1],
         "seg": _segments(plan),
         "segNote": unchecked_segments_note(plan) or "",
+        "contig": _contiguity(plan),
         # per level the plan has, its band per measure in percent (None: no band): the level tables of the
         # summary panel follow the edits with it (QA20 F9: they kept their values from before the edits)
         "levelTol": {
@@ -98,6 +100,33 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
             if rep_groups(plan.territories, level) is not None
         },
     }
+
+
+def _contiguity(plan: PlanFolder) -> dict[str, Any] | None:
+    """With ``--contiguous`` (``--district-contiguous``), what the editor needs to count each territory's
+    (district's) pieces as ``edit`` does (QA26 F7: a hand edit that cut a territory in two was flagged
+    by ``edit`` and not in the map): the levels checked, the adjacency between account rows (``u``,
+    ``v``) and each rep's district (an index into ``districts``, -1 for none). ``note`` says why nothing
+    is checked when the folder cannot give the adjacency (its edge list moved away). None when the plan
+    asked for no contiguity."""
+    config = plan.summary.get("config") or {}
+    levels = ["territory"] if config.get("contiguous") else []
+    groups = rep_groups(plan.territories, "district")
+    if config.get("district_contiguous") and groups is not None:
+        levels.append("district")
+    if not levels:
+        return None
+    adj = plan_adjacency(plan, plan.summary)
+    if adj is None:
+        return {
+            "levels": [],
+            "note": "Contiguity is not checked here: the plan's adjacency (its --adjacency file, or a "
+            "polygon for every account) is not in the plan folder.",
+        }
+    out: dict[str, Any] = {"levels": levels, "u": adj.u.tolist(), "v": adj.v.tolist(), "note": ""}
+    if "district" in levels and groups is not None:
+        out["district"], out["districts"] = groups
+    return out
 
 
 def _segments(plan: PlanFolder) -> list[list[str]] | None:

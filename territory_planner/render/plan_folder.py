@@ -331,3 +331,39 @@ def read_plan_folder(plan_dir: Path, *, changed_ok: bool = False) -> PlanFolder:
         units=units,
         named_areas=tuple(named),
     )
+
+
+def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
+    """The adjacency between the plan's accounts (``geo.adjacency.Adjacency`` over assignments.csv's
+    rows), or None when the folder cannot give it (no edge list, no polygon for every account): the
+    plan's ``--adjacency`` edge list when that file is still there, else units.geojson's polygons, queen
+    or rook as the plan had it, with the edges the plan bridged islands by (``summary``'s contiguity)."""
+    import geopandas as gpd
+    import shapely.geometry
+
+    from territory_planner.geo import adjacency as adjmod
+
+    config = summary.get("config") or {}
+    ids = [str(a) for a in plan.assignments["account_id"]]
+    edges = config.get("adjacency")
+    adj = None
+    if edges and Path(str(edges)).is_file():
+        try:
+            adj = adjmod.read_edge_list(Path(str(edges)), ids)
+        except InputError:
+            return None
+    elif plan.units is not None and all(a in plan.units for a in ids):
+        shapes = gpd.GeoSeries([shapely.geometry.shape(plan.units[a]) for a in ids], crs="EPSG:4326")
+        adj = adjmod.from_geoseries(shapes, rook=bool(config.get("rook")), tolerance_m=1.0)
+    if adj is None:
+        return None
+    index = {a: k for k, a in enumerate(ids)}
+    bridged = (summary.get("contiguity") or {}).get("bridged_edges") or []
+    pairs = [
+        (index[a], index[b]) for a, b in (e for e in bridged if len(e) == 2) if a in index and b in index
+    ]
+    if pairs:
+        adj = adjmod.Adjacency.from_edges(
+            adj.n, [*adj.u.tolist(), *(p[0] for p in pairs)], [*adj.v.tolist(), *(p[1] for p in pairs)]
+        )
+    return adj

@@ -62,6 +62,56 @@ function tpEdit(ctx) {
   // [{key, label, short, col (a column of A) or values (per account), target: [per rep], tol (%), balanced}]
   const measures = E.measures;
 
+  // ---- contiguity (--contiguous, --district-contiguous) ----------------------------------------------
+  // Each territory's (district's) pieces over the plan's adjacency between account rows, counted as the
+  // `edit` command counts them (QA26 F7: a hand edit that cut a territory in two was not flagged here).
+  const C = E.contig && E.contig.levels && E.contig.levels.length ? E.contig : null;
+  const contigLevels = C ? C.levels : [];
+  const group = new Int32Array(n);
+  const parent = new Int32Array(n);
+  function root(x) {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  }
+  // pieces per group, groups given per account row (-1: in no group, not counted)
+  function countPieces(nGroups) {
+    for (let i = 0; i < n; i++) parent[i] = i;
+    for (let k = 0; k < C.u.length; k++) {
+      const a = C.u[k];
+      const b = C.v[k];
+      if (group[a] < 0 || group[a] !== group[b]) continue;
+      const ra = root(a);
+      const rb = root(b);
+      if (ra !== rb) parent[ra] = rb;
+    }
+    const counts = new Int32Array(nGroups);
+    for (let i = 0; i < n; i++) if (group[i] >= 0 && root(i) === i) counts[group[i]]++;
+    return counts;
+  }
+  // {territory: {rep id: pieces}, district: {district: pieces}} for the levels the plan asked to be
+  // connected; {} when it asked for none
+  function pieces() {
+    const out = {};
+    if (contigLevels.indexOf("territory") >= 0) {
+      for (let i = 0; i < n; i++) group[i] = A.rep[i] < nReps ? A.rep[i] : -1;
+      const c = countPieces(nReps);
+      out.territory = {};
+      for (let j = 0; j < nReps; j++) out.territory[R.id[j]] = c[j];
+    }
+    if (contigLevels.indexOf("district") >= 0) {
+      for (let i = 0; i < n; i++) group[i] = A.rep[i] < nReps ? C.district[A.rep[i]] : -1;
+      const c = countPieces(C.districts.length);
+      out.district = {};
+      C.districts.forEach(function (name, g) {
+        out.district[name] = c[g];
+      });
+    }
+    return out;
+  }
+
   // ---- distances (great-circle, as the planner computes them) -------------------------------------
   const RAD = Math.PI / 180;
   const EARTH_KM = 6371.0088;
@@ -433,6 +483,7 @@ function tpEdit(ctx) {
   const api = {
     assign: assign,
     totals: totals,
+    pieces: pieces,
     edits: edits,
     exportEdits: exportEdits,
     undo: undo,
@@ -465,6 +516,8 @@ function tpEdit(ctx) {
       return lastBlocked;
     },
     segNote: E.segNote || "",
+    contigLevels: contigLevels,
+    contigNote: (E.contig && E.contig.note) || "",
     say: say,
   };
   const ui = tpEditPanel(ctx, model);

@@ -147,6 +147,9 @@ function tpEditPanel(ctx, model) {
   // an older plan folder does not say which segments each rep serves: say that they are not checked
   const segNote = el("div", { class: "tp-edit-hint", id: "tp-edit-seg-note" }, model.segNote);
   if (!model.segNote) segNote.hidden = true;
+  // a contiguous plan whose adjacency the folder no longer holds: say that pieces are not counted
+  const contigNote = el("div", { class: "tp-edit-hint", id: "tp-edit-contig-note" }, model.contigNote);
+  if (!model.contigNote) contigNote.hidden = true;
   const actions = el("div", { class: "tp-edit-line" });
   const undoBtn = el("button", { type: "button", id: "tp-edit-undo", title: "Ctrl+Z" }, "Undo");
   const redoBtn = el("button", { type: "button", id: "tp-edit-redo", title: "Ctrl+Shift+Z" }, "Redo");
@@ -155,7 +158,7 @@ function tpEditPanel(ctx, model) {
   actions.append(undoBtn, redoBtn, downloadBtn, resetBtn);
   const msg = el("div", { id: "tp-edit-msg", role: "status", "aria-live": "polite" });
   const dropLocked = el("button", { type: "button", id: "tp-edit-drop-locked", hidden: "" }, "");
-  box.append(tools, selInfo, assignLine, hint, segNote, actions, msg, dropLocked);
+  box.append(tools, selInfo, assignLine, hint, segNote, contigNote, actions, msg, dropLocked);
 
   // ---- the live balance table ----------------------------------------------------------------------
   const live = el("div", { id: "tp-live", hidden: "" });
@@ -182,6 +185,10 @@ function tpEditPanel(ctx, model) {
   head.appendChild(el("th", { title: "accounts moved in from another current rep" }, "In"));
   head.appendChild(el("th", { title: "accounts moved out to another rep" }, "Out"));
   head.appendChild(el("th", { title: "workload x km to the rep's home" }, "Travel"));
+  const countsPieces = model.contigLevels.indexOf("territory") >= 0;
+  if (countsPieces) {
+    head.appendChild(el("th", { title: "connected pieces of the territory (the plan asks for one)" }, "Pieces"));
+  }
   const thead = el("thead");
   thead.appendChild(head);
   const tbody = el("tbody");
@@ -204,6 +211,11 @@ function tpEditPanel(ctx, model) {
       row.m.push(c);
     }
     tr.append(row.moved_in, row.moved_out, row.travel);
+    if (countsPieces) {
+      row.pieces = el("td");
+      row.pieces.dataset.pieces = "";
+      tr.appendChild(row.pieces);
+    }
     tr.style.cursor = "pointer";
     tr.title = "zoom to this territory";
     tr.addEventListener("click", function () {
@@ -294,6 +306,8 @@ function tpEditPanel(ctx, model) {
     let out = 0;
     let travel = 0;
     let moved = 0;
+    const pieces = model.api.pieces();
+    let split = 0;
     for (let j = 0; j < nReps; j++) {
       const r = t[R.id[j]];
       const c = cells[j];
@@ -311,6 +325,13 @@ function tpEditPanel(ctx, model) {
       put(c.moved_in, nf.format(r.moved_in));
       put(c.moved_out, nf.format(r.moved_out));
       put(c.travel, nf.format(Math.round(r.travel_km)));
+      if (c.pieces) {
+        const p = pieces.territory[R.id[j]];
+        put(c.pieces, nf.format(p));
+        c.pieces.dataset.pieces = String(p);
+        c.pieces.classList.toggle("tp-out", p > 1);
+        if (p > 1) split++;
+      }
       travel += r.travel_km;
       moved += r.moved_in;
     }
@@ -327,10 +348,27 @@ function tpEditPanel(ctx, model) {
       change.toFixed(1) +
       "% vs the plan) \u00b7 " +
       out +
-      " cell(s) out of band";
+      " cell(s) out of band" +
+      piecesText(split, pieces.district);
     status.dataset.edits = String(edited);
+    status.dataset.split = String(split);
     status.dataset.outOfBand = String(out);
     updateMovedLabel(moved);
+  }
+
+  // " · 2 territories in pieces · district D01 in 3 pieces" (nothing when every one is connected)
+  function piecesText(split, districts) {
+    let text = "";
+    if (split) text += " \u00b7 " + nf.format(split) + (split === 1 ? " territory" : " territories") + " in pieces";
+    let districtsSplit = 0;
+    for (const name in districts || {}) {
+      if (districts[name] > 1) {
+        text += " \u00b7 district " + name + " in " + nf.format(districts[name]) + " pieces";
+        districtsSplit++;
+      }
+    }
+    status.dataset.districtsSplit = String(districtsSplit);
+    return text;
   }
 
   function updateMovedLabel(moved) {
