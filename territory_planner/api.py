@@ -1129,8 +1129,9 @@ def _bound_for_any_grouping(result: SolveResult, bound: float) -> SolveResult:
     gap = pipeline._gap(result.objective, bound)
     optimal = bool(np.isfinite(gap) and gap <= pipeline.OPTIMALITY_TOL and result.status != "relaxed")
     note = (
-        f"the stages after the design proved a lower bound of {result.lower_bound:,.1f} for the chosen "
-        f"grouping only; the bound given, {bound:,.1f}, holds for any grouping"
+        f"the contiguity stages after the design proved a lower bound of {result.lower_bound:,.1f} for "
+        "connected plans of the chosen grouping only (the design's bound for that grouping is the model's "
+        f"without contiguity); the bound given, {bound:,.1f}, holds for any grouping"
     )
     return dataclasses.replace(
         result,

@@ -638,7 +638,7 @@ def test_a_bound_proven_for_the_chosen_grouping_only_is_not_the_runs_bound() -> 
     assert res.gap == pytest.approx((468_712.7 - 423_968.4) / 468_712.7)
     assert res.status == "feasible"
     assert not res.proven_optimal
-    assert any("452,586.5 for the chosen grouping only" in n for n in res.notes)
+    assert any("452,586.5 for connected plans of the chosen grouping only" in n for n in res.notes)
     proven = SolveResult("optimal", True, 100.0, 100.0, 100.0, 0.0, 1.0, "HiGHS", "x")
     res = api._bound_for_any_grouping(proven, 90.0)
     assert res.status == "feasible"  # optimal for the grouping is not optimal for the model
