@@ -399,6 +399,8 @@ def plan(
             + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
         )
     if s["status"] == "relaxed":
+        from territory_planner.optimize import pipeline  # loaded with the solver's stack above
+
         district = (s.get("hierarchy") or {}).get("district") or {}
         proven = (
             "territories"
@@ -422,7 +424,7 @@ def plan(
             + "".join(  # whether this violation is the least (QA25 F1: nothing said it was not proven)
                 f"; {n.removeprefix('relaxed: ')}"
                 for n in s.get("notes", [])
-                if n.startswith("relaxed: the violation")
+                if n.startswith(pipeline.LEAST_NOTE)
             ),
             err=True,
         )

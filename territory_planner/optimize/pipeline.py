@@ -1525,23 +1525,27 @@ def _relaxed(
     )
 
 
+# how every note of _least_proof begins: the CLI shows those notes on its relaxed line
+LEAST_NOTE = "relaxed: the violation is"
+
+
 def _least_proof(spec: ModelSpec, whole: bool, first: SolveOutcome, from_mip: bool) -> str:
     """What the MIP on the violation alone proved of the least violation: the violation is least (within
     its 0.1% gap) or at least HiGHS's bound, both only when its columns were every allowed pair (``whole``;
     the largest unit kept with one of its interchangeable reps loses no plan); else that it is the least
     found, not proven (QA25 F1: nothing said so)."""
     if not from_mip or first.objective is None or spec.groups is not None:
-        return "relaxed: the violation is the least found in the time, not proven least"
+        return f"{LEAST_NOTE} the least found in the time, not proven least"
     if not whole:
         return (
-            "relaxed: the violation is the least found in the time, not proven least (the MIP on the "
+            f"{LEAST_NOTE} the least found in the time, not proven least (the MIP on the "
             f"violation had the pairs of the LP and each account's {SEARCH_CANDIDATES} nearest reps)"
         )
     if first.status is SolveStatus.OPTIMAL:
-        return "relaxed: the violation is proven least (HiGHS, within 0.1%)"
+        return f"{LEAST_NOTE} proven least (HiGHS, within 0.1%)"
     share = 0.0 if first.bound is None or first.objective <= 0 else max(first.bound, 0.0) / first.objective
     return (
-        "relaxed: the violation is the least found in the time, not proven least: every plan breaks the "
+        f"{LEAST_NOTE} the least found in the time, not proven least: every plan breaks the "
         f"bands by at least {100 * share:.1f}% of it (HiGHS's bound)"
     )
 
