@@ -322,7 +322,7 @@ def _territories(
 def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     """The plan in ``plan_dir`` with the edits applied as they are (status ``manual``)."""
     plan_dir, edits_path = Path(plan_dir), Path(edits_path)
-    plan = read_plan_folder(plan_dir, changed_ok=True)
+    plan = read_plan_folder(plan_dir)
     edits = read_edits(edits_path, plan)
     a, t = plan.assignments, plan.territories
     index = {r: j for j, r in enumerate(t["rep_id"])}
@@ -724,7 +724,7 @@ def rebalance(
 
     plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
     # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
-    plan = read_plan_folder(plan_dir, changed_ok=True)
+    plan = read_plan_folder(plan_dir)
     read_edits(edits_path, plan, whole_families=True)
     if not (plan_dir / MANIFEST_NAME).is_file():
         raise InputError(

@@ -189,8 +189,8 @@ def changed_by_hand(folder: Path | str) -> Problem | None:
     """A problem when the folder's assignments.csv is not the one its run wrote (its SHA-256 differs
     from ``manifest.json``'s ``assignments_sha256``): territories.csv, summary.json and the map no longer
     describe it, so the workbook, the comparison and the map would contradict each other (QA17 F8: an
-    account's rep changed in a spreadsheet). None without a manifest that records it. ``edit`` reads
-    such a folder (it recounts everything), and is the way to change a plan by hand."""
+    account's rep changed in a spreadsheet). None without a manifest that records it. ``edit`` refuses
+    it too (QA27 F5); its edits file (or the exported workbook) is the way to change a plan by hand."""
     folder = Path(folder)
     try:
         result = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["result"]

@@ -1,7 +1,8 @@
 """A plan folder whose assignments.csv was changed after the plan was written (an account's rep changed in a
 spreadsheet) is refused by export, compare, map and report, naming the file (QA17 F8: the workbook's
 territories sheet, its assignments sheet and the comparison's balance then contradicted each other, exit
-0). manifest.json records the file's SHA-256. ``edit`` reads such a folder: it recounts everything."""
+0). manifest.json records the file's SHA-256. ``edit`` refuses it too (QA27 F5: it wrote a "manual" plan in
+which the rows changed in the spreadsheet kept their old rep's distance and reason)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_a_plan_changed_by_hand_is_refused(plans: tuple[Path, Path], tmp_path: P
     assert all(name.endswith("input_errors.csv") for name in written), written  # no output
 
 
-def test_the_plan_as_written_passes_and_edit_reads_the_changed_one(
+def test_the_plan_as_written_passes_and_edit_refuses_the_changed_one(
     plans: tuple[Path, Path], tmp_path: Path
 ) -> None:
     plan, changed = plans
@@ -71,16 +72,20 @@ def test_the_plan_as_written_passes_and_edit_reads_the_changed_one(
     rep = "R0" if a.loc[2, "rep_id"] != "R0" else "R1"
     edits = tmp_path / "e.csv"
     edits.write_text(f"account_id,rep_id\n{a.loc[2, 'account_id']},{rep}\n", encoding="utf-8")
-    res = CliRunner().invoke(
-        main, ["edit", str(changed), "--edits", str(edits), "--out", str(tmp_path / "ed")]
-    )
+    for extra in ([], ["--rebalance", "--time-limit", "5"]):
+        out = tmp_path / f"ed{len(extra)}"
+        res = CliRunner().invoke(
+            main, ["edit", str(changed), "--edits", str(edits), "--out", str(out), *extra]
+        )
+        assert res.exit_code == 1, res.output
+        assert MESSAGE in res.output
+        written = [p.name for p in out.rglob("*") if p.is_file()]
+        assert written == ["input_errors.csv"]  # the problem, and no plan
+        assert "give the changes as edits" in (out / "input_errors.csv").read_text(encoding="utf-8")
+    res = CliRunner().invoke(main, ["edit", str(plan), "--edits", str(edits), "--out", str(tmp_path / "ed")])
     assert res.exit_code == 0, res.output
     edited = pd.read_csv(tmp_path / "ed" / "assignments.csv", dtype=str, keep_default_na=False)
-    assert edited.loc[1, "rep_id"] == a.loc[1, "rep_id"]  # the spreadsheet's change, recounted
-    res = CliRunner().invoke(
-        main, ["export", str(tmp_path / "ed"), "--format", "xlsx", "--out", str(tmp_path / "e.xlsx")]
-    )
-    assert res.exit_code == 0, res.output
+    assert edited.loc[2, "rep_id"] == rep
 
 
 def test_a_file_saved_again_with_the_same_reps_is_read(plans: tuple[Path, Path], tmp_path: Path) -> None:

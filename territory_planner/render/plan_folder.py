@@ -304,16 +304,17 @@ def _read_units(
     return geoms
 
 
-def read_plan_folder(plan_dir: Path, *, changed_ok: bool = False) -> PlanFolder:
+def read_plan_folder(plan_dir: Path) -> PlanFolder:
     """Read ``assignments.csv``, ``territories.csv``, ``summary.json`` (and ``units.geojson`` if present).
-    ``changed_ok``: an assignments.csv changed after the plan was written is read (``edit`` recounts
-    everything from it); otherwise it is a problem (``manifest.changed_by_hand``)."""
+    An assignments.csv changed after the plan was written is a problem (``manifest.changed_by_hand``), for
+    ``edit`` too (QA27 F5: it read such a folder and wrote a "manual" plan whose hand-changed rows kept
+    their old rep's distance and reason, and whose objective was not the sum of its rows)."""
     from territory_planner.manifest import changed_by_hand
 
     plan_dir = Path(plan_dir)
     if not plan_dir.is_dir():
         raise InputError(Problem(str(plan_dir), None, None, "plan folder not found"))
-    problems: list[Problem] = [] if changed_ok or not (p := changed_by_hand(plan_dir)) else [p]
+    problems: list[Problem] = [] if not (p := changed_by_hand(plan_dir)) else [p]
     territories = _read_territories(plan_dir, problems)
     reps = None if territories is None else set(territories["rep_id"])
     measures = () if territories is None else tuple(extra_measures(territories))
