@@ -55,6 +55,7 @@ class PlanFolder:
     territories: pd.DataFrame
     summary: dict[str, Any]
     pipeline: pd.Series | None  # weighted open pipeline per account_id, when the plan has CRM history
+    pipeline_warning: str | None = None  # why the plan's CRM gave no pipeline (its opportunities' problems)
 
 
 @dataclass(frozen=True)
@@ -87,30 +88,32 @@ class Comparison:
         return [p.label for p in self.plans]
 
 
-def _weighted_pipeline(summary: dict[str, Any]) -> pd.Series | None:
+def _weighted_pipeline(summary: dict[str, Any]) -> tuple[pd.Series | None, str | None]:
+    """Per account, amount x probability of its open opportunities in the plan's CRM folder (read by the
+    CRM's own rules, ``report.crm.read_opportunities``), and a warning when that table cannot be read:
+    the pipeline columns are then left out, never shown as 0 (QA27 F4)."""
     crm = (summary.get("config") or {}).get("crm")
-    found = (
-        [p for p in (Path(crm) / f"opportunities{ext}" for ext in (".csv", ".xlsx")) if p.is_file()]
-        if crm
-        else []
-    )
-    if not found:
-        return None
-    if found[0].suffix == ".xlsx":
-        from territory_planner.io.excel import read_sheet
+    if not crm or not Path(crm).is_dir():
+        return None, None
+    from territory_planner.report.crm import read_opportunities
 
-        opps = read_sheet(found[0], "opportunities")[0]
-    else:
-        opps = pd.read_csv(found[0], dtype={"account_id": str})
-    cols = {c.lower(): c for c in opps.columns}
-    if not {"account_id", "amount", "probability", "status"} <= set(cols):
-        return None
-    opps = opps.rename(columns={v: k for k, v in cols.items()})
-    open_ = opps[opps["status"].astype(str).str.lower() == "open"]
-    value = pd.to_numeric(open_["amount"], errors="coerce") * pd.to_numeric(
-        open_["probability"], errors="coerce"
-    )
-    return value.groupby(open_["account_id"]).sum()
+    opps, problems = read_opportunities(Path(crm))
+    if problems:
+        first = problems[0]
+        where = ", ".join(
+            f"{label}{v}"
+            for label, v in (("", first.file), ("row ", first.row), ("column ", first.column))
+            if v not in (None, "")
+        )
+        return None, (
+            f"no pipeline columns: the plan's CRM opportunities ({crm}) have {len(problems)} problem(s), "
+            f"the first at {where}: {first.message} (`territory-planner report --crm {crm} ...` lists them)"
+        )
+    if opps is None or not {"account_id", "amount", "probability", "status"} <= set(opps.columns):
+        return None, None
+    open_ = opps[opps["status"] == "open"]
+    value = open_["amount"].astype(float) * open_["probability"].astype(float)
+    return value.groupby(open_["account_id"].astype(str)).sum(), None
 
 
 def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
@@ -139,9 +142,8 @@ def read_plan(path: Path | str, label: str | None = None) -> PlanFolder:
     for col in MEASURES:
         if col not in assignments.columns:
             assignments[col] = 0.0
-    return PlanFolder(
-        label or path.name, path, assignments, territories, summary, _weighted_pipeline(summary)
-    )
+    pipeline, warning = _weighted_pipeline(summary)
+    return PlanFolder(label or path.name, path, assignments, territories, summary, pipeline, warning)
 
 
 def _side_by_side(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
@@ -173,7 +175,7 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     out.insert(0, "plan_a", a.label)
     pipeline = a.pipeline if a.pipeline is not None else b.pipeline
     if pipeline is not None:
-        out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0)
+        out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0).astype(float)  # QA27 F6: str when empty
     if _with_districts(a, b):
         _add_districts(out, a, b)
     return out.reset_index(drop=True)
@@ -344,10 +346,19 @@ def compare_plans(paths: list[Path]) -> Comparison:
         pd.concat(statements, ignore_index=True),
         balance_table(plans),
         overview_table(plans, options),
-        tuple(w for other in plans[1:] if (w := _overlap_warning(base, other))) + _currency_warning(plans),
+        tuple(w for other in plans[1:] if (w := _overlap_warning(base, other)))
+        + _currency_warning(plans)
+        + _pipeline_warnings(plans),
         options,
         pd.concat(changes, ignore_index=True),
     )
+
+
+def _pipeline_warnings(plans: list[PlanFolder]) -> tuple[str, ...]:
+    """Why no plan's CRM gave the pipeline columns, when a CRM's opportunities could not be read."""
+    if any(p.pipeline is not None for p in plans):
+        return ()
+    return tuple(dict.fromkeys(p.pipeline_warning for p in plans if p.pipeline_warning))
 
 
 def _currency_warning(plans: list[PlanFolder]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
@@ -484,3 +485,62 @@ def test_a_guarded_name_shows_as_the_name(tmp_path: Path) -> None:
     assert "&#x27;=HYPERLINK" not in page
     assert "'=HYPERLINK" not in page
     assert "'=HYPERLINK(1)" in (tmp_path / "cmp" / "moves.csv").read_text(encoding="utf-8")
+
+
+def _with_crm(folder: Path, crm: Path) -> Path:
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["config"]["crm"] = str(crm)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_identical_plans_compare_as_no_moves(tmp_path: Path) -> None:
+    """QA27 F6: two plans with the same assignments (a rerun proven optimal, a sweep point whose looser
+    budget changes nothing) ended in a traceback: the empty moves' pipeline column was text."""
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    (crm / "opportunities.csv").write_text(
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        "O1,A2,R1,1000,open,0.5,2026-01-02,2026-09-30\n",
+        encoding="utf-8",
+    )
+    reps = {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"}
+    a = _with_crm(_plan(tmp_path / "a", reps), crm)
+    b = _with_crm(_plan(tmp_path / "b", reps), crm)
+    res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "ab")])
+    assert res.exit_code == 0, res.output
+    assert "0 account moves" in res.output
+    statement = pd.read_csv(tmp_path / "ab" / "rep_statement.csv")
+    assert len(statement) == 2
+    net = statement[[c for c in statement.columns if c.endswith(("_in", "_out", "_net"))]]
+    assert (net.to_numpy() == 0).all()
+
+
+def test_the_pipeline_is_read_by_the_crms_rules_and_never_silently_zero(tmp_path: Path) -> None:
+    """QA27 F4: compare read opportunities.csv with a bare CSV reader, so an amount written "9,521.53"
+    (the CRM reader's thousands group, as report reads it) was no amount and every rep's pipeline 0."""
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    header = "Opportunity ID,Account ID,Rep ID,Amount,Status,Probability,Created Date,Close Date\n"
+    (crm / "opportunities.csv").write_text(
+        header + 'O1,A2,R1,"9,521.53",Open,0.5,2026-01-02,2026-09-30\n'
+        'O2,A3,R2,"1,000.00",Won,1,2026-01-02,2026-03-30\n',
+        encoding="utf-8",
+    )
+    a = _with_crm(_plan(tmp_path / "a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"}), crm)
+    b = _with_crm(_plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R2"}), crm)
+    result = compare([a, b], tmp_path / "ab")
+    assert result.moves["pipeline"].tolist() == [pytest.approx(9521.53 * 0.5)]
+    st = result.statement.set_index("rep_id")
+    assert st.loc["R1", "pipeline_out"] == pytest.approx(4760.765)
+    assert st.loc["R2", "pipeline_in"] == pytest.approx(4760.765)
+    # an opportunities table that cannot be read: no pipeline columns, and a warning that says why
+    (crm / "opportunities.csv").write_text(
+        header + "O1,A2,R1,lots,open,0.5,2026-01-02,2026-09-30\n", encoding="utf-8"
+    )
+    result = compare([a, b], tmp_path / "ab2")
+    assert "pipeline" not in result.moves.columns
+    assert "pipeline_in" not in result.statement.columns
+    assert len(result.warnings) == 1
+    assert "no pipeline columns" in result.warnings[0]
+    assert "amount" in result.warnings[0]

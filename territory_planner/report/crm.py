@@ -717,6 +717,24 @@ def late_closes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[
     ]
 
 
+def read_opportunities(crm_dir: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The folder's opportunities table alone, read and typed by the rules ``load_crm`` reads it with
+    (separator, decimal convention, thousands groups, header aliases, workbook sheet; statuses in lower
+    case), and its problems; (None, []) when the folder has none. For ``compare``'s pipeline columns
+    (QA27 F4: a bare CSV read turned "9,521.53" into no amount and every rep's pipeline into 0)."""
+    problems = _Collector()
+    path = _table_path(Path(crm_dir), "opportunities", problems)
+    if not path.is_file():
+        return None, problems.problems
+    spec = SPECS["opportunities"]
+    raw = read_any_table(path, spec, spec.file, problems)
+    if raw is None:
+        return None, problems.problems
+    typed = _convert(raw, spec, problems)
+    _check_rules("opportunities", typed, problems)
+    return (None if problems.problems else typed), problems.problems
+
+
 def load_crm(
     crm_dir: Path,
     *,
