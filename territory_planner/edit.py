@@ -41,7 +41,7 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.labels import account_label, first_few
-from territory_planner.io.readers import csv_structure_problems, csv_text, read_table
+from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
     json_text,
@@ -85,7 +85,10 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
     family), so every member's segment must be one the rep serves, not only the edited account's."""
     name = str(path)
     if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
-        raw = read_table(path, _edits_sheet(Path(path)))
+        sheet = _edits_sheet(Path(path))
+        if sheet == "assignments":
+            _same_plan(Path(path), plan)
+        raw = read_table(path, sheet)
         try:
             return _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
@@ -124,6 +127,40 @@ def _edits_sheet(path: Path) -> str:
     except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
         return "edits"
     return "assignments" if "edits" not in names and "assignments" in names else "edits"
+
+
+def _same_plan(path: Path, plan: PlanFolder) -> None:
+    """An exported workbook (its Assignments sheet read as edits: every row whose rep differs from the
+    plan's is an edit) must be the plan's own: its Summary sheet's plan fingerprint is checked (QA27 F8: a
+    workbook of another plan became 102 "hand edits" and left a new rep with almost nothing). A workbook
+    without the fingerprint (exported before it was recorded) is read as it is."""
+    from territory_planner.export.workbook import FINGERPRINT_ITEM
+    from territory_planner.render.edit_payload import plan_hash
+
+    try:
+        import python_calamine
+
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
+        rows = book.get_sheet_by_name(sheets["summary"]).to_python() if "summary" in sheets else []
+    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
+        return
+    items = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2}
+    recorded, ours = items.get(FINGERPRINT_ITEM), plan_hash(plan)
+    if not recorded or recorded == ours:
+        return
+    folder = items.get("plan folder") or "another folder"
+    raise InputError(
+        Problem(
+            str(path),
+            None,
+            None,
+            f"exported from another plan ({folder}; its Summary sheet's {FINGERPRINT_ITEM} {recorded}, "
+            f"this plan's {ours}): every account whose rep differs between the two plans would count as a "
+            "hand edit. Export this plan's own workbook and change its rep ids, or give the edits as "
+            "account_id,rep_id rows",
+        )
+    )
 
 
 _NUMBER_AS_TEXT = re.compile(r"^(\d+)(?:\.0+)?$")  # 3356, or 3356.0 from a number cell
@@ -211,13 +248,20 @@ def _label(assignments: pd.DataFrame, row: int) -> str:
     return account_label(assignments["account_id"].iloc[row], assignments["name"].iloc[row])
 
 
+EDIT_COLUMNS = ("account_id", "rep_id")
+
+
 def _check_edits(
     frame: pd.DataFrame, name: str, plan: PlanFolder, whole_families: bool = False
 ) -> dict[str, str]:
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in ("account_id", "rep_id") if c not in frame.columns]
+    # "Account ID", "Rep-ID" as a CRM or Excel export heads them, read as accounts and CRM files are (QA27 F7)
+    frame.columns = [canonical_name(c, EDIT_COLUMNS) for c in frame.columns]
+    missing = [c for c in EDIT_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputError([Problem(name, None, c, "required column is missing") for c in missing])
+        found = ", ".join(repr(str(c)) for c in frame.columns[:8]) or "none"
+        raise InputError(
+            [Problem(name, None, c, f"required column is missing (the header has {found})") for c in missing]
+        )
     a = plan.assignments
     rep_ids = set(plan.territories["rep_id"])
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -183,6 +183,20 @@ def rows_sha256(assignments: Path) -> str | None:
         [",".join(cols), *("\x1f".join(row) for row in cells.itertuples(index=False, name=None))]
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def assignment_fingerprint(
+    territory_reps: Iterable[str], accounts: Iterable[str], reps: Iterable[str]
+) -> str:
+    """A short fingerprint of a plan's assignment: its reps (territories.csv's order) and every account's
+    rep. The map keeps its edits under it; the workbook's Summary sheet records it, so that ``edit`` can
+    tell a workbook exported from another plan (QA27 F8)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(territory_reps).encode("utf-8"))
+    h.update(b"\x1e")
+    for account, rep in zip(accounts, reps, strict=True):
+        h.update(f"{account}\x1f{rep}\x1e".encode())
+    return h.hexdigest()[:32]
 
 
 def changed_by_hand(folder: Path | str) -> Problem | None:

@@ -611,3 +611,45 @@ def test_a_hand_edit_of_an_account_without_a_current_rep_reads_given_to(tmp_path
     edited, _, _ = read(tmp_path / "e")
     reason = dict(zip(edited["account_id"], edited["reason"].fillna(""), strict=True))[acc]
     assert reason == f"manual: given to {to} by hand (the plan gave {was})"
+
+
+def test_edits_headed_as_a_crm_export_heads_them_are_read(base: Path, tmp_path: Path) -> None:
+    """QA27 F7: "Account ID", "Rep ID" (as accounts and CRM files are read) were refused as missing
+    columns; a header with neither names what it has."""
+    a0, _, _ = read(base)
+    moves = two_moves(a0)
+    edits = tmp_path / "edits.csv"
+    edits.write_text("Account ID,Rep-ID,Note\n" + "".join(f"{a},{r},x\n" for a, r in moves), encoding="utf-8")
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "x"))
+    assert code == 0, output
+    got = read(tmp_path / "x")[0].set_index("account_id")["rep_id"]
+    assert [got[acc] for acc, _ in moves] == [rep for _, rep in moves]
+    edits.write_text("Acct,Owner\nA001,R1\n", encoding="utf-8")
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "y"))
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "y" / "input_errors.csv", dtype=str)
+    assert sorted(errors["column"]) == ["account_id", "rep_id"]
+    assert errors["message"].str.contains("the header has 'acct', 'owner'").all()
+
+
+def test_a_workbook_exported_from_another_plan_is_refused(base: Path, tmp_path: Path) -> None:
+    """QA27 F8: the Assignments sheet of another plan's workbook counted every account whose rep differs
+    between the two plans as a hand edit (102 of them). The Summary sheet's plan fingerprint tells."""
+    pytest.importorskip("openpyxl")
+    a0, _, _ = read(base)
+    other = tmp_path / "other"
+    code, output = run(
+        str(base), "--edits", str(write_edits(tmp_path / "e.csv", two_moves(a0))), "--out", str(other)
+    )
+    assert code == 0, output
+    for folder, book in ((other, tmp_path / "other.xlsx"), (base, tmp_path / "own.xlsx")):
+        res = CliRunner().invoke(main, ["export", str(folder), "--format", "xlsx", "--out", str(book)])
+        assert res.exit_code == 0, res.output
+    code, output = run(str(base), "--edits", str(tmp_path / "other.xlsx"), "--out", str(tmp_path / "x"))
+    assert code == 1
+    assert "exported from another plan" in " ".join(output.split())
+    assert not (tmp_path / "x" / "assignments.csv").exists()
+    # the plan's own workbook, unchanged: no edit at all
+    code, output = run(str(base), "--edits", str(tmp_path / "own.xlsx"), "--out", str(tmp_path / "y"))
+    assert code == 0, output
+    assert (read(tmp_path / "y")[0]["rep_id"] == a0["rep_id"]).all()

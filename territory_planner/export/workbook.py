@@ -196,11 +196,25 @@ def highlight_bands(sheet: Any, frame: pd.DataFrame, bands: dict[str, float], st
         )
 
 
+FINGERPRINT_ITEM = "plan fingerprint"
+
+
+def plan_fingerprint(plan: PlanTables) -> str:
+    from territory_planner.manifest import assignment_fingerprint
+
+    t, a = plan.territories, plan.assignments
+    return assignment_fingerprint(
+        t["rep_id"].astype(str), a["account_id"].astype(str), a["rep_id"].astype(str)
+    )
+
+
 def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
     """(item, value, number format) rows of the Summary sheet."""
     s = plan.summary
     rows: list[tuple[str, Any, str | None]] = [
         ("plan folder", str(plan.folder.resolve()), None),
+        # which plan the Assignments sheet is: `edit --edits` on this workbook checks it (QA27 F8)
+        (FINGERPRINT_ITEM, plan_fingerprint(plan), None),
         ("plan date", plan.plan_date, "date"),
         ("status", s.get("status"), None),
         ("proven optimal", s.get("proven_optimal"), None),

@@ -10,7 +10,6 @@ numbers to its rep list; the accounts' segments are the drawing payload's ``acc.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
@@ -33,12 +32,11 @@ MEASURES = (("potential", "Potential", "Pot.", "pot"), ("workload", "Workload", 
 
 def plan_hash(plan: PlanFolder) -> str:
     """A short fingerprint of the plan as written: its reps and every account's rep."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(plan.territories["rep_id"]).encode("utf-8"))
-    h.update(b"\x1e")
-    for account, rep in zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True):
-        h.update(f"{account}\x1f{rep}\x1e".encode())
-    return h.hexdigest()[:32]
+    from territory_planner.manifest import assignment_fingerprint
+
+    return assignment_fingerprint(
+        plan.territories["rep_id"], plan.assignments["account_id"], plan.assignments["rep_id"]
+    )
 
 
 def _targets(plan: PlanFolder, measure: str) -> list[float]:
