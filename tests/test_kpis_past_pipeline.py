@@ -76,3 +76,40 @@ def test_a_period_before_the_history_says_why_without_a_count(tmp_path: Path) ->
     reason = team.unavailable["weighted_pipeline"]
     assert "0 of the 0" not in reason
     assert "the deals open at its end may have changed stage since" in reason
+
+
+def test_stale_open_deals_in_the_pipeline_are_named_with_their_amount() -> None:
+    """QA27 F10: the weighted pipeline counted 103 deals over a year past their close date (16% of it)
+    where the forecast named them stale and left them out; the report now says so, by the same rule:
+    past the expected close date at the period's end and older than 98% of the recent cycles."""
+    import numpy as np
+
+    from territory_planner.report.kpis import stale_pipeline_notes
+    from territory_planner.report.periods import parse_period
+
+    rng = np.random.default_rng(0)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 600, 200), unit="D")
+    closed = pd.DataFrame(
+        {
+            "status": "won",
+            "created_date": created,
+            "close_date": created + pd.to_timedelta(rng.integers(20, 90, 200), unit="D"),
+            "amount": 100.0,
+            "probability": 1.0,
+        }
+    )
+    open_ = pd.DataFrame(
+        {
+            "status": "open",
+            # two a year old and past their date, one recent and overdue, one old but expected later
+            "created_date": pd.to_datetime(["2025-01-10", "2025-02-01", "2025-12-01", "2025-01-05"]),
+            "close_date": pd.to_datetime(["2025-04-01", "2025-05-01", "2025-12-20", "2026-06-30"]),
+            "amount": [1000.0, 3000.0, 500.0, 700.0],
+            "probability": [0.5, 0.25, 0.5, 0.5],
+        }
+    )
+    tables = {"opportunities": pd.concat([closed, open_], ignore_index=True)}
+    notes = stale_pipeline_notes(tables, parse_period("2025Q4"))
+    assert len(notes) == 1
+    assert "2 open deal(s) (4,000 in all, 1,250 weighted)" in notes[0]
+    assert stale_pipeline_notes(tables, parse_period("2025Q1")) == []  # none overdue yet by its end

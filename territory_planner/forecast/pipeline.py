@@ -36,7 +36,12 @@ def stale_open(history: History, cutoff: pd.Timestamp) -> tuple[np.ndarray, floa
     the two years before it, as the backtest's rebuilt pipeline counts them (QA25: 95 of 196 open deals of
     a CRM export were over a year old and all "expected at the cut-off", and the forecast was twice the
     best quarter ever). Also the age in days beyond which a deal is that old."""
-    d = history.deals
+    return stale_deals(history.deals, cutoff)
+
+
+def stale_deals(d: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[np.ndarray, float]:
+    """``stale_open`` over an opportunities table (``status``, ``created_date``, ``close_date``): the
+    report's note on its weighted pipeline counts them by the same rule (QA27 F10)."""
     open_now = d["status"].eq("open").to_numpy(bool)
     close, created = d["close_date"], d["created_date"]
     recent = (close < cutoff) & (close >= cutoff - pd.Timedelta(days=730)) & d["status"].isin(("won", "lost"))

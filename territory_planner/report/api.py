@@ -23,7 +23,7 @@ from territory_planner.report.crm import (
     roster_from_plan,
 )
 from territory_planner.report.html import KpiSection, render_report
-from territory_planner.report.kpis import prorated_notes
+from territory_planner.report.kpis import prorated_notes, stale_pipeline_notes
 from territory_planner.report.levels import build_levels, compute_levels
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
@@ -146,7 +146,8 @@ def compute_kpis(
     long, results = compute_levels(levels, crm.tables, crm.missing, per, no_data=outside)
     warnings = [coverage] if coverage is not None else []
     warnings += unplanned_opportunities(crm, plan) if plan is not None else []
-    notes = prorated_notes(crm.tables, per)  # how the targets were taken: a note, not a warning
+    # how the targets were taken, what the pipeline holds: notes, not warnings
+    notes = prorated_notes(crm.tables, per) + stale_pipeline_notes(crm.tables, per)
     for note in notes:
         log.info("%s", note)
     for warning in warnings:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from territory_planner.report.periods import Period
@@ -92,6 +93,34 @@ def prorated_notes(tables: dict[str, pd.DataFrame | None], period: Period) -> li
             f"pro rata by days (e.g. {first})"
         )
     return out
+
+
+def stale_pipeline_notes(tables: dict[str, pd.DataFrame | None], period: Period) -> list[str]:
+    """A note on the open deals of the period's weighted pipeline that the forecast calls stale (still
+    open, past their expected close date at the period's end and older than nearly every deal closed in
+    the two years before: ``forecast.pipeline.stale_deals``). The KPI keeps them, as its definition says;
+    the note says how much of it they are (QA27 F10: 103 deals over a year past their close date, 16% of
+    the weighted pipeline, without a word where the forecast named them)."""
+    from territory_planner.forecast.pipeline import STALE_TAIL, stale_deals
+
+    opps = tables.get("opportunities")
+    needed = {"status", "created_date", "close_date", "amount", "probability"}
+    if opps is None or opps.empty or not needed <= set(opps.columns):
+        return []
+    cutoff = period.stop_ts
+    stale, oldest = stale_deals(opps, cutoff)
+    stale &= (opps["created_date"] < cutoff).to_numpy(bool)
+    if not stale.any():
+        return []
+    amount = opps["amount"].to_numpy(dtype="float64")[stale]
+    weighted = np.nansum(amount * opps["probability"].to_numpy(dtype="float64")[stale])
+    return [
+        f"weighted pipeline: {int(stale.sum()):,} open deal(s) ({np.nansum(amount):,.0f} in all, "
+        f"{weighted:,.0f} weighted) were past their expected close date at the period's end and older "
+        f"than {oldest:,.0f} days, longer than {100 * (1 - STALE_TAIL):g}% of the deals closed in the two "
+        "years before took: stale, they are counted here (open at the period's end) but the forecast leaves "
+        "them out (close or update them in the CRM)"
+    ]
 
 
 # --------------------------------------------------------------------------- period slices
