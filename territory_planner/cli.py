@@ -188,9 +188,33 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
         options = build_options(values, source=str(scenario or COMMAND_LINE), flags=_given(flags))
     except InputError as exc:
         problems.extend(exc.problems)
+    if scenario and not problems:
+        problems += _unknown_removals(scenario, options)
     if problems:
         raise InputError(locate(scenario, problems) if scenario else problems)
     return options
+
+
+def _unknown_removals(scenario: Path, options: PlanOptions) -> list[Problem]:
+    """The scenario's ``[reps] remove`` entries that its reps table does not have, blamed on the line of
+    the scenario that writes them (QA27 F9: they were blamed on reps.csv, with no line and no hint). A
+    reps table that cannot be read is left to the loader, which reports it."""
+    if not options.reps_remove or options.reps is None:
+        return []
+    from territory_planner.io.load import unknown_removals
+    from territory_planner.io.readers import read_table
+
+    try:
+        frame = read_table(Path(options.reps), "reps").frame
+    except (InputError, OSError):
+        return []
+    if "rep_id" not in frame.columns:
+        return []
+    ids = frame["rep_id"].astype(str).tolist()
+    return [
+        Problem(str(scenario), None, "reps_remove", m, r)
+        for r, m in unknown_removals(ids, options.reps_remove)
+    ]
 
 
 def run() -> None:

@@ -226,3 +226,19 @@ def test_a_flag_alone_wrong_is_titled_a_command_line_problem(tmp_path: Path) -> 
     assert res.exit_code == 2, res.output
     assert "1 problem(s) on the command line" in res.output
     assert "in the inputs" not in res.output
+
+
+def test_an_unknown_rep_to_remove_is_the_scenarios_line_with_a_hint(tmp_path: Path) -> None:
+    """QA27 F9: ``[reps] remove`` naming reps the roster does not have was blamed on reps.csv, with no
+    line, and "se05" for SE05 got no hint."""
+    base = write_instance(tmp_path / "inputs")
+    scenario = tmp_path / "rm.toml"
+    scenario.write_text(
+        f'extends = "{base.as_posix()}"\n[reps]\nremove = ["R9", "r1", "R2"]\n', encoding="utf-8"
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    rows = list(zip(table["file"], table["row"], table["value"], strict=True))
+    assert rows == [(str(scenario), "3", "R9"), (str(scenario), "3", "r1")]
+    assert "did you mean 'R1'?" in table["message"].iloc[1]
+    assert "did you mean" not in table["message"].iloc[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,33 @@ def _rep_keys(rep: str) -> set[str]:
     return keys
 
 
+def unknown_removals(rep_ids: Iterable[str], remove: Iterable[str]) -> list[tuple[str, str]]:
+    """(rep id, message) for each ``[reps] remove`` entry the roster does not have, with the roster's
+    rep it may have meant (another case, spaces, leading zeros: QA27 F9, "se05" for SE05)."""
+    ids = {str(r).strip() for r in rep_ids}
+    folded: dict[str, list[str]] = {}
+    for rid in sorted(ids):
+        for key in _rep_keys(rid):
+            folded.setdefault(key, []).append(rid)
+    out = []
+    for r in sorted(set(remove) - ids):
+        alike = sorted({a for key in _rep_keys(str(r)) for a in folded.get(key, [])})
+        hint = (
+            f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
+            if alike
+            else ""
+        )
+        out.append((r, f"reps.remove names {r!r}, which is not in the reps table{hint}"))
+    return out
+
+
 def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
     """The roster with the scenario's removed reps dropped and added reps appended (as raw text cells),
     and where each row came from, so that a problem names the file's own row (or the added rep)."""
     frame, file = raw.frame, str(raw.path)
     ids = frame["rep_id"].astype(str).str.strip() if "rep_id" in frame.columns else pd.Series(dtype=str)
     problems = [
-        Problem(file, None, "rep_id", f"reps.remove names {r!r}, which is not in the reps table", r)
-        for r in sorted(set(edits.remove) - set(ids))
+        Problem(file, None, "rep_id", message, r) for r, message in unknown_removals(ids, edits.remove)
     ]
     keep = ~ids.isin(set(edits.remove)).to_numpy() if len(ids) else np.ones(len(frame), dtype=bool)
     kept = frame[keep]
