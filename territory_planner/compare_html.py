@@ -84,6 +84,14 @@ def _cell(value: object, fmt: Formatter) -> str:
     return fmt(value)
 
 
+def _header(column: str) -> str:
+    """A column's header: travel_km sums workload x km, not kilometres driven (QA27 F1: "travel km"
+    read as 2.7 million km of driving), as the report's balance table says."""
+    from territory_planner.report.level_balance import TRAVEL
+
+    return TRAVEL if column == "travel_km" else column.replace("_", " ")
+
+
 def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatter] | None = None) -> str:
     """A table whose columns may be a two-level index (group, column); text escaped, numbers formatted."""
     formats = formats or {}
@@ -102,7 +110,7 @@ def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatt
             f'<th colspan="{n}" class="group">{html.escape(str(g))}</th>' for g, n in groups
         )
         head += "</tr>"
-    head += "<tr>" + "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in leaf) + "</tr>"
+    head += "<tr>" + "".join(f"<th>{html.escape(_header(str(c)))}</th>" for c in leaf) + "</tr>"
     # a format named after a column group (a measure of the gains and losses) serves all its columns
     fmts = [
         formats.get(str(k[0]) if grouped else "", formats.get(str(c), _formatter(str(c))))

@@ -96,6 +96,8 @@ def test_moves_and_rep_statement(tmp_path: Path) -> None:
     assert "&lt;b&gt;A5&lt;/b&gt;" in page
     assert page.count("<iframe") == 2
     assert (tmp_path / "cmp" / "maps" / "1_plan_a.html").is_file()
+    assert "<th>Travel (workload × km)</th>" in page  # not km driven (QA27 F1)
+    assert "travel km" not in page
 
 
 def test_removed_rep_and_cli(tmp_path: Path) -> None:

@@ -140,6 +140,7 @@ def test_an_edit_that_cuts_a_territory_and_a_district_apart_is_flagged(page: Any
     pieces, summary, cells, _ = _state(page)
     assert pieces == {"territory": dict.fromkeys(("R1", "R2", "R3", "R4"), 1), "district": {"D1": 1, "D2": 1}}
     assert "in pieces" not in summary
+    assert "travel (workload \u00d7 km) " in summary  # not km driven (QA27 F1)
     assert page.evaluate("window.territoryPlanner.assign(['S0'], 'R3')") is True
     pieces, summary, cells, shaded = _state(page)
     # R3: S0 and S4-S5; D2: S0 and S4-S7; R1 keeps S1 alone, one piece

@@ -145,6 +145,14 @@ def test_out_of_band_dev_pct_is_a_conditional_format(plan_dir: Path) -> None:
         assert (low, high) == pytest.approx((-5.0, 5.0), abs=1e-3)  # the default 5% band
 
 
+def test_the_travel_header_says_what_it_sums(plan_dir: Path) -> None:
+    """QA27 F1: travel_km keeps its CSV name; a note on its header says it is workload x km."""
+    ws = openpyxl.load_workbook(plan_dir / "plan.xlsx")["Territories"]
+    notes = {c.value: c.comment.text for c in ws[1] if c.comment is not None}
+    assert "workload x km" in notes["travel_km"]
+    assert "not kilometres driven" in notes["travel_km"]
+
+
 def test_summary_sheet_matches_summary_json(plan_dir: Path) -> None:
     summary = json.loads((plan_dir / "summary.json").read_text())
     ws = openpyxl.load_workbook(plan_dir / "plan.xlsx")["Summary"]

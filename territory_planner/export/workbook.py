@@ -139,6 +139,13 @@ def _empty(values: pd.Series) -> bool:
     return bool(values.astype(str).str.strip().eq("").all())
 
 
+# what a header's name does not say (QA27 F1: travel_km read as 2.7 million km of driving)
+HEADER_NOTES = {
+    "travel_km": "workload x km from each account to the rep's home, summed (the plan's objective "
+    "terms): not kilometres driven",
+}
+
+
 def write_frame(
     book: Any, styles: _Styles, name: str, frame: pd.DataFrame, bands: dict[str, float] | None = None
 ) -> Any:
@@ -150,6 +157,8 @@ def write_frame(
         series = frame[column]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         sheet.write_string(0, c, str(column), styles.header_number if numeric else styles.header)
+        if str(column) in HEADER_NOTES:  # the column keeps its CSV name; its note says what it sums
+            sheet.write_comment(0, c, HEADER_NOTES[str(column)])
         if pd.api.types.is_bool_dtype(series):
             for r, flag in enumerate(series.tolist(), start=1):
                 if flag is not pd.NA:  # unknown (an empty cell in the plan's CSV) stays empty

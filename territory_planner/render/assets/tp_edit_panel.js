@@ -341,9 +341,9 @@ function tpEditPanel(ctx, model) {
       nf.format(edited) +
       " account(s) edited by hand \u00b7 " +
       nf.format(moved) +
-      " moved from their current rep \u00b7 travel " +
+      " moved from their current rep \u00b7 travel (workload \u00d7 km) " +
       nf.format(Math.round(travel)) +
-      " km (" +
+      " (" +
       (change >= 0 ? "+" : "") +
       change.toFixed(1) +
       "% vs the plan) \u00b7 " +
