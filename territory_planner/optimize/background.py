@@ -138,6 +138,7 @@ class WholeModel:
         threads: int | None,
     ) -> None:
         self.deadline = deadline
+        self.gap = gap  # HiGHS's relative gap: "optimal" from it means within this gap
         self.live = LiveMip()
         self.result: repair.MipResult | None = None
         n = spec.problem.n_units

@@ -1348,13 +1348,24 @@ def _collect_beside(
     run.raise_bound(res.bound)
     if res.status == SolveStatus.OPTIMAL:
         run.proven = True
+    # its plan may already be the run's: reported by HiGHS while it ran (QA28 F4: "not better than the
+    # search's" of the plan written, where the search had found none)
+    taken = (
+        res.objective is not None
+        and run.source.endswith("whole_model")
+        and abs(res.objective - run.upper) <= 1e-9 * max(abs(run.upper), 1.0)
+    )
     if res.objective is None:
         found = "no plan of its own"
     elif kept:
         found = f"its plan ({res.objective:,.1f}) was better than the search's"
+    elif taken:
+        found = f"its plan ({res.objective:,.1f}), taken while it ran, is the run's best"
     else:
         found = f"its best plan ({res.objective:,.1f}) was not better than the search's"
     how = "stopped once the run met its gap" if stopped else res.status.value
+    if not stopped and res.status == SolveStatus.OPTIMAL and beside.gap > 0:  # HiGHS: "within its gap"
+        how = f"optimal within its {100 * beside.gap:g}% gap"
     if cut and res.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
         how = "stopped at the end of the time given to this solve"
     run.notes.append(
