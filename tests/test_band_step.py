@@ -66,3 +66,32 @@ def test_a_rep_band_between_two_reachable_totals_is_proven_before_solving(tmp_pa
     with pytest.raises(InfeasibleError) as exc:
         api.solve(options_for(a, r, tolerance="potential=0,workload=0.9"))
     assert any("holds no total that whole accounts can make" in c.message for c in exc.value.conflicts)
+
+
+def test_bands_whose_rounded_minimums_sum_above_the_total_are_proven_before_solving(tmp_path: Path) -> None:
+    """QA28 F1: 237 accounts of workload 1 and 10 reps at +-2%: each band 23.226 to 24.174 holds only
+    24, 240 in all, above the 237 the accounts hold. The LP's proof named one rep "3 short" and a
+    fractional plan; the pre-check names the sum and why each band holds only 24."""
+    accounts = [
+        {
+            "account_id": f"A{k}",
+            "lat": 0.01 * (k % 17),
+            "lon": 0.01 * k,
+            "potential": 1.0 + k % 3,
+            "workload": 1.0,
+        }
+        for k in range(237)
+    ]
+    reps = [{"rep_id": f"R{j}", "lat": 0.0, "lon": 0.2 * j} for j in range(10)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, tolerance="potential=0.5,workload=0.02"))
+    (conflict,) = [c for c in exc.value.conflicts if c.measure == "workload"]
+    assert conflict.amount == pytest.approx(3.0)
+    assert "hold at least 240 in all" in conflict.message
+    assert "allows only 24" in conflict.message
+    assert "above the 237 the accounts hold" in conflict.message
+    # at +-5% each band holds 23 to 24: no conflict of this kind, and a plan
+    out = api.solve(options_for(a, r, tolerance="potential=0.5,workload=0.05"))
+    assert out.summary["status"] in ("optimal", "feasible")
+    assert out.territories["workload"].between(23, 24).all()

@@ -80,6 +80,9 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     amount=float(np.ceil(spec.lower[m, j] / step - 1e-9) * step - hi) if step else 0.0,
                 )
             )
+        total_conflict = _band_sums(spec, m, step)
+        if total_conflict is not None and not empty.any():
+            conflicts.append(total_conflict)
         # one unit alone above every band it could go to
         cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
         for u in np.flatnonzero(p.unit_amount[:, m] > cap + 1e-9)[:20]:
@@ -250,6 +253,50 @@ def _rep_budget(spec: ModelSpec) -> list[Conflict]:
                 )
             )
     return out
+
+
+def _band_sums(spec: ModelSpec, m: int, step: float) -> Conflict | None:
+    """The reps' bands together cannot hold the accounts' total: every account goes to one rep, so the
+    reps' totals sum to it, and the bands' minimums sum above it (or their maximums below it). Bands
+    rounded inwards to whole multiples of the amounts' step (``spec.integral_bands``) do this where the
+    bands as given do not (QA28 F1: 237 Egyptian cities of workload 1, 10 reps at +-2%: each band 23.2 to
+    24.2 holds only 24, 240 in all; the LP's proof named one rep "3 short" and a fractional plan)."""
+    p = spec.problem
+    measure = p.measures[m]
+    total = float(p.unit_amount[:, m].sum())
+    lower, upper = float(spec.lower[m].sum()), float(spec.upper[m].sum())
+    eps = 1e-9 * max(abs(total), 1.0)
+    if lower <= total + eps and upper >= total - eps:
+        return None
+    short = lower > total + eps
+    bound = lower if short else upper
+    moved = spec.lower[m] - p.lower_band[m] if short else p.upper_band[m] - spec.upper[m]
+    j = int(np.argmax(moved))
+    rounded = step > 0 and moved[j] > eps
+    why = (
+        f" (the {measure} values are whole multiples of {exact(step, measure)}, so each rep's total is one "
+        f"too: {p.rep_ids[j]}'s band {exact(p.lower_band[m, j], measure)} to "
+        f"{exact(p.upper_band[m, j], measure)} allows {_allowed(spec, m, j)})"
+        if rounded
+        else ""
+    )
+    return Conflict(
+        "balance",
+        f"the {p.n_reps} reps' {measure} bands hold {'at least' if short else 'at most'} "
+        f"{exact(bound, measure)} in all{why}, {'above' if short else 'below'} the "
+        f"{exact(total, measure)} the accounts hold: widen --tolerance or change the number of reps",
+        measure=measure,
+        amount=abs(bound - total),
+    )
+
+
+def _allowed(spec: ModelSpec, m: int, j: int) -> str:
+    lo, hi, measure = spec.lower[m, j], spec.upper[m, j], spec.problem.measures[m]
+    return (
+        f"only {exact(lo, measure)}"
+        if hi - lo <= 1e-9 * max(abs(hi), 1.0)
+        else f"{exact(lo, measure)} to {exact(hi, measure)}"
+    )
 
 
 def exact(v: float, measure: str) -> str:
