@@ -209,6 +209,20 @@ def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
         ["R1", "R1 - Ann", "0MCxx0000000001", "0M5xx0000000001", "Region_East"],
         ["R2", "R2 - Bob", "0MCxx0000000001", "0M5xx0000000001", "Region_West"],
     ]
+    # the associations need the territories' Ids: not before they exist (QA27 F3: DeveloperNames there)
+    assert not (out / "ObjectTerritory2Association.csv").exists()
+    said = " ".join(res.output.split())
+    assert (
+        "ObjectTerritory2Association.csv not written: its Territory2Id must be the territories' Ids" in said
+    )
+    assert "Territory2.csv names parents still to create by DeveloperName" in said
+    assert "crm_user_id" not in res.output  # every rep has a User Id: no note
+    ids = {"Region_East": "0MI000000000001AAA", "Region_West": "0MI000000000002AAA"}
+    ids |= {"R1": "0MI000000000003AAA", "R2": "0MI000000000004AAA"}
+    res = export(
+        plan_dir, "salesforce", out, "--force", "--sf-territory-ids", str(write_ids(tmp_path / "i.csv", ids))
+    )
+    assert res.exit_code == 0, res.output
     associations = read_csv(out / "ObjectTerritory2Association.csv")
     assert list(associations.columns) == ASSOCIATION_COLUMNS
     assignments = read_csv(plan_dir / "assignments.csv")
@@ -216,8 +230,7 @@ def test_salesforce_files(plan_dir: Path, tmp_path: Path) -> None:
     assert associations["ObjectId"].is_unique
     assert set(associations["AssociationCause"]) == {"Territory2Manual"}
     by_account = dict(zip(associations["ObjectId"], associations["Territory2Id"], strict=True))
-    assert by_account == dict(zip(assignments["account_id"], assignments["rep_id"], strict=True))
-    assert "crm_user_id" not in res.output  # every rep has a User Id: no note
+    assert by_account == dict(zip(assignments["account_id"], assignments["rep_id"].map(ids), strict=True))
 
 
 def test_salesforce_without_user_ids_says_the_owners_are_rep_ids(plan_dir: Path, tmp_path: Path) -> None:
@@ -255,7 +268,7 @@ def write_ids(path: Path, ids: dict[str, str]) -> Path:
 def test_salesforce_territories_are_loaded_in_rounds_with_the_orgs_ids(
     plan_dir: Path, tmp_path: Path
 ) -> None:
-    """Round 1 names territories by DeveloperName; once the regions exist, round 2 creates the reps'
+    """Round 1 names parents by DeveloperName; once the regions exist, round 2 creates the reps'
     territories under the regions' Ids; once every territory exists, the associations use Ids."""
     ids = {"Region_East": "0MI000000000001AAA", "Region_West": "0MI000000000002AAA"}
     out = tmp_path / "sf"

@@ -234,10 +234,7 @@ def test_salesforce_tree_has_the_plans_regions_and_districts(plan_dir: Path, tmp
     order = {name: k for k, name in enumerate(tree["DeveloperName"])}
     assert all(order[p] < order[c] for c, p in parent.items() if p)  # parents first, for Data Loader
     assert len(tree) == len(regions) + len(districts) + len(territories)
-    associations = pd.read_csv(out / "ObjectTerritory2Association.csv", dtype=str)
-    assignments = pd.read_csv(plan_dir / "assignments.csv", dtype=str)
-    assert sorted(associations["ObjectId"]) == sorted(assignments["account_id"])
-    assert set(associations["Territory2Id"]) <= set(territories["rep_id"])  # accounts go to reps, not groups
+    assert not (out / "ObjectTerritory2Association.csv").exists()  # no territory has an Id yet
 
     # round 2: the regions exist in the org; the districts are created under the regions' Ids
     ids = {f"Region_{r}": f"0MI00000000000{k}AAA" for k, r in enumerate(regions, start=1)}
@@ -264,3 +261,27 @@ def test_salesforce_tree_has_the_plans_regions_and_districts(plan_dir: Path, tmp
         for d, r in districts[["district", "region"]].values
     }
     assert dict(zip(level["DeveloperName"], level["ParentTerritory2Id"], strict=True)) == expected
+
+    # last round: every territory has an Id; each account goes to its rep's territory, never a group's
+    ids |= {name: f"0MI{k:012d}AAA" for k, name in enumerate(tree["DeveloperName"], start=100)}
+    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(
+        tmp_path / "ids.csv", index=False
+    )
+    args = [
+        "--format",
+        "salesforce",
+        "--out",
+        str(out),
+        "--force",
+        "--sf-territory-ids",
+        str(tmp_path / "ids.csv"),
+    ]
+    res = run("export", str(plan_dir), *args)
+    assert res.exit_code == 0, res.output
+    associations = pd.read_csv(out / "ObjectTerritory2Association.csv", dtype=str)
+    assignments = pd.read_csv(plan_dir / "assignments.csv", dtype=str)
+    assert sorted(associations["ObjectId"]) == sorted(assignments["account_id"])
+    by_account = dict(zip(associations["ObjectId"], associations["Territory2Id"], strict=True))
+    assert by_account == {
+        a: ids[r] for a, r in zip(assignments["account_id"], assignments["rep_id"], strict=True)
+    }

@@ -9,11 +9,12 @@
   territories when the plan has them, parents first), and ``ObjectTerritory2Association.csv``
   (ObjectId, Territory2Id, AssociationCause = Territory2Manual), one row per account.
 
-Before the territories exist in the org, territories are referred to by DeveloperName. Data Loader needs
-Ids, so territories are loaded in rounds: load the top level, export the Ids of what exists
-(DeveloperName, Id) and pass that file as ``sf_territory_ids``: Territory2.csv then lists only the
+Before the territories exist in the org, a parent still to create is referred to by its DeveloperName.
+Data Loader needs Ids, so territories are loaded in rounds: load the top level, export the Ids of what
+exists (DeveloperName, Id) and pass that file as ``sf_territory_ids``: Territory2.csv then lists only the
 territories still to create, with their parents' Ids, and once every territory has an Id the
-associations are written with Territory2Id = the Id.
+associations are written with Territory2Id = the Id (never before: a DeveloperName there cannot be
+loaded, QA27 F3).
 """
 
 from __future__ import annotations
@@ -340,8 +341,17 @@ def salesforce_frames(
             "with each rep's Salesforce User Id in a crm_user_id column before loading it"
         )
     target = plan.assignments["rep_id"].map(rep_territory)
-    missing = sorted(set(target) - set(ids)) if territory_ids is not None else []
-    if missing:
+    missing = sorted(set(target) - set(ids))
+    if (
+        missing and territory_ids is None
+    ):  # QA27 F3: written with DeveloperNames, which Data Loader cannot load
+        notes.append(
+            "ObjectTerritory2Association.csv not written: its Territory2Id must be the territories' Ids, "
+            "which exist once Territory2.csv is loaded; load its top level (no ParentTerritory2Id), export "
+            "DeveloperName,Id of Territory2 from the org and re-run with --sf-territory-ids until every "
+            "territory has an Id"
+        )
+    elif missing:
         notes.append(
             f"ObjectTerritory2Association.csv not written: {len(missing)} territories have no Id in "
             f"{ids_source} yet ({first_few(missing)}); load "
@@ -356,6 +366,9 @@ def salesforce_frames(
             },
             columns=ASSOCIATION_COLUMNS,
         )
-    if territory_ids is not None and any(t.parent and t.parent not in ids for t in to_create):
-        notes.append("Territory2.csv names parents still to create by DeveloperName: load it level by level")
+    if any(t.parent and t.parent not in ids for t in to_create):
+        notes.append(
+            "Territory2.csv names parents still to create by DeveloperName (its ParentTerritory2Id): only "
+            "the rows whose parent is blank or an Id load now; load it level by level"
+        )
     return frames, notes
