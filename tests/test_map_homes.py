@@ -55,3 +55,19 @@ def test_homes_close_together_get_small_diamonds_and_far_apart_full_ones(tmp_pat
     assert status_attributes(near)["home-size"] == "8"
     assert _diamond_sizes(far) == [18, 18, 18]
     assert _diamond_sizes(near) == [8, 8, 8]
+
+
+def test_no_home_opens_under_the_maps_controls(tmp_path: Path) -> None:
+    """QA27 F2: at 1400x900 a rep's home at the plan's north-east corner opened under the expanded layer
+    list. The opening view is fitted again with that side's controls as padding."""
+    a = assignments_frame()
+    t = territories_frame(a)
+    t.loc[t["rep_id"] == "R3", ["home_lat", "home_lon"]] = [41.3, -73.7]  # beyond every account, north-east
+    page = write_map(write_plan(tmp_path / "corner", a, t), offline=True).resolve()
+    cmd = chromium_command(page.as_uri(), tmp_path / "profile")
+    cmd.insert(-1, "--window-size=1400,900")  # the size QA27 saw it at; the layer list is expanded
+    status = status_attributes(
+        subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False).stdout
+    )
+    assert status["homes"] == "3"
+    assert status["homes-under-controls"] == "0"

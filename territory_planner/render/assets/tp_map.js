@@ -190,6 +190,60 @@ function tpInit(map, L_, refs) {
       iconAnchor: [homeSize / 2, homeSize / 2],
     });
   }
+  // The opening view keeps every rep's home clear of the map's own controls (QA27 F2: at 1400x900 the
+  // Raleigh home sat under the expanded layer list, the Memphis one beside the Edit button): when a home
+  // falls under the controls of a side, the plan is fitted again with that side's controls as padding.
+  function controlRects() {
+    const sides = { left: ".leaflet-top.leaflet-left", right: ".leaflet-top.leaflet-right" };
+    const rects = {};
+    for (const side in sides) {
+      const corner = map.getContainer().querySelector(sides[side]);
+      rects[side] = [];
+      if (!corner) continue;
+      for (const el of corner.children) {
+        const r = el.getBoundingClientRect();
+        if (r.width && r.height) rects[side].push(r);
+      }
+    }
+    return rects;
+  }
+  // per side, how many homes the controls of that side cover (8 px around each control)
+  function homesUnder(rects, box) {
+    const under = { left: 0, right: 0 };
+    for (const m of homeMarkers) {
+      const p = map.latLngToContainerPoint(m.getLatLng());
+      const x = p.x + box.left;
+      const y = p.y + box.top;
+      for (const side in rects) {
+        if (rects[side].some((r) => x >= r.left - 8 && x <= r.right + 8 && y >= r.top - 8 && y <= r.bottom + 8)) {
+          under[side]++;
+        }
+      }
+    }
+    return under;
+  }
+  function clearOfControls(bounds) {
+    const box = map.getContainer().getBoundingClientRect();
+    const rects = controlRects();
+    const under = homesUnder(rects, box);
+    const report = function () {
+      const now = homesUnder(rects, box);
+      status.dataset.homesUnderControls = String(now.left + now.right);
+    };
+    if (!under.left && !under.right) return report();
+    const widest = function (side) {
+      let w = 0;
+      for (const r of rects[side]) w = Math.max(w, side === "left" ? r.right - box.left : box.right - r.left);
+      return w + 12;
+    };
+    // never more than half the map's width for the controls: a small map keeps its fit
+    const cap = box.width / 2;
+    const left = under.left ? Math.min(widest("left"), cap) : 30;
+    const right = under.right ? Math.min(widest("right"), cap) : 30;
+    map.fitBounds(bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 30], animate: false });
+    report();
+  }
+
   function fitHomes() {
     const points = homeMarkers.map(function (m) {
       return map.project(m.getLatLng());  // not rounded to whole pixels, as latLngToLayerPoint is
@@ -747,6 +801,7 @@ function tpInit(map, L_, refs) {
   if (typeof tpScrollCues === "function") tpScrollCues(ctx);
 
   map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+  clearOfControls(refs.bounds);
   fitHomes();
   map.on("zoomend", fitHomes);
   // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
