@@ -1236,14 +1236,16 @@ def plan(
     begin = time.perf_counter() if begun is None else begun  # --time-limit covers the whole command
     inputs = (*_input_paths(options), *((extra or {}).get(k) for k in ("scenario", "from_manifest")))
     refuse_replacing_inputs(Path(out), inputs)
-    check_replace(Path(out), force, "the previous plan is kept")
+    check_replace(Path(out), force, "the previous plan is kept", "plan")
     import datetime as dt
 
     from territory_planner.manifest import build_manifest, write_manifest
 
     started = dt.datetime.now(dt.UTC)
     output = solve(options, progress, started=begin, warm_start=warm_start)
-    with staged_output_dir(Path(out), force=force) as stage:  # the inputs were checked before the solve
+    with staged_output_dir(
+        Path(out), force=force, kind="plan"
+    ) as stage:  # the inputs were checked before the solve
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
         if options.xlsx:

@@ -419,7 +419,7 @@ def compare(paths: list[Path], out: Path, *, force: bool = False) -> Comparison:
     """Compare plan folders and write the comparison folder ``out`` atomically."""
     refuse_replacing_inputs(Path(out), paths)  # before reading them
     comparison = compare_plans([Path(p) for p in paths])
-    with staged_output_dir(Path(out), force=force) as stage:
+    with staged_output_dir(Path(out), force=force, kind="comparison") as stage:
         write_csv(comparison.moves, stage / "moves.csv")
         if "district_a" in comparison.districts:
             write_csv(district_moves(comparison.districts), stage / "district_moves.csv")

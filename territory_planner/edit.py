@@ -669,7 +669,7 @@ def write_edited(
     from territory_planner.report.api import write_report
 
     config = edited.summary.get("config") or {}
-    with staged_output_dir(Path(out), force=force, inputs=(plan_dir,), replaceable=Path(plan_dir)) as stage:
+    with staged_output_dir(Path(out), force=force, kind="plan", inputs=(plan_dir,)) as stage:
         write_csv(edited.assignments, stage / "assignments.csv")
         write_csv(edited.territories, stage / "territories.csv")
         atomic_write_text(stage / "summary.json", json_text(edited.summary))
@@ -784,11 +784,10 @@ def rebalance(
     from territory_planner.options import PATH_OPTIONS
 
     # the plan's own inputs (accounts, reps, CRM, ...) are this run's too (QA18 F11: --out their folder
-    # with --force deleted them); its locks file is read before the solve and rewritten into the new
-    # folder, so the plan may be replaced in place
+    # with --force deleted them), and the plan itself (QA27 F21: an edit in place lost the solved plan)
     inputs = [plan_dir, edits_path, *(values.get(k) for k in sorted(PATH_OPTIONS - {"locks"}))]
-    refuse_replacing_inputs(out, inputs, replaceable=plan_dir)
-    check_replace(out, force, "nothing was changed")  # before the solve, not after it
+    refuse_replacing_inputs(out, inputs)
+    check_replace(out, force, "nothing was changed", "plan")  # before the solve, not after it
     context = {
         **(extra or {}),
         "scenario": recorded_scenario(plan_dir),
@@ -875,7 +874,7 @@ def _rebalance_with(
             from territory_planner.export.api import write_plan_workbook
 
             write_plan_workbook(solved, out)
-        with staged_output_dir(out, force=force) as stage:
+        with staged_output_dir(out, force=force, kind="plan") as stage:
             for child in solved.iterdir():
                 os.replace(child, stage / child.name)
     finally:

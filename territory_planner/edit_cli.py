@@ -57,9 +57,9 @@ def edit_command(
     """
     from territory_planner.io.writers import check_replace, refuse_replacing_inputs
 
-    refuse_replacing_inputs(out, (plan_dir, edits_path), replaceable=plan_dir)  # in place, with --force
+    refuse_replacing_inputs(out, (plan_dir, edits_path))
     if not rebalance:  # a rebalance checks its folder against its plan's inputs as well (``edit.py``)
-        check_replace(out, force, "nothing was changed")
+        check_replace(out, force, "nothing was changed", "plan")
     if time_limit is not None and not rebalance:  # QA17 F15: it was ignored without a word
         raise click.BadParameter(
             "only a --rebalance solves: without it nothing is timed", param_hint="--time-limit"

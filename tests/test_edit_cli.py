@@ -415,22 +415,26 @@ def test_an_id_in_another_case_gets_a_hint(base: Path, tmp_path: Path) -> None:
 
 def test_a_failed_edit_leaves_the_plan_folder_as_it_was(tmp_path: Path) -> None:
     """The problems of a failed edit go to input_errors.csv in --out when that folder holds no plan (as for
-    plan), and beside it when it does (--out the plan itself, with --force): the plan folder is never
+    plan), and beside it when it does (--out an earlier edit, with --force): that plan folder is never
     altered by a failed edit. The next good run removes the list left beside it."""
+    import shutil
+
     plan = _zero_padded_plan(tmp_path / "plan")
-    before = {p.name: p.read_bytes() for p in plan.iterdir()}
+    old = tmp_path / "old"
+    shutil.copytree(plan, old)
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
     edits = write_edits(tmp_path / "e.csv", [("NOPE", "R2")])
-    code, output = run(str(plan), "--edits", str(edits), "--out", str(plan), "--force")
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(old), "--force")
     assert code == 1
-    assert {p.name: p.read_bytes() for p in plan.iterdir()} == before
-    beside = tmp_path / "plan.input_errors.csv"
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    beside = tmp_path / "old.input_errors.csv"
     assert pd.read_csv(beside, dtype=str)["value"].tolist() == ["NOPE"]
     assert str(beside) in " ".join(output.split())
     good = write_edits(tmp_path / "g.csv", [("00101", "R2")])
-    code, output = run(str(plan), "--edits", str(good), "--out", str(plan), "--force")
+    code, output = run(str(plan), "--edits", str(good), "--out", str(old), "--force")
     assert code == 0, output
     assert not beside.exists()
-    assert not (plan / "input_errors.csv").exists()
+    assert not (old / "input_errors.csv").exists()
 
 
 def test_the_exported_workbook_with_rep_ids_changed_by_hand_is_read_as_edits(

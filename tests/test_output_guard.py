@@ -1,8 +1,9 @@
 """An output folder that is, or holds, one of the run's inputs is refused before anything runs (QA17 F1:
 ``report --plan p --out p --force`` replaced the plan folder it reported on by report.html and
 kpis.csv; ``plan --out data --force`` would have deleted ``data/accounts.csv``). A usage error, exit 2,
-with --force too; the inputs stay as they were. ``edit PLAN --out PLAN --force`` replaces the plan by
-its edited self, as before."""
+with --force too; the inputs stay as they were. ``edit PLAN --out PLAN --force`` too (QA27 F21: the
+solved plan was gone, its edited self said it was edited from itself). And --force replaces an earlier
+output of the same command only (QA27 F15: ``report --out PLAN --force`` deleted the plan)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_the_rule(tmp_path: Path) -> None:
         refuse_replacing_inputs(tmp_path / "plans" / "x" / "..", [tmp_path / "plans"])
     refuse_replacing_inputs(plan / "report", [plan])  # a folder inside the input: nothing of it is replaced
     refuse_replacing_inputs(tmp_path / "plans" / "2026-report", [plan])  # a sibling
-    with pytest.raises(OutputExistsError), staged_output_dir(plan, force=True, inputs=[plan]):
+    with pytest.raises(OutputExistsError), staged_output_dir(plan, force=True, kind="plan", inputs=[plan]):
         pass
     assert plan.is_dir()
 
@@ -74,14 +75,41 @@ def test_compare_and_edit_into_a_plan_they_read(tmp_path: Path) -> None:
     before = _files(tmp_path)
     res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(a), "--force"])
     assert res.exit_code == 2, res.output
-    # an edit may replace its own plan (with --force), not a folder that holds it or its edits
-    res = CliRunner().invoke(main, ["edit", str(b), "--edits", str(edits), "--out", str(b), "--force"])
-    assert "an input of this run" not in res.output
-    res = CliRunner().invoke(main, ["edit", str(b), "--edits", str(edits), "--out", str(tmp_path), "--force"])
+    # an edit may not replace its own plan, nor a folder that holds it or its edits
+    for out in (b, tmp_path):
+        res = CliRunner().invoke(main, ["edit", str(b), "--edits", str(edits), "--out", str(out), "--force"])
+        assert res.exit_code == 2, res.output
+        assert "an input of this run" in " ".join(res.output.split())
+    assert _files(tmp_path) == before
+
+
+def test_force_replaces_an_output_of_the_same_command_only(tmp_path: Path) -> None:
+    """QA27 F15: ``report --out PLAN --force`` deleted the plan (assignments, summary, manifest, map) and
+    left report.html and kpis.csv, without a word."""
+    from territory_planner.io.writers import check_replace, output_kind
+
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    for name in ("assignments.csv", "summary.json", "manifest.json", "report.html", "kpis.csv"):
+        (plan / name).write_text("x", encoding="utf-8")
+    assert output_kind(p.name for p in plan.iterdir()) == "plan"  # a plan may hold its report too
+    before = _files(plan)
+    crm = SAMPLE / "crm"
+    res = CliRunner().invoke(
+        main, ["report", "--crm", str(crm), "--period", "2026Q2", "--out", str(plan), "--force"]
+    )
     assert res.exit_code == 2, res.output
-    after = _files(tmp_path)  # the in-place edit failed on the bare plan: its problems are listed beside it
-    assert after.pop("b.input_errors.csv")
-    assert after == before
+    said = " ".join(res.output.split())
+    assert "holds a plan" in said
+    assert "this command writes a report" in said
+    assert _files(plan) == before
+    check_replace(plan, True, "kept", "plan")  # a plan over a plan: allowed with --force
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "kpis.csv").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="holds a report"):
+        check_replace(report, True, "kept", "forecast")
+    check_replace(report, True, "kept", "report")
 
 
 def test_a_rebalance_into_the_folder_of_the_plan_s_inputs_is_refused(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def forecast_command(
     from territory_planner.io.writers import staged_output_dir
 
     unit = None if currency is None else parse_currency(currency)
-    with staged_output_dir(out, force=force, inputs=(crm, plan, reps)) as stage:
+    with staged_output_dir(out, force=force, kind="forecast", inputs=(crm, plan, reps)) as stage:
         report, _ = write_forecast(
             stage,
             crm_dir=crm,

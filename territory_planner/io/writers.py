@@ -122,11 +122,28 @@ OUTPUT_SIGNATURES = frozenset(
 )  # fmt: skip
 
 
-def check_replace(out: Path, force: bool, kept: str) -> None:
+# what each command writes, by the files that tell its folder apart (a plan folder may hold a report and a
+# forecast too: it is a plan)
+OUTPUT_KINDS = (
+    ("plan", frozenset({"manifest.json", "summary.json", "assignments.csv"})),
+    ("comparison", frozenset({"compare.html", "moves.csv"})),
+    ("report", frozenset({"report.html", "kpis.csv"})),
+    ("forecast", frozenset({"forecast.csv", "forecast.html"})),
+)
+
+
+def output_kind(names: Iterable[str]) -> str | None:
+    """Which command's output a folder holding ``names`` is (``OUTPUT_KINDS``), None for none."""
+    found = set(names)
+    return next((kind for kind, files in OUTPUT_KINDS if files & found), None)
+
+
+def check_replace(out: Path, force: bool, kept: str, kind: str | None = None) -> None:
     """Raise ``OutputExistsError`` when writing ``out`` would replace files: without ``force`` always
     (``kept`` says what is kept), and with it when the folder holds none of this tool's outputs (QA22
     M10: ``--out myfolder --force`` deleted the user's own files in it; a typo of ``--out ~/Documents``
-    would have deleted the documents)."""
+    would have deleted the documents), or (``kind``: what this command writes) another command's output
+    (QA27 F15: ``report --out PLAN --force`` deleted the plan and left report.html and kpis.csv)."""
     from territory_planner.errors import OutputExistsError
     from territory_planner.io.labels import first_few
 
@@ -140,22 +157,25 @@ def check_replace(out: Path, force: bool, kept: str) -> None:
             f"{out} holds files territory-planner did not write ({first_few(names)}): --force replaces a "
             "folder of an earlier run only, and this one would be deleted whole; choose another folder"
         )
+    held = output_kind(names)
+    if kind is not None and held is not None and held != kind:
+        shown = first_few(sorted(dict(OUTPUT_KINDS)[held].intersection(names)))
+        raise OutputExistsError(
+            f"{out} holds a {held} ({shown}), and this command writes a {kind}: --force replaces an earlier "
+            f"{kind} only, and the {held} would be deleted whole; choose another folder"
+        )
 
 
-def refuse_replacing_inputs(
-    out: Path, inputs: Iterable[Path | str | None], *, replaceable: Path | None = None
-) -> None:
+def refuse_replacing_inputs(out: Path, inputs: Iterable[Path | str | None]) -> None:
     """Raise ``OutputExistsError`` when ``out`` is one of the run's inputs or holds one: the output
     replaces the folder whole, so ``report --plan p --out p --force`` deleted the plan it reported on
-    (QA17 F1), and ``plan --out data --force`` would delete ``data/accounts.csv``. ``replaceable`` is an
-    input ``out`` may be (not hold): a plan replaced by its edited self, with --force."""
+    (QA17 F1), and ``plan --out data --force`` would delete ``data/accounts.csv``. An edit into the plan
+    it edits too (QA27 F21: the solved plan was gone, and the edited one said it was edited from itself)."""
     target = Path(out).resolve()
     for p in inputs:
         if p is None:
             continue
         source = Path(p).resolve()
-        if source == target and replaceable is not None and source == Path(replaceable).resolve():
-            continue
         if source == target:
             what = f"the output folder {out} is also an input of this run"
         elif target in source.parents:
@@ -170,18 +190,19 @@ def refuse_replacing_inputs(
 
 @contextlib.contextmanager
 def staged_output_dir(
-    out: Path, *, force: bool, inputs: Iterable[Path | str | None] = (), replaceable: Path | None = None
+    out: Path, *, force: bool, kind: str, inputs: Iterable[Path | str | None] = ()
 ) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``out`` in one rename, on failure it vanishes.
 
-    Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false, or
-    when it is or holds one of ``inputs`` (``refuse_replacing_inputs``; it may be ``replaceable``).
+    Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false, when
+    it holds another command's output than ``kind``, or when it is or holds one of ``inputs``
+    (``refuse_replacing_inputs``).
     """
     out = Path(out)
-    refuse_replacing_inputs(out, inputs, replaceable=replaceable)
+    refuse_replacing_inputs(out, inputs)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
-    check_replace(out, force, "the previous plan is kept otherwise")
+    check_replace(out, force, "the previous plan is kept otherwise", kind)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
     os.chmod(stage, 0o777 & ~_umask())

@@ -111,7 +111,7 @@ def report_command(
     from territory_planner.report.api import write_report
 
     unit = None if currency is None else parse_currency(currency)
-    with staged_output_dir(out, force=force, inputs=(crm, plan, reps, accounts)) as stage:
+    with staged_output_dir(out, force=force, kind="report", inputs=(crm, plan, reps, accounts)) as stage:
         write_report(
             stage,
             plan_dir=plan,
