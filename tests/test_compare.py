@@ -546,3 +546,29 @@ def test_the_pipeline_is_read_by_the_crms_rules_and_never_silently_zero(tmp_path
     assert len(result.warnings) == 1
     assert "no pipeline columns" in result.warnings[0]
     assert "amount" in result.warnings[0]
+
+
+def test_reestimated_amounts_reconcile_each_reps_net_with_its_balance(tmp_path: Path) -> None:
+    """QA27 F12: last year's plan against this year's, on refreshed potentials: an account re-estimated
+    from 200 to 900 appeared nowhere, so its rep's net did not match the change of its total; and one
+    account dropped from the data was a silent move to nobody."""
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2", "<b>A5</b>": "R1"})
+    b = _plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R1"})
+    assignments = pd.read_csv(b / "assignments.csv")
+    assignments.loc[assignments["account_id"] == "A2", "potential"] = 900.0  # re-estimated, and moved to R2
+    assignments.to_csv(b / "assignments.csv", index=False)
+    result = compare([a, b], tmp_path / "ab")
+    st = result.statement.set_index("rep_id")
+    assert st.loc["R2", "potential_reestimated"] == pytest.approx(700.0)
+    assert st.loc["R1", "potential_reestimated"] == pytest.approx(0.0)
+    totals = {
+        label: pd.read_csv(p / "assignments.csv").groupby("rep_id")["potential"].sum()
+        for label, p in (("a", a), ("b", b))
+    }
+    for rep in ("R1", "R2"):
+        assert st.loc[rep, "potential_net"] == pytest.approx(totals["b"][rep] - totals["a"][rep])
+    said = " ".join(result.warnings)
+    assert "1 account(s) have another potential or workload in b than in a (A2)" in said
+    assert "1 account(s) are in one of a and b only (<b>A5</b>)" in said
+    page = (tmp_path / "ab" / "compare.html").read_text(encoding="utf-8")
+    assert "<th>reestimated</th>" in page
