@@ -88,11 +88,25 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
         sheet = _edits_sheet(Path(path))
         if sheet == "assignments":
             _same_plan(Path(path), plan)
+        else:
+            _assignments_unchanged(Path(path), plan)
         raw = read_table(path, sheet)
         try:
-            return _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
+            edits = _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
             raise InputError(relocate(err.problems, [raw.excel])) from None
+        if sheet == "assignments" and not _any_change(edits, plan):
+            raise InputError(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    "no edit in the workbook: its Assignments sheet gives every account the plan's rep. Only "
+                    "that sheet's rep_id column is read as edits (not the Moves sheet, current_rep or the "
+                    "amounts); change rep_id there, or add a sheet 'edits' with account_id,rep_id rows",
+                )
+            )
+        return edits
     try:
         text, sep = csv_text(Path(path).read_bytes())  # ';' as Excel writes it where decimals are commas
         structure, width = csv_structure_problems(text, sep, name)
@@ -127,6 +141,52 @@ def _edits_sheet(path: Path) -> str:
     except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
         return "edits"
     return "assignments" if "edits" not in names and "assignments" in names else "edits"
+
+
+def _assignments_unchanged(path: Path, plan: PlanFolder) -> None:
+    """A workbook read by its ``edits`` sheet whose Assignments sheet also gives accounts other reps than
+    the plan's: which is meant cannot be told (QA27 F17: the edits sheet was applied and two changed
+    rep_ids of the Assignments sheet dropped without a word)."""
+    try:
+        import python_calamine
+
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
+        if "assignments" not in sheets:
+            return
+        rows = book.get_sheet_by_name(sheets["assignments"]).to_python()
+    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
+        return
+    if not rows:
+        return
+    header = [str(c).strip().lower() for c in rows[0]]
+    if "account_id" not in header or "rep_id" not in header:
+        return
+    ia, ir = header.index("account_id"), header.index("rep_id")
+    reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
+    changed = [
+        str(r[ia]).strip()
+        for r in rows[1:]
+        if len(r) > max(ia, ir)
+        and str(r[ia]).strip() in reps
+        and str(r[ir]).strip() != reps[str(r[ia]).strip()]
+    ]
+    if changed:
+        raise InputError(
+            Problem(
+                str(path),
+                None,
+                None,
+                f"the workbook has an 'edits' sheet, which is what is read, and its Assignments sheet gives "
+                f"{len(changed):,} account(s) another rep than the plan ({first_few(changed)}), which would "
+                "be dropped: put every edit in one of the two sheets",
+            )
+        )
+
+
+def _any_change(edits: dict[str, str], plan: PlanFolder) -> bool:
+    reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
+    return any(reps.get(acc) != rep for acc, rep in edits.items())
 
 
 def _same_plan(path: Path, plan: PlanFolder) -> None:

@@ -653,7 +653,32 @@ def test_a_workbook_exported_from_another_plan_is_refused(base: Path, tmp_path: 
     assert code == 1
     assert "exported from another plan" in " ".join(output.split())
     assert not (tmp_path / "x" / "assignments.csv").exists()
-    # the plan's own workbook, unchanged: no edit at all
-    code, output = run(str(base), "--edits", str(tmp_path / "own.xlsx"), "--out", str(tmp_path / "y"))
-    assert code == 0, output
-    assert (read(tmp_path / "y")[0]["rep_id"] == a0["rep_id"]).all()
+    # the plan's own workbook, unchanged, or changed only where edits are not read: refused (QA27 F17:
+    # a Moves sheet's to_rep changed gave "0 account(s) moved by hand" and a manual plan)
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "own.xlsx")
+    moves = book["Moves"] if "Moves" in book.sheetnames else None
+    if moves is not None and moves.max_row > 1:
+        moves.cell(row=2, column=4).value = "R0"
+    book.save(tmp_path / "own_moves.xlsx")
+    for name in ("own.xlsx", "own_moves.xlsx"):
+        code, output = run(str(base), "--edits", str(tmp_path / name), "--out", str(tmp_path / "y"))
+        assert code == 1
+        assert "no edit in the workbook" in " ".join(output.split())
+        assert not (tmp_path / "y" / "assignments.csv").exists()
+    # an edits sheet beside changed rep_ids in Assignments: which is meant cannot be told
+    book = openpyxl.load_workbook(tmp_path / "own.xlsx")
+    sheet = book["Assignments"]
+    header = [c.value for c in sheet[1]]
+    (acc, rep), *_ = two_moves(a0)
+    for row in sheet.iter_rows(min_row=2):
+        if row[header.index("account_id")].value == acc:
+            row[header.index("rep_id")].value = rep
+    extra = book.create_sheet("edits")
+    extra.append(["account_id", "rep_id"])
+    extra.append([two_moves(a0)[1][0], two_moves(a0)[1][1]])
+    book.save(tmp_path / "both.xlsx")
+    code, output = run(str(base), "--edits", str(tmp_path / "both.xlsx"), "--out", str(tmp_path / "z"))
+    assert code == 1
+    assert "put every edit in one of the two sheets" in " ".join(output.split())
