@@ -110,6 +110,32 @@ def currency_context(currency: str) -> Iterator[None]:
         _current.reset(token)
 
 
+# the ISO codes a currency sign stands for (a sign not listed is not compared)
+_SIGN_CODES = {
+    "$": {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "ARS", "CLP", "COP", "TWD"},
+    "US$": {"USD"}, "€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY", "CNY"}, "₹": {"INR"}, "R$": {"BRL"},
+    "₩": {"KRW"}, "₽": {"RUB"}, "₺": {"TRY"}, "₱": {"PHP"}, "₦": {"NGN"}, "₫": {"VND"}, "₪": {"ILS"},
+    "฿": {"THB"},
+}  # fmt: skip
+
+
+def mismatch(shown: str, code: str | None, source: str) -> str | None:
+    """A warning when money is written in ``shown`` (a sign or an ISO code) while the amounts are in
+    ``code`` (an ISO code, e.g. a CRM's currency column) and the two differ: there are no exchange rates
+    here, so the amounts would be relabelled, not converted (QA27 F18: a CRM's USD shown with €)."""
+    if not code or not shown:
+        return None
+    code = code.strip().upper()
+    same = shown.upper() == code if _is_iso_code(shown) else code in _SIGN_CODES.get(shown, {code})
+    if same:
+        return None
+    return (
+        f"the amounts of {source} are in {code}, and money is written with {shown} (the plan's currency or "
+        f"--currency): nothing is converted, so these are {code} amounts under another sign; give "
+        f"--currency {code} to write them as they are"
+    )
+
+
 def plan_currency(summary: dict[str, object]) -> str:
     """The currency a plan folder was made with (``summary.json`` -> config), ``$`` for older plans."""
     config = summary.get("config")

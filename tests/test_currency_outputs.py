@@ -156,3 +156,32 @@ def test_map_edit_panel_knows_which_measures_are_money(tmp_path: Path) -> None:
 def test_default_map_keeps_dollars(tmp_path: Path) -> None:
     html = render_map_html(read_plan_folder(sample_plan(tmp_path / "plan")))
     assert "$230k" in legend_row(html, "R1")
+
+
+def test_a_crm_in_another_currency_than_the_page_is_warned_about(tmp_path: Path) -> None:
+    """QA27 F18: a plan made in € and a CRM whose currency column says USD: report.html wrote the USD
+    amounts with € without a word (nothing converts them)."""
+    import shutil
+
+    import pandas as pd
+
+    from territory_planner.currency import mismatch
+    from territory_planner.report.api import write_report
+
+    assert mismatch("€", "EUR", "x") is None
+    assert mismatch("EUR", "eur", "x") is None
+    assert mismatch("$", "CAD", "x") is None  # a dollar sign stands for every dollar
+    assert mismatch("€", None, "x") is None  # a CRM without a currency column: nothing to compare
+    assert "give --currency USD" in (mismatch("€", "USD", "x") or "")
+    assert "are in GBP" in (mismatch("USD", "GBP", "x") or "")
+    crm = tmp_path / "crm"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sample_data" / "crm", crm)
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str)
+    opps["currency"] = "USD"
+    opps.to_csv(crm / "opportunities.csv", index=False)
+    for currency, warned in (("€", True), ("USD", False)):
+        out = tmp_path / f"rep-{currency}"
+        out.mkdir()
+        write_report(out, crm_dir=crm, period="2026Q2", currency=currency)
+        page = (out / "report.html").read_text(encoding="utf-8")
+        assert ("are in USD, and money is written with €" in page) is warned

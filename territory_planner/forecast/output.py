@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from territory_planner.currency import DEFAULT_CURRENCY, currency_context
 from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
-from territory_planner.report.api import load_crm_for, report_currency
+from territory_planner.report.api import currency_warning, load_crm_for, report_currency
 from territory_planner.report.html import render_report
 from territory_planner.report.plan import load_plan
 
 
-def forecast_page(report: ForecastReport, currency: str = DEFAULT_CURRENCY) -> str:
+def forecast_page(
+    report: ForecastReport, currency: str = DEFAULT_CURRENCY, warnings: Sequence[str] = ()
+) -> str:
     """forecast.html: the report page with the forecast section only, money in ``currency``."""
     with currency_context(currency):
         return render_report(
+            warnings=warnings,
             plan=None,
             kpis=None,
             quotas=None,
@@ -40,8 +44,9 @@ def write_forecast(
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
     crm = load_crm_for(Path(crm_dir), reps_path=reps_path)  # the CRM's own roster: the plan adds territories
     currency = report_currency(currency, plan, crm)
+    relabelled = currency_warning(currency, crm)
     report = compute_forecast(crm, horizon, plan=plan, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"
-    atomic_write_text(page, forecast_page(report, currency))
+    atomic_write_text(page, forecast_page(report, currency, [relabelled] if relabelled else []))
     return report, [*written, page]

@@ -114,6 +114,19 @@ def load_crm_for(
     )  # fmt: skip
 
 
+def currency_warning(currency: str, crm: CrmData | None) -> str | None:
+    """The CRM's amounts in another currency than the one the page writes (``currency.mismatch``),
+    logged as a warning."""
+    from territory_planner.currency import mismatch
+
+    warning = mismatch(
+        currency, crm_currency(crm) if crm is not None else None, "the CRM (its currency column)"
+    )
+    if warning is not None:
+        log.warning("%s", warning)
+    return warning
+
+
 def report_currency(given: str | None, plan: PlanData | None, crm: CrmData | None) -> str:
     """The currency money is written in: the one given, else the plan's, else the CRM's own ``currency``
     column (one value, the loader refuses mixed ones) when it is an ISO code, else ``$``."""
@@ -321,8 +334,10 @@ def write_report(
         written.append(path)
     currency = report_currency(currency, plan, crm)
     target, unit = company_target or 0.0, currency_prefix(currency)
+    relabelled = currency_warning(currency, crm)
     with currency_context(currency):
         html = render_report(
+            warnings=[relabelled] if relabelled else [],
             plan=plan,
             kpis=report.section if report is not None else None,
             quotas=quotas,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -438,11 +439,14 @@ def render_report(
     quota_note: str = "",
     title: str = "Territory plan and sales KPI report",
     forecast: Markup | None = None,
+    warnings: Sequence[str] = (),
 ) -> str:
+    """The page; ``warnings`` are shown under its title (the CRM's amounts in another currency)."""
     env = _environment()
     template = env.from_string(env.globals["template_text"])  # type: ignore[arg-type]
     return template.render(
         title=title,
+        page_warnings=list(warnings),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         plan=plan_context(plan) if plan is not None else None,
         kpi=kpi_context(kpis) if kpis is not None else None,
