@@ -152,6 +152,12 @@ def test_an_edit_that_cuts_a_territory_and_a_district_apart_is_flagged(page: Any
     assert "district D2 in 2 pieces" in summary
     status = page.evaluate("Object.assign({}, document.querySelector('#tp-status').dataset)")
     assert (status["split"], status["districtsSplit"]) == ("1", "1")
+    # the header's status and deviations are the solved plan's: said while edits exist (QA27 F13)
+    note = "document.querySelector('#tp-as-solved')"
+    assert page.evaluate(f"{note}.hidden") is False
+    assert page.evaluate(f"{note}.textContent").startswith(
+        "As solved, before your 1 hand edit(s): the edited"
+    )
     page.evaluate("window.territoryPlanner.undo()")
     # along the border: S3 to R3 keeps every territory and district in one piece
     assert page.evaluate("window.territoryPlanner.assign(['S3'], 'R3')") is True
@@ -160,6 +166,7 @@ def test_an_edit_that_cuts_a_territory_and_a_district_apart_is_flagged(page: Any
     assert set(pieces["district"].values()) == {1}
     assert "in pieces" not in summary
     page.evaluate("window.territoryPlanner.undo()")
+    assert page.evaluate("document.querySelector('#tp-as-solved').hidden") is True
 
 
 @pytest.mark.browser

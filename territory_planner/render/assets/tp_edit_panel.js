@@ -229,8 +229,12 @@ function tpEditPanel(ctx, model) {
   scroll.appendChild(table);
   live.append(liveSummary, scroll);
 
+  // while hand edits exist, the header's status, gap, moves and deviations are the solved plan's: said
+  // above them, with the count (QA27 F13: a screenshot of an edited map claimed the solved plan's 7.7%)
+  const asSolved = el("div", { class: "tp-edit-hint", id: "tp-as-solved", hidden: "" }, "");
   if (legend) {
     const meta = legend.querySelector(".tp-meta");
+    if (meta) meta.parentNode.insertBefore(asSolved, meta);
     legend.insertBefore(box, meta ? meta.nextSibling : legend.firstChild);
     legend.insertBefore(live, box.nextSibling);
   }
@@ -352,6 +356,12 @@ function tpEditPanel(ctx, model) {
       piecesText(split, pieces.district);
     status.dataset.edits = String(edited);
     status.dataset.split = String(split);
+    asSolved.hidden = edited === 0;
+    asSolved.textContent = edited
+      ? "As solved, before your " +
+        nf.format(edited) +
+        " hand edit(s): the edited plan's balance, moves and travel are in the table below"
+      : "";
     status.dataset.outOfBand = String(out);
     updateMovedLabel(moved);
   }
