@@ -169,12 +169,14 @@ def test_an_older_plan_folder_loads_and_says_segments_are_not_checked(base: Path
 
 
 def test_a_plan_folder_changed_by_other_means_lists_the_segment_violation(base: Path, tmp_path: Path) -> None:
-    """An account already with a rep who does not serve it (assignments.csv changed in a spreadsheet):
-    the edited plan lists it as a ``segment`` violation of that rep."""
+    """An account already with a rep who does not serve it (assignments.csv changed in a spreadsheet, in
+    a folder without the manifest that would tell: a folder with it is refused, QA27 F5): the edited plan
+    lists it as a ``segment`` violation of that rep."""
     import shutil
 
     changed = tmp_path / "changed"
     shutil.copytree(base, changed)
+    (changed / "manifest.json").unlink()
     a = assignments(changed)
     smb = a_free(a, "smb", "R0")
     a.loc[a["account_id"] == smb, "rep_id"] = "R0"
