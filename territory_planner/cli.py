@@ -391,7 +391,7 @@ def plan(
     s = output.summary
     click.echo(
         f"{s['status']}: {s['accounts']} accounts -> {s['reps']} reps "
-        f"| objective {_shown(s['objective'], ',.1f')} "
+        f"| objective {_shown(s['objective'], ',.1f')}{_objective_parts(s)} "
         f"| lower bound {_shown(s['lower_bound'], ',.1f')} "
         f"| gap {_shown(s['gap'], '.3%')} | {s['solve_seconds']:.1f}s"
     )
@@ -491,6 +491,17 @@ def _log_lines(console: Any, started: float, every: float = 5.0) -> Callable[[st
             last_step[0], last_at[0] = step, now
 
     return progress
+
+
+def _objective_parts(s: dict[str, Any]) -> str:
+    """' (travel X + disruption Y)' when the objective prices moves (--disruption-weight), else '' (QA28
+    F6: the console's objective held the penalty without a word, read as 2.1% more travel)."""
+    values = [s.get(k) for k in ("disruption_price", "compactness", "objective")]
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) < 3 or not all(math.isfinite(v) for v in numbers) or numbers[0] <= 0:
+        return ""
+    _, travel, objective = numbers
+    return f" (travel {travel:,.1f} + disruption {objective - travel:,.1f})"
 
 
 def _shown(value: Any, spec: str) -> str:

@@ -76,6 +76,8 @@ def test_plan_writes_the_spec_outputs(line: tuple[Path, Path], tmp_path: Path) -
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= SUMMARY_KEYS
     assert summary["objective"] == pytest.approx(summary["compactness"])  # no disruption penalty
+    assert "(travel " not in res.output  # nothing to split
+
     assignments = pd.read_csv(out / "assignments.csv", keep_default_na=False)
     assert list(assignments.columns[: len(ASSIGNMENT_COLUMNS)]) == ASSIGNMENT_COLUMNS
     territories = pd.read_csv(out / "territories.csv")
@@ -375,3 +377,13 @@ def test_force_replaces_a_folder_of_an_earlier_run_only(line: tuple[Path, Path],
     assert res.exit_code == 0
     assert (out / "summary.json").is_file()
     assert not (out / "notes.txt").exists()
+
+
+def test_an_objective_with_a_disruption_penalty_shows_its_parts() -> None:
+    """QA28 F6: with --disruption-weight the console's objective held the penalty without a word."""
+    from territory_planner.cli import _objective_parts
+
+    s = {"objective": 116_338.0, "compactness": 113_924.0, "disruption_price": 0.339}
+    assert _objective_parts(s) == " (travel 113,924.0 + disruption 2,414.0)"
+    assert _objective_parts({**s, "disruption_price": 0.0}) == ""
+    assert _objective_parts({**s, "compactness": None}) == ""
