@@ -391,3 +391,20 @@ def test_a_quiet_sweep_leaves_each_points_home_note_in_its_summary(
     summary = json.loads((out / "points" / "p000_tolerance-0.1" / "summary.json").read_text())
     assert any("R1's home account H (Home City) goes to R2" in n for n in summary["notes"])
     assert logging.getLogger("territory_planner").level == logging.NOTSET  # the level comes back
+
+
+def test_a_family_holding_two_reps_homes_names_both() -> None:
+    """QA28 F3: a family holding Naples and Genoa, R02's and R05's homes, locked to R07, was named as
+    R02's home alone."""
+    acc = [
+        {"account_id": "N", "lat": 0.0, "lon": 0.0, "potential": 1.0, "workload": 1.0, "parent_id": "F"},
+        {"account_id": "G", "lat": 0.0, "lon": 1.0, "potential": 1.0, "workload": 1.0, "parent_id": "F"},
+        {"account_id": "C", "lat": 0.0, "lon": 3.0, "potential": 1.0, "workload": 1.0, "parent_id": "F",
+         "locked_rep": "R3"},
+    ]  # fmt: skip
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0},
+            {"rep_id": "R3", "lat": 0.0, "lon": 5.0}]  # fmt: skip
+    p = _problem(acc, reps)
+    (note,) = lost_homes(p, np.array([2]), p.home_lat, p.home_lon, np.ones(3, dtype=bool))
+    assert "R1's and R2's home family F (3 accounts) goes to R3" in note
+    assert "(locked to R3)" in note

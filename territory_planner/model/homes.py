@@ -251,7 +251,15 @@ def lost_homes(
         single = p.unit_size[u] == 1 and (p.home_unit is None or at not in np.flatnonzero(p.home_unit == u))
         what = account_label(p.account_ids[i], p.account_names[i]) if single else p.unit_label(u)
         to = float(arc_km(p.acc_lat[i], p.acc_lon[i], centre_lat[j], centre_lon[j]))
-        lines.append(f"{p.rep_ids[at]}'s home {what} goes to {p.rep_ids[j]}, {_km_text(to)} from it{why}")
+        # every rep whose home the unit holds (QA28 F3: a family holding Naples and Genoa, R02's and
+        # R05's homes, named R02's alone)
+        homes = list(dict.fromkeys(str(p.rep_ids[r]) for _, r, _ in near))
+        whose = " and ".join(
+            [", ".join(f"{h}'s" for h in homes[:-1]), f"{homes[-1]}'s"]
+            if len(homes) > 1
+            else [f"{homes[0]}'s"]
+        )
+        lines.append(f"{whose} home {what} goes to {p.rep_ids[j]}, {_km_text(to)} from it{why}")
     hint = ""
     if free and not kept:
         them = "them" if free == len(lost) else f"the {free} not locked elsewhere or of another segment"
