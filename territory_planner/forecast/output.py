@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,9 +10,16 @@ from territory_planner.currency import DEFAULT_CURRENCY, currency_context
 from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
-from territory_planner.report.api import currency_warning, load_crm_for, report_currency
+from territory_planner.report.api import (
+    currency_warning,
+    load_crm_for,
+    report_currency,
+    unplanned_opportunities,
+)
 from territory_planner.report.html import render_report
 from territory_planner.report.plan import load_plan
+
+log = logging.getLogger(__name__)
 
 
 def forecast_page(
@@ -44,9 +52,14 @@ def write_forecast(
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
     crm = load_crm_for(Path(crm_dir), reps_path=reps_path)  # the CRM's own roster: the plan adds territories
     currency = report_currency(currency, plan, crm)
-    relabelled = currency_warning(currency, crm)
+    warnings = [w for w in [currency_warning(currency, crm)] if w]
+    if plan is not None:  # QA27 F11: said by report, not by forecast
+        unplanned = unplanned_opportunities(crm, plan)
+        for warning in unplanned:
+            log.warning("%s", warning)
+        warnings += unplanned
     report = compute_forecast(crm, horizon, plan=plan, workers=workers)
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"
-    atomic_write_text(page, forecast_page(report, currency, [relabelled] if relabelled else []))
+    atomic_write_text(page, forecast_page(report, currency, warnings))
     return report, [*written, page]

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from territory_planner.currency import chosen_currency, currency_context, currency_prefix, parse_currency
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.labels import first_few
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.report import formatting as fm
 from territory_planner.report.crm import (
@@ -183,15 +184,25 @@ def unplanned_opportunities(crm: CrmData, plan: PlanData) -> list[str]:
     opps = crm.get("opportunities")
     if opps is None or opps.empty:
         return []
-    outside = ~opps["account_id"].astype(str).isin(set(plan.assignments["account_id"].astype(str)))
+    known = set(plan.assignments["account_id"].astype(str))
+    ids = opps["account_id"].astype(str)
+    outside = ~ids.isin(known)
     if not outside.any():
         return []
     amount = pd.to_numeric(opps["amount"], errors="coerce").fillna(0.0)
     share = float(amount[outside].sum() / amount.sum()) if amount.sum() > 0 else float(outside.mean())
+    unknown = sorted(set(ids[outside]))
+    folded = {k.strip().casefold(): k for k in known}
+    # an id the plan has in another case or with spaces (QA27 F11: se0021 for SE0021)
+    shown = [
+        f"{u} (did you mean {folded[u.strip().casefold()]}?)" if u.strip().casefold() in folded else u
+        for u in unknown
+    ]
     return [
         f"{int(outside.sum()):,} of {len(opps):,} opportunities ({fm.share(share)} of their amount) are on "
-        "accounts that are not in the plan: their territory KPIs are counted under (unassigned). Check "
-        "that the CRM and the plan use the same account ids."
+        f"{len(unknown):,} account(s) that are not in the plan ({first_few(shown)}): their "
+        "territory figures are counted under (unassigned). Check that the CRM and the plan use the same "
+        "account ids."
     ]
 
 
