@@ -298,7 +298,14 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
     rows = []
     for p in plans:
         s = p.summary
-        devs = s.get("max_abs_dev_pct") or {}
+        devs = dict(s.get("max_abs_dev_pct") or {})
+        # a measure the plan does not balance has its deviations all the same, for information (QA27 F25:
+        # a potential-only plan's workload at -74% to +85% of target showed blank)
+        unbalanced = [m for m in MEASURES if m not in devs and f"{m}_dev_pct" in p.territories.columns]
+        for m in unbalanced:
+            values = pd.to_numeric(p.territories[f"{m}_dev_pct"], errors="coerce").abs()
+            if values.notna().any():
+                devs[m] = round(float(values.max()), 4)
         rows.append(
             {
                 "plan": p.label,
@@ -310,6 +317,7 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
                 # a manual (edited) or relaxed plan may break bands: its gap can then be negative
                 "violations": len(s.get("violations") or []),
                 **{f"max_{m}_dev_pct": v for m, v in devs.items()},
+                "not_balanced": ", ".join(m for m in unbalanced if m in devs),
                 "moved_accounts": s.get("moved_accounts"),
                 "moved_potential_share": s.get("moved_potential_share"),
                 # the share --max-moved-share limits (a departed rep's accounts must move, outside it)

@@ -572,3 +572,15 @@ def test_reestimated_amounts_reconcile_each_reps_net_with_its_balance(tmp_path: 
     assert "1 account(s) are in one of a and b only (<b>A5</b>)" in said
     page = (tmp_path / "ab" / "compare.html").read_text(encoding="utf-8")
     assert "<th>reestimated</th>" in page
+
+
+def test_a_measure_a_plan_does_not_balance_shows_its_deviation_and_says_so(tmp_path: Path) -> None:
+    """QA27 F25: a potential-only plan's max workload deviation was blank, though every rep's is known."""
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+    b = _plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R2"})
+    result = compare([a, b], tmp_path / "ab")
+    row = result.overview.set_index("plan").loc["b"]
+    t = pd.read_csv(b / "territories.csv")
+    assert row["max_workload_dev_pct"] == pytest.approx(t["workload_dev_pct"].abs().max(), abs=1e-4)
+    assert row["max_potential_dev_pct"] == 1.0  # the summary's, for the measure it balances
+    assert row["not_balanced"] == "workload"
