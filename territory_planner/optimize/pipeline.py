@@ -1557,8 +1557,8 @@ def _least_proof(spec: ModelSpec, whole: bool, first: SolveOutcome, from_mip: bo
         return f"{LEAST_NOTE} proven least (HiGHS, within 0.1%)"
     share = 0.0 if first.bound is None or first.objective <= 0 else max(first.bound, 0.0) / first.objective
     return (
-        f"{LEAST_NOTE} the least found in the time, not proven least: every plan breaks the "
-        f"bands by at least {100 * share:.1f}% of it (HiGHS's bound)"
+        f"{LEAST_NOTE} the least found in the time, not proven least: every plan's violation (bands, "
+        f"budgets and counts together, in targets) is at least {100 * share:.1f}% of it (HiGHS's bound)"
     )
 
 
