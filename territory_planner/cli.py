@@ -282,7 +282,8 @@ def main() -> None:
     type=float,
     help=f"Stop once the proven gap is at most this [default: 0.001]. A model of at most {SMALL_PAIRS:,} "
     "allowed (unit, rep) pairs goes on to a proven optimum (gap 0.01%) within --time-limit, as proving "
-    "it is usually cheap there.",
+    "it is usually cheap there. A gap of at most 0.01% counts as optimal (HiGHS's own tolerance), with "
+    "--gap 0 too.",
 )
 @click.option(
     "--seed",
