@@ -1243,9 +1243,14 @@ def plan(
 
     started = dt.datetime.now(dt.UTC)
     output = solve(options, progress, started=begin, warm_start=warm_start)
-    with staged_output_dir(
-        Path(out), force=force, kind="plan"
-    ) as stage:  # the inputs were checked before the solve
+    # which plan this is, for the pages forwarded to leadership (QA27 F27: neither page named it)
+    scenario = (extra or {}).get("scenario")
+    output.summary["plan"] = {
+        "name": Path(out).resolve().name,
+        "scenario": str(scenario) if scenario else None,
+    }
+    # the inputs were checked before the solve
+    with staged_output_dir(Path(out), force=force, kind="plan") as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
         if options.xlsx:

@@ -729,6 +729,12 @@ def write_edited(
     from territory_planner.report.api import write_report
 
     config = edited.summary.get("config") or {}
+    was = edited.summary.get("plan")  # the edited plan's own (its summary is copied from it)
+    edited.summary["plan"] = {
+        "name": Path(out).resolve().name,
+        "scenario": was.get("scenario") if isinstance(was, dict) else None,
+        "edited_from": Path(plan_dir).resolve().name,
+    }
     with staged_output_dir(Path(out), force=force, kind="plan", inputs=(plan_dir,)) as stage:
         write_csv(edited.assignments, stage / "assignments.csv")
         write_csv(edited.territories, stage / "territories.csv")

@@ -387,3 +387,31 @@ def test_an_objective_with_a_disruption_penalty_shows_its_parts() -> None:
     assert _objective_parts(s) == " (travel 113,924.0 + disruption 2,414.0)"
     assert _objective_parts({**s, "disruption_price": 0.0}) == ""
     assert _objective_parts({**s, "compactness": None}) == ""
+
+
+def test_the_pages_name_the_plan_and_its_scenario(line: tuple[Path, Path], tmp_path: Path) -> None:
+    """QA27 F27: report.html and map.html of three scenarios' plans could not be told apart."""
+    accounts, reps = line
+    scenario = tmp_path / "leave.toml"
+    scenario.write_text(f'accounts = "{accounts.as_posix()}"\nreps = "{reps.as_posix()}"\n', encoding="utf-8")
+    out = tmp_path / "leave-2027"
+    res = run("plan", str(scenario), "--out", str(out), "--quiet", "--time-limit", "10")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["plan"] == {"name": "leave-2027", "scenario": str(scenario)}
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "<h1>Territory plan leave-2027: " in page
+    assert '<p class="tp-origin">scenario leave.toml</p>' in page
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert '<div class="k">Plan</div><div class="v">leave-2027</div>' in report
+    assert '<div class="k">Scenario</div><div class="v">leave.toml</div>' in report
+    a = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    other = next(r for r in sorted(set(a["rep_id"])) if r != a.loc[0, "rep_id"])
+    (tmp_path / "e.csv").write_text(
+        f"account_id,rep_id\n{a.loc[0, 'account_id']},{other}\n", encoding="utf-8"
+    )
+    res = run("edit", str(out), "--edits", str(tmp_path / "e.csv"), "--out", str(tmp_path / "leave-edited"))
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "leave-edited" / "map.html").read_text(encoding="utf-8")
+    assert "<h1>Territory plan leave-edited: " in page
+    assert "scenario leave.toml · edited by hand from leave-2027" in page

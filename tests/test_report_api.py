@@ -149,7 +149,8 @@ def test_opportunities_outside_the_plan_are_flagged(tmp_path: Path) -> None:
     write_report(tmp_path / "out", plan_dir=renamed, crm_dir=crm, period="2026Q1")
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert (
-        '<p class="warning">2 of 8 opportunities (49.3% of their amount) are on accounts that are not' in page
+        '<p class="warning">2 of 8 opportunities (49.3% of their amount) are on 1 account(s) that are not in '
+        "the plan (A4)" in page
     )
     write_report(tmp_path / "same", plan_dir=write_plan(tmp_path / "plan"), crm_dir=crm, period="2026Q1")
     assert 'class="warning"' not in (tmp_path / "same" / "report.html").read_text(encoding="utf-8")

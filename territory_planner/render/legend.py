@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,6 +66,26 @@ def _dev_cell(dev: float, tol_pct: float | None, *, balanced: bool = True) -> st
         return '<td class="tp-unbal">' + _pct(dev) + "</td>"
     off = tol_pct is not None and math.isfinite(dev) and abs(dev) > tol_pct + 1e-9
     return ('<td class="tp-off">' if off else "<td>") + _pct(dev) + "</td>"
+
+
+def _plan_name(summary: dict[str, Any]) -> str:
+    """' leave' (the plan folder's name, escaped), '' for a plan folder that does not record it."""
+    plan = summary.get("plan")
+    name = plan.get("name") if isinstance(plan, dict) else None
+    return f" {escape(str(name))}" if name else ""
+
+
+def _plan_origin(summary: dict[str, Any]) -> str:
+    """A line naming the scenario file the plan was made from and the plan it was edited from."""
+    plan = summary.get("plan")
+    if not isinstance(plan, dict):
+        return ""
+    parts = []
+    if plan.get("scenario"):
+        parts.append(f"scenario {escape(Path(str(plan['scenario'])).name)}")
+    if plan.get("edited_from"):
+        parts.append(f"edited by hand from {escape(str(plan['edited_from']))}")
+    return f'<p class="tp-origin">{" · ".join(parts)}</p>' if parts else ""
 
 
 def _dev_head(measure: str, balanced: bool, title: str) -> str:
@@ -212,7 +233,9 @@ def legend_html(
     )
     return (
         '<aside id="tp-legend">'
-        f"<h1>Territory plan: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
+        f"<h1>Territory plan{_plan_name(summary)}: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
+        + _plan_origin(summary)
+        +
         # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
         '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'

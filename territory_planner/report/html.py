@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -82,7 +83,12 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     terr = plan.territories
     measures = [c[: -len("_dev_pct")] for c in terr.columns if c.endswith("_dev_pct")]
     tol = _tolerances(s)
+    found = s.get("plan")
+    identity: dict[str, Any] = found if isinstance(found, dict) else {}
     cards = [
+        # which plan this is (QA27 F27: forwarded reports of three scenarios could not be told apart)
+        *([("Plan", str(identity["name"]))] if identity.get("name") else []),
+        *([("Scenario", Path(str(identity["scenario"])).name)] if identity.get("scenario") else []),
         ("Status", str(s.get("status", fm.NA))),
         ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
         ("Objective (workload-weighted km)", fm.number(_f(s.get("objective")))),
