@@ -361,3 +361,22 @@ def test_a_backtest_that_never_used_the_forecasts_method_says_so(tmp_path: Path)
     assert short.backtest_method_notes()[0] in short.fallback_notes()
     longer = compute_forecast(synthetic_crm(tmp_path / "b", reps=3, years=3.0, regions=2, seed=11), "2026Q3")
     assert longer.backtest_method_notes() == []
+
+
+def test_a_horizon_the_export_reaches_into_says_what_was_won_so_far(crm: Path, tmp_path: Path) -> None:
+    """QA27 F19: the current quarter, forecast as of its start, left out what was already won in it,
+    and nothing said so (the export of the fixture ends 2026-06-30: 2026Q2 has all but ended)."""
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q2", "--out", tmp_path / "fc")
+    assert code == 0, output
+    opps = pd.read_csv(crm / "opportunities.csv", parse_dates=["close_date"])
+    won = opps[(opps["status"] == "won") & opps["close_date"].between("2026-04-01", "2026-06-30")][
+        "amount"
+    ].sum()
+    said = " ".join(output.split())
+    assert "2026Q2 has begun in the CRM export (its latest date is 2026-06-30)" in said
+    assert f"{won:,.0f} was already won from 2026-04-01 to 2026-06-30" in said
+    page = html_module.unescape((tmp_path / "fc" / "forecast.html").read_text(encoding="utf-8"))
+    assert "2026Q2 has begun in the CRM export" in page
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q4", "--out", tmp_path / "later")
+    assert code == 0, output
+    assert "has begun" not in output

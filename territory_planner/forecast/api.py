@@ -53,6 +53,9 @@ class ForecastReport:
     forecast: pd.DataFrame  # forecast.csv
     backtest: pd.DataFrame  # forecast_backtest.csv
     accuracy: pd.DataFrame  # per level: pooled accuracy of the product and of the baseline
+    # won in the horizon up to the export's latest date, every deal counted (those created after the
+    # cut-off too, which the history leaves out); None when the export ends before the horizon
+    won_so_far: float | None = None
 
     def fallback_notes(self) -> list[str]:
         """What a reader must know when the history is too short: no backtest period, and the team's
@@ -82,11 +85,11 @@ class ForecastReport:
         months forecast besides the horizon (the ``forecast`` command prints these, the page shows them by
         the chart, which draws such a period marked partial)."""
         layout = self.history.layout
+        notes = self._started_notes(money)
         periods = open_periods(layout)
         if not periods:
-            return []
+            return notes
         as_of = layout.as_of.date().isoformat()
-        notes = []
         for p in periods:
             if p.known_to is None:
                 notes.append(f"{p.label} is not in the CRM export (its latest date is {as_of})")
@@ -106,6 +109,23 @@ class ForecastReport:
                 f"{months} forecast too, outside the {self.horizon.label} figure"
             )
         return notes
+
+    def _started_notes(self, money: Callable[[float], str]) -> list[str]:
+        """A horizon the CRM export already reaches into is forecast as of its start (the cut-off: nothing
+        after it is used, as in the backtest), so what was won in it so far is not in the figure: said,
+        with that amount (QA27 F19: 2026Q4 forecast on 4 December, 1,058,023 of it already won)."""
+        layout = self.history.layout
+        start = self.horizon.start_ts
+        if layout.as_of < start or self.won_so_far is None:
+            return []
+        known_to = min(layout.as_of, self.horizon.stop_ts - pd.Timedelta(days=1))
+        won = self.won_so_far
+        return [
+            f"{self.horizon.label} has begun in the CRM export (its latest date is "
+            f"{layout.as_of.date().isoformat()}): the forecast is made as of {start.date().isoformat()}, "
+            f"its start, and uses nothing after it; {money(won)} was already won from "
+            f"{start.date().isoformat()} to {known_to.date().isoformat()}, in the period but not used"
+        ]
 
     def backtest_method_notes(self) -> list[str]:
         """When no backtest period of the team used the method of the team's forecast (e.g. a history
@@ -413,7 +433,16 @@ def compute_forecast(
         forecast=_forecast_frame(history, result, period),
         backtest=backtest,
         accuracy=_accuracy_table(backtest),
+        won_so_far=_won_so_far(opps, layout, period),
     )
+
+
+def _won_so_far(opps: pd.DataFrame, layout: Layout, period: Period) -> float | None:
+    if layout.as_of < period.start_ts:
+        return None
+    close = opps["close_date"]
+    won = opps["status"].eq("won") & (close >= period.start_ts) & (close < period.stop_ts)
+    return float(pd.to_numeric(opps.loc[won, "amount"], errors="coerce").sum())
 
 
 def write_forecast_tables(report: ForecastReport, out_dir: Path) -> list[Path]:
