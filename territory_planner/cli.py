@@ -185,7 +185,9 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
     problems: list[Problem] = []
     values = _collect(scenario, flags, problems=problems)
     try:
-        options = build_options(values, source=str(scenario or COMMAND_LINE), flags=_given(flags))
+        options = build_options(
+            values, source=str(scenario or COMMAND_LINE), flags=_given(flags), drop_unbalanced=True
+        )
     except InputError as exc:
         problems.extend(exc.problems)
     if scenario and not problems:

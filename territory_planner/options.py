@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 from territory_planner.currency import DEFAULT_CURRENCY, parse_currency
 from territory_planner.errors import COMMAND_LINE, InputError, Problem
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE = 0.05
 QUOTA_METHODS = ("potential", "forecast")
@@ -174,11 +177,17 @@ def _column(key: str, source: str) -> str:
 
 
 def build_options(
-    values: dict[str, Any], source: str = "options", flags: frozenset[str] = frozenset()
+    values: dict[str, Any],
+    source: str = "options",
+    flags: frozenset[str] = frozenset(),
+    *,
+    drop_unbalanced: bool = False,
 ) -> PlanOptions:
     """Validate a flat mapping of option values (scenario + flags) into ``PlanOptions``. ``flags``: the
     keys given on the command line, whose problems name it instead of ``source`` (QA11 O9: a bad
-    --keep-home was blamed on the scenario file)."""
+    --keep-home was blamed on the scenario file). ``drop_unbalanced``: a ``--balance`` flag over a
+    scenario that bands a measure it leaves out drops that band, with a warning (the CLI's what-if; a
+    sweep's grid still refuses it up front)."""
     problems: list[Problem] = []
     kwargs: dict[str, Any] = {}
     bad: set[str] = set()  # keys whose value is reported: the checks across keys leave them out
@@ -324,6 +333,24 @@ def build_options(
         # it by the CLI, and a measure there may be the file's)
         given = key in flags and not isinstance(values.get(key), dict)
         where = COMMAND_LINE if given else scenario_source
+        if drop_unbalanced and "balance" in flags and where != COMMAND_LINE:
+            # --balance on the command line over a scenario that bands a measure it leaves out: the
+            # what-if asked for, so the scenario's band for that measure is not used, and said (QA27 F24:
+            # refused, with a hint to add the measure back)
+            table = getattr(opts, key)
+            dropped = [m for m in table if m != "*" and m not in opts.balance]
+            if dropped:
+                log.warning(
+                    "%s: the scenario's %s for %s is not used: --balance %s leaves %s unbalanced",
+                    scenario_source,
+                    key,
+                    ", ".join(dropped),
+                    ",".join(opts.balance),
+                    ", ".join(dropped),
+                )
+                kept: dict[str, Any] = {key: {m: v for m, v in table.items() if m not in dropped}}
+                opts = dataclasses.replace(opts, **kept)
+                continue
         problems.extend(
             _not_balanced(where, _column(key, where), m, opts.balance)
             for m in getattr(opts, key)

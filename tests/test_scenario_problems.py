@@ -242,3 +242,28 @@ def test_an_unknown_rep_to_remove_is_the_scenarios_line_with_a_hint(tmp_path: Pa
     assert rows == [(str(scenario), "3", "R9"), (str(scenario), "3", "r1")]
     assert "did you mean 'R1'?" in table["message"].iloc[1]
     assert "did you mean" not in table["message"].iloc[0]
+
+
+def test_a_balance_flag_over_a_scenario_banding_another_measure_drops_that_band(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA27 F24: `plan base.toml --balance potential` over a scenario with a workload band was refused,
+    the message suggesting to add workload back; the what-if runs, the workload band unused and said."""
+    base = write_instance(tmp_path / "inputs")
+    text = base.read_text(encoding="utf-8").replace("tolerance = 0.1\n", "")
+    scenario = tmp_path / "inputs" / "table.toml"
+    scenario.write_text(text + "[tolerance]\npotential = 0.1\nworkload = 0.2\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--balance", "potential"])
+    assert res.exit_code == 0, res.output
+    said = " ".join(caplog.text.split())
+    assert (
+        "the scenario's tolerance for workload is not used: --balance potential leaves workload unbalanced"
+        in said
+    )
+    # without the flag, a band for a measure the scenario itself does not balance is still a problem
+    scenario.write_text(
+        text + 'balance = ["potential"]\n[tolerance]\npotential = 0.1\nworkload = 0.2\n', encoding="utf-8"
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    assert table["message"].str.contains("not a balance measure").any()
