@@ -191,17 +191,19 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
     except InputError as exc:
         problems.extend(exc.problems)
     if scenario and not problems:
-        problems += _unknown_removals(scenario, options)
+        problems += _roster_edit_problems(scenario, options)
     if problems:
         raise InputError(locate(scenario, problems) if scenario else problems)
     return options
 
 
-def _unknown_removals(scenario: Path, options: PlanOptions) -> list[Problem]:
-    """The scenario's ``[reps] remove`` entries that its reps table does not have, blamed on the line of
-    the scenario that writes them (QA27 F9: they were blamed on reps.csv, with no line and no hint). A
-    reps table that cannot be read is left to the loader, which reports it."""
-    if not options.reps_remove or options.reps is None:
+def _roster_edit_problems(scenario: Path, options: PlanOptions) -> list[Problem]:
+    """The scenario's ``[reps] remove`` entries that its reps table does not have (QA27 F9: blamed on
+    reps.csv, with no line and no hint), and ``[[reps.add]]`` entries whose rep is already in it, or is
+    removed and added again (QA27 F26: reported without the scenario's file or line, and the re-added rep
+    accepted without a word on whether its accounts then count as a departed rep's), each blamed on the
+    scenario's line. A reps table that cannot be read is left to the loader, which reports it."""
+    if not (options.reps_remove or options.reps_add) or options.reps is None:
         return []
     from territory_planner.io.load import unknown_removals
     from territory_planner.io.readers import read_table
@@ -212,11 +214,29 @@ def _unknown_removals(scenario: Path, options: PlanOptions) -> list[Problem]:
         return []
     if "rep_id" not in frame.columns:
         return []
-    ids = frame["rep_id"].astype(str).tolist()
-    return [
+    ids = [str(r).strip() for r in frame["rep_id"]]
+    out = [
         Problem(str(scenario), None, "reps_remove", m, r)
         for r, m in unknown_removals(ids, options.reps_remove)
     ]
+    removed = set(options.reps_remove)
+    for k, row in enumerate(options.reps_add, start=1):
+        rep = str({str(key).lower(): v for key, v in row.items()}.get("rep_id", "")).strip()
+        if rep in removed:
+            message = (
+                f"reps.add[{k}] adds {rep!r}, which reps.remove removes: a removed rep's accounts count as a "
+                "departed rep's, an added one's as staying; to move a rep's home, change its row in "
+                f"{Path(options.reps).name}, or add the new rep under another id"
+            )
+        elif rep in ids:
+            message = (
+                f"reps.add[{k}] adds {rep!r}, which {Path(options.reps).name} already has (row "
+                f"{ids.index(rep) + 1}): give the new rep another id, or remove the old one"
+            )
+        else:
+            continue
+        out.append(Problem(str(scenario), None, "reps_add", message, rep))
+    return out
 
 
 def run() -> None:

@@ -267,3 +267,26 @@ def test_a_balance_flag_over_a_scenario_banding_another_measure_drops_that_band(
     code, table = problems_of(tmp_path, scenario)
     assert code == 1
     assert table["message"].str.contains("not a balance measure").any()
+
+
+def test_an_added_rep_already_on_the_roster_or_removed_is_the_scenarios_line(tmp_path: Path) -> None:
+    """QA27 F26: a duplicate rep in [[reps.add]] was reported without the scenario's file or line, and a
+    rep removed and added again passed without a word on how its accounts count."""
+    base = write_instance(tmp_path / "inputs")
+    scenario = tmp_path / "readd.toml"
+    scenario.write_text(
+        f'extends = "{base.as_posix()}"\n'  # 1
+        "[reps]\n"  # 2
+        'remove = ["R2"]\n'  # 3
+        "[[reps.add]]\n"  # 4
+        'rep_id = "R2"\nlat = 0.5\nlon = 0.5\n'
+        "[[reps.add]]\n"
+        'rep_id = "R1"\nlat = 0.5\nlon = 0.5\n',
+        encoding="utf-8",
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    rows = list(zip(table["file"], table["row"], table["value"], strict=True))
+    assert rows == [(str(scenario), "4", "R2"), (str(scenario), "4", "R1")]
+    assert "which reps.remove removes" in table["message"].iloc[0]
+    assert "which reps.csv already has (row 2)" in table["message"].iloc[1]
