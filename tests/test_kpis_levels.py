@@ -211,10 +211,16 @@ def test_period_boundary_shifts_deals(tmp_path: Path) -> None:
 def test_missing_tables_make_kpis_unavailable(tmp_path: Path) -> None:
     crm = write_crm(tmp_path / "crm", skip=("quotas.csv", "time_log.csv", "leads.csv"))
     report = compute_kpis(crm, "2026Q1")
-    present = set(report.long["kpi"])
+    long = report.long
     gone = {"quota_attainment", "quota_attainment_rate", "selling_time_share", "lead_response_hours"}
-    assert gone.isdisjoint(present)
-    assert "win_rate" in present
+    # blank rows, not absent ones (QA27 F22: a dashboard could not tell a missing table from a KPI this
+    # version does not compute)
+    team = long[long["level"] == "team"].set_index("kpi")["value"]
+    assert gone <= set(team.index)
+    assert team[list(gone)].isna().all()
+    assert team["win_rate"] == team["win_rate"]  # a number
+    rep_rows = long[long["level"] == "rep"]
+    assert not rep_rows["kpi"].eq("quota_attainment_rate").any()  # defined for groups of reps only
     team = report.section.level("team")
     assert team is not None
     assert "quotas.csv not found" in team.unavailable["quota_attainment"]

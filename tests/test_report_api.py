@@ -86,7 +86,9 @@ def test_missing_table_reason_in_report(tmp_path: Path) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "quotas.csv not found" in html
     kpis = pd.read_csv(out / "kpis.csv")
-    assert "quota_attainment" not in set(kpis["kpi"])
+    attainment = kpis[kpis["kpi"] == "quota_attainment"]
+    assert len(attainment) > 0
+    assert attainment["value"].isna().all()  # blank: unavailable, never 0
 
 
 def test_quota_blend_with_history(tmp_path: Path) -> None:

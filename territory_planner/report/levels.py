@@ -103,6 +103,9 @@ class LevelResult:
     level: str
     values: pd.DataFrame  # index = ids, columns = KPI keys
     unavailable: dict[str, str] = field(default_factory=dict)
+    # the unavailable KPIs the level defines (their table missing, a past period's pipeline): blank rows
+    # in kpis.csv; the others (a rep-keyed KPI at a territory level) have no row
+    blank: tuple[str, ...] = ()
 
 
 def attach_group(frame: pd.DataFrame, level: Level) -> pd.DataFrame:
@@ -115,10 +118,8 @@ def attach_group(frame: pd.DataFrame, level: Level) -> pd.DataFrame:
     return frame.assign(**{kp.GROUP: group})
 
 
-def _reason(kpi: str, level: Level, missing: dict[str, str], present: set[str]) -> str | None:
-    absent = [t for t in NEEDS.get(kpi, ()) if t not in present]
-    if absent:
-        return "; ".join(missing.get(t, f"{t}.csv not available") for t in absent)
+def _undefined(kpi: str, level: Level) -> str | None:
+    """Why ``level`` does not define ``kpi`` at all (None: it does)."""
     if level.by_account and kpi in REP_KEYED:
         return "kept per rep in the CRM, so it cannot be regrouped by account"
     if kpi in SHARE_OF_REPS and level.name not in ("team", "region", "district"):
@@ -126,6 +127,13 @@ def _reason(kpi: str, level: Level, missing: dict[str, str], present: set[str]) 
     if kpi in ("accounts", "potential") and level.extras is None:
         return "plan levels only"
     return None
+
+
+def _reason(kpi: str, level: Level, missing: dict[str, str], present: set[str]) -> str | None:
+    absent = [t for t in NEEDS.get(kpi, ()) if t not in present]
+    if absent:
+        return "; ".join(missing.get(t, f"{t}.csv not available") for t in absent)
+    return _undefined(kpi, level)
 
 
 def compute_level(
@@ -179,7 +187,8 @@ def compute_level(
         for col in ("accounts", "potential"):
             out[col] = level.extras[col].reindex(ids, fill_value=0).astype("float64")
     values = pd.DataFrame({k: out[k] for k in want if k in out}, index=ids)
-    return LevelResult(level.name, values, unavailable)
+    blank = tuple(k for k in unavailable if _undefined(k, level) is None)
+    return LevelResult(level.name, values, unavailable, blank)
 
 
 def hindsight_reason(slices: kp.PeriodSlices) -> str:
@@ -198,16 +207,21 @@ def hindsight_reason(slices: kp.PeriodSlices) -> str:
 
 
 def to_long(results: list[LevelResult]) -> pd.DataFrame:
-    """Long ``level,id,kpi,value`` frame; unavailable KPIs are absent, empty denominators are NaN. A past
-    period's ``weighted_pipeline`` is there, blank, beside ``weighted_pipeline_rebuilt`` (QA17 F5: a
-    dashboard reading the key found no row for any closed quarter)."""
+    """Long ``level,id,kpi,value`` frame; every KPI of a level is there, blank (NaN) when unavailable (its
+    table missing: report.html says why) or when its denominator is empty. A past period's
+    ``weighted_pipeline`` is blank beside ``weighted_pipeline_rebuilt`` (QA17 F5: a dashboard reading the
+    key found no row for any closed quarter; QA27 F22: the rows of KPIs whose table was missing were
+    dropped, so a dashboard could not tell a missing table from a KPI this version does not compute)."""
     parts = []
     for res in results:
         wide = res.values
         if wide.empty or wide.shape[1] == 0:
             continue
-        if REBUILT in wide.columns and "weighted_pipeline" in res.unavailable:
-            wide = wide.assign(weighted_pipeline=np.nan)
+        blank = [k for k in res.blank if k not in wide.columns]
+        if blank:
+            wide = wide.assign(**dict.fromkeys(blank, np.nan))
+            order = [k for k in KPI_ORDER if k in wide.columns]
+            wide = wide[order + [c for c in wide.columns if c not in order]]
         n_ids, n_kpis = wide.shape
         parts.append(
             pd.DataFrame(
