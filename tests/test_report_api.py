@@ -321,3 +321,19 @@ def test_a_tall_bar_chart_shows_its_scale_above_the_bars_too() -> None:
 
     assert ticks(10) == []
     assert sorted(t for t, _ in ticks(200)) == sorted(["-15.0%", "+0.0%", "+15.0%"])
+
+
+def test_a_period_without_data_draws_no_chart_of_nothing(tmp_path: Path) -> None:
+    """QA27 F14: a period before the CRM history drew eleven "n/a" bars and an empty scatter; one line
+    says there is nothing to chart instead."""
+    out = tmp_path / "out"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2021Q1")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "No chart of quota attainment" in page
+    assert "Quota attainment per rep</h3>" not in page
+    assert "Win rate vs average deal size</h3>" not in page
+    out = tmp_path / "q1"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm2"), period="2026Q1")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "No chart of" not in page
+    assert "Win rate vs average deal size</h3>" in page

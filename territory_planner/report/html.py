@@ -353,7 +353,13 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
                 cells.append((fm.format_kpi(kpi, v), f"num {cls}".strip()))
             rows.append(cells)
         ctx["levels"].append({"name": res.level, "columns": cols, "rows": rows})
-    if rep is not None and "quota_attainment" in rep.values.columns:
+    # a chart of nothing but n/a (a period without closed deals or quotas) is left out, said in one line
+    # (QA27 F14: eleven "n/a" bars, and a scatter whose axis read "USD 0 / USD 1 / USD 1")
+    if (
+        rep is not None
+        and "quota_attainment" in rep.values.columns
+        and rep.values["quota_attainment"].notna().any()
+    ):
         qa = rep.values["quota_attainment"].sort_values(ascending=False, na_position="last")
         ctx["attainment_chart"] = charts.bar_chart(
             [f"{i} {section.names.get(str(i), '')}".strip() for i in qa.index],
@@ -362,7 +368,22 @@ def kpi_context(section: KpiSection) -> dict[str, Any]:
             title="Quota attainment per rep",
             reference=1.0,
         )
-    if rep is not None and {"win_rate", "avg_deal_size"} <= set(rep.values.columns):
+    pairs = (
+        rep.values[["win_rate", "avg_deal_size"]].notna().all(axis=1).any()
+        if rep is not None and {"win_rate", "avg_deal_size"} <= set(rep.values.columns)
+        else False
+    )
+    ctx["no_chart"] = [
+        what
+        for what, kpis in (
+            ("quota attainment (no rep has both a quota and closed deals in it)", ("quota_attainment",)),
+            ("win rate against deal size (no rep closed a deal in it)", ("win_rate", "avg_deal_size")),
+        )
+        if rep is not None
+        and set(kpis) <= set(rep.values.columns)
+        and not (rep.values[list(kpis)].notna().all(axis=1).any())
+    ]
+    if rep is not None and pairs:
         ctx["scatter_chart"] = charts.scatter_chart(
             [str(i) for i in rep.values.index],
             [_f(v) for v in rep.values["avg_deal_size"]],
@@ -394,9 +415,12 @@ def inherit_context(section: KpiSection) -> dict[str, Any] | None:
             after = _f(new.values.at[ident, k])
             cells += [(fm.format_kpi(k, before), "num"), (fm.format_kpi(k, after), "num")]
         rows.append(cells)
-    chart = None
+    chart, chart_title = None, ""
     if pipeline is not None and pipeline in cur.values.columns:
         rebuilt = " (probabilities rebuilt as of the period's end)" if pipeline == REBUILT else ""
+        # said above the chart too: the SVG's own title shows only as a tooltip (QA27 F23: read as won
+        # revenue beside a table whose first money columns are potential and won_amount)
+        chart_title = f"Weighted pipeline by territory, before and after{rebuilt}"
         chart = charts.bar_chart(
             [f"{i} {section.names.get(str(i), '')}".strip() for i in ids],
             {
@@ -404,9 +428,9 @@ def inherit_context(section: KpiSection) -> dict[str, Any] | None:
                 "proposed territory": [_f(new.values.at[i, pipeline]) for i in ids],
             },
             fmt=fm.money_short,
-            title=f"Weighted pipeline by territory, before and after{rebuilt}",
+            title=chart_title,
         )
-    return {"kpis": kpis, "rows": rows, "chart": chart}
+    return {"kpis": kpis, "rows": rows, "chart": chart, "chart_title": chart_title}
 
 
 def quota_context(quotas: pd.DataFrame) -> dict[str, Any]:
