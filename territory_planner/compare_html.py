@@ -92,9 +92,17 @@ def _header(column: str) -> str:
     return TRAVEL if column == "travel_km" else column.replace("_", " ")
 
 
-def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatter] | None = None) -> str:
-    """A table whose columns may be a two-level index (group, column); text escaped, numbers formatted."""
+def table_html(
+    frame: pd.DataFrame,
+    table_id: str,
+    *,
+    formats: dict[str, Formatter] | None = None,
+    shaded: dict[object, float] | None = None,
+) -> str:
+    """A table whose columns may be a two-level index (group, column); text escaped, numbers formatted.
+    ``shaded``: per column key, the band (in %) outside which its cells are shaded (``class="off"``)."""
     formats = formats or {}
+    shaded = shaded or {}
     grouped = isinstance(frame.columns, pd.MultiIndex)
     keys = list(frame.columns)
     leaf = [k[-1] if grouped else k for k in keys]
@@ -116,13 +124,34 @@ def table_html(frame: pd.DataFrame, table_id: str, *, formats: dict[str, Formatt
         formats.get(str(k[0]) if grouped else "", formats.get(str(c), _formatter(str(c))))
         for k, c in zip(keys, leaf, strict=True)
     ]
+    bands = [shaded.get(k) for k in keys]
+
+    def td(v: object, f: Formatter, band: float | None) -> str:
+        off = band is not None and isinstance(v, int | float) and abs(float(v)) > band + 1e-4
+        return f'<td class="off">{_cell(v, f)}</td>' if off else f"<td>{_cell(v, f)}</td>"
+
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v, f)}</td>" for v, f in zip(row, fmts, strict=True)) + "</tr>"
+        "<tr>" + "".join(td(v, f, b) for v, f, b in zip(row, fmts, bands, strict=True)) + "</tr>"
         for row in frame.itertuples(index=False, name=None)
     )
     return (
         f'<div class="scroll"><table id="{table_id}"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
     )
+
+
+def _bands(comparison: Comparison, balance: pd.DataFrame) -> dict[object, float]:
+    """Each plan's band per balanced measure, for its ``<measure>_dev_pct`` columns of the balance table
+    (QA27 F16: a manual plan's +24.96% beside a band of 8% looked like every other cell)."""
+    from territory_planner.render.bands import balanced_measures, measure_band_pct
+
+    out: dict[object, float] = {}
+    for plan in comparison.plans:
+        for measure in balanced_measures(plan.summary):
+            band = measure_band_pct(plan.summary, measure)
+            key = (plan.label, f"{measure}_dev_pct")
+            if band is not None and key in balance.columns:
+                out[key] = float(band)
+    return out
 
 
 def _statement_frame(statement: pd.DataFrame) -> pd.DataFrame:
@@ -343,6 +372,10 @@ th, td {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; text-align: rig
 th {{ background: #f4f4f4; }}
 th.group {{ text-align: center; border-left: 2px solid #fff; }}
 td:first-child, th:first-child {{ text-align: left; }}
+/* the rep column stays in view while a wide table scrolls (QA27 F16) */
+tbody td:first-child {{ position: sticky; left: 0; background: #fff; }}
+thead tr:last-child th:first-child {{ position: sticky; left: 0; }}
+td.off {{ background: #f8d7da; color: #8a1c25; font-weight: 600; }}
 #options td, #options th {{ text-align: left; }}
 #options td + td {{ white-space: normal; min-width: 8rem; }}
 td.unset {{ color: #888; font-style: italic; }}
@@ -370,7 +403,7 @@ edits break constraints that bound assumes.</p>
 {_options_section(comparison)}<h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>
-{table_html(balance, "balance", formats=_money_formats(balance))}
+{table_html(balance, "balance", formats=_money_formats(balance), shaded=_bands(comparison, balance))}
 {_district_section(comparison.districts)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
 </body></html>

@@ -584,3 +584,24 @@ def test_a_measure_a_plan_does_not_balance_shows_its_deviation_and_says_so(tmp_p
     assert row["max_workload_dev_pct"] == pytest.approx(t["workload_dev_pct"].abs().max(), abs=1e-4)
     assert row["max_potential_dev_pct"] == 1.0  # the summary's, for the measure it balances
     assert row["not_balanced"] == "workload"
+
+
+def test_balance_cells_outside_a_plans_band_are_shaded(tmp_path: Path) -> None:
+    """QA27 F16: a manual plan's +24.96% beside its band of 8% looked like every other cell of compare's
+    balance table (report.html and map.html shade such cells)."""
+    a = _plan(tmp_path / "a", {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+    b = _plan(tmp_path / "b", {"A1": "R1", "A2": "R2", "A3": "R2", "A4": "R2"})
+    for folder in (a, b):
+        summary = json.loads((folder / "summary.json").read_text())
+        summary["tolerance"] = {"potential": 0.5}
+        summary["config"]["balance"] = ["potential"]
+        (folder / "summary.json").write_text(json.dumps(summary))
+    compare([a, b], tmp_path / "ab")
+    page = (tmp_path / "ab" / "compare.html").read_text(encoding="utf-8")
+    balance = page[page.index('<table id="balance">') :]
+    balance = balance[: balance.index("</table>")]
+    t = pd.read_csv(b / "territories.csv").set_index("rep_id")["potential_dev_pct"]
+    # plan b's R1 holds A1 alone: -80% of the mean, outside +-50%; plan a's reps are within it
+    assert abs(t["R1"]) > 50
+    assert balance.count('class="off"') == sum(abs(v) > 50 for v in t)
+    assert "position: sticky" in page
