@@ -54,7 +54,8 @@ def browser() -> Iterator[Any]:
 
 
 def open_editor(browser: Any, url: str, width: int, height: int) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
+    phone = width <= 480  # a touch screen: the hint says "swipe" (a mouse: "scroll")
+    page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
     page.goto(url)
     page.wait_for_selector('#tp-status[data-ready="1"]', state="attached")
     page.evaluate("document.getElementById('tp-edit-toggle').click()")

@@ -447,6 +447,12 @@ function tpEditPanel(ctx, model) {
   function showLive() {
     const on = editing || model.editedRows().length > 0;
     live.hidden = !on;
+    // the live table is wider than the plan's: the panel keeps the Edit mode's width while it shows
+    // (QA27 F20: outside the Edit mode, with edits kept, its In/Out columns were cut at the panel's edge)
+    if (document.body.classList.contains("tp-edited") !== on) {
+      document.body.classList.toggle("tp-edited", on);
+      map.invalidateSize({ animate: false }); // the map is narrower (or wider) now
+    }
     if (staticTable) staticTable.hidden = on;
     if (on !== levelsLive) {
       for (const tbl of levelTables) (on ? scroll : staticTable).appendChild(tbl);

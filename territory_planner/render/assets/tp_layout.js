@@ -59,7 +59,9 @@ function tpScrollCues(ctx) {
               return th.getBoundingClientRect().right > right + 1;
             }).length
           : 0;
-        hint.textContent = "\u2190 swipe the table: " + cut + " more column" + (cut === 1 ? "" : "s") + " \u2192";
+        // "swipe" on a touch screen, "scroll" with a mouse (QA27 F20)
+        const verb = window.matchMedia && window.matchMedia("(pointer: fine)").matches ? "scroll" : "swipe";
+        hint.textContent = "\u2190 " + verb + " the table: " + cut + " more column" + (cut === 1 ? "" : "s") + " \u2192";
       }
       hint.hidden = !more;
     }

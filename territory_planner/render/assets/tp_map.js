@@ -238,9 +238,17 @@ function tpInit(map, L_, refs) {
     };
     // never more than half the map's width for the controls: a small map keeps its fit
     const cap = box.width / 2;
-    const left = under.left ? Math.min(widest("left"), cap) : 30;
-    const right = under.right ? Math.min(widest("right"), cap) : 30;
-    map.fitBounds(bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 30], animate: false });
+    const sides = { left: !!under.left, right: !!under.right };
+    // a fit clear of one side's controls can push a home under the other's: then both sides are padded
+    for (let round = 0; round < 2; round++) {
+      const left = sides.left ? Math.min(widest("left"), cap) : 30;
+      const right = sides.right ? Math.min(widest("right"), cap) : 30;
+      map.fitBounds(bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 30], animate: false });
+      const now = homesUnder(rects, box);
+      if ((!now.left || sides.left) && (!now.right || sides.right)) break;
+      sides.left = sides.left || !!now.left;
+      sides.right = sides.right || !!now.right;
+    }
     report();
   }
 
