@@ -85,10 +85,12 @@ def test_workload_band_with_no_whole_count_is_explained(tmp_path: Path) -> None:
 
 
 def test_integer_infeasibility_is_proven_by_the_whole_model(tmp_path: Path) -> None:
-    """LP-feasible (each rep takes 1.5 accounts) but no whole plan: 3 x about 1.1 potential, bands about
-    1.57-1.73. Only the MIP over every pair may say so, and it does. (With exactly 1.1 each, the pre-checks
-    prove it first: no multiple of 1.1 lies in the band, ``test_band_step``.)"""
-    potentials = (1.1, 1.1 + 1e-7, 1.1 - 1e-7)  # no common step of at most four decimals
+    """LP-feasible (each rep takes 2.5 accounts) but no whole plan: 4 x about 0.7 and 0.2 of potential,
+    bands about 1.425-1.575, and no sum of whole accounts in them (1.4, 1.6). Only the MIP over every pair
+    may say so, and it does. (With exactly 0.7 each, the pre-checks prove it first: no multiple of 0.1
+    lies in the band, ``test_band_step``; with three accounts of 1.1 each above half the band, no rep
+    could hold two of them: also a pre-check.)"""
+    potentials = (0.7, 0.7 + 1e-7, 0.7 - 1e-7, 0.7 + 2e-7, 0.2)  # no common step of at most four decimals
     accounts = [
         {"account_id": f"A{i}", "lat": 40 + i / 10, "lon": -100.0, "potential": v}
         for i, v in enumerate(potentials)

@@ -99,6 +99,10 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     amount=float(p.unit_amount[u, m] - cap[u]),
                 )
             )
+        # more units each above half the widest band than there are reps: no rep can hold two of them
+        pigeons = _pigeonhole(spec, m)
+        if pigeons is not None:
+            conflicts.append(pigeons)
         # locked units above a rep's band
         locked = p.unit_locked >= 0
         per_rep = np.bincount(p.unit_locked[locked], weights=p.unit_amount[locked, m], minlength=p.n_reps)
@@ -253,6 +257,33 @@ def _rep_budget(spec: ModelSpec) -> list[Conflict]:
                 )
             )
     return out
+
+
+def _pigeonhole(spec: ModelSpec, m: int) -> Conflict | None:
+    """More units each holding more than half of the widest band than there are reps: two of them
+    together overflow every band, so each needs a rep of its own (QA28 F12: 13 families of 30 accounts,
+    workload bands up to 57.6, 12 reps, proven by the MIP and explained without a number)."""
+    p = spec.problem
+    measure = p.measures[m]
+    widest = float(spec.upper[m].max()) if p.n_reps else 0.0
+    if not np.isfinite(widest) or widest <= 0:
+        return None
+    amounts = p.unit_amount[:, m]
+    big = np.flatnonzero(amounts > widest / 2 + 1e-9 * max(widest, 1.0))
+    if len(big) <= p.n_reps:
+        return None
+    order = big[np.argsort(amounts[big])]
+    names = ", ".join(unit_label(spec, int(u)) for u in order[:3]) + (" and more" if len(big) > 3 else "")
+    what = "families or accounts" if (p.unit_size[big] > 1).any() else "accounts"
+    smallest = exact(round(float(amounts[order[0]]), 2), measure)
+    return Conflict(
+        "family" if (p.unit_size[big] > 1).any() else "balance",
+        f"{len(big):,} {what} each hold more than half of the widest {measure} band "
+        f"({exact(round(widest, 2), measure)} at most): no rep can hold two of them, and there are "
+        f"{p.n_reps} reps (the smallest of them: {names}, {smallest} {measure})",
+        measure=measure,
+        amount=float(len(big) - p.n_reps),
+    )
 
 
 def _band_sums(spec: ModelSpec, m: int, step: float) -> Conflict | None:
