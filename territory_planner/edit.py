@@ -128,18 +128,26 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
     return _check_edits(frame, name, plan, whole_families)
 
 
+def _sheet_rows(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
+    """The workbook's sheet names (lower case) and the rows of ``sheet`` (matched in any case; [] when it
+    has none, or ``sheet`` is None); ([], []) for a workbook that cannot be read, which ``read_table``
+    reports with its reason."""
+    try:
+        import python_calamine
+
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
+        rows = book.get_sheet_by_name(sheets[sheet]).to_python() if sheet in sheets else []
+    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
+        return [], []
+    return list(sheets), rows
+
+
 def _edits_sheet(path: Path) -> str:
     """The sheet of an edits workbook to read: ``edits``, else ``Assignments`` (the sheet of the workbook
     ``export --format xlsx`` writes, whose rep_id cells a planner changes by hand: unchanged rows are no
     edit), else the first sheet (``read_table``'s fallback for a name no sheet has)."""
-    try:
-        import python_calamine
-
-        names = [
-            str(n).strip().lower() for n in python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
-        ]
-    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
-        return "edits"
+    names, _ = _sheet_rows(path, None)
     return "assignments" if "edits" not in names and "assignments" in names else "edits"
 
 
@@ -147,16 +155,7 @@ def _assignments_unchanged(path: Path, plan: PlanFolder) -> None:
     """A workbook read by its ``edits`` sheet whose Assignments sheet also gives accounts other reps than
     the plan's: which is meant cannot be told (QA27 F17: the edits sheet was applied and two changed
     rep_ids of the Assignments sheet dropped without a word)."""
-    try:
-        import python_calamine
-
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
-        if "assignments" not in sheets:
-            return
-        rows = book.get_sheet_by_name(sheets["assignments"]).to_python()
-    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
-        return
+    _, rows = _sheet_rows(path, "assignments")
     if not rows:
         return
     header = [str(c).strip().lower() for c in rows[0]]
@@ -197,14 +196,7 @@ def _same_plan(path: Path, plan: PlanFolder) -> None:
     from territory_planner.export.workbook import FINGERPRINT_ITEM
     from territory_planner.render.edit_payload import plan_hash
 
-    try:
-        import python_calamine
-
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
-        rows = book.get_sheet_by_name(sheets["summary"]).to_python() if "summary" in sheets else []
-    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
-        return
+    _, rows = _sheet_rows(path, "summary")
     items = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2}
     recorded, ours = items.get(FINGERPRINT_ITEM), plan_hash(plan)
     if not recorded or recorded == ours:
