@@ -337,3 +337,17 @@ def test_a_period_without_data_draws_no_chart_of_nothing(tmp_path: Path) -> None
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "No chart of" not in page
     assert "Win rate vs average deal size</h3>" in page
+
+
+def test_an_objective_with_a_disruption_penalty_is_not_called_km(tmp_path: Path) -> None:
+    """QA28 F6: report.html labelled travel + disruption penalty "workload-weighted km"."""
+    import json
+
+    plan = write_plan(tmp_path / "plan")
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    summary.update(objective=116_338.0, compactness=113_924.0, disruption_price=0.339)
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    write_report(tmp_path / "out", plan_dir=plan)
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'Objective (travel + disruption penalty)</div><div class="v">116,338' in page
+    assert 'Travel (workload-weighted km)</div><div class="v">113,924' in page

@@ -78,6 +78,18 @@ def _gap_text(s: dict[str, Any]) -> str:
     return text
 
 
+def _objective_cards(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """The objective's card; with a disruption penalty (--disruption-weight) it is travel + penalty, and
+    the travel gets its own card (QA28 F6: the sum was labelled workload-weighted km)."""
+    price, travel = _f(s.get("disruption_price")), _f(s.get("compactness"))
+    if not (math.isfinite(price) and price > 0 and math.isfinite(travel)):
+        return [("Objective (workload-weighted km)", fm.number(_f(s.get("objective"))))]
+    return [
+        ("Objective (travel + disruption penalty)", fm.number(_f(s.get("objective")))),
+        ("Travel (workload-weighted km)", fm.number(travel)),
+    ]
+
+
 def plan_context(plan: PlanData) -> dict[str, Any]:
     s = plan.summary
     terr = plan.territories
@@ -91,7 +103,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         *([("Scenario", Path(str(identity["scenario"])).name)] if identity.get("scenario") else []),
         ("Status", str(s.get("status", fm.NA))),
         ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
-        ("Objective (workload-weighted km)", fm.number(_f(s.get("objective")))),
+        *_objective_cards(s),
         ("Lower bound", fm.number(_f(s.get("lower_bound")))),
         ("Gap", _gap_text(s)),
         (
