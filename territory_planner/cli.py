@@ -457,8 +457,8 @@ def plan(
             else None
         )  # QA11 O2: a proof for districts read "not by itself a proof"
         click.echo(
-            f"RELAXED PLAN: it breaks {len(s.get('violations') or [])} constraints (see violations in "
-            "summary.json); "
+            f"RELAXED PLAN: it breaks {_count(len(s.get('violations') or []), 'constraint')} (see "
+            "violations in summary.json); "
             + (
                 f"no plan meeting every constraint exists: no plan of connected {proven} meets the bands "
                 "(proven; the notes in summary.json say how)"  # a pre-check or HiGHS (QA12 N7)
@@ -514,6 +514,11 @@ def _log_lines(console: Any, started: float, every: float = 5.0) -> Callable[[st
             last_step[0], last_at[0] = step, now
 
     return progress
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints")."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _objective_parts(s: dict[str, Any]) -> str:

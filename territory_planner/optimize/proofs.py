@@ -275,17 +275,20 @@ def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
     """The disruption budget is below ``least``, a proven lower bound on the potential to move."""
     assert spec.budget is not None
     total = float(spec.problem.acc_potential.sum())
-    need, budget = 100 * least / total, 100 * spec.budget / total
+    need_pct, budget_pct = 100 * least / total, 100 * spec.budget / total
+    # as many decimals as it takes to tell them apart (QA28 F13: "needs 19.4%, allows 19.4%")
+    digits = next((d for d in range(1, 5) if f"{need_pct:.{d}f}" != f"{budget_pct:.{d}f}"), 4)
+    need, budget = f"{need_pct:.{digits}f}", f"{budget_pct:.{digits}f}"
     return InfeasibleError(
-        f"the disruption budget is too small: balancing needs at least {need:.1f}% of the potential "
-        f"to move, the budget allows {budget:.1f}% (--max-moved-share {spec.budget / total:.4g}); "
+        f"the disruption budget is too small: balancing needs at least {need}% of the potential "
+        f"to move, the budget allows {budget}% (--max-moved-share {spec.budget / total:.4g}); "
         f"raise it to at least {least / total:.4f} or widen --tolerance (a bound from the LP, where an "
         "account may be split: a plan of whole accounts may need a little more)",
         [
             Conflict(
                 "disruption_budget",
-                f"at most {money(spec.budget)} potential may move ({budget:.1f}%); every plan within "
-                f"the bands moves at least {money(least)} ({need:.1f}%)",
+                f"at most {money(spec.budget)} potential may move ({budget}%); every plan within "
+                f"the bands moves at least {money(least)} ({need}%)",
                 amount=least - spec.budget,
                 extra={"least_moved_share": least / total, "proven_by": "LP bound"},
             )
