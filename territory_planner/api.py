@@ -285,6 +285,19 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         raise InputError(unusable.problems, proof=proof)
     if proof is not None:
         raise proof
+    if spec.budget is not None:  # the disruption budget's LP bound, as `plan` checks it first (QA28 F16)
+        from territory_planner.optimize import proofs
+
+        backend = get_backend(options.solver)
+        threads = options.threads or 1
+        least = proofs.least_moved(
+            spec, backend, deadline=time.perf_counter() + 60.0, seed=options.seed, threads=threads
+        )
+        if least is not None and proofs.above_budget(spec, least[0]):
+            deadline = time.perf_counter() + 30.0
+            raise proofs.budget_error(
+                spec, least[0], backend, deadline=deadline, seed=options.seed, threads=threads
+            )
     checked: dict[str, Any] = {}
     free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
     if options.contiguous and not options.relax and adj is not None:  # the map checks of `plan --contiguous`

@@ -37,3 +37,18 @@ def test_the_whole_model_proof_tells_the_least_share_the_lp_proves(tmp_path: Pat
     assert "at most $25.8 potential may move (60.0% of the potential)" in budget.message
     assert "the LP proves balancing must move at least $21 (48.8%)" in budget.message
     assert budget.extra["least_moved_share"] == pytest.approx(21 / 43)
+
+
+def test_validate_checks_the_budget_as_plan_does(tmp_path: Path) -> None:
+    """QA28 F16: validate passed a disruption budget below what balancing needs, which plan refused in
+    2 s. Everything is R1's today: R2 must receive about half of the potential."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 38.0 + 0.1 * i, "lon": -95.0, "potential": p, "current_rep": "R1"}
+        for i, p in enumerate([10, 11, 12, 13])
+    ]
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 38.3, "lon": -95.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as err:
+        api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.2))
+    assert "the disruption budget is too small: balancing needs at least" in str(err.value)
+    api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.6))  # within it
