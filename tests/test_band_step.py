@@ -95,3 +95,22 @@ def test_bands_whose_rounded_minimums_sum_above_the_total_are_proven_before_solv
     out = api.solve(options_for(a, r, tolerance="potential=0.5,workload=0.05"))
     assert out.summary["status"] in ("optimal", "feasible")
     assert out.territories["workload"].between(23, 24).all()
+
+
+def test_accounts_only_one_rep_may_serve_that_overflow_its_band_are_named(tmp_path: Path) -> None:
+    """QA28 F14: 33 enterprise accounts only R00 serves, more than its band holds: explained as 20 rows
+    of LP slack, some of 0.0005, blaming locks in a file without any; validate said the inputs were valid."""
+    accounts = [
+        {"account_id": f"A{k}", "lat": 0.0, "lon": 0.01 * k, "potential": 1.0, "workload": 1.0,
+         "segment": "ent" if k < 6 else "smb"}
+        for k in range(16)
+    ]  # fmt: skip
+    reps = [
+        {"rep_id": f"R{j}", "lat": 0.0, "lon": 0.05 * j, "segments": "ent" if j == 0 else "smb"}
+        for j in range(4)
+    ]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as exc:
+        api.validate(options_for(a, r, tolerance=0.1))
+    text = " ".join(c.message for c in exc.value.conflicts)
+    assert "6 accounts can only go to R0; they carry $6 potential but its band holds at most $4" in text

@@ -139,15 +139,21 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 inside = (spec.allowed & ~pattern[None, :]).sum(axis=1) == 0  # units confined to the pattern
                 demand = float(p.unit_amount[inside, m].sum())
                 room = float(spec.upper[m, pattern].sum())
-                if demand > room + 1e-9 and pattern.sum() > 1:
+                # one rep alone: said already when locks alone overflow it, not when segments confine
+                # units to it (QA28 F14: 33 enterprise accounts only R00 serves, explained as 20 rows
+                # of LP slack)
+                single = int(np.flatnonzero(pattern)[0]) if pattern.sum() == 1 else -1
+                said = single >= 0 and per_rep[single] > spec.upper[m, single] + 1e-9
+                if demand > room + 1e-9 and not said:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
                     kept = _kept_of(p, inside).replace("its home", "their reps' homes")
+                    what = "units" if (p.unit_size[inside] > 1).any() else "accounts"
+                    holds = "its band holds" if single >= 0 else "those reps' bands hold"
                     conflicts.append(
                         Conflict(
                             "keep_home" if kept else "segment",  # QA11 O8: "segment" with no segments
-                            f"{int(inside.sum())} units{kept} can only go to {names}; they carry "
-                            f"{amt(demand)} {measure} but those reps' bands hold at most "
-                            f"{amt(room)}",
+                            f"{int(inside.sum())} {what}{kept} can only go to {names}; they carry "
+                            f"{amt(demand)} {measure} but {holds} at most {amt(room)}",
                             measure=measure,
                             amount=demand - room,
                         )
