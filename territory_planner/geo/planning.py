@@ -257,9 +257,12 @@ def _home_distance(
     lon: np.ndarray,
     points: tuple[np.ndarray, np.ndarray] | None = None,
     metric: Metric = haversine_km,
+    *,
+    allowed_only: bool = True,
 ) -> np.ndarray:
     """(n_units, p): distance from each rep's home to the nearest account of each allowed unit (inf if
-    not allowed); 0 to the unit whose polygon holds a home the user gave (``home_unit_polygons``)."""
+    not allowed, unless ``allowed_only`` is False); 0 to the unit whose polygon holds a home the user gave
+    (``home_unit_polygons``)."""
     p = spec.problem
     a, b = (p.acc_lat, p.acc_lon) if points is None else points
     d = metric(a, b, lat, lon)  # (n_acc, p)
@@ -268,7 +271,17 @@ def _home_distance(
     if p.home_unit is not None:  # the polygon that holds a given home is its unit, whatever lies nearer
         j = np.flatnonzero((p.home_unit >= 0) & (lat == p.home_lat) & (lon == p.home_lon))
         unit_d[p.home_unit[j], j] = 0.0
-    return np.where(spec.allowed, unit_d, np.inf)
+    return np.where(spec.allowed, unit_d, np.inf) if allowed_only else unit_d
+
+
+def anchored_elsewhere(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray) -> bool:
+    """Whether some rep may not serve the unit at its home (locked to another rep, or of a segment it
+    does not serve), so that its territory is anchored at the nearest unit it may serve."""
+    raw = _home_distance(spec, lat, lon, allowed_only=False)
+    has = np.isfinite(raw).any(axis=0)
+    home = np.argmin(np.where(np.isfinite(raw), raw, np.inf), axis=0)
+    reps = np.flatnonzero(has)
+    return bool((~spec.allowed[home[reps], reps]).any())
 
 
 def component_conflicts(
@@ -475,6 +488,13 @@ def _near_is_less(
     return near_miss < split_miss, near_miss, split_miss
 
 
+HOMES_NOTE = (
+    "contiguity: every territory holds the unit at its rep's home (for a rep who may not serve that unit, a "
+    "locked or other-segment account, the nearest unit it may serve); the lower bound is valid for "
+    "contiguous plans of that kind"
+)
+
+
 def make_contiguous(
     spec: ModelSpec,
     adj: adjmod.Adjacency,
@@ -511,6 +531,8 @@ def make_contiguous(
         # nothing to do: said as it is, not as the cut loop's (QA26 F3: --design-districts made the
         # territories connected with the flow model, and summary.json said "cuts", 0 rounds)
         info.update(method="already connected", rounds=0, cuts=0, neighbourhoods=0)
+        if anchored_elsewhere(spec, lat, lon):  # said on this path too (QA9 O1's note)
+            result = dataclasses.replace(result, notes=(*result.notes, HOMES_NOTE))
         return unit_rep, result, with_pieces(info, p, before)
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
@@ -582,11 +604,7 @@ def make_contiguous(
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())
     lower, g = contiguity.bound_and_gap(lower, objective, connected=bool((pieces <= 1).all()))
     notes = list(result.notes)
-    notes.append(
-        "contiguity: every territory holds the unit at its rep's home (for a rep who may not serve that "
-        "unit, a locked or other-segment account, the nearest unit it may serve); the lower bound is valid "
-        "for contiguous plans of that kind"
-    )
+    notes.append(HOMES_NOTE)
     notes += contiguity.below_bound(
         "contiguity", result.objective, lower, "splits a territory or gives a rep's home unit away"
     )
