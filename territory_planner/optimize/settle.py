@@ -42,9 +42,9 @@ def _distances(spec: ModelSpec, units: np.ndarray) -> np.ndarray:
     return np.asarray(km)
 
 
-def preferred(spec: ModelSpec, units: np.ndarray) -> np.ndarray:
+def preferred(spec: ModelSpec, units: np.ndarray, km: np.ndarray) -> np.ndarray:
     """Per unit: its current rep when it may stay there, else the nearest rep home it may go to (-1:
-    none known)."""
+    none known); ``km`` is ``_distances(spec, units)``."""
     if not len(units):
         return np.zeros(0, dtype=np.int64)
     allowed = spec.allowed[units]
@@ -53,7 +53,6 @@ def preferred(spec: ModelSpec, units: np.ndarray) -> np.ndarray:
     staying = np.where(allowed, moved, np.inf)
     current = np.argmin(staying, axis=1)
     stays = has_current & (staying[np.arange(len(units)), current] <= 1e-12)
-    km = _distances(spec, units)
     nearest = np.where(np.isfinite(km).any(axis=1), np.argmin(km, axis=1), -1)
     return np.where(stays, current, nearest).astype(np.int64)
 
@@ -66,12 +65,12 @@ def settle(spec: ModelSpec, plan: np.ndarray, *, deadline: float) -> tuple[np.nd
     free = np.flatnonzero(free_units(spec))
     if not len(free) or not repair.feasible(spec, plan):
         return plan, 0
-    want = preferred(spec, free)
+    km = _distances(spec, free)
+    want = preferred(spec, free, km)
     off = (want >= 0) & (want != plan[free])
-    units, want = free[off], want[off]
+    units, want, km = free[off], want[off], km[off]
     if not len(units):
         return plan, 0
-    km = _distances(spec, units)
     rows = np.arange(len(units))
     gain = km[rows, plan[units]] - km[rows, want]
     order = np.argsort(-np.nan_to_num(gain, nan=0.0, posinf=1e12), kind="stable")
