@@ -242,17 +242,17 @@ def reestimated(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame) -> pd.DataFrame:
+def rep_statement(a: PlanFolder, b: PlanFolder, moves: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     """Per rep: what it gains and loses going from plan ``a`` to plan ``b``: accounts in and out at plan
-    ``a``'s amounts and, when some accounts' amounts differ between the plans, their change under the rep
-    holding them in ``b`` (``reestimated``), so that ``net`` is the change of the rep's total (QA27 F12: a
-    re-estimated Nashville made SE08's net -273,040 where its total rose by 110,130)."""
+    ``a``'s amounts and, when some accounts' amounts differ between the plans (``changes``, the frame
+    ``reestimated`` gives), their change under the rep holding them in ``b``, so that ``net`` is the
+    change of the rep's total (QA27 F12: a re-estimated Nashville made SE08's net -273,040 where its
+    total rose by 110,130)."""
     reps_a, reps_b = (
         set(a.assignments["rep_id"]) | set(a.territories["rep_id"]),
         set(b.assignments["rep_id"]) | set(b.territories["rep_id"]),
     )
     measures = [*MEASURES, *(["pipeline"] if "pipeline" in moves.columns else [])]
-    changes = reestimated(a, b)
     rows = []
     for rep in sorted(reps_a | reps_b):
         status = "kept" if rep in reps_a and rep in reps_b else ("removed" if rep in reps_a else "added")
@@ -368,7 +368,10 @@ def compare_plans(paths: list[Path]) -> Comparison:
             ]
         )
     moves = [moves_frame(base, other) for other in plans[1:]]
-    statements = [rep_statement(base, other, mv) for other, mv in zip(plans[1:], moves, strict=True)]
+    estimates = [reestimated(base, other) for other in plans[1:]]
+    statements = [
+        rep_statement(base, other, mv, ch) for other, mv, ch in zip(plans[1:], moves, estimates, strict=True)
+    ]
     options = options_table(plans)
     changes = [district_changes(base, other) for other in plans[1:]]
     return Comparison(
@@ -378,7 +381,11 @@ def compare_plans(paths: list[Path]) -> Comparison:
         balance_table(plans),
         overview_table(plans, options),
         tuple(w for other in plans[1:] if (w := _overlap_warning(base, other)))
-        + tuple(w for other in plans[1:] if (w := _reestimate_warning(base, other)))
+        + tuple(
+            w
+            for other, ch in zip(plans[1:], estimates, strict=True)
+            if (w := _reestimate_warning(base, other, ch))
+        )
         + _currency_warning(plans)
         + _pipeline_warnings(plans),
         options,
@@ -427,10 +434,9 @@ def _overlap_warning(a: PlanFolder, b: PlanFolder) -> str:
     )
 
 
-def _reestimate_warning(a: PlanFolder, b: PlanFolder) -> str:
-    """A note when accounts in both plans have other amounts in each: the rep statement's
-    ``reestimated`` columns carry their change."""
-    changes = reestimated(a, b)
+def _reestimate_warning(a: PlanFolder, b: PlanFolder, changes: pd.DataFrame) -> str:
+    """A note when accounts in both plans have other amounts in each (``changes``, ``reestimated``'s):
+    the rep statement's ``reestimated`` columns carry their change."""
     if changes.empty:
         return ""
     return (
