@@ -23,6 +23,7 @@ Outputs (written atomically into one folder):
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -97,9 +98,25 @@ def _weighted_pipeline(summary: dict[str, Any]) -> tuple[pd.Series | None, str |
     crm = (summary.get("config") or {}).get("crm")
     if not crm or not Path(crm).is_dir():
         return None, None
+    folder = Path(crm).resolve()
+    stamp = tuple(
+        (f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.glob("opportunities.*"))
+    )
+    pipeline, warning = _crm_pipeline(str(folder), crm, stamp)
+    return (None if pipeline is None else pipeline.copy()), warning
+
+
+@functools.lru_cache(maxsize=8)
+def _crm_pipeline(
+    folder: str, crm: str, stamp: tuple[tuple[str, int, int], ...]
+) -> tuple[pd.Series | None, str | None]:
+    """``_weighted_pipeline`` of one CRM folder, read once for the plans that share it (they usually
+    do: every plan of a comparison was made on the same CRM); ``stamp``, its opportunities files' names,
+    times and sizes, keys the cache so that a file changed since is read again."""
+    del stamp  # the cache key only
     from territory_planner.report.crm import read_opportunities
 
-    opps, problems = read_opportunities(Path(crm))
+    opps, problems = read_opportunities(Path(folder))
     if problems:
         first = problems[0]
         where = ", ".join(
