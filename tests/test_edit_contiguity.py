@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from map_fixtures import square
 
 from territory_planner.cli import main
 
@@ -17,16 +18,14 @@ from territory_planner.cli import main
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("edit-contiguity")
-    features = []
-    for k in range(6):
-        ring = [[k, 0.0], [k + 1, 0.0], [k + 1, 1.0], [k, 1.0], [k, 0.0]]
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-            }
-        )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
+            "geometry": square(k, 0.0, 1.0),
+        }
+        for k in range(6)
+    ]
     (root / "accounts.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 5.5}]).to_csv(
         root / "reps.csv", index=False

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from map_fixtures import CHROMIUM
+from map_fixtures import CHROMIUM, square
 
 from territory_planner.cli import main
 from territory_planner.render.edit_payload import edit_data
@@ -34,16 +34,14 @@ REPS = pd.DataFrame(
 
 
 def _squares(root: Path) -> Path:
-    features = []
-    for k in range(8):
-        ring = [[k, 0.0], [k + 1, 0.0], [k + 1, 1.0], [k, 1.0], [k, 0.0]]
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-            }
-        )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
+            "geometry": square(k, 0.0, 1.0),
+        }
+        for k in range(8)
+    ]
     path = root / "accounts.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     return path

@@ -237,22 +237,17 @@ def test_salesforce_tree_has_the_plans_regions_and_districts(plan_dir: Path, tmp
     assert not (out / "ObjectTerritory2Association.csv").exists()  # no territory has an Id yet
 
     # round 2: the regions exist in the org; the districts are created under the regions' Ids
+    def round_with(ids: dict[str, str]) -> None:
+        """The export again with the Ids the org has now."""
+        pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(
+            tmp_path / "ids.csv", index=False
+        )
+        args = ["--format", "salesforce", "--out", str(out), "--force", "--sf-territory-ids"]
+        res = run("export", str(plan_dir), *args, str(tmp_path / "ids.csv"))
+        assert res.exit_code == 0, res.output
+
     ids = {f"Region_{r}": f"0MI00000000000{k}AAA" for k, r in enumerate(regions, start=1)}
-    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(
-        tmp_path / "ids.csv", index=False
-    )
-    res = run(
-        "export",
-        str(plan_dir),
-        "--format",
-        "salesforce",
-        "--out",
-        str(out),
-        "--force",
-        "--sf-territory-ids",
-        str(tmp_path / "ids.csv"),
-    )
-    assert res.exit_code == 0, res.output
+    round_with(ids)
     tree = pd.read_csv(out / "Territory2.csv", dtype=str, keep_default_na=False)
     level = tree[tree["DeveloperName"].str.startswith("District_")]
     assert len(level) == len(districts)
@@ -264,20 +259,7 @@ def test_salesforce_tree_has_the_plans_regions_and_districts(plan_dir: Path, tmp
 
     # last round: every territory has an Id; each account goes to its rep's territory, never a group's
     ids |= {name: f"0MI{k:012d}AAA" for k, name in enumerate(tree["DeveloperName"], start=100)}
-    pd.DataFrame({"DeveloperName": list(ids), "Id": list(ids.values())}).to_csv(
-        tmp_path / "ids.csv", index=False
-    )
-    args = [
-        "--format",
-        "salesforce",
-        "--out",
-        str(out),
-        "--force",
-        "--sf-territory-ids",
-        str(tmp_path / "ids.csv"),
-    ]
-    res = run("export", str(plan_dir), *args)
-    assert res.exit_code == 0, res.output
+    round_with(ids)
     associations = pd.read_csv(out / "ObjectTerritory2Association.csv", dtype=str)
     assignments = pd.read_csv(plan_dir / "assignments.csv", dtype=str)
     assert sorted(associations["ObjectId"]) == sorted(assignments["account_id"])
