@@ -114,14 +114,6 @@ def is_nonempty_dir(path: Path) -> bool:
     return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
 
 
-# a folder holding one of these was written by a command of this tool (a plan, an edit, a report, a
-# comparison, a forecast): --force may replace it
-OUTPUT_SIGNATURES = frozenset(
-    {"manifest.json", "summary.json", "assignments.csv", "report.html", "kpis.csv", "compare.html",
-     "moves.csv", "forecast.csv", "forecast.html"}
-)  # fmt: skip
-
-
 # what each command writes, by the files that tell its folder apart (a plan folder may hold a report and a
 # forecast too: it is a plan)
 OUTPUT_KINDS = (
@@ -130,6 +122,9 @@ OUTPUT_KINDS = (
     ("report", frozenset({"report.html", "kpis.csv"})),
     ("forecast", frozenset({"forecast.csv", "forecast.html"})),
 )
+# a folder holding one of these was written by a command of this tool (a plan, an edit, a report, a
+# comparison, a forecast): --force may replace it (with output of the same kind)
+OUTPUT_SIGNATURES = frozenset().union(*(files for _, files in OUTPUT_KINDS))
 
 
 def output_kind(names: Iterable[str]) -> str | None:
