@@ -371,7 +371,7 @@ def solve(
 
         runs = 2 if options.quota_method == "forecast" and options.company_target is not None else 1
         reserve = forecast_reserve(problem.n_reps, options.time_limit, runs)
-        budget = dataclasses.replace(budget, deadline=budget.deadline - reserve)
+        budget = dataclasses.replace(budget, deadline=budget.deadline - reserve, last=budget.last - reserve)
     threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:

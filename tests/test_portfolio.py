@@ -278,6 +278,51 @@ def test_no_plan_in_time_is_not_called_infeasible(tmp_path: Path, monkeypatch: p
     assert not (tmp_path / "o").exists()
 
 
+def test_past_the_promise_no_stage_starts(tmp_path: Path) -> None:
+    """A run with no plan whose promise (1.05 x limit + 2 s, outputs included) is already due starts no
+    stage: exit 3 with "no plan found yet", no LP, no proof (QA28 F7: an LP round begun after 1.7 s of
+    inputs at --time-limit 1 ran the command to 4.2 s). A plan it already holds is still returned."""
+    rng = np.random.default_rng(2)
+    reps = [{"rep_id": f"R{j}", "lat": 35 + j, "lon": -95 + j} for j in range(4)]
+    a, r = _write(tmp_path, random_accounts(rng, 120), reps)
+    _, _, spec = _spec(a, r)
+    now = time.perf_counter()
+    due = TimeBudget(now - 3.0, now - 2.0, 1.0, now - 0.5)
+    kw: dict[str, Any] = {"gap": 1e-4, "seed": 0, "threads": 1, "candidates": 8, "relax": False}
+    with pytest.raises(SolverError, match="no plan found yet") as err:
+        pipeline.solve(spec, get_backend("highs"), budget=due, **kw)
+    spent = re.search(r"time limit of 1s \((.*?)\); this is not a proof", str(err.value))
+    assert spent is not None
+    ran = {part.split()[0] for part in spent.group(1).split(", ")}
+    assert ran
+    assert not ran & {"lp", "proof", "construct", "round", "whole_model"}
+    # the same budget with the promise still ahead: the LP runs and a plan comes out
+    ahead = TimeBudget(now - 3.0, now - 2.0, 1.0, time.perf_counter() + 60.0)
+    plan, result = pipeline.solve(spec, get_backend("highs"), budget=ahead, **kw)
+    assert repair.feasible(spec, plan)
+    assert "lp" in result.stages
+    # a plan in hand (a start plan that satisfies the model) is returned, not dropped for the promise
+    plan2, _ = pipeline.solve(spec, get_backend("highs"), budget=due, start_plan=plan, **kw)
+    assert np.array_equal(plan2, plan)
+
+
+def test_the_promise_is_the_last_moment_of_a_budget() -> None:
+    """``TimeBudget.last``: 1.05 x limit + 2 s, less the outputs' reserve and the start-up, never before
+    the solve's own deadline; sub-budgets keep it."""
+    from territory_planner.optimize.budget import STARTUP_SECONDS
+
+    b = TimeBudget.for_command(1.0, started=0.0, reserve=0.6)
+    assert b.deadline == pytest.approx(0.75)  # the reserve capped at a quarter of the limit
+    assert b.last == pytest.approx(1.05 + 2.0 - 0.6 - STARTUP_SECONDS)
+    assert b.child("lp").last == b.last
+    assert b.within(0.5).last == b.last
+    long = TimeBudget.for_command(600.0, started=0.0, reserve=0.6)
+    assert long.last == pytest.approx(630.0 + 2.0 - 0.6 - STARTUP_SECONDS)
+    assert long.last > long.deadline
+    huge = TimeBudget.for_command(1.0, started=0.0, reserve=50.0)  # a reserve above the promise
+    assert huge.last == huge.deadline
+
+
 def test_a_failed_lp_run_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """HiGHS answering 'Solve error' on a warm-started LP does not end the run: it is solved cold."""
     from territory_planner.solvers import highs

@@ -234,12 +234,16 @@ def solve(
             run.offer(start_plan, "start")
         _start_beside(run)
         stage_budget(run)
+        _keep_promise(run)
         stage_lp(run)
+        _keep_promise(run)
         stage_construct(run)
         _poll_beside(run)
+        _keep_promise(run)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
         _poll_beside(run)
+        _keep_promise(run)
         if run.incumbent is None:
             stage_whole(run)
         if run.incumbent is None:
@@ -247,11 +251,15 @@ def solve(
         if run.incumbent is not None:  # a plan: the time kept back for --relax is the search's again
             run.budget = full
             if then_share is not None:
-                run.budget = TimeBudget(full.start, full.share(then_share), full.limit)
+                run.budget = TimeBudget(full.start, full.share(then_share), full.limit, full.last)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
             _collect_beside(run, run.beside, run.source)
+    except _PastPromiseError:
+        _stop_beside(run, grace=0.0)  # not waited for: the promise is due (it ends on its own)
+        if not relax:
+            raise SolverError(_no_plan_message(run)) from None
     except InfeasibleError as err:
         _stop_beside(run)
         if not relax:
@@ -268,6 +276,21 @@ def solve(
         raise SolverError(_no_plan_message(run))
     _settle(run)
     return run.incumbent, _result(run, start)
+
+
+class _PastPromiseError(Exception):
+    """No plan yet, and the command's promise (``TimeBudget.last``) reached: no stage may start."""
+
+
+def _keep_promise(run: Run) -> None:
+    """Ends the search when it has no plan yet and any further stage would run past the moment the
+    command must end by to keep ``--time-limit`` (QA28 F7: at --time-limit 1, an LP round begun after
+    the inputs took 1.7 s made the command 4.2 s long where 3.05 s were promised): exit 3 now."""
+    if run.incumbent is None and run.budget.past_last():
+        _poll_beside(run)  # the whole model beside may have a plan (or a proof) by now
+        if run.incumbent is None:
+            run.outcome("stopped: the time limit is up")
+            raise _PastPromiseError
 
 
 def _settle(run: Run) -> None:
@@ -460,9 +483,12 @@ def stage_lp(run: Run) -> None:
         if lp.slack_total <= 1e-6:
             run.raise_bound(lp.bound)
             run.outcome(f"bound {lp.bound:,.1f} after {lp.rounds} rounds")
-        else:
+        elif lp.converged:
             run.outcome("needed slack: the bands may not be reachable")
+        else:
+            run.outcome("stopped by the time limit with rows still short")
     if lp.slack_total > 1e-6:
+        _keep_promise(run)  # slack in an LP cut short by the promise proves nothing either
         with run.stage("proof"):
             try:
                 why = proofs.prove_infeasible(
@@ -537,13 +563,14 @@ def _solve_lp(run: Run, deadline: float) -> lpmod.LpResult:
         bound_spec=spec,
     )
     if lp.slack_total > 1e-6 and lp_spec is not spec:  # the narrower bands do not fit: the real ones decide
+        _keep_promise(run)
         pool = np.zeros_like(spec.allowed)
         pool[lp.col_unit, lp.col_rep] = True
         lp = lpmod.solve_lp(
             spec,
             run.backend,
             pool,
-            deadline=max(deadline, time.perf_counter() + 1.0),
+            deadline=min(max(deadline, time.perf_counter() + 1.0), run.budget.last),
             seed=run.seed,
             threads=run.threads,
             progress=run.progress,
@@ -1230,9 +1257,9 @@ def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> Infe
     )
 
 
-def _stop_beside(run: Run) -> None:
+def _stop_beside(run: Run, grace: float = background.GRACE) -> None:
     if run.beside is not None:
-        run.beside.finish(stop=True)
+        run.beside.finish(stop=True, grace=grace)
         run.beside = None
 
 
