@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import sys
 import threading
 import time
@@ -250,6 +251,10 @@ def run() -> None:
     COMMAND_BEGUN = IMPORTED if _RUNS == 0 else time.perf_counter()
     _RUNS += 1
     code = 0
+    if threading.current_thread() is threading.main_thread():
+        from territory_planner.solvers.base import on_sigint
+
+        signal.signal(signal.SIGINT, on_sigint)
     try:
         main.main(standalone_mode=True)
     except SystemExit as exc:

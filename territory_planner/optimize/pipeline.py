@@ -267,7 +267,10 @@ def solve(
         if run.lp is None and run.partial is None:  # a pre-check's proof: the LP-guided search's
             _least_violation_start(run)  # least-violation assignment is a far better MIP start
         return _relaxed(run, err.conflicts, start, full.deadline)
-    except BaseException:  # a failed stage (or Ctrl+C) leaves no HiGHS run behind in the thread
+    except KeyboardInterrupt:  # Ctrl-C: cancelled, not waited for (HiGHS's presolve does not look)
+        _stop_beside(run, grace=0.0)
+        raise
+    except BaseException:  # a failed stage leaves no HiGHS run behind in the thread
         _stop_beside(run)
         raise
     if run.incumbent is None:
