@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,3 +95,28 @@ def line(tmp_path: Path) -> tuple[Path, Path]:
 
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def assignment_mip(
+    seed: int, n: int, m: int, room: float
+) -> tuple[Any, list[Any], list[Any], tuple[np.ndarray, np.ndarray]]:
+    """A generalised assignment MIP in PuLP: ``n`` items of random weight to ``m`` bins of capacity
+    ``room`` x the mean load, random integer costs. (problem, columns item-major, rows, (weight, cost))."""
+    import pulp
+
+    rng = np.random.default_rng(seed)
+    weight, cost = rng.integers(5, 30, n), rng.integers(1, 100, (n, m))
+    prob = pulp.LpProblem("assignment", pulp.LpMinimize)
+    x = [[prob.add_variable(f"x_{i}_{j}", 0, 1, pulp.const.LpBinary) for j in range(m)] for i in range(n)]
+    prob.setObjective(pulp.lpSum(int(cost[i, j]) * x[i][j] for i in range(n) for j in range(m)))
+    rows = [pulp.LpConstraint(pulp.lpSum(x[i]), sense=pulp.const.LpConstraintEQ, rhs=1) for i in range(n)]
+    cap = float(weight.sum() / m * room)
+    rows += [
+        pulp.LpConstraint(
+            pulp.lpSum(int(weight[i]) * x[i][j] for i in range(n)), sense=pulp.const.LpConstraintLE, rhs=cap
+        )
+        for j in range(m)
+    ]
+    for k, row in enumerate(rows):
+        prob.addConstraint(row, name=f"r{k}")
+    return prob, [v for row in x for v in row], rows, (weight, cost)

@@ -14,7 +14,7 @@ from territory_planner.optimize import background, repair
 from territory_planner.solvers import get_backend
 from territory_planner.solvers.base import SolveStatus
 from territory_planner.solvers.cbc import CbcBackend
-from tests.conftest import options_for, random_accounts, write_instance
+from tests.conftest import assignment_mip, options_for, random_accounts, write_instance
 
 
 def _spec(tmp: Path, n: int, reps: int, seed: int, tolerance: float):  # type: ignore[no-untyped-def]
@@ -126,27 +126,9 @@ def test_the_bound_read_while_the_whole_model_runs_is_valid(tmp_path: Path) -> N
 def test_a_plan_handed_to_a_running_mip_is_taken_up() -> None:
     """A MIP that stops at its first solution (``solution_limit=1``) ends with the plan handed to it
     through ``LiveMip`` (the optimum, found by a first run), not with the worse plan it finds alone."""
-    import pulp
-
     from territory_planner.solvers.base import LiveMip
 
-    rng = np.random.default_rng(0)
-    n, m = 150, 8
-    weight, cost = rng.integers(5, 30, n), rng.integers(1, 100, (n, m))
-    prob = pulp.LpProblem("assignment", pulp.LpMinimize)
-    x = [[prob.add_variable(f"x_{i}_{j}", 0, 1, pulp.const.LpBinary) for j in range(m)] for i in range(n)]
-    prob.setObjective(pulp.lpSum(int(cost[i, j]) * x[i][j] for i in range(n) for j in range(m)))
-    rows = [pulp.LpConstraint(pulp.lpSum(x[i]), sense=pulp.const.LpConstraintEQ, rhs=1) for i in range(n)]
-    cap = float(weight.sum() / m * 1.01)
-    rows += [
-        pulp.LpConstraint(
-            pulp.lpSum(int(weight[i]) * x[i][j] for i in range(n)), sense=pulp.const.LpConstraintLE, rhs=cap
-        )
-        for j in range(m)
-    ]
-    for k, row in enumerate(rows):
-        prob.addConstraint(row, name=f"r{k}")
-    columns = [v for row in x for v in row]
+    prob, columns, rows, _ = assignment_mip(0, 150, 8, 1.01)
     backend = get_backend("highs")
     kw = {"mip": True, "time_limit": 60.0, "gap": None, "seed": 0, "threads": 1}
     best = backend.solve(prob, columns, rows, **kw)  # type: ignore[arg-type]

@@ -8,12 +8,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pulp
 import pytest
 
 from territory_planner.solvers import get_backend
 from territory_planner.solvers.base import USER_INTERRUPT, LiveMip, on_sigint
+from tests.conftest import assignment_mip
 
 
 @pytest.fixture(autouse=True)
@@ -25,23 +25,8 @@ def _clear_interrupt() -> Iterator[None]:
 
 def _mip() -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpConstraint]]:
     """A generalised assignment MIP HiGHS does not settle at its root (tight capacities)."""
-    rng = np.random.default_rng(3)
-    n, m = 200, 8
-    weight, cost = rng.integers(5, 30, n), rng.integers(1, 100, (n, m))
-    prob = pulp.LpProblem("assignment", pulp.LpMinimize)
-    x = [[prob.add_variable(f"x_{i}_{j}", 0, 1, pulp.const.LpBinary) for j in range(m)] for i in range(n)]
-    prob.setObjective(pulp.lpSum(int(cost[i, j]) * x[i][j] for i in range(n) for j in range(m)))
-    rows = [pulp.LpConstraint(pulp.lpSum(x[i]), sense=pulp.const.LpConstraintEQ, rhs=1) for i in range(n)]
-    cap = float(weight.sum() / m * 1.005)
-    rows += [
-        pulp.LpConstraint(
-            pulp.lpSum(int(weight[i]) * x[i][j] for i in range(n)), sense=pulp.const.LpConstraintLE, rhs=cap
-        )
-        for j in range(m)
-    ]
-    for k, row in enumerate(rows):
-        prob.addConstraint(row, name=f"r{k}")
-    return prob, [v for row in x for v in row], rows
+    prob, columns, rows, _ = assignment_mip(3, 200, 8, 1.005)
+    return prob, columns, rows
 
 
 KW: dict[str, Any] = {"mip": True, "time_limit": 60.0, "gap": 0.0, "seed": 0, "threads": 1}
