@@ -42,7 +42,17 @@ from territory_planner.report.formatting import budgeted_share, count_or_mean, m
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
 COMMAND_BEGUN: float | None = None  # set by ``run``: --time-limit then counts the solver's imports too
 _RUNS = 0  # commands ``run`` has started in this process
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def sample_dir() -> Path:
+    """The demo's data: a checkout's ``sample_data/`` (an editable install), else the copy a plain
+    ``pip install .`` ships inside the package (QA29 F1: the demo failed there, "run the demo from a
+    checkout", from within the checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "sample_data", here / "sample_data"):
+        if (candidate / "scenarios" / "base.toml").is_file():
+            return candidate
+    return here.parent / "sample_data"
 
 
 def hierarchy_options() -> list[Callable[..., Any]]:
@@ -616,10 +626,13 @@ def demo(
     Example:
       territory-planner demo --out demo_plan
     """
-    scenario = SAMPLE_DIR / "scenarios" / "base.toml"
+    samples = sample_dir()
+    scenario = samples / "scenarios" / "base.toml"
     if not scenario.is_file():
         click.echo(
-            f"sample data not found at {SAMPLE_DIR}: run the demo from a checkout of the repository", err=True
+            f"sample data not found at {samples}: reinstall the package (pip install .), or run the demo "
+            "from a checkout of the repository",
+            err=True,
         )
         sys.exit(1)
     ctx.invoke(
