@@ -379,6 +379,8 @@ def solve(
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     centres_seconds = 0.0
     centre_notes: list[str] = []
+    forecast = options.forecast_horizon is not None and options.crm is not None
+    _keep_promise(budget, 0.0, forecast)
     if free.any():
         centres_started = time.perf_counter()
         progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
@@ -394,6 +396,7 @@ def solve(
             progress=progress,
         )
         centres_seconds = time.perf_counter() - centres_started
+        _keep_promise(budget, centres_seconds, forecast)
         centre_notes = centres.far_from_district(problem, free, lat, lon)
         for note in centre_notes:
             log.warning(note)
@@ -472,7 +475,7 @@ def solve(
     else:
         unit_rep, result = _base_plan(
             spec, backend, base_budget, budget, solve_kw, centres_seconds, progress,
-            forecast=options.forecast_horizon is not None and options.crm is not None, share=base_share,
+            forecast=forecast, share=base_share,
         )  # fmt: skip
         if warm_start and not (options.contiguous or options.district_contiguous):
             from territory_planner import seeding
@@ -1116,19 +1119,34 @@ def _base_plan(
         except SolverError as second:
             failure = second
     if budget.limited:
-        assert budget.limit is not None
-        parts = [f"{began - budget.start - centres_seconds:.1f}s went to reading the inputs"]
-        if centres_seconds > 0:
-            parts.append(f"{centres_seconds:.1f}s to choosing the reps' centres")
-        kept = budget.start + budget.limit - budget.deadline
-        parts.append(f"{kept:.1f}s are kept for writing the plan" + (" and its forecast" if forecast else ""))
-        raise SolverError(
-            f"{failure} (of the {budget.limit:g}s, {', '.join(parts[:-1])} and {parts[-1]})"
-        ) from failure
+        raise SolverError(f"{failure} ({_time_spent(budget, began, centres_seconds, forecast)})") from failure
     if centres_seconds > 0:
         took = f"choosing the reps' centres took {centres_seconds:.1f}s before that"
         raise SolverError(f"{failure} ({took})") from failure
     raise failure
+
+
+def _time_spent(budget: TimeBudget, began: float, centres_seconds: float, forecast: bool) -> str:
+    """Where a limited run's time went before its solve began at ``began`` (QA18 F4)."""
+    assert budget.limit is not None
+    parts = [f"{began - budget.start - centres_seconds:.1f}s went to reading the inputs"]
+    if centres_seconds > 0:
+        parts.append(f"{centres_seconds:.1f}s to choosing the reps' centres")
+    kept = budget.start + budget.limit - budget.deadline
+    parts.append(f"{kept:.1f}s are kept for writing the plan" + (" and its forecast" if forecast else ""))
+    return f"of the {budget.limit:g}s, {', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _keep_promise(budget: TimeBudget, centres_seconds: float, forecast: bool) -> None:
+    """Exit 3 before any solving stage starts once the command would end past its promise (1.05 x
+    --time-limit + 2 s): QA29 F12, `--time-limit 1` with the sample CRM's forecast, 3.0 s of inputs and
+    then the reps' centres and the budget check, the command ending at 4.2-4.7 s of the 3.05 s."""
+    if budget.past_last():
+        raise SolverError(
+            f"no plan found yet: the time limit is used up before the solve "
+            f"({_time_spent(budget, time.perf_counter(), centres_seconds, forecast)}); this is not a proof "
+            f"that no plan exists: try --time-limit {budget.suggest():.0f}"
+        )
 
 
 def _bound_for_any_grouping(result: SolveResult, bound: float) -> SolveResult:

@@ -306,6 +306,27 @@ def test_past_the_promise_no_stage_starts(tmp_path: Path) -> None:
     assert np.array_equal(plan2, plan)
 
 
+def test_past_the_promise_before_the_solve_is_exit_3_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inputs that used up the promise (QA29 F12: a CRM read in 3 s at --time-limit 1) end the command
+    before the reps' centres or any stage: "used up before the solve", naming where the time went."""
+    rng = np.random.default_rng(2)
+    a, r = _write(tmp_path, random_accounts(rng, 120), [{"rep_id": f"R{j}"} for j in range(4)])  # no homes
+    chosen: list[int] = []
+    monkeypatch.setattr(api.centres, "choose_centres", lambda *_a, **_k: chosen.append(1))
+
+    def due(_cls: type[TimeBudget], _limit: float | None, **_kw: object) -> TimeBudget:
+        now = time.perf_counter()
+        return TimeBudget(now - 3.0, now - 2.0, 1.0, now - 0.5)
+
+    monkeypatch.setattr(TimeBudget, "for_command", classmethod(due))
+    with pytest.raises(SolverError, match="used up before the solve") as err:
+        api.solve(options_for(a, r, time_limit=1))
+    assert "went to reading the inputs" in str(err.value)
+    assert not chosen
+
+
 def test_the_promise_is_the_last_moment_of_a_budget() -> None:
     """``TimeBudget.last``: 1.05 x limit + 2 s, less the outputs' reserve and the start-up, never before
     the solve's own deadline; sub-budgets keep it."""

@@ -232,6 +232,7 @@ def solve(
         stage_current(run)
         if start_plan is not None:
             run.offer(start_plan, "start")
+        _keep_promise(run)
         _start_beside(run)
         stage_budget(run)
         _keep_promise(run)
