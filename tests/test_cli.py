@@ -359,6 +359,12 @@ def test_force_replaces_a_folder_of_an_earlier_run_only(line: tuple[Path, Path],
     mine = tmp_path / "myfolder"
     mine.mkdir()
     (mine / "important.txt").write_text("my notes")
+    # without --force the refusal already says that --force cannot help here (QA29 F17: it said "pass
+    # --force to replace it (the previous plan is kept)", and --force was then refused)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(mine), "-q")
+    assert res.exit_code == 2
+    assert "did not write (important.txt)" in " ".join(res.output.split())
+    assert "pass --force" not in res.output
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(mine), "-q", "--force")
     assert res.exit_code == 2
     assert "holds files territory-planner did not write (important.txt)" in " ".join(res.output.split())

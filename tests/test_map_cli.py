@@ -44,6 +44,26 @@ def test_map_command_offline_and_out(tmp_path: Path) -> None:
     assert not (plan / "map.html").exists()
 
 
+def test_a_file_at_out_is_replaced_only_with_force(tmp_path: Path) -> None:
+    """QA29 F16: `map --out notes.html` replaced the user's file without a word."""
+    plan = sample_plan(tmp_path / "plan")
+    out = tmp_path / "notes.html"
+    out.write_text("my notes", encoding="utf-8")
+    result = invoke(str(plan), "--out", str(out))
+    assert result.exit_code == 2
+    assert "already exists; pass --force" in result.output
+    assert out.read_text(encoding="utf-8") == "my notes"
+    result = invoke(str(plan), "--out", str(tmp_path))  # a folder is no map file
+    assert result.exit_code == 2
+    assert "is a directory" in result.output
+    result = invoke(str(plan), "--out", str(out), "--force")
+    assert result.exit_code == 0, result.output
+    assert 'id="tp-data"' in out.read_text(encoding="utf-8")
+    result = invoke(str(plan))  # the plan's own map.html is the command's to replace
+    assert result.exit_code == 0, result.output
+    assert invoke(str(plan)).exit_code == 0
+
+
 def test_help_has_an_example() -> None:
     result = invoke("--help")
     assert result.exit_code == 0

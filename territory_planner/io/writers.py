@@ -144,10 +144,10 @@ def check_replace(out: Path, force: bool, kept: str, kind: str | None = None) ->
 
     if not is_nonempty_dir(out):
         return
-    if not force:
-        raise OutputExistsError(f"{out} already holds files; pass --force to replace it ({kept})")
     names = sorted(p.name for p in out.iterdir())
-    if not OUTPUT_SIGNATURES.intersection(names):
+    if not force and OUTPUT_SIGNATURES.intersection(names):
+        raise OutputExistsError(f"{out} already holds files; pass --force to replace it ({kept})")
+    if not OUTPUT_SIGNATURES.intersection(names):  # --force could not help: said at once (QA29 F17)
         raise OutputExistsError(
             f"{out} holds files territory-planner did not write ({first_few(names)}): --force replaces a "
             "folder of an earlier run only, and this one would be deleted whole; choose another folder"

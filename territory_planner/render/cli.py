@@ -24,14 +24,16 @@ from territory_planner.currency import parse_currency
     default=None,
     help="Where to write the map (default: PLAN_DIR/map.html).",
 )
+@click.option("--force", is_flag=True, help="Replace an existing file at --out.")
 @currency_option("the plan's, else $")
 @handle_errors(out_param=None)
-def map_command(plan_dir: Path, offline: bool, out: Path | None, currency: str | None) -> None:
+def map_command(plan_dir: Path, offline: bool, out: Path | None, force: bool, currency: str | None) -> None:
     """Draw the interactive HTML map of a plan folder written by `plan`.
 
     One colour and one layer per territory, rep homes, a before/after switch (current vs proposed
     alignment), the moved accounts, and a summary panel with each rep's balance and the plan's gap.
-    An existing map is replaced only once the new one is complete.
+    The plan's own map.html is replaced only once the new one is complete; a file already at --out
+    only with --force.
 
     \b
     Examples:
@@ -42,5 +44,10 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None, currency: str |
     from territory_planner.render.map import write_map  # folium: loaded for a map, not for --help
 
     unit = None if currency is None else parse_currency(currency)
+    if out is not None:  # QA29 F16: a user's file at --out was replaced without a word
+        from territory_planner.errors import OutputExistsError
+
+        if out.exists() and not force:
+            raise OutputExistsError(f"{out} already exists; pass --force to replace it")
     written = write_map(plan_dir, out, offline=offline, currency=unit)
     click.echo(f"map written to {written}")
