@@ -74,14 +74,17 @@ def test_period_inside_the_history_has_no_warning(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- E5: currencies
-def _with_currency(codes: list[str]) -> str:
+def _with_currency(codes: list[str], header: str = "currency") -> str:
     lines = TABLES["opportunities.csv"].strip().split("\n")
-    return "\n".join([lines[0] + ",currency"] + [f"{ln},{c}" for ln, c in zip(lines[1:], codes, strict=True)])
+    return "\n".join([f"{lines[0]},{header}"] + [f"{ln},{c}" for ln, c in zip(lines[1:], codes, strict=True)])
 
 
-def test_mixed_currencies_are_refused_with_their_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("header", ["currency", "CurrencyIsoCode", "Currency ISO Code"])
+def test_mixed_currencies_are_refused_with_their_rows(tmp_path: Path, header: str) -> None:
+    """A CRM export's own header for the column reads as ``currency`` (QA29 F15: Salesforce's
+    CurrencyIsoCode was left unread and mixed currencies summed)."""
     codes = ["USD", "usd", "EUR", "USD", "USD", "USD", "USD", "EUR"]
-    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": _with_currency(codes)})
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": _with_currency(codes, header)})
     with pytest.raises(InputError) as info:
         load_crm(crm)
     found = {(p.file, p.row, p.column, p.value) for p in info.value.problems}

@@ -216,6 +216,19 @@ class _Collector:
 #: Every column name of the CRM tables: a header that is one of them written with spaces or hyphens
 #: (``Opportunity ID``, ``Close Date``) reads as it (``io.readers.canonical_name``).
 _KNOWN_COLUMNS = frozenset(c.name for spec in SPECS.values() for c in spec.columns)
+#: A CRM export's own names for a column (QA29 F15: Salesforce's ``CurrencyIsoCode`` was left unread,
+#: EUR amounts shown as $ and mixed currencies summed without a word)
+_CRM_ALIASES = {
+    "currencyisocode": "currency",
+    "currency_iso_code": "currency",
+    "currency iso code": "currency",
+}
+
+
+def _crm_name(name: object) -> str:
+    """A CRM table's header as read: ``canonical_name``, then a CRM export's own name for the column."""
+    canonical = canonical_name(name, _KNOWN_COLUMNS)
+    return _CRM_ALIASES.get(canonical, canonical)
 
 
 def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame | None:
@@ -249,7 +262,7 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     except pd.errors.ParserError as exc:
         problems.whole(file, None, f"the file is not a readable CSV: {exc}")
         return None
-    frame.columns = [canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns]
+    frame.columns = [_crm_name(c) for c in frame.columns]
     dupes = frame.columns[frame.columns.duplicated()].unique().tolist()
     for col in dupes:
         problems.whole(file, col, "the column appears more than once (names are case-insensitive)")
@@ -284,11 +297,11 @@ def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector)
     except InputError as exc:
         problems.problems.extend(exc.problems)
         return None
-    names = {str(c).strip().lower(): canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns}
+    names = {str(c).strip().lower(): _crm_name(c) for c in frame.columns}
     info = info.renamed({k: v for k, v in names.items() if k != v})
     problems.sheets.append(info)
     problems.problems.extend(info.cell_problems({c.name: c.kind for c in spec.columns}))
-    frame.columns = [canonical_name(c, _KNOWN_COLUMNS) for c in frame.columns]
+    frame.columns = [_crm_name(c) for c in frame.columns]
     return frame
 
 
