@@ -1257,11 +1257,13 @@ def plan(
     extra: dict[str, Any] | None = None,
     warm_start: Mapping[str, str] | None = None,
     begun: float | None = None,
+    name: str | None = None,
 ) -> PlanOutput:
     """Solve and write the plan folder atomically (never overwriting a plan without ``force``);
     ``options.xlsx`` adds the plan as a workbook, ``plan.xlsx``; ``warm_start`` as for ``solve``.
     ``begun``: the ``perf_counter`` at which the command began (the CLI's start, its imports included),
-    from which ``--time-limit`` counts; by default, now."""
+    from which ``--time-limit`` counts; by default, now. ``name``: the plan's name when ``out`` is not
+    its final folder (``edit --rebalance`` solves into a working folder)."""
     from territory_planner.io.writers import check_replace, refuse_replacing_inputs
 
     begin = time.perf_counter() if begun is None else begun  # --time-limit covers the whole command
@@ -1276,9 +1278,12 @@ def plan(
     output = solve(options, progress, started=begin, warm_start=warm_start)
     # which plan this is, for the pages forwarded to leadership (QA27 F27: neither page named it)
     scenario = (extra or {}).get("scenario")
+    origin = (extra or {}).get("rebalanced_from")
     output.summary["plan"] = {
-        "name": Path(out).resolve().name,
+        "name": name or Path(out).resolve().name,
         "scenario": str(scenario) if scenario else None,
+        # QA29 F9: a rebalanced plan was named "plan" (its working folder) and not said to come from one
+        **({"rebalanced_from": Path(str(origin["plan"])).name} if isinstance(origin, dict) else {}),
     }
     # the inputs were checked before the solve
     with staged_output_dir(Path(out), force=force, kind="plan") as stage:

@@ -914,7 +914,8 @@ def _rebalance_with(
         values["locks"] = str(work / "locks.csv")
         write_csv(table, Path(values["locks"]))
         solved = work / "plan"
-        output = api.plan(build_options(values, source=str(plan_dir / MANIFEST_NAME)), solved, **kwargs)
+        options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
+        output = api.plan(options, solved, name=out.resolve().name, **kwargs)
         kept = out.resolve() / "locks.csv"
         write_csv(table, solved / "locks.csv")
         summary = json.loads((solved / "summary.json").read_text(encoding="utf-8"))

@@ -161,6 +161,14 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
     assert manifest["scenario"] == source["scenario"]
     assert manifest["scenario"]
     assert s["rebalanced_from"]["edits"] == str(edits.resolve())
+    # QA29 F9: named after its folder (not the working folder "plan") and after the plan it came from,
+    # on the map and in the report too
+    assert s["plan"]["name"] == "r"
+    assert s["plan"]["rebalanced_from"] == base.name
+    page = (tmp_path / "r" / "map.html").read_text(encoding="utf-8")
+    assert "Territory plan r:" in page
+    assert f"rebalanced around hand edits of {base.name}" in page
+    assert "Rebalanced from" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert sorted(map(tuple, pd.read_csv(kept_path, dtype=str).values.tolist())) == sorted(moves)
     write_edits(edits, [(moves[0][0], a0.loc[a0["account_id"] == moves[0][0], "rep_id"].iloc[0])])
     values, warnings = load_manifest(tmp_path / "r")

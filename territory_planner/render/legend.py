@@ -85,6 +85,8 @@ def _plan_origin(summary: dict[str, Any]) -> str:
         parts.append(f"scenario {escape(Path(str(plan['scenario'])).name)}")
     if plan.get("edited_from"):
         parts.append(f"edited by hand from {escape(str(plan['edited_from']))}")
+    if plan.get("rebalanced_from"):
+        parts.append(f"rebalanced around hand edits of {escape(str(plan['rebalanced_from']))}")
     return f'<p class="tp-origin">{" · ".join(parts)}</p>' if parts else ""
 
 

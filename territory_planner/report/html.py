@@ -101,6 +101,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         # which plan this is (QA27 F27: forwarded reports of three scenarios could not be told apart)
         *([("Plan", str(identity["name"]))] if identity.get("name") else []),
         *([("Scenario", Path(str(identity["scenario"])).name)] if identity.get("scenario") else []),
+        *([("Rebalanced from", str(identity["rebalanced_from"]))] if identity.get("rebalanced_from") else []),
         ("Status", str(s.get("status", fm.NA))),
         ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
         *_objective_cards(s),
