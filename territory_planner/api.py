@@ -285,6 +285,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         raise InputError(unusable.problems, proof=proof)
     if proof is not None:
         raise proof
+    least = None
     if spec.budget is not None:  # the disruption budget's LP bound, as `plan` checks it first (QA28 F16)
         from territory_planner.optimize import proofs
 
@@ -299,6 +300,10 @@ def validate(options: PlanOptions) -> dict[str, Any]:
                 spec, least[0], backend, deadline=deadline, seed=options.seed, threads=threads
             )
     checked: dict[str, Any] = {}
+    total = float(problem.acc_potential.sum())
+    if spec.budget is not None and least is not None and total > 0:  # QA29 F5: said when it passes too
+        checked["least_moved_share"] = max(least[0], 0.0) / total
+        checked["budget_share"] = spec.budget / total
     free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
     if options.contiguous and not options.relax and adj is not None:  # the map checks of `plan --contiguous`
         walls = _check_map_pieces(spec, adj, lat, lon, free)

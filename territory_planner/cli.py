@@ -598,6 +598,11 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
         )
     if "kept_near_homes" in info:
         table.add_row("units kept near a rep's home (--keep-home)", f"{info['kept_near_homes']:,}")
+    if "least_moved_share" in info:  # the disruption budget passed its check: with how much room
+        table.add_row(
+            "share of potential balancing must move (LP bound)", f"{100 * info['least_moved_share']:.1f}%"
+        )
+        table.add_row("--max-moved-share allows", f"{100 * info['budget_share']:.1f}%")
     if "district_homes_checked" in info:  # --district-contiguous: no district's homes walled apart
         table.add_row(
             "districts walled apart by other homes",

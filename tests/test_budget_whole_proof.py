@@ -51,4 +51,8 @@ def test_validate_checks_the_budget_as_plan_does(tmp_path: Path) -> None:
     with pytest.raises(InfeasibleError) as err:
         api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.2))
     assert "the disruption budget is too small: balancing needs at least" in str(err.value)
-    api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.6))  # within it
+    # within it: the least share is said too (QA29 F5: only a budget below it showed the number); R2's
+    # band starts at 0.9 x 23 = 20.7 of the 46, 21 for whole potentials
+    info = api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.6))
+    assert info["least_moved_share"] == pytest.approx(21 / 46, rel=1e-6)
+    assert info["budget_share"] == pytest.approx(0.6)
