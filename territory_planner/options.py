@@ -176,6 +176,12 @@ def _column(key: str, source: str) -> str:
     return flag_name(key) if source == COMMAND_LINE else key
 
 
+def balance_measures(value: object) -> tuple[str, ...]:
+    """The measures a ``balance`` value names: a list, or names separated by commas; lower case."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(m).strip().lower() for m in items if str(m).strip())
+
+
 def build_options(
     values: dict[str, Any],
     source: str = "options",
@@ -207,8 +213,7 @@ def build_options(
             if key in PATH_OPTIONS:
                 kwargs[key] = Path(value)
             elif key == "balance":
-                items = value if isinstance(value, list | tuple) else str(value).split(",")
-                measures = tuple(str(m).strip().lower() for m in items if str(m).strip())
+                measures = balance_measures(value)
                 twice = sorted({m for m in measures if measures.count(m) > 1})
                 if twice:  # QA18 F12: two band rows of one name crashed the model's build
                     raise ValueError(f"balance lists {', '.join(map(repr, twice))} twice")

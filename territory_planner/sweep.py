@@ -49,7 +49,7 @@ from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, 
 from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
-from territory_planner.options import OPTION_NAMES, PlanOptions, build_options, flag_name
+from territory_planner.options import OPTION_NAMES, PlanOptions, balance_measures, build_options, flag_name
 from territory_planner.report.charts import label_offsets
 
 log = logging.getLogger(__name__)
@@ -205,11 +205,12 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
                 for p in found
                 if p.file == COMMAND_LINE or (p.file, p.column, p.message) not in base
             ]
-            if key == "balance" and built is not None:
+            if key == "balance":  # said with the value's other problems (QA29 F4: only once they were fixed)
                 columns = _account_columns(values) if columns is None else columns
+                measures = built.balance if built is not None else balance_measures(v)
                 problems += [
                     Problem(COMMAND_LINE, None, f"--grid {key}", message, _param_text(v))
-                    for message in _missing_measures(built.balance, columns, values)
+                    for message in _missing_measures(measures, columns, values)
                 ]
     return list(dict.fromkeys(problems))
 

@@ -158,6 +158,13 @@ def test_balance_values_are_checked_against_the_accounts_and_the_scenario(tmp_pa
     assert res.exit_code == 2, res.output
     assert "tolerance given for 'potential', which is not a balance measure (workload)" in res.output
     assert not out.exists()
+    # a value with both problems gets both at once (QA29 F4: the missing column only once the
+    # [tolerance] table's was fixed)
+    res = CliRunner().invoke(main, ["sweep", str(table), "--grid", "balance=revenu", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "which is not a balance measure (revenu)" in said
+    assert "accounts.csv has no column 'revenu' to balance" in said
 
 
 def test_a_value_listed_twice_is_solved_once(tmp_path: Path) -> None:
