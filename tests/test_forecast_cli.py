@@ -105,8 +105,13 @@ def test_quota_method_forecast_needs_a_horizon(crm: Path, tmp_path: Path) -> Non
         "report", "--crm", crm, "--period", "2026Q2", "--plan", plan, "--company-target", "10",
         "--quota-method", "forecast", "--out", tmp_path / "r",
     )  # fmt: skip
-    assert code == 1
+    assert code == 2  # a usage error, as plan's (QA29 F7: exit 1, bad input)
     assert "--forecast-horizon" in output
+    code, output = _run(
+        "report", "--crm", crm, "--period", "2026Q2", "--company-target", "10", "--out", tmp_path / "r2"
+    )
+    assert code == 2
+    assert "suggested quotas need a plan (--plan)" in output
 
 
 def test_plan_options_are_checked_before_solving() -> None:

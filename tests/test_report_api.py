@@ -123,9 +123,9 @@ def test_quota_blend_with_history(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "column"),
     [
-        ({"crm": True}, "period"),
+        ({"crm": True}, "--period"),  # flags that do not go together: the flag's name (QA29 F7)
         ({"crm": True, "period": "2026Q5"}, "period"),
-        ({"plan": False, "crm": True, "period": "2026Q1", "company_target": 5.0}, "company_target"),
+        ({"plan": False, "crm": True, "period": "2026Q1", "company_target": 5.0}, "--company-target"),
     ],
 )
 def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict[str, object], column: str) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from territory_planner.currency import chosen_currency, currency_context, currency_prefix, parse_currency
-from territory_planner.errors import InputError, Problem
+from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.labels import first_few
 from territory_planner.io.writers import atomic_write_text, write_csv
 from territory_planner.report import formatting as fm
@@ -232,19 +232,34 @@ def check_forecast_options(
     """Every inconsistency between the forecast options, reported at once."""
     problems = []
     if forecast_horizon is not None and crm_dir is None:
-        problems.append(Problem("", None, "forecast_horizon", "a forecast needs CRM history (--crm)"))
+        problems.append(
+            Problem(COMMAND_LINE, None, "--forecast-horizon", "a forecast needs CRM history (--crm)")
+        )
     if quota_method not in QUOTA_METHODS:
         problems.append(
-            Problem("", None, "quota_method", f"must be one of {', '.join(QUOTA_METHODS)}", quota_method)
+            Problem(
+                COMMAND_LINE,
+                None,
+                "--quota-method",
+                f"must be one of {', '.join(QUOTA_METHODS)}",
+                quota_method,
+            )
         )
     elif quota_method == "forecast":
         if forecast_horizon is None:
             problems.append(
-                Problem("", None, "quota_method", "--quota-method forecast needs --forecast-horizon")
+                Problem(
+                    COMMAND_LINE, None, "--quota-method", "--quota-method forecast needs --forecast-horizon"
+                )
             )
         if plan_dir is None or company_target is None:
             problems.append(
-                Problem("", None, "quota_method", "--quota-method forecast needs a plan and --company-target")
+                Problem(
+                    COMMAND_LINE,
+                    None,
+                    "--quota-method",
+                    "--quota-method forecast needs a plan and --company-target",
+                )
             )
     if problems:
         raise InputError(problems)
@@ -283,14 +298,25 @@ def write_report(
     "EUR", "" for none); ``None`` keeps the currency the plan was made with (``$`` without a plan).
     Returns the paths written.
     """
+    # flags that do not go together: usage errors, exit 2, as plan's (QA29 F7: exit 1, "bad input")
     if plan_dir is None and crm_dir is None:
-        raise InputError("nothing to report: give a plan folder, a CRM folder, or both")
+        raise InputError(
+            Problem(COMMAND_LINE, None, None, "nothing to report: give a plan folder, a CRM folder, or both")
+        )
     if company_target is not None and plan_dir is None:
         raise InputError(
-            Problem("", None, "company_target", "suggested quotas need a plan (--plan)", str(company_target))
+            Problem(
+                COMMAND_LINE,
+                None,
+                "--company-target",
+                "suggested quotas need a plan (--plan)",
+                str(company_target),
+            )
         )
     if crm_dir is not None and period is None:
-        raise InputError(Problem("", None, "period", "a period is required with CRM history (e.g. 2026Q3)"))
+        raise InputError(
+            Problem(COMMAND_LINE, None, "--period", "a period is required with CRM history (e.g. 2026Q3)")
+        )
     check_forecast_options(crm_dir, plan_dir, forecast_horizon, quota_method, company_target)
     out_dir = Path(out_dir)
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
