@@ -99,6 +99,12 @@ def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
         load_inputs(a, r)
     assert "not valid UTF-8" in exc.value.problems[0].message
     assert exc.value.problems[0].row == 1
+    # on the header line: no data row (QA29 F13: it was row 1, the first data row's number too)
+    a.write_bytes("account_id,lat,lon,n\xe4me\nA1,0,0,x\n".encode("latin-1"))
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    assert exc.value.problems[0].row is None
+    assert "(in the header)" in exc.value.problems[0].message
 
 
 def test_missing_required_columns(tmp_path: Path) -> None:

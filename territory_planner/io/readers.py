@@ -194,8 +194,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         raise _problem(
             path,
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-            "save the file as UTF-8 (Excel: 'CSV UTF-8')",
-            row=max(line - 1, 1),
+            "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if line == 1 else ""),
+            row=line - 1 if line > 1 else None,  # data row N is line N + 1; the header has none (QA29 F13)
         ) from exc
     problems, width = csv_structure_problems(text, sep, str(path))
     if problems:
