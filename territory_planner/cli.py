@@ -86,6 +86,11 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
         click.option(
+            "--locks",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Locks table (account_id, rep_id) laid over the accounts' locked_rep.",
+        ),
+        click.option(
             "--areas",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="Area polygons (GeoJSON/GPKG/Shapefile, area_id column): point accounts are planned by "

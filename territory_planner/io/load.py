@@ -152,7 +152,15 @@ class LoadedInputs:
     warnings: tuple[str, ...] = ()  # accepted but worth a look (``wide_families``); logged as warnings
 
 
-def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departed: set[str]) -> list[Problem]:
+def _cross_check(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    afile: str,
+    departed: set[str],
+    locks_from: tuple[str, dict[str, int]] | None = None,
+) -> list[Problem]:
+    """Rep references against the roster. ``locks_from``: the locks file and each lock's row there, by
+    account_id: a lock's unknown rep is that file's row (it named accounts.csv's, which has no such rep)."""
     problems: list[Problem] = []
     rep_ids = set(reps["rep_id"])
     folded: dict[str, list[str]] = {}  # rep ids by their case-folded, trimmed spelling
@@ -183,6 +191,11 @@ def _cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, afile: str, departe
                 if col == "current_rep"
                 else ""
             )
+            acc = str(accounts["account_id"].iloc[idx]) if "account_id" in accounts else ""
+            if col == "locked_rep" and locks_from is not None and acc in locks_from[1]:
+                message = f"rep_id {rep!r} (the lock of {acc}) is not a rep in the reps file{left}"
+                problems.append(Problem(locks_from[0], locks_from[1][acc], "rep_id", message, rep))
+                continue
             problems.append(
                 Problem(afile, int(idx) + 1, col, f"{col} {rep!r} is not a rep in the reps file{left}", rep)
             )
@@ -383,12 +396,13 @@ def load_inputs(
     geometry = None
     repaired: tuple[Problem, ...] = ()
     raw_a = raw_r = None
+    locks_from: tuple[str, dict[str, int]] | None = None
     try:
         raw_a = read_table(accounts_path, "accounts", defer_cells=True)
         if locks is not None:
             from territory_planner.io.locks import apply_locks
 
-            apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems)
+            locks_from = (str(locks), apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems))
         geometry = raw_a.geometry
         points_layer = False
         if geometry is not None:
@@ -455,7 +469,7 @@ def load_inputs(
 
         problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
     if not accounts.empty and not reps.empty:
-        problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set())
+        problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
     if not accounts.empty:
         afile = str(accounts_path)
         for m in measures:

@@ -14,7 +14,9 @@ import pandas as pd
 from territory_planner.errors import Problem
 
 
-def read_locks(path: Path, problems: list[Problem]) -> dict[str, str]:
+def read_locks(path: Path, problems: list[Problem], rows: dict[str, int] | None = None) -> dict[str, str]:
+    """account_id -> rep_id; ``rows`` (when given) gets each lock's data row, for the problems of a lock's
+    rep found later (an unknown rep is the locks file's row, not the accounts')."""
     name = str(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -41,14 +43,20 @@ def read_locks(path: Path, problems: list[Problem]) -> dict[str, str]:
             )
         else:
             locks[acc] = rep
+            if rows is not None:
+                rows.setdefault(acc, row)
     return locks
 
 
-def apply_locks(frame: pd.DataFrame, path: Path, accounts_file: str, problems: list[Problem]) -> None:
-    """Set ``locked_rep`` of the raw accounts ``frame`` from the locks file (in place)."""
-    locks = read_locks(path, problems)
+def apply_locks(
+    frame: pd.DataFrame, path: Path, accounts_file: str, problems: list[Problem]
+) -> dict[str, int]:
+    """Set ``locked_rep`` of the raw accounts ``frame`` from the locks file (in place); each lock's row in
+    the locks file, by account_id."""
+    rows: dict[str, int] = {}
+    locks = read_locks(path, problems, rows)
     if not locks or "account_id" not in frame.columns:
-        return
+        return rows
     ids = frame["account_id"].astype(str).str.strip()
     unknown = sorted(set(locks) - set(ids))
     for acc in unknown:
@@ -57,3 +65,4 @@ def apply_locks(frame: pd.DataFrame, path: Path, accounts_file: str, problems: l
         frame["locked_rep"] = ""
     hit = ids.isin(set(locks))
     frame.loc[hit, "locked_rep"] = ids[hit].map(locks)
+    return rows
