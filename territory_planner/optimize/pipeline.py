@@ -490,7 +490,7 @@ def stage_lp(run: Run) -> None:
         elif lp.converged:
             run.outcome("needed slack: the bands may not be reachable")
         else:
-            run.outcome("stopped by the time limit with rows still short")
+            run.outcome("stopped before converging, with rows still short")
     if lp.slack_total > 1e-6:
         _keep_promise(run)  # slack in an LP cut short by the promise proves nothing either
         with run.stage("proof"):
