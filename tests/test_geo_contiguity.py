@@ -671,3 +671,25 @@ def test_a_plan_before_the_stage_below_its_bound_is_explained() -> None:
     assert contiguity.below_bound("contiguity", 190_000.0, 188_289.2, "x") == []
     assert contiguity.below_bound("contiguity", None, 188_289.2, "x") == []
     assert contiguity.below_bound("contiguity", 1.0, float("nan"), "x") == []
+
+
+def test_a_small_models_contiguity_stage_aims_at_a_proven_optimum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--gap's help: a model of at most SMALL_PAIRS pairs goes on to a proven optimum whatever --gap says;
+    the contiguity stage was handed --gap itself (QA30 F1: 51 African countries x 6 reps stopped at a
+    0.097% gap, "feasible", with half its time left)."""
+    from territory_planner.geo import planning
+
+    a, r = strip_instance(tmp_path)
+    seen: list[float] = []
+    real = planning.make_contiguous
+
+    def spy(*args: object, **kw: object):  # noqa: ANN202
+        seen.append(float(kw["gap"]))  # type: ignore[arg-type]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planning, "make_contiguous", spy)
+    out = api.solve(opts(a, r, contiguous=True, gap=0.05))
+    assert seen == [pytest.approx(1e-4)]
+    assert out.summary["status"] == "optimal"
