@@ -106,3 +106,21 @@ def test_edge_list_ok(tmp_path: Path) -> None:
     f.write_text("u,v\nA,B\nC,B\nA,B\n", encoding="utf-8")
     adj = adjmod.read_edge_list(f, ["A", "B", "C"])
     assert edges(adj) == {(0, 1), (1, 2)}
+
+
+def test_a_continent_wide_layer_is_charted_without_phantom_neighbours() -> None:
+    """QA30 F5: one UTM zone for Africa, Asia and Europe folded distant shapes onto each other (Indonesia
+    "touched" Somalia). Boxes like Somalia, Indonesia, a Russia spanning 200 degrees and an Africa 1
+    degree west of Somalia: none touches; the same Africa reaching Somalia's edge does."""
+    import geopandas as gpd
+
+    somalia, indonesia = shapely.box(40, -2, 51, 12), shapely.box(95, -10, 141, 5)
+    russia = shapely.box(-20, 35, 180, 80)
+    apart = gpd.GeoSeries([somalia, indonesia, russia, shapely.box(-18, -35, 39, 34)], crs=4326)
+    assert adjmod.metric_crs(apart) == adjmod.WORLD_CRS
+    assert edges(adjmod.from_geoseries(apart)) == set()
+    touching = gpd.GeoSeries([somalia, indonesia, russia, shapely.box(-18, -35, 40, 34)], crs=4326)
+    assert edges(adjmod.from_geoseries(touching)) == {(0, 3)}
+    # a layer of one region keeps its UTM zone (metres true to within a fraction of a percent)
+    local = gpd.GeoSeries(grid(3, 2, dx=-84.0), crs=4326)
+    assert str(adjmod.metric_crs(local)) == str(local.estimate_utm_crs())

@@ -103,13 +103,29 @@ def from_geometries(geoms: Sequence[Any], *, rook: bool = False, tolerance: floa
     return Adjacency.from_edges(n, left, right)
 
 
+# A layer wider than this (degrees of longitude) is not charted in one UTM zone: transverse Mercator folds
+# shapes far from its central meridian, and polygons that do not touch come to overlap (QA30 F5: the 137
+# countries of Africa, Asia and Europe in zone 30N, Indonesia overlapping Somalia and Madagascar, a
+# district in three pieces called contiguous). Such a layer gets a world equal-area chart: any
+# projection is one-to-one away from the antimeridian, so it keeps who touches whom.
+UTM_MAX_SPAN = 30.0
+WORLD_CRS = "EPSG:6933"  # WGS 84 / NSIDC EASE-Grid 2.0 Global, cylindrical equal-area
+
+
+def metric_crs(series: Any) -> Any:
+    """A CRS in metres for the adjacency of a layer in geographic coordinates: its UTM zone when it spans
+    at most ``UTM_MAX_SPAN`` degrees of longitude, else ``WORLD_CRS``."""
+    west, _, east, _ = series.to_crs(4326).total_bounds
+    return series.estimate_utm_crs() if east - west <= UTM_MAX_SPAN else WORLD_CRS
+
+
 def from_geoseries(series: Any, *, rook: bool = False, tolerance_m: float = 1.0) -> Adjacency:
-    """Adjacency of a GeoSeries in any CRS: projected to its local UTM zone, tolerance in metres."""
+    """Adjacency of a GeoSeries in any CRS: charted in metres (``metric_crs``), tolerance in metres."""
     if series.crs is None:
         raise InputError(
             Problem("geometry", None, "geometry", "the polygons have no CRS; set one (e.g. EPSG:4326)")
         )
-    metric = series.to_crs(series.estimate_utm_crs()) if series.crs.is_geographic else series
+    metric = series.to_crs(metric_crs(series)) if series.crs.is_geographic else series
     return from_geometries(list(metric.geometry), rook=rook, tolerance=tolerance_m)
 
 
