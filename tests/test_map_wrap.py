@@ -143,3 +143,26 @@ def test_a_county_plan_with_the_aleutians_opens_on_the_states(tmp_path: Path) ->
     xs = [c[0] for g in payload.data["units"]["geom"] for c in _coords(g)]
     assert min(xs) > -190
     assert max(xs) < -60
+
+
+def test_a_unit_cut_at_the_antimeridian_is_drawn_whole_and_valid() -> None:
+    """QA30 F6: Russia as Natural Earth ships it, split at 180 into parts that meet again once moved,
+    was an invalid MultiPolygon, its simplification a collection holding it, and the map drew nothing of
+    the largest unit of the plan."""
+    from territory_planner.render.payload import _geom_json, simplify_units
+    from territory_planner.render.wrap import unwrap
+
+    east = shapely.box(30.0, 50.0, 180.0, 70.0)
+    chukotka = shapely.box(-180.0, 64.0, -170.0, 68.0)  # the same land on the other side of the line
+    russia = unwrap(shapely.MultiPolygon([east, chukotka]))
+    assert russia.is_valid
+    assert russia.geom_type == "Polygon"  # one piece again across 180
+    assert russia.bounds[2] == pytest.approx(190.0)
+    assert russia.area == pytest.approx(east.area + chukotka.area)
+    simplified, _ = simplify_units([russia, shapely.box(20.0, 50.0, 30.0, 60.0)])
+    assert _geom_json(simplified[0]) is not None
+    nested = shapely.GeometryCollection([shapely.MultiPolygon([east, shapely.box(0, 0, 1, 1)])])
+    drawn = _geom_json(nested)
+    assert drawn is not None
+    assert drawn[0] == 2
+    assert len(drawn[1]) == 2

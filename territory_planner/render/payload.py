@@ -101,8 +101,13 @@ def simplify_units(geoms: list[shapely.Geometry]) -> tuple[list[shapely.Geometry
 
 
 def _geom_json(geom: shapely.Geometry) -> list[Any] | None:
-    """[depth, coordinates] with depth 1 for a Polygon and 2 for a MultiPolygon; None when empty."""
-    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty]
+    """[depth, coordinates] with depth 1 for a Polygon and 2 for a MultiPolygon; None when empty. The
+    polygons of a collection are found at any depth (QA30 F6: Russia, a MultiPolygon inside the collection
+    its simplification made, was left out of the map)."""
+    parts = [geom]
+    while any(hasattr(g, "geoms") for g in parts):
+        parts = [q for g in parts for q in (g.geoms if hasattr(g, "geoms") else [g])]
+    polys = [g for g in parts if g.geom_type == "Polygon" and not g.is_empty]
     if not polys:
         return None
     if len(polys) == 1:

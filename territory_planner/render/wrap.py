@@ -77,4 +77,6 @@ def unwrap(geom: shapely.Geometry) -> shapely.Geometry:
         shapely.transform(p, lambda c, d=delta: c + np.array([d, 0.0])) if (xe > 0) == (delta < 0) else p
         for p, xe in zip(parts, x, strict=True)
     ]
-    return type(geom)(moved) if isinstance(geom, shapely.MultiPolygon) else shapely.GeometryCollection(moved)
+    if isinstance(geom, shapely.MultiPolygon):  # parts cut at 180 meet again there: one shape (QA30 F6)
+        return shapely.union_all(moved)
+    return shapely.GeometryCollection(moved)
