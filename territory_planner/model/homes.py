@@ -135,15 +135,21 @@ def home_pairs(
     reps: np.ndarray,
     km: float,
     home_unit: np.ndarray | None = None,
+    held_only: bool = False,
 ) -> dict[int, list[tuple[float, int, int]]]:
     """The rule for a unit "at a rep's home", written once for ``plan`` (``near_homes`` for --keep-home,
     ``lost_homes`` for the note) and ``edit`` (``edited_notes``): a unit is at the home of a rep in
     ``reps`` (indices, homes given) when one of its accounts lies within ``km`` of it, or when its polygon
     holds it (``home_unit``: per rep, the unit whose polygon holds its home, -1 none; None: no polygons),
-    counted at 0 km. Per such unit: (km, rep, account) for each of those reps, nearest first, with the
-    unit's account nearest that home."""
+    counted at 0 km. ``held_only``: a rep whose home a polygon holds has that unit alone at its home (the
+    note on homes given away: QA30 F7, a neighbouring polygon whose point lay 0.8 km from the home was
+    called R06's home account, while R06 kept the polygon holding its home). Per such unit: (km, rep,
+    account) for each of those reps, nearest first, with the unit's account nearest that home."""
     out: dict[int, dict[int, tuple[float, int, int]]] = {}
     acc, rep, d = within(acc_lat, acc_lon, home_lat, home_lon, reps, km)
+    if held_only and home_unit is not None and len(rep):
+        keep = home_unit[rep] < 0
+        acc, rep, d = acc[keep], rep[keep], d[keep]
     for i, j, dist in zip(acc.tolist(), rep.tolist(), d.tolist(), strict=True):
         u = int(acc_unit[i])
         if j not in out.setdefault(u, {}) or dist < out[u][j][0]:
@@ -210,11 +216,13 @@ def keep_homes(problem: TerritoryProblem, km: float) -> tuple[TerritoryProblem, 
 
 
 def _home_pairs(
-    problem: TerritoryProblem, reps: np.ndarray, km: float
+    problem: TerritoryProblem, reps: np.ndarray, km: float, held_only: bool = False
 ) -> dict[int, list[tuple[float, int, int]]]:
     """``home_pairs`` on the problem's units and homes."""
     p = problem
-    return home_pairs(p.acc_lat, p.acc_lon, p.acc_unit, p.home_lat, p.home_lon, reps, km, p.home_unit)
+    return home_pairs(
+        p.acc_lat, p.acc_lon, p.acc_unit, p.home_lat, p.home_lon, reps, km, p.home_unit, held_only
+    )
 
 
 def lost_homes(
@@ -233,7 +241,7 @@ def lost_homes(
     R10's centre in the plan), with the reason when a lock or a segment forced it; the first ``show`` by
     potential, then how many more. ``kept``: --keep-home was given, so only those reasons are left."""
     p = problem
-    pairs = _home_pairs(p, np.flatnonzero(given & ~p.missing_homes), km)
+    pairs = _home_pairs(p, np.flatnonzero(given & ~p.missing_homes), km, held_only=True)
     owner = np.asarray(unit_rep)
     lost = [(u, near) for u, near in pairs.items() if int(owner[u]) not in {j for _, j, _ in near}]
     if not lost:
@@ -319,7 +327,7 @@ def edited_notes(
     reps = given_homes(territories)
     a_lat, a_lon = assignments["lat"].to_numpy(float), assignments["lon"].to_numpy(float)
     unit = family_units(_column(assignments, "parent_id").astype(str))
-    near = home_pairs(a_lat, a_lon, unit, lat, lon, reps, km, home_unit)
+    near = home_pairs(a_lat, a_lon, unit, lat, lon, reps, km, home_unit, held_only=True)
     potential = np.bincount(unit, weights=np.nan_to_num(assignments["potential"].to_numpy(float)))
     rep_ids = territories["rep_id"].astype(str).to_numpy()
     ids = assignments["account_id"].astype(str).to_numpy()
