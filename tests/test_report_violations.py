@@ -66,3 +66,17 @@ def test_a_hand_edited_plans_budget_limit_carries_the_currency(tmp_path: Path) -
     table = html[html.index('<table id="violations">') :]
     table = table[: table.index("</table>")].replace("\xa0", " ")
     assert '<td class="num">PLN 192,500</td><td>limit PLN 10,066,200</td>' in table
+
+
+def test_a_value_just_past_its_band_reads_outside_it() -> None:
+    """QA30 F11: "98, +10.7% vs target (band 80 to 98)" for a workload of 98.2 against a band edge of
+    97.6: the digits now show the value outside the edge it crossed; whole numbers stay whole."""
+    import pandas as pd
+
+    from territory_planner.report.html import _band_detail
+
+    terr = pd.DataFrame({"rep_id": ["R3"], "workload": [98.2], "workload_target": [88.7272727]})
+    v = {"constraint": "balance_max", "rep_id": "R3", "measure": "workload"}
+    assert _band_detail(v, terr, {"workload": 0.1}) == "98.2, +10.7% vs target (band 79.9 to 97.6)"
+    terr["workload"] = [120.0]
+    assert _band_detail(v, terr, {"workload": 0.1}) == "120, +35.2% vs target (band 80 to 98)"

@@ -239,9 +239,13 @@ def _band_detail(v: dict[str, Any], territories: pd.DataFrame | None, tol: dict[
         return ""
     low, high = (1 - tol[measure]) * target, (1 + tol[measure]) * target
     dev = 100 * (value - target) / target
+    # as many decimals as it takes for the value to read outside the edge it crossed (QA30 F11: "98 ...
+    # (band 80 to 98)" for 98.2 against 97.6)
+    edge = high if value > high else low
+    digits = next((d for d in range(4) if round(value, d) != round(edge, d)), 3)
     return (
-        f"{_amount(measure, value)}, {fm.signed_percent(dev)} vs target "
-        f"(band {_amount(measure, low)} to {_amount(measure, high)})"
+        f"{_amount(measure, value, digits)}, {fm.signed_percent(dev)} vs target "
+        f"(band {_amount(measure, low, digits)} to {_amount(measure, high, digits)})"
     )
 
 
