@@ -386,7 +386,7 @@ def solve(
     centres_seconds = 0.0
     centre_notes: list[str] = []
     forecast = options.forecast_horizon is not None and options.crm is not None
-    _keep_promise(budget, 0.0, forecast)
+    _promise_before_solve(budget, 0.0, forecast)
     if free.any():
         centres_started = time.perf_counter()
         progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
@@ -402,7 +402,7 @@ def solve(
             progress=progress,
         )
         centres_seconds = time.perf_counter() - centres_started
-        _keep_promise(budget, centres_seconds, forecast)
+        _promise_before_solve(budget, centres_seconds, forecast)
         centre_notes = centres.far_from_district(problem, free, lat, lon)
         for note in centre_notes:
             log.warning(note)
@@ -1146,7 +1146,7 @@ def _time_spent(budget: TimeBudget, began: float, centres_seconds: float, foreca
     return f"of the {budget.limit:g}s, {', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def _keep_promise(budget: TimeBudget, centres_seconds: float, forecast: bool) -> None:
+def _promise_before_solve(budget: TimeBudget, centres_seconds: float, forecast: bool) -> None:
     """Exit 3 before any solving stage starts once the command would end past its promise (1.05 x
     --time-limit + 2 s): QA29 F12, `--time-limit 1` with the sample CRM's forecast, 3.0 s of inputs and
     then the reps' centres and the budget check, the command ending at 4.2-4.7 s of the 3.05 s."""
