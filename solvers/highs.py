@@ -16,13 +16,8 @@ from typing import Any
 import numpy as np
 import pulp
 
-from territory_planner.solvers.base import (
-    USER_INTERRUPT,
-    LiveMip,
-    SolveOutcome,
-    SolveStatus,
-    raise_if_interrupted,
-)
+from territory_planner.interrupt import USER_INTERRUPT, raise_if_interrupted
+from territory_planner.solvers.base import LiveMip, SolveOutcome, SolveStatus
 
 _BANNER_SHOWN = False
 _BANNER_LOCK = threading.Lock()

@@ -267,7 +267,7 @@ def run() -> None:
     _RUNS += 1
     code = 0
     if threading.current_thread() is threading.main_thread():
-        from territory_planner.solvers.base import on_sigint
+        from territory_planner.interrupt import on_sigint
 
         signal.signal(signal.SIGINT, on_sigint)
     try:

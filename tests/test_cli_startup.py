@@ -25,11 +25,14 @@ HEAVY = (
     "openpyxl",
 )
 
+# through the console script's own entry (``cli.run``, which also installs the Ctrl-C handler: it had
+# loaded numpy and PuLP for --help through solvers.base)
 SCRIPT = """
 import json, sys
-from territory_planner.cli import main
+from territory_planner.cli import run
+sys.argv = ["territory-planner", *sys.argv[1:]]
 try:
-    main.main(args=sys.argv[1:], standalone_mode=True)
+    run()
 except SystemExit as exc:
     code = exc.code
 heavy = [m for m in {heavy!r} if m in sys.modules]

@@ -11,8 +11,9 @@ from typing import Any
 import pulp
 import pytest
 
+from territory_planner.interrupt import USER_INTERRUPT, on_sigint
 from territory_planner.solvers import get_backend
-from territory_planner.solvers.base import USER_INTERRUPT, LiveMip, on_sigint
+from territory_planner.solvers.base import LiveMip
 from tests.conftest import assignment_mip
 
 

@@ -1,0 +1,27 @@
+"""Ctrl-C during a solve: the flag the console script's SIGINT handler leaves and every HiGHS solve's
+interrupt callbacks answer. Threads only, nothing numerical: the console script installs the handler
+before it knows whether the command solves anything (``--help`` loads no solver)."""
+
+from __future__ import annotations
+
+import threading
+
+# Ctrl-C seen by the console script (``cli.run`` installs ``on_sigint``). HiGHS runs Python callbacks
+# (the interrupt check, the solutions handed over): a KeyboardInterrupt raised in one is swallowed by
+# HiGHS, which then went on to its time limit, and the command wrote its plan over the earlier one 20 s
+# after the Ctrl-C (QA29 F8). The flag stays: the callbacks stop HiGHS, and the main thread raises
+# KeyboardInterrupt again as soon as the solve returns (``raise_if_interrupted``).
+USER_INTERRUPT = threading.Event()
+
+
+def on_sigint(_signum: int, _frame: object) -> None:
+    """SIGINT handler: remember it, then raise KeyboardInterrupt as Python's own handler does."""
+    USER_INTERRUPT.set()
+    raise KeyboardInterrupt
+
+
+def raise_if_interrupted() -> None:
+    """After a solve: the Ctrl-C its callbacks swallowed, raised in the main thread (a solver thread
+    beside it just returns: the main thread ends the command)."""
+    if USER_INTERRUPT.is_set() and threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt
