@@ -881,11 +881,28 @@ def _connected_or_relaxed(
         banded = bool(options.district_tolerance or options.design_districts)
         widen = "--tolerance or --district-tolerance" if of != "territories" and banded else "--tolerance"
         rows = _other_rows(options)
+        # the proof checked again without those rows (territories only): True, none plays a part (QA30 F8)
+        without = (contiguity or {}).get("infeasible_without_other_rows") if of == "territories" else None
+        texts = [text for _, text, _ in rows]
+        others = ", ".join(texts[:-1]) + " or " + texts[-1] if len(texts) > 1 else "".join(texts)
+        after = ""
+        if without is True:
+            after = f" with {others} and without: {'they play' if len(rows) > 1 else 'it plays'} no part"
+            rows = []
+        elif without is False:
+            after = f"; without {others} a connected plan exists"
         asks = ["every band", *(text for _, text, _ in rows)]
         meets = ", ".join(asks[:-1]) + " and " + asks[-1] if len(asks) > 1 else asks[0]
         levers = [flag for _, _, flag in rows if flag not in widen]
         if levers:
             widen = f"{widen}, " + ", ".join(levers[:-1]) + (" or " if len(levers) > 1 else "") + levers[-1]
+        part = "part of the model HiGHS proved infeasible with contiguity" + (
+            "; without them a connected plan exists"
+            if without is False
+            else ""
+            if of != "territories"
+            else " (whether the model is infeasible without them was not settled in the time)"
+        )
         raise InfeasibleError(
             f"no plan of connected {of} exists",
             [
@@ -893,14 +910,11 @@ def _connected_or_relaxed(
                     "contiguity",
                     f"no plan in which {shape} meets {meets}: HiGHS proved the exact model (the plan's "
                     "rows with flow rows for connectivity, or with separator cuts that every connected plan "
-                    f"meets) infeasible. {'Loosen' if levers else 'Widen'} "
+                    f"meets) infeasible{after}. {'Loosen' if levers else 'Widen'} "
                     f"{widen}, move a rep's home, or --relax to write the best plan with the split {of} "
                     "marked",
                 ),
-                *(
-                    Conflict(family, f"{text}: part of the model HiGHS proved infeasible with contiguity")
-                    for family, text, _ in rows
-                ),
+                *(Conflict(family, f"{text}: {part}") for family, text, _ in rows),
             ],
         )
     if not options.relax:

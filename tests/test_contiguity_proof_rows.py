@@ -53,3 +53,42 @@ def test_district_bands_are_named_once_for_split_districts() -> None:
     first = info.value.conflicts[0].message
     assert "meets every band and the district bands:" in first
     assert "Widen --tolerance or --district-tolerance, move" in first
+
+
+def test_rows_the_proof_holds_without_are_not_offered_as_levers() -> None:
+    """QA30 F8 (Columbus, 49 neighbourhoods, --max-moved-share 0.25): the model is infeasible without the
+    budget too, so the budget is not in conflict and --max-moved-share is no lever."""
+    options = build_options(
+        {"accounts": "a.csv", "reps": "r.csv", "contiguous": True, "max_moved_share": 0.25}
+    )
+    split = {**SPLIT, "infeasible_without_other_rows": True}
+    with pytest.raises(InfeasibleError) as info:
+        api._connected_or_relaxed(RESULT, split, None, options, 2)
+    assert [c.family for c in info.value.conflicts] == ["contiguity"]
+    first = info.value.conflicts[0].message
+    assert "infeasible with the disruption budget (0.25) and without: it plays no part" in first
+    assert "--max-moved-share" not in first
+    assert "Widen --tolerance, move a rep's home" in first
+
+
+def test_rows_without_which_a_connected_plan_exists_are_said_to_be_in_conflict() -> None:
+    options = build_options(
+        {"accounts": "a.csv", "reps": "r.csv", "contiguous": True, "max_moved_share": 0.25, "min_accounts": 2}
+    )
+    split = {**SPLIT, "infeasible_without_other_rows": False}
+    with pytest.raises(InfeasibleError) as info:
+        api._connected_or_relaxed(RESULT, split, None, options, 2)
+    conflicts = info.value.conflicts
+    assert [c.family for c in conflicts] == ["contiguity", "disruption_budget", "min_accounts"]
+    assert "without the disruption budget (0.25) or at least 2 accounts per rep a connected plan exists" in (
+        conflicts[0].message
+    )
+    assert "Loosen --tolerance, --max-moved-share or --min-accounts" in conflicts[0].message
+    assert conflicts[1].message.endswith("without them a connected plan exists")
+
+
+def test_an_unsettled_check_says_so() -> None:
+    error = _proof(tolerance=0.8, max_moved_share=0.25)
+    assert error.conflicts[1].message.endswith(
+        "(whether the model is infeasible without them was not settled in the time)"
+    )

@@ -34,8 +34,8 @@ def grid(cols: int, rows: int) -> tuple[np.ndarray, adjmod.Adjacency]:
 
 
 def brute_force(spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray) -> float:
-    """Least objective over every plan of connected territories holding their centres within the bands
-    (inf: none)."""
+    """Least objective over every plan of connected territories holding their centres within the bands and
+    the other rows (budgets, account counts, group bands; inf: none)."""
     p = spec.problem
     free = [u for u in range(p.n_units) if u not in set(centre.tolist())]
     best = np.inf
@@ -53,7 +53,7 @@ def brute_force(spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray) -> f
         )
         if (loads < spec.lower - 1e-9).any() or (loads > spec.upper + 1e-9).any():
             continue
-        if not contiguity.is_contiguous(adj, plan, p.n_reps):
+        if not contiguity.is_contiguous(adj, plan, p.n_reps) or not all(repair.other_rows(spec, plan)):
             continue
         best = min(best, float(spec.objective[np.arange(p.n_units), plan].sum()))
     return best
@@ -84,6 +84,40 @@ def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
     assert res.infeasible
     assert res.unit_rep is None or (res.pieces > 1).any()  # at most a plan with its pieces marked
     assert not res.proven_optimal
+
+
+@needs_flow
+@pytest.mark.parametrize(
+    ("units", "tol", "min_accounts", "without"),
+    [
+        (4, 0.01, 1, True),  # T0 walled in at 0 needs two units: infeasible with the minimum and without it
+        (6, 0.67, 2, False),  # T0 alone at 0 meets its band; the minimum of two accounts is the conflict
+    ],
+)
+def test_a_proof_is_checked_again_without_the_rows_besides_the_bands(
+    units: int, tol: float, min_accounts: int, without: bool
+) -> None:
+    """QA30 F8: a proof over a model with a disruption budget or account counts named them among the rows
+    in conflict, and offered their flags as levers, where the model had no connected plan without them
+    either. A path 0 - 1 - ..., T0's home at 0 and T1's at 1: T0 can hold unit 0 and nothing else."""
+    xy, adj = grid(units, 1)
+    problem = planar_problem(np.ones(units), 2, tol)
+    centre = np.array([0, 1])
+    cost = np.abs(xy[:, :1] - xy[centre, 0])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=cost, min_accounts=min_accounts
+    )
+    bare = contiguous_flow.bare(spec)
+    assert bare is not None
+    assert bare.min_accounts is None
+    assert not bare.cost.any()
+    assert brute_force(spec, adj, centre) == np.inf
+    assert (brute_force(bare, adj, centre) == np.inf) is without
+    res = solve(spec, adj, centre)
+    assert res.infeasible
+    assert res.infeasible_without_rows is without
+    # without any row besides the bands there is nothing to check again
+    assert contiguous_flow.bare(dataclasses.replace(spec, min_accounts=None)) is None
 
 
 def test_a_walled_in_rep_whose_region_has_each_measure_but_not_both_is_proven() -> None:

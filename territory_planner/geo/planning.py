@@ -562,6 +562,8 @@ def make_contiguous(
         # unit at its rep's home (two homes nearest one unit: one rep got the runner-up, no proof)
         own = own and (chosen is None or not chosen.any())
         info["infeasible"] = "proven" if own else "proven for the centres chosen"
+        if res.infeasible_without_rows is not None:
+            info["infeasible_without_other_rows"] = res.infeasible_without_rows
         progress(
             "contiguity: no plan of connected territories meets the bands (proven)"
             if own

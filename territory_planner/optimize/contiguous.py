@@ -78,6 +78,8 @@ class ContiguousResult:
     # no connected plan within the bands: the flip search's connected plan of least band excess, if it
     # ran (``--relax`` may write it: ``planning.make_contiguous``)
     near: np.ndarray | None = None
+    # after a proof: no connected plan without the rows besides the bands either (True), one exists (False)
+    infeasible_without_rows: bool | None = None
 
 
 def centre_units(spec: ModelSpec) -> np.ndarray:
@@ -429,6 +431,12 @@ def solve_contiguous(
             method = "flow"
         if infeasible:
             progress("contiguity: the exact flow model is infeasible: no connected plan exists")
+    without_rows = None  # the proof holds without the budgets, counts and group bands (True) or not
+    if infeasible and contiguous_flow.bare(spec_c) is not None and time.perf_counter() < flow_deadline:
+        progress("contiguity: is there a connected plan without the budgets, account counts and group bands?")
+        without_rows = contiguous_flow.settle_without_rows(
+            spec_c, adj, contiguous_flow.territory_parts(centre), backend, deadline=flow_deadline, seed=seed
+        )
     if relax and best is None and not near and not flip_ran and (now := time.perf_counter()) < deadline - 1.0:
         # --relax, the question settled before the flips ran (a proof: e.g. an account above every band):
         # their connected plan of least band excess, for ``--relax`` to weigh against the split one (QA26:
@@ -455,4 +463,5 @@ def solve_contiguous(
         search.accepted,
         infeasible,
         near[0] if near and (pieces > 1).any() else None,
+        without_rows,
     )

@@ -55,6 +55,7 @@ __all__ = [
     "PhasedFlow",
     "flow_arcs",
     "merge",
+    "settle_without_rows",
     "start",
     "start_phased",
     "territory_parts",
@@ -406,6 +407,53 @@ def start_phased(
     if arcs is None:
         return None
     return PhasedFlow(spec, adj, parts, arcs, backend, deadline=deadline, gap=gap, seed=seed)
+
+
+def bare(spec: ModelSpec) -> ModelSpec | None:
+    """``spec`` with no objective and none of its rows besides the rep bands (the disruption budgets, the
+    account counts, the district and region bands), or None when it has none of them."""
+    if (
+        spec.budget is None
+        and spec.rep_budget_share is None
+        and spec.min_accounts is None
+        and spec.max_accounts is None
+        and spec.groups is None
+    ):
+        return None
+    return dataclasses.replace(
+        spec,
+        cost=np.zeros_like(spec.cost),
+        disruption_price=0.0,
+        budget=None,
+        rep_budget_share=None,
+        min_accounts=None,
+        max_accounts=None,
+        groups=None,
+    )
+
+
+def settle_without_rows(
+    spec: ModelSpec, adj: Adjacency, parts: list[Part], backend: Backend, *, deadline: float, seed: int
+) -> bool | None:
+    """After a proof that no connected plan exists: whether none exists without the rows besides the rep
+    bands either (``bare``). True: proven, those rows play no part (QA30 F8: Columbus's proof named the
+    disruption budget and offered --max-moved-share, where the model has no connected plan without it);
+    False: a connected plan exists without them, so they are in conflict; None: not settled by
+    ``deadline``, no such rows, not HiGHS, or too many flow variables. The flow model with the objective
+    dropped, on the calling thread's time (the run has nothing else left to do)."""
+    free = bare(spec)
+    if free is None or backend.name != "highs" or any(root < 0 for _, root in parts):
+        return None
+    arcs = flow_arcs(free, adj, parts)
+    if len(arcs[0]) > FLOW_MAX_ARCS or deadline - time.perf_counter() <= background.GRACE:
+        return None
+    model = FlowModel(free, adj, parts, arcs, backend, deadline=deadline, gap=1.0, seed=seed)
+    result = model.finish(stop=False)
+    if result is None:
+        return None
+    if result.status is SolveStatus.INFEASIBLE and result.unit_rep is None:
+        return True
+    return False if result.unit_rep is not None else None
 
 
 @dataclass(frozen=True)
