@@ -149,10 +149,8 @@ class FlowModel(background.WholeModel):
         deadline: float,
         gap: float,
         seed: int,
-        neighbour_rows: bool = False,
     ) -> None:
         self._adj, self._parts, self._arcs = adj, parts, arcs
-        self._neighbour_rows = neighbour_rows
         self._units = [
             int(spec.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts
         ]  # units a part may hold
@@ -192,8 +190,6 @@ class FlowModel(background.WholeModel):
             if u != self._parts[q][1]:
                 expr = pulp.LpAffineExpression([*net_in.get((u, q), []), *((v, -1.0) for v, _ in terms)])
                 rows.append(pulp.LpConstraint(expr, sense=formulation.EQ, rhs=0.0))
-        if self._neighbour_rows:
-            rows += _neighbour_rows(member, self._parts, self._adj.neighbours())
         for con in rows:
             form.prob.addConstraint(con)
             form.constraints.append(con)
@@ -230,35 +226,21 @@ class FlowModel(background.WholeModel):
         self.live.post(np.concatenate([x, flow]))
 
 
-def _neighbour_rows(
-    member: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]],
-    parts: list[Part],
-    neighbours: list[np.ndarray],
-) -> list[pulp.LpConstraint]:
-    """z[i, q] <= sum of z[k, q] over the neighbours k of i, for every unit i but the part's root: a
-    connected part holding its root and i holds a neighbour of i (the separator cut of i's ring). Implied
-    by the flow rows in integers, not in the LP: with them HiGHS proved Virginia's 136 units at 8 reps
-    infeasible (the objective dropped) in 16-19 s in three runs, against 20-34 s without."""
-    rows = []
-    for (u, q), terms in member.items():
-        if u == parts[q][1]:
-            continue
-        around = [(v, -1.0) for k in neighbours[u].tolist() for v, _ in member.get((int(k), q), [])]
-        expr = pulp.LpAffineExpression([*terms, *around])
-        rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=0.0))
-    return rows
-
-
 class PhasedFlow:
     """The flow model with its objective, switching to a feasibility phase when nobody has a connected plan
-    by ``SWITCH_SHARE`` of its time: then the objective is dropped (and ``_neighbour_rows`` added), so
-    HiGHS stops at its first connected plan or proves that none exists, and the objective comes back from
-    that plan (and the best plan offered meanwhile) to the deadline. A plan offered in the feasibility
-    phase ends it at once (any connected plan is optimal there). Measured: Virginia's proof took HiGHS 37 s
-    with the objective, 16-26 s without it (the run's proof came at 58-60 s of 60, or not at all); on NC's
-    100 counties, where the search finds a connected plan in 5 s, starting with the feasibility phase
-    left the costed model 4.5% from its bound at 60 s where starting with it reached 0.1%. Same interface
-    as ``FlowModel`` for ``contiguous.solve``."""
+    by ``SWITCH_SHARE`` of its time: then the objective is dropped, so HiGHS stops at its first connected
+    plan or proves that none exists, and the objective comes back from that plan (and the best plan offered
+    meanwhile) to the deadline. A plan offered in the feasibility phase ends it at once (any connected plan
+    is optimal there). Measured: Virginia's proof took HiGHS 37 s with the objective, 16-26 s without it
+    (the run's proof came at 58-60 s of 60, or not at all); on NC's 100 counties, where the search finds a
+    connected plan in 5 s, starting with the feasibility phase left the costed model 4.5% from its bound
+    at 60 s where starting with it reached 0.1%. The feasibility phase once added each unit's separator
+    row (z[i] <= sum of z over i's neighbours, implied by the flow rows in integers, not in the LP): over
+    three seeds each (2026-12-04, the model alone, one thread) the proof took 20.8 / 17.8 / 5.5 s with
+    them against 3.7 / 7.1 / 3.1 s without on Columbus's 49 neighbourhoods x 6 reps, 20.8 / 58.1 / 45.4
+    against 25.0 / 33.8 / 29.0 s on Africa's 51 countries x 6 reps, 37.9 / 37.4 / 32.5 against 25.1 /
+    26.5 / 27.5 s on Virginia's 136 units x 8 reps: they are gone. Same interface as ``FlowModel`` for
+    ``contiguous.solve``."""
 
     def __init__(
         self,
@@ -313,9 +295,8 @@ class PhasedFlow:
                 switch = True
                 zero = dataclasses.replace(spec, cost=np.zeros_like(spec.cost), disruption_price=0.0)
                 self._model = FlowModel(
-                    zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed,
-                    neighbour_rows=True,
-                )  # fmt: skip
+                    zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed
+                )
                 self._feasibility = True
         if not switch:
             self.result = costed.finish(stop=self._stopped)
