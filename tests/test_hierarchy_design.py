@@ -633,15 +633,20 @@ def test_a_bound_proven_for_the_chosen_grouping_only_is_not_the_runs_bound() -> 
     from territory_planner.model.plan import SolveResult
 
     stage = SolveResult("feasible", False, 468_712.7, 468_712.7, 452_586.5, 0.0344, 1.0, "HiGHS", "x")
-    res = api._bound_for_any_grouping(stage, 423_968.4)
+    res = api._bound_for_any_grouping(stage, 423_968.4, kept=False)
     assert res.lower_bound == pytest.approx(423_968.4)
     assert res.gap == pytest.approx((468_712.7 - 423_968.4) / 468_712.7)
     assert res.status == "feasible"
     assert not res.proven_optimal
-    assert any("452,586.5 for connected plans of the chosen grouping only" in n for n in res.notes)
+    assert any("452,586.5 for connected plans of the chosen grouping only (" in n for n in res.notes)
+    # a stage whose model kept each unit in its district of the design's plan proved it for that only
+    kept = api._bound_for_any_grouping(stage, 423_968.4, kept=True)
+    assert any(
+        "grouping only with each unit kept in its district of the design's plan" in n for n in kept.notes
+    )
     proven = SolveResult("optimal", True, 100.0, 100.0, 100.0, 0.0, 1.0, "HiGHS", "x")
-    res = api._bound_for_any_grouping(proven, 90.0)
+    res = api._bound_for_any_grouping(proven, 90.0, kept=False)
     assert res.status == "feasible"  # optimal for the grouping is not optimal for the model
     assert res.gap == pytest.approx(0.1)
     lower = SolveResult("feasible", False, 100.0, 100.0, 80.0, 0.2, 1.0, "HiGHS", "x")
-    assert api._bound_for_any_grouping(lower, 90.0) is lower
+    assert api._bound_for_any_grouping(lower, 90.0, kept=False) is lower
