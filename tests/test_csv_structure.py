@@ -110,3 +110,58 @@ def test_crm_headers_as_a_crm_exports_them_are_read(tmp_path: Path) -> None:
     opps = load_crm(crm).get("opportunities")
     assert opps is not None
     assert opps["close_date"].tolist() == [pd.Timestamp("2026-01-10")]
+
+
+def _rows(n: int) -> list[str]:
+    return [f"A{i},Town {i},{40 + i / 100:.2f},-74.0,{i + 1},R{1 + i % 2}" for i in range(n)]
+
+
+def test_two_stray_quotes_that_swallow_the_rows_between_them_are_reported(tmp_path: Path) -> None:
+    """QA32 F-s: a quote typed at the start of row 4's name and another at the end of row 8's made the
+    rows between one name cell: four accounts gone, A3 with A7's values, "inputs are valid"."""
+    rows = _rows(10)
+    rows[3] = rows[3].replace("Town 3", '"Town 3')
+    rows[7] = rows[7].replace("Town 7", 'Town 7"')
+    problems = _load(tmp_path, "account_id,name,lat,lon,potential,current_rep\n" + "\n".join(rows) + "\n")
+    assert len(problems) == 1
+    row, column, message = problems[0]
+    assert (row, column) == (4, "B (name)")
+    assert "holds what look like 3 whole rows" in message
+    assert "stray double quote" in message
+
+
+def test_a_multi_line_address_is_no_stray_quote(tmp_path: Path) -> None:
+    """A CRM's quoted street address over three lines is one cell, as it should be."""
+    rows = _rows(4)
+    text = "account_id,name,lat,lon,potential,current_rep\n" + "\n".join(rows) + "\n"
+    text = text.replace("Town 2", '"Hauptstr. 2\nFloor 2\nBerlin"')
+    a = tmp_path / "accounts.csv"
+    a.write_text(text, encoding="utf-8")
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    loaded = load_inputs(a, r)
+    assert len(loaded.accounts) == 4
+    assert loaded.accounts["account_id"].tolist() == ["A0", "A1", "A2", "A3"]
+
+
+@pytest.mark.parametrize(
+    ("newline", "multiline"), [("\r", False), ("\r\n", False), ("\n", True)], ids=["mac", "windows", "crm"]
+)
+def test_a_bad_byte_is_blamed_on_its_data_row(tmp_path: Path, newline: str, multiline: bool) -> None:
+    """QA32 F-c / F-d: in an Excel-for-Mac file (CR line ends) a bad byte of data row 3 was put "in the
+    header"; in a file with multi-line quoted cells it got the physical line's number (row 499 for 299)."""
+    rows = _rows(5)
+    if multiline:
+        rows = [r.replace("Town", '"Street\nFloor 2\nTown').replace(",40.", '",40.') for r in rows]
+    rows[2] = rows[2].replace("Town 2", "K\xf6ln")
+    text = newline.join(["account_id,name,lat,lon,potential,current_rep", *rows]) + newline
+    a = tmp_path / "accounts.csv"
+    a.write_bytes(text.encode("latin-1"))
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    (problem,) = info.value.problems
+    assert problem.row == 3
+    assert "not valid UTF-8" in problem.message
+    assert "(in the header)" not in problem.message

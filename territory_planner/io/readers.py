@@ -120,6 +120,7 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     problems: list[Problem] = []
     unnamed_with_values: dict[int, int] = {}
     long_rows: list[tuple[int, int]] = []
+    swallowed: list[Problem] = []
     data_row = 0
     for row in rows:
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -131,6 +132,10 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
         for j in range(min(len(row), len(header))):
             if not header[j] and j not in unnamed_with_values and row[j].strip():
                 unnamed_with_values[j] = data_row
+            if "\n" in row[j] and len(swallowed) < limit:
+                swallowed += _swallowed_rows(
+                    row[j], sep, len(header), file, data_row, _column_label(j, header[j])
+                )
         if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
             long_rows.append((data_row, len(row)))
     if header is None:
@@ -161,6 +166,7 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
                 "the column has values but no name in the header row: name it or delete it",
             )
         )
+    problems += swallowed
     for row_no, count in long_rows[:limit]:
         problems.append(
             Problem(
@@ -183,6 +189,46 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     return problems, len(header)
 
 
+def _swallowed_rows(cell: str, sep: str, width: int, file: str, row: int, column: str) -> list[Problem]:
+    """A quoted cell with line breaks whose lines look like whole rows (as many separators as a row has):
+    a stray double quote opened it and the rows up to the next one are read as this cell's text (QA32
+    F-s: two stray quotes ten rows apart, ten accounts gone and the first taking the last one's values,
+    "inputs are valid"). A multi-line address (a CRM's "Billing Street") has no separators in its lines."""
+    lines = cell.split("\n")
+    whole = [line for line in lines[1:] if line.count(sep) >= max(width - 1, 1)]
+    if not whole:
+        return []
+    return [
+        Problem(
+            file,
+            row,
+            column,
+            f"a quoted cell runs over {len(lines)} lines and holds what look like {len(whole)} whole rows "
+            f'(the first: {whole[0][:60]!r}): a stray double quote (") in this row opens it, and the rows '
+            'up to the next quote are read as its text; remove the stray quote, or double it ("") to keep it',
+            cell[:40],
+        )
+    ]
+
+
+def _where(before: bytes) -> tuple[int, int]:
+    """(line, data row) of the byte after ``before``: lines ended by LF, CRLF or CR alone (QA32 F-c: an
+    Excel-for-Mac file's bad byte was put "in the header"), data rows counted as records, a quoted cell's
+    line breaks inside its row (F-d: row 499 for data row 299), blank lines not counted; 0 for the header."""
+    text = before.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    line = text.count("\n") + 1
+    text = text.removeprefix("\ufeff")
+    first, _, rest = text.partition("\n")
+    named = _SEP_LINE.match(first)
+    if named and rest:  # Excel's sep= line is no record
+        text = rest
+    sep = named.group(1) if named else header_separator(text)
+    records = sum(
+        1 for row in csv.reader(io.StringIO(text + "x"), delimiter=sep) if any(c.strip() for c in row)
+    )
+    return line, max(records - 1, 0)
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     data = path.read_bytes()
     if not data.strip():
@@ -190,12 +236,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     try:
         text, sep = csv_text(data)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line, record = _where(data[: exc.start])
         raise _problem(
             path,
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-            "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if line == 1 else ""),
-            row=line - 1 if line > 1 else None,  # data row N is line N + 1; the header has none (QA29 F13)
+            "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
+            row=record or None,  # the header has no data row (QA29 F13)
         ) from exc
     problems, width = csv_structure_problems(text, sep, str(path))
     if problems:
