@@ -49,7 +49,7 @@ def read_areas(path: Path) -> Areas:
     from territory_planner.geo.repair import repair_polygons
     from territory_planner.io.readers import read_table
 
-    raw = read_table(Path(path))
+    raw = read_table(Path(path), "areas")
     if raw.geometry is None:
         raise InputError(Problem(str(path), None, "geometry", "the areas file has no polygons"))
     cols = {c.lower(): c for c in raw.frame.columns}
@@ -61,6 +61,18 @@ def read_areas(path: Path) -> Areas:
         Problem(str(path), i + 1, "area_id", "empty or duplicate area_id", v)
         for i, v in enumerate(ids)
         if not v or (ids[:i] == v).any()
+    ]
+    kind = raw.geometry.reset_index(drop=True).geom_type
+    # a point or a line where an area belongs (QA32 F-ab: the account in it was told to move inside)
+    problems += [
+        Problem(
+            str(path),
+            int(i) + 1,
+            "geometry",
+            f"an area is a polygon, not a {kind.iloc[i]}",
+            str(kind.iloc[i]),
+        )
+        for i in np.flatnonzero((kind.notna() & ~kind.isin(["Polygon", "MultiPolygon"])).to_numpy())
     ]
     if problems:
         raise InputError(problems)

@@ -333,14 +333,77 @@ def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
     ]
 
 
+_AREAS = ("Polygon", "MultiPolygon")
+_POINTS = ("Point", "MultiPoint")
+
+
+def _shape_rows(geometry: Any, path: str) -> list[Problem]:
+    """A geometry that is neither an area nor a point: a line (a digitising slip, a broken export) or a
+    collection (a polygon with a label point). QA32 F-w: validate said "inputs are valid", and plan failed
+    after its solve naming units.geojson, a file it writes itself."""
+    kind = geometry.geom_type
+    odd = (kind.notna() & ~geometry.is_empty & ~kind.isin([*_AREAS, *_POINTS])).to_numpy()
+    return [
+        Problem(
+            path,
+            int(i) + 1,
+            "geometry",
+            f"a {kind.iloc[i]} where an account's area (Polygon, MultiPolygon) or point belongs: "
+            + (
+                "keep its polygon(s) only"
+                if kind.iloc[i] == "GeometryCollection"
+                else "a line has no area; draw the account's polygon, or give a point"
+            ),
+            str(kind.iloc[i]),
+        )
+        for i in np.flatnonzero(odd)
+    ]
+
+
+def _outside_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> tuple[list[Problem], list[str]]:
+    """A polygon file's own lat/lon columns are used for distances in place of the polygons' points (a
+    county layer with centroid columns): each should lie in its polygon. QA32 F-g: joined one row off, 0
+    of 100 inside their counties, an "optimal" plan 143 km off on average. Points more than
+    ``OUTSIDE_KM`` out are problems when they are at least ``OUTSIDE_SHARE`` of the rows (the columns are
+    wrong), else a warning naming them (a coastal point on a coarse polygon)."""
+    import shapely
+
+    areas = geometry.geom_type.isin(_AREAS).to_numpy()
+    if not areas.any() or len(accounts) != len(geometry):
+        return [], []
+    pts = shapely.points(accounts["lon"].to_numpy(float), accounts["lat"].to_numpy(float))
+    # degrees to km, roughly (a test for far off, not a measurement)
+    km = np.nan_to_num(shapely.distance(pts, np.asarray(geometry, dtype=object)), nan=0.0) * 111.0
+    out = np.flatnonzero(areas & (km > OUTSIDE_KM))
+    if not len(out):
+        return [], []
+    fix = (
+        "the file's lat and lon columns are used for distances in place of the polygons' own points; fix "
+        "them, or delete both columns to use the polygons' points"
+    )
+    if len(out) >= OUTSIDE_SHARE * int(areas.sum()):
+        return [
+            Problem(
+                path, int(i) + 1, "lat/lon", f"lat/lon lie {km[i]:,.0f} km outside the row's polygon: {fix}"
+            )
+            for i in out
+        ], []
+    rows = _row_ranges([int(i) + 1 for i in out])
+    return [], [f"{path}: the lat/lon of {len(out)} row(s) ({rows}) lie outside their polygons: {fix}"]
+
+
+OUTSIDE_KM = 1.0
+OUTSIDE_SHARE = 0.1
+
+
 def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
     """(whether every account with a geometry is a point: a layer of point accounts, planned as points
     at those coordinates; the problems of points among areas, one per row). QA14: a GeoPackage of 324
     Soho addresses passed validate, then plan solved it and exited 1 on units.geojson, a file it writes
     itself, 'expected a Polygon or MultiPolygon'."""
     kind = geometry.geom_type
-    present = (kind.notna() & ~geometry.is_empty).to_numpy()
-    point = kind.isin(["Point", "MultiPoint"]).to_numpy() & present
+    present = (kind.notna() & ~geometry.is_empty & kind.isin([*_AREAS, *_POINTS])).to_numpy()
+    point = kind.isin(_POINTS).to_numpy() & present
     if not present.any() or not point.any():
         return False, []
     if point[present].all():
@@ -360,6 +423,60 @@ def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
     rows = np.flatnonzero(point)
     return False, [
         Problem(path, int(i) + 1, "geometry", f"a point among areas: {fix}", "Point") for i in rows
+    ]
+
+
+def _owner_columns(raw: pd.DataFrame, rep_ids: Iterable[str], file: str, named: set[str]) -> list[Problem]:
+    """A column not read whose every value is a rep id of the roster, in a table with no current_rep: it
+    can only be today's owner (QA32 F-p: HubSpot's "Company owner", "moved 0 accounts" and a disruption
+    budget that limits nothing). ``named``: columns another problem already names."""
+    if "current_rep" in raw.columns:
+        return []
+    known = {f.name for f in ACCOUNT_FIELDS} | named
+    ids = set(rep_ids)
+    out = []
+    for column in raw.columns:
+        if column in known or raw[column].dtype.kind not in "OSU":
+            continue
+        values = raw[column].astype(str).str.strip()
+        values = values[values != ""]
+        if len(values) >= max(1, len(raw) // 2) and set(values) <= ids:
+            out.append(
+                Problem(
+                    file,
+                    None,
+                    str(column),
+                    f"column {column!r} holds rep ids of the reps file ({', '.join(sorted(set(values))[:3])}"
+                    ", ...) and is not read: the planner takes today's owner from 'current_rep', and without "
+                    "it no account has a current rep (nothing counts as moved); rename the column to "
+                    "'current_rep' (or drop it, if it holds something else)",
+                )
+            )
+    return out
+
+
+def _rep_homes(raw: RawTable, path: str) -> list[Problem]:
+    """A reps table from a layer of points (rep offices exported from a GIS): the points are the homes,
+    unless the table has lat/lon columns (QA32 F-l: the points were dropped and the planner chose every
+    home, the Raleigh rep's near Asheville). A row with no point has no home (the planner chooses one)."""
+    geometry = raw.geometry
+    kind = geometry.geom_type
+    if {"lat", "lon"} & set(raw.frame.columns):
+        return []
+    point = (kind == "Point").to_numpy() & ~geometry.is_empty.to_numpy()
+    raw.frame["lat"] = [g.y if p else np.nan for g, p in zip(geometry, point, strict=True)]
+    raw.frame["lon"] = [g.x if p else np.nan for g, p in zip(geometry, point, strict=True)]
+    other = kind.notna().to_numpy() & ~geometry.is_empty.to_numpy() & ~point
+    fix = "give the home as a point, or lat and lon columns"
+    return [
+        Problem(
+            path,
+            int(i) + 1,
+            "geometry",
+            f"a rep's home is a point, not a {kind.iloc[i]}: {fix}",
+            str(kind.iloc[i]),
+        )
+        for i in np.flatnonzero(other)
     ]
 
 
@@ -394,6 +511,7 @@ def load_inputs(
     problems: list[Problem] = []
     accounts = reps = pd.DataFrame()
     geometry = None
+    outside_warnings: list[str] = []
     repaired: tuple[Problem, ...] = ()
     raw_a = raw_r = None
     locks_from: tuple[str, dict[str, int]] | None = None
@@ -406,6 +524,7 @@ def load_inputs(
         geometry = raw_a.geometry
         points_layer = False
         if geometry is not None:
+            problems += _shape_rows(geometry, str(accounts_path))
             points_layer, mixed = _point_rows(geometry, str(accounts_path))
             problems += mixed
         if geometry is not None and not points_layer:  # repaired before its points are taken: an invalid
@@ -432,6 +551,9 @@ def load_inputs(
             found += [Problem(str(accounts_path), row, "geometry", m) for row, m in no_geometry.items()]
             found.sort(key=lambda p: (p.row or 0, p.column or ""))
         problems += found
+        if geometry is not None and has_coords and not points_layer and not found and not accounts.empty:
+            outside, outside_warnings = _outside_polygons(accounts, geometry, str(accounts_path))
+            problems += outside
         if points_layer:  # a layer of points: point accounts at those points (their lat/lon), no areas
             geometry = None
     except InputError as exc:
@@ -440,6 +562,8 @@ def load_inputs(
     edited = None
     try:
         raw_r = read_table(reps_path, "reps", defer_cells=True)
+        if raw_r.geometry is not None:
+            problems += _rep_homes(raw_r, str(reps_path))
         if roster_edits is not None:
             edited = _edit_roster(raw_r, roster_edits)
             raw_r = edited.table
@@ -470,6 +594,9 @@ def load_inputs(
         problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
+    if raw_a is not None and not reps.empty:
+        named = {str(p.column) for p in problems if p.file == str(accounts_path)}
+        problems += _owner_columns(raw_a.frame, reps["rep_id"], str(accounts_path), named)
     if not accounts.empty:
         afile = str(accounts_path)
         for m in measures:
@@ -509,7 +636,8 @@ def load_inputs(
     from territory_planner.io.hierarchy import lone_labels
 
     warnings = tuple(
-        wide_families(accounts, str(accounts_path))
+        outside_warnings
+        + wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
         + lone_labels(reps, str(reps_path))

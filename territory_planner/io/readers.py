@@ -267,15 +267,61 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, sep
 
 
-def _read_geo(path: Path) -> tuple[pd.DataFrame, Any]:
-    import geopandas as gpd
+def _layer(path: Path, table: str | None) -> str | None:
+    """The layer to read from a file of several (a GeoPackage keeping versions): the one named like the
+    table (``accounts``, ``reps``, ...), as a workbook's sheet; more than one and none so named is a
+    problem naming them (QA32 F-f: the first layer, an older cut of 90 counties, was read in place of the
+    100 of the layer ``accounts``, with pyogrio's warning the only trace). None: the file's only layer."""
+    import pyogrio
 
     try:
-        gdf = gpd.read_file(path)
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # noqa: BLE001 - not a multi-layer source: read_file reports what is wrong
+        return None
+    if len(names) <= 1:
+        return None
+    wanted = (table or path.stem).lower()
+    match = next((n for n in names if n.lower() == wanted), None)
+    if match is not None:
+        return match
+    raise _problem(
+        path,
+        f"the file holds {len(names)} layers ({', '.join(repr(n) for n in names)}) and none is named "
+        f"{wanted!r}: name the layer to read {wanted!r}, or save it to a file of its own",
+    )
+
+
+def _projected_as_degrees(path: Path, gdf: Any) -> None:
+    """A layer said to be in longitude/latitude whose coordinates cannot be degrees: metres of a
+    projection in a GeoJSON without a ``crs`` member, which GDAL takes as EPSG:4326 (QA32 F-r: 136
+    "crosses the antimeridian" problems and 272 out-of-range coordinates, never "projected")."""
+    if gdf.crs is None or not gdf.crs.is_geographic:
+        return
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90:
+        return
+    if min(abs(x0), abs(x1)) <= 360 and min(abs(y0), abs(y1)) <= 180:
+        return  # a few coordinates out of range: reported by row later
+    raise _problem(
+        path,
+        f"the file's coordinates run from ({x0:,.0f}, {y0:,.0f}) to ({x1:,.0f}, {y1:,.0f}), so they are "
+        f"projected (metres or feet), but the file says they are longitude/latitude ({gdf.crs.name}; a "
+        "GeoJSON without a 'crs' member is taken as such): save it with its projection's EPSG code, e.g. "
+        "`ogr2ogr -a_srs EPSG:XXXX out.gpkg in.geojson`, or as longitude/latitude (EPSG:4326)",
+    )
+
+
+def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
+    import geopandas as gpd
+
+    layer = _layer(path, table)
+    try:
+        gdf = gpd.read_file(path, layer=layer) if layer is not None else gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - the driver's message is what the user needs
         raise _problem(path, f"cannot read as a geographic file: {exc}") from exc
     if gdf.empty:
         raise _problem(path, "the file has no features")
+    _projected_as_degrees(path, gdf)
     if gdf.crs is None:
         x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
         lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
@@ -331,5 +377,5 @@ def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool 
         if "geometry" in frame.columns:
             frame = frame.drop(columns=["geometry"])
     else:
-        frame, geometry = _read_geo(path)
+        frame, geometry = _read_geo(path, table)
     return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry, separator=separator)

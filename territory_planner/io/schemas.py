@@ -73,11 +73,28 @@ COORDINATE_ALIASES = {
 # would lose without the column. A column read as none of them would be left out without a word (QA22
 # M20-M22: every workload 1, families split, "moved 0 accounts" with an owner column in the file).
 NEAR_NAMES = {
-    "workload": ({"workload", "workloadhours", "hours"}, "every account's workload would be 1"),
+    "workload": (
+        {"workload", "workloadhours", "hours", "visits", "visitsperyear", "callsperyear", "calls"},
+        "every account's workload would be 1",
+    ),
     "potential": ({"potential"}, "every account's potential would be 0"),
     "capacity": ({"capacity", "fte"}, "every rep's capacity would be 1"),
     "current_rep": (
-        {"currentrep", "accountowner", "accountownerid", "ownerid", "owner", "currentowner", "repid"},
+        {
+            "currentrep",
+            "accountowner",
+            "accountownerid",
+            "ownerid",
+            "owner",
+            "currentowner",
+            "repid",
+            "companyowner",
+            "salesrep",
+            "accountmanager",
+            "assignedrep",
+            "rep",
+            "territoryowner",
+        },
         "no account would have a current rep: nothing counts as moved, and a disruption budget means nothing",
     ),
     "locked_rep": ({"lockedrep", "lock", "locked"}, "no account would be locked"),
@@ -87,6 +104,16 @@ NEAR_NAMES = {
     ),
     "segment": ({"segment"}, "every account would be of no segment"),
     "segments": ({"segments", "segment"}, "every rep would serve every segment"),
+    # a rep's home (optional there: an account's lat/lon are required, and named by COORDINATE_ALIASES);
+    # home_lat/home_lon are territories.csv's own columns (QA32 F-q: every home chosen by the planner)
+    "lat": (
+        {"latitude", "homelat", "homelatitude", "latdd", "ycoord", "intptlat"},
+        "every rep's home would be chosen by the planner",
+    ),
+    "lon": (
+        {"longitude", "lng", "long", "homelon", "homelng", "homelongitude", "londd", "xcoord", "intptlong"},
+        "every rep's home would be chosen by the planner",
+    ),
 }
 _UNIT = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 
@@ -245,7 +272,9 @@ def parse_table(
             problems.append(
                 Problem(file, None, f.name, f"required column {f.name!r} is missing ({_found(raw)})")
             )
-    problems += near_miss_columns(raw.columns, all_fields, file)
+    # with coordinates required, a missing lat/lon is named below (with its alias, if any)
+    near = [f for f in all_fields if not (require_coordinates and f.name in ("lat", "lon"))]
+    problems += near_miss_columns(raw.columns, near, file)
     if require_coordinates:
         for c in ("lat", "lon"):
             if c not in raw.columns:

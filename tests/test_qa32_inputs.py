@@ -1,0 +1,156 @@
+"""QA32: input as ops people really produce it, read wrongly without a word before.
+
+Each case is a small file of the kind named (a GeoPackage of two layers, a reps layer of points, a county
+layer with centroid columns joined one row off, ...); each asserts what is read and what is reported,
+with file, row and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
+
+REPS = "rep_id,lat,lon\nR1,0.5,0.5\nR2,0.5,3.5\n"
+
+
+def squares(n: int = 4, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    """``n`` unit squares in a row (0..n degrees east), potential 1 each."""
+    return gpd.GeoDataFrame(
+        {"account_id": [f"A{i}" for i in range(n)], "potential": 1.0},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(n)],
+        crs=crs,
+    )
+
+
+def _reps(tmp_path: Path) -> Path:
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    return r
+
+
+def _problems(accounts: Path, reps: Path, **kw: object) -> list[tuple[str, int | None, str | None, str]]:
+    with pytest.raises(InputError) as info:
+        load_inputs(accounts, reps, **kw)  # type: ignore[arg-type]
+    return [(p.file, p.row, p.column, p.message) for p in info.value.problems]
+
+
+def test_a_geopackage_is_read_from_the_layer_named_like_the_table(tmp_path: Path) -> None:
+    """F-f: an older 90-county layer first, the 'accounts' layer second: the first was read."""
+    path = tmp_path / "book.gpkg"
+    squares(3).to_file(path, layer="counties_2025")
+    squares(4).to_file(path, layer="accounts")
+    loaded = load_inputs(path, _reps(tmp_path))
+    assert len(loaded.accounts) == 4
+
+
+def test_a_geopackage_of_layers_none_named_like_the_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "book.gpkg"
+    squares(1).to_file(path, layer="states")
+    squares(4).to_file(path, layer="counties")
+    ((file, row, _, message),) = _problems(path, _reps(tmp_path))
+    assert (file, row) == (str(path), None)
+    assert "2 layers ('states', 'counties') and none is named 'accounts'" in message
+
+
+def test_projected_metres_in_a_geojson_without_a_crs_member_are_named(tmp_path: Path) -> None:
+    """F-r: UTM metres read as degrees gave one antimeridian and two range problems per county."""
+    path = tmp_path / "utm.geojson"
+    metres = squares(3).set_geometry(
+        [shapely.box(500_000 + i * 1000, 4e6, 501_000 + i * 1000, 4.001e6) for i in range(3)]
+    )
+    path.write_text(metres.to_json(drop_id=True))  # RFC 7946: no crs member, taken as EPSG:4326
+    ((_, row, _, message),) = _problems(path, _reps(tmp_path))
+    assert row is None
+    assert "so they are projected (metres or feet)" in message
+    assert "(500,000, 4,000,000) to (503,000, 4,001,000)" in message
+
+
+def test_a_line_or_a_collection_among_polygons_is_an_input_problem_with_its_row(tmp_path: Path) -> None:
+    """F-w: validate passed them; plan failed after its solve naming its own units.geojson."""
+    gdf = squares(4)
+    gdf.loc[1, "geometry"] = shapely.LineString([(1, 0), (2, 1)])
+    gdf.loc[2, "geometry"] = shapely.GeometryCollection([shapely.box(2, 0, 3, 1), shapely.Point(2.5, 0.5)])
+    path = tmp_path / "accounts.geojson"
+    gdf.to_file(path)
+    found = {(row, column): message for _, row, column, message in _problems(path, _reps(tmp_path))}
+    assert set(found) == {(2, "geometry"), (3, "geometry")}
+    assert found[2, "geometry"].startswith("a LineString where an account's area")
+    assert "keep its polygon(s) only" in found[3, "geometry"]
+
+
+def test_lat_lon_columns_far_outside_their_polygons_are_reported(tmp_path: Path) -> None:
+    """F-g: centroid columns joined one row off replaced the polygons' points for distances unchecked."""
+    gdf = squares(4)
+    gdf["lat"] = 0.5
+    gdf["lon"] = [1.5, 2.5, 3.5, 0.5]  # each the next square's centre
+    path = tmp_path / "accounts.geojson"
+    gdf.to_file(path)
+    found = _problems(path, _reps(tmp_path))
+    assert [(row, column) for _, row, column, _ in found] == [(i, "lat/lon") for i in range(1, 5)]
+    assert "lie 56 km outside the row's polygon" in found[0][3]  # half a degree out, ~55.5 km
+    gdf["lon"] = [0.5, 1.5, 2.5, 3.5]  # inside: used as they are
+    gdf.to_file(path)
+    assert len(load_inputs(path, _reps(tmp_path)).accounts) == 4
+
+
+def test_a_reps_layer_of_points_gives_the_homes(tmp_path: Path) -> None:
+    """F-l: the points were dropped and the planner chose every home."""
+    accounts = tmp_path / "accounts.geojson"
+    squares(4).to_file(accounts)
+    reps = gpd.GeoDataFrame(
+        {"rep_id": ["R1", "R2"]}, geometry=[shapely.Point(0.5, 0.5), shapely.Point(3.5, 0.5)], crs=4326
+    ).to_crs(3857)
+    path = tmp_path / "reps.gpkg"
+    reps.to_file(path)
+    loaded = load_inputs(accounts, path)
+    assert loaded.reps["lon"].tolist() == pytest.approx([0.5, 3.5])
+    assert loaded.reps["lat"].tolist() == pytest.approx([0.5, 0.5])
+
+
+@pytest.mark.parametrize(("lat", "lon"), [("Latitude", "Longitude"), ("home_lat", "home_lon")])
+def test_rep_homes_under_another_header_are_named(tmp_path: Path, lat: str, lon: str) -> None:
+    """F-q: the homes were dropped without a word (home_lat/home_lon: territories.csv's own columns)."""
+    accounts = tmp_path / "accounts.geojson"
+    squares(4).to_file(accounts)
+    reps = tmp_path / "reps.csv"
+    reps.write_text(f"rep_id,{lat},{lon}\nR1,0.5,0.5\nR2,0.5,3.5\n")
+    found = {column: message for _, _, column, message in _problems(accounts, reps)}
+    assert set(found) == {lat.lower(), lon.lower()}
+    assert "the planner reads 'lat'" in found[lat.lower()]
+    assert "every rep's home would be chosen by the planner" in found[lat.lower()]
+
+
+def test_an_owner_column_under_another_name_is_named(tmp_path: Path) -> None:
+    """F-p: HubSpot's "Company owner", and any column holding nothing but the roster's rep ids."""
+    accounts = tmp_path / "accounts.csv"
+    base = "account_id,lat,lon,potential,{}\nA1,0.5,0.5,1,R1\nA2,0.5,1.5,1,R1\nA3,0.5,2.5,1,R2\n"
+    for header in ("Company owner", "Betreuer"):
+        accounts.write_text(base.format(header))
+        ((_, row, column, message),) = _problems(accounts, _reps(tmp_path))
+        assert (row, column) == (None, header.lower())
+        assert "'current_rep'" in message
+    accounts.write_text(base.format("Visits per year").replace(",R1", ",12").replace(",R2", ",30"))
+    ((_, _, column, message),) = _problems(accounts, _reps(tmp_path))
+    assert column == "visits per year"
+    assert "every account's workload would be 1" in message
+
+
+def test_a_point_or_a_line_in_an_areas_file_is_named_by_its_row(tmp_path: Path) -> None:
+    """F-ab: the account lying in it was told to move inside every area."""
+    from territory_planner.geo.areas import read_areas
+
+    gdf = squares(3).rename(columns={"account_id": "area_id"})
+    gdf.loc[1, "geometry"] = shapely.Point(1.5, 0.5)
+    path = tmp_path / "areas.geojson"
+    gdf.to_file(path)
+    with pytest.raises(InputError) as info:
+        read_areas(path)
+    ((problem),) = info.value.problems
+    assert (problem.row, problem.column) == (2, "geometry")
+    assert problem.message == "an area is a polygon, not a Point"
