@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -154,3 +155,79 @@ def test_a_point_or_a_line_in_an_areas_file_is_named_by_its_row(tmp_path: Path) 
     ((problem),) = info.value.problems
     assert (problem.row, problem.column) == (2, "geometry")
     assert problem.message == "an area is a polygon, not a Point"
+
+
+def _roster(tmp_path: Path, text: str) -> Path:
+    r = tmp_path / "reps.csv"
+    r.write_text(text, encoding="utf-8")
+    return r
+
+
+def _accounts(tmp_path: Path, current: tuple[str, ...] = ("R1", "R1", "R2", "R2")) -> Path:
+    a = tmp_path / "accounts.csv"
+    rows = [f"A{i},0.5,{i + 0.5},1,{rep}" for i, rep in enumerate(current)]
+    a.write_text("account_id,lat,lon,potential,current_rep\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return a
+
+
+def test_a_total_row_under_the_roster_is_refused(tmp_path: Path) -> None:
+    """F-u: "Total" with the capacities' sum was planned as a 7th rep taking 46% of the potential."""
+    reps = _roster(tmp_path, "rep_id,lat,lon,capacity\nR1,0.5,0.5,1\nR2,0.5,3.5,1\nR3,0.5,2,1\nTotal,,,3\n")
+    ((_, row, column, message),) = _problems(_accounts(tmp_path), reps)
+    assert (row, column) == (4, "rep_id")
+    assert message.startswith("a total row of the spreadsheet")
+
+
+def test_a_capacity_far_above_the_others_and_ids_differing_in_case_are_warned_about(tmp_path: Path) -> None:
+    """F-u: 80 typed for 80%; F-k: R1 and r1, one rep twice, planned as two seats."""
+    reps = _roster(
+        tmp_path, "rep_id,lat,lon,capacity\nR1,0.5,0.5,1\nR2,0.5,3.5,80\nR3,0.5,2,1\nr1,0.5,0.5,1\n"
+    )
+    warnings = load_inputs(_accounts(tmp_path), reps).warnings
+    assert any("rep R2's capacity 80 is 80 times the roster's median (1)" in w for w in warnings)
+    assert any("'R1' (row 1) and 'r1' (row 4) differ only in letter case" in w for w in warnings)
+    # a rep of 1.5 beside 1 and 0.5 is no total row: it has a home
+    plain = _roster(tmp_path, "rep_id,lat,lon,capacity\nR1,0.5,0.5,1\nR2,0.5,3.5,1.5\nR3,0.5,2,0.5\n")
+    assert not any("capacity" in w or "case" in w for w in load_inputs(_accounts(tmp_path), plain).warnings)
+    summed = _roster(tmp_path, "rep_id,lat,lon,capacity\nR1,0.5,0.5,1\nR2,0.5,3.5,1\nR3,0.5,2,1\nAll,,,3\n")
+    assert any(
+        "the sum of the other reps' capacities and it has no home" in w
+        for w in load_inputs(_accounts(tmp_path), summed).warnings
+    )
+
+
+def test_a_rep_name_where_its_id_belongs_is_said_to_be_a_name(tmp_path: Path) -> None:
+    """F-y: "a rep who left? keep Rep Hamburg in the reps file", where Rep Hamburg is R2's name."""
+    reps = _roster(tmp_path, "rep_id,name,lat,lon\nR1,Rep Berlin,0.5,0.5\nR2,Rep Hamburg,0.5,3.5\n")
+    found = _problems(_accounts(tmp_path, ("R1", "R1", "Rep Hamburg", "R2")), reps)
+    ((_, row, column, message),) = found
+    assert (row, column) == (3, "current_rep")
+    assert "'Rep Hamburg' is the name of rep R2: current_rep takes rep ids, not names" in message
+
+
+def test_ids_in_another_unicode_form_or_with_a_zero_width_space_match(tmp_path: Path) -> None:
+    """F-t: a Mac tool's decomposed "Müller" was no rep "Müller"; F-b: "\\u200bR2" pasted from a web page."""
+    reps = _roster(tmp_path, "rep_id,lat,lon\nM\u00fcller,0.5,0.5\n\u200bR2,0.5,3.5\n")
+    loaded = load_inputs(_accounts(tmp_path, ("Mu\u0308ller", "M\u00fcller", "R2", "R2")), reps)
+    assert loaded.reps["rep_id"].tolist() == ["M\u00fcller", "R2"]
+    assert set(loaded.accounts["current_rep"]) == {"M\u00fcller", "R2"}
+
+
+def test_whole_float_ids_read_as_whole_numbers_and_long_ones_are_refused(tmp_path: Path) -> None:
+    """F-i: a Parquet float id 1000.0 was written "1000.0" into the plan; F-m: 16-digit numbers lost their
+    last digits (a float keeps 15) and were read as "4000000000000000.0"."""
+    frame = pd.DataFrame(
+        {"account_id": [1000.0, 1001.0, 1002.0], "lat": 0.5, "lon": [0.5, 1.5, 2.5], "potential": 1.0}
+    )
+    path = tmp_path / "accounts.parquet"
+    frame.to_parquet(path)
+    assert load_inputs(path, _reps(tmp_path)).accounts["account_id"].tolist() == ["1000", "1001", "1002"]
+    frame["account_id"] = [4e15, 4e15 + 1000, 4e15 + 2000]
+    frame.to_parquet(path)
+    found = _problems(path, _reps(tmp_path))
+    assert [(row, column) for _, row, column, _ in found] == [
+        (1, "account_id"),
+        (2, "account_id"),
+        (3, "account_id"),
+    ]
+    assert "a number of 16 or more digits" in found[0][3]

@@ -163,6 +163,9 @@ def _cross_check(
     account_id: a lock's unknown rep is that file's row (it named accounts.csv's, which has no such rep)."""
     problems: list[Problem] = []
     rep_ids = set(reps["rep_id"])
+    # a rep's name where its id belongs (QA32 F-y: a CRM's owner column holds names)
+    by_name = dict(zip(reps["name"], reps["rep_id"], strict=True)) if "name" in reps else {}
+    by_name.pop("", None)
     folded: dict[str, list[str]] = {}  # rep ids by their case-folded, trimmed spelling
     for rid in sorted(rep_ids):
         for key in _rep_keys(str(rid)):
@@ -183,6 +186,8 @@ def _cross_check(
                 # another Unicode form (QA22 M2, M5, M25)
                 f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
                 if alike
+                else f" ({rep!r} is the name of rep {by_name[rep]}: {col} takes rep ids, not names)"
+                if rep in by_name
                 else f" ({rep}: an Excel error value, what a formula that found nothing shows; fix the "
                 "formula or leave the cell empty)"
                 if str(rep).strip().upper() in _EXCEL_ERRORS
@@ -426,6 +431,56 @@ def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
     ]
 
 
+TOTAL_WORDS = frozenset(
+    {"total", "totals", "sum", "subtotal", "grand total", "summe", "gesamt", "somme", "totale"}
+)
+CAPACITY_OUTLIER = 10.0  # a capacity this many times the roster's median is questioned
+
+
+def roster_checks(reps: pd.DataFrame, file: str) -> tuple[list[Problem], list[str]]:
+    """What a roster typed in a spreadsheet may hold besides reps (QA32 F-u, F-k): a total row (an
+    input problem: it was planned as a 7th rep of 6 FTE taking 46% of the potential), a capacity that is
+    the sum of the others' or far above the median (80 typed for 80%), and two ids differing only in
+    letter case (R01 and r01, two seats); the last three are warnings."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    ids = reps["rep_id"].astype(str)
+    for t in np.flatnonzero(ids.str.casefold().isin(TOTAL_WORDS).to_numpy()).tolist():
+        total = "a total row of the spreadsheet, not a rep: delete the row"
+        problems.append(Problem(file, t + 1, "rep_id", total, ids.iloc[t]))
+    capacity = reps["capacity"].to_numpy(float)
+    if len(capacity) >= 3:
+        median = float(np.median(capacity))
+        others = capacity.sum() - capacity
+        homeless = reps["lat"].isna().to_numpy() if "lat" in reps else np.ones(len(capacity), dtype=bool)
+        for i in range(len(capacity)):
+            rep, cap = ids.iloc[i], capacity[i]
+            where = f"{file} row {i + 1}: rep {rep}'s capacity"
+            if rep.casefold() in TOTAL_WORDS:
+                continue
+            if homeless[i] and cap > 1 and abs(cap - others[i]) <= 1e-9 * max(others[i], 1.0):
+                warnings.append(
+                    f"{where} ({cap:g}) is the sum of the other reps' capacities and it has no home: a total "
+                    "row? capacity is each rep's share of a full-time rep (1 = full time)"
+                )
+            elif median > 0 and cap >= CAPACITY_OUTLIER * median:
+                warnings.append(
+                    f"{where} {cap:g} is {cap / median:g} times the roster's median ({median:g}): capacity "
+                    f"is a share of one full-time rep (0.8 for 80%); {rep}'s targets are "
+                    f"{cap / capacity.sum():.0%} of every total"
+                )
+    first: dict[str, int] = {}
+    for row, rid in enumerate(ids.tolist(), start=1):
+        key = rid.casefold()
+        if key in first and ids.iloc[first[key] - 1] != rid:
+            warnings.append(
+                f"{file}: rep ids {ids.iloc[first[key] - 1]!r} (row {first[key]}) and {rid!r} (row {row}) "
+                "differ only in letter case: one rep twice? ids are matched exactly, so they are two reps"
+            )
+        first.setdefault(key, row)
+    return problems, warnings
+
+
 def _owner_columns(raw: pd.DataFrame, rep_ids: Iterable[str], file: str, named: set[str]) -> list[Problem]:
     """A column not read whose every value is a rep id of the roster, in a table with no current_rep: it
     can only be today's owner (QA32 F-p: HubSpot's "Company owner", "moved 0 accounts" and a disruption
@@ -588,10 +643,13 @@ def load_inputs(
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
     # missing) comes back empty and its references cannot be checked.
+    roster_warnings: list[str] = []
     if not reps.empty:
         from territory_planner.io.hierarchy import check_reps
 
         problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
+        found, roster_warnings = roster_checks(reps, str(reps_path))
+        problems += found
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
     if raw_a is not None and not reps.empty:
@@ -637,6 +695,7 @@ def load_inputs(
 
     warnings = tuple(
         outside_warnings
+        + roster_warnings
         + wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -123,13 +124,29 @@ def _letters(name: str) -> str:
 
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d[.,]\d+[eE]\+\d{2,}$")  # as Excel shows a long number: 1.23457E+11
+_LONG_FLOAT = re.compile(
+    r"^[+-]?\d{16,}\.0$|^[+-]?\d\.\d+e\+\d{2,}$"
+)  # a float of 16+ digits, as Python writes it
 
 
 def _scientific_ids(ids: pd.Series, name: str, file: str) -> list[Problem]:
     """QA22 M15: a 12-digit id that a spreadsheet showed and saved as ``1.23457E+11`` has lost its last
     digits: it matches nothing in the CRM, and when two of them collide only "duplicate" was said."""
     bad = np.flatnonzero(ids.str.match(_SCIENTIFIC).to_numpy(dtype=bool))
+    # a number cell of 16 or more digits (a workbook's, a Parquet float): past a float's 15 significant
+    # digits, so the id's last digits are gone (QA32 F-m: read as "4000000000000000.0", exit 0)
+    long = np.flatnonzero(ids.str.match(_LONG_FLOAT).to_numpy(dtype=bool))
     return [
+        Problem(
+            file,
+            int(i) + 1,
+            name,
+            f"{name} {ids.iloc[i]!r} is a number of 16 or more digits, past the 15 a spreadsheet or a float "
+            "keeps: the id's last digits are lost; format the column as Text and export it again",
+            str(ids.iloc[i]),
+        )
+        for i in long
+    ] + [
         Problem(
             file,
             int(i) + 1,
@@ -172,10 +189,24 @@ _CHECK_TEXT = {
 }
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width, pasted from web pages
+
+
+def _cell(v: object) -> str:
+    """One cell as text: stripped, in composed Unicode form without zero-width characters (QA32 F-t: a
+    Mac tool's decomposed "Müller" was no rep "Müller"; F-b: a zero-width space pasted with "R03"), a
+    whole float as a whole number (F-i: Parquet ids stored as 1000.0 were written "1000.0", an Excel
+    cell's 1000.0 is read "1000")."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    text = v if isinstance(v, str) else str(v)
+    return unicodedata.normalize("NFC", text.translate(_INVISIBLE)).strip()
+
+
 def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text; missing cells become ''."""
+    """Cells as text (``_cell``); missing cells become ''."""
     out = series.astype(object).where(series.notna(), "")
-    return out.map(lambda v: v.strip() if isinstance(v, str) else str(v)).astype(str)
+    return out.map(_cell).astype(str)
 
 
 def _parse_number(
