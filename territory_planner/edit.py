@@ -24,7 +24,6 @@ and budgets are what a manual plan may break on purpose; they are listed as viol
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -41,7 +40,7 @@ from territory_planner.edit_violations import violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.labels import account_label, first_few
-from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text, read_table
+from territory_planner.io.readers import canonical_name, read_csv_cells, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
     json_text,
@@ -107,25 +106,7 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
                 )
             )
         return edits
-    try:
-        text, sep = csv_text(Path(path).read_bytes())  # ';' as Excel writes it where decimals are commas
-        structure, width = csv_structure_problems(text, sep, name)
-        if structure:
-            raise InputError(structure)
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            usecols=range(width) if width else None,
-        )
-    except FileNotFoundError:
-        raise InputError(Problem(name, None, None, "edits file not found")) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
-    return _check_edits(frame, name, plan, whole_families)
+    return _check_edits(read_csv_cells(Path(path), "edits"), name, plan, whole_families)
 
 
 def _sheet_rows(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:

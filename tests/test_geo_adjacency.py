@@ -124,3 +124,21 @@ def test_a_continent_wide_layer_is_charted_without_phantom_neighbours() -> None:
     # a layer of one region keeps its UTM zone (metres true to within a fraction of a percent)
     local = gpd.GeoSeries(grid(3, 2, dx=-84.0), crs=4326)
     assert str(adjmod.metric_crs(local)) == str(local.estimate_utm_crs())
+
+
+@pytest.mark.parametrize(
+    ("ids", "written", "meant"),
+    [(["1003", "1025", "1053"], "01003", "1003"), (["01003", "01025", "01053"], "1003", "01003")],
+)
+def test_edge_list_id_without_or_with_leading_zeros_gets_a_hint(
+    tmp_path: Path, ids: list[str], written: str, meant: str
+) -> None:
+    """QA32 F-x: units read as numbers (a GeoJSON's integer FIPS 1003) and edges as text ("01003"), or
+    the reverse, read "unknown unit id '01003'" with no word of the unit it names."""
+    f = tmp_path / "edges.csv"
+    f.write_text(f"u,v\n{ids[1]},{ids[2]}\n{written},{ids[1]}\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        adjmod.read_edge_list(f, ids)
+    assert [(p.row, p.column, p.message) for p in exc.value.problems] == [
+        (2, "u", f"unknown unit id {written!r} (did you mean {meant!r}? unit ids are matched exactly)")
+    ]

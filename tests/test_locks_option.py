@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.io.load import load_inputs
 from tests.conftest import line_instance, write_instance
 
 
@@ -49,3 +52,77 @@ def test_a_locks_rep_not_on_the_roster_is_the_locks_files_row(tmp_path: Path) ->
     assert res.exit_code == 1, res.output
     table = pd.read_csv(errors, dtype=str, keep_default_na=False)
     assert table[["file", "row", "column", "value"]].values.tolist() == [[str(locks), "2", "rep_id", "R99"]]
+
+
+def _problems(a: Path, r: Path, locks: Path) -> list[tuple[int | None, str | None, str, str]]:
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r, locks=locks)
+    assert all(p.file == str(locks) for p in exc.value.problems)
+    return [(p.row, p.column, p.value, p.message) for p in exc.value.problems]
+
+
+def test_a_locks_problems_name_its_row(tmp_path: Path) -> None:
+    """QA32 F-h 1: an unknown account had no row, a duplicate lock said "on an earlier row"."""
+    a, r = _inputs(tmp_path)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,rep_id\nA1,R1\nA99,R2\nA1,R2\n", encoding="utf-8")
+    assert _problems(a, r, locks) == [
+        (3, "account_id", "A1", "locked to R1 on row 1"),
+        (2, "account_id", "A99", f"account is not in {a}"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbfaccount_id;rep_id\r\nA1;R2\r\nA6;R1\r\n",  # QA32 F-h 2: Excel where decimals are commas
+        b"Account ID,Rep ID\nA1,R2\nA6,R1\n",  # F-h 3: a CRM's headers
+        b"account_id,rep_id\nA1,R2,\nA6,R1,\n",  # F-h 4: a trailing separator (A1 was taken as the index)
+        b"sep=;\naccount_id;rep_id\rA1;R2\rA6;R1\r",  # Excel's sep= line, CR line ends (Excel for Mac)
+    ],
+)
+def test_locks_are_read_like_every_other_csv(tmp_path: Path, data: bytes) -> None:
+    a, r = _inputs(tmp_path)
+    locks = tmp_path / "locks.csv"
+    locks.write_bytes(data)
+    locked = load_inputs(a, r, locks=locks).accounts.set_index("account_id")["locked_rep"]
+    assert locked.to_dict() == {"A1": "R2", "A2": "", "A3": "", "A4": "", "A5": "", "A6": "R1"}
+
+
+def test_a_row_longer_than_the_header_is_its_row(tmp_path: Path) -> None:
+    """A note with an unquoted comma: reported on its row, not read shifted by a column."""
+    a, r = _inputs(tmp_path)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,rep_id,note\nA1,R2\nA6,R1,keep: CEO, do not move\n", encoding="utf-8")
+    [(row, column, _, message)] = _problems(a, r, locks)
+    assert (row, column) == (2, None)
+    assert message.startswith("the row has 4 cells but the header names 3 columns")
+
+
+def test_a_leading_apostrophe_is_kept_as_the_accounts_reader_keeps_it(tmp_path: Path) -> None:
+    """QA32 F-h 6: the lock 'A1 was read as A1 where the accounts table reads 'A1 as 'A1: an account
+    'A1 could not be locked, and A1 was locked by a cell that does not name it. The lock of a cell the
+    planner's own writer guarded (locks.csv of `edit`: '-A2 for -A2) reads back as written."""
+    accounts, reps = line_instance()
+    accounts[0]["account_id"], accounts[1]["account_id"] = "'A1", "-A2"
+    a, r = write_instance(tmp_path, accounts, reps)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,rep_id\n'A1,R2\n'-A2,R2\n", encoding="utf-8")
+    got = load_inputs(a, r, locks=locks).accounts.set_index("account_id")["locked_rep"]
+    assert (got["'A1"], got["-A2"]) == ("R2", "R2")
+    locks.write_text("account_id,rep_id\nA3,R2\n'A4,R2\n", encoding="utf-8")
+    hint = "(did you mean 'A4'? account ids are matched exactly)"
+    assert _problems(a, r, locks) == [(2, "account_id", "'A4", f"account is not in {a} {hint}")]
+
+
+def test_a_lock_of_an_id_that_lost_its_zeros_names_the_account(tmp_path: Path) -> None:
+    """QA32 F-x: "did you mean" for a lock's account written without (or with) the leading zeros."""
+    accounts, reps = line_instance()
+    accounts[0]["account_id"], accounts[1]["account_id"] = "01003", "1025"
+    a, r = write_instance(tmp_path, accounts, reps)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,rep_id\n1003,R2\n01025,R2\n", encoding="utf-8")
+    assert [(row, message.split(" (")[1]) for row, _, _, message in _problems(a, r, locks)] == [
+        (1, "did you mean '01003'? account ids are matched exactly)"),
+        (2, "did you mean '1025'? account ids are matched exactly)"),
+    ]

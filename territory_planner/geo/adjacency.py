@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import make_valid
 from territory_planner.io.excel import EXCEL_EXTENSIONS, read_sheet, relocate
+from territory_planner.io.labels import alike_ids, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
         cols = (header.index(names[0]), header.index(names[1]))
     else:
         cols, start = (0, 1), 0
+    alike: dict[str, list[str]] | None = None
     for r, row in enumerate(rows[start:], start=1):  # 1-based data row, header excluded
         if not row or all(not c.strip() for c in row):
             continue
@@ -192,7 +194,9 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
             if not key:  # QA13 11: reported as "unknown unit id ''"
                 problems.append(Problem(str(path), r, name, "the unit id is empty", key))
             elif key not in index:
-                problems.append(Problem(str(path), r, name, f"unknown unit id {key!r}", key))
+                alike = alike if alike is not None else alike_ids(index)  # '01003' for 1003 (QA32 F-x)
+                text = f"unknown unit id {key!r}{did_you_mean(key, alike, 'unit')}"
+                problems.append(Problem(str(path), r, name, text, key))
             else:
                 pair.append(index[key])
         if len(pair) == 2 and pair[0] == pair[1]:  # QA13 11: a unit next to itself was taken silently

@@ -1,12 +1,16 @@
 """How messages name one account: ``account A1 (Charlotte)`` when the accounts table gives it a name other
 than its id, else ``account A1`` (the optimiser's ``TerritoryProblem.unit_label`` names a single account
 the same way). Input problems about an account (a point outside every area, a bad edit) use it, so a
-planner reads the city or customer, not only a CRM id."""
+planner reads the city or customer, not only a CRM id. An id that names nothing gets the ids it may have
+meant (``did_you_mean``): the same id in another case, or as a spreadsheet rewrote it.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
+import unicodedata
 from collections.abc import Iterable
 
 _NO_NAME = {"", "nan", "none", "<na>"}
@@ -26,3 +30,34 @@ def first_few(items: Iterable[object], shown: int = 5) -> str:
     messages list what they name (accounts, files, territories) without flooding the terminal."""
     listed = [str(item) for item in itertools.islice(items, shown + 1)]
     return ", ".join(listed[:shown]) + (", ..." if len(listed) > shown else "")
+
+
+def _id_keys(value: str) -> set[str]:
+    """Spellings under which two ids are taken for one another in a hint (never for a match): case,
+    spaces, Unicode form and a spreadsheet's leading ``'`` aside, a whole number written as a decimal and
+    leading zeros."""
+    key = unicodedata.normalize("NFC", value).strip().removeprefix("'").casefold()
+    keys = {key}
+    if re.fullmatch(r"\d+(\.0+)?", key):
+        whole = key.split(".")[0]
+        keys |= {whole, whole.lstrip("0") or "0"}
+    return keys
+
+
+def alike_ids(ids: Iterable[object]) -> dict[str, list[str]]:
+    """The ids by each spelling of ``_id_keys``, for ``did_you_mean``."""
+    out: dict[str, list[str]] = {}
+    for i in sorted({str(i) for i in ids}):
+        for key in _id_keys(i):
+            out.setdefault(key, []).append(i)
+    return out
+
+
+def did_you_mean(value: object, alike: dict[str, list[str]], kind: str) -> str:
+    """`` (did you mean '014'? rep ids are matched exactly)`` when ``value`` is an id of ``alike``
+    (``alike_ids``) in another case or Unicode form, written as a decimal (``14.0``) or without its leading
+    zeros (QA22 M2, M5, M25; QA32 F-x: ``01003`` in an edge list whose units are ``1003``), else ""."""
+    found = sorted({a for key in _id_keys(str(value)) for a in alike.get(key, []) if a != str(value)})
+    if not found:
+        return ""
+    return f" (did you mean {' or '.join(repr(a) for a in found)}? {kind} ids are matched exactly)"

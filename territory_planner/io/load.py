@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_message
+from territory_planner.io.labels import alike_ids, did_you_mean
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
@@ -51,35 +50,15 @@ _EXCEL_ERRORS = frozenset(
 )
 
 
-def _rep_keys(rep: str) -> set[str]:
-    """Spellings under which two rep ids are taken for one another in a hint (never for a match):
-    case, spaces and Unicode form aside, a whole number written as a decimal and leading zeros."""
-    key = unicodedata.normalize("NFC", rep).strip().casefold()
-    keys = {key}
-    if re.fullmatch(r"\d+(\.0+)?", key):
-        whole = key.split(".")[0]
-        keys |= {whole, whole.lstrip("0") or "0"}
-    return keys
-
-
 def unknown_removals(rep_ids: Iterable[str], remove: Iterable[str]) -> list[tuple[str, str]]:
     """(rep id, message) for each ``[reps] remove`` entry the roster does not have, with the roster's
     rep it may have meant (another case, spaces, leading zeros: QA27 F9, "se05" for SE05)."""
     ids = {str(r).strip() for r in rep_ids}
-    folded: dict[str, list[str]] = {}
-    for rid in sorted(ids):
-        for key in _rep_keys(rid):
-            folded.setdefault(key, []).append(rid)
-    out = []
-    for r in sorted(set(remove) - ids):
-        alike = sorted({a for key in _rep_keys(str(r)) for a in folded.get(key, [])})
-        hint = (
-            f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
-            if alike
-            else ""
-        )
-        out.append((r, f"reps.remove names {r!r}, which is not in the reps table{hint}"))
-    return out
+    alike = alike_ids(ids)
+    return [
+        (r, f"reps.remove names {r!r}, which is not in the reps table{did_you_mean(r, alike, 'rep')}")
+        for r in sorted(set(remove) - ids)
+    ]
 
 
 def _edit_roster(raw: RawTable, edits: RosterEdits) -> _EditedRoster:
@@ -166,10 +145,7 @@ def _cross_check(
     # a rep's name where its id belongs (QA32 F-y: a CRM's owner column holds names)
     by_name = dict(zip(reps["name"], reps["rep_id"], strict=True)) if "name" in reps else {}
     by_name.pop("", None)
-    folded: dict[str, list[str]] = {}  # rep ids by their case-folded, trimmed spelling
-    for rid in sorted(rep_ids):
-        for key in _rep_keys(str(rid)):
-            folded.setdefault(key, []).append(str(rid))
+    alike = alike_ids(rep_ids)
     for col in ("current_rep", "locked_rep"):
         vals = accounts[col]
         unknown = (vals != "") & ~vals.isin(rep_ids)
@@ -179,22 +155,22 @@ def _cross_check(
             rep = vals.iloc[idx]
             # today's owner who is no longer on the roster: the usual way is a departure, which the
             # scenario says (the accounts then must move and do not count against the budget)
-            alike = sorted({a for key in _rep_keys(str(rep)) for a in folded.get(key, [])})
             left = (
                 # the same id in other letter case or with spaces (QA13 11: 'es01' for ES01), written
                 # as a decimal by a float export (1.0 for 1), without its leading zeros (7 for 007) or in
                 # another Unicode form (QA22 M2, M5, M25)
-                f" (did you mean {' or '.join(repr(a) for a in alike)}? rep ids are matched exactly)"
-                if alike
-                else f" ({rep!r} is the name of rep {by_name[rep]}: {col} takes rep ids, not names)"
-                if rep in by_name
-                else f" ({rep}: an Excel error value, what a formula that found nothing shows; fix the "
-                "formula or leave the cell empty)"
-                if str(rep).strip().upper() in _EXCEL_ERRORS
-                else f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
-                f'[reps] remove = ["{rep}"]: its accounts are then reassigned)'
-                if col == "current_rep"
-                else ""
+                did_you_mean(rep, alike, "rep")
+                or (
+                    f" ({rep!r} is the name of rep {by_name[rep]}: {col} takes rep ids, not names)"
+                    if rep in by_name
+                    else f" ({rep}: an Excel error value, what a formula that found nothing shows; fix the "
+                    "formula or leave the cell empty)"
+                    if str(rep).strip().upper() in _EXCEL_ERRORS
+                    else f" (a rep who left? keep {rep} in the reps file and remove it in the scenario, "
+                    f'[reps] remove = ["{rep}"]: its accounts are then reassigned)'
+                    if col == "current_rep"
+                    else ""
+                )
             )
             acc = str(accounts["account_id"].iloc[idx]) if "account_id" in accounts else ""
             if col == "locked_rep" and locks_from is not None and acc in locks_from[1]:

@@ -229,6 +229,33 @@ def _where(before: bytes) -> tuple[int, int]:
     return line, max(records - 1, 0)
 
 
+def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
+    """A small CSV's cells as text (an ``edit --edits`` file, a locks file), read by the rules of every
+    table: ``csv_text`` (a byte-order mark, CRLF or CR line ends, Excel's ``sep=`` line, ``;`` or a tab)
+    and ``csv_structure_problems`` (a trailing separator is accepted, a longer row reported). A header
+    without rows is an empty frame, for the caller to judge; headers are as written. Raises
+    ``InputError`` (``what`` names the file: "edits file not found")."""
+    name = str(path)
+    try:
+        text, sep = csv_text(Path(path).read_bytes())
+        structure, width = csv_structure_problems(text, sep, name)
+        if structure:
+            raise InputError(structure)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            usecols=range(width) if width else None,
+        )
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, f"{what} file not found")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     data = path.read_bytes()
     if not data.strip():
