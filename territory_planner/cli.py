@@ -27,6 +27,8 @@ from territory_planner import __version__
 from territory_planner.cli_support import (
     INTERRUPTED,
     MAX_ROWS_SHOWN,
+    check_errors_file,
+    check_out,
     currency_option,
     handle_errors,
     stderr_console,
@@ -36,7 +38,7 @@ from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.sizes import SMALL_PAIRS
-from territory_planner.options import PlanOptions, build_options, flag_name, parse_tolerance
+from territory_planner.options import PATH_OPTIONS, PlanOptions, build_options, flag_name, parse_tolerance
 from territory_planner.report.formatting import budgeted_share, count_or_mean, money
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
@@ -313,7 +315,11 @@ def main() -> None:
 @main.command()
 @model_options
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=check_out,
+    help="Plan folder to write.",
 )
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), help="Solver back-end [default: highs].")
 @click.option(
@@ -564,12 +570,16 @@ def _shown(value: Any, spec: str) -> str:
 @click.option(
     "--errors",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=check_out,
     help="Write every problem in the inputs to this CSV (file, row, column, value, message); the screen "
     f"shows the first {MAX_ROWS_SHOWN}. Written on every run: the header alone when there is none.",
 )
+@click.option(
+    "--force", is_flag=True, help="Replace a file at --errors other than an earlier list of problems."
+)
 @currency_option("$")
 @handle_errors(None, errors_param="errors")
-def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None:  # noqa: ARG001
+def validate(scenario: Path | None, errors: Path | None, force: bool, **flags: Any) -> None:
     """Check the inputs and the model's feasibility pre-checks without solving (with --contiguous, the
     map's too: pieces no connected plan can cover, reps walled in by other reps' homes).
 
@@ -579,9 +589,12 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
       territory-planner validate --accounts counties.geojson --reps reps.csv --contiguous
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
+    # before anything is read: the problems are written to --errors whatever happens next
+    check_errors_file(errors, force, [scenario, *(v for v in flags.values() if isinstance(v, Path))])
     from territory_planner import api
 
     options = _options(scenario, flags)
+    check_errors_file(errors, True, [getattr(options, name) for name in PATH_OPTIONS])  # a scenario's files
     info = api.validate(options)
     table = Table(title="inputs are valid")
     table.add_column("item")
@@ -620,7 +633,11 @@ def validate(scenario: Path | None, errors: Path | None, **flags: Any) -> None: 
 
 @main.command()
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=check_out,
+    help="Plan folder to write.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 @click.option("--offline", is_flag=True, help="Self-contained map.html.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, TerritoryPlannerError
+from territory_planner.errors import (
+    COMMAND_LINE,
+    InfeasibleError,
+    InputError,
+    OutputPathError,
+    TerritoryPlannerError,
+)
 
 if TYPE_CHECKING:  # pandas loads in a command's body, not for --help and usage errors
     import pandas as pd
@@ -41,6 +47,21 @@ def check_period(_ctx: click.Context, _param: click.Parameter, value: str | None
     return value
 
 
+def check_out(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback: an output path (``--out``, ``--errors``) that can be created and written, tried
+    before any input is read or anything solved (QA32 F-e: a parent that is a file, or a place not
+    writable, was a traceback after the whole solve); a usage error naming the path and the reason."""
+    if value is None:
+        return None
+    from territory_planner.io.outpaths import check_writable
+
+    try:
+        check_writable(Path(value))
+    except OutputPathError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return value
+
+
 def stderr_console() -> Console:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not console.is_terminal:  # logs and pipes: do not fold messages at 80 columns
@@ -48,12 +69,13 @@ def stderr_console() -> Console:
     return console
 
 
+PROBLEM_COLUMNS = ("file", "row", "column", "value", "message")
+
+
 def problems_frame(error: InputError) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(
-        [p.as_dict() for p in error.problems], columns=["file", "row", "column", "value", "message"]
-    )
+    return pd.DataFrame([p.as_dict() for p in error.problems], columns=list(PROBLEM_COLUMNS))
 
 
 def _command_line_only(error: InputError) -> bool:
@@ -147,10 +169,26 @@ def _write_errors_file(error: InputError, path: Path, console: Console) -> Path 
 
     try:
         write_csv(problems_frame(error), path)
-    except OSError as exc:
-        console.print(f"[bold red]Error:[/] {escape(f'cannot write the problems to {path}: {exc}')}")
+    except OutputPathError as exc:
+        console.print(f"[bold red]Error:[/] {escape(f'the problems could not be written: {exc}')}")
         return None
     return path
+
+
+def check_errors_file(path: Path | None, force: bool, inputs: Iterable[Path | str | None]) -> None:
+    """``validate --errors``: one of the run's inputs is refused (with --force too), and without --force a
+    file already there, unless it is an earlier list of problems (its header alone says so), which each run
+    rewrites (QA32 F-n: the accounts file named by --errors was replaced by the problems)."""
+    if path is None:
+        return
+    from territory_planner.io.writers import check_replace_file
+
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as fh:
+            earlier = fh.readline().rstrip("\r\n").lstrip("\ufeff") == ",".join(PROBLEM_COLUMNS)
+    except OSError:
+        earlier = False
+    check_replace_file(path, force or earlier, inputs)
 
 
 INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT), as shells report it
@@ -174,7 +212,11 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 result = fn(*args, **kwargs)
             except InputError as exc:
                 out = kwargs.get(out_param) if out_param else None
-                written = write_error_table(exc, Path(out)) if out else None
+                unwritten = None
+                try:
+                    written = write_error_table(exc, Path(out)) if out else None
+                except OutputPathError as failed:  # the problems are shown all the same (QA32 F-e)
+                    written, unwritten = None, failed
                 if errors_file is not None:
                     written = _write_errors_file(exc, Path(errors_file), console)
                 # a check failing on many rows lists its first ones and a row "... and N more rows" (QA22
@@ -196,6 +238,10 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 )
                 if written is not None:
                     console.print(escape(f"problems written to {written}"))
+                if unwritten is not None:
+                    console.print(
+                        f"[bold red]Error:[/] {escape(f'the problems could not be written: {unwritten}')}"
+                    )
                 if exc.proof is not None:  # found in the same run: said now, not after a second one
                     print_infeasible(exc.proof, console)
                 sys.exit(exc.exit_code)

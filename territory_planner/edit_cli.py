@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from territory_planner.cli_support import handle_errors, stderr_console
+from territory_planner.cli_support import check_out, handle_errors, stderr_console
 from territory_planner.io.labels import account_label
 
 
@@ -24,7 +24,11 @@ from territory_planner.io.labels import account_label
     help='CSV or .xlsx account_id,rep_id (the map\'s "Download edits.csv").',
 )
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plan folder to write."
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=check_out,
+    help="Plan folder to write.",
 )
 @click.option(
     "--rebalance",

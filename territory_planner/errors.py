@@ -105,3 +105,16 @@ class OutputExistsError(TerritoryPlannerError):
     plan folder that does not exist is; the inputs are not at fault (QA16 F7)."""
 
     exit_code = 2
+
+
+class OutputPathError(TerritoryPlannerError):
+    """An output that cannot be written where it was asked for (a parent that is a file, no permission, a
+    full disk): a usage error (exit 2), as an ``--out`` naming a file is; the message names the path and
+    the reason (QA32 F-e: a traceback, often after the whole solve)."""
+
+    exit_code = 2
+
+    def __init__(self, path: object, reason: str, note: str = ""):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}" + (f"; {note}" if note else ""))

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from territory_planner.cli_support import handle_errors, stderr_console
+from territory_planner.cli_support import check_out, handle_errors, stderr_console
 
 
 @click.command(name="compare")
@@ -27,7 +27,11 @@ from territory_planner.cli_support import handle_errors, stderr_console
     "plans", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path)
 )
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write."
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=check_out,
+    help="Folder to write.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing comparison folder.")
 @handle_errors(None)
@@ -75,7 +79,13 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         "value joins its measures with +: balance=potential,potential+workload."
     ),
 )
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Sweep folder.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=check_out,
+    help="Sweep folder.",
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Points solved in parallel.")
 @click.option(
     "--executor",

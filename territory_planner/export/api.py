@@ -21,6 +21,7 @@ from territory_planner.errors import InputError, OutputExistsError
 from territory_planner.export import FORMATS, crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
+from territory_planner.io.outpaths import cannot_write
 from territory_planner.io.writers import atomic_write_text, csv_text
 
 WORKBOOK_NAME = "plan.xlsx"
@@ -33,21 +34,23 @@ class Exported:
 
 
 def atomic_write_file(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` into a temporary file next to ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a shared workbook must be readable
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    """``write(tmp)`` into a temporary file next to ``path``, then rename it into place; an ``OSError`` (a
+    full disk) leaves nothing and raises ``OutputPathError`` naming ``path``."""
+    with cannot_write(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            write(tmp)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a shared workbook must be readable
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
 
 def _refuse_existing(paths: list[Path], force: bool) -> None:

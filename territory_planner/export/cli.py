@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.cli_support import check_out, currency_option, handle_errors
 from territory_planner.currency import parse_currency
 from territory_planner.export import FORMATS
 
@@ -19,6 +19,7 @@ from territory_planner.export import FORMATS
     "--out",
     required=True,
     type=click.Path(path_type=Path),
+    callback=check_out,
     help="The workbook file for xlsx; a folder for changes and salesforce.",
 )
 @click.option(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_period, currency_option, handle_errors
+from territory_planner.cli_support import check_out, check_period, currency_option, handle_errors
 from territory_planner.currency import parse_currency
 from territory_planner.report.formatting import percent
 
@@ -45,6 +45,7 @@ from territory_planner.report.formatting import percent
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
+    callback=check_out,
     help="Output folder (written atomically).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")

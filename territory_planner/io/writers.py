@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from territory_planner.errors import OutputExistsError
+from territory_planner.errors import OutputExistsError, OutputPathError
+from territory_planner.io.outpaths import cannot_write, reason
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,18 +75,21 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name beside ``path`` and rename it into place; a failure (a full disk)
+    leaves nothing, any earlier ``path`` as it was, and raises ``OutputPathError`` naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared reports must be readable
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with cannot_write(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared reports must be readable
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def finite_json(value: Any) -> Any:
@@ -139,7 +143,6 @@ def check_replace(out: Path, force: bool, kept: str, kind: str | None = None) ->
     M10: ``--out myfolder --force`` deleted the user's own files in it; a typo of ``--out ~/Documents``
     would have deleted the documents), or (``kind``: what this command writes) another command's output
     (QA27 F15: ``report --out PLAN --force`` deleted the plan and left report.html and kpis.csv)."""
-    from territory_planner.errors import OutputExistsError
     from territory_planner.io.labels import first_few
 
     if not is_nonempty_dir(out):
@@ -183,6 +186,29 @@ def refuse_replacing_inputs(out: Path, inputs: Iterable[Path | str | None]) -> N
         )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # a link to it too
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_replace_file(path: Path, force: bool, inputs: Iterable[Path | str | None] = ()) -> None:
+    """Raise ``OutputExistsError`` when writing the file ``path`` would replace one of the run's
+    ``inputs`` (with ``force`` too: QA32 F-n, ``validate --errors`` named the accounts file replaced it
+    with the problems), or, without ``force``, any file already there (QA29 F16: ``map --out``)."""
+    path = Path(path)
+    for p in inputs:
+        if p is not None and _same_file(path, Path(p)):
+            named = "" if str(p) == str(path) else f" ({p})"
+            raise OutputExistsError(
+                f"{path} is an input of this run{named}: writing there would replace it (with --force too); "
+                "choose another file"
+            )
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} already exists; pass --force to replace it")
+
+
 @contextlib.contextmanager
 def staged_output_dir(
     out: Path, *, force: bool, kind: str, inputs: Iterable[Path | str | None] = ()
@@ -198,25 +224,33 @@ def staged_output_dir(
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     check_replace(out, force, "the previous plan is kept otherwise", kind)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
-    os.chmod(stage, 0o777 & ~_umask())
+    # what a failure to write leaves (QA32 F-e: a full disk was a traceback)
+    left = f"the previous {kind} is kept" if is_nonempty_dir(out) else "nothing was written"
+    with cannot_write(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
+        os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
+    except OutputPathError as exc:  # a file of the folder: named by the folder
+        shutil.rmtree(stage, ignore_errors=True)
+        raise OutputPathError(out, exc.reason, left) from exc
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        old.rmdir()
-        os.replace(out, old)
     try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            old.rmdir()
+            os.replace(out, old)
         os.replace(stage, out)
-    except BaseException:
-        if old is not None:
+    except BaseException as exc:
+        if old is not None and not out.exists():
             os.replace(old, out)
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputPathError(out, reason(exc), left) from exc
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import currency_option, handle_errors
+from territory_planner.cli_support import check_out, currency_option, handle_errors
 from territory_planner.currency import parse_currency
 
 
@@ -22,6 +22,7 @@ from territory_planner.currency import parse_currency
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=check_out,
     help="Where to write the map (default: PLAN_DIR/map.html).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing file at --out.")
@@ -45,9 +46,8 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None, force: bool, cu
 
     unit = None if currency is None else parse_currency(currency)
     if out is not None:  # QA29 F16: a user's file at --out was replaced without a word
-        from territory_planner.errors import OutputExistsError
+        from territory_planner.io.writers import check_replace_file
 
-        if out.exists() and not force:
-            raise OutputExistsError(f"{out} already exists; pass --force to replace it")
+        check_replace_file(out, force)
     written = write_map(plan_dir, out, offline=offline, currency=unit)
     click.echo(f"map written to {written}")

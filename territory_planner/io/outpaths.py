@@ -1,0 +1,41 @@
+"""Whether an output can be written where it was asked for (standard library only: the ``--out``
+callbacks run before a command loads pandas or reads an input)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from territory_planner.errors import OutputPathError
+
+
+def reason(exc: OSError) -> str:
+    """``No space left on device`` rather than ``[Errno 28] No space left on device: '/x/.tmp123'``."""
+    return exc.strerror or str(exc)
+
+
+@contextlib.contextmanager
+def cannot_write(path: Path) -> Iterator[None]:
+    """An ``OSError`` while writing ``path`` (a full disk, a permission) becomes ``OutputPathError``
+    naming ``path`` and the reason."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputPathError(path, reason(exc)) from exc
+
+
+def check_writable(path: Path) -> None:
+    """Raise ``OutputPathError`` when ``path`` (a file or folder to write) cannot be created: a parent is a
+    file, or the nearest folder that exists takes no new entry. Tried as the writers do it: a folder is
+    made there (the staging folder, a file's temporary name) and removed at once."""
+    path = Path(path)
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(path, f"{parent} is a file, not a folder")
+    with cannot_write(path):
+        os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.probe.", dir=parent))
