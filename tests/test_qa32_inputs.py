@@ -231,3 +231,56 @@ def test_whole_float_ids_read_as_whole_numbers_and_long_ones_are_refused(tmp_pat
         (3, "account_id"),
     ]
     assert "a number of 16 or more digits" in found[0][3]
+
+
+def test_a_title_line_above_the_header_is_one_problem(tmp_path: Path) -> None:
+    """F-v: a CRM report's title line made every data row "a separator too many"."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        '"Accounts by Owner - FY27"\n\naccount_id,lat,lon,potential\n'
+        "A1,0.5,0.5,1\nA2,0.5,1.5,1\nA3,0.5,2.5,1\n"
+    )
+    ((_, row, _, message),) = _problems(a, _reps(tmp_path))
+    assert row is None
+    assert message.startswith("the first line ('Accounts by Owner - FY27') is taken as the header")
+    assert "data row 1 (account_id, lat, lon, potential, ...)" in message
+
+
+def test_units_and_multipliers_are_not_called_currencies(tmp_path: Path) -> None:
+    """F-a: "1.0 FTE" and "20 HRS" were "a currency sign" with --currency advice; "1.5 MIO" was told to
+    be written 1.5, a millionfold error."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        "account_id,lat,lon,potential,workload\n"
+        "A1,0.5,0.5,1.5 MIO,1\nA2,0.5,1.5,EUR 12,20 HRS\nA3,0.5,2.5,1,1\n"
+    )
+    found = {(row, column): message for _, row, column, message in _problems(a, _reps(tmp_path))}
+    assert "'MIO' for 1,000,000? write the amount in full, 1500000" in found[1, "potential"]
+    assert "a currency sign 'EUR' in the cell? write the amount alone, 12" in found[2, "potential"]
+    assert "a unit 'HRS' in the cell? write the number alone, 20" in found[2, "workload"]
+
+
+def test_a_reps_segment_list_written_with_commas_is_named(tmp_path: Path) -> None:
+    """F-aa: "commercial, public" was one segment no account has, reported as an infeasible band."""
+    a = tmp_path / "accounts.csv"
+    a.write_text("account_id,lat,lon,potential,segment\nA1,0.5,0.5,1,commercial\nA2,0.5,1.5,1,public\n")
+    reps = _roster(tmp_path, 'rep_id,lat,lon,segments\nR1,0.5,0.5,"commercial, public"\nR2,0.5,3.5,public\n')
+    found = {(file, row, column): message for file, row, column, message in _problems(a, reps)}
+    assert "segments are separated by ';' (commercial;public)" in found[str(reps), 1, "segments"]
+
+
+def test_utf8_text_read_as_latin1_from_a_shapefile_without_its_cpg_is_refused(tmp_path: Path) -> None:
+    """F-z: ids "ZÃ¼rich" planned and matching no lock or CRM, exit 0."""
+    gdf = squares(2)
+    gdf["account_id"] = ["Z\u00fcrich", "Gen\u00e8ve"]
+    path = tmp_path / "areas.shp"
+    gdf.to_file(path, encoding="utf-8")
+    path.with_suffix(".cpg").write_text("ISO-8859-1")  # as good as missing: GDAL then reads Latin-1
+    ((_, _, column, message),) = _problems(path, _reps(tmp_path))
+    assert column == "account_id"
+    assert "UTF-8 read as Latin-1 ('Z\u00c3\u00bcrich' for 'Z\u00fcrich')" in message
+    path.with_suffix(".cpg").write_text("UTF-8")
+    assert load_inputs(path, _reps(tmp_path)).accounts["account_id"].tolist() == [
+        "Z\u00fcrich",
+        "Gen\u00e8ve",
+    ]

@@ -457,6 +457,21 @@ def roster_checks(reps: pd.DataFrame, file: str) -> tuple[list[Problem], list[st
     return problems, warnings
 
 
+def _segment_lists(accounts: pd.DataFrame, reps: pd.DataFrame, file: str) -> list[Problem]:
+    """A rep's segments written with commas ("commercial, public") are one segment no account has:
+    segments are separated by ';' (QA32 F-aa: "Infeasible: R01 may serve only $0 potential")."""
+    have = set(accounts["segment"].str.strip().str.lower()) - {""}
+    out = []
+    for i, value in enumerate(reps["segments"].tolist()):
+        for part in str(value).split(";"):
+            words = [w.strip() for w in part.split(",") if w.strip()]
+            if len(words) > 1 and part.strip().lower() not in have and {w.lower() for w in words} <= have:
+                fix = ";".join(words)
+                message = f"segment {part.strip()!r} is no account's: segments are separated by ';' ({fix})"
+                out.append(Problem(file, i + 1, "segments", message, str(value)))
+    return out
+
+
 def _owner_columns(raw: pd.DataFrame, rep_ids: Iterable[str], file: str, named: set[str]) -> list[Problem]:
     """A column not read whose every value is a rep id of the roster, in a table with no current_rep: it
     can only be today's owner (QA32 F-p: HubSpot's "Company owner", "moved 0 accounts" and a disruption
@@ -628,6 +643,8 @@ def load_inputs(
         problems += found
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
+    if not accounts.empty and not reps.empty:
+        problems += _segment_lists(accounts, reps, str(reps_path))
     if raw_a is not None and not reps.empty:
         named = {str(p.column) for p in problems if p.file == str(accounts_path)}
         problems += _owner_columns(raw_a.frame, reps["rep_id"], str(accounts_path), named)

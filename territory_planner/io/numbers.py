@@ -232,7 +232,21 @@ def parse_numbers(
     return pd.Series(values, index=text.index, dtype=float), hints
 
 
-_CODE = re.compile(r"^([A-Z]{3})\s*(?=[+\-\d])|(?<=\d)\s*([A-Z]{3})$")  # EUR 12, 12 USD
+_CODE = re.compile(r"^([A-Z]{2,4})\s*(?=[+\-\d])|(?<=\d)\s*([A-Z]{2,4})$")  # EUR 12, 12 USD, 1.5 MIO
+# ISO 4217: three capitals are a currency only if they are one (QA32 F-a: "1.0 FTE" and "20 HRS" were
+# called currency signs and pointed at --currency)
+_ISO_4217_TEXT = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN "
+    "BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS "
+    "GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW "
+    "KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD "
+    "NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD "
+    "SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES "
+    "VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL "
+)
+ISO_4217 = frozenset(_ISO_4217_TEXT.split())
+# multipliers written after an amount ("1.5 MIO", German sheets): the amount in full is meant
+MULTIPLIERS = {"MIO": 1e6, "MRD": 1e9, "MM": 1e6, "BN": 1e9, "TEUR": 1e3, "TSD": 1e3, "TUSD": 1e3}
 
 
 def _currency_hints(cells: list[str], convention: Convention) -> list[str]:
@@ -257,9 +271,17 @@ def _currency_hints(cells: list[str], convention: Convention) -> list[str]:
         return out
     values, _ = parse_numbers(pd.Series([bare[k] for k in held]), convention)
     for k, v in zip(held, values.tolist(), strict=True):
-        if not math.isnan(v):
+        if math.isnan(v):
+            continue
+        sign = signs[k]
+        if sign in MULTIPLIERS:
+            full = _shown(v * MULTIPLIERS[sign])
+            out[k] = f"{sign!r} for {MULTIPLIERS[sign]:,.0f}? write the amount in full, {full}"
+        elif sign.isalpha() and sign not in ISO_4217:
+            out[k] = f"a unit {sign!r} in the cell? write the number alone, {_shown(v)}"
+        else:
             out[k] = (
-                f"a currency sign {signs[k]!r} in the cell? write the amount alone, {_shown(v)}; "
+                f"a currency sign {sign!r} in the cell? write the amount alone, {_shown(v)}; "
                 "--currency sets the sign the outputs show"
             )
     return out

@@ -120,6 +120,7 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     problems: list[Problem] = []
     unnamed_with_values: dict[int, int] = {}
     long_rows: list[tuple[int, int]] = []
+    first_long: list[str] = []
     swallowed: list[Problem] = []
     data_row = 0
     for row in rows:
@@ -138,6 +139,8 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
                 )
         if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
             long_rows.append((data_row, len(row)))
+            if len(long_rows) == 1:
+                first_long = row
     if header is None:
         return [], 0
     first: dict[str, int] = {}
@@ -167,6 +170,20 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
             )
         )
     problems += swallowed
+    if sum(1 for name in header if name) == 1 and len(long_rows) * 2 >= data_row:
+        # a title line above the header (a CRM report's "Accounts by Owner - FY27"): one problem, not one
+        # per data row (QA32 F-v: 400 rows "a separator too many")
+        shown = ", ".join(c.strip() for c in first_long[:4])
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"the first line ({header[0][:50]!r}) is taken as the header, but data row {long_rows[0][0]} "
+                f"({shown}, ...) looks like it: delete the lines above the header",
+            )
+        )
+        return problems, len(header)
     for row_no, count in long_rows[:limit]:
         problems.append(
             Problem(
@@ -338,6 +355,39 @@ def _projected_as_degrees(path: Path, gdf: Any) -> None:
     )
 
 
+def _utf8_as_latin1(value: object) -> bool:
+    """UTF-8 text decoded as Latin-1 ("ZÃ¼rich" for "Zürich"): its Latin-1 bytes are UTF-8 with a
+    letter beyond ASCII. Genuine Latin-1 text ("Zürich" itself) is no UTF-8."""
+    if not isinstance(value, str) or value.isascii():
+        return False
+    try:
+        fixed = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return fixed != value
+
+
+def _mojibake(path: Path, gdf: Any) -> None:
+    """A shapefile without its .cpg is read as Latin-1 by GDAL: UTF-8 ids become "ZÃ¼rich" and match
+    no lock or CRM (QA32 F-z, exit 0). Refused with the first such cell and the fix."""
+    for column in gdf.columns:
+        if column == gdf.geometry.name or gdf[column].dtype.kind != "O":
+            continue
+        bad = next((v for v in gdf[column].tolist() if _utf8_as_latin1(v)), None)
+        if bad is not None:
+            fixed = bad.encode("latin-1").decode("utf-8")
+            hint = (
+                f"add {path.with_suffix('.cpg').name} holding the word UTF-8 beside it"
+                if path.suffix.lower() == ".shp"
+                else "save the file as UTF-8"
+            )
+            raise _problem(
+                path,
+                f"the text is UTF-8 read as Latin-1 ({bad!r} for {fixed!r}): {hint}",
+                column=str(column),
+            )
+
+
 def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
     import geopandas as gpd
 
@@ -349,6 +399,7 @@ def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
     if gdf.empty:
         raise _problem(path, "the file has no features")
     _projected_as_degrees(path, gdf)
+    _mojibake(path, gdf)
     if gdf.crs is None:
         x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
         lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
