@@ -82,6 +82,22 @@ def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarr
     return bool((spec.lower >= lo - slack).all() and (spec.upper <= hi + slack).all())
 
 
+def check_count(problem: TerritoryProblem, n: int) -> None:
+    """More districts than reps is an options problem, in `validate` too (QA31 F6: "inputs are valid",
+    then `plan` refused it; with regions it was blamed on them)."""
+    if n > problem.n_reps:
+        raise InputError(
+            Problem(
+                "options",
+                None,
+                "--design-districts",
+                f"{n} districts for {problem.n_reps} reps: at most {problem.n_reps} (each district needs a "
+                "rep)",
+                str(n),
+            )
+        )
+
+
 def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     """The proof, before any solve, that no grouping of the reps into ``n`` districts nests in their
     regions: a district holds mean +- 1 reps by capacity and lies in one region, so a region of capacity C
@@ -230,17 +246,7 @@ def design_districts(
     ``contiguous`` likewise a plan of connected territories (``--contiguous``) made from the first plan
     before the grouping; ``centre`` the reps' home units (-1: none), for grouping them by the cells of
     their homes when the first plan's pieces admit no connected grouping."""
-    if n > problem.n_reps:
-        raise InputError(
-            Problem(
-                "options",
-                None,
-                "--design-districts",
-                f"{n} districts for {problem.n_reps} reps: at most {problem.n_reps} (each district needs a "
-                "rep)",
-                str(n),
-            )
-        )
+    check_count(problem, n)
     conflict = nesting_conflict(problem, n)
     if conflict is not None:  # proven before any solve: no grouping nests in the regions
         raise InfeasibleError(

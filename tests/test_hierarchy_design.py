@@ -195,6 +195,49 @@ def test_designed_districts_nest_in_the_reps_regions() -> None:
     assert 6 not in counts
 
 
+def _brute_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
+    """Every N for which some cut of each region's reps into districts of mean +- 1 capacity exists."""
+    import itertools
+
+    def parts(caps: list[float]) -> set[tuple[float, ...]]:  # the multisets of group sums of each cut
+        if not caps:
+            return {()}
+        first, rest = caps[0], caps[1:]
+        out = set()
+        for mask in itertools.product([0, 1], repeat=len(rest)):
+            group = first + sum(c for c, m in zip(rest, mask, strict=True) if m)
+            left = [c for c, m in zip(rest, mask, strict=True) if not m]
+            out |= {tuple(sorted((group, *p))) for p in parts(left)}
+        return out
+
+    cuts = {r: parts(capacity[regions == r].tolist()) for r in np.unique(regions).tolist()}
+    total = float(capacity.sum())
+    ok = []
+    for n in range(1, len(capacity) + 1):
+        lo, hi = total / n - 1 - 1e-9, total / n + 1 + 1e-9
+        ks = [{len(c) for c in cs if all(lo <= g <= hi for g in c)} for cs in cuts.values()]
+        sums = {0}
+        for k in ks:
+            sums = {a + b for a in sums for b in k}
+        if n in sums:
+            ok.append(n)
+    return ok
+
+
+def test_whole_reps_decide_how_many_districts_the_regions_hold() -> None:
+    """QA31 F1: 13 reps in regions of 5 and 8 at N = 4 (3 or 4 reps a district): 5 reps make neither one
+    district nor two, but the continuous test (2 x 2.25 <= 5 <= 2 x 4.25) let N = 4 through, and the run
+    ended in exit 3 "not a proof" after 27 s. Checked against every cut of the reps, with half-time reps
+    as in QA31's Mexican roster."""
+    for capacity, regions in (
+        (np.ones(13), np.array(["A"] * 5 + ["B"] * 8)),
+        (np.array([1.0] * 11 + [0.5] * 5), np.array(["N"] * 5 + ["S"] * 11)),
+        (np.array([1.0] * 4 + [0.5] * 4 + [1.0] * 3), np.array(["A"] * 6 + ["B"] * 5)),
+    ):
+        assert design.nesting_counts(capacity, regions) == _brute_counts(capacity, regions)
+    assert 4 not in design.nesting_counts(np.ones(13), np.array(["A"] * 5 + ["B"] * 8))
+
+
 @pytest.mark.parametrize("command", ["plan", "validate"])
 def test_a_district_count_the_regions_cannot_nest_is_proven_infeasible_before_solving(
     tmp_path: Path, command: str
@@ -650,3 +693,64 @@ def test_a_bound_proven_for_the_chosen_grouping_only_is_not_the_runs_bound() -> 
     assert res.gap == pytest.approx(0.1)
     lower = SolveResult("feasible", False, 100.0, 100.0, 80.0, 0.2, 1.0, "HiGHS", "x")
     assert api._bound_for_any_grouping(lower, 90.0, kept=False) is lower
+
+
+def _validate(folder: Path, reps: list[dict], *extra: str) -> Any:
+    accounts, _ = grid_rows()
+    a, r = write_instance(folder, accounts, reps)
+    args = ["validate", "--accounts", str(a), "--reps", str(r), *extra]
+    return CliRunner().invoke(main, args)
+
+
+def test_validate_refuses_more_designed_districts_than_reps(tmp_path: Path) -> None:
+    """QA31 F6: "inputs are valid", then `plan` refused it; with regions, it was blamed on them."""
+    _, reps = grid_rows()
+    res = _validate(tmp_path, reps, "--design-districts", "5")
+    assert res.exit_code == 1
+    assert "5 districts for 4 reps: at most 4 (each district needs a rep)" in res.output
+    assert "regions' capacities" not in res.output
+
+
+def test_a_design_ignores_the_district_column_it_replaces(tmp_path: Path) -> None:
+    """QA31 F5: a district listed under two regions stopped --design-districts, which ignores the
+    column; without the design the same roster is refused, naming the row."""
+    _, reps = grid_rows()
+    reps[1]["region"] = "Other"  # R2's district West is now in two regions
+    assert _validate(tmp_path, reps, "--design-districts", "2").exit_code == 0
+    res = _validate(tmp_path / "given", reps)
+    assert res.exit_code == 1
+    assert "district 'West' is in region" in res.output
+
+
+def test_a_rep_without_a_district_among_reps_with_one_is_warned_about(tmp_path: Path) -> None:
+    """QA31 F4: a new hire with no district was left out of every district's totals without a word."""
+    from territory_planner.io.load import load_inputs
+
+    accounts, reps = grid_rows()
+    reps[2]["district"] = ""
+    a, r = write_instance(tmp_path, accounts, reps)
+    warnings = load_inputs(a, r).warnings
+    assert any("R3 (row 3) has no district while the other reps have one" in w for w in warnings)
+    reps[2]["district"] = "East"
+    a, r = write_instance(tmp_path, accounts, reps)
+    assert not any("no district" in w for w in load_inputs(a, r).warnings)
+
+
+def test_districts_the_contiguity_stage_connected_after_the_design_are_said_connected() -> None:
+    """QA31 F3: summary.json kept the design's "connected": false and its note "the districts may not
+    all be connected" beside districts.csv's every district in one piece."""
+    from territory_planner import api
+    from territory_planner.model.plan import SolveResult
+
+    stale = (
+        "no grouping of the reps into 3 connected districts within the district band was found for the "
+        "first territory plan (2 rounds of connectivity cuts); the districts may not all be connected"
+    )
+    result = SolveResult("feasible", False, 1.0, 1.0, 0.9, 0.1, 1.0, "HiGHS", "x", notes=("kept", stale))
+    info: dict[str, Any] = {"connected": False, "connected_by": None, "districts": 3}
+    out = api._designed_connected(result, info)
+    assert info["connected"] is True
+    assert info["connected_by"] == "district_contiguity"
+    assert out.notes[0] == "kept"
+    assert stale not in out.notes
+    assert out.notes[-1] == "the district contiguity stage after the design made every district one piece"

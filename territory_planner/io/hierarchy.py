@@ -13,10 +13,15 @@ import pandas as pd
 from territory_planner.errors import Problem
 
 
-def check_reps(reps: pd.DataFrame, file: str, need: dict[str, str]) -> list[Problem]:
-    """``need`` {column: option that needs it}: every rep must carry that label."""
+def check_reps(
+    reps: pd.DataFrame, file: str, need: dict[str, str], *, districts_ignored: bool = False
+) -> list[Problem]:
+    """``need`` {column: option that needs it}: every rep must carry that label. ``districts_ignored``
+    (``--design-districts``): the district column is not read, so its labels are not checked (QA31 F5: a
+    district listed under two regions stopped a design that ignores it)."""
     problems: list[Problem] = []
-    district = reps["district"] if "district" in reps else pd.Series([""] * len(reps))
+    use = "district" in reps and not districts_ignored
+    district = reps["district"] if use else pd.Series([""] * len(reps))
     region = reps["region"] if "region" in reps else pd.Series([""] * len(reps))
     rows: dict[str, dict[str, list[int]]] = {}  # district -> region -> its rows (1-based)
     for idx, (d, r) in enumerate(zip(district.tolist(), region.tolist(), strict=True)):
@@ -59,6 +64,31 @@ def check_reps(reps: pd.DataFrame, file: str, need: dict[str, str]) -> list[Prob
                 )
             )
     return problems
+
+
+def blank_labels(
+    reps: pd.DataFrame, file: str, columns: tuple[str, ...] = ("district", "region")
+) -> list[str]:
+    """A warning per level where some reps have a label and others none: those are in no district's (or
+    region's) totals, which then do not add up to the team (QA31 F4: a new hire not yet placed, silently
+    outside districts.csv, the report's district table and the map's district view)."""
+    out = []
+    for column in columns:
+        if column not in reps:
+            continue
+        blank = (reps[column].astype(str).str.strip() == "").to_numpy()
+        if blank.any() and not blank.all():
+            rows = np.flatnonzero(blank)
+            shown = ", ".join(f"{reps['rep_id'].iloc[i]} (row {i + 1})" for i in rows[:5].tolist())
+            more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            has, are, give = (
+                ("has", "it is", "it its") if len(rows) == 1 else ("have", "they are", "them their")
+            )
+            out.append(
+                f"{file}: {shown}{more} {has} no {column} while the other reps have one: {are} in no "
+                f"{column}'s totals ({column}s.csv, the report and the map); give {give} {column}"
+            )
+    return out
 
 
 def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:

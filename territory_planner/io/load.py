@@ -544,6 +544,7 @@ def load_inputs(
     roster_edits: RosterEdits | None = None,
     hierarchy_needs: dict[str, str] | None = None,
     locks: Path | None = None,
+    districts_ignored: bool = False,
 ) -> LoadedInputs:
     """Read, parse and cross-check the two tables. Raises ``InputError`` with every problem found.
 
@@ -552,6 +553,7 @@ def load_inputs(
     ``departed_reps`` may appear as ``current_rep`` only.
     ``hierarchy_needs`` {column: option}: hierarchy columns every rep must carry for the options given.
     ``locks`` (a CSV of account_id,rep_id) overrides ``locked_rep`` before the checks.
+    ``districts_ignored`` (``--design-districts``): the reps' district column is not checked.
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
@@ -638,7 +640,9 @@ def load_inputs(
     if not reps.empty:
         from territory_planner.io.hierarchy import check_reps
 
-        problems += check_reps(reps, str(reps_path), hierarchy_needs or {})
+        problems += check_reps(
+            reps, str(reps_path), hierarchy_needs or {}, districts_ignored=districts_ignored
+        )
         found, roster_warnings = roster_checks(reps, str(reps_path))
         problems += found
     if not accounts.empty and not reps.empty:
@@ -684,7 +688,7 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], both)
         )
-    from territory_planner.io.hierarchy import lone_labels
+    from territory_planner.io.hierarchy import blank_labels, lone_labels
 
     warnings = tuple(
         outside_warnings
@@ -693,6 +697,7 @@ def load_inputs(
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
         + lone_labels(reps, str(reps_path))
+        + blank_labels(reps, str(reps_path), ("region",) if districts_ignored else ("district", "region"))
     )
     for warning in warnings:
         log.warning("%s", warning)
