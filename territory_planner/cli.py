@@ -511,9 +511,19 @@ def _pieces_note(level: str, block: dict[str, Any]) -> str:
     split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
     if not split:
         return ""
-    shown = ", ".join(f"{g}: {k} pieces" for g, k in list(split.items())[:5])
+    away = block.get("homes_elsewhere") or {}
+
+    def said(g: str, k: int) -> str:  # a home unit outside its district counts as a piece (QA31 F2)
+        reps = away.get(g, [])
+        if not reps:
+            return f"{g}: {k} pieces"
+        n = k - len(reps)
+        return f"{g}: {n} piece{'' if n == 1 else 's'}, {' and '.join(reps)} without its home unit"
+
+    shown = ", ".join(said(g, k) for g, k in list(split.items())[:5])
     more = f", ... {len(split) - 5} more" if len(split) > 5 else ""
-    return f" | {len(split)} {level}{'' if len(split) == 1 else 's'} in several pieces ({shown}{more})"
+    how = "not one piece holding their reps' home units" if away else "in several pieces"
+    return f" | {len(split)} {level}{'' if len(split) == 1 else 's'} {how} ({shown}{more})"
 
 
 def _written(folder: Path) -> str:

@@ -588,3 +588,20 @@ def test_designed_districts_made_connected_are_optimised_for_their_grouping(tmp_
     claim = next(n for n in designed["notes"] if n.startswith("the contiguity stages after the design"))
     claimed = float(claim.split("a lower bound of ")[1].split(" ")[0].replace(",", ""))
     assert claimed <= grouped["objective"] + 0.05  # printed to one decimal
+
+
+def test_a_home_unit_given_away_is_not_called_a_piece_on_the_console() -> None:
+    """QA31 F2: "Core: 2 pieces" for a district in one piece whose rep's home state went to another
+    district's rep (the model's district is one piece holding its reps' home units, so it counts one more)."""
+    from territory_planner.cli import _pieces_note
+
+    block = {"pieces": {"Ends": 2, "Core": 2, "Mid": 1}, "homes_elsewhere": {"Core": ["R_DF"]}}
+    note = _pieces_note("district", block)
+    assert note == (
+        " | 2 districts not one piece holding their reps' home units (Ends: 2 pieces, Core: 1 piece, R_DF "
+        "without its home unit)"
+    )
+    assert (
+        _pieces_note("district", {"pieces": {"A": 3, "B": 1}})
+        == " | 1 district in several pieces (A: 3 pieces)"
+    )

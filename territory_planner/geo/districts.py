@@ -87,7 +87,8 @@ def make_districts_contiguous(
     # every rep keeping its home unit, as the model asks: a district whose rep lost its home unit counts
     # one piece more (the test against brute force: the start plan, with R2's home unit given to a rep of
     # the other district, was reported connected, and "every rep keeps the unit at its home")
-    res = dataclasses.replace(res, pieces=_pieces_with_homes(adj, plan, centre, p.districts))
+    pieces, away = _pieces_with_homes(adj, plan, centre, p.districts, p.rep_ids)
+    res = dataclasses.replace(res, pieces=pieces)
     connected = all(k <= 1 for k in res.pieces.values())
     # the bound holds for connected districts: a split plan (written only with --relax) keeps it, gap n/a
     lower, g = contiguity.bound_and_gap(res.lower_bound, objective, connected=connected)
@@ -134,6 +135,8 @@ def make_districts_contiguous(
         "cuts": res.cuts,
         "method": res.method,
     }
+    if away:  # the count of pieces holds one for each home unit outside its district (QA31 F2)
+        info["homes_elsewhere"] = away
     if res.infeasible:
         info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
         info["proven_for"] = levels
@@ -142,16 +145,20 @@ def make_districts_contiguous(
 
 
 def _pieces_with_homes(
-    adj: Adjacency, plan: np.ndarray, centre: np.ndarray, districts: np.ndarray
-) -> dict[str, int]:
-    """Pieces of each district of ``plan``, plus one for a district one of whose reps does not hold the
-    unit at its home (``centre``, -1: none)."""
+    adj: Adjacency, plan: np.ndarray, centre: np.ndarray, districts: np.ndarray, rep_ids: np.ndarray
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Pieces of each district of ``plan``, plus one for each of its reps who does not hold the unit at
+    its home (``centre``, -1: none: the model's district is one piece holding its reps' home units), and
+    those reps by district, for the outputs to say so (QA31 F2: "Core: 2 pieces" for a district in one
+    piece whose rep's home state went to another district's rep)."""
     of, names = labels_index(districts)
     pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
+    away: dict[str, list[str]] = {}
     for j, c in enumerate(centre.tolist()):
         if c >= 0 and plan[c] != j and of[j] >= 0:
             pieces[of[j]] += 1
-    return {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)}
+            away.setdefault(str(names[of[j]]), []).append(str(rep_ids[j]))
+    return {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)}, away
 
 
 def _logged(
