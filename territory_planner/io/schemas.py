@@ -130,32 +130,22 @@ _LONG_FLOAT = re.compile(
 
 
 def _scientific_ids(ids: pd.Series, name: str, file: str) -> list[Problem]:
-    """QA22 M15: a 12-digit id that a spreadsheet showed and saved as ``1.23457E+11`` has lost its last
-    digits: it matches nothing in the CRM, and when two of them collide only "duplicate" was said."""
-    bad = np.flatnonzero(ids.str.match(_SCIENTIFIC).to_numpy(dtype=bool))
-    # a number cell of 16 or more digits (a workbook's, a Parquet float): past a float's 15 significant
-    # digits, so the id's last digits are gone (QA32 F-m: read as "4000000000000000.0", exit 0)
-    long = np.flatnonzero(ids.str.match(_LONG_FLOAT).to_numpy(dtype=bool))
+    """Ids whose digits a spreadsheet or a float dropped: QA22 M15, a 12-digit id shown and saved as
+    ``1.23457E+11``, which matches nothing in the CRM (when two collided only "duplicate" was said); QA32
+    F-m, a number cell of 16 or more digits (a workbook's, a Parquet float), past a float's 15 significant
+    digits, read as "4000000000000000.0" with exit 0."""
+    fix = "format the column as Text and export it again"
+    long = (
+        "is a number of 16 or more digits, past the 15 a spreadsheet or a float keeps: the id's last digits"
+    )
+    why = [
+        (_LONG_FLOAT, f"{long} are lost"),
+        (_SCIENTIFIC, "is in scientific notation: a spreadsheet dropped the id's digits"),
+    ]
     return [
-        Problem(
-            file,
-            int(i) + 1,
-            name,
-            f"{name} {ids.iloc[i]!r} is a number of 16 or more digits, past the 15 a spreadsheet or a float "
-            "keeps: the id's last digits are lost; format the column as Text and export it again",
-            str(ids.iloc[i]),
-        )
-        for i in long
-    ] + [
-        Problem(
-            file,
-            int(i) + 1,
-            name,
-            f"{name} {ids.iloc[i]!r} is in scientific notation: a spreadsheet dropped the id's digits; "
-            "format the column as Text and export it again",
-            str(ids.iloc[i]),
-        )
-        for i in bad
+        Problem(file, int(i) + 1, name, f"{name} {ids.iloc[i]!r} {text}; {fix}", str(ids.iloc[i]))
+        for pattern, text in why
+        for i in np.flatnonzero(ids.str.match(pattern).to_numpy(dtype=bool))
     ]
 
 
