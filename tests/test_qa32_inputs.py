@@ -284,3 +284,120 @@ def test_utf8_text_read_as_latin1_from_a_shapefile_without_its_cpg_is_refused(tm
         "Z\u00fcrich",
         "Gen\u00e8ve",
     ]
+
+
+# QA33: the checks above, tried on legitimate files; each of these was refused or misread by them.
+
+
+def test_columns_that_merely_equal_rep_ids_are_no_owner_column(tmp_path: Path) -> None:
+    """F2 / F12: rep ids 1, 2, 3 beside a priority column of 1 to 3 or a balanced 'visits' column, and a
+    region column whose labels are also rep ids, were refused as a hidden current_rep."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "account_id,lat,lon,potential,priority,visits,sales_region\n"
+        "A1,0.5,0.5,1,1,2,North\nA2,0.5,1.5,1,2,3,South\nA3,0.5,2.5,1,3,1,North\n"
+    )
+    numeric = _roster(tmp_path, "rep_id,lat,lon\n1,0.5,0.5\n2,0.5,3.5\n3,0.5,2\n")
+    assert len(load_inputs(accounts, numeric, ("potential", "visits")).accounts) == 3
+    named = _roster(tmp_path, "rep_id,lat,lon\nNorth,0.5,0.5\nSouth,0.5,3.5\n")
+    assert len(load_inputs(accounts, named).accounts) == 3
+
+
+def test_a_multi_line_cell_with_commas_is_no_stray_quote(tmp_path: Path) -> None:
+    """F1: "Industriepark Nord, Halle 3, Tor 2, Rampe 5" as a line of a 4-column file's address cell."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        'account_id,lat,lon,potential,address\nA1,0.5,0.5,1,"Industriepark Nord, Halle 3, Tor 2, Rampe 5\n'
+        'Suite 5, Floor 2, Berlin, DE, Tor 3"\nA2,0.5,1.5,1,x\nA3,0.5,2.5,1,y\n'
+    )
+    assert load_inputs(a, _reps(tmp_path)).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+
+
+def test_a_geopackage_with_a_qgis_style_table_reads_its_one_layer(tmp_path: Path) -> None:
+    """F3: QGIS's layer_styles table (no geometry) made a one-layer GeoPackage "2 layers, none named"."""
+    import pyogrio
+
+    path = tmp_path / "counties.gpkg"
+    squares(4).to_file(path, layer="counties")
+    pyogrio.write_dataframe(
+        pd.DataFrame({"f_table_name": ["counties"], "styleQML": ["<qgis/>"]}), path, layer="layer_styles"
+    )
+    assert len(load_inputs(path, _reps(tmp_path)).accounts) == 4
+
+
+def test_a_multiplier_beside_a_currency_sign_is_written_in_full(tmp_path: Path) -> None:
+    """F18: "$1.5MM" was told "write the amount alone, 1.5"; F15: German "Mio."."""
+    a = tmp_path / "accounts.csv"
+    a.write_text("account_id,lat,lon,potential\nA1,0.5,0.5,$1.5MM\nA2,0.5,1.5,2 Mio.\nA3,0.5,2.5,1\n")
+    found = {row: message for _, row, _, message in _problems(a, _reps(tmp_path))}
+    assert "'MM' for 1,000,000? write the amount in full, 1500000" in found[1]
+    assert "'Mio' for 1,000,000? write the amount in full, 2000000" in found[2]
+
+
+def test_reps_layers_of_multipoints_and_of_territory_polygons(tmp_path: Path) -> None:
+    """F11: a home stored as a MultiPoint of one point was refused; F17: a reps layer of territory
+    polygons, valid before (the planner chose the homes), was refused on every row."""
+    accounts = tmp_path / "accounts.geojson"
+    squares(4).to_file(accounts)
+    one = shapely.MultiPoint([(0.5, 0.5)])
+    reps = gpd.GeoDataFrame({"rep_id": ["R1", "R2"]}, geometry=[one, shapely.Point(3.5, 0.5)], crs=4326)
+    reps.to_file(tmp_path / "reps.gpkg")
+    loaded = load_inputs(accounts, tmp_path / "reps.gpkg")
+    assert loaded.reps["lon"].tolist() == pytest.approx([0.5, 3.5])
+    areas = reps.set_geometry([shapely.box(0, 0, 2, 1), shapely.box(2, 0, 4, 1)])
+    areas.to_file(tmp_path / "territories.gpkg")
+    assert loaded.reps is not None
+    assert load_inputs(accounts, tmp_path / "territories.gpkg").reps["lat"].isna().all()
+
+
+def test_a_name_with_a_no_break_space_in_a_geojson_is_no_mojibake(tmp_path: Path) -> None:
+    """F8: "JOSÉ\\u00a0SILVA" was refused as "JOSɠSILVA" read as Latin-1; a GeoJSON is UTF-8 anyway."""
+    gdf = squares(2)
+    gdf["name"] = ["JOS\u00c9\u00a0SILVA", "x"]
+    path = tmp_path / "accounts.geojson"
+    gdf.to_file(path)
+    assert len(load_inputs(path, _reps(tmp_path)).accounts) == 2
+
+
+def test_one_point_in_a_hole_is_a_warning(tmp_path: Path) -> None:
+    """F4: one centroid of 9 polygons outside its polygon (a ring around a city) was a refusal."""
+    gdf = squares(9)
+    gdf["lat"], gdf["lon"] = 0.5, [i + 0.5 for i in range(9)]
+    gdf.loc[0, "lon"] = 2.5  # the first one's point in the third square
+    path = tmp_path / "accounts.geojson"
+    gdf.to_file(path)
+    warnings = load_inputs(path, _reps(tmp_path)).warnings
+    assert any("the lat/lon of 1 row(s) (1) lie outside their polygons" in w for w in warnings)
+
+
+def test_a_title_line_padded_to_the_tables_width_is_one_problem(tmp_path: Path) -> None:
+    """F19: Excel pads a title line with separators: "values but no name" for every other column."""
+    a = tmp_path / "accounts.csv"
+    a.write_text("Accounts by Owner - FY27,,,\naccount_id,lat,lon,potential\nA1,0.5,0.5,1\nA2,0.5,1.5,1\n")
+    ((_, row, _, message),) = _problems(a, _reps(tmp_path))
+    assert row is None
+    assert "but data row 1 (account_id, lat, lon, potential, ...) looks like it" in message
+
+
+def test_out_dot_and_an_empty_errors_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """F9: `plan --out .` passed the early check, solved, and failed at the end ("Device or resource
+    busy"); F13: `validate --errors` into an empty file (a script's mktemp) wanted --force."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    accounts = _accounts(tmp_path)
+    reps = _reps(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out", "."])
+    assert res.exit_code == 2
+    assert "not '.' or '..'" in res.output
+    empty = tmp_path / "errors.csv"
+    empty.write_text("")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("account_id,lat,lon\nA1,95,0\n")
+    res = CliRunner().invoke(
+        main, ["validate", "--accounts", str(bad), "--reps", str(reps), "--errors", str(empty)]
+    )
+    assert res.exit_code == 1
+    assert empty.read_text().startswith("file,row,column,value,message")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,7 +363,7 @@ def _outside_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> tuple
         "the file's lat and lon columns are used for distances in place of the polygons' own points; fix "
         "them, or delete both columns to use the polygons' points"
     )
-    if len(out) >= OUTSIDE_SHARE * int(areas.sum()):
+    if len(out) >= max(OUTSIDE_SHARE * int(areas.sum()), OUTSIDE_ROWS):
         return [
             Problem(
                 path, int(i) + 1, "lat/lon", f"lat/lon lie {km[i]:,.0f} km outside the row's polygon: {fix}"
@@ -375,6 +376,7 @@ def _outside_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> tuple
 
 OUTSIDE_KM = 1.0
 OUTSIDE_SHARE = 0.1
+OUTSIDE_ROWS = 3  # and at least this many rows (QA33 F4: one point in a hole of 9 polygons was refused)
 
 
 def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
@@ -407,9 +409,7 @@ def _point_rows(geometry: Any, path: str) -> tuple[bool, list[Problem]]:
     ]
 
 
-TOTAL_WORDS = frozenset(
-    {"total", "totals", "sum", "subtotal", "grand total", "summe", "gesamt", "somme", "totale"}
-)
+TOTAL_WORDS = frozenset({"total", "totals", "subtotal", "grand total", "summe", "gesamt", "somme", "totale"})
 CAPACITY_OUTLIER = 10.0  # a capacity this many times the roster's median is questioned
 
 
@@ -439,7 +439,7 @@ def roster_checks(reps: pd.DataFrame, file: str) -> tuple[list[Problem], list[st
                     f"{where} ({cap:g}) is the sum of the other reps' capacities and it has no home: a total "
                     "row? capacity is each rep's share of a full-time rep (1 = full time)"
                 )
-            elif median > 0 and cap >= CAPACITY_OUTLIER * median:
+            elif median > 0 and cap >= CAPACITY_OUTLIER * median and cap > 2:  # 1 among 0.1s: QA33 F14
                 warnings.append(
                     f"{where} {cap:g} is {cap / median:g} times the roster's median ({median:g}): capacity "
                     f"is a share of one full-time rep (0.8 for 80%); {rep}'s targets are "
@@ -472,20 +472,29 @@ def _segment_lists(accounts: pd.DataFrame, reps: pd.DataFrame, file: str) -> lis
     return out
 
 
+OWNER_WORDS = ("owner", "rep", "manager", "salesperson", "seller", "assigned", "user", "agent", "betreuer")
+_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
+
+
 def _owner_columns(raw: pd.DataFrame, rep_ids: Iterable[str], file: str, named: set[str]) -> list[Problem]:
-    """A column not read whose every value is a rep id of the roster, in a table with no current_rep: it
-    can only be today's owner (QA32 F-p: HubSpot's "Company owner", "moved 0 accounts" and a disruption
-    budget that limits nothing). ``named``: columns another problem already names."""
+    """A column not read whose name speaks of a person (``OWNER_WORDS``) and whose every value is a rep id
+    of the roster, in a table with no current_rep: today's owner (QA32 F-p: HubSpot's "Company owner",
+    "moved 0 accounts" and a disruption budget that limits nothing). Numbers are never taken for it (QA33
+    F2: rep ids 1, 2, 3 beside a priority column of 1 to 3). ``named``: columns the run reads or another
+    problem already names (a --balance measure: QA33 F12)."""
     if "current_rep" in raw.columns:
         return []
     known = {f.name for f in ACCOUNT_FIELDS} | named
     ids = set(rep_ids)
     out = []
     for column in raw.columns:
-        if column in known or raw[column].dtype.kind not in "OSU":
+        words = re.sub(r"[^a-z]", "", str(column).lower())
+        if column in known or raw[column].dtype.kind not in "OSU" or not any(w in words for w in OWNER_WORDS):
             continue
         values = raw[column].astype(str).str.strip()
         values = values[values != ""]
+        if values.str.match(_NUMBER).all():
+            continue
         if len(values) >= max(1, len(raw) // 2) and set(values) <= ids:
             out.append(
                 Problem(
@@ -509,21 +518,25 @@ def _rep_homes(raw: RawTable, path: str) -> list[Problem]:
     kind = geometry.geom_type
     if {"lat", "lon"} & set(raw.frame.columns):
         return []
-    point = (kind == "Point").to_numpy() & ~geometry.is_empty.to_numpy()
-    raw.frame["lat"] = [g.y if p else np.nan for g, p in zip(geometry, point, strict=True)]
-    raw.frame["lon"] = [g.x if p else np.nan for g, p in zip(geometry, point, strict=True)]
-    other = kind.notna().to_numpy() & ~geometry.is_empty.to_numpy() & ~point
-    fix = "give the home as a point, or lat and lon columns"
-    return [
-        Problem(
-            path,
-            int(i) + 1,
-            "geometry",
-            f"a rep's home is a point, not a {kind.iloc[i]}: {fix}",
-            str(kind.iloc[i]),
-        )
-        for i in np.flatnonzero(other)
-    ]
+    # a point, or a multipoint of one point (QA33 F11); a layer of territory polygons gives no homes: the
+    # planner chooses them, as before (QA33 F17)
+    one = [_single_point(g) for g in geometry]
+    point = np.array([g is not None for g in one], dtype=bool)
+    raw.frame["lat"] = [g.y if g is not None else np.nan for g in one]
+    raw.frame["lon"] = [g.x if g is not None else np.nan for g in one]
+    odd = (kind == "MultiPoint").to_numpy() & ~point  # several points: which is the home?
+    fix = "give the home as one point, or lat and lon columns"
+    message = f"a rep's home is one point, not several: {fix}"
+    return [Problem(path, int(i) + 1, "geometry", message, "MultiPoint") for i in np.flatnonzero(odd)]
+
+
+def _single_point(g: Any) -> Any:
+    """The point of a Point or of a MultiPoint of one point, else None."""
+    if g is None or g.is_empty:
+        return None
+    if g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+        return g.geoms[0]
+    return g if g.geom_type == "Point" else None
 
 
 def _missing_geometries(geometry: Any) -> dict[int, str]:
@@ -650,7 +663,7 @@ def load_inputs(
     if not accounts.empty and not reps.empty:
         problems += _segment_lists(accounts, reps, str(reps_path))
     if raw_a is not None and not reps.empty:
-        named = {str(p.column) for p in problems if p.file == str(accounts_path)}
+        named = {str(p.column) for p in problems if p.file == str(accounts_path)} | set(measures)
         problems += _owner_columns(raw_a.frame, reps["rep_id"], str(accounts_path), named)
     if not accounts.empty:
         afile = str(accounts_path)

@@ -232,7 +232,8 @@ def parse_numbers(
     return pd.Series(values, index=text.index, dtype=float), hints
 
 
-_CODE = re.compile(r"^([A-Z]{2,4})\s*(?=[+\-\d])|(?<=\d)\s*([A-Z]{2,4})$")  # EUR 12, 12 USD, 1.5 MIO
+# EUR 12, 12 USD, 1.5 MIO, 2 Mio.
+_CODE = re.compile(r"^([A-Z]{2,4})\s*(?=[+\-\d])|(?<=\d)\s*([A-Z]{2,4}|Mio|Mrd)\.?$")
 # ISO 4217: three capitals are a currency only if they are one (QA32 F-a: "1.0 FTE" and "20 HRS" were
 # called currency signs and pointed at --currency)
 _ISO_4217_TEXT = (
@@ -247,6 +248,7 @@ _ISO_4217_TEXT = (
 ISO_4217 = frozenset(_ISO_4217_TEXT.split())
 # multipliers written after an amount ("1.5 MIO", German sheets): the amount in full is meant
 MULTIPLIERS = {"MIO": 1e6, "MRD": 1e9, "MM": 1e6, "BN": 1e9, "TEUR": 1e3, "TSD": 1e3, "TUSD": 1e3}
+MULTIPLIERS |= {k.title(): v for k, v in MULTIPLIERS.items() if len(k) == 3}  # "Mio.", "Mrd" (QA33 F15)
 
 
 def _currency_hints(cells: list[str], convention: Convention) -> list[str]:
@@ -263,7 +265,9 @@ def _currency_hints(cells: list[str], convention: Convention) -> list[str]:
             signs.append("")
             bare.append("")
             continue
-        signs.append(sign or (code.group(1) or code.group(2) if code is not None else ""))
+        word = (code.group(1) or code.group(2)) if code is not None else ""
+        # a multiplier wins over a sign beside it: "$1.5MM" is 1,500,000 dollars (QA33 F18)
+        signs.append(word if word in MULTIPLIERS else sign or word)
         bare.append(_CODE.sub("", "".join(ch for ch in cell if unicodedata.category(ch) != "Sc")).strip())
     out = [""] * len(cells)
     held = [k for k, b in enumerate(bare) if b]

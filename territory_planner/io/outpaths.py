@@ -32,6 +32,8 @@ def check_writable(path: Path) -> None:
     file, or the nearest folder that exists takes no new entry. Tried as the writers do it: a folder is
     made there (the staging folder, a file's temporary name) and removed at once."""
     path = Path(path)
+    if path.name in ("", ".", ".."):  # the folder cannot be replaced by its own name (QA33 F9: at the end)
+        raise OutputPathError(path, "name the output itself, e.g. --out plans/2027, not '.' or '..'")
     parent = path.absolute().parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

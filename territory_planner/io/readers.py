@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,10 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     unnamed_with_values: dict[int, int] = {}
     long_rows: list[tuple[int, int]] = []
     first_long: list[str] = []
-    swallowed: list[Problem] = []
+    first_row: list[str] = []  # the first data row with a value, and its number
+    first_row_no = 0
+    multiline: list[tuple[str, int, str]] = []  # quoted cells with line breaks: (text, row, column)
+    first_shapes: Counter[str] = Counter()  # the first column's values as shapes ("A9999"), over the rows
     data_row = 0
     for row in rows:
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -130,13 +134,15 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
             header = [c.strip() for c in row]
             continue
         data_row += 1
+        if not first_row and any(c.strip() for c in row):
+            first_row, first_row_no = row, data_row
         for j in range(min(len(row), len(header))):
             if not header[j] and j not in unnamed_with_values and row[j].strip():
                 unnamed_with_values[j] = data_row
-            if "\n" in row[j] and len(swallowed) < limit:
-                swallowed += _swallowed_rows(
-                    row[j], sep, len(header), file, data_row, _column_label(j, header[j])
-                )
+            if "\n" in row[j] and len(multiline) < limit:
+                multiline.append((row[j], data_row, _column_label(j, header[j])))
+        if row[0].strip():
+            first_shapes[_shape(row[0])] += 1
         if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
             long_rows.append((data_row, len(row)))
             if len(long_rows) == 1:
@@ -169,21 +175,31 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
                 "the column has values but no name in the header row: name it or delete it",
             )
         )
-    problems += swallowed
-    if sum(1 for name in header if name) == 1 and len(long_rows) * 2 >= data_row:
-        # a title line above the header (a CRM report's "Accounts by Owner - FY27"): one problem, not one
-        # per data row (QA32 F-v: 400 rows "a separator too many")
+    ids = {k for k, n in first_shapes.items() if n * 2 >= data_row}  # the first column's usual shape
+    for cell, row_no, column in multiline:
+        problems += _swallowed_rows(cell, sep, len(header), file, row_no, column, ids)
+    # a title line above the header (a CRM report's "Accounts by Owner - FY27"): one problem, not one per
+    # data row (QA32 F-v: 400 rows "a separator too many"), also when Excel padded it with separators to
+    # the table's width (QA33 F19: "values but no name" for every other column)
+    words = [c.strip() for c in first_row if c.strip()]
+    padded = (
+        len(header) > 1
+        and bool(unnamed_with_values)
+        and len(words) >= 2
+        and not any(re.fullmatch(r"[-+\d.,\s]+", w) for w in words)
+    )
+    if sum(1 for name in header if name) == 1 and (len(long_rows) * 2 >= data_row or padded):
+        first_long = first_long or first_row
         shown = ", ".join(c.strip() for c in first_long[:4])
-        problems.append(
-            Problem(
-                file,
-                None,
-                None,
-                f"the first line ({header[0][:50]!r}) is taken as the header, but data row {long_rows[0][0]} "
-                f"({shown}, ...) looks like it: delete the lines above the header",
-            )
+        title = Problem(
+            file,
+            None,
+            None,
+            f"the first line ({header[0][:50]!r}) is taken as the header, but data row "
+            f"{long_rows[0][0] if long_rows and not padded else first_row_no} "
+            f"({shown}, ...) looks like it: delete the lines above the header",
         )
-        return problems, len(header)
+        return [title], len(header)  # the other problems are this one's consequences
     for row_no, count in long_rows[:limit]:
         problems.append(
             Problem(
@@ -206,13 +222,26 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     return problems, len(header)
 
 
-def _swallowed_rows(cell: str, sep: str, width: int, file: str, row: int, column: str) -> list[Problem]:
-    """A quoted cell with line breaks whose lines look like whole rows (as many separators as a row has):
-    a stray double quote opened it and the rows up to the next one are read as this cell's text (QA32
-    F-s: two stray quotes ten rows apart, ten accounts gone and the first taking the last one's values,
-    "inputs are valid"). A multi-line address (a CRM's "Billing Street") has no separators in its lines."""
+def _shape(value: str) -> str:
+    """A value's shape: each letter a, each digit 9 (``A0201`` -> ``a9999``)."""
+    return re.sub(r"[A-Za-z]", "a", re.sub(r"\d", "9", value.strip()))
+
+
+def _swallowed_rows(
+    cell: str, sep: str, width: int, file: str, row: int, column: str, ids: set[str]
+) -> list[Problem]:
+    """A quoted cell with line breaks whose lines look like whole rows: as many separators as a row has,
+    and a first value of the shape most rows' first values have (``ids``: an id like ``A0201``). A stray
+    double quote opened it and the rows up to the next one are read as this cell's text (QA32 F-s: two
+    stray quotes ten rows apart, ten accounts gone and the first taking the last one's values, "inputs
+    are valid"). A multi-line address or note, even with commas in its lines, starts no line with an id
+    (QA33 F1: "Industriepark Nord, Halle 3, Tor 2, Rampe 5" in a 4-column file was refused)."""
     lines = cell.split("\n")
-    whole = [line for line in lines[1:] if line.count(sep) >= max(width - 1, 1)]
+    whole = [
+        line
+        for line in lines[1:]
+        if line.count(sep) >= max(width - 1, 1) and _shape(line.split(sep, 1)[0].strip('"')) in ids
+    ]
     if not whole:
         return []
     return [
@@ -319,19 +348,21 @@ def _layer(path: Path, table: str | None) -> str | None:
     import pyogrio
 
     try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        layers = pyogrio.list_layers(path)
     except Exception:  # noqa: BLE001 - not a multi-layer source: read_file reports what is wrong
         return None
+    # tables without geometry (QGIS's layer_styles, saved with a style: QA33 F3) are no candidates
+    names = [str(n) for n, kind in layers if kind is not None]
     if len(names) <= 1:
-        return None
-    wanted = (table or path.stem).lower()
-    match = next((n for n in names if n.lower() == wanted), None)
+        return names[0] if names and len(layers) > 1 else None
+    wanted = [w.lower() for w in (table, path.stem) if w]
+    match = next((n for w in wanted for n in names if n.lower() == w), None)
     if match is not None:
         return match
     raise _problem(
         path,
         f"the file holds {len(names)} layers ({', '.join(repr(n) for n in names)}) and none is named "
-        f"{wanted!r}: name the layer to read {wanted!r}, or save it to a file of its own",
+        f"{wanted[0]!r}: name the layer to read {wanted[0]!r}, or save it to a file of its own",
     )
 
 
@@ -364,12 +395,16 @@ def _utf8_as_latin1(value: object) -> bool:
         fixed = value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return False
-    return fixed != value
+    # the repaired letters are Latin ones (U+00C0 to U+024F): "JOSÉ\u00a0SILVA" would become "JOSɠSILVA",
+    # an IPA letter, so it is no mojibake (QA33 F8)
+    return fixed != value and all("\u00c0" <= c <= "\u024f" for c in fixed if not c.isascii())
 
 
 def _mojibake(path: Path, gdf: Any) -> None:
     """A shapefile without its .cpg is read as Latin-1 by GDAL: UTF-8 ids become "ZÃ¼rich" and match
     no lock or CRM (QA32 F-z, exit 0). Refused with the first such cell and the fix."""
+    if path.suffix.lower() not in (".shp", ".dbf", ".zip"):  # GeoJSON is UTF-8 by definition (QA33 F8)
+        return
     for column in gdf.columns:
         if column == gdf.geometry.name or gdf[column].dtype.kind != "O":
             continue

@@ -75,7 +75,7 @@ COORDINATE_ALIASES = {
 # M20-M22: every workload 1, families split, "moved 0 accounts" with an owner column in the file).
 NEAR_NAMES = {
     "workload": (
-        {"workload", "workloadhours", "hours", "visits", "visitsperyear", "callsperyear", "calls"},
+        {"workload", "workloadhours", "hours", "visitsperyear", "callsperyear"},
         "every account's workload would be 1",
     ),
     "potential": ({"potential"}, "every account's potential would be 0"),
@@ -112,7 +112,18 @@ NEAR_NAMES = {
         "every rep's home would be chosen by the planner",
     ),
     "lon": (
-        {"longitude", "lng", "long", "homelon", "homelng", "homelongitude", "londd", "xcoord", "intptlong"},
+        {
+            "longitude",
+            "lng",
+            "long",
+            "homelon",
+            "homelng",
+            "homelongitude",
+            "londd",
+            "xcoord",
+            "intptlong",
+            "intptlon",
+        },
         "every rep's home would be chosen by the planner",
     ),
 }

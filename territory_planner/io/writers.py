@@ -205,7 +205,8 @@ def check_replace_file(path: Path, force: bool, inputs: Iterable[Path | str | No
                 f"{path} is an input of this run{named}: writing there would replace it (with --force too); "
                 "choose another file"
             )
-    if path.exists() and not force:
+    # an empty file (a script's mktemp) holds nothing to lose (QA33 F13)
+    if path.exists() and not force and not (path.is_file() and path.stat().st_size == 0):
         raise OutputExistsError(f"{path} already exists; pass --force to replace it")
 
 
