@@ -808,7 +808,7 @@ def rebalance(
     plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
     # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
     plan = read_plan_folder(plan_dir)
-    read_edits(edits_path, plan, whole_families=True)
+    edits = read_edits(edits_path, plan, whole_families=True)
     if not (plan_dir / MANIFEST_NAME).is_file():
         raise InputError(
             Problem(
@@ -839,16 +839,22 @@ def rebalance(
     kwargs: dict[str, Any] = {"extra": context, "begun": begun}
     if progress is not None:
         kwargs["progress"] = progress
-    locks = _rebalance_locks(values.get("locks"), edits_path, plan, warnings)
+    if edits_path.suffix.lower() in EXCEL_EXTENSIONS and _edits_sheet(edits_path) == "assignments":
+        # an exported workbook's Assignments sheet: its changed rows are the edits, the others no locks
+        reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
+        edits = {acc: rep for acc, rep in edits.items() if reps.get(acc) != rep}
+    locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
     return _rebalance_with(locks, values, plan_dir, out, force, kwargs), warnings
 
 
 def _rebalance_locks(
-    previous: object, edits_path: Path, plan: PlanFolder, warnings: list[str]
+    previous: object, edits: dict[str, str], plan: PlanFolder, warnings: list[str]
 ) -> pd.DataFrame:
     """account_id, rep_id: the plan's locks file (if it had one) with the edits laid over it. The plan's
     locks are locked in the plan, so the edits cannot touch them. A locks file that no longer exists is
-    replaced by the locks the plan was solved with (assignments.csv's ``locked_rep``), with a warning."""
+    replaced by the locks the plan was solved with (assignments.csv's ``locked_rep``), with a warning.
+    The edits come as ``read_edits`` read them (a workbook too: they were read again as a locks CSV, and
+    an .xlsx failed with "not UTF-8 text")."""
     from territory_planner.io.locks import read_locks
 
     problems: list[Problem] = []
@@ -864,7 +870,7 @@ def _rebalance_locks(
                 f"the plan's locks file {previous} no longer exists: the {len(merged)} lock(s) the plan was "
                 "solved with (assignments.csv, locked_rep) are kept instead"
             )
-    merged.update(read_locks(edits_path, problems))
+    merged.update(edits)
     if problems:
         raise InputError(problems)
     return pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})

@@ -690,3 +690,27 @@ def test_a_workbook_exported_from_another_plan_is_refused(base: Path, tmp_path: 
     code, output = run(str(base), "--edits", str(tmp_path / "both.xlsx"), "--out", str(tmp_path / "z"))
     assert code == 1
     assert "put every edit in one of the two sheets" in " ".join(output.split())
+
+
+def test_rebalance_reads_edits_from_a_workbook(base: Path, tmp_path: Path) -> None:
+    """The README lets an edits file be a workbook, but --rebalance read it again as a locks CSV: "not
+    UTF-8 text (invalid start byte)" (found by QA32's locks helper)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    a0, _, _ = read(base)
+    moves = two_moves(a0)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "edits"
+    sheet.append(["account_id", "rep_id"])
+    for acc, rep in moves:
+        sheet.append([acc, rep])
+    edits = tmp_path / "edits.xlsx"
+    book.save(edits)
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance")
+    assert code == 0, output
+    a, _, _ = read(tmp_path / "r")
+    locked = dict(zip(a["account_id"], a["locked_rep"], strict=True))
+    for acc, to in moves:
+        assert locked[acc] == to
+    kept = pd.read_csv(tmp_path / "r" / "locks.csv", dtype=str)
+    assert sorted(map(tuple, kept.values.tolist())) == sorted(moves)
