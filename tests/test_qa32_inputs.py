@@ -401,3 +401,14 @@ def test_out_dot_and_an_empty_errors_file(tmp_path: Path, monkeypatch: pytest.Mo
     )
     assert res.exit_code == 1
     assert empty.read_text().startswith("file,row,column,value,message")
+
+
+def test_three_decimals_in_a_decimal_comma_file_are_said_to_be_read_as_thousands(tmp_path: Path) -> None:
+    """QA32 F-o: a semicolon file with coordinates of three decimals ("52.524") is read with the decimal
+    comma (no cell shows otherwise), so 52.524 is 52524; the range problem showed 52.524 and said it was
+    out of -90..90, without the reading."""
+    a = tmp_path / "accounts.csv"
+    a.write_text("account_id;lat;lon;potential\nA1;52.524;13.411;342635\nA2;48.137;11.575;1200\n")
+    found = {(row, column): message for _, row, column, message in _problems(a, _reps(tmp_path))}
+    assert "(read as 52524: the file's decimal separator is taken to be the comma" in found[1, "lat"]
+    assert "write 52,524 for 52.524" in found[1, "lat"]

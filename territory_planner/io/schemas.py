@@ -371,7 +371,20 @@ def parse_table(
                     Problem(file, row, col, f"duplicate {col} (first seen on row {first})", value)
                 )
                 continue
-            problems.append(Problem(file, row, col, _describe(str(rec.check), field), value))
+            message = _describe(str(rec.check), field)
+            if (
+                str(rec.check).startswith("in_range")
+                and convention.for_column(col).decimal == ","
+                and re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", value.strip())
+            ):
+                # read with the file's decimal comma, the point was a thousands group (QA32 F-o: "lat must
+                # be between -90 and 90" for 52.524, read as 52,524)
+                read = value.strip().replace(".", "")
+                message += (
+                    f" (read as {int(read)}: the file's decimal separator is taken to be the comma, "
+                    f"so '.' groups thousands; write {value.strip().replace('.', ',')} for {value.strip()})"
+                )
+            problems.append(Problem(file, row, col, message, value))
     problems = _blank_rows_once(raw, file, problems)
     problems = _swapped_coordinates(out, problems)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
