@@ -160,3 +160,20 @@ def test_validate_errors_replaces_another_file_only_with_force(tmp_path: Path, a
     # an earlier list of problems is this command's own: the next run rewrites it without --force
     res = run("validate", "--accounts", a, "--reps", r, "--errors", a_file)
     assert res.exit_code == 0, res.output
+
+
+def test_an_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    """QA33 F10: --out naming a symlink to a folder replaced the link with a folder of its own and left a
+    hidden '.linkdir.old.*' link beside it. The folder the link points to is replaced; the link stays."""
+    from territory_planner.io.writers import staged_output_dir
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "summary.json").write_text("{}")
+    link = tmp_path / "linkdir"
+    link.symlink_to(real, target_is_directory=True)
+    with staged_output_dir(link, force=True, kind="plan") as stage:
+        (stage / "summary.json").write_text('{"new": true}')
+    assert link.is_symlink()
+    assert (real / "summary.json").read_text() == '{"new": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["linkdir", "real"]

@@ -412,3 +412,17 @@ def test_three_decimals_in_a_decimal_comma_file_are_said_to_be_read_as_thousands
     found = {(row, column): message for _, row, column, message in _problems(a, _reps(tmp_path))}
     assert "(read as 52524: the file's decimal separator is taken to be the comma" in found[1, "lat"]
     assert "write 52,524 for 52.524" in found[1, "lat"]
+
+
+def test_a_collection_of_polygons_is_read_as_a_multipolygon(tmp_path: Path) -> None:
+    """QA33 F20: a GeometryCollection made only of polygons was told to "keep its polygon(s) only"."""
+    gdf = squares(4)
+    gdf.loc[1, "geometry"] = shapely.GeometryCollection(
+        [shapely.box(1, 0, 1.5, 1), shapely.box(1.5, 0, 2, 1)]
+    )
+    path = tmp_path / "accounts.geojson"
+    gdf.to_file(path)
+    loaded = load_inputs(path, _reps(tmp_path))
+    assert loaded.geometry is not None
+    assert loaded.geometry.iloc[1].geom_type in ("Polygon", "MultiPolygon")
+    assert loaded.geometry.iloc[1].area == pytest.approx(1.0)

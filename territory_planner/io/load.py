@@ -319,6 +319,23 @@ _AREAS = ("Polygon", "MultiPolygon")
 _POINTS = ("Point", "MultiPoint")
 
 
+def _polygon_collections(geometry: Any) -> Any:
+    """A GeometryCollection of polygons only (some exports write a multipart area so) as the MultiPolygon
+    it is (QA33 F20: told to "keep its polygon(s) only")."""
+    import shapely
+
+    kind = geometry.geom_type
+    rows = np.flatnonzero((kind == "GeometryCollection").to_numpy())
+    if not len(rows):
+        return geometry
+    out = geometry.copy()
+    for i in rows.tolist():
+        parts = [p for g in out.iloc[i].geoms for p in getattr(g, "geoms", [g])]
+        if parts and all(p.geom_type == "Polygon" for p in parts):
+            out.iloc[i] = shapely.MultiPolygon(parts)
+    return out
+
+
 def _shape_rows(geometry: Any, path: str) -> list[Problem]:
     """A geometry that is neither an area nor a point: a line (a digitising slip, a broken export) or a
     collection (a polygon with a label point). QA32 F-w: validate said "inputs are valid", and plan failed
@@ -585,6 +602,7 @@ def load_inputs(
         geometry = raw_a.geometry
         points_layer = False
         if geometry is not None:
+            geometry = _polygon_collections(geometry)
             problems += _shape_rows(geometry, str(accounts_path))
             points_layer, mixed = _point_rows(geometry, str(accounts_path))
             problems += mixed

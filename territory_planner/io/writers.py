@@ -218,9 +218,12 @@ def staged_output_dir(
 
     Raises ``OutputExistsError`` up front when ``out`` exists with content and ``force`` is false, when
     it holds another command's output than ``kind``, or when it is or holds one of ``inputs``
-    (``refuse_replacing_inputs``).
+    (``refuse_replacing_inputs``). A symlink is followed: the folder it points to is replaced and the
+    link kept (QA33 F10: the link was replaced by a folder, a hidden ``.old`` link left beside it).
     """
     out = Path(out)
+    if out.is_symlink():
+        out = out.resolve()
     refuse_replacing_inputs(out, inputs)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
