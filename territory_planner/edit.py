@@ -438,7 +438,11 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     bound = _bound_note(summary)
     if bound is not None:
         summary["notes"].append(bound)
-    level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"))
+    from territory_planner.edit_violations import group_pieces
+
+    levels = [level for level in ("district", "region") if level in territories.columns]
+    pieces = group_pieces(plan, rep, territories, summary, levels) if levels else None
+    level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
     told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too
     if (plan_dir / "forecast.csv").is_file():  # QA18 F13: the edited folder had none, without a word

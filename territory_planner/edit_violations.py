@@ -83,19 +83,34 @@ def _contiguity_violations(
         levels.append(("district_contiguity", "district"))
     if not levels:
         return []
-    adj = plan_adjacency(plan, summary)
-    if adj is None:
-        return []
-    from territory_planner.geo.contiguity import count_pieces
-
+    counted = group_pieces(plan, rep, territories, summary, [column for _, column in levels])
     out: list[dict[str, object]] = []
     for family, column in levels:
-        labels, group = np.unique(territories[column].astype(str).to_numpy()[rep], return_inverse=True)
-        for label, pieces in zip(
-            labels.tolist(), count_pieces(adj, group, len(labels)).tolist(), strict=True
-        ):
+        for label, pieces in (counted or {}).get(column, {}).items():
             if pieces > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
                 out.append(_violation(family, label, "pieces", pieces - 1))
+    return out
+
+
+def group_pieces(
+    plan: PlanFolder, rep: np.ndarray, territories: pd.DataFrame, summary: dict[str, Any], columns: list[str]
+) -> dict[str, dict[str, int]] | None:
+    """{column: {group: pieces}} of the edited plan for each of ``columns`` of territories.csv (rep_id,
+    district, region) it has, over the plan's adjacency; None without an adjacency the folder can give."""
+    columns = [c for c in columns if c in territories.columns]
+    if not columns:
+        return {}
+    adj = plan_adjacency(plan, summary)
+    if adj is None:
+        return None
+    from territory_planner.geo.contiguity import count_pieces
+
+    out: dict[str, dict[str, int]] = {}
+    for column in columns:
+        cells = territories[column].fillna("").astype(str).to_numpy()[rep]
+        labels, group = np.unique(cells, return_inverse=True)
+        counts = count_pieces(adj, group, len(labels)).tolist()
+        out[column] = {str(g): int(k) for g, k in zip(labels.tolist(), counts, strict=True) if g != ""}
     return out
 
 

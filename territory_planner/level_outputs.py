@@ -82,11 +82,14 @@ LEVEL_FILES = {"district": "districts.csv", "region": "regions.csv"}
 
 
 def edited_levels(
-    territories: pd.DataFrame, hierarchy: dict[str, Any] | None
+    territories: pd.DataFrame,
+    hierarchy: dict[str, Any] | None,
+    pieces: dict[str, dict[str, int]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any] | None]:
     """districts.csv / regions.csv of a plan edited by hand, and its summary.json -> hierarchy: the
-    plan's bands kept, groups and largest deviations recomputed, and whether each group is one piece
-    left out (the plan's adjacency is not at hand)."""
+    plan's bands kept, groups and largest deviations recomputed, and ``pieces`` {level: {group: pieces}}
+    counted on the plan's adjacency when the folder gives one (QA31 F8: districts.csv's contiguous column
+    went blank and hierarchy.district.pieces null), else whether each group is one piece left out."""
     frames: dict[str, pd.DataFrame] = {}
     out: dict[str, Any] = {}
     territories = territories.copy()  # an edited plan keeps territories.csv's cells as text
@@ -97,9 +100,13 @@ def edited_levels(
     for level, name in LEVEL_FILES.items():
         if not has_level(territories, level):
             continue
-        frame = frames[name] = level_frame(territories, level)
+        counted = (pieces or {}).get(level)
+        shape = {g: k <= 1 for g, k in counted.items()} if counted is not None else None
+        frame = frames[name] = level_frame(territories, level, shape)
         before = (hierarchy or {}).get(level)
         block = {k: v for k, v in (before if isinstance(before, dict) else {}).items() if k in ("tolerance",)}
+        if counted is not None:
+            block["pieces"], block["contiguous"] = counted, all(k <= 1 for k in counted.values())
         block["groups"] = len(frame)
         block["max_abs_dev_pct"] = {
             m: float(np.nanmax(np.abs(frame[f"{m}_dev_pct"].to_numpy(float)))) for m in _measures(territories)

@@ -62,3 +62,40 @@ def test_an_edit_that_cuts_a_territory_apart_is_listed(plan: Path, tmp_path: Pat
 def test_an_edit_along_the_border_keeps_both_in_one_piece(plan: Path, tmp_path: Path) -> None:
     _, found = _edit(plan, tmp_path, "S2,R2\n")  # R1: S0-S1, R2: S2-S5
     assert found == []
+
+
+def test_an_edited_plans_districts_are_counted_on_its_map(tmp_path: Path) -> None:
+    """QA31 F8: `edit` of a --district-contiguous plan left districts.csv's contiguous column blank and
+    summary.json's hierarchy.district.pieces null, though it listed the split. Eight squares in a row,
+    four reps in two districts of two."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
+            "geometry": square(k, 0.0, 1.0),
+        }
+        for k in range(8)
+    ]
+    (tmp_path / "a.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    reps = [("R1", 0.5, "W"), ("R2", 2.5, "W"), ("R3", 4.5, "E"), ("R4", 6.5, "E")]
+    pd.DataFrame([{"rep_id": r, "lat": 0.5, "lon": lon, "district": d} for r, lon, d in reps]).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    args = ["plan", "--accounts", str(tmp_path / "a.geojson"), "--reps", str(tmp_path / "r.csv")]
+    args += ["--district-contiguous", "--tolerance", "0.5", "--out", str(tmp_path / "p"), "--quiet"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str)
+    east = a.loc[a["rep_id"].isin(["R3", "R4"]), "account_id"].tolist()
+    edits = tmp_path / "e.csv"
+    edits.write_text(f"account_id,rep_id\n{sorted(east)[-1]},R1\n", encoding="utf-8")  # W's far outpost
+    res = CliRunner().invoke(
+        main, ["edit", str(tmp_path / "p"), "--edits", str(edits), "--out", str(tmp_path / "ed")]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "ed" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["hierarchy"]["district"]["pieces"] == {"E": 1, "W": 2}
+    assert summary["hierarchy"]["district"]["contiguous"] is False
+    d = pd.read_csv(tmp_path / "ed" / "districts.csv", keep_default_na=False).set_index("district")
+    assert d.loc["W", "contiguous"] in (False, "False")
+    assert d.loc["E", "contiguous"] in (True, "True")
