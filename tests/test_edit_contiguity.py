@@ -15,18 +15,23 @@ from map_fixtures import square
 from territory_planner.cli import main
 
 
-@pytest.fixture(scope="module")
-def plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("edit-contiguity")
+def _squares(n: int) -> str:
+    """``n`` unit squares in a row as a GeoJSON of accounts S0.., potential and workload 1 each."""
     features = [
         {
             "type": "Feature",
             "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
             "geometry": square(k, 0.0, 1.0),
         }
-        for k in range(6)
+        for k in range(n)
     ]
-    (root / "accounts.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("edit-contiguity")
+    (root / "accounts.geojson").write_text(_squares(6))
     pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 5.5}]).to_csv(
         root / "reps.csv", index=False
     )
@@ -68,15 +73,7 @@ def test_an_edited_plans_districts_are_counted_on_its_map(tmp_path: Path) -> Non
     """QA31 F8: `edit` of a --district-contiguous plan left districts.csv's contiguous column blank and
     summary.json's hierarchy.district.pieces null, though it listed the split. Eight squares in a row,
     four reps in two districts of two."""
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"account_id": f"S{k}", "potential": 1.0, "workload": 1.0},
-            "geometry": square(k, 0.0, 1.0),
-        }
-        for k in range(8)
-    ]
-    (tmp_path / "a.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    (tmp_path / "a.geojson").write_text(_squares(8))
     reps = [("R1", 0.5, "W"), ("R2", 2.5, "W"), ("R3", 4.5, "E"), ("R4", 6.5, "E")]
     pd.DataFrame([{"rep_id": r, "lat": 0.5, "lon": lon, "district": d} for r, lon, d in reps]).to_csv(
         tmp_path / "r.csv", index=False
