@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from territory_planner.edit_violations import violations
+from territory_planner.edit_violations import group_pieces, violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.labels import account_label, first_few
@@ -434,14 +434,14 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         out["reason"] = np.where(changed, manual, out["reason"])
     territories = _territories(plan_dir, plan, rep, moved, np.nan_to_num(dist))
     summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
-    summary["violations"] = violations(plan, rep, territories, summary)
+    # pieces of the levels (and of the territories with --contiguous), over the plan's map built once
+    wanted = [level for level in ("district", "region") if level in territories.columns]
+    wanted += ["rep_id"] * bool((summary.get("config") or {}).get("contiguous"))
+    pieces = group_pieces(plan, rep, territories, summary, wanted) if wanted else None
+    summary["violations"] = violations(plan, rep, territories, summary, pieces)
     bound = _bound_note(summary)
     if bound is not None:
         summary["notes"].append(bound)
-    from territory_planner.edit_violations import group_pieces
-
-    levels = [level for level in ("district", "region") if level in territories.columns]
-    pieces = group_pieces(plan, rep, territories, summary, levels) if levels else None
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
     told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too

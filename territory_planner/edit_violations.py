@@ -26,9 +26,14 @@ def _violation(family: str, rep: str, measure: str, amount: float, **detail: obj
 
 
 def violations(
-    plan: PlanFolder, rep: np.ndarray, territories: pd.DataFrame, summary: dict[str, Any]
+    plan: PlanFolder,
+    rep: np.ndarray,
+    territories: pd.DataFrame,
+    summary: dict[str, Any],
+    pieces: dict[str, dict[str, int]] | None = None,
 ) -> list[dict[str, object]]:
-    """Every band, family, count and budget of the plan's model that the edited assignment breaks."""
+    """Every band, family, count and budget of the plan's model that the edited assignment breaks.
+    ``pieces``: ``group_pieces`` of the edited plan when the caller has them (the adjacency built once)."""
     out: list[dict[str, object]] = []
     rep_ids = list(territories["rep_id"])
     for measure in sorted(balanced_measures(summary) & set(plan.assignments.columns)):
@@ -65,12 +70,16 @@ def violations(
                 out.append(_violation(family, rep_ids[r], "", abs(counts[r] - limit), limit=limit))
     out += _budget_violations(a, rep, rep_ids, config)
     out += _segment_violations(plan, rep, rep_ids)
-    out += _contiguity_violations(plan, rep, territories, summary)
+    out += _contiguity_violations(plan, rep, territories, summary, pieces)
     return out
 
 
 def _contiguity_violations(
-    plan: PlanFolder, rep: np.ndarray, territories: pd.DataFrame, summary: dict[str, Any]
+    plan: PlanFolder,
+    rep: np.ndarray,
+    territories: pd.DataFrame,
+    summary: dict[str, Any],
+    pieces: dict[str, dict[str, int]] | None = None,
 ) -> list[dict[str, object]]:
     """With ``contiguous`` (``district_contiguous``), each territory (district) of the edited plan in
     more than one piece, over the plan's adjacency (its ``--adjacency`` edge list when that file is still
@@ -83,12 +92,14 @@ def _contiguity_violations(
         levels.append(("district_contiguity", "district"))
     if not levels:
         return []
-    counted = group_pieces(plan, rep, territories, summary, [column for _, column in levels])
+    columns = [column for _, column in levels]
+    known = pieces is not None and all(c in pieces for c in columns if c in territories.columns)
+    counted = pieces if known else group_pieces(plan, rep, territories, summary, columns)
     out: list[dict[str, object]] = []
     for family, column in levels:
-        for label, pieces in (counted or {}).get(column, {}).items():
-            if pieces > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
-                out.append(_violation(family, label, "pieces", pieces - 1))
+        for label, n in (counted or {}).get(column, {}).items():
+            if n > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
+                out.append(_violation(family, label, "pieces", n - 1))
     return out
 
 
