@@ -108,6 +108,23 @@ def test_edge_list_ok(tmp_path: Path) -> None:
     assert edges(adj) == {(0, 1), (1, 2)}
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        "\ufeffu;v\r\nA;B\r\nC;B\r\n".encode(),  # Excel's de-DE "CSV UTF-8": BOM, ';', CRLF
+        b"sep=;\nu;v\nA;B\nC;B\n",  # Excel's sep= line
+        b"u\tv\rA\tB\rC\tB\r",  # tabs, CR alone
+    ],
+    ids=["bom-semicolon-crlf", "sep-line", "tab-cr"],
+)
+def test_an_edge_list_is_read_as_every_csv_is(tmp_path: Path, data: bytes) -> None:
+    """An --adjacency edge list was read with the csv module's defaults: a BOM glued to 'u', ';' and
+    tabs not split (found by QA32's locks helper)."""
+    f = tmp_path / "edges.csv"
+    f.write_bytes(data)
+    assert edges(adjmod.read_edge_list(f, ["A", "B", "C"])) == {(0, 1), (1, 2)}
+
+
 def test_a_continent_wide_layer_is_charted_without_phantom_neighbours() -> None:
     """QA30 F5: one UTM zone for Africa, Asia and Europe folded distant shapes onto each other (Indonesia
     "touched" Somalia). Boxes like Somalia, Indonesia, a Russia spanning 200 degrees and an Africa 1

@@ -8,6 +8,7 @@ tolerance is in metres.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,9 +168,14 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
     if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # the sheet "adjacency", else the first one
         frame, sheet = read_sheet(Path(path), "adjacency")
         rows = [list(frame.columns), *frame.to_numpy(dtype=str).tolist()]
-    else:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+    else:  # as every CSV is read: a byte-order mark, any line ends, Excel's sep= line, ';' or a tab
+        from territory_planner.io.readers import csv_text
+
+        try:
+            text, sep = csv_text(Path(path).read_bytes())
+        except UnicodeDecodeError as exc:
+            raise InputError(Problem(str(path), None, None, f"not UTF-8 text ({exc.reason})")) from None
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
     if not rows:
         raise InputError(Problem(str(path), None, None, "the edge list is empty"))
     header = [c.strip().lower() for c in rows[0]]
