@@ -678,7 +678,6 @@ def load_inputs(
         problems += found
     if not accounts.empty and not reps.empty:
         problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
-    if not accounts.empty and not reps.empty:
         problems += _segment_lists(accounts, reps, str(reps_path))
     if raw_a is not None and not reps.empty:
         named = {str(p.column) for p in problems if p.file == str(accounts_path)} | set(measures)

@@ -261,18 +261,24 @@ def _where(before: bytes) -> tuple[int, int]:
     """(line, data row) of the byte after ``before``: lines ended by LF, CRLF or CR alone (QA32 F-c: an
     Excel-for-Mac file's bad byte was put "in the header"), data rows counted as records, a quoted cell's
     line breaks inside its row (F-d: row 499 for data row 299), blank lines not counted; 0 for the header."""
-    text = before.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    line = text.count("\n") + 1
-    text = text.removeprefix("\ufeff")
-    first, _, rest = text.partition("\n")
-    named = _SEP_LINE.match(first)
-    if named and rest:  # Excel's sep= line is no record
-        text = rest
-    sep = named.group(1) if named else header_separator(text)
+    line = before.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+    text, sep = csv_text(before)  # valid UTF-8 up to the bad byte; a sep= line is no record
     records = sum(
         1 for row in csv.reader(io.StringIO(text + "x"), delimiter=sep) if any(c.strip() for c in row)
     )
     return line, max(records - 1, 0)
+
+
+def _checked_frame(text: str, sep: str, name: str) -> pd.DataFrame:
+    """A CSV's cells as text, once ``csv_structure_problems`` finds nothing (raised as ``InputError``);
+    pandas' own errors are the caller's to word. ``usecols``: a row's extra cells (checked blank: a
+    trailing separator) are not read, and pandas never takes a first column as the index when the rows
+    are longer than the header."""
+    structure, width = csv_structure_problems(text, sep, name)
+    if structure:
+        raise InputError(structure)
+    usecols = range(width) if width else None
+    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, usecols=usecols)
 
 
 def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
@@ -284,16 +290,7 @@ def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
     name = str(path)
     try:
         text, sep = csv_text(Path(path).read_bytes())
-        structure, width = csv_structure_problems(text, sep, name)
-        if structure:
-            raise InputError(structure)
-        return pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            usecols=range(width) if width else None,
-        )
+        return _checked_frame(text, sep, name)
     except FileNotFoundError:
         raise InputError(Problem(name, None, None, f"{what} file not found")) from None
     except UnicodeDecodeError as exc:
@@ -316,15 +313,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
             row=record or None,  # the header has no data row (QA29 F13)
         ) from exc
-    problems, width = csv_structure_problems(text, sep, str(path))
-    if problems:
-        raise InputError(problems)
     try:
-        # usecols: a row's extra cells (checked blank above: a trailing separator) are not read, and
-        # pandas never takes a first column as the index when the rows are longer than the header
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, usecols=range(width)
-        )
+        frame = _checked_frame(text, sep, str(path))
     except pd.errors.ParserError as exc:
         raise _problem(path, f"cannot parse as CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
@@ -366,6 +356,20 @@ def _layer(path: Path, table: str | None) -> str | None:
     )
 
 
+def _fits_degrees(gdf: Any) -> bool:
+    """Every coordinate of the layer fits longitude/latitude."""
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    return -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
+
+
+def _projected_range(gdf: Any) -> str:
+    """'run from (x0, y0) to (x1, y1), so they are projected (metres or feet)'."""
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    return (
+        f"run from ({x0:,.0f}, {y0:,.0f}) to ({x1:,.0f}, {y1:,.0f}), so they are projected (metres or feet)"
+    )
+
+
 def _projected_as_degrees(path: Path, gdf: Any) -> None:
     """A layer said to be in longitude/latitude whose coordinates cannot be degrees: metres of a
     projection in a GeoJSON without a ``crs`` member, which GDAL takes as EPSG:4326 (QA32 F-r: 136
@@ -373,31 +377,30 @@ def _projected_as_degrees(path: Path, gdf: Any) -> None:
     if gdf.crs is None or not gdf.crs.is_geographic:
         return
     x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-    if -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90:
-        return
-    if min(abs(x0), abs(x1)) <= 360 and min(abs(y0), abs(y1)) <= 180:
-        return  # a few coordinates out of range: reported by row later
+    if _fits_degrees(gdf) or (min(abs(x0), abs(x1)) <= 360 and min(abs(y0), abs(y1)) <= 180):
+        return  # in range, or a few coordinates out of range: reported by row later
     raise _problem(
         path,
-        f"the file's coordinates run from ({x0:,.0f}, {y0:,.0f}) to ({x1:,.0f}, {y1:,.0f}), so they are "
-        f"projected (metres or feet), but the file says they are longitude/latitude ({gdf.crs.name}; a "
+        f"the file's coordinates {_projected_range(gdf)}, but the file says they are longitude/latitude "
+        f"({gdf.crs.name}; a "
         "GeoJSON without a 'crs' member is taken as such): save it with its projection's EPSG code, e.g. "
         "`ogr2ogr -a_srs EPSG:XXXX out.gpkg in.geojson`, or as longitude/latitude (EPSG:4326)",
     )
 
 
-def _utf8_as_latin1(value: object) -> bool:
-    """UTF-8 text decoded as Latin-1 ("ZÃ¼rich" for "Zürich"): its Latin-1 bytes are UTF-8 with a
-    letter beyond ASCII. Genuine Latin-1 text ("Zürich" itself) is no UTF-8."""
+def _latin1_repair(value: object) -> str | None:
+    """The text of UTF-8 decoded as Latin-1 ("Zürich" for "ZÃ¼rich"): its Latin-1 bytes are UTF-8 with a
+    letter beyond ASCII; None for anything else. Genuine Latin-1 text ("Zürich" itself) is no UTF-8."""
     if not isinstance(value, str) or value.isascii():
-        return False
+        return None
     try:
         fixed = value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        return False
+        return None
     # the repaired letters are Latin ones (U+00C0 to U+024F): "JOSÉ\u00a0SILVA" would become "JOSɠSILVA",
     # an IPA letter, so it is no mojibake (QA33 F8)
-    return fixed != value and all("\u00c0" <= c <= "\u024f" for c in fixed if not c.isascii())
+    latin = all("\u00c0" <= c <= "\u024f" for c in fixed if not c.isascii())
+    return fixed if fixed != value and latin else None
 
 
 def _mojibake(path: Path, gdf: Any) -> None:
@@ -408,9 +411,8 @@ def _mojibake(path: Path, gdf: Any) -> None:
     for column in gdf.columns:
         if column == gdf.geometry.name or gdf[column].dtype.kind != "O":
             continue
-        bad = next((v for v in gdf[column].tolist() if _utf8_as_latin1(v)), None)
+        bad, fixed = next(((v, f) for v in gdf[column].tolist() if (f := _latin1_repair(v))), (None, None))
         if bad is not None:
-            fixed = bad.encode("latin-1").decode("utf-8")
             hint = (
                 f"add {path.with_suffix('.cpg').name} holding the word UTF-8 beside it"
                 if path.suffix.lower() == ".shp"
@@ -436,13 +438,11 @@ def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
     _projected_as_degrees(path, gdf)
     _mojibake(path, gdf)
     if gdf.crs is None:
-        x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
-        lonlat = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
         what = (
             "its coordinates fit longitude/latitude: if they are, set EPSG:4326"
-            if lonlat
-            else f"its coordinates run from ({x0:,.0f}, {y0:,.0f}) to ({x1:,.0f}, {y1:,.0f}), so they are "
-            "projected (metres or feet): set the EPSG code of that projection, not EPSG:4326"
+            if _fits_degrees(gdf)
+            else f"its coordinates {_projected_range(gdf)}: set the EPSG code of that projection, "
+            "not EPSG:4326"
         )
         raise _problem(
             path,
