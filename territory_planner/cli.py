@@ -31,6 +31,7 @@ from territory_planner.cli_support import (
     check_out,
     currency_option,
     handle_errors,
+    out_folder_option,
     stderr_console,
 )
 from territory_planner.currency import currency_context, is_money
@@ -314,13 +315,7 @@ def main() -> None:
 
 @main.command()
 @model_options
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=check_out,
-    help="Plan folder to write.",
-)
+@out_folder_option("Plan folder to write.")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), help="Solver back-end [default: highs].")
 @click.option(
     "--time-limit", type=float, help="Seconds; the best plan found so far is returned [default: 120]."
@@ -642,13 +637,7 @@ def validate(scenario: Path | None, errors: Path | None, force: bool, **flags: A
 
 
 @main.command()
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=check_out,
-    help="Plan folder to write.",
-)
+@out_folder_option("Plan folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 @click.option("--offline", is_flag=True, help="Self-contained map.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")

@@ -62,6 +62,18 @@ def check_out(_ctx: click.Context, _param: click.Parameter, value: Path | None) 
     return value
 
 
+def out_folder_option(help: str) -> Callable[[F], F]:  # noqa: A002 - click's own keyword
+    """The required ``--out FOLDER`` of a command that writes a folder, tried for writing as the command
+    line is read (``check_out``)."""
+    return click.option(
+        "--out",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        callback=check_out,
+        help=help,
+    )
+
+
 def stderr_console() -> Console:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not console.is_terminal:  # logs and pipes: do not fold messages at 80 columns

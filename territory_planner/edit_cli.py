@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from territory_planner.cli_support import check_out, handle_errors, stderr_console
+from territory_planner.cli_support import handle_errors, out_folder_option, stderr_console
 from territory_planner.io.labels import account_label
 
 
@@ -23,13 +23,7 @@ from territory_planner.io.labels import account_label
     type=click.Path(dir_okay=False, path_type=Path),
     help='CSV or .xlsx account_id,rep_id (the map\'s "Download edits.csv").',
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=check_out,
-    help="Plan folder to write.",
-)
+@out_folder_option("Plan folder to write.")
 @click.option(
     "--rebalance",
     is_flag=True,

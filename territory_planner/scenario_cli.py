@@ -19,20 +19,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from territory_planner.cli_support import check_out, handle_errors, stderr_console
+from territory_planner.cli_support import handle_errors, out_folder_option, stderr_console
 
 
 @click.command(name="compare")
 @click.argument(
     "plans", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path)
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=check_out,
-    help="Folder to write.",
-)
+@out_folder_option("Folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing comparison folder.")
 @handle_errors(None)
 def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
@@ -79,13 +73,7 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         "value joins its measures with +: balance=potential,potential+workload."
     ),
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    callback=check_out,
-    help="Sweep folder.",
-)
+@out_folder_option("Sweep folder.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Points solved in parallel.")
 @click.option(
     "--executor",

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,18 @@ def read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 def write_edits(path: Path, rows: list[tuple[str, str]]) -> Path:
     pd.DataFrame(rows, columns=["account_id", "rep_id"]).to_csv(path, index=False)
     return path
+
+
+def edits_workbook(moves: list[tuple[str, str]]) -> tuple[Any, Any]:
+    """A workbook whose sheet "edits" holds ``moves`` as account_id, rep_id rows, and that sheet."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "edits"
+    sheet.append(["account_id", "rep_id"])
+    for acc, rep in moves:
+        sheet.append([acc, rep])
+    return book, sheet
 
 
 def by_hand_objective(a: pd.DataFrame, rep_of: dict[str, str]) -> float:
@@ -287,15 +300,9 @@ def test_an_existing_folder_needs_force(base: Path, tmp_path: Path) -> None:
 def test_edits_from_a_workbook_are_applied_and_their_problems_name_sheet_and_cell(
     base: Path, tmp_path: Path
 ) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
     a0, _, _ = read(base)
     moves = two_moves(a0)
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "edits"
-    sheet.append(["account_id", "rep_id"])
-    for acc, rep in moves:
-        sheet.append([acc, rep])
+    book, sheet = edits_workbook(moves)
     good = tmp_path / "edits.xlsx"
     book.save(good)
     code, output = run(str(base), "--edits", str(good), "--out", str(tmp_path / "x"))
@@ -695,17 +702,10 @@ def test_a_workbook_exported_from_another_plan_is_refused(base: Path, tmp_path: 
 def test_rebalance_reads_edits_from_a_workbook(base: Path, tmp_path: Path) -> None:
     """The README lets an edits file be a workbook, but --rebalance read it again as a locks CSV: "not
     UTF-8 text (invalid start byte)" (found by QA32's locks helper)."""
-    openpyxl = pytest.importorskip("openpyxl")
     a0, _, _ = read(base)
     moves = two_moves(a0)
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "edits"
-    sheet.append(["account_id", "rep_id"])
-    for acc, rep in moves:
-        sheet.append([acc, rep])
     edits = tmp_path / "edits.xlsx"
-    book.save(edits)
+    edits_workbook(moves)[0].save(edits)
     code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance")
     assert code == 0, output
     a, _, _ = read(tmp_path / "r")

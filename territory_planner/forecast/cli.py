@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_out, check_period, currency_option, handle_errors
+from territory_planner.cli_support import check_period, currency_option, handle_errors, out_folder_option
 from territory_planner.currency import parse_currency
 from territory_planner.report.formatting import percent
 
@@ -40,14 +40,7 @@ from territory_planner.report.formatting import percent
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Processes fitting the models [default: up to 2]."
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    callback=check_out,
-    help="Output folder (written atomically).",
-)
+@out_folder_option("Output folder (written atomically).")
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
 @currency_option("the plan's, else $")
 @handle_errors(out_param="out")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_out, check_period, currency_option, handle_errors
+from territory_planner.cli_support import check_period, currency_option, handle_errors, out_folder_option
 from territory_planner.currency import parse_currency
 
 
@@ -67,14 +67,7 @@ from territory_planner.currency import parse_currency
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Accounts table, instead of the CRM folder's accounts.csv.",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    callback=check_out,
-    help="Output folder (written atomically).",
-)
+@out_folder_option("Output folder (written atomically).")
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
 @currency_option("the plan's, else $")
 @handle_errors(out_param="out")
