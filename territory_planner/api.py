@@ -559,8 +559,8 @@ def solve(
 
             pieces = contiguity_count.count_pieces(adj, unit_rep, problem.n_reps)
             contiguity_info = planning.with_pieces(contiguity_info, problem, pieces)
-    if design_info is not None and district_info is not None and district_info.get("contiguous"):
-        result = _designed_connected(result, design_info)
+    if design_info is not None:
+        result = _designed_connected(result, design_info, district_info)
     if designed_from is not None:
         kept = bool((spec.allowed != designed_from.allowed).any())  # units kept in their districts
         result = _bound_for_any_grouping(result, design_bound, kept)
@@ -1185,21 +1185,22 @@ def _promise_before_solve(budget: TimeBudget, centres_seconds: float, forecast: 
         )
 
 
-def _designed_connected(result: SolveResult, design_info: dict[str, Any]) -> SolveResult:
-    """The district contiguity stage after the design connected the districts the design left in pieces:
-    said so (QA31 F3: summary.json kept "connected": false and the design's note "the districts may not
-    all be connected" beside districts.csv's every district one piece)."""
+def _designed_connected(
+    result: SolveResult, design_info: dict[str, Any], district_info: dict[str, Any] | None
+) -> SolveResult:
+    """Whether the designed districts end up connected: the design's notes of districts in pieces
+    (``unconnected_notes``, taken out of ``design_info``) are added when they stay so; when the district
+    contiguity stage after the design connected them, that is said instead (QA31 F3: summary.json kept
+    "connected": false and the design's note "the districts may not all be connected" beside
+    districts.csv's every district one piece)."""
+    unconnected = design_info.pop("unconnected_notes", [])
     if design_info["connected"]:
         return result
+    if district_info is None or not district_info.get("contiguous"):
+        return dataclasses.replace(result, notes=(*result.notes, *unconnected))
     design_info.update(connected=True, connected_by="district_contiguity")
-    stale = f"no grouping of the reps into {design_info['districts']} connected districts"
-    kept = tuple(
-        n
-        for n in result.notes
-        if not n.startswith(stale) and "a district holding one cannot be one piece" not in n
-    )
     note = "the district contiguity stage after the design made every district one piece"
-    return dataclasses.replace(result, notes=(*kept, note))
+    return dataclasses.replace(result, notes=(*result.notes, note))
 
 
 def _bound_for_any_grouping(result: SolveResult, bound: float, kept: bool) -> SolveResult:

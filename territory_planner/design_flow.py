@@ -245,7 +245,8 @@ def design_districts(
     ``plan``, or None (the district contiguity stage), when the grouping's districts are not;
     ``contiguous`` likewise a plan of connected territories (``--contiguous``) made from the first plan
     before the grouping; ``centre`` the reps' home units (-1: none), for grouping them by the cells of
-    their homes when the first plan's pieces admit no connected grouping."""
+    their homes when the first plan's pieces admit no connected grouping. The returned info's
+    "unconnected_notes" are not in the result's notes: the caller adds them if the districts stay split."""
     check_count(problem, n)
     conflict = nesting_conflict(problem, n)
     if conflict is not None:  # proven before any solve: no grouping nests in the regions
@@ -382,8 +383,9 @@ def design_districts(
             "no grouping of the first plan's territories met the district band: the reps were grouped by "
             "travel alone (regions kept) and the second solve put the district rows on that grouping"
         )
+    unconnected: list[str] = []  # said only if the districts stay in pieces (``info``'s "unconnected_notes")
     if connected is False:
-        notes.append(
+        unconnected.append(
             f"no grouping of the reps into {n} connected districts within the district band was found for "
             f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
             f"connected districts for {_tried(len(proven), unproven)}; the districts may not all be "
@@ -393,7 +395,7 @@ def design_districts(
         if islands:  # a district holding one can never be one piece (QA13 5: no hint, 3 of 3 split)
             names = ", ".join(problem.unit_label(int(u)) for u in np.concatenate(islands)[:3])
             more = sum(len(i) for i in islands) - 3
-            notes.append(
+            unconnected.append(
                 f"the map has {len(islands)} island(s) apart from the rest ({names}"
                 + (f" and {more} more unit(s)" if more > 0 else "")
                 + "): a district holding one cannot be one piece; --bridge-islands joins each to its "
@@ -425,6 +427,9 @@ def design_districts(
         "band_implied": implied,
         "joint_lower_bound": joint,
         "grouping_lower_bound": res2.lower_bound,
+        # the notes that the districts are not all connected, for the caller to add when they stay so: the
+        # district contiguity stage after the design may connect them (QA31 F3)
+        "unconnected_notes": unconnected,
     }
     return problem2, spec2, plan2, result, info
 

@@ -746,9 +746,12 @@ def test_districts_the_contiguity_stage_connected_after_the_design_are_said_conn
         "no grouping of the reps into 3 connected districts within the district band was found for the "
         "first territory plan (2 rounds of connectivity cuts); the districts may not all be connected"
     )
-    result = SolveResult("feasible", False, 1.0, 1.0, 0.9, 0.1, 1.0, "HiGHS", "x", notes=("kept", stale))
+    result = SolveResult("feasible", False, 1.0, 1.0, 0.9, 0.1, 1.0, "HiGHS", "x", notes=("kept",))
     info: dict[str, Any] = {"connected": False, "connected_by": None, "districts": 3}
-    out = api._designed_connected(result, info)
+    split = api._designed_connected(result, {**info, "unconnected_notes": [stale]}, {"contiguous": False})
+    assert split.notes == ("kept", stale)  # still in pieces: the design's note stands
+    info["unconnected_notes"] = [stale]
+    out = api._designed_connected(result, info, {"contiguous": True})
     assert info["connected"] is True
     assert info["connected_by"] == "district_contiguity"
     assert out.notes[0] == "kept"
