@@ -150,7 +150,7 @@ class FlowModel(background.WholeModel):
         gap: float,
         seed: int,
     ) -> None:
-        self._adj, self._parts, self._arcs = adj, parts, arcs
+        self._parts, self._arcs = parts, arcs
         self._units = [
             int(spec.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts
         ]  # units a part may hold
@@ -293,7 +293,7 @@ class PhasedFlow:
                 switch = False
             else:  # nobody has a connected plan: whether one exists first
                 switch = True
-                zero = dataclasses.replace(spec, cost=np.zeros_like(spec.cost), disruption_price=0.0)
+                zero = spec.without_objective()
                 self._model = FlowModel(
                     zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed
                 )
@@ -402,9 +402,7 @@ def bare(spec: ModelSpec) -> ModelSpec | None:
     ):
         return None
     return dataclasses.replace(
-        spec,
-        cost=np.zeros_like(spec.cost),
-        disruption_price=0.0,
+        spec.without_objective(),
         budget=None,
         rep_budget_share=None,
         min_accounts=None,

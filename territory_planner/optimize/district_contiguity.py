@@ -28,7 +28,6 @@ meets the bands. Whichever settles first stops the other.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,7 +101,7 @@ def _connected_start(
     model with its objective dropped: any plan is optimal, so HiGHS stops at its first. With the objective,
     HiGHS found no plan in 110 s on 48 US states x 8 reps in 3 districts (two measures, +-15% / +-40%),
     and the cut loop none in 120 s; without it, a connected plan in 6 s."""
-    zero = dataclasses.replace(spec_c, cost=np.zeros_like(spec_c.cost), disruption_price=0.0)
+    zero = spec_c.without_objective()
     flow = contiguous_flow.start(zero, adj, parts, backend, deadline=deadline, gap=1.0, seed=seed)
     if flow is None:
         return None, False

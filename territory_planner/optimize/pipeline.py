@@ -987,7 +987,7 @@ def _elastic_whole(run: Run, cols: np.ndarray, start: np.ndarray, deadline: floa
     as the only objective, started from the near-plan ``start``. Any solution with no violation left is
     optimal for it, so HiGHS stops at the first plan; the plain model then improves that plan. Its bound
     proves nothing about the plan's objective and is not used."""
-    violation_only = dataclasses.replace(run.spec, cost=np.zeros_like(run.spec.cost), disruption_price=0.0)
+    violation_only = run.spec.without_objective()
     _, unit_rep = _elastic_mip(
         run,
         violation_only,

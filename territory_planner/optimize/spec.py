@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,11 @@ class ModelSpec:
             out: np.ndarray = self.cost + self.disruption_price * self.moved
             return out
         return self.cost
+
+    def without_objective(self) -> ModelSpec:
+        """The same rows with every plan of cost 0: a solve stops at its first plan (a feasibility
+        question: whether any plan, or any connected plan, exists)."""
+        return dataclasses.replace(self, cost=np.zeros_like(self.cost), disruption_price=0.0)
 
     @classmethod
     def build(
