@@ -30,10 +30,11 @@ def violations(
     rep: np.ndarray,
     territories: pd.DataFrame,
     summary: dict[str, Any],
-    pieces: dict[str, dict[str, int]] | None = None,
+    pieces: dict[str, dict[str, int]] | None,
 ) -> list[dict[str, object]]:
     """Every band, family, count and budget of the plan's model that the edited assignment breaks.
-    ``pieces``: ``group_pieces`` of the edited plan when the caller has them (the adjacency built once)."""
+    ``pieces``: ``group_pieces`` of the edited plan for its territories (with ``contiguous``) and its
+    levels, None without an adjacency the folder can give (the caller builds it once for both uses)."""
     out: list[dict[str, object]] = []
     rep_ids = list(territories["rep_id"])
     for measure in sorted(balanced_measures(summary) & set(plan.assignments.columns)):
@@ -70,16 +71,12 @@ def violations(
                 out.append(_violation(family, rep_ids[r], "", abs(counts[r] - limit), limit=limit))
     out += _budget_violations(a, rep, rep_ids, config)
     out += _segment_violations(plan, rep, rep_ids)
-    out += _contiguity_violations(plan, rep, territories, summary, pieces)
+    out += _contiguity_violations(territories, summary, pieces)
     return out
 
 
 def _contiguity_violations(
-    plan: PlanFolder,
-    rep: np.ndarray,
-    territories: pd.DataFrame,
-    summary: dict[str, Any],
-    pieces: dict[str, dict[str, int]] | None = None,
+    territories: pd.DataFrame, summary: dict[str, Any], pieces: dict[str, dict[str, int]] | None
 ) -> list[dict[str, object]]:
     """With ``contiguous`` (``district_contiguous``), each territory (district) of the edited plan in
     more than one piece, over the plan's adjacency (its ``--adjacency`` edge list when that file is still
@@ -90,14 +87,9 @@ def _contiguity_violations(
     levels = [("territory_contiguity", "rep_id")] if config.get("contiguous") else []
     if config.get("district_contiguous") and "district" in territories.columns:
         levels.append(("district_contiguity", "district"))
-    if not levels:
-        return []
-    columns = [column for _, column in levels]
-    known = pieces is not None and all(c in pieces for c in columns if c in territories.columns)
-    counted = pieces if known else group_pieces(plan, rep, territories, summary, columns)
     out: list[dict[str, object]] = []
     for family, column in levels:
-        for label, n in (counted or {}).get(column, {}).items():
+        for label, n in (pieces or {}).get(column, {}).items():
             if n > 1:  # as a relaxed plan records it (QA18 F9): the group, "pieces", pieces beyond one
                 out.append(_violation(family, label, "pieces", n - 1))
     return out
