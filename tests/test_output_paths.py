@@ -39,13 +39,12 @@ def a_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file opened for writing by the atomic writers fails as on a full disk."""
+    """Every file the atomic writers create fails as on a full disk."""
 
-    def fdopen(fd: int, *_args: object, **_kwargs: object) -> None:
-        os.close(fd)
+    def mkstemp(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("territory_planner.io.writers.os.fdopen", fdopen)
+    monkeypatch.setattr("territory_planner.io.writers.tempfile.mkstemp", mkstemp)
 
 
 def test_plan_out_under_a_file_is_refused_before_the_inputs_are_read(tmp_path: Path, a_file: Path) -> None:

@@ -7,12 +7,8 @@ replaced, so bad input never leaves a half-written output; an existing output is
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +17,7 @@ from territory_planner.errors import InputError, OutputExistsError
 from territory_planner.export import FORMATS, crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
-from territory_planner.io.outpaths import cannot_write
-from territory_planner.io.writers import atomic_write_text, csv_text
+from territory_planner.io.writers import atomic_write_file, atomic_write_text, csv_text
 
 WORKBOOK_NAME = "plan.xlsx"
 
@@ -31,26 +26,6 @@ WORKBOOK_NAME = "plan.xlsx"
 class Exported:
     paths: list[Path]  # the files written
     notes: list[str] = dataclasses.field(default_factory=list)  # what the planner still has to do
-
-
-def atomic_write_file(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` into a temporary file next to ``path``, then rename it into place; an ``OSError`` (a
-    full disk) leaves nothing and raises ``OutputPathError`` naming ``path``."""
-    with cannot_write(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            write(tmp)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a shared workbook must be readable
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
 
 
 def _refuse_existing(paths: list[Path], force: bool) -> None:

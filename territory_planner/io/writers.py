@@ -13,7 +13,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,22 +74,28 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write_text(path, csv_text(frame))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary name beside ``path`` and rename it into place; a failure (a full disk)
-    leaves nothing, any earlier ``path`` as it was, and raises ``OutputPathError`` naming ``path``."""
+def atomic_write_file(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename it into place; a failure (a full
+    disk) leaves nothing, any earlier ``path`` as it was, and raises ``OutputPathError`` naming ``path``."""
     path = Path(path)
     with cannot_write(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+            write(tmp)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared reports must be readable
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                tmp.unlink()
             raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """``text`` written by ``atomic_write_file`` (UTF-8, line ends as they are)."""
+    atomic_write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 def finite_json(value: Any) -> Any:
