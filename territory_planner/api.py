@@ -578,6 +578,10 @@ def solve(
     result = _connected_or_relaxed(
         result, contiguity_info, district_info, options, problem.n_reps, elapsed=time.perf_counter() - start
     )
+    if design_info is not None:
+        from territory_planner.design_flow import with_rule_violations
+
+        result = with_rule_violations(result, design_info)
     result = _with_total_time(result, time.perf_counter() - start)
     design_notes: list[str] = []
     plan = Plan(

@@ -40,7 +40,7 @@ from territory_planner.errors import Conflict, InfeasibleError, InputError, Prob
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import design, pipeline, repair
+from territory_planner.optimize import design, hierarchy, pipeline, repair
 from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.district_contiguity import district_pieces
 from territory_planner.optimize.nested_districts import within_districts
@@ -68,6 +68,88 @@ class Attempt:
 
 
 Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], Attempt]
+
+
+@dataclass(frozen=True)
+class GroupingRule:
+    """How the reps make a district: mean +- ``spread`` reps by capacity, within one region when
+    ``regions_kept``. SPEC's rule is (1, kept); ``--relax`` widens it (``relaxed_rule``) only when
+    ``conflict`` proved that no grouping of SPEC's rule nests in the regions, and the plan written is then
+    marked relaxed (``rule_violations``: QA31 F1d, --relax wrote nothing)."""
+
+    spread: float = 1.0
+    regions_kept: bool = True
+    conflict: Conflict | None = None
+
+
+def relaxed_rule(problem: TerritoryProblem, n: int, conflict: Conflict) -> GroupingRule:
+    """The least widening of SPEC's rule that admits ``n`` districts: the least spread of rep counts that
+    nests in the regions (``design.least_spread``), or, with more regions than districts (no spread
+    nests), districts that may span regions, with the least spread that then admits ``n``."""
+    regions = np.asarray(problem.rep_regions, dtype=str)
+    spread = design.least_spread(problem.capacity, regions, n)
+    if spread is not None:
+        return GroupingRule(max(spread, 1.0), True, conflict)
+    anywhere = np.zeros(problem.n_reps, dtype=str)
+    spread = design.least_spread(problem.capacity, anywhere, n)
+    return GroupingRule(1.0 if spread is None else max(spread, 1.0), False, conflict)
+
+
+def rule_violations(
+    problem: TerritoryProblem, district: np.ndarray, n: int, rule: GroupingRule
+) -> list[dict[str, object]]:
+    """Each district of a grouping made under a widened rule that breaks SPEC's: ``district_reps`` by how
+    far its capacity lies beyond mean +- 1, ``district_region`` by how many regions beyond one it spans."""
+    if rule.conflict is None:
+        return []
+    mean = float(problem.capacity.sum()) / n
+    regions = np.char.strip(np.asarray(problem.rep_regions, dtype=str))
+    out: list[dict[str, object]] = []
+    for k in range(n):
+        members = district == k
+        over = abs(float(problem.capacity[members].sum()) - mean) - 1.0
+        if over > 1e-9:
+            out.append(hierarchy._violation("district_reps", district_label(k), "reps", over))
+        spans = len(set(regions[members].tolist()) - {""})
+        if spans > 1:
+            out.append(hierarchy._violation("district_region", district_label(k), "", float(spans - 1)))
+    return out
+
+
+def _rule_text(rule: GroupingRule) -> str:
+    """What the widened rule allows, for the progress line and the notes."""
+    assert rule.conflict is not None
+    spread = f"mean +- {rule.spread:.3g} reps by capacity (SPEC: +- 1)"
+    where = (
+        "each in one region"
+        if rule.regions_kept
+        else "spanning regions (more regions than districts; reps are kept in their seat's region where "
+        "the grouping can, which is not proven least)"
+    )
+    return (
+        f"no grouping of SPEC's rule exists ({rule.conflict.message}); the districts hold {spread}, "
+        f"{where}: the least widening of the rule that admits the number of districts asked for"
+    )
+
+
+def with_rule_violations(result: SolveResult, info: dict[str, Any]) -> SolveResult:
+    """The run's final result marked relaxed when the grouping broke SPEC's rule (``info``'s
+    "rule_violations", kept apart from the stages after the design, which recompute the violations of the
+    plan's rows); the proof that SPEC's rule has no grouping is a proof that no plan meets every
+    constraint."""
+    found = info.get("rule_violations") or []
+    if not found:
+        return result
+    notes = result.notes if result.status == "relaxed" else (pipeline.RELAXED_NOTE, *result.notes)
+    return dataclasses.replace(
+        result,
+        status="relaxed",
+        proven_optimal=False,
+        gap=float("nan"),
+        proven_infeasible=True,
+        violations=(*result.violations, *found),
+        notes=(*notes, *info.get("rule_notes", [])),
+    )
 
 
 def band_implied(problem: TerritoryProblem, spec: ModelSpec, tolerance: np.ndarray) -> bool:
@@ -140,27 +222,37 @@ def _group(
     adj: Adjacency | None,
     centre: np.ndarray | None = None,
     exclude: tuple[np.ndarray, ...] = (),
+    rule: GroupingRule | None = None,
 ) -> design.Grouping | None:
-    """The grouping of the reps around seats; with ``adj``, connected over the plan's pieces, else (the
-    plan's territories scattered) over the cells of the reps' homes (``centre``: their units), which
-    the district contiguity stage then makes the plan follow. ``exclude``: groupings already proven
-    impossible to connect; with any, only the homes' cells are grouped (the plan's pieces admitted no
-    connected grouping the first time). None when no grouping was found."""
+    """The grouping of the reps around seats (``rule``: SPEC's unless ``--relax`` widened it); with
+    ``adj``, connected over the plan's pieces, else (the plan's territories scattered) over the cells of
+    the reps' homes (``centre``: their units), which the district contiguity stage then makes the plan
+    follow. ``exclude``: groupings already proven impossible to connect; with any, only the homes' cells
+    are grouped (the plan's pieces admitted no connected grouping the first time). None when no grouping
+    was found."""
     p = problem.n_reps
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
+    rule = rule or GroupingRule()
     regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
-    nested = regions is not None and bool((np.char.strip(regions) != "").any())
+    nested = regions is not None and bool((np.char.strip(regions) != "").any()) and rule.regions_kept
     same = (regions[:, None] == regions[None, :]) if nested and regions is not None else None
+
+    apart = None  # --relax with districts across regions: a rep away from its seat's region costs more
+    if not rule.regions_kept and regions is not None:
+        apart = regions[:, None] != regions[None, :]
 
     def group(
         basis: np.ndarray, pieces: design.Pieces | None, band: np.ndarray = tol
     ) -> design.Grouping | None:
+        travel = design.rep_travel(spec.cost, basis, p)
+        if apart is not None:
+            travel = travel + apart * (4.0 * float(travel.max(initial=0.0)) + 1.0)
         return design.group_nearest_first(
-            design.rep_travel(spec.cost, basis, p), problem.capacity, load, problem.target, band, n, backend,
+            travel, problem.capacity, load, problem.target, band, n, backend,
             time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
             seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
-            exclude=exclude,
+            exclude=exclude, spread=rule.spread,
         )  # fmt: skip
 
     if exclude:  # a later try: the homes' cells, or nothing
@@ -190,11 +282,12 @@ def _group(
         if nested and regions is not None:
             names, counts = np.unique(regions, return_counts=True)
             sizes = ", ".join(f"{k} {c}" for k, c in zip(names.tolist(), counts.tolist(), strict=True))
-            counts_ok = design.nesting_counts(problem.capacity, regions)
+            counts_ok = design.nesting_counts(problem.capacity, regions, rule.spread)
             within = (
                 f", each district within one region (reps per region: {sizes}; a district holds "
-                f"{problem.capacity.sum() / n:.1f} +- 1 reps by capacity; numbers of districts the "
-                f"regions' rep counts allow at best: {', '.join(map(str, counts_ok)) or 'none'})"
+                f"{problem.capacity.sum() / n:.1f} +- {rule.spread:.3g} reps by capacity; numbers of "
+                "districts the regions' rep counts allow at best: "
+                f"{', '.join(map(str, counts_ok)) or 'none'})"
             )
         raise SolverError(
             f"no grouping of the {p} reps into {n} districts within the district band{within} was found "
@@ -249,12 +342,17 @@ def design_districts(
     "unconnected_notes" are not in the result's notes: the caller adds them if the districts stay split."""
     check_count(problem, n)
     conflict = nesting_conflict(problem, n)
-    if conflict is not None:  # proven before any solve: no grouping nests in the regions
+    rule = GroupingRule()
+    if conflict is not None and not solve_kw.get("relax"):  # proven before any solve: none nests
         raise InfeasibleError(
             f"no grouping of the {problem.n_reps} reps into {n} districts can keep each district in one "
             "region",
             [conflict],
         )
+    if conflict is not None:
+        rule = relaxed_rule(problem, n, conflict)
+        progress = solve_kw.get("progress") or (lambda _m: None)
+        progress(f"relaxed: {_rule_text(rule)}")
     tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
     implied = band_implied(problem, spec, tol)
     share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
@@ -269,7 +367,7 @@ def design_districts(
         if shaped is not None:  # its bound holds for connected territories: the plans asked for
             plan1, res1 = shaped
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
-    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre)
+    grouping = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, rule=rule)
     assert grouping is not None  # _group raises when the first grouping finds none
 
     def grouped(g: design.Grouping) -> tuple[TerritoryProblem, ModelSpec]:
@@ -296,7 +394,9 @@ def design_districts(
         proven.append(trial.district)  # another grouping of the homes' cells, not this one
         if budget.limited and budget.remaining() < RETRY_SECONDS:
             break
-        again = _group(problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, tuple(proven))
+        again = _group(
+            problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, tuple(proven), rule
+        )
         if again is None:
             break
         trial = again
@@ -401,12 +501,16 @@ def design_districts(
                 + "): a district holding one cannot be one piece; --bridge-islands joins each to its "
                 "nearest neighbour"
             )
+    relaxed = res2.status == "relaxed"  # --relax: the grouping's rows broken, its proof for it alone
     result = dataclasses.replace(
         res2,
-        status="optimal" if optimal else "feasible",
-        proven_optimal=optimal,
+        status="relaxed" if relaxed else "optimal" if optimal else "feasible",
+        proven_optimal=optimal and not relaxed,
         lower_bound=min(joint, res2.objective),
-        gap=gap,
+        gap=float("nan") if relaxed else gap,
+        # a proof for the chosen grouping is not one for the model (another grouping may have plans),
+        # unless the model without district rows had none either (QA34: "proven" beside a plan "feasible")
+        proven_infeasible=res1.proven_infeasible,
         notes=(*res2.notes, *notes),
         method=f"design({res1.method})+{res2.method}",
     )
@@ -430,6 +534,10 @@ def design_districts(
         # the notes that the districts are not all connected, for the caller to add when they stay so: the
         # district contiguity stage after the design may connect them (QA31 F3)
         "unconnected_notes": unconnected,
+        # --relax when SPEC's grouping rule has no grouping: how the districts break it
+        # (``with_rule_violations``)
+        "rule_violations": rule_violations(problem, grouping.district, n, rule),
+        "rule_notes": [f"relaxed: {_rule_text(rule)}"] if rule.conflict is not None else [],
     }
     return problem2, spec2, plan2, result, info
 

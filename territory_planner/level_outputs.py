@@ -26,7 +26,9 @@ def level_frame(
         grp = territories[labels == key]
         row: dict[str, Any] = {level: key}
         if level == "district":
-            row["region"] = str(level_labels(grp, "region").iloc[0]) if "region" in grp else ""
+            # a district spanning regions (--relax, more regions than districts) names each of them
+            regions = dict.fromkeys(v for v in level_labels(grp, "region") if v) if "region" in grp else {}
+            row["region"] = ";".join(regions)
         row["reps"] = len(grp)
         # a plan folder written by hand may lack the derived columns: left blank, never a crash
         row["accounts"] = int(grp["accounts"].sum()) if "accounts" in grp else ""

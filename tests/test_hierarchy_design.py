@@ -195,22 +195,24 @@ def test_designed_districts_nest_in_the_reps_regions() -> None:
     assert 6 not in counts
 
 
-def _brute_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
-    """Every N for which some cut of each region's reps into districts of mean +- 1 capacity exists."""
+def _cuts(caps: list[float]) -> set[tuple[float, ...]]:
+    """The multisets of group sums of every cut of the reps ``caps`` into groups."""
     import itertools
 
-    def parts(caps: list[float]) -> set[tuple[float, ...]]:  # the multisets of group sums of each cut
-        if not caps:
-            return {()}
-        first, rest = caps[0], caps[1:]
-        out = set()
-        for mask in itertools.product([0, 1], repeat=len(rest)):
-            group = first + sum(c for c, m in zip(rest, mask, strict=True) if m)
-            left = [c for c, m in zip(rest, mask, strict=True) if not m]
-            out |= {tuple(sorted((group, *p))) for p in parts(left)}
-        return out
+    if not caps:
+        return {()}
+    first, rest = caps[0], caps[1:]
+    out = set()
+    for mask in itertools.product([0, 1], repeat=len(rest)):
+        group = first + sum(c for c, m in zip(rest, mask, strict=True) if m)
+        left = [c for c, m in zip(rest, mask, strict=True) if not m]
+        out |= {tuple(sorted((group, *p))) for p in _cuts(left)}
+    return out
 
-    cuts = {r: parts(capacity[regions == r].tolist()) for r in np.unique(regions).tolist()}
+
+def _brute_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
+    """Every N for which some cut of each region's reps into districts of mean +- 1 capacity exists."""
+    cuts = {r: _cuts(capacity[regions == r].tolist()) for r in np.unique(regions).tolist()}
     total = float(capacity.sum())
     ok = []
     for n in range(1, len(capacity) + 1):
@@ -222,6 +224,21 @@ def _brute_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
         if n in sums:
             ok.append(n)
     return ok
+
+
+def _brute_spread(capacity: np.ndarray, regions: np.ndarray, n: int) -> float | None:
+    """The least over every cut of each region's reps into districts, ``n`` in all, of the largest
+    distance of a district's capacity from the mean; None when no cut makes ``n`` districts."""
+    import itertools
+
+    cuts = [_cuts(capacity[regions == r].tolist()) for r in np.unique(regions).tolist()]
+    mean = float(capacity.sum()) / n
+    best = None
+    for combo in itertools.product(*cuts):
+        if sum(len(c) for c in combo) == n:
+            far = max(abs(g - mean) for c in combo for g in c)
+            best = far if best is None else min(best, far)
+    return best
 
 
 def test_whole_reps_decide_how_many_districts_the_regions_hold() -> None:
@@ -236,6 +253,26 @@ def test_whole_reps_decide_how_many_districts_the_regions_hold() -> None:
     ):
         assert design.nesting_counts(capacity, regions) == _brute_counts(capacity, regions)
     assert 4 not in design.nesting_counts(np.ones(13), np.array(["A"] * 5 + ["B"] * 8))
+
+
+def test_the_least_spread_of_rep_counts_is_the_least_of_every_cut() -> None:
+    """``--relax`` widens mean +- 1 to the least spread that admits N districts in the regions: checked
+    against every cut of the reps (a spread below 1 is no widening, hence the floor), and None exactly
+    when there are more regions than districts."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        p = int(rng.integers(2, 8))
+        capacity = rng.choice([0.5, 1.0, 1.0, 1.5], size=p)
+        regions = rng.choice(["A", "B", "C"], size=p)
+        for n in range(1, p + 1):
+            brute = _brute_spread(capacity, regions, n)
+            got = design.least_spread(capacity, regions, n)
+            if brute is None:
+                assert got is None
+                assert n < len(set(regions.tolist()))
+            else:
+                assert got is not None
+                assert got == pytest.approx(max(brute, 1.0), abs=1e-5 * capacity.sum())
 
 
 @pytest.mark.parametrize("command", ["plan", "validate"])
@@ -269,6 +306,79 @@ def test_a_district_count_the_regions_cannot_nest_is_proven_infeasible_before_so
 
 
 # ------------------------------------------------------------------------ connected designed districts
+
+
+def _relaxed_design(
+    folder: Path, regions: list[str], capacity: list[float], *extra: str
+) -> tuple[Any, dict, pd.DataFrame]:
+    accounts, reps = grid_rows()
+    for rep, region, cap in zip(reps, regions, capacity, strict=True):
+        rep["region"], rep["capacity"] = region, cap
+        del rep["district"]
+    a, r = write_instance(folder, accounts, reps)
+    out = folder / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--tolerance", "potential=0.7,workload=0.7"]
+    args += ["--design-districts", "2", "--relax", "--out", str(out), "--time-limit", "30", *extra]
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    return res, s, pd.read_csv(out / "districts.csv", keep_default_na=False)
+
+
+def test_relax_writes_districts_spanning_regions_when_there_are_more_regions_than_districts(
+    tmp_path: Path,
+) -> None:
+    """QA31 F1d: with --relax a district count the regions cannot nest (three regions, two districts)
+    wrote nothing. Now the plan is written, marked relaxed, with the districts free to span regions: the
+    least spanning has one district in one region and the other across two, one region beyond one (with the
+    district band out of the way: West's quadrants hold 32 of the 40 potential)."""
+    regions = ["West", "West", "South", "North"]
+    res, s, d = _relaxed_design(tmp_path, regions, [1.0] * 4, "--district-tolerance", "0.9")
+    assert "RELAXED PLAN" in res.output
+    assert s["status"] == "relaxed"
+    assert s["proven_infeasible"] is True  # the nesting test is a proof that SPEC's rule has no grouping
+    spans = [v for v in s["violations"] if v["constraint"] == "district_region"]
+    assert [v["violation"] for v in spans] == [1.0]
+    assert sorted(len(r.split(";")) for r in d["region"]) == [1, 2]  # one district spans two regions
+    assert not any(v["constraint"] == "district_reps" for v in s["violations"])
+
+
+def test_relax_widens_the_rep_count_rule_least_when_the_regions_need_it(tmp_path: Path) -> None:
+    """R1 (half time) alone in West, R2-R4 in South: two districts of 1.75 +- 1 reps by capacity cannot
+    each lie in one region (West holds 0.5, South 3). The least widening is +- 1.25 (West 0.5 and South 3,
+    each 1.25 from the mean): both districts break the rule by 0.25, and each stays in its region."""
+    res, s, d = _relaxed_design(tmp_path, ["West", "South", "South", "South"], [0.5, 1.0, 1.0, 1.0])
+    assert s["status"] == "relaxed"
+    counts = sorted(v["violation"] for v in s["violations"] if v["constraint"] == "district_reps")
+    assert counts == pytest.approx([0.25, 0.25])
+    assert sorted(d["region"]) == ["South", "West"]
+    assert sorted(d["reps"]) == [1, 3]
+    assert any("+- 1.25 reps by capacity" in n for n in s["notes"])
+
+
+def test_a_relaxed_plan_of_the_chosen_grouping_is_marked_relaxed(tmp_path: Path) -> None:
+    """QA34: --design-districts with --district-tolerance 0 and --relax: the chosen grouping's district
+    band holds no total whole accounts can make, so the second solve wrote its least-violation plan,
+    which came out with status "feasible", a gap and "proven_infeasible" true. It is relaxed, with no
+    gap, and the proof (for that grouping only) is not the model's."""
+    accounts, reps = grid_rows()
+    accounts.append({"account_id": "AX", "lat": 1.5, "lon": 1.5, "potential": 1.0, "workload": 1.0})
+    a, r = write_instance(tmp_path, accounts, reps)
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--tolerance", "potential=0.7,workload=0.7"]
+    args += ["--design-districts", "2", "--district-tolerance", "0.01", "--relax", "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--time-limit", "30"], terminal_width=250)
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    d = pd.read_csv(out / "districts.csv", keep_default_na=False)
+    broken = (d[["potential_dev_pct", "workload_dev_pct"]].abs() > 1.0 + 1e-6).any(axis=1)
+    assert broken.any()  # 41 potential in whole accounts: no two districts at 20.5 +- 0.205 each
+    assert s["status"] == "relaxed"
+    assert s["proven_infeasible"] is False
+    assert s["gap"] is None or not np.isfinite(s["gap"])
+    assert {v["group"] for v in s["violations"] if v["constraint"].startswith("district_")} == set(
+        d.loc[broken, "district"]
+    )
 
 
 def _path_instance(folder: Path, edges: bool, pot: tuple[float, ...] = (10.0, 30.0, 10.0, 30.0)) -> list[str]:

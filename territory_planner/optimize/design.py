@@ -128,11 +128,12 @@ def greedy_grouping(
     target: np.ndarray,
     tolerance: np.ndarray,
     n: int,
+    spread: float = 1.0,
 ) -> np.ndarray | None:
     """(p,) seat of each rep, or None: seats by farthest-first on travel (from the rep of least total
-    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + 1), the
-    districts below mean - 1 filled by the cheapest moves (``_fill``), every district then checked against
-    the capacity and potential bands. A start for ``group_reps``."""
+    travel), reps by largest regret to their cheapest seat with room (capacity at most mean + ``spread``),
+    the districts below mean - ``spread`` filled by the cheapest moves (``_fill``), every district then
+    checked against the capacity and potential bands. A start for ``group_reps``."""
     p = len(capacity)
     mean = float(capacity.sum()) / n
     seats = [int(travel.sum(axis=0).argmin())]
@@ -151,16 +152,16 @@ def greedy_grouping(
         if seat_of[j] >= 0:
             continue
         for k in np.argsort(cost[j], kind="stable").tolist():
-            if used[seats[k]] + capacity[j] <= mean + 1.0 + 1e-9:
+            if used[seats[k]] + capacity[j] <= mean + spread + 1e-9:
                 seat_of[j] = seats[k]
                 used[seats[k]] += float(capacity[j])
                 break
         if seat_of[j] < 0:
             return None
-    _fill(travel, capacity, seat_of, used, mean - 1.0)
+    _fill(travel, capacity, seat_of, used, mean - spread)
     for s in seats:
         members = seat_of == s
-        if used[s] < mean - 1.0 - 1e-9:
+        if used[s] < mean - spread - 1e-9:
             return None
         tot, tgt = load[:, members].sum(axis=1), target[:, members].sum(axis=1)
         finite = np.isfinite(tolerance)
@@ -211,6 +212,7 @@ def group_reps(
     allowed: np.ndarray | None = None,
     pieces: Pieces | None = None,
     exclude: tuple[np.ndarray, ...] = (),
+    spread: float = 1.0,
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
     ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
@@ -218,7 +220,9 @@ def group_reps(
     when no grouping exists among them or none was found in time. ``pieces`` (a plan's pieces on an
     adjacency): connectivity cut rounds until every district is connected (module docstring); a grouping
     not connected when the rounds find none (``connected`` False). ``exclude``: groupings (a district
-    label per rep) the answer must not be, whatever its seats (``_no_good``).
+    label per rep) the answer must not be, whatever its seats (``_no_good``). ``spread``: a district holds
+    mean +- spread reps by capacity (SPEC: 1; wider only for ``--relax`` when regions allow no such
+    grouping).
 
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
@@ -227,7 +231,9 @@ def group_reps(
         cand = cand & (allowed | np.eye(p, dtype=bool))
         # the greedy start sees a pair across regions as very far, and is dropped if it still uses one
         travel_g = np.where(allowed, travel, travel.max(initial=0.0) * 1e3 + 1.0)
-    greedy = greedy_grouping(travel if allowed is None else travel_g, capacity, load, target, tolerance, n)
+    greedy = greedy_grouping(
+        travel if allowed is None else travel_g, capacity, load, target, tolerance, n, spread
+    )
     if greedy is not None and allowed is not None and not allowed[np.arange(p), greedy].all():
         greedy = None
     if greedy is not None and any(same_grouping(greedy, old) for old in exclude):
@@ -263,8 +269,9 @@ def group_reps(
         members = [(c, int(pj[c])) for c in by_seat[s]]
         cap = [(y[c], float(capacity[j])) for c, j in members if c != col[(s, s)]]
         own = float(capacity[s])
-        add(pulp.LpAffineExpression([*cap, (seat[s], own - (mean + 1.0))]), le, 0.0, f"reps_max_{s}")
-        add(pulp.LpAffineExpression([*cap, (seat[s], own - max(mean - 1.0, 0.0))]), ge, 0.0, f"reps_min_{s}")
+        most, least = own - (mean + spread), own - max(mean - spread, 0.0)
+        add(pulp.LpAffineExpression([*cap, (seat[s], most)]), le, 0.0, f"reps_max_{s}")
+        add(pulp.LpAffineExpression([*cap, (seat[s], least)]), ge, 0.0, f"reps_min_{s}")
         for m in range(load.shape[0]):
             if not np.isfinite(tolerance[m]):
                 continue
@@ -372,6 +379,7 @@ def group_nearest_first(
     allowed: np.ndarray | None = None,
     pieces: Pieces | None = None,
     exclude: tuple[np.ndarray, ...] = (),
+    spread: float = 1.0,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
     finds no grouping, or with ``pieces`` no connected one (each attempt gets ``time_limit``; the first
@@ -386,7 +394,7 @@ def group_nearest_first(
         grouping = group_reps(
             travel, capacity, load, target, tolerance, n, backend,
             time_limit=time_limit, seed=seed, threads=threads, candidates=cand, allowed=allowed,
-            pieces=pieces, exclude=exclude,
+            pieces=pieces, exclude=exclude, spread=spread,
         )  # fmt: skip
         if grouping is not None and grouping.connected is not False:
             return grouping
@@ -419,29 +427,45 @@ def home_cells(adj: Adjacency, centre: np.ndarray, cost: np.ndarray) -> np.ndarr
     return out
 
 
-def nesting_counts(capacity: np.ndarray, regions: np.ndarray) -> list[int]:
-    """The numbers of districts N for which each region's reps can make whole districts of mean +- 1
-    capacity (mean = total / N). Exact when a region's capacities take few values (every rep 1, or 1 and
-    0.5: ``_district_counts``): QA31 F1, 13 reps in regions of 5 and 8 at N = 4 (3 or 4 reps a
-    district) passed the continuous test k (mean - 1) <= C <= k (mean + 1), though 5 reps make neither one
-    district nor two, and the run ended in exit 3 "not a proof" after 27 s. Else that continuous test, a
-    necessary condition."""
+def nesting_counts(capacity: np.ndarray, regions: np.ndarray, spread: float = 1.0) -> list[int]:
+    """The numbers of districts N for which each region's reps can make whole districts of mean +-
+    ``spread`` capacity (mean = total / N): ``nests`` for every N from 1 to the number of reps."""
+    return [n for n in range(1, len(capacity) + 1) if nests(capacity, regions, n, spread)]
+
+
+def nests(capacity: np.ndarray, regions: np.ndarray, n: int, spread: float = 1.0) -> bool:
+    """Whether each region's reps can make whole districts of mean +- ``spread`` capacity (mean = total /
+    ``n``), ``n`` districts in all. Exact when a region's capacities take few values (every rep 1, or 1 and
+    0.5: ``_district_counts``): QA31 F1, 13 reps in regions of 5 and 8 at N = 4 (3 or 4 reps a district)
+    passed the continuous test k (mean - 1) <= C <= k (mean + 1), though 5 reps make neither one district
+    nor two, and the run ended in exit 3 "not a proof" after 27 s. Else that continuous test, a necessary
+    condition."""
     total = float(capacity.sum())
-    names = np.unique(regions)
-    out = []
-    for n in range(1, len(capacity) + 1):
-        lo, hi = max(total / n - 1.0, 0.0), total / n + 1.0
-        reachable = {0}
-        for r in names.tolist():
-            caps = capacity[regions == r]
-            ks = _district_counts(caps, lo, hi, n)
-            if ks is None:
-                c = float(caps.sum())
-                ks = {k for k in range(1, n + 1) if k * lo <= c + 1e-9 and c <= k * hi + 1e-9}
-            reachable = {a + k for a in reachable for k in ks if a + k <= n}
-        if n in reachable:
-            out.append(n)
-    return out
+    lo, hi = max(total / n - spread, 0.0), total / n + spread
+    reachable = {0}
+    for r in np.unique(regions).tolist():
+        caps = capacity[regions == r]
+        ks = _district_counts(caps, lo, hi, n)
+        if ks is None:
+            c = float(caps.sum())
+            ks = {k for k in range(1, n + 1) if k * lo <= c + 1e-9 and c <= k * hi + 1e-9}
+        reachable = {a + k for a in reachable for k in ks if a + k <= n}
+    return n in reachable
+
+
+def least_spread(capacity: np.ndarray, regions: np.ndarray, n: int) -> float | None:
+    """The least ``spread`` (within 1e-6 of the rep capacities' total) for which ``n`` districts of mean
+    +- spread reps by capacity nest in the regions, by bisection (a wider spread allows every grouping a
+    narrower one does); None when no spread does (more regions than districts: each region needs a
+    district of its own)."""
+    total = float(capacity.sum())
+    if not nests(capacity, regions, n, total):
+        return None
+    lo, hi = 1.0, total
+    while hi - lo > 1e-6 * max(total, 1.0):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if nests(capacity, regions, n, mid) else (mid, hi)
+    return hi
 
 
 MAX_COUNT_STATES = 300  # rosters whose capacity mix has more states get the continuous test

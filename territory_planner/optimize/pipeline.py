@@ -1582,8 +1582,7 @@ def _relaxed(
         method=method,
         stages=_stage_seconds(run),
         notes=(
-            "RELAXED PLAN: no plan meets every constraint (or none was found in time); this plan "
-            "violates the constraints listed in violations",
+            RELAXED_NOTE,
             proof,
             *(f"{c.family}: {c.message}" for c in conflicts),
         ),
@@ -1593,6 +1592,11 @@ def _relaxed(
     )
 
 
+# the first note of every relaxed plan
+RELAXED_NOTE = (
+    "RELAXED PLAN: no plan meets every constraint (or none was found in time); this plan violates the "
+    "constraints listed in violations"
+)
 # how every note of _least_proof begins: the CLI shows those notes on its relaxed line
 LEAST_NOTE = "relaxed: the violation is"
 
