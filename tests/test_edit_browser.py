@@ -527,8 +527,13 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     assert row("East")[2:] == ["7", "$480k", "+18.0", "48", "+18.0"]
     assert shaded("West") == [True, True]
     assert shaded("East") == [True, True]
+    # QA31 F7: the status line counted the territories' cells only; the district cells count apart
+    assert status(pg)["districtOutOfBand"] == "4"
+    assert "4 district cell(s) out of band" in pg.locator(".tp-live-summary").inner_text()
     assert pg.evaluate("territoryPlanner.undo()") is True
     assert row("East")[2:] == ["6", "$380k", "-6.6", "38", "-6.6"]
     assert shaded("East") == [True, True]  # -6.6% is outside +-5% too
+    assert shaded("West") == [True, True]  # +13.1%
+    assert status(pg)["districtOutOfBand"] == "4"
     context.close()
     assert not errors

@@ -300,8 +300,9 @@ def group_reps(
         chosen = out.values[: len(y)] > 0.5
         seat_of = np.full(p, -1, dtype=np.int64)
         seat_of[pj[chosen]] = ps[chosen]
-        seats = np.unique(seat_of)
-        district = np.searchsorted(seats, seat_of)
+        # districts numbered as the reps come (D01 holds the first rep), as districts.csv lists them
+        seats = seat_of[np.sort(np.unique(seat_of, return_index=True)[1])]
+        district = np.argsort(seats)[np.searchsorted(np.sort(seats), seat_of)]
         travel_sum = float(travel[np.arange(p), seat_of].sum())
         split = pieces.split_districts(seat_of) if pieces is not None else []
         grouping = Grouping(

@@ -245,8 +245,11 @@ function tpEditPanel(ctx, model) {
   // The level tables of the summary panel (district, region: legend.level_table) follow the edits: per
   // group its accounts, potential and workload summed over its reps, against the sum of their targets,
   // shaded outside the level's band (QA20 F9: they kept their values from before the edits).
+  // the level tables (district, region) redrawn from the live totals; returns each level's count of
+  // cells outside its band, for the status line (QA31 F7: it counted the territories' cells only)
   function drawLevels(t) {
-    if (!D.levels || !legend) return;
+    const offCount = {};
+    if (!D.levels || !legend) return offCount;
     const tolOf = (D.edit && D.edit.levelTol) || {};
     const keys = ["potential", "workload"];
     const measures = keys.map(function (key) {
@@ -280,6 +283,11 @@ function tpEditPanel(ctx, model) {
         return measures[k] ? columnTexts(measures[k], sums[k]) : sums[k].map(compact);
       });
       const tol = tolOf[level] || {};
+      // a level without a band (no tolerance given for it) has no cell to count
+      const banded = Object.values(tol).some(function (b) {
+        return b !== null && b !== undefined;
+      });
+      if (banded) offCount[level] = 0;
       for (const tr of tableEl.tBodies[0].rows) {
         const g = lv.names.indexOf(tr.dataset.group);
         if (g < 0 || tr.cells.length < 7) continue;
@@ -291,14 +299,17 @@ function tpEditPanel(ctx, model) {
           put(cell, pct(dev));
           const band = tol[key];
           const off = band !== null && band !== undefined && dev !== null && Math.abs(dev) > band + 1e-4;
-          if (!cell.classList.contains("tp-unbal")) cell.classList.toggle("tp-off", off);
+          if (cell.classList.contains("tp-unbal")) return;
+          cell.classList.toggle("tp-off", off);
+          if (off && banded) offCount[level]++;
         });
       }
     }
+    return offCount;
   }
   function drawTable() {
     const t = model.api.totals();
-    drawLevels(t);
+    const levelsOff = drawLevels(t);
     const columns = model.measures.map(function (m) {
       const of = function (key) {
         return R.id.map(function (id) {
@@ -352,7 +363,12 @@ function tpEditPanel(ctx, model) {
       change.toFixed(1) +
       "% vs the plan) \u00b7 " +
       out +
-      " cell(s) out of band" +
+      " territory cell(s) out of band" +
+      Object.keys(levelsOff)
+        .map(function (level) {
+          return " \u00b7 " + levelsOff[level] + " " + level + " cell(s) out of band";
+        })
+        .join("") +
       piecesText(split, pieces.district);
     status.dataset.edits = String(edited);
     status.dataset.split = String(split);
@@ -363,6 +379,7 @@ function tpEditPanel(ctx, model) {
         " hand edit(s): the edited plan's balance, moves and travel are in the table below"
       : "";
     status.dataset.outOfBand = String(out);
+    for (const level in levelsOff) status.dataset[level + "OutOfBand"] = String(levelsOff[level]);
     updateMovedLabel(moved);
   }
 
