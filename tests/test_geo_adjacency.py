@@ -159,3 +159,22 @@ def test_edge_list_id_without_or_with_leading_zeros_gets_a_hint(
     assert [(p.row, p.column, p.message) for p in exc.value.problems] == [
         (2, "u", f"unknown unit id {written!r} (did you mean {meant!r}? unit ids are matched exactly)")
     ]
+
+
+def test_an_edge_list_whose_ids_all_lost_their_zeros_is_one_problem(tmp_path: Path) -> None:
+    """QA33: a spreadsheet that read every FIPS code as a number gave one problem per cell ("unknown unit
+    id '1001' (did you mean '01001'?)" thousands of times); it is one problem that says so. An unknown id
+    that is no unit's id in any spelling keeps the cell-by-cell report."""
+    ids = [f"0{1001 + k}" for k in range(12)]
+    f = tmp_path / "edges.csv"
+    f.write_text("u,v\n" + "".join(f"{1001 + k},{1002 + k}\n" for k in range(11)), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        adjmod.read_edge_list(f, ids)
+    ((problem,),) = [exc.value.problems]
+    assert problem.row is None
+    assert problem.message.startswith("22 ids in the edge list are unit ids in another spelling (row 1, u:")
+    assert "did you mean '01001'?" in problem.message
+    f.write_text(f.read_text() + "9999,01001\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        adjmod.read_edge_list(f, ids)
+    assert len(exc.value.problems) == 23

@@ -246,6 +246,23 @@ def test_a_title_line_above_the_header_is_one_problem(tmp_path: Path) -> None:
     assert "data row 1 (account_id, lat, lon, potential, ...)" in message
 
 
+def test_a_title_line_with_a_comma_in_it_is_one_problem(tmp_path: Path) -> None:
+    """QA33: "Accounts export, Q3 2026" names two columns, so each data row was "a separator too many";
+    the first data row, all names and wider than that header, is the header. A file whose rows are wider
+    than the header but hold values (not names) is still reported row by row."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        "Accounts export, Q3 2026\naccount_id,lat,lon,potential\nA1,0.5,0.5,1\nA2,0.5,1.5,1\nA3,0.5,2.5,1\n"
+    )
+    ((_, row, _, message),) = _problems(a, _reps(tmp_path))
+    assert row is None
+    assert message.startswith("the first line ('Accounts export, Q3 2026') is taken as the header")
+    assert "data row 1 (account_id, lat, lon, potential, ...)" in message
+    a.write_text("account_id,lat\nA1,0.5,0.5,1\nA2,0.5,1.5,1\nA3,0.5,2.5,1\n")
+    rows = [row for _, row, _, message in _problems(a, _reps(tmp_path)) if "a separator too" in message]
+    assert rows == [1, 2, 3]
+
+
 def test_units_and_multipliers_are_not_called_currencies(tmp_path: Path) -> None:
     """F-a: "1.0 FTE" and "20 HRS" were "a currency sign" with --currency advice; "1.5 MIO" was told to
     be written 1.5, a millionfold error."""

@@ -156,6 +156,9 @@ def bridge_islands(adj: Adjacency, x: np.ndarray, y: np.ndarray) -> Adjacency:
         cur = Adjacency.from_edges(cur.n, u, v)
 
 
+RESPELT_SUMMARY = 10  # this many unknown ids, each a unit's id respelt, and nothing else: one problem
+
+
 def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
     """A CSV of undirected edges between unit ids (header ``u,v``, or two unnamed columns).
 
@@ -188,6 +191,7 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
     else:
         cols, start = (0, 1), 0
     alike: dict[str, list[str]] | None = None
+    respelt = 0  # unknown ids that are a unit's id in another spelling
     for r, row in enumerate(rows[start:], start=1):  # 1-based data row, header excluded
         if not row or all(not c.strip() for c in row):
             continue
@@ -201,8 +205,10 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
                 problems.append(Problem(str(path), r, name, "the unit id is empty", key))
             elif key not in index:
                 alike = alike if alike is not None else alike_ids(index)  # '01003' for 1003 (QA32 F-x)
-                text = f"unknown unit id {key!r}{did_you_mean(key, alike, 'unit')}"
+                hint = did_you_mean(key, alike, "unit")
+                text = f"unknown unit id {key!r}{hint}"
                 problems.append(Problem(str(path), r, name, text, key))
+                respelt += bool(hint)
             else:
                 pair.append(index[key])
         if len(pair) == 2 and pair[0] == pair[1]:  # QA13 11: a unit next to itself was taken silently
@@ -212,6 +218,15 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
         elif len(pair) == 2:
             u.append(pair[0])
             v.append(pair[1])
+    if respelt >= RESPELT_SUMMARY and respelt == len(problems):
+        # a spreadsheet wrote every id as a number (QA33: 9,000 cells "did you mean '01001'?"): one problem
+        first = problems[0]
+        text = (
+            f"{respelt} ids in the edge list are unit ids in another spelling (row {first.row}, "
+            f"{first.column}: {first.message.removeprefix('unknown ')}); a spreadsheet that read the ids "
+            "as numbers drops leading zeros and writes 1001.0: write the ids as text, as the units have them"
+        )
+        problems = [Problem(str(path), None, None, text)]
     if problems:  # a workbook's rows are renumbered as Excel shows them when the sheet has a header
         raise InputError(relocate(problems, [sheet]) if start == 1 else problems)
     return Adjacency.from_edges(len(index), u, v)

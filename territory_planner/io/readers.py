@@ -178,24 +178,28 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     ids = {k for k, n in first_shapes.items() if n * 2 >= data_row}  # the first column's usual shape
     for cell, row_no, column in multiline:
         problems += _swallowed_rows(cell, sep, len(header), file, row_no, column, ids)
+
     # a title line above the header (a CRM report's "Accounts by Owner - FY27"): one problem, not one per
     # data row (QA32 F-v: 400 rows "a separator too many"), also when Excel padded it with separators to
     # the table's width (QA33 F19: "values but no name" for every other column)
-    words = [c.strip() for c in first_row if c.strip()]
-    padded = (
-        len(header) > 1
-        and bool(unnamed_with_values)
-        and len(words) >= 2
-        and not any(re.fullmatch(r"[-+\d.,\s]+", w) for w in words)
-    )
-    if sum(1 for name in header if name) == 1 and (len(long_rows) * 2 >= data_row or padded):
+    def header_like(cells: list[str]) -> bool:  # names, not values: no cell is a number
+        words = [c.strip() for c in cells if c.strip()]
+        return len(words) >= 2 and not any(re.fullmatch(r"[-+\d.,\s]+", w) for w in words)
+
+    padded = len(header) > 1 and bool(unnamed_with_values) and header_like(first_row)
+    mostly_long = len(long_rows) * 2 >= data_row
+    # a title with a comma in it ("Accounts export, Q3 2026") names two columns (QA33): the first data
+    # row, wider than it and all names, is then the header
+    titled = mostly_long and long_rows[0][0] == first_row_no and header_like(first_long)
+    if (sum(1 for name in header if name) == 1 and (mostly_long or padded)) or titled:
         first_long = first_long or first_row
         shown = ", ".join(c.strip() for c in first_long[:4])
+        line = ", ".join(n for n in header if n)[:50]
         title = Problem(
             file,
             None,
             None,
-            f"the first line ({header[0][:50]!r}) is taken as the header, but data row "
+            f"the first line ({line!r}) is taken as the header, but data row "
             f"{long_rows[0][0] if long_rows and not padded else first_row_no} "
             f"({shown}, ...) looks like it: delete the lines above the header",
         )
