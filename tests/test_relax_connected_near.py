@@ -107,17 +107,18 @@ def test_relax_writes_the_connected_plan_when_it_breaks_less(
     assert less
     assert near_miss < 0.5 * split_miss
     plan, result, info = _run(monkeypatch, spec, adj, split, near, relax=True)
-    assert (plan == near).all()
     assert info["contiguous"]
-    assert info["method"] == "flips-near"
+    # the flips' plan, or the flow model's of least violation started from it (it breaks no more)
+    assert info["method"] in ("flips-near", "flow-least-violation")
+    assert repair.band_excess(spec, plan).sum() <= repair.band_excess(spec, near).sum() + 1e-9
     assert result.status == "relaxed"
     assert not result.proven_optimal
     assert np.isnan(result.gap)
     # the violations listed are the plan's own band violations, each rep out of band named
     out = {v["rep_id"] for v in result.violations if str(v["constraint"]).startswith("balance_")}
-    expect = {spec.problem.rep_ids[j] for j in np.flatnonzero(repair.band_excess(spec, near) > 0)}
+    expect = {spec.problem.rep_ids[j] for j in np.flatnonzero(repair.band_excess(spec, plan) > 0)}
     assert out == expect
-    assert len(out) >= 2
+    assert len(out) >= 1
     assert any("every territory is one piece" in n and "split" in n for n in result.notes)
     # without --relax the stage never writes a plan out of its bands
     plan, result, info = _run(monkeypatch, spec, adj, split, near, relax=False)
@@ -203,7 +204,7 @@ def test_relax_looks_for_a_connected_plan_after_a_proof_that_none_meets_the_band
     s = out.summary
     assert s["status"] == "relaxed"
     assert s["proven_infeasible"]
-    assert s["contiguity"]["method"] == "flips-near"
+    assert s["contiguity"]["method"] in ("flips-near", "flow-least-violation")
     assert s["contiguity"]["contiguous"]
     assert set(s["contiguity"]["pieces"].values()) == {1}
     assert not any(v["constraint"] == "territory_contiguity" for v in s["violations"])
@@ -257,3 +258,84 @@ def test_a_relaxed_plan_in_pieces_has_no_gap(tmp_path: Path) -> None:
     assert "relaxed: 1 territory and 1 district in several pieces (see violations)" in out.notes
     kinds = sorted(str(v["constraint"]) for v in out.violations)
     assert kinds == ["district_contiguity", "territory_contiguity"]
+
+
+def _priced(plan: np.ndarray, amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """A plan's band violation in targets: each rep's shortfall or excess per measure over the mean rep's
+    amount of that measure, summed (as ``lp.relax_prices`` prices it)."""
+    p = lower.shape[1]
+    load = np.vstack([np.bincount(plan, weights=amount[:, m], minlength=p) for m in range(amount.shape[1])])
+    off = np.maximum(lower - load, 0.0) + np.maximum(load - upper, 0.0)
+    return float((off / (amount.sum(axis=0) / p)[:, None]).sum())
+
+
+def test_relax_writes_the_least_violation_of_connected_plans_brute_force(tmp_path: Path) -> None:
+    """README (QA30): `--contiguous --relax` wrote the flip search's connected plan, 3.9% of a band over on
+    Africa's countries where 0.12% exists. On a small map the flow model with elastic bands now gives the
+    connected plan of least violation: checked against every assignment of a 3 x 4 grid to 3 reps in
+    which each territory is one piece holding its rep's home unit."""
+    import itertools
+
+    import pandas as pd
+
+    from territory_planner import api
+    from tests.conftest import options_for, write_instance
+
+    W_, H_ = 4, 3
+    pot = np.array([[5.0, 5.0, 7.0, 9.0], [1.0, 2.0, 8.0, 9.0], [3.0, 3.0, 8.0, 4.0]])
+    accounts = [
+        {"account_id": f"U{x}{y}", "lat": 0.1 * y, "lon": 0.1 * x, "potential": pot[y, x], "workload": 1.0}
+        for y in range(H_)
+        for x in range(W_)
+    ]
+    homes = [(0, 0), (3, 0), (0, 2)]
+    reps = [{"rep_id": f"R{j}", "lat": 0.1 * y, "lon": 0.1 * x} for j, (x, y) in enumerate(homes)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    edges = [(f"U{x}{y}", f"U{x + 1}{y}") for y in range(H_) for x in range(W_ - 1)]
+    edges += [(f"U{x}{y}", f"U{x}{y + 1}") for y in range(H_ - 1) for x in range(W_)]
+    pd.DataFrame(edges, columns=["u", "v"]).to_csv(tmp_path / "edges.csv", index=False)
+    opts = options_for(
+        a, r, tolerance=0.05, contiguous=True, adjacency=tmp_path / "edges.csv", relax=True, time_limit=30
+    )
+    out = api.solve(opts)
+    s = out.summary
+    assert s["status"] == "relaxed"
+    assert s["contiguity"]["contiguous"]
+    # every connected assignment, by brute force (no planner code)
+    n, p = W_ * H_, 3
+    index = {f"U{x}{y}": k for k, (y, x) in enumerate(itertools.product(range(H_), range(W_)))}
+    nbrs: list[set[int]] = [set() for _ in range(n)]
+    for u, v in edges:
+        nbrs[index[u]].add(index[v])
+        nbrs[index[v]].add(index[u])
+    amount = np.array([[float(pot[k // W_, k % W_]), 1.0] for k in range(n)])
+    target = amount.sum(axis=0) / p
+    lower = np.repeat(((1 - 0.05) * target)[:, None], p, axis=1)
+    upper = np.repeat(((1 + 0.05) * target)[:, None], p, axis=1)
+    home = [index[f"U{x}{y}"] for x, y in homes]
+
+    def connected(plan: tuple[int, ...]) -> bool:
+        for j in range(p):
+            mine = {k for k in range(n) if plan[k] == j}
+            if home[j] not in mine:
+                return False
+            seen, todo = {home[j]}, [home[j]]
+            while todo:
+                for w in nbrs[todo.pop()]:
+                    if w in mine and w not in seen:
+                        seen.add(w)
+                        todo.append(w)
+            if seen != mine:
+                return False
+        return True
+
+    best = min(
+        _priced(np.array(plan), amount, lower, upper)
+        for plan in itertools.product(range(p), repeat=n)
+        if connected(plan)
+    )
+    assert best > 0  # no connected plan within the bands: the test means something
+    rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    plan = np.array([int(rep_of[f"U{k % W_}{k // W_}"][1:]) for k in range(n)])
+    assert _priced(plan, amount, lower, upper) <= best * (1 + 1e-3) + 1e-9
+    assert any("least of any plan of connected territories (proven" in n for n in s["notes"])

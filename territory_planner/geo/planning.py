@@ -26,7 +26,7 @@ from territory_planner.geo import contiguity
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous, pipeline, repair, unit_fit
+from territory_planner.optimize import contiguous, contiguous_flow, pipeline, repair, unit_fit
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
@@ -159,6 +159,10 @@ def _area_unit_adjacency(
 
 
 MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs, no whole-model cut loop
+# --contiguous --relax on a map the flow model fits: the share of the contiguity stage's time kept for the
+# least violation of connected plans, and of that, the MIP on the violation's (the rest: its travel)
+RELAX_CONNECTED_SHARE = 0.35
+RELAX_LEAST_SHARE = 0.75
 OPTIMALITY_TOL = 1e-4
 
 
@@ -537,12 +541,14 @@ def make_contiguous(
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
     progress("enforcing contiguity (" + ("separator cuts" if exact else "neighbourhood search") + ")")
+    # --relax on a small map: the end of the time is kept for the least violation of connected plans
+    elastic = relax and (centre >= 0).all() and contiguous_flow.fits_beside(adj, p.n_reps, backend)
     res = contiguous.solve_contiguous(
         spec,
         adj,
         backend,
         centre=centre,
-        time_limit=time_limit,
+        time_limit=time_limit * (1.0 - RELAX_CONNECTED_SHARE) if elastic else time_limit,
         gap=gap,
         seed=seed,
         threads=threads,
@@ -580,18 +586,26 @@ def make_contiguous(
         at_start = _home_pieces(adj, unit_rep, centre, p.n_reps)
         if _split_key(spec, unit_rep, at_start) < _split_key(spec, plan, pieces):
             plan, pieces, method = unit_rep, at_start, "start-kept"
-    near_note = None
-    if (pieces > 1).any() and res.near is not None:
+    near_note, near, least_note = None, res.near, None
+    if elastic and (pieces > 1).any():
+        least = _least_connected(
+            spec, adj, centre, backend, near, deadline=start + time_limit, seed=seed, threads=threads
+        )
+        if least is not None:
+            near, least_note = least
+            progress(least_note)
+    if (pieces > 1).any() and near is not None:
         # named when the run ends without a plan (QA25); with --relax, the plan written if it breaks less
-        n_out = info["near_out_of_band"] = int((repair.band_excess(spec, res.near) > 0).sum())
+        n_out = info["near_out_of_band"] = int((repair.band_excess(spec, near) > 0).sum())
         less, near_miss, split_miss = (
-            _near_is_less(spec, adj, plan, res.near, centre) if relax else (False, 0.0, 0.0)
+            _near_is_less(spec, adj, plan, near, centre) if relax else (False, 0.0, 0.0)
         )
         if less:
             n_split = int((pieces > 1).sum())
             # the split plan meets the bands, unless the plan before the stage broke them (QA26)
             split_bands = float(repair.band_excess(spec, plan).sum())
-            plan, pieces, method = res.near, _home_pieces(adj, res.near, centre, p.n_reps), "flips-near"
+            method = "flips-near" if least_note is None else "flow-least-violation"
+            plan, pieces = near, _home_pieces(adj, near, centre, p.n_reps)
             # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
             top = "of a territory's band maximum"
             broke = f" and broke bands by {split_bands:.1%} {top}" if split_bands > 0 else ""
@@ -600,6 +614,7 @@ def make_contiguous(
                 f"{top} in all (see violations), where the best plan in pieces split {n_split} "
                 f"territories with {split_miss - split_bands:.1%} {top} outside their home pieces{broke}"
                 + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
+                + (f"; {least_note}" if least_note is not None else "")
             )
             progress(near_note)
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
@@ -658,6 +673,55 @@ def make_contiguous(
         )
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
     return plan, new, with_pieces(info, p, pieces)
+
+
+def _least_connected(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    near: np.ndarray | None,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+) -> tuple[np.ndarray, str] | None:
+    """--contiguous --relax when no connected plan within the bands was found: the connected plan of least
+    violation (``contiguous_flow.least_violation_connected``, started from the flip search's ``near``) in
+    ``RELAX_LEAST_SHARE`` of the time left, then its travel: the flow model with the objective, each band
+    widened just enough for that plan, to ``deadline``. The plan and a note saying whether its violation is
+    proven least; None when the flow model found no connected plan keeping the other rows."""
+    now = time.perf_counter()
+    least = contiguous_flow.least_violation_connected(
+        spec, adj, centre, backend, deadline=now + RELAX_LEAST_SHARE * max(deadline - now, 0.0),
+        seed=seed, threads=threads, start=near,
+    )  # fmt: skip
+    if least is None or not all(repair.other_rows(spec, least.plan)):
+        return None
+    if least.proven:
+        note = "the violation is the least of any plan of connected territories (proven, HiGHS within 0.1%)"
+    else:
+        share = 0.0 if least.violation <= 0 else max(least.bound, 0.0) / least.violation
+        note = "the violation is the least found for connected plans in the time, not proven least"
+        if share >= 0.001:  # the elastic LP's bound is often 0: said only when it says something
+            note += f": every such plan's violation is at least {100 * share:.1f}% of it (HiGHS's bound)"
+    plan = least.plan
+    wide = pipeline._widened(contiguous.with_centres(spec, centre), plan)
+    if wide is not None and deadline - time.perf_counter() > 1.0:  # then travel, within those bands
+        flow = contiguous_flow.start(
+            wide, adj, contiguous_flow.territory_parts(centre), backend, deadline=deadline, gap=1e-4,
+            seed=seed,
+        )  # fmt: skip
+        if flow is not None:
+            while flow.running() and flow._model_vars < 0:  # HiGHS takes a plan once its model is built
+                time.sleep(0.05)
+            flow.offer(plan)
+            found = flow.finish(stop=False)
+            if found is not None and found.unit_rep is not None and (found.unit_rep >= 0).all():
+                idx = np.arange(len(plan))
+                if spec.objective[idx, found.unit_rep].sum() < spec.objective[idx, plan].sum():
+                    plan = found.unit_rep
+    return plan, note
 
 
 def with_pieces(info: dict[str, Any], p: TerritoryProblem, pieces: np.ndarray) -> dict[str, Any]:

@@ -53,7 +53,9 @@ __all__ = [
     "Merged",
     "Part",
     "PhasedFlow",
+    "LeastConnected",
     "flow_arcs",
+    "least_violation_connected",
     "merge",
     "settle_without_rows",
     "start",
@@ -164,36 +166,8 @@ class FlowModel(background.WholeModel):
 
     def extend(self, form: formulation.Formulation) -> None:
         """The flow variables (after the model's own) and their rows."""
-        tail, head, part = self._arcs
         self._model_vars = len(form.variables)
-        x = form.variables[: form.n_cols]
-        part_of: dict[int, list[int]] = {}  # a rep's parts: its territory's and its district's
-        for k, (reps, _) in enumerate(self._parts):
-            for j in reps.tolist():
-                part_of.setdefault(int(j), []).append(k)
-        member: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): its x terms
-        for c, (u, j) in enumerate(zip(form.col_unit.tolist(), form.col_rep.tolist(), strict=True)):
-            for k in part_of.get(j, []):
-                member.setdefault((u, k), []).append((x[c], 1.0))
-        f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
-        rows: list[pulp.LpConstraint] = []
-        net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): flow terms
-        for k, (a, b, q) in enumerate(zip(tail.tolist(), head.tolist(), part.tolist(), strict=True)):
-            net_in.setdefault((b, q), []).append((f[k], 1.0))
-            net_in.setdefault((a, q), []).append((f[k], -1.0))
-            cap = float(self._units[q] - 1)
-            for end in (a, b):
-                terms = [(v, -cap) for v, _ in member[end, q]]
-                expr = pulp.LpAffineExpression([(f[k], 1.0), *terms])
-                rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=0.0, name=f"flowcap_{k}_{end}"))
-        for (u, q), terms in member.items():
-            if u != self._parts[q][1]:
-                expr = pulp.LpAffineExpression([*net_in.get((u, q), []), *((v, -1.0) for v, _ in terms)])
-                rows.append(pulp.LpConstraint(expr, sense=formulation.EQ, rhs=0.0))
-        for con in rows:
-            form.prob.addConstraint(con)
-            form.constraints.append(con)
-        form.variables.extend(f)
+        add_flow_rows(form, self._parts, self._arcs, self._units)
 
     def settled(self) -> bool:
         """It has ended with a proof: an optimal connected plan, or none exists."""
@@ -209,21 +183,77 @@ class FlowModel(background.WholeModel):
             tail, head, rep = self._arcs
             arcs = zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)
             self._arc_index = {arc: k for k, arc in enumerate(arcs)}
-        index, graph = self._arc_index, self._graph
-        flow = np.zeros(len(self._arcs[0]))
-        for j, (reps, c) in enumerate(self._parts):
-            units = np.flatnonzero(np.isin(plan, reps))
-            local = graph[units][:, units]
-            root = int(np.searchsorted(units, c))
-            order, pred = breadth_first_order(local, root, directed=False, return_predecessors=True)
-            if len(order) != len(units):
-                return  # not connected: not a solution of this model
-            size = np.ones(len(units))
-            for node in order[::-1].tolist():  # subtree sizes, leaves first
-                if node != root:
-                    size[pred[node]] += size[node]
-                    flow[index[int(units[pred[node]]), int(units[node]), j]] = size[node]
+        flow = tree_flow(plan, self._parts, self._arc_index, self._graph, len(self._arcs[0]))
+        if flow is None:
+            return  # not connected: not a solution of this model
         self.live.post(np.concatenate([x, flow]))
+
+
+def add_flow_rows(
+    form: formulation.Formulation,
+    parts: list[Part],
+    arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    units: list[int],
+) -> None:
+    """The flow variables of ``arcs`` (after the model's own) and their rows, for the ``parts`` (``units``:
+    how many units each may hold)."""
+    tail, head, part = arcs
+    x = form.variables[: form.n_cols]
+    part_of: dict[int, list[int]] = {}  # a rep's parts: its territory's and its district's
+    for k, (reps, _) in enumerate(parts):
+        for j in reps.tolist():
+            part_of.setdefault(int(j), []).append(k)
+    member: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): its x terms
+    for c, (u, j) in enumerate(zip(form.col_unit.tolist(), form.col_rep.tolist(), strict=True)):
+        for k in part_of.get(j, []):
+            member.setdefault((u, k), []).append((x[c], 1.0))
+    f = [form.prob.add_variable(f"flow_{k}", 0, None) for k in range(len(tail))]
+    rows: list[pulp.LpConstraint] = []
+    net_in: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}  # (unit, part): flow terms
+    for k, (a, b, q) in enumerate(zip(tail.tolist(), head.tolist(), part.tolist(), strict=True)):
+        net_in.setdefault((b, q), []).append((f[k], 1.0))
+        net_in.setdefault((a, q), []).append((f[k], -1.0))
+        cap = float(units[q] - 1)
+        for end in (a, b):
+            terms = [(v, -cap) for v, _ in member[end, q]]
+            expr = pulp.LpAffineExpression([(f[k], 1.0), *terms])
+            rows.append(pulp.LpConstraint(expr, sense=formulation.LE, rhs=0.0, name=f"flowcap_{k}_{end}"))
+    for (u, q), terms in member.items():
+        if u != parts[q][1]:
+            expr = pulp.LpAffineExpression([*net_in.get((u, q), []), *((v, -1.0) for v, _ in terms)])
+            rows.append(pulp.LpConstraint(expr, sense=formulation.EQ, rhs=0.0))
+    for con in rows:
+        form.prob.addConstraint(con)
+        form.constraints.append(con)
+    form.variables.extend(f)
+
+
+def tree_flow(
+    plan: np.ndarray,
+    parts: list[Part],
+    index: dict[tuple[int, int, int], int],
+    graph: object,
+    n_flow: int,
+) -> np.ndarray | None:
+    """The flow variables' values for a plan: along a breadth-first tree of each part from its root
+    (``index``: (tail, head, part) -> flow variable; ``graph`` the adjacency's CSR matrix); None when a part
+    is not one piece holding its root."""
+    flow = np.zeros(n_flow)
+    for j, (reps, c) in enumerate(parts):
+        units = np.flatnonzero(np.isin(plan, reps))
+        local = graph[units][:, units]  # type: ignore[index]
+        root = int(np.searchsorted(units, c))
+        if root >= len(units) or units[root] != c:
+            return None
+        order, pred = breadth_first_order(local, root, directed=False, return_predecessors=True)
+        if len(order) != len(units):
+            return None
+        size = np.ones(len(units))
+        for node in order[::-1].tolist():  # subtree sizes, leaves first
+            if node != root:
+                size[pred[node]] += size[node]
+                flow[index[int(units[pred[node]]), int(units[node]), j]] = size[node]
+    return flow
 
 
 class PhasedFlow:
@@ -472,3 +502,92 @@ def merge(
         if theirs < ours - 1e-9 or (optimal and not proven and theirs <= ours + 1e-9):
             return Merged(False, fres.unit_rep, lower, optimal, True)
     return Merged(False, best, lower, proven, False)
+
+
+@dataclass(frozen=True)
+class LeastConnected:
+    """``least_violation_connected``'s answer: a plan of connected territories, its priced violation (as
+    ``lp.relax_prices`` prices it), whether HiGHS proved it least (within ``LEAST_GAP``) and its bound on
+    every connected plan's priced violation."""
+
+    plan: np.ndarray
+    violation: float
+    proven: bool
+    bound: float
+
+
+LEAST_GAP = 1e-3  # relative gap of the MIP on the violation of connected plans
+
+
+def least_violation_connected(
+    spec: ModelSpec,
+    adj: Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    start: np.ndarray | None = None,
+) -> LeastConnected | None:
+    """``--contiguous --relax`` on a small map: the plan of connected territories (each one piece holding
+    the unit at its rep's home, ``centre``) with the least violation of the user's bands and the model's
+    other rows, by HiGHS on the flow model with every such row elastic and the violation alone as the
+    objective (priced in targets as the elastic MIP of ``pipeline`` prices it), started from ``start`` when
+    it is such a plan. The plan of connected territories the flip search finds out of a few bands is a
+    start, not the least (README, QA30: 3.9% of a band over on Africa's countries where 0.12% exists).
+    None when the model does not fit (not HiGHS, a rep with no home unit, more than ``FLOW_MAX_ARCS`` flow
+    variables) or no plan came in time."""
+    from territory_planner.optimize import lp as lpmod
+    from territory_planner.optimize.contiguous import with_centres
+
+    if backend.name != "highs" or (centre < 0).any():
+        return None
+    p = spec.problem
+    user = dataclasses.replace(  # the user's bands, not rounded inwards (as ``pipeline._relaxed``)
+        with_centres(spec, centre), lower=p.lower_band.copy(), upper=p.upper_band.copy()
+    )
+    parts = territory_parts(centre)
+    arcs = flow_arcs(user, adj, parts)
+    if len(arcs[0]) > FLOW_MAX_ARCS or deadline - time.perf_counter() <= background.GRACE:
+        return None
+    units = [int(user.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts]
+    col_unit, col_rep = np.nonzero(user.allowed)
+    form = formulation.build(
+        dataclasses.replace(user, cost=np.zeros_like(user.cost), disruption_price=0.0),
+        col_unit,
+        col_rep,
+        integer=True,
+        elastic=True,
+        slack_price=lpmod.relax_prices(user),
+        name="relaxed_connected",
+    )
+    add_flow_rows(form, parts, arcs, units)
+    warm = None
+    if start is not None:
+        index = {arc: k for k, arc in enumerate(zip(*(a.tolist() for a in arcs), strict=True))}
+        flow = tree_flow(start, parts, index, adj.csr(), len(arcs[0]))
+        if flow is not None:
+            warm = formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
+            warm[len(warm) - len(flow) :] = flow
+    out = backend.solve(
+        form.prob,
+        form.variables,
+        form.constraints,
+        mip=True,
+        time_limit=max(deadline - time.perf_counter(), 0.5),
+        gap=LEAST_GAP,
+        seed=seed,
+        threads=threads,
+        start=warm,
+    )
+    if not out.has_solution:
+        return None
+    take = out.values[: len(col_unit)] > 0.5
+    plan = np.full(p.n_units, -1, dtype=np.int64)
+    plan[col_unit[take]] = col_rep[take]
+    if (plan < 0).any():
+        return None
+    value = float(out.objective or 0.0)
+    bound = float(out.bound) if out.bound is not None else 0.0
+    return LeastConnected(plan, value, out.status is SolveStatus.OPTIMAL, bound)
