@@ -604,7 +604,11 @@ def make_contiguous(
             n_split = int((pieces > 1).sum())
             # the split plan meets the bands, unless the plan before the stage broke them (QA26)
             split_bands = float(repair.band_excess(spec, plan).sum())
-            method = "flips-near" if least_note is None else "flow-least-violation"
+            # the flow model's, when it broke less than the flips' plan it started from
+            lowered = res.near is None or (
+                repair.band_excess(spec, near).sum() < repair.band_excess(spec, res.near).sum() - 1e-9
+            )
+            method = "flow-least-violation" if least_note is not None and lowered else "flips-near"
             plan, pieces = near, _home_pieces(adj, near, centre, p.n_reps)
             # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
             top = "of a territory's band maximum"
