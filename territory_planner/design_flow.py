@@ -119,16 +119,16 @@ def rule_violations(
 def _rule_text(rule: GroupingRule) -> str:
     """What the widened rule allows, for the progress line and the notes."""
     assert rule.conflict is not None
-    spread = f"mean +- {rule.spread:.3g} reps by capacity (SPEC: +- 1)"
     where = (
         "each in one region"
         if rule.regions_kept
-        else "spanning regions (more regions than districts; reps are kept in their seat's region where "
-        "the grouping can, which is not proven least)"
+        else "some spanning regions (more regions than districts; reps are kept in their seat's region "
+        "where the grouping can, which is not proven least)"
     )
     return (
-        f"no grouping of SPEC's rule exists ({rule.conflict.message}); the districts hold {spread}, "
-        f"{where}: the least widening of the rule that admits the number of districts asked for"
+        f"{rule.conflict.message.split('. Choose')[0]}; so the districts hold mean +- {rule.spread:.3g} reps "
+        f"by capacity instead of +- 1, {where}: the least widening of that rule that admits the number of "
+        "districts asked for"
     )
 
 
