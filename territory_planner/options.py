@@ -306,6 +306,15 @@ def build_options(
             where = COMMAND_LINE if column in flags else source
             problems.append(Problem(where, None, _column(column, where), message))
 
+    check(  # QA34 F6: reported as a model infeasibility citing the minimum alone
+        {"min_accounts", "max_accounts"},
+        opts.min_accounts is not None
+        and opts.max_accounts is not None
+        and opts.min_accounts > opts.max_accounts,
+        "min_accounts",
+        f"the minimum number of accounts per rep ({opts.min_accounts}) is above the maximum "
+        f"({opts.max_accounts}): no rep can hold both",
+    )
     check(
         {"forecast_horizon", "crm"},
         opts.forecast_horizon is not None and opts.crm is None,

@@ -112,3 +112,20 @@ def test_a_flag_s_cross_option_problem_is_the_command_line_s(tmp_path: Path) -> 
     assert res.exit_code == 2, res.output
     assert "command line" in res.output
     assert "--quota-method" in res.output
+
+
+def test_a_minimum_of_accounts_above_the_maximum_is_a_usage_error(tmp_path: Path) -> None:
+    """QA34 F6: --min-accounts 120 --max-accounts 100 was "infeasible" (exit 1), citing the minimum alone;
+    the two options contradict each other, whatever the data. A scenario file's values likewise."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError) as exc:
+        build_options({"accounts": "a.csv", "reps": "r.csv", "min_accounts": 120, "max_accounts": 100})
+    ((problem,),) = [exc.value.problems]
+    assert "minimum number of accounts per rep (120) is above the maximum (100)" in problem.message
+    build_options({"accounts": "a.csv", "reps": "r.csv", "min_accounts": 100, "max_accounts": 100})
+    args = ["plan", "--accounts", "a.csv", "--reps", "r.csv", "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(main, [*args, "--min-accounts", "120", "--max-accounts", "100"])
+    assert res.exit_code == 2, res.output
+    assert "is above the maximum (100)" in res.output
