@@ -278,11 +278,15 @@ def validate(options: PlanOptions) -> dict[str, Any]:
             unusable = exc
     conflicts = prechecks.check(spec)
     if options.design_districts:
-        from territory_planner.design_flow import check_count, nesting_conflict
+        from territory_planner.design_flow import check_count, nesting_conflict, step_conflict
 
         check_count(problem, options.design_districts)
-        nesting = nesting_conflict(problem, options.design_districts)
-        conflicts = [*conflicts, nesting] if nesting is not None else conflicts
+        n = options.design_districts
+        found = (
+            nesting_conflict(problem, n),
+            step_conflict(problem, n, options.group_tolerance()["district"]),
+        )
+        conflicts = [*conflicts, *(c for c in found if c is not None)]
     proof = InfeasibleError("no plan can satisfy the model", conflicts) if conflicts else None
     if unusable is not None:  # QA13 7: the proof alone was shown, the option's problem only once it passed
         raise InputError(unusable.problems, proof=proof)

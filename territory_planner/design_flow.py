@@ -210,6 +210,61 @@ def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     )
 
 
+def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]) -> Conflict | None:
+    """The proof, before any solve, that no grouping of the reps into ``n`` districts has a plan because
+    of whole amounts (QA34 F3: `--district-tolerance 0` ended in exit 3 "not a proof for every grouping"
+    after 13-25 s): when a measure's targets are proportional to the reps' capacities, a district's band is
+    (1 +- T) x its capacity c x the target per unit of capacity, and c is a sum of rep capacities within
+    mean +- 1; when no such c gives a band holding a whole multiple of the measure's step (the amounts'
+    common divisor), every grouping's districts break it. None when that does not prove it (targets not
+    proportional, too many capacity mixes to list, a band that holds one)."""
+    from itertools import product
+
+    from territory_planner.optimize.prechecks import exact
+    from territory_planner.optimize.spec import amount_step, holds_no_multiple
+
+    caps = problem.capacity
+    values, counts = np.unique(np.round(caps, 9), return_counts=True)
+    if int(np.prod(counts + 1)) > design.MAX_COUNT_STATES or (values <= 0).any():
+        return None
+    mean = float(caps.sum()) / n
+    sums = sorted(
+        {
+            round(float(np.dot(x, values)), 9)
+            for x in product(*(range(c + 1) for c in counts.tolist()))
+            if any(x) and max(mean - 1.0, 0.0) - 1e-9 <= float(np.dot(x, values)) <= mean + 1.0 + 1e-9
+        }
+    )
+    if not sums:
+        return None
+    for m, measure in enumerate(problem.measures):
+        t = tolerance.get(measure, tolerance.get("*", np.inf))
+        step = amount_step(problem.unit_amount[:, m])
+        if not np.isfinite(t) or step <= 0:
+            continue
+        per = problem.target[m] / caps
+        if not np.allclose(per, per[0], rtol=1e-9, atol=0.0):
+            continue
+        r = float(per[0])
+        if all(holds_no_multiple((1 - t) * r * c, (1 + t) * r * c, step) for c in sums):
+            shown = ", ".join(
+                f"{c:g}: {exact((1 - t) * r * c, measure)} to {exact((1 + t) * r * c, measure)}"
+                for c in sums[:4]
+            )
+            more = f" and {len(sums) - 4} more" if len(sums) > 4 else ""
+            return Conflict(
+                family="district_design",
+                message=(
+                    f"{n} districts hold {mean:.2f} +- 1 reps by capacity, so a district's {measure} band "
+                    f"at --district-tolerance {t:g} is, by its reps' capacity, {shown}{more}: none holds a "
+                    f"total whole accounts can make (their {measure} values are whole multiples of "
+                    f"{exact(step, measure)}), whatever the grouping; widen --district-tolerance"
+                ),
+                measure=measure,
+            )
+    return None
+
+
 def _group(
     problem: TerritoryProblem,
     spec: ModelSpec,
@@ -343,6 +398,14 @@ def design_districts(
     check_count(problem, n)
     conflict = nesting_conflict(problem, n)
     rule = GroupingRule()
+    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
+    steps = step_conflict(problem, n, tolerance)
+    if steps is not None and not solve_kw.get("relax"):  # proven before any solve: every grouping breaks it
+        raise InfeasibleError(
+            f"no grouping of the {problem.n_reps} reps into {n} districts has a plan within the district "
+            "band",
+            [steps],
+        )
     if conflict is not None and not solve_kw.get("relax"):  # proven before any solve: none nests
         raise InfeasibleError(
             f"no grouping of the {problem.n_reps} reps into {n} districts can keep each district in one "
@@ -353,7 +416,6 @@ def design_districts(
         rule = relaxed_rule(problem, n, conflict)
         progress = solve_kw.get("progress") or (lambda _m: None)
         progress(f"relaxed: {_rule_text(rule)}")
-    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
     implied = band_implied(problem, spec, tol)
     share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
     first_budget = (
@@ -510,8 +572,8 @@ def design_districts(
         gap=float("nan") if relaxed else gap,
         # a proof for the chosen grouping is not one for the model (another grouping may have plans),
         # unless the model without district rows had none either (QA34: "proven" beside a plan "feasible")
-        proven_infeasible=res1.proven_infeasible,
-        notes=(*res2.notes, *notes),
+        proven_infeasible=res1.proven_infeasible or (relaxed and steps is not None),
+        notes=(*res2.notes, *notes, *([f"district_design: {steps.message}"] if relaxed and steps else [])),
         method=f"design({res1.method})+{res2.method}",
     )
     info = {

@@ -359,8 +359,8 @@ def test_relax_widens_the_rep_count_rule_least_when_the_regions_need_it(tmp_path
 def test_a_relaxed_plan_of_the_chosen_grouping_is_marked_relaxed(tmp_path: Path) -> None:
     """QA34: --design-districts with --district-tolerance 0 and --relax: the chosen grouping's district
     band holds no total whole accounts can make, so the second solve wrote its least-violation plan,
-    which came out with status "feasible", a gap and "proven_infeasible" true. It is relaxed, with no
-    gap, and the proof (for that grouping only) is not the model's."""
+    which came out with status "feasible" and a gap. It is relaxed, with no gap; the model's proof is the
+    arithmetic one for every grouping (a proof for the chosen grouping alone would not be the model's)."""
     accounts, reps = grid_rows()
     accounts.append({"account_id": "AX", "lat": 1.5, "lon": 1.5, "potential": 1.0, "workload": 1.0})
     a, r = write_instance(tmp_path, accounts, reps)
@@ -374,7 +374,9 @@ def test_a_relaxed_plan_of_the_chosen_grouping_is_marked_relaxed(tmp_path: Path)
     broken = (d[["potential_dev_pct", "workload_dev_pct"]].abs() > 1.0 + 1e-6).any(axis=1)
     assert broken.any()  # 41 potential in whole accounts: no two districts at 20.5 +- 0.205 each
     assert s["status"] == "relaxed"
-    assert s["proven_infeasible"] is False
+    # every grouping's districts break the band in whole amounts (20.5 +- 0.205 and the like): proven
+    assert s["proven_infeasible"] is True
+    assert any(n.startswith("district_design: ") and "whatever the grouping" in n for n in s["notes"])
     assert s["gap"] is None or not np.isfinite(s["gap"])
     assert {v["group"] for v in s["violations"] if v["constraint"].startswith("district_")} == set(
         d.loc[broken, "district"]
@@ -693,10 +695,12 @@ def test_no_grouping_of_the_first_plan_in_the_band_goes_to_the_second_solve(tmp_
 
 
 def test_an_infeasible_grouping_after_the_band_was_dropped_is_no_proof(tmp_path: Path) -> None:
-    """The same line with a ninth unit at x = 5: districts of 4.5 +- 1% of whole units cannot be met by
-    any plan of that grouping. HiGHS proves the grouping's model infeasible, which says nothing of other
-    groupings in general: exit 3 naming the grouping and "not a proof", never exit 1 "infeasible"."""
-    args = _line_with_regions(tmp_path)
+    """The same line with a ninth unit at x = 5, districts within +-5%: the regions' grouping (two reps
+    each) has districts of 4.5 +- 0.225 in whole units, which no plan of it meets. HiGHS proves that
+    grouping's model infeasible, which says nothing of other groupings in general (a district of three
+    reps, 6.75 +- 0.34, holds 7, so the arithmetic proof for every grouping does not apply): exit 3 naming
+    the grouping and "not a proof", never exit 1 "infeasible"."""
+    args = [*_line_with_regions(tmp_path)[:-1], "0.05"]
     accounts = pd.read_csv(tmp_path / "accounts.csv")
     extra = accounts.iloc[[0]].assign(account_id="A8", lon=5.0)
     pd.concat([accounts, extra]).to_csv(tmp_path / "accounts.csv", index=False)
@@ -867,3 +871,37 @@ def test_districts_the_contiguity_stage_connected_after_the_design_are_said_conn
     assert out.notes[0] == "kept"
     assert stale not in out.notes
     assert out.notes[-1] == "the district contiguity stage after the design made every district one piece"
+
+
+def test_a_district_band_no_grouping_can_meet_in_whole_amounts_is_proven_before_solving(
+    tmp_path: Path,
+) -> None:
+    """QA34 F3: `--design-districts` with `--district-tolerance 0` ended in exit 3 after 13-25 s, "that
+    grouping is proven infeasible, which is not a proof for every grouping". With 41 potential in whole
+    accounts over 4 reps, a district of 1, 2 or 3 reps (2 +- 1) has a band of exactly 10.25, 20.5 or
+    30.75: no grouping's districts can be met, proven before any solve (exit 1, plan and validate). With
+    40 potential a district of one rep has a band of 10, and nothing is proven."""
+    from territory_planner import api
+    from territory_planner.design_flow import step_conflict
+    from tests.conftest import options_for
+
+    accounts, reps = grid_rows()
+    accounts.append({"account_id": "AX", "lat": 1.5, "lon": 1.5, "potential": 1.0, "workload": 1.0})
+    a, r = write_instance(tmp_path, accounts, reps)
+    tol = ["--tolerance", "potential=0.7,workload=0.7", "--design-districts", "2"]
+    tol += ["--district-tolerance", "0"]
+    for command in ("plan", "validate"):
+        extra = ["--out", str(tmp_path / "p"), "--quiet"] if command == "plan" else []
+        res = CliRunner().invoke(main, [command, "--accounts", str(a), "--reps", str(r), *tol, *extra])
+        assert res.exit_code == 1, res.output
+        assert "whatever the grouping" in " ".join(res.output.split())
+    assert not (tmp_path / "p").exists()
+    _, problem = api.load(options_for(a, r))
+    found = step_conflict(problem, 2, {"*": 0.0})
+    assert found is not None
+    assert found.measure == "potential"
+    assert "1: $10.25 to $10.25, 2: $20.5 to $20.5, 3: $30.75 to $30.75" in found.message
+    assert step_conflict(problem, 2, {"*": 0.05}) is None  # 20.5 +- 1.025 holds 20
+    a2, r2 = write_grid(tmp_path / "whole")
+    _, whole = api.load(options_for(a2, r2))
+    assert step_conflict(whole, 2, {"*": 0.0}) is None
