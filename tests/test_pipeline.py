@@ -137,6 +137,33 @@ def test_relax_keeps_time_for_the_least_violation_plan(
     assert seen["relaxed_violation"] < seen["relaxed_travel"]
 
 
+def test_relax_with_too_little_time_left_begins_no_mip_and_still_writes_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA34 F2: with --relax, --time-limit 5 took 8.1 s and 10 took 13.5 s on 3,142 counties: the MIP on
+    the violation (half a second at least, plus its set-up) and the travel pass (a whole solve: an LP round,
+    the whole model beside) began with the time up. With less time left than they need they are skipped,
+    and the search's least-violation assignment is the plan written, marked relaxed."""
+    accounts, reps = line_instance()
+    for k, acc in enumerate(accounts):
+        acc["segment"] = "public" if k == 0 else "commercial"
+    reps[0]["segments"] = "public"
+    a, r = write_instance(tmp_path, accounts, reps)
+    monkeypatch.setattr(pipeline, "RELAX_MIP_SECONDS", 1e9)  # never enough time left
+    monkeypatch.setattr(pipeline, "RELAX_TRAVEL_SECONDS", 1e9)
+    began: list[str] = []
+    monkeypatch.setattr(pipeline, "_elastic_mip", lambda *_a, **_k: began.append("mip"))
+    out = api.solve(options_for(a, r, balance="potential", relax=True, time_limit=20))
+    assert not began
+    s = out.summary
+    assert s["status"] == "relaxed"
+    assert any(v["rep_id"] == "R1" for v in s["violations"])
+    outcomes = {st["stage"]: st["outcome"] for st in s["stages"]}
+    assert outcomes["relaxed_violation"].startswith("skipped: ")
+    assert outcomes["relaxed_travel"].startswith("skipped: ")
+    assert len(out.assignments) == len(accounts)
+
+
 def test_the_relaxed_plan_starts_from_the_search_s_least_violation_assignment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
