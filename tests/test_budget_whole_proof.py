@@ -32,7 +32,8 @@ def test_the_whole_model_proof_tells_the_least_share_the_lp_proves(tmp_path: Pat
     families = [c.family for c in err.value.conflicts]
     assert families[:2] == ["balance", "disruption_budget"]
     # QA21 Q3: the bands' row is true only with the budget's (whole accounts meet the bands alone)
-    assert err.value.conflicts[0].message.startswith("no assignment of whole accounts meets every band together with the rows below")
+    first = err.value.conflicts[0].message
+    assert first.startswith("no assignment of whole accounts meets every band together with the rows below")
     budget = err.value.conflicts[1]
     assert "at most $25.8 potential may move (60.0% of the potential)" in budget.message
     assert "the LP proves balancing must move at least $21 (48.8%)" in budget.message
