@@ -905,3 +905,26 @@ def test_a_district_band_no_grouping_can_meet_in_whole_amounts_is_proven_before_
     a2, r2 = write_grid(tmp_path / "whole")
     _, whole = api.load(options_for(a2, r2))
     assert step_conflict(whole, 2, {"*": 0.0}) is None
+
+
+def test_no_first_plan_even_after_the_retry_says_what_the_rest_of_the_time_was_kept_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA34 F5: "no plan found yet in the time limit of 60s" at 50 s of wall time: the retry of the first
+    plan ends at its share, and the time kept for the grouping and the second solve went unsaid."""
+    from territory_planner.errors import SolverError
+    from territory_planner.optimize import pipeline
+
+    a, r = write_grid(tmp_path)
+
+    def finds_nothing(*_a: object, **_k: object) -> None:
+        raise SolverError("no plan found yet in the time limit of 60s (made to fail)")
+
+    monkeypatch.setattr(pipeline, "solve", finds_nothing)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet"]
+    args += ["--tolerance", "potential=0.7,workload=0", "--design-districts", "2", "--time-limit", "60"]
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 3, res.output
+    said = " ".join(res.output.split())
+    assert "--design-districts: the territories without district rows had" in said
+    assert "were kept for the grouping and the second solve, which need a first plan" in said
