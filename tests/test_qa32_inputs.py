@@ -258,6 +258,9 @@ def test_a_title_line_with_a_comma_in_it_is_one_problem(tmp_path: Path) -> None:
     assert row is None
     assert message.startswith("the first line ('Accounts export, Q3 2026') is taken as the header")
     assert "data row 1 (account_id, lat, lon, potential, ...)" in message
+    a.write_text("account_id,lat,lon,potential\n")  # a header and no rows: no title line to look for
+    ((_, row, _, message),) = _problems(a, _reps(tmp_path))
+    assert message == "the file has a header but no data rows"
     a.write_text("account_id,lat\nA1,0.5,0.5,1\nA2,0.5,1.5,1\nA3,0.5,2.5,1\n")
     rows = [row for _, row, _, message in _problems(a, _reps(tmp_path)) if "a separator too" in message]
     assert rows == [1, 2, 3]

@@ -190,7 +190,7 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     mostly_long = len(long_rows) * 2 >= data_row
     # a title with a comma in it ("Accounts export, Q3 2026") names two columns (QA33): the first data
     # row, wider than it and all names, is then the header
-    titled = mostly_long and long_rows[0][0] == first_row_no and header_like(first_long)
+    titled = bool(long_rows) and mostly_long and long_rows[0][0] == first_row_no and header_like(first_long)
     if (sum(1 for name in header if name) == 1 and (mostly_long or padded)) or titled:
         first_long = first_long or first_row
         shown = ", ".join(c.strip() for c in first_long[:4])
