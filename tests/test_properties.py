@@ -273,6 +273,11 @@ def test_planner_agrees_with_brute_force(case: tuple[list[dict], list[dict], dic
         return
     if isinstance(failure, InputError):
         event("input error")
+        lo, hi = options.get("min_accounts"), options.get("max_accounts")
+        if lo is not None and hi is not None and lo > hi:  # the options contradict each other (QA34 F6)
+            assert any("is above the maximum" in p.message for p in failure.problems), where
+            assert not brute.exact.any(), where
+            return
         budgeted = (
             options.get("max_moved_share") is not None or options.get("max_moved_share_per_rep") is not None
         )
