@@ -728,7 +728,7 @@ def _least_connected(
             seed=seed,
         )  # fmt: skip
         if flow is not None:
-            while flow.running() and flow._model_vars < 0:  # HiGHS takes a plan once its model is built
+            while flow.running() and not flow.built():  # HiGHS takes a plan once its model is built
                 time.sleep(0.05)
             flow.offer(plan)
             found = flow.finish(stop=False)

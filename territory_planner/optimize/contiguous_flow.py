@@ -173,9 +173,13 @@ class FlowModel(background.WholeModel):
         """It has ended with a proof: an optimal connected plan, or none exists."""
         return _proved(self.running(), self.result)
 
+    def built(self) -> bool:
+        """Its model is built: HiGHS takes up a plan offered from now on (one offered before is dropped)."""
+        return self._model_vars >= 0
+
     def offer(self, plan: np.ndarray) -> None:
         """A connected plan, with a flow along a breadth-first tree of each part from its root."""
-        if self._model_vars < 0:
+        if not self.built():
             return  # still building: the cut loop offers its next plan later
         x = np.zeros(self._model_vars)
         x[: len(self._col_unit)] = plan[self._col_unit] == self._col_rep
@@ -351,7 +355,7 @@ class PhasedFlow:
             self._feasibility = False
             starts = [x for x in (found, self._offered) if x is not None]
         # HiGHS takes up posted plans once its model is built: post them until then
-        while starts and self._model._model_vars < 0 and self._model.running():
+        while starts and not self._model.built() and self._model.running():
             time.sleep(0.05)
         for plan in sorted(starts, key=lambda x: objective(spec, x)):
             self._model.offer(plan)
