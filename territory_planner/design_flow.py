@@ -125,10 +125,14 @@ def _rule_text(rule: GroupingRule) -> str:
         else "some spanning regions (more regions than districts; reps are kept in their seat's region "
         "where the grouping can, which is not proven least)"
     )
+    spread = (
+        f"mean +- {rule.spread:.3g} reps by capacity instead of +- 1"
+        if rule.spread > 1.0 + 1e-9
+        else "mean +- 1 reps by capacity"
+    )
     return (
-        f"{rule.conflict.message.split('. Choose')[0]}; so the districts hold mean +- {rule.spread:.3g} reps "
-        f"by capacity instead of +- 1, {where}: the least widening of that rule that admits the number of "
-        "districts asked for"
+        f"{rule.conflict.message.split('. Choose')[0]}; so the districts hold {spread}, {where}: the least "
+        "widening of that rule that admits the number of districts asked for"
     )
 
 
@@ -533,10 +537,17 @@ def design_districts(
             f"{len(proven)} other grouping(s) cannot be connected within the bands)"
         )
     kept = f" with each unit kept in its district{moved_by}" if connected and not restricted else ""
+    chosen = (
+        f"{res2.lower_bound:,.1f}"
+        if np.isfinite(res2.lower_bound)
+        else "not known (its plan is relaxed)"
+        if res2.status == "relaxed"
+        else "not known"
+    )
+    model_bound = f"{joint:,.1f}" if np.isfinite(joint) else "not known: the first solve proved none"
     note = (
         f"designed districts (alternating): the lower bound is that of the model without district rows "
-        f"({joint:,.1f}), valid for any grouping; for the chosen grouping{kept} it is "
-        f"{res2.lower_bound:,.1f}"
+        f"({model_bound}), valid for any grouping; for the chosen grouping{kept} it is {chosen}"
     )
     notes = [note]
     if restricted:

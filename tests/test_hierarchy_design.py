@@ -928,3 +928,24 @@ def test_no_first_plan_even_after_the_retry_says_what_the_rest_of_the_time_was_k
     said = " ".join(res.output.split())
     assert "--design-districts: the territories without district rows had" in said
     assert "were kept for the grouping and the second solve, which need a first plan" in said
+
+
+def test_a_widened_grouping_breaks_mean_plus_minus_one_only_where_it_must() -> None:
+    """QA35 F1: West holds 1.5 reps by capacity, East 7.5, three districts of 3 +- 1: West's 1.5 must be a
+    district of its own (1.5 from the mean: the least spread), but East's 7.5 can be 4 + 3.5, within +- 1.
+    The grouping cut East 4.5 + 3 (its cheapest travel), a second violation. Capacity beyond +- 1 is now
+    priced above any travel: only West's district breaks the rule."""
+    x = np.array([-50.0, -50.1, 0.0, 0.1, 0.2, 0.3, 0.4, 10.0, 10.1, 10.2])
+    capacity = np.array([1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0])
+    regions = np.array(["West"] * 2 + ["East"] * 8)
+    spread = design.least_spread(capacity, regions, 3)
+    assert spread == pytest.approx(1.5, abs=1e-5)
+    travel = np.abs(x[:, None] - x[None, :])
+    zeros = np.zeros((1, len(x)))
+    g = design.group_reps(
+        travel, capacity, zeros, zeros, np.array([np.inf]), 3, get_backend("highs"), time_limit=30, seed=0,
+        threads=1, allowed=regions[:, None] == regions[None, :], spread=spread + 1e-6,
+    )  # fmt: skip
+    assert g is not None
+    sizes = sorted(float(capacity[g.district == k].sum()) for k in range(3))
+    assert sizes == [1.5, 3.5, 4.0]

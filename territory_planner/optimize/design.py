@@ -255,6 +255,8 @@ def group_reps(
 
     le, ge, eq = pulp.const.LpConstraintLE, pulp.const.LpConstraintGE, pulp.const.LpConstraintEQ
     mean = float(capacity.sum()) / n
+    widened = spread > 1.0 + 1e-9
+    excess: list[pulp.LpVariable] = []  # with ``widened``: each seat's district's capacity beyond mean +- 1
     by_rep: list[list[int]] = [[] for _ in range(p)]
     by_seat: list[list[int]] = [[] for _ in range(p)]
     for c, (j, s) in enumerate(zip(pj.tolist(), ps.tolist(), strict=True)):
@@ -272,6 +274,21 @@ def group_reps(
         most, least = own - (mean + spread), own - max(mean - spread, 0.0)
         add(pulp.LpAffineExpression([*cap, (seat[s], most)]), le, 0.0, f"reps_max_{s}")
         add(pulp.LpAffineExpression([*cap, (seat[s], least)]), ge, 0.0, f"reps_min_{s}")
+        if widened:  # the capacity beyond mean +- 1, priced above any travel (QA35 F1: 4.5 + 3, not 4 + 3.5)
+            e = prob.add_variable(f"excess_{s}", 0, None)
+            excess.append(e)
+            add(
+                pulp.LpAffineExpression([*cap, (seat[s], own - (mean + 1.0)), (e, -1.0)]),
+                le,
+                0.0,
+                f"ex_hi_{s}",
+            )
+            add(
+                pulp.LpAffineExpression([*cap, (seat[s], own - max(mean - 1.0, 0.0)), (e, 1.0)]),
+                ge,
+                0.0,
+                f"ex_lo_{s}",
+            )
         for m in range(load.shape[0]):
             if not np.isfinite(tolerance[m]):
                 continue
@@ -281,18 +298,28 @@ def group_reps(
             add(pulp.LpAffineExpression(hi), le, 0.0, f"band_max_{m}_{s}")
     for k, old in enumerate(exclude):
         add(_no_good(old, col, y), le, float(p - 1), f"not_grouping_{k}")
-    prob.setObjective(pulp.LpAffineExpression([(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))]))
+    price = 100.0 * (float(np.abs(travel).sum()) + 1.0)  # a hundredth of a rep outweighs all travel
+    prob.setObjective(
+        pulp.LpAffineExpression(
+            [(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))] + [(e, price) for e in excess]
+        )
+    )
+    columns = y + excess
     start = None
     if greedy is not None:
-        start = np.zeros(len(y))
+        start = np.zeros(len(columns))
         start[[col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
+        if widened:  # each seat's excess as the greedy grouping has it
+            used = np.bincount(greedy, weights=capacity, minlength=p)
+            over = np.maximum(np.abs(used - mean) - 1.0, 0.0)
+            start[len(y) :] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
     deadline = time.perf_counter() + max(time_limit, 1.0)
     first: Grouping | None = None
     rounds = 0
     while True:
         rounds += 1
         out = backend.solve(
-            prob, y, rows, mip=True, time_limit=max(deadline - time.perf_counter(), 1.0), gap=1e-4,
+            prob, columns, rows, mip=True, time_limit=max(deadline - time.perf_counter(), 1.0), gap=1e-4,
             seed=seed, threads=threads, start=start,
         )  # fmt: skip
         if not out.has_solution:  # the cuts left no grouping (or none in time): the first round's, if any
