@@ -241,20 +241,25 @@ def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]
     )
     if not sums:
         return None
+    bands: dict[str, tuple[float, float, float]] = {}  # measure: (tolerance, target per capacity, step)
     for m, measure in enumerate(problem.measures):
         t = tolerance.get(measure, tolerance.get("*", np.inf))
         step = amount_step(problem.unit_amount[:, m])
-        if not np.isfinite(t) or step <= 0:
-            continue
         per = problem.target[m] / caps
-        if not np.allclose(per, per[0], rtol=1e-9, atol=0.0):
-            continue
-        r = float(per[0])
-        if all(holds_no_multiple((1 - t) * r * c, (1 + t) * r * c, step) for c in sums):
-            shown = ", ".join(
-                f"{c:g}: {exact((1 - t) * r * c, measure)} to {exact((1 + t) * r * c, measure)}"
-                for c in sums[:4]
-            )
+        if np.isfinite(t) and step > 0 and np.allclose(per, per[0], rtol=1e-9, atol=0.0):
+            bands[measure] = (t, float(per[0]), step)
+
+    def band(measure: str, c: float) -> str:
+        t, r, _ = bands[measure]
+        return f"{c:g}: {exact((1 - t) * r * c, measure)} to {exact((1 + t) * r * c, measure)}"
+
+    def holds(measure: str, c: float) -> bool:
+        t, r, step = bands[measure]
+        return not holds_no_multiple((1 - t) * r * c, (1 + t) * r * c, step)
+
+    for measure, (t, _, step) in bands.items():
+        if not any(holds(measure, c) for c in sums):
+            shown = ", ".join(band(measure, c) for c in sums[:4])
             more = f" and {len(sums) - 4} more" if len(sums) > 4 else ""
             return Conflict(
                 family="district_design",
@@ -266,6 +271,28 @@ def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]
                 ),
                 measure=measure,
             )
+    # each capacity alone may hold one, and still no cut of the reps into such districts exists (QA35 F2:
+    # NC at 2e-5, only districts of 3 reps or more could, and 4 of them do not add up to 9)
+    admissible = {c for c in sums if all(holds(measure, c) for measure in bands)}
+    if not bands or len(admissible) == len(sums):
+        return None
+    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
+    nested = regions is not None and bool((np.char.strip(regions) != "").any())
+    cut = regions if nested and regions is not None else np.zeros(problem.n_reps, dtype=str)
+    if design.nests(caps, cut, n, 1.0, admit=lambda c: round(c, 9) in admissible):
+        return None
+    ok = ", ".join(f"{c:g}" for c in sorted(admissible)) or "none"
+    shut = [c for c in sums if c not in admissible][:3]  # the bands that hold none, as examples
+    shown = "; ".join(band(measure, c) for measure in bands for c in shut if not holds(measure, c))
+    return Conflict(
+        family="district_design",
+        message=(
+            f"{n} districts hold {mean:.2f} +- 1 reps by capacity; at --district-tolerance, only "
+            f"districts of {ok} reps by capacity have bands that hold a total whole accounts can make "
+            f"(not: {shown}), and the reps{' of each region' if nested else ''} cannot be cut into {n} such "
+            "districts, whatever the grouping; widen --district-tolerance"
+        ),
+    )
     return None
 
 

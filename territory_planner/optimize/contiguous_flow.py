@@ -241,7 +241,7 @@ def tree_flow(
 ) -> np.ndarray | None:
     """The flow variables' values for a plan: along a breadth-first tree of each part from its root
     (``index``: (tail, head, part) -> flow variable; ``graph`` the adjacency's CSR matrix); None when a part
-    is not one piece holding its root."""
+    is not one piece holding its root, or holds a unit it has no column for."""
     flow = np.zeros(n_flow)
     for j, (reps, c) in enumerate(parts):
         units = np.flatnonzero(np.isin(plan, reps))
@@ -256,7 +256,10 @@ def tree_flow(
         for node in order[::-1].tolist():  # subtree sizes, leaves first
             if node != root:
                 size[pred[node]] += size[node]
-                flow[index[int(units[pred[node]]), int(units[node]), j]] = size[node]
+                arc = index.get((int(units[pred[node]]), int(units[node]), j))
+                if arc is None:  # a unit the part may not hold (no column): not a solution of the model
+                    return None
+                flow[arc] = size[node]
     return flow
 
 

@@ -35,6 +35,7 @@ import dataclasses
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -461,19 +462,28 @@ def nesting_counts(capacity: np.ndarray, regions: np.ndarray, spread: float = 1.
     return [n for n in range(1, len(capacity) + 1) if nests(capacity, regions, n, spread)]
 
 
-def nests(capacity: np.ndarray, regions: np.ndarray, n: int, spread: float = 1.0) -> bool:
+def nests(
+    capacity: np.ndarray,
+    regions: np.ndarray,
+    n: int,
+    spread: float = 1.0,
+    admit: Callable[[float], bool] | None = None,
+) -> bool:
     """Whether each region's reps can make whole districts of mean +- ``spread`` capacity (mean = total /
     ``n``), ``n`` districts in all. Exact when a region's capacities take few values (every rep 1, or 1 and
     0.5: ``_district_counts``): QA31 F1, 13 reps in regions of 5 and 8 at N = 4 (3 or 4 reps a district)
     passed the continuous test k (mean - 1) <= C <= k (mean + 1), though 5 reps make neither one district
     nor two, and the run ended in exit 3 "not a proof" after 27 s. Else that continuous test, a necessary
-    condition."""
+    condition. ``admit``: only districts of a capacity it admits count (True when that cannot be
+    followed exactly: too many capacity mixes)."""
     total = float(capacity.sum())
     lo, hi = max(total / n - spread, 0.0), total / n + spread
     reachable = {0}
     for r in np.unique(regions).tolist():
         caps = capacity[regions == r]
-        ks = _district_counts(caps, lo, hi, n)
+        ks = _district_counts(caps, lo, hi, n, admit)
+        if ks is None and admit is not None:
+            return True  # no proof either way
         if ks is None:
             c = float(caps.sum())
             ks = {k for k in range(1, n + 1) if k * lo <= c + 1e-9 and c <= k * hi + 1e-9}
@@ -499,12 +509,14 @@ def least_spread(capacity: np.ndarray, regions: np.ndarray, n: int) -> float | N
 MAX_COUNT_STATES = 300  # rosters whose capacity mix has more states get the continuous test
 
 
-def _district_counts(caps: np.ndarray, lo: float, hi: float, n: int) -> set[int] | None:
-    """The numbers k of districts of capacity in [lo, hi] the reps ``caps`` can be cut into, exactly (a
-    walk over how many reps of each capacity the districts have taken), or None when the capacities take
-    too many values for it (``MAX_COUNT_STATES``)."""
+def _district_counts(
+    caps: np.ndarray, lo: float, hi: float, n: int, admit: Callable[[float], bool] | None = None
+) -> set[int] | None:
+    """The numbers k of districts of capacity in [lo, hi] (and, with ``admit``, of a capacity it admits)
+    the reps ``caps`` can be cut into, exactly (a walk over how many reps of each capacity the districts
+    have taken), or None when the capacities take too many values for it (``MAX_COUNT_STATES``)."""
     values, counts = np.unique(np.round(caps, 9), return_counts=True)
-    if len(values) == 1:  # reps alike: a district holds s of them, s a whole number in [lo, hi] / c
+    if len(values) == 1 and admit is None:  # reps alike: a district holds s of them, s whole in [lo, hi] / c
         c, m = float(values[0]), int(counts[0])
         smin, smax = max(math.ceil(lo / c - 1e-9), 1), math.floor(hi / c + 1e-9)
         return {k for k in range(1, n + 1) if smin <= smax and k * smin <= m <= k * smax}
@@ -513,7 +525,9 @@ def _district_counts(caps: np.ndarray, lo: float, hi: float, n: int) -> set[int]
     shapes = [
         x
         for x in itertools.product(*(range(c + 1) for c in counts.tolist()))
-        if any(x) and lo - 1e-9 <= float(np.dot(x, values)) <= hi + 1e-9
+        if any(x)
+        and lo - 1e-9 <= float(np.dot(x, values)) <= hi + 1e-9
+        and (admit is None or admit(float(np.dot(x, values))))
     ]
     whole = tuple(counts.tolist())
     out: set[int] = set()
