@@ -1004,11 +1004,7 @@ def _connected_or_relaxed(
     )
     if proof:  # the level the proof is for (QA11 O2: "territories" after a proof for districts)
         notes += (f"contiguity: no plan of connected {of} meets the bands ({proof})",)
-    return dataclasses.replace(
-        result,
-        status="relaxed",
-        proven_optimal=False,
-        gap=float("nan"),  # a plan in pieces has no gap (QA26 F8: 11.49% after --design-districts)
+    return result.relaxed(  # a plan in pieces has no gap (QA26 F8: 11.49% after --design-districts)
         # a proof for the user's model came first (QA12 N3: false after a district-level proof)
         proven_infeasible=result.proven_infeasible or proof == "proven",
         violations=(*result.violations, *violations),
@@ -1090,9 +1086,7 @@ def _still_relaxed(spec: ModelSpec, unit_rep: np.ndarray, result: SolveResult) -
     violations = tuple(pipeline._violations(spec, unit_rep))
     if not violations:
         return result
-    return dataclasses.replace(
-        result, status="relaxed", proven_optimal=False, gap=float("nan"), violations=violations
-    )
+    return result.relaxed(violations=violations)
 
 
 def _other_rows(options: PlanOptions) -> list[tuple[str, str, str]]:

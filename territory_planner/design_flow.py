@@ -86,7 +86,8 @@ def relaxed_rule(problem: TerritoryProblem, n: int, conflict: Conflict) -> Group
     """The least widening of SPEC's rule that admits ``n`` districts: the least spread of rep counts that
     nests in the regions (``design.least_spread``), or, with more regions than districts (no spread
     nests), districts that may span regions, with the least spread that then admits ``n``."""
-    regions = np.asarray(problem.rep_regions, dtype=str)
+    regions = _regions(problem)
+    assert regions is not None  # a conflict with the regions is what is relaxed
     spread = design.least_spread(problem.capacity, regions, n)
     if spread is not None:
         return GroupingRule(max(spread, 1.0), True, conflict)
@@ -145,11 +146,7 @@ def with_rule_violations(result: SolveResult, info: dict[str, Any]) -> SolveResu
     if not found:
         return result
     notes = result.notes if result.status == "relaxed" else (pipeline.RELAXED_NOTE, *result.notes)
-    return dataclasses.replace(
-        result,
-        status="relaxed",
-        proven_optimal=False,
-        gap=float("nan"),
+    return result.relaxed(
         proven_infeasible=True,
         violations=(*result.violations, *found),
         notes=(*notes, *info.get("rule_notes", [])),
@@ -184,14 +181,20 @@ def check_count(problem: TerritoryProblem, n: int) -> None:
         )
 
 
+def _regions(problem: TerritoryProblem) -> np.ndarray | None:
+    """The reps' regions, or None when no rep has one (then a district may hold any reps)."""
+    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
+    return regions if regions is not None and bool((np.char.strip(regions) != "").any()) else None
+
+
 def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     """The proof, before any solve, that no grouping of the reps into ``n`` districts nests in their
     regions: a district holds mean +- 1 reps by capacity and lies in one region, so a region of capacity C
     holds k districts only if k (mean - 1) <= C <= k (mean + 1), and no choice of k per region adds up to
     ``n`` (``design.nesting_counts``, a necessary condition). None when the reps have no regions or ``n``
     passes that test."""
-    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
-    if regions is None or not bool((np.char.strip(regions) != "").any()):
+    regions = _regions(problem)
+    if regions is None:
         return None
     counts_ok = design.nesting_counts(problem.capacity, regions)
     if n in counts_ok:
@@ -222,24 +225,15 @@ def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]
     mean +- 1; when no such c gives a band holding a whole multiple of the measure's step (the amounts'
     common divisor), every grouping's districts break it. None when that does not prove it (targets not
     proportional, too many capacity mixes to list, a band that holds one)."""
-    from itertools import product
-
     from territory_planner.optimize.prechecks import exact
     from territory_planner.optimize.spec import amount_step, holds_no_multiple
 
     caps = problem.capacity
-    values, counts = np.unique(np.round(caps, 9), return_counts=True)
-    if int(np.prod(counts + 1)) > design.MAX_COUNT_STATES or (values <= 0).any():
+    if (caps <= 0).any():
         return None
     mean = float(caps.sum()) / n
-    sums = sorted(
-        {
-            round(float(np.dot(x, values)), 9)
-            for x in product(*(range(c + 1) for c in counts.tolist()))
-            if any(x) and max(mean - 1.0, 0.0) - 1e-9 <= float(np.dot(x, values)) <= mean + 1.0 + 1e-9
-        }
-    )
-    if not sums:
+    sums = design.district_sizes(caps, max(mean - 1.0, 0.0), mean + 1.0)
+    if not sums:  # too many capacity mixes to list, or none
         return None
     bands: dict[str, tuple[float, float, float]] = {}  # measure: (tolerance, target per capacity, step)
     for m, measure in enumerate(problem.measures):
@@ -276,9 +270,9 @@ def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]
     admissible = {c for c in sums if all(holds(measure, c) for measure in bands)}
     if not bands or len(admissible) == len(sums):
         return None
-    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
-    nested = regions is not None and bool((np.char.strip(regions) != "").any())
-    cut = regions if nested and regions is not None else np.zeros(problem.n_reps, dtype=str)
+    regions = _regions(problem)
+    nested = regions is not None
+    cut = regions if regions is not None else np.zeros(problem.n_reps, dtype=str)
     if design.nests(caps, cut, n, 1.0, admit=lambda c: round(c, 9) in admissible):
         return None
     ok = ", ".join(f"{c:g}" for c in sorted(admissible)) or "none"
@@ -293,7 +287,6 @@ def step_conflict(problem: TerritoryProblem, n: int, tolerance: dict[str, float]
             "districts, whatever the grouping; widen --district-tolerance"
         ),
     )
-    return None
 
 
 def _group(
@@ -320,8 +313,8 @@ def _group(
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
     rule = rule or GroupingRule()
-    regions = np.asarray(problem.rep_regions, dtype=str) if problem.rep_regions is not None else None
-    nested = regions is not None and bool((np.char.strip(regions) != "").any()) and rule.regions_kept
+    regions = _regions(problem)
+    nested = regions is not None and rule.regions_kept
     same = (regions[:, None] == regions[None, :]) if nested and regions is not None else None
 
     apart = None  # --relax with districts across regions: a rep away from its seat's region costs more

@@ -674,14 +674,7 @@ def make_contiguous(
         notes=tuple(notes),
     )
     if near_note is not None:  # connected, out of some bands: the least violation, marked
-        new = dataclasses.replace(
-            new,
-            status="relaxed",
-            proven_optimal=False,
-            gap=float("nan"),
-            violations=tuple(pipeline._violations(spec, plan)),
-            notes=(*new.notes, near_note),
-        )
+        new = new.relaxed(violations=tuple(pipeline._violations(spec, plan)), notes=(*new.notes, near_note))
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
     return plan, new, with_pieces(info, p, pieces)
 
@@ -702,11 +695,13 @@ def _least_connected(
     ``RELAX_LEAST_SHARE`` of the time left, then its travel: the flow model with the objective, each band
     widened just enough for that plan, to ``deadline``. The plan and a note saying whether its violation is
     proven least; None when the flow model found no connected plan keeping the other rows."""
+    from territory_planner.optimize.contiguous_lns import objective
     from territory_planner.optimize.design import home_cells
 
     now = time.perf_counter()
+    centred = contiguous.with_centres(spec, centre)
     if near is None:  # HiGHS alone found no plan of this model in 15 s on a 10 x 10 grid: the homes' cells
-        near = home_cells(adj, centre, contiguous.with_centres(spec, centre).cost)
+        near = home_cells(adj, centre, centred.cost)
     least = contiguous_flow.least_violation_connected(
         spec, adj, centre, backend, deadline=now + RELAX_LEAST_SHARE * max(deadline - now, 0.0),
         seed=seed, threads=threads, start=near,
@@ -721,7 +716,7 @@ def _least_connected(
         if share >= 0.001:  # the elastic LP's bound is often 0: said only when it says something
             note += f": every such plan's violation is at least {100 * share:.1f}% of it (HiGHS's bound)"
     plan = least.plan
-    wide = pipeline._widened(contiguous.with_centres(spec, centre), plan)
+    wide = pipeline._widened(centred, plan)
     if wide is not None and deadline - time.perf_counter() > 1.0:  # then travel, within those bands
         flow = contiguous_flow.start(
             wide, adj, contiguous_flow.territory_parts(centre), backend, deadline=deadline, gap=1e-4,
@@ -732,10 +727,13 @@ def _least_connected(
                 time.sleep(0.05)
             flow.offer(plan)
             found = flow.finish(stop=False)
-            if found is not None and found.unit_rep is not None and (found.unit_rep >= 0).all():
-                idx = np.arange(len(plan))
-                if spec.objective[idx, found.unit_rep].sum() < spec.objective[idx, plan].sum():
-                    plan = found.unit_rep
+            shorter = None if found is None else found.unit_rep
+            if (
+                shorter is not None
+                and (shorter >= 0).all()
+                and objective(spec, shorter) < objective(spec, plan)
+            ):
+                plan = shorter
     return plan, note
 
 

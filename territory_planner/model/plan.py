@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,11 @@ class SolveResult:
     stage_log: tuple[dict[str, object], ...] = ()  # every stage that ran: name, seconds, outcome
     history: tuple[dict[str, object], ...] = ()  # every new best plan or bound: seconds, objective, gap
     proven_infeasible: bool = False  # relaxed: no plan meets every constraint, proven (notes say how)
+
+    def relaxed(self, **changes: Any) -> SolveResult:
+        """This result as a relaxed plan (``--relax``): a plan that breaks a row of its model has no proven
+        optimum and no gap; ``changes`` as for ``dataclasses.replace`` (its violations, notes, ...)."""
+        return dataclasses.replace(self, status="relaxed", proven_optimal=False, gap=float("nan"), **changes)
 
 
 @dataclass(frozen=True)

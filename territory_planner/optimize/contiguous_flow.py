@@ -153,9 +153,7 @@ class FlowModel(background.WholeModel):
         seed: int,
     ) -> None:
         self._parts, self._arcs = parts, arcs
-        self._units = [
-            int(spec.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts
-        ]  # units a part may hold
+        self._units = part_units(spec, parts)
         self._model_vars = -1  # the model's own variables (x, then any slack), known once it is built
         self._graph = adj.csr()
         self._arc_index: dict[tuple[int, int, int], int] | None = None  # (tail, head, part) -> flow variable
@@ -184,13 +182,21 @@ class FlowModel(background.WholeModel):
         x = np.zeros(self._model_vars)
         x[: len(self._col_unit)] = plan[self._col_unit] == self._col_rep
         if self._arc_index is None:  # built on the first offer, reused by the next ones
-            tail, head, rep = self._arcs
-            arcs = zip(tail.tolist(), head.tolist(), rep.tolist(), strict=True)
-            self._arc_index = {arc: k for k, arc in enumerate(arcs)}
+            self._arc_index = arc_index(self._arcs)
         flow = tree_flow(plan, self._parts, self._arc_index, self._graph, len(self._arcs[0]))
         if flow is None:
             return  # not connected: not a solution of this model
         self.live.post(np.concatenate([x, flow]))
+
+
+def part_units(spec: ModelSpec, parts: list[Part]) -> list[int]:
+    """How many units each part may hold (a column for one of its reps): its flow arcs' capacity + 1."""
+    return [int(spec.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts]
+
+
+def arc_index(arcs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[tuple[int, int, int], int]:
+    """(tail, head, part) -> its flow variable, for ``tree_flow``."""
+    return {arc: k for k, arc in enumerate(zip(*(a.tolist() for a in arcs), strict=True))}
 
 
 def add_flow_rows(
@@ -558,10 +564,9 @@ def least_violation_connected(
     arcs = flow_arcs(user, adj, parts)
     if len(arcs[0]) > FLOW_MAX_ARCS or deadline - time.perf_counter() <= background.GRACE:
         return None
-    units = [int(user.allowed[:, reps].any(axis=1).sum()) for reps, _ in parts]
     col_unit, col_rep = np.nonzero(user.allowed)
     form = formulation.build(
-        dataclasses.replace(user, cost=np.zeros_like(user.cost), disruption_price=0.0),
+        user.without_objective(),
         col_unit,
         col_rep,
         integer=True,
@@ -569,11 +574,10 @@ def least_violation_connected(
         slack_price=lpmod.relax_prices(user),
         name="relaxed_connected",
     )
-    add_flow_rows(form, parts, arcs, units)
+    add_flow_rows(form, parts, arcs, part_units(user, parts))
     warm = None
     if start is not None:
-        index = {arc: k for k, arc in enumerate(zip(*(a.tolist() for a in arcs), strict=True))}
-        flow = tree_flow(start, parts, index, adj.csr(), len(arcs[0]))
+        flow = tree_flow(start, parts, arc_index(arcs), adj.csr(), len(arcs[0]))
         if flow is not None:
             warm = formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
             warm[len(warm) - len(flow) :] = flow

@@ -272,24 +272,16 @@ def group_reps(
         members = [(c, int(pj[c])) for c in by_seat[s]]
         cap = [(y[c], float(capacity[j])) for c, j in members if c != col[(s, s)]]
         own = float(capacity[s])
-        most, least = own - (mean + spread), own - max(mean - spread, 0.0)
-        add(pulp.LpAffineExpression([*cap, (seat[s], most)]), le, 0.0, f"reps_max_{s}")
-        add(pulp.LpAffineExpression([*cap, (seat[s], least)]), ge, 0.0, f"reps_min_{s}")
+        widths: list[tuple[float, str, pulp.LpVariable | None]] = [(spread, "reps", None)]
         if widened:  # the capacity beyond mean +- 1, priced above any travel (QA35 F1: 4.5 + 3, not 4 + 3.5)
-            e = prob.add_variable(f"excess_{s}", 0, None)
-            excess.append(e)
-            add(
-                pulp.LpAffineExpression([*cap, (seat[s], own - (mean + 1.0)), (e, -1.0)]),
-                le,
-                0.0,
-                f"ex_hi_{s}",
-            )
-            add(
-                pulp.LpAffineExpression([*cap, (seat[s], own - max(mean - 1.0, 0.0)), (e, 1.0)]),
-                ge,
-                0.0,
-                f"ex_lo_{s}",
-            )
+            excess.append(prob.add_variable(f"excess_{s}", 0, None))
+            widths.append((1.0, "excess", excess[-1]))
+        for width, name, slack in widths:  # mean +- width reps by capacity, give or take the slack
+            give = [] if slack is None else [(slack, 1.0)]
+            hi = [*cap, (seat[s], own - (mean + width)), *((v, -c) for v, c in give)]
+            lo = [*cap, (seat[s], own - max(mean - width, 0.0)), *give]
+            add(pulp.LpAffineExpression(hi), le, 0.0, f"{name}_max_{s}")
+            add(pulp.LpAffineExpression(lo), ge, 0.0, f"{name}_min_{s}")
         for m in range(load.shape[0]):
             if not np.isfinite(tolerance[m]):
                 continue
@@ -509,6 +501,33 @@ def least_spread(capacity: np.ndarray, regions: np.ndarray, n: int) -> float | N
 MAX_COUNT_STATES = 300  # rosters whose capacity mix has more states get the continuous test
 
 
+def _shapes(
+    caps: np.ndarray, lo: float, hi: float, admit: Callable[[float], bool] | None = None
+) -> list[tuple[int, ...]] | None:
+    """Every district the reps ``caps`` can make with a capacity in [lo, hi] (and one ``admit`` admits),
+    as how many reps of each capacity value (ascending) it takes; None when the capacities take too many
+    values to list them (``MAX_COUNT_STATES``)."""
+    values, counts = np.unique(np.round(caps, 9), return_counts=True)
+    if int(np.prod(counts + 1)) > MAX_COUNT_STATES:
+        return None
+    out = []
+    for x in itertools.product(*(range(c + 1) for c in counts.tolist())):
+        size = float(np.dot(x, values))
+        if any(x) and lo - 1e-9 <= size <= hi + 1e-9 and (admit is None or admit(size)):
+            out.append(x)
+    return out
+
+
+def district_sizes(caps: np.ndarray, lo: float, hi: float) -> list[float] | None:
+    """The capacities (ascending, to 1e-9) a district of the reps ``caps`` can have in [lo, hi], or None
+    when there are too many capacity mixes to list (``_shapes``)."""
+    shapes = _shapes(caps, lo, hi)
+    if shapes is None:
+        return None
+    values = np.unique(np.round(caps, 9))
+    return sorted({round(float(np.dot(x, values)), 9) for x in shapes})
+
+
 def _district_counts(
     caps: np.ndarray, lo: float, hi: float, n: int, admit: Callable[[float], bool] | None = None
 ) -> set[int] | None:
@@ -520,15 +539,9 @@ def _district_counts(
         c, m = float(values[0]), int(counts[0])
         smin, smax = max(math.ceil(lo / c - 1e-9), 1), math.floor(hi / c + 1e-9)
         return {k for k in range(1, n + 1) if smin <= smax and k * smin <= m <= k * smax}
-    if int(np.prod(counts + 1)) > MAX_COUNT_STATES:
+    shapes = _shapes(caps, lo, hi, admit)
+    if shapes is None:
         return None
-    shapes = [
-        x
-        for x in itertools.product(*(range(c + 1) for c in counts.tolist()))
-        if any(x)
-        and lo - 1e-9 <= float(np.dot(x, values)) <= hi + 1e-9
-        and (admit is None or admit(float(np.dot(x, values))))
-    ]
     whole = tuple(counts.tolist())
     out: set[int] = set()
     limit = np.array(whole)

@@ -1537,7 +1537,7 @@ def _relaxed(
     if deadline - time.perf_counter() >= RELAX_MIP_SECONDS:
         first, first_plan = _elastic_mip(
             run,
-            dataclasses.replace(spec, cost=np.zeros_like(spec.cost), disruption_price=0.0),
+            spec.without_objective(),
             pool & spec.allowed,
             guess if fits else None,
             name="relaxed_violation",
