@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1481,12 +1481,13 @@ def _floor_text(spec: ModelSpec) -> str:
 
 def _least_violation_start(run: Run) -> None:
     """After a pre-check's proof under --relax: the LP and the balancing search, for ``run.partial``
-    (their own proofs or failures only mean there is no such start)."""
-    try:
-        stage_lp(run)
-        stage_construct(run)
-    except (InfeasibleError, SolverError):
-        pass
+    (their own proofs or failures only mean there is no such start). The search runs also when the LP
+    stage ends in a proof: the LP it solved, needing slack, and the budget check's least-moving LP are
+    its starts (1,989 Texas ZIPs x 40 reps, a budget of 3.4% where balancing needs 3.7%: from the nearest
+    reps, a relaxed plan 1.27 targets of violation out, bands broken by up to 29%)."""
+    for stage in (stage_lp, stage_construct):
+        with suppress(InfeasibleError, SolverError):
+            stage(run)
 
 
 def _relaxed(
