@@ -137,8 +137,8 @@ def test_us_comma_file_keeps_comma_groups_and_refuses_dot_groups(tmp_path: Path)
     a, _ = write_instance(tmp_path, accounts, line_instance()[1])
     problems = _problems(a, r)
     assert problems == {
-        (3, "potential"): "potential is not a number ('.' for thousands or a decimal comma? in a "
-        "comma-separated file write 1188945)"
+        (3, "potential"): "potential is not a number ('.' for thousands or a decimal comma? write 1188945 "
+        "with a decimal point)"
     }
 
 

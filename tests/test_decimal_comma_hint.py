@@ -17,9 +17,9 @@ def test_the_hint_names_each_cells_own_value_with_a_dot() -> None:
     values, hints = parse_numbers(pd.Series(["3,25", "12,7", "1.5", "-0,5"]), ".")  # a comma-separated file
     assert values.isna().tolist() == [True, True, False, True]
     assert values.iloc[2] == 1.5
-    assert hints[0] == "a decimal comma? in a comma-separated file write 3.25"
-    assert hints[1] == "a decimal comma? in a comma-separated file write 12.7"
-    assert hints[3] == "a decimal comma? in a comma-separated file write -0.5"
+    assert hints[0] == "a decimal comma? write 3.25 with a decimal point"
+    assert hints[1] == "a decimal comma? write 12.7 with a decimal point"
+    assert hints[3] == "a decimal comma? write -0.5 with a decimal point"
 
 
 def test_each_problem_quotes_its_own_corrected_cell(tmp_path: Path) -> None:
@@ -33,8 +33,8 @@ def test_each_problem_quotes_its_own_corrected_cell(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         load_inputs(accounts, reps)
     assert [(p.row, p.value, p.message) for p in exc.value.problems] == [
-        (1, "3,25", "workload is not a number (a decimal comma? in a comma-separated file write 3.25)"),
-        (3, "12,7", "workload is not a number (a decimal comma? in a comma-separated file write 12.7)"),
+        (1, "3,25", "workload is not a number (a decimal comma? write 3.25 with a decimal point)"),
+        (3, "12,7", "workload is not a number (a decimal comma? write 12.7 with a decimal point)"),
     ]
 
 

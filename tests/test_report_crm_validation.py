@@ -123,7 +123,7 @@ def test_a_decimal_comma_in_a_comma_file_is_reported_with_a_hint(tmp_path: Path)
     with pytest.raises(InputError) as info:
         load_crm(crm)
     got = {(p.row, p.column): p.message for p in info.value.problems}
-    assert got[(1, "amount")] == "not a number (a decimal comma? in a comma-separated file write 51.7)"
+    assert got[(1, "amount")] == "not a number (a decimal comma? write 51.7 with a decimal point)"
     assert got[(2, "amount")] == "not a number"
 
 

@@ -147,8 +147,11 @@ def test_parquet_and_geojson_inputs(tmp_path: Path) -> None:
     nocrs = tmp_path / "nocrs.gpkg"
     with pytest.warns(UserWarning, match="crs"):  # pyogrio warns that the file will have no CRS: the point
         geo.set_crs(None, allow_override=True).to_file(nocrs, driver="GPKG")
-    with pytest.raises(InputError, match="no coordinate reference system.*fit longitude/latitude"):
+    with pytest.raises(InputError, match="no coordinate reference system.*fit longitude/latitude") as err:
         load_inputs(nocrs, r)
+    # the examples name the code to set and the file, not a placeholder (QA36 F6)
+    assert "gdf.set_crs('EPSG:4326')" in str(err.value)
+    assert "-a_srs EPSG:4326 out.gpkg nocrs.gpkg" in str(err.value)
     # the same polygons in metres (a state plane without its .prj): the message says they are projected
     projected = tmp_path / "projected.gpkg"
     with pytest.warns(UserWarning, match="crs"):

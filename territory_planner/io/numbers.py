@@ -294,8 +294,8 @@ def _currency_hints(cells: list[str], convention: Convention) -> list[str]:
 def _hint(cell: str, decimal: str | None, comma: float, point: float) -> str:
     if decimal == POINT and not math.isnan(comma):
         if _COMMA_DECIMAL_HINT.match(cell):
-            return f"a decimal comma? in a comma-separated file write {_shown(comma)}"
-        return f"'.' for thousands or a decimal comma? in a comma-separated file write {_shown(comma)}"
+            return f"a decimal comma? write {_shown(comma)} with a decimal point"
+        return f"'.' for thousands or a decimal comma? write {_shown(comma)} with a decimal point"
     if decimal == COMMA and not math.isnan(point):
         written = _shown(point).replace(".", ",")
         return f"a decimal point in a file whose decimal separator is the comma? write {written}"

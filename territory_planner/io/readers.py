@@ -388,7 +388,7 @@ def _projected_as_degrees(path: Path, gdf: Any) -> None:
         f"the file's coordinates {_projected_range(gdf)}, but the file says they are longitude/latitude "
         f"({gdf.crs.name}; a "
         "GeoJSON without a 'crs' member is taken as such): save it with its projection's EPSG code, e.g. "
-        "`ogr2ogr -a_srs EPSG:XXXX out.gpkg in.geojson`, or as longitude/latitude (EPSG:4326)",
+        f"`ogr2ogr -a_srs EPSG:<its code> out.gpkg {path.name}`, or as longitude/latitude (EPSG:4326)",
     )
 
 
@@ -442,16 +442,19 @@ def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
     _projected_as_degrees(path, gdf)
     _mojibake(path, gdf)
     if gdf.crs is None:
+        degrees = _fits_degrees(gdf)
         what = (
             "its coordinates fit longitude/latitude: if they are, set EPSG:4326"
-            if _fits_degrees(gdf)
+            if degrees
             else f"its coordinates {_projected_range(gdf)}: set the EPSG code of that projection, "
             "not EPSG:4326"
         )
+        # the examples name the code to set, or say where it goes (QA36 F6: "EPSG:XXXX" after "set EPSG:4326")
+        code = "EPSG:4326" if degrees else "EPSG:<its code>"
         raise _problem(
             path,
             f"the file has no coordinate reference system (CRS); {what}, e.g. "
-            "`ogr2ogr -a_srs EPSG:XXXX out.gpkg in.shp` or in Python gdf.set_crs('EPSG:XXXX')",
+            f"`ogr2ogr -a_srs {code} out.gpkg {path.name}` or in Python gdf.set_crs('{code}')",
         )
     gdf = gdf.to_crs(4326)
     geometry = gdf.geometry.reset_index(drop=True)
