@@ -40,7 +40,7 @@ from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.sizes import SMALL_PAIRS
 from territory_planner.options import PATH_OPTIONS, PlanOptions, build_options, flag_name, parse_tolerance
-from territory_planner.report.formatting import budgeted_share, count_or_mean, money
+from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, money
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
 COMMAND_BEGUN: float | None = None  # set by ``run``: --time-limit then counts the solver's imports too
@@ -436,7 +436,7 @@ def plan(
     click.echo(
         f"{s['status']}: {s['accounts']} accounts -> {s['reps']} reps "
         f"| objective {_shown(s['objective'], ',.1f')}{_objective_parts(s)} "
-        f"| lower bound {_shown(s['lower_bound'], ',.1f')} "
+        f"| lower bound {_shown(s['lower_bound'], ',.1f')}{bound_qualifier(s)} "
         f"| gap {_shown(s['gap'], '.3%')} | {s['solve_seconds']:.1f}s"
     )
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())

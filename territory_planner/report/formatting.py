@@ -152,6 +152,21 @@ def _short(value: float | None) -> str:
     return f"{int(value)}" if float(value).is_integer() else f"{value:.3g}"
 
 
+def bound_qualifier(summary: Mapping[str, Any]) -> str:
+    """Why a plan's objective lies below its lower bound, when it does: the bound holds for plans that meet
+    every constraint, and this relaxed plan breaks some (QA36 F3: a relaxed plan in pieces, 305,511 beside
+    a bound of 306,902 for connected plans, with no word on the console or in the report's cards). Empty
+    otherwise; an edited plan's gap says it (``report.html._gap_text``)."""
+    objective, bound = summary.get("objective"), summary.get("lower_bound")
+    if summary.get("status") == "manual":
+        return ""
+    if not isinstance(objective, int | float) or not isinstance(bound, int | float):
+        return ""
+    if not objective < bound - 1e-9 * max(abs(bound), 1.0):
+        return ""
+    return " (for plans meeting every constraint; this plan, below it, breaks some)"
+
+
 def budgeted_share(summary: Mapping[str, Any]) -> float | None:
     """The moved share that --max-moved-share limits (moves from reps who stay), when it differs from the
     plan's moved share: a departed rep's accounts must move and are outside the budget. None otherwise."""

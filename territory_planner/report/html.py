@@ -105,7 +105,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ("Status", str(s.get("status", fm.NA))),
         ("Proven optimal", "yes" if s.get("proven_optimal") else "no"),
         *_objective_cards(s),
-        ("Lower bound", fm.number(_f(s.get("lower_bound")))),
+        ("Lower bound", fm.number(_f(s.get("lower_bound"))) + fm.bound_qualifier(s)),
         ("Gap", _gap_text(s)),
         (
             ("Edited from", str((s.get("edited_from") or {}).get("plan", fm.NA)))
