@@ -603,18 +603,12 @@ def stage_construct(run: Run) -> None:
             start, origin = run.cluster_plan, "the LP over clusters, in whole accounts"
             _mark_support(extra, run.lp)
         elif run.lp is not None:
-            start, _ = repair.lp_assignment(spec, run.lp)
-            start = np.where(start >= 0, start, construct.nearest_plan(spec))
-            _mark_support(extra, run.lp)
-            origin = "the LP rounding"
+            start, origin = _lp_start(spec, run.lp, extra), "the LP rounding"
         elif run.moved_lp is not None:
             # the LP did not solve in its time, the budget check's least-moving LP did: with a budget near
             # the least share, its rounding is the start that moves little (from today's alignment, 3,142
             # counties x 40 reps at --max-moved-share 0.45 and --relax, 12 s: 39 targets of violation left)
-            start, _ = repair.lp_assignment(spec, run.moved_lp)
-            start = np.where(start >= 0, start, construct.nearest_plan(spec))
-            _mark_support(extra, run.moved_lp)
-            origin = "the least-moving LP"
+            start, origin = _lp_start(spec, run.moved_lp, extra), "the least-moving LP"
         elif construct.current_plan(spec, run.current_unit_rep) is not None:
             assert run.current_unit_rep is not None
             start, origin = run.current_unit_rep.astype(np.int64), run.current_name
@@ -681,9 +675,7 @@ def stage_construct(run: Run) -> None:
                 break
             if wide is None:
                 break
-            start, _ = repair.lp_assignment(spec, wide)
-            start = np.where(start >= 0, start, construct.nearest_plan(spec))
-            _mark_support(extra, wide)
+            start = _lp_start(spec, wide, extra)
             cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
             what = (
                 "the least-moving LP" if margin < 0 else f"an LP with bands narrowed by {100 * margin:.0f}%"
@@ -702,6 +694,14 @@ def stage_construct(run: Run) -> None:
         else:
             run.partial = best_plan if run.partial is None else run.partial
             run.outcome(f"from {origin}: {best_violation:.3g} targets of violation left")
+
+
+def _lp_start(spec: ModelSpec, lp: lpmod.LpResult, extra: np.ndarray) -> np.ndarray:
+    """The balancing search's start from an LP: its rounding, a unit it splits at its nearest rep; the
+    LP's support joins the search's candidate pairs (``extra``)."""
+    start, _ = repair.lp_assignment(spec, lp)
+    _mark_support(extra, lp)
+    return np.where(start >= 0, start, construct.nearest_plan(spec))
 
 
 def stage_search_rest(run: Run) -> None:
