@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from territory_planner.geo import contiguity
-from territory_planner.optimize import contiguous, flip_search, parts, repair
+from territory_planner.optimize import contiguous, contiguous_flow, flip_search, parts, repair
 from territory_planner.optimize import contiguous_lns as lns
+from territory_planner.optimize.contiguous_flow import LeastConnected
 from territory_planner.solvers import get_backend
 from tests.test_contiguity_flips import _connected_and_feasible, _model
 
@@ -184,3 +185,64 @@ def test_the_path_neighbourhood_runs_to_the_nearest_territory_with_room(tmp_path
     for k in np.flatnonzero(room).tolist():  # each can take the excess within its own band
         need = np.maximum(load[:, over] - spec_c.upper[:, over], 0.0)
         assert (spec_c.upper[:, k] - load[:, k] >= need - 1e-9).all()
+
+
+def test_on_a_map_the_flow_model_fits_the_elastic_flow_model_follows_failed_rebalancing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """78 St Louis counties x 5 reps (QA36): the flips ended connected with a territory out of band, and
+    the neighbourhood MIPs and the cut loop found no connected plan within the bands in 60 or 120 s,
+    where the flow model on the violation, started from the flips' plan, found one in 13.5 s. On a map
+    the flow model fits, that model follows when the neighbourhood MIPs fail (here made to), started from
+    the flips' plan, and its plan within every band is the stage's first connected plan."""
+    spec, spec_c, adj, centre, start = _near(tmp_path)
+    within = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20, 0)
+    assert within is not None
+    assert repair.feasible(spec_c, within)
+    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
+    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+    monkeypatch.setattr(lns.Lns, "rebalance", lambda *_a, **_k: None)
+    starts: list[np.ndarray] = []
+
+    def least(*_a: object, start: np.ndarray, model_bands: bool, **_k: object) -> LeastConnected:
+        assert model_bands  # a violation of 0 must be a plan of the model, not only of the user's bands
+        starts.append(start.copy())
+        return LeastConnected(within.copy(), 0.0, True, 0.0)
+
+    monkeypatch.setattr(contiguous_flow, "least_violation_connected", least)
+    said: list[str] = []
+    out = contiguous.solve_contiguous(
+        spec, adj, get_backend("highs"), centre=centre, time_limit=20.0, gap=1e-4, seed=0, threads=1,
+        exact=True, progress=said.append,
+    )  # fmt: skip
+    assert len(starts) == 1
+    assert (starts[0] == start).all()
+    assert "contiguity: the flow model found a connected plan within every band" in said
+    assert said.index("contiguity: the flow model found a connected plan within every band") > next(
+        k for k, m in enumerate(said) if "rebalancing" in m
+    )
+    _connected_and_feasible(spec_c, adj, centre, out.unit_rep)
+    assert out.objective is not None
+    assert out.objective <= lns.objective(spec, within) + 1e-6
+
+
+def test_the_elastic_flow_models_plan_out_of_less_band_becomes_the_flips_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow model on the violation ends connected but still out of band: no plan, and its plan is the
+    neighbourhood MIPs' (and ``--relax``'s) start only when it is out of less band than the flips'."""
+    _, spec_c, adj, centre, start = _near(tmp_path)
+    worse = _voronoi(spec_c, adj, centre)
+    assert repair.band_excess(spec_c, worse).sum() > repair.band_excess(spec_c, start).sum()
+    for given, kept in ((worse, start), (start, start)):
+        near = [worse.copy()] if given is start else [start.copy()]
+        monkeypatch.setattr(
+            contiguous_flow,
+            "least_violation_connected",
+            lambda *_a, plan=given, **_k: LeastConnected(plan.copy(), 1.0, False, 0.0),
+        )
+        out = contiguous._elastic_from(
+            spec_c, adj, centre, get_backend("highs"), near, time.perf_counter() + 5, 0, 1, lambda _m: None
+        )
+        assert out is None
+        assert (near[0] == kept).all()

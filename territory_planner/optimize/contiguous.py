@@ -55,6 +55,8 @@ EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model round
 MEND_SHARE = SHARES["contiguity_mend"]  # of the time: the start plan's first mend, when the cut loop runs
 FLIP_SHARE = SHARES["contiguity_flips"]  # of the time left: the flip search, when the mend left splits
 REBALANCE_SHARE = SHARES["contiguity_rebalance"]  # of the time left: the flips' plan brought into its bands
+REBALANCE_EXACT_SHARE = SHARES["contiguity_rebalance_exact"]  # the same when the flow model follows
+ELASTIC_SHARE = SHARES["contiguity_elastic"]  # of the time left: then the flow model on the violation
 STALL_PER_UNIT = 0.02  # seconds per unit the flip search goes on without progress (at most STALL_SECONDS)
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one settles, then at the run's gap
 TIGHT_SHARE = 0.35  # (and in this last part of the cut loop's time)
@@ -196,6 +198,41 @@ def flip_plan(
     return None
 
 
+def _elastic_from(
+    spec_c: ModelSpec,
+    adj: Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    near: list[np.ndarray],
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    progress: Callable[[str], None],
+) -> np.ndarray | None:
+    """The flips ended connected but out of some bands: HiGHS on the flow model with every band and row
+    elastic and the violation as its objective (``contiguous_flow.least_violation_connected`` with the
+    model's bands), started from their plan, to ``deadline``. Its plan when it meets every row of the model
+    with every territory one piece, else None; a connected plan out of less band than the flips' replaces
+    ``near[0]`` (the start of the neighbourhood MIPs after, and ``--relax``'s connected candidate)."""
+    progress("contiguity: the flips' connected plan is out of band: the flow model on the violation")
+    least = contiguous_flow.least_violation_connected(
+        spec_c, adj, centre, backend, deadline=deadline, seed=seed, threads=threads, start=near[0],
+        model_bands=True,
+    )  # fmt: skip
+    if (
+        least is None
+        or lns.count_split(adj, least.plan, centre)
+        or not all(repair.other_rows(spec_c, least.plan))
+    ):
+        return None
+    if repair.feasible(spec_c, least.plan):
+        progress("contiguity: the flow model found a connected plan within every band")
+        return least.plan
+    if repair.band_excess(spec_c, least.plan).sum() < repair.band_excess(spec_c, near[0]).sum() - 1e-12:
+        near[0] = least.plan
+    return None
+
+
 def _flip_problem(spec_c: ModelSpec, adj: Adjacency, centre: np.ndarray) -> parts.PartProblem:
     """The flip search's problem: each centre fixed to its rep, the district (or region) bands as groups."""
     fixed = np.full(spec_c.problem.n_units, -1, dtype=np.int64)
@@ -312,6 +349,8 @@ def solve_contiguous(
             best = last_plan
             if flow is not None:
                 flow.offer(best)
+    # a map the flow model fits: the flow model on the violation can bring the flips' plan within its bands
+    elastic = exact and contiguous_flow.fits_beside(adj, p.n_reps, backend) and bool((centre >= 0).all())
     flipped = flip_ran = False  # the first connected plan came from the flip search; it ran
     near: list[np.ndarray] = []  # the flips' connected plan of least band excess, when none meets the bands
     if best is None and not done() and (now := time.perf_counter()) < deadline - 1.0:
@@ -321,10 +360,16 @@ def solve_contiguous(
         best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=done, near=near)
         if best is None and near and not done() and (now := time.perf_counter()) < deadline - 1.0:
             # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
-            # the share of the time the cut loop would have (all of it on a model too large for the loop)
+            # the share of the time the cut loop would have (all of it on a model too large for the loop);
+            # on a map the flow model fits, a shorter share: the flow model on the violation follows
             miss = int((repair.band_excess(spec_c, near[0]) > 0).sum())
             progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
-            best = search.rebalance(near[0], now + (REBALANCE_SHARE if exact else 1.0) * (deadline - now))
+            share = (REBALANCE_EXACT_SHARE if elastic else REBALANCE_SHARE) if exact else 1.0
+            best = search.rebalance(near[0], now + share * (deadline - now))
+            if best is None and elastic and not done() and (now := time.perf_counter()) < deadline - 1.0:
+                # the least violation of connected plans, from the flips' plan, over the whole map
+                until = now + ELASTIC_SHARE * (deadline - now)
+                best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
             if best is not None:
                 shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
                 progress(

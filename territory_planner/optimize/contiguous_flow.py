@@ -542,6 +542,7 @@ def least_violation_connected(
     seed: int,
     threads: int | None,
     start: np.ndarray | None = None,
+    model_bands: bool = False,
 ) -> LeastConnected | None:
     """``--contiguous --relax`` on a small map: the plan of connected territories (each one piece holding
     the unit at its rep's home, ``centre``) with the least violation of the user's bands and the model's
@@ -549,6 +550,8 @@ def least_violation_connected(
     objective (priced in targets as the elastic MIP of ``pipeline`` prices it), started from ``start`` when
     it is such a plan. The plan of connected territories the flip search finds out of a few bands is a
     start, not the least (README, QA30: 3.9% of a band over on Africa's countries where 0.12% exists).
+    ``model_bands``: the model's bands (rounded inwards to a measure's step) instead of the user's, so that
+    a violation of 0 is a plan of the model (the contiguity stage's search for one, without ``--relax``).
     None when the model does not fit (not HiGHS, a rep with no home unit, more than ``FLOW_MAX_ARCS`` flow
     variables) or no plan came in time."""
     from territory_planner.optimize import lp as lpmod
@@ -557,9 +560,9 @@ def least_violation_connected(
     if backend.name != "highs" or (centre < 0).any():
         return None
     p = spec.problem
-    user = dataclasses.replace(  # the user's bands, not rounded inwards (as ``pipeline._relaxed``)
-        with_centres(spec, centre), lower=p.lower_band.copy(), upper=p.upper_band.copy()
-    )
+    user = with_centres(spec, centre)
+    if not model_bands:  # the user's bands, not rounded inwards (as ``pipeline._relaxed``)
+        user = dataclasses.replace(user, lower=p.lower_band.copy(), upper=p.upper_band.copy())
     parts = territory_parts(centre)
     arcs = flow_arcs(user, adj, parts)
     if len(arcs[0]) > FLOW_MAX_ARCS or deadline - time.perf_counter() <= background.GRACE:
