@@ -378,11 +378,15 @@ def solve(
     if options.crm is not None and options.period is not None:
         reserve += KPI_REPORT_SECONDS  # the plan's report.html computes the period's KPIs too
     budget = TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
+    without_forecast: TimeBudget | None = None  # the budget before the forecast's time was kept back
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
         runs = 2 if options.quota_method == "forecast" and options.company_target is not None else 1
         reserve = forecast_reserve(problem.n_reps, options.time_limit, runs)
+        if options.quota_method != "forecast" and not (options.contiguous or options.district_contiguous):
+            # no plan when the search's time is up: the forecast's time goes on searching (QA38 F11)
+            without_forecast = budget
         budget = dataclasses.replace(budget, deadline=budget.deadline - reserve, last=budget.last - reserve)
     threads = options.threads or 1
     free = problem.missing_homes.copy()
@@ -392,7 +396,7 @@ def solve(
     centres_seconds = 0.0
     centre_notes: list[str] = []
     forecast = options.forecast_horizon is not None and options.crm is not None
-    _promise_before_solve(budget, 0.0, forecast)
+    _promise_before_solve(without_forecast or budget, 0.0, forecast and without_forecast is None)
     if free.any():
         centres_started = time.perf_counter()
         progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
@@ -408,7 +412,9 @@ def solve(
             progress=progress,
         )
         centres_seconds = time.perf_counter() - centres_started
-        _promise_before_solve(budget, centres_seconds, forecast)
+        _promise_before_solve(
+            without_forecast or budget, centres_seconds, forecast and without_forecast is None
+        )
         centre_notes = centres.far_from_district(problem, free, lat, lon)
         for note in centre_notes:
             log.warning(note)
@@ -491,7 +497,7 @@ def solve(
     else:
         unit_rep, result = _base_plan(
             spec, backend, base_budget, budget, solve_kw, centres_seconds, progress,
-            forecast=forecast, share=base_share,
+            forecast=forecast, share=base_share, without_forecast=without_forecast,
         )  # fmt: skip
         if warm_start and not (options.contiguous or options.district_contiguous):
             from territory_planner import seeding
@@ -1133,6 +1139,7 @@ def _base_plan(
     progress: Any,
     forecast: bool = False,
     share: str = "base_plan",
+    without_forecast: TimeBudget | None = None,
 ) -> tuple[np.ndarray, SolveResult]:
     """The plan before contiguity. With --contiguous it gets a share of the time and the contiguity
     stages the rest; when that share ends with no plan at all, those stages have nothing to work on, so
@@ -1141,7 +1148,10 @@ def _base_plan(
     get the rest (QA19 F5: 100 NC counties x 12 reps, --contiguous at 60 s, a first plan at 10.8 s and
     the search improving it until 58.3 s; the contiguity stages had 2 s and the run ended with exit 3
     where they prove in seconds that no connected plan exists). An exit 3 names the time the centres
-    took as well."""
+    took as well. ``without_forecast``: the budget before the forecast's time was kept back; with no plan
+    when the search's time is up, the search goes on in the forecast's time and the forecast is left out
+    (``FORECAST_LEFT_OUT`` in the notes; QA38 F11: exit 3 "in the time limit of 10s" at 5.4 s, with the
+    5.7 s kept for the forecast unused, where the same model had a plan in 9.5 s without a forecast)."""
     failure: SolverError
     began = time.perf_counter()  # what came before the solve is named in an exit 3 (QA18 F4)
     try:
@@ -1156,12 +1166,31 @@ def _base_plan(
             return pipeline.solve(spec, backend, budget=budget, then_share=share, **solve_kw)
         except SolverError as second:
             failure = second
+    if without_forecast is not None and without_forecast.remaining() > budget.remaining() + 2.0:
+        progress(
+            f"no plan in the search's time: it goes on with the {without_forecast.remaining():.0f}s left, "
+            "those kept for the forecast too (the forecast is then left out)"
+        )
+        try:
+            unit_rep, result = pipeline.solve(spec, backend, budget=without_forecast, **solve_kw)
+        except SolverError as third:
+            failure, budget, forecast = third, without_forecast, False  # its time went to the search
+        else:
+            return unit_rep, dataclasses.replace(result, notes=(*result.notes, FORECAST_LEFT_OUT))
     if budget.limited:
         raise SolverError(f"{failure} ({_time_spent(budget, began, centres_seconds, forecast)})") from failure
     if centres_seconds > 0:
         took = f"choosing the reps' centres took {centres_seconds:.1f}s before that"
         raise SolverError(f"{failure} ({took})") from failure
     raise failure
+
+
+# the note of a plan found in the time kept for its forecast (``_base_plan``): ``write_plan`` then leaves
+# the forecast out
+FORECAST_LEFT_OUT = (
+    "forecast left out: the plan was found only in the time kept for the forecast; make it with "
+    "`territory-planner forecast` or `report --forecast-horizon` on this plan, or give a longer --time-limit"
+)
 
 
 def _time_spent(budget: TimeBudget, began: float, centres_seconds: float, forecast: bool) -> str:
@@ -1295,7 +1324,7 @@ def write_plan(
         crm_dir=options.crm,
         period=options.period,
         company_target=options.company_target,
-        forecast_horizon=options.forecast_horizon,
+        forecast_horizon=None if FORECAST_LEFT_OUT in summary.get("notes", []) else options.forecast_horizon,
         quota_method=options.quota_method,
         quota_history_weight=options.quota_history_weight,
         currency=options.currency,
