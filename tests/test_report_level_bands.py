@@ -125,3 +125,46 @@ def test_a_plan_with_its_own_districts_gets_a_district_plan_level() -> None:
     same = designed.assign(district=["Old", "Old", "Other"])
     levels, _ = build_levels(tables, assignments=assignments, territories=same)
     assert "district_plan" not in [lv.name for lv in levels]
+
+
+def test_the_plans_districts_give_prospect_meetings_per_rep() -> None:
+    """QA38 F1: the designed districts' prospect_meetings was the sum of their territories' (D04's four
+    reps: 9) beside the team's, regions' and roster districts' mean per rep (SPEC: per rep)."""
+    from territory_planner.report.levels import TEAM_ID, build_levels, compute_levels
+    from territory_planner.report.periods import parse_period
+
+    roster = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["Old", "Old", "Other"]}, dtype="string")
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "account_id": ["A9"],
+            "rep_id": ["R1"],
+            "amount": [100.0],
+            "status": ["won"],
+            "probability": [1.0],
+            "created_date": pd.to_datetime(["2026-01-02"]),
+            "close_date": pd.to_datetime(["2026-02-01"]),
+        }
+    ).astype({"opportunity_id": "string", "account_id": "string", "rep_id": "string", "status": "string"})
+    acts = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R1", "R2", "R3", "R3", "R3"],
+            "account_id": ["A1", "A1", "A2", "A3", "A3", "A3"],
+            "date": pd.to_datetime(["2026-01-10"] * 6),
+            "meeting": [True] * 6,
+        }
+    ).astype({"rep_id": "string", "account_id": "string"})
+    assignments = pd.DataFrame(
+        {"account_id": ["A1", "A2", "A3"], "rep_id": ["R1", "R2", "R3"], "current_rep": ["R1", "R2", "R3"],
+         "potential": [1.0, 1.0, 1.0]}
+    )  # fmt: skip
+    designed = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["D01", "D01", "D02"]})
+    tables = {"reps": roster, "opportunities": opps, "activities": acts}
+    levels, _ = build_levels(tables, assignments=assignments, territories=designed)
+    long, _ = compute_levels(levels, tables, {}, parse_period("2026Q1"))
+    pm = long[long["kpi"] == "prospect_meetings"]
+    value = {(lv, i): v for lv, i, v in zip(pm["level"], pm["id"], pm["value"], strict=True)}
+    assert value[("district_plan", "D01")] == 1.5  # 3 meetings, 2 reps
+    assert value[("district_plan", "D02")] == 3.0
+    assert value[("district", "Old")] == 1.5  # the roster's districts: the same rule
+    assert value[("team", TEAM_ID)] == 2.0

@@ -52,7 +52,9 @@ KPI_DEFINITIONS: dict[str, str] = {
         "probabilities, so a past period's is as of its end"
     ),
     "forecast_accuracy": "1 - |forecast - won| / won",
-    "prospect_meetings": "meetings with accounts that had not bought before (team and region: per rep)",
+    "prospect_meetings": (
+        "meetings with accounts that had not bought before (team, region and district: per rep)"
+    ),
     "won_amount": "won amount closed in the period",
     "open_opportunities": "deals open at the end of the period",
     "accounts": "accounts in the territory (plan)",
@@ -89,7 +91,7 @@ class Level:
     ids: pd.Index
     rep_group: pd.Series  # rep_id -> group id (also used by rep-keyed KPIs)
     account_group: pd.Series | None = None  # account_id -> group id (territory levels)
-    reps_per_group: pd.Series | None = None  # team/region: KPIs "per rep" divide by this
+    reps_per_group: pd.Series | None = None  # team/region/district: KPIs "per rep" divide by this
     constant: str | None = None  # team: every row in one group
     extras: pd.DataFrame | None = None  # plan columns (accounts, potential) indexed by id
 
@@ -335,7 +337,9 @@ def _plan_district_level(
     level = _territory_level(
         "district_plan", key, assignments, pd.Index(rep_district.unique()), history_accounts
     )
-    return dataclasses.replace(level, rep_group=rep_district)
+    # prospect meetings per rep, as at the roster's district level (QA38 F1: D04's four reps read 9, the sum)
+    per_district = rep_district.value_counts().astype("float64")
+    return dataclasses.replace(level, rep_group=rep_district, reps_per_group=per_district)
 
 
 def build_levels(
