@@ -205,7 +205,7 @@ def build_spec(
     )
 
 
-def check_crm(options: PlanOptions) -> None:
+def check_crm(options: PlanOptions, problem_accounts: pd.Series) -> None:
     """The CRM history of ``crm`` read and checked before any solve: every problem in its tables (file, row,
     column) and, with ``forecast_horizon``, whether it holds anything to forecast from. The KPI report and
     the forecast are written after the solve, so a bad table used to end the run only then (exit 1 after
@@ -226,6 +226,9 @@ def check_crm(options: PlanOptions) -> None:
         from territory_planner.forecast.api import forecast_history
 
         forecast_history(data, options.forecast_horizon)
+    from territory_planner.report.api import require_shared_accounts
+
+    require_shared_accounts(data, problem_accounts, str(options.accounts))
 
 
 def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Concatenate[PlanOptions, P], R]:
@@ -263,7 +266,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     """Load and check the inputs and run the pre-solve infeasibility checks (with ``contiguous``, the map's
     too: pieces no connected plan covers, reps walled in by other homes). Raises on any problem."""
     inputs, problem, joined, repaired = _load(options)
-    check_crm(options)
+    check_crm(options, pd.Series(problem.account_ids))
     lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
     missing = problem.missing_homes
     if missing.any():  # any centre will do for the checks: they do not depend on distances
@@ -361,7 +364,7 @@ def solve(
     start = time.perf_counter() if started is None else started
     _preload_outputs(options)
     inputs, problem, joined, repaired = _load(options)
-    check_crm(options)
+    check_crm(options, pd.Series(problem.account_ids))
     backend = get_backend(options.solver)
     units = None  # the map's unit polygons, made first: their size sets the time kept for the outputs
     if joined is not None or inputs.geometry is not None:

@@ -14,6 +14,7 @@ from territory_planner.report.api import (
     currency_warning,
     load_crm_for,
     report_currency,
+    require_shared_accounts,
     unplanned_opportunities,
 )
 from territory_planner.report.html import render_report
@@ -54,6 +55,7 @@ def write_forecast(
     currency = report_currency(currency, plan, crm)
     warnings = [w for w in [currency_warning(currency, crm)] if w]
     if plan is not None:  # QA27 F11: said by report, not by forecast
+        require_shared_accounts(crm, plan.assignments["account_id"], "the plan's assignments.csv")
         unplanned = unplanned_opportunities(crm, plan)
         for warning in unplanned:
             log.warning("%s", warning)

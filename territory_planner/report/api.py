@@ -150,6 +150,8 @@ def compute_kpis(
     """Every KPI at every level for ``period``. ``crm`` is a loaded ``CrmData`` or the CRM folder."""
     per = as_period(period)
     crm = load_crm_for(crm, plan=plan, reps_path=reps_path, accounts_path=accounts_path)
+    if plan is not None:
+        require_shared_accounts(crm, plan.assignments["account_id"], "the plan's assignments.csv")
     levels, skipped = build_levels(
         crm.tables,
         assignments=plan.assignments if plan is not None else None,
@@ -176,6 +178,30 @@ def compute_kpis(
         notes=notes,
     )
     return KpiReport(period=per, long=long, section=section)
+
+
+def require_shared_accounts(crm: CrmData, accounts: pd.Series, where: str) -> None:
+    """A CRM whose opportunities are all on accounts the plan (``accounts``, named by ``where``) does not
+    have is the wrong folder for it: every territory would read 0 and the whole history (unassigned).
+    Refused, as ``compare`` refuses plans with no account in common (QA38 F9: an Italian CRM against an
+    Australian plan, exit 0 with every territory's forecast 0.00 and the CRM's money in A$)."""
+    opps = crm.get("opportunities")
+    if opps is None or opps.empty:
+        return
+    known = set(accounts.astype(str))
+    if opps["account_id"].astype(str).isin(known).any():
+        return
+    raise InputError(
+        Problem(
+            where,
+            None,
+            "account_id",
+            f"none of the {len(opps):,} opportunities in the CRM is on an account of {where} "
+            f"(CRM: {first_few(sorted(set(opps['account_id'].astype(str))))}; {where}: "
+            f"{first_few(sorted(known))}): the CRM and the plan are of different accounts; give the CRM "
+            "of these accounts, or check that both use the same account ids",
+        )
+    )
 
 
 def unplanned_opportunities(crm: CrmData, plan: PlanData) -> list[str]:
