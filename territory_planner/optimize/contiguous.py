@@ -55,8 +55,7 @@ EXACT_SHARE = SHARES["contiguity_cuts"]  # of the time for the whole-model round
 MEND_SHARE = SHARES["contiguity_mend"]  # of the time: the start plan's first mend, when the cut loop runs
 FLIP_SHARE = SHARES["contiguity_flips"]  # of the time left: the flip search, when the mend left splits
 REBALANCE_SHARE = SHARES["contiguity_rebalance"]  # of the time left: the flips' plan brought into its bands
-REBALANCE_EXACT_SHARE = SHARES["contiguity_rebalance_exact"]  # the same when the flow model follows
-ELASTIC_SHARE = SHARES["contiguity_elastic"]  # of the time left: then the flow model on the violation
+ELASTIC_SHARE = SHARES["contiguity_elastic"]  # of the time left: the same by the flow model, first
 STALL_PER_UNIT = 0.02  # seconds per unit the flip search goes on without progress (at most STALL_SECONDS)
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one settles, then at the run's gap
 TIGHT_SHARE = 0.35  # (and in this last part of the cut loop's time)
@@ -358,25 +357,26 @@ def solve_contiguous(
         progress("contiguity: flip search from connected territories")
         # it stops when the flow model settles the question (a tiny map's proof comes in a second)
         best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=done, near=near)
+        stalled = best is None  # the flips ended out of band: a plan brought within after has its travel cut
+        if best is None and near and elastic and not done() and (now := time.perf_counter()) < deadline - 1.0:
+            # a map the flow model fits: the least violation of connected plans from the flips' plan, first
+            # (78 St Louis counties x 5 reps: after the neighbourhood MIPs' share it found no plan in 60,
+            # 90 or 120 s, first it found one each time; where those MIPs succeed they take a second)
+            until = now + ELASTIC_SHARE * (deadline - now)
+            best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
         if best is None and near and not done() and (now := time.perf_counter()) < deadline - 1.0:
             # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
-            # the share of the time the cut loop would have (all of it on a model too large for the loop);
-            # on a map the flow model fits, a shorter share: the flow model on the violation follows
+            # the share of the time the cut loop would have (all of it on a model too large for the loop)
             miss = int((repair.band_excess(spec_c, near[0]) > 0).sum())
             progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
-            share = (REBALANCE_EXACT_SHARE if elastic else REBALANCE_SHARE) if exact else 1.0
-            best = search.rebalance(near[0], now + share * (deadline - now))
-            if best is None and elastic and not done() and (now := time.perf_counter()) < deadline - 1.0:
-                # the least violation of connected plans, from the flips' plan, over the whole map
-                until = now + ELASTIC_SHARE * (deadline - now)
-                best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
-            if best is not None:
-                shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
-                progress(
-                    f"contiguity: every band met; travel shortened by the flips from "
-                    f"{lns.objective(spec, best):,.1f} to {lns.objective(spec, shorter):,.1f}"
-                )
-                best = shorter
+            best = search.rebalance(near[0], now + (REBALANCE_SHARE if exact else 1.0) * (deadline - now))
+        if stalled and best is not None:  # brought within the bands by either: the flips shorten its travel
+            shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
+            progress(
+                f"contiguity: every band met; travel shortened by the flips from "
+                f"{lns.objective(spec, best):,.1f} to {lns.objective(spec, shorter):,.1f}"
+            )
+            best = shorter
         if best is not None:
             flipped = True
             value = lns.objective(spec, best)
