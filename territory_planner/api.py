@@ -310,6 +310,14 @@ def validate(options: PlanOptions) -> dict[str, Any]:
                 spec, least[0], backend, deadline=deadline, seed=options.seed, threads=threads
             )
     checked: dict[str, Any] = {}
+    if spec.budget is not None and least is None:
+        # the budget check's LP has no solution: the model without the budget is infeasible even as a
+        # fractional LP (proven here with the rows in conflict, as `plan` proves it), or it did not finish
+        # (QA38 F5: "inputs are valid", exit 0, with the budget's rows gone, where `plan` gave exit 1)
+        why = proofs.prove_by_phase1(
+            spec, backend, None, deadline=time.perf_counter() + 30.0, seed=options.seed, threads=threads
+        )
+        checked["least_moved_unknown"] = why
     total = float(problem.acc_potential.sum())
     if spec.budget is not None and least is not None and total > 0:  # QA29 F5: said when it passes too
         checked["least_moved_share"] = max(least[0], 0.0) / total
@@ -317,11 +325,11 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
     if options.contiguous and not options.relax and adj is not None:  # the map checks of `plan --contiguous`
         walls = _check_map_pieces(spec, adj, lat, lon, free)
-        checked = {
-            "map_pieces": int(adj.components().max(initial=0)) + 1,
-            "bridged_edges": len(adj.bridged),
-            "walled_in_checked": walls,
-        }
+        checked.update(
+            map_pieces=int(adj.components().max(initial=0)) + 1,
+            bridged_edges=len(adj.bridged),
+            walled_in_checked=walls,
+        )
     warnings = []
     if district_homes and adj is not None:  # and of `plan --district-contiguous`
         warnings = _check_district_homes(spec, adj, lat, lon, free)

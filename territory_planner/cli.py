@@ -626,6 +626,10 @@ def validate(scenario: Path | None, errors: Path | None, force: bool, **flags: A
             "share of potential balancing must move (LP bound)", f"{100 * info['least_moved_share']:.1f}%"
         )
         table.add_row("--max-moved-share allows", f"{100 * info['budget_share']:.1f}%")
+    if "least_moved_unknown" in info:  # the budget's LP had no answer, and no proof came
+        table.add_row(
+            "share of potential balancing must move", f"not computed: {info['least_moved_unknown']}"
+        )
     if "district_homes_checked" in info:  # --district-contiguous: no district's homes walled apart
         table.add_row(
             "districts walled apart by other homes",

@@ -307,6 +307,21 @@ def prove_infeasible(
         least = least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
         if least is not None and above_budget(spec, least[0]):
             raise budget_error(spec, least[0], backend, deadline=deadline, seed=seed, threads=threads)
+    return prove_by_phase1(spec, backend, lp, deadline=deadline, seed=seed, threads=threads)
+
+
+def prove_by_phase1(
+    spec: ModelSpec,
+    backend: Backend,
+    lp: lpmod.LpResult | None,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+) -> str:
+    """The phase-1 LP (least total violation over every pair): raises ``InfeasibleError`` with the rows in
+    conflict and the families whose dropping makes it feasible when it needs slack, else returns why there
+    is no proof. ``lp``: a slack LP whose rows explain it when the phase-1 LP's do not."""
     res = phase1(spec, backend, deadline=deadline, seed=seed, threads=threads)
     if res is None:
         return "the LP needed slack, and the phase-1 LP that would prove infeasibility did not finish"
@@ -314,7 +329,7 @@ def prove_infeasible(
         return "the LP needed slack only because of its prices: the phase-1 LP is feasible"
     if not res.converged:
         return "the phase-1 LP still needed slack when it stopped, before converging: no proof"
-    conflicts = explain_slack(spec, res) or explain_slack(spec, lp)
+    conflicts = explain_slack(spec, res) or (explain_slack(spec, lp) if lp is not None else [])
     fams = families_in_conflict(spec, backend, seed, deadline)
     msg = "the model is infeasible even as a fractional LP (least total violation over every pair > 0)"
     if fams:
