@@ -128,3 +128,16 @@ def test_interval_is_scaled_by_the_level_not_by_tiny_past_forecasts() -> None:
     assert 0 <= lower < fc < upper < 5 * fc
     # and a window whose own forecast is 0 does not make the scale 0 while the series has a level
     assert engine.level_scale(np.array([0.0]), np.array([1000.0]))[0] == pytest.approx(500.0)
+
+
+def test_a_too_short_backtest_counts_its_windows_in_words() -> None:
+    """QA38 F8: "backtest too short to choose: 1 windows"."""
+    import numpy as np
+
+    from territory_planner.forecast import engine
+
+    current = np.array([10.0, 12.0])
+    one = engine._choose(current, np.array([[1.0, 2.0]]), np.array([1.5]), None)[1]
+    none = engine._choose(current, np.zeros((0, 2)), np.zeros(0), None)[1]
+    assert one.endswith("too short to choose: 1 window)")
+    assert none.endswith("too short to choose: 0 windows)")

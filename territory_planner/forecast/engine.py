@@ -147,7 +147,10 @@ def _choose(
     fitted = np.all(np.isfinite(past), axis=1)  # earlier windows where every candidate had a forecast
     past, past_actual = past[fitted], past_actual[fitted]
     if past.shape[0] < MIN_SCORED:
-        return float(current[0]), f"{BASELINE} (backtest too short to choose: {past.shape[0]} windows)"
+        n = past.shape[0]
+        return float(
+            current[0]
+        ), f"{BASELINE} (backtest too short to choose: {n} window{'' if n == 1 else 's'})"
     errors = np.sum(np.abs(past - past_actual[:, None]), axis=0)
     usable = np.isfinite(current)
     best = 0

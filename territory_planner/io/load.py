@@ -174,6 +174,19 @@ def _cross_check(
                 )
             )
             acc = str(accounts["account_id"].iloc[idx]) if "account_id" in accounts else ""
+            if col == "locked_rep" and departed and rep in departed:
+                # in the reps file, taken out by the scenario (QA38 F6: "not a rep in the reps file")
+                removed = (
+                    f"{rep!r} is removed by the scenario's [reps] remove, and the account is locked to it: "
+                    f"unlock the account (or lock it to another rep), or keep {rep}"
+                )
+                if locks_from is not None and acc in locks_from[1]:
+                    problems.append(
+                        Problem(locks_from[0], locks_from[1][acc], "rep_id", f"rep_id {removed}", rep)
+                    )
+                else:
+                    problems.append(Problem(afile, int(idx) + 1, col, f"{col} {removed}", rep))
+                continue
             if col == "locked_rep" and locks_from is not None and acc in locks_from[1]:
                 message = f"rep_id {rep!r} (the lock of {acc}) is not a rep in the reps file{left}"
                 problems.append(Problem(locks_from[0], locks_from[1][acc], "rep_id", message, rep))
