@@ -91,17 +91,27 @@ def blank_labels(
     return out
 
 
-def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:
+def lone_labels(
+    reps: pd.DataFrame, file: str, written: pd.DataFrame | None = None, origin: np.ndarray | None = None
+) -> list[str]:
     """A warning per district or region label held by one rep whose name is close to another label's
-    (``D-Nvoa`` beside ``D-Nova``): a typo makes a district of one rep, which every band accepts (QA10)."""
+    (``D-Nvoa`` beside ``D-Nova``): a typo makes a district of one rep, which every band accepts (QA10).
+    With a scenario's roster edits: ``written``, the reps file's own rows (a label the file gives two reps,
+    one of whom the scenario removes, is no typo: QA38 F2), and ``origin``, each row's row in the file
+    (or -k for the scenario's k-th added rep)."""
     warnings: list[str] = []
     for column in ("district", "region"):
         if column not in reps:
             continue
         values = reps[column].astype(str).tolist()
         counts = Counter(v for v in values if v)
+        in_file = (
+            Counter(str(v).strip() for v in written[column])
+            if written is not None and column in written
+            else None
+        )
         for label, n in counts.items():
-            if n != 1:
+            if n != 1 or (in_file is not None and in_file[label.strip()] > 1):
                 continue
             close = [
                 other
@@ -120,8 +130,10 @@ def lone_labels(reps: pd.DataFrame, file: str) -> list[str]:
                 continue
             row = values.index(label)
             others = " or ".join(f"{o!r} ({counts[o]} rep{'' if counts[o] == 1 else 's'})" for o in close[:3])
+            at = int(origin[row]) if origin is not None else row + 1
+            where = f"{file}: row {at}" if at > 0 else f"the scenario's added rep {reps['rep_id'].iloc[row]}"
             warnings.append(
-                f"{file}: row {row + 1}, column {column}: {column} {label!r} has one rep "
+                f"{where}, column {column}: {column} {label!r} has one rep "
                 f"({reps['rep_id'].iloc[row]}); {others} is close: a typo?"
             )
     return warnings

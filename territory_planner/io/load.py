@@ -652,11 +652,13 @@ def load_inputs(
         problems += exc.problems
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     edited = None
+    written_reps: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them
     try:
         raw_r = read_table(reps_path, "reps", defer_cells=True)
         if raw_r.geometry is not None:
             problems += _rep_homes(raw_r, str(reps_path))
         if roster_edits is not None:
+            written_reps = raw_r.frame
             edited = _edit_roster(raw_r, roster_edits)
             raw_r = edited.table
         reps, found = parse_table(raw_r, REP_FIELDS)
@@ -739,7 +741,7 @@ def load_inputs(
         + wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
-        + lone_labels(reps, str(reps_path))
+        + lone_labels(reps, str(reps_path), written_reps, None if edited is None else edited.origin)
         + blank_labels(reps, str(reps_path), ("region",) if districts_ignored else ("district", "region"))
     )
     for warning in warnings:
