@@ -693,6 +693,10 @@ def run_sweep(
         folder = points_dir / p.name
         done = read_complete(folder)
         if done is None:
+            if folder.is_dir():  # plans are written whole (staged, then renamed): a part of one is damage
+                lacks = [n for n in ("summary.json", "assignments.csv") if not (folder / n).is_file()]
+                what = f"has no {' and no '.join(lacks)}" if lacks else "has an unreadable summary.json"
+                on_note(f"{p.name}: its folder {what} (damaged, or edited by hand); solved again")
             continue
         why = solved_otherwise(folder, point_options(values, p.params, p.name), sha)
         if why:  # not this run's point: its plan goes (a failed re-solve must not leave it as current)

@@ -208,3 +208,17 @@ def test_a_folder_that_is_not_a_sweep_s_is_refused_and_stale_points_are_named(tm
         for n in notes
     )
     assert stale.is_dir()  # left as it is: the note says so
+
+
+def test_a_point_whose_folder_lost_its_files_is_solved_again_and_said(tmp_path: Path) -> None:
+    """QA38 F7: a point folder without its summary.json (or assignments.csv) was solved again silently."""
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    _sweep(scenario, out)
+    (out / "points" / POINT / "summary.json").unlink()
+    table, notes = _sweep(scenario, out)
+    assert list(table["resumed"]) == [False]
+    assert notes == [f"{POINT}: its folder has no summary.json (damaged, or edited by hand); solved again"]
+    (out / "points" / POINT / "assignments.csv").unlink()
+    _, notes = _sweep(scenario, out)
+    assert notes == [f"{POINT}: its folder has no assignments.csv (damaged, or edited by hand); solved again"]
