@@ -150,6 +150,16 @@ def editable_plan(folder: Path) -> Path:
     return write_plan(folder, a, territories_frame(a))
 
 
+def budget_plan(folder: Path, share: float = 0.2) -> Path:
+    """The editable plan solved with ``--max-moved-share`` ``share``: A3 (80,000 of 610,000) moves, 13.1%."""
+    a = assignments_frame()
+    a["locked_rep"] = ["R3" if acc == "A7" else "" for acc in a["account_id"]]
+    a["parent_id"] = ["F1" if acc in ("A4", "A5") else "" for acc in a["account_id"]]
+    summary = summary_dict(len(a), len(REPS), int(a["moved"].sum()))
+    summary["config"] = {"tolerance": 0.05, "max_moved_share": share}
+    return write_plan(folder, a, territories_frame(a), summary)
+
+
 def segment_plan(folder: Path, *, recorded: bool = True) -> Path:
     """The editable plan with segments: every account "SMB" except A2 (a hostile "<i>ent</i>") and A5 ("ent",
     in family F1 with A4). R1 serves every segment (empty), R2 "SMB;<i>ent</i>;ent", R3 only "smb".

@@ -23,6 +23,7 @@ from map_fixtures import (
     CHROMIUM,
     HOSTILE_REP,
     area_plan,
+    budget_plan,
     editable_plan,
     millions_plan,
     potential_only_plan,
@@ -64,6 +65,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "seg_old": write_map(segment_plan(root / "seg_old", recorded=False), offline=True).resolve().as_uri(),
         "pot_only": write_map(potential_only_plan(root / "pot_only"), offline=True).resolve().as_uri(),
         "millions": write_map(millions_plan(root / "millions"), offline=True).resolve().as_uri(),
+        "budget": write_map(budget_plan(root / "budget"), offline=True).resolve().as_uri(),
     }
 
 
@@ -537,3 +539,31 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     assert status(pg)["districtOutOfBand"] == "4"
     context.close()
     assert not errors
+
+
+def test_the_live_line_gives_the_moved_share_against_the_disruption_budget(
+    page: Any, maps: dict[str, str]
+) -> None:
+    """QA38 F3: the editor's live line showed no disruption budget, and `edit` then listed the edits'
+    broken budget. The line gives the potential moved from a current rep (as `edit` counts it) against
+    --max-moved-share, and says when it is over."""
+    page.goto(maps["budget"])
+    page.wait_for_selector(READY, state="attached")
+    editing(page)
+    live = " ".join(page.inner_text(".tp-live-summary").split())
+    assert "(13.1% of potential; budget 20.0%)" in live  # A3: 80,000 of 610,000
+    assert status(page)["budgetOver"] == "0"
+    click_account(page, "A1")  # 100,000 from its current rep R1
+    page.select_option("#tp-edit-rep", "R2")
+    page.click("#tp-edit-assign")
+    b = page.evaluate("territoryPlanner.budget()")
+    assert b["moved"] == pytest.approx(180_000)
+    assert b["over"] is True
+    live = " ".join(page.inner_text(".tp-live-summary").split())
+    assert "(29.5% of potential; budget 20.0%: over budget)" in live
+    assert status(page)["budgetOver"] == "1"
+    page.goto(maps["plan"])  # no budget: nothing said
+    page.wait_for_selector(READY, state="attached")
+    editing(page)
+    assert "budget" not in page.inner_text(".tp-live-summary")
+    assert page.evaluate("territoryPlanner.budget()") is None

@@ -92,12 +92,22 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
         "contig": _contiguity(plan),
         # per level the plan has, its band per measure in percent (None: no band): the level tables of the
         # summary panel follow the edits with it (QA20 F9: they kept their values from before the edits)
+        # the disruption budget (--max-moved-share), for the live line: the potential of accounts moved from
+        # a current rep of the plan against that share of the total, as `edit` checks it (QA38 F3: the
+        # editor showed no broken budget, `edit` then listed it)
+        "budget": _budget_share(plan),
         "levelTol": {
             level: {m: group_band_pct(plan.summary, level, m) for m in ("potential", "workload")}
             for level in ("district", "region")
             if rep_groups(plan.territories, level) is not None
         },
     }
+
+
+def _budget_share(plan: PlanFolder) -> float | None:
+    config = plan.summary.get("config")
+    share = config.get("max_moved_share") if isinstance(config, dict) else None
+    return float(share) if isinstance(share, int | float) and not isinstance(share, bool) else None
 
 
 def _contiguity(plan: PlanFolder) -> dict[str, Any] | None:

@@ -480,9 +480,25 @@ function tpEdit(ctx) {
     if (ctx.probing) ctx.report();
   }
 
+  // the disruption budget as `edit` checks it: the potential of accounts moved from a current rep of the
+  // plan, against E.budget (--max-moved-share) of the total potential; null when the plan has none
+  function budget() {
+    if (E.budget === null || E.budget === undefined) return null;
+    let moved = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const p = A.pot[i] || 0;
+      total += p;
+      if (A.moved[i]) moved += p;
+    }
+    const share = total > 0 ? moved / total : 0;
+    return { moved: moved, total: total, share: share, limit: E.budget, over: moved > E.budget * total * (1 + 1e-9) + 1e-9 };
+  }
+
   const api = {
     assign: assign,
     totals: totals,
+    budget: budget,
     pieces: pieces,
     edits: edits,
     exportEdits: exportEdits,

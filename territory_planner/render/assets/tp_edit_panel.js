@@ -352,11 +352,24 @@ function tpEditPanel(ctx, model) {
     }
     const edited = model.editedRows().length;
     const change = model.travelPlan > 0 ? (100 * (travel - model.travelPlan)) / model.travelPlan : 0;
+    const b = model.api.budget();
+    const budgetText = b
+      ? " (" +
+        (100 * b.share).toFixed(1) +
+        "% of potential; budget " +
+        (100 * b.limit).toFixed(1) +
+        "%" +
+        (b.over ? ": over budget" : "") +
+        ")"
+      : "";
+    status.dataset.budgetOver = b && b.over ? "1" : "0";
     liveSummary.textContent =
       nf.format(edited) +
       " account(s) edited by hand \u00b7 " +
       nf.format(moved) +
-      " moved from their current rep \u00b7 travel (workload \u00d7 km) " +
+      " moved from their current rep" +
+      budgetText +
+      " \u00b7 travel (workload \u00d7 km) " +
       nf.format(Math.round(travel)) +
       " (" +
       (change >= 0 ? "+" : "") +
