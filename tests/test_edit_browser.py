@@ -567,3 +567,13 @@ def test_the_live_line_gives_the_moved_share_against_the_disruption_budget(
     editing(page)
     assert "budget" not in page.inner_text(".tp-live-summary")
     assert page.evaluate("territoryPlanner.budget()") is None
+
+
+def test_the_current_view_says_the_table_is_the_proposed_plans(page: Any) -> None:
+    """QA38 F4: after the switch to Current the rep table kept the proposed plan's figures, unsaid."""
+    assert not page.is_visible("#tp-before-note")
+    page.evaluate("window.tpSwitch('before')")
+    assert page.is_visible("#tp-before-note")
+    assert "the figures below are the proposed plan's" in " ".join(page.inner_text("#tp-before-note").split())
+    page.evaluate("window.tpSwitch('after')")
+    assert not page.is_visible("#tp-before-note")
