@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
-from territory_planner.currency import currency_context
+from territory_planner.currency import currency_context, currency_prefix
 from territory_planner.errors import Conflict, InfeasibleError, InputError, Problem, SolverError
 from territory_planner.geo.repair import repair_notes
 from territory_planner.io.load import LoadedInputs, RosterEdits, load_inputs
@@ -244,6 +244,7 @@ def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Conca
             except InfeasibleError as exc:
                 if options.keep_home is not None and not any(c.family == "keep_home" for c in exc.conflicts):
                     exc.conflicts.append(_keep_home_lever(options.keep_home))
+                exc.money_prefix = currency_prefix()
                 raise
 
     return wrapped

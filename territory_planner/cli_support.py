@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from territory_planner.currency import is_money
 from territory_planner.errors import (
     COMMAND_LINE,
     InfeasibleError,
@@ -120,15 +121,19 @@ def print_infeasible(error: InfeasibleError, console: Console | None = None) -> 
         for col in ("family", "rep", "measure", "amount", "explanation"):
             table.add_column(col, overflow="fold")
         for c in error.conflicts[:MAX_ROWS_SHOWN]:
+            number = (
+                "" if c.amount is None else f"{c.amount:,.0f}" if abs(c.amount) >= 100 else f"{c.amount:,.4g}"
+            )
+            # money in the run's currency, as the explanation beside it (QA38 F8: 881,155 beside €)
+            money = error.money_prefix is not None and (
+                is_money(c.measure or "") or c.family in ("disruption_budget", "rep_budget")
+            )
+            sign, digits = ("-", number[1:]) if number.startswith("-") else ("", number)
             table.add_row(
                 escape(c.family),
                 escape(c.rep_id or ""),
                 escape(c.measure or ""),
-                ""
-                if c.amount is None
-                else f"{c.amount:,.0f}"
-                if abs(c.amount) >= 100
-                else f"{c.amount:,.4g}",
+                escape(f"{sign}{error.money_prefix}{digits}" if money and number else number),
                 escape(c.message),
             )
         console.print(table)

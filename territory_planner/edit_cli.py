@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from territory_planner.cli_support import handle_errors, out_folder_option, stderr_console
+from territory_planner.currency import currency_prefix, is_money, plan_currency
 from territory_planner.io.labels import account_label
 
 
@@ -147,7 +148,10 @@ def edit_command(
                     reps = ", ".join(map(str, v.get("reps") or []))
                     click.echo(f"  family {v.get('parent_id')} split between {reps}")
                     continue
-                click.echo(f"  {what}: by {v['violation']:,.2f}")
+                # money in the plan's currency, as report.html gives it (QA38 F8: "budget potential: by
+                # 149,218.00" on a € plan)
+                unit = currency_prefix(plan_currency(s)) if is_money(str(v.get("measure") or "")) else ""
+                click.echo(f"  {what}: by {unit}{v['violation']:,.2f}")
             if len(broken) > 10:
                 click.echo(f"  ... and {len(broken) - 10} more")
     click.echo(f"wrote {out}/")

@@ -91,6 +91,9 @@ class InfeasibleError(TerritoryPlannerError):
 
     def __init__(self, message: str, conflicts: list[Conflict] | None = None):
         self.conflicts = list(conflicts or [])
+        # the run's currency prefix ("€"), set where the run's currency is known: the table of conflicts
+        # gives money amounts in it, as their explanations do (QA38 F8)
+        self.money_prefix: str | None = None
         super().__init__(message)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from territory_planner.cli_support import check_period, currency_option, handle_errors, out_folder_option
-from territory_planner.currency import parse_currency
-from territory_planner.report.formatting import percent
+from territory_planner.currency import currency_context, parse_currency
+from territory_planner.report.formatting import money, percent
 
 
 @click.command("forecast")
@@ -71,7 +71,7 @@ def forecast_command(
 
     unit = None if currency is None else parse_currency(currency)
     with staged_output_dir(out, force=force, kind="forecast", inputs=(crm, plan, reps)) as stage:
-        report, _ = write_forecast(
+        report, _, shown = write_forecast(
             stage,
             crm_dir=crm,
             horizon=horizon,
@@ -81,10 +81,12 @@ def forecast_command(
             currency=unit,
         )
     team = report.forecast.iloc[0]
-    click.echo(
-        f"{report.horizon.label}: team forecast {team['forecast']:,.0f} "
-        f"(80% interval {team['lower']:,.0f} to {team['upper']:,.0f}), method {team['method']}"
-    )
+    with currency_context(shown):
+        # in the page's currency (QA38 F8: the console gave 1,372,726 where forecast.html gave €1,372,726)
+        click.echo(
+            f"{report.horizon.label}: team forecast {money(team['forecast'])} "
+            f"(80% interval {money(team['lower'])} to {money(team['upper'])}), method {team['method']}"
+        )
     for note in [*report.open_period_notes(), *report.fallback_notes()]:
         click.echo(f"note: {note}")
     team_acc = report.accuracy[report.accuracy["level"] == "team"].to_dict("records")

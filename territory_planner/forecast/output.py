@@ -47,9 +47,10 @@ def write_forecast(
     reps_path: Path | None = None,
     workers: int | None = None,
     currency: str | None = None,
-) -> tuple[ForecastReport, list[Path]]:
+) -> tuple[ForecastReport, list[Path], str]:
     """Compute the forecast and write its three files into ``out_dir`` (a staging folder); money in
-    ``currency`` (``None``: the plan's own currency, else the CRM's ``currency`` column, else ``$``)."""
+    ``currency`` (``None``: the plan's own currency, else the CRM's ``currency`` column, else ``$``),
+    which is returned with the report and the files written."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
     crm = load_crm_for(Path(crm_dir), reps_path=reps_path)  # the CRM's own roster: the plan adds territories
     currency = report_currency(currency, plan, crm)
@@ -64,4 +65,4 @@ def write_forecast(
     written = write_forecast_tables(report, Path(out_dir))
     page = Path(out_dir) / "forecast.html"
     atomic_write_text(page, forecast_page(report, currency, warnings))
-    return report, [*written, page]
+    return report, [*written, page], currency
