@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
@@ -71,3 +72,25 @@ def test_validate_with_contiguity_keeps_the_budgets_rows(tmp_path: Path) -> None
     assert code == 0, said
     assert "pieces of the map" in said
     assert "share of potential balancing must move (LP bound)" in said
+
+
+def test_validate_says_when_the_budgets_lp_did_not_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA37 F3: 3,779 cities x 60 reps, the LP unfinished after 63 s, then "inputs are valid" with the
+    budget's rows simply gone."""
+    from territory_planner import api
+    from territory_planner.optimize import proofs
+
+    monkeypatch.setattr(api, "VALIDATE_LP_SECONDS", 0.0)
+    monkeypatch.setattr(proofs, "least_moved", lambda *_a, **_k: None)  # unfinished: no bound
+    a, r = _instance(tmp_path)
+    code, said = _validate(a, r, "--max-moved-share", "0.5")
+    assert code == 0
+    assert "share of potential balancing must move" in said
+    assert "not computed: its LP did not finish" in said
+    assert "(LP bound)" not in said
+    from tests.conftest import options_for
+
+    info = api.validate(options_for(a, r, tolerance=0.1, max_moved_share=0.5))
+    assert info["least_moved_unknown"].startswith("its LP did not finish in 0s")
