@@ -103,6 +103,9 @@ def test_the_least_violation_is_claimed_only_with_every_pair_and_a_proof(tmp_pat
     optimal, stopped = outcome(SolveStatus.OPTIMAL, 199.9), outcome(SolveStatus.FEASIBLE, 150.0)
     assert pipeline._least_proof(spec, every, optimal, True).endswith("proven least (HiGHS, within 0.1%)")
     assert "at least 75.0% of it (HiGHS's bound)" in pipeline._least_proof(spec, every, stopped, True)
+    # a bound of 0 says nothing: no "at least 0.0% of it" (QA37 F6)
+    zero = pipeline._least_proof(spec, every, outcome(SolveStatus.FEASIBLE, 0.0), True)
+    assert zero.endswith("the least found in the time, not proven least")
     for said in (
         pipeline._least_proof(spec, some, optimal, True),  # a pair left out: its bound proves nothing
         pipeline._least_proof(spec, every, optimal, False),  # the plan is not the MIP's
