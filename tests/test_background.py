@@ -150,6 +150,7 @@ class _Member:
     def __init__(self, result: repair.MipResult | None, ends: float) -> None:
         self.result, self.ends, self.bound, self.stopped = result, ends, -np.inf, False
         self.deadline = ends
+        self.seed = 0
         self.live = SimpleNamespace(taken=0)
         self.waits: list[float] = []  # the grace of each ``finish(stop=True)``
 
@@ -187,7 +188,9 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
 
     def member(*_args: object, seed: int, **_kw: object) -> _Member:
         seeds.append(seed)
-        return slow if len(seeds) == 1 else fast
+        chosen = slow if len(seeds) == 1 else fast
+        chosen.seed = seed
+        return chosen
 
     monkeypatch.setattr(background, "WholeModel", member)
     monkeypatch.setattr(background, "available", lambda _backend: True)
@@ -207,6 +210,12 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
         assert (run.incumbent == plan.unit_rep).all()
         assert slow.stopped  # the slower member is stopped once a plan is in
         assert time.perf_counter() - started < 5
+        # each copy's note names it, and the slower one's says why it stopped (QA37 F5: "stopped once the
+        # run met its gap" of a run far from its gap)
+        said = [n for n in run.notes if n.startswith("the whole model")]
+        assert said
+        assert said[0].startswith(f"the whole model (the copy with seed {copy_seed}) ran")
+        assert not any("met its gap" in n for n in said)
 
 
 def test_members_still_running_at_the_deadline_are_cancelled_not_waited_for(
@@ -382,3 +391,24 @@ def test_with_a_budget_the_whole_model_runs_beside_on_larger_models(
     api.solve(options_for(a, r, tolerance=0.1, max_moved_share=budget, time_limit=20), said.append)
     beside = any("the whole model runs in HiGHS beside" in m for m in said)
     assert beside == (budget is not None)
+
+
+def test_a_copy_stopped_by_the_race_says_so_not_that_the_run_met_its_gap(tmp_path: Path) -> None:
+    """QA37 F5: the copy stopped because the other found a plan first said "stopped once the run met its
+    gap" in a run that ended on the clock at a 3.17% gap."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.solvers.base import SolveStatus
+
+    _, spec = _spec(tmp_path, 20, 2, 5, 0.1)
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 0, 1, 8, lambda _m: None)
+    done = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 1.0)
+    stopped = _Member(done, time.perf_counter())
+    stopped.seed, stopped.raced = 1, True  # type: ignore[attr-defined]
+    why = "stopped when the copy with seed 0 found a plan first"
+    pipeline._collect_beside(run, stopped, "whole_model", stop=True, why=why)  # type: ignore[arg-type]
+    [note] = [n for n in run.notes if n.startswith("the whole model")]
+    assert note.startswith(
+        f"the whole model (the copy with seed 1) ran in HiGHS beside the other stages ({why}"
+    )
+    assert "met its gap" not in note

@@ -139,6 +139,8 @@ class WholeModel:
     ) -> None:
         self.deadline = deadline
         self.gap = gap  # HiGHS's relative gap: "optimal" from it means within this gap
+        self.seed = seed
+        self.raced = False  # a second copy with another seed ran beside it: the notes name each by seed
         self.live = LiveMip()
         self.result: repair.MipResult | None = None
         n = spec.problem.n_units

@@ -1368,6 +1368,7 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
         seed=run.seed or 1,
         threads=run.threads,
     )
+    beside.raced = twin.raced = True
     kept: background.WholeModel | None = None  # the member that found the first plan, kept beside
     try:
         while beside.running() and twin.running() and time.perf_counter() < run.deadline:
@@ -1379,11 +1380,13 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
                 # found it (fz1-17, 73 Minnesota cities x 20 reps at +-2%: both copies ran to the end and
                 # their first plans, 6.9% above plain HiGHS's, were all the run had)
                 kept = finders[0]
-                _collect_beside(run, twin if kept is beside else beside, "whole_model", stop=True)
+                other = f"stopped when the copy with seed {kept.seed} found a plan first"
+                _collect_beside(run, twin if kept is beside else beside, "whole_model", stop=True, why=other)
                 return True
         first, second = (twin, beside) if beside.running() else (beside, twin)
         _collect_beside(run, first, "whole_model", stop=False)  # proven infeasible: raises
-        _collect_beside(run, second, "whole_model", stop=run.incumbent is not None or run.done())
+        ended = f"stopped when the copy with seed {first.seed} ended first"
+        _collect_beside(run, second, "whole_model", stop=run.incumbent is not None or run.done(), why=ended)
     finally:
         # the others are cancelled and not waited for: their results are not used, and waiting (up to
         # GRACE each, HiGHS in its presolve does not look at the cancel) took the search's time or, at
@@ -1396,11 +1399,18 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
 
 
 def _collect_beside(
-    run: Run, beside: background.WholeModel, start_source: str, *, stop: bool | None = None
+    run: Run,
+    beside: background.WholeModel,
+    start_source: str,
+    *,
+    stop: bool | None = None,
+    why: str | None = None,
 ) -> None:
     """The whole model's plan and bound (every pair: its bound holds for the model), once it is proven
     or its time is up; it is cancelled at once when the search already met the gap. Proven infeasible
-    over every allowed pair, with no plan found: the proof."""
+    over every allowed pair, with no plan found: the proof. ``why``: why ``stop`` stops it, when not
+    because the run met its gap (the other copy of a race found a plan first: QA37 F5, "stopped once
+    the run met its gap" of a run that ended on the clock at 3.17%)."""
     stopped = run.done() if stop is None else stop
     # a run whose budget ends before the member's (``then_share``) does not wait for it
     cut = not stopped and beside.deadline > run.deadline + background.GRACE
@@ -1440,15 +1450,16 @@ def _collect_beside(
         found = f"its plan ({res.objective:,.1f}), taken while it ran, is the run's best"
     else:
         found = f"its best plan ({res.objective:,.1f}) was not better than the search's"
-    how = "stopped once the run met its gap" if stopped else res.status.value
+    how = (why or "stopped once the run met its gap") if stopped else res.status.value
     gap = getattr(beside, "gap", 0.0)  # a member that does not say its gap (a test's) says "optimal"
     if not stopped and res.status == SolveStatus.OPTIMAL and gap > 0:  # HiGHS: "within its gap"
         how = f"optimal within its {100 * gap:g}% gap"
     if cut and res.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
         how = "stopped at the end of the time given to this solve"
+    copy = f" (the copy with seed {beside.seed})" if getattr(beside, "raced", False) else ""
     run.notes.append(
-        f"the whole model ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) of the "
-        f"search handed to it): {found}"
+        f"the whole model{copy} ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) "
+        f"of the search handed to it): {found}"
     )
 
 
