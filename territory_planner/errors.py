@@ -7,6 +7,7 @@ Every error carries the numbers or rows a planner needs; ``cli.py`` maps each cl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class InputError(TerritoryPlannerError):
 
     def __init__(self, problems: list[Problem] | Problem | str, *, proof: InfeasibleError | None = None):
         self.proof = proof
+        # a file that could not be used (no CRS) but whose columns were read: checked in the same run
+        self.frame: Any = None
         if isinstance(problems, str):
             problems = [Problem(file="", row=None, column=None, message=problems)]
         elif isinstance(problems, Problem):

@@ -158,3 +158,26 @@ def test_parquet_and_geojson_inputs(tmp_path: Path) -> None:
         geo.to_crs(3857).set_crs(None, allow_override=True).to_file(projected, driver="GPKG")
     with pytest.raises(InputError, match="projected .metres or feet.: set the EPSG code of that projection"):
         load_inputs(projected, r)
+
+
+def test_a_file_without_crs_has_its_columns_checked_in_the_same_run(tmp_path: Path) -> None:
+    """QA37 F4: a polygon file with no CRS and no account_id column needed two runs: the CRS first, the
+    column after it was set."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    accounts, reps = line_instance()
+    _, r = write_instance(tmp_path, accounts, reps)
+    frame = pd.DataFrame(accounts).drop(columns=["lat", "lon", "account_id"])
+    geo = gpd.GeoDataFrame(
+        frame, geometry=[box(a["lon"] - 0.05, -0.05, a["lon"] + 0.05, 0.05) for a in accounts], crs=None
+    )
+    nocrs = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        geo.to_file(nocrs, driver="GPKG")
+    with pytest.raises(InputError) as err:
+        load_inputs(nocrs, r)
+    said = [(p.column, p.message) for p in err.value.problems]
+    assert any("no coordinate reference system" in m for _, m in said)
+    assert ("account_id", next(m for c, m in said if c == "account_id")) in said
+    assert not any(c in ("lat", "lon") for c, _ in said)  # the polygons give them

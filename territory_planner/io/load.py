@@ -650,6 +650,10 @@ def load_inputs(
             geometry = None
     except InputError as exc:
         problems += exc.problems
+        if exc.frame is not None:  # unusable (no CRS), its columns read: they are checked now too
+            columns = RawTable(Path(accounts_path), exc.frame)
+            found = parse_table(columns, ACCOUNT_FIELDS)[1]  # lat/lon come from the polygons
+            problems += [p for p in found if p.row is None and p.column not in ("lat", "lon")]
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     edited = None
     written_reps: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them

@@ -451,11 +451,15 @@ def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
         )
         # the examples name the code to set, or say where it goes (QA36 F6: "EPSG:XXXX" after "set EPSG:4326")
         code = "EPSG:4326" if degrees else "EPSG:<its code>"
-        raise _problem(
+        err = _problem(
             path,
             f"the file has no coordinate reference system (CRS); {what}, e.g. "
             f"`ogr2ogr -a_srs {code} out.gpkg {path.name}` or in Python gdf.set_crs('{code}')",
         )
+        # its columns can still be checked, in the same run (QA37 F4: a missing account_id came only
+        # once the CRS was set)
+        err.frame = _lower_columns(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), path)
+        raise err
     gdf = gdf.to_crs(4326)
     geometry = gdf.geometry.reset_index(drop=True)
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
