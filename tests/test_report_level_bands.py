@@ -168,3 +168,41 @@ def test_the_plans_districts_give_prospect_meetings_per_rep() -> None:
     assert value[("district_plan", "D02")] == 3.0
     assert value[("district", "Old")] == 1.5  # the roster's districts: the same rule
     assert value[("team", TEAM_ID)] == 2.0
+
+
+def test_a_departed_reps_meetings_count_with_the_rep() -> None:
+    """QA38 F12: a departed rep's meetings were in the team's numerator, the rep not in its denominator
+    (17 meetings of 13 rep rows read 17 / 12): the team's figure is now the mean of the rep rows."""
+    from territory_planner.report.levels import TEAM_ID, build_levels, compute_levels
+    from territory_planner.report.periods import parse_period
+
+    roster = pd.DataFrame({"rep_id": ["R1", "R2"], "region": ["N", "N"]}, dtype="string")
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "account_id": ["A9"],
+            "rep_id": ["R1"],
+            "amount": [100.0],
+            "status": ["won"],
+            "probability": [1.0],
+            "created_date": pd.to_datetime(["2026-01-02"]),
+            "close_date": pd.to_datetime(["2026-02-01"]),
+        }
+    ).astype({"opportunity_id": "string", "account_id": "string", "rep_id": "string", "status": "string"})
+    acts = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R2", "R9", "R9", "R9"],  # R9 left: not on the roster
+            "account_id": ["A1", "A2", "A2", "A3", "A3", "A3"],
+            "date": pd.to_datetime(["2026-01-10"] * 6),
+            "meeting": [True] * 6,
+        }
+    ).astype({"rep_id": "string", "account_id": "string"})
+    tables = {"reps": roster, "opportunities": opps, "activities": acts}
+    levels, _ = build_levels(tables)
+    long, _ = compute_levels(levels, tables, {}, parse_period("2026Q1"))
+    pm = long[long["kpi"] == "prospect_meetings"]
+    value = {(lv, i): v for lv, i, v in zip(pm["level"], pm["id"], pm["value"], strict=True)}
+    reps = [v for (lv, _), v in value.items() if lv == "rep"]
+    assert sorted(reps) == [1.0, 2.0, 3.0]
+    assert value[("team", TEAM_ID)] == 2.0  # 6 meetings, 3 reps: the mean of the rep rows
+    assert value[("region", "N")] == 1.5  # R9 has no region: N's two reps, 3 meetings

@@ -92,6 +92,7 @@ class Level:
     rep_group: pd.Series  # rep_id -> group id (also used by rep-keyed KPIs)
     account_group: pd.Series | None = None  # account_id -> group id (territory levels)
     reps_per_group: pd.Series | None = None  # team/region/district: KPIs "per rep" divide by this
+    roster: pd.Index | None = None  # the roster's reps reps_per_group counts (a departed rep is not one)
     constant: str | None = None  # team: every row in one group
     extras: pd.DataFrame | None = None  # plan columns (accounts, potential) indexed by id
 
@@ -182,9 +183,17 @@ def compute_level(
     if slices.leads is not None:
         out["lead_response_hours"] = kp.lead_response_hours(attach_group(slices.leads, level), ids)
     if slices.meetings is not None:
-        out["prospect_meetings"] = kp.prospect_meetings(
-            attach_group(slices.meetings, level), ids, level.reps_per_group
-        )
+        meetings = attach_group(slices.meetings, level)
+        per_group = level.reps_per_group
+        if per_group is not None and level.roster is not None:
+            # a departed rep's meetings count in its group's (they show on its own rep row): so does
+            # the rep, so that the group's figure is the mean of the rep rows the report shows (QA38 F12:
+            # 17 meetings of 13 reps read 17 / 12)
+            gone = meetings[~meetings["rep_id"].isin(level.roster)].drop_duplicates("rep_id")
+            per_group = per_group.add(
+                gone.groupby(kp.GROUP, observed=True).size().astype("float64"), fill_value=0
+            )
+        out["prospect_meetings"] = kp.prospect_meetings(meetings, ids, per_group)
     if level.extras is not None:
         for col in ("accounts", "potential"):
             out[col] = level.extras[col].reindex(ids, fill_value=0).astype("float64")
@@ -363,6 +372,7 @@ def build_levels(
             pd.Index([TEAM_ID]),
             pd.Series(TEAM_ID, index=rep_ids.to_numpy(), dtype="string"),
             reps_per_group=pd.Series({TEAM_ID: float(len(roster_ids))}),
+            roster=roster_ids,
             constant=TEAM_ID,
         ),
         Level("rep", roster_ids.union(rep_ids), pd.Series(rep_ids.to_numpy(), index=rep_ids.to_numpy())),
@@ -379,13 +389,13 @@ def build_levels(
         rep_region = regions.reindex(rep_ids).fillna(NO_REGION)
         per_region = regions[regions.index.isin(roster_ids)].value_counts().astype("float64")
         ids = pd.Index(sorted(set(rep_region.unique()) | set(per_region.index)))
-        levels.append(Level("region", ids, rep_region, reps_per_group=per_region))
+        levels.append(Level("region", ids, rep_region, reps_per_group=per_region, roster=roster_ids))
     districts = region_map(roster, territories, "district")
     if districts is not None:  # reps without districts are common: no "skipped" note when absent
         rep_district = districts.reindex(rep_ids).fillna(NO_DISTRICT)
         per_district = districts[districts.index.isin(roster_ids)].value_counts().astype("float64")
         ids = pd.Index(sorted(set(rep_district.unique()) | set(per_district.index)))
-        levels.append(Level("district", ids, rep_district, reps_per_group=per_district))
+        levels.append(Level("district", ids, rep_district, reps_per_group=per_district, roster=roster_ids))
     if assignments is not None:
         history = [f["account_id"] for f in tables.values() if f is not None and "account_id" in f.columns]
         history_accounts = pd.Index(pd.concat(history).unique()) if history else pd.Index([])
