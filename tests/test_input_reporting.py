@@ -194,15 +194,20 @@ def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_pa
     assert not [w for w in load_inputs(a, r).warnings if "no current_rep" in w]
 
 
-def test_every_bad_crm_row_is_in_input_errors_csv_and_counted(tmp_path: Path) -> None:
-    """QA22 M13 ("all 201 are in input_errors.csv" where 18,668 rows were bad) was met by listing 200 rows
-    per check and "... and N more rows"; QA38 F10: the README promises every problem in input_errors.csv,
-    and the console's count was of that cut list (201 of 3,244). Every bad row is listed and counted."""
+def _sample_crm_copy(tmp_path: Path) -> Path:
     crm = Path(__file__).resolve().parents[1] / "sample_data" / "crm"
     copy = tmp_path / "crm"
     copy.mkdir()
     for f in crm.glob("*.csv"):
         (copy / f.name).write_bytes(f.read_bytes())
+    return copy
+
+
+def test_every_bad_crm_row_is_in_input_errors_csv_and_counted(tmp_path: Path) -> None:
+    """QA22 M13 ("all 201 are in input_errors.csv" where 18,668 rows were bad) was met by listing 200 rows
+    per check and "... and N more rows"; QA38 F10: the README promises every problem in input_errors.csv,
+    and the console's count was of that cut list (201 of 3,244). Every bad row is listed and counted."""
+    copy = _sample_crm_copy(tmp_path)
     opps = pd.read_csv(copy / "opportunities.csv", dtype=str, keep_default_na=False)
     assert len(opps) > 1000
     opps["status"] = "closed"
@@ -220,11 +225,7 @@ def test_every_bad_crm_row_is_in_input_errors_csv_and_counted(tmp_path: Path) ->
 
 def test_an_open_deals_stage_as_status_is_told_to_write_open(tmp_path: Path) -> None:
     """QA38: Salesforce's Closed Won / Closed Lost got a hint, its open stages (Prospecting) none."""
-    crm = Path(__file__).resolve().parents[1] / "sample_data" / "crm"
-    copy = tmp_path / "crm"
-    copy.mkdir()
-    for f in crm.glob("*.csv"):
-        (copy / f.name).write_bytes(f.read_bytes())
+    copy = _sample_crm_copy(tmp_path)
     opps = pd.read_csv(copy / "opportunities.csv", dtype=str, keep_default_na=False)
     opps.loc[0, "status"] = "Prospecting"
     opps.loc[1, "status"] = "Closed Won"

@@ -127,14 +127,9 @@ def test_a_plan_with_its_own_districts_gets_a_district_plan_level() -> None:
     assert "district_plan" not in [lv.name for lv in levels]
 
 
-def test_the_plans_districts_give_prospect_meetings_per_rep() -> None:
-    """QA38 F1: the designed districts' prospect_meetings was the sum of their territories' (D04's four
-    reps: 9) beside the team's, regions' and roster districts' mean per rep (SPEC: per rep)."""
-    from territory_planner.report.levels import TEAM_ID, build_levels, compute_levels
-    from territory_planner.report.periods import parse_period
-
-    roster = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["Old", "Old", "Other"]}, dtype="string")
-    opps = pd.DataFrame(
+def _one_won_deal() -> pd.DataFrame:
+    """An opportunities table with one won deal (A9, R1, in 2026Q1): the meeting tests' history."""
+    return pd.DataFrame(
         {
             "opportunity_id": ["O1"],
             "account_id": ["A9"],
@@ -146,6 +141,16 @@ def test_the_plans_districts_give_prospect_meetings_per_rep() -> None:
             "close_date": pd.to_datetime(["2026-02-01"]),
         }
     ).astype({"opportunity_id": "string", "account_id": "string", "rep_id": "string", "status": "string"})
+
+
+def test_the_plans_districts_give_prospect_meetings_per_rep() -> None:
+    """QA38 F1: the designed districts' prospect_meetings was the sum of their territories' (D04's four
+    reps: 9) beside the team's, regions' and roster districts' mean per rep (SPEC: per rep)."""
+    from territory_planner.report.levels import TEAM_ID, build_levels, compute_levels
+    from territory_planner.report.periods import parse_period
+
+    roster = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "district": ["Old", "Old", "Other"]}, dtype="string")
+    opps = _one_won_deal()
     acts = pd.DataFrame(
         {
             "rep_id": ["R1", "R1", "R2", "R3", "R3", "R3"],
@@ -177,18 +182,7 @@ def test_a_departed_reps_meetings_count_with_the_rep() -> None:
     from territory_planner.report.periods import parse_period
 
     roster = pd.DataFrame({"rep_id": ["R1", "R2"], "region": ["N", "N"]}, dtype="string")
-    opps = pd.DataFrame(
-        {
-            "opportunity_id": ["O1"],
-            "account_id": ["A9"],
-            "rep_id": ["R1"],
-            "amount": [100.0],
-            "status": ["won"],
-            "probability": [1.0],
-            "created_date": pd.to_datetime(["2026-01-02"]),
-            "close_date": pd.to_datetime(["2026-02-01"]),
-        }
-    ).astype({"opportunity_id": "string", "account_id": "string", "rep_id": "string", "status": "string"})
+    opps = _one_won_deal()
     acts = pd.DataFrame(
         {
             "rep_id": ["R1", "R2", "R2", "R9", "R9", "R9"],  # R9 left: not on the roster
