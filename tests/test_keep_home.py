@@ -323,7 +323,7 @@ def test_a_shared_office_overflowing_its_reps_is_put_on_keep_home(tmp_path: Path
     assert res.exit_code == 1, res.output
     text = " ".join(res.output.split())
     assert "3 accounts (3 of them kept at their reps' homes by --keep-home) can only go to R1, R2" in text
-    assert "│ keep_home │ │ potential │ 10 │" in text
+    assert "│ keep_home │ │ potential │ $10 │" in text  # money in the run's currency (QA38 F8)
     assert CliRunner().invoke(main, args).exit_code == 0
 
 
