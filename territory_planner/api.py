@@ -678,6 +678,9 @@ def solve(
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
         # the same, apart from the solver's own notes: report.html shows these to its readers
         summary["input_warnings"] = extra_notes
+    if FORECAST_LEFT_OUT in result.notes:  # said on the console and in report.html too (QA39 F2)
+        log.warning(FORECAST_LEFT_OUT)
+        summary["input_warnings"] = [*summary.get("input_warnings", []), FORECAST_LEFT_OUT]
     if repaired:
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
     geojson = None if units is None else units.geojson
@@ -1166,16 +1169,28 @@ def _base_plan(
     get the rest (QA19 F5: 100 NC counties x 12 reps, --contiguous at 60 s, a first plan at 10.8 s and
     the search improving it until 58.3 s; the contiguity stages had 2 s and the run ended with exit 3
     where they prove in seconds that no connected plan exists). An exit 3 names the time the centres
-    took as well. ``without_forecast``: the budget before the forecast's time was kept back; with no plan
-    when the search's time is up, the search goes on in the forecast's time and the forecast is left out
+    took as well. ``without_forecast``: the budget before the forecast's time was kept back; while there
+    is no plan the search may use the forecast's time, and a plan found in it leaves the forecast out
     (``FORECAST_LEFT_OUT`` in the notes; QA38 F11: exit 3 "in the time limit of 10s" at 5.4 s, with the
     5.7 s kept for the forecast unused, where the same model had a plan in 9.5 s without a forecast)."""
     failure: SolverError
     began = time.perf_counter()  # what came before the solve is named in an exit 3 (QA18 F4)
     try:
-        return pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
+        if without_forecast is None:
+            return pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
+        # the stages before a plan may use the forecast's time too, in the same solve (QA39 F0: a second
+        # solve from scratch in it found none where the same model alone had a plan at 8 s); once a plan
+        # exists they keep to ``base_budget`` and the forecast has its time, unless the plan came in it
+        unit_rep, result = pipeline.solve(
+            spec, backend, budget=without_forecast, after_plan=base_budget, **solve_kw
+        )
+        if time.perf_counter() > base_budget.deadline + FORECAST_SLACK:
+            result = dataclasses.replace(result, notes=(*result.notes, FORECAST_LEFT_OUT))
+        return unit_rep, result
     except SolverError as first:
         failure = first
+        if without_forecast is not None:  # its time went to the search
+            budget, forecast = without_forecast, False
     if base_budget is not budget and budget.remaining() > 2.0:
         progress(
             f"no plan in the base plan's share: the search goes on with the {budget.remaining():.0f}s left"
@@ -1184,17 +1199,6 @@ def _base_plan(
             return pipeline.solve(spec, backend, budget=budget, then_share=share, **solve_kw)
         except SolverError as second:
             failure = second
-    if without_forecast is not None and without_forecast.remaining() > budget.remaining() + 2.0:
-        progress(
-            f"no plan in the search's time: it goes on with the {without_forecast.remaining():.0f}s left, "
-            "those kept for the forecast too (the forecast is then left out)"
-        )
-        try:
-            unit_rep, result = pipeline.solve(spec, backend, budget=without_forecast, **solve_kw)
-        except SolverError as third:
-            failure, budget, forecast = third, without_forecast, False  # its time went to the search
-        else:
-            return unit_rep, dataclasses.replace(result, notes=(*result.notes, FORECAST_LEFT_OUT))
     if budget.limited:
         raise SolverError(f"{failure} ({_time_spent(budget, began, centres_seconds, forecast)})") from failure
     if centres_seconds > 0:
@@ -1203,6 +1207,8 @@ def _base_plan(
     raise failure
 
 
+# a plan found this long after the search's own deadline came in the forecast's time
+FORECAST_SLACK = 1.0
 # the note of a plan found in the time kept for its forecast (``_base_plan``): ``write_plan`` then leaves
 # the forecast out
 FORECAST_LEFT_OUT = (

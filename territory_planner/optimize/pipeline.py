@@ -215,13 +215,16 @@ def solve(
     start_plan: np.ndarray | None = None,
     then_share: str | None = None,
     current_name: str = "today's alignment",
+    after_plan: TimeBudget | None = None,
 ) -> tuple[np.ndarray, SolveResult]:
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
     in the time given, with the stages that used it). ``start_plan``, when it satisfies the model, is the
     first incumbent. ``then_share`` (a ``budget.SHARES`` name): once a plan exists, the improve stage ends
     at that share of the time left (the stages after this solve keep the rest). ``current_name``: what
     ``current_unit_rep`` is, when it is not today's alignment (a plan of an earlier solve: QA26 F2,
-    "today's alignment satisfies the model" where there was none)."""
+    "today's alignment satisfies the model" where there was none). ``after_plan``: the budget once a plan
+    exists, when ``budget`` is longer only while there is none (a plan's forecast keeps the rest; with no
+    plan there is no forecast, and its time is the search's: QA38 F11, QA39 F0)."""
     full = budget if budget is not None else TimeBudget.seconds(time_limit)
     if int(spec.allowed.sum()) <= SMALL_PAIRS:  # proving the optimum is cheap: do not stop short of it
         gap = min(gap, OPTIMALITY_TOL)
@@ -252,9 +255,12 @@ def solve(
         if run.incumbent is None:
             stage_search_rest(run)
         if run.incumbent is not None:  # a plan: the time kept back for --relax is the search's again
-            run.budget = full
+            # a plan only after ``after_plan``'s end: the forecast is left out, its time is the search's
+            late = after_plan is not None and after_plan.expired()
+            base = full if after_plan is None or late else after_plan
+            run.budget = base
             if then_share is not None:
-                run.budget = TimeBudget(full.start, full.share(then_share), full.limit, full.last)
+                run.budget = TimeBudget(base.start, base.share(then_share), base.limit, base.last)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
