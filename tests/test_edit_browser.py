@@ -574,6 +574,7 @@ def test_the_current_view_says_the_table_is_the_proposed_plans(page: Any) -> Non
     assert not page.is_visible("#tp-before-note")
     page.evaluate("window.tpSwitch('before')")
     assert page.is_visible("#tp-before-note")
-    assert "the figures below are the proposed plan's" in " ".join(page.inner_text("#tp-before-note").split())
+    note = " ".join(page.inner_text("#tp-before-note").split())
+    assert "the tables in this panel are the proposed plan's" in note
     page.evaluate("window.tpSwitch('after')")
     assert not page.is_visible("#tp-before-note")

@@ -80,3 +80,15 @@ def test_a_value_just_past_its_band_reads_outside_it() -> None:
     assert _band_detail(v, terr, {"workload": 0.1}) == "98.2, +10.7% vs target (band 79.9 to 97.6)"
     terr["workload"] = [120.0]
     assert _band_detail(v, terr, {"workload": 0.1}) == "120, +35.2% vs target (band 80 to 98)"
+
+
+def test_a_band_is_broken_beyond_the_planners_own_slack_only() -> None:
+    """QA39 F1: `plan` wrote a plan meeting a zero-width band to $0.012 of $769,254 (within its 1e-6 slack)
+    and `edit` listed it as broken (1e-9): both now use the planner's slack."""
+    from territory_planner.edit_violations import _band
+
+    target = 769_254.305
+    assert _band("balance", "W", "potential", target + 0.012, target, 0.0, 0.0) is None
+    broken = _band("balance", "W", "potential", target + 2.0, target, 0.0, 0.0)
+    assert broken is not None
+    assert broken["constraint"] == "balance_max"

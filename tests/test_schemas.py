@@ -181,3 +181,13 @@ def test_a_file_without_crs_has_its_columns_checked_in_the_same_run(tmp_path: Pa
     assert any("no coordinate reference system" in m for _, m in said)
     assert ("account_id", next(m for c, m in said if c == "account_id")) in said
     assert not any(c in ("lat", "lon") for c, _ in said)  # the polygons give them
+    # a bad cell: reported in the same run too (QA39 F5)
+    cells = geo.assign(account_id=[a["account_id"] for a in accounts])
+    cells.loc[3, "potential"] = -5.0
+    bad = tmp_path / "nocrs_cell.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        cells.to_file(bad, driver="GPKG")
+    with pytest.raises(InputError) as err:
+        load_inputs(bad, r)
+    assert any("no coordinate reference system" in p.message for p in err.value.problems)
+    assert any(p.column == "potential" and p.row == 4 for p in err.value.problems)

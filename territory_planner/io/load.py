@@ -650,10 +650,16 @@ def load_inputs(
             geometry = None
     except InputError as exc:
         problems += exc.problems
-        if exc.frame is not None:  # unusable (no CRS), its columns read: they are checked now too
+        if exc.frame is not None:  # unusable (no CRS), its table read: it is checked now too
             columns = RawTable(Path(accounts_path), exc.frame)
-            found = parse_table(columns, ACCOUNT_FIELDS)[1]  # lat/lon come from the polygons
-            problems += [p for p in found if p.row is None and p.column not in ("lat", "lon")]
+            # every column and cell but lat/lon, which come from the polygons (QA39 F5: a negative
+            # potential came only once the CRS was set)
+            found = parse_table(
+                columns,
+                ACCOUNT_FIELDS,
+                extra_numbers=[m for m in measures if m not in ("potential", "workload")],
+            )[1]
+            problems += [p for p in found if p.column not in ("lat", "lon")]
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
     edited = None
     written_reps: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them

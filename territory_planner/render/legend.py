@@ -243,7 +243,7 @@ def legend_html(
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
         # QA38 F4: in the Current view the table still gave the proposed plan's figures, unsaid
         '<p id="tp-before-note" class="tp-before-note">The map shows the <b>current</b> alignment (before); '
-        "the figures below are the <b>proposed</b> plan's (after).</p>"
+        "the tables in this panel are the <b>proposed</b> plan's (after).</p>"
         f'<div class="tp-scroll"><table data-level="territory"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">'
