@@ -24,6 +24,7 @@ from territory_planner.errors import (
     InfeasibleError,
     InputError,
     OutputPathError,
+    Problem,
     TerritoryPlannerError,
 )
 
@@ -97,6 +98,26 @@ def _command_line_only(error: InputError) -> bool:
     return bool(error.problems) and all(p.file == COMMAND_LINE for p in error.problems)
 
 
+def _shown_problems(problems: list[Problem]) -> tuple[list[Problem], dict[tuple[str, str, str], int]]:
+    """At most ``MAX_ROWS_SHOWN`` problems for the screen, and the count of each kind (file, column,
+    message). Over the limit, the kinds take turns, so every kind is shown at least once (QA39 F6: the
+    first 50 of 100,100 were all "not a number", the 50,000 stage names and the bad probabilities never on
+    screen); in the files' order."""
+    kinds: dict[tuple[str, str, str], list[int]] = {}
+    for k, p in enumerate(problems):
+        kinds.setdefault((str(p.file), str(p.column or ""), p.message), []).append(k)
+    counts = {kind: len(rows) for kind, rows in kinds.items()}
+    if len(problems) <= MAX_ROWS_SHOWN:
+        return list(problems), counts
+    picked: list[int] = []
+    turn = 0
+    while len(picked) < MAX_ROWS_SHOWN:  # the kinds' rows in turns: the first of each, then the second...
+        took = [rows[turn] for rows in kinds.values() if turn < len(rows)]
+        picked += took[: MAX_ROWS_SHOWN - len(picked)]
+        turn += 1
+    return [problems[k] for k in sorted(picked)], counts
+
+
 def print_input_error(error: InputError, console: Console | None = None, full_list: str = "") -> None:
     """The problems table, at most ``MAX_ROWS_SHOWN`` rows; ``full_list`` says where the rest can be read."""
     console = console or stderr_console()
@@ -104,12 +125,19 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
     table = Table(title=f"{len(error.problems)} problem(s) {where}", show_lines=False)
     for col in ("file", "row", "column", "value", "message"):
         table.add_column(col, overflow="fold")
-    for p in error.problems[:MAX_ROWS_SHOWN]:
+    shown, kinds = _shown_problems(error.problems)
+    for p in shown:
         d = p.as_dict()
         table.add_row(*(escape(str(d[c])) for c in ("file", "row", "column", "value", "message")))
     console.print(table)
     if len(error.problems) > MAX_ROWS_SHOWN:
         more = f"... and {len(error.problems) - MAX_ROWS_SHOWN} more"
+        if len(kinds) > 1:  # how many of each kind, the largest first
+            counted = sorted(kinds.items(), key=lambda kv: -kv[1])
+            listed = "; ".join(
+                f"{n:,} x {file} {column}: {message}" for (file, column, message), n in counted[:6]
+            )
+            more += f" ({len(kinds)} kinds, each shown above: {listed}{'; ...' if len(kinds) > 6 else ''})"
         console.print(escape(f"{more} ({full_list})" if full_list else more))
 
 

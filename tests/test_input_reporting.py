@@ -238,3 +238,27 @@ def test_an_open_deals_stage_as_status_is_told_to_write_open(tmp_path: Path) -> 
     assert said["1"].endswith("(a stage of a deal still open: write open)")
     assert said["2"].endswith("(write won)")
     assert said["3"] == "status must be open, won or lost"
+
+
+def test_over_50_problems_every_kind_is_on_screen_and_counted() -> None:
+    """QA39 F6: the console's first 50 of 100,100 CRM problems were all "not a number": the stage names
+    and the bad probabilities never reached the screen. The kinds take turns, in the files' order."""
+    from rich.console import Console
+
+    from territory_planner.cli_support import MAX_ROWS_SHOWN, print_input_error
+    from territory_planner.errors import InputError, Problem
+
+    problems = [Problem("opps.csv", k + 1, "amount", "amount is not a number", "x") for k in range(300)]
+    problems += [
+        Problem("opps.csv", k + 1, "status", "status must be open, won or lost", "Hot") for k in range(40)
+    ]
+    problems += [Problem("opps.csv", 7, "probability", "probability must be between 0 and 1", "7")]
+    console = Console(record=True, width=300)
+    print_input_error(InputError(problems), console)
+    text = console.export_text()
+    rows = [line for line in text.splitlines() if "opps.csv" in line and "│" in line]
+    assert len(rows) == MAX_ROWS_SHOWN
+    assert any("probability must be between 0 and 1" in r for r in rows)
+    assert sum("status must be" in r for r in rows) >= 10
+    assert "341 problem(s)" in text
+    assert "300 x opps.csv amount: amount is not a number" in text
