@@ -40,3 +40,14 @@ def test_integral_bands_keep_a_band_float_noise_puts_just_past_a_multiple() -> N
     target = 3.0 * (1 + 3e-15)  # 3 accounts, the target a few ulps above 3
     lower, upper = integral_bands(amount, np.array([[target]]), np.array([[target]]))
     assert lower[0, 0] == upper[0, 0] == 3.0
+
+
+def test_a_band_end_is_printed_to_every_digit_it_has() -> None:
+    """QA39 F8: "band $769,254.306 to $769,254.306" for a band of .3055, which looked like a multiple of
+    the step it was said to hold none of."""
+    from territory_planner.optimize.prechecks import exact
+
+    assert exact(769_254.3055, "workload") == "769,254.3055"
+    assert exact(34_279.455, "workload") == "34,279.455"
+    assert exact(0.1 + 0.2, "workload") == "0.3"  # float noise is not a digit
+    assert exact(2.0, "workload") == "2"

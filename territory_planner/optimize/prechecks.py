@@ -341,7 +341,9 @@ def exact(v: float, measure: str) -> str:
     not 34.3k), at most six decimals; in the run's currency when the measure holds money."""
     text = f"{abs(v):,.6f}"
     for d in range(7):
-        if abs(v - round(v, d)) <= 1e-9 * max(1.0, abs(v)):
+        # float noise only: 1e-9 of 769,254.3055 let it read "769,254.306", a multiple of the step the
+        # message says it holds none of (QA39 F8)
+        if abs(v - round(v, d)) <= 1e-12 * max(1.0, abs(v)):
             text = f"{abs(v):,.{d}f}"
             break
     return ("-" if v < 0 else "") + (currency_prefix() if is_money(measure) else "") + text
