@@ -127,6 +127,7 @@ def edit_command(
         a = edited.assignments
         names = dict(zip(a["account_id"], a["name"], strict=True)) if "name" in a.columns else {}
         if broken:
+            prefix = currency_prefix(plan_currency(s))  # money in the plan's currency
             click.echo(f"{len(broken)} constraint(s) broken (listed in summary.json and report.html):")
             for v in broken[:10]:
                 what = " ".join(str(v[k]) for k in ("constraint", "rep_id", "group", "measure") if v.get(k))
@@ -150,7 +151,7 @@ def edit_command(
                     continue
                 # money in the plan's currency, as report.html gives it (QA38 F8: "budget potential: by
                 # 149,218.00" on a € plan)
-                unit = currency_prefix(plan_currency(s)) if is_money(str(v.get("measure") or "")) else ""
+                unit = prefix if is_money(str(v.get("measure") or "")) else ""
                 click.echo(f"  {what}: by {unit}{v['violation']:,.2f}")
             if len(broken) > 10:
                 click.echo(f"  ... and {len(broken) - 10} more")

@@ -148,9 +148,8 @@ def _choose(
     past, past_actual = past[fitted], past_actual[fitted]
     if past.shape[0] < MIN_SCORED:
         n = past.shape[0]
-        return float(
-            current[0]
-        ), f"{BASELINE} (backtest too short to choose: {n} window{'' if n == 1 else 's'})"
+        windows = f"{n} window{'' if n == 1 else 's'}"
+        return float(current[0]), f"{BASELINE} (backtest too short to choose: {windows})"
     errors = np.sum(np.abs(past - past_actual[:, None]), axis=0)
     usable = np.isfinite(current)
     best = 0

@@ -174,26 +174,22 @@ def _cross_check(
                 )
             )
             acc = str(accounts["account_id"].iloc[idx]) if "account_id" in accounts else ""
-            if col == "locked_rep" and departed and rep in departed:
+            if col == "locked_rep" and rep in departed:
                 # in the reps file, taken out by the scenario (QA38 F6: "not a rep in the reps file")
                 removed = (
                     f"{rep!r} is removed by the scenario's [reps] remove, and the account is locked to it: "
                     f"unlock the account (or lock it to another rep), or keep {rep}"
                 )
-                if locks_from is not None and acc in locks_from[1]:
-                    problems.append(
-                        Problem(locks_from[0], locks_from[1][acc], "rep_id", f"rep_id {removed}", rep)
-                    )
-                else:
-                    problems.append(Problem(afile, int(idx) + 1, col, f"{col} {removed}", rep))
-                continue
+                in_locks, in_accounts = removed, removed
+            else:
+                in_locks = f"{rep!r} (the lock of {acc}) is not a rep in the reps file{left}"
+                in_accounts = f"{rep!r} is not a rep in the reps file{left}"
             if col == "locked_rep" and locks_from is not None and acc in locks_from[1]:
-                message = f"rep_id {rep!r} (the lock of {acc}) is not a rep in the reps file{left}"
-                problems.append(Problem(locks_from[0], locks_from[1][acc], "rep_id", message, rep))
+                problems.append(
+                    Problem(locks_from[0], locks_from[1][acc], "rep_id", f"rep_id {in_locks}", rep)
+                )
                 continue
-            problems.append(
-                Problem(afile, int(idx) + 1, col, f"{col} {rep!r} is not a rep in the reps file{left}", rep)
-            )
+            problems.append(Problem(afile, int(idx) + 1, col, f"{col} {in_accounts}", rep))
     # a family locked to two different reps
     fam = accounts[(accounts["parent_id"] != "") & (accounts["locked_rep"] != "")]
     for parent, grp in fam.groupby("parent_id", sort=True):

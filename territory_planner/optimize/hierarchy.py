@@ -271,7 +271,7 @@ def _group_checks(
 ) -> list[Conflict]:
     """``step``: the measure's ``spec.amount_step``."""
     from territory_planner.optimize.prechecks import amount, exact
-    from territory_planner.optimize.spec import holds_no_multiple
+    from territory_planner.optimize.spec import holds_no_multiple, inward_steps
 
     fmt = partial(amount, measure=measure)
     g = spec.groups
@@ -289,7 +289,8 @@ def _group_checks(
             f"{ends}, which holds no total whole accounts can make (their {measure} values are whole "
             f"multiples of {exact(step, measure)}); widen {flag}"
         )
-        return [_conflict(g, k, measure, msg, float(np.ceil(lo / step - 1e-9) * step - hi) if step else 0.0)]
+        over = float(inward_steps(lo, hi, step)[0] * step - hi) if step else 0.0  # the nearest total's
+        return [_conflict(g, k, measure, msg, over)]
     out: list[Conflict] = []
     heavy = np.flatnonzero(confined & (a > hi + 1e-9))
     for u in heavy[:5].tolist():

@@ -10,7 +10,7 @@ import numpy as np
 from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize.spec import ModelSpec, amount_step, holds_no_multiple
+from territory_planner.optimize.spec import ModelSpec, amount_step, holds_no_multiple, inward_steps
 
 FIT_SECONDS = 1.0  # the unit_fit test's time when the caller gives none (validate)
 
@@ -77,7 +77,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     f"{exact(step, measure)}); widen --tolerance",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
-                    amount=float(np.ceil(spec.lower[m, j] / step - 1e-9) * step - hi) if step else 0.0,
+                    amount=float(inward_steps(spec.lower[m, j], hi, step)[0] * step - hi) if step else 0.0,
                 )
             )
         total_conflict = _band_sums(spec, m, step)

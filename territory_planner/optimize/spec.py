@@ -149,9 +149,8 @@ def integral_bands(amount: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> 
         g = int(np.gcd.reduce(np.round(a).astype(np.int64)))
         if g <= 0:
             continue
-        lo, hi = lower[m] / g, upper[m] / g
-        lower[m] = np.ceil(lo - _in_steps(lo)) * g
-        upper[m] = np.floor(hi + _in_steps(hi)) * g
+        first, last = inward_steps(lower[m], upper[m], g)
+        lower[m], upper[m] = first * g, last * g
     return lower, upper
 
 
@@ -183,12 +182,21 @@ def _in_steps(value: float | np.ndarray) -> float | np.ndarray:
     return 1e-9 + 1e-12 * np.abs(value)
 
 
+def inward_steps(
+    lower: float | np.ndarray, upper: float | np.ndarray, step: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last whole number of ``step``s (> 0) within [lower, upper], float error allowed
+    (``_in_steps``); the first is above the last when the band holds none. Scalars or arrays."""
+    lo, hi = np.asarray(lower) / step, np.asarray(upper) / step
+    return np.ceil(lo - _in_steps(lo)), np.floor(hi + _in_steps(hi))
+
+
 def holds_no_multiple(lower: float, upper: float, step: float) -> bool:
     """Whether the band [lower, upper] holds no whole multiple of ``step`` (> 0)."""
     if step <= 0 or not (np.isfinite(lower) and np.isfinite(upper)):
         return False
-    lo, hi = lower / step, upper / step
-    return bool(np.ceil(lo - _in_steps(lo)) > np.floor(hi + _in_steps(hi)))
+    first, last = inward_steps(lower, upper, step)
+    return bool(first > last)
 
 
 def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:

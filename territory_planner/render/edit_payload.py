@@ -90,12 +90,12 @@ def edit_data(plan: PlanFolder) -> dict[str, Any]:
         "seg": _segments(plan),
         "segNote": unchecked_segments_note(plan) or "",
         "contig": _contiguity(plan),
-        # per level the plan has, its band per measure in percent (None: no band): the level tables of the
-        # summary panel follow the edits with it (QA20 F9: they kept their values from before the edits)
         # the disruption budget (--max-moved-share), for the live line: the potential of accounts moved from
         # a current rep of the plan against that share of the total, as `edit` checks it (QA38 F3: the
         # editor showed no broken budget, `edit` then listed it)
         "budget": _budget_share(plan),
+        # per level the plan has, its band per measure in percent (None: no band): the level tables of the
+        # summary panel follow the edits with it (QA20 F9: they kept their values from before the edits)
         "levelTol": {
             level: {m: group_band_pct(plan.summary, level, m) for m in ("potential", "workload")}
             for level in ("district", "region")
