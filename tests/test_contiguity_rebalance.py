@@ -51,6 +51,13 @@ def _near(tmp_path: Path):  # type: ignore[no-untyped-def]
     return spec, spec_c, adj, centre, start
 
 
+def _flips_stall_on(monkeypatch: pytest.MonkeyPatch, start: np.ndarray) -> None:
+    """The flip search stalls at once on ``start``: its connected start is that plan, its balancing keeps
+    it."""
+    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
+    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+
+
 def test_band_excess_is_what_feasible_counts(tmp_path: Path) -> None:
     spec, adj, centre = _model(tmp_path)
     plan = _voronoi(contiguous.with_centres(spec, centre), adj, centre)
@@ -93,8 +100,7 @@ def test_the_stage_rebalances_when_the_flips_stall_out_of_band(
     piece, and the travel is no longer than the rebalanced plan's."""
     spec, _, adj, centre, start = _near(tmp_path)
     # the flips stall at once, on the plan they start from: the near plan given as their start
-    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
-    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+    _flips_stall_on(monkeypatch, start)
     rebalanced: list[np.ndarray] = []
     rebalance = lns.Lns.rebalance
 
@@ -200,8 +206,7 @@ def test_on_a_map_the_flow_model_fits_the_elastic_flow_model_brings_the_flips_pl
     within = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20, 0)
     assert within is not None
     assert repair.feasible(spec_c, within)
-    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
-    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+    _flips_stall_on(monkeypatch, start)
     rebalanced: list[bool] = []
     monkeypatch.setattr(lns.Lns, "rebalance", lambda *_a, **_k: rebalanced.append(True))
     starts: list[np.ndarray] = []
@@ -233,8 +238,7 @@ def test_when_the_elastic_flow_model_finds_none_the_neighbourhood_mips_follow(
     """A 10 x 10 grid where the flow model on the violation stays at the flips' plan: the neighbourhood
     MIPs then bring it within the bands (0.6 s here)."""
     spec, spec_c, adj, centre, start = _near(tmp_path)
-    monkeypatch.setattr(parts, "connected_start", lambda _pp: start.copy())
-    monkeypatch.setattr(flip_search, "balance", lambda _pp, assign, *_a, **_k: assign.copy())
+    _flips_stall_on(monkeypatch, start)
     monkeypatch.setattr(
         contiguous_flow,
         "least_violation_connected",
