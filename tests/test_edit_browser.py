@@ -489,6 +489,9 @@ def test_each_money_column_of_the_live_table_keeps_one_precision(page: Any, maps
     assert potential() == [["$10.5M", "$7.33M"], ["$7.0M", "$7.33M"], ["$4.5M", "$7.33M"]]
 
 
+VIEW = ':not([data-view="before"])'  # the proposed plan's table (the Current view has its own)
+
+
 def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> None:
     """QA20 F9: in Edit mode the district and region tables of the summary panel kept their values from
     before the edits. R1 (West) holds A1-A3, 230k potential and workload 23; R2 and R3 (East) 380k and 38;
@@ -511,16 +514,23 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
 
     def row(group: str) -> list[str]:
         cells_: list[str] = pg.locator(
-            f'table[data-level="district"] tr[data-group="{group}"] td'
+            f'table[data-level="district"]{VIEW} tr[data-group="{group}"] td'
         ).all_inner_texts()
         return cells_
 
     def shaded(group: str) -> list[bool]:
-        tds = pg.locator(f'table[data-level="district"] tr[data-group="{group}"] td')
+        tds = pg.locator(f'table[data-level="district"]{VIEW} tr[data-group="{group}"] td')
         return ["tp-off" in (tds.nth(k).get_attribute("class") or "") for k in (4, 6)]
 
     # District, Reps, Accts, Potential, Δ%, Work, Δ%
     assert row("West")[2:] == ["3", "$230k", "+13.1", "23", "+13.1"]
+    # the Current view's district table: today's West is R1's A1 and A2, 150k against 203,333
+    pg.evaluate("window.tpSwitch('before')")
+    today = pg.locator('table[data-level="district"][data-view="before"] tr[data-group="West"] td')
+    assert today.all_inner_texts()[2:] == ["2", "$150k", "-26.2", "15", "-26.2"]
+    assert not pg.is_visible('table[data-level="district"]:not([data-view="before"])')
+    pg.evaluate("window.tpSwitch('after')")
+    assert not today.first.is_visible()
     editing(pg)
     assert pg.is_visible("#tp-live")
     assert pg.is_visible('table[data-level="district"]')  # under the live rep table while editing
@@ -569,12 +579,35 @@ def test_the_live_line_gives_the_moved_share_against_the_disruption_budget(
     assert page.evaluate("territoryPlanner.budget()") is None
 
 
-def test_the_current_view_says_the_table_is_the_proposed_plans(page: Any) -> None:
-    """QA38 F4: after the switch to Current the rep table kept the proposed plan's figures, unsaid."""
+def test_the_current_view_shows_todays_alignment_against_the_targets(page: Any) -> None:
+    """QA38 F4: after the switch to Current the rep table kept the proposed plan's figures (then only
+    labelled so). Today R1 holds A1 and A2 (150k, 15), R2 A3-A6 (290k, 29), R3 A7 and A8 (160k, 16); A9
+    (10k, 1) has no current rep; every target is 610k / 3 and 61 / 3."""
     assert not page.is_visible("#tp-before-note")
+    proposed = page.locator('#tp-legend tr[data-rep="R1"] td').all_inner_texts()
+    assert proposed[1:] == ["3", "$230k", "+13.1", "23", "+13.1", "1/0"]
     page.evaluate("window.tpSwitch('before')")
     assert page.is_visible("#tp-before-note")
     note = " ".join(page.inner_text("#tp-before-note").split())
-    assert "the tables in this panel are the proposed plan's" in note
+    assert "each rep's accounts today against the proposed plan's targets" in note
+    assert "hand edits" not in note
+
+    def today(rep: str) -> list[str]:
+        texts: list[str] = page.locator(f'#tp-legend tr[data-cur-rep="{rep}"] td').all_inner_texts()
+        return texts[1:]
+
+    assert today("R1") == ["2", "$150k", "-26.2", "15", "-26.2"]
+    assert today("R2") == ["4", "$290k", "+42.6", "29", "+42.6"]
+    assert today("R3") == ["2", "$160k", "-21.3", "16", "-21.3"]
+    other = page.locator("#tp-legend tr.tp-cur-other td").all_inner_texts()
+    assert other == ["no current rep", "1", "$10k", "n/a", "1", "n/a"]
+    assert not page.is_visible('#tp-legend tr[data-rep="R1"]')
+    # a hand edit: the live table (the edited plan) replaces both, and the note says so
+    assert page.evaluate("territoryPlanner.assign('A1', 'R2')") is True
+    assert "The live table is the plan with your hand edits." in page.inner_text("#tp-before-note")
+    assert not page.is_visible('#tp-legend tr[data-cur-rep="R1"]')
+    page.evaluate("territoryPlanner.reset()")
     page.evaluate("window.tpSwitch('after')")
     assert not page.is_visible("#tp-before-note")
+    assert page.is_visible('#tp-legend tr[data-rep="R1"]')
+    assert not page.is_visible('#tp-legend tr[data-cur-rep="R1"]')

@@ -260,3 +260,33 @@ def test_the_maps_amounts_add_up_to_the_plans_totals(tmp_path: Path) -> None:
         sums = pd.Series(acc[key], index=acc["id"]).groupby(a.set_index("account_id")["rep_id"]).sum()
         exact = a.groupby("rep_id")[column].sum()
         assert (sums - exact).abs().max() < 1e-5, (column, sums, exact)
+
+
+def test_current_view_tables_sum_todays_owners_against_the_plans_targets() -> None:
+    """The Current view's rep table: each plan rep's accounts under ``current_rep``, against the plan's
+    targets; accounts of no current rep and of reps the plan no longer has in rows of their own (no
+    target); none at all when no account has a current rep or the folder gives no targets."""
+    from territory_planner.render.legend import current_territories
+
+    t = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "potential_target": [100.0, 100.0],
+         "workload_target": [10.0, 0.0], "district": ["D1", "D1"]}
+    )  # fmt: skip
+    a = pd.DataFrame(
+        {"current_rep": ["R1", "R1", "", "OLD", " R2 "], "potential": [60.0, 70.0, 5.0, 40.0, 25.0],
+         "workload": [4.0, 3.0, 1.0, 2.0, 1.0]}
+    )  # fmt: skip
+    cur = current_territories(t, a)
+    assert cur is not None
+    assert list(cur["rep_id"]) == ["R1", "R2", "", ""]
+    assert list(cur["name"]) == ["Ann", "Bo", "no current rep", "reps no longer in the plan"]
+    assert list(cur["accounts"]) == [2, 1, 1, 1]
+    assert list(cur["potential"]) == pytest.approx([130, 25, 5, 40])
+    assert cur["potential_dev_pct"].iloc[0] == pytest.approx(30.0)
+    assert cur["potential_dev_pct"].iloc[1] == pytest.approx(-75.0)
+    assert cur["workload_dev_pct"].iloc[0] == pytest.approx(-30.0)
+    assert pd.isna(cur["workload_dev_pct"].iloc[1])  # a zero target: no deviation
+    assert list(cur["district"].iloc[:2]) == ["D1", "D1"]
+    assert cur["potential"].sum() == pytest.approx(a["potential"].sum())  # nothing dropped
+    assert current_territories(t, a.assign(current_rep="")) is None
+    assert current_territories(t.drop(columns="workload_target"), a) is None

@@ -51,7 +51,9 @@ def test_a_plan_balancing_both_measures_has_no_muted_column(tmp_path: Path) -> N
 def test_a_district_band_for_every_measure_leaves_the_unbalanced_one_alone(tmp_path: Path) -> None:
     # "*" names every measure, but the plan's district rows cover the balanced measures only
     html = write_map(potential_only_plan(tmp_path / "p", district_band=0.05)).read_text(encoding="utf-8")
-    table = legend(html).split('<table data-level="district" hidden>')[1].split("</table>")[0]
+    table = (
+        legend(html).split('<table data-level="district" data-view="after" hidden>')[1].split("</table>")[0]
+    )
     pot, wl = dev_cells(table, "group", "D1")  # +10.7% on both
     assert pot == '<td class="tp-off">+10.7</td>'
     assert wl == '<td class="tp-unbal">+10.7</td>'

@@ -127,11 +127,18 @@ def _numbers(row: pd.Series) -> Callable[[str], float]:
 
 
 def level_table(
-    territories: pd.DataFrame, level: str, names: list[str], colours: list[str], summary: dict[str, Any]
+    territories: pd.DataFrame,
+    level: str,
+    names: list[str],
+    colours: list[str],
+    summary: dict[str, Any],
+    *,
+    view: str | None = None,
 ) -> str:
     """The legend of "Colour by district / region": per group its swatch and name, its reps, and its
     totals against the sum of its reps' targets (as in districts.csv / regions.csv); hidden until the
-    map's level switch shows it."""
+    map's level switch shows it. ``view="before"``: the Current view's table (``territories`` today's,
+    ``current_territories``), without the plan's pieces."""
     frame = level_frame(territories, level).set_index(level)
     labels = level_labels(territories, level)
     bal = balanced_measures(summary)
@@ -172,30 +179,26 @@ def level_table(
         f"{_dev_head('workload', 'workload' in bal, dev)}</tr>"
     )
     # the groups the map splits (QA10: designed districts in 5 and 9 pieces showed as connected ones)
-    pieces = ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {}
+    pieces = (
+        ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {} if view != "before" else {}
+    )
     split = ", ".join(f"{escape(str(g))} ({int(k)})" for g, k in pieces.items() if int(k) > 1)
     foot = ""
     if split:
         foot = f'<tfoot><tr><td colspan="7">In several pieces on the map: {split}</td></tr></tfoot>'
     body = "".join(rows)
-    return f'<table data-level="{level}" hidden><thead>{head}</thead><tbody>{body}</tbody>{foot}</table>'
+    attr = f' data-view="{view}"' if view else ""
+    return (
+        f'<table data-level="{level}"{attr} hidden><thead>{head}</thead><tbody>{body}</tbody>{foot}</table>'
+    )
 
 
-def legend_html(
-    territories: pd.DataFrame,
-    colours: list[str],
-    summary: dict[str, Any],
-    *,
-    n_accounts: int,
-    n_moved: int,
-    levels: dict[str, Any] | None = None,
-    no_current_alignment: bool = False,
-    named_areas: bool = False,
-) -> str:
-    """The summary panel; ``levels`` (the map payload's districts / regions, render.levels) adds a
-    table per level that the level switch shows in place of the rep table; ``no_current_alignment``
-    (no account has a current rep) says that the Current view has nothing to show; ``named_areas`` (the
-    map draws areas holding named accounts only) says what their hatching means."""
+def _rep_rows(
+    territories: pd.DataFrame, colours: list[str], summary: dict[str, Any], *, current: bool = False
+) -> list[str]:
+    """One row per rep: accounts, potential and workload with their deviation from the rep's target and
+    (for the proposed plan) the accounts moved in and out. ``current``: the rows of the Current view
+    (``data-cur-rep``, no moves)."""
     bal = balanced_measures(summary)
     tol_pot, tol_wl = measure_band_pct(summary, "potential"), measure_band_pct(summary, "workload")
     potential = money_short_column([float(v) for v in territories["potential"]])
@@ -208,10 +211,13 @@ def legend_html(
         # the id leads: a long name is cut with an ellipsis, and "José Álvarez – Sen..." no longer hid
         # which of two José Álvarez it was (QA7, 200 reps); the full label is the tooltip
         shown = f"{rep_id} {name}" if name and name != rep_id else rep_id
+        if not rep_id:  # the Current view's accounts of no plan rep
+            label = shown = name
         pdev = float(t["potential_dev_pct"])
         wdev = float(t["workload_dev_pct"])
+        moves = "" if current else f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td>"
         rows.append(
-            f'<tr data-rep="{escape(rep_id)}">'
+            f'<tr data-{"cur-rep" if current else "rep"}="{escape(rep_id)}">'
             f'<td class="tp-rep" title="{escape(label)}"><span class="tp-swatch" style="background:{colour}">'
             f"</span>{escape(shown)}</td>"
             f"<td>{_count(float(t['accounts']))}</td>"
@@ -219,20 +225,117 @@ def legend_html(
             + _dev_cell(pdev, tol_pot, balanced="potential" in bal)
             + f"<td>{escape(wl)}</td>"
             + _dev_cell(wdev, tol_wl, balanced="workload" in bal)
-            + f"<td>{_count(float(t['moved_in']))}/{_count(float(t['moved_out']))}</td></tr>"
+            + moves
+            + "</tr>"
         )
+    return rows
+
+
+def current_territories(territories: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame | None:
+    """Each plan rep's accounts, potential and workload in today's alignment (``current_rep``), with the
+    deviation from the rep's target in the plan (so the Current view shows how far from balance today
+    is); then a row for the accounts with no current rep and one for those of reps the plan no longer
+    has (rep_id "", only when there are some, no target). None when the plan folder gives no targets
+    or no account has a current rep."""
+    targets = [f"{m}_target" for m in ("potential", "workload")]
+    if any(c not in territories or territories[c].isna().all() for c in targets):
+        return None
+    cur = assignments["current_rep"].astype(str).str.strip()
+    if not (cur != "").any():
+        return None
+    keep = [c for c in ("rep_id", "name", *targets, "district", "region") if c in territories]
+    out = territories[keep].copy()
+    roster = set(out["rep_id"])
+    sums = assignments.assign(_cur=cur).groupby("_cur")[["potential", "workload"]].sum()
+    counts = cur.value_counts()
+    extra = []
+    for label, mask in (
+        ("no current rep", cur == ""),
+        ("reps no longer in the plan", (cur != "") & ~cur.isin(roster)),
+    ):
+        if mask.any():
+            rows = assignments[mask]
+            extra.append(
+                {"rep_id": "", "name": label, "accounts": float(mask.sum()),
+                 "potential": float(rows["potential"].sum()), "workload": float(rows["workload"].sum())}
+            )  # fmt: skip
+    out["accounts"] = out["rep_id"].map(counts).fillna(0).astype(float)
+    for m in ("potential", "workload"):
+        value = out["rep_id"].map(sums[m]).fillna(0.0).astype(float)
+        target = out[f"{m}_target"].astype(float)
+        out[m] = value
+        out[f"{m}_dev_pct"] = (100 * (value - target) / target).where(target > 0)
+    return pd.concat([out, pd.DataFrame(extra)], ignore_index=True) if extra else out
+
+
+def _current_table(current: pd.DataFrame, colours: list[str], summary: dict[str, Any], head: str) -> str:
+    """The Current view's rep table (shown in place of the proposed plan's in that view)."""
+    reps = current[current["rep_id"] != ""]
+    rows = _rep_rows(current, [*colours, *["#9e9e9e"] * (len(current) - len(reps))], summary, current=True)
+    for k in range(len(reps), len(current)):  # the accounts of no plan rep: no target, no deviation
+        rows[k] = rows[k].replace('data-cur-rep=""', 'class="tp-cur-other"')
+    return (
+        f'<table data-level="territory" data-view="before"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def legend_html(
+    territories: pd.DataFrame,
+    colours: list[str],
+    summary: dict[str, Any],
+    *,
+    n_accounts: int,
+    n_moved: int,
+    levels: dict[str, Any] | None = None,
+    no_current_alignment: bool = False,
+    named_areas: bool = False,
+    assignments: pd.DataFrame | None = None,
+) -> str:
+    """The summary panel; ``levels`` (the map payload's districts / regions, render.levels) adds a
+    table per level that the level switch shows in place of the rep table; ``no_current_alignment``
+    (no account has a current rep) says that the Current view has nothing to show; ``named_areas`` (the
+    map draws areas holding named accounts only) says what their hatching means; ``assignments`` (the
+    plan's accounts with their current rep) adds the Current view's tables: today's alignment against
+    the plan's targets, shown in place of the proposed plan's while the map shows today's."""
+    bal = balanced_measures(summary)
+    rows = _rep_rows(territories, colours, summary)
     dev = "deviation from target, %"
-    head = (
+    cells = (
         '<tr><th class="tp-rep">Rep</th><th>Accts</th><th>Potential</th>'
         f'{_dev_head("potential", "potential" in bal, dev)}<th title="workload">Work</th>'
-        f'{_dev_head("workload", "workload" in bal, dev)}<th title="accounts moved in / out">In/out</th></tr>'
+        f"{_dev_head('workload', 'workload' in bal, dev)}"
     )
+    head = cells + '<th title="accounts moved in / out">In/out</th></tr>'
     unbalanced = unbalanced_key(summary)
+    shown_levels = [(level, lv) for level, lv in (levels or {}).items() if level in territories]
+    current = None if assignments is None else current_territories(territories, assignments)
+    after = None if current is None else "after"
     groups = "".join(
-        level_table(territories, level, lv["names"], lv["color"], summary)
-        for level, lv in (levels or {}).items()
-        if level in territories
+        level_table(territories, level, lv["names"], lv["color"], summary, view=after)
+        for level, lv in shown_levels
     )
+    if current is None:
+        note = (
+            "The map shows the <b>current</b> alignment (before); the tables in this panel are the "
+            "<b>proposed</b> plan's (after)."
+        )
+    else:
+        # the Current view shows today's figures against the plan's targets (QA38 F4 had only labelled
+        # the proposed plan's table there)
+        note = (
+            "The map shows the <b>current</b> alignment (before the plan), and the tables each rep's "
+            "accounts <b>today</b> against the proposed plan's targets."
+            '<span class="tp-before-edited"> The live table is the plan with your hand edits.</span>'
+        )
+        today = cells.replace(dev, "today's deviation from the plan's target, %") + "</tr>"
+        groups += _current_table(current, colours, summary, today) + "".join(
+            level_table(
+                current[current["rep_id"] != ""], level, lv["names"], lv["color"], summary, view="before"
+            )
+            for level, lv in shown_levels
+        )
+    view = "" if after is None else ' data-view="after"'
     return (
         '<aside id="tp-legend">'
         f"<h1>Territory plan{_plan_name(summary)}: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
@@ -241,10 +344,8 @@ def legend_html(
         # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
         '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
-        # QA38 F4: in the Current view the table still gave the proposed plan's figures, unsaid
-        '<p id="tp-before-note" class="tp-before-note">The map shows the <b>current</b> alignment (before); '
-        "the tables in this panel are the <b>proposed</b> plan's (after).</p>"
-        f'<div class="tp-scroll"><table data-level="territory"><thead>{head}</thead>'
+        f'<p id="tp-before-note" class="tp-before-note">{note}</p>'
+        f'<div class="tp-scroll"><table data-level="territory"{view}><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">'
         + (f'<span class="tp-key-bands">{unbalanced}</span><br>' if unbalanced else "")

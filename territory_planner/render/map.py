@@ -271,6 +271,7 @@ def build_map(
         no_current_alignment=payload.n_accounts > 0 and payload.no_current == payload.n_accounts,
         levels=payload.data.get("levels"),
         named_areas=bool(payload.data["units"] and payload.data["units"].get("named")),
+        assignments=plan.assignments,
     )
     PlanLayer(
         payload,

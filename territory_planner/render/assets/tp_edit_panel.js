@@ -259,7 +259,7 @@ function tpEditPanel(ctx, model) {
     });
     for (const level in D.levels) {
       const lv = D.levels[level];
-      const tableEl = legend.querySelector('table[data-level="' + level + '"]');
+      const tableEl = legend.querySelector('table[data-level="' + level + '"]:not([data-view="before"])');
       if (!tableEl || !tableEl.tBodies.length) continue;
       const G = lv.names.length;
       const accounts = new Array(G).fill(0);
@@ -470,7 +470,8 @@ function tpEditPanel(ctx, model) {
   // replaces the rep table: they move under it, and back when the edits are gone (QA20 F9)
   const levelTables = staticTable
     ? Array.prototype.filter.call(staticTable.querySelectorAll("table[data-level]"), function (tbl) {
-        return tbl.dataset.level !== "territory";
+        // the Current view's tables (today's alignment) stay behind: the live tables are the edited plan's
+        return tbl.dataset.level !== "territory" && tbl.dataset.view !== "before";
       })
     : [];
   let levelsLive = false;

@@ -564,8 +564,8 @@ function tpInit(map, L_, refs) {
   refs.control.addTo(map);
 
   // Legend rows zoom to their territory.
-  document.querySelectorAll("#tp-legend tr[data-rep]").forEach(function (tr) {
-    const j = R.id.indexOf(tr.dataset.rep);
+  document.querySelectorAll("#tp-legend tr[data-rep], #tp-legend tr[data-cur-rep]").forEach(function (tr) {
+    const j = R.id.indexOf(tr.dataset.rep || tr.dataset.curRep);
     if (j < 0 || j >= nReps) return;
     tr.style.cursor = "pointer";
     tr.addEventListener("click", function () {
@@ -742,7 +742,7 @@ function tpInit(map, L_, refs) {
     status.dataset.movedLines = String(nLines);
     status.dataset.layers = String(countTerritoryLayers());
     status.dataset.legendRows = String(document.querySelectorAll("#tp-legend tr[data-rep]").length);
-    const shown = document.querySelector("#tp-legend table[data-level]:not([hidden])");
+    const shown = document.querySelector('#tp-legend table[data-level]:not([hidden]):not([data-view="before"])');
     status.dataset.legendLevel = shown ? shown.dataset.level : "";
     status.dataset.resources = performance
       .getEntriesByType("resource")
