@@ -385,3 +385,26 @@ def test_a_horizon_the_export_reaches_into_says_what_was_won_so_far(crm: Path, t
     code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q4", "--out", tmp_path / "later")
     assert code == 0, output
     assert "has begun" not in output
+
+
+def test_a_won_deal_dated_years_ahead_does_not_move_the_exports_date(tmp_path: Path) -> None:
+    """QA40 F3: one won deal dated 2040 (a typo; the run warns of its row) made the export's date 2040,
+    so the next quarter counted as begun and its open deals' probabilities went unused (+13.6% on the
+    team). The forecast is now the one the export gives without that deal's date."""
+    from territory_planner.forecast.api import compute_forecast
+
+    crm = synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=2, seed=5)
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    won = opps.index[opps["status"] == "won"][0]
+    clean = compute_forecast(crm, "2026Q3")
+    far = opps.copy()
+    far.loc[won, "close_date"] = "2040-03-01"
+    far.to_csv(crm / "opportunities.csv", index=False)
+    late = compute_forecast(crm, "2026Q3")
+    assert late.history.layout.as_of == clean.history.layout.as_of
+    gone = opps.drop(index=won)  # the deal in no month of the history at all
+    gone.to_csv(crm / "opportunities.csv", index=False)
+    without = compute_forecast(crm, "2026Q3")
+    team = {r: float(r_.forecast.iloc[0]["forecast"]) for r, r_ in (("late", late), ("without", without))}
+    assert team["late"] == pytest.approx(team["without"], rel=1e-9)
+    assert not any("has begun" in note for note in late.fallback_notes())

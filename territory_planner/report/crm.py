@@ -709,7 +709,8 @@ def late_closes(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> list[
         f"{LATE_CLOSE_DAYS} days after the latest opportunity was created ({pd.Timestamp(latest).date()}), "
         f"from {closes.min().date()} to {closes.max().date()} (rows {rows}): a deal cannot close after "
         "the export was taken. If these are expected close dates the deals are open; as they stand they "
-        "count as closed on those dates, and the CRM history is taken to run until the last of them."
+        "count as closed on those dates, and the KPI report's history is taken to run until the last of "
+        "them (the forecast takes the export's date from the other deals)."
     ]
 
 
