@@ -230,6 +230,10 @@ def test_a_departed_rep_has_no_forecast_its_accounts_history_goes_to_their_curre
     notes = rep.fallback_notes()
     assert any(n.startswith("rep R008 is not in the roster (departed)") and "R001" in n for n in notes)
     assert any("follow their accounts to the new territories" in n for n in notes)
+    # QA40 F5: the amount was a bare number beside the count ("its 1 deals (20 won ...)")
+    (said,) = [n for n in rep.departed_notes(lambda v: f"${v:,.0f}") if n.startswith("rep R008")]
+    assert f"its {len(r008):,} deals ($" in said
+    assert " won before the cut-off) are forecast under " in said
 
 
 def test_the_forecast_charts_scale_keeps_one_unit_and_decimals() -> None:

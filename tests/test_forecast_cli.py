@@ -238,7 +238,7 @@ def test_the_period_the_export_ends_in_is_drawn_partial_and_explained(tmp_path: 
     so_far = won["amount"].sum()
     assert so_far > 0
     assert (
-        f"note: 2026Q3 is only partly known: the CRM export ends 2026-09-29, and {so_far:,.0f} was won from "
+        f"note: 2026Q3 is only partly known: the CRM export ends 2026-09-29, and ${so_far:,.0f} was won from "
         "2026-07-01 to 2026-09-29 (the chart marks it partial); it is no backtest period until it ends"
     ) in output
     assert (
@@ -379,7 +379,7 @@ def test_a_horizon_the_export_reaches_into_says_what_was_won_so_far(crm: Path, t
     ].sum()
     said = " ".join(output.split())
     assert "2026Q2 has begun in the CRM export (its latest date is 2026-06-30)" in said
-    assert f"{won:,.0f} was already won from 2026-04-01 to 2026-06-30" in said
+    assert f"${won:,.0f} was already won from 2026-04-01 to 2026-06-30" in said
     page = html_module.unescape((tmp_path / "fc" / "forecast.html").read_text(encoding="utf-8"))
     assert "2026Q2 has begun in the CRM export" in page
     code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q4", "--out", tmp_path / "later")
@@ -408,3 +408,72 @@ def test_a_won_deal_dated_years_ahead_does_not_move_the_exports_date(tmp_path: P
     team = {r: float(r_.forecast.iloc[0]["forecast"]) for r, r_ in (("late", late), ("without", without))}
     assert team["late"] == pytest.approx(team["without"], rel=1e-9)
     assert not any("has begun" in note for note in late.fallback_notes())
+
+
+def test_an_export_without_open_deals_is_forecast_without_the_pipeline_methods(tmp_path: Path) -> None:
+    """QA40 F1: an order history exported without its open deals kept "+pipeline" methods, which the
+    backtest had scored on rebuilt pipelines of some half of a quarter's won amount, with $0 of pipeline:
+    a quarter's team forecast fell below half of last year's, unsaid. The methods with the pipeline are
+    left out when the export's pipeline is under half of what the backtest rebuilt, and a note says so."""
+    from territory_planner.forecast.api import compute_forecast
+
+    crm = synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=2, seed=11)
+    full = compute_forecast(crm, "2026Q3")
+    assert full.result.thin_pipeline is None
+    assert str(full.forecast.iloc[0]["method"]).endswith("+pipeline")  # the case where it matters
+    assert full.thin_pipeline_notes() == []
+    opps = pd.read_csv(crm / "opportunities.csv", dtype=str, keep_default_na=False)
+    opps[opps["status"] != "open"].to_csv(crm / "opportunities.csv", index=False)
+    bare = compute_forecast(crm, "2026Q3")
+    assert bare.result.thin_pipeline is not None
+    amount, share, typical = bare.result.thin_pipeline
+    assert amount == 0
+    assert share == 0
+    assert typical > 0.2
+    methods = bare.forecast["method"].astype(str)
+    assert not methods.str.contains("+pipeline", regex=False).any()  # no series uses the empty pipeline
+    # the forecast is then one of the methods without it, at least the level of last year's quarter's
+    assert float(bare.forecast.iloc[0]["forecast"]) >= 0.8 * float(bare.forecast.iloc[0]["baseline_forecast"])
+    (note,) = bare.thin_pipeline_notes()
+    assert note.startswith("the CRM export's open deals are expected to bring 0 in 2026Q3")
+    assert f"brought {100 * typical:.0f}% (median)" in note
+    assert note in bare.fallback_notes()
+
+
+def test_the_backtest_table_says_when_reconciliation_moved_a_number_and_regions_have_no_name_column(
+    tmp_path: Path,
+) -> None:
+    """QA40 F6: the backtest table gave "seasonal_naive" beside a forecast reconciliation had moved (a
+    rep's cut to half of seasonal naive's); forecast_backtest.csv now has each method's own number
+    (``base_forecast``) and the page labels a moved one as the live tables do. F10: the region table had an
+    empty Name column (regions have no names)."""
+    from territory_planner.forecast.api import compute_forecast
+    from territory_planner.forecast.html import (
+        RECONCILED_TOLERANCE,
+        forecast_context,
+        render_forecast_section,
+    )
+
+    report = compute_forecast(
+        synthetic_crm(tmp_path / "crm", reps=3, years=3.0, regions=2, seed=11), "2026Q3"
+    )
+    team = report.backtest[report.backtest["level"] == "team"]
+    moved = (team["forecast"] - team["base_forecast"]).abs() > RECONCILED_TOLERANCE * team[
+        "base_forecast"
+    ].abs()
+    assert moved.any()
+    assert not moved.all()
+    ctx = forecast_context(report)
+    cells = [row[-1] for row in ctx["team_rows"]]
+    assert ["reconciled" in cell for cell in cells] == moved.tolist()
+    for cell, base in zip(cells, team["base_forecast"], strict=True):
+        if "reconciled" in cell:
+            assert f"(its own forecast ${base:,.0f})" in cell
+    page = str(render_forecast_section(report))
+    region = page[page.index('id="forecast-region"') :].split("</table>")[0]
+    rep = page[page.index('id="forecast-rep"') :].split("</table>")[0]
+    assert "<th>Name</th>" not in region
+    assert "<th>Name</th>" in rep
+    head = region[region.index("<thead>") : region.index("</thead>")].count("<th>")
+    first = region[region.index("<tbody>") :].split("</tr>")[0].count("<td")
+    assert head == first == 8

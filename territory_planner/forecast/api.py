@@ -39,6 +39,10 @@ BACKTEST_COLUMNS = [
 ]
 
 
+def _deals(n: int) -> str:
+    return f"{n:,} deal" + ("" if n == 1 else "s")
+
+
 def _listed(ids: list[str]) -> str:
     """The first ``MAX_HEIRS_LISTED`` ids, "and N more" for the rest."""
     more = len(ids) - MAX_HEIRS_LISTED
@@ -57,9 +61,10 @@ class ForecastReport:
     # cut-off too, which the history leaves out); None when the export ends before the horizon
     won_so_far: float | None = None
 
-    def fallback_notes(self) -> list[str]:
+    def fallback_notes(self, money: Callable[[float], str] = "{:,.0f}".format) -> list[str]:
         """What a reader must know when the history is too short: no backtest period, and the team's
-        simpler method (the ``forecast`` command prints these; the HTML says the same)."""
+        simpler method (the ``forecast`` command prints these; the HTML says the same); amounts by
+        ``money`` (the run's currency)."""
         notes = []
         team_method = str(self.forecast.iloc[0]["method"]) if len(self.forecast) else ""
         if " (" in team_method:  # "mean month (short history: 10 months)", "seasonal_naive (sparse ...)"
@@ -68,9 +73,10 @@ class ForecastReport:
             if kind == "mean month":
                 note += "; seasonal naive needs 12 months"
             notes.append(note)
-        notes += self.departed_notes()
+        notes += self.departed_notes(money)
         notes += self.without_territory_notes()
-        notes += self.stale_notes()
+        notes += self.stale_notes(money)
+        notes += self.thin_pipeline_notes(money)
         notes += self.backtest_method_notes()
         if self.backtest.empty:
             notes.append(
@@ -148,7 +154,30 @@ class ForecastReport:
             f"{live.replace('_', ' ')}, the forecast's method, which no past period used"
         ]
 
-    def stale_notes(self) -> list[str]:
+    def thin_pipeline_notes(self, money: Callable[[float], str] = "{:,.0f}".format) -> list[str]:
+        """When the export's open pipeline is far thinner than the backtest's rebuilt ones (``engine.
+        _thin_pipeline``): the forecast is made without the pipeline methods, and says why."""
+        thin = self.result.thin_pipeline
+        if thin is None:
+            return []
+        amount, share, typical = thin
+        team = self.backtest[self.backtest["level"] == "team"]["method"].astype(str)
+        used = bool(team.str.contains("+pipeline", regex=False).any())
+        return [
+            f"the CRM export's open deals are expected to bring {money(amount)} in {self.horizon.label} "
+            f"(amount x probability), {100 * share:.0f}% of the team's usual won amount for such a period, "
+            f"where the pipelines rebuilt at the same point of the backtest periods brought "
+            f"{100 * typical:.0f}% (median): the methods with the pipeline, scored on those, are left out of "
+            "this forecast (an export without its open deals, or with their probabilities far below the "
+            "win rates, does this)"
+            + (
+                ", while the team's backtest accuracy is partly that of forecasts made with them"
+                if used
+                else ""
+            )
+        ]
+
+    def stale_notes(self, money: Callable[[float], str] = "{:,.0f}".format) -> list[str]:
         """The open deals the forecast leaves out as stale (``pipeline.stale_open``): how many, their amount,
         and the age beyond which a deal counts as stale."""
         from territory_planner.forecast.pipeline import STALE_TAIL, stale_open
@@ -163,14 +192,14 @@ class ForecastReport:
         amount = d["amount"].to_numpy(dtype="float64")[stale]
         weighted = amount * d["probability"].to_numpy(dtype="float64")[stale]
         return [
-            f"{int(stale.sum()):,} open deals ({np.nansum(amount):,.0f} in all, {np.nansum(weighted):,.0f} "
-            f"weighted by their probability) are past their expected close date and older than "
-            f"{oldest:,.0f} days, longer than {100 * (1 - STALE_TAIL):g}% of the deals closed in the two "
-            "years before the cut-off took: stale, they are left out of the forecast's open pipeline "
-            "(close or update them in the CRM)"
+            f"{int(stale.sum()):,} open deals ({money(np.nansum(amount))} in all, "
+            f"{money(np.nansum(weighted))} weighted by their probability) are past their expected close "
+            f"date and older than {oldest:,.0f} days, longer than {100 * (1 - STALE_TAIL):g}% of the deals "
+            "closed in the two years before the cut-off took: stale, they are left out of the forecast's "
+            "open pipeline (close or update them in the CRM)"
         ]
 
-    def departed_notes(self) -> list[str]:
+    def departed_notes(self, money: Callable[[float], str] = "{:,.0f}".format) -> list[str]:
         """One note per rep in the history but not in the roster: it has no forecast row, its deals are
         forecast under its accounts' current reps (and, under a plan, follow them to the new territories)."""
         moved = self.history.reassigned
@@ -187,8 +216,8 @@ class ForecastReport:
                 where += (" and " if where else "") + f"the rep row {UNASSIGNED} ({lost})"
             notes.append(
                 f"rep {rep} is not in the roster (departed): no forecast of its own; its "
-                f"{int(part['deals'].sum()):,} deals ({part['won_amount'].sum():,.0f} won before the "
-                f"cut-off) are forecast under {where}"
+                f"{_deals(int(part['deals'].sum()))} ({money(part['won_amount'].sum())} won before the "
+                f"cut-off) {'is' if int(part['deals'].sum()) == 1 else 'are'} forecast under {where}"
                 + ("; under the plan they follow their accounts to the new territories" if plan else "")
             )
         return notes
@@ -305,13 +334,16 @@ def _backtest_frame(history: History, res: engine.EngineResult) -> pd.DataFrame:
                     "lower": res.lower[w].round(2),
                     "upper": res.upper[w].round(2),
                     "method": res.method[w],
+                    # the method's own number before reconciliation (QA40 F6: "seasonal_naive" beside a
+                    # forecast reconciliation had cut to half of seasonal naive's)
+                    "base_forecast": res.base[w].round(2),
                     "period_start": window.start.date().isoformat(),
                     "period_end": window.end.date().isoformat(),
                 }
             )
         )
     if not parts:
-        return pd.DataFrame(columns=[*BACKTEST_COLUMNS, "lower", "upper", "method"])
+        return pd.DataFrame(columns=[*BACKTEST_COLUMNS, "lower", "upper", "method", "base_forecast"])
     frame = pd.concat(parts, ignore_index=True)
     order = {name: k for k, name in enumerate(dict.fromkeys(nodes.level))}
     frame["_l"] = frame["level"].map(order)

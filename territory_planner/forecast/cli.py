@@ -87,8 +87,8 @@ def forecast_command(
             f"{report.horizon.label}: team forecast {money(team['forecast'])} "
             f"(80% interval {money(team['lower'])} to {money(team['upper'])}), method {team['method']}"
         )
-    for note in [*report.open_period_notes(), *report.fallback_notes()]:
-        click.echo(f"note: {note}")
+        for note in [*report.open_period_notes(money), *report.fallback_notes(money)]:
+            click.echo(f"note: {note}")
     team_acc = report.accuracy[report.accuracy["level"] == "team"].to_dict("records")
     if team_acc:
         a = team_acc[0]

@@ -52,6 +52,9 @@ MIN_ACTIVE_MONTHS = 12
 COVERAGE = 0.80
 #: Seasonal naive's past errors count as this many windows in the interval's error variance.
 PRIOR_WINDOWS = 2
+#: The live pipeline is thin when it brings less than this share of what the backtest's rebuilt pipelines
+#: brought at the same point (each against its series' level): the pipeline methods are not used then.
+PIPELINE_THIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class EngineResult:
     upper: np.ndarray
     pipeline: np.ndarray  # [window, node] expected won from the open pipeline
     method: list[list[str]]  # [window][node]
+    # (the live pipeline's expected amount, its share of the team's level, the backtest's median share)
+    # when the live pipeline is thin and the pipeline methods were left out of the forecast; else None
+    thin_pipeline: tuple[float, float, float] | None = None
 
 
 def _fallback(y: np.ndarray) -> str | None:
@@ -239,6 +245,9 @@ def _run(history: History, workers: int | None) -> EngineResult:
             for window in layout.windows
         ]
     )
+    thin = _thin_pipeline(layout, pipe, level, position)
+    if thin is not None:
+        cands[0, :, 3:] = np.nan  # scored on rebuilt pipelines far fuller than the export's own
     scale = np.zeros((n_w, n_n))
     for w in range(n_w - 1, -1, -1):  # oldest first: earlier windows' reconciled errors feed the intervals
         window = layout.windows[w]
@@ -258,4 +267,24 @@ def _run(history: History, workers: int | None) -> EngineResult:
         for i in range(n_n):
             errors = actual[scored, i] - fc[scored, i]
             lower[w, i], upper[w, i] = _interval(fc[w, i], scale[w, i], errors, scale[scored, i], yoy[i, 1])
-    return EngineResult(layout, cands, actual, base, fc, lower, upper, pipe, method)
+    return EngineResult(layout, cands, actual, base, fc, lower, upper, pipe, method, thin)
+
+
+def _thin_pipeline(
+    layout: Layout, pipe: np.ndarray, level: np.ndarray, position: dict[int, int]
+) -> tuple[float, float, float] | None:
+    """Whether the live forecast's open pipeline (the export's open deals, amount x probability) is far
+    thinner than the pipelines the backtest rebuilt at the same point of its periods, each as a share of
+    the team's level then: the pipeline candidates were scored on those, and with an export that holds no
+    open deal (an order history) the team forecast of a quarter fell below half of last year's, still
+    "+pipeline" (QA40 F1). Returns (live amount, live share, median past share) when it is, else None."""
+    live = layout.windows[0]
+    if live.cutoff <= layout.as_of or level[0, 0] <= 0:
+        return None  # the horizon has begun in the export: its pipeline is rebuilt as the backtest's
+    rows = [position[s.index] for s in layout.scored_before(live)]
+    past = [pipe[w, 0] / level[w, 0] for w in rows if level[w, 0] > 0]
+    if not past:
+        return None
+    typical = float(np.median(past))
+    share = float(pipe[0, 0] / level[0, 0])
+    return (float(pipe[0, 0]), share, typical) if share < PIPELINE_THIN * typical else None

@@ -170,16 +170,18 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
             accuracy_text(_f(r["forecast_accuracy"])),
             fm.money(_f(r["baseline_forecast"])),
             accuracy_text(_f(r["baseline_accuracy"])),
-            str(r["method"]),
+            method_label(r),
         ]
         for r in team_bt.to_dict("records")
     ]
     node_acc = _node_accuracy(report.backtest)
-    levels = [
-        {"name": level, "rows": _level_rows(report, level, node_acc)}
-        for level in LEVEL_ORDER[1:]
-        if (report.forecast["level"] == level).any()
-    ]
+    levels = []
+    for level in LEVEL_ORDER[1:]:
+        if not (report.forecast["level"] == level).any():
+            continue
+        rows = _level_rows(report, level, node_acc)
+        named = any(row[1][0] for row in rows)  # regions have no names: no empty column (QA40 F10)
+        levels.append({"name": level, "named": named, "rows": [r if named else r[:1] + r[2:] for r in rows]})
     team_acc = acc.loc["team"] if "team" in acc.index else None
     beats = team_acc is not None and _f(team_acc["forecast_accuracy"]) > _f(team_acc["baseline_accuracy"])
     cards = [
@@ -209,7 +211,7 @@ def forecast_context(report: ForecastReport) -> dict[str, Any]:
         "beats": beats,
         "windows": len(layout.backtest),
         "min_windows": MIN_WINDOWS,
-        "notes": report.fallback_notes(),
+        "notes": report.fallback_notes(fm.money),
         "open_notes": [note[0].upper() + note[1:] for note in report.open_period_notes(fm.money)],
     }
 
