@@ -481,7 +481,7 @@ def _offline_map(plan: PlanFolder, target: Path, colours: dict[str, str] | None)
 
     target.parent.mkdir(exist_ok=True)
     try:
-        write_map(plan.path, target, offline=True, colours=colours)
+        write_map(plan.path, target, offline=True, colours=colours, small=True)
         return True
     except InputError:
         if not (plan.path / "map.html").is_file():

@@ -290,3 +290,26 @@ def test_current_view_tables_sum_todays_owners_against_the_plans_targets() -> No
     assert cur["potential"].sum() == pytest.approx(a["potential"].sum())  # nothing dropped
     assert current_territories(t, a.assign(current_rep="")) is None
     assert current_territories(t.drop(columns="workload_target"), a) is None
+
+
+def test_the_layer_control_starts_collapsed_when_it_would_hide_the_map(tmp_path: Path) -> None:
+    """QA41 F3/F4: expanded, the layer control of 12 reps (one named in 70 characters) took 538 x 335 px
+    and hid moved accounts of the first view; in compare's small maps it hid three quarters of each. It
+    starts collapsed above 8 reps, with a label over 32 characters, and in a small frame."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    t["name"] = ["Alice", "Bob", "Eve"]
+    plan = write_plan(tmp_path / "short", a, t)
+
+    def collapsed(html: str) -> bool:
+        found = re.findall(r'"collapsed": (true|false)', html)
+        assert len(found) == 1
+        return found[0] == "true"
+
+    assert not collapsed(write_map(plan, tmp_path / "a.html").read_text(encoding="utf-8"))
+    assert collapsed(write_map(plan, tmp_path / "b.html", small=True).read_text(encoding="utf-8"))
+    t["name"] = ["Alice", "Bob", "Maximiliana Charlotta von Ekensteen"]  # 40 characters with its id
+    long = write_plan(tmp_path / "long", a, t)
+    assert collapsed(write_map(long, tmp_path / "c.html").read_text(encoding="utf-8"))

@@ -53,7 +53,11 @@ def other_label(no_current: int, former: int) -> str:
     return " / ".join(parts) or NO_CURRENT
 
 
-COLLAPSE_CONTROL_ABOVE = 12  # reps
+# the layer control (a list of reps, top right) starts collapsed above this many reps or with a label this
+# long: expanded, 12 reps (one of 70 characters) took 538 x 335 px and hid four moved Swedish accounts
+# of the first view (QA41 F3); compare's small maps start with it collapsed (QA41 F4: 75% of each hidden)
+COLLAPSE_CONTROL_ABOVE = 8  # reps
+COLLAPSE_LABEL_ABOVE = 32  # characters
 SHOW_MOVED_UP_TO = 500  # moved accounts: above this the moved-lines overlay starts switched off
 # The page's scripts, in order: drawing (tp_map), boundary layer, page layout, the Edit mode, printing.
 SCRIPTS = (
@@ -236,10 +240,15 @@ def territory_layers(m: folium.Map, payload: MapPayload) -> list[folium.FeatureG
 
 
 def build_map(
-    plan: PlanFolder, *, offline: bool = False, colours: Mapping[str, str] | None = None
+    plan: PlanFolder,
+    *,
+    offline: bool = False,
+    colours: Mapping[str, str] | None = None,
+    small: bool = False,
 ) -> folium.Map:
     """The map, money in the currency of the current ``currency_context``; ``colours`` (rep id ->
-    colour) fixes the colours of the reps it names (compare draws every plan in the baseline's)."""
+    colour) fixes the colours of the reps it names (compare draws every plan in the baseline's);
+    ``small``: drawn in a small frame (compare's), its layer control collapsed."""
     payload = build_payload(plan, colours)
     payload.data["edit"] = edit_data(plan)
     payload.data["cur"] = currency_prefix()  # what the script writes before an amount: "€", "EUR " or ""
@@ -260,7 +269,11 @@ def build_map(
         name=f"Moved accounts ({payload.n_moved:,})", overlay=True, show=payload.n_moved <= SHOW_MOVED_UP_TO
     )
     moved.add_to(m)
-    control = folium.LayerControl(collapsed=len(groups) > COLLAPSE_CONTROL_ABOVE)
+    longest = max(
+        (len(f"{n} ({r})") for r, n in zip(payload.rep_ids, payload.rep_names, strict=True)), default=0
+    )
+    collapsed = small or len(groups) > COLLAPSE_CONTROL_ABOVE or longest > COLLAPSE_LABEL_ABOVE
+    control = folium.LayerControl(collapsed=collapsed)
     control.add_to(m)
     legend = legend_html(
         plan.territories,
@@ -293,11 +306,12 @@ def render_map_html(
     offline: bool = False,
     currency: str | None = None,
     colours: Mapping[str, str] | None = None,
+    small: bool = False,
 ) -> str:
     """The map page; money in ``currency`` (from ``currency.parse_currency``), ``None``: the plan's own
-    (summary.json -> config.currency, ``$`` for older plans)."""
+    (summary.json -> config.currency, ``$`` for older plans); ``small`` as in ``build_map``."""
     with currency_context(chosen_currency(currency, plan.summary)):
-        html: str = build_map(plan, offline=offline, colours=colours).get_root().render()
+        html: str = build_map(plan, offline=offline, colours=colours, small=small).get_root().render()
     return html
 
 
@@ -308,16 +322,17 @@ def write_map(
     offline: bool = False,
     currency: str | None = None,
     colours: Mapping[str, str] | None = None,
+    small: bool = False,
 ) -> Path:
     """Read the plan folder and write its map atomically (default ``plan_dir/map.html``); money in
-    ``currency``, ``None`` for the plan's own; ``colours`` as in ``build_map``.
+    ``currency``, ``None`` for the plan's own; ``colours`` and ``small`` as in ``build_map``.
 
     Raises ``InputError`` (with every problem found) before anything is written.
     """
     plan_dir = Path(plan_dir)
     out = Path(out_html) if out_html is not None else plan_dir / "map.html"
     plan = read_plan_folder(plan_dir)
-    html = render_map_html(plan, offline=offline, currency=currency, colours=colours)
+    html = render_map_html(plan, offline=offline, currency=currency, colours=colours, small=small)
     atomic_write_text(out, html)
     log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
     return out
