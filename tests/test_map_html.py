@@ -313,3 +313,40 @@ def test_the_layer_control_starts_collapsed_when_it_would_hide_the_map(tmp_path:
     t["name"] = ["Alice", "Bob", "Maximiliana Charlotta von Ekensteen"]  # 40 characters with its id
     long = write_plan(tmp_path / "long", a, t)
     assert collapsed(write_map(long, tmp_path / "c.html").read_text(encoding="utf-8"))
+
+
+def test_designed_districts_say_what_the_gap_is_measured_against(tmp_path: Path) -> None:
+    """QA41 F1: with designed districts the bound is the model's without district rows (valid for any
+    grouping): map and report said "gap 20.45%" alone where the plan is 0.82% from the bound for its own
+    districts (summary.json's notes said so). F6/F9: "-0.0" and "1 reps"."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    from territory_planner.report.formatting import design_gap_note, signed_percent
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    t["potential_dev_pct"] = [-0.04, 3.0, -2.96]
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary.update(objective=466_965.5, lower_bound=371_479.6, gap=0.20448)
+    summary["hierarchy"] = {"district": {"design": {"grouping_lower_bound": 463_119.0}}}
+    note = design_gap_note(summary)
+    assert note == (
+        " to the bound for any grouping of the reps into districts; 0.82% to the bound for the chosen "
+        "districts"
+    )
+    html = write_map(write_plan(tmp_path / "p", a, t, summary), tmp_path / "m.html").read_text(
+        encoding="utf-8"
+    )
+    assert f"gap <b>20.45%</b>{note}" in html
+    panel = html[html.index('<aside id="tp-legend">') :].split("</aside>")[0]
+    assert "<td>+0.0</td>" in panel
+    assert "-0.0" not in panel
+    # no note when the bound already is the chosen districts' (or there is no design)
+    summary["hierarchy"]["district"]["design"]["grouping_lower_bound"] = 371_479.6
+    assert design_gap_note(summary) == ""
+    assert design_gap_note({"objective": 1.0, "lower_bound": 0.5}) == ""
+    assert signed_percent(-0.04) == "+0.0%"
+    assert signed_percent(-0.06) == "-0.1%"
+    one = t.iloc[:1].copy()
+    solo = write_plan(tmp_path / "one", a.assign(rep_id="R1", current_rep="R1"), one)
+    assert ": 1 rep, 9 accounts</h1>" in write_map(solo, tmp_path / "o.html").read_text(encoding="utf-8")

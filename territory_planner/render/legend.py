@@ -18,11 +18,21 @@ import pandas as pd
 
 from territory_planner.level_outputs import level_frame, level_labels
 from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
-from territory_planner.report.formatting import budgeted_share, money_short_column, short_column
+from territory_planner.report.formatting import (
+    budgeted_share,
+    design_gap_note,
+    money_short_column,
+    short_column,
+)
 
 
 def _pct(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:+.1f}"
+    return "n/a" if not math.isfinite(value) else f"{round(value, 1) + 0.0:+.1f}"  # never "-0.0" (QA41 F6)
+
+
+def _counted(n: int, noun: str) -> str:
+    """'1 rep', '12 reps' (QA41 F9: "1 reps")."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _count(value: float) -> str:
@@ -35,7 +45,7 @@ def _status_line(summary: dict[str, Any]) -> str:
     parts = [f"Status <b>{status}</b>" + (" (proven optimal)" if proven is True else "")]
     gap = summary.get("gap")
     if isinstance(gap, int | float) and math.isfinite(gap):
-        parts.append(f"gap <b>{100 * gap:.2f}%</b>")
+        parts.append(f"gap <b>{100 * gap:.2f}%</b>{escape(design_gap_note(summary))}")
     solver = summary.get("solver")
     if solver:
         parts.append(f"solver {escape(str(solver))}")
@@ -338,9 +348,8 @@ def legend_html(
     view = "" if after is None else ' data-view="after"'
     return (
         '<aside id="tp-legend">'
-        f"<h1>Territory plan{_plan_name(summary)}: {len(territories):,} reps, {n_accounts:,} accounts</h1>"
-        + _plan_origin(summary)
-        +
+        f"<h1>Territory plan{_plan_name(summary)}: {_counted(len(territories), 'rep')}, "
+        f"{_counted(n_accounts, 'account')}</h1>" + _plan_origin(summary) +
         # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
         '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'

@@ -71,7 +71,7 @@ def _moved_share_text(s: dict[str, Any]) -> str:
 def _gap_text(s: dict[str, Any]) -> str:
     """The gap; a hand-edited plan below its plan's lower bound says why (the bound holds only for plans
     that keep every constraint, and the edits break some)."""
-    text = fm.percent(_f(s.get("gap")), 2)
+    text = fm.percent(_f(s.get("gap")), 2) + fm.design_gap_note(s)
     gap = _f(s.get("gap"))
     if s.get("status") == "manual" and math.isfinite(gap) and gap < 0:
         text += " (below the plan's bound: the edits break constraints it assumes)"

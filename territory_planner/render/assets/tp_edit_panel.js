@@ -81,7 +81,9 @@ function tpEditPanel(ctx, model) {
     });
   }
   function pct(v) {
-    return v === null || !isFinite(v) ? "n/a" : (v >= 0 ? "+" : "") + v.toFixed(1);
+    if (v === null || !isFinite(v)) return "n/a";
+    const s = v.toFixed(1);
+    return s === "-0.0" ? "+0.0" : (v >= 0 ? "+" : "") + s; // never "-0.0" (QA41 F6), as the panel
   }
 
   // ---- selection -----------------------------------------------------------------------------------
