@@ -173,10 +173,11 @@ def design_gap_note(summary: Mapping[str, Any]) -> str:
     (QA41 F1: map and report headlined "gap 20.45%" where the plan was 0.8% from the bound for its own
     districts, said only in summary.json's notes). Empty otherwise."""
     design = (((summary.get("hierarchy") or {}).get("district") or {}).get("design")) or {}
-    values = (summary.get("objective"), summary.get("lower_bound"), design.get("grouping_lower_bound"))
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+    values = [summary.get("objective"), summary.get("lower_bound"), design.get("grouping_lower_bound")]
+    numbers = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    if len(numbers) < len(values):
         return ""
-    objective, bound, grouping = (float(v) for v in values)
+    objective, bound, grouping = numbers
     if not grouping > bound + 1e-9 * max(abs(bound), 1.0) or objective <= 0:
         return ""  # the run's bound is already the chosen districts' (or better)
     gap = max((objective - grouping) / objective, 0.0)
