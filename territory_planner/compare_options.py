@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 NOT_RECORDED = "not recorded"
 OPTION_ORDER = ("scenario", *PlanOptions.__dataclass_fields__)  # the scenario file, then PlanOptions'
 _NO_FLAG = {"reps_add": "reps.add", "reps_remove": "reps.remove", "locks": "locks", "scenario": "scenario"}
+# options of what is written beside the plan, not of the plan: listed, never "an option that differs"
+# (QA41 F7: a plan drawn with --offline was said to differ from its twin by it)
+OUTPUT_ONLY = frozenset({"offline", "xlsx"})
 
 
 def option_flag(name: str) -> str:
@@ -105,7 +108,7 @@ def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
                 value = _bands(designed.get("district"), measures, None)
         else:
             value = _effective(name, value, config)
-        out[name] = Setting(value, _key(value))
+        out[name] = Setting(value, "output only" if name in OUTPUT_ONLY else _key(value))
     hashes = summary.get("inputs_sha256")
     for name in ("accounts", "reps"):
         sha = hashes.get(name) if isinstance(hashes, dict) else None

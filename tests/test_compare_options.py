@@ -132,6 +132,9 @@ def test_a_tolerance_as_one_number_equals_the_same_bands_given_per_measure(
     assert one["tolerance"] == per["tolerance"]
     assert settings(tolerance={"*": 0.05})["tolerance"] != settings(tolerance={"*": 0.06})["tolerance"]
     assert settings(tolerance={})["tolerance"] == one["tolerance"]  # the default band, 5%
+    # what is written beside the plan is not a setting of the plan (QA41 F7: --offline "differed")
+    assert settings(offline=True, xlsx=True)["offline"] == settings(offline=False, xlsx=False)["offline"]
+    assert settings(offline=True, xlsx=True)["xlsx"] == settings(offline=False, xlsx=False)["xlsx"]
     assert (
         settings(district_tolerance={"*": 0.1})["district_tolerance"]
         == settings(district_tolerance={"potential": 0.1, "workload": 0.1})["district_tolerance"]

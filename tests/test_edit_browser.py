@@ -503,7 +503,7 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     t = territories_frame(a)
     t["district"] = ["West", "East", "East"]
     summary = summary_dict(len(a), 3, int(a["moved"].sum()))
-    summary["hierarchy"] = {"district": {"tolerance": {"*": 0.05}}}
+    summary["hierarchy"] = {"district": {"tolerance": {"*": 0.05}, "pieces": {"West": 2, "East": 1}}}
     uri = write_map(write_plan(tmp_path / "plan", a, t, summary), offline=True).resolve().as_uri()
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
@@ -524,6 +524,8 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
 
     # District, Reps, Accts, Potential, Δ%, Work, Δ%
     assert row("West")[2:] == ["3", "$230k", "+13.1", "23", "+13.1"]
+    foot = pg.locator(f'table[data-level="district"]{VIEW} tfoot')
+    assert foot.inner_text().strip() == "In several pieces on the map: West (2)"
     # the Current view's district table: today's West is R1's A1 and A2, 150k against 203,333
     pg.evaluate("window.tpSwitch('before')")
     today = pg.locator('table[data-level="district"][data-view="before"] tr[data-group="West"] td')
@@ -536,6 +538,8 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     assert pg.is_visible('table[data-level="district"]')  # under the live rep table while editing
     assert pg.evaluate("territoryPlanner.assign(['A1'], 'R2')") is True
     assert row("West")[2:] == ["2", "$130k", "-36.1", "13", "-36.1"]
+    # QA41 F2: the solved plan's "in several pieces" line stayed under the edited table
+    assert not pg.locator(f'table[data-level="district"]{VIEW} tfoot').is_visible()
     assert row("East")[2:] == ["7", "$480k", "+18.0", "48", "+18.0"]
     assert shaded("West") == [True, True]
     assert shaded("East") == [True, True]
