@@ -524,6 +524,16 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
 
     # District, Reps, Accts, Potential, Δ%, Work, Δ%
     assert row("West")[2:] == ["3", "$230k", "+13.1", "23", "+13.1"]
+    # QA41 F8: the Edit mode's rep table in the district colours the map shows
+    live = pg.evaluate(
+        "Array.from(document.querySelectorAll('tr[data-live-rep] .tp-swatch')).map(s => s.style.background)"
+    )
+    west = pg.evaluate(
+        'document.querySelector(\'table[data-level="district"] tr[data-group="West"] .tp-swatch\')'
+        ".style.background"
+    )
+    assert live[0] == west
+    assert live[1] == live[2] != west  # R2 and R3 are East
     foot = pg.locator(f'table[data-level="district"]{VIEW} tfoot')
     assert foot.inner_text().strip() == "In several pieces on the map: West (2)"
     # the Current view's district table: today's West is R1's A1 and A2, 150k against 203,333

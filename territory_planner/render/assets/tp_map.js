@@ -657,6 +657,11 @@ function tpInit(map, L_, refs) {
     });
     for (const marker of homeMarkers) marker.setIcon(homeIcon(marker.tpHome));
     for (const line of movedLines.values()) line.setStyle({ color: colourOf(A.rep[line.tpRow]) });
+    // the Edit mode's rep table too (QA41 F8: its swatches kept the territory colours)
+    document.querySelectorAll("tr[data-live-rep] .tp-swatch").forEach(function (sw) {
+      const j = R.id.indexOf(sw.closest("tr").dataset.liveRep);
+      if (j >= 0) sw.style.background = colourOf(j);
+    });
     // the layer control's swatches too: a territory's swatch in its district's colour (QA13 12: the
     // map in district colours, the control still in territory colours)
     for (const entry of refs.control._layers || []) {
