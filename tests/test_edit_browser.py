@@ -625,3 +625,29 @@ def test_the_current_view_shows_todays_alignment_against_the_targets(page: Any) 
     assert not page.is_visible("#tp-before-note")
     assert page.is_visible('#tp-legend tr[data-rep="R1"]')
     assert not page.is_visible('#tp-legend tr[data-cur-rep="R1"]')
+
+
+def test_a_level_tables_footnote_wraps_inside_the_panel(browser: Any, tmp_path: Path) -> None:
+    """QA41 F5: the one-line "In several pieces on the map: ..." footnote widened the region table past
+    the panel, which then hid the workload columns behind a horizontal scroll."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    west, east = "West of the Mississippi and the Rocky Mountains", "East Coast and the Great Lakes States"
+    t["district"] = [west, east, east]
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["hierarchy"] = {"district": {"tolerance": {"*": 0.05}, "pieces": {west: 14, east: 11}}}
+    uri = write_map(write_plan(tmp_path / "plan", a, t, summary), offline=True).resolve().as_uri()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(uri + "#level=district")
+    pg.wait_for_selector(READY, state="attached")
+    table = f'table[data-level="district"]{VIEW}'
+    assert pg.locator(f"{table} tfoot").is_visible()
+    wide, room = pg.evaluate(
+        f"[document.querySelector('{table}').scrollWidth, "
+        f"document.querySelector('{table}').parentElement.clientWidth]"
+    )
+    assert wide <= room
+    context.close()
