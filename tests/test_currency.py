@@ -145,7 +145,8 @@ def test_eur_plan_writes_its_workbook_and_map_in_eur(plans: dict[str, Path]) -> 
     assert ws.cell(2, header.index("workload") + 1).number_format == "#,##0.00"
     page = (plans["eur"] / "map.html").read_text(encoding="utf-8")
     legend = page[page.index('<aside id="tp-legend">') : page.index("</aside>")]
-    assert legend.count(f"<td>EUR{NBSP}") == 4  # each rep's potential, nothing else
+    # each rep's potential, nothing else: in the proposed plan's table and in the Current view's
+    assert legend.count(f"<td>EUR{NBSP}") == 8
     assert "$" not in legend
 
 

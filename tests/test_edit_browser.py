@@ -651,3 +651,25 @@ def test_a_level_tables_footnote_wraps_inside_the_panel(browser: Any, tmp_path: 
     )
     assert wide <= room
     context.close()
+
+
+def test_a_workload_below_ten_thousand_keeps_its_digits_in_both_tables(browser: Any, tmp_path: Path) -> None:
+    """QA41 F6: a workload column led by 1,003 read "0.47k" beside a target of "520". Workloads x 100:
+    R1 2,300 (A1-A3), R2 2,200, R3 1,600 against 2,033 each; the panel and the live table write them
+    whole, with thousands separators."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["workload"] = a["workload"] * 100.0
+    uri = write_map(write_plan(tmp_path / "plan", a, territories_frame(a)), offline=True).resolve().as_uri()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(uri)
+    pg.wait_for_selector(READY, state="attached")
+    static = pg.locator('#tp-legend tr[data-rep="R1"] td').all_inner_texts()
+    assert static[4] == "2,300"  # Rep, Accts, Potential, Δ%, Work
+    editing(pg)
+    r1 = cells(pg, "R1")
+    assert r1[5:7] == ["2,300", "2,033"]  # Rep, Accts, Pot., target, Δ%, Work, target
+    assert cells(pg, "R3")[5] == "1,600"
+    context.close()

@@ -31,7 +31,9 @@ def test_a_column_shares_the_largest_values_unit_and_decimals() -> None:
     assert fm.money_short_column([512.4, 9.0]) == ["$512", "$9"]
     assert fm.short_column([99, 85, 64]) == ["99", "85", "64"]
     assert fm.short_column([64.1, 9]) == ["64.1", "9.0"]
-    assert fm.short_column([1234.5, 987]) == ["1.23k", "0.99k"]
+    # numbers that are not money keep their digits below 10,000 (QA41 F6: "0.47k" beside "520")
+    assert fm.short_column([1234.5, 987]) == ["1,234", "987"]
+    assert fm.short_column([12_345.0, 987]) == ["12.3k", "1.0k"]
 
 
 def test_a_single_amount_is_written_as_before() -> None:

@@ -89,15 +89,22 @@ def money_short(value: float | None) -> str:
     return f"{_sign(value, shown)}{unit}{shown}"
 
 
+#: Numbers that are not money keep their digits below this (``short_column``).
+PLAIN_BELOW = 10_000.0
+
+
 def short_column(values: Sequence[float | None], *, money: bool = False) -> list[str]:
     """Short numbers for one column of a table: one unit (B, M or k: the largest value's) and one number
     of decimals (three significant digits for the largest value) in every row, so that ``€9.00M`` stands
     beside ``€8.49M`` (QA8 O7: ``money_short`` wrote ``€9M``). Below 1,000 money and whole numbers stay
-    whole. Zero is ``0``; a value too small to show at the column's precision keeps its own short form
-    rather than reading ``0.00M``. ``money``: with the currency, as ``money_short``."""
+    whole; numbers that are not money keep their digits below 10,000 (``1,003`` beside ``473``). Zero
+    is ``0``; a value too small to show at the column's precision keeps its own short form rather than
+    reading ``0.00M``. ``money``: with the currency, as ``money_short``."""
     shown = [abs(v) for v in values if v is not None and math.isfinite(v)]
     top = float(f"{max(shown, default=0.0):.3g}")  # as it reads: 999,600 is 1.00M
-    suffix, size = _unit(top)
+    # a count or workload below 10,000 stays as it is (QA41 F6: "0.47k" and "1.00k" where "473" and
+    # "1,003" read at once, beside a target of "520")
+    suffix, size = _unit(top) if money or top >= PLAIN_BELOW else ("", 1.0)
     if suffix:
         digits = _digits(top / size)
     elif money or all(float(v).is_integer() for v in shown):
@@ -111,10 +118,10 @@ def short_column(values: Sequence[float | None], *, money: bool = False) -> list
         if value is None or not math.isfinite(value):
             out.append(NA)
             continue
-        text = f"{abs(value) / size:.{digits}f}"
+        text = f"{abs(value) / size:,.{digits}f}"
         if value == 0:
             out.append(f"{prefix}0")
-        elif float(text) == 0:
+        elif float(text.replace(",", "")) == 0:
             out.append(alone(value))
         else:
             out.append(f"{'-' if value < 0 else ''}{prefix}{text}{suffix}")

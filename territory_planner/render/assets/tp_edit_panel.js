@@ -60,7 +60,8 @@ function tpEditPanel(ctx, model) {
       [1e6, "M"],
       [1e3, "k"],
     ]) {
-      if (top >= s) {
+      // a count or workload below 10,000 keeps its digits, as formatting.short_column (QA41 F6)
+      if (top >= s && (measure.money || top >= 1e4)) {
         size = s;
         suffix = x;
         break;
@@ -70,8 +71,11 @@ function tpEditPanel(ctx, model) {
     const digits = whole || top <= 0 ? 0 : Math.min(Math.max(2 - Math.floor(Math.log10(top / size)), 0), 3);
     return values.map(function (v) {
       if (v === null || v === undefined || !isFinite(v)) return "n/a";
-      const text = (Math.abs(v) / size).toFixed(digits);
-      if (v !== 0 && Number(text) === 0) return amount(measure, v);
+      const text =
+        size === 1
+          ? Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+          : (Math.abs(v) / size).toFixed(digits);
+      if (v !== 0 && Number(text.replace(/,/g, "")) === 0) return amount(measure, v);
       const shown = v === 0 ? "0" : text + suffix;
       return measure.money
         ? ctx.money(v, function () {
