@@ -112,7 +112,7 @@ def test_bad_cells_are_shown_as_written(tmp_path: Path) -> None:
     shown = {(p.file, p.row, p.column): p.value for p in problems}
     assert shown[("opportunities.csv", 1, "status")] == "Closed Won"
     assert shown[("opportunities.csv", 2, "amount")] == "-500"
-    assert shown[("opportunities.csv", 3, "close_date")] == "2026-01-10T00:00"
+    assert shown[("opportunities.csv", 3, "close_date")] == "2026-01-10T00:00 (created_date 2026-02-01T00:00)"
     assert shown[("opportunities.csv", 5, "probability")] == "2"
     assert shown[("time_log.csv", 1, "selling_hours")] == "60"
     assert shown[("leads.csv", 1, "responded_at")] == "2020-01-01T00:00"

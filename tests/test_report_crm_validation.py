@@ -233,3 +233,61 @@ def test_activity_types_that_hold_the_word_meeting_are_meetings(tmp_path: Path) 
     )
     none = load_crm(write_crm(tmp_path / "none", override={"activities.csv": calls}))
     assert any("no activity is a meeting (types: 'call' (" in w for w in none.warnings)
+
+
+def test_warnings_are_said_before_the_problems_stop_the_run_and_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA40 F8: with a bad row, the CRM's warnings (a won deal closing after the export) were said only
+    once the errors were fixed; F9: `report --forecast-horizon` loads the CRM again and said each warning
+    twice. They are logged before the problems are raised, and a load given the warnings said (``said``)
+    does not say them again."""
+    import logging
+
+    late = (
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        "O1,A1,R1,100,won,1,2026-01-01,2026-01-10\nO2,A1,R1,100,won,1,2026-06-30,2026-07-20\n"
+        "O3,A1,R1,100,won,1,2026-02-01,2026-11-15\n"
+    )
+    bad = late + "O4,A1,R1,-5,lost,0,2026-01-01,2026-01-03\n"
+    crm = write_crm(tmp_path / "bad", override={"opportunities.csv": bad})
+    with caplog.at_level(logging.WARNING), pytest.raises(InputError) as info:
+        load_crm(crm)
+    assert [(p.row, p.column) for p in info.value.problems] == [(4, "amount")]
+    assert sum("cannot close after the export" in r.getMessage() for r in caplog.records) == 1
+    caplog.clear()
+    good = write_crm(tmp_path / "good", override={"opportunities.csv": late})
+    with caplog.at_level(logging.WARNING):
+        first = load_crm(good)
+        again = load_crm(good, said=first.warnings)
+    assert again.warnings == first.warnings  # still carried for the report
+    assert sum("cannot close after the export" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_close_before_its_creation_shows_both_dates(tmp_path: Path) -> None:
+    """QA40 F7: a created_date typed a year late was reported with the close_date's value alone."""
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": BAD_OPPS})
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    (early,) = [p for p in info.value.problems if p.message == "close_date is before created_date"]
+    assert (early.row, early.column, early.value) == (4, "close_date", "2026-01-10 (created_date 2026-02-01)")
+
+
+def test_deals_on_accounts_the_crm_does_not_list_and_won_deals_of_nothing_are_named(tmp_path: Path) -> None:
+    """QA40 F4: an opportunity on an account missing from accounts.csv, and a won deal of amount 0,
+    passed without a word (both count in the KPIs as they stand)."""
+    opps = (
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        "O1,A1,R1,100,won,1,2026-01-01,2026-01-10\nO2,Z99,R1,100,won,1,2026-01-02,2026-01-20\n"
+        "O3,A1,R1,0,won,1,2026-02-01,2026-02-15\nO4,Z99,R1,50,open,0.5,2026-02-01,2026-04-01\n"
+    )
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": opps})
+    said = load_crm(crm).warnings
+    assert (
+        "opportunities.csv: 2 opportunities on 1 account(s) not in accounts.csv (Z99; rows 2, 4): counted "
+        "in their rep's and the team's KPIs; with a plan, in no territory"
+    ) in said
+    assert any(w.startswith("opportunities.csv: 1 won deal(s) of amount 0 (rows 3)") for w in said)
+    assert not any(
+        "not in accounts.csv" in w or "amount 0" in w for w in load_crm(write_crm(tmp_path / "ok")).warnings
+    )

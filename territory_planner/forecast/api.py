@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -430,6 +430,7 @@ def compute_forecast(
     reps_path: Path | None = None,
     accounts_path: Path | None = None,
     workers: int | None = None,
+    said: Collection[str] = (),
 ) -> ForecastReport:
     """Forecast won amount for ``horizon`` per team, region, rep (and territory under ``plan``).
 
@@ -443,7 +444,7 @@ def compute_forecast(
     period = as_horizon(horizon)
     if isinstance(plan, Path):
         plan = load_plan(plan)
-    data = load_crm_for(crm, reps_path=reps_path, accounts_path=accounts_path)
+    data = load_crm_for(crm, reps_path=reps_path, accounts_path=accounts_path, said=said)
     opps, layout = forecast_history(data, period)
     history = build_history(
         opps,

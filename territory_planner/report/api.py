@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,8 +101,10 @@ def load_crm_for(
     plan: PlanData | None = None,
     reps_path: Path | None = None,
     accounts_path: Path | None = None,
+    said: Collection[str] = (),
 ) -> CrmData:
-    """The CRM folder loaded and checked against the roster (``--reps``, else the plan's, else reps.csv)."""
+    """The CRM folder loaded and checked against the roster (``--reps``, else the plan's, else reps.csv);
+    warnings in ``said`` are not logged again."""
     if isinstance(crm, CrmData):
         return crm
     roster, source = None, "reps.csv"
@@ -111,7 +114,7 @@ def load_crm_for(
         roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
     return load_crm(
         Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path,
-        roster_of_plan=reps_path is None and plan is not None,
+        roster_of_plan=reps_path is None and plan is not None, said=said,
     )  # fmt: skip
 
 
@@ -360,7 +363,12 @@ def write_report(
         # the CRM's own roster, not the plan's: one forecast per CRM and horizon whatever the plan (QA6 O1)
         source = Path(crm_dir) if crm_dir is not None else crm
         forecast = compute_forecast(
-            source, forecast_horizon, plan=plan, reps_path=reps_path, accounts_path=accounts_path
+            source,
+            forecast_horizon,
+            plan=plan,
+            reps_path=reps_path,
+            accounts_path=accounts_path,
+            said=crm.warnings,
         )
         written += write_forecast_tables(forecast, out_dir)
     quotas = None
@@ -373,7 +381,9 @@ def write_report(
         by_forecast = (
             forecast
             if year == forecast.horizon
-            else compute_forecast(source, year, plan=plan, reps_path=reps_path, accounts_path=accounts_path)
+            else compute_forecast(
+                source, year, plan=plan, reps_path=reps_path, accounts_path=accounts_path, said=crm.warnings
+            )
         )
     if company_target is not None and plan is not None:
         inherited = None
