@@ -51,7 +51,10 @@ KPI_DEFINITIONS: dict[str, str] = {
         "open deals x win rate x deal size / sales cycle (per day); counts and closed deals only, no "
         "probabilities, so a past period's is as of its end"
     ),
-    "forecast_accuracy": "1 - |forecast - won| / won",
+    "forecast_accuracy": (
+        "1 - |forecast - won| / won per rep; team, region and district: 1 - sum of the reps' |forecast - "
+        "won| / sum of their won (reps without a forecast for the period are left out)"
+    ),
     "prospect_meetings": (
         "meetings with accounts that had not bought before (team, region and district: per rep)"
     ),
