@@ -350,3 +350,30 @@ def test_designed_districts_say_what_the_gap_is_measured_against(tmp_path: Path)
     one = t.iloc[:1].copy()
     solo = write_plan(tmp_path / "one", a.assign(rep_id="R1", current_rep="R1"), one)
     assert ": 1 rep, 9 accounts</h1>" in write_map(solo, tmp_path / "o.html").read_text(encoding="utf-8")
+
+
+def test_the_plans_notes_are_in_the_panel_folded(tmp_path: Path) -> None:
+    """QA41 F1: the map gave none of the plan's notes (a relaxed plan's why, a home account sent 3,410 km
+    away): now under one folded line, as report.html gives them, open for a relaxed plan."""
+    from map_fixtures import assignments_frame, summary_dict, territories_frame, write_plan
+
+    a = assignments_frame()
+    summary = summary_dict(len(a), 3, int(a["moved"].sum()))
+    summary["input_warnings"] = ["R1's home account A1 <Acme> goes to R2, 3,410 km from it"]
+    html = write_map(write_plan(tmp_path / "p", a, territories_frame(a), summary), tmp_path / "m.html")
+    panel = html.read_text(encoding="utf-8").split('<aside id="tp-legend">')[1].split("</aside>")[0]
+    assert '<details class="tp-notes"><summary>1 note on this plan</summary>' in panel
+    assert "<li>R1&#x27;s home account A1 &lt;Acme&gt; goes to R2, 3,410 km from it</li>" in panel
+    notes = [
+        "RELAXED PLAN: no plan meets every band",
+        "balance: A1 alone is above every band",
+        "the whole model ran",
+    ]
+    summary.update(status="relaxed", notes=notes)
+    html = write_map(write_plan(tmp_path / "r", a, territories_frame(a), summary), tmp_path / "r.html")
+    panel = html.read_text(encoding="utf-8").split('<aside id="tp-legend">')[1].split("</aside>")[0]
+    assert '<details class="tp-notes" open><summary>3 notes on this plan</summary>' in panel
+    assert "<li>RELAXED PLAN: no plan meets every band</li><li>balance: A1 alone is above every band" in panel
+    assert "the whole model ran" not in panel  # the solver's notes stay in summary.json
+    plain = write_map(write_plan(tmp_path / "q", a, territories_frame(a)), tmp_path / "q.html")
+    assert "tp-notes" not in plain.read_text(encoding="utf-8").split('<aside id="tp-legend">')[1]

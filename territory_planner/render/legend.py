@@ -30,6 +30,23 @@ def _pct(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{round(value, 1) + 0.0:+.1f}"  # never "-0.0" (QA41 F6)
 
 
+def _notes(summary: dict[str, Any]) -> str:
+    """The plan's notes a reader of the map needs, as report.html gives them: why a relaxed plan breaks
+    constraints, and the inputs accepted with a warning (a home account far from its rep, repaired
+    polygons); folded under one line, open for a relaxed plan (QA41 F1: the map said none of them)."""
+    from territory_planner.report.html import input_notes, relaxed_because
+
+    notes = [*relaxed_because(summary), *input_notes(summary)]
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    opened = " open" if summary.get("status") == "relaxed" else ""
+    return (
+        f'<details class="tp-notes"{opened}><summary>{_counted(len(notes), "note")} on this plan</summary>'
+        f"<ul>{items}</ul></details>"
+    )
+
+
 def _counted(n: int, noun: str) -> str:
     """'1 rep', '12 reps' (QA41 F9: "1 reps")."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
@@ -353,7 +370,8 @@ def legend_html(
         # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
         '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'
-        f'<p id="tp-before-note" class="tp-before-note">{note}</p>'
+        + _notes(summary)
+        + f'<p id="tp-before-note" class="tp-before-note">{note}</p>'
         f'<div class="tp-scroll"><table data-level="territory"{view}><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{groups}</div>"
         '<div class="tp-key">'
