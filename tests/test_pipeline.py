@@ -128,6 +128,13 @@ def test_relax_keeps_time_for_the_least_violation_plan(
         return real_solve(*args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "solve", solve)
+    real_travel = pipeline._least_travel_at
+
+    def travel(run: pipeline.Run, spec: object, cols: object, least: object, prices: object, deadline: float):  # type: ignore[no-untyped-def]
+        seen["relaxed_travel"] = deadline  # small models: the elastic MIP with the violation capped
+        return real_travel(run, spec, cols, least, prices, deadline)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_least_travel_at", travel)
     begin = time.perf_counter()
     out = api.solve(options_for(a, r, balance="potential", relax=True, time_limit=20))
     assert out.summary["status"] == "relaxed"

@@ -205,7 +205,7 @@ def test_plan_and_validate_end_with_exit_1_and_the_account(tmp_path: Path) -> No
     assert sorted(assigned["account_id"]) == sorted(acc["account_id"] for acc in _big_city())
 
 
-def test_relaxed_travel_pass_breaks_no_band_more_than_the_least_violation_plan(
+def test_relaxed_travel_pass_breaks_the_bands_no_more_than_the_least_violation_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # towns spread out so travel matters; the city fits nowhere, so --relax runs both passes
@@ -238,7 +238,12 @@ def test_relaxed_travel_pass_breaks_no_band_more_than_the_least_violation_plan(
         load = np.vstack([np.bincount(plan, weights=p.unit_amount[:, m], minlength=4) for m in range(2)])
         return np.maximum(spec.lower - load, 0) + np.maximum(load - spec.upper, 0)
 
-    assert (excess(final) <= excess(seen["least"]) + 1e-6).all()
+    # in all, in targets (QA42 F2: band by band froze how the first plan spread its violation, at twice
+    # the travel of plans with the same total)
+    def targets(plan: np.ndarray) -> float:
+        return float((excess(plan).sum(axis=1) / (p.unit_amount.sum(axis=0) / p.n_reps)).sum())
+
+    assert targets(final) <= targets(seen["least"]) + 1e-6
 
     def travel(plan: np.ndarray) -> float:
         return float(spec.objective[np.arange(p.n_units), plan].sum())
