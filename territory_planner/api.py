@@ -1231,8 +1231,11 @@ def _time_spent(budget: TimeBudget, began: float, centres_seconds: float, foreca
 def _promise_before_solve(budget: TimeBudget, centres_seconds: float, forecast: bool) -> None:
     """Exit 3 before any solving stage starts once the command would end past its promise (1.05 x
     --time-limit + 2 s): QA29 F12, `--time-limit 1` with the sample CRM's forecast, 3.0 s of inputs and
-    then the reps' centres and the budget check, the command ending at 4.2-4.7 s of the 3.05 s."""
-    if budget.past_last():
+    then the reps' centres and the budget check, the command ending at 4.2-4.7 s of the 3.05 s. Also once
+    the solve's own deadline has passed: no stage has time left, and the first (the LP) cannot stop
+    midway (QA42 F3: 2,106 Chinese cities x 60 reps at --time-limit 3, 3.4 s of reading, then 0.9-1.9 s
+    of LP, the command ending at 5.35 s of the 5.15 s promised)."""
+    if budget.past_last() or budget.expired():
         raise SolverError(
             f"no plan found yet: the time limit is used up before the solve "
             f"({_time_spent(budget, time.perf_counter(), centres_seconds, forecast)}); this is not a proof "

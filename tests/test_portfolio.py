@@ -327,6 +327,27 @@ def test_past_the_promise_before_the_solve_is_exit_3_at_once(
     assert not chosen
 
 
+def test_past_the_solves_deadline_before_the_solve_is_exit_3_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA42 F3: reading 2,106 cities took 3.4 s of --time-limit 3, the promise's end not yet reached, and
+    the LP stage then ran 0.9-1.9 s more: the command ended at 5.35 s of the 5.15 s promised. Past the
+    solve's deadline no stage begins."""
+    rng = np.random.default_rng(2)
+    a, r = _write(tmp_path, random_accounts(rng, 120), [{"rep_id": f"R{j}"} for j in range(4)])
+    stages: list[str] = []
+    monkeypatch.setattr(pipeline, "stage_lp", lambda *_a, **_k: stages.append("lp"))
+
+    def due(_cls: type[TimeBudget], _limit: float | None, **_kw: object) -> TimeBudget:
+        now = time.perf_counter()
+        return TimeBudget(now - 3.4, now - 0.4, 3.0, now + 1.0)  # the deadline passed, the promise not
+
+    monkeypatch.setattr(TimeBudget, "for_command", classmethod(due))
+    with pytest.raises(SolverError, match="used up before the solve"):
+        api.solve(options_for(a, r, time_limit=3))
+    assert not stages
+
+
 def test_the_promise_is_the_last_moment_of_a_budget() -> None:
     """``TimeBudget.last``: 1.05 x limit + 2 s, less the outputs' reserve and the start-up, never before
     the solve's own deadline; sub-budgets keep it."""
