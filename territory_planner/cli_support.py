@@ -141,6 +141,16 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
         console.print(escape(f"{more} ({full_list})" if full_list else more))
 
 
+def _conflict_amount(amount: float) -> str:
+    """A conflict's amount: whole from 100, two decimals from 1 ("4.17": "4.173" read as 4,173 where a
+    comma marks decimals, QA42 F6), three significant digits below 1."""
+    if abs(amount) >= 100:
+        return f"{amount:,.0f}"
+    if abs(amount) >= 1:
+        return f"{amount:,.2f}"
+    return f"{amount:.3g}"
+
+
 def print_infeasible(error: InfeasibleError, console: Console | None = None) -> None:
     console = console or stderr_console()
     console.print(f"[bold red]Infeasible:[/] {escape(str(error))}")
@@ -149,9 +159,7 @@ def print_infeasible(error: InfeasibleError, console: Console | None = None) -> 
         for col in ("family", "rep", "measure", "amount", "explanation"):
             table.add_column(col, overflow="fold")
         for c in error.conflicts[:MAX_ROWS_SHOWN]:
-            number = (
-                "" if c.amount is None else f"{c.amount:,.0f}" if abs(c.amount) >= 100 else f"{c.amount:,.4g}"
-            )
+            number = "" if c.amount is None else _conflict_amount(c.amount)
             # money in the run's currency, as the explanation beside it (QA38 F8: 881,155 beside €)
             money = error.money_prefix is not None and (
                 is_money(c.measure or "") or c.family in ("disruption_budget", "rep_budget")

@@ -76,3 +76,16 @@ def test_edit_lines_are_in_the_plans_currency(tmp_path: Path) -> None:
     work = [x for x in out.splitlines() if "workload: by" in x]
     assert work
     assert all("€" not in x for x in work)
+
+
+def test_a_conflicts_small_amount_cannot_read_as_thousands() -> None:
+    """QA42 F6: "$4.173" beside "$4,409" read as 4,173 where a comma marks decimals."""
+    from territory_planner.cli_support import _conflict_amount
+
+    assert [_conflict_amount(v) for v in (4409.2, 4.173, -12.5, 0.012345, 0.0)] == [
+        "4,409",
+        "4.17",
+        "-12.50",
+        "0.0123",
+        "0",
+    ]

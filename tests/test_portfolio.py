@@ -203,7 +203,11 @@ def test_budget_below_the_least_share_is_proven_with_the_share(tmp_path: Path) -
     conflict = err.value.conflicts[0]
     assert conflict.family == "disruption_budget"
     # the share suggested is the LP's: the message does not pass it off as enough (QA16 F5)
-    assert "a plan of whole accounts may need a little more" in str(err.value)
+    assert "a plan of whole accounts can need markedly more" in str(err.value)
+    # the share to raise it to is never below the least share (QA42 F4: "raise it to at least 0.0000")
+    said = re.search(r"raise it to at least ([0-9.e-]+)", str(err.value))
+    assert said is not None
+    assert float(said.group(1)) >= float(conflict.extra["least_moved_share"])  # type: ignore[arg-type]
     least = float(conflict.extra["least_moved_share"])  # type: ignore[arg-type]
     # independent LP: min moved potential (x2 = share of each account given to R2) within the bands;
     # both measures are whole numbers here, so whole plans only reach whole totals: bands rounded inwards
@@ -876,3 +880,18 @@ def test_a_rep_at_its_potential_cap_and_short_of_workload_is_mended_in_a_small_g
     )
     assert repair.feasible(spec, mended)
     assert sorted(np.bincount(mended, minlength=2).tolist()) == [7, 7]  # a big and six small each
+
+
+def test_a_budget_error_tells_a_tiny_need_from_a_zero_budget() -> None:
+    """QA42 F4: a budget of 0 with today's alignment a hair outside a band read "balancing needs at least
+    0.0000% of the potential to move, the budget allows 0.0000%; raise it to at least 0.0000"."""
+    from types import SimpleNamespace
+
+    from territory_planner.optimize import proofs
+
+    spec = SimpleNamespace(budget=0.0, problem=SimpleNamespace(acc_potential=np.array([1e8])))
+    err = proofs._budget_error(spec, 5.365)  # type: ignore[arg-type]
+    text = str(err)
+    assert "needs at least 0.0000054% of the potential to move, the budget allows 0.0000000%" in text
+    assert "raise it to at least 5.37e-08" in text
+    assert "(0.0000054%)" in err.conflicts[0].message

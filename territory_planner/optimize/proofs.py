@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 
 import numpy as np
 
@@ -271,19 +272,32 @@ def _locks_too(
     return [Conflict(family, text) for family in families]
 
 
+def _share_up(share: float) -> str:
+    """A share for --max-moved-share, rounded up to three significant digits: never below ``share``
+    (0.1674 -> "0.168", 5.365e-08 -> "5.37e-08")."""
+    if share <= 0:
+        return "0"
+    scale = 10 ** (math.floor(math.log10(share)) - 2)
+    return f"{math.ceil(share / scale - 1e-9) * scale:.3g}"
+
+
 def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
     """The disruption budget is below ``least``, a proven lower bound on the potential to move."""
     assert spec.budget is not None
     total = float(spec.problem.acc_potential.sum())
     need_pct, budget_pct = 100 * least / total, 100 * spec.budget / total
-    # as many decimals as it takes to tell them apart (QA28 F13: "needs 19.4%, allows 19.4%")
-    digits = next((d for d in range(1, 5) if f"{need_pct:.{d}f}" != f"{budget_pct:.{d}f}"), 4)
+    # as many decimals as it takes to tell them apart (QA28 F13: "needs 19.4%, allows 19.4%"; QA42 F4:
+    # "needs at least 0.0000% ..., allows 0.0000%; raise it to at least 0.0000" for a budget of 0)
+    digits = next((d for d in range(1, 13) if f"{need_pct:.{d}f}" != f"{budget_pct:.{d}f}"), 12)
+    if 0 < need_pct < 1:  # and two significant digits of a small need ("0.0000054", not "0.00001")
+        digits = min(max(digits, 1 - math.floor(math.log10(need_pct))), 12)
     need, budget = f"{need_pct:.{digits}f}", f"{budget_pct:.{digits}f}"
     return InfeasibleError(
         f"the disruption budget is too small: balancing needs at least {need}% of the potential "
         f"to move, the budget allows {budget}% (--max-moved-share {spec.budget / total:.4g}); "
-        f"raise it to at least {least / total:.4f} or widen --tolerance (a bound from the LP, where an "
-        "account may be split: a plan of whole accounts may need a little more)",
+        f"raise it to at least {_share_up(least / total)} or widen --tolerance (a bound from the LP, "
+        "where an account may be split: a plan of whole accounts can need markedly more, up to a third "
+        "more on QA's real cases)",
         [
             Conflict(
                 "disruption_budget",
