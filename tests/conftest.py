@@ -46,6 +46,18 @@ def options_for(a: Path, r: Path, **kw: object) -> PlanOptions:
     return build_options(values)
 
 
+def targets_violation(spec: Any, plan: np.ndarray) -> float:
+    """Targets of violation of the user's bands (as --relax counts them): each band's excess over the
+    mean rep's amount of its measure, summed."""
+    p = spec.problem
+    out = 0.0
+    for m in range(len(p.measures)):
+        load = np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps)
+        over = np.maximum(np.maximum(p.lower_band[m] - load, load - p.upper_band[m]), 0.0)
+        out += float(over.sum()) / (p.unit_amount[:, m].sum() / p.n_reps)
+    return out
+
+
 def random_accounts(rng: np.random.Generator, n: int, current_reps: int = 0) -> list[dict]:
     """``n`` accounts spread over the central US with integer potential and workload; with
     ``current_reps`` > 0 each gets a random current rep R0..R{current_reps-1}."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from territory_planner import api
 from territory_planner.optimize import pipeline
-from tests.conftest import options_for, write_instance
+from tests.conftest import options_for, targets_violation, write_instance
 
 TOWNS = [("M", 0.0, 900.0), ("A1", 0.5, 60.0), ("A2", 1.0, 80.0), ("A3", 2.5, 70.0), ("A4", 3.0, 90.0)]
 TOWNS += [("A5", 4.5, 50.0), ("A6", 5.0, 100.0), ("A7", 6.5, 40.0)]
@@ -34,17 +34,6 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
     ]
     reps = [{"rep_id": r, "lat": 0.0, "lon": lon, "capacity": cap} for r, lon, cap in REPS]
     return write_instance(tmp_path, accounts, reps)
-
-
-def _violation(spec, plan) -> float:  # type: ignore[no-untyped-def]
-    """Targets of violation of the user's bands (as --relax counts them)."""
-    p = spec.problem
-    out = 0.0
-    for m in range(len(p.measures)):
-        load = np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps)
-        over = np.maximum(np.maximum(p.lower_band[m] - load, load - p.upper_band[m]), 0.0)
-        out += float(over.sum()) / (p.unit_amount[:, m].sum() / p.n_reps)
-    return out
 
 
 def _spec(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -65,7 +54,7 @@ def test_the_start_gives_the_largest_unit_to_its_nearest_twin(tmp_path: Path) ->
     assert out[m] == 0  # R0, based at the metro, has R2's band and may serve what R2 may
     # R0's and R2's territories swapped whole, so every band is broken exactly as before
     assert (out == np.where(guess == 0, 2, np.where(guess == 2, 0, guess))).all()
-    assert _violation(spec, out) == _violation(spec, guess)
+    assert targets_violation(spec, out) == targets_violation(spec, guess)
     assert pool[m].tolist() == [True, False, False, True]  # R3 (half capacity) is no twin: still open
     assert pool[np.arange(p.n_units), out].all()  # the start stays within the pool
     assert pool[np.arange(p.n_units) != m].all()  # no other unit loses a rep
@@ -82,11 +71,11 @@ def test_a_relaxed_plan_keeps_the_metro_with_the_rep_based_there(tmp_path: Path)
     p = spec.problem
     order = [list(p.account_ids).index(a) for a, _, _ in TOWNS]
     least = min(
-        _violation(spec, np.array(plan)[np.argsort(order)])
+        targets_violation(spec, np.array(plan)[np.argsort(order)])
         for plan in itertools.product(range(p.n_reps), repeat=p.n_units)
     )
     plan = np.array([int(rep_of[a][1:]) for a in p.account_ids])
-    assert _violation(spec, plan) <= least * (1 + 1e-6) + 1e-9
+    assert targets_violation(spec, plan) <= least * (1 + 1e-6) + 1e-9
 
 
 def test_the_least_violation_is_claimed_only_with_every_pair_and_a_proof(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize import pipeline
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.solvers import get_backend
-from tests.conftest import options_for, write_instance
+from tests.conftest import options_for, targets_violation, write_instance
 
 TOWNS = [("A", 0.0, 10.0), ("B", 10.0, 10.0), ("C", 2.0, 1.0)]
 
@@ -35,16 +35,6 @@ def _opts(tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
     return options_for(*write_instance(tmp_path, accounts, reps), tolerance=0.05, relax=True, **kw)
 
 
-def _violation(spec, plan) -> float:  # type: ignore[no-untyped-def]
-    p = spec.problem
-    out = 0.0
-    for m in range(len(p.measures)):
-        load = np.bincount(plan, weights=p.unit_amount[:, m], minlength=p.n_reps)
-        over = np.maximum(np.maximum(p.lower_band[m] - load, load - p.upper_band[m]), 0.0)
-        out += float(over.sum()) / (p.unit_amount[:, m].sum() / p.n_reps)
-    return out
-
-
 def test_the_travel_pass_may_spread_the_least_violation_otherwise(tmp_path: Path) -> None:
     opts = _opts(tmp_path)
     _, problem = api.load(opts)
@@ -56,7 +46,7 @@ def test_the_travel_pass_may_spread_the_least_violation_otherwise(tmp_path: Path
     far[at["C"]] = 1  # C with R1, 8 km away: as little violation as with R0
     near = far.copy()
     near[at["C"]] = 0
-    assert abs(_violation(spec, far) - _violation(spec, near)) < 1e-12
+    assert abs(targets_violation(spec, far) - targets_violation(spec, near)) < 1e-12
     relaxed = pipeline.dataclasses.replace(spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
     run = pipeline.Run(relaxed, get_backend("highs"), TimeBudget.seconds(10), 1e-4, 0, 1, 8, lambda _m: None)
     prices = lpmod.relax_prices(relaxed)
@@ -80,11 +70,11 @@ def test_a_relaxed_plan_has_the_least_travel_of_the_least_violation(tmp_path: Pa
     spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
     p = spec.problem
     plans = [np.array(plan) for plan in itertools.product(range(p.n_reps), repeat=p.n_units)]
-    least = min(_violation(spec, plan) for plan in plans)
+    least = min(targets_violation(spec, plan) for plan in plans)
     cost = lambda plan: float(spec.cost[np.arange(p.n_units), plan].sum())  # noqa: E731
-    best = min(cost(plan) for plan in plans if _violation(spec, plan) <= least + 1e-9)
+    best = min(cost(plan) for plan in plans if targets_violation(spec, plan) <= least + 1e-9)
     rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     plan = np.array([int(rep_of[a][1:]) for a in p.account_ids])
-    assert _violation(spec, plan) <= least + 1e-9
+    assert targets_violation(spec, plan) <= least + 1e-9
     assert cost(plan) <= best * (1 + 1e-6)
     assert rep_of["C"] == "R0"
