@@ -673,3 +673,26 @@ def test_a_workload_below_ten_thousand_keeps_its_digits_in_both_tables(browser: 
     assert r1[5:7] == ["2,300", "2,033"]  # Rep, Accts, Pot., target, Δ%, Work, target
     assert cells(pg, "R3")[5] == "1,600"
     context.close()
+
+
+def test_a_homes_card_shows_the_account_at_that_home(browser: Any, tmp_path: Path) -> None:
+    """QA41 F9: a rep's diamond is drawn over an account at the same point (Gothenburg, at its rep's
+    home), which could then not be opened at the default zoom: the home's card shows it."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    t = territories_frame(a)
+    a.loc[a["account_id"] == "A1", ["lat", "lon"]] = [40.0, -75.0]  # R1's home
+    uri = write_map(write_plan(tmp_path / "plan", a, t), offline=True).resolve().as_uri()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.goto(uri)
+    pg.wait_for_selector(READY, state="attached")
+    for rep, shown in (("R1", ["Home of Alice (R1)", "Acme Corp"]), ("R2", ["Home of Bob (R2)"])):
+        pt = pg.evaluate(f"territoryPlanner.point('{rep}', 'home')")
+        pg.mouse.move(pt["x"], pt["y"])
+        tip = pg.locator(".leaflet-tooltip")
+        tip.wait_for(state="visible")
+        assert tip.locator(".tp-card-title").all_inner_texts() == shown
+        pg.mouse.move(5, 5)
+    context.close()

@@ -445,6 +445,21 @@ function tpInit(map, L_, refs) {
     box.appendChild(table);
     return box;
   }
+  // The accounts at a rep's home (the same point to 4 decimals): the diamond is drawn over them, so its
+  // card shows them too (QA41 F9: Gothenburg, at its rep's home, could not be opened at the default zoom).
+  const atHome = new Map();
+  for (let j = 0; j < nReps; j++) {
+    const h = R.home[j];
+    if (h) atHome.set(h[0].toFixed(4) + "," + h[1].toFixed(4), []);
+  }
+  if (atHome.size && !D.units) {
+    for (let i = 0; i < n; i++) {
+      if (A.lat[i] === null || A.lon[i] === null) continue;
+      const here = atHome.get(A.lat[i].toFixed(4) + "," + A.lon[i].toFixed(4));
+      if (here) here.push(i);
+    }
+  }
+  const HOME_ACCOUNTS_SHOWN = 3;
   function homeCard(j) {
     const box = document.createElement("div");
     box.className = "tp-card";
@@ -456,6 +471,13 @@ function tpInit(map, L_, refs) {
       const note = document.createElement("div");
       note.textContent = "centre chosen by the planner";
       box.appendChild(note);
+    }
+    const here = atHome.get(R.home[j][0].toFixed(4) + "," + R.home[j][1].toFixed(4)) || [];
+    for (const i of here.slice(0, HOME_ACCOUNTS_SHOWN)) box.appendChild(accountCard(i));
+    if (here.length > HOME_ACCOUNTS_SHOWN) {
+      const more = document.createElement("div");
+      more.textContent = "and " + (here.length - HOME_ACCOUNTS_SHOWN) + " more account(s) here: zoom in";
+      box.appendChild(more);
     }
     return box;
   }
