@@ -142,9 +142,9 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
 
 
 def _conflict_amount(amount: float) -> str:
-    """A conflict's amount: whole from 100, two decimals from 1 ("4.17": "4.173" read as 4,173 where a
-    comma marks decimals, QA42 F6), three significant digits below 1."""
-    if abs(amount) >= 100:
+    """A conflict's amount: whole from 100 (and a whole number), two decimals from 1 ("4.17": "4.173"
+    read as 4,173 where a comma marks decimals, QA42 F6), three significant digits below 1."""
+    if abs(amount) >= 100 or float(amount).is_integer():
         return f"{amount:,.0f}"
     if abs(amount) >= 1:
         return f"{amount:,.2f}"

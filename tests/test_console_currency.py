@@ -82,10 +82,11 @@ def test_a_conflicts_small_amount_cannot_read_as_thousands() -> None:
     """QA42 F6: "$4.173" beside "$4,409" read as 4,173 where a comma marks decimals."""
     from territory_planner.cli_support import _conflict_amount
 
-    assert [_conflict_amount(v) for v in (4409.2, 4.173, -12.5, 0.012345, 0.0)] == [
+    assert [_conflict_amount(v) for v in (4409.2, 4.173, -12.5, 0.012345, 0.0, 10.0)] == [
         "4,409",
         "4.17",
         "-12.50",
         "0.0123",
         "0",
+        "10",
     ]
