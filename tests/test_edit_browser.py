@@ -540,6 +540,12 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     pg.evaluate("window.tpSwitch('before')")
     today = pg.locator('table[data-level="district"][data-view="before"] tr[data-group="West"] td')
     assert today.all_inner_texts()[2:] == ["2", "$150k", "-26.2", "15", "-26.2"]
+    # QA43 F4: A9, of no current rep, is in no district today: said under the table
+    foot = pg.locator('table[data-level="district"][data-view="before"] tfoot')
+    assert (
+        foot.inner_text().strip()
+        == "Not in any district today: 1 account ($10k of potential): no current rep"
+    )
     assert not pg.is_visible('table[data-level="district"]:not([data-view="before"])')
     pg.evaluate("window.tpSwitch('after')")
     assert not today.first.is_visible()
@@ -556,6 +562,10 @@ def test_the_district_table_follows_the_edits(browser: Any, tmp_path: Path) -> N
     # QA31 F7: the status line counted the territories' cells only; the district cells count apart
     assert status(pg)["districtOutOfBand"] == "4"
     assert "4 district cell(s) out of band" in pg.locator(".tp-live-summary").inner_text()
+    # QA43 F5: in the Current view, with edits, the edited plan's district table stays under the live one
+    pg.evaluate("window.tpSwitch('before')")
+    assert pg.is_visible(f'table[data-level="district"]{VIEW}')
+    pg.evaluate("window.tpSwitch('after')")
     assert pg.evaluate("territoryPlanner.undo()") is True
     assert row("East")[2:] == ["6", "$380k", "-6.6", "38", "-6.6"]
     assert shaded("East") == [True, True]  # -6.6% is outside +-5% too
@@ -695,4 +705,29 @@ def test_a_homes_card_shows_the_account_at_that_home(browser: Any, tmp_path: Pat
         tip.wait_for(state="visible")
         assert tip.locator(".tp-card-title").all_inner_texts() == shown
         pg.mouse.move(5, 5)
+    context.close()
+
+
+def test_the_editor_works_on_a_plan_whose_roster_lost_a_rep(browser: Any, tmp_path: Path) -> None:
+    """QA43 F6: the payload's rep list also holds reps the plan no longer has (the Current view colours
+    their accounts), and the live table read totals for them: no figures, and assign() threw a TypeError,
+    on the README's own rep-departure example."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a.loc[a["account_id"] == "A9", "current_rep"] = "R9"  # a rep who left
+    a.loc[a["account_id"] == "A9", "moved"] = True
+    uri = write_map(write_plan(tmp_path / "plan", a, territories_frame(a)), offline=True).resolve().as_uri()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(uri)
+    pg.wait_for_selector(READY, state="attached")
+    editing(pg)
+    assert cells(pg, "R1")[1:3] == ["3", "$230k"]
+    assert pg.evaluate("territoryPlanner.assign(['A1'], 'R2')") is True
+    assert cells(pg, "R1")[1:3] == ["2", "$130k"]
+    assert pg.locator('#tp-live tr[data-live-rep="R9"]').count() == 0
+    assert not errors
     context.close()

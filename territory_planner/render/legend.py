@@ -21,6 +21,7 @@ from territory_planner.render.bands import balanced_measures, group_band_pct, me
 from territory_planner.report.formatting import (
     budgeted_share,
     design_gap_note,
+    money_short,
     money_short_column,
     short_column,
 )
@@ -161,11 +162,12 @@ def level_table(
     summary: dict[str, Any],
     *,
     view: str | None = None,
+    note: str = "",
 ) -> str:
     """The legend of "Colour by district / region": per group its swatch and name, its reps, and its
     totals against the sum of its reps' targets (as in districts.csv / regions.csv); hidden until the
     map's level switch shows it. ``view="before"``: the Current view's table (``territories`` today's,
-    ``current_territories``), without the plan's pieces."""
+    ``current_territories``), without the plan's pieces; ``note`` a line under it."""
     frame = level_frame(territories, level).set_index(level)
     labels = level_labels(territories, level)
     bal = balanced_measures(summary)
@@ -210,9 +212,10 @@ def level_table(
         ((summary.get("hierarchy") or {}).get(level) or {}).get("pieces") or {} if view != "before" else {}
     )
     split = ", ".join(f"{escape(str(g))} ({int(k)})" for g, k in pieces.items() if int(k) > 1)
+    lines = ([f"In several pieces on the map: {split}"] if split else []) + ([escape(note)] if note else [])
     foot = ""
-    if split:
-        foot = f'<tfoot><tr><td colspan="7">In several pieces on the map: {split}</td></tr></tfoot>'
+    if lines:
+        foot = f'<tfoot><tr><td colspan="7">{"<br>".join(lines)}</td></tr></tfoot>'
     body = "".join(rows)
     attr = f' data-view="{view}"' if view else ""
     return (
@@ -356,9 +359,24 @@ def legend_html(
             '<span class="tp-before-edited"> The live table is the plan with your hand edits.</span>'
         )
         today = cells.replace(dev, "today's deviation from the plan's target, %") + "</tr>"
+        reps, others = current[current["rep_id"] != ""], current[current["rep_id"] == ""]
+        # the accounts of no plan rep are in no district or region today: said under each level's table
+        # (QA43 F4: 33 of 100 accounts, $72.3M, left out of the district table unsaid)
+        outside = ""
+        if not others.empty:
+            held = money_short(float(others["potential"].sum()))
+            count = _counted(int(others["accounts"].sum()), "account")
+            names = " and ".join(str(n) for n in others["name"])
+            outside = f"Not in any {{level}} today: {count} ({held} of potential): {names}"
         groups += _current_table(current, colours, summary, today) + "".join(
             level_table(
-                current[current["rep_id"] != ""], level, lv["names"], lv["color"], summary, view="before"
+                reps,
+                level,
+                lv["names"],
+                lv["color"],
+                summary,
+                view="before",
+                note=outside.format(level=level),
             )
             for level, lv in shown_levels
         )

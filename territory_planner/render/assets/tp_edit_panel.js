@@ -318,7 +318,9 @@ function tpEditPanel(ctx, model) {
     const levelsOff = drawLevels(t);
     const columns = model.measures.map(function (m) {
       const of = function (key) {
-        return R.id.map(function (id) {
+        // the plan's reps: R.id also lists reps the plan no longer has (the Current view colours their
+        // accounts), which have no totals (QA43 F6: the editor was dead on the rep-departure example)
+        return R.id.slice(0, nReps).map(function (id) {
           return t[id][key];
         });
       };
