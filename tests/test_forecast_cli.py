@@ -438,6 +438,9 @@ def test_an_export_without_open_deals_is_forecast_without_the_pipeline_methods(t
     assert note.startswith("the CRM export's open deals are expected to bring 0 in 2026Q3")
     assert f"brought {100 * typical:.0f}% (median)" in note
     assert note in bare.fallback_notes()
+    # a quarter further ahead: the rebuilt pipelines brought little there, so an empty one says nothing
+    # (QA43 F3: "0% ... brought 0% (median)" on the sample CRM two quarters out)
+    assert compute_forecast(crm, "2027Q1").result.thin_pipeline is None
 
 
 def test_the_backtest_table_says_when_reconciliation_moved_a_number_and_regions_have_no_name_column(

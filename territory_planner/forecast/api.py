@@ -165,8 +165,8 @@ class ForecastReport:
         used = bool(team.str.contains("+pipeline", regex=False).any())
         return [
             f"the CRM export's open deals are expected to bring {money(amount)} in {self.horizon.label} "
-            f"(amount x probability), {100 * share:.0f}% of the team's usual won amount for such a period, "
-            f"where the pipelines rebuilt at the same point of the backtest periods brought "
+            f"(amount x probability), {100 * share:.0f}% of what the team won in the same period a year "
+            f"before, where the pipelines rebuilt at the same point of the backtest periods brought "
             f"{100 * typical:.0f}% (median): the methods with the pipeline, scored on those, are left out of "
             "this forecast (an export without its open deals, or with their probabilities far below the "
             "win rates, does this)"

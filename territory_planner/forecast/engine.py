@@ -55,6 +55,8 @@ PRIOR_WINDOWS = 2
 #: The live pipeline is thin when it brings less than this share of what the backtest's rebuilt pipelines
 #: brought at the same point (each against its series' level): the pipeline methods are not used then.
 PIPELINE_THIN = 0.5
+#: ... and only when the rebuilt pipelines brought at least this share of the period (else it barely counts).
+PIPELINE_MATTERS = 0.1
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def _run(history: History, workers: int | None) -> EngineResult:
             for window in layout.windows
         ]
     )
-    thin = _thin_pipeline(layout, pipe, level, position)
+    thin = _thin_pipeline(layout, pipe, cands[:, 0, 0], position)
     if thin is not None:
         cands[0, :, 3:] = np.nan  # scored on rebuilt pipelines far fuller than the export's own
     scale = np.zeros((n_w, n_n))
@@ -271,20 +273,25 @@ def _run(history: History, workers: int | None) -> EngineResult:
 
 
 def _thin_pipeline(
-    layout: Layout, pipe: np.ndarray, level: np.ndarray, position: dict[int, int]
+    layout: Layout, pipe: np.ndarray, naive: np.ndarray, position: dict[int, int]
 ) -> tuple[float, float, float] | None:
     """Whether the live forecast's open pipeline (the export's open deals, amount x probability) is far
     thinner than the pipelines the backtest rebuilt at the same point of its periods, each as a share of
-    the team's level then: the pipeline candidates were scored on those, and with an export that holds no
-    open deal (an order history) the team forecast of a quarter fell below half of last year's, still
-    "+pipeline" (QA40 F1). Returns (live amount, live share, median past share) when it is, else None."""
+    the team's seasonal naive forecast of its period (``naive``, per window: last year's same period, so
+    that a quarter that is always low is measured against itself, QA43 F1): the pipeline candidates were
+    scored on those, and with an export that holds no open deal (an order history) the team forecast of a
+    quarter fell below half of last year's, still "+pipeline" (QA40 F1). Not when the rebuilt pipelines
+    brought little anyway (a horizon far ahead, QA43 F3: "0% ... brought 0%"). Returns (live amount, live
+    share, median past share) when it is thin, else None."""
     live = layout.windows[0]
-    if live.cutoff <= layout.as_of or level[0, 0] <= 0:
+    if live.cutoff <= layout.as_of or naive[0] <= 0:
         return None  # the horizon has begun in the export: its pipeline is rebuilt as the backtest's
     rows = [position[s.index] for s in layout.scored_before(live)]
-    past = [pipe[w, 0] / level[w, 0] for w in rows if level[w, 0] > 0]
+    past = [pipe[w, 0] / naive[w] for w in rows if naive[w] > 0]
     if not past:
         return None
     typical = float(np.median(past))
-    share = float(pipe[0, 0] / level[0, 0])
-    return (float(pipe[0, 0]), share, typical) if share < PIPELINE_THIN * typical else None
+    share = float(pipe[0, 0] / naive[0])
+    if typical < PIPELINE_MATTERS or share >= PIPELINE_THIN * typical:
+        return None
+    return float(pipe[0, 0]), share, typical
