@@ -552,3 +552,24 @@ def test_the_salesforce_files_of_an_area_plan_say_its_accounts_are_areas(tmp_pat
     res = export(tmp_path / "p", "salesforce", tmp_path / "sf")
     assert res.exit_code == 0, res.output
     assert "the plan's accounts are areas (polygons in units.geojson" in res.output
+
+
+def test_a_salesforce_export_leaves_no_file_of_an_earlier_export(plan_dir: Path, tmp_path: Path) -> None:
+    """QA44 F1: an export of another plan into the same folder said "ObjectTerritory2Association.csv not
+    written" and left the earlier plan's file there (75 of its 287 rows now wrong for Data Loader). It is
+    removed with --force, with a note, and without --force the export is refused before writing."""
+    ids = {"Region_East": "0MI000000000001AAA", "Region_West": "0MI000000000002AAA"}
+    ids |= {"R1": "0MI000000000003AAA", "R2": "0MI000000000004AAA"}
+    out = tmp_path / "sf"
+    res = export(plan_dir, "salesforce", out, "--sf-territory-ids", str(write_ids(tmp_path / "i.csv", ids)))
+    assert res.exit_code == 0, res.output
+    assert (out / "ObjectTerritory2Association.csv").exists()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = export(plan_dir, "salesforce", out)  # no Ids this time, no --force
+    assert res.exit_code != 0
+    assert "ObjectTerritory2Association.csv" in res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written
+    res = export(plan_dir, "salesforce", out, "--force")
+    assert res.exit_code == 0, res.output
+    assert not (out / "ObjectTerritory2Association.csv").exists()
+    assert "removed ObjectTerritory2Association.csv of the earlier export" in " ".join(res.output.split())

@@ -129,7 +129,20 @@ def export_plan(
             "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "
             "(or fill the columns) before loading it"
         )
-    return Exported(write_csv_files(out, frames, force), notes)
+    stale = [out / name for name in SALESFORCE_FILES if name not in frames and (out / name).is_file()]
+    if stale and not force:  # checked before anything is written
+        _refuse_existing(stale, force)
+    written = write_csv_files(out, frames, force)
+    for path in stale:
+        # the earlier export's file this one does not write (QA44 F1: a second plan's export kept the first
+        # plan's ObjectTerritory2Association.csv, 75 of its 287 rows now wrong, under "not written")
+        path.unlink()
+        notes.append(f"removed {path.name} of the earlier export in {out}: this export does not write it")
+    return Exported(written, notes)
+
+
+#: Every file ``--format salesforce`` may write (a round without the territories' Ids writes no associations).
+SALESFORCE_FILES = ("Account_OwnerId_update.csv", "Territory2.csv", "ObjectTerritory2Association.csv")
 
 
 def _broken_note(plan: PlanTables) -> list[str]:
