@@ -595,7 +595,11 @@ def validate(scenario: Path | None, errors: Path | None, force: bool, **flags: A
       territory-planner validate --accounts accounts.csv --reps reps.csv --errors problems.csv
     """
     # before anything is read: the problems are written to --errors whatever happens next
-    check_errors_file(errors, force, [scenario, *(v for v in flags.values() if isinstance(v, Path))])
+    from territory_planner.io.scenario import scenario_files
+
+    check_errors_file(
+        errors, force, [*scenario_files(scenario), *(v for v in flags.values() if isinstance(v, Path))]
+    )
     from territory_planner import api
 
     options = _options(scenario, flags)

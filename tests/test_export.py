@@ -573,3 +573,31 @@ def test_a_salesforce_export_leaves_no_file_of_an_earlier_export(plan_dir: Path,
     assert res.exit_code == 0, res.output
     assert not (out / "ObjectTerritory2Association.csv").exists()
     assert "removed ObjectTerritory2Association.csv of the earlier export" in " ".join(res.output.split())
+
+
+def test_no_hand_off_file_is_written_into_the_plan_folder(plan_dir: Path) -> None:
+    """QA44 F4/F5: `export --format changes --out PLAN/assignments.csv --force` replaced the plan's own
+    file (every later command then failed), and hand-off files written into the plan folder were deleted
+    by the next `plan --force`. Refused, with --force too; plan.xlsx (the plan's own workbook) may be
+    written again, and map.html by `map`."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    before = {p.name: p.read_bytes() for p in plan_dir.iterdir() if p.is_file()}
+    for fmt, out in (
+        ("changes", plan_dir / "assignments.csv"),
+        ("changes", plan_dir),
+        ("salesforce", plan_dir),
+    ):
+        res = export(plan_dir, fmt, out, "--force")
+        assert res.exit_code == 2, res.output
+        assert "plan folder" in res.output
+    res = CliRunner().invoke(main, ["map", str(plan_dir), "--out", str(plan_dir / "summary.json"), "--force"])
+    assert res.exit_code == 2, res.output
+    assert {p.name: p.read_bytes() for p in plan_dir.iterdir() if p.is_file()} == before
+    assert export(plan_dir, "xlsx", plan_dir / "plan.xlsx", "--force").exit_code == 0
+    res = CliRunner().invoke(
+        main, ["map", str(plan_dir), "--out", str(plan_dir / "map.html"), "--force", "--offline"]
+    )
+    assert res.exit_code == 0, res.output

@@ -64,3 +64,26 @@ def test_a_tolerance_floor_is_shown_only_when_an_account_forces_one(tmp_path: Pa
     assert res.exit_code == 0, res.output
     assert re.search(r"--tolerance potential needs at least\s+│\s+46\.67%", res.output), res.output
     assert re.search(r"--tolerance workload needs at least\s+│\s+33\.33%", res.output), res.output
+
+
+def test_validate_errors_never_replaces_a_parent_scenario(tmp_path: Path) -> None:
+    """QA44 F3: `validate child.toml --errors base.toml --force` wrote the problems over the scenario the
+    child extends."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    base = tmp_path / "base.toml"
+    base.write_text('accounts = "a.csv"\nreps = "r.csv"\n', encoding="utf-8")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "base.toml"\ntolerance = 0.1\n', encoding="utf-8")
+    before = base.read_bytes()
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(base), "--force"])
+    assert res.exit_code == 2, res.output
+    assert "is an input of this run" in " ".join(res.output.split())
+    assert base.read_bytes() == before
+    # a child that is no valid TOML still names its parent: refused too
+    child.write_text('extends = "base.toml"\ntolerance = = 0.1\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(base), "--force"])
+    assert res.exit_code == 2, res.output
+    assert base.read_bytes() == before

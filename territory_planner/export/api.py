@@ -17,7 +17,7 @@ from territory_planner.errors import InputError, OutputExistsError
 from territory_planner.export import FORMATS, crm_files
 from territory_planner.export.plan_tables import PlanTables, read_plan_tables
 from territory_planner.export.workbook import write_workbook
-from territory_planner.io.writers import atomic_write_file, atomic_write_text, csv_text
+from territory_planner.io.writers import atomic_write_file, atomic_write_text, csv_text, refuse_into_plan
 
 WORKBOOK_NAME = "plan.xlsx"
 
@@ -93,6 +93,14 @@ def export_plan(
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     plan = read_plan_tables(plan_dir)
     out = Path(out)
+    if fmt == "xlsx" or fmt == "changes" and out.suffix.lower() == ".csv":
+        targets = [out]
+    else:
+        targets = [
+            out,
+            *(out / name for name in (SALESFORCE_FILES if fmt == "salesforce" else ("changes.csv",))),
+        ]
+    refuse_into_plan(plan_dir, targets, own="plan.xlsx")
     if fmt == "xlsx":
         return Exported(export_workbook(plan, out, force=force, currency=currency))
     if fmt == "changes":

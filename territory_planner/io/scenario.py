@@ -286,6 +286,29 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[P
     return _merge(_load_chain(parent_path, str(parent_path.resolve()), (*seen, path), problems), own)
 
 
+def scenario_files(path: Path | str | None) -> list[Path]:
+    """The scenario file and the parents its ``extends`` chain names, as far as they can be read (a file
+    that cannot be is left for the load to report): the files an output must never replace (QA44 F3:
+    `validate child.toml --errors base.toml --force` wrote the problems over the parent)."""
+    import tomllib
+
+    out: list[Path] = []
+    current = None if path is None else Path(path)
+    while current is not None and current.resolve() not in out:
+        out.append(current.resolve())
+        try:
+            text = current.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            break
+        try:
+            parent = tomllib.loads(text).get("extends")
+        except tomllib.TOMLDecodeError:  # the load reports it; its parent is still not to be written over
+            found = re.search(r"""^\s*extends\s*=\s*["']([^"'\n]+)["']""", text, re.MULTILINE)
+            parent = found.group(1) if found else None
+        current = current.parent / parent if isinstance(parent, str) else None
+    return out
+
+
 def load_scenario(path: Path | str, problems: list[Problem] | None = None) -> dict[str, Any]:
     """Read a scenario file (and its ``extends`` chain) into a flat option mapping with paths resolved.
     Every bad key of the chain is reported at once: raised as one ``InputError``, or, with ``problems``,

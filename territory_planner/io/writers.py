@@ -216,6 +216,26 @@ def check_replace_file(path: Path, force: bool, inputs: Iterable[Path | str | No
         raise OutputExistsError(f"{path} already exists; pass --force to replace it")
 
 
+def refuse_into_plan(plan_dir: Path, targets: Iterable[Path], own: str) -> None:
+    """Raise ``OutputExistsError`` when a command reading the plan folder ``plan_dir`` would write a file
+    into it other than its own output there (``own``: map.html, plan.xlsx; with --force too): QA44 F4/F5,
+    `map --out PLAN/assignments.csv --force` broke the plan for every later command, and hand-off files
+    written into it were deleted by the next `plan --force`."""
+    home = Path(plan_dir).resolve()
+    for target in targets:
+        target = Path(target)
+        if target.resolve() == home:
+            raise OutputExistsError(
+                f"{target} is the plan folder: its files are the plan's own (with --force too); write these "
+                "files to another folder"
+            )
+        if target.resolve().parent == home and target.name != own:
+            raise OutputExistsError(
+                f"{target} is in the plan folder {plan_dir}: writing there would replace or add to the "
+                "plan's own files (with --force too); choose a path outside it"
+            )
+
+
 @contextlib.contextmanager
 def staged_output_dir(
     out: Path, *, force: bool, kind: str, inputs: Iterable[Path | str | None] = ()

@@ -46,8 +46,9 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None, force: bool, cu
 
     unit = None if currency is None else parse_currency(currency)
     if out is not None:  # QA29 F16: a user's file at --out was replaced without a word
-        from territory_planner.io.writers import check_replace_file
+        from territory_planner.io.writers import check_replace_file, refuse_into_plan
 
+        refuse_into_plan(plan_dir, [out], own="map.html")
         check_replace_file(out, force)
     written = write_map(plan_dir, out, offline=offline, currency=unit)
     click.echo(f"map written to {written}")
