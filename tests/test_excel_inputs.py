@@ -7,6 +7,7 @@ text), so each test knows exactly which type every cell has in Excel.
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -417,3 +418,24 @@ def test_zip_codes_formatted_with_leading_zeros_keep_them(tmp_path: Path) -> Non
     loaded = load_inputs(path, path)  # the current reps match the reps table's ids
     assert loaded.accounts["account_id"].tolist() == ["00501", "90210", "02134"]
     assert loaded.accounts["current_rep"].tolist() == ["7", "7", "8"]
+
+
+def test_zip_codes_formatted_with_leading_zeros_keep_them_when_openpyxl_wrote_the_file(
+    tmp_path: Path,
+) -> None:
+    """QA44 F2: openpyxl marks every number cell t="n", which the padded-cell reader took for "not a
+    number": 00501 and 000050 were read as 501 and 50, beside the text ids "00501" and "000050" with no
+    duplicate reported."""
+    import openpyxl
+
+    path = tmp_path / "zips.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "accounts"
+    sheet.append(["account_id", "lat", "lon", "potential", "workload"])
+    for r, (code, fmt) in enumerate([(501, "00000"), (50, "000000"), (90210, "00000")], 2):
+        sheet.append([code, 40.0 + r, -71.0, 100.0, 1.0])
+        sheet.cell(r, 1).number_format = fmt
+    book.save(path)
+    assert b' t="n"' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")  # as openpyxl writes it
+    assert read_table(path, "accounts").frame["account_id"].tolist() == ["00501", "000050", "90210"]

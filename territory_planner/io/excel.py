@@ -424,7 +424,9 @@ def zero_padded_cells(path: Path, sheet: str) -> dict[tuple[str, int], str]:
     out: dict[tuple[str, int], str] = {}
     for attrs, value in _NUMBER_CELL.findall(xml):
         style, ref = _STYLE.search(attrs), _REF.search(attrs)
-        if style is None or ref is None or b' t="' in attrs:  # t="n" is rare; text, bool, error: not numbers
+        # text, bool, error are no numbers; t="n" is one (openpyxl writes it on every number: QA44 F2, ids
+        # 000050 and 00501 read as 50 and 501)
+        if style is None or ref is None or (b' t="' in attrs and b' t="n"' not in attrs):
             continue
         code = pattern.get(int(style.group(1)))
         text = _padded_text(value.decode(), code) if code else None
