@@ -442,7 +442,13 @@ def plan(
     devs = ", ".join(f"{m} {v:.2f}%" for m, v in s["max_abs_dev_pct"].items())
     budgeted = budgeted_share(s)
     departed = (
-        f"; {100 * budgeted:.1f}% from reps who stay, the share --max-moved-share limits"
+        f"; {100 * budgeted:.1f}% from reps who stay"
+        # that share is the budget's only when there is one (QA44 F12)
+        + (
+            ", the share --max-moved-share limits"
+            if (s.get("config") or {}).get("max_moved_share") is not None
+            else ""
+        )
         if budgeted is not None
         else ""
     )

@@ -49,3 +49,23 @@ def test_report_map_and_workbook_show_the_budgeted_share(plan_dir: Path, tmp_pat
     export_plan(plan_dir, "xlsx", book)
     rows = {r[0].value: r[1].value for r in openpyxl.load_workbook(book)["Summary"].iter_rows()}
     assert rows["moved potential share, reps who stay (budgeted)"] == pytest.approx(budgeted)
+
+
+def test_the_console_names_the_budget_only_when_there_is_one(tmp_path: Path) -> None:
+    """QA44 F12: with no --max-moved-share, the console still called the reps-who-stay share "the share
+    --max-moved-share limits"."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    write_instance(tmp_path)
+    said = {}
+    for name, budget in (("free", ""), ("budget", "max_moved_share = 0.2\n")):
+        scenario = tmp_path / f"{name}.toml"
+        scenario.write_text(f'extends = "base.toml"\n{budget}[reps]\nremove = ["R3"]\n', encoding="utf-8")
+        res = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(tmp_path / name), "--quiet"])
+        assert res.exit_code == 0, res.output
+        said[name] = " ".join(res.output.split())
+    assert "from reps who stay" in said["free"]
+    assert "--max-moved-share limits" not in said["free"]
+    assert "from reps who stay, the share --max-moved-share limits" in said["budget"]

@@ -284,3 +284,22 @@ def test_a_departed_reps_account_says_why_it_did_not_go_to_the_nearest_rep(tmp_p
     assert "who ends at potential +0.0% (band +-10.0%; this account is 18.2% of its target)" in row["reason"]
     near = out.assignments.set_index("account_id").loc["A1"]
     assert near["reason"] == ""  # not moved
+
+
+def test_a_reason_never_says_minus_zero() -> None:
+    """QA43 F8: "-0.0%" in the reason of a departed rep's account that went past its nearest rep."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from territory_planner.outputs import _why_not_nearest
+
+    problem = SimpleNamespace(
+        allowed=np.ones((1, 2), dtype=bool), acc_unit=np.array([0]), measures=["potential"],
+        target=np.array([[100.0, 100.0]]), lower_band=np.array([[90.0, 90.0]]),
+        upper_band=np.array([[110.0, 110.0]]), acc_amount=np.array([[5.0]]), rep_ids=["R1", "R2"],
+    )  # fmt: skip
+    km = np.array([[10.0, 50.0]])
+    said = _why_not_nearest(problem, 0, 1, km, {"potential": np.array([-0.04, 3.0])})  # type: ignore[arg-type]
+    assert "who ends at potential +0.0% (band +-10.0%" in said
+    assert "-0.0" not in said
