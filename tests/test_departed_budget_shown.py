@@ -69,3 +69,20 @@ def test_the_console_names_the_budget_only_when_there_is_one(tmp_path: Path) -> 
     assert "from reps who stay" in said["free"]
     assert "--max-moved-share limits" not in said["free"]
     assert "from reps who stay, the share --max-moved-share limits" in said["budget"]
+
+
+def test_a_tolerance_flag_naming_a_measure_not_balanced_is_a_usage_error(tmp_path: Path) -> None:
+    """QA44 F8: `--tolerance potential=0.05,revenue=0.1` over a scenario was blamed on the scenario's
+    [tolerance] line with exit 1; the measure is the flag's: the command line's, exit 2."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    write_instance(tmp_path)
+    res = CliRunner().invoke(
+        main, ["validate", str(tmp_path / "base.toml"), "--tolerance", "potential=0.05,revenue=0.1"]
+    )
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "│ command line │ │ --tolerance │ revenue │ tolerance given for 'revenue'" in said
+    assert "base.toml" not in said
