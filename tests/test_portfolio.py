@@ -893,5 +893,5 @@ def test_a_budget_error_tells_a_tiny_need_from_a_zero_budget() -> None:
     err = proofs._budget_error(spec, 5.365)  # type: ignore[arg-type]
     text = str(err)
     assert "needs at least 0.0000054% of the potential to move, the budget allows 0.0000000%" in text
-    assert "raise it to at least 5.37e-08" in text
+    assert "raise it to at least 0.0000000537" in text
     assert "(0.0000054%)" in err.conflicts[0].message

@@ -274,11 +274,13 @@ def _locks_too(
 
 def _share_up(share: float) -> str:
     """A share for --max-moved-share, rounded up to three significant digits: never below ``share``
-    (0.1674 -> "0.168", 5.365e-08 -> "5.37e-08")."""
+    (0.1674 -> "0.168", 5.365e-08 -> "0.0000000537")."""
     if share <= 0:
         return "0"
-    scale = 10 ** (math.floor(math.log10(share)) - 2)
-    return f"{math.ceil(share / scale - 1e-9) * scale:.3g}"
+    exponent = math.floor(math.log10(share)) - 2
+    up = math.ceil(share / 10**exponent - 1e-9) * 10**exponent
+    text = f"{up:.{max(-exponent, 0)}f}"  # a decimal, as the flag is written ("0.0000537", not "5.37e-05")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:

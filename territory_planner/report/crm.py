@@ -741,7 +741,8 @@ def unknown_accounts(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> 
             names = sorted(set(ids.iloc[idx]))
             out.append(
                 f"{file}: {idx.size:,} opportunit{'y' if idx.size == 1 else 'ies'} on "
-                f"{len(names):,} account(s) not in {SPECS['accounts'].file} ({first_few(names, shown)}; "
+                f"{len(names):,} account{'' if len(names) == 1 else 's'} not in {SPECS['accounts'].file} "
+                f"({first_few(names, shown)}; "
                 f"rows {first_few((int(i) + 1 for i in idx), shown)}): counted in their rep's and the "
                 "team's KPIs; with a plan, in no territory"
             )
