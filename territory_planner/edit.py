@@ -222,6 +222,32 @@ def _zeros_hint(value: str, padded: dict[str, list[str]]) -> str:
     )
 
 
+def _long_numbers(ids: Iterable[str]) -> dict[float, list[str]]:
+    """The ids of 16 or more digits, by the float a spreadsheet keeps of them (15 significant digits)."""
+    out: dict[float, list[str]] = {}
+    for i in ids:
+        if len(i) >= 16 and i.isdigit():
+            out.setdefault(float(f"{float(i):.15g}"), []).append(i)
+    return out
+
+
+def _rounded_hint(value: str, long_ids: dict[float, list[str]]) -> str:
+    """ " (did you mean 1000000000293003? ...)" when ``value`` is a long id a spreadsheet rounded to 15
+    significant digits (QA44 F11: 1000000000293003 came back from a workbook as 1000000000293000.0 with no
+    hint, where the accounts reader names it), else ""."""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    found = long_ids.get(float(f"{number:.15g}"), []) if number >= 1e15 else []
+    if not found:
+        return ""
+    return (
+        f" (did you mean {' or '.join(found[:3])}? a spreadsheet keeps 15 significant digits of a number: "
+        "keep the id column as text)"
+    )
+
+
 def _by_case(ids: Iterable[str]) -> dict[str, list[str]]:
     """The ids by their lower-case spelling, for the hint on an id written in another case."""
     out: dict[str, list[str]] = {}
@@ -300,6 +326,7 @@ def _check_edits(
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
     padded_accounts, padded_reps = _unpadded(row_of), _unpadded(rep_ids)
     cased_accounts, cased_reps = _by_case(row_of), _by_case(rep_ids)
+    long_accounts = _long_numbers(row_of)
     segments = served_segments(plan.territories)  # None: the plan folder does not record them
     families: dict[str, list[int]] | None = None
     if whole_families and segments is not None:
@@ -318,9 +345,12 @@ def _check_edits(
             bad = True
         elif acc not in row_of:
             message = "account is not in the plan" + (
-                _zeros_hint(acc, padded_accounts) or _case_hint(acc, cased_accounts)
+                _zeros_hint(acc, padded_accounts)
+                or _case_hint(acc, cased_accounts)
+                or _rounded_hint(acc, long_accounts)
             )
-            problems.append(Problem(name, k, "account_id", message, acc))
+            shown = f"{float(acc):.0f}" if _rounded_hint(acc, long_accounts) else acc  # as Excel shows it
+            problems.append(Problem(name, k, "account_id", message, shown))
             bad = True
         if not rep:
             problems.append(Problem(name, k, "rep_id", "empty rep id"))

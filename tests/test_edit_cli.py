@@ -412,6 +412,26 @@ def test_an_id_that_lost_its_leading_zeros_gets_a_hint(tmp_path: Path) -> None:
     assert "00102" not in errors.index  # a good row
 
 
+def test_a_long_id_a_spreadsheet_rounded_gets_a_hint(tmp_path: Path) -> None:
+    """QA44 F11: Excel keeps 15 significant digits of a number, so 1000000000293003 came back from an
+    edited workbook as 1000000000293000.0: "not in the plan", no hint, the value as a Python float."""
+    from map_fixtures import assignments_frame, territories_frame
+    from map_fixtures import write_plan as write_map_plan
+
+    a = assignments_frame()
+    a["account_id"] = [f"{1000000000293000 + int(i[1:])}" for i in a["account_id"]]
+    plan = write_map_plan(tmp_path / "plan", a, territories_frame(a))
+    edits = write_edits(tmp_path / "e.csv", [("1000000000293000.0", "R2"), ("1000000000293002", "R3")])
+    code, _ = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "out"))
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "out" / "input_errors.csv", dtype=str)
+    assert len(errors) == 1
+    (value, message) = errors.loc[0, ["value", "message"]].tolist()
+    assert value == "1000000000293000"  # as Excel shows the number
+    assert "did you mean 1000000000293001 or 1000000000293002" in message  # both read as ...3000 there
+    assert "15 significant digits" in message
+
+
 def test_an_id_in_another_case_gets_a_hint(base: Path, tmp_path: Path) -> None:
     """QA15 L9: "pla0032;pl02" said only "account is not in the plan"; ids are compared as written (CRM
     Ids differ by case alone), so the edit is refused, naming the id of the plan."""
