@@ -166,6 +166,24 @@ def test_summary_sheet_matches_summary_json(plan_dir: Path) -> None:
     assert items["proven optimal"].data_type == "b"
     assert items["plan date"].is_date
     assert items["plan folder"].value == str(plan_dir)  # where the plan is, not its staging folder
+    budget = summary["config"].get("max_moved_share")
+    assert ("disruption budget (--max-moved-share)" in items) == (budget is not None)
+
+
+def test_the_summary_sheet_gives_the_disruption_budget(plan_dir: Path, tmp_path: Path) -> None:
+    """QA44 F15: the Summary gave the moved share, not the budget it was held to."""
+    import shutil
+
+    from territory_planner.export.plan_tables import read_plan_tables
+    from territory_planner.export.workbook import summary_rows
+
+    copy = tmp_path / "plan"
+    shutil.copytree(plan_dir, copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["config"]["max_moved_share"] = 0.2
+    (copy / "summary.json").write_text(json.dumps(summary))
+    rows = {item: (value, fmt) for item, value, fmt in summary_rows(read_plan_tables(copy))}
+    assert rows["disruption budget (--max-moved-share)"] == (0.2, "0.0%")
 
 
 def test_changes_match_the_moves_sheet_and_the_assignments(plan_dir: Path, tmp_path: Path) -> None:

@@ -245,6 +245,12 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
     rows += [
         ("moved accounts", s.get("moved_accounts"), "#,##0"),
         ("moved potential share", s.get("moved_potential_share"), "0.0%"),
+        # the budget the moves were held to (QA44 F15: the Summary gave the share moved, not the limit)
+        *(
+            [("disruption budget (--max-moved-share)", budget, "0.0%")]
+            if isinstance(budget := (s.get("config") or {}).get("max_moved_share"), int | float)
+            else []
+        ),
         *(
             [("moved potential share, reps who stay (budgeted)", budgeted, "0.0%")]
             if (budgeted := budgeted_share(s)) is not None
