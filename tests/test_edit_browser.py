@@ -649,10 +649,7 @@ def test_a_level_tables_footnote_wraps_inside_the_panel(browser: Any, tmp_path: 
     summary = summary_dict(len(a), 3, int(a["moved"].sum()))
     summary["hierarchy"] = {"district": {"tolerance": {"*": 0.05}, "pieces": {west: 14, east: 11}}}
     uri = write_map(write_plan(tmp_path / "plan", a, t, summary), offline=True).resolve().as_uri()
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.goto(uri + "#level=district")
-    pg.wait_for_selector(READY, state="attached")
+    context, pg, _ = open_map(browser, uri + "#level=district")
     table = f'table[data-level="district"]{VIEW}'
     assert pg.locator(f"{table} tfoot").is_visible()
     wide, room = pg.evaluate(
@@ -672,10 +669,7 @@ def test_a_workload_below_ten_thousand_keeps_its_digits_in_both_tables(browser: 
     a = assignments_frame()
     a["workload"] = a["workload"] * 100.0
     uri = write_map(write_plan(tmp_path / "plan", a, territories_frame(a)), offline=True).resolve().as_uri()
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.goto(uri)
-    pg.wait_for_selector(READY, state="attached")
+    context, pg, _ = open_map(browser, uri)
     static = pg.locator('#tp-legend tr[data-rep="R1"] td').all_inner_texts()
     assert static[4] == "2,300"  # Rep, Accts, Potential, Δ%, Work
     editing(pg)
@@ -694,10 +688,7 @@ def test_a_homes_card_shows_the_account_at_that_home(browser: Any, tmp_path: Pat
     t = territories_frame(a)
     a.loc[a["account_id"] == "A1", ["lat", "lon"]] = [40.0, -75.0]  # R1's home
     uri = write_map(write_plan(tmp_path / "plan", a, t), offline=True).resolve().as_uri()
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.goto(uri)
-    pg.wait_for_selector(READY, state="attached")
+    context, pg, _ = open_map(browser, uri)
     for rep, shown in (("R1", ["Home of Alice (R1)", "Acme Corp"]), ("R2", ["Home of Bob (R2)"])):
         pt = pg.evaluate(f"territoryPlanner.point('{rep}', 'home')")
         pg.mouse.move(pt["x"], pt["y"])
@@ -718,12 +709,7 @@ def test_the_editor_works_on_a_plan_whose_roster_lost_a_rep(browser: Any, tmp_pa
     a.loc[a["account_id"] == "A9", "current_rep"] = "R9"  # a rep who left
     a.loc[a["account_id"] == "A9", "moved"] = True
     uri = write_map(write_plan(tmp_path / "plan", a, territories_frame(a)), offline=True).resolve().as_uri()
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(uri)
-    pg.wait_for_selector(READY, state="attached")
+    context, pg, errors = open_map(browser, uri)
     editing(pg)
     assert cells(pg, "R1")[1:3] == ["3", "$230k"]
     assert pg.evaluate("territoryPlanner.assign(['A1'], 'R2')") is True
