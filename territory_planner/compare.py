@@ -305,8 +305,15 @@ def balance_table(plans: list[PlanFolder]) -> pd.DataFrame:
         cols = [c for c in BALANCE_COLUMNS if c in p.territories.columns]
         t = p.territories.set_index("rep_id")[cols]
         for c in cols:
-            out[f"{p.label}: {c}"] = out["rep_id"].map(t[c])
+            column = out["rep_id"].map(t[c])
+            if c in WHOLE_COLUMNS:  # counts stay whole where a rep is blank (QA44 F19: "24.0")
+                column = pd.to_numeric(column, errors="coerce").round().astype("Int64")
+            out[f"{p.label}: {c}"] = column
     return out
+
+
+#: Balance columns that are counts.
+WHOLE_COLUMNS = frozenset({"accounts"})
 
 
 def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -91,6 +91,11 @@ def test_moves_and_rep_statement(tmp_path: Path) -> None:
     balance = pd.read_csv(tmp_path / "cmp" / "balance.csv")
     assert list(balance["rep_id"]) == ["R1", "R2", "R3"]
     assert pd.isna(balance.set_index("rep_id").loc["R3", "plan_a: potential"])
+    # counts stay whole where a rep is blank (QA44 F19: "24.0")
+    text = (tmp_path / "cmp" / "balance.csv").read_text(encoding="utf-8-sig")
+    first = text.splitlines()[1].split(",")
+    head = text.splitlines()[0].split(",")
+    assert "." not in first[head.index("plan_a: accounts")]
     page = (tmp_path / "cmp" / "compare.html").read_text()
     assert "<b>A5</b>" not in page
     assert "&lt;b&gt;A5&lt;/b&gt;" in page
