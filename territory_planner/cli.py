@@ -41,7 +41,7 @@ from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.sizes import SMALL_PAIRS
 from territory_planner.options import PATH_OPTIONS, PlanOptions, build_options, flag_name, parse_tolerance
-from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, money
+from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, counted, money
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
 COMMAND_BEGUN: float | None = None  # set by ``run``: --time-limit then counts the solver's imports too
@@ -500,7 +500,7 @@ def plan(
             else None
         )  # QA11 O2: a proof for districts read "not by itself a proof"
         click.echo(
-            f"RELAXED PLAN: it breaks {_count(len(s.get('violations') or []), 'constraint')} (see "
+            f"RELAXED PLAN: it breaks {counted(len(s.get('violations') or []), 'constraint')} (see "
             "violations in summary.json); "
             + (
                 f"no plan meeting every constraint exists: no plan of connected {proven} meets the bands "
@@ -567,11 +567,6 @@ def _log_lines(console: Any, started: float, every: float = 5.0) -> Callable[[st
             last_step[0], last_at[0] = step, now
 
     return progress
-
-
-def _count(n: int, noun: str) -> str:
-    """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints")."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _objective_parts(s: dict[str, Any]) -> str:

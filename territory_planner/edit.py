@@ -344,13 +344,10 @@ def _check_edits(
             problems.append(Problem(name, k, "account_id", "empty account id"))
             bad = True
         elif acc not in row_of:
-            message = "account is not in the plan" + (
-                _zeros_hint(acc, padded_accounts)
-                or _case_hint(acc, cased_accounts)
-                or _rounded_hint(acc, long_accounts)
-            )
-            shown = f"{float(acc):.0f}" if _rounded_hint(acc, long_accounts) else acc  # as Excel shows it
-            problems.append(Problem(name, k, "account_id", message, shown))
+            rounded = _rounded_hint(acc, long_accounts)
+            hint = _zeros_hint(acc, padded_accounts) or _case_hint(acc, cased_accounts) or rounded
+            shown = f"{float(acc):.0f}" if rounded else acc  # a rounded long id as Excel shows it
+            problems.append(Problem(name, k, "account_id", "account is not in the plan" + hint, shown))
             bad = True
         if not rep:
             problems.append(Problem(name, k, "rep_id", "empty rep id"))

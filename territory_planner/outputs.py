@@ -16,6 +16,7 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.prechecks import balance_floor
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PlanOptions
+from territory_planner.report.formatting import no_negative_zero
 
 
 def _dev_pct(value: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -183,9 +184,7 @@ def _why_not_nearest(
             size = 100 * float(problem.acc_amount[i, m]) / target
             band = f"band +-{up:.1f}%" if abs(up - down) < 0.05 else f"band -{down:.1f}% to +{up:.1f}%"
             band = f" ({band}; this account is {size:.1f}% of its target)"
-        stands.append(
-            f"{measure} {round(final_dev[measure][near], 1) + 0.0:+.1f}%{band}"
-        )  # no -0.0 (QA43 F8)
+        stands.append(f"{measure} {no_negative_zero(final_dev[measure][near], 1):+.1f}%{band}")  # QA43 F8
     return (
         f"; to {problem.rep_ids[j_new]} ({account_km[i, j_new]:,.0f} km), not the nearest rep "
         f"{problem.rep_ids[near]} ({account_km[i, near]:,.0f} km), who ends at {', '.join(stands)}"

@@ -138,8 +138,7 @@ def export_plan(
             "(or fill the columns) before loading it"
         )
     stale = [out / name for name in SALESFORCE_FILES if name not in frames and (out / name).is_file()]
-    if stale and not force:  # checked before anything is written
-        _refuse_existing(stale, force)
+    _refuse_existing(stale, force)  # before anything is written
     written = write_csv_files(out, frames, force)
     for path in stale:
         # the earlier export's file this one does not write (QA44 F1: a second plan's export kept the first

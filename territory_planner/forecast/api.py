@@ -17,6 +17,7 @@ from territory_planner.forecast.layout import Layout, build_layout, month_label,
 from territory_planner.io.writers import write_csv
 from territory_planner.report.api import load_crm_for
 from territory_planner.report.crm import CrmData
+from territory_planner.report.formatting import counted
 from territory_planner.report.levels import UNASSIGNED
 from territory_planner.report.periods import Period, PeriodError, parse_period
 from territory_planner.report.plan import PlanData, load_plan
@@ -37,10 +38,6 @@ BACKTEST_COLUMNS = [
     "baseline_forecast",
     "baseline_accuracy",
 ]
-
-
-def _deals(n: int) -> str:
-    return f"{n:,} deal" + ("" if n == 1 else "s")
 
 
 def _listed(ids: list[str]) -> str:
@@ -214,10 +211,11 @@ class ForecastReport:
             if len(orphans):
                 lost = f"{int(orphans['deals'].sum()):,} deals of accounts with no current rep in the roster"
                 where += (" and " if where else "") + f"the rep row {UNASSIGNED} ({lost})"
+            deals = int(part["deals"].sum())
             notes.append(
                 f"rep {rep} is not in the roster (departed): no forecast of its own; its "
-                f"{_deals(int(part['deals'].sum()))} ({money(part['won_amount'].sum())} won before the "
-                f"cut-off) {'is' if int(part['deals'].sum()) == 1 else 'are'} forecast under {where}"
+                f"{counted(deals, 'deal')} ({money(part['won_amount'].sum())} won before the cut-off) "
+                f"{'is' if deals == 1 else 'are'} forecast under {where}"
                 + ("; under the plan they follow their accounts to the new territories" if plan else "")
             )
         return notes

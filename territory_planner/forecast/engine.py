@@ -53,7 +53,8 @@ COVERAGE = 0.80
 #: Seasonal naive's past errors count as this many windows in the interval's error variance.
 PRIOR_WINDOWS = 2
 #: The live pipeline is thin when it brings less than this share of what the backtest's rebuilt pipelines
-#: brought at the same point (each against its series' level): the pipeline methods are not used then.
+#: brought at the same point (each against the team's seasonal naive forecast of its period): the pipeline
+#: methods are not used then.
 PIPELINE_THIN = 0.5
 #: ... and only when the rebuilt pipelines brought at least this share of the period (else it barely counts).
 PIPELINE_MATTERS = 0.1
@@ -72,7 +73,8 @@ class EngineResult:
     upper: np.ndarray
     pipeline: np.ndarray  # [window, node] expected won from the open pipeline
     method: list[list[str]]  # [window][node]
-    # (the live pipeline's expected amount, its share of the team's level, the backtest's median share)
+    # (the live pipeline's expected amount, its share of the team's seasonal naive forecast, the backtest's
+    # median share)
     # when the live pipeline is thin and the pipeline methods were left out of the forecast; else None
     thin_pipeline: tuple[float, float, float] | None = None
 

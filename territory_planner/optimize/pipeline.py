@@ -1034,10 +1034,12 @@ def _elastic_mip(
     deadline: float,
     gap: float,
     prices: dict[str, np.ndarray] | None = None,
+    cap_at_start: bool = False,
 ) -> tuple[SolveOutcome, np.ndarray | None]:
     """The elastic MIP of ``spec`` over the pairs ``cols`` (every band row may give, at the real model's
     slack prices or ``prices``), started from ``start`` with the slacks it needs; HiGHS's outcome (status,
-    objective, bound) and the assignment (-1: a unit with no column at 1)."""
+    objective, bound) and the assignment (-1: a unit with no column at 1). ``cap_at_start``: the violation
+    (the priced slacks) may not exceed the start's."""
     from territory_planner.optimize import formulation
 
     col_unit, col_rep = np.nonzero(cols)
@@ -1053,6 +1055,14 @@ def _elastic_mip(
     warm = (
         None if start is None else formulation.elastic_start(form, (start[col_unit] == col_rep).astype(float))
     )
+    if cap_at_start and warm is not None:
+        cost = {id(v): c for v, c in form.prob.objective.items()}
+        priced = [(s, cost.get(id(s), 0.0)) for s in form.variables[form.n_cols :]]
+        violation = float(sum(c * warm[form.n_cols + k] for k, (_, c) in enumerate(priced)))
+        limit = violation * (1 + 1e-9) + 1e-9
+        cap = pulp.LpConstraint(pulp.LpAffineExpression(priced), pulp.LpConstraintLE, "violation_cap", limit)
+        form.prob += cap
+        form.constraints.append(cap)
     out = run.backend.solve(
         form.prob,
         form.variables,
@@ -1731,42 +1741,15 @@ def _least_travel_at(
     """The least-travel plan whose violation (the elastic model's priced slacks) is at most ``least``'s:
     the elastic MIP over ``cols`` with that cap, started from ``least``; ``least`` itself when HiGHS has
     nothing better by ``deadline``. Returns the plan and the stage's outcome."""
-    from territory_planner.optimize import formulation
-
-    col_unit, col_rep = np.nonzero(cols)
-    form = formulation.build(
-        spec, col_unit, col_rep, integer=True, elastic=True, slack_price=prices, name="relaxed_travel"
-    )
-    start = formulation.elastic_start(form, (least[col_unit] == col_rep).astype(float))
-    slacks = form.variables[form.n_cols :]
-    cost = {id(v): c for v, c in form.prob.objective.items()}
-    priced = [(s, cost.get(id(s), 0.0)) for s in slacks]
-    violation = float(sum(c * start[form.n_cols + k] for k, (_, c) in enumerate(priced)))
-    cap = pulp.LpConstraint(
-        pulp.LpAffineExpression(priced), pulp.LpConstraintLE, "least_violation", violation * (1 + 1e-9) + 1e-9
-    )
-    form.prob += cap
-    form.constraints.append(cap)
-    out = run.backend.solve(
-        form.prob,
-        form.variables,
-        form.constraints,
-        mip=True,
-        time_limit=max(deadline - time.perf_counter(), 0.5),
-        gap=run.gap,
-        seed=run.seed,
-        threads=run.threads,
-        start=start,
-    )
+    out, plan = _elastic_mip(
+        run, spec, cols, least, name="relaxed_travel", deadline=deadline, gap=run.gap, prices=prices,
+        cap_at_start=True,
+    )  # fmt: skip
     before = run.objective_of(least)
-    if not out.has_solution:
+    after = float("inf") if plan is None or (plan < 0).any() else run.objective_of(plan)
+    if plan is None or after >= before:
         return least, f"{out.status.value}: kept the least-violation plan"
-    x = out.values[: form.n_cols] > 0.5
-    plan = np.full(spec.problem.n_units, -1, dtype=np.int64)
-    plan[col_unit[x]] = col_rep[x]
-    if (plan < 0).any() or run.objective_of(plan) >= before:
-        return least, f"{out.status.value}: kept the least-violation plan"
-    return plan, f"{out.status.value}, travel {before:,.1f} -> {run.objective_of(plan):,.1f}"
+    return plan, f"{out.status.value}, travel {before:,.1f} -> {after:,.1f}"
 
 
 def _widened(spec: ModelSpec, plan: np.ndarray) -> ModelSpec | None:

@@ -20,15 +20,19 @@ from territory_planner.level_outputs import level_frame, level_labels
 from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
 from territory_planner.report.formatting import (
     budgeted_share,
+    counted,
     design_gap_note,
     money_short,
     money_short_column,
+    no_negative_zero,
     short_column,
 )
 
 
 def _pct(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{round(value, 1) + 0.0:+.1f}"  # never "-0.0" (QA41 F6)
+    return (
+        "n/a" if not math.isfinite(value) else f"{no_negative_zero(value, 1):+.1f}"
+    )  # never "-0.0" (QA41 F6)
 
 
 def _notes(summary: dict[str, Any]) -> str:
@@ -43,14 +47,9 @@ def _notes(summary: dict[str, Any]) -> str:
     items = "".join(f"<li>{escape(note)}</li>" for note in notes)
     opened = " open" if summary.get("status") == "relaxed" else ""
     return (
-        f'<details class="tp-notes"{opened}><summary>{_counted(len(notes), "note")} on this plan</summary>'
+        f'<details class="tp-notes"{opened}><summary>{counted(len(notes), "note")} on this plan</summary>'
         f"<ul>{items}</ul></details>"
     )
-
-
-def _counted(n: int, noun: str) -> str:
-    """'1 rep', '12 reps' (QA41 F9: "1 reps")."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _count(value: float) -> str:
@@ -365,7 +364,7 @@ def legend_html(
         outside = ""
         if not others.empty:
             held = money_short(float(others["potential"].sum()))
-            count = _counted(int(others["accounts"].sum()), "account")
+            count = counted(int(others["accounts"].sum()), "account")
             names = " and ".join(str(n) for n in others["name"])
             outside = f"Not in any {{level}} today: {count} ({held} of potential): {names}"
         groups += _current_table(current, colours, summary, today) + "".join(
@@ -383,8 +382,8 @@ def legend_html(
     view = "" if after is None else ' data-view="after"'
     return (
         '<aside id="tp-legend">'
-        f"<h1>Territory plan{_plan_name(summary)}: {_counted(len(territories), 'rep')}, "
-        f"{_counted(n_accounts, 'account')}</h1>" + _plan_origin(summary) +
+        f"<h1>Territory plan{_plan_name(summary)}: {counted(len(territories), 'rep')}, "
+        f"{counted(n_accounts, 'account')}</h1>" + _plan_origin(summary) +
         # on paper the view switch is gone: tp_print.js writes which view and colouring the map shows
         '<p id="tp-print-view" class="tp-print-only"></p>'
         f'<div class="tp-meta">{_status_line(summary)}<br>{_moved_line(summary, n_moved, n_accounts)}</div>'

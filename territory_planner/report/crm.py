@@ -23,6 +23,7 @@ from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, 
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
 from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text
+from territory_planner.report.formatting import counted
 
 log = logging.getLogger(__name__)
 
@@ -741,7 +742,7 @@ def unknown_accounts(tables: dict[str, pd.DataFrame | None], shown: int = 5) -> 
             names = sorted(set(ids.iloc[idx]))
             out.append(
                 f"{file}: {idx.size:,} opportunit{'y' if idx.size == 1 else 'ies'} on "
-                f"{len(names):,} account{'' if len(names) == 1 else 's'} not in {SPECS['accounts'].file} "
+                f"{counted(len(names), 'account')} not in {SPECS['accounts'].file} "
                 f"({first_few(names, shown)}; "
                 f"rows {first_few((int(i) + 1 for i in idx), shown)}): counted in their rep's and the "
                 "team's KPIs; with a plan, in no territory"

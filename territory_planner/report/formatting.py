@@ -229,14 +229,19 @@ def share(value: float | None) -> str:
     return percent(value)
 
 
-def _no_negative_zero(value: float, digits: int) -> float:
+def no_negative_zero(value: float, digits: int) -> float:
     """``value`` as it will print at ``digits`` decimals, never -0 (QA41 F6: "-0.0" for -0.04%)."""
     return round(value, digits) + 0.0
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints"; QA41 F9: "1 reps")."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def signed_percent(value: float | None) -> str:
     """A value already in percent (``dev_pct``), with its sign."""
-    return NA if value is None or _missing(value) else f"{_no_negative_zero(value, 1):+.1f}%"
+    return NA if value is None or _missing(value) else f"{no_negative_zero(value, 1):+.1f}%"
 
 
 def days(value: float | None) -> str:
