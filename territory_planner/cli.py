@@ -40,7 +40,14 @@ from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate
 from territory_planner.optimize.sizes import SMALL_PAIRS
-from territory_planner.options import PATH_OPTIONS, PlanOptions, build_options, flag_name, parse_tolerance
+from territory_planner.options import (
+    BAND_OPTIONS,
+    PATH_OPTIONS,
+    PlanOptions,
+    build_options,
+    flag_name,
+    parse_tolerance,
+)
 from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, counted, money
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
@@ -159,9 +166,6 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-_TOLERANCES = ("tolerance", "district_tolerance", "region_tolerance")
-
-
 def _names_measures(value: object) -> bool:
     """``potential=0.05,workload=0.1``: every part names its measure (a bare ``0.05`` sets them all)."""
     parts = [p for p in str(value).split(",") if p.strip()]
@@ -188,7 +192,7 @@ def _collect(
     for key, value in flags.items():
         if value is None or value is False:
             continue
-        if key in _TOLERANCES and values.get(key) not in (None, "", {}) and _names_measures(value):
+        if key in BAND_OPTIONS and values.get(key) not in (None, "", {}) and _names_measures(value):
             source = str(scenario or COMMAND_LINE)
             value = {
                 **parse_tolerance(values[key], source, key),
@@ -223,7 +227,7 @@ def _flag_measures(problems: list[Problem], flags: dict[str, Any]) -> list[Probl
     on base.toml line 10, exit 1): a measure the flag names is the command line's (a usage error)."""
     out = []
     for p in problems:
-        value = flags.get(str(p.column)) if p.column in _TOLERANCES else None
+        value = flags.get(str(p.column)) if p.column in BAND_OPTIONS else None
         if value is not None and _names_measures(value) and "not a balance measure" in p.message:
             named = parse_tolerance(value, COMMAND_LINE, flag_name(str(p.column)))
             if p.value in named:

@@ -106,12 +106,17 @@ _DECIMAL_COMMA = re.compile(r"^(\d+),(\d+)$")
 _MEASURE_DECIMAL_COMMA = re.compile(r"=\s*(\d+),(\d+)(?=\s*(?:,\s*[A-Za-z_]|$))")
 
 
-def parse_tolerance(value: object, source: str, column: str = "tolerance") -> dict[str, float]:
+def parse_tolerance(
+    value: object, source: str, column: str = "tolerance", problems: list[Problem] | None = None
+) -> dict[str, float]:
     """``0.05`` | ``"potential=0.05,workload=0.1"`` | ``{"potential": 0.05}`` -> {measure: tol}.
 
     A flag's problem shows the value as written (``abc``, ``potential=abc``); a scenario file's gets it
-    from the line that writes it (``io.scenario_lines.locate``, which finds a measure's line by it)."""
+    from the line that writes it (``io.scenario_lines.locate``, which finds a measure's line by it). Every
+    measure's problem is found (QA44 F9: a bad value hid the next measure's); with ``problems`` they are
+    added to it and the good measures returned, else raised together."""
     out: dict[str, float] = {}
+    found: list[Problem] = []
     shown = str(value).strip() if source == COMMAND_LINE else ""
     table = isinstance(value, dict) and source != COMMAND_LINE  # a scenario's [tolerance] table
     if isinstance(value, dict):
@@ -138,23 +143,51 @@ def parse_tolerance(value: object, source: str, column: str = "tolerance") -> di
     for k, v in items:
         # in a [tolerance] table the problem names its measure, by which ``locate`` finds its line
         where = str(k) if table else shown
+        named = column if k == "*" else f"{column} for {str(k).lower()}"
+        tol = None
         if isinstance(v, bool):  # TOML's false is no 0 (QA12 N4: bands at a tolerance of 0)
-            message = f"{column} must be a number, not {str(v).lower()}"
-            raise InputError(Problem(source, None, column, message, value=where))
-        try:
-            tol = float(v)
-        except (TypeError, ValueError):
-            message = f"{column} {v!r} is not a number"
-            raise InputError(Problem(source, None, column, message, value=where)) from None
-        if not 0 <= tol < 1:
-            message = f"{column} {tol} must be in [0, 1)"
-            raise InputError(Problem(source, None, column, message, value=where))
+            message = f"{named} must be a number, not {str(v).lower()}"
+        else:
+            try:
+                tol = float(v)
+                message = f"{named} {tol} must be in [0, 1)"
+            except (TypeError, ValueError):
+                message = f"{named} {v!r} is not a number"
+        if tol is None or not 0 <= tol < 1:
+            found.append(Problem(source, None, column, message, value=where))
+            continue
         if str(k).lower() in out and out[str(k).lower()] != tol:  # QA18 F12: the last one was kept
             name = "every measure" if k == "*" else repr(str(k).lower())
             message = f"{column} gives {name} twice ({out[str(k).lower()]:g} and {tol:g})"
-            raise InputError(Problem(source, None, column, message, value=where))
+            found.append(Problem(source, None, column, message, value=where))
+            continue
         out[str(k).lower()] = tol
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise InputError(found)
     return out
+
+
+BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
+
+
+def unbanded(values: dict[str, Any], balance: object) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """``values`` without the measures of their band tables (``[tolerance]`` and the level ones) that
+    ``balance`` leaves out, and those measures per option: a scenario narrowing what its parent balances,
+    or a sweep's ``balance`` grid value, drops the bands on what it no longer balances, as ``--balance``
+    does (QA44 F7: refused, with the hint to balance the measure again)."""
+    measures = set(balance_measures(balance))
+    out = dict(values)
+    dropped: dict[str, list[str]] = {}
+    for key in BAND_OPTIONS:
+        table = values.get(key)
+        if isinstance(table, dict):
+            gone = [str(m) for m in table if str(m).strip().lower() not in measures]
+            if gone:
+                dropped[key] = gone
+                out[key] = {m: v for m, v in table.items() if str(m) not in gone}
+    return out, dropped
 
 
 def _as_written(value: object) -> str:
@@ -218,8 +251,12 @@ def build_options(
                 if twice:  # QA18 F12: two band rows of one name crashed the model's build
                     raise ValueError(f"balance lists {', '.join(map(repr, twice))} twice")
                 kwargs[key] = measures
-            elif key in {"tolerance", "district_tolerance", "region_tolerance"}:
-                kwargs[key] = parse_tolerance(value, source, _column(key, source))
+            elif key in BAND_OPTIONS:
+                found: list[Problem] = []
+                # the good measures stay, so that one not balanced is said in the same run (QA44 F9)
+                kwargs[key] = parse_tolerance(value, source, _column(key, source), found)
+                if found:
+                    raise InputError(found)
             elif key == "quota_history_weight":
                 v = float(value)
                 if not 0 <= v <= 1:
@@ -340,8 +377,8 @@ def build_options(
         "quota_method forecast needs forecast_horizon and company_target",
     )
     check({"balance"}, not opts.balance, "balance", "balance needs at least one measure")
-    for key in ("tolerance", "district_tolerance", "region_tolerance"):
-        if not opts.balance or {key, "balance"} & bad:
+    for key in BAND_OPTIONS:
+        if not opts.balance or "balance" in bad:  # a bad band's good measures are checked (QA44 F9)
             continue
         # a flag's own measures are its (a flag naming measures over a scenario's table is merged into
         # it by the CLI, and a measure there may be the file's)

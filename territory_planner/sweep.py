@@ -49,7 +49,14 @@ from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, 
 from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
-from territory_planner.options import OPTION_NAMES, PlanOptions, balance_measures, build_options, flag_name
+from territory_planner.options import (
+    OPTION_NAMES,
+    PlanOptions,
+    balance_measures,
+    build_options,
+    flag_name,
+    unbanded,
+)
 from territory_planner.report.charts import label_offsets
 
 log = logging.getLogger(__name__)
@@ -199,7 +206,7 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
             if key == "solver" and (unknown := _unknown_solver(v)):
                 problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
                 continue
-            built, found = _built({**values, key: v}, source, frozenset({key}))
+            built, found = _built(with_params(values, {key: v}), source, frozenset({key}))
             problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
                 Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
                 for p in found
@@ -323,7 +330,7 @@ def stricter_points(points: list[SweepPoint], values: dict[str, Any]) -> dict[in
     built: dict[int, PlanOptions] = {}
     for p in points:
         try:
-            built[p.index] = build_options({**values, **p.params})
+            built[p.index] = build_options(with_params(values, p.params))
         except InputError:  # the point fails on its own when it runs
             continue
     # strictly: two points that relax each other (the same bands written two ways) are not ordered
@@ -335,7 +342,18 @@ def stricter_points(points: list[SweepPoint], values: dict[str, Any]) -> dict[in
 
 def point_options(values: dict[str, Any], params: dict[str, Any], name: str) -> PlanOptions:
     """The options a point is solved with: the scenario's, its grid values, one solver thread."""
-    return build_options({**values, **params, "threads": 1}, source=f"sweep point {name}")
+    return build_options({**with_params(values, params), "threads": 1}, source=f"sweep point {name}")
+
+
+def with_params(values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's values with a point's grid values; a grid ``balance`` drops the scenario's bands on
+    the measures it leaves out, as ``--balance`` does (QA44 F7: ``--grid balance=potential`` over a
+    ``[tolerance]`` table naming workload was refused; ``prepare`` says it once)."""
+    merged = {**values, **params}
+    if "balance" not in params:
+        return merged
+    kept, _ = unbanded({k: v for k, v in values.items() if k not in params}, params["balance"])
+    return {**kept, **params}
 
 
 def _short(value: Any) -> str:
@@ -644,7 +662,13 @@ def prepare_sweep(
     bad = check_grid(values, grid, str(scenario))
     if bad:
         raise InputError(bad)
-    build_options({**values, **grid_points(grid)[0].params})  # bad base options fail once, up front
+    build_options(with_params(values, grid_points(grid)[0].params))  # bad base options fail once, up front
+    for value in grid.get("balance", []):
+        notes += [
+            f"{scenario}: the scenario's {key} for {', '.join(gone)} is not used at balance="
+            f"{_param_text(value)}, which leaves {', '.join(gone)} unbalanced"
+            for key, gone in unbanded(values, value)[1].items()
+        ]
     return values, grid, notes
 
 

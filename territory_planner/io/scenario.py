@@ -36,6 +36,7 @@ them as the ``reps_add`` / ``reps_remove`` options; those two names are internal
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -43,7 +44,9 @@ from typing import Any
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.scenario_lines import TABLE_OPTIONS, as_written, key_lines
-from territory_planner.options import OPTION_NAMES, PATH_OPTIONS
+from territory_planner.options import OPTION_NAMES, PATH_OPTIONS, balance_measures, unbanded
+
+log = logging.getLogger(__name__)
 
 _INTERNAL = {"reps_add", "reps_remove"}
 # an empty string unsets these (a child scenario clears its parent's value); as a path it named the
@@ -283,7 +286,26 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[P
         raise InputError(
             Problem(shown, line, "extends", f"parent scenario {parent_path} not found", parent_name)
         )
-    return _merge(_load_chain(parent_path, str(parent_path.resolve()), (*seen, path), problems), own)
+    parent = _load_chain(parent_path, str(parent_path.resolve()), (*seen, path), problems)
+    if "balance" in own:
+        parent = _unbanded(parent, own["balance"], shown)
+    return _merge(parent, own)
+
+
+def _unbanded(parent: dict[str, Any], balance: Any, shown: str) -> dict[str, Any]:
+    """The parents' values without their bands on measures a child's ``balance`` leaves out, said: the
+    child narrows what is balanced, so an inherited band of a measure no longer balanced goes with it (a
+    band the child itself writes for such a measure stays an error)."""
+    out, dropped = unbanded(parent, balance)
+    for key, measures in dropped.items():
+        log.warning(
+            "%s: balance %s leaves %s unbalanced: the inherited %s for it is not used",
+            shown,
+            ", ".join(balance_measures(balance)),
+            ", ".join(measures),
+            key,
+        )
+    return out
 
 
 def scenario_files(path: Path | str | None) -> list[Path]:

@@ -1,0 +1,105 @@
+"""A scenario or a sweep point that narrows what is balanced, and every band problem at once (QA44 F7, F9).
+
+F7: a child scenario with ``balance = ["potential"]`` below a parent whose ``[tolerance]`` names workload
+was refused, the parent's line blamed, with the hint to balance workload again; ``--grid
+balance=potential`` was refused the same way. Now the inherited band goes, said, as under ``--balance``.
+F9: ``[tolerance] segment = 0.1, workload = 1.5`` reported the 1.5 only; the unbalanced segment came out
+on the next run."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from territory_planner.errors import InputError
+from territory_planner.io.scenario import load_scenario
+from territory_planner.options import build_options
+from territory_planner.sweep import check_grid, point_options, prepare_sweep
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+BASE = f"""accounts = "{SAMPLE / "accounts.csv"}"
+reps = "{SAMPLE / "reps.csv"}"
+balance = ["potential", "workload"]
+[tolerance]
+potential = 0.05
+workload = 0.08
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_child_narrowing_balance_drops_the_inherited_band_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(tmp_path, "base.toml", BASE)
+    child = _write(tmp_path, "child.toml", 'extends = "base.toml"\nbalance = ["potential"]\n')
+    with caplog.at_level(logging.WARNING):
+        values = load_scenario(child)
+    options = build_options(values, source=str(child))
+    assert options.balance == ("potential",)
+    assert options.tolerance == {"potential": pytest.approx(0.05)}
+    said = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert len(said) == 1
+    assert "workload" in said[0]
+    assert "child.toml" in said[0]
+    # the parent itself is as it was
+    assert build_options(load_scenario(tmp_path / "base.toml")).tolerance == {
+        "potential": pytest.approx(0.05),
+        "workload": pytest.approx(0.08),
+    }
+
+
+def test_a_band_the_child_writes_on_a_measure_it_leaves_out_stays_an_error(tmp_path: Path) -> None:
+    _write(tmp_path, "base.toml", BASE)
+    text = 'extends = "base.toml"\nbalance = ["potential"]\n[tolerance]\nworkload = 0.2\n'
+    child = _write(tmp_path, "child.toml", text)
+    with pytest.raises(InputError) as err:
+        build_options(load_scenario(child), source=str(child))
+    (problem,) = err.value.problems
+    assert "'workload', which is not a balance measure" in problem.message
+
+
+def test_every_band_problem_of_a_table_is_said_at_once() -> None:
+    values = {
+        "balance": ["potential", "workload"],
+        "tolerance": {"potential": 0.1, "segment": 0.1, "workload": 1.5},
+    }
+    with pytest.raises(InputError) as err:
+        build_options(values, source="s.toml")
+    messages = sorted(p.message for p in err.value.problems)
+    assert len(messages) == 2
+    assert "tolerance for workload 1.5 must be in [0, 1)" in messages
+    assert any("'segment', which is not a balance measure" in m for m in messages)
+
+
+def test_a_flags_bad_measures_are_each_named() -> None:
+    with pytest.raises(InputError) as err:
+        build_options(
+            {"balance": "potential,workload", "tolerance": "potential=2,workload=x"},
+            source="s.toml",
+            flags=frozenset({"tolerance"}),
+        )
+    assert [p.message for p in err.value.problems] == [
+        "--tolerance for potential 2.0 must be in [0, 1)",
+        "--tolerance for workload 'x' is not a number",
+    ]
+
+
+def test_a_sweeps_balance_grid_drops_the_scenarios_band_on_what_it_leaves_out(tmp_path: Path) -> None:
+    base = _write(tmp_path, "base.toml", BASE)
+    grid = {"balance": [["potential"], ["potential", "workload"]]}
+    values = load_scenario(base)
+    assert check_grid(values, grid, str(base)) == []
+    _, _, notes = prepare_sweep(base, grid)
+    assert len(notes) == 1
+    assert "tolerance for workload is not used at balance=potential" in notes[0]
+    narrow = point_options(values, {"balance": ["potential"]}, "p000")
+    assert narrow.tolerance == {"potential": pytest.approx(0.05)}
+    both = point_options(values, {"balance": ["potential", "workload"]}, "p001")
+    assert both.tolerance == {"potential": pytest.approx(0.05), "workload": pytest.approx(0.08)}
