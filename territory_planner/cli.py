@@ -38,7 +38,7 @@ from territory_planner.cli_support import (
 from territory_planner.currency import currency_context, is_money
 from territory_planner.errors import COMMAND_LINE, InputError, Problem
 from territory_planner.io.scenario import load_scenario
-from territory_planner.io.scenario_lines import locate
+from territory_planner.io.scenario_lines import ADDED_REPS, locate, locate_added
 from territory_planner.optimize.sizes import SMALL_PAIRS
 from territory_planner.options import (
     BAND_OPTIONS,
@@ -217,7 +217,7 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
     if scenario and not problems:
         problems += _roster_edit_problems(scenario, options)
     if problems:
-        raise InputError(locate(scenario, problems) if scenario else problems)
+        raise InputError(locate(scenario, locate_added(scenario, problems)) if scenario else problems)
     return options
 
 
@@ -274,7 +274,7 @@ def _roster_edit_problems(scenario: Path, options: PlanOptions) -> list[Problem]
             )
         else:
             continue
-        out.append(Problem(str(scenario), None, "reps_add", message, rep))
+        out.append(Problem(ADDED_REPS, None, f"reps.add[{k}].rep_id", message, rep))
     return out
 
 

@@ -27,6 +27,7 @@ from territory_planner.errors import (
     Problem,
     TerritoryPlannerError,
 )
+from territory_planner.io.scenario_lines import locate_added
 
 if TYPE_CHECKING:  # pandas loads in a command's body, not for --help and usage errors
     import pandas as pd
@@ -265,6 +266,7 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                 result = fn(*args, **kwargs)
             except InputError as exc:
                 out = kwargs.get(out_param) if out_param else None
+                exc.problems = locate_added(kwargs.get("scenario"), exc.problems)
                 unwritten = None
                 try:
                     written = write_error_table(exc, Path(out)) if out else None

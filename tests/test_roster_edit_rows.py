@@ -87,3 +87,48 @@ def test_a_workbook_roster_keeps_its_excel_rows_and_letters(tmp_path: Path) -> N
     assert not any(p.row == 4 for p in book)  # R03's row is gone from the plan, not reported
     assert all(p.file == str(accounts) for p in found if p not in book)  # nothing else is about the roster
     assert any("on row 5" in p.message for p in book)  # R04, the first D2 rep: data row 4, Excel row 5
+
+
+def test_an_added_reps_problem_names_the_scenario_file_and_line_along_a_chain(tmp_path: Path) -> None:
+    """QA44 F10: problems of ``[[reps.add]]`` named "scenario [[reps.add]]" with no row, so along an
+    ``extends`` chain the planner could not tell which file; a bad lat was also said twice."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    accounts, roster = _files(tmp_path)
+    roster.loc[4, "district"] = "D2"
+    reps = tmp_path / "reps.csv"
+    roster.to_csv(reps, index=False)
+    base = tmp_path / "base.toml"
+    base.write_text(
+        f'accounts = "{accounts}"\n\n[reps]\npath = "{reps}"\n\n'
+        '[[reps.add]]\nrep_id = "R07"\nlat = 0\nlon = 1\n'
+        'district = "D1"\nregion = "East"\ncapacity = -1\n',
+        encoding="utf-8",
+    )
+    child = tmp_path / "child.toml"
+    child.write_text(
+        'extends = "base.toml"\n# a new hire\n[[reps.add]]\nrep_id = "R08"\nlat = "north"\nlon = 1\n'
+        'district = "D2"\nregion = "West"\n',
+        encoding="utf-8",
+    )
+    errors = tmp_path / "problems.csv"
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(errors)])
+    assert res.exit_code == 1, res.output
+    found = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    where = {(r.file, r.row, r.column) for r in found.itertuples()}
+    # the root's table comes first in the merged roster: reps.add[1] is base.toml's
+    assert (str(base.resolve()), "12", "reps.add[1].capacity") in where
+    assert (str(child), "5", "reps.add[2].lat") in where
+    of_scenarios = found[found["file"].isin([str(base.resolve()), str(child)])]
+    assert len(of_scenarios) == 2, found.to_string()  # the bad lat once, not also as half a home
+    # an added rep the reps table already has (checked before the tables are read)
+    again = '\n[[reps.add]]\nrep_id = "R03"\nlat = 0\nlon = 0.5\ndistrict = "D1"\nregion = "East"\n'
+    child.write_text(child.read_text(encoding="utf-8").replace('"north"', "0") + again, encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(errors)])
+    assert res.exit_code == 1, res.output
+    found = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    assert [(r.file, r.row, r.column) for r in found.itertuples()] == [
+        (str(child), "11", "reps.add[3].rep_id")
+    ]

@@ -279,14 +279,15 @@ def test_an_added_rep_already_on_the_roster_or_removed_is_the_scenarios_line(tmp
         "[reps]\n"  # 2
         'remove = ["R2"]\n'  # 3
         "[[reps.add]]\n"  # 4
-        'rep_id = "R2"\nlat = 0.5\nlon = 0.5\n'
-        "[[reps.add]]\n"
-        'rep_id = "R1"\nlat = 0.5\nlon = 0.5\n',
+        'rep_id = "R2"\nlat = 0.5\nlon = 0.5\n'  # 5-7
+        "[[reps.add]]\n"  # 8
+        'rep_id = "R1"\nlat = 0.5\nlon = 0.5\n',  # 9-11
         encoding="utf-8",
     )
     code, table = problems_of(tmp_path, scenario)
     assert code == 1
     rows = list(zip(table["file"], table["row"], table["value"], strict=True))
-    assert rows == [(str(scenario), "4", "R2"), (str(scenario), "4", "R1")]
+    # each entry's own rep_id line (QA44 F10: both named the first table's header)
+    assert rows == [(str(scenario), "5", "R2"), (str(scenario), "9", "R1")]
     assert "which reps.remove removes" in table["message"].iloc[0]
     assert "which reps.csv already has (row 2)" in table["message"].iloc[1]

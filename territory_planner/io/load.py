@@ -18,6 +18,7 @@ from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_messa
 from territory_planner.io.labels import alike_ids, did_you_mean
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
+from territory_planner.io.scenario_lines import ADDED_REPS
 from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 from territory_planner.model.geo import haversine_km
 
@@ -25,9 +26,6 @@ log = logging.getLogger(__name__)
 
 WIDE_FAMILY_KM = 1_000.0  # a family whose accounts lie farther apart is warned about (a bad parent_id?)
 WIDE_FAMILIES_SHOWN = 5
-
-
-ADDED_REPS = "scenario [[reps.add]]"  # the file a problem of a rep the scenario adds names
 
 
 @dataclass(frozen=True)
@@ -671,8 +669,11 @@ def load_inputs(
         problems += found
         if not reps.empty:
             half = reps["lat"].isna() ^ reps["lon"].isna()
+            said = {(p.row, p.column) for p in found}  # a cell that is no number was said (QA44 F10)
             for idx in np.flatnonzero(half.to_numpy()):
                 col = "lat" if pd.isna(reps["lat"].iloc[idx]) else "lon"
+                if (int(idx) + 1, col) in said:
+                    continue
                 problems.append(
                     Problem(
                         str(reps_path),

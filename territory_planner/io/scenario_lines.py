@@ -10,6 +10,8 @@ from pathlib import Path
 from territory_planner.errors import Problem
 
 TABLE_OPTIONS = ("district_tolerance", "region_tolerance", "tolerance")  # per-measure tables; longest first
+ADDED_REPS = "scenario [[reps.add]]"  # the file a problem of a rep the scenario adds names, until located
+_ADDED = re.compile(r"^reps\.add\[(\d+)\](?:\.(.+))?$")
 
 _PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
 _DOTTED = _PART + r"(?:\s*\.\s*" + _PART + r")*"
@@ -145,3 +147,33 @@ def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
         return files.index(p.file), float("inf") if p.row is None else p.row
 
     return sorted(out, key=order)
+
+
+def locate_added(path: Path | str | None, problems: list[Problem]) -> list[Problem]:
+    """The problems of the reps a scenario adds (named ``ADDED_REPS``, column ``reps.add[k].key``, k counted
+    along the chain with the root's tables first, as they are merged) with the file of the chain that
+    writes that ``[[reps.add]]`` table and the key's line (QA44 F10: no file and no row, so that along an
+    ``extends`` chain the planner could not tell where the rep was). A table written inline
+    (``add = [{...}]``) has no line of its own: its problem names the first file's ``[reps]`` line."""
+    if path is None or not any(p.file == ADDED_REPS for p in problems) or not Path(path).is_file():
+        return problems
+    tables: list[tuple[str, dict[tuple[str, ...], int], list[str], str]] = []
+    for shown, lines, text in reversed(_chain_lines(Path(path))):  # the root's rows are merged first
+        n = 1
+        while ("reps", "add", f"[{n}]") in lines:
+            tables.append((shown, lines, text, f"[{n}]"))
+            n += 1
+    out = []
+    for p in problems:
+        found = _ADDED.match(p.column or "") if p.file == ADDED_REPS else None
+        if found is None or not 1 <= int(found.group(1)) <= len(tables):
+            out.append(p)
+            continue
+        shown, lines, text, entry = tables[int(found.group(1)) - 1]
+        key = found.group(2)
+        at = ("reps", "add", entry)
+        written = {k[3].lower(): v for k, v in lines.items() if k[:3] == at and len(k) == 4}
+        line = written.get(key.lower()) if key else None
+        value = p.value if p.value or line is None else as_written(text, line)
+        out.append(Problem(shown, line or lines[("reps", "add", entry)], p.column, p.message, value))
+    return out
