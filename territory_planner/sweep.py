@@ -79,6 +79,9 @@ OnPoint = Callable[[dict[str, Any], int, int], None]
 OnNote = Callable[[str], None]
 #: scenario keys a grid cannot vary: the tables (a sweep compares options on the same data)
 NOT_SWEPT = frozenset({"accounts", "reps", "crm", "reps_add", "reps_remove"})
+NOT_FINISHED = (
+    "the sweep stopped before this point finished: the same sweep command with the same --out solves it"
+)
 SOLVED = ("optimal", "feasible")
 
 
@@ -759,7 +762,8 @@ def sweep_table(
 ) -> pd.DataFrame:
     records = []
     for p in points:
-        row = rows.get(p.index, {"status": "not_run", "error": "interrupted before this point ran"})
+        # the point being solved when the sweep stopped is one of these too (QA44 F16: "before it ran")
+        row = rows.get(p.index, {"status": "not_run", "error": NOT_FINISHED})
         records.append(
             {
                 "point": p.name,

@@ -426,6 +426,14 @@ def test_out_paths_by_format(plan_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "book.xlsx").is_file()
     assert export(plan_dir, "xlsx", tmp_path / "x.csv").exit_code == 2
     assert export(plan_dir, "salesforce", tmp_path / "s.csv").exit_code == 2
+    # a folder, new with a trailing "/" or already there, holds plan.xlsx (QA44 F17: wrote newdir.xlsx)
+    res = run("export", str(plan_dir), "--format", "xlsx", "--out", f"{tmp_path / 'newdir'}/")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "newdir" / "plan.xlsx").is_file()
+    assert not (tmp_path / "newdir.xlsx").exists()
+    (tmp_path / "there").mkdir()
+    assert export(plan_dir, "xlsx", tmp_path / "there").exit_code == 0
+    assert (tmp_path / "there" / "plan.xlsx").is_file()
 
 
 def test_broken_plan_folder_is_reported_with_file_and_row(plan_dir: Path, tmp_path: Path) -> None:

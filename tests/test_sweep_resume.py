@@ -225,3 +225,33 @@ def test_a_point_whose_folder_lost_its_files_is_solved_again_and_said(tmp_path: 
     (out / "points" / POINT / "assignments.csv").unlink()
     _, notes = _sweep(scenario, out)
     assert notes == [f"{POINT}: its folder has no assignments.csv (damaged, or edited by hand); solved again"]
+
+
+def test_a_point_being_solved_when_the_sweep_stops_is_not_said_to_have_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA44 F16: Ctrl-C during a point's solve wrote "interrupted before this point ran" for it; the finished
+    point keeps its row, every other says the sweep stopped before it finished, and how to go on."""
+    import territory_planner.sweep as sweep
+
+    scenario = write_instance(tmp_path / "inst")
+    out = tmp_path / "sw"
+    solve = sweep.run_point
+    calls: list[str] = []
+
+    def stopped_at_the_second(*args: object) -> dict[str, object]:
+        calls.append(str(args[2]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return solve(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sweep, "run_point", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(scenario, {"max_moved_share": [1, 0.9, 0.8]}, out)
+    table = pd.read_csv(out / "sweep.csv", keep_default_na=False)
+    done = table["status"].isin(["optimal", "feasible"])
+    assert done.sum() == 1  # the strictest point runs first, the second stops
+    assert (table.loc[~done, "status"] == "not_run").all()
+    for error in table.loc[~done, "error"]:
+        assert "stopped before this point finished" in error
+        assert "before this point ran" not in error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import click
@@ -18,9 +19,10 @@ from territory_planner.export import FORMATS
 @click.option(
     "--out",
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(),  # as written: a trailing "/" says a folder (QA44 F17)
     callback=check_out,
-    help="The workbook file for xlsx; a folder for changes and salesforce.",
+    help="The workbook file for xlsx (in a folder, given with a trailing / or already there: "
+    "FOLDER/plan.xlsx); a folder for changes and salesforce.",
 )
 @click.option(
     "--effective-date",
@@ -52,7 +54,7 @@ from territory_planner.export import FORMATS
 def export_command(
     plan_dir: Path,
     fmt: str,
-    out: Path,
+    out: str,
     effective_date: dt.datetime | None,
     sf_territory_ids: Path | None,
     reps: Path | None,
@@ -82,9 +84,15 @@ def export_command(
       territory-planner export plans/base --format salesforce --out sf --force \\
           --sf-territory-ids territory2_ids.csv
     """
-    if fmt == "xlsx" and out.suffix.lower() not in ("", ".xlsx"):
-        raise click.BadParameter(f"{out.name}: the workbook is an .xlsx file", param_hint="--out")
-    if fmt == "salesforce" and out.suffix.lower() == ".csv":
+    from territory_planner.export.api import WORKBOOK_NAME, export_plan
+
+    folder = out.endswith(("/", os.sep)) or Path(out).is_dir()
+    out_path = Path(out)
+    if fmt == "xlsx" and folder:  # QA44 F17: `--out ex/newdir/` wrote ex/newdir.xlsx
+        out_path = out_path / WORKBOOK_NAME
+    if fmt == "xlsx" and out_path.suffix.lower() not in ("", ".xlsx"):
+        raise click.BadParameter(f"{out_path.name}: the workbook is an .xlsx file", param_hint="--out")
+    if fmt == "salesforce" and out_path.suffix.lower() == ".csv":
         raise click.BadParameter("salesforce writes three files: give a folder", param_hint="--out")
     if shared_owners and fmt != "salesforce":
         raise click.BadParameter("only the salesforce files have owners", param_hint="--shared-owners")
@@ -101,12 +109,10 @@ def export_command(
     ):
         if given and fmt != "salesforce":
             raise click.BadParameter("only the salesforce files use it", param_hint=flag)
-    from territory_planner.export.api import export_plan
-
     exported = export_plan(
         plan_dir,
         fmt,
-        out,
+        out_path,
         force=force,
         effective_date=effective_date.date() if effective_date else None,
         sf_territory_ids=sf_territory_ids,
