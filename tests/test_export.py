@@ -627,3 +627,28 @@ def test_no_hand_off_file_is_written_into_the_plan_folder(plan_dir: Path) -> Non
         main, ["map", str(plan_dir), "--out", str(plan_dir / "map.html"), "--force", "--offline"]
     )
     assert res.exit_code == 0, res.output
+
+
+def test_salesforce_notes_name_what_is_missing_and_account_ids_that_are_no_account_ids(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """QA44 F18: with --sf-model-id given the note said both ids were missing; F13: account ids that are no
+    Salesforce Account Ids went into the files without a word, while the OwnerIds were checked."""
+    res = export(plan_dir, "salesforce", tmp_path / "sf", "--sf-model-id", "0MCxx0000000001")
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "Territory2.csv has no Territory2TypeId: give --sf-type-id" in said
+    assert "Territory2ModelId" not in said
+    assert "8 of 8 account ids are not Salesforce Account Ids" in said
+    # Account Ids (001 and 12 or 15 more letters and digits): no note
+    accounts = read_csv(plan_dir.parent / "accounts.csv")
+    accounts["account_id"] = [f"001xx{k:010d}" for k in range(len(accounts) - 1)] + ["001xx0000000000AAA"]
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    plan = tmp_path / "plan"
+    reps = str(plan_dir.parent / "reps.csv")
+    res = run("plan", "--accounts", str(tmp_path / "accounts.csv"), "--reps", reps, "--out", str(plan), "-q")
+    assert res.exit_code == 0, res.output
+    res = export(plan, "salesforce", tmp_path / "sf2", "--sf-model-id", "0MCx", "--sf-type-id", "0M5x")
+    assert res.exit_code == 0, res.output
+    assert "Account Ids" not in res.output
+    assert "Territory2ModelId" not in res.output

@@ -116,6 +116,7 @@ def export_plan(
         raw = read_table(reps, "reps")
         roster, excel = raw.frame, raw.excel
     mapping = crm_files.read_territory_ids(sf_territory_ids) if sf_territory_ids is not None else None
+    areas = _area_note(plan)
     try:
         frames, notes = crm_files.salesforce_frames(
             plan,
@@ -126,17 +127,18 @@ def export_plan(
             type_id=sf_type_id,
             roster_file=str(reps or "reps"),
             shared_owners=shared_owners,
+            account_ids=not areas,
         )
     except InputError as err:  # a workbook roster: its problems name sheet, Excel row and cell
         from territory_planner.io.excel import relocate
 
         raise InputError(relocate(err.problems, [excel])) from None
-    notes = _broken_note(plan) + _area_note(plan) + notes
-    if not (sf_model_id and sf_type_id):
-        notes.append(
-            "Territory2.csv has no Territory2ModelId/Territory2TypeId: give --sf-model-id and --sf-type-id "
-            "(or fill the columns) before loading it"
-        )
+    notes = _broken_note(plan) + areas + notes
+    lacking = [name for name, given in (("ModelId", sf_model_id), ("TypeId", sf_type_id)) if not given]
+    if lacking:  # QA44 F18: both were said to be missing when only the type was
+        columns = "/".join(f"Territory2{name}" for name in lacking)
+        flags = " and ".join(f"--sf-{name[:-2].lower()}-id" for name in lacking)
+        notes.append(f"Territory2.csv has no {columns}: give {flags} (or fill the column) before loading it")
     stale = [out / name for name in SALESFORCE_FILES if name not in frames and (out / name).is_file()]
     _refuse_existing(stale, force)  # before anything is written
     written = write_csv_files(out, frames, force)

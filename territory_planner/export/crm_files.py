@@ -158,6 +158,27 @@ def user_id_problem(value: str) -> str | None:
     return None
 
 
+ACCOUNT_PREFIX = "001"  # the key prefix of Salesforce Account records
+
+
+def account_id_note(account_ids: pd.Series, associations: bool) -> list[str]:
+    """A note when the plan's account ids are not Salesforce Account Ids (15 or 18 letters and digits
+    starting with 001): the owner file's Id, and the associations' ObjectId, must be, or Data Loader
+    rejects every such row (QA44 F13: the OwnerIds were checked, the account Ids not)."""
+    ids = account_ids.astype(str)
+    bad = ids[~ids.map(lambda v: bool(_SF_ID.match(v)) and v.startswith(ACCOUNT_PREFIX))]
+    if bad.empty:
+        return []
+    files = "Account_OwnerId_update.csv's Id" + (
+        " and ObjectTerritory2Association.csv's ObjectId" if associations else ""
+    )
+    return [
+        f"{len(bad):,} of {len(ids):,} account ids are not Salesforce Account Ids (15 or 18 letters and "
+        f"digits starting with {ACCOUNT_PREFIX}; e.g. {first_few(bad.tolist())}): {files} must be the org's "
+        "Account Ids; map them (e.g. VLOOKUP on an Id,account_id export of Account) before loading"
+    ]
+
+
 # Latin letters that Unicode does not decompose into a base letter and a mark
 _LATIN_LETTERS = str.maketrans(
     {"ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
@@ -311,12 +332,15 @@ def salesforce_frames(
     type_id: str = "",
     roster_file: str = "reps",
     shared_owners: bool = False,
+    account_ids: bool = True,
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The Salesforce files by file name, and notes for the planner.
 
     With ``territory_ids`` (the territories already in the org), Territory2.csv lists only the
     territories still to create, their parents by Id where the parent exists; the associations are
     written once every rep's territory has an Id (until then a note says which are missing).
+    ``account_ids``: say when the account ids are no Salesforce Account Ids (not for areas, which a note
+    of their own covers).
     """
     owners, notes = owner_ids(plan, roster, roster_file, shared_owners=shared_owners)
     moves = plan.moves()
@@ -366,6 +390,8 @@ def salesforce_frames(
             },
             columns=ASSOCIATION_COLUMNS,
         )
+    if account_ids:
+        notes += account_id_note(plan.assignments["account_id"], "ObjectTerritory2Association.csv" in frames)
     if any(t.parent and t.parent not in ids for t in to_create):
         notes.append(
             "Territory2.csv names parents still to create by DeveloperName (its ParentTerritory2Id): only "
