@@ -15,7 +15,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_message
-from territory_planner.io.labels import alike_ids, did_you_mean
+from territory_planner.io.labels import alike_ids, did_you_mean, first_few
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.scenario_lines import ADDED_REPS
@@ -319,6 +319,24 @@ def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
         f"{file}: {len(rows):,} of {len(blank):,} accounts have no current_rep (rows {_row_ranges(rows)}): "
         "they are planned as new accounts, never counted as moved nor against --max-moved-share; if a "
         "spreadsheet had merged cells there, fill every cell"
+    ]
+
+
+def spaced_ids(raw: pd.DataFrame, column: str, file: str) -> list[str]:
+    """A warning naming the rows whose id has spaces around it, read without them: ids are matched as
+    written, and a planner should know that ``" 77"`` became ``77`` (QA44 F20: trimmed without a word)."""
+    if column not in raw.columns:
+        return []
+    cells = raw[column]
+    text = cells.map(lambda v: v if isinstance(v, str) else "")
+    spaced = (text != text.str.strip()) & (text.str.strip() != "")
+    if not spaced.any():
+        return []
+    rows = [int(i) + 1 for i in np.flatnonzero(spaced.to_numpy())]
+    shown = first_few(repr(v) for v in text[spaced])
+    return [
+        f"{file}: {len(rows):,} {column}(s) with spaces around them ({'rows' if len(rows) > 1 else 'row'} "
+        f"{_row_ranges(rows)}: {shown}) read without the spaces"
     ]
 
 
@@ -745,6 +763,12 @@ def load_inputs(
     warnings = tuple(
         outside_warnings
         + roster_warnings
+        + (spaced_ids(raw_a.frame, "account_id", str(accounts_path)) if raw_a is not None else [])
+        + (
+            spaced_ids(written_reps if written_reps is not None else raw_r.frame, "rep_id", str(reps_path))
+            if raw_r is not None
+            else []
+        )
         + wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)

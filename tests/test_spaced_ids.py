@@ -1,0 +1,41 @@
+"""Ids with spaces around them are read without the spaces, and said (QA44 F20: " 77" became 77 in every
+output without a word, where the README promises that nothing is silently coerced)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from territory_planner.io.load import load_inputs
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def test_spaced_account_and_rep_ids_are_read_trimmed_and_named_by_row(tmp_path: Path) -> None:
+    accounts = pd.read_csv(SAMPLE / "accounts.csv", dtype={"account_id": str})
+    first, eighth = accounts.loc[3, "account_id"], accounts.loc[7, "account_id"]
+    accounts.loc[3, "account_id"] = " " + first
+    accounts.loc[7, "account_id"] = eighth + "\u00a0"  # a non-breaking space pasted from a web page
+    accounts.to_excel(tmp_path / "accounts.xlsx", index=False)
+    reps = pd.read_csv(SAMPLE / "reps.csv", dtype=str)
+    third = reps.loc[2, "rep_id"]
+    reps.loc[2, "rep_id"] = third + " "
+    reps.to_csv(tmp_path / "reps.csv", index=False)
+    loaded = load_inputs(tmp_path / "accounts.xlsx", tmp_path / "reps.csv")
+    ids = loaded.accounts["account_id"].tolist()
+    assert first in ids
+    assert eighth in ids
+    assert third in loaded.reps["rep_id"].tolist()
+    (of_accounts,) = [w for w in loaded.warnings if "account_id(s) with spaces" in w]
+    assert "2 account_id(s)" in of_accounts
+    assert "rows 4, 8" in of_accounts
+    assert repr(" " + first) in of_accounts
+    (of_reps,) = [w for w in loaded.warnings if "rep_id(s) with spaces" in w]
+    assert of_reps.startswith(f"{tmp_path / 'reps.csv'}: 1 rep_id(s)")
+    assert "row 3" in of_reps
+
+
+def test_ids_without_spaces_get_no_such_warning() -> None:
+    loaded = load_inputs(SAMPLE / "accounts.csv", SAMPLE / "reps.csv")
+    assert not [w for w in loaded.warnings if "with spaces around" in w]
