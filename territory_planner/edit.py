@@ -59,6 +59,7 @@ from territory_planner.render.plan_folder import (
     serves,
     unchecked_segments_note,
 )
+from territory_planner.report.formatting import counted
 
 log = logging.getLogger(__name__)
 
@@ -334,12 +335,21 @@ def _check_edits(
         for k, parent in enumerate(a["parent_id"]):
             if parent:
                 families.setdefault(parent, []).append(k)
+    departed = set(a["current_rep"]) - rep_ids - {""}
     problems: list[Problem] = []
     edits: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for k, (raw_acc, raw_rep) in enumerate(zip(frame["account_id"], frame["rep_id"], strict=True), start=1):
         acc, rep = unneutralise(raw_acc.strip()), unneutralise(raw_rep.strip())
         bad = False
+        if acc in first_row:  # said whatever else is wrong on either row (QA44 F9: only once both were good)
+            label = _label(a, row_of[acc]) if acc in row_of else f"account {acc}"
+            problems.append(
+                Problem(name, k, "account_id", f"{label} already edited on row {first_row[acc]}", acc)
+            )
+            bad = True
+        elif acc:
+            first_row[acc] = k
         if not acc:
             problems.append(Problem(name, k, "account_id", "empty account id"))
             bad = True
@@ -352,17 +362,20 @@ def _check_edits(
         if not rep:
             problems.append(Problem(name, k, "rep_id", "empty rep id"))
             bad = True
+        elif rep in departed:  # QA44 F22: "rep is not in the plan" of a rep the scenario removed
+            n = int((a["current_rep"] == rep).sum())
+            message = (
+                f"{rep} is no rep of this plan: the current rep of {counted(n, 'account')} it reassigned "
+                "(a rep who left, or one its scenario removes); give the account to a rep of the plan"
+            )
+            problems.append(Problem(name, k, "rep_id", message, rep))
+            bad = True
         elif rep not in rep_ids:
             hint = _zeros_hint(rep, padded_reps) or _case_hint(rep, cased_reps)
             problems.append(Problem(name, k, "rep_id", "rep is not in the plan" + hint, rep))
             bad = True
         if bad:
             continue
-        if acc in first_row:
-            message = f"{_label(a, row_of[acc])} already edited on row {first_row[acc]}"
-            problems.append(Problem(name, k, "account_id", message, acc))
-            continue
-        first_row[acc] = k
         lock = a["locked_rep"].iloc[row_of[acc]]
         if lock and lock != rep:
             message = f"{_label(a, row_of[acc])} is locked to {lock}: it cannot be moved"

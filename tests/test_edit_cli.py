@@ -226,10 +226,10 @@ def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path:
     out = tmp_path / "bad"
     code, output = run(str(base), "--edits", str(write_edits(tmp_path / "bad.csv", rows)), "--out", str(out))
     assert code == 1
-    for text in ("NOPE", "R9", "empty account id", "locked to", "already edited on row 5"):
+    for text in ("NOPE", "R9", "empty account id", "locked to", "already edited on row 2"):
         assert text in output, text
     errors = pd.read_csv(out / "input_errors.csv", dtype=str)
-    assert list(errors["row"].astype(int)) == [1, 2, 3, 4, 6]
+    assert list(errors["row"].astype(int)) == [1, 2, 3, 4, 5, 6]  # rows 5 and 6 edit row 2's account
     assert not (out / "assignments.csv").exists()
 
 
@@ -263,8 +263,31 @@ def test_a_locked_or_twice_edited_account_is_named(base: Path, tmp_path: Path) -
         (1, "rep_id", f"account A000 (Paris) is locked to {locked_to}: it cannot be moved"),
         (3, "account_id", f"account {free} (Île-de-Ré) already edited on row 2"),
         (4, "rep_id", "rep is not in the plan"),
-        (6, "account_id", f"account {free_other} already edited on row 5"),  # no name: the id alone
+        # a second edit of an account is said whatever else is wrong with the first (QA44 F9: only once
+        # row 4's rep was fixed)
+        (5, "account_id", f"account {free_other} already edited on row 4"),  # no name: the id alone
+        (6, "account_id", f"account {free_other} already edited on row 4"),
     ]
+
+
+def test_an_edit_to_a_rep_the_plan_reassigned_says_so(tmp_path: Path) -> None:
+    """QA44 F22: "rep is not in the plan" of the rep the plan's scenario removed."""
+    scenario = write_instance(tmp_path / "inputs")
+    leave = tmp_path / "inputs" / "leave.toml"
+    leave.write_text(f'extends = "{scenario.name}"\n[reps]\nremove = ["R3"]\n', encoding="utf-8")
+    plan = tmp_path / "leave"
+    result = CliRunner().invoke(main, ["plan", str(leave), "--out", str(plan), "--quiet"])
+    assert result.exit_code == 0, result.output
+    a = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False)
+    had = int((a["current_rep"] == "R3").sum())
+    assert had > 0
+    out = tmp_path / "edited"
+    code, output = run(
+        str(plan), "--edits", str(write_edits(tmp_path / "e.csv", [("A001", "R3")])), "--out", str(out)
+    )
+    assert code == 1, output
+    (message,) = pd.read_csv(out / "input_errors.csv", dtype=str)["message"]
+    assert message.startswith(f"R3 is no rep of this plan: the current rep of {had} accounts it reassigned")
 
 
 def test_rebalance_needs_the_plans_manifest(tmp_path: Path) -> None:
