@@ -891,6 +891,26 @@ def rebalance(
     return _rebalance_with(locks, values, plan_dir, out, force, kwargs), warnings
 
 
+def rebalanced_moves(plan_dir: Path, out: Path, edits_path: Path) -> str:
+    """How many accounts a rebalance gave another rep than the plan it edits, beside the edits themselves
+    (QA44 F6: a one-account edit re-cut 88 of 287 accounts without a word): the re-solve balances from the
+    current alignment, as the plan did, so the reviewed plan is not its starting point."""
+    before = _raw_assignments(plan_dir).set_index("account_id")["rep_id"]
+    after = _raw_assignments(out).set_index("account_id")["rep_id"]
+    asked = read_edits(edits_path, read_plan_folder(plan_dir), whole_families=True)
+    edited = {acc for acc, rep in asked.items() if before.get(acc) != rep}  # a workbook's every row
+    changed = after.index[after.ne(before.reindex(after.index))]
+    others = [acc for acc in changed if acc not in edited]
+    if not others:
+        return f"no account besides the edits changed rep against {plan_dir}"
+    return (
+        f"{counted(len(others), 'account')} besides the edits changed rep against {plan_dir} (of "
+        f"{len(after):,}; the new solve starts from the current alignment, as the plan did): "
+        f"`territory-planner compare {plan_dir} {out}` lists them; to keep the rest of the plan as it is, "
+        "edit without --rebalance"
+    )
+
+
 def _rebalance_locks(
     previous: object, edits: dict[str, str], plan: PlanFolder, warnings: list[str]
 ) -> pd.DataFrame:

@@ -97,6 +97,9 @@ def edit_command(
         click.echo(
             f"{s['status']}: rebalanced with the edits locked | objective {s['objective']:,.1f} | gap {gap}"
         )
+        from territory_planner.edit import rebalanced_moves
+
+        click.echo(rebalanced_moves(plan_dir, out, edits_path))
     else:
         from territory_planner.edit import apply_edits, write_edited
 

@@ -910,15 +910,28 @@ def _table(table: pd.DataFrame, params: list[str]) -> str:
 
     columns = [c for c in table.columns if c != "error"]
     shown = table[columns].astype(object).where(table[columns].notna(), None)
-    formats: dict[str, Formatter] = dict.fromkeys((*params, "point"), _param)
+    formats: dict[str, Formatter] = dict.fromkeys(params, _param)
+    # points by their labels, as the chart names them (QA41: the folder names, which repeat the grid's
+    # columns, took a third of a 1,940 px table that hid its last columns); the folders said below it
+    for column in ("point", "plan_from"):
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: v.split("_", 1)[0] if isinstance(v, str) else v)
+    first = str(table["point"].iloc[0]) if len(table) else ""
+    where = (
+        f"<p>Each point's plan is in <code>points/</code> under its full name, as sweep.csv's point column "
+        f"gives it: {_param(first.split('_', 1)[0])} in <code>points/{_param(first)}</code>.</p>"
+        if first
+        else ""
+    )
     formats["max_dev_pct"] = lambda v: f"{v:.2f}%" if isinstance(v, int | float) else ""  # a magnitude
+    formats["pareto"] = formats["resumed"] = lambda v: "yes" if v is not None and bool(v) else ""
     failed = table[table["error"].astype(str).str.strip() != ""]
     notes = "".join(
         f"<li><b>{_param(r.point)}</b> ({_param(r.status)}): {_options(_param(r.error))}</li>"
         for r in failed.itertuples(index=False)
     )
     listed = f"<h2>Points without a plan</h2><ul>{notes}</ul>" if notes else ""
-    return table_html(shown, "points", formats=formats) + listed
+    return table_html(shown, "points", formats=formats) + where + listed
 
 
 def _departed_note(table: pd.DataFrame) -> str:

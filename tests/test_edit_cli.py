@@ -161,6 +161,14 @@ def test_rebalance_keeps_the_edits_as_locks(base: Path, tmp_path: Path) -> None:
         assert rep[acc] == to
         assert locked[acc] == to
     assert s["status"] in ("optimal", "feasible")
+    # QA44 F6: how many other accounts the re-solve gave another rep than the plan it edits, said
+    before = dict(zip(a0["account_id"], a0["rep_id"], strict=True))
+    others = sum(rep[acc] != before[acc] for acc in rep if acc not in dict(moves))
+    said = " ".join(output.split())
+    if others:
+        assert f"{others} account{'s' if others > 1 else ''} besides the edits changed rep against" in said
+    else:
+        assert "no account besides the edits changed rep against" in said
     for m in ("potential", "workload"):  # the planner rebalanced the rest: every band holds
         assert t[f"{m}_dev_pct"].abs().max() <= 10 + 1e-6
     # QA15 M2: the locks are kept in the folder, not read from the edits file, which the map's next

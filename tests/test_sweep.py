@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,14 @@ def test_local_sweep_outputs(local_sweep: Path) -> None:
     page = (local_sweep / "sweep.html").read_text()
     assert "<svg" in page
     assert 'class="pareto"' in page
+    # the table names points by their labels, as the chart does; the folders' names are said below it
+    # (QA41: the folder names took a third of a 1,940 px table and pushed its last columns out of view)
+    body = page.split('<table id="points"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<tr><td>([^<]*)</td>", body)
+    assert cells == [str(name).split("_", 1)[0] for name in table["point"]]
+    assert f"<code>points/{table.loc[0, 'point']}</code>" in page
+    pareto = re.findall(r"<td>(yes|)</td><td>[^<]*</td><td>(?:yes|)</td></tr>", body)
+    assert pareto == ["yes" if p else "" for p in table["pareto"]]
 
 
 def test_dask_local_cluster_gives_identical_rows(scenario: Path, local_sweep: Path, tmp_path: Path) -> None:
