@@ -88,6 +88,20 @@ def test_segment_nobody_serves(tmp_path: Path) -> None:
     assert any("no rep serves segment 'federal'" in p.message and p.row == 1 for p in exc.value.problems)
 
 
+def test_a_segment_nobody_serves_is_shown_as_written(tmp_path: Path) -> None:
+    """QA46 F3: the cell `GOV` was shown as `gov` (segments are compared without case, shown as written)."""
+    accounts, reps = line_instance()
+    accounts[0]["segment"] = "GOV"
+    accounts[1]["segment"] = "Gov"
+    for rep in reps:
+        rep["segments"] = "commercial"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    shown = {(p.row, p.value, p.message) for p in exc.value.problems if p.column == "segment"}
+    assert shown == {(1, "GOV", "no rep serves segment 'GOV'"), (2, "Gov", "no rep serves segment 'Gov'")}
+
+
 def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
     _, reps = line_instance()
     a, r = write_instance(tmp_path, [], reps)

@@ -214,9 +214,9 @@ def _cross_check(
         servers = [r for r, s in rep_segs.items() if not s or value in s]
         if not servers:
             for idx in np.flatnonzero((seg == value).to_numpy())[:20]:
-                problems.append(
-                    Problem(afile, int(idx) + 1, "segment", f"no rep serves segment {value!r}", value)
-                )
+                written = str(accounts["segment"].iloc[idx])  # as the file writes it (QA46 F3: "gov")
+                message = f"no rep serves segment {written!r}"
+                problems.append(Problem(afile, int(idx) + 1, "segment", message, written))
     # a lock to a rep who lists segments, none of them the account's: the lock and the segment rule
     # cannot both hold (whether or not other reps could serve the segment). A family goes where any of
     # its members is locked, so its other members' segments are checked against that lock too.

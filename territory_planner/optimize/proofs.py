@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError
+from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import amount as money_or
@@ -202,7 +203,6 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
     """Which optional families, when dropped, make the LP feasible (each test is one more LP)."""
     import time
 
-    p = spec.problem
     tests: dict[str, ModelSpec] = {}
     if spec.budget is not None or spec.rep_budget_share is not None:
         tests["disruption budget"] = dataclasses.replace(spec, budget=None, rep_budget_share=None)
@@ -210,16 +210,66 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
         tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
     if spec.groups is not None:
         tests["district/region bands"] = dataclasses.replace(spec, groups=None)
-    if (p.unit_locked >= 0).any() or not spec.allowed.all():
-        tests["locks and segments"] = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
+    pairs = _pair_tests(spec)
     found = []
-    for name, test in tests.items():
+    for name, test in [*tests.items(), *pairs[:-1]]:
         if time.perf_counter() > deadline:
             break
         res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
         if res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL:
             found.append(name)
+    if pairs and not set(found) & {name for name, _ in pairs} and time.perf_counter() <= deadline:
+        name, test = pairs[-1]  # locks and segments together (or the one of them the model has)
+        res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
+        if res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL:
+            found.append(name)
     return found
+
+
+def _pair_tests(spec: ModelSpec) -> list[tuple[str, ModelSpec]]:
+    """The models without the restrictions on which rep may take a unit, named by what the model has
+    (QA46 F2: "locks and segments" and a lock conflict where no account was locked and segments alone were
+    the cause): with both locks and segments, each dropped alone, then both together (always last)."""
+    p = spec.problem
+    locked = p.unit_locked >= 0
+    by_segment = _segment_allowed(p)
+    restricted = ~spec.allowed & ~locked[:, None]  # a free unit's barred reps: segments, --keep-home
+    has_locks, has_segments = bool(locked.any()), bool(restricted.any())
+    by_what = [
+        name
+        for name, there in (
+            ("segments", (restricted & ~by_segment).any()),
+            ("--keep-home", (restricted & by_segment).any()),
+        )
+        if there
+    ]
+    barred = " and ".join(by_what)
+    everything = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
+    if has_locks and has_segments:
+        unlocked = spec.allowed.copy()
+        unlocked[locked] = by_segment[locked]  # a locked unit may go to any rep serving its segment
+        free = spec.allowed | ~locked[:, None]  # the locks stay, every other pair is allowed
+        return [
+            ("locks", dataclasses.replace(spec, allowed=unlocked)),
+            (barred, dataclasses.replace(spec, allowed=free)),
+            (f"locks and {barred} together", everything),
+        ]
+    if has_locks:
+        return [("locks", everything)]
+    if has_segments:
+        return [(barred, everything)]
+    return []
+
+
+def _segment_allowed(p: TerritoryProblem) -> np.ndarray:
+    """(units, reps): the pairs the segments allow, locks aside (as ``Problem.build`` makes them)."""
+    out = np.ones(p.allowed.shape, dtype=bool)
+    lower = np.char.lower(np.asarray(p.acc_segment, dtype=str))
+    for j, served in enumerate(p.rep_segments):
+        if served:
+            barred = (lower != "") & ~np.isin(lower, list(served))
+            out[p.acc_unit[barred], j] = False
+    return out
 
 
 def above_budget(spec: ModelSpec, moved: float) -> bool:
@@ -358,7 +408,10 @@ _FAMILY_OF = {
     "disruption budget": ("disruption_budget",),
     "min/max accounts": ("min_accounts", "max_accounts"),
     "district/region bands": ("district", "region"),
-    "locks and segments": ("lock", "segment"),
+    "locks": ("lock",),
+    "segments": ("segment",),
+    "--keep-home": ("keep_home",),
+    "segments and --keep-home": ("segment", "keep_home"),
 }
 
 
@@ -369,7 +422,8 @@ def _named_families(spec: ModelSpec, fams: list[str], conflicts: list[Conflict])
     have = {c.family for c in conflicts}
     out = []
     for name in fams:
-        families = _FAMILY_OF.get(name, ())
+        # "locks and segments together": the locks' family stands for it
+        families = ("lock",) if name.startswith("locks and ") else _FAMILY_OF.get(name, ())
         if not families or have & set(families):
             continue
         family = families[0]

@@ -1,0 +1,61 @@
+"""Which of the restrictions on who may take an account an infeasibility rests on (QA46 F2: "dropping any
+of these makes it feasible: locks and segments", with a lock conflict, where no account was locked and the
+segments alone were the cause). Twelve accounts of $100 on a line, four reps of target $300 +-5%."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from territory_planner import api
+from territory_planner.optimize import proofs
+from territory_planner.solvers import get_backend
+from tests.conftest import options_for, write_instance
+
+
+def _spec(tmp_path: Path, segment: list[str], serves: list[str], locked: dict[int, str]) -> Any:
+    accounts = [
+        {"account_id": f"A{i:02d}", "lat": 0.0, "lon": 0.1 * i, "potential": 100.0, "workload": 1.0,
+         "segment": segment[i], "locked_rep": locked.get(i, "")}
+        for i in range(12)
+    ]  # fmt: skip
+    reps = [{"rep_id": f"R{j + 1}", "lat": 0.0, "lon": 0.3 * j, "segments": serves[j]} for j in range(4)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, tolerance=0.05, balance="potential")
+    _, problem = api.load(opts)
+    return api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+
+
+def _families(spec: Any) -> list[str]:
+    return proofs.families_in_conflict(spec, get_backend("highs"), 0, time.perf_counter() + 60)
+
+
+HALL = (["a"] * 4 + ["b"] * 8, ["a", "a", "b", "b"])  # R1 and R2 need $570 of the $400 of segment a
+
+
+@pytest.mark.parametrize("lock", [{}, {4: "R3"}], ids=["no lock", "a harmless lock"])
+def test_segments_alone_are_named(tmp_path: Path, lock: dict[int, str]) -> None:
+    spec = _spec(tmp_path, *HALL, lock)
+    assert _families(spec) == ["segments"]
+    (named,) = proofs._named_families(spec, ["segments"], [])
+    assert named.family == "segment"
+
+
+def test_locks_alone_are_named(tmp_path: Path) -> None:
+    # four accounts ($400) locked to R1, whose band holds $315; R4 serving segment b only plays no part
+    spec = _spec(tmp_path, ["a"] * 6 + ["b"] * 6, ["a;b", "a;b", "a;b", "b"], dict.fromkeys(range(4), "R1"))
+    assert _families(spec) == ["locks"]
+    (named,) = proofs._named_families(spec, ["locks"], [])
+    assert named.family == "lock"
+
+
+def test_locks_and_segments_together(tmp_path: Path) -> None:
+    # the segments alone are infeasible (HALL), and so are the locks ($400 of segment b locked to R4, whose
+    # band holds $315): neither dropped alone helps, both dropped do
+    spec = _spec(tmp_path, *HALL, dict.fromkeys(range(4, 8), "R4"))
+    assert _families(spec) == ["locks and segments together"]
+    (named,) = proofs._named_families(spec, ["locks and segments together"], [])
+    assert named.family == "lock"
