@@ -64,7 +64,7 @@ from territory_planner.report.formatting import counted
 log = logging.getLogger(__name__)
 
 MANUAL = "manual"
-COPIED = ("units.geojson",)
+COPIED = ("units.geojson", "adjacency.csv")  # the map's polygons, the graph pieces are counted on
 
 
 @dataclass(frozen=True)

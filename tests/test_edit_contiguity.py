@@ -96,3 +96,27 @@ def test_an_edited_plans_districts_are_counted_on_its_map(tmp_path: Path) -> Non
     d = pd.read_csv(tmp_path / "ed" / "districts.csv", keep_default_na=False).set_index("district")
     assert d.loc["W", "contiguous"] in (False, "False")
     assert d.loc["E", "contiguous"] in (True, "True")
+
+
+def test_the_edit_counts_pieces_on_the_plans_own_graph(plan: Path, tmp_path: Path) -> None:
+    """QA45 F1: `edit` and the map rebuilt the graph from units.geojson, whose polygons are simplified for
+    display (on 3,142 counties 874 of 9,154 shared borders were lost), so an edit that moved nothing split
+    four districts. The plan writes the graph it counted on (adjacency.csv); here the squares of
+    units.geojson are shrunk apart, as a simplification that keeps no shared border leaves them."""
+    import shutil
+
+    import shapely.geometry
+
+    edges = pd.read_csv(plan / "adjacency.csv", dtype=str)
+    pairs = {tuple(sorted(e)) for e in edges[["u", "v"]].itertuples(index=False)}
+    assert pairs == {(f"S{k}", f"S{k + 1}") for k in range(5)}  # the plan's queen graph of the row
+    apart = tmp_path / "plan"
+    shutil.copytree(plan, apart)
+    units = json.loads((apart / "units.geojson").read_text(encoding="utf-8"))
+    for feature in units["features"]:
+        shrunk = shapely.geometry.shape(feature["geometry"]).buffer(-0.05)
+        feature["geometry"] = shapely.geometry.mapping(shrunk)
+    (apart / "units.geojson").write_text(json.dumps(units), encoding="utf-8")
+    _, found = _edit(apart, tmp_path, "S2,R1\n")  # S2 was R1's already: nothing moves
+    assert found == []  # each territory one piece, as the plan counted it
+    assert (tmp_path / "ed" / "adjacency.csv").is_file()  # an edited plan keeps the graph

@@ -174,7 +174,7 @@ def test_keep_home_as_an_option_and_in_sweeps() -> None:
     with pytest.raises(InputError, match="seed must be a number, not a list"):
         build_options({"seed": [1]})
     for tolerance in (False, {"potential": True}):
-        with pytest.raises(InputError, match="tolerance must be a number, not (false|true)"):
+        with pytest.raises(InputError, match="tolerance (for potential )?must be a number, not (false|true)"):
             build_options({"tolerance": tolerance})
     strict, looser = PlanOptions(keep_home=2.0), PlanOptions(keep_home=0.5)
     assert relaxes(looser, strict)

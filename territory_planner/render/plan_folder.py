@@ -22,6 +22,7 @@ ASSIGNMENTS = "assignments.csv"
 TERRITORIES = "territories.csv"
 SUMMARY = "summary.json"
 UNITS = "units.geojson"
+ADJACENCY = "adjacency.csv"  # the edges between accounts the plan counted pieces over (``api.account_edges``)
 SEGMENTS = "segments"  # territories.csv: the segments each rep serves (";"-separated, empty = all)
 
 ASSIGNMENT_REQUIRED = ("account_id", "rep_id", "lat", "lon")
@@ -50,6 +51,7 @@ class PlanFolder:
     summary: dict[str, Any]
     units: dict[str, Any] | None  # GeoJSON geometry (dict) per account_id, or None
     named_areas: tuple[NamedArea, ...] = ()
+    folder: Path | None = None  # where it was read from (its adjacency.csv)
 
 
 def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
@@ -331,14 +333,32 @@ def read_plan_folder(plan_dir: Path) -> PlanFolder:
         summary=summary,
         units=units,
         named_areas=tuple(named),
+        folder=plan_dir,
     )
+
+
+def _written_adjacency(path: Path, ids: list[str]) -> Any:
+    """adjacency.csv as the plan wrote it (u,v account ids), or None when it names an account the plan does
+    not have (a folder edited by hand): then the polygons give the graph."""
+    from territory_planner.geo import adjacency as adjmod
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if list(frame.columns[:2]) != ["u", "v"]:
+        return None
+    index = {a: k for k, a in enumerate(ids)}
+    u = [index.get(unneutralise(a), -1) for a in frame["u"]]
+    v = [index.get(unneutralise(b), -1) for b in frame["v"]]
+    if min(u + v, default=0) < 0:
+        return None
+    return adjmod.Adjacency.from_edges(len(ids), u, v)
 
 
 def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
     """The adjacency between the plan's accounts (``geo.adjacency.Adjacency`` over assignments.csv's
     rows), or None when the folder cannot give it (no edge list, no polygon for every account): the
-    plan's ``--adjacency`` edge list when that file is still there, else units.geojson's polygons, queen
-    or rook as the plan had it, with the edges the plan bridged islands by (``summary``'s contiguity)."""
+    folder's adjacency.csv (the graph the plan itself counted over), else the plan's ``--adjacency`` edge
+    list when that file is still there, else units.geojson's polygons, queen or rook as the plan had it;
+    with the edges the plan bridged islands by (``summary``'s contiguity)."""
     import geopandas as gpd
     import shapely.geometry
 
@@ -347,13 +367,14 @@ def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
     config = summary.get("config") or {}
     ids = [str(a) for a in plan.assignments["account_id"]]
     edges = config.get("adjacency")
-    adj = None
-    if edges and Path(str(edges)).is_file():
+    written = None if plan.folder is None else plan.folder / ADJACENCY
+    adj = _written_adjacency(written, ids) if written is not None and written.is_file() else None
+    if adj is None and edges and Path(str(edges)).is_file():
         try:
             adj = adjmod.read_edge_list(Path(str(edges)), ids)
         except InputError:
             return None
-    elif plan.units is not None and all(a in plan.units for a in ids):
+    elif adj is None and plan.units is not None and all(a in plan.units for a in ids):
         shapes = gpd.GeoSeries([shapely.geometry.shape(plan.units[a]) for a in ids], crs="EPSG:4326")
         adj = adjmod.from_geoseries(shapes, rook=bool(config.get("rook")), tolerance_m=1.0)
     if adj is None:
