@@ -651,14 +651,17 @@ def _manual_summary(
     if unchanged:
         gap_was = _number(s.get("gap"))
         was = f"{s.get('status')}" + ("" if gap_was is None else f", gap {100 * gap_was:.2f}%")
-        notes.append(
-            f"the edits change no account's rep: this is the plan as solved ({was}); its {len(on_the_solve)} "
-            f"note(s) on how it was made are in {plan_dir / 'summary.json'}"
+        where = plan_dir / "summary.json"
+        made = (
+            f"; its {counted(len(on_the_solve), 'note')} on how it was made are in {where}"
+            if on_the_solve
+            else ""
         )
-    else:  # the plan's status and gap are in edited_from
+        notes.append(f"the edits change no account's rep: this is the plan as solved ({was}){made}")
+    elif on_the_solve:  # the plan's status and gap are in edited_from (QA45 F6: "the plan's 0 note(s)")
         notes.append(
-            f"the plan's {len(on_the_solve)} note(s) on how it was made (solver stages, bounds, proofs) "
-            f"hold for that plan, not this one: see {plan_dir / 'summary.json'}"
+            f"the plan's {counted(len(on_the_solve), 'note')} on how it was made (solver stages, bounds, "
+            f"proofs) hold for that plan, not this one: see {plan_dir / 'summary.json'}"
         )
     measures = sorted(
         balanced_measures(s) & {c[: -len("_dev_pct")] for c in territories.columns if c.endswith("_dev_pct")}

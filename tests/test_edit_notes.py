@@ -86,7 +86,8 @@ def test_an_edited_plan_claims_nothing_of_the_run_that_solved_the_plan(base: Pat
     assert INPUT_NOTE in s["notes"]
     assert s["input_warnings"] == [INPUT_NOTE]
     assert any(n.startswith("hand-edited: 2 account(s) given to another rep by hand") for n in s["notes"])
-    assert any(f"the plan's {len(solved)} note(s) on how it was made" in n for n in s["notes"])
+    said = f"the plan's {len(solved)} note{'' if len(solved) == 1 else 's'} on how it was made"
+    assert any(said in n for n in s["notes"])
     assert s["edited_from"]["status"] == "optimal"
     # the map's status line names no solver and claims no optimum
     page = (tmp_path / "m" / "map.html").read_text(encoding="utf-8")
@@ -104,6 +105,24 @@ def test_edits_that_change_nothing_keep_the_plan_s_optimum(base: Path, tmp_path:
         n.startswith("the edits change no account's rep: this is the plan as solved (optimal")
         for n in s["notes"]
     )
+
+
+def test_a_plan_without_notes_on_its_solve_is_not_said_to_have_0(base: Path, tmp_path: Path) -> None:
+    """QA45 F6: "the plan's 0 note(s) on how it was made ... hold for that plan, not this one"."""
+    import shutil
+
+    plan = tmp_path / "plan"
+    shutil.copytree(base, plan)
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    summary["notes"] = list(summary["input_warnings"])  # only notes on the inputs
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    moved = edit(plan, moves(plan), tmp_path / "m")
+    assert not [n for n in moved["notes"] if "on how it was made" in n], moved["notes"]
+    a = pd.read_csv(plan / "assignments.csv", dtype=str)
+    same = edit(plan, list(zip(a["account_id"].head(1), a["rep_id"].head(1), strict=True)), tmp_path / "s")
+    (note,) = [n for n in same["notes"] if n.startswith("the edits change no account's rep")]
+    assert note.endswith(")")  # "... as solved (optimal, gap 0.00%)", no "its 0 notes ..."
+    assert "note" not in note.split("(", 1)[1]
 
 
 def test_the_edited_objective_lies_above_the_plan_s_lower_bound(base: Path, tmp_path: Path) -> None:

@@ -167,6 +167,8 @@ class PlanLayer(MacroElement):
                 before: {{ this.before.get_name() }},
                 control: {{ this.control.get_name() }},
                 bounds: {{ this.bounds|tojson }},
+                view: {{ this.view|tojson }},
+                outside: {{ this.outside }},
             });
         {% endmacro %}
         """
@@ -198,6 +200,8 @@ class PlanLayer(MacroElement):
         self.before = before
         self.control = control
         self.bounds = payload.bounds
+        self.view = payload.view
+        self.outside = payload.outside_view
         self.offline = offline
 
 

@@ -43,6 +43,36 @@ class MapPayload:
     former: list[str]  # current reps no longer on the roster
     n_accounts: int
     n_moved: int
+    view: list[list[float]] | None = None  # the opening view when it leaves a few far accounts out
+    outside_view: int = 0  # the accounts it leaves out
+
+
+OUTSIDE_SHARE = 0.02  # at most this share of the accounts may lie outside the opening view
+VIEW_MIN_ACCOUNTS = 100  # below, every account is in the opening view
+
+
+def opening_view(lat: np.ndarray, lon: np.ndarray) -> tuple[list[list[float]] | None, int]:
+    """The view a map opens on when a few accounts (at most 2%) lie far from the rest, and how many it
+    leaves out; (None, 0) when the whole plan is the view. Far: beyond the box of the 1st to 99th
+    percentiles widened by a quarter of its size on each side, and only when the rest fit in under half the
+    whole plan's box (QA45: 33,791 ZIPs with Alaska, Hawaii, Guam and American Samoa left the 48 states a
+    third of the map's width; the map's "Whole plan" button shows them)."""
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    lat, lon = lat[ok], lon[ok]
+    if len(lat) < VIEW_MIN_ACCOUNTS:
+        return None, 0
+    (s, n), (w, e) = np.quantile(lat, [0.01, 0.99]), np.quantile(lon, [0.01, 0.99])
+    pad_lat, pad_lon = max((n - s) / 4, 0.5), max((e - w) / 4, 0.5)
+    inside = (lat >= s - pad_lat) & (lat <= n + pad_lat) & (lon >= w - pad_lon) & (lon <= e + pad_lon)
+    outside = int(len(lat) - inside.sum())
+    if outside == 0 or outside > OUTSIDE_SHARE * len(lat):
+        return None, 0
+    kept_lat, kept_lon = lat[inside], lon[inside]
+    box = [[float(kept_lat.min()), float(kept_lon.min())], [float(kept_lat.max()), float(kept_lon.max())]]
+    area = (box[1][0] - box[0][0]) * (box[1][1] - box[0][1])
+    whole = (lat.max() - lat.min()) * (lon.max() - lon.min())
+    return (box, outside) if area < 0.5 * whole else (None, 0)
 
 
 MEASURE_DECIMALS = 6
@@ -354,6 +384,7 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
 
     pot = pd.Series(a["potential"], dtype=float)
     bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    view, outside = opening_view(np.asarray(a["lat"], dtype=float), np.asarray(lon, dtype=float))
     data = {
         "v": 1,
         "reps": reps,
@@ -371,6 +402,8 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
         colours=colours_all[: len(rep_ids)],
         has_other=has_other,
         bounds=bounds,
+        view=view,
+        outside_view=outside,
         places=places,
         no_current=sum(1 for c in cur_col if c < 0),
         former=former,

@@ -835,12 +835,35 @@ function tpInit(map, L_, refs) {
   if (typeof tpPrint === "function") tpPrint(ctx);
   if (typeof tpScrollCues === "function") tpScrollCues(ctx);
 
-  map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
-  clearOfControls(refs.bounds);
+  // a few accounts far from the rest (Alaska, Guam) are left out of the opening view: a button shows them
+  const opening = refs.view || refs.bounds;
+  map.fitBounds(opening, { padding: [30, 30], animate: false });
+  clearOfControls(opening);
+  if (refs.view) {
+    const Whole = L_.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        const box = L_.DomUtil.create("div", "leaflet-bar tp-whole");
+        const b = L_.DomUtil.create("button", "tp-switch-btn tp-whole-btn", box);
+        b.type = "button";
+        b.textContent = "Whole plan";
+        b.title =
+          refs.outside + (refs.outside === 1 ? " account lies" : " accounts lie") + " outside the opening view";
+        L_.DomEvent.on(b, "click", function (e) {
+          L_.DomEvent.stop(e);
+          map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+          clearOfControls(refs.bounds);
+        });
+        L_.DomEvent.disableClickPropagation(box);
+        return box;
+      },
+    });
+    new Whole().addTo(map);
+  }
   fitHomes();
   map.on("zoomend", fitHomes);
   // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
-  ctx.planBounds = refs.bounds;
+  ctx.planBounds = opening;
   ctx.homeView = { center: map.getCenter(), zoom: map.getZoom() };
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
   // path as a user's click.
