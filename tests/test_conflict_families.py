@@ -16,7 +16,9 @@ from territory_planner.solvers import get_backend
 from tests.conftest import options_for, write_instance
 
 
-def _spec(tmp_path: Path, segment: list[str], serves: list[str], locked: dict[int, str]) -> Any:
+def _spec(
+    tmp_path: Path, segment: list[str], serves: list[str], locked: dict[int, str], **options: object
+) -> Any:
     accounts = [
         {"account_id": f"A{i:02d}", "lat": 0.0, "lon": 0.1 * i, "potential": 100.0, "workload": 1.0,
          "segment": segment[i], "locked_rep": locked.get(i, "")}
@@ -24,7 +26,7 @@ def _spec(tmp_path: Path, segment: list[str], serves: list[str], locked: dict[in
     ]  # fmt: skip
     reps = [{"rep_id": f"R{j + 1}", "lat": 0.0, "lon": 0.3 * j, "segments": serves[j]} for j in range(4)]
     a, r = write_instance(tmp_path, accounts, reps)
-    opts = options_for(a, r, tolerance=0.05, balance="potential")
+    opts = options_for(a, r, tolerance=0.05, balance="potential", **options)
     _, problem = api.load(opts)
     return api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
 
@@ -59,3 +61,22 @@ def test_locks_and_segments_together(tmp_path: Path) -> None:
     assert _families(spec) == ["locks and segments together"]
     (named,) = proofs._named_families(spec, ["locks and segments together"], [])
     assert named.family == "lock"
+
+
+def test_keep_home_is_named_only_when_it_plays_a_part(tmp_path: Path) -> None:
+    """QA47 F4: "segments and --keep-home" where --keep-home played no part. The reps' homes are on A00,
+    A03, A06 and A09, each kept with a rep serving its segment."""
+    spec = _spec(tmp_path, *HALL, {}, keep_home=1)
+    assert spec.problem.unit_home_kept.sum() == 4
+    assert _families(spec) == ["segments"]
+
+
+@pytest.mark.parametrize("locked", [{}, {0: "R1"}], ids=["no lock", "a lock"])
+def test_a_rep_short_of_its_band_names_what_restricts_it(tmp_path: Path, locked: dict[int, str]) -> None:
+    from territory_planner.optimize import prechecks
+
+    segment = ["a"] * 2 + ["b"] * 10
+    spec = _spec(tmp_path, segment, ["a", "a;b", "a;b", "a;b"], locked)
+    (short,) = [c for c in prechecks.check(spec) if c.rep_id == "R1" and "may serve only" in c.message]
+    restricted = "what segments and locks allow" if locked else "what segments allow"
+    assert f"in total ({restricted}), below the band's minimum" in short.message

@@ -123,9 +123,8 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(
                 Conflict(
                     "segment",
-                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total (segments"
-                    f"{', locks and --keep-home' if _kept_any(p) else ' and locks'}), below the band's "
-                    f"minimum {amt(p.lower_band[m, j])}",
+                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total "
+                    f"({_restricted_by(p)}), below the band's minimum {amt(p.lower_band[m, j])}",
                     rep_id=str(p.rep_ids[j]),
                     measure=measure,
                     amount=float(spec.lower[m, j] - reachable[j]),
@@ -147,11 +146,13 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 if demand > room + 1e-9 and not said:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
                     kept = _kept_of(p, inside).replace("its home", "their reps' homes")
+                    kept += _locked_of(p, inside)
                     what = "units" if (p.unit_size[inside] > 1).any() else "accounts"
                     holds = "its band holds" if single >= 0 else "those reps' bands hold"
                     conflicts.append(
                         Conflict(
-                            "keep_home" if kept else "segment",  # QA11 O8: "segment" with no segments
+                            # QA11 O8: "segment" with no segments
+                            "keep_home" if _kept_of(p, inside) else "segment",
                             f"{int(inside.sum())} {what}{kept} can only go to {names}; they carry "
                             f"{amt(demand)} {measure} but {holds} at most {amt(room)}",
                             measure=measure,
@@ -363,6 +364,33 @@ def _kept_of(p: TerritoryProblem, units: np.ndarray) -> str:
         return ""
     k = int((units & p.unit_home_kept).sum())
     return f" ({k} of them kept at its home by --keep-home)" if k else ""
+
+
+def _locked_of(p: TerritoryProblem, units: np.ndarray) -> str:
+    """ " (11 of them locked there)" when some of ``units`` are locked by the user (QA47 F5: a group
+    confined by segments and locks was put down to the segments alone)."""
+    user = np.zeros(p.n_units, dtype=bool)
+    user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
+    k = int((units & user).sum())
+    return f" ({k} of them locked there)" if k else ""
+
+
+def _restricted_by(p: TerritoryProblem) -> str:
+    """What restricts the reps a unit may go to in this model, for "may serve only ... (segments and
+    locks)" (QA47 F5: "segments and locks" on a model without a lock)."""
+    names = [
+        name
+        for name, there in (
+            ("segments", any(p.rep_segments)),
+            ("locks", bool((np.asarray(p.acc_locked) >= 0).any())),
+            ("--keep-home", _kept_any(p)),
+        )
+        if there
+    ]
+    if not names:
+        return "what it may be given"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"what {listed} allow"
 
 
 def _kept_any(p: TerritoryProblem) -> bool:

@@ -9,6 +9,7 @@ model that HiGHS proves infeasible. A stage that stopped early proves nothing.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 
@@ -210,55 +211,79 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
         tests["min/max accounts"] = dataclasses.replace(spec, min_accounts=None, max_accounts=None)
     if spec.groups is not None:
         tests["district/region bands"] = dataclasses.replace(spec, groups=None)
-    pairs = _pair_tests(spec)
     found = []
-    for name, test in [*tests.items(), *pairs[:-1]]:
+
+    def feasible(test: ModelSpec) -> bool:
+        res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
+        return res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL
+
+    for name, test in tests.items():
         if time.perf_counter() > deadline:
             break
-        res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
-        if res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL:
+        if feasible(test):
             found.append(name)
-    if pairs and not set(found) & {name for name, _ in pairs} and time.perf_counter() <= deadline:
-        name, test = pairs[-1]  # locks and segments together (or the one of them the model has)
-        res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
-        if res is not None and scaled_violation(test, res) <= FEASIBILITY_TOL:
-            found.append(name)
+    # who may take a unit: each restriction dropped alone, then two together, then all three, the first
+    # round that makes the LP feasible named (QA46 F2, QA47 F4: "locks and segments", "segments and
+    # --keep-home" were named together where the model had no lock, or --keep-home played no part)
+    restrictions = _restrictions(spec)
+    for size in range(1, len(restrictions) + 1):
+        named = []
+        for dropped in itertools.combinations(restrictions, size):
+            if time.perf_counter() > deadline:
+                break
+            if feasible(dataclasses.replace(spec, allowed=_allowed_without(spec, restrictions, dropped))):
+                named.append(_together(dropped))
+        if named:
+            found += named
+            break
     return found
 
 
-def _pair_tests(spec: ModelSpec) -> list[tuple[str, ModelSpec]]:
-    """The models without the restrictions on which rep may take a unit, named by what the model has
-    (QA46 F2: "locks and segments" and a lock conflict where no account was locked and segments alone were
-    the cause): with both locks and segments, each dropped alone, then both together (always last)."""
+_LOCKS, _SEGMENTS, _KEEP_HOME = "locks", "segments", "--keep-home"
+
+
+def _restrictions(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The restrictions on which rep may take a unit that the model has, each as the (units, reps) pairs it
+    allows (the locks: the locked units, as a column): a user's lock, segments, ``--keep-home``'s
+    confinement near the homes (its locks of a unit near one home only are its own)."""
     p = spec.problem
-    locked = p.unit_locked >= 0
+    user = np.zeros(p.n_units, dtype=bool)
+    user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
     by_segment = _segment_allowed(p)
-    restricted = ~spec.allowed & ~locked[:, None]  # a free unit's barred reps: segments, --keep-home
-    has_locks, has_segments = bool(locked.any()), bool(restricted.any())
-    by_what = [
-        name
-        for name, there in (
-            ("segments", (restricted & ~by_segment).any()),
-            ("--keep-home", (restricted & by_segment).any()),
-        )
-        if there
-    ]
-    barred = " and ".join(by_what)
-    everything = dataclasses.replace(spec, allowed=np.ones_like(spec.allowed))
-    if has_locks and has_segments:
-        unlocked = spec.allowed.copy()
-        unlocked[locked] = by_segment[locked]  # a locked unit may go to any rep serving its segment
-        free = spec.allowed | ~locked[:, None]  # the locks stay, every other pair is allowed
-        return [
-            ("locks", dataclasses.replace(spec, allowed=unlocked)),
-            (barred, dataclasses.replace(spec, allowed=free)),
-            (f"locks and {barred} together", everything),
-        ]
-    if has_locks:
-        return [("locks", everything)]
-    if has_segments:
-        return [(barred, everything)]
-    return []
+    near = np.ones_like(spec.allowed)
+    if p.unit_home_kept is not None and p.home_km is not None and p.unit_home_kept.any():
+        from territory_planner.model.homes import near_homes
+
+        near = ~p.unit_home_kept[:, None] | near_homes(p, p.home_km)
+    out = {}
+    if user.any():
+        out[_LOCKS] = user[:, None]
+    if (~by_segment[~user]).any():
+        out[_SEGMENTS] = by_segment
+    if (~near[~user]).any():
+        out[_KEEP_HOME] = near
+    return out
+
+
+def _allowed_without(
+    spec: ModelSpec, restrictions: dict[str, np.ndarray], dropped: tuple[str, ...]
+) -> np.ndarray:
+    """The pairs allowed with the restrictions ``dropped`` lifted and the others kept."""
+    free = np.ones_like(spec.allowed)
+    for name in (_SEGMENTS, _KEEP_HOME):
+        if name in restrictions and name not in dropped:
+            free &= restrictions[name]
+    if _LOCKS in restrictions and _LOCKS not in dropped:
+        locked = restrictions[_LOCKS][:, 0]
+        free[locked] = spec.allowed[locked]  # a locked unit keeps its rep
+    return free
+
+
+def _together(dropped: tuple[str, ...]) -> str:
+    """``locks``; ``locks and segments together``; ``locks, segments and --keep-home together``."""
+    if len(dropped) == 1:
+        return dropped[0]
+    return ", ".join(dropped[:-1]) + f" and {dropped[-1]} together"
 
 
 def _segment_allowed(p: TerritoryProblem) -> np.ndarray:
@@ -408,10 +433,9 @@ _FAMILY_OF = {
     "disruption budget": ("disruption_budget",),
     "min/max accounts": ("min_accounts", "max_accounts"),
     "district/region bands": ("district", "region"),
-    "locks": ("lock",),
-    "segments": ("segment",),
-    "--keep-home": ("keep_home",),
-    "segments and --keep-home": ("segment", "keep_home"),
+    _LOCKS: ("lock",),
+    _SEGMENTS: ("segment",),
+    _KEEP_HOME: ("keep_home",),
 }
 
 
@@ -422,8 +446,9 @@ def _named_families(spec: ModelSpec, fams: list[str], conflicts: list[Conflict])
     have = {c.family for c in conflicts}
     out = []
     for name in fams:
-        # "locks and segments together": the locks' family stands for it
-        families = ("lock",) if name.startswith("locks and ") else _FAMILY_OF.get(name, ())
+        # restrictions dropped together: the first one's family stands for them
+        first = name.split(",")[0].split(" and ")[0] if name.endswith(" together") else name
+        families = _FAMILY_OF.get(first, ())
         if not families or have & set(families):
             continue
         family = families[0]
