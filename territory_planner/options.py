@@ -172,18 +172,24 @@ def parse_tolerance(
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
 
 
-def unbanded(values: dict[str, Any], balance: object) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """``values`` without the measures of their band tables (``[tolerance]`` and the level ones) that
-    ``balance`` leaves out, and those measures per option: a scenario narrowing what its parent balances,
-    or a sweep's ``balance`` grid value, drops the bands on what it no longer balances, as ``--balance``
-    does (QA44 F7: refused, with the hint to balance the measure again)."""
+def unbanded(values: dict[str, Any], balance: object) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``values`` without the measures of their band tables (``[tolerance]`` and the level ones, or the
+    same written as ``"potential=0.1,workload=0.15"``) that ``balance`` leaves out, and those measures'
+    bands per option: a scenario narrowing what its parent balances, or a sweep's ``balance`` grid value,
+    drops the bands on what it no longer balances, as ``--balance`` does (QA44 F7: refused, with the hint
+    to balance the measure again; QA47 F1: the string form was still refused)."""
     measures = set(balance_measures(balance))
     out = dict(values)
-    dropped: dict[str, list[str]] = {}
+    dropped: dict[str, dict[str, Any]] = {}
     for key in BAND_OPTIONS:
         table = values.get(key)
+        if isinstance(table, str) and "=" in table:
+            try:
+                table = parse_tolerance(table, "scenario", key)
+            except InputError:  # reported where the options are checked
+                continue
         if isinstance(table, dict):
-            gone = [str(m) for m in table if str(m).strip().lower() not in measures]
+            gone = {str(m): v for m, v in table.items() if str(m).strip().lower() not in measures}
             if gone:
                 dropped[key] = gone
                 out[key] = {m: v for m, v in table.items() if str(m) not in gone}

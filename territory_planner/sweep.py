@@ -50,6 +50,7 @@ from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
 from territory_planner.options import (
+    DEFAULT_TOLERANCE,
     OPTION_NAMES,
     PlanOptions,
     balance_measures,
@@ -669,9 +670,20 @@ def prepare_sweep(
     for value in grid.get("balance", []):
         notes += [
             f"{scenario}: the scenario's {key} for {', '.join(gone)} is not used at balance="
-            f"{_param_text(value)}, which leaves {', '.join(gone)} unbalanced"
+            f"{_param_text(value)}, which leaves {'it' if len(gone) == 1 else 'them'} unbalanced"
             for key, gone in unbanded(values, value)[1].items()
         ]
+        table = values.get("tolerance")
+        unbanded_measures = [
+            m
+            for m in balance_measures(value)
+            if isinstance(table, dict) and m not in {str(k).lower() for k in table}
+        ]
+        if unbanded_measures:  # QA47 F2: a measure balanced again at a point got the default band unsaid
+            notes.append(
+                f"{scenario}: the scenario's [tolerance] has no band for {', '.join(unbanded_measures)}: "
+                f"balance={_param_text(value)} holds it within the default {DEFAULT_TOLERANCE:.0%}"
+            )
     return values, grid, notes
 
 

@@ -103,3 +103,42 @@ def test_a_sweeps_balance_grid_drops_the_scenarios_band_on_what_it_leaves_out(tm
     assert narrow.tolerance == {"potential": pytest.approx(0.05)}
     both = point_options(values, {"balance": ["potential", "workload"]}, "p001")
     assert both.tolerance == {"potential": pytest.approx(0.05), "workload": pytest.approx(0.08)}
+
+
+def test_a_parents_tolerance_written_as_text_is_narrowed_too(tmp_path: Path) -> None:
+    """QA47 F1: `tolerance = "potential=0.1,workload=0.15"` in the parent, a child balancing potential:
+    refused, the parent's line blamed (only a [tolerance] table was narrowed)."""
+    text = BASE.split("[tolerance]")[0] + 'tolerance = "potential=0.1,workload=0.15"\n'
+    _write(tmp_path, "base.toml", text)
+    child = _write(tmp_path, "child.toml", 'extends = "base.toml"\nbalance = ["potential"]\n')
+    assert build_options(load_scenario(child), source=str(child)).tolerance == {
+        "potential": pytest.approx(0.1)
+    }
+    _, _, notes = prepare_sweep(tmp_path / "base.toml", {"balance": [["potential"]]})
+    assert any("tolerance for workload is not used at balance=potential" in n for n in notes)
+
+
+def test_a_band_left_out_by_a_middle_file_comes_back_where_the_measure_is_balanced_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA47 F2: base bands workload at 15%, the middle file balances potential only, the last one potential
+    and workload again: workload was held within the default 5%, without a word."""
+    import pandas as pd
+
+    accounts = pd.read_csv(SAMPLE / "accounts.csv", dtype={"account_id": str})
+    accounts.assign(revenue=accounts["potential"] * 0.3).to_csv(tmp_path / "accounts.csv", index=False)
+    base = BASE.replace(
+        'balance = ["potential", "workload"]', 'balance = ["potential", "workload", "revenue"]'
+    ).replace(str(SAMPLE / "accounts.csv"), str(tmp_path / "accounts.csv"))
+    _write(tmp_path, "base.toml", base.replace("workload = 0.08", "Workload = 0.15\nrevenue = 0.2"))
+    _write(tmp_path, "mid.toml", 'extends = "base.toml"\nbalance = ["potential"]\n')
+    leaf = _write(tmp_path, "leaf.toml", 'extends = "mid.toml"\nbalance = ["potential", "workload"]\n')
+    with caplog.at_level(logging.WARNING):
+        options = build_options(load_scenario(leaf), source=str(leaf))
+    assert options.tolerance == {"potential": pytest.approx(0.05), "workload": pytest.approx(0.15)}
+    said = [r.getMessage() for r in caplog.records if "is not used" in r.getMessage()]
+    assert len(said) == 1  # revenue only, named with the file that left it out
+    assert said[0].startswith(f"{(tmp_path / 'mid.toml').resolve()} leaves revenue out of its balance")
+    # a sweep point balancing a measure the scenario has no band for says which band holds it
+    _, _, notes = prepare_sweep(tmp_path / "mid.toml", {"balance": [["potential", "revenue"]]})
+    assert any("no band for revenue" in n and "default 5%" in n for n in notes)

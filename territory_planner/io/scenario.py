@@ -287,25 +287,47 @@ def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[P
             Problem(shown, line, "extends", f"parent scenario {parent_path} not found", parent_name)
         )
     parent = _load_chain(parent_path, str(parent_path.resolve()), (*seen, path), problems)
-    if "balance" in own:
-        parent = _unbanded(parent, own["balance"], shown)
+    if "balance" in own:  # a child narrowing what is balanced: the inherited bands it leaves out rest
+        parent, dropped = unbanded(parent, own["balance"])
+        resting = {k: dict(v) for k, v in parent.get(_RESTING, {}).items()}
+        for key, table in dropped.items():
+            resting.setdefault(key, {}).update({m: (v, shown) for m, v in table.items()})
+        parent[_RESTING] = resting
     return _merge(parent, own)
 
 
-def _unbanded(parent: dict[str, Any], balance: Any, shown: str) -> dict[str, Any]:
-    """The parents' values without their bands on measures a child's ``balance`` leaves out, said: the
-    child narrows what is balanced, so an inherited band of a measure no longer balanced goes with it (a
-    band the child itself writes for such a measure stays an error)."""
-    out, dropped = unbanded(parent, balance)
-    for key, measures in dropped.items():
-        log.warning(
-            "%s: balance %s leaves %s unbalanced: the inherited %s for it is not used",
-            shown,
-            ", ".join(balance_measures(balance)),
-            ", ".join(measures),
-            key,
-        )
-    return out
+# the bands a file of the chain left out of its balance: {option: {measure: (band, that file)}}
+_RESTING = "__resting_bands__"
+_SAID: set[str] = set()  # warnings already given in this process (a sweep loads its scenario twice)
+
+
+def _wake(merged: dict[str, Any]) -> None:
+    """The bands a file of the chain left out of its balance: back where a later file balances the measure
+    again (QA47 F2: it fell to the default 5% band without a word), said as not used where the final
+    balance leaves it out; a band a later file writes itself wins."""
+    resting = merged.pop(_RESTING, {})
+    if not resting:
+        return
+    final = set(balance_measures(merged["balance"])) if "balance" in merged else set()
+    for key, table in resting.items():
+        back = {m: band for m, (band, _) in table.items() if m.strip().lower() in final}
+        current = merged.get(key)
+        if back and (current is None or isinstance(current, dict)):
+            merged[key] = {**back, **(current or {})}
+        gone: dict[str, list[str]] = {}
+        for m, (_, by) in table.items():
+            if m not in back:
+                gone.setdefault(by, []).append(m)
+        for by, measures in gone.items():
+            named = ", ".join(measures)
+            final_text = ", ".join(balance_measures(merged.get("balance", "")))
+            message = (
+                f"{by} leaves {named} out of its balance (the scenario balances {final_text}): the inherited "
+                f"{key} for {named} is not used"
+            )
+            if message not in _SAID:
+                _SAID.add(message)
+                log.warning("%s", message)
 
 
 def scenario_files(path: Path | str | None) -> list[Path]:
@@ -337,6 +359,7 @@ def load_scenario(path: Path | str, problems: list[Problem] | None = None) -> di
     added to it and the good keys returned (so that their values can be checked in the same run)."""
     found: list[Problem] = []
     merged = _load_chain(Path(path), str(path), (), found)
+    _wake(merged)
     if problems is None and found:
         raise InputError(found)
     if problems is not None:
