@@ -900,17 +900,24 @@ def rebalanced_moves(plan_dir: Path, out: Path, edits_path: Path) -> str:
     current alignment, as the plan did, so the reviewed plan is not its starting point."""
     before = _raw_assignments(plan_dir).set_index("account_id")["rep_id"]
     after = _raw_assignments(out).set_index("account_id")["rep_id"]
-    asked = read_edits(edits_path, read_plan_folder(plan_dir), whole_families=True)
+    plan = read_plan_folder(plan_dir)
+    asked = read_edits(edits_path, plan, whole_families=True)
     edited = {acc for acc, rep in asked.items() if before.get(acc) != rep}  # a workbook's every row
     changed = after.index[after.ne(before.reindex(after.index))]
-    others = [acc for acc in changed if acc not in edited]
+    # the members of an edited account's family go with it (QA47 F10: counted as the re-solve's moves)
+    parents = dict(zip(plan.assignments["account_id"], plan.assignments.get("parent_id", ""), strict=True))
+    families = {parents[acc] for acc in edited if parents.get(acc)}
+    following = [acc for acc in changed if acc not in edited and parents.get(acc) in families]
+    others = [acc for acc in changed if acc not in edited and acc not in set(following)]
+    verb = "follows" if len(following) == 1 else "follow"
+    with_them = f" and the {counted(len(following), 'family member')} that {verb} them" if following else ""
     if not others:
-        return f"no account besides the edits changed rep against {plan_dir}"
+        return f"no account besides the edits{with_them} changed rep against {plan_dir}"
     return (
-        f"{counted(len(others), 'account')} besides the edits changed rep against {plan_dir} (of "
-        f"{len(after):,}; the new solve starts from the current alignment, as the plan did): "
-        f"`territory-planner compare {plan_dir} {out}` lists them; to keep the rest of the plan as it is, "
-        "edit without --rebalance"
+        f"{counted(len(others), 'account')} besides the edits{with_them} changed rep against {plan_dir} "
+        f"(of {len(after):,}; the new solve starts from the current alignment, as the plan did): "
+        f"`territory-planner compare {plan_dir} {out}` lists them; an edit without --rebalance changes "
+        "only the edited accounts (a manual plan: the bands and families it breaks are listed)"
     )
 
 

@@ -765,3 +765,35 @@ def test_rebalance_reads_edits_from_a_workbook(base: Path, tmp_path: Path) -> No
         assert locked[acc] == to
     kept = pd.read_csv(tmp_path / "r" / "locks.csv", dtype=str)
     assert sorted(map(tuple, kept.values.tolist())) == sorted(moves)
+
+
+def test_rebalance_counts_the_family_members_that_follow_an_edit_apart(tmp_path: Path) -> None:
+    """QA47 F10: "8 accounts besides the edits changed rep" where 2 were family members going with the
+    edited accounts (a locked family goes whole): 6 changed by the re-solve."""
+    scenario = write_instance(tmp_path / "inputs")
+    accounts = pd.read_csv(tmp_path / "inputs" / "accounts.csv", dtype=str)
+    accounts["parent_id"] = ""
+    accounts.loc[[0, 1], "parent_id"] = "F1"  # A000 and A001, with one rep in the plan
+    accounts.to_csv(tmp_path / "inputs" / "accounts.csv", index=False)
+    plan = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(plan), "--quiet"])
+    assert result.exit_code == 0, result.output
+    a0, _, _ = read(plan)
+    first, second = a0["account_id"].iloc[0], a0["account_id"].iloc[1]
+    rep = a0["rep_id"].iloc[0]
+    assert a0["rep_id"].iloc[1] == rep
+    other = next(r for r in sorted(set(a0["rep_id"])) if r != rep)
+    edits = write_edits(tmp_path / "e.csv", [(first, other)])
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance", "-q")
+    assert code == 0, output
+    a, _, _ = read(tmp_path / "r")
+    after = dict(zip(a["account_id"], a["rep_id"], strict=True))
+    assert after[second] == other  # the family follows its locked member
+    before = dict(zip(a0["account_id"], a0["rep_id"], strict=True))
+    others = sum(after[acc] != before[acc] for acc in after if acc not in (first, second))
+    said = " ".join(output.split())
+    assert "and the 1 family member that follows them changed rep" in said
+    if others:
+        assert said.count(f"{others} account") >= 1
+    else:
+        assert "no account besides the edits and the 1 family member" in said
