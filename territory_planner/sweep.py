@@ -928,7 +928,8 @@ def _table(table: pd.DataFrame, params: list[str]) -> str:
     for column in ("point", "plan_from"):
         if column in shown:
             shown[column] = shown[column].map(lambda v: v.split("_", 1)[0] if isinstance(v, str) else v)
-    first = str(table["point"].iloc[0]) if len(table) else ""
+    solved = table[table["status"].isin(SOLVED)]["point"]  # a point without a plan has no folder (QA47 F7)
+    first = str(solved.iloc[0]) if len(solved) else ""
     where = (
         f"<p>Each point's plan is in <code>points/</code> under its full name, as sweep.csv's point column "
         f"gives it: {_param(first.split('_', 1)[0])} in <code>points/{_param(first)}</code>.</p>"
@@ -966,7 +967,7 @@ def render_html(table: pd.DataFrame, params: list[str]) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 .scroll {{ max-width: 100%; overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }}
-th, td {{ padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap;
+th, td {{ padding: 0.2rem 0.45rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap;
   vertical-align: top; }}
 th {{ background: #f4f4f4; }}
 td:first-child, th:first-child {{ text-align: left; }}

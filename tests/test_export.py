@@ -639,7 +639,7 @@ def test_salesforce_notes_name_what_is_missing_and_account_ids_that_are_no_accou
     said = " ".join(res.output.split())
     assert "Territory2.csv has no Territory2TypeId: give --sf-type-id" in said
     assert "Territory2ModelId" not in said
-    assert "8 of 8 account ids are not Salesforce Account Ids" in said
+    assert "8 of the plan's 8 account ids are not Salesforce Account Ids" in said
     # Account Ids (001 and 12 or 15 more letters and digits): no note
     accounts = read_csv(plan_dir.parent / "accounts.csv")
     accounts["account_id"] = [f"001xx{k:010d}" for k in range(len(accounts) - 1)] + ["001xx0000000000AAA"]

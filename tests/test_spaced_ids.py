@@ -17,6 +17,8 @@ def test_spaced_account_and_rep_ids_are_read_trimmed_and_named_by_row(tmp_path: 
     first, eighth = accounts.loc[3, "account_id"], accounts.loc[7, "account_id"]
     accounts.loc[3, "account_id"] = " " + first
     accounts.loc[7, "account_id"] = eighth + "\u00a0"  # a non-breaking space pasted from a web page
+    current = accounts.loc[5, "current_rep"]
+    accounts.loc[5, "current_rep"] = f" {current}\t"
     accounts.to_excel(tmp_path / "accounts.xlsx", index=False)
     reps = pd.read_csv(SAMPLE / "reps.csv", dtype=str)
     third = reps.loc[2, "rep_id"]
@@ -31,6 +33,9 @@ def test_spaced_account_and_rep_ids_are_read_trimmed_and_named_by_row(tmp_path: 
     assert "2 account_id(s)" in of_accounts
     assert "rows 4, 8" in of_accounts
     assert repr(" " + first) in of_accounts
+    assert loaded.accounts["current_rep"].iloc[5] == current
+    (of_current,) = [w for w in loaded.warnings if "current_rep(s) with spaces" in w]
+    assert "row 6" in of_current
     (of_reps,) = [w for w in loaded.warnings if "rep_id(s) with spaces" in w]
     assert of_reps.startswith(f"{tmp_path / 'reps.csv'}: 1 rep_id(s)")
     assert "row 3" in of_reps

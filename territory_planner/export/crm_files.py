@@ -31,6 +31,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.export.plan_tables import PlanTables
 from territory_planner.io.labels import first_few
+from territory_planner.report.formatting import counted
 
 CHANGES_COLUMNS = ["account_id", "name", "from_rep", "to_rep", "effective_date", "reason"]
 OWNER_COLUMNS = ["Id", "OwnerId"]
@@ -169,13 +170,14 @@ def account_id_note(account_ids: pd.Series, associations: bool) -> list[str]:
     bad = ids[~ids.map(lambda v: bool(_SF_ID.match(v)) and v.startswith(ACCOUNT_PREFIX))]
     if bad.empty:
         return []
-    files = "Account_OwnerId_update.csv's Id" + (
+    files = "Account_OwnerId_update.csv's Id (the accounts that change owner)" + (
         " and ObjectTerritory2Association.csv's ObjectId" if associations else ""
     )
     return [
-        f"{len(bad):,} of {len(ids):,} account ids are not Salesforce Account Ids (15 or 18 letters and "
-        f"digits starting with {ACCOUNT_PREFIX}; e.g. {first_few(bad.tolist())}): {files} must be the org's "
-        "Account Ids; map them (e.g. VLOOKUP on an Id,account_id export of Account) before loading"
+        f"{len(bad):,} of the plan's {len(ids):,} account ids are not Salesforce Account Ids (15 or 18 "
+        f"letters and digits starting with {ACCOUNT_PREFIX}; e.g. {first_few(bad.tolist())}): {files} must "
+        "be the org's Account Ids; map them (e.g. VLOOKUP on an Id,account_id export of Account) before "
+        "loading"
     ]
 
 
@@ -376,8 +378,10 @@ def salesforce_frames(
             "territory has an Id"
         )
     elif missing:
+        have = "has" if len(missing) == 1 else "have"
         notes.append(
-            f"ObjectTerritory2Association.csv not written: {len(missing)} territories have no Id in "
+            "ObjectTerritory2Association.csv not written: "
+            f"{counted(len(missing), 'territory', 'territories')} {have} no Id in "
             f"{ids_source} yet ({first_few(missing)}); load "
             "Territory2.csv, export the Ids again and re-run"
         )

@@ -763,7 +763,15 @@ def load_inputs(
     warnings = tuple(
         outside_warnings
         + roster_warnings
-        + (spaced_ids(raw_a.frame, "account_id", str(accounts_path)) if raw_a is not None else [])
+        + [
+            w
+            for column in (
+                "account_id",
+                "current_rep",
+                "locked_rep",
+            )  # QA47 F6: the reps' ids in accounts too
+            for w in (spaced_ids(raw_a.frame, column, str(accounts_path)) if raw_a is not None else [])
+        ]
         + (
             spaced_ids(written_reps if written_reps is not None else raw_r.frame, "rep_id", str(reps_path))
             if raw_r is not None

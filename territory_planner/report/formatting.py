@@ -234,9 +234,10 @@ def no_negative_zero(value: float, digits: int) -> float:
     return round(value, digits) + 0.0
 
 
-def counted(n: int, noun: str) -> str:
-    """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints"; QA41 F9: "1 reps")."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints"; QA41 F9: "1 reps");
+    ``plural`` for a noun that does not take an s ('territories')."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def signed_percent(value: float | None) -> str:
