@@ -132,3 +132,44 @@ def test_an_added_reps_problem_names_the_scenario_file_and_line_along_a_chain(tm
     assert [(r.file, r.row, r.column) for r in found.itertuples()] == [
         (str(child), "11", "reps.add[3].rep_id")
     ]
+
+
+def test_an_inline_added_rep_is_counted_and_named_by_its_add_line(tmp_path: Path) -> None:
+    """QA47 F3: a parent writing its adds inline (add = [{...}]) shifted the child's tables by one, so a
+    bad lat was put on another rep's line; an inline entry in a child had no file or line at all."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    accounts, roster = _files(tmp_path)
+    roster.loc[4, "district"] = "D2"
+    reps = tmp_path / "reps.csv"
+    roster.to_csv(reps, index=False)
+    row = 'district = "D1", region = "East"'
+    parent = tmp_path / "parent.toml"
+    parent.write_text(
+        f'accounts = "{accounts}"\n[reps]\npath = "{reps}"\n'  # 1-3
+        f'add = [{{rep_id = "R07", lat = 0, lon = 1, {row}}}]\n',  # 4
+        encoding="utf-8",
+    )
+    child = tmp_path / "child.toml"
+    child.write_text(
+        'extends = "parent.toml"\n\n'  # 1-2
+        f'[[reps.add]]\nrep_id = "R08"\nlat = "abc"\nlon = 1\n{row.replace(", ", chr(10))}\n\n'  # 3-9
+        f'[[reps.add]]\nrep_id = "R09"\nlat = 0.5\nlon = "east"\n{row.replace(", ", chr(10))}\n',  # 10-16
+        encoding="utf-8",
+    )
+    errors = tmp_path / "problems.csv"
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(errors)])
+    assert res.exit_code == 1, res.output
+    found = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    where = {(r.file, r.row, r.column) for r in found.itertuples() if r.column.startswith("reps.add")}
+    assert where == {(str(child), "5", "reps.add[2].lat"), (str(child), "13", "reps.add[3].lon")}
+    # an inline entry in the child: its add line
+    child.write_text(
+        f'extends = "parent.toml"\n[reps]\nadd = [{{rep_id = "R08", lat = "abc", lon = 1, {row}}}]\n'
+    )
+    res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(errors)])
+    found = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    where = {(r.file, r.row, r.column) for r in found.itertuples() if r.column.startswith("reps.add")}
+    assert where == {(str(child), "3", "reps.add[2].lat")}

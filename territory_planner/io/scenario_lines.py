@@ -159,10 +159,18 @@ def locate_added(path: Path | str | None, problems: list[Problem]) -> list[Probl
         return problems
     tables: list[tuple[str, dict[tuple[str, ...], int], list[str], str]] = []
     for shown, lines, text in reversed(_chain_lines(Path(path))):  # the root's rows are merged first
-        n = 1
-        while ("reps", "add", f"[{n}]") in lines:
-            tables.append((shown, lines, text, f"[{n}]"))
-            n += 1
+        try:
+            reps = tomllib.loads("\n".join(text)).get("reps")
+        except tomllib.TOMLDecodeError:
+            reps = None
+        adds = reps.get("add") if isinstance(reps, dict) else None
+        count = len(adds) if isinstance(adds, list) else int(isinstance(adds, dict))
+        # an inline entry (add = [{...}]) has no table of its own: the "add" line stands for it (QA47 F3:
+        # the k-th merged rep was matched to the k-th [[reps.add]] table, the wrong rep's line)
+        tables += [
+            (shown, lines, text, f"[{n}]" if ("reps", "add", f"[{n}]") in lines else "")
+            for n in range(1, count + 1)
+        ]
     out = []
     for p in problems:
         found = _ADDED.match(p.column or "") if p.file == ADDED_REPS else None
@@ -171,9 +179,13 @@ def locate_added(path: Path | str | None, problems: list[Problem]) -> list[Probl
             continue
         shown, lines, text, entry = tables[int(found.group(1)) - 1]
         key = found.group(2)
+        if not entry:  # inline: the line of "add", else of [reps]
+            line = lines.get(("reps", "add"), lines.get(("reps",)))
+            out.append(Problem(shown, line, p.column, p.message, p.value))
+            continue
         at = ("reps", "add", entry)
         written = {k[3].lower(): v for k, v in lines.items() if k[:3] == at and len(k) == 4}
         line = written.get(key.lower()) if key else None
         value = p.value if p.value or line is None else as_written(text, line)
-        out.append(Problem(shown, line or lines[("reps", "add", entry)], p.column, p.message, value))
+        out.append(Problem(shown, line or lines[at], p.column, p.message, value))
     return out
