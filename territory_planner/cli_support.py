@@ -27,6 +27,7 @@ from territory_planner.errors import (
     Problem,
     TerritoryPlannerError,
 )
+from territory_planner.io.labels import row_ranges
 from territory_planner.io.scenario_lines import locate_added
 
 if TYPE_CHECKING:  # pandas loads in a command's body, not for --help and usage errors
@@ -119,6 +120,29 @@ def _shown_problems(problems: list[Problem]) -> tuple[list[Problem], dict[tuple[
     return [problems[k] for k in sorted(picked)], counts
 
 
+FOLD_AT = 4  # the same problem (file, column, value, message) on this many rows or more: one row on screen
+
+
+def _folded(problems: list[Problem]) -> list[tuple[Problem, list[int]]]:
+    """The problems for the screen, one row for the same problem on ``FOLD_AT`` rows or more (its rows
+    listed; QA45 F5: 66 copies of one 200-character "current_rep 'Z021' is not a rep" filled the table),
+    at its first row's place; the rest as they are (rows empty). input_errors.csv keeps every row."""
+    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    for k, p in enumerate(problems):
+        if p.row is not None:
+            groups.setdefault((str(p.file), str(p.column or ""), str(p.value), p.message), []).append(k)
+    out: list[tuple[Problem, list[int]]] = []
+    for k, p in enumerate(problems):
+        key = (str(p.file), str(p.column or ""), str(p.value), p.message)
+        members = groups.get(key, []) if p.row is not None else []
+        if len(members) >= FOLD_AT:
+            if members[0] == k:
+                out.append((p, [int(problems[m].row or 0) for m in members]))
+        else:
+            out.append((p, []))
+    return out
+
+
 def print_input_error(error: InputError, console: Console | None = None, full_list: str = "") -> None:
     """The problems table, at most ``MAX_ROWS_SHOWN`` rows; ``full_list`` says where the rest can be read."""
     console = console or stderr_console()
@@ -126,13 +150,19 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
     table = Table(title=f"{len(error.problems)} problem(s) {where}", show_lines=False)
     for col in ("file", "row", "column", "value", "message"):
         table.add_column(col, overflow="fold")
-    shown, kinds = _shown_problems(error.problems)
+    folded = _folded(error.problems)
+    shown, kinds = _shown_problems([p for p, _ in folded])
+    rows_of = {id(p): rows for p, rows in folded}
     for p in shown:
         d = p.as_dict()
+        rows = rows_of.get(id(p))
+        if rows:
+            d["row"] = f"{len(rows):,} rows: {row_ranges(rows, 3)}"
         table.add_row(*(escape(str(d[c])) for c in ("file", "row", "column", "value", "message")))
     console.print(table)
-    if len(error.problems) > MAX_ROWS_SHOWN:
-        more = f"... and {len(error.problems) - MAX_ROWS_SHOWN} more"
+    kinds = _shown_problems(error.problems)[1]  # counted over every problem, folded or not
+    if len(folded) > MAX_ROWS_SHOWN:
+        more = f"... and {len(folded) - MAX_ROWS_SHOWN} more"
         if len(kinds) > 1:  # how many of each kind, the largest first
             counted = sorted(kinds.items(), key=lambda kv: -kv[1])
             listed = "; ".join(
@@ -140,6 +170,9 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
             )
             more += f" ({len(kinds)} kinds, each shown above: {listed}{'; ...' if len(kinds) > 6 else ''})"
         console.print(escape(f"{more} ({full_list})" if full_list else more))
+    elif len(folded) < len(error.problems):  # every row of a folded problem is in the full list
+        said = "the same problem on many rows is one row above"
+        console.print(escape(f"{said} ({full_list})" if full_list else said))
 
 
 def _conflict_amount(amount: float) -> str:

@@ -25,9 +25,9 @@ def run(*args: str) -> click.testing.Result:
 
 
 def _many_problems(tmp_path: Path, n: int = MAX_ROWS_SHOWN + 7) -> tuple[Path, Path]:
-    """``n`` accounts, each with a negative potential: ``n`` problems."""
+    """``n`` accounts, each with another negative potential: ``n`` problems, each a row on screen."""
     accounts = [
-        {"account_id": f"A{i}", "lat": 0.0, "lon": 0.5, "potential": -1, "workload": 1} for i in range(n)
+        {"account_id": f"A{i}", "lat": 0.0, "lon": 0.5, "potential": -1 - i, "workload": 1} for i in range(n)
     ]
     return write_instance(tmp_path, accounts, line_instance()[1])
 
@@ -248,9 +248,9 @@ def test_over_50_problems_every_kind_is_on_screen_and_counted() -> None:
     from territory_planner.cli_support import MAX_ROWS_SHOWN, print_input_error
     from territory_planner.errors import InputError, Problem
 
-    problems = [Problem("opps.csv", k + 1, "amount", "amount is not a number", "x") for k in range(300)]
+    problems = [Problem("opps.csv", k + 1, "amount", "amount is not a number", f"x{k}") for k in range(300)]
     problems += [
-        Problem("opps.csv", k + 1, "status", "status must be open, won or lost", "Hot") for k in range(40)
+        Problem("opps.csv", k + 1, "status", "status must be open, won or lost", f"Hot{k}") for k in range(40)
     ]
     problems += [Problem("opps.csv", 7, "probability", "probability must be between 0 and 1", "7")]
     console = Console(record=True, width=300)
@@ -262,3 +262,28 @@ def test_over_50_problems_every_kind_is_on_screen_and_counted() -> None:
     assert sum("status must be" in r for r in rows) >= 10
     assert "341 problem(s)" in text
     assert "300 x opps.csv amount: amount is not a number" in text
+
+
+def test_the_same_problem_on_many_rows_is_one_row_on_screen() -> None:
+    """QA45 F5: one rep id overwritten in reps.csv gave 66 rows of the same 200-character current_rep
+    message, most of the table; the same value and message is one row naming its rows (input_errors.csv
+    keeps every row). Different values stay rows of their own."""
+    from rich.console import Console
+
+    from territory_planner.cli_support import print_input_error
+    from territory_planner.errors import InputError, Problem
+
+    unknown = "current_rep 'Z021' is not a rep in the reps file"
+    problems = [Problem("a.csv", r, "current_rep", unknown, "Z021") for r in (*range(10, 40), 45, 50)]
+    problems += [
+        Problem("a.csv", r, "potential", "potential is not a number", v) for r, v in ((3, "x"), (4, "y"))
+    ]
+    problems += [Problem("a.csv", r, "lat", "lat is not a number", "n") for r in (5, 6, 7)]  # 3: not folded
+    console = Console(record=True, width=300)
+    print_input_error(InputError(problems), console)
+    text = console.export_text()
+    rows = [line for line in text.splitlines() if "a.csv" in line and "│" in line]
+    assert len(rows) == 1 + 2 + 3
+    (folded,) = [r for r in rows if "Z021" in r]
+    assert "32 rows: 10-39, 45, 50" in folded
+    assert "37 problem(s)" in text

@@ -25,6 +25,18 @@ def account_label(account_id: object, name: object = "") -> str:
     return f"account {account} ({text})" if named else f"account {account}"
 
 
+def row_ranges(rows: list[int], shown: int = 5) -> str:
+    """``2-6, 9, 14-15, ...``: 1-based rows as ranges, the first ``shown`` ranges."""
+    ranges: list[list[int]] = []
+    for r in rows:
+        if ranges and r == ranges[-1][1] + 1:
+            ranges[-1][1] = r
+        else:
+            ranges.append([r, r])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in ranges[:shown])
+    return text + (", ..." if len(ranges) > shown else "")
+
+
 def first_few(items: Iterable[object], shown: int = 5) -> str:
     """``'a, b, c, d, e, ...'``: the first ``shown`` items joined, and ``...`` when there are more; how
     messages list what they name (accounts, files, territories) without flooding the terminal."""

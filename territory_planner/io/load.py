@@ -15,7 +15,7 @@ import pandas as pd
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import repair_polygons
 from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_message
-from territory_planner.io.labels import alike_ids, did_you_mean, first_few
+from territory_planner.io.labels import alike_ids, did_you_mean, first_few, row_ranges
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.scenario_lines import ADDED_REPS
@@ -292,18 +292,6 @@ def wide_families(accounts: pd.DataFrame, file: str, limit_km: float = WIDE_FAMI
     return out
 
 
-def _row_ranges(rows: list[int], shown: int = 5) -> str:
-    """``2-6, 9, 14-15, ...``: 1-based rows as ranges, the first ``shown`` ranges."""
-    ranges: list[list[int]] = []
-    for r in rows:
-        if ranges and r == ranges[-1][1] + 1:
-            ranges[-1][1] = r
-        else:
-            ranges.append([r, r])
-    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in ranges[:shown])
-    return text + (", ..." if len(ranges) > shown else "")
-
-
 def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
     """A warning when some accounts have a current_rep and others none: the blank ones count as new
     accounts (never moved, outside the disruption budget). A spreadsheet's merged cells (one rep written
@@ -316,7 +304,7 @@ def blank_current_reps(accounts: pd.DataFrame, file: str) -> list[str]:
         return []
     rows = [int(i) + 1 for i in np.flatnonzero(blank)]
     return [
-        f"{file}: {len(rows):,} of {len(blank):,} accounts have no current_rep (rows {_row_ranges(rows)}): "
+        f"{file}: {len(rows):,} of {len(blank):,} accounts have no current_rep (rows {row_ranges(rows)}): "
         "they are planned as new accounts, never counted as moved nor against --max-moved-share; if a "
         "spreadsheet had merged cells there, fill every cell"
     ]
@@ -336,7 +324,7 @@ def spaced_ids(raw: pd.DataFrame, column: str, file: str) -> list[str]:
     shown = first_few(repr(v) for v in text[spaced])
     return [
         f"{file}: {len(rows):,} {column}(s) with spaces around them ({'rows' if len(rows) > 1 else 'row'} "
-        f"{_row_ranges(rows)}: {shown}) read without the spaces"
+        f"{row_ranges(rows)}: {shown}) read without the spaces"
     ]
 
 
@@ -412,7 +400,7 @@ def _outside_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> tuple
             )
             for i in out
         ], []
-    rows = _row_ranges([int(i) + 1 for i in out])
+    rows = row_ranges([int(i) + 1 for i in out])
     return [], [f"{path}: the lat/lon of {len(out)} row(s) ({rows}) lie outside their polygons: {fix}"]
 
 
