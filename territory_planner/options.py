@@ -216,8 +216,9 @@ def _column(key: str, source: str) -> str:
 
 
 def balance_measures(value: object) -> tuple[str, ...]:
-    """The measures a ``balance`` value names: a list, or names separated by commas; lower case."""
-    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    """The measures a ``balance`` value names: a list, or names separated by commas (or by ``+``, as a
+    sweep's grid joins them: QA47 F9, ``balance = "potential+workload"`` was one measure); lower case."""
+    items = value if isinstance(value, list | tuple) else re.split(r"[,+]", str(value))
     return tuple(str(m).strip().lower() for m in items if str(m).strip())
 
 

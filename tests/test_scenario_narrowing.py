@@ -142,3 +142,9 @@ def test_a_band_left_out_by_a_middle_file_comes_back_where_the_measure_is_balanc
     # a sweep point balancing a measure the scenario has no band for says which band holds it
     _, _, notes = prepare_sweep(tmp_path / "mid.toml", {"balance": [["potential", "revenue"]]})
     assert any("no band for revenue" in n and "default 5%" in n for n in notes)
+
+
+def test_a_balance_written_with_the_grids_plus_names_its_measures() -> None:
+    """QA47 F9: `balance = "potential+workload"` in a scenario was one measure, "potential+workload"."""
+    assert build_options({"balance": "potential+workload"}).balance == ("potential", "workload")
+    assert build_options({"balance": "potential, workload"}).balance == ("potential", "workload")
