@@ -8,25 +8,11 @@ function tpLayout(ctx) {
   const map = ctx.map;
   const L_ = ctx.L;
   document.body.classList.add("tp-embed");
-  const Toggle = L_.Control.extend({
-    options: { position: "topleft" },
-    onAdd: function () {
-      const c = L_.DomUtil.create("div", "leaflet-bar tp-switch");
-      const b = L_.DomUtil.create("button", "tp-switch-btn", c);
-      b.type = "button";
-      b.id = "tp-panel-toggle";
-      b.textContent = "Summary";
-      b.title = "show or hide the summary panel";
-      L_.DomEvent.on(b, "click", function (e) {
-        L_.DomEvent.stop(e);
-        const open = document.body.classList.toggle("tp-panel-open");
-        b.classList.toggle("tp-active", open);
-      });
-      L_.DomEvent.disableClickPropagation(c);
-      return c;
-    },
+  const toggle = tpButton(L_, "tp-switch", "Summary", "show or hide the summary panel", function (b) {
+    const open = document.body.classList.toggle("tp-panel-open");
+    b.classList.toggle("tp-active", open);
   });
-  new Toggle().addTo(map);
+  toggle.addTo(map).getContainer().querySelector("button").id = "tp-panel-toggle";
   map.invalidateSize({ animate: false });
 }
 

@@ -840,25 +840,16 @@ function tpInit(map, L_, refs) {
   map.fitBounds(opening, { padding: [30, 30], animate: false });
   clearOfControls(opening);
   if (refs.view) {
-    const Whole = L_.Control.extend({
-      options: { position: "topleft" },
-      onAdd: function () {
-        const box = L_.DomUtil.create("div", "leaflet-bar tp-whole");
-        const b = L_.DomUtil.create("button", "tp-switch-btn tp-whole-btn", box);
-        b.type = "button";
-        b.textContent = "Whole plan";
-        b.title =
-          refs.outside + (refs.outside === 1 ? " account lies" : " accounts lie") + " outside the opening view";
-        L_.DomEvent.on(b, "click", function (e) {
-          L_.DomEvent.stop(e);
-          map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
-          clearOfControls(refs.bounds);
-        });
-        L_.DomEvent.disableClickPropagation(box);
-        return box;
-      },
-    });
-    new Whole().addTo(map);
+    const title =
+      refs.outside + (refs.outside === 1 ? " account lies" : " accounts lie") + " outside the opening view";
+    tpButton(L_, "tp-whole", "Whole plan", title, function () {
+      map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+      clearOfControls(refs.bounds);
+    })
+      .addTo(map)
+      .getContainer()
+      .querySelector("button")
+      .classList.add("tp-whole-btn");
   }
   fitHomes();
   map.on("zoomend", fitHomes);
@@ -880,4 +871,28 @@ function tpInit(map, L_, refs) {
     status.dataset.drawn = "1";
     status.dataset.drawnMs = String(Math.round(performance.now() - t0));
   }, 50);
+}
+
+/* A one-button control at the map's top left ("Whole plan", the phone layout's "Summary"): a Leaflet
+ * control whose button runs ``onClick(button)`` and lets no click through to the map. */
+/* exported tpButton */
+function tpButton(L_, cls, label, title, onClick) {
+  "use strict";
+  const Button = L_.Control.extend({
+    options: { position: "topleft" },
+    onAdd: function () {
+      const box = L_.DomUtil.create("div", "leaflet-bar " + cls);
+      const b = L_.DomUtil.create("button", "tp-switch-btn", box);
+      b.type = "button";
+      b.textContent = label;
+      b.title = title;
+      L_.DomEvent.on(b, "click", function (e) {
+        L_.DomEvent.stop(e);
+        onClick(b);
+      });
+      L_.DomEvent.disableClickPropagation(box);
+      return box;
+    },
+  });
+  return new Button();
 }
