@@ -690,22 +690,40 @@ def solve(
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson, edges)
 
 
-def account_edges(problem: TerritoryProblem, adj: Any) -> str:
-    """adjacency.csv: the units' adjacency the plan counted pieces over, as edges between account ids (a
-    unit's first account stands for it, and the accounts of one unit are chained), so that ``edit`` and
-    the map's editor count over the same graph (QA45 F1: they rebuilt it from units.geojson, whose
-    polygons are simplified for display; on 3,142 counties 874 of 9,154 shared borders were lost, and an
-    edit that moved nothing split four districts)."""
+MAX_ACCOUNT_EDGES = (
+    1_000_000  # adjacency.csv of an area plan beyond this: not written (edit counts on polygons)
+)
+
+
+def account_edges(problem: TerritoryProblem, adj: Any) -> str | None:
+    """adjacency.csv: the graph the plan counted pieces on, as edges between account ids, so that ``edit``
+    and the map's editor count on it (QA45 F1: they rebuilt it from units.geojson, whose polygons are
+    simplified for display; on 3,142 counties 874 of 9,154 shared borders were lost, and an edit that
+    moved nothing split four districts). The accounts' own graph when the units' was made from one
+    (polygons, an edge list); for areas, every account of a unit is a neighbour of every other and of
+    every account of the units next to it (QA48 F1: the members hung off the unit's first account, so an
+    edit moving that one split the rest), None when that is more than ``MAX_ACCOUNT_EDGES`` edges."""
     ids = problem.account_ids
-    first = np.full(problem.n_units, -1, dtype=np.int64)
-    rows: list[tuple[str, str]] = []
+    members: list[list[int]] = [[] for _ in range(problem.n_units)]
     for acc, unit in enumerate(problem.acc_unit.tolist()):
-        if first[unit] < 0:
-            first[unit] = acc
-        else:
-            rows.append((str(ids[first[unit]]), str(ids[acc])))
-    pairs = zip(adj.u.tolist(), adj.v.tolist(), strict=True)
-    rows += [(str(ids[first[a]]), str(ids[first[b]])) for a, b in pairs]
+        members[unit].append(acc)
+    own = getattr(adj, "accounts", None)
+    if own is not None:  # with the islands the units' graph was bridged by, between their first accounts
+        pairs = list(zip(own.u.tolist(), own.v.tolist(), strict=True))
+        pairs += [(members[u][0], members[v][0]) for u, v in adj.bridged]
+    else:
+        size = np.array([len(m) for m in members], dtype=np.int64)
+        total = int((size * (size - 1) // 2).sum() + (size[adj.u] * size[adj.v]).sum())
+        if total > MAX_ACCOUNT_EDGES:
+            return None
+        pairs = [(a, b) for m in members for i, a in enumerate(m) for b in m[i + 1 :]]
+        pairs += [
+            (a, b)
+            for u, v in zip(adj.u.tolist(), adj.v.tolist(), strict=True)
+            for a in members[u]
+            for b in members[v]
+        ]
+    rows = [(str(ids[a]), str(ids[b])) for a, b in pairs]
     return csv_text(pd.DataFrame(rows, columns=["u", "v"]))
 
 

@@ -120,3 +120,49 @@ def test_the_edit_counts_pieces_on_the_plans_own_graph(plan: Path, tmp_path: Pat
     _, found = _edit(apart, tmp_path, "S2,R1\n")  # S2 was R1's already: nothing moves
     assert found == []  # each territory one piece, as the plan counted it
     assert (tmp_path / "ed" / "adjacency.csv").is_file()  # an edited plan keeps the graph
+
+
+def test_an_edit_of_one_member_of_a_family_counts_the_others_on_their_own_borders(tmp_path: Path) -> None:
+    """QA48 F1: adjacency.csv gave a unit's borders to its first account only, the other members an edge to
+    it: moving that first member by hand left the others as pieces of their own. S3 and S4 are a family
+    (one unit) of R2's; S3 given to R1 leaves R2 with S4 and S5, one piece, and R1 with S0-S3, one piece."""
+    squares = json.loads(_squares(6))
+    for feature in squares["features"]:
+        feature["properties"]["parent_id"] = (
+            "F" if feature["properties"]["account_id"] in ("S3", "S4") else ""
+        )
+    (tmp_path / "a.geojson").write_text(json.dumps(squares))
+    pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 5.5}]).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    args = ["plan", "--accounts", str(tmp_path / "a.geojson"), "--reps", str(tmp_path / "r.csv")]
+    res = CliRunner().invoke(
+        main, [*args, "--contiguous", "--tolerance", "0.5", "--out", str(tmp_path / "p"), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str)
+    assert a.set_index("account_id").loc[["S3", "S4", "S5"], "rep_id"].tolist() == ["R2"] * 3
+    output, found = _edit(tmp_path / "p", tmp_path, "S3,R1\n")
+    assert "family F is split" in output
+    assert found == []  # no territory in pieces: S4 keeps its border with S5
+
+
+def test_a_damaged_adjacency_csv_is_said_and_the_polygons_count(
+    plan: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA48 F7: an adjacency.csv naming an account the plan does not have was ignored without a word."""
+    import logging
+    import shutil
+
+    from territory_planner.render.plan_folder import plan_adjacency, read_plan_folder
+
+    damaged = tmp_path / "plan"
+    shutil.copytree(plan, damaged)
+    edges = damaged / "adjacency.csv"
+    edges.write_text(edges.read_text(encoding="utf-8") + "S0,NOPE\n", encoding="utf-8")
+    folder = read_plan_folder(damaged)
+    with caplog.at_level(logging.WARNING):
+        adj = plan_adjacency(folder, folder.summary)
+    assert adj is not None
+    assert len(adj.u) == 5  # the row of squares, from the polygons
+    assert any("is not the plan's graph" in r.getMessage() for r in caplog.records)

@@ -105,6 +105,18 @@ def test_the_map_opens_on_the_bulk_and_the_button_shows_the_whole_plan(tmp_path:
         assert west > -120.0  # and Hawaii
         button = page.locator(".tp-whole-btn")
         assert button.get_attribute("title") == "3 accounts lie outside the opening view"
+        # printed from the opening view: the whole plan on paper, without the button (QA48 F5: Hawaii's rep
+        # was left off the paper without a word)
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        page.emulate_media(media="print")
+        south, west, north, east = page.evaluate(bounds)
+        assert north > 61.2  # Anchorage on the paper
+        assert west < -157.8  # and Honolulu
+        assert not page.locator(".tp-whole-btn").is_visible()
+        page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+        page.emulate_media(media="screen")
+        south, west, north, east = page.evaluate(bounds)
+        assert north < 55.0  # the opening view again
         button.click()
         south, west, north, east = page.evaluate(bounds)
         assert south < 21.3  # every account in view

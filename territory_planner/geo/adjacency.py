@@ -30,6 +30,9 @@ class Adjacency:
     u: np.ndarray  # (m,) int, u < v
     v: np.ndarray  # (m,) int
     bridged: tuple[tuple[int, int], ...] = ()  # edges added by ``bridge_islands``
+    # the accounts' own graph this units' graph was made from (polygons or an edge list), when there is one:
+    # what an edited plan's pieces are counted on, where a hand edit may split a unit (QA48 F1)
+    accounts: Adjacency | None = None
 
     @classmethod
     def from_edges(cls, n: int, u: Sequence[int] | np.ndarray, v: Sequence[int] | np.ndarray) -> Adjacency:

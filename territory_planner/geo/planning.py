@@ -199,7 +199,7 @@ def unit_adjacency(
             )
         )
     adj = adjmod.Adjacency.from_edges(problem.n_units, problem.acc_unit[acc.u], problem.acc_unit[acc.v])
-    return bridged(problem, adj) if bridge else adj
+    return dataclasses.replace(bridged(problem, adj) if bridge else adj, accounts=acc)
 
 
 def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:

@@ -8,6 +8,7 @@ Values are read as text and parsed explicitly: nothing is silently coerced or dr
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.writers import unneutralise
+
+log = logging.getLogger(__name__)
 
 ASSIGNMENTS = "assignments.csv"
 TERRITORIES = "territories.csv"
@@ -369,6 +372,12 @@ def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
     edges = config.get("adjacency")
     written = None if plan.folder is None else plan.folder / ADJACENCY
     adj = _written_adjacency(written, ids) if written is not None and written.is_file() else None
+    if adj is None and written is not None and written.is_file():  # QA48 F7: ignored without a word
+        log.warning(
+            "%s is not the plan's graph (another header, or accounts the plan does not have): pieces are "
+            "counted on the plan's polygons instead",
+            written,
+        )
     if adj is None and edges and Path(str(edges)).is_file():
         try:
             adj = adjmod.read_edge_list(Path(str(edges)), ids)

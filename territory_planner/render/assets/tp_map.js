@@ -853,8 +853,9 @@ function tpInit(map, L_, refs) {
   }
   fitHomes();
   map.on("zoomend", fitHomes);
-  // the opening view: a map printed from it is fitted to the plan, one zoomed by the planner keeps its place
-  ctx.planBounds = opening;
+  // the opening view: a map printed from it is fitted to the whole plan (QA48 F5: a rep's territory left
+  // out of the opening view, Hawaii's, was left off the paper without a word), one zoomed keeps its place
+  ctx.planBounds = refs.bounds;
   ctx.homeView = { center: map.getCenter(), zoom: map.getZoom() };
   // #view=before clicks the on-map button, which clicks the layer control's radio input: the same
   // path as a user's click.
