@@ -244,7 +244,13 @@ def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Conca
             try:
                 return fn(options, *args, **kwargs)
             except InfeasibleError as exc:
-                if options.keep_home is not None and not any(c.family == "keep_home" for c in exc.conflicts):
+                # not where the proof tested --keep-home and found it plays no part (QA48 F2)
+                tested = "makes it feasible:" in str(exc) and "--keep-home" not in str(exc)
+                if (
+                    options.keep_home is not None
+                    and not tested
+                    and not any(c.family == "keep_home" for c in exc.conflicts)
+                ):
                     exc.conflicts.append(_keep_home_lever(options.keep_home))
                 exc.money_prefix = currency_prefix()
                 raise

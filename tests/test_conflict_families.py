@@ -80,3 +80,15 @@ def test_a_rep_short_of_its_band_names_what_restricts_it(tmp_path: Path, locked:
     (short,) = [c for c in prechecks.check(spec) if c.rep_id == "R1" and "may serve only" in c.message]
     restricted = "what segments and locks allow" if locked else "what segments allow"
     assert f"in total ({restricted}), below the band's minimum" in short.message
+
+
+def test_a_group_confined_by_its_segments_is_not_put_down_to_keep_home(tmp_path: Path) -> None:
+    """QA48 F2: a group of accounts that only some reps may take was labelled keep_home as soon as one of
+    them was kept at a home, though segments alone confine it: here segment b ($800) goes only to R3 and R4
+    ($630 at most), and A06 and A09 are kept at their homes, inside that group."""
+    from territory_planner.optimize import prechecks
+
+    spec = _spec(tmp_path, *HALL, {}, keep_home=1)
+    (group,) = [c for c in prechecks.check(spec) if "can only go to R3, R4" in c.message]
+    assert group.family == "segment"
+    assert "(2 of them kept at their reps' homes by --keep-home)" in group.message

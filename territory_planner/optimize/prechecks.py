@@ -146,13 +146,24 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 if demand > room + 1e-9 and not said:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
                     kept = _kept_of(p, inside).replace("its home", "their reps' homes")
-                    kept += _locked_of(p, inside)
+                    there = _locked_of(p, inside)
+                    kept = kept[:-1] + ", " + there[2:] if kept and there else kept + there
+                    # --keep-home is the cause only where the group fits its bands with its kept units
+                    # free to go where their segments and locks let them (QA48 F2: it was named where the
+                    # segments alone overflowed the group)
+                    by_keep = False
+                    if p.unit_home_kept is not None and (inside & p.unit_home_kept).any():
+                        free = segment_allowed(p)
+                        user = (p.unit_locked >= 0) & ~p.unit_home_kept  # a kept unit's lock is keep-home's
+                        free[user] = spec.allowed[user]
+                        confined = inside & ((free & ~pattern[None, :]).sum(axis=1) == 0)
+                        by_keep = float(p.unit_amount[confined, m].sum()) <= room + 1e-9
                     what = "units" if (p.unit_size[inside] > 1).any() else "accounts"
                     holds = "its band holds" if single >= 0 else "those reps' bands hold"
                     conflicts.append(
                         Conflict(
                             # QA11 O8: "segment" with no segments
-                            "keep_home" if _kept_of(p, inside) else "segment",
+                            "keep_home" if by_keep else "segment",
                             f"{int(inside.sum())} {what}{kept} can only go to {names}; they carry "
                             f"{amt(demand)} {measure} but {holds} at most {amt(room)}",
                             measure=measure,
@@ -372,7 +383,7 @@ def _locked_of(p: TerritoryProblem, units: np.ndarray) -> str:
     user = np.zeros(p.n_units, dtype=bool)
     user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
     k = int((units & user).sum())
-    return f" ({k} of them locked there)" if k else ""
+    return f" ({k} of them locked there)" if k else ""  # joined to _kept_of's in one parenthesis
 
 
 def _restricted_by(p: TerritoryProblem) -> str:
@@ -396,3 +407,14 @@ def _restricted_by(p: TerritoryProblem) -> str:
 def _kept_any(p: TerritoryProblem) -> bool:
     """--keep-home confined some unit: its rows act as locks, and the messages say so."""
     return p.unit_home_kept is not None and bool(p.unit_home_kept.any())
+
+
+def segment_allowed(p: TerritoryProblem) -> np.ndarray:
+    """(units, reps): the pairs the segments allow, locks aside (as ``Problem.build`` makes them)."""
+    out = np.ones(p.allowed.shape, dtype=bool)
+    lower = np.char.lower(np.asarray(p.acc_segment, dtype=str))
+    for j, served in enumerate(p.rep_segments):
+        if served:
+            barred = (lower != "") & ~np.isin(lower, list(served))
+            out[p.acc_unit[barred], j] = False
+    return out

@@ -16,11 +16,10 @@ import math
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError
-from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import hierarchy
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import amount as money_or
-from territory_planner.optimize.prechecks import fmt, money
+from territory_planner.optimize.prechecks import fmt, money, segment_allowed
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
@@ -249,7 +248,7 @@ def _restrictions(spec: ModelSpec) -> dict[str, np.ndarray]:
     p = spec.problem
     user = np.zeros(p.n_units, dtype=bool)
     user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
-    by_segment = _segment_allowed(p)
+    by_segment = segment_allowed(p)
     near = np.ones_like(spec.allowed)
     if p.unit_home_kept is not None and p.home_km is not None and p.unit_home_kept.any():
         from territory_planner.model.homes import near_homes
@@ -284,17 +283,6 @@ def _together(dropped: tuple[str, ...]) -> str:
     if len(dropped) == 1:
         return dropped[0]
     return ", ".join(dropped[:-1]) + f" and {dropped[-1]} together"
-
-
-def _segment_allowed(p: TerritoryProblem) -> np.ndarray:
-    """(units, reps): the pairs the segments allow, locks aside (as ``Problem.build`` makes them)."""
-    out = np.ones(p.allowed.shape, dtype=bool)
-    lower = np.char.lower(np.asarray(p.acc_segment, dtype=str))
-    for j, served in enumerate(p.rep_segments):
-        if served:
-            barred = (lower != "") & ~np.isin(lower, list(served))
-            out[p.acc_unit[barred], j] = False
-    return out
 
 
 def above_budget(spec: ModelSpec, moved: float) -> bool:
