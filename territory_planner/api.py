@@ -693,6 +693,10 @@ def solve(
         summary["repaired_geometries"] = [p.as_dict() for p in repaired]
     geojson = None if units is None else units.geojson
     edges = None if adj is None else account_edges(problem, adj)
+    if edges is not None:  # edit and the map use adjacency.csv only as written (QA49 F3: a cut file)
+        import hashlib
+
+        summary["adjacency_sha256"] = hashlib.sha256(edges.encode("utf-8")).hexdigest()
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson, edges)
 
 
@@ -717,6 +721,9 @@ def account_edges(problem: TerritoryProblem, adj: Any) -> str | None:
     if own is not None:  # with the islands the units' graph was bridged by, between their first accounts
         pairs = list(zip(own.u.tolist(), own.v.tolist(), strict=True))
         pairs += [(members[u][0], members[v][0]) for u, v in adj.bridged]
+        # a family is one unit, one piece wherever its polygons lie (QA49 F1: members that do not touch
+        # made a plan of connected territories 2 pieces in edit and the editor)
+        pairs += [(a, b) for m in members if len(m) > 1 for i, a in enumerate(m) for b in m[i + 1 :]]
     else:
         size = np.array([len(m) for m in members], dtype=np.int64)
         total = int((size * (size - 1) // 2).sum() + (size[adj.u] * size[adj.v]).sum())

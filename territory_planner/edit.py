@@ -53,18 +53,20 @@ from territory_planner.model.geo import haversine_km
 from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
 from territory_planner.render.plan_folder import (
+    ADJACENCY,
     PlanFolder,
     read_plan_folder,
     served_segments,
     serves,
     unchecked_segments_note,
+    usable_adjacency,
 )
 from territory_planner.report.formatting import counted
 
 log = logging.getLogger(__name__)
 
 MANUAL = "manual"
-COPIED = ("units.geojson", "adjacency.csv")  # the map's polygons, the graph pieces are counted on
+COPIED = ("units.geojson", ADJACENCY)  # the map's polygons, the graph pieces are counted on
 
 
 @dataclass(frozen=True)
@@ -485,6 +487,12 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
     told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too
+    if wanted and pieces is None:  # QA49 F2: an area plan without its adjacency.csv checked none, unsaid
+        told.append(
+            "the pieces of the territories, districts and regions are not counted: the plan folder gives no "
+            "graph of its units (its adjacency.csv is missing or changed, and its accounts have no polygons "
+            "of their own)"
+        )
     if (plan_dir / "forecast.csv").is_file():  # QA18 F13: the edited folder had none, without a word
         config = summary.get("config") or {}
         told.append(
@@ -764,7 +772,11 @@ def write_edited(
         _edited_manifest(edited, Path(plan_dir), stage, Path(out), command_line)
         for name, frame in edited.level_files.items():
             write_csv(frame, stage / name)
+        source = read_plan_folder(Path(plan_dir))
+        usable = usable_adjacency(source, source.summary)
         for name in COPIED:
+            if name == ADJACENCY and usable is None:
+                continue  # a changed graph is not handed on (QA49 F2)
             if (Path(plan_dir) / name).is_file():
                 atomic_write_text(stage / name, (Path(plan_dir) / name).read_text(encoding="utf-8"))
         write_map(stage, stage / "map.html", offline=bool(config.get("offline")))

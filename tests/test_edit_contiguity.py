@@ -165,4 +165,46 @@ def test_a_damaged_adjacency_csv_is_said_and_the_polygons_count(
         adj = plan_adjacency(folder, folder.summary)
     assert adj is not None
     assert len(adj.u) == 5  # the row of squares, from the polygons
-    assert any("is not the plan's graph" in r.getMessage() for r in caplog.records)
+    assert any("is not the graph the plan wrote" in r.getMessage() for r in caplog.records)
+
+
+def test_a_family_whose_polygons_do_not_touch_is_one_piece(tmp_path: Path) -> None:
+    """QA49 F1: the accounts' own graph left a family's members unlinked, so a plan of connected territories
+    showed a territory of a family with an island member in 2 pieces in edit and the editor, before any
+    edit. S0-S3 in a row, S9 apart, S3 and S9 a family."""
+    squares = json.loads(_squares(4))
+    far = json.loads(_squares(10))["features"][9]
+    squares["features"].append(far)
+    for feature in squares["features"]:
+        feature["properties"]["parent_id"] = (
+            "F" if feature["properties"]["account_id"] in ("S3", "S9") else ""
+        )
+    (tmp_path / "a.geojson").write_text(json.dumps(squares))
+    pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 3.5}]).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    args = ["plan", "--accounts", str(tmp_path / "a.geojson"), "--reps", str(tmp_path / "r.csv")]
+    res = CliRunner().invoke(
+        main, [*args, "--contiguous", "--tolerance", "0.5", "--out", str(tmp_path / "p"), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str).set_index("account_id")
+    rep = a.loc["S3", "rep_id"]
+    _, found = _edit(tmp_path / "p", tmp_path, f"S3,{rep}\n")  # nothing moves
+    assert found == []
+
+
+def test_a_cut_adjacency_csv_is_not_used_and_an_area_plan_says_pieces_are_not_counted(
+    plan: Path, tmp_path: Path
+) -> None:
+    """QA49 F3: adjacency.csv cut to its header was used (every territory in pieces); F2: without a graph an
+    area plan's edit counted no piece and said nothing. Here the squares' plan with its file cut: the
+    polygons count, and the cut file is not copied into the edited plan."""
+    import shutil
+
+    cut = tmp_path / "plan"
+    shutil.copytree(plan, cut)
+    (cut / "adjacency.csv").write_text("u,v\n", encoding="utf-8")
+    _, found = _edit(cut, tmp_path, "S2,R1\n")
+    assert found == []  # counted on the polygons: both territories one piece
+    assert not (tmp_path / "ed" / "adjacency.csv").exists()

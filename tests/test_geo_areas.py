@@ -238,3 +238,65 @@ def test_a_named_column_keeps_big_accounts_out_of_their_area(tmp_path: Path) -> 
     unit = dict(zip(out.problem.account_ids.tolist(), out.problem.acc_unit.tolist(), strict=True))
     assert unit["A1"] != unit["A2"]
     assert out.problem.n_units == 5
+
+
+def test_an_area_plans_edit_counts_pieces_on_its_graph_or_says_it_cannot(tmp_path: Path) -> None:
+    """QA49 F2 (and QA48 F1): an area plan's edit counts pieces on adjacency.csv, where the accounts of an
+    area are one place; without it (removed), nothing can be counted, and the edit says so (it passed a cut
+    territory without a word). Two accounts per area: moving one of Z1's to R2 splits nothing."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    rows = [
+        acc(f"P{k}{s}", 0.03 + 0.1 * (k % 2) + d, 0.03 + 0.1 * (k // 2))
+        for k in range(4)
+        for s, d in (("a", 0), ("b", 0.02))
+    ]
+    a, r = write(tmp_path, rows)
+    args = [
+        "plan",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--areas",
+        str(areas_file(tmp_path)),
+        "--contiguous",
+    ]
+    res = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--rook",
+            "--tolerance",
+            "0.05",
+            "--balance",
+            "potential",
+            "--out",
+            str(tmp_path / "p"),
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    plan = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str).set_index("account_id")
+    first = plan.index[0]
+    other = "R2" if plan.loc[first, "rep_id"] == "R1" else "R1"
+    (tmp_path / "e.csv").write_text(f"account_id,rep_id\n{first},{other}\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["edit", str(tmp_path / "p"), "--edits", str(tmp_path / "e.csv"), "--out", str(tmp_path / "ed")]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "ed" / "summary.json").read_text(encoding="utf-8"))
+    broken = [v for v in summary["violations"] if v["constraint"] == "territory_contiguity"]
+    assert broken == []  # the moved account's area partner stays where it was: no territory split
+    shutil.copytree(tmp_path / "p", tmp_path / "bare")
+    (tmp_path / "bare" / "adjacency.csv").unlink()
+    res = CliRunner().invoke(
+        main,
+        ["edit", str(tmp_path / "bare"), "--edits", str(tmp_path / "e.csv"), "--out", str(tmp_path / "ed2")],
+    )
+    assert res.exit_code == 0, res.output
+    assert "pieces of the territories, districts and regions are not counted" in " ".join(res.output.split())

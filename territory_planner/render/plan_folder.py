@@ -340,11 +340,16 @@ def read_plan_folder(plan_dir: Path) -> PlanFolder:
     )
 
 
-def _written_adjacency(path: Path, ids: list[str]) -> Any:
-    """adjacency.csv as the plan wrote it (u,v account ids), or None when it names an account the plan does
-    not have (a folder edited by hand): then the polygons give the graph."""
+def _written_adjacency(path: Path, ids: list[str], sha256: object = None) -> Any:
+    """adjacency.csv as the plan wrote it (u,v account ids), or None when it is not: its SHA-256 is not the
+    one summary.json records (``sha256``; a cut or edited file, QA49 F3), or it names an account the plan
+    does not have."""
+    import hashlib
+
     from territory_planner.geo import adjacency as adjmod
 
+    if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        return None
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if list(frame.columns[:2]) != ["u", "v"]:
         return None
@@ -354,6 +359,26 @@ def _written_adjacency(path: Path, ids: list[str]) -> Any:
     if min(u + v, default=0) < 0:
         return None
     return adjmod.Adjacency.from_edges(len(ids), u, v)
+
+
+_SAID: set[str] = set()  # a damaged adjacency.csv is said once per process (an edit reads it twice)
+
+
+def usable_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Path | None:
+    """The folder's adjacency.csv when it is the graph the plan wrote, else None, said when the file is
+    there (QA48 F7: ignored without a word); ``edit`` copies it only then (QA49 F2: a damaged file went on
+    into every edited plan)."""
+    written = None if plan.folder is None else plan.folder / ADJACENCY
+    if written is None or not written.is_file():
+        return None
+    ids = [str(a) for a in plan.assignments["account_id"]]
+    if _written_adjacency(written, ids, summary.get("adjacency_sha256")) is not None:
+        return written
+    message = f"{written} is not the graph the plan wrote (changed or cut since): it is not used"
+    if message not in _SAID:
+        _SAID.add(message)
+        log.warning("%s", message)
+    return None
 
 
 def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
@@ -370,14 +395,8 @@ def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
     config = summary.get("config") or {}
     ids = [str(a) for a in plan.assignments["account_id"]]
     edges = config.get("adjacency")
-    written = None if plan.folder is None else plan.folder / ADJACENCY
-    adj = _written_adjacency(written, ids) if written is not None and written.is_file() else None
-    if adj is None and written is not None and written.is_file():  # QA48 F7: ignored without a word
-        log.warning(
-            "%s is not the plan's graph (another header, or accounts the plan does not have): pieces are "
-            "counted on the plan's polygons instead",
-            written,
-        )
+    written = usable_adjacency(plan, summary)
+    adj = _written_adjacency(written, ids) if written is not None else None
     if adj is None and edges and Path(str(edges)).is_file():
         try:
             adj = adjmod.read_edge_list(Path(str(edges)), ids)
