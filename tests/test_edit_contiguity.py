@@ -122,26 +122,28 @@ def test_the_edit_counts_pieces_on_the_plans_own_graph(plan: Path, tmp_path: Pat
     assert (tmp_path / "ed" / "adjacency.csv").is_file()  # an edited plan keeps the graph
 
 
-def test_an_edit_of_one_member_of_a_family_counts_the_others_on_their_own_borders(tmp_path: Path) -> None:
-    """QA48 F1: adjacency.csv gave a unit's borders to its first account only, the other members an edge to
-    it: moving that first member by hand left the others as pieces of their own. S3 and S4 are a family
-    (one unit) of R2's; S3 given to R1 leaves R2 with S4 and S5, one piece, and R1 with S0-S3, one piece."""
-    squares = json.loads(_squares(6))
+def _family_plan(tmp_path: Path, squares: dict, family: tuple[str, ...], second_home: float) -> pd.DataFrame:
+    """The contiguous plan of ``squares`` with ``family`` as one family, R1 at the first square and R2 at
+    ``second_home`` (lon): its assignments by account."""
     for feature in squares["features"]:
-        feature["properties"]["parent_id"] = (
-            "F" if feature["properties"]["account_id"] in ("S3", "S4") else ""
-        )
+        feature["properties"]["parent_id"] = "F" if feature["properties"]["account_id"] in family else ""
     (tmp_path / "a.geojson").write_text(json.dumps(squares))
-    pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 5.5}]).to_csv(
-        tmp_path / "r.csv", index=False
-    )
+    homes = [{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": second_home}]
+    pd.DataFrame(homes).to_csv(tmp_path / "r.csv", index=False)
     args = ["plan", "--accounts", str(tmp_path / "a.geojson"), "--reps", str(tmp_path / "r.csv")]
     res = CliRunner().invoke(
         main, [*args, "--contiguous", "--tolerance", "0.5", "--out", str(tmp_path / "p"), "-q"]
     )
     assert res.exit_code == 0, res.output
-    a = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str)
-    assert a.set_index("account_id").loc[["S3", "S4", "S5"], "rep_id"].tolist() == ["R2"] * 3
+    return pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str).set_index("account_id")
+
+
+def test_an_edit_of_one_member_of_a_family_counts_the_others_on_their_own_borders(tmp_path: Path) -> None:
+    """QA48 F1: adjacency.csv gave a unit's borders to its first account only, the other members an edge to
+    it: moving that first member by hand left the others as pieces of their own. S3 and S4 are a family
+    (one unit) of R2's; S3 given to R1 leaves R2 with S4 and S5, one piece, and R1 with S0-S3, one piece."""
+    a = _family_plan(tmp_path, json.loads(_squares(6)), ("S3", "S4"), 5.5)
+    assert a.loc[["S3", "S4", "S5"], "rep_id"].tolist() == ["R2"] * 3
     output, found = _edit(tmp_path / "p", tmp_path, "S3,R1\n")
     assert "family F is split" in output
     assert found == []  # no territory in pieces: S4 keeps its border with S5
@@ -173,23 +175,8 @@ def test_a_family_whose_polygons_do_not_touch_is_one_piece(tmp_path: Path) -> No
     showed a territory of a family with an island member in 2 pieces in edit and the editor, before any
     edit. S0-S3 in a row, S9 apart, S3 and S9 a family."""
     squares = json.loads(_squares(4))
-    far = json.loads(_squares(10))["features"][9]
-    squares["features"].append(far)
-    for feature in squares["features"]:
-        feature["properties"]["parent_id"] = (
-            "F" if feature["properties"]["account_id"] in ("S3", "S9") else ""
-        )
-    (tmp_path / "a.geojson").write_text(json.dumps(squares))
-    pd.DataFrame([{"rep_id": "R1", "lat": 0.5, "lon": 0.5}, {"rep_id": "R2", "lat": 0.5, "lon": 3.5}]).to_csv(
-        tmp_path / "r.csv", index=False
-    )
-    args = ["plan", "--accounts", str(tmp_path / "a.geojson"), "--reps", str(tmp_path / "r.csv")]
-    res = CliRunner().invoke(
-        main, [*args, "--contiguous", "--tolerance", "0.5", "--out", str(tmp_path / "p"), "-q"]
-    )
-    assert res.exit_code == 0, res.output
-    a = pd.read_csv(tmp_path / "p" / "assignments.csv", dtype=str).set_index("account_id")
-    rep = a.loc["S3", "rep_id"]
+    squares["features"].append(json.loads(_squares(10))["features"][9])
+    rep = _family_plan(tmp_path, squares, ("S3", "S9"), 3.5).loc["S3", "rep_id"]
     _, found = _edit(tmp_path / "p", tmp_path, f"S3,{rep}\n")  # nothing moves
     assert found == []
 
