@@ -170,6 +170,9 @@ def parse_tolerance(
 
 
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
+# a sweep's values: the bands a file of the scenario's chain left out of its balance, for a point that
+# balances the measure again (``sweep.with_params``); no option of its own, passed over by build_options
+RESTING_BANDS = "_resting_bands"
 
 
 def unbanded(values: dict[str, Any], balance: object) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -239,7 +242,7 @@ def build_options(
     bad: set[str] = set()  # keys whose value is reported: the checks across keys leave them out
     scenario_source = source
     for key, value in values.items():
-        if value is None:
+        if value is None or key == RESTING_BANDS:
             continue
         source = COMMAND_LINE if key in flags else scenario_source
         if key not in OPTION_NAMES:

@@ -139,9 +139,18 @@ def test_a_band_left_out_by_a_middle_file_comes_back_where_the_measure_is_balanc
     said = [r.getMessage() for r in caplog.records if "is not used" in r.getMessage()]
     assert len(said) == 1  # revenue only, named with the file that left it out
     assert said[0].startswith(f"{(tmp_path / 'mid.toml').resolve()} leaves revenue out of its balance")
-    # a sweep point balancing a measure the scenario has no band for says which band holds it
-    _, _, notes = prepare_sweep(tmp_path / "mid.toml", {"balance": [["potential", "revenue"]]})
-    assert any("no band for revenue" in n and "default 5%" in n for n in notes)
+    # a sweep point over the middle file balancing revenue again gets the chain's band too (QA48 F4: the
+    # default 5%, where a child file gets 0.2), and a measure no file bands is said to be held at the default
+    values, _, notes = prepare_sweep(tmp_path / "mid.toml", {"balance": [["potential", "revenue"]]})
+    assert not [n for n in notes if "no band for revenue" in n]
+    point = point_options(values, {"balance": ["potential", "revenue"]}, "p000")
+    assert point.tolerance == {"potential": pytest.approx(0.05), "revenue": pytest.approx(0.2)}
+    assert point_options(values, {"balance": ["potential"]}, "p001").tolerance == {
+        "potential": pytest.approx(0.05)
+    }
+    accounts.assign(margin=1.0).to_csv(tmp_path / "accounts.csv", index=False)
+    _, _, notes = prepare_sweep(tmp_path / "mid.toml", {"balance": [["potential", "margin"]]})
+    assert any("no band for margin" in n and "default 5%" in n for n in notes)
 
 
 def test_a_balance_written_with_the_grids_plus_names_its_measures() -> None:

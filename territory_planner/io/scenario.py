@@ -301,13 +301,15 @@ _RESTING = "__resting_bands__"
 _SAID: set[str] = set()  # warnings already given in this process (a sweep loads its scenario twice)
 
 
-def _wake(merged: dict[str, Any]) -> None:
+def _wake(merged: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The bands a file of the chain left out of its balance: back where a later file balances the measure
     again (QA47 F2: it fell to the default 5% band without a word), said as not used where the final
-    balance leaves it out; a band a later file writes itself wins."""
+    balance leaves it out; a band a later file writes itself wins. Returns those still left out, by
+    option (a sweep's ``balance`` value may balance them again)."""
     resting = merged.pop(_RESTING, {})
+    asleep: dict[str, dict[str, Any]] = {}
     if not resting:
-        return
+        return asleep
     final = set(balance_measures(merged["balance"])) if "balance" in merged else set()
     for key, table in resting.items():
         back = {m: band for m, (band, _) in table.items() if m.strip().lower() in final}
@@ -315,9 +317,10 @@ def _wake(merged: dict[str, Any]) -> None:
         if back and (current is None or isinstance(current, dict)):
             merged[key] = {**back, **(current or {})}
         gone: dict[str, list[str]] = {}
-        for m, (_, by) in table.items():
+        for m, (band, by) in table.items():
             if m not in back:
                 gone.setdefault(by, []).append(m)
+                asleep.setdefault(key, {})[m] = band
         for by, measures in gone.items():
             named = ", ".join(measures)
             final_text = ", ".join(balance_measures(merged.get("balance", "")))
@@ -328,6 +331,7 @@ def _wake(merged: dict[str, Any]) -> None:
             if message not in _SAID:
                 _SAID.add(message)
                 log.warning("%s", message)
+    return asleep
 
 
 def scenario_files(path: Path | str | None) -> list[Path]:
@@ -353,13 +357,18 @@ def scenario_files(path: Path | str | None) -> list[Path]:
     return out
 
 
-def load_scenario(path: Path | str, problems: list[Problem] | None = None) -> dict[str, Any]:
+def load_scenario(
+    path: Path | str, problems: list[Problem] | None = None, *, resting: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Read a scenario file (and its ``extends`` chain) into a flat option mapping with paths resolved.
     Every bad key of the chain is reported at once: raised as one ``InputError``, or, with ``problems``,
-    added to it and the good keys returned (so that their values can be checked in the same run)."""
+    added to it and the good keys returned (so that their values can be checked in the same run).
+    ``resting`` gets the bands a file of the chain left out of the balance, by option and measure."""
     found: list[Problem] = []
     merged = _load_chain(Path(path), str(path), (), found)
-    _wake(merged)
+    asleep = _wake(merged)
+    if resting is not None:
+        resting.update(asleep)
     if problems is None and found:
         raise InputError(found)
     if problems is not None:
