@@ -477,7 +477,11 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     territories = _territories(plan_dir, plan, rep, moved, np.nan_to_num(dist))
     summary = _manual_summary(plan_dir, edits_path, plan, rep, km, moved, territories, int(changed.sum()))
     # pieces of the levels (and of the territories with --contiguous), over the plan's map built once
-    wanted = [level for level in ("district", "region") if level in territories.columns]
+    wanted = [  # the levels the plan has: a plan without them has their columns, blank (QA50 F2)
+        level
+        for level in ("district", "region")
+        if level in territories.columns and territories[level].fillna("").astype(str).str.strip().ne("").any()
+    ]
     wanted += ["rep_id"] * bool((summary.get("config") or {}).get("contiguous"))
     pieces = group_pieces(plan, rep, territories, summary, wanted) if wanted else None
     summary["violations"] = violations(plan, rep, territories, summary, pieces)

@@ -188,7 +188,31 @@ def _why_not_nearest(
     return (
         f"; to {problem.rep_ids[j_new]} ({account_km[i, j_new]:,.0f} km), not the nearest rep "
         f"{problem.rep_ids[near]} ({account_km[i, near]:,.0f} km), who ends at {', '.join(stands)}"
+        + _which_band(problem, i, near, j_new, final_dev)
     )
+
+
+def _which_band(
+    problem: TerritoryProblem, i: int, near: int, j_new: int, final_dev: dict[str, np.ndarray]
+) -> str:
+    """The band that keeps the account from its nearest rep, when one does: the nearest rep's with the
+    account, else the receiver's without it (QA50 F1: "not the nearest rep R06 (156 km), who ends at
+    potential -9.7%" where R06 could take Sohag within its band and R02 would have ended at workload -13.3%
+    without it, outside its own); nothing when neither band does (the plan's travel and the other moves
+    decide it)."""
+    for j, sign, who in ((near, 1.0, "with it"), (j_new, -1.0, "without it")):
+        for m, measure in enumerate(problem.measures):
+            target = float(problem.target[m, j])
+            if target <= 0:
+                continue
+            dev = float(final_dev[measure][j]) + sign * 100 * float(problem.acc_amount[i, m]) / target
+            lo = 100 * (float(problem.lower_band[m, j]) - target) / target
+            hi = 100 * (float(problem.upper_band[m, j]) - target) / target
+            if dev > hi + 1e-6 or dev < lo - 1e-6:
+                edge = f"{hi:+.1f}%" if dev > hi else f"{lo:+.1f}%"
+                ends = f"{measure} {no_negative_zero(dev, 1):+.1f}%"
+                return f"; {who} {problem.rep_ids[j]} would end at {ends}, past its band's {edge}"
+    return ""
 
 
 def assignments_frame(problem: TerritoryProblem, plan: Plan, accounts: pd.DataFrame) -> pd.DataFrame:

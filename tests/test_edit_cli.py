@@ -797,3 +797,22 @@ def test_rebalance_counts_the_family_members_that_follow_an_edit_apart(tmp_path:
         assert said.count(f"{others} account") >= 1
     else:
         assert "no account besides the edits and the 1 family member" in said
+
+
+def test_a_point_plan_without_levels_is_not_told_its_pieces_are_not_counted(
+    base: Path, tmp_path: Path
+) -> None:
+    """QA50 F2: every edit of a plain point plan warned that the pieces of the territories, districts and
+    regions were not counted (territories.csv has blank district and region columns): none was asked for."""
+    a0, _, _ = read(base)
+    code, output = run(
+        str(base),
+        "--edits",
+        str(write_edits(tmp_path / "e.csv", two_moves(a0))),
+        "--out",
+        str(tmp_path / "m"),
+    )
+    assert code == 0, output
+    assert "not counted" not in output
+    summary = json.loads((tmp_path / "m" / "summary.json").read_text(encoding="utf-8"))
+    assert not [n for n in summary["notes"] if "not counted" in n]

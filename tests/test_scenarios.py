@@ -282,6 +282,7 @@ def test_a_departed_reps_account_says_why_it_did_not_go_to_the_nearest_rep(tmp_p
     assert row["reason"].startswith("rep left: R9 is not in the roster; to R2 (")
     assert "not the nearest rep R1 (" in row["reason"]
     assert "who ends at potential +0.0% (band +-10.0%; this account is 18.2% of its target)" in row["reason"]
+    assert row["reason"].endswith("; with it R1 would end at potential +18.2%, past its band's +10.0%")
     near = out.assignments.set_index("account_id").loc["A1"]
     assert near["reason"] == ""  # not moved
 
@@ -303,3 +304,27 @@ def test_a_reason_never_says_minus_zero() -> None:
     said = _why_not_nearest(problem, 0, 1, km, {"potential": np.array([-0.04, 3.0])})  # type: ignore[arg-type]
     assert "who ends at potential +0.0% (band +-10.0%" in said
     assert "-0.0" not in said
+
+
+def test_the_reason_names_the_band_that_keeps_an_account_from_its_nearest_rep() -> None:
+    """QA50 F1: "not the nearest rep R06 (156 km), who ends at potential -9.7%" where R06 could take the
+    account within its band: the receiver's band was the reason (without it R02 would have ended at
+    workload -13.3%, past its -10%). Here the nearest rep R1 ends at -5% and the account is 3% of a target;
+    the receiver R2 ends at -8% and would end at -13% without it: its band is named."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from territory_planner.outputs import _why_not_nearest
+
+    problem = SimpleNamespace(
+        allowed=np.ones((1, 2), dtype=bool), acc_unit=np.array([0]), measures=["workload"],
+        target=np.array([[100.0, 100.0]]), lower_band=np.array([[90.0, 90.0]]),
+        upper_band=np.array([[110.0, 110.0]]), acc_amount=np.array([[5.0]]), rep_ids=["R1", "R2"],
+    )  # fmt: skip
+    km = np.array([[10.0, 50.0]])
+    said = _why_not_nearest(problem, 0, 1, km, {"workload": np.array([-5.0, -8.0])})  # type: ignore[arg-type]
+    assert said.endswith("; without it R2 would end at workload -13.0%, past its band's -10.0%")
+    # neither band keeps it: no band is named
+    said = _why_not_nearest(problem, 0, 1, km, {"workload": np.array([-5.0, 0.0])})  # type: ignore[arg-type]
+    assert "would end at" not in said
