@@ -56,7 +56,7 @@ def move_reasons(
     for i in np.flatnonzero(moved).tolist():
         j_new, j_cur = int(new[i]), int(cur[i])
         new_id = problem.rep_ids[j_new]
-        km = f"{account_km[i, j_cur]:,.0f} km -> {account_km[i, j_new]:,.0f} km" if j_cur >= 0 else ""
+        km = _km_change(float(account_km[i, j_cur]), float(account_km[i, j_new])) if j_cur >= 0 else ""
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
         elif user_locked[problem.acc_unit[i]] == j_new:  # a member's lock takes the family along
@@ -108,6 +108,15 @@ def _family_lock_reason(problem: TerritoryProblem, i: int, j: int) -> str:
     rep = problem.rep_ids[j]
     who = "its member {} is" if len(locked) == 1 else "its members {} are"
     return f"family: joins {family} with {rep}: {who.format(shown)} locked to {rep}"
+
+
+def _km_change(a: float, b: float) -> str:
+    """``412 km -> 35 km``, with the decimals (up to 2) that tell the two apart (QA50 F5: "1 km -> 1 km"
+    for 1.48 -> 0.89 km at city scale)."""
+    for d in (0, 1, 2):
+        if f"{a:,.{d}f}" != f"{b:,.{d}f}":
+            return f"{a:,.{d}f} km -> {b:,.{d}f} km"
+    return f"{a:,.0f} km -> {b:,.0f} km"
 
 
 def _pcts(a: float, b: float) -> tuple[str, str]:

@@ -328,3 +328,13 @@ def test_the_reason_names_the_band_that_keeps_an_account_from_its_nearest_rep() 
     # neither band keeps it: no band is named
     said = _why_not_nearest(problem, 0, 1, km, {"workload": np.array([-5.0, 0.0])})  # type: ignore[arg-type]
     assert "would end at" not in said
+
+
+def test_a_compactness_reason_tells_its_distances_apart() -> None:
+    """QA50 F5: "compactness: 1 km -> 1 km" for 1.48 -> 0.89 km at city scale."""
+    from territory_planner.outputs import _km_change
+
+    assert _km_change(412.4, 35.2) == "412 km -> 35 km"
+    assert _km_change(1.48, 0.89) == "1.5 km -> 0.9 km"
+    assert _km_change(1.234, 1.232) == "1 km -> 1 km"  # the same to 2 decimals: shown as the same
+    assert _km_change(1234.4, 1233.6) == "1,234.4 km -> 1,233.6 km"
