@@ -33,6 +33,7 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PATH_OPTIONS, PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
 from territory_planner.render.plan_folder import ADJACENCY
+from territory_planner.report.formatting import listed
 from territory_planner.solvers import get_backend
 
 log = logging.getLogger(__name__)
@@ -245,10 +246,9 @@ def _in_currency(fn: Callable[Concatenate[PlanOptions, P], R]) -> Callable[Conca
                 return fn(options, *args, **kwargs)
             except InfeasibleError as exc:
                 # not where the proof tested --keep-home and found it plays no part (QA48 F2)
-                tested = "makes it feasible:" in str(exc) and "--keep-home" not in str(exc)
                 if (
                     options.keep_home is not None
-                    and not tested
+                    and "--keep-home" not in exc.cleared
                     and not any(c.family == "keep_home" for c in exc.conflicts)
                 ):
                     exc.conflicts.append(_keep_home_lever(options.keep_home))
@@ -700,9 +700,8 @@ def solve(
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson, edges)
 
 
-MAX_ACCOUNT_EDGES = (
-    1_000_000  # adjacency.csv of an area plan beyond this: not written (edit counts on polygons)
-)
+# an area plan's adjacency.csv beyond this many edges is not written (edit counts on polygons then)
+MAX_ACCOUNT_EDGES = 1_000_000
 
 
 def account_edges(problem: TerritoryProblem, adj: Any) -> str | None:
@@ -718,18 +717,17 @@ def account_edges(problem: TerritoryProblem, adj: Any) -> str | None:
     for acc, unit in enumerate(problem.acc_unit.tolist()):
         members[unit].append(acc)
     own = getattr(adj, "accounts", None)
-    if own is not None:  # with the islands the units' graph was bridged by, between their first accounts
-        pairs = list(zip(own.u.tolist(), own.v.tolist(), strict=True))
-        pairs += [(members[u][0], members[v][0]) for u, v in adj.bridged]
-        # a family is one unit, one piece wherever its polygons lie (QA49 F1: members that do not touch
-        # made a plan of connected territories 2 pieces in edit and the editor)
-        pairs += [(a, b) for m in members if len(m) > 1 for i, a in enumerate(m) for b in m[i + 1 :]]
-    else:
+    if own is None:  # areas: every pair within and between neighbouring units, within the cap
         size = np.array([len(m) for m in members], dtype=np.int64)
-        total = int((size * (size - 1) // 2).sum() + (size[adj.u] * size[adj.v]).sum())
-        if total > MAX_ACCOUNT_EDGES:
+        if int((size * (size - 1) // 2).sum() + (size[adj.u] * size[adj.v]).sum()) > MAX_ACCOUNT_EDGES:
             return None
-        pairs = [(a, b) for m in members for i, a in enumerate(m) for b in m[i + 1 :]]
+    # a unit's accounts are one place: an area's, or a family's wherever its polygons lie (QA49 F1: members
+    # that do not touch made a plan of connected territories 2 pieces in edit and the editor)
+    pairs = [(a, b) for m in members for i, a in enumerate(m) for b in m[i + 1 :]]
+    if own is not None:  # with the islands the units' graph was bridged by, between their first accounts
+        pairs += list(zip(own.u.tolist(), own.v.tolist(), strict=True))
+        pairs += [(members[u][0], members[v][0]) for u, v in adj.bridged]
+    else:
         pairs += [
             (a, b)
             for u, v in zip(adj.u.tolist(), adj.v.tolist(), strict=True)
@@ -985,7 +983,7 @@ def _connected_or_relaxed(
         # the proof checked again without those rows (territories only): True, none plays a part (QA30 F8)
         without = (contiguity or {}).get("infeasible_without_other_rows") if of == "territories" else None
         texts = [text for _, text, _ in rows]
-        others = ", ".join(texts[:-1]) + " or " + texts[-1] if len(texts) > 1 else "".join(texts)
+        others = listed(texts, "or") if texts else ""
         after = ""
         if without is True:
             after = f" with {others} and without: {'they play' if len(rows) > 1 else 'it plays'} no part"
@@ -993,10 +991,10 @@ def _connected_or_relaxed(
         elif without is False:
             after = f"; without {others} a connected plan exists"
         asks = ["every band", *(text for _, text, _ in rows)]
-        meets = ", ".join(asks[:-1]) + " and " + asks[-1] if len(asks) > 1 else asks[0]
+        meets = listed(asks)
         levers = [flag for _, _, flag in rows if flag not in widen]
         if levers:
-            widen = f"{widen}, " + ", ".join(levers[:-1]) + (" or " if len(levers) > 1 else "") + levers[-1]
+            widen = f"{widen}, {listed(levers, 'or')}"
         part = "part of the model HiGHS proved infeasible with contiguity" + (
             "; without them a connected plan exists"
             if without is False

@@ -151,7 +151,7 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
     for col in ("file", "row", "column", "value", "message"):
         table.add_column(col, overflow="fold")
     folded = _folded(error.problems)
-    shown, kinds = _shown_problems([p for p, _ in folded])
+    shown, _ = _shown_problems([p for p, _ in folded])
     rows_of = {id(p): rows for p, rows in folded}
     for p in shown:
         d = p.as_dict()

@@ -78,6 +78,7 @@ class EditedPlan:
     level_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # districts.csv, regions.csv
     warnings: list[str] = field(default_factory=list)  # what was not checked (also in summary notes)
     listed: dict[str, str] = field(default_factory=dict)  # every row of the edits file (kept as locks)
+    keeps_graph: bool = False  # the plan's adjacency.csv is the graph it wrote: handed on (QA49 F2)
 
 
 def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) -> dict[str, str]:
@@ -513,6 +514,7 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         level_files,
         ([unchecked] if unchecked else []) + told,
         dict(edits),
+        usable_adjacency(plan, plan.summary) is not None,
     )
 
 
@@ -776,10 +778,8 @@ def write_edited(
         _edited_manifest(edited, Path(plan_dir), stage, Path(out), command_line)
         for name, frame in edited.level_files.items():
             write_csv(frame, stage / name)
-        source = read_plan_folder(Path(plan_dir))
-        usable = usable_adjacency(source, source.summary)
         for name in COPIED:
-            if name == ADJACENCY and usable is None:
+            if name == ADJACENCY and not edited.keeps_graph:
                 continue  # a changed graph is not handed on (QA49 F2)
             if (Path(plan_dir) / name).is_file():
                 atomic_write_text(stage / name, (Path(plan_dir) / name).read_text(encoding="utf-8"))
@@ -856,9 +856,10 @@ def rebalance(
     progress: Any = None,
     extra: dict[str, Any] | None = None,
     begun: float | None = None,
-) -> tuple[Any, list[str]]:
-    """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``
-    and the manifest's warnings (inputs or versions that changed since the plan was made). ``begun``: as
+) -> tuple[Any, list[str], str]:
+    """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``,
+    the manifest's warnings (inputs or versions that changed since the plan was made) and how many other
+    accounts changed rep (``rebalanced_moves``). ``begun``: as
     for ``api.plan`` (the console script's start, from which --time-limit counts).
 
     The locks the new plan is solved with (the plan's own, if it had any, and the edits) are kept in the
@@ -907,21 +908,23 @@ def rebalance(
         reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
         edits = {acc: rep for acc, rep in edits.items() if reps.get(acc) != rep}
     locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
-    return _rebalance_with(locks, values, plan_dir, out, force, kwargs), warnings
+    output = _rebalance_with(locks, values, plan_dir, out, force, kwargs)
+    after = pd.Series(output.assignments["rep_id"].to_numpy(), index=output.assignments["account_id"])
+    return output, warnings, rebalanced_moves(plan, edits, after, plan_dir, out)
 
 
-def rebalanced_moves(plan_dir: Path, out: Path, edits_path: Path) -> str:
-    """How many accounts a rebalance gave another rep than the plan it edits, beside the edits themselves
-    (QA44 F6: a one-account edit re-cut 88 of 287 accounts without a word): the re-solve balances from the
-    current alignment, as the plan did, so the reviewed plan is not its starting point."""
-    before = _raw_assignments(plan_dir).set_index("account_id")["rep_id"]
-    after = _raw_assignments(out).set_index("account_id")["rep_id"]
-    plan = read_plan_folder(plan_dir)
-    asked = read_edits(edits_path, plan, whole_families=True)
+def rebalanced_moves(
+    plan: PlanFolder, asked: dict[str, str], after: pd.Series, plan_dir: Path, out: Path
+) -> str:
+    """How many accounts a rebalance gave another rep (``after``: rep by account) than the plan it edits,
+    beside the edits ``asked`` themselves (QA44 F6: a one-account edit re-cut 88 of 287 accounts without a
+    word): the re-solve balances from the current alignment, as the plan did, so the reviewed plan is not
+    its starting point."""
+    before = plan.assignments.set_index("account_id")["rep_id"]
     edited = {acc for acc, rep in asked.items() if before.get(acc) != rep}  # a workbook's every row
     changed = after.index[after.ne(before.reindex(after.index))]
     # the members of an edited account's family go with it (QA47 F10: counted as the re-solve's moves)
-    parents = dict(zip(plan.assignments["account_id"], plan.assignments.get("parent_id", ""), strict=True))
+    parents = dict(zip(plan.assignments["account_id"], plan.assignments["parent_id"], strict=True))
     families = {parents[acc] for acc in edited if parents.get(acc)}
     following = [acc for acc in changed if acc not in edited and parents.get(acc) in families]
     others = [acc for acc in changed if acc not in edited and acc not in set(following)]

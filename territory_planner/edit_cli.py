@@ -82,12 +82,12 @@ def edit_command(
             )
 
         if quiet:
-            output, warnings = solve()
+            output, warnings, moves = solve()
         else:
             begun = cli.COMMAND_BEGUN
             started = begun if begun is not None else time.perf_counter()  # where --time-limit counts from
             with stderr_console().status("loading the plan and the edits", spinner="dots") as status:
-                output, warnings = solve(
+                output, warnings, moves = solve(
                     lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}")
                 )
         for warning in warnings:
@@ -97,9 +97,7 @@ def edit_command(
         click.echo(
             f"{s['status']}: rebalanced with the edits locked | objective {s['objective']:,.1f} | gap {gap}"
         )
-        from territory_planner.edit import rebalanced_moves
-
-        click.echo(rebalanced_moves(plan_dir, out, edits_path))
+        click.echo(moves)
     else:
         from territory_planner.edit import apply_edits, write_edited
 

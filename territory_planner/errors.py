@@ -92,8 +92,10 @@ class InfeasibleError(TerritoryPlannerError):
 
     exit_code = 1
 
-    def __init__(self, message: str, conflicts: list[Conflict] | None = None):
+    def __init__(self, message: str, conflicts: list[Conflict] | None = None, cleared: tuple[str, ...] = ()):
         self.conflicts = list(conflicts or [])
+        # the restrictions a proof tested and found to play no part ("--keep-home"): no lever is offered
+        self.cleared = cleared
         # the run's currency prefix ("€"), set where the run's currency is known: the table of conflicts
         # gives money amounts in it, as their explanations do (QA38 F8)
         self.money_prefix: str | None = None

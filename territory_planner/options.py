@@ -199,6 +199,23 @@ def unbanded(values: dict[str, Any], balance: object) -> tuple[dict[str, Any], d
     return out, dropped
 
 
+def rebanded(values: dict[str, Any], resting: dict[str, dict[str, Any]], balance: object) -> dict[str, Any]:
+    """``values`` with the bands ``resting`` (by option and measure: those a file of a scenario's chain left
+    out of its balance) of the measures ``balance`` balances again, where no band on them is written; a
+    band table replaced by one number stays as it is."""
+    measures = set(balance_measures(balance))
+    out = dict(values)
+    for key, table in resting.items():
+        current = out.get(key)
+        if not (current is None or isinstance(current, dict)):
+            continue
+        have = {str(m).strip().lower() for m in (current or {})}
+        back = {m: v for m, v in table.items() if m.strip().lower() in measures - have}
+        if back:
+            out[key] = {**back, **(current or {})}
+    return out
+
+
 def _as_written(value: object) -> str:
     """A value as a scenario file wrote it: true, "5", a list."""
     if isinstance(value, bool):

@@ -46,11 +46,8 @@ def move_reasons(
         for m, measure in enumerate(problem.measures)
     }
     first = problem.measures[0]
-    # each unit's lock from its accounts' own (locked_rep, --locks, edits kept by --rebalance), not
-    # --keep-home's, which locks a unit too and has its own reason
-    user_locked = np.full(problem.n_units, -1, dtype=np.int64)
-    has_lock = problem.acc_locked >= 0
-    user_locked[problem.acc_unit[has_lock]] = problem.acc_locked[has_lock]
+    # each unit's lock from its accounts' own, not --keep-home's, which locks a unit too and has its reason
+    user_locked = problem.unit_user_lock()
     gave = np.bincount(cur[moved & has], minlength=problem.n_reps)  # accounts each rep passes on
     took = np.bincount(new[moved], minlength=problem.n_reps)  # and takes in
     for i in np.flatnonzero(moved).tolist():
@@ -110,21 +107,25 @@ def _family_lock_reason(problem: TerritoryProblem, i: int, j: int) -> str:
     return f"family: joins {family} with {rep}: {who.format(shown)} locked to {rep}"
 
 
-def _km_change(a: float, b: float) -> str:
-    """``412 km -> 35 km``, with the decimals (up to 2) that tell the two apart (QA50 F5: "1 km -> 1 km"
-    for 1.48 -> 0.89 km at city scale)."""
+def _apart(a: float, b: float, sign: str) -> tuple[str, str]:
+    """Two numbers with the fewest decimals (up to 2) that tell them apart (none if nothing does), in the
+    format ``sign`` (``+``: a deviation's sign, ``,``: thousands separated)."""
     for d in (0, 1, 2):
-        if f"{a:,.{d}f}" != f"{b:,.{d}f}":
-            return f"{a:,.{d}f} km -> {b:,.{d}f} km"
-    return f"{a:,.0f} km -> {b:,.0f} km"
+        if f"{a:{sign}.{d}f}" != f"{b:{sign}.{d}f}":
+            return f"{a:{sign}.{d}f}", f"{b:{sign}.{d}f}"
+    return f"{a:{sign}.0f}", f"{b:{sign}.0f}"
+
+
+def _km_change(a: float, b: float) -> str:
+    """``412 km -> 35 km``, with the decimals that tell the two apart (QA50 F5: "1 km -> 1 km" for
+    1.48 -> 0.89 km at city scale)."""
+    before, after = _apart(a, b, ",")
+    return f"{before} km -> {after} km"
 
 
 def _pcts(a: float, b: float) -> tuple[str, str]:
     """Two deviations shown with the fewest decimals (up to 2) that tell them apart (none if nothing does)."""
-    for d in (0, 1, 2):
-        if f"{a:+.{d}f}" != f"{b:+.{d}f}":
-            return f"{a:+.{d}f}", f"{b:+.{d}f}"
-    return f"{a:+.0f}", f"{b:+.0f}"
+    return _apart(a, b, "+")
 
 
 def _held(

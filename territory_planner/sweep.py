@@ -57,6 +57,7 @@ from territory_planner.options import (
     balance_measures,
     build_options,
     flag_name,
+    rebanded,
     unbanded,
 )
 from territory_planner.report.charts import label_offsets
@@ -360,15 +361,7 @@ def with_params(values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     kept, _ = unbanded({k: v for k, v in values.items() if k not in params}, params["balance"])
     # a band a file of the chain left out of its balance, for a measure the point balances again (QA48 F4:
     # held at the default 5% where a child file balancing it gets the chain's band)
-    measures = set(balance_measures(params["balance"]))
-    for key, table in (values.get(RESTING_BANDS) or {}).items():
-        current = kept.get(key)
-        if key in params or not (current is None or isinstance(current, dict)):
-            continue
-        have = {str(m).strip().lower() for m in (current or {})}
-        back = {m: v for m, v in table.items() if m.strip().lower() in measures - have}
-        if back:
-            kept[key] = {**back, **(current or {})}
+    kept = rebanded(kept, values.get(RESTING_BANDS) or {}, params["balance"])
     return {**kept, **params}
 
 

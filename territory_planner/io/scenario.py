@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.scenario_lines import TABLE_OPTIONS, as_written, key_lines
-from territory_planner.options import OPTION_NAMES, PATH_OPTIONS, balance_measures, unbanded
+from territory_planner.io.scenario_lines import TABLE_OPTIONS, as_written, chain_texts, key_lines
+from territory_planner.options import OPTION_NAMES, PATH_OPTIONS, balance_measures, rebanded, unbanded
 
 log = logging.getLogger(__name__)
 
@@ -310,20 +310,20 @@ def _wake(merged: dict[str, Any]) -> dict[str, dict[str, Any]]:
     asleep: dict[str, dict[str, Any]] = {}
     if not resting:
         return asleep
-    final = set(balance_measures(merged["balance"])) if "balance" in merged else set()
+    balance = merged.get("balance", "")
+    merged.update(
+        rebanded(merged, {k: {m: b for m, (b, _) in t.items()} for k, t in resting.items()}, balance)
+    )
+    final_text = ", ".join(balance_measures(balance))
+    final = set(balance_measures(balance))
     for key, table in resting.items():
-        back = {m: band for m, (band, _) in table.items() if m.strip().lower() in final}
-        current = merged.get(key)
-        if back and (current is None or isinstance(current, dict)):
-            merged[key] = {**back, **(current or {})}
         gone: dict[str, list[str]] = {}
         for m, (band, by) in table.items():
-            if m not in back:
+            if m.strip().lower() not in final:
                 gone.setdefault(by, []).append(m)
                 asleep.setdefault(key, {})[m] = band
         for by, measures in gone.items():
             named = ", ".join(measures)
-            final_text = ", ".join(balance_measures(merged.get("balance", "")))
             message = (
                 f"{by} leaves {named} out of its balance (the scenario balances {final_text}): the inherited "
                 f"{key} for {named} is not used"
@@ -338,23 +338,9 @@ def scenario_files(path: Path | str | None) -> list[Path]:
     """The scenario file and the parents its ``extends`` chain names, as far as they can be read (a file
     that cannot be is left for the load to report): the files an output must never replace (QA44 F3:
     `validate child.toml --errors base.toml --force` wrote the problems over the parent)."""
-    import tomllib
-
-    out: list[Path] = []
-    current = None if path is None else Path(path)
-    while current is not None and current.resolve() not in out:
-        out.append(current.resolve())
-        try:
-            text = current.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            break
-        try:
-            parent = tomllib.loads(text).get("extends")
-        except tomllib.TOMLDecodeError:  # the load reports it; its parent is still not to be written over
-            found = re.search(r"""^\s*extends\s*=\s*["']([^"'\n]+)["']""", text, re.MULTILINE)
-            parent = found.group(1) if found else None
-        current = current.parent / parent if isinstance(parent, str) else None
-    return out
+    if path is None:
+        return []
+    return [file for file, _, _ in chain_texts(Path(path))]
 
 
 def load_scenario(

@@ -87,23 +87,37 @@ def as_written(text_lines: list[str], line: int | None) -> str:
     return ""
 
 
-def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int], list[str]]]:
-    """Each file of a scenario's chain, child first: its name in problems, its keys' lines, its text."""
-    out: list[tuple[str, dict[tuple[str, ...], int], list[str]]] = []
-    shown, current, seen = str(path), Path(path).resolve(), set()
-    while current.is_file() and current not in seen:
-        seen.add(current)
-        text = current.read_text(encoding="utf-8-sig")
-        out.append((shown, key_lines(text), text.splitlines()))
+_EXTENDS = re.compile(r"""^\s*extends\s*=\s*["']([^"'\n]+)["']""", re.MULTILINE)
+
+
+def chain_texts(path: Path) -> list[tuple[Path, str, str]]:
+    """Each file of a scenario's ``extends`` chain, child first, as far as it can be read: (its resolved
+    path, its name in problems, its text; "" for a file that is missing or cannot be read, which ends the
+    chain). A file that is no valid TOML still names its parent by its ``extends =`` line."""
+    out: list[tuple[Path, str, str]] = []
+    shown, current = str(path), Path(path).resolve()
+    while current not in {p for p, _, _ in out}:
+        try:
+            text = current.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):  # missing, a folder, not UTF-8
+            out.append((current, shown, ""))
+            break
+        out.append((current, shown, text))
         try:
             parent = tomllib.loads(text).get("extends")
-        except tomllib.TOMLDecodeError:
-            break
+        except tomllib.TOMLDecodeError:  # the load reports it; its parent is part of the chain all the same
+            found = _EXTENDS.search(text)
+            parent = found.group(1) if found else None
         if not isinstance(parent, str):
             break
         current = (current.parent / parent).resolve()
         shown = str(current)
     return out
+
+
+def _chain_lines(path: Path) -> list[tuple[str, dict[tuple[str, ...], int], list[str]]]:
+    """Each file of a scenario's chain, child first: its name in problems, its keys' lines, its text."""
+    return [(shown, key_lines(text), text.splitlines()) for _, shown, text in chain_texts(path)]
 
 
 _FLAT_KEYS = {"reps": ("reps", "path"), "reps_add": ("reps", "add"), "reps_remove": ("reps", "remove")}

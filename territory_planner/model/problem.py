@@ -54,6 +54,14 @@ class TerritoryProblem:
             return np.full(self.n_reps, "", dtype=object).astype(str)
         return self.rep_districts
 
+    def unit_user_lock(self) -> np.ndarray:
+        """(n_units,) the rep each unit is locked to by its accounts' own locks (locked_rep, --locks, edits
+        kept by --rebalance), -1 for none: not --keep-home's, which locks a unit too (``unit_locked``)."""
+        out = np.full(self.n_units, -1, dtype=np.int64)
+        has_lock = self.acc_locked >= 0
+        out[self.acc_unit[has_lock]] = self.acc_locked[has_lock]
+        return out
+
     def unit_label(self, u: int) -> str:
         """How messages name unit ``u``: ``account A1 (Charlotte)``, or ``family F (3 accounts)``."""
         members = np.flatnonzero(self.acc_unit == u)

@@ -11,6 +11,7 @@ from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.spec import ModelSpec, amount_step, holds_no_multiple, inward_steps
+from territory_planner.report.formatting import listed
 
 FIT_SECONDS = 1.0  # the unit_fit test's time when the caller gives none (validate)
 
@@ -380,9 +381,7 @@ def _kept_of(p: TerritoryProblem, units: np.ndarray) -> str:
 def _locked_of(p: TerritoryProblem, units: np.ndarray) -> str:
     """ " (11 of them locked there)" when some of ``units`` are locked by the user (QA47 F5: a group
     confined by segments and locks was put down to the segments alone)."""
-    user = np.zeros(p.n_units, dtype=bool)
-    user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
-    k = int((units & user).sum())
+    k = int((units & (p.unit_user_lock() >= 0)).sum())
     return f" ({k} of them locked there)" if k else ""  # joined to _kept_of's in one parenthesis
 
 
@@ -400,8 +399,7 @@ def _restricted_by(p: TerritoryProblem) -> str:
     ]
     if not names:
         return "what it may be given"
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"what {listed} allow"
+    return f"what {listed(names)} allow"
 
 
 def _kept_any(p: TerritoryProblem) -> bool:

@@ -21,6 +21,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import amount as money_or
 from territory_planner.optimize.prechecks import fmt, money, segment_allowed
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import listed
 from territory_planner.solvers.base import Backend
 
 log = logging.getLogger(__name__)
@@ -246,8 +247,7 @@ def _restrictions(spec: ModelSpec) -> dict[str, np.ndarray]:
     allows (the locks: the locked units, as a column): a user's lock, segments, ``--keep-home``'s
     confinement near the homes (its locks of a unit near one home only are its own)."""
     p = spec.problem
-    user = np.zeros(p.n_units, dtype=bool)
-    user[p.acc_unit[np.asarray(p.acc_locked) >= 0]] = True
+    user = p.unit_user_lock() >= 0
     by_segment = segment_allowed(p)
     near = np.ones_like(spec.allowed)
     if p.unit_home_kept is not None and p.home_km is not None and p.unit_home_kept.any():
@@ -280,9 +280,7 @@ def _allowed_without(
 
 def _together(dropped: tuple[str, ...]) -> str:
     """``locks``; ``locks and segments together``; ``locks, segments and --keep-home together``."""
-    if len(dropped) == 1:
-        return dropped[0]
-    return ", ".join(dropped[:-1]) + f" and {dropped[-1]} together"
+    return dropped[0] if len(dropped) == 1 else f"{listed(list(dropped))} together"
 
 
 def above_budget(spec: ModelSpec, moved: float) -> bool:
@@ -411,9 +409,11 @@ def prove_by_phase1(
     conflicts = explain_slack(spec, res) or (explain_slack(spec, lp) if lp is not None else [])
     fams = families_in_conflict(spec, backend, seed, deadline)
     msg = "the model is infeasible even as a fractional LP (least total violation over every pair > 0)"
+    cleared: tuple[str, ...] = ()
     if fams:
         msg += "; dropping any of these makes it feasible: " + ", ".join(fams)
-    raise InfeasibleError(msg, conflicts + _named_families(spec, fams, conflicts))
+        cleared = () if any(_KEEP_HOME in f for f in fams) else (_KEEP_HOME,)
+    raise InfeasibleError(msg, conflicts + _named_families(spec, fams, conflicts), cleared)
 
 
 # families_in_conflict's names -> the conflict families that stand for them (the first is used)

@@ -234,6 +234,11 @@ def no_negative_zero(value: float, digits: int) -> float:
     return round(value, digits) + 0.0
 
 
+def listed(items: list[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (``last``: the word before the last item, "and" or "or")."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """'1 constraint', '3 constraints' (QA28 F13: "breaks 1 constraints"; QA41 F9: "1 reps");
     ``plural`` for a noun that does not take an s ('territories')."""
