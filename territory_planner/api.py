@@ -302,7 +302,13 @@ def validate(options: PlanOptions) -> dict[str, Any]:
             step_conflict(problem, n, options.group_tolerance()["district"]),
         )
         conflicts = [*conflicts, *(c for c in found if c is not None)]
-    proof = InfeasibleError("no plan can satisfy the model", conflicts) if conflicts else None
+    proof = None
+    if conflicts:
+        from territory_planner.optimize.proofs import keep_home_cleared
+
+        deadline = time.perf_counter() + VALIDATE_LP_SECONDS
+        cleared = keep_home_cleared(spec, get_backend(options.solver), deadline=deadline, seed=options.seed)
+        proof = InfeasibleError("no plan can satisfy the model", conflicts, cleared)
     if unusable is not None:  # QA13 7: the proof alone was shown, the option's problem only once it passed
         raise InputError(unusable.problems, proof=proof)
     if proof is not None:

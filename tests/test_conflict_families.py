@@ -92,3 +92,56 @@ def test_a_group_confined_by_its_segments_is_not_put_down_to_keep_home(tmp_path:
     (group,) = [c for c in prechecks.check(spec) if "can only go to R3, R4" in c.message]
     assert group.family == "segment"
     assert "(2 of them kept at their reps' homes by --keep-home)" in group.message
+
+
+def test_locks_and_segments_each_overflowing_a_rep_are_both_said(tmp_path: Path) -> None:
+    """QA48 F3: $400 locked to R1 and another $400 of segment a that only R1 serves, R1's band at most
+    $315: each alone overflows it, and only the locks' row was shown, so mending the locks as it said left
+    the model infeasible."""
+    from territory_planner.optimize import prechecks
+
+    segment = ["a"] * 8 + ["b"] * 4
+    spec = _spec(tmp_path, segment, ["a;b", "b", "b", "b"], dict.fromkeys(range(4), "R1"))
+    found = prechecks.check(spec)
+    (lock,) = [c for c in found if c.family == "lock"]
+    assert "accounts locked to R1 carry $400 potential" in lock.message
+    (confined,) = [c for c in found if "can only go to R1" in c.message]
+    assert confined.message.startswith("4 accounts can only go to R1; they carry $400 potential")
+    assert confined.family == "segment"
+
+
+def test_segments_within_a_locked_reps_room_are_not_said_again(tmp_path: Path) -> None:
+    """The locks overflow R1 ($400 of $315); the one other account only R1 serves ($100) would fit: the
+    locks' row says it all."""
+    from territory_planner.optimize import prechecks
+
+    segment = ["a"] * 5 + ["b"] * 7
+    spec = _spec(tmp_path, segment, ["a;b", "b", "b", "b"], dict.fromkeys(range(4), "R1"))
+    found = prechecks.check(spec)
+    assert [c.family for c in found if c.rep_id == "R1" or "R1" in c.message] == ["lock"]
+
+
+@pytest.mark.parametrize("home", [True, False], ids=["kept at the home", "no account near a home"])
+def test_the_keep_home_lever_only_where_it_plays_a_part(tmp_path: Path, home: bool) -> None:
+    """Pre-checks' conflicts with --keep-home: its row ("a smaller --keep-home (or none) frees them") only
+    where the model without its confinement is feasible (QA48 F3: it came beside a lock and a segment
+    overflow that involved no account near a home)."""
+    from territory_planner.errors import InfeasibleError
+
+    segment = ["a"] * 8 + ["b"] * 4
+    serves = ["a;b", "b", "b", "b"] if not home else ["a;b", "a;b", "a;b", "a;b"]
+    accounts = [
+        {"account_id": f"A{i:02d}", "lat": 0.0, "lon": 0.1 * i + (0.0 if home else 0.05), "potential": 100.0,
+         "workload": 1.0, "segment": segment[i], "locked_rep": ""}
+        for i in range(12)
+    ]  # fmt: skip
+    if home:  # R1's home holds four accounts of $100 each: kept there, they overflow its $315
+        for i in (1, 2, 3):
+            accounts[i]["lon"] = 0.0
+    reps = [{"rep_id": f"R{j + 1}", "lat": 0.0, "lon": 0.3 * j, "segments": serves[j]} for j in range(4)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, tolerance=0.05, balance="potential", keep_home=1)
+    with pytest.raises(InfeasibleError) as err:
+        api.validate(opts)
+    levers = [c for c in err.value.conflicts if "was in force" in c.message]
+    assert len(levers) == (1 if home else 0), [c.message for c in err.value.conflicts]

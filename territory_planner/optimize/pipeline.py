@@ -391,7 +391,10 @@ def stage_prechecks(run: Run) -> None:
         run.outcome(f"{len(conflicts)} conflict(s)" if conflicts else "passed")
     if conflicts:
         conflicts += _budget_too(run, conflicts)
-        raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts)
+        cleared = proofs.keep_home_cleared(
+            run.spec, run.backend, deadline=run.budget.share("proof"), seed=run.seed
+        )
+        raise InfeasibleError("no plan can satisfy the model (found before solving)", conflicts, cleared)
 
 
 def _budget_too(run: Run, conflicts: list[Conflict]) -> list[Conflict]:

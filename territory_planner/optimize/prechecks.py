@@ -143,8 +143,13 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 # units to it (QA28 F14: 33 enterprise accounts only R00 serves, explained as 20 rows
                 # of LP slack)
                 single = int(np.flatnonzero(pattern)[0]) if pattern.sum() == 1 else -1
-                said = single >= 0 and per_rep[single] > spec.upper[m, single] + 1e-9
-                if demand > room + 1e-9 and not said:
+                if single >= 0 and per_rep[single] > spec.upper[m, single] + 1e-9:
+                    # its locked units are said: the others confined to it, when they alone overflow it
+                    # too (QA48 F3: locks alone and segments alone each overflowed R1, and only the locks'
+                    # row was shown, so mending the locks as it said left the model infeasible)
+                    inside &= ~locked
+                    demand = float(p.unit_amount[inside, m].sum())
+                if demand > room + 1e-9:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
                     kept = _kept_of(p, inside).replace("its home", "their reps' homes")
                     there = _locked_of(p, inside)

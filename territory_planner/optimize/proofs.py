@@ -242,6 +242,20 @@ def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline:
 _LOCKS, _SEGMENTS, _KEEP_HOME = "locks", "segments", "--keep-home"
 
 
+def keep_home_cleared(spec: ModelSpec, backend: Backend, *, deadline: float, seed: int) -> tuple[str, ...]:
+    """``("--keep-home",)`` when the pre-checks' model, with ``--keep-home``'s confinement lifted, is still
+    infeasible even as an LP (phase 1): the option plays no part, and no lever is offered for it (QA48 F3:
+    "a smaller --keep-home frees them" beside a lock and a segment overflow that involve no account near a
+    home), or when it confines no account. Nothing when it may play a part, or the LP does not settle
+    before ``deadline``."""
+    restrictions = _restrictions(spec)
+    if _KEEP_HOME not in restrictions:  # it confines no account (none near a home, or all locked anyway)
+        return (_KEEP_HOME,)
+    test = dataclasses.replace(spec, allowed=_allowed_without(spec, restrictions, (_KEEP_HOME,)))
+    res = phase1(test, backend, deadline=deadline, seed=seed, threads=1)
+    return (_KEEP_HOME,) if res is not None and scaled_violation(test, res) > FEASIBILITY_TOL else ()
+
+
 def _restrictions(spec: ModelSpec) -> dict[str, np.ndarray]:
     """The restrictions on which rep may take a unit that the model has, each as the (units, reps) pairs it
     allows (the locks: the locked units, as a column): a user's lock, segments, ``--keep-home``'s
