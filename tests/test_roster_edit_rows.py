@@ -129,9 +129,11 @@ def test_an_added_reps_problem_names_the_scenario_file_and_line_along_a_chain(tm
     res = CliRunner().invoke(main, ["validate", str(child), "--errors", str(errors)])
     assert res.exit_code == 1, res.output
     found = pd.read_csv(errors, dtype=str, keep_default_na=False)
-    assert [(r.file, r.row, r.column) for r in found.itertuples()] == [
-        (str(child), "11", "reps.add[3].rep_id")
-    ]
+    where = [(r.file, r.row, r.column) for r in found.itertuples()]
+    assert where[0] == (str(child), "11", "reps.add[3].rep_id")
+    # the inputs' other problems in the same run, the duplicate id not again
+    assert (str(base.resolve()), "12", "reps.add[1].capacity") in where
+    assert sum(column == "reps.add[3].rep_id" for _, _, column in where) == 1
 
 
 def test_an_inline_added_rep_is_counted_and_named_by_its_add_line(tmp_path: Path) -> None:

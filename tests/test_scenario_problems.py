@@ -291,3 +291,24 @@ def test_an_added_rep_already_on_the_roster_or_removed_is_the_scenarios_line(tmp
     assert rows == [(str(scenario), "5", "R2"), (str(scenario), "9", "R1")]
     assert "which reps.remove removes" in table["message"].iloc[0]
     assert "which reps.csv already has (row 2)" in table["message"].iloc[1]
+
+
+def test_an_added_rep_already_on_the_roster_does_not_hide_the_other_problems(tmp_path: Path) -> None:
+    """An added rep already on the roster was said alone: the next entry's latitude of 140 and capacity
+    of -1 came only once it was renamed. Now one run says them all, the duplicate id once."""
+    base = write_instance(tmp_path / "inputs")
+    scenario = tmp_path / "hire.toml"
+    scenario.write_text(
+        f'extends = "{base.as_posix()}"\n'  # 1
+        "[[reps.add]]\n"  # 2
+        'rep_id = "R1"\nlat = 0.5\nlon = 0.5\n'  # 3-5
+        "[[reps.add]]\n"  # 6
+        'rep_id = "N2"\nlat = 140.0\nlon = 0.5\ncapacity = -1\n',  # 7-10
+        encoding="utf-8",
+    )
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    said = sorted(zip(table["row"], table["column"], strict=True))
+    assert said == [("10", "reps.add[2].capacity"), ("3", "reps.add[1].rep_id"), ("8", "reps.add[2].lat")]
+    (dup,) = table["message"][table["column"] == "reps.add[1].rep_id"]
+    assert "which reps.csv already has (row 2)" in dup
