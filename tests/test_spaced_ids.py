@@ -44,3 +44,23 @@ def test_spaced_account_and_rep_ids_are_read_trimmed_and_named_by_row(tmp_path: 
 def test_ids_without_spaces_get_no_such_warning() -> None:
     loaded = load_inputs(SAMPLE / "accounts.csv", SAMPLE / "reps.csv")
     assert not [w for w in loaded.warnings if "with spaces around" in w]
+
+
+def test_a_duplicate_made_by_trimming_says_which_row_had_the_spaces(tmp_path: Path) -> None:
+    """ "A1" and " A1 " are one id once read: the duplicate said so only as "duplicate account_id (first seen
+    on row 1)", with " A1 " shown trimmed and the spaces' warning not given (the run stopped)."""
+    import pytest
+
+    from territory_planner.errors import InputError
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "account_id,lat,lon,potential,workload\nA1,0,0,1,1\n A1 ,0,1,1,1\nA2,0,2,1,1\nA2,0,3,1,1\n"
+    )
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,lat,lon\nR1,0,0\n")
+    with pytest.raises(InputError) as err:
+        load_inputs(accounts, reps)
+    said = {p.row: p.message for p in err.value.problems}
+    assert said[2] == "duplicate account_id (first seen on row 1; row 2's ' A1 ' read without its spaces)"
+    assert said[4] == "duplicate account_id (first seen on row 3)"  # written the same twice

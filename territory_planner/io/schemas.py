@@ -269,6 +269,21 @@ def _pandera_schema(fields: Iterable[Field], present: set[str]) -> pa.DataFrameS
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
 
 
+def _spaced(raw: pd.DataFrame, col: str, rows: tuple[int, ...]) -> str:
+    """For a duplicate id: "; row 3's ' A1' read without its spaces" when the rows (1-based) only
+    collide once their ids are trimmed, which the warning on spaced ids says apart from this problem."""
+    if col not in raw.columns:
+        return ""
+    said = []
+    for r in rows:
+        cell = raw[col].iloc[r - 1]
+        if isinstance(cell, str) and cell != cell.strip():
+            said.append(f"row {r}'s {cell!r}")
+    return (
+        f"; {' and '.join(said)} read without {'its' if len(said) == 1 else 'their'} spaces" if said else ""
+    )
+
+
 def _describe(check: str, field: Field) -> str:
     if check in _CHECK_TEXT:
         return f"{field.name} {_CHECK_TEXT[check]}"
@@ -368,7 +383,13 @@ def parse_table(
                 if first == row:
                     continue
                 problems.append(
-                    Problem(file, row, col, f"duplicate {col} (first seen on row {first})", value)
+                    Problem(
+                        file,
+                        row,
+                        col,
+                        f"duplicate {col} (first seen on row {first}{_spaced(raw, col, (first, row))})",
+                        value,
+                    )
                 )
                 continue
             message = _describe(str(rec.check), field)
