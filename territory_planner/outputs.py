@@ -50,15 +50,25 @@ def move_reasons(
     user_locked = problem.unit_user_lock()
     gave = np.bincount(cur[moved & has], minlength=problem.n_reps)  # accounts each rep passes on
     took = np.bincount(new[moved], minlength=problem.n_reps)  # and takes in
+    kept = problem.unit_home_kept
+    office = None  # (units, reps): the reps based at a unit --keep-home keeps, who share it
+    if kept is not None and kept.any() and problem.home_km is not None:
+        from territory_planner.model.homes import near_homes
+
+        office = near_homes(problem, problem.home_km)
     for i in np.flatnonzero(moved).tolist():
         j_new, j_cur = int(new[i]), int(cur[i])
         new_id = problem.rep_ids[j_new]
         km = _km_change(float(account_km[i, j_cur]), float(account_km[i, j_new])) if j_cur >= 0 else ""
+        unit = problem.acc_unit[i]
+        # a move between two reps based where --keep-home keeps it is not the option's doing (QA50 F3:
+        # "kept by --keep-home" for Medias, at the office of R06, its rep, and of the new hire N01)
+        mates = office is not None and j_cur >= 0 and bool(office[unit, j_cur] and office[unit, j_new])
         if problem.acc_locked[i] == j_new:
             reasons[i] = f"lock: locked to {new_id}"
-        elif user_locked[problem.acc_unit[i]] == j_new:  # a member's lock takes the family along
+        elif user_locked[unit] == j_new:  # a member's lock takes the family along
             reasons[i] = _family_lock_reason(problem, i, j_new)
-        elif problem.unit_home_kept is not None and problem.unit_home_kept[problem.acc_unit[i]]:
+        elif kept is not None and kept[unit] and not mates:
             reasons[i] = _home_reason(problem, i, j_new)
         elif j_cur < 0:
             reasons[i] = f"rep left: {current_raw[i]} is not in the roster" + _why_not_nearest(
@@ -82,6 +92,10 @@ def move_reasons(
             reasons[i] = _balance_reason(problem, j_cur, j_new, cur_dev, gave[j_new], took[j_cur]) or (
                 f"plan: neither toward balance ({_held(problem, j_cur, j_new, cur_dev, first)}) nor closer "
                 f"({km}) on its own; part of the plan as a whole"
+            )
+        if mates and problem.acc_locked[i] != j_new and user_locked[unit] != j_new:
+            reasons[i] += (
+                f" ({problem.rep_ids[j_cur]} and {new_id} are both based there: --keep-home allows either)"
             )
     return reasons
 

@@ -263,10 +263,10 @@ def test_a_family_member_kept_by_its_family_says_so() -> None:
     plan = Plan(np.array([1]), np.array([1, 1]), p.home_lat, p.home_lon, np.zeros(2, dtype=bool), None)  # type: ignore[arg-type]
     km = p.account_distance(p.home_lat, p.home_lon)
     reasons = move_reasons(p, plan, km, np.array(["R1", "R1"]))
-    assert (
-        reasons[0] == "home: its family F is at R2's home base, kept by --keep-home (111 km from that home)"
-    )
-    assert reasons[1] == "home: at R2's home base (0.0 km), kept by --keep-home"
+    # the family is at both reps' homes: --keep-home allows either, and the move is balance's (QA50 F3)
+    either = " (R1 and R2 are both based there: --keep-home allows either)"
+    assert reasons[0] == "balance: R1 held +100% potential vs target, R2 -100%" + either
+    assert reasons[1] == "compactness: 111 km -> 0 km" + either
 
 
 def test_an_edit_that_gives_a_home_away_replaces_the_plan_s_home_notes(tmp_path: Path) -> None:
@@ -408,3 +408,24 @@ def test_a_family_holding_two_reps_homes_names_both() -> None:
     (note,) = lost_homes(p, np.array([2]), p.home_lat, p.home_lon, np.ones(3, dtype=bool))
     assert "R1's and R2's home family F (3 accounts) goes to R3" in note
     assert "(locked to R3)" in note
+
+
+def test_a_move_between_reps_sharing_the_office_is_not_put_down_to_keep_home(tmp_path: Path) -> None:
+    """QA50 F3: R1 and R2 share the office at H; X is locked to R1, so balance takes H from R1 to R2,
+    which --keep-home allows as it allows R1: the reason is balance, not "kept by --keep-home"."""
+    accounts = [
+        {"account_id": "H", "lat": 0.0, "lon": 0.0, "potential": 6.0, "workload": 1.0, "current_rep": "R1"},
+        {"account_id": "X", "lat": 0.0, "lon": 0.01, "potential": 6.0, "workload": 1.0, "current_rep": "R1",
+         "locked_rep": "R1"},
+        {"account_id": "Y", "lat": 0.0, "lon": 1.0, "potential": 6.0, "workload": 1.0, "current_rep": "R3"},
+    ]  # fmt: skip
+    reps = [{"rep_id": r, "lat": 0.0, "lon": lon} for r, lon in (("R1", 0.0), ("R2", 0.0), ("R3", 1.0))]
+    a, r = write_instance(tmp_path / "in", accounts, reps)
+    code, out = _plan(tmp_path / "kept", a, r, "--keep-home", "1")
+    assert code == 0, out
+    plan = pd.read_csv(tmp_path / "kept" / "assignments.csv").set_index("account_id")
+    assert plan.loc["H", "rep_id"] == "R2"
+    reason = plan.loc["H", "reason"]
+    assert reason.startswith("balance: R1 held +100% potential vs target, R2 -100%"), reason
+    assert reason.endswith("(R1 and R2 are both based there: --keep-home allows either)")
+    assert "kept by --keep-home" not in reason
