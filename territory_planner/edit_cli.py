@@ -124,6 +124,10 @@ def edit_command(
         )
         for warning in edited.warnings:
             click.echo(f"warning: {warning}", err=True)
+        from territory_planner.model.homes import edited_lost
+
+        for note in edited_lost(s.get("notes") or []):  # as `plan` says the homes it gives away (QA50 F4)
+            click.echo(note)
         broken = s["violations"]
         a = edited.assignments
         names = dict(zip(a["account_id"], a["name"], strict=True)) if "name" in a.columns else {}

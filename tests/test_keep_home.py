@@ -285,6 +285,7 @@ def test_an_edit_that_gives_a_home_away_replaces_the_plan_s_home_notes(tmp_path:
     assert not any(n.startswith("--keep-home") for n in notes), notes
     (lost,) = [n for n in notes if "at a rep's home (within 1 km)" in n]
     assert "in the edited plan: R1's home account H (Home City) goes to R2, 111 km from it" in lost
+    assert lost in res.output.splitlines()  # said on the console as `plan` says it (QA50 F4)
     # and what report.html shows (QA12 N1)
     shown = json.loads((tmp_path / "e" / "summary.json").read_text())["input_warnings"]
     assert shown == [lost]

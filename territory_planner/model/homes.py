@@ -359,7 +359,15 @@ def edited_notes(
     if not lost:
         return kept
     where = f"its polygon, or {_within(km)}" if home_unit is not None else _within(km)
-    return [*kept, _lost_note(lost, f"unit(s) at a rep's home ({where})", " in the edited plan", lines, SHOW)]
+    return [*kept, _lost_note(lost, f"unit(s) at a rep's home ({where})", _EDITED, lines, SHOW)]
+
+
+_EDITED = " in the edited plan"
+
+
+def edited_lost(notes: list[str]) -> list[str]:
+    """The note of ``edited_notes`` naming the homes an edited plan gives away, for the console."""
+    return [n for n in notes if f"go to a rep based elsewhere{_EDITED}:" in n]
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
