@@ -38,6 +38,19 @@ def test_a_few_far_accounts_are_left_out_of_the_opening_view() -> None:
     assert east <= -96.0
 
 
+def test_a_far_group_above_one_percent_is_left_out_too() -> None:
+    """QA48 F6: 3,407 US cities hold 52 in Alaska and Hawaii (1.5%); the box of the 1st to 99th
+    percentiles reached into Alaska and the map opened on the whole plan. Here 5 of 305 accounts (1.6%)
+    around Anchorage."""
+    alaska = [(61.2 + 0.1 * k, -149.9 + 0.2 * k) for k in range(5)]
+    view, outside = opening_view(*_points(300, alaska))
+    assert outside == 5
+    assert view is not None
+    (south, west), (north, east) = view
+    assert north <= 40.0
+    assert west >= -99.0
+
+
 @pytest.mark.parametrize(
     ("n", "far"),
     [

@@ -53,26 +53,62 @@ VIEW_MIN_ACCOUNTS = 100  # below, every account is in the opening view
 
 def opening_view(lat: np.ndarray, lon: np.ndarray) -> tuple[list[list[float]] | None, int]:
     """The view a map opens on when a few accounts (at most 2%) lie far from the rest, and how many it
-    leaves out; (None, 0) when the whole plan is the view. Far: beyond the box of the 1st to 99th
-    percentiles widened by a quarter of its size on each side, and only when the rest fit in under half the
+    leaves out; (None, 0) when the whole plan is the view. Far: in a group of accounts that lies more
+    than ``FAR_SHARE`` of the plan's size (the diagonal of its 5th to 95th percentiles) from every other
+    account (``_groups``), the smallest such groups first, and only when the rest fit in under half the
     whole plan's box (QA45: 33,791 ZIPs with Alaska, Hawaii, Guam and American Samoa left the 48 states a
-    third of the map's width; the map's "Whole plan" button shows them)."""
+    third of the map's width; the map's "Whole plan" button shows them). Groups, not a percentile box:
+    3,407 US cities hold 52 in Alaska and Hawaii (1.5%), and the box of the 1st to 99th percentiles
+    reached into Alaska, so the map opened on the whole plan (QA48 F6)."""
     lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     lat, lon = lat[ok], lon[ok]
     if len(lat) < VIEW_MIN_ACCOUNTS:
         return None, 0
-    (s, n), (w, e) = np.quantile(lat, [0.01, 0.99]), np.quantile(lon, [0.01, 0.99])
-    pad_lat, pad_lon = max((n - s) / 4, 0.5), max((e - w) / 4, 0.5)
-    inside = (lat >= s - pad_lat) & (lat <= n + pad_lat) & (lon >= w - pad_lon) & (lon <= e + pad_lon)
+    label = _groups(lat, lon)
+    sizes = np.bincount(label)
+    order = np.argsort(sizes, kind="stable")
+    order = order[order != int(np.argmax(sizes))]  # the largest group is always in view
+    out = order[np.cumsum(sizes[order]) <= OUTSIDE_SHARE * len(lat)]
+    kept = ~np.isin(label, out)
+    box = [[float(lat[kept].min()), float(lon[kept].min())], [float(lat[kept].max()), float(lon[kept].max())]]
+    inside = (lat >= box[0][0]) & (lat <= box[1][0]) & (lon >= box[0][1]) & (lon <= box[1][1])
     outside = int(len(lat) - inside.sum())
-    if outside == 0 or outside > OUTSIDE_SHARE * len(lat):
+    if outside == 0:
         return None, 0
-    kept_lat, kept_lon = lat[inside], lon[inside]
-    box = [[float(kept_lat.min()), float(kept_lon.min())], [float(kept_lat.max()), float(kept_lon.max())]]
     area = (box[1][0] - box[0][0]) * (box[1][1] - box[0][1])
     whole = (lat.max() - lat.min()) * (lon.max() - lon.min())
     return (box, outside) if area < 0.5 * whole else (None, 0)
+
+
+FAR_SHARE = 0.1  # a group of accounts this share of the plan's size from the rest lies far from it
+
+
+def _groups(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Per account, its group: accounts linked by steps shorter than ``FAR_SHARE`` of the diagonal of
+    the box of their 5th to 95th percentiles (or twice the 95th percentile of the distance to the
+    nearest account, when that is longer: a sparse plan stays one group), on a plane with longitudes
+    scaled at the plan's middle latitude, over cells an eighth of that step wide."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    (s, n), (w, e) = np.quantile(lat, [0.05, 0.95]), np.quantile(lon, [0.05, 0.95])
+    scale = max(math.cos(math.radians(float(np.median(lat)))), 0.1)
+    xy = np.column_stack([lon * scale, lat])
+    step = FAR_SHARE * math.hypot((e - w) * scale, n - s)
+    cells, of = np.unique(np.floor(xy / max(step / 8, 1e-9)).astype(np.int64), axis=0, return_inverse=True)
+    centres = (cells + 0.5) * max(step / 8, 1e-9)
+    tree = cKDTree(centres)
+    if len(centres) > 1:
+        near, _ = tree.query(centres, k=2)
+        step = max(step, 2.0 * float(np.quantile(near[:, 1], 0.95)))
+    pairs = tree.query_pairs(step, output_type="ndarray")
+    m = len(centres)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+    _, label = connected_components(graph, directed=False)
+    out: np.ndarray = label[of.ravel()]
+    return out
 
 
 MEASURE_DECIMALS = 6
