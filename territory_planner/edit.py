@@ -98,7 +98,12 @@ def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) ->
             edits = _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
             raise InputError(relocate(err.problems, [raw.excel])) from None
-        if sheet == "assignments" and not _any_change(edits, plan):
+        if sheet == "assignments":
+            # its changed rows are the edits: the others are no edits, and no locks of a manual plan or of
+            # --rebalance (QA52 F3: locks.csv listed all 180 accounts, so a later --rebalance and
+            # --from-manifest were infeasible; F2: a split family's unlisted member was never named)
+            edits = _changed(edits, plan)
+        if sheet == "assignments" and not edits:
             raise InputError(
                 Problem(
                     name,
@@ -168,9 +173,10 @@ def _assignments_unchanged(path: Path, plan: PlanFolder) -> None:
         )
 
 
-def _any_change(edits: dict[str, str], plan: PlanFolder) -> bool:
+def _changed(edits: dict[str, str], plan: PlanFolder) -> dict[str, str]:
+    """The edits that give an account another rep than the plan's."""
     reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
-    return any(reps.get(acc) != rep for acc, rep in edits.items())
+    return {acc: rep for acc, rep in edits.items() if reps.get(acc) != rep}
 
 
 def _same_plan(path: Path, plan: PlanFolder) -> None:
@@ -347,9 +353,10 @@ def _check_edits(
         bad = False
         if acc in first_row:  # said whatever else is wrong on either row (QA44 F9: only once both were good)
             label = _label(a, row_of[acc]) if acc in row_of else f"account {acc}"
-            problems.append(
-                Problem(name, k, "account_id", f"{label} already edited on row {first_row[acc]}", acc)
-            )
+            # "listed", not "edited": a row of an exported workbook's Assignments sheet may give the plan's
+            # own rep (QA52 F6: "already edited on row 4" of a row that edits nothing)
+            again = f"{label} is listed twice (first on row {first_row[acc]}): one row per account"
+            problems.append(Problem(name, k, "account_id", again, acc))
             bad = True
         elif acc:
             first_row[acc] = k
@@ -903,10 +910,6 @@ def rebalance(
     kwargs: dict[str, Any] = {"extra": context, "begun": begun}
     if progress is not None:
         kwargs["progress"] = progress
-    if edits_path.suffix.lower() in EXCEL_EXTENSIONS and _edits_sheet(edits_path) == "assignments":
-        # an exported workbook's Assignments sheet: its changed rows are the edits, the others no locks
-        reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
-        edits = {acc: rep for acc, rep in edits.items() if reps.get(acc) != rep}
     locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
     output = _rebalance_with(locks, values, plan_dir, out, force, kwargs)
     after = pd.Series(output.assignments["rep_id"].to_numpy(), index=output.assignments["account_id"])

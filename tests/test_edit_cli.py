@@ -234,7 +234,7 @@ def test_bad_edits_are_all_reported_and_nothing_is_written(base: Path, tmp_path:
     out = tmp_path / "bad"
     code, output = run(str(base), "--edits", str(write_edits(tmp_path / "bad.csv", rows)), "--out", str(out))
     assert code == 1
-    for text in ("NOPE", "R9", "empty account id", "locked to", "already edited on row 2"):
+    for text in ("NOPE", "R9", "empty account id", "locked to", "is listed twice (first on row 2)"):
         assert text in output, text
     errors = pd.read_csv(out / "input_errors.csv", dtype=str)
     assert list(errors["row"].astype(int)) == [1, 2, 3, 4, 5, 6]  # rows 5 and 6 edit row 2's account
@@ -267,14 +267,15 @@ def test_a_locked_or_twice_edited_account_is_named(base: Path, tmp_path: Path) -
     code, output = run(str(named), "--edits", str(write_edits(tmp_path / "bad.csv", rows)), "--out", str(out))
     assert code == 1, output
     errors = pd.read_csv(out / "input_errors.csv", dtype=str, keep_default_na=False)
+    once = ": one row per account"
     assert list(zip(errors["row"].astype(int), errors["column"], errors["message"], strict=True)) == [
         (1, "rep_id", f"account A000 (Paris) is locked to {locked_to}: it cannot be moved"),
-        (3, "account_id", f"account {free} (Île-de-Ré) already edited on row 2"),
+        (3, "account_id", f"account {free} (Île-de-Ré) is listed twice (first on row 2){once}"),
         (4, "rep_id", "rep is not in the plan"),
         # a second edit of an account is said whatever else is wrong with the first (QA44 F9: only once
         # row 4's rep was fixed)
-        (5, "account_id", f"account {free_other} already edited on row 4"),  # no name: the id alone
-        (6, "account_id", f"account {free_other} already edited on row 4"),
+        (5, "account_id", f"account {free_other} is listed twice (first on row 4){once}"),  # the id alone
+        (6, "account_id", f"account {free_other} is listed twice (first on row 4){once}"),
     ]
 
 
@@ -531,6 +532,13 @@ def test_the_exported_workbook_with_rep_ids_changed_by_hand_is_read_as_edits(
         assert got[acc] == rep
     assert (a1["rep_id"] != a0["rep_id"]).sum() == len(moves)
     assert summary["status"] == "manual"
+    # QA52 F3: the rows it leaves as they were are no locks of the manual plan (locks.csv listed every
+    # account, so a later --rebalance of it, or plan --from-manifest, was infeasible)
+    locks = pd.read_csv(tmp_path / "x" / "locks.csv", dtype=str)
+    assert dict(zip(locks["account_id"], locks["rep_id"], strict=True)) == {
+        "A000": a0.at[0, "locked_rep"],
+        **moves,
+    }
 
 
 def test_edits_saved_by_a_european_excel_with_semicolons_are_read(base: Path, tmp_path: Path) -> None:
