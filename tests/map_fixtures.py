@@ -150,9 +150,12 @@ def editable_plan(folder: Path) -> Path:
     return write_plan(folder, a, territories_frame(a))
 
 
-def budget_plan(folder: Path, share: float = 0.2) -> Path:
-    """The editable plan solved with ``--max-moved-share`` ``share``: A3 (80,000 of 610,000) moves, 13.1%."""
+def budget_plan(folder: Path, share: float = 0.2, departed: bool = False) -> Path:
+    """The editable plan solved with ``--max-moved-share`` ``share``: A3 (80,000 of 610,000) moves, 13.1%.
+    ``departed``: A9 (10,000) is today R9's, a rep who left, and moves to R2 (not counted in the budget)."""
     a = assignments_frame()
+    if departed:
+        a.loc[a["account_id"] == "A9", ["current_rep", "moved", "reason"]] = ["R9", True, "rep left"]
     a["locked_rep"] = ["R3" if acc == "A7" else "" for acc in a["account_id"]]
     a["parent_id"] = ["F1" if acc in ("A4", "A5") else "" for acc in a["account_id"]]
     summary = summary_dict(len(a), len(REPS), int(a["moved"].sum()))

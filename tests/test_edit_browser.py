@@ -66,6 +66,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "pot_only": write_map(potential_only_plan(root / "pot_only"), offline=True).resolve().as_uri(),
         "millions": write_map(millions_plan(root / "millions"), offline=True).resolve().as_uri(),
         "budget": write_map(budget_plan(root / "budget"), offline=True).resolve().as_uri(),
+        "left": write_map(budget_plan(root / "left", departed=True), offline=True).resolve().as_uri(),
     }
 
 
@@ -601,6 +602,19 @@ def test_the_live_line_gives_the_moved_share_against_the_disruption_budget(
     editing(page)
     assert "budget" not in page.inner_text(".tp-live-summary")
     assert page.evaluate("territoryPlanner.budget()") is None
+
+
+def test_a_departed_reps_accounts_are_not_counted_against_the_budget(page: Any, maps: dict[str, str]) -> None:
+    """QA52 F1: the editor counted the accounts of a rep who left as moved against --max-moved-share, so
+    every plan with a departure read "over budget" before any edit. A9 (10,000) was R9's."""
+    page.goto(maps["left"])
+    page.wait_for_selector(READY, state="attached")
+    editing(page)
+    b = page.evaluate("territoryPlanner.budget()")
+    assert b["moved"] == pytest.approx(80_000)  # A3 only
+    assert b["departed"] is True
+    live = " ".join(page.inner_text(".tp-live-summary").split())
+    assert "(13.1% of potential from reps who stay; budget 20.0%)" in live
 
 
 def test_the_current_view_shows_todays_alignment_against_the_targets(page: Any) -> None:

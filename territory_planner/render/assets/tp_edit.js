@@ -481,18 +481,22 @@ function tpEdit(ctx) {
   }
 
   // the disruption budget as `edit` checks it: the potential of accounts moved from a current rep of the
-  // plan, against E.budget (--max-moved-share) of the total potential; null when the plan has none
+  // plan (not from a rep who left: QA52 F1, every plan with a departure read "over budget"), against
+  // E.budget (--max-moved-share) of the total potential; null when the plan has none
   function budget() {
     if (E.budget === null || E.budget === undefined) return null;
     let moved = 0;
     let total = 0;
+    let departed = false;
     for (let i = 0; i < n; i++) {
       const p = A.pot[i] || 0;
       total += p;
-      if (A.moved[i]) moved += p;
+      if (A.cur[i] >= nReps) departed = true;
+      else if (A.moved[i]) moved += p;
     }
     const share = total > 0 ? moved / total : 0;
-    return { moved: moved, total: total, share: share, limit: E.budget, over: moved > E.budget * total * (1 + 1e-9) + 1e-9 };
+    const over = moved > E.budget * total * (1 + 1e-9) + 1e-9;
+    return { moved: moved, total: total, share: share, limit: E.budget, over: over, departed: departed };
   }
 
   const api = {

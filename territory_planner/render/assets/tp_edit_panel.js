@@ -364,7 +364,9 @@ function tpEditPanel(ctx, model) {
     const budgetText = b
       ? " (" +
         (100 * b.share).toFixed(1) +
-        "% of potential; budget " +
+        "% of potential" +
+        (b.departed ? " from reps who stay" : "") +
+        "; budget " +
         (100 * b.limit).toFixed(1) +
         "%" +
         (b.over ? ": over budget" : "") +
