@@ -499,14 +499,20 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
     told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too
-    if wanted and pieces is None:  # QA49 F2: an area plan without its adjacency.csv checked none, unsaid
+    config = summary.get("config") or {}
+    # pieces the plan had: areas or polygons, an edge list, a graph written, contiguity asked (QA52 F4: a
+    # point plan with districts was told on every edit that its adjacency.csv was missing or changed)
+    had_pieces = plan.units is not None or any(
+        config.get(k) for k in ("adjacency", "contiguous", "district_contiguous")
+    )
+    if wanted and pieces is None and (had_pieces or bool(summary.get("adjacency_sha256"))):
+        # QA49 F2: an area plan without its adjacency.csv checked none, unsaid
         told.append(
             "the pieces of the territories, districts and regions are not counted: the plan folder gives no "
             "graph of its units (its adjacency.csv is missing or changed, and its accounts have no polygons "
             "of their own)"
         )
     if (plan_dir / "forecast.csv").is_file():  # QA18 F13: the edited folder had none, without a word
-        config = summary.get("config") or {}
         told.append(
             "the plan's forecast is not made again for the hand edits: run `territory-planner forecast "
             f"--crm {config.get('crm') or 'CRM'} --horizon {config.get('forecast_horizon') or 'PERIOD'} "

@@ -824,3 +824,24 @@ def test_a_point_plan_without_levels_is_not_told_its_pieces_are_not_counted(
     assert "not counted" not in output
     summary = json.loads((tmp_path / "m" / "summary.json").read_text(encoding="utf-8"))
     assert not [n for n in summary["notes"] if "not counted" in n]
+
+
+def test_a_point_plan_with_districts_is_not_told_its_pieces_are_not_counted(
+    base: Path, tmp_path: Path
+) -> None:
+    """QA52 F4: every edit of a point plan with districts (no contiguity asked, no graph ever written)
+    warned that its adjacency.csv was missing or changed."""
+    import shutil
+
+    plan = tmp_path / "districts"
+    shutil.copytree(base, plan)
+    t = pd.read_csv(plan / "territories.csv", dtype=str, keep_default_na=False)
+    t["district"] = ["D1" if k % 2 else "D2" for k in range(len(t))]
+    t.to_csv(plan / "territories.csv", index=False)
+    a0, _, _ = read(plan)
+    edits = write_edits(tmp_path / "e.csv", two_moves(a0))
+    code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / "m"))
+    assert code == 0, output
+    assert "not counted" not in output
+    districts = pd.read_csv(tmp_path / "m" / "districts.csv", dtype=str)
+    assert sorted(districts["district"]) == ["D1", "D2"]  # the levels are there, their pieces not asked
