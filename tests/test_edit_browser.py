@@ -437,6 +437,31 @@ def test_an_account_of_a_segment_the_rep_does_not_serve_is_refused(
     assert not errors
 
 
+def test_the_leave_out_button_leaves_out_an_account_barred_through_its_family(
+    browser: Any, maps: dict[str, str]
+) -> None:
+    """QA52 F9: A4 is "SMB", but its family member A5 is "ent", which R3 does not serve. With A1 and A4
+    selected, the give to R3 is refused for A5 (family of the selection); the button left out nothing of
+    the selection (A5 is not in it), and the next give was refused again with no button."""
+    context, pg, errors = open_map(browser, maps["seg"])
+    tp = "territoryPlanner"
+    editing(pg)
+    click_account(pg, "A1")
+    click_account(pg, "A4", shift=True)
+    pg.select_option("#tp-edit-rep", "R3")
+    pg.click("#tp-edit-assign")
+    assert "(family of the selection)" in pg.locator("#tp-edit-msg").inner_text()
+    drop = pg.locator("#tp-edit-drop-locked")
+    assert drop.is_visible()
+    assert "1 account(s) of a segment this rep does not serve or of their families" in drop.inner_text()
+    drop.click()
+    assert pg.evaluate(f"{tp}.selection()") == ["A1"]
+    pg.click("#tp-edit-assign")
+    assert pg.evaluate(f"{tp}.edits()") == [{"account_id": "A1", "from_rep": "R1", "to_rep": "R3"}]
+    context.close()
+    assert not errors
+
+
 def test_an_older_plan_folder_says_segments_are_not_checked(browser: Any, maps: dict[str, str]) -> None:
     context, pg, errors = open_map(browser, maps["seg_old"])
     editing(pg)

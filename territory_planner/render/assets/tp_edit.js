@@ -209,17 +209,29 @@ function tpEdit(ctx) {
     return { rows: out, grew: grew };
   }
 
-  // the accounts behind the last refusal: locked ones, or ones whose segment the rep does not serve
-  let lastBlocked = { rows: [], why: "" };
+  // the accounts behind the last refusal: locked ones, or ones whose segment the rep does not serve, and
+  // (leave) the accounts of the selection that bring them in: themselves, or a member of their family
+  // (QA52 F9: the button left out the barred accounts selected, and a selected account whose family
+  // member was barred kept the next give refused, with no button)
+  let lastBlocked = { rows: [], why: "", leave: [] };
+  function blocked(found, rows, why) {
+    const fams = new Set();
+    for (const k of found) if (famOf[k] >= 0) fams.add(famOf[k]);
+    const mine = new Set(found);
+    const leave = rows.filter(function (i) {
+      return mine.has(i) || (famOf[i] >= 0 && fams.has(famOf[i]));
+    });
+    return { rows: found, why: why, leave: leave };
+  }
   function assignRows(rows, j) {
-    lastBlocked = { rows: [], why: "" };
+    lastBlocked = { rows: [], why: "", leave: [] };
     if (!(j >= 0 && j < nReps)) return refuse("choose a rep of this plan");
     if (!rows.length) return refuse("select accounts first (click, shift-click, box or lasso)");
     const fam = withFamilies(rows);
     const locked = fam.rows.filter(function (i) {
       return lockRep[i] !== -1 && lockRep[i] !== j;
     });
-    lastBlocked = { rows: locked, why: "locked" };
+    lastBlocked = blocked(locked, rows, "locked");
     if (locked.length) {
       const i = locked[0];
       const more = locked.length > 1 ? " (and " + nf.format(locked.length - 1) + " more)" : "";
@@ -234,7 +246,7 @@ function tpEdit(ctx) {
       return !serves(j, i);
     });
     if (barred.length) {
-      lastBlocked = { rows: barred, why: "segment" };
+      lastBlocked = blocked(barred, rows, "segment");
       const i = barred[0];
       const seg = segmentOf(i);
       const others = [];

@@ -455,23 +455,26 @@ function tpEditPanel(ctx, model) {
     // A refusal because of locked accounts, or accounts of a segment the rep does not serve, in the
     // selection: offer to leave them out.
     const blocked = model.lastBlocked();
-    const locked = m.refused
-      ? blocked.rows.filter(function (i) {
-          return selected[i];
-        })
-      : [];
-    dropLocked.hidden = locked.length === 0;
+    const leave = m.refused ? leaving(blocked) : [];
+    const own = leave.filter(function (i) {
+      return blocked.rows.indexOf(i) >= 0;
+    }).length;
+    dropLocked.hidden = leave.length === 0;
     dropLocked.textContent =
       "Leave the " +
-      nf.format(locked.length) +
+      nf.format(leave.length) +
       (blocked.why === "segment" ? " account(s) of a segment this rep does not serve" : " locked account(s)") +
+      (own < leave.length ? " or of their families" : "") +
       " out of the selection";
   }
-  dropLocked.addEventListener("click", function () {
-    const locked = model.lastBlocked().rows.filter(function (i) {
+  // the selected accounts a refusal rests on: barred or locked themselves, or through a family member
+  function leaving(blocked) {
+    return blocked.leave.filter(function (i) {
       return selected[i];
     });
-    select(locked, "toggle");
+  }
+  dropLocked.addEventListener("click", function () {
+    select(leaving(model.lastBlocked()), "toggle");
     dropLocked.hidden = true;
   });
 
