@@ -40,7 +40,13 @@ def unsigned_zero(text: str, plus: bool = False) -> str:
 def _num(digits: int = 0) -> Formatter:
     def fmt(v: object) -> str:
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
-            return "" if v is None or (isinstance(v, float) and math.isnan(v)) else html.escape(str(v))
+            # a rep in one plan only: pandas' missing integer (<NA>) is a blank cell, as in balance.csv
+            # (QA52 F8: "<NA>" under the accounts of a rep that left, and of one that was added)
+            return (
+                ""
+                if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+                else html.escape(str(v))
+            )
         return unsigned_zero(f"{v:,.{digits}f}")
 
     return fmt

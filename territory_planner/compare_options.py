@@ -133,7 +133,7 @@ def csv_text(value: object) -> str:
     if isinstance(value, list):
         if all(isinstance(v, str) for v in value):
             return ",".join(value)
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
     return str(value)
 
 

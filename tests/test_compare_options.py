@@ -271,3 +271,26 @@ def test_a_blank_option_equals_the_value_it_took(plans: dict[str, Path], tmp_pat
     assert weight(quota_method="forecast") == weight(quota_method="forecast", quota_history_weight=0.5)
     assert weight() == weight(quota_history_weight=0.0)
     assert weight() != weight(quota_method="forecast")
+
+
+def test_an_added_reps_name_is_written_as_typed() -> None:
+    """QA52 F5: options.csv and plans.csv wrote a scenario's [[reps.add]] with JSON escapes
+    ("Nerea Ort\\u00fazar"): the CSVs are UTF-8."""
+    from territory_planner.compare_options import csv_text
+
+    text = csv_text([{"rep_id": "R06", "name": "Nerea Ortúzar"}])
+    assert "Nerea Ortúzar" in text
+    assert "\\u" not in text
+
+
+def test_a_rep_in_one_plan_only_has_blank_cells_in_compare_html() -> None:
+    """QA52 F8: compare.html showed "<NA>" (pandas' missing integer) under the accounts of a rep that left,
+    and of one that was added; balance.csv had blank cells."""
+    import pandas as pd
+
+    from territory_planner.compare_html import table_html
+
+    frame = pd.DataFrame({"rep_id": ["R03", "R06"], "accounts_a": pd.array([30, None], dtype="Int64")})
+    page = table_html(frame, "balance")
+    assert "NA" not in page
+    assert ">30<" in page

@@ -122,6 +122,11 @@ def test_plan_xlsx_workbook_has_typed_cells_and_the_plans_numbers(plan_dir: Path
     header = [c.value for c in assignments[1]]
     rows = {row[0].value: row for row in assignments.iter_rows(min_row=2)}
     assert rows["007"][0].data_type == "s"  # an id that looks like a number stays text
+    # and its cells are Text, so an id typed over one stays text too (QA52 F7: 007 typed into rep_id
+    # became the number 7), the column's too for rows typed below
+    for column in ("account_id", "rep_id", "current_rep"):
+        assert rows["007"][header.index(column)].number_format == "@"
+    assert rows["007"][header.index("name")].number_format == "General"
     name = rows["A5"][header.index("name")]
     assert name.data_type == "s"  # not "f": Excel shows the text and never runs it
     assert name.value == HYPERLINK

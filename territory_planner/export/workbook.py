@@ -69,6 +69,10 @@ class _Styles:
         # text one space in from the cell's edge, so it never touches a right-aligned number beside it
         self.text = book.add_format({"indent": 1})
         self.quoted = book.add_format({"quote_prefix": True, "indent": 1})
+        # an id column's cells are Text, so an id typed over one stays as typed (QA52 F7: rep 007 typed
+        # into a General cell became the number 7, and `edit` refused it)
+        self.id_text = book.add_format({"indent": 1, "num_format": "@"})
+        self.id_quoted = book.add_format({"quote_prefix": True, "indent": 1, "num_format": "@"})
         self.wrap = book.add_format({"text_wrap": True} | SUMMARY_VALUE)
         self.quoted_wrap = book.add_format({"quote_prefix": True, "text_wrap": True} | SUMMARY_VALUE)
         # LibreOffice shows a boolean without a format as 0/1; Excel shows TRUE/FALSE whatever the format
@@ -121,12 +125,22 @@ def _page_setup(sheet: Any) -> None:
     sheet.set_footer("&L&A&RPage &P of &N")
 
 
-def write_text(sheet: Any, row: int, col: int, value: str, styles: _Styles, *, wrap: bool = False) -> None:
-    """A text cell that stays text, even when its content looks like a formula (empty: no cell)."""
+def write_text(
+    sheet: Any, row: int, col: int, value: str, styles: _Styles, *, wrap: bool = False, ident: bool = False
+) -> None:
+    """A text cell that stays text, even when its content looks like a formula (empty: no cell);
+    ``ident``: an id's cell, formatted Text."""
     if value.startswith(_FORMULA_START):
-        sheet.write_string(row, col, value, styles.quoted_wrap if wrap else styles.quoted)
+        quoted = styles.id_quoted if ident else styles.quoted
+        sheet.write_string(row, col, value, styles.quoted_wrap if wrap else quoted)
     elif value:
-        sheet.write_string(row, col, value, styles.wrap if wrap else styles.text)
+        sheet.write_string(row, col, value, styles.wrap if wrap else styles.id_text if ident else styles.text)
+
+
+# columns of ids: formatted Text, cells and column, so that an id typed into them keeps its zeros
+ID_COLUMNS = frozenset(
+    {"account_id", "rep_id", "current_rep", "locked_rep", "parent_id", "from_rep", "to_rep", "crm_user_id"}
+)
 
 
 def _empty(values: pd.Series) -> bool:
@@ -169,8 +183,12 @@ def write_frame(
                 if math.isfinite(value):  # a missing number is an empty cell
                     sheet.write_number(r, c, value, fmt)
         else:
+            ident = str(column) in ID_COLUMNS
             for r, text in enumerate(series.astype(str).tolist(), start=1):
-                write_text(sheet, r, c, text, styles)
+                write_text(sheet, r, c, text, styles, ident=ident)
+            if ident:  # rows typed below the plan's take the column's format
+                sheet.set_column(c, c, _width(str(column), series, styles.currency), styles.id_text)
+                continue
         sheet.set_column(c, c, _width(str(column), series, styles.currency))
     sheet.freeze_panes(1, 1 if len(frame.columns) > 6 else 0)
     _page_setup(sheet)
