@@ -45,6 +45,7 @@ from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.district_contiguity import district_pieces
 from territory_planner.optimize.nested_districts import within_districts
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import counted
 from territory_planner.solvers.base import Backend
 
 FIRST_SHARE = SHARES["design_first"]  # of the time: the territories without district rows
@@ -87,7 +88,8 @@ def relaxed_rule(problem: TerritoryProblem, n: int, conflict: Conflict) -> Group
     nests in the regions (``design.least_spread``), or, with more regions than districts (no spread
     nests), districts that may span regions, with the least spread that then admits ``n``."""
     regions = _regions(problem)
-    assert regions is not None  # a conflict with the regions is what is relaxed
+    if regions is None:  # a rep above mean + 1, or capacities that make no whole districts (QA51 F2)
+        regions = np.zeros(problem.n_reps, dtype=str)
     spread = design.least_spread(problem.capacity, regions, n)
     if spread is not None:
         return GroupingRule(max(spread, 1.0), True, conflict)
@@ -126,9 +128,10 @@ def _rule_text(rule: GroupingRule) -> str:
         else "some spanning regions (more regions than districts; reps are kept in their seat's region "
         "where the grouping can, which is not proven least)"
     )
+    # as shown: a spread of 1.0000004 from the bisection is +- 1 (QA51 F9: "+- 1 ... instead of +- 1")
     spread = (
         f"mean +- {rule.spread:.3g} reps by capacity instead of +- 1"
-        if rule.spread > 1.0 + 1e-9
+        if f"{rule.spread:.3g}" != "1"
         else "mean +- 1 reps by capacity"
     )
     return (
@@ -191,27 +194,53 @@ def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     """The proof, before any solve, that no grouping of the reps into ``n`` districts nests in their
     regions: a district holds mean +- 1 reps by capacity and lies in one region, so a region of capacity C
     holds k districts only if k (mean - 1) <= C <= k (mean + 1), and no choice of k per region adds up to
-    ``n`` (``design.nesting_counts``, a necessary condition). None when the reps have no regions or ``n``
-    passes that test."""
+    ``n`` (``design.nesting_counts``, a necessary condition). A rep whose capacity alone is above mean + 1
+    fits no district, regions or not, and is named (QA51 F1, F3: reps without regions passed, and with
+    regions the regions were blamed). Without regions the reps must still make whole districts (exact
+    where their capacities take few values). None when ``n`` passes."""
     regions = _regions(problem)
-    if regions is None:
-        return None
-    counts_ok = design.nesting_counts(problem.capacity, regions)
+    within = regions if regions is not None else np.zeros(problem.n_reps, dtype=str)
+    caps = problem.capacity
+    mean = float(caps.sum()) / n
+    hold = f"{counted(n, 'district')} {'holds' if n == 1 else 'hold'} {mean:.2f} +- 1 reps by capacity"
+    big = int(np.argmax(caps))
+    if float(caps[big]) > mean + 1.0 + 1e-9:
+        counts_ok = design.nesting_counts(caps, within)
+        rep = problem.rep_ids[big]
+        return Conflict(
+            family="district_design",
+            message=(
+                f"{hold} each, and {rep} alone has capacity {float(caps[big]):g}, above {mean + 1:.2f}: "
+                f"numbers of districts the reps allow: {', '.join(map(str, counts_ok)) or 'none'}. "
+                f"Choose one of those with --design-districts, or lower {rep}'s capacity"
+            ),
+            rep_id=str(rep),
+            extra={"allowed": counts_ok},
+        )
+    counts_ok = design.nesting_counts(caps, within)
     if n in counts_ok:
         return None
-    mean = float(problem.capacity.sum()) / n
+    if regions is None:
+        return Conflict(
+            family="district_design",
+            message=(
+                f"{hold} each; the reps' capacities (total {float(caps.sum()):g}) cannot be cut into "
+                f"{counted(n, 'such district')}: numbers of districts they allow: "
+                f"{', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with --design-districts"
+            ),
+            extra={"allowed": counts_ok},
+        )
     names = np.unique(regions)
     per_region = ", ".join(
-        f"{'(no region)' if not r.strip() else r} {float(problem.capacity[regions == r].sum()):g}"
-        for r in names.tolist()
+        f"{'(no region)' if not r.strip() else r} {float(caps[regions == r].sum()):g}" for r in names.tolist()
     )
     return Conflict(
         family="district_design",
         message=(
-            f"{n} districts hold {mean:.2f} +- 1 reps by capacity each, and a district lies in one region; "
-            f"the regions' capacities ({per_region}) cannot be cut into {n} such districts: numbers of "
-            f"districts they allow: {', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with "
-            "--design-districts, or change the reps' region column"
+            f"{hold} each, and a district lies in one region; the regions' capacities ({per_region}) cannot "
+            f"be cut into {counted(n, 'such district')}: numbers of districts they allow: "
+            f"{', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with --design-districts, or "
+            "change the reps' region column"
         ),
         extra={"allowed": counts_ok, "capacity_by_region": per_region},
     )
@@ -440,9 +469,10 @@ def design_districts(
             [steps],
         )
     if conflict is not None and not solve_kw.get("relax"):  # proven before any solve: none nests
+        one_region = ", each in one region" if _regions(problem) is not None else ""
         raise InfeasibleError(
-            f"no grouping of the {problem.n_reps} reps into {n} districts can keep each district in one "
-            "region",
+            f"no grouping of the {problem.n_reps} reps into {n} districts meets the design's rule "
+            f"(districts of mean +- 1 reps by capacity{one_region})",
             [conflict],
         )
     if conflict is not None:
@@ -557,9 +587,12 @@ def design_districts(
             f"{len(proven)} other grouping(s) cannot be connected within the bands)"
         )
     kept = f" with each unit kept in its district{moved_by}" if connected and not restricted else ""
+    # a bound for any grouping holds for the chosen one too: the larger of the two (QA51 F10: "for the
+    # chosen grouping it is 361,449.4" beside 361,450.3 for any grouping)
+    chosen_bound = max(res2.lower_bound, joint) if np.isfinite(res2.lower_bound) else res2.lower_bound
     chosen = (
-        f"{res2.lower_bound:,.1f}"
-        if np.isfinite(res2.lower_bound)
+        f"{chosen_bound:,.1f}"
+        if np.isfinite(chosen_bound)
         else "not known (its plan is relaxed)"
         if res2.status == "relaxed"
         else "not known"
@@ -632,7 +665,7 @@ def design_districts(
         "second_solve": second,
         "band_implied": implied,
         "joint_lower_bound": joint,
-        "grouping_lower_bound": res2.lower_bound,
+        "grouping_lower_bound": chosen_bound,
         # the notes that the districts are not all connected, for the caller to add when they stay so: the
         # district contiguity stage after the design may connect them (QA31 F3)
         "unconnected_notes": unconnected,

@@ -305,6 +305,61 @@ def test_a_district_count_the_regions_cannot_nest_is_proven_infeasible_before_so
         assert res.exit_code == 0, res.output
 
 
+@pytest.mark.parametrize("regions", [["", "", "", ""], ["West", "West", "East", "East"]])
+def test_a_rep_whose_capacity_alone_is_above_the_district_size_is_named_before_solving(
+    tmp_path: Path, regions: list[str]
+) -> None:
+    """QA51 F1, F3: R1's capacity 4 of 5.5 is above what any of two districts of 2.75 +- 1 may hold. Without
+    regions `plan` ended in exit 3 "not a proof" and `validate` said the inputs were valid; with regions
+    the regions were blamed. Now both name R1, with the numbers of districts the reps allow."""
+    accounts, reps = grid_rows()
+    for rep, region, cap in zip(reps, regions, [4.0, 0.5, 0.5, 0.5], strict=True):
+        rep["region"], rep["capacity"] = region, cap
+        del rep["district"]
+    a, r = write_instance(tmp_path, accounts, reps)
+    args = [
+        "validate",
+        "--accounts",
+        str(a),
+        "--reps",
+        str(r),
+        "--tolerance",
+        "0.7",
+        "--design-districts",
+        "2",
+    ]
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.split())
+    assert "2 districts hold 2.75 +- 1 reps by capacity each, and R1 alone has capacity 4, above 3.75" in said
+    # one district of all the reps, where they have no regions; none where R1's region holds 4.5
+    assert f"numbers of districts the reps allow: {'none' if regions[0] else '1'}." in said
+    assert "region column" not in said
+
+
+def test_relax_widens_the_rule_for_a_rep_too_large_for_any_district(tmp_path: Path) -> None:
+    """QA51 F2: with --relax the case above wrote no plan (exit 3). The least widening is +- 1.25 (R1's 4
+    against the mean 2.75): the plan is written, marked relaxed, with the district's excess."""
+    res, s, d = _relaxed_design(
+        tmp_path, ["", "", "", ""], [4.0, 0.5, 0.5, 0.5], "--district-tolerance", "0.9"
+    )
+    assert s["status"] == "relaxed"
+    assert s["proven_infeasible"] is True
+    counts = sorted(v["violation"] for v in s["violations"] if v["constraint"] == "district_reps")
+    assert counts == pytest.approx([0.25, 0.25])
+    assert any("+- 1.25 reps by capacity" in n for n in s["notes"])
+
+
+def test_the_relaxed_rule_says_plus_minus_one_once_shown_so() -> None:
+    """QA51 F9: the bisection's spread of 1.0000004 read "mean +- 1 reps by capacity instead of +- 1"."""
+    from territory_planner.design_flow import GroupingRule, _rule_text
+    from territory_planner.errors import Conflict
+
+    rule = GroupingRule(1.0000004, False, Conflict("district_design", "three regions. Choose 3"))
+    assert "instead of" not in _rule_text(rule)
+    assert "instead of +- 1" in _rule_text(GroupingRule(1.25, True, rule.conflict))
+
+
 # ------------------------------------------------------------------------ connected designed districts
 
 

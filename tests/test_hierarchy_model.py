@@ -101,6 +101,21 @@ def test_precheck_locked_account_overflows_its_district(tmp_path: Path) -> None:
     ), msgs
 
 
+def test_a_districts_locked_units_name_only_the_restrictions_the_model_has(tmp_path: Path) -> None:
+    """QA51 F5: "2 units must go to reps of district West (locks and segments)" in a model without a
+    segment. Two accounts of 40 locked to R1 (total 116, West's band 52.2 to 63.8): each fits, both do not."""
+    accounts, reps = grid_rows()
+    for k in (0, 1):
+        accounts[k]["potential"], accounts[k]["locked_rep"] = 40.0, "R1"
+    a, r = write_instance(tmp_path / "x", accounts, reps)
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, tolerance="potential=0.99,workload=0", district_tolerance=0.1))
+    msgs = [c.message for c in exc.value.conflicts if c.family == "district"]
+    assert any(m.startswith("2 units must go to reps of district West (locks); they carry") for m in msgs), (
+        msgs
+    )
+
+
 def test_infeasible_district_band_is_proven_not_guessed(tmp_path: Path) -> None:
     """No pre-check catches it, the LP does: West's reps can hold at most 2 x 17 = 34 potential in
     rep bands, but with +-0 on workload and 16 accounts the district band 19.9-20.1 cannot be met by

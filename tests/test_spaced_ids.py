@@ -64,3 +64,18 @@ def test_a_duplicate_made_by_trimming_says_which_row_had_the_spaces(tmp_path: Pa
     said = {p.row: p.message for p in err.value.problems}
     assert said[2] == "duplicate account_id (first seen on row 1; row 2's ' A1 ' read without its spaces)"
     assert said[4] == "duplicate account_id (first seen on row 3)"  # written the same twice
+
+
+def test_district_and_region_labels_with_spaces_are_said(tmp_path: Path) -> None:
+    """QA51 F7: "NE " was counted in district NE, " South" in region South, without a word."""
+    reps = pd.read_csv(SAMPLE / "reps.csv", dtype=str)
+    reps["district"] = reps["region"].str.upper()  # one district per region
+    reps.loc[0, "district"] = reps.loc[0, "district"] + " "
+    reps.loc[1, "region"] = " " + str(reps.loc[1, "region"])
+    reps.to_csv(tmp_path / "reps.csv", index=False)
+    loaded = load_inputs(SAMPLE / "accounts.csv", tmp_path / "reps.csv")
+    assert set(loaded.reps["district"]) == set(reps["region"].str.strip().str.upper())
+    (district,) = [w for w in loaded.warnings if "district(s) with spaces" in w]
+    assert "row 1: 'EAST '" in district
+    (region,) = [w for w in loaded.warnings if "region(s) with spaces" in w]
+    assert "row 2" in region

@@ -760,11 +760,16 @@ def load_inputs(
             )  # QA47 F6: the reps' ids in accounts too
             for w in (spaced_ids(raw_a.frame, column, str(accounts_path)) if raw_a is not None else [])
         ]
-        + (
-            spaced_ids(written_reps if written_reps is not None else raw_r.frame, "rep_id", str(reps_path))
-            if raw_r is not None
-            else []
-        )
+        + [
+            w
+            # the reps' district and region labels too (QA51 F7: "NE " counted in NE without a word)
+            for column in (("rep_id", "region") if districts_ignored else ("rep_id", "district", "region"))
+            for w in (
+                spaced_ids(written_reps if written_reps is not None else raw_r.frame, column, str(reps_path))
+                if raw_r is not None
+                else []
+            )
+        ]
         + wide_families(accounts, str(accounts_path))
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)

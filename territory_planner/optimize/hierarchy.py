@@ -299,8 +299,11 @@ def _group_checks(
         out.append(_conflict(g, k, measure, msg, a[u] - hi))
     forced = float(a[confined].sum())
     if not len(heavy) and forced > hi + 1e-9:
+        from territory_planner.optimize.prechecks import restrictions_named
+
+        by = restrictions_named(p) or "who may take them"
         msg = (
-            f"{int(confined.sum())} units must go to reps of {what} (locks and segments); they carry "
+            f"{int(confined.sum())} units must go to reps of {what} ({by}); they carry "
             f"{fmt(forced)} {measure}, above its maximum {fmt(hi)}"
         )
         out.append(_conflict(g, k, measure, msg, forced - hi))

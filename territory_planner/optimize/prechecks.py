@@ -393,6 +393,13 @@ def _locked_of(p: TerritoryProblem, units: np.ndarray) -> str:
 def _restricted_by(p: TerritoryProblem) -> str:
     """What restricts the reps a unit may go to in this model, for "may serve only ... (segments and
     locks)" (QA47 F5: "segments and locks" on a model without a lock)."""
+    names = restrictions_named(p)
+    return f"what {names} allow" if names else "what it may be given"
+
+
+def restrictions_named(p: TerritoryProblem) -> str:
+    """ "segments and locks", "locks", ...: the restrictions on who may take a unit that the model has
+    ("" when none: QA51 F5, "(locks and segments)" in a model without a segment)."""
     names = [
         name
         for name, there in (
@@ -402,9 +409,7 @@ def _restricted_by(p: TerritoryProblem) -> str:
         )
         if there
     ]
-    if not names:
-        return "what it may be given"
-    return f"what {listed(names)} allow"
+    return listed(names) if names else ""
 
 
 def _kept_any(p: TerritoryProblem) -> bool:
