@@ -312,11 +312,7 @@ def test_a_rep_whose_capacity_alone_is_above_the_district_size_is_named_before_s
     """QA51 F1, F3: R1's capacity 4 of 5.5 is above what any of two districts of 2.75 +- 1 may hold. Without
     regions `plan` ended in exit 3 "not a proof" and `validate` said the inputs were valid; with regions
     the regions were blamed. Now both name R1, with the numbers of districts the reps allow."""
-    accounts, reps = grid_rows()
-    for rep, region, cap in zip(reps, regions, [4.0, 0.5, 0.5, 0.5], strict=True):
-        rep["region"], rep["capacity"] = region, cap
-        del rep["district"]
-    a, r = write_instance(tmp_path, accounts, reps)
+    a, r = _grid_roster(tmp_path, regions, [4.0, 0.5, 0.5, 0.5])
     args = [
         "validate",
         "--accounts",
@@ -363,14 +359,19 @@ def test_the_relaxed_rule_says_plus_minus_one_once_shown_so() -> None:
 # ------------------------------------------------------------------------ connected designed districts
 
 
-def _relaxed_design(
-    folder: Path, regions: list[str], capacity: list[float], *extra: str
-) -> tuple[Any, dict, pd.DataFrame]:
+def _grid_roster(folder: Path, regions: list[str], capacity: list[float]) -> tuple[Path, Path]:
+    """The grid with the reps' regions and capacities given, and no districts (they are designed)."""
     accounts, reps = grid_rows()
     for rep, region, cap in zip(reps, regions, capacity, strict=True):
         rep["region"], rep["capacity"] = region, cap
         del rep["district"]
-    a, r = write_instance(folder, accounts, reps)
+    return write_instance(folder, accounts, reps)
+
+
+def _relaxed_design(
+    folder: Path, regions: list[str], capacity: list[float], *extra: str
+) -> tuple[Any, dict, pd.DataFrame]:
+    a, r = _grid_roster(folder, regions, capacity)
     out = folder / "plan"
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--tolerance", "potential=0.7,workload=0.7"]
     args += ["--design-districts", "2", "--relax", "--out", str(out), "--time-limit", "30", *extra]
