@@ -360,7 +360,7 @@ def _group(
             travel, problem.capacity, load, problem.target, band, n, backend,
             time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
             seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
-            exclude=exclude, spread=rule.spread,
+            exclude=exclude, spread=rule.spread, regions=regions if apart is not None else None,
         )  # fmt: skip
 
     if exclude:  # a later try: the homes' cells, or nothing

@@ -1039,3 +1039,22 @@ def test_a_district_band_only_some_capacities_can_meet_is_proven_with_the_region
     assert found is not None
     assert "only districts of 2 reps by capacity" in found.message
     assert "cannot be cut into 2 such districts" in found.message
+
+
+def test_relaxed_districts_across_regions_span_as_few_as_they_can() -> None:
+    """QA51 F8: three regions (W: 3 reps, M: 2, E: 3) and two districts: each district cannot lie in one
+    region, and the least spanning is W + M and E (one span). Priced by the reps away from their seat's
+    region, the grouping seated W and E and split M between them by travel (two spans)."""
+    x = np.array([0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0])  # W at 0-2, M at 3 and 5, E at 6-8 on a line
+    regions = np.array(["W"] * 3 + ["M"] * 2 + ["E"] * 3)
+    travel = np.abs(x[:, None] - x[None, :])
+    apart = regions[:, None] != regions[None, :]
+    travel = travel + apart * (4.0 * travel.max() + 1.0)  # as design_flow prices a rep away from its seat
+    ones = np.ones((1, 8))
+    grouping = design.group_reps(
+        travel, np.ones(8), ones, ones, np.array([np.inf]), 2, get_backend("highs"),
+        time_limit=10, seed=0, threads=1, regions=regions,
+    )  # fmt: skip
+    assert grouping is not None
+    spans = sum(len(set(regions[grouping.district == k])) - 1 for k in range(2))
+    assert spans == 1

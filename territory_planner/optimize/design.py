@@ -214,6 +214,7 @@ def group_reps(
     pieces: Pieces | None = None,
     exclude: tuple[np.ndarray, ...] = (),
     spread: float = 1.0,
+    regions: np.ndarray | None = None,
 ) -> Grouping | None:
     """``travel`` (p, p) cost of rep j in seat s's district; ``load``/``target`` (M, p) per rep;
     ``tolerance`` (M,) (inf: no band); ``candidates`` (p, p) bool the pairs (j, s) in the model (default
@@ -223,7 +224,10 @@ def group_reps(
     not connected when the rounds find none (``connected`` False). ``exclude``: groupings (a district
     label per rep) the answer must not be, whatever its seats (``_no_good``). ``spread``: a district holds
     mean +- spread reps by capacity (SPEC: 1; wider only for ``--relax`` when regions allow no such
-    grouping).
+    grouping). ``regions`` (p,): districts may span regions (``--relax`` with more regions than
+    districts), and the regions each district spans beyond one are priced above any travel, so the
+    fewest spans come first (QA51 F8: a two-rep region split across both districts, 2 spans where 1
+    did, at the same travel).
 
     y[s, s] = 1 when s is a seat: y[j, s] <= y[s, s], so a seat is in its own district."""
     p = len(capacity)
@@ -292,12 +296,31 @@ def group_reps(
     for k, old in enumerate(exclude):
         add(_no_good(old, col, y), le, float(p - 1), f"not_grouping_{k}")
     price = 100.0 * (float(np.abs(travel).sum()) + 1.0)  # a hundredth of a rep outweighs all travel
+    spans: list[pulp.LpVariable] = []  # with ``regions``: z[s, r] >= y[j, s] for each rep j of region r
+    span_of: list[tuple[int, str]] = []
+    if regions is not None:
+        labels = np.asarray(regions, dtype=str)
+        for s_ in range(p):
+            for r in np.unique(labels[pj[by_seat[s_]]]).tolist() if by_seat[s_] else []:
+                z = prob.add_variable(f"span_{s_}_{len(spans)}", 0, 1)
+                spans.append(z)
+                span_of.append((s_, r))
+                for c in by_seat[s_]:
+                    if labels[pj[c]] == r:
+                        add(
+                            pulp.LpAffineExpression([(y[c], 1.0), (z, -1.0)]),
+                            le,
+                            0.0,
+                            f"span_{c}_{len(spans)}",
+                        )
     prob.setObjective(
         pulp.LpAffineExpression(
-            [(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))] + [(e, price) for e in excess]
+            [(y[c], float(travel[pj[c], ps[c]])) for c in range(len(y))]
+            + [(e, price) for e in excess]
+            + [(z, price) for z in spans]
         )
     )
-    columns = y + excess
+    columns = y + excess + spans
     start = None
     if greedy is not None:
         start = np.zeros(len(columns))
@@ -305,7 +328,11 @@ def group_reps(
         if widened:  # each seat's excess as the greedy grouping has it
             used = np.bincount(greedy, weights=capacity, minlength=p)
             over = np.maximum(np.abs(used - mean) - 1.0, 0.0)
-            start[len(y) :] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
+            start[len(y) : len(y) + len(excess)] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
+        if spans and regions is not None:  # the regions each seat's district spans in the greedy grouping
+            labels = np.asarray(regions, dtype=str)
+            held = {(int(greedy[j]), str(labels[j])) for j in range(p)}
+            start[len(y) + len(excess) :] = [1.0 if key in held else 0.0 for key in span_of]
     deadline = time.perf_counter() + max(time_limit, 1.0)
     first: Grouping | None = None
     rounds = 0
@@ -401,6 +428,7 @@ def group_nearest_first(
     pieces: Pieces | None = None,
     exclude: tuple[np.ndarray, ...] = (),
     spread: float = 1.0,
+    regions: np.ndarray | None = None,
 ) -> Grouping | None:
     """``group_reps`` over each rep's nearest seats (``candidate_seats``), then over every pair if that
     finds no grouping, or with ``pieces`` no connected one (each attempt gets ``time_limit``; the first
@@ -415,7 +443,7 @@ def group_nearest_first(
         grouping = group_reps(
             travel, capacity, load, target, tolerance, n, backend,
             time_limit=time_limit, seed=seed, threads=threads, candidates=cand, allowed=allowed,
-            pieces=pieces, exclude=exclude, spread=spread,
+            pieces=pieces, exclude=exclude, spread=spread, regions=regions,
         )  # fmt: skip
         if grouping is not None and grouping.connected is not False:
             return grouping
