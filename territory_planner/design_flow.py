@@ -81,6 +81,7 @@ class GroupingRule:
     spread: float = 1.0
     regions_kept: bool = True
     conflict: Conflict | None = None
+    has_regions: bool = True  # the reps have regions (the notes speak of them only then: QA53 F5)
 
 
 def relaxed_rule(problem: TerritoryProblem, n: int, conflict: Conflict) -> GroupingRule:
@@ -88,11 +89,12 @@ def relaxed_rule(problem: TerritoryProblem, n: int, conflict: Conflict) -> Group
     nests in the regions (``design.least_spread``), or, with more regions than districts (no spread
     nests), districts that may span regions, with the least spread that then admits ``n``."""
     regions = _regions(problem)
+    has = regions is not None
     if regions is None:  # a rep above mean + 1, or capacities that make no whole districts (QA51 F2)
         regions = np.zeros(problem.n_reps, dtype=str)
     spread = design.least_spread(problem.capacity, regions, n)
     if spread is not None:
-        return GroupingRule(max(spread, 1.0), True, conflict)
+        return GroupingRule(max(spread, 1.0), True, conflict, has)
     anywhere = np.zeros(problem.n_reps, dtype=str)
     spread = design.least_spread(problem.capacity, anywhere, n)
     return GroupingRule(1.0 if spread is None else max(spread, 1.0), False, conflict)
@@ -123,10 +125,12 @@ def _rule_text(rule: GroupingRule) -> str:
     """What the widened rule allows, for the progress line and the notes."""
     assert rule.conflict is not None
     where = (
-        "each in one region"
+        ""
+        if not rule.has_regions
+        else ", each in one region"
         if rule.regions_kept
-        else "some spanning regions (more regions than districts; reps are kept in their seat's region "
-        "where the grouping can, which is not proven least)"
+        else ", some spanning regions (more regions than districts; each region a district spans beyond one "
+        "is priced above any travel)"
     )
     # as shown: a spread of 1.0000004 from the bisection is +- 1 (QA51 F9: "+- 1 ... instead of +- 1")
     spread = (
@@ -134,9 +138,10 @@ def _rule_text(rule: GroupingRule) -> str:
         if f"{rule.spread:.3g}" != "1"
         else "mean +- 1 reps by capacity"
     )
+    reason = str(rule.conflict.extra.get("reason") or rule.conflict.message.split(". Choose")[0])
     return (
-        f"{rule.conflict.message.split('. Choose')[0]}; so the districts hold {spread}, {where}: the least "
-        "widening of that rule that admits the number of districts asked for"
+        f"{reason}; so the districts hold {spread}{where}: the least widening of that rule that admits the "
+        "number of districts asked for"
     )
 
 
@@ -207,42 +212,53 @@ def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     if float(caps[big]) > mean + 1.0 + 1e-9:
         counts_ok = design.nesting_counts(caps, within)
         rep = problem.rep_ids[big]
+        reason = (
+            f"{hold} each, and {rep} alone has capacity {float(caps[big]):g}, above {mean + 1:.2f}: "
+            f"numbers of districts the reps allow: {', '.join(map(str, counts_ok)) or 'none'}"
+        )
+        advice = (
+            f"Choose one of those with --design-districts, or lower {rep}'s capacity"
+            if counts_ok
+            else f"Lower {rep}'s capacity"
+        )
         return Conflict(
             family="district_design",
-            message=(
-                f"{hold} each, and {rep} alone has capacity {float(caps[big]):g}, above {mean + 1:.2f}: "
-                f"numbers of districts the reps allow: {', '.join(map(str, counts_ok)) or 'none'}. "
-                f"Choose one of those with --design-districts, or lower {rep}'s capacity"
-            ),
+            message=f"{reason}. {advice}",
             rep_id=str(rep),
-            extra={"allowed": counts_ok},
+            extra={"allowed": counts_ok, "reason": reason},
         )
     counts_ok = design.nesting_counts(caps, within)
     if n in counts_ok:
         return None
+    allowed = ", ".join(map(str, counts_ok)) or "none"
     if regions is None:
+        reason = (
+            f"{hold} each; the reps' capacities (total {float(caps.sum()):g}) cannot be cut into "
+            f"{counted(n, 'such district')}: numbers of districts they allow: {allowed}"
+        )
+        advice = "Choose one of those with --design-districts" if counts_ok else "Change the reps' capacities"
         return Conflict(
             family="district_design",
-            message=(
-                f"{hold} each; the reps' capacities (total {float(caps.sum()):g}) cannot be cut into "
-                f"{counted(n, 'such district')}: numbers of districts they allow: "
-                f"{', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with --design-districts"
-            ),
-            extra={"allowed": counts_ok},
+            message=f"{reason}. {advice}",
+            extra={"allowed": counts_ok, "reason": reason},
         )
     names = np.unique(regions)
     per_region = ", ".join(
         f"{'(no region)' if not r.strip() else r} {float(caps[regions == r].sum()):g}" for r in names.tolist()
     )
+    reason = (
+        f"{hold} each, and a district lies in one region; the regions' capacities ({per_region}) cannot "
+        f"be cut into {counted(n, 'such district')}: numbers of districts they allow: {allowed}"
+    )
+    advice = (
+        "Choose one of those with --design-districts, or change the reps' region column"
+        if counts_ok
+        else "Change the reps' region column"
+    )
     return Conflict(
         family="district_design",
-        message=(
-            f"{hold} each, and a district lies in one region; the regions' capacities ({per_region}) cannot "
-            f"be cut into {counted(n, 'such district')}: numbers of districts they allow: "
-            f"{', '.join(map(str, counts_ok)) or 'none'}. Choose one of those with --design-districts, or "
-            "change the reps' region column"
-        ),
-        extra={"allowed": counts_ok, "capacity_by_region": per_region},
+        message=f"{reason}. {advice}",
+        extra={"allowed": counts_ok, "capacity_by_region": per_region, "reason": reason},
     )
 
 

@@ -1058,3 +1058,25 @@ def test_relaxed_districts_across_regions_span_as_few_as_they_can() -> None:
     assert grouping is not None
     spans = sum(len(set(regions[grouping.district == k])) - 1 for k in range(2))
     assert spans == 1
+
+
+def test_a_rep_above_the_district_size_is_checked_with_many_capacity_values() -> None:
+    """QA53 F1: capacities 3.5 and 0.5 to 1.5 by tenths take too many values for the exact test, and the
+    continuous one let 6 districts of 2.42 +- 1 through, though R01 alone (3.5) fits none of them."""
+    caps = np.array([3.5] + [round(0.5 + 0.1 * i, 1) for i in range(11)])
+    assert design.nesting_counts(caps, np.zeros(12, dtype=str)) == [1, 2, 3, 4, 5]
+
+
+def test_the_relaxed_rule_speaks_of_regions_only_when_the_reps_have_them() -> None:
+    """QA53 F5: "instead of +- 1, each in one region" for reps without a region column."""
+    from territory_planner.design_flow import GroupingRule, _rule_text
+    from territory_planner.errors import Conflict
+
+    why = Conflict(
+        "district_design", "R01 alone has capacity 4. Lower R01's capacity", extra={"reason": "R01 alone"}
+    )
+    assert "region" not in _rule_text(GroupingRule(1.25, True, why, has_regions=False))
+    assert _rule_text(GroupingRule(1.25, True, why, has_regions=True)).startswith(
+        "R01 alone; so the districts"
+    )
+    assert ", each in one region" in _rule_text(GroupingRule(1.25, True, why, has_regions=True))

@@ -498,6 +498,8 @@ def nests(
     followed exactly: too many capacity mixes)."""
     total = float(capacity.sum())
     lo, hi = max(total / n - spread, 0.0), total / n + spread
+    if len(capacity) and float(capacity.max()) > hi + 1e-9:
+        return False  # a rep alone above mean + spread fits no district (QA53 F1: many capacity values)
     reachable = {0}
     for r in np.unique(regions).tolist():
         caps = capacity[regions == r]
