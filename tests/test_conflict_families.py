@@ -110,17 +110,6 @@ def test_locks_and_segments_each_overflowing_a_rep_are_both_said(tmp_path: Path)
     assert confined.family == "segment"
 
 
-def test_segments_within_a_locked_reps_room_are_not_said_again(tmp_path: Path) -> None:
-    """The locks overflow R1 ($400 of $315); the one other account only R1 serves ($100) would fit: the
-    locks' row says it all."""
-    from territory_planner.optimize import prechecks
-
-    segment = ["a"] * 5 + ["b"] * 7
-    spec = _spec(tmp_path, segment, ["a;b", "b", "b", "b"], dict.fromkeys(range(4), "R1"))
-    found = prechecks.check(spec)
-    assert [c.family for c in found if c.rep_id == "R1" or "R1" in c.message] == ["lock"]
-
-
 @pytest.mark.parametrize("home", [True, False], ids=["kept at the home", "no account near a home"])
 def test_the_keep_home_lever_only_where_it_plays_a_part(tmp_path: Path, home: bool) -> None:
     """Pre-checks' conflicts with --keep-home: its row ("a smaller --keep-home (or none) frees them") only
@@ -145,3 +134,18 @@ def test_the_keep_home_lever_only_where_it_plays_a_part(tmp_path: Path, home: bo
         api.validate(opts)
     levers = [c for c in err.value.conflicts if "was in force" in c.message]
     assert len(levers) == (1 if home else 0), [c.message for c in err.value.conflicts]
+
+
+def test_accounts_that_fit_alone_beside_overflowing_locks_are_said(tmp_path: Path) -> None:
+    """QA53 F2: $400 locked to R1 (its band at most $315) and $100 of segment a only R1 serves: the $100 fit
+    alone, but unlocking down to $315, as the locks' row alone said, left the model infeasible. The row
+    says what the band leaves for the locked accounts."""
+    from territory_planner.optimize import prechecks
+
+    segment = ["b"] * 4 + ["a"] + ["b"] * 7
+    spec = _spec(tmp_path, segment, ["a;b", "b", "b", "b"], dict.fromkeys(range(4), "R1"))
+    found = prechecks.check(spec)
+    (other,) = [c for c in found if c.message.startswith("1 other accounts can only go to R1")]
+    assert "they carry $100 potential, so its band ($315 at most) leaves $215 for its locked accounts" in (
+        other.message
+    )

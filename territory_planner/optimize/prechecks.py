@@ -149,6 +149,23 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     # row was shown, so mending the locks as it said left the model infeasible)
                     inside &= ~locked
                     demand = float(p.unit_amount[inside, m].sum())
+                    shown = float(p.upper_band[m, single])  # the band as the locks' row gives it
+                    if 1e-9 < demand <= room + 1e-9:
+                        # they fit alone, not beside the locked ones: the room the locks then have (QA53
+                        # F2: unlocking down to the band's maximum, as the locks' row alone said, left it
+                        # infeasible)
+                        conflicts.append(
+                            Conflict(
+                                "segment",
+                                f"{int(inside.sum())} other accounts can only go to {p.rep_ids[single]}; "
+                                f"they carry {amt(demand)} {measure}, so its band ({amt(shown)} at most) "
+                                f"leaves {amt(shown - demand)} for its locked accounts",
+                                rep_id=str(p.rep_ids[single]),
+                                measure=measure,
+                                amount=demand,
+                            )
+                        )
+                        continue
                 if demand > room + 1e-9:
                     names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
                     kept = _kept_of(p, inside).replace("its home", "their reps' homes")
