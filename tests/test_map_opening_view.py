@@ -51,6 +51,19 @@ def test_a_far_group_above_one_percent_is_left_out_too() -> None:
     assert west >= -99.0
 
 
+def test_a_far_group_holding_a_reps_home_stays_in_view() -> None:
+    """QA53 F6: Tamanrasset, a rep's home far south of Algeria's other cities, was left out of the opening
+    view with its territory. A rep based in Honolulu keeps Honolulu in view; Anchorage and Guam stay out."""
+    lat, lon = _points()
+    view, outside = opening_view(lat, lon, np.array([[38.5, -98.5], [21.3, -157.8]]))
+    assert outside == 2
+    assert view is not None
+    (south, west), (north, east) = view
+    assert south <= 21.3  # Honolulu
+    assert west <= -157.8
+    assert north <= 40.0  # not Anchorage
+
+
 @pytest.mark.parametrize(
     ("n", "far"),
     [

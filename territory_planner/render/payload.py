@@ -51,7 +51,9 @@ OUTSIDE_SHARE = 0.02  # at most this share of the accounts may lie outside the o
 VIEW_MIN_ACCOUNTS = 100  # below, every account is in the opening view
 
 
-def opening_view(lat: np.ndarray, lon: np.ndarray) -> tuple[list[list[float]] | None, int]:
+def opening_view(
+    lat: np.ndarray, lon: np.ndarray, homes: np.ndarray | None = None
+) -> tuple[list[list[float]] | None, int]:
     """The view a map opens on when a few accounts (at most 2%) lie far from the rest, and how many it
     leaves out; (None, 0) when the whole plan is the view. Far: in a group of accounts that lies more
     than ``FAR_SHARE`` of the plan's size (the diagonal of its 5th to 95th percentiles) from every other
@@ -59,21 +61,33 @@ def opening_view(lat: np.ndarray, lon: np.ndarray) -> tuple[list[list[float]] | 
     whole plan's box (QA45: 33,791 ZIPs with Alaska, Hawaii, Guam and American Samoa left the 48 states a
     third of the map's width; the map's "Whole plan" button shows them). Groups, not a percentile box:
     3,407 US cities hold 52 in Alaska and Hawaii (1.5%), and the box of the 1st to 99th percentiles
-    reached into Alaska, so the map opened on the whole plan (QA48 F6)."""
+    reached into Alaska, so the map opened on the whole plan (QA48 F6). ``homes`` (k, 2) lat, lon of
+    the reps' homes: a group holding one stays in view, as do the homes (QA53 F6: Tamanrasset, a rep's
+    home 1,500 km south of Algeria's other cities, was left out, and its territory with it)."""
     lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     lat, lon = lat[ok], lon[ok]
     if len(lat) < VIEW_MIN_ACCOUNTS:
         return None, 0
-    label = _groups(lat, lon)
-    sizes = np.bincount(label)
+    if homes is not None and len(homes):
+        homes = np.asarray(homes, dtype=float).reshape(-1, 2)
+        homes = homes[np.isfinite(homes).all(axis=1)]
+    else:
+        homes = np.empty((0, 2))
+    n = len(lat)
+    label = _groups(np.concatenate([lat, homes[:, 0]]), np.concatenate([lon, homes[:, 1]]))
+    sizes = np.bincount(label[:n], minlength=int(label.max()) + 1)
+    anchored = np.unique(label[n:])  # the groups of the homes
     order = np.argsort(sizes, kind="stable")
-    order = order[order != int(np.argmax(sizes))]  # the largest group is always in view
-    out = order[np.cumsum(sizes[order]) <= OUTSIDE_SHARE * len(lat)]
-    kept = ~np.isin(label, out)
+    order = order[(order != int(np.argmax(sizes))) & ~np.isin(order, anchored)]  # always in view
+    out = order[np.cumsum(sizes[order]) <= OUTSIDE_SHARE * n]
+    kept = ~np.isin(label[:n], out)
+    if len(homes):  # the homes are in the view's box
+        lat, lon = np.concatenate([lat, homes[:, 0]]), np.concatenate([lon, homes[:, 1]])
+        kept = np.concatenate([kept, np.ones(len(homes), dtype=bool)])
     box = [[float(lat[kept].min()), float(lon[kept].min())], [float(lat[kept].max()), float(lon[kept].max())]]
     inside = (lat >= box[0][0]) & (lat <= box[1][0]) & (lon >= box[0][1]) & (lon <= box[1][1])
-    outside = int(len(lat) - inside.sum())
+    outside = int(n - inside[:n].sum())
     if outside == 0:
         return None, 0
     area = (box[1][0] - box[0][0]) * (box[1][1] - box[0][1])
@@ -420,7 +434,10 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
 
     pot = pd.Series(a["potential"], dtype=float)
     bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-    view, outside = opening_view(np.asarray(a["lat"], dtype=float), np.asarray(lon, dtype=float))
+    home_points = np.column_stack(
+        [np.asarray(t["home_lat"], dtype=float), np.asarray(layout.home_lon, dtype=float)]
+    )
+    view, outside = opening_view(np.asarray(a["lat"], dtype=float), np.asarray(lon, dtype=float), home_points)
     data = {
         "v": 1,
         "reps": reps,
