@@ -498,7 +498,8 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         summary["notes"].append(bound)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
-    told = _split_families(a, rep, rep_ids, edits)  # notes said as warnings too
+    sheet = edits_path.suffix.lower() in EXCEL_EXTENSIONS and _edits_sheet(edits_path) == "assignments"
+    told = _split_families(a, rep, rep_ids, edits, sheet)  # notes said as warnings too
     config = summary.get("config") or {}
     # pieces the plan had: areas or polygons, an edge list, a graph written, contiguity asked (QA52 F4: a
     # point plan with districts was told on every edit that its adjacency.csv was missing or changed)
@@ -565,7 +566,7 @@ CONTIGUITY_KEPT = ("islands", "bridged_edges", "infeasible")
 
 
 def _split_families(
-    a: pd.DataFrame, rep: np.ndarray, rep_ids: np.ndarray, edits: dict[str, str]
+    a: pd.DataFrame, rep: np.ndarray, rep_ids: np.ndarray, edits: dict[str, str], sheet: bool = False
 ) -> list[str]:
     """A note per family an edit split: the map moves a family whole, an edits file moves the rows it
     lists (QA17 F21: the same single-member edit gave two plans), so the file's user is told how."""
@@ -580,10 +581,16 @@ def _split_families(
         if len(held) > 1:
             left = [str(ids[k]) for k in members if ids[k] not in edits]
             shown = first_few(left)
+            # a workbook's Assignments sheet lists every account: its unchanged rows are no edits (QA53
+            # F4: "not listed... list every member", of members on the sheet with their rep unchanged)
             out.append(
                 f"family {parent} is split between {', '.join(held)}: the edits file moves only the rows "
                 f"it lists ({shown} not listed); the map moves a family whole, so list every member to do "
                 "the same"
+                if not sheet
+                else f"family {parent} is split between {', '.join(held)}: the workbook moves only the rows "
+                f"whose rep_id it changes ({shown} left with the plan's rep); the map moves a family whole, "
+                "so give every member the same rep to do the same"
             )
     return out
 

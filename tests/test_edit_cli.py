@@ -845,3 +845,17 @@ def test_a_point_plan_with_districts_is_not_told_its_pieces_are_not_counted(
     assert "not counted" not in output
     districts = pd.read_csv(tmp_path / "m" / "districts.csv", dtype=str)
     assert sorted(districts["district"]) == ["D1", "D2"]  # the levels are there, their pieces not asked
+
+
+def test_a_family_split_by_a_workbook_says_to_change_the_other_members_rep() -> None:
+    """QA53 F4: one member of a family changed on an exported workbook's Assignments sheet: the warning
+    said the others were "not listed" and to "list every member", though every member is on the sheet."""
+    from territory_planner.edit import _split_families
+
+    a = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "parent_id": ["F", "F", ""]})
+    rep, reps = np.array([1, 0, 0]), np.array(["R1", "R2"])
+    (sheet,) = _split_families(a, rep, reps, {"A1": "R2"}, sheet=True)
+    assert "the workbook moves only the rows whose rep_id it changes (A2 left with the plan's rep)" in sheet
+    assert "give every member the same rep" in sheet
+    (csv,) = _split_families(a, rep, reps, {"A1": "R2"})
+    assert "(A2 not listed)" in csv
