@@ -336,7 +336,13 @@ def edited_notes(
     serves = _column(territories, "segments")
     lines: list[str] = []
     lost = 0
-    for u in sorted(near, key=lambda u: (-float(potential[u]), u)):  # the largest first, as ``lost_homes``
+    index = {r: j for j, r in enumerate(rep_ids.tolist())}
+    before = np.array([index.get(str(r), -1) for r in assignments["rep_id"].astype(str)], dtype=np.int64)
+    edited = set(unit[before != owner].tolist())  # the units the edits moved: named first (QA53 F3)
+    sizes = np.bincount(unit)
+    parents = _column(assignments, "parent_id")
+    # the units the edits moved first, then the largest, as ``lost_homes``
+    for u in sorted(near, key=lambda u: (u not in edited, -float(potential[u]), u)):
         pairs = near[u]
         _, at, i = pairs[0]
         o = int(owner[i])
@@ -355,6 +361,8 @@ def edited_notes(
             why = " (no rep based there serves its segment)"
         to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
         label = account_label(ids[i], names[i] or None)
+        if sizes[u] > 1 and parents[i]:  # as `plan` names it: "R04's home family F021 (4 accounts)"
+            label = f"family {parents[i]} ({sizes[u]} accounts)"
         lines.append(f"{rep_ids[at]}'s home {label} goes to {rep_ids[o]}, {_km_text(to)} from it{why}")
     if not lost:
         return kept
