@@ -430,3 +430,31 @@ def test_a_move_between_reps_sharing_the_office_is_not_put_down_to_keep_home(tmp
     assert reason.startswith("balance: R1 held +100% potential vs target, R2 -100%"), reason
     assert reason.endswith("(R1 and R2 are both based there: --keep-home allows either)")
     assert "kept by --keep-home" not in reason
+
+
+def test_an_edits_own_home_given_away_comes_first_and_a_family_is_named_as_one() -> None:
+    """QA53 F3: the edit's own given-away home (small) was inside "and 4 more" behind the plan's larger
+    ones, and a family read as one of its accounts ("R04's home account A01128")."""
+    from territory_planner.model.homes import edited_notes
+
+    a = pd.DataFrame(
+        {
+            "account_id": ["H1", "F1", "F2"],
+            "name": ["", "", ""],
+            "lat": [0.0, 0.0, 0.0],
+            "lon": [0.0, 1.0, 1.0],
+            "potential": [1.0, 100.0, 100.0],
+            "parent_id": ["", "F", "F"],
+            "rep_id": ["R1", "R1", "R1"],  # the plan gave R2's home family F to R1
+            "locked_rep": ["", "", ""],
+            "segment": ["", "", ""],
+        }
+    )
+    t = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "home_lat": [0.0, 0.0], "home_lon": [0.0, 1.0], "home_chosen": False}
+    )
+    owner = np.array([1, 0, 0])  # the edit gives H1, R1's home, to R2
+    (note,) = edited_notes([], a, t, owner, 1.0)
+    first, second = note.split(": ", 1)[1].split("; ")[:2]
+    assert first.startswith("R1's home account H1 goes to R2")
+    assert second.startswith("R2's home family F (2 accounts) goes to R1")
