@@ -149,3 +149,26 @@ def test_accounts_that_fit_alone_beside_overflowing_locks_are_said(tmp_path: Pat
     assert "they carry $100 potential, so its band ($315 at most) leaves $215 for its locked accounts" in (
         other.message
     )
+
+
+def test_a_unit_no_rep_may_take_whole_is_said_once_and_plainly(tmp_path: Path) -> None:
+    """QA54 F5: an area (or family) whose accounts are of segments no one rep serves was explained as
+    "alone has $85.2k potential, more than any band it may go to holds" (amount $inf), once per measure,
+    beside "14 units can only go to ; ..." naming no rep."""
+    from territory_planner.optimize import prechecks
+
+    accounts = [
+        {"account_id": f"A{i}", "lat": 0.0, "lon": 0.1 * i, "potential": 100.0, "workload": 1.0,
+         "segment": "a" if i % 2 else "b", "parent_id": "F" if i < 2 else ""}
+        for i in range(8)
+    ]  # fmt: skip
+    reps = [{"rep_id": f"R{j + 1}", "lat": 0.0, "lon": 0.3 * j, "segments": "ab"[j % 2]} for j in range(2)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, tolerance=0.5)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    found = prechecks.check(spec)
+    (whole,) = [c for c in found if c.message.startswith("no rep may take")]
+    assert "its accounts are of segments a and b, which no one rep serves" in whole.message
+    assert whole.amount == 0.0
+    assert not [c for c in found if "alone has" in c.message or "can only go to ;" in c.message]

@@ -58,8 +58,13 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     (``unit_fit``; default: one second from now); the other checks are instant."""
     p = spec.problem
     conflicts: list[Conflict] = []
+    # a unit no rep may take whole (an area or a family whose accounts' segments no one rep serves, or
+    # locked to two reps): said once, not as a band it overflows (QA54 F5: "area 37067 alone has $85.2k
+    # potential, more than any band it may go to holds", amount $inf, and "14 units can only go to ;")
+    nowhere = ~spec.allowed.any(axis=1)
+    conflicts += [_nowhere(spec, int(u)) for u in np.flatnonzero(nowhere)[:20]]
     # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
-    patterns = np.unique(spec.allowed, axis=0)
+    patterns = np.unique(spec.allowed[~nowhere], axis=0)
     for m, measure in enumerate(p.measures):
         amt = partial(amount, measure=measure)
         # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none; or, for
@@ -86,7 +91,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
             conflicts.append(total_conflict)
         # one unit alone above every band it could go to
         cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
-        for u in np.flatnonzero(p.unit_amount[:, m] > cap + 1e-9)[:20]:
+        for u in np.flatnonzero((p.unit_amount[:, m] > cap + 1e-9) & ~nowhere)[:20]:
             jb = int(np.argmax(np.where(spec.allowed[u], spec.upper[m], -np.inf)))
             fam = "family" if p.unit_size[u] > 1 else "balance"
             conflicts.append(
@@ -137,6 +142,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 if pattern.all():
                     continue
                 inside = (spec.allowed & ~pattern[None, :]).sum(axis=1) == 0  # units confined to the pattern
+                inside &= ~nowhere  # (said apart: no rep may take them)
                 demand = float(p.unit_amount[inside, m].sum())
                 room = float(spec.upper[m, pattern].sum())
                 # one rep alone: said already when locks alone overflow it, not when segments confine
@@ -360,6 +366,22 @@ def _band_sums(spec: ModelSpec, m: int, step: float) -> Conflict | None:
         measure=measure,
         amount=abs(bound - total),
     )
+
+
+def _nowhere(spec: ModelSpec, u: int) -> Conflict:
+    """The conflict of a unit that no rep may take whole, with what keeps each rep from it."""
+    p = spec.problem
+    members = np.flatnonzero(np.asarray(p.acc_unit) == u)
+    segments = sorted({str(p.acc_segment[i]) for i in members if str(p.acc_segment[i]).strip()})
+    locks = sorted({str(p.rep_ids[p.acc_locked[i]]) for i in members if p.acc_locked[i] >= 0})
+    why = []
+    if len(segments) > 1:
+        why.append(f"its accounts are of segments {listed(segments)}, which no one rep serves")
+    if len(locks) > 1:
+        why.append(f"its accounts are locked to {listed(locks)}")
+    names = restrictions_named(p)
+    text = "; ".join(why) or (f"what {names} allow leaves no rep for it" if names else "no rep is allowed it")
+    return Conflict("segment", f"no rep may take {unit_label(spec, u)} whole: {text}", amount=0.0)
 
 
 def _allowed(spec: ModelSpec, m: int, j: int) -> str:
