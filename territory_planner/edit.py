@@ -39,7 +39,7 @@ import pandas as pd
 from territory_planner.edit_violations import group_pieces, violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
-from territory_planner.io.labels import account_label, first_few
+from territory_planner.io.labels import account_label, first_few, group_label
 from territory_planner.io.readers import canonical_name, read_csv_cells, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
@@ -583,14 +583,14 @@ def _split_families(
             shown = first_few(left)
             # a workbook's Assignments sheet lists every account: its unchanged rows are no edits (QA53
             # F4: "not listed... list every member", of members on the sheet with their rep unchanged)
+            split = f"{group_label(parent)} is split between {', '.join(held)}"
             out.append(
-                f"family {parent} is split between {', '.join(held)}: the edits file moves only the rows "
-                f"it lists ({shown} not listed); the map moves a family whole, so list every member to do "
-                "the same"
+                f"{split}: the edits file moves only the rows it lists ({shown} not listed); the map moves a "
+                "family whole, so list every member to do the same"
                 if not sheet
-                else f"family {parent} is split between {', '.join(held)}: the workbook moves only the rows "
-                f"whose rep_id it changes ({shown} left with the plan's rep); the map moves a family whole, "
-                "so give every member the same rep to do the same"
+                else f"{split}: the workbook moves only the rows whose rep_id it changes ({shown} left with "
+                "the plan's rep); the map moves a family whole, so give every member the same rep to do the "
+                "same"
             )
     return out
 

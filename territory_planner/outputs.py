@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner import __version__
+from territory_planner.io.labels import group_label
 from territory_planner.model.plan import Plan
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.prechecks import balance_floor
@@ -85,7 +86,7 @@ def move_reasons(
             and problem.unit_size[problem.acc_unit[i]] > 1
             and bool(np.any((problem.acc_unit == problem.acc_unit[i]) & (cur == j_new)))
         ):
-            reasons[i] = f"family: joins family {problem.acc_family[i]} with {new_id}"
+            reasons[i] = f"family: joins {group_label(problem.acc_family[i])} with {new_id}"
         elif account_km[i, j_new] < account_km[i, j_cur] - 1e-6:
             reasons[i] = f"compactness: {km}"
         else:
@@ -115,7 +116,7 @@ def _family_lock_reason(problem: TerritoryProblem, i: int, j: int) -> str:
         ),
         3,
     )
-    family = f"family {problem.acc_family[i]}" if problem.acc_family[i] else "its group"
+    family = group_label(problem.acc_family[i]) if problem.acc_family[i] else "its group"
     rep = problem.rep_ids[j]
     who = "its member {} is" if len(locked) == 1 else "its members {} are"
     return f"family: joins {family} with {rep}: {who.format(shown)} locked to {rep}"
@@ -181,7 +182,7 @@ def _home_reason(problem: TerritoryProblem, i: int, j: int) -> str:
     in_polygon = p.home_unit is not None and p.home_unit[j] == p.acc_unit[i]
     if in_polygon or (p.home_km is not None and d <= p.home_km):
         return f"home: at {rep}'s home base ({d:,.1f} km), kept by --keep-home"
-    whose = f"family {p.acc_family[i]}" if p.acc_family[i] else "area"
+    whose = group_label(p.acc_family[i]) if p.acc_family[i] else "area"
     return f"home: its {whose} is at {rep}'s home base, kept by --keep-home ({d:,.0f} km from that home)"
 
 

@@ -458,3 +458,20 @@ def test_an_edits_own_home_given_away_comes_first_and_a_family_is_named_as_one()
     first, second = note.split(": ", 1)[1].split("; ")[:2]
     assert first.startswith("R1's home account H1 goes to R2")
     assert second.startswith("R2's home family F (2 accounts) goes to R1")
+
+
+def test_an_area_member_joining_its_area_says_area_not_family() -> None:
+    """QA54 F3: "family: joins family area:37067 with R3" for an account --areas merged into its county."""
+    from territory_planner.model.plan import Plan
+    from territory_planner.outputs import move_reasons
+
+    area = "area:37067"
+    acc = [
+        {"account_id": k, "lat": 0.0, "lon": lon, "potential": 1.0, "workload": 1.0, "parent_id": area,
+         "current_rep": cur}
+        for k, lon, cur in (("A", 0.0, "R1"), ("B", 0.1, "R2"))
+    ]  # fmt: skip
+    p = _problem(acc, [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 1.0}])
+    plan = Plan(np.array([1]), np.array([1, 1]), p.home_lat, p.home_lon, np.zeros(2, dtype=bool), None)  # type: ignore[arg-type]
+    reasons = move_reasons(p, plan, p.account_distance(p.home_lat, p.home_lon), np.array(["R1", "R2"]))
+    assert reasons[0] == "family: joins area 37067 with R2"

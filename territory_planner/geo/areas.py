@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
+from territory_planner.io.labels import AREA_PREFIX  # one spelling for the unit labels
 
 TRUE = {"1", "true", "yes", "y", "t"}
-AREA_PREFIX = "area:"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,16 @@ def account_label(account_id: object, name: object = "") -> str:
     return f"account {account} ({text})" if named else f"account {account}"
 
 
+AREA_PREFIX = "area:"  # the family the accounts --areas merges into one unit carry (``geo.areas``)
+
+
+def group_label(family: object) -> str:
+    """How messages name a family: ``family F``, or ``area 37067`` for the accounts --areas merged into
+    one unit (QA54 F3: "family: joins family area:37067 with R3")."""
+    text = str(family)
+    return f"area {text.removeprefix(AREA_PREFIX)}" if text.startswith(AREA_PREFIX) else f"family {text}"
+
+
 def row_ranges(rows: list[int], shown: int = 5) -> str:
     """``2-6, 9, 14-15, ...``: 1-based rows as ranges, the first ``shown`` ranges."""
     ranges: list[list[int]] = []

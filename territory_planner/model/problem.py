@@ -65,12 +65,10 @@ class TerritoryProblem:
     def unit_label(self, u: int) -> str:
         """How messages name unit ``u``: ``account A1 (Charlotte)``, or ``family F (3 accounts)``."""
         members = np.flatnonzero(self.acc_unit == u)
+        from territory_planner.io.labels import account_label, group_label
+
         if len(members) > 1:
-            family = str(self.acc_family[members[0]])
-            if family.startswith("area:"):  # ``geo.areas.AREA_PREFIX``: the accounts --areas merged
-                return f"area {family.removeprefix('area:')} ({len(members)} accounts)"
-            return f"family {family} ({len(members)} accounts)"
-        from territory_planner.io.labels import account_label
+            return f"{group_label(self.acc_family[members[0]])} ({len(members)} accounts)"
 
         return account_label(self.account_ids[members[0]], self.account_names[members[0]])
 
