@@ -122,6 +122,32 @@ def test_contiguous_by_area(tmp_path: Path) -> None:
     assert c["pieces"] == {"R1": 1, "R2": 1}
 
 
+def test_an_area_plans_edge_list_may_name_the_areas(tmp_path: Path) -> None:
+    """QA54 F2: an --adjacency file of area-id pairs (a county adjacency file) was refused, row by row, as
+    "unknown unit id '37009'". Here the list joins Z1-Z2 and Z3-Z4 only (not the squares' rook edges), so
+    the connected plan is R1 = {Z1, Z2} and R2 = {Z3, Z4}."""
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    a, r = write(tmp_path, rows)
+    edges = tmp_path / "edges.csv"
+    edges.write_text("u,v\nZ1,Z2\nZ3,Z4\n", encoding="utf-8")
+    opts = build_options(
+        {
+            "accounts": a,
+            "reps": r,
+            "areas": areas_file(tmp_path),
+            "adjacency": edges,
+            "contiguous": True,
+            "time_limit": 10,
+            "balance": "potential",
+            "tolerance": 0.05,
+        }
+    )
+    out = api.solve(opts)
+    assert out.summary["contiguity"]["pieces"] == {"R1": 1, "R2": 1}
+    got = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    assert got == {"P0": "R1", "P2": "R1", "P1": "R2", "P3": "R2"}  # P0 in Z1, P2 in Z2, P1 in Z3, P3 in Z4
+
+
 def test_an_outside_point_names_the_account_and_the_nearest_area(tmp_path: Path) -> None:
     """QA8 O5: Puerto Peñasco, 0.5 km off the coarse Sonora polygon, was "the account lies outside every
     area". Around the four squares (Z1..Z4, 0..0.2 degrees)::

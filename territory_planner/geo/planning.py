@@ -8,6 +8,7 @@ instances) from the pipeline's plan and returns the plan, an updated ``SolveResu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -177,9 +178,16 @@ def unit_adjacency(
     areas: AreaUnits | None = None,
     option: str = "--contiguous",
 ) -> adjmod.Adjacency:
-    """Adjacency between units from an edge list of account ids, the area polygons or the accounts'
-    polygons (in that order of preference). ``option``: the flag that asked for it, named when there is
-    none of them."""
+    """Adjacency between units from an edge list of account ids (or, in an area plan, of area ids), the
+    area polygons or the accounts' polygons (in that order of preference). ``option``: the flag that
+    asked for it, named when there is none of them."""
+    area_edges = None
+    if edges is not None and areas is not None:  # an area plan's edge list may name the areas (QA54 F2)
+        with contextlib.suppress(InputError):
+            area_edges = adjmod.read_edge_list(edges, [str(a) for a in areas.areas.ids])
+    if area_edges is not None and areas is not None:
+        adj = _area_unit_adjacency(problem, areas, area_edges)
+        return bridged(problem, adj) if bridge else adj
     if edges is not None:
         acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
     elif areas is not None:
