@@ -326,3 +326,13 @@ def test_an_area_plans_edit_counts_pieces_on_its_graph_or_says_it_cannot(tmp_pat
     )
     assert res.exit_code == 0, res.output
     assert "pieces of the territories, districts and regions are not counted" in " ".join(res.output.split())
+
+
+def test_a_border_point_goes_to_the_smaller_numeric_area_id(tmp_path: Path) -> None:
+    """QA54 F8: a point on the border of areas 9 and 10 went to 10, the ids compared as text."""
+    boxes = [shapely.box(0.0, 0.0, 0.1, 0.1), shapely.box(0.1, 0.0, 0.2, 0.1)]
+    gdf = gpd.GeoDataFrame({"area_id": [10, 9]}, geometry=boxes, crs="EPSG:4326")
+    gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    areas = read_areas(tmp_path / "areas.geojson")
+    got = join_points(areas, np.array([0.05]), np.array([0.1]), "accounts.csv")
+    assert str(areas.ids[got[0]]) == "9"

@@ -84,6 +84,15 @@ def read_areas(path: Path) -> Areas:
     return Areas(ids, fixed.geometry, Path(path), fixed.repaired, names)
 
 
+def _id_keys(ids: np.ndarray) -> np.ndarray:
+    """Sort keys of area ids: numeric ids by value (9 before 10), then the others as text."""
+    text = np.asarray(ids, dtype=str)
+    numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(float)
+    if np.isfinite(numbers).all():
+        return numbers
+    return text
+
+
 def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: str) -> np.ndarray:
     """Area index per point (smallest area id among those touching it); every outside point reported."""
     import shapely
@@ -93,7 +102,8 @@ def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: s
     geoms = np.asarray(list(areas.geometry), dtype=object)
     tree = STRtree(geoms)
     pt_idx, area_idx = tree.query(pts, predicate="intersects")
-    rank = np.argsort(np.argsort(areas.ids, kind="stable"), kind="stable")  # rank of each area by id
+    # rank of each area by id, numbers as numbers (QA54 F8: area 10 before area 9, as text)
+    rank = np.argsort(np.argsort(_id_keys(areas.ids), kind="stable"), kind="stable")
     out = np.full(len(pts), -1, dtype=np.int64)
     order = np.lexsort((rank[area_idx], pt_idx))
     first = np.ones(len(order), dtype=bool)
