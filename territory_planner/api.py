@@ -130,6 +130,10 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
 
         accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
         repaired += joined.areas.repaired
+        apart = planning.families_apart(accounts, joined)
+        for note in apart:
+            log.warning(note)
+        inputs = dataclasses.replace(inputs, warnings=(*inputs.warnings, *apart))
     problem = TerritoryProblem.from_frames(accounts, inputs.reps, options.balance, tol)
     if options.design_districts:  # the planner draws the districts: any district column is ignored
         problem = dataclasses.replace(problem, rep_districts=None)

@@ -336,3 +336,17 @@ def test_a_border_point_goes_to_the_smaller_numeric_area_id(tmp_path: Path) -> N
     areas = read_areas(tmp_path / "areas.geojson")
     got = join_points(areas, np.array([0.05]), np.array([0.1]), "accounts.csv")
     assert str(areas.ids[got[0]]) == "9"
+
+
+def test_a_family_member_apart_from_its_area_is_said(tmp_path: Path) -> None:
+    """QA54 F1: an account of a family goes with its family, not with its area's other accounts, so the
+    area may be split between two reps: it was not said."""
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    rows.append(acc("F1", 0.04, 0.04, parent_id="FAM"))  # in Z1, beside P0
+    rows.append(acc("F2", 0.14, 0.14, parent_id="FAM"))  # in Z4, beside P3
+    a, r = write(tmp_path, rows)
+    opts = build_options({"accounts": a, "reps": r, "areas": areas_file(tmp_path), "balance": "potential"})
+    inputs, _ = api.load(opts)
+    notes = [w for w in inputs.warnings if w.startswith("--areas: area")]
+    assert len(notes) == 2
+    assert notes[0].startswith("--areas: area Z1 holds F1 of family FAM, which goes with its family")

@@ -60,6 +60,37 @@ def join_areas(
     return areamod.assign_families(accounts, area_of, areas, named), AreaUnits(areas, area_of, named)
 
 
+def families_apart(accounts: pd.DataFrame, joined: AreaUnits) -> list[str]:
+    """A note per area holding an account of a family beside accounts of the area's unit: the family
+    member stays with its family (one unit wherever its members lie), so the area may go to two reps and
+    a territory holding the family counts as one piece through it (QA54 F1: Mecklenburg went to R2 but
+    A0101, of a family, to R5, without a word)."""
+    from territory_planner.io.labels import AREA_PREFIX, first_few
+
+    parent = accounts["parent_id"].fillna("").astype(str).to_numpy()
+    family = (parent != "") & ~np.char.startswith(parent.astype(str), AREA_PREFIX) & ~joined.named
+    if not family.any():
+        return []
+    merged = np.char.startswith(parent.astype(str), AREA_PREFIX)
+    areas_with_unit = set(joined.area_of[merged].tolist())
+    out: dict[int, list[str]] = {}
+    ids = accounts["account_id"].astype(str).to_numpy()
+    for i in np.flatnonzero(family).tolist():
+        k = int(joined.area_of[i])
+        if k in areas_with_unit:
+            out.setdefault(k, []).append(f"{ids[i]} of family {parent[i]}")
+    names = joined.areas.names
+    notes = []
+    for k, members in sorted(out.items()):
+        area = str(joined.areas.ids[k]) + (f" ({names[k]})" if names is not None and names[k] else "")
+        notes.append(
+            f"--areas: area {area} holds {first_few(members, 3)}, which goes with its family, not with the "
+            "area's other accounts: the area may be split between two reps, and a territory holding the "
+            "family counts as one piece through it"
+        )
+    return notes
+
+
 def units_geojson(problem: TerritoryProblem, geometry: Any, joined: AreaUnits | None) -> areamod.UnitShapes:
     """The unit polygons for the map: the area of every area unit, or each polygon account's own polygon
     (a family of polygon accounts is one unit for the model but every member is drawn: QA6, Orange and
