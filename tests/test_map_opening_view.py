@@ -149,3 +149,20 @@ def test_the_map_opens_on_the_bulk_and_the_button_shows_the_whole_plan(tmp_path:
         assert north > 61.2
         assert west < -157.8
         browser.close()
+
+
+def test_an_areas_current_rep_is_the_one_holding_most_of_it_today() -> None:
+    """QA54 F4: the Current view drew Wake grey ("no current rep") for its first account alone, while 5 of
+    its 6 accounts were R1's. The unit drawn for an area takes the current rep with most of its potential."""
+    from territory_planner.render.payload import _unit_current
+
+    a = pd.DataFrame(
+        {
+            "parent_id": ["area:W"] * 4 + [""],
+            "potential": [50.0, 10.0, 10.0, 40.0, 5.0],
+        }
+    )
+    cur = [-1, 0, 0, 1, 1]  # the first has no current rep; R1 (0) holds 20, R2 (1) 40
+    assert _unit_current(a, [0, 4], cur) == [1, 1]
+    cur = [-1, 0, 0, 0, -1]
+    assert _unit_current(a, [0, 4], cur) == [0, -1]

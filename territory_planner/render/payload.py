@@ -128,6 +128,26 @@ def _groups(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 MEASURE_DECIMALS = 6
 
 
+def _unit_current(a: pd.DataFrame, rows: list[int], cur_col: list[int]) -> list[int]:
+    """Per unit drawn (its first account's row in ``rows``): the current rep (index, -1: none) holding
+    most of the potential of its accounts (an area's or a family's: the same ``parent_id``)."""
+    parent = a["parent_id"].fillna("").astype(str).to_numpy() if "parent_id" in a.columns else None
+    pot = np.nan_to_num(pd.to_numeric(a["potential"], errors="coerce").to_numpy(float))
+    cur = np.asarray(cur_col, dtype=np.int64)
+    out = []
+    for r in rows:
+        if parent is None or not parent[r]:
+            out.append(int(cur[r]))
+            continue
+        members = np.flatnonzero((parent == parent[r]) & (cur >= 0))
+        if not len(members):
+            out.append(-1)
+            continue
+        held = np.bincount(cur[members], weights=np.maximum(pot[members], 0.0) + 1e-12)
+        out.append(int(np.argmax(held)))
+    return out
+
+
 def _num(values: Iterable[float], decimals: int) -> list[float | int | None]:
     out: list[float | int | None] = []
     for v in values:
@@ -410,16 +430,19 @@ def build_payload(plan: PlanFolder, colours: Mapping[str, str] | None = None) ->
             xmin, ymin, xmax, ymax = shapely.total_bounds(kept)
             lats += [float(ymin), float(ymax)]
             lons += [float(xmin), float(xmax)]
-        has_cur = [k for k in keep if cur_col[rows[k]] >= 0]
+        # an area's current rep as the Current view draws it: the one holding most of its accounts'
+        # potential today (QA54 F4: Wake was grey, "no current rep", for its first account alone, while
+        # 5 of its 6 accounts were R1's)
+        unit_cur = _unit_current(a, rows, cur_col)
+        has_cur = [k for k in keep if unit_cur[k] >= 0]
         inside = shapely.point_on_surface(np.array([source[k] for k in keep], dtype=object))
         occupied = shapely.STRtree(inside)  # one point per unit: a hole holding none is a gap
         units = {
             "row": [rows[k] for k in keep],
             "geom": [encoded[k] for k in keep],
             "after": _outlines([source[k] for k in keep], [rep_col[rows[k]] for k in keep], tol, occupied),
-            "before": _outlines(
-                [source[k] for k in has_cur], [cur_col[rows[k]] for k in has_cur], tol, occupied
-            ),
+            "before": _outlines([source[k] for k in has_cur], [unit_cur[k] for k in has_cur], tol, occupied),
+            "cur": [unit_cur[k] for k in keep],
             "shared": shared,  # neighbours share their simplified edges exactly (the editor relies on it)
             # [[depth, coordinates], [row of each named account], area id, name ("" without one)]: drawn
             # hatched in the colour of the rep holding most of their potential (QA6: they were white holes)

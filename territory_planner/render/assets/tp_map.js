@@ -94,10 +94,15 @@ function tpInit(map, L_, refs) {
   }
 
   const unitRow = new Map();
+  const unitCur = new Map(); // an area's current rep as the Current view draws it (most of its potential)
   if (D.units) {
     D.units.row.forEach(function (row, k) {
       unitRow.set(row, D.units.geom[k]);
+      if (D.units.cur) unitCur.set(row, D.units.cur[k]);
     });
+  }
+  function curShown(i) {
+    return unitCur.has(i) ? unitCur.get(i) : A.cur[i];
   }
   const rMin = D.radius[0];
   const rMax = D.radius[1];
@@ -601,9 +606,10 @@ function tpInit(map, L_, refs) {
   function applyView(next) {
     if (next === view) return;
     for (let i = 0; i < n; i++) {
-      if (A.cur[i] === A.rep[i]) continue;
-      const from = next === "before" ? A.rep[i] : A.cur[i];
-      const to = next === "before" ? A.cur[i] : A.rep[i];
+      const cur = curShown(i);
+      if (cur === A.rep[i]) continue;
+      const from = next === "before" ? A.rep[i] : cur;
+      const to = next === "before" ? cur : A.rep[i];
       const layer = layers[i];
       layer.setStyle({ fillColor: colourOf(to) });
       const gFrom = groupOf(from);
@@ -697,7 +703,7 @@ function tpInit(map, L_, refs) {
     if (!D.levels || (next !== "territory" && !D.levels[next])) return level;
     level = next;
     for (let i = 0; i < n; i++) {
-      layers[i].setStyle({ fillColor: colourOf(view === "before" ? A.cur[i] : A.rep[i]) });
+      layers[i].setStyle({ fillColor: colourOf(view === "before" ? curShown(i) : A.rep[i]) });
     }
     showLevelLegend();
     refreshNamed();
