@@ -79,3 +79,12 @@ def test_district_and_region_labels_with_spaces_are_said(tmp_path: Path) -> None
     assert "row 1: 'EAST '" in district
     (region,) = [w for w in loaded.warnings if "region(s) with spaces" in w]
     assert "row 2" in region
+
+
+def test_a_label_written_with_spaces_twice_is_counted_once() -> None:
+    """QA53 F9: 'E1 ' on one row and ' E1' on another were "2 district(s) with spaces around them"."""
+    from territory_planner.io.load import spaced_ids
+
+    frame = pd.DataFrame({"district": ["E1 ", " E1", "W1"]})
+    (said,) = spaced_ids(frame, "district", "reps.csv")
+    assert said.startswith("reps.csv: 1 district(s) with spaces around them (rows 1-2:")

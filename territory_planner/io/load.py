@@ -322,8 +322,9 @@ def spaced_ids(raw: pd.DataFrame, column: str, file: str) -> list[str]:
         return []
     rows = [int(i) + 1 for i in np.flatnonzero(spaced.to_numpy())]
     shown = first_few(repr(v) for v in text[spaced])
+    n = len(set(text[spaced].str.strip()))  # values, not cells (QA53 F9: 'E1 ' and ' E1' are one district)
     return [
-        f"{file}: {len(rows):,} {column}(s) with spaces around them ({'rows' if len(rows) > 1 else 'row'} "
+        f"{file}: {n:,} {column}(s) with spaces around them ({'rows' if len(rows) > 1 else 'row'} "
         f"{row_ranges(rows)}: {shown}) read without the spaces"
     ]
 
