@@ -350,3 +350,22 @@ def test_a_family_member_apart_from_its_area_is_said(tmp_path: Path) -> None:
     notes = [w for w in inputs.warnings if w.startswith("--areas: area")]
     assert len(notes) == 2
     assert notes[0].startswith("--areas: area Z1 holds F1 of family FAM, which goes with its family")
+
+
+def test_an_area_edge_list_with_a_foreign_pair_names_that_pair_only(tmp_path: Path) -> None:
+    """QA55 F3: a county list with one pair naming a county beyond the areas file (as a national file
+    has) was read as account ids: one "unknown unit id" problem per area."""
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    a, r = write(tmp_path, rows)
+    edges = tmp_path / "edges.csv"
+    edges.write_text("u,v\nZ1,Z2\nZ3,Z4\nZ4,Z9\n", encoding="utf-8")
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    args = ["validate", "--accounts", str(a), "--reps", str(r), "--areas", str(areas_file(tmp_path))]
+    res = CliRunner().invoke(main, [*args, "--adjacency", str(edges), "--contiguous"], terminal_width=200)
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.split())
+    assert said.count("unknown unit id") == 1, said
+    assert "unknown unit id 'Z9'" in said

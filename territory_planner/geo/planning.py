@@ -8,7 +8,6 @@ instances) from the pipeline's plan and returns the plan, an updated ``SolveResu
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -212,14 +211,20 @@ def unit_adjacency(
     """Adjacency between units from an edge list of account ids (or, in an area plan, of area ids), the
     area polygons or the accounts' polygons (in that order of preference). ``option``: the flag that
     asked for it, named when there is none of them."""
-    area_edges = None
     if edges is not None and areas is not None:  # an area plan's edge list may name the areas (QA54 F2)
-        with contextlib.suppress(InputError):
+        try:
             area_edges = adjmod.read_edge_list(edges, [str(a) for a in areas.areas.ids])
-    if area_edges is not None and areas is not None:
-        adj = _area_unit_adjacency(problem, areas, area_edges)
-        return bridged(problem, adj) if bridge else adj
-    if edges is not None:
+        except InputError as by_area:
+            try:
+                acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
+            except InputError as by_account:
+                # the problems of the reading with fewer: a county list with a pair beyond the areas
+                # file was 464 "unknown unit id" rows, one per area (QA55 F3)
+                raise (by_area if len(by_area.problems) <= len(by_account.problems) else by_account) from None
+        else:
+            adj = _area_unit_adjacency(problem, areas, area_edges)
+            return bridged(problem, adj) if bridge else adj
+    elif edges is not None:
         acc = adjmod.read_edge_list(edges, [str(a) for a in problem.account_ids])
     elif areas is not None:
         area_adj = adjmod.from_geoseries(areas.areas.geometry, rook=rook, tolerance_m=tolerance_m)
