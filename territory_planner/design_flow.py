@@ -567,8 +567,13 @@ def design_districts(
         if shaped is not None:  # its bound holds for connected territories: the plans asked for
             plan1, res1 = shaped
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
+    # the compact grouping only where it was measured to help: not with --relax (its second solve keeps
+    # units in their first-plan districts and wrote districts 9% off a 4% band, QA55 F5, F6) nor with
+    # --contiguous (the second solve cuts territories the contiguity stage then cannot mend: exit 3 where
+    # the band's grouping had a plan, QA55 F4)
+    compact = build if not solve_kw.get("relax") and contiguous is None else None
     grouping = _group(
-        problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, rule=rule, build=build
+        problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, rule=rule, build=compact
     )
     assert grouping is not None  # _group raises when the first grouping finds none
 
