@@ -130,21 +130,21 @@ MEASURE_DECIMALS = 6
 
 def _unit_current(a: pd.DataFrame, rows: list[int], cur_col: list[int]) -> list[int]:
     """Per unit drawn (its first account's row in ``rows``): the current rep (index, -1: none) holding
-    most of the potential of its accounts (an area's or a family's: the same ``parent_id``)."""
-    parent = a["parent_id"].fillna("").astype(str).to_numpy() if "parent_id" in a.columns else None
-    pot = np.nan_to_num(pd.to_numeric(a["potential"], errors="coerce").to_numpy(float))
+    most of the potential of its accounts (an area's or a family's: the same ``parent_id``). One pass over
+    the accounts, not one per unit (tens of thousands of ZIP areas)."""
     cur = np.asarray(cur_col, dtype=np.int64)
-    out = []
-    for r in rows:
-        if parent is None or not parent[r]:
-            out.append(int(cur[r]))
-            continue
-        members = np.flatnonzero((parent == parent[r]) & (cur >= 0))
-        if not len(members):
-            out.append(-1)
-            continue
-        held = np.bincount(cur[members], weights=np.maximum(pot[members], 0.0) + 1e-12)
-        out.append(int(np.argmax(held)))
+    at = np.asarray(rows, dtype=np.int64)
+    if "parent_id" not in a.columns or not len(at):
+        return cur[at].tolist()
+    parent = a["parent_id"].fillna("").astype(str).to_numpy()
+    pot = np.nan_to_num(pd.to_numeric(a["potential"], errors="coerce").to_numpy(float))
+    _, group = np.unique(parent, return_inverse=True)
+    group = group.ravel()
+    has = cur >= 0
+    held = np.zeros((int(group.max()) + 1, int(cur.max(initial=-1)) + 1))
+    np.add.at(held, (group[has], cur[has]), np.maximum(pot[has], 0.0) + 1e-12)
+    best = np.where(held.sum(axis=1) > 0, held.argmax(axis=1) if held.shape[1] else -1, -1)
+    out: list[int] = np.where(parent[at] == "", cur[at], best[group[at]]).tolist()
     return out
 
 
