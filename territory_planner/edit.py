@@ -81,14 +81,22 @@ class EditedPlan:
     keeps_graph: bool = False  # the plan's adjacency.csv is the graph it wrote: handed on (QA49 F2)
 
 
-def read_edits(path: Path, plan: PlanFolder, *, whole_families: bool = False) -> dict[str, str]:
+def _workbook_sheet(path: Path) -> str | None:
+    """The sheet of an edits workbook that is read (``_edits_sheet``); None for a CSV."""
+    return _edits_sheet(Path(path)) if Path(path).suffix.lower() in EXCEL_EXTENSIONS else None
+
+
+def read_edits(
+    path: Path, plan: PlanFolder, *, whole_families: bool = False, sheet: str | None = None
+) -> dict[str, str]:
     """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem.
 
     ``whole_families``: each edit takes its account's whole family along (``--rebalance`` locks the
-    family), so every member's segment must be one the rep serves, not only the edited account's."""
+    family), so every member's segment must be one the rep serves, not only the edited account's.
+    ``sheet``: a workbook's ``_workbook_sheet``, when the caller has it."""
     name = str(path)
     if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
-        sheet = _edits_sheet(Path(path))
+        sheet = sheet or _edits_sheet(Path(path))
         if sheet == "assignments":
             _same_plan(Path(path), plan)
         else:
@@ -450,7 +458,8 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     """The plan in ``plan_dir`` with the edits applied as they are (status ``manual``)."""
     plan_dir, edits_path = Path(plan_dir), Path(edits_path)
     plan = read_plan_folder(plan_dir)
-    edits = read_edits(edits_path, plan)
+    sheet = _workbook_sheet(edits_path)
+    edits = read_edits(edits_path, plan, sheet=sheet)
     a, t = plan.assignments, plan.territories
     index = {r: j for j, r in enumerate(t["rep_id"])}
     row_of = {acc: k for k, acc in enumerate(a["account_id"])}
@@ -498,8 +507,7 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
         summary["notes"].append(bound)
     level_files, summary["hierarchy"] = edited_levels(territories, summary.get("hierarchy"), pieces)
     unchecked = unchecked_segments_note(plan)
-    sheet = edits_path.suffix.lower() in EXCEL_EXTENSIONS and _edits_sheet(edits_path) == "assignments"
-    told = _split_families(a, rep, rep_ids, edits, sheet)  # notes said as warnings too
+    told = _split_families(a, rep, rep_ids, edits, sheet == "assignments")  # notes said as warnings too
     config = summary.get("config") or {}
     # pieces the plan had: areas or polygons, an edge list, a graph written, contiguity asked (QA52 F4: a
     # point plan with districts was told on every edit that its adjacency.csv was missing or changed)
