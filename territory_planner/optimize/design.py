@@ -298,8 +298,8 @@ def group_reps(
     price = 100.0 * (float(np.abs(travel).sum()) + 1.0)  # a hundredth of a rep outweighs all travel
     spans: list[pulp.LpVariable] = []  # with ``regions``: z[s, r] >= y[j, s] for each rep j of region r
     span_of: list[tuple[int, str]] = []
+    labels = np.asarray(regions if regions is not None else [], dtype=str)
     if regions is not None:
-        labels = np.asarray(regions, dtype=str)
         for s_ in range(p):
             for r in np.unique(labels[pj[by_seat[s_]]]).tolist() if by_seat[s_] else []:
                 z = prob.add_variable(f"span_{s_}_{len(spans)}", 0, 1)
@@ -329,8 +329,7 @@ def group_reps(
             used = np.bincount(greedy, weights=capacity, minlength=p)
             over = np.maximum(np.abs(used - mean) - 1.0, 0.0)
             start[len(y) : len(y) + len(excess)] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
-        if spans and regions is not None:  # the regions each seat's district spans in the greedy grouping
-            labels = np.asarray(regions, dtype=str)
+        if spans:  # the regions each seat's district spans in the greedy grouping
             held = {(int(greedy[j]), str(labels[j])) for j in range(p)}
             start[len(y) + len(excess) :] = [1.0 if key in held else 0.0 for key in span_of]
     deadline = time.perf_counter() + max(time_limit, 1.0)
