@@ -368,12 +368,19 @@ def usable_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Path | None:
     """The folder's adjacency.csv when it is the graph the plan wrote, else None, said when the file is
     there (QA48 F7: ignored without a word); ``edit`` copies it only then (QA49 F2: a damaged file went on
     into every edited plan)."""
+    found = _usable_graph(plan, summary)
+    return None if found is None else found[0]
+
+
+def _usable_graph(plan: PlanFolder, summary: dict[str, Any]) -> tuple[Path, Any] | None:
+    """(the folder's adjacency.csv, its graph) when it is the graph the plan wrote, read once."""
     written = None if plan.folder is None else plan.folder / ADJACENCY
     if written is None or not written.is_file():
         return None
     ids = [str(a) for a in plan.assignments["account_id"]]
-    if _written_adjacency(written, ids, summary.get("adjacency_sha256")) is not None:
-        return written
+    adj = _written_adjacency(written, ids, summary.get("adjacency_sha256"))
+    if adj is not None:
+        return written, adj
     message = f"{written} is not the graph the plan wrote (changed or cut since): it is not used"
     if message not in _SAID:
         _SAID.add(message)
@@ -395,8 +402,8 @@ def plan_adjacency(plan: PlanFolder, summary: dict[str, Any]) -> Any:
     config = summary.get("config") or {}
     ids = [str(a) for a in plan.assignments["account_id"]]
     edges = config.get("adjacency")
-    written = usable_adjacency(plan, summary)
-    adj = _written_adjacency(written, ids) if written is not None else None
+    found = _usable_graph(plan, summary)
+    adj = None if found is None else found[1]  # read once: the check is the reading
     if adj is None and edges and Path(str(edges)).is_file():
         try:
             adj = adjmod.read_edge_list(Path(str(edges)), ids)
