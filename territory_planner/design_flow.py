@@ -208,13 +208,14 @@ def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
     caps = problem.capacity
     mean = float(caps.sum()) / n
     hold = f"{counted(n, 'district')} {'holds' if n == 1 else 'hold'} {mean:.2f} +- 1 reps by capacity"
+    counts_ok = design.nesting_counts(caps, within)
+    allowed = ", ".join(map(str, counts_ok)) or "none"
     big = int(np.argmax(caps))
     if float(caps[big]) > mean + 1.0 + 1e-9:
-        counts_ok = design.nesting_counts(caps, within)
         rep = problem.rep_ids[big]
         reason = (
             f"{hold} each, and {rep} alone has capacity {float(caps[big]):g}, above {mean + 1:.2f}: "
-            f"numbers of districts the reps allow: {', '.join(map(str, counts_ok)) or 'none'}"
+            f"numbers of districts the reps allow: {allowed}"
         )
         advice = (
             f"Choose one of those with --design-districts, or lower {rep}'s capacity"
@@ -227,10 +228,8 @@ def nesting_conflict(problem: TerritoryProblem, n: int) -> Conflict | None:
             rep_id=str(rep),
             extra={"allowed": counts_ok, "reason": reason},
         )
-    counts_ok = design.nesting_counts(caps, within)
     if n in counts_ok:
         return None
-    allowed = ", ".join(map(str, counts_ok)) or "none"
     if regions is None:
         reason = (
             f"{hold} each; the reps' capacities (total {float(caps.sum()):g}) cannot be cut into "
