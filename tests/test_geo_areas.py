@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from territory_planner import api
-from territory_planner.errors import InputError
+from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.geo.areas import join_points, nearest_area, read_areas
 from territory_planner.options import build_options
 
@@ -369,3 +369,28 @@ def test_an_area_edge_list_with_a_foreign_pair_names_that_pair_only(tmp_path: Pa
     said = " ".join(res.output.split())
     assert said.count("unknown unit id") == 1, said
     assert "unknown unit id 'Z9'" in said
+
+
+def test_a_piece_cut_off_by_empty_areas_names_them(tmp_path: Path) -> None:
+    """QA54 F6: with rook adjacency, accounts in Z1 and Z4 only are cut apart by Z2 and Z3, which hold
+    no account (no units): the proof says so, where it spoke of "the map" as if Z1 were an island."""
+    rows = [acc("A", 0.05, 0.05), *(acc(f"D{k}", 0.15 + 0.01 * k, 0.15, named=True) for k in range(3))]
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {
+            "accounts": a,
+            "reps": r,
+            "areas": areas_file(tmp_path),
+            "contiguous": True,
+            "rook": True,
+            "time_limit": 10,
+            "balance": "potential",
+            "tolerance": 0.05,
+        }
+    )
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(opts)
+    texts = [c.message for c in exc.value.conflicts]
+    assert texts
+    assert all("area(s) Z2, Z3 that hold no account" in t for t in texts), texts
+    assert any("(account A)" in t for t in texts), texts

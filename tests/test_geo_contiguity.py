@@ -369,7 +369,7 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     args += ["--tolerance", "0.5", "--time-limit", "10", "--quiet"]
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "proof")])
     assert res.exit_code == 1, res.output
-    assert "c2, c3" in res.output
+    assert "account c2, account c3" in res.output
     assert "--bridge-islands" in res.output
     assert not (tmp_path / "proof").exists()
     monkeypatch.setattr(planning, "component_conflicts", lambda *_a, **_k: [])

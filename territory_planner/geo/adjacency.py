@@ -33,6 +33,9 @@ class Adjacency:
     # the accounts' own graph this units' graph was made from (polygons or an edge list), when there is one:
     # what an edited plan's pieces are counted on, where a hand edit may split a unit (QA48 F1)
     accounts: Adjacency | None = None
+    # in an area plan, the areas that hold no account (no units: a territory cannot cross them) next to a
+    # unit, as (unit, area label) pairs: named when they cut a piece of the map off (QA54 F6)
+    empty_borders: tuple[tuple[int, str], ...] = ()
 
     @classmethod
     def from_edges(cls, n: int, u: Sequence[int] | np.ndarray, v: Sequence[int] | np.ndarray) -> Adjacency:

@@ -181,12 +181,20 @@ def _area_unit_adjacency(
             for y in lst[i + 1 :]:
                 u.append(x)
                 v.append(y)
+    empty: set[tuple[int, str]] = set()
+    names = joined.areas.names
     for a, b in zip(area_adj.u.tolist(), area_adj.v.tolist(), strict=True):
         for x in members[a]:
             for y in members[b]:
                 u.append(x)
                 v.append(y)
-    return adjmod.Adjacency.from_edges(problem.n_units, u, v)
+        for full, blank in ((a, b), (b, a)):
+            if members[full] and not members[blank]:
+                name = str(names[blank]) if names is not None and str(names[blank]) else ""
+                label = str(joined.areas.ids[blank]) + (f" ({name})" if name else "")
+                empty.update((x, label) for x in members[full])
+    adj = adjmod.Adjacency.from_edges(problem.n_units, u, v)
+    return dataclasses.replace(adj, empty_borders=tuple(sorted(empty)))
 
 
 MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs, no whole-model cut loop
@@ -356,9 +364,15 @@ def component_conflicts(
         units = np.flatnonzero(label == c)
         total = p.unit_amount[units].sum(axis=0)
         reps = fixed[label[centre[fixed]] == c]
-        shown = _listed(unit_name[units])
+        shown = _listed(np.asarray([p.unit_label(int(u)) for u in units[:5]] + [""] * (len(units) - 5)))
         where = f"the piece of the map made of {len(units)} unit(s) ({shown}) touches no other account"
         hint = "; --bridge-islands joins each such piece to its nearest neighbour (or give --adjacency)"
+        empty = sorted({name for u, name in adj.empty_borders if label[u] == c})
+        if empty:  # cut off by areas with no account, not by the sea (QA54 F6)
+            where += (
+                f" (it borders area(s) {_listed(np.asarray(empty))} that hold no account, so are no units a "
+                "territory can cross)"
+            )
         if not len(reps):
             fits = (spec.lower[:, chosen] <= total[:, None] + 1e-9).all(axis=0)
             if not fits.any():
