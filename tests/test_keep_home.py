@@ -458,6 +458,9 @@ def test_an_edits_own_home_given_away_comes_first_and_a_family_is_named_as_one()
     first, second = note.split(": ", 1)[1].split("; ")[:2]
     assert first.startswith("R1's home account H1 goes to R2")
     assert second.startswith("R2's home family F (2 accounts) goes to R1")
+    a["parent_id"] = ["", "area:37067", "area:37067"]  # an area plan's unit: named as an area
+    (note,) = edited_notes([], a, t, owner, 1.0)
+    assert "R2's home area 37067 (2 accounts) goes to R1" in note, note
 
 
 def test_an_area_member_joining_its_area_says_area_not_family() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from territory_planner.io.labels import account_label
+from territory_planner.io.labels import account_label, group_label
 from territory_planner.model.geo import EARTH_RADIUS_KM
 from territory_planner.model.problem import TerritoryProblem
 
@@ -362,7 +362,7 @@ def edited_notes(
         to = float(arc_km(a_lat[i], a_lon[i], lat[o], lon[o]))
         label = account_label(ids[i], names[i] or None)
         if sizes[u] > 1 and parents[i]:  # as `plan` names it: "R04's home family F021 (4 accounts)"
-            label = f"family {parents[i]} ({sizes[u]} accounts)"
+            label = f"{group_label(parents[i])} ({sizes[u]} accounts)"  # "area 37067" in an area plan
         lines.append(f"{rep_ids[at]}'s home {label} goes to {rep_ids[o]}, {_km_text(to)} from it{why}")
     if not lost:
         return kept
