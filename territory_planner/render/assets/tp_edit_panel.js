@@ -456,8 +456,9 @@ function tpEditPanel(ctx, model) {
     // selection: offer to leave them out.
     const blocked = model.lastBlocked();
     const leave = m.refused ? leaving(blocked) : [];
+    const inRows = new Set(m.refused && blocked ? blocked.rows : []); // a Set: no quadratic scan of a big selection
     const own = leave.filter(function (i) {
-      return blocked.rows.indexOf(i) >= 0;
+      return inRows.has(i);
     }).length;
     dropLocked.hidden = leave.length === 0;
     dropLocked.textContent =
