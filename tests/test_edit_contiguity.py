@@ -195,3 +195,25 @@ def test_a_cut_adjacency_csv_is_not_used_and_an_area_plan_says_pieces_are_not_co
     _, found = _edit(cut, tmp_path, "S2,R1\n")
     assert found == []  # counted on the polygons: both territories one piece
     assert not (tmp_path / "ed" / "adjacency.csv").exists()
+
+
+def test_an_edit_reads_the_plans_adjacency_csv_once(
+    plan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`edit` asks for the plan's graph (to count pieces, whether to hand adjacency.csv on) and for its
+    copy's (the edited map): a file of a million pairs was parsed each time. Now once."""
+    from territory_planner.render import plan_folder
+
+    parsed: list[int] = []
+    real = plan_folder._parsed_adjacency
+
+    def counted(data: bytes, ids: list[str]) -> object:
+        parsed.append(len(data))
+        return real(data, ids)
+
+    monkeypatch.setattr(plan_folder, "_parsed_adjacency", counted)
+    monkeypatch.setattr(plan_folder, "_LAST_GRAPH", [])
+    _, found = _edit(plan, tmp_path, "S0,R2\n")
+    assert len(found) == 1  # the pieces were counted on the graph
+    assert len(parsed) == 1
+    assert (tmp_path / "ed" / "adjacency.csv").is_file()  # and it was handed on

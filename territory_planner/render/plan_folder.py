@@ -7,6 +7,7 @@ Values are read as text and parsed explicitly: nothing is silently coerced or dr
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -340,17 +341,29 @@ def read_plan_folder(plan_dir: Path) -> PlanFolder:
     )
 
 
+_LAST_GRAPH: list[Any] = []  # [(SHA-256, ids), graph]: the last adjacency.csv parsed (a million pairs, once)
+
+
 def _written_adjacency(path: Path, ids: list[str], sha256: object = None) -> Any:
     """adjacency.csv as the plan wrote it (u,v account ids), or None when it is not: its SHA-256 is not the
     one summary.json records (``sha256``; a cut or edited file, QA49 F3), or it names an account the plan
     does not have."""
     import hashlib
 
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256:
+        return None
+    key = (digest, tuple(ids))
+    if not _LAST_GRAPH or _LAST_GRAPH[0] != key:  # `edit` asks for the plan's graph, then for its copy's
+        _LAST_GRAPH[:] = [key, _parsed_adjacency(data, ids)]
+    return _LAST_GRAPH[1]
+
+
+def _parsed_adjacency(data: bytes, ids: list[str]) -> Any:
     from territory_planner.geo import adjacency as adjmod
 
-    if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
-        return None
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if list(frame.columns[:2]) != ["u", "v"]:
         return None
     index = {a: k for k, a in enumerate(ids)}
