@@ -382,6 +382,48 @@ def validate(options: PlanOptions) -> dict[str, Any]:
 
 
 @_in_currency
+@dataclass
+class _Run:
+    """What the stages of one ``solve`` share: the inputs and the model (``problem`` and ``spec`` change
+    when ``--design-districts`` adds its grouping), the one time budget of the command, the homes (given
+    or chosen) and the adjacency when the run needs one."""
+
+    options: PlanOptions
+    progress: Progress
+    start: float
+    inputs: LoadedInputs
+    problem: TerritoryProblem
+    joined: Any  # ``geo.planning.AreaUnits`` of an area plan, else None
+    repaired: list[Problem]
+    backend: Any
+    units: Any  # the map's unit polygons (``geo.planning.UnitShapes``), or None for a point plan
+    budget: TimeBudget
+    without_forecast: TimeBudget | None  # the budget before the forecast's time was kept back
+    forecast: bool
+    threads: int
+    free: np.ndarray  # (p,) bool: reps whose centre the planner chooses
+    lat: np.ndarray
+    lon: np.ndarray
+    centres_seconds: float = 0.0
+    centre_notes: list[str] = dataclasses.field(default_factory=list)
+    spec: Any = None  # ``ModelSpec``, once built
+    nested: bool = False  # large maps with --district-contiguous: districts first, then territories
+    gap: float = 0.0
+    solve_kw: dict[str, Any] = dataclasses.field(default_factory=dict)
+    adj: Any = None
+    known: bool = False  # an adjacency can be had (an edge list, account polygons or areas)
+
+
+@dataclass
+class _Design:
+    """``--design-districts``: its info for summary.json, the model before the grouping's rows and the
+    bound that holds for any grouping (the model without district rows)."""
+
+    info: dict[str, Any] | None = None
+    designed_from: Any = None
+    bound: float = float("nan")
+
+
 def solve(
     options: PlanOptions,
     progress: Progress = lambda _m: None,
@@ -393,8 +435,24 @@ def solve(
     reading) is when the command began: ``--time-limit`` counts from there, outputs included (with
     ``options.xlsx``, the workbook too). ``warm_start`` (account_id -> rep_id, e.g. the plan of a sweep
     point this one relaxes) is kept instead of the search's plan when it is a plan of this model and a
-    better one (``seeding.keep_better``; not with contiguity, whose stages describe their own plan)."""
-    start = time.perf_counter() if started is None else started
+    better one (``seeding.keep_better``; not with contiguity, whose stages describe their own plan).
+
+    The stages, in order: inputs and the time budget (``_start_run``), centres for reps without a home
+    (``_place_centres``), the model and its map (``_build_model``), the first plan (``_first_plan``:
+    the solve pipeline, or the district design), the contiguity stages (``_connected_plan``), and the
+    output tables (``_plan_output``)."""
+    run = _start_run(options, progress, time.perf_counter() if started is None else started)
+    _place_centres(run)
+    base_budget, base_share, district_notes = _build_model(run)
+    design = _Design()
+    unit_rep, result = _first_plan(run, base_budget, base_share, design, warm_start)
+    unit_rep, result, contiguity_info, district_info = _connected_plan(run, unit_rep, result, design)
+    return _plan_output(run, unit_rep, result, contiguity_info, district_info, design, district_notes)
+
+
+def _start_run(options: PlanOptions, progress: Progress, start: float) -> _Run:
+    """Inputs loaded and the command's one time budget, with the time kept for the outputs (the map's
+    polygons, made first, set it), the KPI report and the forecast."""
     _preload_outputs(options)
     inputs, problem, joined, repaired = _load(options)
     check_crm(options, pd.Series(problem.account_ids))
@@ -414,7 +472,7 @@ def solve(
     if options.crm is not None and options.period is not None:
         reserve += KPI_REPORT_SECONDS  # the plan's report.html computes the period's KPIs too
     budget = TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
-    without_forecast: TimeBudget | None = None  # the budget before the forecast's time was kept back
+    without_forecast: TimeBudget | None = None
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
@@ -424,218 +482,285 @@ def solve(
             # no plan when the search's time is up: the forecast's time goes on searching (QA38 F11)
             without_forecast = budget
         budget = dataclasses.replace(budget, deadline=budget.deadline - reserve, last=budget.last - reserve)
-    threads = options.threads or 1
     free = problem.missing_homes.copy()
     if options.choose_centres:
         free[:] = True
-    lat, lon = problem.home_lat.copy(), problem.home_lon.copy()
-    centres_seconds = 0.0
-    centre_notes: list[str] = []
-    forecast = options.forecast_horizon is not None and options.crm is not None
-    _promise_before_solve(without_forecast or budget, 0.0, forecast and without_forecast is None)
-    if free.any():
-        centres_started = time.perf_counter()
-        progress(f"choosing centres for {int(free.sum())} rep(s) (location-allocation)")
-        lat, lon = centres.choose_centres(
-            problem,
-            free,
-            lambda la, lo: build_spec(problem, options, la, lo),
-            backend,
-            seed=options.seed,
-            threads=threads,
-            candidates=options.candidates,
-            deadline=budget.share("centres"),
-            progress=progress,
-        )
-        centres_seconds = time.perf_counter() - centres_started
-        _promise_before_solve(
-            without_forecast or budget, centres_seconds, forecast and without_forecast is None
-        )
-        centre_notes = centres.far_from_district(problem, free, lat, lon)
-        for note in centre_notes:
-            log.warning(note)
-    spec = build_spec(problem, options, lat, lon)
-    nested = False  # large maps with --district-contiguous: districts first, then territories in them
+    run = _Run(
+        options, progress, start, inputs, problem, joined, repaired, backend, units, budget, without_forecast,
+        forecast=options.forecast_horizon is not None and options.crm is not None,
+        threads=options.threads or 1, free=free, lat=problem.home_lat.copy(), lon=problem.home_lon.copy(),
+    )  # fmt: skip
+    _promise_before_solve(run.without_forecast or budget, 0.0, run.forecast and without_forecast is None)
+    return run
+
+
+def _place_centres(run: _Run) -> None:
+    """Centres for the reps without a home (or every rep with --choose-centres), by location-allocation."""
+    if not run.free.any():
+        return
+    began = time.perf_counter()
+    run.progress(f"choosing centres for {int(run.free.sum())} rep(s) (location-allocation)")
+    run.lat, run.lon = centres.choose_centres(
+        run.problem,
+        run.free,
+        lambda la, lo: build_spec(run.problem, run.options, la, lo),
+        run.backend,
+        seed=run.options.seed,
+        threads=run.threads,
+        candidates=run.options.candidates,
+        deadline=run.budget.share("centres"),
+        progress=run.progress,
+    )
+    run.centres_seconds = time.perf_counter() - began
+    budget = run.without_forecast or run.budget
+    _promise_before_solve(budget, run.centres_seconds, run.forecast and run.without_forecast is None)
+    run.centre_notes = centres.far_from_district(run.problem, run.free, run.lat, run.lon)
+    for note in run.centre_notes:
+        log.warning(note)
+
+
+def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
+    """The model (``spec``), the solver's settings and, with contiguity asked, the map and the proofs
+    that need no solve (pieces no plan covers, district homes walled in). Returns the first plan's budget,
+    its share's name and the notes on district homes."""
+    options, problem = run.options, run.problem
+    run.spec = spec = build_spec(problem, options, run.lat, run.lon)
     if options.district_contiguous:
         from territory_planner.geo.districts import nested_applies
 
-        nested = nested_applies(spec)
+        run.nested = nested_applies(spec)
     cur_unit = np.full(problem.n_units, -1, dtype=np.int64)
     has = problem.acc_current >= 0
     cur_unit[problem.acc_unit[has]] = problem.acc_current[has]
     # a small model goes on to a proven optimum whatever --gap says (its help): the contiguity stages too
     # (QA30 F1: 51 African countries x 6 reps, --contiguous, stopped at 0.097% with half the time left)
-    gap = min(options.gap, pipeline.OPTIMALITY_TOL) if int(spec.allowed.sum()) <= SMALL_PAIRS else options.gap
-    solve_kw: dict[str, Any] = {
-        "gap": gap,
+    small = int(spec.allowed.sum()) <= SMALL_PAIRS
+    run.gap = min(options.gap, pipeline.OPTIMALITY_TOL) if small else options.gap
+    run.solve_kw = {
+        "gap": run.gap,
         "seed": options.seed,
-        "threads": threads,
+        "threads": run.threads,
         "candidates": options.candidates,
         "relax": options.relax,
-        "progress": progress,
+        "progress": run.progress,
         "current_unit_rep": cur_unit,
     }
-    adj = None
     if options.contiguous or options.district_contiguous:
-        adj = _adjacency(options, problem, inputs, joined)
+        run.adj = _adjacency(options, problem, run.inputs, run.joined)
         if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
-            _check_map_pieces(spec, adj, lat, lon, free)
+            _check_map_pieces(spec, run.adj, run.lat, run.lon, run.free)
     # with --contiguous the base plan gets its share and the contiguity stages the rest
-    base_share = _base_share(options, nested, adj, problem.n_reps, backend)
-    base_budget = (
-        budget.child(base_share)
-        if (options.contiguous or options.district_contiguous) and budget.limited
-        else budget
-    )
+    base_share = _base_share(options, run.nested, run.adj, problem.n_reps, run.backend)
+    contiguity = options.contiguous or options.district_contiguous
+    base_budget = run.budget.child(base_share) if contiguity and run.budget.limited else run.budget
     district_notes = _district_home_notes(problem, options)
-    if adj is not None and options.district_contiguous and not options.design_districts:
-        district_notes = _check_district_homes(spec, adj, lat, lon, free, options.relax) + district_notes
-    design_info = designed_from = None
-    design_bound = float("nan")  # with --design-districts: the bound that holds for any grouping
-    known = options.adjacency is not None or inputs.geometry is not None or joined is not None
+    if run.adj is not None and options.district_contiguous and not options.design_districts:
+        homes = _check_district_homes(spec, run.adj, run.lat, run.lon, run.free, options.relax)
+        district_notes = homes + district_notes
+    run.known = options.adjacency is not None or run.inputs.geometry is not None or run.joined is not None
+    return base_budget, base_share, district_notes
+
+
+def _first_plan(
+    run: _Run,
+    base_budget: TimeBudget,
+    base_share: str,
+    design: _Design,
+    warm_start: Mapping[str, str] | None,
+) -> tuple[np.ndarray, SolveResult]:
+    """The plan before any contiguity stage: the districts' design (``--design-districts``, which sets
+    ``run.problem``/``run.spec`` to the chosen grouping and fills ``design``), the districts-first start
+    of a nested map, or the solve pipeline's plan (kept against a warm start when that is better)."""
+    options = run.options
     if options.design_districts:
         from territory_planner.design_flow import design_districts
 
         island_note = None
-        if known and adj is None:  # designed districts are connected when an adjacency is known
-            adj, island_note = _design_adjacency(options, problem, inputs, joined)
-        if adj is not None and base_budget is not budget:  # the design connects them itself
-            base_budget = budget.child("design_on_map")
+        if run.known and run.adj is None:  # designed districts are connected when an adjacency is known
+            run.adj, island_note = _design_adjacency(options, run.problem, run.inputs, run.joined)
+        if run.adj is not None and base_budget is not run.budget:  # the design connects them itself
+            base_budget = run.budget.child("design_on_map")
         connect = shape = centre = None
-        if adj is not None:
-            connect, shape = _connectors(adj, backend, options, lat, lon, free, progress)
+        if run.adj is not None:
+            connect, shape = _connectors(
+                run.adj, run.backend, options, run.lat, run.lon, run.free, run.progress
+            )
             from territory_planner.geo import planning
 
-            centre = planning.home_units_owned(spec, lat, lon, free)[0]
-        designed_from = spec
-        problem, spec, unit_rep, result, design_info = design_districts(
-            problem,
-            spec,
-            lambda pr: build_spec(pr, options, lat, lon),
+            centre = planning.home_units_owned(run.spec, run.lat, run.lon, run.free)[0]
+        design.designed_from = run.spec
+        run.problem, run.spec, unit_rep, result, design.info = design_districts(
+            run.problem,
+            run.spec,
+            lambda pr: build_spec(pr, options, run.lat, run.lon),
             options.group_tolerance()["district"],
             options.design_districts,
-            backend,
+            run.backend,
             base_budget,
-            solve_kw,
-            adj,
+            run.solve_kw,
+            run.adj,
             connect,
             shape,
             centre,
         )
         if island_note is not None:
             result = dataclasses.replace(result, notes=(*result.notes, island_note))
-        design_bound = result.lower_bound  # the model without district rows: valid for any grouping
-    elif nested:  # the two levels can start without a plan of the full model
+        design.bound = result.lower_bound  # the model without district rows: valid for any grouping
+        return unit_rep, result
+    if run.nested:  # the two levels can start without a plan of the full model
         from territory_planner.geo.districts import base_plan
 
-        start_plan, result = base_plan(spec, backend, base_budget, solve_kw)
-        unit_rep = start_plan if start_plan is not None else np.full(problem.n_units, -1, dtype=np.int64)
-    else:
-        unit_rep, result = _base_plan(
-            spec, backend, base_budget, budget, solve_kw, centres_seconds, progress,
-            forecast=forecast, share=base_share, without_forecast=without_forecast,
-        )  # fmt: skip
-        if warm_start and not (options.contiguous or options.district_contiguous):
-            from territory_planner import seeding
+        start_plan, result = base_plan(run.spec, run.backend, base_budget, run.solve_kw)
+        if start_plan is None:
+            return np.full(run.problem.n_units, -1, dtype=np.int64), result
+        return start_plan, result
+    unit_rep, result = _base_plan(
+        run.spec, run.backend, base_budget, run.budget, run.solve_kw, run.centres_seconds, run.progress,
+        forecast=run.forecast, share=base_share, without_forecast=run.without_forecast,
+    )  # fmt: skip
+    if warm_start and not (options.contiguous or options.district_contiguous):
+        from territory_planner import seeding
 
-            seed = seeding.start_plan(spec, warm_start)
-            unit_rep, result = seeding.keep_better(spec, unit_rep, result, seed, time.perf_counter() - start)
+        seed = seeding.start_plan(run.spec, warm_start)
+        elapsed = time.perf_counter() - run.start
+        unit_rep, result = seeding.keep_better(run.spec, unit_rep, result, seed, elapsed)
+    return unit_rep, result
+
+
+def _connected_plan(
+    run: _Run, unit_rep: np.ndarray, result: SolveResult, design: _Design
+) -> tuple[np.ndarray, SolveResult, dict[str, Any] | None, dict[str, Any] | None]:
+    """The contiguity stages (territories, then districts), the bounds and status they leave (a plan
+    still in pieces is no plan, or ``relaxed`` with --relax) and the run's total time: the plan, its
+    result and the two stages' info for summary.json."""
+    options, problem, adj = run.options, run.problem, run.adj
     contiguity_info = district_info = None
     relaxed = result.status == "relaxed"
     if (options.contiguous or options.district_contiguous) and not options.design_districts:
         result = _before_contiguity(result)
-    if options.contiguous and not nested:  # the two-level search makes territories connected too
+    if options.contiguous and not run.nested:  # the two-level search makes territories connected too
         from territory_planner.geo import planning
 
         assert adj is not None
         unit_rep, result, contiguity_info = planning.make_contiguous(
-            spec,
+            run.spec,
             adj,
             unit_rep,
             result,
-            backend,
-            lat=lat,
-            lon=lon,
-            time_limit=max(budget.remaining(), 1.0),
-            gap=gap,
+            run.backend,
+            lat=run.lat,
+            lon=run.lon,
+            time_limit=max(run.budget.remaining(), 1.0),
+            gap=run.gap,
             seed=options.seed,
-            threads=threads,
-            progress=progress,
-            chosen=free,
+            threads=run.threads,
+            progress=run.progress,
+            chosen=run.free,
             # the connected plan out of some bands is weighed against the split one for territories alone:
             # the district stage after it works from one plan (QA26 F4)
             relax=options.relax and not options.district_contiguous,
         )
     if options.district_contiguous:
-        from territory_planner.geo import planning
-        from territory_planner.geo.districts import make_districts_contiguous
-
-        assert adj is not None
-        if designed_from is not None:
-            # the chosen grouping's model with every unit free to change district: the design kept each
-            # unit in its district so that the districts stayed connected, which this stage does itself;
-            # its bound then holds for the grouping, not for that restriction (the design's NC counties:
-            # "a lower bound of 7,455.0 for connected plans of the chosen grouping", where the grouping
-            # given as districts has a connected plan of 7,447.1)
-            spec = dataclasses.replace(spec, allowed=designed_from.allowed)
-        centre, own = planning.home_units_owned(spec, lat, lon, free)
-        unit_rep, result, district_info = make_districts_contiguous(
-            spec,
-            adj,
-            None if nested and (unit_rep < 0).any() else unit_rep,
-            result,
-            backend,
-            centre=centre,
-            proof_holds=own and not free.any(),
-            time_limit=max(budget.remaining(), 1.0),
-            gap=gap,
-            seed=options.seed,
-            threads=threads,
-            territories_too=options.contiguous,
-            progress=progress,
+        unit_rep, result, contiguity_info, district_info = _districts_stage(
+            run, unit_rep, result, design, contiguity_info
         )
-        if "territories" in district_info:
-            contiguity_info = district_info.pop("territories")
-        elif contiguity_info is not None:
-            # the district stage may change the plan the contiguity stage counted: its territories'
-            # pieces are counted again on the plan returned (the brute-force property test: R0 held
-            # two units with no edge between them after the district stage, reported as one piece
-            # each and written as a feasible connected plan)
-            from territory_planner.geo import contiguity as contiguity_count
-
-            pieces = contiguity_count.count_pieces(adj, unit_rep, problem.n_reps)
-            contiguity_info = planning.with_pieces(contiguity_info, problem, pieces)
-    if design_info is not None:
-        result = _designed_connected(result, design_info, district_info)
-    if designed_from is not None:
-        kept = bool((spec.allowed != designed_from.allowed).any())  # units kept in their districts
-        result = _bound_for_any_grouping(result, design_bound, kept)
-    if design_info is not None and (design_info["connected"] or not design_info["band_implied"]):
+    if design.info is not None:
+        result = _designed_connected(result, design.info, district_info)
+    if design.designed_from is not None:
+        kept = bool((run.spec.allowed != design.designed_from.allowed).any())  # units kept in districts
+        result = _bound_for_any_grouping(result, design.bound, kept)
+    if design.info is not None and (design.info["connected"] or not design.info["band_implied"]):
         for info in (contiguity_info, district_info):  # the model holds the grouping's rows
             if info is not None and info.get("infeasible"):
                 info["infeasible"] = DESIGNED_ONLY
-    if relaxed and contiguity_info is not None and district_info is None and not nested:
+    if relaxed and contiguity_info is not None and district_info is None and not run.nested:
         assert adj is not None
         unit_rep, result, contiguity_info = _within_bands(
-            spec, adj, unit_rep, result, contiguity_info, backend, budget, solve_kw, lat, lon, progress
-        )
+            run.spec, adj, unit_rep, result, contiguity_info, run.backend, run.budget, run.solve_kw,
+            run.lat, run.lon, run.progress,
+        )  # fmt: skip
     if relaxed and (contiguity_info is not None or district_info is not None):
-        result = _still_relaxed(spec, unit_rep, result)
+        result = _still_relaxed(run.spec, unit_rep, result)
+    elapsed = time.perf_counter() - run.start
     result = _connected_or_relaxed(
-        result, contiguity_info, district_info, options, problem.n_reps, elapsed=time.perf_counter() - start
+        result, contiguity_info, district_info, options, problem.n_reps, elapsed=elapsed
     )
-    if design_info is not None:
+    if design.info is not None:
         from territory_planner.design_flow import with_rule_violations
 
-        result = with_rule_violations(result, design_info)
-    result = _with_total_time(result, time.perf_counter() - start)
-    design_notes: list[str] = []
+        result = with_rule_violations(result, design.info)
+    return unit_rep, _with_total_time(result, time.perf_counter() - run.start), contiguity_info, district_info
+
+
+def _districts_stage(
+    run: _Run,
+    unit_rep: np.ndarray,
+    result: SolveResult,
+    design: _Design,
+    contiguity_info: dict[str, Any] | None,
+) -> tuple[np.ndarray, SolveResult, dict[str, Any] | None, dict[str, Any]]:
+    """``--district-contiguous``: each district one piece (and, on a nested map, its territories too),
+    with the territories' pieces counted again on the plan it returns."""
+    from territory_planner.geo import planning
+    from territory_planner.geo.districts import make_districts_contiguous
+
+    adj = run.adj
+    assert adj is not None
+    if design.designed_from is not None:
+        # the chosen grouping's model with every unit free to change district: the design kept each
+        # unit in its district so that the districts stayed connected, which this stage does itself;
+        # its bound then holds for the grouping, not for that restriction (the design's NC counties:
+        # "a lower bound of 7,455.0 for connected plans of the chosen grouping", where the grouping
+        # given as districts has a connected plan of 7,447.1)
+        run.spec = dataclasses.replace(run.spec, allowed=design.designed_from.allowed)
+    centre, own = planning.home_units_owned(run.spec, run.lat, run.lon, run.free)
+    unit_rep, result, district_info = make_districts_contiguous(
+        run.spec,
+        adj,
+        None if run.nested and (unit_rep < 0).any() else unit_rep,
+        result,
+        run.backend,
+        centre=centre,
+        proof_holds=own and not run.free.any(),
+        time_limit=max(run.budget.remaining(), 1.0),
+        gap=run.gap,
+        seed=run.options.seed,
+        threads=run.threads,
+        territories_too=run.options.contiguous,
+        progress=run.progress,
+    )
+    if "territories" in district_info:
+        contiguity_info = district_info.pop("territories")
+    elif contiguity_info is not None:
+        # the district stage may change the plan the contiguity stage counted: its territories'
+        # pieces are counted again on the plan returned (the brute-force property test: R0 held
+        # two units with no edge between them after the district stage, reported as one piece
+        # each and written as a feasible connected plan)
+        from territory_planner.geo import contiguity as contiguity_count
+
+        pieces = contiguity_count.count_pieces(adj, unit_rep, run.problem.n_reps)
+        contiguity_info = planning.with_pieces(contiguity_info, run.problem, pieces)
+    return unit_rep, result, contiguity_info, district_info
+
+
+def _plan_output(
+    run: _Run,
+    unit_rep: np.ndarray,
+    result: SolveResult,
+    contiguity_info: dict[str, Any] | None,
+    district_info: dict[str, Any] | None,
+    design: _Design,
+    district_notes: list[str],
+) -> PlanOutput:
+    """The plan's tables, summary.json (with the levels' shape and every note on the inputs), the map's
+    polygons and the graph its pieces were counted on."""
+    options, problem, inputs = run.options, run.problem, run.inputs
     plan = Plan(
         unit_rep=unit_rep,
         account_rep=unit_rep[problem.acc_unit],
-        home_lat=lat,
-        home_lon=lon,
-        home_chosen=free,
+        home_lat=run.lat,
+        home_lon=run.lon,
+        home_chosen=run.free,
         result=result,
     )
     assignments = assignments_frame(problem, plan, inputs.accounts)
@@ -647,7 +772,7 @@ def solve(
         territories["crm_user_id"] = territories["rep_id"].map(owner).fillna("").str.strip()
     summary = summary_dict(
         problem,
-        spec,
+        run.spec,
         plan,
         assignments,
         territories,
@@ -656,42 +781,18 @@ def solve(
     )
     if contiguity_info is not None:
         summary["contiguity"] = contiguity_info
-    from territory_planner import level_outputs
-
-    hierarchy_info = level_outputs.summary_block(territories, options, {})
-    if hierarchy_info is not None:
-        if district_info is not None and "district" in hierarchy_info:
-            hierarchy_info["district"].update(district_info)
-        if design_info is not None and "district" in hierarchy_info:
-            hierarchy_info["district"]["design"] = design_info
-        shaped_district = district_info is None and "district" in hierarchy_info
-        shaped_region = "region" in hierarchy_info and problem.rep_regions is not None
-        if known and adj is None and (shaped_district or shaped_region):
-            adj = _adjacency(options, problem, inputs, joined)
-        if shaped_district and known:
-            hierarchy_info["district"].update(_level_shape(problem.districts, adj, unit_rep))
-            if not hierarchy_info["district"]["contiguous"]:
-                split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
-                design_notes.append(
-                    f"{split} district(s) in several pieces: --design-districts found no plan of connected "
-                    "districts (what was tried: the notes in summary.json)"
-                    if options.design_districts
-                    else f"{split} district(s) in several pieces: they were not asked to be connected (add "
-                    "--district-contiguous)"
-                )
-        if shaped_region and known:  # QA6: regions.csv's contiguous column was blank
-            hierarchy_info["region"].update(_level_shape(problem.rep_regions, adj, unit_rep))
-        summary["hierarchy"] = hierarchy_info
+    design_notes = _levels_summary(run, summary, territories, unit_rep, district_info, design)
     # accepted inputs worth a look (families spanning the country), chosen centres far from their
     # district's homes, and repaired polygons (never a silent change: the rows, and why each was invalid)
     from territory_planner.model.homes import lost_homes, note_km
 
     km = note_km(problem.acc_lat, problem.acc_lon) if options.keep_home is None else options.keep_home
-    home_notes = lost_homes(problem, unit_rep, lat, lon, ~free, km=km, kept=options.keep_home is not None)
+    kept = options.keep_home is not None
+    home_notes = lost_homes(problem, unit_rep, run.lat, run.lon, ~run.free, km=km, kept=kept)
     for note in home_notes:  # QA10 O7: Guarulhos, R01's home, went to a rep 543 km away unremarked
         log.warning(note)
-    extra_notes = [*inputs.warnings, *centre_notes, *district_notes, *design_notes, *home_notes]
-    extra_notes += repair_notes(repaired)
+    extra_notes = [*inputs.warnings, *run.centre_notes, *district_notes, *design_notes, *home_notes]
+    extra_notes += repair_notes(run.repaired)
     if extra_notes:
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
         # the same, apart from the solver's own notes: report.html shows these to its readers
@@ -699,15 +800,58 @@ def solve(
     if FORECAST_LEFT_OUT in result.notes:  # said on the console and in report.html too (QA39 F2)
         log.warning(FORECAST_LEFT_OUT)
         summary["input_warnings"] = [*summary.get("input_warnings", []), FORECAST_LEFT_OUT]
-    if repaired:
-        summary["repaired_geometries"] = [p.as_dict() for p in repaired]
-    geojson = None if units is None else units.geojson
-    edges = None if adj is None else account_edges(problem, adj)
+    if run.repaired:
+        summary["repaired_geometries"] = [p.as_dict() for p in run.repaired]
+    geojson = None if run.units is None else run.units.geojson
+    edges = None if run.adj is None else account_edges(problem, run.adj)
     if edges is not None:  # edit and the map use adjacency.csv only as written (QA49 F3: a cut file)
         import hashlib
 
         summary["adjacency_sha256"] = hashlib.sha256(edges.encode("utf-8")).hexdigest()
     return PlanOutput(plan, problem, assignments, territories, summary, None, geojson, edges)
+
+
+def _levels_summary(
+    run: _Run,
+    summary: dict[str, Any],
+    territories: pd.DataFrame,
+    unit_rep: np.ndarray,
+    district_info: dict[str, Any] | None,
+    design: _Design,
+) -> list[str]:
+    """summary.json's ``hierarchy``: each level's sums, with the district stage's and the design's info,
+    and the shape (pieces) of districts and regions when an adjacency can be had (built here when the run
+    had none). Returns the notes on districts left in pieces."""
+    from territory_planner import level_outputs
+
+    options, problem = run.options, run.problem
+    hierarchy_info = level_outputs.summary_block(territories, options, {})
+    if hierarchy_info is None:
+        return []
+    notes: list[str] = []
+    if district_info is not None and "district" in hierarchy_info:
+        hierarchy_info["district"].update(district_info)
+    if design.info is not None and "district" in hierarchy_info:
+        hierarchy_info["district"]["design"] = design.info
+    shaped_district = district_info is None and "district" in hierarchy_info
+    shaped_region = "region" in hierarchy_info and problem.rep_regions is not None
+    if run.known and run.adj is None and (shaped_district or shaped_region):
+        run.adj = _adjacency(options, problem, run.inputs, run.joined)
+    if shaped_district and run.known:
+        hierarchy_info["district"].update(_level_shape(problem.districts, run.adj, unit_rep))
+        if not hierarchy_info["district"]["contiguous"]:
+            split = sum(v > 1 for v in hierarchy_info["district"]["pieces"].values())
+            notes.append(
+                f"{split} district(s) in several pieces: --design-districts found no plan of connected "
+                "districts (what was tried: the notes in summary.json)"
+                if options.design_districts
+                else f"{split} district(s) in several pieces: they were not asked to be connected (add "
+                "--district-contiguous)"
+            )
+    if shaped_region and run.known:  # QA6: regions.csv's contiguous column was blank
+        hierarchy_info["region"].update(_level_shape(problem.rep_regions, run.adj, unit_rep))
+    summary["hierarchy"] = hierarchy_info
+    return notes
 
 
 # an area plan's adjacency.csv beyond this many edges is not written (edit counts on polygons then)
