@@ -527,6 +527,15 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
             f"--crm {config.get('crm') or 'CRM'} --horizon {config.get('forecast_horizon') or 'PERIOD'} "
             "--plan <this folder> --out <a folder>` for the new territories' forecast"
         )
+    if config.get("company_target") is not None and config.get("quota_method") == "forecast":
+        told.append(
+            "the plan's suggested quotas (split by forecast) are not made again for the hand edits: run "
+            f"`territory-planner report --plan <this folder> --crm {config.get('crm') or 'CRM'} --period "
+            f"{config.get('period') or 'PERIOD'} --forecast-horizon "
+            f"{config.get('forecast_horizon') or 'PERIOD'} "
+            f"--company-target {config.get('company_target')} --quota-method forecast --out <a folder>` for "
+            "the new territories' quotas"
+        )
     summary["notes"] += told
     return EditedPlan(
         out,
@@ -817,11 +826,16 @@ def write_edited(
 
             write_plan_workbook(stage, Path(out))
         crm = config.get("crm")
+        target = config.get("company_target")
+        by_potential = config.get("quota_method", "potential") != "forecast"  # no forecast is remade
         write_report(
             stage,
             plan_dir=stage,
             crm_dir=Path(crm) if crm and config.get("period") and Path(crm).is_dir() else None,
             period=config.get("period") if crm and Path(crm).is_dir() else None,
+            # the edited territories' suggested quotas, as the plan split its target (QA58 F5: none)
+            company_target=float(target) if isinstance(target, int | float) and by_potential else None,
+            quota_history_weight=config.get("quota_history_weight"),
         )
     return Path(out)
 
@@ -959,7 +973,8 @@ def rebalanced_moves(
     return (
         f"{counted(len(others), 'account')} besides the edits{with_them} changed rep against {plan_dir} "
         f"(of {len(after):,}; the new solve starts from the current alignment, as the plan did): "
-        f"`territory-planner compare {plan_dir} {out}` lists them; an edit without --rebalance changes "
+        f"`territory-planner compare {plan_dir} {out} --out COMPARE_FOLDER` lists them; an edit without "
+        "--rebalance changes "
         "only the edited accounts (a manual plan: the bands and families it breaks are listed)"
     )
 

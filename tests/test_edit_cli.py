@@ -859,3 +859,41 @@ def test_a_family_split_by_a_workbook_says_to_change_the_other_members_rep() -> 
     assert "give every member the same rep" in sheet
     (csv,) = _split_families(a, rep, reps, {"A1": "R2"})
     assert "(A2 not listed)" in csv
+
+
+def test_a_hand_edit_splits_the_company_target_over_the_edited_territories(tmp_path: Path) -> None:
+    """QA58 F5: a plan made with --company-target wrote suggested_quotas.csv, its hand-edited version
+    none, without a word. The edited folder's quotas follow the edited territories' potential."""
+    scenario = write_instance(tmp_path / "inputs", extra="company_target = 1000000\n")
+    code = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(tmp_path / "p"), "--quiet"])
+    assert code.exit_code == 0, code.output
+    a, _, _ = read(tmp_path / "p")
+    moves = two_moves(a)
+    code2, output = run(
+        str(tmp_path / "p"),
+        "--edits",
+        str(write_edits(tmp_path / "e.csv", moves)),
+        "--out",
+        str(tmp_path / "ed"),
+    )
+    assert code2 == 0, output
+    quotas = pd.read_csv(tmp_path / "ed" / "suggested_quotas.csv", dtype={"rep_id": str}).set_index("rep_id")
+    assert quotas["suggested_quota"].sum() == pytest.approx(1_000_000, abs=1.0)
+    _, t, _ = read(tmp_path / "ed")
+    potential = t.set_index("rep_id")["potential"]
+    share = potential / potential.sum()
+    for rep in potential.index:
+        assert quotas.loc[rep, "suggested_quota"] == pytest.approx(1_000_000 * share[rep], abs=1.0)
+    before = pd.read_csv(tmp_path / "p" / "suggested_quotas.csv", dtype={"rep_id": str}).set_index("rep_id")
+    assert (quotas["suggested_quota"] - before["suggested_quota"]).abs().max() > 1.0  # the edits count
+    # quotas split by forecast are not remade (no forecast is): said, and no stale file
+    summary_path = tmp_path / "p" / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["config"]["quota_method"] = "forecast"
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    code3, output = run(
+        str(tmp_path / "p"), "--edits", str(tmp_path / "e.csv"), "--out", str(tmp_path / "ed2")
+    )
+    assert code3 == 0, output
+    assert "suggested quotas (split by forecast) are not made again" in output
+    assert not (tmp_path / "ed2" / "suggested_quotas.csv").exists()
