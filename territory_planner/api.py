@@ -381,7 +381,6 @@ def validate(options: PlanOptions) -> dict[str, Any]:
     }
 
 
-@_in_currency
 @dataclass
 class _Run:
     """What the stages of one ``solve`` share: the inputs and the model (``problem`` and ``spec`` change
@@ -424,6 +423,7 @@ class _Design:
     bound: float = float("nan")
 
 
+@_in_currency
 def solve(
     options: PlanOptions,
     progress: Progress = lambda _m: None,
