@@ -657,3 +657,28 @@ def test_salesforce_notes_name_what_is_missing_and_account_ids_that_are_no_accou
     assert res.exit_code == 0, res.output
     assert "Account Ids" not in res.output
     assert "Territory2ModelId" not in res.output
+
+
+def test_no_hand_off_file_or_map_replaces_an_input_the_plan_was_made_from(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """QA57 F8: `map PLAN --out accounts.csv --force` replaced the plan's own accounts file with HTML,
+    exit 0 (and `export --format changes --out accounts.csv --force` would have done the same with the
+    changes list). The plan's recorded inputs are refused, with --force too; a map is an .html file."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    config = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["config"]
+    accounts = Path(config["accounts"])
+    before = accounts.read_bytes()
+    res = export(plan_dir, "changes", accounts, "--force")
+    assert res.exit_code == 2, res.output
+    assert "the accounts file the plan was made from" in " ".join(res.output.split())
+    assert accounts.read_bytes() == before
+    for out in (accounts, tmp_path / "map.txt"):
+        res = CliRunner().invoke(main, ["map", str(plan_dir), "--out", str(out), "--force"])
+        assert res.exit_code == 2, res.output
+        assert "the map is an .html file" in " ".join(res.output.split())
+    assert accounts.read_bytes() == before
+    assert not (tmp_path / "map.txt").exists()

@@ -234,6 +234,36 @@ def refuse_into_plan(plan_dir: Path, targets: Iterable[Path], own: str) -> None:
                 f"{target} is in the plan folder {plan_dir}: writing there would replace or add to the "
                 "plan's own files (with --force too); choose a path outside it"
             )
+    for target in targets:
+        for key, source in _recorded_inputs(home):
+            if source.is_file() and _same_file(Path(target), source):
+                # QA57 F8: `map PLAN --out accounts.csv --force` replaced the plan's accounts with HTML
+                named = "" if str(source) == str(target) else f" ({source})"
+                raise OutputExistsError(
+                    f"{target} is the {key} file the plan was made from{named}: writing there would replace "
+                    "it (with --force too); choose another path"
+                )
+
+
+# summary.json's config keys that name an input file (``options.PATH_OPTIONS``; the scenario too)
+_INPUT_KEYS = ("accounts", "reps", "crm", "adjacency", "areas", "locks")
+
+
+def _recorded_inputs(plan_dir: Path) -> list[tuple[str, Path]]:
+    """The input files a plan folder's summary.json records (accounts, reps, areas, ..., its scenario),
+    as (what, path)."""
+    try:
+        summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(summary, dict):
+        return []
+    config = summary.get("config")
+    found = [(k, config.get(k)) for k in _INPUT_KEYS] if isinstance(config, dict) else []
+    plan = summary.get("plan")
+    found += [("scenario", summary.get("scenario"))]
+    found += [("scenario", plan.get("scenario"))] if isinstance(plan, dict) else []
+    return [(k, Path(f)) for k, f in found if isinstance(f, str) and f]
 
 
 @contextlib.contextmanager

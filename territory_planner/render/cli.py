@@ -45,6 +45,8 @@ def map_command(plan_dir: Path, offline: bool, out: Path | None, force: bool, cu
     from territory_planner.render.map import write_map  # folium: loaded for a map, not for --help
 
     unit = None if currency is None else parse_currency(currency)
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):  # QA57 F8: --out accounts.csv
+        raise click.BadParameter(f"{out.name}: the map is an .html file", param_hint="--out")
     if out is not None:  # QA29 F16: a user's file at --out was replaced without a word
         from territory_planner.io.writers import check_replace_file, refuse_into_plan
 
