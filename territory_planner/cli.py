@@ -26,8 +26,10 @@ from rich.table import Table
 
 from territory_planner import __version__
 from territory_planner.cli_support import (
+    FINITE,
     INTERRUPTED,
     MAX_ROWS_SHOWN,
+    FiniteFloatRange,
     check_errors_file,
     check_out,
     currency_option,
@@ -113,25 +115,25 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--max-moved-share",
-            type=float,
+            type=FINITE,
             help="At most this share of potential changes rep (0..1); the accounts of a rep no longer in "
             "the roster must move and do not count.",
         ),
         click.option(
             "--max-moved-share-per-rep",
-            type=float,
+            type=FINITE,
             help="Each rep loses at most this share of what it holds.",
         ),
         click.option(
             "--disruption-weight",
-            type=float,
+            type=FINITE,
             help="Penalty on moved potential; 1 prices moving 1% of potential like 1% of today's travel.",
         ),
         click.option("--min-accounts", type=int, help="Minimum accounts per rep."),
         click.option("--max-accounts", type=int, help="Maximum accounts per rep."),
         click.option(
             "--keep-home",
-            type=click.FloatRange(min=0),
+            type=FiniteFloatRange(min=0),
             metavar="KM",
             help="Accounts within KM km of a rep's home stay with a rep based there (one rep: a lock; "
             "reps sharing an office: one of them). A locked_rep of the user's wins.",
@@ -362,11 +364,11 @@ def main() -> None:
 @out_folder_option("Plan folder to write.")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), help="Solver back-end [default: highs].")
 @click.option(
-    "--time-limit", type=float, help="Seconds; the best plan found so far is returned [default: 120]."
+    "--time-limit", type=FINITE, help="Seconds; the best plan found so far is returned [default: 120]."
 )
 @click.option(
     "--gap",
-    type=float,
+    type=FINITE,
     help=f"Stop once the proven gap is at most this [default: 0.001]. A model of at most {SMALL_PAIRS:,} "
     "allowed (unit, rep) pairs goes on to a proven optimum (gap 0.01%) within --time-limit, as proving "
     "it is usually cheap there. A gap of at most 0.01% counts as optimal (HiGHS's own tolerance), with "
@@ -392,7 +394,7 @@ def main() -> None:
     "--crm", type=click.Path(file_okay=False, path_type=Path), help="CRM history folder for the KPI report."
 )
 @click.option("--period", help="KPI period: 2026Q2, 2026-07, 2026 or START:END.")
-@click.option("--company-target", type=float, help="Company quota target to split into suggested quotas.")
+@click.option("--company-target", type=FINITE, help="Company quota target to split into suggested quotas.")
 @click.option("--forecast-horizon", help="With --crm: forecast this period (2026Q3, ...) in report.html.")
 @click.option(
     "--quota-method",
@@ -402,7 +404,7 @@ def main() -> None:
 )
 @click.option(
     "--quota-history-weight",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     help="Weight w of the history (inherited won revenue, or the forecast with --quota-method forecast) in "
     "the quota shares, against potential; forecast shares stay within 1/1.5 to 1.5 x the potential share "
     "[default: 0, or 0.5 with --quota-method forecast].",

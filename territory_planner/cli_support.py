@@ -38,6 +38,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_ROWS_SHOWN = 50
 
 
+class FiniteFloat(click.types.FloatParamType):
+    """A float flag that refuses ``nan`` and ``inf`` (QA57 F1: ``--time-limit nan`` was taken, and the
+    run planned with no time limit and no bound; ``--company-target nan`` failed later, exit 1)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that refuses ``nan`` and ``inf`` (a range test passes ``nan``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE = FiniteFloat()
+
+
 def check_period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """A click callback: a period option (2026Q2, 2026-07, 2026 or START:END) that parses, as given."""
     if value is None:

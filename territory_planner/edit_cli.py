@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from territory_planner.cli_support import handle_errors, out_folder_option, stderr_console
+from territory_planner.cli_support import FINITE, handle_errors, out_folder_option, stderr_console
 from territory_planner.currency import currency_prefix, is_money, plan_currency
 from territory_planner.io.labels import account_label
 
@@ -30,7 +30,7 @@ from territory_planner.io.labels import account_label
     is_flag=True,
     help="Keep the edits as locks and re-optimise the rest under the plan's own manifest.",
 )
-@click.option("--time-limit", type=float, help="With --rebalance: seconds for the new solve.")
+@click.option("--time-limit", type=FINITE, help="With --rebalance: seconds for the new solve.")
 @click.option("--force", is_flag=True, help="Replace an existing folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (with --rebalance).")
 @handle_errors("out")

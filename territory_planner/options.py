@@ -303,8 +303,8 @@ def build_options(
                 kwargs[key] = v
             elif key in {"time_limit", "company_target"}:
                 v = float(value)
-                if v <= 0:
-                    raise ValueError(f"{key} must be > 0")
+                if not 0 < v < float("inf"):  # nan too (QA57 F1: a run with no time limit and no bound)
+                    raise ValueError(f"{key} must be a number > 0")
                 kwargs[key] = v
             elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads", "design_districts"}:
                 if isinstance(value, float) and not value.is_integer():

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from territory_planner.cli_support import handle_errors, out_folder_option, stderr_console
+from territory_planner.cli_support import FINITE, handle_errors, out_folder_option, stderr_console
 
 
 @click.command(name="compare")
@@ -83,7 +83,7 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
     help="Local process pool, or a Dask cluster (see --address).",
 )
 @click.option("--address", help="Dask scheduler, e.g. tcp://HOST:8786 (default: a local Dask cluster).")
-@click.option("--time-limit", type=float, help="Seconds per point (overrides the scenario).")
+@click.option("--time-limit", type=FINITE, help="Seconds per point (overrides the scenario).")
 @click.option(
     "--quiet",
     "-q",

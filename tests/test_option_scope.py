@@ -129,3 +129,34 @@ def test_a_minimum_of_accounts_above_the_maximum_is_a_usage_error(tmp_path: Path
     res = CliRunner().invoke(main, [*args, "--min-accounts", "120", "--max-accounts", "100"])
     assert res.exit_code == 2, res.output
     assert "is above the maximum (100)" in res.output
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "value"),
+    [
+        ("plan", "--time-limit", "nan"),
+        ("plan", "--company-target", "nan"),
+        ("plan", "--max-moved-share", "nan"),
+        ("plan", "--keep-home", "inf"),
+        ("plan", "--gap", "-inf"),
+        ("report", "--company-target", "nan"),
+    ],
+)
+def test_a_flag_that_is_no_finite_number_is_a_usage_error(
+    command: str, flag: str, value: str, tmp_path: Path
+) -> None:
+    """QA57 F1/F2: `--time-limit nan` passed every range check (nan compares false) and the run planned
+    with no time limit and no lower bound, exit 0; `--company-target nan` failed later with exit 1."""
+    res = CliRunner().invoke(main, [command, flag, value, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert f"'{value}' is not a finite number" in res.output
+    assert flag in res.output
+
+
+@pytest.mark.parametrize("key", ["time_limit", "company_target"])
+def test_a_scenario_number_that_is_nan_is_named_by_file_and_key(key: str) -> None:
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match=f"{key} must be a number > 0"):
+        build_options({key: float("nan")})

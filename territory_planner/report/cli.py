@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_period, currency_option, handle_errors, out_folder_option
+from territory_planner.cli_support import (
+    FiniteFloatRange,
+    check_period,
+    currency_option,
+    handle_errors,
+    out_folder_option,
+)
 from territory_planner.currency import parse_currency
 
 
@@ -32,12 +38,12 @@ from territory_planner.currency import parse_currency
 )
 @click.option(
     "--company-target",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     help="Company revenue target: writes suggested_quotas.csv (needs --plan).",
 )
 @click.option(
     "--quota-history-weight",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     help="Weight w of history in the suggested quota shares: (1 - w) x potential share + w x share of the "
     "inherited won revenue, or of the quota year's forecast with --quota-method forecast (then kept within "
     "1/1.5 to 1.5 x the potential share) [default: 0, or 0.5 with --quota-method forecast].",
