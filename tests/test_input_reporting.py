@@ -287,3 +287,26 @@ def test_the_same_problem_on_many_rows_is_one_row_on_screen() -> None:
     (folded,) = [r for r in rows if "Z021" in r]
     assert "32 rows: 10-39, 45, 50" in folded
     assert "37 problem(s)" in text
+
+
+def test_numbers_whose_sum_overflows_are_reported_by_row_and_nothing_warns(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """QA57 F5: two potentials (or capacities) of 1e308, each finite, summed to inf: numpy's overflow
+    warnings were printed and a proof read "bands hold at most $0" or "$nan". Each such cell is an
+    input problem with its row; a capacity of inf no longer warns from the capacity checks."""
+    accounts, reps = line_instance()
+    accounts[0]["potential"] = "1e308"
+    accounts[1]["potential"] = "1e308"
+    reps.append({**reps[1], "rep_id": "R3"})  # three reps: the capacity checks' sums run
+    for rep in reps:
+        rep["capacity"] = "1"
+    reps[0]["capacity"] = "inf"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    found = {(Path(p.file).name, p.row, p.column) for p in info.value.problems}
+    assert {(a.name, 1, "potential"), (a.name, 2, "potential"), (r.name, 1, "capacity")} <= found
+    sized = [p for p in info.value.problems if p.column in ("potential", "capacity")]
+    assert all("at most 1e15" in p.message for p in sized)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -19,7 +19,7 @@ from territory_planner.io.labels import alike_ids, did_you_mean, first_few, row_
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.scenario_lines import ADDED_REPS
-from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
+from territory_planner.io.schemas import ACCOUNT_FIELDS, MAX_NUMBER, REP_FIELDS, parse_table
 from territory_planner.model.geo import haversine_km
 
 log = logging.getLogger(__name__)
@@ -456,7 +456,8 @@ def roster_checks(reps: pd.DataFrame, file: str) -> tuple[list[Problem], list[st
         total = "a total row of the spreadsheet, not a rep: delete the row"
         problems.append(Problem(file, t + 1, "rep_id", total, ids.iloc[t]))
     capacity = reps["capacity"].to_numpy(float)
-    if len(capacity) >= 3:
+    # a capacity the schema refused (inf, 1e308) is reported there: no sums of it here (QA57 F5)
+    if len(capacity) >= 3 and bool((np.abs(capacity) <= MAX_NUMBER).all()):
         median = float(np.median(capacity))
         others = capacity.sum() - capacity
         homeless = reps["lat"].isna().to_numpy() if "lat" in reps else np.ones(len(capacity), dtype=bool)
