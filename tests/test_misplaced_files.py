@@ -142,3 +142,21 @@ def test_one_account_swapped_names_that_row_not_the_reps_file() -> None:
     assert len(found) == 1
     assert found[0].startswith("a.csv: row 3 (account A2, lat 27.19, lon 38.46) lies ")
     assert "with lat and lon swapped it would lie 7 km from R2's" in found[0]
+
+
+def test_the_file_whose_swapped_reading_lies_in_the_southern_ocean_is_named() -> None:
+    """QA57 F11: 300 Brazilian cities with lat and lon swapped as a whole (all at lat -74 to -34): read
+    with the correct homes swapped beside them, fewer rows lay far (a swap is no isometry of the sphere),
+    so the correct reps file was named and the accounts file never. The reading that puts the points at
+    inhabited latitudes wins."""
+    cities = [  # real Brazilian cities (lat, lon) with homes at the first four
+        (-23.55, -46.64), (-22.91, -43.18), (-19.92, -43.94), (-12.98, -38.49), (-3.72, -38.54),
+        (-15.78, -47.93), (-3.12, -60.02), (-25.43, -49.27), (-8.05, -34.90), (-30.03, -51.23),
+        (-1.46, -48.50), (-16.68, -49.25), (-2.53, -44.30), (-9.67, -35.74), (-5.09, -42.80),
+        (-20.32, -40.34), (-10.91, -37.07), (-7.12, -34.86), (-27.60, -48.55), (-5.79, -35.21),
+    ]  # fmt: skip
+    reps = [(f"R{k}", lat, lon) for k, (lat, lon) in enumerate(cities[:4])]
+    accounts = _swap([(f"A{k}", lat, lon) for k, (lat, lon) in enumerate(cities)])
+    found = warnings(accounts, reps)
+    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole"), found
+    assert not any(w.startswith("r.csv") for w in found), found

@@ -21,9 +21,11 @@ readings "as written", "the accounts file typed wrong as a whole" and "the reps 
 whole" are compared by how many rows of either file they leave far from the other file. A whole-file
 reading is taken when it leaves at most half as many; the file is then named once, and the other file's
 rows are judged against it read the right way (a correct home is no longer named; a home typed wrong on
-its own still is). The coordinates alone cannot tell "the accounts are swapped" from "the homes are
-swapped" when the two fit equally well: the accounts file is then named, and the message says that the
-other reading fits as well.
+its own still is). Of two whole-file readings, the one that leaves fewer points beyond the inhabited
+latitudes (``POLAR_LAT``) is taken first (a swap is no isometry: Brazilian cities swapped lie in the
+Southern Ocean, and reading the correct homes swapped beside them left fewer rows far). The coordinates
+alone cannot tell "the accounts are swapped" from "the homes are swapped" when the two fit equally well:
+the accounts file is then named, and the message says that the other reading fits as well.
 """
 
 from __future__ import annotations
@@ -244,6 +246,18 @@ class _Reading:
     h_lon: np.ndarray
     far: int
 
+    @property
+    def polar(self) -> int:
+        """Points of both files beyond the inhabited latitudes (``POLAR_LAT``): where a reading of a whole
+        file puts them tells which file is typed wrong when distances alone cannot (QA57 F11)."""
+        lat = np.concatenate([self.a_lat, self.h_lat])
+        return int(((lat < POLAR_LAT[0]) | (lat > POLAR_LAT[1])).sum())
+
+
+# south of Cape Horn and north of the northernmost towns of note (Svalbard's aside): Brazilian cities
+# with lat and lon swapped lie at -34 to -74, in the Southern Ocean
+POLAR_LAT = (-56.0, 75.0)
+
 
 def _far(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray) -> int:
     ok = ~(np.isnan(to_lat) | np.isnan(to_lon))
@@ -279,7 +293,10 @@ def _readings(
         # account with lat and lon swapped named the reps file, whose homes read swapped lay near it)
         if top.far < written.far - 1 and 2 * top.far <= written.far:
             best.append(top)
-    return written, sorted(best, key=lambda r: r.far)  # stable: the accounts file first on a tie
+    # fewest points beyond the inhabited latitudes first, then fewest far (stable: the accounts file first
+    # on a tie): a swapped accounts file of 300 Brazilian cities left fewer rows far when the correct
+    # homes were read swapped into the Southern Ocean beside them, so the reps file was blamed (QA57 F11)
+    return written, sorted(best, key=lambda r: (r.polar, r.far))
 
 
 def misplaced_coordinates(
