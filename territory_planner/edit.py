@@ -417,6 +417,27 @@ def _raw_assignments(plan_dir: Path) -> pd.DataFrame:
     return frame.map(unneutralise)
 
 
+def _require_measures(plan_dir: Path, raw: pd.DataFrame, territories: pd.DataFrame) -> None:
+    """assignments.csv must hold workload and every balanced measure (territories.csv's ``*_target``
+    columns): the edited plan's objective and bands are recomputed from them (QA57 F14: a folder without
+    workload was read as 1 per account, an objective 69% below the plan's proven bound)."""
+    needed = ["workload"] + [c[: -len("_target")] for c in territories.columns if str(c).endswith("_target")]
+    missing = [m for m in dict.fromkeys(needed) if m not in raw.columns]
+    if missing:
+        raise InputError(
+            [
+                Problem(
+                    str(plan_dir / "assignments.csv"),
+                    None,
+                    m,
+                    "required column is missing: edit recomputes the plan's objective (workload x km) and "
+                    "its bands from it",
+                )
+                for m in missing
+            ]
+        )
+
+
 def _km(lat: np.ndarray, lon: np.ndarray, hlat: np.ndarray, hlon: np.ndarray) -> np.ndarray:
     """Great-circle km between matching rows (``haversine_km`` is pairwise; this is element by element)."""
     out = np.full(len(lat), np.nan)
@@ -475,8 +496,10 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     moved = (current != "") & (current != rep_ids[rep])
 
     out = _raw_assignments(plan_dir)
+    _require_measures(plan_dir, out, t)
     written_km = a["distance_km"].to_numpy(float)
-    dist = np.where(changed, np.round(km, 3), written_km)
+    # a row without its distance gets it from its rep's home (QA57 F14: every travel_km read 0.0)
+    dist = np.where(changed | ~np.isfinite(written_km), np.round(km, 3), written_km)
     out["rep_id"] = rep_ids[rep]
     out["moved"] = np.where(moved, "True", "False")
     out["distance_km"] = [f"{d:.3f}".rstrip("0").rstrip(".") if math.isfinite(d) else "" for d in dist]

@@ -897,3 +897,36 @@ def test_a_hand_edit_splits_the_company_target_over_the_edited_territories(tmp_p
     assert code3 == 0, output
     assert "suggested quotas (split by forecast) are not made again" in output
     assert not (tmp_path / "ed2" / "suggested_quotas.csv").exists()
+
+
+def test_a_plan_folder_without_workload_is_refused_and_missing_distances_are_recomputed(
+    base: Path, tmp_path: Path
+) -> None:
+    """QA57 F14: a plan folder with no manifest whose assignments.csv had no workload column was edited
+    with 1 per account (an objective 69% below the plan's proven bound), and one without distance_km
+    gave every territory a travel_km of 0.0. Now workload is required and a missing distance is
+    recomputed from the rep's home."""
+    import shutil
+
+    a, _, _ = read(base)
+    edits = write_edits(tmp_path / "e.csv", two_moves(a))
+    code, output = run(str(base), "--edits", str(edits), "--out", str(tmp_path / "full"))
+    assert code == 0, output
+    _, full, full_summary = read(tmp_path / "full")
+    for column in ("workload", "distance_km"):
+        plan = tmp_path / f"no_{column}"
+        shutil.copytree(base, plan)
+        (plan / "manifest.json").unlink()
+        raw = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False)
+        raw.drop(columns=[column]).to_csv(plan / "assignments.csv", index=False)
+        code, output = run(str(plan), "--edits", str(edits), "--out", str(tmp_path / f"ed_{column}"))
+        if column == "workload":
+            assert code == 1, output
+            assert "workload" in output
+            assert "required column is missing" in " ".join(output.split())
+            assert not (tmp_path / "ed_workload" / "assignments.csv").exists()
+        else:
+            assert code == 0, output
+            _, t, summary = read(tmp_path / f"ed_{column}")
+            assert t["travel_km"].tolist() == pytest.approx(full["travel_km"].tolist(), rel=1e-6)
+            assert summary["objective"] == pytest.approx(full_summary["objective"], rel=1e-6)
