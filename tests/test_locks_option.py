@@ -126,3 +126,17 @@ def test_a_lock_of_an_id_that_lost_its_zeros_names_the_account(tmp_path: Path) -
         (1, "did you mean '01003'? account ids are matched exactly)"),
         (2, "did you mean '1025'? account ids are matched exactly)"),
     ]
+
+
+def test_an_empty_locks_or_edits_file_is_said_to_be_empty(tmp_path: Path) -> None:
+    """QA57 F3: an empty edits or locks file read "not a readable CSV: No columns to parse from file"
+    (pandas' own text), where an empty accounts file reads "the file is empty"."""
+    from territory_planner.io.readers import read_csv_cells
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for what in ("locks", "edits"):
+        with pytest.raises(InputError) as info:
+            read_csv_cells(empty, what)
+        (problem,) = info.value.problems
+        assert problem.message == f"the file is empty: the {what} file needs a header row"

@@ -299,7 +299,11 @@ def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
         raise InputError(Problem(name, None, None, f"{what} file not found")) from None
     except UnicodeDecodeError as exc:
         raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pd.errors.EmptyDataError:  # QA57 F3: pandas' "No columns to parse from file"
+        raise InputError(
+            Problem(name, None, None, f"the file is empty: the {what} file needs a header row")
+        ) from None
+    except pd.errors.ParserError as exc:
         raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
 
 
