@@ -271,6 +271,10 @@ def build_options(
                 # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
                 raise ValueError(f"{key} must be a number, not {_as_written(value)}")
             if key in PATH_OPTIONS:
+                if not isinstance(value, str | Path):  # QA57 F13: `crm = 5`: Python's own message
+                    shown = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+                    what = _as_written(value) if shown is None else repr(shown)
+                    raise ValueError(f"{key} must be a file path (a text in quotes), not {what}")
                 kwargs[key] = Path(value)
             elif key == "balance":
                 measures = balance_measures(value)

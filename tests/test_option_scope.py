@@ -160,3 +160,24 @@ def test_a_scenario_number_that_is_nan_is_named_by_file_and_key(key: str) -> Non
 
     with pytest.raises(InputError, match=f"{key} must be a number > 0"):
         build_options({key: float("nan")})
+
+
+@pytest.mark.parametrize(("key", "value"), [("reps", True), ("crm", 5), ("accounts", ["a.csv"])])
+def test_a_scenario_path_that_is_no_text_is_named(key: str, value: object) -> None:
+    """QA57 F13: `crm = 5` failed with Python's "expected str, bytes or os.PathLike object, not int", and
+    `reps = true` became a file named "True", reported as not found."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match=f"{key} must be a file path \\(a text in quotes\\), not"):
+        build_options({key: value})
+
+
+def test_a_scenario_reps_key_that_is_no_text_is_named_with_its_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "b.toml"
+    scenario.write_text('accounts = "a.csv"\nreps = true\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "reps must be a file path (a text in quotes) or a [reps] table, not true" in text
+    assert "True" not in text

@@ -190,6 +190,16 @@ def _normalise(
                     problems.append(
                         Problem(src, line, f"reps.{rk}", f"unknown key reps.{rk} (path, add, remove)")
                     )
+                elif rk == "path" and not isinstance(rv, str):  # QA57 F13: `reps = true` read "True"
+                    shown = str(rv).lower() if isinstance(rv, bool) else repr(rv)
+                    problems.append(
+                        Problem(
+                            src,
+                            line,
+                            "reps.path" if isinstance(value, dict) else "reps",
+                            f"reps must be a file path (a text in quotes) or a [reps] table, not {shown}",
+                        )
+                    )
                 elif rk == "path":
                     reps["path"] = (path.parent / str(rv)).resolve()
                 elif rk == "add":
