@@ -310,3 +310,17 @@ def test_numbers_whose_sum_overflows_are_reported_by_row_and_nothing_warns(
     sized = [p for p in info.value.problems if p.column in ("potential", "capacity")]
     assert all("at most 1e15" in p.message for p in sized)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_an_id_with_a_control_character_is_reported(tmp_path: Path) -> None:
+    """QA57 F10: account ids holding a NUL or a vertical tab were accepted without a word, and the
+    workbook wrote them as A_x0000_B, matching nothing in the CSV or the CRM."""
+    accounts, reps = line_instance()
+    accounts[1]["account_id"] = "A\x00B"
+    accounts[2]["account_id"] = "C\x0bD"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    found = {(p.row, p.column): p.message for p in info.value.problems}
+    assert found[(2, "account_id")] == "account_id 'A?B' holds a control character (\\x00): remove it"
+    assert found[(3, "account_id")] == "account_id 'C?D' holds a control character (\\x0b): remove it"

@@ -160,6 +160,23 @@ def _scientific_ids(ids: pd.Series, name: str, file: str) -> list[Problem]:
     ]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _control_characters(ids: pd.Series, name: str, file: str) -> list[Problem]:
+    """Ids holding a control character (a NUL, a vertical tab pasted from a database or a PDF): invisible
+    on screen, matched by nothing in the CRM, and rewritten by the workbook as ``_x0000_`` (QA57 F10:
+    accepted without a word)."""
+    out = []
+    for i in np.flatnonzero(ids.str.contains(_CONTROL).to_numpy(dtype=bool)):
+        text = str(ids.iloc[i])
+        found = sorted({f"\\x{ord(c):02x}" for c in _CONTROL.findall(text)})
+        shown = _CONTROL.sub("?", text)
+        message = f"{name} {shown!r} holds a control character ({', '.join(found)}): remove it"
+        out.append(Problem(file, int(i) + 1, name, message, shown))
+    return out
+
+
 def near_miss_columns(columns: Iterable[str], fields: Iterable[Field], file: str) -> list[Problem]:
     """A problem for each column that is not read but looks like an optional column the table lacks."""
     columns = [str(c) for c in columns]
@@ -358,6 +375,7 @@ def parse_table(
                 out[f.name] = _text(raw[f.name])
                 if f.name in ID_COLUMNS:
                     problems += _scientific_ids(out[f.name], f.name, file)
+                    problems += _control_characters(out[f.name], f.name, file)
         elif f.kind == "number":
             out[f.name] = np.nan if f.default is None else f.default
         elif f.kind == "text":
