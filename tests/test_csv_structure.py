@@ -58,7 +58,7 @@ def test_a_row_with_a_cell_too_many_is_reported_with_its_row(tmp_path: Path) -> 
     )
     assert len(problems) == 1
     row, column, message = problems[0]
-    assert (row, column) == (2, None)  # the blank line is not a row
+    assert (row, column) == (2, "E")  # the blank line is not a row; E: the first cell past the header
     assert "the row has 5 cells but the header names 4 columns" in message
 
 
@@ -165,3 +165,6 @@ def test_a_bad_byte_is_blamed_on_its_data_row(tmp_path: Path, newline: str, mult
     assert problem.row == 3
     assert "not valid UTF-8" in problem.message
     assert "(in the header)" not in problem.message
+    assert problem.column == "B (name)"  # QA57 F7: the cell's column, and its text as cp1252 reads it
+    assert problem.value is not None
+    assert problem.value.endswith("Kö")

@@ -95,7 +95,7 @@ def test_a_row_longer_than_the_header_is_its_row(tmp_path: Path) -> None:
     locks = tmp_path / "locks.csv"
     locks.write_text("account_id,rep_id,note\nA1,R2\nA6,R1,keep: CEO, do not move\n", encoding="utf-8")
     [(row, column, _, message)] = _problems(a, r, locks)
-    assert (row, column) == (2, None)
+    assert (row, column) == (2, "D")  # the first cell past the header
     assert message.startswith("the row has 4 cells but the header names 3 columns")
 
 

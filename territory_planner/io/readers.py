@@ -209,7 +209,8 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
             Problem(
                 file,
                 row_no,
-                None,
+                # the first cell beyond the header (QA57 F7: README promised the column's letter)
+                column_letter(len(header)),
                 f"the row has {count} cells but the header names {len(header)} columns: a separator too "
                 "many, or a value with the separator in it that is not in quotes",
             )
@@ -261,16 +262,22 @@ def _swallowed_rows(
     ]
 
 
-def _where(before: bytes) -> tuple[int, int]:
-    """(line, data row) of the byte after ``before``: lines ended by LF, CRLF or CR alone (QA32 F-c: an
-    Excel-for-Mac file's bad byte was put "in the header"), data rows counted as records, a quoted cell's
-    line breaks inside its row (F-d: row 499 for data row 299), blank lines not counted; 0 for the header."""
+def _where(before: bytes) -> tuple[int, int, str | None, str]:
+    """(line, data row, column, the cell's text so far) of the byte after ``before``: lines ended by LF,
+    CRLF or CR alone (QA32 F-c: an Excel-for-Mac file's bad byte was put "in the header"), data rows
+    counted as records, a quoted cell's line breaks inside its row (F-d: row 499 for data row 299), blank
+    lines not counted; 0 for the header. The column is the header's name of the cell the byte is in, with
+    its letter (QA57 F7: "Caf\xe9" in `name` was reported with no column), None in the header."""
     line = before.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
     text, sep = csv_text(before)  # valid UTF-8 up to the bad byte; a sep= line is no record
-    records = sum(
-        1 for row in csv.reader(io.StringIO(text + "x"), delimiter=sep) if any(c.strip() for c in row)
-    )
-    return line, max(records - 1, 0)
+    rows = [row for row in csv.reader(io.StringIO(text + "x"), delimiter=sep) if any(c.strip() for c in row)]
+    if len(rows) < 2:
+        return line, 0, None, ""
+    header, cells = rows[0], rows[-1]
+    k = len(cells) - 1
+    name = header[k].strip() if k < len(header) else ""
+    column = f"{column_letter(k)} ({name})" if name else column_letter(k)
+    return line, len(rows) - 1, column, cells[-1][:-1]
 
 
 def _checked_frame(text: str, sep: str, name: str) -> pd.DataFrame:
@@ -314,12 +321,18 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     try:
         text, sep = csv_text(data)
     except UnicodeDecodeError as exc:
-        line, record = _where(data[: exc.start])
-        raise _problem(
-            path,
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-            "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
-            row=record or None,  # the header has no data row (QA29 F13)
+        line, record, column, cell = _where(data[: exc.start])
+        # the cell as the Windows code page reads it, up to the bad byte and one past it ("Café")
+        shown = cell + data[exc.start : exc.start + 1].decode("cp1252", errors="replace")
+        raise InputError(
+            Problem(
+                str(path),
+                record or None,  # the header has no data row (QA29 F13)
+                column,
+                f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
+                "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
+                shown if record else "",
+            )
         ) from exc
     try:
         frame = _checked_frame(text, sep, str(path))
