@@ -682,3 +682,37 @@ def test_no_hand_off_file_or_map_replaces_an_input_the_plan_was_made_from(
         assert "the map is an .html file" in " ".join(res.output.split())
     assert accounts.read_bytes() == before
     assert not (tmp_path / "map.txt").exists()
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_folder_behind(
+    plan_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA57 F12: on a full disk `export --format xlsx` ended in a 20-frame traceback (xlsxwriter's
+    FileCreateError around the OSError), exit 1; `export --format changes` left its new --out folder
+    behind, empty. Now one line naming the path, exit 2, and nothing left."""
+    import errno
+
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    from territory_planner.export import api as export_api
+
+    def full(_self: object) -> None:
+        raise FileCreateError(OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", full)
+    res = export(plan_dir, "xlsx", tmp_path / "plan.xlsx")
+    assert res.exit_code == 2, res.output
+    assert f"cannot write {tmp_path / 'plan.xlsx'}: No space left on device" in " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert not list(tmp_path.iterdir())
+
+    def no_space(path: Path, _text: str) -> None:  # as atomic_write_text says a full disk
+        from territory_planner.errors import OutputPathError
+
+        raise OutputPathError(path, "No space left on device")
+
+    monkeypatch.setattr(export_api, "atomic_write_text", no_space)
+    res = export(plan_dir, "changes", tmp_path / "handoff")
+    assert res.exit_code == 2, res.output
+    assert not (tmp_path / "handoff").exists()

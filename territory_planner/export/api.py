@@ -7,6 +7,7 @@ replaced, so bad input never leaves a half-written output; an existing output is
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -53,8 +54,15 @@ def write_csv_files(
         path: ("\ufeff" if bom else "") + csv_text(frame)
         for path, frame in zip(paths, frames.values(), strict=True)
     }
-    for path, text in texts.items():
-        atomic_write_text(path, text)
+    made = not folder.exists()
+    try:
+        for path, text in texts.items():
+            atomic_write_text(path, text)
+    except BaseException:
+        if made:  # a folder this export made, left empty by a failed write (QA57 F12: a full disk)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return paths
 
 

@@ -351,4 +351,32 @@ def write_workbook(plan: PlanTables, path: Path, currency: str | None = None) ->
             if frame is not None:
                 write_frame(book, styles, f"{level.title()}s", frame, plan.level_bands(level))
     finally:
+        _close(book)
+
+
+def _close(book: Any) -> None:
+    """Close the workbook; its failure (a full disk) comes out as the OSError behind it, with xlsxwriter's
+    half-written zip file freed here, quietly: left to the interpreter's exit, its ``__del__`` printed a
+    second traceback under the one-line error (QA57 F12)."""
+    import gc
+    import sys
+
+    try:
         book.close()
+    except Exception as exc:  # xlsxwriter's FileCreateError wraps the OSError
+        cause = next((a for a in exc.args if isinstance(a, OSError)), None)
+        error = OSError(cause.errno, cause.strerror) if cause is not None else None
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda _unraisable: None
+        try:
+            chain: list[BaseException | None] = [exc, exc.__context__, exc.__cause__, cause]
+            for e in chain:
+                if e is not None:  # the frames holding the zip file go with the tracebacks
+                    e.__traceback__ = None
+            del exc, chain, cause
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        if error is None:
+            raise
+        raise error from None

@@ -25,6 +25,29 @@ def cannot_write(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise OutputPathError(path, reason(exc)) from exc
+    except Exception as exc:
+        # a writer's own error around the OSError (xlsxwriter's FileCreateError on a full disk: QA57 F12,
+        # a 20-frame traceback where every other output says "cannot write ...: No space left on device")
+        cause = _os_error(exc)
+        if cause is None:
+            raise
+        raise OutputPathError(path, reason(cause)) from exc
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The ``OSError`` among an exception's arguments, causes and contexts, if any."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError):
+            return e
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+        todo += [c for c in (e.__cause__, e.__context__) if c is not None]
+    return None
 
 
 def check_writable(path: Path) -> None:
