@@ -27,7 +27,6 @@ from rich.table import Table
 from territory_planner import __version__
 from territory_planner.cli_support import (
     FINITE,
-    INTERRUPTED,
     MAX_ROWS_SHOWN,
     FiniteFloatRange,
     check_errors_file,
@@ -319,6 +318,7 @@ def run() -> None:
         from territory_planner.interrupt import on_sigint
 
         signal.signal(signal.SIGINT, on_sigint)
+        signal.signal(signal.SIGTERM, on_sigint)
     try:
         main.main(standalone_mode=True)
     except SystemExit as exc:
@@ -328,7 +328,9 @@ def run() -> None:
             print(exc.code, file=sys.stderr)
             code = 1
     except KeyboardInterrupt:  # outside a command's own handling (which says "Interrupted")
-        code = INTERRUPTED
+        from territory_planner.interrupt import stopped_by
+
+        code = stopped_by()[1]
     except BaseException:  # noqa: BLE001 - shown as Python would, then the same safe exit
         traceback.print_exc()
         code = 1

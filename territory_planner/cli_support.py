@@ -302,9 +302,6 @@ def check_errors_file(path: Path | None, force: bool, inputs: Iterable[Path | st
     check_replace_file(path, force or earlier, inputs)
 
 
-INTERRUPTED = 130  # exit code after Ctrl-C (128 + SIGINT), as shells report it
-
-
 def handle_errors(out_param: str | None = "out", errors_param: str | None = None) -> Callable[[F], F]:
     """Decorator for click commands: map domain errors to messages and exit codes.
 
@@ -368,11 +365,14 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
             except KeyboardInterrupt:
                 # Ctrl-C: the shell's code for SIGINT, not bad input's 1 (QA13 9); outputs are staged and
                 # moved into place whole, so nothing half-written is left and no earlier plan is touched
+                from territory_planner.interrupt import stopped_by
+
+                what, code = stopped_by()
                 console.print(
-                    "[bold red]Interrupted:[/] the command stopped before it finished; an output folder "
+                    f"[bold red]{what}:[/] the command stopped before it finished; an output folder "
                     "is only ever moved into place whole, so any earlier one is as it was"
                 )
-                sys.exit(INTERRUPTED)
+                sys.exit(code)
             if errors_file is not None:
                 _write_errors_file(InputError([]), Path(errors_file), console)
             if out_param and kwargs.get(out_param):

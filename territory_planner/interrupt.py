@@ -14,10 +14,26 @@ import threading
 USER_INTERRUPT = threading.Event()
 
 
-def on_sigint(_signum: int, _frame: object) -> None:
-    """SIGINT handler: remember it, then raise KeyboardInterrupt as Python's own handler does."""
+# the signal that stopped the command (SIGINT or SIGTERM), for its message and exit code (128 + it)
+RECEIVED: list[int] = []
+
+
+def on_sigint(signum: int, _frame: object) -> None:
+    """SIGINT (and SIGTERM) handler: remember it, then raise KeyboardInterrupt as Python's own SIGINT
+    handler does, so that a SIGTERM (a scheduler, ``kill``, a container stopping) stops the command the
+    same way: staged outputs dropped, an earlier plan as it was, a line saying so (QA57 F15: exit 143 and
+    not a word)."""
+    RECEIVED[:] = [signum]
     USER_INTERRUPT.set()
     raise KeyboardInterrupt
+
+
+def stopped_by() -> tuple[str, int]:
+    """How the message names the signal that stopped the command, and the exit code shells report."""
+    import signal
+
+    signum = RECEIVED[0] if RECEIVED else int(signal.SIGINT)
+    return ("Terminated (SIGTERM)" if signum == signal.SIGTERM else "Interrupted"), 128 + signum
 
 
 def raise_if_interrupted() -> None:

@@ -421,3 +421,37 @@ def test_the_pages_name_the_plan_and_its_scenario(line: tuple[Path, Path], tmp_p
     page = (tmp_path / "leave-edited" / "map.html").read_text(encoding="utf-8")
     assert "<h1>Territory plan leave-edited: " in page
     assert "scenario leave.toml · edited by hand from leave-2027" in page
+
+
+def test_sigterm_stops_a_plan_with_a_line_and_leaves_the_earlier_plan(tmp_path: Path) -> None:
+    """QA57 F15: a SIGTERM (a scheduler, `kill`, a container stopping) ended `plan` with exit 143 and not a
+    word. Now it stops as Ctrl-C does: the line, 143 (128 + SIGTERM), the earlier plan as it was."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = Path(__file__).resolve().parents[1] / "sample_data"
+    out = tmp_path / "p"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # an earlier plan's folder
+    (out / "assignments.csv").write_text("account_id,rep_id\nA,R\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    args = ["plan", "--accounts", str(data / "accounts.csv"), "--reps", str(data / "reps.csv")]
+    args += ["--out", str(out), "--force", "--gap", "0", "--time-limit", "60"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from territory_planner.cli import run; run()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the first progress line: the inputs are read, the solve begins
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=60)
+    err = first + rest
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Terminated (SIGTERM): the command stopped before it finished" in " ".join(err.split())
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".p.*"))  # no staging folder left
