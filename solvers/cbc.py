@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+import warnings
 
 import numpy as np
 import pulp
@@ -24,9 +25,16 @@ def _cbc_path() -> str | None:
     found = shutil.which("cbc")
     if found:
         return found
-    for make in (pulp.PULP_CBC_CMD, pulp.COIN_CMD):
+    # PULP_CBC_CMD (the wheel's own binary) is deprecated in PuLP 3.3 and gone in 4.0, where COIN_CMD finds
+    # the binary `pip install pulp[cbc]` brings: each is asked for only if this PuLP has it
+    for name in ("PULP_CBC_CMD", "COIN_CMD"):
+        make = getattr(pulp, name, None)
+        if make is None:
+            continue
         try:
-            solver = make(msg=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                solver = make(msg=False)
             if solver.available() and solver.path:
                 return str(solver.path)
         except Exception:  # noqa: BLE001 - an unusable solver is simply "not available"
