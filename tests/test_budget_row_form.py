@@ -65,3 +65,20 @@ def test_the_mip_budget_row_has_one_term_per_unit_and_the_same_optimum(tmp_path:
     )  # fmt: skip
     assert res.objective == pytest.approx(best, rel=1e-9)
     assert repair.feasible(spec, res.unit_rep)
+
+
+def test_no_plan_yet_names_the_disruption_budget_among_what_to_loosen(tmp_path: Path) -> None:
+    """QA56 F2: a run with a budget just above the least share ended "no plan found yet ... try a wider
+    --tolerance", where the budget was what bound: the options the model has are all named."""
+    from territory_planner.optimize import pipeline
+
+    spec = _spec(tmp_path)
+    assert pipeline._looser(spec) == ["a wider --tolerance", "a larger --max-moved-share"]
+    bare = dataclasses.replace(spec, budget=None)
+    assert pipeline._looser(bare) == ["a wider --tolerance"]
+    counted = dataclasses.replace(spec, budget=None, rep_budget_share=0.2, max_accounts=3)
+    assert pipeline._looser(counted) == [
+        "a wider --tolerance",
+        "a larger --max-moved-share-per-rep",
+        "looser --min-accounts / --max-accounts",
+    ]

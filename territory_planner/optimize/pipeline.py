@@ -371,13 +371,29 @@ def _stage_seconds(run: Run) -> dict[str, float]:
 def _no_plan_message(run: Run) -> str:
     used = sorted(run.stages, key=lambda s: -s.seconds)
     spent = ", ".join(f"{s.name} {s.seconds:.1f}s ({s.outcome})" for s in used[:4])
+    looser = ", ".join(_looser(run.spec))
     if run.budget.limited:
         return (
             f"no plan found yet in the time limit of {run.budget.limit:g}s ({spent}); this is not a proof "
-            f"that no plan exists: try --time-limit {run.budget.suggest():.0f}, a wider --tolerance, or "
-            "--relax for the least-violation plan"
+            f"that no plan exists: try --time-limit {run.budget.suggest():.0f}, {looser}, or --relax for "
+            "the least-violation plan"
         )
-    return f"no plan found ({spent}); try a wider --tolerance, or --relax for the least-violation plan"
+    return f"no plan found ({spent}); try {looser}, or --relax for the least-violation plan"
+
+
+def _looser(spec: ModelSpec) -> list[str]:
+    """The options whose loosening may let a plan be found, of those the model has (QA56 F2: a run whose
+    disruption budget was what bound was told only "a wider --tolerance")."""
+    out = ["a wider --tolerance"]
+    if spec.budget is not None:
+        out.append("a larger --max-moved-share")
+    if spec.rep_budget_share is not None:
+        out.append("a larger --max-moved-share-per-rep")
+    if spec.groups is not None:
+        out += [f"a wider --{level}-tolerance" for level in spec.groups.levels]
+    if spec.min_accounts is not None or spec.max_accounts is not None:
+        out.append("looser --min-accounts / --max-accounts")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- stages
