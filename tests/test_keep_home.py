@@ -237,9 +237,10 @@ def test_a_home_locked_elsewhere_is_named_with_its_lock_and_no_keep_home_hint() 
         "2 unit(s) at a rep's home (its polygon, or within 1 km) go to a rep based elsewhere"
     )
     assert "R1's home account H goes to R2, 111 km from it (locked to R2)" in note
-    assert "R3's home account P (Big State) goes to R2, 222 km from it" in note
+    # P alone (workload 1) is above R3's band (at most 0.7333): forced away too, so no --keep-home hint
     assert note.endswith(
-        "--keep-home 1 keeps the 1 not locked elsewhere or of another segment with a rep based there"
+        "R3's home account P (Big State) goes to R2, 222 km from it (alone it is above R3's band: "
+        "workload 1, at most 0.7333)"
     )
     plan = np.array([1, 2])
     (note,) = lost_homes(p, plan, p.home_lat, p.home_lon, np.ones(3, dtype=bool))
@@ -301,7 +302,8 @@ def test_a_bad_flag_beside_a_scenario_names_the_command_line(tmp_path: Path) -> 
     res = CliRunner().invoke(main, ["validate", str(scenario), "--keep-home", "nan"])
     assert res.exit_code == 2, res.output  # a flag's value: a usage error, as click's own checks
     text = " ".join(res.output.split())
-    assert "command line │ │ --keep-home │ nan │ --keep-home must be a distance" in text
+    # click refuses it before the scenario is read (QA57 F1: no number flag takes nan), naming the flag
+    assert "Invalid value for '--keep-home': 'nan' is not a finite number" in text
     assert "base.toml" not in text
     res = CliRunner().invoke(main, ["validate", str(scenario)])  # the scenario's own bad value is its own
     assert res.exit_code == 1, res.output
@@ -478,3 +480,22 @@ def test_an_area_member_joining_its_area_says_area_not_family() -> None:
     plan = Plan(np.array([1]), np.array([1, 1]), p.home_lat, p.home_lon, np.zeros(2, dtype=bool), None)  # type: ignore[arg-type]
     reasons = move_reasons(p, plan, p.account_distance(p.home_lat, p.home_lon), np.array(["R1", "R2"]))
     assert reasons[0] == "family: joins area 37067 with R2"
+
+
+def test_a_home_account_above_its_reps_band_is_said_and_not_offered_to_keep_home() -> None:
+    """QA56 F3: the note offered --keep-home 1 for São Paulo, R01's home, which alone is above R01's band
+    (following it ended in exit 1). Such a unit is forced away: said, and left out of the hint."""
+    acc = [
+        {"account_id": "BIG", "lat": 0.0, "lon": 0.0, "potential": 30.0, "workload": 1.0},
+        {"account_id": "S", "lat": 0.0, "lon": 2.0, "potential": 5.0, "workload": 1.0},
+        {"account_id": "T", "lat": 0.0, "lon": 1.0, "potential": 5.0, "workload": 1.0},
+    ]
+    reps = [{"rep_id": "R1", "lat": 0.0, "lon": 0.0}, {"rep_id": "R2", "lat": 0.0, "lon": 2.0}]
+    p = _problem(acc, reps)  # target 20 each, +-10%: BIG (30) is above R1's 22
+    (note,) = lost_homes(p, np.array([1, 0, 0]), p.home_lat, p.home_lon, np.ones(2, dtype=bool))
+    assert "R1's home account BIG goes to R2, 222 km from it (alone it is above R1's band: potential" in note
+    assert "$30, at most $22)" in note
+    assert "R2's home account S goes to R1" in note
+    assert note.endswith(
+        "--keep-home 1 keeps the 1 not forced away (a lock, a segment, a band) with a rep based there"
+    )

@@ -270,7 +270,7 @@ def lost_homes(
         lines.append(f"{whose} home {what} goes to {p.rep_ids[j]}, {_km_text(to)} from it{why}")
     hint = ""
     if free and not kept:
-        them = "them" if free == len(lost) else f"the {free} not locked elsewhere or of another segment"
+        them = "them" if free == len(lost) else f"the {free} not forced away (a lock, a segment, a band)"
         hint = f". --keep-home {km:g} keeps {them} with a rep based there"
     what = "unit(s)" if any(p.unit_size[u] > 1 for u, _ in lost) or p.home_unit is not None else "account(s)"
     # QA12 N5: "(within 0 km)" for a polygon that holds the home
@@ -294,6 +294,15 @@ def _forced(p: TerritoryProblem, u: int, near: list[int]) -> str:
         return f" (locked to {p.rep_ids[int(locked[0])]})"
     if not p.allowed[u, near].any():
         return " (no rep based there serves its segment)"
+    over = p.unit_amount[u][:, None] > p.upper_band[:, near] * (1 + 1e-9)  # (measures, near reps)
+    if over.any(axis=0).all():  # alone above the band of every rep based there (QA56 F3: São Paulo)
+        from territory_planner.optimize.prechecks import amount
+
+        r = near[0]
+        m = int(np.flatnonzero(over[:, 0])[0])
+        measure = p.measures[m]
+        alone, most = amount(float(p.unit_amount[u, m]), measure), amount(float(p.upper_band[m, r]), measure)
+        return f" (alone it is above {p.rep_ids[r]}'s band: {measure} {alone}, at most {most})"
     return ""
 
 
