@@ -101,11 +101,16 @@ def read_edits(
             _same_plan(Path(path), plan)
         else:
             _assignments_unchanged(Path(path), plan)
-        raw = read_table(path, sheet)
+        # cells the workbook holds wrong (#N/A) are reported with the rows' other problems, in one run
+        # (QA57 F4: a #N/A hid a duplicate row and an unknown account until the next run)
+        raw = read_table(path, sheet, defer_cells=True)
+        cells = list(raw.excel.problems) if raw.excel is not None else []
         try:
             edits = _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
         except InputError as err:
-            raise InputError(relocate(err.problems, [raw.excel])) from None
+            raise InputError(relocate([*cells, *err.problems], [raw.excel])) from None
+        if cells:
+            raise InputError(relocate(cells, [raw.excel]))
         if sheet == "assignments":
             # its changed rows are the edits: the others are no edits, and no locks of a manual plan or of
             # --rebalance (QA52 F3: locks.csv listed all 180 accounts, so a later --rebalance and

@@ -930,3 +930,19 @@ def test_a_plan_folder_without_workload_is_refused_and_missing_distances_are_rec
             _, t, summary = read(tmp_path / f"ed_{column}")
             assert t["travel_km"].tolist() == pytest.approx(full["travel_km"].tolist(), rel=1e-6)
             assert summary["objective"] == pytest.approx(full_summary["objective"], rel=1e-6)
+
+
+def test_an_edits_workbooks_error_cell_comes_with_the_rows_other_problems(base: Path, tmp_path: Path) -> None:
+    """QA57 F4: an edits workbook with a #N/A cell, an account listed twice and one not in the plan said
+    only the #N/A; the other two showed on the next run. Now all three in one run."""
+    a, _, _ = read(base)
+    first, second = two_moves(a)
+    book, sheet = edits_workbook([first, (second[0], "#N/A"), first, ("NOPE", first[1])])
+    path = tmp_path / "edits.xlsx"
+    book.save(path)
+    code, output = run(str(base), "--edits", str(path), "--out", str(tmp_path / "ed"))
+    assert code == 1, output
+    text = " ".join(output.split())
+    assert "the cell holds the Excel error #N/A" in text
+    assert "is listed twice" in text
+    assert "account is not in the plan" in text
