@@ -168,3 +168,18 @@ def test_a_bad_byte_is_blamed_on_its_data_row(tmp_path: Path, newline: str, mult
     assert problem.column == "B (name)"  # QA57 F7: the cell's column, and its text as cp1252 reads it
     assert problem.value is not None
     assert problem.value.endswith("Kö")
+
+
+def test_a_row_with_a_cell_too_many_comes_with_the_tables_other_problems(tmp_path: Path) -> None:
+    """QA57 F6: a row with a cell too many hid a duplicate id and a negative potential on other rows until
+    the next run. The row is reported (its extra cell not read) beside every other problem."""
+    a = tmp_path / "accounts.csv"
+    a.write_text(
+        "account_id,lat,lon,potential\nA1,0,0,1\nA2,0,1,2,extra\nA3,1,1,3\nA3,1,2,-4\n", encoding="utf-8"
+    )
+    r = tmp_path / "reps.csv"
+    r.write_text(REPS)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    found = {(p.row, p.column) for p in info.value.problems if Path(p.file).name == "accounts.csv"}
+    assert {(2, "E"), (4, "account_id"), (4, "potential")} <= found

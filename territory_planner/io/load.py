@@ -610,6 +610,7 @@ def load_inputs(
     locks_from: tuple[str, dict[str, int]] | None = None
     try:
         raw_a = read_table(accounts_path, "accounts", defer_cells=True)
+        problems += raw_a.problems  # rows longer than the header, with every other problem (QA57 F6)
         if locks is not None:
             from territory_planner.io.locks import apply_locks
 
@@ -667,6 +668,7 @@ def load_inputs(
     written_reps: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them
     try:
         raw_r = read_table(reps_path, "reps", defer_cells=True)
+        problems += raw_r.problems
         if raw_r.geometry is not None:
             problems += _rep_homes(raw_r, str(reps_path))
         if roster_edits is not None:

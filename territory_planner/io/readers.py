@@ -34,6 +34,9 @@ class RawTable:
     geometry: Any = None  # geopandas.GeoSeries in EPSG:4326, aligned with frame, or None
     excel: ExcelInfo | None = None  # sheet, Excel rows and cell types, for tables read from a workbook
     separator: str | None = None  # a CSV's column separator (",", ";" or a tab; see io/numbers.py)
+    # a CSV's rows longer than its header, read without their extra cells when the caller reports them
+    # with the table's other problems (``read_table(defer_cells=True)``; QA57 F6: they hid the rest)
+    problems: tuple[Problem, ...] = ()
 
 
 def _problem(path: Path, message: str, row: int | None = None, column: str | None = None) -> InputError:
@@ -285,11 +288,27 @@ def _checked_frame(text: str, sep: str, name: str) -> pd.DataFrame:
     pandas' own errors are the caller's to word. ``usecols``: a row's extra cells (checked blank: a
     trailing separator) are not read, and pandas never takes a first column as the index when the rows
     are longer than the header."""
+    frame, deferred = _frame_and_long_rows(text, sep, name)
+    if deferred:
+        raise InputError(list(deferred))
+    return frame
+
+
+def _frame_and_long_rows(text: str, sep: str, name: str) -> tuple[pd.DataFrame, tuple[Problem, ...]]:
+    """``_checked_frame``, with rows longer than the header returned as problems (the frame read
+    without their extra cells) when they are the only structure problems; any other raises."""
     structure, width = csv_structure_problems(text, sep, name)
-    if structure:
+    if structure and not all(_long_row(p) for p in structure):
         raise InputError(structure)
     usecols = range(width) if width else None
-    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, usecols=usecols)
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, usecols=usecols)
+    return frame, tuple(structure)
+
+
+def _long_row(problem: Problem) -> bool:
+    return problem.message.startswith("the row has ") or problem.message.endswith(
+        "more rows with more cells than the header"
+    )
 
 
 def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
@@ -314,7 +333,9 @@ def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
         raise InputError(Problem(name, None, None, f"not a readable CSV: {exc}")) from None
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+def _read_csv(path: Path, defer: bool = False) -> tuple[pd.DataFrame, str, tuple[Problem, ...]]:
+    """A CSV table's cells, its separator and, with ``defer``, the rows longer than its header as
+    problems (``RawTable.problems``) rather than raised."""
     data = path.read_bytes()
     if not data.strip():
         raise _problem(path, "the file is empty")
@@ -335,11 +356,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             )
         ) from exc
     try:
-        frame = _checked_frame(text, sep, str(path))
+        frame, deferred = _frame_and_long_rows(text, sep, str(path))
     except pd.errors.ParserError as exc:
         raise _problem(path, f"cannot parse as CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise _problem(path, "the file has no header row") from exc
+    if deferred and not defer:
+        raise InputError(list(deferred))
     if frame.empty:
         raise _problem(path, "the file has a header but no data rows")
     if len(frame.columns) == 1 and any(c in str(frame.columns[0]) for c in "|:"):
@@ -348,7 +371,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
             f"the header is one column ({str(frame.columns[0])[:60]!r}); "
             "separate the columns with commas (or semicolons, or tabs)",
         )
-    return frame, sep
+    return frame, sep, deferred
 
 
 def _layer(path: Path, table: str | None) -> str | None:
@@ -486,7 +509,8 @@ def _read_geo(path: Path, table: str | None = None) -> tuple[pd.DataFrame, Any]:
 def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool = False) -> RawTable:
     """Raw cells of one table; ``table`` names the sheet to read in a workbook (default: the file's stem;
     a workbook without such a sheet is read from its first sheet). ``defer_cells``: a workbook's error
-    cells are left in ``excel.problems`` for the table's validation (``read_sheet``)."""
+    cells are left in ``excel.problems`` for the table's validation (``read_sheet``), and a CSV's rows
+    longer than its header in ``problems`` (the caller reports them with the table's others)."""
     path = Path(path)
     if not path.exists():
         raise _problem(path, "file not found")
@@ -506,8 +530,9 @@ def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool 
             frame=_lower_columns(frame, path),
             excel=excel.renamed({k: v for k, v in names.items() if k != v}),
         )
+    deferred: tuple[Problem, ...] = ()
     if ext == ".csv":
-        frame, separator = _read_csv(path)
+        frame, separator, deferred = _read_csv(path, defer=defer_cells)
     elif ext in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
@@ -519,4 +544,5 @@ def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool 
             frame = frame.drop(columns=["geometry"])
     else:
         frame, geometry = _read_geo(path, table)
-    return RawTable(path=path, frame=_lower_columns(frame, path), geometry=geometry, separator=separator)
+    frame = _lower_columns(frame, path)
+    return RawTable(path=path, frame=frame, geometry=geometry, separator=separator, problems=deferred)
