@@ -100,15 +100,13 @@ def test_areas_become_units_border_tie_break_and_named(tmp_path: Path) -> None:
     assert (out_dir / "map.html").is_file()
 
 
-def test_contiguous_by_area(tmp_path: Path) -> None:
-    """Rook adjacency of the four areas; each rep's territory must be one piece of areas."""
-    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
-    a, r = write(tmp_path, rows)
-    opts = build_options(
+def _rook_contiguous(folder: Path, a: Path, r: Path):  # type: ignore[no-untyped-def]
+    """Options for a plan by the four areas, rook adjacency, connected territories, potential +-5%."""
+    return build_options(
         {
             "accounts": a,
             "reps": r,
-            "areas": areas_file(tmp_path),
+            "areas": areas_file(folder),
             "contiguous": True,
             "rook": True,
             "time_limit": 10,
@@ -116,6 +114,13 @@ def test_contiguous_by_area(tmp_path: Path) -> None:
             "tolerance": 0.05,
         }
     )
+
+
+def test_contiguous_by_area(tmp_path: Path) -> None:
+    """Rook adjacency of the four areas; each rep's territory must be one piece of areas."""
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    a, r = write(tmp_path, rows)
+    opts = _rook_contiguous(tmp_path, a, r)
     out = api.solve(opts)
     c = out.summary["contiguity"]
     assert c["contiguous"] is True
@@ -376,18 +381,7 @@ def test_a_piece_cut_off_by_empty_areas_names_them(tmp_path: Path) -> None:
     no account (no units): the proof says so, where it spoke of "the map" as if Z1 were an island."""
     rows = [acc("A", 0.05, 0.05), *(acc(f"D{k}", 0.15 + 0.01 * k, 0.15, named=True) for k in range(3))]
     a, r = write(tmp_path, rows)
-    opts = build_options(
-        {
-            "accounts": a,
-            "reps": r,
-            "areas": areas_file(tmp_path),
-            "contiguous": True,
-            "rook": True,
-            "time_limit": 10,
-            "balance": "potential",
-            "tolerance": 0.05,
-        }
-    )
+    opts = _rook_contiguous(tmp_path, a, r)
     with pytest.raises(InfeasibleError) as exc:
         api.solve(opts)
     texts = [c.message for c in exc.value.conflicts]
