@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,6 +271,8 @@ def build_options(
             if key in NUMBER_OPTIONS and (isinstance(value, bool) or not isinstance(value, int | float)):
                 # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
                 raise ValueError(f"{key} must be a number, not {_as_written(value)}")
+            if key in NUMBER_OPTIONS and not math.isfinite(value):  # TOML's inf and nan (QA57 F1, QA59)
+                raise ValueError(f"{key} must be a finite number, not {value}")
             if key in PATH_OPTIONS:
                 if not isinstance(value, str | Path):  # QA57 F13: `crm = 5`: Python's own message
                     shown = value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -76,6 +76,13 @@ def test_no_plan_yet_names_the_disruption_budget_among_what_to_loosen(tmp_path: 
     assert pipeline._looser(spec) == ["a wider --tolerance", "a larger --max-moved-share"]
     bare = dataclasses.replace(spec, budget=None)
     assert pipeline._looser(bare) == ["a wider --tolerance"]
+    kept = dataclasses.replace(
+        spec.problem, unit_home_kept=np.ones(spec.problem.n_units, dtype=bool), home_km=2.0
+    )
+    assert (
+        pipeline._looser(dataclasses.replace(bare, problem=kept))[-1]
+        == "a smaller --keep-home than 2 (or none)"
+    )
     counted = dataclasses.replace(spec, budget=None, rep_budget_share=0.2, max_accounts=3)
     assert pipeline._looser(counted) == [
         "a wider --tolerance",

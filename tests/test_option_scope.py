@@ -158,8 +158,10 @@ def test_a_scenario_number_that_is_nan_is_named_by_file_and_key(key: str) -> Non
     from territory_planner.errors import InputError
     from territory_planner.options import build_options
 
-    with pytest.raises(InputError, match=f"{key} must be a number > 0"):
+    with pytest.raises(InputError, match=f"{key} must be a finite number, not nan"):
         build_options({key: float("nan")})
+    with pytest.raises(InputError, match=f"{key} must be a number > 0"):
+        build_options({key: -1.0})
 
 
 @pytest.mark.parametrize(("key", "value"), [("reps", True), ("crm", 5), ("accounts", ["a.csv"])])
@@ -181,3 +183,15 @@ def test_a_scenario_reps_key_that_is_no_text_is_named_with_its_line(tmp_path: Pa
     text = " ".join(res.output.split())
     assert "reps must be a file path (a text in quotes) or a [reps] table, not true" in text
     assert "True" not in text
+
+
+@pytest.mark.parametrize("key", ["disruption_weight", "keep_home", "gap", "max_accounts", "seed"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_a_scenario_number_that_is_not_finite_is_refused(key: str, value: float) -> None:
+    """QA59: `disruption_weight = inf` passed its range check (0 to inf) in a scenario and a sweep grid,
+    and the run failed on numpy's warnings."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match=f"{key} must be a finite number, not {value}"):
+        build_options({key: value})

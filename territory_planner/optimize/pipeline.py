@@ -393,6 +393,9 @@ def _looser(spec: ModelSpec) -> list[str]:
         out += [f"a wider --{level}-tolerance" for level in spec.groups.levels]
     if spec.min_accounts is not None or spec.max_accounts is not None:
         out.append("looser --min-accounts / --max-accounts")
+    p = spec.problem
+    if p.unit_home_kept is not None and p.home_km is not None and p.unit_home_kept.any():
+        out.append(f"a smaller --keep-home than {p.home_km:g} (or none)")  # QA59: in force, unnamed
     return out
 
 
