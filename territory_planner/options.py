@@ -95,6 +95,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
+MAX_TARGET = 1e15  # a company target above this is no amount of money its quotas can be split in cents
 PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 NUMBER_OPTIONS = {
     "keep_home", "max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight", "time_limit",
@@ -312,6 +313,8 @@ def build_options(
                 v = float(value)
                 if not 0 < v < float("inf"):  # nan too (QA57 F1: a run with no time limit and no bound)
                     raise ValueError(f"{key} must be a number > 0")
+                if key == "company_target" and v > MAX_TARGET:  # QA59: 1e20 overflowed the cents split
+                    raise ValueError(f"company_target must be at most {MAX_TARGET:.0e} (a quota in cents)")
                 kwargs[key] = v
             elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads", "design_districts"}:
                 if isinstance(value, float) and not value.is_integer():

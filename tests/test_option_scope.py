@@ -195,3 +195,16 @@ def test_a_scenario_number_that_is_not_finite_is_refused(key: str, value: float)
 
     with pytest.raises(InputError, match=f"{key} must be a finite number, not {value}"):
         build_options({key: value})
+
+
+def test_a_company_target_beyond_any_sum_of_cents_is_refused(tmp_path: Path) -> None:
+    """QA59: `--company-target 1e20` passed the finite-number check and crashed after the solve with
+    an OverflowError in the quotas' split in cents."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match="company_target must be at most 1e\\+15"):
+        build_options({"company_target": 1e20})
+    res = CliRunner().invoke(main, ["report", "--plan", str(tmp_path), "--company-target", "1e20"])
+    assert res.exit_code == 2, res.output
+    assert "--company-target" in res.output

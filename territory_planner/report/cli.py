@@ -38,7 +38,7 @@ from territory_planner.currency import parse_currency
 )
 @click.option(
     "--company-target",
-    type=FiniteFloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=1e15),
     help="Company revenue target: writes suggested_quotas.csv (needs --plan).",
 )
 @click.option(
