@@ -324,3 +324,16 @@ def test_an_id_with_a_control_character_is_reported(tmp_path: Path) -> None:
     found = {(p.row, p.column): p.message for p in info.value.problems}
     assert found[(2, "account_id")] == "account_id 'A?B' holds a control character (\\x00): remove it"
     assert found[(3, "account_id")] == "account_id 'C?D' holds a control character (\\x0b): remove it"
+
+
+def test_a_name_with_a_nul_is_reported_and_a_line_break_is_text(tmp_path: Path) -> None:
+    """QA59: control characters were refused in ids only: a name holding a NUL was accepted and written
+    as Bad_x0000_Name in the workbook. In text a tab or a line break (a quoted multi-line name) is text."""
+    accounts, reps = line_instance()
+    accounts[1]["name"] = "Bad\x00Name"
+    accounts[2]["name"] = "Street\nFloor 2"
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    found = {(p.row, p.column): p.message for p in info.value.problems}
+    assert found == {(2, "name"): "name 'Bad?Name' holds a control character (\\x00): remove it"}

@@ -161,17 +161,21 @@ def _scientific_ids(ids: pd.Series, name: str, file: str) -> list[Problem]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab, LF, CR
 
 
-def _control_characters(ids: pd.Series, name: str, file: str) -> list[Problem]:
-    """Ids holding a control character (a NUL, a vertical tab pasted from a database or a PDF): invisible
+def _control_characters(
+    ids: pd.Series, name: str, file: str, pattern: re.Pattern[str] = _CONTROL
+) -> list[Problem]:
+    """Cells holding a control character (a NUL, a vertical tab pasted from a database or a PDF): invisible
     on screen, matched by nothing in the CRM, and rewritten by the workbook as ``_x0000_`` (QA57 F10:
-    accepted without a word)."""
+    accepted without a word). ``pattern``: every control character for ids; in other text a tab and a
+    line break are text."""
     out = []
-    for i in np.flatnonzero(ids.str.contains(_CONTROL).to_numpy(dtype=bool)):
+    for i in np.flatnonzero(ids.str.contains(pattern).to_numpy(dtype=bool)):
         text = str(ids.iloc[i])
-        found = sorted({f"\\x{ord(c):02x}" for c in _CONTROL.findall(text)})
-        shown = _CONTROL.sub("?", text)
+        found = sorted({f"\\x{ord(c):02x}" for c in pattern.findall(text)})
+        shown = pattern.sub("?", text)
         message = f"{name} {shown!r} holds a control character ({', '.join(found)}): remove it"
         out.append(Problem(file, int(i) + 1, name, message, shown))
     return out
@@ -376,6 +380,8 @@ def parse_table(
                 if f.name in ID_COLUMNS:
                     problems += _scientific_ids(out[f.name], f.name, file)
                     problems += _control_characters(out[f.name], f.name, file)
+                else:  # a name, a region, a segment: line breaks and tabs are text, a NUL is not (QA59)
+                    problems += _control_characters(out[f.name], f.name, file, _CONTROL_IN_TEXT)
         elif f.kind == "number":
             out[f.name] = np.nan if f.default is None else f.default
         elif f.kind == "text":
