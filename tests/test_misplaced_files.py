@@ -160,3 +160,30 @@ def test_the_file_whose_swapped_reading_lies_in_the_southern_ocean_is_named() ->
     found = warnings(accounts, reps)
     assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole"), found
     assert not any(w.startswith("r.csv") for w in found), found
+
+
+def test_svalbard_counts_as_inhabited_when_either_file_is_swapped() -> None:
+    """QA59: with a bound at 75 N, Norwegian towns on Svalbard (78 N) made the right reading look polar,
+    and the correct file was named in either direction."""
+    towns = [  # Norwegian towns (lat, lon), Svalbard's among them
+        (59.91, 10.75), (60.39, 5.32), (63.43, 10.39), (58.97, 5.73), (69.65, 18.96), (67.28, 14.40),
+        (62.47, 6.15), (58.15, 7.99), (70.66, 23.68), (69.73, 30.05), (68.44, 17.43), (66.31, 14.14),
+        (78.22, 15.65), (78.92, 11.93), (78.06, 14.21), (70.07, 29.75), (61.12, 10.47), (59.41, 5.27),
+    ]  # fmt: skip
+    import numpy as np
+
+    rng = np.random.default_rng(0)  # 90 accounts around the towns, as QA59's
+    pick = rng.integers(0, len(towns), 90)
+    accounts = [
+        (f"A{k}", towns[t][0] + rng.normal(0, 0.1), towns[t][1] + rng.normal(0, 0.2))
+        for k, t in enumerate(pick)
+    ]
+    reps = [(f"R{k}", *towns[i]) for k, i in enumerate((0, 4, 9, 12, 17))]
+    swapped_accounts = warnings(_swap(accounts), reps)
+    assert swapped_accounts[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
+    swapped_reps = warnings(accounts, _swap(reps))  # either reading fits here: said so, not hidden
+    assert swapped_reps[0].startswith("r.csv: the file's coordinates look typed wrong as a whole") or (
+        swapped_reps[0].endswith(
+            "(r.csv is taken as right: read with lat and lon swapped, it would fit as well)"
+        )
+    )

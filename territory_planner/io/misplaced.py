@@ -254,9 +254,10 @@ class _Reading:
         return int(((lat < POLAR_LAT[0]) | (lat > POLAR_LAT[1])).sum())
 
 
-# south of Cape Horn and north of the northernmost towns of note (Svalbard's aside): Brazilian cities
-# with lat and lon swapped lie at -34 to -74, in the Southern Ocean
-POLAR_LAT = (-56.0, 75.0)
+# south of Cape Horn (55.98 S: nothing but Antarctica's stations beyond) and north of every settlement
+# (Alert, 82.5 N; Svalbard's towns at 78 N count as inhabited: QA59): Brazilian cities with lat and lon
+# swapped lie at -34 to -74, in the Southern Ocean
+POLAR_LAT = (-56.0, 83.0)
 
 
 def _far(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray) -> int:
