@@ -716,3 +716,34 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder_behind(
     res = export(plan_dir, "changes", tmp_path / "handoff")
     assert res.exit_code == 2, res.output
     assert not (tmp_path / "handoff").exists()
+
+
+def test_a_plans_inputs_are_guarded_from_any_folder_and_an_unrelated_file_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA59: summary.json records the paths as typed: a plan made with `--accounts acc.csv` was guarded
+    only from the folder it was made in, and from another folder an unrelated acc.csv was refused."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+    from tests.conftest import line_instance, write_instance
+
+    made = tmp_path / "made"
+    a, r = write_instance(made, *line_instance())
+    monkeypatch.chdir(made)
+    res = CliRunner().invoke(main, ["plan", "--accounts", a.name, "--reps", r.name, "--out", "p", "-q"])
+    assert res.exit_code == 0, res.output
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    before = a.read_bytes()
+    res = CliRunner().invoke(
+        main, ["export", str(made / "p"), "--format", "changes", "--out", str(a), "--force"]
+    )
+    assert res.exit_code == 2, res.output
+    assert a.read_bytes() == before
+    (elsewhere / a.name).write_text("mine\n", encoding="utf-8")  # same name, another file
+    res = CliRunner().invoke(
+        main, ["export", str(made / "p"), "--format", "changes", "--out", a.name, "--force"]
+    )
+    assert res.exit_code == 0, res.output

@@ -250,20 +250,30 @@ _INPUT_KEYS = ("accounts", "reps", "crm", "adjacency", "areas", "locks")
 
 
 def _recorded_inputs(plan_dir: Path) -> list[tuple[str, Path]]:
-    """The input files a plan folder's summary.json records (accounts, reps, areas, ..., its scenario),
-    as (what, path)."""
-    try:
-        summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(summary, dict):
-        return []
-    config = summary.get("config")
-    found = [(k, config.get(k)) for k in _INPUT_KEYS] if isinstance(config, dict) else []
-    plan = summary.get("plan")
-    found += [("scenario", summary.get("scenario"))]
-    found += [("scenario", plan.get("scenario"))] if isinstance(plan, dict) else []
-    return [(k, Path(f)) for k, f in found if isinstance(f, str) and f]
+    """The input files a plan folder records (accounts, reps, areas, ..., its scenario), as (what, path):
+    manifest.json's, absolute (QA59: summary.json's as typed, relative to the folder the plan was made
+    in, guarded nothing from any other, and named an unrelated file of the same name), else
+    summary.json's absolute ones."""
+    found: list[tuple[str, object]] = []
+    for name in ("manifest.json", "summary.json"):
+        try:
+            record = json.loads((plan_dir / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(record, dict):
+            continue
+        for block in ("options", "config"):
+            options = record.get(block)
+            if isinstance(options, dict):
+                found += [(k, options.get(k)) for k in _INPUT_KEYS]
+        plan = record.get("plan")
+        found += [("scenario", record.get("scenario"))]
+        found += [("scenario", plan.get("scenario"))] if isinstance(plan, dict) else []
+        if found:
+            break  # the manifest's, when it has them
+    # a relative path is relative to where the plan was made, unknown here: it would name an unrelated
+    # file of the same name in the current folder
+    return [(k, Path(f)) for k, f in found if isinstance(f, str) and f and Path(f).is_absolute()]
 
 
 @contextlib.contextmanager
