@@ -158,10 +158,15 @@ def sweep_command(
                 quiet=quiet,  # each point's notes stay in its summary.json
             )
     except KeyboardInterrupt:
+        from territory_planner.interrupt import stopped_by
+
+        what, code = stopped_by()  # Ctrl-C 130, SIGTERM 143 (QA59: a SIGTERM read "interrupted", 130)
         click.echo(
-            f"interrupted: finished points are kept in {out}/points; run the same command to resume", err=True
+            f"{what[0].lower() + what[1:]}: finished points are kept in {out}/points; run the same command "
+            "to resume",
+            err=True,
         )
-        sys.exit(130)
+        sys.exit(code)
     counts = table["status"].value_counts().to_dict()
     resumed = int(table["resumed"].sum())
     same = "solved earlier from the same scenario, inputs and options"

@@ -255,3 +255,26 @@ def test_a_point_being_solved_when_the_sweep_stops_is_not_said_to_have_never_run
     for error in table.loc[~done, "error"]:
         assert "stopped before this point finished" in error
         assert "before this point ran" not in error
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"), [(2, 130, "interrupted"), (15, 143, "terminated (SIGTERM)")]
+)
+def test_a_stopped_sweep_says_which_signal_with_its_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int, said: str
+) -> None:
+    """QA59: a sweep stopped by SIGTERM said "interrupted" and exited 130, as after Ctrl-C."""
+    from territory_planner import interrupt, sweep
+
+    scenario = write_instance(tmp_path / "inst")
+
+    def stopped(*_a: object, **_k: object) -> None:
+        monkeypatch.setattr(interrupt, "RECEIVED", [signum])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run_sweep", stopped)
+    res = CliRunner().invoke(
+        main, ["sweep", str(scenario), "--grid", "tolerance=0.1", "--out", str(tmp_path / "s")]
+    )
+    assert res.exit_code == code, res.output
+    assert f"{said}: finished points are kept in" in res.output
