@@ -183,3 +183,21 @@ def test_a_row_with_a_cell_too_many_comes_with_the_tables_other_problems(tmp_pat
         load_inputs(a, r)
     found = {(p.row, p.column) for p in info.value.problems if Path(p.file).name == "accounts.csv"}
     assert {(2, "E"), (4, "account_id"), (4, "potential")} <= found
+
+
+def test_a_crm_amount_above_1e15_is_reported_by_row(tmp_path: Path) -> None:
+    """QA59: the 1e15 cap of the accounts' numbers did not cover the CRM: two won deals of 1e308 summed
+    to inf KPIs, and the forecast read "n/a" without naming the cell."""
+    from territory_planner.report.crm import load_crm
+
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    (crm / "opportunities.csv").write_text(
+        "opportunity_id,account_id,rep_id,amount,status,probability,created_date,close_date\n"
+        "O1,A1,R1,100,won,1,2026-01-01,2026-01-10\n"
+        "O2,A1,R1,1e308,won,1,2026-01-01,2026-01-10\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column, problem.message) == (2, "amount", "too large: at most 1e15 in size")

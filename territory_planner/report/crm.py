@@ -23,6 +23,7 @@ from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, 
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
 from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text
+from territory_planner.io.schemas import MAX_NUMBER
 from territory_planner.report.formatting import counted
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,9 @@ def _convert(frame: pd.DataFrame, spec: TableSpec, problems: _Collector) -> pd.D
                 problems.rows(spec.file, col.name, unread & at, text, f"not a number ({hint})")
             infinite = numbers.isin([np.inf, -np.inf])
             problems.rows(spec.file, col.name, infinite, text, "not a finite number")
+            # as the accounts' numbers: two amounts of 1e308 summed to inf KPIs (QA59)
+            huge = numbers.abs().gt(MAX_NUMBER) & ~infinite
+            problems.rows(spec.file, col.name, huge, text, "too large: at most 1e15 in size")
             out[col.name] = numbers
         elif col.kind == DATE:
             # a stamp with an offset (2025-04-01T17:30:00Z, +02:00: Salesforce's and HubSpot's exports;
