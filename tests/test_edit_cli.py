@@ -897,6 +897,15 @@ def test_a_hand_edit_splits_the_company_target_over_the_edited_territories(tmp_p
     assert code3 == 0, output
     assert "suggested quotas (split by forecast) are not made again" in output
     assert not (tmp_path / "ed2" / "suggested_quotas.csv").exists()
+    summary["config"]["quota_method"] = "potential"
+    summary["config"]["company_target"] = 1e20  # edited by hand: no sum of cents (QA59: an OverflowError)
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    code4, output = run(
+        str(tmp_path / "p"), "--edits", str(tmp_path / "e.csv"), "--out", str(tmp_path / "ed3")
+    )
+    assert code4 == 0, output
+    assert "company target 1e+20 is no amount in cents: no suggested quotas" in " ".join(output.split())
+    assert not (tmp_path / "ed3" / "suggested_quotas.csv").exists()
 
 
 def test_a_plan_folder_without_workload_is_refused_and_missing_distances_are_recomputed(
