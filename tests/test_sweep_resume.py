@@ -278,3 +278,38 @@ def test_a_stopped_sweep_says_which_signal_with_its_exit_code(
     )
     assert res.exit_code == code, res.output
     assert f"{said}: finished points are kept in" in res.output
+
+
+def test_a_sweep_stopped_by_sigterm_stops_its_running_points(tmp_path: Path) -> None:
+    """QA59: `sweep --workers 2` stopped by SIGTERM waited for its running points to finish (some 13 s on
+    the sample data), and their folders were written though sweep.csv said not_run. Now the workers are
+    stopped with it: no point written, no staged folder left, exit 143."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = Path(__file__).resolve().parents[1] / "sample_data"
+    scenario = tmp_path / "sw.toml"
+    scenario.write_text(
+        f'accounts = "{data / "accounts.csv"}"\nreps = "{data / "reps.csv"}"\ntime_limit = 60\ngap = 0\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "swo"
+    args = ["sweep", str(scenario), "--grid", "tolerance=0.05,0.08", "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from territory_planner.cli import run; run()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / "points").is_dir() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # the sweep has begun: its points folder is made before any point is solved
+    time.sleep(5.0)  # the workers are solving (60 s each at gap 0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    points = out / "points"
+    assert not list(points.glob("*/summary.json"))  # stopped, not waited for (60 s each at gap 0)
+    assert not [p for p in points.iterdir() if p.name.startswith(".")] if points.is_dir() else True
