@@ -43,23 +43,25 @@ class FiniteFloat(click.types.FloatParamType):
     run planned with no time limit and no bound; ``--company-target nan`` failed later, exit 1)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if number != number or number in (float("inf"), float("-inf")):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+        return _finite(self, super().convert(value, param, ctx), value, param, ctx)
 
 
 class FiniteFloatRange(click.FloatRange):
     """``click.FloatRange`` that refuses ``nan`` and ``inf`` (a range test passes ``nan``)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if number != number or number in (float("inf"), float("-inf")):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+        return _finite(self, super().convert(value, param, ctx), value, param, ctx)
 
 
 FINITE = FiniteFloat()
+
+
+def _finite(
+    kind: click.ParamType, number: Any, value: Any, param: click.Parameter | None, ctx: click.Context | None
+) -> Any:
+    if number != number or number in (float("inf"), float("-inf")):
+        kind.fail(f"{value!r} is not a finite number", param, ctx)
+    return number
 
 
 def check_period(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
