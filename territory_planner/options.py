@@ -95,6 +95,7 @@ class PlanOptions:
 
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
+MAX_WHOLE = 2**31 - 1  # a count, seed or thread number beyond this fits no solver's integer
 MAX_TARGET = 1e15  # a company target above this is no amount of money its quotas can be split in cents
 PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 NUMBER_OPTIONS = {
@@ -323,6 +324,8 @@ def build_options(
                 one = {"candidates", "threads", "design_districts"}
                 if v < 0 or (key in one and v < 1):
                     raise ValueError(f"{key} must be {'>= 1' if key in one else '>= 0'}")
+                if v > MAX_WHOLE:  # QA60: max_accounts = 10**30 overflowed the model's integer arrays
+                    raise ValueError(f"{key} must be at most {MAX_WHOLE:,}")
                 kwargs[key] = v
             elif key == "reps_add":
                 rows = value if isinstance(value, list | tuple) else [value]

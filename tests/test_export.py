@@ -742,6 +742,16 @@ def test_a_plans_inputs_are_guarded_from_any_folder_and_an_unrelated_file_is_not
     )
     assert res.exit_code == 2, res.output
     assert a.read_bytes() == before
+    monkeypatch.chdir(made)  # a folder without manifest.json: summary.json's paths, from where it was made
+    (made / "p" / "manifest.json").unlink()
+    res = CliRunner().invoke(main, ["export", "p", "--format", "changes", "--out", a.name, "--force"])
+    assert res.exit_code == 2, res.output  # QA60: no longer guarded after QA59's change
+    assert a.read_bytes() == before
+    monkeypatch.chdir(elsewhere)
+    res = CliRunner().invoke(
+        main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(made / "p"), "-q", "--force"]
+    )
+    assert res.exit_code == 0, res.output
     (elsewhere / a.name).write_text("mine\n", encoding="utf-8")  # same name, another file
     res = CliRunner().invoke(
         main, ["export", str(made / "p"), "--format", "changes", "--out", a.name, "--force"]

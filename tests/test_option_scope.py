@@ -208,3 +208,14 @@ def test_a_company_target_beyond_any_sum_of_cents_is_refused(tmp_path: Path) -> 
     res = CliRunner().invoke(main, ["report", "--plan", str(tmp_path), "--company-target", "1e20"])
     assert res.exit_code == 2, res.output
     assert "--company-target" in res.output
+
+
+@pytest.mark.parametrize("key", ["max_accounts", "min_accounts", "seed", "candidates", "threads"])
+def test_a_whole_number_beyond_any_solver_integer_is_refused(key: str) -> None:
+    """QA60: `max_accounts = 10**30` passed validate and the plan crashed with an OverflowError."""
+    from territory_planner.errors import InputError
+    from territory_planner.options import build_options
+
+    with pytest.raises(InputError, match=f"{key} must be at most 2,147,483,647"):
+        build_options({key: 10**30})
+    assert getattr(build_options({key: 2**31 - 1}), key) == 2**31 - 1

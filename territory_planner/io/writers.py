@@ -253,7 +253,7 @@ def _recorded_inputs(plan_dir: Path) -> list[tuple[str, Path]]:
     """The input files a plan folder records (accounts, reps, areas, ..., its scenario), as (what, path):
     manifest.json's, absolute (QA59: summary.json's as typed, relative to the folder the plan was made
     in, guarded nothing from any other, and named an unrelated file of the same name), else
-    summary.json's absolute ones."""
+    summary.json's, as the current folder reads them."""
     found: list[tuple[str, object]] = []
     for name in ("manifest.json", "summary.json"):
         try:
@@ -270,10 +270,11 @@ def _recorded_inputs(plan_dir: Path) -> list[tuple[str, Path]]:
         found += [("scenario", record.get("scenario"))]
         found += [("scenario", plan.get("scenario"))] if isinstance(plan, dict) else []
         if found:
-            break  # the manifest's, when it has them
-    # a relative path is relative to where the plan was made, unknown here: it would name an unrelated
-    # file of the same name in the current folder
-    return [(k, Path(f)) for k, f in found if isinstance(f, str) and f and Path(f).is_absolute()]
+            # the manifest's, absolute: summary.json's relative paths are relative to where the plan was
+            # made, and would name an unrelated file of the same name in the current folder; a folder
+            # without a manifest has only those, taken from the current folder (QA60)
+            break
+    return [(k, Path(f)) for k, f in found if isinstance(f, str) and f]
 
 
 @contextlib.contextmanager
