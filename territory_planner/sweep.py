@@ -485,7 +485,7 @@ def _notes_unlogged(quiet: bool) -> Iterator[None]:
 
 
 def _stop_on_signals() -> None:
-    """In a worker process's main thread: SIGINT and SIGTERM stop the point's solve at once, as the
+    """In a pool worker process's main thread: SIGINT and SIGTERM stop the point's solve at once, as the
     console script's handler does (HiGHS's callbacks answer it), so that a stopped sweep's workers drop
     their staged points and exit: the default handler waited for HiGHS to return, and a stopped
     ``--workers 2`` sweep took some 13 s to end (QA59)."""
@@ -493,7 +493,10 @@ def _stop_on_signals() -> None:
 
     from territory_planner.interrupt import on_sigint
 
-    if threading.current_thread() is threading.main_thread():
+    # a pool's worker process only: a sweep run in the caller's process (one worker, a library call)
+    # leaves the caller's handlers as they are (QA60: run_sweep(workers=1) kept them installed for good)
+    worker = multiprocessing.parent_process() is not None
+    if worker and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_sigint)
         signal.signal(signal.SIGTERM, on_sigint)
 

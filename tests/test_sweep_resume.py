@@ -313,3 +313,15 @@ def test_a_sweep_stopped_by_sigterm_stops_its_running_points(tmp_path: Path) -> 
     points = out / "points"
     assert not list(points.glob("*/summary.json"))  # stopped, not waited for (60 s each at gap 0)
     assert not [p for p in points.iterdir() if p.name.startswith(".")] if points.is_dir() else True
+
+
+def test_a_sweep_in_the_callers_process_leaves_its_signal_handlers_alone(tmp_path: Path) -> None:
+    """QA60: run_sweep(workers=1) runs its points in the caller's process, and installed the console's
+    SIGINT/SIGTERM handler there for good (a host's SIGTERM then became a KeyboardInterrupt)."""
+    import signal
+
+    scenario = write_instance(tmp_path / "inst")
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    table, _ = _sweep(scenario, tmp_path / "s")
+    assert set(table["status"]) <= {"feasible", "optimal"}
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
