@@ -178,3 +178,13 @@ def test_an_edge_list_whose_ids_all_lost_their_zeros_is_one_problem(tmp_path: Pa
     with pytest.raises(InputError) as exc:
         adjmod.read_edge_list(f, ids)
     assert len(exc.value.problems) == 23
+
+
+def test_an_edge_list_row_with_a_cell_too_many_is_reported(tmp_path: Path) -> None:
+    """QA60: `A,B,C` was read as the edge A-B and C dropped without a word; a trailing blank cell is
+    accepted, and a header naming a third column (a weight) keeps its rows."""
+    problems = _edge_list_problems(tmp_path, "u,v\nA,B\nA,B,C\nB,C,\n")
+    assert [(p.row, p.column, p.value) for p in problems] == [(2, "C", "A,B,C")]
+    f = tmp_path / "weighted.csv"
+    f.write_text("u,v,weight\nA,B,1\nB,C,2\n", encoding="utf-8")
+    assert len(adjmod.read_edge_list(f, ["A", "B", "C"]).u) == 2

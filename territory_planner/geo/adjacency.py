@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import InputError, Problem
 from territory_planner.geo.repair import make_valid
-from territory_planner.io.excel import EXCEL_EXTENSIONS, read_sheet, relocate
+from territory_planner.io.excel import EXCEL_EXTENSIONS, column_letter, read_sheet, relocate
 from territory_planner.io.labels import alike_ids, did_you_mean
 
 
@@ -203,6 +203,19 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
             continue
         if len(row) <= max(cols):
             problems.append(Problem(str(path), r, None, "expected two ids on this row"))
+            continue
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            # QA60: `A,B,C` was read as the edge A-B, C dropped without a word
+            problems.append(
+                Problem(
+                    str(path),
+                    r,
+                    column_letter(len(header)),
+                    f"the row has {len(row)} cells but the first row names {len(header)}: one edge (u,v) per "
+                    "row",
+                    ",".join(row),
+                )
+            )
             continue
         pair = []
         for name, c in zip(names, cols, strict=True):
