@@ -58,9 +58,10 @@ def unneutralise(value: str) -> str:
 
 
 def _float_text(value: object) -> str:
-    """A float as Python writes it once rounded to 12 significant digits: sums of measures keep their
-    meaning without the noise of binary fractions (171.29999999999998 is 171.3)."""
-    return repr(float(f"{float(value):.12g}"))  # type: ignore[arg-type]
+    """A float as Python writes it once rounded to 15 significant digits, all a float holds for sure: sums
+    of measures keep their meaning without the noise of binary fractions (171.29999999999998 is 171.3),
+    and quotas their cents up to 1e13 (QA60: at 12 digits a 1e15 target's quotas summed $1,000 over)."""
+    return repr(float(f"{float(value):.15g}"))  # type: ignore[arg-type]
 
 
 def csv_text(frame: pd.DataFrame) -> str:
