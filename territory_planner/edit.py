@@ -129,7 +129,15 @@ def read_edits(
                 )
             )
         return edits
-    return _check_edits(read_csv_cells(Path(path), "edits"), name, plan, whole_families)
+    long_rows: list[Problem] = []  # reported with the rows' other problems (QA60)
+    frame = read_csv_cells(Path(path), "edits", long_rows)
+    try:
+        edits = _check_edits(frame, name, plan, whole_families)
+    except InputError as err:
+        raise InputError([*long_rows, *err.problems]) from None
+    if long_rows:
+        raise InputError(long_rows)
+    return edits
 
 
 def _sheet_rows(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:

@@ -140,3 +140,12 @@ def test_an_empty_locks_or_edits_file_is_said_to_be_empty(tmp_path: Path) -> Non
             read_csv_cells(empty, what)
         (problem,) = info.value.problems
         assert problem.message == f"the file is empty: the {what} file needs a header row"
+
+
+def test_a_long_locks_row_comes_with_the_files_other_problems(tmp_path: Path) -> None:
+    """QA60: a locks row with a cell too many hid an unknown rep on another row until the next run."""
+    a, r = _inputs(tmp_path)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,rep_id\nA1,R2\nA2,R1\nA3,R2,extra\nA6,R9\n", encoding="utf-8")
+    found = {(row, column) for row, column, _, _ in _problems(a, r, locks)}
+    assert {(3, "C"), (4, "rep_id")} <= found

@@ -29,7 +29,7 @@ def read_locks(path: Path, problems: list[Problem], rows: dict[str, int] | None 
     (``unneutralise``: locks.csv of ``edit`` reads back)."""
     name = str(path)
     try:
-        frame = read_csv_cells(path, "locks")
+        frame = read_csv_cells(path, "locks", problems)
     except InputError as err:
         problems += err.problems
         return {}

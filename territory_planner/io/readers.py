@@ -311,16 +311,22 @@ def _long_row(problem: Problem) -> bool:
     )
 
 
-def read_csv_cells(path: Path, what: str) -> pd.DataFrame:
+def read_csv_cells(path: Path, what: str, deferred: list[Problem] | None = None) -> pd.DataFrame:
     """A small CSV's cells as text (an ``edit --edits`` file, a locks file), read by the rules of every
     table: ``csv_text`` (a byte-order mark, CRLF or CR line ends, Excel's ``sep=`` line, ``;`` or a tab)
     and ``csv_structure_problems`` (a trailing separator is accepted, a longer row reported). A header
     without rows is an empty frame, for the caller to judge; headers are as written. Raises
-    ``InputError`` (``what`` names the file: "edits file not found")."""
+    ``InputError`` (``what`` names the file: "edits file not found"). ``deferred``: rows longer than the
+    header go there (the frame read without their extra cells), for the caller to report with the file's
+    other problems (QA60: they hid an unknown rep until the next run)."""
     name = str(path)
     try:
         text, sep = csv_text(Path(path).read_bytes())
-        return _checked_frame(text, sep, name)
+        if deferred is None:
+            return _checked_frame(text, sep, name)
+        frame, long_rows = _frame_and_long_rows(text, sep, name)
+        deferred += long_rows
+        return frame
     except FileNotFoundError:
         raise InputError(Problem(name, None, None, f"{what} file not found")) from None
     except UnicodeDecodeError as exc:
