@@ -330,7 +330,12 @@ def run() -> None:
     except KeyboardInterrupt:  # outside a command's own handling (which says "Interrupted")
         from territory_planner.interrupt import stopped_by
 
-        code = stopped_by()[1]
+        what, code = stopped_by()
+        # said here too (QA60: a SIGTERM after `forecast` wrote its folder ended it with 143 and no word)
+        print(
+            f"{what}: the command was stopped; an output folder is only ever moved into place whole",
+            file=sys.stderr,
+        )
     except BaseException:  # noqa: BLE001 - shown as Python would, then the same safe exit
         traceback.print_exc()
         code = 1

@@ -455,3 +455,25 @@ def test_sigterm_stops_a_plan_with_a_line_and_leaves_the_earlier_plan(tmp_path: 
     assert "Terminated (SIGTERM): the command stopped before it finished" in " ".join(err.split())
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not list(tmp_path.glob(".p.*"))  # no staging folder left
+
+
+def test_a_signal_outside_a_commands_own_handling_is_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA60: a SIGTERM arriving after `forecast` had written its folder (outside the command's handler)
+    ended the process with 143 and no word."""
+    import signal
+
+    from territory_planner import cli, interrupt
+
+    def stopped(*_a: object, **_k: object) -> None:
+        monkeypatch.setattr(interrupt, "RECEIVED", [int(signal.SIGTERM)])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.main, "main", stopped)
+    monkeypatch.setattr(cli.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(cli.signal, "signal", lambda *_a: None)  # pytest's own handlers stay
+    with pytest.raises(SystemExit) as exc:
+        cli.run()
+    assert exc.value.code == 143
+    assert "Terminated (SIGTERM): the command was stopped" in capsys.readouterr().err
