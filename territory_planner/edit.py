@@ -50,7 +50,7 @@ from territory_planner.io.writers import (
 )
 from territory_planner.level_outputs import edited_levels
 from territory_planner.model.geo import haversine_km
-from territory_planner.options import MAX_TARGET
+from territory_planner.options import MAX_NUMBER
 from territory_planner.outputs import _dev_pct
 from territory_planner.render.edit_payload import balanced_measures
 from territory_planner.render.plan_folder import (
@@ -565,7 +565,7 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
             "--plan <this folder> --out <a folder>` for the new territories' forecast"
         )
     target = config.get("company_target")
-    if isinstance(target, int | float) and not 0 < target <= MAX_TARGET:  # a hand-edited record (QA59)
+    if isinstance(target, int | float) and not 0 < target <= MAX_NUMBER:  # a hand-edited record (QA59)
         told.append(f"the plan's company target {target:g} is no amount in cents: no suggested quotas")
     if config.get("company_target") is not None and config.get("quota_method") == "forecast":
         told.append(
@@ -875,7 +875,7 @@ def write_edited(
             period=config.get("period") if crm and Path(crm).is_dir() else None,
             # the edited territories' suggested quotas, as the plan split its target (QA58 F5: none)
             company_target=float(target)
-            if isinstance(target, int | float) and 0 < target <= MAX_TARGET and by_potential
+            if isinstance(target, int | float) and 0 < target <= MAX_NUMBER and by_potential
             else None,
             quota_history_weight=config.get("quota_history_weight"),
         )

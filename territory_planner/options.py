@@ -96,7 +96,10 @@ class PlanOptions:
 
 OPTION_NAMES = {f.name for f in dataclasses.fields(PlanOptions)}
 MAX_WHOLE = 2**31 - 1  # a count, seed or thread number beyond this fits no solver's integer
-MAX_TARGET = 1e15  # a company target above this is no amount of money its quotas can be split in cents
+# the largest number an input cell or a company target may hold: two potentials of 1e308 summed to inf and a
+# proof read "$nan" (QA57 F5), a target of 1e20 overflowed the quotas' split in cents (QA59); sums of
+# values above it lose their cents anyway
+MAX_NUMBER = 1e15
 PATH_OPTIONS = {"accounts", "reps", "crm", "adjacency", "areas", "locks"}
 NUMBER_OPTIONS = {
     "keep_home", "max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight", "time_limit",
@@ -312,10 +315,10 @@ def build_options(
                 kwargs[key] = v
             elif key in {"time_limit", "company_target"}:
                 v = float(value)
-                if not 0 < v < float("inf"):  # nan too (QA57 F1: a run with no time limit and no bound)
+                if v <= 0:  # nan and inf are refused above, for every number option (QA57 F1)
                     raise ValueError(f"{key} must be a number > 0")
-                if key == "company_target" and v > MAX_TARGET:  # QA59: 1e20 overflowed the cents split
-                    raise ValueError(f"company_target must be at most {MAX_TARGET:.0e} (a quota in cents)")
+                if key == "company_target" and v > MAX_NUMBER:  # QA59: 1e20 overflowed the cents split
+                    raise ValueError(f"company_target must be at most {MAX_NUMBER:.0e} (a quota in cents)")
                 kwargs[key] = v
             elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads", "design_districts"}:
                 if isinstance(value, float) and not value.is_integer():

@@ -19,8 +19,9 @@ from territory_planner.io.labels import alike_ids, did_you_mean, first_few, row_
 from territory_planner.io.misplaced import misplaced_coordinates
 from territory_planner.io.readers import RawTable, read_table
 from territory_planner.io.scenario_lines import ADDED_REPS
-from territory_planner.io.schemas import ACCOUNT_FIELDS, MAX_NUMBER, REP_FIELDS, parse_table
+from territory_planner.io.schemas import ACCOUNT_FIELDS, REP_FIELDS, parse_table
 from territory_planner.model.geo import haversine_km
+from territory_planner.options import MAX_NUMBER
 
 log = logging.getLogger(__name__)
 

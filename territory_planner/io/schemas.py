@@ -22,6 +22,7 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import ID_COLUMNS
 from territory_planner.io.numbers import FIXED_POINT, Convention, decide, parse_numbers
 from territory_planner.io.readers import RawTable
+from territory_planner.options import MAX_NUMBER
 
 
 @dataclass(frozen=True)
@@ -165,15 +166,15 @@ _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not t
 
 
 def _control_characters(
-    ids: pd.Series, name: str, file: str, pattern: re.Pattern[str] = _CONTROL
+    cells: pd.Series, name: str, file: str, pattern: re.Pattern[str] = _CONTROL
 ) -> list[Problem]:
     """Cells holding a control character (a NUL, a vertical tab pasted from a database or a PDF): invisible
     on screen, matched by nothing in the CRM, and rewritten by the workbook as ``_x0000_`` (QA57 F10:
     accepted without a word). ``pattern``: every control character for ids; in other text a tab and a
     line break are text."""
     out = []
-    for i in np.flatnonzero(ids.str.contains(pattern).to_numpy(dtype=bool)):
-        text = str(ids.iloc[i])
+    for i in np.flatnonzero(cells.str.contains(pattern).to_numpy(dtype=bool)):
+        text = str(cells.iloc[i])
         found = sorted({f"\\x{ord(c):02x}" for c in pattern.findall(text)})
         shown = pattern.sub("?", text)
         message = f"{name} {shown!r} holds a control character ({', '.join(found)}): remove it"
@@ -203,11 +204,6 @@ def near_miss_columns(columns: Iterable[str], fields: Iterable[Field], file: str
                 )
                 break
     return out
-
-
-# the largest number a column may hold: two rows of 1e308 summed to inf, and the bands' proofs read "$nan"
-# (QA57 F5); a model's sums of values above this lose the cents anyway
-MAX_NUMBER = 1e15
 
 
 _CHECK_TEXT = {

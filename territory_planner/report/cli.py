@@ -14,6 +14,7 @@ from territory_planner.cli_support import (
     out_folder_option,
 )
 from territory_planner.currency import parse_currency
+from territory_planner.options import MAX_NUMBER
 
 
 @click.command("report")
@@ -38,7 +39,7 @@ from territory_planner.currency import parse_currency
 )
 @click.option(
     "--company-target",
-    type=FiniteFloatRange(min=0, max=1e15),
+    type=FiniteFloatRange(min=0, max=MAX_NUMBER),
     help="Company revenue target: writes suggested_quotas.csv (needs --plan).",
 )
 @click.option(

@@ -23,7 +23,7 @@ from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, 
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
 from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text
-from territory_planner.io.schemas import MAX_NUMBER
+from territory_planner.options import MAX_NUMBER
 from territory_planner.report.formatting import counted
 
 log = logging.getLogger(__name__)
