@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from territory_planner.cli import main
 from territory_planner.cli_support import MAX_ROWS_SHOWN
-from territory_planner.errors import InputError
+from territory_planner.errors import InputError, Problem
 from territory_planner.io.load import load_inputs
 from tests.conftest import line_instance, write_instance
 
@@ -103,15 +103,21 @@ def test_swapped_coordinates_get_a_hint(tmp_path: Path) -> None:
     assert text.count("swapped?") == 1  # row 3's lon (120) is no latitude: no hint there
 
 
+def _load_problems(folder: Path, accounts: list[dict], reps: list[dict]) -> tuple[list[Problem], Path, Path]:
+    """The problems ``load_inputs`` raises for these rows, and the accounts and reps files written."""
+    a, r = write_instance(folder, accounts, reps)
+    with pytest.raises(InputError) as info:
+        load_inputs(a, r)
+    return info.value.problems, a, r
+
+
 def test_a_number_cell_is_shown_as_written(tmp_path: Path) -> None:
     """QA3b: a potential of 1e400 was shown as "inf" in the problems table, a latitude of 91 as 91.0."""
     accounts, reps = line_instance()
     accounts[1]["potential"] = "1e400"
     accounts[2]["lat"] = "91"
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InputError) as info:
-        load_inputs(a, r)
-    shown = {(p.row, p.column): p.value for p in info.value.problems}
+    problems, _, _ = _load_problems(tmp_path, accounts, reps)
+    shown = {(p.row, p.column): p.value for p in problems}
     assert shown[(2, "potential")] == "1e400"
     assert shown[(3, "lat")] == "91"
 
@@ -302,12 +308,10 @@ def test_numbers_whose_sum_overflows_are_reported_by_row_and_nothing_warns(
     for rep in reps:
         rep["capacity"] = "1"
     reps[0]["capacity"] = "inf"
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InputError) as info:
-        load_inputs(a, r)
-    found = {(Path(p.file).name, p.row, p.column) for p in info.value.problems}
+    problems, a, r = _load_problems(tmp_path, accounts, reps)
+    found = {(Path(p.file).name, p.row, p.column) for p in problems}
     assert {(a.name, 1, "potential"), (a.name, 2, "potential"), (r.name, 1, "capacity")} <= found
-    sized = [p for p in info.value.problems if p.column in ("potential", "capacity")]
+    sized = [p for p in problems if p.column in ("potential", "capacity")]
     assert all("at most 1e15" in p.message for p in sized)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
@@ -318,10 +322,8 @@ def test_an_id_with_a_control_character_is_reported(tmp_path: Path) -> None:
     accounts, reps = line_instance()
     accounts[1]["account_id"] = "A\x00B"
     accounts[2]["account_id"] = "C\x0bD"
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InputError) as info:
-        load_inputs(a, r)
-    found = {(p.row, p.column): p.message for p in info.value.problems}
+    problems, _, _ = _load_problems(tmp_path, accounts, reps)
+    found = {(p.row, p.column): p.message for p in problems}
     assert found[(2, "account_id")] == "account_id 'A?B' holds a control character (\\x00): remove it"
     assert found[(3, "account_id")] == "account_id 'C?D' holds a control character (\\x0b): remove it"
 
@@ -332,8 +334,6 @@ def test_a_name_with_a_nul_is_reported_and_a_line_break_is_text(tmp_path: Path) 
     accounts, reps = line_instance()
     accounts[1]["name"] = "Bad\x00Name"
     accounts[2]["name"] = "Street\nFloor 2"
-    a, r = write_instance(tmp_path, accounts, reps)
-    with pytest.raises(InputError) as info:
-        load_inputs(a, r)
-    found = {(p.row, p.column): p.message for p in info.value.problems}
+    problems, _, _ = _load_problems(tmp_path, accounts, reps)
+    found = {(p.row, p.column): p.message for p in problems}
     assert found == {(2, "name"): "name 'Bad?Name' holds a control character (\\x00): remove it"}
