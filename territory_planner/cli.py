@@ -505,10 +505,13 @@ def plan(
         if budgeted is not None
         else ""
     )
-    click.echo(
-        f"max deviation from target: {devs} | moved {s['moved_accounts']:,} accounts "
+    moves = (
+        "no current alignment given (no account has a current_rep): nothing moved"
+        if s.get("current_accounts") == 0
+        else f"moved {s['moved_accounts']:,} account{'' if s['moved_accounts'] == 1 else 's'} "
         f"({100 * s['moved_potential_share']:.1f}% of potential{departed})"
     )
+    click.echo(f"max deviation from target: {devs} | {moves}")
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
         n = block["groups"]

@@ -773,6 +773,7 @@ def _manual_summary(
                 m: float(np.nanmax(np.abs(territories[f"{m}_dev_pct"].to_numpy(float)))) for m in measures
             },
             "moved_accounts": int(moved.sum()),
+            "current_accounts": int((a["current_rep"].astype(str) != "").sum()),
             "moved_potential_share": float(pot[moved].sum() / total) if total else 0.0,
             "budgeted_moved_share": budgeted / total if total else 0.0,
             "notes": [*inputs, *notes],

@@ -360,6 +360,8 @@ def summary_dict(
         "reps": problem.n_reps,
         "max_abs_dev_pct": max_dev,
         "moved_accounts": int(moved.sum()),
+        # accounts with a rep today: 0 when the accounts file gives no current alignment at all
+        "current_accounts": int((assignments["current_rep"].astype(str) != "").sum()),
         "moved_potential_share": float(assignments.loc[moved, "potential"].sum() / total_pot)
         if total_pot
         else 0.0,

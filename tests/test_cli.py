@@ -477,3 +477,20 @@ def test_a_signal_outside_a_commands_own_handling_is_said(
         cli.run()
     assert exc.value.code == 143
     assert "Terminated (SIGTERM): the command was stopped" in capsys.readouterr().err
+
+
+def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path: Path) -> None:
+    accounts, reps = line_instance()
+    # "moved 0 accounts (0.0% of potential)" read as a perfectly stable plan where there was nothing to keep
+    no_current = [{k: v for k, v in row.items() if k != "current_rep"} for row in accounts]
+    a, r = write_instance(tmp_path / "new", no_current, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "no current alignment given" in res.output
+    assert "moved 0 accounts" not in res.output
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["current_accounts"] == 0
+    a, r = write_instance(tmp_path / "old", accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "q"), "--quiet")
+    assert "moved 1 account (" in res.output
+    assert "no current alignment" not in res.output
+    assert json.loads((tmp_path / "q" / "summary.json").read_text())["current_accounts"] == 6
