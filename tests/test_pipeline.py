@@ -562,3 +562,59 @@ def test_after_a_budget_proof_relax_searches_from_the_least_moving_lp(tmp_path: 
     assert "LP" in stages["construct"]  # the search ran, from an LP's rounding
     # balanced or nearly: the budget takes the violation, not the bands
     assert max(s["max_abs_dev_pct"].values()) <= 10.0
+
+
+def test_the_search_s_steps_stop_at_a_smaller_gap_after_a_run_of_steps_without_a_gain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each neighbourhood MIP stopped at a quarter of the whole gap asked for, more than one
+    neighbourhood of a large model can gain: on 50,000 points x 200 reps every step stopped at its warm
+    start (298 steps in 60 s, none improving). After STEP_GAP_RUN steps in a row without a gain the
+    stopping gap is cut by STEP_GAP_DIVISOR, down to the neighbourhood's share of it (its reps of all).
+    The steps are replaced by a spy that never gains; the exact MIP and the whole model are kept out."""
+    from territory_planner.optimize import repair
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.solvers import get_backend
+
+    rng = np.random.default_rng(3)
+    n_reps = 40
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
+        for j in range(n_reps)
+    ]
+    a, r = write_instance(tmp_path, random_accounts(rng, 1200), rep_rows)
+    opts = options_for(a, r, tolerance=0.05)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    steps: list[tuple[float, int]] = []
+
+    class EnoughError(Exception):
+        pass
+
+    def spy(*args: object, abs_gap: float, **_kw: object) -> repair.MipResult:
+        steps.append((abs_gap, len(args[3])))  # type: ignore[arg-type]
+        if len(steps) == 3 * pipeline.STEP_GAP_RUN + 2:
+            raise EnoughError
+        return repair.MipResult(None, None, None, pipeline.SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+
+    monkeypatch.setattr(repair, "improve_cluster", spy)
+    monkeypatch.setattr(pipeline, "OPTIMALITY_TOL", 0.0)
+    monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
+    monkeypatch.setattr(pipeline, "EXACT_PAIRS", 0)  # no exact MIP instead of the search
+    monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 0)
+    monkeypatch.setattr(repair, "exact_columns", lambda *_a: spec.allowed.copy())  # every unit free
+    with pytest.raises(EnoughError):
+        pipeline.solve(
+            spec, get_backend("highs"), budget=TimeBudget.seconds(300.0), gap=0.001, seed=1, threads=1,
+            candidates=opts.candidates, relax=False,
+        )  # fmt: skip
+    first = steps[0][0]
+    run_ = pipeline.STEP_GAP_RUN
+    assert all(g == first for g, _ in steps[:run_])
+    # then cut, never below the neighbourhood's share (4 of 40 reps: a tenth) of the first gap
+    assert all(g == pytest.approx(first / pipeline.STEP_GAP_DIVISOR) for g, _ in steps[run_ : 2 * run_])
+    floor = [first * k / n_reps for _, k in steps[2 * run_ :]]
+    assert [g for g, _ in steps[2 * run_ :]] == pytest.approx(
+        [max(first / pipeline.STEP_GAP_DIVISOR**2, f) for f in floor]
+    )
+    assert steps[-1][0] < first / 5
