@@ -47,6 +47,7 @@ from territory_planner.options import (
     PlanOptions,
     build_options,
     flag_name,
+    names_measures,
     parse_tolerance,
 )
 from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, counted, money
@@ -167,12 +168,6 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _names_measures(value: object) -> bool:
-    """``potential=0.05,workload=0.1``: every part names its measure (a bare ``0.05`` sets them all)."""
-    parts = [p for p in str(value).split(",") if p.strip()]
-    return bool(parts) and all("=" in p for p in parts)
-
-
 def _given(flags: dict[str, Any]) -> frozenset[str]:
     """The options given on the command line (their problems name it, not the scenario file)."""
     return frozenset(k for k, v in flags.items() if v is not None and v is not False)
@@ -193,7 +188,7 @@ def _collect(
     for key, value in flags.items():
         if value is None or value is False:
             continue
-        if key in BAND_OPTIONS and values.get(key) not in (None, "", {}) and _names_measures(value):
+        if key in BAND_OPTIONS and values.get(key) not in (None, "", {}) and names_measures(value):
             source = str(scenario or COMMAND_LINE)
             value = {
                 **parse_tolerance(values[key], source, key),
@@ -231,7 +226,7 @@ def _flag_measures(problems: list[Problem], flags: dict[str, Any]) -> list[Probl
     out = []
     for p in problems:
         value = flags.get(str(p.column)) if p.column in BAND_OPTIONS else None
-        if value is not None and _names_measures(value) and "not a balance measure" in p.message:
+        if value is not None and names_measures(value) and "not a balance measure" in p.message:
             named = parse_tolerance(value, COMMAND_LINE, flag_name(str(p.column)))
             if p.value in named:
                 p = dataclasses.replace(p, file=COMMAND_LINE, row=None, column=flag_name(str(p.column)))

@@ -175,6 +175,26 @@ def parse_tolerance(
     return out
 
 
+def names_measures(value: object) -> bool:
+    """``potential=0.05,workload=0.1``: every part names its measure (a bare ``0.05`` sets them all)."""
+    if isinstance(value, dict):
+        return bool(value) and "*" not in value
+    parts = [p for p in str(value).split(",") if p.strip()]
+    return bool(parts) and all("=" in p for p in parts)
+
+
+def narrowed_band(key: str, base: object, value: object, source: str, column: str) -> object:
+    """A band option given over a scenario's: a value that names its measures overrides those measures
+    only, the others keep the scenario's (QA6 for flags, QA62 F2 for a sweep's grid values); a bare
+    number replaces them all. Either value's problems are left to ``build_options``."""
+    if base in (None, "", {}) or not names_measures(value):
+        return value
+    try:
+        return {**parse_tolerance(base, source, key), **parse_tolerance(value, COMMAND_LINE, column)}
+    except InputError:
+        return value
+
+
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
 # a sweep's values: the bands a file of the scenario's chain left out of its balance, for a point that
 # balances the measure again (``sweep.with_params``); no option of its own, passed over by build_options

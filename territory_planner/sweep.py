@@ -51,6 +51,7 @@ from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
 from territory_planner.options import (
+    BAND_OPTIONS,
     DEFAULT_TOLERANCE,
     OPTION_NAMES,
     RESTING_BANDS,
@@ -58,6 +59,7 @@ from territory_planner.options import (
     balance_measures,
     build_options,
     flag_name,
+    narrowed_band,
     rebanded,
     unbanded,
 )
@@ -356,14 +358,22 @@ def with_params(values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     """The scenario's values with a point's grid values; a grid ``balance`` drops the scenario's bands on
     the measures it leaves out, as ``--balance`` does (QA44 F7: ``--grid balance=potential`` over a
     ``[tolerance]`` table naming workload was refused; ``prepare`` says it once)."""
-    merged = {**values, **params}
-    if "balance" not in params:
-        return merged
-    kept, _ = unbanded({k: v for k, v in values.items() if k not in params}, params["balance"])
-    # a band a file of the chain left out of its balance, for a measure the point balances again (QA48 F4:
-    # held at the default 5% where a child file balancing it gets the chain's band)
-    kept = rebanded(kept, values.get(RESTING_BANDS) or {}, params["balance"])
-    return {**kept, **params}
+    base = values
+    if "balance" in params:
+        # the scenario's bands are kept for the grid's own band values to narrow (below)
+        kept, _ = unbanded(
+            {k: v for k, v in values.items() if k not in params or k in BAND_OPTIONS}, params["balance"]
+        )
+        # a band a file of the chain left out of its balance, for a measure the point balances again (QA48
+        # F4: held at the default 5% where a child file balancing it gets the chain's band)
+        base = rebanded(kept, values.get(RESTING_BANDS) or {}, params["balance"])
+    merged = {**base, **params}
+    # a band value that names its measures changes those only, as its flag does (QA62 F2:
+    # ``tolerance=potential=0.05`` over a [tolerance] table with workload 0.10 held workload at 5%)
+    for key in BAND_OPTIONS:
+        if key in params:
+            merged[key] = narrowed_band(key, base.get(key), params[key], "scenario", f"--grid {key}")
+    return merged
 
 
 def _short(value: Any) -> str:

@@ -278,3 +278,29 @@ def test_an_input_error_cell_names_its_place_and_is_not_quoted(scenario: Path, t
     assert list(table["status"]) == ["input_error"]
     cell = table["error"].iloc[0]
     assert cell.startswith("reps.csv, column region: --region-tolerance needs"), cell
+
+
+def test_a_band_value_that_names_its_measures_changes_those_only_as_its_flag_does() -> None:
+    """QA62 F2: ``--grid tolerance=potential=0.05`` over a [tolerance] table with workload 0.10 solved
+    workload at the default 5% (and a district band named per measure dropped the other's altogether),
+    where ``plan --tolerance potential=0.05`` keeps workload at 10%."""
+    from territory_planner.sweep import point_options
+
+    values = {
+        "accounts": "a.csv",
+        "reps": "r.csv",
+        "balance": ["potential", "workload"],
+        "tolerance": {"potential": 0.08, "workload": 0.10},
+        "district_tolerance": {"potential": 0.05, "workload": 0.02},
+    }
+    o = point_options(values, {"tolerance": "potential=0.05"}, "p000")
+    assert o.tolerance == {"potential": 0.05, "workload": 0.10}
+    o = point_options(values, {"district_tolerance": "potential=0.03"}, "p001")
+    assert o.district_tolerance == {"potential": 0.03, "workload": 0.02}
+    o = point_options(values, {"tolerance": 0.2}, "p002")
+    assert (o.tol("potential"), o.tol("workload")) == (0.2, 0.2)
+    # with a balance value too: the measures it keeps keep their scenario bands
+    o = point_options(values, {"balance": ["potential"], "tolerance": "potential=0.04"}, "p003")
+    assert o.tolerance == {"potential": 0.04}
+    o = point_options({**values, "tolerance": "workload=0.15"}, {"tolerance": "potential=0.04"}, "p004")
+    assert o.tolerance == {"potential": 0.04, "workload": 0.15}
