@@ -425,19 +425,44 @@ def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# the files every plan folder holds: a point whose folder lacks one is damaged (QA62 F4: a folder that
+# had lost territories.csv, map.html and report.html was resumed)
+PLAN_FILES = (
+    "summary.json",
+    "assignments.csv",
+    "territories.csv",
+    "manifest.json",
+    "map.html",
+    "report.html",
+)
+
+
+def point_damage(folder: Path) -> str:
+    """What is wrong with a point's plan folder, "" when nothing: a file a plan writes missing, or an
+    assignments.csv that is not the one its run wrote (``manifest.changed_by_hand``: QA62 F4, a cell
+    changed by hand or a file cut short was resumed with the numbers of the plan it no longer holds)."""
+    from territory_planner.manifest import changed_by_hand
+
+    lacks = [n for n in PLAN_FILES if not (folder / n).is_file()]
+    if lacks:
+        return f"has no {' and no '.join(lacks)}"
+    if changed_by_hand(folder) is not None:
+        return "holds an assignments.csv changed after its plan was written"
+    return ""
+
+
 def read_complete(folder: Path) -> dict[str, Any] | None:
-    """The result row of a finished point, or None when its folder is missing or incomplete (whether it
-    was solved from this run's options and inputs is ``solved_otherwise``'s question). ``plan_from``: the
-    point whose plan it kept, as recorded when it was solved (QA15 L1: a resumed row lost it)."""
+    """The result row of a finished point, or None when its folder is missing, incomplete or changed
+    since (``point_damage``; whether it was solved from this run's options and inputs is
+    ``solved_otherwise``'s question). ``plan_from``: the point whose plan it kept, as recorded when it
+    was solved (QA15 L1: a resumed row lost it)."""
+    if point_damage(folder):
+        return None
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (
-        not isinstance(summary, dict)
-        or not summary.get("status")
-        or not (folder / "assignments.csv").is_file()
-    ):
+    if not isinstance(summary, dict) or not summary.get("status"):
         return None
     sweep = summary.get("sweep")
     seed = sweep.get("seed") if isinstance(sweep, dict) else None
@@ -632,9 +657,16 @@ def _executor_results(
     if executor == "dask":
         from dask.distributed import Client, as_completed
 
-        client = (
-            Client(address) if address else Client(processes=False, n_workers=workers, threads_per_worker=1)
-        )
+        try:
+            client = (
+                Client(address)
+                if address
+                else Client(processes=False, n_workers=workers, threads_per_worker=1)
+            )
+        except (OSError, ValueError) as exc:  # QA62 F10: a traceback, exit 1, for a mistyped address
+            what = f"the Dask scheduler {address} cannot be reached" if address else "no local Dask cluster"
+            problem = Problem(COMMAND_LINE, None, "--address", f"{what}: {exc}", address or "")
+            raise InputError(problem) from None
         futures: dict[Any, SweepPoint] = {}
         try:
             running = as_completed()
@@ -772,14 +804,23 @@ def run_sweep(
     from territory_planner.manifest import path_sha256
 
     sha = functools.cache(path_sha256)  # every point names the same tables: each hashed once
+    unfinished = _not_finished_before(out)
     for p in points:
         folder = points_dir / p.name
         done = read_complete(folder)
         if done is None:
             if folder.is_dir():  # plans are written whole (staged, then renamed): a part of one is damage
-                lacks = [n for n in ("summary.json", "assignments.csv") if not (folder / n).is_file()]
-                what = f"has no {' and no '.join(lacks)}" if lacks else "has an unreadable summary.json"
+                what = point_damage(folder) or "has an unreadable summary.json"
                 on_note(f"{p.name}: its folder {what} (damaged, or edited by hand); solved again")
+            continue
+        if p.name in unfinished:
+            # written behind the sweep's back: a point the sweep stopped (QA62 F1: a Dask worker went on
+            # and wrote the plan it had been stopped in, after the signal, and the next run resumed it)
+            on_note(
+                f"{p.name}: its plan was written after the sweep that ran it had stopped (sweep.csv lists "
+                "it as not run); solved again"
+            )
+            shutil.rmtree(folder)
             continue
         why = solved_otherwise(folder, point_options(values, p.params, p.name), sha)
         if why:  # not this run's point: its plan goes (a failed re-solve must not leave it as current)
@@ -797,7 +838,9 @@ def run_sweep(
         for point, row in _executor_results(
             todo,
             values,
-            points_dir,
+            # absolute: a Dask worker writes it from its own working folder (QA62 F5: a relative --out
+            # put every point under the workers' folder, and each re-run solved them all again)
+            points_dir.resolve(),
             executor,
             max(workers, 1),
             address,
@@ -807,10 +850,26 @@ def run_sweep(
         ):
             rows[point.index] = {**row, "resumed": False}
             on_point(rows[point.index], len(rows), total)
+            # sweep.csv says which points the sweep has seen finish, as they finish: a point folder it
+            # lists as not run was written behind its back (see ``_not_finished_before``)
+            write_outputs(sweep_table(points, rows, grid), out, list(grid))
     finally:  # Ctrl-C or a cluster failure: keep what finished
         table = sweep_table(points, rows, grid)
         write_outputs(table, out, list(grid))
     return table
+
+
+def _not_finished_before(out: Path) -> set[str]:
+    """The points an earlier run's sweep.csv lists as not run: their folders, when there are any, were
+    written after that sweep stopped (it writes sweep.csv as each point finishes). Empty without a
+    readable sweep.csv."""
+    try:
+        earlier = pd.read_csv(
+            out / "sweep.csv", dtype=str, keep_default_na=False, usecols=["point", "status"]
+        )
+    except (OSError, ValueError):
+        return set()
+    return set(earlier.loc[earlier["status"] == "not_run", "point"])
 
 
 def sweep_table(

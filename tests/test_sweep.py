@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -304,3 +305,65 @@ def test_a_band_value_that_names_its_measures_changes_those_only_as_its_flag_doe
     assert o.tolerance == {"potential": 0.04}
     o = point_options({**values, "tolerance": "workload=0.15"}, {"tolerance": "potential=0.04"}, "p004")
     assert o.tolerance == {"potential": 0.04, "workload": 0.15}
+
+
+def test_resume_solves_again_a_point_changed_damaged_or_written_after_the_sweep_stopped(
+    scenario: Path, local_sweep: Path, tmp_path: Path
+) -> None:
+    """QA62 F4: a point whose assignments.csv was changed by hand, or whose folder had lost its map and
+    report, was resumed with the numbers of the plan it no longer held. QA62 F1: a Dask worker stopped
+    with the sweep wrote its point after the signal; sweep.csv listed it as not run, and the next run
+    resumed it. Each is solved again, with a note saying why; an intact point is resumed."""
+    out = tmp_path / "resumed"
+    shutil.copytree(local_sweep, out)
+    table = pd.read_csv(out / "sweep.csv", keep_default_na=False)
+    edited, stopped = table.loc[1, "point"], table.loc[2, "point"]
+    a = out / "points" / edited / "assignments.csv"
+    frame = pd.read_csv(a, dtype=str, keep_default_na=False)
+    other = sorted(set(frame["rep_id"]) - {frame.loc[0, "rep_id"]})[0]
+    frame.loc[0, "rep_id"] = other
+    frame.to_csv(a, index=False)
+    notes: list[str] = []
+    again = run_sweep(scenario, GRID, out, on_note=notes.append)
+    assert list(again["resumed"]) == [False, False, True]
+    assert any(edited in n and "changed after its plan was written" in n for n in notes)
+    pd.testing.assert_frame_equal(_rows(local_sweep), _rows(out))
+    # a folder that lost files a plan writes
+    (out / "points" / stopped / "map.html").unlink()
+    notes.clear()
+    again = run_sweep(scenario, GRID, out, on_note=notes.append)
+    assert list(again["resumed"]) == [False, True, False]
+    assert any(stopped in n and "has no map.html" in n for n in notes)
+    # a point the last sweep.csv lists as not run, whose folder is there all the same
+    listed = pd.read_csv(out / "sweep.csv", dtype=str, keep_default_na=False)
+    listed.loc[listed["point"] == stopped, "status"] = "not_run"
+    listed.to_csv(out / "sweep.csv", index=False)
+    notes.clear()
+    again = run_sweep(scenario, GRID, out, on_note=notes.append)
+    assert list(again["resumed"]) == [False, True, False]
+    assert any(stopped in n and "written after the sweep that ran it had stopped" in n for n in notes)
+    pd.testing.assert_frame_equal(_rows(local_sweep), _rows(out))
+
+
+def test_a_bad_dask_address_is_a_usage_error_and_points_go_to_an_absolute_folder(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA62 F10: ``--address notaurl`` ended in a traceback, exit 1. QA62 F5: with a relative --out the
+    workers of a Dask cluster wrote the points under their own working folder; the folder each point is
+    written to is absolute."""
+    with pytest.raises(InputError) as err:
+        run_sweep(scenario, {"tolerance": [0.1]}, tmp_path / "bad", executor="dask", address="notaurl")
+    assert err.value.exit_code == 2
+    assert "--address" in str(err.value)
+    import territory_planner.sweep as sweep_module
+
+    seen: list[Path] = []
+
+    def capture(*args: object, **_kw: object) -> Iterator[object]:
+        seen.append(Path(str(args[2])))  # (todo, values, points_dir, ...)
+        return iter(())
+
+    monkeypatch.setattr(sweep_module, "_executor_results", capture)
+    monkeypatch.chdir(tmp_path)
+    run_sweep(scenario, {"tolerance": [0.1]}, Path("relative"))
+    assert seen == [tmp_path.resolve() / "relative" / "points"]
