@@ -446,3 +446,17 @@ def test_a_collection_of_polygons_is_read_as_a_multipolygon(tmp_path: Path) -> N
     assert loaded.geometry is not None
     assert loaded.geometry.iloc[1].geom_type in ("Polygon", "MultiPolygon")
     assert loaded.geometry.iloc[1].area == pytest.approx(1.0)
+
+
+def test_a_name_keeps_its_zero_width_joiners_and_an_id_loses_them(tmp_path: Path) -> None:
+    """QA61 F5: U+200C and U+200D were taken out of every name ("إلٰه‌آباد" lost its non-joiner, a
+    Devanagari half form its joiner); they are spelling in a name. An id still loses them (a zero-width
+    character pasted with an id would make it another id), and a name its zero-width spaces."""
+    named = "\u0625\u0644\u0670\u0647\u200c\u0622\u0628\u0627\u062f"
+    half = "\u0915\u094d\u200d\u0937"
+    rows = "account_id,name,lat,lon,potential\nA1\u200c,{},0.5,0.5,1\nA2,{},0.5,1.5,1\nA3,\u200bX,0.5,2.5,1\n"
+    path = tmp_path / "named.csv"
+    path.write_text(rows.format(named, half), encoding="utf-8")
+    loaded = load_inputs(path, _reps(tmp_path))
+    assert loaded.accounts["name"].tolist() == [named, half, "X"]
+    assert loaded.accounts["account_id"].tolist() == ["A1", "A2", "A3"]

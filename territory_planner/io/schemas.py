@@ -213,9 +213,12 @@ _CHECK_TEXT = {
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width, pasted from web pages
+# in a display name the zero-width non-joiner and joiner are spelling (Persian and Urdu word-internal
+# non-joiners, Indic half forms, Malayalam chillu: QA61 F5, "إلٰه‌آباد" lost its U+200C): kept
+_INVISIBLE_IN_NAMES = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 
 
-def _cell(v: object) -> str:
+def _cell(v: object, invisible: dict[int, None] = _INVISIBLE) -> str:
     """One cell as text: stripped, in composed Unicode form without zero-width characters (QA32 F-t: a
     Mac tool's decomposed "Müller" was no rep "Müller"; F-b: a zero-width space pasted with "R03"), a
     whole float as a whole number (F-i: Parquet ids stored as 1000.0 were written "1000.0", an Excel
@@ -223,13 +226,13 @@ def _cell(v: object) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     text = v if isinstance(v, str) else str(v)
-    return unicodedata.normalize("NFC", text.translate(_INVISIBLE)).strip()
+    return unicodedata.normalize("NFC", text.translate(invisible)).strip()
 
 
-def _text(series: pd.Series) -> pd.Series:
+def _text(series: pd.Series, invisible: dict[int, None] = _INVISIBLE) -> pd.Series:
     """Cells as text (``_cell``); missing cells become ''."""
     out = series.astype(object).where(series.notna(), "")
-    return out.map(_cell).astype(str)
+    return out.map(lambda v: _cell(v, invisible)).astype(str)
 
 
 def _parse_number(
@@ -372,7 +375,7 @@ def parse_table(
             if f.kind == "number":
                 out[f.name] = _parse_number(raw[f.name], f, file, problems, convention.for_column(f.name))
             else:
-                out[f.name] = _text(raw[f.name])
+                out[f.name] = _text(raw[f.name], _INVISIBLE_IN_NAMES if f.name == "name" else _INVISIBLE)
                 if f.name in ID_COLUMNS:
                     problems += _scientific_ids(out[f.name], f.name, file)
                     problems += _control_characters(out[f.name], f.name, file)
