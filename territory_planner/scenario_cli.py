@@ -52,7 +52,8 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         objective = row.objective
         known = isinstance(objective, numbers.Real) and math.isfinite(objective)
         shown = f"{objective:,.1f}" if known else "n/a"
-        click.echo(f"{row.plan}: {row.status}, {row.reps} reps, objective {shown}")
+        reps = f"{row.reps} rep{'' if row.reps == 1 else 's'}"  # QA61 F1: "1 reps"
+        click.echo(f"{row.plan}: {row.status}, {reps}, objective {shown}")
     click.echo(result.options_line())
     added = result.statement[result.statement["roster"] != "kept"]
     for row in added.itertuples(index=False):

@@ -494,3 +494,17 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     assert "moved 1 account (" in res.output
     assert "no current alignment" not in res.output
     assert json.loads((tmp_path / "q" / "summary.json").read_text())["current_accounts"] == 6
+
+
+def test_one_rep_and_one_account_are_said_in_the_singular(tmp_path: Path) -> None:
+    """QA61 F1: "200 accounts -> 1 reps" on the console, "1 reps" in compare's lines."""
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path / "one", accounts[:1], reps[:1])
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet")
+    assert res.exit_code == 0, res.output
+    assert ": 1 account -> 1 rep |" in res.output
+    a, r = write_instance(tmp_path / "two", accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "q"), "--quiet")
+    res = run("compare", str(tmp_path / "q"), str(tmp_path / "p"), "--out", str(tmp_path / "c"))
+    assert ", 1 rep, objective" in res.output
+    assert ", 2 reps, objective" in res.output
