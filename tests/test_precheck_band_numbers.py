@@ -67,3 +67,26 @@ def test_locked_accounts_are_compared_with_the_band_asked_for(tmp_path: Path) ->
     lock = [m for m in messages if m.startswith("accounts locked to R0")]
     assert lock, messages
     assert lock[0].endswith("above the band's maximum 3.5"), lock[0]
+
+
+def test_a_rep_whose_band_lies_below_every_account_is_named_with_its_numbers(tmp_path: Path) -> None:
+    """QA61 F3: a rep of capacity 0.01 (typed for 1.0) whose workload band lies below every account's
+    workload: the model was refused after the LP and the search with an empty conflict row, and
+    ``validate`` said the inputs were valid. The pre-check names the rep, its band and the smallest
+    account it may take."""
+    accounts = [_account(i, -98.0 + i, 10.0 + i, 2.0 + 0.013 * i) for i in range(12)]
+    reps = [{"rep_id": "R0", "lat": 35.0, "lon": -98.0, "capacity": 0.01}]
+    reps += [{"rep_id": f"R{j}", "lat": 35.0, "lon": -98.0 + 4 * j, "capacity": 1.0} for j in (1, 2)]
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InfeasibleError) as info:
+        api.solve(options_for(a, r, time_limit=10, tolerance=0.05))
+    named = [c for c in info.value.conflicts if c.rep_id == "R0" and c.measure == "workload"]
+    assert named, [c.message for c in info.value.conflicts]
+    # workload 24.858 in all, R0's share 0.01/2.01 of it: 0.1237, band 0.1175 to 0.1299
+    message = named[0].message
+    assert "R0's workload band (capacity 0.01), 0.1175 to 0.1299, lies below every account" in message
+    assert "the smallest is account A0 with 2" in named[0].message
+    assert named[0].amount == pytest.approx(2.0 - 24.858 * 0.01 / 2.01 * 1.05, rel=1e-6)
+    with pytest.raises(InfeasibleError) as checked:  # validate says it too (it said the inputs were valid)
+        api.validate(options_for(a, r, tolerance=0.05))
+    assert any("lies below every account it may take" in c.message for c in checked.value.conflicts)

@@ -136,6 +136,29 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     amount=float(spec.lower[m, j] - reachable[j]),
                 )
             )
+        # a rep whose band lies below every account it may take: it can hold none with any of the measure
+        # and must hold some (QA61 F3: a capacity of 0.01, typed for 1.0, and "no plan of whole accounts
+        # satisfies the model" with an empty conflict row)
+        positive = spec.allowed & (p.unit_amount[:, m] > 1e-12)[:, None]
+        smallest = np.where(positive, p.unit_amount[:, m][:, None], np.inf).min(axis=0)
+        below = (
+            (spec.lower[m] > 1e-9) & (smallest > spec.upper[m] + 1e-9) & (reachable >= spec.lower[m] - 1e-9)
+        )
+        for j in np.flatnonzero(below)[:20]:
+            u = int(np.argmin(np.where(positive[:, j], p.unit_amount[:, m], np.inf)))
+            capacity = f" (capacity {p.capacity[j]:g})" if p.capacity[j] != 1 else ""
+            conflicts.append(
+                Conflict(
+                    "balance",
+                    f"{p.rep_ids[j]}'s {measure} band{capacity}, {amt(p.lower_band[m, j])} to "
+                    f"{amt(p.upper_band[m, j])}, lies below every account it may take: the smallest is "
+                    f"{unit_label(spec, u)} with {amt(smallest[j])}, so its territory is empty or over the "
+                    "band; raise its capacity or widen --tolerance",
+                    rep_id=str(p.rep_ids[j]),
+                    measure=measure,
+                    amount=float(smallest[j] - spec.upper[m, j]),
+                )
+            )
         # units that can only go to a group of reps must fit in the group's bands (Hall's condition)
         if len(patterns) <= 200:
             for pattern in patterns:
