@@ -158,3 +158,36 @@ def test_the_coarse_lp_gives_the_clusters_lp_a_first_master_without_slack(
         aggregate.coarse_columns(spec, label, backend, seed=0, threads=1, deadline=time.perf_counter() + 60)
         is None
     )
+
+
+def test_a_warm_up_lp_out_of_time_is_no_warning_with_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA61 F10: at --time-limit 3 the coarse LP ran out of time and the console showed "coarse LP
+    failed" and its traceback. Its time running out is said in the log only; another failure is one
+    warning line, with no traceback."""
+    import logging
+
+    from territory_planner.errors import SolverError
+
+    spec = _spec(tmp_path, 600, 12, 21, heavy=True)
+    label = aggregate.clusters(spec, 120)
+    monkeypatch.setattr(aggregate, "COARSE_PAIRS", 30 * spec.problem.n_reps)
+    for error, warned in ((SolverError("the LP relaxation did not solve (Time limit reached)"), False),
+                          (RuntimeError("HiGHS broke"), True)):  # fmt: skip
+
+        def broken(*_a: object, error: Exception = error, **_kw: object) -> None:
+            raise error
+
+        monkeypatch.setattr(lpmod, "solve_lp", broken)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="territory_planner"):
+            got = aggregate.coarse_columns(
+                spec, label, get_backend("highs"), seed=0, threads=1, deadline=time.perf_counter() + 5
+            )
+        assert got is None
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.exc_info for r in warnings if r.exc_info] == []
+        assert len(warnings) == int(warned)
+        if warned:
+            assert "coarse LP failed (RuntimeError: HiGHS broke)" in warnings[0].getMessage()
