@@ -181,8 +181,10 @@ class WholeModel:
                     live=self.live,
                     extend=self.extend,
                 )
-        except Exception:  # noqa: BLE001 - the search's plan stands; a failed member only costs its help
-            log.warning("the %s model beside the search failed", self.name, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the search's plan stands; a failed member only costs its help
+            # one line on the console, the traceback in the debug log (as the warm-up LPs', QA61 F10)
+            log.warning("the %s model beside the search failed (%s: %s)", self.name, type(exc).__name__, exc)
+            log.debug("the %s model beside the search failed", self.name, exc_info=True)
         finally:
             self.ended.set()
 
