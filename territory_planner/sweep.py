@@ -49,6 +49,7 @@ import pandas as pd
 from territory_planner.errors import COMMAND_LINE, InfeasibleError, InputError, Problem, TerritoryPlannerError
 from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
+from territory_planner.io.scenario_lines import locate, locate_added
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
 from territory_planner.options import (
     BAND_OPTIONS,
@@ -735,14 +736,21 @@ def prepare_sweep(
     values given twice; raises ``InputError`` for a bad grid value (a usage error) or bad base options,
     before anything is solved or written."""
     resting: dict[str, Any] = {}
-    values = {**load_scenario(scenario, resting=resting), **(overrides or {})}
+    found: list[Problem] = []
+    values = {**load_scenario(scenario, found, resting=resting), **(overrides or {})}
+    if found:  # the good keys' bad values too, in the same run, as `plan` says them (QA62 F3: 1 of 3)
+        try:
+            build_options(values, source=str(scenario), drop_unbalanced=True)
+        except InputError as exc:
+            found += exc.problems
+        raise InputError(locate(scenario, locate_added(scenario, found)))
     if resting:
         values[RESTING_BANDS] = resting
     grid, notes = dedupe_grid(grid)
     bad = check_grid(values, grid, str(scenario))
     if bad:
         raise InputError(bad)
-    build_options(with_params(values, grid_points(grid)[0].params))  # bad base options fail once, up front
+    _base_problems(scenario, values, grid)  # bad base options fail once, up front
     for value in grid.get("balance", []):
         notes += [
             f"{scenario}: the scenario's {key} for {', '.join(gone)} is not used at balance="
@@ -761,6 +769,33 @@ def prepare_sweep(
                 f"balance={_param_text(value)} holds it within the default {DEFAULT_TOLERANCE:.0%}"
             )
     return values, grid, notes
+
+
+def _base_problems(scenario: Path | str, values: dict[str, Any], grid: dict[str, list[Any]]) -> None:
+    """Raise the problems of the first point's options: the scenario's own with its file and line (they
+    read "options", no line), and those only the grid's values make together (QA62 F9:
+    ``tolerance=workload=0.2`` beside ``balance=potential``, blamed on "options", exit 1) as the
+    command line's ``--grid`` (a usage error)."""
+    first = grid_points(grid)[0].params
+    built, problems = _built(with_params(values, first), str(scenario), frozenset())
+    if built is not None:
+        return
+    _, base = _built(values, str(scenario), frozenset())
+    own = {(p.column, p.message) for p in base}
+    theirs = [p for p in problems if (p.column, p.message) in own]
+    made = [
+        Problem(
+            COMMAND_LINE,
+            None,
+            f"--grid {p.column}" if p.column in grid else "--grid",
+            _grid_words(p.message, str(p.column))
+            + f" (the grid's first point: {', '.join(f'{k}={_param_text(v)}' for k, v in first.items())})",
+            p.value,
+        )
+        for p in problems
+        if (p.column, p.message) not in own
+    ]
+    raise InputError(locate(scenario, locate_added(scenario, theirs)) + made)
 
 
 def run_sweep(

@@ -367,3 +367,26 @@ def test_a_bad_dask_address_is_a_usage_error_and_points_go_to_an_absolute_folder
     monkeypatch.chdir(tmp_path)
     run_sweep(scenario, {"tolerance": [0.1]}, Path("relative"))
     assert seen == [tmp_path.resolve() / "relative" / "points"]
+
+
+def test_a_scenario_s_problems_are_said_at_once_with_lines_and_grid_combinations_as_usage(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """QA62 F3: a sweep over a scenario with an unknown key and a bad value said the unknown key only
+    (`validate` said both); a bad value alone was blamed on "options" with no line. QA62 F9: a
+    tolerance for a measure that only the grid's balance value leaves out was an input error of
+    "options", exit 1, not the grid's usage error."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'extends = "{scenario.as_posix()}"\nmax_moved_shar = 0.3\ndistrict_tolerance = 1.5\n')
+    with pytest.raises(InputError) as err:
+        run_sweep(bad, {"tolerance": [0.05]}, tmp_path / "s1")
+    said = {(Path(p.file).name, p.row, p.column) for p in err.value.problems}
+    assert said == {("bad.toml", 2, "max_moved_shar"), ("bad.toml", 3, "district_tolerance")}
+    bad.write_text(f'extends = "{scenario.as_posix()}"\ndistrict_tolerance = 1.5\n')
+    with pytest.raises(InputError) as err:
+        run_sweep(bad, {"tolerance": [0.05]}, tmp_path / "s2")
+    assert [(Path(p.file).name, p.row) for p in err.value.problems] == [("bad.toml", 2)]
+    with pytest.raises(InputError) as err:
+        run_sweep(scenario, {"tolerance": ["workload=0.2"], "balance": [["potential"]]}, tmp_path / "s3")
+    assert err.value.exit_code == 2
+    assert [p.column for p in err.value.problems] == ["--grid tolerance"]
