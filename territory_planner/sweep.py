@@ -533,8 +533,24 @@ def _stop_on_signals() -> None:
     # leaves the caller's handlers as they are (QA60: run_sweep(workers=1) kept them installed for good)
     worker = multiprocessing.parent_process() is not None
     if worker and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_sigint)
-        signal.signal(signal.SIGTERM, on_sigint)
+
+        def stop(signum: int, frame: Any) -> None:
+            end_children()
+            on_sigint(signum, frame)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+
+
+def end_children() -> None:
+    """Terminate this process's child processes: a pool worker stopped with its sweep left the ``cbc``
+    that PuLP runs for ``solver=cbc`` going at full load until its own time limit (QA62 F8; the console
+    script's Ctrl-C reaches it through the terminal's process group, a worker's SIGTERM does not)."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
 
 
 def run_point(

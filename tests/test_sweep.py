@@ -390,3 +390,23 @@ def test_a_scenario_s_problems_are_said_at_once_with_lines_and_grid_combinations
         run_sweep(scenario, {"tolerance": ["workload=0.2"], "balance": [["potential"]]}, tmp_path / "s3")
     assert err.value.exit_code == 2
     assert [p.column for p in err.value.problems] == ["--grid tolerance"]
+
+
+def test_a_stopped_worker_ends_the_solver_process_it_started() -> None:
+    """QA62 F8: a sweep with solver=cbc stopped by SIGTERM left the worker's cbc running at full load
+    until its own time limit. ``end_children`` (called by a stopped worker) ends the processes the
+    worker started; checked in a process of its own, with a child that would run for a minute."""
+    import subprocess
+    import sys
+
+    code = (
+        "import subprocess, sys, time\n"
+        "from territory_planner.sweep import end_children\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "time.sleep(0.5)\n"
+        "end_children()\n"
+        "print(child.wait(timeout=10))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "-15"  # ended by SIGTERM, not after its minute
