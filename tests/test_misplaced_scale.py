@@ -145,3 +145,14 @@ def test_homes_that_all_lie_far_are_not_named() -> None:
     so no home is named for it."""
     abroad = [("R1", "A", 64.1, -21.9), ("R2", "B", 64.2, -21.5), ("R3", "C", 63.9, -22.4)]  # Iceland
     assert not any("every account" in w for w in warnings(TOWNS, abroad))
+
+
+def test_homes_that_all_lie_an_ocean_away_are_said_once() -> None:
+    """QA61 F2: every home in Australia for French accounts, 15,000 km away, passed without a word. No
+    home is named as a typo (none brings it near), but the roster gets one line; a team some 1,200 km
+    away (above) gets none."""
+    sydney = [("R1", "A", -33.87, 151.21), ("R2", "B", -37.81, 144.96), ("R3", "C", -27.47, 153.03)]
+    found = warnings(TOWNS, sydney)
+    assert len(found) == 1
+    assert found[0].startswith("r.csv: every rep home lies over 3,000 km from every account (the nearest 1")
+    assert "Leave a rep's lat and lon empty" in found[0]

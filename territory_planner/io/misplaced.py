@@ -41,6 +41,7 @@ from territory_planner.model.geo import EARTH_RADIUS_KM
 MISPLACED_KM = 1_000.0  # an account this far from every rep home (a home this far from every account) ...
 MISPLACED_FIX_KM = 300.0  # ... that a swap or a sign flip brings this close is warned about
 MISPLACED_SHOWN = 5
+ALL_FAR_KM = 3_000.0  # a roster whose every home lies this far from every account is warned about, once
 SPACING_QUANTILE = 0.9  # the accounts' spacing: this quantile of their distances to the nearest other one
 FAR_FACTOR = 5.0  # a point this many times the data's scale from every account is far ...
 FAR_MIN_KM = 50.0  # ... and at least this far (a typo that moves a point less is not worth a warning)
@@ -408,6 +409,8 @@ def misplaced_coordinates(
         if row not in named
     ][: max(0, MISPLACED_SHOWN - len(found_h))]
     out = head + _null_island_warning(pts, homes, afile, rfile) + found_a + found_h
+    if not head:
+        out += _all_homes_far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon, rfile)
     if len(account_flags) + len(isolated) > MISPLACED_SHOWN:
         more = len(account_flags) + len(isolated) - MISPLACED_SHOWN
         out.append(f"{afile}: {more} more accounts whose coordinates look typed wrong")
@@ -432,6 +435,26 @@ def _remote_homes(
         if usual is not None and d0[i] > FAR_FACTOR * usual:
             out.append((i, float(d0[i]), usual))
     return out
+
+
+def _all_homes_far(
+    h_lat: np.ndarray, h_lon: np.ndarray, a_lat: np.ndarray, a_lon: np.ndarray, rfile: str
+) -> list[str]:
+    """One warning when every rep home lies over ``ALL_FAR_KM`` from every account and no typo brings
+    them near (``_remote_homes`` names none then: a team based abroad is a roster like that, and one an
+    ocean away still gets this one line). The
+    plan's travel is then measured from another continent (QA61 F2: homes in Australia for French
+    accounts, 15,000 km away, planned without a word)."""
+    d0, _ = _nearest(h_lat, h_lon, a_lat, a_lon)
+    finite = d0[np.isfinite(d0)]
+    if not finite.size or finite.min() <= ALL_FAR_KM:
+        return []
+    return [
+        f"{rfile}: every rep home lies over {ALL_FAR_KM:,.0f} km from every account (the nearest "
+        f"{finite.min():,.0f} km, the median home {float(np.median(finite)):,.0f} km from its nearest "
+        "account): the plan's travel is measured from there. Homes from another roster? Leave a rep's "
+        "lat and lon empty for a home the planner chooses among the accounts"
+    ]
 
 
 def _others_median(d0: np.ndarray, i: int) -> float | None:
