@@ -224,3 +224,16 @@ def test_a_balance_measure_whose_column_is_missing_says_so(tmp_path: Path) -> No
     (problem,) = [p for p in exc.value.problems if p.column == "potential"]
     assert "sums to 0" in problem.message
     assert "has no 'potential' column" not in problem.message
+
+
+def test_a_rep_id_typed_in_full_width_characters_gets_did_you_mean(tmp_path: Path) -> None:
+    """QA61 F9: current_rep 'Ｒ１' (full-width, as an East Asian input method types it) where the reps file
+    has R1 got the "a rep who left?" hint, which a case difference no longer gets."""
+    accounts, reps = line_instance()
+    accounts[1]["current_rep"] = "\uff32\uff11"  # Ｒ１
+    a, r = write_instance(tmp_path, accounts, reps)
+    with pytest.raises(InputError) as exc:
+        load_inputs(a, r)
+    (problem,) = [p for p in exc.value.problems if p.column == "current_rep"]
+    assert "did you mean 'R1'?" in problem.message
+    assert "a rep who left" not in problem.message

@@ -56,9 +56,10 @@ def first_few(items: Iterable[object], shown: int = 5) -> str:
 
 def _id_keys(value: str) -> set[str]:
     """Spellings under which two ids are taken for one another in a hint (never for a match): case,
-    spaces, Unicode form and a spreadsheet's leading ``'`` aside, a whole number written as a decimal and
+    spaces, Unicode form (compatibility forms too: the full-width ``Ｒ０１`` an East Asian input method
+    types, QA61 F9) and a spreadsheet's leading ``'`` aside, a whole number written as a decimal and
     leading zeros."""
-    key = unicodedata.normalize("NFC", value).strip().removeprefix("'").casefold()
+    key = unicodedata.normalize("NFKC", value).strip().removeprefix("'").casefold()
     keys = {key}
     if re.fullmatch(r"\d+(\.0+)?", key):
         whole = key.split(".")[0]
