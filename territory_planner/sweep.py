@@ -767,6 +767,7 @@ def prepare_sweep(
     if bad:
         raise InputError(bad)
     _base_problems(scenario, values, grid)  # bad base options fail once, up front
+    _table_problems(scenario, values, grid)  # and bad tables
     for value in grid.get("balance", []):
         notes += [
             f"{scenario}: the scenario's {key} for {', '.join(gone)} is not used at balance="
@@ -812,6 +813,21 @@ def _base_problems(scenario: Path | str, values: dict[str, Any], grid: dict[str,
         if (p.column, p.message) not in own
     ]
     raise InputError(locate(scenario, locate_added(scenario, theirs)) + made)
+
+
+def _table_problems(scenario: Path | str, values: dict[str, Any], grid: dict[str, list[Any]]) -> None:
+    """Raise the problems of the tables the first point reads, once, before any point is solved: they
+    are every point's (a grid varies no table), and failed each point alone, recorded in sweep.csv as
+    "scenario [[reps.add]]" without the file and line ``validate`` names (QA62 F6). Warnings are left
+    to the points."""
+    from territory_planner import api
+
+    options = point_options(values, grid_points(grid)[0].params, "first point")
+    try:
+        with _notes_unlogged(True):
+            api.load(options)
+    except InputError as exc:
+        raise InputError(locate_added(scenario, list(exc.problems))) from None
 
 
 def run_sweep(

@@ -272,13 +272,18 @@ def test_an_input_error_cell_names_its_place_and_is_not_quoted(scenario: Path, t
     """QA10 O9: a point whose option needs a column the reps table lacks ("--region-tolerance needs a
     'region' column") is recorded with its file and column first, as `plan` reports it; the cell no
     longer starts with "-", which the CSV's formula guard quoted ("'--region-tolerance needs ...")."""
+    from territory_planner.io.scenario import load_scenario
+    from territory_planner.sweep import run_point
+
+    row = run_point(load_scenario(scenario), {"region_tolerance": 0.1}, str(tmp_path / "p"))
+    assert row["status"] == "input_error"
+    assert row["error"].startswith("reps.csv, column region: --region-tolerance needs"), row["error"]
+    # a problem of the tables every point reads is said once, before any point is solved (QA62 F6)
     args = ["sweep", str(scenario), "--grid", "region_tolerance=0.1", "-q", "--out", str(tmp_path / "s")]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 1, res.output
-    table = pd.read_csv(tmp_path / "s" / "sweep.csv", keep_default_na=False)
-    assert list(table["status"]) == ["input_error"]
-    cell = table["error"].iloc[0]
-    assert cell.startswith("reps.csv, column region: --region-tolerance needs"), cell
+    assert "--region-tolerance needs" in res.output
+    assert not (tmp_path / "s" / "sweep.csv").exists()
 
 
 def test_a_band_value_that_names_its_measures_changes_those_only_as_its_flag_does() -> None:
@@ -410,3 +415,25 @@ def test_a_stopped_worker_ends_the_solver_process_it_started() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "-15"  # ended by SIGTERM, not after its minute
+
+
+def test_a_problem_of_an_added_rep_is_said_once_with_its_scenario_line(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """QA62 F6: an added rep without a district failed every point of a ``district_tolerance`` grid,
+    each recorded in sweep.csv as "scenario [[reps.add]]", without the file and line validate names."""
+    reps = pd.read_csv(scenario.parent / "reps.csv", dtype=str)
+    reps["district"] = ["D1", "D1", "D2", "D2"]
+    reps.to_csv(tmp_path / "reps_d.csv", index=False)
+    child = tmp_path / "child.toml"
+    child.write_text(
+        f'extends = "{scenario.as_posix()}"\n\n[reps]\npath = "reps_d.csv"\n\n'
+        '[[reps.add]]\nrep_id = "R9"\nlat = 41.0\nlon = -100.0\n'
+    )
+    with pytest.raises(InputError) as err:
+        run_sweep(child, {"district_tolerance": [0.05, 0.1]}, tmp_path / "s")
+    added = [p for p in err.value.problems if "R9" in p.message]
+    assert added, err.value.problems
+    assert Path(added[0].file).name == "child.toml"
+    assert added[0].row is not None
+    assert not (tmp_path / "s" / "sweep.csv").exists()
