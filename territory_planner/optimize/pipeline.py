@@ -328,7 +328,9 @@ def _settle(run: Run) -> None:
     accounts = int(run.spec.problem.unit_size[plan != run.incumbent].sum())
     run.incumbent = plan
     run.notes.append(
-        f"{accounts:,} account(s) that cost no travel wherever they go (zero workload) were kept with "
+        # not only zero workload: accounts at one point with every home there cost none either (QA61 F6)
+        f"{accounts:,} account(s) that cost the same travel wherever they may go (zero workload, or every "
+        "rep they may go to as far away) were kept with "
         "their current rep, or given to the nearest, where the plan stays feasible: the objective is "
         "the same"
     )
