@@ -71,3 +71,31 @@ def test_no_home_opens_under_the_maps_controls(tmp_path: Path) -> None:
     )
     assert status["homes"] == "3"
     assert status["homes-under-controls"] == "0"
+
+
+def test_accounts_all_at_one_point_open_at_a_town_s_zoom(tmp_path: Path) -> None:
+    """QA61 F6: 200 accounts geocoded to one point with every home there opened the map at the tiles'
+    last zoom, an empty canvas with one diamond. The opening view zooms no closer than a town (13)."""
+    a = assignments_frame()
+    t = territories_frame(a)
+    a["lat"], a["lon"] = 40.0, -75.0
+    t["home_lat"], t["home_lon"] = 40.0, -75.0
+    page = write_map(write_plan(tmp_path / "one", a, t), offline=True).resolve()
+    cmd = chromium_command(page.as_uri(), tmp_path / "profile")
+    status = status_attributes(
+        subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False).stdout
+    )
+    assert status["ready"] == "1"
+    assert float(status["zoom"]) == 13
+    spread_a = assignments_frame()
+    far = write_map(write_plan(tmp_path / "far", spread_a, territories_frame(spread_a)), offline=True)
+    spread = status_attributes(
+        subprocess.run(
+            chromium_command(far.resolve().as_uri(), tmp_path / "p2"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout
+    )
+    assert float(spread["zoom"]) < 13  # a plan spread over a region opens as before

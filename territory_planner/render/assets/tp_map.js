@@ -8,6 +8,9 @@
  * #popup=1 (open the probe's popup).
  */
 /* exported tpInit */
+// the opening view zooms in no closer than a town: accounts that all lie at one point (a single office's
+// accounts geocoded to its city centre) opened at the tiles' last zoom, on an empty canvas (QA61 F6)
+const OPENING_MAX_ZOOM = 13;
 function tpInit(map, L_, refs) {
   "use strict";
   const t0 = performance.now();
@@ -248,7 +251,12 @@ function tpInit(map, L_, refs) {
     for (let round = 0; round < 2; round++) {
       const left = sides.left ? Math.min(widest("left"), cap) : 30;
       const right = sides.right ? Math.min(widest("right"), cap) : 30;
-      map.fitBounds(bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 30], animate: false });
+      map.fitBounds(bounds, {
+        paddingTopLeft: [left, 30],
+        paddingBottomRight: [right, 30],
+        maxZoom: OPENING_MAX_ZOOM,
+        animate: false,
+      });
       const now = homesUnder(rects, box);
       if ((!now.left || sides.left) && (!now.right || sides.right)) break;
       sides.left = sides.left || !!now.left;
@@ -772,6 +780,7 @@ function tpInit(map, L_, refs) {
     status.dataset.created = String(nMarkers + nPolygons);
     status.dataset.homes = String(nHomes);
     status.dataset.homeSize = String(homeSize);
+    status.dataset.zoom = String(map.getZoom());
     status.dataset.movedLines = String(nLines);
     status.dataset.layers = String(countTerritoryLayers());
     status.dataset.legendRows = String(document.querySelectorAll("#tp-legend tr[data-rep]").length);
@@ -843,13 +852,13 @@ function tpInit(map, L_, refs) {
 
   // a few accounts far from the rest (Alaska, Guam) are left out of the opening view: a button shows them
   const opening = refs.view || refs.bounds;
-  map.fitBounds(opening, { padding: [30, 30], animate: false });
+  map.fitBounds(opening, { padding: [30, 30], maxZoom: OPENING_MAX_ZOOM, animate: false });
   clearOfControls(opening);
   if (refs.view) {
     const title =
       refs.outside + (refs.outside === 1 ? " account lies" : " accounts lie") + " outside the opening view";
     tpButton(L_, "tp-whole", "Whole plan", title, function () {
-      map.fitBounds(refs.bounds, { padding: [30, 30], animate: false });
+      map.fitBounds(refs.bounds, { padding: [30, 30], maxZoom: OPENING_MAX_ZOOM, animate: false });
       clearOfControls(refs.bounds);
     })
       .addTo(map)
