@@ -29,6 +29,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 log = logging.getLogger(__name__)
 LARGE_UNITS = 4000  # above this, the LP starts from the duals of an LP over clusters of units
 ESCALATION = 30.0  # slack prices are raised by this factor (at most twice) when slack remains
+IPM_TO_SIMPLEX = 0.25  # a warm simplex round's time, as a share of the interior-point first master's
 
 
 @dataclass
@@ -479,7 +480,12 @@ def solve_lp(
                 stop_at,
             )
             return last
-        if slack_total <= 1e-6 and time.perf_counter() + 2 * out.seconds > deadline:
+        # a round after the first interior-point master is a warm-started simplex, far faster: 50,000
+        # points x 200 reps, 8.2 s for the first master, 0.3-1.2 s for the next four; judged by the first,
+        # a loaded run stopped after it with the bound 4.5% below its plan, where the next round's bound
+        # was within 0.6%
+        ahead = out.seconds * (IPM_TO_SIMPLEX if rounds == 1 and first_method == "ipm" else 1.0)
+        if slack_total <= 1e-6 and time.perf_counter() + 2 * ahead > deadline:
             log.info("LP stops after round %d: another round would not end before the deadline", rounds)
             return last
         if refix.any():
