@@ -591,11 +591,13 @@ def test_the_search_s_steps_stop_at_a_smaller_gap_after_a_run_of_steps_without_a
     class EnoughError(Exception):
         pass
 
+    room = [1e12]  # how far below its plan each step's own bound ends (0: it proved its plan best)
+
     def spy(*args: object, abs_gap: float, **_kw: object) -> repair.MipResult:
         steps.append((abs_gap, len(args[3])))  # type: ignore[arg-type]
         if len(steps) == 3 * pipeline.STEP_GAP_RUN + 2:
             raise EnoughError
-        return repair.MipResult(None, None, None, pipeline.SolveStatus.NO_SOLUTION, 0, 0, 0.0)
+        return repair.MipResult(None, None, None, pipeline.SolveStatus.NO_SOLUTION, 0, 0, 0.0, room=room[0])
 
     monkeypatch.setattr(repair, "improve_cluster", spy)
     monkeypatch.setattr(pipeline, "OPTIMALITY_TOL", 0.0)
@@ -618,3 +620,13 @@ def test_the_search_s_steps_stop_at_a_smaller_gap_after_a_run_of_steps_without_a
         [max(first / pipeline.STEP_GAP_DIVISOR**2, f) for f in floor]
     )
     assert steps[-1][0] < first / 5
+    # steps that prove their plan the neighbourhood's best would do so at any gap: no cut (QA63 F6: the
+    # cuts slowed steps that had nothing to find)
+    steps.clear()
+    room[0] = 0.0
+    with pytest.raises(EnoughError):
+        pipeline.solve(
+            spec, get_backend("highs"), budget=TimeBudget.seconds(300.0), gap=0.001, seed=1, threads=1,
+            candidates=opts.candidates, relax=False,
+        )  # fmt: skip
+    assert len({g for g, _ in steps}) == 1

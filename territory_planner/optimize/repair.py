@@ -43,6 +43,9 @@ class MipResult:
     free_units: int
     columns: int
     seconds: float
+    # a neighbourhood step's: how far its own bound lay below the plan it ended with (0 when it proved
+    # that plan the neighbourhood's best); its bound is no bound on the model, so ``bound`` is None
+    room: float = 0.0
 
 
 def lp_assignment(spec: ModelSpec, lp: LpResult) -> tuple[np.ndarray, np.ndarray]:
@@ -495,6 +498,8 @@ def improve_cluster(
         solution_limit=SOLUTION_LIMIT,
         live=None if cancel is None else LiveMip(cancel),
     )
+    if res.bound is not None and res.objective is not None:
+        res.room = max(res.objective - res.bound, 0.0)
     res.bound = None
     log.debug(
         "neighbourhood of %d reps: %d units free, %s in %.2fs",
