@@ -191,8 +191,23 @@ def narrowed_band(key: str, base: object, value: object, source: str, column: st
         return value
     try:
         return {**parse_tolerance(base, source, key), **parse_tolerance(value, COMMAND_LINE, column)}
-    except InputError:
-        return value
+    except InputError:  # both as written, each measure's entry for ``build_options`` to refuse (QA63 F7:
+        # a scenario's workload band of 1.5 was dropped, and workload solved at the default 5%)
+        return {**_band_entries(base), **_band_entries(value)}
+
+
+def _band_entries(value: object) -> dict[str, object]:
+    """A band value as {measure: value as written} ("*": every measure)."""
+    if isinstance(value, dict):
+        return {str(k).strip().lower(): v for k, v in value.items()}
+    if isinstance(value, int | float):
+        return {"*": value}
+    out: dict[str, object] = {}
+    for part in str(value).split(","):
+        if part.strip():
+            k, _, v = part.rpartition("=")
+            out[k.strip().lower() or "*"] = v.strip()
+    return out
 
 
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")

@@ -209,7 +209,9 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
     it makes with the scenario's other keys (``balance=potential`` beside a ``[tolerance]`` table that
     names workload), and a balance measure the accounts file has no column for."""
     problems: list[Problem] = []
-    base = {(p.file, p.column, p.message) for p in _built(values, source, frozenset())[1]}
+    # the scenario's own problems are said as the scenario's (``_base_problems``), whichever value meets
+    # them (QA63 F7: a scenario band's bad measure, met by a grid value naming another, blamed on --grid)
+    base = {p.message for p in _built(values, source, frozenset())[1]}
     columns: frozenset[str] | None = None
     for key, options in grid.items():
         for v in options:
@@ -220,7 +222,7 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
             problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
                 Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
                 for p in found
-                if p.file == COMMAND_LINE or (p.file, p.column, p.message) not in base
+                if _grid_words(p.message, key) not in base
             ]
             if key == "balance":  # said with the value's other problems (QA29 F4: only once they were fixed)
                 columns = _account_columns(values) if columns is None else columns
@@ -879,6 +881,8 @@ def run_sweep(
             if folder.is_dir():  # plans are written whole (staged, then renamed): a part of one is damage
                 what = point_damage(folder) or "has an unreadable summary.json"
                 on_note(f"{p.name}: its folder {what} (damaged, or edited by hand); solved again")
+                # removed first: a re-solve that fails must not leave the old plan as the point's (QA63 F4)
+                shutil.rmtree(folder)
             continue
         if p.name in unfinished:
             # written behind the sweep's back: a point the sweep stopped (QA62 F1: a Dask worker went on

@@ -437,3 +437,41 @@ def test_a_problem_of_an_added_rep_is_said_once_with_its_scenario_line(
     assert Path(added[0].file).name == "child.toml"
     assert added[0].row is not None
     assert not (tmp_path / "s" / "sweep.csv").exists()
+
+
+def test_a_scenario_band_s_bad_measure_is_the_scenario_s_when_a_grid_value_names_another(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """QA63 F7: over a scenario [tolerance] with workload 1.5, ``--grid tolerance=potential=0.05`` solved
+    workload at the default 5% without a word (plan --tolerance potential=0.05 refuses the 1.5)."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        f'extends = "{scenario.as_posix()}"\nbalance = ["potential", "workload"]\n\n'
+        "[tolerance]\npotential = 0.1\nworkload = 1.5\n"
+    )
+    with pytest.raises(InputError) as err:
+        run_sweep(bad, {"tolerance": ["potential=0.05"]}, tmp_path / "s")
+    (problem,) = err.value.problems
+    assert (Path(problem.file).name, problem.row) == ("bad.toml", 6)
+    assert "workload 1.5 must be in [0, 1)" in problem.message
+
+
+def test_a_damaged_point_is_removed_before_it_is_solved_again(
+    scenario: Path, local_sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA63 F4: a damaged point's folder stayed when its re-solve failed: points/ kept the old plan as
+    the point's while sweep.csv said it failed."""
+    import territory_planner.sweep as sweep_module
+
+    out = tmp_path / "resumed"
+    shutil.copytree(local_sweep, out)
+    name = pd.read_csv(out / "sweep.csv", keep_default_na=False).loc[1, "point"]
+    (out / "points" / name / "map.html").unlink()
+
+    def fails(*_a: object, **_kw: object) -> dict:
+        return {"status": "failed", "seconds": 0.0, "error": "no plan found yet"}
+
+    monkeypatch.setattr(sweep_module, "run_point", fails)
+    table = run_sweep(scenario, GRID, out)
+    assert table.loc[1, "status"] == "failed"
+    assert not (out / "points" / name).exists()
