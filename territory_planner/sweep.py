@@ -428,6 +428,7 @@ def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+DASK_CONNECT_SECONDS = 20  # a scheduler that does not answer a sweep's client in this time is no scheduler
 # the files every plan folder holds: a point whose folder lacks one is damaged (QA62 F4: a folder that
 # had lost territories.csv, map.html and report.html was resumed)
 PLAN_FILES = (
@@ -535,10 +536,14 @@ def _stop_on_signals() -> None:
     # leaves the caller's handlers as they are (QA60: run_sweep(workers=1) kept them installed for good)
     worker = multiprocessing.parent_process() is not None
     if worker and threading.current_thread() is threading.main_thread():
+        import psutil  # now, not in the handler: a second signal there met it half imported (QA63 F3)
 
         def stop(signum: int, frame: Any) -> None:
-            end_children()
+            with contextlib.suppress(Exception):  # the stop goes on whatever ending the children meets
+                end_children()
             on_sigint(signum, frame)
+
+        del psutil
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
@@ -678,11 +683,12 @@ def _executor_results(
 
         try:
             client = (
-                Client(address)
+                # a port where something else listens hung without a word (QA63 F5)
+                Client(address, timeout=DASK_CONNECT_SECONDS)
                 if address
                 else Client(processes=False, n_workers=workers, threads_per_worker=1)
             )
-        except (OSError, ValueError) as exc:  # QA62 F10: a traceback, exit 1, for a mistyped address
+        except Exception as exc:  # noqa: BLE001 - QA62 F10, QA63 F5: a traceback for a mistyped address
             what = f"the Dask scheduler {address} cannot be reached" if address else "no local Dask cluster"
             problem = Problem(COMMAND_LINE, None, "--address", f"{what}: {exc}", address or "")
             raise InputError(problem) from None

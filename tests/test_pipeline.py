@@ -630,3 +630,24 @@ def test_the_search_s_steps_stop_at_a_smaller_gap_after_a_run_of_steps_without_a
             candidates=opts.candidates, relax=False,
         )  # fmt: skip
     assert len({g for g, _ in steps}) == 1
+
+
+def test_a_negative_bound_is_raised_to_zero_when_no_cost_is_negative(line: tuple[Path, Path]) -> None:
+    """QA63 F8: a Lagrangian bound of an LP cut short by a tight budget was reported as "lower bound
+    -60,431,269", gap 609%: no plan costs less than nothing when no cost is negative."""
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.solvers import get_backend
+
+    opts = options_for(*line, time_limit=10)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    plan, _ = pipeline.solve(
+        spec, get_backend("highs"), budget=TimeBudget.seconds(30.0), gap=0.001, seed=0, threads=1,
+        candidates=opts.candidates, relax=False,
+    )  # fmt: skip
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(5.0), 0.001, 0, 1, 8, lambda _m: None)
+    run.incumbent, run.upper = plan, float(spec.objective[np.arange(len(plan)), plan].sum())
+    run.bound = -6e7
+    result = pipeline._result(run, time.perf_counter())
+    assert result.lower_bound == 0.0
+    assert result.gap == pytest.approx(1.0)

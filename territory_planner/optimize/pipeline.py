@@ -342,6 +342,10 @@ def _result(run: Run, start: float) -> SolveResult:
         raise SolverError(
             "internal error: the solver returned a plan that violates the model; please report it"
         )
+    # no plan costs less than nothing when no cost is negative: a Lagrangian bound below 0 (duals of an
+    # LP cut short by a tight budget) says less than that (QA63 F8: "lower bound -60,431,269", gap 609%)
+    if np.isfinite(run.bound) and run.bound < 0 and float(run.spec.objective.min(initial=0.0)) >= 0:
+        run.raise_bound(0.0)
     g = run.current_gap
     optimal = g <= OPTIMALITY_TOL
     compact = float(run.spec.cost[np.arange(len(run.incumbent)), run.incumbent].sum())
