@@ -219,6 +219,14 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
                 problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
                 continue
             built, found = _built(with_params(values, {key: v}), source, frozenset({key}))
+            if found and key in BAND_OPTIONS and key != "balance":
+                # a band value is checked with the grid's balance values too: one that some point balances
+                # is no problem of its own (QA63 F1: tolerance=workload=0.2 beside balance=potential+workload
+                # over a scenario balancing potential was refused; the point's combination is checked later)
+                for b in grid.get("balance", []):
+                    if _built(with_params(values, {key: v, "balance": b}), source, frozenset({key}))[0]:
+                        found = []
+                        break
             problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
                 Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
                 for p in found

@@ -475,3 +475,23 @@ def test_a_damaged_point_is_removed_before_it_is_solved_again(
     table = run_sweep(scenario, GRID, out)
     assert table.loc[1, "status"] == "failed"
     assert not (out / "points" / name).exists()
+
+
+def test_a_band_value_a_grid_balance_value_makes_good_is_no_grid_problem(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """QA63 F1: ``--grid balance=potential+workload --grid tolerance=workload=0.2`` over a scenario that
+    balances potential alone was refused (each grid key was checked against the scenario's balance);
+    plan --balance potential,workload --tolerance workload=0.2 gives potential 0.1, workload 0.2."""
+    child = tmp_path / "pot.toml"
+    child.write_text(
+        f'extends = "{scenario.as_posix()}"\nbalance = ["potential"]\n\n[tolerance]\npotential = 0.1\n'
+    )
+    table = run_sweep(
+        child, {"balance": [["potential", "workload"]], "tolerance": ["workload=0.2"]}, tmp_path / "s"
+    )
+    assert table.loc[0, "status"] in ("optimal", "feasible")
+    import json
+
+    (summary,) = (tmp_path / "s" / "points").glob("*/summary.json")
+    assert json.loads(summary.read_text())["config"]["tolerance"] == {"potential": 0.1, "workload": 0.2}
