@@ -484,9 +484,19 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     # "moved 0 accounts (0.0% of potential)" read as a perfectly stable plan where there was nothing to keep
     no_current = [{k: v for k, v in row.items() if k != "current_rep"} for row in accounts]
     a, r = write_instance(tmp_path / "new", no_current, reps)
-    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet")
+    out = str(tmp_path / "p")
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", out, "--quiet", "--xlsx")
     assert res.exit_code == 0, res.output
     assert "no current alignment given" in res.output
+    # and report.html and the workbook's Summary (QA63 F2: "Moved accounts 0" there)
+    page = (tmp_path / "p" / "report.html").read_text(encoding="utf-8")
+    assert "none: no current alignment given" in page
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(tmp_path / "p" / "plan.xlsx")["Summary"]
+    summary = {row[0]: row[1] for row in sheet.values}
+    assert summary["moved accounts"] == "none: no current alignment given"
+    assert "moved potential share" not in summary
     assert "moved 0 accounts" not in res.output
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["current_accounts"] == 0
     a, r = write_instance(tmp_path / "old", accounts, reps)

@@ -261,8 +261,14 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
             rows.append((f"tolerance {measure}", band, BAND_FORMAT))
     rows += level_rows(plan)
     rows += [
-        ("moved accounts", s.get("moved_accounts"), "#,##0"),
-        ("moved potential share", s.get("moved_potential_share"), "0.0%"),
+        *(
+            [("moved accounts", "none: no current alignment given", None)]  # not "0" (QA63 F2)
+            if s.get("current_accounts") == 0
+            else [
+                ("moved accounts", s.get("moved_accounts"), "#,##0"),
+                ("moved potential share", s.get("moved_potential_share"), "0.0%"),
+            ]
+        ),
         # the budget the moves were held to (QA44 F15: the Summary gave the share moved, not the limit)
         *(
             [("disruption budget (--max-moved-share)", budget, "0.0%")]

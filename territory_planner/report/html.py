@@ -113,8 +113,15 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
             else ("Solver", f"{s.get('solver', fm.NA)} in {fm.number(_f(s.get('solve_seconds')), 1)} s")
         ),
         ("Accounts / reps", f"{fm.number(_f(s.get('accounts', len(plan.assignments))))} / {len(terr)}"),
-        ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
-        ("Moved potential", _moved_share_text(s)),
+        *(
+            # no account had a rep: "0 moved" read as a perfectly stable plan (QA63 F2)
+            [("Moved accounts", "none: no current alignment given")]
+            if s.get("current_accounts") == 0
+            else [
+                ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
+                ("Moved potential", _moved_share_text(s)),
+            ]
+        ),
     ]
     for m, v in (s.get("max_abs_dev_pct") or {}).items():
         cards.append((f"Largest {m} deviation", f"{_f(v):.1f}%"))
