@@ -396,6 +396,7 @@ def misplaced_coordinates(
         + ": check its home's coordinates"
         for row, km, what, after, k in home_flags[:MISPLACED_SHOWN]
     ]
+    home_km, _ = _nearest(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)  # each home's nearest
     named = {row for row, *_ in home_flags} | {
         int(i) for i in np.flatnonzero((reading.h_lat == 0) & (reading.h_lon == 0))
     }  # at (0, 0): named by the null-island check
@@ -405,12 +406,12 @@ def misplaced_coordinates(
         + ("at an account" if usual < 0.5 else f"{usual:,.0f} km from their nearest one (median)")
         + ", and no swap or lost sign brings it near one: the rep would travel that far for every "
         "account; check its home's coordinates"
-        for row, km, usual in _remote_homes(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+        for row, km, usual in _remote_homes(home_km)
         if row not in named
     ][: max(0, MISPLACED_SHOWN - len(found_h))]
     out = head + _null_island_warning(pts, homes, afile, rfile) + found_a + found_h
     if not head:
-        out += _all_homes_far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon, rfile)
+        out += _all_homes_far(home_km, rfile)
     if len(account_flags) + len(isolated) > MISPLACED_SHOWN:
         more = len(account_flags) + len(isolated) - MISPLACED_SHOWN
         out.append(f"{afile}: {more} more accounts whose coordinates look typed wrong")
@@ -420,15 +421,12 @@ def misplaced_coordinates(
     return out
 
 
-def _remote_homes(
-    h_lat: np.ndarray, h_lon: np.ndarray, a_lat: np.ndarray, a_lon: np.ndarray
-) -> list[tuple[int, float, float]]:
-    """Rep homes over ``MISPLACED_KM`` from every account and over ``FAR_FACTOR`` times as far as the
-    other homes lie from their nearest account (median), whatever a typo would give: (row, km, that
-    median). QA25 F2: a home pasted from another roster in Noumea, 16,514 km from the French accounts,
-    was given 52 of them and 91% of the plan's travel without a word. A roster whose homes all lie far
-    (an inside-sales team abroad) names none."""
-    d0, _ = _nearest(h_lat, h_lon, a_lat, a_lon)
+def _remote_homes(d0: np.ndarray) -> list[tuple[int, float, float]]:
+    """Of the homes' distances to their nearest account ``d0``: the homes over ``MISPLACED_KM`` from every
+    account and over ``FAR_FACTOR`` times as far as the other homes lie from their nearest account
+    (median), whatever a typo would give: (row, km, that median). QA25 F2: a home pasted from another
+    roster in Noumea, 16,514 km from the French accounts, was given 52 of them and 91% of the plan's
+    travel without a word. A roster whose homes all lie far (an inside-sales team abroad) names none."""
     out = []
     for i in np.flatnonzero(np.isfinite(d0) & (d0 > MISPLACED_KM)).tolist():
         usual = _others_median(d0, i)
@@ -437,15 +435,12 @@ def _remote_homes(
     return out
 
 
-def _all_homes_far(
-    h_lat: np.ndarray, h_lon: np.ndarray, a_lat: np.ndarray, a_lon: np.ndarray, rfile: str
-) -> list[str]:
-    """One warning when every rep home lies over ``ALL_FAR_KM`` from every account and no typo brings
-    them near (``_remote_homes`` names none then: a team based abroad is a roster like that, and one an
-    ocean away still gets this one line). The
-    plan's travel is then measured from another continent (QA61 F2: homes in Australia for French
-    accounts, 15,000 km away, planned without a word)."""
-    d0, _ = _nearest(h_lat, h_lon, a_lat, a_lon)
+def _all_homes_far(d0: np.ndarray, rfile: str) -> list[str]:
+    """One warning when every rep home lies over ``ALL_FAR_KM`` from every account (``d0``: each home's
+    distance to its nearest account) and no typo brings them near (``_remote_homes`` names none then: a
+    team based abroad is a roster like that, and one an ocean away still gets this one line). The plan's
+    travel is then measured from another continent (QA61 F2: homes in Australia for French accounts,
+    15,000 km away, planned without a word)."""
     finite = d0[np.isfinite(d0)]
     if not finite.size or finite.min() <= ALL_FAR_KM:
         return []
