@@ -504,7 +504,7 @@ def plan(
     moves = (
         "no current alignment given (no account has a current_rep): nothing moved"
         if s.get("current_accounts") == 0
-        else f"moved {s['moved_accounts']:,} account{'' if s['moved_accounts'] == 1 else 's'} "
+        else f"moved {counted(s['moved_accounts'], 'account')} "
         f"({100 * s['moved_potential_share']:.1f}% of potential{departed})"
     )
     click.echo(f"max deviation from target: {devs} | {moves}")

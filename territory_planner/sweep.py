@@ -30,6 +30,7 @@ import dataclasses
 import difflib
 import functools
 import html
+import importlib
 import itertools
 import json
 import logging
@@ -219,7 +220,7 @@ def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) 
                 problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
                 continue
             built, found = _built(with_params(values, {key: v}), source, frozenset({key}))
-            if found and key in BAND_OPTIONS and key != "balance":
+            if found and key in BAND_OPTIONS:
                 # a band value is checked with the grid's balance values too: one that some point balances
                 # is no problem of its own (QA63 F1: tolerance=workload=0.2 beside balance=potential+workload
                 # over a scenario balancing potential was refused; the point's combination is checked later)
@@ -544,14 +545,13 @@ def _stop_on_signals() -> None:
     # leaves the caller's handlers as they are (QA60: run_sweep(workers=1) kept them installed for good)
     worker = multiprocessing.parent_process() is not None
     if worker and threading.current_thread() is threading.main_thread():
-        import psutil  # now, not in the handler: a second signal there met it half imported (QA63 F3)
+        # loaded now, not in the handler: a second signal there met it half imported (QA63 F3)
+        importlib.import_module("psutil")
 
         def stop(signum: int, frame: Any) -> None:
             with contextlib.suppress(Exception):  # the stop goes on whatever ending the children meets
                 end_children()
             on_sigint(signum, frame)
-
-        del psutil
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
