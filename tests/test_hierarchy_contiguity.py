@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -374,7 +375,13 @@ def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> 
     assert any("a plan of connected districts" in x for x in lines), res.output
     rounds = [x for x in lines if "district contiguity round" in x]
     assert "cuts added" in rounds[0]
-    assert rounds[-1].endswith("every district one piece")
+    said = r"(\d+ cuts added \(\d+ in the pool\)|every district one piece)$"
+    shape = r"district contiguity round \d+: objective [\d,.]+, " + said
+    assert all(re.search(shape, x) for x in rounds), rounds
+    # the round that finds every district one piece may lose the race to the flow model beside it
+    # under load (the stage then ends after a cut round): the plan written has each district in one piece
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["hierarchy"]["district"]["pieces"] == {"A": 1, "B": 1}
 
 
 def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
