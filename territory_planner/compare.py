@@ -342,10 +342,9 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
                 "violations": len(s.get("violations") or []),
                 **{f"max_{m}_dev_pct": v for m, v in devs.items()},
                 "not_balanced": ", ".join(m for m in unbalanced if m in devs),
-                "moved_accounts": s.get("moved_accounts"),
-                "moved_potential_share": s.get("moved_potential_share"),
-                # the share --max-moved-share limits (a departed rep's accounts must move, outside it)
-                "budgeted_moved_share": s.get("budgeted_moved_share", s.get("moved_potential_share")),
+                # a plan made without a current alignment moved nothing and nothing can be said to move:
+                # blank, not 0 (summary.json ``current_accounts`` 0; the console and report say so)
+                **_moved(s),
             }
         )
     out = pd.DataFrame(rows)
@@ -353,6 +352,18 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
         for _, row in options[options["differs"]].iterrows():
             out[f"option_{row['option']}"] = [row[p.label] for p in plans]
     return out
+
+
+def _moved(s: dict[str, Any]) -> dict[str, Any]:
+    """plans.csv's moved columns from a plan's summary: None where the plan had no current alignment."""
+    if s.get("current_accounts") == 0:
+        return dict.fromkeys(("moved_accounts", "moved_potential_share", "budgeted_moved_share"))
+    return {
+        "moved_accounts": s.get("moved_accounts"),
+        "moved_potential_share": s.get("moved_potential_share"),
+        # the share --max-moved-share limits (a departed rep's accounts must move, outside it)
+        "budgeted_moved_share": s.get("budgeted_moved_share", s.get("moved_potential_share")),
+    }
 
 
 def _labels(paths: list[Path]) -> list[str]:

@@ -235,6 +235,18 @@ def _departed_note(overview: pd.DataFrame) -> str:
     return f"<p>{fm.departed_moves_note('moved potential share', 'budgeted moved share')}</p>"
 
 
+def _unaligned_note(overview: pd.DataFrame) -> str:
+    """Says why a plan's moved columns are blank: it was made without a current alignment."""
+    if "moved_accounts" not in overview.columns:
+        return ""
+    blank = overview.loc[overview["moved_accounts"].isna(), "plan"].astype(str).tolist()
+    if not blank:
+        return ""
+    names = ", ".join(html.escape(b) for b in blank)
+    why = "made without a current alignment (no account had a current_rep)."
+    return f"<p>Moved: blank for {names}, {why}</p>"
+
+
 _NONE_SAYS = {  # what an option left unset means
     "keep_home": "off",
     "max_moved_share": "no limit",
@@ -405,7 +417,7 @@ in its summary.json); a manual plan's gap is to its original plan's lower bound,
 edits break constraints that bound assumes.</p>
 <div class="maps">{frames}</div>
 <h2>Plans</h2>
-{table_html(overview, "plans")}{_departed_note(overview)}
+{table_html(overview, "plans")}{_departed_note(overview)}{_unaligned_note(overview)}
 {_options_section(comparison)}<h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>

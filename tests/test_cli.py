@@ -504,6 +504,21 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     assert "moved 1 account (" in res.output
     assert "no current alignment" not in res.output
     assert json.loads((tmp_path / "q" / "summary.json").read_text())["current_accounts"] == 6
+    # the report's rep table and its moved-accounts section, and compare's plans table: no "0 moved"
+    # for the plan without an alignment (the leftover of QA63 F2), the counts kept for the other
+    assert "<th>Moved in</th>" not in page
+    assert "0 accounts move" not in page
+    assert "No current alignment was given (no account has a current_rep)" in page
+    other = (tmp_path / "q" / "report.html").read_text(encoding="utf-8")
+    assert "<th>Moved in</th>" in other
+    assert "1 account moves, carrying" in other
+    res = run("compare", out, str(tmp_path / "q"), "--out", str(tmp_path / "cmp"))
+    assert res.exit_code == 0, res.output
+    plans = pd.read_csv(tmp_path / "cmp" / "plans.csv").set_index("plan")
+    assert plans.loc["p", ["moved_accounts", "moved_potential_share"]].isna().all()
+    assert plans.loc["q", "moved_accounts"] == 1
+    cmp_page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "Moved: blank for p, made without a current alignment" in cmp_page
 
 
 def test_one_rep_and_one_account_are_said_in_the_singular(tmp_path: Path) -> None:

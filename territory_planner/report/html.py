@@ -128,7 +128,9 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     columns = ["Rep", "Name", "Accounts"]
     for m in measures:
         columns += [m.capitalize(), f"{m} target", f"{m} dev."]
-    columns += [level_balance.TRAVEL, "Moved in", "Moved out"]
+    # without a current alignment no account moves in or out: the columns would be all 0 (QA63 F2's rest)
+    unaligned = s.get("current_accounts") == 0
+    columns += [level_balance.TRAVEL] + ([] if unaligned else ["Moved in", "Moved out"])
     rows = []
     for rec in terr.to_dict("records"):
         cells: list[tuple[str, str]] = [(str(rec.get("rep_id")), ""), (_text(rec.get("name")), "")]
@@ -142,7 +144,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
                 (fmt(_f(rec.get(f"{m}_target"))), "num"),
                 (fm.signed_percent(dev), "num below" if out_of_band else "num"),
             ]
-        for c in ("travel_km", "moved_in", "moved_out"):
+        for c in ("travel_km",) if unaligned else ("travel_km", "moved_in", "moved_out"):
             cells.append((fm.number(_f(rec.get(c))), "num"))
         rows.append(cells)
     labels = [f"{r} {n}".strip() for r, n in zip(terr["rep_id"], terr["name"].fillna(""), strict=True)]
@@ -174,7 +176,8 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         "rows": rows,
         "deviation_chart": deviation,
         "moved_rows": moved_rows,
-        "moved_count": int(moved.shape[0]),
+        "unaligned": unaligned,
+        "moved_count": fm.counted(int(moved.shape[0]), "account moves", "accounts move"),
         "moved_potential": fm.money(float(moved["potential"].sum())),
         "moved_share": fm.percent(
             float(moved["potential"].sum()) / total_potential if total_potential else math.nan
