@@ -78,6 +78,25 @@ def test_reps_add_and_remove_accumulate_and_plan(tmp_path: Path) -> None:
     assert out.summary["budgeted_moved_share"] < out.summary["moved_potential_share"]
 
 
+def test_a_child_removing_a_rep_its_parent_adds_withdraws_the_add(tmp_path: Path) -> None:
+    """QA62 F7: "what if the hire does not happen" as a what-if of the hiring scenario was refused with two
+    rows that contradicted each other ("not in the reps table" and "which reps.remove removes"). A child's
+    remove of a rep the chain adds withdraws the add; its remove of a roster rep still joins the parent's."""
+    write_instance(tmp_path)
+    (tmp_path / "hire.toml").write_text(
+        'extends = "base.toml"\n[reps]\nremove = ["R3"]\n'
+        '[[reps.add]]\nrep_id = "R9"\nlat = 41.0\nlon = -100.0\n'
+    )
+    (tmp_path / "no_hire.toml").write_text('extends = "hire.toml"\n[reps]\nremove = ["R9", "R2"]\n')
+    values = load_scenario(tmp_path / "no_hire.toml")
+    assert values.get("reps_add", []) == []
+    assert values["reps_remove"] == ["R3", "R2"]
+    res = CliRunner().invoke(main, ["validate", str(tmp_path / "no_hire.toml")])
+    assert res.exit_code == 0, res.output
+    out = api.solve(build_options(values))
+    assert set(out.assignments["rep_id"]) == {"R0", "R1"}
+
+
 def test_added_rep_segments_may_be_a_toml_list(tmp_path: Path) -> None:
     """QA3b: ``segments = ["enterprise", "mid"]`` was turned into the one segment
     "['enterprise', 'mid']", so the hire could serve no account and the plan was "infeasible". A list

@@ -29,7 +29,8 @@ tables.
     lon = -96.80
 
 ``[reps] path = "reps.csv"`` names the table (inherited when omitted). Along a chain, ``add`` and ``remove``
-accumulate (a child's rows come after its parent's). The flat mapping returned by ``load_scenario`` carries
+accumulate (a child's rows come after its parent's), except that a child's ``remove`` of a rep its
+parents add withdraws that add. The flat mapping returned by ``load_scenario`` carries
 them as the ``reps_add`` / ``reps_remove`` options; those two names are internal and not valid top-level keys.
 """
 
@@ -262,14 +263,28 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
         old = out.get(key)
         if key == "reps" and isinstance(old, dict):
             merged = {**old, **{k: v for k, v in value.items() if k == "path"}}
-            merged["add"] = list(old.get("add", [])) + list(value.get("add", []))
-            merged["remove"] = list(old.get("remove", [])) + list(value.get("remove", []))
+            # a child's remove of a rep its parents add withdraws the add ("what if the hire does not
+            # happen" as a what-if of the hiring scenario; QA62 F7: refused with two messages that
+            # contradicted each other); any other remove joins the parents'
+            removed = [str(r) for r in value.get("remove", [])]
+            added = list(old.get("add", []))
+            withdrawn = {r for r in removed if r in {_added_id(row) for row in added}}
+            merged["add"] = [row for row in added if _added_id(row) not in withdrawn]
+            merged["add"] += list(value.get("add", []))
+            merged["remove"] = list(old.get("remove", [])) + [r for r in removed if r not in withdrawn]
             out[key] = merged
         elif isinstance(old, dict) and isinstance(value, dict):
             out[key] = _merge(old, value)
         else:
             out[key] = value
     return out
+
+
+def _added_id(row: object) -> str:
+    """The rep_id of a [[reps.add]] row, as the roster will read it ("" when it has none)."""
+    if not isinstance(row, dict):
+        return ""
+    return str({str(k).strip().lower(): v for k, v in row.items()}.get("rep_id", "")).strip()
 
 
 def _load_chain(path: Path, shown: str, seen: tuple[Path, ...], problems: list[Problem]) -> dict[str, Any]:
