@@ -438,6 +438,41 @@ def _row_from_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 DASK_CONNECT_SECONDS = 20  # a scheduler that does not answer a sweep's client in this time is no scheduler
+
+
+def _answers(address: str, seconds: float) -> None:
+    """Raise a usage problem when nothing at ``address`` answers Dask's identity request in ``seconds``:
+    a port where another service accepts connections and never replies held ``Client(address,
+    timeout=...)`` past its timeout without a word (its handshake waits without one; QA63 F5's rest). Any
+    other failure (a refused connection, TLS without its settings) is left to the client, which says it."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), seconds))
+    except TimeoutError:
+        why = (
+            f"the Dask scheduler {address} did not answer in {seconds:g} s: something listens there that "
+            "is not a Dask scheduler, or the scheduler is stuck"
+        )
+        raise InputError(Problem(COMMAND_LINE, None, "--address", why, address)) from None
+    except Exception:  # noqa: BLE001 - the client's own message says what is wrong
+        return
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind not in (None, "Scheduler"):
+        why = f"{address} is a Dask {kind}, not a scheduler: give the scheduler's address"
+        raise InputError(Problem(COMMAND_LINE, None, "--address", why, address))
+
+
 # the files every plan folder holds: a point whose folder lacks one is damaged (QA62 F4: a folder that
 # had lost territories.csv, map.html and report.html was resumed)
 PLAN_FILES = (
@@ -689,6 +724,8 @@ def _executor_results(
     if executor == "dask":
         from dask.distributed import Client, as_completed
 
+        if address:
+            _answers(address, DASK_CONNECT_SECONDS)
         try:
             client = (
                 # a port where something else listens hung without a word (QA63 F5)

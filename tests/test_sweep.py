@@ -374,6 +374,40 @@ def test_a_bad_dask_address_is_a_usage_error_and_points_go_to_an_absolute_folder
     assert seen == [tmp_path.resolve() / "relative" / "points"]
 
 
+def test_an_address_that_never_answers_or_is_a_worker_is_a_usage_error(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA63 F5's rest: a port where another service accepts connections and never replies held the
+    sweep past Dask's own connect timeout without a word (minutes, until stopped). A worker's address
+    is said to be a worker's."""
+    import socket
+    import threading
+
+    from dask.distributed import LocalCluster
+
+    import territory_planner.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "DASK_CONNECT_SECONDS", 1.0)
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(mute.accept()[0]), daemon=True).start()
+    address = f"tcp://127.0.0.1:{mute.getsockname()[1]}"
+    try:
+        with pytest.raises(InputError) as err:
+            run_sweep(scenario, {"tolerance": [0.1]}, tmp_path / "mute", executor="dask", address=address)
+    finally:
+        mute.close()
+    assert err.value.exit_code == 2
+    assert f"the Dask scheduler {address} did not answer in 1 s" in str(err.value)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        worker = next(iter(cluster.scheduler.workers))
+        with pytest.raises(InputError) as err:
+            run_sweep(scenario, {"tolerance": [0.1]}, tmp_path / "w", executor="dask", address=worker)
+    assert f"{worker} is a Dask Worker, not a scheduler" in str(err.value)
+
+
 def test_a_scenario_s_problems_are_said_at_once_with_lines_and_grid_combinations_as_usage(
     scenario: Path, tmp_path: Path
 ) -> None:
