@@ -8,10 +8,15 @@ stopped MIP, so ``bound`` is only set when optimality was proven.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pulp
@@ -40,6 +45,41 @@ def _cbc_path() -> str | None:
         except Exception:  # noqa: BLE001 - an unusable solver is simply "not available"
             continue
     return None
+
+
+FILES_PREFIX = "territory-planner-cbc-"  # + the process id: the folder of this process's model files
+_files: list[str] = []
+
+
+def _files_dir() -> str:
+    """The folder for PuLP's model and solution files, one per process, removed when the process ends.
+    PuLP deletes its files after each solve, but a process stopped mid-solve (a sweep's worker ended by
+    the pool) left them in /tmp (QA62): each new process also removes the folders of processes that no
+    longer run."""
+    if _files and os.path.isdir(_files[0]):
+        return _files[0]
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(FILES_PREFIX + "*"):
+        pid = old.name.removeprefix(FILES_PREFIX)
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"{FILES_PREFIX}{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    _files[:] = [str(folder)]
+    atexit.register(shutil.rmtree, str(folder), True)
+    return str(folder)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it runs
+        return True
+    return True
 
 
 class CbcBackend:
@@ -97,6 +137,9 @@ class CbcBackend:
                 f"randomCbcSeed {int(seed) % 2_147_483_647 or 1}",
             ],
         )
+        if hasattr(solver, "tmpDir"):
+            with contextlib.suppress(OSError):  # else PuLP's own folder, as before
+                solver.tmpDir = _files_dir()
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pulp
 import pytest
@@ -51,3 +52,47 @@ def test_no_binary_anywhere_means_not_available(monkeypatch: pytest.MonkeyPatch)
             monkeypatch.setattr(getattr(pulp, name), "available", lambda _self: False)
     assert cbc._cbc_path() is None
     assert not cbc.CbcBackend().available()
+
+
+def test_model_files_go_to_a_folder_of_the_process_and_dead_processes_folders_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA62: a sweep point stopped while CBC solved left PuLP's ``*-pulp.mps`` files in /tmp. The files
+    now go to one folder per process, removed when it ends, and each new process removes the folders of
+    processes that no longer run (one stopped by its pool runs no exit handler)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    if not cbc.CbcBackend().available():
+        pytest.skip("no CBC binary")
+    root = tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    monkeypatch.setattr(cbc, "_files", [])
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = root / f"{cbc.FILES_PREFIX}{int(dead.stdout)}"
+    stale.mkdir()
+    (stale / "0f95-pulp.mps").write_text("NAME\n")
+    alive = root / f"{cbc.FILES_PREFIX}{os.getppid()}"  # a running process's folder is its own
+    alive.mkdir()
+    seen: list[str] = []
+    real = pulp.LpProblem.solve
+
+    def solve(prob: pulp.LpProblem, solver: object = None, **kw: object) -> int:
+        seen.append(str(getattr(solver, "tmpDir", "")))
+        return real(prob, solver, **kw)
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", solve)
+    prob = pulp.LpProblem("tiny", pulp.LpMinimize)
+    x = prob.add_variable("x", 0, 3, cat="Integer")
+    prob += -x
+    row = x <= 2.5
+    prob += row
+    out = cbc.CbcBackend().solve(prob, [x], [row], mip=True, time_limit=10, gap=0.0, seed=0, threads=1)
+    assert out.values[0] == pytest.approx(2.0)
+    assert seen == [str(root / f"{cbc.FILES_PREFIX}{os.getpid()}")]
+    assert not stale.exists()
+    assert alive.exists()
+    assert list(Path(seen[0]).iterdir()) == []  # PuLP removed its files after the solve
