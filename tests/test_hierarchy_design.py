@@ -674,6 +674,40 @@ def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) ->
     assert any("1 other grouping(s) cannot be connected" in n for n in result.notes)
 
 
+def test_every_other_retry_leaves_the_district_band_to_the_contiguity_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA64 F2: the groupings tried after a proof had to meet the district band on the first plan's
+    loads, which a connected plan need not (the district contiguity stage moves units and proves with
+    the real bands); on 73 Eurasian countries x 10 reps every such grouping was unconnectable and the run
+    ended in exit 3 where a grouping they left out had a connected plan. Every other retry now groups
+    without that band, and one that finds none with it tries without it."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.spec import ModelSpec
+
+    bands: list[bool] = []  # per grouping MIP: whether it had a finite band
+    real = design.group_nearest_first
+
+    def grouping(*a: Any, **k: Any) -> Any:
+        bands.append(bool(np.isfinite(np.asarray(a[4])).any()))
+        return real(*a, **k)
+
+    monkeypatch.setattr(design, "group_nearest_first", grouping)
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
+        offered.append(np.asarray(spec2.problem.rep_districts))
+        return Attempt(None, proven_none=len(offered) < 3)  # the third: neither a plan nor a proof
+
+    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    assert info["groupings_proven_unconnectable"] == 2
+    assert len(offered) == 3
+    retries = bands[-2:]  # the first grouping (and its fallbacks) came before: the two retries' MIPs
+    assert retries[-1] is False  # the second retry: no band on the first plan's loads
+    assert not design.same_grouping(offered[1], offered[2])
+
+
 def test_a_proof_for_units_kept_in_their_districts_is_no_proof_for_the_grouping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
