@@ -1030,10 +1030,14 @@ def _check_district_homes(
         log.warning(note)
     if conflicts and not relax:
         raise InfeasibleError(
-            "no plan of connected districts exists: a district's homes are walled apart", conflicts
+            "no plan of connected districts (each holding its reps' home units) exists: a district's homes "
+            "are walled apart",
+            conflicts,
         )
     proofs = [
-        f"no plan of connected districts exists (proven before solving): {c.message}" for c in conflicts
+        f"no plan of connected districts (each holding its reps' home units) exists (proven before solving): "
+        f"{c.message}"
+        for c in conflicts
     ]
     return proofs + shared
 
@@ -1156,8 +1160,13 @@ def _connected_or_relaxed(
             if of != "territories"
             else " (whether the model is infeasible without them was not settled in the time)"
         )
+        held = {
+            "territories": " (each holding its rep's home unit)",
+            "districts": " (each holding its reps' home units)",
+            "districts and territories": " (each holding its reps' home units)",
+        }[of]
         raise InfeasibleError(
-            f"no plan of connected {of} exists",
+            f"no plan of connected {of}{held} exists",
             [
                 Conflict(
                     "contiguity",

@@ -562,6 +562,11 @@ def _pieces_note(level: str, block: dict[str, Any]) -> str:
     splits (QA10: a --design-districts plan with split districts said so only in summary.json); '' when
     the map is unknown or every group is one piece."""
     split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
+    if not split and level == "district" and block.get("contiguous") is True:
+        # --district-contiguous keeps each rep's home unit in its territory: the status and the bound are
+        # for such plans (QA64 F3: "optimal" where a plan giving a home unit to another rep of the same
+        # district costs 0.12% less; said in summary.json's notes only)
+        return " | each one piece holding its reps' home units (the lower bound is for such plans)"
     if not split:
         return ""
     away = block.get("homes_elsewhere") or {}

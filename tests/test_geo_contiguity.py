@@ -382,7 +382,9 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     # without the flow model, the cut loop's MIP over every pair proves it (QA9 O6)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "cuts")])
     assert res.exit_code == 1, res.output
-    assert "no plan of connected territories exists" in " ".join(res.output.split())
+    assert "no plan of connected territories (each holding its rep's home unit) exists" in " ".join(
+        res.output.split()
+    )
     # and when no stage proves anything (the cut loop's MIP stops without an answer), exit 3
     from territory_planner.solvers.base import SolveStatus
 
@@ -657,7 +659,9 @@ def test_the_cut_loop_proves_a_tiny_map_has_no_connected_plan(tmp_path: Path) ->
     args += ["--tolerance", "0.5", "--time-limit", "5", "--gap", "0", "--quiet"]
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "plan")])
     assert res.exit_code == 1, res.output
-    assert "no plan of connected territories exists" in " ".join(res.output.split())
+    assert "no plan of connected territories (each holding its rep's home unit) exists" in " ".join(
+        res.output.split()
+    )
     assert not (tmp_path / "plan").exists()
 
 
