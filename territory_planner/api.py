@@ -1156,7 +1156,9 @@ def _connected_or_relaxed(
         part = "part of the model HiGHS proved infeasible with contiguity" + (
             "; without them a connected plan exists"
             if without is False
-            else ""
+            # a district proof is not checked again without the other rows: they may play no part (QA64
+            # F5: the district bands named and --district-tolerance advised where the proof holds without)
+            else " (whether the model is infeasible without them was not checked)"
             if of != "territories"
             else " (whether the model is infeasible without them was not settled in the time)"
         )

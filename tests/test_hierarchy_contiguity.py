@@ -468,6 +468,12 @@ def test_a_district_too_small_when_connected_is_proven_by_the_flow_model(tmp_pat
     assert "no plan of connected districts (each holding its reps' home units) exists" in text
     assert "walled apart" not in text
     assert "HiGHS proved the exact model" in text
+    # the district bands are named as part of the proven model, not as its cause: not checked without them
+    # (QA64 F5: "--district-tolerance" advised where the proof held without the district bands)
+    assert (
+        "proved infeasible with contiguity (whether the model is infeasible without them was not checked)"
+        in text
+    )
 
 
 def test_a_rep_far_from_its_district_is_warned_in_validate(
