@@ -60,6 +60,18 @@ def test_a_district_band_between_two_reachable_totals_is_proven_before_solving(t
     assert "0.1" in text
 
 
+def test_a_whole_number_district_band_is_not_printed_backwards(tmp_path: Path) -> None:
+    """QA64: whole-number amounts have their bands rounded inwards to whole steps; a band at +-0 around
+    6.67 became 7 to 6 and read "$7 to $6", an empty interval printed backwards."""
+    a, r = _instance(tmp_path, [1.0, 2.0, 1.0, 3.0, 1.0, 2.0])  # total 10: D1's target is 6.666...
+    tolerances = {"tolerance": "potential=0.5,workload=0.9", "district_tolerance": {"potential": 0.0}}
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(options_for(a, r, **tolerances))
+    text = " ".join(c.message for c in exc.value.conflicts)
+    assert "district D1 lies between $6 and $7 (its target is $6.666667)" in text
+    assert "$7 to $6" not in text
+
+
 def test_a_rep_band_between_two_reachable_totals_is_proven_before_solving(tmp_path: Path) -> None:
     # three reps share 10.0: each band is 3.333... exactly, which no sum of tenths makes
     a, r = _instance(tmp_path, [1.2, 2.3, 0.5, 3.1, 1.4, 1.5])

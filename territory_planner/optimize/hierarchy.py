@@ -285,6 +285,11 @@ def _group_checks(
     if lo > hi + 1e-9 or holds_no_multiple(lo, hi, step):
         # the band's ends to every digit: "34,279.455 to 34,279.455", not "34.3k to 34.3k" (QA20 F5)
         ends = f"the {measure} band of {what} is {exact(lo, measure)} to {exact(hi, measure)}"
+        if lo > hi + 1e-9:  # rounded inwards to whole steps, the ends crossed: "$191,227 to $191,226" (QA64)
+            ends = (
+                f"the {measure} band of {what} lies between {exact(hi, measure)} and {exact(lo, measure)} "
+                f"(its target is {exact(float(g.target[m, k]), measure)})"
+            )
         msg = (
             f"{ends}, which holds no total whole accounts can make (their {measure} values are whole "
             f"multiples of {exact(step, measure)}); widen {flag}"
