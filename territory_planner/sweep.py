@@ -450,7 +450,9 @@ def _answers(address: str, seconds: float) -> None:
     from distributed.comm import connect
 
     async def identity() -> object:
-        comm = await connect(address, timeout=seconds)
+        # Dask's own connect timeout, longer: the wait below ends first and says why (at the same length
+        # either could, and Dask's ends in an OSError that is left to the client, which then waited on)
+        comm = await connect(address, timeout=2 * seconds)
         try:
             await comm.write({"op": "identity"})
             return await comm.read()
