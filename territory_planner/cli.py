@@ -511,7 +511,9 @@ def plan(
     for level, block in (s.get("hierarchy") or {}).items():
         devs = ", ".join(f"{m} {v:.2f}%" for m, v in block["max_abs_dev_pct"].items())
         n = block["groups"]
-        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}{_pieces_note(level, block)}")
+        ruled = level == "district" and bool((s.get("config") or {}).get("district_contiguous"))
+        note = _pieces_note(level, block, ruled and s.get("status") != "relaxed")
+        click.echo(f"{n} {level}{'' if n == 1 else 's'} | max deviation: {devs}{note}")
     if "contiguity" in s:
         c = s["contiguity"]
         split = sum(1 for k in c["pieces"].values() if k > 1)
@@ -557,12 +559,14 @@ def plan(
     click.echo(f"wrote {out}/ ({_written(Path(out))})")
 
 
-def _pieces_note(level: str, block: dict[str, Any]) -> str:
+def _pieces_note(level: str, block: dict[str, Any], home_rule: bool = False) -> str:
     """' | 2 districts in several pieces (D03: 5 pieces, ...)' for a level whose groups the plan's map
     splits (QA10: a --design-districts plan with split districts said so only in summary.json); '' when
-    the map is unknown or every group is one piece."""
+    the map is unknown or every group is one piece. ``home_rule``: the plan was made with
+    --district-contiguous (not relaxed), whose status and bound hold for districts holding their reps'
+    home units: said when every district is one piece."""
     split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
-    if not split and level == "district" and block.get("contiguous") is True:
+    if not split and home_rule and block.get("contiguous") is True:
         # --district-contiguous keeps each rep's home unit in its territory: the status and the bound are
         # for such plans (QA64 F3: "optimal" where a plan giving a home unit to another rep of the same
         # district costs 0.12% less; said in summary.json's notes only)

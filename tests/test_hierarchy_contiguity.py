@@ -392,6 +392,22 @@ def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> 
     assert line.endswith("| each one piece holding its reps' home units (the lower bound is for such plans)")
 
 
+def test_the_home_rule_is_said_only_for_plans_made_with_district_contiguity(tmp_path: Path) -> None:
+    """QA65 F1: a plan without --district-contiguous whose districts happen to be one piece each was
+    said to hold its reps' home units with a bound "for such plans", which nothing made it keep."""
+    a, r, e = grid_case(tmp_path)
+    reps = pd.read_csv(r)
+    reps["district"] = reps["rep_id"].map({"R1": "A", "R3": "A", "R2": "B"})  # neighbouring columns
+    reps.to_csv(r, index=False)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.25"]
+    res = CliRunner().invoke(main, [*args, "--contiguous", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["hierarchy"]["district"]["contiguous"] is True  # one piece each, by chance
+    line = next(x for x in res.output.splitlines() if x.startswith("2 districts | max deviation: "))
+    assert "home units" not in line
+
+
 def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
     """The brute-force test's example (7 units, 3 reps, districts D1 = R0 + R1 and D2 = R2): connected
     territories alone have a plan, connected districts alone have one, both at once have none. The
