@@ -446,8 +446,24 @@ def _answers(address: str, seconds: float) -> None:
     timeout=...)`` past its timeout without a word (its handshake waits without one; QA63 F5's rest). Any
     other failure (a refused connection, TLS without its settings) is left to the client, which says it."""
     import asyncio
+    import socket
 
     from distributed.comm import connect
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location) if scheme == "tcp" else (None, None)
+    except Exception:  # noqa: BLE001 - not an address the probe can read: the client's own message says it
+        return
+    if host is not None and port is not None:
+        # a closed port or a name that does not resolve, said at once: Dask's connect retries either to
+        # its timeout (QA65 F2: 43 s, or "something listens there" where nothing does)
+        try:
+            socket.create_connection((host, int(port)), timeout=seconds).close()
+        except OSError as exc:
+            why = f"the Dask scheduler {address} cannot be reached: {exc.strerror or exc}"
+            raise InputError(Problem(COMMAND_LINE, None, "--address", why, address)) from None
 
     async def identity() -> object:
         # Dask's own connect timeout, longer: the wait below ends first and says why (at the same length

@@ -401,6 +401,11 @@ def test_an_address_that_never_answers_or_is_a_worker_is_a_usage_error(
         mute.close()
     assert err.value.exit_code == 2
     assert f"the Dask scheduler {address} did not answer in 1 s" in str(err.value)
+    # nothing listens (the port just closed): said at once, not "something listens there" (QA65 F2)
+    with pytest.raises(InputError) as err:
+        run_sweep(scenario, {"tolerance": [0.1]}, tmp_path / "closed", executor="dask", address=address)
+    assert f"the Dask scheduler {address} cannot be reached" in str(err.value)
+    assert "something listens" not in str(err.value)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         worker = next(iter(cluster.scheduler.workers))
         with pytest.raises(InputError) as err:
