@@ -344,7 +344,7 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
                 "not_balanced": ", ".join(m for m in unbalanced if m in devs),
                 # a plan made without a current alignment moved nothing and nothing can be said to move:
                 # blank, not 0 (summary.json ``current_accounts`` 0; the console and report say so)
-                **_moved(s),
+                **_moved(s, p.assignments),
             }
         )
     out = pd.DataFrame(rows)
@@ -354,9 +354,15 @@ def overview_table(plans: list[PlanFolder], options: pd.DataFrame | None = None)
     return out
 
 
-def _moved(s: dict[str, Any]) -> dict[str, Any]:
-    """plans.csv's moved columns from a plan's summary: None where the plan had no current alignment."""
-    if s.get("current_accounts") == 0:
+def _moved(s: dict[str, Any], assignments: pd.DataFrame) -> dict[str, Any]:
+    """plans.csv's moved columns from a plan's summary: None where the plan had no current alignment
+    (summary.json ``current_accounts`` 0; a folder written before that key, when no account of its
+    assignments.csv has a current_rep: QA65 F3, the same plan read both ways in one plans.csv)."""
+    current = s.get("current_accounts")
+    if current is None and "current_rep" in assignments.columns:
+        filled = assignments["current_rep"].fillna("").astype(str).str.strip() != ""
+        current = int(filled.sum())
+    if current == 0:
         return dict.fromkeys(("moved_accounts", "moved_potential_share", "budgeted_moved_share"))
     return {
         "moved_accounts": s.get("moved_accounts"),

@@ -519,6 +519,18 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     assert plans.loc["q", "moved_accounts"] == 1
     cmp_page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert "Moved: blank for p, made without a current alignment" in cmp_page
+    # a folder written before summary.json had current_accounts: told by its assignments (QA65 F3)
+    import shutil
+
+    shutil.copytree(out, tmp_path / "older")
+    old = json.loads((tmp_path / "older" / "summary.json").read_text())
+    del old["current_accounts"]
+    (tmp_path / "older" / "summary.json").write_text(json.dumps(old))
+    res = run("compare", str(tmp_path / "older"), str(tmp_path / "q"), "--out", str(tmp_path / "cmp2"))
+    assert res.exit_code == 0, res.output
+    plans = pd.read_csv(tmp_path / "cmp2" / "plans.csv").set_index("plan")
+    assert plans.loc["older", ["moved_accounts", "moved_potential_share"]].isna().all()
+    assert plans.loc["q", "moved_accounts"] == 1
 
 
 def test_one_rep_and_one_account_are_said_in_the_singular(tmp_path: Path) -> None:
