@@ -87,7 +87,7 @@ def test_a_child_removing_a_rep_its_parent_adds_withdraws_the_add(tmp_path: Path
         'extends = "base.toml"\n[reps]\nremove = ["R3"]\n'
         '[[reps.add]]\nrep_id = "R9"\nlat = 41.0\nlon = -100.0\n'
     )
-    (tmp_path / "no_hire.toml").write_text('extends = "hire.toml"\n[reps]\nremove = ["R9", "R2"]\n')
+    (tmp_path / "no_hire.toml").write_text('extends = "hire.toml"\n[reps]\nremove = [" R9 ", "R2"]\n')
     values = load_scenario(tmp_path / "no_hire.toml")
     assert values.get("reps_add", []) == []
     assert values["reps_remove"] == ["R3", "R2"]

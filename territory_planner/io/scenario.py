@@ -268,10 +268,12 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
             # contradicted each other); any other remove joins the parents'
             removed = [str(r) for r in value.get("remove", [])]
             added = list(old.get("add", []))
-            withdrawn = {r for r in removed if r in {_added_id(row) for row in added}}
+            # ids compared as the roster reads them, spaces around them dropped (QA65 F4: " R21 ")
+            withdrawn = {r.strip() for r in removed} & {_added_id(row) for row in added}
             merged["add"] = [row for row in added if _added_id(row) not in withdrawn]
             merged["add"] += list(value.get("add", []))
-            merged["remove"] = list(old.get("remove", [])) + [r for r in removed if r not in withdrawn]
+            kept = [r for r in removed if r.strip() not in withdrawn]
+            merged["remove"] = list(old.get("remove", [])) + kept
             out[key] = merged
         elif isinstance(old, dict) and isinstance(value, dict):
             out[key] = _merge(old, value)
