@@ -33,7 +33,7 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.options import PATH_OPTIONS, PlanOptions
 from territory_planner.outputs import assignments_frame, summary_dict, territories_frame
 from territory_planner.render.plan_folder import ADJACENCY
-from territory_planner.report.formatting import listed
+from territory_planner.report.formatting import home_rule, listed
 from territory_planner.solvers import get_backend
 
 log = logging.getLogger(__name__)
@@ -997,7 +997,10 @@ def _check_map_pieces(
     conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
     if conflicts:
         _bands_first(spec)
-        raise InfeasibleError("no plan of connected territories exists: a rep is walled in", conflicts)
+        raise InfeasibleError(
+            f"no plan of connected territories{home_rule('territories')} exists: a rep is walled in",
+            conflicts,
+        )
     return True
 
 
@@ -1162,11 +1165,7 @@ def _connected_or_relaxed(
             if of != "territories"
             else " (whether the model is infeasible without them was not settled in the time)"
         )
-        held = {
-            "territories": " (each holding its rep's home unit)",
-            "districts": " (each holding its reps' home units)",
-            "districts and territories": " (each holding its reps' home units)",
-        }[of]
+        held = home_rule(of)
         raise InfeasibleError(
             f"no plan of connected {of}{held} exists",
             [
@@ -1187,7 +1186,8 @@ def _connected_or_relaxed(
         if proof == DESIGNED_ONLY:
             raise SolverError(
                 f"no connected plan within the designed districts: HiGHS proved that no plan of connected "
-                f"{of} meets the bands with the grouping --design-districts chose; {what} of the best plan "
+                f"{of}{home_rule(of)} meets the bands with the grouping --design-districts chose; {what} of "
+                "the best plan "
                 f"{were} in several pieces. This is no proof for other groupings: try another number of "
                 "districts, a wider --tolerance or --district-tolerance, or --relax to write that plan with "
                 f"the split {of} marked"

@@ -50,7 +50,14 @@ from territory_planner.options import (
     names_measures,
     parse_tolerance,
 )
-from territory_planner.report.formatting import bound_qualifier, budgeted_share, count_or_mean, counted, money
+from territory_planner.report.formatting import (
+    bound_qualifier,
+    budgeted_share,
+    count_or_mean,
+    counted,
+    home_rule,
+    money,
+)
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
 COMMAND_BEGUN: float | None = None  # set by ``run``: --time-limit then counts the solver's imports too
@@ -541,7 +548,8 @@ def plan(
             f"RELAXED PLAN: it breaks {counted(len(s.get('violations') or []), 'constraint')} (see "
             "violations in summary.json); "
             + (
-                f"no plan meeting every constraint exists: no plan of connected {proven} meets the bands "
+                f"no plan meeting every constraint exists: no plan of connected {proven}{home_rule(proven)} "
+                "meets the bands "
                 "(proven; the notes in summary.json say how)"  # a pre-check or HiGHS (QA12 N7)
                 if proven
                 else "no plan meeting every constraint exists (proven; the notes in summary.json say why)"

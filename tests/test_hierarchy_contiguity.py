@@ -447,7 +447,8 @@ def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, [*args[:-1], *relaxed])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert "no plan of connected districts and territories meets the bands (proven" in text
+    said = "no plan of connected districts and territories (each holding its reps' home units) meets"
+    assert f"{said} the bands (proven" in text  # the rule the proof holds under (QA65 F5)
     summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
     assert summary["proven_infeasible"] is True  # QA12 N3: false after a district-level proof
     notes = summary["notes"]

@@ -20,6 +20,7 @@ from territory_planner.optimize import contiguous, district_contiguity, nested_d
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import home_rule
 from territory_planner.solvers.base import Backend
 
 OPTIMALITY_TOL = 1e-4
@@ -104,7 +105,8 @@ def make_districts_contiguous(
     if not connected:
         split = sum(1 for k in res.pieces.values() if k > 1)
         notes.append(
-            f"no plan of connected {levels} exists: HiGHS proved the exact flow model infeasible ({split} "
+            f"no plan of connected {levels}{home_rule(levels)} exists: HiGHS proved the exact flow model "
+            f"infeasible ({split} "
             "districts of this plan are split)"
             if res.infeasible
             else f"district contiguity not reached for {split} districts in the time given"

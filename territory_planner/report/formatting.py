@@ -159,6 +159,17 @@ def _short(value: float | None) -> str:
     return f"{int(value)}" if float(value).is_integer() else f"{value:.3g}"
 
 
+def home_rule(level: str) -> str:
+    """The rule --contiguous and --district-contiguous add, for a proof's words: "no plan of connected
+    territories (each holding its rep's home unit) exists" (QA64 F3, QA65 F5: said as if for any
+    connected plan). ``level``: territories, districts, or districts and territories."""
+    return (
+        " (each holding its rep's home unit)"
+        if level == "territories"
+        else " (each holding its reps' home units)"
+    )
+
+
 def bound_qualifier(summary: Mapping[str, Any]) -> str:
     """Why a plan's objective lies below its lower bound, when it does: the bound holds for plans that meet
     every constraint, and this relaxed plan breaks some (QA36 F3: a relaxed plan in pieces, 305,511 beside
