@@ -567,14 +567,14 @@ def plan(
     click.echo(f"wrote {out}/ ({_written(Path(out))})")
 
 
-def _pieces_note(level: str, block: dict[str, Any], home_rule: bool = False) -> str:
+def _pieces_note(level: str, block: dict[str, Any], ruled: bool = False) -> str:
     """' | 2 districts in several pieces (D03: 5 pieces, ...)' for a level whose groups the plan's map
     splits (QA10: a --design-districts plan with split districts said so only in summary.json); '' when
-    the map is unknown or every group is one piece. ``home_rule``: the plan was made with
+    the map is unknown or every group is one piece. ``ruled``: the plan was made with
     --district-contiguous (not relaxed), whose status and bound hold for districts holding their reps'
     home units: said when every district is one piece."""
     split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
-    if not split and home_rule and block.get("contiguous") is True:
+    if not split and ruled and block.get("contiguous") is True:
         # --district-contiguous keeps each rep's home unit in its territory: the status and the bound are
         # for such plans (QA64 F3: "optimal" where a plan giving a home unit to another rep of the same
         # district costs 0.12% less; said in summary.json's notes only)
