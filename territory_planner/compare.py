@@ -359,7 +359,7 @@ def _moved(s: dict[str, Any], assignments: pd.DataFrame) -> dict[str, Any]:
     (summary.json ``current_accounts`` 0; a folder written before that key, when no account of its
     assignments.csv has a current_rep: QA65 F3, the same plan read both ways in one plans.csv)."""
     current = s.get("current_accounts")
-    if current is None and "current_rep" in assignments.columns:
+    if current is None and not s.get("moved_accounts") and "current_rep" in assignments.columns:
         filled = assignments["current_rep"].fillna("").astype(str).str.strip() != ""
         current = int(filled.sum())
     if current == 0:

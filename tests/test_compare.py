@@ -365,6 +365,10 @@ def test_a_departed_reps_forced_moves_are_told_apart_in_the_plans_table(tmp_path
     summary = json.loads((b / "summary.json").read_text())
     summary.update(moved_potential_share=0.395, budgeted_moved_share=0.283)
     (b / "summary.json").write_text(json.dumps(summary))
+    for folder in (a, b):  # both plans made from plan a's alignment (a plan without one has blanks there)
+        rows = pd.read_csv(folder / "assignments.csv", keep_default_na=False)
+        rows["current_rep"] = rows["account_id"].map({"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"})
+        rows.to_csv(folder / "assignments.csv", index=False)
     compare([a, b], tmp_path / "cmp")
     plans = pd.read_csv(tmp_path / "cmp" / "plans.csv")
     assert plans["budgeted_moved_share"].tolist() == [0.0, 0.283]
