@@ -57,6 +57,7 @@ from territory_planner.report.formatting import (
     counted,
     home_rule,
     money,
+    unaligned,
 )
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
@@ -510,7 +511,7 @@ def plan(
     )
     moves = (
         "no current alignment given (no account has a current_rep): nothing moved"
-        if s.get("current_accounts") == 0
+        if unaligned(s)
         else f"moved {counted(s['moved_accounts'], 'account')} "
         f"({100 * s['moved_potential_share']:.1f}% of potential{departed})"
     )

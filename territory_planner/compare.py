@@ -45,6 +45,7 @@ from territory_planner.io.writers import (
     write_csv,
 )
 from territory_planner.level_outputs import has_level, level_labels
+from territory_planner.report.formatting import unaligned
 
 MEASURES = ("potential", "workload")
 BALANCE_COLUMNS = ("accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct", "travel_km")
@@ -358,11 +359,12 @@ def _moved(s: dict[str, Any], assignments: pd.DataFrame) -> dict[str, Any]:
     """plans.csv's moved columns from a plan's summary: None where the plan had no current alignment
     (summary.json ``current_accounts`` 0; a folder written before that key, when no account of its
     assignments.csv has a current_rep: QA65 F3, the same plan read both ways in one plans.csv)."""
-    current = s.get("current_accounts")
-    if current is None and not s.get("moved_accounts") and "current_rep" in assignments.columns:
-        filled = assignments["current_rep"].fillna("").astype(str).str.strip() != ""
-        current = int(filled.sum())
-    if current == 0:
+    older = (
+        "current_accounts" not in s and not s.get("moved_accounts") and "current_rep" in assignments.columns
+    )
+    if unaligned(s) or (
+        older and (assignments["current_rep"].fillna("").astype(str).str.strip() == "").all()
+    ):
         return dict.fromkeys(("moved_accounts", "moved_potential_share", "budgeted_moved_share"))
     return {
         "moved_accounts": s.get("moved_accounts"),

@@ -26,7 +26,7 @@ import pandas as pd
 
 from territory_planner.currency import chosen_currency, currency_prefix, excel_format, is_money
 from territory_planner.export.plan_tables import PlanTables
-from territory_planner.report.formatting import budgeted_share, group_repair_notes
+from territory_planner.report.formatting import NO_ALIGNMENT, budgeted_share, group_repair_notes, unaligned
 
 _FORMULA_START = tuple("=+-@")
 _INTEGER_COLUMNS = {"accounts", "moved_in", "moved_out", "reps", "units"}
@@ -262,8 +262,8 @@ def summary_rows(plan: PlanTables) -> list[tuple[str, Any, str | None]]:
     rows += level_rows(plan)
     rows += [
         *(
-            [("moved accounts", "none: no current alignment given", None)]  # not "0" (QA63 F2)
-            if s.get("current_accounts") == 0
+            [("moved accounts", NO_ALIGNMENT, None)]  # not "0" (QA63 F2)
+            if unaligned(s)
             else [
                 ("moved accounts", s.get("moved_accounts"), "#,##0"),
                 ("moved potential share", s.get("moved_potential_share"), "0.0%"),

@@ -159,6 +159,15 @@ def _short(value: float | None) -> str:
     return f"{int(value)}" if float(value).is_integer() else f"{value:.3g}"
 
 
+NO_ALIGNMENT = "none: no current alignment given"  # a plan's moved accounts when none had a current rep
+
+
+def unaligned(summary: Mapping[str, Any]) -> bool:
+    """Whether the plan was made without a current alignment (no account had a current_rep): its moves
+    are none to speak of, not "0 moved", which reads as a perfectly stable plan (QA63 F2)."""
+    return summary.get("current_accounts") == 0
+
+
 def home_rule(level: str) -> str:
     """The rule --contiguous and --district-contiguous add, for a proof's words: "no plan of connected
     territories (each holding its rep's home unit) exists" (QA64 F3, QA65 F5: said as if for any

@@ -97,6 +97,8 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     tol = _tolerances(s)
     found = s.get("plan")
     identity: dict[str, Any] = found if isinstance(found, dict) else {}
+    # without a current alignment no account moves in or out: "0 moved" read as a perfectly stable plan
+    unaligned = fm.unaligned(s)
     cards = [
         # which plan this is (QA27 F27: forwarded reports of three scenarios could not be told apart)
         *([("Plan", str(identity["name"]))] if identity.get("name") else []),
@@ -114,9 +116,8 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
         ),
         ("Accounts / reps", f"{fm.number(_f(s.get('accounts', len(plan.assignments))))} / {len(terr)}"),
         *(
-            # no account had a rep: "0 moved" read as a perfectly stable plan (QA63 F2)
-            [("Moved accounts", "none: no current alignment given")]
-            if s.get("current_accounts") == 0
+            [("Moved accounts", fm.NO_ALIGNMENT)]  # QA63 F2
+            if unaligned
             else [
                 ("Moved accounts", fm.number(_f(s.get("moved_accounts", int(plan.moved.shape[0]))))),
                 ("Moved potential", _moved_share_text(s)),
@@ -128,8 +129,7 @@ def plan_context(plan: PlanData) -> dict[str, Any]:
     columns = ["Rep", "Name", "Accounts"]
     for m in measures:
         columns += [m.capitalize(), f"{m} target", f"{m} dev."]
-    # without a current alignment no account moves in or out: the columns would be all 0 (QA63 F2's rest)
-    unaligned = s.get("current_accounts") == 0
+    # without one, the moved in/out columns would be all 0 (QA63 F2's rest)
     columns += [level_balance.TRAVEL] + ([] if unaligned else ["Moved in", "Moved out"])
     rows = []
     for rec in terr.to_dict("records"):
