@@ -125,28 +125,14 @@ def parse_tolerance(
     found: list[Problem] = []
     shown = str(value).strip() if source == COMMAND_LINE else ""
     table = isinstance(value, dict) and source != COMMAND_LINE  # a scenario's [tolerance] table
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, int | float):
-        items = [("*", value)]
-    else:
+    if not isinstance(value, dict | int | float):
         text = str(value).strip()
         # QA22 M9: "0,05" was read as 0 and 5, and "5.0 must be in [0, 1)" quoted a number never written
         if "=" not in text and _DECIMAL_COMMA.match(text) or _MEASURE_DECIMAL_COMMA.search(text):
             point = _MEASURE_DECIMAL_COMMA.sub(r"=\1.\2", _DECIMAL_COMMA.sub(r"\1.\2", text))
             message = f"{column} {text!r} has a decimal comma: write {point}"
             raise InputError(Problem(source, None, column, message, value=shown or text))
-        items = []
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if "=" in part:
-                k, v = part.split("=", 1)
-                items.append((k.strip().lower(), v.strip()))
-            else:
-                items.append(("*", part))
-    for k, v in items:
+    for k, v in _band_items(value):
         # in a [tolerance] table the problem names its measure, by which ``locate`` finds its line
         where = str(k) if table else shown
         named = column if k == "*" else f"{column} for {str(k).lower()}"
@@ -198,16 +184,27 @@ def narrowed_band(key: str, base: object, value: object, source: str, column: st
 
 def _band_entries(value: object) -> dict[str, object]:
     """A band value as {measure: value as written} ("*": every measure)."""
+    return {str(k).strip().lower(): v for k, v in _band_items(value)}
+
+
+def _band_items(value: object) -> list[tuple[Any, Any]]:
+    """A band value's (measure, value as written) pairs, in order ("*": every measure): a table's items,
+    one number, or ``potential=0.05,workload=0.1`` / ``0.05`` split at its commas."""
     if isinstance(value, dict):
-        return {str(k).strip().lower(): v for k, v in value.items()}
+        return list(value.items())
     if isinstance(value, int | float):
-        return {"*": value}
-    out: dict[str, object] = {}
-    for part in str(value).split(","):
-        if part.strip():
-            k, _, v = part.rpartition("=")
-            out[k.strip().lower() or "*"] = v.strip()
-    return out
+        return [("*", value)]
+    items: list[tuple[Any, Any]] = []
+    for part in str(value).strip().split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" in part:
+            k, v = part.split("=", 1)
+            items.append((k.strip().lower(), v.strip()))
+        else:
+            items.append(("*", part))
+    return items
 
 
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
