@@ -497,6 +497,13 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     summary = {row[0]: row[1] for row in sheet.values}
     assert summary["moved accounts"] == "none: no current alignment given"
     assert "moved potential share" not in summary
+    # nor all-0 moved_in/moved_out on Territories and an all-false moved on Assignments beside the Moves
+    # sheet's first owners; the plan with an alignment keeps them
+    book = openpyxl.load_workbook(tmp_path / "p" / "plan.xlsx")
+    for name, gone in (("Territories", {"moved_in", "moved_out"}), ("Assignments", {"moved"})):
+        header = set(next(book[name].values))
+        assert "rep_id" in header, (name, header)
+        assert not header & gone, (name, header)
     assert "moved 0 accounts" not in res.output
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["current_accounts"] == 0
     a, r = write_instance(tmp_path / "old", accounts, reps)
@@ -504,6 +511,11 @@ def test_a_plan_without_a_current_alignment_says_so_instead_of_moved_0(tmp_path:
     assert "moved 1 account (" in res.output
     assert "no current alignment" not in res.output
     assert json.loads((tmp_path / "q" / "summary.json").read_text())["current_accounts"] == 6
+    res = run("export", str(tmp_path / "q"), "--format", "xlsx", "--out", str(tmp_path / "q.xlsx"))
+    assert res.exit_code == 0, res.output
+    book = openpyxl.load_workbook(tmp_path / "q.xlsx")
+    assert {"moved_in", "moved_out"} <= set(next(book["Territories"].values))
+    assert "moved" in set(next(book["Assignments"].values))
     # the report's rep table and its moved-accounts section, and compare's plans table: no "0 moved"
     # for the plan without an alignment (the leftover of QA63 F2), the counts kept for the other
     assert "<th>Moved in</th>" not in page

@@ -7,9 +7,10 @@ highlighted by a conditional format (so it stays right if someone edits a value)
 Territories, the band the plan was made with at each level on Districts and Regions (summary.json ->
 hierarchy). Money columns (``currency.is_money``: potential, revenue, quotas and their targets) show the
 plan's currency (summary.json -> config.currency) in their number format: ``€12,345``, ``EUR 12,345``,
-or a plain ``12,345`` for ``none``. A column without any value is left out; every sheet prints one page
-wide. No cell is ever a formula: text is written as text cells, and text that Excel would run as a
-formula once edited (``=``, ``+``, ``-``, ``@`` first) also gets Excel's quote prefix.
+or a plain ``12,345`` for ``none``. A column without any value is left out, and so are the moved columns
+of a plan made without a current alignment; every sheet prints one page wide. No cell is ever a formula:
+text is written as text cells, and text that Excel would run as a formula once edited (``=``, ``+``, ``-``,
+``@`` first) also gets Excel's quote prefix.
 
 Written with XlsxWriter into a temporary file that replaces the destination in one rename.
 """
@@ -350,8 +351,13 @@ def write_workbook(plan: PlanTables, path: Path, currency: str | None = None) ->
         styles = _Styles(book, chosen_currency(currency, plan.summary))
         write_summary(book, styles, plan)
         bands = {m: band for m in plan.measures if (band := plan.tolerance(m)) is not None}
-        write_frame(book, styles, "Territories", plan.territories, bands)
-        write_frame(book, styles, "Assignments", plan.assignments)
+        # without a current alignment nothing moves from a rep: territories.csv's all-0 moved_in/out and
+        # assignments.csv's all-false moved read as a perfectly stable plan beside the Moves sheet, where
+        # every account gets its first owner (the Summary says there was no alignment)
+        drop = ["moved_in", "moved_out", "moved"] if unaligned(plan.summary) else []
+        territories = plan.territories.drop(columns=drop, errors="ignore")
+        write_frame(book, styles, "Territories", territories, bands)
+        write_frame(book, styles, "Assignments", plan.assignments.drop(columns=drop, errors="ignore"))
         write_frame(book, styles, "Moves", plan.moves())
         for level, frame in (("district", plan.districts), ("region", plan.regions)):
             if frame is not None:
