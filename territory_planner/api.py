@@ -397,7 +397,10 @@ class _Run:
     backend: Any
     units: Any  # the map's unit polygons (``geo.planning.UnitShapes``), or None for a point plan
     budget: TimeBudget
-    without_forecast: TimeBudget | None  # the budget before the forecast's time was kept back
+    # the budget before the workbook's and the forecast's time was kept back: while there is no plan the
+    # search may use it, and a plan found only in it leaves them out (``late_notes`` say which)
+    without_extras: TimeBudget | None
+    late_notes: tuple[str, ...]
     forecast: bool
     threads: int
     free: np.ndarray  # (p,) bool: reps whose centre the planner chooses
@@ -462,35 +465,55 @@ def _start_run(options: PlanOptions, progress: Progress, start: float) -> _Run:
         from territory_planner.geo import planning
 
         units = planning.units_geojson(problem, inputs.geometry, joined)
-    per_account = OUTPUT_SECONDS_PER_ACCOUNT + (WORKBOOK_SECONDS_PER_ACCOUNT if options.xlsx else 0.0)
-    reserve = output_reserve(
-        problem.n_accounts,
-        per_account=per_account,
-        polygons=0 if units is None else units.polygons,
-        vertices=0 if units is None else units.vertices,
-    )
-    if options.crm is not None and options.period is not None:
-        reserve += KPI_REPORT_SECONDS  # the plan's report.html computes the period's KPIs too
-    budget = TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
-    without_forecast: TimeBudget | None = None
+
+    def kept(per_account: float) -> TimeBudget:
+        reserve = output_reserve(
+            problem.n_accounts,
+            per_account=per_account,
+            polygons=0 if units is None else units.polygons,
+            vertices=0 if units is None else units.vertices,
+        )
+        if options.crm is not None and options.period is not None:
+            reserve += KPI_REPORT_SECONDS  # the plan's report.html computes the period's KPIs too
+        return TimeBudget.for_command(options.time_limit, started=start, reserve=reserve)
+
+    budget = kept(OUTPUT_SECONDS_PER_ACCOUNT)
+    # no plan when the search's time is up: the time kept for the workbook and the forecast goes on
+    # searching, and they are left out if the plan comes only in it (QA38 F11 for the forecast; QA67 F3:
+    # 33,300 ZIPs x 200 reps with --xlsx at 60 s, exit 3 at 47 s in 6 runs of 6 with 12.5 s kept for the
+    # workbook, where 4 runs of 5 without it had a plan at 38-43 s). Not on a map with contiguity, whose
+    # later stages need the time the plan before them leaves.
+    borrow = not (options.contiguous or options.district_contiguous)
+    without_extras: TimeBudget | None = None
+    late: list[str] = []
+    if options.xlsx:
+        if borrow:
+            without_extras, late = budget, [WORKBOOK_LEFT_OUT]
+        budget = kept(OUTPUT_SECONDS_PER_ACCOUNT + WORKBOOK_SECONDS_PER_ACCOUNT)
     if options.forecast_horizon is not None and options.crm is not None:
         from territory_planner.forecast.api import forecast_reserve
 
         runs = 2 if options.quota_method == "forecast" and options.company_target is not None else 1
         reserve = forecast_reserve(problem.n_reps, options.time_limit, runs)
-        if options.quota_method != "forecast" and not (options.contiguous or options.district_contiguous):
-            # no plan when the search's time is up: the forecast's time goes on searching (QA38 F11)
-            without_forecast = budget
-        budget = dataclasses.replace(budget, deadline=budget.deadline - reserve, last=budget.last - reserve)
+
+        def less(b: TimeBudget) -> TimeBudget:
+            return dataclasses.replace(b, deadline=b.deadline - reserve, last=b.last - reserve)
+
+        if options.quota_method != "forecast" and borrow:
+            without_extras, late = without_extras or budget, [*late, FORECAST_LEFT_OUT]
+        elif without_extras is not None:  # the quotas need the forecast: its time is not the search's
+            without_extras = less(without_extras)
+        budget = less(budget)
     free = problem.missing_homes.copy()
     if options.choose_centres:
         free[:] = True
     run = _Run(
-        options, progress, start, inputs, problem, joined, repaired, backend, units, budget, without_forecast,
+        options, progress, start, inputs, problem, joined, repaired, backend, units, budget, without_extras,
+        tuple(late),
         forecast=options.forecast_horizon is not None and options.crm is not None,
         threads=options.threads or 1, free=free, lat=problem.home_lat.copy(), lon=problem.home_lon.copy(),
     )  # fmt: skip
-    _promise_before_solve(run.without_forecast or budget, 0.0, run.forecast and without_forecast is None)
+    _promise_before_solve(run.without_extras or budget, 0.0, run.forecast and FORECAST_LEFT_OUT not in late)
     return run
 
 
@@ -512,8 +535,9 @@ def _place_centres(run: _Run) -> None:
         progress=run.progress,
     )
     run.centres_seconds = time.perf_counter() - began
-    budget = run.without_forecast or run.budget
-    _promise_before_solve(budget, run.centres_seconds, run.forecast and run.without_forecast is None)
+    budget = run.without_extras or run.budget
+    forecast_kept = run.forecast and FORECAST_LEFT_OUT not in run.late_notes
+    _promise_before_solve(budget, run.centres_seconds, forecast_kept)
     run.centre_notes = centres.far_from_district(run.problem, run.free, run.lat, run.lon)
     for note in run.centre_notes:
         log.warning(note)
@@ -616,7 +640,7 @@ def _first_plan(
         return start_plan, result
     unit_rep, result = _base_plan(
         run.spec, run.backend, base_budget, run.budget, run.solve_kw, run.centres_seconds, run.progress,
-        forecast=run.forecast, share=base_share, without_forecast=run.without_forecast,
+        forecast=run.forecast, share=base_share, without_extras=run.without_extras, late_notes=run.late_notes,
     )  # fmt: skip
     if warm_start and not (options.contiguous or options.district_contiguous):
         from territory_planner import seeding
@@ -797,9 +821,10 @@ def _plan_output(
         summary["notes"] = [*summary.get("notes", []), *extra_notes]
         # the same, apart from the solver's own notes: report.html shows these to its readers
         summary["input_warnings"] = extra_notes
-    if FORECAST_LEFT_OUT in result.notes:  # said on the console and in report.html too (QA39 F2)
-        log.warning(FORECAST_LEFT_OUT)
-        summary["input_warnings"] = [*summary.get("input_warnings", []), FORECAST_LEFT_OUT]
+    for left_out in (FORECAST_LEFT_OUT, WORKBOOK_LEFT_OUT):
+        if left_out in result.notes:  # said on the console and in report.html too (QA39 F2)
+            log.warning(left_out)
+            summary["input_warnings"] = [*summary.get("input_warnings", []), left_out]
     if run.repaired:
         summary["repaired_geometries"] = [p.as_dict() for p in run.repaired]
     geojson = None if run.units is None else run.units.geojson
@@ -1376,7 +1401,8 @@ def _base_plan(
     progress: Any,
     forecast: bool = False,
     share: str = "base_plan",
-    without_forecast: TimeBudget | None = None,
+    without_extras: TimeBudget | None = None,
+    late_notes: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, SolveResult]:
     """The plan before contiguity. With --contiguous it gets a share of the time and the contiguity
     stages the rest; when that share ends with no plan at all, those stages have nothing to work on, so
@@ -1385,28 +1411,29 @@ def _base_plan(
     get the rest (QA19 F5: 100 NC counties x 12 reps, --contiguous at 60 s, a first plan at 10.8 s and
     the search improving it until 58.3 s; the contiguity stages had 2 s and the run ended with exit 3
     where they prove in seconds that no connected plan exists). An exit 3 names the time the centres
-    took as well. ``without_forecast``: the budget before the forecast's time was kept back; while there
-    is no plan the search may use the forecast's time, and a plan found in it leaves the forecast out
-    (``FORECAST_LEFT_OUT`` in the notes; QA38 F11: exit 3 "in the time limit of 10s" at 5.4 s, with the
-    5.7 s kept for the forecast unused, where the same model had a plan in 9.5 s without a forecast)."""
+    took as well. ``without_extras``: the budget before the workbook's and the forecast's time was kept
+    back; while there is no plan the search may use that time, and a plan found in it leaves them out
+    (``late_notes`` added to its notes, e.g. ``FORECAST_LEFT_OUT``; QA38 F11: exit 3 "in the time limit
+    of 10s" at 5.4 s, with the 5.7 s kept for the forecast unused, where the same model had a plan in
+    9.5 s without a forecast)."""
     failure: SolverError
     began = time.perf_counter()  # what came before the solve is named in an exit 3 (QA18 F4)
     try:
-        if without_forecast is None:
+        if without_extras is None:
             return pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
-        # the stages before a plan may use the forecast's time too, in the same solve (QA39 F0: a second
+        # the stages before a plan may use the extras' time too, in the same solve (QA39 F0: a second
         # solve from scratch in it found none where the same model alone had a plan at 8 s); once a plan
-        # exists they keep to ``base_budget`` and the forecast has its time, unless the plan came in it
+        # exists they keep to ``base_budget`` and the extras have their time, unless the plan came in it
         unit_rep, result = pipeline.solve(
-            spec, backend, budget=without_forecast, after_plan=base_budget, **solve_kw
+            spec, backend, budget=without_extras, after_plan=base_budget, **solve_kw
         )
         if time.perf_counter() > base_budget.deadline + FORECAST_SLACK:
-            result = dataclasses.replace(result, notes=(*result.notes, FORECAST_LEFT_OUT))
+            result = dataclasses.replace(result, notes=(*result.notes, *late_notes))
         return unit_rep, result
     except SolverError as first:
         failure = first
-        if without_forecast is not None:  # its time went to the search
-            budget, forecast = without_forecast, False
+        if without_extras is not None:  # their time went to the search
+            budget, forecast = without_extras, forecast and FORECAST_LEFT_OUT not in late_notes
     if base_budget is not budget and budget.remaining() > 2.0:
         progress(
             f"no plan in the base plan's share: the search goes on with the {budget.remaining():.0f}s left"
@@ -1423,8 +1450,14 @@ def _base_plan(
     raise failure
 
 
-# a plan found this long after the search's own deadline came in the forecast's time
+# a plan found this long after the search's own deadline came in the workbook's or the forecast's time
 FORECAST_SLACK = 1.0
+# the note of a plan found in the time kept for its workbook (``_base_plan``): ``plan`` then writes no
+# plan.xlsx
+WORKBOOK_LEFT_OUT = (
+    "workbook left out: the plan was found only in the time kept for writing plan.xlsx; make it with "
+    "`territory-planner export PLAN --format xlsx --out plan.xlsx`, or give a longer --time-limit"
+)
 # the note of a plan found in the time kept for its forecast (``_base_plan``): ``write_plan`` then leaves
 # the forecast out
 FORECAST_LEFT_OUT = (
@@ -1622,7 +1655,7 @@ def plan(
     with staged_output_dir(Path(out), force=force, kind="plan") as stage:
         write_plan(output, stage, options, extra)
         write_manifest(stage, build_manifest(options, output.summary, stage, started=started, context=extra))
-        if options.xlsx:
+        if options.xlsx and WORKBOOK_LEFT_OUT not in output.summary.get("notes", []):
             from territory_planner.export.api import write_plan_workbook
 
             write_plan_workbook(stage, Path(out))

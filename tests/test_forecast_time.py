@@ -109,3 +109,49 @@ def test_a_plan_found_after_the_searchs_own_end_improves_in_the_forecasts_time(
         candidates=8, relax=False,
     )  # fmt: skip
     assert seen == [budget.deadline if late else after.deadline]
+
+
+def _book_options(**kw: object):  # type: ignore[no-untyped-def]
+    """The sample data with --xlsx and no CRM."""
+    return _options(crm=None, period=None, forecast_horizon=None, xlsx=True, **kw)
+
+
+def test_the_search_may_use_the_workbooks_time_until_it_has_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA67 F3: with --xlsx the time kept for plan.xlsx (0.3 ms per account) was never the search's, so a
+    model needing a little longer ended in exit 3 with that time unused (33,300 ZIPs x 200 reps at 60 s:
+    6 runs of 6, where 4 of 5 without --xlsx had a plan). One solve, its budget running into the
+    workbook's time and, once a plan exists, keeping to its own; a plan in its own time keeps the book."""
+    real = pipeline.solve
+    calls: list[tuple[float, float | None]] = []
+
+    def counted(*args, budget, after_plan=None, **kw):  # type: ignore[no-untyped-def]
+        calls.append((budget.deadline, None if after_plan is None else after_plan.deadline))
+        return real(*args, budget=budget, after_plan=after_plan, **kw)
+
+    monkeypatch.setattr(pipeline, "solve", counted)
+    out = api.plan(_book_options(), tmp_path / "plan")
+    [(deadline, after)] = calls
+    assert after is not None
+    assert deadline - after == pytest.approx(2000 * api.WORKBOOK_SECONDS_PER_ACCOUNT, rel=1e-6)
+    assert api.WORKBOOK_LEFT_OUT not in out.summary.get("notes", [])
+    assert (tmp_path / "plan" / "plan.xlsx").exists()
+
+
+def test_a_plan_found_in_the_workbooks_time_leaves_the_workbook_out_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(api, "FORECAST_SLACK", -1e6)  # every plan counts as found in the extras' time
+    out = api.plan(_book_options(), tmp_path / "plan")
+    assert api.WORKBOOK_LEFT_OUT in out.summary["notes"]
+    assert api.WORKBOOK_LEFT_OUT in out.summary["input_warnings"]
+    assert api.WORKBOOK_LEFT_OUT in caplog.text
+    written = {p.name for p in (tmp_path / "plan").iterdir()}
+    assert "assignments.csv" in written
+    assert "plan.xlsx" not in written
+    # with a forecast too, both are left out, each said
+    out = api.plan(_options(xlsx=True), tmp_path / "both")
+    assert {api.WORKBOOK_LEFT_OUT, api.FORECAST_LEFT_OUT} <= set(out.summary["notes"])
+    written = {p.name for p in (tmp_path / "both").iterdir()}
+    assert not written & {"plan.xlsx", "forecast.csv"}
