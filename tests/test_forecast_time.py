@@ -32,12 +32,8 @@ def _options(**kw: object):  # type: ignore[no-untyped-def]
     return build_options(values)
 
 
-def test_the_search_may_use_the_forecasts_time_until_it_has_a_plan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One solve (QA39 F0: a second solve from scratch in the forecast's time found no plan where the same
-    model had one at 8 s), whose budget runs into the forecast's time and, once a plan exists, keeps to
-    the search's own; a plan in the search's time keeps its forecast."""
+def _counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float | None]]:
+    """Each pipeline.solve's deadline and ``after_plan``'s, the solves run as before."""
     real = pipeline.solve
     calls: list[tuple[float, float | None]] = []
 
@@ -46,6 +42,16 @@ def test_the_search_may_use_the_forecasts_time_until_it_has_a_plan(
         return real(*args, budget=budget, after_plan=after_plan, **kw)
 
     monkeypatch.setattr(pipeline, "solve", counted)
+    return calls
+
+
+def test_the_search_may_use_the_forecasts_time_until_it_has_a_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One solve (QA39 F0: a second solve from scratch in the forecast's time found no plan where the same
+    model had one at 8 s), whose budget runs into the forecast's time and, once a plan exists, keeps to
+    the search's own; a plan in the search's time keeps its forecast."""
+    calls = _counted(monkeypatch)
     out = api.plan(_options(), tmp_path / "plan")
     [(deadline, after)] = calls
     assert after is not None
@@ -123,14 +129,7 @@ def test_the_search_may_use_the_workbooks_time_until_it_has_a_plan(
     model needing a little longer ended in exit 3 with that time unused (33,300 ZIPs x 200 reps at 60 s:
     6 runs of 6, where 4 of 5 without --xlsx had a plan). One solve, its budget running into the
     workbook's time and, once a plan exists, keeping to its own; a plan in its own time keeps the book."""
-    real = pipeline.solve
-    calls: list[tuple[float, float | None]] = []
-
-    def counted(*args, budget, after_plan=None, **kw):  # type: ignore[no-untyped-def]
-        calls.append((budget.deadline, None if after_plan is None else after_plan.deadline))
-        return real(*args, budget=budget, after_plan=after_plan, **kw)
-
-    monkeypatch.setattr(pipeline, "solve", counted)
+    calls = _counted(monkeypatch)
     out = api.plan(_book_options(), tmp_path / "plan")
     [(deadline, after)] = calls
     assert after is not None
