@@ -81,6 +81,34 @@ def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
     messages = {p.file: p.message for p in info.value.problems}
     assert "empty" in messages["leads.csv"]
     assert "UTF-8" in messages["activities.csv"]
+    # with its row, column and cell, as for accounts and reps (QA67 F1: "at byte 9550064" of a
+    # 300,000-row table); an edits file, a locks file and an edge list say it so too
+    [bad] = [p for p in info.value.problems if p.file == "activities.csv"]
+    assert (bad.row, bad.column, bad.value) == (1, "E (type)", "r\xe9")
+
+
+@pytest.mark.parametrize("what", ["edits", "locks", "edges"])
+def test_a_latin_1_byte_in_any_csv_is_named_by_row_and_column(tmp_path: Path, what: str) -> None:
+    from territory_planner.geo.adjacency import read_edge_list
+    from territory_planner.io.readers import read_csv_cells
+
+    rows = ["account_id,rep_id", *(f"A{k},R1" for k in range(1, 40)), "Caf\xe9,R2"]
+    if what == "edges":
+        rows = ["source,target", *(f"A{k},A{k + 1}" for k in range(1, 40)), "A1,Caf\xe9"]
+    path = tmp_path / f"{what}.csv"
+    path.write_bytes("\n".join(rows).encode("latin-1"))
+
+    def read() -> object:
+        if what == "edges":
+            return read_edge_list(path, [f"A{k}" for k in range(1, 41)])
+        return read_csv_cells(path, what)
+
+    with pytest.raises(InputError) as info:
+        read()
+    [bad] = info.value.problems
+    column = "B (target)" if what == "edges" else "A (account_id)"
+    assert (bad.row, bad.column, bad.value) == (40, column, "Caf\xe9")
+    assert "line 41" in bad.message
 
 
 def test_missing_tables_are_not_errors(tmp_path: Path) -> None:

@@ -178,12 +178,13 @@ def read_edge_list(path: Path, ids: Sequence[str]) -> Adjacency:
         frame, sheet = read_sheet(Path(path), "adjacency")
         rows = [list(frame.columns), *frame.to_numpy(dtype=str).tolist()]
     else:  # as every CSV is read: a byte-order mark, any line ends, Excel's sep= line, ';' or a tab
-        from territory_planner.io.readers import csv_text
+        from territory_planner.io.readers import csv_text, not_utf8
 
+        data = Path(path).read_bytes()
         try:
-            text, sep = csv_text(Path(path).read_bytes())
+            text, sep = csv_text(data)
         except UnicodeDecodeError as exc:
-            raise InputError(Problem(str(path), None, None, f"not UTF-8 text ({exc.reason})")) from None
+            raise InputError(not_utf8(str(path), data, exc)) from None
         rows = list(csv.reader(io.StringIO(text), delimiter=sep))
     if not rows:
         raise InputError(Problem(str(path), None, None, "the edge list is empty"))

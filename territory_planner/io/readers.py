@@ -265,6 +265,23 @@ def _swallowed_rows(
     ]
 
 
+def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    """The problem of a CSV file ``name`` (bytes ``data``) that is not UTF-8: the data row and column of
+    its first bad byte, and the cell as the Windows code page reads it, up to the bad byte and one past it
+    ("Café"). Every CSV the planner reads says it so: accounts and reps, the CRM's tables, edits and
+    locks files (QA67 F1: a CRM table said "at byte 9550064" of 300,000 rows, an edits file nothing)."""
+    line, record, column, cell = _where(data[: exc.start])
+    shown = cell + data[exc.start : exc.start + 1].decode("cp1252", errors="replace")
+    return Problem(
+        name,
+        record or None,  # the header has no data row (QA29 F13)
+        column,
+        f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
+        "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
+        shown if record else "",
+    )
+
+
 def _where(before: bytes) -> tuple[int, int, str | None, str]:
     """(line, data row, column, the cell's text so far) of the byte after ``before``: lines ended by LF,
     CRLF or CR alone (QA32 F-c: an Excel-for-Mac file's bad byte was put "in the header"), data rows
@@ -320,8 +337,10 @@ def read_csv_cells(path: Path, what: str, deferred: list[Problem] | None = None)
     header go there (the frame read without their extra cells), for the caller to report with the file's
     other problems (QA60: they hid an unknown rep until the next run)."""
     name = str(path)
+    data = b""
     try:
-        text, sep = csv_text(Path(path).read_bytes())
+        data = Path(path).read_bytes()
+        text, sep = csv_text(data)
         if deferred is None:
             return _checked_frame(text, sep, name)
         frame, long_rows = _frame_and_long_rows(text, sep, name)
@@ -330,7 +349,7 @@ def read_csv_cells(path: Path, what: str, deferred: list[Problem] | None = None)
     except FileNotFoundError:
         raise InputError(Problem(name, None, None, f"{what} file not found")) from None
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(name, None, None, f"not UTF-8 text ({exc.reason})")) from None
+        raise InputError(not_utf8(name, data, exc)) from None
     except pd.errors.EmptyDataError:  # QA57 F3: pandas' "No columns to parse from file"
         raise InputError(
             Problem(name, None, None, f"the file is empty: the {what} file needs a header row")
@@ -348,19 +367,7 @@ def _read_csv(path: Path, defer: bool = False) -> tuple[pd.DataFrame, str, tuple
     try:
         text, sep = csv_text(data)
     except UnicodeDecodeError as exc:
-        line, record, column, cell = _where(data[: exc.start])
-        # the cell as the Windows code page reads it, up to the bad byte and one past it ("Café")
-        shown = cell + data[exc.start : exc.start + 1].decode("cp1252", errors="replace")
-        raise InputError(
-            Problem(
-                str(path),
-                record or None,  # the header has no data row (QA29 F13)
-                column,
-                f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-                "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
-                shown if record else "",
-            )
-        ) from exc
+        raise InputError(not_utf8(str(path), data, exc)) from exc
     try:
         frame, deferred = _frame_and_long_rows(text, sep, str(path))
     except pd.errors.ParserError as exc:

@@ -22,7 +22,7 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
-from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text
+from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text, not_utf8
 from territory_planner.options import MAX_NUMBER
 from territory_planner.report.formatting import counted
 
@@ -230,8 +230,10 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     is a comma, or a tab), kept in ``frame.attrs["separator"]`` for the numbers (``io/numbers.py``); the
     raw rows are checked first (``csv_structure_problems``: a column named twice, which pandas would
     rename and drop, values under no name, a row with more cells than the header)."""
+    data = b""
     try:
-        text, sep = csv_text(path.read_bytes())
+        data = path.read_bytes()
+        text, sep = csv_text(data)
         structure, width = csv_structure_problems(text, sep, file)
         if structure:
             problems.problems.extend(structure)
@@ -246,7 +248,7 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
         )
         frame.attrs["separator"] = sep
     except UnicodeDecodeError as exc:
-        problems.whole(file, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        problems.problems.append(not_utf8(file, data, exc))  # its row and column (QA67 F1)
         return None
     except pd.errors.EmptyDataError:
         problems.whole(file, None, "the file is empty (no header row)")
