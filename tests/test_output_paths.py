@@ -176,3 +176,20 @@ def test_an_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert (real / "summary.json").read_text() == '{"new": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["linkdir", "real"]
+
+
+@pytest.mark.parametrize("kind", ["plan", "report", "forecast", "comparison"])
+def test_a_refused_folder_names_what_it_keeps(tmp_path: Path, kind: str) -> None:
+    """QA67 F7: `report`, `forecast` and `compare` into a folder holding their own earlier output said "the
+    previous plan is kept otherwise"."""
+    from territory_planner.errors import OutputExistsError
+    from territory_planner.io.writers import OUTPUT_KINDS, staged_output_dir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    signature = sorted(dict(OUTPUT_KINDS)[kind])[0]  # a file only that command writes
+    (out / signature).write_text("earlier output", encoding="utf-8")
+    with pytest.raises(OutputExistsError) as err, staged_output_dir(out, force=False, kind=kind):
+        pass
+    assert f"the previous {kind} is kept otherwise" in str(err.value)
+    assert (out / signature).read_text(encoding="utf-8") == "earlier output"

@@ -295,7 +295,7 @@ def staged_output_dir(
     refuse_replacing_inputs(out, inputs)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
-    check_replace(out, force, "the previous plan is kept otherwise", kind)
+    check_replace(out, force, f"the previous {kind} is kept otherwise", kind)
     # what a failure to write leaves (QA32 F-e: a full disk was a traceback)
     left = f"the previous {kind} is kept" if is_nonempty_dir(out) else "nothing was written"
     with cannot_write(out):
