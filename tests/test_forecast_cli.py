@@ -41,6 +41,30 @@ def test_forecast_command_writes_its_folder(crm: Path, tmp_path: Path) -> None:
         assert fragment in html
     fc = pd.read_csv(out / "forecast.csv")
     assert fc.loc[fc["level"] == "team", "id"].tolist() == ["all"]
+    # the team's method as forecast.html gives it: a reconciled figure is not the method's own (QA67 F5)
+    from territory_planner.forecast.html import method_label
+
+    team = fc[fc["level"] == "team"].iloc[0].to_dict()
+    assert f"method {method_label(team)}\n" in output
+
+
+def test_the_console_says_when_the_team_forecast_is_reconciled(
+    crm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA67 F5: "team forecast $215,650,286 ..., method seasonal_naive" where seasonal naive gave
+    $190,716,535 and the reps' reconciled sum was 13.1% above it; forecast.html said so, the console did
+    not. Here every change counts as reconciled (the synthetic team moves by 0.3%)."""
+    from territory_planner.forecast import html
+
+    monkeypatch.setattr(html, "RECONCILED_TOLERANCE", 0.0)
+    out = tmp_path / "fc"
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out, "--workers", "1")
+    assert code == 0, output
+    team = pd.read_csv(out / "forecast.csv").query("level == 'team'").iloc[0].to_dict()
+    assert team["forecast"] != team["base_forecast"]
+    line = next(x for x in output.splitlines() if "team forecast" in x)
+    assert ", reconciled " in line
+    assert line.endswith(f"(its own forecast {html.fm.money(team['base_forecast'])})")
     code, _ = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out)
     assert code == 2  # an existing folder needs --force: a usage error
 

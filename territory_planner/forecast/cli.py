@@ -66,6 +66,7 @@ def forecast_command(
       territory-planner forecast --crm sample_data/crm --horizon 2026Q3 \\
           --plan plans/2026 --out fc/
     """
+    from territory_planner.forecast.html import method_label
     from territory_planner.forecast.output import write_forecast
     from territory_planner.io.writers import staged_output_dir
 
@@ -81,11 +82,14 @@ def forecast_command(
             currency=unit,
         )
     team = report.forecast.iloc[0]
+    label = method_label(team.to_dict())
     with currency_context(shown):
         # in the page's currency (QA38 F8: the console gave 1,372,726 where forecast.html gave €1,372,726)
         click.echo(
             f"{report.horizon.label}: team forecast {money(team['forecast'])} "
-            f"(80% interval {money(team['lower'])} to {money(team['upper'])}), method {team['method']}"
+            # a reconciled figure is not the method's own (QA67 F5: "method seasonal_naive" beside the reps'
+            # reconciled sum, 13.1% above the seasonal naive forecast), as forecast.html says
+            f"(80% interval {money(team['lower'])} to {money(team['upper'])}), method {label}"
         )
         for note in [*report.open_period_notes(money), *report.fallback_notes(money)]:
             click.echo(f"note: {note}")
