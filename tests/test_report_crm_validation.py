@@ -41,6 +41,16 @@ def test_every_bad_row_is_reported(tmp_path: Path) -> None:
     }
 
 
+def test_a_duplicate_id_names_the_row_it_repeats(tmp_path: Path) -> None:
+    """QA67 F2: "duplicate id" at row 40,000 of a 250,000-row export, where the accounts say "first seen
+    on row N"."""
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": BAD_OPPS})
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    [dup] = [p for p in info.value.problems if p.column == "opportunity_id"]
+    assert (dup.row, dup.value, dup.message) == (6, "O5", "duplicate id (first seen on row 5)")
+
+
 def test_problems_from_several_tables_together(tmp_path: Path) -> None:
     found = _problems(
         tmp_path,
