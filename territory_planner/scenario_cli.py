@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from territory_planner.cli_support import FINITE, handle_errors, out_folder_option, stderr_console
+from territory_planner.cli_support import FINITE, handle_errors, out_folder_option, stderr_console, working
 
 
 @click.command(name="compare")
@@ -45,7 +45,8 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
 
     if len(plans) < 2:
         raise click.UsageError("compare needs at least two plan folders")
-    result = compare(list(plans), out, force=force)
+    with working(f"comparing {len(plans)} plans"):
+        result = compare(list(plans), out, force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     for row in result.overview.itertuples(index=False):

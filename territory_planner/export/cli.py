@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_out, currency_option, handle_errors
+from territory_planner.cli_support import check_out, currency_option, handle_errors, working
 from territory_planner.currency import parse_currency
 from territory_planner.export import FORMATS
 
@@ -109,19 +109,20 @@ def export_command(
     ):
         if given and fmt != "salesforce":
             raise click.BadParameter("only the salesforce files use it", param_hint=flag)
-    exported = export_plan(
-        plan_dir,
-        fmt,
-        out_path,
-        force=force,
-        effective_date=effective_date.date() if effective_date else None,
-        sf_territory_ids=sf_territory_ids,
-        reps=reps,
-        sf_model_id=sf_model_id.strip(),
-        sf_type_id=sf_type_id.strip(),
-        currency=None if currency is None else parse_currency(currency),
-        shared_owners=shared_owners,
-    )
+    with working(f"writing the {fmt} hand-off"):
+        exported = export_plan(
+            plan_dir,
+            fmt,
+            out_path,
+            force=force,
+            effective_date=effective_date.date() if effective_date else None,
+            sf_territory_ids=sf_territory_ids,
+            reps=reps,
+            sf_model_id=sf_model_id.strip(),
+            sf_type_id=sf_type_id.strip(),
+            currency=None if currency is None else parse_currency(currency),
+            shared_owners=shared_owners,
+        )
     for path in exported.paths:
         click.echo(f"wrote {path}")
     for note in exported.notes:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from territory_planner.cli_support import check_period, currency_option, handle_errors, out_folder_option
+from territory_planner.cli_support import (
+    check_period,
+    currency_option,
+    handle_errors,
+    out_folder_option,
+    working,
+)
 from territory_planner.currency import currency_context, parse_currency
 from territory_planner.report.formatting import money, percent
 
@@ -71,7 +77,10 @@ def forecast_command(
     from territory_planner.io.writers import staged_output_dir
 
     unit = None if currency is None else parse_currency(currency)
-    with staged_output_dir(out, force=force, kind="forecast", inputs=(crm, plan, reps)) as stage:
+    with (
+        working("reading the CRM and forecasting each series"),
+        staged_output_dir(out, force=force, kind="forecast", inputs=(crm, plan, reps)) as stage,
+    ):
         report, _, shown = write_forecast(
             stage,
             crm_dir=crm,

@@ -12,6 +12,7 @@ from territory_planner.cli_support import (
     currency_option,
     handle_errors,
     out_folder_option,
+    working,
 )
 from territory_planner.currency import parse_currency
 from territory_planner.options import MAX_NUMBER
@@ -112,7 +113,10 @@ def report_command(
     from territory_planner.report.api import write_report
 
     unit = None if currency is None else parse_currency(currency)
-    with staged_output_dir(out, force=force, kind="report", inputs=(crm, plan, reps, accounts)) as stage:
+    with (
+        working("reading the CRM and computing the KPIs"),
+        staged_output_dir(out, force=force, kind="report", inputs=(crm, plan, reps, accounts)) as stage,
+    ):
         write_report(
             stage,
             plan_dir=plan,
