@@ -1608,14 +1608,8 @@ def _relaxed(
         )
     pool[np.arange(len(guess)), guess] = True
     whole = bool(pool[spec.allowed].all())  # the MIP's bound holds for every plan (the fix below is WLOG)
-    # the travel stages get the pool as it was: the largest unit is fixed to one twin for the violation
-    # alone, where travel is priced at zero; with travel, whose territory it joins is travel's to choose
-    # (QA66 F1: 195 Albuquerque tracts x 6 reps, the largest tract kept with the twin nearest to it cost
-    # the plan 34% more travel than the same violation needs, and the twins each other's home tracts)
-    travel_pool = pool.copy()
     if fits:
         guess = _largest_unit_at_nearest(spec, pool, guess)
-    travel_pool |= pool
     prices = lpmod.relax_prices(spec)
     # first the violation alone (travel priced at zero: HiGHS's heuristics then aim at the violation only;
     # with travel in, 254 Texas counties x 10 reps kept the search's 0.27 targets for 12 s, where the
@@ -1653,7 +1647,7 @@ def _relaxed(
         # the least plan's (QA42 F2: with each band widened to that plan's loads, its spread of the
         # violation over the bands was frozen, and 180 Moroccan cities x 15 reps kept 51,526 of travel
         # where plans of the same violation have 24,087)
-        found, outcome = _least_travel_at(run, spec, travel_pool & spec.allowed, least, prices, deadline)
+        found, outcome = _least_travel_at(run, spec, pool & spec.allowed, least, prices, deadline)
         run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))
         method = "elastic-mip+travel"
     elif wide is not None and least is not None:
@@ -1674,7 +1668,7 @@ def _relaxed(
         second, found = _elastic_mip(
             run,
             spec,
-            travel_pool & spec.allowed,
+            pool & spec.allowed,
             least,
             name="relaxed",
             deadline=deadline,
