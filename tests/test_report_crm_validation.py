@@ -329,3 +329,19 @@ def test_deals_on_accounts_the_crm_does_not_list_and_won_deals_of_nothing_are_na
     assert not any(
         "not in accounts.csv" in w or "amount 0" in w for w in load_crm(write_crm(tmp_path / "ok")).warnings
     )
+
+
+def test_a_latin_1_byte_after_a_byte_order_mark_is_found_where_it_is() -> None:
+    """QA68 F1: Excel's "CSV UTF-8" (a byte-order mark) with a Latin-1 byte: the byte, its offset and cell
+    were read 3 bytes off, and a byte beginning its row was put in the row before."""
+    import codecs
+
+    from territory_planner.io.readers import csv_text, not_utf8
+
+    for bom in (b"", codecs.BOM_UTF8):
+        data = bom + "a,b\n1,x\n\xe9t\xe9,2\n".encode("latin-1")
+        with pytest.raises(UnicodeDecodeError) as err:
+            csv_text(data)
+        problem = not_utf8("f.csv", data, err.value)
+        assert (problem.row, problem.column, problem.value) == (2, "A (a)", "\xe9")
+        assert f"byte 0xe9 at offset {len(bom) + 8}, line 3" in problem.message

@@ -270,13 +270,17 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     its first bad byte, and the cell as the Windows code page reads it, up to the bad byte and one past it
     ("Café"). Every CSV the planner reads says it so: accounts and reps, the CRM's tables, edits and
     locks files (QA67 F1: a CRM table said "at byte 9550064" of 300,000 rows, an edits file nothing)."""
-    line, record, column, cell = _where(data[: exc.start])
-    shown = cell + data[exc.start : exc.start + 1].decode("cp1252", errors="replace")
+    # the bytes the decoder saw: after a byte-order mark (QA68 F1: Excel's "CSV UTF-8" with a Latin-1 byte
+    # was reported 3 bytes off, in the row before when the byte began its row)
+    body = exc.object if isinstance(exc.object, bytes) and data.endswith(exc.object) else data
+    line, record, column, cell = _where(body[: exc.start])
+    shown = cell + body[exc.start : exc.start + 1].decode("cp1252", errors="replace")
+    offset = exc.start + len(data) - len(body)  # in the file
     return Problem(
         name,
         record or None,  # the header has no data row (QA29 F13)
         column,
-        f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
+        f"not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {offset}, line {line}); "
         "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
         shown if record else "",
     )
