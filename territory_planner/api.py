@@ -1427,7 +1427,7 @@ def _base_plan(
         unit_rep, result = pipeline.solve(
             spec, backend, budget=without_extras, after_plan=base_budget, **solve_kw
         )
-        if time.perf_counter() > base_budget.deadline + FORECAST_SLACK:
+        if pipeline.found_after(result.history, base_budget, FORECAST_SLACK):
             result = dataclasses.replace(result, notes=(*result.notes, *late_notes))
         return unit_rep, result
     except SolverError as first:
@@ -1450,8 +1450,9 @@ def _base_plan(
     raise failure
 
 
-# a plan found this long after the search's own deadline came in the workbook's or the forecast's time
-FORECAST_SLACK = 1.0
+# a first plan found this long after the search's own deadline came in the workbook's or the forecast's
+# time (the pipeline's own switch to the longer budget has none)
+FORECAST_SLACK = 0.0
 # the note of a plan found in the time kept for its workbook (``_base_plan``): ``plan`` then writes no
 # plan.xlsx
 WORKBOOK_LEFT_OUT = (
