@@ -193,3 +193,19 @@ def test_a_refused_folder_names_what_it_keeps(tmp_path: Path, kind: str) -> None
         pass
     assert f"the previous {kind} is kept otherwise" in str(err.value)
     assert (out / signature).read_text(encoding="utf-8") == "earlier output"
+
+
+def test_a_folder_of_another_commands_output_is_refused_without_offering_force(tmp_path: Path) -> None:
+    """QA68 F4: `report --out PLAN` said "pass --force to replace it (the previous report is kept
+    otherwise)", and --force was then refused: the folder holds a plan."""
+    from territory_planner.errors import OutputExistsError
+    from territory_planner.io.writers import staged_output_dir
+
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    for force in (False, True):
+        with pytest.raises(OutputExistsError) as err, staged_output_dir(out, force=force, kind="report"):
+            pass
+        assert "holds a plan (summary.json), and this command writes a report" in str(err.value)
+        assert "pass --force" not in str(err.value)

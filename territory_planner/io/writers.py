@@ -155,20 +155,21 @@ def check_replace(out: Path, force: bool, kept: str, kind: str | None = None) ->
     if not is_nonempty_dir(out):
         return
     names = sorted(p.name for p in out.iterdir())
-    if not force and OUTPUT_SIGNATURES.intersection(names):
-        raise OutputExistsError(f"{out} already holds files; pass --force to replace it ({kept})")
     if not OUTPUT_SIGNATURES.intersection(names):  # --force could not help: said at once (QA29 F17)
         raise OutputExistsError(
             f"{out} holds files territory-planner did not write ({first_few(names)}): --force replaces a "
             "folder of an earlier run only, and this one would be deleted whole; choose another folder"
         )
     held = output_kind(names)
+    # another command's output: said at once too, not "pass --force" that would then be refused (QA68 F4)
     if kind is not None and held is not None and held != kind:
         shown = first_few(sorted(dict(OUTPUT_KINDS)[held].intersection(names)))
         raise OutputExistsError(
             f"{out} holds a {held} ({shown}), and this command writes a {kind}: --force replaces an earlier "
             f"{kind} only, and the {held} would be deleted whole; choose another folder"
         )
+    if not force:
+        raise OutputExistsError(f"{out} already holds files; pass --force to replace it ({kept})")
 
 
 def refuse_replacing_inputs(out: Path, inputs: Iterable[Path | str | None]) -> None:
