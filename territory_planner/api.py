@@ -1202,6 +1202,7 @@ def _connected_or_relaxed(
                     f"{widen}, move a rep's home, or --relax to write the best plan with the split {of} "
                     "marked",
                 ),
+                *_least_rows((contiguity or {}).get("least_violation") if of == "territories" else None),
                 *(Conflict(family, f"{text}: {part}") for family, text, _ in rows),
             ],
         )
@@ -1465,6 +1466,30 @@ FORECAST_LEFT_OUT = (
     "forecast left out: the plan was found only in the time kept for the forecast; make it with "
     "`territory-planner forecast` or `report --forecast-horizon` on this plan, or give a longer --time-limit"
 )
+
+
+def _least_rows(least: Mapping[str, Any] | None) -> list[Conflict]:
+    """A contiguity proof's numbers: the bands the connected plan of least violation breaks, each with its
+    rep, measure and amount (``planning._least_after_proof``; QA66 F5: London's boroughs, exit 1 naming no
+    rep, measure or amount)."""
+    if not least:
+        return []
+    how = "proven least" if least["proven"] else "the least found in the time, not proven least"
+    out = []
+    for v in least["violations"]:
+        rep, measure, by = str(v["rep_id"]), str(v["measure"]), float(v["violation"])
+        side = "below" if v["constraint"] == "balance_min" else "above"
+        out.append(
+            Conflict(
+                "balance",
+                f"the connected plan that breaks the bands least ({how}) leaves {rep}'s {measure} "
+                f"{prechecks.amount(by, measure)} {side} its band",
+                rep_id=rep,
+                measure=measure,
+                amount=by,
+            )
+        )
+    return out
 
 
 def _time_spent(budget: TimeBudget, began: float, centres_seconds: float, forecast: bool) -> str:

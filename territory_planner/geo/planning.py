@@ -202,6 +202,14 @@ MAX_CUT_COLUMNS = 150_000  # above this many (unit, rep) pairs, no whole-model c
 # least violation of connected plans, and of that, the MIP on the violation's (the rest: its travel)
 RELAX_CONNECTED_SHARE = 0.35
 RELAX_LEAST_SHARE = 0.75
+# after a proof that no connected plan meets the bands (without --relax): the least violation of connected
+# plans, for the proof's numbers, in this share of the time left, at most LEAST_AFTER_PROOF_SECONDS, and
+# only with LEAST_AFTER_PROOF_MIN left (QA66 F5: London's boroughs, exit 1 at 6.7 s of 20 naming no rep,
+# measure or amount, where --relax shows Croydon short on potential and Bromley over on workload)
+LEAST_AFTER_PROOF_SHARE = 0.5
+LEAST_AFTER_PROOF_SECONDS = 15.0
+LEAST_AFTER_PROOF_MIN = 3.0
+BAND_VIOLATIONS = ("balance_min", "balance_max")
 OPTIMALITY_TOL = 1e-4
 
 
@@ -628,6 +636,12 @@ def make_contiguous(
         info["infeasible"] = "proven" if own else "proven for the centres chosen"
         if res.infeasible_without_rows is not None:
             info["infeasible_without_other_rows"] = res.infeasible_without_rows
+        if own and not relax:  # the proof with numbers: which bands the connected plans break least
+            numbers = _least_after_proof(
+                spec, adj, centre, backend, res.near, start + time_limit, seed, threads
+            )
+            if numbers is not None:
+                info["least_violation"] = numbers
         progress(
             "contiguity: no plan of connected territories meets the bands (proven)"
             if own
@@ -735,6 +749,34 @@ def make_contiguous(
         new = new.relaxed(violations=tuple(pipeline._violations(spec, plan)), notes=(*new.notes, near_note))
     info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
     return plan, new, with_pieces(info, p, pieces)
+
+
+def _least_after_proof(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    near: np.ndarray | None,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+) -> dict[str, Any] | None:
+    """After HiGHS proved that no plan of connected territories meets the bands: the bands the connected
+    plan of least violation breaks (``contiguous_flow.least_violation_connected``), each rep, measure and
+    amount, and whether that violation is proven least; None without the time or a model that fits."""
+    left = deadline - time.perf_counter()
+    if left < LEAST_AFTER_PROOF_MIN or (centre < 0).any():
+        return None
+    if not contiguous_flow.fits_beside(adj, spec.problem.n_reps, backend):
+        return None
+    least = contiguous_flow.least_violation_connected(
+        spec, adj, centre, backend, seed=seed, threads=threads, start=near,
+        deadline=time.perf_counter() + min(LEAST_AFTER_PROOF_SHARE * left, LEAST_AFTER_PROOF_SECONDS),
+    )  # fmt: skip
+    if least is None or not all(repair.other_rows(spec, least.plan)):
+        return None
+    broken = [v for v in pipeline._violations(spec, least.plan) if v["constraint"] in BAND_VIOLATIONS]
+    return {"proven": least.proven, "violations": broken} if broken else None
 
 
 def _least_connected(
