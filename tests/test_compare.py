@@ -555,6 +555,7 @@ def test_the_pipeline_is_read_by_the_crms_rules_and_never_silently_zero(tmp_path
     assert len(result.warnings) == 1
     assert "no pipeline columns" in result.warnings[0]
     assert "amount" in result.warnings[0]
+    assert f"at {crm.resolve() / 'opportunities.csv'}, row 1" in result.warnings[0]  # the folder's table
 
 
 def test_reestimated_amounts_reconcile_each_reps_net_with_its_balance(tmp_path: Path) -> None:

@@ -271,7 +271,7 @@ def test_crm_xlsx_number_for_a_date_and_amount_as_text(tmp_path: Path) -> None:
     write_book(tmp_path / "quotas.xlsx", {"Sheet1": [header, *rows]})
     with pytest.raises(InputError) as exc:
         load_crm(tmp_path)
-    where = "quotas.xlsx (sheet 'Sheet1')"
+    where = f"{tmp_path / 'quotas.xlsx'} (sheet 'Sheet1')"  # the workbook's path, as accounts' are
     assert problems_of(exc) == [
         (where, 2, "C (period_end)", NUMBER_NOT_DATE),
         (where, 2, "D (quota)", STORED_AS_TEXT),
@@ -377,7 +377,7 @@ def test_crm_error_cell_does_not_hide_the_tables_other_problems(tmp_path: Path) 
     book.close()
     with pytest.raises(InputError) as exc:
         load_crm(tmp_path)
-    where = "opportunities.xlsx (sheet 'opportunities')"
+    where = f"{tmp_path / 'opportunities.xlsx'} (sheet 'opportunities')"
     found = sorted(problems_of(exc), key=lambda p: (p[1] or 0, p[2] or ""))
     assert [p[:3] for p in found] == [
         (where, 2, "D (amount)"),

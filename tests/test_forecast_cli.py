@@ -161,6 +161,28 @@ def test_plan_options_are_checked_before_solving() -> None:
     assert opts.forecast_horizon == "2026Q3"
 
 
+def test_a_bad_table_the_forecast_does_not_read_does_not_stop_it(crm: Path, tmp_path: Path) -> None:
+    """QA67: a Latin-1 byte in activities.csv, which the forecast never reads, refused the forecast (exit
+    1). Now the forecast is written; the KPI report, which reads the activities, still names the cell,
+    with the CRM folder it is in."""
+    import shutil
+
+    copy = tmp_path / "crm"
+    shutil.copytree(crm, copy)
+    rep = pd.read_csv(copy / "reps.csv", dtype=str)["rep_id"].iloc[0]
+    (copy / "activities.csv").write_bytes(
+        b"activity_id,rep_id,account_id,date,type\nX1," + rep.encode() + b",A1,2026-01-05,caf\xe9\n"
+    )
+    code, output = _run("forecast", "--crm", copy, "--horizon", "2026Q3", "--out", tmp_path / "fc")
+    assert code == 0, output
+    assert (tmp_path / "fc" / "forecast.csv").is_file()
+    code, output = _run("report", "--crm", copy, "--period", "2026Q2", "--out", tmp_path / "rep")
+    assert code == 1
+    errors = pd.read_csv(tmp_path / "rep" / "input_errors.csv", dtype=str)
+    assert errors["file"].tolist() == [str(copy / "activities.csv")]
+    assert "UTF-8" in errors["message"].iloc[0]
+
+
 def test_bad_crm_rows_are_all_reported(crm: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -176,7 +198,7 @@ def test_bad_crm_rows_are_all_reported(crm: Path, tmp_path: Path) -> None:
     errors = pd.read_csv(out / "input_errors.csv")
     found = set(zip(errors["row"], errors["column"], strict=True))
     assert {(3, "amount"), (5, "status"), (7, "close_date")} <= found
-    assert (errors["file"] == "opportunities.csv").all()
+    assert (errors["file"] == str(bad / "opportunities.csv")).all()  # the folder named too
     assert not (out / "forecast.csv").exists()
 
 

@@ -223,7 +223,7 @@ def test_every_bad_crm_row_is_in_input_errors_csv_and_counted(tmp_path: Path) ->
     assert res.exit_code == 1
     said = " ".join(res.output.split())
     table = pd.read_csv(out / "input_errors.csv", keep_default_na=False)
-    status = table[(table["file"] == "opportunities.csv") & (table["column"] == "status")]
+    status = table[(table["file"] == str(copy / "opportunities.csv")) & (table["column"] == "status")]
     assert sorted(status["row"].astype(int)) == list(range(1, len(opps) + 1))
     assert not table["message"].str.startswith("... and ").any()
     assert f"all {len(table)} are in" in said

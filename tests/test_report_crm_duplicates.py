@@ -30,7 +30,7 @@ def _problems(tmp_path: Path, **override: str) -> list[Problem]:
 def test_a_quota_row_written_twice_is_reported_with_the_first_row(tmp_path: Path) -> None:
     quotas = TABLES["quotas.csv"] + "R1,2026-01-01,2026-03-31,800\n"  # row 5 repeats row 1
     (problem,) = _problems(tmp_path, **{"quotas.csv": quotas})
-    assert (problem.file, problem.row, problem.column, problem.value) == (
+    assert (Path(problem.file).name, problem.row, problem.column, problem.value) == (
         "quotas.csv",
         5,
         "period_start",
@@ -45,7 +45,7 @@ def test_a_quota_row_written_twice_is_reported_with_the_first_row(tmp_path: Path
 def test_a_second_forecast_for_the_same_period_is_reported(tmp_path: Path) -> None:
     forecasts = TABLES["forecasts.csv"] + "R2,2026-01-01,2026-03-31,1.0\n"
     (problem,) = _problems(tmp_path, **{"forecasts.csv": forecasts})
-    assert (problem.file, problem.row, problem.column) == ("forecasts.csv", 3, "period_start")
+    assert (Path(problem.file).name, problem.row, problem.column) == ("forecasts.csv", 3, "period_start")
     assert "rep R2 already has a forecast for 2026-01-01 to 2026-03-31 in row 2" in problem.message
     assert "two forecasts for one period" in problem.message
 
@@ -109,7 +109,7 @@ def test_bad_cells_are_shown_as_written(tmp_path: Path) -> None:
         tmp_path,
         **{"opportunities.csv": opps, "time_log.csv": tlog, "leads.csv": leads, "quotas.csv": quotas},
     )
-    shown = {(p.file, p.row, p.column): p.value for p in problems}
+    shown = {(Path(p.file).name, p.row, p.column): p.value for p in problems}
     assert shown[("opportunities.csv", 1, "status")] == "Closed Won"
     assert shown[("opportunities.csv", 2, "amount")] == "-500"
     assert shown[("opportunities.csv", 3, "close_date")] == "2026-01-10T00:00 (created_date 2026-02-01T00:00)"

@@ -16,7 +16,7 @@ from territory_planner.forecast.history import History, as_of_date, build_histor
 from territory_planner.forecast.layout import Layout, build_layout, month_label, open_periods
 from territory_planner.io.writers import write_csv
 from territory_planner.report.api import load_crm_for
-from territory_planner.report.crm import CrmData
+from territory_planner.report.crm import MONEY_TABLES, CrmData
 from territory_planner.report.formatting import counted
 from territory_planner.report.levels import UNASSIGNED
 from territory_planner.report.periods import Period, PeriodError, parse_period
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 #: A departed rep's note names at most this many of the reps who take over its accounts.
 MAX_HEIRS_LISTED = 6
+#: The CRM tables a forecast reads: the history, the roster, the accounts' owners and the money tables
+#: whose currency column names the page's currency; a bad activities, leads or time-log table, which it
+#: never reads, does not stop it (QA67)
+FORECAST_TABLES = ("opportunities", "reps", "accounts", *MONEY_TABLES)
 
 FORECAST_COLUMNS = ["level", "id", "period_start", "period_end", "forecast", "lower", "upper", "method"]
 BACKTEST_COLUMNS = [
@@ -442,7 +446,9 @@ def compute_forecast(
     period = as_horizon(horizon)
     if isinstance(plan, Path):
         plan = load_plan(plan)
-    data = load_crm_for(crm, reps_path=reps_path, accounts_path=accounts_path, said=said)
+    data = load_crm_for(
+        crm, reps_path=reps_path, accounts_path=accounts_path, said=said, only=FORECAST_TABLES
+    )
     opps, layout = forecast_history(data, period)
     history = build_history(
         opps,

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from territory_planner.currency import DEFAULT_CURRENCY, currency_context
-from territory_planner.forecast.api import ForecastReport, compute_forecast, write_forecast_tables
+from territory_planner.forecast.api import (
+    FORECAST_TABLES,
+    ForecastReport,
+    compute_forecast,
+    write_forecast_tables,
+)
 from territory_planner.forecast.html import render_forecast_section
 from territory_planner.io.writers import atomic_write_text
 from territory_planner.report.api import (
@@ -52,7 +57,8 @@ def write_forecast(
     ``currency`` (``None``: the plan's own currency, else the CRM's ``currency`` column, else ``$``),
     which is returned with the report and the files written."""
     plan = load_plan(Path(plan_dir)) if plan_dir is not None else None
-    crm = load_crm_for(Path(crm_dir), reps_path=reps_path)  # the CRM's own roster: the plan adds territories
+    # the CRM's own roster (the plan adds territories), the tables the forecast reads
+    crm = load_crm_for(Path(crm_dir), reps_path=reps_path, only=FORECAST_TABLES)
     currency = report_currency(currency, plan, crm)
     warnings = [w for w in [currency_warning(currency, crm)] if w]
     if plan is not None:  # QA27 F11: said by report, not by forecast

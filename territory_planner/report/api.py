@@ -102,9 +102,10 @@ def load_crm_for(
     reps_path: Path | None = None,
     accounts_path: Path | None = None,
     said: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> CrmData:
     """The CRM folder loaded and checked against the roster (``--reps``, else the plan's, else reps.csv);
-    warnings in ``said`` are not logged again."""
+    warnings in ``said`` are not logged again; ``only``: the tables to read (``load_crm``)."""
     if isinstance(crm, CrmData):
         return crm
     roster, source = None, "reps.csv"
@@ -114,7 +115,7 @@ def load_crm_for(
         roster, source = roster_from_plan(plan.assignments, plan.territories), "the plan"
     return load_crm(
         Path(crm), reps=roster, reps_source=source, accounts_path=accounts_path,
-        roster_of_plan=reps_path is None and plan is not None, said=said,
+        roster_of_plan=reps_path is None and plan is not None, said=said, only=only,
     )  # fmt: skip
 
 

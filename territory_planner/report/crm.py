@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -178,6 +178,8 @@ class _Collector:
         self.problems: list[Problem] = []
         self.sheets: list[ExcelInfo] = []  # tables read from workbooks, to name their sheet, row and cell
         self.written: dict[str, dict[str, pd.Series]] = {}  # file -> column -> its cells as written
+        # a table's name in the checks (``opportunities.csv``) -> the path it was read from, as shown
+        self.shown: dict[str, str] = {}
 
     def cells(self, file: str, df: pd.DataFrame, column: str) -> pd.Series:
         """The cells of ``column`` as ``file`` writes them (stripped), to show in a problem; the values
@@ -186,7 +188,9 @@ class _Collector:
         return cells if cells is not None else df[column]
 
     def located(self) -> list[Problem]:
-        return relocate(self.problems, self.sheets)
+        """The problems with Excel positions for workbooks and each table's path as it was read (QA67:
+        ``opportunities.csv`` named, not which of a planner's CRM folders held it)."""
+        return [replace(p, file=self.shown.get(p.file, p.file)) for p in relocate(self.problems, self.sheets)]
 
     def rows(self, file: str, column: str | None, bad: pd.Series, values: pd.Series, message: str) -> None:
         """Add one problem per True row of ``bad`` (index = 0-based data row)."""
@@ -284,10 +288,11 @@ def read_any_table(path: Path, spec: TableSpec, file: str, problems: _Collector)
 
     A sheet's Excel error cells (``#N/A``) and formulas never calculated are reported with the table's
     other problems, not alone (``read_sheet(defer_cells=True)``, as for accounts and reps)."""
+    problems.shown.update({spec.file: str(path), file: str(path)})  # named by its path when located
     if path.suffix.lower() not in EXCEL_EXTENSIONS:
         return read_text_table(path, file, problems)
     try:
-        frame, info = read_sheet(path, spec.name, source=spec.file, shown=path.name, defer_cells=True)
+        frame, info = read_sheet(path, spec.name, source=spec.file, shown=str(path), defer_cells=True)
     except InputError as exc:
         problems.problems.extend(exc.problems)
         return None
@@ -781,14 +786,14 @@ def read_opportunities(crm_dir: Path) -> tuple[pd.DataFrame | None, list[Problem
     problems = _Collector()
     path = _table_path(Path(crm_dir), "opportunities", problems)
     if not path.is_file():
-        return None, problems.problems
+        return None, problems.located()
     spec = SPECS["opportunities"]
     raw = read_any_table(path, spec, spec.file, problems)
     if raw is None:
-        return None, problems.problems
+        return None, problems.located()
     typed = _convert(raw, spec, problems)
     _check_rules("opportunities", typed, problems)
-    return (None if problems.problems else typed), problems.problems
+    return (None if problems.problems else typed), problems.located()
 
 
 def load_crm(
@@ -799,8 +804,11 @@ def load_crm(
     accounts_path: Path | None = None,
     roster_of_plan: bool = False,
     said: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> CrmData:
-    """Load every CRM table found in ``crm_dir``.
+    """Load every CRM table found in ``crm_dir``, or the tables named in ``only`` (those a command uses:
+    the forecast reads no activities, and a bad byte there must not stop it; QA67), the others left as
+    ``None`` and not listed as missing.
 
     Warnings are logged (before the problems, if any, are raised), those in ``said`` (a load of the same
     folder earlier in the command) not again.
@@ -819,7 +827,7 @@ def load_crm(
         )
     tables: dict[str, pd.DataFrame | None] = {}
     missing: dict[str, str] = {}
-    paths = {name: _table_path(crm_dir, name, problems) for name in SPECS}
+    paths = {name: _table_path(crm_dir, name, problems) for name in SPECS if only is None or name in only}
     if accounts_path is not None:
         paths["accounts"] = Path(accounts_path)
     for name, path in paths.items():
@@ -837,7 +845,8 @@ def load_crm(
     _check_currencies(tables, problems)
     roster = tables.get("reps")
     borrowed = roster is None and reps is not None
-    source = f"{crm_dir.name}/{paths['reps'].name}"  # the CRM's own roster wins over --reps and the plan's
+    # the CRM's own roster wins over --reps and the plan's
+    source = f"{crm_dir.name}/{paths.get('reps', crm_dir / 'reps.csv').name}"
     if borrowed:
         roster = reps
         tables["reps"] = reps
