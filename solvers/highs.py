@@ -134,7 +134,7 @@ class HighsBackend:
             if mip and seconds < FJ_SECONDS_PER_COLUMN * len(variables):
                 h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         _connect(h, live)
-        h.run()
+        _run(h)
         raise_if_interrupted()
         return _outcome(h, len(variables), mip and bool(integer.any()), begin, build_seconds)
 
@@ -216,7 +216,7 @@ class LiveLp:
         # HiGHS measures its time limit over the object's whole life, not per run
         limit = np.inf if time_limit is None else h.getRunTime() + max(0.01, float(time_limit))
         h.setOptionValue("time_limit", float(limit))
-        h.run()
+        _run(h)
         raise_if_interrupted()
         return _outcome(h, self.n_cols, False, begin, 0.0)
 
@@ -259,6 +259,26 @@ def _configure(h: Any, seed: int, threads: int | None) -> None:
     h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+
+
+def _run(h: Any) -> None:
+    """``h.run()``, again with the process's thread count when that is not the one asked for.
+
+    HiGHS's threads live in one scheduler per process, made by its first run: a later run asking for
+    another number of threads ends at once in an error, its model status "Not Set". A PuLP model solved
+    with HiGHS's defaults before the planner in the same process (a notebook, a test), or this planner's
+    own runs at ``--threads 2`` beside its flow model's one thread, made every such run fail: "the LP
+    relaxation did not solve (Not Set)". The run is made again with ``threads`` 0, which takes the
+    scheduler as it is, rather than resetting a scheduler another solve may be using."""
+    import highspy
+
+    status = h.run()
+    if status != highspy.HighsStatus.kError or h.getModelStatus() != highspy.HighsModelStatus.kNotset:
+        return
+    asked = h.getOptionValue("threads")  # (status, value) in highspy 1.16, the value in others
+    if (asked[1] if isinstance(asked, tuple) else asked) != 0:
+        h.setOptionValue("threads", 0)
+        h.run()
 
 
 def _ranged(
