@@ -67,6 +67,14 @@ def test_the_console_says_when_the_team_forecast_is_reconciled(
     assert line.endswith(f"(its own forecast {html.fm.money(team['base_forecast'])})")
     code, _ = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", out)
     assert code == 2  # an existing folder needs --force: a usage error
+    # in the run's currency, the method's own figure too (QA70 F1: "... CAD 2,536,405 ..., reconciled
+    # +14.5% (its own forecast $2,215,826)")
+    code, output = _run("forecast", "--crm", crm, "--horizon", "2026Q3", "--out", tmp_path / "cad",
+                        "--workers", "1", "--currency", "CAD")  # fmt: skip
+    assert code == 0, output
+    line = next(x for x in output.splitlines() if "team forecast" in x)
+    assert "$" not in line
+    assert line.endswith(f"(its own forecast CAD\xa0{team['base_forecast']:,.0f})"), line
 
 
 def test_report_gains_the_forecast_and_quotas_follow_it(crm: Path, tmp_path: Path) -> None:

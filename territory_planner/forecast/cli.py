@@ -91,8 +91,10 @@ def forecast_command(
             currency=unit,
         )
     team = report.forecast.iloc[0]
-    label = method_label(team.to_dict())
     with currency_context(shown):
+        # the label's own figure too (QA70 F1: "reconciled +14.5% (its own forecast $2,215,826)" beside
+        # CAD amounts: the label was made before the run's currency was set)
+        label = method_label(team.to_dict())
         # in the page's currency (QA38 F8: the console gave 1,372,726 where forecast.html gave €1,372,726)
         click.echo(
             f"{report.horizon.label}: team forecast {money(team['forecast'])} "
