@@ -86,7 +86,19 @@ def _effective(name: str, value: Any, config: dict[str, Any]) -> Any:
     return value
 
 
-def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
+def folder_settings(plan: PlanFolder) -> dict[str, Setting]:
+    """``plan_settings`` of a plan folder, its input files and folders told apart by the contents its
+    manifest.json records (``inputs``: path and sha256)."""
+    inputs: dict[str, Any] = {}
+    try:
+        manifest = json.loads((plan.path / "manifest.json").read_text(encoding="utf-8"))
+        inputs = manifest.get("inputs") or {} if isinstance(manifest, dict) else {}
+    except (OSError, ValueError):  # no manifest (an older plan) or an unreadable one: the paths as written
+        pass
+    return plan_settings(plan.summary, inputs if isinstance(inputs, dict) else {})
+
+
+def plan_settings(summary: dict[str, Any], inputs: dict[str, Any] | None = None) -> dict[str, Setting]:
     """The options a plan was made with (summary.json -> config, and the scenario file the CLI records),
     normalised so that equal settings compare equal: a tolerance given as one number equals the same
     tolerance given per measure, designed districts without a ``district_tolerance`` have the band
@@ -112,6 +124,13 @@ def plan_settings(summary: dict[str, Any]) -> dict[str, Setting]:
     hashes = summary.get("inputs_sha256")
     for name in ("accounts", "reps"):
         sha = hashes.get(name) if isinstance(hashes, dict) else None
+        if name in out and sha:
+            out[name] = Setting(out[name].value, f"sha256 {sha}")
+    # every input the manifest records (``inputs``) by its contents, not the path as typed: the same CRM
+    # folder given as data/crm and as /tmp/x/data/crm (an `edit --rebalance` records absolute paths) is one
+    # setting (QA70 F2: compare listed --crm as differing between a plan and its own rebalance)
+    for name, entry in (inputs or {}).items():
+        sha = entry.get("sha256") if isinstance(entry, dict) else None
         if name in out and sha:
             out[name] = Setting(out[name].value, f"sha256 {sha}")
     if "scenario" in summary or "command_line" in summary:  # the CLI records the scenario file it read
@@ -140,7 +159,7 @@ def csv_text(value: object) -> str:
 def options_table(plans: list[PlanFolder]) -> pd.DataFrame:
     """One row per option (its scenario key): each plan's value as ``csv_text`` writes it (or "not
     recorded") and whether the recorded values differ (a plan that does not record it is not counted)."""
-    settings = [plan_settings(p.summary) for p in plans]
+    settings = [folder_settings(p) for p in plans]
     names = {n for s in settings for n in s}
     ordered = [n for n in OPTION_ORDER if n in names] + sorted(names - set(OPTION_ORDER))
     rows = []

@@ -615,3 +615,33 @@ def test_balance_cells_outside_a_plans_band_are_shaded(tmp_path: Path) -> None:
     assert abs(t["R1"]) > 50
     assert balance.count('class="off"') == sum(abs(v) > 50 for v in t)
     assert "position: sticky" in page
+
+
+def test_one_crm_folder_written_as_two_paths_is_no_difference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA70 F2: a plan made with `--crm data/crm` and its own `edit --rebalance` (which records absolute
+    paths) were listed as made with different CRMs: every input but the accounts and reps was compared by
+    the path as typed. The manifest's contents hash decides; a folder whose contents changed still differs."""
+    from territory_planner.manifest import path_sha256
+
+    monkeypatch.chdir(tmp_path)
+    crm = tmp_path / "data" / "crm"
+    crm.mkdir(parents=True)
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A1\n", encoding="utf-8")
+    reps = {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"}
+
+    def made_with(folder: Path, path: str) -> Path:
+        _with_crm(_plan(folder, reps), Path(path))
+        manifest = {"inputs": {"crm": {"path": str(Path(path).resolve()), "sha256": path_sha256(Path(path))}}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    a = made_with(tmp_path / "a", "data/crm")
+    b = made_with(tmp_path / "b", str(crm))
+    result = compare([a, b], tmp_path / "ab")
+    assert "crm" not in result.differing_options()
+    assert result.options_line() == "all options are equal"
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A2\n", encoding="utf-8")
+    c = made_with(tmp_path / "c", "data/crm")
+    assert "crm" in compare([a, c], tmp_path / "ac").differing_options()
