@@ -121,16 +121,16 @@ def plan_settings(summary: dict[str, Any], inputs: dict[str, Any] | None = None)
         else:
             value = _effective(name, value, config)
         out[name] = Setting(value, "output only" if name in OUTPUT_ONLY else _key(value))
-    hashes = summary.get("inputs_sha256")
-    for name in ("accounts", "reps"):
-        sha = hashes.get(name) if isinstance(hashes, dict) else None
-        if name in out and sha:
-            out[name] = Setting(out[name].value, f"sha256 {sha}")
     # every input the manifest records (``inputs``) by its contents, not the path as typed: the same CRM
     # folder given as data/crm and as /tmp/x/data/crm (an `edit --rebalance` records absolute paths) is one
     # setting (QA70 F2: compare listed --crm as differing between a plan and its own rebalance)
     for name, entry in (inputs or {}).items():
         sha = entry.get("sha256") if isinstance(entry, dict) else None
+        if name in out and sha:
+            out[name] = Setting(out[name].value, f"sha256 {sha}")
+    hashes = summary.get("inputs_sha256")  # the plan's own record of its tables, first
+    for name in ("accounts", "reps"):
+        sha = hashes.get(name) if isinstance(hashes, dict) else None
         if name in out and sha:
             out[name] = Setting(out[name].value, f"sha256 {sha}")
     if "scenario" in summary or "command_line" in summary:  # the CLI records the scenario file it read
