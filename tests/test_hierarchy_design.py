@@ -621,16 +621,16 @@ def test_same_grouping_ignores_labels() -> None:
     assert not design.same_grouping(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
 
 
-def _design_on_the_path(tmp_path: Path, connect: Any) -> tuple[Any, Any, np.ndarray, Any, dict[str, Any]]:
-    """``design_districts`` on the path with potentials 10, 10, 30, 30 (two districts within +-10% of
-    40), its district contiguity stage replaced by ``connect``: (problem, spec, plan, result, info)."""
+def _path_model(
+    tmp_path: Path, pot: tuple[float, ...] = (10.0, 10.0, 30.0, 30.0)
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The path with potentials ``pot`` (10, 10, 30, 30: two districts within +-10% of 40) as the planner
+    loads it: (problem, spec, adjacency, build, the home units)."""
     from territory_planner import api
-    from territory_planner.design_flow import design_districts
     from territory_planner.geo import planning
-    from territory_planner.optimize.budget import TimeBudget
     from territory_planner.options import build_options
 
-    args = _path_instance(tmp_path / "in", True, pot=(10.0, 10.0, 30.0, 30.0))
+    args = _path_instance(tmp_path / "in", True, pot=pot)
     val = {k: args[args.index(k) + 1] for k in ("--accounts", "--reps", "--adjacency")}
     opts = build_options(
         {
@@ -644,11 +644,91 @@ def _design_on_the_path(tmp_path: Path, connect: Any) -> tuple[Any, Any, np.ndar
     spec = api.build_spec(problem, opts, lat, lon)
     adj = api._adjacency(opts, problem, inputs, joined)
     centre = planning.home_units_owned(spec, lat, lon, np.zeros(problem.n_reps, dtype=bool))[0]
-    kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": opts.candidates, "relax": False}
+    return problem, spec, adj, lambda pr: api.build_spec(pr, opts, lat, lon), centre
+
+
+def _design_on_the_path(tmp_path: Path, connect: Any) -> tuple[Any, Any, np.ndarray, Any, dict[str, Any]]:
+    """``design_districts`` on the path (``_path_model``), its district contiguity stage replaced by
+    ``connect``: (problem, spec, plan, result, info)."""
+    from territory_planner.design_flow import design_districts
+    from territory_planner.optimize.budget import TimeBudget
+
+    problem, spec, adj, build, centre = _path_model(tmp_path)
+    kw = {"seed": 0, "threads": 1, "gap": 1e-4, "candidates": 5, "relax": False}
     return design_districts(
-        problem, spec, lambda pr: api.build_spec(pr, opts, lat, lon), {"potential": 0.1}, 2,
+        problem, spec, build, {"potential": 0.1}, 2,
         get_backend("highs"), TimeBudget.seconds(30.0), kw, adj, connect, None, centre,
     )  # fmt: skip
+
+
+def _plain_lp(cost: np.ndarray, pot: tuple[float, ...], district: list[int]) -> float:
+    """The LP of the path's model with the district rows, written here in plain PuLP: each rep within
+    +-60% of the mean potential, each district within +-10% of its reps' targets; inf when infeasible."""
+    import pulp
+
+    target = sum(pot) / 4
+    units, reps = range(4), range(4)
+    lp = pulp.LpProblem("path", pulp.LpMinimize)
+    x = {(i, j): lp.add_variable(f"x_{i}_{j}", 0, 1, pulp.const.LpContinuous) for i in units for j in reps}
+    lp.setObjective(pulp.lpSum(float(cost[i, j]) * x[i, j] for i in units for j in reps))
+    rows = [pulp.lpSum(x[i, j] for j in reps) == 1 for i in units]
+    for j in reps:
+        load = pulp.lpSum(pot[i] * x[i, j] for i in units)
+        rows += [load >= 0.4 * target, load <= 1.6 * target]
+    for d in set(district):
+        members = [j for j in reps if district[j] == d]
+        load = pulp.lpSum(pot[i] * x[i, j] for i in units for j in members)
+        rows += [load >= 0.9 * target * len(members), load <= 1.1 * target * len(members)]
+    for k, row in enumerate(rows):
+        lp.addConstraint(row, name=f"r{k}")
+    lp.solve(pulp.HiGHS(msg=False))
+    return float(pulp.value(lp.objective)) if pulp.LpStatus[lp.status] == "Optimal" else float("inf")
+
+
+def test_of_the_connected_groupings_the_design_keeps_the_one_of_least_lp(tmp_path: Path) -> None:
+    """QA66 F3: on 195 Albuquerque tracts x 6 reps the grouping of least seat travel, connected on the
+    first plan, had the worst LP of the 20 the rule allows (21,965 against 21,806) and a connected plan
+    of 23,059 where another grouping's is 22,152. The connected groupings the grouping MIP offers are
+    weighed by the LP of their model with the district rows: the least is kept, as a plain PuLP LP of
+    each says, whichever came first."""
+    from territory_planner.design_flow import RANKED_BASIS, _ranked_by_lp
+    from territory_planner.optimize.budget import TimeBudget
+
+    pot = (10.0, 12.0, 30.0, 28.0)
+    problem, spec, adj, build, _ = _path_model(tmp_path, pot)
+    # the path's connected groupings under the rule (2 +- 1 reps): {0 1 | 2 3}, {0 | 1 2 3}, {0 1 2 | 3}
+    offered = [[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 0, 1]]
+    lps = [_plain_lp(spec.cost, pot, g) for g in offered]
+    assert sorted(lps)[0] < sorted(lps)[1] - 1e-6, lps  # one least: the choice matters
+    best = int(np.argmin(lps))
+    kw = {"seed": 0, "threads": 1}
+    plan = np.arange(4)  # each account with the rep at it
+
+    def grouping(g: list[int]) -> design.Grouping:
+        return design.Grouping(
+            district=np.array(g), seats=np.array([g.index(0), g.index(1)]), travel=0.0,
+            status=design.SolveStatus.OPTIMAL, pairs=16, connected=True,
+        )  # fmt: skip
+
+    def offers(order: list[int]) -> Any:
+        """The grouping MIP's stand-in: the offered groupings in ``order``, those excluded left out."""
+
+        def group(*_args: Any, exclude: tuple[np.ndarray, ...] = (), **_kw: Any) -> design.Grouping | None:
+            taken = [np.array(offered[k]) for k in order]
+            left = [g for g in taken if not any(design.same_grouping(g, e) for e in exclude)]
+            return grouping(left[0].tolist()) if left else None
+
+        return group
+
+    for first in range(3):
+        group = offers([first, *[k for k in range(3) if k != first]])
+
+        chosen = _ranked_by_lp(
+            problem, spec, plan, grouping(offered[first]), group, adj, get_backend("highs"),
+            TimeBudget.seconds(30.0), kw, build,
+        )  # fmt: skip
+        assert design.same_grouping(chosen.district, np.array(offered[best])), (first, lps)
+        assert chosen.basis.startswith(RANKED_BASIS) == (first != best)
 
 
 def test_a_grouping_proven_unconnectable_gives_way_to_another(tmp_path: Path) -> None:
