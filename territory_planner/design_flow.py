@@ -398,14 +398,17 @@ def _group(
             around = group(cells, cell_pieces, no_band)
         return dataclasses.replace(around, connected=False, basis="homes") if around else None
     grouping = group(plan, None if adj is None else design.Pieces.of_plan(adj, plan, p))
-    if grouping is not None and grouping.connected is False and np.isfinite(tol).any() and build is not None:
-        compact = _compact_instead(
-            problem, spec, plan, grouping, group, adj, backend, budget, solve_kw, build
-        )
+    weigh = (
+        None
+        if build is None
+        else _Weighing.of(problem, spec, plan, group, adj, backend, budget, solve_kw, build)
+    )
+    if grouping is not None and grouping.connected is False and np.isfinite(tol).any() and weigh is not None:
+        compact = _compact_instead(weigh, grouping)
         if compact is not None:
             grouping = compact
-    if grouping is not None and grouping.connected is True and build is not None:
-        return _ranked_by_lp(problem, spec, plan, grouping, group, adj, backend, budget, solve_kw, build)
+    if grouping is not None and grouping.connected is True and weigh is not None:
+        return _ranked_by_lp(weigh, grouping)
     if grouping is not None and grouping.connected is False and centre is not None and (centre >= 0).any():
         assert adj is not None
         cells = design.home_cells(adj, centre, spec.cost)
@@ -447,48 +450,83 @@ COMPACT_BASIS = "travel, connected; band left to the second solve"
 COMPACT_MIN_SECONDS = 8.0  # time left, after the first plan, below which the band's grouping is kept
 
 
-def _compact_instead(
-    problem: TerritoryProblem,
-    spec: ModelSpec,
-    plan: np.ndarray,
-    grouping: design.Grouping,
-    group: Callable[..., design.Grouping | None],
-    adj: Adjacency | None,
-    backend: Backend,
-    budget: TimeBudget,
-    solve_kw: dict[str, Any],
-    build: Callable[[TerritoryProblem], ModelSpec],
-) -> design.Grouping | None:
+@dataclass(frozen=True)
+class _Weighing:
+    """What another grouping of the first plan's territories is weighed with: the model, the first plan,
+    the grouping MIP (``group``), the units' adjacency, and ``build`` for a grouping's model."""
+
+    problem: TerritoryProblem
+    spec: ModelSpec
+    plan: np.ndarray
+    group: Callable[..., design.Grouping | None]
+    adj: Adjacency
+    backend: Backend
+    budget: TimeBudget
+    solve_kw: dict[str, Any]
+    build: Callable[[TerritoryProblem], ModelSpec]
+
+    @classmethod
+    def of(
+        cls,
+        problem: TerritoryProblem,
+        spec: ModelSpec,
+        plan: np.ndarray,
+        group: Callable[..., design.Grouping | None],
+        adj: Adjacency | None,
+        backend: Backend,
+        budget: TimeBudget,
+        solve_kw: dict[str, Any],
+        build: Callable[[TerritoryProblem], ModelSpec],
+    ) -> _Weighing | None:
+        """None when no other grouping is weighed: no adjacency, a model above ``COMPACT_PAIRS`` pairs
+        (the LP would take the second solve's time), or less than ``COMPACT_MIN_SECONDS`` left (the second
+        solve of another grouping starts from no plan and its districts need the contiguity stage: at 5 to
+        8 s on NC it ended 1.5-3.2% above the band's grouping with a district still in pieces, QA55 F1)."""
+        if adj is None or int(spec.allowed.sum()) > COMPACT_PAIRS:
+            return None
+        if budget.limited and budget.remaining() < COMPACT_MIN_SECONDS:
+            return None
+        return cls(problem, spec, plan, group, adj, backend, budget, solve_kw, build)
+
+    def pieces(self) -> design.Pieces:
+        return design.Pieces.of_plan(self.adj, self.plan, self.problem.n_reps)
+
+    def lp(self, district: np.ndarray, deadline: float) -> float:
+        """The LP bound of the model with ``district``'s rows; inf when it has no solution within them
+        (or did not solve by ``deadline``)."""
+        from territory_planner.errors import SolverError
+        from territory_planner.optimize import lp as lpmod
+        from territory_planner.optimize import proofs
+
+        labels = np.array([district_label(k) for k in district], dtype=str)
+        grouped = self.build(dataclasses.replace(self.problem, rep_districts=labels))
+        try:
+            res = lpmod.solve_lp(
+                grouped, self.backend, grouped.allowed.copy(), deadline=deadline,
+                seed=self.solve_kw["seed"], threads=self.solve_kw["threads"],
+            )  # fmt: skip
+        except SolverError:
+            return float("inf")
+        if not res.converged or proofs.scaled_violation(grouped, res) > proofs.FEASIBILITY_TOL:
+            return float("inf")
+        return float(res.objective)
+
+
+def _compact_instead(weigh: _Weighing, grouping: design.Grouping) -> design.Grouping | None:
     """A grouping whose districts are connected over the first plan's pieces, the district band left to
     the second solve, in place of ``grouping`` (band met on the first plan, districts in several pieces),
     when it saves at least ``COMPACT_GAIN`` of the seat travel and the LP of its model with the district
     rows is feasible; None otherwise. QA51 F4: on NC's 100 counties at +-4% the band's grouping
     interleaved (D01 = {R1, R3}, D02 = {R2, R4}) and its connected plan was 33,115, where the grouping by
-    neighbours, connected at once and 9% off the band on the first plan, has an optimum of 30,110. A model
-    above ``COMPACT_PAIRS`` pairs keeps the band's grouping (the LP would take the second solve's time)."""
-    if adj is None or int(spec.allowed.sum()) > COMPACT_PAIRS:
-        return None
-    if budget.limited and budget.remaining() < COMPACT_MIN_SECONDS:
-        # its second solve starts from no plan and its districts need the contiguity stage: at 5 to 8 s
-        # on NC it ended 1.5-3.2% above the band's grouping with a district still in pieces (QA55 F1)
-        return None
-    pieces = design.Pieces.of_plan(adj, plan, problem.n_reps)
-    free = group(plan, pieces, np.full(len(problem.measures), np.inf))
+    neighbours, connected at once and 9% off the band on the first plan, has an optimum of 30,110."""
+    free = weigh.group(weigh.plan, weigh.pieces(), np.full(len(weigh.problem.measures), np.inf))
     if free is None or free.connected is not True or design.same_grouping(free.district, grouping.district):
         return None
     if free.travel > (1.0 - COMPACT_GAIN) * grouping.travel:
         return None
-    from territory_planner.optimize import lp as lpmod
-    from territory_planner.optimize import proofs
-
-    labels = np.array([district_label(k) for k in free.district], dtype=str)
-    grouped = build(dataclasses.replace(problem, rep_districts=labels))
+    budget = weigh.budget
     seconds = min(5.0, 0.1 * budget.remaining()) if budget.limited else 5.0
-    res = lpmod.solve_lp(
-        grouped, backend, grouped.allowed.copy(), deadline=time.perf_counter() + seconds,
-        seed=solve_kw["seed"], threads=solve_kw["threads"],
-    )  # fmt: skip
-    if not res.converged or proofs.scaled_violation(grouped, res) > proofs.FEASIBILITY_TOL:
+    if not np.isfinite(weigh.lp(free.district, time.perf_counter() + seconds)):
         return None
     return dataclasses.replace(free, basis=COMPACT_BASIS)
 
@@ -498,52 +536,25 @@ RANK_SHARE = 0.2  # of the time left: the share they may take
 RANKED_BASIS = "travel, connected; the least LP of its model with the district rows"
 
 
-def _ranked_by_lp(
-    problem: TerritoryProblem,
-    spec: ModelSpec,
-    plan: np.ndarray,
-    grouping: design.Grouping,
-    group: Callable[..., design.Grouping | None],
-    adj: Adjacency | None,
-    backend: Backend,
-    budget: TimeBudget,
-    solve_kw: dict[str, Any],
-    build: Callable[[TerritoryProblem], ModelSpec],
-) -> design.Grouping:
+def _ranked_by_lp(weigh: _Weighing, grouping: design.Grouping) -> design.Grouping:
     """Of ``grouping`` (connected on the first plan's pieces) and the next ``RANKED - 1`` groupings by
     seat travel connected on them too, the one whose model with the district rows has the least LP
     bound: the travel to the seats says how compact the districts are, not what the district rows cost
     the territories (QA66 F3: 195 Albuquerque tracts x 6 reps into 2 districts, the grouping of least seat
     travel had the worst LP of the 20 the rule allows, 21,965 against 21,806, and its connected plan was
-    23,059 where another's is 22,152). Only on a map whose model the LP solves in a fraction of a second
-    (``COMPACT_PAIRS``) and with the time (``COMPACT_MIN_SECONDS``)."""
-    if adj is None or int(spec.allowed.sum()) > COMPACT_PAIRS:
-        return grouping
-    if budget.limited and budget.remaining() < COMPACT_MIN_SECONDS:
-        return grouping
-    from territory_planner.optimize import lp as lpmod
-    from territory_planner.optimize import proofs
-
+    23,059 where another's is 22,152)."""
+    budget = weigh.budget
     end = time.perf_counter() + RANK_SHARE * budget.remaining() if budget.limited else float("inf")
 
     def bound(g: design.Grouping) -> float:
-        labels = np.array([district_label(k) for k in g.district], dtype=str)
-        grouped = build(dataclasses.replace(problem, rep_districts=labels))
-        res = lpmod.solve_lp(
-            grouped, backend, grouped.allowed.copy(),
-            deadline=min(end, time.perf_counter() + 5.0) if np.isfinite(end) else time.perf_counter() + 5.0,
-            seed=solve_kw["seed"], threads=solve_kw["threads"],
-        )  # fmt: skip
-        if not res.converged or proofs.scaled_violation(grouped, res) > proofs.FEASIBILITY_TOL:
-            return float("inf")
-        return float(res.objective)
+        return weigh.lp(g.district, min(end, time.perf_counter() + 5.0))
 
-    pieces = design.Pieces.of_plan(adj, plan, problem.n_reps)
-    no_band = np.full(len(problem.measures), np.inf)
+    pieces = weigh.pieces()
+    no_band = np.full(len(weigh.problem.measures), np.inf)
     best, least = grouping, bound(grouping)
     seen = [grouping.district]
     while len(seen) < RANKED and time.perf_counter() < end:
-        other = group(plan, pieces, no_band, exclude=tuple(seen))
+        other = weigh.group(weigh.plan, pieces, no_band, exclude=tuple(seen))
         if other is None or other.connected is not True:
             break
         seen.append(other.district)

@@ -691,7 +691,7 @@ def test_of_the_connected_groupings_the_design_keeps_the_one_of_least_lp(tmp_pat
     of 23,059 where another grouping's is 22,152. The connected groupings the grouping MIP offers are
     weighed by the LP of their model with the district rows: the least is kept, as a plain PuLP LP of
     each says, whichever came first."""
-    from territory_planner.design_flow import RANKED_BASIS, _ranked_by_lp
+    from territory_planner.design_flow import RANKED_BASIS, _ranked_by_lp, _Weighing
     from territory_planner.optimize.budget import TimeBudget
 
     pot = (10.0, 12.0, 30.0, 28.0)
@@ -723,10 +723,11 @@ def test_of_the_connected_groupings_the_design_keeps_the_one_of_least_lp(tmp_pat
     for first in range(3):
         group = offers([first, *[k for k in range(3) if k != first]])
 
-        chosen = _ranked_by_lp(
-            problem, spec, plan, grouping(offered[first]), group, adj, get_backend("highs"),
-            TimeBudget.seconds(30.0), kw, build,
-        )  # fmt: skip
+        weigh = _Weighing.of(
+            problem, spec, plan, group, adj, get_backend("highs"), TimeBudget.seconds(30.0), kw, build
+        )
+        assert weigh is not None
+        chosen = _ranked_by_lp(weigh, grouping(offered[first]))
         assert design.same_grouping(chosen.district, np.array(offered[best])), (first, lps)
         assert chosen.basis.startswith(RANKED_BASIS) == (first != best)
 
