@@ -756,3 +756,23 @@ def test_the_editor_works_on_a_plan_whose_roster_lost_a_rep(browser: Any, tmp_pa
     assert pg.locator('#tp-live tr[data-live-rep="R9"]').count() == 0
     assert not errors
     context.close()
+
+
+def test_the_live_line_says_no_moves_without_a_current_alignment(browser: Any, tmp_path: Path) -> None:
+    """QA70 F3: the editor of a plan whose accounts had no current rep said "0 moved from their current
+    rep", as if the plan kept everyone's accounts; the panel's headline said "Moved 0 of 507 accounts"."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["current_rep"] = ""
+    a["moved"] = False
+    uri = write_map(write_plan(tmp_path / "plan", a, territories_frame(a)), offline=True).resolve().as_uri()
+    context, pg, _ = open_map(browser, uri)
+    editing(pg)
+    click_account(pg, "A1")
+    pg.select_option("#tp-edit-rep", "R2")
+    pg.click("#tp-edit-assign")
+    live = " ".join(pg.inner_text(".tp-live-summary").split())
+    assert "1 account(s) edited by hand · no current alignment, so no moves" in live, live
+    assert "moved from their current rep" not in live
+    context.close()

@@ -246,6 +246,21 @@ def test_a_large_moved_count_has_thousands_separators() -> None:
     assert line.startswith("Moved <b>20,820</b> of 33,791 accounts (63.5% of potential)")
 
 
+def test_a_plan_without_a_current_alignment_moves_none_on_the_map() -> None:
+    """QA70 F3: "Moved 0 of 507 accounts (0.0% of potential)" on the map of a plan whose accounts had no
+    current rep, where the console and report.html say that no current alignment was given."""
+    from territory_planner.render.legend import _moved_line
+
+    summary = {"moved_accounts": 0, "moved_potential_share": 0.0, "current_accounts": 0}
+    line = _moved_line({**summary, "max_abs_dev_pct": {"potential": 2.5}}, 0, 507)
+    assert (
+        line
+        == "Moved accounts: <b>none: no current alignment given</b> &middot; max deviation potential 2.5%"
+    )
+    aligned = _moved_line({**summary, "current_accounts": 507}, 0, 507)
+    assert aligned.startswith("Moved <b>0</b> of 507 accounts (0.0% of potential)")  # a stable plan
+
+
 def test_the_maps_amounts_add_up_to_the_plans_totals(tmp_path: Path) -> None:
     """Edit mode sums the embedded amounts into its band checks: at two decimals a rep 0.0024 points inside
     its band read as out of it before any edit (QA20 F8: 629.31 against the plan's 629.285)."""

@@ -19,6 +19,7 @@ import pandas as pd
 from territory_planner.level_outputs import level_frame, level_labels
 from territory_planner.render.bands import balanced_measures, group_band_pct, measure_band_pct
 from territory_planner.report.formatting import (
+    NO_ALIGNMENT,
     budgeted_share,
     counted,
     design_gap_note,
@@ -26,6 +27,7 @@ from territory_planner.report.formatting import (
     money_short_column,
     no_negative_zero,
     short_column,
+    unaligned,
 )
 
 
@@ -74,6 +76,8 @@ def _moved_line(summary: dict[str, Any], n_moved: int, n_accounts: int) -> str:
     shown_moved = f"{moved:,}" if isinstance(moved, int) and not isinstance(moved, bool) else str(moved)
     text = f"Moved <b>{escape(shown_moved)}</b> of {n_accounts:,} accounts"
     share = summary.get("moved_potential_share")
+    if unaligned(summary):  # as the console and report.html say it (QA70 F3: "Moved 0 of 507 accounts")
+        text, share = f"Moved accounts: <b>{escape(NO_ALIGNMENT)}</b>", None
     if isinstance(share, int | float) and math.isfinite(share):
         budgeted = budgeted_share(summary)
         stay = "" if budgeted is None else f"; {100 * budgeted:.1f}% from reps who stay, the budgeted share"

@@ -373,11 +373,14 @@ function tpEditPanel(ctx, model) {
         ")"
       : "";
     status.dataset.budgetOver = b && b.over ? "1" : "0";
+    // no account has a current rep: nothing can be said to move, not "0 moved" (QA70 F3)
+    const aligned = A.cur.some(function (c) {
+      return c >= 0;
+    });
     liveSummary.textContent =
       nf.format(edited) +
       " account(s) edited by hand \u00b7 " +
-      nf.format(moved) +
-      " moved from their current rep" +
+      (aligned ? nf.format(moved) + " moved from their current rep" : "no current alignment, so no moves") +
       budgetText +
       " \u00b7 travel (workload \u00d7 km) " +
       nf.format(Math.round(travel)) +
