@@ -776,3 +776,25 @@ def test_the_live_line_says_no_moves_without_a_current_alignment(browser: Any, t
     assert "1 account(s) edited by hand · no current alignment, so no moves" in live, live
     assert "moved from their current rep" not in live
     context.close()
+
+
+def test_a_half_is_rounded_alike_in_the_panel_and_the_live_table(browser: Any, tmp_path: Path) -> None:
+    """QA70 F4: R12's workload of 372.5 read 372 in the panel (Python's format: ties to even) and 373 in
+    the live table (the browser's: ties away from zero). Workloads x 100 plus a half: R1 2,300.5 (A1-A3),
+    R3 1,601.5; both tables give 2,300 and 1,602, as Python does."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["workload"] = a["workload"] * 100.0
+    a.loc[a.index[a["rep_id"] == "R1"][0], "workload"] += 0.5  # one account each: the sums stay exact
+    a.loc[a.index[a["rep_id"] == "R3"][0], "workload"] += 1.5
+    t = territories_frame(a)
+    work = t.set_index("rep_id")["workload"]
+    assert (f"{work['R1']:,.0f}", f"{work['R3']:,.0f}") == ("2,300", "1,602")
+    uri = write_map(write_plan(tmp_path / "plan", a, t), offline=True).resolve().as_uri()
+    context, pg, _ = open_map(browser, uri)
+    panel = {r: pg.locator(f'#tp-legend tr[data-rep="{r}"] td').all_inner_texts()[4] for r in ("R1", "R3")}
+    assert panel == {"R1": "2,300", "R3": "1,602"}
+    editing(pg)
+    assert (cells(pg, "R1")[5], cells(pg, "R3")[5]) == ("2,300", "1,602")
+    context.close()

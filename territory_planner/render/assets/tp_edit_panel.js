@@ -69,12 +69,15 @@ function tpEditPanel(ctx, model) {
     }
     const whole = size === 1 && (measure.money || finite.every(Number.isInteger));
     const digits = whole || top <= 0 ? 0 : Math.min(Math.max(2 - Math.floor(Math.log10(top / size)), 0), 3);
+    // ties to even, as Python's format rounds the panel's and report.html's numbers (QA70 F4: a workload
+    // of 372.5 read 372 in the panel and 373 here)
+    const fixed = { minimumFractionDigits: digits, maximumFractionDigits: digits, roundingMode: "halfEven" };
     return values.map(function (v) {
       if (v === null || v === undefined || !isFinite(v)) return "n/a";
       const text =
         size === 1
-          ? Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-          : (Math.abs(v) / size).toFixed(digits);
+          ? Math.abs(v).toLocaleString("en-US", fixed)
+          : (Math.abs(v) / size).toLocaleString("en-US", Object.assign({ useGrouping: false }, fixed));
       if (v !== 0 && Number(text.replace(/,/g, "")) === 0) return amount(measure, v);
       const shown = v === 0 ? "0" : text + suffix;
       return measure.money
