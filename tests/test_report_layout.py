@@ -33,10 +33,28 @@ def scatter(ys: list[float], y_max: float | None = 1.0) -> str:
     )
 
 
+def test_the_last_x_tick_ends_inside_the_chart() -> None:
+    """QA70 F5: "CAD 33.3k" centred on the axis' end ran past the 620-px chart and read "CAD 33.3"."""
+    from territory_planner.report.charts import _text_width
+
+    svg = str(
+        scatter_chart(
+            ["R01", "R02"], [12_000.0, 31_700.0], [0.2, 0.4], x_title="average deal size", y_title="win rate",
+            x_fmt=lambda v: f"CAD {v / 1000:.1f}k", y_fmt=lambda v: fm.percent(v, 0), title="t", y_max=1.0,
+        )
+    )  # fmt: skip
+    width = float(re.search(r'<svg[^>]* width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    ticks = re.findall(r'<text class="x-tick" x="([^"]+)" y="[^"]*" text-anchor="(\w+)">([^<]+)</text>', svg)
+    assert [t[2] for t in ticks] == ["CAD 0.0k", "CAD 16.6k", "CAD 33.3k"]
+    for x, anchor, text in ticks:
+        right = float(x) + (_text_width(text) / 2 if anchor == "middle" else 0.0)
+        assert right <= width, (text, anchor, x)
+
+
 def test_win_rate_axis_ends_at_100_percent() -> None:
     """Two reps at 100% win rate: the axis used to run to 108%."""
     svg = scatter([1.0, 1.0, 0.446])
-    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    ticks = re.findall(r'<text class="y-tick" [^>]*>([^<]+)</text>', svg)
     assert ticks == ["0%", "50%", "100%"]
     assert "108%" not in svg
     # a chart without a bound keeps its headroom

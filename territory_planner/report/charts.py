@@ -273,10 +273,17 @@ def scatter_chart(
     for xv, yv, x_text, y_text in zip(
         x_ticks, y_ticks, column_texts(x_fmt, x_ticks), column_texts(y_fmt, y_ticks), strict=True
     ):
+        # the last tick ends at the axis' end when centred it would run past the chart (QA70 F5: "CAD 33.3k"
+        # cut to "CAD 33.3" at the right edge)
+        end = px(xv) + _text_width(x_text) / 2 > width - 2
         out.append(
-            f'<text x="{px(xv):.1f}" y="{height - bottom + 14}" text-anchor="middle">{escape(x_text)}</text>'
+            f'<text class="x-tick" x="{px(xv):.1f}" y="{height - bottom + 14}"'
+            f' text-anchor="{"end" if end else "middle"}">{escape(x_text)}</text>'
         )
-        out.append(f'<text x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">{escape(y_text)}</text>')
+        out.append(
+            f'<text class="y-tick" x="{left - 4}" y="{py(yv) + 4:.1f}" text-anchor="end">'
+            f"{escape(y_text)}</text>"
+        )
     offsets = label_offsets([(px(xv), py(yv), lab) for lab, xv, yv in pts])
     for (lab, xv, yv), (dx, dy) in zip(pts, offsets, strict=True):
         anchor = "" if dx > 0 else ' text-anchor="end"'
