@@ -397,7 +397,9 @@ td.off {{ background: #f8d7da; color: #8a1c25; font-weight: 600; }}
 #options td, #options th {{ text-align: left; }}
 #options td + td {{ white-space: normal; min-width: 8rem; }}
 td.unset {{ color: #888; font-style: italic; }}
+.more-hint {{ font-size: 0.75rem; color: #666; margin: -1.2rem 0 1.5rem; }}
 @media print {{
+  .more-hint {{ display: none; }}
   @page {{ size: A4 landscape; margin: 10mm; }}
   body {{ margin: 0; font-size: 9pt; }}
   * {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
@@ -424,5 +426,38 @@ edits break constraints that bound assumes.</p>
 {table_html(balance, "balance", formats=_money_formats(balance), shaded=_bands(comparison, balance))}
 {_district_section(comparison.districts)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
+<script>{SCROLL_CUES}</script>
 </body></html>
+"""
+
+
+# A line under each table wider than the page, saying how many columns lie past its edge (QA70 F6: at
+# 1,400 px the Plans and the side-by-side balance tables scrolled with no cue, their budgeted moved share
+# and the second plan's travel out of sight); the map's panel does the same (render/assets/tp_layout.js)
+SCROLL_CUES = """
+(function () {
+  "use strict";
+  document.querySelectorAll(".scroll").forEach(function (scroll) {
+    var hint = document.createElement("div");
+    hint.className = "more-hint";
+    hint.hidden = true;
+    scroll.parentNode.insertBefore(hint, scroll.nextSibling);
+    function update() {
+      var more = scroll.scrollWidth - scroll.clientWidth - scroll.scrollLeft > 1;
+      if (more) {
+        var right = scroll.getBoundingClientRect().right;
+        var head = scroll.querySelector("thead tr:last-child");
+        var cut = head ? Array.prototype.filter.call(head.children, function (th) {
+          return th.getBoundingClientRect().right > right + 1;
+        }).length : 0;
+        hint.textContent = "\u2190 scroll the table: " + cut + " more column" + (cut === 1 ? "" : "s") +
+          " \u2192";
+      }
+      hint.hidden = !more;
+    }
+    scroll.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    update();
+  });
+})();
 """

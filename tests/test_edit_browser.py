@@ -798,3 +798,35 @@ def test_a_half_is_rounded_alike_in_the_panel_and_the_live_table(browser: Any, t
     editing(pg)
     assert (cells(pg, "R1")[5], cells(pg, "R3")[5]) == ("2,300", "1,602")
     context.close()
+
+
+def test_compare_page_says_how_many_columns_lie_past_a_wide_tables_edge(browser: Any, tmp_path: Path) -> None:
+    """QA70 F6: compare.html's Plans and side-by-side balance tables were wider than the page at 1,400
+    px and scrolled sideways with nothing to say so. A line under each such table counts the columns past
+    its edge; a table that fits has none, and scrolled to its end the line goes."""
+    from territory_planner.compare import compare
+
+    compare([sample_plan(tmp_path / "a"), editable_plan(tmp_path / "b")], tmp_path / "cmp")
+    uri = (tmp_path / "cmp" / "compare.html").resolve().as_uri()
+    context = browser.new_context(viewport={"width": 700, "height": 900}, offline=True)
+    pg = context.new_page()
+    pg.goto(uri)
+    scroll = pg.locator(".scroll:has(#balance)")
+    box = scroll.bounding_box()
+    past = pg.evaluate(
+        """(box) => Array.from(document.querySelectorAll('#balance thead tr:last-child th'))
+             .filter(th => th.getBoundingClientRect().right > box.x + box.width + 1).length""",
+        box,
+    )
+    assert past > 0  # the premise: at 700 px the balance table is wider than the page
+    hint = pg.locator(".scroll:has(#balance) + .more-hint")
+    assert hint.is_visible()
+    assert hint.inner_text() == f"← scroll the table: {past} more column{'' if past == 1 else 's'} →"
+    scroll.evaluate("(s) => { s.scrollLeft = s.scrollWidth; s.dispatchEvent(new Event('scroll')); }")
+    assert not hint.is_visible()
+    widths = pg.evaluate(
+        "Array.from(document.querySelectorAll('.scroll')).map(s => [s.scrollWidth, s.clientWidth])"
+    )
+    shown = pg.locator(".more-hint:visible").count()
+    assert shown == sum(1 for w, c in widths if w - c > 1) - 1  # every other wide table keeps its line
+    context.close()
