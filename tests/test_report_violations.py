@@ -92,3 +92,16 @@ def test_a_band_is_broken_beyond_the_planners_own_slack_only() -> None:
     broken = _band("balance", "W", "potential", target + 2.0, target, 0.0, 0.0)
     assert broken is not None
     assert broken["constraint"] == "balance_max"
+
+
+def test_a_split_territory_of_a_hand_edited_plan_counts_its_pieces_alone() -> None:
+    """QA70: every split territory of an edited plan read "2 pieces, not one (one more when its rep's
+    home unit went to another rep)", its home unit kept: an edit counts the pieces alone. A relaxed plan's
+    count may hold that one more (QA26), and says so."""
+    from territory_planner.report.html import violation_rows
+
+    v = {"constraint": "territory_contiguity", "rep_id": "C6", "measure": "pieces", "violation": 1.0}
+    edited = violation_rows({"status": "manual", "violations": [v]})
+    relaxed = violation_rows({"status": "relaxed", "violations": [v]})
+    assert edited[0][-1] == "2 pieces, not one"
+    assert relaxed[0][-1] == "2 pieces, not one (one more when its rep's home unit went to another rep)"
