@@ -1,4 +1,4 @@
-"""Rep colours that stay apart: every pair of reps in one legend differs by a clear ΔE00.
+"""Rep colours that stay apart: every pair of reps in one legend as far apart in ΔE00 as the grid allows.
 
 The palette's graph colouring (render.palette) makes neighbouring territories differ, but a 20-colour
 qualitative palette holds look-alikes (two teals, two oranges) and district shading used to put the
@@ -11,7 +11,9 @@ closest to the rep's preferred colour wins (its palette colour, or its district'
 
 With districts, a rep may only take a colour that is closer to its own district's colour than to any
 other district's (and at most ``MAX_FROM_DISTRICT`` from it): a rep's colour reads as its district's
-family in the territory view, and two districts' families never overlap.
+family in the territory view, and two districts' families never overlap. The family's room then bounds
+the separation: five reps in each of eight districts are not all ``ENOUGH`` apart (QA70 F7: 40 Canadian
+reps, the closest pair of one district 14.4 apart), the price of reading districts by hue.
 """
 
 from __future__ import annotations
