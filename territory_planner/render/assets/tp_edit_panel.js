@@ -376,7 +376,7 @@ function tpEditPanel(ctx, model) {
         ")"
       : "";
     status.dataset.budgetOver = b && b.over ? "1" : "0";
-    // no account has a current rep: nothing can be said to move, not "0 moved" (QA70 F3)
+    // without a current alignment nothing can be said to move, not "0 moved" (QA70 F3)
     const aligned = A.cur.some(function (c) {
       return c >= 0;
     });
