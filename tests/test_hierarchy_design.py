@@ -1195,3 +1195,44 @@ def test_the_relaxed_rule_speaks_of_regions_only_when_the_reps_have_them() -> No
         "R01 alone; so the districts"
     )
     assert ", each in one region" in _rule_text(GroupingRule(1.25, True, why, has_regions=True))
+
+
+def test_another_grouping_replaces_the_chosen_one_only_for_a_real_lp_gain() -> None:
+    """QA71 F1: 195 Albuquerque tracts at +-15%: another grouping 0.008% lower in the LP replaced a
+    grouping whose plan was proven optimal, and its plan was 2.7% worse. A swap needs the LP lower by
+    ``RANK_MARGIN`` (or the run's gap); when the district rows cost the chosen grouping (next to) nothing in
+    the LP, no other grouping is even looked for."""
+    from types import SimpleNamespace
+
+    from territory_planner.design_flow import RANK_MARGIN, _ranked_by_lp
+    from territory_planner.optimize.budget import TimeBudget
+
+    def grouping(g: list[int]) -> design.Grouping:
+        return design.Grouping(
+            district=np.array(g), seats=np.array([0, g.index(1)]), travel=0.0,
+            status=design.SolveStatus.OPTIMAL, pairs=16, connected=True,
+        )  # fmt: skip
+
+    chosen, other = [0, 0, 1, 1], [0, 1, 1, 1]
+
+    def ranked(lps: dict[str, float], gap: float = 0.0) -> tuple[list[int], int]:
+        asked: list[int] = []
+
+        def group(*_a: Any, exclude: tuple[np.ndarray, ...] = (), **_k: Any) -> design.Grouping | None:
+            asked.append(len(exclude))
+            return None if len(exclude) > 1 else grouping(other)
+
+        def lp(district: np.ndarray | None, _deadline: float) -> float:
+            return lps["none" if district is None else str(district.tolist())]
+
+        weigh = SimpleNamespace(
+            budget=TimeBudget.seconds(30.0), lp=lp, solve_kw={"gap": gap}, pieces=lambda: None,
+            problem=SimpleNamespace(measures=("potential",)), group=group, plan=np.arange(4),
+        )  # fmt: skip
+        return _ranked_by_lp(weigh, grouping(chosen)).district.tolist(), len(asked)  # type: ignore[arg-type]
+
+    base, c, o = "none", str(chosen), str(other)
+    assert ranked({base: 100.0, c: 102.0, o: 102.0 * (1 - RANK_MARGIN / 2)})[0] == chosen  # noise
+    assert ranked({base: 100.0, c: 102.0, o: 101.0})[0] == other  # 1% lower: a real gain
+    assert ranked({base: 100.0, c: 102.0, o: 101.0}, gap=0.02)[0] == chosen  # within the run's own gap
+    assert ranked({base: 100.0, c: 100.0 * (1 + RANK_MARGIN / 2), o: 100.0}) == (chosen, 0)  # rows cost ~0
