@@ -292,9 +292,9 @@ def setting_text(name: str, value: object) -> str:
 def _options_section(comparison: Comparison) -> str:
     """The options whose values differ between the plans, a row each with every plan's value; a sentence
     when none differ, and which plans do not record which options (written by an older version)."""
-    from territory_planner.compare_options import NOT_RECORDED, folder_settings, option_flag
+    from territory_planner.compare_options import NOT_RECORDED, option_flag, plans_settings
 
-    settings = [folder_settings(p) for p in comparison.plans]
+    settings = plans_settings(comparison.plans)
     rows = []
     for name in comparison.differing_options():
         cells = [s.get(name) for s in settings]

@@ -86,6 +86,25 @@ def _effective(name: str, value: Any, config: dict[str, Any]) -> Any:
     return value
 
 
+def plans_settings(plans: list[PlanFolder]) -> list[dict[str, Setting]]:
+    """``folder_settings`` of each plan, an input compared by its path as written wherever one of the
+    plans records no hash for it (QA71 F3: a plan and its copy without manifest.json, the same CRM folder,
+    compared hash against path and listed as differing)."""
+    settings = [folder_settings(p) for p in plans]
+    names = {n for s in settings for n in s}
+    for name in names:
+        keys = [s[name].key for s in settings if name in s]
+        hashed = [k.startswith(HASHED) for k in keys]
+        if any(hashed) and not all(hashed):
+            for s in settings:
+                if name in s and s[name].key.startswith(HASHED):
+                    s[name] = Setting(s[name].value, _key(s[name].value))
+    return settings
+
+
+HASHED = "sha256 "  # the key of an input told apart by its contents
+
+
 def folder_settings(plan: PlanFolder) -> dict[str, Setting]:
     """``plan_settings`` of a plan folder, its input files and folders told apart by the contents its
     manifest.json records (``inputs``: path and sha256)."""
@@ -127,12 +146,12 @@ def plan_settings(summary: dict[str, Any], inputs: dict[str, Any] | None = None)
     for name, entry in (inputs or {}).items():
         sha = entry.get("sha256") if isinstance(entry, dict) else None
         if name in out and sha:
-            out[name] = Setting(out[name].value, f"sha256 {sha}")
+            out[name] = Setting(out[name].value, f"{HASHED}{sha}")
     hashes = summary.get("inputs_sha256")  # the plan's own record of its tables, first
     for name in ("accounts", "reps"):
         sha = hashes.get(name) if isinstance(hashes, dict) else None
         if name in out and sha:
-            out[name] = Setting(out[name].value, f"sha256 {sha}")
+            out[name] = Setting(out[name].value, f"{HASHED}{sha}")
     if "scenario" in summary or "command_line" in summary:  # the CLI records the scenario file it read
         scenario = summary.get("scenario")
         out["scenario"] = Setting(scenario, _key(scenario))
@@ -159,7 +178,7 @@ def csv_text(value: object) -> str:
 def options_table(plans: list[PlanFolder]) -> pd.DataFrame:
     """One row per option (its scenario key): each plan's value as ``csv_text`` writes it (or "not
     recorded") and whether the recorded values differ (a plan that does not record it is not counted)."""
-    settings = [folder_settings(p) for p in plans]
+    settings = plans_settings(plans)
     names = {n for s in settings for n in s}
     ordered = [n for n in OPTION_ORDER if n in names] + sorted(names - set(OPTION_ORDER))
     rows = []

@@ -645,3 +645,13 @@ def test_one_crm_folder_written_as_two_paths_is_no_difference(
     (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A2\n", encoding="utf-8")
     c = made_with(tmp_path / "c", "data/crm")
     assert "crm" in compare([a, c], tmp_path / "ac").differing_options()
+    # a plan without manifest.json (an older plan, a copy): compared by the path as written, as before
+    # (QA71 F3: its hash against the other's path, "--crm" listed as differing for the same folder)
+    bare = _with_crm(_plan(tmp_path / "bare", reps), Path("data/crm"))
+    assert "crm" not in compare([a, bare], tmp_path / "abare").differing_options()
+    assert (
+        "crm"
+        in compare(
+            [a, _with_crm(_plan(tmp_path / "o", reps), Path("other"))], tmp_path / "ao"
+        ).differing_options()
+    )
