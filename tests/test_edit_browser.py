@@ -830,3 +830,24 @@ def test_compare_page_says_how_many_columns_lie_past_a_wide_tables_edge(browser:
     shown = pg.locator(".more-hint:visible").count()
     assert shown == sum(1 for w, c in widths if w - c > 1) - 1  # every other wide table keeps its line
     context.close()
+
+
+def test_a_decimal_that_is_no_tie_in_binary_rounds_alike_in_both_tables(browser: Any, tmp_path: Path) -> None:
+    """QA71 F2: 2.675 (the double 2.67499...) read 2.67 in the panel, as Python rounds the number stored,
+    and 2.68 in the live table, which rounded the short decimal; 1.115 read 1.11 and 1.12."""
+    from map_fixtures import assignments_frame, territories_frame, write_plan
+
+    a = assignments_frame()
+    a["workload"] = 1.0
+    for rep, value in (("R1", 2.675), ("R3", 1.115)):
+        rows = a.index[a["rep_id"] == rep]
+        a.loc[rows, "workload"] = 0.0
+        a.loc[rows[0], "workload"] = value  # one account each: the sums stay the very doubles
+    t = territories_frame(a)
+    uri = write_map(write_plan(tmp_path / "plan", a, t), offline=True).resolve().as_uri()
+    context, pg, _ = open_map(browser, uri)
+    panel = {r: pg.locator(f'#tp-legend tr[data-rep="{r}"] td').all_inner_texts()[4] for r in ("R1", "R3")}
+    assert panel == {"R1": "2.67", "R3": "1.11"}  # Python's format
+    editing(pg)
+    assert (cells(pg, "R1")[5], cells(pg, "R3")[5]) == ("2.67", "1.11")
+    context.close()

@@ -69,15 +69,9 @@ function tpEditPanel(ctx, model) {
     }
     const whole = size === 1 && (measure.money || finite.every(Number.isInteger));
     const digits = whole || top <= 0 ? 0 : Math.min(Math.max(2 - Math.floor(Math.log10(top / size)), 0), 3);
-    // ties to even, as Python's format rounds the panel's and report.html's numbers (QA70 F4: a workload
-    // of 372.5 read 372 in the panel and 373 here)
-    const fixed = { minimumFractionDigits: digits, maximumFractionDigits: digits, roundingMode: "halfEven" };
     return values.map(function (v) {
       if (v === null || v === undefined || !isFinite(v)) return "n/a";
-      const text =
-        size === 1
-          ? Math.abs(v).toLocaleString("en-US", fixed)
-          : (Math.abs(v) / size).toLocaleString("en-US", Object.assign({ useGrouping: false }, fixed));
+      const text = size === 1 ? grouped(pyFixed(Math.abs(v), digits)) : pyFixed(Math.abs(v) / size, digits);
       if (v !== 0 && Number(text.replace(/,/g, "")) === 0) return amount(measure, v);
       const shown = v === 0 ? "0" : text + suffix;
       return measure.money
@@ -86,6 +80,23 @@ function tpEditPanel(ctx, model) {
           })
         : (v < 0 ? "-" : "") + shown;
     });
+  }
+  // A number with d decimals as Python's format writes it, so that the panel's and report.html's
+  // numbers and this table's agree: the double's exact value rounded (2.675 is 2.67499...: "2.67"), an
+  // exact tie to even (372.5: "372"). QA70 F4, QA71 F2: 372 beside 373, 2.67 beside 2.68.
+  function pyFixed(x, d) {
+    const exact = x.toFixed(100); // the double's exact decimal digits (a table's amounts end within 100)
+    const dot = exact.indexOf(".");
+    if (/^50*$/.test(exact.slice(dot + 1 + d))) {
+      const kept = exact.slice(0, d ? dot + 1 + d : dot); // an exact tie: to the even neighbour
+      return Number(kept[kept.length - 1]) % 2 === 0 ? kept : (Number(kept) + Math.pow(10, -d)).toFixed(d);
+    }
+    return x.toFixed(d); // otherwise the exact value's nearest (ECMAScript's toFixed)
+  }
+  function grouped(text) {
+    const parts = text.split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return parts.join(".");
   }
   function pct(v) {
     if (v === null || !isFinite(v)) return "n/a";
