@@ -134,7 +134,7 @@ def test_a_departed_rep_is_warned_and_kept_on_its_own_row(tmp_path: Path) -> Non
     crm = write_crm(tmp_path / "crm", override={"opportunities.csv": opps, "activities.csv": acts})
     report = compute_kpis(crm, "2026Q1")
     warning = next(w for w in report.section.warnings if "rep R9" in w)
-    assert "opportunities.csv 1 row(s), activities.csv 1 row(s)" in warning
+    assert "crm/opportunities.csv 1 row(s), crm/activities.csv 1 row(s)" in warning  # the folder's tables
     assert "departed" in warning
     # the rep row is the KPI report's; the forecast gives the deals to the accounts' reps (QA3b)
     assert "in the KPI report" in warning
@@ -165,6 +165,12 @@ def test_an_account_owned_by_a_rep_not_in_the_roster_is_a_departed_reps(tmp_path
     accounts = TABLES["accounts.csv"].replace("A4,Dyna,40,R2", "A4,Dyna,40,R7")
     crm = write_crm(tmp_path / "crm", override={"accounts.csv": accounts})
     data = load_crm(crm)
-    assert [w for w in data.warnings if w.startswith("rep R7 owns 1 account(s) in accounts.csv")]
+    # the table named with its folder, as the roster is; one from elsewhere by its path (QA71 F4)
+    assert [w for w in data.warnings if w.startswith(f"rep R7 owns 1 account(s) in {crm.name}/accounts.csv ")]
     code, output = _run("--crm", crm, "--period", "2026Q1", "--out", tmp_path / "out")
     assert code == 0, output
+    elsewhere = tmp_path / "ext" / "my_accounts.csv"  # --accounts: that file, not the folder's
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(accounts, encoding="utf-8")
+    data = load_crm(crm, accounts_path=elsewhere)
+    assert [w for w in data.warnings if w.startswith(f"rep R7 owns 1 account(s) in {elsewhere} ")]

@@ -322,10 +322,10 @@ def test_deals_on_accounts_the_crm_does_not_list_and_won_deals_of_nothing_are_na
     crm = write_crm(tmp_path / "crm", override={"opportunities.csv": opps})
     said = load_crm(crm).warnings
     assert (
-        "opportunities.csv: 2 opportunities on 1 account not in accounts.csv (Z99; rows 2, 4): counted "
-        "in their rep's and the team's KPIs; with a plan, in no territory"
+        "crm/opportunities.csv: 2 opportunities on 1 account not in crm/accounts.csv (Z99; rows 2, 4): "
+        "counted in their rep's and the team's KPIs; with a plan, in no territory"
     ) in said
-    assert any(w.startswith("opportunities.csv: 1 won deal(s) of amount 0 (rows 3)") for w in said)
+    assert any(w.startswith("crm/opportunities.csv: 1 won deal(s) of amount 0 (rows 3)") for w in said)
     assert not any(
         "not in accounts.csv" in w or "amount 0" in w for w in load_crm(write_crm(tmp_path / "ok")).warnings
     )

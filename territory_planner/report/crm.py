@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -877,12 +877,29 @@ def load_crm(
     # only once the run's errors were fixed), and once per command (F9: `report --forecast-horizon` loads
     # the CRM again for the forecast and printed each warning twice)
     warnings = [*warnings, *late_closes(tables), *unknown_accounts(tables), *meeting_notes(tables)]
+    # a table of the folder as the roster is named (crm/opportunities.csv), one from elsewhere by its path
+    named = {
+        SPECS[name].file: f"{crm_dir.name}/{path.name}" if path.parent == crm_dir else str(path)
+        for name, path in paths.items()
+        if path.is_file()
+    }
+    warnings = [_named(w, named) for w in warnings]
     for warning in warnings:
         if warning not in said:
             log.warning("%s", warning)
     if problems.problems:
         raise InputError(problems.located())
     return CrmData(tables=tables, missing=missing, warnings=warnings, departed=departed, roster_source=source)
+
+
+def _named(warning: str, shown: Mapping[str, str]) -> str:
+    """A warning's bare table names (``accounts.csv``) as ``shown`` names them (QA71 F4: "in accounts.csv"
+    for the accounts of ``--accounts ext/my_accounts.csv``); a name already in a path (the roster's
+    ``crm/reps.csv``) is left as it is."""
+    for bare, path in shown.items():
+        if path != bare:  # the path as a literal replacement (a Windows path's backslashes kept)
+            warning = re.sub(rf"(?<![\w/.\\-]){re.escape(bare)}\b", path.replace("\\", "\\\\"), warning)
+    return warning
 
 
 def _labels(frame: pd.DataFrame, column: str) -> pd.Series:
