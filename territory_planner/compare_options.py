@@ -86,6 +86,9 @@ def _effective(name: str, value: Any, config: dict[str, Any]) -> Any:
     return value
 
 
+HASHED = "sha256 "  # the key of an input told apart by its contents
+
+
 def plans_settings(plans: list[PlanFolder]) -> list[dict[str, Setting]]:
     """``folder_settings`` of each plan, an input compared by its path as written wherever one of the
     plans records no hash for it (QA71 F3: a plan and its copy without manifest.json, the same CRM folder,
@@ -100,9 +103,6 @@ def plans_settings(plans: list[PlanFolder]) -> list[dict[str, Setting]]:
                 if name in s and s[name].key.startswith(HASHED):
                     s[name] = Setting(s[name].value, _key(s[name].value))
     return settings
-
-
-HASHED = "sha256 "  # the key of an input told apart by its contents
 
 
 def folder_settings(plan: PlanFolder) -> dict[str, Setting]:

@@ -397,11 +397,12 @@ def _group(
         if around is None and len(exclude) % 2 == 1:
             around = group(cells, cell_pieces, no_band)
         return dataclasses.replace(around, connected=False, basis="homes") if around else None
-    grouping = group(plan, None if adj is None else design.Pieces.of_plan(adj, plan, p))
+    pieces = None if adj is None else design.Pieces.of_plan(adj, plan, p)  # the first plan's, once
+    grouping = group(plan, pieces)
     weigh = (
         None
         if build is None
-        else _Weighing.of(problem, spec, plan, group, adj, backend, budget, solve_kw, build)
+        else _Weighing.of(problem, spec, plan, group, pieces, backend, budget, solve_kw, build)
     )
     if grouping is not None and grouping.connected is False and np.isfinite(tol).any() and weigh is not None:
         compact = _compact_instead(weigh, grouping)
@@ -420,7 +421,6 @@ def _group(
         # cities, 16 reps in 2 regions, districts at +-4%: exit 3 at 37 s of 90, though the reps' own
         # districts meet the band): group the reps by travel alone, regions kept, and let the second solve
         # put the district rows on that grouping
-        pieces = None if adj is None else design.Pieces.of_plan(adj, plan, p)
         free = group(plan, pieces, np.full_like(tol, np.inf))
         if free is not None:
             return dataclasses.replace(free, basis="travel, band left to the second solve")
@@ -452,14 +452,15 @@ COMPACT_MIN_SECONDS = 8.0  # time left, after the first plan, below which the ba
 
 @dataclass(frozen=True)
 class _Weighing:
-    """What another grouping of the first plan's territories is weighed with: the model, the first plan,
-    the grouping MIP (``group``), the units' adjacency, and ``build`` for a grouping's model."""
+    """What another grouping of the first plan's territories is weighed with: the model, the first plan
+    and its connected pieces on the map, the grouping MIP (``group``), and ``build`` for a grouping's
+    model."""
 
     problem: TerritoryProblem
     spec: ModelSpec
     plan: np.ndarray
     group: Callable[..., design.Grouping | None]
-    adj: Adjacency
+    pieces: design.Pieces
     backend: Backend
     budget: TimeBudget
     solve_kw: dict[str, Any]
@@ -472,24 +473,22 @@ class _Weighing:
         spec: ModelSpec,
         plan: np.ndarray,
         group: Callable[..., design.Grouping | None],
-        adj: Adjacency | None,
+        pieces: design.Pieces | None,
         backend: Backend,
         budget: TimeBudget,
         solve_kw: dict[str, Any],
         build: Callable[[TerritoryProblem], ModelSpec],
     ) -> _Weighing | None:
-        """None when no other grouping is weighed: no adjacency, a model above ``COMPACT_PAIRS`` pairs
-        (the LP would take the second solve's time), or less than ``COMPACT_MIN_SECONDS`` left (the second
-        solve of another grouping starts from no plan and its districts need the contiguity stage: at 5 to
-        8 s on NC it ended 1.5-3.2% above the band's grouping with a district still in pieces, QA55 F1)."""
-        if adj is None or int(spec.allowed.sum()) > COMPACT_PAIRS:
+        """None when no other grouping is weighed: no adjacency (no ``pieces``), a model above
+        ``COMPACT_PAIRS`` pairs (the LP would take the second solve's time), or less than
+        ``COMPACT_MIN_SECONDS`` left (the second solve of another grouping starts from no plan and its
+        districts need the contiguity stage: at 5 to 8 s on NC it ended 1.5-3.2% above the band's grouping
+        with a district still in pieces, QA55 F1)."""
+        if pieces is None or int(spec.allowed.sum()) > COMPACT_PAIRS:
             return None
         if budget.limited and budget.remaining() < COMPACT_MIN_SECONDS:
             return None
-        return cls(problem, spec, plan, group, adj, backend, budget, solve_kw, build)
-
-    def pieces(self) -> design.Pieces:
-        return design.Pieces.of_plan(self.adj, self.plan, self.problem.n_reps)
+        return cls(problem, spec, plan, group, pieces, backend, budget, solve_kw, build)
 
     def lp(self, district: np.ndarray | None, deadline: float) -> float:
         """The LP bound of the model with ``district``'s rows (None: the model without district rows);
@@ -522,7 +521,7 @@ def _compact_instead(weigh: _Weighing, grouping: design.Grouping) -> design.Grou
     rows is feasible; None otherwise. QA51 F4: on NC's 100 counties at +-4% the band's grouping
     interleaved (D01 = {R1, R3}, D02 = {R2, R4}) and its connected plan was 33,115, where the grouping by
     neighbours, connected at once and 9% off the band on the first plan, has an optimum of 30,110."""
-    free = weigh.group(weigh.plan, weigh.pieces(), np.full(len(weigh.problem.measures), np.inf))
+    free = weigh.group(weigh.plan, weigh.pieces, np.full(len(weigh.problem.measures), np.inf))
     if free is None or free.connected is not True or design.same_grouping(free.district, grouping.district):
         return None
     if free.travel > (1.0 - COMPACT_GAIN) * grouping.travel:
@@ -560,11 +559,10 @@ def _ranked_by_lp(weigh: _Weighing, grouping: design.Grouping) -> design.Groupin
     best, least = grouping, bound(grouping)
     if least <= (1.0 + margin) * bound(None):
         return grouping  # the district rows cost the chosen grouping (next to) nothing: none can gain
-    pieces = weigh.pieces()
     no_band = np.full(len(weigh.problem.measures), np.inf)
     seen = [grouping.district]
     while len(seen) < RANKED and time.perf_counter() < end:
-        other = weigh.group(weigh.plan, pieces, no_band, exclude=tuple(seen))
+        other = weigh.group(weigh.plan, weigh.pieces, no_band, exclude=tuple(seen))
         if other is None or other.connected is not True:
             break
         seen.append(other.district)

@@ -723,8 +723,9 @@ def test_of_the_connected_groupings_the_design_keeps_the_one_of_least_lp(tmp_pat
     for first in range(3):
         group = offers([first, *[k for k in range(3) if k != first]])
 
+        pieces = design.Pieces.of_plan(adj, plan, problem.n_reps)
         weigh = _Weighing.of(
-            problem, spec, plan, group, adj, get_backend("highs"), TimeBudget.seconds(30.0), kw, build
+            problem, spec, plan, group, pieces, get_backend("highs"), TimeBudget.seconds(30.0), kw, build
         )
         assert weigh is not None
         chosen = _ranked_by_lp(weigh, grouping(offered[first]))
@@ -1226,7 +1227,7 @@ def test_another_grouping_replaces_the_chosen_one_only_for_a_real_lp_gain() -> N
             return lps["none" if district is None else str(district.tolist())]
 
         weigh = SimpleNamespace(
-            budget=TimeBudget.seconds(30.0), lp=lp, solve_kw={"gap": gap}, pieces=lambda: None,
+            budget=TimeBudget.seconds(30.0), lp=lp, solve_kw={"gap": gap}, pieces=None,
             problem=SimpleNamespace(measures=("potential",)), group=group, plan=np.arange(4),
         )  # fmt: skip
         return _ranked_by_lp(weigh, grouping(chosen)).district.tolist(), len(asked)  # type: ignore[arg-type]
