@@ -37,13 +37,18 @@ def file_sha256(path: Path) -> str:
 
 
 def path_sha256(path: Path) -> str | None:
-    """Hash of a file, or of a folder's files (names and contents, sorted); None when missing."""
+    """Hash of a file, or of the tables a CRM folder is read from (names and contents, sorted); None
+    when missing. The folder's other files are not its contents: an Excel lock file (``~$quotas.xlsx``),
+    a ``.DS_Store`` or a notes file beside the tables made ``compare`` list ``--crm`` as differing between
+    two plans of the same CRM and a sweep solve its points again."""
     if path.is_file():
         return file_sha256(path)
     if not path.is_dir():
         return None
+    from territory_planner.report.crm import table_files
+
     h = hashlib.sha256()
-    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+    for child in sorted(table_files(path)):
         h.update(str(child.relative_to(path)).encode())
         h.update(file_sha256(child).encode())
     return h.hexdigest()

@@ -655,3 +655,42 @@ def test_one_crm_folder_written_as_two_paths_is_no_difference(
             [a, _with_crm(_plan(tmp_path / "o", reps), Path("other"))], tmp_path / "ao"
         ).differing_options()
     )
+
+
+def test_files_beside_the_crm_tables_are_not_the_crms_contents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Excel lock file, a .DS_Store, notes or a subfolder beside the tables made the CRM folder's hash
+    differ, so `compare` listed `--crm` as differing between two plans of the same CRM (and a sweep solved
+    its points again). The hash covers the tables the reader reads: a change to one of them still differs,
+    and so does a table that appears (a workbook beside no CSV)."""
+    from territory_planner.manifest import path_sha256
+
+    monkeypatch.chdir(tmp_path)
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A1\n", encoding="utf-8")
+    reps = {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"}
+
+    def made(folder: Path) -> Path:
+        _with_crm(_plan(folder, reps), crm)
+        manifest = {"inputs": {"crm": {"path": str(crm.resolve()), "sha256": path_sha256(crm)}}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    before = path_sha256(crm)
+    a = made(tmp_path / "a")
+    (crm / "~$quotas.xlsx").write_bytes(b"lock")
+    (crm / ".DS_Store").write_bytes(b"\x00\x01")
+    (crm / "notes.txt").write_text("Q3 numbers are preliminary", encoding="utf-8")
+    (crm / "old").mkdir()
+    (crm / "old" / "opportunities.csv").write_text("opportunity_id,account_id\nO9,A9\n", encoding="utf-8")
+    assert path_sha256(crm) == before
+    b = made(tmp_path / "b")
+    assert "crm" not in compare([a, b], tmp_path / "ab").differing_options()
+    (crm / "quotas.xlsx").write_bytes(b"a workbook")
+    assert path_sha256(crm) != before
+    (crm / "quotas.xlsx").unlink()
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A2\n", encoding="utf-8")
+    assert path_sha256(crm) != before
+    assert "crm" in compare([a, made(tmp_path / "c")], tmp_path / "ac").differing_options()

@@ -269,6 +269,17 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     return frame.reset_index(drop=True)
 
 
+def table_files(crm_dir: Path) -> list[Path]:
+    """The files in the folder that a CRM table is read from (``name.csv``, ``name.xlsx``, ``name.xlsm``
+    for each table the reader knows, whichever exist): what the folder's hash covers."""
+    return [
+        p
+        for name in SPECS
+        for p in (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS)))
+        if p.is_file()
+    ]
+
+
 def _table_path(crm_dir: Path, name: str, problems: _Collector) -> Path:
     """``name.csv``, else ``name.xlsx``/``name.xlsm`` in the folder (the CSV path when none exists)."""
     found = [
