@@ -52,6 +52,7 @@ from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate, locate_added
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
+from territory_planner.optimize.background import share_cores
 from territory_planner.options import (
     BAND_OPTIONS,
     DEFAULT_TOLERANCE,
@@ -756,6 +757,8 @@ def _executor_results(
             problem = Problem(COMMAND_LINE, None, "--address", f"{what}: {exc}", address or "")
             raise InputError(problem) from None
         futures: dict[Any, SweepPoint] = {}
+        if not address:  # the points run in this process's threads: each counts its share of the cores
+            share_cores(workers)
         try:
             running = as_completed()
             try:
@@ -770,13 +773,20 @@ def _executor_results(
                 client.cancel(list(futures))
         finally:
             client.close()
+            share_cores(1)
         return
     if workers <= 1:
         while waiting:  # one at a time, so that the next point can start from this one's plan
             for point, args in take_ready(True, 1):
                 yield point, run_point(*args)
         return
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # each worker's run counts its share of the cores for the copies of the whole model it starts
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=share_cores,
+        initargs=(workers,),
+    )
     try:
         local: dict[cf.Future[dict[str, Any]], SweepPoint] = {}
         while waiting or local:

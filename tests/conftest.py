@@ -13,6 +13,17 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.options import PlanOptions, build_options
 
 
+@pytest.fixture(autouse=True)
+def _one_copy_beside(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs start one copy of the whole model beside the search, as on the 2-core machines
+    the suite is run and measured on, whatever cores the machine running it has (copies with other
+    seeds on spare cores, ``background.Portfolio``). Tests marked ``portfolio`` lift it."""
+    if request.node.get_closest_marker("portfolio") is None:
+        from territory_planner.optimize import background
+
+        monkeypatch.setattr(background, "PORTFOLIO_MOST", 1)
+
+
 def write_instance(folder: Path, accounts: list[dict], reps: list[dict]) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     a, r = folder / "accounts.csv", folder / "reps.csv"

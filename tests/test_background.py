@@ -152,6 +152,7 @@ class _Member:
         self.deadline = ends
         self.seed = 0
         self.live = SimpleNamespace(taken=0)
+        self.taken = 0
         self.waits: list[float] = []  # the grace of each ``finish(stop=True)``
 
     def running(self) -> bool:

@@ -36,7 +36,7 @@ def _note(source: str, objective: float, status: SolveStatus = SolveStatus.OPTIM
         finish=lambda **_kw: result,
         bound=118_811.8,
         gap=0.001,
-        live=SimpleNamespace(taken=0),
+        taken=0,
     )
     pipeline._collect_beside(run, beside, "lp")
     assert len(notes) == 1

@@ -132,7 +132,7 @@ class Run:
     cluster_plan: np.ndarray | None = None  # that solution in whole units
     proven: bool = False
     whole_unproven: bool = False  # the whole model ran from a plan and stopped short of a proof
-    beside: background.WholeModel | None = None  # the whole model in HiGHS beside the other stages
+    beside: background.Member | None = None  # the whole model in HiGHS beside the other stages
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     history: list[dict[str, object]] = field(default_factory=list)  # each new plan or bound, in order
@@ -1378,7 +1378,7 @@ def _with_whole_model(source: str) -> str:
     return f"{source}+whole_model" if source else "whole_model"
 
 
-def _take_beside_plan(run: Run, member: background.WholeModel) -> bool:
+def _take_beside_plan(run: Run, member: background.Member) -> bool:
     """HiGHS's best plan so far, reported by its improving-solution callback while it runs, kept when
     it beats the run's (checked like any plan): the search then works from it at once, where it used to
     see HiGHS's plans only when the whole model ended."""
@@ -1399,7 +1399,9 @@ def _start_beside(run: Run) -> None:
     ``--seed`` says, so that plain PuLP + HiGHS's own path is the member with the most time; the run's
     seed goes to the copy that races it (``_race_beside``). GB, 865 cities x 12 reps at potential +-37%,
     workload +-5%, 8 s (QA14): with seeds 3 and 4 the member ran those seeds from 0.3 s and found no
-    plan, and the copy with the default seed, started at 1.9 s, needed until 8.1 s (plain: 6.4 s)."""
+    plan, and the copy with the default seed, started at 1.9 s, needed until 8.1 s (plain: 6.4 s).
+    On a machine with more cores than the search and one copy use, copies with other seeds run too
+    (``background.portfolio_size``, ``background.Portfolio``), the run's seed the first of them."""
     spec = run.spec
     budgeted = spec.budget is not None or spec.rep_budget_share is not None
     most = BESIDE_PAIRS_BUDGET if budgeted else BESIDE_PAIRS
@@ -1407,20 +1409,27 @@ def _start_beside(run: Run) -> None:
         return
     if not background.available(run.backend):
         return
-    run.progress("the whole model runs in HiGHS beside the other stages")
-    run.beside = background.WholeModel(
-        spec,
-        run.backend,
-        deadline=run.deadline,
-        gap=max(run.gap, OPTIMALITY_TOL),
-        seed=0,
-        threads=run.threads,
-    )
+    copies = background.portfolio_size(run.threads)
+    gap = max(run.gap, OPTIMALITY_TOL)
+    if copies == 1:
+        run.progress("the whole model runs in HiGHS beside the other stages")
+        run.beside = background.WholeModel(
+            spec, run.backend, deadline=run.deadline, gap=gap, seed=0, threads=run.threads
+        )
+    else:  # cores to spare: copies with other seeds too, the run's own first (``background.Portfolio``)
+        seeds = list(dict.fromkeys([0, run.seed or 1, *range(1, copies + 1)]))[:copies]
+        run.progress(
+            f"the whole model runs in HiGHS beside the other stages, {copies} copies (seeds "
+            f"{', '.join(map(str, seeds))})"
+        )
+        run.beside = background.Portfolio(
+            spec, run.backend, deadline=run.deadline, gap=gap, seeds=seeds, threads=run.threads
+        )
     if run.incumbent is not None:  # today's alignment
         run.beside.offer(run.incumbent)
 
 
-def _race_beside(run: Run, beside: background.WholeModel) -> bool:
+def _race_beside(run: Run, beside: background.Member) -> bool:
     """With no plan yet, this thread has nothing left to do but wait for the whole model beside. Instead
     a second copy of it runs with another seed (the run's own, or 1 when that is HiGHS's default one
     the member beside already runs), and the first to end gives its plan or proof, the
@@ -1430,6 +1439,15 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
     if not background.available(run.backend) or left < RACE_MIN_SECONDS:
         _collect_beside(run, beside, "whole_model", stop=False)
         return False
+    if isinstance(beside, background.Portfolio):  # its copies with other seeds race already
+        run.progress("waiting for the whole model beside (its copies race with their seeds)")
+        while beside.running() and time.perf_counter() < run.deadline:
+            time.sleep(0.1)
+            run.raise_bound(beside.bound)
+            if _take_beside_plan(run, beside) and run.lp is not None and not run.done():
+                return True  # the search works on the plan on this core, the copies go on beside it
+        _collect_beside(run, beside, "whole_model", stop=run.incumbent is not None or run.done())
+        return True
     run.progress("waiting for the whole model beside, raced by a copy with another seed")
     twin = background.WholeModel(
         run.spec,
@@ -1471,7 +1489,7 @@ def _race_beside(run: Run, beside: background.WholeModel) -> bool:
 
 def _collect_beside(
     run: Run,
-    beside: background.WholeModel,
+    beside: background.Member,
     start_source: str,
     *,
     stop: bool | None = None,
@@ -1529,7 +1547,7 @@ def _collect_beside(
         how = "stopped at the end of the time given to this solve"
     copy = f" (the copy with seed {beside.seed})" if getattr(beside, "raced", False) else ""
     run.notes.append(
-        f"the whole model{copy} ran in HiGHS beside the other stages ({how}, {beside.live.taken} plan(s) "
+        f"the whole model{copy} ran in HiGHS beside the other stages ({how}, {beside.taken} plan(s) "
         f"of the search handed to it): {found}"
     )
 

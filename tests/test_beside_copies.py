@@ -1,0 +1,210 @@
+"""Copies of the whole model with other seeds beside the search, on machines with cores to spare
+(``optimize.background.Portfolio``), and the cores a run counts (control-group quotas, a sweep's share)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from territory_planner import api
+from territory_planner.optimize import background, repair
+from territory_planner.solvers import get_backend
+from territory_planner.solvers.base import SolveStatus
+from tests.conftest import options_for, random_accounts, write_instance
+
+pytestmark = pytest.mark.portfolio
+
+
+def _spec(tmp: Path, n: int, reps: int, seed: int, tolerance: float):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    rep_rows = [
+        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
+        for j in range(reps)
+    ]
+    a, r = write_instance(tmp, random_accounts(rng, n), rep_rows)
+    opts = options_for(a, r, tolerance=tolerance)
+    _, problem = api.load(opts)
+    return opts, api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+
+
+@pytest.mark.parametrize(
+    ("files", "cpus"),
+    [
+        ({"cpu.max": "200000 100000\n"}, 2.0),
+        ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"quota": "-1\n", "period": "100000\n"}, None),
+        ({"quota": "400000\n", "period": "100000\n"}, 4.0),
+        ({}, None),  # no control group files: unknown
+    ],
+)
+def test_the_control_groups_cpu_quota_is_read(
+    tmp_path: Path, files: dict[str, str], cpus: float | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="ascii")
+    layout = ((str(tmp_path / "cpu.max"), None), (str(tmp_path / "quota"), str(tmp_path / "period")))
+    assert background.cgroup_cpus(layout) == cpus
+
+
+def test_a_container_quota_caps_the_cores_a_run_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container given 2 CPUs of a 16-core host sees 16 in its affinity: the run counts 2 (and 1 with
+    half a CPU), so it starts no more copies than it has CPUs for."""
+    monkeypatch.setattr(background.os, "sched_getaffinity", lambda _pid: set(range(16)))
+    monkeypatch.setattr(background, "cgroup_cpus", lambda: 2.0)
+    assert background.cores() == 2
+    assert background.portfolio_size(1) == 1
+    monkeypatch.setattr(background, "cgroup_cpus", lambda: 0.5)
+    assert background.cores() == 1
+    assert not background.available(get_backend("highs"))  # no second core: nothing runs beside
+    monkeypatch.setattr(background, "cgroup_cpus", lambda: None)
+    assert background.cores() == 16
+
+
+@pytest.mark.parametrize(
+    ("cores", "threads", "share", "copies"),
+    [(1, 1, 1, 1), (2, 1, 1, 1), (3, 1, 1, 2), (4, 1, 1, 3), (16, 1, 1, 4), (8, 2, 1, 3), (8, 1, 4, 1)],
+)
+def test_one_copy_per_core_the_search_leaves(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int, share: int, copies: int
+) -> None:
+    monkeypatch.setattr(background, "cores", lambda: cores)
+    background.share_cores(share)
+    try:
+        assert background.portfolio_size(threads) == copies
+    finally:
+        background.share_cores(1)
+
+
+def test_a_portfolio_ends_with_a_proven_plan_and_a_valid_bound(tmp_path: Path) -> None:
+    _, spec = _spec(tmp_path, 120, 4, 3, 0.08)
+    portfolio = background.Portfolio(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 60, gap=1e-4, seeds=[0, 1, 2], threads=1
+    )
+    assert [m.seed for m in portfolio.members] == [0, 1, 2]
+    res = portfolio.finish(stop=False)
+    assert not portfolio.running()
+    assert not any(m.running() for m in portfolio.members)
+    assert res is not None
+    assert res.status == SolveStatus.OPTIMAL
+    assert res.unit_rep is not None
+    assert repair.feasible(spec, res.unit_rep)
+    objective = float(spec.objective[np.arange(len(res.unit_rep)), res.unit_rep].sum())
+    assert res.bound is not None
+    assert res.bound <= objective * (1 + 1e-9)
+    assert objective <= res.bound * (1 + 2e-4)
+    assert portfolio.seed in (0, 1, 2)
+
+
+class _Copy:
+    """A stand-in copy: runs until cancelled, or ends at once with ``result``."""
+
+    def __init__(self, seed: int, result: repair.MipResult | None, plan: np.ndarray | None = None) -> None:
+        self.seed, self.result, self.plan = seed, result, plan
+        self.live = SimpleNamespace(cancel=threading.Event(), taken=0)
+        self.ended = threading.Event()
+        self.offered: list[np.ndarray] = []
+        self.bound = float(seed)
+        if result is not None:
+            self.ended.set()
+
+    def running(self) -> bool:
+        if self.live.cancel.is_set():
+            self.ended.set()
+        return not self.ended.is_set()
+
+    @property
+    def taken(self) -> int:
+        return len(self.offered)
+
+    def offer(self, plan: np.ndarray) -> None:
+        self.offered.append(plan)
+
+    def new_plan(self) -> np.ndarray | None:
+        plan, self.plan = self.plan, None
+        return plan
+
+    def finish(self, *, stop: bool, grace: float = 0.0) -> repair.MipResult | None:  # noqa: ARG002
+        if stop:
+            self.live.cancel.set()
+        self.running()
+        return self.result
+
+
+def _portfolio(monkeypatch: pytest.MonkeyPatch, copies: list[_Copy], spec: object) -> background.Portfolio:
+    made = iter(copies)
+    monkeypatch.setattr(background, "WholeModel", lambda *_a, **_k: next(made))
+    return background.Portfolio(
+        spec,  # type: ignore[arg-type]
+        get_backend("highs"),
+        deadline=time.perf_counter() + 60,
+        gap=1e-4,
+        seeds=[c.seed for c in copies],
+        threads=1,
+    )
+
+
+def test_the_first_proof_ends_every_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy that proves the optimum ends the others at once (their cancel set), the portfolio says it
+    has ended (the search's steps watch ``ended``), and ``finish`` returns the proof, named by its seed."""
+    proof = repair.MipResult(np.zeros(3, dtype=np.int64), 5.0, 5.0, SolveStatus.OPTIMAL, 0, 0, 0.1)
+    copies = [_Copy(0, None), _Copy(1, None), _Copy(2, proof)]
+    portfolio = _portfolio(monkeypatch, copies, None)
+    assert portfolio.ended.wait(2.0)
+    assert not portfolio.running()
+    assert copies[0].live.cancel.is_set()
+    assert copies[1].live.cancel.is_set()
+    assert portfolio.finish(stop=False) is proof
+    assert portfolio.seed == 2
+    assert portfolio.bound == 2.0  # the best of the copies' bounds
+
+
+def test_without_a_proof_the_best_plan_of_the_copies_is_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    worse = repair.MipResult(np.zeros(3, dtype=np.int64), 9.0, 4.0, SolveStatus.FEASIBLE, 0, 0, 1.0)
+    better = repair.MipResult(np.ones(3, dtype=np.int64), 7.0, 4.5, SolveStatus.FEASIBLE, 0, 0, 1.0)
+    none = repair.MipResult(None, None, 4.2, SolveStatus.NO_SOLUTION, 0, 0, 1.0)
+    portfolio = _portfolio(monkeypatch, [_Copy(0, worse), _Copy(1, none), _Copy(3, better)], None)
+    assert portfolio.finish(stop=True) is better
+    assert portfolio.seed == 3
+
+
+def test_a_plan_one_copy_finds_is_handed_to_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = np.array([1, 0, 1])
+    copies = [_Copy(0, None), _Copy(1, None, plan), _Copy(2, None)]
+    portfolio = _portfolio(monkeypatch, copies, None)
+    got = portfolio.new_plan()
+    assert got is not None
+    assert (got == plan).all()
+    assert [len(c.offered) for c in copies] == [1, 0, 1]
+    assert portfolio.new_plan() is None  # reported once
+    search_plan = np.array([0, 0, 1])
+    portfolio.offer(search_plan)  # the search's plans go to every copy
+    assert all(c.offered[-1] is search_plan for c in copies)
+    assert portfolio.taken == 5
+    portfolio.finish(stop=True)
+
+
+def test_a_run_on_four_cores_races_three_copies_and_keeps_a_valid_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With four cores the run starts three copies (HiGHS's default seed, then the run's, then the next),
+    says so, and ends with a plan within its bands whose bound holds, the note naming the copy."""
+    if background.cores() < 2:
+        pytest.skip("the whole model runs beside only with two cores")
+    monkeypatch.setattr(background, "cores", lambda: 4)
+    opts, spec = _spec(tmp_path, 200, 6, 11, 0.04)
+    messages: list[str] = []
+    options = options_for(opts.accounts, opts.reps, tolerance=0.04, time_limit=20, seed=5)
+    out = api.solve(options, messages.append)
+    assert any("3 copies (seeds 0, 5, 1)" in m for m in messages)
+    s = out.summary
+    assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
+    assert repair.feasible(spec, out.plan.unit_rep)
+    objective = float(spec.objective[np.arange(len(out.plan.unit_rep)), out.plan.unit_rep].sum())
+    assert objective == pytest.approx(s["objective"], rel=1e-9)
+    assert any("beside" in note and "the copy with seed" in note for note in s["notes"])
