@@ -15,21 +15,10 @@ from territory_planner import api
 from territory_planner.optimize import background, repair
 from territory_planner.solvers import get_backend
 from territory_planner.solvers.base import SolveStatus
-from tests.conftest import options_for, random_accounts, write_instance
+from tests.conftest import options_for
+from tests.test_background import _spec
 
 pytestmark = pytest.mark.portfolio
-
-
-def _spec(tmp: Path, n: int, reps: int, seed: int, tolerance: float):  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(seed)
-    rep_rows = [
-        {"rep_id": f"R{j}", "lat": float(rng.uniform(31, 44)), "lon": float(rng.uniform(-110, -78))}
-        for j in range(reps)
-    ]
-    a, r = write_instance(tmp, random_accounts(rng, n), rep_rows)
-    opts = options_for(a, r, tolerance=tolerance)
-    _, problem = api.load(opts)
-    return opts, api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
 
 
 @pytest.mark.parametrize(
