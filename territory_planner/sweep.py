@@ -52,7 +52,6 @@ from territory_planner.io.labels import first_few
 from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate, locate_added
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
-from territory_planner.optimize.background import share_cores
 from territory_planner.options import (
     BAND_OPTIONS,
     DEFAULT_TOLERANCE,
@@ -637,6 +636,7 @@ def run_point(
     sweep still says which point's plan it kept. ``quiet``: the plan's warnings are not logged (they are
     in its summary.json), only errors."""
     from territory_planner import api
+    from territory_planner.optimize import background
 
     _stop_on_signals()
     start = time.perf_counter()
@@ -646,7 +646,8 @@ def run_point(
             "scenario": scenario,
             "sweep": {"point": Path(folder).name, "seed": seed[0] if seed else None},
         }
-        with _notes_unlogged(quiet):
+        # one copy of the whole model beside the search: the points share the machine's cores
+        with _notes_unlogged(quiet), background.one_copy():
             output = api.plan(
                 options,
                 Path(folder),
@@ -757,8 +758,6 @@ def _executor_results(
             problem = Problem(COMMAND_LINE, None, "--address", f"{what}: {exc}", address or "")
             raise InputError(problem) from None
         futures: dict[Any, SweepPoint] = {}
-        if not address:  # the points run in this process's threads: each counts its share of the cores
-            share_cores(workers)
         try:
             running = as_completed()
             try:
@@ -773,20 +772,13 @@ def _executor_results(
                 client.cancel(list(futures))
         finally:
             client.close()
-            share_cores(1)
         return
     if workers <= 1:
         while waiting:  # one at a time, so that the next point can start from this one's plan
             for point, args in take_ready(True, 1):
                 yield point, run_point(*args)
         return
-    # each worker's run counts its share of the cores for the copies of the whole model it starts
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=share_cores,
-        initargs=(workers,),
-    )
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         local: dict[cf.Future[dict[str, Any]], SweepPoint] = {}
         while waiting or local:

@@ -56,18 +56,17 @@ def test_a_container_quota_caps_the_cores_a_run_counts(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    ("cores", "threads", "share", "copies"),
-    [(1, 1, 1, 1), (2, 1, 1, 1), (3, 1, 1, 2), (4, 1, 1, 3), (16, 1, 1, 4), (8, 2, 1, 3), (8, 1, 4, 1)],
+    ("cores", "threads", "copies"),
+    [(1, 1, 1), (2, 1, 1), (3, 1, 2), (4, 1, 3), (16, 1, 4), (8, 2, 3), (8, None, 4)],
 )
 def test_one_copy_per_core_the_search_leaves(
-    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int, share: int, copies: int
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int | None, copies: int
 ) -> None:
     monkeypatch.setattr(background, "cores", lambda: cores)
-    background.share_cores(share)
-    try:
-        assert background.portfolio_size(threads) == copies
-    finally:
-        background.share_cores(1)
+    assert background.portfolio_size(threads) == copies
+    with background.one_copy():  # a sweep's point
+        assert background.portfolio_size(threads) == 1
+    assert background.portfolio_size(threads) == copies
 
 
 def test_a_portfolio_ends_with_a_proven_plan_and_a_valid_bound(tmp_path: Path) -> None:

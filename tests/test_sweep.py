@@ -536,33 +536,26 @@ def test_a_band_value_a_grid_balance_value_makes_good_is_no_grid_problem(
     assert json.loads(summary.read_text())["config"]["tolerance"] == {"potential": 0.1, "workload": 0.2}
 
 
-def test_a_sweeps_parallel_points_each_count_their_share_of_the_cores(
+@pytest.mark.portfolio
+def test_a_sweeps_points_run_one_copy_of_the_whole_model_beside_whatever_the_cores(
     scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Points solved side by side (a local pool's workers, a local Dask cluster's threads) must not each
-    start copies of the whole model for every core of the machine: the pool's workers are told their
-    share when they start, the local cluster's points while the sweep runs, and the share is lifted
-    after it."""
-    import concurrent.futures as cf
-
-    from territory_planner import sweep
+    """Each point is solved with one solver thread while other points share the machine (a pool's
+    workers, a Dask worker's threads): no point starts copies of the whole model for the spare cores a
+    plan of its own would use, and the machine's runs outside a sweep still do."""
     from territory_planner.optimize import background
 
-    pools: list[dict[str, object]] = []
+    monkeypatch.setattr(background, "cores", lambda: 8)
+    sizes: list[int] = []
+    size = background.portfolio_size
 
-    class Pool(cf.ProcessPoolExecutor):
-        def __init__(self, **kw: object) -> None:
-            pools.append(kw)
-            super().__init__(**kw)  # type: ignore[arg-type]
+    def recorded(threads: int | None) -> int:
+        sizes.append(size(threads))
+        return sizes[-1]
 
-    monkeypatch.setattr(sweep.cf, "ProcessPoolExecutor", Pool)
-    grid = {"tolerance": [0.1, 0.2]}
-    table = run_sweep(scenario, grid, tmp_path / "pool", workers=2)
+    monkeypatch.setattr(background, "portfolio_size", recorded)
+    table = run_sweep(scenario, {"tolerance": [0.1, 0.2]}, tmp_path / "s")
     assert list(table["status"]) == ["optimal", "optimal"]
-    assert len(pools) == 1
-    assert pools[0]["initializer"] is background.share_cores
-    assert pools[0]["initargs"] == (2,)
-    shares: list[int] = []
-    monkeypatch.setattr(sweep, "share_cores", shares.append)
-    run_sweep(scenario, grid, tmp_path / "dask", workers=2, executor="dask")
-    assert shares == [2, 1]
+    assert sizes
+    assert set(sizes) == {1}
+    assert size(1) == 4  # outside the sweep

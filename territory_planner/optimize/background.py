@@ -146,21 +146,31 @@ def cgroup_cpus(files: tuple[tuple[str, str | None], ...] = CGROUP_FILES) -> flo
 # 134,509 / 135,782 (plain PuLP + HiGHS 133,997; the run with one copy 137,944); 120 Quebec cities in
 # districts (QA64, 8 s): 75,395 / no plan / 74,979 (plain 75,029).
 PORTFOLIO_MOST = 4
-_core_share = 1  # processes sharing this machine's cores (a sweep's workers): ``share_cores``
+_one_copy_users = 0  # runs under ``one_copy`` (a sweep's points) in this process now
 
 
-def share_cores(processes: int) -> None:
-    """This process shares the machine's cores with ``processes - 1`` others like it (a sweep's pool
-    workers, points in a local Dask cluster's threads): the portfolio counts only its share."""
-    global _core_share
-    _core_share = max(1, int(processes))
+@contextmanager
+def one_copy() -> Iterator[None]:
+    """Runs inside start one copy of the whole model, whatever cores are spare: a sweep's points, each
+    solved with one solver thread while others share the machine (a local pool's workers, a Dask
+    worker's threads)."""
+    global _one_copy_users
+    with _switch_lock:
+        _one_copy_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _one_copy_users -= 1
 
 
 def portfolio_size(threads: int | None) -> int:
     """How many copies of the whole model run beside the search: one per core the search and the other
-    copies leave (each using ``threads``), at least one, at most ``PORTFOLIO_MOST``."""
-    spare = cores() // _core_share - 1
-    return max(1, min(PORTFOLIO_MOST, spare // max(1, threads or 1)))
+    copies leave (each using ``threads``), at least one, at most ``PORTFOLIO_MOST``; one under
+    ``one_copy``."""
+    if _one_copy_users:
+        return 1
+    return max(1, min(PORTFOLIO_MOST, (cores() - 1) // max(1, threads or 1)))
 
 
 def available(backend: Backend) -> bool:
