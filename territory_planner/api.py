@@ -413,6 +413,7 @@ class _Run:
     gap: float = 0.0
     solve_kw: dict[str, Any] = dataclasses.field(default_factory=dict)
     adj: Any = None
+    map_proof: str | None = None  # with --relax: the map pre-check's proof that no connected plan exists
     known: bool = False  # an adjacency can be had (an edge list, account polygons or areas)
 
 
@@ -571,8 +572,15 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
     }
     if options.contiguous or options.district_contiguous:
         run.adj = _adjacency(options, problem, run.inputs, run.joined)
-        if options.contiguous and not options.relax:  # a proof before any solve: pieces no plan covers
-            _check_map_pieces(spec, run.adj, run.lat, run.lon, run.free)
+        if options.contiguous:  # a proof before any solve: pieces no plan covers, reps walled in
+            try:
+                _check_map_pieces(spec, run.adj, run.lat, run.lon, run.free)
+            except InfeasibleError as proof:
+                if not options.relax:
+                    raise
+                # --relax goes on to the least violation, which the proof says no plan avoids (QA72 F1:
+                # "not by itself a proof" of a relaxed plan whose inputs are proven infeasible in 2.5 s)
+                run.map_proof = "; ".join([str(proof), *(c.message for c in proof.conflicts[:3])])
     # with --contiguous the base plan gets its share and the contiguity stages the rest
     base_share = _base_share(options, run.nested, run.adj, problem.n_reps, run.backend)
     contiguity = options.contiguous or options.district_contiguous
@@ -705,6 +713,9 @@ def _connected_plan(
         )  # fmt: skip
     if relaxed and (contiguity_info is not None or district_info is not None):
         result = _still_relaxed(run.spec, unit_rep, result)
+    if run.map_proof is not None and result.status == "relaxed" and not result.proven_infeasible:
+        note = f"relaxed: no plan meeting every constraint exists, proven before the solve: {run.map_proof}"
+        result = dataclasses.replace(result, proven_infeasible=True, notes=(*result.notes, note))
     elapsed = time.perf_counter() - run.start
     result = _connected_or_relaxed(
         result, contiguity_info, district_info, options, problem.n_reps, elapsed=elapsed

@@ -236,6 +236,52 @@ def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
     assert res.output.split("reps walled in by other homes")[1].split()[1] == "none"
 
 
+def test_a_relaxed_plan_of_a_walled_in_map_says_the_proof_and_no_bound_of_its_own(tmp_path: Path) -> None:
+    """QA72 F1: with --relax the map pre-check was skipped, so the least-violation plan of inputs proven
+    infeasible in a second said "not by itself a proof"; and a connected plan out of its bands gave its
+    own objective as the lower bound ("Lower bound 933,956" in report.html). The proof is now kept and said
+    (console, notes, report), and the bound is that of the plans meeting every constraint, or none."""
+    import json
+
+    # c0 - c1 - c2 - c3 with potentials 1.5, 0.5, 0.5, 1.5 and homes at c0 (R1) and c1 (R2): R1 is walled
+    # in at 1.5 where its band needs 1.8; the connected plan breaks both bands by 0.3, the split one
+    # (R1 c0 + c2, R2 c1 + c3) meets them with pieces away from home worth 2.0: the connected one is written
+    a = tmp_path / "accounts.csv"
+    pd.DataFrame(
+        {
+            "account_id": ["c0", "c1", "c2", "c3"],
+            "lat": 0.0,
+            "lon": [0.0, 0.1, 0.2, 0.3],
+            "potential": [1.5, 0.5, 0.5, 1.5],
+        }
+    ).to_csv(a, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 0.1]}).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nc0,c1\nc1,c2\nc2,c3\n", encoding="utf-8")
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--tolerance", "0.1", "--balance", "potential"]
+    args += ["--contiguous", "--adjacency", str(e), "--relax", "--time-limit", "10", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    said = text.split("RELAXED PLAN:")[1]
+    assert "no plan meeting every constraint exists" in said
+    assert "(proven" in said
+    assert "not by itself a proof" not in said
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["status"] == "relaxed"
+    assert s["contiguity"]["contiguous"]  # the connected plan out of its bands
+    assert s["proven_infeasible"] is True
+    assert s["gap"] is None
+    assert s["lower_bound"] is None or s["lower_bound"] > s["objective"] + 1e-9  # not its own objective
+    proof = [n for n in s["notes"] if "proven before the solve" in n]
+    assert proof
+    assert "the home unit of R1 (c0) reaches only 1 unit(s)" in proof[0]
+    report = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    assert "proven before the solve" in report
+
+
 @needs_flow
 @pytest.mark.parametrize("chosen", [False, True])
 def test_the_proof_is_claimed_only_for_homes_the_user_gave(chosen: bool) -> None:

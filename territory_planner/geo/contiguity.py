@@ -16,9 +16,10 @@ from territory_planner.geo.adjacency import Adjacency
 def bound_and_gap(lower: float, objective: float, *, connected: bool) -> tuple[float, float]:
     """The lower bound and gap of a plan after a contiguity stage, whose bound holds for connected plans.
     A connected plan's objective caps the bound (the bound is the least a connected plan can cost); a plan
-    still in several pieces is no plan of that model (written only with ``--relax``): its objective may lie
-    below the bound, which is kept as it is, and it has no gap to it (n/a, as the other relaxed plans;
-    before, the bound was cut down to the split plan's objective and the report said gap 0.000%)."""
+    still in several pieces, or connected but out of some bands (``connected`` False for both), is no plan
+    of that model (written only with ``--relax``): its objective may lie below the bound, which is kept as
+    it is, and it has no gap to it (n/a, as the other relaxed plans; before, the bound was cut down to the
+    plan's objective and the report said gap 0.000%, or gave the plan's objective as its lower bound)."""
     if not np.isfinite(lower):
         return float("nan"), float("nan")
     if not connected:
