@@ -47,6 +47,7 @@ class LiveMip:
         self._lock = threading.Lock()
         self._bound = -math.inf
         self._pending: np.ndarray | None = None
+        self._pending_counted = True  # whether the pending solution counts in ``taken`` when taken
         self._solution: np.ndarray | None = None
         self.taken = 0  # solutions handed over so far
         self.found = 0  # improving solutions the solver reported so far
@@ -59,10 +60,13 @@ class LiveMip:
         if math.isfinite(value) and value > self._bound:
             self._bound = value
 
-    def post(self, values: np.ndarray) -> None:
-        """A better solution for the solver; it replaces one not taken yet."""
+    def post(self, values: np.ndarray, *, counted: bool = True) -> None:
+        """A better solution for the solver; it replaces one not taken yet. ``counted``: it counts in
+        ``taken`` once the solver takes it up (a plan of the caller's search; not one another copy of
+        the same model found)."""
         with self._lock:
             self._pending = np.asarray(values, dtype=float)
+            self._pending_counted = counted
 
     def report_solution(self, values: np.ndarray) -> None:
         """The solver's new best solution (values in variable order), readable while it runs."""
@@ -79,7 +83,8 @@ class LiveMip:
     def take(self) -> np.ndarray | None:
         with self._lock:
             values, self._pending = self._pending, None
-        if values is not None:
+            counted = self._pending_counted
+        if values is not None and counted:
             self.taken += 1
         return values
 

@@ -97,6 +97,7 @@ class _Copy:
         self.live = SimpleNamespace(cancel=threading.Event(), taken=0)
         self.ended = threading.Event()
         self.offered: list[np.ndarray] = []
+        self.offered_counted: list[tuple[np.ndarray, bool]] = []
         self.bound = float(seed)
         if result is not None:
             self.ended.set()
@@ -107,11 +108,12 @@ class _Copy:
         return not self.ended.is_set()
 
     @property
-    def taken(self) -> int:
-        return len(self.offered)
+    def taken(self) -> int:  # the search's plans only, as ``LiveMip`` counts them
+        return sum(counted for _, counted in self.offered_counted)
 
-    def offer(self, plan: np.ndarray) -> None:
+    def offer(self, plan: np.ndarray, *, counted: bool = True) -> None:
         self.offered.append(plan)
+        self.offered_counted.append((plan, counted))
 
     def new_plan(self) -> np.ndarray | None:
         plan, self.plan = self.plan, None
@@ -173,7 +175,7 @@ def test_a_plan_one_copy_finds_is_handed_to_the_others(monkeypatch: pytest.Monke
     search_plan = np.array([0, 0, 1])
     portfolio.offer(search_plan)  # the search's plans go to every copy
     assert all(c.offered[-1] is search_plan for c in copies)
-    assert portfolio.taken == 5
+    assert portfolio.taken == 1  # the search's one plan, not the copies' shares nor a sum over copies
     portfolio.finish(stop=True)
 
 
@@ -196,3 +198,19 @@ def test_a_run_on_four_cores_races_three_copies_and_keeps_a_valid_plan(
     objective = float(spec.objective[np.arange(len(out.plan.unit_rep)), out.plan.unit_rep].sum())
     assert objective == pytest.approx(s["objective"], rel=1e-9)
     assert any("beside" in note and "the copy with seed" in note for note in s["notes"])
+
+
+def test_a_plan_another_copy_found_is_not_counted_as_the_searchs() -> None:
+    from territory_planner.solvers.base import LiveMip
+
+    live = LiveMip()
+    live.post(np.ones(3), counted=False)  # a copy's plan handed to this one
+    assert live.take() is not None
+    assert live.taken == 0
+    live.post(np.zeros(3))  # the search's
+    live.post(np.ones(3), counted=False)  # replaced before it was taken by a copy's: not counted
+    assert live.take() is not None
+    assert live.taken == 0
+    live.post(np.zeros(3))
+    assert live.take() is not None
+    assert live.taken == 1

@@ -253,9 +253,10 @@ class WholeModel:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def offer(self, plan: np.ndarray) -> None:
-        """A plan of the search (it satisfies the model): HiGHS takes it up before its next dive."""
-        self.live.post((plan[self._col_unit] == self._col_rep).astype(float))
+    def offer(self, plan: np.ndarray, *, counted: bool = True) -> None:
+        """A plan of the search (it satisfies the model): HiGHS takes it up before its next dive.
+        ``counted`` False: another copy's plan, not counted among the search's plans it took up."""
+        self.live.post((plan[self._col_unit] == self._col_rep).astype(float), counted=counted)
 
     def new_plan(self) -> np.ndarray | None:
         """HiGHS's best plan (a rep per unit) while it runs, when it has reported one since the last
@@ -349,7 +350,10 @@ class Portfolio:
 
     @property
     def taken(self) -> int:
-        return sum(member.taken for member in self.members)
+        """The search's plans taken up: every copy is handed each of them, the count is the most any
+        copy took up (QA73 F1: the sum over copies, with the plans they handed each other, said 25
+        plans of the search where it had handed over 7)."""
+        return max(member.taken for member in self.members)
 
     def offer(self, plan: np.ndarray) -> None:
         for member in self.members:
@@ -363,7 +367,7 @@ class Portfolio:
             if plan is not None:
                 for other in self.members:
                     if other is not member:
-                        other.offer(plan)
+                        other.offer(plan, counted=False)
                 return plan
         return None
 

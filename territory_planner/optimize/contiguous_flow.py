@@ -175,7 +175,7 @@ class FlowModel(background.WholeModel):
         """Its model is built: HiGHS takes up a plan offered from now on (one offered before is dropped)."""
         return self._model_vars >= 0
 
-    def offer(self, plan: np.ndarray) -> None:
+    def offer(self, plan: np.ndarray, *, counted: bool = True) -> None:
         """A connected plan, with a flow along a breadth-first tree of each part from its root."""
         if not self.built():
             return  # still building: the cut loop offers its next plan later
@@ -186,7 +186,7 @@ class FlowModel(background.WholeModel):
         flow = tree_flow(plan, self._parts, self._arc_index, self._graph, len(self._arcs[0]))
         if flow is None:
             return  # not connected: not a solution of this model
-        self.live.post(np.concatenate([x, flow]))
+        self.live.post(np.concatenate([x, flow]), counted=counted)
 
 
 def part_units(spec: ModelSpec, parts: list[Part]) -> list[int]:
