@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from territory_planner.manifest import current_sha256
 from territory_planner.options import DEFAULT_TOLERANCE, PlanOptions, flag_name
 
 if TYPE_CHECKING:
@@ -145,6 +147,8 @@ def plan_settings(summary: dict[str, Any], inputs: dict[str, Any] | None = None)
     # setting (QA70 F2: compare listed --crm as differing between a plan and its own rebalance)
     for name, entry in (inputs or {}).items():
         sha = entry.get("sha256") if isinstance(entry, dict) else None
+        if sha and isinstance(entry, dict) and entry.get("path"):  # a folder hashed the earlier way
+            sha = current_sha256(sha, Path(str(entry["path"])))
         if name in out and sha:
             out[name] = Setting(out[name].value, f"{HASHED}{sha}")
     hashes = summary.get("inputs_sha256")  # the plan's own record of its tables, first

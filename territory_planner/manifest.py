@@ -54,6 +54,25 @@ def path_sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
+def _all_files_sha256(path: Path) -> str:
+    """A folder's hash as manifests recorded it before 2026-12-06: every file in it, subfolders too."""
+    h = hashlib.sha256()
+    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(child.relative_to(path)).encode())
+        h.update(file_sha256(child).encode())
+    return h.hexdigest()
+
+
+def current_sha256(recorded: object, path: Path) -> object:
+    """A recorded hash in today's form: a folder's hash recorded the earlier way (every file in it) that
+    still matches the folder is its hash now (``path_sha256``), so that a plan, sweep point or report made
+    before the folder hash covered only the CRM tables is not "changed" for the files beside them (QA73
+    F3); any other hash as recorded."""
+    if isinstance(recorded, str) and path.is_dir() and recorded == _all_files_sha256(path):
+        return path_sha256(path)
+    return recorded
+
+
 def versions(solver: str | None = None) -> dict[str, str | None]:
     out: dict[str, str | None] = {"territory_planner": __version__, "python": platform.python_version()}
     for name in _PACKAGES:
@@ -158,7 +177,8 @@ def changed_inputs(
     for key, entry in inputs.items() if isinstance(inputs, dict) else ():
         where = str(entry.get("path")) if isinstance(entry, dict) else ""
         now = sha(Path(where)) if where else None
-        if now is None or now != entry.get("sha256"):
+        recorded = entry.get("sha256") if isinstance(entry, dict) else None
+        if now is None or (now != recorded and now != current_sha256(recorded, Path(where))):
             out.append((str(key), where, now is not None))
     return out
 

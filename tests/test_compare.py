@@ -694,3 +694,38 @@ def test_files_beside_the_crm_tables_are_not_the_crms_contents(
     (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A2\n", encoding="utf-8")
     assert path_sha256(crm) != before
     assert "crm" in compare([a, made(tmp_path / "c")], tmp_path / "ac").differing_options()
+
+
+def test_a_crm_folder_hashed_the_earlier_way_still_matches_while_it_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA73 F3: plans, sweep points and reports made before the folder hash covered only the CRM tables
+    recorded a hash of every file in the folder; with stray files beside the tables that hash no longer
+    equals the folder's, so an unchanged CRM was "changed since the plan was made", a sweep solved its
+    points again and compare listed --crm. Such a hash still matches while the folder is unchanged."""
+    from territory_planner.manifest import _all_files_sha256, changed_inputs, path_sha256
+
+    monkeypatch.chdir(tmp_path)
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A1\n", encoding="utf-8")
+    (crm / ".DS_Store").write_bytes(b"\x00\x01")
+    (crm / "~$quotas.xlsx").write_bytes(b"lock")
+    earlier = _all_files_sha256(crm)
+    assert earlier != path_sha256(crm)
+    reps = {"A1": "R1", "A2": "R1", "A3": "R2", "A4": "R2"}
+
+    def made(folder: Path, sha: str | None) -> Path:
+        _with_crm(_plan(folder, reps), crm)
+        manifest = {"inputs": {"crm": {"path": str(crm.resolve()), "sha256": sha}}}
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    old, new = made(tmp_path / "old", earlier), made(tmp_path / "new", path_sha256(crm))
+    recorded = {"crm": {"path": str(crm.resolve()), "sha256": earlier}}
+    assert changed_inputs(recorded) == []
+    assert "crm" not in compare([old, new], tmp_path / "on").differing_options()
+    (crm / "opportunities.csv").write_text("opportunity_id,account_id\nO1,A2\n", encoding="utf-8")
+    assert changed_inputs(recorded) == [("crm", str(crm.resolve()), True)]
+    later = made(tmp_path / "later", path_sha256(crm))
+    assert "crm" in compare([old, later], tmp_path / "ol").differing_options()
