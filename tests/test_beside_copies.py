@@ -37,8 +37,42 @@ def test_the_control_groups_cpu_quota_is_read(
 ) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="ascii")
-    layout = ((str(tmp_path / "cpu.max"), None), (str(tmp_path / "quota"), str(tmp_path / "period")))
+    layout = [(str(tmp_path / "cpu.max"), None), (str(tmp_path / "quota"), str(tmp_path / "period"))]
     assert background.cgroup_cpus(layout) == cpus
+
+
+@pytest.mark.parametrize("text", ["inf 100000\n", "1e400 100000\n", "nan 100000\n", "100000\n", "x y\n"])
+def test_a_quota_file_that_is_no_quota_is_unknown_not_an_error(tmp_path: Path, text: str) -> None:
+    """QA73 F8: "inf 100000" made cores() raise OverflowError (every plan would fail), a byte outside ASCII
+    a UnicodeDecodeError: anything but two positive numbers is no quota."""
+    (tmp_path / "cpu.max").write_text(text, encoding="ascii")
+    (tmp_path / "bad.max").write_bytes(b"\xff\xfe 100000")
+    files: list[tuple[str, str | None]] = [(str(tmp_path / n), None) for n in ("cpu.max", "bad.max")]
+    assert background.cgroup_cpus(files) is None
+
+
+def test_the_quota_of_the_process_own_control_group_and_those_above_it_counts(tmp_path: Path) -> None:
+    """QA73 F5: only the namespace root's files were read; a process in a sub-group (a systemd scope
+    with CPUQuota, a batch job's group, a container without its own cgroup namespace) had no cap. The
+    least quota on the way from its group to the root counts, for cgroup v2 and for v1's cpu controller."""
+    v2 = tmp_path / "v2"
+    (v2 / "job.slice" / "job-1.scope").mkdir(parents=True)
+    (v2 / "job.slice" / "cpu.max").write_text("300000 100000\n", encoding="ascii")
+    (v2 / "job.slice" / "job-1.scope" / "cpu.max").write_text("max 100000\n", encoding="ascii")
+    membership = tmp_path / "cgroup_v2"
+    membership.write_text("0::/job.slice/job-1.scope\n", encoding="ascii")
+    files = background.cgroup_files(str(v2), str(membership))
+    assert (str(v2 / "job.slice" / "job-1.scope" / "cpu.max"), None) in files
+    assert background.cgroup_cpus(files) == 3.0
+    v1 = tmp_path / "v1"
+    group = v1 / "cpu,cpuacct" / "slurm" / "job_7"
+    group.mkdir(parents=True)
+    (group / "cpu.cfs_quota_us").write_text("150000\n", encoding="ascii")
+    (group / "cpu.cfs_period_us").write_text("100000\n", encoding="ascii")
+    membership = tmp_path / "cgroup_v1"
+    membership.write_text("4:memory:/slurm/job_7\n3:cpu,cpuacct:/slurm/job_7\n", encoding="ascii")
+    assert background.cgroup_cpus(background.cgroup_files(str(v1), str(membership))) == 1.5
+    assert background.cgroup_cpus(background.cgroup_files(str(v1), str(tmp_path / "none"))) is None
 
 
 def test_a_container_quota_caps_the_cores_a_run_counts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +82,8 @@ def test_a_container_quota_caps_the_cores_a_run_counts(monkeypatch: pytest.Monke
     monkeypatch.setattr(background, "cgroup_cpus", lambda: 2.0)
     assert background.cores() == 2
     assert background.portfolio_size(1) == 1
+    monkeypatch.setattr(background, "cgroup_cpus", lambda: 1.5)
+    assert background.cores() == 2  # a part of a CPU counts from a half
     monkeypatch.setattr(background, "cgroup_cpus", lambda: 0.5)
     assert background.cores() == 1
     assert not background.available(get_backend("highs"))  # no second core: nothing runs beside
@@ -163,20 +199,32 @@ def test_without_a_proof_the_best_plan_of_the_copies_is_the_result(monkeypatch: 
     assert portfolio.seed == 3
 
 
-def test_a_plan_one_copy_finds_is_handed_to_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plan_one_copy_finds_is_handed_to_the_others_once_the_run_kept_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA73 F6: every plan a copy found was handed to the others at once, whatever its value, and replaced
+    the search's better plan still pending there. Now only a plan the run kept (better than every plan
+    handed over before) goes to the other copies, and the copy that found it is the one the note names
+    when several copies end with it."""
     plan = np.array([1, 0, 1])
     copies = [_Copy(0, None), _Copy(1, None, plan), _Copy(2, None)]
     portfolio = _portfolio(monkeypatch, copies, None)
     got = portfolio.new_plan()
     assert got is not None
     assert (got == plan).all()
-    assert [len(c.offered) for c in copies] == [1, 0, 1]
+    assert [len(c.offered) for c in copies] == [0, 0, 0]  # not handed before the run keeps it
     assert portfolio.new_plan() is None  # reported once
+    portfolio.kept(got)
+    assert [len(c.offered) for c in copies] == [1, 0, 1]
     search_plan = np.array([0, 0, 1])
     portfolio.offer(search_plan)  # the search's plans go to every copy
     assert all(c.offered[-1] is search_plan for c in copies)
     assert portfolio.taken == 1  # the search's one plan, not the copies' shares nor a sum over copies
-    portfolio.finish(stop=True)
+    same = repair.MipResult(plan, 7.0, 4.0, SolveStatus.FEASIBLE, 0, 0, 1.0)
+    for c in copies:  # every copy ends holding the plan copy 1 found
+        c.result = same
+    assert portfolio.finish(stop=True) is same
+    assert portfolio.seed == 1
 
 
 def test_a_run_on_four_cores_races_three_copies_and_keeps_a_valid_plan(
@@ -214,3 +262,22 @@ def test_a_plan_another_copy_found_is_not_counted_as_the_searchs() -> None:
     live.post(np.zeros(3))
     assert live.take() is not None
     assert live.taken == 1
+
+
+def test_a_run_waiting_on_copies_says_copies_not_a_racing_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA73 F7: with copies running from the start, the whole-model stage said "raced by a copy with
+    another seed", though no such copy was started: it names the copies and their seeds."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    _, spec = _spec(tmp_path, 20, 2, 5, 0.1)
+    none = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 1.0)
+    portfolio = _portfolio(monkeypatch, [_Copy(0, none), _Copy(4, none), _Copy(1, none)], spec)
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 4, 1, 8, lambda _m: None)
+    run.beside = portfolio
+    assert pipeline._race_beside(run, portfolio) == "3 copies, seeds 0, 4, 1"
+    assert run.beside is None  # ended without a plan: collected
+    assert any("the copy with seed" in note for note in run.notes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import sys
 import threading
@@ -105,38 +106,66 @@ atexit.register(_join_solvers)
 
 def cores() -> int:
     """CPU cores this process may use: those it may run on, at most its control group's CPU quota (a
-    container given 2 CPUs of a 16-core host sees all 16 in its affinity)."""
+    container given 2 CPUs of a 16-core host sees all 16 in its affinity), a part of a CPU counted from
+    a half (1.5 CPUs count 2, as the affinity of such a container did before the quota was read)."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         n = os.cpu_count() or 1
     quota = cgroup_cpus()
-    return max(1, min(n, int(quota))) if quota is not None else n
+    return max(1, min(n, int(quota + 0.5))) if quota is not None else n
 
 
-CGROUP_FILES = (
-    ("/sys/fs/cgroup/cpu.max", None),  # cgroup v2: "QUOTA PERIOD" or "max PERIOD"
-    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),  # v1: -1 unlimited
-)
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-def cgroup_cpus(files: tuple[tuple[str, str | None], ...] = CGROUP_FILES) -> float | None:
-    """The CPUs this process's control group may use (quota / period), None when unlimited or unknown."""
-    for quota_file, period_file in files:
+def cgroup_files(
+    root: str = CGROUP_ROOT, membership: str = "/proc/self/cgroup"
+) -> list[tuple[str, str | None]]:
+    """The CPU quota files of this process's control group and of each group above it (a quota anywhere
+    up the tree caps it): cgroup v2's ``cpu.max``, v1's ``cpu.cfs_quota_us`` and ``cpu.cfs_period_us``
+    (the ``cpu`` controller's own path); the namespace root's too (a container sees its group there)."""
+    out: list[tuple[str, str | None]] = []
+    try:
+        lines = open(membership, encoding="utf-8", errors="replace").read().splitlines()  # noqa: SIM115
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        controllers, path = parts[1].split(","), parts[2].strip("/")
+        steps = path.split("/") if path else []
+        for depth in range(len(steps), -1, -1):
+            here = "/".join(steps[:depth])
+            if parts[1] == "":  # cgroup v2
+                out.append((os.path.join(root, here, "cpu.max"), None))
+            elif "cpu" in controllers:  # cgroup v1, mounted as cpu,cpuacct (and linked as cpu)
+                base = os.path.join(root, parts[1], here)
+                out.append((os.path.join(base, "cpu.cfs_quota_us"), os.path.join(base, "cpu.cfs_period_us")))
+    out += [
+        (os.path.join(root, "cpu.max"), None),
+        (os.path.join(root, "cpu", "cpu.cfs_quota_us"), os.path.join(root, "cpu", "cpu.cfs_period_us")),
+    ]
+    return list(dict.fromkeys(out))
+
+
+def cgroup_cpus(files: list[tuple[str, str | None]] | None = None) -> float | None:
+    """The CPUs this process's control group may use (the least quota / period over ``files``, by default
+    ``cgroup_files()``), None when unlimited or unknown (a file missing, unreadable or not two numbers)."""
+    least: float | None = None
+    for quota_file, period_file in cgroup_files() if files is None else files:
         try:
             words = open(quota_file, encoding="ascii").read().split()  # noqa: SIM115 - one read
             if period_file is not None:
                 words += open(period_file, encoding="ascii").read().split()  # noqa: SIM115
-        except OSError:
-            continue
-        if len(words) < 2 or words[0] in ("max", "-1"):
-            return None
-        try:
             quota, period = float(words[0]), float(words[1])
-        except ValueError:
-            return None
-        return quota / period if quota > 0 and period > 0 else None
-    return None
+        except (OSError, ValueError, IndexError):  # missing, "max", "-1" read below, not numbers
+            continue
+        if not (math.isfinite(quota) and math.isfinite(period)) or quota <= 0 or period <= 0:
+            continue  # "-1" (v1: unlimited) and anything else that is no quota
+        least = quota / period if least is None else min(least, quota / period)
+    return least
 
 
 # Copies of the whole model beside the search, each with its own seed, on a machine with cores to spare
@@ -323,6 +352,8 @@ class Portfolio:
         self.seed = self.members[0].seed
         self.ended = threading.Event()  # set at the first proof, or when every copy has ended
         self._proof: WholeModel | None = None
+        self._from: WholeModel | None = None  # the copy ``new_plan`` took its last plan from
+        self._finder: WholeModel | None = None  # the copy whose plan the run kept last
         threading.Thread(target=self._watch, name="portfolio", daemon=True).start()
 
     def _watch(self) -> None:
@@ -361,15 +392,27 @@ class Portfolio:
 
     def new_plan(self) -> np.ndarray | None:
         """A copy's best plan reported since the last call (the first copy's in order that has one; the
-        others keep theirs for the next call), handed to the other copies too."""
+        others keep theirs for the next call). The run hands it to the other copies through ``kept`` once
+        it has kept it."""
         for member in self.members:
             plan = member.new_plan()
             if plan is not None:
-                for other in self.members:
-                    if other is not member:
-                        other.offer(plan, counted=False)
+                self._from = member
                 return plan
         return None
+
+    def kept(self, plan: np.ndarray) -> None:
+        """The run kept the plan ``new_plan`` gave last (better than every plan handed over before): the
+        other copies take it up, not counted among the search's, and the note names its copy. Only kept
+        plans are handed: each then beats any plan still pending in a copy (QA73 F6: a copy's plan 7.4%
+        worse replaced the search's plan pending in the three others)."""
+        finder = self._from
+        if finder is None:
+            return
+        self._finder = finder
+        for other in self.members:
+            if other is not finder:
+                other.offer(plan, counted=False)
 
     def finish(self, *, stop: bool, grace: float = GRACE) -> repair.MipResult | None:
         """As ``WholeModel.finish``, over the copies: the first proof's result, else the best plan's, else
@@ -383,9 +426,14 @@ class Portfolio:
         chosen = self._proof
         if chosen is None:
             done = [m for m in self.members if m.result is not None and not m.running()]
-            planned = [(m.result.objective, k) for k, m in enumerate(done) if m.result and m.result.objective]
+            # the best plan; of copies holding the same one (handed between them), the one that found it
+            planned = [
+                (m.result.objective, m is not self._finder, k)
+                for k, m in enumerate(done)
+                if m.result and m.result.objective is not None
+            ]
             if planned:
-                chosen = done[min(planned)[1]]
+                chosen = done[min(planned)[2]]
             elif done:
                 chosen = done[0]
         if chosen is None:

@@ -999,7 +999,7 @@ def stage_whole(run: Run) -> None:
             if run.incumbent is None:  # it has the time plain HiGHS would; this thread would only wait
                 raced = _race_beside(run, run.beside)
                 found = "plan from the whole model beside" if run.incumbent is not None else "no plan"
-                run.outcome(found + (" (raced by a copy with another seed)" if raced else ""))
+                run.outcome(found + (f" ({raced})" if raced else ""))
             else:
                 run.outcome("plan; the whole model goes on beside the search")
             return
@@ -1387,6 +1387,8 @@ def _take_beside_plan(run: Run, member: background.Member) -> bool:
         return False
     kept = run.offer(plan, _with_whole_model(run.source), echo=member is not run.beside)
     if kept:
+        if isinstance(member, background.Portfolio):  # the other copies take it up
+            member.kept(plan)
         run.progress(f"plan from the whole model beside: objective {run.upper:,.1f}")
     return kept
 
@@ -1429,25 +1431,28 @@ def _start_beside(run: Run) -> None:
         run.beside.offer(run.incumbent)
 
 
-def _race_beside(run: Run, beside: background.Member) -> bool:
+def _race_beside(run: Run, beside: background.Member) -> str:
     """With no plan yet, this thread has nothing left to do but wait for the whole model beside. Instead
     a second copy of it runs with another seed (the run's own, or 1 when that is HiGHS's default one
     the member beside already runs), and the first to end gives its plan or proof, the
     other its plan too when it has one (then stopped). On 254 Texas counties x 10 reps with --seed 1,
-    HiGHS alone found no plan in 10 s where its default seed did (QA). Returns whether the copy ran."""
+    HiGHS alone found no plan in 10 s where its default seed did (QA). Returns what raced it ("raced by
+    a copy with another seed", the portfolio's copies), or "" when nothing did."""
     left = run.deadline - time.perf_counter()
     if not background.available(run.backend) or left < RACE_MIN_SECONDS:
         _collect_beside(run, beside, "whole_model", stop=False)
-        return False
+        return ""
     if isinstance(beside, background.Portfolio):  # its copies with other seeds race already
+        seeds = ", ".join(str(m.seed) for m in beside.members)
         run.progress("waiting for the whole model beside (its copies race with their seeds)")
         while beside.running() and time.perf_counter() < run.deadline:
             time.sleep(0.1)
             run.raise_bound(beside.bound)
             if _take_beside_plan(run, beside) and run.lp is not None and not run.done():
-                return True  # the search works on the plan on this core, the copies go on beside it
-        _collect_beside(run, beside, "whole_model", stop=run.incumbent is not None or run.done())
-        return True
+                break  # the search works on the plan on this core, the copies go on beside it
+        else:
+            _collect_beside(run, beside, "whole_model", stop=run.incumbent is not None or run.done())
+        return f"{len(beside.members)} copies, seeds {seeds}"
     run.progress("waiting for the whole model beside, raced by a copy with another seed")
     twin = background.WholeModel(
         run.spec,
@@ -1471,7 +1476,7 @@ def _race_beside(run: Run, beside: background.Member) -> bool:
                 kept = finders[0]
                 other = f"stopped when the copy with seed {kept.seed} found a plan first"
                 _collect_beside(run, twin if kept is beside else beside, "whole_model", stop=True, why=other)
-                return True
+                return "raced by a copy with another seed"
         first, second = (twin, beside) if beside.running() else (beside, twin)
         _collect_beside(run, first, "whole_model", stop=False)  # proven infeasible: raises
         ended = f"stopped when the copy with seed {first.seed} ended first"
@@ -1484,7 +1489,7 @@ def _race_beside(run: Run, beside: background.Member) -> bool:
             if member is not kept and member.running():
                 member.finish(stop=True, grace=0.0)
         run.beside = kept
-    return True
+    return "raced by a copy with another seed"
 
 
 def _collect_beside(
