@@ -90,7 +90,9 @@ def move_reasons(
         elif account_km[i, j_new] < account_km[i, j_cur] - 1e-6:
             reasons[i] = f"compactness: {km}"
         else:
-            reasons[i] = _balance_reason(problem, j_cur, j_new, cur_dev, gave[j_new], took[j_cur]) or (
+            reasons[i] = _balance_reason(
+                problem, j_cur, j_new, cur_dev, gave[j_new], took[j_cur], problem.acc_amount[i]
+            ) or (
                 f"plan: neither toward balance ({_held(problem, j_cur, j_new, cur_dev, first)}) nor closer "
                 f"({km}) on its own; part of the plan as a whole"
             )
@@ -151,15 +153,23 @@ def _held(
 
 
 def _balance_reason(
-    problem: TerritoryProblem, j_cur: int, j_new: int, cur_dev: dict[str, np.ndarray], gave: int, took: int
+    problem: TerritoryProblem,
+    j_cur: int,
+    j_new: int,
+    cur_dev: dict[str, np.ndarray],
+    gave: int,
+    took: int,
+    amount: np.ndarray,
 ) -> str:
     """A move that is neither closer nor forced: "balance" on the first measure on which the giver held
-    more against its target than the receiver (told apart at the precision shown), else "chain" when
-    the receiver passes accounts on or the giver takes others in (QA13 item 4: "balance: IT04 held +45%
-    potential vs target, IT02 +65%" for Aosta, which went to the rep further over target), else ""."""
-    for measure in problem.measures:
+    more against its target than the receiver (told apart at the precision shown) and the account holds
+    some of it (``amount``, per measure: QA72 F8, an account of zero potential moved "for balance: R05
+    held +152% potential vs target", which its move does not change), else "chain" when the receiver
+    passes accounts on or the giver takes others in (QA13 item 4: "balance: IT04 held +45% potential vs
+    target, IT02 +65%" for Aosta, which went to the rep further over target), else ""."""
+    for m, measure in enumerate(problem.measures):
         dc, dn = float(cur_dev[measure][j_cur]), float(cur_dev[measure][j_new])
-        if dc > dn and len({*_pcts(dc, dn)}) == 2:
+        if float(amount[m]) > 0 and dc > dn and len({*_pcts(dc, dn)}) == 2:
             return f"balance: {_held(problem, j_cur, j_new, cur_dev, measure)}"
     if not gave and not took:
         return ""

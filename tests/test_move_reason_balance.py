@@ -93,3 +93,15 @@ def test_a_family_member_of_a_locked_account_says_family_not_balance() -> None:
     reasons = move_reasons(p, result, km, np.array(["R1"] * 3)).tolist()
     assert reasons[0] == "lock: locked to R2"
     assert reasons[1] == ("family: joins family F with R2: its member F1 (Zawiercie) is locked to R2")
+
+
+def test_an_account_without_potential_is_not_moved_for_potential_balance() -> None:
+    """QA72 F8: accounts of zero potential moved "for balance: R05 held +152% potential vs target", a move
+    that changes no rep's potential. The reason names a measure the account holds (its workload here),
+    and a potential-only imbalance with nothing of it in the account is no balance reason."""
+    # X (potential 0, workload 1) goes from R1, over on both measures, to R2, further from it
+    reasons = _reasons("X .4 0 1 R1, A 0 5 5 R1, B 1 1 1 R2, C 2 3 3 R3", "R2 R1 R2 R3")
+    assert reasons["X"] == "balance: R1 held +80% workload vs target, R2 -70%"
+    # Z holds no workload and no potential: whatever R1 held, its move balances nothing
+    reasons = _reasons("Z .4 0 0 R1, A 0 5 5 R1, B 1 1 1 R2, C 2 3 3 R3", "R2 R1 R2 R3")
+    assert not reasons["Z"].startswith("balance:")
