@@ -586,6 +586,10 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
     contiguity = options.contiguous or options.district_contiguous
     base_budget = run.budget.child(base_share) if contiguity and run.budget.limited else run.budget
     district_notes = _district_home_notes(problem, options)
+    if run.adj is not None and run.adj.bridged:
+        note = _bridged_note(problem, run.adj)
+        log.warning(note)
+        district_notes = [note, *district_notes]
     if run.adj is not None and options.district_contiguous and not options.design_districts:
         homes = _check_district_homes(spec, run.adj, run.lat, run.lon, run.free, options.relax)
         district_notes = homes + district_notes
@@ -987,6 +991,30 @@ def _adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: Any) -> 
         bridge=options.bridge_islands,
         areas=joined,
         option="--contiguous" if options.contiguous else "--district-contiguous",
+    )
+
+
+def _bridged_note(problem: Any, adj: Any) -> str:
+    """What --bridge-islands joined, and how far (QA72 F3: an island 563 km from the rest was joined
+    without a word, and summary.json said "islands": 0): each edge between the two units' points, the
+    distance the bridge spans."""
+    from territory_planner.io.labels import first_few
+    from territory_planner.model.homes import arc_km
+
+    lat = np.zeros(problem.n_units)
+    lon = np.zeros(problem.n_units)
+    lat[problem.acc_unit] = problem.acc_lat
+    lon[problem.acc_unit] = problem.acc_lon
+    edges = (
+        f"{problem.unit_label(int(u))} - {problem.unit_label(int(v))} "
+        f"({float(arc_km(lat[u], lon[u], lat[v], lon[v])):,.0f} km)"
+        for u, v in adj.bridged
+    )
+    n = len(adj.bridged)
+    return (
+        f"--bridge-islands joined {n} piece{'' if n == 1 else 's'} of the map cut off from the rest, each to "
+        f"its nearest unit by one edge that a territory may cross: {first_few(edges, 5)} "
+        "(summary.json contiguity.bridged_edges)"
     )
 
 

@@ -533,6 +533,11 @@ def plan(
                 else f"{split} territories in several pieces"
             )
             + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
+            + (
+                f", {len(c['bridged_edges'])} joined by --bridge-islands (see the note above)"
+                if c.get("bridged_edges")
+                else ""
+            )
         )
     if s["status"] == "relaxed":
         from territory_planner.optimize import pipeline  # loaded with the solver's stack above

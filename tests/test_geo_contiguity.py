@@ -514,6 +514,15 @@ def test_an_island_without_a_home_is_proven_at_once(tmp_path: Path) -> None:
     assert rest.amount == pytest.approx(4.8 - 4.5)
     out = api.solve(opts(pts, r, contiguous=True, adjacency=e, bridge_islands=True))
     assert out.summary["contiguity"]["contiguous"]
+    # the bridge is said, with the distance it spans, and the island is counted (QA72 F3: 563 km
+    # joined without a word, "islands": 0)
+    assert out.summary["contiguity"]["islands"] == 1
+    assert [sorted(edge) for edge in out.summary["contiguity"]["bridged_edges"]] == [["c3", "c4"]]
+    (said,) = [n for n in out.summary["notes"] if n.startswith("--bridge-islands joined 1 piece")]
+    assert "c4" in said
+    assert "c3" in said
+    # c3 and c4 lie 0.1 degrees of longitude apart on latitude 0.05: 11.1 km
+    assert "(11 km)" in said
     relaxed = api.solve(opts(pts, r, contiguous=True, adjacency=e, relax=True))
     assert relaxed.summary["status"] == "relaxed"
 

@@ -262,7 +262,7 @@ def _nested(
     }
     if territories_too:
         info["territories"] = {
-            "islands": len(adj.islands()),
+            "islands": len(adj.islands()) + len(adj.bridged),  # the map's, bridged or not
             "bridged_edges": [
                 [str(p.account_ids[np.flatnonzero(p.acc_unit == a)[0]]) for a in e] for e in adj.bridged
             ],
