@@ -1237,3 +1237,39 @@ def test_another_grouping_replaces_the_chosen_one_only_for_a_real_lp_gain() -> N
     assert ranked({base: 100.0, c: 102.0, o: 101.0})[0] == other  # 1% lower: a real gain
     assert ranked({base: 100.0, c: 102.0, o: 101.0}, gap=0.02)[0] == chosen  # within the run's own gap
     assert ranked({base: 100.0, c: 100.0 * (1 + RANK_MARGIN / 2), o: 100.0}) == (chosen, 0)  # rows cost ~0
+
+
+def test_the_designs_connectors_use_the_runs_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA72 F2: the contiguity stages inside --design-districts ran at --gap (0.1%) where the run, on a
+    small model, goes on to a proven optimum (0.01%): the same Iowa plan was "optimal" without the design
+    and "feasible, gap 0.069%" with it, stopped with two thirds of its time left."""
+    from types import SimpleNamespace
+
+    from territory_planner import api
+    from territory_planner.geo import districts as districts_mod
+    from territory_planner.geo import planning
+
+    seen: dict[str, float] = {}
+
+    def stage(name: str):  # type: ignore[no-untyped-def]
+        def run(_spec, _adj, plan, result, _backend, **kw):  # type: ignore[no-untyped-def]
+            seen[name] = kw["gap"]
+            return plan, result, {"contiguous": True}
+
+        return run
+
+    monkeypatch.setattr(planning, "make_contiguous", stage("territories"))
+    monkeypatch.setattr(districts_mod, "make_districts_contiguous", stage("districts"))
+    monkeypatch.setattr(planning, "home_units_owned", lambda *_a, **_k: (np.zeros(2, dtype=np.int64), True))
+    from territory_planner.optimize import repair
+
+    monkeypatch.setattr(repair, "feasible", lambda *_a: True)
+    options = SimpleNamespace(gap=0.001, seed=0, threads=1, contiguous=True, relax=False)
+    connect, shape = api._connectors(
+        None, None, options, np.zeros(2), np.zeros(2), np.zeros(2, dtype=bool), lambda _m: None, 1e-4
+    )
+    spec = SimpleNamespace(allowed=np.ones((2, 2), dtype=bool))
+    assert shape is not None
+    shape(spec, np.zeros(2, dtype=np.int64), None, 1.0)
+    connect(spec, np.zeros(2, dtype=np.int64), None, 1.0)
+    assert seen == {"territories": 1e-4, "districts": 1e-4}
