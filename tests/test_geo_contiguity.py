@@ -776,3 +776,29 @@ def test_a_contiguity_proof_gives_the_bands_its_least_connected_plan_breaks(tmp_
     targets = {"potential": sum(pot) / 2, "workload": sum(wl) / 2}
     told = sum(float(c.amount or 0.0) / targets[str(c.measure)] for c in rows)
     assert told == pytest.approx(least, abs=1e-6)
+
+
+def test_a_home_in_no_polygon_is_named_with_the_unit_its_territory_holds(tmp_path: Path) -> None:
+    """QA72 F4: a home 214 km outside Iowa's counties was anchored to the county nearest it without a
+    word, and the county its territory had to hold was named nowhere. Four squares in a row, R1's home in
+    the first, R2's 1 degree east of the last: the note names R2 and the last square, with the distance."""
+    from shapely.geometry import box
+
+    squares = gpd.GeoDataFrame(
+        {"account_id": [f"s{i}" for i in range(4)], "potential": [1.0, 1.0, 1.0, 1.0]},
+        geometry=[box(0.1 * i, 0.0, 0.1 * (i + 1), 0.1) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    a = tmp_path / "squares.geojson"
+    squares.to_file(a, driver="GeoJSON")
+    r = tmp_path / "reps.csv"
+    homes = [{"rep_id": "R1", "lat": 0.05, "lon": 0.05}, {"rep_id": "R2", "lat": 0.05, "lon": 1.35}]
+    pd.DataFrame(homes).to_csv(r, index=False)
+    out = api.solve(opts(a, r, contiguous=True))
+    (said,) = [n for n in out.summary["notes"] if "lie in no polygon" in n]
+    assert "1 home(s)" in said
+    assert "R2's to" in said
+    assert "s3" in said
+    assert "R1" not in said
+    # from (0.05, 1.35) to s3's point (0.05, 0.35): 1 degree of longitude on the equator, 111 km
+    assert "(111 km from the home)" in said

@@ -9,6 +9,7 @@ instances) from the pipeline's plan and returns the plan, an updated ``SolveResu
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from territory_planner.optimize import contiguous, contiguous_flow, pipeline, re
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -565,6 +568,35 @@ HOMES_NOTE = (
 )
 
 
+def outside_homes(
+    spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, centre: np.ndarray, chosen: np.ndarray | None
+) -> list[str]:
+    """A note naming each given home that no polygon holds and the unit its territory is anchored to, with
+    the distance (QA72 F4: a home in Chicago, 214 km outside Iowa's counties, was anchored to the county
+    nearest it without a word, and the county its territory had to hold was named nowhere)."""
+    p = spec.problem
+    if p.home_unit is None:
+        return []
+    point_lat = np.zeros(p.n_units)
+    point_lon = np.zeros(p.n_units)
+    point_lat[p.acc_unit] = p.acc_lat
+    point_lon[p.acc_unit] = p.acc_lon
+    said = []
+    for j in range(p.n_reps):
+        c = int(centre[j])
+        if p.home_unit[j] >= 0 or c < 0 or not np.isfinite(lat[j]) or (chosen is not None and chosen[j]):
+            continue
+        at = slice(c, c + 1)
+        km = float(haversine_km(lat[j : j + 1], lon[j : j + 1], point_lat[at], point_lon[at])[0, 0])
+        said.append(f"{p.rep_ids[j]}'s to {p.unit_label(c)} ({km:,.0f} km from the home)")
+    if not said:
+        return []
+    return [
+        f"contiguity: {len(said)} home(s) lie in no polygon of the map, each territory anchored to the unit "
+        f"nearest its home that no other home took: {', '.join(said[:5])}{', ...' if len(said) > 5 else ''}"
+    ]
+
+
 def make_contiguous(
     spec: ModelSpec,
     adj: adjmod.Adjacency,
@@ -603,6 +635,10 @@ def make_contiguous(
         info.update(method="already connected", rounds=0, cuts=0, neighbourhoods=0)
         if anchored_elsewhere(spec, lat, lon):  # said on this path too (QA9 O1's note)
             result = dataclasses.replace(result, notes=(*result.notes, HOMES_NOTE))
+        outside = outside_homes(spec, lat, lon, centre, chosen)
+        for note in outside:
+            logger.warning(note)
+        result = dataclasses.replace(result, notes=(*result.notes, *outside))
         return unit_rep, result, with_pieces(info, p, before)
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
@@ -709,6 +745,9 @@ def make_contiguous(
     )
     notes = list(result.notes)
     notes.append(HOMES_NOTE)
+    for note in outside_homes(spec, lat, lon, centre, chosen):
+        logger.warning(note)
+        notes.append(note)
     notes += contiguity.below_bound(
         "contiguity", result.objective, lower, "splits a territory or gives a rep's home unit away"
     )
