@@ -1001,13 +1001,11 @@ def _bridged_note(problem: Any, adj: Any) -> str:
     """What --bridge-islands joined, and how far (QA72 F3: an island 563 km from the rest was joined
     without a word, and summary.json said "islands": 0): each edge between the two units' points, the
     distance the bridge spans."""
+    from territory_planner.geo.planning import unit_points
     from territory_planner.io.labels import first_few
     from territory_planner.model.homes import arc_km
 
-    lat = np.zeros(problem.n_units)
-    lon = np.zeros(problem.n_units)
-    lat[problem.acc_unit] = problem.acc_lat
-    lon[problem.acc_unit] = problem.acc_lon
+    lat, lon = unit_points(problem)
     edges = (
         f"{problem.unit_label(int(u))} - {problem.unit_label(int(v))} "
         f"({float(arc_km(lat[u], lon[u], lat[v], lon[v])):,.0f} km)"

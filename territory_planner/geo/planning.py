@@ -265,13 +265,19 @@ def unit_adjacency(
     return dataclasses.replace(bridged(problem, adj) if bridge else adj, accounts=acc)
 
 
-def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
-    """``adj`` with each island (a piece of the map apart from the rest) joined to its nearest unit, as
-    ``--bridge-islands`` does."""
+def unit_points(problem: TerritoryProblem) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) per unit: an account's of it (the last written), as islands are bridged between them."""
     lat = np.zeros(problem.n_units)
     lon = np.zeros(problem.n_units)
     lat[problem.acc_unit] = problem.acc_lat
     lon[problem.acc_unit] = problem.acc_lon
+    return lat, lon
+
+
+def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacency:
+    """``adj`` with each island (a piece of the map apart from the rest) joined to its nearest unit, as
+    ``--bridge-islands`` does."""
+    lat, lon = unit_points(problem)
     return adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
 
 
@@ -577,10 +583,7 @@ def outside_homes(
     p = spec.problem
     if p.home_unit is None:
         return []
-    point_lat = np.zeros(p.n_units)
-    point_lon = np.zeros(p.n_units)
-    point_lat[p.acc_unit] = p.acc_lat
-    point_lon[p.acc_unit] = p.acc_lon
+    point_lat, point_lon = unit_points(p)
     said = []
     for j in range(p.n_reps):
         c = int(centre[j])
