@@ -1294,8 +1294,12 @@ def _connected_or_relaxed(
             if near
             else f", or --relax to write that plan with the split {kinds} marked"
         )
+        # which stages used the time (QA72 F6: the message suggested a limit and named none of them)
+        took = [(float(str(e.get("seconds") or 0.0)), str(e.get("stage"))) for e in result.stage_log]
+        stages = ", ".join(f"{name} {seconds:.1f}s" for seconds, name in sorted(took, reverse=True)[:3])
         raise SolverError(
-            f"no connected plan found yet: {when}, {what} of the best plan within the bands {were} still "
+            f"no connected plan found yet{f' (of {spent:.0f}s: {stages})' if stages else ''}: {when}, {what} "
+            f"of the best plan within the bands {were} still "
             f"in several pieces (of {' and '.join(among)}){near_text}. This is not a proof that no "
             f"connected plan exists: try --time-limit {int(2 * limit)}, a wider --tolerance"
             + (" or --district-tolerance" if n_d else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -400,6 +401,9 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
     assert res.exit_code == 3, res.output
     assert "no connected plan found yet" in res.output
+    # which stages used the time (QA72 F6): the contiguity stage among them, with its seconds
+    stages = r"no connected plan found yet \(of \d+s: ([a-z_]+ \d+\.\ds, )*contiguity \d+\.\ds"
+    assert re.search(stages, " ".join(res.output.split()))
     assert "infeasible" not in res.output.lower()
     assert not (tmp_path / "strict").exists()
     res = CliRunner().invoke(main, [*args, "--relax", "--out", str(tmp_path / "relaxed")])

@@ -337,7 +337,7 @@ def test_not_found_yet_message_names_the_split_districts() -> None:
 
     districts = {"contiguous": False, "pieces": {"A": 3, "B": 1, "C": 2}}
     options = SimpleNamespace(relax=False, time_limit=60.0)
-    result = SimpleNamespace(seconds=59.0)
+    result = SimpleNamespace(seconds=59.0, stage_log=())
     with pytest.raises(SolverError) as err:
         api._connected_or_relaxed(result, None, districts, options, 16)  # type: ignore[arg-type]
     text = str(err.value)
@@ -357,10 +357,11 @@ def test_not_found_yet_counts_the_command_time() -> None:
 
     districts = {"contiguous": False, "pieces": {"A": 3, "B": 1}}
     options = SimpleNamespace(relax=False, time_limit=180.0)
-    result = SimpleNamespace(seconds=26.0)
+    result = SimpleNamespace(seconds=26.0, stage_log=({"stage": "contiguity", "seconds": 20.5},))
     with pytest.raises(SolverError) as err:
         api._connected_or_relaxed(result, None, districts, options, 4, elapsed=179.7)  # type: ignore[arg-type]
     assert "when the time ran out" in str(err.value)
+    assert "(of 180s: contiguity 20.5s)" in str(err.value)  # which stage used the time (QA72 F6)
     with pytest.raises(SolverError) as err:
         api._connected_or_relaxed(result, None, districts, options, 4, elapsed=30.0)  # type: ignore[arg-type]
     assert "when the search ended" in str(err.value)
