@@ -63,14 +63,18 @@ def _all_files_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def current_sha256(recorded: object, path: Path) -> object:
+def current_sha256(recorded: object, path: Path, now: str | None = None) -> object:
     """A recorded hash in today's form: a folder's hash recorded the earlier way (every file in it) that
-    still matches the folder is its hash now (``path_sha256``), so that a plan, sweep point or report made
-    before the folder hash covered only the CRM tables is not "changed" for the files beside them (QA73
-    F3); any other hash as recorded."""
-    if isinstance(recorded, str) and path.is_dir() and recorded == _all_files_sha256(path):
-        return path_sha256(path)
-    return recorded
+    still matches the folder is its hash now (``path_sha256``, or ``now`` when the caller has it), so that
+    a plan, sweep point or report made before the folder hash covered only the CRM tables is not "changed"
+    for the files beside them (QA73 F3); any other hash as recorded. Every file is read only when the
+    recorded hash is not the folder's hash now."""
+    if not isinstance(recorded, str) or not path.is_dir():
+        return recorded
+    now = path_sha256(path) if now is None else now
+    if recorded == now or recorded != _all_files_sha256(path):
+        return recorded
+    return now
 
 
 def versions(solver: str | None = None) -> dict[str, str | None]:
@@ -178,7 +182,7 @@ def changed_inputs(
         where = str(entry.get("path")) if isinstance(entry, dict) else ""
         now = sha(Path(where)) if where else None
         recorded = entry.get("sha256") if isinstance(entry, dict) else None
-        if now is None or (now != recorded and now != current_sha256(recorded, Path(where))):
+        if now is None or (now != recorded and now != current_sha256(recorded, Path(where), now)):
             out.append((str(key), where, now is not None))
     return out
 

@@ -580,6 +580,8 @@ def outside_homes(
     """A note naming each given home that no polygon holds and the unit its territory is anchored to, with
     the distance (QA72 F4: a home in Chicago, 214 km outside Iowa's counties, was anchored to the county
     nearest it without a word, and the county its territory had to hold was named nowhere)."""
+    from territory_planner.model.homes import arc_km
+
     p = spec.problem
     if p.home_unit is None:
         return []
@@ -589,8 +591,7 @@ def outside_homes(
         c = int(centre[j])
         if p.home_unit[j] >= 0 or c < 0 or not np.isfinite(lat[j]) or (chosen is not None and chosen[j]):
             continue
-        at = slice(c, c + 1)
-        km = float(haversine_km(lat[j : j + 1], lon[j : j + 1], point_lat[at], point_lon[at])[0, 0])
+        km = float(arc_km(lat[j], lon[j], point_lat[c], point_lon[c]))
         said.append(f"{p.rep_ids[j]}'s to {p.unit_label(c)} ({km:,.0f} km from the home)")
     if not said:
         return []

@@ -269,22 +269,22 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     return frame.reset_index(drop=True)
 
 
+def _table_files(crm_dir: Path, name: str) -> list[Path]:
+    """The files table ``name`` may be read from in the folder, CSV first: ``name.csv``, ``name.xlsx``,
+    ``name.xlsm``, whichever exist."""
+    names = (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS)))
+    return [p for p in names if p.is_file()]
+
+
 def table_files(crm_dir: Path) -> list[Path]:
-    """The files in the folder that a CRM table is read from (``name.csv``, ``name.xlsx``, ``name.xlsm``
-    for each table the reader knows, whichever exist): what the folder's hash covers."""
-    return [
-        p
-        for name in SPECS
-        for p in (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS)))
-        if p.is_file()
-    ]
+    """The files in the folder that a CRM table is read from, for each table the reader knows: what the
+    folder's hash covers."""
+    return [p for name in SPECS for p in _table_files(crm_dir, name)]
 
 
 def _table_path(crm_dir: Path, name: str, problems: _Collector) -> Path:
     """``name.csv``, else ``name.xlsx``/``name.xlsm`` in the folder (the CSV path when none exists)."""
-    found = [
-        p for p in (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS))) if p.is_file()
-    ]
+    found = _table_files(crm_dir, name)
     if len(found) > 1:
         problems.whole(
             found[0].name,
