@@ -38,6 +38,27 @@ def test_queen_vs_rook_on_2x2() -> None:
     assert edges(adjmod.from_geometries(g, rook=True, tolerance=0.01)) == {(0, 1), (0, 2), (1, 3), (2, 3)}
 
 
+def test_a_corner_left_at_a_shallow_angle_is_not_a_rook_edge() -> None:
+    """QA72 F7: two counties that meet at one point, their boundaries leaving it at a shallow angle, stay
+    within the tolerance of each other for a few metres, and the strip where the grown shapes overlap
+    passed for a 6-m shared border. Here B's bottom edge and A's top edge leave (0, 0) at 8.5 degrees:
+    the grown shapes overlap along 13 m at 1 m tolerance. A border with a 0.5-m gap, and one whose gap
+    stays within the tolerance for 100 m, are rook edges."""
+    b = shapely.box(0, 0, 100, 100)
+    shallow = shapely.Polygon([(0, 0), (100, -15), (100, -50), (0, -50)])  # meets B at (0, 0) only
+    assert shapely.intersection(shallow, b).geom_type == "Point"
+    assert edges(adjmod.from_geometries([shallow, b], tolerance=1.0)) == {(0, 1)}  # queen: a neighbour
+    assert edges(adjmod.from_geometries([shallow, b], rook=True, tolerance=1.0)) == set()
+    gap = shapely.box(0, -50, 100, -0.5)  # a sliver gap of 0.5 along the whole border
+    assert edges(adjmod.from_geometries([gap, b], rook=True, tolerance=1.0)) == {(0, 1)}
+    long = shapely.Polygon([(0, 0), (100, -1.5), (100, -50), (0, -50)])  # within 2 x 1 m for 100 m
+    assert edges(adjmod.from_geometries([long, b], rook=True, tolerance=1.0)) == {(0, 1)}
+    touching = shapely.box(0, -50, 100, 0)
+    assert edges(adjmod.from_geometries([touching, b], rook=True, tolerance=1.0)) == {(0, 1)}
+    square = shapely.box(-50, -50, 0, 0)  # a right-angled corner, as before
+    assert edges(adjmod.from_geometries([square, b], rook=True, tolerance=1.0)) == set()
+
+
 def test_3x3_counts() -> None:
     g = grid(3, 3)
     assert len(adjmod.from_geometries(g).u) == 20  # 12 edges + 8 diagonals
