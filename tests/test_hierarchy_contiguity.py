@@ -193,9 +193,11 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(
     parts = [(np.flatnonzero(of == d), int(centre[np.flatnonzero(of == d)[0]])) for d in range(len(names))]
     if territories_too:
         parts += contiguous_flow.territory_parts(centre)
-    plan, infeasible = district_contiguity._connected_start(
-        with_centres(spec, centre), adj, parts, get_backend("highs"), time.perf_counter() + 20, seed=0
+    zero = with_centres(spec, centre).without_objective()
+    flow = contiguous_flow.start(
+        zero, adj, parts, get_backend("highs"), deadline=time.perf_counter() + 20, gap=1.0, seed=0
     )
+    plan, infeasible = district_contiguity._connected_start(flow)
     assert not infeasible
     assert plan is not None
     assert repair.feasible(spec, plan)
@@ -240,6 +242,47 @@ def test_the_two_levels_give_a_first_plan_when_the_exact_models_find_none(
     assert (res.unit_rep[centre] == np.arange(problem.n_reps)).all()
     if territories_too:
         assert count_pieces(adj, res.unit_rep, problem.n_reps).tolist() == [1, 1, 1]
+
+
+def test_the_two_levels_run_beside_the_flow_model_and_end_it_with_their_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA72 F0c: the stage waited for the flow model without objective (its 10 s on 88 Ohio counties x 7
+    reps in 3 districts, no plan), then the two levels found one in 0.1 s; the costed flow model had 13 s
+    left where plain PuLP + HiGHS proves the optimum in 22 s. The two levels now run on the core the flow
+    model leaves idle, and their plan ends it: here a flow model that never answers is stopped, not
+    waited for."""
+    import numpy as np
+
+    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
+
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
+    nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
+    stops: list[bool] = []
+
+    class Silent:
+        """A flow model without objective that finds nothing until its deadline."""
+
+        def __init__(self, deadline: float) -> None:
+            self.deadline = deadline
+
+        def finish(self, *, stop: bool) -> None:
+            stops.append(stop)
+            if not stop:
+                time.sleep(max(0.0, self.deadline - time.perf_counter()))
+
+    def start(*_a: object, deadline: float, gap: float, **_k: object) -> Silent | None:
+        return Silent(deadline) if gap == 1.0 else None  # the costed model beside the cut loop: none
+
+    monkeypatch.setattr(contiguous_flow, "start", start)
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0,
+    )  # fmt: skip
+    assert stops == [True]
+    assert repair.feasible(spec, res.unit_rep)
+    assert res.pieces == {"A": 1, "B": 1}
+    assert (res.unit_rep[centre] == np.arange(problem.n_reps)).all()
 
 
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:

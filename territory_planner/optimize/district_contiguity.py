@@ -9,9 +9,10 @@ also holds a unit of the boundary N(S):
 
 These are ``formulation.Cut`` rows with ``reps`` = the district's reps; they pass through the same
 formulation, column entries and Lagrangian terms as the per-territory cuts. Without a connected start
-plan, a first one comes from the flow model with its objective dropped (or its proof that none exists),
-else from the two levels of ``nested_districts`` (districts grown from their homes by the flip search,
-then territories inside them: seconds). ``solve`` then runs the cut loop
+plan, a first one comes from the flow model with its objective dropped (or its proof that none exists)
+or from the two levels of ``nested_districts`` (districts grown from their homes by the flip search,
+then territories inside them: seconds), which run beside it for a share of its time and, again, after
+it. ``solve`` then runs the cut loop
 on the whole model (every allowed pair), warm-started from the best connected plan known, separating the
 district pieces (and the territory pieces with ``--contiguous``) of each answer. The MIP's dual bound
 with the cuts is a lower bound on the model with connected districts; when the loop does not settle in
@@ -52,6 +53,10 @@ ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connect
 # fit, were connected in 2 of 2 offline runs given 25 s and 0 of 2 given 13 s)
 FEASIBLE_SHARE = 0.4
 TWO_LEVEL_SHARE = 0.8
+# of the flow model's share: the two levels beside it, on the core it leaves idle. Their time counts when
+# the flow model settles first (a proof that no plan of connected districts exists: 3-7 s on 48 US
+# states x 8 reps in 3 districts), as they cannot be stopped
+BESIDE_SHARE = 0.25
 WITHIN_SHARE = 0.3  # of the time left then: its territories re-solved inside its districts
 
 
@@ -89,20 +94,12 @@ def separate(
     return out
 
 
-def _connected_start(
-    spec_c: ModelSpec,
-    adj: Adjacency,
-    parts: list[contiguous_flow.Part],
-    backend: Backend,
-    deadline: float,
-    seed: int,
-) -> tuple[np.ndarray | None, bool]:
-    """(a plan of connected districts meeting every row, or None; whether none exists, proven). The flow
-    model with its objective dropped: any plan is optimal, so HiGHS stops at its first. With the objective,
-    HiGHS found no plan in 110 s on 48 US states x 8 reps in 3 districts (two measures, +-15% / +-40%),
-    and the cut loop none in 120 s; without it, a connected plan in 6 s."""
-    zero = spec_c.without_objective()
-    flow = contiguous_flow.start(zero, adj, parts, backend, deadline=deadline, gap=1.0, seed=seed)
+def _connected_start(flow: contiguous_flow.FlowModel | None) -> tuple[np.ndarray | None, bool]:
+    """(a plan of connected districts meeting every row, or None; whether none exists, proven) from the
+    flow model with its objective dropped (``spec_c.without_objective()``), run to its deadline: any plan
+    is optimal, so HiGHS stops at its first. With the objective, HiGHS found no plan in 110 s on 48 US
+    states x 8 reps in 3 districts (two measures, +-15% / +-40%), and the cut loop none in 120 s; without
+    it, a connected plan in 6 s."""
     if flow is None:
         return None, False
     res = flow.finish(stop=False)
@@ -130,9 +127,9 @@ def _two_level_start(
     the model and is ``connected``: the cut loop and the exact flow model then start from it. On tokyo's
     262 municipalities x 10 reps in 2 designed districts (potential +-10%), the flow model without
     objective found no plan in 18 s and the cut loop none in 43 s; the two levels found one in 1.6-5 s.
-    They come after the flow model, whose proof settles a grouping that cannot be connected in seconds
-    (48 US states x 8 reps in 3 districts: 3-7 s per grouping), where the flip search would search until
-    its time is up."""
+    They run beside the flow model for ``BESIDE_SHARE`` of its time only, and again after it: its proof
+    settles a grouping that cannot be connected in seconds (48 US states x 8 reps in 3 districts: 3-7 s
+    per grouping), where the flip search would search until its time is up."""
     left = deadline - time.perf_counter()
     if left <= 0:
         return None
@@ -224,16 +221,35 @@ def solve(
     if best is None and deadline - t0 > 2 * background.GRACE:
         until = t0 + FEASIBLE_SHARE * time_limit
         # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
-        progress("district contiguity: a plan of connected districts (the flow model without objective)")
-        best, infeasible = _connected_start(spec_c, adj, parts, backend, until, seed)
-        if infeasible:
-            deadline = t0  # proven: no plan of connected districts; nothing left to search for
-        elif best is not None:
-            progress("district contiguity: connected districts found; territories re-solved inside them")
-            until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
-            best = _within_districts(
-                spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
-            )
+        flow_first = contiguous_flow.start(
+            spec_c.without_objective(), adj, parts, backend, deadline=until, gap=1.0, seed=seed
+        )
+        if flow_first is not None:
+            # this core is idle while HiGHS solves: the two levels try meanwhile, for a share of its time
+            # (QA72 F0c: 88 Ohio counties x 7 reps in 3 districts, the flow model found no plan in its
+            # 10 s where the two levels, after it, found one in 0.1 s)
+            progress("district contiguity: a plan of connected districts (the flow model without objective, "
+                     "the two levels beside it)")  # fmt: skip
+            beside = time.perf_counter() + BESIDE_SHARE * (until - time.perf_counter())
+            best = _two_level_start(
+                spec, adj, backend, centre, start_plan, connected, beside, gap, seed, threads,
+                territories_too, lambda _m: None,
+            )  # fmt: skip
+            if best is not None:
+                flow_first.finish(stop=True)
+                progress("district contiguity: connected districts found by the two levels")
+        else:
+            progress("district contiguity: a plan of connected districts (the flow model without objective)")
+        if best is None:
+            best, infeasible = _connected_start(flow_first)
+            if infeasible:
+                deadline = t0  # proven: no plan of connected districts; nothing left to search for
+            elif best is not None:
+                progress("district contiguity: connected districts found; territories re-solved inside them")
+                until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
+                best = _within_districts(
+                    spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
+                )
     if best is None and not infeasible and deadline - time.perf_counter() > 2 * background.GRACE:
         # neither a plan nor a proof from the flow model: the two levels, districts first
         progress("district contiguity: a plan of connected districts, districts first (two levels)")
