@@ -28,7 +28,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -941,11 +941,15 @@ def rebalance(
     progress: Any = None,
     extra: dict[str, Any] | None = None,
     begun: float | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[Any, list[str], str]:
     """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``,
     the manifest's warnings (inputs or versions that changed since the plan was made) and how many other
     accounts changed rep (``rebalanced_moves``). ``begun``: as
-    for ``api.plan`` (the console script's start, from which --time-limit counts).
+    for ``api.plan`` (the console script's start, from which --time-limit counts). ``warn``: given each
+    warning before the solve, so that they are said when it fails too (QA74 F4: an infeasible re-solve
+    blamed an account whose potential the changed accounts file had raised, and "changed since the plan
+    was made" was said only when the re-solve succeeded).
 
     The locks the new plan is solved with (the plan's own, if it had any, and the edits) are kept in the
     new folder as ``locks.csv``, which its manifest names, so that the folder reruns by itself (QA15 M2:
@@ -989,6 +993,9 @@ def rebalance(
     if progress is not None:
         kwargs["progress"] = progress
     locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
+    if warn is not None:
+        for warning in warnings:
+            warn(warning)
     output = _rebalance_with(locks, values, plan_dir, out, force, kwargs)
     after = pd.Series(output.assignments["rep_id"].to_numpy(), index=output.assignments["account_id"])
     return output, warnings, rebalanced_moves(plan, edits, after, plan_dir, out)

@@ -71,7 +71,7 @@ def edit_command(
 
         command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
-        def solve(progress: Any = None) -> Any:
+        def solve(warn: Any, progress: Any = None) -> Any:
             return run_rebalance(
                 plan_dir,
                 edits_path,
@@ -81,19 +81,20 @@ def edit_command(
                 extra={"command_line": command},
                 progress=progress,
                 begun=cli.COMMAND_BEGUN,  # QA17 F24: --time-limit counts the command's start-up too
+                warn=warn,  # said before the solve, so a failed one says them too (QA74 F4)
             )
 
         if quiet:
-            output, warnings, moves = solve()
+            output, _, moves = solve(lambda warning: click.echo(f"warning: {warning}", err=True))
         else:
             begun = cli.COMMAND_BEGUN
             started = begun if begun is not None else time.perf_counter()  # where --time-limit counts from
-            with stderr_console().status("loading the plan and the edits", spinner="dots") as status:
-                output, warnings, moves = solve(
-                    lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}")
+            console = stderr_console()
+            with console.status("loading the plan and the edits", spinner="dots") as status:
+                output, _, moves = solve(
+                    lambda warning: console.print(f"warning: {warning}", markup=False, highlight=False),
+                    lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}"),
                 )
-        for warning in warnings:
-            click.echo(f"warning: {warning}", err=True)
         s = output.summary
         gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
         click.echo(

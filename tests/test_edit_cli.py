@@ -982,3 +982,27 @@ def test_the_console_shows_the_first_ten_warnings_and_counts_the_rest(
     assert "warning: ... and 5 more (every one in summary.json's notes)" in output
     notes = json.loads((tmp_path / "m" / "summary.json").read_text())["notes"]
     assert set(many) <= set(notes)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_failed_rebalance_says_that_the_inputs_changed_since_the_plan(tmp_path: Path, quiet: bool) -> None:
+    """QA74 F4: the accounts file changed after the plan (one account's potential raised above every
+    band): the re-solve fails with exit 1 naming that account, and it used to say nothing of the change,
+    which only a successful rebalance and `plan --from-manifest` said."""
+    scenario = write_instance(tmp_path / "inputs")
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    a0, _, _ = read(out)
+    edits = write_edits(tmp_path / "e.csv", two_moves(a0))
+    accounts_csv = tmp_path / "inputs" / "accounts.csv"
+    accounts = pd.read_csv(accounts_csv, dtype=str)
+    accounts.loc[3, "potential"] = str(1000 * pd.to_numeric(accounts["potential"]).sum())
+    accounts.to_csv(accounts_csv, index=False)
+    args = [str(out), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance"]
+    code, output = run(*args, *(["--quiet"] if quiet else []))
+    assert code == 1, output
+    said = " ".join(output.split())
+    assert f"input accounts {accounts_csv} changed since the plan was made" in said
+    assert said.count("changed since the plan was made") == 1
+    assert not (tmp_path / "r").exists()
