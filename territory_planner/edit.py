@@ -992,9 +992,14 @@ def rebalance(
     kwargs: dict[str, Any] = {"extra": context, "begun": begun}
     if progress is not None:
         kwargs["progress"] = progress
+    said = 0
+    if warn is not None:  # before the plan's locks are read: a changed locks file may fail there (QA75 F2)
+        for warning in warnings:
+            warn(warning)
+        said = len(warnings)
     locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
     if warn is not None:
-        for warning in warnings:
+        for warning in warnings[said:]:  # the locks' own
             warn(warning)
     output = _rebalance_with(locks, values, plan_dir, out, force, kwargs)
     after = pd.Series(output.assignments["rep_id"].to_numpy(), index=output.assignments["account_id"])

@@ -1006,3 +1006,27 @@ def test_a_failed_rebalance_says_that_the_inputs_changed_since_the_plan(tmp_path
     assert f"input accounts {accounts_csv} changed since the plan was made" in said
     assert said.count("changed since the plan was made") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_a_rebalance_whose_locks_file_changed_and_fails_to_read_says_that_it_changed(tmp_path: Path) -> None:
+    """QA75 F2: the plan's --locks file was changed after the plan (a row lost its rep_id): reading it
+    fails (exit 1, the row named), and the warning that this very file changed since the plan came only
+    after it was read, so it was never said."""
+    scenario = write_instance(tmp_path / "inputs")
+    accounts = pd.read_csv(tmp_path / "inputs" / "accounts.csv", dtype=str)
+    locks = tmp_path / "locks.csv"
+    locks.write_text(
+        f"account_id,rep_id\n{accounts.loc[5, 'account_id']},{REPS['rep_id'][0]}\n", encoding="utf-8"
+    )
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--locks", str(locks), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    a0, _, _ = read(out)
+    edits = write_edits(tmp_path / "e.csv", two_moves(a0))
+    locks.write_text(f"account_id,rep_id\n{accounts.loc[5, 'account_id']},\n", encoding="utf-8")
+    code, output = run(str(out), "--edits", str(edits), "--out", str(tmp_path / "r"), "--rebalance")
+    assert code == 1, output
+    said = " ".join(output.split())
+    assert f"input locks {locks} changed since the plan was made" in said
+    assert "rep_id" in said
+    assert not (tmp_path / "r" / "assignments.csv").exists()  # the folder holds input_errors.csv only

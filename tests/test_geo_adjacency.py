@@ -59,6 +59,18 @@ def test_a_corner_left_at_a_shallow_angle_is_not_a_rook_edge() -> None:
     assert edges(adjmod.from_geometries([square, b], rook=True, tolerance=1.0)) == set()
 
 
+@pytest.mark.parametrize("length", [10.0, 40.0])
+def test_a_border_drawn_with_a_gap_between_two_touching_ends_is_a_rook_edge(length: float) -> None:
+    """QA75 F1: A and B share a border whose B side runs 0.5 apart between the two end points where the
+    outlines meet, so the polygons meet in two points only; every point of the strip lies within half the
+    border of one of them, and the corner rule dropped borders up to 50 tolerances long (a 40-m border
+    at 1 m, the map then called in pieces). Points apart are a border, not a corner."""
+    a = shapely.Polygon([(-100, 0), (0, 0), (0, length), (-100, length)])
+    b = shapely.Polygon([(0, 0), (100, 0), (100, length), (0, length), (0.5, length - 1), (0.5, 1)])
+    assert shapely.intersection(a, b).geom_type == "MultiPoint"
+    assert edges(adjmod.from_geometries([a, b], rook=True, tolerance=1.0)) == {(0, 1)}
+
+
 def test_3x3_counts() -> None:
     g = grid(3, 3)
     assert len(adjmod.from_geometries(g).u) == 20  # 12 edges + 8 diagonals
