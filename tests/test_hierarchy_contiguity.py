@@ -275,11 +275,14 @@ def test_the_two_levels_run_beside_the_flow_model_and_end_it_with_their_plan(
         return Silent(deadline) if gap == 1.0 else None  # the costed model beside the cut loop: none
 
     monkeypatch.setattr(contiguous_flow, "start", start)
+    said: list[str] = []
     res = district_contiguity.solve(
         spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
-        territories_too=False, bound=0.0,
+        territories_too=False, bound=0.0, progress=said.append,
     )  # fmt: skip
     assert stops == [True]
+    # a step of its own on the console (a line of the same step within a second is not printed)
+    assert "district contiguity (two levels beside the flow model): connected districts found" in said
     assert repair.feasible(spec, res.unit_rep)
     assert res.pieces == {"A": 1, "B": 1}
     assert (res.unit_rep[centre] == np.arange(problem.n_reps)).all()

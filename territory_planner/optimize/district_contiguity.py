@@ -237,7 +237,7 @@ def solve(
             )  # fmt: skip
             if best is not None:
                 flow_first.finish(stop=True)
-                progress("district contiguity: connected districts found by the two levels")
+                progress("district contiguity (two levels beside the flow model): connected districts found")
         else:
             progress("district contiguity: a plan of connected districts (the flow model without objective)")
         if best is None:
