@@ -579,7 +579,9 @@ def outside_homes(
 ) -> list[str]:
     """A note naming each given home that no polygon holds and the unit its territory is anchored to, with
     the distance (QA72 F4: a home in Chicago, 214 km outside Iowa's counties, was anchored to the county
-    nearest it without a word, and the county its territory had to hold was named nowhere)."""
+    nearest it without a word, and the county its territory had to hold was named nowhere); said on the
+    console too."""
+    from territory_planner.io.labels import first_few
     from territory_planner.model.homes import arc_km
 
     p = spec.problem
@@ -595,10 +597,12 @@ def outside_homes(
         said.append(f"{p.rep_ids[j]}'s to {p.unit_label(c)} ({km:,.0f} km from the home)")
     if not said:
         return []
-    return [
+    note = (
         f"contiguity: {len(said)} home(s) lie in no polygon of the map, each territory anchored to the unit "
-        f"nearest its home that no other home took: {', '.join(said[:5])}{', ...' if len(said) > 5 else ''}"
-    ]
+        f"nearest its home that no other home took: {first_few(said, 5)}"
+    )
+    logger.warning(note)
+    return [note]
 
 
 def make_contiguous(
@@ -640,8 +644,6 @@ def make_contiguous(
         if anchored_elsewhere(spec, lat, lon):  # said on this path too (QA9 O1's note)
             result = dataclasses.replace(result, notes=(*result.notes, HOMES_NOTE))
         outside = outside_homes(spec, lat, lon, centre, chosen)
-        for note in outside:
-            logger.warning(note)
         result = dataclasses.replace(result, notes=(*result.notes, *outside))
         return unit_rep, result, with_pieces(info, p, before)
     # small: the cut loop over the whole model first; large: straight to the neighbourhood search
@@ -749,9 +751,7 @@ def make_contiguous(
     )
     notes = list(result.notes)
     notes.append(HOMES_NOTE)
-    for note in outside_homes(spec, lat, lon, centre, chosen):
-        logger.warning(note)
-        notes.append(note)
+    notes += outside_homes(spec, lat, lon, centre, chosen)
     notes += contiguity.below_bound(
         "contiguity", result.objective, lower, "splits a territory or gives a rep's home unit away"
     )
