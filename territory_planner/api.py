@@ -651,7 +651,7 @@ def _first_plan(
             return np.full(run.problem.n_units, -1, dtype=np.int64), result
         return start_plan, result
     unit_rep, result = _base_plan(
-        run.spec, run.backend, base_budget, run.budget, run.solve_kw, run.centres_seconds, run.progress,
+        run.spec, run.backend, base_budget, run.budget, run.solve_kw, run.centres_seconds,
         forecast=run.forecast, share=base_share, without_extras=run.without_extras, late_notes=run.late_notes,
     )  # fmt: skip
     if warm_start and not (options.contiguous or options.district_contiguous):
@@ -1443,50 +1443,48 @@ def _base_plan(
     budget: TimeBudget,
     solve_kw: dict[str, Any],
     centres_seconds: float,
-    progress: Any,
     forecast: bool = False,
     share: str = "base_plan",
     without_extras: TimeBudget | None = None,
     late_notes: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, SolveResult]:
-    """The plan before contiguity. With --contiguous it gets a share of the time and the contiguity
-    stages the rest; when that share ends with no plan at all, those stages have nothing to work on, so
-    the search goes on with all the time left instead of ending the run with time unused, until its
-    first plan: from there it improves it for ``share`` of the time then left, and the contiguity stages
-    get the rest (QA19 F5: 100 NC counties x 12 reps, --contiguous at 60 s, a first plan at 10.8 s and
-    the search improving it until 58.3 s; the contiguity stages had 2 s and the run ended with exit 3
-    where they prove in seconds that no connected plan exists). An exit 3 names the time the centres
-    took as well. ``without_extras``: the budget before the workbook's and the forecast's time was kept
-    back; while there is no plan the search may use that time, and a plan found in it leaves them out
-    (``late_notes`` added to its notes, e.g. ``FORECAST_LEFT_OUT``; QA38 F11: exit 3 "in the time limit
-    of 10s" at 5.4 s, with the 5.7 s kept for the forecast unused, where the same model had a plan in
-    9.5 s without a forecast)."""
-    failure: SolverError
+    """The plan before contiguity. With --contiguous it gets a share of the time (``base_budget``) and the
+    contiguity stages the rest; a plan found in that share is improved to its end. Until there is a
+    plan at all, those stages have nothing to work on, so the search has all of ``budget`` for one
+    instead of ending the run with time unused, in the same solve (its LP, its start plans and the whole
+    model beside go on: a second solve from scratch built them again, Texas's 254 counties x 20 reps in
+    4 districts spent 3.7 s of its 48 s on that); a plan found later is improved for ``share`` of the
+    time then left (QA19 F5: 100 NC counties x 12 reps, --contiguous at 60 s, a first plan at 10.8 s
+    and the search improving it until 58.3 s; the contiguity stages had 2 s and the run ended with exit
+    3 where they prove in seconds that no connected plan exists). An exit 3 names the time the centres
+    took as well. ``without_extras`` (never with contiguity, whose stages need the time): the budget
+    before the workbook's and the forecast's time was kept back; while there is no plan the search may
+    use that time, and a plan found in it leaves them out (``late_notes`` added to its notes, e.g.
+    ``FORECAST_LEFT_OUT``; QA38 F11: exit 3 "in the time limit of 10s" at 5.4 s, with the 5.7 s kept
+    for the forecast unused, where the same model had a plan in 9.5 s without a forecast)."""
     began = time.perf_counter()  # what came before the solve is named in an exit 3 (QA18 F4)
     try:
-        if without_extras is None:
-            return pipeline.solve(spec, backend, budget=base_budget, **solve_kw)
-        # the stages before a plan may use the extras' time too, in the same solve (QA39 F0: a second
-        # solve from scratch in it found none where the same model alone had a plan at 8 s); once a plan
-        # exists they keep to ``base_budget`` and the extras have their time, unless the plan came in it
-        unit_rep, result = pipeline.solve(
-            spec, backend, budget=without_extras, after_plan=base_budget, **solve_kw
+        if without_extras is not None:
+            assert base_budget is budget, "the extras' time is never borrowed with contiguity"
+            # the stages before a plan may use the extras' time too, in the same solve (QA39 F0: a second
+            # solve from scratch in it found none where the same model alone had a plan at 8 s); once a
+            # plan exists they keep to ``base_budget`` and the extras have their time, unless the plan
+            # came in it
+            unit_rep, result = pipeline.solve(
+                spec, backend, budget=without_extras, after_plan=base_budget, **solve_kw
+            )
+            if pipeline.found_after(result.history, base_budget, FORECAST_SLACK):
+                result = dataclasses.replace(result, notes=(*result.notes, *late_notes))
+            return unit_rep, result
+        if base_budget is budget:
+            return pipeline.solve(spec, backend, budget=budget, **solve_kw)
+        return pipeline.solve(
+            spec, backend, budget=budget, after_plan=base_budget, then_share=share, **solve_kw
         )
-        if pipeline.found_after(result.history, base_budget, FORECAST_SLACK):
-            result = dataclasses.replace(result, notes=(*result.notes, *late_notes))
-        return unit_rep, result
-    except SolverError as first:
-        failure = first
+    except SolverError as err:
+        failure = err
         if without_extras is not None:  # their time went to the search
             budget, forecast = without_extras, forecast and FORECAST_LEFT_OUT not in late_notes
-    if base_budget is not budget and budget.remaining() > 2.0:
-        progress(
-            f"no plan in the base plan's share: the search goes on with the {budget.remaining():.0f}s left"
-        )
-        try:
-            return pipeline.solve(spec, backend, budget=budget, then_share=share, **solve_kw)
-        except SolverError as second:
-            failure = second
     if budget.limited:
         raise SolverError(f"{failure} ({_time_spent(budget, began, centres_seconds, forecast)})") from failure
     if centres_seconds > 0:

@@ -117,6 +117,42 @@ def test_a_plan_found_after_the_searchs_own_end_improves_in_the_forecasts_time(
     assert seen == [budget.deadline if late else after.deadline]
 
 
+@pytest.mark.parametrize("late", [False, True])
+def test_with_a_share_for_a_late_plan_only_a_plan_after_the_base_share_is_cut_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: bool
+) -> None:
+    """--contiguous's base plan (``api._base_plan``): one solve with the whole budget until a plan exists.
+    A plan within its share (``after_plan``) is improved to that share's end; one found after it for
+    ``then_share`` of the time then left, the contiguity stages keeping the rest. The code before cut
+    an early plan's share again by ``then_share`` (it never had both: it solved twice)."""
+    import time
+
+    from territory_planner.optimize import background
+    from territory_planner.optimize.budget import SHARES, TimeBudget
+    from territory_planner.solvers import get_backend
+    from tests.test_background import _spec
+
+    _, spec = _spec(tmp_path, 200, 5, 3, 0.05)
+    monkeypatch.setattr(background, "available", lambda _backend: False)  # no whole model beside
+    seen: list[tuple[float, float]] = []
+    monkeypatch.setattr(
+        pipeline, "stage_improve", lambda run: seen.append((time.perf_counter(), run.budget.deadline))
+    )
+    monkeypatch.setattr(pipeline.Run, "done", lambda _run: False)
+    now = time.perf_counter()
+    budget = TimeBudget.until(now + 60.0)
+    after = TimeBudget.until(now - 1.0 if late else now + 20.0)
+    pipeline.solve(
+        spec, get_backend("highs"), budget=budget, after_plan=after, then_share="base_plan", gap=1e-3,
+        seed=0, threads=1, candidates=8, relax=False,
+    )  # fmt: skip
+    [(at, deadline)] = seen
+    if late:
+        assert deadline == pytest.approx(at + SHARES["base_plan"] * (budget.deadline - at), abs=2.0)
+    else:
+        assert deadline == after.deadline
+
+
 def _book_options(**kw: object):  # type: ignore[no-untyped-def]
     """The sample data with --xlsx and no CRM."""
     return _options(crm=None, period=None, forecast_horizon=None, xlsx=True, **kw)

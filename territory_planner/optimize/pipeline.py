@@ -136,6 +136,7 @@ class Run:
     stages: list[Stage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     history: list[dict[str, object]] = field(default_factory=list)  # each new plan or bound, in order
+    first_plan_at: float | None = None  # time.perf_counter() when the first plan came
     _outcome: str = ""
 
     @property
@@ -152,6 +153,8 @@ class Run:
             return False
         value = self.objective_of(plan)
         if value < self.upper - 1e-9 * max(abs(self.upper), 1.0) or self.incumbent is None:
+            if self.incumbent is None:
+                self.first_plan_at = time.perf_counter()
             self.incumbent, self.upper, self.source = plan.copy(), value, source
             self._record(source)
             if self.beside is not None and echo:  # the whole model's tree search prunes with it
@@ -258,12 +261,7 @@ def solve(
         if run.incumbent is None:
             stage_search_rest(run)
         if run.incumbent is not None:  # a plan: the time kept back for --relax is the search's again
-            # a plan only after ``after_plan``'s end: the forecast is left out, its time is the search's
-            late = after_plan is not None and found_after(run.history, after_plan)
-            base = full if after_plan is None or late else after_plan
-            run.budget = base
-            if then_share is not None:
-                run.budget = TimeBudget(base.start, base.share(then_share), base.limit, base.last)
+            run.budget = _budget_with_plan(run, full, after_plan, then_share)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
@@ -293,6 +291,20 @@ def solve(
         raise SolverError(_no_plan_message(run))
     _settle(run)
     return run.incumbent, _result(run, start)
+
+
+def _budget_with_plan(
+    run: Run, full: TimeBudget, after_plan: TimeBudget | None, then_share: str | None
+) -> TimeBudget:
+    """The budget of the stages after the first plan: ``after_plan`` when that plan came by its end;
+    else (a plan only after it: its time is the search's, and a forecast is left out) ``full``, ending at
+    ``then_share`` of the time left when that is given (the stages after this solve keep the rest). By
+    when the plan came, not by when the stage that found it ended (QA68 F3)."""
+    if after_plan is not None and run.first_plan_at is not None and run.first_plan_at <= after_plan.deadline:
+        return after_plan
+    if then_share is None:
+        return full
+    return TimeBudget(full.start, full.share(then_share), full.limit, full.last)
 
 
 def found_after(history: Sequence[Mapping[str, object]], budget: TimeBudget, slack: float = 0.0) -> bool:
