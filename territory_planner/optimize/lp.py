@@ -24,7 +24,7 @@ import numpy as np
 from territory_planner.optimize import formulation, hierarchy
 from territory_planner.optimize.master import Master
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend, SolveOutcome, SolveStatus
 
 log = logging.getLogger(__name__)
 LARGE_UNITS = 4000  # above this, the LP starts from the duals of an LP over clusters of units
@@ -308,27 +308,11 @@ def solve_lp(
     then solved as it is, and ``LpInfeasibleError`` is raised when it has no solution."""
     start = time.perf_counter()
     p = spec.problem
-    n = p.n_units
     # ``bound_spec``: the model whose bound is reported when ``spec`` is a restriction of it (tighter
     # bands); the reduced costs do not depend on the bands, only the bound's constant term does
     bound_spec = spec if bound_spec is None else bound_spec
     prices = slack_prices(spec) if prices is None else prices
-    pool = pool.copy()
-    fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
-    is_fixed = fixed >= 0
-    if is_fixed.any():
-        # every rep must reach its band through free units: give it its nearest free units as columns
-        free_units = np.flatnonzero(~is_fixed)
-        k = min(len(free_units), int(np.ceil(3 * len(free_units) / max(p.n_reps, 1))) + 1)
-        cost = np.where(spec.allowed[free_units], spec.cost[free_units], np.inf)
-        near = np.argpartition(cost, k - 1, axis=0)[:k] if k < len(free_units) else None
-        if near is not None:
-            pool[free_units[near], np.arange(p.n_reps)[None, :]] = True
-        pool &= spec.allowed
-    start_pool = pool.copy()  # the columns a fixed unit gets when it is freed
-    if is_fixed.any():
-        pool[is_fixed] = False  # a fixed unit has one column, held at 1 by its bounds
-        pool[np.flatnonzero(is_fixed), fixed[is_fixed]] = True
+    pool, start_pool, fixed = _first_pool(spec, pool, fixed)
     col_unit, col_rep = np.nonzero(pool)
     master = Master(spec, backend, col_unit, col_rep, fixed, prices, cuts=cuts, seed=seed, threads=threads)
     hard = hard and master.hold_slacks()
@@ -346,15 +330,9 @@ def solve_lp(
         rounds += 1
         fixed = master.fixed
         free_mask = fixed < 0
-        out, x, slack = master.solve(
-            max(deadline - time.perf_counter(), 0.5), first_method if rounds == 1 else "simplex"
+        out, x, slack = _solve_master(
+            master, rounds, deadline, first_method if rounds == 1 else "simplex", hard
         )
-        if hard and out.status == SolveStatus.INFEASIBLE:
-            raise LpInfeasibleError("the LP has no solution within its rows (no slack allowed)")
-        if (out.status != SolveStatus.OPTIMAL or out.row_duals is None) and time.perf_counter() < deadline:
-            # a HiGHS error or "not set" never ends the run by itself: retry cold, with the other method
-            log.info("LP round %d: %s; retrying without the warm start", rounds, out.message)
-            out, x, slack = master.retry(max(deadline - time.perf_counter(), 0.5))
         if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
             if last is not None and last.slack_total <= 1e-6:
                 log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
@@ -369,65 +347,21 @@ def solve_lp(
             best_bound, best_duals, best_rc = bound, duals, rc_l
         slack_total = float(slack.sum())
         objective = float(out.objective or 0.0) - float(slack @ master.slack_cost)
-        fixed_units = np.flatnonzero(~free_mask)
-        # a fixed unit's row dual is read as the one that prices its fixed column at zero
-        y_assign[fixed_units] = rc_l[fixed_units, fixed[fixed_units]]
-        rc = rc_l - y_assign[:, None]
-        scale = max(1.0, abs(objective) / max(n, 1))
-        in_master = master.key >= 0
-        neg = (rc < -1e-7 * scale) & ~(in_master & free_mask[:, None])
-        neg[fixed_units, fixed[fixed_units]] = False
-        if smooth > 0 and slack_total <= 1e-6 and best_duals is not duals and not cuts and neg.any():
-            # stabilised pricing (Wentges): price at a point between the best-bound duals and the master's,
-            # which brings in fewer, better columns than the master's oscillating duals alone
-            ys = _blend(best_duals, duals, smooth)
-            rc_s, _ = lagrangian(spec, ys)
-            held = np.where(in_master & free_mask[:, None], rc_s, np.inf)
-            held[fixed_units, fixed[fixed_units]] = rc_s[fixed_units, fixed[fixed_units]]
-            best_held = held.min(axis=1, keepdims=True)
-            neg_s = (rc_s < best_held - 1e-7 * scale) & ~(in_master & free_mask[:, None])
-            neg_s[fixed_units, fixed[fixed_units]] = False
-            if neg_s.any():  # else mispricing: the master's own duals decide this round
-                neg, rc = neg_s, rc_s - best_held
-        refix = np.zeros(n, dtype=bool)
+        # stabilised pricing only while no row gives, without cuts, and when the master's duals are not
+        # the best bound's already
+        blend = smooth if slack_total <= 1e-6 and best_duals is not duals and not cuts else 0.0
+        neg, rc = _priced(spec, master, rc_l, y_assign, objective, (best_duals, duals), blend)
+        refix = np.zeros(p.n_units, dtype=bool)
         if slack_total > 1e-6:
-            # duals are dominated by slack prices: only touch reps whose rows had to give, and units of theirs
-            short = np.zeros(p.n_reps, dtype=bool)
-            over = np.zeros(p.n_reps, dtype=bool)
-            for r, v in zip(form.slack_rows, slack, strict=True):
-                info = form.rows[r]
-                if v > 1e-9 and info.rep >= 0:
-                    (over if info.family in ("balance_max", "max_accounts") else short)[info.rep] = True
-            hot = short | over
-            if hot.any() and fixed_units.size:
-                # the fixing was too tight around these reps (prices dominated by slack would drag in
-                # columns from everywhere): a rep short of its band gets back the fixed units that could
-                # go to it, a rep over its band its own fixed units
-                refix = start_pool[:, short].any(axis=1) | over[np.maximum(fixed, 0)]
-                refix &= ~free_mask & (p.unit_locked < 0)
-            if hot.any():
-                lp_rep = np.full(n, -1, dtype=np.int64)
-                big = x > 0.5
-                lp_rep[master.col_unit[big]] = master.col_rep[big]
-                near_hot = hot[None, :] | (lp_rep >= 0)[:, None] & hot[np.maximum(lp_rep, 0)][:, None]
-                if (neg & near_hot).any():  # else every priced column counts: convergence must be real
-                    neg &= near_hot
+            refix, neg = _around_giving_reps(spec, master, slack, x, start_pool, neg)
         # a fixed unit the LP would rather move is freed (its fixed column may leave the basis)
         unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
         neg[p.unit_locked >= 0] = False
         n_neg = int(neg.sum())
-        # while rows still give (slack in use) the prices of that slack drive the duals, and the bound
-        # they give can lie far above the objective (QA25 F4: "objective 13,170,722.9, bound
-        # 2,419,081,574,541.8" read as nonsense): say so
-        giving = (
-            f" (rows still short by {slack_total:,.3g}: while they are, the bound rests on the price of "
-            "that shortfall and can lie far above the objective)"
-            if slack_total > 1e-6 and best_bound > objective
-            else ""
-        )
         progress(
-            f"LP round {rounds}: {int(free_mask.sum()):,} free units, {master.n_cols:,} columns, objective "
-            f"{objective:,.1f}, bound {best_bound:,.1f}{giving}, {n_neg:,} columns priced in"
+            _round_line(
+                rounds, int(free_mask.sum()), master.n_cols, objective, best_bound, slack_total, n_neg
+            )
         )
         log.debug(
             "LP round %d: free=%d cols=%d obj=%.6g bound=%.6g slack=%.3g neg=%d iters=%d %.2fs",
@@ -495,18 +429,157 @@ def solve_lp(
             master.add(freed[fu], fr)
             continue
         master.unfix(np.flatnonzero(unfix))
-        # add the most negative columns of each unit
-        rc_neg = np.where(neg, rc, np.inf)
-        kk = min(max_add_per_unit, p.n_reps)
-        idx = (
-            np.argpartition(rc_neg, kk - 1, axis=1)[:, :kk]
-            if kk < p.n_reps
-            else np.tile(np.arange(p.n_reps), (n, 1))
-        )
-        rows_u = np.repeat(np.arange(n), idx.shape[1])
-        cols_r = idx.ravel()
-        take = np.isfinite(rc_neg[rows_u, cols_r])
-        master.add(rows_u[take], cols_r[take])
+        _add_cheapest(master, neg, rc, max_add_per_unit)
+
+
+def _first_pool(
+    spec: ModelSpec, pool: np.ndarray, fixed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first master's columns, the columns a fixed unit gets when it is freed, and the fixing (-1:
+    free). Every rep must reach its band through free units: it gets its nearest free units as columns;
+    a fixed unit has one column, held at 1 by its bounds."""
+    p = spec.problem
+    n = p.n_units
+    pool = pool.copy()
+    fixed = np.full(n, -1, dtype=np.int64) if fixed is None else fixed.copy()
+    is_fixed = fixed >= 0
+    if is_fixed.any():
+        free_units = np.flatnonzero(~is_fixed)
+        k = min(len(free_units), int(np.ceil(3 * len(free_units) / max(p.n_reps, 1))) + 1)
+        cost = np.where(spec.allowed[free_units], spec.cost[free_units], np.inf)
+        near = np.argpartition(cost, k - 1, axis=0)[:k] if k < len(free_units) else None
+        if near is not None:
+            pool[free_units[near], np.arange(p.n_reps)[None, :]] = True
+        pool &= spec.allowed
+    start_pool = pool.copy()
+    if is_fixed.any():
+        pool[is_fixed] = False
+        pool[np.flatnonzero(is_fixed), fixed[is_fixed]] = True
+    return pool, start_pool, fixed
+
+
+def _solve_master(
+    master: Master, rounds: int, deadline: float, method: str, hard: bool
+) -> tuple[SolveOutcome, np.ndarray, np.ndarray]:
+    """One master LP: its outcome, column values and slacks. A HiGHS error or "not set" never ends the
+    run by itself: it is retried cold, with the other method, while time is left. ``hard`` (slacks held
+    at 0): an infeasible master is ``LpInfeasibleError``."""
+    out, x, slack = master.solve(max(deadline - time.perf_counter(), 0.5), method)
+    if hard and out.status == SolveStatus.INFEASIBLE:
+        raise LpInfeasibleError("the LP has no solution within its rows (no slack allowed)")
+    if (out.status != SolveStatus.OPTIMAL or out.row_duals is None) and time.perf_counter() < deadline:
+        log.info("LP round %d: %s; retrying without the warm start", rounds, out.message)
+        out, x, slack = master.retry(max(deadline - time.perf_counter(), 0.5))
+    return out, x, slack
+
+
+def _priced(
+    spec: ModelSpec,
+    master: Master,
+    rc_l: np.ndarray,
+    y_assign: np.ndarray,
+    objective: float,
+    duals: tuple[Duals, Duals] | None,
+    smooth: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns to price in (a bool matrix: negative reduced cost, not in the master already) and the
+    reduced costs that rank them, from the Lagrangian reduced costs ``rc_l`` of the master's duals and
+    its assignment rows' duals ``y_assign``. With ``duals`` (the best bound's and the master's) and
+    ``smooth`` > 0: stabilised pricing (Wentges) at a point between them, which brings in fewer, better
+    columns than the master's oscillating duals alone, unless it finds none (mispricing: the master's
+    own duals decide this round)."""
+    p = spec.problem
+    fixed = master.fixed
+    free_mask = fixed < 0
+    fixed_units = np.flatnonzero(~free_mask)
+    # a fixed unit's row dual is read as the one that prices its fixed column at zero
+    y_assign[fixed_units] = rc_l[fixed_units, fixed[fixed_units]]
+    rc = rc_l - y_assign[:, None]
+    scale = max(1.0, abs(objective) / max(p.n_units, 1))
+    in_master = master.key >= 0
+    neg = (rc < -1e-7 * scale) & ~(in_master & free_mask[:, None])
+    neg[fixed_units, fixed[fixed_units]] = False
+    if smooth > 0 and duals is not None and neg.any():
+        rc_s, _ = lagrangian(spec, _blend(duals[0], duals[1], smooth))
+        held = np.where(in_master & free_mask[:, None], rc_s, np.inf)
+        held[fixed_units, fixed[fixed_units]] = rc_s[fixed_units, fixed[fixed_units]]
+        best_held = held.min(axis=1, keepdims=True)
+        neg_s = (rc_s < best_held - 1e-7 * scale) & ~(in_master & free_mask[:, None])
+        neg_s[fixed_units, fixed[fixed_units]] = False
+        if neg_s.any():
+            return neg_s, rc_s - best_held
+    return neg, rc
+
+
+def _around_giving_reps(
+    spec: ModelSpec,
+    master: Master,
+    slack: np.ndarray,
+    x: np.ndarray,
+    start_pool: np.ndarray,
+    neg: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """While rows give (slack in use), the duals are dominated by slack prices, which would drag in
+    columns from everywhere: only the reps whose rows had to give, and units of theirs, are touched.
+    Returns the fixed units to free (the fixing was too tight around these reps: a rep short of its band
+    gets back the fixed units that could go to it, a rep over its band its own fixed units) and the
+    columns to price in, kept to those near such reps when any is (else every priced column counts:
+    convergence must be real)."""
+    p = spec.problem
+    form = master.form
+    fixed = master.fixed
+    free_mask = fixed < 0
+    short = np.zeros(p.n_reps, dtype=bool)
+    over = np.zeros(p.n_reps, dtype=bool)
+    for r, v in zip(form.slack_rows, slack, strict=True):
+        info = form.rows[r]
+        if v > 1e-9 and info.rep >= 0:
+            (over if info.family in ("balance_max", "max_accounts") else short)[info.rep] = True
+    hot = short | over
+    refix = np.zeros(p.n_units, dtype=bool)
+    if hot.any() and (~free_mask).any():
+        refix = start_pool[:, short].any(axis=1) | over[np.maximum(fixed, 0)]
+        refix &= ~free_mask & (p.unit_locked < 0)
+    if hot.any():
+        lp_rep = np.full(p.n_units, -1, dtype=np.int64)
+        big = x > 0.5
+        lp_rep[master.col_unit[big]] = master.col_rep[big]
+        near_hot = hot[None, :] | (lp_rep >= 0)[:, None] & hot[np.maximum(lp_rep, 0)][:, None]
+        if (neg & near_hot).any():
+            neg = neg & near_hot
+    return refix, neg
+
+
+def _round_line(
+    rounds: int, free: int, columns: int, objective: float, bound: float, slack_total: float, priced: int
+) -> str:
+    """The progress line of an LP round. While rows still give (slack in use) the prices of that slack
+    drive the duals, and the bound they give can lie far above the objective (QA25 F4: "objective
+    13,170,722.9, bound 2,419,081,574,541.8" read as nonsense): it says so."""
+    giving = (
+        f" (rows still short by {slack_total:,.3g}: while they are, the bound rests on the price of "
+        "that shortfall and can lie far above the objective)"
+        if slack_total > 1e-6 and bound > objective
+        else ""
+    )
+    return (
+        f"LP round {rounds}: {free:,} free units, {columns:,} columns, objective "
+        f"{objective:,.1f}, bound {bound:,.1f}{giving}, {priced:,} columns priced in"
+    )
+
+
+def _add_cheapest(master: Master, neg: np.ndarray, rc: np.ndarray, per_unit: int) -> None:
+    """Adds to the master the ``per_unit`` most negative priced columns of each unit."""
+    n, n_reps = neg.shape
+    rc_neg = np.where(neg, rc, np.inf)
+    kk = min(per_unit, n_reps)
+    idx = (
+        np.argpartition(rc_neg, kk - 1, axis=1)[:, :kk] if kk < n_reps else np.tile(np.arange(n_reps), (n, 1))
+    )
+    rows_u = np.repeat(np.arange(n), idx.shape[1])
+    cols_r = idx.ravel()
+    take = np.isfinite(rc_neg[rows_u, cols_r])
+    master.add(rows_u[take], cols_r[take])
 
 
 def _blend(a: Duals, b: Duals, w: float) -> Duals:
