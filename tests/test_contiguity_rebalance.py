@@ -273,3 +273,35 @@ def test_the_elastic_flow_models_plan_out_of_less_band_becomes_the_flips_plan(
         )
         assert out is None
         assert (near[0] == kept).all()
+
+
+def test_a_connected_plan_within_every_band_that_breaks_another_row_is_named_not_rebalanced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA76: with a disruption budget the flips' connected plan met every band and broke the budget; the
+    stage said "the flips' connected plan has 0 territories out of band: rebalancing" and the
+    neighbourhood MIPs, which mend bands only, had nothing to do. It now names the row broken and does
+    not rebalance. Here the row is the account count: at most one account fewer than the largest
+    territory of the flips' plan holds."""
+    import dataclasses
+
+    spec, adj, centre = _model(tmp_path)
+    spec_c = contiguous.with_centres(spec, centre)
+    within = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20, 0)
+    assert within is not None
+    counts = np.bincount(within, weights=spec.problem.unit_size, minlength=spec.problem.n_reps)
+    capped = dataclasses.replace(spec, max_accounts=float(counts.max()) - 1.0)
+    assert not repair.band_excess(contiguous.with_centres(capped, centre), within).any()
+    assert not repair.feasible(contiguous.with_centres(capped, centre), within)
+    _flips_stall_on(monkeypatch, within)
+    called: list[int] = []
+    monkeypatch.setattr(lns.Lns, "rebalance", lambda *_a: called.append(1))
+    said: list[str] = []
+    contiguous.solve_contiguous(
+        capped, adj, get_backend("highs"), centre=centre, time_limit=5.0, gap=1e-4, seed=0, threads=1,
+        exact=False, progress=said.append,
+    )  # fmt: skip
+    assert not called
+    assert not any("out of band: rebalancing" in m for m in said)
+    named = "the flips' connected plan meets every band but not the maximum accounts per rep (--max-accounts)"
+    assert any(named in m for m in said)

@@ -155,6 +155,22 @@ def _rows_hold(spec: ModelSpec, plan: np.ndarray, piece: np.ndarray, k: int) -> 
     return all(now or not was for was, now in zip(before, after, strict=True))
 
 
+# what each of ``repair.other_rows``'s families is, as a progress line names it
+OTHER_ROWS = (
+    "the minimum accounts per rep (--min-accounts)",
+    "the maximum accounts per rep (--max-accounts)",
+    "the disruption budget (--max-moved-share)",
+    "the per-rep disruption budget (--max-moved-share-per-rep)",
+    "the district or region bands",
+)
+
+
+def _broken_rows(spec: ModelSpec, plan: np.ndarray) -> str:
+    """The rows besides the rep bands that ``plan`` breaks, named (e.g. "the disruption budget")."""
+    held = repair.other_rows(spec, plan)
+    return " and ".join(name for name, ok in zip(OTHER_ROWS, held, strict=True) if not ok) or "the model"
+
+
 def flip_plan(
     spec_c: ModelSpec,
     adj: Adjacency,
@@ -364,10 +380,15 @@ def solve_contiguous(
             # 90 or 120 s, first it found one each time; where those MIPs succeed they take a second)
             until = now + ELASTIC_SHARE * (deadline - now)
             best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
-        if best is None and near and not done() and (now := time.perf_counter()) < deadline - 1.0:
+        miss = int((repair.band_excess(spec_c, near[0]) > 0).sum()) if near else 0
+        if near and not miss:
+            # within every band, but another row broken: the neighbourhood MIPs below mend bands only
+            # (QA76: "has 0 territories out of band: rebalancing", and nothing to rebalance)
+            broken = _broken_rows(spec_c, near[0])
+            progress(f"contiguity: the flips' connected plan meets every band but not {broken}")
+        if best is None and miss and not done() and (now := time.perf_counter()) < deadline - 1.0:
             # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
             # the share of the time the cut loop would have (all of it on a model too large for the loop)
-            miss = int((repair.band_excess(spec_c, near[0]) > 0).sum())
             progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
             best = search.rebalance(near[0], now + (REBALANCE_SHARE if exact else 1.0) * (deadline - now))
         if stalled and best is not None:  # brought within the bands by either: the flips shorten its travel
