@@ -348,13 +348,13 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         checked["least_moved_share"] = max(least[0], 0.0) / total
         checked["budget_share"] = spec.budget / total
     free = np.ones_like(missing) if options.choose_centres else missing  # centres the planner chooses
-    if options.contiguous and not options.relax and adj is not None:  # the map checks of `plan --contiguous`
-        walls = _check_map_pieces(spec, adj, lat, lon, free)
-        checked.update(
-            map_pieces=int(adj.components().max(initial=0)) + 1,
-            bridged_edges=len(adj.bridged),
-            walled_in_checked=walls,
-        )
+    # the map checks of `plan --contiguous` (and its pieces check for `--district-contiguous`)
+    if (options.contiguous or options.district_contiguous) and not options.relax and adj is not None:
+        of = "territory" if options.contiguous else "district"
+        walls = _check_map_pieces(spec, adj, lat, lon, free, of)
+        checked.update(map_pieces=int(adj.components().max(initial=0)) + 1, bridged_edges=len(adj.bridged))
+        if options.contiguous:
+            checked["walled_in_checked"] = walls
     warnings = []
     if district_homes and adj is not None:  # and of `plan --district-contiguous`
         warnings = _check_district_homes(spec, adj, lat, lon, free)
@@ -572,15 +572,15 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
     }
     if options.contiguous or options.district_contiguous:
         run.adj = _adjacency(options, problem, run.inputs, run.joined)
-        if options.contiguous:  # a proof before any solve: pieces no plan covers, reps walled in
-            try:
-                _check_map_pieces(spec, run.adj, run.lat, run.lon, run.free)
-            except InfeasibleError as proof:
-                if not options.relax:
-                    raise
-                # --relax goes on to the least violation, which the proof says no plan avoids (QA72 F1:
-                # "not by itself a proof" of a relaxed plan whose inputs are proven infeasible in 2.5 s)
-                run.map_proof = "; ".join([str(proof), *(c.message for c in proof.conflicts[:3])])
+        try:  # a proof before any solve: pieces no plan covers, reps walled in
+            of = "territory" if options.contiguous else "district"
+            _check_map_pieces(spec, run.adj, run.lat, run.lon, run.free, of)
+        except InfeasibleError as proof:
+            if not options.relax:
+                raise
+            # --relax goes on to the least violation, which the proof says no plan avoids (QA72 F1:
+            # "not by itself a proof" of a relaxed plan whose inputs are proven infeasible in 2.5 s)
+            run.map_proof = "; ".join([str(proof), *(c.message for c in proof.conflicts[:3])])
     # with --contiguous the base plan gets its share and the contiguity stages the rest
     base_share = _base_share(options, run.nested, run.adj, problem.n_reps, run.backend)
     contiguity = options.contiguous or options.district_contiguous
@@ -1044,20 +1044,23 @@ def _design_adjacency(options: PlanOptions, problem: Any, inputs: Any, joined: A
 
 
 def _check_map_pieces(
-    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray
+    spec: ModelSpec, adj: Any, lat: np.ndarray, lon: np.ndarray, chosen: np.ndarray, of: str = "territory"
 ) -> bool:
-    """Pieces of the adjacency that no plan of connected territories can cover (``component_conflicts``)
-    and reps walled in by other homes (``walled_in_conflicts``) end the run at once with exit 1 and the
-    numbers, instead of a search that cannot succeed. False when the walled-in check could not run (a
-    given home's unit is not its own: another home is nearer that unit)."""
+    """Pieces of the adjacency that no plan of connected territories (``of`` "territory") or districts
+    ("district") can cover (``component_conflicts``) and, for territories, reps walled in by other homes
+    (``walled_in_conflicts``) end the run at once with exit 1 and the numbers, instead of a search that
+    cannot succeed (QA77 F3: Nantucket and Staten Island under --district-contiguous, "proven infeasible"
+    by the flow model with the bands blamed, even at +-50%). False when the walled-in check could not run
+    (a given home's unit is not its own: another home is nearer that unit)."""
     from territory_planner.geo import planning
 
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
-    conflicts = planning.component_conflicts(spec, adj, centre, chosen)
+    conflicts = planning.component_conflicts(spec, adj, centre, chosen, of=of)
     if conflicts:
         _bands_first(spec)
-        raise InfeasibleError("no plan of connected territories exists: the map is in pieces", conflicts)
-    if not own:  # a given home moved to a runner-up unit: the walls are not the homes' own units
+        kinds = {"territory": "territories", "district": "districts"}[of]
+        raise InfeasibleError(f"no plan of connected {kinds} exists: the map is in pieces", conflicts)
+    if of != "territory" or not own:  # a given home moved to a runner-up unit: the walls are not its own
         return False
     conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
     if conflicts:

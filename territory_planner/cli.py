@@ -692,9 +692,10 @@ def validate(scenario: Path | None, errors: Path | None, force: bool, **flags: A
     for m, v in info["balance_floor"].items():  # the largest unit against the largest target it may join
         if v > 0:  # only when the largest accounts force a floor ("needs at least 0.00%" read as +-0%)
             table.add_row(escape(f"--tolerance {m} needs at least"), f"{100 * v:.2f}%")
-    if "map_pieces" in info:  # --contiguous: the map checks ran and passed
+    if "map_pieces" in info:  # --contiguous or --district-contiguous: the map checks ran and passed
         table.add_row("pieces of the map", f"{info['map_pieces']:,}")
         table.add_row("edges bridged (--bridge-islands)", f"{info['bridged_edges']:,}")
+    if "walled_in_checked" in info:  # --contiguous
         table.add_row(
             "reps walled in by other homes",
             "none" if info["walled_in_checked"] else "not checked (two homes are nearest one unit)",

@@ -531,6 +531,31 @@ def test_an_island_without_a_home_is_proven_at_once(tmp_path: Path) -> None:
     assert relaxed.summary["status"] == "relaxed"
 
 
+def test_an_island_without_a_home_is_proven_at_once_for_connected_districts(tmp_path: Path) -> None:
+    """QA77 F3: under --district-contiguous an island with no rep's home (Nantucket, Staten Island) was
+    "proven infeasible" by the flow model with the bands blamed ("widen --tolerance or
+    --district-tolerance"), even at +-50%, and the island never named. A district is one piece holding its
+    reps' homes, so no district can hold c4: the map check names it, before any solve, in `plan` and in
+    `validate`; --bridge-islands joins it."""
+    pts, r, e = _strip_points(tmp_path, "c0,c1\nc1,c2\nc2,c3\n")
+    reps = pd.read_csv(r)
+    reps["district"] = ["D1", "D2"]
+    reps.to_csv(r, index=False)
+    for check in (api.solve, api.validate):
+        with pytest.raises(
+            InfeasibleError, match="no plan of connected districts exists: the map is in pieces"
+        ):
+            check(opts(pts, r, district_contiguous=True, adjacency=e, tolerance=0.5))
+    with pytest.raises(InfeasibleError) as exc:
+        api.solve(opts(pts, r, district_contiguous=True, adjacency=e, tolerance=0.5))
+    (c,) = [c for c in exc.value.conflicts if "accounts" in c.extra]
+    assert c.extra["accounts"] == ["c4"]
+    assert "no district holding it can be one piece" in c.message
+    assert "--bridge-islands" in c.message
+    out = api.solve(opts(pts, r, district_contiguous=True, adjacency=e, tolerance=0.5, bridge_islands=True))
+    assert out.summary["status"] in ("optimal", "feasible")
+
+
 def test_an_island_holding_a_home_below_its_band_is_proven(tmp_path: Path) -> None:
     """R2's home is c4, cut off from the rest: R2's territory is c4 alone, potential 1.5, where its band
     (+-20% of 3) needs at least 2.4 (and R1 alone would hold c0..c3, 4.5 > 3.6). The conflict gives those

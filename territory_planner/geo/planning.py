@@ -358,15 +358,21 @@ def anchored_elsewhere(spec: ModelSpec, lat: np.ndarray, lon: np.ndarray) -> boo
 
 
 def component_conflicts(
-    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray, chosen: np.ndarray | None = None
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    chosen: np.ndarray | None = None,
+    of: str = "territory",
 ) -> list[Conflict]:
-    """Pieces of the map (connected components) that no plan of connected territories can cover, with
-    the numbers. A territory holds its rep's home unit and is one piece, so it lies inside the piece that
-    holds that home. A piece with no home can only be covered by reps whose centre the planner chooses
-    (``chosen``), each territory then lying inside it: none of them fits if the piece is below every such
-    rep's band. A piece holding homes must reach the sum of their reps' lower bands, and, when no rep's
-    centre is chosen, stay within the sum of their upper bands. Empty when the map is one piece or a rep
-    with a given home has no home unit."""
+    """Pieces of the map (connected components) that no plan of connected territories (``of``
+    "territory") or districts ("district": each one piece holding its reps' home units, so each of its
+    territories lies in the piece of its rep's home too) can cover, with the numbers. A territory holds
+    its rep's home unit and is one piece, so it lies inside the piece that holds that home. A piece with
+    no home can only be covered by reps whose centre the planner chooses (``chosen``), each territory then
+    lying inside it: none of them fits if the piece is below every such rep's band. A piece holding homes
+    must reach the sum of their reps' lower bands, and, when no rep's centre is chosen, stay within the
+    sum of their upper bands. Empty when the map is one piece or a rep with a given home has no home unit.
+    """
     p = spec.problem
     chosen = np.zeros(p.n_reps, dtype=bool) if chosen is None else chosen
     if (centre[~chosen] < 0).any():
@@ -399,7 +405,7 @@ def component_conflicts(
                 out.append(
                     Conflict(
                         "contiguity",
-                        f"{where} {what}, so no territory holding it can be one piece{hint}",
+                        f"{where} {what}, so no {of} holding it can be one piece{hint}",
                         extra={"accounts": unit_name[units].tolist()},
                     )
                 )
