@@ -1177,13 +1177,20 @@ def _connected_or_relaxed(
     several pieces when the time is up breaks a constraint the user asked for: it is no plan (exit 3,
     "not found yet", never "infeasible"), unless ``--relax`` asked for the least-violation plan, which is
     then written with status ``relaxed`` and one violation per split territory or district."""
-    split: list[tuple[str, str, int]] = []
+    split: list[tuple[str, str, int, int]] = []  # (level, group, pieces, reps without their home unit)
     for level, info in (("territory", contiguity), ("district", districts)):
         if info is not None and not info.get("contiguous", True):
-            split += [(level, k, int(v)) for k, v in info.get("pieces", {}).items() if int(v) > 1]
+            # a district's rep without its home unit breaks the model's district rule too: a violation of
+            # its own (QA77 F2: it was counted as a piece more, 13 pieces where the map had 9)
+            away = {g: len(reps) for g, reps in (info.get("homes_elsewhere") or {}).items()}
+            split += [
+                (level, k, int(v), away.get(k, 0))
+                for k, v in info.get("pieces", {}).items()
+                if int(v) > 1 or away.get(k, 0)
+            ]
     if not split:
         return result
-    n_t = sum(level == "territory" for level, _, _ in split)
+    n_t = sum(level == "territory" for level, *_ in split)
     n_d = len(split) - n_t
     parts = [f"{n_t} territor{'y' if n_t == 1 else 'ies'}"] * bool(n_t)
     parts += [f"{n_d} district{'' if n_d == 1 else 's'}"] * bool(n_d)
@@ -1309,7 +1316,13 @@ def _connected_or_relaxed(
             + relax_text
         )
     violations = tuple(
-        pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1)) for level, key, k in split
+        pipeline._violation(f"{level}_contiguity", key, "pieces", float(k - 1))
+        for level, key, k, _ in split
+        if k > 1
+    ) + tuple(
+        pipeline._violation(f"{level}_contiguity", key, "reps without their home unit", float(n))
+        for level, key, _, n in split
+        if n
     )
     # a stage's own count of split territories or districts, made before a later stage changed the plan,
     # gives way to the final one (QA26 F8: "contiguity not reached for 8 territories" where 10 were split)

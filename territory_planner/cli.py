@@ -579,7 +579,8 @@ def _pieces_note(level: str, block: dict[str, Any], ruled: bool = False) -> str:
     the map is unknown or every group is one piece. ``ruled``: the plan was made with
     --district-contiguous (not relaxed), whose status and bound hold for districts holding their reps'
     home units: said when every district is one piece."""
-    split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1}
+    away = block.get("homes_elsewhere") or {}
+    split = {g: k for g, k in (block.get("pieces") or {}).items() if k > 1 or g in away}
     if not split and ruled and block.get("contiguous") is True:
         # --district-contiguous keeps each rep's home unit in its territory: the status and the bound are
         # for such plans (QA64 F3: "optimal" where a plan giving a home unit to another rep of the same
@@ -587,14 +588,13 @@ def _pieces_note(level: str, block: dict[str, Any], ruled: bool = False) -> str:
         return " | each one piece holding its reps' home units (the lower bound is for such plans)"
     if not split:
         return ""
-    away = block.get("homes_elsewhere") or {}
 
-    def said(g: str, k: int) -> str:  # a home unit outside its district counts as a piece (QA31 F2)
+    def said(g: str, k: int) -> str:  # a rep without its home unit is said with the pieces (QA31 F2)
         reps = away.get(g, [])
         if not reps:
             return f"{g}: {k} pieces"
-        n = k - len(reps)
-        return f"{g}: {n} piece{'' if n == 1 else 's'}, {' and '.join(reps)} without its home unit"
+        whose = "its home unit" if len(reps) == 1 else "their home units"
+        return f"{g}: {k} piece{'' if k == 1 else 's'}, {' and '.join(reps)} without {whose}"
 
     shown = ", ".join(said(g, k) for g, k in list(split.items())[:5])
     more = f", ... {len(split) - 5} more" if len(split) > 5 else ""

@@ -677,16 +677,52 @@ def test_designed_districts_made_connected_are_optimised_for_their_grouping(tmp_
 
 def test_a_home_unit_given_away_is_not_called_a_piece_on_the_console() -> None:
     """QA31 F2: "Core: 2 pieces" for a district in one piece whose rep's home state went to another
-    district's rep (the model's district is one piece holding its reps' home units, so it counts one more)."""
+    district's rep (the model's district is one piece holding its reps' home units): the piece is said,
+    and the rep without its home unit."""
     from territory_planner.cli import _pieces_note
 
-    block = {"pieces": {"Ends": 2, "Core": 2, "Mid": 1}, "homes_elsewhere": {"Core": ["R_DF"]}}
+    block = {"pieces": {"Ends": 2, "Core": 1, "Mid": 1}, "homes_elsewhere": {"Core": ["R_DF"]}}
     note = _pieces_note("district", block)
     assert note == (
         " | 2 districts not one piece holding their reps' home units (Ends: 2 pieces, Core: 1 piece, R_DF "
         "without its home unit)"
     )
+    two = {"pieces": {"NY": 10}, "homes_elsewhere": {"NY": ["NY6", "NY8"]}}
+    assert _pieces_note("district", two).endswith("(NY: 10 pieces, NY6 and NY8 without their home units)")
     assert (
         _pieces_note("district", {"pieces": {"A": 3, "B": 1}})
         == " | 1 district in several pieces (A: 3 pieces)"
     )
+
+
+def test_a_rep_without_its_home_unit_is_no_piece_more_but_a_violation_of_its_own() -> None:
+    """QA77 F2: a relaxed --district-contiguous plan's summary counted NY's district as 13 pieces (and a
+    violation of 12) where the map, the plan's adjacency.csv, `edit` and the region of the same counties
+    had 9: each of the district's reps without its home unit was counted as a piece. A strip of five
+    units, districts D1 = {R0, R1} and D2 = {R2}; the plan gives R0's home unit 0 to its colleague R1:
+    D1 is one piece, and not connected in the model's sense (every rep keeps its home unit); with
+    --relax its violations are those two, apart."""
+    from territory_planner import api
+    from territory_planner.geo.adjacency import Adjacency
+    from territory_planner.geo.districts import _pieces_with_homes
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.options import build_options
+
+    adj = Adjacency.from_edges(5, [0, 1, 2, 3], [1, 2, 3, 4])
+    plan = np.array([1, 1, 1, 2, 2])
+    centre = np.array([0, 1, 4])
+    districts = np.array(["D1", "D1", "D2"])
+    pieces, away = _pieces_with_homes(adj, plan, centre, districts, np.array(["R0", "R1", "R2"]))
+    assert pieces == {"D1": 1, "D2": 1}
+    assert away == {"D1": ["R0"]}
+    info: dict[str, object] = {
+        "contiguous": False,
+        "pieces": {"D1": 3, "D2": 1},
+        "homes_elsewhere": {"D1": ["R0"]},
+    }
+    result = SolveResult("feasible", False, 1.0, 1.0, 0.5, 0.5, 1.0, "highs", "round")
+    options = build_options({"accounts": "a.csv", "reps": "r.csv", "relax": True})
+    out = api._connected_or_relaxed(result, None, info, options, 3)
+    assert out.status == "relaxed"
+    rows = {(v["rep_id"], v["measure"]): v["violation"] for v in out.violations}
+    assert rows == {("D1", "pieces"): 2.0, ("D1", "reps without their home unit"): 1.0}

@@ -90,7 +90,7 @@ def make_districts_contiguous(
     # the other district, was reported connected, and "every rep keeps the unit at its home")
     pieces, away = _pieces_with_homes(adj, plan, centre, p.districts, p.rep_ids)
     res = dataclasses.replace(res, pieces=pieces)
-    connected = all(k <= 1 for k in res.pieces.values())
+    connected = all(k <= 1 for k in res.pieces.values()) and not away
     # the bound holds for connected districts: a split plan (written only with --relax) keeps it, gap n/a
     lower, g = contiguity.bound_and_gap(res.lower_bound, objective, connected=connected)
     notes = [
@@ -137,7 +137,7 @@ def make_districts_contiguous(
         "cuts": res.cuts,
         "method": res.method,
     }
-    if away:  # the count of pieces holds one for each home unit outside its district (QA31 F2)
+    if away:  # reps without their home unit, by district: not connected in the model's sense (QA31 F2)
         info["homes_elsewhere"] = away
     if res.infeasible:
         info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
@@ -149,16 +149,17 @@ def make_districts_contiguous(
 def _pieces_with_homes(
     adj: Adjacency, plan: np.ndarray, centre: np.ndarray, districts: np.ndarray, rep_ids: np.ndarray
 ) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Pieces of each district of ``plan``, plus one for each of its reps who does not hold the unit at
-    its home (``centre``, -1: none: the model's district is one piece holding its reps' home units), and
-    those reps by district, for the outputs to say so (QA31 F2: "Core: 2 pieces" for a district in one
-    piece whose rep's home state went to another district's rep)."""
+    """Pieces of each district of ``plan`` (as ``edit`` and the plan's adjacency.csv count them), and by
+    district its reps who do not hold the unit at their home (``centre``, -1: none), which the model
+    asks of them as well: such a district is not connected in the model's sense, and the outputs say so
+    (QA31 F2: "Core: 2 pieces" for a district in one piece whose rep's home state went to another
+    district's rep; QA77 F2: each such rep was counted as a piece more, 13 for a district of 9 pieces
+    whose adjacency.csv, `edit` and same-county region said 9)."""
     of, names = labels_index(districts)
     pieces = district_contiguity.district_pieces(adj, plan, of, len(names))
     away: dict[str, list[str]] = {}
     for j, c in enumerate(centre.tolist()):
         if c >= 0 and plan[c] != j and of[j] >= 0:
-            pieces[of[j]] += 1
             away.setdefault(str(names[of[j]]), []).append(str(rep_ids[j]))
     return {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)}, away
 
