@@ -157,10 +157,19 @@ class Run:
                 self.first_plan_at = time.perf_counter()
             self.incumbent, self.upper, self.source = plan.copy(), value, source
             self._record(source)
-            if self.beside is not None and echo:  # the whole model's tree search prunes with it
-                self.beside.offer(self.incumbent)
+            if self.beside is not None and echo and self.worth_handing():
+                self.beside.offer(self.incumbent)  # the whole model's tree search prunes with it
             return True
         return False
+
+    def worth_handing(self) -> bool:
+        """Whether the plan just kept goes to the whole model beside: not a plan far above the bound
+        (``HAND_GAP``), which prunes nothing and takes HiGHS off its own path: handed a first plan 21.8%
+        above the LP at 8.8 s, HiGHS ended 30 s later with that very plan, where without it its own first
+        plan came at 12.5 s and it ended at 342,418.6 (1,074 Greek cities x 20 reps at +-2% with a budget
+        0.002 above the least share, QA76 F3: the run 1.5% worse than plain PuLP + HiGHS). A plan is
+        handed when no bound is known yet (today's alignment before the LP)."""
+        return not np.isfinite(self.bound) or self.upper - self.bound <= HAND_GAP * max(abs(self.upper), 1e-9)
 
     def raise_bound(self, value: float | None) -> None:
         if value is not None and np.isfinite(value):
@@ -203,6 +212,11 @@ class Run:
             outcome = self._outcome or ("plan" if self.source == name else "no plan")
             self.stages.append(Stage(name, time.perf_counter() - t, outcome))
             log.info("stage %s: %.2fs, %s", name, time.perf_counter() - t, outcome)
+
+
+# the largest gap to the bound at which a plan of the search is handed to the whole model beside
+# (``Run.worth_handing``)
+HAND_GAP = 0.05
 
 
 def solve(
