@@ -1195,6 +1195,10 @@ def _connected_or_relaxed(
     parts = [f"{n_t} territor{'y' if n_t == 1 else 'ies'}"] * bool(n_t)
     parts += [f"{n_d} district{'' if n_d == 1 else 's'}"] * bool(n_d)
     what = " and ".join(parts)
+    # a district in one piece whose rep gave its home unit away is not "in several pieces" (QA77 F2)
+    pieces_text = "in several pieces" + (
+        " or without a rep's home unit" if any(k <= 1 for level, _, k, _ in split) else ""
+    )
     proof = (contiguity or {}).get("infeasible") or (districts or {}).get("infeasible")
     of = "territories" if (contiguity or {}).get("infeasible") else "districts"
     # with --contiguous the district stage's model keeps the territories connected too: its proof is
@@ -1264,14 +1268,14 @@ def _connected_or_relaxed(
                 f"no connected plan within the designed districts: HiGHS proved that no plan of connected "
                 f"{of}{home_rule(of)} meets the bands with the grouping --design-districts chose; {what} of "
                 "the best plan "
-                f"{were} in several pieces. This is no proof for other groupings: try another number of "
+                f"{were} {pieces_text}. This is no proof for other groupings: try another number of "
                 "districts, a wider --tolerance or --district-tolerance, or --relax to write that plan with "
                 f"the split {of} marked"
             )
         if proof:  # proven for the centres used: more time gives the same centres and the same proof
             raise SolverError(
                 f"no connected plan for the centres used: HiGHS proved that no plan of connected {of} "
-                f"around them meets the bands ({what} of the best plan {were} in several pieces, {n_reps} "
+                f"around them meets the bands ({what} of the best plan {were} {pieces_text}, {n_reps} "
                 "territories in all). The planner chose those centres (--choose-centres, reps without a "
                 "home, two homes nearest one unit, or a home whose unit the rep may not serve: locked to "
                 "another rep or of a segment it does not serve), so this is no proof for every choice of "
@@ -1310,7 +1314,7 @@ def _connected_or_relaxed(
         raise SolverError(
             f"no connected plan found yet{f' (of {spent:.0f}s: {stages})' if stages else ''}: {when}, {what} "
             f"of the best plan within the bands {were} still "
-            f"in several pieces (of {' and '.join(among)}){near_text}. This is not a proof that no "
+            f"{pieces_text} (of {' and '.join(among)}){near_text}. This is not a proof that no "
             f"connected plan exists: try --time-limit {int(2 * limit)}, a wider --tolerance"
             + (" or --district-tolerance" if n_d else "")
             + relax_text
@@ -1329,7 +1333,7 @@ def _connected_or_relaxed(
     stale = ("contiguity not reached for ", "district contiguity not reached for ")
     notes = (
         *(n for n in result.notes if not n.startswith(stale)),
-        f"relaxed: {what} in several pieces (see violations)",
+        f"relaxed: {what} {pieces_text} (see violations)",
     )
     if proof:  # the level the proof is for (QA11 O2: "territories" after a proof for districts)
         notes += (f"contiguity: no plan of connected {of} meets the bands ({proof})",)

@@ -726,3 +726,9 @@ def test_a_rep_without_its_home_unit_is_no_piece_more_but_a_violation_of_its_own
     assert out.status == "relaxed"
     rows = {(v["rep_id"], v["measure"]): v["violation"] for v in out.violations}
     assert rows == {("D1", "pieces"): 2.0, ("D1", "reps without their home unit"): 1.0}
+    # D1 in one piece: its rep without the home unit is the whole violation, said as such
+    info["pieces"] = {"D1": 1, "D2": 1}
+    out = api._connected_or_relaxed(result, None, info, options, 3)
+    rows = {(v["rep_id"], v["measure"]): v["violation"] for v in out.violations}
+    assert rows == {("D1", "reps without their home unit"): 1.0}
+    assert "relaxed: 1 district in several pieces or without a rep's home unit (see violations)" in out.notes
