@@ -157,19 +157,10 @@ class Run:
                 self.first_plan_at = time.perf_counter()
             self.incumbent, self.upper, self.source = plan.copy(), value, source
             self._record(source)
-            if self.beside is not None and echo and self.worth_handing():
-                self.beside.offer(self.incumbent)  # the whole model's tree search prunes with it
+            if self.beside is not None and echo:  # the whole model's tree search prunes with it
+                self.beside.offer(self.incumbent)
             return True
         return False
-
-    def worth_handing(self) -> bool:
-        """Whether the plan just kept goes to the whole model beside: not a plan far above the bound
-        (``HAND_GAP``), which prunes nothing and takes HiGHS off its own path: handed a first plan 21.8%
-        above the LP at 8.8 s, HiGHS ended 30 s later with that very plan, where without it its own first
-        plan came at 12.5 s and it ended at 342,418.6 (1,074 Greek cities x 20 reps at +-2% with a budget
-        0.002 above the least share, QA76 F3: the run 1.5% worse than plain PuLP + HiGHS). A plan is
-        handed when no bound is known yet (today's alignment before the LP)."""
-        return not np.isfinite(self.bound) or self.upper - self.bound <= HAND_GAP * max(abs(self.upper), 1e-9)
 
     def raise_bound(self, value: float | None) -> None:
         if value is not None and np.isfinite(value):
@@ -212,11 +203,6 @@ class Run:
             outcome = self._outcome or ("plan" if self.source == name else "no plan")
             self.stages.append(Stage(name, time.perf_counter() - t, outcome))
             log.info("stage %s: %.2fs, %s", name, time.perf_counter() - t, outcome)
-
-
-# the largest gap to the bound at which a plan of the search is handed to the whole model beside
-# (``Run.worth_handing``)
-HAND_GAP = 0.05
 
 
 def solve(
@@ -266,16 +252,20 @@ def solve(
         stage_construct(run)
         _poll_beside(run)
         _keep_promise(run)
+        # a plan: the stages after it keep to the budget once a plan exists (QA78 F3: under --contiguous
+        # the rounding stage took its share of the whole budget, 5.6 s where the base plan's share left it
+        # 0.8 s, out of the contiguity stages' time); the time kept back for --relax is the search's again
+        switched = _switch_on_plan(run, full, after_plan, then_share, False)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
         _poll_beside(run)
         _keep_promise(run)
+        switched = _switch_on_plan(run, full, after_plan, then_share, switched)
         if run.incumbent is None:
             stage_whole(run)
         if run.incumbent is None:
             stage_search_rest(run)
-        if run.incumbent is not None:  # a plan: the time kept back for --relax is the search's again
-            run.budget = _budget_with_plan(run, full, after_plan, then_share)
+        _switch_on_plan(run, full, after_plan, then_share, switched)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
@@ -305,6 +295,17 @@ def solve(
         raise SolverError(_no_plan_message(run))
     _settle(run)
     return run.incumbent, _result(run, start)
+
+
+def _switch_on_plan(
+    run: Run, full: TimeBudget, after_plan: TimeBudget | None, then_share: str | None, switched: bool
+) -> bool:
+    """Once the run has a plan, its budget becomes the one for the stages after it (``_budget_with_plan``),
+    once; whether it has."""
+    if switched or run.incumbent is None:
+        return switched
+    run.budget = _budget_with_plan(run, full, after_plan, then_share)
+    return True
 
 
 def _budget_with_plan(
