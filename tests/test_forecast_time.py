@@ -153,6 +153,35 @@ def test_with_a_share_for_a_late_plan_only_a_plan_after_the_base_share_is_cut_to
         assert deadline == after.deadline
 
 
+def test_the_stages_after_the_first_plan_keep_to_its_budget_from_that_plan_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA78 F3: with --contiguous's base share as ``after_plan``, a plan found by the construct stage left
+    the rounding stage its share of the whole budget (5.6 s where the base share left it 0.8 s, out of the
+    contiguity stages' time). The stage after the first plan now runs with the budget once a plan exists."""
+    import time
+
+    from territory_planner.optimize import background
+    from territory_planner.optimize.budget import TimeBudget
+    from territory_planner.solvers import get_backend
+    from tests.test_background import _spec
+
+    _, spec = _spec(tmp_path, 200, 5, 3, 0.10)
+    monkeypatch.setattr(background, "available", lambda _backend: False)  # no whole model beside
+    seen: list[float] = []
+    monkeypatch.setattr(pipeline, "stage_round", lambda run: seen.append(run.budget.deadline))
+    monkeypatch.setattr(pipeline, "stage_improve", lambda _run: None)
+    monkeypatch.setattr(pipeline.Run, "done", lambda _run: False)
+    now = time.perf_counter()
+    budget = TimeBudget.until(now + 60.0)
+    after = TimeBudget.until(now + 20.0)
+    pipeline.solve(
+        spec, get_backend("highs"), budget=budget, after_plan=after, then_share="base_plan", gap=1e-3,
+        seed=0, threads=1, candidates=8, relax=False,
+    )  # fmt: skip
+    assert seen == [after.deadline]  # the construct stage found the plan (wide bands)
+
+
 def _book_options(**kw: object):  # type: ignore[no-untyped-def]
     """The sample data with --xlsx and no CRM."""
     return _options(crm=None, period=None, forecast_horizon=None, xlsx=True, **kw)
