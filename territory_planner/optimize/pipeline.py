@@ -225,8 +225,9 @@ def solve(
 ) -> tuple[np.ndarray, SolveResult]:
     """Return (rep index per unit, result). Raises InfeasibleError (with a proof) or SolverError (no plan
     in the time given, with the stages that used it). ``start_plan``, when it satisfies the model, is the
-    first incumbent. ``then_share`` (a ``budget.SHARES`` name): once a plan exists, the improve stage ends
-    at that share of the time left (the stages after this solve keep the rest). ``current_name``: what
+    first incumbent. ``then_share`` (a ``budget.SHARES`` name): once a plan exists (with ``after_plan``:
+    one found after its end), the improve stage ends at that share of the time left (the stages after
+    this solve keep the rest). ``current_name``: what
     ``current_unit_rep`` is, when it is not today's alignment (a plan of an earlier solve: QA26 F2,
     "today's alignment satisfies the model" where there was none). ``after_plan``: the budget once a plan
     exists, when ``budget`` is longer only while there is none (a plan's forecast keeps the rest; with no
