@@ -381,7 +381,7 @@ def solve_contiguous(
             until = now + ELASTIC_SHARE * (deadline - now)
             best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
         miss = int((repair.band_excess(spec_c, near[0]) > 0).sum()) if near else 0
-        if near and not miss:
+        if best is None and near and not miss:
             # within every band, but another row broken: the neighbourhood MIPs below mend bands only
             # (QA76: "has 0 territories out of band: rebalancing", and nothing to rebalance)
             broken = _broken_rows(spec_c, near[0])

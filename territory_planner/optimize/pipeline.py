@@ -256,17 +256,17 @@ def solve(
         # a plan: the stages after it keep to the budget once a plan exists (QA78 F3: under --contiguous
         # the rounding stage took its share of the whole budget, 5.6 s where the base plan's share left it
         # 0.8 s, out of the contiguity stages' time); the time kept back for --relax is the search's again
-        switched = _switch_on_plan(run, full, after_plan, then_share, False)
+        _switch_on_plan(run, budget, full, after_plan, then_share)
         if run.incumbent is None or not run.done():  # rounding the LP may also give a better plan
             stage_round(run)
         _poll_beside(run)
         _keep_promise(run)
-        switched = _switch_on_plan(run, full, after_plan, then_share, switched)
+        _switch_on_plan(run, budget, full, after_plan, then_share)
         if run.incumbent is None:
             stage_whole(run)
         if run.incumbent is None:
             stage_search_rest(run)
-        _switch_on_plan(run, full, after_plan, then_share, switched)
+        _switch_on_plan(run, budget, full, after_plan, then_share)
         if run.incumbent is not None and not run.done():
             stage_improve(run)
         if run.beside is not None:  # the improve stage collects it; else it is stopped here
@@ -299,14 +299,12 @@ def solve(
 
 
 def _switch_on_plan(
-    run: Run, full: TimeBudget, after_plan: TimeBudget | None, then_share: str | None, switched: bool
-) -> bool:
-    """Once the run has a plan, its budget becomes the one for the stages after it (``_budget_with_plan``),
-    once; whether it has."""
-    if switched or run.incumbent is None:
-        return switched
-    run.budget = _budget_with_plan(run, full, after_plan, then_share)
-    return True
+    run: Run, before: TimeBudget, full: TimeBudget, after_plan: TimeBudget | None, then_share: str | None
+) -> None:
+    """Once the run has a plan, its budget ``before`` one becomes the one for the stages after it
+    (``_budget_with_plan``), once (when that is ``full`` itself, taking it again changes nothing)."""
+    if run.incumbent is not None and run.budget is before:
+        run.budget = _budget_with_plan(run, full, after_plan, then_share)
 
 
 def _budget_with_plan(
