@@ -200,17 +200,60 @@ def holds_no_multiple(lower: float, upper: float, step: float) -> bool:
 
 
 def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:
-    """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed) whose amounts add up
-    to ``reach`` times its upper band on every measure (the mean share where a band has no upper end)."""
+    """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed; ties by unit order)
+    whose amounts add up to ``reach`` times its upper band on every measure (the mean share where a band
+    has no upper end).
+
+    Each rep needs a few times its share of the units, not all of them: the ``REACH_PREFIX`` x n / p
+    cheapest units of every rep are found by a partial sort, and a rep whose goal lies beyond them is
+    sorted in full (on 33,300 ZIPs x 200 reps, 0.7 to 2.4 s for the full sort of every rep)."""
     p = spec.problem
-    order = np.argsort(cost, axis=0, kind="stable")  # (n, p): units by cost, per rep
-    out = np.zeros((p.n_units, p.n_reps), dtype=bool)
-    need = np.zeros(p.n_reps, dtype=np.int64)
-    for m in range(p.unit_amount.shape[1]):
-        cum = np.cumsum(p.unit_amount[:, m][order], axis=0)  # (n, p)
-        goal = np.where(np.isfinite(spec.upper[m]), reach * spec.upper[m], reach * cum[-1] / p.n_reps)
-        need = np.maximum(need, (cum < goal[None, :]).sum(axis=0) + 1)
-    need = np.minimum(need, p.n_units)
-    take = np.arange(p.n_units)[:, None] < need[None, :]
-    out[order[take], np.nonzero(take)[1]] = True
+    n, reps = cost.shape
+    total = p.unit_amount.sum(axis=0)
+    goal = np.array(
+        [
+            np.where(np.isfinite(spec.upper[m]), reach * spec.upper[m], reach * total[m] / reps)
+            for m in range(p.unit_amount.shape[1])
+        ]
+    ).reshape(-1, reps)
+    out = np.zeros((n, reps), dtype=bool)
+    k = min(n, REACH_PREFIX * -(-n // max(reps, 1)) + 64)
+    if k < n:
+        near = np.sort(np.argpartition(cost, k - 1, axis=0)[:k], axis=0)  # (k, p): unit order kept
+        cols = np.arange(reps)[None, :]
+        within = cost[near, cols]
+        edge = within.max(axis=0)  # the k-th cheapest cost: units at it may lie outside ``near``
+        by_cost = np.argsort(within, axis=0, kind="stable")
+        order = near[by_cost, cols]  # the stable order's first units, up to ties at ``edge``
+        sure = (within < edge[None, :]).sum(axis=0)  # how many of them are surely in that order
+        need, done = _needed(p.unit_amount, order, goal, len(order))
+        done &= need <= sure
+        take = (np.arange(k)[:, None] < need[None, :]) & done[None, :]
+        out[order[take], np.nonzero(take)[1]] = True
+        rest = np.flatnonzero(~done)
+    else:
+        rest = np.arange(reps)
+    if len(rest):  # reps whose goal lies beyond the partial sort: every unit sorted
+        order = np.argsort(cost[:, rest], axis=0, kind="stable")
+        need, _ = _needed(p.unit_amount, order, goal[:, rest], n)
+        take = np.arange(n)[:, None] < np.minimum(need, n)[None, :]
+        out[order[take], rest[np.nonzero(take)[1]]] = True
     return out
+
+
+REACH_PREFIX = 8  # reach_pairs: each rep's first this many times n / p cheapest units, partially sorted
+
+
+def _needed(
+    amount: np.ndarray, order: np.ndarray, goal: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each column of ``order`` (units, cheapest first): how many of its first units reach ``goal``
+    on every measure, and whether they do within its ``length`` units."""
+    need = np.zeros(order.shape[1], dtype=np.int64)
+    done = np.ones(order.shape[1], dtype=bool)
+    for m in range(amount.shape[1]):
+        cum = np.cumsum(amount[:, m][order], axis=0)
+        short = (cum < goal[m][None, :]).sum(axis=0)
+        need = np.maximum(need, short + 1)
+        done &= short < length
+    return need, done
