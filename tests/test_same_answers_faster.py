@@ -1,6 +1,7 @@
-"""``spec.reach_pairs`` sorts each rep's cheapest units only as far as its goal needs (a partial sort, the
-full sort for a rep whose goal lies beyond it): the same pairs as sorting every unit for every rep, ties
-and units no rep may take included."""
+"""Large models, the same answers faster. ``spec.reach_pairs`` sorts each rep's cheapest units only as far
+as its goal needs (a partial sort, the full sort for a rep whose goal lies beyond it): the same pairs as
+sorting every unit for every rep, ties and units no rep may take included. ``prechecks.unique_rows``: the
+rows of ``np.unique(axis=0)``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from territory_planner.optimize import prechecks
 from territory_planner.optimize import spec as specmod
 
 
@@ -80,3 +82,27 @@ def test_a_large_model_takes_the_partial_sort_and_a_far_rep_the_full_one() -> No
     partial = specmod.REACH_PREFIX * n // reps + 64
     assert want[:, 0].sum() > partial  # rep 0 needed the full sort
     assert want[:, 1:].sum(axis=0).max() < partial  # the others did not
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 300),
+    p=st.integers(0, 70),
+    density=st.sampled_from([0.02, 0.5, 0.98]),
+    copies=st.integers(0, 5),
+)
+def test_unique_rows_of_a_mask_are_numpys_in_numpys_order(
+    seed: int, n: int, p: int, density: float, copies: int
+) -> None:
+    """The prechecks' allowed-row patterns (``prechecks.unique_rows``, rows packed to bits): the rows and
+    the order of ``np.unique(axis=0)``, repeated rows and widths that are not a multiple of 8 included."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n, p)) < density
+    if n > copies:
+        mask[:copies] = mask[n - 1]
+    got = prechecks.unique_rows(mask)
+    want = np.unique(mask, axis=0)
+    assert got.dtype == bool
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
