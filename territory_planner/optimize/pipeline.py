@@ -857,6 +857,9 @@ def stage_round(run: Run) -> None:
         rel_gap = max(run.gap, OPTIMALITY_TOL, ROUND_GAP if small else 0.0)
         abs_gap = rel_gap * max(abs(run.bound), 1.0) * 0.25
         if run.incumbent is None:
+            if run.partial is not None:  # the console said nothing for the mends' seconds (QA79: 14.5 s)
+                left = construct._State(spec, band_rows(spec), run.partial).violation()
+                run.progress(f"mending the search's best assignment ({left:.3g} targets of violation)")
             if run.partial is not None and _mend_in_groups(run):
                 run.outcome("plan from mending the search's best assignment, a few reps at a time")
                 return
@@ -876,7 +879,9 @@ def stage_round(run: Run) -> None:
                 run.outcome(f"{mended}small model: the rounding is left to the whole model")
                 return
         res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
-        if spec.problem.n_reps > REGION_REPS:
+        regions = spec.problem.n_reps > REGION_REPS
+        run.progress("rounding the LP with neighbourhood MIPs" + (", region by region" if regions else ""))
+        if regions:
             res = repair.repair_by_regions(
                 spec,
                 run.lp,
