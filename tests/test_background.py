@@ -150,6 +150,7 @@ class _Member:
     def __init__(self, result: repair.MipResult | None, ends: float) -> None:
         self.result, self.ends, self.bound, self.stopped = result, ends, -np.inf, False
         self.deadline = ends
+        self.started = time.perf_counter()
         self.seed = 0
         self.live = SimpleNamespace(taken=0)
         self.taken = 0
@@ -217,6 +218,31 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
         assert said
         assert said[0].startswith(f"the whole model (the copy with seed {copy_seed}) ran")
         assert not any("met its gap" in n for n in said)
+
+
+def test_a_whole_model_stage_without_a_plan_says_how_long_the_member_beside_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA79: "whole_model 17.7s (no plan (raced by a copy with another seed))" read as if the whole model
+    beside, started at 1.4 s of a 40-s run, had not run: the stage says how long it ran, and the copy."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    _, spec = _spec(tmp_path, 30, 3, 5, 0.1)
+    beside = _Member(None, time.perf_counter() + 0.6)  # ends without a plan
+    beside.started -= 5.0  # it has run for 5 s already
+    monkeypatch.setattr(background, "WholeModel", lambda *_a, **_k: _Member(None, time.perf_counter() + 0.3))
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(10), 1e-3, 0, 1, 8, lambda _m: None)
+    run.beside = beside  # type: ignore[assignment]
+    pipeline.stage_whole(run)
+    assert run.incumbent is None
+    outcome = run.stages[-1].outcome
+    assert outcome.startswith("no plan: the whole model beside found none in its ")
+    ran = float(outcome.split("in its ")[1].split("s")[0])
+    assert 5.2 <= ran <= 8.0
+    assert "; raced for 0." in outcome  # the copy ran about 0.3 s
+    assert outcome.endswith("s by a copy with another seed")
 
 
 def test_members_still_running_at_the_deadline_are_cancelled_not_waited_for(

@@ -229,6 +229,7 @@ class WholeModel:
         threads: int | None,
     ) -> None:
         self.deadline = deadline
+        self.started = time.perf_counter()  # for the run's account of what it did (``pipeline.stage_whole``)
         self.gap = gap  # HiGHS's relative gap: "optimal" from it means within this gap
         self.seed = seed
         self.raced = False  # a second copy with another seed ran beside it: the notes name each by seed
@@ -344,6 +345,7 @@ class Portfolio:
         threads: int | None,
     ) -> None:
         self.deadline = deadline
+        self.started = time.perf_counter()
         self.gap = gap
         self.raced = True  # the notes name the copy by its seed
         self.members = [
