@@ -387,9 +387,10 @@ def main() -> None:
 @click.option(
     "--seed",
     type=int,
-    help="Random seed. The same inputs, options and seed give the same plan when the run ends by a proof "
-    "(optimal or infeasible) before --time-limit; a run stopped by the clock may give another, equally "
-    "valid plan.",
+    help="Random seed. The search and HiGHS run side by side against the clock, so the same inputs, "
+    "options and seed may give another plan: a run that ends by a proof gives a plan optimal within its "
+    "gap (or the same proof of infeasibility), not always the same one; a run stopped by the clock, "
+    "another equally valid plan.",
 )
 @click.option("--candidates", type=int, help="Nearest reps per account to start from [default: 8].")
 @click.option("--threads", type=int, help="Solver threads [default: 1].")

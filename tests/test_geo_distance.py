@@ -39,3 +39,14 @@ def test_known_distances() -> None:
     )
     assert got[0, 0] == pytest.approx(2 * np.pi * geo.EARTH_RADIUS_KM / 360, rel=1e-12)
     assert got[1, 1] == pytest.approx(343.5, abs=0.5)
+
+
+def test_coordinates_of_different_lengths_are_refused() -> None:
+    """As the whole-matrix formula's broadcast did (QA80 F2: blocks cut a longer list short)."""
+    lat, lon = np.zeros(3), np.zeros(4)
+    with pytest.raises(ValueError, match="differ in length"):
+        geo.haversine_km(lat, lon, np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="differ in length"):
+        geo.haversine_km(np.zeros(5_000), np.zeros(1), np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="differ in length"):
+        geo.haversine_km(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(3))

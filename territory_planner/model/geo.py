@@ -19,6 +19,10 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     l1 = np.radians(np.asarray(lon1, dtype=float)).reshape(-1)
     p2 = np.radians(np.asarray(lat2, dtype=float)).reshape(-1)
     l2 = np.radians(np.asarray(lon2, dtype=float)).reshape(-1)
+    if p1.shape != l1.shape or p2.shape != l2.shape:  # as the whole-matrix formula's broadcast refused
+        raise ValueError(
+            f"latitudes and longitudes differ in length: {p1.shape} / {l1.shape}, {p2.shape} / {l2.shape}"
+        )
     c1, c2 = np.cos(p1), np.cos(p2)
     out = np.empty((len(p1), len(p2)))
     for s in range(0, len(p1), ROWS):

@@ -201,8 +201,8 @@ def holds_no_multiple(lower: float, upper: float, step: float) -> bool:
 
 def reach_pairs(spec: ModelSpec, cost: np.ndarray, reach: float) -> np.ndarray:
     """(n, p) bool: for each rep, its cheapest units (by ``cost``, inf = not allowed; ties by unit order)
-    whose amounts add up to ``reach`` times its upper band on every measure (the mean share where a band
-    has no upper end).
+    whose amounts add up to ``reach`` times its upper band on every measure (where a band has no upper end,
+    ``reach`` times the mean share: the measure's total, summed in unit order, over the reps).
 
     Each rep needs a few times its share of the units, not all of them: the ``REACH_PREFIX`` x n / p
     cheapest units of every rep are found by a partial sort, and a rep whose goal lies beyond them is
