@@ -202,6 +202,12 @@ class _State:
         self.plan[u] = to
 
 
+def violation_of(spec: ModelSpec, plan: np.ndarray) -> float:
+    """Targets of violation of ``plan`` as the balancing search counts them (0: every balance, count and
+    budget row holds)."""
+    return _State(spec, band_rows(spec), plan).violation()
+
+
 # how long the balancing search's steps may run past its deadline, or past its start when it begins
 # with the deadline passed (see ``balance_search``): a small model's sixteen steps end well within it
 OVERRUN = 0.5

@@ -800,7 +800,7 @@ def stage_search_rest(run: Run) -> None:
         if run.lp is not None:
             _mark_support(extra, run.lp)
         cand = construct.candidate_reps(spec, SEARCH_CANDIDATES, extra)
-        before = construct._State(spec, band_rows(spec), run.partial).violation()
+        before = construct.violation_of(spec, run.partial)
         run.progress(f"balancing search goes on with the time left ({before:.3g} targets of violation)")
         deadline = run.budget.deadline - IMPROVE_RESERVE * run.budget.remaining()
         plan, violation = construct.balance_search(spec, run.partial, cand, deadline=deadline)
@@ -858,11 +858,11 @@ def stage_round(run: Run) -> None:
         abs_gap = rel_gap * max(abs(run.bound), 1.0) * 0.25
         if run.incumbent is None:
             if run.partial is not None:  # the console said nothing for the mends' seconds (QA79: 14.5 s)
-                left = construct._State(spec, band_rows(spec), run.partial).violation()
+                left = construct.violation_of(spec, run.partial)
                 run.progress(f"mending the search's best assignment ({left:.3g} targets of violation)")
-            if run.partial is not None and _mend_in_groups(run):
-                run.outcome("plan from mending the search's best assignment, a few reps at a time")
-                return
+                if _mend_in_groups(run):
+                    run.outcome("plan from mending the search's best assignment, a few reps at a time")
+                    return
             # the search's best assignment, a few bands short, is mended by a small MIP around the reps
             # that break them (seconds), on a tiny model too: the whole model beside may take long to
             # find a first plan (a loaded machine left 692 French cities x 10 reps without one in 20 s)
