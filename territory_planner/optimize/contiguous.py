@@ -295,6 +295,56 @@ def _band_groups(spec: ModelSpec, n_measures: int) -> parts.Groups | None:
     return parts.Groups(of.astype(np.int64), lower, upper, target, whole=False)
 
 
+@dataclass
+class _Stage:
+    """What the steps of ``solve_contiguous`` share and hand on: the model, the clock, the members (the
+    flow model beside, the neighbourhood search, the cut pool) and the plans and bound found so far."""
+
+    spec: ModelSpec
+    spec_c: ModelSpec  # with each rep's centre unit kept for it
+    adj: Adjacency
+    backend: Backend
+    centre: np.ndarray
+    start: float
+    time_limit: float
+    gap: float
+    seed: int
+    threads: int | None
+    progress: Callable[[str], None]
+    exact: bool
+    flow: contiguous_flow.PhasedFlow | None
+    pool: CutPool
+    lower: float
+    # a cut round's or neighbourhood's MIP stops when the flow model proves it
+    cancelled_by_flow: LiveMip | None = None
+    search: lns.Lns | None = None
+    best: np.ndarray | None = None  # best contiguous plan
+    last_plan: np.ndarray | None = None  # the LNS's fallback start: the plan with fewest stray pieces
+    proven: bool = False
+    settled: bool = False
+    cut_infeasible: bool = False  # the cut loop's MIP over every allowed pair has no plan: a proof
+    rounds: int = 0
+    flipped: bool = False  # the first connected plan came from the flip search
+    flip_ran: bool = False
+    near: list[np.ndarray] = dataclasses.field(default_factory=list)  # the flips' plan of least excess
+
+    @property
+    def deadline(self) -> float:
+        return self.start + self.time_limit
+
+    def done(self) -> bool:
+        """The flow model settled the question (a plan proven optimal, or none exists)."""
+        return self.flow.settled() if self.flow is not None else False
+
+    def offer(self, plan: np.ndarray) -> None:
+        if self.flow is not None:
+            self.flow.offer(plan)
+
+    def lns_search(self) -> lns.Lns:
+        assert self.search is not None
+        return self.search
+
+
 def solve_contiguous(
     spec: ModelSpec,
     adj: Adjacency,
@@ -319,13 +369,11 @@ def solve_contiguous(
     ``bound`` is a lower bound on the model without contiguity (e.g. its LP); the result's bound is the
     best of it and the whole-model MIP / cut-LP bounds."""
     start = time.perf_counter()
-    deadline = start + time_limit
     p = spec.problem
     centre = centre_units(spec) if centre is None else centre
     spec_c = with_centres(spec, centre)
-    pool = CutPool()
     # it ends a grace period before the stage, as HiGHS may take a moment to stop and hand its answer back
-    flow_deadline = deadline - background.GRACE
+    flow_deadline = start + time_limit - background.GRACE
     flow = (
         contiguous_flow.start_phased(
             spec_c,
@@ -339,157 +387,30 @@ def solve_contiguous(
         if exact and flow_deadline - start > background.GRACE
         else None
     )
-    done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
-    cancelled_by_flow = None  # a cut round's or neighbourhood's MIP stops when the flow model proves it
+    st = _Stage(
+        spec, spec_c, adj, backend, centre, start, time_limit, gap, seed, threads, progress, exact, flow,
+        CutPool(), bound, last_plan=start_plan,
+    )  # fmt: skip
     if flow is not None and background.available(backend):
-        cancelled_by_flow = LiveMip()
-        cancelled_by_flow.cancel = flow.proved
-    search = lns.Lns(
-        spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done, live=cancelled_by_flow
-    )
-    best: np.ndarray | None = None  # best contiguous plan
-    last_plan = start_plan
-    lower = bound
-    proven = settled = False
-    cut_infeasible = False  # the cut loop's MIP over every allowed pair has no plan: a proof
-    rounds = 0
+        st.cancelled_by_flow = LiveMip()
+        st.cancelled_by_flow.cancel = flow.proved
+    st.search = lns.Lns(
+        spec_c, adj, backend, centre, st.pool, gap, seed, threads, progress, stop=st.done,
+        live=st.cancelled_by_flow,
+    )  # fmt: skip
     if start_plan is not None:
-        # on a model the cut loop can take whole, the mend leaves it part of the share: its rounds raise
-        # the bound on the contiguous model even when they do not settle. On a large one it gives up
-        # when its first neighbourhoods all fail: the flips then have the time (3,142 counties x 100
-        # reps, 43 split: the mend's 106 s accepted no neighbourhood)
-        share = MEND_SHARE if exact else EXACT_SHARE
-        last_plan = search.mend(start_plan, start + share * time_limit, give_up=not exact)
-        if not lns.count_split(adj, last_plan, centre):
-            best = last_plan
-            if flow is not None:
-                flow.offer(best)
-    # a map the flow model fits: the flow model on the violation can bring the flips' plan within its bands
-    elastic = exact and contiguous_flow.fits_beside(adj, p.n_reps, backend) and bool((centre >= 0).all())
-    flipped = flip_ran = False  # the first connected plan came from the flip search; it ran
-    near: list[np.ndarray] = []  # the flips' connected plan of least band excess, when none meets the bands
-    if best is None and not done() and (now := time.perf_counter()) < deadline - 1.0:
-        flip_ran = True
-        progress("contiguity: flip search from connected territories")
-        # it stops when the flow model settles the question (a tiny map's proof comes in a second)
-        best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=done, near=near)
-        stalled = best is None  # the flips ended out of band: a plan brought within after has its travel cut
-        if best is None and near and elastic and not done() and (now := time.perf_counter()) < deadline - 1.0:
-            # a map the flow model fits: the least violation of connected plans from the flips' plan, first
-            # (78 St Louis counties x 5 reps: after the neighbourhood MIPs' share it found no plan in 60,
-            # 90 or 120 s, first it found one each time; where those MIPs succeed they take a second)
-            until = now + ELASTIC_SHARE * (deadline - now)
-            best = _elastic_from(spec_c, adj, centre, backend, near, until, seed, threads, progress)
-        miss = int((repair.band_excess(spec_c, near[0]) > 0).sum()) if near else 0
-        if best is None and near and not miss:
-            # within every band, but another row broken: the neighbourhood MIPs below mend bands only
-            # (QA76: "has 0 territories out of band: rebalancing", and nothing to rebalance)
-            broken = _broken_rows(spec_c, near[0])
-            progress(f"contiguity: the flips' connected plan meets every band but not {broken}")
-        if best is None and miss and not done() and (now := time.perf_counter()) < deadline - 1.0:
-            # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
-            # the share of the time the cut loop would have (all of it on a model too large for the loop)
-            progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
-            best = search.rebalance(near[0], now + (REBALANCE_SHARE if exact else 1.0) * (deadline - now))
-        if stalled and best is not None:  # brought within the bands by either: the flips shorten its travel
-            shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
-            progress(
-                f"contiguity: every band met; travel shortened by the flips from "
-                f"{lns.objective(spec, best):,.1f} to {lns.objective(spec, shorter):,.1f}"
-            )
-            best = shorter
-        if best is not None:
-            flipped = True
-            value = lns.objective(spec, best)
-            progress(f"contiguity: connected plan found by the flip search: objective {value:,.1f}")
-            if flow is not None:
-                flow.offer(best)
-    cut_deadline = start + (EXACT_SHARE * time_limit if start_plan is not None else time_limit)
-    if flip_ran:  # the rounds keep their share of what the flips left (a proof on a tiny map needs them)
-        now = time.perf_counter()
-        cut_deadline = max(cut_deadline, now + EXACT_SHARE * (deadline - now))
-    col_unit, col_rep = np.nonzero(spec_c.allowed)
-    round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
-    tight_from = cut_deadline - TIGHT_SHARE * max(0.0, cut_deadline - time.perf_counter())
-    while exact and time.perf_counter() < cut_deadline - 0.2 and not done():
-        rounds += 1
-        if time.perf_counter() >= tight_from:  # the last rounds at the run's gap: the strongest bound
-            round_gap = gap
-        plan, out = lns.solve_mip(
-            spec_c, col_unit, col_rep, pool.cuts, backend,
-            time_limit=cut_deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads,
-            warm=best, live=cancelled_by_flow,
-        )  # fmt: skip
-        if plan is None:
-            # every cut holds for any connected plan holding the centres; over every allowed pair, HiGHS's
-            # "infeasible" proves that none exists (QA9 O6: 6 accounts, exit 3 at 1.8 s of 5)
-            cut_infeasible = out.status is SolveStatus.INFEASIBLE
-            break
-        new = pool.add(separate(adj, plan, centre))
-        if out.bound is not None:  # the cuts are valid: a bound on the contiguous model
-            lower = max(lower, float(out.bound))
-        log.debug(
-            "cut round %d (gap %g): %s, bound %s, %d new cuts",
-            rounds,
-            round_gap,
-            out.status,
-            out.bound,
-            len(new),
-        )
-        if not new:
-            if best is None or lns.objective(spec, plan) < lns.objective(spec, best):
-                best, flipped = plan, False
-                if flow is not None:
-                    flow.offer(best)
-            if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
-                round_gap = gap
-                continue
-            proven, settled = out.status.name == "OPTIMAL", True
-            break
-        if last_plan is None or lns.count_split(adj, plan, centre) <= lns.count_split(adj, last_plan, centre):
-            last_plan = plan  # the LNS's fallback start: the plan with fewest stray pieces
-        # the round's plan is a relaxation's, in pieces, at the round's loose gap: its objective may lie
-        # far from the stage's plan; the pool also holds the neighbourhood search's cuts (QA26: "round 1
-        # ... 80 cuts added (122 in all)" beside an objective 2.3x the plan's)
-        progress(
-            f"contiguity round {rounds}: its plan in pieces, objective {lns.objective(spec, plan):,.1f}; "
-            f"{len(new)} cuts added ({len(pool.cuts)} in the pool)"
-        )
-    # LP with the cuts: a bound on the contiguous model
-    if exact and pool.cuts and time.perf_counter() < deadline and not done():
-        try:
-            res = lpmod.solve_lp(
-                spec_c,
-                backend,
-                lpmod.initial_candidates(spec_c, 8),
-                deadline=deadline,
-                seed=seed,
-                threads=threads,
-                cuts=pool.cuts,
-            )
-            if res.slack_total <= 1e-6:
-                lower = max(lower, res.bound)
-        except Exception as exc:  # noqa: BLE001 - the bound from the MIP rounds stays valid
-            log.info("the LP with the contiguity cuts gave no bound: %s", exc)
-    method = "cuts"
-    if cut_infeasible:
-        progress("contiguity: the cut loop's model is infeasible: no connected plan exists")
-    if not settled and not cut_infeasible and (best is not None or last_plan is not None):
-        if best is None:
-            assert last_plan is not None
-            progress("contiguity: neighbourhood search (LNS)")
-            last_plan = search.mend(last_plan, deadline)
-            best = None if lns.count_split(adj, last_plan, centre) else last_plan
-        if best is not None:
-            if flow is not None:
-                flow.offer(best)
-            # no whole-model cut loop (a large model): neighbourhoods with order rows, one solve each
-            best, method = search.polish(best, deadline, ordered=not exact), "flips+lns" if flipped else "lns"
-    infeasible = cut_infeasible
+        _mend_start(st, start_plan)
+    if st.best is None and not st.done() and time.perf_counter() < st.deadline - 1.0:
+        _flips(st)
+    _cut_loop(st, from_start=start_plan is not None)
+    _cut_bound(st)
+    method = _lns_finish(st)
+    infeasible = st.cut_infeasible
+    best, lower, proven, deadline = st.best, st.lower, st.proven, st.deadline
     if flow is not None:
         # stopped now when the cut loop proved its plan optimal or infeasible or the time is up, else its
         # own deadline
-        stop = proven or cut_infeasible or time.perf_counter() >= flow_deadline
+        stop = proven or st.cut_infeasible or time.perf_counter() >= flow_deadline
         merged = contiguous_flow.merge(flow, spec, best, lower, proven, stop=stop)
         best, lower, proven = merged.best, merged.lower, merged.proven
         infeasible = infeasible or merged.infeasible
@@ -503,16 +424,22 @@ def solve_contiguous(
         without_rows = contiguous_flow.settle_without_rows(
             spec_c, adj, contiguous_flow.territory_parts(centre), backend, deadline=flow_deadline, seed=seed
         )
-    if relax and best is None and not near and not flip_ran and (now := time.perf_counter()) < deadline - 1.0:
+    near = st.near
+    if (
+        relax
+        and best is None
+        and not near
+        and not st.flip_ran
+        and (now := time.perf_counter()) < deadline - 1.0
+    ):
         # --relax, the question settled before the flips ran (a proof: e.g. an account above every band):
         # their connected plan of least band excess, for ``--relax`` to weigh against the split one (QA26:
         # 159 Georgia counties x 12 reps, Fulton above every band, a plan with all 12 territories in 4 to
         # 15 pieces at 8 s of 40)
         progress("contiguity: flip search for the connected plan of least band excess (--relax)")
         flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, near=near)
-    if best is None and last_plan is not None:  # no connected plan (proven or not): its pieces marked
-        best, method = repair_pieces(spec, adj, last_plan, centre), "repair"
-    rounds += search.solves
+    if best is None and st.last_plan is not None:  # no connected plan (proven or not): its pieces marked
+        best, method = repair_pieces(spec, adj, st.last_plan, centre), "repair"
     pieces = (
         contiguity.count_pieces(adj, best, p.n_reps) if best is not None else np.zeros(p.n_reps, np.int64)
     )
@@ -522,12 +449,176 @@ def solve_contiguous(
         lower,
         method,
         pieces,
-        rounds,
-        len(pool.cuts),
+        st.rounds + st.lns_search().solves,
+        len(st.pool.cuts),
         proven,  # the cut loop settled, or the flow model's optimum is no better than this plan
         time.perf_counter() - start,
-        search.accepted,
+        st.lns_search().accepted,
         infeasible,
         near[0] if near and (pieces > 1).any() else None,
         without_rows,
     )
+
+
+def _mend_start(st: _Stage, start_plan: np.ndarray) -> None:
+    """The start plan mended by the neighbourhood search. On a model the cut loop can take whole, the
+    mend leaves it part of the share: its rounds raise the bound on the contiguous model even when they
+    do not settle. On a large one it gives up when its first neighbourhoods all fail: the flips then have
+    the time (3,142 counties x 100 reps, 43 split: the mend's 106 s accepted no neighbourhood)."""
+    share = MEND_SHARE if st.exact else EXACT_SHARE
+    st.last_plan = st.lns_search().mend(start_plan, st.start + share * st.time_limit, give_up=not st.exact)
+    if not lns.count_split(st.adj, st.last_plan, st.centre):
+        st.best = st.last_plan
+        st.offer(st.best)
+
+
+def _flips(st: _Stage) -> None:
+    """No connected plan yet: the flip search from connected territories, then, where its plan is
+    connected but out of band, the flow model on the violation (maps it fits) and the neighbourhood
+    MIPs around the territories out of band; a plan brought within the bands has its travel cut."""
+    spec, spec_c, adj, centre, progress = st.spec, st.spec_c, st.adj, st.centre, st.progress
+    deadline, seed, near = st.deadline, st.seed, st.near
+    # a map the flow model fits: the flow model on the violation can bring the flips' plan within its bands
+    elastic = (
+        st.exact
+        and contiguous_flow.fits_beside(adj, spec.problem.n_reps, st.backend)
+        and bool((centre >= 0).all())
+    )
+    now = time.perf_counter()
+    st.flip_ran = True
+    progress("contiguity: flip search from connected territories")
+    # it stops when the flow model settles the question (a tiny map's proof comes in a second)
+    best = flip_plan(spec_c, adj, centre, now + FLIP_SHARE * (deadline - now), seed, stop=st.done, near=near)
+    stalled = best is None  # the flips ended out of band: a plan brought within after has its travel cut
+    if best is None and near and elastic and not st.done() and (now := time.perf_counter()) < deadline - 1.0:
+        # a map the flow model fits: the least violation of connected plans from the flips' plan, first
+        # (78 St Louis counties x 5 reps: after the neighbourhood MIPs' share it found no plan in 60,
+        # 90 or 120 s, first it found one each time; where those MIPs succeed they take a second)
+        until = now + ELASTIC_SHARE * (deadline - now)
+        best = _elastic_from(spec_c, adj, centre, st.backend, near, until, seed, st.threads, progress)
+    miss = int((repair.band_excess(spec_c, near[0]) > 0).sum()) if near else 0
+    if best is None and near and not miss:
+        # within every band, but another row broken: the neighbourhood MIPs below mend bands only
+        # (QA76: "has 0 territories out of band: rebalancing", and nothing to rebalance)
+        broken = _broken_rows(spec_c, near[0])
+        progress(f"contiguity: the flips' connected plan meets every band but not {broken}")
+    if best is None and miss and not st.done() and (now := time.perf_counter()) < deadline - 1.0:
+        # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
+        # the share of the time the cut loop would have (all of it on a model too large for the loop)
+        progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
+        best = st.lns_search().rebalance(
+            near[0], now + (REBALANCE_SHARE if st.exact else 1.0) * (deadline - now)
+        )
+    if stalled and best is not None:  # brought within the bands by either: the flips shorten its travel
+        shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
+        progress(
+            f"contiguity: every band met; travel shortened by the flips from "
+            f"{lns.objective(spec, best):,.1f} to {lns.objective(spec, shorter):,.1f}"
+        )
+        best = shorter
+    if best is not None:
+        st.best, st.flipped = best, True
+        progress(
+            f"contiguity: connected plan found by the flip search: objective {lns.objective(spec, best):,.1f}"
+        )
+        st.offer(best)
+
+
+def _cut_loop(st: _Stage, *, from_start: bool) -> None:
+    """The whole-model cut loop (``exact``): the MIP over every allowed pair with the cuts so far, warm
+    from the best connected plan, its pieces separated, until a round's plan is connected (settled,
+    proven when at the run's gap) or its share of the time is over; "infeasible" from a round is a proof
+    that no connected plan exists."""
+    spec, spec_c, adj, centre, gap = st.spec, st.spec_c, st.adj, st.centre, st.gap
+    cut_deadline = st.start + (EXACT_SHARE * st.time_limit if from_start else st.time_limit)
+    if st.flip_ran:  # the rounds keep their share of what the flips left (a proof on a tiny map needs them)
+        now = time.perf_counter()
+        cut_deadline = max(cut_deadline, now + EXACT_SHARE * (st.deadline - now))
+    col_unit, col_rep = np.nonzero(spec_c.allowed)
+    round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
+    tight_from = cut_deadline - TIGHT_SHARE * max(0.0, cut_deadline - time.perf_counter())
+    while st.exact and time.perf_counter() < cut_deadline - 0.2 and not st.done():
+        st.rounds += 1
+        if time.perf_counter() >= tight_from:  # the last rounds at the run's gap: the strongest bound
+            round_gap = gap
+        plan, out = lns.solve_mip(
+            spec_c, col_unit, col_rep, st.pool.cuts, st.backend,
+            time_limit=cut_deadline - time.perf_counter(), gap=round_gap, seed=st.seed, threads=st.threads,
+            warm=st.best, live=st.cancelled_by_flow,
+        )  # fmt: skip
+        if plan is None:
+            # every cut holds for any connected plan holding the centres; over every allowed pair, HiGHS's
+            # "infeasible" proves that none exists (QA9 O6: 6 accounts, exit 3 at 1.8 s of 5)
+            st.cut_infeasible = out.status is SolveStatus.INFEASIBLE
+            break
+        new = st.pool.add(separate(adj, plan, centre))
+        if out.bound is not None:  # the cuts are valid: a bound on the contiguous model
+            st.lower = max(st.lower, float(out.bound))
+        log.debug(
+            "cut round %d (gap %g): %s, bound %s, %d new cuts",
+            st.rounds,
+            round_gap,
+            out.status,
+            out.bound,
+            len(new),
+        )
+        if not new:
+            if st.best is None or lns.objective(spec, plan) < lns.objective(spec, st.best):
+                st.best, st.flipped = plan, False
+                st.offer(plan)
+            if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
+                round_gap = gap
+                continue
+            st.proven, st.settled = out.status.name == "OPTIMAL", True
+            break
+        if st.last_plan is None or lns.count_split(adj, plan, centre) <= lns.count_split(
+            adj, st.last_plan, centre
+        ):
+            st.last_plan = plan  # the LNS's fallback start: the plan with fewest stray pieces
+        # the round's plan is a relaxation's, in pieces, at the round's loose gap: its objective may lie
+        # far from the stage's plan; the pool also holds the neighbourhood search's cuts (QA26: "round 1
+        # ... 80 cuts added (122 in all)" beside an objective 2.3x the plan's)
+        st.progress(
+            f"contiguity round {st.rounds}: its plan in pieces, objective {lns.objective(spec, plan):,.1f}; "
+            f"{len(new)} cuts added ({len(st.pool.cuts)} in the pool)"
+        )
+    if st.cut_infeasible:
+        st.progress("contiguity: the cut loop's model is infeasible: no connected plan exists")
+
+
+def _cut_bound(st: _Stage) -> None:
+    """The LP with the cut loop's cuts (column generation): a bound on the contiguous model."""
+    if not (st.exact and st.pool.cuts and time.perf_counter() < st.deadline and not st.done()):
+        return
+    try:
+        res = lpmod.solve_lp(
+            st.spec_c,
+            st.backend,
+            lpmod.initial_candidates(st.spec_c, 8),
+            deadline=st.deadline,
+            seed=st.seed,
+            threads=st.threads,
+            cuts=st.pool.cuts,
+        )
+        if res.slack_total <= 1e-6:
+            st.lower = max(st.lower, res.bound)
+    except Exception as exc:  # noqa: BLE001 - the bound from the MIP rounds stays valid
+        log.info("the LP with the contiguity cuts gave no bound: %s", exc)
+
+
+def _lns_finish(st: _Stage) -> str:
+    """Unless the cut loop settled it: the neighbourhood search from the plan with fewest stray pieces
+    when no connected plan is known, then the polishing pass. Returns the method that made the plan."""
+    if st.settled or st.cut_infeasible or (st.best is None and st.last_plan is None):
+        return "cuts"
+    if st.best is None:
+        assert st.last_plan is not None
+        st.progress("contiguity: neighbourhood search (LNS)")
+        st.last_plan = st.lns_search().mend(st.last_plan, st.deadline)
+        st.best = None if lns.count_split(st.adj, st.last_plan, st.centre) else st.last_plan
+    if st.best is None:
+        return "cuts"
+    st.offer(st.best)
+    # no whole-model cut loop (a large model): neighbourhoods with order rows, one solve each
+    st.best = st.lns_search().polish(st.best, st.deadline, ordered=not st.exact)
+    return "flips+lns" if st.flipped else "lns"
