@@ -605,6 +605,56 @@ def _first_plan(
             ) from err
 
 
+@dataclass
+class _Design:
+    """What the steps of ``design_districts`` share and hand on: the inputs, the first plan, the grouping
+    chosen with its problem and model, and what the contiguity stages and the second solve made of it."""
+
+    problem: TerritoryProblem
+    spec: ModelSpec
+    build: Callable[[TerritoryProblem], ModelSpec]
+    n: int
+    backend: Backend
+    budget: TimeBudget
+    solve_kw: dict[str, Any]
+    adj: Adjacency | None
+    connect: Connect | None
+    centre: np.ndarray | None
+    rule: GroupingRule
+    implied: bool  # the district band is implied by the territory bands
+    band: np.ndarray  # the district band the grouping must meet (inf where implied)
+    plan1: np.ndarray  # the first plan (without district rows), connected by a stage where one ran
+    res1: SolveResult
+    shaped: bool  # the first plan's territories were made connected (``--contiguous``)
+    grouping: design.Grouping  # the grouping chosen, its problem and model (with the district rows)
+    problem2: TerritoryProblem
+    spec2: ModelSpec
+    connected: bool | None
+    reconnected: bool = False  # the district contiguity stage moved the first plan's units
+    proven: list[np.ndarray] = dataclasses.field(default_factory=list)  # groupings proven unconnectable
+    unproven: bool = False  # the last grouping tried was neither connected nor proven impossible
+    joined_by_stage: bool = False  # the second solve's plan connected by the district contiguity stage
+    restricted: bool = False  # the second solve kept units in their districts, found none, and freed them
+
+    def grouped(self, g: design.Grouping) -> tuple[TerritoryProblem, ModelSpec]:
+        return _grouped(self.problem, self.build, g)
+
+    def chosen(self) -> tuple[design.Grouping, TerritoryProblem, ModelSpec]:
+        return self.grouping, self.problem2, self.spec2
+
+    def seconds(self, share: float) -> float:
+        return max(share * self.budget.remaining() if self.budget.limited else float("inf"), 1.0)
+
+
+def _grouped(
+    problem: TerritoryProblem, build: Callable[[TerritoryProblem], ModelSpec], g: design.Grouping
+) -> tuple[TerritoryProblem, ModelSpec]:
+    """The problem with grouping ``g``'s districts, and its model (with the district rows)."""
+    labels = np.array([district_label(k) for k in g.district], dtype=str)
+    pr = dataclasses.replace(problem, rep_districts=labels)
+    return pr, build(pr)
+
+
 def design_districts(
     problem: TerritoryProblem,
     spec: ModelSpec,
@@ -626,10 +676,94 @@ def design_districts(
     before the grouping; ``centre`` the reps' home units (-1: none), for grouping them by the cells of
     their homes when the first plan's pieces admit no connected grouping. The returned info's
     "unconnected_notes" are not in the result's notes: the caller adds them if the districts stay split."""
+    rule, steps = _rule_for(problem, n, tolerance, solve_kw)
+    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
+    implied = band_implied(problem, spec, tol)
+    share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
+    first_budget = (
+        budget.within(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
+    )
+    plan1, res1 = _first_plan(spec, backend, first_budget, budget, solve_kw)
+    band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
+    shaped = None
+    if contiguous is not None:  # connected territories first: the grouping then joins whole territories
+        seconds = CONTIGUOUS_SHARE * budget.remaining() if budget.limited else float("inf")
+        shaped = contiguous(spec, plan1, res1, max(seconds, 1.0)).found
+        if shaped is not None:  # its bound holds for connected territories: the plans asked for
+            plan1, res1 = shaped
+    # the compact grouping only where it was measured to help: not with --relax (its second solve keeps
+    # units in their first-plan districts and wrote districts 9% off a 4% band, QA55 F5, F6) nor with
+    # --contiguous (the second solve cuts territories the contiguity stage then cannot mend: exit 3 where
+    # the band's grouping had a plan, QA55 F4)
+    compact = build if not solve_kw.get("relax") and contiguous is None else None
+    grouping = _group(
+        problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, rule=rule, build=compact
+    )
+    assert grouping is not None  # _group raises when the first grouping finds none
+    d = _Design(
+        problem, spec, build, n, backend, budget, solve_kw, adj, connect, centre, rule, implied, band, plan1,
+        res1, shaped is not None, grouping, *_grouped(problem, build, grouping), grouping.connected,
+    )  # fmt: skip
+    _connect_grouping(d)
+    plan2, res2, second = _second_solve(d)
+    grouping, problem2, spec2 = d.chosen()
+    joint = d.res1.lower_bound
+    gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
+    optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
+    # a bound for any grouping holds for the chosen one too: the larger of the two (QA51 F10: "for the
+    # chosen grouping it is 361,449.4" beside 361,450.3 for any grouping)
+    chosen_bound = max(res2.lower_bound, joint) if np.isfinite(res2.lower_bound) else res2.lower_bound
+    notes = _design_notes(d, res2, chosen_bound)
+    relaxed = res2.status == "relaxed"  # --relax: the grouping's rows broken, its proof for it alone
+    result = dataclasses.replace(
+        res2,
+        status="relaxed" if relaxed else "optimal" if optimal else "feasible",
+        proven_optimal=optimal and not relaxed,
+        lower_bound=min(joint, res2.objective),
+        gap=float("nan") if relaxed else gap,
+        # a proof for the chosen grouping is not one for the model (another grouping may have plans),
+        # unless the model without district rows had none either (QA34: "proven" beside a plan "feasible")
+        proven_infeasible=d.res1.proven_infeasible or (relaxed and steps is not None),
+        notes=(*res2.notes, *notes, *([f"district_design: {steps.message}"] if relaxed and steps else [])),
+        method=f"design({d.res1.method})+{res2.method}",
+    )
+    connected = d.connected
+    info = {
+        "method": "alternating",
+        "districts": n,
+        "seats": {district_label(k): str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
+        "seat_travel": grouping.travel,
+        "grouping_pairs": grouping.pairs,
+        "grouping_rounds": grouping.rounds,
+        "grouping_basis": grouping.basis,
+        "connected": connected,
+        "groupings_proven_unconnectable": len(d.proven),
+        "connected_by": (
+            None if not connected else "grouping" if grouping.connected else "district_contiguity"
+        ),
+        "second_solve": second,
+        "band_implied": implied,
+        "joint_lower_bound": joint,
+        "grouping_lower_bound": chosen_bound,
+        # the notes that the districts are not all connected, for the caller to add when they stay so: the
+        # district contiguity stage after the design may connect them (QA31 F3)
+        "unconnected_notes": _unconnected_notes(d),
+        # --relax when SPEC's grouping rule has no grouping: how the districts break it
+        # (``with_rule_violations``)
+        "rule_violations": rule_violations(problem, grouping.district, n, rule),
+        "rule_notes": [f"relaxed: {_rule_text(rule)}"] if rule.conflict is not None else [],
+    }
+    return problem2, spec2, plan2, result, info
+
+
+def _rule_for(
+    problem: TerritoryProblem, n: int, tolerance: dict[str, float], solve_kw: dict[str, Any]
+) -> tuple[GroupingRule, Conflict | None]:
+    """The grouping rule, and the district band's step conflict (every grouping breaks the band) if any.
+    Either proof ends the run before any solve, unless ``--relax`` (then the rule is widened)."""
     check_count(problem, n)
     conflict = nesting_conflict(problem, n)
     rule = GroupingRule()
-    tol = np.array([tolerance.get(m, tolerance.get("*", np.inf)) for m in problem.measures], dtype=float)
     steps = step_conflict(problem, n, tolerance)
     if steps is not None and not solve_kw.get("relax"):  # proven before any solve: every grouping breaks it
         raise InfeasibleError(
@@ -648,137 +782,115 @@ def design_districts(
         rule = relaxed_rule(problem, n, conflict)
         progress = solve_kw.get("progress") or (lambda _m: None)
         progress(f"relaxed: {_rule_text(rule)}")
-    implied = band_implied(problem, spec, tol)
-    share = FIRST_SHARE if not implied else FIRST_SHARE_IMPLIED if adj is None else FIRST_SHARE_CONNECT
-    first_budget = (
-        budget.within(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
-    )
-    plan1, res1 = _first_plan(spec, backend, first_budget, budget, solve_kw)
-    shaped = None
-    if contiguous is not None:  # connected territories first: the grouping then joins whole territories
-        seconds = CONTIGUOUS_SHARE * budget.remaining() if budget.limited else float("inf")
-        shaped = contiguous(spec, plan1, res1, max(seconds, 1.0)).found
-        if shaped is not None:  # its bound holds for connected territories: the plans asked for
-            plan1, res1 = shaped
-    band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
-    # the compact grouping only where it was measured to help: not with --relax (its second solve keeps
-    # units in their first-plan districts and wrote districts 9% off a 4% band, QA55 F5, F6) nor with
-    # --contiguous (the second solve cuts territories the contiguity stage then cannot mend: exit 3 where
-    # the band's grouping had a plan, QA55 F4)
-    compact = build if not solve_kw.get("relax") and contiguous is None else None
-    grouping = _group(
-        problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, rule=rule, build=compact
-    )
-    assert grouping is not None  # _group raises when the first grouping finds none
+    return rule, steps
 
-    def grouped(g: design.Grouping) -> tuple[TerritoryProblem, ModelSpec]:
-        labels = np.array([district_label(k) for k in g.district], dtype=str)
-        pr = dataclasses.replace(problem, rep_districts=labels)
-        return pr, build(pr)
 
-    problem2, spec2 = grouped(grouping)
-    connected, reconnected = grouping.connected, False
-    proven: list[np.ndarray] = []  # groupings the district contiguity stage proved impossible to connect
-    joined_by_stage = False  # the second solve's plan connected by the district contiguity stage
-    unproven = False  # the last grouping tried was neither connected nor proven impossible
-    trial, trial_problem, trial_spec = grouping, problem2, spec2
-    while connected is False and connect is not None:  # the units move until the districts are connected
-        share = CONNECT_SHARE_IMPLIED if implied else CONNECT_SHARE  # implied: the first plan stands
-        seconds = share * budget.remaining() if budget.limited else float("inf")
-        attempt = connect(trial_spec, plan1, res1, max(seconds, 1.0))
+def _connect_grouping(d: _Design) -> None:
+    """While the chosen grouping's districts are not connected: the district contiguity stage moves the
+    first plan's units until they are; when HiGHS proves a grouping impossible to connect, another
+    grouping of the homes' cells is tried (while time is left). Each unit then stays in its district."""
+    trial, trial_problem, trial_spec = d.chosen()
+    while d.connected is False and d.connect is not None:  # the units move until the districts are connected
+        share = CONNECT_SHARE_IMPLIED if d.implied else CONNECT_SHARE  # implied: the first plan stands
+        attempt = d.connect(trial_spec, d.plan1, d.res1, d.seconds(share))
         if attempt.found is not None:  # its bound holds for the grouping only: the joint bound stays res1's
-            plan1, connected, reconnected = attempt.found[0], True, True
-            grouping, problem2, spec2 = trial, trial_problem, trial_spec
+            d.plan1, d.connected, d.reconnected = attempt.found[0], True, True
+            d.grouping, d.problem2, d.spec2 = trial, trial_problem, trial_spec
             break
         if not attempt.proven_none:
-            unproven = True  # no proof, so another grouping would meet the same search
+            d.unproven = True  # no proof, so another grouping would meet the same search
             break
-        proven.append(trial.district)  # another grouping of the homes' cells, not this one
-        if budget.limited and budget.remaining() < RETRY_SECONDS:
+        d.proven.append(trial.district)  # another grouping of the homes' cells, not this one
+        if d.budget.limited and d.budget.remaining() < RETRY_SECONDS:
             break
         again = _group(
-            problem, spec, plan1, band, n, backend, budget, solve_kw, adj, centre, tuple(proven), rule
-        )
+            d.problem, d.spec, d.plan1, d.band, d.n, d.backend, d.budget, d.solve_kw, d.adj, d.centre,
+            tuple(d.proven), d.rule,
+        )  # fmt: skip
         if again is None:
             break
         trial = again
-        trial_problem, trial_spec = grouped(trial)
-    if connected:  # each unit stays in its district: the districts stay connected
-        spec2 = within_districts(spec2, grouping.district, grouping.district[plan1])
+        trial_problem, trial_spec = d.grouped(trial)
+    grouping, _, spec2 = d.chosen()
+    if d.connected:  # each unit stays in its district: the districts stay connected
+        d.spec2 = within_districts(spec2, grouping.district, grouping.district[d.plan1])
+
+
+def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
+    """The territories again, with the district rows of the chosen grouping, the first plan the one to
+    beat (skipped where it stands: the band implied, or connected territories kept). Returns the plan, its
+    result and what the second solve did (summary.json's ``second_solve``)."""
+    grouping, _, spec2 = d.chosen()
+    problem, plan1, res1, solve_kw, budget = d.problem, d.plan1, d.res1, d.solve_kw, d.budget
     first_fits = repair.feasible(spec2, plan1)
-    restricted = False  # the second solve kept units in their districts, found none, and freed them
     obj1 = float(spec2.objective[np.arange(problem.n_units), plan1].sum())
-    if first_fits and (implied or shaped is not None) and not reconnected:  # the first plan stands
+    if first_fits and (d.implied or d.shaped) and not d.reconnected:  # the first plan stands
         # implied: the district rows change nothing; connected territories: a second solve would not
         # keep them connected, and the contiguity stage already optimised them
-        plan2, res2, second = (
-            plan1,
-            dataclasses.replace(res1, objective=obj1),
-            "skipped (district band implied)" if implied else "skipped (connected first plan kept)",
-        )
-    else:
-        # a plan to beat, named as what it is in the progress lines (QA26 F2)
-        first = {"current_unit_rep": plan1, "current_name": "the plan of the first solve"}
-        kw = {**solve_kw, **first} if first_fits else solve_kw
+        why = "skipped (district band implied)" if d.implied else "skipped (connected first plan kept)"
+        return plan1, dataclasses.replace(res1, objective=obj1), why
+    # a plan to beat, named as what it is in the progress lines (QA26 F2)
+    first = {"current_unit_rep": plan1, "current_name": "the plan of the first solve"}
+    kw = {**solve_kw, **first} if first_fits else solve_kw
+    try:
         try:
-            try:
-                plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **kw)
-                second = "solved"
-            except InfeasibleError:
-                if not connected:
-                    raise
-                # each unit kept in its district of the first plan fixes every district's sums: a proof
-                # for that restriction, not for the grouping (QA13 3: "proved that grouping infeasible",
-                # where the same grouping as given districts had a plan). The grouping's own model, units
-                # free; its districts are connected only if its plan says so
-                spec2 = grouped(grouping)[1]
-                plan2, res2 = pipeline.solve(spec2, backend, budget=budget, **solve_kw)
-                second = "solved with units free to leave their districts (kept in them, none fits)"
-                connected = bool(
-                    adj is not None and (district_pieces(adj, plan2, grouping.district, n) == 1).all()
-                )
-                restricted = True
-                if (
-                    not connected
-                    and connect is not None
-                    and (grouping.basis == COMPACT_BASIS or grouping.basis.startswith(RANKED_BASIS))
-                ):
-                    # the compact grouping's districts were connected on the first plan: the district
-                    # contiguity stage joins the pieces the second solve cut off
-                    seconds = CONNECT_SHARE * budget.remaining() if budget.limited else float("inf")
-                    joined = connect(spec2, plan2, res2, max(seconds, 1.0)).found
-                    if joined is not None:
-                        plan2, res2 = joined
-                        connected = joined_by_stage = True
-            if first_fits and res2.method == "current_alignment":  # the warm start stood
-                res2 = dataclasses.replace(res2, method="first_plan")
-        except InfeasibleError as err:
-            # a proof for this grouping only (the first plan did not meet its district band): another
-            # grouping may have plans, so the run has no plan and no proof
-            raise SolverError(
-                f"no plan found for the grouping chosen ({', '.join(_members(problem, grouping))}): that "
-                f"grouping is proven infeasible ({err}), which is not a proof for every grouping: try a "
-                "wider --district-tolerance or another number of districts"
-            ) from err
-        except SolverError:
-            if not first_fits:
+            plan2, res2 = pipeline.solve(spec2, d.backend, budget=budget, **kw)
+            second = "solved"
+        except InfeasibleError:
+            if not d.connected:
                 raise
-            plan2, res2, second = plan1, dataclasses.replace(res1, objective=obj1), "no better plan in time"
-        if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
-            plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
-    joint = res1.lower_bound
-    gap = max(0.0, (res2.objective - joint) / res2.objective) if res2.objective > 0 else 0.0
-    optimal = bool(np.isfinite(joint) and gap <= pipeline.OPTIMALITY_TOL)
-    moved_by = " (the first plan's units moved by the district contiguity stage)" if reconnected else ""
-    if reconnected and proven:
+            # each unit kept in its district of the first plan fixes every district's sums: a proof
+            # for that restriction, not for the grouping (QA13 3: "proved that grouping infeasible",
+            # where the same grouping as given districts had a plan). The grouping's own model, units
+            # free; its districts are connected only if its plan says so
+            d.spec2 = spec2 = d.grouped(grouping)[1]
+            plan2, res2 = pipeline.solve(spec2, d.backend, budget=budget, **solve_kw)
+            second = "solved with units free to leave their districts (kept in them, none fits)"
+            d.connected = bool(
+                d.adj is not None and (district_pieces(d.adj, plan2, grouping.district, d.n) == 1).all()
+            )
+            d.restricted = True
+            if (
+                not d.connected
+                and d.connect is not None
+                and (grouping.basis == COMPACT_BASIS or grouping.basis.startswith(RANKED_BASIS))
+            ):
+                # the compact grouping's districts were connected on the first plan: the district
+                # contiguity stage joins the pieces the second solve cut off
+                joined = d.connect(spec2, plan2, res2, d.seconds(CONNECT_SHARE)).found
+                if joined is not None:
+                    plan2, res2 = joined
+                    d.connected = d.joined_by_stage = True
+        if first_fits and res2.method == "current_alignment":  # the warm start stood
+            res2 = dataclasses.replace(res2, method="first_plan")
+    except InfeasibleError as err:
+        # a proof for this grouping only (the first plan did not meet its district band): another
+        # grouping may have plans, so the run has no plan and no proof
+        raise SolverError(
+            f"no plan found for the grouping chosen ({', '.join(_members(problem, grouping))}): that "
+            f"grouping is proven infeasible ({err}), which is not a proof for every grouping: try a "
+            "wider --district-tolerance or another number of districts"
+        ) from err
+    except SolverError:
+        if not first_fits:
+            raise
+        return plan1, dataclasses.replace(res1, objective=obj1), "no better plan in time"
+    if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
+        plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
+    return plan2, res2, second
+
+
+def _design_notes(d: _Design, res2: SolveResult, chosen_bound: float) -> list[str]:
+    """The result's notes on the design: the bounds and what each holds for, a second solve that freed
+    units from their districts, and the basis of the grouping when it is not the band's."""
+    grouping, connected, proven, joint = d.chosen()[0], d.connected, d.proven, d.res1.lower_bound
+    moved_by = " (the first plan's units moved by the district contiguity stage)" if d.reconnected else ""
+    if d.reconnected and proven:
         moved_by = (
             f" (the first plan's units moved by the district contiguity stage, after HiGHS proved that "
             f"{len(proven)} other grouping(s) cannot be connected within the bands)"
         )
-    kept = f" with each unit kept in its district{moved_by}" if connected and not restricted else ""
-    # a bound for any grouping holds for the chosen one too: the larger of the two (QA51 F10: "for the
-    # chosen grouping it is 361,449.4" beside 361,450.3 for any grouping)
-    chosen_bound = max(res2.lower_bound, joint) if np.isfinite(res2.lower_bound) else res2.lower_bound
+    kept = f" with each unit kept in its district{moved_by}" if connected and not d.restricted else ""
     chosen = (
         f"{chosen_bound:,.1f}"
         if np.isfinite(chosen_bound)
@@ -789,13 +901,12 @@ def design_districts(
     model_bound = f"{joint:,.1f}" if np.isfinite(joint) else "not known: the first solve proved none"
     # the contiguity stage's bound holds for its connected plans, each rep keeping its home unit (QA55 F2:
     # "for the chosen grouping it is 30,057.1" beside a plan of that grouping at 29,965.3, in pieces)
-    which = "connected plans of the chosen grouping" if joined_by_stage else f"the chosen grouping{kept}"
-    note = (
+    which = "connected plans of the chosen grouping" if d.joined_by_stage else f"the chosen grouping{kept}"
+    notes = [
         f"designed districts (alternating): the lower bound is that of the model without district rows "
         f"({model_bound}), valid for any grouping; for {which} it is {chosen}"
-    )
-    notes = [note]
-    if restricted:
+    ]
+    if d.restricted:
         notes.append(
             "with each unit kept in its district of the first plan no plan meets the district band (each "
             "district's sums are then fixed), so the second solve let units change district"
@@ -824,63 +935,32 @@ def design_districts(
             "no grouping of the first plan's territories met the district band: the reps were grouped by "
             "travel alone (regions kept) and the second solve put the district rows on that grouping"
         )
-    unconnected: list[str] = []  # said only if the districts stay in pieces (``info``'s "unconnected_notes")
-    if connected is False:
+    return notes
+
+
+def _unconnected_notes(d: _Design) -> list[str]:
+    """What to say if the districts stay in pieces (the caller adds them then: ``info``'s
+    "unconnected_notes")."""
+    if d.connected is not False:
+        return []
+    grouping = d.chosen()[0]
+    unconnected = [
+        f"no grouping of the reps into {d.n} connected districts within the district band was found for "
+        f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
+        f"connected districts for {_tried(len(d.proven), d.unproven)}; the districts may not all be "
+        "connected (districts.csv, column contiguous, says which are)"
+    ]
+    islands = d.adj.islands() if d.adj is not None else []
+    if islands:  # a district holding one can never be one piece (QA13 5: no hint, 3 of 3 split)
+        names = ", ".join(d.problem.unit_label(int(u)) for u in np.concatenate(islands)[:3])
+        more = sum(len(i) for i in islands) - 3
         unconnected.append(
-            f"no grouping of the reps into {n} connected districts within the district band was found for "
-            f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
-            f"connected districts for {_tried(len(proven), unproven)}; the districts may not all be "
-            "connected (districts.csv, column contiguous, says which are)"
+            f"the map has {len(islands)} island(s) apart from the rest ({names}"
+            + (f" and {more} more unit(s)" if more > 0 else "")
+            + "): a district holding one cannot be one piece; --bridge-islands joins each to its "
+            "nearest neighbour"
         )
-        islands = adj.islands() if adj is not None else []
-        if islands:  # a district holding one can never be one piece (QA13 5: no hint, 3 of 3 split)
-            names = ", ".join(problem.unit_label(int(u)) for u in np.concatenate(islands)[:3])
-            more = sum(len(i) for i in islands) - 3
-            unconnected.append(
-                f"the map has {len(islands)} island(s) apart from the rest ({names}"
-                + (f" and {more} more unit(s)" if more > 0 else "")
-                + "): a district holding one cannot be one piece; --bridge-islands joins each to its "
-                "nearest neighbour"
-            )
-    relaxed = res2.status == "relaxed"  # --relax: the grouping's rows broken, its proof for it alone
-    result = dataclasses.replace(
-        res2,
-        status="relaxed" if relaxed else "optimal" if optimal else "feasible",
-        proven_optimal=optimal and not relaxed,
-        lower_bound=min(joint, res2.objective),
-        gap=float("nan") if relaxed else gap,
-        # a proof for the chosen grouping is not one for the model (another grouping may have plans),
-        # unless the model without district rows had none either (QA34: "proven" beside a plan "feasible")
-        proven_infeasible=res1.proven_infeasible or (relaxed and steps is not None),
-        notes=(*res2.notes, *notes, *([f"district_design: {steps.message}"] if relaxed and steps else [])),
-        method=f"design({res1.method})+{res2.method}",
-    )
-    info = {
-        "method": "alternating",
-        "districts": n,
-        "seats": {district_label(k): str(problem.rep_ids[s]) for k, s in enumerate(grouping.seats.tolist())},
-        "seat_travel": grouping.travel,
-        "grouping_pairs": grouping.pairs,
-        "grouping_rounds": grouping.rounds,
-        "grouping_basis": grouping.basis,
-        "connected": connected,
-        "groupings_proven_unconnectable": len(proven),
-        "connected_by": (
-            None if not connected else "grouping" if grouping.connected else "district_contiguity"
-        ),
-        "second_solve": second,
-        "band_implied": implied,
-        "joint_lower_bound": joint,
-        "grouping_lower_bound": chosen_bound,
-        # the notes that the districts are not all connected, for the caller to add when they stay so: the
-        # district contiguity stage after the design may connect them (QA31 F3)
-        "unconnected_notes": unconnected,
-        # --relax when SPEC's grouping rule has no grouping: how the districts break it
-        # (``with_rule_violations``)
-        "rule_violations": rule_violations(problem, grouping.district, n, rule),
-        "rule_notes": [f"relaxed: {_rule_text(rule)}"] if rule.conflict is not None else [],
-    }
-    return problem2, spec2, plan2, result, info
+    return unconnected
 
 
 def district_label(k: int) -> str:
