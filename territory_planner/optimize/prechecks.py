@@ -69,171 +69,242 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
     """Every conflict found, with numbers. ``fit_deadline`` ends the accounts-that-fit-nowhere test
     (``unit_fit``; default: one second from now); the other checks are instant."""
     p = spec.problem
-    conflicts: list[Conflict] = []
     # a unit no rep may take whole (an area or a family whose accounts' segments no one rep serves, or
     # locked to two reps): said once, not as a band it overflows (QA54 F5: "area 37067 alone has $85.2k
     # potential, more than any band it may go to holds", amount $inf, and "14 units can only go to ;")
-    nowhere = ~spec.allowed.any(axis=1)
-    conflicts += [_nowhere(spec, int(u)) for u in np.flatnonzero(nowhere)[:20]]
+    nowhere = np.asarray(~spec.allowed.any(axis=1))
+    conflicts = [_nowhere(spec, int(u)) for u in np.flatnonzero(nowhere)[:20]]
     # groups of units confined to the same set of reps (segments, locks): one allowed-row pattern each
     patterns = unique_rows(spec.allowed[~nowhere])
-    for m, measure in enumerate(p.measures):
-        amt = partial(amount, measure=measure)
-        # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none; or, for
-        # amounts with decimals (potential to the cent, QA20 F5), a band holding no multiple of their step
-        step = amount_step(p.unit_amount[:, m])
-        empty = spec.lower[m] > spec.upper[m] + 1e-9
-        bands = zip(spec.lower[m], spec.upper[m], strict=True)
-        empty |= np.array([holds_no_multiple(lo, hi, step) for lo, hi in bands], dtype=bool)
-        for j in np.flatnonzero(empty)[:20]:
-            lo, hi = p.lower_band[m, j], p.upper_band[m, j]
-            conflicts.append(
-                Conflict(
-                    "balance",
-                    f"{p.rep_ids[j]}'s {measure} band {exact(lo, measure)} to {exact(hi, measure)} holds "
-                    f"no total that whole accounts can make (their {measure} values are whole multiples of "
-                    f"{exact(step, measure)}); widen --tolerance",
-                    rep_id=str(p.rep_ids[j]),
-                    measure=measure,
-                    amount=float(inward_steps(spec.lower[m, j], hi, step)[0] * step - hi) if step else 0.0,
-                )
+    for m in range(len(p.measures)):
+        conflicts += _measure(spec, m, nowhere, patterns)
+    conflicts += _account_counts(spec)
+    conflicts += _forced_moves(spec)
+    conflicts += _rep_budget(spec)
+    from territory_planner.optimize import hierarchy, unit_fit
+
+    if not conflicts:  # a unit above every band is already the simpler story
+        conflicts += unit_fit.crowded(spec)
+    if not conflicts:
+        deadline = time.perf_counter() + FIT_SECONDS if fit_deadline is None else fit_deadline
+        conflicts += unit_fit.check(spec, deadline=deadline)
+    return conflicts + hierarchy.prechecks(spec)
+
+
+def _measure(spec: ModelSpec, m: int, nowhere: np.ndarray, patterns: np.ndarray) -> list[Conflict]:
+    """The conflicts of measure ``m``'s bands: bands no whole accounts can fill, band totals, a unit above
+    every band it may go to, the pigeonhole, locks above a band, a rep that cannot reach its band, a band
+    below every account, and groups of units confined to reps whose bands cannot hold them."""
+    p = spec.problem
+    # a band rounded inwards to whole multiples (``spec.integral_bands``) that holds none; or, for
+    # amounts with decimals (potential to the cent, QA20 F5), a band holding no multiple of their step
+    step = amount_step(p.unit_amount[:, m])
+    empty = spec.lower[m] > spec.upper[m] + 1e-9
+    bands = zip(spec.lower[m], spec.upper[m], strict=True)
+    empty |= np.array([holds_no_multiple(lo, hi, step) for lo, hi in bands], dtype=bool)
+    conflicts = _empty_bands(spec, m, empty, step)
+    total_conflict = _band_sums(spec, m, step)
+    if total_conflict is not None and not empty.any():
+        conflicts.append(total_conflict)
+    conflicts += _above_every_band(spec, m, nowhere)
+    # more units each above half the widest band than there are reps: no rep can hold two of them
+    pigeons = _pigeonhole(spec, m)
+    if pigeons is not None:
+        conflicts.append(pigeons)
+    # locked units above a rep's band
+    locked = p.unit_locked >= 0
+    per_rep = np.bincount(p.unit_locked[locked], weights=p.unit_amount[locked, m], minlength=p.n_reps)
+    conflicts += _locks_over(spec, m, per_rep)
+    # a rep cannot reach its lower band with everything it may serve
+    reachable = (spec.allowed * p.unit_amount[:, m][:, None]).sum(axis=0)
+    conflicts += _out_of_reach(spec, m, reachable)
+    # units that can only go to a group of reps must fit in the group's bands (Hall's condition)
+    if len(patterns) <= 200:
+        for pattern in patterns:
+            if not pattern.all():
+                conflicts += _confined(spec, m, pattern, nowhere, per_rep)
+    return conflicts
+
+
+def _empty_bands(spec: ModelSpec, m: int, empty: np.ndarray, step: float) -> list[Conflict]:
+    """The reps whose band (``empty``) holds no total whole accounts can make (``step``: their amounts'
+    common step)."""
+    p, measure = spec.problem, spec.problem.measures[m]
+    conflicts = []
+    for j in np.flatnonzero(empty)[:20]:
+        lo, hi = p.lower_band[m, j], p.upper_band[m, j]
+        conflicts.append(
+            Conflict(
+                "balance",
+                f"{p.rep_ids[j]}'s {measure} band {exact(lo, measure)} to {exact(hi, measure)} holds "
+                f"no total that whole accounts can make (their {measure} values are whole multiples of "
+                f"{exact(step, measure)}); widen --tolerance",
+                rep_id=str(p.rep_ids[j]),
+                measure=measure,
+                amount=float(inward_steps(spec.lower[m, j], hi, step)[0] * step - hi) if step else 0.0,
             )
-        total_conflict = _band_sums(spec, m, step)
-        if total_conflict is not None and not empty.any():
-            conflicts.append(total_conflict)
-        # one unit alone above every band it could go to
-        cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
-        for u in np.flatnonzero((p.unit_amount[:, m] > cap + 1e-9) & ~nowhere)[:20]:
-            jb = int(np.argmax(np.where(spec.allowed[u], spec.upper[m], -np.inf)))
-            fam = "family" if p.unit_size[u] > 1 else "balance"
-            conflicts.append(
-                Conflict(
-                    fam,
-                    f"{unit_label(spec, u)} alone has {amt(p.unit_amount[u, m])} {measure}, more than any "
-                    f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {amt(p.lower_band[m, jb])} "
-                    f"to {amt(p.upper_band[m, jb])}",
-                    rep_id=str(p.rep_ids[jb]),
-                    measure=measure,
-                    amount=float(p.unit_amount[u, m] - cap[u]),
-                )
+        )
+    return conflicts
+
+
+def _above_every_band(spec: ModelSpec, m: int, nowhere: np.ndarray) -> list[Conflict]:
+    """One unit alone above every band it could go to."""
+    p, measure = spec.problem, spec.problem.measures[m]
+    amt = partial(amount, measure=measure)
+    conflicts = []
+    cap = np.where(spec.allowed, spec.upper[m][None, :], -np.inf).max(axis=1)
+    for u in np.flatnonzero((p.unit_amount[:, m] > cap + 1e-9) & ~nowhere)[:20]:
+        jb = int(np.argmax(np.where(spec.allowed[u], spec.upper[m], -np.inf)))
+        fam = "family" if p.unit_size[u] > 1 else "balance"
+        conflicts.append(
+            Conflict(
+                fam,
+                f"{unit_label(spec, u)} alone has {amt(p.unit_amount[u, m])} {measure}, more than any "
+                f"band it may go to holds: the widest is {p.rep_ids[jb]}'s, {amt(p.lower_band[m, jb])} "
+                f"to {amt(p.upper_band[m, jb])}",
+                rep_id=str(p.rep_ids[jb]),
+                measure=measure,
+                amount=float(p.unit_amount[u, m] - cap[u]),
             )
-        # more units each above half the widest band than there are reps: no rep can hold two of them
-        pigeons = _pigeonhole(spec, m)
-        if pigeons is not None:
-            conflicts.append(pigeons)
-        # locked units above a rep's band
-        locked = p.unit_locked >= 0
-        per_rep = np.bincount(p.unit_locked[locked], weights=p.unit_amount[locked, m], minlength=p.n_reps)
-        for j in np.flatnonzero(per_rep > spec.upper[m] + 1e-9):
-            conflicts.append(
-                Conflict(
-                    "lock",
-                    f"accounts locked to {p.rep_ids[j]}{_kept_of(p, locked & (p.unit_locked == j))} carry "
-                    f"{amt(per_rep[j])} {measure}, above the band's maximum {amt(p.upper_band[m, j])}",
-                    rep_id=str(p.rep_ids[j]),
-                    measure=measure,
-                    amount=float(per_rep[j] - spec.upper[m, j]),
-                )
+        )
+    return conflicts
+
+
+def _locks_over(spec: ModelSpec, m: int, per_rep: np.ndarray) -> list[Conflict]:
+    """Accounts locked to a rep that alone carry more than its band (``per_rep``: their sums)."""
+    p, measure = spec.problem, spec.problem.measures[m]
+    amt = partial(amount, measure=measure)
+    locked = p.unit_locked >= 0
+    conflicts = []
+    for j in np.flatnonzero(per_rep > spec.upper[m] + 1e-9):
+        conflicts.append(
+            Conflict(
+                "lock",
+                f"accounts locked to {p.rep_ids[j]}{_kept_of(p, locked & (p.unit_locked == j))} carry "
+                f"{amt(per_rep[j])} {measure}, above the band's maximum {amt(p.upper_band[m, j])}",
+                rep_id=str(p.rep_ids[j]),
+                measure=measure,
+                amount=float(per_rep[j] - spec.upper[m, j]),
             )
-        # a rep cannot reach its lower band with everything it may serve
-        reachable = (spec.allowed * p.unit_amount[:, m][:, None]).sum(axis=0)
-        for j in np.flatnonzero(reachable < spec.lower[m] - 1e-9):
+        )
+    return conflicts
+
+
+def _out_of_reach(spec: ModelSpec, m: int, reachable: np.ndarray) -> list[Conflict]:
+    """A rep that cannot reach its lower band with everything it may serve (``reachable``), and a rep
+    whose band lies below every account it may take."""
+    p, measure = spec.problem, spec.problem.measures[m]
+    amt = partial(amount, measure=measure)
+    conflicts = []
+    for j in np.flatnonzero(reachable < spec.lower[m] - 1e-9):
+        conflicts.append(
+            Conflict(
+                "segment",
+                f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total "
+                f"({_restricted_by(p)}), below the band's minimum {amt(p.lower_band[m, j])}",
+                rep_id=str(p.rep_ids[j]),
+                measure=measure,
+                amount=float(spec.lower[m, j] - reachable[j]),
+            )
+        )
+    # a rep whose band lies below every account it may take: it can hold none with any of the measure
+    # and must hold some (QA61 F3: a capacity of 0.01, typed for 1.0, and "no plan of whole accounts
+    # satisfies the model" with an empty conflict row)
+    positive = spec.allowed & (p.unit_amount[:, m] > 1e-12)[:, None]
+    smallest = np.where(positive, p.unit_amount[:, m][:, None], np.inf).min(axis=0)
+    below = (spec.lower[m] > 1e-9) & (smallest > spec.upper[m] + 1e-9) & (reachable >= spec.lower[m] - 1e-9)
+    for j in np.flatnonzero(below)[:20]:
+        u = int(np.argmin(np.where(positive[:, j], p.unit_amount[:, m], np.inf)))
+        capacity = f" (capacity {p.capacity[j]:g})" if p.capacity[j] != 1 else ""
+        conflicts.append(
+            Conflict(
+                "balance",
+                f"{p.rep_ids[j]}'s {measure} band{capacity}, {amt(p.lower_band[m, j])} to "
+                f"{amt(p.upper_band[m, j])}, lies below every account it may take: the smallest is "
+                f"{unit_label(spec, u)} with {amt(smallest[j])}, so its territory is empty or over the "
+                "band; raise its capacity or widen --tolerance",
+                rep_id=str(p.rep_ids[j]),
+                measure=measure,
+                amount=float(smallest[j] - spec.upper[m, j]),
+            )
+        )
+    return conflicts
+
+
+def _confined(
+    spec: ModelSpec, m: int, pattern: np.ndarray, nowhere: np.ndarray, per_rep: np.ndarray
+) -> list[Conflict]:
+    """Hall's condition for the units that can only go to the reps of ``pattern``: they must fit in
+    those reps' bands (said with what confines them: segments, locks, --keep-home)."""
+    p, measure = spec.problem, spec.problem.measures[m]
+    amt = partial(amount, measure=measure)
+    locked = p.unit_locked >= 0
+    conflicts: list[Conflict] = []
+    inside = (spec.allowed & ~pattern[None, :]).sum(axis=1) == 0  # units confined to the pattern
+    inside &= ~nowhere  # (said apart: no rep may take them)
+    demand = float(p.unit_amount[inside, m].sum())
+    room = float(spec.upper[m, pattern].sum())
+    # one rep alone: said already when locks alone overflow it, not when segments confine
+    # units to it (QA28 F14: 33 enterprise accounts only R00 serves, explained as 20 rows
+    # of LP slack)
+    single = int(np.flatnonzero(pattern)[0]) if pattern.sum() == 1 else -1
+    if single >= 0 and per_rep[single] > spec.upper[m, single] + 1e-9:
+        # its locked units are said: the others confined to it, when they alone overflow it
+        # too (QA48 F3: locks alone and segments alone each overflowed R1, and only the locks'
+        # row was shown, so mending the locks as it said left the model infeasible)
+        inside &= ~locked
+        demand = float(p.unit_amount[inside, m].sum())
+        shown = float(p.upper_band[m, single])  # the band as the locks' row gives it
+        if 1e-9 < demand <= room + 1e-9:
+            # they fit alone, not beside the locked ones: the room the locks then have (QA53
+            # F2: unlocking down to the band's maximum, as the locks' row alone said, left it
+            # infeasible)
             conflicts.append(
                 Conflict(
                     "segment",
-                    f"{p.rep_ids[j]} may serve only {amt(reachable[j])} {measure} in total "
-                    f"({_restricted_by(p)}), below the band's minimum {amt(p.lower_band[m, j])}",
-                    rep_id=str(p.rep_ids[j]),
+                    f"{int(inside.sum())} other accounts can only go to {p.rep_ids[single]}; "
+                    f"they carry {amt(demand)} {measure}, so its band ({amt(shown)} at most) "
+                    f"leaves {amt(shown - demand)} for its locked accounts",
+                    rep_id=str(p.rep_ids[single]),
                     measure=measure,
-                    amount=float(spec.lower[m, j] - reachable[j]),
+                    amount=demand,
                 )
             )
-        # a rep whose band lies below every account it may take: it can hold none with any of the measure
-        # and must hold some (QA61 F3: a capacity of 0.01, typed for 1.0, and "no plan of whole accounts
-        # satisfies the model" with an empty conflict row)
-        positive = spec.allowed & (p.unit_amount[:, m] > 1e-12)[:, None]
-        smallest = np.where(positive, p.unit_amount[:, m][:, None], np.inf).min(axis=0)
-        below = (
-            (spec.lower[m] > 1e-9) & (smallest > spec.upper[m] + 1e-9) & (reachable >= spec.lower[m] - 1e-9)
+            return conflicts
+    if demand > room + 1e-9:
+        names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
+        kept = _kept_of(p, inside).replace("its home", "their reps' homes")
+        there = _locked_of(p, inside)
+        kept = kept[:-1] + ", " + there[2:] if kept and there else kept + there
+        # --keep-home is the cause only where the group fits its bands with its kept units
+        # free to go where their segments and locks let them (QA48 F2: it was named where the
+        # segments alone overflowed the group)
+        by_keep = False
+        if p.unit_home_kept is not None and (inside & p.unit_home_kept).any():
+            free = segment_allowed(p)
+            user = (p.unit_locked >= 0) & ~p.unit_home_kept  # a kept unit's lock is keep-home's
+            free[user] = spec.allowed[user]
+            confined = inside & ((free & ~pattern[None, :]).sum(axis=1) == 0)
+            by_keep = float(p.unit_amount[confined, m].sum()) <= room + 1e-9
+        what = "units" if (p.unit_size[inside] > 1).any() else "accounts"
+        holds = "its band holds" if single >= 0 else "those reps' bands hold"
+        conflicts.append(
+            Conflict(
+                # QA11 O8: "segment" with no segments
+                "keep_home" if by_keep else "segment",
+                f"{int(inside.sum())} {what}{kept} can only go to {names}; they carry "
+                f"{amt(demand)} {measure} but {holds} at most {amt(room)}",
+                measure=measure,
+                amount=demand - room,
+            )
         )
-        for j in np.flatnonzero(below)[:20]:
-            u = int(np.argmin(np.where(positive[:, j], p.unit_amount[:, m], np.inf)))
-            capacity = f" (capacity {p.capacity[j]:g})" if p.capacity[j] != 1 else ""
-            conflicts.append(
-                Conflict(
-                    "balance",
-                    f"{p.rep_ids[j]}'s {measure} band{capacity}, {amt(p.lower_band[m, j])} to "
-                    f"{amt(p.upper_band[m, j])}, lies below every account it may take: the smallest is "
-                    f"{unit_label(spec, u)} with {amt(smallest[j])}, so its territory is empty or over the "
-                    "band; raise its capacity or widen --tolerance",
-                    rep_id=str(p.rep_ids[j]),
-                    measure=measure,
-                    amount=float(smallest[j] - spec.upper[m, j]),
-                )
-            )
-        # units that can only go to a group of reps must fit in the group's bands (Hall's condition)
-        if len(patterns) <= 200:
-            for pattern in patterns:
-                if pattern.all():
-                    continue
-                inside = (spec.allowed & ~pattern[None, :]).sum(axis=1) == 0  # units confined to the pattern
-                inside &= ~nowhere  # (said apart: no rep may take them)
-                demand = float(p.unit_amount[inside, m].sum())
-                room = float(spec.upper[m, pattern].sum())
-                # one rep alone: said already when locks alone overflow it, not when segments confine
-                # units to it (QA28 F14: 33 enterprise accounts only R00 serves, explained as 20 rows
-                # of LP slack)
-                single = int(np.flatnonzero(pattern)[0]) if pattern.sum() == 1 else -1
-                if single >= 0 and per_rep[single] > spec.upper[m, single] + 1e-9:
-                    # its locked units are said: the others confined to it, when they alone overflow it
-                    # too (QA48 F3: locks alone and segments alone each overflowed R1, and only the locks'
-                    # row was shown, so mending the locks as it said left the model infeasible)
-                    inside &= ~locked
-                    demand = float(p.unit_amount[inside, m].sum())
-                    shown = float(p.upper_band[m, single])  # the band as the locks' row gives it
-                    if 1e-9 < demand <= room + 1e-9:
-                        # they fit alone, not beside the locked ones: the room the locks then have (QA53
-                        # F2: unlocking down to the band's maximum, as the locks' row alone said, left it
-                        # infeasible)
-                        conflicts.append(
-                            Conflict(
-                                "segment",
-                                f"{int(inside.sum())} other accounts can only go to {p.rep_ids[single]}; "
-                                f"they carry {amt(demand)} {measure}, so its band ({amt(shown)} at most) "
-                                f"leaves {amt(shown - demand)} for its locked accounts",
-                                rep_id=str(p.rep_ids[single]),
-                                measure=measure,
-                                amount=demand,
-                            )
-                        )
-                        continue
-                if demand > room + 1e-9:
-                    names = ", ".join(p.rep_ids[pattern][:8]) + ("..." if pattern.sum() > 8 else "")
-                    kept = _kept_of(p, inside).replace("its home", "their reps' homes")
-                    there = _locked_of(p, inside)
-                    kept = kept[:-1] + ", " + there[2:] if kept and there else kept + there
-                    # --keep-home is the cause only where the group fits its bands with its kept units
-                    # free to go where their segments and locks let them (QA48 F2: it was named where the
-                    # segments alone overflowed the group)
-                    by_keep = False
-                    if p.unit_home_kept is not None and (inside & p.unit_home_kept).any():
-                        free = segment_allowed(p)
-                        user = (p.unit_locked >= 0) & ~p.unit_home_kept  # a kept unit's lock is keep-home's
-                        free[user] = spec.allowed[user]
-                        confined = inside & ((free & ~pattern[None, :]).sum(axis=1) == 0)
-                        by_keep = float(p.unit_amount[confined, m].sum()) <= room + 1e-9
-                    what = "units" if (p.unit_size[inside] > 1).any() else "accounts"
-                    holds = "its band holds" if single >= 0 else "those reps' bands hold"
-                    conflicts.append(
-                        Conflict(
-                            # QA11 O8: "segment" with no segments
-                            "keep_home" if by_keep else "segment",
-                            f"{int(inside.sum())} {what}{kept} can only go to {names}; they carry "
-                            f"{amt(demand)} {measure} but {holds} at most {amt(room)}",
-                            measure=measure,
-                            amount=demand - room,
-                        )
-                    )
+    return conflicts
+
+
+def _account_counts(spec: ModelSpec) -> list[Conflict]:
+    """--min-accounts a rep cannot reach, and account counts no plan can meet over all reps."""
+    p = spec.problem
+    conflicts = []
     if spec.min_accounts is not None:
         reach = (spec.allowed * p.unit_size[:, None]).sum(axis=0)
         for j in np.flatnonzero(reach < spec.min_accounts):
@@ -262,6 +333,13 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                 f"{spec.max_accounts * p.n_reps} < {p.n_accounts} accounts",
             )
         )
+    return conflicts
+
+
+def _forced_moves(spec: ModelSpec) -> list[Conflict]:
+    """Moves that locks and segments force, above the disruption budget, and the families they rest on."""
+    p = spec.problem
+    conflicts: list[Conflict] = []
     if spec.budget is not None:
         # moves that are forced: locks and segments the current rep may not serve
         forced_units = ~spec.allowed[np.arange(p.n_units), np.maximum(_unit_current(spec), 0)] & (
@@ -287,15 +365,7 @@ def check(spec: ModelSpec, *, fit_deadline: float | None = None) -> list[Conflic
                     more = f" and {int(units.sum()) - 3} more" if units.sum() > 3 else ""
                     whose = "its" if units.sum() == 1 else "their"
                     conflicts.append(Conflict(family, f"{names}{more} must leave {whose} current rep"))
-    conflicts += _rep_budget(spec)
-    from territory_planner.optimize import hierarchy, unit_fit
-
-    if not conflicts:  # a unit above every band is already the simpler story
-        conflicts += unit_fit.crowded(spec)
-    if not conflicts:
-        deadline = time.perf_counter() + FIT_SECONDS if fit_deadline is None else fit_deadline
-        conflicts += unit_fit.check(spec, deadline=deadline)
-    return conflicts + hierarchy.prechecks(spec)
+    return conflicts
 
 
 def _rep_budget(spec: ModelSpec) -> list[Conflict]:
