@@ -656,7 +656,7 @@ def make_contiguous(
     exact = int(spec.allowed.sum()) <= MAX_CUT_COLUMNS
     progress("enforcing contiguity (" + ("separator cuts" if exact else "neighbourhood search") + ")")
     # --relax on a small map: the end of the time is kept for the least violation of connected plans
-    elastic = relax and (centre >= 0).all() and contiguous_flow.fits_beside(adj, p.n_reps, backend)
+    elastic = bool(relax and (centre >= 0).all() and contiguous_flow.fits_beside(adj, p.n_reps, backend))
     res = contiguous.solve_contiguous(
         spec,
         adj,
@@ -672,8 +672,7 @@ def make_contiguous(
         exact=exact,
         relax=relax,
     )
-    plan, method, lower = res.unit_rep, res.method, res.lower_bound
-    rounds, n_cuts = res.rounds, res.cuts
+    plan, method = res.unit_rep, res.method
     if plan is None:
         plan = contiguous.repair_pieces(spec, adj, unit_rep, centre)
         method = "repair"
@@ -681,15 +680,9 @@ def make_contiguous(
         # HiGHS's proof holds for the centres the model used: it is the user's model when each is the
         # unit at its rep's home (two homes nearest one unit: one rep got the runner-up, no proof)
         own = own and (chosen is None or not chosen.any())
-        info["infeasible"] = "proven" if own else "proven for the centres chosen"
-        if res.infeasible_without_rows is not None:
-            info["infeasible_without_other_rows"] = res.infeasible_without_rows
-        if own and not relax:  # the proof with numbers: which bands the connected plans break least
-            numbers = _least_after_proof(
-                spec, adj, centre, backend, res.near, start + time_limit, seed, threads
-            )
-            if numbers is not None:
-                info["least_violation"] = numbers
+        info.update(
+            _proof_info(spec, adj, centre, backend, res, own, relax, start + time_limit, seed, threads)
+        )
         progress(
             "contiguity: no plan of connected territories meets the bands (proven)"
             if own
@@ -706,10 +699,75 @@ def make_contiguous(
         at_start = _home_pieces(adj, unit_rep, centre, p.n_reps)
         if _split_key(spec, unit_rep, at_start) < _split_key(spec, plan, pieces):
             plan, pieces, method = unit_rep, at_start, "start-kept"
-    near_note, near, least_note = None, res.near, None
-    if elastic and (pieces > 1).any():
+    kept = _Kept(plan, pieces, method)
+    near_note = _least_violation(
+        spec, adj, centre, backend, res, kept, info, elastic=elastic, relax=relax,
+        deadline=start + time_limit, seed=seed, threads=threads, progress=progress,
+    )  # fmt: skip
+    new = _with_contiguity(spec, result, res, kept, near_note, lat, lon, centre, chosen, start)
+    info.update(method=kept.method, rounds=res.rounds, cuts=res.cuts, neighbourhoods=res.neighbourhoods)
+    return kept.plan, new, with_pieces(info, p, kept.pieces)
+
+
+@dataclass
+class _Kept:
+    """The plan ``make_contiguous`` keeps so far, its pieces per territory and the method that made it."""
+
+    plan: np.ndarray
+    pieces: np.ndarray
+    method: str
+
+
+def _proof_info(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    res: contiguous.ContiguousResult,
+    own: bool,
+    relax: bool,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+) -> dict[str, Any]:
+    """summary.json's account of a proof that no connected plan exists: for whose centres, whether it
+    holds without the other rows, and (the user's own centres, no --relax) the least band violation of
+    connected plans, with numbers."""
+    info: dict[str, Any] = {"infeasible": "proven" if own else "proven for the centres chosen"}
+    if res.infeasible_without_rows is not None:
+        info["infeasible_without_other_rows"] = res.infeasible_without_rows
+    if own and not relax:  # the proof with numbers: which bands the connected plans break least
+        numbers = _least_after_proof(spec, adj, centre, backend, res.near, deadline, seed, threads)
+        if numbers is not None:
+            info["least_violation"] = numbers
+    return info
+
+
+def _least_violation(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    res: contiguous.ContiguousResult,
+    kept: _Kept,
+    info: dict[str, Any],
+    *,
+    elastic: bool,
+    relax: bool,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    progress: Callable[[str], None],
+) -> str | None:
+    """Territories still split: with --relax on a small map, the flow model's least violation of connected
+    plans (a connected plan within every band, when it finds one, is kept as such); the connected plan
+    out of the fewest bands is named (``info``) and, with --relax, kept when it breaks less than the split
+    one. Updates ``kept``; returns the note of a connected plan kept out of some bands, else None."""
+    p = spec.problem
+    near, least_note = res.near, None
+    if elastic and (kept.pieces > 1).any():
         least = _least_connected(
-            spec, adj, centre, backend, near, deadline=start + time_limit, seed=seed, threads=threads
+            spec, adj, centre, backend, near, deadline=deadline, seed=seed, threads=threads
         )
         if least is not None:
             near, least_note = least
@@ -717,43 +775,69 @@ def make_contiguous(
             if (near_pieces <= 1).all() and repair.feasible(spec, near):
                 # no violation at all: a connected plan within every band, which the stage's share of the
                 # time had not found; written as such, not as a relaxed plan
-                plan, pieces, method, least_note = near, near_pieces, "flow-least-violation", None
+                kept.plan, kept.pieces, kept.method, least_note = (
+                    near,
+                    near_pieces,
+                    "flow-least-violation",
+                    None,
+                )
                 progress("contiguity: the flow model found a connected plan within every band")
             else:
                 progress(least_note)
-    if (pieces > 1).any() and near is not None:
-        # named when the run ends without a plan (QA25); with --relax, the plan written if it breaks less
-        n_out = info["near_out_of_band"] = int((repair.band_excess(spec, near) > 0).sum())
-        less, near_miss, split_miss = (
-            _near_is_less(spec, adj, plan, near, centre) if relax else (False, 0.0, 0.0)
-        )
-        if less:
-            n_split = int((pieces > 1).sum())
-            # the split plan meets the bands, unless the plan before the stage broke them (QA26)
-            split_bands = float(repair.band_excess(spec, plan).sum())
-            # the flow model's, when it broke less than the flips' plan it started from
-            lowered = res.near is None or (
-                repair.band_excess(spec, near).sum() < repair.band_excess(spec, res.near).sum() - 1e-9
-            )
-            method = "flow-least-violation" if least_note is not None and lowered else "flips-near"
-            plan, pieces = near, _home_pieces(adj, near, centre, p.n_reps)
-            # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
-            top = "of a territory's band maximum"
-            broke = f" and broke bands by {split_bands:.1%} {top}" if split_bands > 0 else ""
-            near_note = (
-                f"relaxed: every territory is one piece and {n_out} break their bands by {near_miss:.1%} "
-                f"{top} in all (see violations), where the best plan in pieces split {n_split} "
-                f"territories with {split_miss - split_bands:.1%} {top} outside their home pieces{broke}"
-                + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
-                + (f"; {least_note}" if least_note is not None else "")
-            )
-            progress(near_note)
+    if not (kept.pieces > 1).any() or near is None:
+        return None
+    # named when the run ends without a plan (QA25); with --relax, the plan written if it breaks less
+    n_out = info["near_out_of_band"] = int((repair.band_excess(spec, near) > 0).sum())
+    less, near_miss, split_miss = (
+        _near_is_less(spec, adj, kept.plan, near, centre) if relax else (False, 0.0, 0.0)
+    )
+    if not less:
+        return None
+    n_split = int((kept.pieces > 1).sum())
+    # the split plan meets the bands, unless the plan before the stage broke them (QA26)
+    split_bands = float(repair.band_excess(spec, kept.plan).sum())
+    # the flow model's, when it broke less than the flips' plan it started from
+    lowered = res.near is None or (
+        repair.band_excess(spec, near).sum() < repair.band_excess(spec, res.near).sum() - 1e-9
+    )
+    kept.method = "flow-least-violation" if least_note is not None and lowered else "flips-near"
+    kept.plan, kept.pieces = near, _home_pieces(adj, near, centre, p.n_reps)
+    # amounts in shares of a band's maximum, summed (QA26: "of a band" read as of its width)
+    top = "of a territory's band maximum"
+    broke = f" and broke bands by {split_bands:.1%} {top}" if split_bands > 0 else ""
+    near_note = (
+        f"relaxed: every territory is one piece and {n_out} break their bands by {near_miss:.1%} "
+        f"{top} in all (see violations), where the best plan in pieces split {n_split} "
+        f"territories with {split_miss - split_bands:.1%} {top} outside their home pieces{broke}"
+        + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
+        + (f"; {least_note}" if least_note is not None else "")
+    )
+    progress(near_note)
+    return near_note
+
+
+def _with_contiguity(
+    spec: ModelSpec,
+    result: SolveResult,
+    res: contiguous.ContiguousResult,
+    kept: _Kept,
+    near_note: str | None,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    centre: np.ndarray,
+    chosen: np.ndarray | None,
+    start: float,
+) -> SolveResult:
+    """The run's result after the contiguity stage: the kept plan's objective, the bound and gap for
+    connected plans, the notes, the stage's time and outcome; relaxed when ``near_note`` (a connected plan
+    out of some bands)."""
+    p, plan, pieces, method = spec.problem, kept.plan, kept.pieces, kept.method
     objective = float(spec.objective[np.arange(p.n_units), plan].sum())
     compact = float(spec.cost[np.arange(p.n_units), plan].sum())
     # a connected plan out of some bands (``near_note``) is no plan of the model either: its objective
     # does not cap the bound (QA72 F1: "lower bound 933,956" of a relaxed plan, its own objective)
     lower, g = contiguity.bound_and_gap(
-        lower, objective, connected=bool((pieces <= 1).all()) and near_note is None
+        res.lower_bound, objective, connected=bool((pieces <= 1).all()) and near_note is None
     )
     notes = list(result.notes)
     notes.append(HOMES_NOTE)
@@ -800,8 +884,7 @@ def make_contiguous(
     )
     if near_note is not None:  # connected, out of some bands: the least violation, marked
         new = new.relaxed(violations=tuple(pipeline._violations(spec, plan)), notes=(*new.notes, near_note))
-    info.update(method=method, rounds=rounds, cuts=n_cuts, neighbourhoods=res.neighbourhoods)
-    return plan, new, with_pieces(info, p, pieces)
+    return new
 
 
 def _least_after_proof(
