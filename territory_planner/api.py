@@ -524,6 +524,7 @@ def _place_centres(run: _Run) -> None:
         return
     began = time.perf_counter()
     run.progress(f"choosing centres for {int(run.free.sum())} rep(s) (location-allocation)")
+    search = centres.Search()
     run.lat, run.lon = centres.choose_centres(
         run.problem,
         run.free,
@@ -534,14 +535,17 @@ def _place_centres(run: _Run) -> None:
         candidates=run.options.candidates,
         deadline=run.budget.share("centres"),
         progress=run.progress,
+        search=search,
     )
     run.centres_seconds = time.perf_counter() - began
     budget = run.without_extras or run.budget
     forecast_kept = run.forecast and FORECAST_LEFT_OUT not in run.late_notes
     _promise_before_solve(budget, run.centres_seconds, forecast_kept)
-    run.centre_notes = centres.far_from_district(run.problem, run.free, run.lat, run.lon)
-    for note in run.centre_notes:
+    notes, warnings = centres.search_notes(run.problem, run.free, search)
+    warnings += centres.far_from_district(run.problem, run.free, run.lat, run.lon)
+    for note in warnings:
         log.warning(note)
+    run.centre_notes = [*notes, *warnings]
 
 
 def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:

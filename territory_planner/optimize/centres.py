@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,6 +100,48 @@ def initial_centres(
     return lat, lon
 
 
+@dataclass
+class Search:
+    """How the location search went: the LP objective of each iteration, and whether it ``settled`` (no
+    centre moved) rather than stopped at its deadline or its iteration cap."""
+
+    lps: list[float] = field(default_factory=list)
+    settled: bool = False
+    capped: bool = False  # it ran its most iterations without settling (else: stopped by the clock)
+
+
+def search_notes(problem: TerritoryProblem, free: np.ndarray, search: Search) -> tuple[list[str], list[str]]:
+    """What to say of centres the planner chose: the lower bound holds for them (a note), and, when the
+    search stopped before its centres settled, that they may not be the best it would find (a warning,
+    QA81 F1: the sample's new hire placed in Baton Rouge at --time-limit 20 under load, after 2
+    iterations, with a "lower bound" 6.9% above the plan a 60-s run found with the hire near Orlando).
+    Returns (notes, warnings)."""
+    if not free.any():
+        return [], []
+    ids = [str(x) for x in problem.rep_ids[free]]
+    whose = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    notes = [
+        f"the lower bound and gap hold for the centres the planner chose ({whose}): with a centre placed "
+        "elsewhere a better plan may exist"
+    ]
+    if search.settled:
+        return notes, []
+    done = len(search.lps)
+    fell = ""
+    if done >= 2:
+        fell = f"; its LP objective fell from {search.lps[0]:,.1f} to {min(search.lps):,.1f} in them"
+    iterations = f"{done} iteration{'s' if done != 1 else ''}"
+    if search.capped:
+        stop, more = f"after its most {iterations}", "home bases in reps.csv fix them"
+    else:
+        stop, more = (
+            f"at its share of the time after {iterations}",
+            ("a longer --time-limit may place them better, or home bases in reps.csv fix them"),
+        )
+    warning = f"the search for the centres of {whose} stopped {stop}, before they settled{fell}: {more}"
+    return notes, [warning]
+
+
 def choose_centres(
     problem: TerritoryProblem,
     free: np.ndarray,
@@ -113,15 +156,20 @@ def choose_centres(
     progress: Callable[[str], None] = lambda _m: None,
     points: tuple[np.ndarray, np.ndarray] | None = None,
     metric: Metric = haversine_km,
+    search: Search | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres (lat, lon) of every rep: the given homes of reps not in ``free``, chosen ones for the
     rest (each at an account). ``points`` are per-account coordinates for ``metric`` (default: the
-    accounts' lat, lon and great-circle km); ``build_spec`` turns centres into a model."""
+    accounts' lat, lon and great-circle km); ``build_spec`` turns centres into a model. ``search``, when
+    given, is filled with how the search went (``Search``)."""
     a, b = (problem.acc_lat, problem.acc_lon) if points is None else points
     w = problem.acc_workload + 1e-9
     lat, lon = initial_centres(problem, free, seed, (a, b), metric)
     best: tuple[float, np.ndarray, np.ndarray] | None = None
+    search = Search() if search is None else search
     for it in range(max_iterations):
+        if it and time.perf_counter() > deadline:  # no time for another LP: the centres have not settled
+            break
         spec = build_spec(lat, lon)
         try:
             res = lpmod.solve_lp(
@@ -136,6 +184,7 @@ def choose_centres(
             break
         value = res.objective + (1e12 * res.slack_total)
         progress(f"centres iteration {it + 1}: LP objective {res.objective:,.1f}")
+        search.lps.append(float(res.objective))
         if best is None or value < best[0] - 1e-9:
             best = (value, lat.copy(), lon.copy())
         unit_rep, _ = repair.lp_assignment(spec, res)
@@ -148,8 +197,11 @@ def choose_centres(
             new_lat[j], new_lon[j] = weighted_medoid(a[mine], b[mine], w[mine], int(seed + j), metric)
         moved = np.nanmax(np.abs(np.concatenate([new_lat - lat, new_lon - lon])))
         lat, lon = new_lat, new_lon
-        if moved < 1e-9 or time.perf_counter() > deadline:
+        if moved < 1e-9:
+            search.settled = True
             break
+    else:
+        search.capped = True
     if best is None:
         return lat, lon
     return best[1], best[2]
