@@ -374,6 +374,12 @@ class PhasedFlow:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def has_plan(self) -> bool:
+        """HiGHS has found a connected plan in the phase running (or the phases have ended with one)."""
+        with self._lock:
+            model = self._model
+        return model.live.found > 0 or (self.result is not None and self.result.unit_rep is not None)
+
     def settled(self) -> bool:
         """It has ended with a proof: an optimal connected plan (of a costed phase), or none exists."""
         return _proved(self.running(), self.result)
