@@ -132,6 +132,14 @@ class TimeBudget:
     # --time-limit 1 on 1,300 cities x 40 reps, reading the inputs took 1.7 s and the LP's second round
     # ended at 3.0 s: the command took 4.2 s of the 3.05 s promised (QA28 F7)
     last: float = NO_LIMIT
+    # when the command started, for a stage's budget (``child``, ``within``) whose ``start`` is its own:
+    # the run's history counts from it (QA82 F5: a stage's events at 0.28 s after the command's at 1.77 s)
+    origin: float | None = None
+
+    @property
+    def began(self) -> float:
+        """When the command started (``start`` for a command's own budget)."""
+        return self.start if self.origin is None else self.origin
 
     def past_last(self) -> bool:
         return time.perf_counter() >= self.last
@@ -189,12 +197,12 @@ class TimeBudget:
 
     def child(self, name: str) -> TimeBudget:
         """A budget for a sub-command (e.g. the base plan under --contiguous) ending at its share."""
-        return TimeBudget(time.perf_counter(), self.share(name), self.limit, self.last)
+        return TimeBudget(time.perf_counter(), self.share(name), self.limit, self.last, self.began)
 
     def within(self, deadline: float) -> TimeBudget:
         """A budget from now to ``deadline`` that keeps the command's limit (for its messages: QA14, a
         stage's 11.2426 s was shown as the user's --time-limit, with "try --time-limit 30" at 30)."""
-        return TimeBudget(time.perf_counter(), deadline, self.limit, self.last)
+        return TimeBudget(time.perf_counter(), deadline, self.limit, self.last, self.began)
 
     def suggest(self) -> float:
         """A --time-limit worth trying when this one was too short for any plan."""
