@@ -103,7 +103,9 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
         click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path)),
         click.option(
-            "--accounts", type=click.Path(path_type=Path), help="Accounts table (CSV/Parquet/GeoJSON/GPKG)."
+            "--accounts",
+            type=click.Path(path_type=Path),
+            help="Accounts table (CSV/XLSX/Parquet/GeoJSON/GPKG).",
         ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
         click.option(
@@ -155,7 +157,8 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--adjacency",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Edge list CSV (u,v account ids) for --contiguous [default: from the account polygons].",
+            help="Edge list CSV or XLSX (u,v account ids) for --contiguous [default: from the account "
+            "polygons].",
         ),
         click.option(
             "--rook",

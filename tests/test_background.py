@@ -113,7 +113,7 @@ def test_the_bound_read_while_the_whole_model_runs_is_valid(tmp_path: Path) -> N
         if np.isfinite(beside.bound) and (not seen or beside.bound != seen[-1]):
             seen.append(beside.bound)
         time.sleep(0.01)
-    res = beside.finish(stop=True)
+    res = beside.finish(stop=True, grace=60.0)  # HiGHS may take a while to stop on a loaded machine (QA81)
     assert len(seen) >= 3  # 2,400 binaries within +-3%: HiGHS is still raising its bound after 5 s
     assert seen == sorted(seen)
     assert res is not None

@@ -98,9 +98,10 @@ def report_command(
     KPIs are computed per team, rep and region, and with --plan per new territory beside the current
     alignment. kpis.csv is long format (level,id,kpi,value); a blank value means an empty denominator.
 
+    \b
     Example:
-
-        territory-planner report --crm sample_data/crm --period 2026Q2 --plan plans/2026 --out report/
+      territory-planner report --crm sample_data/crm --period 2026Q2 \\
+          --plan plans/2026 --out report/
     """
     if company_target is None:  # the quota options shape suggested quotas only (QA17 F15: ignored)
         if quota_history_weight is not None:
