@@ -134,7 +134,7 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     # one pass in C's csv reader, with per-row work only where a row may hold a problem: 3 million CRM
     # rows took 45 s when each cell was looked at and each first value's shape taken (QA81 F3)
     for row in rows:
-        if not row or (len(row) == 1 and not row[0].strip()):
+        if _blank(row):
             continue  # a blank line: pandas skips it
         if header is None:
             header = [c.strip() for c in row]
@@ -235,12 +235,17 @@ def csv_structure_problems(text: str, sep: str, file: str, limit: int = 20) -> t
     return problems, len(header)
 
 
+def _blank(row: list[str]) -> bool:
+    """A blank line as the csv reader gives it (pandas skips it): no cell, or one empty cell."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
 def _usual_first_shapes(text: str, sep: str, data_rows: int) -> set[str]:
     """The shapes ("A9999") that at least half the data rows' first values have: an id column's."""
     shapes: Counter[str] = Counter()
     header = True
     for row in csv.reader(io.StringIO(text), delimiter=sep):
-        if not row or (len(row) == 1 and not row[0].strip()):
+        if _blank(row):
             continue
         if header:
             header = False

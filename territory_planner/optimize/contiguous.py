@@ -313,11 +313,11 @@ class _Stage:
     progress: Callable[[str], None]
     exact: bool
     flow: contiguous_flow.PhasedFlow | None
-    pool: CutPool
-    lower: float
     # a cut round's or neighbourhood's MIP stops when the flow model proves it
-    cancelled_by_flow: LiveMip | None = None
-    search: lns.Lns | None = None
+    cancelled_by_flow: LiveMip | None
+    pool: CutPool
+    search: lns.Lns
+    lower: float
     best: np.ndarray | None = None  # best contiguous plan
     last_plan: np.ndarray | None = None  # the LNS's fallback start: the plan with fewest stray pieces
     proven: bool = False
@@ -341,10 +341,6 @@ class _Stage:
     def offer(self, plan: np.ndarray) -> None:
         if self.flow is not None:
             self.flow.offer(plan)
-
-    def lns_search(self) -> lns.Lns:
-        assert self.search is not None
-        return self.search
 
 
 def solve_contiguous(
@@ -389,16 +385,18 @@ def solve_contiguous(
         if exact and flow_deadline - start > background.GRACE
         else None
     )
+    cancelled_by_flow = None
+    if flow is not None and background.available(backend):
+        cancelled_by_flow = LiveMip()
+        cancelled_by_flow.cancel = flow.proved
+    done = flow.settled if flow is not None else (lambda: False)  # the flow model proved it either way
+    pool = CutPool()
+    search = lns.Lns(
+        spec_c, adj, backend, centre, pool, gap, seed, threads, progress, stop=done, live=cancelled_by_flow
+    )
     st = _Stage(
         spec, spec_c, adj, backend, centre, start, time_limit, gap, seed, threads, progress, exact, flow,
-        CutPool(), bound, last_plan=start_plan,
-    )  # fmt: skip
-    if flow is not None and background.available(backend):
-        st.cancelled_by_flow = LiveMip()
-        st.cancelled_by_flow.cancel = flow.proved
-    st.search = lns.Lns(
-        spec_c, adj, backend, centre, st.pool, gap, seed, threads, progress, stop=st.done,
-        live=st.cancelled_by_flow,
+        cancelled_by_flow, pool, search, bound, last_plan=start_plan,
     )  # fmt: skip
     if start_plan is not None:
         _mend_start(st, start_plan)
@@ -408,8 +406,6 @@ def solve_contiguous(
         _cut_loop(st, from_start=start_plan is not None)
     _cut_bound(st)
     method = _lns_finish(st)
-    if st.from_twin and method == "cuts":
-        method = "flow"
     infeasible = st.cut_infeasible or st.twin_infeasible
     best, lower, proven, deadline = st.best, st.lower, st.proven, st.deadline
     if flow is not None:
@@ -454,11 +450,11 @@ def solve_contiguous(
         lower,
         method,
         pieces,
-        st.rounds + st.lns_search().solves,
+        st.rounds + st.search.solves,
         len(st.pool.cuts),
         proven,  # the cut loop settled, or the flow model's optimum is no better than this plan
         time.perf_counter() - start,
-        st.lns_search().accepted,
+        st.search.accepted,
         infeasible,
         near[0] if near and (pieces > 1).any() else None,
         without_rows,
@@ -471,7 +467,7 @@ def _mend_start(st: _Stage, start_plan: np.ndarray) -> None:
     do not settle. On a large one it gives up when its first neighbourhoods all fail: the flips then have
     the time (3,142 counties x 100 reps, 43 split: the mend's 106 s accepted no neighbourhood)."""
     share = MEND_SHARE if st.exact else EXACT_SHARE
-    st.last_plan = st.lns_search().mend(start_plan, st.start + share * st.time_limit, give_up=not st.exact)
+    st.last_plan = st.search.mend(start_plan, st.start + share * st.time_limit, give_up=not st.exact)
     if not lns.count_split(st.adj, st.last_plan, st.centre):
         st.best = st.last_plan
         st.offer(st.best)
@@ -511,9 +507,7 @@ def _flips(st: _Stage) -> None:
         # connected, a few territories just outside their bands: neighbourhood MIPs around them, with
         # the share of the time the cut loop would have (all of it on a model too large for the loop)
         progress(f"contiguity: the flips' connected plan has {miss} territories out of band: rebalancing")
-        best = st.lns_search().rebalance(
-            near[0], now + (REBALANCE_SHARE if st.exact else 1.0) * (deadline - now)
-        )
+        best = st.search.rebalance(near[0], now + (REBALANCE_SHARE if st.exact else 1.0) * (deadline - now))
     if stalled and best is not None:  # brought within the bands by either: the flips shorten its travel
         shorter = cost_flips(spec_c, adj, centre, best, deadline, seed)
         progress(
@@ -669,15 +663,15 @@ def _lns_finish(st: _Stage) -> str:
     """Unless the cut loop settled it: the neighbourhood search from the plan with fewest stray pieces
     when no connected plan is known, then the polishing pass. Returns the method that made the plan."""
     if st.settled or st.cut_infeasible or st.twin_infeasible or (st.best is None and st.last_plan is None):
-        return "cuts"
+        return "flow" if st.from_twin else "cuts"
     if st.best is None:
         assert st.last_plan is not None
         st.progress("contiguity: neighbourhood search (LNS)")
-        st.last_plan = st.lns_search().mend(st.last_plan, st.deadline)
+        st.last_plan = st.search.mend(st.last_plan, st.deadline)
         st.best = None if lns.count_split(st.adj, st.last_plan, st.centre) else st.last_plan
     if st.best is None:
         return "cuts"
     st.offer(st.best)
     # no whole-model cut loop (a large model): neighbourhoods with order rows, one solve each
-    st.best = st.lns_search().polish(st.best, st.deadline, ordered=not st.exact)
+    st.best = st.search.polish(st.best, st.deadline, ordered=not st.exact)
     return "flips+lns" if st.flipped else "lns"
