@@ -31,6 +31,7 @@ def test_a_stage_budget_keeps_the_command_start_and_the_history_counts_from_it(t
         assert seconds
         assert min(seconds) >= 5.0
         assert seconds == sorted(seconds)
-        assert max(seconds) <= time.perf_counter() - command.start
+        # the history's seconds are rounded to the millisecond: up to half of one above the clock
+        assert max(seconds) <= time.perf_counter() - command.start + 0.0005
         # a plan found in it is placed by the same clock: not after the stage's deadline
         assert not pipeline.found_after(result.history, stage)
