@@ -59,6 +59,7 @@ from territory_planner.report.formatting import (
     money,
     unaligned,
 )
+from territory_planner.streams import guard_console_streams
 
 IMPORTED = time.perf_counter()  # the console script's start, near enough (the interpreter's own is ~50 ms)
 COMMAND_BEGUN: float | None = None  # set by ``run``: --time-limit then counts the solver's imports too
@@ -320,6 +321,7 @@ def run() -> None:
     COMMAND_BEGUN = IMPORTED if _RUNS == 0 else time.perf_counter()
     _RUNS += 1
     code = 0
+    guard_console_streams()  # `plan ... | head -2`: the run keeps its own end and exit code
     if threading.current_thread() is threading.main_thread():
         from territory_planner.interrupt import on_sigint
 

@@ -261,7 +261,15 @@ def test_salesforce_without_user_ids_says_the_owners_are_rep_ids(plan_dir: Path,
     shutil.copytree(plan_dir, plan)
     territories = read_csv(plan / "territories.csv").drop(columns=["crm_user_id"])
     territories.to_csv(plan / "territories.csv", index=False)
-    res = export(plan, "salesforce", tmp_path / "sf", "--sf-model-id", "0MCx", "--sf-type-id", "0M5x")
+    res = export(
+        plan,
+        "salesforce",
+        tmp_path / "sf",
+        "--sf-model-id",
+        "0MCxx0000000001",
+        "--sf-type-id",
+        "0M5xx0000000001",
+    )
     assert res.exit_code == 0, res.output
     owners = read_csv(tmp_path / "sf" / "Account_OwnerId_update.csv")
     assert set(owners["OwnerId"]) == {"R1", "R2"}
@@ -653,7 +661,15 @@ def test_salesforce_notes_name_what_is_missing_and_account_ids_that_are_no_accou
     reps = str(plan_dir.parent / "reps.csv")
     res = run("plan", "--accounts", str(tmp_path / "accounts.csv"), "--reps", reps, "--out", str(plan), "-q")
     assert res.exit_code == 0, res.output
-    res = export(plan, "salesforce", tmp_path / "sf2", "--sf-model-id", "0MCx", "--sf-type-id", "0M5x")
+    res = export(
+        plan,
+        "salesforce",
+        tmp_path / "sf2",
+        "--sf-model-id",
+        "0MCxx0000000001",
+        "--sf-type-id",
+        "0M5xx0000000001",
+    )
     assert res.exit_code == 0, res.output
     assert "Account Ids" not in res.output
     assert "Territory2ModelId" not in res.output
@@ -779,3 +795,31 @@ def test_a_long_command_shows_it_is_working_on_a_terminal_only(
         assert res.exit_code == 0, res.output
         assert (out / "changes.csv").exists()
         assert ("writing the changes hand-off" in screen.getvalue()) is terminal
+
+
+def test_salesforce_ids_given_on_the_command_line_are_checked_for_shape(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    """QA81: `--sf-model-id 0MC...` copied from the README went into every row of Territory2.csv; an Id
+    that cannot be one (not 15 or 18 letters and digits) is a usage error and nothing is written, an Id
+    of another kind of record (the model's and the type's swapped) a note."""
+    out = tmp_path / "sf"
+    res = export(plan_dir, "salesforce", out, "--sf-model-id", "0MC...", "--sf-type-id", "0M5xx0000000001")
+    assert res.exit_code == 2
+    said = " ".join(res.output.split())
+    assert "--sf-model-id" in said
+    assert "placeholder" in said
+    assert "15 or 18" in said
+    assert not out.exists()
+    res = export(plan_dir, "salesforce", out, "--sf-model-id", "0MCxx0000000001", "--sf-type-id", "12345")
+    assert res.exit_code == 2
+    assert "leading zeros" in " ".join(res.output.split())
+    res = export(
+        plan_dir, "salesforce", out, "--sf-model-id", "0M5xx0000000001", "--sf-type-id", "0MCxx0000000001"
+    )
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "--sf-model-id 0M5xx0000000001 does not start with 0MC" in said
+    assert "--sf-type-id 0MCxx0000000001 does not start with 0M5" in said
+    territories = read_csv(out / "Territory2.csv")
+    assert set(territories["Territory2ModelId"]) == {"0M5xx0000000001"}

@@ -109,6 +109,19 @@ def export_command(
     ):
         if given and fmt != "salesforce":
             raise click.BadParameter("only the salesforce files use it", param_hint=flag)
+    if fmt == "salesforce":  # QA81: the README's `0MC...` given as it stands wrote it into every row
+        from territory_planner.export.crm_files import SF_RECORDS, id_shape_problem
+
+        for given, flag in ((sf_model_id.strip(), "--sf-model-id"), (sf_type_id.strip(), "--sf-type-id")):
+            kind, prefix = SF_RECORDS[flag]
+            shape = id_shape_problem(given, kind, prefix) if given else None
+            if shape is not None:
+                raise click.BadParameter(f"{given!r} is {shape}", param_hint=flag)
+            if given and not given.startswith(prefix):  # an Id of another record, or the two swapped
+                click.echo(
+                    f"note: {flag} {given} does not start with {prefix}, the key prefix of {kind} records",
+                    err=True,
+                )
     with working(f"writing the {fmt} hand-off"):
         exported = export_plan(
             plan_dir,

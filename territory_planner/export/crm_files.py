@@ -133,30 +133,42 @@ def owner_ids(
 
 
 USER_PREFIX = "005"  # the key prefix of Salesforce User records (Account.OwnerId must be a User)
+# the records the export's options name, with their key prefixes
+SF_RECORDS = {"--sf-model-id": ("Territory2Model", "0MC"), "--sf-type-id": ("Territory2Type", "0M5")}
 
 
 def user_id_problem(value: str) -> str | None:
     """Why ``value`` is not a Salesforce User Id, or None. A record Id has 15 case-sensitive letters and
     digits, or 18 (the 15 plus 3 characters that encode their case), and its first three characters,
-    the key prefix, name the object: 005 for User. An Id of only digits shorter than 15 is most likely
-    005... read as a number by a spreadsheet, which drops the leading zeros."""
-    if not _SF_ID.match(value):
-        if value.isdigit() and len(value) < 15:
-            return (
-                f"not a Salesforce User Id: {len(value)} digits; a spreadsheet drops an Id's leading zeros "
-                f"when it reads the column as numbers ({'0' * (15 - len(value))}{value}?): keep the column "
-                "as text"
-            )
-        return (
-            f"not a Salesforce User Id ({len(value)} characters; a User Id has 15 or 18 letters and digits "
-            f"and starts with {USER_PREFIX})"
-        )
+    the key prefix, name the object: 005 for User."""
+    shape = id_shape_problem(value, "User", USER_PREFIX)
+    if shape is not None:
+        return shape
     if not value.startswith(USER_PREFIX):
         return (
             f"not a Salesforce User Id: it starts with {value[:3]}, the key prefix of another kind of "
             f"record (a User Id starts with {USER_PREFIX})"
         )
     return None
+
+
+def id_shape_problem(value: str, kind: str, prefix: str) -> str | None:
+    """Why ``value`` cannot be the Id of a Salesforce ``kind`` record (not 15 or 18 letters and digits), or
+    None. An Id of only digits shorter than 15 is most likely one read as a number by a spreadsheet,
+    which drops the leading zeros; a placeholder copied from an example (``0MC...``) is named as such."""
+    if _SF_ID.match(value):
+        return None
+    if value.isdigit() and len(value) < 15:
+        return (
+            f"not a Salesforce {kind} Id: {len(value)} digits; a spreadsheet drops an Id's leading zeros "
+            f"when it reads the column as numbers ({'0' * (15 - len(value))}{value}?): keep the column "
+            "as text"
+        )
+    example = " (an example's placeholder: give the Id from the org)" if "..." in value else ""
+    return (
+        f"not a Salesforce {kind} Id{example}: {len(value)} characters; a {kind} Id has 15 or 18 letters "
+        f"and digits and starts with {prefix}"
+    )
 
 
 ACCOUNT_PREFIX = "001"  # the key prefix of Salesforce Account records
