@@ -280,6 +280,20 @@ def balance_measures(value: object) -> tuple[str, ...]:
     return tuple(str(m).strip().lower() for m in items if str(m).strip())
 
 
+@dataclass
+class _Reading:
+    """What ``build_options`` gathers while it reads the values: every problem found (all are reported in
+    one pass), the good values, and the keys whose value was refused."""
+
+    values: dict[str, Any]
+    source: str  # the scenario's (a flag's problems name the command line instead)
+    flags: frozenset[str]
+    problems: list[Problem] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    # keys whose value is reported: the checks across keys leave them out
+    bad: set[str] = field(default_factory=set)
+
+
 def build_options(
     values: dict[str, Any],
     source: str = "options",
@@ -292,124 +306,148 @@ def build_options(
     --keep-home was blamed on the scenario file). ``drop_unbalanced``: a ``--balance`` flag over a
     scenario that bands a measure it leaves out drops that band, with a warning (the CLI's what-if; a
     sweep's grid still refuses it up front)."""
-    problems: list[Problem] = []
-    kwargs: dict[str, Any] = {}
-    bad: set[str] = set()  # keys whose value is reported: the checks across keys leave them out
-    scenario_source = source
+    reading = _Reading(values, source, flags)
     for key, value in values.items():
         if value is None or key == RESTING_BANDS:
             continue
-        source = COMMAND_LINE if key in flags else scenario_source
-        if key not in OPTION_NAMES:
-            problems.append(Problem(source, None, key, f"unknown option {key!r}"))
-            continue
-        before = len(problems)
-        try:
-            if key in NUMBER_OPTIONS and (isinstance(value, bool) or not isinstance(value, int | float)):
-                # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
-                raise ValueError(f"{key} must be a number, not {_as_written(value)}")
-            if key in NUMBER_OPTIONS and not math.isfinite(value):  # TOML's inf and nan (QA57 F1, QA59)
-                raise ValueError(f"{key} must be a finite number, not {value}")
-            if key in PATH_OPTIONS:
-                if not isinstance(value, str | Path):  # QA57 F13: `crm = 5`: Python's own message
-                    shown = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-                    what = _as_written(value) if shown is None else repr(shown)
-                    raise ValueError(f"{key} must be a file path (a text in quotes), not {what}")
-                kwargs[key] = Path(value)
-            elif key == "balance":
-                measures = balance_measures(value)
-                twice = sorted({m for m in measures if measures.count(m) > 1})
-                if twice:  # QA18 F12: two band rows of one name crashed the model's build
-                    raise ValueError(f"balance lists {', '.join(map(repr, twice))} twice")
-                kwargs[key] = measures
-            elif key in BAND_OPTIONS:
-                found: list[Problem] = []
-                # the good measures stay, so that one not balanced is said in the same run (QA44 F9)
-                kwargs[key] = parse_tolerance(value, source, _column(key, source), found)
-                if found:
-                    raise InputError(found)
-            elif key == "quota_history_weight":
-                v = float(value)
-                if not 0 <= v <= 1:
-                    raise ValueError("quota_history_weight must be in [0, 1]")
-                kwargs[key] = v
-            elif key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
-                v = float(value)
-                if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):
-                    raise ValueError(
-                        f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}"
-                    )
-                kwargs[key] = v
-            elif key == "keep_home":
-                v = float(value)
-                if not 0 <= v < float("inf"):
-                    raise ValueError("keep_home must be a distance in km, >= 0")
-                kwargs[key] = v
-            elif key in {"time_limit", "company_target"}:
-                v = float(value)
-                if v <= 0:  # nan and inf are refused above, for every number option (QA57 F1)
-                    raise ValueError(f"{key} must be a number > 0")
-                if key == "company_target" and v > MAX_NUMBER:  # QA59: 1e20 overflowed the cents split
-                    raise ValueError(f"company_target must be at most {MAX_NUMBER:.0e} (a quota in cents)")
-                kwargs[key] = v
-            elif key in {"min_accounts", "max_accounts", "seed", "candidates", "threads", "design_districts"}:
-                if isinstance(value, float) and not value.is_integer():
-                    raise ValueError(f"{key} must be a whole number")
-                v = int(value)
-                one = {"candidates", "threads", "design_districts"}
-                if v < 0 or (key in one and v < 1):
-                    raise ValueError(f"{key} must be {'>= 1' if key in one else '>= 0'}")
-                if v > MAX_WHOLE:  # QA60: max_accounts = 10**30 overflowed the model's integer arrays
-                    raise ValueError(f"{key} must be at most {MAX_WHOLE:,}")
-                kwargs[key] = v
-            elif key == "reps_add":
-                rows = value if isinstance(value, list | tuple) else [value]
-                if not all(isinstance(r, dict) and str(r.get("rep_id", "")).strip() for r in rows):
-                    raise ValueError("each added rep must be a table with a rep_id")
-                kwargs[key] = tuple(dict(r) for r in rows)
-            elif key == "forecast_horizon":
-                from territory_planner.report.periods import parse_period
+        _read_value(reading, key, value)
+    opts = PlanOptions(**reading.kwargs)  # the good values: every check below runs in the same pass (QA13 7)
+    _check_across_keys(reading, opts)
+    opts = _bands_balanced(reading, opts, drop_unbalanced)
+    if reading.problems:
+        raise InputError(reading.problems)
+    return opts
 
-                kwargs[key] = parse_period(str(value)).label  # a bad period fails before the solve
-            elif key == "period":
-                from territory_planner.report.periods import parse_period
 
-                parse_period(str(value))  # a bad period fails before the solve, not after it
-                kwargs[key] = str(value)
-            elif key == "quota_method":
-                if value not in QUOTA_METHODS:
-                    raise ValueError(f"quota_method must be one of {', '.join(QUOTA_METHODS)}")
-                kwargs[key] = value
-            elif key == "currency":
-                kwargs[key] = parse_currency(value, source)
-            elif key == "reps_remove":
-                ids = value if isinstance(value, list | tuple) else str(value).split(",")
-                kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
-            elif key in {
-                "relax",
-                "choose_centres",
-                "offline",
-                "contiguous",
-                "rook",
-                "bridge_islands",
-                "district_contiguous",
-                "xlsx",
-            }:
-                if not isinstance(value, bool):
-                    raise ValueError(f"{key} must be true or false")
-                kwargs[key] = value
-            else:
-                kwargs[key] = str(value)
-        except InputError as exc:
-            problems.extend(exc.problems)
-        except (TypeError, ValueError) as exc:
-            column = _column(key, source)
-            message = str(exc).replace(key, column, 1)  # "--keep-home must be ..." for a flag
-            problems.append(Problem(source, None, column, message, value=str(value)))
-        if len(problems) > before:
-            bad.add(key)
-    source = scenario_source
-    opts = PlanOptions(**kwargs)  # the good values: every check below runs in the same pass (QA13 7)
+def _read_value(reading: _Reading, key: str, value: object) -> None:
+    """One option's value checked and kept, or its problem noted (named after the command line for a
+    flag, else the scenario) and its key marked bad."""
+    problems = reading.problems
+    source = COMMAND_LINE if key in reading.flags else reading.source
+    if key not in OPTION_NAMES:
+        problems.append(Problem(source, None, key, f"unknown option {key!r}"))
+        return
+    before = len(problems)
+    try:
+        _keep_value(reading.kwargs, key, value, source)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    except (TypeError, ValueError) as exc:
+        column = _column(key, source)
+        message = str(exc).replace(key, column, 1)  # "--keep-home must be ..." for a flag
+        problems.append(Problem(source, None, column, message, value=str(value)))
+    if len(problems) > before:
+        reading.bad.add(key)
+
+
+def _keep_value(kwargs: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """Puts the value of option ``key`` into ``kwargs`` as ``PlanOptions`` holds it; a value it cannot
+    hold is ``ValueError`` (or ``InputError``, with problems of its own)."""
+    if key in NUMBER_OPTIONS:
+        kwargs[key] = _number(key, value)
+    elif key in PATH_OPTIONS:
+        if not isinstance(value, str | Path):  # QA57 F13: `crm = 5`: Python's own message
+            shown = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            what = _as_written(value) if shown is None else repr(shown)
+            raise ValueError(f"{key} must be a file path (a text in quotes), not {what}")
+        kwargs[key] = Path(value)
+    elif key == "balance":
+        measures = balance_measures(value)
+        twice = sorted({m for m in measures if measures.count(m) > 1})
+        if twice:  # QA18 F12: two band rows of one name crashed the model's build
+            raise ValueError(f"balance lists {', '.join(map(repr, twice))} twice")
+        kwargs[key] = measures
+    elif key in BAND_OPTIONS:
+        found: list[Problem] = []
+        # the good measures stay, so that one not balanced is said in the same run (QA44 F9)
+        kwargs[key] = parse_tolerance(value, source, _column(key, source), found)
+        if found:
+            raise InputError(found)
+    elif key == "reps_add":
+        rows = value if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(r, dict) and str(r.get("rep_id", "")).strip() for r in rows):
+            raise ValueError("each added rep must be a table with a rep_id")
+        kwargs[key] = tuple(dict(r) for r in rows)
+    elif key == "forecast_horizon":
+        from territory_planner.report.periods import parse_period
+
+        kwargs[key] = parse_period(str(value)).label  # a bad period fails before the solve
+    elif key == "period":
+        from territory_planner.report.periods import parse_period
+
+        parse_period(str(value))  # a bad period fails before the solve, not after it
+        kwargs[key] = str(value)
+    elif key == "quota_method":
+        if value not in QUOTA_METHODS:
+            raise ValueError(f"quota_method must be one of {', '.join(QUOTA_METHODS)}")
+        kwargs[key] = value
+    elif key == "currency":
+        kwargs[key] = parse_currency(value, source)
+    elif key == "reps_remove":
+        ids = value if isinstance(value, list | tuple) else str(value).split(",")
+        kwargs[key] = tuple(str(r).strip() for r in ids if str(r).strip())
+    elif key in {
+        "relax",
+        "choose_centres",
+        "offline",
+        "contiguous",
+        "rook",
+        "bridge_islands",
+        "district_contiguous",
+        "xlsx",
+    }:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false")
+        kwargs[key] = value
+    else:
+        kwargs[key] = str(value)
+
+
+def _number(key: str, value: Any) -> float | int:
+    """The value of a number option (``NUMBER_OPTIONS``) within its range, or ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        # TOML's true is no 1, "5" no 5, [1] no number (QA11 O10, QA12 N4): said, not coerced
+        raise ValueError(f"{key} must be a number, not {_as_written(value)}")
+    if not math.isfinite(value):  # TOML's inf and nan (QA57 F1, QA59)
+        raise ValueError(f"{key} must be a finite number, not {value}")
+    if key == "quota_history_weight":
+        v = float(value)
+        if not 0 <= v <= 1:
+            raise ValueError("quota_history_weight must be in [0, 1]")
+        return v
+    if key in {"max_moved_share", "max_moved_share_per_rep", "gap", "disruption_weight"}:
+        v = float(value)
+        if not 0 <= v <= (1 if "share" in key or key == "gap" else float("inf")):
+            raise ValueError(f"{key} must be {'in [0, 1]' if 'share' in key or key == 'gap' else '>= 0'}")
+        return v
+    if key == "keep_home":
+        v = float(value)
+        if not 0 <= v < float("inf"):
+            raise ValueError("keep_home must be a distance in km, >= 0")
+        return v
+    if key in {"time_limit", "company_target"}:
+        v = float(value)
+        if v <= 0:  # nan and inf are refused above, for every number option (QA57 F1)
+            raise ValueError(f"{key} must be a number > 0")
+        if key == "company_target" and v > MAX_NUMBER:  # QA59: 1e20 overflowed the cents split
+            raise ValueError(f"company_target must be at most {MAX_NUMBER:.0e} (a quota in cents)")
+        return v
+    # min_accounts, max_accounts, seed, candidates, threads, design_districts
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{key} must be a whole number")
+    n = int(value)
+    one = {"candidates", "threads", "design_districts"}
+    if n < 0 or (key in one and n < 1):
+        raise ValueError(f"{key} must be {'>= 1' if key in one else '>= 0'}")
+    if n > MAX_WHOLE:  # QA60: max_accounts = 10**30 overflowed the model's integer arrays
+        raise ValueError(f"{key} must be at most {MAX_WHOLE:,}")
+    return n
+
+
+def _check_across_keys(reading: _Reading, opts: PlanOptions) -> None:
+    """The checks that take several options together (each skipped when one of its options was refused
+    already), their problems noted."""
+    source, flags, problems, bad = reading.source, reading.flags, reading.problems, reading.bad
 
     def check(keys: set[str], failed: bool, column: str, message: str) -> None:
         if failed and not keys & bad:  # a check over a reported value would only repeat it
@@ -452,12 +490,19 @@ def build_options(
         "quota_method forecast needs forecast_horizon and company_target",
     )
     check({"balance"}, not opts.balance, "balance", "balance needs at least one measure")
+
+
+def _bands_balanced(reading: _Reading, opts: PlanOptions, drop_unbalanced: bool) -> PlanOptions:
+    """Every band (``BAND_OPTIONS``) on a measure that ``balance`` balances: a band on another is a problem
+    per measure, unless a ``--balance`` flag over the scenario left it out (``drop_unbalanced``: then the
+    band is dropped, with a warning)."""
+    flags, scenario_source = reading.flags, reading.source
     for key in BAND_OPTIONS:
-        if not opts.balance or "balance" in bad:  # a bad band's good measures are checked (QA44 F9)
+        if not opts.balance or "balance" in reading.bad:  # a bad band's good measures are checked (QA44 F9)
             continue
         # a flag's own measures are its (a flag naming measures over a scenario's table is merged into
         # it by the CLI, and a measure there may be the file's)
-        given = key in flags and not isinstance(values.get(key), dict)
+        given = key in flags and not isinstance(reading.values.get(key), dict)
         where = COMMAND_LINE if given else scenario_source
         if drop_unbalanced and "balance" in flags and where != COMMAND_LINE:
             # --balance on the command line over a scenario that bands a measure it leaves out: the
@@ -477,13 +522,11 @@ def build_options(
                 kept: dict[str, Any] = {key: {m: v for m, v in table.items() if m not in dropped}}
                 opts = dataclasses.replace(opts, **kept)
                 continue
-        problems.extend(
+        reading.problems.extend(
             _not_balanced(where, _column(key, where), m, opts.balance)
             for m in getattr(opts, key)
             if m != "*" and m not in opts.balance
         )
-    if problems:
-        raise InputError(problems)
     return opts
 
 

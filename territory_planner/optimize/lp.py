@@ -273,6 +273,50 @@ class LpInfeasibleError(Exception):
     """A ``hard`` LP (slacks held at 0) that HiGHS found infeasible."""
 
 
+@dataclass
+class _ColumnGeneration:
+    """What column generation carries from one round to the next: the master LP, the columns a fixed unit
+    gets when it is freed, the slack prices (raised when slack remains at convergence), the best bound so
+    far and the last round's result (kept when a later master does not solve)."""
+
+    master: Master
+    start_pool: np.ndarray
+    prices: dict[str, np.ndarray]
+    hard: bool
+    # ``bound_spec``: the model whose bound is reported when ``spec`` is a restriction of it (tighter
+    # bands); the reduced costs do not depend on the bands, only the bound's constant term does
+    bound_spec: ModelSpec
+    # the duals of the best bound so far, with their reduced costs: the bound, the exact stage's
+    # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
+    best_bound: float
+    best_duals: Duals
+    best_rc: np.ndarray
+    # reduced costs of ``bound_duals``: which units are cheap to move until converged
+    estimate_rc: np.ndarray | None
+    escalations: int = 0
+    rounds: int = 0
+    last: LpResult | None = None
+
+
+@dataclass
+class _Round:
+    """One master solved and priced: its values and slacks, the Lagrangian reduced costs of its duals, and
+    what the next round changes (the columns to price in, the fixed units to free)."""
+
+    out: SolveOutcome
+    x: np.ndarray
+    slack: np.ndarray
+    form: formulation.Formulation
+    rc_l: np.ndarray
+    free: int  # free units at the round's start
+    slack_total: float
+    objective: float
+    neg: np.ndarray  # the columns to price in
+    rc: np.ndarray  # the reduced costs that rank them
+    refix: np.ndarray  # fixed units to free, with their start columns, while rows give
+    unfix: np.ndarray  # fixed units the LP would rather move
+
+
 def solve_lp(
     spec: ModelSpec,
     backend: Backend,
@@ -307,129 +351,232 @@ def solve_lp(
     ``hard``: the slacks held at 0 (``Master.hold_slacks``; for a pool of every allowed pair): the LP is
     then solved as it is, and ``LpInfeasibleError`` is raised when it has no solution."""
     start = time.perf_counter()
+    cg = _start(
+        spec,
+        backend,
+        pool,
+        fixed,
+        cuts=cuts,
+        prices=prices,
+        bound_duals=bound_duals,
+        bound_spec=bound_spec,
+        seed=seed,
+        threads=threads,
+        hard=hard,
+    )
+    while True:
+        cg.rounds += 1
+        free_mask = cg.master.fixed < 0
+        method = first_method if cg.rounds == 1 else "simplex"
+        out, x, slack = _solve_master(cg.master, cg.rounds, deadline, method, cg.hard)
+        if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
+            return _unsolved(cg, out)
+        rnd = _priced_round(spec, cg, out, out.row_duals, x, slack, free_mask, cuts, smooth)
+        _report_round(cg, rnd, progress)
+        converged, exact = _convergence(rnd, cg.best_bound, stop_gap)
+        if converged and rnd.slack_total > 1e-6 and escalate and cg.escalations < 2:
+            # slack at convergence: infeasible, or prices too low; raise them (moderately: huge prices make
+            # the LP numerically unstable) and check. A proof of infeasibility is the phase-1 LP's job.
+            cg.escalations += 1
+            cg.prices = {k: v * ESCALATION for k, v in cg.prices.items()}
+            cg.master.set_prices(cg.prices)
+            continue
+        cg.last = _round_result(cg, rnd, converged, exact, start)
+        if _rounds_end(cg, rnd, converged, deadline, max_rounds, stop_at, first_method):
+            return cg.last
+        _next_columns(cg, rnd, max_add_per_unit)
+
+
+def _start(
+    spec: ModelSpec,
+    backend: Backend,
+    pool: np.ndarray,
+    fixed: np.ndarray | None,
+    *,
+    cuts: list[formulation.Cut] | None,
+    prices: dict[str, np.ndarray] | None,
+    bound_duals: Duals | None,
+    bound_spec: ModelSpec | None,
+    seed: int,
+    threads: int | None,
+    hard: bool,
+) -> _ColumnGeneration:
+    """The first master (over the first pool, with its fixing) and, from ``bound_duals`` when given, a
+    first Lagrangian bound before any round."""
     p = spec.problem
-    # ``bound_spec``: the model whose bound is reported when ``spec`` is a restriction of it (tighter
-    # bands); the reduced costs do not depend on the bands, only the bound's constant term does
-    bound_spec = spec if bound_spec is None else bound_spec
     prices = slack_prices(spec) if prices is None else prices
     pool, start_pool, fixed = _first_pool(spec, pool, fixed)
     col_unit, col_rep = np.nonzero(pool)
     master = Master(spec, backend, col_unit, col_rep, fixed, prices, cuts=cuts, seed=seed, threads=threads)
     hard = hard and master.hold_slacks()
-    # the duals of the best bound so far, with their reduced costs: the bound, the exact stage's
-    # reduced-cost fixing and the repair's "cheapest to move" must all come from the same duals
-    best_bound, best_duals, best_rc = -np.inf, Duals.zeros(len(p.measures), p.n_reps), np.zeros(0)
-    estimate_rc = None  # reduced costs of ``bound_duals``: which units are cheap to move until converged
+    cg = _ColumnGeneration(
+        master,
+        start_pool,
+        prices,
+        hard,
+        bound_spec=spec if bound_spec is None else bound_spec,
+        best_bound=-np.inf,
+        best_duals=Duals.zeros(len(p.measures), p.n_reps),
+        best_rc=np.zeros(0),
+        estimate_rc=None,
+    )
     if bound_duals is not None:
-        best_rc, best_bound = lagrangian(bound_spec, bound_duals)
-        best_duals, estimate_rc = bound_duals, best_rc
-    escalations = 0
-    rounds = 0
-    last: LpResult | None = None
-    while True:
-        rounds += 1
-        fixed = master.fixed
-        free_mask = fixed < 0
-        out, x, slack = _solve_master(
-            master, rounds, deadline, first_method if rounds == 1 else "simplex", hard
-        )
-        if out.status != SolveStatus.OPTIMAL or out.row_duals is None:
-            if last is not None and last.slack_total <= 1e-6:
-                log.info("LP round %d stopped (%s); keeping round %d", rounds, out.message, rounds - 1)
-                return last  # time is up: the previous round's LP and its (valid) bound
-            from territory_planner.errors import SolverError
+        cg.best_rc, cg.best_bound = lagrangian(cg.bound_spec, bound_duals)
+        cg.best_duals, cg.estimate_rc = bound_duals, cg.best_rc
+    return cg
 
-            raise SolverError(f"the LP relaxation did not solve ({out.message}); try a longer --time-limit")
-        form = master.form
-        duals, y_assign = read_duals(spec, form, out.row_duals, cuts)
-        rc_l, bound = lagrangian(bound_spec, duals)
-        if bound > best_bound or not best_rc.size:
-            best_bound, best_duals, best_rc = bound, duals, rc_l
-        slack_total = float(slack.sum())
-        objective = float(out.objective or 0.0) - float(slack @ master.slack_cost)
-        # stabilised pricing only while no row gives, without cuts, and when the master's duals are not
-        # the best bound's already
-        blend = smooth if slack_total <= 1e-6 and best_duals is not duals and not cuts else 0.0
-        neg, rc = _priced(spec, master, rc_l, y_assign, objective, (best_duals, duals), blend)
-        refix = np.zeros(p.n_units, dtype=bool)
-        if slack_total > 1e-6:
-            refix, neg = _around_giving_reps(spec, master, slack, x, start_pool, neg)
-        # a fixed unit the LP would rather move is freed (its fixed column may leave the basis)
-        unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
-        neg[p.unit_locked >= 0] = False
-        n_neg = int(neg.sum())
-        progress(
-            _round_line(
-                rounds, int(free_mask.sum()), master.n_cols, objective, best_bound, slack_total, n_neg
-            )
+
+def _unsolved(cg: _ColumnGeneration, out: SolveOutcome) -> LpResult:
+    """A master that did not solve, even retried: the previous round's result when it used no slack, else
+    ``SolverError``."""
+    if cg.last is not None and cg.last.slack_total <= 1e-6:
+        log.info("LP round %d stopped (%s); keeping round %d", cg.rounds, out.message, cg.rounds - 1)
+        return cg.last  # time is up: the previous round's LP and its (valid) bound
+    from territory_planner.errors import SolverError
+
+    raise SolverError(f"the LP relaxation did not solve ({out.message}); try a longer --time-limit")
+
+
+def _priced_round(
+    spec: ModelSpec,
+    cg: _ColumnGeneration,
+    out: SolveOutcome,
+    row_duals: np.ndarray,
+    x: np.ndarray,
+    slack: np.ndarray,
+    free_mask: np.ndarray,
+    cuts: list[formulation.Cut] | None,
+    smooth: float,
+) -> _Round:
+    """Reads the master's duals, keeps their Lagrangian bound when it is the best so far, and prices every
+    allowed pair: the columns to add and the fixed units to free next round."""
+    p = spec.problem
+    form = cg.master.form
+    duals, y_assign = read_duals(spec, form, row_duals, cuts)
+    rc_l, bound = lagrangian(cg.bound_spec, duals)
+    if bound > cg.best_bound or not cg.best_rc.size:
+        cg.best_bound, cg.best_duals, cg.best_rc = bound, duals, rc_l
+    slack_total = float(slack.sum())
+    objective = float(out.objective or 0.0) - float(slack @ cg.master.slack_cost)
+    # stabilised pricing only while no row gives, without cuts, and when the master's duals are not
+    # the best bound's already
+    blend = smooth if slack_total <= 1e-6 and cg.best_duals is not duals and not cuts else 0.0
+    neg, rc = _priced(spec, cg.master, rc_l, y_assign, objective, (cg.best_duals, duals), blend)
+    refix = np.zeros(p.n_units, dtype=bool)
+    if slack_total > 1e-6:
+        refix, neg = _around_giving_reps(spec, cg.master, slack, x, cg.start_pool, neg)
+    # a fixed unit the LP would rather move is freed (its fixed column may leave the basis)
+    unfix = ~free_mask & neg.any(axis=1) & (p.unit_locked < 0)
+    neg[p.unit_locked >= 0] = False
+    free = int(free_mask.sum())
+    return _Round(out, x, slack, form, rc_l, free, slack_total, objective, neg, rc, refix, unfix)
+
+
+def _report_round(cg: _ColumnGeneration, rnd: _Round, progress: Callable[[str], None]) -> None:
+    """The round's progress line, and its debug log line."""
+    n_neg = int(rnd.neg.sum())
+    progress(
+        _round_line(
+            cg.rounds, rnd.free, cg.master.n_cols, rnd.objective, cg.best_bound, rnd.slack_total, n_neg
         )
-        log.debug(
-            "LP round %d: free=%d cols=%d obj=%.6g bound=%.6g slack=%.3g neg=%d iters=%d %.2fs",
-            rounds,
-            int(free_mask.sum()),
-            master.n_cols,
-            objective,
-            best_bound,
-            slack_total,
-            n_neg,
-            int(out.extra.get("iterations", 0)),
-            out.seconds,
+    )
+    log.debug(
+        "LP round %d: free=%d cols=%d obj=%.6g bound=%.6g slack=%.3g neg=%d iters=%d %.2fs",
+        cg.rounds,
+        rnd.free,
+        cg.master.n_cols,
+        rnd.objective,
+        cg.best_bound,
+        rnd.slack_total,
+        n_neg,
+        int(rnd.out.extra.get("iterations", 0)),
+        rnd.out.seconds,
+    )
+
+
+def _convergence(rnd: _Round, best_bound: float, stop_gap: float) -> tuple[bool, bool]:
+    """Whether the rounds have converged (nothing to price in, or the bound within ``stop_gap`` of a master
+    without slack), and whether the master's duals are exact (the LP proven optimal)."""
+    n_neg = int(rnd.neg.sum())
+    # the Lagrangian bound meeting the LP value proves the LP optimal for the full model
+    close = rnd.objective - best_bound <= max(stop_gap, 1e-7) * max(abs(rnd.objective), 1.0)
+    converged = n_neg == 0 or (rnd.slack_total <= 1e-6 and close)
+    exact = n_neg == 0 or rnd.objective - best_bound <= 1e-7 * max(abs(rnd.objective), 1.0)
+    return converged, exact
+
+
+def _round_result(cg: _ColumnGeneration, rnd: _Round, converged: bool, exact: bool, start: float) -> LpResult:
+    """The round's LP solution with the best bound so far (valid only once no row gives) and the reduced
+    costs that say which units are cheap to move."""
+    form = rnd.form
+    slack_rows = [
+        (form.rows[r], float(v)) for r, v in zip(form.slack_rows, rnd.slack, strict=True) if v > 1e-7
+    ]
+    return LpResult(
+        cg.master.col_unit.copy(),
+        cg.master.col_rep.copy(),
+        np.clip(rnd.x, 0.0, 1.0),
+        rnd.objective,
+        rnd.slack_total,
+        slack_rows,
+        cg.best_duals,
+        cg.best_rc,
+        cg.best_bound if rnd.slack_total <= 1e-6 else -np.inf,
+        converged,
+        cg.rounds,
+        time.perf_counter() - start,
+        rnd.rc_l if exact else cg.estimate_rc,
+    )
+
+
+def _rounds_end(
+    cg: _ColumnGeneration,
+    rnd: _Round,
+    converged: bool,
+    deadline: float,
+    max_rounds: int,
+    stop_at: float | None,
+    first_method: str,
+) -> bool:
+    """Whether the rounds end with this one: converged, out of rounds or time, the value settled against
+    ``stop_at``, or another round unlikely to end before the deadline."""
+    if converged or cg.rounds >= max_rounds or time.perf_counter() > deadline:
+        return True
+    if (
+        stop_at is not None
+        and rnd.slack_total <= 1e-6
+        and (rnd.objective <= stop_at or cg.best_bound > stop_at)
+    ):
+        log.info(
+            "LP stops after round %d: its value is %s %.6g",
+            cg.rounds,
+            "above" if cg.best_bound > stop_at else "at most",
+            stop_at,
         )
-        # the Lagrangian bound meeting the LP value proves the LP optimal for the full model
-        close = objective - best_bound <= max(stop_gap, 1e-7) * max(abs(objective), 1.0)
-        converged = n_neg == 0 or (slack_total <= 1e-6 and close)
-        exact = n_neg == 0 or objective - best_bound <= 1e-7 * max(abs(objective), 1.0)
-        if converged and slack_total > 1e-6 and escalate and escalations < 2:
-            # slack at convergence: infeasible, or prices too low; raise them (moderately: huge prices make
-            # the LP numerically unstable) and check. A proof of infeasibility is the phase-1 LP's job.
-            escalations += 1
-            prices = {k: v * ESCALATION for k, v in prices.items()}
-            master.set_prices(prices)
-            continue
-        slack_rows = [
-            (form.rows[r], float(v)) for r, v in zip(form.slack_rows, slack, strict=True) if v > 1e-7
-        ]
-        last = LpResult(
-            master.col_unit.copy(),
-            master.col_rep.copy(),
-            np.clip(x, 0.0, 1.0),
-            objective,
-            slack_total,
-            slack_rows,
-            best_duals,
-            best_rc,
-            best_bound if slack_total <= 1e-6 else -np.inf,
-            converged,
-            rounds,
-            time.perf_counter() - start,
-            rc_l if exact else estimate_rc,
-        )
-        if converged or rounds >= max_rounds or time.perf_counter() > deadline:
-            return last
-        if stop_at is not None and slack_total <= 1e-6 and (objective <= stop_at or best_bound > stop_at):
-            log.info(
-                "LP stops after round %d: its value is %s %.6g",
-                rounds,
-                "above" if best_bound > stop_at else "at most",
-                stop_at,
-            )
-            return last
-        # a round after the first interior-point master is a warm-started simplex, far faster: 50,000
-        # points x 200 reps, 8.2 s for the first master, 0.3-1.2 s for the next four; judged by the first,
-        # a loaded run stopped after it with the bound 4.5% below its plan, where the next round's bound
-        # was within 0.6%
-        ahead = out.seconds * (IPM_TO_SIMPLEX if rounds == 1 and first_method == "ipm" else 1.0)
-        if slack_total <= 1e-6 and time.perf_counter() + 2 * ahead > deadline:
-            log.info("LP stops after round %d: another round would not end before the deadline", rounds)
-            return last
-        if refix.any():
-            freed = np.flatnonzero(refix)
-            master.unfix(freed)
-            fu, fr = np.nonzero(start_pool[freed])
-            master.add(freed[fu], fr)
-            continue
-        master.unfix(np.flatnonzero(unfix))
-        _add_cheapest(master, neg, rc, max_add_per_unit)
+        return True
+    # a round after the first interior-point master is a warm-started simplex, far faster: 50,000
+    # points x 200 reps, 8.2 s for the first master, 0.3-1.2 s for the next four; judged by the first,
+    # a loaded run stopped after it with the bound 4.5% below its plan, where the next round's bound
+    # was within 0.6%
+    ahead = rnd.out.seconds * (IPM_TO_SIMPLEX if cg.rounds == 1 and first_method == "ipm" else 1.0)
+    if rnd.slack_total <= 1e-6 and time.perf_counter() + 2 * ahead > deadline:
+        log.info("LP stops after round %d: another round would not end before the deadline", cg.rounds)
+        return True
+    return False
+
+
+def _next_columns(cg: _ColumnGeneration, rnd: _Round, max_add_per_unit: int) -> None:
+    """The next master's columns: while rows give, the freed units around the giving reps get their start
+    columns back; otherwise the units the LP would rather move are freed and the cheapest priced columns
+    added."""
+    if rnd.refix.any():
+        freed = np.flatnonzero(rnd.refix)
+        cg.master.unfix(freed)
+        fu, fr = np.nonzero(cg.start_pool[freed])
+        cg.master.add(freed[fu], fr)
+        return
+    cg.master.unfix(np.flatnonzero(rnd.unfix))
+    _add_cheapest(cg.master, rnd.neg, rnd.rc, max_add_per_unit)
 
 
 def _first_pool(
