@@ -225,6 +225,12 @@ def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
         assert "walled in" in text
         assert "the home unit of R1 (c0) reaches only 1 unit(s)" in text
         assert "(R2)" in text
+        # QA83 F1: the plan c0,c1 -> R1, c2,c3 -> R2 is connected and within the bands; the proof is for
+        # the rule --contiguous adds (each territory holds its rep's home unit), and says so
+        assert "so no connected plan exists" not in text
+        text = " ".join(res.output.replace("│", " ").split())  # the table's cells, their lines joined
+        assert "--contiguous makes each territory one piece holding its rep's home unit" in text
+        assert "a connected plan that gives a home unit to another rep is not one" in text
     assert not (tmp_path / "plan").exists()
     # a band R1 can meet alone (+-60%: at least 0.8 of the 2 units a rep is due): the checks pass, and say so
     wide = [*contiguous[: contiguous.index("--tolerance")], "--tolerance", "0.6", "--balance", "potential"]

@@ -30,6 +30,7 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, contiguous_flow, pipeline, repair, unit_fit
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import home_rule
 from territory_planner.solvers.base import Backend
 
 logger = logging.getLogger(__name__)
@@ -490,8 +491,9 @@ def walled_in_conflicts(
             f"without crossing the home unit of another rep ({_listed(by)}): {_listed(unit_title[reach])}."
         )
         tail = (
-            "a territory is one piece holding its home's unit, so no connected plan exists. Move a home, "
-            "widen --tolerance, or --relax"
+            "--contiguous makes each territory one piece holding its rep's home unit (and no other rep's), "
+            "so no such plan exists (a connected plan that gives a home unit to another rep is not one). "
+            "Move a home, widen --tolerance, or --relax"
         )
         short = False
         for m, measure in enumerate(p.measures):
@@ -684,7 +686,7 @@ def make_contiguous(
             _proof_info(spec, adj, centre, backend, res, own, relax, start + time_limit, seed, threads)
         )
         progress(
-            "contiguity: no plan of connected territories meets the bands (proven)"
+            f"contiguity: no plan of connected territories{home_rule('territories')} meets the bands (proven)"
             if own
             else "contiguity: no connected plan with the centres chosen (chosen by the planner, or two homes "
             "nearest one unit)"
@@ -809,7 +811,11 @@ def _least_violation(
         f"relaxed: every territory is one piece and {n_out} break their bands by {near_miss:.1%} "
         f"{top} in all (see violations), where the best plan in pieces split {n_split} "
         f"territories with {split_miss - split_bands:.1%} {top} outside their home pieces{broke}"
-        + ("; no connected plan within every band exists (proven)" if res.infeasible else "")
+        + (
+            f"; no plan of connected territories{home_rule('territories')} within every band exists (proven)"
+            if res.infeasible
+            else ""
+        )
         + (f"; {least_note}" if least_note is not None else "")
     )
     progress(near_note)
@@ -848,7 +854,11 @@ def _with_contiguity(
     if (pieces > 1).any():
         notes.append(
             f"contiguity not reached for {int((pieces > 1).sum())} territories "
-            + ("(no connected plan exists)" if res.infeasible else "within the time limit")
+            + (
+                f"(no plan of connected territories{home_rule('territories')} exists)"
+                if res.infeasible
+                else "within the time limit"
+            )
             + " (see contiguity.pieces)"
         )
     # a gap within the tolerance to a valid bound is a proof however the plan came (QA14: a plan equal to

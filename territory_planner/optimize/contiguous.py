@@ -418,7 +418,10 @@ def solve_contiguous(
         if merged.from_flow:
             method = "flow"
         if infeasible:
-            progress("contiguity: the exact flow model is infeasible: no connected plan exists")
+            progress(
+                "contiguity: the exact flow model is infeasible: no plan of connected territories (each "
+                "holding its rep's home unit) exists"
+            )
     without_rows = None  # the proof holds without the budgets, counts and group bands (True) or not
     if infeasible and contiguous_flow.bare(spec_c) is not None and time.perf_counter() < flow_deadline:
         progress("contiguity: is there a connected plan without the budgets, account counts and group bands?")
