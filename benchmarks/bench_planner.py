@@ -187,7 +187,7 @@ def main() -> None:
                 f"{o['objective']:,.0f} | {o['bound']:,.0f} | {100 * o['gap']:.3f}% | {o['dev']:.2f}% "
             )
         if b is None:
-            base_cells = "not run (n x p binaries exceed memory) | | | | "
+            base_cells = f"not run (above --no-baseline-above {args.no_baseline_above:,} accounts) | | | | "
         elif "error" in b:
             base_cells = f"{r['base_wall']:.1f} s | failed: {b['error']} | | | {r['base_peak_mb']:,.0f} MB"
         else:
