@@ -406,14 +406,14 @@ def test_with_a_budget_the_whole_model_runs_beside_on_larger_models(
 ) -> None:
     """QA21 Q7: on 62,520 pairs with a tight budget the stages found no plan and the whole model, which
     finds one, did not run (its limit was 60,000 pairs with or without a budget)."""
-    from territory_planner.optimize import pipeline
+    from territory_planner.optimize import beside
 
     rng = np.random.default_rng(5)
     rep_rows = [{"rep_id": f"R{j}", "lat": 35.0 + j, "lon": -95.0 + j} for j in range(4)]
     a, r = write_instance(tmp_path, random_accounts(rng, 60, current_reps=4), rep_rows)
     pairs = 60 * 4
-    monkeypatch.setattr(pipeline, "BESIDE_PAIRS", pairs - 1)
-    monkeypatch.setattr(pipeline, "BESIDE_PAIRS_BUDGET", pairs)
+    monkeypatch.setattr(beside, "BESIDE_PAIRS", pairs - 1)  # where _start_beside reads them
+    monkeypatch.setattr(beside, "BESIDE_PAIRS_BUDGET", pairs)
     said: list[str] = []
     api.solve(options_for(a, r, tolerance=0.1, max_moved_share=budget, time_limit=20), said.append)
     beside = any("the whole model runs in HiGHS beside" in m for m in said)

@@ -10,9 +10,19 @@ import pytest
 
 from territory_planner import api
 from territory_planner.errors import InfeasibleError, SolverError
-from territory_planner.optimize import pipeline
+from territory_planner.optimize import (
+    beside,
+    bound_stages,
+    first_plan,
+    improve,
+    pipeline,
+    relaxed,
+    run_state,
+    whole_model,
+)
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import available_backends
+from territory_planner.solvers.base import SolveStatus
 from tests.conftest import SAMPLE, line_instance, options_for, random_accounts, write_instance
 
 
@@ -119,7 +129,8 @@ def test_relax_keeps_time_for_the_least_violation_plan(
         seen[str(kw["name"])] = float(kw["deadline"])  # type: ignore[arg-type]
         return real(run, spec, cols, start, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "_elastic_mip", elastic)
+    for module in (pipeline, relaxed, whole_model):  # every module that calls it
+        monkeypatch.setattr(module, "_elastic_mip", elastic)
     real_solve = pipeline.solve
 
     def solve(*args: object, **kw: object) -> object:  # the travel pass: the pipeline on widened bands
@@ -159,7 +170,8 @@ def test_relax_with_too_little_time_left_begins_no_mip_and_still_writes_a_plan(
     monkeypatch.setattr(pipeline, "RELAX_MIP_SECONDS", 1e9)  # never enough time left
     monkeypatch.setattr(pipeline, "RELAX_TRAVEL_SECONDS", 1e9)
     began: list[str] = []
-    monkeypatch.setattr(pipeline, "_elastic_mip", lambda *_a, **_k: began.append("mip"))
+    for module in (pipeline, relaxed, whole_model):  # every module that calls it
+        monkeypatch.setattr(module, "_elastic_mip", lambda *_a, **_k: began.append("mip"))
     out = api.solve(options_for(a, r, balance="potential", relax=True, time_limit=20))
     assert not began
     s = out.summary
@@ -445,7 +457,8 @@ def test_a_solve_told_to_leave_time_after_its_first_plan_improves_for_its_share_
         seen.update(now=time.perf_counter(), deadline=run.budget.deadline)
 
     monkeypatch.setattr(pipeline, "stage_improve", spy)
-    monkeypatch.setattr(pipeline, "OPTIMALITY_TOL", 0.0)  # the search's plan is not proven before it
+    for module in (pipeline, run_state, first_plan, whole_model, improve, beside):  # every module reading it
+        monkeypatch.setattr(module, "OPTIMALITY_TOL", 0.0)  # the search's plan is not proven before it
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)  # nothing left running after it
     budget = TimeBudget.seconds(600.0)
     plan, _ = pipeline.solve(
@@ -534,7 +547,7 @@ def test_with_no_lp_the_search_starts_from_the_least_moving_lp(
     def no_lp(_run: pipeline.Run, _deadline: float) -> None:
         raise SolverError("the LP relaxation did not solve (Time limit reached)")
 
-    monkeypatch.setattr(pipeline, "_solve_lp", no_lp)
+    monkeypatch.setattr(bound_stages, "_solve_lp", no_lp)  # where stage_lp calls it
     monkeypatch.setattr(pipeline, "stage_round", lambda _run: None)
     monkeypatch.setattr(pipeline, "stage_whole", lambda _run: None)
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
@@ -602,13 +615,16 @@ def test_the_search_s_steps_stop_at_a_smaller_gap_after_a_run_of_steps_without_a
         steps.append((abs_gap, len(args[3])))  # type: ignore[arg-type]
         if len(steps) == 3 * pipeline.STEP_GAP_RUN + 2:
             raise EnoughError
-        return repair.MipResult(None, None, None, pipeline.SolveStatus.NO_SOLUTION, 0, 0, 0.0, room=room[0])
+        return repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0, room=room[0])
 
     monkeypatch.setattr(repair, "improve_cluster", spy)
-    monkeypatch.setattr(pipeline, "OPTIMALITY_TOL", 0.0)
+    for module in (pipeline, run_state, first_plan, whole_model, improve, beside):  # every module reading it
+        monkeypatch.setattr(module, "OPTIMALITY_TOL", 0.0)
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
-    monkeypatch.setattr(pipeline, "EXACT_PAIRS", 0)  # no exact MIP instead of the search
-    monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 0)
+    for module in (first_plan, improve):  # no exact MIP instead of the search
+        monkeypatch.setattr(module, "EXACT_PAIRS", 0)
+    for module in (whole_model, improve):
+        monkeypatch.setattr(module, "WHOLE_MODEL_PAIRS", 0)
     monkeypatch.setattr(repair, "exact_columns", lambda *_a: spec.allowed.copy())  # every unit free
     with pytest.raises(EnoughError):
         pipeline.solve(

@@ -16,7 +16,15 @@ from click.testing import CliRunner
 from territory_planner import api
 from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, SolverError
-from territory_planner.optimize import construct, pipeline, repair
+from territory_planner.optimize import (
+    background,
+    construct,
+    first_plan,
+    improve,
+    pipeline,
+    repair,
+    whole_model,
+)
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.spec import band_rows, integral_bands
@@ -512,7 +520,8 @@ def test_whole_model_without_an_lp_keeps_the_cheapest_and_reaching_pairs(
 
     monkeypatch.setattr(lpmod, "solve_lp", no_lp)
     monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
-    monkeypatch.setattr(pipeline, "WHOLE_MODEL_PAIRS", 900)  # below the 1,800 pairs of this model
+    for module in (whole_model, improve):  # every module reading it
+        monkeypatch.setattr(module, "WHOLE_MODEL_PAIRS", 900)  # below the 1,800 pairs of this model
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)  # one core: no whole model beside
     out = api.solve(options_for(a, r, tolerance=0.1, time_limit=60, gap=0.01))
     s = out.summary
@@ -564,7 +573,7 @@ def test_the_elastic_whole_model_turns_a_near_plan_into_a_plan(
     monkeypatch.setattr(construct, "balance_search", lambda _spec, start, _cand, **_kw: (start, 1.0))
     monkeypatch.setattr(pipeline, "stage_round", lambda _run: None)
     # one core: no whole model beside the stages (with one, it is the whole model that ends the search)
-    monkeypatch.setattr(pipeline.background, "available", lambda _backend: False)
+    monkeypatch.setattr(background, "available", lambda _backend: False)
     messages: list[str] = []
     out = api.solve(options_for(a, r, tolerance=0.05, time_limit=20, gap=0.01), messages.append)
     assert out.summary["plan_source"].startswith("whole_model")  # then the search and exact MIP improve it
@@ -836,7 +845,7 @@ def test_a_small_model_gives_the_mend_of_a_near_plan_its_own_share(
         rounded.append(deadline - time.perf_counter())
         return repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
 
-    monkeypatch.setattr(pipeline, "_mend_partial", spy)
+    monkeypatch.setattr(first_plan, "_mend_partial", spy)  # where stage_round calls it
     monkeypatch.setattr(repair, "repair", rounding)
     for incumbent in (None, construct.nearest_plan(spec)):
         run = pipeline.Run(spec, backend, TimeBudget.seconds(100), 1e-4, 1, 1, 8, lambda _m: None)

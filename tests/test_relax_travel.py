@@ -11,6 +11,7 @@ A from B breaks both bands by the same total whichever rep takes C, so C goes to
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from territory_planner import api
 from territory_planner.optimize import lp as lpmod
-from territory_planner.optimize import pipeline
+from territory_planner.optimize import pipeline, repair
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.solvers import get_backend
 from tests.conftest import options_for, targets_violation, write_instance
@@ -47,7 +48,7 @@ def test_the_travel_pass_may_spread_the_least_violation_otherwise(tmp_path: Path
     near = far.copy()
     near[at["C"]] = 0
     assert abs(targets_violation(spec, far) - targets_violation(spec, near)) < 1e-12
-    relaxed = pipeline.dataclasses.replace(spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
+    relaxed = dataclasses.replace(spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
     run = pipeline.Run(relaxed, get_backend("highs"), TimeBudget.seconds(10), 1e-4, 0, 1, 8, lambda _m: None)
     prices = lpmod.relax_prices(relaxed)
     plan, said = pipeline._least_travel_at(
@@ -59,7 +60,7 @@ def test_the_travel_pass_may_spread_the_least_violation_otherwise(tmp_path: Path
     # is above its widened upper end of 1.575
     wide = pipeline._widened(relaxed, far)
     assert wide is not None
-    assert not pipeline.repair.feasible(wide, near)
+    assert not repair.feasible(wide, near)
 
 
 def test_a_relaxed_plan_has_the_least_travel_of_the_least_violation(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The whole model as a second member of the portfolio, run by HiGHS in a thread beside the search.
 
-On a model HiGHS can take whole (at most ``pipeline.BESIDE_PAIRS`` pairs), the neighbourhood search and
+On a model HiGHS can take whole (at most ``beside.BESIDE_PAIRS`` pairs), the neighbourhood search and
 HiGHS's own tree search are good at different things: the search improves a plan fast, the tree search
 proves bounds and sometimes finds plans no neighbourhood reaches (a disruption budget that couples every
 rep). Run one after the other, each gets a share of the time, and HiGHS restarts its tree each time. Run
@@ -229,7 +229,7 @@ class WholeModel:
         threads: int | None,
     ) -> None:
         self.deadline = deadline
-        self.started = time.perf_counter()  # for the run's account of what it did (``pipeline.stage_whole``)
+        self.started = time.perf_counter()  # for the run's account of what it did (``stage_whole``)
         self.gap = gap  # HiGHS's relative gap: "optimal" from it means within this gap
         self.seed = seed
         self.raced = False  # a second copy with another seed ran beside it: the notes name each by seed
