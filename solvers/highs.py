@@ -54,8 +54,12 @@ def _first_highs(highspy: Any) -> Any:
     import os
     import sys
 
-    sys.stdout.flush()
-    saved = os.dup(1)
+    if sys.stdout is not None:  # None: Python found descriptor 1 closed (`>&-`, QA84 F2)
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # descriptor 1 closed: there is no banner to hide
+        return highspy.Highs()
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 1)

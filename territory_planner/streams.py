@@ -10,9 +10,13 @@ output goes to the null device and the command runs on to its own end and its ow
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from typing import Any, TextIO
+
+# a write that finds its reader gone (EPIPE) or its descriptor closed (`2>&-`: EBADF)
+GONE = {errno.EPIPE, errno.EBADF}
 
 
 class PipeSafe:
@@ -26,7 +30,9 @@ class PipeSafe:
         if not self.reader_gone:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
+            except OSError as exc:
+                if exc.errno not in GONE:
+                    raise
                 self._to_null()
         return len(text)
 
@@ -38,7 +44,9 @@ class PipeSafe:
         if not self.reader_gone:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
+            except OSError as exc:
+                if exc.errno not in GONE:
+                    raise
                 self._to_null()
 
     def _to_null(self) -> None:
@@ -59,8 +67,22 @@ class PipeSafe:
 
 
 def guard_console_streams() -> None:
-    """Wrap ``sys.stdout`` and ``sys.stderr`` (once) so that a closed pipe ends their output, not the run."""
-    for name in ("stdout", "stderr"):
+    """Wrap ``sys.stdout`` and ``sys.stderr`` (once) so that a closed pipe ends their output, not the run.
+
+    A stream the shell closed before the start (``>&-``, ``2>&-``) is ``None`` in Python, or a stream on a
+    closed descriptor: its descriptor is opened on the null device first, so that neither Python's writes
+    nor the C solvers' (HiGHS writes to descriptor 1) fail, and no file opened later (a plan's CSV) takes
+    that descriptor number and receives the console's lines."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: the null device takes its number (os.open returns the lowest free one)
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, PipeSafe):
             setattr(sys, name, PipeSafe(stream))

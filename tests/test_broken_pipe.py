@@ -65,3 +65,43 @@ def test_a_closed_pipe_keeps_a_failing_commands_own_code(tmp_path: Path) -> None
     )
     assert done.returncode in {1, 2}
     assert "none.csv" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("closed", "after_start"),
+    [((1,), False), ((2,), False), ((1, 2), False), ((2,), True)],
+    ids=["stdout", "stderr", "both", "stderr-after-start"],
+)
+def test_a_console_stream_closed_by_the_shell_leaves_the_plan_and_its_exit_code(
+    instance: tuple[Path, Path], tmp_path: Path, closed: tuple[int, ...], after_start: bool
+) -> None:
+    """QA84 F1, F2: `plan ... 2>&-` ended at its first progress line (a write to a closed descriptor:
+    EBADF, where a launcher had given Python a stderr before closing it), `plan ... >&-` with a traceback
+    from the solver's flush of a stdout that Python had set to None: exit 1 and no plan, both. The
+    descriptors now go to the null device."""
+    import os
+
+    accounts, reps = instance
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out), "--time-limit", "30"]
+
+    def close() -> None:
+        for fd in closed:
+            os.close(fd)
+
+    # closed once Python has made its sys.stderr on it (as behind a launcher script), or before the exec
+    entry = f"import os; os.close({closed[0]}); {ENTRY}" if after_start else ENTRY
+    keep = subprocess.PIPE if 2 not in closed else None
+    done = subprocess.run(  # noqa: PLW1509 - the child closes its own descriptors before the exec
+        [sys.executable, "-c", entry, *args],
+        preexec_fn=None if after_start else close,
+        stderr=keep,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    if keep is not None:
+        assert "Traceback" not in done.stderr
+    assert json.loads((out / "summary.json").read_text())["status"] in {"optimal", "feasible"}
+    assert (out / "assignments.csv").read_text().count("\n") == 61

@@ -230,7 +230,10 @@ def test_validate_and_plan_name_the_walled_in_rep(tmp_path: Path) -> None:
         assert "so no connected plan exists" not in text
         text = " ".join(res.output.replace("│", " ").split())  # the table's cells, their lines joined
         assert "--contiguous makes each territory one piece holding its rep's home unit" in text
-        assert "a connected plan that gives a home unit to another rep is not one" in text
+        assert (
+            "a plan of connected territories that gives a rep's home unit to another rep does not count"
+            in text
+        )
     assert not (tmp_path / "plan").exists()
     # a band R1 can meet alone (+-60%: at least 0.8 of the 2 units a rep is due): the checks pass, and say so
     wide = [*contiguous[: contiguous.index("--tolerance")], "--tolerance", "0.6", "--balance", "potential"]

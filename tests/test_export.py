@@ -814,6 +814,13 @@ def test_salesforce_ids_given_on_the_command_line_are_checked_for_shape(
     res = export(plan_dir, "salesforce", out, "--sf-model-id", "0MCxx0000000001", "--sf-type-id", "12345")
     assert res.exit_code == 2
     assert "leading zeros" in " ".join(res.output.split())
+    # both wrong: both said in one run (QA84 F4); digits of another script are no spreadsheet's (F3)
+    res = export(plan_dir, "salesforce", out, "--sf-model-id", "0MC...", "--sf-type-id", "\u0661\u0662\u0663")
+    assert res.exit_code == 2
+    said = " ".join(res.output.split())
+    assert "--sf-model-id: '0MC...'" in said
+    assert "--sf-type-id:" in said
+    assert "leading zeros" not in said
     res = export(
         plan_dir, "salesforce", out, "--sf-model-id", "0M5xx0000000001", "--sf-type-id", "0MCxx0000000001"
     )

@@ -81,6 +81,7 @@ def export_command(
       territory-planner export plans/base --format xlsx --out plans/base-eur.xlsx --currency EUR
       territory-planner export plans/base --format changes --out handoff --effective-date 2027-01-01
       territory-planner export plans/base --format salesforce --out sf --sf-model-id 0MCxx0000000001
+          (give your org's Ids: this one has an Id's shape and would go into every row)
       territory-planner export plans/base --format salesforce --out sf --force \\
           --sf-territory-ids territory2_ids.csv
     """
@@ -112,11 +113,16 @@ def export_command(
     if fmt == "salesforce":  # QA81: the README's `0MC...` given as it stands wrote it into every row
         from territory_planner.export.crm_files import SF_RECORDS, id_shape_problem
 
-        for given, flag in ((sf_model_id.strip(), "--sf-model-id"), (sf_type_id.strip(), "--sf-type-id")):
+        given_ids = ((sf_model_id.strip(), "--sf-model-id"), (sf_type_id.strip(), "--sf-type-id"))
+        wrong = [
+            f"{flag}: {given!r} is {shape}"
+            for given, flag in given_ids
+            if given and (shape := id_shape_problem(given, *SF_RECORDS[flag])) is not None
+        ]
+        if wrong:  # both said in one run (QA84 F4)
+            raise click.UsageError("; ".join(wrong))
+        for given, flag in given_ids:
             kind, prefix = SF_RECORDS[flag]
-            shape = id_shape_problem(given, kind, prefix) if given else None
-            if shape is not None:
-                raise click.BadParameter(f"{given!r} is {shape}", param_hint=flag)
             if given and not given.startswith(prefix):  # an Id of another record, or the two swapped
                 click.echo(
                     f"note: {flag} {given} does not start with {prefix}, the key prefix of {kind} records",

@@ -158,7 +158,7 @@ def id_shape_problem(value: str, kind: str, prefix: str) -> str | None:
     which drops the leading zeros; a placeholder copied from an example (``0MC...``) is named as such."""
     if _SF_ID.match(value):
         return None
-    if value.isdigit() and len(value) < 15:
+    if value.isascii() and value.isdigit() and len(value) < 15:  # not ١٢٣ (QA84 F3)
         return (
             f"not a Salesforce {kind} Id: {len(value)} digits; a spreadsheet drops an Id's leading zeros "
             f"when it reads the column as numbers ({'0' * (15 - len(value))}{value}?): keep the column "

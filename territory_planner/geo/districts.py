@@ -142,7 +142,9 @@ def make_districts_contiguous(
     if res.infeasible:
         info["infeasible"] = "proven" if proof_holds else "proven for the centres chosen"
         info["proven_for"] = levels
-        progress(f"district contiguity: no plan of connected {levels} meets the bands (proven)")
+        progress(
+            f"district contiguity: no plan of connected {levels}{home_rule(levels)} meets the bands (proven)"
+        )
     return plan, new, info
 
 

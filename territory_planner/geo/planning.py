@@ -492,8 +492,8 @@ def walled_in_conflicts(
         )
         tail = (
             "--contiguous makes each territory one piece holding its rep's home unit (and no other rep's), "
-            "so no such plan exists (a connected plan that gives a home unit to another rep is not one). "
-            "Move a home, widen --tolerance, or --relax"
+            "so no such plan exists (a plan of connected territories that gives a rep's home unit to "
+            "another rep does not count). Move a home, widen --tolerance, or --relax"
         )
         short = False
         for m, measure in enumerate(p.measures):

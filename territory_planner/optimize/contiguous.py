@@ -637,7 +637,10 @@ def _cut_loop(st: _Stage, *, from_start: bool) -> None:
             f"{len(new)} cuts added ({len(st.pool.cuts)} in the pool)"
         )
     if st.cut_infeasible:
-        st.progress("contiguity: the cut loop's model is infeasible: no connected plan exists")
+        st.progress(
+            "contiguity: the cut loop's model is infeasible: no plan of connected territories (each holding "
+            "its rep's home unit) exists"
+        )
 
 
 def _cut_bound(st: _Stage) -> None:
