@@ -348,7 +348,7 @@ def run() -> None:
         traceback.print_exc()
         code = 1
     COMMAND_BEGUN = None  # no later command in this process counts from this one's start
-    if threading.active_count() > 1 and _solver_running():  # one thread (help, a usage error): no import
+    if (threading.active_count() > 1 and _solver_running()) or _stopped_in_a_solve():
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -360,6 +360,20 @@ def _solver_running() -> bool:
     from territory_planner.optimize import background
 
     return background.solver_running()
+
+
+def _stopped_in_a_solve() -> bool:
+    """A signal stopped a command that had loaded HiGHS, and no worker process of a sweep is left to
+    wait for. Leaving the interpreter then aborted the process in 2 of 10 SIGTERMs just after the
+    balancing search's plan (QA84 F7: "terminate called without an active exception", exit 134 where
+    143 is due: HiGHS's own threads at the interpreter's teardown), so it ends with ``os._exit``."""
+    from territory_planner.interrupt import RECEIVED
+
+    if not RECEIVED or "highspy" not in sys.modules:
+        return False
+    import multiprocessing
+
+    return not multiprocessing.active_children()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

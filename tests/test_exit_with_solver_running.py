@@ -88,3 +88,45 @@ def test_the_console_script_keeps_its_exit_code_with_highs_running(args: tuple[s
         assert "territory-planner, version" in res.stdout  # flushed before the process ended
     else:
         assert "No such option" in res.stderr
+
+
+def test_a_command_stopped_by_a_signal_after_loading_highs_ends_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA84 F7: a SIGTERM just after the balancing search's plan ended 2 runs of 10 with exit 134
+    ("terminate called without an active exception": HiGHS's threads at the interpreter's teardown)
+    where 143 is due. A command stopped by a signal once HiGHS is loaded ends by ``os._exit`` with the
+    signal's code, as one with a solver thread alive does; stopped before any solver was loaded, or with
+    a sweep's worker processes to wait for, it leaves by ``sys.exit``."""
+    import os
+    import signal
+
+    import highspy  # noqa: F401 - loaded, as by any command that solved
+
+    from territory_planner import api, cli, interrupt
+
+    class EndedError(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        raise EndedError(code)
+
+    def stopped(*_a: object, **_k: object) -> None:
+        interrupt.on_sigint(signal.SIGTERM, None)  # what the handler does when the signal comes
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    monkeypatch.setattr(api, "validate", stopped)
+    monkeypatch.setattr(interrupt, "RECEIVED", [])
+    monkeypatch.setattr(sys, "argv", ["territory-planner", "validate", "sample_data/scenarios/base.toml"])
+    try:
+        with pytest.raises(EndedError) as ended:
+            cli.run()
+        assert ended.value.args == (128 + signal.SIGTERM,)
+        # no signal: the interpreter's own exit, whatever is loaded
+        interrupt.RECEIVED.clear()
+        monkeypatch.setattr(sys, "argv", ["territory-planner", "--version"])
+        with pytest.raises(SystemExit) as plain:
+            cli.run()
+        assert plain.value.code == 0
+    finally:
+        interrupt.USER_INTERRUPT.clear()
