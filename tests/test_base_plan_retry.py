@@ -9,6 +9,7 @@ import pytest
 
 from territory_planner import api
 from territory_planner.errors import SolverError
+from territory_planner.optimize import pipeline
 from territory_planner.optimize.budget import TimeBudget
 
 
@@ -32,7 +33,7 @@ def test_the_base_plan_searches_with_the_whole_time_in_one_solve(monkeypatch: py
     budgets: list[TimeBudget] = []
     kwargs: list[dict[str, Any]] = []
     plan = (np.zeros(3, dtype=np.int64), "result")
-    monkeypatch.setattr(api.pipeline, "solve", _fake_solve([plan], budgets, kwargs))
+    monkeypatch.setattr(pipeline, "solve", _fake_solve([plan], budgets, kwargs))
     full = TimeBudget.seconds(60.0)
     share = full.child("base_plan")
     out = api._base_plan(None, None, share, full, {}, 0.0)  # type: ignore[arg-type]
@@ -42,7 +43,7 @@ def test_the_base_plan_searches_with_the_whole_time_in_one_solve(monkeypatch: py
     assert kwargs[0]["then_share"] == "base_plan"
     # no plan in all of it: the failure is told once, with where the time went
     budgets.clear()
-    monkeypatch.setattr(api.pipeline, "solve", _fake_solve([SolverError("no plan found yet")], budgets))
+    monkeypatch.setattr(pipeline, "solve", _fake_solve([SolverError("no plan found yet")], budgets))
     with pytest.raises(SolverError, match=r"^no plan found yet \(of the 60s"):
         api._base_plan(None, None, share, full, {}, 0.0)  # type: ignore[arg-type]
     assert budgets == [full]
@@ -50,7 +51,7 @@ def test_the_base_plan_searches_with_the_whole_time_in_one_solve(monkeypatch: py
 
 def test_no_second_try_without_a_share_and_the_centres_time_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     budgets: list[TimeBudget] = []
-    monkeypatch.setattr(api.pipeline, "solve", _fake_solve([SolverError("no plan found yet")], budgets))
+    monkeypatch.setattr(pipeline, "solve", _fake_solve([SolverError("no plan found yet")], budgets))
     full = TimeBudget.seconds(60.0)
     # QA18 F4: what came before the solve is named, out of the limit
     pattern = (

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from scenario_fixtures import write_instance
 
-from territory_planner import api
+from territory_planner import api, plan_first
 from territory_planner.cli import main
 from territory_planner.errors import InputError
 from territory_planner.io.scenario import load_scenario
@@ -37,7 +37,7 @@ def test_forecast_without_opportunities_fails_before_the_solve(
     scenario = write_instance(tmp_path / "inst")
     empty = tmp_path / "crm"
     empty.mkdir()
-    monkeypatch.setattr(api, "_base_plan", _no_solve)
+    monkeypatch.setattr(plan_first, "_base_plan", _no_solve)  # where _first_plan calls it
     out = tmp_path / "plan"
     result = CliRunner().invoke(
         main,

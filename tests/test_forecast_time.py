@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from territory_planner import api
+from territory_planner import api, plan_first
 from territory_planner.errors import SolverError
 from territory_planner.optimize import pipeline
 from territory_planner.options import build_options
@@ -63,7 +63,8 @@ def test_the_search_may_use_the_forecasts_time_until_it_has_a_plan(
 def test_a_plan_found_in_the_forecasts_time_leaves_the_forecast_out_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(api, "FORECAST_SLACK", -1e6)  # every plan counts as found in the forecast's time
+    # every plan counts as found in the forecast's time (read where _base_plan is)
+    monkeypatch.setattr(plan_first, "FORECAST_SLACK", -1e6)
     out = api.plan(_options(), tmp_path / "plan")
     assert api.FORECAST_LEFT_OUT in out.summary["notes"]
     assert api.FORECAST_LEFT_OUT in out.summary["input_warnings"]  # report.html's notes (QA39 F2)
@@ -206,7 +207,8 @@ def test_the_search_may_use_the_workbooks_time_until_it_has_a_plan(
 def test_a_plan_found_in_the_workbooks_time_leaves_the_workbook_out_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(api, "FORECAST_SLACK", -1e6)  # every plan counts as found in the extras' time
+    # every plan counts as found in the extras' time (read where _base_plan is)
+    monkeypatch.setattr(plan_first, "FORECAST_SLACK", -1e6)
     out = api.plan(_book_options(), tmp_path / "plan")
     assert api.WORKBOOK_LEFT_OUT in out.summary["notes"]
     assert api.WORKBOOK_LEFT_OUT in out.summary["input_warnings"]

@@ -608,7 +608,7 @@ def test_the_plan_before_contiguity_gets_less_time_when_the_flow_model_runs_besi
     """On a map small enough for the exact flow model beside the contiguity stages, the plan before
     them is only a start: it gets ``base_plan_exact`` of the time, not ``base_plan`` (QA14: 48 US
     states x 8 reps, the proof at 24 s of 30 with the larger share, 18 s with the smaller)."""
-    from territory_planner import api
+    from territory_planner import api, plan_first
     from territory_planner.optimize import contiguous_flow
     from territory_planner.optimize.budget import SHARES
     from territory_planner.options import build_options
@@ -624,7 +624,7 @@ def test_the_plan_before_contiguity_gets_less_time_when_the_flow_model_runs_besi
         seen.append((base_budget.deadline - time.perf_counter()) / budget.remaining())
         return real(spec, backend, base_budget, budget, *args, **kw)
 
-    monkeypatch.setattr(api, "_base_plan", spy)
+    monkeypatch.setattr(plan_first, "_base_plan", spy)  # where _first_plan calls it
     values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "contiguous": True}
     api.solve(build_options({**values, "time_limit": 60}))
     share = SHARES["base_plan_exact" if exact else "base_plan"]

@@ -18,6 +18,7 @@ from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, SolverError
 from territory_planner.optimize import (
     background,
+    centres,
     construct,
     first_plan,
     improve,
@@ -326,7 +327,7 @@ def test_past_the_promise_before_the_solve_is_exit_3_at_once(
     rng = np.random.default_rng(2)
     a, r = _write(tmp_path, random_accounts(rng, 120), [{"rep_id": f"R{j}"} for j in range(4)])  # no homes
     chosen: list[int] = []
-    monkeypatch.setattr(api.centres, "choose_centres", lambda *_a, **_k: chosen.append(1))
+    monkeypatch.setattr(centres, "choose_centres", lambda *_a, **_k: chosen.append(1))
 
     def due(_cls: type[TimeBudget], _limit: float | None, **_kw: object) -> TimeBudget:
         now = time.perf_counter()

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from scenario_fixtures import write_instance
 
-from territory_planner import api, seeding
+from territory_planner import api, plan_first, seeding
 from territory_planner.model.plan import SolveResult
 from territory_planner.options import PlanOptions, build_options
 from territory_planner.sweep import relaxes, run_sweep
@@ -109,7 +109,7 @@ def test_the_looser_point_runs_after_and_keeps_the_stricter_plan_when_better(
         unit_rep, result = real(*args, **kw)
         return unit_rep, dataclasses.replace(result, objective=1.5 * result.objective)
 
-    monkeypatch.setattr(api, "_base_plan", weak)
+    monkeypatch.setattr(plan_first, "_base_plan", weak)  # where _first_plan calls it
     scenario = write_instance(tmp_path / "inst")
     # the looser budget first in the grid: the sweep still solves the stricter point first
     table = run_sweep(scenario, {"max_moved_share": [0.6, 0.3], "disruption_weight": [0, 1]}, tmp_path / "sw")
