@@ -189,7 +189,7 @@ def _proof_for_less(split: _Split, n_reps: int) -> SolverError | None:
     if split.proof:  # proven for the centres used: more time gives the same centres and the same proof
         return SolverError(
             f"no connected plan for the centres used: HiGHS proved that no plan of connected {of} "
-            f"around them meets the bands ({what} of the best plan {were} {pieces_text}, {n_reps} "
+            f"holding them meets the bands ({what} of the best plan {were} {pieces_text}, {n_reps} "
             "territories in all). The planner chose those centres (--choose-centres, reps without a "
             "home, two homes nearest one unit, or a home whose unit the rep may not serve: locked to "
             "another rep or of a segment it does not serve), so this is no proof for every choice of "
@@ -271,7 +271,8 @@ def _relaxed_in_pieces(result: SolveResult, split: _Split) -> SolveResult:
         f"relaxed: {split.what} {split.pieces_text} (see violations)",
     )
     if split.proof:  # the level the proof is for (QA11 O2: "territories" after a proof for districts)
-        notes += (f"contiguity: no plan of connected {split.of} meets the bands ({split.proof})",)
+        held = home_rule(split.of)
+        notes += (f"contiguity: no plan of connected {split.of}{held} meets the bands ({split.proof})",)
     return result.relaxed(  # a plan in pieces has no gap (QA26 F8: 11.49% after --design-districts)
         # a proof for the user's model came first (QA12 N3: false after a district-level proof)
         proven_infeasible=result.proven_infeasible or split.proof == "proven",

@@ -99,7 +99,9 @@ def _check_map_pieces(
     if conflicts:
         _bands_first(spec)
         kinds = {"territory": "territories", "district": "districts"}[of]
-        raise InfeasibleError(f"no plan of connected {kinds} exists: the map is in pieces", conflicts)
+        raise InfeasibleError(
+            f"no plan of connected {kinds}{home_rule(kinds)} exists: the map is in pieces", conflicts
+        )
     if of != "territory" or not own:  # a given home moved to a runner-up unit: the walls are not its own
         return False
     conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)

@@ -543,7 +543,9 @@ def test_an_island_without_a_home_is_proven_at_once_for_connected_districts(tmp_
     reps.to_csv(r, index=False)
     for check in (api.solve, api.validate):
         with pytest.raises(
-            InfeasibleError, match="no plan of connected districts exists: the map is in pieces"
+            InfeasibleError,
+            match=r"no plan of connected districts \(each holding its reps' home units\) exists: the map "
+            "is in pieces",
         ):
             check(opts(pts, r, district_contiguous=True, adjacency=e, tolerance=0.5))
     with pytest.raises(InfeasibleError) as exc:

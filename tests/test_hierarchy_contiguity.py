@@ -499,7 +499,10 @@ def test_a_proof_for_both_levels_names_both(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "relaxed" / "summary.json").read_text())
     assert summary["proven_infeasible"] is True  # QA12 N3: false after a district-level proof
     notes = summary["notes"]
-    assert "contiguity: no plan of connected districts and territories meets the bands (proven)" in notes
+    assert (
+        "contiguity: no plan of connected districts and territories (each holding its reps' home units) "
+        "meets the bands (proven)"
+    ) in notes
     assert not any("connected territories meets" in n for n in notes)
 
 
