@@ -470,9 +470,13 @@ def test_a_signal_outside_a_commands_own_handling_is_said(
         monkeypatch.setattr(interrupt, "RECEIVED", [int(signal.SIGTERM)])
         raise KeyboardInterrupt
 
+    def ended(code: int) -> None:  # a run stopped once HiGHS is loaded ends by os._exit (QA84 F7)
+        raise SystemExit(code)
+
     monkeypatch.setattr(cli.main, "main", stopped)
     monkeypatch.setattr(cli.threading, "active_count", lambda: 1)
     monkeypatch.setattr(cli.signal, "signal", lambda *_a: None)  # pytest's own handlers stay
+    monkeypatch.setattr(cli.os, "_exit", ended)  # not this test process's end
     with pytest.raises(SystemExit) as exc:
         cli.run()
     assert exc.value.code == 143
