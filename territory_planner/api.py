@@ -42,6 +42,7 @@ from territory_planner.plan_inputs import validate as validate
 from territory_planner.plan_map import _adjacency as _adjacency
 from territory_planner.plan_output import account_edges as account_edges
 from territory_planner.plan_run import FORECAST_LEFT_OUT as FORECAST_LEFT_OUT
+from territory_planner.plan_run import _preload_outputs as _preload_outputs  # benchmarks/bench_real.py
 
 
 @_in_currency

@@ -550,7 +550,7 @@ def plan(
             + (
                 "every territory is one piece"
                 if c["contiguous"]
-                else f"{split} territories in several pieces"
+                else f"{counted(split, 'territory', 'territories')} in several pieces"
             )
             + (f"; {c['islands']} island(s) in the map" if c["islands"] else "")
             + (
