@@ -143,13 +143,12 @@ def _check_district_homes(
         log.warning(note)
     if conflicts and not relax:
         raise InfeasibleError(
-            "no plan of connected districts (each holding its reps' home units) exists: a district's homes "
-            "are walled apart",
+            f"no plan of connected districts{home_rule('districts')} exists: a district's homes are walled "
+            "apart",
             conflicts,
         )
     proofs = [
-        f"no plan of connected districts (each holding its reps' home units) exists (proven before solving): "
-        f"{c.message}"
+        f"no plan of connected districts{home_rule('districts')} exists (proven before solving): {c.message}"
         for c in conflicts
     ]
     return proofs + shared

@@ -46,6 +46,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.budget import SHARES
 from territory_planner.optimize.contiguous_lns import CutPool, separate
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import home_rule
 from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 __all__ = ["ContiguousResult", "CutPool", "centre_units", "repair_pieces", "separate", "solve_contiguous"]
@@ -419,8 +420,8 @@ def solve_contiguous(
             method = "flow"
         if infeasible:
             progress(
-                "contiguity: the exact flow model is infeasible: no plan of connected territories (each "
-                "holding its rep's home unit) exists"
+                "contiguity: the exact flow model is infeasible: no plan of connected territories"
+                f"{home_rule('territories')} exists"
             )
     without_rows = None  # the proof holds without the budgets, counts and group bands (True) or not
     if infeasible and contiguous_flow.bare(spec_c) is not None and time.perf_counter() < flow_deadline:
@@ -638,8 +639,8 @@ def _cut_loop(st: _Stage, *, from_start: bool) -> None:
         )
     if st.cut_infeasible:
         st.progress(
-            "contiguity: the cut loop's model is infeasible: no plan of connected territories (each holding "
-            "its rep's home unit) exists"
+            f"contiguity: the cut loop's model is infeasible: no plan of connected territories"
+            f"{home_rule('territories')} exists"
         )
 
 
