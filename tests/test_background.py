@@ -67,7 +67,7 @@ def test_only_highs_runs_beside() -> None:
 def test_a_run_with_the_whole_model_beside_ends_with_its_bound(tmp_path: Path) -> None:
     """A small model, a second core: the whole model ran beside the search, and the summary says so."""
     opts, spec = _spec(tmp_path, 300, 8, 11, 0.03)
-    out = api.solve(options_for(opts.accounts, opts.reps, tolerance=0.03, time_limit=20, gap=0.0))
+    out = api.solve(options_for(opts.accounts, opts.reps, tolerance=0.03, time_limit=8, gap=0.0))
     s = out.summary
     assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
     assert any(e["event"] == "bound" for e in s["history"])

@@ -85,11 +85,12 @@ def test_rebalance_brings_a_connected_plan_within_its_bands(tmp_path: Path) -> N
 
 def test_rebalance_says_none_when_no_neighbourhood_can(tmp_path: Path) -> None:
     """Bands no plan meets (+-0.01% on 100 lumpy accounts): every attempt fails, and the answer is None,
-    never the start plan passed off as within the bands."""
+    never the start plan passed off as within the bands. The attempts on the whole map take 10-30 s each,
+    so the answer comes at the deadline, whichever it is."""
     spec, adj, centre = _model(tmp_path, tolerance=0.0001)
     spec_c = contiguous.with_centres(spec, centre)
     search = lns.Lns(spec_c, adj, get_backend("highs"), centre, lns.CutPool(), 1e-4, 0, 1)
-    assert search.rebalance(_voronoi(spec_c, adj, centre), time.perf_counter() + 20.0) is None
+    assert search.rebalance(_voronoi(spec_c, adj, centre), time.perf_counter() + 6.0) is None
 
 
 def test_the_stage_rebalances_when_the_flips_stall_out_of_band(
@@ -220,7 +221,7 @@ def test_on_a_map_the_flow_model_fits_the_elastic_flow_model_brings_the_flips_pl
     monkeypatch.setattr(contiguous_flow, "least_violation_connected", least)
     said: list[str] = []
     out = contiguous.solve_contiguous(
-        spec, adj, get_backend("highs"), centre=centre, time_limit=20.0, gap=1e-4, seed=0, threads=1,
+        spec, adj, get_backend("highs"), centre=centre, time_limit=10.0, gap=1e-4, seed=0, threads=1,
         exact=True, progress=said.append,
     )  # fmt: skip
     assert len(starts) == 1
@@ -247,7 +248,7 @@ def test_when_the_elastic_flow_model_finds_none_the_neighbourhood_mips_follow(
     )
     said: list[str] = []
     out = contiguous.solve_contiguous(
-        spec, adj, get_backend("highs"), centre=centre, time_limit=20.0, gap=1e-4, seed=0, threads=1,
+        spec, adj, get_backend("highs"), centre=centre, time_limit=10.0, gap=1e-4, seed=0, threads=1,
         exact=True, progress=said.append,
     )  # fmt: skip
     assert any("out of band: rebalancing" in m for m in said)
