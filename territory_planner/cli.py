@@ -510,8 +510,7 @@ def plan(
             output = api.plan(options, out, force=force, progress=progress, extra=extra, begun=COMMAND_BEGUN)
     s = output.summary
     click.echo(
-        f"{s['status']}: {s['accounts']} account{'' if s['accounts'] == 1 else 's'} -> {s['reps']} "
-        f"rep{'' if s['reps'] == 1 else 's'} "
+        f"{s['status']}: {counted(s['accounts'], 'account')} -> {counted(s['reps'], 'rep')} "
         f"| objective {_shown(s['objective'], ',.1f')}{_objective_parts(s)} "
         f"| lower bound {_shown(s['lower_bound'], ',.1f')}{bound_qualifier(s)} "
         f"| gap {_shown(s['gap'], '.3%')} | {s['solve_seconds']:.1f}s"

@@ -561,3 +561,18 @@ def test_one_rep_and_one_account_are_said_in_the_singular(tmp_path: Path) -> Non
     res = run("compare", str(tmp_path / "q"), str(tmp_path / "p"), "--out", str(tmp_path / "c"))
     assert ", 1 rep, objective" in res.output
     assert ", 2 reps, objective" in res.output
+
+
+def test_the_summary_line_counts_thousands_with_separators(tmp_path: Path) -> None:
+    """The sample plan said "feasible: 2000 accounts -> 20 reps" where every other count on the console
+    has its thousands separated ("1,910 free units", "moved 730 accounts")."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 35.0 + 0.001 * (i % 40), "lon": -90.0 + 0.001 * (i // 40),
+         "potential": 1.0, "workload": 1.0}
+        for i in range(1200)
+    ]  # fmt: skip
+    reps = [{"rep_id": "R0", "lat": 35.0, "lon": -90.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet")
+    assert res.exit_code == 0, res.output
+    assert ": 1,200 accounts -> 1 rep |" in res.output
