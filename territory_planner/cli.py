@@ -316,6 +316,9 @@ def run() -> None:
     flushing: leaving the interpreter with it running aborts the process (SIGABRT, exit 134) after the
     plan was written."""
     global COMMAND_BEGUN, _RUNS
+    from territory_planner.utf8_mode import rerun_in_utf8_mode
+
+    rerun_in_utf8_mode()  # `--out plän` where Python read the command line as ASCII (LC_ALL=C, PYTHONUTF8=0)
     # the process's first command counts from its start-up; a later one in the same process (a test)
     # from its own; a caller of the click group (CliRunner, a library) from the command itself
     COMMAND_BEGUN = IMPORTED if _RUNS == 0 else time.perf_counter()

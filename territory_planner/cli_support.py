@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -259,8 +260,14 @@ ERRORS_NAME = "input_errors.csv"
 def beside(out: Path) -> Path:
     """Where the problems of a failed run go when ``out`` already holds a plan (or any other output):
     next to it, ``plans/2025.input_errors.csv``, so the folder keeps only what its own run wrote."""
+    from territory_planner.io.outpaths import name_max
+
     out = Path(out)
-    return out.with_name(f"{out.name}.{ERRORS_NAME}")
+    raw, room = os.fsencode(out.name), name_max(out.parent) - len(ERRORS_NAME) - 1
+    if len(raw) <= room:
+        return out.with_name(f"{out.name}.{ERRORS_NAME}")
+    # a name near the file system's limit (QA86 F3: a traceback in place of the problems): cut to fit
+    return out.with_name(f"{raw[:room].decode(sys.getfilesystemencoding(), errors='ignore')}.{ERRORS_NAME}")
 
 
 def error_table_path(out: Path) -> Path:

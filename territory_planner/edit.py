@@ -40,6 +40,7 @@ from territory_planner.edit_violations import group_pieces, violations
 from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
 from territory_planner.io.labels import account_label, first_few, group_label
+from territory_planner.io.outpaths import hidden_prefix
 from territory_planner.io.readers import canonical_name, read_csv_cells, read_table
 from territory_planner.io.writers import (
     atomic_write_text,
@@ -1083,7 +1084,7 @@ def _rebalance_with(
     from territory_planner.options import build_options
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.rebalance.", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix=hidden_prefix(out.name, "rebalance"), dir=out.parent))
     try:
         values["locks"] = str(work / "locks.csv")
         write_csv(table, Path(values["locks"]))

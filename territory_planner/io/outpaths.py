@@ -5,11 +5,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from territory_planner.errors import OutputPathError
+
+# of an output's name in the names of its hidden siblings (the staging folder, the previous folder, a
+# file's temporary name, the probe): mkdtemp adds 8 characters, and the whole must stay within the file
+# system's limit on one name (255 bytes) however long the output's own (QA86 F3: a 238-character --out
+# passed the probe and failed at the staging folder once the solve had run)
+HIDDEN_NAME_BYTES = 100
+
+
+def hidden_prefix(name: str, what: str) -> str:
+    """``.{name}.{what}.``, the prefix of a hidden sibling of ``name``: its name cut to
+    ``HIDDEN_NAME_BYTES`` bytes (at a whole character)."""
+    raw = os.fsencode(name)[:HIDDEN_NAME_BYTES]
+    return f".{raw.decode(sys.getfilesystemencoding(), errors='ignore')}.{what}."
+
+
+def name_max(folder: Path) -> int:
+    """The longest name (in bytes) the file system holding ``folder`` allows (255 where it cannot say)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def reason(exc: OSError) -> str:
@@ -62,5 +84,8 @@ def check_writable(path: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise OutputPathError(path, f"{parent} is a file, not a folder")
+    limit, size = name_max(parent), len(os.fsencode(path.name))
+    if size > limit:
+        raise OutputPathError(path, f"its name is {size} bytes long; this file system takes at most {limit}")
     with cannot_write(path):
-        os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.probe.", dir=parent))
+        os.rmdir(tempfile.mkdtemp(prefix=hidden_prefix(path.name, "probe"), dir=parent))

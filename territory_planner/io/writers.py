@@ -8,10 +8,14 @@ at the end, so a failed run never leaves a half-written plan and never touches a
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import logging
 import math
 import os
 import shutil
+import socket
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -20,8 +24,9 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import OutputExistsError, OutputPathError
-from territory_planner.io.outpaths import cannot_write, reason
+from territory_planner.io.outpaths import cannot_write, hidden_prefix, reason
 
+log = logging.getLogger(__name__)
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -75,18 +80,23 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write_text(path, csv_text(frame))
 
 
-def atomic_write_file(path: Path, write: Callable[[Path], object]) -> None:
+def atomic_write_file(
+    path: Path, write: Callable[[Path], object], check: Callable[[], None] | None = None
+) -> None:
     """``write(tmp)`` into a temporary file beside ``path``, then rename it into place; a failure (a full
-    disk) leaves nothing, any earlier ``path`` as it was, and raises ``OutputPathError`` naming ``path``."""
+    disk) leaves nothing, any earlier ``path`` as it was, and raises ``OutputPathError`` naming ``path``.
+    ``check``, when given, runs just before the rename and may raise to leave ``path`` as it was."""
     path = Path(path)
     with cannot_write(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=hidden_prefix(path.name, "tmp"), dir=path.parent)
         os.close(fd)
         tmp = Path(name)
         try:
             write(tmp)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared reports must be readable
+            if check is not None:
+                check()
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -94,9 +104,9 @@ def atomic_write_file(path: Path, write: Callable[[Path], object]) -> None:
             raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, check: Callable[[], None] | None = None) -> None:
     """``text`` written by ``atomic_write_file`` (UTF-8, line ends as they are)."""
-    atomic_write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    atomic_write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""), check)
 
 
 def finite_json(value: Any) -> Any:
@@ -279,6 +289,34 @@ def _recorded_inputs(plan_dir: Path) -> list[tuple[str, Path]]:
     return [(k, Path(f)) for k, f in found if isinstance(f, str) and f]
 
 
+def folder_identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder at ``folder`` (a link followed), None when there is none: a folder
+    ``staged_output_dir`` replaced since has another."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def still_there(folder: Path, identity: tuple[int, int] | None, out: Path) -> Callable[[], None] | None:
+    """For a file written into a folder that was read (``map`` writes the plan's map.html): a check that
+    raises ``OutputPathError`` when the folder is no longer the one read (another command replaced it),
+    so that no file drawn from one plan lands in another's folder. None when ``out`` is elsewhere."""
+    if identity is None or Path(out).absolute().parent.resolve() != Path(folder).absolute().resolve():
+        return None
+
+    def check() -> None:
+        if folder_identity(folder) != identity:
+            raise OutputPathError(
+                out,
+                f"another command replaced the plan folder {folder} while this one read it",
+                "nothing was written; run the command again",
+            )
+
+    return check
+
+
 @contextlib.contextmanager
 def staged_output_dir(
     out: Path, *, force: bool, kind: str, inputs: Iterable[Path | str | None] = ()
@@ -301,7 +339,8 @@ def staged_output_dir(
     left = f"the previous {kind} is kept" if is_nonempty_dir(out) else "nothing was written"
     with cannot_write(out):
         out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))
+        _remove_orphans(out)
+        stage = Path(tempfile.mkdtemp(prefix=_staging_prefix(out.name), dir=out.parent))
         os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
@@ -311,19 +350,97 @@ def staged_output_dir(
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    old: Path | None = None
+    olds: list[Path] = []
     try:
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            old.rmdir()
-            os.replace(out, old)
-        os.replace(stage, out)
+        _swap_in(stage, out, olds)
     except BaseException as exc:
-        if old is not None and not out.exists():
-            os.replace(old, out)
+        if olds and not out.exists():
+            os.replace(olds.pop(0), out)
         shutil.rmtree(stage, ignore_errors=True)
         if isinstance(exc, OSError):
             raise OutputPathError(out, reason(exc), left) from exc
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for old in olds:
+        _remove_folder(old, f"the previous {kind} of {out}")
+
+
+# another writer may rename the same folder between this one's two renames (two `plan --force` runs
+# into one folder): each rename is tried again this many times
+SWAP_TRIES = 5
+
+
+def _swap_in(stage: Path, out: Path, olds: list[Path]) -> None:
+    """``stage`` renamed to ``out``, whatever is at ``out`` moved aside first (appended to ``olds``). A
+    folder another writer moved away meanwhile, or put there meanwhile, is taken as it comes (QA86 F4: of
+    3,000 swaps by two processes at once, 49 ended in a bare ``FileNotFoundError``); the last writer's
+    folder is the one left, always whole."""
+    for _ in range(SWAP_TRIES):
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=hidden_prefix(out.name, "old"), dir=out.parent))
+            old.rmdir()
+            try:
+                os.replace(out, old)
+                olds.append(old)
+            except FileNotFoundError:  # moved away by another writer since: nothing of ours to keep
+                pass
+        try:
+            os.replace(stage, out)
+            return
+        except OSError as exc:  # another writer's folder put at ``out`` since: moved aside in turn
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    os.replace(stage, out)  # the last try: its error is the one said
+
+
+def _staging_prefix(name: str) -> str:
+    """A staging folder's prefix names the host and the process writing it (``_remove_orphans``)."""
+    return f"{hidden_prefix(name, 'staging')}{socket.gethostname()[:32]}.{os.getpid()}."
+
+
+def _remove_orphans(out: Path) -> None:
+    """Staging folders of ``out`` left by a process of this host that no longer runs (QA86 F5: after a
+    ``kill -9`` in the output phase, a hidden half-written plan stayed beside the folder for good).
+    Only while ``out`` holds its folder: a process killed between its two renames leaves the previous
+    folder and the new one both aside, and neither is removed then."""
+    if not out.is_dir():
+        return
+    mine = _staging_prefix(out.name).rsplit(".", 2)[0] + "."  # the prefix up to the process id
+    for entry in out.parent.iterdir():
+        if not entry.name.startswith(mine) or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = entry.name[len(mine) :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove_folder(entry, f"a staging folder of {out} left by a process that ended (pid {pid})")
+            log.info("removed %s, left by a process that ended (pid %s)", entry, pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def _remove_folder(folder: Path, what: str) -> None:
+    """``folder`` removed, read-only entries too (QA86 F6: ``--force`` over a read-only plan left the
+    previous plan in a hidden folder, without a word); when it cannot be, a warning names it."""
+
+    def writable_then_retry(func: Callable[..., Any], path: str, _exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            if not os.path.islink(path) and os.path.isdir(path):
+                os.chmod(path, 0o700)
+        func(path)
+
+    try:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(folder, onexc=writable_then_retry)
+        else:
+            shutil.rmtree(folder, onerror=writable_then_retry)
+    except OSError as exc:
+        log.warning(
+            "%s is left at %s: it could not be removed (%s); remove it by hand", what, folder, reason(exc)
+        )

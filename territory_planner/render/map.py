@@ -25,7 +25,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from territory_planner.currency import chosen_currency, currency_context, currency_prefix
-from territory_planner.io.writers import atomic_write_text
+from territory_planner.io.writers import atomic_write_text, still_there
 from territory_planner.render.boundaries import lines_near
 from territory_planner.render.edit_payload import edit_data
 from territory_planner.render.legend import legend_html
@@ -337,6 +337,6 @@ def write_map(
     out = Path(out_html) if out_html is not None else plan_dir / "map.html"
     plan = read_plan_folder(plan_dir)
     html = render_map_html(plan, offline=offline, currency=currency, colours=colours, small=small)
-    atomic_write_text(out, html)
+    atomic_write_text(out, html, check=still_there(plan_dir, plan.identity, out))
     log.info("wrote %s (%d bytes)", out, len(html.encode("utf-8")))
     return out

@@ -7,6 +7,7 @@ Values are read as text and parsed explicitly: nothing is silently coerced or dr
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.writers import unneutralise
+from territory_planner.io.writers import folder_identity, unneutralise
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class PlanFolder:
     units: dict[str, Any] | None  # GeoJSON geometry (dict) per account_id, or None
     named_areas: tuple[NamedArea, ...] = ()
     folder: Path | None = None  # where it was read from (its adjacency.csv)
+    identity: tuple[int, int] | None = None  # the folder read (``writers.folder_identity``)
 
 
 def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
@@ -310,14 +312,45 @@ def _read_units(
     return geoms
 
 
+# a folder another command replaced while it was read (`plan --force` into it) is read again, at most
+# this many times in all
+READ_TRIES = 3
+
+
 def read_plan_folder(plan_dir: Path) -> PlanFolder:
     """Read ``assignments.csv``, ``territories.csv``, ``summary.json`` (and ``units.geojson`` if present).
     An assignments.csv changed after the plan was written is a problem (``manifest.changed_by_hand``), for
     ``edit`` too (QA27 F5: it read such a folder and wrote a "manual" plan whose hand-changed rows kept
-    their old rep's distance and reason, and whose objective was not the sum of its rows)."""
+    their old rep's distance and reason, and whose objective was not the sum of its rows).
+
+    The files are one plan's: a folder replaced while it was read (``plan --force`` writes a new folder
+    and renames it into place) is read again (QA86 F1: ``map`` beside ``plan --force`` drew the old
+    plan's accounts into the new plan's map.html)."""
+    plan_dir = Path(plan_dir)
+    for _ in range(READ_TRIES):
+        before = folder_identity(plan_dir)
+        try:
+            plan = _read_once(plan_dir)
+        except InputError:
+            if folder_identity(plan_dir) == before:
+                raise
+            continue
+        if folder_identity(plan_dir) == before:
+            return dataclasses.replace(plan, identity=before)
+    raise InputError(
+        Problem(
+            str(plan_dir),
+            None,
+            None,
+            f"another command replaced the plan folder each of the {READ_TRIES} times it was read: run "
+            "this command again once that one has ended",
+        )  # fmt: skip
+    )
+
+
+def _read_once(plan_dir: Path) -> PlanFolder:
     from territory_planner.manifest import changed_by_hand
 
-    plan_dir = Path(plan_dir)
     if not plan_dir.is_dir():
         raise InputError(Problem(str(plan_dir), None, None, "plan folder not found"))
     problems: list[Problem] = [] if not (p := changed_by_hand(plan_dir)) else [p]
