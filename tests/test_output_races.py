@@ -106,12 +106,18 @@ def test_a_map_drawn_from_a_folder_replaced_since_is_not_written_into_the_new_on
     assert (tmp_path / "board.html").is_file()
 
 
+def _earlier_output(tmp_path: Path, name: str = "out") -> Path:
+    """A folder an earlier run wrote (its summary.json: --force may replace it)."""
+    out = tmp_path / name
+    out.mkdir()
+    (out / "summary.json").write_text("old")
+    return out
+
+
 def test_a_folder_moved_away_by_another_writer_between_the_two_renames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "summary.json").write_text("old")
+    out = _earlier_output(tmp_path)
     real = os.replace
     calls: list[tuple[str, str]] = []
 
@@ -130,9 +136,7 @@ def test_a_folder_moved_away_by_another_writer_between_the_two_renames(
 def test_a_folder_put_in_place_by_another_writer_between_the_two_renames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "summary.json").write_text("old")
+    out = _earlier_output(tmp_path)
     real = os.replace
     put: list[bool] = []
 
@@ -161,9 +165,7 @@ def _ended_pid() -> int:
 
 
 def test_a_staging_folder_of_a_process_that_ended_is_removed_by_the_next_run(tmp_path: Path) -> None:
-    out = tmp_path / "k"
-    out.mkdir()
-    (out / "summary.json").write_text("previous")
+    out = _earlier_output(tmp_path, "k")
     host = socket.gethostname()[:32]
     prefix = outpaths.hidden_prefix("k", "staging")
     dead = tmp_path / f"{prefix}{host}.{_ended_pid()}.abcd1234"
@@ -209,9 +211,7 @@ def test_a_read_only_previous_folder_is_removed(tmp_path: Path) -> None:
 def test_a_previous_folder_that_cannot_be_removed_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    out = tmp_path / "p"
-    out.mkdir()
-    (out / "summary.json").write_text("old")
+    out = _earlier_output(tmp_path, "p")
 
     def refuse(path: object, **_kw: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
@@ -247,9 +247,7 @@ def test_the_problems_of_a_run_with_a_long_out_name_are_listed(tmp_path: Path) -
     accounts, reps = line_instance()
     accounts[0]["lat"] = "x"
     a, r = write_instance(tmp_path / "in", accounts, reps)
-    out = tmp_path / ("r" * 250)
-    out.mkdir()
-    (out / "summary.json").write_text("{}")  # an earlier plan: the list goes beside it
+    out = _earlier_output(tmp_path, "r" * 250)  # an earlier plan: the list goes beside it
     res = CliRunner().invoke(
         main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "--force"]
     )
