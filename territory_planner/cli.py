@@ -33,6 +33,7 @@ from territory_planner.cli_support import (
     check_out,
     currency_option,
     handle_errors,
+    live_console,
     out_folder_option,
     stderr_console,
 )
@@ -500,7 +501,7 @@ def plan(
         extra["scenario"] = str(Path(scenario).resolve())
     if quiet:
         output = api.plan(options, out, force=force, extra=extra, begun=COMMAND_BEGUN)
-    elif not console.is_terminal:  # a log or a pipe: the spinner shows nothing there, so lines instead
+    elif not live_console(console):  # a log, a pipe, TERM=dumb: no spinner shows there, so lines instead
         output = api.plan(
             options, out, force=force, progress=_log_lines(console, started), extra=extra, begun=COMMAND_BEGUN
         )

@@ -106,6 +106,12 @@ def out_folder_option(help: str) -> Callable[[F], F]:  # noqa: A002 - click's ow
     )
 
 
+def live_console(console: Console) -> bool:
+    """Whether ``console`` can redraw a line in place (a spinner): a terminal that does not say it cannot
+    (``TERM=dumb``: QA86 F7, no progress at all there, where a pipe gets timestamped lines)."""
+    return console.is_terminal and not console.is_dumb_terminal
+
+
 def stderr_console() -> Console:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not console.is_terminal:  # logs and pipes: do not fold messages at 80 columns
@@ -119,7 +125,7 @@ def working(message: str) -> Iterator[None]:
     `compare`, `report` and `export` of 33,300 accounts said nothing for 8 to 28 s); gone when it ends, and
     nothing at all in a log or a pipe."""
     console = stderr_console()
-    if not console.is_terminal:
+    if not live_console(console):
         yield
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -192,8 +198,9 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
     """The problems table, at most ``MAX_ROWS_SHOWN`` rows; ``full_list`` says where the rest can be read."""
     console = console or stderr_console()
     where = "on the command line" if _command_line_only(error) else "in the inputs"
+    columns = ("file", "row", "column", "value", "message")
     table = Table(title=f"{len(error.problems)} problem(s) {where}", show_lines=False)
-    for col in ("file", "row", "column", "value", "message"):
+    for col in columns:
         table.add_column(col, overflow="fold")
     folded = _folded(error.problems)
     shown, _ = _shown_problems([p for p, _ in folded])
@@ -203,8 +210,8 @@ def print_input_error(error: InputError, console: Console | None = None, full_li
         rows = rows_of.get(id(p))
         if rows:
             d["row"] = f"{len(rows):,} rows: {row_ranges(rows, 3)}"
-        table.add_row(*(escape(str(d[c])) for c in ("file", "row", "column", "value", "message")))
-    console.print(table)
+        table.add_row(*(escape(str(d[c])) for c in columns))
+    _print_table(console, table)
     kinds = _shown_problems(error.problems)[1]  # counted over every problem, folded or not
     if len(folded) > MAX_ROWS_SHOWN:
         more = f"... and {len(folded) - MAX_ROWS_SHOWN} more"
@@ -251,7 +258,26 @@ def print_infeasible(error: InfeasibleError, console: Console | None = None) -> 
                 escape(f"{sign}{error.money_prefix}{digits}" if money and number else number),
                 escape(c.message),
             )
+        _print_table(console, table)
+
+
+NARROW = 60  # columns: below this a table's last column (the message) gets no room; its rows as lines
+
+
+def _print_table(console: Console, table: Table) -> None:
+    """``table`` as a table, or on a terminal narrower than ``NARROW`` as one line per row, each cell
+    named by its column and the message last (QA86 F8: at 21 columns the problem table's message column
+    had no width, and no message was shown)."""
+    if console.width >= NARROW:
         console.print(table)
+        return
+    if table.title:
+        console.print(table.title)
+    names = [str(c.header) for c in table.columns]
+    cells = [list(c.cells) for c in table.columns]
+    for row in zip(*cells, strict=True):
+        named = [f"{name} {cell}" for name, cell in zip(names[:-1], row[:-1], strict=True) if str(cell)]
+        console.print("- " + ", ".join(named) + f": {row[-1]}")
 
 
 ERRORS_NAME = "input_errors.csv"

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from territory_planner.cli_support import FINITE, handle_errors, out_folder_option, stderr_console
+from territory_planner.cli_support import (
+    FINITE,
+    handle_errors,
+    live_console,
+    out_folder_option,
+    stderr_console,
+)
 from territory_planner.currency import currency_prefix, is_money, plan_currency
 from territory_planner.io.labels import account_label
 
@@ -90,11 +96,18 @@ def edit_command(
             begun = cli.COMMAND_BEGUN
             started = begun if begun is not None else time.perf_counter()  # where --time-limit counts from
             console = stderr_console()
-            with console.status("loading the plan and the edits", spinner="dots") as status:
-                output, _, moves = solve(
-                    lambda warning: console.print(f"warning: {warning}", markup=False, highlight=False),
-                    lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}"),
-                )
+
+            def warn(warning: str) -> None:
+                console.print(f"warning: {warning}", markup=False, highlight=False)
+
+            if not live_console(console):  # a log, a pipe, TERM=dumb: lines, as `plan` writes them there
+                output, _, moves = solve(warn, cli._log_lines(console, started))
+            else:
+                with console.status("loading the plan and the edits", spinner="dots") as status:
+                    output, _, moves = solve(
+                        warn,
+                        lambda message: status.update(f"[{time.perf_counter() - started:5.1f}s] {message}"),
+                    )
         s = output.summary
         gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}%"
         click.echo(

@@ -576,3 +576,35 @@ def test_the_summary_line_counts_thousands_with_separators(tmp_path: Path) -> No
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"), "--quiet")
     assert res.exit_code == 0, res.output
     assert ": 1,200 accounts -> 1 rep |" in res.output
+
+
+def test_a_dumb_terminal_gets_the_progress_lines_a_pipe_gets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA86 F7: TERM=dumb on a terminal showed no progress at all (rich draws no spinner there), where a
+    pipe or a file gets timestamped lines. FORCE_COLOR makes the test's stderr a terminal to rich."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    a, r = write_instance(tmp_path, *line_instance())
+    res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p"))
+    assert res.exit_code == 0, res.output
+    assert "s] solving the LP relaxation" in res.stderr
+
+
+def test_a_narrow_terminal_shows_every_problem_s_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA86 F8: at 21 columns or fewer the problem table gave its message column no width: file, row,
+    column and value one character a line, and no message. Below 60 columns each problem is a line."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("COLUMNS", "20")
+    accounts, reps = line_instance()
+    accounts[0]["lat"] = "x"
+    accounts[2]["account_id"] = "A2"
+    a, r = write_instance(tmp_path, accounts, reps)
+    res = run("validate", "--accounts", str(a), "--reps", str(r))
+    assert res.exit_code == 1, res.output
+    text = " ".join(click.unstyle(res.stderr).split())
+    assert "accounts.csv, row 1, column lat, value x: lat is not a number" in text
+    assert "duplicate account_id" in text

@@ -830,3 +830,27 @@ def test_salesforce_ids_given_on_the_command_line_are_checked_for_shape(
     assert "--sf-type-id 0MCxx0000000001 does not start with 0M5" in said
     territories = read_csv(out / "Territory2.csv")
     assert set(territories["Territory2ModelId"]) == {"0M5xx0000000001"}
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("America/St_Johns", "2026-12-06"), ("UTC", "2026-12-07"), ("Pacific/Kiritimati", "2026-12-07")],
+)
+def test_the_plan_date_is_the_planner_s_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str, day: str
+) -> None:
+    """QA86 F9: the manifest records when the plan was made in UTC, and the default effective_date of the
+    changes file was that UTC day: 2026-12-07 for a plan made at 20:35 on the 6th in St John's."""
+    import json
+    import time
+
+    from territory_planner.export import plan_tables
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"started_at": "2026-12-07T00:05:02+00:00"}))
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert plan_tables._plan_date(tmp_path).isoformat() == day
+    finally:
+        monkeypatch.undo()
+        time.tzset()

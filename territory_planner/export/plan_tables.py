@@ -160,9 +160,11 @@ def _ids(frame: pd.DataFrame, file: str, col: str, problems: list[Problem]) -> N
 
 
 def _plan_date(folder: Path) -> dt.date:
+    """The day the plan was made, in this machine's time zone (the manifest records it in UTC: a plan made
+    at 20:35 in St John's on 6 December was dated the 7th, QA86 F9)."""
     try:
         started = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("started_at")
-        return dt.datetime.fromisoformat(str(started)).date()
+        return dt.datetime.fromisoformat(str(started)).astimezone().date()
     except (OSError, ValueError, AttributeError):
         return dt.datetime.fromtimestamp((folder / "summary.json").stat().st_mtime).date()
 
