@@ -43,5 +43,7 @@ def needs_utf8_mode(argv: Sequence[str], utf8_mode: bool, fs_encoding: str) -> b
 def rerun_in_utf8_mode() -> None:
     """Replace this process by the same command in UTF-8 mode when its arguments need it (it returns
     otherwise). Called first by the console script, before anything is printed or read."""
+    if not sys.executable or len(sys.orig_argv) < 2:  # an embedded interpreter: nothing to run again
+        return
     if needs_utf8_mode(sys.argv[1:], bool(sys.flags.utf8_mode), sys.getfilesystemencoding()):
         os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])

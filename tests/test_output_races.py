@@ -171,7 +171,9 @@ def test_a_staging_folder_of_a_process_that_ended_is_removed_by_the_next_run(tmp
     dead = tmp_path / f"{prefix}{host}.{_ended_pid()}.abcd1234"
     alive = tmp_path / f"{prefix}{host}.{os.getpid()}.abcd1234"  # a run of this process: still writing
     elsewhere = tmp_path / f"{prefix}otherhost.{_ended_pid()}.abcd1234"  # another host's: not ours to judge
-    for folder in (dead, alive, elsewhere):
+    # a staging folder of an output named "k.staging.HOST.PID": its name begins like one of "k"'s
+    other_output = tmp_path / f"{prefix}{host}.{_ended_pid()}.staging.{host}.{_ended_pid()}.abcd1234"
+    for folder in (dead, alive, elsewhere, other_output):
         folder.mkdir()
         (folder / "assignments.csv").write_text("half")
     with writers.staged_output_dir(out, force=True, kind="plan") as stage:
@@ -180,6 +182,7 @@ def test_a_staging_folder_of_a_process_that_ended_is_removed_by_the_next_run(tmp
     assert not dead.exists()
     assert alive.exists()
     assert elsewhere.exists()
+    assert other_output.exists()
     assert (out / "summary.json").read_text() == "new"
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import socket
 import sys
@@ -405,11 +406,15 @@ def _remove_orphans(out: Path) -> None:
     if not out.is_dir():
         return
     mine = _staging_prefix(out.name).rsplit(".", 2)[0] + "."  # the prefix up to the process id
+    # exactly a staging folder's name: the prefix, a process id and mkdtemp's 8 characters (an output
+    # named "k.staging.HOST.12" has staging folders that begin like those of "k")
+    name = re.compile(rf"{re.escape(mine)}(\d+)\.[a-z0-9_]{{8}}")
     for entry in out.parent.iterdir():
-        if not entry.name.startswith(mine) or not entry.is_dir() or entry.is_symlink():
+        found = name.fullmatch(entry.name)
+        if found is None or entry.is_symlink() or not entry.is_dir():
             continue
-        pid = entry.name[len(mine) :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        pid = int(found.group(1))
+        if not _running(pid):
             _remove_folder(entry, f"a staging folder of {out} left by a process that ended (pid {pid})")
             log.info("removed %s, left by a process that ended (pid %s)", entry, pid)
 
