@@ -101,7 +101,7 @@ def counties() -> tuple[np.ndarray, Adjacency, int]:
     geoms = [shapely.make_valid(g) for g in geoms]
     adj = adjmod.from_geometries(geoms, tolerance=0.01)
     pts = np.array([[q.x, q.y] for q in (g.representative_point() for g in geoms)])
-    bridged = adjmod.bridge_islands(adj, pts[:, 0], pts[:, 1])
+    bridged = adjmod.bridge_islands(adj, pts[:, 1], pts[:, 0])  # lat, lon
     return pts, bridged, len(bridged.bridged)
 
 

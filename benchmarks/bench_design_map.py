@@ -82,7 +82,7 @@ def recount(accounts: Path, plan: Path, bridge: bool) -> dict[str, Any]:
             else gdf.geometry.representative_point()
         )
         lat, lon = pts.y.to_numpy(), pts.x.to_numpy()
-        adj = adjacency.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
+        adj = adjacency.bridge_islands(adj, lat, lon)
     a = pd.read_csv(plan / "assignments.csv", dtype={"account_id": str}, keep_default_na=False)
     t = pd.read_csv(plan / "territories.csv", keep_default_na=False)
     rep_of = dict(zip(a["account_id"], a["rep_id"], strict=True))

@@ -104,7 +104,7 @@ def test_two_islands_reported_and_bridged() -> None:
     islands = adj.islands()
     assert [i.tolist() for i in islands] == [[4]]
     xy = np.array([[c.centroid.x, c.centroid.y] for c in g])
-    bridged = adjmod.bridge_islands(adj, xy[:, 0], xy[:, 1])
+    bridged = adjmod.bridge_islands(adj, xy[:, 1], xy[:, 0])  # (lat, lon): the boxes' y and x in degrees
     assert bridged.islands() == []
     assert bridged.bridged in (((1, 4),), ((3, 4),))  # the nearest box of the block (x = 1.5)
 
@@ -221,3 +221,58 @@ def test_an_edge_list_row_with_a_cell_too_many_is_reported(tmp_path: Path) -> No
     f = tmp_path / "weighted.csv"
     f.write_text("u,v,weight\nA,B,1\nB,C,2\n", encoding="utf-8")
     assert len(adjmod.read_edge_list(f, ["A", "B", "C"]).u) == 2
+
+
+def _cells(west: float, east: float, step: float, south: float = -17.0) -> list:  # type: ignore[type-arg]
+    """A row of square cells of ``step`` degrees from ``west`` to ``east`` (longitudes past 180 written as
+    -180 and beyond, each cell cut at the antimeridian as the README asks)."""
+    from shapely.geometry import box
+
+    out = []
+    for k in range(round((east - west) / step)):
+        lo, hi = west + k * step, west + (k + 1) * step
+        if lo >= 180:
+            lo, hi = lo - 360, hi - 360
+        out.append(box(lo, south, hi, south + step))
+    return out
+
+
+@pytest.mark.parametrize("rook", [False, True])
+def test_cells_meeting_at_the_antimeridian_are_neighbours(rook: bool) -> None:
+    """QA88 F1: a grid over 177 to 183 degrees, cut at 180, had no pair across it: "the map is in pieces",
+    proven, where a connected plan exists."""
+    import geopandas as gpd
+
+    row = gpd.GeoSeries(_cells(177.0, 183.0, 0.5), crs=4326)  # 12 cells, a chain across 180
+    adj = adjmod.from_geoseries(row, rook=rook)
+    assert adj.islands() == []
+    assert len(adj.u) == 11
+    assert (5, 6) in set(zip(adj.u.tolist(), adj.v.tolist(), strict=True))  # 179.5-180 and -180--179.5
+
+
+@pytest.mark.parametrize("rook", [False, True])
+def test_a_ring_of_cells_round_the_world_is_one_ring(rook: bool) -> None:
+    """Shapes all the way round (no empty span for the chart's seam): the pairs across the antimeridian
+    are found on a second chart, and none is made up elsewhere."""
+    import geopandas as gpd
+
+    ring = gpd.GeoSeries(_cells(-180.0, 180.0, 10.0, south=0.0), crs=4326)
+    adj = adjmod.from_geoseries(ring, rook=rook)
+    edges = set(zip(adj.u.tolist(), adj.v.tolist(), strict=True))
+    assert edges == {(k, k + 1) for k in range(35)} | {(0, 35)}
+
+
+def test_an_island_is_joined_to_the_unit_nearest_it_on_the_globe() -> None:
+    """QA88 F3: longitudes scaled by the cosine of the map's mean latitude (35 N, cells near the equator
+    beside an island at 70 N) joined the island to a unit 78 km away, where one 46 km away was nearest;
+    F2: across the antimeridian, to the farthest cell."""
+    # units: 0 the island (70 N, 20 E); 1 at 70 N 21.2 E (46 km); 2 at 70.7 N 20 E (78 km); 3, 4 at the
+    # equator, all but the island in one piece
+    lat = np.array([70.0, 70.0, 70.7, 0.0, 0.0])
+    lon = np.array([20.0, 21.2, 20.0, 20.0, 21.0])
+    adj = adjmod.Adjacency.from_edges(5, [1, 2, 3], [2, 3, 4])
+    assert adjmod.bridge_islands(adj, lat, lon).bridged == ((0, 1),)
+    # 0 at 179.9 E, alone; 1 at 179.9 W (21 km across 180) and 2 at 178 E (204 km), one piece
+    lat, lon = np.array([-17.0, -17.0, -17.0]), np.array([179.9, -179.9, 178.0])
+    adj = adjmod.Adjacency.from_edges(3, [1], [2])
+    assert adjmod.bridge_islands(adj, lat, lon).bridged == ((0, 1),)

@@ -262,3 +262,88 @@ def test_the_problems_of_a_run_with_a_long_out_name_are_listed(tmp_path: Path) -
     assert len(os.fsencode(listed.name)) <= outpaths.name_max(tmp_path)
     assert "lat is not a number" in listed.read_text(encoding="utf-8")
     assert beside(tmp_path / "plans") == tmp_path / "plans.input_errors.csv"  # a usual name as it was
+
+
+def test_a_name_like_a_staging_folder_with_a_huge_process_id_is_let_be(tmp_path: Path) -> None:
+    """QA87 F1: `.p.staging.HOST.99999999999.abcdefgh` beside the output ended `plan --force` in an
+    OverflowError after the solve (os.kill of a number no process id can be)."""
+    out = _earlier_output(tmp_path, "p")
+    host = socket.gethostname()[:32]
+    odd = tmp_path / f"{outpaths.hidden_prefix('p', 'staging')}{host}.99999999999.abcdefgh"
+    odd.mkdir()
+    with writers.staged_output_dir(out, force=True, kind="plan") as stage:
+        (stage / "summary.json").write_text("new")
+    assert odd.exists()
+    assert writers._running(2**70)  # no process id: never taken for an ended process
+
+
+def test_folders_moved_aside_in_failed_tries_are_not_left_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA87 F2: when every try of the swap met another writer's folder, the folders moved aside in the
+    tries stayed as hidden `.p.old.*` copies for good."""
+    out = _earlier_output(tmp_path)
+    real = os.replace
+    landed = [0]
+
+    def always_theirs(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) == out and Path(src).name.startswith(".out.staging.") and not out.exists():
+            # theirs lands first, each time there is room
+            landed[0] += 1
+            theirs = tmp_path / f"theirs{landed[0]}"
+            theirs.mkdir()
+            (theirs / "summary.json").write_text(f"theirs {landed[0]}")
+            real(theirs, out)
+        real(src, dst)
+
+    monkeypatch.setattr(writers.os, "replace", always_theirs)
+    with pytest.raises(OutputPathError), writers.staged_output_dir(out, force=True, kind="plan") as stage:
+        (stage / "summary.json").write_text("new")
+    assert (out / "summary.json").read_text().startswith("theirs")  # one whole folder
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["out"]  # nothing hidden left beside it
+
+
+def test_a_folder_that_vanishes_while_it_is_checked_is_nothing_to_replace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA87 F2: `check_replace` saw the folder, then listed it after another writer had moved it away: a
+    bare FileNotFoundError."""
+    monkeypatch.setattr(writers, "is_nonempty_dir", lambda _p: True)
+    writers.check_replace(tmp_path / "gone", True, "kept", "plan")
+
+
+def test_a_map_whose_temporary_file_went_with_the_folder_says_why(
+    tmp_path: Path, two_plans: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA87 F3: the folder replaced after the map's temporary file was made in it: "No such file or
+    directory", where the reason (another command replaced the folder) is due."""
+    a, b = two_plans
+    p = tmp_path / "p"
+    shutil.copytree(a, p)
+    real = os.chmod
+
+    def swap_then_chmod(path: str | Path, mode: int, **kw: bool) -> None:
+        if Path(path).name.startswith(".map.html.tmp."):
+            os.chmod = real  # type: ignore[assignment]  # the copy below chmods too
+            _replace(p, b)
+        real(path, mode, **kw)
+
+    monkeypatch.setattr(writers.os, "chmod", swap_then_chmod)
+    with pytest.raises(OutputPathError, match="another command replaced the plan folder"):
+        map_module.write_map(p)
+    assert (p / "map.html").read_bytes() == (b / "map.html").read_bytes()
+
+
+def test_an_out_name_that_is_not_utf8_is_refused_up_front(tmp_path: Path) -> None:
+    """QA87 F4: `--out $'pl\\xe4n'` (a Latin-1 name in a UTF-8 locale) ended after the solve in a
+    traceback: map.html cannot name it."""
+    name = os.fsdecode(b"pl\xe4n")
+    with pytest.raises(OutputPathError, match=r"pl\\xe4n: its name holds bytes that are not UTF-8"):
+        outpaths.check_writable(tmp_path / name)
+    accounts, reps = line_instance()
+    a, r = write_instance(tmp_path / "in", accounts, reps)
+    res = CliRunner().invoke(
+        main, ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / name)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "not UTF-8" in res.output

@@ -167,27 +167,102 @@ UTM_MAX_SPAN = 30.0
 WORLD_CRS = "EPSG:6933"  # WGS 84 / NSIDC EASE-Grid 2.0 Global, cylindrical equal-area
 
 
+# Shapes cut at the antimeridian (as the README asks: Fiji, Chukotka, the Aleutians) meet along it, at
+# longitude 180 on one side and -180 on the other, and every chart above has its seam there: the pairs
+# across it were never neighbours (QA88 F1: a grid over 177 to 183 degrees, cut at 180, was "in pieces",
+# and a connected plan exists). A layer with shapes within ``SEAM_DEGREES`` of both sides is charted
+# with its seam where it has no shape (the widest empty span of longitudes), or, when its shapes go all
+# the way round, its pairs across the antimeridian are found on a second chart whose seam is at 0.
+SEAM_DEGREES = 1e-6
+
+
 def metric_crs(series: Any) -> Any:
     """A CRS in metres for the adjacency of a layer in geographic coordinates: its UTM zone when it spans
-    at most ``UTM_MAX_SPAN`` degrees of longitude, else ``WORLD_CRS``."""
-    west, _, east, _ = series.to_crs(4326).total_bounds
+    at most ``UTM_MAX_SPAN`` degrees of longitude, else ``WORLD_CRS``; a layer cut at the antimeridian is
+    charted around the longitudes it covers (``_around``), ``WORLD_CRS`` when it covers them all."""
+    geo = series.to_crs(4326)
+    west, _, east, _ = geo.total_bounds
+    if west <= -180 + SEAM_DEGREES and east >= 180 - SEAM_DEGREES:
+        return _around(geo)
     return series.estimate_utm_crs() if east - west <= UTM_MAX_SPAN else WORLD_CRS
 
 
+def _around(geo: Any) -> Any:
+    """The chart of a layer (in EPSG:4326) whose shapes touch both sides of the antimeridian: centred on
+    the longitudes it covers, its seam in the widest span with no shape (a UTM zone when they span at
+    most ``UTM_MAX_SPAN`` degrees, else a cylindrical equal-area chart); ``WORLD_CRS`` when no span is
+    empty."""
+    from pyproj import CRS
+
+    bounds = np.asarray(geo.bounds)[:, [0, 2]]
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    edges = np.sort(np.concatenate([[-180.0], bounds.ravel(), [180.0]]))
+    covered = np.zeros(len(edges) - 1, dtype=bool)
+    middle = (edges[:-1] + edges[1:]) / 2
+    for lo, hi in bounds:
+        covered |= (middle > lo) & (middle < hi)
+    gaps = np.where(covered, 0.0, np.diff(edges))
+    if not len(gaps) or gaps.max() <= SEAM_DEGREES:
+        return WORLD_CRS
+    k = int(np.argmax(gaps))
+    seam = float(middle[k])
+    centre = (seam + 360.0) % 360.0 - 180.0  # the meridian opposite the seam
+    if 360.0 - float(gaps[k]) <= UTM_MAX_SPAN:
+        zone = int((centre + 180.0) // 6.0) % 60 + 1
+        south = float(np.nanmean(np.asarray(geo.bounds)[:, [1, 3]])) < 0
+        return CRS.from_epsg((32700 if south else 32600) + zone)
+    return CRS.from_proj4(f"+proj=cea +lon_0={centre:.6f} +lat_ts=30 +datum=WGS84 +units=m +no_defs")
+
+
+def _across_the_antimeridian(geo: Any, *, rook: bool, tolerance_m: float) -> list[tuple[int, int]]:
+    """For a layer (EPSG:4326) that goes all the way round: the pairs of shapes that meet across the
+    antimeridian, found among the shapes of the Pacific half (longitudes beyond 90 either way) on a chart
+    whose seam is at 0, where they lie far from it."""
+    bounds = np.asarray(geo.bounds)
+    east = bounds[:, 2] >= 180 - SEAM_DEGREES
+    west = bounds[:, 0] <= -180 + SEAM_DEGREES
+    pacific = np.flatnonzero((bounds[:, 0] >= 90) | (bounds[:, 2] <= -90))
+    if not (east[pacific].any() and west[pacific].any()):
+        return []
+    chart = "+proj=cea +lon_0=180 +lat_ts=30 +datum=WGS84 +units=m +no_defs"
+    local = from_geometries(list(geo.iloc[pacific].to_crs(chart).geometry), rook=rook, tolerance=tolerance_m)
+    a, b = pacific[local.u], pacific[local.v]
+    across = (east[a] & west[b]) | (west[a] & east[b])
+    return list(zip(a[across].tolist(), b[across].tolist(), strict=True))
+
+
 def from_geoseries(series: Any, *, rook: bool = False, tolerance_m: float = 1.0) -> Adjacency:
-    """Adjacency of a GeoSeries in any CRS: charted in metres (``metric_crs``), tolerance in metres."""
+    """Adjacency of a GeoSeries in any CRS: charted in metres (``metric_crs``), tolerance in metres;
+    shapes that meet across the antimeridian are neighbours."""
     if series.crs is None:
         raise InputError(
             Problem("geometry", None, "geometry", "the polygons have no CRS; set one (e.g. EPSG:4326)")
         )
-    metric = series.to_crs(metric_crs(series)) if series.crs.is_geographic else series
-    return from_geometries(list(metric.geometry), rook=rook, tolerance=tolerance_m)
+    if not series.crs.is_geographic:
+        return from_geometries(list(series.geometry), rook=rook, tolerance=tolerance_m)
+    crs = metric_crs(series)
+    adj = from_geometries(list(series.to_crs(crs).geometry), rook=rook, tolerance=tolerance_m)
+    if crs != WORLD_CRS:
+        return adj
+    across = _across_the_antimeridian(series.to_crs(4326), rook=rook, tolerance_m=tolerance_m)
+    if not across:
+        return adj
+    u, v = zip(*across, strict=True)
+    return Adjacency.from_edges(adj.n, [*adj.u.tolist(), *u], [*adj.v.tolist(), *v])
 
 
-def bridge_islands(adj: Adjacency, x: np.ndarray, y: np.ndarray) -> Adjacency:
-    """Join every component to its nearest other component (closest pair of unit points), repeatedly,
-    until the graph is connected. Only call when the user asked for it: the edges are recorded."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
+BRIDGE_ROWS = 256  # units of the piece being joined per distance block
+
+
+def bridge_islands(adj: Adjacency, lat: np.ndarray, lon: np.ndarray) -> Adjacency:
+    """Join every component to its nearest other component (the closest pair of unit points by great-circle
+    distance), repeatedly, until the graph is connected. Only call when the user asked for it: the edges
+    are recorded. (Distances on a plane of longitude x cos(mean latitude) joined an island at 70 N to a unit
+    78 km away where one at 46 km was nearest, and across the antimeridian the two farthest cells: QA88
+    F2, F3.)"""
+    from territory_planner.model.geo import haversine_km
+
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     u, v = list(adj.u.tolist()), list(adj.v.tolist())
     added: list[tuple[int, int]] = list(adj.bridged)
     cur = adj
@@ -200,8 +275,14 @@ def bridge_islands(adj: Adjacency, x: np.ndarray, y: np.ndarray) -> Adjacency:
         small = int(np.argmin(counts))  # bridge the smallest piece first
         inside = np.flatnonzero(labels == small)
         outside = np.flatnonzero(labels != small)
-        d = np.hypot(x[inside, None] - x[None, outside], y[inside, None] - y[None, outside])
-        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+        best, a, b = np.inf, 0, 0
+        for s in range(0, len(inside), BRIDGE_ROWS):  # a few rows at a time: two halves of a large map
+            d = haversine_km(
+                lat[inside[s : s + BRIDGE_ROWS]], lon[inside[s : s + BRIDGE_ROWS]], lat[outside], lon[outside]
+            )
+            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            if d[i, j] < best:
+                best, a, b = float(d[i, j]), s + int(i), int(j)
         e = (int(min(inside[a], outside[b])), int(max(inside[a], outside[b])))
         u.append(e[0])
         v.append(e[1])

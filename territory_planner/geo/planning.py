@@ -279,7 +279,7 @@ def bridged(problem: TerritoryProblem, adj: adjmod.Adjacency) -> adjmod.Adjacenc
     """``adj`` with each island (a piece of the map apart from the rest) joined to its nearest unit, as
     ``--bridge-islands`` does."""
     lat, lon = unit_points(problem)
-    return adjmod.bridge_islands(adj, lon * np.cos(np.radians(np.nanmean(lat))), lat)
+    return adjmod.bridge_islands(adj, lat, lon)
 
 
 def home_units(

@@ -45,6 +45,8 @@ def cannot_write(path: Path) -> Iterator[None]:
     naming ``path`` and the reason."""
     try:
         yield
+    except OutputPathError:  # already says the path and why (e.g. a folder replaced meanwhile)
+        raise
     except OSError as exc:
         raise OutputPathError(path, reason(exc)) from exc
     except Exception as exc:
@@ -77,6 +79,13 @@ def check_writable(path: Path) -> None:
     file, or the nearest folder that exists takes no new entry. Tried as the writers do it: a folder is
     made there (the staging folder, a file's temporary name) and removed at once."""
     path = Path(path)
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes Python could not read as text: no UTF-8 page or file can name it
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise OutputPathError(
+            shown, "its name holds bytes that are not UTF-8 text (a name in another encoding); choose another"
+        ) from None
     if path.name in ("", ".", ".."):  # the folder cannot be replaced by its own name (QA33 F9: at the end)
         raise OutputPathError(path, "name the output itself, e.g. --out plans/2027, not '.' or '..'")
     parent = path.absolute().parent

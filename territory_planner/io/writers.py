@@ -99,9 +99,13 @@ def atomic_write_file(
             if check is not None:
                 check()
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if check is not None and isinstance(exc, OSError):
+                # the temporary file went with a folder replaced meanwhile: said as such (QA87 F3: "No
+                # such file or directory")
+                check()
             raise
 
 
@@ -133,7 +137,10 @@ def json_text(value: Any) -> str:
 def is_nonempty_dir(path: Path) -> bool:
     """A folder holding files, other than the ``input_errors.csv`` a failed run left in it (so the run
     after the inputs are fixed needs no --force)."""
-    return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
+    try:
+        return path.is_dir() and any(p.name != "input_errors.csv" for p in path.iterdir())
+    except FileNotFoundError:  # moved away by another writer meanwhile (QA87 F2)
+        return False
 
 
 # what each command writes, by the files that tell its folder apart (a plan folder may hold a report and a
@@ -165,7 +172,12 @@ def check_replace(out: Path, force: bool, kept: str, kind: str | None = None) ->
 
     if not is_nonempty_dir(out):
         return
-    names = sorted(p.name for p in out.iterdir())
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except FileNotFoundError:  # moved away by another writer since it was seen (QA87 F2)
+        return
+    if not names:  # emptied since: nothing to replace
+        return
     if not OUTPUT_SIGNATURES.intersection(names):  # --force could not help: said at once (QA29 F17)
         raise OutputExistsError(
             f"{out} holds files territory-planner did not write ({first_few(names)}): --force replaces a "
@@ -357,6 +369,8 @@ def staged_output_dir(
     except BaseException as exc:
         if olds and not out.exists():
             os.replace(olds.pop(0), out)
+        for old in olds:  # other writers' folders, moved aside in the tries: not left hidden (QA87 F2)
+            _remove_folder(old, f"an earlier {kind} of {out}")
         shutil.rmtree(stage, ignore_errors=True)
         if isinstance(exc, OSError):
             raise OutputPathError(out, reason(exc), left) from exc
@@ -408,7 +422,7 @@ def _remove_orphans(out: Path) -> None:
     mine = _staging_prefix(out.name).rsplit(".", 2)[0] + "."  # the prefix up to the process id
     # exactly a staging folder's name: the prefix, a process id and mkdtemp's 8 characters (an output
     # named "k.staging.HOST.12" has staging folders that begin like those of "k")
-    name = re.compile(rf"{re.escape(mine)}(\d+)\.[a-z0-9_]{{8}}")
+    name = re.compile(rf"{re.escape(mine)}([0-9]{{1,10}})\.[a-z0-9_]{{8}}")
     for entry in out.parent.iterdir():
         found = name.fullmatch(entry.name)
         if found is None or entry.is_symlink() or not entry.is_dir():
@@ -424,7 +438,7 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's process: running
+    except (OSError, OverflowError, ValueError):  # another user's process, or no process id: let be
         return True
     return True
 
