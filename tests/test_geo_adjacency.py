@@ -276,3 +276,26 @@ def test_an_island_is_joined_to_the_unit_nearest_it_on_the_globe() -> None:
     lat, lon = np.array([-17.0, -17.0, -17.0]), np.array([179.9, -179.9, 178.0])
     adj = adjmod.Adjacency.from_edges(3, [1], [2])
     assert adjmod.bridge_islands(adj, lat, lon).bridged == ((0, 1),)
+
+
+@pytest.mark.parametrize("rook", [False, True])
+def test_wide_shapes_and_multipolygons_meeting_at_the_antimeridian_are_neighbours(rook: bool) -> None:
+    """QA89 F1: a layer going all the way round found its pairs across 180 among shapes lying wholly beyond
+    90 degrees either way: three boxes round the world (AMER -180 to -30, EMEA, APAC 60 to 180) had no
+    AMER-APAC pair, and a MultiPolygon with parts either side of 180 none with its neighbour."""
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, box
+
+    world = gpd.GeoSeries([box(-180, -50, -30, 70), box(-30, -50, 60, 70), box(60, -50, 180, 70)], crs=4326)
+    adj = adjmod.from_geoseries(world, rook=rook)
+    assert set(zip(adj.u.tolist(), adj.v.tolist(), strict=True)) == {(0, 1), (1, 2), (0, 2)}
+    multi = gpd.GeoSeries(
+        [
+            MultiPolygon([box(179, 1, 180, 2), box(-180, 5, -179, 6)]),
+            box(-180, 1, -179, 2),
+            box(10, 1, 11, 2),
+        ],
+        crs=4326,
+    )
+    adj = adjmod.from_geoseries(multi, rook=rook)
+    assert set(zip(adj.u.tolist(), adj.v.tolist(), strict=True)) == {(0, 1)}

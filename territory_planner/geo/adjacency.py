@@ -214,21 +214,48 @@ def _around(geo: Any) -> Any:
     return CRS.from_proj4(f"+proj=cea +lon_0={centre:.6f} +lat_ts=30 +datum=WGS84 +units=m +no_defs")
 
 
+# of longitude: the part of a shape beside the antimeridian that meets the shapes across it
+STRIP_DEGREES = 0.5
+
+
 def _across_the_antimeridian(geo: Any, *, rook: bool, tolerance_m: float) -> list[tuple[int, int]]:
     """For a layer (EPSG:4326) that goes all the way round: the pairs of shapes that meet across the
-    antimeridian, found among the shapes of the Pacific half (longitudes beyond 90 either way) on a chart
-    whose seam is at 0, where they lie far from it."""
+    antimeridian. Each shape's strip within ``STRIP_DEGREES`` of it, the western strips moved 360 degrees
+    east, charted with the seam at 0, far from them: a pair of strips from either side that meet is a pair
+    of shapes that do (QA89 F1: taking whole shapes, only those lying beyond 90 degrees either way, lost
+    Russia's mainland and Chukotka, and every shape wider than that)."""
+    import shapely
+    from shapely.geometry import box
+
     bounds = np.asarray(geo.bounds)
-    east = bounds[:, 2] >= 180 - SEAM_DEGREES
-    west = bounds[:, 0] <= -180 + SEAM_DEGREES
-    pacific = np.flatnonzero((bounds[:, 0] >= 90) | (bounds[:, 2] <= -90))
-    if not (east[pacific].any() and west[pacific].any()):
+    east = np.flatnonzero(bounds[:, 2] >= 180 - SEAM_DEGREES)
+    west = np.flatnonzero(bounds[:, 0] <= -180 + SEAM_DEGREES)
+    if not (len(east) and len(west)):
         return []
+    arr = np.asarray(geo.geometry.values, dtype=object)
+    strips = np.concatenate(
+        [
+            shapely.intersection(arr[east], box(180 - STRIP_DEGREES, -90, 180, 90)),
+            shapely.transform(
+                shapely.intersection(arr[west], box(-180, -90, -180 + STRIP_DEGREES, 90)),
+                lambda xy: xy + np.array([360.0, 0.0]),
+            ),
+        ]
+    )
+    owner = np.concatenate([east, west])
+    side = np.concatenate([np.zeros(len(east), bool), np.ones(len(west), bool)])
+    keep = ~shapely.is_empty(strips) & (shapely.area(strips) > 0)
+    if not (keep & side).any() or not (keep & ~side).any():
+        return []
+    import geopandas as gpd
+
     chart = "+proj=cea +lon_0=180 +lat_ts=30 +datum=WGS84 +units=m +no_defs"
-    local = from_geometries(list(geo.iloc[pacific].to_crs(chart).geometry), rook=rook, tolerance=tolerance_m)
-    a, b = pacific[local.u], pacific[local.v]
-    across = (east[a] & west[b]) | (west[a] & east[b])
-    return list(zip(a[across].tolist(), b[across].tolist(), strict=True))
+    charted = gpd.GeoSeries(strips[keep], crs=4326).to_crs(chart)
+    local = from_geometries(list(charted), rook=rook, tolerance=tolerance_m)
+    owner, side = owner[keep], side[keep]
+    across = (side[local.u] != side[local.v]) & (owner[local.u] != owner[local.v])
+    a, b = owner[local.u][across], owner[local.v][across]
+    return sorted({(min(x, y), max(x, y)) for x, y in zip(a.tolist(), b.tolist(), strict=True)})
 
 
 def from_geoseries(series: Any, *, rook: bool = False, tolerance_m: float = 1.0) -> Adjacency:
