@@ -292,14 +292,17 @@ def bridge_islands(adj: Adjacency, lat: np.ndarray, lon: np.ndarray) -> Adjacenc
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     u, v = list(adj.u.tolist()), list(adj.v.tolist())
     added: list[tuple[int, int]] = list(adj.bridged)
-    cur = adj
-    while True:
-        labels = cur.components()
-        k = int(labels.max()) + 1 if cur.n else 0
-        if k <= 1:
-            return Adjacency(cur.n, cur.u, cur.v, tuple(added))
-        counts = np.bincount(labels)
-        small = int(np.argmin(counts))  # bridge the smallest piece first
+    # the pieces' labels, merged in place as edges are added: the graph's components are not counted again
+    # per join (QA89 F3: 2,000 one-unit islands among 40,000 units took 58 s, nearly all of it there)
+    labels = adj.components()
+    while adj.n:
+        counts = np.bincount(labels, minlength=adj.n)
+        alive = counts[counts > 0]
+        if len(alive) <= 1:
+            break
+        # the smallest piece first; of pieces as small, the one with the lowest unit (as when the
+        # components were numbered by their first unit)
+        small = int(labels[int(np.argmax(counts[labels] == alive.min()))])
         inside = np.flatnonzero(labels == small)
         outside = np.flatnonzero(labels != small)
         best, a, b = np.inf, 0, 0
@@ -314,7 +317,9 @@ def bridge_islands(adj: Adjacency, lat: np.ndarray, lon: np.ndarray) -> Adjacenc
         u.append(e[0])
         v.append(e[1])
         added.append(e)
-        cur = Adjacency.from_edges(cur.n, u, v)
+        labels[labels == labels[outside[b]]] = small
+    cur = adj if len(added) == len(adj.bridged) else Adjacency.from_edges(adj.n, u, v)
+    return Adjacency(cur.n, cur.u, cur.v, tuple(added))
 
 
 RESPELT_SUMMARY = 10  # this many unknown ids, each a unit's id respelt, and nothing else: one problem
