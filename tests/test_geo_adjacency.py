@@ -337,3 +337,29 @@ def test_pieces_merged_in_place_join_as_the_components_counted_again_do() -> Non
         bridged = adjmod.bridge_islands(adj, lat, lon)
         assert bridged.bridged == _bridged_by_recounting(adj, lat, lon)
         assert bridged.islands() == []
+
+
+def test_accounts_with_the_same_polygon_are_named(tmp_path: Path) -> None:
+    """QA88 F5: Orange County twice under two ids passed `validate` without a word (its potential and
+    workload count twice). The same shape drawn from another vertex is the same polygon."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from territory_planner import api
+    from tests.conftest import options_for
+
+    square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    shapes = [Polygon(square), box(1, 0, 2, 1), Polygon(square[2:] + square[:2]), box(2, 0, 3, 1)]
+    accounts = gpd.GeoDataFrame(
+        {"account_id": ["A", "B", "A_AGAIN", "C"], "potential": [1.0] * 4, "workload": [1.0] * 4},
+        geometry=shapes,
+        crs=4326,
+    )
+    a = tmp_path / "accounts.geojson"
+    accounts.to_file(a, driver="GeoJSON")
+    r = tmp_path / "reps.csv"
+    r.write_text("rep_id,lat,lon\nR1,0.5,0.5\nR2,0.5,2.5\n", encoding="utf-8")
+    inputs, _ = api.load(options_for(a, r, tolerance=0.5))
+    said = [w for w in inputs.warnings if "the same polygon" in w]
+    assert said == [f"{a} rows 1, 3: accounts A, A_AGAIN have the same polygon: the same area entered twice? "
+                    "Each counts its own potential and workload"]  # fmt: skip

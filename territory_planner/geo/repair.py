@@ -106,6 +106,41 @@ def antimeridian_jumps(geoms: np.ndarray) -> dict[int, float]:
     return out
 
 
+DUPLICATES_SHOWN = 10  # groups of accounts with the same polygon named one by one; the rest counted
+
+
+def duplicate_polygons(geometry: Any, ids: Any, file: str) -> list[str]:
+    """One warning per group of accounts whose polygons are the same shape (vertices in any order or
+    start): the same area entered twice under two ids counts its potential and workload twice, and nothing
+    said so (QA88 F5: Orange County twice, ``validate`` said the inputs were valid). ``ids``: the account
+    ids, row by row as ``geometry``."""
+    import shapely
+
+    if geometry is None:
+        return []
+    arr = np.asarray(geometry.to_numpy(), dtype=object)
+    rows = [i for i, g in enumerate(arr) if g is not None and g.geom_type in POLYGONAL and not g.is_empty]
+    if len(rows) < 2:
+        return []
+    keys = shapely.to_wkb(shapely.normalize(arr[rows]))
+    groups: dict[bytes, list[int]] = {}
+    for i, key in zip(rows, keys, strict=True):
+        groups.setdefault(key, []).append(i)
+    same = [g for g in groups.values() if len(g) > 1]
+    names = [str(x) for x in ids]
+    out = [
+        f"{file} rows {', '.join(str(i + 1) for i in g[:5])}{', ...' if len(g) > 5 else ''}: accounts "
+        f"{', '.join(names[i] for i in g[:5])} have the same polygon: the same area entered twice? Each "
+        "counts its own potential and workload"
+        for g in same[:DUPLICATES_SHOWN]
+    ]
+    if len(same) > DUPLICATES_SHOWN:
+        out.append(
+            f"{file}: and {len(same) - DUPLICATES_SHOWN} more groups of accounts with the same polygon"
+        )
+    return out
+
+
 def repair_polygons(geometry: Any, file: str) -> Repairs:
     """Repair every invalid (Multi)Polygon of ``geometry`` (a GeoSeries, or None) with ``make_valid``.
 

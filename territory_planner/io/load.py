@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.errors import InputError, Problem
-from territory_planner.geo.repair import repair_polygons
+from territory_planner.geo.repair import duplicate_polygons, repair_polygons
 from territory_planner.io.excel import EMPTY, ExcelInfo, relocate, rows_in_message
 from territory_planner.io.labels import alike_ids, did_you_mean, first_few, row_ranges
 from territory_planner.io.misplaced import misplaced_coordinates
@@ -776,6 +776,11 @@ def load_inputs(
             )
         ]
         + wide_families(accounts, str(accounts_path))
+        + (
+            duplicate_polygons(geometry, raw_a.frame["account_id"], str(accounts_path))
+            if raw_a is not None and not points_layer and "account_id" in raw_a.frame.columns
+            else []
+        )
         + blank_current_reps(accounts, str(accounts_path))
         + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
         + lone_labels(reps, str(reps_path), written_reps, None if edited is None else edited.origin)
