@@ -388,3 +388,28 @@ def test_a_piece_cut_off_by_empty_areas_names_them(tmp_path: Path) -> None:
     assert texts
     assert all("area(s) Z2, Z3 that hold no account" in t for t in texts), texts
     assert any("(account A)" in t for t in texts), texts
+
+
+def test_a_point_in_a_hole_of_an_area_is_said_to_be_there(tmp_path: Path) -> None:
+    """QA88 F6: a point in an unfilled hole of an area (a lake) was "4.5 km outside every area; ... a coastal
+    or border point on a coarse polygon?"."""
+    ring = shapely.box(0.0, 0.0, 0.3, 0.3)
+    lake = shapely.box(0.1, 0.1, 0.2, 0.2)
+    gdf = gpd.GeoDataFrame(
+        {"area_id": ["Z1", "Z2"]},
+        geometry=[
+            shapely.Polygon(ring.exterior.coords, [lake.exterior.coords]),
+            shapely.box(0.3, 0.0, 0.6, 0.3),
+        ],
+        crs="EPSG:4326",
+    )
+    areas = tmp_path / "areas.geojson"
+    gdf.to_file(areas, driver="GeoJSON")
+    a, r = write(
+        tmp_path, [acc("A", 0.05, 0.05), acc("LAKE", 0.15, 0.15), acc("C", 0.15, 0.45), acc("FAR", 0.15, 0.9)]
+    )
+    with pytest.raises(InputError) as exc:
+        api.solve(build_options({"accounts": a, "reps": r, "areas": areas, "time_limit": 10}))
+    by_row = {p.row: p.message for p in exc.value.problems}
+    assert by_row[2].startswith("account LAKE lies in a hole of area Z1, inside no area: a lake")
+    assert "outside every area; the nearest area is Z2" in by_row[4]  # beyond every outline: as before

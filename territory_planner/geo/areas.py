@@ -142,6 +142,10 @@ def _outside_message(areas: Areas, tree: Any, lat: float, lon: float, label: str
         return f"{who} lies outside every area"
     nearest, km = nearest_area(tree, lat, lon)
     told = f"{who} lies {_km(km)} outside every area; the nearest area is {areas.ids[nearest]}"
+    holed = _in_a_hole(tree, lat, lon)
+    if holed is not None:  # QA88 F6: "a coastal or border point?" of a point in a lake of an area
+        hole = f"{who} lies in a hole of area {areas.ids[holed]}, inside no area"
+        return f"{hole}: a lake, or an area cut out of it? (move the account, or fill the hole)"
     if km <= NEAR_EDGE_KM:
         return f"{told}: a coastal or border point on a coarse polygon? (move it inside, or use finer areas)"
     if abs(lon) <= 90:  # lat and lon swapped: the pair read the other way round lands in an area
@@ -149,6 +153,21 @@ def _outside_message(areas: Areas, tree: Any, lat: float, lon: float, label: str
         if len(inside):
             return f"{told}; lat and lon swapped? ({lon}, {lat}) lies in {areas.ids[int(min(inside))]}"
     return f"{told}: the areas file does not cover it"
+
+
+def _in_a_hole(tree: Any, lat: float, lon: float) -> int | None:
+    """The area (index) whose outline holds the point while a hole of it does not, if any."""
+    import shapely
+
+    point = shapely.points(lon, lat)
+    geoms = tree.geometries
+    for k in sorted(tree.query(point).tolist()):  # the areas whose box holds the point
+        for part in shapely.get_parts(geoms[k]):
+            if shapely.get_num_interior_rings(part) and shapely.contains(
+                shapely.polygons(shapely.get_exterior_ring(part)), point
+            ):
+                return int(k)
+    return None
 
 
 def _km(km: float) -> str:
