@@ -14,6 +14,7 @@ what is cheaper.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -326,6 +327,9 @@ def solve_neighbourhood(
     return None, rounds
 
 
+_Changes = tuple[np.ndarray, np.ndarray]  # the units a neighbourhood's plan changed, and their reps
+
+
 @dataclass
 class Lns:
     """The neighbourhood search over one model: mend split territories, then polish (see the module
@@ -345,9 +349,11 @@ class Lns:
     solves: int = 0
     accepted: int = 0
     repeats: int = 0  # neighbourhoods answered from ``_done`` rather than solved again
-    # each neighbourhood solved: (the plan, its reps, ordered, polish, the cuts in the pool then) ->
-    # (the seconds it had, whether it ended before them, its answer)
-    _done: dict[tuple[bytes, bytes, bool, bool, int], tuple[float, bool, np.ndarray | None]] = field(
+    # each neighbourhood solved: (the plan's digest, its reps, ordered, polish, the cuts in the pool then)
+    # -> (the seconds it had, whether it ended before them, its answer as the units it changed and their
+    # reps, None for no plan): a few bytes per step, not two copies of the plan per step (a large map's
+    # polishing runs one step per territory and pass)
+    _done: dict[tuple[bytes, bytes, bool, bool, int], tuple[float, bool, _Changes | None]] = field(
         default_factory=dict
     )
 
@@ -361,11 +367,16 @@ class Lns:
         grid x 5 reps at +-0.01%, ``rebalance`` solved the whole map 5 times over, 10.5 s each, to the
         same "no plan"."""
         began = time.perf_counter()
-        key = (plan.tobytes(), np.sort(reps).tobytes(), ordered, polish, len(self.pool.cuts))
+        digest = hashlib.blake2b(np.ascontiguousarray(plan).tobytes(), digest_size=16).digest()
+        key = (digest, np.sort(reps).tobytes(), ordered, polish, len(self.pool.cuts))
         seen = self._done.get(key)
         if seen is not None and (seen[1] or deadline - began <= seen[0]):
             self.repeats += 1
-            return None if seen[2] is None else seen[2].copy()
+            if seen[2] is None:
+                return None
+            again = plan.copy()
+            again[seen[2][0]] = seen[2][1]
+            return again
         out, solves = solve_neighbourhood(
             self.spec_c, self.adj, self.backend, plan, reps, self.centre, self.pool,
             deadline=deadline, seed=self.seed, threads=self.threads, ordered=ordered,
@@ -376,7 +387,11 @@ class Lns:
         self.solves += solves
         if not self.stop():  # a step cancelled by another member's answer is no answer of its own
             ended = time.perf_counter()
-            self._done[key] = (deadline - began, ended < deadline - 1.0, None if out is None else out.copy())
+            answer = None
+            if out is not None:
+                changed = np.flatnonzero(out != plan)
+                answer = (changed, out[changed])
+            self._done[key] = (deadline - began, ended < deadline - 1.0, answer)
         return out
 
     def mend(self, plan: np.ndarray, deadline: float, give_up: bool = False) -> np.ndarray:
