@@ -8,6 +8,7 @@ Split from ``pipeline`` (the style guide's ~400-line limit).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -233,27 +234,16 @@ def stage_round(run: Run) -> None:
         res = repair.MipResult(None, None, None, SolveStatus.NO_SOLUTION, 0, 0, 0.0)
         regions = spec.problem.n_reps > REGION_REPS
         run.progress("rounding the LP with neighbourhood MIPs" + (", region by region" if regions else ""))
+        kw: dict[str, Any] = {
+            "deadline": deadline,
+            "seed": run.seed,
+            "threads": run.threads,
+            "abs_gap": abs_gap,
+        }
         if regions:
-            res = repair.repair_by_regions(
-                spec,
-                run.lp,
-                run.backend,
-                deadline=deadline,
-                seed=run.seed,
-                threads=run.threads,
-                abs_gap=abs_gap,
-                max_reps=REGION_REPS,
-            )
+            res = repair.repair_by_regions(spec, run.lp, run.backend, max_reps=REGION_REPS, **kw)
         if res.unit_rep is None:
-            res = repair.repair(
-                spec,
-                run.lp,
-                run.backend,
-                deadline=deadline,
-                seed=run.seed,
-                threads=run.threads,
-                abs_gap=abs_gap,
-            )
+            res = repair.repair(spec, run.lp, run.backend, **kw)
         if run.offer(res.unit_rep, "round"):
             run.progress(f"plan found by rounding: objective {run.upper:,.1f}")
 
