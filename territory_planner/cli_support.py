@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -286,14 +285,11 @@ ERRORS_NAME = "input_errors.csv"
 def beside(out: Path) -> Path:
     """Where the problems of a failed run go when ``out`` already holds a plan (or any other output):
     next to it, ``plans/2025.input_errors.csv``, so the folder keeps only what its own run wrote."""
-    from territory_planner.io.outpaths import name_max
+    from territory_planner.io.outpaths import cut_name, name_max
 
     out = Path(out)
-    raw, room = os.fsencode(out.name), name_max(out.parent) - len(ERRORS_NAME) - 1
-    if len(raw) <= room:
-        return out.with_name(f"{out.name}.{ERRORS_NAME}")
-    # a name near the file system's limit (QA86 F3: a traceback in place of the problems): cut to fit
-    return out.with_name(f"{raw[:room].decode(sys.getfilesystemencoding(), errors='ignore')}.{ERRORS_NAME}")
+    # a name near the file system's limit cut to fit (QA86 F3: a traceback in place of the problems)
+    return out.with_name(f"{cut_name(out.name, name_max(out.parent) - len(ERRORS_NAME) - 1)}.{ERRORS_NAME}")
 
 
 def error_table_path(out: Path) -> Path:

@@ -19,11 +19,17 @@ from territory_planner.errors import OutputPathError
 HIDDEN_NAME_BYTES = 100
 
 
+def cut_name(name: str, size: int) -> str:
+    """``name``, or when it is longer than ``size`` bytes in the file system's encoding, its first ``size``
+    bytes, cut at a whole character."""
+    raw = os.fsencode(name)
+    return name if len(raw) <= size else raw[:size].decode(sys.getfilesystemencoding(), errors="ignore")
+
+
 def hidden_prefix(name: str, what: str) -> str:
     """``.{name}.{what}.``, the prefix of a hidden sibling of ``name``: its name cut to
-    ``HIDDEN_NAME_BYTES`` bytes (at a whole character)."""
-    raw = os.fsencode(name)[:HIDDEN_NAME_BYTES]
-    return f".{raw.decode(sys.getfilesystemencoding(), errors='ignore')}.{what}."
+    ``HIDDEN_NAME_BYTES`` bytes (``cut_name``)."""
+    return f".{cut_name(name, HIDDEN_NAME_BYTES)}.{what}."
 
 
 def name_max(folder: Path) -> int:

@@ -407,9 +407,14 @@ def _swap_in(stage: Path, out: Path, olds: list[Path]) -> None:
     os.replace(stage, out)  # the last try: its error is the one said
 
 
+def _staging_of_host(name: str) -> str:
+    """The prefix of this host's staging folders of ``name``, up to the process id."""
+    return f"{hidden_prefix(name, 'staging')}{socket.gethostname()[:32]}."
+
+
 def _staging_prefix(name: str) -> str:
     """A staging folder's prefix names the host and the process writing it (``_remove_orphans``)."""
-    return f"{hidden_prefix(name, 'staging')}{socket.gethostname()[:32]}.{os.getpid()}."
+    return f"{_staging_of_host(name)}{os.getpid()}."
 
 
 def _remove_orphans(out: Path) -> None:
@@ -419,7 +424,7 @@ def _remove_orphans(out: Path) -> None:
     folder and the new one both aside, and neither is removed then."""
     if not out.is_dir():
         return
-    mine = _staging_prefix(out.name).rsplit(".", 2)[0] + "."  # the prefix up to the process id
+    mine = _staging_of_host(out.name)
     # exactly a staging folder's name: the prefix, a process id and mkdtemp's 8 characters (an output
     # named "k.staging.HOST.12" has staging folders that begin like those of "k")
     name = re.compile(rf"{re.escape(mine)}([0-9]{{1,10}})\.[a-z0-9_]{{8}}")
