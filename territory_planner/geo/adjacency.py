@@ -180,7 +180,11 @@ def metric_crs(series: Any) -> Any:
     """A CRS in metres for the adjacency of a layer in geographic coordinates: its UTM zone when it spans
     at most ``UTM_MAX_SPAN`` degrees of longitude, else ``WORLD_CRS``; a layer cut at the antimeridian is
     charted around the longitudes it covers (``_around``), ``WORLD_CRS`` when it covers them all."""
-    geo = series.to_crs(4326)
+    return _chart(series, series.to_crs(4326))
+
+
+def _chart(series: Any, geo: Any) -> Any:
+    """``metric_crs`` of ``series``, given it in EPSG:4326 (``geo``)."""
     west, _, east, _ = geo.total_bounds
     if west <= -180 + SEAM_DEGREES and east >= 180 - SEAM_DEGREES:
         return _around(geo)
@@ -267,11 +271,12 @@ def from_geoseries(series: Any, *, rook: bool = False, tolerance_m: float = 1.0)
         )
     if not series.crs.is_geographic:
         return from_geometries(list(series.geometry), rook=rook, tolerance=tolerance_m)
-    crs = metric_crs(series)
+    geo = series.to_crs(4326)  # read for the chart, and for the pairs across the antimeridian
+    crs = _chart(series, geo)
     adj = from_geometries(list(series.to_crs(crs).geometry), rook=rook, tolerance=tolerance_m)
     if crs != WORLD_CRS:
         return adj
-    across = _across_the_antimeridian(series.to_crs(4326), rook=rook, tolerance_m=tolerance_m)
+    across = _across_the_antimeridian(geo, rook=rook, tolerance_m=tolerance_m)
     if not across:
         return adj
     u, v = zip(*across, strict=True)
