@@ -68,6 +68,7 @@ def solve(
     base_budget, base_share, district_notes = _build_model(run)
     design = _Design()
     unit_rep, result = _first_plan(run, base_budget, base_share, design, warm_start)
+    _preload_outputs(options)  # loaded already when the first plan's solve started the whole model beside
     unit_rep, result, contiguity_info, district_info = _connected_plan(run, unit_rep, result, design)
     return _plan_output(run, unit_rep, result, contiguity_info, district_info, design, district_notes)
 

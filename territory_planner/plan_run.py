@@ -46,8 +46,11 @@ KPI_REPORT_SECONDS = 1.2
 
 def _preload_outputs(options: PlanOptions) -> None:
     """Import what writing the folder needs (folium, the report's templates, the workbook) before the
-    solve: since the command line stopped importing them for --help, they loaded inside the output
-    phase, after the solve's deadline (QA18 F5: 0.4-1.5 s over the limit on the sample data)."""
+    outputs' time: since the command line stopped importing them for --help, they loaded inside the
+    output phase, after the solve's deadline (QA18 F5: 0.4-1.5 s over the limit on the sample data).
+    Called once the whole model beside has started (``pipeline.solve``'s ``after_beside``: before it
+    they held the GIL 0.2-0.3 s that HiGHS's start waited for) and again after the first plan (a run
+    that ended before it, or paths without that solve: at once, the modules being loaded)."""
     import territory_planner.render.map
     import territory_planner.report.api  # noqa: F401
 
@@ -104,7 +107,6 @@ class _Design:
 def _start_run(options: PlanOptions, progress: Progress, start: float) -> _Run:
     """Inputs loaded and the command's one time budget, with the time kept for the outputs (the map's
     polygons, made first, set it), the KPI report and the forecast."""
-    _preload_outputs(options)
     inputs, problem, joined, repaired = _load(options)
     check_crm(options, pd.Series(problem.account_ids))
     backend = get_backend(options.solver)
@@ -220,6 +222,8 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
         "relax": options.relax,
         "progress": run.progress,
         "current_unit_rep": cur_unit,
+        # the output modules load once HiGHS has the whole model beside (``_preload_outputs``)
+        "after_beside": lambda: _preload_outputs(options),
     }
     if options.contiguous or options.district_contiguous:
         run.adj = _adjacency(options, problem, run.inputs, run.joined)
