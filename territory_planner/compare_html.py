@@ -398,6 +398,11 @@ td.off {{ background: #f8d7da; color: #8a1c25; font-weight: 600; }}
 #options td + td {{ white-space: normal; min-width: 8rem; }}
 td.unset {{ color: #888; font-style: italic; }}
 .more-hint {{ font-size: 0.75rem; color: #666; margin: -1.2rem 0 1.5rem; }}
+/* printed (A4 landscape, 277 mm between the margins): two maps a row, each frame given its printed size
+   on beforeprint (body.printing), before the frames' own beforeprint fits each map to its frame (QA91 F2:
+   the maps kept their screen view, the West alone, and the second frame ran off the page) */
+body.printing .maps {{ grid-template-columns: repeat(2, 134mm); gap: 5mm; }}
+body.printing iframe {{ height: 110mm; }}
 @media print {{
   .more-hint {{ display: none; }}
   @page {{ size: A4 landscape; margin: 10mm; }}
@@ -426,8 +431,15 @@ edits break constraints that bound assumes.</p>
 {table_html(balance, "balance", formats=_money_formats(balance), shaded=_bands(comparison, balance))}
 {_district_section(comparison.districts)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
-<script>{SCROLL_CUES}</script>
+<script>{SCROLL_CUES}{PRINT_FRAMES}</script>
 </body></html>
+"""
+
+
+# Paper: the frames take their printed size before the print (a page gets beforeprint before its frames)
+PRINT_FRAMES = """
+window.addEventListener("beforeprint", function () { document.body.classList.add("printing"); });
+window.addEventListener("afterprint", function () { document.body.classList.remove("printing"); });
 """
 
 

@@ -19,6 +19,7 @@ from functools import cache
 from html import escape
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import folium
 from branca.element import MacroElement
@@ -28,7 +29,7 @@ from territory_planner.currency import chosen_currency, currency_context, curren
 from territory_planner.io.writers import atomic_write_text, still_there
 from territory_planner.render.boundaries import lines_near
 from territory_planner.render.edit_payload import edit_data
-from territory_planner.render.legend import legend_html
+from territory_planner.render.legend import _plan_name, legend_html
 from territory_planner.render.palette import NO_REP_COLOUR
 from territory_planner.render.payload import MapPayload, build_payload, script_json
 from territory_planner.render.plan_folder import PlanFolder, read_plan_folder
@@ -142,16 +143,41 @@ class PlanLayer(MacroElement):
         {% macro html(this, kwargs) %}
             {{ this.legend }}
             <div id="tp-status"></div>
-            <div id="tp-noleaflet" hidden>The map could not load its drawing library (Leaflet) from the
-            internet: this computer is offline or blocks the site. The summary panel still holds the plan.
-            For a map that needs no network, draw it again with
+            <div id="tp-noleaflet" hidden class="tp-notice">The map could not load its drawing library
+            (Leaflet) from the internet: this computer is offline or blocks the site. The summary panel
+            still holds the plan. For a map that needs no network, draw it again with
             <code>territory-planner map PLAN_DIR --offline</code>.</div>
+            {%- if not this.offline %}
+            <div id="tp-notiles" hidden class="tp-notice" role="status">The map's background (OpenStreetMap
+            tiles) could not load: this computer is offline or blocks the site. The territories are drawn;
+            for a map with state outlines that needs no network, draw it again with
+            <code>territory-planner map PLAN_DIR --offline</code>.</div>
+            {%- endif %}
+            <noscript><div class="tp-notice tp-noscript">This map is drawn by JavaScript, which is off in
+            this browser. The plan's tables are in the summary panel; report.html and territories.csv in
+            the plan's folder hold them too.</div></noscript>
             <script>
             window.addEventListener("load", function () {
                 if (typeof L !== "undefined") return;
                 document.getElementById("tp-noleaflet").hidden = false;
                 document.getElementById("tp-status").dataset.error = "leaflet";
+                document.body.classList.add("tp-noleaflet");
             });
+            // on paper the folded notes are unfolded (QA91 F8: the handout said "1 note on this plan" and
+            // not the note); the screen gets them back as they were
+            (function () {
+                var opened = [];
+                window.addEventListener("beforeprint", function () {
+                    document.querySelectorAll("#tp-legend details:not([open])").forEach(function (d) {
+                        d.open = true;
+                        opened.push(d);
+                    });
+                });
+                window.addEventListener("afterprint", function () {
+                    opened.forEach(function (d) { d.open = false; });
+                    opened = [];
+                });
+            })();
             </script>
             <script type="application/json" id="tp-data">{{ this.data_json }}</script>
         {% endmacro %}
@@ -316,7 +342,22 @@ def render_map_html(
     (summary.json -> config.currency, ``$`` for older plans); ``small`` as in ``build_map``."""
     with currency_context(chosen_currency(currency, plan.summary)):
         html: str = build_map(plan, offline=offline, colours=colours, small=small).get_root().render()
-    return html
+    return _page_head(html, plan.summary)
+
+
+# folium's page: no language, no title, and a viewport that forbids zooming the page (QA91 F7)
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport" content="width=device-width,\s*initial-scale=1\.0,'
+                              r'\s*maximum-scale=1\.0,\s*user-scalable=no"\s*/>')  # fmt: skip
+_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
+
+
+def _page_head(html: str, summary: dict[str, Any]) -> str:
+    """The map page with a language, a title naming the plan, and a viewport a reader can zoom (the map
+    itself zooms with Leaflet's own gestures)."""
+    title = f"<title>Map of territory plan{_plan_name(summary)}</title>"
+    html = html.replace("<html>", '<html lang="en">', 1)
+    html = html.replace("<head>", f"<head>\n    {title}", 1)
+    return _FOLIUM_VIEWPORT.sub(_VIEWPORT, html)
 
 
 def write_map(

@@ -11,6 +11,8 @@
 // the opening view zooms in no closer than a town: accounts that all lie at one point (a single office's
 // accounts geocoded to its city centre) opened at the tiles' last zoom, on an empty canvas (QA61 F6)
 const OPENING_MAX_ZOOM = 13;
+// failed tiles, with none loaded, before the map says that its background could not load
+const TILE_ERRORS = 4;
 function tpInit(map, L_, refs) {
   "use strict";
   const t0 = performance.now();
@@ -22,6 +24,29 @@ function tpInit(map, L_, refs) {
   const other = refs.other;
   const n = A.id.length;
   const status = document.getElementById("tp-status");
+
+  // An online map whose tiles do not load (a network that lets the page's scripts through but not the
+  // tile server) drew the plan on a blank background and said nothing (QA91 F9): after a few failed
+  // tiles and none loaded, a notice says why and how to draw a map that needs no network.
+  function watchTiles() {
+    const notice = document.getElementById("tp-notiles");
+    if (!notice) return;
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L_.TileLayer)) return;
+      let loaded = 0;
+      let failed = 0;
+      layer.on("tileload", function () {
+        loaded += 1;
+        notice.hidden = true;
+      });
+      layer.on("tileerror", function () {
+        failed += 1;
+        if (loaded || failed < TILE_ERRORS) return;
+        notice.hidden = false;
+        status.dataset.error = "tiles";
+      });
+    });
+  }
 
   function pane(name, z) {
     const p = map.createPane(name);
@@ -849,6 +874,7 @@ function tpInit(map, L_, refs) {
   if (typeof tpEdit === "function") tpEdit(ctx);
   if (typeof tpPrint === "function") tpPrint(ctx);
   if (typeof tpScrollCues === "function") tpScrollCues(ctx);
+  watchTiles();
 
   // a few accounts far from the rest (Alaska, Guam) are left out of the opening view: a button shows them
   const opening = refs.view || refs.bounds;

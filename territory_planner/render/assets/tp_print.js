@@ -42,14 +42,17 @@ function tpPrint(ctx) {
     });
   }
   function before() {
-    if (saved || document.body.classList.contains("tp-embed")) return;
+    if (saved) return;
+    // compare.html's frames: the page gives each frame its printed size first (parents get beforeprint
+    // before their frames), and the map is fitted to it as a page's map is to its printed box
+    const embed = document.body.classList.contains("tp-embed");
     const home = ctx.homeView;
     // the opening view (the Edit panel's resize may have moved the centre by a fraction of a pixel)
     const atHome =
       home && map.getZoom() === home.zoom && map.project(map.getCenter()).distanceTo(map.project(home.center)) < 2;
     saved = { center: map.getCenter(), zoom: map.getZoom(), bounds: map.getBounds() };
-    if (caption) caption.textContent = describe();
-    document.body.classList.add("tp-printing");
+    if (caption && !embed) caption.textContent = describe();
+    if (!embed) document.body.classList.add("tp-printing");
     map.invalidateSize({ pan: false });
     if (atHome) map.fitBounds(ctx.planBounds, { padding: [12, 12], animate: false });
     else map.fitBounds(saved.bounds, { animate: false });
@@ -57,6 +60,10 @@ function tpPrint(ctx) {
     for (const key in ctx.renderers) if (ctx.renderers[key]._map) ctx.renderers[key]._redraw();
     copyCanvases();
     ctx.status.dataset.printed = String(Number(ctx.status.dataset.printed || "0") + 1);
+    // whether the printed view holds the whole plan, and the map's printed size (the tests read them)
+    ctx.status.dataset.printedWhole = map.getBounds().pad(1e-6).contains(ctx.planBounds) ? "1" : "0";
+    const size = map.getSize();
+    ctx.status.dataset.printedSize = size.x + "x" + size.y;
   }
   function after() {
     if (!saved) return;
