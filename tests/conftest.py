@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,15 @@ def _one_copy_beside(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
         from territory_planner.optimize import background
 
         monkeypatch.setattr(background, "PORTFOLIO_MOST", 1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Playwright) per module, for the map editor's browser tests."""
+    from map_fixtures import playwright_chromium
+
+    with playwright_chromium() as b:
+        yield b
 
 
 def write_instance(folder: Path, accounts: list[dict], reps: list[dict]) -> tuple[Path, Path]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +324,37 @@ def status_attributes(dom: str) -> dict[str, str]:
     if match is None:
         return {}
     return dict(re.findall(r'data-([\w-]+)="([^"]*)"', match.group(1)))
+
+
+@contextmanager
+def playwright_chromium() -> Iterator[Any]:
+    """One headless Chromium driven by Playwright (a module's browser fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_map(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
+    """A fresh context (empty local storage) at 1400x900 with ``url`` drawn: (context, page, the page's
+    uncaught errors, for the test to check at its end)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("#tp-status[data-drawn='1']", state="attached")
+    return context, page, errors
+
+
+@contextmanager
+def checked_map(browser: Any, url: str) -> Iterator[Any]:
+    """``open_map``'s page, its context closed at the end, which checks that the page raised no error."""
+    context, page, errors = open_map(browser, url)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors

@@ -24,8 +24,10 @@ from map_fixtures import (
     HOSTILE_REP,
     area_plan,
     budget_plan,
+    checked_map,
     editable_plan,
     millions_plan,
+    open_map,
     potential_only_plan,
     sample_plan,
     segment_plan,
@@ -42,14 +44,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 TARGET_POT = 610_000 / 3
 READY = "#tp-status[data-drawn='1']"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +66,8 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture
 def page(browser: Any, maps: dict[str, str]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(maps["plan"])
-    pg.wait_for_selector(READY, state="attached")
-    yield pg
-    context.close()
-    assert not errors
+    with checked_map(browser, maps["plan"]) as pg:
+        yield pg
 
 
 def editing(page: Any) -> Any:
@@ -384,16 +371,6 @@ def test_money_in_the_popup_table_and_selection_carries_the_currency(
     click_account(pg, "A1")
     assert "potential €100k · workload 10" in pg.inner_text("#tp-edit-selection")
     context.close()
-
-
-def open_map(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(url)
-    pg.wait_for_selector(READY, state="attached")
-    return context, pg, errors
 
 
 def test_an_account_of_a_segment_the_rep_does_not_serve_is_refused(

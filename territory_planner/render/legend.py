@@ -406,7 +406,8 @@ def legend_html(
             else ""
         )
         + '<span class="tp-screen-only"> &middot; switch <i>Current</i>/<i>Proposed</i> and the '
-        "moved-accounts lines in the layer control; click a rep to zoom to the territory</span>"
+        "moved-accounts lines in the layer control; click a rep (or Tab to it, Enter) to zoom to the "
+        "territory</span>"
         + (
             " &middot; no account has a current rep (no current_rep column or an empty one): the "
             "<i>Current</i> view draws every account grey"

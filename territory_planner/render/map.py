@@ -68,6 +68,7 @@ SCRIPTS = (
     "tp_edit.js",
     "tp_edit_panel.js",
     "tp_select.js",
+    "tp_find.js",
     "tp_outlines.js",
     "tp_print.js",
 )

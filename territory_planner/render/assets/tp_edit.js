@@ -7,7 +7,7 @@
  * window.territoryPlanner call the same functions. Texts from the plan reach the page as textContent only.
  */
 /* exported tpEdit */
-/* global tpSelect, tpEditPanel, tpOutlines */
+/* global tpSelect, tpFind, tpEditPanel, tpOutlines */
 function tpEdit(ctx) {
   "use strict";
   const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -554,6 +554,7 @@ function tpEdit(ctx) {
   };
   const ui = tpEditPanel(ctx, model);
   tpSelect(ctx, model, ui);
+  tpFind(ctx, model, ui);
   tpOutlines(ctx, model);
   restore();
   if (done.length) commit();

@@ -7,6 +7,7 @@
  * createElement/textContent.
  */
 /* exported tpEditPanel */
+/* global pressed */
 function tpEditPanel(ctx, model) {
   "use strict";
   const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -127,7 +128,7 @@ function tpEditPanel(ctx, model) {
       nSelected = 0;
     }
     for (const i of rows) {
-      const on = mode === "toggle" ? !selected[i] : true;
+      const on = mode === "toggle" ? !selected[i] : mode !== "remove";
       if (on === !!selected[i]) continue;
       selected[i] = on ? 1 : 0;
       nSelected += on ? 1 : -1;
@@ -150,13 +151,15 @@ function tpEditPanel(ctx, model) {
     ["box", "Box", "drag a rectangle to select (shift: add to the selection)"],
     ["lasso", "Lasso", "draw around accounts to select them (shift: add to the selection)"],
   ]) {
-    const b = el("button", { type: "button", id: "tp-tool-" + key, title: title }, label);
+    const b = el("button", { type: "button", id: "tp-tool-" + key, title: title, "aria-pressed": "false" }, label);
     b.dataset.tool = key;
     tools.appendChild(b);
     toolButtons[key] = b;
   }
   const clearBtn = el("button", { type: "button", id: "tp-edit-clear" }, "Clear");
   tools.appendChild(clearBtn);
+  // the keyboard's way to select (tp_find.js fills it): an account, area or territory by id or name
+  const findLine = el("div", { class: "tp-edit-line tp-find" });
   const selInfo = el("div", { id: "tp-edit-selection", class: "tp-edit-line" }, "");
   const assignLine = el("div", { class: "tp-edit-line" });
   const repSelect = el("select", { id: "tp-edit-rep", "aria-label": "rep to give the selection to" });
@@ -178,7 +181,7 @@ function tpEditPanel(ctx, model) {
   actions.append(undoBtn, redoBtn, downloadBtn, resetBtn);
   const msg = el("div", { id: "tp-edit-msg", role: "status", "aria-live": "polite" });
   const dropLocked = el("button", { type: "button", id: "tp-edit-drop-locked", hidden: "" }, "");
-  box.append(tools, selInfo, assignLine, hint, segNote, contigNote, actions, msg, dropLocked);
+  box.append(tools, findLine, selInfo, assignLine, hint, segNote, contigNote, actions, msg, dropLocked);
 
   // ---- the live balance table ----------------------------------------------------------------------
   const live = el("div", { id: "tp-live", hidden: "" });
@@ -236,12 +239,7 @@ function tpEditPanel(ctx, model) {
       row.pieces.dataset.pieces = "";
       tr.appendChild(row.pieces);
     }
-    tr.style.cursor = "pointer";
-    tr.title = "zoom to this territory";
-    tr.addEventListener("click", function () {
-      const b = ctx.groups[j].getBounds();
-      if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 12 });
-    });
+    ctx.zoomRow(tr, j);
     tbody.appendChild(tr);
     cells.push(row);
   }
@@ -494,6 +492,7 @@ function tpEditPanel(ctx, model) {
   dropLocked.addEventListener("click", function () {
     select(leaving(model.lastBlocked()), "toggle");
     dropLocked.hidden = true;
+    keepFocus(dropLocked, [assignBtn]);
   });
 
   let editing = false;
@@ -544,6 +543,7 @@ function tpEditPanel(ctx, model) {
       toggleBtn.id = "tp-edit-toggle";
       toggleBtn.textContent = "\u270e Edit";
       toggleBtn.title = "edit the plan: select accounts and give them to a rep";
+      toggleBtn.setAttribute("aria-pressed", "false");
       L_.DomEvent.on(toggleBtn, "click", function (e) {
         L_.DomEvent.stop(e);
         setEditing(!editing);
@@ -562,11 +562,37 @@ function tpEditPanel(ctx, model) {
       return editing;
     },
     onTool: null,
+    isSelected: function (i) {
+      return selected[i] === 1;
+    },
+    findLine: findLine,
+    findInput: null, // the find field (tp_find.js): where focus goes when its control is gone
   };
+
+  // Focus never drops to the page (QA91 F1: after "Give to rep" it went to <body>, the next Tab started
+  // again at the zoom buttons): when the control that had it is disabled or hidden by what it did, the
+  // first usable of `others` takes it, else the find field.
+  function usable(c) {
+    return c && !c.disabled && !c.hidden && c.getClientRects().length > 0;
+  }
+  function keepFocus(control, others) {
+    if (document.activeElement !== control && document.activeElement !== document.body) return;
+    if (usable(control)) return;
+    const next = others.concat([ui.findInput]).find(usable);
+    if (next) next.focus();
+  }
+  // run an action from a panel button, keeping the focus in the panel
+  function act(button, others, action) {
+    button.addEventListener("click", function () {
+      const had = document.activeElement === button;
+      action();
+      if (had) keepFocus(button, others);
+    });
+  }
 
   function setTool(key) {
     ui.tool = key;
-    for (const k in toolButtons) toolButtons[k].classList.toggle("tp-active", k === key);
+    for (const k in toolButtons) pressed(toolButtons[k], k === key);
     if (ui.onTool) ui.onTool(key);
   }
   function setEditing(on) {
@@ -574,7 +600,7 @@ function tpEditPanel(ctx, model) {
     document.body.classList.toggle("tp-editing", editing);
     if (editing) document.body.classList.add("tp-panel-open"); // embedded maps fold the panel away
     box.hidden = !editing;
-    toggleBtn.classList.toggle("tp-active", editing);
+    pressed(toggleBtn, editing);
     if (editing && ctx.view() !== "after" && window.tpSwitch) window.tpSwitch("after");
     if (!editing) select([], "replace");
     setTool("pointer");
@@ -593,20 +619,22 @@ function tpEditPanel(ctx, model) {
       setTool(key);
     });
   }
-  clearBtn.addEventListener("click", function () {
+  act(clearBtn, [], function () {
     select([], "replace");
   });
-  assignBtn.addEventListener("click", function () {
+  // after a give the selection is empty and the button disabled: the find field takes the focus, ready
+  // for the next account
+  act(assignBtn, [], function () {
     const j = model.repOf.get(repSelect.value);
     if (model.assignRows(selectionRows(), j)) select([], "replace");
   });
-  undoBtn.addEventListener("click", function () {
+  act(undoBtn, [redoBtn], function () {
     model.api.undo();
   });
-  redoBtn.addEventListener("click", function () {
+  act(redoBtn, [undoBtn], function () {
     model.api.redo();
   });
-  resetBtn.addEventListener("click", function () {
+  act(resetBtn, [undoBtn], function () {
     model.api.reset();
   });
   downloadBtn.addEventListener("click", function () {
@@ -621,13 +649,18 @@ function tpEditPanel(ctx, model) {
     }, 1000);
     model.say(nf.format(model.editedRows().length) + " edit(s) downloaded as edits.csv", false);
   });
+  // Ctrl+Z, Ctrl+Shift+Z and Esc, except in a field that has its own use for them (the empty find field
+  // has none: focus lands there after a give, and Ctrl+Z then undoes the give)
   document.addEventListener("keydown", function (e) {
-    if (!editing || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+    const field = e.target instanceof HTMLInputElement && !(e.target === ui.findInput && e.target.value === "");
+    if (!editing || field || e.target instanceof HTMLSelectElement) return;
+    const had = document.activeElement;
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
       e.preventDefault();
       if (e.shiftKey) model.api.redo();
       else model.api.undo();
     } else if (e.key === "Escape") select([], "replace");
+    if (box.contains(had)) keepFocus(had, e.key === "Escape" ? [] : e.shiftKey ? [undoBtn] : [redoBtn]);
   });
 
   // Ids for scripts: select by account id, read the selection, and where an account or a rep's home is

@@ -1,6 +1,7 @@
 /* territory-planner map: page layout. #embed=1 (compare.html's frames) gives the map the whole frame
  * and folds the summary panel behind a "Summary" button, so that two maps side by side stay legible. */
 /* exported tpLayout */
+/* global pressed */
 function tpLayout(ctx) {
   "use strict";
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -9,10 +10,11 @@ function tpLayout(ctx) {
   const L_ = ctx.L;
   document.body.classList.add("tp-embed");
   const toggle = tpButton(L_, "tp-switch", "Summary", "show or hide the summary panel", function (b) {
-    const open = document.body.classList.toggle("tp-panel-open");
-    b.classList.toggle("tp-active", open);
+    pressed(b, document.body.classList.toggle("tp-panel-open"));
   });
-  toggle.addTo(map).getContainer().querySelector("button").id = "tp-panel-toggle";
+  const button = toggle.addTo(map).getContainer().querySelector("button");
+  button.id = "tp-panel-toggle";
+  pressed(button, document.body.classList.contains("tp-panel-open"));
   map.invalidateSize({ animate: false });
 }
 

@@ -623,15 +623,26 @@ function tpInit(map, L_, refs) {
   if (namedAreas.length) namedGroup.addTo(map);
   refs.control.addTo(map);
 
-  // Legend rows zoom to their territory.
-  document.querySelectorAll("#tp-legend tr[data-rep], #tp-legend tr[data-cur-rep]").forEach(function (tr) {
-    const j = R.id.indexOf(tr.dataset.rep || tr.dataset.curRep);
-    if (j < 0 || j >= nReps) return;
+  // Legend rows zoom to their territory: a click on the row, or Enter/Space on the rep's name, a button
+  // the keyboard reaches with Tab (QA91 F1: the rows could not be focused).
+  function zoomRow(tr, j) {
     tr.style.cursor = "pointer";
     tr.addEventListener("click", function () {
       const b = groups[j].getBounds();
       if (b.isValid()) map.fitBounds(b, { padding: [30, 30], maxZoom: 12 });
     });
+    const cell = tr.querySelector("td.tp-rep");
+    if (!cell) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "tp-zoom";
+    button.title = "zoom to this territory";
+    button.append.apply(button, Array.from(cell.childNodes));
+    cell.appendChild(button);
+  }
+  document.querySelectorAll("#tp-legend tr[data-rep], #tp-legend tr[data-cur-rep]").forEach(function (tr) {
+    const j = R.id.indexOf(tr.dataset.rep || tr.dataset.curRep);
+    if (j >= 0 && j < nReps) zoomRow(tr, j);
   });
 
   // Before/after.
@@ -687,7 +698,7 @@ function tpInit(map, L_, refs) {
   });
   new ViewSwitch().addTo(map);
   function markButtons() {
-    for (const key in buttons) buttons[key].classList.toggle("tp-active", key === view);
+    for (const key in buttons) pressed(buttons[key], key === view);
   }
   markButtons();
   refreshNamed();
@@ -853,6 +864,7 @@ function tpInit(map, L_, refs) {
     groupOf: groupOf,
     repLabel: repLabel,
     repCell: repCell,
+    zoomRow: zoomRow,
     fmt: fmt,
     money: money,
     movedLine: movedLine,
@@ -913,6 +925,14 @@ function tpInit(map, L_, refs) {
     status.dataset.drawn = "1";
     status.dataset.drawnMs = String(Math.round(performance.now() - t0));
   }, 50);
+}
+
+/* A toggle button's state: the dark fill, and aria-pressed for assistive technology (QA91 F1). */
+/* exported pressed */
+function pressed(button, on) {
+  "use strict";
+  button.classList.toggle("tp-active", on);
+  button.setAttribute("aria-pressed", on ? "true" : "false");
 }
 
 /* A one-button control at the map's top left ("Whole plan", the phone layout's "Summary"): a Leaflet
