@@ -122,6 +122,7 @@ def test_an_account_typed_by_id_is_given_to_a_rep_and_downloaded(page: Any) -> N
     assert "given to" in page.inner_text("#tp-edit-msg")
     # the focus stays in the panel, on the field that selects the next account (it went to <body>)
     assert focus_is(page, "#tp-edit-find")
+    assert page.inner_text("#tp-edit-find-note") == ""  # "Added A1 ..." held before the give only
     tab_to(page, "#tp-edit-download")
     with page.expect_download() as info:
         page.keyboard.press("Enter")

@@ -151,8 +151,8 @@ function tpFind(ctx, model, ui) {
     );
     more.textContent = r.total > matches.length ? nf.format(r.total - matches.length) + " more: type more of it" : "";
     more.hidden = !more.textContent;
-    if (input.value.trim() && !matches.length) note.textContent = "nothing matches \u201c" + input.value.trim() + "\u201d";
-    else if (input.value.trim()) note.textContent = "";
+    const text = input.value.trim();
+    note.textContent = text && !matches.length ? "nothing matches \u201c" + text + "\u201d" : "";
     open(matches.length > 0);
     highlight(matches.length ? 0 : -1);
   }
@@ -211,6 +211,10 @@ function tpFind(ctx, model, ui) {
   }
 
   input.addEventListener("input", refresh);
+  // an edit empties or changes the selection: the last "Added ..." no longer holds
+  model.on(function (what) {
+    if (what === "change") note.textContent = "";
+  });
   input.addEventListener("focus", function () {
     if (input.value.trim()) refresh();
   });
