@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from territory_planner.interrupt import stoppable
 from territory_planner.io.writers import staged_output_dir
-from territory_planner.options import PlanOptions
+from territory_planner.options import PlanOptions, checked
 from territory_planner.plan_contiguity import _connected_plan
 from territory_planner.plan_first import _first_plan
 from territory_planner.plan_inputs import Progress, _in_currency
@@ -45,6 +46,7 @@ from territory_planner.plan_run import FORECAST_LEFT_OUT as FORECAST_LEFT_OUT
 from territory_planner.plan_run import _preload_outputs as _preload_outputs  # benchmarks/bench_real.py
 
 
+@stoppable
 @_in_currency
 def solve(
     options: PlanOptions,
@@ -63,6 +65,7 @@ def solve(
     (``_place_centres``), the model and its map (``_build_model``), the first plan (``_first_plan``:
     the solve pipeline, or the district design), the contiguity stages (``_connected_plan``), and the
     output tables (``_plan_output``)."""
+    options = checked(options)  # a PlanOptions built by hand is checked as a scenario is (QA90 F4)
     run = _start_run(options, progress, time.perf_counter() if started is None else started)
     _place_centres(run)
     base_budget, base_share, district_notes = _build_model(run)
@@ -73,6 +76,7 @@ def solve(
     return _plan_output(run, unit_rep, result, contiguity_info, district_info, design, district_notes)
 
 
+@stoppable
 def plan(
     options: PlanOptions,
     out: Path,

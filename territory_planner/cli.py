@@ -353,6 +353,9 @@ def run() -> None:
         code = 1
     COMMAND_BEGUN = None  # no later command in this process counts from this one's start
     if (threading.active_count() > 1 and _solver_running()) or _stopped_in_a_solve():
+        cbc = sys.modules.get("territory_planner.solvers.cbc")
+        if cbc is not None:  # os._exit runs no atexit: its model files go now
+            cbc.remove_files()
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

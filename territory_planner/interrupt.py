@@ -4,7 +4,14 @@ before it knows whether the command solves anything (``--help`` loads no solver)
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Ctrl-C seen by the console script (``cli.run`` installs ``on_sigint``). HiGHS runs Python callbacks
 # (the interrupt check, the solutions handed over): a KeyboardInterrupt raised in one is swallowed by
@@ -41,3 +48,42 @@ def raise_if_interrupted() -> None:
     beside it just returns: the main thread ends the command)."""
     if USER_INTERRUPT.is_set() and threading.current_thread() is threading.main_thread():
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """A solve called from a library (a script, a notebook): in the main thread, a flag cleared of an
+    earlier Ctrl-C (QA90 F2: after one interrupt every later solve in the process raised
+    KeyboardInterrupt at its first HiGHS run) and, while SIGINT has Python's own handler (a script,
+    Jupyter's kernel while a cell runs), ``on_sigint`` in its place for the call, the previous handler
+    back after it (QA90 F1: only the console script installed it, and a Ctrl-C that came while HiGHS
+    ran was swallowed in its callbacks: the solve ran to its limit and ``plan`` wrote its folder). A
+    handler of the caller's own, or the console script's, is left as it is; other threads change
+    nothing (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    import signal
+
+    USER_INTERRUPT.clear()
+    RECEIVED.clear()
+    previous = signal.getsignal(signal.SIGINT)
+    ours = previous is signal.default_int_handler
+    if ours:
+        signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+
+
+def stoppable(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` run ``handled()``: a library entry point that solves stops at a Ctrl-C."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with handled():
+            return fn(*args, **kwargs)
+
+    return wrapped

@@ -319,6 +319,27 @@ def build_options(
     return opts
 
 
+def checked(options: PlanOptions, source: str = "PlanOptions") -> PlanOptions:
+    """``options`` checked as ``build_options`` checks a scenario's values, in the form it gives them: a
+    ``PlanOptions`` a library caller built by hand was solved as it stood (QA90 F4: ``tolerance=
+    {"potential": 3}`` solved within +-300%, ``tolerance=0.05`` was an AttributeError, ``balance=
+    "potential"`` nine problems about columns 'p', 'o', ..., ``max_moved_share=-1`` a proof of
+    infeasibility). Values left at their defaults are not read again; ``None`` stays ``None``
+    (``time_limit=None``: no limit). Raises ``InputError`` with every problem."""
+    defaults = PlanOptions()
+    values: dict[str, Any] = {}
+    nones: dict[str, Any] = {}
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        if value is None:
+            if getattr(defaults, f.name) is not None:
+                nones[f.name] = None
+        elif value != getattr(defaults, f.name):
+            values[f.name] = value
+    made = build_options(values, source)
+    return dataclasses.replace(made, **nones) if nones else made
+
+
 def _read_value(reading: _Reading, key: str, value: object) -> None:
     """One option's value checked and kept, or its problem noted (named after the command line for a
     flag, else the scenario) and its key marked bad."""

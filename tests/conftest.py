@@ -34,6 +34,26 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+def run_child(code: str, *args: object) -> dict[str, Any]:
+    """``code`` run by a fresh interpreter with this checkout's package (``python -c code *args``): the JSON
+    object its last line of output prints."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def write_instance(folder: Path, accounts: list[dict], reps: list[dict]) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     a, r = folder / "accounts.csv", folder / "reps.csv"

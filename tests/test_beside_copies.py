@@ -281,3 +281,23 @@ def test_a_run_waiting_on_copies_says_copies_not_a_racing_copy(
     assert pipeline._race_beside(run, portfolio) == "3 copies, seeds 0, 4, 1"
     assert run.beside is None  # ended without a plan: collected
     assert any("the copy with seed" in note for note in run.notes)
+
+
+def test_the_quota_files_are_closed_when_read(tmp_path: Path) -> None:
+    """QA90 F6: the control group's files were opened and left to the garbage collector, a
+    ResourceWarning each, which a caller's test suite run with warnings as errors failed on."""
+    import gc
+    import warnings
+
+    (tmp_path / "cpu.max").write_text("200000 100000\n", encoding="ascii")
+    (tmp_path / "quota").write_text("100000\n", encoding="ascii")
+    (tmp_path / "period").write_text("100000\n", encoding="ascii")
+    membership = tmp_path / "cgroup"
+    membership.write_text("0::/\n", encoding="ascii")
+    layout = [(str(tmp_path / "cpu.max"), None), (str(tmp_path / "quota"), str(tmp_path / "period"))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert background.cgroup_cpus(layout) == 1.0
+        background.cgroup_files(str(tmp_path), str(membership))
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -96,3 +96,41 @@ def test_model_files_go_to_a_folder_of_the_process_and_dead_processes_folders_ar
     assert not stale.exists()
     assert alive.exists()
     assert list(Path(seen[0]).iterdir()) == []  # PuLP removed its files after the solve
+
+
+def test_a_command_stopped_in_a_solve_removes_its_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA90 F9: the console script stopped in a solve ends with ``os._exit``, which runs no ``atexit``:
+    a Ctrl-C'd ``--solver cbc`` run left its 5.7 MB folder of model files until the next CBC run."""
+    import signal
+    import sys
+    import tempfile
+
+    import highspy  # noqa: F401 - loaded, as in a run stopped in a solve
+
+    from territory_planner import cli, interrupt
+    from territory_planner.solvers import cbc as shipped  # the module as the product imports it
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(shipped, "_files", [])
+    folder = Path(shipped._files_dir())
+    (folder / "model.mps").write_text("NAME x\n", encoding="ascii")
+    monkeypatch.setattr(interrupt, "RECEIVED", [int(signal.SIGINT)])
+
+    class EndedError(Exception):
+        pass
+
+    def ended(code: int) -> None:
+        raise EndedError(code)
+
+    monkeypatch.setattr(os, "_exit", ended)
+    monkeypatch.setattr(sys, "argv", ["territory-planner", "--version"])
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(EndedError):
+            cli.run()
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert not folder.exists()

@@ -44,7 +44,7 @@ def test_one_layer_per_rep_plus_views_and_moved_overlay(sample_html: str) -> Non
     assert f'"{CURRENT}" :' in sample_html
     assert "Moved accounts (1)" in sample_html
     assert "L.control.layers(" in sample_html
-    assert '"preferCanvas": true' in sample_html
+    assert re.search(r"\"?preferCanvas\"?: true", sample_html)  # folium 0.17 writes the key bare
 
 
 def test_embedded_data_has_every_account_once(sample_html: str) -> None:

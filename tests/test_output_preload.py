@@ -6,17 +6,11 @@ change). They are still loaded before the outputs' time (QA18 F5: inside it, the
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import random_accounts, write_instance
-
-CHECKOUT = Path(__file__).resolve().parents[1]
+from tests.conftest import random_accounts, run_child, write_instance
 
 # In a fresh interpreter (this one has the output modules loaded by other tests): which of them were
 # loaded when the progress said the whole model beside had started, and which once the solve returned.
@@ -45,15 +39,7 @@ def test_the_output_modules_load_after_the_whole_model_beside_starts(tmp_path: P
     rng = np.random.default_rng(5)
     reps = [{"rep_id": f"R{j}", "lat": 35.0 + j, "lon": -90.0 + j} for j in range(4)]
     accounts, reps_csv = write_instance(tmp_path, random_accounts(rng, 80), reps)
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(accounts), str(reps_csv)],
-        env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_child(CHILD, accounts, reps_csv)
     assert seen["beside"] == []  # the whole model beside started before any of them was imported
     # ... and every one the outputs need (the workbook: --xlsx) is loaded before they are written
     assert set(seen["after"]) == {

@@ -275,3 +275,58 @@ def test_every_table_of_a_full_report_scrolls_in_its_box(tmp_path: Path) -> None
     assert any('id="quotas"' in t for t in re.findall(r"<table[^>]*>", html))
     assert len(tables) >= 5
     assert all(before.endswith('<div class="scroll">') for before in tables), tables
+
+
+def test_better_and_worse_than_the_team_are_marked_not_only_coloured(tmp_path: Path) -> None:
+    """QA91 F4: the rep and region tables told better from worse than the team by a green or red shade
+    only (0.8 apart under deuteranopia, lost on grey paper); each such cell now ends with a mark, ▲ or ▼,
+    whose words a screen reader reads, and the note under the heading says what they mean."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    out = tmp_path / "rep"
+    write_report(out, crm_dir=write_crm(tmp_path / "crm"), period="2026Q1")
+    page_html = (out / "report.html").read_text(encoding="utf-8")
+    assert "&#9650; green: better than the team value; &#9660; red: worse" in page_html
+    marks = """() => ['above', 'below'].map(c => Array.from(document.querySelectorAll('td.' + c))
+        .map(td => getComputedStyle(td, '::after').content))"""
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page: Any = b.new_page(viewport={"width": 1400, "height": 900})
+        page.goto((out / "report.html").resolve().as_uri())
+        above, below = page.evaluate(marks)
+        b.close()
+    assert above
+    assert below
+    assert all("\u25b2" in c and "better" in c for c in above), above[:3]
+    assert all("\u25bc" in c and "worse" in c for c in below), below[:3]
+
+
+def test_a_printed_chart_fits_a_page_with_its_heading(tmp_path: Path) -> None:
+    """QA91 F5: the 696-px deviation chart of a 20-rep plan, kept whole on paper, went to the next page and
+    left its heading alone on a page of its own. Printed, a chart is at most 160 mm high: with its heading
+    it fits the 190 mm of a landscape A4 page."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from territory_planner.report.charts import bar_chart
+
+    labels = [f"R{i:02d} Rep {i}" for i in range(40)]
+    values = {"potential": [float(i % 7) for i in range(40)]}
+    chart = str(bar_chart(labels, values, fmt=fm.percent, title="D"))
+    page_file = tmp_path / "chart.html"
+    template = Path(__file__).parents[1] / "territory_planner" / "report" / "templates" / "report.html.j2"
+    css = template.read_text(encoding="utf-8").split("<style>", 1)[1].split("</style>", 1)[0]  # the page's
+    body = f"<h3>Deviation</h3><div class='scroll chart-box'>{chart}</div>"
+    page_file.write_text(f"<html><head><style>{css}</style></head><body>{body}</body></html>", "utf-8")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page: Any = b.new_page(viewport={"width": 1047, "height": 718})
+        page.goto(page_file.resolve().as_uri())
+        screen = page.evaluate("document.querySelector('svg.chart').getBoundingClientRect().height")
+        page.emulate_media(media="print")
+        printed = page.evaluate("document.querySelector('svg.chart').getBoundingClientRect().height")
+        b.close()
+    mm = 96 / 25.4
+    assert screen > 190 * mm  # a chart taller than a landscape page on screen ...
+    assert printed <= 160 * mm + 1  # ... fits one with its heading on paper

@@ -201,13 +201,8 @@ def test_a_departed_reps_accounts_are_told_apart_from_the_budgeted_moves(tmp_pat
     assert "reps no longer in the roster" in page
 
 
-def test_every_circle_is_labelled_and_the_chart_fits_a_phone() -> None:
-    """QA7, a 20-point Tokyo sweep: the chart's circles said which point they were only in a tooltip (not
-    on paper, not at a glance among 20), and its fixed 640-px width, with no viewport tag, made the page
-    scroll sideways on a 390-px phone. Each circle now carries its point's number as the table's first
-    column starts (p000, p001, ...); the chart scales down to the page."""
-    import re
-
+def four_point_page() -> str:
+    """sweep.html of a 2 x 2 grid whose four points have plans (their numbers made up)."""
     grid = {"tolerance": [0.05, 0.1], "max_moved_share": [0.2, 0.3]}
     points = grid_points(grid)
     results = {
@@ -224,7 +219,17 @@ def test_every_circle_is_labelled_and_the_chart_fits_a_phone() -> None:
         }
         for p in points
     }
-    page = render_html(sweep_table(points, results, grid), list(grid))
+    return render_html(sweep_table(points, results, grid), list(grid))
+
+
+def test_every_circle_is_labelled_and_the_chart_fits_a_phone() -> None:
+    """QA7, a 20-point Tokyo sweep: the chart's circles said which point they were only in a tooltip (not
+    on paper, not at a glance among 20), and its fixed 640-px width, with no viewport tag, made the page
+    scroll sideways on a 390-px phone. Each circle now carries its point's number as the table's first
+    column starts (p000, p001, ...); the chart scales down to the page."""
+    import re
+
+    page = four_point_page()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert 'viewBox="0 0 640 400"' in svg
