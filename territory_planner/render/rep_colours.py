@@ -14,6 +14,16 @@ other district's (and at most ``MAX_FROM_DISTRICT`` from it): a rep's colour rea
 family in the territory view, and two districts' families never overlap. The family's room then bounds
 the separation: five reps in each of eight districts are not all ``ENOUGH`` apart (QA70 F7: 40 Canadian
 reps, the closest pair of one district 14.4 apart), the price of reading districts by hue.
+
+Neighbours also stay apart for the colour-blind (QA91 F3: under protanopia an orange, a green and an
+olive territory in Ohio read as one olive, ΔE00 3.3). Between neighbours the separation is the least
+ΔE00 over normal vision and simulated protanopia, deuteranopia and tritanopia
+(colour_space.vision_lab), and the neighbours of neighbours count too, at ``SECOND_RING`` times their
+least ΔE00: the neighbour graph joins rep homes, and territories whose homes are two steps apart often
+touch. Normal vision comes first: a candidate scores ``_FLOOR_WEIGHT`` points per unit of
+normal-vision separation up to ``FLOOR``, then one per unit of the least separation over all visions
+up to ``ENOUGH``, so every pair in one legend keeps about the normal-vision separation it had, and the
+room left is spent on the colour-blind.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from functools import cache
 
 import numpy as np
 
-from territory_planner.render.colour_space import delta_e00, hex_to_lab, rgb_to_hex, rgb_to_lab
+from territory_planner.render.colour_space import delta_e00, hex_to_lab, hex_to_rgb, rgb_to_hex, vision_lab
 
 ENOUGH = 22.0  # ΔE00: farther than this from every other rep counts as "clearly different"
 MAX_FROM_DISTRICT = 28.0  # ΔE00: a rep's colour stays in its district's family
@@ -31,19 +41,31 @@ ALL_PAIRS_UP_TO = 80  # reps: up to this many, every pair is kept apart; above, 
 _GRID = 16  # levels per sRGB channel of the candidate grid
 _L_RANGE = (30.0, 84.0)  # CIELAB lightness: readable on white, not black
 _MIN_CHROMA = 22.0  # no greys: grey means "no current rep"
-REFINE_PASSES = 2
+REFINE_PASSES = 4
+FLOOR = 20.0  # ΔE00: normal-vision separation that comes before the colour-blind's
+_FLOOR_WEIGHT = 3.0
+SECOND_RING = 1.5  # a neighbour's neighbour at ΔE00 d counts as a neighbour at 1.5 d
 _PULL = 0.15  # weight of the distance to the preferred colour against the separation
 
 
 @cache
 def _candidates() -> tuple[np.ndarray, np.ndarray]:
-    """The candidate colours (rgb, lab), greys and extremes of lightness left out."""
+    """The candidate colours: rgb (m, 3) and CIELAB as each vision sees them (visions, m, 3; float32,
+    for speed), greys and extremes of lightness (in normal vision) left out."""
     steps = np.linspace(0.0, 1.0, _GRID)
     rgb = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), -1).reshape(-1, 3)
-    lab = rgb_to_lab(rgb)
+    seen = vision_lab(rgb)
+    lab = seen[0]
     light = (lab[:, 0] >= _L_RANGE[0]) & (lab[:, 0] <= _L_RANGE[1])
     keep = light & (np.hypot(lab[:, 1], lab[:, 2]) >= _MIN_CHROMA)
-    return rgb[keep], lab[keep]
+    return rgb[keep], np.ascontiguousarray(seen[:, keep], dtype=np.float32)
+
+
+def _separation(seen: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """ΔE00 of every candidate to ``colour`` (visions, 3): in normal vision and the least over all
+    visions, shape (2, m)."""
+    d = delta_e00(seen, colour[:, None, :])
+    return np.stack([d[0], d.min(axis=0)])
 
 
 def _order(
@@ -80,7 +102,8 @@ def distinct_colours(
     fixed = dict(fixed or {})
     if n == 0:
         return []
-    rgb, lab = _candidates()
+    rgb, seen = _candidates()
+    lab = seen[0]
     centre_lab = hex_to_lab(list(centres)) if len(centres) else np.empty((0, 3))
     # d_centre[g]: each candidate's distance to group g's colour; a group's cell is where it is nearest
     d_centre = delta_e00(lab[None, :, :], centre_lab[:, None, :]) if len(centres) else np.empty((0, len(lab)))
@@ -88,15 +111,18 @@ def distinct_colours(
     pref_lab = hex_to_lab(list(preferred))
     pull = delta_e00(lab[None, :, :], pref_lab[:, None, :])  # (items, candidates)
     colour: dict[int, str] = {}
-    column: dict[int, np.ndarray] = {}  # item -> ΔE00 of every candidate to its colour
+    # item -> ΔE00 of every candidate to its colour, (normal vision, least over the visions)
+    column: dict[int, np.ndarray] = {}
+    by_candidate: dict[int, np.ndarray] = {}  # the same per candidate picked (passes pick them again)
 
     def place(i: int, hex_colour: str, col: np.ndarray) -> None:
         colour[i] = hex_colour
         column[i] = col
 
     for i, c in fixed.items():
-        place(i, c, delta_e00(lab, hex_to_lab(c)))
+        place(i, c, _separation(seen, vision_lab(hex_to_rgb(c))))
     everyone = n <= ALL_PAIRS_UP_TO
+    second = [set().union(*(nb[m] for m in nb[i])) - nb[i] - {i} for i in range(n)]
     free = _order(n, grp, nb, fixed)
     # one greedy pass, then passes that pick each colour again against all the others: the closest pair
     # of the greedy pass gets pulled apart
@@ -113,9 +139,20 @@ def distinct_colours(
                 for j in column
                 if j != i and (everyone or j in nb[i] or (g >= 0 and grp[j] == g) or j in fixed)
             ]
-            sep = np.min([column[j] for j in others], axis=0) if others else np.full(len(lab), np.inf)
-            score = np.minimum(sep, ENOUGH) - _PULL * pull[i]
+            none = np.full(len(lab), np.inf)
+            sep = np.min([column[j][0] for j in others], axis=0) if others else none
+            # neighbours: the least ΔE00 over all visions; their neighbours: SECOND_RING times that
+            near = [column[j][1] for j in nb[i] if j in column]
+            near += [SECOND_RING * column[j][1] for j in second[i] if j in column]
+            seen_sep = np.min(near, axis=0) if near else none
+            score = (
+                _FLOOR_WEIGHT * np.minimum(sep, FLOOR)
+                + np.minimum(np.minimum(sep, seen_sep), ENOUGH)
+                - _PULL * pull[i]
+            )
             score[~allowed] = -np.inf
             k = int(np.argmax(score))
-            place(i, rgb_to_hex(rgb[k]), delta_e00(lab, lab[k]))
+            if k not in by_candidate:
+                by_candidate[k] = _separation(seen, seen[:, k])
+            place(i, rgb_to_hex(rgb[k]), by_candidate[k])
     return [colour[i] for i in range(n)]
