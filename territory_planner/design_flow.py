@@ -66,6 +66,7 @@ class Attempt:
 
     found: tuple[np.ndarray, SolveResult] | None = None
     proven_none: bool = False
+    why: str = ""  # neither: why the stage's two levels gave no plan (said in the notes: QA92 F2)
 
 
 Connect = Callable[[ModelSpec, np.ndarray, SolveResult, float], Attempt]
@@ -413,7 +414,18 @@ def _group(
     if grouping is not None and grouping.connected is False and centre is not None and (centre >= 0).any():
         assert adj is not None
         cells = design.home_cells(adj, centre, spec.cost)
-        around = group(cells, design.Pieces.of_plan(adj, cells, p))
+        cell_pieces = design.Pieces.of_plan(adj, cells, p)
+        around = group(cells, cell_pieces)
+        if (around is None or not around.connected) and np.isfinite(tol).any():
+            # QA92 F2: on 402 German Kreise x 12 reps into 3 districts at +-5%, no grouping of the cells
+            # met the band on the first plan's loads connected, and the stage got the band's grouping of
+            # the plan, interleaved: no connected start, no proof, districts in 7/5/4 pieces. The stage
+            # moves units and holds the real bands; the band on the first plan's loads is no condition a
+            # connected plan must meet (as for the retries, QA64 F2). The band's grouping is kept for the
+            # plan written if these districts cannot be connected
+            free = group(cells, cell_pieces, np.full_like(tol, np.inf))
+            if free is not None and free.connected:
+                around = dataclasses.replace(free, kept=grouping)
         if around is not None and around.connected:  # connected cells; the plan's districts are not yet
             grouping = dataclasses.replace(around, connected=False, basis="homes")
     if grouping is None and np.isfinite(tol).any():
@@ -633,6 +645,7 @@ class _Design:
     reconnected: bool = False  # the district contiguity stage moved the first plan's units
     proven: list[np.ndarray] = dataclasses.field(default_factory=list)  # groupings proven unconnectable
     unproven: bool = False  # the last grouping tried was neither connected nor proven impossible
+    why: str = ""  # then why the district contiguity stage's two levels gave no plan of it
     joined_by_stage: bool = False  # the second solve's plan connected by the district contiguity stage
     restricted: bool = False  # the second solve kept units in their districts, found none, and freed them
 
@@ -788,20 +801,38 @@ def _rule_for(
 def _connect_grouping(d: _Design) -> None:
     """While the chosen grouping's districts are not connected: the district contiguity stage moves the
     first plan's units until they are; when HiGHS proves a grouping impossible to connect, another
-    grouping of the homes' cells is tried (while time is left). Each unit then stays in its district."""
+    grouping of the homes' cells is tried (while time is left). A grouping of the homes' cells made
+    without the district band (``Grouping.kept``) that the stage does not connect gives way to the band's
+    grouping of the first plan first. Each unit then stays in its district."""
     trial, trial_problem, trial_spec = d.chosen()
+    progress = d.solve_kw.get("progress") or (lambda _m: None)
     while d.connected is False and d.connect is not None:  # the units move until the districts are connected
         share = CONNECT_SHARE_IMPLIED if d.implied else CONNECT_SHARE  # implied: the first plan stands
         attempt = d.connect(trial_spec, d.plan1, d.res1, d.seconds(share))
-        if attempt.found is not None:  # its bound holds for the grouping only: the joint bound stays res1's
-            d.plan1, d.connected, d.reconnected = attempt.found[0], True, True
+        found = attempt.found
+        if found is not None and repair.feasible(trial_spec, found[0]):
+            # its bound holds for the grouping only: the joint bound stays res1's
+            d.plan1, d.connected, d.reconnected = found[0], True, True
             d.grouping, d.problem2, d.spec2 = trial, trial_problem, trial_spec
             break
+        if attempt.proven_none:
+            d.proven.append(trial.district)  # another grouping of the homes' cells, not this one
+            progress(
+                f"designed districts: HiGHS proved that grouping {len(d.proven)} "
+                f"({'; '.join(_members(d.problem, trial))}) cannot be connected within the bands"
+            )
+        left = not d.budget.limited or d.budget.remaining() >= RETRY_SECONDS
+        if trial.kept is not None and left:  # the band's grouping of the first plan next (QA92 F2)
+            progress(
+                "designed districts: the district contiguity stage on the band's grouping of the first plan"
+            )
+            trial = trial.kept
+            trial_problem, trial_spec = d.grouped(trial)
+            continue
         if not attempt.proven_none:
-            d.unproven = True  # no proof, so another grouping would meet the same search
+            d.unproven, d.why = True, attempt.why  # no proof, so another grouping would meet the same search
             break
-        d.proven.append(trial.district)  # another grouping of the homes' cells, not this one
-        if d.budget.limited and d.budget.remaining() < RETRY_SECONDS:
+        if not left:
             break
         again = _group(
             d.problem, d.spec, d.plan1, d.band, d.n, d.backend, d.budget, d.solve_kw, d.adj, d.centre,
@@ -812,6 +843,11 @@ def _connect_grouping(d: _Design) -> None:
         trial = again
         trial_problem, trial_spec = d.grouped(trial)
     grouping, _, spec2 = d.chosen()
+    if not d.connected and grouping.kept is not None and not repair.feasible(spec2, d.plan1):
+        # the cells' grouping made without the band was not connected either, and the first plan breaks
+        # its band: the band's grouping of the first plan, which it meets, is the one written (as before)
+        d.grouping, d.problem2, d.spec2 = grouping.kept, *d.grouped(grouping.kept)
+        grouping, spec2 = d.grouping, d.spec2
     if d.connected:  # each unit stays in its district: the districts stay connected
         d.spec2 = within_districts(spec2, grouping.district, grouping.district[d.plan1])
 
@@ -947,7 +983,7 @@ def _unconnected_notes(d: _Design) -> list[str]:
     unconnected = [
         f"no grouping of the reps into {d.n} connected districts within the district band was found for "
         f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
-        f"connected districts for {_tried(len(d.proven), d.unproven)}; the districts may not all be "
+        f"connected districts for {_tried(len(d.proven), d.unproven, d.why)}; the districts may not all be "
         "connected (districts.csv, column contiguous, says which are)"
     ]
     islands = d.adj.islands() if d.adj is not None else []
@@ -977,13 +1013,15 @@ def _members(problem: TerritoryProblem, grouping: design.Grouping) -> list[str]:
     ]
 
 
-def _tried(proven: int, unproven: bool) -> str:
+def _tried(proven: int, unproven: bool, why: str = "") -> str:
     """The groupings the district contiguity stage was given, as the note tells them: ``proven`` of them
-    proven impossible to connect, and whether the last one tried ended without a plan or a proof."""
+    proven impossible to connect, and whether the last one tried ended without a plan or a proof (``why``:
+    then why its two levels, districts first, gave none)."""
+    because = f" (the two levels, districts first: {why})" if unproven and why else ""
     if not proven:
-        return "the grouping chosen"
+        return f"the grouping chosen{because}"
     what = "the grouping chosen" if proven == 1 else f"the first {proven} groupings tried"
     out = f"{what} (HiGHS proved that {'it' if proven == 1 else 'each'} cannot be connected within the bands"
     if unproven:
-        return out + "), nor for the next grouping in the time left"
+        return out + f"), nor for the next grouping in the time left{because}"
     return out + "; no other grouping was found, or no time was left to try one)"

@@ -127,6 +127,7 @@ def _districts_stage(
         territories_too=run.options.contiguous,
         progress=run.progress,
     )
+    district_info.pop("two_levels", None)  # in the result's notes already
     if "territories" in district_info:
         contiguity_info = district_info.pop("territories")
     elif contiguity_info is not None:

@@ -128,7 +128,8 @@ def _connectors(
             territories_too=options.contiguous, **kw,
         )  # fmt: skip
         found = info.get("contiguous") and repair.feasible(spec, moved)
-        return Attempt((moved, res) if found else None, str(info.get("infeasible", "")).startswith("proven"))
+        proven = str(info.get("infeasible", "")).startswith("proven")
+        return Attempt((moved, res) if found else None, proven, str(info.get("two_levels", "")))
 
     def territories(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> Attempt:
         moved, res, info = planning.make_contiguous(

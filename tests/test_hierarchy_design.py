@@ -1273,3 +1273,67 @@ def test_the_designs_connectors_use_the_runs_gap(monkeypatch: pytest.MonkeyPatch
     shape(spec, np.zeros(2, dtype=np.int64), None, 1.0)
     connect(spec, np.zeros(2, dtype=np.int64), None, 1.0)
     assert seen == {"territories": 1e-4, "districts": 1e-4}
+
+
+def test_a_grouping_connected_over_the_homes_cells_goes_to_the_stage_before_a_split_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA92 F2: on 402 German Kreise x 12 reps into 3 districts at +-5%, neither the band's grouping of
+    the first plan's pieces nor the band's grouping of the homes' cells was connected, and the district
+    contiguity stage got the first of them, interleaved (its two levels found no connected start, no
+    proof came, and the run wrote districts in 7/5/4 pieces), where the homes' cells grouped without the
+    band on the first plan's loads (which the stage, moving units, need not keep) are connected and the
+    stage connects them. Here every grouping MIP with the band, and the first plan's without it, offer
+    the interleaved {R0 R2 | R1 R3}: the stage must first get a grouping connected on the path."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.spec import ModelSpec
+
+    real = design.group_nearest_first
+    calls: list[bool] = []  # per grouping MIP: whether it had a finite band
+
+    def grouping(*a: Any, **k: Any) -> Any:
+        calls.append(bool(np.isfinite(np.asarray(a[4])).any()))
+        if len(calls) <= 3:  # the band's on the plan, the plan's without it, the band's on the cells
+            return design.Grouping(
+                district=np.array([0, 1, 0, 1]), seats=np.array([0, 1]), travel=1.0,
+                status=design.SolveStatus.OPTIMAL, pairs=16, connected=False,
+            )  # fmt: skip
+        return real(*a, **k)
+
+    monkeypatch.setattr(design, "group_nearest_first", grouping)
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
+        offered.append(np.asarray(spec2.problem.rep_districts))
+        return Attempt(None)  # neither a plan nor a proof: the band's grouping is written, as before
+
+    problem2, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    assert offered, "the district contiguity stage got no grouping"
+    labels = offered[0]
+    # connected on the path A0 - A1 - A2 - A3 (each rep's home at its own account): no district skips a unit
+    assert all(np.ptp(np.flatnonzero(labels == g)) + 1 == (labels == g).sum() for g in np.unique(labels))
+    # not connected: the band's grouping, which the first plan meets, is the one written
+    assert design.same_grouping(np.asarray(problem2.rep_districts), np.array([0, 1, 0, 1]))
+    assert info["grouping_basis"] == "plan"
+    assert info["connected"] is False
+
+
+def test_the_notes_say_why_the_last_grouping_tried_was_not_connected(tmp_path: Path) -> None:
+    """QA92 F2: the Philippines at 30 s, the district contiguity stage's two levels said "districts
+    connected and within their bands" (the districts as parts of the map, before any territory), found
+    no territories within their bands inside them, and the plan was written in pieces with no word of
+    why. The note now gives the two levels' reason."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.spec import ModelSpec
+
+    why = "no connected territories within their bands inside the connected districts in the time given"
+
+    def connect(_spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
+        return Attempt(None, proven_none=False, why=why)
+
+    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    if info["connected"]:  # the path's first plan admitted a connected grouping: no stage ran
+        pytest.skip("the grouping was connected on the first plan")
+    assert any(why in n for n in info["unconnected_notes"]), info["unconnected_notes"]

@@ -110,6 +110,7 @@ def make_districts_contiguous(
             "districts of this plan are split)"
             if res.infeasible
             else f"district contiguity not reached for {split} districts in the time given"
+            + (f" (the two levels, districts first: {res.two_levels})" if res.two_levels else "")
         )
     # a gap within the tolerance to a valid bound is a proof however the plan came (QA14: Chicago's 77
     # areas, a plan equal to its bound said "feasible, gap 0.000%")
@@ -137,6 +138,8 @@ def make_districts_contiguous(
         "cuts": res.cuts,
         "method": res.method,
     }
+    if res.two_levels and not connected:  # for the caller's notes (popped: not a summary.json key)
+        info["two_levels"] = res.two_levels
     if away:  # reps without their home unit, by district: not connected in the model's sense (QA31 F2)
         info["homes_elsewhere"] = away
     if res.infeasible:

@@ -59,6 +59,9 @@ class Grouping:
     connected: bool | None = None  # every district in one piece (None: no adjacency asked for)
     rounds: int = 1  # MIP solves (connectivity cut rounds)
     basis: str = "plan"  # whose pieces the cuts were over: the plan's, or the homes' cells ("homes")
+    # a grouping of the homes' cells made without the district band on the first plan's loads: the band's
+    # grouping of the first plan (its districts in pieces), written instead when these cannot be connected
+    kept: Grouping | None = None
 
 
 @dataclass(frozen=True)

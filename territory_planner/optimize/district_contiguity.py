@@ -71,6 +71,9 @@ class DistrictResult:
     seconds: float
     infeasible: bool = False  # the exact flow model is proven infeasible: no plan of connected districts
     method: str = "cuts"  # "cuts" (the cut loop settled or stopped) | "flow" (the exact model's plan)
+    # why the two levels (``nested_districts``) gave no plan, when they were tried and did not (their
+    # "districts connected" progress line is of the districts as parts of the map, before any territory)
+    two_levels: str = ""
 
 
 def district_pieces(adj: Adjacency, unit_rep: np.ndarray, of: np.ndarray, n_districts: int) -> np.ndarray:
@@ -121,7 +124,7 @@ def _two_level_start(
     threads: int | None,
     territories_too: bool,
     progress: Callable[[str], None],
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, str]:
     """A first plan of connected districts by the two levels of ``nested_districts`` (districts grown
     from their homes by the flip search, then territories inside them), or None. It meets every row of
     the model and is ``connected``: the cut loop and the exact flow model then start from it. On tokyo's
@@ -129,16 +132,23 @@ def _two_level_start(
     objective found no plan in 18 s and the cut loop none in 43 s; the two levels found one in 1.6-5 s.
     They run beside the flow model for ``BESIDE_SHARE`` of its time only, and again after it: its proof
     settles a grouping that cannot be connected in seconds (48 US states x 8 reps in 3 districts: 3-7 s
-    per grouping), where the flip search would search until its time is up."""
+    per grouping), where the flip search would search until its time is up. With no plan, the reason
+    (``NestedResult.reason``, or why the plan was not taken)."""
     left = deadline - time.perf_counter()
     if left <= 0:
-        return None
+        return None, "no time left for them"
     res = nested_districts.solve(
         spec, adj, backend, centre, start_plan, time_limit=left, gap=gap, seed=seed, threads=threads,
         territories_too=territories_too, progress=progress,
     )  # fmt: skip
     plan = res.unit_rep
-    return plan if plan is not None and repair.feasible(spec, plan) and connected(plan) else None
+    if plan is None:
+        return None, res.reason
+    if not repair.feasible(spec, plan):
+        return None, "their plan breaks a row of the model"
+    if not connected(plan):
+        return None, "their plan leaves a district in pieces or a home unit with another rep"
+    return plan, ""
 
 
 def _within_districts(
@@ -218,6 +228,7 @@ def solve(
     if territories_too:
         parts += contiguous_flow.territory_parts(centre)
     infeasible = False
+    two_levels = ""  # why the two levels gave no plan, when they were tried
     if best is None and deadline - t0 > 2 * background.GRACE:
         until = t0 + FEASIBLE_SHARE * time_limit
         # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
@@ -231,7 +242,7 @@ def solve(
             progress("district contiguity: a plan of connected districts (the flow model without objective, "
                      "the two levels beside it)")  # fmt: skip
             beside = time.perf_counter() + BESIDE_SHARE * (until - time.perf_counter())
-            best = _two_level_start(
+            best, two_levels = _two_level_start(
                 spec, adj, backend, centre, start_plan, connected, beside, gap, seed, threads,
                 territories_too, lambda _m: None,
             )  # fmt: skip
@@ -254,10 +265,12 @@ def solve(
         # neither a plan nor a proof from the flow model: the two levels, districts first
         progress("district contiguity: a plan of connected districts, districts first (two levels)")
         until = time.perf_counter() + TWO_LEVEL_SHARE * (deadline - time.perf_counter())
-        best = _two_level_start(
+        best, two_levels = _two_level_start(
             spec, adj, backend, centre, start_plan, connected, until, gap, seed, threads, territories_too,
             progress,
         )  # fmt: skip
+        if best is None:  # QA92 F2: their "districts connected" line read as a connected plan
+            progress(f"district contiguity: the two levels found no plan ({two_levels})")
     flow_deadline = deadline - background.GRACE
     flow = (
         contiguous_flow.start(spec_c, adj, parts, backend, deadline=flow_deadline, gap=gap, seed=seed)
@@ -318,4 +331,5 @@ def solve(
         time.perf_counter() - t0,
         infeasible,
         method,
+        two_levels if best is None else "",
     )

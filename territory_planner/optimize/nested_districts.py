@@ -225,9 +225,13 @@ def solve(
     )
     if unit_district is None:
         return result(None, "no connected start: some home cannot be joined to its district's", 0)
+    # the districts as parts of the map, their totals only: no plan yet (QA92 F2: read as a plan of
+    # connected districts, and none came)
     progress(
-        f"districts connected{' and within their bands' if in_band else ', not yet within their bands'} "
-        f"in {time.perf_counter() - t0:.1f} s; territories (districts may still trade units)"
+        f"districts as parts of the map connected"
+        f"{' and within their bands' if in_band else ', not yet within their bands'} "
+        f"in {time.perf_counter() - t0:.1f} s (no plan yet); now the territories inside them (districts "
+        "may still trade units)"
     )
     pp = nested_flips.joint_problem(contiguous.with_centres(spec, home), adj, home, of, spec1)
     plan = best = None
