@@ -211,6 +211,23 @@ def test_a_swapped_lat_lon_pair_is_pointed_out(tmp_path: Path) -> None:
     assert exc.value.problems[0].message.startswith("account A (Swapped) lies 6,0")  # about 6,000 km
 
 
+def test_an_area_with_a_name_is_named_by_it(tmp_path: Path) -> None:
+    """QA92 F5: "the nearest area is br-pa" of an areas file whose name column says Pará."""
+    boxes = gpd.GeoDataFrame(
+        {"area_id": ["br-pa", "br-ap"], "name": ["Pará", ""]},
+        geometry=[shapely.box(-56.0, -9.0, -46.0, 2.0), shapely.box(-54.0, 2.5, -50.0, 4.0)],
+        crs=4326,
+    )
+    boxes.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    a, _ = write(tmp_path, [acc("A", -1.3, -45.5, name="Coast"), acc("B", 4.2, -51.0, name="North")])
+    areas = read_areas(tmp_path / "areas.geojson")
+    with pytest.raises(InputError) as exc:
+        join_points(areas, np.array([-1.3, 4.2]), np.array([-45.5, -51.0]), str(a))
+    first, second = (p.message for p in exc.value.problems)
+    assert "the nearest area is Pará (br-pa):" in first
+    assert "the nearest area is br-ap:" in second  # no name: its id
+
+
 def test_the_nearest_area_is_nearest_in_km_not_in_degrees() -> None:
     """At 60 degrees north a degree of longitude is half a degree of latitude long::
 

@@ -833,3 +833,29 @@ def test_a_home_in_no_polygon_is_named_with_the_unit_its_territory_holds(tmp_pat
     assert "R1" not in said
     # from (0.05, 1.35) to s3's point (0.05, 0.35): 1 degree of longitude on the equator, 111 km
     assert "(111 km from the home)" in said
+
+
+def test_a_piece_below_its_one_reps_band_is_said_in_the_singular_and_in_money(tmp_path: Path) -> None:
+    """QA92 F5: "holds the homes of R08, whose territories must lie inside it: its potential is 7,101.95,
+    their bands together need ..." of one rep, beside a conflict table writing "$20,816"."""
+    a = tmp_path / "accounts.csv"
+    pd.DataFrame(
+        {
+            "account_id": ["c0", "c1", "c2", "c3"],
+            "lat": 0.0,
+            "lon": [0.0, 0.1, 1.0, 1.1],
+            "potential": [1000.0, 1000.0, 9000.0, 9000.0],
+            "workload": 1.0,
+        }
+    ).to_csv(a, index=False)
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 1.0]}).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    args += ["--balance", "potential", "--tolerance", "0.1", "--currency", "€", "--time-limit", "10"]
+    res = CliRunner().invoke(main, [*args, "--quiet", "--out", str(tmp_path / "proof")])
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.replace("\u2502", " ").split())  # the conflict table's cells, unwrapped
+    assert "holds the home of R1, whose territory must lie inside it: its potential is €2,000.00" in said
+    assert "its band needs at least €9,000.00" in said

@@ -187,3 +187,27 @@ def test_svalbard_counts_as_inhabited_when_either_file_is_swapped() -> None:
             "(r.csv is taken as right: read with lat and lon swapped, it would fit as well)"
         )
     )
+
+
+# the 35 provinces of Indonesia (a point inside each) and three reps, each based at one of them (QA92 F4)
+PROVINCES = [
+    (-3.95, 134.12), (3.9, 97.15), (-7.33, 109.91), (-3.58, 102.5), (-6.45, 106.11), (-0.54, 111.07),
+    (-2.89, 107.94), (-8.44, 115.26), (-7.75, 112.25), (-2.75, 115.54), (-8.5, 120.59), (-3.83, 119.96),
+    (3.94, 108.21), (-1.87, 130.08), (2.26, 99.21), (0.73, 101.5), (1.01, 124.59), (2.68, 116.43),
+    (-1.8, 124.82), (-0.76, 100.78), (-3.49, 126.68), (-8.59, 117.27), (-3.85, 121.9), (-0.95, 120.02),
+    (-5.28, 139.36), (-6.89, 107.64), (0.2, 116.24), (-4.85, 105.09), (-6.22, 106.85), (0.65, 122.29),
+    (-7.88, 110.41), (-3.32, 104.4), (-2.19, 119.39), (-1.77, 102.74), (-1.4, 113.42),
+]  # fmt: skip
+
+
+def test_homes_at_accounts_are_not_a_reps_file_typed_wrong() -> None:
+    """QA92 F4: three homes across Indonesia, each at a province's own point, were "typed wrong as a
+    whole: as written 3 of its 3 rep homes lie within 1,000 km of an account, with the sign of lat flipped
+    2 do": read flipped, fewer provinces lay beyond 1,000 km of a home. A file is suspected only when its
+    own rows come nearer the other file's read another way."""
+    accounts = [(f"P{i:02d}", lat, lon) for i, (lat, lon) in enumerate(PROVINCES)]
+    reps = [("R01", -5.28, 139.36), ("R02", 2.26, 99.21), ("R03", 2.68, 116.43)]
+    assert warnings(accounts, reps, has_geometry=True) == []
+    # the same homes typed with lat and lon swapped are still named, as a file
+    said = warnings(accounts, _swap(reps), has_geometry=True)
+    assert any("r.csv: the file's coordinates look typed wrong as a whole" in w for w in said), said

@@ -39,9 +39,14 @@ def test_the_wheel_ships_every_sample_file() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert config["package-dir"]["territory_planner.sample_data"] == "sample_data"
     assert "territory_planner.sample_data" in config["packages"]
-    patterns = config["package-data"]["territory_planner.sample_data"]
     data = ROOT / "sample_data"
-    shipped = {p for pattern in patterns for p in data.glob(pattern)}
+    shipped: set[Path] = set()
+    for package, patterns in config["package-data"].items():  # sample_data and its folders, each a package
+        if not f"{package}.".startswith("territory_planner.sample_data."):
+            continue
+        assert package in config["packages"]
+        folder = data.joinpath(*package.split(".")[2:])
+        shipped |= {p for pattern in patterns for p in folder.glob(pattern)}
     wanted = {p for p in data.rglob("*") if p.is_file() and p.suffix in (".csv", ".toml")}
     assert wanted
     assert wanted <= shipped

@@ -141,18 +141,26 @@ def _outside_message(areas: Areas, tree: Any, lat: float, lon: float, label: str
     if not (np.isfinite(lat) and np.isfinite(lon)) or not len(areas.ids):
         return f"{who} lies outside every area"
     nearest, km = nearest_area(tree, lat, lon)
-    told = f"{who} lies {_km(km)} outside every area; the nearest area is {areas.ids[nearest]}"
+    told = f"{who} lies {_km(km)} outside every area; the nearest area is {_area(areas, nearest)}"
     holed = _in_a_hole(tree, lat, lon)
     if holed is not None:  # QA88 F6: "a coastal or border point?" of a point in a lake of an area
-        hole = f"{who} lies in a hole of area {areas.ids[holed]}, inside no area"
+        hole = f"{who} lies in a hole of area {_area(areas, holed)}, inside no area"
         return f"{hole}: a lake, or an area cut out of it? (move the account, or fill the hole)"
     if km <= NEAR_EDGE_KM:
         return f"{told}: a coastal or border point on a coarse polygon? (move it inside, or use finer areas)"
     if abs(lon) <= 90:  # lat and lon swapped: the pair read the other way round lands in an area
         inside = tree.query(shapely.points(lat, lon), predicate="intersects")
         if len(inside):
-            return f"{told}; lat and lon swapped? ({lon}, {lat}) lies in {areas.ids[int(min(inside))]}"
+            return f"{told}; lat and lon swapped? ({lon}, {lat}) lies in {_area(areas, int(min(inside)))}"
     return f"{told}: the areas file does not cover it"
+
+
+def _area(areas: Areas, i: int) -> str:
+    """An area as a message names it: its name and id when the file has names (QA92 F5: "the nearest area
+    is br-pa" of a file whose name column says Pará), else its id."""
+    name = str(areas.names[i]).strip() if areas.names is not None else ""
+    ident = str(areas.ids[i])
+    return f"{name} ({ident})" if name and name != ident else ident
 
 
 def _in_a_hole(tree: Any, lat: float, lon: float) -> int | None:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+from territory_planner.currency import currency_prefix, is_money
 from territory_planner.errors import Conflict, InputError, Problem
 from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import areas as areamod
@@ -412,17 +413,23 @@ def component_conflicts(
                 )
             continue
         who = ", ".join(np.asarray(p.rep_ids)[reps].astype(str))
+        # one rep's home and band, or several's (QA92 F5: "the homes of R08, whose territories")
+        one = len(reps) == 1
+        homes = f"the home of {who}, whose territory" if one else f"the homes of {who}, whose territories"
+        bands = "its band needs" if one else "their bands together need"
         for m, measure in enumerate(p.measures):
             lo, hi = float(spec.lower[m, reps].sum()), float(spec.upper[m, reps].sum())
             short = total[m] < lo - 1e-9 * max(1.0, abs(lo))
             over = not chosen.any() and total[m] > hi + 1e-9 * max(1.0, abs(hi))
             if short or over:
-                limit = f"at least {lo:,.2f}" if short else f"at most {hi:,.2f}"
+                # money in the run's currency, as the conflict table's amount column writes it (QA92 F5)
+                unit = currency_prefix() if is_money(measure) else ""
+                limit = f"at least {unit}{lo:,.2f}" if short else f"at most {unit}{hi:,.2f}"
                 out.append(
                     Conflict(
                         "contiguity",
-                        f"{where} and holds the homes of {who}, whose territories must lie inside it: its "
-                        f"{measure} is {total[m]:,.2f}, their bands together need {limit}{hint}",
+                        f"{where} and holds {homes} must lie inside it: its "
+                        f"{measure} is {unit}{total[m]:,.2f}, {bands} {limit}{hint}",
                         measure=measure,
                         amount=float(lo - total[m] if short else total[m] - hi),
                     )

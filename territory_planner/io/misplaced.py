@@ -273,6 +273,14 @@ def _reading(
     return _Reading(side, label, a[0], a[1], h[0], h[1], far)
 
 
+def _own_far(reading: _Reading, side: str | None = None) -> int:
+    """The rows of the file ``reading`` reads another way (``side``, by default its own) that lie far from
+    every row of the other file."""
+    if (side or reading.side) == "accounts":
+        return _far(reading.a_lat, reading.a_lon, reading.h_lat, reading.h_lon)
+    return _far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+
+
 def _readings(
     a_lat: np.ndarray, a_lon: np.ndarray, h_lat: np.ndarray, h_lon: np.ndarray, accounts_checked: bool
 ) -> tuple[_Reading, list[_Reading]]:
@@ -292,8 +300,16 @@ def _readings(
         ]
         top = min(options, key=lambda r: r.far)  # the first of equals: a swap before a sign
         # and it must bring at least two rows near: one row typed wrong is that row's (QA14: a Turkish
-        # account with lat and lon swapped named the reps file, whose homes read swapped lay near it)
-        if top.far < written.far - 1 and 2 * top.far <= written.far:
+        # account with lat and lon swapped named the reps file, whose homes read swapped lay near it);
+        # and the file's own rows must come nearer the other's, not only the other's rows nearer it
+        # (QA92 F4: three homes, each at a province of Indonesia, "typed wrong as a whole": read with
+        # the sign of lat flipped they left fewer of the 35 provinces beyond 1,000 km of a home, while
+        # every home as written lay at an account)
+        if (
+            top.far < written.far - 1
+            and 2 * top.far <= written.far
+            and _own_far(top) < _own_far(written, side)
+        ):
             best.append(top)
     # fewest points beyond the inhabited latitudes first, then fewest far (stable: the accounts file first
     # on a tie): a swapped accounts file of 300 Brazilian cities left fewer rows far when the correct
