@@ -344,6 +344,21 @@ def test_every_territory_reported_in_one_piece_is_connected(
         assert (plan[centre] == np.arange(p)).all()
 
 
+def _two_islands(tmp_path: Path, potential: list[float], homes_lon: list[float]) -> list[str]:
+    """``plan --contiguous`` arguments for accounts c0 - c1 and c2 - c3 on two islands (an edge list), with
+    ``potential`` and reps R1, R2 at ``homes_lon``."""
+    a = tmp_path / "accounts.csv"
+    pd.DataFrame(
+        {"account_id": ["c0", "c1", "c2", "c3"], "lat": 0.0, "lon": [0.0, 0.1, 1.0, 1.1],
+         "potential": potential, "workload": 1.0}
+    ).to_csv(a, index=False)  # fmt: skip
+    r = tmp_path / "reps.csv"
+    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": homes_lon}).to_csv(r, index=False)
+    e = tmp_path / "edges.csv"
+    e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
+    return ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+
+
 def test_a_plan_still_split_is_no_plan_unless_relaxed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,21 +367,7 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     seen (the check switched off), the exact flow model proves it (exit 1); without that model too, the
     search's failure is no proof: exit 3 ("no connected plan found yet", never "infeasible"). With
     --relax the plan is written, status relaxed, one violation per split territory."""
-    a = tmp_path / "accounts.csv"
-    pd.DataFrame(
-        {
-            "account_id": ["c0", "c1", "c2", "c3"],
-            "lat": 0.0,
-            "lon": [0.0, 0.1, 1.0, 1.1],
-            "potential": 1.0,
-            "workload": 1.0,
-        }
-    ).to_csv(a, index=False)
-    r = tmp_path / "reps.csv"
-    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 0.1]}).to_csv(r, index=False)
-    e = tmp_path / "edges.csv"
-    e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
-    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    args = _two_islands(tmp_path, [1.0, 1.0, 1.0, 1.0], [0.0, 0.1])
     args += ["--tolerance", "0.5", "--time-limit", "10", "--quiet"]
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "proof")])
     assert res.exit_code == 1, res.output
@@ -838,21 +839,7 @@ def test_a_home_in_no_polygon_is_named_with_the_unit_its_territory_holds(tmp_pat
 def test_a_piece_below_its_one_reps_band_is_said_in_the_singular_and_in_money(tmp_path: Path) -> None:
     """QA92 F5: "holds the homes of R08, whose territories must lie inside it: its potential is 7,101.95,
     their bands together need ..." of one rep, beside a conflict table writing "$20,816"."""
-    a = tmp_path / "accounts.csv"
-    pd.DataFrame(
-        {
-            "account_id": ["c0", "c1", "c2", "c3"],
-            "lat": 0.0,
-            "lon": [0.0, 0.1, 1.0, 1.1],
-            "potential": [1000.0, 1000.0, 9000.0, 9000.0],
-            "workload": 1.0,
-        }
-    ).to_csv(a, index=False)
-    r = tmp_path / "reps.csv"
-    pd.DataFrame({"rep_id": ["R1", "R2"], "lat": 0.0, "lon": [0.0, 1.0]}).to_csv(r, index=False)
-    e = tmp_path / "edges.csv"
-    e.write_text("u,v\nc0,c1\nc2,c3\n", encoding="utf-8")
-    args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--contiguous"]
+    args = _two_islands(tmp_path, [1000.0, 1000.0, 9000.0, 9000.0], [0.0, 1.0])
     args += ["--balance", "potential", "--tolerance", "0.1", "--currency", "€", "--time-limit", "10"]
     res = CliRunner().invoke(main, [*args, "--quiet", "--out", str(tmp_path / "proof")])
     assert res.exit_code == 1, res.output
