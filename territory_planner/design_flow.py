@@ -822,7 +822,10 @@ def _connect_grouping(d: _Design) -> None:
                 f"({'; '.join(_members(d.problem, trial))}) cannot be connected within the bands"
             )
         left = not d.budget.limited or d.budget.remaining() >= RETRY_SECONDS
-        if trial.kept is not None and left:  # the band's grouping of the first plan next (QA92 F2)
+        if trial.kept is not None and left and not attempt.proven_none:
+            # no plan and no proof for the cells' grouping made without the band: the band's grouping of
+            # the first plan next (QA92 F2); a grouping proven impossible gives way to another grouping of
+            # the cells, as before (the 48 states in 3 districts: the fourth is connected)
             progress(
                 "designed districts: the district contiguity stage on the band's grouping of the first plan"
             )

@@ -330,7 +330,7 @@ def checked(options: PlanOptions, source: str = "PlanOptions") -> PlanOptions:
     values: dict[str, Any] = {}
     nones: dict[str, Any] = {}
     for f in dataclasses.fields(options):
-        value = getattr(options, f.name)
+        value = _plain(getattr(options, f.name))
         if value is None:
             if getattr(defaults, f.name) is not None:
                 nones[f.name] = None
@@ -338,6 +338,18 @@ def checked(options: PlanOptions, source: str = "PlanOptions") -> PlanOptions:
             values[f.name] = value
     made = build_options(values, source)
     return dataclasses.replace(made, **nones) if nones else made
+
+
+def _plain(value: Any) -> Any:
+    """A numpy number as the Python number it holds (QA93 F1: ``time_limit=np.int64(8)``, a caller's
+    value read from a DataFrame, was "time_limit must be a number, not int64"), in containers too."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) and not isinstance(value, str):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 def _read_value(reading: _Reading, key: str, value: object) -> None:

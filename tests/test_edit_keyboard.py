@@ -266,3 +266,17 @@ def test_the_focus_is_visible(page: Any) -> None:
         assert style == "solid", selector
     tab_to(page, "#tp-edit-toggle", back=True)
     assert page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth") == "2px"
+
+
+def test_a_name_of_several_words_picks_its_match_and_pasted_ids_any_case(page: Any) -> None:
+    """QA93 F2: Enter on a name of two words ("Avery Brooks", "Beta & Sons") read the words as pasted ids:
+    "2 unknown account id(s): Avery, Brooks; nothing was selected". And pasted ids were matched in their
+    case only, where a single id is matched in any case."""
+    start_editing(page)
+    tab_to(page, "#tp-edit-find")
+    assert find(page, "Beta & Sons")[0].startswith("A2 Beta & Sons")
+    page.keyboard.press("Enter")
+    assert selection(page) == ["A2"]
+    page.keyboard.insert_text("a4 a5")  # words that are all ids, in another case
+    page.keyboard.press("Enter")
+    assert selection(page) == ["A2", "A4", "A5"]

@@ -1275,6 +1275,24 @@ def test_the_designs_connectors_use_the_runs_gap(monkeypatch: pytest.MonkeyPatch
     assert seen == {"territories": 1e-4, "districts": 1e-4}
 
 
+def _interleaved_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first three grouping MIPs (the band's on the plan, the plan's without it, the band's on the
+    homes' cells) offer the interleaved {R0 R2 | R1 R3}; later ones are solved."""
+    real = design.group_nearest_first
+    calls: list[bool] = []  # per grouping MIP: whether it had a finite band
+
+    def grouping(*a: Any, **k: Any) -> Any:
+        calls.append(bool(np.isfinite(np.asarray(a[4])).any()))
+        if len(calls) <= 3:
+            return design.Grouping(
+                district=np.array([0, 1, 0, 1]), seats=np.array([0, 1]), travel=1.0,
+                status=design.SolveStatus.OPTIMAL, pairs=16, connected=False,
+            )  # fmt: skip
+        return real(*a, **k)
+
+    monkeypatch.setattr(design, "group_nearest_first", grouping)
+
+
 def test_a_grouping_connected_over_the_homes_cells_goes_to_the_stage_before_a_split_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1289,19 +1307,7 @@ def test_a_grouping_connected_over_the_homes_cells_goes_to_the_stage_before_a_sp
     from territory_planner.model.plan import SolveResult
     from territory_planner.optimize.spec import ModelSpec
 
-    real = design.group_nearest_first
-    calls: list[bool] = []  # per grouping MIP: whether it had a finite band
-
-    def grouping(*a: Any, **k: Any) -> Any:
-        calls.append(bool(np.isfinite(np.asarray(a[4])).any()))
-        if len(calls) <= 3:  # the band's on the plan, the plan's without it, the band's on the cells
-            return design.Grouping(
-                district=np.array([0, 1, 0, 1]), seats=np.array([0, 1]), travel=1.0,
-                status=design.SolveStatus.OPTIMAL, pairs=16, connected=False,
-            )  # fmt: skip
-        return real(*a, **k)
-
-    monkeypatch.setattr(design, "group_nearest_first", grouping)
+    _interleaved_first(monkeypatch)
     offered: list[np.ndarray] = []
 
     def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
@@ -1317,6 +1323,31 @@ def test_a_grouping_connected_over_the_homes_cells_goes_to_the_stage_before_a_sp
     assert design.same_grouping(np.asarray(problem2.rep_districts), np.array([0, 1, 0, 1]))
     assert info["grouping_basis"] == "plan"
     assert info["connected"] is False
+
+
+def test_a_grouping_proven_unconnectable_gives_way_to_another_grouping_of_the_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After QA92 F2's change, a cells' grouping made without the band that HiGHS proved impossible to
+    connect gave way to the band's interleaved grouping of the first plan, which ended the search without
+    a proof: the 48 states in 3 districts went from 3 of 3 districts connected (the fourth grouping) to 1
+    of 3. A proof sends the search to another grouping of the cells, as before; the band's grouping of the
+    plan is the next try only when the stage ends with neither a plan nor a proof."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.spec import ModelSpec
+
+    _interleaved_first(monkeypatch)
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
+        offered.append(np.asarray(spec2.problem.rep_districts))
+        return Attempt(None, proven_none=True)  # every grouping proven impossible
+
+    _design_on_the_path(tmp_path, connect)
+    assert len(offered) >= 2, offered
+    # after the first proof the stage got another grouping of the cells, not the band's interleaved one
+    assert not design.same_grouping(offered[1], np.array([0, 1, 0, 1])), offered
 
 
 def test_the_notes_say_why_the_last_grouping_tried_was_not_connected(tmp_path: Path) -> None:

@@ -60,3 +60,23 @@ def test_options_built_by_build_options_come_back_the_same() -> None:
     }
     made = build_options(values)
     assert checked(made) == made
+
+
+def test_numpy_numbers_are_numbers() -> None:
+    """QA93 F1: ``time_limit=np.int64(8)`` (a value read from a DataFrame) solved before the check and was
+    then "time_limit must be a number, not int64"."""
+    import numpy as np
+
+    made = checked(
+        _options(
+            time_limit=np.int64(8),
+            seed=np.int64(3),
+            min_accounts=np.int64(2),
+            gap=np.float64(0.01),
+            tolerance={"potential": np.float64(0.04)},
+            relax=np.bool_(True),
+        )
+    )
+    assert (made.time_limit, made.seed, made.min_accounts, made.gap) == (8, 3, 2, 0.01)
+    assert made.tolerance == {"potential": 0.04}
+    assert made.relax is True

@@ -185,12 +185,23 @@ function tpFind(ctx, model, ui) {
     if (lls.length === 1) map.panTo(lls[0]);
     else map.fitBounds(b, { padding: [30, 30], maxZoom: map.getZoom() });
   }
+  // an id as written, else in any case (as a single id is matched: QA93 F2)
+  let lower = null;
+  function rowOfId(t) {
+    const r = model.rowOf.get(t);
+    if (r !== undefined) return r;
+    if (lower === null) {
+      lower = new Map();
+      for (const [id, row] of model.rowOf) if (!lower.has(id.toLowerCase())) lower.set(id.toLowerCase(), row);
+    }
+    return lower.get(t.toLowerCase());
+  }
   // several ids at once ("A1, A2" or a pasted column): every one must be an account of the plan
   function chooseMany(tokens) {
     const rows = [];
     const unknown = [];
     for (const t of tokens) {
-      const r = model.rowOf.get(t);
+      const r = rowOfId(t);
       if (r === undefined) unknown.push(t);
       else rows.push(r);
     }
@@ -232,7 +243,11 @@ function tpFind(ctx, model, ui) {
       e.preventDefault();
       const text = input.value.trim();
       const tokens = text.split(/[\s,;]+/).filter(Boolean);
-      if (tokens.length > 1 && !model.rowOf.has(text)) return chooseMany(tokens);
+      // a list of ids: separated by commas, semicolons, tabs or lines, or words that are all ids; words
+      // of a name ("Avery Brooks", QA93 F2: "2 unknown account id(s)") pick the highlighted match
+      const listed =
+        /[,;\t\n]/.test(text) || tokens.every(function (t) { return rowOfId(t) !== undefined; });
+      if (tokens.length > 1 && listed && !model.rowOf.has(text)) return chooseMany(tokens);
       if (!shown) refresh();
       if (active >= 0) choose(matches[active]);
     } else if (e.key === "Escape" && (shown || input.value)) {
