@@ -96,6 +96,9 @@ def plan(
     from territory_planner.io.writers import check_replace, refuse_replacing_inputs
 
     begin = time.perf_counter() if begun is None else begun  # --time-limit covers the whole command
+    # checked here, not only in ``solve``: the folder is written from these options too (summary.json's
+    # config, the manifest), and a hand-built ``tolerance=0.05`` solved, then failed to be written
+    options = checked(options)
     inputs = (*_input_paths(options), *((extra or {}).get(k) for k in ("scenario", "from_manifest")))
     refuse_replacing_inputs(Path(out), inputs)
     check_replace(Path(out), force, "the previous plan is kept", "plan")

@@ -5,6 +5,7 @@ now checks it as a scenario's values are checked."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,13 @@ def test_numpy_numbers_are_numbers() -> None:
     assert (made.time_limit, made.seed, made.min_accounts, made.gap) == (8, 3, 2, 0.01)
     assert made.tolerance == {"potential": 0.04}
     assert made.relax is True
+
+
+def test_a_hand_built_plan_is_written_from_its_checked_options(tmp_path: Path) -> None:
+    """``api.plan`` checked the options only in the solve, and wrote the folder from the ones given: a
+    hand-built ``tolerance=0.05`` solved, then summary.json's config failed on it (AttributeError)."""
+    hand = _options(tolerance=0.05, time_limit=20, gap=0.05)
+    out = api.plan(hand, tmp_path / "plan")
+    assert out.summary["status"] in {"feasible", "optimal"}
+    config = json.loads((tmp_path / "plan" / "summary.json").read_text(encoding="utf-8"))["config"]
+    assert config["tolerance"] == {"potential": 0.05, "workload": 0.05}
