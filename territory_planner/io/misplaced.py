@@ -236,8 +236,8 @@ def _isolated(
 @dataclass(frozen=True)
 class _Reading:
     """The coordinates of the two files as one reading takes them: ``side`` ("accounts" or "reps") is the
-    file read ``label`` as a whole, None for both as written; ``far``: rows of either file left over
-    ``MISPLACED_KM`` from every point of the other file."""
+    file read ``label`` as a whole, None for both as written; ``far_accounts`` / ``far_homes``: the rows
+    of each file left over ``MISPLACED_KM`` from every point of the other file."""
 
     side: str | None
     label: str
@@ -245,7 +245,17 @@ class _Reading:
     a_lon: np.ndarray
     h_lat: np.ndarray
     h_lon: np.ndarray
-    far: int
+    far_accounts: int
+    far_homes: int
+
+    @property
+    def far(self) -> int:
+        """Rows of either file far from every point of the other."""
+        return self.far_accounts + self.far_homes
+
+    def far_of(self, side: str | None) -> int:
+        """The rows of file ``side`` ("accounts" or "reps") far from every point of the other."""
+        return self.far_accounts if side == "accounts" else self.far_homes
 
     @property
     def polar(self) -> int:
@@ -269,16 +279,7 @@ def _far(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarra
 def _reading(
     side: str | None, label: str, a: tuple[np.ndarray, np.ndarray], h: tuple[np.ndarray, np.ndarray]
 ) -> _Reading:
-    far = _far(*a, *h) + _far(*h, *a)
-    return _Reading(side, label, a[0], a[1], h[0], h[1], far)
-
-
-def _own_far(reading: _Reading, side: str | None = None) -> int:
-    """The rows of the file ``reading`` reads another way (``side``, by default its own) that lie far from
-    every row of the other file."""
-    if (side or reading.side) == "accounts":
-        return _far(reading.a_lat, reading.a_lon, reading.h_lat, reading.h_lon)
-    return _far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+    return _Reading(side, label, a[0], a[1], h[0], h[1], _far(*a, *h), _far(*h, *a))
 
 
 def _readings(
@@ -308,7 +309,7 @@ def _readings(
         if (
             top.far < written.far - 1
             and 2 * top.far <= written.far
-            and _own_far(top) < _own_far(written, side)
+            and top.far_of(side) < written.far_of(side)
         ):
             best.append(top)
     # fewest points beyond the inhabited latitudes first, then fewest far (stable: the accounts file first
@@ -545,13 +546,10 @@ def _whole_file(reading: _Reading, written: _Reading, better: list[_Reading], af
     if reading.side == "accounts":
         file, other, rows, near = afile, rfile, "accounts", "a rep home"
         n = len(reading.a_lat)
-        before = n - _far(written.a_lat, written.a_lon, written.h_lat, written.h_lon)
-        after = n - _far(reading.a_lat, reading.a_lon, reading.h_lat, reading.h_lon)
     else:
         file, other, rows, near = rfile, afile, "rep homes", "an account"
         n = len(reading.h_lat)
-        before = n - _far(written.h_lat, written.h_lon, written.a_lat, written.a_lon)
-        after = n - _far(reading.h_lat, reading.h_lon, reading.a_lat, reading.a_lon)
+    before, after = n - written.far_of(reading.side), n - reading.far_of(reading.side)
     text = (
         f"{file}: the file's coordinates look typed wrong as a whole: as written {before:,} of its {n:,} "
         f"{rows} lie within {MISPLACED_KM:,.0f} km of {near} in {other}, {reading.label} {after:,} do; "
