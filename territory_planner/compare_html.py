@@ -390,8 +390,6 @@ th, td {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; text-align: rig
 th {{ background: #f4f4f4; }}
 th.group {{ text-align: center; border-left: 2px solid #fff; }}
 td:first-child, th:first-child {{ text-align: left; }}
-/* the rep column stays in view while a wide table scrolls (QA27 F16) */
-tbody td:first-child {{ position: sticky; left: 0; background: #fff; }}
 thead tr:last-child th:first-child {{ position: sticky; left: 0; }}
 td.off {{ background: #f8d7da; color: #8a1c25; font-weight: 600; }}
 #options td, #options th {{ text-align: left; }}
@@ -403,17 +401,11 @@ td.unset {{ color: #888; font-style: italic; }}
    the maps kept their screen view, the West alone, and the second frame ran off the page) */
 body.printing .maps {{ grid-template-columns: repeat(2, 134mm); gap: 5mm; }}
 body.printing iframe {{ height: 110mm; }}
+{WIDE_TABLES_CSS}
 @media print {{
-  .more-hint {{ display: none; }}
-  @page {{ size: A4 landscape; margin: 10mm; }}
-  body {{ margin: 0; font-size: 9pt; }}
-  * {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
   figure, tr {{ break-inside: avoid; }}
   h2, h3 {{ break-after: avoid; }}
-  .scroll {{ overflow: visible; }}
   table {{ font-size: 6pt; }}
-  th {{ white-space: normal; }}
-  th, td {{ padding: 0.1rem 0.15rem; }}
 }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
@@ -433,6 +425,22 @@ edits break constraints that bound assumes.</p>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
 <script>{SCROLL_CUES}{PRINT_FRAMES}</script>
 </body></html>
+"""
+
+
+# A page of wide tables (compare.html, sweep.html): the first column stays in view while a table scrolls
+# (QA27 F16), and on paper every column lies on a landscape page, not scrolled (QA7, QA91 F6)
+WIDE_TABLES_CSS = """
+tbody td:first-child { position: sticky; left: 0; background: #fff; }
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { margin: 0; font-size: 9pt; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .more-hint { display: none; }
+  .scroll { overflow: visible; }
+  th { white-space: normal; }
+  th, td { padding: 0.1rem 0.15rem; }
+}
 """
 
 

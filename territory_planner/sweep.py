@@ -1204,7 +1204,7 @@ def _departed_note(table: pd.DataFrame) -> str:
 
 
 def render_html(table: pd.DataFrame, params: list[str]) -> str:
-    from territory_planner.compare_html import SCROLL_CUES
+    from territory_planner.compare_html import SCROLL_CUES, WIDE_TABLES_CSS
 
     n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
     return f"""<!doctype html>
@@ -1222,18 +1222,11 @@ li {{ margin-bottom: 0.4rem; max-width: 60rem; }}
 code {{ white-space: nowrap; }}
 /* a table wider than the screen: the point's name stays in view, a line says how many columns lie past
    the edge (QA91 F6: at 320 px, 3 of 13 columns and no hint); on paper, every column on a landscape page */
-tbody td:first-child {{ position: sticky; left: 0; background: #fff; }}
 .more-hint {{ font-size: 0.75rem; color: #666; margin: 0.2rem 0 1rem; }}
 svg {{ max-width: 100%; height: auto; }}
+{WIDE_TABLES_CSS}
 @media print {{
-  @page {{ size: A4 landscape; margin: 10mm; }}
-  body {{ margin: 0; font-size: 9pt; }}
-  * {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
-  .more-hint {{ display: none; }}
-  .scroll {{ overflow: visible; }}
   table {{ font-size: 6.5pt; }}
-  th {{ white-space: normal; }}
-  th, td {{ padding: 0.1rem 0.15rem; }}
   tr, svg {{ break-inside: avoid; }}
   tbody td:first-child {{ position: static; }}
 }}
