@@ -34,6 +34,20 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+class ProcessEndedError(Exception):
+    """``os._exit(code)`` was called (``ends_by_raising``): the code is its argument."""
+
+
+def ends_by_raising(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os._exit`` raises ``ProcessEndedError`` instead of ending the test's process."""
+    import os
+
+    def ended(code: int) -> None:
+        raise ProcessEndedError(code)
+
+    monkeypatch.setattr(os, "_exit", ended)
+
+
 def run_child(code: str, *args: object) -> dict[str, Any]:
     """``code`` run by a fresh interpreter with this checkout's package (``python -c code *args``): the JSON
     object its last line of output prints."""

@@ -11,6 +11,7 @@ import pulp
 import pytest
 
 from solvers import cbc
+from tests.conftest import ProcessEndedError, ends_by_raising
 
 
 def test_cbc_on_the_path_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,17 +119,11 @@ def test_a_command_stopped_in_a_solve_removes_its_model_folder(
     (folder / "model.mps").write_text("NAME x\n", encoding="ascii")
     monkeypatch.setattr(interrupt, "RECEIVED", [int(signal.SIGINT)])
 
-    class EndedError(Exception):
-        pass
-
-    def ended(code: int) -> None:
-        raise EndedError(code)
-
-    monkeypatch.setattr(os, "_exit", ended)
+    ends_by_raising(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["territory-planner", "--version"])
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
-        with pytest.raises(EndedError):
+        with pytest.raises(ProcessEndedError):
             cli.run()
     finally:
         signal.signal(signal.SIGINT, previous[0])

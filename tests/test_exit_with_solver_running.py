@@ -51,18 +51,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_console_script_ends_at_once_while_a_solver_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a thread of the planner's solver members alive, ``run`` ends the process with ``os._exit``
     and the command's code (the interpreter's shutdown would abort it); without one, by ``sys.exit``."""
-    import os
     import threading
 
     from territory_planner import cli
+    from tests.conftest import ProcessEndedError, ends_by_raising
 
-    class EndedError(Exception):
-        pass
-
-    def fake_exit(code: int) -> None:
-        raise EndedError(code)
-
-    monkeypatch.setattr(os, "_exit", fake_exit)
+    ends_by_raising(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["territory-planner", "--version"])
     with pytest.raises(SystemExit) as plain:
         cli.run()
@@ -72,7 +66,7 @@ def test_the_console_script_ends_at_once_while_a_solver_thread_runs(monkeypatch:
     member.start()
     try:
         monkeypatch.setattr(sys, "argv", ["territory-planner", "plan", "--bogus"])
-        with pytest.raises(EndedError) as ended:
+        with pytest.raises(ProcessEndedError) as ended:
             cli.run()
         assert ended.value.args == (2,)
     finally:
@@ -98,28 +92,22 @@ def test_a_command_stopped_by_a_signal_after_loading_highs_ends_at_once(
     where 143 is due. A command stopped by a signal once HiGHS is loaded ends by ``os._exit`` with the
     signal's code, as one with a solver thread alive does; stopped before any solver was loaded, or with
     a sweep's worker processes to wait for, it leaves by ``sys.exit``."""
-    import os
     import signal
 
     import highspy  # noqa: F401 - loaded, as by any command that solved
 
     from territory_planner import api, cli, interrupt
-
-    class EndedError(Exception):
-        pass
-
-    def fake_exit(code: int) -> None:
-        raise EndedError(code)
+    from tests.conftest import ProcessEndedError, ends_by_raising
 
     def stopped(*_a: object, **_k: object) -> None:
         interrupt.on_sigint(signal.SIGTERM, None)  # what the handler does when the signal comes
 
-    monkeypatch.setattr(os, "_exit", fake_exit)
+    ends_by_raising(monkeypatch)
     monkeypatch.setattr(api, "validate", stopped)
     monkeypatch.setattr(interrupt, "RECEIVED", [])
     monkeypatch.setattr(sys, "argv", ["territory-planner", "validate", "sample_data/scenarios/base.toml"])
     try:
-        with pytest.raises(EndedError) as ended:
+        with pytest.raises(ProcessEndedError) as ended:
             cli.run()
         assert ended.value.args == (128 + signal.SIGTERM,)
         # no signal: the interpreter's own exit, whatever is loaded
