@@ -7,7 +7,7 @@
  * createElement/textContent.
  */
 /* exported tpEditPanel */
-/* global pressed */
+/* global pressed, tpEl */
 function tpEditPanel(ctx, model) {
   "use strict";
   const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -22,12 +22,7 @@ function tpEditPanel(ctx, model) {
   const staticTable = legend ? legend.querySelector(".tp-scroll") : null;
   const status = ctx.status;
 
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  const el = tpEl;
   function compact(v) {
     if (v === null || v === undefined || !isFinite(v)) return "n/a";
     const a = Math.abs(v);

@@ -9,6 +9,7 @@
  * per account, so a 33,000-account plan costs a scan of two strings per account (a few ms).
  */
 /* exported tpFind */
+/* global tpEl */
 function tpFind(ctx, model, ui) {
   "use strict";
   const CAP = 8; // matches listed
@@ -21,12 +22,7 @@ function tpFind(ctx, model, ui) {
   const nReps = R.n;
   const named = (ctx.D.units && ctx.D.units.named) || []; // [shape, rows, area id, name]
 
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  const el = tpEl;
   const label = el("label", { for: "tp-edit-find" }, "Select");
   const input = el("input", {
     id: "tp-edit-find",

@@ -927,6 +927,17 @@ function tpInit(map, L_, refs) {
   }, 50);
 }
 
+/* An element with attributes and text (textContent: a plan's names never become markup), for the Edit
+ * panel and its Select field. */
+/* exported tpEl */
+function tpEl(tag, attrs, text) {
+  "use strict";
+  const e = document.createElement(tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
 /* A toggle button's state: the dark fill, and aria-pressed for assistive technology (QA91 F1). */
 /* exported pressed */
 function pressed(button, on) {
