@@ -257,7 +257,9 @@ def _base_share(options: PlanOptions, nested: bool, adj: Any, n_reps: int, backe
     beside those stages (``contiguous_flow.fits_beside``), which settles contiguity itself."""
     if nested:
         return "nested_base"
-    if options.contiguous and adj is not None:
+    # QA92 F1/F3: with --district-contiguous alone the flow model needs the time as much (84 Russian
+    # regions: its proof took 26 s, and the plan before it 22-36 s of 80-120 s at 0.40)
+    if (options.contiguous or options.district_contiguous) and adj is not None:
         from territory_planner.optimize import contiguous_flow
 
         if contiguous_flow.fits_beside(adj, n_reps, backend):

@@ -187,17 +187,19 @@ def test_the_flow_model_gives_a_first_connected_plan_of_districts(
     from territory_planner.geo.contiguity import count_pieces
     from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize.contiguous import with_centres
-    from territory_planner.solvers import get_backend
 
     problem, spec, adj, centre, of, names = _grid_model(tmp_path)
     parts = [(np.flatnonzero(of == d), int(centre[np.flatnonzero(of == d)[0]])) for d in range(len(names))]
     if territories_too:
         parts += contiguous_flow.territory_parts(centre)
-    zero = with_centres(spec, centre).without_objective()
-    flow = contiguous_flow.start(
-        zero, adj, parts, get_backend("highs"), deadline=time.perf_counter() + 20, gap=1.0, seed=0
-    )
-    plan, infeasible = district_contiguity._connected_start(flow)
+    deadline = time.perf_counter() + 20
+    flow = contiguous_flow.start_phased(
+        with_centres(spec, centre), adj, parts, get_backend("highs"), deadline=deadline, gap=1e-3, seed=0,
+        feasibility_first=True,
+    )  # fmt: skip
+    assert flow is not None
+    plan, infeasible = district_contiguity._flow_first(flow, deadline)
+    flow.finish(stop=True)
     assert not infeasible
     assert plan is not None
     assert repair.feasible(spec, plan)
@@ -230,8 +232,7 @@ def test_the_two_levels_give_a_first_plan_when_the_exact_models_find_none(
         status = SolveStatus.NO_SOLUTION
         bound = None
 
-    monkeypatch.setattr(district_contiguity, "_connected_start", lambda *_a, **_k: (None, False))
-    monkeypatch.setattr(contiguous_flow, "start", lambda *_a, **_k: None)
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
     monkeypatch.setattr(lns, "solve_mip", lambda *_a, **_k: (None, NoPlan()))
     res = district_contiguity.solve(
         spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
@@ -258,34 +259,119 @@ def test_the_two_levels_run_beside_the_flow_model_and_end_it_with_their_plan(
 
     problem, spec, adj, centre, of, names = _grid_model(tmp_path)
     nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
-    stops: list[bool] = []
+    offers: list[np.ndarray] = []
 
-    class Silent:
-        """A flow model without objective that finds nothing until its deadline."""
+    class Silent(_FakeFlow):
+        """A flow model that finds nothing until its deadline."""
 
-        def __init__(self, deadline: float) -> None:
-            self.deadline = deadline
+        def offer(self, plan: np.ndarray) -> None:
+            offers.append(plan)
+            self.stopped = True  # a plan offered ends the feasibility phase
 
-        def finish(self, *, stop: bool) -> None:
-            stops.append(stop)
-            if not stop:
-                time.sleep(max(0.0, self.deadline - time.perf_counter()))
-
-    def start(*_a: object, deadline: float, gap: float, **_k: object) -> Silent | None:
-        return Silent(deadline) if gap == 1.0 else None  # the costed model beside the cut loop: none
-
-    monkeypatch.setattr(contiguous_flow, "start", start)
+    monkeypatch.setattr(
+        contiguous_flow, "start_phased", lambda *_a, deadline, **_k: Silent(deadline, need=float("inf"))
+    )
     said: list[str] = []
     res = district_contiguity.solve(
         spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
         territories_too=False, bound=0.0, progress=said.append,
     )  # fmt: skip
-    assert stops == [True]
+    assert len(offers) >= 1
+    assert district_contiguity.district_pieces(adj, offers[0], of, 2).tolist() == [1, 1]
     # a step of its own on the console (a line of the same step within a second is not printed)
     assert "district contiguity (two levels beside the flow model): connected districts found" in said
     assert repair.feasible(spec, res.unit_rep)
     assert res.pieces == {"A": 1, "B": 1}
     assert (res.unit_rep[centre] == np.arange(problem.n_reps)).all()
+
+
+class _FakeFlow:
+    """A stand-in for the flow model beside the district stage (``contiguous_flow.start_phased``) that
+    proves no connected plan exists ``need`` seconds after it starts, if its deadline comes later."""
+
+    def __init__(self, deadline: float, need: float) -> None:
+        import threading
+
+        self.deadline = deadline
+        self.found: np.ndarray | None = None
+        self.proved = threading.Event()
+        self.result: object | None = None
+        self.stopped = False
+        if time.perf_counter() + need < deadline:
+            threading.Timer(need, self._prove).start()
+
+    def _prove(self) -> None:
+        from types import SimpleNamespace
+
+        from territory_planner.solvers.base import SolveStatus
+
+        if not self.stopped:
+            self.result = SimpleNamespace(status=SolveStatus.INFEASIBLE, unit_rep=None, bound=None)
+            self.proved.set()
+
+    def running(self) -> bool:
+        return self.result is None and not self.stopped and time.perf_counter() < self.deadline
+
+    def settled(self) -> bool:
+        return not self.running() and self.result is not None
+
+    def offer(self, plan: np.ndarray) -> None:
+        pass
+
+    def finish(self, *, stop: bool) -> object | None:
+        if not stop:
+            while self.running():
+                time.sleep(0.02)
+        self.stopped = True
+        return self.result
+
+
+def test_the_flow_models_proof_is_waited_for_past_the_first_plans_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA92 F3: on 84 Russian regions the flow model without objective proves in 26 s that no plan of
+    connected districts exists; it was stopped at its share of the stage (``FEASIBLE_SHARE``) and a
+    costed one started afresh, so neither proved it and the run ended in exit 3 at 40 and 80 s. One
+    model now runs the whole stage: its proof, due after that share, ends the stage as a proof."""
+    from territory_planner.optimize import contiguous_flow, district_contiguity
+    from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.solvers.base import SolveStatus
+
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
+    nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
+    limit = 10.0
+    need = (district_contiguity.FEASIBLE_SHARE + 0.2) * limit  # after the share, before the stage's end
+    started: list[_FakeFlow] = []
+
+    def start(*_a: object, deadline: float, **_k: object) -> _FakeFlow:
+        started.append(_FakeFlow(deadline, need))
+        return started[-1]
+
+    class NoPlan:
+        status = SolveStatus.NO_SOLUTION
+        bound = None
+
+    def no_plan(*_a: object, time_limit: float, live: object = None, **_k: object) -> tuple[None, NoPlan]:
+        """The cut loop's round: nothing until the time is up or the flow model's proof cancels it."""
+        cancel = getattr(live, "cancel", None)
+        if cancel is not None:
+            cancel.wait(time_limit)
+        else:
+            time.sleep(time_limit)
+        return None, NoPlan()
+
+    monkeypatch.setattr(contiguous_flow, "start", start)
+    monkeypatch.setattr(contiguous_flow, "start_phased", start)
+    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
+    monkeypatch.setattr(lns, "solve_mip", no_plan)
+    t0 = time.perf_counter()
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, nearest, time_limit=limit, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0,
+    )  # fmt: skip
+    assert res.infeasible
+    assert len(started) == 1
+    assert time.perf_counter() - t0 < limit  # ended by the proof, not by the time
 
 
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:
@@ -605,12 +691,15 @@ def test_two_districts_sharing_a_home_unit_are_warned(
 
 
 @pytest.mark.parametrize("exact", [True, False])
+@pytest.mark.parametrize("option", ["contiguous", "district_contiguous"])
 def test_the_plan_before_contiguity_gets_less_time_when_the_flow_model_runs_beside(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact: bool, option: str
 ) -> None:
     """On a map small enough for the exact flow model beside the contiguity stages, the plan before
     them is only a start: it gets ``base_plan_exact`` of the time, not ``base_plan`` (QA14: 48 US
-    states x 8 reps, the proof at 24 s of 30 with the larger share, 18 s with the smaller)."""
+    states x 8 reps, the proof at 24 s of 30 with the larger share, 18 s with the smaller). The same with
+    --district-contiguous alone (QA92 F3: 84 Russian regions, whose proof takes the flow model 26 s,
+    spent 22-36 s of 80-120 s on the plan before it)."""
     from territory_planner import api, plan_first
     from territory_planner.optimize import contiguous_flow
     from territory_planner.optimize.budget import SHARES
@@ -628,7 +717,7 @@ def test_the_plan_before_contiguity_gets_less_time_when_the_flow_model_runs_besi
         return real(spec, backend, base_budget, budget, *args, **kw)
 
     monkeypatch.setattr(plan_first, "_base_plan", spy)  # where _first_plan calls it
-    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "contiguous": True}
+    values = {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, option: True}
     api.solve(build_options({**values, "time_limit": 60}))
     share = SHARES["base_plan_exact" if exact else "base_plan"]
     assert seen[0] == pytest.approx(share, abs=0.02)

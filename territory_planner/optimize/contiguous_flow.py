@@ -283,7 +283,12 @@ class PhasedFlow:
     them against 3.7 / 7.1 / 3.1 s without on Columbus's 49 neighbourhoods x 6 reps, 20.8 / 58.1 / 45.4
     against 25.0 / 33.8 / 29.0 s on Africa's 51 countries x 6 reps, 37.9 / 37.4 / 32.5 against 25.1 /
     26.5 / 27.5 s on Virginia's 136 units x 8 reps: they are gone. Same interface as ``FlowModel`` for
-    ``contiguous.solve``."""
+    ``contiguous.solve``.
+
+    With ``feasibility_first`` (``district_contiguity``, whose stage starts with no connected plan) the
+    feasibility phase comes first and runs until it has a plan (``found``), a proof, or a plan offered.
+    Its first plan or proof took 26 s on QA92's 84 Russian regions x 8 reps in 3 districts; stopped at a
+    share of the stage and restarted with the objective, it settled in neither run."""
 
     def __init__(
         self,
@@ -296,6 +301,7 @@ class PhasedFlow:
         deadline: float,
         gap: float,
         seed: int,
+        feasibility_first: bool = False,
     ) -> None:
         self.deadline = deadline
         self._args = (spec, adj, parts, arcs, backend)
@@ -305,8 +311,10 @@ class PhasedFlow:
         self._offered: np.ndarray | None = None  # the best plan offered, for a costed phase's start
         self._began = time.perf_counter()
         self._switch_at = self._began + SWITCH_SHARE * max(0.0, deadline - self._began)
-        self._model = self._costed()
-        self._feasibility = False  # the phase running drops the objective
+        self._feasibility = feasibility_first  # the phase running drops the objective
+        self._model = self._feasible() if feasibility_first else self._costed()
+        # the connected plan the feasibility phase ended with (it is the costed phase's start)
+        self.found: np.ndarray | None = None
         self.result: repair.MipResult | None = None
         # set once it has proven the answer (no connected plan, or the optimum): a cut round's MIP
         # solving then is cancelled through it (``contiguous.solve``), instead of running out its time
@@ -318,6 +326,12 @@ class PhasedFlow:
         """The flow model with the objective, to the deadline at the run's gap."""
         return FlowModel(*self._args, deadline=self.deadline, gap=self._gap, seed=self._seed)
 
+    def _feasible(self) -> FlowModel:
+        """The flow model with the objective dropped: its first connected plan, or the proof of none."""
+        spec, adj, parts, arcs, backend = self._args
+        zero = spec.without_objective()
+        return FlowModel(zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed)
+
     def _run(self) -> None:
         try:
             self._phases()
@@ -326,25 +340,23 @@ class PhasedFlow:
                 self.proved.set()
 
     def _phases(self) -> None:
-        spec, adj, parts, arcs, backend = self._args
-        costed = self._model
-        while costed.running() and time.perf_counter() < self._switch_at and not self._stopped:
-            time.sleep(0.05)
-        with self._lock:
-            known = self._offered is not None or costed.live.found > 0
-            if known or self._stopped or not costed.running():
-                switch = False
-            else:  # nobody has a connected plan: whether one exists first
-                switch = True
-                zero = spec.without_objective()
-                self._model = FlowModel(
-                    zero, adj, parts, arcs, backend, deadline=self.deadline, gap=1.0, seed=self._seed
-                )
-                self._feasibility = True
-        if not switch:
-            self.result = costed.finish(stop=self._stopped)
-            return
-        costed.finish(stop=True)
+        spec = self._args[0]
+        if not self._feasibility:
+            costed = self._model
+            while costed.running() and time.perf_counter() < self._switch_at and not self._stopped:
+                time.sleep(0.05)
+            with self._lock:
+                known = self._offered is not None or costed.live.found > 0
+                if known or self._stopped or not costed.running():
+                    switch = False
+                else:  # nobody has a connected plan: whether one exists first
+                    switch = True
+                    self._model = self._feasible()
+                    self._feasibility = True
+            if not switch:
+                self.result = costed.finish(stop=self._stopped)
+                return
+            costed.finish(stop=True)
         first = self._model.finish(stop=False)
         log.info(
             "flow model, feasibility phase (objective dropped): %s after %.1fs",
@@ -356,6 +368,7 @@ class PhasedFlow:
             return
         found = first.unit_rep if first is not None else None
         with self._lock:
+            self.found = found
             if self._stopped or time.perf_counter() >= self.deadline - background.GRACE:
                 # the feasibility phase's plan is connected, not proven optimal: no bound from it
                 self.result = _unproven(spec, first)
@@ -431,12 +444,24 @@ def start_phased(
     deadline: float,
     gap: float,
     seed: int,
+    feasibility_first: bool = False,
 ) -> PhasedFlow | None:
-    """``start``'s conditions, and the flow model in its two phases (``PhasedFlow``)."""
+    """``start``'s conditions, and the flow model in its two phases (``PhasedFlow``), the one without
+    objective first with ``feasibility_first``."""
     arcs = _arcs_beside(spec, adj, parts, backend)
     if arcs is None:
         return None
-    return PhasedFlow(spec, adj, parts, arcs, backend, deadline=deadline, gap=gap, seed=seed)
+    return PhasedFlow(
+        spec,
+        adj,
+        parts,
+        arcs,
+        backend,
+        deadline=deadline,
+        gap=gap,
+        seed=seed,
+        feasibility_first=feasibility_first,
+    )
 
 
 def bare(spec: ModelSpec) -> ModelSpec | None:

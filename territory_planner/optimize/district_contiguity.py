@@ -12,7 +12,9 @@ formulation, column entries and Lagrangian terms as the per-territory cuts. With
 plan, a first one comes from the flow model with its objective dropped (or its proof that none exists)
 or from the two levels of ``nested_districts`` (districts grown from their homes by the flip search,
 then territories inside them: seconds), which run beside it for a share of its time and, again, after
-it. ``solve`` then runs the cut loop
+it. The flow model is started once for the whole stage (``contiguous_flow.PhasedFlow``, feasibility
+first): it takes up the objective from the first connected plan anybody finds, and goes on proving
+meanwhile. ``solve`` then runs the cut loop
 on the whole model (every allowed pair), warm-started from the best connected plan known, separating the
 district pieces (and the territory pieces with ``--contiguous``) of each answer. The MIP's dual bound
 with the cuts is a lower bound on the model with connected districts; when the loop does not settle in
@@ -43,14 +45,14 @@ from territory_planner.optimize.contiguous import with_centres
 from territory_planner.optimize.formulation import Cut
 from territory_planner.optimize.hierarchy import labels_index
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 ROUND_GAP = 0.005  # the cut loop's rounds stop at this gap until one is connected, then at the run's gap
-# a first plan of connected districts: the flow model with no objective (a share of the stage's time at
-# most: its plan, or its proof that none exists), then, with neither, the two levels of
-# ``nested_districts`` (a share of the time left then: 0.8, where 0.5 left Texas's 254 counties in 3
-# designed districts 12.7 s of a 120-s run; its districts, grown again until their reps' territories
-# fit, were connected in 2 of 2 offline runs given 25 s and 0 of 2 given 13 s)
+# a first plan of connected districts: the flow model with no objective (waited for up to a share of the
+# stage's time: its plan, or its proof that none exists; it goes on after), then, with neither, the two
+# levels of ``nested_districts`` (a share of the time left then: 0.8, where 0.5 left Texas's 254
+# counties in 3 designed districts 12.7 s of a 120-s run; its districts, grown again until their reps'
+# territories fit, were connected in 2 of 2 offline runs given 25 s and 0 of 2 given 13 s)
 FEASIBLE_SHARE = 0.4
 TWO_LEVEL_SHARE = 0.8
 # of the flow model's share: the two levels beside it, on the core it leaves idle. Their time counts when
@@ -97,18 +99,16 @@ def separate(
     return out
 
 
-def _connected_start(flow: contiguous_flow.FlowModel | None) -> tuple[np.ndarray | None, bool]:
-    """(a plan of connected districts meeting every row, or None; whether none exists, proven) from the
-    flow model with its objective dropped (``spec_c.without_objective()``), run to its deadline: any plan
-    is optimal, so HiGHS stops at its first. With the objective, HiGHS found no plan in 110 s on 48 US
-    states x 8 reps in 3 districts (two measures, +-15% / +-40%), and the cut loop none in 120 s; without
-    it, a connected plan in 6 s."""
-    if flow is None:
-        return None, False
-    res = flow.finish(stop=False)
-    if res is None:
-        return None, False
-    return res.unit_rep, res.status is SolveStatus.INFEASIBLE and res.unit_rep is None
+def _flow_first(flow: contiguous_flow.PhasedFlow, until: float) -> tuple[np.ndarray | None, bool]:
+    """(the connected plan of the flow model's feasibility phase, or None; whether none exists, proven),
+    waiting for either until ``until`` while the model runs. Without objective any plan is optimal, so
+    HiGHS stops at its first: with the objective, HiGHS found no plan in 110 s on 48 US states x 8 reps in
+    3 districts (two measures, +-15% / +-40%), and the cut loop none in 120 s; without it, one in 6 s."""
+    while flow.found is None and flow.running() and time.perf_counter() < until:
+        time.sleep(0.05)
+    res = flow.result
+    proven = not flow.running() and res is not None and res.status is SolveStatus.INFEASIBLE
+    return flow.found, proven and res is not None and res.unit_rep is None
 
 
 def _two_level_start(
@@ -229,56 +229,75 @@ def solve(
         parts += contiguous_flow.territory_parts(centre)
     infeasible = False
     two_levels = ""  # why the two levels gave no plan, when they were tried
-    if best is None and deadline - t0 > 2 * background.GRACE:
-        until = t0 + FEASIBLE_SHARE * time_limit
-        # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
-        flow_first = contiguous_flow.start(
-            spec_c.without_objective(), adj, parts, backend, deadline=until, gap=1.0, seed=seed
+    flow_deadline = deadline - background.GRACE
+    # the exact model beside for the whole stage: with no connected plan yet, its feasibility phase first
+    # (a plan or the proof that none exists), the objective once anybody has a plan (QA92 F3: stopped at
+    # a share of the stage and restarted, it proved nothing in 80 s where it needs 26 s alone)
+    flow = (
+        contiguous_flow.start_phased(
+            spec_c,
+            adj,
+            parts,
+            backend,
+            deadline=flow_deadline,
+            gap=gap,
+            seed=seed,
+            feasibility_first=best is None,
         )
-        if flow_first is not None:
+        if flow_deadline - time.perf_counter() > background.GRACE
+        else None
+    )
+    if best is None and deadline - t0 > 2 * background.GRACE:
+        if flow is not None:
             # this core is idle while HiGHS solves: the two levels try meanwhile, for a share of its time
             # (QA72 F0c: 88 Ohio counties x 7 reps in 3 districts, the flow model found no plan in its
             # 10 s where the two levels, after it, found one in 0.1 s)
+            # QA10 O1: the stage said nothing for 154 s; each step now says what it is doing
             progress("district contiguity: a plan of connected districts (the flow model without objective, "
                      "the two levels beside it)")  # fmt: skip
+            until = t0 + FEASIBLE_SHARE * time_limit
             beside = time.perf_counter() + BESIDE_SHARE * (until - time.perf_counter())
             best, two_levels = _two_level_start(
                 spec, adj, backend, centre, start_plan, connected, beside, gap, seed, threads,
                 territories_too, lambda _m: None,
             )  # fmt: skip
             if best is not None:
-                flow_first.finish(stop=True)
+                flow.offer(best)
                 progress("district contiguity (two levels beside the flow model): connected districts found")
+            else:
+                found, infeasible = _flow_first(flow, until)
+                if infeasible:
+                    deadline = t0  # proven: no plan of connected districts; nothing left to search for
+                elif found is not None:
+                    progress(
+                        "district contiguity: connected districts found; territories re-solved inside them"
+                    )
+                    until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
+                    best = _within_districts(
+                        spec, adj, backend, centre, found, of, until, gap, seed, threads, territories_too
+                    )
+                    flow.offer(best)
         else:
             progress("district contiguity: a plan of connected districts (the flow model without objective)")
-        if best is None:
-            best, infeasible = _connected_start(flow_first)
-            if infeasible:
-                deadline = t0  # proven: no plan of connected districts; nothing left to search for
-            elif best is not None:
-                progress("district contiguity: connected districts found; territories re-solved inside them")
-                until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
-                best = _within_districts(
-                    spec, adj, backend, centre, best, of, until, gap, seed, threads, territories_too
-                )
     if best is None and not infeasible and deadline - time.perf_counter() > 2 * background.GRACE:
-        # neither a plan nor a proof from the flow model: the two levels, districts first
+        # neither a plan nor a proof from the flow model yet: the two levels, districts first, while it
+        # goes on
         progress("district contiguity: a plan of connected districts, districts first (two levels)")
         until = time.perf_counter() + TWO_LEVEL_SHARE * (deadline - time.perf_counter())
         best, two_levels = _two_level_start(
             spec, adj, backend, centre, start_plan, connected, until, gap, seed, threads, territories_too,
             progress,
         )  # fmt: skip
-        if best is None:  # QA92 F2: their "districts connected" line read as a connected plan
+        if best is None and flow is not None:
+            best, infeasible = _flow_first(flow, time.perf_counter())
+        if best is None and not infeasible:  # QA92 F2: their "districts connected" line read as a plan
             progress(f"district contiguity: the two levels found no plan ({two_levels})")
-    flow_deadline = deadline - background.GRACE
-    flow = (
-        contiguous_flow.start(spec_c, adj, parts, backend, deadline=flow_deadline, gap=gap, seed=seed)
-        if flow_deadline - time.perf_counter() > background.GRACE
-        else None
-    )
-    if flow is not None and best is not None:
-        flow.offer(best)
+        elif best is not None and flow is not None:
+            flow.offer(best)
+    cancelled = None
+    if flow is not None:
+        cancelled = LiveMip()
+        cancelled.cancel = flow.proved  # a round's MIP stops when the flow model has proven the answer
     round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
     while best is None or not proven:
         if time.perf_counter() > deadline - 0.5 or (flow is not None and flow.settled()):
@@ -287,7 +306,10 @@ def solve(
         plan, out = lns.solve_mip(
             spec_c, col_unit, col_rep, pool.cuts, backend,
             time_limit=deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads, warm=best,
+            live=cancelled,
         )  # fmt: skip
+        if flow is not None and flow.proved.is_set():
+            break  # the round was cancelled by the flow model's proof: its answer is no answer
         if plan is None:
             # every cut holds for any plan of connected districts: over every allowed pair, none is left
             infeasible = out.status is SolveStatus.INFEASIBLE
