@@ -96,7 +96,7 @@ def _load(options: PlanOptions) -> tuple[LoadedInputs, TerritoryProblem, Any, li
 
         accounts, joined = planning.join_areas(inputs.accounts, accounts_path, options.areas)
         repaired += joined.areas.repaired
-        apart = planning.families_apart(accounts, joined)
+        apart = [*joined.notes, *planning.families_apart(accounts, joined)]
         for note in apart:
             log.warning(note)
         inputs = dataclasses.replace(inputs, warnings=(*inputs.warnings, *apart))

@@ -430,3 +430,39 @@ def test_a_point_in_a_hole_of_an_area_is_said_to_be_there(tmp_path: Path) -> Non
     by_row = {p.row: p.message for p in exc.value.problems}
     assert by_row[2].startswith("account LAKE lies in a hole of area Z1, inside no area: a lake")
     assert "outside every area; the nearest area is Z2" in by_row[4]  # beyond every outline: as before
+
+
+def test_areas_that_overlap_where_accounts_lie_are_said(tmp_path: Path) -> None:
+    """An account strictly inside two areas (a polygon drawn over its neighbour, not a shared border) was
+    joined to the smaller id without a word; the join now names both areas, their rows, the overlap's
+    share and the accounts inside both. A point on a shared border is no overlap (it is in neither's
+    interior), and areas that overlap where no account lies are left alone."""
+    boxes = [shapely.box(0.1 * c, 0.1 * r, 0.1 * (c + 1), 0.1 * (r + 1)) for r in range(2) for c in range(2)]
+    boxes[1] = shapely.box(0.075, 0.0, 0.2, 0.1)  # Z2 reaches a quarter of the way into Z1
+    boxes[3] = shapely.box(0.1, 0.1, 0.2, 0.21)  # Z4 reaches past the map's top: overlaps nothing
+    gdf = gpd.GeoDataFrame({"area_id": ["Z1", "Z2", "Z3", "Z4"]}, geometry=boxes, crs="EPSG:4326")
+    gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    rows += [acc("IN1", 0.05, 0.09), acc("IN2", 0.06, 0.08)]  # inside Z1 and Z2 both
+    rows.append(acc("EDGE", 0.15, 0.1))  # on the border of Z2 and Z4 only
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {"accounts": a, "reps": r, "areas": tmp_path / "areas.geojson", "balance": "potential"}
+    )
+    inputs, _ = api.load(opts)
+    notes = [w for w in inputs.warnings if "overlap" in w]
+    assert len(notes) == 1, inputs.warnings
+    text = notes[0]
+    assert "areas Z1 (row 1) and Z2 (row 2) overlap (25.0% of the smaller one)" in text
+    assert "2 account(s) inside both (IN1, IN2) joined to Z1" in text
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    out = tmp_path / "plan"
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--areas", str(tmp_path / "areas.geojson"),
+            "--tolerance", "0.9", "--out", str(out)]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert any("areas Z1 (row 1) and Z2 (row 2) overlap" in n for n in summary["notes"]), summary["notes"]

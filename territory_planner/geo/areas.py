@@ -127,6 +127,42 @@ def join_points(areas: Areas, lat: np.ndarray, lon: np.ndarray, accounts_file: s
     return out
 
 
+def overlap_notes(
+    areas: Areas, lat: np.ndarray, lon: np.ndarray, area_of: np.ndarray, account_ids: np.ndarray
+) -> list[str]:
+    """A note per pair of areas that overlap where accounts lie: an account strictly inside two areas
+    (not on a shared border) was joined to the one with the smaller id (``join_points``) without a word,
+    and which area it belongs to is the file's mistake to fix (a county drawn twice, ZIP polygons drawn
+    over each other). The overlap is measured as a share of the smaller area, in degrees (a ratio, so the
+    projection hardly matters at an area's scale)."""
+    import shapely
+    from shapely.strtree import STRtree
+
+    from territory_planner.io.labels import first_few
+
+    geoms = np.asarray(list(areas.geometry), dtype=object)
+    pts = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
+    # "within": the point lies in the area's interior; a point on a shared border is within neither
+    pt_idx, area_idx = STRtree(geoms).query(pts, predicate="within")
+    counts = np.bincount(pt_idx, minlength=len(pts))
+    pairs: dict[tuple[int, int], list[str]] = {}
+    for i, k in zip(pt_idx.tolist(), area_idx.tolist(), strict=True):
+        joined = int(area_of[i])
+        if counts[i] >= 2 and k != joined:
+            pairs.setdefault((joined, int(k)), []).append(str(account_ids[i]))
+    notes = []
+    for (a, b), members in sorted(pairs.items()):
+        both = shapely.intersection(geoms[a], geoms[b])
+        smaller = min(float(shapely.area(geoms[a])), float(shapely.area(geoms[b])))
+        share = float(shapely.area(both)) / smaller if smaller > 0 else 0.0
+        notes.append(
+            f"{areas.path.name}: areas {_area(areas, a)} (row {a + 1}) and {_area(areas, b)} (row {b + 1}) "
+            f"overlap ({share:.1%} of the smaller one); {len(members)} account(s) inside both "
+            f"({first_few(members, 3)}) joined to {_area(areas, a)}, the smaller id: check the polygons"
+        )
+    return notes
+
+
 NEAR_EDGE_KM = 25.0  # closer than this to an area, a point outside every area is on a coast or a border
 
 

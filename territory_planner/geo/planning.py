@@ -42,6 +42,7 @@ class AreaUnits:
     areas: areamod.Areas
     area_of: np.ndarray  # (n_acc,) area index of each account
     named: np.ndarray  # (n_acc,) bool: kept as a unit of its own
+    notes: tuple[str, ...] = ()  # warnings of the join: areas that overlap where accounts lie
 
 
 def join_areas(
@@ -61,7 +62,15 @@ def join_areas(
     except InputError as exc:
         raise InputError(relocate(exc.problems, [raw.excel])) from None
     named = areamod.named_flags(accounts, raw.frame)
-    return areamod.assign_families(accounts, area_of, areas, named), AreaUnits(areas, area_of, named)
+    notes = areamod.overlap_notes(
+        areas,
+        accounts["lat"].to_numpy(float),
+        accounts["lon"].to_numpy(float),
+        area_of,
+        accounts["account_id"].astype(str).to_numpy(),
+    )
+    joined = AreaUnits(areas, area_of, named, tuple(notes))
+    return areamod.assign_families(accounts, area_of, areas, named), joined
 
 
 def families_apart(accounts: pd.DataFrame, joined: AreaUnits) -> list[str]:
