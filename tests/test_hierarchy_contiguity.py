@@ -374,6 +374,42 @@ def test_the_flow_models_proof_is_waited_for_past_the_first_plans_share(
     assert time.perf_counter() - t0 < limit  # ended by the proof, not by the time
 
 
+def test_the_cut_loops_proof_ends_the_stage_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the cut loop's MIP proves that no plan of connected districts exists, the flow model beside
+    is stopped, not waited for until the stage's deadline (with ``--design-districts`` each grouping
+    proven impossible took the whole of its stage's time)."""
+    from territory_planner.optimize import contiguous_flow, district_contiguity
+    from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.solvers.base import SolveStatus
+
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
+    nearest = np.argmin(np.where(spec.allowed, spec.cost, np.inf), axis=1)  # splits district A
+
+    class Proof:
+        status = SolveStatus.INFEASIBLE
+        bound = None
+
+    flows: list[_FakeFlow] = []
+
+    def start(*_a: object, deadline: float, **_k: object) -> _FakeFlow:
+        flows.append(_FakeFlow(deadline, need=float("inf")))  # never answers
+        return flows[-1]
+
+    monkeypatch.setattr(contiguous_flow, "start_phased", start)
+    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
+    monkeypatch.setattr(district_contiguity, "_flow_first", lambda *_a, **_k: (None, False))
+    monkeypatch.setattr(lns, "solve_mip", lambda *_a, **_k: (None, Proof()))
+    t0 = time.perf_counter()
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, nearest, time_limit=20.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0,
+    )  # fmt: skip
+    assert res.infeasible
+    assert len(flows) == 1
+    assert flows[0].stopped
+    assert time.perf_counter() - t0 < 5.0
+
+
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:
     """With an adjacency but no --district-contiguous, districts.csv's contiguous column is the plan's
     shape (it was left blank) and the notes say how to ask for connected districts (QA4)."""

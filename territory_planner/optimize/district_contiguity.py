@@ -334,8 +334,9 @@ def solve(
         last = plan
     method = "cuts"
     if flow is not None:
+        # stopped now when the cut loop proved its plan optimal or that none exists, or the time is up
         merged = contiguous_flow.merge(
-            flow, spec, best, lower, proven, stop=proven or time.perf_counter() >= flow_deadline
+            flow, spec, best, lower, proven, stop=proven or infeasible or time.perf_counter() >= flow_deadline
         )
         infeasible = infeasible or merged.infeasible
         best, lower, proven = merged.best, merged.lower, merged.proven
