@@ -339,27 +339,47 @@ def test_pieces_merged_in_place_join_as_the_components_counted_again_do() -> Non
         assert bridged.islands() == []
 
 
-def test_accounts_with_the_same_polygon_are_named(tmp_path: Path) -> None:
-    """QA88 F5: Orange County twice under two ids passed `validate` without a word (its potential and
-    workload count twice). The same shape drawn from another vertex is the same polygon."""
+def _load_polygons(folder: Path, ids: list[str], shapes: list, homes: str) -> tuple[Path, object]:  # type: ignore[type-arg]
+    """Polygon accounts (potential and workload 1 each) and two reps (``homes``: their csv rows), loaded."""
     import geopandas as gpd
-    from shapely.geometry import Polygon, box
 
     from territory_planner import api
     from tests.conftest import options_for
 
+    ones = [1.0] * len(ids)
+    accounts = gpd.GeoDataFrame(
+        {"account_id": ids, "potential": ones, "workload": ones}, geometry=shapes, crs=4326
+    )
+    a = folder / "accounts.geojson"
+    accounts.to_file(a, driver="GeoJSON")
+    r = folder / "reps.csv"
+    r.write_text(f"rep_id,lat,lon\n{homes}\n", encoding="utf-8")
+    inputs, _ = api.load(options_for(a, r, tolerance=0.5))
+    return a, inputs
+
+
+def test_accounts_with_the_same_polygon_are_named(tmp_path: Path) -> None:
+    """QA88 F5: Orange County twice under two ids passed `validate` without a word (its potential and
+    workload count twice). The same shape drawn from another vertex is the same polygon."""
+    from shapely.geometry import Polygon, box
+
     square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
     shapes = [Polygon(square), box(1, 0, 2, 1), Polygon(square[2:] + square[:2]), box(2, 0, 3, 1)]
-    accounts = gpd.GeoDataFrame(
-        {"account_id": ["A", "B", "A_AGAIN", "C"], "potential": [1.0] * 4, "workload": [1.0] * 4},
-        geometry=shapes,
-        crs=4326,
-    )
-    a = tmp_path / "accounts.geojson"
-    accounts.to_file(a, driver="GeoJSON")
-    r = tmp_path / "reps.csv"
-    r.write_text("rep_id,lat,lon\nR1,0.5,0.5\nR2,0.5,2.5\n", encoding="utf-8")
-    inputs, _ = api.load(options_for(a, r, tolerance=0.5))
+    a, inputs = _load_polygons(tmp_path, ["A", "B", "A_AGAIN", "C"], shapes, "R1,0.5,0.5\nR2,0.5,2.5")
     said = [w for w in inputs.warnings if "the same polygon" in w]
     assert said == [f"{a} rows 1, 3: accounts A, A_AGAIN have the same polygon: the same area entered twice? "
                     "Each counts its own potential and workload"]  # fmt: skip
+    assert not [w for w in inputs.warnings if "overlap" in w]  # said once, as the same polygon
+
+
+def test_account_polygons_drawn_over_each_other_are_named(tmp_path: Path) -> None:
+    """us-atlas's 10m Fairfax County covers 78.9% of Falls Church, an independent city that should be a
+    hole in it: the map drew one over the other without a word. Polygons that only touch are not named."""
+    from shapely.geometry import box
+
+    shapes = [box(0, 0, 2, 2), box(0.5, 0.5, 1.0, 1.5), box(2, 0, 3, 1), box(3, 0, 4, 1)]
+    a, inputs = _load_polygons(tmp_path, ["COUNTY", "CITY", "B", "C"], shapes, "R1,0.5,0.2\nR2,0.5,3.5")
+    said = [w for w in inputs.warnings if "overlap" in w]
+    assert said == [f"{a}: the polygons of accounts COUNTY (row 1) and CITY (row 2) overlap (100.0% of the "
+                    "smaller one): the map draws one over the other and they count as neighbours; check the "
+                    "polygons"]  # fmt: skip

@@ -406,6 +406,38 @@ def _outside_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> tuple
     return [], [f"{path}: the lat/lon of {len(out)} row(s) ({rows}) lie outside their polygons: {fix}"]
 
 
+def _overlapping_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> list[str]:
+    """A warning per pair of account polygons of which one holds the other's inner point (shapely's
+    ``point_on_surface``): one drawn over the other (a county drawn with the city it should leave out as
+    a hole: us-atlas's 10m Fairfax County covers 78.9% of Falls Church). The map draws one over the
+    other and the two count as neighbours; which account a spot belongs to is the file's to fix."""
+    import shapely
+    from shapely.strtree import STRtree
+
+    geoms = np.asarray(geometry, dtype=object)
+    areas = geometry.geom_type.isin(_AREAS).to_numpy()
+    if areas.sum() < 2 or len(accounts) != len(geoms):
+        return []
+    rows = np.flatnonzero(areas)
+    shapes = geoms[rows]
+    inner, holder = STRtree(shapes).query(shapely.point_on_surface(shapes), predicate="within")
+    ids = accounts["account_id"].astype(str).to_numpy()
+    out: list[str] = []
+    pairs = {(min(i, j), max(i, j)) for i, j in zip(inner.tolist(), holder.tolist(), strict=True) if i != j}
+    for a, b in sorted(pairs):
+        if shapely.equals(shapes[a], shapes[b]):
+            continue  # the same polygon twice: said as such (``geo.repair.duplicate_polygons``)
+        smaller = min(float(shapely.area(shapes[a])), float(shapely.area(shapes[b])))
+        share = float(shapely.area(shapely.intersection(shapes[a], shapes[b]))) / smaller if smaller else 0.0
+        ra, rb = int(rows[a]), int(rows[b])
+        out.append(
+            f"{path}: the polygons of accounts {ids[ra]} (row {ra + 1}) and {ids[rb]} (row {rb + 1}) overlap "
+            f"({share:.1%} of the smaller one): the map draws one over the other and they count as "
+            "neighbours; check the polygons"
+        )
+    return out
+
+
 OUTSIDE_KM = 1.0
 OUTSIDE_SHARE = 0.1
 OUTSIDE_ROWS = 3  # and at least this many rows (QA33 F4: one point in a hole of 9 polygons was refused)
@@ -650,6 +682,8 @@ def load_inputs(
         if geometry is not None and has_coords and not points_layer and not found and not accounts.empty:
             outside, outside_warnings = _outside_polygons(accounts, geometry, str(accounts_path))
             problems += outside
+        if geometry is not None and not points_layer and not found and not accounts.empty:
+            outside_warnings += _overlapping_polygons(accounts, geometry, str(accounts_path))
         if points_layer:  # a layer of points: point accounts at those points (their lat/lon), no areas
             geometry = None
     except InputError as exc:
