@@ -221,12 +221,15 @@ def square(lon: float, lat: float, size: float = 0.2) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def area_plan(folder: Path) -> Path:
+def area_plan(folder: Path, *, island: bool = False) -> Path:
     """A 3x2 grid of square units::
 
     lat 40.2 | U4(R2) U5(R2) U6(R2)
     lat 40.0 | U1(R1) U2(R1) U3(R2 <- R1, "compactness")
                -75.0  -74.8  -74.6
+
+    With ``island``, U7 (R1), a square of 0.005 degrees (about 500 m) off the grid's east side at lat
+    40.1, lon -74.0: a part of R1's outline a few pixels wide at the opening zoom.
     """
     cells = [
         ("U1", "R1", "R1", 40.0, -75.0),
@@ -236,6 +239,8 @@ def area_plan(folder: Path) -> Path:
         ("U5", "R2", "R2", 40.2, -74.8),
         ("U6", "R2", "R2", 40.2, -74.6),
     ]
+    if island:
+        cells.append(("U7", "R1", "R1", 40.1, -74.0))
     a = pd.DataFrame(
         {
             "account_id": [c[0] for c in cells],
@@ -273,7 +278,11 @@ def area_plan(folder: Path) -> Path:
     units = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"account_id": c[0]}, "geometry": square(c[4], c[3])}
+            {
+                "type": "Feature",
+                "properties": {"account_id": c[0]},
+                "geometry": square(c[4], c[3], 0.005 if c[0] == "U7" else 0.2),
+            }
             for c in cells
         ],
     }

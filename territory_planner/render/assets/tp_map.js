@@ -168,12 +168,55 @@ function tpInit(map, L_, refs) {
     groupOf(rep).addLayer(layer);
   }
 
+  // Outlines of area plans leave out the parts too small on screen to show their fill inside the stroke
+  // (QA92 F5c: at 1400 px the Sulu islands and Fiji were near black under the territory outline): a
+  // part narrower or lower than OUTLINE_MIN_PX is drawn again once a zoom makes it that large.
+  const OUTLINE_MIN_PX = 8;
+  const partOutlines = []; // polygons whose parts are filtered by their size on screen
+  function partOutline(o, style) {
+    const parts = (o[1] === 2 ? o[2] : [o[2]]).map(function (part) {
+      const latlngs = L_.GeoJSON.coordsToLatLngs(part, 1);
+      return { latlngs: latlngs, bounds: L_.latLngBounds(latlngs[0]) };
+    });
+    const line = L_.polygon(
+      parts.map(function (q) {
+        return q.latlngs;
+      }),
+      style
+    );
+    line.tpParts = parts;
+    line.tpShown = parts.length;
+    partOutlines.push(line);
+    return line;
+  }
+  function fitOutlines() {
+    let shown = 0;
+    let total = 0;
+    for (const line of partOutlines) {
+      const keep = line.tpParts.filter(function (q) {
+        const a = map.project(q.bounds.getSouthWest());
+        const b = map.project(q.bounds.getNorthEast());
+        return Math.abs(b.x - a.x) >= OUTLINE_MIN_PX && Math.abs(b.y - a.y) >= OUTLINE_MIN_PX;
+      });
+      total += line.tpParts.length;
+      shown += keep.length;
+      if (keep.length === line.tpShown) continue;
+      line.tpShown = keep.length;
+      line.setLatLngs(
+        keep.map(function (q) {
+          return q.latlngs;
+        })
+      );
+    }
+    status.dataset.outlineParts = shown + "/" + total;
+  }
+
   // Territory outlines of area plans, one set per view.
   const outlines = { after: [], before: [] };
   if (D.units) {
     for (const view of ["after", "before"]) {
       for (const o of D.units[view]) {
-        const line = L_.polygon(L_.GeoJSON.coordsToLatLngs(o[2], o[1]), {
+        const line = partOutline(o, {
           renderer: rUnits,
           color: "#222222",
           weight: 2,
@@ -190,7 +233,7 @@ function tpInit(map, L_, refs) {
   if (D.units && D.units.district) {
     for (const o of D.units.district) {
       districtLines.addLayer(
-        L_.polygon(L_.GeoJSON.coordsToLatLngs(o[2], o[1]), {
+        partOutline(o, {
           renderer: rLines,
           color: "#000000",
           weight: 4,
@@ -906,6 +949,8 @@ function tpInit(map, L_, refs) {
   }
   fitHomes();
   map.on("zoomend", fitHomes);
+  fitOutlines();
+  map.on("zoomend", fitOutlines);
   // the opening view: a map printed from it is fitted to the whole plan (QA48 F5: a rep's territory left
   // out of the opening view, Hawaii's, was left off the paper without a word), one zoomed keeps its place
   ctx.planBounds = refs.bounds;
