@@ -29,19 +29,25 @@ def grid_case(folder: Path) -> tuple[Path, Path, Path]:
     Nearest-first, R3 takes the whole middle column and splits A into its two outer columns; connected,
     A must keep the top of the middle column (U31) to join them.
     """
-    accounts = [
-        {"account_id": f"U{r}{c}", "lat": float(r), "lon": float(c), "potential": 1.0, "workload": 1.0}
-        for r in range(4)
-        for c in range(3)
-    ]
     reps = [
         {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "A"},
         {"rep_id": "R2", "lat": 0.0, "lon": 2.0, "district": "A"},
         {"rep_id": "R3", "lat": 0.0, "lon": 1.0, "district": "B"},
     ]
+    return _grid_files(folder, 4, 3, reps)
+
+
+def _grid_files(folder: Path, rows: int, cols: int, reps: list[dict]) -> tuple[Path, Path, Path]:
+    """Accounts U<row><col> at (lat row, lon col), potential and workload 1 each, the reps, and the grid's
+    rook edges."""
+    accounts = [
+        {"account_id": f"U{r}{c}", "lat": float(r), "lon": float(c), "potential": 1.0, "workload": 1.0}
+        for r in range(rows)
+        for c in range(cols)
+    ]
     a, r = write_instance(folder, accounts, reps)
-    edges = [(f"U{r}{c}", f"U{r}{c + 1}") for r in range(4) for c in range(2)]
-    edges += [(f"U{r}{c}", f"U{r + 1}{c}") for r in range(3) for c in range(3)]
+    edges = [(f"U{r}{c}", f"U{r}{c + 1}") for r in range(rows) for c in range(cols - 1)]
+    edges += [(f"U{r}{c}", f"U{r + 1}{c}") for r in range(rows - 1) for c in range(cols)]
     e = folder / "edges.csv"
     pd.DataFrame(edges, columns=["u", "v"]).to_csv(e, index=False)
     return a, r, e
@@ -408,6 +414,90 @@ def test_the_cut_loops_proof_ends_the_stage_at_once(tmp_path: Path, monkeypatch:
     assert len(flows) == 1
     assert flows[0].stopped
     assert time.perf_counter() - t0 < 5.0
+
+
+def _square_model(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 4 x 4 grid (rook), potential and workload 1 each, R1 (home U00) alone in district A and R2 (home
+    U33) alone in district B, +-25%; the model as ``_grid_model`` gives it, and a plan of the cut loop's
+    kind: R1 holds the two western columns and U23, an enclave in R2's half (units U<row><col>)::
+
+        row 3   R1  R1  R2  R2
+        row 2   R1  R1  R2 (R1)
+        row 1   R1  R1  R2  R2
+        row 0   R1  R1  R2  R2
+    """
+    from territory_planner import api
+    from territory_planner.geo import planning
+    from territory_planner.optimize.hierarchy import labels_index
+    from territory_planner.options import build_options
+
+    reps = [
+        {"rep_id": "R1", "lat": 0.0, "lon": 0.0, "district": "A"},
+        {"rep_id": "R2", "lat": 3.0, "lon": 3.0, "district": "B"},
+    ]
+    a, r, e = _grid_files(tmp_path, 4, 4, reps)
+    opts = build_options(
+        {"accounts": a, "reps": r, "adjacency": e, "tolerance": 0.25, "district_contiguous": True}
+    )
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    adj = planning.unit_adjacency(problem, None, edges=e, rook=True, bridge=False)
+    centre = planning.home_units(spec, problem.home_lat, problem.home_lon)
+    of, names = labels_index(problem.districts)
+    split = np.zeros(problem.n_units, dtype=np.int64)
+    for acc, u in zip(problem.account_ids.tolist(), problem.acc_unit.tolist(), strict=True):
+        split[u] = 0 if (int(acc[2]) < 2 or acc == "U23") else 1
+    return problem, spec, adj, centre, of, names, split
+
+
+def test_a_cut_rounds_plan_with_split_districts_is_mended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA92 F1: on 402 German Kreise in 3 districts under load, the cut loop's rounds (533,836, six stray
+    units) were left unused and the run kept the two levels' plan, 3.6% above plain's flow model. A
+    round's plan is now mended: its stray pieces go to the district around them, the flip search brings
+    the districts within their bands, and the territories are re-solved inside them. Here the round
+    returns R1 with an enclave in R2's half every time; the stage's plan is connected, each rep holding
+    eight units."""
+    from territory_planner.geo.contiguity import count_pieces
+    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
+    from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.solvers.base import SolveStatus
+
+    problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
+    assert district_contiguity.district_pieces(adj, split, of, 2).tolist() == [2, 1]
+
+    class Round:
+        status = SolveStatus.FEASIBLE
+        bound = None
+
+    class Nothing:
+        status = SolveStatus.NO_SOLUTION
+        bound = None
+
+    rounds: list[int] = []
+    real = lns.solve_mip
+
+    def one_round(*a: object, **k: object) -> tuple[np.ndarray | None, object]:
+        """The cut loop's first round splits district A, its next ones find nothing in their time; the
+        MIPs of the territories inside the districts (``free`` units) are solved."""
+        if "free" in k:
+            return real(*a, **k)  # type: ignore[arg-type]
+        rounds.append(1)
+        return (split.copy(), Round()) if len(rounds) == 1 else (None, Nothing())
+
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
+    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
+    monkeypatch.setattr(lns, "solve_mip", one_round)
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0,
+    )  # fmt: skip
+    assert res.pieces == {"A": 1, "B": 1}
+    assert repair.feasible(spec, res.unit_rep)
+    assert count_pieces(adj, res.unit_rep, 2).tolist() == [1, 1]
+    enclave = int(problem.acc_unit[list(problem.account_ids).index("U23")])
+    assert res.unit_rep[enclave] == 1  # the enclave went to the district around it
 
 
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:

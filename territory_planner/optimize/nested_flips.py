@@ -30,12 +30,19 @@ def fixed_units(n_units: int, home: np.ndarray, part: np.ndarray) -> np.ndarray:
 
 
 def districts(
-    spec1: ModelSpec, adj: Adjacency, home: np.ndarray, of: np.ndarray, deadline: float, seed: int
+    spec1: ModelSpec,
+    adj: Adjacency,
+    home: np.ndarray,
+    of: np.ndarray,
+    deadline: float,
+    seed: int,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, bool]:
     """Level 1: (district of each unit, every district one piece, or None without a connected start;
-    whether the plan meets every row of the district model)."""
+    whether the plan meets every row of the district model). ``start``: the districts to begin from (each
+    one piece holding its homes), else grown from the homes."""
     pp1 = parts.from_spec(spec1, adj.csr(), fixed_units(spec1.problem.n_units, home, of))
-    begin = parts.connected_start(pp1)
+    begin = parts.connected_start(pp1) if start is None else start
     if begin is None:
         return None, False
     plan = flip_search.balance(pp1, begin, deadline, seed)
