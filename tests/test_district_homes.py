@@ -135,6 +135,24 @@ def test_three_parts_of_a_district_are_each_named() -> None:
     assert b.extra["walls"] == ["R3"]  # B is cut too, by A's middle home
 
 
+def test_only_the_homes_that_cut_are_named() -> None:
+    """QA94 F4: Catania was "cut off ... by the home units of other districts' reps: Sassari, Cosenza,
+    Udine", where Cosenza alone cuts it off. Here A's homes U0 and U4 are cut apart by B's home U2 alone;
+    B's other home U5 walls off the dead end U6 (its neighbours lie in two pieces), which joins nothing::
+
+        U0(A) - U1 - U2(B) - U3 - U4(A)
+                 |
+                U5(B) - U6
+    """
+    problem = _problem(7, ["A", "B", "A", "B"], [0.0] * 4, [0.0] * 4)
+    adj = adjmod.Adjacency.from_edges(7, [0, 1, 2, 3, 1, 5], [1, 2, 3, 4, 5, 6])
+    (a,) = district_home_conflicts(_spec(problem), adj, np.array([0, 2, 4, 5]))
+    assert a.extra["walls"] == ["R2"]
+    assert a.message.startswith(
+        "district A cannot be one piece: R1's home (U0) is cut off from R3's home (U4) by"
+    )
+
+
 def test_a_map_in_pieces_is_named_without_a_wall() -> None:
     problem = _problem(4, ["A", "A"], [0.0, 0.0], [0.0, 3.0])
     adj = adjmod.Adjacency.from_edges(4, [0, 2], [1, 3])  # U0 - U1   U2 - U3

@@ -950,3 +950,22 @@ def test_a_rep_without_its_home_unit_is_no_piece_more_but_a_violation_of_its_own
     rows = {(v["rep_id"], v["measure"]): v["violation"] for v in out.violations}
     assert rows == {("D1", "reps without their home unit"): 1.0}
     assert "relaxed: 1 district in several pieces or without a rep's home unit (see violations)" in out.notes
+
+
+def test_the_two_levels_without_a_connected_start_do_not_claim_a_fact_about_the_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA94 F3: "no connected start: some home cannot be joined to its district's" was printed beside
+    "This is not a proof that no connected plan exists" (Kentucky's interleaved districts, where a plain
+    flow MIP settles nothing in 150 s): the reason now says that two constructions failed, no more."""
+    from territory_planner.optimize import nested_districts, parts
+
+    problem, spec, adj, centre, of, names = _grid_model(tmp_path)
+    monkeypatch.setattr(parts, "connected_start", lambda *_a, **_k: None)
+    res = nested_districts.solve(
+        spec, adj, get_backend("highs"), centre, None, time_limit=5.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False,
+    )  # fmt: skip
+    assert res.unit_rep is None
+    assert "cannot be joined" not in res.reason
+    assert "not a proof" in res.reason

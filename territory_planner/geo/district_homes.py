@@ -40,7 +40,6 @@ def district_home_conflicts(
     of, names = labels_index(p.districts)
     fixed = ~chosen & (centre >= 0)
     unit_name = _unit_names(p)
-    neighbours = adj.neighbours()
     out: list[Conflict] = []
     for d, name in enumerate(names):
         members = np.flatnonzero(of == d)
@@ -49,27 +48,29 @@ def district_home_conflicts(
             continue
         walls = np.zeros(p.n_units, dtype=bool)
         walls[centre[fixed & (of != d)]] = True
-        keep = ~walls[adj.u] & ~walls[adj.v]
-        _, label = connected_components(
-            adjmod.Adjacency(p.n_units, adj.u[keep], adj.v[keep]).csr(), directed=False
-        )
-        piece = label[centre[homes]]
-        firsts = np.unique(piece, return_index=True)[1]
-        if len(firsts) < 2:
+        apart = len(np.unique(_pieces(adj, walls)[centre[homes]]))
+        if apart < 2:
             continue
-        order = piece[np.sort(firsts)]  # the pieces in the order of their first rep
-        inside = np.isin(label, order) & ~walls
-        border = np.unique(
-            np.concatenate([adj.v[inside[adj.u] & walls[adj.v]], adj.u[inside[adj.v] & walls[adj.u]]])
-        )
-        # a wall whose neighbours all lie in one piece (the end of a path) joins nothing: not named
-        where = np.where(walls, -1, label)
-        named = [w for w in border.tolist() if len(np.unique(where[neighbours[w]])) > 1]
-        wall_reps = np.flatnonzero(fixed & (of != d) & np.isin(centre, named))
+        # the walls that cut: each left out in turn while the homes stay in as many parts without it
+        # (QA94 F4: of Sassari, Cosenza and Udine, only Cosenza cuts Catania off from Cuneo, Parma and Rome)
+        for w in np.flatnonzero(walls).tolist():
+            walls[w] = False
+            if len(np.unique(_pieces(adj, walls)[centre[homes]])) < apart:
+                walls[w] = True
+        label = _pieces(adj, walls)
+        piece = label[centre[homes]]
+        order = piece[np.sort(np.unique(piece, return_index=True)[1])]  # in the order of their first rep
+        wall_reps = np.flatnonzero(fixed & (of != d) & walls[np.maximum(centre, 0)])
         parts = [homes[piece == k] for k in order.tolist()]
         out.append(_conflict(p, str(name), parts, wall_reps, centre, unit_name, of, names))
     return out
 
+
+
+def _pieces(adj: adjmod.Adjacency, walls: np.ndarray) -> np.ndarray:
+    """(n,) the piece of each unit once the ``walls`` units are taken out of the map."""
+    keep = ~walls[adj.u] & ~walls[adj.v]
+    return connected_components(adjmod.Adjacency(adj.n, adj.u[keep], adj.v[keep]).csr(), directed=False)[1]
 
 def _conflict(
     p: TerritoryProblem,

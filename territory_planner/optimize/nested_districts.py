@@ -224,7 +224,13 @@ def solve(
         spec1, adj, home, of, t0 + LEVEL1_SHARE * time_limit, seed
     )
     if unit_district is None:
-        return result(None, "no connected start: some home cannot be joined to its district's", 0)
+        # QA94 F3: "some home cannot be joined" read as a fact about the map; two constructions failed
+        return result(
+            None,
+            "no connected start: neither the graph Voronoi of the homes nor paths grown between them gave "
+            "every district one piece holding its homes (a heuristic's failure, not a proof)",
+            0,
+        )
     # the districts as parts of the map, their totals only: no plan yet (QA92 F2: read as a plan of
     # connected districts, and none came)
     progress(
