@@ -66,11 +66,11 @@ def district_home_conflicts(
     return out
 
 
-
 def _pieces(adj: adjmod.Adjacency, walls: np.ndarray) -> np.ndarray:
     """(n,) the piece of each unit once the ``walls`` units are taken out of the map."""
     keep = ~walls[adj.u] & ~walls[adj.v]
     return connected_components(adjmod.Adjacency(adj.n, adj.u[keep], adj.v[keep]).csr(), directed=False)[1]
+
 
 def _conflict(
     p: TerritoryProblem,
