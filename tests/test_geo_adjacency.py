@@ -383,3 +383,15 @@ def test_account_polygons_drawn_over_each_other_are_named(tmp_path: Path) -> Non
     assert said == [f"{a}: the polygons of accounts COUNTY (row 1) and CITY (row 2) overlap (100.0% of the "
                     "smaller one): the map draws one over the other and they count as neighbours; check the "
                     "polygons"]  # fmt: skip
+
+
+def test_an_account_polygon_drawn_over_many_is_said_once(tmp_path: Path) -> None:
+    """QA95 F2: one line per pair flooded the console when one polygon covers many: said once."""
+    from shapely.geometry import box
+
+    shapes = [box(0, 0, 3, 1), box(0.2, 0.2, 0.8, 0.8), box(1.2, 0.2, 1.8, 0.8), box(2.2, 0.2, 2.8, 0.8)]
+    a, inputs = _load_polygons(tmp_path, ["BIG", "S1", "S2", "S3"], shapes, "R1,0.5,0.5\nR2,0.5,2.5")
+    said = [w for w in inputs.warnings if "overlap" in w]
+    assert said == [f"{a}: the polygon of account BIG (row 1) overlaps those of 3 accounts (S1 (row 2), "
+                    "S2 (row 3), S3 (row 4)): the map draws one over the other and they count as neighbours; "
+                    "check the polygons"]  # fmt: skip

@@ -466,3 +466,24 @@ def test_areas_that_overlap_where_accounts_lie_are_said(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert any("areas Z1 (row 1) and Z2 (row 2) overlap" in n for n in summary["notes"]), summary["notes"]
+
+
+def test_an_area_drawn_over_many_is_said_once(tmp_path: Path) -> None:
+    """QA95 F2: each US state drawn over its counties gave a line per county (3,230 in all): an area that
+    overlaps three or more is now said once, with the areas it overlaps counted."""
+    boxes = [shapely.box(0.1 * c, 0.1 * r, 0.1 * (c + 1), 0.1 * (r + 1)) for r in range(2) for c in range(2)]
+    boxes.append(shapely.box(0.0, 0.0, 0.2, 0.2))  # the "state" over its four "counties"
+    gdf = gpd.GeoDataFrame({"area_id": ["Z1", "Z2", "Z3", "Z4", "Z9"]}, geometry=boxes, crs="EPSG:4326")
+    gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    rows = [acc(f"P{k}", 0.03 + 0.1 * (k % 2), 0.03 + 0.1 * (k // 2)) for k in range(4)]
+    a, r = write(tmp_path, rows)
+    opts = build_options(
+        {"accounts": a, "reps": r, "areas": tmp_path / "areas.geojson", "balance": "potential"}
+    )
+    inputs, _ = api.load(opts)
+    notes = [w for w in inputs.warnings if "overlap" in w]
+    assert notes == [
+        "areas.geojson: area Z9 (row 5) overlaps 4 areas where accounts lie (Z1 (row 1), Z2 (row 2), "
+        "Z3 (row 3), ...); 4 account(s) inside two areas (P0, P1, P2, ...) joined to the smaller id: check "
+        "the polygons"
+    ]

@@ -414,6 +414,9 @@ def _overlapping_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> l
     import shapely
     from shapely.strtree import STRtree
 
+    from territory_planner.geo.areas import grouped_pairs, overlap_share
+    from territory_planner.io.labels import first_few
+
     geoms = np.asarray(geometry, dtype=object)
     areas = geometry.geom_type.isin(_AREAS).to_numpy()
     if areas.sum() < 2 or len(accounts) != len(geoms):
@@ -424,17 +427,26 @@ def _overlapping_polygons(accounts: pd.DataFrame, geometry: Any, path: str) -> l
     ids = accounts["account_id"].astype(str).to_numpy()
     out: list[str] = []
     pairs = {(min(i, j), max(i, j)) for i, j in zip(inner.tolist(), holder.tolist(), strict=True) if i != j}
-    for a, b in sorted(pairs):
-        if shapely.equals(shapes[a], shapes[b]):
-            continue  # the same polygon twice: said as such (``geo.repair.duplicate_polygons``)
-        smaller = min(float(shapely.area(shapes[a])), float(shapely.area(shapes[b])))
-        share = float(shapely.area(shapely.intersection(shapes[a], shapes[b]))) / smaller if smaller else 0.0
-        ra, rb = int(rows[a]), int(rows[b])
+    # the same polygon twice is said as such (``geo.repair.duplicate_polygons``)
+    hubs, single, more = grouped_pairs([(a, b) for a, b in pairs if not shapely.equals(shapes[a], shapes[b])])
+
+    def named(k: int) -> str:
+        return f"{ids[rows[k]]} (row {int(rows[k]) + 1})"
+
+    for hub, others in hubs:
         out.append(
-            f"{path}: the polygons of accounts {ids[ra]} (row {ra + 1}) and {ids[rb]} (row {rb + 1}) overlap "
-            f"({share:.1%} of the smaller one): the map draws one over the other and they count as "
-            "neighbours; check the polygons"
+            f"{path}: the polygon of account {named(hub)} overlaps those of {len(others)} accounts "
+            f"({first_few([named(k) for k in others], 3)}): the map draws one over the other and they count "
+            "as neighbours; check the polygons"
         )
+    for a, b in single:
+        out.append(
+            f"{path}: the polygons of accounts {named(a)} and {named(b)} overlap "
+            f"({overlap_share(shapes[a], shapes[b]):.1%} of the smaller one): the map draws one over the "
+            "other and they count as neighbours; check the polygons"
+        )
+    if more:
+        out.append(f"{path}: {more} more pairs of account polygons overlap: check the polygons")
     return out
 
 
