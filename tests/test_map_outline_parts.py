@@ -31,3 +31,20 @@ def test_a_tiny_island_is_outlined_only_once_a_zoom_makes_it_large(browser: Any,
         page.wait_for_function("document.getElementById('tp-status').dataset.outlineParts === '6/6'")
         page.evaluate(ZOOM % 8)
         page.wait_for_function("document.getElementById('tp-status').dataset.outlineParts === '4/6'")
+
+
+def test_outlines_redrawn_by_an_edit_leave_out_the_tiny_island_too(browser: Any, tmp_path: Path) -> None:
+    """QA95 F1: after a hand edit (even undone) the touched territory's outline was redrawn around every
+    islet at every zoom. U3 goes to R1: R1's redrawn outline has its row's 8 edges and the island's 4,
+    which are drawn only when zoomed in to it; R2's has 8."""
+    url = write_map(area_plan(tmp_path / "plan", island=True), offline=True).resolve().as_uri()
+    with checked_map(browser, url) as page:
+        page.click("#tp-edit-toggle")
+        page.evaluate("territoryPlanner.assign(['U3'], 'R1')")
+        page.wait_for_function(
+            "JSON.parse(document.getElementById('tp-status').dataset.outlineSegments || '{}').R1 === 12"
+        )
+        s = status_attributes(page.content())
+        assert s["outline-edges"] == "16", s  # R1's 8 (its island's 4 left out) and R2's 8
+        page.evaluate(ZOOM % 15)
+        page.wait_for_function("document.getElementById('tp-status').dataset.outlineEdges === '20'")

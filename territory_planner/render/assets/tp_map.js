@@ -189,27 +189,55 @@ function tpInit(map, L_, refs) {
     partOutlines.push(line);
     return line;
   }
+  // a part that is always drawn (``always``: the edges of a redrawn outline that join other units)
+  function shownParts(line) {
+    return line.tpParts.filter(function (q) {
+      if (q.always) return true;
+      const a = map.project(q.bounds.getSouthWest());
+      const b = map.project(q.bounds.getNorthEast());
+      return Math.abs(b.x - a.x) >= OUTLINE_MIN_PX && Math.abs(b.y - a.y) >= OUTLINE_MIN_PX;
+    });
+  }
+  function fitOutline(line) {
+    const keep = shownParts(line);
+    if (keep.length === line.tpShown) return keep;
+    line.tpShown = keep.length;
+    const latlngs = keep.map(function (q) {
+      return q.latlngs;
+    });
+    // a redrawn outline (a polyline of edges) takes its parts' edges as one list
+    line.setLatLngs(line.tpFlat ? [].concat(...latlngs) : latlngs);
+    return keep;
+  }
   function fitOutlines() {
     let shown = 0;
     let total = 0;
+    let edges = 0; // of the Edit mode's redrawn outlines, drawn now
     for (const line of partOutlines) {
-      const keep = line.tpParts.filter(function (q) {
-        const a = map.project(q.bounds.getSouthWest());
-        const b = map.project(q.bounds.getNorthEast());
-        return Math.abs(b.x - a.x) >= OUTLINE_MIN_PX && Math.abs(b.y - a.y) >= OUTLINE_MIN_PX;
-      });
+      const keep = fitOutline(line);
       total += line.tpParts.length;
       shown += keep.length;
-      if (keep.length === line.tpShown) continue;
-      line.tpShown = keep.length;
-      line.setLatLngs(
-        keep.map(function (q) {
-          return q.latlngs;
-        })
-      );
+      if (line.tpFlat) {
+        for (const q of keep) edges += q.latlngs.length;
+      }
     }
     status.dataset.outlineParts = shown + "/" + total;
+    status.dataset.outlineEdges = String(edges);
   }
+  // the Edit mode's redrawn outlines (tp_outlines.js) are filtered the same way (QA95 F1: after an edit,
+  // even undone, the touched territories' islets were black again), and a replaced one leaves the count
+  const outlineParts = {
+    add: function (line) {
+      line.tpShown = -1;
+      partOutlines.push(line);
+      fitOutline(line);
+    },
+    remove: function (line) {
+      const k = partOutlines.indexOf(line);
+      if (k >= 0) partOutlines.splice(k, 1);
+    },
+    fit: fitOutlines,
+  };
 
   // Territory outlines of area plans, one set per view.
   const outlines = { after: [], before: [] };
@@ -901,6 +929,7 @@ function tpInit(map, L_, refs) {
     layers: layers,
     groups: groups,
     outlines: outlines,
+    outlineParts: outlineParts,
     renderers: { units: rUnits, lines: rLines, points: rPoints },
     refreshNamed: refreshNamed,
     colourOf: colourOf,

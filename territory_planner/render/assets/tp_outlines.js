@@ -29,16 +29,20 @@ function tpOutlines(ctx, model) {
     return renderer;
   }
   let edgesOfRow = null;
+  let ringsOfRow = null; // per row, the ring (numbered across the map) of each of its edges
 
   function build() {
     edges = [];
     edgesOfRow = new Map();
+    ringsOfRow = new Map();
     const seen = new Map();
+    let rings = 0;
     U.row.forEach(function (row, k) {
       const g = U.geom[k];
       const polys = g[0] === 1 ? [g[1]] : g[1];
       for (const poly of polys) {
         for (const ring of poly) {
+          rings++;
           for (let t = 0; t + 1 < ring.length; t++) {
             const p = ring[t];
             const q = ring[t + 1];
@@ -50,24 +54,46 @@ function tpOutlines(ctx, model) {
               edges.push([row, -1, [p[1], p[0]], [q[1], q[0]]]);
             } else if (edges[e][0] !== row) edges[e][1] = row;
             const idx = e === undefined ? edges.length - 1 : e;
-            if (!edgesOfRow.has(row)) edgesOfRow.set(row, []);
+            if (!edgesOfRow.has(row)) {
+              edgesOfRow.set(row, []);
+              ringsOfRow.set(row, []);
+            }
             edgesOfRow.get(row).push(idx);
+            ringsOfRow.get(row).push(rings);
           }
         }
       }
     });
   }
 
+  // The outline's edges as parts (ctx.outlineParts): a ring of a unit none of whose edges meets another
+  // unit of the rep (an islet of a province of islands, an enclave) is a part of its own, left out while
+  // it is small on screen; the other edges are one part, always drawn.
   function outlineOf(j, rows) {
-    const segs = [];
+    const joined = { latlngs: [], always: true };
+    const parts = [joined];
     for (const row of rows) {
-      for (const e of edgesOfRow.get(row) || []) {
+      const rings = new Map(); // ring -> [its outline edges, whether every edge of it is outline]
+      const ringOf = ringsOfRow.get(row) || [];
+      (edgesOfRow.get(row) || []).forEach(function (e, t) {
         const edge = edges[e];
         const other = edge[0] === row ? edge[1] : edge[0];
-        if (other < 0 || A.rep[other] !== j) segs.push([edge[2], edge[3]]);
+        if (!rings.has(ringOf[t])) rings.set(ringOf[t], [[], true]);
+        const r = rings.get(ringOf[t]);
+        if (other < 0 || A.rep[other] !== j) r[0].push([edge[2], edge[3]]);
+        else r[1] = false;
+      });
+      for (const [own, alone] of rings.values()) {
+        if (!own.length) continue;
+        if (alone) parts.push({ latlngs: own, bounds: L_.latLngBounds([].concat(...own)) });
+        else joined.latlngs.push(...own);
       }
     }
-    return segs;
+    return parts.some(function (q) {
+      return q.latlngs.length;
+    })
+      ? parts
+      : [];
   }
 
   // Matching the edges takes a moment on large plans (1.5 s for 33,000 units): do it when the planner
@@ -82,6 +108,7 @@ function tpOutlines(ctx, model) {
     const touched = new Set(reps);
     for (const o of outlines.after) if (touched.has(o[0]) && after) ctx.groupOf(o[0]).removeLayer(o[1]);
     const kept = outlines.after.filter(function (o) {
+      if (touched.has(o[0])) ctx.outlineParts.remove(o[1]);
       return !touched.has(o[0]);
     });
     outlines.after.length = 0;
@@ -97,19 +124,28 @@ function tpOutlines(ctx, model) {
     }
     for (const j of touched) {
       if (j < 0 || j >= ctx.D.reps.n) continue;
-      const segs = outlineOf(j, rowsOf.get(j) || []);
-      if (!segs.length) continue;
-      const line = L_.polyline(segs, {
+      const parts = outlineOf(j, rowsOf.get(j) || []);
+      if (!parts.length) continue;
+      const line = L_.polyline([], {
         renderer: canvas(),
         color: "#222222",
         weight: 2,
         interactive: false,
       });
+      line.tpParts = parts;
+      line.tpFlat = true;
+      ctx.outlineParts.add(line);
       outlines.after.push([j, line]);
       if (after) ctx.groupOf(j).addLayer(line);
     }
+    ctx.outlineParts.fit();
     const counts = {};
-    for (const o of outlines.after) counts[ctx.D.reps.id[o[0]]] = o[1].getLatLngs().length;
+    for (const o of outlines.after) {
+      if (!o[1].tpFlat) continue; // the planner's outlines (parts), not redrawn edges
+      counts[ctx.D.reps.id[o[0]]] = o[1].tpParts.reduce(function (n, q) {
+        return n + q.latlngs.length;
+      }, 0);
+    }
     ctx.status.dataset.outlineSegments = JSON.stringify(counts);
   });
 }
