@@ -68,6 +68,7 @@ def test_the_path_whose_middle_home_is_another_district_is_proven(tmp_path: Path
         "district": "A",
         "parts": [["R1"], ["R2"]],
         "walls": ["R3"],
+        "walls_also": [],
         "accounts": ["U0", "U4"],
     }
 
@@ -293,3 +294,19 @@ def test_the_walls_are_named_with_the_accounts_names(tmp_path: Path) -> None:
     assert "R1's home (U0 (West End))" in conflict.message
     assert "R3 (district B, U2 (Centre))" in conflict.message
     assert conflict.extra["accounts"] == ["U0", "U4"]  # ids, not names, for whoever reads them
+
+
+def test_homes_that_wall_a_district_apart_on_their_own_are_said_too() -> None:
+    """QA95 F3: with two rows of another district's homes between a district's two homes, either row cuts
+    it; only one row was named, and moving its reps alone would not join the district. The other row is
+    named as walling it apart on its own::
+
+        U0(A) - U1(B) - U2(B) - U3(A)       (one path: U1 alone or U2 alone cuts it)
+    """
+    problem = _problem(4, ["A", "B", "B", "A"], [0.0] * 4, [0.0] * 4)
+    adj = adjmod.Adjacency.from_edges(4, [0, 1, 2], [1, 2, 3])
+    conflicts = district_home_conflicts(_spec(problem), adj, np.arange(4))
+    (a,) = [c for c in conflicts if c.extra["district"] == "A"]
+    assert a.extra["walls"] == ["R3"]
+    assert a.extra["walls_also"] == ["R2"]
+    assert "(and, on their own, by those of R2 (district B, U1))" in a.message

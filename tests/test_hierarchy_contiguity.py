@@ -489,15 +489,18 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
     monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
     monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
     monkeypatch.setattr(lns, "solve_mip", one_round)
+    said: list[str] = []
     res = district_contiguity.solve(
         spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
-        territories_too=False, bound=0.0,
+        territories_too=False, bound=0.0, progress=said.append,
     )  # fmt: skip
     assert res.pieces == {"A": 1, "B": 1}
     assert repair.feasible(spec, res.unit_rep)
     assert count_pieces(adj, res.unit_rep, 2).tolist() == [1, 1]
     enclave = int(problem.acc_unit[list(problem.account_ids).index("U23")])
     assert res.unit_rep[enclave] == 1  # the enclave went to the district around it
+    # a console step of its own (QA95 F4: under the round's step it was never printed)
+    assert any(m.startswith("district contiguity, round 1's plan mended: connected districts") for m in said)
 
 
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:

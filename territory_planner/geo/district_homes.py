@@ -51,19 +51,33 @@ def district_home_conflicts(
         apart = len(np.unique(_pieces(adj, walls)[centre[homes]]))
         if apart < 2:
             continue
-        # the walls that cut: each left out in turn while the homes stay in as many parts without it
-        # (QA94 F4: of Sassari, Cosenza and Udine, only Cosenza cuts Catania off from Cuneo, Parma and Rome)
-        for w in np.flatnonzero(walls).tolist():
-            walls[w] = False
-            if len(np.unique(_pieces(adj, walls)[centre[homes]])) < apart:
-                walls[w] = True
+        every = walls.copy()
+        _cutting(adj, walls, centre[homes], apart)
         label = _pieces(adj, walls)
         piece = label[centre[homes]]
         order = piece[np.sort(np.unique(piece, return_index=True)[1])]  # in the order of their first rep
-        wall_reps = np.flatnonzero(fixed & (of != d) & walls[np.maximum(centre, 0)])
+        on_home = np.maximum(centre, 0)
+        wall_reps = np.flatnonzero(fixed & (of != d) & walls[on_home])
+        # the homes left out may wall the district apart on their own as well (QA95 F3: two columns of
+        # another district's homes, either one enough): then moving the named reps alone would not do
+        rest = every & ~walls
+        also = np.zeros(0, dtype=np.int64)
+        if rest.any() and len(np.unique(_pieces(adj, rest)[centre[homes]])) >= 2:
+            _cutting(adj, rest, centre[homes], len(np.unique(_pieces(adj, rest)[centre[homes]])))
+            also = np.flatnonzero(fixed & (of != d) & rest[on_home])
         parts = [homes[piece == k] for k in order.tolist()]
-        out.append(_conflict(p, str(name), parts, wall_reps, centre, unit_name, of, names))
+        out.append(_conflict(p, str(name), parts, wall_reps, centre, unit_name, of, names, also))
     return out
+
+
+def _cutting(adj: adjmod.Adjacency, walls: np.ndarray, homes: np.ndarray, apart: int) -> None:
+    """Keep in ``walls`` (in place) only walls that cut: each left out in turn while the ``homes`` units
+    stay in ``apart`` parts without it (QA94 F4: of Sassari, Cosenza and Udine, only Cosenza cuts Catania
+    off from Cuneo, Parma and Rome)."""
+    for w in np.flatnonzero(walls).tolist():
+        walls[w] = False
+        if len(np.unique(_pieces(adj, walls)[homes])) < apart:
+            walls[w] = True
 
 
 def _pieces(adj: adjmod.Adjacency, walls: np.ndarray) -> np.ndarray:
@@ -81,9 +95,19 @@ def _conflict(
     unit_name: np.ndarray,
     of: np.ndarray,
     names: list[str],
+    also: np.ndarray,
 ) -> Conflict:
+    """``also``: reps whose homes, besides ``wall_reps``', wall the district apart on their own."""
     rep_ids = np.asarray(p.rep_ids).astype(str)
     unit_title = _unit_titles(p)  # names in the text, ids in ``extra``
+
+    def walling(reps: np.ndarray) -> str:
+        def one(j: int) -> str:
+            return (
+                f"{rep_ids[j]} ({f'district {names[of[j]]}, ' if of[j] >= 0 else ''}{unit_title[centre[j]]})"
+            )
+
+        return _listed(np.array([one(j) for j in reps.tolist()]))
 
     def homes(reps: np.ndarray) -> str:
         if len(reps) == 1:
@@ -96,13 +120,9 @@ def _conflict(
     else:
         cut = f"its reps' homes fall into {len(parts)} parts: " + " | ".join(homes(r) for r in parts)
     if len(wall_reps):
-        by = np.array(
-            [
-                f"{rep_ids[j]} ({f'district {names[of[j]]}, ' if of[j] >= 0 else ''}{unit_title[centre[j]]})"
-                for j in wall_reps.tolist()
-            ]
-        )
-        cut += f" by the home units of other districts' reps: {_listed(by)}"
+        cut += f" by the home units of other districts' reps: {walling(wall_reps)}"
+        if len(also):
+            cut += f" (and, on their own, by those of {walling(also)})"
         why = "a connected district holds its reps' home units and no home unit of another district's rep"
         hint = HINT
     else:
@@ -119,6 +139,7 @@ def _conflict(
             "district": name,
             "parts": [rep_ids[r].tolist() for r in parts],
             "walls": rep_ids[wall_reps].tolist(),
+            "walls_also": rep_ids[also].tolist(),
             "accounts": unit_name[centre[cut_reps]].tolist(),
         },
     )

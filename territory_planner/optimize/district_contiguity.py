@@ -399,7 +399,9 @@ def solve(
                 and (best is None or lns.objective(spec, mended) < lns.objective(spec, best))
             ):
                 best = mended
-                progress(f"district contiguity round {rounds}: its plan mended to connected districts, "
+                # a step of its own: "district contiguity round N" lines within a second are not printed
+                # (QA95 F4: the mended plan that became the run's answer was never said)
+                progress(f"district contiguity, round {rounds}'s plan mended: connected districts, "
                          f"objective {lns.objective(spec, best):,.1f}")  # fmt: skip
                 if flow is not None:
                     flow.offer(best)
