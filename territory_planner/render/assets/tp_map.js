@@ -228,9 +228,8 @@ function tpInit(map, L_, refs) {
   // even undone, the touched territories' islets were black again), and a replaced one leaves the count
   const outlineParts = {
     add: function (line) {
-      line.tpShown = -1;
+      line.tpShown = -1; // drawn by the next fit
       partOutlines.push(line);
-      fitOutline(line);
     },
     remove: function (line) {
       const k = partOutlines.indexOf(line);

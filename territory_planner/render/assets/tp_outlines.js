@@ -28,21 +28,19 @@ function tpOutlines(ctx, model) {
     }
     return renderer;
   }
-  let edgesOfRow = null;
-  let ringsOfRow = null; // per row, the ring (numbered across the map) of each of its edges
+  let ringsOfRow = null; // per row, its rings, each as the indices of its edges
 
   function build() {
     edges = [];
-    edgesOfRow = new Map();
     ringsOfRow = new Map();
     const seen = new Map();
-    let rings = 0;
     U.row.forEach(function (row, k) {
       const g = U.geom[k];
       const polys = g[0] === 1 ? [g[1]] : g[1];
+      if (!ringsOfRow.has(row)) ringsOfRow.set(row, []);
       for (const poly of polys) {
         for (const ring of poly) {
-          rings++;
+          const own = [];
           for (let t = 0; t + 1 < ring.length; t++) {
             const p = ring[t];
             const q = ring[t + 1];
@@ -53,14 +51,9 @@ function tpOutlines(ctx, model) {
               seen.set(key, edges.length);
               edges.push([row, -1, [p[1], p[0]], [q[1], q[0]]]);
             } else if (edges[e][0] !== row) edges[e][1] = row;
-            const idx = e === undefined ? edges.length - 1 : e;
-            if (!edgesOfRow.has(row)) {
-              edgesOfRow.set(row, []);
-              ringsOfRow.set(row, []);
-            }
-            edgesOfRow.get(row).push(idx);
-            ringsOfRow.get(row).push(rings);
+            own.push(e === undefined ? edges.length - 1 : e);
           }
+          ringsOfRow.get(row).push(own);
         }
       }
     });
@@ -73,17 +66,15 @@ function tpOutlines(ctx, model) {
     const joined = { latlngs: [], always: true };
     const parts = [joined];
     for (const row of rows) {
-      const rings = new Map(); // ring -> [its outline edges, whether every edge of it is outline]
-      const ringOf = ringsOfRow.get(row) || [];
-      (edgesOfRow.get(row) || []).forEach(function (e, t) {
-        const edge = edges[e];
-        const other = edge[0] === row ? edge[1] : edge[0];
-        if (!rings.has(ringOf[t])) rings.set(ringOf[t], [[], true]);
-        const r = rings.get(ringOf[t]);
-        if (other < 0 || A.rep[other] !== j) r[0].push([edge[2], edge[3]]);
-        else r[1] = false;
-      });
-      for (const [own, alone] of rings.values()) {
+      for (const ring of ringsOfRow.get(row) || []) {
+        const own = []; // the ring's outline edges
+        let alone = true; // no edge of the ring meets another unit of the rep
+        for (const e of ring) {
+          const edge = edges[e];
+          const other = edge[0] === row ? edge[1] : edge[0];
+          if (other < 0 || A.rep[other] !== j) own.push([edge[2], edge[3]]);
+          else alone = false;
+        }
         if (!own.length) continue;
         if (alone) parts.push({ latlngs: own, bounds: L_.latLngBounds([].concat(...own)) });
         else joined.latlngs.push(...own);
