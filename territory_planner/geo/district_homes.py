@@ -48,7 +48,7 @@ def district_home_conflicts(
             continue
         walls = np.zeros(p.n_units, dtype=bool)
         walls[centre[fixed & (of != d)]] = True
-        apart = len(np.unique(_pieces(adj, walls)[centre[homes]]))
+        apart = _apart(adj, walls, centre[homes])
         if apart < 2:
             continue
         every = walls.copy()
@@ -62,8 +62,9 @@ def district_home_conflicts(
         # another district's homes, either one enough): then moving the named reps alone would not do
         rest = every & ~walls
         also = np.zeros(0, dtype=np.int64)
-        if rest.any() and len(np.unique(_pieces(adj, rest)[centre[homes]])) >= 2:
-            _cutting(adj, rest, centre[homes], len(np.unique(_pieces(adj, rest)[centre[homes]])))
+        rest_apart = _apart(adj, rest, centre[homes]) if rest.any() else 1
+        if rest_apart >= 2:
+            _cutting(adj, rest, centre[homes], rest_apart)
             also = np.flatnonzero(fixed & (of != d) & rest[on_home])
         parts = [homes[piece == k] for k in order.tolist()]
         out.append(_conflict(p, str(name), parts, wall_reps, centre, unit_name, of, names, also))
@@ -76,8 +77,13 @@ def _cutting(adj: adjmod.Adjacency, walls: np.ndarray, homes: np.ndarray, apart:
     off from Cuneo, Parma and Rome)."""
     for w in np.flatnonzero(walls).tolist():
         walls[w] = False
-        if len(np.unique(_pieces(adj, walls)[homes])) < apart:
+        if _apart(adj, walls, homes) < apart:
             walls[w] = True
+
+
+def _apart(adj: adjmod.Adjacency, walls: np.ndarray, homes: np.ndarray) -> int:
+    """How many pieces the ``homes`` units lie in once the ``walls`` units are taken out of the map."""
+    return len(np.unique(_pieces(adj, walls)[homes]))
 
 
 def _pieces(adj: adjmod.Adjacency, walls: np.ndarray) -> np.ndarray:
