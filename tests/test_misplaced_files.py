@@ -55,32 +55,26 @@ def test_both_files_right_no_warning() -> None:
     assert warnings(ACCOUNTS, REPS) == []
 
 
-def test_accounts_swapped_names_the_accounts_file_and_no_rep_home() -> None:
+def test_accounts_swapped_names_both_files_and_no_row() -> None:
+    """Spain read swapped lies in East Africa, where the homes read swapped lie too: either file may be
+    the one typed wrong, so both are named and no row (the accounts file alone was named before, and its
+    rows; the reps file when it was the wrong one, QA95)."""
     found = warnings(_swap(ACCOUNTS), REPS)
-    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
-    assert "as written 0 of its 6 accounts lie within 1,000 km of a rep home in r.csv" in found[0]
-    assert "with lat and lon swapped 6 do" in found[0]
-    assert sum(w.startswith("a.csv: row ") for w in found) == 5  # the first five accounts, then "1 more"
-    assert "a.csv: 1 more accounts whose coordinates look typed wrong" in found
-    assert not [w for w in found if w.startswith("r.csv")]  # the correct homes are not named
-
-
-def test_accounts_swapped_and_one_home_swapped_too_names_that_home() -> None:
-    """R3's home typed swapped lies near the swapped accounts: as written it fits them, yet it is the one
-    home that does not fit the accounts read the right way."""
-    found = warnings(_swap(ACCOUNTS), _swap(REPS, {"R3"}))
-    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
-    homes = [w for w in found if w.startswith("r.csv")]
-    assert len(homes) == 1
-    assert "row 3 (rep R3, lat -5.98, lon 37.39)" in homes[0]
-    assert "(the accounts read with lat and lon swapped)" in homes[0]
-    assert "with lat and lon swapped it would lie" in homes[0]
-    # the accounts are measured against the homes that fit them, not R3's typed wrong, and say so
-    assert (
-        "a.csv: row 1 (account A1, lat -3.6, lon 40.45) lies 6,326 km from every rep home but R3's, "
-        in (found[1])
+    assert len(found) == 1
+    assert found[0].startswith(
+        "a.csv or r.csv: the coordinates of one of the two files look typed wrong as a whole"
     )
-    assert not [w for w in found if "from R3's" in w]
+    assert "with lat and lon swapped in either file 6 do" in found[0]
+
+
+def test_accounts_swapped_and_one_home_swapped_too_names_no_row() -> None:
+    """R3's home typed swapped lies near the swapped accounts. The mirror case, every home but R3's
+    swapped, fits as well, so the coordinates cannot tell R3 from the other homes: both files are named
+    and R3 is not, until the files agree."""
+    found = warnings(_swap(ACCOUNTS), _swap(REPS, {"R3"}))
+    assert len(found) == 1
+    assert found[0].startswith("a.csv or r.csv: ")
+    assert "as written 4 of the 6 accounts lie within 1,000 km of a rep home" in found[0]
 
 
 def test_one_home_swapped_accounts_right_names_only_that_home() -> None:
@@ -100,13 +94,33 @@ def test_every_home_swapped_against_polygon_accounts_names_the_reps_file() -> No
     assert len([w for w in found if w.startswith("r.csv: row ")]) == 3
 
 
-def test_every_home_swapped_says_the_other_reading_fits_as_well() -> None:
-    """Swapping either file makes the two agree: the coordinates cannot tell which one is wrong. The
-    accounts file is named and the message says that the reps file read swapped would fit as well."""
+def test_every_home_swapped_names_both_files_and_no_row() -> None:
+    """Swapping either file makes the two agree: the coordinates cannot tell which one is wrong, so both
+    files are named in one line and no row of either (each correct account was named before)."""
     found = warnings(ACCOUNTS, _swap(REPS))
-    assert found[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
-    assert "(r.csv is taken as right: read with lat and lon swapped, it would fit as well)" in found[0]
-    assert not [w for w in found if w.startswith("r.csv")]
+    assert len(found) == 1
+    assert found[0].startswith(
+        "a.csv or r.csv: the coordinates of one of the two files look typed wrong as a whole"
+    )
+    assert "as written 0 of the 6 accounts lie within 1,000 km of a rep home" in found[0]
+    assert "with lat and lon swapped in either file 6 do" in found[0]
+    assert "account A1 at lat 40.45, lon -3.6; rep R1's home at lat -3.7, lon 40.42" in found[0]
+
+
+def test_every_home_with_its_sign_lost_names_both_files_and_no_row() -> None:
+    """A US reps file whose every home lost the sign of its lon lies in Central Asia: the map mirrored
+    fits either way, and no correct account is named as typed wrong (each was, "check its
+    coordinates")."""
+    homes = [("R1", 40.71, -74.01), ("R2", 41.88, -87.63), ("R3", 34.05, -118.24)]
+    accounts = [
+        (f"A{k}{i}", lat + 0.3 * (k - 1), lon + 0.4 * (k - 1)) for i, lat, lon in homes for k in range(3)
+    ]
+    found = warnings(accounts, [(i, lat, -lon) for i, lat, lon in homes])
+    assert len(found) == 1
+    assert found[0].startswith("a.csv or r.csv: ")
+    assert "as written 0 of the 9 accounts lie within 1,000 km of a rep home" in found[0]
+    assert "with the sign of lon flipped in either file 9 do" in found[0]
+    assert "rep R1's home at lat 40.71, lon 74.01" in found[0]
 
 
 def test_the_load_warns_once_for_the_file(tmp_path: Path) -> None:
@@ -179,14 +193,9 @@ def test_svalbard_counts_as_inhabited_when_either_file_is_swapped() -> None:
         for k, t in enumerate(pick)
     ]
     reps = [(f"R{k}", *towns[i]) for k, i in enumerate((0, 4, 9, 12, 17))]
-    swapped_accounts = warnings(_swap(accounts), reps)
-    assert swapped_accounts[0].startswith("a.csv: the file's coordinates look typed wrong as a whole")
-    swapped_reps = warnings(accounts, _swap(reps))  # either reading fits here: said so, not hidden
-    assert swapped_reps[0].startswith("r.csv: the file's coordinates look typed wrong as a whole") or (
-        swapped_reps[0].endswith(
-            "(r.csv is taken as right: read with lat and lon swapped, it would fit as well)"
-        )
-    )
+    for found in (warnings(_swap(accounts), reps), warnings(accounts, _swap(reps))):
+        # either reading fits here, in the Arabian Sea and India: both files named, neither left out
+        assert found[0].startswith("a.csv or r.csv: the coordinates of one of the two files"), found
 
 
 # the 35 provinces of Indonesia (a point inside each) and three reps, each based at one of them (QA92 F4)

@@ -24,8 +24,10 @@ rows are judged against it read the right way (a correct home is no longer named
 its own still is). Of two whole-file readings, the one that leaves fewer points beyond the inhabited
 latitudes (``POLAR_LAT``) is taken first (a swap is no isometry: Brazilian cities swapped lie in the
 Southern Ocean, and reading the correct homes swapped beside them left fewer rows far). The coordinates
-alone cannot tell "the accounts are swapped" from "the homes are swapped" when the two fit equally well:
-the accounts file is then named, and the message says that the other reading fits as well.
+alone cannot tell "the accounts are swapped" from "the homes are swapped" when the two fit equally well
+(a sign lost in either file gives the same map mirrored): both files are then named in one line, and no
+row of either is named on its own, since which rows are wrong depends on the file that is (a reps file
+whose every home lost its sign had each correct account named, "check its coordinates").
 """
 
 from __future__ import annotations
@@ -337,6 +339,11 @@ def misplaced_coordinates(
     h_names = homes["name"].to_numpy(object) if "name" in homes.columns else None
     a_names = pts["name"].to_numpy(object) if "name" in pts.columns else None
     written, better = _readings(a_lat, a_lon, h_lat, h_lon, not has_geometry)
+    tied = _tied(better)
+    if tied is not None:
+        return [_either_file(*tied, written, pts, homes, afile, rfile)] + _null_island_warning(
+            pts, homes, afile, rfile
+        )
     reading = better[0] if better else written
     head: list[str] = []
     account_rows = range(len(a_lat))
@@ -538,6 +545,47 @@ def _same_name(homes: pd.DataFrame, row: int, pts: pd.DataFrame, k: int) -> str:
     if not rep or rep.lower() in {"nan", "none"} or rep.casefold() != account.casefold():
         return ""
     return f", named {account} as the rep is"
+
+
+def _tied(better: list[_Reading]) -> tuple[_Reading, _Reading] | None:
+    """The accounts' and the homes' whole-file readings when they fit equally well, at the same inhabited
+    latitudes: the coordinates cannot tell which file is typed wrong."""
+    if len(better) < 2:
+        return None
+    first, second = better[0], better[1]
+    if first.side == second.side or (first.polar, first.far) != (second.polar, second.far):
+        return None
+    return (first, second) if first.side == "accounts" else (second, first)
+
+
+def _either_file(
+    accounts: _Reading,
+    reps: _Reading,
+    written: _Reading,
+    pts: pd.DataFrame,
+    homes: pd.DataFrame,
+    afile: str,
+    rfile: str,
+) -> str:
+    """The line naming both files when either, read another way as a whole, fits the other as well, with
+    a row of each as written."""
+    n = len(accounts.a_lat)
+    before, after = n - written.far_accounts, n - accounts.far_accounts
+    a_typo, h_typo = accounts.label.removeprefix("with "), reps.label.removeprefix("with ")
+    read = (
+        f"with {a_typo} in either file"
+        if a_typo == h_typo
+        else f"with {a_typo} in the accounts or {h_typo} in the rep homes"
+    )
+    a, h = pts.iloc[0], homes.iloc[0]
+    return (
+        f"{afile} or {rfile}: the coordinates of one of the two files look typed wrong as a whole: as "
+        f"written {before:,} of the {n:,} accounts lie within {MISPLACED_KM:,.0f} km of a rep home, {read} "
+        f"{after:,} do, and the coordinates cannot tell which file it is: check the lat and lon columns of "
+        f"both (account {a['account_id']} at lat {float(a['lat']):g}, lon {float(a['lon']):g}; rep "
+        f"{h['rep_id']}'s home at lat {float(h['lat']):g}, lon {float(h['lon']):g}); no row of either file "
+        "is named on its own until they agree"
+    )
 
 
 def _whole_file(reading: _Reading, written: _Reading, better: list[_Reading], afile: str, rfile: str) -> str:
