@@ -209,7 +209,7 @@ def _band_items(value: object) -> list[tuple[Any, Any]]:
 
 BAND_OPTIONS = ("tolerance", "district_tolerance", "region_tolerance")
 # a sweep's values: the bands a file of the scenario's chain left out of its balance, for a point that
-# balances the measure again (``sweep.with_params``); no option of its own, passed over by build_options
+# balances the measure again (``sweep_grid.with_params``); no option of its own, passed over by build_options
 RESTING_BANDS = "_resting_bands"
 
 

@@ -119,7 +119,8 @@ def sweep_command(
       territory-planner sweep base.toml --grid tolerance=0.03,0.05 --out sweeps/b \\
           --executor dask --address tcp://scheduler:8786
     """
-    from territory_planner.sweep import check_out, parse_grid, prepare_sweep, run_sweep
+    from territory_planner.sweep import check_out, prepare_sweep, run_sweep
+    from territory_planner.sweep_grid import parse_grid
 
     if workers < 1:
         raise click.UsageError("--workers must be at least 1")

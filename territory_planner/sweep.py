@@ -20,28 +20,24 @@ is a plan of this one, ``relaxes``) runs after them and keeps the best of their 
 ends with a worse one (``seeding.keep_better``), so that it is never worse than a stricter point: within
 the solver's gap a looser point could come out worse, and the chart then said that allowing more moves
 costs travel (QA7 O3). ``plan_from`` names the point whose plan was kept (empty: the point's own).
+
+The grid (parsed, checked, its points and which relaxes which) is ``sweep_grid``; the page, ``sweep_html``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import dataclasses
-import difflib
 import functools
-import html
 import importlib
-import itertools
 import json
 import logging
 import multiprocessing
-import re
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +49,28 @@ from territory_planner.io.scenario import load_scenario
 from territory_planner.io.scenario_lines import locate, locate_added
 from territory_planner.io.writers import atomic_write_text, json_text, write_csv
 from territory_planner.options import (
-    BAND_OPTIONS,
     DEFAULT_TOLERANCE,
-    OPTION_NAMES,
     RESTING_BANDS,
     PlanOptions,
     balance_measures,
     build_options,
-    flag_name,
-    narrowed_band,
-    rebanded,
     unbanded,
 )
-from territory_planner.report.charts import label_offsets
+from territory_planner.sweep_grid import (
+    SOLVED,
+    SweepPoint,
+    check_grid,
+    dedupe_grid,
+    grid_points,
+    grid_words,
+    param_text,
+    point_options,
+    short_json,
+    stricter_points,
+    try_options,
+    with_params,
+)
+from territory_planner.sweep_html import render_html
 
 log = logging.getLogger(__name__)
 
@@ -85,311 +90,9 @@ RESULT_COLUMNS = [
 ]
 OnPoint = Callable[[dict[str, Any], int, int], None]
 OnNote = Callable[[str], None]
-#: scenario keys a grid cannot vary: the tables (a sweep compares options on the same data)
-NOT_SWEPT = frozenset({"accounts", "reps", "crm", "reps_add", "reps_remove"})
 NOT_FINISHED = (
     "the sweep stopped before this point finished: the same sweep command with the same --out solves it"
 )
-SOLVED = ("optimal", "feasible")
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    index: int
-    params: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        def fmt(v: Any) -> str:
-            return "".join(c if c.isalnum() or c in ".-+" else "_" for c in _param_text(v))
-
-        return f"p{self.index:03d}_" + "_".join(f"{k}-{fmt(v)}" for k, v in self.params.items())
-
-
-def _coerce(text: str) -> Any:
-    text = text.strip()
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
-def _grid_value(key: str, text: str) -> Any:
-    """One grid value; a balance value joins its measures with ``+``
-    (``balance=potential,potential+workload``: the grid's comma separates the points)."""
-    parts = [m.strip() for m in text.split("+")]
-    if key == "balance" and len(parts) > 1 and all(parts):  # "potential+" is no measure set (QA18 F12)
-        return parts
-    return _coerce(text)
-
-
-def _not_swept(name: str, key: str) -> str:
-    """Why ``name`` is no grid key, with the key the user probably meant (as scenario files say it)."""
-    if key in NOT_SWEPT:
-        return f"{name!r} is not an option that can be swept (a sweep varies options over the same tables)"
-    close = difflib.get_close_matches(key, sorted(OPTION_NAMES - NOT_SWEPT), n=1, cutoff=0.75)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"{name!r} is not an option that can be swept{hint}"
-
-
-def parse_grid(specs: list[str] | tuple[str, ...]) -> dict[str, list[Any]]:
-    """``["tolerance=0.03,0.05", "max_moved_share=0,0.1"]`` -> {name: values}, names checked. Problems
-    are the command line's (a usage error, exit 2, QA15 M1); the values are checked by ``check_grid``."""
-    grid: dict[str, list[Any]] = {}
-    problems: list[Problem] = []
-    for spec in specs:
-        name, sep, values = spec.partition("=")
-        key = name.strip().replace("-", "_")
-        if not sep or not values.strip():
-            message = f"expected NAME=V1,V2,...; got {spec!r}"
-            problems.append(Problem(COMMAND_LINE, None, "--grid", message, spec))
-        elif key not in OPTION_NAMES or key in NOT_SWEPT:
-            problems.append(Problem(COMMAND_LINE, None, "--grid", _not_swept(name.strip(), key), spec))
-        elif key in grid:
-            problems.append(Problem(COMMAND_LINE, None, "--grid", f"{name!r} is given twice", spec))
-        else:
-            grid[key] = [_grid_value(key, v) for v in values.split(",") if v.strip()]
-    if problems:
-        raise InputError(problems)
-    return grid
-
-
-def _same_key(value: Any) -> tuple[bool, Any]:
-    """Equal grid values have one key (0.3 and 0.30, 1 and 1.0); true is no 1."""
-    try:
-        hash(value)
-    except TypeError:  # a list (balance): its measures in any order are one value (QA18 F12)
-        return False, _short(sorted(value) if isinstance(value, list) else value)
-    return isinstance(value, bool), value
-
-
-def dedupe_grid(grid: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], list[str]]:
-    """The grid with each value once (``0.3,0.3`` or ``0.3,0.30`` is one point, not the same plan solved
-    twice, QA15 L2), and a note for every value given more than once."""
-    out: dict[str, list[Any]] = {}
-    notes: list[str] = []
-    for key, values in grid.items():
-        first: dict[tuple[bool, Any], Any] = {}  # each value as first written, in the grid's order
-        count: dict[tuple[bool, Any], int] = {}
-        for v in values:
-            key_of_v = _same_key(v)
-            first.setdefault(key_of_v, v)
-            count[key_of_v] = count.get(key_of_v, 0) + 1
-        out[key] = list(first.values())
-        notes += [
-            f"--grid {key} lists {_param_text(first[k])} {n} times: its points are solved once"
-            for k, n in count.items()
-            if n > 1
-        ]
-    return out, notes
-
-
-def _grid_words(message: str, key: str) -> str:
-    return re.sub(rf"(?<![\w-]){re.escape(flag_name(key))}(?![\w-])", key, message)
-
-
-def _unknown_solver(name: object) -> str:
-    """The registry's message for a solver name it does not know, "" for a known one (one that is not
-    installed fails when its point runs, as a solver failure)."""
-    from territory_planner.errors import SolverError
-    from territory_planner.solvers.registry import get_backend
-
-    try:
-        get_backend(str(name))
-    except SolverError as exc:
-        return str(exc) if str(exc).startswith("unknown solver") else ""
-    return ""
-
-
-def check_grid(values: dict[str, Any], grid: dict[str, list[Any]], source: str) -> list[Problem]:
-    """Every grid value that is no value of its option, as a command-line problem (a usage error: the
-    grid is a flag, QA15 M1: ``max_moved_share=0.3,abc`` solved 0.3 and exited 0 with an input_error
-    row). Checked on the scenario's values, before any point is solved: a value's own problems, those
-    it makes with the scenario's other keys (``balance=potential`` beside a ``[tolerance]`` table that
-    names workload), and a balance measure the accounts file has no column for."""
-    problems: list[Problem] = []
-    # the scenario's own problems are said as the scenario's (``_base_problems``), whichever value meets
-    # them (QA63 F7: a scenario band's bad measure, met by a grid value naming another, blamed on --grid)
-    base = {p.message for p in _built(values, source, frozenset())[1]}
-    columns: frozenset[str] | None = None
-    for key, options in grid.items():
-        for v in options:
-            if key == "solver" and (unknown := _unknown_solver(v)):
-                problems.append(Problem(COMMAND_LINE, None, f"--grid {key}", unknown, _param_text(v)))
-                continue
-            built, found = _built(with_params(values, {key: v}), source, frozenset({key}))
-            if found and key in BAND_OPTIONS:
-                # a band value is checked with the grid's balance values too: one that some point balances
-                # is no problem of its own (QA63 F1: tolerance=workload=0.2 beside balance=potential+workload
-                # over a scenario balancing potential was refused; the point's combination is checked later)
-                for b in grid.get("balance", []):
-                    if _built(with_params(values, {key: v, "balance": b}), source, frozenset({key}))[0]:
-                        found = []
-                        break
-            problems += [  # the grid's key, not the flag: "max_moved_share must be in [0, 1]"
-                Problem(COMMAND_LINE, None, f"--grid {key}", _grid_words(p.message, key), _param_text(v))
-                for p in found
-                if _grid_words(p.message, key) not in base
-            ]
-            if key == "balance":  # said with the value's other problems (QA29 F4: only once they were fixed)
-                columns = _account_columns(values) if columns is None else columns
-                measures = built.balance if built is not None else balance_measures(v)
-                problems += [
-                    Problem(COMMAND_LINE, None, f"--grid {key}", message, _param_text(v))
-                    for message in _missing_measures(measures, columns, values)
-                ]
-    return list(dict.fromkeys(problems))
-
-
-def _built(
-    values: dict[str, Any], source: str, flags: frozenset[str]
-) -> tuple[PlanOptions | None, list[Problem]]:
-    """The options ``values`` make, or None and their problems."""
-    try:
-        return build_options(values, source=source, flags=flags), []
-    except InputError as exc:
-        return None, list(exc.problems)
-
-
-def _account_columns(values: dict[str, Any]) -> frozenset[str]:
-    """The accounts file's column names as the loader reads them; empty when it cannot be read (each
-    point then reports the file's problem itself)."""
-    from territory_planner.io.readers import read_table
-
-    try:
-        raw = read_table(Path(values["accounts"]), "accounts")
-    except (KeyError, TypeError, InputError, OSError):
-        return frozenset()
-    return frozenset(str(c).strip().lower() for c in raw.frame.columns)
-
-
-def _missing_measures(
-    measures: tuple[str, ...], columns: frozenset[str], values: dict[str, Any]
-) -> list[str]:
-    """A message per balance measure the accounts file has no column for (none when it was unread)."""
-    if not columns:
-        return []
-    name = Path(values["accounts"]).name
-    shown = ", ".join(sorted(columns)[:8]) + (", ..." if len(columns) > 8 else "")
-    return [
-        f"{name} has no column {m!r} to balance (its columns: {shown})" for m in measures if m not in columns
-    ]
-
-
-def grid_points(grid: dict[str, list[Any]]) -> list[SweepPoint]:
-    keys = list(grid)
-    return [
-        SweepPoint(i, dict(zip(keys, combo, strict=True)))
-        for i, combo in enumerate(itertools.product(*(grid[k] for k in keys)))
-    ]
-
-
-#: Options that change no constraint of the model: a plan of one value is a plan of another.
-NEUTRAL = frozenset({"time_limit", "gap", "seed", "solver", "threads", "xlsx", "offline", "currency"})
-
-
-def _band_looser(loose: dict[str, float], strict: dict[str, float], measures: set[str]) -> bool:
-    """Every band of ``loose`` (per measure, "*" for the rest; a measure without one has no rows) at
-    least as wide as ``strict``'s."""
-    for m in measures:
-        wide, narrow = loose.get(m, loose.get("*")), strict.get(m, strict.get("*"))
-        if wide is not None and (narrow is None or wide < narrow):
-            return False
-    return True
-
-
-def _at_least(loose: float | None, strict: float | None) -> bool:
-    """A limit that binds less when larger; None is no limit."""
-    return loose is None or (strict is not None and loose >= strict)
-
-
-def _at_most(loose: float | None, strict: float | None) -> bool:
-    return loose is None or (strict is not None and loose <= strict)
-
-
-def relaxes(loose: PlanOptions, strict: PlanOptions) -> bool:
-    """Whether every plan satisfying ``strict``'s model satisfies ``loose``'s, for options that differ
-    only where the model's rows get looser: each balance band (1 +- tolerance) x target at least as wide
-    (district and region bands too, or none), the moved-potential budgets (overall, per rep) and
-    ``max_accounts`` at least as large, ``min_accounts`` and ``keep_home`` at most as large (none the
-    least), contiguity asked no more
-    (a connected plan is a plan without it). Every other option that differs (the measures balanced, the
-    disruption weight, the candidates, centres, locks, ...) changes the model or its objective otherwise:
-    no relation. Options that change no row (time limit, gap, seed, solver) may differ."""
-    differs = {
-        f.name for f in dataclasses.fields(PlanOptions) if getattr(loose, f.name) != getattr(strict, f.name)
-    } - NEUTRAL
-    rules: dict[str, Callable[[], bool]] = {
-        "tolerance": lambda: all(loose.tol(m) >= strict.tol(m) for m in strict.balance),
-        "district_tolerance": lambda: _groups_looser(loose, strict, "district"),
-        "region_tolerance": lambda: _groups_looser(loose, strict, "region"),
-        "max_moved_share": lambda: _at_least(loose.max_moved_share, strict.max_moved_share),
-        "max_moved_share_per_rep": lambda: _at_least(
-            loose.max_moved_share_per_rep, strict.max_moved_share_per_rep
-        ),
-        "max_accounts": lambda: _at_least(loose.max_accounts, strict.max_accounts),
-        "min_accounts": lambda: _at_most(loose.min_accounts, strict.min_accounts),
-        # a smaller radius keeps a subset of the same accounts, each with the same reps
-        "keep_home": lambda: _at_most(loose.keep_home, strict.keep_home),
-        "contiguous": lambda: strict.contiguous or not loose.contiguous,
-        "district_contiguous": lambda: strict.district_contiguous or not loose.district_contiguous,
-    }
-    return all(key in rules and rules[key]() for key in differs)
-
-
-def _groups_looser(loose: PlanOptions, strict: PlanOptions, level: str) -> bool:
-    wide = loose.group_tolerance().get(level, {})
-    narrow = strict.group_tolerance().get(level, {})
-    measures = (set(strict.balance) | set(wide) | set(narrow)) - {"*"}
-    return _band_looser(wide, narrow, measures)
-
-
-def stricter_points(points: list[SweepPoint], values: dict[str, Any]) -> dict[int, list[int]]:
-    """For each point, the other points it relaxes (``relaxes``): their plans are plans of it."""
-    built: dict[int, PlanOptions] = {}
-    for p in points:
-        try:
-            built[p.index] = build_options(with_params(values, p.params))
-        except InputError:  # the point fails on its own when it runs
-            continue
-    # strictly: two points that relax each other (the same bands written two ways) are not ordered
-    return {
-        q: [p for p in built if p != q and relaxes(built[q], built[p]) and not relaxes(built[p], built[q])]
-        for q in built
-    }
-
-
-def point_options(values: dict[str, Any], params: dict[str, Any], name: str) -> PlanOptions:
-    """The options a point is solved with: the scenario's, its grid values, one solver thread."""
-    return build_options({**with_params(values, params), "threads": 1}, source=f"sweep point {name}")
-
-
-def with_params(values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """The scenario's values with a point's grid values; a grid ``balance`` drops the scenario's bands on
-    the measures it leaves out, as ``--balance`` does (QA44 F7: ``--grid balance=potential`` over a
-    ``[tolerance]`` table naming workload was refused; ``prepare`` says it once)."""
-    base = values
-    if "balance" in params:
-        # the scenario's bands are kept for the grid's own band values to narrow (below)
-        kept, _ = unbanded(
-            {k: v for k, v in values.items() if k not in params or k in BAND_OPTIONS}, params["balance"]
-        )
-        # a band a file of the chain left out of its balance, for a measure the point balances again (QA48
-        # F4: held at the default 5% where a child file balancing it gets the chain's band)
-        base = rebanded(kept, values.get(RESTING_BANDS) or {}, params["balance"])
-    merged = {**base, **params}
-    # a band value that names its measures changes those only, as its flag does (QA62 F2:
-    # ``tolerance=potential=0.05`` over a [tolerance] table with workload 0.10 held workload at 5%)
-    for key in BAND_OPTIONS:
-        if key in params:
-            merged[key] = narrowed_band(key, base.get(key), params[key], "scenario", f"--grid {key}")
-    return merged
-
-
-def _short(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def solved_otherwise(
@@ -410,7 +113,7 @@ def solved_otherwise(
     then = manifest["options"]
     differ = [k for k in now if now.get(k) != then.get(k)] + [k for k in then if k not in now]
     if differ:
-        told = ", ".join(f"{k} {_short(then.get(k))} then, {_short(now.get(k))} now" for k in differ)
+        told = ", ".join(f"{k} {short_json(then.get(k))} then, {short_json(now.get(k))} now" for k in differ)
         return f"options changed since it was solved ({told})"
     changed = changed_inputs(manifest.get("inputs"), sha or path_sha256)
     if changed:
@@ -844,7 +547,7 @@ def prepare_sweep(
     for value in grid.get("balance", []):
         notes += [
             f"{scenario}: the scenario's {key} for {', '.join(gone)} is not used at balance="
-            f"{_param_text(value)}, which leaves {'it' if len(gone) == 1 else 'them'} unbalanced"
+            f"{param_text(value)}, which leaves {'it' if len(gone) == 1 else 'them'} unbalanced"
             for key, gone in unbanded(values, value)[1].items()
         ]
         table = with_params(values, {"balance": value}).get("tolerance")
@@ -856,7 +559,7 @@ def prepare_sweep(
         if unbanded_measures:  # QA47 F2: a measure balanced again at a point got the default band unsaid
             notes.append(
                 f"{scenario}: the scenario's [tolerance] has no band for {', '.join(unbanded_measures)}: "
-                f"balance={_param_text(value)} holds it within the default {DEFAULT_TOLERANCE:.0%}"
+                f"balance={param_text(value)} holds it within the default {DEFAULT_TOLERANCE:.0%}"
             )
     return values, grid, notes
 
@@ -867,10 +570,10 @@ def _base_problems(scenario: Path | str, values: dict[str, Any], grid: dict[str,
     ``tolerance=workload=0.2`` beside ``balance=potential``, blamed on "options", exit 1) as the
     command line's ``--grid`` (a usage error)."""
     first = grid_points(grid)[0].params
-    built, problems = _built(with_params(values, first), str(scenario), frozenset())
+    built, problems = try_options(with_params(values, first), str(scenario), frozenset())
     if built is not None:
         return
-    _, base = _built(values, str(scenario), frozenset())
+    _, base = try_options(values, str(scenario), frozenset())
     own = {(p.column, p.message) for p in base}
     theirs = [p for p in problems if (p.column, p.message) in own]
     made = [
@@ -878,8 +581,8 @@ def _base_problems(scenario: Path | str, values: dict[str, Any], grid: dict[str,
             COMMAND_LINE,
             None,
             f"--grid {p.column}" if p.column in grid else "--grid",
-            _grid_words(p.message, str(p.column))
-            + f" (the grid's first point: {', '.join(f'{k}={_param_text(v)}' for k, v in first.items())})",
+            grid_words(p.message, str(p.column))
+            + f" (the grid's first point: {', '.join(f'{k}={param_text(v)}' for k, v in first.items())})",
             p.value,
         )
         for p in problems
@@ -1024,7 +727,7 @@ def sweep_table(
         records.append(
             {
                 "point": p.name,
-                **{k: _param_text(v) if isinstance(v, list) else v for k, v in p.params.items()},
+                **{k: param_text(v) if isinstance(v, list) else v for k, v in p.params.items()},
                 **{c: row.get(c) for c in RESULT_COLUMNS if c != "pareto"},
                 "resumed": row.get("resumed", False),
             }
@@ -1039,204 +742,3 @@ def sweep_table(
 def write_outputs(table: pd.DataFrame, out: Path, params: list[str]) -> None:
     write_csv(table, out / "sweep.csv")
     atomic_write_text(out / "sweep.html", render_html(table, params))
-
-
-def _nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Ticks from 0 to at least ``top`` at a round step (1, 2, 2.5 or 5 times a power of ten)."""
-    import math
-
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    n = math.ceil(top / step - 1e-9)
-    return [round(k * step, 10) for k in range(n + 1)]
-
-
-def _svg(table: pd.DataFrame) -> str:
-    """Balance against disruption, both axes from 0 (QA17 F14: min-max axes made a one-point difference
-    span the chart), circle area proportional to travel, with a size key."""
-    ok = table[
-        table["status"].isin(["optimal", "feasible"])
-        & table["max_dev_pct"].notna()
-        & table["moved_share"].notna()
-    ]
-    if ok.empty:
-        return "<p>No successful points to chart.</p>"
-    w, h, pad = 640, 400, 56
-    xs = 100 * ok["moved_share"].astype(float)
-    ys = ok["max_dev_pct"].astype(float)
-    travel = ok["travel"].astype(float)
-    x_ticks, y_ticks = _nice_ticks(float(xs.max())), _nice_ticks(float(ys.max()))
-    x1, y1 = x_ticks[-1], y_ticks[-1]
-    t1 = max(float(travel.max()), 1e-12)
-    r_max = 14.0
-
-    def radius(t: float) -> float:  # area proportional to travel
-        return max(2.0, r_max * (max(t, 0.0) / t1) ** 0.5)
-
-    def sx(v: float) -> float:
-        return pad + 10 + (w - 1.5 * pad - 10 - 90) * v / x1  # 90 px on the right for the size key
-
-    def sy(v: float) -> float:
-        return h - pad - 10 - (h - 1.5 * pad - 10) * v / y1
-
-    parts = [
-        # scales down to a phone's width (QA7: a fixed 640 px made the page scroll sideways at 390 px)
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-        'style="max-width: 100%; height: auto" aria-label="balance versus disruption, circle area = travel">',
-        f'<line x1="{pad}" y1="{h - pad}" x2="{sx(x1) + 6:.1f}" y2="{h - pad}" stroke="#444"/>',
-        f'<line x1="{pad}" y1="{pad / 2}" x2="{pad}" y2="{h - pad}" stroke="#444"/>',
-        f'<text x="{(pad + sx(x1)) / 2:.1f}" y="{h - 14}" text-anchor="middle" font-size="13">'
-        "moved potential (%)</text>",
-        f'<text x="16" y="{h / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {h / 2})">'
-        "max deviation from target (%)</text>",
-    ]
-    for v in x_ticks:
-        parts.append(
-            f'<line x1="{sx(v):.1f}" y1="{h - pad}" x2="{sx(v):.1f}" y2="{h - pad + 4}" stroke="#444"/>'
-            f'<text x="{sx(v):.1f}" y="{h - pad + 16}" font-size="11" text-anchor="middle">{v:g}</text>'
-        )
-    for v in y_ticks:
-        parts.append(
-            f'<line x1="{pad - 4}" y1="{sy(v):.1f}" x2="{pad}" y2="{sy(v):.1f}" stroke="#444"/>'
-            f'<text x="{pad - 6}" y="{sy(v) + 4:.1f}" font-size="11" text-anchor="end">{v:g}</text>'
-        )
-    # the size key: the largest travel and half of it, as circles of those areas
-    kx, ky = w - 60, pad + 4
-    parts.append(
-        f'<text class="size-key" x="{kx}" y="{ky}" font-size="11" text-anchor="middle">travel</text>'
-    )
-    for k, t in enumerate((t1, t1 / 2)):
-        cy = ky + 22 + 40 * k
-        parts.append(
-            f'<circle class="size-key" cx="{kx}" cy="{cy}" r="{radius(t):.1f}" fill="none" stroke="#666"/>'
-            f'<text class="size-key" x="{kx}" y="{cy + radius(t1) + 12:.1f}" font-size="10" '
-            f'text-anchor="middle">{t:,.0f}</text>'
-        )
-    circles = [(sx(float(x)), sy(float(y)), radius(float(t))) for x, y, t in zip(xs, ys, travel, strict=True)]
-    # each circle names its point as the table's first column starts ("p003"): on paper, and for 20 points,
-    # a tooltip alone does not say which plan a circle is (QA7)
-    labels = [str(p).split("_", 1)[0] for p in ok["point"]]
-    offsets = label_offsets([(cx, cy, lab) for (cx, cy, _), lab in zip(circles, labels, strict=True)])
-    for (_, r), x, y, t, (cx, cy, rad), lab, (dx, dy) in zip(
-        ok.iterrows(), xs, ys, travel, circles, labels, offsets, strict=True
-    ):
-        tip = html.escape(f"{r['point']}: moved {x:.1f}%, max dev {y:.2f}%, travel {t:,.0f}")
-        cls = "pareto" if bool(r["pareto"]) else "dominated"
-        fill = "#d9480f" if cls == "pareto" else "#adb5bd"
-        parts.append(
-            f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="{rad:.1f}" fill="{fill}" '
-            f'fill-opacity="0.75" stroke="#222"><title>{tip}</title></circle>'
-        )
-        lx = cx + dx + (rad - 4 if dx > 0 else 4 - rad)  # clear of the circle's edge
-        parts.append(
-            f'<text class="point-label" x="{lx:.1f}" y="{cy + dy:.1f}" font-size="11" fill="#333" '
-            f'text-anchor="{"start" if dx > 0 else "end"}">{html.escape(lab)}</text>'
-        )
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def _param(value: object) -> str:
-    """A grid value as written in the grid: 0.05, EUR, true."""
-    if isinstance(value, float):
-        return html.escape(f"{value:g}")
-    return "" if value is None else html.escape(str(value))
-
-
-def _param_text(value: object) -> str:
-    """A grid value as written (unescaped): 0.05, EUR, true."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list | tuple):  # balance measures, as the grid writes them
-        return "+".join(str(v) for v in value)
-    return str(value)
-
-
-def _options(text: str) -> str:
-    """Command-line options in a message as unbreakable code: ``--time-limit`` never wraps at its dash."""
-    return re.sub(r"(?<![\w-])(--[a-z][\w-]*)", r"<code>\1</code>", text)
-
-
-def _table(table: pd.DataFrame, params: list[str]) -> str:
-    """The points as a readable table (amounts with separators, shares as percentages, empty cells for
-    what a failed point does not have), then the reason of each point without a plan."""
-    from territory_planner.compare_html import Formatter, table_html
-
-    columns = [c for c in table.columns if c != "error"]
-    shown = table[columns].astype(object).where(table[columns].notna(), None)
-    formats: dict[str, Formatter] = dict.fromkeys(params, _param)
-    # points by their labels, as the chart names them (QA41: the folder names, which repeat the grid's
-    # columns, took a third of a 1,940 px table that hid its last columns); the folders said below it
-    for column in ("point", "plan_from"):
-        if column in shown:
-            shown[column] = shown[column].map(lambda v: v.split("_", 1)[0] if isinstance(v, str) else v)
-    solved = table[table["status"].isin(SOLVED)]["point"]  # a point without a plan has no folder (QA47 F7)
-    first = str(solved.iloc[0]) if len(solved) else ""
-    where = (
-        f"<p>Each point's plan is in <code>points/</code> under its full name, as sweep.csv's point column "
-        f"gives it: {_param(first.split('_', 1)[0])} in <code>points/{_param(first)}</code>.</p>"
-        if first
-        else ""
-    )
-    formats["max_dev_pct"] = lambda v: f"{v:.2f}%" if isinstance(v, int | float) else ""  # a magnitude
-    formats["pareto"] = formats["resumed"] = lambda v: "yes" if v is not None and bool(v) else ""
-    failed = table[table["error"].astype(str).str.strip() != ""]
-    notes = "".join(
-        f"<li><b>{_param(r.point)}</b> ({_param(r.status)}): {_options(_param(r.error))}</li>"
-        for r in failed.itertuples(index=False)
-    )
-    listed = f"<h2>Points without a plan</h2><ul>{notes}</ul>" if notes else ""
-    return table_html(shown, "points", formats=formats) + where + listed
-
-
-def _departed_note(table: pd.DataFrame) -> str:
-    """Why a point's moved share can exceed its --max-moved-share: accounts of reps no longer in the roster
-    must move and are outside the budget (QA6: "max moved share 0.2, moved share 31.2%")."""
-    both = table[["moved_share", "budgeted_share"]].apply(pd.to_numeric, errors="coerce").dropna()
-    if not (both["moved_share"] - both["budgeted_share"] > 5e-4).any():
-        return ""
-    from territory_planner.report.formatting import departed_moves_note
-
-    return f"<p>{departed_moves_note('moved share', 'budgeted share')}</p>"
-
-
-def render_html(table: pd.DataFrame, params: list[str]) -> str:
-    from territory_planner.compare_html import SCROLL_CUES, WIDE_TABLES_CSS
-
-    n_ok = int(table["status"].isin(["optimal", "feasible"]).sum())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sweep: {html.escape(", ".join(params))}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-.scroll {{ max-width: 100%; overflow-x: auto; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }}
-th, td {{ padding: 0.2rem 0.45rem; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap;
-  vertical-align: top; }}
-th {{ background: #f4f4f4; }}
-td:first-child, th:first-child {{ text-align: left; }}
-li {{ margin-bottom: 0.4rem; max-width: 60rem; }}
-code {{ white-space: nowrap; }}
-/* a table wider than the screen: the point's name stays in view, a line says how many columns lie past
-   the edge (QA91 F6: at 320 px, 3 of 13 columns and no hint); on paper, every column on a landscape page */
-.more-hint {{ font-size: 0.75rem; color: #666; margin: 0.2rem 0 1rem; }}
-svg {{ max-width: 100%; height: auto; }}
-{WIDE_TABLES_CSS}
-@media print {{
-  table {{ font-size: 6.5pt; }}
-  tr, svg {{ break-inside: avoid; }}
-  tbody td:first-child {{ position: static; }}
-}}
-</style></head><body>
-<h1>Trade-off sweep over {html.escape(", ".join(params))}</h1>
-<p>{len(table)} points, {n_ok} solved. Orange circles are Pareto-efficient: no other plan is at least as good
-on balance (max deviation), disruption (moved potential) and travel (circle area), and better on one.</p>
-{_svg(table)}
-{_departed_note(table)}
-{_table(table, params)}
-<script>{SCROLL_CUES}</script>
-</body></html>
-"""

@@ -18,7 +18,7 @@ from territory_planner.errors import InputError
 from territory_planner.model.homes import keep_homes, lost_homes
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.options import PlanOptions, build_options
-from territory_planner.sweep import relaxes
+from territory_planner.sweep_grid import relaxes
 from tests.conftest import problem_from_rows, write_instance
 
 

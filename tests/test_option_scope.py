@@ -81,7 +81,7 @@ def test_a_measure_listed_twice_in_balance_is_a_problem_and_one_set_is_one_point
     balance=potential+workload,workload+potential was solved as two points."""
     from territory_planner.errors import InputError
     from territory_planner.options import build_options
-    from territory_planner.sweep import dedupe_grid, parse_grid
+    from territory_planner.sweep_grid import dedupe_grid, parse_grid
 
     with pytest.raises(InputError, match="balance lists 'potential' twice"):
         build_options({"accounts": "a.csv", "reps": "r.csv", "balance": "potential,potential"})

@@ -16,7 +16,8 @@ import pytest
 from territory_planner.errors import InputError
 from territory_planner.io.scenario import load_scenario
 from territory_planner.options import build_options
-from territory_planner.sweep import check_grid, point_options, prepare_sweep
+from territory_planner.sweep import prepare_sweep
+from territory_planner.sweep_grid import check_grid, point_options
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 BASE = f"""accounts = "{SAMPLE / "accounts.csv"}"

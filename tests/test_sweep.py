@@ -14,7 +14,9 @@ from scenario_fixtures import write_instance
 
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from territory_planner.sweep import grid_points, pareto_mask, parse_grid, render_html, run_sweep, sweep_table
+from territory_planner.sweep import pareto_mask, run_sweep, sweep_table
+from territory_planner.sweep_grid import grid_points, parse_grid
+from territory_planner.sweep_html import render_html
 
 GRID = {"tolerance": [0.1], "max_moved_share": [0, 0.1, 1]}  # moving nothing is infeasible here
 COMPARED = [
@@ -295,7 +297,7 @@ def test_a_band_value_that_names_its_measures_changes_those_only_as_its_flag_doe
     """QA62 F2: ``--grid tolerance=potential=0.05`` over a [tolerance] table with workload 0.10 solved
     workload at the default 5% (and a district band named per measure dropped the other's altogether),
     where ``plan --tolerance potential=0.05`` keeps workload at 10%."""
-    from territory_planner.sweep import point_options
+    from territory_planner.sweep_grid import point_options
 
     values = {
         "accounts": "a.csv",

@@ -21,7 +21,8 @@ from scenario_fixtures import write_instance
 
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from territory_planner.sweep import dedupe_grid, grid_points, parse_grid, run_sweep, sweep_table
+from territory_planner.sweep import run_sweep, sweep_table
+from territory_planner.sweep_grid import dedupe_grid, grid_points, parse_grid
 
 POINT = "p000_max_moved_share-1"
 

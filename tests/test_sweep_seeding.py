@@ -24,7 +24,8 @@ from scenario_fixtures import write_instance
 from territory_planner import api, plan_first, seeding
 from territory_planner.model.plan import SolveResult
 from territory_planner.options import PlanOptions, build_options
-from territory_planner.sweep import relaxes, run_sweep
+from territory_planner.sweep import run_sweep
+from territory_planner.sweep_grid import relaxes
 from tests.conftest import line_instance, options_for
 from tests.conftest import write_instance as write_line
 
