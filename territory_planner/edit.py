@@ -10,8 +10,8 @@ summary.json says of the run that made it (the solver's notes, stages and histor
 nor is proven optimality once an account changes rep; its notes on the inputs are, with the homes given
 away found again by the plan's rule (``model.homes.home_pairs``, units.geojson's polygons included).
 
-With ``rebalance`` the edits become locks and the plan is solved again under its own manifest (the same
-inputs and options), so the planner rebalances everything the edits did not fix.
+With ``rebalance`` (``edit_rebalance``) the edits become locks and the plan is solved again under its own
+manifest (the same inputs and options), so the planner rebalances everything the edits did not fix.
 
 Bad edits are reported like any bad input, every one at once, with file, row and column: unknown
 accounts or reps, duplicates, empty cells, locked accounts given to another rep, accounts given to a rep
@@ -20,6 +20,7 @@ column existed cannot say, and its edits are not checked against segments: the s
 A segment, like a lock, decides which reps an account may go to at all: the model never crosses it, not
 even with ``--relax``, and ``--rebalance`` could not keep such an edit as a lock. Bands, families, counts
 and budgets are what a manual plan may break on purpose; they are listed as violations instead.
+The edits file is read and checked in ``edit_input``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from territory_planner.edit_input import read_edits, workbook_sheet
 from territory_planner.edit_violations import group_pieces, violations
 from territory_planner.errors import InputError, Problem
-from territory_planner.io.excel import EXCEL_EXTENSIONS, relocate
-from territory_planner.io.labels import account_label, first_few, group_label
-from territory_planner.io.outpaths import hidden_prefix
-from territory_planner.io.readers import canonical_name, read_csv_cells, read_table
+from territory_planner.io.labels import first_few, group_label
 from territory_planner.io.writers import (
     atomic_write_text,
     json_text,
@@ -58,8 +55,6 @@ from territory_planner.render.plan_folder import (
     ADJACENCY,
     PlanFolder,
     read_plan_folder,
-    served_segments,
-    serves,
     unchecked_segments_note,
     usable_adjacency,
 )
@@ -81,349 +76,6 @@ class EditedPlan:
     warnings: list[str] = field(default_factory=list)  # what was not checked (also in summary notes)
     listed: dict[str, str] = field(default_factory=dict)  # every row of the edits file (kept as locks)
     keeps_graph: bool = False  # the plan's adjacency.csv is the graph it wrote: handed on (QA49 F2)
-
-
-def _workbook_sheet(path: Path) -> str | None:
-    """The sheet of an edits workbook that is read (``_edits_sheet``); None for a CSV."""
-    return _edits_sheet(Path(path)) if Path(path).suffix.lower() in EXCEL_EXTENSIONS else None
-
-
-def read_edits(
-    path: Path, plan: PlanFolder, *, whole_families: bool = False, sheet: str | None = None
-) -> dict[str, str]:
-    """``account_id,rep_id`` rows checked against the plan; raises ``InputError`` with every problem.
-
-    ``whole_families``: each edit takes its account's whole family along (``--rebalance`` locks the
-    family), so every member's segment must be one the rep serves, not only the edited account's.
-    ``sheet``: a workbook's ``_workbook_sheet``, when the caller has it."""
-    name = str(path)
-    if Path(path).suffix.lower() in EXCEL_EXTENSIONS:  # a workbook: problems name sheet, row and cell
-        sheet = sheet or _edits_sheet(Path(path))
-        if sheet == "assignments":
-            _same_plan(Path(path), plan)
-        else:
-            _assignments_unchanged(Path(path), plan)
-        # cells the workbook holds wrong (#N/A) are reported with the rows' other problems, in one run
-        # (QA57 F4: a #N/A hid a duplicate row and an unknown account until the next run)
-        raw = read_table(path, sheet, defer_cells=True)
-        cells = list(raw.excel.problems) if raw.excel is not None else []
-        try:
-            edits = _check_edits(raw.frame.fillna("").astype(str), name, plan, whole_families)
-        except InputError as err:
-            raise InputError(relocate([*cells, *err.problems], [raw.excel])) from None
-        if cells:
-            raise InputError(relocate(cells, [raw.excel]))
-        if sheet == "assignments":
-            # its changed rows are the edits: the others are no edits, and no locks of a manual plan or of
-            # --rebalance (QA52 F3: locks.csv listed all 180 accounts, so a later --rebalance and
-            # --from-manifest were infeasible; F2: a split family's unlisted member was never named)
-            edits = _changed(edits, plan)
-        if sheet == "assignments" and not edits:
-            raise InputError(
-                Problem(
-                    name,
-                    None,
-                    None,
-                    "no edit in the workbook: its Assignments sheet gives every account the plan's rep. Only "
-                    "that sheet's rep_id column is read as edits (not the Moves sheet, current_rep or the "
-                    "amounts); change rep_id there, or add a sheet 'edits' with account_id,rep_id rows",
-                )
-            )
-        return edits
-    long_rows: list[Problem] = []  # reported with the rows' other problems (QA60)
-    frame = read_csv_cells(Path(path), "edits", long_rows)
-    try:
-        edits = _check_edits(frame, name, plan, whole_families)
-    except InputError as err:
-        raise InputError([*long_rows, *err.problems]) from None
-    if long_rows:
-        raise InputError(long_rows)
-    return edits
-
-
-def _sheet_rows(path: Path, sheet: str | None) -> tuple[list[str], list[list[Any]]]:
-    """The workbook's sheet names (lower case) and the rows of ``sheet`` (matched in any case; [] when it
-    has none, or ``sheet`` is None); ([], []) for a workbook that cannot be read, which ``read_table``
-    reports with its reason."""
-    try:
-        import python_calamine
-
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = {str(n).strip().lower(): n for n in book.sheet_names}
-        rows = book.get_sheet_by_name(sheets[sheet]).to_python() if sheet in sheets else []
-    except Exception:  # noqa: BLE001 - read_table reports an unreadable workbook with its reason
-        return [], []
-    return list(sheets), rows
-
-
-def _edits_sheet(path: Path) -> str:
-    """The sheet of an edits workbook to read: ``edits``, else ``Assignments`` (the sheet of the workbook
-    ``export --format xlsx`` writes, whose rep_id cells a planner changes by hand: unchanged rows are no
-    edit), else the first sheet (``read_table``'s fallback for a name no sheet has)."""
-    names, _ = _sheet_rows(path, None)
-    return "assignments" if "edits" not in names and "assignments" in names else "edits"
-
-
-def _assignments_unchanged(path: Path, plan: PlanFolder) -> None:
-    """A workbook read by its ``edits`` sheet whose Assignments sheet also gives accounts other reps than
-    the plan's: which is meant cannot be told (QA27 F17: the edits sheet was applied and two changed
-    rep_ids of the Assignments sheet dropped without a word)."""
-    _, rows = _sheet_rows(path, "assignments")
-    if not rows:
-        return
-    header = [str(c).strip().lower() for c in rows[0]]
-    if "account_id" not in header or "rep_id" not in header:
-        return
-    ia, ir = header.index("account_id"), header.index("rep_id")
-    reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
-    changed = [
-        str(r[ia]).strip()
-        for r in rows[1:]
-        if len(r) > max(ia, ir)
-        and str(r[ia]).strip() in reps
-        and str(r[ir]).strip() != reps[str(r[ia]).strip()]
-    ]
-    if changed:
-        raise InputError(
-            Problem(
-                str(path),
-                None,
-                None,
-                f"the workbook has an 'edits' sheet, which is what is read, and its Assignments sheet gives "
-                f"{len(changed):,} account(s) another rep than the plan ({first_few(changed)}), which would "
-                "be dropped: put every edit in one of the two sheets",
-            )
-        )
-
-
-def _changed(edits: dict[str, str], plan: PlanFolder) -> dict[str, str]:
-    """The edits that give an account another rep than the plan's."""
-    reps = dict(zip(plan.assignments["account_id"], plan.assignments["rep_id"], strict=True))
-    return {acc: rep for acc, rep in edits.items() if reps.get(acc) != rep}
-
-
-def _same_plan(path: Path, plan: PlanFolder) -> None:
-    """An exported workbook (its Assignments sheet read as edits: every row whose rep differs from the
-    plan's is an edit) must be the plan's own: its Summary sheet's plan fingerprint is checked (QA27 F8: a
-    workbook of another plan became 102 "hand edits" and left a new rep with almost nothing). A workbook
-    without the fingerprint (exported before it was recorded) is read as it is."""
-    from territory_planner.export.workbook import FINGERPRINT_ITEM
-    from territory_planner.render.edit_payload import plan_hash
-
-    _, rows = _sheet_rows(path, "summary")
-    items = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2}
-    recorded, ours = items.get(FINGERPRINT_ITEM), plan_hash(plan)
-    if not recorded or recorded == ours:
-        return
-    folder = items.get("plan folder") or "another folder"
-    raise InputError(
-        Problem(
-            str(path),
-            None,
-            None,
-            f"exported from another plan ({folder}; its Summary sheet's {FINGERPRINT_ITEM} {recorded}, "
-            f"this plan's {ours}): every account whose rep differs between the two plans would count as a "
-            "hand edit. Export this plan's own workbook and change its rep ids, or give the edits as "
-            "account_id,rep_id rows",
-        )
-    )
-
-
-_NUMBER_AS_TEXT = re.compile(r"^(\d+)(?:\.0+)?$")  # 3356, or 3356.0 from a number cell
-
-
-def _unpadded(ids: Iterable[str]) -> dict[str, list[str]]:
-    """The ids written with leading zeros (``003356``), by their digits without them (``3356``)."""
-    out: dict[str, list[str]] = {}
-    for i in ids:
-        if len(i) > 1 and i.startswith("0") and i.isdigit():
-            out.setdefault(i.lstrip("0") or "0", []).append(i)
-    return out
-
-
-def _zeros_hint(value: str, padded: dict[str, list[str]]) -> str:
-    """ " (did you mean 003356? ...)" when ``value`` is a padded id that lost its leading zeros (a
-    spreadsheet reads 003356 as the number 3356 and writes it back so), else ""."""
-    m = _NUMBER_AS_TEXT.match(value)
-    found = padded.get(m.group(1).lstrip("0") or "0", []) if m else []
-    if not found:
-        return ""
-    shown = " or ".join(found[:3])
-    return (
-        f" (did you mean {shown}? a spreadsheet drops an id's leading zeros when it reads the column as "
-        "numbers: keep the column as text)"
-    )
-
-
-def _long_numbers(ids: Iterable[str]) -> dict[float, list[str]]:
-    """The ids of 16 or more digits, by the float a spreadsheet keeps of them (15 significant digits)."""
-    out: dict[float, list[str]] = {}
-    for i in ids:
-        if len(i) >= 16 and i.isdigit():
-            out.setdefault(float(f"{float(i):.15g}"), []).append(i)
-    return out
-
-
-def _rounded_hint(value: str, long_ids: dict[float, list[str]]) -> str:
-    """ " (did you mean 1000000000293003? ...)" when ``value`` is a long id a spreadsheet rounded to 15
-    significant digits (QA44 F11: 1000000000293003 came back from a workbook as 1000000000293000.0 with no
-    hint, where the accounts reader names it), else ""."""
-    try:
-        number = float(value)
-    except ValueError:
-        return ""
-    found = long_ids.get(float(f"{number:.15g}"), []) if number >= 1e15 else []
-    if not found:
-        return ""
-    return (
-        f" (did you mean {' or '.join(found[:3])}? a spreadsheet keeps 15 significant digits of a number: "
-        "keep the id column as text)"
-    )
-
-
-def _by_case(ids: Iterable[str]) -> dict[str, list[str]]:
-    """The ids by their lower-case spelling, for the hint on an id written in another case."""
-    out: dict[str, list[str]] = {}
-    for i in ids:
-        out.setdefault(i.lower(), []).append(i)
-    return out
-
-
-def _case_hint(value: str, by_case: dict[str, list[str]]) -> str:
-    """ " (did you mean PLA0032? ...)" when ``value`` differs from ids of the plan only in case (ids are
-    compared as written: a CRM's 15-character Ids differ by case alone), else ""."""
-    found = [i for i in by_case.get(value.lower(), []) if i != value]
-    if not found:
-        return ""
-    return f" (did you mean {' or '.join(found[:3])}? ids are compared with their case)"
-
-
-def _segment_problem(
-    plan: PlanFolder,
-    segments: list[frozenset[str]],
-    row: int,
-    rep: str,
-    families: dict[str, list[int]] | None,
-) -> str | None:
-    """Why ``rep`` may not have the account on ``row`` of the plan (nor, when ``families`` is given, the
-    rest of its family: parent_id -> rows), or None."""
-    a = plan.assignments
-    rep_ids = list(plan.territories["rep_id"])
-    served = segments[rep_ids.index(rep)]
-    barred = [row] if not serves(served, a["segment"].iloc[row]) else []
-    parent = a["parent_id"].iloc[row]
-    if not barred and families is not None and parent:
-        barred = [k for k in families.get(parent, []) if not serves(served, a["segment"].iloc[k])]
-    if not barred:
-        return None
-    segment = a["segment"].iloc[barred[0]]
-    others = [r for r, s in zip(rep_ids, segments, strict=True) if serves(s, segment)]
-    who = (
-        f"reps who serve it: {', '.join(others[:6])}{', ...' if len(others) > 6 else ''}"
-        if others
-        else "no rep of the plan serves it"
-    )
-    what = f"{rep} serves only {', '.join(sorted(served))}; {who}"
-    if barred[0] == row:
-        return f"{rep} does not serve segment {segment!r} of {_label(a, row)}: {what}"
-    more = f" (and {len(barred) - 1} more member(s))" if len(barred) > 1 else ""
-    member = _label(a, barred[0]).removeprefix("account ")
-    return (
-        f"{_label(a, row)} belongs to family {parent!r}, which --rebalance locks to {rep} as a whole, and "
-        f"{rep} does not serve segment {segment!r} of its member {member}{more}: {what}"
-    )
-
-
-def _label(assignments: pd.DataFrame, row: int) -> str:
-    """``account FR2988507 (Paris)``: the plan's account on ``row`` with its name when it has one (QA8:
-    edit problems named accounts by id only, where the optimiser's messages give the name too)."""
-    return account_label(assignments["account_id"].iloc[row], assignments["name"].iloc[row])
-
-
-EDIT_COLUMNS = ("account_id", "rep_id")
-
-
-def _check_edits(
-    frame: pd.DataFrame, name: str, plan: PlanFolder, whole_families: bool = False
-) -> dict[str, str]:
-    # "Account ID", "Rep-ID" as a CRM or Excel export heads them, read as accounts and CRM files are (QA27 F7)
-    frame.columns = [canonical_name(c, EDIT_COLUMNS) for c in frame.columns]
-    missing = [c for c in EDIT_COLUMNS if c not in frame.columns]
-    if missing:
-        found = ", ".join(repr(str(c)) for c in frame.columns[:8]) or "none"
-        raise InputError(
-            [Problem(name, None, c, f"required column is missing (the header has {found})") for c in missing]
-        )
-    a = plan.assignments
-    rep_ids = set(plan.territories["rep_id"])
-    row_of = {acc: k for k, acc in enumerate(a["account_id"])}
-    padded_accounts, padded_reps = _unpadded(row_of), _unpadded(rep_ids)
-    cased_accounts, cased_reps = _by_case(row_of), _by_case(rep_ids)
-    long_accounts = _long_numbers(row_of)
-    segments = served_segments(plan.territories)  # None: the plan folder does not record them
-    families: dict[str, list[int]] | None = None
-    if whole_families and segments is not None:
-        families = {}
-        for k, parent in enumerate(a["parent_id"]):
-            if parent:
-                families.setdefault(parent, []).append(k)
-    departed = set(a["current_rep"]) - rep_ids - {""}
-    problems: list[Problem] = []
-    edits: dict[str, str] = {}
-    first_row: dict[str, int] = {}
-    for k, (raw_acc, raw_rep) in enumerate(zip(frame["account_id"], frame["rep_id"], strict=True), start=1):
-        acc, rep = unneutralise(raw_acc.strip()), unneutralise(raw_rep.strip())
-        bad = False
-        if acc in first_row:  # said whatever else is wrong on either row (QA44 F9: only once both were good)
-            label = _label(a, row_of[acc]) if acc in row_of else f"account {acc}"
-            # "listed", not "edited": a row of an exported workbook's Assignments sheet may give the plan's
-            # own rep (QA52 F6: "already edited on row 4" of a row that edits nothing)
-            again = f"{label} is listed twice (first on row {first_row[acc]}): one row per account"
-            problems.append(Problem(name, k, "account_id", again, acc))
-            bad = True
-        elif acc:
-            first_row[acc] = k
-        if not acc:
-            problems.append(Problem(name, k, "account_id", "empty account id"))
-            bad = True
-        elif acc not in row_of:
-            rounded = _rounded_hint(acc, long_accounts)
-            hint = _zeros_hint(acc, padded_accounts) or _case_hint(acc, cased_accounts) or rounded
-            shown = f"{float(acc):.0f}" if rounded else acc  # a rounded long id as Excel shows it
-            problems.append(Problem(name, k, "account_id", "account is not in the plan" + hint, shown))
-            bad = True
-        if not rep:
-            problems.append(Problem(name, k, "rep_id", "empty rep id"))
-            bad = True
-        elif rep in departed:  # QA44 F22: "rep is not in the plan" of a rep the scenario removed
-            n = int((a["current_rep"] == rep).sum())
-            message = (
-                f"{rep} is no rep of this plan: the current rep of {counted(n, 'account')} it reassigned "
-                "(a rep who left, or one its scenario removes); give the account to a rep of the plan"
-            )
-            problems.append(Problem(name, k, "rep_id", message, rep))
-            bad = True
-        elif rep not in rep_ids:
-            hint = _zeros_hint(rep, padded_reps) or _case_hint(rep, cased_reps)
-            problems.append(Problem(name, k, "rep_id", "rep is not in the plan" + hint, rep))
-            bad = True
-        if bad:
-            continue
-        lock = a["locked_rep"].iloc[row_of[acc]]
-        if lock and lock != rep:
-            message = f"{_label(a, row_of[acc])} is locked to {lock}: it cannot be moved"
-            problems.append(Problem(name, k, "rep_id", message, rep))
-            continue
-        barred = None if segments is None else _segment_problem(plan, segments, row_of[acc], rep, families)
-        if barred:
-            problems.append(Problem(name, k, "rep_id", barred, rep))
-            continue
-        edits[acc] = rep
-    if frame.empty:
-        problems.append(Problem(name, None, None, "no edits in the file"))
-    if problems:
-        raise InputError(problems)
-    return edits
 
 
 def _raw_assignments(plan_dir: Path) -> pd.DataFrame:
@@ -494,7 +146,7 @@ def apply_edits(plan_dir: Path, edits_path: Path) -> EditedPlan:
     """The plan in ``plan_dir`` with the edits applied as they are (status ``manual``)."""
     plan_dir, edits_path = Path(plan_dir), Path(edits_path)
     plan = read_plan_folder(plan_dir)
-    sheet = _workbook_sheet(edits_path)
+    sheet = workbook_sheet(edits_path)
     edits = read_edits(edits_path, plan, sheet=sheet)
     a, t = plan.assignments, plan.territories
     index = {r: j for j, r in enumerate(t["rep_id"])}
@@ -930,188 +582,3 @@ def _edited_manifest(
         "assignments_rows_sha256": rows_sha256(stage / "assignments.csv"),
     }
     atomic_write_text(stage / MANIFEST_NAME, json_text(manifest))
-
-
-def rebalance(
-    plan_dir: Path,
-    edits_path: Path,
-    out: Path,
-    *,
-    force: bool = False,
-    overrides: dict[str, Any] | None = None,
-    progress: Any = None,
-    extra: dict[str, Any] | None = None,
-    begun: float | None = None,
-    warn: Callable[[str], None] | None = None,
-) -> tuple[Any, list[str], str]:
-    """Re-solve the plan under its own manifest with the edits as locks. Returns the ``api.PlanOutput``,
-    the manifest's warnings (inputs or versions that changed since the plan was made) and how many other
-    accounts changed rep (``rebalanced_moves``). ``begun``: as
-    for ``api.plan`` (the console script's start, from which --time-limit counts). ``warn``: given each
-    warning before the solve, so that they are said when it fails too (QA74 F4: an infeasible re-solve
-    blamed an account whose potential the changed accounts file had raised, and "changed since the plan
-    was made" was said only when the re-solve succeeded).
-
-    The locks the new plan is solved with (the plan's own, if it had any, and the edits) are kept in the
-    new folder as ``locks.csv``, which its manifest names, so that the folder reruns by itself (QA15 M2:
-    the first rebalance named the user's edits file, and ``plan --from-manifest`` ran with whatever that
-    file held later). The manifest keeps the plan's scenario (QA15 L3)."""
-    from territory_planner.io.writers import check_replace, refuse_replacing_inputs
-    from territory_planner.manifest import MANIFEST_NAME, file_sha256, load_manifest, recorded_scenario
-
-    plan_dir, edits_path, out = Path(plan_dir), Path(edits_path), Path(out)
-    # the same checks as without --rebalance; a family goes to its lock whole, so all its segments count
-    plan = read_plan_folder(plan_dir)
-    edits = read_edits(edits_path, plan, whole_families=True)
-    if not (plan_dir / MANIFEST_NAME).is_file():
-        raise InputError(
-            Problem(
-                str(plan_dir / MANIFEST_NAME),
-                None,
-                None,
-                "--rebalance needs the plan's manifest.json (written by `plan`) to solve the model again",
-            )
-        )
-    values, warnings = load_manifest(plan_dir)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    from territory_planner.options import PATH_OPTIONS
-
-    # the plan's own inputs (accounts, reps, CRM, ...) are this run's too (QA18 F11: --out their folder
-    # with --force deleted them), and the plan itself (QA27 F21: an edit in place lost the solved plan)
-    inputs = [plan_dir, edits_path, *(values.get(k) for k in sorted(PATH_OPTIONS - {"locks"}))]
-    refuse_replacing_inputs(out, inputs)
-    check_replace(out, force, "nothing was changed", "plan")  # before the solve, not after it
-    context = {
-        **(extra or {}),
-        "scenario": recorded_scenario(plan_dir),
-        "rebalanced_from": {
-            "plan": str(plan_dir.resolve()),
-            "edits": str(edits_path.resolve()),
-            "edits_sha256": file_sha256(edits_path),
-        },
-    }
-    kwargs: dict[str, Any] = {"extra": context, "begun": begun}
-    if progress is not None:
-        kwargs["progress"] = progress
-    said = 0
-    if warn is not None:  # before the plan's locks are read: a changed locks file may fail there (QA75 F2)
-        for warning in warnings:
-            warn(warning)
-        said = len(warnings)
-    locks = _rebalance_locks(values.get("locks"), edits, plan, warnings)
-    if warn is not None:
-        for warning in warnings[said:]:  # the locks' own
-            warn(warning)
-    output = _rebalance_with(locks, values, plan_dir, out, force, kwargs)
-    after = pd.Series(output.assignments["rep_id"].to_numpy(), index=output.assignments["account_id"])
-    return output, warnings, rebalanced_moves(plan, edits, after, plan_dir, out)
-
-
-def rebalanced_moves(
-    plan: PlanFolder, asked: dict[str, str], after: pd.Series, plan_dir: Path, out: Path
-) -> str:
-    """How many accounts a rebalance gave another rep (``after``: rep by account) than the plan it edits,
-    beside the edits ``asked`` themselves (QA44 F6: a one-account edit re-cut 88 of 287 accounts without a
-    word): the re-solve balances from the current alignment, as the plan did, so the reviewed plan is not
-    its starting point."""
-    before = plan.assignments.set_index("account_id")["rep_id"]
-    edited = {acc for acc, rep in asked.items() if before.get(acc) != rep}  # a workbook's every row
-    changed = after.index[after.ne(before.reindex(after.index))]
-    # the members of an edited account's family go with it (QA47 F10: counted as the re-solve's moves)
-    parents = dict(zip(plan.assignments["account_id"], plan.assignments["parent_id"], strict=True))
-    families = {parents[acc] for acc in edited if parents.get(acc)}
-    following = [acc for acc in changed if acc not in edited and parents.get(acc) in families]
-    others = [acc for acc in changed if acc not in edited and acc not in set(following)]
-    verb = "follows" if len(following) == 1 else "follow"
-    with_them = f" and the {counted(len(following), 'family member')} that {verb} them" if following else ""
-    if not others:
-        return f"no account besides the edits{with_them} changed rep against {plan_dir}"
-    return (
-        f"{counted(len(others), 'account')} besides the edits{with_them} changed rep against {plan_dir} "
-        f"(of {len(after):,}; the new solve starts from the current alignment, as the plan did): "
-        f"`territory-planner compare {plan_dir} {out} --out COMPARE_FOLDER` lists them; an edit without "
-        "--rebalance changes "
-        "only the edited accounts (a manual plan: the bands and families it breaks are listed)"
-    )
-
-
-def _rebalance_locks(
-    previous: object, edits: dict[str, str], plan: PlanFolder, warnings: list[str]
-) -> pd.DataFrame:
-    """account_id, rep_id: the plan's locks file (if it had one) with the edits laid over it. The plan's
-    locks are locked in the plan, so the edits cannot touch them. A locks file that no longer exists is
-    replaced by the locks the plan was solved with (assignments.csv's ``locked_rep``), with a warning.
-    The edits come as ``read_edits`` read them (a workbook too: they were read again as a locks CSV, and
-    an .xlsx failed with "not UTF-8 text")."""
-    from territory_planner.io.locks import read_locks
-
-    problems: list[Problem] = []
-    merged: dict[str, str] = {}
-    if previous:
-        if Path(str(previous)).is_file():
-            merged = read_locks(Path(str(previous)), problems)
-        else:
-            a = plan.assignments
-            held = a["locked_rep"].fillna("").astype(str)
-            merged = dict(zip(a["account_id"][held != ""], held[held != ""], strict=True))
-            warnings.append(
-                f"the plan's locks file {previous} no longer exists: the {len(merged)} lock(s) the plan was "
-                "solved with (assignments.csv, locked_rep) are kept instead"
-            )
-    merged.update(edits)
-    if problems:
-        raise InputError(problems)
-    return pd.DataFrame({"account_id": list(merged), "rep_id": list(merged.values())})
-
-
-def _rebalance_with(
-    table: pd.DataFrame,
-    values: dict[str, Any],
-    plan_dir: Path,
-    out: Path,
-    force: bool,
-    kwargs: dict[str, Any],
-) -> Any:
-    """Solve with the locks ``table`` into a folder beside ``out``, keep the locks there as locks.csv
-    (summary.json and manifest.json naming it at its final place), then put the folder in place in one
-    rename: on failure nothing is left and an existing ``out`` is untouched."""
-    import os
-    import shutil
-    import tempfile
-
-    from territory_planner import api
-    from territory_planner.manifest import MANIFEST_NAME, file_sha256
-    from territory_planner.options import build_options
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=hidden_prefix(out.name, "rebalance"), dir=out.parent))
-    try:
-        values["locks"] = str(work / "locks.csv")
-        write_csv(table, Path(values["locks"]))
-        solved = work / "plan"
-        options = build_options(values, source=str(plan_dir / MANIFEST_NAME))
-        output = api.plan(options, solved, name=out.resolve().name, **kwargs)
-        kept = out.resolve() / "locks.csv"
-        write_csv(table, solved / "locks.csv")
-        summary = json.loads((solved / "summary.json").read_text(encoding="utf-8"))
-        if isinstance(summary.get("config"), dict):
-            summary["config"]["locks"] = str(kept)
-        atomic_write_text(solved / "summary.json", json_text(summary))
-        manifest = json.loads((solved / MANIFEST_NAME).read_text(encoding="utf-8"))
-        manifest["options"]["locks"] = str(kept)
-        manifest.setdefault("inputs", {})["locks"] = {
-            "path": str(kept),
-            "sha256": file_sha256(solved / "locks.csv"),
-        }
-        atomic_write_text(solved / MANIFEST_NAME, json_text(manifest))
-        if (solved / "plan.xlsx").is_file():  # the workbook names its folder: the final one
-            from territory_planner.export.api import write_plan_workbook
-
-            write_plan_workbook(solved, out)
-        with staged_output_dir(out, force=force, kind="plan") as stage:
-            for child in solved.iterdir():
-                os.replace(child, stage / child.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    output.out = out
-    return output

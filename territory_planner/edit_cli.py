@@ -73,7 +73,7 @@ def edit_command(
         )
     if rebalance:
         from territory_planner import cli
-        from territory_planner.edit import rebalance as run_rebalance
+        from territory_planner.edit_rebalance import rebalance as run_rebalance
 
         command = "territory-planner " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 

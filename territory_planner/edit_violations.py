@@ -5,8 +5,8 @@ The same families and the same record shape as a relaxed plan's ``violations`` (
 model's (1 +- tolerance) x target, for reps and for districts / regions with a band; families must stay
 with one rep; the account counts and the moved-
 potential budgets of the plan's configuration apply. Segments (territories.csv's ``segments``: what each
-rep serves) are refused earlier, as bad edits (``edit.read_edits``), like locks; an account that still sits
-with a rep who does not serve its segment (a plan folder changed by other means) is listed here as
+rep serves) are refused earlier, as bad edits (``edit_input.read_edits``), like locks; an account that
+still sits with a rep who does not serve its segment (a plan folder changed by other means) is listed here as
 ``segment``, per rep. A plan folder without the ``segments`` column does not say, and is not checked.
 """
 
