@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from bench_ctdp import choose_centres
 
-from territory_planner.geo import contiguity, planning
+from territory_planner.geo import contiguity, contiguity_stage
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, pipeline, repair
@@ -184,7 +184,7 @@ def main() -> int:
         threads=1,
         start_plan=plan0,
         bound=result.lower_bound,
-        exact=n * p <= planning.MAX_CUT_COLUMNS,  # as ``plan --contiguous`` decides
+        exact=n * p <= contiguity_stage.MAX_CUT_COLUMNS,  # as ``plan --contiguous`` decides
         progress=lambda m: print(f"{time.perf_counter() - start:6.1f}s {m}", file=sys.stderr, flush=True),
     )
     seconds = time.perf_counter() - start

@@ -34,10 +34,10 @@ def _connected_plan(
     if (options.contiguous or options.district_contiguous) and not options.design_districts:
         result = _before_contiguity(result)
     if options.contiguous and not run.nested:  # the two-level search makes territories connected too
-        from territory_planner.geo import planning
+        from territory_planner.geo import contiguity_stage
 
         assert adj is not None
-        unit_rep, result, contiguity_info = planning.make_contiguous(
+        unit_rep, result, contiguity_info = contiguity_stage.make_contiguous(
             run.spec,
             adj,
             unit_rep,
@@ -99,7 +99,7 @@ def _districts_stage(
 ) -> tuple[np.ndarray, SolveResult, dict[str, Any] | None, dict[str, Any]]:
     """``--district-contiguous``: each district one piece (and, on a nested map, its territories too),
     with the territories' pieces counted again on the plan it returns."""
-    from territory_planner.geo import planning
+    from territory_planner.geo import contiguity_stage, planning
     from territory_planner.geo.districts import make_districts_contiguous
 
     adj = run.adj
@@ -138,7 +138,7 @@ def _districts_stage(
         from territory_planner.geo import contiguity as contiguity_count
 
         pieces = contiguity_count.count_pieces(adj, unit_rep, run.problem.n_reps)
-        contiguity_info = planning.with_pieces(contiguity_info, run.problem, pieces)
+        contiguity_info = contiguity_stage.with_pieces(contiguity_info, run.problem, pieces)
     return unit_rep, result, contiguity_info, district_info
 
 
@@ -178,13 +178,13 @@ def _within_bands(
     except SolverError as err:
         note = f"relaxed: no plan within every band found in the {left:.0f}s left after contiguity ({err})"
         return unit_rep, dataclasses.replace(result, notes=(*result.notes, note)), info
-    from territory_planner.geo import planning
+    from territory_planner.geo import contiguity_stage, planning
 
     p = spec.problem
     centre, _ = planning.home_units_owned(spec, lat, lon)
-    pieces = planning._home_pieces(adj, unit_rep2, centre, p.n_reps)
+    pieces = contiguity_stage.home_pieces(adj, unit_rep2, centre, p.n_reps)
     n_before = sum(int(v) > 1 for v in info.get("pieces", {}).values())
-    info = planning.with_pieces(info, p, pieces)
+    info = contiguity_stage.with_pieces(info, p, pieces)
     info["method"] = "bands kept"
     note = (
         f"relaxed: the plan meets every band and splits {int((pieces > 1).sum())} territories, found after "

@@ -304,8 +304,8 @@ def _other_rows(options: PlanOptions) -> list[tuple[str, str, str]]:
 
 def _least_rows(least: Mapping[str, Any] | None) -> list[Conflict]:
     """A contiguity proof's numbers: the bands the connected plan of least violation breaks, each with its
-    rep, measure and amount (``planning._least_after_proof``; QA66 F5: London's boroughs, exit 1 naming no
-    rep, measure or amount)."""
+    rep, measure and amount (``contiguity_stage._least_after_proof``; QA66 F5: London's boroughs, exit 1
+    naming no rep, measure or amount)."""
     if not least:
         return []
     how = "proven least" if least["proven"] else "the least found in the time, not proven least"

@@ -109,7 +109,7 @@ def _connectors(
     ``gap``: the run's (a small model goes on to a proven optimum, as without the design: QA72 F2, the
     same plan "feasible, gap 0.069%" at 10 s of 30 with the design and "optimal" without)."""
     from territory_planner.design_flow import Attempt
-    from territory_planner.geo import planning
+    from territory_planner.geo import contiguity_stage, planning
     from territory_planner.geo.districts import make_districts_contiguous
     from territory_planner.optimize import repair
 
@@ -132,7 +132,7 @@ def _connectors(
         return Attempt((moved, res) if found else None, proven, str(info.get("two_levels", "")))
 
     def territories(spec: Any, plan: np.ndarray, result: Any, seconds: float) -> Attempt:
-        moved, res, info = planning.make_contiguous(
+        moved, res, info = contiguity_stage.make_contiguous(
             spec, adj, plan, result, backend, lat=lat, lon=lon, time_limit=seconds, chosen=free, **kw
         )
         if info.get("infeasible") == "proven" and not options.relax:  # the user's model, before any

@@ -92,10 +92,10 @@ def _check_map_pieces(
     cannot succeed (QA77 F3: Nantucket and Staten Island under --district-contiguous, "proven infeasible"
     by the flow model with the bands blamed, even at +-50%). False when the walled-in check could not run
     (a given home's unit is not its own: another home is nearer that unit)."""
-    from territory_planner.geo import planning
+    from territory_planner.geo import home_conflicts, planning
 
     centre, own = planning.home_units_owned(spec, lat, lon, chosen)
-    conflicts = planning.component_conflicts(spec, adj, centre, chosen, of=of)
+    conflicts = home_conflicts.component_conflicts(spec, adj, centre, chosen, of=of)
     if conflicts:
         _bands_first(spec)
         kinds = {"territory": "territories", "district": "districts"}[of]
@@ -104,7 +104,7 @@ def _check_map_pieces(
         )
     if of != "territory" or not own:  # a given home moved to a runner-up unit: the walls are not its own
         return False
-    conflicts = planning.walled_in_conflicts(spec, adj, centre, chosen)
+    conflicts = home_conflicts.walled_in_conflicts(spec, adj, centre, chosen)
     if conflicts:
         _bands_first(spec)
         raise InfeasibleError(

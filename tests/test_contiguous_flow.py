@@ -18,7 +18,7 @@ from test_geo_contiguity import planar_problem
 
 from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import contiguity, planning
+from territory_planner.geo import contiguity, contiguity_stage, home_conflicts
 from territory_planner.optimize import background, contiguous, contiguous_flow, pipeline, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers import get_backend
@@ -76,7 +76,7 @@ def test_a_path_where_the_far_rep_is_walled_in_is_proven_infeasible() -> None:
         problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
     )
     assert brute_force(spec, adj, centre) == np.inf
-    (walled,) = planning.walled_in_conflicts(spec, adj, centre)  # the quick proof, with the numbers
+    (walled,) = home_conflicts.walled_in_conflicts(spec, adj, centre)  # the quick proof, with the numbers
     assert walled.rep_id == "T0"
     assert walled.amount == pytest.approx(1.0)  # it reaches one unit of potential, its band needs two
     assert "(T1)" in walled.message
@@ -139,13 +139,13 @@ def test_a_walled_in_rep_whose_region_has_each_measure_but_not_both_is_proven() 
         problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
     )
     assert brute_force(spec, adj, centre) == np.inf
-    (walled,) = planning.walled_in_conflicts(spec, adj, centre)
+    (walled,) = home_conflicts.walled_in_conflicts(spec, adj, centre)
     assert walled.rep_id == "T0"
     assert walled.measure == "potential"
     assert walled.amount == pytest.approx(9.0 - 8.75)
     assert "with its workload band met, any territory of them holds at least $9 potential" in walled.message
     # one more unit of workload in reach (T1 one unit further) and the proof is gone, as it should be
-    assert planning.walled_in_conflicts(spec, adj, np.array([0, 5])) == []
+    assert home_conflicts.walled_in_conflicts(spec, adj, np.array([0, 5])) == []
 
 
 @needs_flow
@@ -186,7 +186,7 @@ def test_every_infeasibility_claim_and_every_proof_matches_brute_force(
         problem, np.full(p, np.nan), np.full(p, np.nan), cost=cost + rng.uniform(0, 2, (n, p))
     )
     best = brute_force(spec, adj, centre)
-    if planning.walled_in_conflicts(spec, adj, centre):
+    if home_conflicts.walled_in_conflicts(spec, adj, centre):
         assert best == np.inf
     res = solve(spec, adj, centre)
     if res.infeasible:
@@ -306,7 +306,7 @@ def test_the_proof_is_claimed_only_for_homes_the_user_gave(chosen: bool) -> None
     unit_rep, result = pipeline.solve(
         spec, backend, time_limit=10, gap=0.0, seed=0, threads=1, candidates=2, relax=False
     )
-    _, _, info = planning.make_contiguous(
+    _, _, info = contiguity_stage.make_contiguous(
         spec, adj, unit_rep, result, backend, lat=lat, lon=lon, time_limit=10, gap=0.0, seed=0, threads=1,
         chosen=np.array([chosen, False]),
     )  # fmt: skip
@@ -452,7 +452,7 @@ def test_with_no_connected_plan_the_least_split_plan_is_kept(monkeypatch: pytest
     _, result = pipeline.solve(
         spec, get_backend("highs"), time_limit=5, gap=0.0, seed=0, threads=1, candidates=2, relax=True
     )
-    plan, out, info = planning.make_contiguous(
+    plan, out, info = contiguity_stage.make_contiguous(
         spec, adj, start, result, get_backend("highs"), lat=lat, lon=lon, time_limit=5, gap=0.0, seed=0,
         threads=1,
     )  # fmt: skip

@@ -22,7 +22,7 @@ from territory_planner import api
 from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import contiguity, planning
+from territory_planner.geo import contiguity, contiguity_stage, home_conflicts
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import background, contiguous, contiguous_flow, contiguous_lns, repair
 from territory_planner.optimize.spec import ModelSpec
@@ -99,7 +99,7 @@ def test_strip_contiguous_from_polygons(tmp_path: Path) -> None:
 def test_strip_large_model_path_reports_lns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The path ``plan --contiguous`` takes on large models (no whole-model cut loop), forced on the strip:
     the neighbourhood search mends R2 to the same contiguous answer, and summary.json says it did."""
-    monkeypatch.setattr(planning, "MAX_CUT_COLUMNS", 0)
+    monkeypatch.setattr(contiguity_stage, "MAX_CUT_COLUMNS", 0)
     a, r = strip_instance(tmp_path)
     out = api.solve(opts(a, r, contiguous=True))
     assert sorted(k for k, v in owners(out).items() if v == "R2") == ["c0", "c1"]
@@ -374,7 +374,7 @@ def test_a_plan_still_split_is_no_plan_unless_relaxed(
     assert "account c2, account c3" in res.output
     assert "--bridge-islands" in res.output
     assert not (tmp_path / "proof").exists()
-    monkeypatch.setattr(planning, "component_conflicts", lambda *_a, **_k: [])
+    monkeypatch.setattr(home_conflicts, "component_conflicts", lambda *_a, **_k: [])
     if background.available(get_backend("highs")):  # the exact flow model beside proves it too
         res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "flow")])
         assert res.exit_code == 1, res.output
@@ -724,17 +724,16 @@ def test_a_small_models_contiguity_stage_aims_at_a_proven_optimum(
     """--gap's help: a model of at most SMALL_PAIRS pairs goes on to a proven optimum whatever --gap says;
     the contiguity stage was handed --gap itself (QA30 F1: 51 African countries x 6 reps stopped at a
     0.097% gap, "feasible", with half its time left)."""
-    from territory_planner.geo import planning
 
     a, r = strip_instance(tmp_path)
     seen: list[float] = []
-    real = planning.make_contiguous
+    real = contiguity_stage.make_contiguous
 
     def spy(*args: object, **kw: object):  # noqa: ANN202
         seen.append(float(kw["gap"]))  # type: ignore[arg-type]
         return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(planning, "make_contiguous", spy)
+    monkeypatch.setattr(contiguity_stage, "make_contiguous", spy)
     out = api.solve(opts(a, r, contiguous=True, gap=0.05))
     assert seen == [pytest.approx(1e-4)]
     assert out.summary["status"] == "optimal"

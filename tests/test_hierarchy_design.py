@@ -1246,8 +1246,8 @@ def test_the_designs_connectors_use_the_runs_gap(monkeypatch: pytest.MonkeyPatch
     from types import SimpleNamespace
 
     from territory_planner import api
+    from territory_planner.geo import contiguity_stage, planning
     from territory_planner.geo import districts as districts_mod
-    from territory_planner.geo import planning
 
     seen: dict[str, float] = {}
 
@@ -1258,7 +1258,7 @@ def test_the_designs_connectors_use_the_runs_gap(monkeypatch: pytest.MonkeyPatch
 
         return run
 
-    monkeypatch.setattr(planning, "make_contiguous", stage("territories"))
+    monkeypatch.setattr(contiguity_stage, "make_contiguous", stage("territories"))
     monkeypatch.setattr(districts_mod, "make_districts_contiguous", stage("districts"))
     monkeypatch.setattr(planning, "home_units_owned", lambda *_a, **_k: (np.zeros(2, dtype=np.int64), True))
     from territory_planner.optimize import repair

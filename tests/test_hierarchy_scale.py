@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import planning
+from territory_planner.geo import contiguity_stage, planning
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, nested_districts, repair
 from territory_planner.optimize.hierarchy import labels_index
@@ -127,7 +127,7 @@ def test_two_level_search_connects_the_split_district(
     args += ["--contiguous", "--district-contiguous", "--quiet"]
     exact = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "exact")])
     assert exact.exit_code == 0, exact.output
-    monkeypatch.setattr(planning, "MAX_CUT_COLUMNS", 0)
+    monkeypatch.setattr(contiguity_stage, "MAX_CUT_COLUMNS", 0)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "nested")])
     assert res.exit_code == 0, res.output
     s = json.loads((tmp_path / "nested" / "summary.json").read_text())
@@ -226,7 +226,7 @@ def test_the_whole_models_plan_gets_a_small_share_before_the_two_levels(
     from territory_planner.optimize.budget import SHARES
 
     a, r, e = grid_case(tmp_path)
-    monkeypatch.setattr(planning, "MAX_CUT_COLUMNS", 0)
+    monkeypatch.setattr(contiguity_stage, "MAX_CUT_COLUMNS", 0)
     seen: list[float] = []
     real = districts.base_plan
 

@@ -4,7 +4,7 @@ the split one or the flip search's connected one (a few territories out of band)
 Tokyo's 262 municipalities x 10 reps at +-5% (holdout tokyo-10-contig, 60 s): the plan written was the
 split one, 8 territories in 2 to 8 pieces with 3.3 bands' worth of municipalities lying apart from their
 home pieces, where the flips had a connected plan 25.7% of a band out in all. Both amounts are shares of a
-territory's band (``planning._near_is_less``): a stray piece counts its largest measure over its rep's
+territory's band (``contiguity_stage._near_is_less``): a stray piece counts its largest measure over its rep's
 upper band, a connected territory its excess over (or shortfall under) the band.
 
 The map is the flip tests' 10 x 10 grid."""
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from territory_planner.geo import contiguity, planning
+from territory_planner.geo import contiguity, contiguity_stage
 from territory_planner.geo.adjacency import Adjacency
 from territory_planner.model.plan import SolveResult
 from territory_planner.optimize import contiguous, repair
@@ -71,7 +71,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, spec, adj, split, near, relax: bool, l
     p = spec.problem
     lat = np.array([float(spec.problem.home_lat[j]) for j in range(p.n_reps)])
     lon = np.array([float(spec.problem.home_lon[j]) for j in range(p.n_reps)])
-    return planning.make_contiguous(
+    return contiguity_stage.make_contiguous(
         spec, adj, split, _result(spec, split), get_backend("highs"), lat=lat, lon=lon,
         time_limit=limit, gap=1e-4, seed=0, threads=1, relax=relax,
     )  # fmt: skip
@@ -82,7 +82,7 @@ def test_stray_share_counts_each_piece_apart_from_home(tmp_path: Path) -> None:
     spec_c = contiguous.with_centres(spec, centre)
     plan = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20.0, 0)
     assert plan is not None
-    assert planning._stray_share(spec, adj, plan, centre) == 0.0
+    assert contiguity_stage._stray_share(spec, adj, plan, centre) == 0.0
     split = _scatter(adj, plan, centre, 3)
     strays = contiguity.stray_pieces(adj, split, spec.problem.n_reps, centre)
     assert len(strays) == 3
@@ -92,7 +92,7 @@ def test_stray_share_counts_each_piece_apart_from_home(tmp_path: Path) -> None:
         max(p.unit_amount[units[0], m] / spec.upper[m, j] for m in range(spec.upper.shape[0]))
         for j, units in strays
     )
-    assert planning._stray_share(spec, adj, split, centre) == pytest.approx(by_hand, rel=1e-12)
+    assert contiguity_stage._stray_share(spec, adj, split, centre) == pytest.approx(by_hand, rel=1e-12)
 
 
 def test_relax_writes_the_connected_plan_when_it_breaks_less(
@@ -103,7 +103,7 @@ def test_relax_writes_the_connected_plan_when_it_breaks_less(
     within = contiguous.flip_plan(spec_c, adj, centre, time.perf_counter() + 20.0, 0)
     assert within is not None
     split = _scatter(adj, within, centre, 25)  # a quarter of the map in stray single units
-    less, near_miss, split_miss = planning._near_is_less(spec, adj, split, near, centre)
+    less, near_miss, split_miss = contiguity_stage._near_is_less(spec, adj, split, near, centre)
     assert less
     assert near_miss < 0.5 * split_miss
     plan, result, info = _run(monkeypatch, spec, adj, split, near, relax=True)
@@ -136,7 +136,7 @@ def test_relax_keeps_the_split_plan_when_the_connected_one_breaks_more(
     assert within is not None
     split = _scatter(adj, within, centre, 1)  # one stray unit of the hinterland
     far = _voronoi(spec_c, adj, centre)  # connected, the metro's territory far over its band
-    less, near_miss, split_miss = planning._near_is_less(spec, adj, split, far, centre)
+    less, near_miss, split_miss = contiguity_stage._near_is_less(spec, adj, split, far, centre)
     assert not less
     assert near_miss > 2 * split_miss
     plan, result, info = _run(monkeypatch, spec, adj, split, far, relax=True)
@@ -224,7 +224,7 @@ def test_a_plan_already_connected_is_said_so(tmp_path: Path) -> None:
     p = spec.problem
     lat = np.array([float(p.home_lat[j]) for j in range(p.n_reps)])
     lon = np.array([float(p.home_lon[j]) for j in range(p.n_reps)])
-    kept, result, info = planning.make_contiguous(
+    kept, result, info = contiguity_stage.make_contiguous(
         spec, adj, plan, _result(spec, plan), get_backend("highs"), lat=lat, lon=lon, time_limit=5.0,
         gap=1e-4, seed=0, threads=1,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from territory_planner.errors import Conflict
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo.planning import _listed, _unit_names, _unit_titles
+from territory_planner.geo.home_conflicts import listed, unit_names, unit_titles
 from territory_planner.model.geo import haversine_km
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.hierarchy import labels_index
@@ -39,7 +39,7 @@ def district_home_conflicts(
     chosen = np.zeros(p.n_reps, dtype=bool) if chosen is None else np.asarray(chosen, dtype=bool)
     of, names = labels_index(p.districts)
     fixed = ~chosen & (centre >= 0)
-    unit_name = _unit_names(p)
+    unit_name = unit_names(p)
     out: list[Conflict] = []
     for d, name in enumerate(names):
         members = np.flatnonzero(of == d)
@@ -105,7 +105,7 @@ def _conflict(
 ) -> Conflict:
     """``also``: reps whose homes, besides ``wall_reps``', wall the district apart on their own."""
     rep_ids = np.asarray(p.rep_ids).astype(str)
-    unit_title = _unit_titles(p)  # names in the text, ids in ``extra``
+    unit_title = unit_titles(p)  # names in the text, ids in ``extra``
 
     def walling(reps: np.ndarray) -> str:
         def one(j: int) -> str:
@@ -113,7 +113,7 @@ def _conflict(
                 f"{rep_ids[j]} ({f'district {names[of[j]]}, ' if of[j] >= 0 else ''}{unit_title[centre[j]]})"
             )
 
-        return _listed(np.array([one(j) for j in reps.tolist()]))
+        return listed(np.array([one(j) for j in reps.tolist()]))
 
     def homes(reps: np.ndarray) -> str:
         if len(reps) == 1:

@@ -29,7 +29,7 @@ FALLBACK_SECONDS = 5.0  # time left after failed district levels worth giving th
 
 def nested_applies(spec: ModelSpec) -> bool:
     """Too many (unit, rep) pairs for the whole-model cut loop: the two-level search instead."""
-    from territory_planner.geo.planning import MAX_CUT_COLUMNS
+    from territory_planner.geo.contiguity_stage import MAX_CUT_COLUMNS
 
     return int(spec.allowed.sum()) > MAX_CUT_COLUMNS
 

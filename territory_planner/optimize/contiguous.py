@@ -78,7 +78,7 @@ class ContiguousResult:
     neighbourhoods: int = 0  # neighbourhood MIPs accepted by the LNS
     infeasible: bool = False  # the exact flow model is proven infeasible: no connected plan exists
     # no connected plan within the bands: the flip search's connected plan of least band excess, if it
-    # ran (``--relax`` may write it: ``planning.make_contiguous``)
+    # ran (``--relax`` may write it: ``contiguity_stage.make_contiguous``)
     near: np.ndarray | None = None
     # after a proof: no connected plan without the rows besides the bands either (True), one exists (False)
     infeasible_without_rows: bool | None = None
