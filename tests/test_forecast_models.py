@@ -1,4 +1,5 @@
-"""The forecast's models: one statsmodels run per series and family serves every origin, exactly."""
+"""The forecast's models: one statsmodels fit per series, family and growth of the history serves every origin
+after it, exactly."""
 
 from __future__ import annotations
 
@@ -55,6 +56,32 @@ def test_an_origin_never_sees_later_months() -> None:
     assert np.array_equal(base[2:], after[2:], equal_nan=True)  # origins 36, 30 (and 12): same
     assert np.all(np.isnan(base[4]))  # 12 months: too short to fit
     assert not np.allclose(base[0], after[0])
+
+
+def test_fits_again_as_the_history_grows() -> None:
+    assert models.fit_points([120, 108, 96, 84, 72, 60, 48, 36, 24, 12]) == [24, 36, 60, 96]
+    assert models.fit_points([117, 114, 111, 108, 105, 102, 99, 96]) == [96]
+    assert models.fit_points([12, 20]) == []
+
+
+def test_a_year_horizon_tracks_a_series_that_grew_after_its_first_two_years() -> None:
+    """QA97 F1: the oldest origin of yearly windows has 24 months, on which the smoothing parameters come
+    out 0; fitted there once, the team's forecast stayed at its first two years' level at every origin.
+    Here a seasonal series flat for two years then grows threefold: at the newest origin the smoothing
+    families forecast about the last year's level, as statsmodels refitted there does."""
+    rng = np.random.default_rng(3)
+    t = np.arange(120)
+    level = np.where(t < 24, 100.0, 100.0 + 200.0 * (t - 24) / 95)
+    y = level * (1 + 0.2 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, 0.05, 120)
+    origins = list(range(120, 23, -12))
+    fits = models.fit_one(y, origins, 12)
+    last_year = y[108:120].sum()
+    for f in range(len(models.FAMILIES)):
+        assert fits[0, f].sum() == pytest.approx(last_year, rel=0.15)
+    refit = ExponentialSmoothing(
+        y, seasonal="add", seasonal_periods=12, initialization_method="heuristic"
+    ).fit(use_brute=False)
+    assert fits[0, 0].sum() == pytest.approx(float(np.sum(refit.forecast(12))), rel=0.05)
 
 
 def test_seasonal_naive_repeats_last_year() -> None:
