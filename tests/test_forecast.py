@@ -249,3 +249,38 @@ def test_the_forecast_charts_scale_keeps_one_unit_and_decimals() -> None:
     svg = str(period_chart(points, fmt=money_short, title="won"))
     scale = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
     assert scale == ["$0", "$9.0M", "$18.0M"], scale
+
+
+def test_a_new_rep_with_open_deals_only_is_forecast_its_pipeline(crm: Path, tmp_path: Path) -> None:
+    """QA97 F3: a rep hired with five open deals of $200,000 at probability 0.5 closing in the horizon,
+    and nothing won yet, was forecast $0 with an 80% interval of "$0 - $0" beside its own $500,000 of
+    expected pipeline. Now the pipeline's expected amount, and an interval at least as wide as the deals'
+    own spread (each won or not: +-1.28 x sqrt(5 x 200,000^2 x 0.25) = +-286,564)."""
+    import shutil
+
+    new = tmp_path / "crm"
+    shutil.copytree(crm, new)
+    reps = pd.read_csv(new / "reps.csv", dtype=str)
+    row = reps.iloc[0].to_dict() | {"rep_id": "R999", "name": "Kim New"}
+    pd.concat([reps, pd.DataFrame([row])]).to_csv(new / "reps.csv", index=False)
+    accounts = pd.read_csv(new / "accounts.csv", dtype=str)
+    acc = accounts.iloc[0].to_dict() | {"account_id": "NEW1", "name": "New account"}
+    if "current_rep" in acc:
+        acc["current_rep"] = "R999"
+    pd.concat([accounts, pd.DataFrame([acc])]).to_csv(new / "accounts.csv", index=False)
+    opps = pd.read_csv(new / "opportunities.csv", dtype=str)
+    deal = opps.iloc[0].to_dict()
+    added = [
+        deal | {"opportunity_id": f"NEW-{k}", "account_id": "NEW1", "rep_id": "R999", "amount": "200000",
+                "status": "open", "probability": "0.5", "created_date": f"2026-06-0{k + 1}",
+                "close_date": f"2026-08-1{k}"}
+        for k in range(5)
+    ]  # fmt: skip
+    pd.concat([opps, pd.DataFrame(added)]).to_csv(new / "opportunities.csv", index=False)
+    fc = compute_forecast(new, "2026Q3", workers=1).forecast
+    rep = fc[(fc["level"] == "rep") & (fc["id"] == "R999")].iloc[0]
+    assert rep["method"] == "pipeline (no won deal yet)"
+    assert rep["forecast"] == pytest.approx(500_000, rel=1e-6)
+    half = 1.2815515655446004 * math.sqrt(5 * 200_000**2 * 0.25)
+    assert rep["lower"] <= 500_000 - half + 0.01  # written to the cent
+    assert rep["upper"] >= 500_000 + half - 0.01

@@ -47,6 +47,8 @@ CANDIDATES = (
     "holt_winters+pipeline",
 )
 MIN_SCORED = 2
+#: The method of a series with nothing won yet whose open pipeline is expected to bring something.
+PIPELINE_ONLY = "pipeline"
 #: A series is sparse when fewer of its last 24 months than this saw a won deal.
 MIN_ACTIVE_MONTHS = 12
 COVERAGE = 0.80
@@ -115,15 +117,16 @@ def _training(history: History, node: int, origin: int) -> np.ndarray:
 
 def _candidate_totals(
     history: History, fits: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, list[list[str | None]]]:
-    """[window, node, candidate] totals, pipeline signal [window, node], fallback reasons [window][node]."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[str | None]]]:
+    """[window, node, candidate] totals, pipeline signal and its variance [window, node], fallback reasons
+    [window][node]."""
     layout = history.layout
     n_w, n_n = len(layout.windows), len(history.nodes)
     out = np.full((n_w, n_n, len(CANDIDATES)), np.nan)
-    pipe = np.zeros((n_w, n_n))
+    pipe, spread = np.zeros((n_w, n_n)), np.zeros((n_w, n_n))
     reasons: list[list[str | None]] = [[None] * n_n for _ in range(n_w)]
     for w, window in enumerate(layout.windows):
-        pipe[w] = pipeline_signal(history, window)
+        pipe[w], spread[w] = pipeline_signal(history, window)
         share = pipeline_share(history, window)
         for i in range(n_n):
             y = _training(history, i, window.origin)
@@ -140,16 +143,18 @@ def _candidate_totals(
             fitted = np.clip(layout.total(fits[i][w]), 0.0, None)  # [family]
             out[w, i, 1:3] = fitted
             out[w, i, 3:5] = pipe[w, i] + (1.0 - share) * fitted
-    return out, pipe, reasons
+    return out, pipe, spread, reasons
 
 
 def _choose(
-    current: np.ndarray, past: np.ndarray, past_actual: np.ndarray, reason: str | None
+    current: np.ndarray, past: np.ndarray, past_actual: np.ndarray, reason: str | None, pipe: float = 0.0
 ) -> tuple[float, str]:
     """The chosen base forecast and its method, from the candidates at this window (``current``) and at
-    the earlier windows already known (``past``: [window, candidate], with ``past_actual``)."""
+    the earlier windows already known (``past``: [window, candidate], with ``past_actual``). A series
+    with nothing won yet is forecast its open pipeline's expected amount (``pipe``), if any (QA97 F3: a
+    new rep with $500,000 of it was forecast $0, "$0 - $0")."""
     if reason in ("no history", "no won deal yet"):
-        return 0.0, f"none ({reason})"
+        return (pipe, f"{PIPELINE_ONLY} ({reason})") if pipe > 0 else (0.0, f"none ({reason})")
     if reason is not None:
         short = reason.startswith("short") and _months(reason) < models.SEASON
         kind = "mean month" if short else BASELINE
@@ -232,7 +237,7 @@ def _run(history: History, workers: int | None) -> EngineResult:
             node_origins.append(train.size if _fallback(train) is None else 0)
         origins.append(node_origins)
     fits = models.fit_many(series, origins, layout.steps, workers=workers)
-    cands, pipe, reasons = _candidate_totals(history, fits)
+    cands, pipe, spread, reasons = _candidate_totals(history, fits)
     actual = np.full((n_w, n_n), np.nan)
     for w, window in enumerate(layout.windows[1:], start=1):
         actual[w] = history.actuals(window)
@@ -258,7 +263,7 @@ def _run(history: History, workers: int | None) -> EngineResult:
         scored = [position[s.index] for s in layout.scored_before(window)]
         for i in range(n_n):
             base[w, i], method[w][i] = _choose(
-                cands[w, i], cands[scored, i], actual[scored, i], reasons[w][i]
+                cands[w, i], cands[scored, i], actual[scored, i], reasons[w][i], float(pipe[w, i])
             )
         yoy = np.array([_year_over_year(_training(history, i, window.origin), months) for i in range(n_n)])
         weights = yoy[:, 0]
@@ -271,6 +276,10 @@ def _run(history: History, workers: int | None) -> EngineResult:
         for i in range(n_n):
             errors = actual[scored, i] - fc[scored, i]
             lower[w, i], upper[w, i] = _interval(fc[w, i], scale[w, i], errors, scale[scored, i], yoy[i, 1])
+            if method[w][i].startswith(PIPELINE_ONLY):  # each open deal won or not: at least that spread
+                half = _t(0) * float(np.sqrt(spread[w, i]))
+                lower[w, i] = min(lower[w, i], max(fc[w, i] - half, 0.0))
+                upper[w, i] = max(upper[w, i], fc[w, i] + half)
     return EngineResult(layout, cands, actual, base, fc, lower, upper, pipe, method, thin)
 
 

@@ -55,7 +55,8 @@ def stale_deals(d: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[np.ndarray, floa
     return out, oldest
 
 
-def _live(history: History, window: Window) -> np.ndarray:
+def _live(history: History, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """The open deals expected to close inside ``window`` and each deal's probability (the CRM's)."""
     d = history.deals
     c = window.cutoff
     open_now = d["status"].eq("open").to_numpy(bool) & ~stale_open(history, c)[0]
@@ -65,11 +66,11 @@ def _live(history: History, window: Window) -> np.ndarray:
     expected = d["close_date"].fillna(d["created_date"] + typical)
     expected = expected.where(expected >= c, c)  # an overdue deal is expected at the cut-off
     inside = ((expected >= window.start) & (expected < window.stop)).to_numpy(bool)
-    values = d["amount"].to_numpy(dtype="float64") * d["probability"].to_numpy(dtype="float64")
-    return history.node_sums(open_now & inside, np.nan_to_num(values))
+    return open_now & inside, d["probability"].to_numpy(dtype="float64")
 
 
-def _rebuilt(history: History, window: Window) -> np.ndarray:
+def _rebuilt(history: History, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """The deals open at ``window``'s cut-off and each one's chance, as known then, of being won inside it."""
     d = history.deals
     c = window.cutoff
     created, close = d["created_date"], d["close_date"]
@@ -87,7 +88,7 @@ def _rebuilt(history: History, window: Window) -> np.ndarray:
     cycles_mask = (close < c) & (close >= c - pd.Timedelta(days=730)) & d["status"].isin(("won", "lost"))
     cycles = np.sort((close[cycles_mask] - created[cycles_mask]).dt.days.to_numpy(dtype="float64"))
     if cycles.size == 0 or not open_at.any():
-        return history.node_sums(np.zeros(len(d), bool), np.zeros(len(d)))
+        return np.zeros(len(d), bool), np.zeros(len(d))
 
     def cdf(x: np.ndarray) -> np.ndarray:
         return np.searchsorted(cycles, x, side="right") / cycles.size
@@ -98,15 +99,20 @@ def _rebuilt(history: History, window: Window) -> np.ndarray:
     alive = 1.0 - cdf(age)
     with np.errstate(divide="ignore", invalid="ignore"):
         chance = np.where(alive > STALE_TAIL, (cdf(age + hi) - cdf(age + lo)) / alive, 0.0)
-    values = d["amount"].to_numpy(dtype="float64") * rate[codes] * np.clip(chance, 0.0, 1.0)
-    return history.node_sums(open_at, np.nan_to_num(values))
+    return open_at, rate[codes] * np.clip(chance, 0.0, 1.0)
 
 
-def pipeline_signal(history: History, window: Window) -> np.ndarray:
-    """Expected won amount inside ``window`` from deals open at its cut-off, per node."""
-    if window.cutoff > history.layout.as_of:
-        return _live(history, window)
-    return _rebuilt(history, window)
+def pipeline_signal(history: History, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Expected won amount inside ``window`` from deals open at its cut-off, per node, and its variance
+    (each deal won or not: amount squared x p x (1 - p), summed), the spread of a forecast made of the
+    pipeline alone."""
+    live = window.cutoff > history.layout.as_of
+    counted, chance = _live(history, window) if live else _rebuilt(history, window)
+    amount = history.deals["amount"].to_numpy(dtype="float64")
+    chance = np.clip(np.nan_to_num(chance), 0.0, 1.0)
+    expected = history.node_sums(counted, np.nan_to_num(amount * chance))
+    variance = history.node_sums(counted, np.nan_to_num(amount**2 * chance * (1.0 - chance)))
+    return expected, variance
 
 
 def pipeline_share(history: History, window: Window) -> float:
