@@ -243,6 +243,17 @@ def test_a_close_date_that_is_no_date_is_reported_once(tmp_path: Path) -> None:
     assert found == [(8, "close_date", "01/20/2026")]
 
 
+def test_a_closed_deal_without_close_date_shows_the_blank_cell(tmp_path: Path) -> None:
+    """QA97 F7: a won deal with its close_date emptied was shown with the status ("won") as the value
+    under the close_date column; the value is the cell (blank) and the message names the status."""
+    text = TABLES["opportunities.csv"].replace("2026-01-10,2026-01-20", "2026-01-10,")
+    crm = write_crm(tmp_path / "crm", override={"opportunities.csv": text})
+    with pytest.raises(InputError) as info:
+        load_crm(crm)
+    found = [(p.row, p.column, p.value, p.message) for p in info.value.problems]
+    assert found == [(8, "close_date", "", "a won deal needs a close_date")]
+
+
 def test_activity_types_that_hold_the_word_meeting_are_meetings(tmp_path: Path) -> None:
     """QA17 F9: a CRM's activity types are a free picklist; "Customer Meeting" was not counted, and
     prospect_meetings read 0 without a word. It is counted, and a warning says which types were."""
