@@ -35,7 +35,8 @@ def test_the_whole_model_proof_tells_the_least_share_the_lp_proves(tmp_path: Pat
     first = err.value.conflicts[0].message
     assert first.startswith("no assignment of whole accounts meets every band together with the rows below")
     budget = err.value.conflicts[1]
-    assert "at most $25.8 potential may move (60.0% of the potential)" in budget.message
+    told = "at most $25.8 potential may move (60.0% of the potential, --max-moved-share 0.6)"
+    assert told in budget.message
     assert "the LP proves balancing must move at least $21 (48.8%)" in budget.message
     assert budget.extra["least_moved_share"] == pytest.approx(21 / 43)
 

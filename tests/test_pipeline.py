@@ -382,7 +382,7 @@ def test_the_whole_model_proof_states_the_budget_as_the_user_set_it(tmp_path: Pa
     assert float(spec.held.sum()) < 0.95 * float(problem.acc_potential.sum())  # R3's share is sizeable
     err = pipeline._whole_infeasible(spec)
     budget = next(c for c in err.conflicts if c.family == "disruption_budget")
-    assert "(10.0% of the potential)" in budget.message
+    assert "(10.0% of the potential, --max-moved-share 0.1)" in budget.message
     assert "balance floor" not in str(err)
     assert "largest accounts" not in str(err)  # 30 accounts of 10-100 potential force no floor at +-5%
 
