@@ -43,7 +43,7 @@ from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import design, hierarchy, pipeline, repair
 from territory_planner.optimize.budget import SHARES, TimeBudget
 from territory_planner.optimize.district_contiguity import district_pieces
-from territory_planner.optimize.nested_districts import within_districts
+from territory_planner.optimize.nested_districts import NO_START, within_districts
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.report.formatting import counted
 from territory_planner.solvers.base import Backend
@@ -352,9 +352,9 @@ def _group(
     """The grouping of the reps around seats (``rule``: SPEC's unless ``--relax`` widened it); with
     ``adj``, connected over the plan's pieces, else (the plan's territories scattered) over the cells of
     the reps' homes (``centre``: their units), which the district contiguity stage then makes the plan
-    follow. ``exclude``: groupings already proven impossible to connect; with any, only the homes' cells
-    are grouped (the plan's pieces admitted no connected grouping the first time). None when no grouping
-    was found."""
+    follow. ``exclude``: groupings already proven impossible to connect, or for which the district stage
+    built no connected start; with any, only the homes' cells are grouped (the plan's pieces admitted no
+    connected grouping the first time). None when no grouping was found."""
     p = problem.n_reps
     measures = range(len(problem.measures))
     load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
@@ -644,6 +644,8 @@ class _Design:
     connected: bool | None
     reconnected: bool = False  # the district contiguity stage moved the first plan's units
     proven: list[np.ndarray] = dataclasses.field(default_factory=list)  # groupings proven unconnectable
+    # groupings for which the two levels built no connected start (no proof): not offered again
+    unstarted: list[np.ndarray] = dataclasses.field(default_factory=list)
     unproven: bool = False  # the last grouping tried was neither connected nor proven impossible
     why: str = ""  # then why the district contiguity stage's two levels gave no plan of it
     joined_by_stage: bool = False  # the second solve's plan connected by the district contiguity stage
@@ -833,13 +835,22 @@ def _connect_grouping(d: _Design) -> None:
             trial_problem, trial_spec = d.grouped(trial)
             continue
         if not attempt.proven_none:
-            d.unproven, d.why = True, attempt.why  # no proof, so another grouping would meet the same search
-            break
+            d.unproven, d.why = True, attempt.why  # no proof: another grouping would meet the same search,
+            if not (left and attempt.why.startswith(NO_START)):
+                break
+            # unless the search never started on this grouping's homes (QA96 F2: 254 Texas counties x 16
+            # reps in 4 districts, no connected start for the grouping chosen and its districts written in
+            # 3 and 4 pieces, where a run whose first plan led to another grouping connected them)
+            d.unstarted.append(trial.district)
+            members = "; ".join(_members(d.problem, trial))
+            progress(
+                f"designed districts: no connected start for that grouping ({members}): another grouping"
+            )
         if not left:
             break
         again = _group(
             d.problem, d.spec, d.plan1, d.band, d.n, d.backend, d.budget, d.solve_kw, d.adj, d.centre,
-            tuple(d.proven), d.rule,
+            tuple(d.proven + d.unstarted), d.rule,
         )  # fmt: skip
         if again is None:
             break

@@ -1368,3 +1368,32 @@ def test_the_notes_say_why_the_last_grouping_tried_was_not_connected(tmp_path: P
     if info["connected"]:  # the path's first plan admitted a connected grouping: no stage ran
         pytest.skip("the grouping was connected on the first plan")
     assert any(why in n for n in info["unconnected_notes"]), info["unconnected_notes"]
+
+
+def test_a_grouping_with_no_connected_start_gives_way_to_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA96 F2: 254 Texas counties x 16 reps in 4 designed districts: the district stage's two levels
+    built no connected start for the grouping chosen (no proof), the design stopped there and wrote the
+    districts in 3 and 4 pieces, where a run whose first plan led to another grouping connected them. The
+    grouping with no start now gives way to another, as a grouping proven unconnectable does."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.nested_districts import NO_START
+    from territory_planner.optimize.spec import ModelSpec
+
+    _interleaved_first(monkeypatch)
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
+        district = np.asarray(spec2.problem.rep_districts)
+        offered.append(district)
+        if design.same_grouping(district, np.array([0, 1, 0, 1])):
+            return Attempt(None, proven_none=False, why=f"{NO_START}: made so here")
+        return Attempt((plan, result), proven_none=False)
+
+    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    interleaved = [k for k, g in enumerate(offered) if design.same_grouping(g, np.array([0, 1, 0, 1]))]
+    assert interleaved, offered
+    assert len(offered) > interleaved[0] + 1, offered  # another grouping after the one with no start
+    assert info["connected"] is True

@@ -59,6 +59,9 @@ from territory_planner.optimize.spec import ModelSpec
 from territory_planner.solvers.base import Backend
 
 LEVEL1_SHARE = 0.3  # of the time: connected districts within their bands (flip search)
+#: How the two levels' reason begins when they built no start of connected districts holding their homes
+#: (``design_flow`` then tries another grouping).
+NO_START = "no connected start"
 JOINT_SHARE = 0.5  # of the time left: connected territories and districts within their bands
 BAND_MIP_GAP = 0.01  # the solves of territories inside districts stop there: the time left mends them
 MIP_SHARE = 0.6  # of the time left then: the territories inside the districts (the rest: mending them)
@@ -227,7 +230,7 @@ def solve(
         # QA94 F3: "some home cannot be joined" read as a fact about the map; two constructions failed
         return result(
             None,
-            "no connected start: neither the graph Voronoi of the homes nor paths grown between them gave "
+            f"{NO_START}: neither the graph Voronoi of the homes nor paths grown between them gave "
             "every district one piece holding its homes (a heuristic's failure, not a proof)",
             0,
         )
