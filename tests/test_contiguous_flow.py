@@ -339,14 +339,14 @@ def test_the_phased_flow_model_matches_brute_force(
 
 
 def _phased(
-    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray
+    spec: ModelSpec, adj: adjmod.Adjacency, centre: np.ndarray, seconds: float = 20.0
 ) -> tuple[contiguous_flow.PhasedFlow, repair.MipResult]:
     """The phased flow model on ``spec`` with its territories rooted at ``centre``, run to its answer
-    (20 s at most)."""
+    (``seconds`` at most)."""
     spec_c = contiguous.with_centres(spec, centre)
     flow = contiguous_flow.start_phased(
         spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
-        deadline=time.perf_counter() + 20, gap=0.0, seed=0,
+        deadline=time.perf_counter() + seconds, gap=0.0, seed=0,
     )  # fmt: skip
     assert flow is not None
     res = flow.finish(stop=False)
@@ -405,6 +405,56 @@ def test_the_phased_flow_model_finds_the_one_connected_plan_of_a_path(
     assert res.status is SolveStatus.OPTIMAL, res
     assert res.unit_rep is not None
     assert res.unit_rep.tolist() == [0, 0, 0, 1, 1, 1]
+    assert flow.proved.is_set()
+
+
+class _Idle:
+    """A feasibility phase that never answers: it runs until it is stopped or its deadline passes."""
+
+    def __init__(self, deadline: float) -> None:
+        import threading
+        from types import SimpleNamespace
+
+        self.deadline = deadline
+        self.live = SimpleNamespace(cancel=threading.Event(), found=0)
+
+    def running(self) -> bool:
+        return not self.live.cancel.is_set() and time.perf_counter() < self.deadline
+
+    def finish(self, *, stop: bool) -> None:
+        if stop:
+            self.live.cancel.set()
+        while self.running():
+            time.sleep(0.01)
+
+    def built(self) -> bool:
+        return True
+
+    def offer(self, _plan: np.ndarray, *, counted: bool = True) -> None:
+        del counted
+
+
+@needs_flow
+def test_the_costed_phase_goes_on_beside_the_one_without_objective(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA96 F1: 58 California counties x 6 reps, where the costed flow model proves in 10 s that no
+    connected plan exists, ended in exit 3 at 30 s: at the switch (20% of its time) the costed model was
+    stopped and the model without objective started over. Here the path 0 - ... - 5 with potentials 2, 2,
+    2, 2, 1, 1, T0 rooted at 0 and T1 at 5, each within 1% of 5: no prefix of the path sums to 5 (units
+    0, 1 and 4 do, in pieces), so no connected plan exists. The switch comes at once and the phase
+    without objective never answers: the costed model's proof must still come."""
+    from territory_planner.solvers.base import SolveStatus
+
+    monkeypatch.setattr(contiguous_flow, "SWITCH_SHARE", 0.0)
+    monkeypatch.setattr(contiguous_flow.PhasedFlow, "_feasible", lambda self: _Idle(self.deadline))
+    xy, adj = grid(6, 1)
+    problem = planar_problem(np.array([2.0, 2.0, 2.0, 2.0, 1.0, 1.0]), 2, 0.01)
+    centre = np.array([0, 5])
+    spec = ModelSpec.build(
+        problem, np.full(2, np.nan), np.full(2, np.nan), cost=np.abs(xy[:, :1] - xy[centre, 0])
+    )
+    flow, res = _phased(spec, adj, centre, seconds=6.0)
+    assert res.status is SolveStatus.INFEASIBLE
+    assert res.unit_rep is None
     assert flow.proved.is_set()
 
 
