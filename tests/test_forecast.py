@@ -284,3 +284,19 @@ def test_a_new_rep_with_open_deals_only_is_forecast_its_pipeline(crm: Path, tmp_
     half = 1.2815515655446004 * math.sqrt(5 * 200_000**2 * 0.25)
     assert rep["lower"] <= 500_000 - half + 0.01  # written to the cent
     assert rep["upper"] >= 500_000 + half - 0.01
+
+
+def test_a_date_range_horizon_s_past_windows_weigh_their_own_days(crm: Path) -> None:
+    """QA97 F5: the backtest windows of a horizon that does not start on the 1st reused the horizon's
+    month shares (here July 15 - August 14: 17/31 of July, 14/31 of August) for their own months; the
+    window May 15 - June 14, 2026 is 17/31 of May and 14/30 of June, so its seasonal naive forecast is
+    that share of May and June 2025's won amounts."""
+    rep = compute_forecast(crm, "2026-07-15:2026-08-14", workers=1)
+    bt = rep.backtest
+    row = bt[(bt["level"] == "team") & (bt["period"] == "2026-05-15:2026-06-14")]
+    assert len(row) == 1
+    opps = pd.read_csv(crm / "opportunities.csv", parse_dates=["close_date"])
+    won = opps[opps["status"] == "won"]
+    may = float(won.loc[won["close_date"].dt.to_period("M") == "2025-05", "amount"].sum())
+    june = float(won.loc[won["close_date"].dt.to_period("M") == "2025-06", "amount"].sum())
+    assert row["baseline_forecast"].iloc[0] == pytest.approx(may * 17 / 31 + june * 14 / 30, rel=1e-6)

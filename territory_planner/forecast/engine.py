@@ -133,14 +133,14 @@ def _candidate_totals(
             reason = _fallback(y)
             reasons[w][i] = reason
             if y.size >= models.SEASON:
-                out[w, i, 0] = max(float(layout.total(models.seasonal_naive(y, layout.steps))), 0.0)
+                out[w, i, 0] = max(float(layout.total(models.seasonal_naive(y, layout.steps), window)), 0.0)
             elif y.size:
-                out[w, i, 0] = float(np.mean(y) * layout.weights.sum())
+                out[w, i, 0] = float(np.mean(y) * layout.window_weights(window).sum())
             else:
                 out[w, i, 0] = 0.0
             if reason is not None:
                 continue
-            fitted = np.clip(layout.total(fits[i][w]), 0.0, None)  # [family]
+            fitted = np.clip(layout.total(fits[i][w], window), 0.0, None)  # [family]
             out[w, i, 1:3] = fitted
             out[w, i, 3:5] = pipe[w, i] + (1.0 - share) * fitted
     return out, pipe, spread, reasons
@@ -250,7 +250,10 @@ def _run(history: History, workers: int | None) -> EngineResult:
     months = max(round(float(layout.weights.sum())), 1)
     level = np.array(
         [
-            [_level(_training(history, i, window.origin), float(layout.weights.sum())) for i in range(n_n)]
+            [
+                _level(_training(history, i, window.origin), float(layout.window_weights(window).sum()))
+                for i in range(n_n)
+            ]
             for window in layout.windows
         ]
     )

@@ -12,7 +12,7 @@ whole months): its training data end ``j * step`` months before the forecast's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ class Window:
     end: pd.Timestamp  # last day of the window (inclusive)
     cutoff: pd.Timestamp  # first instant not known at this origin (for the open pipeline)
     label: str
+    # share of each of its months inside the window, when it differs from the horizon's (a START:END
+    # horizon's window shifted into months of other lengths); None: the horizon's
+    weights: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def stop(self) -> pd.Timestamp:
@@ -71,9 +74,15 @@ class Layout:
     def backtest(self) -> tuple[Window, ...]:
         return self.windows[1:]
 
-    def total(self, monthly: np.ndarray) -> np.ndarray:
-        """Horizon total of monthly forecasts (last axis = ``steps`` months)."""
-        return np.asarray(monthly[..., self.gap :] @ self.weights, dtype="float64")
+    def total(self, monthly: np.ndarray, window: Window | None = None) -> np.ndarray:
+        """Total of monthly forecasts (last axis = ``steps`` months) over the horizon, or over ``window``'s
+        own days (QA97 F5: the window 2025-04-15:2025-05-14 was given the horizon's January and February
+        shares, 17/31 and 14/28, where its own are 16/30 and 14/31: 6.4% on its baseline)."""
+        return np.asarray(monthly[..., self.gap :] @ self.window_weights(window), dtype="float64")
+
+    def window_weights(self, window: Window | None) -> np.ndarray:
+        """The share of each month inside ``window`` (the horizon's when None)."""
+        return self.weights if window is None or window.weights is None else window.weights
 
     def scored_before(self, window: Window) -> list[Window]:
         """Backtest windows whose actuals were fully known at ``window``'s origin."""
@@ -174,7 +183,10 @@ def build_layout(horizon: Period, first_date: pd.Timestamp, as_of: pd.Timestamp)
         ws, we = shifted(start, end, j * step)
         if we >= cutoff:  # its actuals are not known yet (the export ends before the horizon)
             continue
-        windows.append(Window(j, origin, ws, we, month_start(origin), _label(ws, we)))
+        own = _weights(ws, we)
+        same = len(own) == len(weights) and np.allclose(own, weights)
+        kept = None if same or len(own) != len(weights) else own
+        windows.append(Window(j, origin, ws, we, month_start(origin), _label(ws, we), kept))
     return Layout(
         horizon=horizon,
         as_of=as_of,
