@@ -277,11 +277,10 @@ class PhasedFlow:
     once: any connected plan is optimal there) the costed model starts again, to the deadline. The costed
     model used to be stopped at the switch: QA96 F1, 58 California counties x 6 reps at +-10%, it proves
     in 10 s that no connected plan exists, and stopped at 5 s of a 25 s stage the run ended in exit 3.
-    Measured: Virginia's proof took
-    HiGHS 37 s with the objective, 16-26 s without it
-    (the run's proof came at 58-60 s of 60, or not at all); on NC's 100 counties, where the search finds a
-    connected plan in 5 s, starting with the feasibility phase left the costed model 4.5% from its bound
-    at 60 s where starting with it reached 0.1%. The feasibility phase once added each unit's separator
+    Measured: Virginia's proof took HiGHS 37 s with the objective, 16-26 s without it (the run's proof
+    came at 58-60 s of 60, or not at all); on NC's 100 counties, where the search finds a connected plan
+    in 5 s, starting with the feasibility phase left the costed model 4.5% from its bound at 60 s where
+    starting with it reached 0.1%. The feasibility phase once added each unit's separator
     row (z[i] <= sum of z over i's neighbours, implied by the flow rows in integers, not in the LP): over
     three seeds each (2026-12-04, the model alone, one thread) the proof took 20.8 / 17.8 / 5.5 s with
     them against 3.7 / 7.1 / 3.1 s without on Columbus's 49 neighbourhoods x 6 reps, 20.8 / 58.1 / 45.4
@@ -398,8 +397,8 @@ class PhasedFlow:
         first settles it (its result is the answer: a proof, or its plan at the deadline): True. Else the
         costed phase is stopped and the other's answer returned (a proof, or a connected plan from which
         the costed phase starts again: with that start at its root HiGHS went further than the phase that
-        ran on with it posted, NC's 100 counties proven optimal at 44 s of 60 where it ended 0.8% from
-        its bound)."""
+        ran on with it posted, NC's 100 counties proven optimal at 57 s of 60 where that one ended 0.7-0.8%
+        from its bound)."""
         while costed.running() and helper.running() and not self._stopped:
             time.sleep(0.05)
         if not costed.running() and not self._stopped:
