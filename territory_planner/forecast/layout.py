@@ -184,8 +184,7 @@ def build_layout(horizon: Period, first_date: pd.Timestamp, as_of: pd.Timestamp)
         if we >= cutoff:  # its actuals are not known yet (the export ends before the horizon)
             continue
         own = _weights(ws, we)
-        same = len(own) == len(weights) and np.allclose(own, weights)
-        kept = None if same or len(own) != len(weights) else own
+        kept = own if len(own) == len(weights) and not np.allclose(own, weights) else None
         windows.append(Window(j, origin, ws, we, month_start(origin), _label(ws, we), kept))
     return Layout(
         horizon=horizon,

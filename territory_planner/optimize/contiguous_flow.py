@@ -360,10 +360,9 @@ class PhasedFlow:
             if self._helper is None:
                 self.result = costed.finish(stop=self._stopped)
                 return
-            beside = self._beside(costed, self._helper)
-            if beside is True:
+            settled, first = self._beside(costed, self._helper)
+            if settled:
                 return
-            first = beside if isinstance(beside, repair.MipResult) else None
         else:
             first = self._model.finish(stop=False)
         log.info(
@@ -392,22 +391,22 @@ class PhasedFlow:
         second = self._model.finish(stop=False)
         self.result = second if second is not None else _unproven(spec, first)
 
-    def _beside(self, costed: FlowModel, helper: FlowModel) -> repair.MipResult | None | bool:
+    def _beside(self, costed: FlowModel, helper: FlowModel) -> tuple[bool, repair.MipResult | None]:
         """The phase without objective beside the costed one until either ends. The costed phase ending
-        first settles it (its result is the answer: a proof, or its plan at the deadline): True. Else the
-        costed phase is stopped and the other's answer returned (a proof, or a connected plan from which
-        the costed phase starts again: with that start at its root HiGHS went further than the phase that
-        ran on with it posted, NC's 100 counties proven optimal at 57 s of 60 where that one ended 0.7-0.8%
-        from its bound)."""
+        first settles it (its result is the answer: a proof, or its plan at the deadline): (True, None).
+        Else the costed phase is stopped and (False, the other's answer) returned: a proof, or a connected
+        plan from which the costed phase starts again (with that start at its root HiGHS went further than
+        the phase that ran on with it posted: NC's 100 counties proven optimal at 57 s of 60 where that one
+        ended 0.7-0.8% from its bound)."""
         while costed.running() and helper.running() and not self._stopped:
             time.sleep(0.05)
         if not costed.running() and not self._stopped:
             helper.finish(stop=True)
             self.result = costed.finish(stop=False)
-            return True
+            return True, None
         first = helper.finish(stop=self._stopped)
         costed.finish(stop=True)
-        return first
+        return False, first
 
     def running(self) -> bool:
         return self._thread.is_alive()

@@ -57,8 +57,11 @@ def _whole_infeasible(spec: ModelSpec, moved_least: float | None = None) -> Infe
     if spec.budget is not None:
         # the flag's own value beside the rounded share (QA96 F3: 0.1356 refused and 0.1360 planned both
         # read "13.6%")
-        share = f" ({spec.budget / total:.1%} of the potential, --max-moved-share {spec.budget / total:.4g})"
-        share = share if total > 0 else ""
+        share = (
+            f" ({spec.budget / total:.1%} of the potential, --max-moved-share {spec.budget / total:.4g})"
+            if total > 0
+            else ""
+        )
         if moved_least is not None and moved_least > 0 and total > 0:
             need = (
                 f"the LP proves balancing must move at least {prechecks.money(moved_least)} "
