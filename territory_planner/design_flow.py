@@ -819,6 +819,7 @@ def _connect_grouping(d: _Design) -> None:
             break
         if attempt.proven_none:
             d.proven.append(trial.district)  # another grouping of the homes' cells, not this one
+            d.unproven, d.why = False, ""  # the last grouping tried is this proven one
             progress(
                 f"designed districts: HiGHS proved that grouping {len(d.proven)} "
                 f"({'; '.join(_members(d.problem, trial))}) cannot be connected within the bands"
@@ -997,8 +998,8 @@ def _unconnected_notes(d: _Design) -> list[str]:
     unconnected = [
         f"no grouping of the reps into {d.n} connected districts within the district band was found for "
         f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
-        f"connected districts for {_tried(len(d.proven), d.unproven, d.why)}; the districts may not all be "
-        "connected (districts.csv, column contiguous, says which are)"
+        f"connected districts for {_tried(len(d.proven), d.unproven, d.why, len(d.unstarted))}; the "
+        "districts may not all be connected (districts.csv, column contiguous, says which are)"
     ]
     islands = d.adj.islands() if d.adj is not None else []
     if islands:  # a district holding one can never be one piece (QA13 5: no hint, 3 of 3 split)
@@ -1027,15 +1028,26 @@ def _members(problem: TerritoryProblem, grouping: design.Grouping) -> list[str]:
     ]
 
 
-def _tried(proven: int, unproven: bool, why: str = "") -> str:
+def _tried(proven: int, unproven: bool, why: str = "", unstarted: int = 0) -> str:
     """The groupings the district contiguity stage was given, as the note tells them: ``proven`` of them
-    proven impossible to connect, and whether the last one tried ended without a plan or a proof (``why``:
-    then why its two levels, districts first, gave none)."""
+    proven impossible to connect, whether the last one tried ended without a plan or a proof (``why``:
+    then why its two levels, districts first, gave none), and how many gave way to another grouping
+    because the two levels built no connected start for them (``unstarted``, the last one included when
+    it is ``unproven``)."""
     because = f" (the two levels, districts first: {why})" if unproven and why else ""
+    earlier = unstarted - int(unproven and why.startswith(NO_START))
+    others = (
+        f"; {earlier} other grouping(s) tried had no connected start (a heuristic's failure, not a proof)"
+        if earlier > 0
+        else ""
+    )
     if not proven:
-        return f"the grouping chosen{because}"
-    what = "the grouping chosen" if proven == 1 else f"the first {proven} groupings tried"
+        return f"the grouping chosen{because}{others}"
+    if earlier:
+        what = f"{proven} of the groupings tried"
+    else:
+        what = "the grouping chosen" if proven == 1 else f"the first {proven} groupings tried"
     out = f"{what} (HiGHS proved that {'it' if proven == 1 else 'each'} cannot be connected within the bands"
     if unproven:
-        return out + f"), nor for the next grouping in the time left{because}"
-    return out + "; no other grouping was found, or no time was left to try one)"
+        return out + f"), nor for the next grouping in the time left{because}{others}"
+    return out + f"; no other grouping was found, or no time was left to try one){others}"

@@ -1397,3 +1397,34 @@ def test_a_grouping_with_no_connected_start_gives_way_to_another(
     assert interleaved, offered
     assert len(offered) > interleaved[0] + 1, offered  # another grouping after the one with no start
     assert info["connected"] is True
+
+
+def test_a_proof_after_a_grouping_with_no_start_is_what_the_notes_say_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grouping with no connected start gives way to another (QA96 F2); when every grouping tried after
+    it is proven unconnectable, the notes must not end on the two levels' reason of the earlier one."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.nested_districts import NO_START
+    from territory_planner.optimize.spec import ModelSpec
+
+    _interleaved_first(monkeypatch)
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
+        district = np.asarray(spec2.problem.rep_districts)
+        offered.append(district)
+        if design.same_grouping(district, np.array([0, 1, 0, 1])):
+            return Attempt(None, proven_none=False, why=f"{NO_START}: made so here")
+        return Attempt(None, proven_none=True)
+
+    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    interleaved = [k for k, g in enumerate(offered) if design.same_grouping(g, np.array([0, 1, 0, 1]))]
+    assert interleaved, offered
+    assert interleaved[-1] < len(offered) - 1, offered  # a proven grouping came after it
+    assert info["connected"] is False
+    notes = " ".join(info["unconnected_notes"])
+    assert "made so here" not in notes, notes  # the proof came last: its words end the note
+    assert "1 other grouping(s) tried had no connected start" in notes, notes
+    assert "the first 6 groupings" not in notes, notes  # the proven ones were not the first tried
