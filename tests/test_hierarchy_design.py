@@ -1370,6 +1370,35 @@ def test_the_notes_say_why_the_last_grouping_tried_was_not_connected(tmp_path: P
     assert any(why in n for n in info["unconnected_notes"]), info["unconnected_notes"]
 
 
+def _no_start_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proven_after: bool
+) -> tuple[dict[str, Any], list[int]]:
+    """The design on the path (``_design_on_the_path``), the interleaved grouping offered first: the
+    district stage builds no connected start for it, and connects every other grouping or (with
+    ``proven_after``) proves each unconnectable. The design's info, and the positions of the interleaved
+    grouping among the groupings the stage was given, with their count last."""
+    from territory_planner.design_flow import Attempt
+    from territory_planner.model.plan import SolveResult
+    from territory_planner.optimize.nested_districts import NO_START
+    from territory_planner.optimize.spec import ModelSpec
+
+    _interleaved_first(monkeypatch)
+    interleaved = np.array([0, 1, 0, 1])
+    offered: list[np.ndarray] = []
+
+    def connect(spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
+        district = np.asarray(spec2.problem.rep_districts)
+        offered.append(district)
+        if design.same_grouping(district, interleaved):
+            return Attempt(None, proven_none=False, why=f"{NO_START}: made so here")
+        return Attempt(None, proven_none=True) if proven_after else Attempt((plan, result), proven_none=False)
+
+    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
+    at = [k for k, g in enumerate(offered) if design.same_grouping(g, interleaved)]
+    assert at, offered
+    return info, [*at, len(offered)]
+
+
 def test_a_grouping_with_no_connected_start_gives_way_to_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1377,25 +1406,8 @@ def test_a_grouping_with_no_connected_start_gives_way_to_another(
     built no connected start for the grouping chosen (no proof), the design stopped there and wrote the
     districts in 3 and 4 pieces, where a run whose first plan led to another grouping connected them. The
     grouping with no start now gives way to another, as a grouping proven unconnectable does."""
-    from territory_planner.design_flow import Attempt
-    from territory_planner.model.plan import SolveResult
-    from territory_planner.optimize.nested_districts import NO_START
-    from territory_planner.optimize.spec import ModelSpec
-
-    _interleaved_first(monkeypatch)
-    offered: list[np.ndarray] = []
-
-    def connect(spec2: ModelSpec, plan: np.ndarray, result: SolveResult, _seconds: float) -> Attempt:
-        district = np.asarray(spec2.problem.rep_districts)
-        offered.append(district)
-        if design.same_grouping(district, np.array([0, 1, 0, 1])):
-            return Attempt(None, proven_none=False, why=f"{NO_START}: made so here")
-        return Attempt((plan, result), proven_none=False)
-
-    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
-    interleaved = [k for k, g in enumerate(offered) if design.same_grouping(g, np.array([0, 1, 0, 1]))]
-    assert interleaved, offered
-    assert len(offered) > interleaved[0] + 1, offered  # another grouping after the one with no start
+    info, at = _no_start_then(tmp_path, monkeypatch, proven_after=False)
+    assert at[-1] > at[0] + 1, at  # another grouping after the one with no start
     assert info["connected"] is True
 
 
@@ -1404,25 +1416,8 @@ def test_a_proof_after_a_grouping_with_no_start_is_what_the_notes_say_last(
 ) -> None:
     """A grouping with no connected start gives way to another (QA96 F2); when every grouping tried after
     it is proven unconnectable, the notes must not end on the two levels' reason of the earlier one."""
-    from territory_planner.design_flow import Attempt
-    from territory_planner.model.plan import SolveResult
-    from territory_planner.optimize.nested_districts import NO_START
-    from territory_planner.optimize.spec import ModelSpec
-
-    _interleaved_first(monkeypatch)
-    offered: list[np.ndarray] = []
-
-    def connect(spec2: ModelSpec, _plan: np.ndarray, _result: SolveResult, _seconds: float) -> Attempt:
-        district = np.asarray(spec2.problem.rep_districts)
-        offered.append(district)
-        if design.same_grouping(district, np.array([0, 1, 0, 1])):
-            return Attempt(None, proven_none=False, why=f"{NO_START}: made so here")
-        return Attempt(None, proven_none=True)
-
-    _, _, _, _, info = _design_on_the_path(tmp_path, connect)
-    interleaved = [k for k, g in enumerate(offered) if design.same_grouping(g, np.array([0, 1, 0, 1]))]
-    assert interleaved, offered
-    assert interleaved[-1] < len(offered) - 1, offered  # a proven grouping came after it
+    info, at = _no_start_then(tmp_path, monkeypatch, proven_after=True)
+    assert at[-2] < at[-1] - 1, at  # a proven grouping came after it
     assert info["connected"] is False
     notes = " ".join(info["unconnected_notes"])
     assert "made so here" not in notes, notes  # the proof came last: its words end the note
