@@ -101,6 +101,19 @@ def options_for(a: Path, r: Path, **kw: object) -> PlanOptions:
     return build_options(values)
 
 
+def km_line_options(
+    folder: Path, towns: list[tuple[str, float, float]], reps: list[tuple[str, float]], **kw: object
+) -> PlanOptions:
+    """A --relax instance on the equator, positions in km: ``towns`` (id, km, potential; workload 1
+    each), ``reps`` (id, km); ``kw`` the options (tolerance, time_limit)."""
+    accounts = [
+        {"account_id": a, "lat": 0.0, "lon": km / 111.0, "potential": pot, "workload": 1.0}
+        for a, km, pot in towns
+    ]
+    people = [{"rep_id": r, "lat": 0.0, "lon": km / 111.0} for r, km in reps]
+    return options_for(*write_instance(folder, accounts, people), relax=True, **kw)
+
+
 def targets_violation(spec: Any, plan: np.ndarray) -> float:
     """Targets of violation of the user's bands (as --relax counts them): each band's excess over the
     mean rep's amount of its measure, summed."""

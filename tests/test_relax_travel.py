@@ -22,18 +22,13 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize import pipeline, repair
 from territory_planner.optimize.budget import TimeBudget
 from territory_planner.solvers import get_backend
-from tests.conftest import options_for, targets_violation, write_instance
+from tests.conftest import km_line_options, targets_violation
 
 TOWNS = [("A", 0.0, 10.0), ("B", 10.0, 10.0), ("C", 2.0, 1.0)]
 
 
 def _opts(tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
-    accounts = [
-        {"account_id": a, "lat": 0.0, "lon": lon / 111.0, "potential": pot, "workload": 1.0}
-        for a, lon, pot in TOWNS
-    ]
-    reps = [{"rep_id": r, "lat": 0.0, "lon": lon / 111.0} for r, lon in (("R0", 0.0), ("R1", 10.0))]
-    return options_for(*write_instance(tmp_path, accounts, reps), tolerance=0.05, relax=True, **kw)
+    return km_line_options(tmp_path, TOWNS, [("R0", 0.0), ("R1", 10.0)], tolerance=0.05, **kw)
 
 
 def test_the_travel_pass_may_spread_the_least_violation_otherwise(tmp_path: Path) -> None:

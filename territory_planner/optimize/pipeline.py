@@ -56,6 +56,7 @@ from territory_planner.optimize.relaxed import (
     _largest_unit_at_nearest,
     _least_proof,
     _least_travel_at,
+    _polished,
     _violations,
     _widened,
 )
@@ -100,6 +101,7 @@ RELAX_VIOLATION_SHARE = 0.5  # --relax: the elastic MIP on the violation alone, 
 RELAX_WHOLE_PAIRS = 60_000
 RELAX_MIP_SECONDS = 0.5  # --relax: time left below which the MIP on the violation is not begun
 RELAX_TRAVEL_SECONDS = 2.0  # --relax: time left below which the least-violation plan's travel is not improved
+RELAX_POLISH_SECONDS = 0.5  # --relax: at most this (3% of the travel stage's time) kept for _polished
 RELAX_WIDE_SHARE = 0.15  # --relax, every pair: the balancing search over all of them before the MIP
 RELAX_SEARCH_SHARE = 0.3  # --relax, no partial plan yet: the least-violation search before the MIP
 
@@ -319,6 +321,7 @@ def _relaxed(
     wide = None if least is None else _widened(spec, least)
     found: np.ndarray | None
     left = deadline - time.perf_counter()
+    end = deadline - min(RELAX_POLISH_SECONDS, 0.03 * max(left, 0.0))  # the travel stage's, then _polished
     if least is not None and left < RELAX_TRAVEL_SECONDS:
         # no time for a travel stage: a solve begun now (its LP, the whole model beside) would run past
         # the command's promise (QA34 F2: --time-limit 5 took 8.1 s, 10 took 13.5 s on 3,142 counties)
@@ -329,7 +332,7 @@ def _relaxed(
         # the least plan's (QA42 F2: with each band widened to that plan's loads, its spread of the
         # violation over the bands was frozen, and 180 Moroccan cities x 15 reps kept 51,526 of travel
         # where plans of the same violation have 24,087)
-        found, outcome = _least_travel_at(run, spec, pool & spec.allowed, least, prices, deadline)
+        found, outcome = _least_travel_at(run, spec, pool & spec.allowed, least, prices, end)
         run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))
         method = "elastic-mip+travel"
     elif wide is not None and least is not None:
@@ -337,7 +340,7 @@ def _relaxed(
         # enough for that plan, solved by this pipeline (its travel stages), started from that plan
         try:
             found, res = solve(
-                wide, run.backend, budget=TimeBudget.until(deadline), gap=run.gap, seed=run.seed,
+                wide, run.backend, budget=TimeBudget.until(end), gap=run.gap, seed=run.seed,
                 threads=run.threads, candidates=run.candidates, relax=False, progress=run.progress,
                 start_plan=least,
             )  # fmt: skip
@@ -353,7 +356,7 @@ def _relaxed(
             pool & spec.allowed,
             least,
             name="relaxed",
-            deadline=deadline,
+            deadline=end,
             gap=1e-3,
             prices=prices,
         )
@@ -366,6 +369,7 @@ def _relaxed(
         method = "least-violation search (the elastic MIP found nothing in time)"
     else:
         unit_rep = found
+    unit_rep = _polished(run, spec, unit_rep, deadline)
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
     return unit_rep, SolveResult(
         status="relaxed",

@@ -9,12 +9,14 @@ Split from ``pipeline`` (the style guide's ~400-line limit); ``pipeline._relaxed
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from territory_planner.optimize import hierarchy, proofs, repair
+from territory_planner.optimize import construct, hierarchy, proofs, repair
 from territory_planner.optimize.first_plan import SEARCH_CANDIDATES
-from territory_planner.optimize.run_state import Run
+from territory_planner.optimize.run_state import Run, Stage
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.optimize.whole_model import _elastic_mip
 from territory_planner.solvers.base import SolveOutcome, SolveStatus
@@ -51,6 +53,120 @@ def _least_proof(spec: ModelSpec, whole: bool, first: SolveOutcome | None, from_
     )
 
 
+def _alike(spec: ModelSpec, j: int, a: int) -> bool:
+    """Whether reps ``j`` and ``a`` are interchangeable: the same bands, the same units allowed, and the
+    same district and region (so that giving one's territory to the other changes no row's total)."""
+    g = spec.groups
+    return bool(
+        np.array_equal(spec.lower[:, j], spec.lower[:, a])
+        and np.array_equal(spec.upper[:, j], spec.upper[:, a])
+        and np.array_equal(spec.allowed[:, j], spec.allowed[:, a])
+        and (g is None or np.array_equal(g.group_of[:, j], g.group_of[:, a]))
+    )
+
+
+def _twin_classes(spec: ModelSpec) -> list[list[int]]:
+    """The classes of two or more interchangeable reps (``_alike``); none where a disruption budget tells
+    them apart (the potential that moves depends on who holds what)."""
+    if spec.budget is not None or spec.rep_budget_share is not None:
+        return []
+    classes: list[list[int]] = []
+    for j in range(spec.problem.n_reps):
+        for c in classes:
+            if _alike(spec, j, c[0]):
+                c.append(j)
+                break
+        else:
+            classes.append([j])
+    return [c for c in classes if len(c) > 1]
+
+
+def _territories_to_twins(spec: ModelSpec, classes: list[list[int]], plan: np.ndarray) -> np.ndarray:
+    """``plan`` with the whole territories of each class of interchangeable reps re-dealt among them by
+    the linear assignment of least objective (territory t to rep j costs t's units' objective from j):
+    every rep's row totals are those of a twin's before, so no violation changes."""
+    out = plan.copy()
+    at = np.full(spec.problem.n_reps, -1, dtype=np.int64)
+    for members in classes:
+        c = np.asarray(members, dtype=np.int64)
+        at[c] = np.arange(len(c))
+        units = np.flatnonzero(at[plan] >= 0)
+        cost = np.zeros((len(c), len(c)))
+        np.add.at(cost, at[plan[units]], spec.objective[np.ix_(units, c)])
+        _, to = linear_sum_assignment(cost)  # territory t (held by c[t]) goes to c[to[t]]
+        out[units] = c[to[at[plan[units]]]]
+        at[c] = -1
+    return out
+
+
+def _descent(
+    spec: ModelSpec,
+    wide: ModelSpec,
+    classes: list[list[int]],
+    plan: np.ndarray,
+    cand: np.ndarray,
+    deadline: float,
+) -> np.ndarray:
+    """``construct.travel_descent`` within ``wide`` with each class of twins' bands widened to the whole
+    class's (a swap between twins may trade their loads: 21 / 20 for 20 / 21), kept when the violation
+    (``construct.violation_of``) is no larger than ``plan``'s; else within ``wide`` alone."""
+    lower, upper = wide.lower.copy(), wide.upper.copy()
+    for c in classes:
+        lower[:, c] = lower[:, c].min(axis=1, keepdims=True)
+        upper[:, c] = upper[:, c].max(axis=1, keepdims=True)
+    out = construct.travel_descent(
+        dataclasses.replace(wide, lower=lower, upper=upper), plan, cand, deadline=deadline
+    )
+    if construct.violation_of(spec, out) <= construct.violation_of(spec, plan) + 1e-9:
+        return out
+    return construct.travel_descent(wide, plan, cand, deadline=deadline)
+
+
+def _polished(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> np.ndarray:
+    """--relax, last: the relaxed plan's travel lowered where no row's violation grows, by re-dealing whole
+    territories among interchangeable reps (``_territories_to_twins``), then single moves and swaps within
+    the bands widened to that plan (``construct.travel_descent``), in turn until neither gains. The MIP on
+    the violation keeps the largest unit with one twin (``_largest_unit_at_nearest``) and the travel stage
+    keeps that pool, so twins could hold each other's home units (QA66: 195 Albuquerque tracts x 6 reps,
+    31,857 of travel where the same violation allows 23,706); giving the travel MIP every twin made it
+    reach less in its time on 4 of 7 other cases (QA68). Kept only with less travel and no more violation
+    (in targets, by ``construct.violation_of``); the stage ``relaxed_polish`` says what it did."""
+    t = time.perf_counter()
+    idx = np.arange(len(plan))
+    if (plan < 0).any() or not spec.allowed[idx, plan].all():
+        return plan
+    classes = _twin_classes(spec)
+    best, before = plan, run.objective_of(plan)
+    value, dealt = before, 0
+    cand = construct.candidate_reps(spec, SEARCH_CANDIDATES)
+    for _ in range(20):
+        new = _territories_to_twins(spec, classes, best)
+        dealt_now = int((new != best).sum())
+        wide = _widened(spec, new)
+        if wide is not None:
+            cand[idx, new] = True
+            new = _descent(spec, wide, classes, new, cand, deadline)
+        after = run.objective_of(new)
+        if after >= value - 1e-9 * max(abs(value), 1.0):
+            break
+        best, value, dealt = new, after, dealt + dealt_now
+        if time.perf_counter() > deadline:
+            break
+    worse = construct.violation_of(spec, best) > construct.violation_of(spec, plan) + 1e-9
+    if best is plan or worse:
+        outcome = "kept the plan: " + ("its polish broke a row more" if worse else "no less travel found")
+        run.stages.append(Stage("relaxed_polish", time.perf_counter() - t, outcome))
+        return plan
+    how = (
+        "whole territories re-dealt among interchangeable reps, then moves and swaps"
+        if dealt
+        else "moves and swaps"
+    )
+    outcome = f"travel {before:,.1f} -> {value:,.1f} by {how} ({int((best != plan).sum())} units change rep)"
+    run.stages.append(Stage("relaxed_polish", time.perf_counter() - t, outcome))
+    return best
+
+
 def _largest_unit_at_nearest(spec: ModelSpec, pool: np.ndarray, guess: np.ndarray) -> np.ndarray:
     """--relax, before the MIP on the violation alone: the largest unit (against the bands) goes to the
     rep of least cost among the reps interchangeable with the one ``guess`` gives it (the same bands and
@@ -67,15 +183,7 @@ def _largest_unit_at_nearest(spec: ModelSpec, pool: np.ndarray, guess: np.ndarra
     size = (p.unit_amount / np.maximum(spec.upper.max(axis=1), 1e-12)[None, :]).max(axis=1)
     u = int(np.argmax(size))
     a = int(guess[u])
-
-    def alike(j: int) -> bool:
-        return bool(
-            np.array_equal(spec.lower[:, j], spec.lower[:, a])
-            and np.array_equal(spec.upper[:, j], spec.upper[:, a])
-            and np.array_equal(spec.allowed[:, j], spec.allowed[:, a])
-        )
-
-    twins = [j for j in range(p.n_reps) if alike(j)]
+    twins = [j for j in range(p.n_reps) if _alike(spec, j, a)]
     b = min(twins, key=lambda j: (float(spec.objective[u, j]), j))
     pool[u, twins] = False
     pool[u, b] = True
