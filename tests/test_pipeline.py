@@ -148,8 +148,9 @@ def test_relax_keeps_time_for_the_least_violation_plan(
     monkeypatch.setattr(pipeline, "_least_travel_at", travel)
     begin = time.perf_counter()
     out = api.solve(options_for(a, r, balance="potential", relax=True, time_limit=20))
-    assert out.summary["status"] == "relaxed"
-    assert out.summary["method"] == "elastic-mip+travel"
+    # the least violation is none here: the plan is written as a plan (not "relaxed"), by that stage
+    assert out.summary["status"] in ("optimal", "feasible")
+    assert out.summary["method"] == "elastic-mip+travel (no violation)"
     whole = seen["relaxed_travel"] - begin
     assert seen["relaxed_travel"] - seen["search_deadline"] >= 0.15 * whole
     assert seen["relaxed_violation"] < seen["relaxed_travel"]
@@ -221,8 +222,8 @@ def test_the_relaxed_plan_starts_from_the_search_s_least_violation_assignment(
     monkeypatch.setattr(pipeline, "_start_beside", lambda _run: None)
     monkeypatch.setattr(construct, "candidate_reps", pool_without_its_pair)
     out = api.solve(options_for(a, r, balance="potential", tolerance=0.01, relax=True, time_limit=20))
-    assert out.summary["status"] == "relaxed"
-    assert out.summary["violations"] == []
+    assert out.summary["status"] in ("optimal", "feasible")  # it breaks nothing: a plan, not a relaxed one
+    assert not out.summary.get("violations")
     rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     assert rep_of["A0"] not in {rep_of["A1"], rep_of["A2"], rep_of["A3"]}
 
