@@ -357,7 +357,12 @@ def _group(
     connected grouping the first time). None when no grouping was found."""
     p = problem.n_reps
     measures = range(len(problem.measures))
-    load = np.vstack([np.bincount(plan, weights=problem.unit_amount[:, m], minlength=p) for m in measures])
+
+    def loads(basis: np.ndarray) -> np.ndarray:  # (M, p): each rep's totals in the plan (or cells) grouped
+        return np.vstack(
+            [np.bincount(basis, weights=problem.unit_amount[:, m], minlength=p) for m in measures]
+        )
+
     rule = rule or GroupingRule()
     regions = _regions(problem)
     nested = regions is not None and rule.regions_kept
@@ -377,7 +382,7 @@ def _group(
         if apart is not None:
             travel = travel + apart * (4.0 * float(travel.max(initial=0.0)) + 1.0)
         return design.group_nearest_first(
-            travel, problem.capacity, load, problem.target, band, n, backend,
+            travel, problem.capacity, loads(basis), problem.target, band, n, backend,
             time_limit=max(GROUPING_SHARE * budget.remaining(), 1.0),
             seed=solve_kw["seed"], threads=solve_kw["threads"], allowed=same, pieces=pieces,
             exclude=exclude, spread=rule.spread, regions=regions if apart is not None else None,
@@ -415,17 +420,16 @@ def _group(
         assert adj is not None
         cells = design.home_cells(adj, centre, spec.cost)
         cell_pieces = design.Pieces.of_plan(adj, cells, p)
-        around = group(cells, cell_pieces)
-        if (around is None or not around.connected) and np.isfinite(tol).any():
-            # QA92 F2: on 402 German Kreise x 12 reps into 3 districts at +-5%, no grouping of the cells
-            # met the band on the first plan's loads connected, and the stage got the band's grouping of
-            # the plan, interleaved: no connected start, no proof, districts in 7/5/4 pieces. The stage
-            # moves units and holds the real bands; the band on the first plan's loads is no condition a
-            # connected plan must meet (as for the retries, QA64 F2). The band's grouping is kept for the
-            # plan written if these districts cannot be connected
-            free = group(cells, cell_pieces, np.full_like(tol, np.inf))
-            if free is not None and free.connected:
-                around = dataclasses.replace(free, kept=grouping)
+        # the cells without the district band: the stage moves units and holds the real bands, and the
+        # cells' own totals are no condition a connected plan must meet (QA92 F2: 402 German Kreise x 12
+        # reps into 3 districts at +-5%, no grouping of the cells met the band connected and the stage got
+        # the band's grouping of the plan, interleaved: districts in 7/5/4 pieces; QA96 F2: on 254 Texas
+        # counties x 16 reps the band on the cells' totals had no connected grouping either, and its search
+        # took 6 s of the stage's time). The band's grouping is kept for the plan written if these
+        # districts cannot be connected
+        around = group(cells, cell_pieces, np.full_like(tol, np.inf))
+        if around is not None and around.connected and np.isfinite(tol).any():
+            around = dataclasses.replace(around, kept=grouping)
         if around is not None and around.connected:  # connected cells; the plan's districts are not yet
             grouping = dataclasses.replace(around, connected=False, basis="homes")
     if grouping is None and np.isfinite(tol).any():

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from territory_planner.cli import main
 from territory_planner.geo import adjacency as adjmod
-from territory_planner.geo import contiguity_stage, planning
+from territory_planner.geo import contiguity, contiguity_stage, planning
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize import contiguous, nested_districts, repair
 from territory_planner.optimize.hierarchy import labels_index
@@ -297,3 +297,35 @@ def test_districts_are_grown_again_until_their_reps_territories_can_meet_their_b
     assert of[res.unit_rep].tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1]
     assert (res.unit_rep[home] == np.arange(4)).all()
     assert (res.district_pieces == 1).all()
+
+
+def test_the_reps_cells_joined_by_district_are_the_last_connected_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA96 F2 (254 Texas counties x 16 reps in 4 designed districts): the grouping chose connected home
+    cells, but both of ``parts.connected_start``'s constructions (grown by district from the homes) left a
+    district in pieces, and the stage ended "no connected start". Here both are made to fail on the strip
+    above: the reps' own cells (``design.home_cells``, grown cheapest first from each home) joined by
+    district are the start, and the flip search balances from them."""
+    from territory_planner.optimize import design, nested_flips, parts
+    from territory_planner.solvers import get_backend
+
+    monkeypatch.setattr(parts, "connected_start", lambda _pp: None)
+    spec, adj, home = _lopsided_strip()
+    of, names = labels_index(spec.problem.districts)
+    spec1 = nested_districts.district_level(spec, of, names, home)
+    assert nested_flips.districts(spec1, adj, home, of, 1e18, 0) == (None, False)
+    cells = design.home_cells(adj, home, spec.cost)
+    assert of[cells].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]  # each district one piece holding its homes
+    grown, in_band = nested_flips.districts(spec1, adj, home, of, 1e18, 0, cells=cells)
+    assert grown is not None
+    assert in_band
+    assert (grown[home] == of).all()  # every home in its rep's district
+    assert (contiguity.count_pieces(adj, grown, 2) == 1).all()
+    # the stage gives its level 1 the cells: it has connected districts to start from (here level 2, whose
+    # own starts the patch takes away too, finds no territories; before, the stage ended at level 1)
+    res = nested_districts.solve(
+        spec, adj, get_backend("highs"), home, None, time_limit=5, gap=1e-4, seed=0, threads=1,
+        territories_too=False,
+    )  # fmt: skip
+    assert not res.reason.startswith(nested_districts.NO_START), res.reason

@@ -37,16 +37,32 @@ def districts(
     deadline: float,
     seed: int,
     start: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, bool]:
     """Level 1: (district of each unit, every district one piece, or None without a connected start;
     whether the plan meets every row of the district model). ``start``: the districts to begin from (each
-    one piece holding its homes), else grown from the homes."""
+    one piece holding its homes), else grown from the homes; when neither of ``parts.connected_start``'s
+    constructions gives one, the reps' own cells (``cells``, a rep per unit: ``design.home_cells``, each
+    one piece around its home) joined by district, when that makes every district one piece holding its
+    homes (QA96 F2: 254 Texas counties x 16 reps, a grouping of connected cells that both constructions,
+    grown by district from the homes, left in pieces)."""
     pp1 = parts.from_spec(spec1, adj.csr(), fixed_units(spec1.problem.n_units, home, of))
     begin = parts.connected_start(pp1) if start is None else start
+    if begin is None and cells is not None:
+        begin = _joined_cells(pp1, spec1, of[cells])
     if begin is None:
         return None, False
     plan = flip_search.balance(pp1, begin, deadline, seed)
     return plan, repair.feasible(spec1, plan)
+
+
+def _joined_cells(pp1: parts.PartProblem, spec1: ModelSpec, joined: np.ndarray) -> np.ndarray | None:
+    """``joined`` (a district per unit) when it is a start of level 1: every unit in a district it may
+    join, every home in its own district, every district one piece; else None."""
+    fixed = pp1.fixed >= 0
+    if (joined[fixed] != pp1.fixed[fixed]).any() or not spec1.allowed[np.arange(len(joined)), joined].all():
+        return None
+    return joined if parts.pieces_of(pp1, joined) == pp1.k else None
 
 
 def joint_problem(
