@@ -17,8 +17,12 @@ the district rows.
 
 Connected districts (an adjacency known): the plan's territories are cut into their connected pieces
 (``Pieces``: a piece graph, each piece owned by one rep), and a district is connected when its reps'
-pieces are. The grouping MIP is solved in rounds: each district of the round's grouping that falls in
-several components gets, for each component C away from the seat's piece d, the cuts
+pieces are. On a small piece graph (``FLOW_ARCS``) the grouping MIP holds it as flows (``_flow_rows``:
+from each seat's largest piece, one unit to each other piece of its district, on arcs inside the
+district), exact in one solve; when that model has no answer, its grouping without the flows is kept,
+marked not connected. On a larger graph the MIP is solved in rounds: each district of the round's
+grouping that falls in several components gets, for each component C away from the seat's piece d, the
+cuts
 
     y[j, s'] (+ y[owner(d), s'] - 1) <= sum over the reps r owning a piece next to C of y[r, s']
 
