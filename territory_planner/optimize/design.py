@@ -17,12 +17,8 @@ the district rows.
 
 Connected districts (an adjacency known): the plan's territories are cut into their connected pieces
 (``Pieces``: a piece graph, each piece owned by one rep), and a district is connected when its reps'
-pieces are. On a small piece graph (``FLOW_ARCS``) the grouping MIP holds it as flows (``_flow_rows``:
-from each seat's largest piece, one unit to each other piece of its district, on arcs inside the
-district), exact in one solve; when that model has no answer, its grouping without the flows is kept,
-marked not connected. On a larger graph the MIP is solved in rounds: each district of the round's
-grouping that falls in several components gets, for each component C away from the seat's piece d, the
-cuts
+pieces are. The grouping MIP is solved in rounds: each district of the round's grouping that falls in
+several components gets, for each component C away from the seat's piece d, the cuts
 
     y[j, s'] (+ y[owner(d), s'] - 1) <= sum over the reps r owning a piece next to C of y[r, s']
 
@@ -30,7 +26,12 @@ for every rep j with a piece in C and every seat s' (the pieces next to C separa
 connected district holding both holds one of them; the bracket is dropped when the seat owns d or j
 does). The rounds end when every district is connected, or when the cuts leave no grouping (none is
 connected for this plan) or the time is up: then the first round's grouping is kept, marked not
-connected.
+connected. On a small piece graph (``FLOW_ARCS``) the rounds get ``CUT_SHARE`` of the time, and a
+grouping still split then is solved again with each district's flows (``_flow_rows``: from its seat's
+largest piece, one unit to each other piece of the district, on arcs inside it), exact for the rest of
+the time: 16 Texas reps' home cells into 4 districts took 13 cut rounds and the whole time without a
+connected grouping where 57 exist (QA96 F2); the flows alone, first, found nothing in 1.7 s on 92
+Indiana counties x 10 reps where 3 to 5 cut rounds connect the districts (QA99 F1).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from territory_planner.solvers.base import Backend, SolveStatus
 
 DENSE_REPS = 50  # up to this many reps every rep may be seat of any rep's district
 FLOW_ARCS = 60_000  # up to this many (arc, seat) pairs the grouping MIP holds the districts' flows
+CUT_SHARE = 0.25  # of the grouping's time: the cut rounds, before the flows (when they fit)
 SEATS_PER_REP = 40  # above: the seats a rep may join, its nearest by travel (at least 4 districts' worth)
 
 
@@ -340,28 +342,24 @@ def group_reps(
         if spans:  # the regions each seat's district spans in the greedy grouping
             held = {(int(greedy[j]), str(labels[j])) for j in range(p)}
             start[len(y) + len(excess) :] = [1.0 if key in held else 0.0 for key in span_of]
-    cut_rows = len(rows)
-    flows = _flow_rows(prob, pieces, col, y, add) if pieces is not None else []
-    plain = (columns, rows[:cut_rows], start)  # the model without the flows: the cut rounds' model
-    if flows:  # the greedy start's flows are not worked out: HiGHS finds its own
-        columns, start = columns + flows, None
     deadline = time.perf_counter() + max(time_limit, 1.0)
+    # the cut rounds first, as many as fit in CUT_SHARE of the time; a grouping still split then gets the
+    # flows (exact) for the rest, on a piece graph small enough (QA96 F2: 16 Texas home cells, 13 rounds
+    # and the whole time without a connected grouping where 57 exist; QA99 F1: 92 Indiana counties x 10
+    # reps, the flows first found nothing in 1.7 s where 3 to 5 cut rounds connect the districts)
+    flowing = pieces is not None and _flows_fit(pieces, col)
+    cut_end = time.perf_counter() + CUT_SHARE * max(time_limit, 1.0) if flowing else deadline
+    flows: list[pulp.LpVariable] = []
     first: Grouping | None = None
     rounds = 0
-    unconnectable = False
     while True:
         rounds += 1
+        end = deadline if flows else cut_end
         out = backend.solve(
-            prob, columns, rows, mip=True, time_limit=max(deadline - time.perf_counter(), 1.0), gap=1e-4,
+            prob, columns, rows, mip=True, time_limit=max(end - time.perf_counter(), 1.0), gap=1e-4,
             seed=seed, threads=threads, start=start,
         )  # fmt: skip
-        if not out.has_solution and flows:
-            # no connected grouping (HiGHS's proof, or none in time): the model without the flows, for the
-            # grouping kept marked not connected; no cut rounds, which cannot connect one either (on 254
-            # Texas counties x 16 reps they took 4 s of 5 after the flows' proof in 0.1 s)
-            flows, (columns, rows, start), unconnectable = [], plain, True
-            continue
-        if not out.has_solution:  # the cuts left no grouping (or none in time): the first round's, if any
+        if not out.has_solution:  # the cuts or the flows left no grouping (or none in time): the first one
             return None if first is None else dataclasses.replace(first, rounds=rounds)
         chosen = out.values[: len(y)] > 0.5
         seat_of = np.full(p, -1, dtype=np.int64)
@@ -375,15 +373,27 @@ def group_reps(
             district, seats, travel_sum, out.status, len(y),
             connected=None if pieces is None else not split, rounds=rounds,
         )  # fmt: skip
-        if pieces is None or not split or unconnectable:
+        if pieces is None or not split:
             return grouping
         first = first or grouping
-        if time.perf_counter() >= deadline - 1.0:
+        if time.perf_counter() >= deadline - 1.0 or flows:
             return dataclasses.replace(first, rounds=rounds)
         start = None  # the round's grouping breaks the new cuts
+        if flowing and time.perf_counter() >= cut_end - 0.5:
+            assert pieces is not None
+            flows = _flow_rows(prob, pieces, col, y, add)  # with the cuts so far: valid rows all
+            columns = columns + flows
+            continue
         for k, (_, comp, root) in enumerate(split):
             for row, (expr, rhs) in enumerate(_separator_cuts(pieces, comp, root, col, y, p)):
                 add(expr, le, rhs, f"connect_{rounds}_{k}_{row}")
+
+
+def _flows_fit(pieces: Pieces, col: dict[tuple[int, int], int]) -> bool:
+    """Whether the grouping MIP can hold the districts' flows: every rep has a piece and the piece graph's
+    arcs times the seats are at most ``FLOW_ARCS``."""
+    seats = len({s for (_, s) in col})
+    return bool((pieces.root >= 0).all()) and 2 * len(pieces.graph.u) * seats <= FLOW_ARCS
 
 
 def _flow_rows(
@@ -393,20 +403,15 @@ def _flow_rows(
     y: list[pulp.LpVariable],
     add: Callable[[pulp.LpAffineExpression, int, float, str], None],
 ) -> list[pulp.LpVariable]:
-    """Connected districts in the MIP itself, when the piece graph is small (``FLOW_ARCS``) and every rep
-    has a piece: for each seat s a flow from s's root piece along the pieces' adjacency, each other piece
-    of s's district taking one unit, on arcs between pieces of that district only (capacity k y), so every
-    piece of the district is reached from the root through the district. Returns the flow columns (none
-    when the graph is too large: the cut rounds then do it). The cut rounds alone took 13 rounds and the
-    whole grouping time without connecting 16 Texas reps' home cells into 4 districts, where 57 connected
-    groupings exist (QA96 F2)."""
+    """Connected districts in the MIP itself (``_flows_fit``): for each seat s a flow from s's root piece
+    along the pieces' adjacency, each other piece of s's district taking one unit, on arcs between pieces
+    of that district only (capacity k y), so every piece of the district is reached from the root through
+    the district. Returns the flow columns."""
     k = len(pieces.owner)
     g = pieces.graph
     tail = np.concatenate([g.u, g.v]).astype(np.int64)
     head = np.concatenate([g.v, g.u]).astype(np.int64)
     seats = sorted({s for (_, s) in col})
-    if (pieces.root < 0).any() or len(tail) * len(seats) > FLOW_ARCS:
-        return []
     owner = pieces.owner.astype(np.int64).tolist()
     le, eq = pulp.const.LpConstraintLE, pulp.const.LpConstraintEQ
     out: list[pulp.LpVariable] = []
