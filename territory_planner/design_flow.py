@@ -394,7 +394,7 @@ def _group(
         cells = design.home_cells(adj, centre, spec.cost)
         cell_pieces = design.Pieces.of_plan(adj, cells, p)
         # every other try leaves the band to the district contiguity stage, which moves units and proves
-        # with the real bands: the band on the first plan's loads is no condition a connected plan must
+        # with the real bands: the band (here on the cells' totals) is no condition a connected plan must
         # meet, and the groupings meeting it can all be unconnectable (QA64 F2: 73 Eurasian countries x 10
         # reps into 4 districts, 20 of them proven so in 25 s of 30, exit 3, where a grouping left out by
         # it has a connected plan)
@@ -428,10 +428,9 @@ def _group(
         # took 6 s of the stage's time). The band's grouping is kept for the plan written if these
         # districts cannot be connected
         around = group(cells, cell_pieces, np.full_like(tol, np.inf))
-        if around is not None and around.connected and np.isfinite(tol).any():
-            around = dataclasses.replace(around, kept=grouping)
         if around is not None and around.connected:  # connected cells; the plan's districts are not yet
-            grouping = dataclasses.replace(around, connected=False, basis="homes")
+            kept = grouping if np.isfinite(tol).any() else around.kept
+            grouping = dataclasses.replace(around, connected=False, basis="homes", kept=kept)
     if grouping is None and np.isfinite(tol).any():
         # no grouping of the first plan's territories meets the district band (QA10 O2: 761 Brazilian
         # cities, 16 reps in 2 regions, districts at +-4%: exit 3 at 37 s of 90, though the reps' own

@@ -317,7 +317,7 @@ def test_the_reps_cells_joined_by_district_are_the_last_connected_start(
     assert nested_flips.districts(spec1, adj, home, of, 1e18, 0) == (None, False)
     cells = design.home_cells(adj, home, spec.cost)
     assert of[cells].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]  # each district one piece holding its homes
-    grown, in_band = nested_flips.districts(spec1, adj, home, of, 1e18, 0, cells=cells)
+    grown, in_band = nested_flips.districts(spec1, adj, home, of, 1e18, 0, cost=spec.cost)
     assert grown is not None
     assert in_band
     assert (grown[home] == of).all()  # every home in its rep's district

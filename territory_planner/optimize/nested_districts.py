@@ -52,7 +52,7 @@ import numpy as np
 from territory_planner.errors import InfeasibleError, SolverError
 from territory_planner.geo import contiguity
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import construct, contiguous, design, nested_flips, pipeline, repair
+from territory_planner.optimize import construct, contiguous, nested_flips, pipeline, repair
 from territory_planner.optimize import contiguous_lns as lns
 from territory_planner.optimize.hierarchy import GroupBands, labels_index, rep_loads
 from territory_planner.optimize.spec import ModelSpec
@@ -223,9 +223,8 @@ def solve(
 
     spec1 = district_level(spec, of, names, home)
     progress(f"districts first: {n} districts as parts of the map, flip search")
-    cells = design.home_cells(adj, home, spec.cost) if (home >= 0).all() else None
     unit_district, in_band = nested_flips.districts(
-        spec1, adj, home, of, t0 + LEVEL1_SHARE * time_limit, seed, cells=cells
+        spec1, adj, home, of, t0 + LEVEL1_SHARE * time_limit, seed, cost=spec.cost
     )
     if unit_district is None:
         # QA94 F3: "some home cannot be joined" read as a fact about the map; two constructions failed

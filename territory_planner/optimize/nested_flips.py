@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from territory_planner.geo.adjacency import Adjacency
-from territory_planner.optimize import flip_search, parts, repair
+from territory_planner.optimize import design, flip_search, parts, repair
 from territory_planner.optimize.spec import ModelSpec
 
 
@@ -37,19 +37,19 @@ def districts(
     deadline: float,
     seed: int,
     start: np.ndarray | None = None,
-    cells: np.ndarray | None = None,
+    cost: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, bool]:
     """Level 1: (district of each unit, every district one piece, or None without a connected start;
     whether the plan meets every row of the district model). ``start``: the districts to begin from (each
     one piece holding its homes), else grown from the homes; when neither of ``parts.connected_start``'s
-    constructions gives one, the reps' own cells (``cells``, a rep per unit: ``design.home_cells``, each
-    one piece around its home) joined by district, when that makes every district one piece holding its
-    homes (QA96 F2: 254 Texas counties x 16 reps, a grouping of connected cells that both constructions,
-    grown by district from the homes, left in pieces)."""
+    constructions gives one, the reps' own cells (``design.home_cells`` by ``cost`` (n, p), each one piece
+    around its home; only when every rep has a home) joined by district, when that makes every district
+    one piece holding its homes (QA96 F2: 254 Texas counties x 16 reps, a grouping of connected cells that
+    both constructions, grown by district from the homes, left in pieces)."""
     pp1 = parts.from_spec(spec1, adj.csr(), fixed_units(spec1.problem.n_units, home, of))
     begin = parts.connected_start(pp1) if start is None else start
-    if begin is None and cells is not None:
-        begin = _joined_cells(pp1, spec1, of[cells])
+    if begin is None and cost is not None and (home >= 0).all():
+        begin = _joined_cells(pp1, spec1, of[design.home_cells(adj, home, cost)])
     if begin is None:
         return None, False
     plan = flip_search.balance(pp1, begin, deadline, seed)
