@@ -17,6 +17,13 @@ from territory_planner.solvers.cbc import CbcBackend
 from tests.conftest import assignment_mip, options_for, random_accounts, write_instance
 
 
+@pytest.fixture(autouse=True)
+def _a_core_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core idle for a copy racing the whole model, whatever else runs on the machine the tests run on
+    (the test of a machine with none says so)."""
+    monkeypatch.setattr(background, "idle_cores", lambda *_a, **_k: 1.0)
+
+
 def _spec(tmp: Path, n: int, reps: int, seed: int, tolerance: float):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     rep_rows = [
@@ -144,6 +151,17 @@ def test_a_plan_handed_to_a_running_mip_is_taken_up() -> None:
     assert handed.objective == pytest.approx(best.objective)
 
 
+def _solved(tmp: Path):  # type: ignore[no-untyped-def]
+    """A small spec and the whole model's plan of it."""
+    _, spec = _spec(tmp, 60, 3, 5, 0.1)
+    plan = background.WholeModel(
+        spec, get_backend("highs"), deadline=time.perf_counter() + 30, gap=1e-4, seed=0, threads=1
+    ).finish(stop=False)
+    assert plan is not None
+    assert plan.unit_rep is not None
+    return spec, plan
+
+
 class _Member:
     """A stand-in for a whole model in a thread: running until ``ends`` (perf_counter), then its result."""
 
@@ -178,12 +196,7 @@ def test_the_member_beside_runs_highs_default_seed_and_the_copy_racing_it_the_ru
     from territory_planner.optimize import pipeline
     from territory_planner.optimize.budget import TimeBudget
 
-    _, spec = _spec(tmp_path, 60, 3, 5, 0.1)
-    plan = background.WholeModel(
-        spec, get_backend("highs"), deadline=time.perf_counter() + 30, gap=1e-4, seed=0, threads=1
-    ).finish(stop=False)
-    assert plan is not None
-    assert plan.unit_rep is not None
+    spec, plan = _solved(tmp_path)
     seeds: list[int] = []
     slow = _Member(None, time.perf_counter() + 60)  # nothing for a long time
     fast = _Member(plan, time.perf_counter())  # ends at once with the plan
@@ -439,3 +452,48 @@ def test_a_copy_stopped_by_the_race_says_so_not_that_the_run_met_its_gap(tmp_pat
         f"the whole model (the copy with seed 1) ran in HiGHS beside the other stages ({why}"
     )
     assert "met its gap" not in note
+
+
+def test_idle_cores_are_read_from_the_cpus_of_the_process_and_its_quota() -> None:
+    """Two readings of /proc/stat: cpu0 idle all along, cpu1 busy, cpu2 (not the process's) idle; the
+    quota of a control group caps the idle cores at what it leaves the process."""
+    head = "cpu  900 0 300 900 0 0 0 0 0 0\n"
+    before = head + "cpu0 0 0 0 100 0 0 0 0 0 0\ncpu1 100 0 0 0 0 0 0 0 0 0\ncpu2 0 0 0 100 0 0 0 0 0 0\n"
+    after = head + "cpu0 0 0 0 180 20 0 0 0 0 0\ncpu1 190 0 10 0 0 0 0 0 0 0\ncpu2 0 0 0 200 0 0 0 0 0 0\n"
+    assert background.idle_between(before, after, {0, 1}) == pytest.approx(1.0)  # iowait counted idle
+    assert background.idle_between(before, after, {1}) == pytest.approx(0.0)
+    assert background.idle_between(before, after, {0, 1, 2}) == pytest.approx(2.0)
+    assert background.idle_between(before, after, {0, 1}, used=1.2, quota=1.5) == pytest.approx(0.3)
+    assert background.idle_between(before, after, {0, 1}, used=1.8, quota=1.5) == 0.0
+    assert background.idle_between(before, before, {0, 1}) is None  # no time between the readings
+    assert background.idle_between(before, after, {5}) is None  # none of the process's CPUs
+
+
+def test_no_copy_races_the_whole_model_when_no_core_is_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA98 F1: 72 Wisconsin counties x 6 reps with a budget just below the least share, beside two other
+    busy processes on two cores: the copy racing the whole model took half of its core, and the run
+    ended with no proof in 6 runs of 7 (plain HiGHS proved it in 16.4 s of 20). With no idle core the
+    run waits for the one member beside, and takes its plan."""
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    spec, plan = _solved(tmp_path)
+    started: list[int] = []
+
+    def member(*_args: object, seed: int, **_kw: object) -> _Member:
+        started.append(seed)
+        return _Member(None, time.perf_counter() + 60)
+
+    monkeypatch.setattr(background, "WholeModel", member)
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    monkeypatch.setattr(background, "idle_cores", lambda *_a, **_k: 0.2)
+    said: list[str] = []
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 0, 1, 8, said.append)
+    beside = _Member(plan, time.perf_counter() + 0.5)  # its plan after half a second
+    assert pipeline._race_beside(run, beside) == ""  # type: ignore[arg-type]
+    assert started == []  # no copy
+    assert run.incumbent is not None
+    assert (run.incumbent == plan.unit_rep).all()
+    assert any("no copy with another seed: 0.2 cores idle" in m for m in said)

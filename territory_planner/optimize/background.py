@@ -117,6 +117,54 @@ def cores() -> int:
     return max(1, min(n, int(quota + 0.5))) if quota is not None else n
 
 
+def cpu_ticks(stat: str, cpus: set[int]) -> tuple[float, float] | None:
+    """Idle and total ticks of ``cpus`` in the text of ``/proc/stat`` (idle counts iowait), None when it
+    names none of them."""
+    idle = total = 0.0
+    seen = False
+    for line in stat.splitlines():
+        head, _, rest = line.partition(" ")
+        if not head.startswith("cpu") or not head[3:].isdigit() or int(head[3:]) not in cpus:
+            continue
+        ticks = [float(word) for word in rest.split()[:8]]  # guest time is counted in user time already
+        if len(ticks) < 5:
+            continue
+        idle += ticks[3] + ticks[4]
+        total += sum(ticks)
+        seen = True
+    return (idle, total) if seen else None
+
+
+def idle_between(
+    before: str, after: str, cpus: set[int], *, used: float = 0.0, quota: float | None = None
+) -> float | None:
+    """Cores of ``cpus`` idle between two readings of ``/proc/stat``; with a control group's ``quota``
+    (CPUs), at most that quota less ``used`` (the CPUs this process used meanwhile). None when the
+    readings name none of ``cpus`` or no time passed between them."""
+    first, second = cpu_ticks(before, cpus), cpu_ticks(after, cpus)
+    if first is None or second is None or second[1] <= first[1]:
+        return None
+    idle = len(cpus) * (second[0] - first[0]) / (second[1] - first[1])
+    if quota is not None:
+        idle = min(idle, quota - used)
+    return max(0.0, idle)
+
+
+def idle_cores(window: float = 0.3) -> float | None:
+    """How many of the cores this process may use are idle, measured over the next ``window`` seconds
+    (the caller waits them): its affinity's CPUs in ``/proc/stat``, at most its control group's quota
+    less what the process used meanwhile. None where it cannot be read (not Linux)."""
+    stat = Path("/proc/stat")
+    try:
+        cpus = set(os.sched_getaffinity(0))
+        before, used = stat.read_text(encoding="ascii"), time.process_time()
+        time.sleep(window)
+        after, used = stat.read_text(encoding="ascii"), time.process_time() - used
+        return idle_between(before, after, cpus, used=used / window, quota=cgroup_cpus())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 

@@ -25,6 +25,9 @@ BESIDE_PAIRS = 60_000  # the whole model runs beside the other stages on models 
 # reach the gap in 4.2 s, building the model beside made it 5.7 s.
 BESIDE_PAIRS_BUDGET = 150_000
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left
+# and only with at least RACE_IDLE cores idle over RACE_WINDOW seconds of the wait (``background.idle_cores``)
+RACE_IDLE = 0.5
+RACE_WINDOW = 0.3
 
 
 def _stop_beside(run: Run, grace: float = background.GRACE) -> None:
@@ -119,14 +122,17 @@ def _race_beside(run: Run, beside: background.Member) -> str:
     if isinstance(beside, background.Portfolio):  # its copies with other seeds race already
         seeds = ", ".join(str(m.seed) for m in beside.members)
         run.progress("waiting for the whole model beside (its copies race with their seeds)")
-        while beside.running() and time.perf_counter() < run.deadline:
-            time.sleep(0.1)
-            run.raise_bound(beside.bound)
-            if _take_beside_plan(run, beside) and run.lp is not None and not run.done():
-                break  # the search works on the plan on this core, the copies go on beside it
-        else:
-            _collect_beside(run, beside, "whole_model", stop=run.incumbent is not None or run.done())
+        _wait_beside(run, beside)
         return f"{len(beside.members)} copies, seeds {seeds}"
+    idle = background.idle_cores(RACE_WINDOW)
+    if idle is not None and idle < RACE_IDLE:
+        # no core to spare: a second copy would only take half of the first one's (QA98 F1, 72 Wisconsin
+        # counties x 6 reps with a budget just below the least share, beside two other busy processes on
+        # two cores: exit 3 at 20 s in 2 runs of 3 with the race, the proof at 20.3-21.1 s in 3 of 3
+        # without it, plain HiGHS's in 16.4 s)
+        run.progress(f"waiting for the whole model beside (no copy with another seed: {idle:.1f} cores idle)")
+        _wait_beside(run, beside)
+        return ""
     run.progress("waiting for the whole model beside, raced by a copy with another seed")
     raced = "raced for {:.1f}s by a copy with another seed"
     twin = background.WholeModel(
@@ -165,6 +171,17 @@ def _race_beside(run: Run, beside: background.Member) -> str:
                 member.finish(stop=True, grace=0.0)
         run.beside = kept
     return raced.format(time.perf_counter() - twin.started)
+
+
+def _wait_beside(run: Run, beside: background.Member) -> None:
+    """This thread waits for the whole model beside until it ends, the run's deadline or its first plan
+    (the search then works on it on this core while the model goes on beside it)."""
+    while beside.running() and time.perf_counter() < run.deadline:
+        time.sleep(0.1)
+        run.raise_bound(beside.bound)
+        if _take_beside_plan(run, beside) and run.lp is not None and not run.done():
+            return
+    _collect_beside(run, beside, "whole_model", stop=run.incumbent is not None or run.done())
 
 
 def _collect_beside(
