@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
+from territory_planner.io.labels import first_few
 from territory_planner.model.plan import SolveResult
 from territory_planner.optimize import pipeline, prechecks
 from territory_planner.options import PlanOptions
@@ -62,7 +63,8 @@ def _connected_or_relaxed(
     if split.proof == "proven" and not options.relax:
         raise _proven_disconnected(split, contiguity, options)
     if not options.relax:
-        narrow = _proof_for_less(split, n_reps)
+        moved = (contiguity or {}).get("centres") or (districts or {}).get("centres") or []
+        narrow = _proof_for_less(split, n_reps, [(str(k), str(t), str(w)) for k, t, w in moved])
         if narrow is not None:
             raise narrow
         raise _not_found_yet(split, result, contiguity, districts, options, n_reps, elapsed)
@@ -173,9 +175,14 @@ def _proven_disconnected(
     )
 
 
-def _proof_for_less(split: _Split, n_reps: int) -> SolverError | None:
+def _proof_for_less(
+    split: _Split, n_reps: int, moved: list[tuple[str, str, str]] | None = None
+) -> SolverError | None:
     """No connected plan, without --relax, and a proof that holds for less than the user's model: for the
-    designed districts only, or for the centres used only. None: no proof at all."""
+    designed districts only, or for the centres used only. None: no proof at all. ``moved``: the reps
+    anchored elsewhere than their homes' units and why (``planning.centres_moved``), which the message
+    names with what would make the proof the user's (QA100 F2: two reps sharing a home county were told
+    to give the reps home bases)."""
     of, what, pieces_text, were = split.of, split.what, split.pieces_text, split.were
     if split.proof == DESIGNED_ONLY:
         return SolverError(
@@ -187,16 +194,39 @@ def _proof_for_less(split: _Split, n_reps: int) -> SolverError | None:
             f"the split {of} marked"
         )
     if split.proof:  # proven for the centres used: more time gives the same centres and the same proof
-        return SolverError(
+        head = (
             f"no connected plan for the centres used: HiGHS proved that no plan of connected {of} "
             f"holding them meets the bands ({what} of the best plan {were} {pieces_text}, {n_reps} "
-            "territories in all). The planner chose those centres (--choose-centres, reps without a "
-            "home, two homes nearest one unit, or a home whose unit the rep may not serve: locked to "
-            "another rep or of a segment it does not serve), so this is no proof for every choice of "
-            "centres; more "
-            "time helps only through other centres. Give the reps home bases (lat, lon in the reps "
-            "table), widen --tolerance, or --relax to write that plan with the split territories "
-            "marked"
+            "territories in all). "
+        )
+        if not moved:
+            return SolverError(
+                head + "The planner chose those centres (--choose-centres, reps without a "
+                "home, two homes nearest one unit, or a home whose unit the rep may not serve: locked to "
+                "another rep or of a segment it does not serve), so this is no proof for every choice of "
+                "centres; more time helps only through other centres. Give the reps home bases (lat, lon "
+                "in the reps table), widen --tolerance, or --relax to write that plan with the split "
+                "territories marked"
+            )
+
+        def named(kind: str) -> str:
+            return first_few([who for k, _, who in moved if k == kind], 5)
+
+        fixes = []
+        if any(k == "shared" for k, _, _ in moved):
+            fixes.append(f"give {named('shared')} homes in different units")
+        if any(k == "chosen" for k, _, _ in moved):
+            fixes.append(f"give {named('chosen')} a home base (lat, lon in the reps table)")
+        if any(k == "barred" for k, _, _ in moved):
+            fixes.append(f"let {named('barred')} serve the home's unit")
+        return SolverError(
+            head
+            + "Not every territory is anchored to its rep's home: "
+            + "; ".join(text for _, text, _ in moved)
+            + ". So this is no proof for every choice of centres, and more time gives the same centres and "
+            "the same proof: "
+            + ", ".join(fixes)
+            + ", widen --tolerance, or --relax to write that plan with the split territories marked"
         )
     return None
 

@@ -295,6 +295,53 @@ def home_units_owned(
     return centre, bool((unit_d[centre[given], given] <= nearest + 1e-9).all())
 
 
+def centres_moved(
+    spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, centre: np.ndarray, chosen: np.ndarray | None = None
+) -> list[tuple[str, str, str]]:
+    """Each rep whose territory is anchored to a unit other than its home's, and why, as (kind, text, who):
+    ``chosen`` (no home base given: the planner chose it), ``shared`` (another rep's home is in the same
+    unit, which that rep holds) or ``barred`` (the rep may not serve its home's unit). A proof that no
+    connected plan holds these centres is no proof for the user's model; these name why. ``who``: the reps
+    concerned ("SLC1 and SLC2")."""
+    p = spec.problem
+    unit_d = _home_distance(spec, lat, lon, allowed_only=False)
+    out: list[tuple[str, str, str]] = []
+    for j in range(p.n_reps):
+        c = int(centre[j])
+        if c < 0:
+            continue
+        rep = str(p.rep_ids[j])
+        if chosen is not None and chosen[j]:
+            out.append(("chosen", f"{rep} has no home base: the planner chose {p.unit_label(c)}", rep))
+            continue
+        if not np.isfinite(unit_d[:, j]).any():
+            continue
+        home = int(np.argmin(unit_d[:, j]))
+        if home == c:
+            continue
+        holder = np.flatnonzero(centre == home)
+        if len(holder):
+            other = str(p.rep_ids[holder[0]])
+            out.append(
+                (
+                    "shared",
+                    f"{rep}'s home is in {p.unit_label(home)}, as {other}'s, and one unit is in one "
+                    f"territory: {rep}'s was anchored to {p.unit_label(c)}",
+                    f"{other} and {rep}",
+                )
+            )
+        elif not spec.allowed[home, j]:
+            out.append(
+                (
+                    "barred",
+                    f"{rep} may not serve {p.unit_label(home)}, its home's unit (locked to another rep or "
+                    f"of a segment it does not serve): anchored to {p.unit_label(c)}",
+                    rep,
+                )
+            )
+    return out
+
+
 def _distinct_nearest(unit_d: np.ndarray) -> np.ndarray:
     """Per rep (column), its nearest finite unit (row) not taken by a rep nearer its own; -1 if none."""
     n_units, n_reps = unit_d.shape
