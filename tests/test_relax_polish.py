@@ -120,3 +120,38 @@ def test_a_least_violation_of_none_is_written_as_the_plan_it_is(
     rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     assert rep_of == {"A": "R0", "A2": "R0", "B2": "R1", "B": "R1"}
     assert s["lower_bound"] <= s["objective"] * (1 + 1e-9)
+
+
+def test_the_travel_stage_is_not_held_to_the_largest_units_nearest_rep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA100 F3: the MIP on the violation keeps the largest unit with the nearest of its interchangeable
+    reps (no loss for the violation), and the travel stage kept that pool: 67 Florida counties x 5 reps,
+    116,220.8 "optimal" where plans of the same violation have 101,890.7. Here T5 (60 of potential, above
+    every band) is nearest R2, whose home is among the towns at 31-35 km: the least travel of the least
+    violation gives T5 to another rep (55.1 where 99.2 keeps it with R2). The polish is turned off, so the
+    travel stage alone must find it."""
+    towns = [("T0", 11.0, 1.0), ("T1", 12.0, 1.0), ("T2", 31.0, 3.0), ("T3", 35.0, 3.0), ("T4", 35.0, 2.0)]
+    towns.append(("T5", 39.0, 60.0))
+    opts = km_line_options(
+        tmp_path, towns, [("R0", 7.0), ("R1", 13.0), ("R2", 35.0)], tolerance=0.05, time_limit=30
+    )
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    p = spec.problem
+    spec = pipeline.dataclasses.replace(spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
+    plans = np.array(list(itertools.product(range(p.n_reps), repeat=p.n_units)))
+    violation = np.array([targets_violation(spec, plan) for plan in plans])
+    travel = spec.cost[np.arange(p.n_units)[None, :], plans].sum(axis=1)
+    least = violation.min()
+    best = float(travel[violation <= least + 1e-9].min())
+    t5 = list(p.account_ids).index("T5")
+    kept = float(travel[(violation <= least + 1e-9) & (plans[:, t5] == 2)].min())
+    assert kept > 1.5 * best  # the pool's restriction costs travel
+    monkeypatch.setattr(pipeline, "_polished", lambda _run, _spec, plan, _deadline: plan)
+    out = api.solve(opts)
+    assert out.summary["status"] == "relaxed"
+    rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
+    plan = np.array([int(rep_of[a][1:]) for a in p.account_ids])
+    assert targets_violation(spec, plan) <= least + 1e-6
+    assert float(spec.cost[np.arange(p.n_units), plan].sum()) == pytest.approx(best, rel=1e-6)
