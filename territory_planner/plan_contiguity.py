@@ -129,7 +129,7 @@ def _districts_stage(
     )
     district_info.pop("two_levels", None)  # in the result's notes already
     if district_info.get("infeasible") == "proven for the centres chosen":  # why not the homes (QA100 F2)
-        moved = planning.centres_moved(run.spec, run.lat, run.lon, centre, run.free)
+        moved = planning.centres_moved(run.spec, centre, run.free)
         district_info["centres"] = [list(pair) for pair in moved]
     if "territories" in district_info:
         contiguity_info = district_info.pop("territories")

@@ -219,6 +219,8 @@ def _proof_for_less(
             fixes.append(f"give {named('chosen')} a home base (lat, lon in the reps table)")
         if any(k == "barred" for k, _, _ in moved):
             fixes.append(f"let {named('barred')} serve the home's unit")
+        if any(k == "option" for k, _, _ in moved):
+            fixes.append("run without --choose-centres (each territory then holds its rep's home's unit)")
         return SolverError(
             head
             + "Not every territory is anchored to its rep's home: "

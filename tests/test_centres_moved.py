@@ -25,8 +25,8 @@ def _line(homes: list[float]) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
     (longitude), each rep's band two units."""
     xy, _ = grid(6, 1)
     problem = planar_problem(np.ones(6), len(homes), 0.01)
-    problem = dataclasses.replace(problem, acc_lon=xy[:, 0].copy())
     lat, lon = np.zeros(len(homes)), np.array(homes)
+    problem = dataclasses.replace(problem, acc_lon=xy[:, 0].copy(), home_lat=lat.copy(), home_lon=lon.copy())
     cost = np.abs(xy[:, :1] - lon[None, :])
     return ModelSpec.build(problem, lat, lon, cost=cost), lat, lon
 
@@ -36,17 +36,26 @@ def test_the_reps_whose_centres_are_not_their_homes_are_named_with_the_reason() 
     centre, own = planning.home_units_owned(spec, lat, lon)
     assert not own
     assert centre.tolist() == [0, 1, 5]  # T1 shares T0's home unit: the runner-up
-    [(kind, text, who)] = planning.centres_moved(spec, lat, lon, centre)
+    [(kind, text, who)] = planning.centres_moved(spec, centre)
     assert kind == "shared"
     assert who == "T0 and T1"
     assert text.startswith("T1's home is in ")
     assert "as T0's" in text
     assert text.endswith(spec.problem.unit_label(1))
-    chosen = planning.centres_moved(spec, lat, lon, centre, np.array([False, False, True]))
-    assert [k for k, _, _ in chosen] == ["shared", "chosen"]
+    # --choose-centres: a rep anchored at its own home's unit is not named, one anchored elsewhere is
+    chosen = np.array([False, False, True])
+    assert [k for k, _, _ in planning.centres_moved(spec, centre, chosen)] == ["shared"]
+    option = planning.centres_moved(spec, np.array([0, 1, 4]), chosen)
+    assert [(k, w) for k, _, w in option] == [("shared", "T0 and T1"), ("option", "T2")]
+    # a rep without a home base: the planner chose its centre
+    homeless = dataclasses.replace(
+        spec, problem=dataclasses.replace(spec.problem, home_lat=np.array([0.0, 0.0, np.nan]))
+    )
+    moved = planning.centres_moved(homeless, centre, chosen)
+    assert [(k, w) for k, _, w in moved] == [("shared", "T0 and T1"), ("chosen", "T2")]
     barred = dataclasses.replace(spec, allowed=spec.allowed.copy())
     barred.allowed[5, 2] = False  # T2 may not serve its home's unit
-    moved = planning.centres_moved(barred, lat, lon, np.array([0, 1, 4]))
+    moved = planning.centres_moved(barred, np.array([0, 1, 4]))
     assert [(k, w) for k, _, w in moved] == [("shared", "T0 and T1"), ("barred", "T2")]
 
 

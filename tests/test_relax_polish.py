@@ -88,7 +88,9 @@ def test_a_relaxed_plan_has_the_least_travel_when_the_travel_stage_ends_at_its_s
         return out, (start if kw["name"] == "relaxed_violation" else plan)  # the least already: its plan
 
     monkeypatch.setattr(pipeline, "_elastic_mip", violation_at_start)
-    monkeypatch.setattr(pipeline, "_least_travel_at", lambda _r, _s, _c, least, _p, _d: (least, "stopped"))
+    monkeypatch.setattr(
+        pipeline, "_least_travel_at", lambda _r, _s, _c, least, _p, _d, *_n: (least, "stopped")
+    )
     out = api.solve(_opts(tmp_path, time_limit=20))
     assert out.summary["status"] == "relaxed"
     spec, least, best, travel = _spec_and_least(tmp_path / "again")
@@ -148,10 +150,41 @@ def test_the_travel_stage_is_not_held_to_the_largest_units_nearest_rep(
     t5 = list(p.account_ids).index("T5")
     kept = float(travel[(violation <= least + 1e-9) & (plans[:, t5] == 2)].min())
     assert kept > 1.5 * best  # the pool's restriction costs travel
-    monkeypatch.setattr(pipeline, "_polished", lambda _run, _spec, plan, _deadline: plan)
+    monkeypatch.setattr(pipeline, "_polished", lambda _run, _spec, plan, _deadline, **_kw: plan)
     out = api.solve(opts)
     assert out.summary["status"] == "relaxed"
     rep_of = dict(zip(out.assignments["account_id"], out.assignments["rep_id"], strict=True))
     plan = np.array([int(rep_of[a][1:]) for a in p.account_ids])
     assert targets_violation(spec, plan) <= least + 1e-6
     assert float(spec.cost[np.arange(p.n_units), plan].sum()) == pytest.approx(best, rel=1e-6)
+
+
+def test_the_polish_keeps_the_better_of_the_two_travel_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA101 F1: the travel pass over every pair, stopped by the clock, left Denmark's 64 cities at 28,657.0
+    after the polish, where the pass over the pool's plan polishes to 25,780.2: both are polished and the
+    plan of less travel is kept (of no more violation; a second plan breaking more is not taken)."""
+    from territory_planner.optimize import relaxed
+
+    spec, least, best, travel = _spec_and_least(tmp_path)
+    p = spec.problem
+    at = {a: list(p.account_ids).index(a) for a, _, _ in TOWNS}
+    near = np.zeros(p.n_units, dtype=np.int64)
+    near[[at["B2"], at["B"]]] = 1  # the least travel of the least violation
+    far = 1 - near  # the same violation, each twin holding the other's towns
+    assert targets_violation(spec, far) <= least + 1e-9
+    assert travel(far) > travel(near) == pytest.approx(best)
+    monkeypatch.setattr(relaxed, "_polish", lambda _run, _spec, plan, _deadline: (plan, "kept"))
+    deadline = TimeBudget.seconds(10).deadline
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(10), 1e-4, 0, 1, 8, lambda _m: None)
+    out = pipeline._polished(run, spec, far, deadline, also=near)
+    assert travel(out) == pytest.approx(best)
+    assert run.stages[-1].outcome.endswith(
+        "from the travel pass over the pool (less than from the pass over every pair)"
+    )
+    assert travel(pipeline._polished(run, spec, near, deadline, also=far)) == pytest.approx(best)
+    broken = near.copy()
+    broken[at["A"]] = 1  # less travel, more violation: not taken
+    assert targets_violation(spec, broken) > least + 1e-9
+    assert (pipeline._polished(run, spec, far, deadline, also=broken) == far).all()

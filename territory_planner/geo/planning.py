@@ -296,31 +296,42 @@ def home_units_owned(
 
 
 def centres_moved(
-    spec: ModelSpec, lat: np.ndarray, lon: np.ndarray, centre: np.ndarray, chosen: np.ndarray | None = None
+    spec: ModelSpec, centre: np.ndarray, chosen: np.ndarray | None = None
 ) -> list[tuple[str, str, str]]:
     """Each rep whose territory is anchored to a unit other than its home's, and why, as (kind, text, who):
-    ``chosen`` (no home base given: the planner chose it), ``shared`` (another rep's home is in the same
-    unit, which that rep holds) or ``barred`` (the rep may not serve its home's unit). A proof that no
+    ``chosen`` (no home base given: the planner chose it), ``option`` (a home base given, and the centre
+    chosen by --choose-centres), ``shared`` (another rep's home is in the same unit, which that rep holds)
+    or ``barred`` (the rep may not serve its home's unit); the homes are the problem's. A proof that no
     connected plan holds these centres is no proof for the user's model; these name why. ``who``: the reps
     concerned ("SLC1 and SLC2")."""
     p = spec.problem
-    unit_d = _home_distance(spec, lat, lon, allowed_only=False)
+    home_lat, home_lon = np.asarray(p.home_lat, dtype=float), np.asarray(p.home_lon, dtype=float)
+    unit_d = _home_distance(spec, home_lat, home_lon, allowed_only=False)
     out: list[tuple[str, str, str]] = []
     for j in range(p.n_reps):
         c = int(centre[j])
         if c < 0:
             continue
         rep = str(p.rep_ids[j])
-        if chosen is not None and chosen[j]:
+        if not (np.isfinite(home_lat[j]) and np.isfinite(home_lon[j])):
             out.append(("chosen", f"{rep} has no home base: the planner chose {p.unit_label(c)}", rep))
             continue
         if not np.isfinite(unit_d[:, j]).any():
             continue
-        home = int(np.argmin(unit_d[:, j]))
+        home = int(np.nanargmin(np.where(np.isfinite(unit_d[:, j]), unit_d[:, j], np.inf)))
         if home == c:
             continue
         holder = np.flatnonzero(centre == home)
-        if len(holder):
+        if chosen is not None and chosen[j]:
+            out.append(
+                (
+                    "option",
+                    f"{rep}'s territory was anchored by --choose-centres to {p.unit_label(c)}, not to "
+                    f"{p.unit_label(home)} where its home is",
+                    rep,
+                )
+            )
+        elif len(holder):
             other = str(p.rep_ids[holder[0]])
             out.append(
                 (

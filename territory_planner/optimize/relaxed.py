@@ -122,7 +122,9 @@ def _descent(
     return construct.travel_descent(wide, plan, cand, deadline=deadline)
 
 
-def _polished(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> np.ndarray:
+def _polished(
+    run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float, also: np.ndarray | None = None
+) -> np.ndarray:
     """--relax, last: the relaxed plan's travel lowered where no row's violation grows, by re-dealing whole
     territories among interchangeable reps (``_territories_to_twins``), then single moves and swaps within
     the bands widened to that plan (``construct.travel_descent``), in turn until neither gains. The MIP on
@@ -130,11 +132,30 @@ def _polished(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> n
     keeps that pool, so twins could hold each other's home units (QA66: 195 Albuquerque tracts x 6 reps,
     31,857 of travel where the same violation allows 23,706); giving the travel MIP every twin made it
     reach less in its time on 4 of 7 other cases (QA68). Kept only with less travel and no more violation
-    (in targets, by ``construct.violation_of``); the stage ``relaxed_polish`` says what it did."""
+    (in targets, by ``construct.violation_of``); the stage ``relaxed_polish`` says what it did. ``also``:
+    a second plan of no more violation, polished too, the one of less travel kept (QA101 F1: the travel
+    pass over every pair, stopped by the clock, polished to 28,657.0 on Denmark's 64 cities where the pass
+    over the pool's plan polishes to 25,780.2)."""
     t = time.perf_counter()
+    if (plan < 0).any() or not spec.allowed[np.arange(len(plan)), plan].all():
+        return plan
+    best, outcome = _polish(run, spec, plan, deadline)
+    if also is not None and construct.violation_of(spec, also) <= construct.violation_of(spec, plan) + 1e-9:
+        other, said = _polish(run, spec, also, deadline)
+        if run.objective_of(other) < run.objective_of(best) - 1e-9 * max(abs(run.objective_of(best)), 1.0):
+            best, outcome = (
+                other,
+                f"{said}, from the travel pass over the pool (less than from the pass over every pair)",
+            )
+    run.stages.append(Stage("relaxed_polish", time.perf_counter() - t, outcome))
+    return best
+
+
+def _polish(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> tuple[np.ndarray, str]:
+    """``_polished``'s work on one plan: the plan it keeps and what it did."""
     idx = np.arange(len(plan))
     if (plan < 0).any() or not spec.allowed[idx, plan].all():
-        return plan
+        return plan, "kept the plan: an account without a rep it may serve"
     classes = _twin_classes(spec)
     best, before = plan, run.objective_of(plan)
     value, dealt = before, 0
@@ -154,17 +175,16 @@ def _polished(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> n
             break
     worse = construct.violation_of(spec, best) > construct.violation_of(spec, plan) + 1e-9
     if best is plan or worse:
-        outcome = "kept the plan: " + ("its polish broke a row more" if worse else "no less travel found")
-        run.stages.append(Stage("relaxed_polish", time.perf_counter() - t, outcome))
-        return plan
+        return plan, "kept the plan: " + ("its polish broke a row more" if worse else "no less travel found")
     how = (
         "whole territories re-dealt among interchangeable reps, then moves and swaps"
         if dealt
         else "moves and swaps"
     )
-    outcome = f"travel {before:,.1f} -> {value:,.1f} by {how} ({int((best != plan).sum())} units change rep)"
-    run.stages.append(Stage("relaxed_polish", time.perf_counter() - t, outcome))
-    return best
+    return (
+        best,
+        f"travel {before:,.1f} -> {value:,.1f} by {how} ({int((best != plan).sum())} units change rep)",
+    )
 
 
 def _largest_unit_at_nearest(spec: ModelSpec, pool: np.ndarray, guess: np.ndarray) -> np.ndarray:
@@ -202,10 +222,12 @@ def _least_travel_at(
     least: np.ndarray,
     prices: dict[str, np.ndarray],
     deadline: float,
+    named: str = "the least-violation plan",
 ) -> tuple[np.ndarray, str]:
     """The least-travel plan whose violation (the elastic model's priced slacks) is at most ``least``'s:
     the elastic MIP over ``cols`` with that cap, started from ``least``; ``least`` itself when HiGHS has
-    nothing better by ``deadline``. Returns the plan and the stage's outcome."""
+    nothing better by ``deadline``. Returns the plan and the stage's outcome (``named``: how it names
+    ``least`` when it keeps it)."""
     out, plan = _elastic_mip(
         run, spec, cols, least, name="relaxed_travel", deadline=deadline, gap=run.gap, prices=prices,
         cap_at_start=True,
@@ -213,7 +235,7 @@ def _least_travel_at(
     before = run.objective_of(least)
     after = float("inf") if plan is None or (plan < 0).any() else run.objective_of(plan)
     if plan is None or after >= before:
-        return least, f"{out.status.value}: kept the least-violation plan"
+        return least, f"{out.status.value}: kept {named}"
     return plan, f"{out.status.value}, travel {before:,.1f} -> {after:,.1f}"
 
 
