@@ -141,9 +141,17 @@ def test_relax_keeps_time_for_the_least_violation_plan(
     monkeypatch.setattr(pipeline, "solve", solve)
     real_travel = pipeline._least_travel_at
 
-    def travel(run: pipeline.Run, spec: object, cols: object, least: object, prices: object, deadline: float):  # type: ignore[no-untyped-def]
+    def travel(  # type: ignore[no-untyped-def]
+        run: pipeline.Run,
+        spec: object,
+        cols: object,
+        least: object,
+        prices: object,
+        deadline: float,
+        *named: str,
+    ):
         seen["relaxed_travel"] = deadline  # small models: the elastic MIP with the violation capped
-        return real_travel(run, spec, cols, least, prices, deadline)  # type: ignore[arg-type]
+        return real_travel(run, spec, cols, least, prices, deadline, *named)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "_least_travel_at", travel)
     begin = time.perf_counter()
