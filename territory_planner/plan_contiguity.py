@@ -130,7 +130,7 @@ def _districts_stage(
     district_info.pop("two_levels", None)  # in the result's notes already
     if district_info.get("infeasible") == "proven for the centres chosen":  # why not the homes (QA100 F2)
         moved = planning.centres_moved(run.spec, centre, run.free)
-        district_info["centres"] = [list(pair) for pair in moved]
+        district_info["centres"] = [list(entry) for entry in moved]
     if "territories" in district_info:
         contiguity_info = district_info.pop("territories")
     elif contiguity_info is not None:

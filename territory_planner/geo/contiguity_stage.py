@@ -196,7 +196,7 @@ def make_contiguous(
             _proof_info(spec, adj, centre, backend, res, own, relax, start + time_limit, seed, threads)
         )
         if not own:  # which reps' centres are not their homes' units, and why (QA100 F2)
-            info["centres"] = [list(pair) for pair in planning.centres_moved(spec, centre, chosen)]
+            info["centres"] = [list(entry) for entry in planning.centres_moved(spec, centre, chosen)]
         progress(
             f"contiguity: no plan of connected territories{home_rule('territories')} meets the bands (proven)"
             if own

@@ -318,7 +318,7 @@ def centres_moved(
             continue
         if not np.isfinite(unit_d[:, j]).any():
             continue
-        home = int(np.nanargmin(np.where(np.isfinite(unit_d[:, j]), unit_d[:, j], np.inf)))
+        home = int(np.argmin(np.where(np.isfinite(unit_d[:, j]), unit_d[:, j], np.inf)))
         if home == c:
             continue
         holder = np.flatnonzero(centre == home)

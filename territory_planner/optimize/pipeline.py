@@ -320,9 +320,8 @@ def _relaxed(
     proof = _least_proof(spec, whole, first, least is not None and least is first_plan)
     wide = None if least is None else _widened(spec, least)
     found: np.ndarray | None
-    pooled: np.ndarray | None = (
-        None  # the travel pass's plan over the pool, when one over every pair followed
-    )
+    # the travel pass's plan over the pool, when one over every pair followed it (both are polished)
+    pooled: np.ndarray | None = None
     left = deadline - time.perf_counter()
     end = deadline - min(RELAX_POLISH_SECONDS, 0.03 * max(left, 0.0))  # the travel stage's, then _polished
     if least is not None and left < RELAX_TRAVEL_SECONDS:
@@ -345,7 +344,8 @@ def _relaxed(
             if end - time.perf_counter() >= RELAX_TRAVEL_SECONDS:
                 again, more = _least_travel_at(run, spec, spec.allowed, found, prices, end, "the pool's plan")
                 outcome += f"; over every pair: {more}"
-                pooled, found = (found, again) if again is not found else (None, found)
+                if again is not found:
+                    pooled, found = found, again
             else:
                 outcome += f" (no time for every pair: {max(end - time.perf_counter(), 0.0):.1f}s left)"
         run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))

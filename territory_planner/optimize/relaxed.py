@@ -137,10 +137,14 @@ def _polished(
     pass over every pair, stopped by the clock, polished to 28,657.0 on Denmark's 64 cities where the pass
     over the pool's plan polishes to 25,780.2)."""
     t = time.perf_counter()
-    if (plan < 0).any() or not spec.allowed[np.arange(len(plan)), plan].all():
+    if not _assigned(spec, plan):
         return plan
     best, outcome = _polish(run, spec, plan, deadline)
-    if also is not None and construct.violation_of(spec, also) <= construct.violation_of(spec, plan) + 1e-9:
+    if (
+        also is not None
+        and _assigned(spec, also)
+        and construct.violation_of(spec, also) <= construct.violation_of(spec, plan) + 1e-9
+    ):
         other, said = _polish(run, spec, also, deadline)
         if run.objective_of(other) < run.objective_of(best) - 1e-9 * max(abs(run.objective_of(best)), 1.0):
             best, outcome = (
@@ -151,11 +155,14 @@ def _polished(
     return best
 
 
+def _assigned(spec: ModelSpec, plan: np.ndarray) -> bool:
+    """Every unit with a rep it may serve (the polish works on such plans only)."""
+    return not (plan < 0).any() and bool(spec.allowed[np.arange(len(plan)), plan].all())
+
+
 def _polish(run: Run, spec: ModelSpec, plan: np.ndarray, deadline: float) -> tuple[np.ndarray, str]:
-    """``_polished``'s work on one plan: the plan it keeps and what it did."""
+    """``_polished``'s work on one plan (``_assigned``): the plan it keeps and what it did."""
     idx = np.arange(len(plan))
-    if (plan < 0).any() or not spec.allowed[idx, plan].all():
-        return plan, "kept the plan: an account without a rep it may serve"
     classes = _twin_classes(spec)
     best, before = plan, run.objective_of(plan)
     value, dealt = before, 0
