@@ -247,16 +247,56 @@ def _least_violation_start(run: Run) -> None:
             stage(run)
 
 
+@dataclasses.dataclass
+class _Least:
+    """The least-violation stage's outcome, for the travel stage and the result."""
+
+    spec: ModelSpec  # the model on the user's bands
+    pool: np.ndarray  # the pairs the elastic MIPs may use
+    every_pair: bool  # the pool is every allowed pair (a small model)
+    guess: np.ndarray  # the balancing search's least-violation assignment (the MIP's start)
+    fits: bool  # that assignment uses allowed pairs only
+    least: np.ndarray | None  # the least-violation plan found, if any
+    proof: str  # what is proven of its violation
+    prices: dict[str, np.ndarray]  # the violation's price per row family (lp.relax_prices)
+
+
 def _relaxed(
     run: Run, conflicts: list[Conflict], start: float, deadline: float
 ) -> tuple[np.ndarray, SolveResult]:
-    """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair).
+    """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair), then
+    the least travel at that violation, polished; or a plan within every band when the least violation
+    is none."""
+    least = _least_violation(run, deadline)
+    found, method, pooled = _relaxed_travel(run, least, deadline)
+    if found is None:  # the search's least-violation assignment is still the best there is
+        unit_rep = least.guess.astype(np.int64)
+        method = "least-violation search (the elastic MIP found nothing in time)"
+    else:
+        unit_rep = found
+    unit_rep = _polished(run, least.spec, unit_rep, deadline, also=pooled)
+    if not conflicts and run.offer(unit_rep, f"{method} (no violation)"):
+        # the least violation is none: a plan within every band, which the stages before found no plan
+        # like in their time; it is written as the plan it is (658 Italian cities x 8 reps at +-0.5%, 40 s:
+        # "RELAXED PLAN: no plan meets every constraint" beside an empty list of violations)
+        run.notes.append(
+            "--relax: the least-violation stage found a plan within every band (the stages before it had "
+            "found none in their time)"
+        )
+        _settle(run)
+        assert run.incumbent is not None
+        return run.incumbent, _result(run, start)
+    return unit_rep, _relaxed_result(run, least, unit_rep, method, conflicts, start)
+
+
+def _least_violation(run: Run, deadline: float) -> _Least:
+    """The stage ``relaxed_violation``: the elastic MIP on the violation alone, from the balancing
+    search's least-violation assignment.
 
     The violation is measured against the user's bands, not the model's rounded inwards to a measure's
     step (``integral_bands``): rounding keeps every plan of a feasible model, but it can leave both reps'
     bands empty and make every plan break them alike, so travel chose (the brute-force property test: a
     plan 2.8 targets out where 1.2 was the least)."""
-
     p = run.spec.problem
     spec = dataclasses.replace(run.spec, lower=p.lower_band.copy(), upper=p.upper_band.copy())
     every_pair = int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS  # the least violation is within reach
@@ -315,21 +355,29 @@ def _relaxed(
     else:  # the search's least-violation assignment stands: a MIP begun now would break the promise
         outcome = f"skipped: {max(deadline - time.perf_counter(), 0.0):.1f}s left"
     run.stages.append(Stage("relaxed_violation", time.perf_counter() - t, outcome))
-    t = time.perf_counter()
     least = first_plan if first_plan is not None and (first_plan >= 0).all() else (guess if fits else None)
     proof = _least_proof(spec, whole, first, least is not None and least is first_plan)
+    return _Least(spec, pool, every_pair, guess, fits, least, proof, prices)
+
+
+def _relaxed_travel(
+    run: Run, lv: _Least, deadline: float
+) -> tuple[np.ndarray | None, str, np.ndarray | None]:
+    """The least travel at the least violation: the plan, its method, and the travel pass's plan over
+    the pool when one over every pair followed it (both are polished)."""
+    t = time.perf_counter()
+    spec, pool, least, prices = lv.spec, lv.pool, lv.least, lv.prices
     wide = None if least is None else _widened(spec, least)
     found: np.ndarray | None
-    # the travel pass's plan over the pool, when one over every pair followed it (both are polished)
     pooled: np.ndarray | None = None
     left = deadline - time.perf_counter()
     end = deadline - min(RELAX_POLISH_SECONDS, 0.03 * max(left, 0.0))  # the travel stage's, then _polished
     if least is not None and left < RELAX_TRAVEL_SECONDS:
         # no time for a travel stage: a solve begun now (its LP, the whole model beside) would run past
         # the command's promise (QA34 F2: --time-limit 5 took 8.1 s, 10 took 13.5 s on 3,142 counties)
-        found, method = least, "elastic-mip"
         run.stages.append(Stage("relaxed_travel", 0.0, f"skipped: {max(left, 0.0):.1f}s left"))
-    elif least is not None and every_pair:
+        return least, "elastic-mip", None
+    if least is not None and lv.every_pair:
         # a model small enough for every pair: the elastic MIP with travel, its total violation capped at
         # the least plan's (QA42 F2: with each band widened to that plan's loads, its spread of the
         # violation over the bands was frozen, and 180 Moroccan cities x 15 reps kept 51,526 of travel
@@ -349,8 +397,8 @@ def _relaxed(
             else:
                 outcome += f" (no time for every pair: {max(end - time.perf_counter(), 0.0):.1f}s left)"
         run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))
-        method = "elastic-mip+travel"
-    elif wide is not None and least is not None:
+        return found, "elastic-mip+travel", pooled
+    if wide is not None and least is not None:
         # travel with no band's violation above the least one's: the model with each band widened just
         # enough for that plan, solved by this pipeline (its travel stages), started from that plan
         try:
@@ -363,41 +411,31 @@ def _relaxed(
         except (InfeasibleError, SolverError) as err:  # cannot happen (least fits): keep least, say why
             found, outcome = least, f"kept the least-violation plan ({err})"
         run.stages.append(Stage("relaxed_travel", time.perf_counter() - t, outcome))
-        method = "elastic-mip+travel"
-    else:  # it breaks a count or budget row, which cannot be widened per rep: the elastic MIP with travel
-        second, found = _elastic_mip(
-            run,
-            spec,
-            pool & spec.allowed,
-            least,
-            name="relaxed",
-            deadline=end,
-            gap=1e-3,
-            prices=prices,
-        )
-        if found is None or (found < 0).any():  # the travel pass found nothing: the violation pass's plan
-            found = least
-        run.stages.append(Stage("relaxed", time.perf_counter() - t, second.status.value))
-        method = "elastic-mip"
-    if found is None:  # the search's least-violation assignment is still the best there is
-        unit_rep = guess.astype(np.int64)
-        method = "least-violation search (the elastic MIP found nothing in time)"
-    else:
-        unit_rep = found
-    unit_rep = _polished(run, spec, unit_rep, deadline, also=pooled)
-    if not conflicts and run.offer(unit_rep, f"{method} (no violation)"):
-        # the least violation is none: a plan within every band, which the stages before found no plan
-        # like in their time; it is written as the plan it is (658 Italian cities x 8 reps at +-0.5%, 40 s:
-        # "RELAXED PLAN: no plan meets every constraint" beside an empty list of violations)
-        run.notes.append(
-            "--relax: the least-violation stage found a plan within every band (the stages before it had "
-            "found none in their time)"
-        )
-        _settle(run)
-        assert run.incumbent is not None
-        return run.incumbent, _result(run, start)
+        return found, "elastic-mip+travel", None
+    # it breaks a count or budget row, which cannot be widened per rep: the elastic MIP with travel
+    second, found = _elastic_mip(
+        run,
+        spec,
+        pool & spec.allowed,
+        least,
+        name="relaxed",
+        deadline=end,
+        gap=1e-3,
+        prices=prices,
+    )
+    if found is None or (found < 0).any():  # the travel pass found nothing: the violation pass's plan
+        found = least
+    run.stages.append(Stage("relaxed", time.perf_counter() - t, second.status.value))
+    return found, "elastic-mip", None
+
+
+def _relaxed_result(
+    run: Run, lv: _Least, unit_rep: np.ndarray, method: str, conflicts: list[Conflict], start: float
+) -> SolveResult:
+    """The result of a relaxed plan: its violations listed, no bound, the proof's note."""
+    spec = lv.spec
     compact = float(spec.cost[np.arange(len(unit_rep)), unit_rep].sum())
-    return unit_rep, SolveResult(
+    return SolveResult(
         status="relaxed",
         proven_optimal=False,
         objective=run.objective_of(unit_rep),
@@ -410,7 +448,7 @@ def _relaxed(
         stages=_stage_seconds(run),
         notes=(
             RELAXED_NOTE,
-            proof,
+            lv.proof,
             *(f"{c.family}: {c.message}" for c in conflicts),
         ),
         violations=tuple(_violations(spec, unit_rep)),
