@@ -209,8 +209,8 @@ def _proof_for_less(
                 "territories marked"
             )
 
-        def named(kind: str) -> str:
-            return first_few([who for k, _, who in moved if k == kind], 5)
+        def named(kind: str) -> str:  # each once: the reps of one shared home share their ``who``
+            return first_few(dict.fromkeys(who for k, _, who in moved if k == kind), 5)
 
         fixes = []
         if any(k == "shared" for k, _, _ in moved):

@@ -10,7 +10,7 @@ import pytest
 from test_contiguous_flow import grid
 from test_geo_contiguity import planar_problem
 
-from territory_planner import api
+from territory_planner import api, plan_endings
 from territory_planner.errors import SolverError
 from territory_planner.geo import contiguity_stage, planning
 from territory_planner.model.plan import SolveResult
@@ -57,6 +57,22 @@ def test_the_reps_whose_centres_are_not_their_homes_are_named_with_the_reason() 
     barred.allowed[5, 2] = False  # T2 may not serve its home's unit
     moved = planning.centres_moved(barred, np.array([0, 1, 4]))
     assert [(k, w) for k, _, w in moved] == [("shared", "T0 and T1"), ("barred", "T2")]
+
+
+def test_three_reps_sharing_one_home_are_named_together_once() -> None:
+    """T0, T1 and T2 live in unit 0, T0 holds it: both moved reps' entries name all three, and the
+    proof's advice names them once ("T0, T1 and T2"), not pair by pair ("T0 and T1, T0 and T2")."""
+    spec, _, _ = _line([0.0, 0.0, 0.0, 5.0])
+    moved = planning.centres_moved(spec, np.array([0, 1, 2, 5]))
+    assert [(k, w) for k, _, w in moved] == [("shared", "T0, T1 and T2"), ("shared", "T0, T1 and T2")]
+    assert [text.split("'s")[0] for _, text, _ in moved] == ["T1", "T2"]
+    split = plan_endings._Split([], 2, 0, "2 territories", "in 2 pieces", "proven for the centres chosen",
+                                "territories", False)  # fmt: skip
+    error = plan_endings._proof_for_less(split, 4, moved)
+    assert error is not None
+    text = str(error)
+    assert "give T0, T1 and T2 homes in different units, " in text
+    assert "T0 and T1" not in text
 
 
 def test_a_proof_for_a_shared_home_names_the_twins_not_missing_home_bases() -> None:

@@ -24,6 +24,7 @@ from territory_planner.model.geo import haversine_km
 from territory_planner.model.problem import TerritoryProblem
 from territory_planner.optimize.centres import Metric
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import listed
 
 logger = logging.getLogger(__name__)
 
@@ -303,11 +304,12 @@ def centres_moved(
     chosen by --choose-centres), ``shared`` (another rep's home is in the same unit, which that rep holds)
     or ``barred`` (the rep may not serve its home's unit); the homes are the problem's. A proof that no
     connected plan holds these centres is no proof for the user's model; these name why. ``who``: the reps
-    concerned ("SLC1 and SLC2")."""
+    concerned ("SLC1 and SLC2"; for ``shared``, every rep of that home, the same in each of their entries)."""
     p = spec.problem
     home_lat, home_lon = np.asarray(p.home_lat, dtype=float), np.asarray(p.home_lon, dtype=float)
     unit_d = _home_distance(spec, home_lat, home_lon, allowed_only=False)
     out: list[tuple[str, str, str]] = []
+    sharing: dict[str, list[str]] = {}  # the rep holding a shared home's unit: the others of that home
     for j in range(p.n_reps):
         c = int(centre[j])
         if c < 0:
@@ -333,12 +335,13 @@ def centres_moved(
             )
         elif len(holder):
             other = str(p.rep_ids[holder[0]])
+            sharing.setdefault(other, []).append(rep)
             out.append(
                 (
                     "shared",
                     f"{rep}'s home is in {p.unit_label(home)}, as {other}'s, and one unit is in one "
                     f"territory: {rep}'s was anchored to {p.unit_label(c)}",
-                    f"{other} and {rep}",
+                    other,
                 )
             )
         elif not spec.allowed[home, j]:
@@ -350,7 +353,9 @@ def centres_moved(
                     rep,
                 )
             )
-    return out
+    # every rep of one shared home in one ``who`` (three reps in one unit: "give SLC1, SLC2 and SLC3 homes
+    # in different units", not "SLC1 and SLC2, SLC1 and SLC3")
+    return [(k, text, listed([who, *sharing[who]]) if k == "shared" else who) for k, text, who in out]
 
 
 def _distinct_nearest(unit_d: np.ndarray) -> np.ndarray:
