@@ -497,3 +497,45 @@ def test_no_copy_races_the_whole_model_when_no_core_is_idle(
     assert run.incumbent is not None
     assert (run.incumbent == plan.unit_rep).all()
     assert any("no copy with another seed: 0.2 cores idle" in m for m in said)
+
+
+class _Blocking(_Member):
+    """A member whose callback reports ``plan`` after ``at`` seconds, and whose ``finish(stop=False)``
+    blocks until it ends, as a real member's does."""
+
+    def __init__(self, result: repair.MipResult, at: float, ends: float) -> None:
+        super().__init__(result, ends)
+        self.at = time.perf_counter() + at
+
+    def new_plan(self) -> np.ndarray | None:
+        return self.result.unit_rep if time.perf_counter() >= self.at and self.taken == 0 else None
+
+    def finish(self, *, stop: bool, grace: float = background.GRACE) -> repair.MipResult | None:
+        while not stop and self.running():
+            time.sleep(0.05)
+        return super().finish(stop=stop, grace=grace)
+
+
+def test_with_too_little_time_to_race_the_wait_ends_at_the_members_first_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no second copy (too little time left for one), the wait hands the member's first plan to the
+    search at once, as the other waits do: it used to wait for the member's end, the plan unused until
+    then."""
+    from territory_planner.optimize import beside as beside_mod
+    from territory_planner.optimize import pipeline
+    from territory_planner.optimize.budget import TimeBudget
+
+    spec, plan = _solved(tmp_path)
+    monkeypatch.setattr(background, "available", lambda _backend: True)
+    monkeypatch.setattr(beside_mod, "RACE_MIN_SECONDS", 1e9)  # never time enough for a copy
+    run = pipeline.Run(spec, get_backend("highs"), TimeBudget.seconds(20), 1e-3, 0, 1, 8, lambda _m: None)
+    run.lp = SimpleNamespace()  # type: ignore[assignment]  # a bound to search against
+    member = _Blocking(plan, 0.2, time.perf_counter() + 4.0)
+    started = time.perf_counter()
+    assert pipeline._race_beside(run, member) == ""  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 2.0  # not the member's 4 s
+    assert run.incumbent is not None
+    assert (run.incumbent == plan.unit_rep).all()
+    assert member.running()  # it goes on beside the search
+    member.stopped = True

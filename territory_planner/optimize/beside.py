@@ -117,7 +117,9 @@ def _race_beside(run: Run, beside: background.Member) -> str:
     3.2s by a copy with another seed", the portfolio's copies), or "" when nothing did."""
     left = run.deadline - time.perf_counter()
     if not background.available(run.backend) or left < RACE_MIN_SECONDS:
-        _collect_beside(run, beside, "whole_model", stop=False)
+        # no copy; the wait ends at the member's first plan as the other waits do (the search then works
+        # on it on this core), where it used to wait for the member's end
+        _wait_beside(run, beside)
         return ""
     if isinstance(beside, background.Portfolio):  # its copies with other seeds race already
         seeds = ", ".join(str(m.seed) for m in beside.members)
