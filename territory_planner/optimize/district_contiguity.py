@@ -241,6 +241,61 @@ def _within_districts(
     return out
 
 
+@dataclass
+class _Stage:
+    """The district stage's fixed inputs, and the tests of a plan against its districts."""
+
+    spec: ModelSpec
+    spec_c: ModelSpec  # with each rep's centre kept (``with_centres``): the models the stage solves
+    adj: Adjacency
+    backend: Backend
+    centre: np.ndarray
+    start_plan: np.ndarray
+    of: np.ndarray  # each rep's district index
+    names: list[str]  # the districts' names
+    root: np.ndarray  # each district's root unit (its first rep's home)
+    members: list[tuple[int, ...]]  # each district's reps
+    gap: float
+    seed: int
+    threads: int | None
+    territories_too: bool
+    progress: Callable[[str], None]
+
+    def stray(self, plan: np.ndarray) -> list[Cut]:
+        """The cuts of the plan's stray district pieces (and territory pieces with ``territories_too``)."""
+        cuts = separate(self.adj, plan, self.of, self.root, self.members)
+        if self.territories_too:
+            cuts += lns.separate(self.adj, plan, self.centre)
+        return cuts
+
+    def connected(self, plan: np.ndarray) -> bool:
+        """Every district (and territory with ``territories_too``) one piece, each rep with its home unit."""
+        homes = self.centre >= 0
+        return not self.stray(plan) and bool((plan[self.centre[homes]] == np.flatnonzero(homes)).all())
+
+    def two_levels(
+        self, plan: np.ndarray, deadline: float, progress: Callable[[str], None]
+    ) -> tuple[np.ndarray | None, str]:
+        return _two_level_start(
+            self.spec, self.adj, self.backend, self.centre, plan, self.connected, deadline, self.gap,
+            self.seed, self.threads, self.territories_too, progress,
+        )  # fmt: skip
+
+
+@dataclass
+class _Search:
+    """What the stage has found so far, passed between its steps."""
+
+    best: np.ndarray | None  # the best connected plan
+    last: np.ndarray  # the last plan seen (kept with its pieces when none is connected)
+    lower: float  # the bound for connected districts
+    deadline: float  # the stage's; moved to its start once nothing is left to do
+    proven: bool = False  # ``best`` proven optimal
+    infeasible: bool = False  # proven: no plan of connected districts
+    rounds: int = 0
+    two_levels: str = ""  # why the two levels gave no plan, when they were tried
+
+
 def solve(
     spec: ModelSpec,
     adj: Adjacency,
@@ -257,59 +312,77 @@ def solve(
     progress: Callable[[str], None] = lambda _m: None,
 ) -> DistrictResult:
     t0 = time.perf_counter()
-    deadline = t0 + time_limit
-    p = spec.problem
-    of, names = labels_index(p.districts)
+    of, names = labels_index(spec.problem.districts)
     members = [tuple(np.flatnonzero(of == d).tolist()) for d in range(len(names))]
     root = np.array([centre[m[0]] for m in members], dtype=np.int64)
-    spec_c = with_centres(spec, centre)
-    col_unit, col_rep = np.nonzero(spec_c.allowed)
-    pool = lns.CutPool()
-
-    def stray(plan: np.ndarray) -> list[Cut]:
-        cuts = separate(adj, plan, of, root, members)
-        if territories_too:
-            cuts += lns.separate(adj, plan, centre)
-        return cuts
-
-    def connected(plan: np.ndarray) -> bool:
-        """Every district (and territory with ``territories_too``) one piece, each rep with its home unit."""
-        return not stray(plan) and bool((plan[centre[centre >= 0]] == np.flatnonzero(centre >= 0)).all())
-
-    best: np.ndarray | None = None
-    last = start_plan
-    lower, proven, rounds = bound, False, 0
-    if connected(start_plan):
-        best = start_plan
-        value = lns.objective(spec, best)
-        if np.isfinite(lower) and value - lower <= gap * max(abs(value), 1e-9):
-            deadline = t0  # connected already, and within --gap of the bound: nothing left to do
+    st = _Stage(
+        spec, with_centres(spec, centre), adj, backend, centre, start_plan, of, names, root, members, gap,
+        seed, threads, territories_too, progress,
+    )  # fmt: skip
+    run = _Search(None, start_plan, bound, t0 + time_limit)
+    if st.connected(start_plan):
+        run.best = start_plan
+        value = lns.objective(spec, start_plan)
+        if np.isfinite(bound) and value - bound <= gap * max(abs(value), 1e-9):
+            run.deadline = t0  # connected already, and within --gap of the bound: nothing left to do
     parts: list[contiguous_flow.Part] = [
         (np.asarray(m, dtype=np.int64), int(r)) for m, r in zip(members, root.tolist(), strict=True)
     ]
     if territories_too:
         parts += contiguous_flow.territory_parts(centre)
-    infeasible = False
-    two_levels = ""  # why the two levels gave no plan, when they were tried
-    flow_deadline = deadline - background.GRACE
+    flow_deadline = run.deadline - background.GRACE
     # the exact model beside for the whole stage: with no connected plan yet, its feasibility phase first
     # (a plan or the proof that none exists), the objective once anybody has a plan (QA92 F3: stopped at
     # a share of the stage and restarted, it proved nothing in 80 s where it needs 26 s alone)
     flow = (
         contiguous_flow.start_phased(
-            spec_c,
+            st.spec_c,
             adj,
             parts,
             backend,
             deadline=flow_deadline,
             gap=gap,
             seed=seed,
-            feasibility_first=best is None,
+            feasibility_first=run.best is None,
         )
         if flow_deadline - time.perf_counter() > background.GRACE
         else None
     )
-    if best is None and deadline - t0 > 2 * background.GRACE:
+    _first_connected(st, run, flow, t0, time_limit)
+    pool = _cut_rounds(st, run, flow)
+    method = "cuts"
+    if flow is not None:
+        # stopped now when the cut loop proved its plan optimal or that none exists, or the time is up
+        stop = run.proven or run.infeasible or time.perf_counter() >= flow_deadline
+        merged = contiguous_flow.merge(flow, spec, run.best, run.lower, run.proven, stop=stop)
+        run.infeasible = run.infeasible or merged.infeasible
+        run.best, run.lower, run.proven = merged.best, merged.lower, merged.proven
+        if merged.from_flow:
+            method = "flow"
+    final = run.best if run.best is not None else run.last
+    pieces = district_pieces(adj, final, of, len(names))
+    return DistrictResult(
+        final,
+        {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)},
+        run.lower,
+        run.proven and run.best is not None,
+        run.rounds,
+        len(pool.cuts),
+        time.perf_counter() - t0,
+        run.infeasible,
+        method,
+        run.two_levels if run.best is None else "",
+    )
+
+
+def _first_connected(
+    st: _Stage, run: _Search, flow: contiguous_flow.PhasedFlow | None, t0: float, time_limit: float
+) -> None:
+    """With no connected plan yet: the flow model's feasibility phase with the two levels beside it for a
+    share of its time, then the two levels alone while it goes on; a plan found is offered to the flow
+    model. Sets ``run.best``, or ``run.infeasible`` (and ends the stage) on the flow model's proof."""
+    progress = st.progress
+    if run.best is None and run.deadline - t0 > 2 * background.GRACE:
         if flow is not None:
             # this core is idle while HiGHS solves: the two levels try meanwhile, for a share of its time
             # (QA72 F0c: 88 Ohio counties x 7 reps in 3 districts, the flow model found no plan in its
@@ -319,124 +392,113 @@ def solve(
                      "the two levels beside it)")  # fmt: skip
             until = t0 + FEASIBLE_SHARE * time_limit
             beside = time.perf_counter() + BESIDE_SHARE * (until - time.perf_counter())
-            best, two_levels = _two_level_start(
-                spec, adj, backend, centre, start_plan, connected, beside, gap, seed, threads,
-                territories_too, lambda _m: None,
-            )  # fmt: skip
-            if best is not None:
-                flow.offer(best)
+            run.best, run.two_levels = st.two_levels(st.start_plan, beside, lambda _m: None)
+            if run.best is not None:
+                flow.offer(run.best)
                 progress("district contiguity (two levels beside the flow model): connected districts found")
             else:
-                found, infeasible = _flow_first(flow, until)
-                if infeasible:
-                    deadline = t0  # proven: no plan of connected districts; nothing left to search for
+                found, run.infeasible = _flow_first(flow, until)
+                if run.infeasible:
+                    run.deadline = t0  # proven: no plan of connected districts; nothing left to search for
                 elif found is not None:
                     progress(
                         "district contiguity: connected districts found; territories re-solved inside them"
                     )
-                    until = time.perf_counter() + WITHIN_SHARE * (deadline - time.perf_counter())
-                    best = _within_districts(
-                        spec, adj, backend, centre, found, of, until, gap, seed, threads, territories_too
-                    )
-                    flow.offer(best)
+                    until = time.perf_counter() + WITHIN_SHARE * (run.deadline - time.perf_counter())
+                    run.best = _within_districts(
+                        st.spec, st.adj, st.backend, st.centre, found, st.of, until, st.gap, st.seed,
+                        st.threads, st.territories_too,
+                    )  # fmt: skip
+                    flow.offer(run.best)
         else:
             progress("district contiguity: a plan of connected districts (the flow model without objective)")
-    if best is None and not infeasible and deadline - time.perf_counter() > 2 * background.GRACE:
+    if run.best is None and not run.infeasible and run.deadline - time.perf_counter() > 2 * background.GRACE:
         # neither a plan nor a proof from the flow model yet: the two levels, districts first, while it
         # goes on
         progress("district contiguity: a plan of connected districts, districts first (two levels)")
-        until = time.perf_counter() + TWO_LEVEL_SHARE * (deadline - time.perf_counter())
-        best, two_levels = _two_level_start(
-            spec, adj, backend, centre, start_plan, connected, until, gap, seed, threads, territories_too,
-            progress,
-        )  # fmt: skip
-        if best is None and flow is not None:
-            best, infeasible = _flow_first(flow, time.perf_counter())
-        if best is None and not infeasible:  # QA92 F2: their "districts connected" line read as a plan
-            progress(f"district contiguity: the two levels found no plan ({two_levels})")
-        elif best is not None and flow is not None:
-            flow.offer(best)
+        until = time.perf_counter() + TWO_LEVEL_SHARE * (run.deadline - time.perf_counter())
+        run.best, run.two_levels = st.two_levels(st.start_plan, until, progress)
+        if run.best is None and flow is not None:
+            run.best, run.infeasible = _flow_first(flow, time.perf_counter())
+        if (
+            run.best is None and not run.infeasible
+        ):  # QA92 F2: their "districts connected" line read as a plan
+            progress(f"district contiguity: the two levels found no plan ({run.two_levels})")
+        elif run.best is not None and flow is not None:
+            flow.offer(run.best)
+
+
+def _cut_rounds(st: _Stage, run: _Search, flow: contiguous_flow.PhasedFlow | None) -> lns.CutPool:
+    """The cut loop on the whole model, warm-started from the best connected plan, until a round's plan is
+    connected at the run's gap, a proof, the flow model settles or the time is up; a round's plan with
+    split districts is mended into connected ones until a mend fails. Returns the cuts found."""
+    spec, progress, gap = st.spec, st.progress, st.gap
+    spec_c = st.spec_c
+    col_unit, col_rep = np.nonzero(spec_c.allowed)
+    pool = lns.CutPool()
     cancelled = None
     if flow is not None:
         cancelled = LiveMip()
         cancelled.cancel = flow.proved  # a round's MIP stops when the flow model has proven the answer
     round_gap = max(gap, ROUND_GAP)  # loose first: a round is a relaxation, its cuts and bound hold
     mend = True  # a round's plan with split districts is mended (``_mend``) until a mend fails
-    while best is None or not proven:
-        if time.perf_counter() > deadline - 0.5 or (flow is not None and flow.settled()):
+    while run.best is None or not run.proven:
+        if (
+            run.infeasible
+            or time.perf_counter() > run.deadline - 0.5
+            or (flow is not None and flow.settled())
+        ):
             break
-        rounds += 1
+        run.rounds += 1
         plan, out = lns.solve_mip(
-            spec_c, col_unit, col_rep, pool.cuts, backend,
-            time_limit=deadline - time.perf_counter(), gap=round_gap, seed=seed, threads=threads, warm=best,
-            live=cancelled,
+            spec_c, col_unit, col_rep, pool.cuts, st.backend,
+            time_limit=run.deadline - time.perf_counter(), gap=round_gap, seed=st.seed, threads=st.threads,
+            warm=run.best, live=cancelled,
         )  # fmt: skip
         if flow is not None and flow.proved.is_set():
             break  # the round was cancelled by the flow model's proof: its answer is no answer
         if plan is None:
             # every cut holds for any plan of connected districts: over every allowed pair, none is left
-            infeasible = out.status is SolveStatus.INFEASIBLE
+            run.infeasible = out.status is SolveStatus.INFEASIBLE
             break
         if out.bound is not None:
-            lower = max(lower, float(out.bound))
-        new = pool.add(stray(plan))
+            run.lower = max(run.lower, float(out.bound))
+        new = pool.add(st.stray(plan))
         progress(
-            f"district contiguity round {rounds}: objective {lns.objective(spec, plan):,.1f}, "
+            f"district contiguity round {run.rounds}: objective {lns.objective(spec, plan):,.1f}, "
             + (f"{len(new)} cuts added ({len(pool.cuts)} in the pool)" if new else "every district one piece")
         )
-        worth = best is None or lns.objective(spec, plan) < (1.0 - gap) * lns.objective(spec, best)
-        if new and mend and worth and time.perf_counter() < deadline - 1.0:
-            until = time.perf_counter() + MEND_SHARE * (deadline - time.perf_counter())
+        worth = run.best is None or lns.objective(spec, plan) < (1.0 - gap) * lns.objective(spec, run.best)
+        if new and mend and worth and time.perf_counter() < run.deadline - 1.0:
+            until = time.perf_counter() + MEND_SHARE * (run.deadline - time.perf_counter())
             mended = _mend(
-                spec, adj, backend, centre, plan, of, names, until, gap, seed, threads, territories_too
+                spec, st.adj, st.backend, st.centre, plan, st.of, st.names, until, gap, st.seed, st.threads,
+                st.territories_too,
             )  # fmt: skip
             # one mend that fails ends them: its districts were out of reach, and the time is the cut
             # loop's and the flow model's (designed districts try grouping after grouping here)
-            mend = mended is not None and connected(mended)
+            mend = mended is not None and st.connected(mended)
             if (
                 mend
                 and mended is not None
-                and (best is None or lns.objective(spec, mended) < lns.objective(spec, best))
+                and (run.best is None or lns.objective(spec, mended) < lns.objective(spec, run.best))
             ):
-                best = mended
+                run.best = mended
                 # a step of its own: "district contiguity round N" lines within a second are not printed
                 # (QA95 F4: the mended plan that became the run's answer was never said)
-                progress(f"district contiguity, round {rounds}'s plan mended: connected districts, "
-                         f"objective {lns.objective(spec, best):,.1f}")  # fmt: skip
+                progress(f"district contiguity, round {run.rounds}'s plan mended: connected districts, "
+                         f"objective {lns.objective(spec, run.best):,.1f}")  # fmt: skip
                 if flow is not None:
-                    flow.offer(best)
+                    flow.offer(run.best)
         if not new:
-            if best is None or lns.objective(spec, plan) <= lns.objective(spec, best):
-                best = plan
+            if run.best is None or lns.objective(spec, plan) <= lns.objective(spec, run.best):
+                run.best = plan
                 if flow is not None:
-                    flow.offer(best)
+                    flow.offer(run.best)
             if round_gap > gap:  # connected within the loose gap: the run's gap, warm-started from it
                 round_gap = gap
                 continue
-            proven = out.status.name == "OPTIMAL"
+            run.proven = out.status.name == "OPTIMAL"
             break
-        last = plan
-    method = "cuts"
-    if flow is not None:
-        # stopped now when the cut loop proved its plan optimal or that none exists, or the time is up
-        merged = contiguous_flow.merge(
-            flow, spec, best, lower, proven, stop=proven or infeasible or time.perf_counter() >= flow_deadline
-        )
-        infeasible = infeasible or merged.infeasible
-        best, lower, proven = merged.best, merged.lower, merged.proven
-        if merged.from_flow:
-            method = "flow"
-    final = best if best is not None else last
-    pieces = district_pieces(adj, final, of, len(names))
-    return DistrictResult(
-        final,
-        {n: int(k) for n, k in zip(names, pieces.tolist(), strict=True)},
-        lower,
-        proven and best is not None,
-        rounds,
-        len(pool.cuts),
-        time.perf_counter() - t0,
-        infeasible,
-        method,
-        two_levels if best is None else "",
-    )
+        run.last = plan
+    return pool
