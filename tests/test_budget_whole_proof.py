@@ -58,3 +58,30 @@ def test_validate_checks_the_budget_as_plan_does(tmp_path: Path) -> None:
     info = api.validate(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.6))
     assert info["least_moved_share"] == pytest.approx(21 / 46, rel=1e-6)
     assert info["budget_share"] == pytest.approx(0.6)
+
+
+def test_a_budget_too_small_is_told_the_least_share_of_whole_accounts(tmp_path: Path) -> None:
+    """QA102 F4: the advice was the LP's least share (accounts may be split), and a user who raised the
+    budget to it was refused again. Five accounts of potential 8, 8, 8, 17 and 9, all R1's; R2's band is
+    25 +-10%, 23 to 27 for whole potentials: the LP moves 23, whole accounts at least 24 (8 + 8 + 8),
+    which HiGHS proves; the advice is that share, and a budget of it has a plan."""
+    accounts = [
+        {"account_id": f"A{i}", "lat": 38.0 + 0.1 * i, "lon": -95.0, "potential": p, "current_rep": "R1"}
+        for i, p in enumerate([8, 8, 8, 17, 9])
+    ]
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 38.3, "lon": -95.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    opts = options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.2, time_limit=20)
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(opts)
+    text = str(err.value)
+    assert "balancing needs at least 48.0% of the potential" in text
+    assert "raise it to at least 0.48 (the least share of any plan of whole accounts" in text
+    budget = next(c for c in err.value.conflicts if c.family == "disruption_budget")
+    assert budget.extra["least_moved_share"] == pytest.approx(24 / 50)
+    assert budget.extra["whole_plan_moved_share"] == pytest.approx(24 / 50)
+    assert budget.extra["proven_by"] == "MIP"
+    out = api.solve(
+        options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.48, time_limit=20)
+    )
+    assert out.summary["moved_potential_share"] == pytest.approx(24 / 50)

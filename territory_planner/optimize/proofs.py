@@ -12,17 +12,18 @@ import dataclasses
 import itertools
 import logging
 import math
+import time
 
 import numpy as np
 
 from territory_planner.errors import Conflict, InfeasibleError
-from territory_planner.optimize import hierarchy
+from territory_planner.optimize import hierarchy, repair
 from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.prechecks import amount as money_or
 from territory_planner.optimize.prechecks import fmt, money, segment_allowed
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.report.formatting import listed
-from territory_planner.solvers.base import Backend
+from territory_planner.solvers.base import Backend, SolveStatus
 
 log = logging.getLogger(__name__)
 FEASIBILITY_TOL = 1e-6  # least violation (in targets) below which the LP counts as feasible
@@ -68,6 +69,11 @@ WHOLE_LP_PAIRS = 400_000  # up to this many allowed pairs a proof LP starts with
 # the least-moved LP is over every pair up to this many (its columns enter as arrays, its slacks held at
 # 0): QA21's 4,031 African cities x 100 reps (403,100 pairs) got no bound in 23 s by columns
 LEAST_MOVED_WHOLE_PAIRS = 1_000_000
+# a budget proven too small: HiGHS seeks the least share of plans of whole accounts on models of at most
+# this many pairs, for at most this long, to this gap (``whole_least_moved``)
+WHOLE_LEAST_PAIRS = 100_000
+WHOLE_LEAST_SECONDS = 10.0
+WHOLE_LEAST_GAP = 1e-4
 LEAST_MOVED_NEAREST = 8  # above WHOLE_LP_PAIRS the least-moved LP's first columns: current and nearest reps
 
 
@@ -202,7 +208,6 @@ def least_moved(
 
 def families_in_conflict(spec: ModelSpec, backend: Backend, seed: int, deadline: float) -> list[str]:
     """Which optional families, when dropped, make the LP feasible (each test is one more LP)."""
-    import time
 
     tests: dict[str, ModelSpec] = {}
     if spec.budget is not None or spec.rep_budget_share is not None:
@@ -314,7 +319,10 @@ def budget_error(
     """The disruption budget is below ``least``, a proven lower bound on the potential to move. With a
     ``backend`` and time left before ``deadline``, locks and segments are named too when the bound rests
     on them (``_locks_too``)."""
-    err = _budget_error(spec, least)
+    whole = None
+    if backend is not None and time.perf_counter() < deadline:
+        whole = whole_least_moved(spec, backend, deadline=deadline, seed=seed, threads=threads)
+    err = _budget_error(spec, least, whole)
     if backend is not None:
         err.conflicts.extend(_locks_too(spec, backend, deadline=deadline, seed=seed, threads=threads))
     return err
@@ -326,7 +334,6 @@ def _locks_too(
     """QA9 O4: a budget proof whose bound needs the locks or segments (dropped, the least moved share is
     within the budget) names them as well. Nothing when the model has none, or the LP without them says
     nothing in time."""
-    import time
 
     p = spec.problem
     locked = p.unit_locked >= 0
@@ -358,10 +365,43 @@ def _share_up(share: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
-    """The disruption budget is below ``least``, a proven lower bound on the potential to move."""
+def whole_least_moved(
+    spec: ModelSpec, backend: Backend, *, deadline: float, seed: int, threads: int | None
+) -> tuple[float, float | None] | None:
+    """(a lower bound, the least found or None) on the potential a plan of whole accounts meeting every
+    row but the budget must move: HiGHS on the whole model with the budget dropped and the moved
+    potential as its objective, until ``deadline`` (at most ``WHOLE_LEAST_SECONDS``). The LP's least
+    share, where an account may be split, can be well below it (QA102 F4: 78 Thai provinces x 8 reps,
+    "raise it to at least 0.421", where plans of whole accounts need 0.4696, found by HiGHS in 0.4 s).
+    None on a model above ``WHOLE_LEAST_PAIRS`` pairs, or with neither a plan nor a bound in time."""
+    if int(spec.allowed.sum()) > WHOLE_LEAST_PAIRS:
+        return None
+    test = dataclasses.replace(spec, cost=spec.moved.copy(), disruption_price=0.0, budget=None)
+    n = spec.problem.n_units
+    res = repair._solve_restricted(
+        test, backend, test.allowed, np.full(n, -1, dtype=np.int64), np.arange(n), deadline=deadline,
+        gap=WHOLE_LEAST_GAP, seed=seed, threads=threads, name="whole_least_moved",
+        time_cap=WHOLE_LEAST_SECONDS,
+    )  # fmt: skip
+    found = None if res.unit_rep is None else float(spec.moved[np.arange(n), res.unit_rep].sum())
+    bound = float(res.bound) if res.bound is not None and np.isfinite(res.bound) else -np.inf
+    if res.status is SolveStatus.INFEASIBLE or (found is None and bound <= 0):
+        return None  # infeasible without the budget: another proof's to tell
+    return max(bound, 0.0), found
+
+
+def _budget_error(
+    spec: ModelSpec, least: float, whole: tuple[float, float | None] | None = None
+) -> InfeasibleError:
+    """The disruption budget is below ``least``, a proven lower bound on the potential to move (the LP's);
+    ``whole``: ``whole_least_moved``'s bound and plan for plans of whole accounts, when it has them."""
     assert spec.budget is not None
     total = float(spec.problem.acc_potential.sum())
+    found = None if whole is None else whole[1]
+    by = "LP bound"
+    if whole is not None and whole[0] > least:
+        least, by = whole[0], "MIP bound"
+    proven = found is not None and found - least <= WHOLE_LEAST_GAP * max(found, 1e-9) + 1e-9
     need_pct, budget_pct = 100 * least / total, 100 * spec.budget / total
     # as many decimals as it takes to tell them apart (QA28 F13: "needs 19.4%, allows 19.4%"; QA42 F4:
     # "needs at least 0.0000% ..., allows 0.0000%; raise it to at least 0.0000" for a budget of 0)
@@ -369,19 +409,41 @@ def _budget_error(spec: ModelSpec, least: float) -> InfeasibleError:
     if 0 < need_pct < 1:  # and two significant digits of a small need ("0.0000054", not "0.00001")
         digits = min(max(digits, 1 - math.floor(math.log10(need_pct))), 12)
     need, budget = f"{need_pct:.{digits}f}", f"{budget_pct:.{digits}f}"
+    if found is not None and proven:
+        advice = (
+            f"raise it to at least {_share_up(found / total)} (the least share of any plan of whole "
+            "accounts within the bands, proven by HiGHS) or widen --tolerance"
+        )
+        by = "MIP"
+    elif found is not None:
+        advice = (
+            f"raise it to {_share_up(found / total)} (a plan of whole accounts within the bands moves "
+            f"{100 * found / total:.{digits}f}%; the least lies between that and {need}%) or widen "
+            "--tolerance"
+        )
+    else:  # a bound only
+        source = (
+            "the LP, where an account may be split: a plan of whole accounts can need markedly more, up to "
+            "a third more on QA's real cases"
+            if by == "LP bound"
+            else "HiGHS's search over plans of whole accounts, which found none in its time"
+        )
+        advice = (
+            f"raise it to at least {_share_up(least / total)} or widen --tolerance (a bound from {source})"
+        )
+    extra: dict[str, object] = {"least_moved_share": least / total, "proven_by": by}
+    if found is not None:
+        extra["whole_plan_moved_share"] = found / total
     return InfeasibleError(
         f"the disruption budget is too small: balancing needs at least {need}% of the potential "
-        f"to move, the budget allows {budget}% (--max-moved-share {spec.budget / total:.4g}); "
-        f"raise it to at least {_share_up(least / total)} or widen --tolerance (a bound from the LP, "
-        "where an account may be split: a plan of whole accounts can need markedly more, up to a third "
-        "more on QA's real cases)",
+        f"to move, the budget allows {budget}% (--max-moved-share {spec.budget / total:.4g}); " + advice,
         [
             Conflict(
                 "disruption_budget",
                 f"at most {money(spec.budget)} potential may move ({budget}%); every plan within "
                 f"the bands moves at least {money(least)} ({need}%)",
                 amount=least - spec.budget,
-                extra={"least_moved_share": least / total, "proven_by": "LP bound"},
+                extra=extra,
             )
         ],
     )
