@@ -458,6 +458,53 @@ def test_the_costed_phase_goes_on_beside_the_one_without_objective(monkeypatch: 
     assert flow.proved.is_set()
 
 
+@needs_flow
+def test_the_phase_without_objective_waits_for_an_idle_core_or_one_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA102 F1: on two cores busy with the search, the phase without objective took a third of the
+    costed phase's core (78 Thai provinces x 8 reps: exit 3 at 30 s where the costed phase alone proves
+    in 11-23 s). Without an idle core it does not start; the search's thread gives its core
+    (``take_core``) and it starts at once."""
+    started: list[float] = []
+
+    def feasible(self: contiguous_flow.PhasedFlow) -> _Idle:
+        started.append(time.perf_counter())
+        return _Idle(self.deadline)
+
+    monkeypatch.setattr(contiguous_flow, "SWITCH_SHARE", 0.0)
+    monkeypatch.setattr(contiguous_flow.PhasedFlow, "_costed", lambda self: _Idle(self.deadline))
+    monkeypatch.setattr(contiguous_flow.PhasedFlow, "_feasible", feasible)
+    monkeypatch.setattr(background, "core_to_spare", lambda: False)
+    xy, adj = grid(6, 1)
+    centre = np.array([0, 5])
+    spec = ModelSpec.build(
+        planar_problem(np.ones(6), 2, 0.01), np.full(2, np.nan), np.full(2, np.nan),
+        cost=np.abs(xy[:, :1] - xy[centre, 0]),
+    )  # fmt: skip
+    spec_c = contiguous.with_centres(spec, centre)
+    flow = contiguous_flow.start_phased(
+        spec_c, adj, contiguous_flow.territory_parts(centre), get_backend("highs"),
+        deadline=time.perf_counter() + 20.0, gap=0.0, seed=0,
+    )  # fmt: skip
+    assert flow is not None
+    try:
+        time.sleep(1.0)
+        assert started == []  # no core for it
+        assert flow.wants_core()
+        assert not flow.feasibility_running()
+        given = time.perf_counter()
+        flow.take_core()
+        while not started and time.perf_counter() < given + 5.0:
+            time.sleep(0.02)
+        assert started
+        assert started[0] - given < 1.0
+        assert flow.feasibility_running()
+        assert not flow.wants_core()
+    finally:
+        flow.finish(stop=True)
+
+
 def test_the_first_phase_s_plan_proves_nothing() -> None:
     """With the objective dropped every connected plan is "optimal" at 0: as the stage's answer it is a
     plan with its real objective, status feasible and no bound."""
@@ -542,3 +589,22 @@ def test_a_second_copy_of_the_flow_model_with_another_seed_races_the_first(
     assert res.proven_optimal
     assert res.method == "flow"
     assert res.objective == pytest.approx(brute_force(spec, adj, centre), rel=1e-6)
+
+
+def test_no_neighbourhood_search_after_the_flow_model_settled_the_question() -> None:
+    """QA102 F3: after the flow model's proof that no connected plan exists, the neighbourhood search
+    still mended the plan with fewest stray pieces for 6.7 s. Once the flow model has settled it, the
+    search does not run."""
+    from types import SimpleNamespace
+
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("the neighbourhood search ran")
+
+    said: list[str] = []
+    st = SimpleNamespace(
+        settled=False, cut_infeasible=False, twin_infeasible=False, from_twin=False, best=None,
+        last_plan=np.zeros(6, dtype=np.int64), done=lambda: True, progress=said.append,
+        search=SimpleNamespace(mend=never, polish=never),
+    )  # fmt: skip
+    assert contiguous._lns_finish(st) == "cuts"  # type: ignore[arg-type]
+    assert said == []

@@ -150,6 +150,19 @@ def idle_between(
     return max(0.0, idle)
 
 
+SPARE_IDLE = 0.5  # a member added beside the others only with at least this many cores idle ...
+SPARE_WINDOW = 0.3  # ... over this many seconds (``idle_cores``)
+
+
+def core_to_spare() -> bool:
+    """Whether a core is idle for one more solver thread (at least ``SPARE_IDLE`` of one over
+    ``SPARE_WINDOW`` seconds, which the caller waits); True where the load cannot be read. A thread
+    added on a busy machine takes its share from the ones running: QA98 F1 (a copy racing the whole
+    model) and QA102 F1 (the flow model's phase without objective beside its costed phase)."""
+    idle = idle_cores(SPARE_WINDOW)
+    return idle is None or idle >= SPARE_IDLE
+
+
 def idle_cores(window: float = 0.3) -> float | None:
     """How many of the cores this process may use are idle, measured over the next ``window`` seconds
     (the caller waits them): its affinity's CPUs in ``/proc/stat``, at most its control group's quota

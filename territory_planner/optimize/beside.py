@@ -25,9 +25,7 @@ BESIDE_PAIRS = 60_000  # the whole model runs beside the other stages on models 
 # reach the gap in 4.2 s, building the model beside made it 5.7 s.
 BESIDE_PAIRS_BUDGET = 150_000
 RACE_MIN_SECONDS = 2.0  # a second copy of the whole model (another seed) only with this much time left
-# and only with at least RACE_IDLE cores idle over RACE_WINDOW seconds of the wait (``background.idle_cores``)
-RACE_IDLE = 0.5
-RACE_WINDOW = 0.3
+# and only with a core to spare over the wait (``background.SPARE_IDLE``, ``SPARE_WINDOW``)
 
 
 def _stop_beside(run: Run, grace: float = background.GRACE) -> None:
@@ -126,8 +124,8 @@ def _race_beside(run: Run, beside: background.Member) -> str:
         run.progress("waiting for the whole model beside (its copies race with their seeds)")
         _wait_beside(run, beside)
         return f"{len(beside.members)} copies, seeds {seeds}"
-    idle = background.idle_cores(RACE_WINDOW)
-    if idle is not None and idle < RACE_IDLE:
+    idle = background.idle_cores(background.SPARE_WINDOW)
+    if idle is not None and idle < background.SPARE_IDLE:
         # no core to spare: a second copy would only take half of the first one's (QA98 F1, 72 Wisconsin
         # counties x 6 reps with a budget just below the least share, beside two other busy processes on
         # two cores: exit 3 at 20 s in 2 runs of 3 with the race, the proof at 20.3-21.1 s in 3 of 3

@@ -489,6 +489,10 @@ def _flips(st: _Stage) -> None:
         and contiguous_flow.fits_beside(adj, spec.problem.n_reps, st.backend)
         and bool((centre >= 0).all())
     )
+    if st.flow is not None and st.flow.wants_core():
+        _yield_to_flow(st)
+        if st.best is not None or st.done():
+            return
     now = time.perf_counter()
     st.flip_ran = True
     progress("contiguity: flip search from connected territories")
@@ -525,6 +529,37 @@ def _flips(st: _Stage) -> None:
             f"contiguity: connected plan found by the flip search: objective {lns.objective(spec, best):,.1f}"
         )
         st.offer(best)
+
+
+def _yield_to_flow(st: _Stage) -> None:
+    """No connected plan yet, past the flow model's switch: this thread gives its core to the flow
+    model's phase without objective (``PhasedFlow.take_core``) for the flips' share of the time, and takes
+    its connected plan; the flips follow when it has neither a plan nor a proof by then. On two cores
+    the search's heuristics had kept that phase from starting, or run with it and the costed phase on
+    two cores (each at two thirds of one: QA102 F1, 78 Thai provinces x 8 reps, a budget, exit 3 at
+    30 s where the costed phase alone proves in 11-23 s), and they find no plan where none exists
+    (Virginia's 136 units x 8 reps: the phase without objective proves it in 12.9 s alone)."""
+    flow = st.flow
+    assert flow is not None
+    now = time.perf_counter()
+    until = now + FLIP_SHARE * (st.deadline - now)
+    st.progress("contiguity: no connected plan yet: the flow model without objective takes this core")
+    flow.take_core()
+    while time.perf_counter() < until and not st.done() and not flow.has_plan():
+        if not flow.feasibility_running() and not flow.wants_core():
+            # it ended: its plan (``found``) is set as the costed phase starts again from it
+            grace = time.perf_counter() + 0.5
+            while flow.found is None and flow.running() and time.perf_counter() < grace:
+                time.sleep(0.02)
+            break
+        time.sleep(0.05)
+    plan = flow.found
+    if plan is not None and repair.feasible(st.spec_c, plan) and not lns.count_split(st.adj, plan, st.centre):
+        st.best = plan
+        st.progress(
+            f"contiguity: connected plan found by the flow model without objective: objective "
+            f"{lns.objective(st.spec, plan):,.1f}"
+        )
 
 
 def _cut_deadline(st: _Stage, *, from_start: bool) -> float:
@@ -668,8 +703,16 @@ def _cut_bound(st: _Stage) -> None:
 
 def _lns_finish(st: _Stage) -> str:
     """Unless the cut loop settled it: the neighbourhood search from the plan with fewest stray pieces
-    when no connected plan is known, then the polishing pass. Returns the method that made the plan."""
-    if st.settled or st.cut_infeasible or st.twin_infeasible or (st.best is None and st.last_plan is None):
+    when no connected plan is known, then the polishing pass. Returns the method that made the plan.
+    Not when the flow model has settled the question (QA102 F3: 6.7 s of neighbourhoods after its proof
+    that no connected plan exists)."""
+    if (
+        st.settled
+        or st.cut_infeasible
+        or st.twin_infeasible
+        or st.done()
+        or (st.best is None and st.last_plan is None)
+    ):
         return "flow" if st.from_twin else "cuts"
     if st.best is None:
         assert st.last_plan is not None

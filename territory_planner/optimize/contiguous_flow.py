@@ -316,6 +316,7 @@ class PhasedFlow:
         self._switch_at = self._began + SWITCH_SHARE * max(0.0, deadline - self._began)
         self._feasibility = feasibility_first  # the phase running drops the objective
         self._helper: FlowModel | None = None  # the phase without objective beside the costed one
+        self._given = threading.Event()  # the caller's thread gives its core to that phase (``take_core``)
         self._model = self._feasible() if feasibility_first else self._costed()
         # the connected plan the feasibility phase ended with (it is the costed phase's start)
         self.found: np.ndarray | None = None
@@ -349,14 +350,12 @@ class PhasedFlow:
             costed = self._model
             while costed.running() and time.perf_counter() < self._switch_at and not self._stopped:
                 time.sleep(0.05)
-            with self._lock:
-                known = self._offered is not None or costed.live.found > 0
-                if not (known or self._stopped or not costed.running()):
-                    # nobody has a connected plan: whether one exists, beside the costed phase, which goes
-                    # on (QA96 F1: 58 California counties x 6 reps, the costed phase proves in 10 s that
-                    # none exists; stopped at 20% of a 25 s stage for the phase without objective, which
-                    # started over, the run ended in exit 3 where plain's flow model proves it in 14 s)
-                    self._helper = self._feasible()
+            # nobody has a connected plan: whether one exists, beside the costed phase, which goes on (QA96
+            # F1: 58 California counties x 6 reps, the costed phase proves in 10 s that none exists;
+            # stopped at 20% of a 25 s stage for the phase without objective, which started over, the run
+            # ended in exit 3 where plain's flow model proves it in 14 s), once a core is idle for it
+            while not self._helper_started(costed):
+                time.sleep(0.05)
             if self._helper is None:
                 self.result = costed.finish(stop=self._stopped)
                 return
@@ -390,6 +389,52 @@ class PhasedFlow:
             self._model.offer(plan)
         second = self._model.finish(stop=False)
         self.result = second if second is not None else _unproven(spec, first)
+
+    def _helper_started(self, costed: FlowModel) -> bool:
+        """Whether the wait for the phase without objective is over: started now (nobody has a connected
+        plan, and a core is idle for it), or no longer wanted (a plan known, the costed phase ended or
+        stopped). On a busy machine it would only slow the costed phase: QA102 F1, 78 Thai provinces x
+        8 reps with a disruption budget on two cores, the costed phase alone proves in 11-23 s (seeds 0
+        to 2), beside the search's thread and this phase it found no plan in 26 s (exit 3; plain's flow
+        model proves in 19 s); on its F3 case the costed phase proves in 9-14 s alone, this phase
+        needed 36 s to 60 s and more."""
+        with self._lock:
+            known = self._offered is not None or costed.live.found > 0
+            if known or self._stopped or not costed.running():
+                return True
+        if not (self._given.is_set() or background.core_to_spare()):
+            return False
+        with self._lock:
+            if self._offered is None and not self._stopped:
+                self._helper = self._feasible()
+        return True
+
+    def wants_core(self) -> bool:
+        """The costed phase runs past its switch with no connected plan known, and the phase without
+        objective waits for a core (``_helper_started``)."""
+        with self._lock:
+            model, helper, known = self._model, self._helper, self._offered is not None
+        return (
+            not self._feasibility
+            and helper is None
+            and not known
+            and not self._stopped
+            and model.running()
+            and model.live.found == 0
+            and time.perf_counter() >= self._switch_at
+        )
+
+    def take_core(self) -> None:
+        """The caller's thread gives its core to the phase without objective, which starts at once, and
+        waits: the search's heuristics had kept it off a busy machine (QA102 F1 and Virginia's proof,
+        which that phase finds in 12.9 s alone where the costed one has none in 60 s)."""
+        self._given.set()
+
+    def feasibility_running(self) -> bool:
+        """The phase without objective runs (beside the costed one, or alone)."""
+        with self._lock:
+            helper, model, alone = self._helper, self._model, self._feasibility
+        return (helper is not None and helper.running()) or (alone and model.running())
 
     def _beside(self, costed: FlowModel, helper: FlowModel) -> tuple[bool, repair.MipResult | None]:
         """The phase without objective beside the costed one until either ends. The costed phase ending
