@@ -3,6 +3,7 @@ reps' targets, and the ``hierarchy`` block of summary.json."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,9 @@ def level_frame(
     target and dev_pct, travel_km and (with an adjacency) whether its territories form one piece."""
     labels = level_labels(territories, level)
     rows = []
-    for key in dict.fromkeys(v for v in labels if v):
+    # in label order, numbers by value (D1, D2, ..., D10), not the roster's order of first appearance
+    # (QA102 F5: "D1, D3, D2" in the report and the map's panel)
+    for key in sorted(dict.fromkeys(v for v in labels if v), key=label_order):
         grp = territories[labels == key]
         row: dict[str, Any] = {level: key}
         if level == "district":
@@ -41,6 +44,11 @@ def level_frame(
         row["contiguous"] = "" if contiguous is None else bool(contiguous.get(key, False))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def label_order(label: str) -> list[str | int]:
+    """A sort key for group labels: text case-folded, runs of digits by value ("D2" before "D10")."""
+    return [int(t) if i % 2 else t.casefold() for i, t in enumerate(re.split(r"(\d+)", label))]
 
 
 def level_labels(territories: pd.DataFrame, level: str) -> pd.Series:

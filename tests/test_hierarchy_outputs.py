@@ -51,7 +51,7 @@ def test_districts_and_regions_files(grid_plan: Path) -> None:
     t = pd.read_csv(grid_plan / "territories.csv", keep_default_na=False)
     assert list(t["district"]) == ["West", "West", "East", "East"]
     d = pd.read_csv(grid_plan / "districts.csv", keep_default_na=False).set_index("district")
-    assert list(d.index) == ["West", "East"]
+    assert list(d.index) == ["East", "West"]  # by label, not the roster's order (QA102 F5)
     assert d.loc["West", "region"] == "All"
     assert d.loc["West", "reps"] == 2
     assert d.loc["West", "potential"] == t[t["district"] == "West"]["potential"].sum()
@@ -259,3 +259,19 @@ def test_map_level_legend_names_the_split_districts() -> None:
     assert '<tfoot><tr><td colspan="7">In several pieces on the map: East (3)</td></tr></tfoot>' in html
     summary["hierarchy"]["district"]["pieces"] = {"East": 1, "West": 1}
     assert "tfoot" not in level_table(terr, "district", ["East", "West"], ["#111111", "#222222"], summary)
+
+
+def test_groups_are_listed_by_label_numbers_by_value() -> None:
+    """QA102 F5: districts came in the roster's order of first appearance ("D1, D3, D2") in
+    districts.csv, the report and the map's panel; they are listed by label, D2 before D10."""
+    from territory_planner.level_outputs import level_frame
+
+    t = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3", "R4", "R5"],
+            "district": ["D1", "D10", "D3", "D2", "d1 "],
+            "potential": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "potential_target": [3.0] * 5,
+        }
+    )
+    assert list(level_frame(t, "district")["district"]) == ["D1", "d1", "D2", "D3", "D10"]
