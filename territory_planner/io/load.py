@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -647,101 +647,11 @@ def load_inputs(
     """
     accounts_path, reps_path = Path(accounts_path), Path(reps_path)
     problems: list[Problem] = []
-    accounts = reps = pd.DataFrame()
-    geometry = None
-    outside_warnings: list[str] = []
-    repaired: tuple[Problem, ...] = ()
-    raw_a = raw_r = None
-    locks_from: tuple[str, dict[str, int]] | None = None
-    try:
-        raw_a = read_table(accounts_path, "accounts", defer_cells=True)
-        problems += raw_a.problems  # rows longer than the header, with every other problem (QA57 F6)
-        if locks is not None:
-            from territory_planner.io.locks import apply_locks
-
-            locks_from = (str(locks), apply_locks(raw_a.frame, Path(locks), str(accounts_path), problems))
-        geometry = raw_a.geometry
-        points_layer = False
-        if geometry is not None:
-            geometry = _polygon_collections(geometry)
-            problems += _shape_rows(geometry, str(accounts_path))
-            points_layer, mixed = _point_rows(geometry, str(accounts_path))
-            problems += mixed
-        if geometry is not None and not points_layer:  # repaired before its points are taken: an invalid
-            try:  # ring's point can lie outside the area (a bow-tie's is a corner), a wrapped ring's far off
-                fixed = repair_polygons(geometry, str(accounts_path))
-                geometry, repaired = fixed.geometry, fixed.repaired
-            except InputError as exc:
-                problems += exc.problems
-        has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
-        no_geometry: dict[int, str] = {}  # data row -> problem, for rows whose lat/lon come from nothing
-        if geometry is not None and not has_coords:
-            pts = geometry.representative_point()
-            raw_a.frame["lat"] = pts.y.to_numpy()
-            raw_a.frame["lon"] = pts.x.to_numpy()
-            no_geometry = _missing_geometries(geometry)
-        accounts, found = parse_table(
-            raw_a,
-            ACCOUNT_FIELDS,
-            extra_numbers=[m for m in measures if m not in ("potential", "workload")],
-            require_coordinates=True,
-        )
-        if no_geometry:  # lat/lon were taken from the geometry: the geometry is what is missing
-            found = [p for p in found if not (p.row in no_geometry and p.column in ("lat", "lon"))]
-            found += [Problem(str(accounts_path), row, "geometry", m) for row, m in no_geometry.items()]
-            found.sort(key=lambda p: (p.row or 0, p.column or ""))
-        problems += found
-        if geometry is not None and has_coords and not points_layer and not found and not accounts.empty:
-            outside, outside_warnings = _outside_polygons(accounts, geometry, str(accounts_path))
-            problems += outside
-        if geometry is not None and not points_layer and not found and not accounts.empty:
-            outside_warnings += _overlapping_polygons(accounts, geometry, str(accounts_path))
-        if points_layer:  # a layer of points: point accounts at those points (their lat/lon), no areas
-            geometry = None
-    except InputError as exc:
-        problems += exc.problems
-        if exc.frame is not None:  # unusable (no CRS), its table read: it is checked now too
-            columns = RawTable(Path(accounts_path), exc.frame)
-            # every column and cell but lat/lon, which come from the polygons (QA39 F5: a negative
-            # potential came only once the CRS was set)
-            found = parse_table(
-                columns,
-                ACCOUNT_FIELDS,
-                extra_numbers=[m for m in measures if m not in ("potential", "workload")],
-            )[1]
-            problems += [p for p in found if p.column not in ("lat", "lon")]
+    acc = _read_accounts(accounts_path, measures, locks, problems)
     n_accounts = len(problems)  # problems[:n_accounts] are the accounts table's
-    edited = None
-    written_reps: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them
-    try:
-        raw_r = read_table(reps_path, "reps", defer_cells=True)
-        problems += raw_r.problems
-        if raw_r.geometry is not None:
-            problems += _rep_homes(raw_r, str(reps_path))
-        if roster_edits is not None:
-            written_reps = raw_r.frame
-            edited = _edit_roster(raw_r, roster_edits)
-            raw_r = edited.table
-        reps, found = parse_table(raw_r, REP_FIELDS)
-        problems += found
-        if not reps.empty:
-            half = reps["lat"].isna() ^ reps["lon"].isna()
-            said = {(p.row, p.column) for p in found}  # a cell that is no number was said (QA44 F10)
-            for idx in np.flatnonzero(half.to_numpy()):
-                col = "lat" if pd.isna(reps["lat"].iloc[idx]) else "lon"
-                if (int(idx) + 1, col) in said:
-                    continue
-                problems.append(
-                    Problem(
-                        str(reps_path),
-                        int(idx) + 1,
-                        col,
-                        "home base needs both lat and lon (leave both empty to let the planner choose)",
-                    )
-                )
-    except InputError as exc:
-        problems += exc.problems
+    rep = _read_reps(reps_path, roster_edits, problems)
     n_reps = len(problems)  # then the reps table's; every later problem is about the accounts
+    accounts, reps, raw_a = acc.frame, rep.frame, acc.raw
     # Cross-table checks run even when the per-table checks found problems, so that one run reports
     # everything: they only need the text columns (ids, references, families, segments), which every
     # row of a parsed table has. A table that could not be parsed at all (unreadable, a required column
@@ -756,40 +666,20 @@ def load_inputs(
         found, roster_warnings = roster_checks(reps, str(reps_path))
         problems += found
     if not accounts.empty and not reps.empty:
-        problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), locks_from)
+        problems += _cross_check(accounts, reps, str(accounts_path), departed_reps or set(), acc.locks_from)
         problems += _segment_lists(accounts, reps, str(reps_path))
     if raw_a is not None and not reps.empty:
         named = {str(p.column) for p in problems if p.file == str(accounts_path)} | set(measures)
         problems += _owner_columns(raw_a.frame, reps["rep_id"], str(accounts_path), named)
     if not accounts.empty:
-        afile = str(accounts_path)
-        for m in measures:
-            # a column with bad cells is already reported; its sum would say nothing
-            if any(p.file == afile and p.column == m for p in problems):
-                continue
-            if float(accounts[m].sum()) <= 0:
-                header = {str(c).strip().lower() for c in raw_a.frame.columns} if raw_a is not None else {m}
-                why = (
-                    f": the file has no {m!r} column, so every account's is 0 (add the column, or drop "
-                    f"{m} from --balance)"  # QA13 11: the column was missing, the message did not say so
-                    if m not in header
-                    else " (drop it from --balance)"
-                )
-                problems.append(
-                    Problem(
-                        str(accounts_path),
-                        None,
-                        m,
-                        f"balance measure {m!r} sums to 0: nothing to balance{why}",
-                    )
-                )
-    if edited is not None:  # rows as the reps file numbers them, then the edit's own problems
-        file, origin = str(reps_path), edited.origin
-        own = _in_file_rows(problems[n_accounts:n_reps], file, origin) + edited.problems
+        problems += _nothing_to_balance(accounts, raw_a, measures, problems, str(accounts_path))
+    if rep.edited is not None:  # rows as the reps file numbers them, then the edit's own problems
+        file, origin = str(reps_path), rep.edited.origin
+        own = _in_file_rows(problems[n_accounts:n_reps], file, origin) + rep.edited.problems
         problems = problems[:n_accounts] + own + _in_file_rows(problems[n_reps:], file, origin)
         n_reps = n_accounts + len(own)
     if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
-        sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, raw_r))
+        sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, rep.raw))
         # the cross-table checks name either file; one workbook holding both tables is located once
         both = [sheet_a] + ([sheet_r] if sheet_r is not None and not _same_book(sheet_a, sheet_r) else [])
         raise InputError(
@@ -797,41 +687,189 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], both)
         )
-    from territory_planner.io.hierarchy import blank_labels, lone_labels
-
-    warnings = tuple(
-        outside_warnings
-        + roster_warnings
-        + [
-            w
-            for column in (
-                "account_id",
-                "current_rep",
-                "locked_rep",
-            )  # QA47 F6: the reps' ids in accounts too
-            for w in (spaced_ids(raw_a.frame, column, str(accounts_path)) if raw_a is not None else [])
-        ]
-        + [
-            w
-            # the reps' district and region labels too (QA51 F7: "NE " counted in NE without a word)
-            for column in (("rep_id", "region") if districts_ignored else ("rep_id", "district", "region"))
-            for w in (
-                spaced_ids(written_reps if written_reps is not None else raw_r.frame, column, str(reps_path))
-                if raw_r is not None
-                else []
-            )
-        ]
-        + wide_families(accounts, str(accounts_path))
-        + (
-            duplicate_polygons(geometry, raw_a.frame["account_id"], str(accounts_path))
-            if raw_a is not None and not points_layer and "account_id" in raw_a.frame.columns
-            else []
-        )
-        + blank_current_reps(accounts, str(accounts_path))
-        + misplaced_coordinates(accounts, reps, str(accounts_path), str(reps_path), geometry is not None)
-        + lone_labels(reps, str(reps_path), written_reps, None if edited is None else edited.origin)
-        + blank_labels(reps, str(reps_path), ("region",) if districts_ignored else ("district", "region"))
-    )
+    warnings = _load_warnings(acc, rep, accounts_path, reps_path, roster_warnings, districts_ignored)
     for warning in warnings:
         log.warning("%s", warning)
-    return LoadedInputs(accounts, reps, geometry, accounts_path, reps_path, repaired, warnings)
+    return LoadedInputs(accounts, reps, acc.geometry, accounts_path, reps_path, acc.repaired, warnings)
+
+
+@dataclass
+class _AccountsRead:
+    """The accounts table as ``_read_accounts`` read it (empty when it could not be parsed)."""
+
+    raw: RawTable | None = None
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    geometry: Any = None  # the account polygons (repaired), None for points
+    points_layer: bool = False  # a layer of points: point accounts at those points, no areas
+    repaired: tuple[Problem, ...] = ()
+    warnings: list[str] = field(default_factory=list)  # accounts outside or overlapping polygons
+    locks_from: tuple[str, dict[str, int]] | None = None  # the --locks file and its rows
+
+
+def _read_accounts(
+    path: Path, measures: tuple[str, ...], locks: Path | None, problems: list[Problem]
+) -> _AccountsRead:
+    """Read and parse the accounts table (a CSV, a workbook's sheet or a geospatial layer), its polygons
+    repaired and their points taken as lat/lon when it has none; its problems go to ``problems``."""
+    out = _AccountsRead()
+    extra = [m for m in measures if m not in ("potential", "workload")]
+    try:
+        raw_a = out.raw = read_table(path, "accounts", defer_cells=True)
+        problems += raw_a.problems  # rows longer than the header, with every other problem (QA57 F6)
+        if locks is not None:
+            from territory_planner.io.locks import apply_locks
+
+            out.locks_from = (str(locks), apply_locks(raw_a.frame, Path(locks), str(path), problems))
+        geometry = raw_a.geometry
+        if geometry is not None:
+            geometry = _polygon_collections(geometry)
+            problems += _shape_rows(geometry, str(path))
+            out.points_layer, mixed = _point_rows(geometry, str(path))
+            problems += mixed
+        # repaired before its points are taken: an invalid ring's point can lie outside the area (a
+        # bow-tie's is a corner), a wrapped ring's far off
+        if geometry is not None and not out.points_layer:
+            try:
+                fixed = repair_polygons(geometry, str(path))
+                geometry, out.repaired = fixed.geometry, fixed.repaired
+            except InputError as exc:
+                problems += exc.problems
+        out.geometry = geometry
+        has_coords = {"lat", "lon"} <= set(raw_a.frame.columns)
+        no_geometry: dict[int, str] = {}  # data row -> problem, for rows whose lat/lon come from nothing
+        if geometry is not None and not has_coords:
+            pts = geometry.representative_point()
+            raw_a.frame["lat"] = pts.y.to_numpy()
+            raw_a.frame["lon"] = pts.x.to_numpy()
+            no_geometry = _missing_geometries(geometry)
+        accounts, found = parse_table(raw_a, ACCOUNT_FIELDS, extra_numbers=extra, require_coordinates=True)
+        out.frame = accounts
+        if no_geometry:  # lat/lon were taken from the geometry: the geometry is what is missing
+            found = [p for p in found if not (p.row in no_geometry and p.column in ("lat", "lon"))]
+            found += [Problem(str(path), row, "geometry", m) for row, m in no_geometry.items()]
+            found.sort(key=lambda p: (p.row or 0, p.column or ""))
+        problems += found
+        areas = geometry is not None and not out.points_layer and not found and not accounts.empty
+        if areas and has_coords:
+            outside, out.warnings = _outside_polygons(accounts, geometry, str(path))
+            problems += outside
+        if areas:
+            out.warnings += _overlapping_polygons(accounts, geometry, str(path))
+        if out.points_layer:  # a layer of points: point accounts at those points (their lat/lon), no areas
+            out.geometry = None
+    except InputError as exc:
+        problems += exc.problems
+        if exc.frame is not None:  # unusable (no CRS), its table read: it is checked now too
+            columns = RawTable(Path(path), exc.frame)
+            # every column and cell but lat/lon, which come from the polygons (QA39 F5: a negative
+            # potential came only once the CRS was set)
+            found = parse_table(columns, ACCOUNT_FIELDS, extra_numbers=extra)[1]
+            problems += [p for p in found if p.column not in ("lat", "lon")]
+    return out
+
+
+@dataclass
+class _RepsRead:
+    """The reps table as ``_read_reps`` read it (empty when it could not be parsed)."""
+
+    raw: RawTable | None = None  # after a scenario's roster edits
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    edited: _EditedRoster | None = None
+    written: pd.DataFrame | None = None  # the reps file's own rows, when a scenario edits them
+
+
+def _read_reps(path: Path, roster_edits: RosterEdits | None, problems: list[Problem]) -> _RepsRead:
+    """Read and parse the reps table, a scenario's roster edits applied; its problems go to
+    ``problems`` (a home base needs both lat and lon)."""
+    out = _RepsRead()
+    try:
+        raw_r = out.raw = read_table(path, "reps", defer_cells=True)
+        problems += raw_r.problems
+        if raw_r.geometry is not None:
+            problems += _rep_homes(raw_r, str(path))
+        if roster_edits is not None:
+            out.written = raw_r.frame
+            out.edited = _edit_roster(raw_r, roster_edits)
+            raw_r = out.raw = out.edited.table
+        reps, found = parse_table(raw_r, REP_FIELDS)
+        out.frame = reps
+        problems += found
+        if not reps.empty:
+            half = reps["lat"].isna() ^ reps["lon"].isna()
+            said = {(p.row, p.column) for p in found}  # a cell that is no number was said (QA44 F10)
+            for idx in np.flatnonzero(half.to_numpy()):
+                col = "lat" if pd.isna(reps["lat"].iloc[idx]) else "lon"
+                if (int(idx) + 1, col) in said:
+                    continue
+                problems.append(
+                    Problem(
+                        str(path),
+                        int(idx) + 1,
+                        col,
+                        "home base needs both lat and lon (leave both empty to let the planner choose)",
+                    )
+                )
+    except InputError as exc:
+        problems += exc.problems
+    return out
+
+
+def _nothing_to_balance(
+    accounts: pd.DataFrame,
+    raw_a: RawTable | None,
+    measures: tuple[str, ...],
+    problems: list[Problem],
+    afile: str,
+) -> list[Problem]:
+    """A balance measure that sums to 0 (a column with bad cells, already in ``problems``, is skipped:
+    its sum would say nothing)."""
+    out = []
+    for m in measures:
+        if any(p.file == afile and p.column == m for p in problems):
+            continue
+        if float(accounts[m].sum()) <= 0:
+            header = {str(c).strip().lower() for c in raw_a.frame.columns} if raw_a is not None else {m}
+            why = (
+                f": the file has no {m!r} column, so every account's is 0 (add the column, or drop "
+                f"{m} from --balance)"  # QA13 11: the column was missing, the message did not say so
+                if m not in header
+                else " (drop it from --balance)"
+            )
+            out.append(Problem(afile, None, m, f"balance measure {m!r} sums to 0: nothing to balance{why}"))
+    return out
+
+
+def _load_warnings(
+    acc: _AccountsRead,
+    rep: _RepsRead,
+    accounts_path: Path,
+    reps_path: Path,
+    roster_warnings: list[str],
+    districts_ignored: bool,
+) -> tuple[str, ...]:
+    """What the inputs have that is accepted but worth a look, in the order they are logged."""
+    from territory_planner.io.hierarchy import blank_labels, lone_labels
+
+    raw_a, raw_r, accounts, reps = acc.raw, rep.raw, acc.frame, rep.frame
+    afile, rfile = str(accounts_path), str(reps_path)
+    # the reps' ids in accounts too (QA47 F6); the reps' district and region labels too (QA51 F7: "NE "
+    # counted in NE without a word)
+    account_columns = ("account_id", "current_rep", "locked_rep")
+    rep_columns = ("rep_id", "region") if districts_ignored else ("rep_id", "district", "region")
+    rep_frame = rep.written if rep.written is not None else (raw_r.frame if raw_r is not None else None)
+    return tuple(
+        acc.warnings
+        + roster_warnings
+        + [w for c in account_columns if raw_a is not None for w in spaced_ids(raw_a.frame, c, afile)]
+        + [w for c in rep_columns if rep_frame is not None for w in spaced_ids(rep_frame, c, rfile)]
+        + wide_families(accounts, afile)
+        + (
+            duplicate_polygons(acc.geometry, raw_a.frame["account_id"], afile)
+            if raw_a is not None and not acc.points_layer and "account_id" in raw_a.frame.columns
+            else []
+        )
+        + blank_current_reps(accounts, afile)
+        + misplaced_coordinates(accounts, reps, afile, rfile, acc.geometry is not None)
+        + lone_labels(reps, rfile, rep.written, None if rep.edited is None else rep.edited.origin)
+        + blank_labels(reps, rfile, ("region",) if districts_ignored else ("district", "region"))
+    )
