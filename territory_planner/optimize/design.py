@@ -256,22 +256,79 @@ def group_reps(
     if greedy is not None:  # its pairs join the model, so the start is one of its points
         cand = cand.copy()
         cand[np.arange(p), greedy] = True
+    model = _grouping_model(cand, travel, capacity, load, target, tolerance, n, exclude, spread, regions)
+    start = None if greedy is None else model.start_of(greedy, capacity, n)
+    return _grouping_rounds(model, travel, backend, start, pieces, time_limit, seed, threads)
+
+
+@dataclass
+class _GroupingModel:
+    """The grouping MIP: y[j, s] per candidate pair (``col``), then each seat's capacity beyond the widened
+    spread (``excess``) and each region a seat's district spans (``spans``, ``span_of``)."""
+
+    prob: pulp.LpProblem
+    y: list[pulp.LpVariable]
+    col: dict[tuple[int, int], int]
+    pj: np.ndarray
+    ps: np.ndarray
+    rows: list[pulp.LpConstraint]
+    excess: list[pulp.LpVariable]
+    spans: list[pulp.LpVariable]
+    span_of: list[tuple[int, str]]
+    labels: np.ndarray  # each rep's region (empty without regions)
+
+    def add(self, expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
+        con = pulp.LpConstraint(expr, sense=sense, rhs=rhs, name=name)
+        self.prob.addConstraint(con, name=name)
+        self.rows.append(con)
+
+    @property
+    def columns(self) -> list[pulp.LpVariable]:
+        return self.y + self.excess + self.spans
+
+    def start_of(self, greedy: np.ndarray, capacity: np.ndarray, n: int) -> np.ndarray:
+        """The values of the columns for a grouping (a seat per rep): the MIP's start."""
+        p = len(greedy)
+        y, excess = self.y, self.excess
+        start = np.zeros(len(self.columns))
+        start[[self.col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
+        if excess:  # each seat's excess as the grouping has it
+            mean = float(capacity.sum()) / n
+            used = np.bincount(greedy, weights=capacity, minlength=p)
+            over = np.maximum(np.abs(used - mean) - 1.0, 0.0)
+            start[len(y) : len(y) + len(excess)] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
+        if self.spans:  # the regions each seat's district spans in the grouping
+            held = {(int(greedy[j]), str(self.labels[j])) for j in range(p)}
+            start[len(y) + len(excess) :] = [1.0 if key in held else 0.0 for key in self.span_of]
+        return start
+
+
+def _grouping_model(
+    cand: np.ndarray,
+    travel: np.ndarray,
+    capacity: np.ndarray,
+    load: np.ndarray,
+    target: np.ndarray,
+    tolerance: np.ndarray,
+    n: int,
+    exclude: tuple[np.ndarray, ...],
+    spread: float,
+    regions: np.ndarray | None,
+) -> _GroupingModel:
+    """The grouping MIP over the candidate pairs ``cand`` (``group_reps``'s arguments)."""
+    p = len(capacity)
     pj, ps = np.nonzero(cand)
     prob = pulp.LpProblem("districts", pulp.LpMinimize)
     y = [prob.add_variable(f"y_{j}_{s}", 0, 1, pulp.const.LpBinary) for j, s in zip(pj, ps, strict=True)]
     col = {(int(j), int(s)): c for c, (j, s) in enumerate(zip(pj, ps, strict=True))}
+    labels = np.asarray(regions if regions is not None else [], dtype=str)
+    model = _GroupingModel(prob, y, col, pj, ps, [], [], [], [], labels)
+    add = model.add
     seat = [y[col[(s, s)]] for s in range(p)]
-    rows: list[pulp.LpConstraint] = []
-
-    def add(expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
-        con = pulp.LpConstraint(expr, sense=sense, rhs=rhs, name=name)
-        prob.addConstraint(con, name=name)
-        rows.append(con)
-
     le, ge, eq = pulp.const.LpConstraintLE, pulp.const.LpConstraintGE, pulp.const.LpConstraintEQ
     mean = float(capacity.sum()) / n
     widened = spread > 1.0 + 1e-9
-    excess: list[pulp.LpVariable] = []  # with ``widened``: each seat's district's capacity beyond mean +- 1
+    excess = model.excess  # with ``widened``: each seat's district's capacity beyond mean +- 1
     by_rep: list[list[int]] = [[] for _ in range(p)]
     by_seat: list[list[int]] = [[] for _ in range(p)]
     for c, (j, s) in enumerate(zip(pj.tolist(), ps.tolist(), strict=True)):
@@ -306,9 +363,7 @@ def group_reps(
     for k, old in enumerate(exclude):
         add(_no_good(old, col, y), le, float(p - 1), f"not_grouping_{k}")
     price = 100.0 * (float(np.abs(travel).sum()) + 1.0)  # a hundredth of a rep outweighs all travel
-    spans: list[pulp.LpVariable] = []  # with ``regions``: z[s, r] >= y[j, s] for each rep j of region r
-    span_of: list[tuple[int, str]] = []
-    labels = np.asarray(regions if regions is not None else [], dtype=str)
+    spans, span_of = model.spans, model.span_of  # with ``regions``: z[s, r] >= y[j, s], j of region r
     if regions is not None:
         for s_ in range(p):
             for r in np.unique(labels[pj[by_seat[s_]]]).tolist() if by_seat[s_] else []:
@@ -330,18 +385,26 @@ def group_reps(
             + [(z, price) for z in spans]
         )
     )
-    columns = y + excess + spans
-    start = None
-    if greedy is not None:
-        start = np.zeros(len(columns))
-        start[[col[(j, int(s))] for j, s in enumerate(greedy.tolist())]] = 1.0
-        if widened:  # each seat's excess as the greedy grouping has it
-            used = np.bincount(greedy, weights=capacity, minlength=p)
-            over = np.maximum(np.abs(used - mean) - 1.0, 0.0)
-            start[len(y) : len(y) + len(excess)] = np.where(np.isin(np.arange(p), greedy), over, 0.0)
-        if spans:  # the regions each seat's district spans in the greedy grouping
-            held = {(int(greedy[j]), str(labels[j])) for j in range(p)}
-            start[len(y) + len(excess) :] = [1.0 if key in held else 0.0 for key in span_of]
+    return model
+
+
+def _grouping_rounds(
+    model: _GroupingModel,
+    travel: np.ndarray,
+    backend: Backend,
+    start: np.ndarray | None,
+    pieces: Pieces | None,
+    time_limit: float,
+    seed: int,
+    threads: int | None,
+) -> Grouping | None:
+    """The grouping MIP solved, with connectivity cut rounds (then flows) until every district is one
+    piece of ``pieces``; the first grouping when the rounds find none connected in time."""
+    prob, y, col, pj, ps, add = model.prob, model.y, model.col, model.pj, model.ps, model.add
+    p = len(travel)
+    columns = model.columns
+    rows = model.rows
+    le = pulp.const.LpConstraintLE
     deadline = time.perf_counter() + max(time_limit, 1.0)
     # the cut rounds first, as many as fit in CUT_SHARE of the time; a grouping still split then gets the
     # flows (exact) for the rest, on a piece graph small enough (QA96 F2: 16 Texas home cells, 13 rounds
