@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from territory_planner.errors import InfeasibleError
 from territory_planner.interrupt import stoppable
 from territory_planner.io.writers import staged_output_dir
+from territory_planner.optimize.proofs import connected_caveat
 from territory_planner.options import PlanOptions, checked
 from territory_planner.plan_contiguity import _connected_plan
 from territory_planner.plan_first import _first_plan
@@ -70,7 +72,13 @@ def solve(
     _place_centres(run)
     base_budget, base_share, district_notes = _build_model(run)
     design = _Design()
-    unit_rep, result = _first_plan(run, base_budget, base_share, design, warm_start)
+    try:
+        unit_rep, result = _first_plan(run, base_budget, base_share, design, warm_start)
+    except InfeasibleError as err:
+        if not (options.contiguous or options.district_contiguous):
+            raise
+        option = "--contiguous" if options.contiguous else "--district-contiguous"
+        raise connected_caveat(err, option) from None
     _preload_outputs(options)  # loaded already when the first plan's solve started the whole model beside
     unit_rep, result, contiguity_info, district_info = _connected_plan(run, unit_rep, result, design)
     return _plan_output(run, unit_rep, result, contiguity_info, district_info, design, district_notes)

@@ -293,9 +293,14 @@ def validate(options: PlanOptions) -> dict[str, Any]:
         least = proofs.least_moved(spec, backend, deadline=least_deadline, seed=options.seed, threads=threads)
         if least is not None and proofs.above_budget(spec, least[0]):
             deadline = time.perf_counter() + 30.0
-            raise proofs.budget_error(
+            err = proofs.budget_error(
                 spec, least[0], backend, deadline=deadline, seed=options.seed, threads=threads
             )
+            if options.contiguous or options.district_contiguous:
+                err = proofs.connected_caveat(
+                    err, "--contiguous" if options.contiguous else "--district-contiguous"
+                )
+            raise err
     checked: dict[str, Any] = {}
     if spec.budget is not None and least is None:
         # no bound from the budget check's LP: it did not finish (QA37 F3: 3,779 cities x 60 reps, 63 s,

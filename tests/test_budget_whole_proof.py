@@ -85,3 +85,36 @@ def test_a_budget_too_small_is_told_the_least_share_of_whole_accounts(tmp_path: 
         options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.48, time_limit=20)
     )
     assert out.summary["moved_potential_share"] == pytest.approx(24 / 50)
+
+
+def test_with_contiguous_the_whole_accounts_share_is_said_to_leave_connectivity_out(tmp_path: Path) -> None:
+    """QA103 F1: with --contiguous the advice "raise it to at least 0.47 (the least share of any plan of
+    whole accounts within the bands ...)" read as enough, and at 0.47 no connected plan existed. The same
+    five accounts on a path A0 - A1 - A2 - A3 - A4 with R2's home at A3: the least share of whole
+    accounts is 0.48 (A0, A1 and A2), and a connected R2 holding A3 needs 0.52 (A3 and A4)."""
+    import pandas as pd
+
+    accounts = [
+        {"account_id": f"A{i}", "lat": 38.0 + 0.1 * i, "lon": -95.0, "potential": p, "current_rep": "R1"}
+        for i, p in enumerate([8, 8, 8, 17, 9])
+    ]
+    reps = [{"rep_id": "R1", "lat": 38.0, "lon": -95.0}, {"rep_id": "R2", "lat": 38.3, "lon": -95.0}]
+    a, r = write_instance(tmp_path, accounts, reps)
+    edges = tmp_path / "edges.csv"
+    pd.DataFrame([(f"A{i}", f"A{i + 1}") for i in range(4)], columns=["u", "v"]).to_csv(edges, index=False)
+    opts = options_for(
+        a, r, balance="potential", tolerance=0.1, max_moved_share=0.2, time_limit=20, contiguous=True,
+        adjacency=edges,
+    )  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        api.solve(opts)
+    text = str(err.value)
+    assert "raise it to at least 0.48 (the least share of any plan of whole accounts" in text
+    assert text.endswith(
+        "; with --contiguous that share does not count connectivity: a plan of connected territories may "
+        "need more"
+    )
+    # without --contiguous, no such words
+    with pytest.raises(InfeasibleError) as plain:
+        api.solve(options_for(a, r, balance="potential", tolerance=0.1, max_moved_share=0.2, time_limit=20))
+    assert "connectivity" not in str(plain.value)

@@ -449,6 +449,24 @@ def _budget_error(
     )
 
 
+def connected_caveat(err: InfeasibleError, option: str) -> InfeasibleError:
+    """A budget proof whose advice is the least share of plans of whole accounts, in a run that asks for
+    connected territories or districts (``option``): that share does not count connectivity, so a
+    connected plan may need more (QA103 F1: "raise it to at least 0.47", and at 0.47 HiGHS proved that no
+    connected plan meets the bands). Other errors as they are."""
+    budget = next((c for c in err.conflicts if c.family == "disruption_budget"), None)
+    if budget is None or budget.extra.get("proven_by") == "LP bound":
+        return err
+    out = InfeasibleError(
+        f"{err}; with {option} that share does not count connectivity: a plan of connected "
+        f"{'territories' if option == '--contiguous' else 'districts'} may need more",
+        err.conflicts,
+        err.cleared,
+    )
+    out.money_prefix = err.money_prefix
+    return out
+
+
 def prove_infeasible(
     spec: ModelSpec, backend: Backend, lp: lpmod.LpResult, *, deadline: float, seed: int, threads: int | None
 ) -> str:
