@@ -272,7 +272,9 @@ def tree_flow(
 class PhasedFlow:
     """The flow model with its objective and, when nobody has a connected plan by ``SWITCH_SHARE`` of its
     time, the model without objective beside it (a feasibility phase: HiGHS stops at its first connected
-    plan or proves that none exists) until either ends: the costed model's answer settles it; the other's
+    plan or proves that none exists), once a core is idle for it or the caller gives it its own
+    (``take_core``: the costed phase keeps a core to itself, as plain PuLP's model has), until either
+    ends: the costed model's answer settles it; the other's
     proof ends both, and from its plan (or a plan offered meanwhile, which ends the feasibility phase at
     once: any connected plan is optimal there) the costed model starts again, to the deadline. The costed
     model used to be stopped at the switch: QA96 F1, 58 California counties x 6 reps at +-10%, it proves
@@ -425,9 +427,9 @@ class PhasedFlow:
         )
 
     def take_core(self) -> None:
-        """The caller's thread gives its core to the phase without objective, which starts at once, and
-        waits: the search's heuristics had kept it off a busy machine (QA102 F1 and Virginia's proof,
-        which that phase finds in 12.9 s alone where the costed one has none in 60 s)."""
+        """The caller's thread gives its core to the phase without objective, which then starts whatever
+        the machine's load, while the caller waits for it (``contiguous._yield_to_flow``): Virginia's
+        proof, which that phase finds in 12.9 s alone where the costed one has none in 60 s."""
         self._given.set()
 
     def feasibility_running(self) -> bool:
