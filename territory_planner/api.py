@@ -75,10 +75,10 @@ def solve(
     try:
         unit_rep, result = _first_plan(run, base_budget, base_share, design, warm_start)
     except InfeasibleError as err:
-        if not (options.contiguous or options.district_contiguous):
+        told = connected_caveat(err, options.contiguous, options.district_contiguous)
+        if told is err:
             raise
-        option = "--contiguous" if options.contiguous else "--district-contiguous"
-        raise connected_caveat(err, option) from None
+        raise told from None
     _preload_outputs(options)  # loaded already when the first plan's solve started the whole model beside
     unit_rep, result, contiguity_info, district_info = _connected_plan(run, unit_rep, result, design)
     return _plan_output(run, unit_rep, result, contiguity_info, district_info, design, district_notes)

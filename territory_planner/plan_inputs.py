@@ -296,11 +296,7 @@ def validate(options: PlanOptions) -> dict[str, Any]:
             err = proofs.budget_error(
                 spec, least[0], backend, deadline=deadline, seed=options.seed, threads=threads
             )
-            if options.contiguous or options.district_contiguous:
-                err = proofs.connected_caveat(
-                    err, "--contiguous" if options.contiguous else "--district-contiguous"
-                )
-            raise err
+            raise proofs.connected_caveat(err, options.contiguous, options.district_contiguous)
     checked: dict[str, Any] = {}
     if spec.budget is not None and least is None:
         # no bound from the budget check's LP: it did not finish (QA37 F3: 3,779 cities x 60 reps, 63 s,

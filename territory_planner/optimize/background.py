@@ -159,7 +159,11 @@ def core_to_spare() -> bool:
     ``SPARE_WINDOW`` seconds, which the caller waits); True where the load cannot be read. A thread
     added on a busy machine takes its share from the ones running: QA98 F1 (a copy racing the whole
     model) and QA102 F1 (the flow model's phase without objective beside its costed phase)."""
-    idle = idle_cores(SPARE_WINDOW)
+    return enough_idle(idle_cores(SPARE_WINDOW))
+
+
+def enough_idle(idle: float | None) -> bool:
+    """``idle_cores``' reading leaves a core to spare (True when it could not be read)."""
     return idle is None or idle >= SPARE_IDLE
 
 

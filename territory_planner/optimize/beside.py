@@ -125,7 +125,7 @@ def _race_beside(run: Run, beside: background.Member) -> str:
         _wait_beside(run, beside)
         return f"{len(beside.members)} copies, seeds {seeds}"
     idle = background.idle_cores(background.SPARE_WINDOW)
-    if idle is not None and idle < background.SPARE_IDLE:
+    if not background.enough_idle(idle):
         # no core to spare: a second copy would only take half of the first one's (QA98 F1, 72 Wisconsin
         # counties x 6 reps with a budget just below the least share, beside two other busy processes on
         # two cores: exit 3 at 20 s in 2 runs of 3 with the race, the proof at 20.3-21.1 s in 3 of 3

@@ -449,17 +449,22 @@ def _budget_error(
     )
 
 
-def connected_caveat(err: InfeasibleError, option: str) -> InfeasibleError:
+def connected_caveat(err: InfeasibleError, contiguous: bool, district_contiguous: bool) -> InfeasibleError:
     """A budget proof whose advice is the least share of plans of whole accounts, in a run that asks for
-    connected territories or districts (``option``): that share does not count connectivity, so a
+    connected territories (``contiguous``) or districts: that share does not count connectivity, so a
     connected plan may need more (QA103 F1: "raise it to at least 0.47", and at 0.47 HiGHS proved that no
-    connected plan meets the bands). Other errors as they are."""
+    connected plan meets the bands). Other errors, and runs asking for neither, as they are (``err``)."""
     budget = next((c for c in err.conflicts if c.family == "disruption_budget"), None)
-    if budget is None or budget.extra.get("proven_by") == "LP bound":
+    if (
+        not (contiguous or district_contiguous)
+        or budget is None
+        or budget.extra.get("proven_by") == "LP bound"
+    ):
         return err
+    option, what = ("--contiguous", "territories") if contiguous else ("--district-contiguous", "districts")
     out = InfeasibleError(
-        f"{err}; with {option} that share does not count connectivity: a plan of connected "
-        f"{'territories' if option == '--contiguous' else 'districts'} may need more",
+        f"{err}; with {option} that share does not count connectivity: a plan of connected {what} may "
+        "need more",
         err.conflicts,
         err.cleared,
     )
