@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from territory_planner.geo import adjacency as adjmod
 from territory_planner.geo import contiguity, planning
 from territory_planner.model.plan import SolveResult
 from territory_planner.model.problem import TerritoryProblem
-from territory_planner.optimize import contiguous, contiguous_flow, pipeline, repair
+from territory_planner.optimize import contiguous, contiguous_flow, contiguous_lns, pipeline, repair
 from territory_planner.optimize.spec import ModelSpec
 from territory_planner.report.formatting import home_rule
 from territory_planner.solvers.base import Backend
@@ -174,7 +175,7 @@ def make_contiguous(
         adj,
         backend,
         centre=centre,
-        time_limit=time_limit * (1.0 - RELAX_CONNECTED_SHARE) if elastic else time_limit,
+        time_limit=time_limit,
         gap=gap,
         seed=seed,
         threads=threads,
@@ -183,7 +184,14 @@ def make_contiguous(
         progress=progress,
         exact=exact,
         relax=relax,
+        relax_at=start + (1.0 - RELAX_CONNECTED_SHARE) * time_limit if elastic else None,
     )
+    least: _Least | None = None
+    if res.late_flow is not None:
+        res, least = _beside_late_flow(
+            spec, adj, centre, backend, res, deadline=start + time_limit, seed=seed, threads=threads,
+            progress=progress,
+        )  # fmt: skip
     plan, method = res.unit_rep, res.method
     if plan is None:
         plan = contiguous.repair_pieces(spec, adj, unit_rep, centre)
@@ -216,11 +224,71 @@ def make_contiguous(
     kept = _Kept(plan, pieces, method)
     near_note = _least_violation(
         spec, adj, centre, backend, res, kept, info, elastic=elastic, relax=relax,
-        deadline=start + time_limit, seed=seed, threads=threads, progress=progress,
+        deadline=start + time_limit, seed=seed, threads=threads, progress=progress, least=least,
     )  # fmt: skip
     new = _with_contiguity(spec, result, res, kept, near_note, lat, lon, centre, chosen, start)
     info.update(method=kept.method, rounds=res.rounds, cuts=res.cuts, neighbourhoods=res.neighbourhoods)
     return kept.plan, new, with_pieces(info, p, kept.pieces)
+
+
+@dataclass(frozen=True)
+class _Least:
+    """The least violation of connected plans looked for beside the flow model (``_beside_late_flow``):
+    its plan and note (``_least_connected``'s answer), or None when it found none."""
+
+    found: tuple[np.ndarray, str] | None
+
+
+def _beside_late_flow(
+    spec: ModelSpec,
+    adj: adjmod.Adjacency,
+    centre: np.ndarray,
+    backend: Backend,
+    res: contiguous.ContiguousResult,
+    *,
+    deadline: float,
+    seed: int,
+    threads: int | None,
+    progress: Callable[[str], None],
+) -> tuple[contiguous.ContiguousResult, _Least]:
+    """--contiguous --relax, no connected plan by the search's end (``relax_at``): the least violation of
+    connected plans on this thread while the flow model goes on beside to the stage's end, as it does
+    without --relax; its answer then wins: a connected plan (within every band: nothing to relax) or a
+    proof that none exists (the least violation is then the plan to write). A plan of the flow model's
+    ends the search for the least violation, which has nothing left to find."""
+    flow = res.late_flow
+    assert flow is not None
+    progress(
+        "contiguity: no connected plan yet: the least violation of connected plans (--relax), the flow model "
+        "going on beside"
+    )
+    found = threading.Event()
+
+    def watch() -> None:
+        while not found.is_set() and flow.running() and time.perf_counter() < deadline:
+            if flow.has_plan():
+                found.set()
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, name="late-flow-watch", daemon=True).start()
+    least = _least_connected(
+        spec, adj, centre, backend, res.near, deadline=deadline, seed=seed, threads=threads, cancel=found
+    )  # fmt: skip
+    spec_c = contiguous.with_centres(spec, centre)
+    merged = contiguous_flow.merge(flow, spec_c, None, res.lower_bound, False, stop=False)
+    found.set()
+    res = dataclasses.replace(res, late_flow=None, lower_bound=merged.lower, infeasible=merged.infeasible)
+    plan = merged.best
+    connected = plan is not None and not (home_pieces(adj, plan, centre, spec.problem.n_reps) > 1).any()
+    if plan is not None and connected and repair.feasible(spec_c, plan):
+        value = contiguous_lns.objective(spec, plan)
+        progress(f"contiguity: connected plan found by the flow model: objective {value:,.1f}")
+        pieces = contiguity.count_pieces(adj, plan, spec.problem.n_reps)
+        res = dataclasses.replace(
+            res, unit_rep=plan, objective=value, method="flow", pieces=pieces,
+            proven_optimal=merged.proven, near=None,
+        )  # fmt: skip
+    return res, _Least(least)
 
 
 @dataclass
@@ -272,19 +340,24 @@ def _least_violation(
     seed: int,
     threads: int | None,
     progress: Callable[[str], None],
+    least: _Least | None = None,
 ) -> str | None:
     """Territories still split: with --relax on a small map, the flow model's least violation of connected
     plans (a connected plan within every band, when it finds one, is kept as such); the connected plan
     out of the fewest bands is named (``info``) and, with --relax, kept when it breaks less than the split
-    one. Updates ``kept``; returns the note of a connected plan kept out of some bands, else None."""
+    one. Updates ``kept``; returns the note of a connected plan kept out of some bands, else None.
+    ``least``: that least violation, looked for already (beside the flow model: ``_beside_late_flow``)."""
     p = spec.problem
     near, least_note = res.near, None
     if elastic and (kept.pieces > 1).any():
-        least = _least_connected(
-            spec, adj, centre, backend, near, deadline=deadline, seed=seed, threads=threads
-        )
-        if least is not None:
-            near, least_note = least
+        if least is None:
+            least = _Least(
+                _least_connected(
+                    spec, adj, centre, backend, near, deadline=deadline, seed=seed, threads=threads
+                )
+            )
+        if least.found is not None:
+            near, least_note = least.found
             near_pieces = home_pieces(adj, near, centre, p.n_reps)
             if (near_pieces <= 1).all() and repair.feasible(spec, near):
                 # no violation at all: a connected plan within every band, which the stage's share of the
@@ -447,12 +520,14 @@ def _least_connected(
     deadline: float,
     seed: int,
     threads: int | None,
+    cancel: threading.Event | None = None,
 ) -> tuple[np.ndarray, str] | None:
     """--contiguous --relax when no connected plan within the bands was found: the connected plan of least
     violation (``contiguous_flow.least_violation_connected``, started from the flip search's ``near``) in
     ``RELAX_LEAST_SHARE`` of the time left, then its travel: the flow model with the objective, each band
     widened just enough for that plan, to ``deadline``. The plan and a note saying whether its violation is
-    proven least; None when the flow model found no connected plan keeping the other rows."""
+    proven least; None when the flow model found no connected plan keeping the other rows. ``cancel`` ends
+    both solves (with the violation's best plan so far)."""
     from territory_planner.optimize.contiguous_lns import objective
     from territory_planner.optimize.design import home_cells
 
@@ -462,7 +537,7 @@ def _least_connected(
         near = home_cells(adj, centre, centred.cost)
     least = contiguous_flow.least_violation_connected(
         spec, adj, centre, backend, deadline=now + RELAX_LEAST_SHARE * max(deadline - now, 0.0),
-        seed=seed, threads=threads, start=near,
+        seed=seed, threads=threads, start=near, cancel=cancel,
     )  # fmt: skip
     if least is None or not all(repair.other_rows(spec, least.plan)):
         return None
@@ -475,7 +550,8 @@ def _least_connected(
             note += f": every such plan's violation is at least {100 * share:.1f}% of it (HiGHS's bound)"
     plan = least.plan
     wide = pipeline._widened(centred, plan)
-    if wide is not None and deadline - time.perf_counter() > 1.0:  # then travel, within those bands
+    stopped = cancel is not None and cancel.is_set()
+    if wide is not None and not stopped and deadline - time.perf_counter() > 1.0:  # travel within them
         flow = contiguous_flow.start(
             wide, adj, contiguous_flow.territory_parts(centre), backend, deadline=deadline, gap=1e-4,
             seed=seed,

@@ -43,7 +43,7 @@ from territory_planner.geo.adjacency import Adjacency
 from territory_planner.optimize import background, formulation, repair
 from territory_planner.optimize.contiguous_lns import objective
 from territory_planner.optimize.spec import ModelSpec
-from territory_planner.solvers.base import Backend, SolveStatus
+from territory_planner.solvers.base import Backend, LiveMip, SolveStatus
 
 log = logging.getLogger(__name__)
 
@@ -654,6 +654,7 @@ def least_violation_connected(
     threads: int | None,
     start: np.ndarray | None = None,
     model_bands: bool = False,
+    cancel: threading.Event | None = None,
 ) -> LeastConnected | None:
     """``--contiguous --relax`` on a small map: the plan of connected territories (each one piece holding
     the unit at its rep's home, ``centre``) with the least violation of the user's bands and the model's
@@ -663,6 +664,7 @@ def least_violation_connected(
     start, not the least (README, QA30: 3.9% of a band over on Africa's countries where 0.12% exists).
     ``model_bands``: the model's bands (rounded inwards to a measure's step) instead of the user's, so that
     a violation of 0 is a plan of the model (the contiguity stage's search for one, without ``--relax``).
+    ``cancel`` stops HiGHS (with its best plan so far).
     None when the model does not fit (not HiGHS, a rep with no home unit, more than ``FLOW_MAX_ARCS`` flow
     variables) or no plan came in time."""
     from territory_planner.optimize import lp as lpmod
@@ -705,6 +707,7 @@ def least_violation_connected(
         seed=seed,
         threads=threads,
         start=warm,
+        live=None if cancel is None else LiveMip(cancel),
     )
     if not out.has_solution:
         return None
