@@ -503,6 +503,73 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
     assert any(m.startswith("district contiguity, round 1's plan mended: connected districts") for m in said)
 
 
+def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA104 F1: 97 French departements x 10 reps in 3 districts at 40 s: round 1's plan (28 stray units)
+    could not be mended, and that ended every mend, so rounds 3, 4 and 6 (3 stray units each) stayed
+    unused and the run wrote the two levels' plan, 5.5% above plain's flow model. After a failed mend,
+    a later round's plan with fewer stray units is still mended. Here round 1 gives R1 two enclaves (U23
+    and U03), whose mend fails, and round 2 one (U13): the stage's plan is round 2's, mended."""
+    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
+    from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.solvers.base import SolveStatus
+
+    problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
+
+    def unit(account: str) -> int:
+        return int(problem.acc_unit[list(problem.account_ids).index(account)])
+
+    far = split.copy()  # R1's two columns, U23 and U03
+    far[unit("U03")] = 0
+    near = split.copy()  # R1's two columns and U13 (a round's plan keeps the cuts of the rounds before)
+    near[unit("U23")], near[unit("U13")] = 1, 0
+    assert district_contiguity.district_pieces(adj, far, of, 2).tolist() == [3, 1]
+    assert district_contiguity.district_pieces(adj, near, of, 2).tolist() == [2, 1]
+
+    class Round:
+        status = SolveStatus.FEASIBLE
+        bound = None
+
+    class Nothing:
+        status = SolveStatus.NO_SOLUTION
+        bound = None
+
+    rounds: list[int] = []
+    real_mip, real_mend = lns.solve_mip, district_contiguity._mend
+
+    def two_rounds(*a: object, **k: object) -> tuple[np.ndarray | None, object]:
+        if "free" in k:
+            return real_mip(*a, **k)  # type: ignore[arg-type]
+        rounds.append(1)
+        plans = {1: far, 2: near}
+        return (plans[len(rounds)].copy(), Round()) if len(rounds) in plans else (None, Nothing())
+
+    mended: list[int] = []
+
+    def mend(
+        spec_: object, adj_: object, backend: object, centre_: object, plan: np.ndarray, *a: object
+    ) -> object:
+        mended.append(len(rounds))
+        if np.array_equal(plan, far):
+            return None  # out of reach
+        return real_mend(spec_, adj_, backend, centre_, plan, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
+    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
+    monkeypatch.setattr(district_contiguity, "_mend", mend)
+    monkeypatch.setattr(lns, "solve_mip", two_rounds)
+    said: list[str] = []
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0, progress=said.append,
+    )  # fmt: skip
+    assert mended == [1, 2]
+    assert res.pieces == {"A": 1, "B": 1}
+    assert repair.feasible(spec, res.unit_rep)
+    assert any(m.startswith("district contiguity, round 2's plan mended: connected districts") for m in said)
+
+
 def test_districts_csv_says_whether_districts_are_connected_when_not_asked(tmp_path: Path) -> None:
     """With an adjacency but no --district-contiguous, districts.csv's contiguous column is the plan's
     shape (it was left blank) and the notes say how to ask for connected districts (QA4)."""
