@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from territory_planner.optimize import background
 from territory_planner.solvers import get_backend
+from territory_planner.solvers.base import SolveStatus
 from tests.conftest import write_instance
 
 
@@ -416,6 +417,17 @@ def test_the_cut_loops_proof_ends_the_stage_at_once(tmp_path: Path, monkeypatch:
     assert time.perf_counter() - t0 < 5.0
 
 
+class _Outcome:
+    """A cut round's MIP outcome as ``district_contiguity._cut_rounds`` reads it."""
+
+    def __init__(self, status: SolveStatus) -> None:
+        self.status, self.bound = status, None
+
+
+_ROUND = _Outcome(SolveStatus.FEASIBLE)  # a round's plan
+_NOTHING = _Outcome(SolveStatus.NO_SOLUTION)  # no plan in the round's time
+
+
 def _square_model(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A 4 x 4 grid (rook), potential and workload 1 each, R1 (home U00) alone in district A and R2 (home
     U33) alone in district B, +-25%; the model as ``_grid_model`` gives it, and a plan of the cut loop's
@@ -462,18 +474,9 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
     from territory_planner.geo.contiguity import count_pieces
     from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize import contiguous_lns as lns
-    from territory_planner.solvers.base import SolveStatus
 
     problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
     assert district_contiguity.district_pieces(adj, split, of, 2).tolist() == [2, 1]
-
-    class Round:
-        status = SolveStatus.FEASIBLE
-        bound = None
-
-    class Nothing:
-        status = SolveStatus.NO_SOLUTION
-        bound = None
 
     rounds: list[int] = []
     real = lns.solve_mip
@@ -484,7 +487,7 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
         if "free" in k:
             return real(*a, **k)  # type: ignore[arg-type]
         rounds.append(1)
-        return (split.copy(), Round()) if len(rounds) == 1 else (None, Nothing())
+        return (split.copy(), _ROUND) if len(rounds) == 1 else (None, _NOTHING)
 
     monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
     monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
@@ -513,7 +516,6 @@ def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off
     and U03), whose mend fails, and round 2 one (U13): the stage's plan is round 2's, mended."""
     from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize import contiguous_lns as lns
-    from territory_planner.solvers.base import SolveStatus
 
     problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
 
@@ -527,14 +529,6 @@ def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off
     assert district_contiguity.district_pieces(adj, far, of, 2).tolist() == [3, 1]
     assert district_contiguity.district_pieces(adj, near, of, 2).tolist() == [2, 1]
 
-    class Round:
-        status = SolveStatus.FEASIBLE
-        bound = None
-
-    class Nothing:
-        status = SolveStatus.NO_SOLUTION
-        bound = None
-
     rounds: list[int] = []
     real_mip, real_mend = lns.solve_mip, district_contiguity._mend
 
@@ -543,7 +537,7 @@ def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off
             return real_mip(*a, **k)  # type: ignore[arg-type]
         rounds.append(1)
         plans = {1: far, 2: near}
-        return (plans[len(rounds)].copy(), Round()) if len(rounds) in plans else (None, Nothing())
+        return (plans[len(rounds)].copy(), _ROUND) if len(rounds) in plans else (None, _NOTHING)
 
     mended: list[int] = []
 
