@@ -9,7 +9,7 @@ Split from ``api`` (the style guide's ~400-line limit).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from territory_planner.errors import Conflict, InfeasibleError, SolverError
@@ -58,6 +58,14 @@ def _connected_or_relaxed(
     then written with status ``relaxed`` and one violation per split territory or district."""
     groups = _split_groups(contiguity, districts)
     if not groups:
+        # a relaxed plan of connected territories (out of some bands) after a proof for the user's model
+        # that none meets the bands is proven infeasible too (QA105 O1: Hungary's counties x 5 reps at
+        # +-10%, "no plan meeting every constraint exists ... (proven)" with proven_infeasible false)
+        proven = any(
+            info is not None and info.get("infeasible") == "proven" for info in (contiguity, districts)
+        )
+        if result.status == "relaxed" and proven and not result.proven_infeasible:
+            return replace(result, proven_infeasible=True)
         return result
     split = _split_of(groups, contiguity, districts)
     if split.proof == "proven" and not options.relax:

@@ -384,3 +384,29 @@ def test_relax_writes_a_connected_plan_within_the_bands_as_a_plan_not_a_relaxed_
     assert repair.feasible(spec, plan)
     assert result.status in ("feasible", "optimal")
     assert not result.violations
+
+
+def test_a_relaxed_plan_of_connected_territories_after_a_proof_is_proven_infeasible() -> None:
+    """QA105 O1: Hungary's 43 counties x 5 reps at +-10% with `--contiguous --relax`: HiGHS proved that no
+    plan of connected territories meets the bands, the connected plan of least violation was written, and
+    the console said "no plan meeting every constraint exists ... (proven)" while summary.json's
+    ``proven_infeasible`` was false (a split plan after the same proof had it true). It is true after a
+    proof for the user's model; not without one, nor after a proof for the centres the planner chose."""
+    from territory_planner.options import build_options
+    from territory_planner.plan_endings import _connected_or_relaxed
+
+    options = build_options({"accounts": "a.csv", "reps": "r.csv", "contiguous": True, "relax": True})
+    base = SolveResult("feasible", False, 10.0, 10.0, 9.0, 0.1, 1.0, "highs", "round")
+    relaxed = base.relaxed(violations=({"constraint": "balance_max", "rep_id": "R0"},))
+    connected = {"contiguous": True, "pieces": {"R0": 1, "R1": 1}}
+    proven = _connected_or_relaxed(relaxed, {**connected, "infeasible": "proven"}, None, options, 2)
+    assert proven.status == "relaxed"
+    assert proven.proven_infeasible
+    assert proven.violations == relaxed.violations
+    assert not _connected_or_relaxed(relaxed, connected, None, options, 2).proven_infeasible
+    chosen = {**connected, "infeasible": "proven for the centres chosen"}
+    assert not _connected_or_relaxed(relaxed, chosen, None, options, 2).proven_infeasible
+    # a plan within every band is not made relaxed or proven by a proof it does not need
+    assert not _connected_or_relaxed(
+        base, {**connected, "infeasible": "proven"}, None, options, 2
+    ).proven_infeasible
