@@ -428,6 +428,23 @@ _ROUND = _Outcome(SolveStatus.FEASIBLE)  # a round's plan
 _NOTHING = _Outcome(SolveStatus.NO_SOLUTION)  # no plan in the round's time
 
 
+def _rounds_only(monkeypatch: pytest.MonkeyPatch, spec, adj, centre, split, rounds):  # type: ignore[no-untyped-def]
+    """``district_contiguity.solve`` from ``split`` with no flow model and no two levels: only the cut
+    loop's rounds (``rounds`` in place of ``lns.solve_mip``) and their mends. The result and the progress."""
+    from territory_planner.optimize import contiguous_flow, district_contiguity
+    from territory_planner.optimize import contiguous_lns as lns
+
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
+    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
+    monkeypatch.setattr(lns, "solve_mip", rounds)
+    said: list[str] = []
+    res = district_contiguity.solve(
+        spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
+        territories_too=False, bound=0.0, progress=said.append,
+    )  # fmt: skip
+    return res, said
+
+
 def _square_model(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A 4 x 4 grid (rook), potential and workload 1 each, R1 (home U00) alone in district A and R2 (home
     U33) alone in district B, +-25%; the model as ``_grid_model`` gives it, and a plan of the cut loop's
@@ -472,8 +489,8 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
     returns R1 with an enclave in R2's half every time; the stage's plan is connected, each rep holding
     eight units."""
     from territory_planner.geo.contiguity import count_pieces
-    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.optimize import district_contiguity, repair
 
     problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
     assert district_contiguity.district_pieces(adj, split, of, 2).tolist() == [2, 1]
@@ -489,14 +506,7 @@ def test_a_cut_rounds_plan_with_split_districts_is_mended(
         rounds.append(1)
         return (split.copy(), _ROUND) if len(rounds) == 1 else (None, _NOTHING)
 
-    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
-    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
-    monkeypatch.setattr(lns, "solve_mip", one_round)
-    said: list[str] = []
-    res = district_contiguity.solve(
-        spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
-        territories_too=False, bound=0.0, progress=said.append,
-    )  # fmt: skip
+    res, said = _rounds_only(monkeypatch, spec, adj, centre, split, one_round)
     assert res.pieces == {"A": 1, "B": 1}
     assert repair.feasible(spec, res.unit_rep)
     assert count_pieces(adj, res.unit_rep, 2).tolist() == [1, 1]
@@ -514,8 +524,8 @@ def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off
     unused and the run wrote the two levels' plan, 5.5% above plain's flow model. After a failed mend,
     a later round's plan with fewer stray units is still mended. Here round 1 gives R1 two enclaves (U23
     and U03), whose mend fails, and round 2 one (U13): the stage's plan is round 2's, mended."""
-    from territory_planner.optimize import contiguous_flow, district_contiguity, repair
     from territory_planner.optimize import contiguous_lns as lns
+    from territory_planner.optimize import district_contiguity, repair
 
     problem, spec, adj, centre, of, names, split = _square_model(tmp_path)
 
@@ -549,15 +559,8 @@ def test_a_later_rounds_plan_is_mended_after_a_failed_mend_of_a_plan_further_off
             return None  # out of reach
         return real_mend(spec_, adj_, backend, centre_, plan, *a)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
-    monkeypatch.setattr(district_contiguity, "_two_level_start", lambda *_a, **_k: (None, "none found"))
     monkeypatch.setattr(district_contiguity, "_mend", mend)
-    monkeypatch.setattr(lns, "solve_mip", two_rounds)
-    said: list[str] = []
-    res = district_contiguity.solve(
-        spec, adj, get_backend("highs"), centre, split, time_limit=10.0, gap=1e-3, seed=0, threads=1,
-        territories_too=False, bound=0.0, progress=said.append,
-    )  # fmt: skip
+    res, said = _rounds_only(monkeypatch, spec, adj, centre, split, two_rounds)
     assert mended == [1, 2]
     assert res.pieces == {"A": 1, "B": 1}
     assert repair.feasible(spec, res.unit_rep)
