@@ -46,6 +46,26 @@ def test_tab_separated_file_is_read(tmp_path: Path) -> None:
     assert load_inputs(a, r).accounts["potential"].tolist() == [1200.0, 7.5]
 
 
+@pytest.mark.parametrize("ext", [".tsv", ".tab", ".txt"])
+def test_a_tab_separated_export_is_read_under_its_own_extension(tmp_path: Path, ext: str) -> None:
+    # a CRM's or a BI tool's tab-separated export keeps its .tsv / .txt name; it was "unsupported file
+    # type" and had to be renamed to .csv, where the same bytes read fine. Bad cells still name their row
+    r = tmp_path / f"reps{ext}"
+    r.write_text("rep_id\tlat\tlon\n007\t0\t0\n008\t0\t1\n", encoding="utf-8")
+    a = tmp_path / f"accounts{ext}"
+    rows = "account_id\tlat\tlon\tpotential\n00001\t0\t0.1\t1,200\n00002\t0\t0.9\t7.5\n"
+    a.write_text(rows, encoding="utf-8")
+    inputs = load_inputs(a, r)
+    assert inputs.accounts["potential"].tolist() == [1200.0, 7.5]
+    assert inputs.accounts["account_id"].tolist() == ["00001", "00002"]  # ids kept as written
+    assert inputs.reps["rep_id"].tolist() == ["007", "008"]
+    a.write_text("account_id\tlat\tlon\tpotential\n00001\t0\t0.1\tlots\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_inputs(a, r)
+    bad = [(Path(p.file).name, p.row, p.column) for p in err.value.problems]
+    assert (a.name, 1, "potential") in bad
+
+
 def test_decimal_comma_in_a_comma_file_is_a_problem_not_ten_times_the_value(tmp_path: Path) -> None:
     accounts, reps = line_instance()
     accounts[0]["potential"] = "51,7"  # quoted by to_csv: a German decimal in a comma-separated file

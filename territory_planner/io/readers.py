@@ -24,7 +24,10 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, column_letter, read_sheet
 
 GEO_EXTENSIONS = {".geojson", ".gpkg", ".shp", ".fgb"}
-SUPPORTED = {".csv", ".parquet", ".pq", ".json", *GEO_EXTENSIONS, *EXCEL_EXTENSIONS}
+# delimited text, read alike whatever the extension: the separator is the header's (comma, semicolon or
+# tab: ``header_separator``), so a CRM's or a BI tool's tab-separated export loads as it is saved
+TEXT_EXTENSIONS = {".csv", ".tsv", ".tab", ".txt"}
+SUPPORTED = {*TEXT_EXTENSIONS, ".parquet", ".pq", ".json", *GEO_EXTENSIONS, *EXCEL_EXTENSIONS}
 
 
 @dataclass
@@ -572,7 +575,7 @@ def read_table(path: Path | str, table: str | None = None, *, defer_cells: bool 
             excel=excel.renamed({k: v for k, v in names.items() if k != v}),
         )
     deferred: tuple[Problem, ...] = ()
-    if ext == ".csv":
+    if ext in TEXT_EXTENSIONS:
         frame, separator, deferred = _read_csv(path, defer=defer_cells)
     elif ext in (".parquet", ".pq"):
         try:
