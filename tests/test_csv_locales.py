@@ -15,6 +15,7 @@ import pytest
 from territory_planner.errors import InputError
 from territory_planner.io.load import load_inputs
 from territory_planner.io.numbers import parse_numbers
+from territory_planner.report.crm import load_crm
 from tests.conftest import line_instance, write_instance
 
 
@@ -64,6 +65,21 @@ def test_a_tab_separated_export_is_read_under_its_own_extension(tmp_path: Path, 
         load_inputs(a, r)
     bad = [(Path(p.file).name, p.row, p.column) for p in err.value.problems]
     assert (a.name, 1, "potential") in bad
+
+
+def test_a_crm_table_exported_tab_separated_is_found_and_read(tmp_path: Path) -> None:
+    (tmp_path / "time_log.tsv").write_text(
+        "rep_id\tdate\tselling_hours\ttotal_hours\nR1\t2026-01-05\t6\t8\n", encoding="utf-8"
+    )
+    time_log = load_crm(tmp_path).get("time_log")
+    assert time_log is not None
+    assert time_log["selling_hours"].tolist() == [6.0]
+    pd.DataFrame({"rep_id": ["R1"], "date": ["2026-01-05"], "selling_hours": [6], "total_hours": [8]}).to_csv(
+        tmp_path / "time_log.csv", index=False
+    )
+    with pytest.raises(InputError) as exc:  # two files for one table: neither is picked silently
+        load_crm(tmp_path)
+    assert "time_log.csv and time_log.tsv both exist" in exc.value.problems[0].message
 
 
 def test_decimal_comma_in_a_comma_file_is_a_problem_not_ten_times_the_value(tmp_path: Path) -> None:

@@ -22,7 +22,13 @@ from territory_planner.errors import InputError, Problem
 from territory_planner.io.excel import EXCEL_EXTENSIONS, ExcelInfo, read_sheet, relocate
 from territory_planner.io.labels import first_few
 from territory_planner.io.numbers import decide, parse_numbers
-from territory_planner.io.readers import canonical_name, csv_structure_problems, csv_text, not_utf8
+from territory_planner.io.readers import (
+    TEXT_EXTENSIONS,
+    canonical_name,
+    csv_structure_problems,
+    csv_text,
+    not_utf8,
+)
 from territory_planner.options import MAX_NUMBER
 from territory_planner.report.formatting import counted
 
@@ -270,9 +276,10 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
 
 
 def _table_files(crm_dir: Path, name: str) -> list[Path]:
-    """The files table ``name`` may be read from in the folder, CSV first: ``name.csv``, ``name.xlsx``,
-    ``name.xlsm``, whichever exist."""
-    names = (crm_dir / f"{name}{ext}" for ext in (".csv", *sorted(EXCEL_EXTENSIONS)))
+    """The files table ``name`` may be read from in the folder, CSV first: ``name.csv``, a tab-separated
+    export (``name.tab``, ``.tsv`` or ``.txt``), ``name.xlsx``, ``name.xlsm``, whichever exist."""
+    text = (".csv", *sorted(TEXT_EXTENSIONS - {".csv"}))
+    names = (crm_dir / f"{name}{ext}" for ext in (*text, *sorted(EXCEL_EXTENSIONS)))
     return [p for p in names if p.is_file()]
 
 
@@ -283,7 +290,7 @@ def table_files(crm_dir: Path) -> list[Path]:
 
 
 def _table_path(crm_dir: Path, name: str, problems: _Collector) -> Path:
-    """``name.csv``, else ``name.xlsx``/``name.xlsm`` in the folder (the CSV path when none exists)."""
+    """``name.csv``, else its tab-separated or workbook twin in the folder (the CSV path when none exists)."""
     found = _table_files(crm_dir, name)
     if len(found) > 1:
         problems.whole(
