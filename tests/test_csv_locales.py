@@ -67,6 +67,28 @@ def test_a_tab_separated_export_is_read_under_its_own_extension(tmp_path: Path, 
     assert (a.name, 1, "potential") in bad
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_excels_unicode_text_export_is_read_as_utf16(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode Text (*.txt)" writes tab-separated UTF-16 with a byte-order mark; it was "not valid
+    # UTF-8 (byte 0xff at offset 0)"
+    r = _reps(tmp_path)
+    a = tmp_path / "accounts.txt"
+    rows = (
+        "account_id\tname\tlat\tlon\tpotential\r\n"
+        "00001\tZürich AG\t0\t0.1\t1200\r\n00002\tKöln\t0\t0.9\t7.5\r\n"
+    )
+    bom = "\ufeff" if encoding == "utf-16-be" else ""  # Python's utf-16 writes the mark itself
+    a.write_bytes((bom + rows).encode(encoding))
+    acc = load_inputs(a, r).accounts
+    assert acc["name"].tolist() == ["Zürich AG", "Köln"]
+    assert acc["account_id"].tolist() == ["00001", "00002"]
+    assert acc["potential"].tolist() == [1200.0, 7.5]
+    a.write_bytes(a.read_bytes()[:-1])  # cut short: an odd number of bytes
+    with pytest.raises(InputError) as err:
+        load_inputs(a, r)
+    assert "not valid UTF-16" in err.value.problems[0].message
+
+
 def test_a_crm_table_exported_tab_separated_is_found_and_read(tmp_path: Path) -> None:
     (tmp_path / "time_log.tsv").write_text(
         "rep_id\tdate\tselling_hours\ttotal_hours\nR1\t2026-01-05\t6\t8\n", encoding="utf-8"

@@ -9,6 +9,7 @@ Geometries are reprojected to WGS84; a file without a CRS is refused with a hint
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -95,8 +96,10 @@ def csv_text(data: bytes) -> tuple[str, str]:
     and Excel read them (QA22 M23: the csv module stopped on a CR inside what it took as one line, a
     traceback in every reader). Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI
     tools write, names the separator and is dropped (QA22 M12: it was taken for the header); else the
-    header's separator (``header_separator``)."""
-    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    header's separator (``header_separator``). A file that opens with a UTF-16 byte-order mark is read as
+    UTF-16: Excel's "Unicode Text (*.txt)", its tab-separated export, writes it (UTF-8 without one)."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = data.decode("utf-16" if utf16 else "utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     first, _, rest = text.partition("\n")
     named = _SEP_LINE.match(first)
     return (rest, named.group(1)) if named else (text, header_separator(text))
@@ -297,6 +300,14 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     its first bad byte, and the cell as the Windows code page reads it, up to the bad byte and one past it
     ("Café"). Every CSV the planner reads says it so: accounts and reps, the CRM's tables, edits and
     locks files (QA67 F1: a CRM table said "at byte 9550064" of 300,000 rows, an edits file nothing)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # read as UTF-16 (``csv_text``)
+        return Problem(
+            name,
+            None,
+            None,
+            f"not valid UTF-16 (byte offset {exc.start}: the file is cut short or damaged); save it again "
+            "(Excel: 'CSV UTF-8' or 'Unicode Text')",
+        )
     # the bytes the decoder saw: after a byte-order mark (QA68 F1: Excel's "CSV UTF-8" with a Latin-1 byte
     # was reported 3 bytes off, in the row before when the byte began its row)
     body = exc.object if isinstance(exc.object, bytes) and data.endswith(exc.object) else data
