@@ -89,6 +89,25 @@ def test_excels_unicode_text_export_is_read_as_utf16(tmp_path: Path, encoding: s
     assert "not valid UTF-16" in err.value.problems[0].message
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_without_its_mark_and_utf32_are_read_not_taken_for_utf8(tmp_path: Path, encoding: str) -> None:
+    # QA108 F1/F3: UTF-16 with no byte-order mark was read as UTF-8 (a NUL in every column name, "the row
+    # has 11 cells" on every other row) and UTF-32 as UTF-16 (its mark opens with UTF-16's)
+    r = _reps(tmp_path)
+    a = tmp_path / "accounts.txt"
+    rows = (
+        "account_id\tname\tlat\tlon\tpotential\r\n00001\tZürich\t0\t0.1\t1200\r\n00002\t東京\t0\t0.9\t7.5\r\n"
+    )
+    a.write_bytes(rows.encode(encoding))
+    acc = load_inputs(a, r).accounts
+    assert acc["name"].tolist() == ["Zürich", "東京"]
+    assert acc["potential"].tolist() == [1200.0, 7.5]
+    a.write_bytes(rows.replace("1200", "12OO").encode(encoding))
+    with pytest.raises(InputError) as err:
+        load_inputs(a, r)
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, "potential")]
+
+
 def test_a_crm_table_exported_tab_separated_is_found_and_read(tmp_path: Path) -> None:
     (tmp_path / "time_log.tsv").write_text(
         "rep_id\tdate\tselling_hours\ttotal_hours\nR1\t2026-01-05\t6\t8\n", encoding="utf-8"
@@ -102,6 +121,11 @@ def test_a_crm_table_exported_tab_separated_is_found_and_read(tmp_path: Path) ->
     with pytest.raises(InputError) as exc:  # two files for one table: neither is picked silently
         load_crm(tmp_path)
     assert "time_log.csv and time_log.tsv both exist" in exc.value.problems[0].message
+    (tmp_path / "time_log.csv").unlink()
+    (tmp_path / "time_log.tsv").rename(tmp_path / "Time_Log.TXT")  # QA108 F2: passed over without a word
+    time_log = load_crm(tmp_path).get("time_log")
+    assert time_log is not None
+    assert time_log["selling_hours"].tolist() == [6.0]
 
 
 def test_decimal_comma_in_a_comma_file_is_a_problem_not_ten_times_the_value(tmp_path: Path) -> None:

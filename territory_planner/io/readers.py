@@ -98,11 +98,30 @@ def csv_text(data: bytes) -> tuple[str, str]:
     tools write, names the separator and is dropped (QA22 M12: it was taken for the header); else the
     header's separator (``header_separator``). A file that opens with a UTF-16 byte-order mark is read as
     UTF-16: Excel's "Unicode Text (*.txt)", its tab-separated export, writes it (UTF-8 without one)."""
-    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    text = data.decode("utf-16" if utf16 else "utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    text = data.decode(text_encoding(data)).replace("\r\n", "\n").replace("\r", "\n")
     first, _, rest = text.partition("\n")
     named = _SEP_LINE.match(first)
     return (rest, named.group(1)) if named else (text, header_separator(text))
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding a CSV file's bytes are read in: UTF-32 or UTF-16 after their byte-order mark (UTF-32's
+    first, as it opens with UTF-16's: QA108 F3), UTF-16 without one when the file's first characters have
+    a zero byte beside them (QA108 F1: such a file, ASCII only, was read as UTF-8 with a NUL in every column
+    name, and one with a "Zürich" as not UTF-8 at the wrong row), else UTF-8 (a byte-order mark dropped)."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = data[:200]
+    head = head[: len(head) - len(head) % 2]
+    if len(head) >= 4:  # a zero byte beside nine characters in ten at least (a CJK name has none)
+        even, odd = head[0::2].count(0) / (len(head) // 2), head[1::2].count(0) / (len(head) // 2)
+        if odd >= 0.9 and even <= 0.1:
+            return "utf-16-le"
+        if even >= 0.9 and odd <= 0.1:
+            return "utf-16-be"
+    return "utf-8-sig"
 
 
 def header_separator(text: str) -> str:
@@ -300,12 +319,14 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     its first bad byte, and the cell as the Windows code page reads it, up to the bad byte and one past it
     ("Café"). Every CSV the planner reads says it so: accounts and reps, the CRM's tables, edits and
     locks files (QA67 F1: a CRM table said "at byte 9550064" of 300,000 rows, an edits file nothing)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # read as UTF-16 (``csv_text``)
+    encoding = text_encoding(data)
+    if encoding.startswith(("utf-16", "utf-32")):  # read as such (``csv_text``)
+        kind = "UTF-32" if encoding == "utf-32" else "UTF-16"
         return Problem(
             name,
             None,
             None,
-            f"not valid UTF-16 (byte offset {exc.start}: the file is cut short or damaged); save it again "
+            f"not valid {kind} (byte offset {exc.start}: the file is cut short or damaged); save it again "
             "(Excel: 'CSV UTF-8' or 'Unicode Text')",
         )
     # the bytes the decoder saw: after a byte-order mark (QA68 F1: Excel's "CSV UTF-8" with a Latin-1 byte

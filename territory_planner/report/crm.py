@@ -275,12 +275,23 @@ def read_text_table(path: Path, file: str, problems: _Collector) -> pd.DataFrame
     return frame.reset_index(drop=True)
 
 
+# the extensions a CRM table may have, in the order they are looked for: CSV first, then a tab-separated
+# export, then a workbook
+TABLE_EXTENSIONS = (".csv", *sorted(TEXT_EXTENSIONS - {".csv"}), *sorted(EXCEL_EXTENSIONS))
+
+
 def _table_files(crm_dir: Path, name: str) -> list[Path]:
-    """The files table ``name`` may be read from in the folder, CSV first: ``name.csv``, a tab-separated
-    export (``name.tab``, ``.tsv`` or ``.txt``), ``name.xlsx``, ``name.xlsm``, whichever exist."""
-    text = (".csv", *sorted(TEXT_EXTENSIONS - {".csv"}))
-    names = (crm_dir / f"{name}{ext}" for ext in (*text, *sorted(EXCEL_EXTENSIONS)))
-    return [p for p in names if p.is_file()]
+    """The files table ``name`` may be read from in the folder, in ``TABLE_EXTENSIONS``'s order, whichever
+    exist: ``name.csv``, ``name.tab``/``.tsv``/``.txt``, ``name.xlsm``/``.xlsx``. The name and extension
+    are matched whatever their case (QA108 F2: ``Opportunities.TSV`` was passed over without a word)."""
+    if not crm_dir.is_dir():
+        return []
+    found = [
+        p
+        for p in crm_dir.iterdir()
+        if p.is_file() and p.stem.lower() == name and p.suffix.lower() in TABLE_EXTENSIONS
+    ]
+    return sorted(found, key=lambda p: (TABLE_EXTENSIONS.index(p.suffix.lower()), p.name))
 
 
 def table_files(crm_dir: Path) -> list[Path]:
@@ -852,7 +863,8 @@ def load_crm(
     for name, path in paths.items():
         if not path.is_file():
             tables[name] = None
-            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/ (nor {name}.xlsx)"
+            others = ", ".join(f"{name}{ext}" for ext in TABLE_EXTENSIONS[1:])
+            missing[name] = f"{SPECS[name].file} not found in {crm_dir.name}/ (nor {others})"
             continue
         raw = read_any_table(path, SPECS[name], SPECS[name].file, problems)
         if raw is None:
