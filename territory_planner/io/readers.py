@@ -90,14 +90,14 @@ _SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
 
 
 def csv_text(data: bytes) -> tuple[str, str]:
-    """A CSV file's text as every reader parses it, and its separator. UTF-8 (a byte-order mark dropped;
-    ``UnicodeDecodeError`` is the caller's to report); line ends as ``\n`` whatever wrote them: CRLF, CR
+    """A CSV file's text as every reader parses it, and its separator (``UnicodeDecodeError`` is the
+    caller's to report); line ends as ``\n`` whatever wrote them: CRLF, CR
     alone (Excel for Mac's "CSV (Macintosh)") or a mix of files pasted together, as Python's text mode
     and Excel read them (QA22 M23: the csv module stopped on a CR inside what it took as one line, a
     traceback in every reader). Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI
     tools write, names the separator and is dropped (QA22 M12: it was taken for the header); else the
-    header's separator (``header_separator``). A file that opens with a UTF-16 byte-order mark is read as
-    UTF-16: Excel's "Unicode Text (*.txt)", its tab-separated export, writes it (UTF-8 without one)."""
+    header's separator (``header_separator``). The bytes are decoded in ``text_encoding``'s encoding:
+    UTF-8, or UTF-16 as Excel's "Unicode Text (*.txt)", its tab-separated export, writes it."""
     text = data.decode(text_encoding(data)).replace("\r\n", "\n").replace("\r", "\n")
     first, _, rest = text.partition("\n")
     named = _SEP_LINE.match(first)
