@@ -7,6 +7,7 @@ problem per column, and ``latitude``/``longitude`` columns were reported without
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pandas as pd
@@ -87,6 +88,21 @@ def test_excels_unicode_text_export_is_read_as_utf16(tmp_path: Path, encoding: s
     with pytest.raises(InputError) as err:
         load_inputs(a, r)
     assert "not valid UTF-16" in err.value.problems[0].message
+    # a damaged character (a lone surrogate) in the second row's name: its row and column, not only the
+    # byte offset (QA108 O1)
+    codec, mark, lone = (
+        ("utf-16-le", codecs.BOM_UTF16_LE, b"\x00\xd8")
+        if encoding == "utf-16"
+        else ("utf-16-be", codecs.BOM_UTF16_BE, b"\xd8\x00")
+    )
+    head, tail = rows.split("Köln")
+    a.write_bytes(mark + (head + "K").encode(codec) + lone + ("ln" + tail).encode(codec))
+    with pytest.raises(InputError) as err:
+        load_inputs(a, r)
+    problem = err.value.problems[0]
+    assert "not valid UTF-16" in problem.message
+    assert "line 3" in problem.message
+    assert (problem.row, problem.column, problem.value) == (2, "B (name)", "K\ufffd")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32"])

@@ -89,7 +89,7 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 _SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
 
 
-def csv_text(data: bytes) -> tuple[str, str]:
+def csv_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """A CSV file's text as every reader parses it, and its separator (``UnicodeDecodeError`` is the
     caller's to report); line ends as ``\n`` whatever wrote them: CRLF, CR
     alone (Excel for Mac's "CSV (Macintosh)") or a mix of files pasted together, as Python's text mode
@@ -97,8 +97,9 @@ def csv_text(data: bytes) -> tuple[str, str]:
     traceback in every reader). Excel's ``sep=;`` first line, which Excel honours and some CRMs and BI
     tools write, names the separator and is dropped (QA22 M12: it was taken for the header); else the
     header's separator (``header_separator``). The bytes are decoded in ``text_encoding``'s encoding:
-    UTF-8, or UTF-16 as Excel's "Unicode Text (*.txt)", its tab-separated export, writes it."""
-    text = data.decode(text_encoding(data)).replace("\r\n", "\n").replace("\r", "\n")
+    UTF-8, or UTF-16 as Excel's "Unicode Text (*.txt)", its tab-separated export, writes it (``encoding``:
+    the whole file's, for a part of it)."""
+    text = data.decode(encoding or text_encoding(data)).replace("\r\n", "\n").replace("\r", "\n")
     first, _, rest = text.partition("\n")
     named = _SEP_LINE.match(first)
     return (rest, named.group(1)) if named else (text, header_separator(text))
@@ -320,19 +321,22 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     ("Café"). Every CSV the planner reads says it so: accounts and reps, the CRM's tables, edits and
     locks files (QA67 F1: a CRM table said "at byte 9550064" of 300,000 rows, an edits file nothing)."""
     encoding = text_encoding(data)
-    if encoding.startswith(("utf-16", "utf-32")):  # read as such (``csv_text``)
+    if encoding.startswith(("utf-16", "utf-32")):  # read as such (``csv_text``): the row too (QA108 O1)
         kind = "UTF-32" if encoding == "utf-32" else "UTF-16"
+        line, record, column, cell = _where(data[: exc.start], encoding)
         return Problem(
             name,
-            None,
-            None,
-            f"not valid {kind} (byte offset {exc.start}: the file is cut short or damaged); save it again "
-            "(Excel: 'CSV UTF-8' or 'Unicode Text')",
+            record or None,
+            column,
+            f"not valid {kind} (byte offset {exc.start}, line {line}: the file is cut short or damaged); "
+            "save it again (Excel: 'CSV UTF-8' or 'Unicode Text')"
+            + (" (in the header)" if not record else ""),
+            cell + "\ufffd" if record else "",  # the cell up to the damaged character
         )
     # the bytes the decoder saw: after a byte-order mark (QA68 F1: Excel's "CSV UTF-8" with a Latin-1 byte
     # was reported 3 bytes off, in the row before when the byte began its row)
     body = exc.object if isinstance(exc.object, bytes) and data.endswith(exc.object) else data
-    line, record, column, cell = _where(body[: exc.start])
+    line, record, column, cell = _where(body[: exc.start], "utf-8-sig")
     shown = cell + body[exc.start : exc.start + 1].decode("cp1252", errors="replace")
     offset = exc.start + len(data) - len(body)  # in the file
     return Problem(
@@ -345,14 +349,15 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     )
 
 
-def _where(before: bytes) -> tuple[int, int, str | None, str]:
-    """(line, data row, column, the cell's text so far) of the byte after ``before``: lines ended by LF,
+def _where(before: bytes, encoding: str) -> tuple[int, int, str | None, str]:
+    """(line, data row, column, the cell's text so far) of the byte after ``before`` (valid text in the
+    file's ``encoding`` up to that byte): lines ended by LF,
     CRLF or CR alone (QA32 F-c: an Excel-for-Mac file's bad byte was put "in the header"), data rows
     counted as records, a quoted cell's line breaks inside its row (F-d: row 499 for data row 299), blank
     lines not counted; 0 for the header. The column is the header's name of the cell the byte is in, with
     its letter (QA57 F7: "Caf\xe9" in `name` was reported with no column), None in the header."""
-    line = before.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
-    text, sep = csv_text(before)  # valid UTF-8 up to the bad byte; a sep= line is no record
+    line = before.decode(encoding).replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+    text, sep = csv_text(before, encoding)  # a sep= line is no record
     rows = [row for row in csv.reader(io.StringIO(text + "x"), delimiter=sep) if any(c.strip() for c in row)]
     if len(rows) < 2:
         return line, 0, None, ""
