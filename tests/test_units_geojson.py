@@ -78,3 +78,45 @@ def test_neighbours_keep_their_shared_border_when_simplified_for_display() -> No
     drawn = np.array([shapely.geometry.shape(f["geometry"]) for f in feats], dtype=object)
     assert shapely.coverage_is_valid(drawn)
     assert shapely.union_all(drawn).area == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("off", [-1e-7, 3e-5])
+def test_neighbours_that_almost_tile_are_cleaned_before_they_are_simplified(off: float) -> None:
+    """The same wiggly border, digitised twice: the right unit's copy of it is off by a hair, overlapping
+    the left unit (-1e-7 degree) or leaving a gap narrower than the display's tolerance (3e-5 degree, as
+    two states' maps joined do). Simplified one by one (QA110 F3: 98 pairs of Missouri and Kansas counties
+    no longer met, and the map drew outlines through the inside of territories, districts and regions):
+    the two are now cleaned into one coverage first and still meet after the simplification."""
+    dx = [0.0, -0.9, -1.8, -1.9, 1.3, 1.7, 0.4, 0.9, 0.2, 1.7, 1.3, -2.0, 1.4, -1.9, 0.0]
+    border = [(0.5 + d * 1e-4, k / 14) for k, d in enumerate(dx)]
+    twin = [(x + (off if 0 < k < 14 else 0.0), y) for k, (x, y) in enumerate(border)]
+    ring = [(0.0, 0.0), *border, (0.0, 1.0)][::-1]
+    left = shapely.Polygon(ring[14:] + ring[:14])
+    right = shapely.Polygon([(1.0, 0.0), (1.0, 1.0), *twin[::-1]])
+    assert not shapely.coverage_is_valid(np.array([left, right], dtype=object), gap_width=1e-4)
+    if not hasattr(shapely, "coverage_clean"):
+        pytest.skip("GEOS without coverage cleaning")
+    shapes = units_geojson(np.array(["L", "R"]), np.array([0, 1]), {0: left, 1: right}, {})
+    feats = json.loads(shapes.geojson)["features"]
+    drawn = np.array([shapely.geometry.shape(f["geometry"]) for f in feats], dtype=object)
+    assert shapely.coverage_is_valid(drawn, gap_width=1e-4)
+    union = shapely.union_all(drawn)
+    assert union.geom_type == "Polygon"
+    assert not list(union.interiors)
+    assert union.area == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_enclave_drawn_on_top_of_its_neighbour_is_kept_when_the_rest_is_cleaned() -> None:
+    """us-atlas draws Falls Church on top of Fairfax (no hole for it): the cleaning merges it into Fairfax
+    and leaves it empty. It is kept as it was, and its neighbours are still simplified as one coverage."""
+    from territory_planner.geo.areas import simplify_coverage
+
+    if not hasattr(shapely, "coverage_clean"):
+        pytest.skip("GEOS without coverage cleaning")
+    fairfax, east = shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)
+    falls_church = shapely.box(0.4, 0.4, 0.45, 0.45)
+    out, shared = simplify_coverage(np.array([fairfax, falls_church, east], dtype=object), 1e-4)
+    assert not shared  # the enclave overlaps Fairfax: the map's outlines come from the originals
+    assert out[1].equals(falls_church)
+    assert shapely.coverage_is_valid(np.array([out[0], out[2]], dtype=object))
+    assert shapely.union_all([out[0], out[2]]).area == pytest.approx(2.0)

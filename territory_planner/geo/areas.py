@@ -347,15 +347,37 @@ def simplify_for_display(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     as one, so neighbours keep one border. Simplified one by one, the two sides of a border came out
     different (QA6, NC counties: a gap between Edgecombe and Pitt, and the map's dissolved territory
     outline showed a spike into the territory there)."""
+    return simplify_coverage(geoms, tolerance)[0]
+
+
+def simplify_coverage(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, bool]:
+    """The units simplified as one coverage when they are one, or can be snapped into one: units that
+    almost tile (slivers, overlaps, a border digitised twice, two states' maps joined with gaps narrower
+    than ``tolerance`` between them) are cleaned into a valid coverage first (QA110 F3: Missouri's and
+    Kansas's counties, an invalid coverage, were simplified one by one and 98 pairs of neighbours no longer
+    met, so the map drew outlines through territories). A unit the cleaning leaves empty (an enclave
+    drawn on top of its neighbour: Falls Church inside Fairfax in us-atlas) is kept as it was, simplified
+    on its own. Returns the units and whether neighbours share their borders exactly; otherwise each unit
+    is simplified on its own and small gaps may open between neighbours."""
     import shapely
 
-    if len(geoms) > 1 and hasattr(shapely, "coverage_simplify"):
+    if len(geoms) and hasattr(shapely, "coverage_simplify"):
         try:
-            if bool(shapely.coverage_is_valid(geoms)):
-                return np.asarray(shapely.coverage_simplify(geoms, tolerance), dtype=object)
-        except (shapely.errors.GEOSException, ValueError, TypeError):  # not polygons only
+            arr, alone = geoms, np.zeros(len(geoms), dtype=bool)
+            if not bool(shapely.coverage_is_valid(arr, gap_width=tolerance)) and hasattr(
+                shapely, "coverage_clean"
+            ):
+                cleaned = np.asarray(shapely.coverage_clean(arr, gap_width=tolerance), dtype=object)
+                alone = np.array([g is None or g.is_empty for g in cleaned], dtype=bool)
+                arr = np.where(alone, geoms, cleaned)
+            if bool(shapely.coverage_is_valid(arr[~alone])):
+                out = np.empty(len(arr), dtype=object)
+                out[~alone] = shapely.coverage_simplify(arr[~alone], tolerance)
+                out[alone] = shapely.simplify(arr[alone], tolerance, preserve_topology=True)
+                return out, not alone.any()
+        except (shapely.errors.GEOSException, ValueError, TypeError):  # not polygons only, or no coverage
             pass
-    return np.asarray(shapely.simplify(geoms, tolerance, preserve_topology=True), dtype=object)
+    return np.asarray(shapely.simplify(geoms, tolerance, preserve_topology=True), dtype=object), False
 
 
 def units_geojson(

@@ -170,33 +170,18 @@ def simplification_tolerance(geoms: np.ndarray) -> float:
 
 
 def simplify_units(geoms: list[shapely.Geometry]) -> tuple[list[shapely.Geometry], bool]:
-    """Simplify area units so a ZIP-level plan stays light.
+    """Simplify area units so a ZIP-level plan stays light (``areas.simplify_coverage``: as one coverage,
+    cleaned into one first when the units almost tile, so the map's outlines and its editor see
+    neighbours share their borders).
 
-    Returns the simplified units and whether neighbours still share their borders exactly (true when
-    the input is a valid coverage and GEOS can simplify it as one; otherwise each unit is simplified
-    on its own and small gaps may open between neighbours).
+    Returns the simplified units and whether neighbours still share their borders exactly.
     """
+    from territory_planner.geo.areas import simplify_coverage
+
     if not geoms:
         return [], True
     arr = np.array(shapely.make_valid(np.array(geoms, dtype=object)), dtype=object)
-    tol = simplification_tolerance(arr)
-    simplified = None
-    if hasattr(shapely, "coverage_simplify"):
-        try:
-            if not bool(shapely.coverage_is_valid(arr)) and hasattr(shapely, "coverage_clean"):
-                # units that almost tile (slivers, overlaps, borders digitised twice) are snapped into a
-                # clean coverage first: neighbours then share their simplified borders, which the map's
-                # outlines and its editor rely on
-                cleaned = shapely.coverage_clean(arr)
-                if not any(g is None or g.is_empty for g in cleaned):
-                    arr = np.array(cleaned, dtype=object)
-            if bool(shapely.coverage_is_valid(arr)):
-                simplified = shapely.coverage_simplify(arr, tol)
-        except (shapely.errors.GEOSException, ValueError, TypeError):  # not polygons only, or no coverage
-            simplified = None
-    shared = simplified is not None
-    if simplified is None:
-        simplified = shapely.simplify(arr, tol, preserve_topology=True)
+    simplified, shared = simplify_coverage(arr, simplification_tolerance(arr))
     return [_round_geom(g) for g in simplified], shared
 
 
