@@ -126,3 +126,19 @@ def test_accounts_only_one_rep_may_serve_that_overflow_its_band_are_named(tmp_pa
         api.validate(options_for(a, r, tolerance=0.1))
     text = " ".join(c.message for c in exc.value.conflicts)
     assert "6 accounts can only go to R0; they carry $6 potential but its band holds at most $4" in text
+
+
+def test_relax_measures_a_whole_number_district_band_as_the_user_gave_it(tmp_path: Path) -> None:
+    """QA110 F2: a district band between two whole totals is empty once rounded inwards (6.67 to 6.67
+    became 7 to 6), so every plan broke it by a whole step: --relax reported 1.0 over and 1.0 under where
+    the amounts were 0.33, and its least violation was not the least. D1 at 7 and D2 at 3 break the
+    user's bands by 1/3 each (2/3 in all); D1 at 6, D2 at 4 by 2/3 each."""
+    a, r = _instance(tmp_path, [1.0, 2.0, 1.0, 3.0, 1.0, 2.0])  # total 10: D1's target is 6.666...
+    tolerances = {"tolerance": "potential=0.5,workload=0.9", "district_tolerance": {"potential": 0.0}}
+    out = api.solve(options_for(a, r, relax=True, time_limit=20, **tolerances))
+    assert out.summary["status"] == "relaxed"
+    broken = {(v["group"], v["constraint"]): v["violation"] for v in out.summary["violations"]}
+    assert broken == {
+        ("D1", "district_max"): pytest.approx(1 / 3, abs=1e-6),
+        ("D2", "district_min"): pytest.approx(1 / 3, abs=1e-6),
+    }

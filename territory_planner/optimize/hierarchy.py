@@ -49,6 +49,19 @@ class GroupBands:
     target: np.ndarray  # (M, G) sum of the members' targets
     lower: np.ndarray  # (M, G); -inf where the level has no tolerance for that measure
     upper: np.ndarray  # (M, G); +inf likewise
+    # the user's bands, before ``integral_bands`` rounded whole-number measures' ends inwards (None: the
+    # same as lower / upper): what a relaxed plan's violation is measured against (``as_given``)
+    given_lower: np.ndarray | None = None
+    given_upper: np.ndarray | None = None
+
+    def as_given(self) -> GroupBands:
+        """The groups with the user's bands, not the model's rounded inwards to a measure's step: a band
+        with no whole total inside (217.83 to 217.88 of whole visits) is empty once rounded, so every plan
+        broke it by a whole step and the least violation was missed (QA110 F2: districts reported 1.0
+        visit over where 0.832 was the amount, 1.77 in all where 0.211 is least)."""
+        if self.given_lower is None or self.given_upper is None:
+            return self
+        return dataclasses.replace(self, lower=self.given_lower, upper=self.given_upper)
 
     @property
     def n_groups(self) -> int:
@@ -117,9 +130,18 @@ def build(
             highs.append(np.where(np.isfinite(t), (1 + t) * tg, np.inf))
     if not names:
         return None
-    lower, upper = integral_bands(amount, np.column_stack(lows), np.column_stack(highs))
+    given_lower, given_upper = np.column_stack(lows), np.column_stack(highs)
+    lower, upper = integral_bands(amount, given_lower, given_upper)
     return GroupBands(
-        tuple(levels), np.vstack(group_of), tuple(level), tuple(names), np.column_stack(targets), lower, upper
+        tuple(levels),
+        np.vstack(group_of),
+        tuple(level),
+        tuple(names),
+        np.column_stack(targets),
+        lower,
+        upper,
+        given_lower,
+        given_upper,
     )
 
 
@@ -131,8 +153,14 @@ def scaled(groups: GroupBands | None, scale: np.ndarray) -> GroupBands | None:
     if groups is None:
         return None
     s = scale[:, None]
+    given = groups.as_given()
     return dataclasses.replace(
-        groups, lower=groups.lower * s, upper=groups.upper * s, target=groups.target * s
+        groups,
+        lower=groups.lower * s,
+        upper=groups.upper * s,
+        target=groups.target * s,
+        given_lower=given.lower * s,
+        given_upper=given.upper * s,
     )
 
 
@@ -200,10 +228,10 @@ def feasible(spec: ModelSpec, unit_rep: np.ndarray, tol: float = 1e-6) -> bool:
 
 
 def violations(spec: ModelSpec, unit_rep: np.ndarray) -> list[dict[str, object]]:
-    """Every group band the plan breaks, by how much (for --relax)."""
-    g = spec.groups
-    if g is None:
+    """Every group band the plan breaks, by how much (for --relax): the user's bands (``as_given``)."""
+    if spec.groups is None:
         return []
+    g = spec.groups.as_given()
     p = spec.problem
     load = loads(g, p.unit_amount, unit_rep)
     out: list[dict[str, object]] = []

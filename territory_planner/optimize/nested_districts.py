@@ -120,6 +120,8 @@ def _region_groups(spec: ModelSpec, of: np.ndarray, n: int) -> GroupBands | None
         g.target[:, keep],
         g.lower[:, keep],
         g.upper[:, keep],
+        g.as_given().lower[:, keep],
+        g.as_given().upper[:, keep],
     )
 
 
