@@ -890,31 +890,22 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
         try:
             plan2, res2 = pipeline.solve(spec2, d.backend, budget=budget, **kw)
             second = "solved"
+            if res2.status == "relaxed" and res2.proven_infeasible and d.connected and not d.restricted:
+                # --relax: kept in their districts no plan meets the bands (proven), as the except below
+                # finds without it; the grouping's own model may (QA110 F4: Tennessee's 8 reps by region,
+                # +5.3% / +10.4% on D02 written where the same grouping has a plan within every band)
+                plan_f, res_f, second_f = _units_free(d, grouping, budget, solve_kw)
+                if res_f.status != "relaxed":
+                    plan2, res2, second = plan_f, res_f, second_f
+                else:  # the districts of the first plan, kept connected, with the least violation found
+                    d.spec2, d.connected, d.restricted, d.joined_by_stage = spec2, True, False, False
         except InfeasibleError:
             if not d.connected:
                 raise
             # each unit kept in its district of the first plan fixes every district's sums: a proof
             # for that restriction, not for the grouping (QA13 3: "proved that grouping infeasible",
-            # where the same grouping as given districts had a plan). The grouping's own model, units
-            # free; its districts are connected only if its plan says so
-            d.spec2 = spec2 = d.grouped(grouping)[1]
-            plan2, res2 = pipeline.solve(spec2, d.backend, budget=budget, **solve_kw)
-            second = "solved with units free to leave their districts (kept in them, none fits)"
-            d.connected = bool(
-                d.adj is not None and (district_pieces(d.adj, plan2, grouping.district, d.n) == 1).all()
-            )
-            d.restricted = True
-            if (
-                not d.connected
-                and d.connect is not None
-                and (grouping.basis == COMPACT_BASIS or grouping.basis.startswith(RANKED_BASIS))
-            ):
-                # the compact grouping's districts were connected on the first plan: the district
-                # contiguity stage joins the pieces the second solve cut off
-                joined = d.connect(spec2, plan2, res2, d.seconds(CONNECT_SHARE)).found
-                if joined is not None:
-                    plan2, res2 = joined
-                    d.connected = d.joined_by_stage = True
+            # where the same grouping as given districts had a plan)
+            plan2, res2, second = _units_free(d, grouping, budget, solve_kw)
         if first_fits and res2.method == "current_alignment":  # the warm start stood
             res2 = dataclasses.replace(res2, method="first_plan")
     except InfeasibleError as err:
@@ -931,6 +922,33 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
         return plan1, dataclasses.replace(res1, objective=obj1), "no better plan in time"
     if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
         plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
+    return plan2, res2, second
+
+
+def _units_free(
+    d: _Design, grouping: design.Grouping, budget: TimeBudget, solve_kw: dict[str, Any]
+) -> tuple[np.ndarray, SolveResult, str]:
+    """The second solve on the grouping's own model, units free to leave their districts of the first
+    plan (kept in them, no plan meets the bands); its districts are connected only if its plan says so,
+    or once the district contiguity stage joins them (a compact or ranked grouping)."""
+    d.spec2 = spec2 = d.grouped(grouping)[1]
+    plan2, res2 = pipeline.solve(spec2, d.backend, budget=budget, **solve_kw)
+    second = "solved with units free to leave their districts (kept in them, none fits)"
+    d.connected = bool(
+        d.adj is not None and (district_pieces(d.adj, plan2, grouping.district, d.n) == 1).all()
+    )
+    d.restricted = True
+    if (
+        not d.connected
+        and d.connect is not None
+        and (grouping.basis == COMPACT_BASIS or grouping.basis.startswith(RANKED_BASIS))
+    ):
+        # the compact grouping's districts were connected on the first plan: the district contiguity
+        # stage joins the pieces the second solve cut off
+        joined = d.connect(spec2, plan2, res2, d.seconds(CONNECT_SHARE)).found
+        if joined is not None:
+            plan2, res2 = joined
+            d.connected = d.joined_by_stage = True
     return plan2, res2, second
 
 
