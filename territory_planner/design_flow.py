@@ -702,6 +702,7 @@ def design_districts(
         budget.within(time.perf_counter() + share * budget.remaining()) if budget.limited else budget
     )
     plan1, res1 = _first_plan(spec, backend, first_budget, budget, solve_kw)
+    started = time.perf_counter()  # the grouping and its districts made connected: summary's design stage
     band = np.full_like(tol, np.inf) if implied else tol  # implied: every grouping meets it
     shaped = None
     if contiguous is not None:  # connected territories first: the grouping then joins whole territories
@@ -723,6 +724,7 @@ def design_districts(
         res1, shaped is not None, grouping, *_grouped(problem, build, grouping), grouping.connected,
     )  # fmt: skip
     _connect_grouping(d)
+    design_seconds = time.perf_counter() - started
     plan2, res2, second = _second_solve(d)
     grouping, problem2, spec2 = d.chosen()
     joint = d.res1.lower_bound
@@ -744,6 +746,7 @@ def design_districts(
         proven_infeasible=d.res1.proven_infeasible or (relaxed and steps is not None),
         notes=(*res2.notes, *notes, *([f"district_design: {steps.message}"] if relaxed and steps else [])),
         method=f"design({d.res1.method})+{res2.method}",
+        **_design_stages(d, res2, design_seconds),
     )
     connected = d.connected
     info = {
@@ -920,9 +923,38 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
         if not first_fits:
             raise
         return plan1, dataclasses.replace(res1, objective=obj1), "no better plan in time"
-    if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):
-        plan2, res2 = plan1, dataclasses.replace(res1, objective=obj1)
+    if first_fits and obj1 < res2.objective - 1e-9 * max(abs(obj1), 1.0):  # the stages that ran kept
+        plan2, res2 = (
+            plan1,
+            dataclasses.replace(res1, objective=obj1, stages=res2.stages, stage_log=res2.stage_log),
+        )
     return plan2, res2, second
+
+
+def _design_stages(d: _Design, res2: SolveResult, seconds: float) -> dict[str, Any]:
+    """``stages`` and ``stage_log`` of the whole design: the first solve's stages (named ``first_solve.``
+    and theirs), the grouping with its districts made connected (``district_design``), then the second
+    solve's (QA110 O2: the exit-3 message and summary.json named the second solve's stages alone, 30 s of
+    an 89-s run)."""
+    if res2.stage_log is d.res1.stage_log:  # no second solve: the first plan stands
+        first: dict[str, float] = {}
+        log: list[dict[str, object]] = []
+    else:
+        first = {f"first_solve.{k}": v for k, v in d.res1.stages.items()}
+        log = [{**e, "stage": f"first_solve.{e.get('stage')}"} for e in d.res1.stage_log]
+    outcome = f"{d.grouping.basis}; " + (
+        "districts connected" if d.connected else "districts not all connected"
+    )
+    log.append({"stage": "district_design", "seconds": round(seconds, 3), "outcome": outcome})
+    if not first:  # the first solve's stages are the plan's, in their place
+        return {
+            "stages": {**res2.stages, "district_design": seconds},
+            "stage_log": (*res2.stage_log, *log),
+        }
+    return {
+        "stages": {**first, "district_design": seconds, **res2.stages},
+        "stage_log": (*log, *res2.stage_log),
+    }
 
 
 def _units_free(

@@ -46,6 +46,13 @@ def test_design_districts_pairs_the_reps_known_to_be_best(tmp_path: Path) -> Non
     d = pd.read_csv(out / "districts.csv", keep_default_na=False)
     assert (d["potential_dev_pct"].abs() <= 10.0 + 1e-9).all()
     assert list(d["reps"]) == [2, 2]
+    # every stage of the design is told, in order (QA110 O2: the second solve's alone, 30 s of 89)
+    names = [e["stage"] for e in s["stages"]]
+    first = [n for n in names if n.startswith("first_solve.")]
+    assert "first_solve.lp" in first
+    assert names[: len(first) + 1] == [*first, "district_design"]  # then the second solve's
+    assert "prechecks" in names[len(first) + 1 :]
+    assert set(s["stages_seconds"]) == set(names)
 
 
 def test_design_districts_scenario_key(tmp_path: Path) -> None:
