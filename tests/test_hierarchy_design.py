@@ -1497,3 +1497,28 @@ def test_relax_frees_units_from_their_districts_when_kept_in_them_none_meets_the
     assert d["potential_dev_pct"].abs().max() <= 5.0 + 1e-6
     assert d["workload_dev_pct"].abs().max() <= 5.0 + 1e-6
     assert any("the second solve let units change district" in n for n in s["notes"])
+    # the attempt with units kept in their districts took time: a stage of its own (QA111 F2)
+    names = [e["stage"] for e in s["stages"]]
+    assert names.index("district_design") < names.index("second_solve_kept") < names.index("prechecks")
+
+
+def test_a_second_solve_that_finds_no_plan_says_what_the_design_took_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA111 F1: an exit 3 in the design's second solve named that solve's stages alone (0.3 s of a 6-s
+    run); it now says what the first solve and the grouping took before it."""
+    from territory_planner import design_flow
+    from territory_planner.errors import SolverError
+
+    def no_plan(_d: Any) -> Any:
+        raise SolverError("no plan found yet in the time limit of 6s (round 0.2s)")
+
+    monkeypatch.setattr(design_flow, "_second_solve", no_plan)
+    a, r = write_grid(tmp_path)
+    args = ["plan", "--accounts", str(a), "--reps", str(r), "--out", str(tmp_path / "p")]
+    args += ["--tolerance", "potential=0.7,workload=0", "--design-districts", "2"]
+    res = CliRunner().invoke(main, args, terminal_width=250)
+    assert res.exit_code == 3, res.output
+    text = " ".join(res.output.split())
+    assert "(round 0.2s) (that was the design's second solve; before it the first solve took" in text
+    assert "s and the grouping into districts " in text

@@ -355,10 +355,10 @@ def simplify_coverage(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, 
     almost tile (slivers, overlaps, a border digitised twice, two states' maps joined with gaps narrower
     than ``tolerance`` between them) are cleaned into a valid coverage first (QA110 F3: Missouri's and
     Kansas's counties, an invalid coverage, were simplified one by one and 98 pairs of neighbours no longer
-    met, so the map drew outlines through territories). A unit the cleaning leaves empty (an enclave
-    drawn on top of its neighbour: Falls Church inside Fairfax in us-atlas) is kept as it was, simplified
-    on its own. Returns the units and whether neighbours share their borders exactly; otherwise each unit
-    is simplified on its own and small gaps may open between neighbours."""
+    met, so the map drew outlines through territories). A unit the cleaning leaves empty or shrinks below
+    half its area (an enclave drawn on top of its neighbour: Falls Church inside Fairfax in us-atlas) is
+    kept as it was, simplified on its own. Returns the units and whether neighbours share their borders
+    exactly; otherwise each unit is simplified on its own and small gaps may open between neighbours."""
     import shapely
 
     if len(geoms) and hasattr(shapely, "coverage_simplify"):
@@ -368,7 +368,15 @@ def simplify_coverage(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, 
                 shapely, "coverage_clean"
             ):
                 cleaned = np.asarray(shapely.coverage_clean(arr, gap_width=tolerance), dtype=object)
-                alone = np.array([g is None or g.is_empty for g in cleaned], dtype=bool)
+                # a unit the cleaning empties or shrinks below half its area (most of it under a
+                # neighbour's polygon: QA111 F3, 91% overlapped, left a sliver) is kept as drawn
+                alone = np.array(
+                    [
+                        g is None or g.is_empty or g.area < 0.5 * o.area
+                        for g, o in zip(cleaned, geoms, strict=True)
+                    ],
+                    dtype=bool,
+                )
                 arr = np.where(alone, geoms, cleaned)
             if bool(shapely.coverage_is_valid(arr[~alone])):
                 out = np.empty(len(arr), dtype=object)
