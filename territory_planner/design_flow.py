@@ -905,11 +905,10 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
                 # --relax: kept in their districts no plan meets the bands (proven), as the except below
                 # finds without it; the grouping's own model may (QA110 F4: Tennessee's 8 reps by region,
                 # +5.3% / +10.4% on D02 written where the same grouping has a plan within every band)
-                free_at = time.perf_counter()
+                kept_seconds = time.perf_counter() - kept_from
                 plan_f, res_f, second_f = _units_free(d, grouping, budget, solve_kw)
                 if res_f.status != "relaxed":
-                    res_f = _after_kept(res_f, kept_from, time.perf_counter() - free_at)
-                    plan2, res2, second = plan_f, res_f, second_f
+                    plan2, res2, second = plan_f, _after_kept(res_f, kept_seconds), second_f
                 else:  # the districts of the first plan, kept connected, with the least violation found
                     d.spec2, d.connected, d.restricted, d.joined_by_stage = spec2, True, False, False
         except InfeasibleError:
@@ -918,9 +917,9 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
             # each unit kept in its district of the first plan fixes every district's sums: a proof
             # for that restriction, not for the grouping (QA13 3: "proved that grouping infeasible",
             # where the same grouping as given districts had a plan)
-            given_up = time.perf_counter()
+            kept_seconds = time.perf_counter() - kept_from
             plan2, res2, second = _units_free(d, grouping, budget, solve_kw)
-            res2 = _after_kept(res2, kept_from, time.perf_counter() - given_up)
+            res2 = _after_kept(res2, kept_seconds)
         if first_fits and res2.method == "current_alignment":  # the warm start stood
             res2 = dataclasses.replace(res2, method="first_plan")
     except InfeasibleError as err:
@@ -969,11 +968,10 @@ def _design_stages(d: _Design, res2: SolveResult, seconds: float) -> dict[str, A
     }
 
 
-def _after_kept(res: SolveResult, kept_from: float, free_seconds: float) -> SolveResult:
+def _after_kept(res: SolveResult, seconds: float) -> SolveResult:
     """``res`` (the second solve with units free) with the attempt before it, units kept in their districts
     of the first plan, as a stage of its own (``second_solve_kept``): its time was spent (QA111 F2: 2.3 s
     of a 13.7-s run in no stage)."""
-    seconds = max(time.perf_counter() - kept_from - free_seconds, 0.0)
     entry = {
         "stage": "second_solve_kept",
         "seconds": round(seconds, 3),

@@ -675,12 +675,7 @@ def least_violation_connected(
     p = spec.problem
     user = with_centres(spec, centre)
     if not model_bands:  # the user's bands, not rounded inwards (as ``pipeline._relaxed``)
-        user = dataclasses.replace(
-            user,
-            lower=p.lower_band.copy(),
-            upper=p.upper_band.copy(),
-            groups=None if user.groups is None else user.groups.as_given(),
-        )
+        user = user.as_given()
     parts = territory_parts(centre)
     arcs = flow_arcs(user, adj, parts)
     if len(arcs[0]) > FLOW_MAX_ARCS or deadline - time.perf_counter() <= background.GRACE:

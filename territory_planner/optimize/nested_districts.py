@@ -112,6 +112,7 @@ def _region_groups(spec: ModelSpec, of: np.ndarray, n: int) -> GroupBands | None
     of_district = np.full(n, -1, dtype=np.int64)
     of_district[of] = row
     first = min(keep)  # region groups are numbered after the district groups
+    given = g.as_given()
     return GroupBands(
         ("region",),
         np.where(of_district >= 0, of_district - first, -1)[None, :],
@@ -120,8 +121,8 @@ def _region_groups(spec: ModelSpec, of: np.ndarray, n: int) -> GroupBands | None
         g.target[:, keep],
         g.lower[:, keep],
         g.upper[:, keep],
-        g.as_given().lower[:, keep],
-        g.as_given().upper[:, keep],
+        given.lower[:, keep],
+        given.upper[:, keep],
     )
 
 

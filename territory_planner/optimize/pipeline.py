@@ -297,13 +297,7 @@ def _least_violation(run: Run, deadline: float) -> _Least:
     step (``integral_bands``): rounding keeps every plan of a feasible model, but it can leave both reps'
     bands empty and make every plan break them alike, so travel chose (the brute-force property test: a
     plan 2.8 targets out where 1.2 was the least)."""
-    p = run.spec.problem
-    spec = dataclasses.replace(
-        run.spec,
-        lower=p.lower_band.copy(),
-        upper=p.upper_band.copy(),
-        groups=None if run.spec.groups is None else run.spec.groups.as_given(),
-    )
+    spec = run.spec.as_given()
     every_pair = int(spec.allowed.sum()) <= RELAX_WHOLE_PAIRS  # the least violation is within reach
     if every_pair:
         pool = spec.allowed.copy()

@@ -36,6 +36,19 @@ class ModelSpec:
             return out
         return self.cost
 
+    def as_given(self) -> ModelSpec:
+        """The same model with the user's bands for reps, districts and regions, not the model's rounded
+        inwards to a whole-number measure's step (``integral_bands``): what a relaxed plan's violation is
+        measured against (rounding keeps every plan, but a band with no whole total inside is empty, and
+        every plan then broke it by a whole step)."""
+        p = self.problem
+        return dataclasses.replace(
+            self,
+            lower=p.lower_band.copy(),
+            upper=p.upper_band.copy(),
+            groups=None if self.groups is None else self.groups.as_given(),
+        )
+
     def without_objective(self) -> ModelSpec:
         """The same rows with every plan of cost 0: a solve stops at its first plan (a feasibility
         question: whether any plan, or any connected plan, exists)."""
