@@ -107,7 +107,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--accounts",
             type=click.Path(path_type=Path),
-            help="Accounts table (CSV/XLSX/Parquet/GeoJSON/GPKG).",
+            help="Accounts table (CSV or tab-separated .tsv/.tab/.txt, XLSX, Parquet, GeoJSON, GPKG).",
         ),
         click.option("--reps", type=click.Path(path_type=Path), help="Reps table."),
         click.option(
