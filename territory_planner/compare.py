@@ -73,6 +73,8 @@ class Comparison:
     options: pd.DataFrame = field(default_factory=pd.DataFrame)  # options_table's
     # every account whose district differs between the baseline and a plan (``district_changes``)
     districts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # how designed districts were matched to the baseline's (``district_match_note``)
+    district_notes: tuple[str, ...] = ()
 
     def differing_options(self) -> list[str]:
         """The options whose recorded values differ between the plans, in options.csv's order."""
@@ -213,6 +215,67 @@ def _add_districts(frame: pd.DataFrame, a: PlanFolder, b: PlanFolder) -> None:
         frame[f"district_{side}"] = frame[f"rep_{side}"].map(district).fillna("").astype(str)
 
 
+def _designed(plan: PlanFolder) -> bool:
+    """Whether ``plan``'s districts were made by ``--design-districts`` (named D01, D02, ...)."""
+    return bool((plan.summary.get("config") or {}).get("design_districts"))
+
+
+def _district_reps(plan: PlanFolder) -> dict[str, set[str]]:
+    t = plan.territories
+    if "district" not in t:
+        return {}
+    out: dict[str, set[str]] = {}
+    for rep, label in zip(t["rep_id"].astype(str), level_labels(t, "district"), strict=True):
+        if label:
+            out.setdefault(label, set()).add(rep)
+    return out
+
+
+def district_match(a: PlanFolder, b: PlanFolder) -> dict[str, tuple[str, int, int]]:
+    """``b``'s districts as ``a``'s they stand for, when either plan's districts were designed: their
+    names (D01, D02, ... in the design's order) say nothing of who is in them, so a designed district is
+    the baseline's district it shares the most reps with, one to one, the most shared reps in all
+    (QA110 O4: given districts against designed ones of the same reps, every account was listed as
+    changing district). Per matched label of ``b``: (``a``'s label, reps shared, reps in ``b``'s). Empty
+    when both plans' districts are given: their names are the user's, compared as they are."""
+    if not (_designed(a) or _designed(b)):
+        return {}
+    from scipy.optimize import linear_sum_assignment
+
+    ra, rb = _district_reps(a), _district_reps(b)
+    la, lb = sorted(ra), sorted(rb)
+    if not la or not lb:
+        return {}
+    shared = np.array([[len(ra[x] & rb[y]) for x in la] for y in lb])
+    rows, cols = linear_sum_assignment(shared, maximize=True)
+    return {
+        lb[i]: (la[j], int(shared[i, j]), len(rb[lb[i]]))
+        for i, j in zip(rows, cols, strict=True)
+        if shared[i, j]
+    }
+
+
+def _as_baseline(labels: pd.Series, match: dict[str, tuple[str, int, int]]) -> pd.Series:
+    """``b``'s district labels as the baseline's (``district_match``): an unmatched one equals none of
+    the baseline's, whatever its name."""
+    if not match:
+        return labels
+    return labels.map(lambda x: match[x][0] if x in match else ("\0" + x if x else x))
+
+
+def district_match_note(a: PlanFolder, b: PlanFolder) -> str:
+    """What ``district_match`` did, in words: "" when it matched nothing."""
+    match = district_match(a, b)
+    if not match:
+        return ""
+    which = " and ".join(f"{p.label}'s" for p in (a, b) if _designed(p))
+    pairs = ", ".join(f"{y} as {x} ({k} of {n} reps)" for y, (x, k, n) in sorted(match.items()))
+    return (
+        f"{which} districts were designed (--design-districts names them in no lasting order): each of "
+        f"{b.label}'s is compared as the {a.label} district it shares the most reps with: {pairs}"
+    )
+
+
 def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     """Every account whose district differs between ``a`` and ``b``: given to a rep of another district,
     or kept by its rep when the rep changed district (a re-organisation: QA20 F6, one rep moved from D0
@@ -223,7 +286,7 @@ def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
         return pd.DataFrame()
     merged = _side_by_side(a, b)
     _add_districts(merged, a, b)
-    out = merged[merged["district_a"] != merged["district_b"]]
+    out = merged[merged["district_a"] != _as_baseline(merged["district_b"], district_match(a, b))]
     out = out[["account_id", "rep_a", "rep_b", "district_a", "district_b", *MEASURES]].copy()
     out.insert(0, "plan_b", b.label)
     out.insert(0, "plan_a", a.label)
@@ -236,7 +299,7 @@ def district_moves(changes: pd.DataFrame) -> pd.DataFrame:
     measures."""
     if "district_a" not in changes:
         return pd.DataFrame()
-    cross = changes[changes["district_a"] != changes["district_b"]].copy()
+    cross = changes.copy()  # every row a change (by ``district_match`` when districts were designed)
     cross["same_rep"] = (cross["rep_a"] == cross["rep_b"]).astype(int)
     keys = ["plan_a", "plan_b", "district_a", "district_b"]
     out = cross.groupby(keys, sort=True).agg(
@@ -433,6 +496,7 @@ def compare_plans(paths: list[Path]) -> Comparison:
         + _pipeline_warnings(plans),
         options,
         pd.concat(changes, ignore_index=True),
+        tuple(n for other in plans[1:] if (n := district_match_note(base, other))),
     )
 
 

@@ -188,7 +188,7 @@ def _balance_frame(balance: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _district_section(changes: pd.DataFrame) -> str:
+def _district_section(changes: pd.DataFrame, notes: tuple[str, ...] = ()) -> str:
     """Moves between districts, when the plans have districts: every account whose district changes
     (``compare.district_changes``), those kept by a rep who changed district counted apart."""
     from territory_planner.compare import district_moves  # compare imports this module
@@ -201,7 +201,7 @@ def _district_section(changes: pd.DataFrame) -> str:
     why = (
         "<p>Every account whose district changes: given to a rep of another district, or kept by its rep "
         "when the rep changed district (<code>accounts_same_rep</code>).</p>\n"
-    )
+    ) + "".join(f"<p>{html.escape(n)}.</p>\n" for n in notes)
     return "<h2>Moves between districts</h2>\n" + why + table_text + "\n"
 
 
@@ -369,6 +369,9 @@ def _page(comparison: Comparison, maps: dict[str, str]) -> str:
     # the options that differ have their own table, a row per option
     overview = comparison.overview.loc[:, ~comparison.overview.columns.str.startswith("option_")]
     moves_shown = comparison.moves.head(500)
+    districts = _district_section(comparison.districts, comparison.district_notes)
+    # what the command warns of on the terminal, on the page too (plans of other accounts, currencies)
+    warned = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>\n' for w in comparison.warnings)
     note = (
         ""
         if len(comparison.moves) <= 500
@@ -395,6 +398,7 @@ td.off {{ background: #f8d7da; color: #8a1c25; font-weight: 600; }}
 #options td, #options th {{ text-align: left; }}
 #options td + td {{ white-space: normal; min-width: 8rem; }}
 td.unset {{ color: #888; font-style: italic; }}
+p.warning {{ color: #8a4b00; }}
 .more-hint {{ font-size: 0.75rem; color: #666; margin: -1.2rem 0 1.5rem; }}
 /* printed (A4 landscape, 277 mm between the margins): two maps a row, each frame given its printed size
    on beforeprint (body.printing), before the frames' own beforeprint fits each map to its frame (QA91 F2:
@@ -414,14 +418,14 @@ Gap = (objective &minus; lower bound) / objective; deviations are from each rep'
 Violations: the constraints a plan breaks (a hand-edited <i>manual</i> plan, or a <i>relaxed</i> one, listed
 in its summary.json); a manual plan's gap is to its original plan's lower bound, and is negative when the
 edits break constraints that bound assumes.</p>
-<div class="maps">{frames}</div>
+{warned}<div class="maps">{frames}</div>
 <h2>Plans</h2>
 {table_html(overview, "plans")}{_departed_note(overview)}{_unaligned_note(overview)}
 {_options_section(comparison)}<h2>Gains and losses per rep</h2>
 {"".join(pairs)}
 <h2>Balance side by side</h2>
 {table_html(balance, "balance", formats=_money_formats(balance), shaded=_bands(comparison, balance))}
-{_district_section(comparison.districts)}<h2>Moved accounts ({len(comparison.moves):,})</h2>
+{districts}<h2>Moved accounts ({len(comparison.moves):,})</h2>
 {table_html(moves_shown, "moves", formats=_money_formats(moves_shown))}{note}
 <script>{SCROLL_CUES}{PRINT_FRAMES}</script>
 </body></html>

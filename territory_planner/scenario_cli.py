@@ -49,6 +49,8 @@ def compare_command(plans: tuple[Path, ...], out: Path, force: bool) -> None:
         result = compare(list(plans), out, force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in result.district_notes:
+        click.echo(f"note: {note}", err=True)
     for row in result.overview.itertuples(index=False):
         objective = row.objective
         known = isinstance(objective, numbers.Real) and math.isfinite(objective)

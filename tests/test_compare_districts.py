@@ -4,6 +4,7 @@ only the 2 accounts that changed rep, and its net did not match districts.csv)."
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -73,3 +74,58 @@ def test_no_district_change_no_row() -> None:
     changes = district_changes(a, b)
     assert changes["account_id"].tolist() == ["A2"]  # D1 -> D0 by a move; A1 stays in D0
     assert district_moves(changes)["accounts_same_rep"].tolist() == [0]
+
+
+def _designed(plan: PlanFolder) -> PlanFolder:
+    return dataclasses.replace(plan, summary={"config": {"design_districts": 2}})
+
+
+def test_designed_districts_are_matched_to_the_baselines_by_their_reps() -> None:
+    """QA110 O4: given districts against designed ones (named D01, D02 by the design) of the same reps
+    listed every account as changing district. A designed district is the baseline's that shares the most
+    reps with it; a rep who really changed district still moves its accounts."""
+    accounts = {"A1": "R1", "A2": "R2", "A3": "R3", "A4": "R4"}
+    given = _plan("given", accounts, {"R1": "East", "R2": "East", "R3": "West", "R4": "West"})
+    same = _designed(_plan("designed", accounts, {"R1": "D02", "R2": "D02", "R3": "D01", "R4": "D01"}))
+    assert district_changes(given, same).empty
+    assert district_changes(same, given).empty  # the designed plan as the baseline
+    # two designed plans whose labels swapped: no change either (by label, all four accounts)
+    swapped = _designed(_plan("again", accounts, {"R1": "D01", "R2": "D01", "R3": "D02", "R4": "D02"}))
+    assert district_changes(same, swapped).empty
+    # R2 goes over to the other district: its account alone changes, East -> D01 (West's match)
+    moved = _designed(_plan("moved", accounts, {"R1": "D02", "R2": "D01", "R3": "D01", "R4": "D01"}))
+    changes = district_changes(given, moved)
+    assert changes["account_id"].tolist() == ["A2"]
+    assert changes[["district_a", "district_b"]].values.tolist() == [["East", "D01"]]
+    note = compare.district_match_note(given, moved)
+    assert "D01 as West (2 of 3 reps)" in note
+    assert "D02 as East (1 of 1 reps)" in note
+    # given districts on both sides are compared by name, as the user named them
+    renamed = _plan("renamed", accounts, {"R1": "North", "R2": "North", "R3": "South", "R4": "South"})
+    assert len(district_changes(given, renamed)) == 4
+    assert compare.district_match_note(given, renamed) == ""
+
+
+def test_a_designed_district_sharing_no_rep_matches_no_baseline_district_of_its_name() -> None:
+    # R3 is new in b and alone in D02; the baseline has a D02 too (designed): the names must not pair them
+    a = _designed(_plan("a", {"A1": "R1", "A2": "R2"}, {"R1": "D01", "R2": "D02"}))
+    b = _designed(_plan("b", {"A1": "R1", "A2": "R3"}, {"R1": "D01", "R3": "D02", "R2": "D01"}))
+    changes = district_changes(a, b)
+    # R2 (D02 in a) joined R1's district; A2 went to R3, in a district that shares no rep with a's D02
+    assert changes["account_id"].tolist() == ["A2"]
+
+
+def test_the_comparison_page_shows_the_warnings_and_the_district_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    accounts = {"A1": "R1", "A2": "R2"}
+    a = _plan("a", accounts, {"R1": "East", "R2": "West"})
+    b = _designed(_plan("b", {**accounts, "A3": "R2"}, {"R1": "D02", "R2": "D01"}))
+    monkeypatch.setattr(compare, "read_plan", lambda path, _label=None: {"a": a, "b": b}[str(path)])
+    comparison = compare.compare_plans([Path("a"), Path("b")])
+    assert comparison.districts["account_id"].tolist() == ["A3"]  # in b only: from no district
+    assert comparison.warnings
+    assert comparison.district_notes
+    page = render_html(comparison, {})
+    assert "one of a and b only (A3)" in page  # the warning, as the terminal has it
+    assert "D01 as West (1 of 1 reps)" in page

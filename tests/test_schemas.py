@@ -119,6 +119,18 @@ def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
         load_inputs(a, r)
     assert exc.value.problems[0].row is None
     assert "(in the header)" in exc.value.problems[0].message
+    # in Excel's sep= first line: not the header, the line after it (QA111 O2); UTF-16 alike
+    for data in (
+        b"sep=\xa7\naccount_id\xa7lat\xa7lon\nA1\xa70\xa70\n",
+        "sep=;\n".encode("utf-16")[:-2] + b"\x00\xd8",
+    ):
+        a.write_bytes(data)
+        with pytest.raises(InputError) as exc:
+            load_inputs(a, r)
+        (problem,) = exc.value.problems
+        assert problem.row is None
+        assert "(in the first line, Excel's 'sep=' line)" in problem.message, problem.message
+        assert "header" not in problem.message
 
 
 def test_missing_required_columns(tmp_path: Path) -> None:

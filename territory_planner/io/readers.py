@@ -87,6 +87,8 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 _SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
+# the part of a first line before a damaged byte that can only be Excel's ``sep=`` line (QA111 O2)
+_SEP_LINE_START = re.compile(r"^sep=.?[ \t]*$")
 
 
 def csv_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -330,7 +332,7 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
             column,
             f"not valid {kind} (byte offset {exc.start}, line {line}: the file is cut short or damaged); "
             "save it again (Excel: 'CSV UTF-8' or 'Unicode Text')"
-            + (" (in the header)" if not record else ""),
+            + _place(record, data[: exc.start], encoding),
             cell + "\ufffd" if record else "",  # the cell up to the damaged character
         )
     # the bytes the decoder saw: after a byte-order mark (QA68 F1: Excel's "CSV UTF-8" with a Latin-1 byte
@@ -344,9 +346,18 @@ def not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
         record or None,  # the header has no data row (QA29 F13)
         column,
         f"not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {offset}, line {line}); "
-        "save the file as UTF-8 (Excel: 'CSV UTF-8')" + (" (in the header)" if not record else ""),
+        "save the file as UTF-8 (Excel: 'CSV UTF-8')" + _place(record, body[: exc.start], "utf-8-sig"),
         shown if record else "",
     )
+
+
+def _place(record: int, before: bytes, encoding: str) -> str:
+    """Where a damaged byte of no data row is: in Excel's ``sep=`` first line or in the header (QA111 O2:
+    a bad byte in ``sep=;`` was said to be in the header, the line after it)."""
+    if record:
+        return ""
+    text = before.decode(encoding)
+    return " (in the first line, Excel's 'sep=' line)" if _SEP_LINE_START.match(text) else " (in the header)"
 
 
 def _where(before: bytes, encoding: str) -> tuple[int, int, str | None, str]:
