@@ -87,7 +87,17 @@ def _connected_plan(
         from territory_planner.design_flow import with_rule_violations
 
         result = with_rule_violations(result, design.info)
-    return unit_rep, _with_total_time(result, time.perf_counter() - run.start), contiguity_info, district_info
+    result = _with_total_time(result, time.perf_counter() - run.start)
+    return unit_rep, _with_stages_before(result, run.before), contiguity_info, district_info
+
+
+def _with_stages_before(result: SolveResult, before: list[dict[str, Any]]) -> SolveResult:
+    """The result with the stages before the solve first (``_Run.before``: inputs, centres, model), so
+    the stages tell the whole of ``solve_seconds`` but what the stages' joins and the outputs took."""
+    if not before:
+        return result
+    stages = {**{str(e["stage"]): float(e["seconds"]) for e in before}, **result.stages}
+    return dataclasses.replace(result, stages=stages, stage_log=(*before, *result.stage_log))
 
 
 def _districts_stage(

@@ -92,6 +92,15 @@ class _Run:
     adj: Any = None
     map_proof: str | None = None  # with --relax: the map pre-check's proof that no connected plan exists
     known: bool = False  # an adjacency can be had (an edge list, account polygons or areas)
+    # the stages before the solve (``_before_solve``): reading the inputs, the centres, the model
+    before: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def told(self, stage: str, began: float, outcome: str) -> None:
+        """A stage before the solve, begun at ``began``, in summary.json's stages (QA111 O1: reading the
+        inputs, 2.8 s of the demo's 8, was in ``solve_seconds`` and in no stage)."""
+        seconds = time.perf_counter() - began
+        self.before.append({"stage": stage, "seconds": round(seconds, 3), "outcome": outcome})
+        log.info("stage %s: %.2fs, %s", stage, seconds, outcome)
 
 
 @dataclass
@@ -164,6 +173,13 @@ def _start_run(options: PlanOptions, progress: Progress, start: float) -> _Run:
         threads=options.threads or 1, free=free, lat=problem.home_lat.copy(), lon=problem.home_lon.copy(),
     )  # fmt: skip
     _promise_before_solve(run.without_extras or budget, 0.0, run.forecast and FORECAST_LEFT_OUT not in late)
+    run.told(
+        "inputs",
+        start,
+        f"{problem.n_accounts:,} accounts and {problem.n_reps:,} reps read and checked"
+        + (", the map's polygons made" if units is not None else "")
+        + " (from the command's start: its imports too)",
+    )
     return run
 
 
@@ -195,6 +211,7 @@ def _place_centres(run: _Run) -> None:
     for note in warnings:
         log.warning(note)
     run.centre_notes = [*notes, *warnings]
+    run.told("centres", began, f"centres chosen for {int(run.free.sum())} rep(s) (location-allocation)")
 
 
 def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
@@ -202,6 +219,7 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
     that need no solve (pieces no plan covers, district homes walled in). Returns the first plan's budget,
     its share's name and the notes on district homes."""
     options, problem = run.options, run.problem
+    began = time.perf_counter()
     run.spec = spec = build_spec(problem, options, run.lat, run.lon)
     if options.district_contiguous:
         from territory_planner.geo.districts import nested_applies
@@ -249,6 +267,12 @@ def _build_model(run: _Run) -> tuple[TimeBudget, str, list[str]]:
         homes = _check_district_homes(spec, run.adj, run.lat, run.lon, run.free, options.relax)
         district_notes = homes + district_notes
     run.known = options.adjacency is not None or run.inputs.geometry is not None or run.joined is not None
+    run.told(
+        "model",
+        began,
+        f"{int(spec.allowed.sum()):,} unit-rep pairs over {problem.n_units:,} units"
+        + (f", the map's adjacency ({len(run.adj.u):,} edges)" if run.adj is not None else ""),
+    )
     return base_budget, base_share, district_notes
 
 

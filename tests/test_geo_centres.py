@@ -101,6 +101,11 @@ def test_plan_choose_centres_contiguous_polygons(tmp_path: Path) -> None:
     assert halves(out) == EXPECTED
     assert out.summary["contiguity"]["pieces"] == {"A": 1, "B": 1}
     assert sorted(out.summary["chosen_centres"]) == ["A", "B"]  # both homes replaced
+    # choosing them is a stage of its own, after the inputs and before the model (QA111 O1)
+    stages = out.summary["stages"]
+    assert [st["stage"] for st in stages[:3]] == ["inputs", "centres", "model"]
+    assert stages[1]["outcome"] == "centres chosen for 2 rep(s) (location-allocation)"
+    assert "adjacency" in stages[2]["outcome"]
 
 
 def test_plan_chosen_centres_with_areas(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def test_design_districts_pairs_the_reps_known_to_be_best(tmp_path: Path) -> Non
     names = [e["stage"] for e in s["stages"]]
     first = [n for n in names if n.startswith("first_solve.")]
     assert "first_solve.lp" in first
-    assert names[: len(first) + 1] == [*first, "district_design"]  # then the second solve's
+    assert names[: len(first) + 3] == ["inputs", "model", *first, "district_design"]  # then the second's
     assert "prechecks" in names[len(first) + 1 :]
     assert set(s["stages_seconds"]) == set(names)
 

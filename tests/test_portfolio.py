@@ -440,7 +440,12 @@ def test_summary_names_the_stages_and_the_plan_source(tmp_path: Path) -> None:
     )
     s = api.solve(options_for(a, r, gap=0.001)).summary
     names = [st["stage"] for st in s["stages"]]
-    assert names[0] == "prechecks"
+    # reading the inputs and building the model are stages too (QA111 O1), then the solve's
+    assert names[:3] == ["inputs", "model", "prechecks"]
+    assert "accounts and 6 reps read and checked" in s["stages"][0]["outcome"]
+    # the stages tell the run's time, and no more than it (the joins between stages are in none)
+    assert sum(st["seconds"] for st in s["stages"]) <= s["solve_seconds"] + 0.01
+    assert set(s["stages_seconds"]) == set(names)
     assert "lp" in names
     assert "construct" in names
     assert all(st["seconds"] >= 0 for st in s["stages"])
