@@ -692,10 +692,17 @@ def test_not_found_yet_counts_the_command_time() -> None:
     assert "when the search ended" in str(err.value)
 
 
-def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> None:
+def test_the_district_contiguity_stage_says_what_it_is_doing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """QA10 O1: the stage printed nothing for 154 s. On the grid whose free optimum splits district A,
     the progress lines say when it looks for a connected start and, per cut round, the objective and the
-    cuts added, until a round's plan has every district in one piece."""
+    cuts added, until a round's plan has every district in one piece. The exact flow model that races
+    the cut rounds is not started: on a loaded machine it could settle the stage before any round, and
+    the rounds' lines are what is tested here."""
+    from territory_planner.optimize import contiguous_flow
+
+    monkeypatch.setattr(contiguous_flow, "start_phased", lambda *_a, **_k: None)
     a, r, e = grid_case(tmp_path)
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0.25"]
     res = CliRunner().invoke(main, [*args, "--district-contiguous", "--out", str(tmp_path / "o")])
@@ -707,8 +714,7 @@ def test_the_district_contiguity_stage_says_what_it_is_doing(tmp_path: Path) -> 
     said = r"(\d+ cuts added \(\d+ in the pool\)|every district one piece)$"
     shape = r"district contiguity round \d+: objective [\d,.]+, " + said
     assert all(re.search(shape, x) for x in rounds), rounds
-    # the round that finds every district one piece may lose the race to the flow model beside it
-    # under load (the stage then ends after a cut round): the plan written has each district in one piece
+    assert rounds[-1].endswith("every district one piece")
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["hierarchy"]["district"]["pieces"] == {"A": 1, "B": 1}
     # the console says the rule the status and the bound hold under (QA64 F3: "optimal" beside a plan

@@ -14,6 +14,7 @@ with R0::
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -188,3 +189,37 @@ def test_the_polish_keeps_the_better_of_the_two_travel_passes(
     broken[at["A"]] = 1  # less travel, more violation: not taken
     assert targets_violation(spec, broken) > least + 1e-9
     assert (pipeline._polished(run, spec, far, deadline, also=broken) == far).all()
+
+
+def test_the_relaxed_travel_stage_keeps_to_the_plans_budget_when_stages_follow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --contiguous --relax the solve has the whole budget until a plan exists and the stages after
+    it (contiguity) keep the rest once one does. The least-violation plan is one: the travel stage after it
+    ran to the end of the whole budget (on a loaded machine 16.8 s of a 20-s run, the contiguity stage
+    left 0.04 s). It now ends with the plan's budget (``after_plan``), or at ``then_share`` of the time
+    left when the plan came after that budget."""
+    spec, least, _best, _travel = _spec_and_least(tmp_path)
+    ends: list[float] = []
+    real = pipeline._relaxed_travel
+
+    def travel(run, lv, deadline):  # type: ignore[no-untyped-def]
+        ends.append(deadline)
+        return real(run, lv, deadline)
+
+    monkeypatch.setattr(pipeline, "_relaxed_travel", travel)
+    kw = {"gap": 1e-4, "seed": 0, "threads": 1, "candidates": 8, "relax": True}
+    whole, after = TimeBudget.seconds(60), TimeBudget.seconds(30)
+    plan, result = pipeline.solve(spec, get_backend("highs"), budget=whole, after_plan=after, **kw)
+    assert result.status == "relaxed"
+    assert targets_violation(spec, plan) <= least + 1e-9
+    assert ends == [pytest.approx(after.deadline, abs=1e-9)]
+    # the plan came after that budget's end: then_share of the time left (base_plan: 0.40 of 60 s)
+    ended = TimeBudget.seconds(60)
+    over = dataclasses.replace(ended, deadline=ended.start)  # a budget already over
+    pipeline.solve(spec, get_backend("highs"), budget=ended, after_plan=over, then_share="base_plan", **kw)
+    assert ends[1] < ended.deadline - 0.5 * 60
+    # no stage after the solve: the whole budget, as before
+    alone = TimeBudget.seconds(60)
+    pipeline.solve(spec, get_backend("highs"), budget=alone, **kw)
+    assert ends[2] == pytest.approx(alone.deadline, abs=1e-9)

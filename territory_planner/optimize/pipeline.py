@@ -189,7 +189,9 @@ def solve(
             # a pre-check's proof: the LP-guided search's least-violation assignment is a far better MIP
             # start (not begun with the time nearly up: an LP round runs to its end, QA34 F2)
             _least_violation_start(run)
-        return _relaxed(run, err.conflicts, start, full.deadline)
+        return _relaxed(
+            run, err.conflicts, start, full.deadline, lambda: _after_least(full, after_plan, then_share)
+        )
     except KeyboardInterrupt:  # Ctrl-C: cancelled, not waited for (HiGHS's presolve does not look)
         _stop_beside(run, grace=0.0)
         raise
@@ -198,7 +200,7 @@ def solve(
         raise
     if run.incumbent is None:
         if relax:
-            return _relaxed(run, [], start, full.deadline)
+            return _relaxed(run, [], start, full.deadline, lambda: _after_least(full, after_plan, then_share))
         raise SolverError(_no_plan_message(run))
     _settle(run)
     return run.incumbent, _result(run, start)
@@ -225,6 +227,17 @@ def _budget_with_plan(
     if then_share is None:
         return full
     return TimeBudget(full.start, full.share(then_share), full.limit, full.last, full.origin)
+
+
+def _after_least(full: TimeBudget, after_plan: TimeBudget | None, then_share: str | None) -> float:
+    """--relax: the end of the travel stages once a least-violation plan exists, as for any first plan
+    (``_budget_with_plan``): ``after_plan``'s end when the plan came by then, else ``then_share`` of the
+    time left, else the whole budget's. A plan exists, and the stages after this solve keep their time
+    (the relaxed travel pass ran to the end of the whole budget: with --contiguous --relax on a loaded
+    machine it took 16.8 s of a 20-s run and left the contiguity stage 0.04 s)."""
+    if after_plan is not None and time.perf_counter() <= after_plan.deadline:
+        return after_plan.deadline
+    return full.deadline if then_share is None else full.share(then_share)
 
 
 def found_after(history: Sequence[Mapping[str, object]], budget: TimeBudget, slack: float = 0.0) -> bool:
@@ -262,12 +275,14 @@ class _Least:
 
 
 def _relaxed(
-    run: Run, conflicts: list[Conflict], start: float, deadline: float
+    run: Run, conflicts: list[Conflict], start: float, deadline: float, after: Callable[[], float]
 ) -> tuple[np.ndarray, SolveResult]:
     """--relax: the least-violation integer plan (elastic MIP over the LP's pool, or every pair), then
     the least travel at that violation, polished; or a plan within every band when the least violation
-    is none."""
+    is none. Once there is a least-violation plan its travel stages end by ``after()`` (``_after_least``)."""
     least = _least_violation(run, deadline)
+    if least.least is not None:
+        deadline = min(deadline, after())
     found, method, pooled = _relaxed_travel(run, least, deadline)
     if found is None:  # the search's least-violation assignment is still the best there is
         unit_rep = least.guess.astype(np.int64)
