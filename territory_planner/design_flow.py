@@ -911,6 +911,7 @@ def _second_solve(d: _Design) -> tuple[np.ndarray, SolveResult, str]:
                     plan2, res2, second = plan_f, _after_kept(res_f, kept_seconds), second_f
                 else:  # the districts of the first plan, kept connected, with the least violation found
                     d.spec2, d.connected, d.restricted, d.joined_by_stage = spec2, True, False, False
+                    res2 = _after_free(res2, time.perf_counter() - kept_from - kept_seconds)
         except InfeasibleError:
             if not d.connected:
                 raise
@@ -979,6 +980,21 @@ def _after_kept(res: SolveResult, seconds: float) -> SolveResult:
     }
     return dataclasses.replace(
         res, stages={"second_solve_kept": seconds, **res.stages}, stage_log=(entry, *res.stage_log)
+    )
+
+
+def _after_free(res: SolveResult, seconds: float) -> SolveResult:
+    """``res`` (the second solve with units kept in their districts, relaxed) with the attempt after it,
+    units free to leave them, as a stage of its own (``second_solve_free``): given up, as it met no band
+    either, its time was still spent."""
+    entry = {
+        "stage": "second_solve_free",
+        "seconds": round(seconds, 3),
+        "outcome": "units free to leave their districts: no plan within every band either; the kept "
+        "districts' least violation stands",
+    }
+    return dataclasses.replace(
+        res, stages={**res.stages, "second_solve_free": seconds}, stage_log=(*res.stage_log, entry)
     )
 
 
