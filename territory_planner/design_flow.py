@@ -954,9 +954,14 @@ def _design_stages(d: _Design, res2: SolveResult, seconds: float) -> dict[str, A
     else:
         first = {f"first_solve.{k}": v for k, v in d.res1.stages.items()}
         log = [{**e, "stage": f"first_solve.{e.get('stage')}"} for e in d.res1.stage_log]
-    outcome = f"{d.grouping.basis}; " + (
-        "districts connected" if d.connected else "districts not all connected"
+    shape = (  # QA113 O7: "not all connected" said of point accounts, where no adjacency was checked
+        "no adjacency: the districts' shape not checked"
+        if d.adj is None
+        else "districts connected"
+        if d.connected
+        else "districts not all connected"
     )
+    outcome = f"{d.grouping.basis}; {shape}"
     log.append({"stage": "district_design", "seconds": round(seconds, 3), "outcome": outcome})
     if not first:  # the first solve's stages are the plan's, in their place
         return {
@@ -1091,7 +1096,7 @@ def _unconnected_notes(d: _Design) -> list[str]:
     grouping = d.chosen()[0]
     unconnected = [
         f"no grouping of the reps into {d.n} connected districts within the district band was found for "
-        f"the first territory plan ({grouping.rounds} rounds of connectivity cuts), nor a plan of "
+        f"the first territory plan ({counted(grouping.rounds, 'round')} of connectivity cuts), nor a plan of "
         f"connected districts for {_tried(len(d.proven), d.unproven, d.why, len(d.unstarted))}; the "
         "districts may not all be connected (districts.csv, column contiguous, says which are)"
     ]

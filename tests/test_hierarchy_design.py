@@ -53,6 +53,9 @@ def test_design_districts_pairs_the_reps_known_to_be_best(tmp_path: Path) -> Non
     assert "first_solve.lp" in first
     assert names[: len(first) + 3] == ["inputs", "model", *first, "district_design"]  # then the second's
     assert "prechecks" in names[len(first) + 1 :]
+    # points with no adjacency: the districts' shape is not known, and not said to be split (QA113 O7)
+    outcome = next(e["outcome"] for e in s["stages"] if e["stage"] == "district_design")
+    assert outcome.endswith("; no adjacency: the districts' shape not checked"), outcome
     assert set(s["stages_seconds"]) == set(names)
 
 

@@ -181,6 +181,25 @@ def test_coordinates_in_range_but_typed_wrong_are_warned_about(tmp_path: Path) -
     assert "row 3 (account A3, lat 40.66, lon 73.9)" in report
 
 
+def test_coordinates_typed_wrong_are_named_in_the_same_run_as_the_input_problems(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA113 F2: a row with lat and lon swapped beside bad rows was named only once they were fixed; the
+    user had a second round of fixes. It is said beside the problems (which still end the run)."""
+    accounts = tmp_path / "a.csv"
+    accounts.write_text(
+        "account_id,lat,lon,potential,workload\n"
+        "A1,42.36,-71.06,10,1\nA2,-71.48,41.64,10,1\nA3,40.7,-74.0,-5,1\nA4,41.0,-73.0,abc,1\n"
+    )
+    reps = tmp_path / "r.csv"
+    reps.write_text("rep_id,lat,lon\nR1,42.36,-71.06\nR2,40.71,-74.01\n")
+    with caplog.at_level("WARNING"), pytest.raises(InputError) as err:
+        load_inputs(accounts, reps)
+    assert {(p.row, p.column) for p in err.value.problems} == {(3, "potential"), (4, "potential")}
+    assert "row 2 (account A2, lat -71.48, lon 41.64) lies" in caplog.text
+    assert "with lat and lon swapped it would lie" in caplog.text
+
+
 def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_path: Path) -> None:
     """QA5: an accounts sheet with current_rep written once per block (merged cells), saved as CSV, has
     blank cells under each rep; those accounts were planned as new (never moved, outside the budget)

@@ -23,6 +23,7 @@ from territory_planner.optimize import (
     first_plan,
     improve,
     pipeline,
+    proofs,
     repair,
     whole_model,
 )
@@ -803,6 +804,16 @@ def test_a_budget_proof_that_rests_on_a_lock_names_it(tmp_path: Path) -> None:
     assert "lock" in families, families
     lock = next(c for c in err.value.conflicts if c.family == "lock")
     assert "balancing needs only $10" in lock.message, lock.message
+    # the roster has no segments: the locks alone are named (QA113 F4: "the locks and segments dropped")
+    assert lock.message.startswith("with the locks dropped, balancing needs only"), lock.message
+    # a bound from the LP alone (no plan of whole accounts in time) says what it rests on in the user's
+    # words (QA113 F3: "up to a third more on QA's real cases")
+    opts = options_for(a, r, max_moved_share=0.4, **kw)
+    _, problem = api.load(opts)
+    spec = api.build_spec(problem, opts, problem.home_lat, problem.home_lon)
+    text = str(proofs._budget_error(spec, 45.0))
+    assert "raise it to at least 0.45 or widen --tolerance (a bound from the LP, where an account" in text
+    assert "QA" not in text
     # below what the lock alone forces (30), the pre-check says so, naming the lock and the account
     with pytest.raises(InfeasibleError) as err:
         api.solve(options_for(a, r, max_moved_share=0.2, **kw))

@@ -19,6 +19,7 @@ from territory_planner.optimize import lp as lpmod
 from territory_planner.optimize.beside import _poll_beside
 from territory_planner.optimize.run_state import Run, _PastPromiseError
 from territory_planner.optimize.spec import ModelSpec
+from territory_planner.report.formatting import counted
 
 REGION_REPS = 25  # above this many reps, the LP is rounded region by region
 # the LP that guides rounding is solved with each band narrowed by this share of its width on both
@@ -156,12 +157,12 @@ def stage_lp(run: Run) -> None:
         run.lp = lp
         if not lp.converged:
             run.notes.append(
-                f"column generation stopped after {lp.rounds} rounds before converging; the lower bound is "
-                "the Lagrangian bound of the best duals"
+                f"column generation stopped after {counted(lp.rounds, 'round')} before converging; the lower "
+                "bound is the Lagrangian bound of the best duals"
             )
         if lp.slack_total <= 1e-6:
             run.raise_bound(lp.bound)
-            run.outcome(f"bound {lp.bound:,.1f} after {lp.rounds} rounds")
+            run.outcome(f"bound {lp.bound:,.1f} after {counted(lp.rounds, 'round')}")
         elif lp.converged:
             run.outcome("needed slack: the bands may not be reachable")
         else:

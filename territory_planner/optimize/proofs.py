@@ -347,9 +347,12 @@ def _locks_too(
         return []
     total = float(p.acc_potential.sum())
     share = f" ({100 * least[0] / total:.1f}%)" if total > 0 else ""
+    # the families the model has, not both whatever it has (QA113 F4: "the locks and segments" of a
+    # roster with no segments)
+    dropped = " and ".join({"lock": "the locks", "segment": "the reps' segments"}[f] for f in families)
     text = (
-        f"with the locks and segments dropped, balancing needs only {money(least[0])}{share} to move, "
-        "within the budget: the bound above rests on them"
+        f"with {dropped} dropped, balancing needs only {money(least[0])}{share} to move, within the "
+        "budget: the bound above rests on them"
     )
     return [Conflict(family, text) for family in families]
 
@@ -423,8 +426,8 @@ def _budget_error(
         )
     else:  # a bound only
         source = (
-            "the LP, where an account may be split: a plan of whole accounts can need markedly more, up to "
-            "a third more on QA's real cases"
+            "the LP, where an account may be split: a plan of whole accounts can need markedly more (a "
+            "third more on some real data sets)"
             if by == "LP bound"
             else "HiGHS's search over plans of whole accounts, which found none in its time"
         )
