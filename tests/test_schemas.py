@@ -131,6 +131,14 @@ def test_empty_file_and_wrong_encoding(tmp_path: Path) -> None:
         assert problem.row is None
         assert "(in the first line, Excel's 'sep=' line)" in problem.message, problem.message
         assert "header" not in problem.message
+    # the header's first byte after a sep= line is the header's (QA112 F2), in UTF-8 and UTF-16 alike
+    for data in (b"sep=;\n\xffaccount_id;lat;lon\n", "sep=;\n".encode("utf-16") + b"\x00\xd8"):
+        a.write_bytes(data)
+        with pytest.raises(InputError) as exc:
+            load_inputs(a, r)
+        (problem,) = exc.value.problems
+        assert "line 2" in problem.message, problem.message
+        assert problem.message.endswith("(in the header)"), problem.message
 
 
 def test_missing_required_columns(tmp_path: Path) -> None:

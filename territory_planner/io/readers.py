@@ -88,7 +88,7 @@ def _lower_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 _SEP_LINE = re.compile(r"^sep=(.)[ \t]*$")
 # the part of a first line before a damaged byte that can only be Excel's ``sep=`` line (QA111 O2)
-_SEP_LINE_START = re.compile(r"^sep=.?[ \t]*$")
+_SEP_LINE_START = re.compile(r"sep=.?[ \t]*")  # the whole text before the byte (``fullmatch``)
 
 
 def csv_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -357,7 +357,11 @@ def _place(record: int, before: bytes, encoding: str) -> str:
     if record:
         return ""
     text = before.decode(encoding)
-    return " (in the first line, Excel's 'sep=' line)" if _SEP_LINE_START.match(text) else " (in the header)"
+    # fullmatch: "sep=;\n" before the byte puts it at the header's start (QA112 F2: "$" matched before
+    # the line end, and a bad first byte of the header was put in the sep= line)
+    return (
+        " (in the first line, Excel's 'sep=' line)" if _SEP_LINE_START.fullmatch(text) else " (in the header)"
+    )
 
 
 def _where(before: bytes, encoding: str) -> tuple[int, int, str | None, str]:
