@@ -232,22 +232,29 @@ def _district_reps(plan: PlanFolder) -> dict[str, set[str]]:
 
 
 def district_match(a: PlanFolder, b: PlanFolder) -> dict[str, tuple[str, int, int]]:
-    """``b``'s districts as ``a``'s they stand for, when either plan's districts were designed: their
-    names (D01, D02, ... in the design's order) say nothing of who is in them, so a designed district is
-    the baseline's district it shares the most reps with, one to one, the most shared reps in all
-    (QA110 O4: given districts against designed ones of the same reps, every account was listed as
-    changing district). Per matched label of ``b``: (``a``'s label, reps shared, reps in ``b``'s). Empty
-    when both plans' districts are given: their names are the user's, compared as they are."""
-    if not (_designed(a) or _designed(b)):
+    """``b``'s districts as ``a``'s they stand for, when either plan's districts were designed or the
+    two plans share no district name: designed names (D01, D02, ... in the design's order) say nothing of
+    who is in them, and districts renamed throughout are the same teams (QA110 O4: given districts
+    against designed ones of the same reps listed every account as changing district). A district is the
+    baseline's that shares the most reps with it, one to one, the most shared reps in all; among matchings
+    as good, the one that keeps the most potential in its district (QA112 F3: two given districts merged
+    into one designed one tied on reps, and the tie went by name). Per matched label of ``b``: (``a``'s
+    label, reps shared, reps in ``b``'s). Empty when both plans' districts are given and share a name:
+    their names are the user's, compared as they are."""
+    ra, rb = _district_reps(a), _district_reps(b)
+    if not ra or not rb or not (_designed(a) or _designed(b) or not set(ra) & set(rb)):
         return {}
     from scipy.optimize import linear_sum_assignment
 
-    ra, rb = _district_reps(a), _district_reps(b)
     la, lb = sorted(ra), sorted(rb)
-    if not la or not lb:
-        return {}
-    shared = np.array([[len(ra[x] & rb[y]) for x in la] for y in lb])
-    rows, cols = linear_sum_assignment(shared, maximize=True)
+    shared = np.array([[len(ra[x] & rb[y]) for x in la] for y in lb], dtype=float)
+    # the potential both plans keep in each pair of districts, as a fraction below one shared rep
+    merged = _side_by_side(a, b)
+    _add_districts(merged, a, b)
+    kept = merged.groupby(["district_b", "district_a"])["potential"].sum()
+    total = float(merged["potential"].astype(float).abs().sum()) + 1.0
+    weight = np.array([[float(kept.get((y, x), 0.0)) / total for x in la] for y in lb])
+    rows, cols = linear_sum_assignment(shared + 0.5 * weight, maximize=True)
     return {
         lb[i]: (la[j], int(shared[i, j]), len(rb[lb[i]]))
         for i, j in zip(rows, cols, strict=True)
@@ -268,11 +275,17 @@ def district_match_note(a: PlanFolder, b: PlanFolder) -> str:
     match = district_match(a, b)
     if not match:
         return ""
-    which = " and ".join(f"{p.label}'s" for p in (a, b) if _designed(p))
+    designed = [p for p in (a, b) if _designed(p)]
+    why = (
+        " and ".join(f"{p.label}'s" for p in designed)
+        + " districts were designed (--design-districts names them in no lasting order)"
+        if designed
+        else f"{a.label} and {b.label} share no district name"
+    )
     pairs = ", ".join(f"{y} as {x} ({k} of {n} reps)" for y, (x, k, n) in sorted(match.items()))
     return (
-        f"{which} districts were designed (--design-districts names them in no lasting order): each of "
-        f"{b.label}'s is compared as the {a.label} district it shares the most reps with: {pairs}"
+        f"{why}: each of {b.label}'s districts is compared as the {a.label} district it shares the most "
+        f"reps with (district_b_as in district_moves.csv): {pairs}"
     )
 
 
@@ -286,8 +299,11 @@ def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
         return pd.DataFrame()
     merged = _side_by_side(a, b)
     _add_districts(merged, a, b)
-    out = merged[merged["district_a"] != _as_baseline(merged["district_b"], district_match(a, b))]
+    match = district_match(a, b)
+    out = merged[merged["district_a"] != _as_baseline(merged["district_b"], match)]
     out = out[["account_id", "rep_a", "rep_b", "district_a", "district_b", *MEASURES]].copy()
+    if match:  # the baseline's district each of b's stands for ("" for none)
+        out.insert(5, "district_b_as", out["district_b"].map(lambda x: match[x][0] if x in match else ""))
     out.insert(0, "plan_b", b.label)
     out.insert(0, "plan_a", a.label)
     return out.sort_values("account_id", kind="stable").reset_index(drop=True)
@@ -302,6 +318,9 @@ def district_moves(changes: pd.DataFrame) -> pd.DataFrame:
     cross = changes.copy()  # every row a change (by ``district_match`` when districts were designed)
     cross["same_rep"] = (cross["rep_a"] == cross["rep_b"]).astype(int)
     keys = ["plan_a", "plan_b", "district_a", "district_b"]
+    if "district_b_as" in cross:  # designed or renamed districts: what b's stands for (``district_match``)
+        cross["district_b_as"] = cross["district_b_as"].fillna("")
+        keys.append("district_b_as")
     out = cross.groupby(keys, sort=True).agg(
         accounts=("account_id", "size"),
         accounts_same_rep=("same_rep", "sum"),

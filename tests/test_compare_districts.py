@@ -100,10 +100,33 @@ def test_designed_districts_are_matched_to_the_baselines_by_their_reps() -> None
     note = compare.district_match_note(given, moved)
     assert "D01 as West (2 of 3 reps)" in note
     assert "D02 as East (1 of 1 reps)" in note
-    # given districts on both sides are compared by name, as the user named them
+    # given districts renamed throughout (no name shared) are the same teams: matched too (QA112 O5)
     renamed = _plan("renamed", accounts, {"R1": "North", "R2": "North", "R3": "South", "R4": "South"})
-    assert len(district_changes(given, renamed)) == 4
-    assert compare.district_match_note(given, renamed) == ""
+    assert district_changes(given, renamed).empty
+    assert compare.district_match_note(given, renamed).startswith("given and renamed share no district name")
+    # given districts sharing a name are compared by name, as the user named them
+    partly = _plan("partly", accounts, {"R1": "East", "R2": "East", "R3": "South", "R4": "South"})
+    assert len(district_changes(given, partly)) == 2
+    assert compare.district_match_note(given, partly) == ""
+
+
+def test_a_tie_on_shared_reps_goes_to_the_district_that_keeps_the_most_potential() -> None:
+    """QA112 F3: two given districts merged into one designed district tie on shared reps; the tie went
+    by name, and the district of more accounts was listed as moving. Here D01 holds K (3 reps, potential
+    10 + 20 + 30) and M (3 reps, potential 40 + 50 + 60 + 70): D01 stands for M, and K's accounts move."""
+    reps_a = {f"K{i}": "K" for i in range(3)} | {f"M{i}": "M" for i in range(3)} | {"S0": "S", "S1": "S"}
+    accounts = {"A1": "K0", "A2": "K1", "A3": "K2", "A4": "M0", "A5": "M1", "A6": "M2", "A7": "M0"}
+    accounts |= {"A8": "S0", "A9": "S1"}
+    a = _plan("a", accounts, reps_a)
+    b = _designed(_plan("b", accounts, {r: ("D02" if r.startswith("S") else "D01") for r in reps_a}))
+    assert compare.district_match(a, b)["D01"] == ("M", 3, 6)
+    changes = district_changes(a, b)
+    assert changes["account_id"].tolist() == ["A1", "A2", "A3"]
+    assert set(changes["district_b_as"]) == {"M"}
+    table = district_moves(changes)
+    assert table[["district_a", "district_b", "district_b_as", "accounts"]].values.tolist() == [
+        ["K", "D01", "M", 3]
+    ]
 
 
 def test_a_designed_district_sharing_no_rep_matches_no_baseline_district_of_its_name() -> None:
