@@ -227,6 +227,8 @@ def _options(scenario: Path | None, flags: dict[str, Any]) -> PlanOptions:
         edits = _roster_edit_problems(scenario, options)
         if edits:
             problems += edits + _inputs_beside(options, edits)
+    elif scenario:
+        problems += _tables_beside(scenario, values, problems)
     if problems:
         raise InputError(locate(scenario, locate_added(scenario, problems)) if scenario else problems)
     return options
@@ -287,6 +289,29 @@ def _roster_edit_problems(scenario: Path, options: PlanOptions) -> list[Problem]
             continue
         out.append(Problem(ADDED_REPS, None, f"reps.add[{k}].rep_id", message, rep))
     return out
+
+
+# the options that reading the tables takes (``plan_inputs._load``)
+_TABLE_KEYS = frozenset(
+    {"accounts", "reps", "balance", "locks", "reps_add", "reps_remove", "design_districts",
+     "district_tolerance", "district_contiguous", "region_tolerance"}
+)  # fmt: skip
+
+
+def _tables_beside(scenario: Path, values: dict[str, Any], said: list[Problem]) -> list[Problem]:
+    """A scenario with bad keys: the tables' problems and its roster edits' too, read with the keys that
+    read them when those are good, so that one run says them all (QA113 F1: a misspelt key hid 21
+    problems in the accounts table, and four bad keys an unknown ``[reps] remove`` entry)."""
+    bad = {str(p.column) for p in said}
+    keep = {k: v for k, v in values.items() if k in _TABLE_KEYS and k not in bad}
+    if not all(k in keep and Path(str(keep[k])).exists() for k in ("accounts", "reps")):
+        return []  # a table not found is said once the keys are fixed, as before
+    try:
+        options = build_options(keep, source=str(scenario), flags=frozenset(), drop_unbalanced=True)
+    except InputError:  # those keys' own problems are said already
+        return []
+    edits = _roster_edit_problems(scenario, options)
+    return edits + _inputs_beside(options, edits)
 
 
 def _inputs_beside(options: PlanOptions, said: list[Problem]) -> list[Problem]:

@@ -312,3 +312,29 @@ def test_an_added_rep_already_on_the_roster_does_not_hide_the_other_problems(tmp
     assert said == [("10", "reps.add[2].capacity"), ("3", "reps.add[1].rep_id"), ("8", "reps.add[2].lat")]
     (dup,) = table["message"][table["column"] == "reps.add[1].rep_id"]
     assert "which reps.csv already has (row 2)" in dup
+
+
+def test_a_scenarios_bad_keys_do_not_hide_the_tables_problems(tmp_path: Path) -> None:
+    """QA113 F1: a misspelt key hid every problem of the accounts table (21 of them) and bad keys hid an
+    unknown `[reps] remove` entry: each came only once the keys were fixed. The tables are read with the
+    keys that read them when those are good, in the same run."""
+    scenario = write_instance(tmp_path / "in")
+    scenario.write_text(
+        'accounts = "accounts.csv"\n'  # 1
+        "max_moved_shar = 0.3\n"  # 2
+        "[reps]\n"  # 3
+        'path = "reps.csv"\n'  # 4
+        'remove = ["R77"]\n',  # 5
+        encoding="utf-8",
+    )
+    accounts = pd.read_csv(tmp_path / "in" / "accounts.csv")
+    accounts.loc[1, "potential"] = -5
+    accounts.to_csv(tmp_path / "in" / "accounts.csv", index=False)
+    code, table = problems_of(tmp_path, scenario)
+    assert code == 1
+    rows = {
+        (Path(f).name, r, c) for f, r, c in zip(table["file"], table["row"], table["column"], strict=True)
+    }
+    assert ("base.toml", "2", "max_moved_shar") in rows
+    assert ("base.toml", "5", "reps_remove") in rows
+    assert ("accounts.csv", "2", "potential") in rows
