@@ -211,6 +211,10 @@ def test_relax_looks_for_a_connected_plan_after_a_proof_that_none_meets_the_band
     said = [n for n in s["notes"] if n.startswith("relaxed: every territory is one piece")]
     assert len(said) == 1
     assert "and broke bands by" in said[0]  # the plan in pieces broke its bands too
+    # the stage's outcome does not call the connected plan split for want of a bound (QA112 O7)
+    outcome = next(st["outcome"] for st in s["stages"] if st["stage"] == "contiguity")
+    assert "every territory one piece" in outcome
+    assert outcome.endswith("no gap: no lower bound holds for this plan"), outcome
 
 
 def test_a_plan_already_connected_is_said_so(tmp_path: Path) -> None:

@@ -458,7 +458,14 @@ def _with_contiguity(
             else f"{method}: every territory one piece"
         )
         + f", objective {result.objective:,.1f} -> {objective:,.1f}, "
-        + (f"gap {100 * g:.3f}%" if np.isfinite(g) else "no gap: the plan is split")
+        + (
+            f"gap {100 * g:.3f}%"
+            if np.isfinite(g)
+            # QA112 O7: "every territory one piece, ..., no gap: the plan is split" of a relaxed plan
+            else "no gap: the plan is split"
+            if (pieces > 1).any()
+            else "no gap: no lower bound holds for this plan"
+        )
     )
     log = (
         *result.stage_log,
