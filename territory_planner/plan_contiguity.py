@@ -177,9 +177,18 @@ def _travel_after_districts(
         or left < pipeline.RELAX_TRAVEL_SECONDS
     ):
         return unit_rep, result
-    wide = pipeline._widened(run.spec.as_given(), unit_rep)
-    if wide is None:  # a count or budget row broken: not widened per rep
-        return unit_rep, result
+    given = run.spec.as_given()
+    wide = pipeline._widened(given, unit_rep)
+    if wide is None and given.budget is not None:  # the disruption budget broken: widened to the plan's
+        moved = float(given.moved[np.arange(len(unit_rep)), unit_rep].sum())  # (QA114 F1: 8 s unused)
+        wide = pipeline._widened(dataclasses.replace(given, budget=max(given.budget, moved)), unit_rep)
+    if wide is None:  # an account-count or a rep's budget row broken: those are not widened per rep
+        entry = {
+            "stage": "relaxed_travel_after",
+            "seconds": 0.0,
+            "outcome": "skipped: the plan breaks an account-count or a rep's budget row",
+        }
+        return unit_rep, dataclasses.replace(result, stage_log=(*result.stage_log, entry))
     run.progress(f"relaxed plan: less travel at no more violation in the {left:.0f}s the district stage left")
     began = time.perf_counter()
     try:

@@ -1068,8 +1068,9 @@ def test_the_two_levels_without_a_connected_start_do_not_claim_a_fact_about_the_
     assert "not a proof" in res.reason
 
 
+@pytest.mark.parametrize("budget", [None, 0.0])
 def test_relax_gives_the_time_the_district_stage_left_to_the_plans_travel(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: float | None
 ) -> None:
     """QA112 F1: with --district-contiguous --relax the relaxed plan's travel pass keeps to its share of
     the time, so that the district stage has the rest; when that stage proves at once that no plan of
@@ -1084,6 +1085,8 @@ def test_relax_gives_the_time_the_district_stage_left_to_the_plans_travel(
     a, r, e = grid_case(tmp_path)
     acc = pd.read_csv(a)
     acc.loc[acc["account_id"] == "U00", "potential"] = 2.0
+    if budget is not None:  # every plan breaks the disruption budget too (QA114 F1: then nothing ran)
+        acc["current_rep"] = "R3"
     acc.to_csv(a, index=False)
     worse: list[float] = []
 
@@ -1111,6 +1114,7 @@ def test_relax_gives_the_time_the_district_stage_left_to_the_plans_travel(
     monkeypatch.setattr(districts, "make_districts_contiguous", proven)
     args = ["plan", "--accounts", str(a), "--reps", str(r), "--adjacency", str(e), "--tolerance", "0"]
     args += ["--district-contiguous", "--relax", "--time-limit", "20", "--out", str(tmp_path / "o")]
+    args += [] if budget is None else ["--max-moved-share", str(budget)]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
