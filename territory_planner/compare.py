@@ -200,7 +200,17 @@ def moves_frame(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
         out["pipeline"] = out["account_id"].map(pipeline).fillna(0.0).astype(float)  # QA27 F6: str when empty
     if _with_districts(a, b):
         _add_districts(out, a, b)
+        out["district_b_as"] = _stands_for(out["district_b"], district_match(a, b))
     return out.reset_index(drop=True)
+
+
+def _stands_for(labels: pd.Series, match: dict[str, tuple[str, int, int]]) -> pd.Series:
+    """``district_b_as``: the baseline's district each of ``b``'s stands for (``district_match``); its own
+    name when the names are compared as they are, "" for a district matched to none (QA114 F4: the column
+    was there in some comparisons only, and moves.csv had none, so "D01 -> D01" read as no change)."""
+    if not match:
+        return labels
+    return labels.map(lambda x: match[x][0] if x in match else "")
 
 
 def _with_districts(a: PlanFolder, b: PlanFolder) -> bool:
@@ -283,9 +293,17 @@ def district_match_note(a: PlanFolder, b: PlanFolder) -> str:
         else f"{a.label} and {b.label} share no district name"
     )
     pairs = ", ".join(f"{y} as {x} ({k} of {n} reps)" for y, (x, k, n) in sorted(match.items()))
+    alone = sorted(set(_district_reps(b)) - set(match))
+    none = (
+        f"; {', '.join(alone)} stand{'s' if len(alone) == 1 else ''} for none (one to one, and {a.label} "
+        f"has fewer districts or none sharing a rep): {'its' if len(alone) == 1 else 'their'} accounts "
+        "count as changing district"
+        if alone
+        else ""
+    )
     return (
         f"{why}: each of {b.label}'s districts is compared as the {a.label} district it shares the most "
-        f"reps with (district_b_as in district_moves.csv): {pairs}"
+        f"reps with (district_b_as in moves.csv and district_moves.csv): {pairs}{none}"
     )
 
 
@@ -302,8 +320,7 @@ def district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     match = district_match(a, b)
     out = merged[merged["district_a"] != _as_baseline(merged["district_b"], match)]
     out = out[["account_id", "rep_a", "rep_b", "district_a", "district_b", *MEASURES]].copy()
-    if match:  # the baseline's district each of b's stands for ("" for none)
-        out.insert(5, "district_b_as", out["district_b"].map(lambda x: match[x][0] if x in match else ""))
+    out.insert(5, "district_b_as", _stands_for(out["district_b"], match))
     out.insert(0, "plan_b", b.label)
     out.insert(0, "plan_a", a.label)
     return out.sort_values("account_id", kind="stable").reset_index(drop=True)
@@ -318,7 +335,7 @@ def district_moves(changes: pd.DataFrame) -> pd.DataFrame:
     cross = changes.copy()  # every row a change (by ``district_match`` when districts were designed)
     cross["same_rep"] = (cross["rep_a"] == cross["rep_b"]).astype(int)
     keys = ["plan_a", "plan_b", "district_a", "district_b"]
-    if "district_b_as" in cross:  # designed or renamed districts: what b's stands for (``district_match``)
+    if "district_b_as" in cross:  # what b's district stands for (``district_match``)
         cross["district_b_as"] = cross["district_b_as"].fillna("")
         keys.append("district_b_as")
     out = cross.groupby(keys, sort=True).agg(

@@ -127,6 +127,16 @@ def test_a_tie_on_shared_reps_goes_to_the_district_that_keeps_the_most_potential
     assert table[["district_a", "district_b", "district_b_as", "accounts"]].values.tolist() == [
         ["K", "D01", "M", 3]
     ]
+    # moves.csv says what b's district stands for too (QA114 F4: "D01 -> D01" read as no change)
+    assert "district_b_as" in compare.moves_frame(a, b)
+    # a district of b matched to none (more districts than the baseline's) is named in the note
+    two = _plan("two", accounts, {r: ("X" if r in ("K0", "M0") else "Y") for r in reps_a})
+    thirds = {"K0": "D01", "K1": "D01", "K2": "D02", "M0": "D02", "M1": "D03", "M2": "D03", "S0": "D03"}
+    three = _designed(_plan("three", accounts, {**thirds, "S1": "D03"}))
+    note = compare.district_match_note(two, three)
+    assert "stands for none" in note
+    assert note.endswith("its accounts count as changing district")
+    assert "" in set(district_changes(two, three)["district_b_as"])
 
 
 def test_a_designed_district_sharing_no_rep_matches_no_baseline_district_of_its_name() -> None:
