@@ -141,7 +141,12 @@ PROBLEM_COLUMNS = ("file", "row", "column", "value", "message")
 def problems_frame(error: InputError) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame([p.as_dict() for p in error.problems], columns=list(PROBLEM_COLUMNS))
+    rows = [p.as_dict() for p in error.problems]
+    # the warnings found beside the problems, after them (QA114 F3: on the console alone, and not with
+    # --quiet, so that a list worked from still hid a row with lat and lon swapped)
+    blank = dict.fromkeys(PROBLEM_COLUMNS, "")  # no NaN: a row number stays 3, not 3.0
+    rows += [{**blank, "message": f"warning (accepted, not a problem): {w}"} for w in error.warnings]
+    return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
 
 
 def _command_line_only(error: InputError) -> bool:
@@ -388,6 +393,11 @@ def handle_errors(out_param: str | None = "out", errors_param: str | None = None
                         "and how many more"
                         if capped
                         else f"all {len(exc.problems)} are in {written}"
+                        + (
+                            f", after them {len(exc.warnings)} warning{'s' * (len(exc.warnings) > 1)}"
+                            if exc.warnings
+                            else ""
+                        )
                     )
                     if written is not None
                     else "pass --errors FILE to write them all"

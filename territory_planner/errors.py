@@ -49,6 +49,9 @@ class InputError(TerritoryPlannerError):
         self.proof = proof
         # a file that could not be used (no CRS) but whose columns were read: checked in the same run
         self.frame: Any = None
+        # what was accepted but is worth a look, found beside the problems (a row with lat and lon swapped):
+        # written to the problems file too, which a scheduled job or --quiet run reads (QA114 F3)
+        self.warnings: tuple[str, ...] = ()
         if isinstance(problems, str):
             problems = [Problem(file="", row=None, column=None, message=problems)]
         elif isinstance(problems, Problem):

@@ -46,11 +46,14 @@ def test_validate_errors_writes_every_problem(tmp_path: Path) -> None:
     errors = tmp_path / "checks" / "problems.csv"
     res = run("validate", "--accounts", str(a), "--reps", str(r), "--errors", str(errors))
     assert res.exit_code == 1
-    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {errors})" in res.output
+    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {errors}, after them 1 warning)" in res.output
     table = pd.read_csv(errors, keep_default_na=False)
     assert list(table.columns) == ["file", "row", "column", "value", "message"]
-    assert table["row"].tolist() == list(range(1, MAX_ROWS_SHOWN + 8))
-    assert set(table["message"]) == {"potential must be >= 0"}
+    # R1's home at lat 0, lon 0 is warned of after the problems (QA114 F3)
+    warned = table["message"].str.startswith("warning (accepted, not a problem): ")
+    assert warned.tolist() == [False] * (MAX_ROWS_SHOWN + 7) + [True]
+    assert table["row"][~warned].astype(int).tolist() == list(range(1, MAX_ROWS_SHOWN + 8))
+    assert set(table["message"][~warned]) == {"potential must be >= 0"}
     # the inputs fixed: the file says so rather than keeping the old list
     a, r = write_instance(tmp_path, *line_instance())
     res = run("validate", "--accounts", str(a), "--reps", str(r), "--errors", str(errors))
@@ -64,8 +67,8 @@ def test_plan_names_the_input_errors_file_it_wrote(tmp_path: Path) -> None:
     res = run("plan", "--accounts", str(a), "--reps", str(r), "--out", str(out), "-q")
     assert res.exit_code == 1
     written = out / "input_errors.csv"
-    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {written})" in res.output
-    assert len(pd.read_csv(written)) == MAX_ROWS_SHOWN + 7
+    assert f"... and 7 more (all {MAX_ROWS_SHOWN + 7} are in {written}, after them 1 warning)" in res.output
+    assert len(pd.read_csv(written)) == MAX_ROWS_SHOWN + 7 + 1
 
 
 def test_a_polygon_row_without_geometry_is_reported_as_such(tmp_path: Path) -> None:
@@ -198,6 +201,14 @@ def test_coordinates_typed_wrong_are_named_in_the_same_run_as_the_input_problems
     assert {(p.row, p.column) for p in err.value.problems} == {(3, "potential"), (4, "potential")}
     assert "row 2 (account A2, lat -71.48, lon 41.64) lies" in caplog.text
     assert "with lat and lon swapped it would lie" in caplog.text
+    # and in the problems file, which --quiet or a scheduled job works from (QA114 F3)
+    errors = tmp_path / "problems.csv"
+    res = run("validate", "--accounts", str(accounts), "--reps", str(reps), "--errors", str(errors))
+    assert res.exit_code == 1, res.output
+    table = pd.read_csv(errors, dtype=str, keep_default_na=False)
+    assert list(table["row"][:2]) == ["3", "4"]
+    (warned,) = [m for m in table["message"] if m.startswith("warning (accepted, not a problem): ")]
+    assert "row 2 (account A2, lat -71.48, lon 41.64) lies" in warned
 
 
 def test_accounts_without_a_current_rep_among_accounts_with_one_are_named(tmp_path: Path) -> None:

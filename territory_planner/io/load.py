@@ -693,11 +693,13 @@ def load_inputs(
         sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, rep.raw))
         # the cross-table checks name either file; one workbook holding both tables is located once
         both = [sheet_a] + ([sheet_r] if sheet_r is not None and not _same_book(sheet_a, sheet_r) else [])
-        raise InputError(
+        error = InputError(
             relocate(problems[:n_accounts], [sheet_a])
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], both)
         )
+        error.warnings = tuple(early)
+        raise error
     warnings = _load_warnings(acc, rep, accounts_path, reps_path, roster_warnings, districts_ignored)
     for warning in warnings:
         log.warning("%s", warning)
