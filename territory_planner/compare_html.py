@@ -188,6 +188,14 @@ def _balance_frame(balance: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _without_same_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without ``district_b_as`` when it only repeats ``district_b`` (names compared as they
+    are): said once."""
+    if "district_b_as" in frame and (frame["district_b_as"] == frame["district_b"]).all():
+        return frame.drop(columns="district_b_as")
+    return frame
+
+
 def _district_section(changes: pd.DataFrame, notes: tuple[str, ...] = ()) -> str:
     """Moves between districts, when the plans have districts: every account whose district changes
     (``compare.district_changes``), those kept by a rep who changed district counted apart."""
@@ -196,8 +204,7 @@ def _district_section(changes: pd.DataFrame, notes: tuple[str, ...] = ()) -> str
     table = district_moves(changes)
     if table.empty and "district_a" not in changes:
         return ""
-    if "district_b_as" in table and (table["district_b_as"] == table["district_b"]).all():
-        table = table.drop(columns="district_b_as")  # names compared as they are: said once
+    table = _without_same_names(table)
     # the potential in the plans' currency, as in the other tables (QA7: "1,038,344,000" beside "¥...")
     table_text = table_html(table, "district-moves", formats=_money_formats(table))
     why = (
@@ -370,9 +377,7 @@ def _page(comparison: Comparison, maps: dict[str, str]) -> str:
     balance = _balance_frame(comparison.balance)
     # the options that differ have their own table, a row per option
     overview = comparison.overview.loc[:, ~comparison.overview.columns.str.startswith("option_")]
-    moves_shown = comparison.moves.head(500)
-    if "district_b_as" in moves_shown and (moves_shown["district_b_as"] == moves_shown["district_b"]).all():
-        moves_shown = moves_shown.drop(columns="district_b_as")  # names compared as they are
+    moves_shown = _without_same_names(comparison.moves.head(500))
     districts = _district_section(comparison.districts, comparison.district_notes)
     # what the command warns of on the terminal, on the page too (plans of other accounts, currencies)
     warned = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>\n' for w in comparison.warnings)

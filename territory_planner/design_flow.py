@@ -978,29 +978,29 @@ def _after_kept(res: SolveResult, seconds: float) -> SolveResult:
     """``res`` (the second solve with units free) with the attempt before it, units kept in their districts
     of the first plan, as a stage of its own (``second_solve_kept``): its time was spent (QA111 F2: 2.3 s
     of a 13.7-s run in no stage)."""
-    entry = {
-        "stage": "second_solve_kept",
-        "seconds": round(seconds, 3),
-        "outcome": "units kept in their districts of the first plan: no plan meets the district band",
-    }
-    return dataclasses.replace(
-        res, stages={"second_solve_kept": seconds, **res.stages}, stage_log=(entry, *res.stage_log)
-    )
+    outcome = "units kept in their districts of the first plan: no plan meets the district band"
+    return _with_attempt(res, "second_solve_kept", seconds, outcome, before=True)
 
 
 def _after_free(res: SolveResult, seconds: float) -> SolveResult:
     """``res`` (the second solve with units kept in their districts, relaxed) with the attempt after it,
     units free to leave them, as a stage of its own (``second_solve_free``): given up, as it met no band
     either, its time was still spent."""
-    entry = {
-        "stage": "second_solve_free",
-        "seconds": round(seconds, 3),
-        "outcome": "units free to leave their districts: no plan within every band either; the kept "
-        "districts' least violation stands",
-    }
-    return dataclasses.replace(
-        res, stages={**res.stages, "second_solve_free": seconds}, stage_log=(*res.stage_log, entry)
+    outcome = (
+        "units free to leave their districts: no plan within every band either; the kept districts' least "
+        "violation stands"
     )
+    return _with_attempt(res, "second_solve_free", seconds, outcome, before=False)
+
+
+def _with_attempt(res: SolveResult, stage: str, seconds: float, outcome: str, *, before: bool) -> SolveResult:
+    """``res`` with an attempt given up as a stage of its own, before its stages or after them."""
+    entry = {"stage": stage, "seconds": round(seconds, 3), "outcome": outcome}
+    if before:
+        return dataclasses.replace(
+            res, stages={stage: seconds, **res.stages}, stage_log=(entry, *res.stage_log)
+        )
+    return dataclasses.replace(res, stages={**res.stages, stage: seconds}, stage_log=(*res.stage_log, entry))
 
 
 def _units_free(

@@ -92,7 +92,7 @@ class _Run:
     adj: Any = None
     map_proof: str | None = None  # with --relax: the map pre-check's proof that no connected plan exists
     known: bool = False  # an adjacency can be had (an edge list, account polygons or areas)
-    # the stages before the solve (``_before_solve``): reading the inputs, the centres, the model
+    # the stages before the solve (``told``): reading the inputs, the centres, the model
     before: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def told(self, stage: str, began: float, outcome: str) -> None:

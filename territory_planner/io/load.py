@@ -678,18 +678,19 @@ def load_inputs(
         own = _in_file_rows(problems[n_accounts:n_reps], file, origin) + rep.edited.problems
         problems = problems[:n_accounts] + own + _in_file_rows(problems[n_reps:], file, origin)
         n_reps = n_accounts + len(own)
+    # what is accepted but worth a look; with problems too, over the rows that parsed, so that one round
+    # of fixes covers both (QA113 F2: a row with lat and lon swapped, beside 10 bad rows, was named only
+    # once they were fixed); the problems come first whatever these checks make of a table with bad cells
+    try:
+        warnings = _load_warnings(acc, rep, accounts_path, reps_path, roster_warnings, districts_ignored)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        if not problems:
+            raise
+        log.debug("warnings left out beside the input problems: %s", exc)
+        warnings = ()
+    for warning in warnings:
+        log.warning("%s", warning)
     if problems:  # tables read from workbooks (maybe both from one): sheet, Excel row, column letter
-        # what is accepted but worth a look is said in the same run, over the rows that parsed, so that
-        # one round of fixes covers both (QA113 F2: a row with lat and lon swapped, beside 10 bad rows,
-        # was named only once they were fixed); the problems come first whatever these checks make of
-        # a table with bad cells
-        try:
-            early = _load_warnings(acc, rep, accounts_path, reps_path, roster_warnings, districts_ignored)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
-            log.debug("warnings left out beside the input problems: %s", exc)
-            early = ()
-        for warning in early:
-            log.warning("%s", warning)
         sheet_a, sheet_r = (t.excel if t is not None else None for t in (raw_a, rep.raw))
         # the cross-table checks name either file; one workbook holding both tables is located once
         both = [sheet_a] + ([sheet_r] if sheet_r is not None and not _same_book(sheet_a, sheet_r) else [])
@@ -698,11 +699,8 @@ def load_inputs(
             + relocate(problems[n_accounts:n_reps], [sheet_r])
             + relocate(problems[n_reps:], both)
         )
-        error.warnings = tuple(early)
+        error.warnings = warnings
         raise error
-    warnings = _load_warnings(acc, rep, accounts_path, reps_path, roster_warnings, districts_ignored)
-    for warning in warnings:
-        log.warning("%s", warning)
     return LoadedInputs(accounts, reps, acc.geometry, accounts_path, reps_path, acc.repaired, warnings)
 
 
